@@ -1,0 +1,75 @@
+/**
+ * The pool manager's public types. The gateway (and later the control plane) talk to the pool
+ * only through `PoolManager` (poolmgr/index.ts) and these types.
+ */
+import type { ErrorClass, ErrorCode, FunctionSpec, LogLine, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
+
+/** One deployable function version plus the limits the pool enforces for it. */
+export interface FunctionVersion extends FunctionSpec {
+  /** Upper bound on instances of this version (default 10). */
+  maxInstances: number;
+  /** Instances kept specialized even when idle (default 0 = scale to zero). */
+  minWarm: number;
+  /** Calls that may wait for a free slot before FUNCTION_BUSY (default 100). */
+  maxQueue: number;
+}
+
+export interface InvokeOptions {
+  /** Aborted when the client goes away; a queued call then leaves the queue. */
+  signal?: AbortSignal;
+  /** 1 for the first attempt (async retries come later). */
+  attempt?: number;
+}
+
+export interface InvocationError {
+  code: ErrorCode;
+  /** Present when the failure came from (or was classified as) a runtime failure class. */
+  class: ErrorClass | null;
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+
+/** What one call produced. Never thrown: failures are in `error`, timings are always filled. */
+export interface InvocationResult {
+  /** True when this call had to specialize an instance (from the pool or a fresh spawn). */
+  cold: boolean;
+  /** 'warm' | 'pool' (specialized a pre-spawned runtime) | 'spawn' (started a new process first). */
+  start: 'warm' | 'pool' | 'spawn';
+  /** Time spent specializing (0 when warm). */
+  initMs: number;
+  /** Time the handler ran, as measured by the runtime. */
+  handlerMs: number;
+  /** Time waiting in the queue for a free slot. */
+  queuedMs: number;
+  response: WireResponse | null;
+  error: InvocationError | null;
+  logs: LogLine[];
+  instanceId: string | null;
+}
+
+export interface PoolStats {
+  /** Generic runtimes ready to specialize. */
+  generic: number;
+  /** Generic runtimes being spawned. */
+  spawning: number;
+  specializing: number;
+  warm: number;
+  busy: number;
+  queued: number;
+  /** Keyed by `name@version`. */
+  functions: Record<string, FunctionStats>;
+}
+
+export interface FunctionStats {
+  name: string;
+  version: string;
+  specializing: number;
+  warm: number;
+  busy: number;
+  queued: number;
+}
+
+export type { FunctionSpec, WireContext, WireEvent, WireResponse, LogLine };

@@ -1,0 +1,4 @@
+/** The shared protocol: wire frames, runtime messages and error codes. The only module every service imports. */
+export * from './frames.js';
+export * from './messages.js';
+export * from './errors.js';

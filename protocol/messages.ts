@@ -1,0 +1,98 @@
+/**
+ * Messages between the platform (host) and a Python runtime, version 1.
+ * Every message is a msgpack map with `t` (type) and, except `hello`, an integer `id` that a
+ * reply repeats. The written description is docs/runtime-protocol.md; the Python side is
+ * runtime/fp_runtime/server.py.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
+export const ErrorClass = {
+  user: 'user_error', // the handler raised
+  init: 'init_error', // import/syntax/entrypoint error while specializing
+  timeout: 'timeout', // the call passed its deadline; the process was killed
+  oom: 'out_of_memory', // the instance passed its memory limit
+  crash: 'crash', // the process died or the connection broke mid-call
+  badReturn: 'bad_return', // the handler returned something that is not a valid response
+  protocol: 'protocol_error', // a malformed frame or message
+} as const;
+export type ErrorClass = (typeof ErrorClass)[keyof typeof ErrorClass];
+export const ERROR_CLASSES: readonly ErrorClass[] = Object.values(ErrorClass);
+
+export type Pairs = [string, string][];
+
+/** A failure as the runtime reports it (user code errors carry the innermost user frame). */
+export interface WireError {
+  class: ErrorClass;
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface LogLine {
+  /** 'stdout' | 'stderr' | 'log' */
+  stream: string;
+  /** Unix time in milliseconds. */
+  ts: number;
+  msg: string;
+  /** For `logging` records: the level name. */
+  level?: string;
+}
+
+export interface FunctionSpec {
+  name: string;
+  version: string;
+  /** Absolute directory holding the function's files; it becomes sys.path[0]. */
+  dir: string;
+  /** `module:attr`, e.g. `main:handler` or `app:app`. */
+  entrypoint: string;
+  env: Record<string, string>;
+  /** Memory the function may use on top of the runtime's baseline; 0 = unlimited. */
+  memoryBytes: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface WireEvent {
+  method: string;
+  path: string;
+  /** Raw query string without `?`. */
+  rawQuery: string;
+  /** Repeated keys kept, in order. */
+  query: Pairs;
+  /** Header names lower-case, repeated headers kept. */
+  headers: Pairs;
+  body: Uint8Array;
+  requestId: string;
+}
+
+export interface WireContext {
+  requestId: string;
+  /** Milliseconds the call has left when the runtime receives it. */
+  timeoutMs: number;
+  attempt: number;
+}
+
+export interface WireResponse {
+  status: number;
+  headers: Pairs;
+  body: Uint8Array;
+}
+
+// host -> runtime
+export type HostMessage =
+  | { t: 'specialize'; id: number; fn: FunctionSpec }
+  | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
+  | { t: 'health'; id: number }
+  | { t: 'shutdown'; id: number };
+
+// runtime -> host
+export type RuntimeMessage =
+  | { t: 'hello'; v: number; pid: number; python: string; bootMs: number }
+  | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[] }
+  | { t: 'result'; id: number; response: WireResponse; logs: LogLine[]; handlerMs: number }
+  | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean }
+  | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number };

@@ -1,0 +1,1 @@
+"""The Python side of Function Mode: a generic runtime that is specialized with one function."""

@@ -1,0 +1,70 @@
+"""The `event` and `context` a `handler(event, context)` receives."""
+import json
+import logging
+import time
+
+
+class Event(dict):
+    """A dict (Lambda-style keys) with helpers for the body.
+
+    Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
+    order), headers (lower-case names, repeated values joined by ", "), multiHeaders, body
+    (bytes), requestId.
+    """
+
+    def json(self):
+        """The body parsed as JSON (None for an empty body); raises ValueError if it is not JSON."""
+        body = self["body"]
+        return json.loads(body) if body else None
+
+    def text(self, encoding="utf-8"):
+        return self["body"].decode(encoding)
+
+
+def _grouped(pairs):
+    multi = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    return multi
+
+
+def make_event(wire: dict) -> Event:
+    multi_query = _grouped(wire.get("query") or [])
+    multi_headers = _grouped(wire.get("headers") or [])
+    return Event(
+        method=wire.get("method", "GET"),
+        path=wire.get("path", "/"),
+        rawQuery=wire.get("rawQuery", ""),
+        query={k: v[-1] for k, v in multi_query.items()},
+        multiQuery=multi_query,
+        headers={k: ", ".join(v) for k, v in multi_headers.items()},
+        multiHeaders=multi_headers,
+        body=wire.get("body") or b"",
+        requestId=wire.get("requestId", ""),
+    )
+
+
+class Context:
+    """What the handler knows about its call. Lambda-compatible names where they exist."""
+
+    __slots__ = ("request_id", "function_name", "function_version", "attempt", "logger", "_deadline")
+
+    def __init__(self, wire: dict, function_name: str, function_version: str, logger: logging.Logger):
+        self.request_id = wire.get("requestId", "")
+        self.function_name = function_name
+        self.function_version = function_version
+        self.attempt = int(wire.get("attempt", 1))
+        self.logger = logger
+        self._deadline = time.monotonic() + wire.get("timeoutMs", 0) / 1000.0
+
+    @property
+    def remaining_ms(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+    # Lambda spells these aws_request_id / function_name; keep the common alias.
+    @property
+    def aws_request_id(self) -> str:
+        return self.request_id

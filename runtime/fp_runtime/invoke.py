@@ -1,0 +1,60 @@
+"""Running one invocation and turning its outcome into a `result` or `error` message."""
+import asyncio
+import inspect
+import time
+
+from . import asgi, capture, errors
+from .event import Context, make_event
+from .responses import to_response
+
+
+def _error(mid, err, klass, loaded, logs):
+    return {"t": "error", "id": mid, "error": errors.report(err, klass, loaded.dir), "logs": logs,
+            "fatal": klass == errors.OUT_OF_MEMORY}
+
+
+def _classify(err):
+    if isinstance(err, errors.BadReturn):
+        return errors.BAD_RETURN
+    if isinstance(err, MemoryError):
+        return errors.OUT_OF_MEMORY
+    return errors.USER_ERROR
+
+
+def run_sync(loaded, msg) -> dict:
+    """A sync handler, called on this thread."""
+    mid = msg.get("id", 0)
+    cap, token = capture.begin()
+    start = time.perf_counter()
+    try:
+        event = make_event(msg["event"])
+        context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
+        value = loaded.target(event, context)
+        if inspect.isawaitable(value):
+            value = asyncio.run(value)
+        response = to_response(value)
+    except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
+        return _error(mid, err, _classify(err), loaded, capture.end(cap, token))
+    handler_ms = (time.perf_counter() - start) * 1000.0
+    return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
+
+
+async def run_async(loaded, msg) -> dict:
+    """An async handler or an ASGI app, as a task on the running loop (its own context)."""
+    mid = msg.get("id", 0)
+    cap, token = capture.begin()
+    start = time.perf_counter()
+    try:
+        wire = msg["event"]
+        if loaded.contract == "asgi":
+            state = loaded.lifespan.state if loaded.lifespan else {}
+            response = await asgi.call(loaded.target, wire, state)
+        else:
+            context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
+            response = to_response(await loaded.target(make_event(wire), context))
+    except asyncio.CancelledError:
+        raise
+    except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
+        return _error(mid, err, _classify(err), loaded, capture.end(cap, token))
+    handler_ms = (time.perf_counter() - start) * 1000.0
+    return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}

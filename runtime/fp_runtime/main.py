@@ -1,0 +1,214 @@
+"""The runtime's life: boot, wait generic, specialize once, serve that function until shutdown.
+
+Phases (docs/runtime-protocol.md):
+1. generic: blocking reads; answers health, specialize, shutdown.
+2. sync handler: blocking loop on this thread (a handler may call asyncio.run itself);
+   concurrency > 1 runs calls on a thread pool.
+3. async handler or ASGI app: an asyncio loop on this thread; each call is a task.
+A malformed frame gets a protocol_error reply; a length prefix over the limit cannot be
+resynchronised, so the runtime replies and exits.
+"""
+import asyncio
+import os
+import socket
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import asgi, capture, errors
+from .conn import BadFrame, Conn, FrameTooLarge
+from .frames import PROTOCOL_VERSION
+from .invoke import run_async, run_sync
+from .specialize import load
+
+EXIT_FRAME_TOO_LARGE = 3
+EXIT_OUT_OF_MEMORY = 70
+
+
+def _die_with_parent():
+    """If the platform dies, so does this runtime (Linux PR_SET_PDEATHSIG = SIGKILL)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)
+    except Exception:  # not Linux or no libc symbol: EOF on the socket still ends the process
+        pass
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _protocol_error(mid, message):
+    return {"t": "error", "id": mid, "error": errors.plain(errors.PROTOCOL_ERROR, "ProtocolError", message),
+            "logs": [], "fatal": False}
+
+
+def _check(msg):
+    """None if msg is a well-formed message, else the protocol_error reply for it."""
+    if isinstance(msg, BadFrame):
+        return _protocol_error(0, str(msg))
+    if not isinstance(msg, dict) or not isinstance(msg.get("t"), str) or not isinstance(msg.get("id"), int):
+        mid = msg.get("id") if isinstance(msg, dict) and isinstance(msg.get("id"), int) else 0
+        return _protocol_error(mid, "a message must be a map with a string `t` and an integer `id`")
+    return None
+
+
+def _health(msg, inflight):
+    return {"t": "health", "id": msg["id"], "ok": True, "rssBytes": _rss_bytes(), "inflight": inflight}
+
+
+def _recv(conn):
+    try:
+        return conn.recv()
+    except FrameTooLarge as err:
+        conn.send(_protocol_error(0, str(err)))
+        sys.exit(EXIT_FRAME_TOO_LARGE)
+
+
+def _generic(conn):
+    """Wait for a specialize message; returns (message, loaded, logs) or exits."""
+    while True:
+        msg = _recv(conn)
+        if msg is None:
+            sys.exit(0)
+        bad = _check(msg)
+        if bad:
+            conn.send(bad)
+            continue
+        kind = msg["t"]
+        if kind == "health":
+            conn.send(_health(msg, 0))
+        elif kind == "shutdown":
+            sys.exit(0)
+        elif kind == "specialize":
+            start = time.perf_counter()
+            cap, token = capture.begin()
+            fn = msg.get("fn") or {}
+            try:
+                loaded = load(fn)
+            except BaseException as err:  # import, syntax or entrypoint errors of user code
+                report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))
+                conn.send({"t": "error", "id": msg["id"], "error": report, "logs": capture.end(cap, token),
+                           "fatal": True})
+                sys.exit(0)
+            return msg, loaded, (cap, token, start)
+        else:
+            conn.send(_protocol_error(msg["id"], f"unexpected message {kind!r} before specialize"))
+
+
+def _specialized(msg, loaded, logs, start):
+    return {"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,
+            "contract": loaded.contract, "logs": logs}
+
+
+def _serve_sync(conn, loaded):
+    pool = ThreadPoolExecutor(loaded.concurrency) if loaded.concurrency > 1 else None
+    inflight = [0]
+
+    def one(msg):
+        inflight[0] += 1
+        try:
+            reply = run_sync(loaded, msg)
+        finally:
+            inflight[0] -= 1
+        conn.send(reply)
+        if reply.get("fatal"):
+            os._exit(EXIT_OUT_OF_MEMORY)
+
+    while True:
+        msg = _recv(conn)
+        if msg is None:
+            os._exit(0)
+        bad = _check(msg)
+        if bad:
+            conn.send(bad)
+        elif msg["t"] == "invoke":
+            if pool is None:
+                one(msg)
+            else:
+                pool.submit(one, msg)
+        elif msg["t"] == "health":
+            conn.send(_health(msg, inflight[0]))
+        elif msg["t"] == "shutdown":
+            os._exit(0)
+        else:
+            conn.send(_protocol_error(msg["id"], f"unexpected message {msg['t']!r}"))
+
+
+async def _serve_async(conn, loaded, msg, pending):
+    loop = asyncio.get_running_loop()
+    cap, token, start = pending
+    conn.sock.setblocking(False)
+    if loaded.contract == "asgi":
+        loaded.lifespan = asgi.Lifespan(loaded.target)
+        try:
+            await loaded.lifespan.startup()
+        except BaseException as err:  # a failing startup handler is an init error of the function
+            report = errors.report(err, errors.INIT_ERROR, loaded.dir)
+            await conn.asend(loop, {"t": "error", "id": msg["id"], "error": report,
+                                    "logs": capture.end(cap, token), "fatal": True})
+            return
+    await conn.asend(loop, _specialized(msg, loaded, capture.end(cap, token), start))
+    tasks = set()
+
+    async def one(m):
+        reply = await run_async(loaded, m)
+        await conn.asend(loop, reply)
+        if reply.get("fatal"):
+            os._exit(EXIT_OUT_OF_MEMORY)
+
+    while True:
+        try:
+            m = await conn.arecv(loop)
+        except FrameTooLarge as err:
+            await conn.asend(loop, _protocol_error(0, str(err)))
+            os._exit(EXIT_FRAME_TOO_LARGE)
+        if m is None:
+            break
+        bad = _check(m)
+        if bad:
+            await conn.asend(loop, bad)
+        elif m["t"] == "invoke":
+            task = loop.create_task(one(m))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif m["t"] == "health":
+            await conn.asend(loop, _health(m, len(tasks)))
+        elif m["t"] == "shutdown":
+            break
+        else:
+            await conn.asend(loop, _protocol_error(m["id"], f"unexpected message {m['t']!r}"))
+    if loaded.lifespan:
+        await loaded.lifespan.shutdown()
+    os._exit(0)
+
+
+def _open(argv):
+    if len(argv) == 2 and argv[0] == "--fd":
+        return socket.socket(fileno=int(argv[1]))
+    if len(argv) == 2 and argv[0] == "--listen" and argv[1].startswith("unix:"):
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(argv[1][5:])
+        server.listen(1)
+        print("FP_LISTENING", flush=True)
+        sock, _ = server.accept()
+        server.close()
+        return sock
+    print("usage: bootstrap.py --fd N | --listen unix:PATH", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv, boot) -> int:
+    _die_with_parent()
+    conn = Conn(_open(argv))
+    conn.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
+               "bootMs": (time.perf_counter() - boot) * 1000.0})
+    msg, loaded, pending = _generic(conn)
+    if loaded.contract == "handler" and not loaded.is_async:
+        cap, token, start = pending
+        conn.send(_specialized(msg, loaded, capture.end(cap, token), start))
+        _serve_sync(conn, loaded)
+    else:
+        asyncio.run(_serve_async(conn, loaded, msg, pending))
+    return 0

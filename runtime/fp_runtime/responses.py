@@ -1,0 +1,71 @@
+"""Turning a handler's return value into a wire response {status, headers, body}.
+
+- a dict with "statusCode" is an explicit response: statusCode, headers (str or list values),
+  body (str, bytes, None, or a dict/list sent as JSON), isBase64Encoded;
+- bytes / bytearray / memoryview pass through as application/octet-stream;
+- None is 204 No Content;
+- any other dict, list, str, number or bool becomes JSON with status 200;
+- anything else raises BadReturn.
+"""
+import base64
+import json
+
+from .errors import BadReturn
+
+_JSON = [["content-type", "application/json"]]
+_BINARY = [["content-type", "application/octet-stream"]]
+
+
+def _json_bytes(value) -> bytes:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as err:
+        raise BadReturn(f"return value is not JSON-serialisable: {err}") from None
+
+
+def _headers(raw) -> list:
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise BadReturn("headers must be a dict")
+    out = []
+    for name, value in raw.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            out.append([str(name).lower(), str(v)])
+    return out
+
+
+def _explicit(value: dict) -> dict:
+    status = value.get("statusCode")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise BadReturn(f"statusCode must be an integer from 100 to 599, got {status!r}")
+    headers = _headers(value.get("headers"))
+    body = value.get("body")
+    if body is None:
+        data = b""
+    elif isinstance(body, (bytes, bytearray, memoryview)):
+        data = bytes(body)
+    elif isinstance(body, str):
+        data = base64.b64decode(body) if value.get("isBase64Encoded") else body.encode()
+    elif isinstance(body, (dict, list)):
+        data = _json_bytes(body)
+        if not any(h[0] == "content-type" for h in headers):
+            headers.extend(_JSON)
+    else:
+        raise BadReturn(f"body must be str, bytes, dict, list or None, got {type(body).__name__}")
+    return {"status": status, "headers": headers, "body": data}
+
+
+def to_response(value) -> dict:
+    if isinstance(value, dict):
+        if "statusCode" in value:
+            return _explicit(value)
+        return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"status": 200, "headers": _BINARY, "body": bytes(value)}
+    if value is None:
+        return {"status": 204, "headers": [], "body": b""}
+    if isinstance(value, (list, str, int, float, bool)):
+        return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
+    raise BadReturn(f"cannot turn a {type(value).__name__} into a response")

@@ -1,0 +1,92 @@
+"""Specialization: turn a generic runtime into one serving a single function version.
+
+Sets the function's environment (this process serves only this version, so nothing leaks to
+other functions), applies the memory limit, imports the module, resolves `module:attr` and
+decides the contract: `handler(event, context)` (sync or async) or an ASGI app.
+"""
+import importlib
+import inspect
+import logging
+import os
+import resource
+import sys
+
+from . import capture
+
+
+class Loaded:
+    __slots__ = ("name", "version", "dir", "target", "contract", "is_async", "concurrency", "logger", "lifespan")
+
+    def __init__(self, spec, target, contract, is_async):
+        self.name = spec["name"]
+        self.version = spec["version"]
+        self.dir = spec["dir"]
+        self.target = target
+        self.contract = contract
+        self.is_async = is_async
+        self.concurrency = max(1, int(spec.get("concurrency") or 1))
+        self.logger = logging.getLogger(self.name)
+        self.lifespan = None
+
+
+def _vm_size_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def limit_memory(memory_bytes: int) -> None:
+    """Cap address space at the current size plus the function's allowance (see docs/adr)."""
+    if memory_bytes <= 0:
+        return
+    limit = _vm_size_bytes() + memory_bytes
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _positional_arity(obj) -> int:
+    sig = inspect.signature(obj)
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in sig.parameters.values() if p.kind in kinds)
+
+
+def _contract(target):
+    if not callable(target):
+        raise TypeError(f"entrypoint is a {type(target).__name__}, not a callable")
+    try:
+        arity = _positional_arity(target)
+    except (TypeError, ValueError):
+        arity = -1
+    if arity == 3:
+        return "asgi", True
+    if arity == 2:
+        call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
+        return "handler", inspect.iscoroutinefunction(call)
+    raise TypeError("entrypoint must be handler(event, context) or an ASGI app(scope, receive, send); "
+                    f"it takes {arity} positional arguments")
+
+
+def load(spec: dict) -> Loaded:
+    directory = os.path.realpath(spec["dir"])
+    entry = spec.get("entrypoint") or "main:handler"
+    module_name, _, attr = entry.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"entrypoint {entry!r} must look like module:attr")
+    os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
+    os.chdir(directory)
+    sys.path.insert(0, directory)
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    capture.install(getattr(logging, level, logging.INFO))
+    limit_memory(int(spec.get("memoryBytes") or 0))
+    module = importlib.import_module(module_name)
+    target = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise AttributeError(f"module {module_name!r} has no attribute {attr!r}")
+        target = getattr(target, part)
+    contract, is_async = _contract(target)
+    return Loaded(spec, target, contract, is_async)
