@@ -29,6 +29,7 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, component: 'gateway', title: 'The platform is shutting down.' },
   FUNCTION_TIMEOUT: { status: 504, component: 'function', title: 'The function did not finish before its timeout.' },
   INTERNAL_ERROR: { status: 500, component: 'gateway', title: 'An unexpected internal error.' },
+  CLIENT_CLOSED_REQUEST: { status: 499, component: 'request', title: 'The client went away before the call could run.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

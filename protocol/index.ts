@@ -2,3 +2,6 @@
 export * from './frames.js';
 export * from './messages.js';
 export * from './errors.js';
+export * from './units.js';
+export * from './manifest.js';
+export * from './records.js';

@@ -67,6 +67,8 @@ export interface WireEvent {
   headers: Pairs;
   body: Uint8Array;
   requestId: string;
+  /** Where the function is mounted (e.g. `/fn/hello`); ASGI apps get it as `root_path`. */
+  rootPath?: string;
 }
 
 export interface WireContext {

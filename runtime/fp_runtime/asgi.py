@@ -5,11 +5,14 @@ message and the response is collected whole. Lifespan startup runs at specialize
 exit; an app that does not support lifespan is fine.
 """
 import asyncio
+from urllib.parse import unquote
 
 from .errors import BadReturn
 
 
 def _scope(wire: dict) -> dict:
+    # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
+    # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
     root = wire.get("rootPath") or ""
     path = wire.get("path") or "/"
     raw_query = wire.get("rawQuery") or ""
@@ -19,12 +22,12 @@ def _scope(wire: dict) -> dict:
         "http_version": "1.1",
         "method": wire.get("method", "GET"),
         "scheme": "http",
-        # ASGI: `path` is the full path including root_path; routers strip root_path.
-        "path": root + path,
+        # ASGI: `path` is the full, percent-decoded path including root_path; routers strip root_path.
+        "path": unquote(root + path),
         "raw_path": (root + path).encode(),
-        "root_path": root,
-        "query_string": raw_query.encode("latin-1"),
-        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in wire.get("headers") or []],
+        "root_path": unquote(root),
+        "query_string": raw_query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in wire.get("headers") or []],
         "client": ("127.0.0.1", 0),
         "server": ("function", 80),
         "state": {},

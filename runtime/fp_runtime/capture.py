@@ -11,45 +11,73 @@ import sys
 import time
 
 MAX_BYTES = 256 * 1024
+LINE_OVERHEAD = 40  # about what one line's map (stream, ts, msg keys) takes in msgpack
 _current = contextvars.ContextVar("fp_capture", default=None)
 
 
 class Capture:
-    __slots__ = ("lines", "size", "dropped", "partial")
+    __slots__ = ("lines", "size", "dropped", "truncated", "partial", "done")
 
     def __init__(self):
         self.lines = []
         self.size = 0
         self.dropped = 0
+        self.truncated = False  # also set when only empty lines were dropped (0 bytes)
+        # stream -> [pieces, length] of its unfinished line; length -1: the line is being dropped.
         self.partial = {}
+        # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
+        self.done = False
 
     def add(self, stream, msg, level=None):
-        n = len(msg)
-        if self.size + n > MAX_BYTES:
+        n = len(msg) if msg.isascii() else len(msg.encode("utf-8", "replace"))
+        # Every line costs its map on the wire too, so a flood of empty lines is bounded as well.
+        if self.size + n + LINE_OVERHEAD > MAX_BYTES:
             self.dropped += n
+            self.truncated = True
             return
-        self.size += n
+        self.size += n + LINE_OVERHEAD
         line = {"stream": stream, "ts": time.time() * 1000.0, "msg": msg}
         if level is not None:
             line["level"] = level
         self.lines.append(line)
 
     def write(self, stream, text):
-        pending = self.partial.get(stream, "") + text
-        *complete, rest = pending.split("\n")
-        for msg in complete:
-            self.add(stream, msg)
-        self.partial[stream] = rest
+        *complete, rest = text.split("\n")
+        for piece in complete:
+            self._hold(stream, piece)
+            self._end_line(stream)
+        if rest:
+            self._hold(stream, rest)
+
+    def _hold(self, stream, text):
+        """Keep a piece of an unfinished line (a list, not a growing str: no quadratic copying)."""
+        held = self.partial.setdefault(stream, [[], 0])
+        if held[1] < 0:
+            self.dropped += len(text)
+            return
+        held[0].append(text)
+        held[1] += len(text)
+        if self.size + held[1] > MAX_BYTES:  # it can never fit: drop it now, not after it grew
+            self.dropped += held[1]
+            self.truncated = True
+            held[0] = []
+            held[1] = -1
+
+    def _end_line(self, stream):
+        held = self.partial.pop(stream, None)
+        if held is not None and held[1] >= 0:
+            self.add(stream, "".join(held[0]))
 
     def finish(self):
-        for stream, rest in self.partial.items():
-            if rest:
-                self.add(stream, rest)
+        for stream in list(self.partial):
+            self._end_line(stream)
         self.partial = {}
-        if self.dropped:
+        self.done = True
+        if self.truncated:
             self.lines.append({"stream": "stderr", "ts": time.time() * 1000.0,
                                "msg": f"[logs truncated: {self.dropped} bytes dropped]"})
             self.dropped = 0
+            self.truncated = False
         return self.lines
 
 
@@ -60,7 +88,12 @@ def begin():
 
 
 def end(cap, token):
-    _current.reset(token)
+    try:
+        _current.reset(token)
+    except ValueError:
+        # The token belongs to another Context: the specialize capture is begun on the main
+        # thread and ended inside asyncio.run's task, which runs in a copy of that context.
+        _current.set(None)
     return cap.finish()
 
 
@@ -73,13 +106,14 @@ class _Proxy:
 
     def write(self, text):
         cap = _current.get()
-        if cap is None:
+        if cap is None or cap.done:
             return self._real.write(text)
         cap.write(self._name, str(text))
         return len(text)
 
     def flush(self):
-        if _current.get() is None:
+        cap = _current.get()
+        if cap is None or cap.done:
             self._real.flush()
 
     def isatty(self):
@@ -92,7 +126,7 @@ class _Proxy:
 class _LogHandler(logging.Handler):
     def emit(self, record):
         cap = _current.get()
-        if cap is None:
+        if cap is None or cap.done:
             return
         try:
             msg = self.format(record)

@@ -11,6 +11,8 @@ BAD_RETURN = "bad_return"
 PROTOCOL_ERROR = "protocol_error"
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+# A report must always fit in a frame the host can read, whatever the exception carries.
+MAX_TEXT_CHARS = 64 * 1024
 
 
 class BadReturn(Exception):
@@ -19,27 +21,43 @@ class BadReturn(Exception):
 
 def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     """The wire form of an error: class, type, message, stack and the innermost user frame."""
-    out = {"class": klass, "type": type(err).__name__, "message": str(err)}
+    try:
+        message = str(err)
+    except Exception:  # a broken __str__ must not cost the call its reply
+        message = f"<{type(err).__name__}: str() failed>"
+    out = {"class": klass, "type": type(err).__name__, "message": _clip(message)}
     frames = traceback.extract_tb(err.__traceback__)
-    user = None
     if user_dir:
         prefix = os.path.join(os.path.realpath(user_dir), "")
+
+        def inside(filename):
+            # Pseudo-names such as "<frozen os>" are relative, and realpath would resolve them
+            # against the cwd, which is the function directory: they are never user files.
+            return bool(filename) and os.path.isabs(filename) and os.path.realpath(filename).startswith(prefix)
+
+        user = None
         for frame in frames:
-            if os.path.realpath(frame.filename).startswith(prefix):
+            if inside(frame.filename):
                 user = frame
-        if isinstance(err, SyntaxError) and err.filename and \
-                os.path.realpath(err.filename).startswith(prefix):
+        if user is not None:
+            out["file"] = os.path.relpath(os.path.realpath(user.filename), prefix)
+            out["line"] = user.lineno or 0
+        # A syntax error is in the file being compiled, not in the frame that imported it.
+        if isinstance(err, SyntaxError) and inside(err.filename):
             out["file"] = os.path.relpath(os.path.realpath(err.filename), prefix)
             out["line"] = err.lineno or 0
-    if user is not None:
-        out["file"] = os.path.relpath(os.path.realpath(user.filename), prefix)
-        out["line"] = user.lineno or 0
     # The runtime's own frames say nothing to the user: leave them out of the stack.
     shown = [f for f in frames
              if not f.filename.startswith(_RUNTIME_DIR) and not f.filename.startswith("<frozen")]
     stack = "Traceback (most recent call last):\n" + "".join(traceback.format_list(shown)) if shown else ""
-    out["stack"] = stack + "".join(traceback.format_exception_only(type(err), err))
+    out["stack"] = _clip(stack + "".join(traceback.format_exception_only(type(err), err)))
     return out
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return text[: MAX_TEXT_CHARS // 2] + f"\n[... {len(text) - MAX_TEXT_CHARS} characters cut ...]\n" + text[-MAX_TEXT_CHARS // 2 :]
 
 
 def plain(klass: str, type_name: str, message: str) -> dict:

@@ -14,7 +14,9 @@ class BadFrame(Exception):
 
 
 def encode(message) -> bytes:
-    body = msgpack.packb(message, use_bin_type=True)
+    # "replace": a lone surrogate (e.g. printed from a surrogateescape-decoded name) must not
+    # make a reply unsendable; it arrives as "?".
+    body = msgpack.packb(message, use_bin_type=True, unicode_errors="replace")
     return len(body).to_bytes(4, "big") + body
 
 

@@ -5,7 +5,18 @@ import time
 
 from . import asgi, capture, errors
 from .event import Context, make_event
+from .frames import MAX_FRAME_BYTES
 from .responses import to_response
+
+# A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
+MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+
+
+def _fits(response: dict) -> dict:
+    size = len(response["body"]) + sum(len(k) + len(v) for k, v in response["headers"])
+    if size > MAX_RESPONSE_BYTES:
+        raise errors.BadReturn(f"response of {size} bytes exceeds the {MAX_RESPONSE_BYTES} byte limit")
+    return response
 
 
 def _error(mid, err, klass, loaded, logs):
@@ -32,7 +43,7 @@ def run_sync(loaded, msg) -> dict:
         value = loaded.target(event, context)
         if inspect.isawaitable(value):
             value = asyncio.run(value)
-        response = to_response(value)
+        response = _fits(to_response(value))
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
         return _error(mid, err, _classify(err), loaded, capture.end(cap, token))
     handler_ms = (time.perf_counter() - start) * 1000.0
@@ -48,10 +59,10 @@ async def run_async(loaded, msg) -> dict:
         wire = msg["event"]
         if loaded.contract == "asgi":
             state = loaded.lifespan.state if loaded.lifespan else {}
-            response = await asgi.call(loaded.target, wire, state)
+            response = _fits(await asgi.call(loaded.target, wire, state))
         else:
             context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
-            response = to_response(await loaded.target(make_event(wire), context))
+            response = _fits(to_response(await loaded.target(make_event(wire), context)))
     except asyncio.CancelledError:
         raise
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply

@@ -51,6 +51,10 @@ def _check(msg):
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str) or not isinstance(msg.get("id"), int):
         mid = msg.get("id") if isinstance(msg, dict) and isinstance(msg.get("id"), int) else 0
         return _protocol_error(mid, "a message must be a map with a string `t` and an integer `id`")
+    # Checked here so that a malformed invoke is not reported as the function's own failure.
+    if msg["t"] == "invoke" and (not isinstance(msg.get("event"), dict)
+                                 or not isinstance(msg.get("context") or {}, dict)):
+        return _protocol_error(msg["id"], "an invoke message needs an `event` map and a `context` map")
     return None
 
 
@@ -63,7 +67,7 @@ def _recv(conn):
         return conn.recv()
     except FrameTooLarge as err:
         conn.send(_protocol_error(0, str(err)))
-        sys.exit(EXIT_FRAME_TOO_LARGE)
+        os._exit(EXIT_FRAME_TOO_LARGE)  # not sys.exit: that would wait for pool threads still in calls
 
 
 def _generic(conn):
@@ -186,7 +190,9 @@ async def _serve_async(conn, loaded, msg, pending):
 
 def _open(argv):
     if len(argv) == 2 and argv[0] == "--fd":
-        return socket.socket(fileno=int(argv[1]))
+        fd = int(argv[1])
+        os.set_inheritable(fd, False)  # the host made it inheritable; user subprocesses must not get it
+        return socket.socket(fileno=fd)
     if len(argv) == 2 and argv[0] == "--listen" and argv[1].startswith("unix:"):
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(argv[1][5:])

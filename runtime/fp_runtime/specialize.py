@@ -37,10 +37,21 @@ def _vm_size_bytes() -> int:
     return 0
 
 
+def _cap_malloc_arenas() -> None:
+    """glibc reserves 64 MiB of address space per thread arena; under RLIMIT_AS a few threads
+    (a sync pool, FastAPI's thread pool) would use up the limit without using memory."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX
+    except Exception:  # not glibc: nothing to cap
+        pass
+
+
 def limit_memory(memory_bytes: int) -> None:
     """Cap address space at the current size plus the function's allowance (see docs/adr)."""
     if memory_bytes <= 0:
         return
+    _cap_malloc_arenas()
     limit = _vm_size_bytes() + memory_bytes
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:

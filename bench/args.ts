@@ -1,0 +1,132 @@
+/** Command-line flags of `node dist/bench/run.js`, with their defaults. */
+import { parseArgs } from 'node:util';
+
+export type Section = 'throughput' | 'latency' | 'cold';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold'];
+
+export interface GatewaySetting {
+  maxInstances: number;
+  concurrency: number;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  sections: Section[];
+  /** Throughput runs (section 1). */
+  connections: number;
+  threads: number;
+  durationS: number;
+  warmupS: number;
+  /** Single-connection latency runs (section 2). */
+  latencyDurationS: number;
+  /** Gateway limits tried in section 1; the best is reported. */
+  gatewaySettings: GatewaySetting[];
+  uvicornWorkers: number[];
+  /** Cold starts (section 3). */
+  coldN: number;
+  /** Generic runtimes the pool keeps ready during the cold-start runs. */
+  coldPoolSize: number;
+  /** Rounds of sections 1 and 2, interleaving platform and baseline; the best run of each is reported. */
+  rounds: number;
+  /** Results directory (default bench/results). */
+  outDir: string | null;
+  /** Forward the gateway's output to stderr. */
+  verbose: boolean;
+}
+
+export const USAGE = `Usage: node dist/bench/run.js [flags]
+
+  --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
+  --only LIST              sections to run: throughput,latency,cold (default all)
+  --connections N          wrk connections for throughput (default 64)
+  --threads N              wrk threads for throughput (default 2)
+  --duration S             seconds per throughput run (default 10)
+  --warmup S               warm-up seconds before each wrk run, not measured (default 2)
+  --latency-duration S     seconds per one-connection latency run (default 10)
+  --gateway-settings LIST  gateway limits to try, maxInstances x concurrency (default 2x1,4x1,2x4)
+  --uvicorn-workers LIST   uvicorn worker counts to try (default 1,2)
+  --cold N                 fresh function versions for the cold-start runs (default 100)
+  --cold-pool-size N       generic runtimes kept ready in cold-start runs (default 3)
+  --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1)
+  --out DIR                where the JSON result goes (default bench/results)
+  --verbose                print the servers' output
+  --help
+`;
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive whole number, got "${text}"`);
+  return n;
+}
+
+function positiveNumber(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${text}"`);
+  return n;
+}
+
+function settings(text: string): GatewaySetting[] {
+  return text.split(',').map((part) => {
+    const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(part);
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+      throw new Error(`--gateway-settings: "${part}" is not maxInstances x concurrency, e.g. 4x1`);
+    }
+    return { maxInstances: Number(match[1]), concurrency: Number(match[2]) };
+  });
+}
+
+/** Parses argv (without node and script); throws with a readable message on a bad flag. */
+export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'latency-duration': { type: 'string' },
+      'gateway-settings': { type: 'string' },
+      'uvicorn-workers': { type: 'string' },
+      cold: { type: 'string' },
+      'cold-pool-size': { type: 'string' },
+      rounds: { type: 'string' },
+      out: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick ?? false;
+  const sections = values.only
+    ? values.only.split(',').map((s) => {
+        const section = s.trim() as Section;
+        if (!SECTIONS.includes(section)) throw new Error(`--only: unknown section "${s}" (${SECTIONS.join(', ')})`);
+        return section;
+      })
+    : [...SECTIONS];
+  const opt = <T>(text: string | undefined, parse: (t: string) => T, fallback: T): T =>
+    text === undefined ? fallback : parse(text);
+  return {
+    quick,
+    sections,
+    connections: opt(values.connections, (t) => positiveInt('connections', t), 64),
+    threads: opt(values.threads, (t) => positiveInt('threads', t), 2),
+    durationS: opt(values.duration, (t) => positiveInt('duration', t), quick ? 3 : 10),
+    warmupS: opt(values.warmup, (t) => positiveInt('warmup', t), quick ? 1 : 2),
+    latencyDurationS: opt(values['latency-duration'], (t) => positiveInt('latency-duration', t), quick ? 3 : 10),
+    gatewaySettings: opt(values['gateway-settings'], settings, quick ? [{ maxInstances: 2, concurrency: 1 }] : settings('2x1,4x1,2x4')),
+    uvicornWorkers: opt(
+      values['uvicorn-workers'],
+      (t) => t.split(',').map((w) => positiveInt('uvicorn-workers', w.trim())),
+      quick ? [1] : [1, 2],
+    ),
+    coldN: opt(values.cold, (t) => positiveInt('cold', t), quick ? 20 : 100),
+    coldPoolSize: opt(values['cold-pool-size'], (t) => positiveInt('cold-pool-size', t), 3),
+    rounds: opt(values.rounds, (t) => positiveInt('rounds', t), 1),
+    outDir: values.out ?? null,
+    verbose: values.verbose ?? false,
+  };
+}

@@ -1,0 +1,187 @@
+/** The result document (written as JSON) and the rows of the printed table. */
+import type { BenchOptions } from './args.js';
+import type { GatewayCold, PythonBaseline } from './cold.js';
+import type { PoolCold } from './cold-pool.js';
+import type { LatencyResult, ThroughputResult } from './load.js';
+import type { Machine } from './machine.js';
+import { formatRatio, formatValue, type Unit } from './report.js';
+
+export interface Results {
+  startedAt: string;
+  finishedAt: string;
+  options: BenchOptions;
+  machine: Machine & { loadavgAfter: number[] };
+  throughput: ThroughputResult | null;
+  latency: LatencyResult | null;
+  cold: { baseline: PythonBaseline | null; pool: PoolCold | null; gateway: GatewayCold | null };
+  rows: ResultRow[];
+  /** The table as Markdown, for bench/README.md's results section. */
+  markdown: string;
+  errors: { section: string; message: string }[];
+}
+
+export interface ResultRow {
+  figure: string;
+  unit: Unit;
+  platform: number | null;
+  baseline: number | null;
+  /** platform ÷ baseline. */
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+  cells: string[];
+  note?: string;
+}
+
+export const header = ['Figure', 'Platform', 'Baseline', 'Platform ÷ baseline', 'Target', 'Met'];
+
+interface RowSpec {
+  figure: string;
+  unit: Unit;
+  platform: number | null | undefined;
+  platformWhat: string;
+  baseline: number | null | undefined;
+  baselineWhat: string;
+  target?: string;
+  /** Decides `met` from the platform value and the ratio. */
+  check?: (platform: number, ratio: number | null) => boolean;
+  extra?: string;
+  note?: string;
+}
+
+function row(spec: RowSpec): ResultRow {
+  const platform = spec.platform ?? null;
+  const baseline = spec.baseline ?? null;
+  const ratio = platform !== null && baseline !== null && baseline !== 0 ? platform / baseline : null;
+  const met = spec.check && platform !== null ? spec.check(platform, ratio) : null;
+  const who = (what: string): string => (what ? ` (${what})` : '');
+  return {
+    figure: spec.figure,
+    unit: spec.unit,
+    platform,
+    baseline,
+    ratio,
+    target: spec.target ?? '',
+    met,
+    cells: [
+      spec.figure,
+      platform === null ? '—' : `${formatValue(platform, spec.unit)}${who(spec.platformWhat)}`,
+      baseline === null ? '—' : `${formatValue(baseline, spec.unit)}${who(spec.baselineWhat)}`,
+      `${formatRatio(ratio)}${spec.extra ? `  ${spec.extra}` : ''}`,
+      spec.target ?? '',
+      met === null ? '' : met ? 'yes' : 'NO',
+    ],
+    ...(spec.note ? { note: spec.note } : {}),
+  };
+}
+
+export function buildRows(r: Results): ResultRow[] {
+  const rows: ResultRow[] = [];
+  const tp = r.throughput;
+  if (tp) {
+    const g = tp.bestGateway;
+    const u = tp.bestUvicorn;
+    const gWhat = tp.bestGatewaySetting ? `${tp.bestGatewaySetting.maxInstances}x${tp.bestGatewaySetting.concurrency}` : '';
+    const uWhat = u ? u.label.replace('uvicorn ', '') : '';
+    const c = r.options.connections;
+    rows.push(row({
+      figure: `1. warm throughput, ${c} conns`,
+      unit: 'req/s',
+      platform: g?.wrk.requestsPerSec,
+      platformWhat: gWhat,
+      baseline: u?.wrk.requestsPerSec,
+      baselineWhat: uWhat,
+      target: '≥ 10×',
+      check: (_p, ratio) => ratio !== null && ratio >= 10,
+      note: [...tp.gateway, ...tp.uvicorn].some((x) => x.problems.length > 0)
+        ? `1: some runs had errors and were not chosen as best: ${[...tp.gateway, ...tp.uvicorn].filter((x) => x.problems.length).map((x) => `${x.label}: ${x.problems.join('; ')}`).join(' | ')}`
+        : undefined,
+    }));
+    rows.push(row({ figure: `1. latency p50, ${c} conns`, unit: 'us', platform: g?.wrk.p50Us, platformWhat: gWhat, baseline: u?.wrk.p50Us, baselineWhat: uWhat }));
+    rows.push(row({ figure: `1. latency p99, ${c} conns`, unit: 'us', platform: g?.wrk.p99Us, platformWhat: gWhat, baseline: u?.wrk.p99Us, baselineWhat: uWhat }));
+  }
+  const lat = r.latency;
+  if (lat) {
+    rows.push(row({
+      figure: '2. latency p50, 1 conn',
+      unit: 'us',
+      platform: lat.gateway.wrk.p50Us,
+      platformWhat: 'gateway',
+      baseline: lat.bare.wrk.p50Us,
+      baselineWhat: 'bare uWS',
+      extra: `added ${formatValue(lat.addedP50Us, 'us')}`,
+      target: 'added ≤ 100 µs',
+      check: () => lat.addedP50Us <= 100,
+    }));
+    rows.push(row({
+      figure: '2. latency p99, 1 conn',
+      unit: 'us',
+      platform: lat.gateway.wrk.p99Us,
+      platformWhat: 'gateway',
+      baseline: lat.bare.wrk.p99Us,
+      baselineWhat: 'bare uWS',
+      extra: `added ${formatValue(lat.addedP99Us, 'us')}`,
+    }));
+  }
+  const { baseline, pool, gateway } = r.cold;
+  if (baseline || pool || gateway) {
+    const py = baseline?.wall.summary;
+    for (const [p, target, limit] of [['p50', '≤ 2 ms', 2], ['p99', '≤ 10 ms', 10]] as const) {
+      rows.push(row({
+        figure: `3. cold start ${p}, PoolManager`,
+        unit: 'ms',
+        platform: pool?.wall.summary[p],
+        platformWhat: 'invoke wall',
+        baseline: py?.[p],
+        baselineWhat: 'python spawn',
+        target,
+        check: (v) => v <= limit,
+      }));
+    }
+    for (const [p, target, limit] of [['p50', '≤ 2 ms', 2], ['p99', '≤ 10 ms', 10]] as const) {
+      rows.push(row({
+        figure: `3. cold start ${p}, gateway`,
+        unit: 'ms',
+        platform: gateway?.total.summary[p],
+        platformWhat: 'Server-Timing total',
+        baseline: py?.[p],
+        baselineWhat: 'python spawn',
+        target,
+        check: (v) => v <= limit,
+      }));
+    }
+    for (const p of ['p50', 'p99'] as const) {
+      rows.push(row({
+        figure: `3. cold start ${p}, gateway client`,
+        unit: 'ms',
+        platform: gateway?.wall.summary[p],
+        platformWhat: 'HTTP wall, new conn',
+        baseline: py?.[p],
+        baselineWhat: 'python spawn',
+      }));
+    }
+    for (const p of ['p50', 'p99'] as const) {
+      const gInit = gateway?.init.summary[p];
+      rows.push(row({
+        figure: `3. specialize ${p} (init only)`,
+        unit: 'ms',
+        platform: pool?.init.summary[p],
+        platformWhat: 'pool initMs',
+        baseline: null,
+        baselineWhat: '',
+        extra: gInit !== undefined && Number.isFinite(gInit) ? `gateway init ${gInit.toFixed(2)} ms` : '',
+      }));
+    }
+    const notes: string[] = [];
+    if (pool && pool.notFromPool > 0) notes.push(`${pool.notFromPool} PoolManager cold calls did not start from the pool`);
+    if (gateway && gateway.notCold > 0) notes.push(`${gateway.notCold} gateway cold calls lacked X-Cold-Start: 1`);
+    if (gateway && gateway.total.samples.length === 0) notes.push(`the gateway sent no Server-Timing total (saw: ${gateway.serverTimingNames.join(', ') || 'none'})`);
+    const poolNote = pool ?? gateway;
+    if (poolNote) notes.push(`pool refilled to ${poolNote.poolSize} generic runtimes before each cold call (median wait ${poolNote.refillWait.summary.p50.toFixed(0)} ms, not counted)`);
+    if (notes.length && rows.length) {
+      const last = rows[rows.length - 1]!;
+      last.note = `3: ${notes.join('; ')}`;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,38 @@
+/**
+ * Errors every store adapter throws, with stable codes. Callers match on `code`, never on the
+ * message or the class: an error from the production adapter may have crossed a driver boundary.
+ * The proposed HTTP status of each code is in docs/stores.md; once the codes are in the shared
+ * registry (protocol/errors.ts) this class can become a PlatformError.
+ */
+export const STORE_ERROR_CODES = [
+  'FUNCTION_NOT_FOUND',
+  'FUNCTION_EXISTS',
+  'REVISION_CONFLICT',
+  'VERSION_NOT_FOUND',
+  'BLOB_NOT_FOUND',
+  'BLOB_HASH_MISMATCH',
+  'TOKEN_NOT_FOUND',
+  'RUN_CURSOR_INVALID',
+  'STORE_CLOSED',
+  'STORE_SCHEMA_TOO_NEW',
+] as const;
+export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** True for any error carrying one of the store's codes (works across realms and drivers). */
+export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
+  if (typeof err !== 'object' || err === null) return false;
+  const found = (err as { code?: unknown }).code;
+  if (typeof found !== 'string' || !(STORE_ERROR_CODES as readonly string[]).includes(found)) return false;
+  return code === undefined || found === code;
+}

@@ -1,0 +1,202 @@
+/** FunctionStore and DeployStore on SQLite. Status and activeVersion change only in `apply`. */
+import { StoreError } from '../errors.js';
+import type {
+  DeployEntry,
+  DeployRequest,
+  DeployStore,
+  FunctionRecord,
+  FunctionSettings,
+  FunctionStatus,
+  FunctionStore,
+} from '../types.js';
+import { fromJson, isSqliteError, type SqliteContext } from './context.js';
+
+interface FunctionRow {
+  name: string;
+  settings: string;
+  status: FunctionStatus;
+  active_version: number | null;
+  revision: number;
+  deploy_seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface DeployRow {
+  function: string;
+  seq: number;
+  action: DeployEntry['action'];
+  from_version: number | null;
+  to_version: number | null;
+  status: FunctionStatus;
+  actor: string;
+  note: string;
+  at: number;
+}
+
+function toRecord(row: FunctionRow): FunctionRecord {
+  const settings = fromJson<FunctionSettings>(row.settings);
+  return {
+    name: row.name,
+    preset: settings.preset,
+    invocation: settings.invocation,
+    limits: { ...settings.limits },
+    env: { ...settings.env },
+    auth: settings.auth,
+    status: row.status,
+    activeVersion: row.active_version,
+    revision: row.revision,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toEntry(row: DeployRow): DeployEntry {
+  return {
+    function: row.function,
+    seq: row.seq,
+    action: row.action,
+    fromVersion: row.from_version,
+    toVersion: row.to_version,
+    status: row.status,
+    actor: row.actor,
+    note: row.note,
+    at: row.at,
+  };
+}
+
+function settingsOf(s: FunctionSettings): string {
+  // Only the known keys, so a caller's extra properties never end up stored.
+  return JSON.stringify({ preset: s.preset, invocation: s.invocation, limits: s.limits, env: s.env, auth: s.auth });
+}
+
+/** The row, or FUNCTION_NOT_FOUND; REVISION_CONFLICT when `expected` is given and differs. */
+function mustGet(ctx: SqliteContext, name: string, expected?: number): FunctionRow {
+  const row = ctx.db.prepare('SELECT * FROM functions WHERE name = ?').get(name) as FunctionRow | undefined;
+  if (row === undefined) throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${name}`, { function: name });
+  if (expected !== undefined && row.revision !== expected) {
+    throw new StoreError('REVISION_CONFLICT', `function ${name} is at revision ${row.revision}, not ${expected}; re-read and retry`, {
+      function: name,
+      expected,
+      actual: row.revision,
+    });
+  }
+  return row;
+}
+
+export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
+  const { db } = ctx;
+  const insert = db.prepare(`INSERT INTO functions (name, settings, status, active_version, revision, created_at, updated_at)
+    VALUES (?, ?, 'active', NULL, 1, ?, ?)`);
+  const update = db.prepare('UPDATE functions SET settings = ?, revision = revision + 1, updated_at = ? WHERE name = ?');
+
+  return {
+    async create(name, settings) {
+      ctx.check();
+      const now = ctx.now();
+      try {
+        insert.run(name, settingsOf(settings), now, now);
+      } catch (err) {
+        if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+          throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+        }
+        throw err;
+      }
+      return toRecord(mustGet(ctx, name));
+    },
+
+    async get(name) {
+      ctx.check();
+      const row = db.prepare('SELECT * FROM functions WHERE name = ?').get(name) as FunctionRow | undefined;
+      return row === undefined ? null : toRecord(row);
+    },
+
+    async list() {
+      ctx.check();
+      return (db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map(toRecord);
+    },
+
+    async update(name, expectedRevision, patch) {
+      ctx.check();
+      return db.transaction(() => {
+        const row = mustGet(ctx, name, expectedRevision);
+        const current = fromJson<FunctionSettings>(row.settings);
+        const next: FunctionSettings = {
+          preset: patch.preset ?? current.preset,
+          invocation: patch.invocation ?? current.invocation,
+          limits: patch.limits ?? current.limits,
+          env: patch.env ?? current.env,
+          auth: patch.auth ?? current.auth,
+        };
+        update.run(settingsOf(next), ctx.now(), name);
+        return toRecord(mustGet(ctx, name));
+      }).immediate();
+    },
+
+    async delete(name, expectedRevision) {
+      ctx.check();
+      db.transaction(() => {
+        mustGet(ctx, name, expectedRevision);
+        // versions and deploys go with the row (ON DELETE CASCADE); runs and tokens are not linked.
+        db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+        db.prepare('DELETE FROM runs WHERE function = ?').run(name);
+        db.prepare("DELETE FROM tokens WHERE kind = 'invoke' AND scope = ?").run(name);
+      }).immediate();
+    },
+  };
+}
+
+export function sqliteDeployStore(ctx: SqliteContext): DeployStore {
+  const { db } = ctx;
+  const versionExists = db.prepare('SELECT 1 FROM versions WHERE function = ? AND version = ?').pluck();
+  const setState = db.prepare(`UPDATE functions SET status = ?, active_version = ?, revision = revision + 1,
+    deploy_seq = ?, updated_at = ? WHERE name = ?`);
+  const insertEntry = db.prepare(`INSERT INTO deploys (function, seq, action, from_version, to_version, status, actor, note, at)
+    VALUES (@function, @seq, @action, @fromVersion, @toVersion, @status, @actor, @note, @at)`);
+
+  return {
+    async apply(request: DeployRequest) {
+      ctx.check();
+      return db.transaction(() => {
+        const row = mustGet(ctx, request.function, request.expectedRevision);
+        let status = row.status;
+        let active = row.active_version;
+        if (request.action === 'deploy' || request.action === 'rollback') {
+          const version = request.version;
+          if (version === undefined || versionExists.get(request.function, version) === undefined) {
+            throw new StoreError('VERSION_NOT_FOUND', `function ${request.function} has no version ${String(version)}`, {
+              function: request.function,
+              version: version ?? null,
+            });
+          }
+          active = version;
+        } else {
+          status = request.action === 'pause' ? 'paused' : 'active';
+        }
+        const entry: DeployEntry = {
+          function: request.function,
+          seq: row.deploy_seq + 1,
+          action: request.action,
+          fromVersion: row.active_version,
+          toVersion: active,
+          status,
+          actor: request.actor,
+          note: request.note ?? '',
+          at: ctx.now(),
+        };
+        setState.run(status, active, entry.seq, entry.at, request.function);
+        insertEntry.run(entry);
+        return { function: toRecord(mustGet(ctx, request.function)), entry };
+      }).immediate();
+    },
+
+    async list(fn, options = {}) {
+      ctx.check();
+      const limit = Math.max(1, Math.min(1000, options.limit ?? 100));
+      const rows = db
+        .prepare('SELECT * FROM deploys WHERE function = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+        .all(fn, options.beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as DeployRow[];
+      return rows.map(toEntry);
+    },
+  };
+}

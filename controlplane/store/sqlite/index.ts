@@ -1,0 +1,77 @@
+/**
+ * The embedded store: one state directory holding `platform.db` (SQLite in WAL mode, through
+ * better-sqlite3's synchronous API) and `blobs/` (content-addressed files). No server to run;
+ * everything survives a restart; deleting the directory resets the platform.
+ * Why this shape: docs/adr/0003-embedded-store.md. Layout and retention: docs/stores.md.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { DiskBlobStore } from '../disk-blobs.js';
+import { StoreError } from '../errors.js';
+import type { Store } from '../types.js';
+import type { SqliteContext } from './context.js';
+import { sqliteDeployStore, sqliteFunctionStore } from './functions.js';
+import { migrate } from './migrations.js';
+import { sqliteRunStore } from './runs.js';
+import { sqliteTokenStore } from './tokens.js';
+import { sqliteVersionStore } from './versions.js';
+
+export const DB_FILE = 'platform.db';
+export const BLOBS_DIR = 'blobs';
+
+export interface SqliteStoreOptions {
+  /** The state directory; created when missing. */
+  stateDir: string;
+  /** The clock for createdAt/updatedAt/at fields (tests pass a fake one). Default Date.now. */
+  now?: () => number;
+  /**
+   * SQLite `synchronous` in WAL mode. NORMAL (the default) survives a crash of the process; only a
+   * power loss may drop the last commits. FULL also fsyncs every commit.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const stateDir = resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true });
+  const now = options.now ?? Date.now;
+  const db = new Database(join(stateDir, DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
+  let closed = false;
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db, now());
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const check = (): void => {
+    if (closed) throw new StoreError('STORE_CLOSED', 'the store is closed');
+  };
+  const ctx: SqliteContext = { db, now, check };
+  let blobs: DiskBlobStore;
+  try {
+    blobs = await DiskBlobStore.open(join(stateDir, BLOBS_DIR), check);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return {
+    functions: sqliteFunctionStore(ctx),
+    versions: sqliteVersionStore(ctx, blobs),
+    deploys: sqliteDeployStore(ctx),
+    runs: sqliteRunStore(ctx),
+    tokens: sqliteTokenStore(ctx),
+    blobs,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Closing the last connection checkpoints the WAL into platform.db.
+      db.close();
+    },
+  };
+}

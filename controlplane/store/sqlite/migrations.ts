@@ -1,0 +1,114 @@
+/**
+ * Versioned schema of platform.db. Migrations are appended, never edited: each runs once, in its
+ * own transaction, and `schema_version` records it. A database newer than this code is refused
+ * rather than guessed at. See docs/stores.md ("Embedded layout").
+ */
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'functions, versions, deploys, runs, tokens',
+    sql: `
+      CREATE TABLE functions (
+        name           TEXT PRIMARY KEY,
+        settings       TEXT NOT NULL,            -- JSON FunctionSettings
+        status         TEXT NOT NULL CHECK (status IN ('active', 'paused')),
+        active_version INTEGER,
+        revision       INTEGER NOT NULL,
+        deploy_seq     INTEGER NOT NULL DEFAULT 0,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE versions (
+        function    TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        version     INTEGER NOT NULL,
+        entrypoint  TEXT NOT NULL,
+        files       TEXT NOT NULL,               -- JSON FileEntry[]
+        manifest    TEXT NOT NULL,               -- JSON
+        changes     TEXT NOT NULL,               -- JSON FileChanges
+        file_count  INTEGER NOT NULL,
+        total_bytes INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        PRIMARY KEY (function, version)
+      ) STRICT, WITHOUT ROWID;
+      -- Versions are immutable: the database itself refuses an UPDATE.
+      CREATE TRIGGER versions_immutable BEFORE UPDATE ON versions
+      BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;
+
+      CREATE TABLE deploys (
+        function     TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        seq          INTEGER NOT NULL,
+        action       TEXT NOT NULL,
+        from_version INTEGER,
+        to_version   INTEGER,
+        status       TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        note         TEXT NOT NULL,
+        at           INTEGER NOT NULL,
+        PRIMARY KEY (function, seq)
+      ) STRICT, WITHOUT ROWID;
+
+      -- No foreign key to functions: the gateway may record runs of functions the control plane
+      -- does not manage (a functions directory), and a run outlives nothing but its retention.
+      CREATE TABLE runs (
+        run_id     TEXT PRIMARY KEY,
+        function   TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        run_trigger TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        summary    TEXT NOT NULL,                -- JSON RunSummary
+        logs       TEXT NOT NULL                 -- JSON LogLine[]
+      ) STRICT;
+      CREATE INDEX runs_by_time     ON runs (started_at DESC, run_id DESC);
+      CREATE INDEX runs_by_function ON runs (function, started_at DESC, run_id DESC);
+      CREATE INDEX runs_by_status   ON runs (status, started_at DESC, run_id DESC);
+
+      CREATE TABLE tokens (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('admin', 'invoke')),
+        scope      TEXT,
+        label      TEXT NOT NULL,
+        hash       TEXT NOT NULL UNIQUE,         -- sha256 hex of the secret; the secret is never stored
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX tokens_by_scope ON tokens (kind, scope);
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Brings the database up to SCHEMA_VERSION; returns the versions it applied. */
+export function migrate(db: Database, now: number): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
+  const current = row.v ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the state database has schema ${current}, newer than this platform's ${SCHEMA_VERSION}; upgrade the platform or use another state directory`, { found: current, supported: SCHEMA_VERSION });
+  }
+  const applied: number[] = [];
+  const record = db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, now);
+    }).immediate();
+    applied.push(migration.version);
+  }
+  return applied;
+}

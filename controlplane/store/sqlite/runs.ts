@@ -1,0 +1,104 @@
+/**
+ * RunStore on SQLite. A batch is one transaction (one fsync in WAL mode, however many runs), so the
+ * gateway's batcher can hand over hundreds of records at the cost of one. Pruning deletes in
+ * chunks and yields to the event loop between them, so a large backlog never stalls requests.
+ */
+import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
+import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import type { RunPage, RunQuery, RunStore } from '../types.js';
+import { fromJson, type SqliteContext } from './context.js';
+
+/** Rows deleted per prune step; small enough that one step stays around a millisecond or two. */
+const PRUNE_CHUNK = 2000;
+
+interface RunRow {
+  run_id: string;
+  started_at: number;
+  summary: string;
+  logs?: string;
+}
+
+function summaryOf(run: RunRecord): RunSummary {
+  const { logs: _logs, ...summary } = run;
+  return summary;
+}
+
+export function sqliteRunStore(ctx: SqliteContext): RunStore {
+  const { db } = ctx;
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, function, status, run_trigger, started_at, summary, logs)
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
+    for (const run of runs) {
+      upsert.run(run.runId, run.function, run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(run.logs ?? []));
+    }
+  });
+  const getOne = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ?');
+  const pruneChunk = db.prepare(`DELETE FROM runs WHERE run_id IN
+    (SELECT run_id FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
+
+  return {
+    async record(runs) {
+      ctx.check();
+      if (runs.length > 0) writeBatch.immediate(runs);
+    },
+
+    async list(query: RunQuery = {}): Promise<RunPage> {
+      ctx.check();
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (query.function !== undefined) {
+        where.push('function = ?');
+        params.push(query.function);
+      }
+      if (query.status !== undefined) {
+        where.push('status = ?');
+        params.push(query.status);
+      }
+      if (query.trigger !== undefined) {
+        where.push('run_trigger = ?');
+        params.push(query.trigger);
+      }
+      if (query.since !== undefined) {
+        where.push('started_at >= ?');
+        params.push(query.since);
+      }
+      if (query.until !== undefined) {
+        where.push('started_at < ?');
+        params.push(query.until);
+      }
+      if (query.cursor !== undefined) {
+        const after = decodeRunCursor(query.cursor);
+        where.push('(started_at < ? OR (started_at = ? AND run_id < ?))');
+        params.push(after.startedAt, after.startedAt, after.runId);
+      }
+      const limit = runLimit(query.limit);
+      const sql = `SELECT run_id, started_at, summary FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY started_at DESC, run_id DESC LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, limit + 1) as RunRow[];
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((row) => fromJson<RunSummary>(row.summary)),
+        nextCursor: rows.length > limit && last ? encodeRunCursor({ startedAt: last.started_at, runId: last.run_id }) : null,
+      };
+    },
+
+    async get(runId) {
+      ctx.check();
+      const row = getOne.get(runId) as RunRow | undefined;
+      if (row === undefined) return null;
+      return { ...fromJson<RunSummary>(row.summary), logs: fromJson<LogLine[]>(row.logs ?? '[]') };
+    },
+
+    async prune(cutoff) {
+      let total = 0;
+      for (;;) {
+        ctx.check();
+        const { changes } = pruneChunk.run(cutoff);
+        total += changes;
+        if (changes < PRUNE_CHUNK) return total;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    },
+  };
+}

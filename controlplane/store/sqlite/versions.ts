@@ -1,0 +1,126 @@
+/** VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction. */
+import { diffFiles } from '../../bundles/changes.js';
+import { StoreError } from '../errors.js';
+import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
+import { fromJson, type SqliteContext } from './context.js';
+
+interface VersionRow {
+  function: string;
+  version: number;
+  entrypoint: string;
+  files: string;
+  manifest: string;
+  changes: string;
+  file_count: number;
+  total_bytes: number;
+  created_at: number;
+  created_by: string;
+  note: string;
+}
+
+type SummaryRow = Omit<VersionRow, 'files' | 'manifest'>;
+
+function toSummary(row: SummaryRow): VersionSummary {
+  return {
+    function: row.function,
+    version: row.version,
+    entrypoint: row.entrypoint,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    note: row.note,
+    changes: fromJson<FileChanges>(row.changes),
+    fileCount: row.file_count,
+    totalBytes: row.total_bytes,
+  };
+}
+
+function toRecord(row: VersionRow): VersionRecord {
+  return {
+    function: row.function,
+    version: row.version,
+    entrypoint: row.entrypoint,
+    files: fromJson<FileEntry[]>(row.files),
+    manifest: fromJson<unknown>(row.manifest),
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    note: row.note,
+    changes: fromJson<FileChanges>(row.changes),
+  };
+}
+
+/** Fails with BLOB_NOT_FOUND naming the first file whose content the blob store lacks. */
+export async function assertBlobsPresent(blobs: BlobStore, files: readonly FileEntry[]): Promise<void> {
+  const bySha = new Map<string, string>();
+  for (const f of files) if (!bySha.has(f.sha256)) bySha.set(f.sha256, f.path);
+  const present = await Promise.all([...bySha.keys()].map((sha) => blobs.has(sha)));
+  const missing = [...bySha.entries()].find((_, i) => !present[i]);
+  if (missing !== undefined) {
+    throw new StoreError('BLOB_NOT_FOUND', `the content of ${missing[1]} (${missing[0]}) was never uploaded`, { path: missing[1], sha256: missing[0] });
+  }
+}
+
+export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): VersionStore {
+  const { db } = ctx;
+  const SUMMARY_COLUMNS = 'function, version, entrypoint, changes, file_count, total_bytes, created_at, created_by, note';
+  const fnExists = db.prepare('SELECT 1 FROM functions WHERE name = ?').pluck();
+  const latest = db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version DESC LIMIT 1');
+  const insert = db.prepare(`INSERT INTO versions
+    (function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note)
+    VALUES (@function, @version, @entrypoint, @files, @manifest, @changes, @file_count, @total_bytes, @created_at, @created_by, @note)`);
+
+  return {
+    async create(input) {
+      ctx.check();
+      const files = input.files
+        .map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }))
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      if (fnExists.get(input.function) === undefined) {
+        throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
+      }
+      await assertBlobsPresent(blobs, files);
+      ctx.check();
+      return db.transaction(() => {
+        if (fnExists.get(input.function) === undefined) {
+          throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
+        }
+        const prev = latest.get(input.function) as VersionRow | undefined;
+        const row: VersionRow = {
+          function: input.function,
+          version: (prev?.version ?? 0) + 1,
+          entrypoint: input.entrypoint,
+          files: JSON.stringify(files),
+          manifest: JSON.stringify(input.manifest ?? null),
+          changes: JSON.stringify(diffFiles(prev ? fromJson<FileEntry[]>(prev.files) : null, files)),
+          file_count: files.length,
+          total_bytes: files.reduce((sum, f) => sum + f.size, 0),
+          created_at: ctx.now(),
+          created_by: input.createdBy,
+          note: input.note ?? '',
+        };
+        insert.run(row);
+        return toRecord(row);
+      }).immediate();
+    },
+
+    async get(fn, version) {
+      ctx.check();
+      const row = db.prepare('SELECT * FROM versions WHERE function = ? AND version = ?').get(fn, version) as VersionRow | undefined;
+      return row === undefined ? null : toRecord(row);
+    },
+
+    async latest(fn) {
+      ctx.check();
+      const row = latest.get(fn) as VersionRow | undefined;
+      return row === undefined ? null : toRecord(row);
+    },
+
+    async list(fn, options = {}) {
+      ctx.check();
+      const limit = Math.max(1, Math.min(1000, options.limit ?? 100));
+      const rows = db
+        .prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions WHERE function = ? AND version < ? ORDER BY version DESC LIMIT ?`)
+        .all(fn, options.before ?? Number.MAX_SAFE_INTEGER, limit) as SummaryRow[];
+      return rows.map(toSummary);
+    },
+  };
+}

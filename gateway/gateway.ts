@@ -1,0 +1,110 @@
+/**
+ * The gateway: routes, health, metrics and invocations over one uWS server. The caller owns the
+ * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
+ */
+import { PlatformError } from '../protocol/index.js';
+import type { GatewayConfig } from './config.js';
+import { invokeFunction, type InvokeDeps } from './invoke.js';
+import { GatewayMetrics } from './metrics.js';
+import type { InvocationPool, PoolStats } from './pool.js';
+import type { FunctionRegistry } from './registry.js';
+import { errorResponse, jsonResponse } from './responses.js';
+import { route } from './routes.js';
+import { RunBatcher, type RunSink } from './runs.js';
+import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
+
+export interface GatewayOptions {
+  config: Pick<GatewayConfig, 'host' | 'port' | 'maxBodyBytes' | 'shutdownGraceMs'>;
+  /** A started pool (poolmgr's PoolManager); the gateway never closes it. */
+  pool: InvocationPool;
+  registry: FunctionRegistry;
+  runSink: RunSink;
+  /** Where internal errors are reported (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface Gateway {
+  /** The bound port (the real one when the config asked for 0). */
+  readonly port: number;
+  /** `http://<host>:<port>` */
+  readonly url: string;
+  /**
+   * Graceful stop: refuse new invocations (503 SHUTTING_DOWN, /readyz 503), stop listening, let
+   * in-flight requests finish for up to shutdownGraceMs, flush run records, close connections.
+   */
+  close(): Promise<void>;
+}
+
+/** Ready: not shutting down, and the pool has (or is making) a generic runtime to specialize. */
+export function isReady(stats: PoolStats, shuttingDown: boolean): boolean {
+  return !shuttingDown && stats.generic + stats.spawning > 0;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, pool, registry } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const metrics = new GatewayMetrics(pool);
+  const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
+  let shuttingDown = false;
+  const deps: InvokeDeps = { pool, registry, metrics, runs, shuttingDown: () => shuttingDown };
+
+  async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
+    const r = route(req.url);
+    if (r.kind === 'invoke') return invokeFunction(deps, req, r.name, r.path);
+    if (r.kind === 'badFunctionName') {
+      return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
+    }
+    if (r.kind === 'unknown' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`));
+    }
+    switch (r.kind) {
+      case 'healthz':
+        return jsonResponse(200, { status: 'ok' });
+      case 'readyz': {
+        const stats = pool.stats();
+        const ready = isReady(stats, shuttingDown);
+        return jsonResponse(ready ? 200 : 503, {
+          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : 'no_runtimes',
+          functions: registry.list().length,
+          pool: stats,
+        });
+      }
+      case 'metrics': {
+        const { contentType, body } = await metrics.render();
+        return { status: 200, headers: [['content-type', contentType]], body };
+      }
+    }
+  }
+
+  const server = await startHttpServer({
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: config.maxBodyBytes,
+    handle,
+    onError(err) {
+      log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(new PlatformError('INTERNAL_ERROR'));
+    },
+  });
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: server.port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`,
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        server.stopListening();
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, config.shutdownGraceMs);
+        });
+        await Promise.race([server.idle(), grace]);
+        clearTimeout(timer);
+        runs.flush();
+        server.closeAll();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * The gateway's view of the pool manager: the two verbs it uses. `PoolManager` (poolmgr/index.ts)
+ * satisfies it structurally; tests of the gateway use the real PoolManager too.
+ */
+import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from '../poolmgr/index.js';
+import type { WireEvent } from '../protocol/index.js';
+
+export type { FunctionStats, FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from '../poolmgr/index.js';
+
+export interface InvocationPool {
+  /** Never rejects: failures come back in `result.error` with a registry code. */
+  invoke(fn: FunctionVersion, event: WireEvent, opts?: InvokeOptions): Promise<InvocationResult>;
+  stats(): PoolStats;
+}

@@ -1,0 +1,129 @@
+/**
+ * Run records: one per invocation, handed to a `RunSink` off the request path. The gateway never
+ * awaits a sink; records are batched on `setImmediate` and a slow or throwing sink costs the
+ * request nothing (drops are counted, see RunBatcher).
+ */
+import type { ErrorClass, ErrorCode, LogLine } from '../protocol/index.js';
+
+export interface RunError {
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  function: string;
+  version: string;
+  cold: boolean;
+  /** How the instance was obtained: warm, specialized from the pool, or spawned first; null if never invoked. */
+  start: 'warm' | 'pool' | 'spawn' | null;
+  initMs: number;
+  handlerMs: number;
+  queuedMs: number;
+  /** Gateway-measured, from the request's arrival to the response being ready. */
+  durationMs: number;
+  status: 'succeeded' | 'failed';
+  httpStatus: number;
+  errorCode: ErrorCode | null;
+  errorClass: ErrorClass | null;
+  error: RunError | null;
+  logs: LogLine[];
+  /** ISO 8601 time the request arrived. */
+  startedAt: string;
+  trigger: 'http';
+  /** The client went away before the response was sent. */
+  clientAborted: boolean;
+}
+
+/** Where run records go. `record` must not block; implementations buffer their own I/O. */
+export interface RunSink {
+  record(run: RunRecord): void;
+}
+
+/** Keeps the newest `capacity` records in memory (the embedded default and tests). */
+export class MemoryRunSink implements RunSink {
+  private readonly ring: (RunRecord | undefined)[];
+  private readonly byId = new Map<string, RunRecord>();
+  private next = 0;
+
+  constructor(readonly capacity = 10_000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+    this.ring = new Array<RunRecord | undefined>(capacity);
+  }
+
+  record(run: RunRecord): void {
+    const evicted = this.ring[this.next];
+    if (evicted) this.byId.delete(evicted.runId);
+    this.ring[this.next] = run;
+    this.byId.set(run.runId, run);
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Oldest first. */
+  list(): RunRecord[] {
+    const out: RunRecord[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      const run = this.ring[(this.next + i) % this.capacity];
+      if (run) out.push(run);
+    }
+    return out;
+  }
+
+  get(runId: string): RunRecord | undefined {
+    return this.byId.get(runId);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}
+
+/**
+ * Moves records from the request path to the sink in batches on `setImmediate`. The buffer is
+ * bounded: past `maxPending` the oldest record is dropped and counted, so a stuck sink cannot
+ * grow memory without limit.
+ */
+export class RunBatcher {
+  private pending: RunRecord[] = [];
+  private scheduled = false;
+  dropped = 0;
+  failed = 0;
+
+  constructor(
+    private readonly sink: RunSink,
+    private readonly onDrop: (count: number, reason: 'overflow' | 'sink_error') => void = () => {},
+    private readonly maxPending = 10_000,
+  ) {}
+
+  push(run: RunRecord): void {
+    if (this.pending.length >= this.maxPending) {
+      this.pending.shift();
+      this.dropped++;
+      this.onDrop(1, 'overflow');
+    }
+    this.pending.push(run);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Hands every pending record to the sink now (also used on shutdown). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    for (const run of batch) {
+      try {
+        this.sink.record(run);
+      } catch {
+        // A sink bug must not take the gateway down; the loss is counted in fp_runs_dropped_total.
+        this.failed++;
+        this.onDrop(1, 'sink_error');
+      }
+    }
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Every contact with uWebSockets.js lives in this file. The rest of the gateway sees plain data:
+ * an `IncomingRequest` (copied fields, an AbortSignal, a body promise) and an `OutgoingResponse`.
+ *
+ * The rules of uWS, enforced here (breaking one crashes the process or corrupts a connection):
+ *  1. `HttpRequest` is stack-allocated: it is valid only during the synchronous route callback.
+ *     Method, URL, query and headers are copied out before anything can await.
+ *  2. Every `HttpResponse` gets `onAborted` at once, or uWS terminates the process when the
+ *     handler returns unanswered. The abort becomes an AbortSignal for the rest of the gateway.
+ *  3. After `onAborted` fired, or after the response ended, `res` is never touched again
+ *     (it is freed memory). `Exchange.aborted` / `Exchange.responded` guard every access.
+ *  4. Writes happen inside `res.cork()`, so status, headers and body leave in one syscall.
+ *  5. `onData` chunks are neutered when the callback returns: they are copied immediately.
+ *  6. Large bodies go out with `tryEnd` and continue in `onWritable` from `getWriteOffset()`
+ *     (backpressure), instead of buffering the whole body a second time inside uWS.
+ *  7. The request body limit is enforced while streaming (and up front from Content-Length):
+ *     bytes past the limit are never buffered.
+ */
+import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import uws from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { PlatformError, type Pairs } from '../protocol/index.js';
+
+/**
+ * True when the native uWS binary is loaded. The npm build silently falls back to a slow
+ * JavaScript implementation when the binary cannot load; its `App` is then a plain JS function.
+ */
+export function uwsIsNative(): boolean {
+  return String(uws.App).includes('[native code]');
+}
+
+/** Startup refusal: uWebSockets.js is running its JavaScript fallback. */
+export class UwsFallbackError extends Error {
+  readonly code = 'UWS_FALLBACK';
+  constructor() {
+    super(
+      'uWebSockets.js loaded its JavaScript fallback instead of the native binary ' +
+        `(node ${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}). ` +
+        'The gateway refuses to run on it: it is slow and behaves differently. ' +
+        'Use a Node.js version the installed uWebSockets.js ships a binary for, and unset UWS_USE_FALLBACK.',
+    );
+  }
+}
+
+export interface IncomingRequest {
+  /** Upper-case method. */
+  readonly method: string;
+  /** The raw (still percent-encoded) path, without the query. */
+  readonly url: string;
+  /** The raw query string without `?`. */
+  readonly rawQuery: string;
+  /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
+  readonly headers: Pairs;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  /** `performance.now()` when the request arrived. */
+  readonly arrivedAt: number;
+  /**
+   * The whole body, at most maxBodyBytes. Rejects with PlatformError PAYLOAD_TOO_LARGE (then the
+   * response must close the connection: the rest of the body was not read) or
+   * CLIENT_CLOSED_REQUEST when the client went away.
+   */
+  body(): Promise<Uint8Array>;
+}
+
+export interface OutgoingResponse {
+  status: number;
+  /** Names as given; never Content-Length or Transfer-Encoding (uWS writes framing itself). */
+  headers: Pairs;
+  body?: Uint8Array | string;
+  /** Close the connection after this response (e.g. the request body was not read). */
+  closeConnection?: boolean;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  handle(req: IncomingRequest): Promise<OutgoingResponse>;
+  /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
+  onError(err: unknown, req: IncomingRequest): OutgoingResponse;
+}
+
+export interface HttpServer {
+  readonly port: number;
+  /** Requests received and not yet answered (or aborted). */
+  readonly inFlight: number;
+  /** Stops accepting connections; open connections keep being served. */
+  stopListening(): void;
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void>;
+  /** Closes every connection at once (in-flight requests are aborted). */
+  closeAll(): void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (exported by the binary, missing from the typings). */
+const LISTEN_EXCLUSIVE_PORT = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+const statusLines = new Map<number, string>();
+
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    statusLines.set(status, line);
+  }
+  return line;
+}
+
+/** One request/response pair and the state that keeps rules 2, 3 and 5-7. */
+class Exchange implements IncomingRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly rawQuery: string;
+  readonly headers: Pairs = [];
+  readonly arrivedAt = performance.now();
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  aborted = false;
+  /** send() was called: the response is ours to finish, nothing else may start one. */
+  responded = false;
+  /** uWS finished the response: `res` is gone (rule 3). */
+  private ended = false;
+  /** Called once, when the response has ended or the client went away. */
+  onFinished: () => void = () => {};
+
+  private received = 0;
+  private chunks: Buffer[] = [];
+  private preallocated: Buffer | null = null;
+  private outcome: { body: Uint8Array } | { error: PlatformError } | null = null;
+  private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
+
+  constructor(
+    private readonly res: HttpResponse,
+    req: HttpRequest,
+    private readonly maxBodyBytes: number,
+  ) {
+    // Rule 1: copy everything out of `req` now.
+    this.method = req.getMethod().toUpperCase();
+    this.url = req.getUrl();
+    this.rawQuery = req.getQuery() ?? '';
+    req.forEach((name, value) => this.headers.push([name, value]));
+    const lengthHeader = req.getHeader('content-length');
+    const chunked = req.getHeader('transfer-encoding') !== '';
+
+    // Rule 2: the abort handler goes on before anything else can happen.
+    res.onAborted(() => {
+      this.aborted = true;
+      this.finish();
+      this.controller.abort();
+      this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
+    });
+
+    const contentLength = /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    if (contentLength !== null && contentLength > maxBodyBytes) {
+      // Rule 7, early: refuse without buffering a byte. uWS discards the body it then receives.
+      this.settle({ error: tooLarge(maxBodyBytes) });
+      return;
+    }
+    if (!chunked && !contentLength) {
+      this.settle({ body: EMPTY });
+      return;
+    }
+    // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
+    if (contentLength !== null && !chunked) this.preallocated = Buffer.allocUnsafe(contentLength);
+    res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
+  }
+
+  body(): Promise<Uint8Array> {
+    const outcome = this.outcome;
+    if (outcome) return 'body' in outcome ? Promise.resolve(outcome.body) : Promise.reject(outcome.error);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private onChunk(chunk: ArrayBuffer, isLast: boolean): void {
+    if (this.outcome) return; // already too large, aborted or answered: drop the bytes
+    const size = chunk.byteLength;
+    if (this.received + size > this.maxBodyBytes) {
+      // Rule 7, while streaming (chunked bodies have no Content-Length to check up front).
+      this.chunks = [];
+      this.preallocated = null;
+      this.settle({ error: tooLarge(this.maxBodyBytes) });
+      return;
+    }
+    // Rule 5: copy now, the ArrayBuffer is neutered when this callback returns.
+    if (this.preallocated) Buffer.from(chunk).copy(this.preallocated, this.received);
+    else if (size > 0) this.chunks.push(Buffer.from(new Uint8Array(chunk)));
+    this.received += size;
+    if (!isLast) return;
+    const body = this.preallocated ? this.preallocated.subarray(0, this.received) : Buffer.concat(this.chunks, this.received);
+    this.chunks = [];
+    this.preallocated = null;
+    this.settle({ body });
+  }
+
+  private settle(outcome: { body: Uint8Array } | { error: PlatformError }): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if ('body' in outcome) w.resolve(outcome.body);
+      else w.reject(outcome.error);
+    }
+  }
+
+  /** Writes the response once; a no-op after abort or a previous response (rule 3). */
+  send(out: OutgoingResponse): void {
+    if (this.aborted || this.responded) return;
+    this.responded = true;
+    // Nothing may arrive for this request any more (404 before reading a body, 413 mid-stream).
+    this.settle({ error: new PlatformError('BAD_REQUEST', 'the request was already answered') });
+    const res = this.res;
+    const body = typeof out.body === 'string' ? Buffer.from(out.body) : (out.body ?? EMPTY);
+    const noBody = this.method === 'HEAD' || out.status === 204 || out.status === 304;
+    res.cork(() => {
+      // Rule 4: status, headers and body in one corked write.
+      res.writeStatus(statusLine(out.status));
+      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      if (noBody) {
+        // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
+        // this build an explicit `undefined` length writes a garbage Content-Length and breaks
+        // the connection; closing needs an explicit length, 0 then.
+        if (out.closeConnection) res.endWithoutBody(0, true);
+        else res.endWithoutBody();
+        this.finish();
+        return;
+      }
+      if (out.closeConnection) {
+        res.end(body, true);
+        this.finish();
+        return;
+      }
+      this.writeWithBackpressure(body);
+    });
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onFinished();
+  }
+
+  /** Last resort when writing the response threw: drop the connection rather than hang it. */
+  destroy(): void {
+    if (this.aborted || this.ended) return;
+    this.responded = true;
+    this.res.close(); // fires onAborted
+    this.finish(); // idempotent, in case it did not
+  }
+
+  private writeWithBackpressure(body: Uint8Array): void {
+    const res = this.res;
+    const base = res.getWriteOffset();
+    const [ok, done] = res.tryEnd(body, body.byteLength);
+    if (done || ok) {
+      this.finish();
+      return;
+    }
+    // Rule 6: uWS took what the socket could take; continue from where it stopped.
+    res.onWritable((offset) => {
+      if (this.aborted || this.ended) return true; // rule 3: the connection is gone, stop writing
+      let wrote = false;
+      res.cork(() => {
+        const [retryOk, done] = res.tryEnd(body.subarray(offset - base), body.byteLength);
+        wrote = retryOk;
+        if (done) this.finish();
+      });
+      return wrote;
+    });
+  }
+}
+
+function tooLarge(maxBodyBytes: number): PlatformError {
+  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes });
+}
+
+/** Starts listening; resolves with the bound port (useful with port 0). */
+export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
+  const app: TemplatedApp = uws.App();
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+
+  app.any('/*', (res, req) => {
+    const exchange = new Exchange(res, req, options.maxBodyBytes);
+    // In flight until both the handler settled and the response ended (or the client left):
+    // a large response still streaming under backpressure counts, so shutdown waits for it.
+    inFlight++;
+    let parts = 2;
+    const partDone = () => {
+      if (--parts > 0) return;
+      inFlight--;
+      if (inFlight === 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const wake of waiters) wake();
+      }
+    };
+    exchange.onFinished = partDone;
+    let pending: Promise<OutgoingResponse>;
+    try {
+      pending = options.handle(exchange);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending
+      .catch((err: unknown) => options.onError(err, exchange))
+      .then((out) => exchange.send(out))
+      .catch((err: unknown) => {
+        // Only a bug in onError/send gets here; keep the process up, answer if nothing was
+        // written yet, else drop the connection (a half-written response must not hang).
+        process.emitWarning(`gateway: could not answer a request: ${String(err)}`);
+        if (!exchange.responded) exchange.send({ status: 500, headers: [], body: '' });
+        else exchange.destroy();
+      })
+      .finally(partDone);
+  });
+
+  return new Promise((resolve, reject) => {
+    // Exclusive: without it uSockets sets SO_REUSEPORT and a second gateway would silently share the port.
+    // The native build takes (host, port, options, cb); the typings of this version lack that overload.
+    const listen = app.listen.bind(app) as unknown as ListenWithOptions;
+    listen(options.host, options.port, LISTEN_EXCLUSIVE_PORT, (socket) => {
+      if (!socket) {
+        reject(Object.assign(new Error(`cannot listen on ${options.host}:${options.port} (in use or not permitted)`), { code: 'LISTEN_FAILED' }));
+        return;
+      }
+      let listening: us_listen_socket | null = socket;
+      resolve({
+        port: uws.us_socket_local_port(socket),
+        get inFlight() {
+          return inFlight;
+        },
+        stopListening() {
+          if (listening) uws.us_listen_socket_close(listening);
+          listening = null;
+        },
+        idle() {
+          return inFlight === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake));
+        },
+        closeAll() {
+          if (listening) uws.us_listen_socket_close(listening);
+          listening = null;
+          // `close` exists on the native App (closes every socket) but is missing from the typings.
+          (app as TemplatedApp & { close?: () => void }).close?.();
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * One invocation on its way through the pool: queued, waiting for a specialization, or running.
+ * It settles exactly once, with a result (never a rejection). It is its own queue node, its own
+ * abort listener (`handleEvent`) and its own timer argument, so the hot path allocates no closures.
+ */
+import type { LogLine, WireEvent, WireResponse } from '../protocol/index.js';
+import type { FunctionGroup } from './group.js';
+import type { Instance } from './instance.js';
+import { hostError } from './outcome.js';
+import type { InvocationError, InvocationResult } from './types.js';
+import type { QueueLinks, WaitQueue } from './wait-queue.js';
+
+export type StartKind = InvocationResult['start'];
+
+/** Only ever read (concatenated), never handed out: each result gets its own logs array. */
+const NO_LOGS: readonly LogLine[] = [];
+
+export class Call implements QueueLinks<Call> {
+  prev: Call | null = null;
+  next: Call | null = null;
+  queuedIn: WaitQueue<Call> | null = null;
+
+  readonly promise: Promise<InvocationResult>;
+  start: StartKind = 'warm';
+  cold = false;
+  initMs = 0;
+  queuedMs = 0;
+  /** performance.now() at arrival, then at the moment the call got a slot. */
+  at: number;
+  instance: Instance | null = null;
+  /** Message id of the invoke frame on its instance. */
+  msgId = 0;
+  /** The queue wait timer, then the handler timeout timer. */
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Logs of the specialization this call waited for, put in front of its own. */
+  initLogs: readonly LogLine[] = NO_LOGS;
+  done = false;
+  private settle!: (result: InvocationResult) => void;
+
+  constructor(
+    readonly group: FunctionGroup,
+    readonly event: WireEvent,
+    readonly signal: AbortSignal | undefined,
+    readonly attempt: number,
+    now: number,
+  ) {
+    this.at = now;
+    this.promise = new Promise<InvocationResult>((resolve) => { this.settle = resolve; });
+  }
+
+  /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
+  finish(response: WireResponse | null, error: InvocationError | null, logs: LogLine[], handlerMs: number): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    if (this.queuedIn !== null) this.leaveQueue();
+    this.settle({
+      cold: this.cold,
+      start: this.start,
+      initMs: this.initMs,
+      handlerMs,
+      queuedMs: this.queuedMs,
+      response,
+      error,
+      logs: this.initLogs.length === 0 ? logs : this.initLogs.concat(logs),
+      instanceId: this.instance === null ? null : this.instance.id,
+    });
+  }
+
+  fail(error: InvocationError): void {
+    this.finish(null, error, [], 0);
+  }
+
+  /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own). */
+  enqueue(queue: WaitQueue<Call>, waitMs: number): void {
+    queue.push(this);
+    if (waitMs > 0) this.timer = setTimeout(onQueueTimeout, waitMs, this, waitMs);
+    this.signal?.addEventListener('abort', this);
+  }
+
+  /** Leaves the queue (to take a slot, or to fail); records the time spent waiting. */
+  leaveQueue(now: number = performance.now()): void {
+    this.queuedIn?.remove(this);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.signal?.removeEventListener('abort', this);
+    this.queuedMs = now - this.at;
+    this.at = now;
+  }
+
+  /** The AbortSignal fired while the call was queued: it leaves the queue. */
+  handleEvent(): void {
+    if (this.queuedIn === null) return;
+    this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));
+  }
+}
+
+function onQueueTimeout(call: Call, waitMs: number): void {
+  call.fail(hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
+}

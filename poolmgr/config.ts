@@ -1,0 +1,71 @@
+/**
+ * Pool manager options, with their defaults. Units are in the names (`…Ms`).
+ * `defaultPoolConfig` is the one place the pool reads the environment (FP_DEBUG, PATH, LANG);
+ * it takes the environment as an argument so callers and tests can pass their own.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface PoolConfig {
+  /** Python interpreter that runs the runtime (default `<repo>/.venv/bin/python`). */
+  pythonPath: string;
+  /** The runtime's bootstrap script (default `<repo>/runtime/bootstrap.py`). */
+  runtimeEntry: string;
+  /** Generic runtimes kept ready to specialize (default 3). */
+  poolSize: number;
+  /** A specialized instance with no call for this long is shut down (default 300 000). */
+  idleTimeoutMs: number;
+  /** How often the reaper looks for idle instances (default 1 000). */
+  reapIntervalMs: number;
+  /** Time a new process has to say hello (default 10 000); past it: RUNTIME_UNAVAILABLE. */
+  spawnTimeoutMs: number;
+  /** Time a specialization may take (default 10 000); past it: FUNCTION_INIT_FAILED. */
+  initTimeoutMs: number;
+  /** After a shutdown request, time before SIGKILL (default 2 000). */
+  shutdownGraceMs: number;
+  /** The whole environment of a runtime process; function env vars are added at specialize. */
+  childEnv: Record<string, string>;
+  /** Forward runtime stdout/stderr to our stderr (default: FP_DEBUG is set and not '0'). */
+  debug: boolean;
+}
+
+/** Options with their defaults, paths resolved against the repository root. */
+export function defaultPoolConfig(
+  overrides: Partial<PoolConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): PoolConfig {
+  const root = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+  const config: PoolConfig = {
+    pythonPath: join(root, '.venv', 'bin', 'python'),
+    runtimeEntry: join(root, 'runtime', 'bootstrap.py'),
+    poolSize: 3,
+    idleTimeoutMs: 300_000,
+    reapIntervalMs: 1_000,
+    spawnTimeoutMs: 10_000,
+    initTimeoutMs: 10_000,
+    shutdownGraceMs: 2_000,
+    // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
+    childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },
+    debug: env['FP_DEBUG'] !== undefined && env['FP_DEBUG'] !== '' && env['FP_DEBUG'] !== '0',
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+/**
+ * The repository root: the nearest ancestor holding both package.json and runtime/.
+ * Works from the sources (poolmgr/) and from the build (dist/poolmgr/) alike.
+ */
+export function findRepoRoot(from: string): string {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'runtime'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  // No marker found: assume the usual layout, <root>/poolmgr or <root>/dist/poolmgr.
+  const up = resolve(from, '..');
+  return basename(up) === 'dist' ? dirname(up) : up;
+}

@@ -1,0 +1,112 @@
+/**
+ * The generic runtimes: processes that booted and said hello but hold no user code yet.
+ * `take()` hands one out (it leaves the pool for good) and starts a refill at once. A runtime that
+ * dies while waiting here is dropped and replaced. Failed spawns are retried with a backoff so a
+ * broken interpreter path does not become a spawn loop.
+ */
+import { PlatformError, type RuntimeMessage } from '../protocol/index.js';
+import type { ProcessExit, ProcessListener, RuntimeProcess } from './runtime-process.js';
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+export class GenericPool implements ProcessListener {
+  /** Ready processes, most recently booted last. */
+  private readonly ready: RuntimeProcess[] = [];
+  spawning = 0;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private starting: { resolve: () => void; reject: (err: Error) => void } | null = null;
+
+  constructor(private readonly size: number, private readonly spawnProcess: () => RuntimeProcess) {}
+
+  get available(): number {
+    return this.ready.length;
+  }
+
+  /** Fills the pool; resolves once `size` runtimes said hello, rejects if one fails to start. */
+  start(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => { this.starting = { resolve, reject }; });
+    this.refill();
+    this.checkStarted();
+    return done;
+  }
+
+  /** A ready generic runtime, or null when the pool is empty. The caller becomes its listener. */
+  take(): RuntimeProcess | null {
+    let proc = this.ready.pop();
+    while (proc !== undefined && !proc.alive) proc = this.ready.pop();
+    if (proc === undefined) return null;
+    proc.listener = null;
+    this.refill();
+    return proc;
+  }
+
+  /** Starts spawns until ready + spawning reaches the pool size. */
+  refill(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    while (this.ready.length + this.spawning < this.size) this.spawnOne();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.starting?.reject(new PlatformError('SHUTTING_DOWN', 'the pool was closed while starting'));
+    this.starting = null;
+  }
+
+  onMessage(_proc: RuntimeProcess, _msg: RuntimeMessage): void {
+    // A generic runtime has nothing to say after hello; anything else is ignored.
+  }
+
+  onExit(proc: RuntimeProcess, _exit: ProcessExit): void {
+    // A process that died before hello is handled (with backoff) where its `ready` rejects.
+    const at = this.ready.indexOf(proc);
+    if (at < 0) return;
+    this.ready.splice(at, 1);
+    this.refill();
+  }
+
+  private spawnOne(): void {
+    this.spawning++;
+    const proc = this.spawnProcess();
+    proc.listener = this;
+    proc.ready.then(
+      () => {
+        this.spawning--;
+        this.failures = 0;
+        if (this.closed) return; // close() shuts every process down, this one included
+        this.ready.push(proc);
+        this.checkStarted();
+      },
+      (err: Error) => {
+        this.spawning--;
+        this.failures++;
+        if (this.starting !== null) {
+          this.starting.reject(err);
+          this.starting = null;
+        }
+        this.scheduleRetry();
+      },
+    );
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.refill();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private checkStarted(): void {
+    if (this.starting !== null && this.ready.length >= this.size) {
+      this.starting.resolve();
+      this.starting = null;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Everything the pool holds for one function version (`name@version`): its live instances, its
+ * wait queue, and the limits read from the FunctionVersion with their defaults applied.
+ */
+import type { FunctionSpec } from '../protocol/index.js';
+import type { Call } from './call.js';
+import type { Instance } from './instance.js';
+import type { FunctionStats, FunctionVersion } from './types.js';
+import { WaitQueue } from './wait-queue.js';
+
+export const FUNCTION_DEFAULTS = Object.freeze({ concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface Limits {
+  concurrency: number;
+  maxInstances: number;
+  minWarm: number;
+  maxQueue: number;
+  /** 0 = no timeout. */
+  timeoutMs: number;
+}
+
+export class FunctionGroup {
+  /** Instances that take calls: specializing or ready. Drained and discarded ones are not here. */
+  readonly instances: Instance[] = [];
+  readonly queue = new WaitQueue<Call>();
+  fn!: FunctionVersion;
+  spec!: FunctionSpec;
+  limits!: Limits;
+  /** Set by drain(): minWarm no longer applies, so the version scales to zero. */
+  retired = false;
+  /** Set when the pool forgot this group; a cached reference must be looked up again. */
+  removed = false;
+
+  constructor(readonly key: string, fn: FunctionVersion) {
+    this.update(fn);
+  }
+
+  /** Takes the limits from a (possibly newer) FunctionVersion object of the same version. */
+  update(fn: FunctionVersion): void {
+    this.fn = fn;
+    this.limits = limitsOf(fn);
+    this.spec = {
+      name: fn.name, version: fn.version, dir: fn.dir, entrypoint: fn.entrypoint, env: fn.env ?? {},
+      memoryBytes: fn.memoryBytes > 0 ? fn.memoryBytes : 0,
+      timeoutMs: this.limits.timeoutMs,
+      concurrency: this.limits.concurrency,
+    };
+  }
+
+  stats(): FunctionStats {
+    let specializing = 0;
+    let warm = 0;
+    let busy = 0;
+    for (const inst of this.instances) {
+      if (inst.state === 'starting') specializing++;
+      else if (inst.state === 'ready') {
+        warm++;
+        if (inst.inflight > 0) busy++;
+      }
+    }
+    return { name: this.fn.name, version: this.fn.version, specializing, warm, busy, queued: this.queue.length };
+  }
+}
+
+export function keyOf(fn: Pick<FunctionVersion, 'name' | 'version'>): string {
+  return `${fn.name}@${fn.version}`;
+}
+
+function limitsOf(fn: FunctionVersion): Limits {
+  return {
+    concurrency: positive(fn.concurrency, FUNCTION_DEFAULTS.concurrency),
+    maxInstances: positive(fn.maxInstances, FUNCTION_DEFAULTS.maxInstances),
+    minWarm: atLeastZero(fn.minWarm, FUNCTION_DEFAULTS.minWarm),
+    maxQueue: atLeastZero(fn.maxQueue, FUNCTION_DEFAULTS.maxQueue),
+    // setTimeout cannot wait longer than 2^31-1 ms (it would fire at once).
+    timeoutMs: Math.min(atLeastZero(fn.timeoutMs, 0), MAX_TIMER_MS),
+  };
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && value >= 1 ? Math.floor(value) : fallback;
+}
+
+function atLeastZero(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && value >= 0 ? Math.floor(value) : fallback;
+}

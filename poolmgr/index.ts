@@ -1,0 +1,8 @@
+/**
+ * The pool manager's one public door. Everything else in poolmgr/ is private to it.
+ * See docs/poolmgr.md for the lease algorithm, the invariants and the options.
+ */
+export { PoolManager } from './pool.js';
+export { defaultPoolConfig, type PoolConfig } from './config.js';
+export { FUNCTION_DEFAULTS } from './group.js';
+export type * from './types.js';

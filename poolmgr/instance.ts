@@ -1,0 +1,270 @@
+/**
+ * An instance: one runtime process bound to one function version for the rest of its life.
+ * It specializes its process, runs calls on it (correlating replies by message id), enforces
+ * the per-call timeout, and turns every way a process can fail into errors on the calls it held.
+ * Capacity decisions (who gets a slot, what happens next) belong to the pool, its owner.
+ *
+ * Invariants:
+ * - `inflight` counts taken slots: calls waiting for the specialization plus calls running.
+ * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
+ * - A process whose specialization failed or timed out is killed, never reused.
+ */
+import type { LogLine, RuntimeMessage, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
+import type { Call, StartKind } from './call.js';
+import type { FunctionGroup } from './group.js';
+import { fromCause, fromWireError, hostError } from './outcome.js';
+import { describeExit, type KillCause, type ProcessExit, type ProcessListener, type RuntimeProcess } from './runtime-process.js';
+import type { InvocationError } from './types.js';
+
+export type InstanceState = 'starting' | 'ready' | 'dead';
+
+/** What the pool learns from an instance. */
+export interface InstanceOwner {
+  /** A call finished and the instance (not gone) has a free slot. */
+  slotFreed(inst: Instance): void;
+  /** The instance is gone: failed to start, crashed, killed or retired. Called once. */
+  instanceGone(inst: Instance): void;
+}
+
+export interface InstanceTimings {
+  initTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the instance was shut down' };
+
+// One reusable invoke message: encodeFrame packs synchronously, so no call ever sees another's fields.
+const CONTEXT: WireContext = { requestId: '', timeoutMs: 0, attempt: 1 };
+const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireContext } = {
+  t: 'invoke', id: 0, event: null, context: CONTEXT,
+};
+
+let instanceSeq = 0;
+
+export class Instance implements ProcessListener {
+  readonly id: string;
+  state: InstanceState = 'starting';
+  inflight = 0;
+  /** performance.now() of the last finished call (or of readiness). */
+  lastUsed = 0;
+  /** Set by drain(): finishes the calls it holds, takes no more, then shuts down. */
+  draining = false;
+  private gone = false;
+  private readonly running = new Map<number, Call>();
+  private waiting: Call[] = [];
+  private specializeId = -1;
+  private initTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly group: FunctionGroup,
+    readonly kind: Exclude<StartKind, 'warm'>,
+    private readonly proc: RuntimeProcess,
+    private readonly owner: InstanceOwner,
+    private readonly timings: InstanceTimings,
+  ) {
+    this.id = `i${++instanceSeq}-p${proc.pid}`;
+    proc.listener = this;
+    // A pool process already said hello; a fresh one specializes once it does.
+    proc.ready.then(() => this.specialize(), () => {});
+  }
+
+  /** Takes a slot for `call` and waits for the specialization to run it. */
+  join(call: Call): void {
+    this.inflight++;
+    call.start = this.kind;
+    call.cold = true;
+    call.instance = this;
+    this.waiting.push(call);
+  }
+
+  /** Takes a slot for `call` on this ready instance and sends it. The warm hot path. */
+  run(call: Call): void {
+    this.inflight++;
+    this.send(call);
+  }
+
+  /** Shuts an idle instance down gracefully (reaped or drained). */
+  retire(): void {
+    if (this.gone) return;
+    this.markGone(fromCause(SHUTDOWN_CAUSE));
+    void this.proc.shutdown(this.timings.shutdownGraceMs, SHUTDOWN_CAUSE);
+  }
+
+  /** Kills the process now; every call it holds fails with `cause`. */
+  discard(cause: KillCause): void {
+    if (this.gone) return;
+    this.markGone(fromCause(cause));
+    this.proc.kill(cause);
+  }
+
+  /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
+  timedOut(call: Call, timeoutMs: number): void {
+    if (!this.running.delete(call.msgId)) return;
+    this.inflight--;
+    call.finish(null, hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
+      `the function did not finish within ${timeoutMs} ms; its runtime process was killed`), [], timeoutMs);
+    this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'Killed',
+      message: 'the runtime process was killed because another call on it timed out' });
+  }
+
+  onMessage(_proc: RuntimeProcess, msg: RuntimeMessage): void {
+    switch (msg.t) {
+      case 'result': {
+        const call = this.running.get(msg.id);
+        if (call === undefined) return; // a late reply to a call that already ended
+        this.running.delete(msg.id);
+        const response = msg.response;
+        if (typeof response !== 'object' || response === null || typeof response.status !== 'number'
+          || !Array.isArray(response.headers) || !(response.body instanceof Uint8Array)) {
+          this.protocolViolation(call, 'the runtime sent a result without a valid response');
+          return;
+        }
+        this.complete(call, response, null, msg.logs, msg.handlerMs);
+        return;
+      }
+      case 'error': {
+        if (msg.id === this.specializeId) {
+          this.initFailed(fromWireError(msg.error), msg.logs);
+          return;
+        }
+        const call = this.running.get(msg.id);
+        if (call === undefined) return;
+        this.running.delete(msg.id);
+        if (msg.fatal !== true) {
+          this.complete(call, null, fromWireError(msg.error), msg.logs, 0);
+          return;
+        }
+        // The runtime exits after a fatal error: discard first, so no queued call is handed to it.
+        this.inflight--;
+        this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
+          message: 'the runtime process ended after a fatal error in another call' });
+        call.finish(null, fromWireError(msg.error), logsOf(msg.logs), 0);
+        return;
+      }
+      case 'specialized':
+        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs);
+        return;
+      case 'health':
+        return;
+      default:
+        this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
+          message: `the runtime sent an unknown message type '${String((msg as { t: unknown }).t)}'` });
+    }
+  }
+
+  onExit(_proc: RuntimeProcess, exit: ProcessExit): void {
+    if (this.gone) return;
+    this.markGone(this.deathError(exit));
+  }
+
+  private specialize(): void {
+    if (this.gone) return;
+    this.specializeId = this.proc.nextId();
+    this.proc.send({ t: 'specialize', id: this.specializeId, fn: this.group.spec });
+    this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
+  }
+
+  /** @internal the specialization timer fired. */
+  initTimedOut(): void {
+    if (this.state !== 'starting') return;
+    const message = `the function did not load within ${this.timings.initTimeoutMs} ms`;
+    this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
+  }
+
+  private becomeReady(logs: LogLine[] | undefined): void {
+    clearTimeout(this.initTimer);
+    const now = performance.now();
+    this.state = 'ready';
+    this.lastUsed = now;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) {
+      call.initMs = now - call.at;
+      if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
+      this.send(call);
+    }
+  }
+
+  private initFailed(error: InvocationError, logs: LogLine[] | undefined): void {
+    const initLogs = logsOf(logs);
+    const now = performance.now();
+    for (const call of this.waiting) {
+      call.initMs = now - call.at;
+      call.initLogs = initLogs;
+    }
+    if (this.gone) return;
+    // The calls carry the runtime's own report (type, stack, file, line); the process is killed.
+    this.markGone(error);
+    this.proc.kill({ code: error.code, class: error.class, type: error.type, message: error.message });
+  }
+
+  private send(call: Call): void {
+    const id = this.proc.nextId();
+    const timeoutMs = this.group.limits.timeoutMs;
+    call.msgId = id;
+    call.instance = this;
+    this.running.set(id, call);
+    INVOKE.id = id;
+    INVOKE.event = call.event;
+    CONTEXT.requestId = call.event.requestId;
+    CONTEXT.timeoutMs = timeoutMs;
+    CONTEXT.attempt = call.attempt;
+    this.proc.send(INVOKE as { t: 'invoke'; id: number; event: WireEvent; context: WireContext });
+    INVOKE.event = null;
+    // If the process is already dying, send() wrote nothing and onExit will fail the call.
+    if (timeoutMs > 0) call.timer = setTimeout(onCallTimeout, timeoutMs, call, timeoutMs);
+  }
+
+  private complete(call: Call, response: WireResponse | null, error: InvocationError | null,
+    logs: LogLine[] | undefined, handlerMs: number | undefined): void {
+    this.inflight--;
+    this.lastUsed = performance.now();
+    call.finish(response, error, logsOf(logs), typeof handlerMs === 'number' ? handlerMs : 0);
+    if (!this.gone) this.owner.slotFreed(this);
+  }
+
+  private protocolViolation(call: Call, message: string): void {
+    this.inflight--;
+    call.fail(hostError('RUNTIME_PROTOCOL_ERROR', 'protocol_error', 'ProtocolError', message));
+    this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError', message });
+  }
+
+  /** Fails every call held with `error`, then tells the owner, once. */
+  private markGone(error: InvocationError): void {
+    this.gone = true;
+    this.state = 'dead';
+    clearTimeout(this.initTimer);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) call.fail(error);
+    for (const call of this.running.values()) call.fail(error);
+    this.running.clear();
+    this.inflight = 0;
+    this.owner.instanceGone(this);
+  }
+
+  private deathError(exit: ProcessExit): InvocationError {
+    if (exit.cause !== null) return fromCause(exit.cause);
+    const how = describeExit(exit);
+    if (this.state === 'ready') {
+      return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})`);
+    }
+    if (this.specializeId < 0) {
+      return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})`);
+    }
+    return hostError('FUNCTION_INIT_FAILED', 'init_error', 'RuntimeExited', `the runtime exited while loading the function (${how})`);
+  }
+}
+
+/** The runtime's log lines, or a fresh empty list if it sent none. */
+function logsOf(logs: LogLine[] | undefined): LogLine[] {
+  return Array.isArray(logs) ? logs : [];
+}
+
+function onCallTimeout(call: Call, timeoutMs: number): void {
+  call.instance?.timedOut(call, timeoutMs);
+}
+
+function onInitTimeout(inst: Instance): void {
+  inst.initTimedOut();
+}

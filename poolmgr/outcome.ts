@@ -1,0 +1,41 @@
+/**
+ * How runtime failure classes become registry codes, in one table. Match on codes, never on text.
+ */
+import { ERROR_CLASSES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
+import type { InvocationError } from './types.js';
+import type { KillCause } from './runtime-process.js';
+
+export const CODE_FOR_CLASS: Readonly<Record<ErrorClass, ErrorCode>> = Object.freeze({
+  user_error: 'FUNCTION_ERROR',
+  init_error: 'FUNCTION_INIT_FAILED',
+  timeout: 'FUNCTION_TIMEOUT',
+  out_of_memory: 'FUNCTION_OUT_OF_MEMORY',
+  crash: 'RUNTIME_CRASHED',
+  bad_return: 'FUNCTION_BAD_RESPONSE',
+  protocol_error: 'RUNTIME_PROTOCOL_ERROR',
+});
+
+/** A runtime's error report as an invocation error; an unknown class is a protocol error. */
+export function fromWireError(err: WireError): InvocationError {
+  const known = typeof err === 'object' && err !== null && ERROR_CLASSES.includes(err.class);
+  if (!known) {
+    return {
+      code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
+      message: `the runtime reported an error of unknown class ${JSON.stringify((err as { class?: unknown } | null)?.class)}`,
+    };
+  }
+  const out: InvocationError = { code: CODE_FOR_CLASS[err.class], class: err.class, type: String(err.type), message: String(err.message) };
+  if (err.stack !== undefined) out.stack = err.stack;
+  if (err.file !== undefined) out.file = err.file;
+  if (err.line !== undefined) out.line = err.line;
+  return out;
+}
+
+/** An error the host itself decided on (queue full, timeout, crash, spawn failure). */
+export function hostError(code: ErrorCode, cls: ErrorClass | null, type: string, message: string): InvocationError {
+  return { code, class: cls, type, message };
+}
+
+export function fromCause(cause: KillCause): InvocationError {
+  return { code: cause.code, class: cause.class, type: cause.type, message: cause.message };
+}

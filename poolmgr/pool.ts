@@ -1,0 +1,259 @@
+/**
+ * The pool manager: generic runtimes kept ready, specialized instances per function version,
+ * and the lease of a slot for each call. Described in docs/poolmgr.md.
+ *
+ * Verbs
+ * - acquire:    find a slot for a call (lease), else queue it, else refuse it (FUNCTION_BUSY).
+ * - specialize: bind a generic (or freshly spawned) runtime to one function version, for life.
+ * - release:    a call ended; its slot goes to the head of the version's queue, or stays free.
+ * - discard:    kill an instance's process; it never serves again and its calls fail with a code.
+ * - drain:      instances of a function at other versions take no new calls and shut down idle.
+ *
+ * Invariants
+ * 1. A generic runtime that is taken leaves the pool at once, and a refill starts at once.
+ * 2. A process that failed (or timed out) specializing is killed, never reused.
+ * 3. A version never has more than `maxInstances` instances taking calls, specializing included.
+ * 4. An instance never holds more than `concurrency` calls, calls waiting for its specialization
+ *    included: a call that finds a specializing instance with a free slot waits for it instead of
+ *    specializing another one.
+ * 5. The wait queue of a version is FIFO and bounded by `maxQueue`; a call past the bound fails at
+ *    once with FUNCTION_BUSY; a queued call leaves on abort or after `timeoutMs` (FUNCTION_BUSY).
+ * 6. A call that passes `timeoutMs` fails with FUNCTION_TIMEOUT and its process is killed; a
+ *    process that dies, breaks the protocol or reports a fatal error is discarded, and every call
+ *    it held fails with a code. Calls on other instances are never touched.
+ * 7. `invoke` never rejects: every outcome is an InvocationResult.
+ * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
+ */
+import { PlatformError, type WireEvent } from '../protocol/index.js';
+import { Call } from './call.js';
+import type { PoolConfig } from './config.js';
+import { GenericPool } from './generic-pool.js';
+import { FunctionGroup, keyOf } from './group.js';
+import { Instance, type InstanceOwner } from './instance.js';
+import { hostError } from './outcome.js';
+import { RuntimeProcess, type KillCause } from './runtime-process.js';
+import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
+
+const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
+
+export class PoolManager implements InstanceOwner {
+  private readonly config: PoolConfig;
+  private readonly processes = new Set<RuntimeProcess>();
+  private readonly generic: GenericPool;
+  private readonly groups = new Map<string, FunctionGroup>();
+  /** Fast path from the caller's FunctionVersion object to its group, without building the key. */
+  private readonly byFn = new WeakMap<FunctionVersion, FunctionGroup>();
+  private reaper: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | null = null;
+
+  constructor(config: PoolConfig) {
+    this.config = Object.freeze({ ...config });
+    this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess());
+  }
+
+  /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
+  async start(): Promise<void> {
+    if (this.closing !== null) throw new PlatformError('SHUTTING_DOWN', 'the pool is closed');
+    this.startReaper();
+    await this.generic.start();
+  }
+
+  /** Runs one call on an instance of `fn`. Never rejects: failures are in `result.error`. */
+  invoke(fn: FunctionVersion, event: WireEvent, opts?: InvokeOptions): Promise<InvocationResult> {
+    let call: Call | null = null;
+    try {
+      let group = this.byFn.get(fn);
+      if (group === undefined || group.removed) group = this.groupFor(fn);
+      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now());
+      if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
+      else if (!this.lease(call)) this.wait(call);
+      return call.promise;
+    } catch (err) {
+      const error = hostError('INTERNAL_ERROR', null, 'InternalError', `pool manager failure: ${(err as Error).message}`);
+      if (call === null) return Promise.resolve(errorResult(error));
+      call.fail(error);
+      return call.promise;
+    }
+  }
+
+  /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
+  drain(name: string, keepVersion?: string): void {
+    for (const group of this.groups.values()) {
+      if (group.fn.name !== name) continue;
+      if (group.fn.version === keepVersion) {
+        group.retired = false;
+        continue;
+      }
+      group.retired = true;
+      for (const inst of group.instances.splice(0)) {
+        inst.draining = true;
+        if (inst.state === 'ready' && inst.inflight === 0) inst.retire();
+      }
+      // Calls already queued for this version still get served, by new instances.
+      this.pump(group);
+    }
+  }
+
+  stats(): PoolStats {
+    const out: PoolStats = {
+      generic: this.generic.available, spawning: this.generic.spawning,
+      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {},
+    };
+    for (const group of this.groups.values()) {
+      const s = group.stats();
+      out.functions[group.key] = s;
+      out.specializing += s.specializing;
+      out.warm += s.warm;
+      out.busy += s.busy;
+      out.queued += s.queued;
+    }
+    return out;
+  }
+
+  /** Shuts every process down (SIGKILL after shutdownGraceMs); resolves when all have exited. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdownAll();
+    return this.closing;
+  }
+
+  // ---- InstanceOwner ----
+
+  /** release: the freed slot goes to the oldest queued call of the version. */
+  slotFreed(inst: Instance): void {
+    if (inst.draining) {
+      if (inst.inflight === 0) inst.retire();
+      return;
+    }
+    const next = inst.group.queue.head;
+    if (next !== null) {
+      next.leaveQueue();
+      inst.run(next);
+    }
+  }
+
+  instanceGone(inst: Instance): void {
+    const group = inst.group;
+    const at = group.instances.indexOf(inst);
+    if (at >= 0) group.instances.splice(at, 1);
+    if (this.closing === null) this.pump(group);
+  }
+
+  // ---- lease ----
+
+  /**
+   * acquire: a ready instance with a free slot (warm), else a specializing one with a free slot,
+   * else a new instance if under maxInstances (from the pool, or a fresh spawn). False: no room.
+   */
+  private lease(call: Call): boolean {
+    const group = call.group;
+    const instances = group.instances;
+    const concurrency = group.limits.concurrency;
+    let starting: Instance | null = null;
+    for (let i = 0; i < instances.length; i++) {
+      const inst = instances[i]!;
+      if (inst.inflight >= concurrency) continue;
+      if (inst.state === 'ready') {
+        inst.run(call);
+        return true;
+      }
+      starting ??= inst;
+    }
+    if (starting !== null) starting.join(call);
+    else if (instances.length < group.limits.maxInstances) this.specialize(group).join(call);
+    else return false;
+    return true;
+  }
+
+  private wait(call: Call): void {
+    const { limits, queue } = call.group;
+    if (queue.length >= limits.maxQueue) {
+      call.fail(hostError('FUNCTION_BUSY', null, 'QueueFull',
+        `all ${limits.maxInstances} instances are busy and ${queue.length} calls are already waiting`));
+    } else if (call.signal?.aborted === true) {
+      call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
+    } else {
+      call.enqueue(queue, limits.timeoutMs);
+    }
+  }
+
+  /** Gives queued calls the room that opened up (an instance ended, or a drain). */
+  private pump(group: FunctionGroup): void {
+    for (let call = group.queue.head; call !== null && this.hasRoom(group); call = group.queue.head) {
+      call.leaveQueue();
+      this.lease(call);
+    }
+  }
+
+  private hasRoom(group: FunctionGroup): boolean {
+    if (group.instances.length < group.limits.maxInstances) return true;
+    for (const inst of group.instances) if (inst.inflight < group.limits.concurrency) return true;
+    return false;
+  }
+
+  /** specialize: a new instance of the group, on a generic runtime if one is ready. */
+  private specialize(group: FunctionGroup): Instance {
+    this.startReaper();
+    const pooled = this.generic.take();
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(), this, this.config);
+    group.instances.push(inst);
+    return inst;
+  }
+
+  private groupFor(fn: FunctionVersion): FunctionGroup {
+    const key = keyOf(fn);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new FunctionGroup(key, fn);
+      this.groups.set(key, group);
+    } else {
+      group.update(fn);
+    }
+    this.byFn.set(fn, group);
+    return group;
+  }
+
+  private spawnProcess(): RuntimeProcess {
+    return new RuntimeProcess(this.config, this.processes);
+  }
+
+  // ---- reaping and shutdown ----
+
+  private startReaper(): void {
+    if (this.reaper !== undefined || this.closing !== null) return;
+    this.reaper = setInterval(() => this.reap(), this.config.reapIntervalMs);
+    this.reaper.unref();
+  }
+
+  /** Retires instances idle for idleTimeoutMs, least recently preferred first, keeping minWarm. */
+  private reap(): void {
+    const now = performance.now();
+    for (const group of this.groups.values()) {
+      const keep = group.retired ? 0 : group.limits.minWarm;
+      const list = group.instances;
+      // The lease fills instances front first, so the idle ones gather at the back.
+      for (let i = list.length - 1; i >= 0 && list.length > keep; i--) {
+        const inst = list[i]!;
+        if (inst.state === 'ready' && inst.inflight === 0 && now - inst.lastUsed >= this.config.idleTimeoutMs) inst.retire();
+      }
+      if (list.length === 0 && group.queue.length === 0) {
+        group.removed = true;
+        this.groups.delete(group.key);
+      }
+    }
+  }
+
+  private async shutdownAll(): Promise<void> {
+    clearInterval(this.reaper);
+    this.generic.close();
+    const busy = hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down');
+    for (const group of this.groups.values()) {
+      for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(busy);
+    }
+    const grace = this.config.shutdownGraceMs;
+    await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
+  }
+}
+
+function errorResult(error: InvocationResult['error']): InvocationResult {
+  return { cold: false, start: 'warm', initMs: 0, handlerMs: 0, queuedMs: 0, response: null, error, logs: [], instanceId: null };
+}

@@ -1,0 +1,236 @@
+/**
+ * One Python runtime process and its frame socket (stdio fd 3, a Unix socketpair made by libuv).
+ * It knows the wire, not the pool: it waits for `hello`, writes one frame per message, hands every
+ * later message to its listener, and reports its death exactly once, with the cause when the host
+ * killed it on purpose (timeout, protocol error, shutdown) or the exit code/signal otherwise.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import {
+  encodeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
+  type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
+} from '../protocol/index.js';
+import type { PoolConfig } from './config.js';
+
+/** Why the host ended a process; callers turn it into the error of every call still on it. */
+export interface KillCause {
+  code: ErrorCode;
+  class: ErrorClass | null;
+  type: string;
+  message: string;
+}
+
+export interface ProcessExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the host killed or shut the process down; null for a death of its own. */
+  cause: KillCause | null;
+}
+
+/** Receives a process's messages after `hello`, and its death. */
+export interface ProcessListener {
+  onMessage(proc: RuntimeProcess, msg: RuntimeMessage): void;
+  onExit(proc: RuntimeProcess, exit: ProcessExit): void;
+}
+
+export type SpawnConfig = Pick<PoolConfig, 'pythonPath' | 'runtimeEntry' | 'spawnTimeoutMs' | 'childEnv' | 'debug'>;
+
+/** After the process exits, how long to wait for the socket to deliver its last frames. */
+const SOCKET_DRAIN_MS = 100;
+
+export class RuntimeProcess {
+  readonly pid: number;
+  /** Resolves at `hello`; rejects with a RUNTIME_UNAVAILABLE PlatformError. Always handled. */
+  readonly ready: Promise<void>;
+  /** Resolves once the process is gone and its death has been reported. */
+  readonly exited: Promise<void>;
+  listener: ProcessListener | null = null;
+  /** False once the process is dying: nothing more is written to it. */
+  alive = true;
+
+  private readonly child: ChildProcess;
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+  private helloSeen = false;
+  private socketClosed = false;
+  private exitCode: number | null = null;
+  private signal: NodeJS.Signals | null = null;
+  private exitSeen = false;
+  private finished = false;
+  private cause: KillCause | null = null;
+  private lastId = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private settleReady: [() => void, (err: Error) => void] | null = null;
+  private settleExited: (() => void) | null = null;
+
+  constructor(config: SpawnConfig, private readonly registry: Set<RuntimeProcess>) {
+    this.ready = new Promise<void>((resolve, reject) => { this.settleReady = [resolve, reject]; });
+    this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled
+    this.exited = new Promise<void>((resolve) => { this.settleExited = resolve; });
+    this.child = spawn(config.pythonPath, ['-I', config.runtimeEntry, '--fd', '3'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      env: config.childEnv,
+    });
+    this.pid = this.child.pid ?? 0;
+    // libuv creates extra stdio pipes as socketpairs, so fd 3 is a net.Socket at run time.
+    this.socket = this.child.stdio[3] as unknown as Socket;
+    registry.add(this);
+    drainOutput(this.child.stdout, config.debug ? `[runtime ${this.pid} stdout] ` : null);
+    drainOutput(this.child.stderr, config.debug ? `[runtime ${this.pid} stderr] ` : null);
+
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', () => this.onSocketClosed());
+    this.socket.on('close', () => this.onSocketClosed());
+    this.child.on('exit', (code, signal) => this.onChildExit(code, signal));
+    this.child.on('close', () => this.finish());
+    this.child.on('error', (err) => {
+      // Only a failed spawn matters here; a failed kill() of a dead process is not news.
+      if (this.pid === 0) this.die(unavailable(`could not start ${config.pythonPath}: ${err.message}`));
+    });
+    this.timer = setTimeout(() => {
+      this.kill(unavailable(`the runtime did not say hello within ${config.spawnTimeoutMs} ms`));
+    }, config.spawnTimeoutMs);
+  }
+
+  /** A fresh message id, unique for this process. */
+  nextId(): number {
+    return ++this.lastId;
+  }
+
+  /** Writes one frame. Returns false (and writes nothing) when the process is dying. */
+  send(msg: HostMessage): boolean {
+    if (!this.alive) return false;
+    this.socket.write(encodeFrame(msg));
+    return true;
+  }
+
+  /** Ends the process now with SIGKILL; the first cause given is the one reported. */
+  kill(cause: KillCause): void {
+    this.cause ??= cause;
+    this.alive = false;
+    if (!this.exitSeen) this.child.kill('SIGKILL');
+  }
+
+  /** Asks the runtime to exit, then SIGKILLs it after `graceMs`. Resolves when it is gone. */
+  shutdown(graceMs: number, cause: KillCause): Promise<void> {
+    if (this.finished || this.exitSeen) return this.exited;
+    if (this.alive) this.send({ t: 'shutdown', id: this.nextId() });
+    this.cause ??= cause;
+    this.alive = false;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    return this.exited;
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: unknown[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (err) {
+      this.kill(protocolError(`malformed frame from the runtime: ${(err as Error).message}`));
+      return;
+    }
+    for (const msg of messages) {
+      if (this.finished) return;
+      if (typeof msg !== 'object' || msg === null || typeof (msg as { t?: unknown }).t !== 'string') {
+        this.kill(protocolError('the runtime sent a message without a type'));
+        return;
+      }
+      const m = msg as RuntimeMessage;
+      if (m.t === 'hello') this.onHello(m);
+      else if (!this.helloSeen) this.kill(protocolError(`the runtime sent '${m.t}' before 'hello'`));
+      else if (this.listener !== null) this.listener.onMessage(this, m);
+    }
+  }
+
+  private onHello(m: Extract<RuntimeMessage, { t: 'hello' }>): void {
+    if (this.helloSeen) return;
+    if (m.v !== PROTOCOL_VERSION) {
+      this.kill(unavailable(`the runtime speaks protocol v${String(m.v)}, the host v${PROTOCOL_VERSION}`));
+      return;
+    }
+    this.helloSeen = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.settleReady?.[0]();
+    this.settleReady = null;
+  }
+
+  private onSocketClosed(): void {
+    if (this.socketClosed) return;
+    this.socketClosed = true;
+    if (this.exitSeen) {
+      this.finish();
+      return;
+    }
+    // Usually the exit follows at once and names the code or signal; if not, the process is killed.
+    this.alive = false;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.kill({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'ConnectionLost', message: 'the runtime closed its connection' });
+    }, SOCKET_DRAIN_MS);
+  }
+
+  private onChildExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitSeen = true;
+    this.exitCode = code;
+    this.signal = signal;
+    this.alive = false;
+    if (this.socketClosed) this.finish();
+    else {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.finish(), SOCKET_DRAIN_MS);
+    }
+  }
+
+  private die(cause: KillCause): void {
+    this.cause ??= cause;
+    this.finish();
+  }
+
+  /** Reports the death once: rejects `ready` if still pending, tells the listener, resolves `exited`. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.alive = false;
+    clearTimeout(this.timer);
+    this.registry.delete(this);
+    this.socket.destroy();
+    const exit: ProcessExit = { exitCode: this.exitCode, signal: this.signal, cause: this.cause };
+    if (this.settleReady !== null) {
+      const why = this.cause?.message ?? `the runtime exited before saying hello (${describeExit(exit)})`;
+      this.settleReady[1](new PlatformError('RUNTIME_UNAVAILABLE', why));
+      this.settleReady = null;
+    }
+    this.listener?.onExit(this, exit);
+    this.settleExited?.();
+  }
+}
+
+/** "exit code 3" / "signal SIGKILL", for messages. */
+export function describeExit(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): string {
+  if (exit.signal !== null) return `signal ${exit.signal}`;
+  return exit.exitCode === null ? 'unknown exit status' : `exit code ${exit.exitCode}`;
+}
+
+function unavailable(message: string): KillCause {
+  return { code: 'RUNTIME_UNAVAILABLE', class: null, type: 'SpawnFailed', message };
+}
+
+function protocolError(message: string): KillCause {
+  return { code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError', message };
+}
+
+/** Reads a child's output so it can never block on a full pipe; forwards it only in debug mode. */
+function drainOutput(stream: Readable | null, prefix: string | null): void {
+  if (stream === null) return;
+  if (prefix === null) {
+    stream.resume();
+    return;
+  }
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * The function manifest (`platform.yaml`): the single source of truth for its shape, defaults and
+ * units. Parsing is pure: the caller reads and YAML-decodes the file and passes the platform's
+ * environment for `${VAR}` references. See docs/gateway.md ("Functions directory").
+ */
+import { z } from 'zod';
+import { parseDurationMs, parseMemoryBytes } from './units.js';
+
+export const RUNTIME_PRESETS = ['http', 'webhook', 'cron', 'worker'] as const;
+export type RuntimePreset = (typeof RUNTIME_PRESETS)[number];
+
+export const INVOCATION_MODES = ['sync', 'async', 'both'] as const;
+export type InvocationMode = (typeof INVOCATION_MODES)[number];
+
+/** A DNS label: it becomes part of URLs, metric labels and (later) Kubernetes object names. */
+export const FUNCTION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const PY_IDENT = '[A-Za-z_][A-Za-z0-9_]*';
+const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.${PY_IDENT})*$`);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDurationMs(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const memory = z.string().transform((text, ctx) => {
+  try {
+    return parseMemoryBytes(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const limitsSchema = z
+  .strictObject({
+    timeout: duration.prefault('30s'),
+    memory: memory.prefault('256Mi'),
+    concurrency: count(1, 1000).default(1),
+    maxInstances: count(1, 10_000).default(10),
+    minWarm: count(0, 10_000).default(0),
+    maxQueue: count(0, 100_000).default(100),
+  })
+  .refine((l) => l.minWarm <= l.maxInstances, { message: 'minWarm must not exceed maxInstances', path: ['minWarm'] })
+  .transform((l) => ({
+    timeoutMs: l.timeout,
+    memoryBytes: l.memory,
+    concurrency: l.concurrency,
+    maxInstances: l.maxInstances,
+    minWarm: l.minWarm,
+    maxQueue: l.maxQueue,
+  }));
+
+/** Triggers other than HTTP. Provisional: the control plane gives them meaning in a later issue. */
+const triggerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('cron'), schedule: z.string().min(1) }),
+  z.strictObject({ type: z.literal('webhook') }),
+]);
+
+export const manifestSchema = z.strictObject({
+  kind: z.literal('function'),
+  name: z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
+  entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app').default('main:handler'),
+  runtime: z.enum(RUNTIME_PRESETS).default('http'),
+  invocation: z.enum(INVOCATION_MODES).default('sync'),
+  triggers: z.array(triggerSchema).default([]),
+  // prefault: an absent `limits` is parsed as `{}`, so the defaults above live in one place.
+  limits: limitsSchema.prefault({}),
+  env: z
+    .record(z.string().regex(ENV_NAME, 'env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
+    .default({}),
+  version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
+});
+
+/** A parsed manifest: defaults filled, units converted, `${VAR}` references resolved. */
+export type Manifest = z.output<typeof manifestSchema>;
+export type Trigger = z.output<typeof triggerSchema>;
+export type ManifestLimits = Manifest['limits'];
+
+export interface ManifestIssue {
+  /** Dotted path of the offending key, e.g. `limits.timeout`; empty for the document itself. */
+  path: string;
+  message: string;
+}
+
+/** Every problem of one manifest at once, each with the path of its key. */
+export class ManifestError extends Error {
+  readonly code = 'BAD_MANIFEST';
+  constructor(readonly issues: ManifestIssue[], source = 'platform.yaml') {
+    super(`${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+  }
+}
+
+export interface ParseManifestOptions {
+  /** The platform's environment, for `${VAR}` references in `env` values. */
+  platformEnv?: Record<string, string | undefined>;
+  /** Shown in the error message (e.g. the file path). */
+  source?: string;
+}
+
+/** Validates a decoded manifest document; throws ManifestError listing every issue. */
+export function parseManifest(raw: unknown, options: ParseManifestOptions = {}): Manifest {
+  const result = manifestSchema.safeParse(raw);
+  if (!result.success) {
+    // Also check the `${VAR}` references, so one run reports every problem of the file.
+    const issues: ManifestIssue[] = resolveEnv(envOf(raw), options.platformEnv ?? {}).issues;
+    for (const issue of result.error.issues) {
+      const base = issue.path.map(String);
+      if (issue.code === 'unrecognized_keys') {
+        // One issue per unknown key so each carries its own full path.
+        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'unknown key' });
+      } else {
+        issues.push({ path: base.join('.'), message: issue.message });
+      }
+    }
+    throw new ManifestError(issues, options.source);
+  }
+  const { env, issues } = resolveEnv(result.data.env, options.platformEnv ?? {});
+  if (issues.length > 0) throw new ManifestError(issues, options.source);
+  return { ...result.data, env };
+}
+
+function envOf(raw: unknown): Record<string, unknown> {
+  const env = typeof raw === 'object' && raw !== null ? (raw as { env?: unknown }).env : undefined;
+  return typeof env === 'object' && env !== null ? (env as Record<string, unknown>) : {};
+}
+
+function resolveEnv(env: Record<string, unknown>, platformEnv: Record<string, string | undefined>): { env: Record<string, string>; issues: ManifestIssue[] } {
+  const out: Record<string, string> = {};
+  const issues: ManifestIssue[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value !== 'string') continue; // the schema reports it
+    const resolved = resolveEnvValue(value, platformEnv);
+    if (typeof resolved === 'string') out[key] = resolved;
+    else issues.push({ path: `env.${key}`, message: resolved.error });
+  }
+  return { env: out, issues };
+}
+
+const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
+
+/**
+ * Resolves `${VAR}` and `${VAR:-default}` against the platform environment; `$$` is a literal `$`.
+ * A reference to an unset variable without a default is an error (never silently empty).
+ */
+export function resolveEnvValue(value: string, platformEnv: Record<string, string | undefined>): string | { error: string } {
+  let error: string | null = null;
+  const out = value.replace(REFERENCE, (whole, name: string | undefined, fallback: string | undefined) => {
+    if (whole === '$$') return '$';
+    if (name === undefined) {
+      error ??= `bad reference ${whole}: use \${NAME} or \${NAME:-default}`;
+      return '';
+    }
+    const found = platformEnv[name];
+    if (found !== undefined) return found;
+    if (fallback !== undefined) return fallback;
+    error ??= `references \${${name}}, which is not set in the platform's environment`;
+    return '';
+  });
+  return error === null ? out : { error };
+}

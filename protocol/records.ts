@@ -1,0 +1,57 @@
+/**
+ * Records shared by the gateway (which produces them) and the control plane (which stores and
+ * serves them). Wire enums are `as const` string lists; one casing on the wire.
+ */
+import type { ErrorCode } from './errors.js';
+import type { ErrorClass, LogLine } from './messages.js';
+
+/** What started a run. */
+export const RUN_TRIGGERS = ['http', 'async', 'cron', 'webhook', 'test'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/** Final states of a run. The async dispatcher will add `queued`, `running`, `retried`, `cancelled`. */
+export const RUN_STATUSES = ['succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** How the instance that served the run was obtained. */
+export const RUN_STARTS = ['warm', 'pool', 'spawn'] as const;
+export type RunStart = (typeof RUN_STARTS)[number];
+
+/** A failure as a run keeps it: user-code errors carry the innermost user frame. */
+export interface RunError {
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+
+/** One invocation of one function version. */
+export interface RunRecord {
+  runId: string;
+  function: string;
+  /** The version that served the run, as the pool names it (the control plane's number as a string). */
+  version: string;
+  trigger: RunTrigger;
+  cold: boolean;
+  /** null when no instance was ever leased (e.g. rejected as busy before a slot was free). */
+  start: RunStart | null;
+  initMs: number;
+  handlerMs: number;
+  queuedMs: number;
+  /** Measured by the gateway, from the request's arrival to the response being ready. */
+  durationMs: number;
+  status: RunStatus;
+  httpStatus: number;
+  errorCode: ErrorCode | null;
+  errorClass: ErrorClass | null;
+  error: RunError | null;
+  logs: LogLine[];
+  /** Unix time in milliseconds when the request arrived. */
+  startedAt: number;
+  /** The client went away before the response was sent. */
+  clientAborted?: boolean;
+}
+
+/** A run without its logs: what lists return. */
+export type RunSummary = Omit<RunRecord, 'logs'>;

@@ -1,0 +1,118 @@
+/** Conformance: RunStore. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RunRecord } from '../../protocol/index.js';
+import { rejectsWithCode, run, uniqueName, withStore, type OpenStore } from './fixtures.js';
+
+const T0 = 1_700_000_000_000;
+
+export function runTests(open: OpenStore): void {
+  describe('runs', () => {
+    it('records a batch and gets each run back exactly, with logs and error', () =>
+      withStore(open, async (store) => {
+        const failed = run({
+          status: 'failed',
+          cold: true,
+          start: 'spawn',
+          initMs: 41.5,
+          httpStatus: 500,
+          errorCode: 'FUNCTION_ERROR',
+          errorClass: 'user_error',
+          error: { type: 'ValueError', message: 'bad input', stack: 'Traceback…\n  File "main.py", line 3', file: 'main.py', line: 3 },
+          logs: [
+            { stream: 'stdout', ts: T0 + 1, msg: 'starting' },
+            { stream: 'log', ts: T0 + 2, msg: 'oops ✗', level: 'ERROR' },
+          ],
+          trigger: 'test',
+          clientAborted: true,
+        });
+        const ok = run({ start: null, logs: [] });
+        await store.runs.record([failed, ok]);
+        assert.deepEqual(await store.runs.get(failed.runId), failed);
+        assert.deepEqual(await store.runs.get(ok.runId), ok);
+        assert.equal(await store.runs.get('no-such-run'), null);
+        await store.runs.record([]);
+      }));
+
+    it('replaces a run recorded again under the same id', () =>
+      withStore(open, async (store) => {
+        const first = run({ status: 'failed', httpStatus: 502 });
+        await store.runs.record([first]);
+        const second = { ...first, status: 'succeeded' as const, httpStatus: 200 };
+        await store.runs.record([second]);
+        assert.deepEqual(await store.runs.get(first.runId), second);
+        assert.equal((await store.runs.list({ function: first.function, limit: 1000 })).items.filter((r) => r.runId === first.runId).length, 1);
+      }));
+
+    it('lists newest first without logs, filtered by function, status, trigger and time', () =>
+      withStore(open, async (store) => {
+        const a = uniqueName();
+        const b = uniqueName();
+        const runs: RunRecord[] = [
+          run({ function: a, startedAt: T0 + 10 }),
+          run({ function: a, startedAt: T0 + 20, status: 'failed', httpStatus: 500 }),
+          run({ function: a, startedAt: T0 + 30, trigger: 'cron' }),
+          run({ function: b, startedAt: T0 + 40 }),
+        ];
+        await store.runs.record(runs);
+        const ids = (list: { items: { runId: string }[] }) => list.items.map((r) => r.runId);
+        const all = await store.runs.list({ since: T0, until: T0 + 100 });
+        assert.deepEqual(ids(all), [runs[3]!.runId, runs[2]!.runId, runs[1]!.runId, runs[0]!.runId]);
+        assert.equal(all.nextCursor, null);
+        assert.equal('logs' in all.items[0]!, false);
+        assert.deepEqual(ids(await store.runs.list({ function: a })), [runs[2]!.runId, runs[1]!.runId, runs[0]!.runId]);
+        assert.deepEqual(ids(await store.runs.list({ function: a, status: 'failed' })), [runs[1]!.runId]);
+        assert.deepEqual(ids(await store.runs.list({ function: a, trigger: 'cron' })), [runs[2]!.runId]);
+        // since is inclusive, until exclusive
+        assert.deepEqual(ids(await store.runs.list({ function: a, since: T0 + 20, until: T0 + 30 })), [runs[1]!.runId]);
+        assert.deepEqual(ids(await store.runs.list({ since: T0, until: T0 + 100, limit: 2 })), [runs[3]!.runId, runs[2]!.runId]);
+      }));
+
+    it('pages with a cursor: every run once, in order, ties on startedAt included', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName();
+        // 25 runs over 10 distinct start times, so pages split inside groups of equal startedAt.
+        const runs = Array.from({ length: 25 }, (_, i) => run({ function: fn, startedAt: T0 + Math.floor(i / 3) }));
+        await store.runs.record(runs);
+        const seen: string[] = [];
+        const pages: number[] = [];
+        let cursor: string | undefined;
+        for (let guard = 0; guard < 10; guard++) {
+          const page = await store.runs.list({ function: fn, limit: 10, ...(cursor ? { cursor } : {}) });
+          pages.push(page.items.length);
+          seen.push(...page.items.map((r) => r.runId));
+          if (page.nextCursor === null) break;
+          cursor = page.nextCursor;
+        }
+        assert.deepEqual(pages, [10, 10, 5]);
+        const expected = [...runs].sort((x, y) => y.startedAt - x.startedAt || (y.runId < x.runId ? -1 : 1)).map((r) => r.runId);
+        assert.deepEqual(seen, expected);
+        await rejectsWithCode(store.runs.list({ cursor: 'not-a-cursor' }), 'RUN_CURSOR_INVALID');
+      }));
+
+    it('prunes runs older than the retention cutoff, with their logs', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName();
+        const old = Array.from({ length: 5 }, (_, i) => run({ function: fn, startedAt: T0 + i }));
+        const recent = Array.from({ length: 3 }, (_, i) => run({ function: fn, startedAt: T0 + 1000 + i }));
+        await store.runs.record([...old, ...recent]);
+        assert.equal(await store.runs.prune(T0 + 1000), 5);
+        assert.equal(await store.runs.get(old[0]!.runId), null);
+        assert.deepEqual(await store.runs.get(recent[0]!.runId), recent[0]);
+        assert.deepEqual(
+          (await store.runs.list({ function: fn })).items.map((r) => r.runId),
+          recent.map((r) => r.runId).reverse(),
+        );
+        assert.equal(await store.runs.prune(T0 + 1000), 0);
+      }));
+
+    it('prunes a backlog larger than one step', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName();
+        const many = Array.from({ length: 5000 }, (_, i) => run({ function: fn, startedAt: T0 + i, logs: [] }));
+        await store.runs.record(many);
+        assert.equal(await store.runs.prune(T0 + 4990), 4990);
+        assert.equal((await store.runs.list({ function: fn, limit: 1000 })).items.length, 10);
+      }));
+  });
+}

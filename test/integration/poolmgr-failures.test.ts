@@ -1,0 +1,155 @@
+/**
+ * Failure handling: failed specialization, timeout, crash, memory limit, protocol violation and
+ * spawn failure each give their code, and the broken process is discarded, never reused.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { defaultPoolConfig, PoolManager } from '../../poolmgr/index.js';
+import {
+  childPids, ev, fnVersion, isAlive, keyOf, openPool, pidOf, py, removeFunction, STEERED_HANDLER, until, writeFunction,
+} from './poolmgr-harness.js';
+
+describe('poolmgr failures', () => {
+  let pool: PoolManager;
+  let dir: string;
+  before(async () => {
+    pool = await openPool({ poolSize: 2 });
+    dir = await writeFunction({ 'main.py': STEERED_HANDLER });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('fails a call with FUNCTION_INIT_FAILED when the code does not load, and never reuses that process', async (t) => {
+    await until(() => pool.stats().generic === 2, 5_000, 'a full pool');
+    const genericPids = childPids();
+    const broken = await writeFunction({ 'main.py': py('def handler(event, context:', '    return 1') });
+    t.after(() => removeFunction(broken));
+    const fn = fnVersion(broken);
+    const result = await pool.invoke(fn, ev());
+    assert.equal(result.error?.code, 'FUNCTION_INIT_FAILED');
+    assert.equal(result.error?.class, 'init_error');
+    assert.equal(result.error?.type, 'SyntaxError');
+    assert.equal(result.error?.file, 'main.py');
+    assert.equal(result.cold, true);
+    assert.equal(result.response, null);
+    // The failed process is gone and the pool is back to full size with other processes.
+    await until(() => genericPids.some((pid) => !isAlive(pid)), 5_000, 'the failed process to exit');
+    const failedPid = genericPids.find((pid) => !isAlive(pid))!;
+    await until(() => pool.stats().generic === 2, 5_000, 'the refill');
+    assert.equal(pool.stats().functions[keyOf(fn)]?.warm ?? 0, 0);
+    // Fixed code at the same version now loads, on a different process.
+    await writeFile(join(broken, 'main.py'), STEERED_HANDLER);
+    const fixed = await pool.invoke(fn, ev());
+    assert.equal(fixed.error, null);
+    assert.equal(fixed.start, 'pool');
+    assert.notEqual(pidOf(fixed), failedPid);
+  });
+
+  it('fails a call past its timeout with FUNCTION_TIMEOUT, kills the process and serves the next call on a new one', async () => {
+    const fn = fnVersion(dir, { timeoutMs: 300 });
+    const warm = await pool.invoke(fn, ev());
+    const pid = pidOf(warm);
+    const started = performance.now();
+    const slow = await pool.invoke(fn, ev({ sleep: '10' }));
+    assert.equal(slow.error?.code, 'FUNCTION_TIMEOUT');
+    assert.equal(slow.error?.class, 'timeout');
+    assert.ok(performance.now() - started < 2_000);
+    await until(() => !isAlive(pid), 2_000, 'the timed-out process to die');
+    const next = await pool.invoke(fn, ev());
+    assert.equal(next.error, null);
+    assert.equal(next.cold, true);
+    assert.notEqual(next.instanceId, warm.instanceId);
+  });
+
+  it('fails the call of a process that exits mid-call with RUNTIME_CRASHED, and the next call works', async () => {
+    const fn = fnVersion(dir);
+    const crashed = await pool.invoke(fn, ev({ exit: '3' }));
+    assert.equal(crashed.error?.code, 'RUNTIME_CRASHED');
+    assert.equal(crashed.error?.class, 'crash');
+    const next = await pool.invoke(fn, ev());
+    assert.equal(next.error, null);
+    assert.notEqual(next.instanceId, crashed.instanceId);
+  });
+
+  it('fails the call of a process killed by a signal with RUNTIME_CRASHED, without touching other instances', async () => {
+    const fn = fnVersion(dir, { maxInstances: 2 });
+    const other = pool.invoke(fn, ev({ sleep: '0.5' }));
+    const killed = await pool.invoke(fn, ev({ kill: '1' }));
+    assert.equal(killed.error?.code, 'RUNTIME_CRASHED');
+    const survivor = await other;
+    assert.equal(survivor.error, null);
+    assert.notEqual(survivor.instanceId, killed.instanceId);
+    assert.equal((await pool.invoke(fn, ev())).error, null);
+  });
+
+  it('fails a call past its memory limit with FUNCTION_OUT_OF_MEMORY and discards the instance', async () => {
+    const fn = fnVersion(dir, { memoryBytes: 64 * 1024 * 1024 });
+    const hungry = await pool.invoke(fn, ev({ alloc: String(500 * 1024 * 1024) }));
+    assert.equal(hungry.error?.code, 'FUNCTION_OUT_OF_MEMORY');
+    assert.equal(hungry.error?.class, 'out_of_memory');
+    const next = await pool.invoke(fn, ev());
+    assert.equal(next.error, null);
+    assert.equal(next.cold, true);
+    assert.notEqual(next.instanceId, hungry.instanceId);
+  });
+
+  it('kills a runtime that sends a malformed frame and fails its call with RUNTIME_PROTOCOL_ERROR', async () => {
+    const fn = fnVersion(dir);
+    const garbled = await pool.invoke(fn, ev({ garbage: '1', sleep: '0.2' }));
+    assert.equal(garbled.error?.code, 'RUNTIME_PROTOCOL_ERROR');
+    const next = await pool.invoke(fn, ev());
+    assert.equal(next.error, null);
+    assert.notEqual(next.instanceId, garbled.instanceId);
+  });
+
+  it('reports a user exception as FUNCTION_ERROR and keeps the instance', async (t) => {
+    const raising = await writeFunction({ 'main.py': py('def handler(event, context):', '    raise ValueError("no")') });
+    t.after(() => removeFunction(raising));
+    const fn = fnVersion(raising);
+    const first = await pool.invoke(fn, ev());
+    assert.equal(first.error?.code, 'FUNCTION_ERROR');
+    assert.equal(first.error?.type, 'ValueError');
+    assert.equal(first.error?.line, 2);
+    const second = await pool.invoke(fn, ev());
+    assert.equal(second.start, 'warm');
+    assert.equal(second.instanceId, first.instanceId);
+  });
+});
+
+describe('poolmgr slow specialization', () => {
+  it('fails a call with FUNCTION_INIT_FAILED when loading takes longer than initTimeoutMs', async (t) => {
+    const pool = await openPool({ initTimeoutMs: 300 });
+    t.after(() => pool.close());
+    const slow = await writeFunction({ 'main.py': py('import time', 'time.sleep(10)', 'def handler(event, context):', '    return 1') });
+    t.after(() => removeFunction(slow));
+    const started = performance.now();
+    const result = await pool.invoke(fnVersion(slow), ev());
+    assert.equal(result.error?.code, 'FUNCTION_INIT_FAILED');
+    assert.equal(result.error?.type, 'InitTimeout');
+    assert.ok(performance.now() - started < 2_000);
+    assert.equal(pool.stats().specializing, 0);
+  });
+});
+
+describe('poolmgr spawn failures', () => {
+  it('rejects start() with RUNTIME_UNAVAILABLE when the interpreter cannot start', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ pythonPath: '/nonexistent/python', poolSize: 1 }));
+    t.after(() => pool.close());
+    await assert.rejects(pool.start(), (err: { code?: string }) => err.code === 'RUNTIME_UNAVAILABLE');
+  });
+
+  it('fails a call with RUNTIME_UNAVAILABLE when no runtime can be spawned', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ pythonPath: '/nonexistent/python', poolSize: 0 }));
+    t.after(() => pool.close());
+    const dir = await writeFunction({ 'main.py': STEERED_HANDLER });
+    t.after(() => removeFunction(dir));
+    const result = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(result.error?.code, 'RUNTIME_UNAVAILABLE');
+    assert.equal(result.start, 'spawn');
+    assert.equal(pool.stats().specializing, 0);
+  });
+});

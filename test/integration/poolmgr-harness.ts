@@ -1,0 +1,95 @@
+/**
+ * Shared pieces of the pool manager's integration tests (real runtime processes, no mocks).
+ * Function files come from test/helpers/runtime-process.ts (`writeFunction`, one temp dir each).
+ */
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { defaultPoolConfig, PoolManager, type FunctionVersion, type InvocationResult, type PoolConfig } from '../../poolmgr/index.js';
+import type { WireEvent } from '../../protocol/index.js';
+import { makeEvent, py } from '../helpers/runtime-process.js';
+
+export { removeFunction, writeFunction, py } from '../helpers/runtime-process.js';
+
+/**
+ * One handler for most tests, steered by the query string:
+ * sleep=S (seconds), exit=N (os._exit), kill=1 (SIGKILL itself), alloc=BYTES, garbage=1
+ * (writes a frame header past the size limit onto the host socket). Returns its pid.
+ */
+export const STEERED_HANDLER = py(
+  'import os, time',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    if "sleep" in q: time.sleep(float(q["sleep"]))',
+  '    if "exit" in q: os._exit(int(q["exit"]))',
+  '    if "kill" in q: os.kill(os.getpid(), 9)',
+  '    if "alloc" in q: blob = bytearray(int(q["alloc"])); blob[-1] = 1',
+  '    if "garbage" in q: os.write(3, b"\\xff\\xff\\xff\\xff")',
+  '    return {"pid": os.getpid()}',
+);
+
+/** A pool with test-sized defaults (small pool, short spawn deadline); close it in t.after/after. */
+export async function openPool(overrides: Partial<PoolConfig> = {}): Promise<PoolManager> {
+  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, shutdownGraceMs: 1000, ...overrides }));
+  await pool.start();
+  return pool;
+}
+
+/** A FunctionVersion with a random name, for the function files in `dir`. */
+export function fnVersion(dir: string, overrides: Partial<FunctionVersion> = {}): FunctionVersion {
+  return {
+    name: `f-${randomUUID().slice(0, 8)}`, version: 'v1', dir, entrypoint: 'main:handler', env: {},
+    memoryBytes: 0, timeoutMs: 5_000, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100,
+    ...overrides,
+  };
+}
+
+/** An event whose query string steers STEERED_HANDLER, e.g. `ev({ sleep: '0.3' })`. */
+export function ev(query: Record<string, string> = {}): WireEvent {
+  const pairs = Object.entries(query);
+  return makeEvent({ query: pairs, rawQuery: new URLSearchParams(pairs).toString() });
+}
+
+/** The pid a STEERED_HANDLER call reported; fails the test when the call failed. */
+export function pidOf(result: InvocationResult): number {
+  if (result.response === null) throw new Error(`call failed: ${JSON.stringify(result.error)}`);
+  return (JSON.parse(Buffer.from(result.response.body).toString('utf8')) as { pid: number }).pid;
+}
+
+export function keyOf(fn: FunctionVersion): string {
+  return `${fn.name}@${fn.version}`;
+}
+
+/** Polls `check` every 20 ms until it is true; throws after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of this process's live children, read from /proc (Linux). */
+export function childPids(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid …": comm may hold spaces or parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}

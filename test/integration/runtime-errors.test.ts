@@ -1,0 +1,363 @@
+/**
+ * Failure reports against real Python processes: user exceptions (with the innermost user
+ * frame), init errors at specialize (fatal, process exits), out of memory, lifespan failures.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ErrorClass } from '../../protocol/messages.js';
+import {
+  py, removeFunction, startRuntime, writeFunction, type ErrorReply, type RuntimeHandle,
+} from '../helpers/runtime-process.js';
+
+type TestContext = { after: (fn: () => unknown) => void };
+
+async function start(t: TestContext, files: Record<string, string>): Promise<{ rt: RuntimeHandle; dir: string }> {
+  const dir = await writeFunction(files);
+  t.after(() => removeFunction(dir));
+  const rt = await startRuntime();
+  t.after(() => rt.kill());
+  return { rt, dir };
+}
+
+function asError(reply: unknown): ErrorReply {
+  const r = reply as ErrorReply;
+  assert.equal(r.t, 'error', JSON.stringify(reply));
+  return r;
+}
+
+/** Specializes and expects a fatal init_error, then the process exiting. */
+async function expectInitError(t: TestContext, files: Record<string, string>, entrypoint = 'main:handler',
+  memoryBytes = 0): Promise<ErrorReply> {
+  const { rt, dir } = await start(t, files);
+  const reply = asError(await rt.specializeRaw({ dir, entrypoint, memoryBytes }));
+  assert.equal(reply.error.class, ErrorClass.init, JSON.stringify(reply.error));
+  assert.equal(reply.fatal, true);
+  assert.equal(typeof reply.error.type, 'string');
+  assert.equal(typeof reply.error.message, 'string');
+  await rt.waitExit(5_000);
+  return reply;
+}
+
+/** The stack must not show the runtime's own frames. */
+function assertNoRuntimeFrames(stack: string | undefined): void {
+  assert.equal(typeof stack, 'string');
+  assert.doesNotMatch(stack!, /fp_runtime/);
+}
+
+const HELPER = py(
+  '# a helper module called from main',
+  'def check(value):',
+  '    if value < 0:',
+  '        raise ValueError(f"negative: {value}")', // line 4
+  '    return value',
+);
+
+describe('user errors', () => {
+  for (const asyncDef of [false, true]) {
+    test(`an exception raised in a helper module is user_error pointing at the helper (${asyncDef ? 'async' : 'sync'})`, async (t) => {
+      const { rt, dir } = await start(t, {
+        'main.py': py(
+          'import helper, json',
+          `${asyncDef ? 'async ' : ''}def handler(event, context):`,
+          '    if event["path"] == "/json":',
+          '        return json.loads("{bad")', // line 4: the innermost *user* frame; json's are not
+          '    if event["path"] == "/exit":',
+          '        raise SystemExit(3)', // line 6
+          '    return helper.check(int(event["query"]["v"]))', // line 7
+        ),
+        'helper.py': HELPER,
+      });
+      await rt.specialize({ dir });
+      const err = asError(await rt.invoke({ query: [['v', '-1']] }));
+      assert.equal(err.fatal, false);
+      assert.equal(err.error.class, ErrorClass.user);
+      assert.equal(err.error.type, 'ValueError');
+      assert.equal(err.error.message, 'negative: -1');
+      assert.equal(err.error.file, 'helper.py');
+      assert.equal(err.error.line, 4);
+      assertNoRuntimeFrames(err.error.stack);
+      assert.match(err.error.stack!, /main\.py", line 7/);
+      assert.match(err.error.stack!, /helper\.py", line 4/);
+
+      const lib = asError(await rt.invoke({ path: '/json' }));
+      assert.equal(lib.error.class, ErrorClass.user);
+      assert.equal(lib.error.type, 'JSONDecodeError');
+      assert.equal(lib.error.file, 'main.py');
+      assert.equal(lib.error.line, 4);
+
+      const exit = asError(await rt.invoke({ path: '/exit' }));
+      assert.equal(exit.error.class, ErrorClass.user);
+      assert.equal(exit.error.type, 'SystemExit');
+      assert.equal(exit.error.line, 6);
+      assert.equal(exit.fatal, false);
+
+      // The runtime survives all three.
+      const ok = await rt.invoke({ query: [['v', '5']] });
+      assert.equal(ok.t, 'result');
+      assert.equal(rt.exitStatus, null);
+    });
+  }
+
+  test('file is relative to the function directory, also inside a package', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py('from pkg import mod', 'def handler(event, context):', '    mod.boom()'),
+      'pkg/__init__.py': '',
+      'pkg/mod.py': py('def boom():', '    x = {}', '    return x["missing"]'),
+    });
+    await rt.specialize({ dir });
+    const err = asError(await rt.invoke());
+    assert.equal(err.error.class, ErrorClass.user);
+    assert.equal(err.error.type, 'KeyError');
+    assert.equal(err.error.file, 'pkg/mod.py');
+    assert.equal(err.error.line, 3);
+  });
+  test('frames of frozen stdlib modules (e.g. os.environ) are never taken for user files', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py('import os', 'def handler(event, context):', '    return os.environ["FP_NOT_SET"]'),
+    });
+    await rt.specialize({ dir });
+    const err = asError(await rt.invoke());
+    assert.equal(err.error.class, ErrorClass.user);
+    assert.equal(err.error.type, 'KeyError');
+    assert.equal(err.error.file, 'main.py');
+    assert.equal(err.error.line, 3);
+  });
+});
+
+describe('replies the host can always read', () => {
+  for (const asyncDef of [false, true]) {
+    test(`an exception whose str() fails is still reported as user_error (${asyncDef ? 'async' : 'sync'})`, async (t) => {
+      const { rt, dir } = await start(t, {
+        'main.py': py(
+          'class Weird(Exception):',
+          '    def __str__(self):',
+          '        raise RuntimeError("no text for you")',
+          `${asyncDef ? 'async ' : ''}def handler(event, context):`,
+          '    raise Weird()',
+        ),
+      });
+      await rt.specialize({ dir, concurrency: 2 });
+      const err = asError(await rt.invoke({}, {}, 3_000));
+      assert.equal(err.error.class, ErrorClass.user);
+      assert.equal(err.error.type, 'Weird');
+      assert.equal(typeof err.error.message, 'string');
+      assert.equal(err.error.line, 5);
+      assert.equal(err.fatal, false);
+    });
+  }
+
+  for (const [label, asyncDef, concurrency] of [['sync', false, 1], ['sync pool', false, 2], ['async', true, 1]] as const) {
+    test(`a lone surrogate in a printed line or an exception message does not break the reply (${label})`, async (t) => {
+      const { rt, dir } = await start(t, {
+        'main.py': py(
+          `${asyncDef ? 'async ' : ''}def handler(event, context):`,
+          '    print("name: \\udcff")',
+          '    if event["path"] == "/raise":',
+          '        raise ValueError("bad \\udcff")',
+          '    return 1',
+        ),
+      });
+      await rt.specialize({ dir, concurrency });
+      const ok = await rt.invokeOk({}, {}, 3_000);
+      assert.equal(ok.logs.length, 1);
+      assert.ok(ok.logs[0]!.msg.startsWith('name: '));
+      const err = asError(await rt.invoke({ path: '/raise' }, {}, 3_000));
+      assert.equal(err.error.class, ErrorClass.user);
+      assert.equal(err.error.type, 'ValueError');
+      assert.equal(err.error.line, 4);
+      assert.equal(rt.exitStatus, null);
+    });
+  }
+
+  test('an exception with a 70 MB message is still reported, with the message cut short', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py('def handler(event, context):', '    raise ValueError("x" * 70_000_000)'),
+    });
+    await rt.specialize({ dir });
+    const err = asError(await rt.invoke());
+    assert.equal(rt.decodeError, null);
+    assert.equal(err.error.class, ErrorClass.user);
+    assert.equal(err.error.type, 'ValueError');
+    assert.ok(err.error.message.length < 1024 * 1024, `message of ${err.error.message.length} chars`);
+    assert.ok((err.error.stack ?? '').length < 1024 * 1024);
+    assert.equal(err.error.line, 2);
+    assert.equal((await rt.invoke()).t, 'error');
+  });
+
+  for (const [label, files, entrypoint] of [
+    ['sync handler', { 'main.py': py('def handler(event, context):', '    return b"x" * (65 * 1024 * 1024) if event["path"] == "/big" else 1') }, 'main:handler'],
+    ['async handler', { 'main.py': py('async def handler(event, context):', '    return b"x" * (65 * 1024 * 1024) if event["path"] == "/big" else 1') }, 'main:handler'],
+    ['ASGI app', { 'main.py': py(
+      'async def app(scope, receive, send):',
+      '    if scope["type"] != "http":',
+      '        raise RuntimeError("http only")',
+      '    body = b"x" * (65 * 1024 * 1024) if scope["path"] == "/big" else b"1"',
+      '    await send({"type": "http.response.start", "status": 200, "headers": []})',
+      '    await send({"type": "http.response.body", "body": body})',
+    ) }, 'main:app'],
+  ] as const) {
+    test(`a response body too big for one frame is bad_return, and the runtime keeps serving (${label})`, async (t) => {
+      const { rt, dir } = await start(t, files);
+      await rt.specialize({ dir, entrypoint });
+      const err = asError(await rt.invoke({ path: '/big' }));
+      assert.equal(rt.decodeError, null);
+      assert.equal(err.error.class, ErrorClass.badReturn);
+      assert.equal(err.fatal, false);
+      const ok = await rt.invoke({ path: '/small' });
+      assert.equal(ok.t, 'result');
+    });
+  }
+});
+
+describe('init errors', () => {
+  test('a syntax error in main is init_error with file and line, and the process exits', async (t) => {
+    const reply = await expectInitError(t, { 'main.py': py('def handler(event, context):', '    return (1,', '', 'x = ]') });
+    assert.equal(reply.error.type, 'SyntaxError');
+    assert.equal(reply.error.file, 'main.py');
+    assert.equal(reply.error.line, 4);
+  });
+
+  test('a syntax error in a module main imports points at that module, not at the import', async (t) => {
+    const reply = await expectInitError(t, {
+      'main.py': py('import helper', 'def handler(event, context):', '    return 1'),
+      'helper.py': py('x = 1', 'def broken(:', '    pass'),
+    });
+    assert.equal(reply.error.type, 'SyntaxError');
+    assert.equal(reply.error.file, 'helper.py');
+    assert.equal(reply.error.line, 2);
+  });
+
+  test('an exception at import time is init_error at its line', async (t) => {
+    const reply = await expectInitError(t, {
+      'main.py': py('import os', 'SETTING = os.environ["FP_NOT_SET"]', 'def handler(event, context):', '    return 1'),
+    });
+    assert.equal(reply.error.type, 'KeyError');
+    assert.equal(reply.error.file, 'main.py');
+    assert.equal(reply.error.line, 2);
+    assertNoRuntimeFrames(reply.error.stack);
+  });
+
+  test('a missing module (entrypoint or an import inside it) is init_error', async (t) => {
+    const entry = await expectInitError(t, { 'main.py': py('def handler(event, context):', '    return 1') }, 'nosuchmodule:handler');
+    assert.equal(entry.error.type, 'ModuleNotFoundError');
+    const inner = await expectInitError(t, { 'main.py': py('import json', 'import not_installed_pkg_xyz', 'def handler(e, c):', '    return 1') });
+    assert.equal(inner.error.type, 'ModuleNotFoundError');
+    assert.equal(inner.error.file, 'main.py');
+    assert.equal(inner.error.line, 2);
+  });
+
+  test('a missing attribute or a malformed entrypoint is init_error', async (t) => {
+    const files = { 'main.py': py('def handler(event, context):', '    return 1') };
+    assert.equal((await expectInitError(t, files, 'main:nosuch')).error.type, 'AttributeError');
+    assert.equal((await expectInitError(t, files, 'main:handler.inner')).error.type, 'AttributeError');
+    await expectInitError(t, files, 'main');
+    await expectInitError(t, files, ':handler');
+  });
+
+  test('an entrypoint of the wrong shape (arity, not callable) is init_error', async (t) => {
+    const files = {
+      'main.py': py(
+        'def one(event):', '    return 1',
+        'def four(a, b, c, d):', '    return 1',
+        'def none():', '    return 1',
+        'NOT_CALLABLE = 5',
+      ),
+    };
+    for (const attr of ['one', 'four', 'none', 'NOT_CALLABLE']) {
+      const reply = await expectInitError(t, files, `main:${attr}`);
+      assert.equal(reply.error.type, 'TypeError', attr);
+    }
+  });
+
+  test('an ASGI lifespan startup that raises is init_error and the process exits', async (t) => {
+    const reply = await expectInitError(t, {
+      'main.py': py(
+        'from contextlib import asynccontextmanager',
+        'from fastapi import FastAPI',
+        '@asynccontextmanager',
+        'async def lifespan(app):',
+        '    raise RuntimeError("database unreachable")',
+        '    yield',
+        'app = FastAPI(lifespan=lifespan)',
+      ),
+    }, 'main:app');
+    assert.equal(reply.error.class, ErrorClass.init);
+  });
+
+  test('a raw ASGI app whose lifespan sends startup.failed is init_error', async (t) => {
+    const reply = await expectInitError(t, {
+      'main.py': py(
+        'async def app(scope, receive, send):',
+        '    if scope["type"] == "lifespan":',
+        '        await receive()',
+        '        await send({"type": "lifespan.startup.failed", "message": "no config"})',
+        '        return',
+      ),
+    }, 'main:app');
+    assert.equal(reply.error.class, ErrorClass.init);
+  });
+});
+
+describe('out of memory', () => {
+  const MiB = 1024 * 1024;
+  for (const asyncDef of [false, true]) {
+    test(`allocating ~500 MB under a 64 MiB limit is out_of_memory, fatal, and the process exits (${asyncDef ? 'async' : 'sync'})`, async (t) => {
+      const { rt, dir } = await start(t, {
+        'main.py': py(
+          `${asyncDef ? 'async ' : ''}def handler(event, context):`,
+          '    if event["path"] == "/small":',
+          '        return len(bytearray(8 * 1024 * 1024))',
+          '    data = b"x" * 500_000_000',
+          '    return len(data)',
+        ),
+      });
+      await rt.specialize({ dir, memoryBytes: 64 * MiB });
+      // Within the limit, allocations work.
+      const small = await rt.invoke({ path: '/small' });
+      assert.equal(small.t, 'result', JSON.stringify(small));
+      const err = asError(await rt.invoke({ path: '/big' }));
+      assert.equal(err.error.class, ErrorClass.oom);
+      assert.equal(err.error.type, 'MemoryError');
+      assert.equal(err.fatal, true);
+      assert.equal(err.error.file, 'main.py');
+      assert.equal(err.error.line, 4);
+      const exit = await rt.waitExit(5_000);
+      assert.notEqual(exit.code, 0);
+    });
+  }
+
+  test('threads do not use up the limit: 12 concurrent calls to a sync FastAPI route under 256 MiB', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'import time',
+        'from fastapi import FastAPI',
+        'app = FastAPI()',
+        '@app.get("/work")',
+        'def work():',
+        '    time.sleep(0.2)',
+        '    return len(bytearray(1024 * 1024))',
+      ),
+    });
+    await rt.specialize({ dir, entrypoint: 'main:app', memoryBytes: 256 * MiB });
+    const replies = await Promise.all(Array.from({ length: 12 }, () => rt.invoke({ path: '/work' }, {}, 5_000)));
+    for (const r of replies) {
+      assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
+      assert.equal(r.response.status, 200);
+    }
+  });
+
+  test('threads do not use up the limit: a sync handler pool of 8 under 128 MiB', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py('import time', 'def handler(event, context):', '    time.sleep(0.2)', '    return len(bytearray(1024 * 1024))'),
+    });
+    await rt.specialize({ dir, memoryBytes: 128 * MiB, concurrency: 8 });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => rt.invoke({}, {}, 5_000)));
+    for (const r of replies) assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
+  });
+
+  test('allocating past the limit at import time is init_error and the process exits', async (t) => {
+    const reply = await expectInitError(t, { 'main.py': py('DATA = b"x" * 500_000_000', 'def handler(e, c):', '    return 1') },
+      'main:handler', 64 * MiB);
+    assert.equal(reply.error.type, 'MemoryError');
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * The `handler(event, context)` contract against real Python processes: the event and context
+ * a handler sees (sync and `async def`), return values → responses, concurrency, asyncio.run.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ErrorClass } from '../../protocol/messages.js';
+import {
+  bodyJson, bodyText, headerValues, py, removeFunction, startRuntime, writeFunction,
+  type ErrorReply, type Result, type RuntimeHandle,
+} from '../helpers/runtime-process.js';
+
+type TestContext = { after: (fn: () => unknown) => void };
+
+async function serve(t: TestContext, files: Record<string, string>, fn: { concurrency?: number; entrypoint?: string } = {}): Promise<RuntimeHandle> {
+  const dir = await writeFunction(files);
+  t.after(() => removeFunction(dir));
+  const rt = await startRuntime();
+  t.after(() => rt.kill());
+  await rt.specialize({ dir, ...fn });
+  return rt;
+}
+
+/** A handler that reports what it was given; `asyncDef` makes it `async def` with an await inside. */
+function echoFunction(asyncDef: boolean): Record<string, string> {
+  return {
+    'main.py': py(
+      'import asyncio, logging',
+      `${asyncDef ? 'async ' : ''}def handler(event, context):`,
+      `    ${asyncDef ? 'await asyncio.sleep(0)' : 'pass'}`,
+      '    if event["path"] == "/raw":',
+      '        return event["body"]',
+      '    if event["path"] == "/json":',
+      '        return {"parsed": event.json()}',
+      '    return {',
+      '        "isDict": isinstance(event, dict),',
+      '        "method": event["method"], "path": event["path"], "rawQuery": event["rawQuery"],',
+      '        "query": event["query"], "multiQuery": event["multiQuery"],',
+      '        "headers": event["headers"], "multiHeaders": event["multiHeaders"],',
+      '        "bodyType": type(event["body"]).__name__, "bodyLen": len(event["body"]),',
+      '        "text": event.text() if event["path"] == "/text" else None,',
+      '        "requestId": event["requestId"],',
+      '        "ctx": {',
+      '            "request_id": context.request_id,',
+      '            "function_name": context.function_name,',
+      '            "function_version": context.function_version,',
+      '            "attempt": context.attempt,',
+      '            "remaining_ms": context.remaining_ms,',
+      '            "remaining_fn": context.get_remaining_time_in_millis(),',
+      '            "logger": isinstance(context.logger, logging.Logger),',
+      '        },',
+      '    }',
+    ),
+  };
+}
+
+for (const asyncDef of [false, true]) {
+  describe(`${asyncDef ? 'async def' : 'sync'} handler: event and context`, () => {
+    let rt: RuntimeHandle;
+    let dir: string;
+    before(async () => {
+      dir = await writeFunction(echoFunction(asyncDef));
+      rt = await startRuntime();
+      await rt.specialize({ dir, name: 'echo-fn', version: '7', timeoutMs: 4_000 });
+    });
+    after(async () => {
+      await rt.kill();
+      await removeFunction(dir);
+    });
+
+    test('method, path, query (last value and multiQuery), headers (joined and multiHeaders), requestId', async () => {
+      const res = await rt.invokeOk({
+        method: 'PUT',
+        path: '/a/b c',
+        rawQuery: 'x=1&y=2&x=3',
+        query: [['x', '1'], ['y', '2'], ['x', '3']],
+        headers: [['accept', 'text/plain'], ['x-multi', 'one'], ['x-multi', 'two']],
+        body: Buffer.from('hello'),
+        requestId: 'req-abc',
+      }, { requestId: 'req-abc', timeoutMs: 3_000, attempt: 2 });
+      assert.equal(res.response.status, 200);
+      const got = bodyJson(res) as Record<string, unknown>;
+      assert.equal(got.isDict, true);
+      assert.equal(got.method, 'PUT');
+      assert.equal(got.path, '/a/b c');
+      assert.equal(got.rawQuery, 'x=1&y=2&x=3');
+      assert.deepEqual(got.query, { x: '3', y: '2' });
+      assert.deepEqual(got.multiQuery, { x: ['1', '3'], y: ['2'] });
+      assert.deepEqual(got.headers, { accept: 'text/plain', 'x-multi': 'one, two' });
+      assert.deepEqual(got.multiHeaders, { accept: ['text/plain'], 'x-multi': ['one', 'two'] });
+      assert.equal(got.bodyType, 'bytes');
+      assert.equal(got.bodyLen, 5);
+      assert.equal(got.requestId, 'req-abc');
+      const ctx = got.ctx as Record<string, unknown>;
+      assert.equal(ctx.request_id, 'req-abc');
+      assert.equal(ctx.function_name, 'echo-fn');
+      assert.equal(ctx.function_version, '7');
+      assert.equal(ctx.attempt, 2);
+      assert.equal(ctx.logger, true);
+      for (const key of ['remaining_ms', 'remaining_fn'] as const) {
+        const ms = ctx[key] as number;
+        assert.ok(Number.isInteger(ms) && ms > 0 && ms <= 3_000, `${key} = ${ms}`);
+      }
+    });
+
+    test('an empty body is empty bytes; a GET with no query gives empty maps', async () => {
+      const got = bodyJson(await rt.invokeOk({ path: '/' })) as Record<string, unknown>;
+      assert.equal(got.bodyType, 'bytes');
+      assert.equal(got.bodyLen, 0);
+      assert.deepEqual(got.query, {});
+      assert.deepEqual(got.multiQuery, {});
+      assert.deepEqual(got.headers, {});
+    });
+
+    test('a binary body of all 256 byte values arrives byte-exact (and returns byte-exact)', async () => {
+      const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const body = Buffer.concat([all, Buffer.from(all).reverse()]);
+      const res = await rt.invokeOk({ method: 'POST', path: '/raw', body });
+      assert.equal(res.response.status, 200);
+      assert.deepEqual(headerValues(res, 'content-type'), ['application/octet-stream']);
+      assert.ok(Buffer.from(res.response.body).equals(body), 'body differs');
+    });
+
+    test('event.json() parses the body (None when empty); event.text() decodes it', async () => {
+      const doc = { a: [1, 2.5, null], 'é': 'ü ✓', nested: { t: true } };
+      const res = await rt.invokeOk({ method: 'POST', path: '/json', body: Buffer.from(JSON.stringify(doc)) });
+      assert.deepEqual(bodyJson(res), { parsed: doc });
+      assert.deepEqual(bodyJson(await rt.invokeOk({ path: '/json' })), { parsed: null });
+      const text = bodyJson(await rt.invokeOk({ method: 'POST', path: '/text', body: Buffer.from('naïve ✓') })) as Record<string, unknown>;
+      assert.equal(text.text, 'naïve ✓');
+    });
+
+    test('event.json() on a body that is not JSON is a user_error, and the runtime keeps serving', async () => {
+      const res = await rt.invoke({ method: 'POST', path: '/json', body: Buffer.from('{nope') });
+      assert.equal(res.t, 'error');
+      assert.equal((res as ErrorReply).error.class, ErrorClass.user);
+      assert.equal((res as ErrorReply).fatal, false);
+      assert.equal((res as ErrorReply).error.file, 'main.py');
+      assert.equal((await rt.invokeOk()).response.status, 200);
+    });
+  });
+}
+
+/** A handler whose return value is chosen by `?kind=`. */
+const RETURNS = py(
+  'import base64, asyncio',
+  'CASES = {',
+  '    "explicit-str": lambda: {"statusCode": 201, "headers": {"X-One": "1", "Set-Cookie": ["a=1", "b=2"]}, "body": "héllo"},',
+  '    "explicit-bytes": lambda: {"statusCode": 200, "body": bytes([0, 255, 10, 13])},',
+  '    "explicit-dict": lambda: {"statusCode": 202, "body": {"k": [1, 2]}},',
+  '    "explicit-list-own-type": lambda: {"statusCode": 200, "headers": {"content-type": "application/vnd.x+json"}, "body": [1]},',
+  '    "explicit-b64": lambda: {"statusCode": 200, "body": base64.b64encode(bytes([1, 2, 250])).decode(), "isBase64Encoded": True},',
+  '    "explicit-none": lambda: {"statusCode": 304},',
+  '    "plain-dict": lambda: {"a": 1, "b": "ü"},',
+  '    "plain-list": lambda: [1, "two", None],',
+  '    "plain-str": lambda: "text",',
+  '    "plain-int": lambda: 42,',
+  '    "bytes": lambda: b"\\x00\\x01binary",',
+  '    "bytearray": lambda: bytearray(b"ba"),',
+  '    "memoryview": lambda: memoryview(b"mv"),',
+  '    "none": lambda: None,',
+  '    "bad-status-str": lambda: {"statusCode": "200"},',
+  '    "bad-status-low": lambda: {"statusCode": 99},',
+  '    "bad-status-high": lambda: {"statusCode": 600},',
+  '    "bad-status-bool": lambda: {"statusCode": True},',
+  '    "bad-status-float": lambda: {"statusCode": 200.0},',
+  '    "bad-headers": lambda: {"statusCode": 200, "headers": [["a", "b"]]},',
+  '    "bad-body": lambda: {"statusCode": 200, "body": 12},',
+  '    "not-serialisable": lambda: {"when": object()},',
+  '    "nan": lambda: {"x": float("nan")},',
+  '    "set": lambda: {1, 2},',
+  '    "object": lambda: object(),',
+  '}',
+  'def handler(event, context):',
+  '    return CASES[event["query"]["kind"]]()',
+  'async def ahandler(event, context):',
+  '    await asyncio.sleep(0)',
+  '    return CASES[event["query"]["kind"]]()',
+);
+
+for (const entrypoint of ['main:handler', 'main:ahandler']) {
+  describe(`return values (${entrypoint})`, () => {
+    let rt: RuntimeHandle;
+    let dir: string;
+    before(async () => {
+      dir = await writeFunction({ 'main.py': RETURNS });
+      rt = await startRuntime();
+      await rt.specialize({ dir, entrypoint });
+    });
+    after(async () => {
+      await rt.kill();
+      await removeFunction(dir);
+    });
+    const call = (kind: string) => rt.invoke({ query: [['kind', kind]], rawQuery: `kind=${kind}` });
+    const ok = async (kind: string): Promise<Result> => {
+      const res = await call(kind);
+      assert.equal(res.t, 'result', `${kind}: ${JSON.stringify(res)}`);
+      return res as Result;
+    };
+
+    test('explicit response: status, headers (list values repeat), str body as UTF-8', async () => {
+      const res = await ok('explicit-str');
+      assert.equal(res.response.status, 201);
+      assert.deepEqual(headerValues(res, 'x-one'), ['1']);
+      assert.deepEqual(headerValues(res, 'set-cookie'), ['a=1', 'b=2']);
+      assert.equal(bodyText(res), 'héllo');
+    });
+
+    test('explicit response: bytes body, dict body as JSON, own content-type kept, base64, no body', async () => {
+      assert.deepEqual([...(await ok('explicit-bytes')).response.body], [0, 255, 10, 13]);
+      const dict = await ok('explicit-dict');
+      assert.equal(dict.response.status, 202);
+      assert.deepEqual(bodyJson(dict), { k: [1, 2] });
+      assert.deepEqual(headerValues(dict, 'content-type'), ['application/json']);
+      const own = await ok('explicit-list-own-type');
+      assert.deepEqual(headerValues(own, 'content-type'), ['application/vnd.x+json']);
+      assert.deepEqual(bodyJson(own), [1]);
+      assert.deepEqual([...(await ok('explicit-b64')).response.body], [1, 2, 250]);
+      const none = await ok('explicit-none');
+      assert.equal(none.response.status, 304);
+      assert.equal(none.response.body.length, 0);
+    });
+
+    test('plain dict, list, str and number become 200 JSON', async () => {
+      for (const [kind, value] of [
+        ['plain-dict', { a: 1, b: 'ü' }], ['plain-list', [1, 'two', null]], ['plain-str', 'text'], ['plain-int', 42],
+      ] as const) {
+        const res = await ok(kind);
+        assert.equal(res.response.status, 200, kind);
+        assert.deepEqual(headerValues(res, 'content-type'), ['application/json'], kind);
+        assert.deepEqual(bodyJson(res), value, kind);
+      }
+    });
+
+    test('bytes, bytearray and memoryview become 200 application/octet-stream; None becomes 204', async () => {
+      for (const [kind, bytes] of [['bytes', Buffer.from('\x00\x01binary', 'latin1')], ['bytearray', Buffer.from('ba')], ['memoryview', Buffer.from('mv')]] as const) {
+        const res = await ok(kind);
+        assert.equal(res.response.status, 200);
+        assert.deepEqual(headerValues(res, 'content-type'), ['application/octet-stream']);
+        assert.ok(Buffer.from(res.response.body).equals(bytes), kind);
+      }
+      const none = await ok('none');
+      assert.equal(none.response.status, 204);
+      assert.equal(none.response.body.length, 0);
+    });
+
+    test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {
+      for (const kind of [
+        'bad-status-str', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
+        'bad-headers', 'bad-body', 'not-serialisable', 'nan', 'set', 'object',
+      ]) {
+        const res = await call(kind);
+        assert.equal(res.t, 'error', kind);
+        const err = res as ErrorReply;
+        assert.equal(err.error.class, ErrorClass.badReturn, kind);
+        assert.equal(err.fatal, false, kind);
+        assert.equal(typeof err.error.type, 'string');
+      }
+      assert.equal((await ok('plain-int')).response.status, 200);
+    });
+  });
+}
+
+describe('concurrency', () => {
+  const SLEEPY = { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(0.3)', '    return event["requestId"]') };
+
+  test('a sync handler with concurrency 3 runs three 300 ms calls at once', async (t) => {
+    const rt = await serve(t, SLEEPY, { concurrency: 3 });
+    const start = performance.now();
+    const replies = await Promise.all([1, 2, 3].map((i) => rt.invokeOk({ requestId: `c${i}` })));
+    const elapsed = performance.now() - start;
+    assert.deepEqual(replies.map((r) => bodyJson(r)), ['c1', 'c2', 'c3']);
+    assert.ok(elapsed < 750, `three calls took ${elapsed.toFixed(0)} ms`);
+  });
+
+  test('a sync handler with concurrency 1 runs calls one after another', async (t) => {
+    const rt = await serve(t, SLEEPY, { concurrency: 1 });
+    const start = performance.now();
+    await Promise.all([1, 2].map((i) => rt.invokeOk({ requestId: `s${i}` })));
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed >= 590, `two serial calls took only ${elapsed.toFixed(0)} ms`);
+  });
+
+  test('an async handler interleaves calls on its loop', async (t) => {
+    const rt = await serve(t, {
+      'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(0.3)', '    return event["requestId"]'),
+    }, { concurrency: 4 });
+    const start = performance.now();
+    const replies = await Promise.all([1, 2, 3, 4].map((i) => rt.invokeOk({ requestId: `a${i}` })));
+    const elapsed = performance.now() - start;
+    assert.deepEqual(replies.map((r) => bodyJson(r)), ['a1', 'a2', 'a3', 'a4']);
+    assert.ok(elapsed < 750, `four calls took ${elapsed.toFixed(0)} ms`);
+  });
+});
+
+describe('asyncio inside a sync handler', () => {
+  const FILES = {
+    'main.py': py(
+      'import asyncio',
+      'async def double(x):',
+      '    await asyncio.sleep(0.01)',
+      '    return x * 2',
+      'async def both(x):',
+      '    return list(await asyncio.gather(double(x), double(x + 1)))',
+      'def handler(event, context):',
+      '    return {"v": asyncio.run(both(int(event["query"]["x"])))}',
+      'def returns_coroutine(event, context):',
+      '    return double(5)',
+    ),
+  };
+
+  test('asyncio.run() works on every call, on the main thread and on a pool', async (t) => {
+    for (const concurrency of [1, 3]) {
+      const rt = await serve(t, FILES, { concurrency });
+      for (const x of [1, 2]) {
+        assert.deepEqual(bodyJson(await rt.invokeOk({ query: [['x', String(x)]] })), { v: [x * 2, x * 2 + 2] });
+      }
+      const many = await Promise.all([10, 20, 30].map((x) => rt.invokeOk({ query: [['x', String(x)]] })));
+      assert.deepEqual(many.map((r) => bodyJson(r)), [{ v: [20, 22] }, { v: [40, 42] }, { v: [60, 62] }]);
+    }
+  });
+
+  test('a sync handler that returns a coroutine gets it awaited', async (t) => {
+    const rt = await serve(t, FILES, { entrypoint: 'main:returns_coroutine' });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), 10);
+  });
+});

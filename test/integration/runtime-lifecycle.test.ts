@@ -1,0 +1,296 @@
+/**
+ * Runtime life cycle against real Python processes: hello, health, shutdown, environment
+ * isolation between runtimes, and malformed frames (which must be answered, never hang).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { encodeFrame, MAX_FRAME_BYTES } from '../../protocol/frames.js';
+import { ErrorClass, PROTOCOL_VERSION } from '../../protocol/messages.js';
+import {
+  bodyJson, py, removeFunction, startRuntime, writeFunction, type ErrorReply, type RuntimeHandle,
+} from '../helpers/runtime-process.js';
+
+type TestContext = { after: (fn: () => unknown) => void };
+
+async function runtime(t: TestContext): Promise<RuntimeHandle> {
+  const rt = await startRuntime();
+  t.after(() => rt.kill());
+  return rt;
+}
+
+async function fnDir(t: TestContext, files: Record<string, string>): Promise<string> {
+  const dir = await writeFunction(files);
+  t.after(() => removeFunction(dir));
+  return dir;
+}
+
+const SYNC = { 'main.py': py('def handler(event, context):', '    return {"ok": True}') };
+const ASYNC = { 'main.py': py('async def handler(event, context):', '    return {"ok": True}') };
+
+function assertProtocolError(reply: unknown, id: number): void {
+  const r = reply as ErrorReply;
+  assert.equal(r.t, 'error');
+  assert.equal(r.id, id);
+  assert.equal(r.error.class, ErrorClass.protocol);
+  assert.equal(r.fatal, false);
+}
+
+describe('hello, health, shutdown', () => {
+  test('hello carries the protocol version, pid, python version and boot time', async (t) => {
+    const rt = await runtime(t);
+    assert.equal(rt.hello.t, 'hello');
+    assert.equal(rt.hello.v, PROTOCOL_VERSION);
+    assert.equal(rt.hello.v, 1);
+    assert.equal(rt.hello.pid, rt.child.pid);
+    assert.match(rt.hello.python, /^3\.\d+\.\d+/);
+    assert.equal(typeof rt.hello.bootMs, 'number');
+    assert.ok(rt.hello.bootMs > 0 && rt.hello.bootMs < 10_000, `bootMs ${rt.hello.bootMs}`);
+  });
+
+  test('health answers before and after specialize, echoing the id', async (t) => {
+    const rt = await runtime(t);
+    const before = await rt.request({ t: 'health', id: 41 });
+    assert.deepEqual(Object.keys(before).sort(), ['id', 'inflight', 'ok', 'rssBytes', 't']);
+    assert.equal(before.t, 'health');
+    assert.equal(before.id, 41);
+    if (before.t !== 'health') return;
+    assert.equal(before.ok, true);
+    assert.equal(before.inflight, 0);
+    assert.ok(before.rssBytes > 1024 * 1024, `rssBytes ${before.rssBytes}`);
+
+    const spec = await rt.specialize({ dir: await fnDir(t, SYNC) });
+    assert.equal(spec.contract, 'handler');
+    const after = await rt.health();
+    assert.equal(after.ok, true);
+    assert.equal(after.inflight, 0);
+    assert.ok(after.rssBytes > 1024 * 1024);
+    // Still serving after the health check.
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { ok: true });
+  });
+
+  test('health counts in-flight calls of an async handler and of a sync pool', async (t) => {
+    for (const [files, concurrency] of [
+      [{ 'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(0.4)', '    return 1') }, 1],
+      [{ 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(0.4)', '    return 1') }, 2],
+    ] as const) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files), concurrency });
+      const call = rt.invokeOk();
+      await new Promise((r) => setTimeout(r, 150));
+      const during = await rt.health();
+      assert.equal(during.inflight, 1, `concurrency ${concurrency}`);
+      await call;
+      assert.equal((await rt.health()).inflight, 0);
+    }
+  });
+
+  test('shutdown exits 0 when generic, serving a sync handler, and serving an async handler', async (t) => {
+    const generic = await runtime(t);
+    generic.send({ t: 'shutdown', id: 1 });
+    assert.deepEqual(await generic.waitExit(), { code: 0, signal: null });
+
+    for (const files of [SYNC, ASYNC]) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files) });
+      await rt.invokeOk();
+      rt.send({ t: 'shutdown', id: rt.id() });
+      assert.deepEqual(await rt.waitExit(), { code: 0, signal: null });
+    }
+  });
+
+  test('shutdown of an ASGI app runs its lifespan shutdown, then exits 0', async (t) => {
+    const dir = await fnDir(t, {
+      'main.py': py(
+        'from contextlib import asynccontextmanager',
+        'from fastapi import FastAPI',
+        '@asynccontextmanager',
+        'async def lifespan(app):',
+        '    yield',
+        '    open("shutdown-ran", "w").close()',
+        'app = FastAPI(lifespan=lifespan)',
+      ),
+    });
+    const rt = await runtime(t);
+    await rt.specialize({ dir, entrypoint: 'main:app' });
+    rt.send({ t: 'shutdown', id: rt.id() });
+    assert.deepEqual(await rt.waitExit(), { code: 0, signal: null });
+    assert.ok(existsSync(join(dir, 'shutdown-ran')), 'lifespan shutdown did not run');
+  });
+
+  test('end of stream on the socket ends the runtime (generic and specialized)', async (t) => {
+    const generic = await runtime(t);
+    generic.socket.end();
+    assert.equal((await generic.waitExit()).code, 0);
+    for (const files of [SYNC, ASYNC]) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files) });
+      rt.socket.end();
+      assert.equal((await rt.waitExit()).code, 0);
+    }
+  });
+});
+
+describe('the protocol socket', () => {
+  test('is not inherited by subprocesses the function starts', async (t) => {
+    const rt = await runtime(t);
+    await rt.specialize({
+      dir: await fnDir(t, {
+        'main.py': py(
+          'import os, subprocess',
+          'def handler(event, context):',
+          '    os.system("if [ -e /proc/$$/fd/3 ]; then echo open; else echo closed; fi > fd3.txt")',
+          '    shell = open("fd3.txt").read().strip()',
+          '    popen = subprocess.run(["sh", "-c", "[ -e /proc/$$/fd/3 ] && echo open || echo closed"],',
+          '                           close_fds=False, capture_output=True, text=True).stdout.strip()',
+          '    return {"shell": shell, "popen": popen}',
+        ),
+      }),
+    });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { shell: 'closed', popen: 'closed' });
+  });
+});
+
+describe('environment isolation', () => {
+  test('two runtimes with different env each see only their own values', async (t) => {
+    const files = {
+      'main.py': py(
+        'import os',
+        'AT_IMPORT = os.environ.get("FP_COLOR")',
+        'def handler(event, context):',
+        '    return {k: os.environ.get(k) for k in ("FP_COLOR", "FP_ONLY_A", "FP_ONLY_B")} | {"atImport": AT_IMPORT}',
+      ),
+    };
+    const a = await runtime(t);
+    const b = await runtime(t);
+    await a.specialize({ dir: await fnDir(t, files), env: { FP_COLOR: 'red', FP_ONLY_A: 'a' } });
+    await b.specialize({ dir: await fnDir(t, files), env: { FP_COLOR: 'blue', FP_ONLY_B: 'b' } });
+    const [ra, rb] = await Promise.all([a.invokeOk(), b.invokeOk()]);
+    assert.deepEqual(bodyJson(ra), { FP_COLOR: 'red', FP_ONLY_A: 'a', FP_ONLY_B: null, atImport: 'red' });
+    assert.deepEqual(bodyJson(rb), { FP_COLOR: 'blue', FP_ONLY_A: null, FP_ONLY_B: 'b', atImport: 'blue' });
+  });
+});
+
+describe('malformed frames', () => {
+  const notMsgpack = (): Buffer => {
+    // 0xc1 is the one byte msgpack never uses.
+    const frame = Buffer.alloc(4 + 3);
+    frame.writeUInt32BE(3, 0);
+    frame.set([0xc1, 0xc1, 0xc1], 4);
+    return frame;
+  };
+
+  async function inEveryPhase(t: TestContext, check: (rt: RuntimeHandle, phase: string) => Promise<void>): Promise<void> {
+    const generic = await runtime(t);
+    await check(generic, 'generic');
+    for (const [phase, files] of [['sync', SYNC], ['async', ASYNC]] as const) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files) });
+      await check(rt, phase);
+      // Still serving calls afterwards.
+      assert.deepEqual(bodyJson(await rt.invokeOk()), { ok: true }, phase);
+    }
+  }
+
+  test('a frame that is not msgpack gets protocol_error (id 0) and the runtime still answers health', async (t) => {
+    await inEveryPhase(t, async (rt, phase) => {
+      rt.sendRaw(notMsgpack());
+      assertProtocolError(await rt.reply(0), 0);
+      const health = await rt.health();
+      assert.equal(health.ok, true, phase);
+    });
+  });
+
+  test('a message without t or id, or not a map, gets protocol_error echoing the id when present', async (t) => {
+    await inEveryPhase(t, async (rt) => {
+      rt.send({ id: 7 });
+      assertProtocolError(await rt.reply(7), 7);
+      rt.send({ t: 'health' });
+      assertProtocolError(await rt.reply(0), 0);
+      rt.send({ t: 'health', id: 'eight' });
+      assertProtocolError(await rt.reply(0), 0);
+      rt.send([1, 2, 3]);
+      assertProtocolError(await rt.reply(0), 0);
+      rt.send({ t: 'no-such-message', id: 9 });
+      assertProtocolError(await rt.reply(9), 9);
+      assert.equal((await rt.health()).ok, true);
+    });
+  });
+
+  test('invoke before specialize gets protocol_error with its id; specialize still works after', async (t) => {
+    const rt = await runtime(t);
+    const reply = await rt.invoke();
+    assertProtocolError(reply, (reply as ErrorReply).id);
+    assert.equal(rt.exitStatus, null);
+    await rt.specialize({ dir: await fnDir(t, SYNC) });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { ok: true });
+  });
+
+  test('a second specialize gets protocol_error and the first function keeps serving', async (t) => {
+    for (const files of [SYNC, ASYNC]) {
+      const rt = await runtime(t);
+      const dir = await fnDir(t, files);
+      await rt.specialize({ dir });
+      const again = await rt.specializeRaw({ dir });
+      assertProtocolError(again, again.id);
+      assert.deepEqual(bodyJson(await rt.invokeOk()), { ok: true });
+    }
+  });
+
+  test('an invoke without an event map gets protocol_error, not a user error', async (t) => {
+    for (const files of [SYNC, ASYNC]) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files) });
+      assertProtocolError(await rt.request({ t: 'invoke', id: 21, context: { requestId: 'r', timeoutMs: 1000, attempt: 1 } }), 21);
+      assertProtocolError(await rt.request({ t: 'invoke', id: 22, event: 'nope', context: {} }), 22);
+      assert.deepEqual(bodyJson(await rt.invokeOk()), { ok: true });
+    }
+  });
+
+  test('a frame split into single bytes is reassembled', async (t) => {
+    const rt = await runtime(t);
+    const frame = encodeFrame({ t: 'health', id: 5 });
+    for (const byte of frame) rt.sendRaw(Uint8Array.of(byte));
+    const reply = await rt.reply(5);
+    assert.equal(reply.t, 'health');
+  });
+
+  test('a length prefix over 64 MiB gets protocol_error (id 0), then the process exits 3', async (t) => {
+    await (async () => {
+      const generic = await runtime(t);
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
+      generic.sendRaw(prefix);
+      assertProtocolError(await generic.reply(0), 0);
+      assert.deepEqual(await generic.waitExit(), { code: 3, signal: null });
+    })();
+    for (const files of [SYNC, ASYNC]) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, files), concurrency: 2 });
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(0xffff_ffff, 0);
+      rt.sendRaw(prefix);
+      assertProtocolError(await rt.reply(0), 0);
+      assert.deepEqual(await rt.waitExit(), { code: 3, signal: null });
+    }
+  });
+
+  test('an oversized length prefix ends the runtime at once, even with a sync call in flight', async (t) => {
+    const rt = await runtime(t);
+    await rt.specialize({
+      dir: await fnDir(t, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return 1') }),
+      concurrency: 2,
+    });
+    const call = rt.invoke().catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
+    const start = performance.now();
+    rt.sendRaw(prefix);
+    assertProtocolError(await rt.reply(0), 0);
+    assert.deepEqual(await rt.waitExit(2_000), { code: 3, signal: null });
+    assert.ok(performance.now() - start < 1_500);
+    assert.ok((await call) instanceof Error, 'the in-flight call cannot complete');
+  });
+});

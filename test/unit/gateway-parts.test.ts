@@ -1,0 +1,118 @@
+/** Pure parts of the gateway: routes, query pairs, response checks, run sinks, metric labels. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { queryPairs } from '../../gateway/invoke.js';
+import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
+import type { InvocationPool, PoolStats } from '../../gateway/pool.js';
+import { checkFunctionResponse, invocationHeaders } from '../../gateway/responses.js';
+import { route } from '../../gateway/routes.js';
+import { MemoryRunSink, RunBatcher, type RunRecord } from '../../gateway/runs.js';
+
+describe('route', () => {
+  const cases: [string, ReturnType<typeof route>][] = [
+    ['/fn/hello', { kind: 'invoke', name: 'hello', path: '/' }],
+    ['/fn/hello/', { kind: 'invoke', name: 'hello', path: '/' }],
+    ['/fn/hello/a/b%20c/', { kind: 'invoke', name: 'hello', path: '/a/b%20c/' }],
+    ['/fn/Hello/x', { kind: 'badFunctionName', name: 'Hello' }],
+    ['/fn/', { kind: 'unknown' }],
+    ['/fn', { kind: 'unknown' }],
+    ['/fnord', { kind: 'unknown' }],
+    ['/healthz', { kind: 'healthz' }],
+    ['/readyz', { kind: 'readyz' }],
+    ['/metrics', { kind: 'metrics' }],
+    ['/metrics/', { kind: 'unknown' }],
+    ['/', { kind: 'unknown' }],
+  ];
+  for (const [url, expected] of cases) it(url, () => assert.deepEqual(route(url), expected));
+});
+
+describe('queryPairs', () => {
+  it('keeps repeated keys in order and decodes form encoding', () => {
+    assert.deepEqual(queryPairs('a=1&b=x+y&a=2&c=%C3%A9&flag'), [['a', '1'], ['b', 'x y'], ['a', '2'], ['c', 'é'], ['flag', '']]);
+    assert.deepEqual(queryPairs(''), []);
+  });
+});
+
+describe('checkFunctionResponse', () => {
+  const body = new Uint8Array([1]);
+  it('drops framing and reserved headers, keeps the rest with repeats', () => {
+    const checked = checkFunctionResponse({
+      status: 200,
+      headers: [['Content-Length', '99'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['transfer-encoding', 'chunked'], ['x-run-id', 'spoof'], ['X-Custom', 'v']],
+      body,
+    });
+    assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']] });
+  });
+  it('refuses header injection and bad names', () => {
+    assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\r\nset-cookie: evil']], body }));
+    assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['bad name', 'v']], body }));
+  });
+  it('refuses statuses outside 200-599', () => {
+    for (const status of [101, 199, 600, 200.5]) assert.ok('problem' in checkFunctionResponse({ status, headers: [], body }), String(status));
+  });
+});
+
+describe('invocationHeaders', () => {
+  it('gives run id, cold flag and Server-Timing', () => {
+    assert.deepEqual(invocationHeaders('r1', true, { queuedMs: 0, initMs: 12.345, handlerMs: 1, totalMs: 14.2 }), [
+      ['x-run-id', 'r1'],
+      ['x-cold-start', '1'],
+      ['server-timing', 'queue;dur=0, init;dur=12.35, handler;dur=1, total;dur=14.2'],
+    ]);
+  });
+});
+
+function run(runId: string): RunRecord {
+  return {
+    runId, function: 'f', version: 'v', cold: false, start: 'warm', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 1,
+    status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, logs: [],
+    startedAt: new Date(0).toISOString(), trigger: 'http', clientAborted: false,
+  };
+}
+
+describe('MemoryRunSink', () => {
+  it('keeps the newest records up to its capacity, oldest first, findable by id', () => {
+    const sink = new MemoryRunSink(3);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) sink.record(run(id));
+    assert.deepEqual(sink.list().map((r) => r.runId), ['c', 'd', 'e']);
+    assert.equal(sink.get('a'), undefined);
+    assert.equal(sink.get('d')?.runId, 'd');
+    assert.equal(sink.size, 3);
+  });
+});
+
+describe('RunBatcher', () => {
+  it('hands records over on setImmediate, not synchronously', async () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    batcher.push(run('x'));
+    assert.equal(sink.size, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.get('x')?.runId, 'x');
+  });
+
+  it('counts a throwing sink and a full buffer as drops, never throws', async () => {
+    const drops: string[] = [];
+    const batcher = new RunBatcher({ record: () => { throw new Error('down'); } }, (n, reason) => drops.push(`${reason}:${n}`), 2);
+    for (const id of ['a', 'b', 'c']) batcher.push(run(id));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(drops, ['overflow:1', 'sink_error:1', 'sink_error:1']);
+  });
+});
+
+describe('GatewayMetrics', () => {
+  const stats: PoolStats = { generic: 2, spawning: 0, specializing: 0, warm: 1, busy: 0, queued: 0, functions: {} };
+  const pool: InvocationPool = { invoke: () => Promise.reject(new Error('not used')), stats: () => stats };
+
+  it('caps distinct function labels, the rest share _other', async () => {
+    const metrics = new GatewayMetrics(pool, 2);
+    for (const name of ['a', 'b', 'c', 'd', 'a']) metrics.observe(name, 'ok', false, 0.01);
+    assert.equal(metrics.functionLabel('a'), 'a');
+    assert.equal(metrics.functionLabel('c'), OTHER_FUNCTION);
+    const { body } = await metrics.render();
+    assert.match(body, /fp_invocations_total\{function="a",status="ok",cold="false"\} 2/);
+    assert.match(body, /fp_invocations_total\{function="_other",status="ok",cold="false"\} 2/);
+    assert.doesNotMatch(body, /function="c"/);
+    assert.match(body, /fp_pool_runtimes\{state="generic"\} 2/);
+  });
+});

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatDurationMs, formatMemoryBytes, parseDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
+
+describe('parseDurationMs', () => {
+  const cases: [string, number][] = [
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['1.5s', 1500],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    [' 10s ', 10_000],
+  ];
+  for (const [text, ms] of cases) it(`${JSON.stringify(text)} → ${ms}`, () => assert.equal(parseDurationMs(text), ms));
+
+  for (const bad of ['30', '', 's', '-1s', '1d', '1 s', '0ms', '0.1ms', 'abc']) {
+    it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseDurationMs(bad), (e: unknown) => e instanceof UnitError && e.code === 'BAD_UNIT'));
+  }
+});
+
+describe('parseMemoryBytes', () => {
+  const cases: [string, number][] = [
+    ['256Mi', 256 * 1024 ** 2],
+    ['1Gi', 1024 ** 3],
+    ['512M', 512_000_000],
+    ['64MiB', 64 * 1024 ** 2],
+    ['100k', 100_000],
+    ['1048576', 1_048_576],
+    ['0.5Gi', 512 * 1024 ** 2],
+  ];
+  for (const [text, bytes] of cases) it(`${JSON.stringify(text)} → ${bytes}`, () => assert.equal(parseMemoryBytes(text), bytes));
+
+  for (const bad of ['', 'Mi', '1X', '-1Mi', '1 Mi', '1mi']) {
+    it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseMemoryBytes(bad), UnitError));
+  }
+});
+
+describe('formatting back', () => {
+  it('gives the shortest exact form', () => {
+    assert.equal(formatDurationMs(30_000), '30s');
+    assert.equal(formatDurationMs(1500), '1500ms');
+    assert.equal(formatDurationMs(120_000), '2m');
+    assert.equal(formatMemoryBytes(256 * 1024 ** 2), '256Mi');
+    assert.equal(formatMemoryBytes(1000), '1000');
+  });
+});

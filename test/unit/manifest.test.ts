@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ManifestError, parseManifest, resolveEnvValue } from '../../protocol/index.js';
+
+function issuesOf(raw: unknown, platformEnv: Record<string, string> = {}): Record<string, string> {
+  try {
+    parseManifest(raw, { platformEnv });
+  } catch (err) {
+    assert.ok(err instanceof ManifestError);
+    assert.equal(err.code, 'BAD_MANIFEST');
+    return Object.fromEntries(err.issues.map((i) => [i.path, i.message]));
+  }
+  assert.fail('the manifest was accepted');
+}
+
+describe('parseManifest', () => {
+  it('fills the defaults of a minimal manifest', () => {
+    assert.deepEqual(parseManifest({ kind: 'function', name: 'hello' }), {
+      kind: 'function',
+      name: 'hello',
+      entrypoint: 'main:handler',
+      runtime: 'http',
+      invocation: 'sync',
+      triggers: [],
+      limits: { timeoutMs: 30_000, memoryBytes: 256 * 1024 ** 2, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
+      env: {},
+    });
+  });
+
+  it('reads every key, converting human units once', () => {
+    const m = parseManifest({
+      kind: 'function',
+      name: 'api-v2',
+      entrypoint: 'pkg.app:app',
+      runtime: 'webhook',
+      invocation: 'both',
+      triggers: [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'webhook' }],
+      limits: { timeout: '500ms', memory: '1Gi', concurrency: 8, maxInstances: 3, minWarm: 1, maxQueue: 0 },
+      env: { MODE: 'prod' },
+      version: 'v7',
+    });
+    assert.equal(m.entrypoint, 'pkg.app:app');
+    assert.equal(m.runtime, 'webhook');
+    assert.equal(m.invocation, 'both');
+    assert.equal(m.triggers.length, 2);
+    assert.deepEqual(m.limits, { timeoutMs: 500, memoryBytes: 1024 ** 3, concurrency: 8, maxInstances: 3, minWarm: 1, maxQueue: 0 });
+    assert.deepEqual(m.env, { MODE: 'prod' });
+    assert.equal(m.version, 'v7');
+  });
+
+  it('reports unknown keys with their path, all at once', () => {
+    const issues = issuesOf({ kind: 'function', name: 'x', handler: 'main', limits: { timeout: '1s', cpu: 2 }, triggers: [{ type: 'webhook', secret: 's' }] });
+    assert.deepEqual(Object.keys(issues).sort(), ['handler', 'limits.cpu', 'triggers.0.secret']);
+  });
+
+  it('reports bad values with their path', () => {
+    const issues = issuesOf({
+      kind: 'app',
+      name: 'Hello_World',
+      entrypoint: 'main',
+      runtime: 'lambda',
+      invocation: 'maybe',
+      limits: { timeout: '30', memory: 'lots', concurrency: 0, maxInstances: 1.5, minWarm: -1, maxQueue: 'x' },
+      env: { GOOD: 'x', 'bad-name': 'y', NUM: 3 },
+    });
+    for (const path of [
+      'kind',
+      'name',
+      'entrypoint',
+      'runtime',
+      'invocation',
+      'limits.timeout',
+      'limits.memory',
+      'limits.concurrency',
+      'limits.maxInstances',
+      'limits.minWarm',
+      'limits.maxQueue',
+      'env.NUM',
+    ]) {
+      assert.ok(path in issues, `expected an issue at ${path}; got ${Object.keys(issues).join(', ')}`);
+    }
+    assert.ok(Object.keys(issues).some((p) => p.startsWith('env')), 'the bad env name is reported');
+  });
+
+  it('refuses minWarm above maxInstances', () => {
+    assert.ok('limits.minWarm' in issuesOf({ kind: 'function', name: 'x', limits: { maxInstances: 1, minWarm: 2 } }));
+  });
+
+  it('requires kind and name', () => {
+    assert.deepEqual(Object.keys(issuesOf({})).sort(), ['kind', 'name']);
+    assert.ok('' in issuesOf('just a string'));
+  });
+
+  describe('name is a DNS label', () => {
+    for (const good of ['a', 'hello', 'my-fn-2', '0day', 'a'.repeat(63)]) {
+      it(`accepts ${good.length > 10 ? `${good.length} chars` : good}`, () => assert.equal(parseManifest({ kind: 'function', name: good }).name, good));
+    }
+    for (const bad of ['', '-a', 'a-', 'Hello', 'a_b', 'a.b', 'a'.repeat(64), 'é']) {
+      it(`refuses ${JSON.stringify(bad.length > 10 ? `${bad.length} chars` : bad)}`, () => assert.ok('name' in issuesOf({ kind: 'function', name: bad })));
+    }
+  });
+
+  describe('env references', () => {
+    it('resolves ${VAR} and ${VAR:-default} against the platform env; $$ is a literal $', () => {
+      const m = parseManifest(
+        { kind: 'function', name: 'x', env: { URL: 'mongodb://${DB_HOST}:27017', LEVEL: '${LOG_LEVEL:-info}', PRICE: '$$5', PLAIN: 'p' } },
+        { platformEnv: { DB_HOST: 'db.local' } },
+      );
+      assert.deepEqual(m.env, { URL: 'mongodb://db.local:27017', LEVEL: 'info', PRICE: '$5', PLAIN: 'p' });
+    });
+
+    it('reports an unset reference at env.<KEY>, together with schema issues', () => {
+      const issues = issuesOf({ kind: 'function', name: 'x', bogus: 1, env: { A: '${MISSING}', B: 'ok' } });
+      assert.deepEqual(Object.keys(issues).sort(), ['bogus', 'env.A']);
+    });
+
+    it('refuses a malformed reference', () => {
+      assert.ok(typeof resolveEnvValue('${not closed', {}) === 'object');
+      assert.ok(typeof resolveEnvValue('${1BAD}', {}) === 'object');
+      assert.equal(resolveEnvValue('${A}${A}', { A: 'z' }), 'zz');
+    });
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Pure parts of the pool manager: the class→code table, option defaults, function limits and
+ * the wait queue. No processes here (those are in test/integration/poolmgr-*.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ERROR_CLASSES, ERRORS } from '../../protocol/index.js';
+import { defaultPoolConfig, FUNCTION_DEFAULTS } from '../../poolmgr/index.js';
+import { FunctionGroup } from '../../poolmgr/group.js';
+import { CODE_FOR_CLASS, fromWireError } from '../../poolmgr/outcome.js';
+import type { FunctionVersion } from '../../poolmgr/types.js';
+import { WaitQueue, type QueueLinks } from '../../poolmgr/wait-queue.js';
+
+describe('poolmgr error classes', () => {
+  it('maps every runtime error class to a registered code', () => {
+    for (const cls of ERROR_CLASSES) assert.ok(CODE_FOR_CLASS[cls] in ERRORS, cls);
+    assert.equal(CODE_FOR_CLASS.user_error, 'FUNCTION_ERROR');
+    assert.equal(CODE_FOR_CLASS.init_error, 'FUNCTION_INIT_FAILED');
+    assert.equal(CODE_FOR_CLASS.timeout, 'FUNCTION_TIMEOUT');
+    assert.equal(CODE_FOR_CLASS.out_of_memory, 'FUNCTION_OUT_OF_MEMORY');
+    assert.equal(CODE_FOR_CLASS.crash, 'RUNTIME_CRASHED');
+    assert.equal(CODE_FOR_CLASS.bad_return, 'FUNCTION_BAD_RESPONSE');
+    assert.equal(CODE_FOR_CLASS.protocol_error, 'RUNTIME_PROTOCOL_ERROR');
+  });
+
+  it('keeps the user frame of a runtime error and treats an unknown class as a protocol error', () => {
+    const known = fromWireError({ class: 'user_error', type: 'KeyError', message: "'x'", file: 'main.py', line: 3 });
+    assert.deepEqual(known, { code: 'FUNCTION_ERROR', class: 'user_error', type: 'KeyError', message: "'x'", file: 'main.py', line: 3 });
+    // @ts-expect-error: a class outside the closed list, as a buggy runtime could send
+    const unknown = fromWireError({ class: 'meltdown', type: 'X', message: 'y' });
+    assert.equal(unknown.code, 'RUNTIME_PROTOCOL_ERROR');
+  });
+});
+
+describe('poolmgr config', () => {
+  it('has the documented defaults and finds the runtime from the repository root', () => {
+    const config = defaultPoolConfig({}, { PATH: '/bin' });
+    assert.equal(config.poolSize, 3);
+    assert.equal(config.idleTimeoutMs, 300_000);
+    assert.equal(config.reapIntervalMs, 1_000);
+    assert.equal(config.spawnTimeoutMs, 10_000);
+    assert.equal(config.initTimeoutMs, 10_000);
+    assert.equal(config.debug, false);
+    assert.deepEqual(config.childEnv, { PATH: '/bin', LANG: 'C.UTF-8' });
+    assert.ok(config.pythonPath.endsWith(join('.venv', 'bin', 'python')));
+    assert.ok(existsSync(config.runtimeEntry), config.runtimeEntry);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('applies overrides and reads FP_DEBUG from the environment it is given', () => {
+    const config = defaultPoolConfig({ poolSize: 0 }, { FP_DEBUG: '1' });
+    assert.equal(config.poolSize, 0);
+    assert.equal(config.debug, true);
+    assert.equal(defaultPoolConfig({}, { FP_DEBUG: '0' }).debug, false);
+  });
+});
+
+describe('poolmgr function limits', () => {
+  const base: FunctionVersion = {
+    name: 'f', version: 'v1', dir: '/tmp/f', entrypoint: 'main:handler', env: { A: '1' }, memoryBytes: 0,
+    timeoutMs: 1_000, concurrency: 0, maxInstances: 0, minWarm: -1, maxQueue: -1,
+  };
+
+  it('falls back to the defaults for missing or invalid limits', () => {
+    const group = new FunctionGroup('f@v1', base);
+    assert.deepEqual(group.limits, { ...FUNCTION_DEFAULTS, timeoutMs: 1_000 });
+  });
+
+  it('sends the runtime only the FunctionSpec fields at specialize', () => {
+    const group = new FunctionGroup('f@v1', { ...base, concurrency: 4, memoryBytes: 64 << 20 });
+    assert.deepEqual(Object.keys(group.spec).sort(),
+      ['concurrency', 'dir', 'entrypoint', 'env', 'memoryBytes', 'name', 'timeoutMs', 'version']);
+    assert.equal(group.spec.concurrency, 4);
+    assert.equal(group.spec.memoryBytes, 64 << 20);
+  });
+
+  it('caps a timeout at what a timer can wait', () => {
+    const group = new FunctionGroup('f@v1', { ...base, timeoutMs: 10 ** 12 });
+    assert.equal(group.limits.timeoutMs, 2 ** 31 - 1);
+  });
+});
+
+describe('poolmgr wait queue', () => {
+  class Item implements QueueLinks<Item> {
+    prev: Item | null = null;
+    next: Item | null = null;
+    queuedIn: WaitQueue<Item> | null = null;
+    constructor(readonly n: number) {}
+  }
+  const drain = (q: WaitQueue<Item>): number[] => {
+    const out: number[] = [];
+    for (let item = q.shift(); item !== null; item = q.shift()) out.push(item.n);
+    return out;
+  };
+
+  it('is first in, first out', () => {
+    const q = new WaitQueue<Item>();
+    for (const n of [1, 2, 3]) q.push(new Item(n));
+    assert.equal(q.length, 3);
+    assert.deepEqual(drain(q), [1, 2, 3]);
+    assert.equal(q.length, 0);
+    assert.equal(q.head, null);
+  });
+
+  it('removes from the head, the middle and the tail, and ignores items it does not hold', () => {
+    const q = new WaitQueue<Item>();
+    const items = [1, 2, 3, 4, 5].map((n) => new Item(n));
+    for (const item of items) q.push(item);
+    q.remove(items[2]!);
+    q.remove(items[0]!);
+    q.remove(items[4]!);
+    q.remove(items[4]!);
+    q.remove(new Item(9));
+    assert.equal(q.length, 2);
+    q.push(new Item(6));
+    assert.deepEqual(drain(q), [2, 4, 6]);
+  });
+
+  it('refuses an item that is already queued', () => {
+    const q = new WaitQueue<Item>();
+    const item = new Item(1);
+    q.push(item);
+    assert.throws(() => q.push(item));
+  });
+});
