@@ -30,6 +30,10 @@ export class Call implements QueueLinks<Call> {
   instance: Instance | null = null;
   /** Message id of the invoke frame on its instance. */
   msgId = 0;
+  /** performance.now() when the invoke frame was sent. */
+  sentAt = 0;
+  /** The runtime has started it (it is among the first `concurrency` sent calls). */
+  started = false;
   /** The queue wait timer, then the handler timeout timer. */
   timer: NodeJS.Timeout | undefined = undefined;
   /** Logs of the specialization this call waited for, put in front of its own. */
@@ -46,6 +50,15 @@ export class Call implements QueueLinks<Call> {
   ) {
     this.at = now;
     this.promise = new Promise<InvocationResult>((resolve) => { this.settle = resolve; });
+  }
+
+  /** Back to the pool after its instance died before running it (see Instance.markGone). */
+  detach(now: number): void {
+    this.instance = null;
+    this.started = false;
+    this.msgId = 0;
+    this.queuedMs += now - this.sentAt;
+    this.at = now;
   }
 
   /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
@@ -71,9 +84,10 @@ export class Call implements QueueLinks<Call> {
     this.finish(null, error, [], 0);
   }
 
-  /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own). */
-  enqueue(queue: WaitQueue<Call>, waitMs: number): void {
-    queue.push(this);
+  /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own); `first` jumps the line. */
+  enqueue(queue: WaitQueue<Call>, waitMs: number, first = false): void {
+    if (first) queue.unshift(this);
+    else queue.push(this);
     if (waitMs > 0) this.timer = setTimeout(onQueueTimeout, waitMs, this, waitMs);
     this.signal?.addEventListener('abort', this);
   }
@@ -84,7 +98,7 @@ export class Call implements QueueLinks<Call> {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.signal?.removeEventListener('abort', this);
-    this.queuedMs = now - this.at;
+    this.queuedMs += now - this.at;
     this.at = now;
   }
 

@@ -22,6 +22,11 @@ export interface PoolConfig {
   spawnTimeoutMs: number;
   /** Time a specialization may take (default 10 000); past it: FUNCTION_INIT_FAILED. */
   initTimeoutMs: number;
+  /**
+   * Calls a ready instance may hold beyond its `concurrency` once its version is at
+   * maxInstances: sent ahead so the runtime never idles between calls (default 4; 0 = off).
+   */
+  pipelineDepth: number;
   /** After a shutdown request, time before SIGKILL (default 2 000). */
   shutdownGraceMs: number;
   /** The whole environment of a runtime process; function env vars are added at specialize. */
@@ -44,6 +49,7 @@ export function defaultPoolConfig(
     reapIntervalMs: 1_000,
     spawnTimeoutMs: 10_000,
     initTimeoutMs: 10_000,
+    pipelineDepth: 4,
     shutdownGraceMs: 2_000,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
     childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },

@@ -5,7 +5,11 @@
  * Capacity decisions (who gets a slot, what happens next) belong to the pool, its owner.
  *
  * Invariants:
- * - `inflight` counts taken slots: calls waiting for the specialization plus calls running.
+ * - `inflight` counts taken slots: calls waiting for the specialization plus calls sent.
+ * - The runtime starts calls in the order they were sent, at most `concurrency` at a time, so
+ *   the first `concurrency` calls of `order` are the running ones; the others are pipelined
+ *   (sent, not started: docs/adr/0005-pipelined-dispatch.md). A call's timeout is armed when it
+ *   starts, and a call that never started is handed back to the pool if the process dies.
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
@@ -24,6 +28,8 @@ export interface InstanceOwner {
   slotFreed(inst: Instance): void;
   /** The instance is gone: failed to start, crashed, killed or retired. Called once. */
   instanceGone(inst: Instance): void;
+  /** Calls sent to an instance that died before they started: lease them again, first in line. */
+  requeue(calls: Call[]): void;
 }
 
 export interface InstanceTimings {
@@ -51,6 +57,8 @@ export class Instance implements ProcessListener {
   draining = false;
   private gone = false;
   private readonly running = new Map<number, Call>();
+  /** Calls sent and not finished, in send order; the first `concurrency` of them are running. */
+  private readonly order: Call[] = [];
   private waiting: Call[] = [];
   private specializeId = -1;
   private initTimer: NodeJS.Timeout | undefined;
@@ -77,7 +85,7 @@ export class Instance implements ProcessListener {
     this.waiting.push(call);
   }
 
-  /** Takes a slot for `call` on this ready instance and sends it. The warm hot path. */
+  /** Takes a slot for `call` on this ready instance and sends it (maybe pipelined). The warm hot path. */
   run(call: Call): void {
     this.inflight++;
     this.send(call);
@@ -100,6 +108,7 @@ export class Instance implements ProcessListener {
   /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
   timedOut(call: Call, timeoutMs: number): void {
     if (!this.running.delete(call.msgId)) return;
+    this.forget(call, false); // the process is about to die: nothing behind it starts here
     this.inflight--;
     call.finish(null, hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
       `the function did not finish within ${timeoutMs} ms; its runtime process was killed`), [], timeoutMs);
@@ -113,6 +122,7 @@ export class Instance implements ProcessListener {
         const call = this.running.get(msg.id);
         if (call === undefined) return; // a late reply to a call that already ended
         this.running.delete(msg.id);
+        this.forget(call);
         const response = msg.response;
         if (typeof response !== 'object' || response === null || typeof response.status !== 'number'
           || !Array.isArray(response.headers) || !(response.body instanceof Uint8Array)) {
@@ -130,6 +140,7 @@ export class Instance implements ProcessListener {
         const call = this.running.get(msg.id);
         if (call === undefined) return;
         this.running.delete(msg.id);
+        this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
           this.complete(call, null, fromWireError(msg.error), msg.logs, 0);
           return;
@@ -203,7 +214,9 @@ export class Instance implements ProcessListener {
     const timeoutMs = this.group.limits.timeoutMs;
     call.msgId = id;
     call.instance = this;
+    call.sentAt = performance.now();
     this.running.set(id, call);
+    this.order.push(call);
     INVOKE.id = id;
     INVOKE.event = call.event;
     CONTEXT.requestId = call.event.requestId;
@@ -212,7 +225,25 @@ export class Instance implements ProcessListener {
     this.proc.send(INVOKE as { t: 'invoke'; id: number; event: WireEvent; context: WireContext });
     INVOKE.event = null;
     // If the process is already dying, send() wrote nothing and onExit will fail the call.
+    if (this.order.length <= this.group.limits.concurrency) this.begin(call, call.sentAt);
+  }
+
+  /** The runtime starts `call` now (by its FIFO rule): its wait ends and its timeout starts. */
+  private begin(call: Call, now: number): void {
+    call.started = true;
+    call.queuedMs += now - call.sentAt;
+    const timeoutMs = this.group.limits.timeoutMs;
     if (timeoutMs > 0) call.timer = setTimeout(onCallTimeout, timeoutMs, call, timeoutMs);
+  }
+
+  /** A sent call ended: the first pipelined call behind the running ones starts (unless told not to). */
+  private forget(call: Call, startNext = true): void {
+    const order = this.order;
+    const at = order.indexOf(call);
+    if (at < 0) return;
+    order.splice(at, 1);
+    const concurrency = this.group.limits.concurrency;
+    if (startNext && at < concurrency && order.length >= concurrency) this.begin(order[concurrency - 1]!, performance.now());
   }
 
   private complete(call: Call, response: WireResponse | null, error: InvocationError | null,
@@ -237,10 +268,15 @@ export class Instance implements ProcessListener {
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) call.fail(error);
-    for (const call of this.running.values()) call.fail(error);
+    // Pipelined calls never started: they go back to the pool instead of failing.
+    const unstarted: Call[] = [];
+    for (const call of this.order) if (!call.started && !call.done) unstarted.push(call);
+    for (const call of this.running.values()) if (call.started) call.fail(error);
     this.running.clear();
+    this.order.length = 0;
     this.inflight = 0;
     this.owner.instanceGone(this);
+    if (unstarted.length > 0) this.owner.requeue(unstarted);
   }
 
   private deathError(exit: ProcessExit): InvocationError {

@@ -13,9 +13,11 @@
  * 1. A generic runtime that is taken leaves the pool at once, and a refill starts at once.
  * 2. A process that failed (or timed out) specializing is killed, never reused.
  * 3. A version never has more than `maxInstances` instances taking calls, specializing included.
- * 4. An instance never holds more than `concurrency` calls, calls waiting for its specialization
+ * 4. An instance never runs more than `concurrency` calls, calls waiting for its specialization
  *    included: a call that finds a specializing instance with a free slot waits for it instead of
- *    specializing another one.
+ *    specializing another one. Only when the version is at maxInstances with every slot taken
+ *    may a ready instance hold up to `pipelineDepth` more calls, sent but not started; they
+ *    start in order as slots free, and go back to the pool if the instance dies first.
  * 5. The wait queue of a version is FIFO and bounded by `maxQueue`; a call past the bound fails at
  *    once with FUNCTION_BUSY; a queued call leaves on abort or after `timeoutMs` (FUNCTION_BUSY).
  * 6. A call that passes `timeoutMs` fails with FUNCTION_TIMEOUT and its process is killed; a
@@ -131,6 +133,18 @@ export class PoolManager implements InstanceOwner {
     }
   }
 
+  requeue(calls: Call[]): void {
+    const now = performance.now();
+    const waiting: Call[] = [];
+    for (const call of calls) {
+      call.detach(now);
+      if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
+      else if (!this.lease(call)) waiting.push(call);
+    }
+    // Ahead of everything queued meanwhile, in their original order.
+    for (let i = waiting.length - 1; i >= 0; i--) this.wait(waiting[i]!, true);
+  }
+
   instanceGone(inst: Instance): void {
     const group = inst.group;
     const at = group.instances.indexOf(inst);
@@ -160,11 +174,24 @@ export class PoolManager implements InstanceOwner {
     }
     if (starting !== null) starting.join(call);
     else if (instances.length < group.limits.maxInstances) this.specialize(group).join(call);
-    else return false;
+    else return this.pipeline(call);
     return true;
   }
 
-  private wait(call: Call): void {
+  /** At maxInstances with every slot taken: send to the ready instance holding the fewest calls. */
+  private pipeline(call: Call): boolean {
+    const group = call.group;
+    const room = group.limits.concurrency + this.config.pipelineDepth;
+    let best: Instance | null = null;
+    for (const inst of group.instances) {
+      if (inst.state === 'ready' && inst.inflight < room && (best === null || inst.inflight < best.inflight)) best = inst;
+    }
+    if (best === null) return false;
+    best.run(call);
+    return true;
+  }
+
+  private wait(call: Call, first = false): void {
     const { limits, queue } = call.group;
     if (queue.length >= limits.maxQueue) {
       call.fail(hostError('FUNCTION_BUSY', null, 'QueueFull',
@@ -172,7 +199,7 @@ export class PoolManager implements InstanceOwner {
     } else if (call.signal?.aborted === true) {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
     } else {
-      call.enqueue(queue, limits.timeoutMs);
+      call.enqueue(queue, limits.timeoutMs, first);
     }
   }
 
@@ -186,7 +213,8 @@ export class PoolManager implements InstanceOwner {
 
   private hasRoom(group: FunctionGroup): boolean {
     if (group.instances.length < group.limits.maxInstances) return true;
-    for (const inst of group.instances) if (inst.inflight < group.limits.concurrency) return true;
+    const room = group.limits.concurrency + this.config.pipelineDepth;
+    for (const inst of group.instances) if (inst.inflight < (inst.state === 'ready' ? room : group.limits.concurrency)) return true;
     return false;
   }
 

@@ -25,6 +25,18 @@ export class WaitQueue<T extends QueueLinks<T>> {
     this.length++;
   }
 
+  /** Puts an item at the front (a call handed back after its instance died). */
+  unshift(item: T): void {
+    if (item.queuedIn !== null) throw new Error('item is already queued');
+    item.queuedIn = this;
+    item.prev = null;
+    item.next = this.head;
+    if (this.head === null) this.tail = item;
+    else this.head.prev = item;
+    this.head = item;
+    this.length++;
+  }
+
   shift(): T | null {
     const item = this.head;
     if (item !== null) this.remove(item);

@@ -156,8 +156,13 @@ async def _serve_async(conn, loaded, msg, pending):
     await conn.asend(loop, _specialized(msg, loaded, capture.end(cap, token), start))
     tasks = set()
 
+    # The host may pipeline calls beyond `concurrency`; they start in arrival order (a FIFO
+    # semaphore), never more than `concurrency` at once.
+    slots = asyncio.Semaphore(loaded.concurrency)
+
     async def one(m):
-        reply = await run_async(loaded, m)
+        async with slots:
+            reply = await run_async(loaded, m)
         await conn.asend(loop, reply)
         if reply.get("fatal"):
             os._exit(EXIT_OUT_OF_MEMORY)

@@ -13,7 +13,8 @@ describe('poolmgr lease', () => {
   let pool: PoolManager;
   let dir: string;
   before(async () => {
-    pool = await openPool({ poolSize: 2 });
+    // Queue semantics without pipelining; pipelining has its own file (poolmgr-pipeline.test.ts).
+    pool = await openPool({ poolSize: 2, pipelineDepth: 0 });
     dir = await writeFunction({ 'main.py': STEERED_HANDLER });
   });
   after(async () => {

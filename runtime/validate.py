@@ -1,0 +1,231 @@
+"""Preflight of a function folder, used by `fastapi-platform validate` before any upload.
+
+    python -I runtime/validate.py <dir> <entrypoint> [--files-from -]     (entrypoint "" skips its check)
+
+Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
+and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
+module level as handler(event, context) (sync or async), an ASGI function app(scope, receive,
+send), or an assignment (likely an app object such as `app = FastAPI()`). It never imports or
+runs user code. Prints one JSON document; exit 0 when it ran (findings are in the JSON), 2 for a
+usage error. `--files-from -` reads the relative paths to check from stdin, one per line (the CLI
+passes the files it would upload); otherwise the folder is walked with the same default skips.
+"""
+import ast
+import importlib.util
+import json
+import os
+import sys
+import warnings
+
+SKIP_DIRS = {"__pycache__", "node_modules"}
+
+
+def walk(root):
+    out = []
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+        for name in sorted(files):
+            if not name.startswith("."):
+                out.append(os.path.relpath(os.path.join(current, name), root).replace(os.sep, "/"))
+    return out
+
+
+def compile_file(root, rel):
+    """Returns (tree or None, syntax error dict or None, warning dicts)."""
+    with open(os.path.join(root, rel), "rb") as handle:
+        source = handle.read()
+    found = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            # Bytes, so a PEP 263 coding line is honoured; the full compile also catches what the
+            # parser alone lets through (`return` outside a function, misplaced `nonlocal`, ...).
+            compile(source, rel, "exec", dont_inherit=True)
+            tree = ast.parse(source, rel)
+        except SyntaxError as err:
+            error = {"file": rel, "line": err.lineno, "column": err.offset, "type": type(err).__name__, "message": err.msg}
+            return None, error, []
+        except ValueError as err:  # e.g. NUL bytes in the source (a SyntaxError from 3.12 on)
+            return None, {"file": rel, "line": None, "column": None, "type": "SyntaxError", "message": str(err)}, []
+    for w in caught:
+        item = {"file": rel, "line": getattr(w, "lineno", None), "message": f"{w.category.__name__}: {w.message}"}
+        if item not in found:  # compile and parse both warn about the same thing
+            found.append(item)
+    return tree, None, found
+
+
+def module_level(body):
+    """Statements that run at module level, including inside if/try/with/for/while/match."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from module_level(getattr(node, field, None) or [])
+        for handler in getattr(node, "handlers", None) or []:
+            yield from module_level(handler.body)
+        for case in getattr(node, "cases", None) or []:
+            yield from module_level(case.body)
+
+
+def bound_names(target):
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for item in target.elts:
+            yield from bound_names(item)
+    elif isinstance(target, ast.Starred):
+        yield from bound_names(target.value)
+
+
+def describe(node, name):
+    """What binds `name` in this statement, or None."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+        arity = len(node.args.posonlyargs) + len(node.args.args)
+        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": arity,
+                "decorated": bool(node.decorator_list), "line": node.lineno}
+    if isinstance(node, ast.ClassDef) and node.name == name:
+        return {"kind": "class", "line": node.lineno}
+    if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):
+        return {"kind": "assignment", "line": node.lineno}
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and name in bound_names(node.target):
+        if isinstance(node, ast.AnnAssign) and node.value is None:
+            return None  # a bare annotation binds nothing
+        return {"kind": "assignment", "line": node.lineno}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            if (alias.asname or alias.name.split(".")[0]) == name:
+                return {"kind": "import", "line": node.lineno}
+    return None
+
+
+def check_entrypoint(entrypoint, files, trees, syntax_files):
+    module, _, attr = entrypoint.partition(":")
+    result = {"module": module, "attr": attr, "file": None, "line": None, "kind": None, "async": None, "arity": None}
+    problems = []
+    if entrypoint == "":  # the caller already reported a malformed entrypoint
+        return result, problems
+    if not module or not attr:
+        problems.append({"file": None, "line": None, "message": f"entrypoint {entrypoint!r} must look like module:attr"})
+        return result, problems
+    base = module.replace(".", "/")
+    candidates = [f"{base}.py", f"{base}/__init__.py"]
+    rel = next((c for c in candidates if c in files), None)
+    if rel is None:
+        problems.append({"file": None, "line": None,
+                         "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"})
+        return result, problems
+    result["file"] = rel
+    if rel in syntax_files:
+        problems.append({"file": rel, "line": None, "message": f"entrypoint {entrypoint}: cannot check {attr!r}: {rel} has a syntax error"})
+        return result, problems
+    first = attr.split(".")[0]
+    found = None
+    for node in module_level(trees[rel].body):
+        found = describe(node, first) or found  # the last binding wins, as when the module runs
+    if found is None:
+        problems.append({"file": rel, "line": None,
+                         "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level"})
+        return result, problems
+    result.update(found)
+    if found["kind"] == "function" and "." not in attr:
+        arity = found["arity"]
+        where = {"file": rel, "line": found["line"]}
+        if arity == 2:
+            result["kind"] = "handler"
+        elif arity == 3 and found["async"]:
+            result["kind"] = "asgi"
+        elif arity == 3:
+            problems.append({**where, "message": f"entrypoint {entrypoint}: a function of 3 parameters is served as an ASGI app "
+                             "(scope, receive, send) and must be `async def`; a handler takes 2 (event, context)"})
+        else:
+            problems.append({**where, "message": f"entrypoint {entrypoint}: {first}() takes {arity} positional parameter"
+                             f"{'' if arity == 1 else 's'}; write handler(event, context) or an ASGI app(scope, receive, send)"})
+    return result, problems
+
+
+def local_modules(files):
+    names = set()
+    for rel in files:
+        head = rel.split("/")[0]
+        if "/" in rel:
+            names.add(head)
+        elif head.endswith(".py"):
+            names.add(head[:-3])
+    return names
+
+
+def missing_imports(trees, files):
+    """Absolute imports (outside try blocks) that neither the bundle nor this Python provides."""
+    local = local_modules(files)
+    stdlib = getattr(sys, "stdlib_module_names", set())
+    found = []
+    for rel, tree in trees.items():
+        guarded = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Try):
+                guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for full in names:
+                top = full.split(".")[0]
+                if top in local or top in stdlib or top == "__future__":
+                    continue
+                try:
+                    # Top-level names only: finding a top-level spec executes nothing.
+                    spec = importlib.util.find_spec(top)
+                except (ImportError, ValueError):
+                    spec = None
+                if spec is None:
+                    found.append({"file": rel, "line": node.lineno,
+                                  "message": f"imports {top!r}, which is not installed in the runtime's Python ({sys.executable})"})
+    return found
+
+
+def main(argv):
+    args = [a for a in argv if a != "--files-from"]
+    from_stdin = len(args) != len(argv)
+    if from_stdin and "-" in args:
+        args.remove("-")
+    if len(args) != 2:
+        print("usage: validate.py <dir> <entrypoint> [--files-from -]", file=sys.stderr)
+        return 2
+    root, entrypoint = args
+    if not os.path.isdir(root):
+        print(f"validate.py: {root} is not a folder", file=sys.stderr)
+        return 2
+    files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
+    trees, syntax_errors, warns = {}, [], []
+    for rel in files:
+        if not rel.endswith(".py"):
+            continue
+        tree, error, found = compile_file(root, rel)
+        warns.extend(found)
+        if error:
+            syntax_errors.append(error)
+        else:
+            trees[rel] = tree
+    entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
+    warns.extend(missing_imports(trees, files))
+    report = {
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "checked": len(trees) + len(syntax_errors),
+        "syntaxErrors": syntax_errors,
+        "entrypoint": entry,
+        "problems": problems,
+        "warnings": warns,
+    }
+    json.dump(report, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
