@@ -10,8 +10,11 @@ import logging
 import os
 import resource
 import sys
+import threading
 
 from . import capture
+
+THREAD_STACK_BYTES = 2 * 1024 * 1024
 
 
 class Loaded:
@@ -52,6 +55,9 @@ def limit_memory(memory_bytes: int) -> None:
     if memory_bytes <= 0:
         return
     _cap_malloc_arenas()
+    # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
+    # routes on up to 40 threads. 2 MiB is ample for Python frames and keeps the limit usable.
+    threading.stack_size(THREAD_STACK_BYTES)
     limit = _vm_size_bytes() + memory_bytes
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
