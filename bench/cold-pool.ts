@@ -83,6 +83,7 @@ export async function poolCold(opts: BenchOptions): Promise<PoolCold> {
         minWarm: 0,
         maxQueue: 100,
       };
+      await pool.prepare(fnDir); // what a deploy does: bytecode compiled ahead
       const waited = await waitForRefill(pool, poolSize);
       await sleep(SETTLE_MS);
       const start = process.hrtime.bigint();

@@ -22,6 +22,8 @@ export interface PoolConfig {
   spawnTimeoutMs: number;
   /** Time a specialization may take (default 10 000); past it: FUNCTION_INIT_FAILED. */
   initTimeoutMs: number;
+  /** Delay before the pool replaces a generic runtime it handed out (default 30; why: poolmgr/generic-pool.ts). */
+  refillDelayMs: number;
   /**
    * Calls a ready instance may hold beyond its `concurrency` once its version is at
    * maxInstances: sent ahead so the runtime never idles between calls (default 4; 0 = off).
@@ -49,6 +51,7 @@ export function defaultPoolConfig(
     reapIntervalMs: 1_000,
     spawnTimeoutMs: 10_000,
     initTimeoutMs: 10_000,
+    refillDelayMs: 30,
     pipelineDepth: 4,
     shutdownGraceMs: 2_000,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.

@@ -82,7 +82,10 @@ export class Instance implements ProcessListener {
     call.start = this.kind;
     call.cold = true;
     call.instance = this;
-    this.waiting.push(call);
+    // Once the specialize frame is out, the invoke goes right behind it: the runtime reads both
+    // in one wake-up and a cold start costs one round trip, not two.
+    if (this.specializeId >= 0) this.send(call);
+    else this.waiting.push(call);
   }
 
   /** Takes a slot for `call` on this ready instance and sends it (maybe pipelined). The warm hot path. */
@@ -173,6 +176,9 @@ export class Instance implements ProcessListener {
     this.specializeId = this.proc.nextId();
     this.proc.send({ t: 'specialize', id: this.specializeId, fn: this.group.spec });
     this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) this.send(call);
   }
 
   /** @internal the specialization timer fired. */
@@ -187,19 +193,23 @@ export class Instance implements ProcessListener {
     const now = performance.now();
     this.state = 'ready';
     this.lastUsed = now;
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const call of waiting) {
+    // The calls sent behind the specialize frame start now (the first `concurrency` of them).
+    const concurrency = this.group.limits.concurrency;
+    for (let i = 0; i < this.order.length; i++) {
+      const call = this.order[i]!;
       call.initMs = now - call.at;
       if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
-      this.send(call);
+      if (i < concurrency) {
+        call.sentAt = now;
+        this.begin(call, now);
+      }
     }
   }
 
   private initFailed(error: InvocationError, logs: LogLine[] | undefined): void {
     const initLogs = logsOf(logs);
     const now = performance.now();
-    for (const call of this.waiting) {
+    for (const call of [...this.waiting, ...this.order]) {
       call.initMs = now - call.at;
       call.initLogs = initLogs;
     }
@@ -225,7 +235,7 @@ export class Instance implements ProcessListener {
     this.proc.send(INVOKE as { t: 'invoke'; id: number; event: WireEvent; context: WireContext });
     INVOKE.event = null;
     // If the process is already dying, send() wrote nothing and onExit will fail the call.
-    if (this.order.length <= this.group.limits.concurrency) this.begin(call, call.sentAt);
+    if (this.state === 'ready' && this.order.length <= this.group.limits.concurrency) this.begin(call, call.sentAt);
   }
 
   /** The runtime starts `call` now (by its FIFO rule): its wait ends and its timeout starts. */
@@ -262,6 +272,9 @@ export class Instance implements ProcessListener {
 
   /** Fails every call held with `error`, then tells the owner, once. */
   private markGone(error: InvocationError): void {
+    // Calls behind a specialization that never finished fail with it; on a ready instance, calls
+    // that never started go back to the pool.
+    const wasReady = this.state === 'ready';
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
@@ -270,8 +283,8 @@ export class Instance implements ProcessListener {
     for (const call of waiting) call.fail(error);
     // Pipelined calls never started: they go back to the pool instead of failing.
     const unstarted: Call[] = [];
-    for (const call of this.order) if (!call.started && !call.done) unstarted.push(call);
-    for (const call of this.running.values()) if (call.started) call.fail(error);
+    for (const call of this.order) if (wasReady && !call.started && !call.done) unstarted.push(call);
+    for (const call of this.running.values()) if (call.started || !wasReady) call.fail(error);
     this.running.clear();
     this.order.length = 0;
     this.inflight = 0;

@@ -33,6 +33,7 @@ import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
+import { compileBytecode } from './prepare.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
@@ -50,7 +51,7 @@ export class PoolManager implements InstanceOwner {
 
   constructor(config: PoolConfig) {
     this.config = Object.freeze({ ...config });
-    this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess());
+    this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
   }
 
   /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
@@ -76,6 +77,15 @@ export class PoolManager implements InstanceOwner {
       call.fail(error);
       return call.promise;
     }
+  }
+
+  /**
+   * Makes a version's first cold start cheaper: compiles its bytecode ahead (poolmgr/prepare.ts).
+   * Call it when a version is deployed, before it takes traffic. Resolves false if some file did
+   * not compile (the specialization will report why); never rejects.
+   */
+  prepare(dir: string): Promise<boolean> {
+    return compileBytecode(dir, this.config);
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */

@@ -100,3 +100,25 @@ describe('poolmgr close', () => {
     }
   });
 });
+
+describe('poolmgr prepare', () => {
+  it('compiles a version\'s bytecode ahead, and says false for a file that does not compile', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const pool = await openPool({ poolSize: 0 });
+    const good = await writeFunction({ 'main.py': STEERED_HANDLER, 'lib/util.py': 'X = 1\n' });
+    const bad = await writeFunction({ 'main.py': 'def handler(event, context):\n    return (\n' });
+    try {
+      assert.equal(await pool.prepare(good), true);
+      assert.ok((await readdir(`${good}/__pycache__`)).some((f) => f.startsWith('main.') && f.endsWith('.pyc')));
+      assert.ok((await readdir(`${good}/lib/__pycache__`)).some((f) => f.startsWith('util.')));
+      assert.equal(await pool.prepare(bad), false);
+      // The prepared version still runs, from its cached bytecode.
+      const result = await pool.invoke(fnVersion(good), ev());
+      assert.equal(result.error, null);
+    } finally {
+      await pool.close();
+      await removeFunction(good);
+      await removeFunction(bad);
+    }
+  });
+});
