@@ -127,6 +127,8 @@ export function best(runs: LoadRun[]): LoadRun | null {
 export interface ThroughputResult {
   gateway: LoadRun[];
   uvicorn: LoadRun[];
+  /** Configurations that could not be measured (start-up failure, wrong answer). */
+  failures: { label: string; message: string }[];
   bestGateway: LoadRun | null;
   bestGatewaySetting: GatewaySetting | null;
   bestUvicorn: LoadRun | null;
@@ -137,18 +139,36 @@ export async function throughput(opts: BenchOptions): Promise<ThroughputResult> 
   const uvicorn: LoadRun[] = [];
   const gateway: LoadRun[] = [];
   // Rounds interleave platform and baseline, so a burst of noise does not land on one side only.
+  const failures: { label: string; message: string }[] = [];
+  // One configuration that cannot start or answer does not end the section: it is recorded.
+  const attempt = async (label: string, run: () => Promise<LoadRun>): Promise<LoadRun | null> => {
+    try {
+      return await run();
+    } catch (err) {
+      const message = (err as Error).message;
+      console.error(`  ${label.padEnd(28)} FAILED: ${message.split('\n')[0]}`);
+      failures.push({ label, message });
+      return null;
+    }
+  };
+  // Rounds interleave platform and baseline, so a burst of noise does not land on one side only.
   for (let round = 1; round <= opts.rounds; round++) {
     for (const workers of opts.uvicornWorkers) {
-      uvicorn.push(await withServer(() => startUvicorn(workers), (s) => measure(`uvicorn workers=${workers}`, s, load, round)));
+      const label = `uvicorn workers=${workers}`;
+      const run = await attempt(label, () => withServer(() => startUvicorn(workers), (s) => measure(label, s, load, round)));
+      if (run) uvicorn.push(run);
     }
     for (const setting of opts.gatewaySettings) {
       const label = `gateway ${setting.maxInstances}x${setting.concurrency}`;
-      const run = await withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure(label, s, load, round));
-      gateway.push({ ...run, setting });
+      const run = await attempt(label, () => withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure(label, s, load, round)));
+      if (run) gateway.push({ ...run, setting });
     }
   }
+  if (gateway.length === 0 || uvicorn.length === 0) {
+    throw new Error(`no ${gateway.length === 0 ? 'gateway' : 'uvicorn'} run completed: ${failures.map((f) => `${f.label}: ${f.message}`).join(' | ')}`);
+  }
   const bestGateway = best(gateway);
-  return { gateway, uvicorn, bestGateway, bestGatewaySetting: bestGateway?.setting ?? null, bestUvicorn: best(uvicorn) };
+  return { gateway, uvicorn, failures, bestGateway, bestGatewaySetting: bestGateway?.setting ?? null, bestUvicorn: best(uvicorn) };
 }
 
 export interface LatencyResult {

@@ -93,9 +93,7 @@ export function buildRows(r: Results): ResultRow[] {
       baselineWhat: uWhat,
       target: '≥ 10×',
       check: (_p, ratio) => ratio !== null && ratio >= 10,
-      note: [...tp.gateway, ...tp.uvicorn].some((x) => x.problems.length > 0)
-        ? `1: some runs had errors and were not chosen as best: ${[...tp.gateway, ...tp.uvicorn].filter((x) => x.problems.length).map((x) => `${x.label}: ${x.problems.join('; ')}`).join(' | ')}`
-        : undefined,
+      note: throughputNote(tp),
     }));
     rows.push(row({ figure: `1. latency p50, ${c} conns`, unit: 'us', platform: g?.wrk.p50Us, platformWhat: gWhat, baseline: u?.wrk.p50Us, baselineWhat: uWhat }));
     rows.push(row({ figure: `1. latency p99, ${c} conns`, unit: 'us', platform: g?.wrk.p99Us, platformWhat: gWhat, baseline: u?.wrk.p99Us, baselineWhat: uWhat }));
@@ -184,4 +182,14 @@ export function buildRows(r: Results): ResultRow[] {
     }
   }
   return rows;
+}
+
+/** Runs that did not count and configurations that failed, in one line; undefined when none. */
+function throughputNote(tp: ThroughputResult): string | undefined {
+  const bad = [...tp.gateway, ...tp.uvicorn]
+    .filter((x) => x.problems.length > 0)
+    .map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
+  const failed = tp.failures.map((f) => `${f.label}: FAILED ${f.message.split('\n')[0]}`);
+  const all = [...bad, ...failed];
+  return all.length > 0 ? `1: not counted: ${all.join(' | ')}` : undefined;
 }

@@ -2,10 +2,11 @@
  * The gateway: routes, health, metrics and invocations over one uWS server. The caller owns the
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
-import { PlatformError } from '../protocol/index.js';
+import { PlatformError, type RunTrigger } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
-import { invokeFunction, type InvokeDeps } from './invoke.js';
+import { invokeDirect, invokeHttp, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { GatewayMetrics } from './metrics.js';
+import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
@@ -19,6 +20,8 @@ export interface GatewayOptions {
   pool: InvocationPool;
   registry: FunctionRegistry;
   runSink: RunSink;
+  /** An API served under `/api/` on the same server (the control plane); none: 404 there. */
+  api?: MountedApi;
   /** Where internal errors are reported (default: stderr). */
   log?: (line: string) => void;
 }
@@ -28,6 +31,12 @@ export interface Gateway {
   readonly port: number;
   /** `http://<host>:<port>` */
   readonly url: string;
+  /**
+   * Invokes a function from inside the process (the control plane's test invoke): same
+   * admission (minus the invoke token), pool, run record and metrics as `/fn/<name>/`.
+   * Throws PlatformError FUNCTION_NOT_FOUND / FUNCTION_PAUSED / FUNCTION_NOT_DEPLOYED when nothing ran.
+   */
+  invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
   /**
    * Graceful stop: refuse new invocations (503 SHUTTING_DOWN, /readyz 503), stop listening, let
    * in-flight requests finish for up to shutdownGraceMs, flush run records, close connections.
@@ -41,20 +50,22 @@ export function isReady(stats: PoolStats, shuttingDown: boolean): boolean {
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const { config, pool, registry } = options;
+  const { config, pool, registry, api } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const metrics = new GatewayMetrics(pool);
+  const sink = options.runSink;
+  const metrics = new GatewayMetrics(pool, undefined, sink.dropped ? () => sink.dropped!() : undefined);
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const deps: InvokeDeps = { pool, registry, metrics, runs, shuttingDown: () => shuttingDown };
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
     const r = route(req.url);
-    if (r.kind === 'invoke') return invokeFunction(deps, req, r.name, r.path);
+    if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
+    if (r.kind === 'api' && api) return serveMounted(api, req);
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }
-    if (r.kind === 'unknown' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (r.kind === 'unknown' || r.kind === 'api' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`));
     }
     switch (r.kind) {
@@ -80,6 +91,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
+    bodyLimit: (method, url) => (api && route(url).kind === 'api' ? api.bodyLimit(method, url) : config.maxBodyBytes),
     handle,
     onError(err) {
       log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -91,6 +103,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     port: server.port,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`,
+    invoke: (name, request, trigger) => invokeDirect(deps, name, request, trigger),
     close() {
       closing ??= (async () => {
         shuttingDown = true;

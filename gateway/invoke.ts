@@ -1,16 +1,19 @@
 /**
- * One synchronous invocation over HTTP: request → WireEvent → pool → response, plus the run
- * record and the metrics. The HTTP contract is docs/api-invoke.md.
+ * One synchronous invocation: admission (is the function known, is the token right, is it
+ * paused, is a version deployed), request → WireEvent → pool → response, plus the run record and
+ * the metrics. Two entries share that path: `invokeHttp` for `/fn/<name>/…` (the HTTP contract is
+ * docs/api-invoke.md) and `invokeDirect` for callers inside the process (the control plane's test
+ * invoke), which are trusted and skip the invoke token.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
-import { isPlatformError, PlatformError, type ErrorCode, type Pairs, type WireEvent } from '../protocol/index.js';
+import { isPlatformError, PlatformError, type ErrorCode, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
-import type { FunctionRegistry } from './registry.js';
+import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
-import type { RunBatcher, RunError, RunRecord } from './runs.js';
+import type { RunBatcher } from './runs.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export interface InvokeDeps {
@@ -19,6 +22,46 @@ export interface InvokeDeps {
   metrics: GatewayMetrics;
   runs: RunBatcher;
   shuttingDown(): boolean;
+}
+
+/** A request from inside the process (already read: the body is bytes). */
+export interface DirectRequest {
+  method: string;
+  /** The function's path, starting with `/`. */
+  path: string;
+  rawQuery: string;
+  /** Lower-case names. */
+  headers: Pairs;
+  body: Uint8Array;
+  /** Aborting it takes a queued call out of the queue. */
+  signal?: AbortSignal;
+}
+
+/** A failure as a direct caller sees it: what an HTTP client would see in the error body. */
+export interface DirectError {
+  code: ErrorCode;
+  message: string;
+  type?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface DirectResult {
+  runId: string;
+  /** The HTTP status the gateway would have answered. */
+  status: number;
+  headers: Pairs;
+  body: Uint8Array;
+  cold: boolean;
+  durationMs: number;
+  error: DirectError | null;
+}
+
+/** Where a call came from: what the run record and the abort handling need. */
+interface Origin {
+  trigger: RunTrigger;
+  arrivedAt: number;
+  signal: AbortSignal | undefined;
 }
 
 /** What happened before the pool was asked, when the call never reached it. */
@@ -33,35 +76,72 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
   instanceId: null,
 };
 
-export async function invokeFunction(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const fn = deps.registry.get(name);
-  if (!fn) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
-  const runId = randomUUID();
-  const startedAt = new Date();
-  if (deps.shuttingDown()) {
-    return finish(deps, req, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
-  }
+const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
+/** `/fn/<name>/…` */
+export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
+  const found = deps.registry.resolve(name);
+  if (!found.found) return errorResponse(notFound(name));
+  let headers = req.headers;
+  if (found.auth !== null) {
+    const refused = checkToken(found.auth, req.headers, name);
+    if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
+    // The platform consumed the token; the function never sees (or logs) it.
+    headers = req.headers.filter(([key]) => key !== 'authorization');
+  }
+  const fn = servable(found, name);
+  if (fn instanceof PlatformError) return errorResponse(fn);
+
+  const runId = randomUUID();
+  const startedAt = Date.now();
+  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.signal };
+  if (deps.shuttingDown()) {
+    return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
+  }
   let body: Uint8Array;
   try {
     body = await req.body();
   } catch (err) {
     const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
-    return finish(deps, req, fn, runId, startedAt, notInvoked(code, (err as Error).message), false);
+    return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
   }
-
-  const event: WireEvent = {
-    method: req.method,
-    path,
-    rawQuery: req.rawQuery,
-    query: queryPairs(req.rawQuery),
-    headers: req.headers,
-    body,
-    requestId: runId,
-    rootPath: `/fn/${name}`,
-  };
+  const event = wireEvent(name, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   const result = await deps.pool.invoke(fn, event, { signal: req.signal, attempt: 1 });
-  return finish(deps, req, fn, runId, startedAt, result, true);
+  return finish(deps, origin, fn, runId, startedAt, result, true).response;
+}
+
+/**
+ * An invocation from inside the process, through the same admission (minus the token), pool,
+ * run record and metrics as HTTP. Throws PlatformError FUNCTION_NOT_FOUND, FUNCTION_PAUSED or
+ * FUNCTION_NOT_DEPLOYED when nothing ran; every other outcome is a DirectResult.
+ */
+export async function invokeDirect(deps: InvokeDeps, name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult> {
+  const found = deps.registry.resolve(name);
+  if (!found.found) throw notFound(name);
+  const fn = servable(found, name);
+  if (fn instanceof PlatformError) throw fn;
+  const runId = randomUUID();
+  const startedAt = Date.now();
+  const origin: Origin = { trigger, arrivedAt: performance.now(), signal: request.signal };
+  let done: Finished;
+  if (deps.shuttingDown()) {
+    done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
+  } else {
+    const event = wireEvent(name, runId, request);
+    const opts = request.signal ? { signal: request.signal, attempt: 1 } : { attempt: 1 };
+    done = finish(deps, origin, fn, runId, startedAt, await deps.pool.invoke(fn, event, opts), true);
+  }
+  const { response, error } = done;
+  const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
+  return {
+    runId,
+    status: response.status,
+    headers: response.headers,
+    body,
+    cold: done.cold,
+    durationMs: done.durationMs,
+    error: error === null ? null : directError(error),
+  };
 }
 
 /** Repeated keys kept in order; `+` and percent escapes decoded as browsers encode forms. */
@@ -72,12 +152,63 @@ export function queryPairs(rawQuery: string): Pairs {
   return pairs;
 }
 
+function notFound(name: string): PlatformError {
+  return new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name });
+}
+
+/** The version to run, or why there is none. */
+function servable(found: Resolution & { found: true }, name: string): FunctionVersion | PlatformError {
+  if (found.paused) return new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused; resume it to serve calls`, { function: name });
+  if (found.fn === null) return new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${name}" has no deployed version`, { function: name });
+  return found.fn;
+}
+
+/** null when the bearer token may invoke the function, else the refusal. */
+function checkToken(auth: InvokeAuth, headers: Pairs, name: string): PlatformError | null {
+  const secret = bearerToken(headers);
+  if (secret === null) return new PlatformError('INVOKE_TOKEN_REQUIRED', `function "${name}" needs Authorization: Bearer <invoke token>`, { function: name });
+  const verdict = auth.check(secret);
+  if (verdict === 'ok') return null;
+  if (verdict === 'forbidden') return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
+  return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });
+}
+
+/** The secret of the first `Authorization: Bearer <secret>` header, or null. */
+export function bearerToken(headers: Pairs): string | null {
+  for (const [key, value] of headers) {
+    if (key !== 'authorization') continue;
+    const match = /^Bearer +(\S+) *$/i.exec(value);
+    return match ? match[1]! : null;
+  }
+  return null;
+}
+
+function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
+  return {
+    method: r.method,
+    path: r.path,
+    rawQuery: r.rawQuery,
+    query: queryPairs(r.rawQuery),
+    headers: r.headers,
+    body: r.body,
+    requestId: runId,
+    rootPath: `/fn/${name}`,
+  };
+}
+
 function notInvoked(code: ErrorCode, message: string): InvocationResult {
   return { ...NOT_INVOKED, error: { code, class: null, type: code, message } };
 }
 
+interface Finished {
+  response: OutgoingResponse;
+  error: InvocationError | null;
+  cold: boolean;
+  durationMs: number;
+}
+
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
-function finish(deps: InvokeDeps, req: IncomingRequest, fn: FunctionVersion, runId: string, startedAt: Date, result: InvocationResult, invoked: boolean): OutgoingResponse {
+function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult, invoked: boolean): Finished {
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   let response: OutgoingResponse | null = null;
   if (!error && result.response) {
@@ -91,7 +222,7 @@ function finish(deps: InvokeDeps, req: IncomingRequest, fn: FunctionVersion, run
     error = { code: 'INTERNAL_ERROR', class: null, type: 'NoResponse', message: 'the pool returned neither a response nor an error' };
   }
 
-  const totalMs = performance.now() - req.arrivedAt;
+  const totalMs = performance.now() - origin.arrivedAt;
   const headers = invocationHeaders(runId, result.cold, { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs });
   if (error) {
     response = errorResponse(new PlatformError(error.code, error.message, publicDetails(fn, error)), runId, headers);
@@ -105,6 +236,7 @@ function finish(deps: InvokeDeps, req: IncomingRequest, fn: FunctionVersion, run
     runId,
     function: fn.name,
     version: fn.version,
+    trigger: origin.trigger,
     cold: result.cold,
     start: invoked ? result.start : null,
     initMs: result.initMs,
@@ -117,12 +249,11 @@ function finish(deps: InvokeDeps, req: IncomingRequest, fn: FunctionVersion, run
     errorClass: error?.class ?? null,
     error: error ? runError(error) : null,
     logs: result.logs,
-    startedAt: startedAt.toISOString(),
-    trigger: 'http',
-    clientAborted: req.signal.aborted,
+    startedAt,
+    clientAborted: origin.signal?.aborted ?? false,
   };
   deps.runs.push(run);
-  return out;
+  return { response: out, error, cold: result.cold, durationMs: totalMs };
 }
 
 /**
@@ -137,6 +268,16 @@ function publicDetails(fn: FunctionVersion, error: InvocationError): Record<stri
     if (error.line !== undefined) details['line'] = error.line;
   }
   return details;
+}
+
+function directError(error: InvocationError): DirectError {
+  const out: DirectError = { code: error.code, message: error.message };
+  if (error.code === 'FUNCTION_ERROR' || error.code === 'FUNCTION_INIT_FAILED') {
+    out.type = error.type;
+    if (error.file !== undefined) out.file = error.file;
+    if (error.line !== undefined) out.line = error.line;
+  }
+  return out;
 }
 
 function runError(error: InvocationError): RunError {

@@ -35,7 +35,11 @@ export class GatewayMetrics {
   private readonly children = new Map<string, FunctionChildren>();
   private distinctLabels = 0;
 
-  constructor(pool: InvocationPool, private readonly maxFunctions = 500) {
+  /**
+   * `sinkDrops` (optional) reports what the run sink itself lost, by reason, as running totals;
+   * they are added to `fp_runs_dropped_total` at scrape time.
+   */
+  constructor(pool: InvocationPool, private readonly maxFunctions = 500, sinkDrops?: () => Readonly<Record<string, number>>) {
     const registers = [this.registry];
     this.invocations = new Counter({
       name: 'fp_invocations_total',
@@ -56,11 +60,21 @@ export class GatewayMetrics {
       labelNames: ['function'],
       registers,
     });
+    const reported = new Map<string, number>();
     this.runsDropped = new Counter({
       name: 'fp_runs_dropped_total',
-      help: 'Run records lost: the buffer overflowed or the sink threw.',
+      help: 'Run records lost: the buffer overflowed, the sink threw, or the sink lost them (store_*).',
       labelNames: ['reason'],
       registers,
+      collect() {
+        if (!sinkDrops) return;
+        // The sink keeps running totals; a counter only goes up, so add what is new since the last scrape.
+        for (const [reason, total] of Object.entries(sinkDrops())) {
+          const delta = total - (reported.get(reason) ?? 0);
+          if (delta > 0) this.inc({ reason }, delta);
+          reported.set(reason, total);
+        }
+      },
     });
     const metrics = this;
     new Gauge({

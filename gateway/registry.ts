@@ -1,7 +1,8 @@
 /**
  * Where the gateway learns which functions exist. `FunctionRegistry` is the port; the control
- * plane will provide its own implementation. `DirectoryRegistry` reads a directory of functions:
- * each subfolder `<name>/` holds the code and a `platform.yaml` (schema: protocol/manifest.ts).
+ * plane provides a store-backed implementation (controlplane/registry/). `DirectoryRegistry`
+ * reads a directory of functions: each subfolder `<name>/` holds the code and a `platform.yaml`
+ * (schema: protocol/manifest.ts).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -10,9 +11,35 @@ import { parse as parseYaml } from 'yaml';
 import { ManifestError, parseManifest, type Manifest } from '../protocol/index.js';
 import type { FunctionVersion } from './pool.js';
 
+/** What a token check says: the right token, an unknown one, or a real token that may not call this function. */
+export type TokenVerdict = 'ok' | 'invalid' | 'forbidden';
+
+/** How a `token`-mode function checks the bearer secret of a call. Runs on the hot path: no I/O. */
+export interface InvokeAuth {
+  check(secret: string): TokenVerdict;
+}
+
+/**
+ * What the gateway needs to know about a name, in the order it checks: does the function exist,
+ * does it need a token, is it paused, which version serves it.
+ */
+export type Resolution =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      /** The active version; null when none is deployed yet. */
+      readonly fn: FunctionVersion | null;
+      readonly paused: boolean;
+      /** null: public. */
+      readonly auth: InvokeAuth | null;
+    };
+
+export const NOT_FOUND: Resolution = Object.freeze({ found: false });
+
 export interface FunctionRegistry {
-  /** The active version of a function, or undefined if there is none. */
-  get(name: string): FunctionVersion | undefined;
+  /** Called for every invocation: a map lookup, never I/O. */
+  resolve(name: string): Resolution;
+  /** The functions that have a version to serve (for /readyz). */
   list(): FunctionVersion[];
 }
 
@@ -34,6 +61,7 @@ export interface DirectoryRegistryOptions {
 interface Entry {
   fn: FunctionVersion;
   manifest: Manifest;
+  resolution: Resolution;
 }
 
 /**
@@ -74,6 +102,11 @@ export class DirectoryRegistry implements FunctionRegistry {
     return new DirectoryRegistry(root, entries);
   }
 
+  /** Every function of a directory is public, active and deployed. */
+  resolve(name: string): Resolution {
+    return this.entries.get(name)?.resolution ?? NOT_FOUND;
+  }
+
   get(name: string): FunctionVersion | undefined {
     return this.entries.get(name)?.fn;
   }
@@ -110,7 +143,8 @@ async function loadFunction(dir: string, manifestPath: string, text: string, pla
     minWarm: manifest.limits.minWarm,
     maxQueue: manifest.limits.maxQueue,
   };
-  return { fn: Object.freeze(fn), manifest };
+  const frozen = Object.freeze(fn);
+  return { fn: frozen, manifest, resolution: Object.freeze({ found: true, fn: frozen, paused: false, auth: null }) };
 }
 
 const SKIPPED_DIRS = new Set(['__pycache__', 'node_modules']);

@@ -5,6 +5,7 @@
  *   /healthz               the process is alive
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
+ *   /api/…                 the mounted API (the control plane), when there is one
  */
 import { FUNCTION_NAME } from '../protocol/index.js';
 
@@ -15,9 +16,11 @@ export type Route =
   | { kind: 'healthz' }
   | { kind: 'readyz' }
   | { kind: 'metrics' }
+  | { kind: 'api' }
   | { kind: 'unknown' };
 
 const FN_PREFIX = '/fn/';
+const API_PREFIX = '/api/';
 
 export function route(url: string): Route {
   if (url.startsWith(FN_PREFIX)) {
@@ -27,6 +30,7 @@ export function route(url: string): Route {
     if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
     return { kind: 'invoke', name, path: slash === -1 ? '/' : url.slice(slash) };
   }
+  if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };
   switch (url) {
     case '/healthz':
       return { kind: 'healthz' };

@@ -3,44 +3,18 @@
  * awaits a sink; records are batched on `setImmediate` and a slow or throwing sink costs the
  * request nothing (drops are counted, see RunBatcher).
  */
-import type { ErrorClass, ErrorCode, LogLine } from '../protocol/index.js';
+import type { RunRecord } from '../protocol/index.js';
 
-export interface RunError {
-  type: string;
-  message: string;
-  stack?: string;
-  file?: string;
-  line?: number;
-}
-
-export interface RunRecord {
-  runId: string;
-  function: string;
-  version: string;
-  cold: boolean;
-  /** How the instance was obtained: warm, specialized from the pool, or spawned first; null if never invoked. */
-  start: 'warm' | 'pool' | 'spawn' | null;
-  initMs: number;
-  handlerMs: number;
-  queuedMs: number;
-  /** Gateway-measured, from the request's arrival to the response being ready. */
-  durationMs: number;
-  status: 'succeeded' | 'failed';
-  httpStatus: number;
-  errorCode: ErrorCode | null;
-  errorClass: ErrorClass | null;
-  error: RunError | null;
-  logs: LogLine[];
-  /** ISO 8601 time the request arrived. */
-  startedAt: string;
-  trigger: 'http';
-  /** The client went away before the response was sent. */
-  clientAborted: boolean;
-}
+export type { RunError, RunRecord } from '../protocol/index.js';
 
 /** Where run records go. `record` must not block; implementations buffer their own I/O. */
 export interface RunSink {
   record(run: RunRecord): void;
+  /**
+   * Optional: records the sink itself lost since it started, by reason (e.g. a full buffer
+   * while its store was down). Read at scrape time into `fp_runs_dropped_total{reason}`.
+   */
+  dropped?(): Readonly<Record<string, number>>;
 }
 
 /** Keeps the newest `capacity` records in memory (the embedded default and tests). */

@@ -77,6 +77,11 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /**
+   * The body limit of one request, from its method and raw path (e.g. larger for code uploads
+   * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
+   */
+  bodyLimit?(method: string, url: string): number;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -133,10 +138,12 @@ class Exchange implements IncomingRequest {
   private outcome: { body: Uint8Array } | { error: PlatformError } | null = null;
   private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
 
+  private readonly maxBodyBytes: number;
+
   constructor(
     private readonly res: HttpResponse,
     req: HttpRequest,
-    private readonly maxBodyBytes: number,
+    bodyLimit: (method: string, url: string) => number,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
@@ -154,6 +161,14 @@ class Exchange implements IncomingRequest {
       this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
     });
 
+    // After onAborted (rule 2): a throwing limit function must not leave the response unguarded.
+    let maxBodyBytes = 0;
+    try {
+      maxBodyBytes = bodyLimit(this.method, this.url);
+    } catch (err) {
+      process.emitWarning(`gateway: body limit failed, refusing the body: ${String(err)}`);
+    }
+    this.maxBodyBytes = maxBodyBytes;
     const contentLength = /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     if (contentLength !== null && contentLength > maxBodyBytes) {
       // Rule 7, early: refuse without buffering a byte. uWS discards the body it then receives.
@@ -282,11 +297,13 @@ function tooLarge(maxBodyBytes: number): PlatformError {
 export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
   const app: TemplatedApp = uws.App();
+  const fixedLimit = options.maxBodyBytes;
+  const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, options.maxBodyBytes);
+    const exchange = new Exchange(res, req, bodyLimit);
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;

@@ -2,9 +2,9 @@
  * The one registry of stable error codes. Codes are never renamed or reused; each is documented
  * in docs/errors.md (a unit test checks that). HTTP status comes from `httpStatus()` only.
  * `component` says who failed: the caller's request, the gateway, the pool manager, the runtime,
- * or the function's own code.
+ * the function's own code, or the control plane (its API and store).
  */
-export type Component = 'request' | 'gateway' | 'poolmgr' | 'runtime' | 'function';
+export type Component = 'request' | 'gateway' | 'poolmgr' | 'runtime' | 'function' | 'controlplane';
 
 export interface ErrorDef {
   status: number;
@@ -30,6 +30,42 @@ export const ERRORS = {
   FUNCTION_TIMEOUT: { status: 504, component: 'function', title: 'The function did not finish before its timeout.' },
   INTERNAL_ERROR: { status: 500, component: 'gateway', title: 'An unexpected internal error.' },
   CLIENT_CLOSED_REQUEST: { status: 499, component: 'request', title: 'The client went away before the call could run.' },
+  // ---- control plane API and invoke auth (issue 3); appended, never renamed ----
+  INVALID_JSON: { status: 400, component: 'request', title: 'The request body is not valid JSON.' },
+  UNKNOWN_FIELD: { status: 400, component: 'request', title: 'The request has a field this endpoint does not know.' },
+  INVALID_FIELD: { status: 400, component: 'request', title: 'A field of the request has a wrong type or a bad value.' },
+  INVALID_NAME: { status: 400, component: 'request', title: 'The function name is not a DNS label.' },
+  METHOD_NOT_ALLOWED: { status: 405, component: 'request', title: 'This route does not take this method.' },
+  ADMIN_TOKEN_REQUIRED: { status: 401, component: 'request', title: 'The API needs an admin token (Authorization: Bearer).' },
+  ADMIN_TOKEN_INVALID: { status: 401, component: 'request', title: 'The admin token is unknown or was rotated.' },
+  ADMIN_TOKEN_FORBIDDEN: { status: 403, component: 'request', title: 'This token may not call the admin API.' },
+  INVOKE_TOKEN_REQUIRED: { status: 401, component: 'request', title: 'The function needs an invoke token (Authorization: Bearer).' },
+  INVOKE_TOKEN_INVALID: { status: 401, component: 'request', title: 'The invoke token is unknown or was rotated.' },
+  INVOKE_TOKEN_FORBIDDEN: { status: 403, component: 'request', title: 'This token may not invoke this function.' },
+  FUNCTION_PAUSED: { status: 503, component: 'gateway', title: 'The function is paused.' },
+  FUNCTION_NOT_DEPLOYED: { status: 404, component: 'gateway', title: 'The function has no deployed version.' },
+  FUNCTION_EXISTS: { status: 409, component: 'controlplane', title: 'A function with this name already exists.' },
+  REVISION_CONFLICT: { status: 409, component: 'controlplane', title: 'The function changed meanwhile; retry.' },
+  VERSION_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no such version.' },
+  NO_PREVIOUS_VERSION: { status: 409, component: 'controlplane', title: 'There is no version before the active one to roll back to.' },
+  ENTRYPOINT_NOT_FOUND: { status: 400, component: 'request', title: "The entrypoint's module is not among the version's files." },
+  BLOB_NOT_FOUND: { status: 400, component: 'request', title: 'A file names content that was never uploaded.' },
+  BLOB_HASH_MISMATCH: { status: 400, component: 'request', title: 'The content does not hash to the sha256 given.' },
+  TOKEN_NOT_FOUND: { status: 404, component: 'controlplane', title: 'No live token with this id.' },
+  RUN_NOT_FOUND: { status: 404, component: 'controlplane', title: 'No run with this id (or it was pruned).' },
+  RUN_CURSOR_INVALID: { status: 400, component: 'request', title: 'The cursor is not one this platform returned.' },
+  STORE_CLOSED: { status: 503, component: 'controlplane', title: 'The store is closed (the platform is stopping).' },
+  STORE_SCHEMA_TOO_NEW: { status: 500, component: 'controlplane', title: 'The state directory was written by a newer platform.' },
+  BUNDLE_MALFORMED: { status: 400, component: 'request', title: 'The bundle\'s file list is malformed.' },
+  BUNDLE_EMPTY: { status: 400, component: 'request', title: 'The bundle has no files.' },
+  BUNDLE_PATH_INVALID: { status: 400, component: 'request', title: 'A file path is absolute, escapes the bundle root, or is otherwise not allowed.' },
+  BUNDLE_PATH_DUPLICATE: { status: 400, component: 'request', title: 'Two files have the same path.' },
+  BUNDLE_PATH_CONFLICT: { status: 400, component: 'request', title: 'A file path is also used as a folder.' },
+  BUNDLE_ENCODING_INVALID: { status: 400, component: 'request', title: 'A file content is not valid base64.' },
+  BUNDLE_TOO_MANY_FILES: { status: 413, component: 'request', title: 'The bundle has more files than the limit.' },
+  BUNDLE_TOO_LARGE: { status: 413, component: 'request', title: 'The bundle is larger than the limit.' },
+  BUNDLE_FILE_TOO_LARGE: { status: 413, component: 'request', title: 'A file is larger than the per-file limit.' },
+  BUNDLE_BLOB_MISSING: { status: 400, component: 'request', title: 'A file refers to content that was never uploaded.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

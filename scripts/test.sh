@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "test: checking the module graph has no cycles"
-npx madge --circular --extensions js dist/protocol dist/poolmgr dist/gateway dist/controlplane 2>/dev/null >/tmp/fp-madge.txt || { cat /tmp/fp-madge.txt; echo "circular imports found"; exit 1; }
+npx madge --circular --extensions js dist/protocol dist/poolmgr dist/gateway dist/controlplane dist/platform dist/cli 2>/dev/null >/tmp/fp-madge.txt || { cat /tmp/fp-madge.txt; echo "circular imports found"; exit 1; }
 echo "test: running the suite"
 unset NODE_EXTRA_CA_CERTS
 exec node --test --test-concurrency=2 --test-reporter=spec "$@" dist/test/

@@ -7,4 +7,4 @@ export { normalizeBundlePath, checkPathSet } from './paths.js';
 export { diffFiles } from './changes.js';
 export { saveBundle } from './save.js';
 export { materialize, type MaterializeOptions, type MaterializeResult } from './materialize.js';
-export { BundlePool, type BundlePoolOptions } from './pool.js';
+export { BundlePool, type BundlePoolOptions, type CheckedUpload } from './pool.js';

@@ -7,7 +7,7 @@
  * read-only (docs/adr/0003-embedded-store.md).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BlobStore, FileEntry } from '../store/types.js';
 import { normalizeBundlePath } from './paths.js';
@@ -23,6 +23,12 @@ export interface MaterializeResult {
 export interface MaterializeOptions {
   /** `copy` never shares an inode with a blob. Default `link`. */
   mode?: 'link' | 'copy';
+  /**
+   * Make every file read-only (0444) before the directory appears. Only with `copy`: a linked
+   * file is the blob itself (already read-only). Folders stay writable so a non-root runtime can
+   * still write its `__pycache__`.
+   */
+  readOnly?: boolean;
 }
 
 const CONCURRENCY = 16;
@@ -63,6 +69,7 @@ export async function materialize(version: { files: readonly FileEntry[] }, blob
         if (data === null) throw new Error(`blob ${file.sha256} of ${file.path} is missing from the blob store`);
         await writeFile(target, data);
       }
+      if (options.readOnly) await chmod(target, 0o444);
       result.copied++;
     };
     for (let i = 0; i < version.files.length; i += CONCURRENCY) {

@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { PlatformError } from '../../protocol/index.js';
 import { assemble, bundleLimits, planBundle, type BundleLimits, type CheckedBundle, type PlannedFile } from './check.js';
 import { BundleError } from './errors.js';
 import type { WorkerReply, WorkerTask } from './worker.js';
@@ -49,8 +50,20 @@ function batches(entries: readonly PlannedFile[]): PlannedFile[][] {
   return out;
 }
 
-/** The successful reply, or its BundleError thrown; records each hashed file in `into`. */
+/** A checked upload: its files, and its body with every `contentBase64` emptied. */
+export interface CheckedUpload {
+  bundle: CheckedBundle;
+  /** The request body; `files[i].contentBase64` is '' where content was sent. */
+  body: Record<string, unknown>;
+  /** One per file, in the order sent: its normalised path and request field. */
+  planned: PlannedFile[];
+}
+
+/** The successful reply, or its BundleError (or PlatformError for a bad body) thrown; records each hashed file in `into`. */
 function collect(reply: WorkerReply, into: Hashed): WorkerReply & { ok: true } {
+  if (!reply.ok && 'invalid' in reply) {
+    throw new PlatformError(reply.invalid.code, reply.invalid.message, { field: reply.invalid.field });
+  }
   if (!reply.ok) throw new BundleError(reply.problem);
   for (const f of reply.hashed) {
     into.set(f.path, { sha256: f.sha256, size: f.size, content: new Uint8Array(reply.buffer, f.offset, f.size) });
@@ -106,6 +119,24 @@ export class BundlePool {
     const hashed: Hashed = new Map();
     const reply = collect(await this.piscina.run(task, { transferList }), hashed);
     return assemble(reply.planned ?? [], hashed);
+  }
+
+  /**
+   * Checks a whole upload body (`{files: [...], ...}`) in a worker: JSON parsing, path and size
+   * checks, decoding and hashing all happen off the event loop. The buffer is moved or copied as
+   * for `checkJson`. Throws BundleError, or PlatformError INVALID_JSON / INVALID_FIELD (field
+   * `body`) when the body is not a JSON object.
+   */
+  async checkUpload(json: Uint8Array, limits?: Partial<BundleLimits>): Promise<CheckedUpload> {
+    const whole = json.byteOffset === 0 && json.byteLength === json.buffer.byteLength && json.buffer instanceof ArrayBuffer;
+    const own = whole ? json : new Uint8Array(json);
+    const task: WorkerTask = { kind: 'upload', json: own, limits: { ...this.limits, ...limits } };
+    // As in checkJson: an array of buffers is what the transfer list accepts at run time.
+    const transferList = [own.buffer] as unknown as NonNullable<Parameters<typeof this.piscina.run>[1]>['transferList'];
+    const hashed: Hashed = new Map();
+    const reply = collect(await this.piscina.run(task, { transferList }), hashed);
+    const planned = reply.planned ?? [];
+    return { bundle: assemble(planned, hashed), body: reply.body ?? {}, planned };
   }
 
   /** Waits for running checks, then stops the threads. */

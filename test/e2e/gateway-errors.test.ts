@@ -16,6 +16,10 @@ const BAD_RETURN = fnName('badret');
 const RAISES = fnName('raises');
 const SIX_MIB = 6 * 1024 * 1024;
 
+// A pure central queue: with pipelining (docs/adr/0005-pipelined-dispatch.md) a ready instance
+// also holds calls sent ahead of time, so "maxQueue: 0" would not mean "the second call is refused".
+const CENTRAL_QUEUE = { pipelineDepth: 0 };
+
 const h = useGateway({
   [OK]: { files: { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') } },
   [SLOW_ONE]: {
@@ -39,7 +43,7 @@ const h = useGateway({
       ),
     },
   },
-});
+}, {}, CENTRAL_QUEUE);
 
 describe('routing errors', () => {
   it('404 FUNCTION_NOT_FOUND for an unknown function, with no run id', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { createGateway, DirectoryRegistry, loadConfig, MemoryRunSink, type Gateway } from '../../gateway/index.js';
-import { defaultPoolConfig, PoolManager } from '../../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, type PoolConfig } from '../../poolmgr/index.js';
 
 /** A random DNS-label function name: `<prefix>-<6 hex>`. */
 export function fnName(prefix = 'f'): string {
@@ -46,9 +46,9 @@ export interface Harness {
 /**
  * Registers before/after hooks for one test file: writes `functions` into a fresh temp dir,
  * starts the pool and the gateway, and tears everything down afterwards. The returned object is
- * filled in `before`.
+ * filled in `before`. `poolOptions` override the pool's defaults.
  */
-export function useGateway(functions: Record<string, FunctionFiles>, env: Record<string, string> = {}): Harness {
+export function useGateway(functions: Record<string, FunctionFiles>, env: Record<string, string> = {}, poolOptions: Partial<PoolConfig> = {}): Harness {
   const h = {} as Harness;
   let root = '';
   before(async () => {
@@ -56,7 +56,7 @@ export function useGateway(functions: Record<string, FunctionFiles>, env: Record
     for (const [name, fn] of Object.entries(functions)) writeFunction(root, name, fn);
     h.registry = await DirectoryRegistry.load(root);
     const config = loadConfig({ FP_PORT: '0', FP_SHUTDOWN_GRACE_MS: '2000', ...env });
-    h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000 }));
+    h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000, ...poolOptions }));
     await h.pool.start();
     h.runs = new MemoryRunSink();
     h.gateway = await createGateway({ config, pool: h.pool, registry: h.registry, runSink: h.runs });

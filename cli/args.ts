@@ -1,0 +1,110 @@
+/**
+ * Command-line parsing on `node:util` parseArgs: global options may appear before or after the
+ * command; every option is declared with its help text, so `--help` is generated from the same
+ * table that parses. Parse errors are usage errors (exit 2).
+ */
+import { parseArgs } from 'node:util';
+import { usageError } from './errors.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** Shown in help as `--name VALUE`. */
+  value?: string;
+  description: string;
+}
+
+export type OptionTable = Record<string, OptionSpec>;
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS: OptionTable = {
+  url: { type: 'string', value: 'URL', description: 'platform URL (default: FP_URL, the credentials file, or http://127.0.0.1:8080)' },
+  token: { type: 'string', value: 'TOKEN', description: 'admin API token (default: FP_TOKEN or the credentials file)' },
+  json: { type: 'boolean', description: 'print one JSON document (machine-readable) instead of text' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+  version: { type: 'boolean', description: 'print the CLI version' },
+};
+
+export type OptionValue = string | boolean | string[] | boolean[] | undefined;
+
+export interface ParsedArgs {
+  values: Record<string, OptionValue>;
+  positionals: string[];
+}
+
+/** The command name: the first argument that is neither an option nor a global option's value. */
+export function splitCommand(argv: readonly string[]): { command: string | null; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg.startsWith('-') && arg !== '-') {
+      const name = arg.replace(/^--?/, '');
+      // `--url X` consumes X; `--url=X` does not.
+      if (!name.includes('=') && GLOBAL_OPTIONS[name]?.type === 'string') i++;
+      continue;
+    }
+    return { command: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { command: null, rest: [...argv] };
+}
+
+/** Parses `argv` (without the command) against the command's options plus the global ones. */
+export function parseCommandArgs(argv: readonly string[], options: OptionTable, commandName: string): ParsedArgs {
+  const table = { ...GLOBAL_OPTIONS, ...options };
+  const config = Object.fromEntries(
+    Object.entries(table).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+  );
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: config, allowPositionals: true, strict: true });
+    return { values: values as Record<string, OptionValue>, positionals };
+  } catch (err) {
+    const message = (err as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
+    throw usageError(`${message}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
+  }
+}
+
+/** A string option's value, or undefined. */
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flag(args: ParsedArgs, name: string): boolean {
+  return args.values[name] === true;
+}
+
+/** A repeated string option's values (empty when absent). */
+export function list(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** A whole number option within [min, max], or the default. */
+export function int(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = str(args, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw usageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** At most `max` positionals, else a usage error naming the extra ones. */
+export function positionals(args: ParsedArgs, max: number, commandName: string): string[] {
+  if (args.positionals.length > max) {
+    throw usageError(`unexpected argument ${JSON.stringify(args.positionals[max])}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
+  }
+  return args.positionals;
+}
+
+/** Help text for a table of options, aligned. */
+export function formatOptions(options: OptionTable): string {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+    return [left, o.description + (o.multiple ? ' (repeatable)' : '')] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, d]) => `  ${l.padEnd(width)}  ${d}`).join('\n');
+}

@@ -1,0 +1,216 @@
+/**
+ * A small client for the control-plane REST API (docs/api.md) and the invoke route, on fetch.
+ * The shapes below are only what the CLI reads; the server's records carry more.
+ * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
+ * an unreachable platform exits 5.
+ */
+import { CliError, EXIT } from './errors.js';
+
+export interface ApiFunction {
+  name: string;
+  preset: string;
+  invocation: string;
+  limits: Record<string, number>;
+  env: Record<string, string>;
+  auth: 'public' | 'token';
+  status: string;
+  activeVersion: number | null;
+}
+
+export interface ApiFileEntry {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface ApiChanges {
+  added: string[];
+  modified: string[];
+  removed: string[];
+}
+
+export interface ApiVersion {
+  version: number;
+  entrypoint: string;
+  files?: ApiFileEntry[];
+  manifest?: unknown;
+  changes: ApiChanges;
+}
+
+export interface ApiDeployEntry {
+  action: string;
+  fromVersion: number | null;
+  toVersion: number | null;
+  status?: string;
+}
+
+export interface ApiRunError {
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface ApiRun {
+  runId: string;
+  function: string;
+  version: string;
+  trigger: string;
+  cold: boolean;
+  start: string | null;
+  initMs: number;
+  handlerMs: number;
+  queuedMs: number;
+  durationMs: number;
+  status: string;
+  httpStatus: number;
+  errorCode: string | null;
+  errorClass: string | null;
+  error: ApiRunError | null;
+  logs?: { stream: string; ts: number; msg: string; level?: string }[];
+  startedAt: number;
+  clientAborted?: boolean;
+}
+
+export interface TestInvokeResult {
+  runId: string;
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+  bodyBase64?: string;
+  durationMs: number;
+  cold: boolean;
+  error?: unknown;
+}
+
+/** What the server says in an error body: `{"error": {code, message, field?}}`. */
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  field?: string;
+}
+
+export class ApiClient {
+  /** @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash. */
+  constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
+
+  /** The function's public invoke URL (what `deploy` prints). */
+  invokeUrl(name: string): string {
+    return `${this.baseUrl}/fn/${name}/`;
+  }
+
+  /** A JSON API call; throws CliError (exit 4) for any non-2xx answer. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let payload: string | Uint8Array | undefined;
+    if (body instanceof Uint8Array) {
+      payload = body;
+      headers['content-type'] = 'application/octet-stream';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await this.fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw this.apiError(method, path, res.status, text);
+    if (text.length === 0) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(EXIT.API, 'BAD_RESPONSE', `${method} ${path}: the server answered ${res.status} with a body that is not JSON`);
+    }
+  }
+
+  /** fetch, turning connection failures into exit 5 with a hint. */
+  async fetch(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`fastapi-platform up\`, or pass --url.`);
+    }
+  }
+
+  private apiError(method: string, path: string, status: number, text: string): CliError {
+    let error: ErrorBody = {};
+    try {
+      const parsed = JSON.parse(text) as { error?: ErrorBody };
+      if (parsed && typeof parsed.error === 'object' && parsed.error !== null) error = parsed.error;
+    } catch {
+      // not JSON: keep the status only
+    }
+    const code = error.code ?? `HTTP_${status}`;
+    let message = error.message ?? `${method} /api/v1${path} answered ${status}`;
+    if (error.field) message += ` (field: ${error.field})`;
+    if (status === 401 || status === 403) {
+      message += this.token === undefined
+        ? '. No admin token: run `fastapi-platform up` (it saves one on first start), or pass --token / set FP_TOKEN.'
+        : '. The admin token was refused: pass the right one with --token or FP_TOKEN.';
+    }
+    return new CliError(EXIT.API, code, message, { status, ...(error.field ? { field: error.field } : {}) });
+  }
+
+  /** The function, or null if there is none with this name. */
+  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; contract?: Record<string, unknown> } | null> {
+    try {
+      return await this.request('GET', `/functions/${encodeURIComponent(name)}`);
+    } catch (err) {
+      if (err instanceof CliError && err.code === 'FUNCTION_NOT_FOUND') return null;
+      throw err;
+    }
+  }
+
+  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; contract?: Record<string, unknown>; invokeToken?: string }> {
+    return this.request('POST', '/functions', body);
+  }
+
+  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; contract?: Record<string, unknown>; invokeToken?: string }> {
+    return this.request('PATCH', `/functions/${encodeURIComponent(name)}`, patch);
+  }
+
+  async missingBlobs(hashes: string[]): Promise<string[]> {
+    const answer = await this.request<{ missing: string[] }>('POST', '/blobs/missing', { sha256: hashes });
+    return answer.missing;
+  }
+
+  async putBlob(sha256: string, content: Uint8Array): Promise<void> {
+    await this.request('PUT', `/blobs/${sha256}`, content);
+  }
+
+  async createVersion(name: string, body: { entrypoint: string; manifest?: unknown; note?: string; files: ApiFileEntry[] }): Promise<ApiVersion> {
+    const answer = await this.request<{ version: ApiVersion }>('POST', `/functions/${encodeURIComponent(name)}/versions`, body);
+    return answer.version;
+  }
+
+  async getVersion(name: string, version: number): Promise<ApiVersion> {
+    const answer = await this.request<{ version: ApiVersion }>('GET', `/functions/${encodeURIComponent(name)}/versions/${version}`);
+    return answer.version;
+  }
+
+  deploy(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, version === undefined ? {} : { version });
+  }
+
+  rollback(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
+  }
+
+  listRuns(query: { function?: string; status?: string; limit?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return this.request('GET', `/runs${qs ? `?${qs}` : ''}`);
+  }
+
+  async getRun(runId: string): Promise<ApiRun> {
+    const answer = await this.request<{ run: ApiRun }>('GET', `/runs/${encodeURIComponent(runId)}`);
+    return answer.run;
+  }
+
+  testInvoke(name: string, body: Record<string, unknown>): Promise<TestInvokeResult> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/invoke`, body);
+  }
+}

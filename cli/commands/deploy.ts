@@ -1,0 +1,96 @@
+/** `deploy [dir]`: validate, then create/update, upload what changed, create and deploy a version. */
+import { resolve } from 'node:path';
+import { flag, positionals, str, type ParsedArgs } from '../args.js';
+import { readCredentials, writeCredentials } from '../config.js';
+import { clientOf, targetOf, type Command, type Context } from '../context.js';
+import { deployFolder, type DeployResult } from '../deploy-flow.js';
+import { EXIT, usageError } from '../errors.js';
+import { formatBytes, type Output } from '../output.js';
+import type { ApiFunction } from '../client.js';
+import { formatDurationMs, formatMemoryBytes } from '../../protocol/index.js';
+import { checkFolder, preflightJson } from './validate.js';
+
+/** A curl line for the function's URL (with the invoke token header for a token function). */
+export function curlLine(invokeUrl: string, auth: 'public' | 'token'): string {
+  const header = auth === 'token' ? " -H 'authorization: Bearer <invoke token>'" : '';
+  return `curl -s${header} '${invokeUrl}'`;
+}
+
+/** `http, sync, timeout 10s, memory 128Mi, public`. */
+export function describeSettings(fn: ApiFunction): string {
+  const { timeoutMs, memoryBytes } = fn.limits;
+  const limits = [
+    timeoutMs !== undefined ? `timeout ${formatDurationMs(timeoutMs)}` : null,
+    memoryBytes !== undefined ? `memory ${formatMemoryBytes(memoryBytes)}` : null,
+  ].filter((x) => x !== null);
+  return [fn.preset, fn.invocation, ...limits, `auth ${fn.auth}`].join(', ');
+}
+
+/** Prints what a deploy did (text mode). */
+export function printDeploy(out: Output, r: DeployResult): void {
+  out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${r.settingsChanged.join(', ')})` : 'settings unchanged'}.`);
+  if (r.unchanged) {
+    out.line(`No code changes: version ${r.version} is already deployed (use --force to deploy a new version anyway).`);
+  } else {
+    const { added, modified, removed } = r.changes;
+    const against = r.previousVersion === null ? '' : ` since version ${r.previousVersion}`;
+    out.line(`Changes${against}: ${added.length} added, ${modified.length} modified, ${removed.length} removed`);
+    for (const p of added) out.line(`  + ${p}`);
+    for (const p of modified) out.line(`  ~ ${p}`);
+    for (const p of removed) out.line(`  - ${p}`);
+    const rest = r.uploaded < r.files ? '; the others were already stored' : '';
+    out.line(`Uploaded ${r.uploaded} of ${r.files} files (${formatBytes(r.uploadedBytes)})${rest}.`);
+    out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
+  }
+  out.line();
+  out.line(`URL:   ${r.invokeUrl}`);
+  out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
+  if (r.invokeToken) {
+    out.line();
+    out.line(`Invoke token (shown once; saved to the credentials file for \`fastapi-platform invoke\`):`);
+    out.line(`  ${r.invokeToken}`);
+  }
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const [dirArg] = positionals(args, 1, 'deploy');
+  const auth = str(args, 'auth');
+  if (auth !== undefined && auth !== 'public' && auth !== 'token') throw usageError(`--auth must be public or token, got ${JSON.stringify(auth)}`);
+  const checked = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'));
+  if (!checked.ok) {
+    ctx.out.data(preflightJson(checked));
+    ctx.out.line(`${checked.problems.length} problem(s) found; nothing was uploaded.`);
+    return EXIT.INVALID;
+  }
+  const client = await clientOf(ctx, args);
+  const note = str(args, 'message');
+  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force') });
+  if (result.invokeToken) await saveInvokeToken(ctx, args, result.function, result.invokeToken);
+  ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth) });
+  printDeploy(ctx.out, result);
+  return EXIT.OK;
+}
+
+async function saveInvokeToken(ctx: Context, args: ParsedArgs, name: string, token: string): Promise<void> {
+  const { target } = await targetOf(ctx, args);
+  const saved = (await readCredentials(ctx.env.configDir)) ?? { url: target.url, invokeTokens: {} };
+  await writeCredentials(ctx.env.configDir, { ...saved, invokeTokens: { ...saved.invokeTokens, [name]: token } });
+}
+
+export const deployCommand: Command = {
+  name: 'deploy',
+  summary: 'validate, upload what changed, and deploy a new version',
+  usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force]',
+  details: [
+    'Runs `validate` first (exit 3 and nothing uploaded if it fails). Creates the function from',
+    'platform.yaml if it does not exist, else updates its settings; hashes every file (sha256),',
+    'uploads only contents the platform does not have, creates a version and deploys it.',
+    'Prints the files added/modified/removed since the active version, and the URL.',
+  ].join('\n'),
+  options: {
+    auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },
+    message: { type: 'string', short: 'm', value: 'TEXT', description: 'a note stored with the version (default: the manifest\'s version)' },
+    force: { type: 'boolean', description: 'create and deploy a version even if nothing changed' },
+  },
+  run,
+};

@@ -1,0 +1,240 @@
+/** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
+import { ApiClient } from '../client.js';
+import { clientOf, targetOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { formatMs } from '../output.js';
+import { FUNCTION_NAME } from '../../protocol/index.js';
+
+export interface InvokeRequest {
+  method: string;
+  /** Starts with `/`; may carry `?query`. */
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+}
+
+export interface InvokeAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  runId: string | null;
+  cold: boolean | null;
+  durationMs: number;
+  /** Server-Timing phases (ms) when the gateway sent them. */
+  timing: Record<string, number>;
+}
+
+/** `queue;dur=0, init;dur=8.61, …` → `{queue: 0, init: 8.61, …}`. */
+export function parseServerTiming(header: string | null | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    const dur = params.map((p) => /^\s*dur=([\d.]+)\s*$/.exec(p)).find((m) => m !== null);
+    if (name && dur) out[name.trim()] = Number(dur[1]);
+  }
+  return out;
+}
+
+/** `K:V` header arguments → a map with lower-case names. */
+export function parseHeaders(items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const colon = item.indexOf(':');
+    if (colon <= 0) throw usageError(`--header must look like Name: value, got ${JSON.stringify(item)}`);
+    out[item.slice(0, colon).trim().toLowerCase()] = item.slice(colon + 1).trim();
+  }
+  return out;
+}
+
+function looksLikeJson(data: Buffer): boolean {
+  try {
+    JSON.parse(data.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The request from the command line: body from --data, --file or `-` (stdin), at most one. */
+export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolean): Promise<InvokeRequest> {
+  const data = str(args, 'data');
+  const file = str(args, 'file');
+  if ([data !== undefined, file !== undefined, stdin].filter(Boolean).length > 1) throw usageError('give the body once: --data, --file or - (stdin)');
+  let body: Buffer | null = null;
+  let type: string | undefined;
+  if (data !== undefined) {
+    body = Buffer.from(data, 'utf8');
+    type = looksLikeJson(body) ? 'application/json' : 'text/plain; charset=utf-8';
+  } else if (file !== undefined) {
+    body = await readFile(resolve(ctx.cwd, file)).catch((err: Error) => {
+      throw usageError(`cannot read --file ${file}: ${err.message}`);
+    });
+    type = file.endsWith('.json') || looksLikeJson(body) ? 'application/json' : 'application/octet-stream';
+  } else if (stdin) {
+    body = await ctx.io.readStdin();
+    type = looksLikeJson(body) ? 'application/json' : 'application/octet-stream';
+  }
+  const headers = parseHeaders(list(args, 'header'));
+  if (type !== undefined && headers['content-type'] === undefined) headers['content-type'] = type;
+  let path = str(args, 'path') ?? '/';
+  if (!path.startsWith('/')) path = `/${path}`;
+  const method = (str(args, 'method') ?? (body === null ? 'GET' : 'POST')).toUpperCase();
+  if (!/^[A-Z]+$/.test(method)) throw usageError(`--method must be an HTTP method, got ${JSON.stringify(method)}`);
+  return { method, path, headers, body };
+}
+
+/** Calls `/fn/<name><path>` directly, as any client would; `token` is the function's invoke token. */
+export async function callDirect(client: ApiClient, name: string, req: InvokeRequest, token: string | undefined): Promise<InvokeAnswer> {
+  const headers = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
+  const started = performance.now();
+  const res = await client.fetch(`${client.baseUrl}/fn/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const body = Buffer.from(await res.arrayBuffer());
+  const elapsed = performance.now() - started;
+  const timing = parseServerTiming(res.headers.get('server-timing'));
+  const cold = res.headers.get('x-cold-start');
+  return {
+    status: res.status,
+    headers: Object.fromEntries(res.headers.entries()),
+    body,
+    runId: res.headers.get('x-run-id'),
+    cold: cold === null ? null : cold === '1',
+    durationMs: timing.total ?? elapsed,
+    timing,
+  };
+}
+
+async function invokeDirect(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<InvokeAnswer> {
+  const { target, credentials } = await targetOf(ctx, args);
+  const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
+  return callDirect(new ApiClient(target.url, target.token), name, req, token);
+}
+
+/** Runs the payload through the control plane's test-invoke endpoint (admin token). */
+async function invokeTest(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<InvokeAnswer> {
+  const client = await clientOf(ctx, args);
+  const [path, query] = splitQuery(req.path);
+  const payload: Record<string, unknown> = { method: req.method, path, headers: req.headers };
+  if (query !== null) payload.query = queryRecord(query);
+  if (req.body !== null) {
+    if (req.headers['content-type'] === 'application/json' && looksLikeJson(req.body)) payload.body = JSON.parse(req.body.toString('utf8'));
+    else payload.bodyBase64 = req.body.toString('base64');
+  }
+  const r = await client.testInvoke(name, payload);
+  const body = r.bodyBase64 !== undefined
+    ? Buffer.from(r.bodyBase64, 'base64')
+    : Buffer.from(typeof r.body === 'string' ? r.body : r.body === undefined || r.body === null ? '' : JSON.stringify(r.body), 'utf8');
+  const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  return { status: r.status, headers, body, runId: r.runId, cold: r.cold, durationMs: r.durationMs, timing: parseServerTiming(headers['server-timing']) };
+}
+
+/** `a=1&b=2&b=3` → `{a: '1', b: ['2', '3']}` (the test-invoke endpoint's form). */
+export function queryRecord(query: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    const seen = out[key];
+    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return out;
+}
+
+/** `/a?x=1` → `['/a', 'x=1']`; no query → null. */
+export function splitQuery(path: string): [string, string | null] {
+  const q = path.indexOf('?');
+  return q < 0 ? [path, null] : [path.slice(0, q), path.slice(q + 1)];
+}
+
+function isJson(answer: InvokeAnswer): boolean {
+  return /\bjson\b/.test(answer.headers['content-type'] ?? '') && looksLikeJson(answer.body);
+}
+
+function isText(answer: InvokeAnswer): boolean {
+  const type = answer.headers['content-type'] ?? '';
+  return type.startsWith('text/') || /json|xml|javascript|charset=/.test(type) || (type === '' && !answer.body.includes(0));
+}
+
+/** The body for people: JSON indented, text as is, binary as a size. */
+export function formatBody(a: InvokeAnswer): string {
+  if (isJson(a)) return JSON.stringify(JSON.parse(a.body.toString('utf8')), null, 2);
+  if (isText(a)) return a.body.toString('utf8');
+  return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
+}
+
+/** The one-line summary: status, duration, cold/warm, run id. */
+export function summaryLine(a: InvokeAnswer): string {
+  const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
+  if (a.cold !== null) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
+  if (a.runId) parts.push(`run ${a.runId}`);
+  return parts.join('  ·  ');
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const pos = positionals(args, 2, 'invoke');
+  const name = pos[0];
+  if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name>');
+  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
+  const req = await buildRequest(ctx, args, pos[1] === '-');
+  const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req);
+
+  const output = str(args, 'output');
+  if (output !== undefined) await writeFile(resolve(ctx.cwd, output), answer.body);
+  const ok = answer.status < 400;
+  const json = isJson(answer);
+  ctx.out.data({
+    ok,
+    function: name,
+    status: answer.status,
+    durationMs: answer.durationMs,
+    cold: answer.cold,
+    runId: answer.runId,
+    timing: answer.timing,
+    headers: answer.headers,
+    ...(json ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
+  });
+  ctx.out.line(summaryLine(answer));
+  if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
+  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : formatBody(answer));
+  if (!ok) explainFailure(ctx, answer, name);
+  return ok ? EXIT.OK : EXIT.FAILURE;
+}
+
+function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
+  if (ctx.out.json) return;
+  let code: string | undefined;
+  try {
+    code = (JSON.parse(a.body.toString('utf8')) as { error?: { code?: string } }).error?.code;
+  } catch {
+    // the function's own error body
+  }
+  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed here: deploy it with \`fastapi-platform deploy\`.`);
+  else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it).`);
+  else if (a.runId) ctx.out.note(`Details, logs and the stack: fastapi-platform runs ${a.runId}`);
+}
+
+export const invokeCommand: Command = {
+  name: 'invoke',
+  summary: 'call a function and show status, duration, cold/warm, run id and body',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test]',
+  details: [
+    'Calls <url>/fn/<name><path> directly, as any client would; with --test, runs the payload through',
+    'the control plane\'s test-invoke endpoint instead (needs the admin token). `-` reads the body',
+    'from stdin. The method defaults to POST with a body, GET without. A token-mode function is',
+    'called with --invoke-token, or the token deploy saved when it created the function.',
+    'Exit 0 when the answer is below 400, 1 otherwise (the body is printed either way).',
+  ].join('\n'),
+  options: {
+    data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json)' },
+    file: { type: 'string', short: 'f', value: 'FILE', description: 'request body from a file' },
+    method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
+    path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
+    header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
+    test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
+    'invoke-token': { type: 'string', value: 'TOKEN', description: 'invoke token of a token-mode function' },
+    include: { type: 'boolean', short: 'i', description: 'also print the response headers' },
+    output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE' },
+  },
+  run,
+};

@@ -1,0 +1,28 @@
+/** `rollback <name> [--to N]`: re-deploys the previous (or a named) version. */
+import { int, positionals, type ParsedArgs } from '../args.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { FUNCTION_NAME } from '../../protocol/index.js';
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const [name] = positionals(args, 1, 'rollback');
+  if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION]');
+  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  const to = args.values.to === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
+  const client = await clientOf(ctx, args);
+  const { function: fn, deploy } = await client.rollback(name, to);
+  ctx.out.data({ ok: true, function: name, fromVersion: deploy.fromVersion, toVersion: deploy.toVersion, activeVersion: fn.activeVersion, status: fn.status });
+  ctx.out.line(`Rolled back "${name}" from version ${deploy.fromVersion ?? '-'} to version ${deploy.toVersion ?? fn.activeVersion ?? '-'}.`);
+  return EXIT.OK;
+}
+
+export const rollbackCommand: Command = {
+  name: 'rollback',
+  summary: 'deploy the previous version again (or the one given with --to)',
+  usage: 'rollback <name> [--to VERSION]',
+  details: 'Without --to: the version before the active one. Versions are immutable, so a rollback is instant.',
+  options: {
+    to: { type: 'string', value: 'VERSION', description: 'the version number to make active' },
+  },
+  run,
+};

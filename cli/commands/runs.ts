@@ -1,0 +1,95 @@
+/** `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail. */
+import { int, positionals, str, type ParsedArgs } from '../args.js';
+import type { ApiRun } from '../client.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { formatAgo, formatMs, indent, table } from '../output.js';
+import { FUNCTION_NAME, RUN_STATUSES } from '../../protocol/index.js';
+
+/** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isRunId(text: string): boolean {
+  return RUN_ID.test(text);
+}
+
+/** What `runs` should do with its positionals. */
+export function runsTarget(pos: readonly string[]): { show: string } | { list: string | undefined } {
+  if (pos[0] === 'show') {
+    if (pos[1] === undefined) throw usageError('runs show needs a run id: fastapi-platform runs show <runId>');
+    return { show: pos[1] };
+  }
+  if (pos[0] !== undefined && isRunId(pos[0])) return { show: pos[0] };
+  if (pos[0] !== undefined && !FUNCTION_NAME.test(pos[0])) throw usageError(`${JSON.stringify(pos[0])} is neither a function name nor a run id`);
+  return { list: pos[0] };
+}
+
+function statusText(r: ApiRun): string {
+  return r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
+}
+
+function printList(ctx: Context, runs: ApiRun[]): void {
+  if (runs.length === 0) {
+    ctx.out.line('No runs yet.');
+    return;
+  }
+  const now = ctx.now();
+  ctx.out.line(table(
+    ['RUN ID', 'FUNCTION', 'VERSION', 'STATUS', 'START', 'DURATION', 'WHEN'],
+    runs.map((r) => [r.runId, r.function, r.version, statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
+  ));
+}
+
+/** The detail view of one run (text). */
+export function formatRun(r: ApiRun, now: number): string {
+  const lines = [
+    `run       ${r.runId}`,
+    `function  ${r.function} (version ${r.version}, trigger ${r.trigger})`,
+    `status    ${r.status}: HTTP ${r.httpStatus}${r.errorCode ? `, ${r.errorCode}` : ''}${r.errorClass ? ` (${r.errorClass})` : ''}${r.clientAborted ? ', client went away' : ''}`,
+    `start     ${r.cold ? 'cold' : 'warm'}${r.start ? ` (${r.start})` : ''}`,
+    `timing    total ${formatMs(r.durationMs)} = queued ${formatMs(r.queuedMs)} + init ${formatMs(r.initMs)} + handler ${formatMs(r.handlerMs)} (+ gateway)`,
+    `when      ${new Date(r.startedAt).toISOString()} (${formatAgo(r.startedAt, now)})`,
+  ];
+  if (r.error) {
+    const at = r.error.file ? ` at ${r.error.file}${r.error.line !== undefined ? `:${r.error.line}` : ''}` : '';
+    lines.push('', `error     ${r.error.type}: ${r.error.message}${at}`);
+    if (r.error.stack) lines.push(indent(r.error.stack.trimEnd(), '  '));
+  }
+  const logs = r.logs ?? [];
+  lines.push('', logs.length === 0 ? 'logs      (none)' : `logs (${logs.length})`);
+  for (const l of logs) {
+    const time = new Date(l.ts).toISOString().slice(11, 23);
+    lines.push(`  ${time} ${(l.level ?? l.stream).padEnd(7)} ${l.msg.trimEnd()}`);
+  }
+  return lines.join('\n');
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const what = runsTarget(positionals(args, 2, 'runs'));
+  const client = await clientOf(ctx, args);
+  if ('show' in what) {
+    const r = await client.getRun(what.show);
+    ctx.out.data({ ok: true, run: r });
+    ctx.out.line(formatRun(r, ctx.now()));
+    return EXIT.OK;
+  }
+  const status = str(args, 'status');
+  if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  const limit = int(args, 'limit', 20, 1, 1000);
+  const page = await client.listRuns({ ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit });
+  ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
+  printList(ctx, page.items);
+  return EXIT.OK;
+}
+
+export const runsCommand: Command = {
+  name: 'runs',
+  summary: 'list recent runs, or show one run with its logs and error',
+  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId>',
+  details: 'A run id is a UUID (X-Run-Id of every invocation); anything else is taken as a function name.',
+  options: {
+    status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')})` },
+    limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
+  },
+  run,
+};

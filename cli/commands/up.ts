@@ -1,0 +1,150 @@
+/**
+ * `up`: starts the whole platform in this process on the embedded default (platform/start.ts),
+ * saves the admin token on first start, optionally deploys and calls the demo function, and
+ * stops cleanly on SIGINT/SIGTERM.
+ */
+import { join, resolve } from 'node:path';
+import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
+import { ApiClient } from '../client.js';
+import { credentialsPath, PACKAGE_ROOT, readCredentials, writeCredentials } from '../config.js';
+import type { Command, Context } from '../context.js';
+import { deployFolder } from '../deploy-flow.js';
+import { CliError, EXIT } from '../errors.js';
+import type { PlatformConfig } from '../../platform/config.js';
+import type { StartedPlatform, StartOptions } from '../../platform/start.js';
+import { preflight, formatProblem } from '../preflight.js';
+import { pythonPath } from '../python.js';
+import { curlLine, printDeploy } from './deploy.js';
+import { callDirect, formatBody, summaryLine } from './invoke.js';
+
+export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
+const DEMO_NAME = 'hello';
+
+/** Saves or refreshes the credentials for this platform; returns the token the CLI can use. */
+async function rememberCredentials(ctx: Context, started: StartedPlatform): Promise<string | undefined> {
+  const { stateDir } = started;
+  const saved = await readCredentials(ctx.env.configDir);
+  if (started.adminToken !== undefined) {
+    await writeCredentials(ctx.env.configDir, { url: started.url, token: started.adminToken, stateDir, invokeTokens: {} });
+    return started.adminToken;
+  }
+  if (saved !== null && saved.stateDir === stateDir) {
+    // Same state directory: the token still holds; the URL may have changed (another port).
+    if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
+    return saved.token;
+  }
+  if (ctx.env.token === undefined) {
+    ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
+  }
+  return ctx.env.token;
+}
+
+/** Deploys examples/hello if it is not deployed yet, then calls it twice (cold, then warm). */
+async function demo(ctx: Context, client: ApiClient, token: string | undefined): Promise<void> {
+  const existing = token === undefined ? null : await client.getFunction(DEMO_NAME);
+  if (token !== undefined && (existing === null || existing.function.activeVersion === null)) {
+    const checked = await preflight(DEMO_DIR, pythonPath(ctx.env.python), ctx.env.manifestEnv);
+    if (!checked.ok) {
+      for (const p of checked.problems) ctx.out.note(`error: examples/hello: ${formatProblem(p)}`);
+      return;
+    }
+    const result = await deployFolder(client, checked);
+    ctx.out.event({ event: 'deployed', ...result });
+    ctx.out.line(`Deploying the example function examples/hello:`);
+    printDeploy(ctx.out, result);
+    ctx.out.line();
+  }
+  if (token === undefined) ctx.out.note('note: without the admin token the example cannot be deployed here; calling it as it is.');
+  ctx.out.line('Invoking it (the first call is a cold start, the second is warm):');
+  for (const _ of [1, 2]) {
+    const answer = await callDirect(client, DEMO_NAME, { method: 'GET', path: '/?name=world', headers: {}, body: null }, undefined);
+    ctx.out.event({ event: 'invoked', function: DEMO_NAME, status: answer.status, cold: answer.cold, durationMs: answer.durationMs, runId: answer.runId });
+    ctx.out.line(`  ${summaryLine(answer)}`);
+    ctx.out.line(`  ${formatBody(answer).replace(/\n\s*/g, ' ')}`);
+  }
+  ctx.out.line();
+  ctx.out.line(`Try it yourself:  ${curlLine(`${client.baseUrl}/fn/${DEMO_NAME}/?name=you`, 'public')}`);
+  ctx.out.line(`Its runs:         fastapi-platform runs ${DEMO_NAME}`);
+}
+
+/** The platform's options: its FP_* variables (as `node dist/platform/main.js` reads them), then the flags. */
+async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
+  const { loadConfig } = await import('../../platform/config.js');
+  let base: PlatformConfig;
+  try {
+    base = loadConfig(ctx.env.platformEnv);
+  } catch (err) {
+    throw new CliError(EXIT.USAGE, 'BAD_CONFIG', (err as Error).message);
+  }
+  const stateDir = str(args, 'state-dir');
+  const host = str(args, 'host');
+  return {
+    ...base,
+    ...(stateDir !== undefined ? { stateDir: resolve(ctx.cwd, stateDir) } : {}),
+    port: int(args, 'port', base.port, 0, 65535),
+    ...(host !== undefined ? { host } : {}),
+    runtimeEnv: ctx.env.runtimeEnv,
+  };
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  positionals(args, 0, 'up');
+  const options = await platformOptions(ctx, args);
+  // Imported here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
+  const { startPlatform } = await import('../../platform/start.js');
+  const started = await startPlatform(options);
+  const stop = async (signal: string): Promise<number> => {
+    ctx.out.line(`\n${signal}: stopping (calls in flight finish first)…`);
+    await started.close();
+    ctx.out.event({ event: 'stopped', signal });
+    ctx.out.line('Stopped.');
+    return EXIT.OK;
+  };
+  const signal = ctx.waitForSignal();
+
+  try {
+    const token = await rememberCredentials(ctx, started);
+    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, credentials: credentialsPath(ctx.env.configDir), ...(started.adminToken ? { adminToken: started.adminToken } : {}) });
+    ctx.out.line(`fastapi-platform is running at ${started.url}`);
+    ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
+    if (started.adminToken !== undefined) {
+      ctx.out.line();
+      ctx.out.line('Admin token (shown only this once; saved for the CLI):');
+      ctx.out.line(`  ${started.adminToken}`);
+      ctx.out.line(`  saved to ${credentialsPath(ctx.env.configDir)}`);
+    }
+    ctx.out.line();
+    if (flag(args, 'demo')) {
+      // A failed demo is reported, and the platform keeps running: it is still usable.
+      const shown = demo(ctx, new ApiClient(started.url, token), token).catch((err: unknown) => {
+        ctx.out.note(`the demo failed: ${(err as Error).message}`);
+        ctx.out.event({ event: 'demo-failed', message: (err as Error).message, ...(err instanceof CliError ? { code: err.code } : {}) });
+      });
+      await Promise.race([shown, signal]);
+    }
+    ctx.out.line('Press Ctrl-C to stop.');
+  } catch (err) {
+    await started.close();
+    throw err;
+  }
+  return stop(await signal);
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'start the whole platform locally (embedded store, gateway, API)',
+  usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo]',
+  details: [
+    'Runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then lets calls in flight finish.',
+    'On the first start of a state directory it prints the admin token once and saves {url, token}',
+    'to the credentials file, so the other commands work without flags. With --json it prints one',
+    'JSON object per line: started, deployed, invoked, demo-failed, stopped.',
+  ].join('\n'),
+  options: {
+    'state-dir': { type: 'string', value: 'DIR', description: 'where functions, versions, runs and code live (default: FP_STATE_DIR or ./.state)' },
+    port: { type: 'string', value: 'N', description: 'port for the gateway and the API (default: FP_PORT or 8080; 0 = any free port)' },
+    host: { type: 'string', value: 'HOST', description: 'address to bind (default: FP_HOST or 127.0.0.1)' },
+    demo: { type: 'boolean', description: 'deploy examples/hello if needed and call it cold, then warm' },
+  },
+  run,
+};

@@ -1,0 +1,69 @@
+/** `validate [dir]`: the preflight, with every problem listed; exit 3 when there is any. */
+import { resolve } from 'node:path';
+import { positionals, type ParsedArgs } from '../args.js';
+import type { Command, Context } from '../context.js';
+import { EXIT } from '../errors.js';
+import { BUNDLE_LIMITS } from '../files.js';
+import { formatBytes } from '../output.js';
+import { formatProblem, preflight, type Preflight } from '../preflight.js';
+import { pythonPath } from '../python.js';
+
+/** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
+export async function checkFolder(ctx: Context, dir: string): Promise<Preflight> {
+  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv);
+  for (const w of result.warnings) ctx.out.note(`warning: ${formatProblem(w)}`);
+  if (!ctx.out.json) for (const p of result.problems) ctx.io.stderr(`error: ${formatProblem(p)}\n`);
+  return result;
+}
+
+/** The JSON form of a preflight (also what `deploy --json` reports when it stops there). */
+export function preflightJson(result: Preflight): Record<string, unknown> {
+  return {
+    ok: result.ok,
+    dir: result.dir,
+    problems: result.problems,
+    warnings: result.warnings,
+    function: result.manifest?.name ?? null,
+    entrypoint: result.python?.entrypoint ?? null,
+    files: result.files.length,
+    totalBytes: result.totalBytes,
+    python: result.python?.version ?? null,
+  };
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const [dirArg] = positionals(args, 1, 'validate');
+  const result = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'));
+  ctx.out.data(preflightJson(result));
+  if (!result.ok) {
+    const n = result.problems.length;
+    ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; fix ${n === 1 ? 'it' : 'them'} before deploying.`);
+    return EXIT.INVALID;
+  }
+  const m = result.manifest!;
+  const entry = result.python!.entrypoint;
+  const contract = entry.kind === 'handler'
+    ? `handler(event, context)${entry.async ? ', async' : ''}`
+    : entry.kind === 'asgi' ? 'ASGI app function' : entry.kind === 'assignment' ? 'an object (an ASGI app such as FastAPI())' : entry.kind ?? 'unknown';
+  ctx.out.line(`ok  platform.yaml: function "${m.name}", runtime ${m.runtime}, invocation ${m.invocation}`);
+  ctx.out.line(`ok  entrypoint ${m.entrypoint}: ${contract} at ${entry.file}${entry.line ? `:${entry.line}` : ''}`);
+  ctx.out.line(`ok  Python ${result.python!.version}: ${result.python!.checked} module${result.python!.checked === 1 ? ' compiles' : 's compile'}`);
+  ctx.out.line(`ok  ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${formatBytes(result.totalBytes)} (limits: ${BUNDLE_LIMITS.maxFiles} files, 50 MiB in all, 10 MiB a file)`);
+  ctx.out.line('valid: ready to deploy');
+  return EXIT.OK;
+}
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check a function folder before uploading anything',
+  usage: 'validate [dir]',
+  details: [
+    'Checks, without contacting the platform: platform.yaml against the manifest schema (each problem',
+    'with its key path and line), Python syntax of every .py file with the runtime\'s own compiler',
+    '(file and line), that the entrypoint exists at module level with the right signature, and the',
+    'file count and size limits (1000 files, 50 MiB in all, 10 MiB a file). Skipped: dotfiles,',
+    '__pycache__, *.pyc, node_modules, and whatever .platformignore lists. Exit 3 when invalid.',
+  ].join('\n'),
+  options: {},
+  run,
+};

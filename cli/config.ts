@@ -1,0 +1,126 @@
+/**
+ * The CLI's configuration: the environment is read here only (`loadCliEnv`, pure), the credentials
+ * file is read and written here only. Precedence for the target platform: command-line flag, then
+ * FP_URL / FP_TOKEN, then the credentials file, then the default URL.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CliError, EXIT } from './errors.js';
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** The repository (or installed package) root: dist/cli/config.js → ../.. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface CliEnv {
+  /** Where credentials.json lives. */
+  configDir: string;
+  /** FP_URL, overriding the credentials file. */
+  url: string | undefined;
+  /** FP_TOKEN (admin), overriding the credentials file. */
+  token: string | undefined;
+  /** FP_PYTHON: the interpreter for `validate` (default: the repository's .venv, then python3). */
+  python: string | undefined;
+  /** The `FP_*` variables, for `up` (the platform's own `loadConfig` reads them). */
+  platformEnv: Record<string, string | undefined>;
+  /** The whole environment, for `${VAR}` references in platform.yaml (resolved by deploy). */
+  manifestEnv: Record<string, string | undefined>;
+  /** PATH and LANG for the runtime processes `up` starts (nothing else of the environment reaches user code). */
+  runtimeEnv: Record<string, string | undefined>;
+}
+
+/** Pure: the environment → the CLI's settings. An empty variable counts as unset. */
+export function loadCliEnv(env: Record<string, string | undefined>, home: string): CliEnv {
+  const get = (key: string): string | undefined => (env[key] === undefined || env[key] === '' ? undefined : env[key]);
+  const xdg = get('XDG_CONFIG_HOME');
+  return Object.freeze({
+    configDir: get('FP_CONFIG_DIR') ?? join(xdg ?? join(home, '.config'), 'fastapi-platform'),
+    url: get('FP_URL'),
+    token: get('FP_TOKEN'),
+    python: get('FP_PYTHON'),
+    platformEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith('FP_')))),
+    manifestEnv: Object.freeze({ ...env }),
+    runtimeEnv: Object.freeze({ PATH: env.PATH, LANG: env.LANG }),
+  });
+}
+
+const credentialsSchema = z.strictObject({
+  url: z.url(),
+  token: z.string().min(1).optional(),
+  /** The state directory `up` used when it saved this token (absolute). */
+  stateDir: z.string().optional(),
+  /** Invoke tokens of `token`-mode functions, by function name (shown once by the server). */
+  invokeTokens: z.record(z.string(), z.string()).default({}),
+});
+export type Credentials = z.output<typeof credentialsSchema>;
+
+export function credentialsPath(configDir: string): string {
+  return join(configDir, 'credentials.json');
+}
+
+/** The saved credentials, or null when there are none. A damaged file is an error naming it. */
+export async function readCredentials(configDir: string): Promise<Credentials | null> {
+  const file = credentialsPath(configDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new CliError(EXIT.FAILURE, 'CREDENTIALS_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new CliError(EXIT.FAILURE, 'CREDENTIALS_INVALID', `${file} is not valid JSON; fix or delete it`);
+  }
+  const parsed = credentialsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new CliError(EXIT.FAILURE, 'CREDENTIALS_INVALID', `${file} is invalid (${where}); fix or delete it`);
+  }
+  return parsed.data;
+}
+
+/** Writes the credentials with mode 0600 (folder 0700), atomically (temp file, then rename). */
+export async function writeCredentials(configDir: string, credentials: Credentials): Promise<string> {
+  const file = credentialsPath(configDir);
+  await mkdir(configDir, { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  // writeFile's mode is masked by the umask and ignored for an existing file: set it explicitly.
+  await chmod(temp, 0o600);
+  await rename(temp, file);
+  return file;
+}
+
+export interface Target {
+  url: string;
+  token: string | undefined;
+  /** Where the URL came from, for error hints. */
+  source: 'flag' | 'env' | 'credentials' | 'default';
+}
+
+/** The platform to talk to: flag > env > credentials > default. A trailing slash is dropped. */
+export function resolveTarget(flags: { url?: string | undefined; token?: string | undefined }, env: CliEnv, credentials: Credentials | null): Target {
+  const [url, source] = flags.url !== undefined
+    ? [flags.url, 'flag' as const]
+    : env.url !== undefined
+      ? [env.url, 'env' as const]
+      : credentials !== null
+        ? [credentials.url, 'credentials' as const]
+        : [DEFAULT_URL, 'default' as const];
+  // The saved token belongs to the saved URL: do not send it to another platform.
+  const savedToken = credentials !== null && sameOrigin(credentials.url, url) ? credentials.token : undefined;
+  return { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, source };
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}

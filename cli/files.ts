@@ -1,0 +1,173 @@
+/**
+ * The files of a function folder as `deploy` uploads them: walked in a stable order, with the
+ * default exclusions and `.platformignore`, checked against the server's bundle limits, hashed.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatBytes } from './output.js';
+
+export interface BundleLimits {
+  maxFiles: number;
+  maxTotalBytes: number;
+  maxFileBytes: number;
+}
+
+/** The server's limits (controlplane DEFAULT_BUNDLE_LIMITS; a unit test keeps them equal). */
+export const BUNDLE_LIMITS: Readonly<BundleLimits> = Object.freeze({ maxFiles: 1000, maxTotalBytes: 50 * 1024 * 1024, maxFileBytes: 10 * 1024 * 1024 });
+
+export const IGNORE_FILE = '.platformignore';
+
+export interface LocalFile {
+  /** Relative, `/`-separated. */
+  path: string;
+  size: number;
+}
+
+export interface FileProblem {
+  file: string | null;
+  message: string;
+}
+
+export interface Walk {
+  files: LocalFile[];
+  totalBytes: number;
+  /** Limit breaches and unusable names; empty when the folder can be uploaded. */
+  problems: FileProblem[];
+  /** Skipped things worth mentioning (symlinked folders, unreadable entries). */
+  warnings: FileProblem[];
+}
+
+/** Default exclusions: caches, bytecode, dependencies folders, dotfiles (so .git and .venv). */
+export function isIgnoredByDefault(name: string, isDir: boolean): boolean {
+  if (name.startsWith('.')) return true;
+  if (isDir) return name === '__pycache__' || name === 'node_modules';
+  return name.endsWith('.pyc') || name.endsWith('.pyo');
+}
+
+/**
+ * `.platformignore` patterns, gitignore-like but smaller: `#` comments, blank lines, `*` and `?`
+ * within a name, `**` across folders, a trailing `/` for folders only, a `/` elsewhere anchors
+ * the pattern at the folder root; otherwise it matches a name at any depth. No `!` negation.
+ */
+export function compileIgnore(text: string): (path: string, isDir: boolean) => boolean {
+  const rules = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'))
+    .map((pattern) => {
+      const dirOnly = pattern.endsWith('/');
+      const body = pattern.replace(/^\/+|\/+$/g, '');
+      const anchored = pattern.replace(/\/+$/, '').includes('/');
+      return { dirOnly, anchored, regex: globToRegex(body) };
+    });
+  return (path, isDir) =>
+    rules.some((r) => {
+      if (r.dirOnly && !isDir) return false;
+      const subject = r.anchored ? path : path.slice(path.lastIndexOf('/') + 1);
+      return r.regex.test(subject);
+    });
+}
+
+function globToRegex(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      // `**/` matches zero or more folders; a bare `**` anything.
+      if (glob[i + 2] === '/') {
+        out += '(?:.*/)?';
+        i += 2;
+      } else {
+        out += '.*';
+        i += 1;
+      }
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** A name the server would refuse (controlplane/bundles/paths.ts rules). */
+function badName(name: string): string | null {
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'contains a control character';
+  if (name.includes('\\')) return 'contains a backslash';
+  if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes';
+  return null;
+}
+
+/**
+ * Walks `dir` (sorted, so hashes and listings are stable). Stops counting a little past the file
+ * limit so that running it in a huge folder by mistake stays quick.
+ */
+export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE_LIMITS): Promise<Walk> {
+  let ignoreText = '';
+  try {
+    ignoreText = await readFile(join(dir, IGNORE_FILE), 'utf8');
+  } catch {
+    // no ignore file
+  }
+  const ignored = compileIgnore(ignoreText);
+  const walk: Walk = { files: [], totalBytes: 0, problems: [], warnings: [] };
+  let truncated = false;
+
+  const visit = async (rel: string): Promise<void> => {
+    const entries = (await readdir(rel ? join(dir, rel) : dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (walk.files.length > limits.maxFiles) {
+        truncated = true;
+        return;
+      }
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const full = join(dir, path);
+      const link = entry.isSymbolicLink();
+      const info = link ? await stat(full).catch(() => null) : await lstat(full);
+      if (info === null) {
+        walk.warnings.push({ file: path, message: 'skipped: a broken symbolic link' });
+        continue;
+      }
+      const isDir = info.isDirectory();
+      if (isIgnoredByDefault(entry.name, isDir) || ignored(path, isDir)) continue;
+      if (isDir) {
+        if (link) walk.warnings.push({ file: path, message: 'skipped: a symbolic link to a folder' });
+        else await visit(path);
+        continue;
+      }
+      if (!info.isFile()) {
+        walk.warnings.push({ file: path, message: 'skipped: not a regular file' });
+        continue;
+      }
+      const why = badName(entry.name);
+      if (why) walk.problems.push({ file: path, message: `the file name ${why}; the platform refuses it` });
+      if (info.size > limits.maxFileBytes) {
+        walk.problems.push({ file: path, message: `is ${formatBytes(info.size)}; the limit per file is ${formatBytes(limits.maxFileBytes)}` });
+      }
+      walk.files.push({ path, size: info.size });
+      walk.totalBytes += info.size;
+    }
+  };
+  await visit('');
+
+  if (truncated || walk.files.length > limits.maxFiles) {
+    walk.problems.push({ file: null, message: `more than ${limits.maxFiles} files to upload (the limit); exclude some in ${IGNORE_FILE}` });
+  } else if (walk.totalBytes > limits.maxTotalBytes) {
+    walk.problems.push({ file: null, message: `the files add up to ${formatBytes(walk.totalBytes)}; the limit is ${formatBytes(limits.maxTotalBytes)}` });
+  }
+  if (walk.files.length === 0) walk.problems.push({ file: null, message: 'there are no files to upload' });
+  return walk;
+}
+
+export interface HashedFile extends LocalFile {
+  sha256: string;
+}
+
+/** Reads and hashes every file (sha256, lower-case hex). */
+export async function hashFiles(dir: string, files: readonly LocalFile[]): Promise<HashedFile[]> {
+  const out: HashedFile[] = [];
+  for (const f of files) {
+    const content = await readFile(join(dir, f.path));
+    out.push({ path: f.path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * The `fastapi-platform` command. `main(argv)` parses, dispatches and maps every failure to a
+ * documented exit code (docs/cli.md); bin/fastapi-platform.js calls it with process.argv.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from './args.js';
+import { loadCliEnv, PACKAGE_ROOT } from './config.js';
+import type { Command, Context } from './context.js';
+import { CliError, EXIT, usageError } from './errors.js';
+import { Output, type Io } from './output.js';
+import { deployCommand } from './commands/deploy.js';
+import { initCommand } from './commands/init.js';
+import { invokeCommand } from './commands/invoke.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { runsCommand } from './commands/runs.js';
+import { upCommand } from './commands/up.js';
+import { validateCommand } from './commands/validate.js';
+
+export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, runsCommand, rollbackCommand, upCommand];
+
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'fastapi-platform: deploy and operate Python functions',
+    '',
+    'Usage: fastapi-platform <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global options (anywhere on the line):',
+    formatOptions(GLOBAL_OPTIONS),
+    '',
+    'Exit codes: 0 ok, 1 failed, 2 usage error, 3 validation failed, 4 API or auth error, 5 platform unreachable.',
+    'Run `fastapi-platform <command> --help` for a command\'s options. Documentation: docs/cli.md.',
+    '',
+  ].join('\n');
+}
+
+export function commandHelp(c: Command): string {
+  const options = Object.keys(c.options).length > 0 ? ['', 'Options:', formatOptions(c.options)] : [];
+  return [
+    `fastapi-platform ${c.name}: ${c.summary}`,
+    '',
+    `Usage: fastapi-platform ${c.usage}`,
+    ...options,
+    '',
+    'Global options:',
+    formatOptions(GLOBAL_OPTIONS),
+    ...(c.details ? ['', c.details] : []),
+    '',
+  ].join('\n');
+}
+
+export interface MainOptions {
+  io: Io;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  waitForSignal: () => Promise<string>;
+}
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function main(argv: readonly string[], options: MainOptions): Promise<number> {
+  const json = argv.includes('--json');
+  const out = new Output(options.io, json);
+  try {
+    const { command: name, rest } = splitCommand(argv);
+    if (name === null || name === 'help') {
+      const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest.find((a) => !a.startsWith('-'))) : undefined;
+      if (rest.includes('--version')) {
+        options.io.stdout(`${cliVersion()}\n`);
+        return EXIT.OK;
+      }
+      options.io.stdout(topic ? commandHelp(topic) : topHelp());
+      const asked = name === 'help' || rest.includes('--help') || rest.includes('-h');
+      return asked ? EXIT.OK : EXIT.USAGE;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) throw usageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const args = parseCommandArgs(rest, command.options, command.name);
+    if (flag(args, 'help')) {
+      options.io.stdout(commandHelp(command));
+      return EXIT.OK;
+    }
+    if (flag(args, 'version')) {
+      options.io.stdout(`${cliVersion()}\n`);
+      return EXIT.OK;
+    }
+    const ctx: Context = { out, io: options.io, env: loadCliEnv(options.env, homedir()), cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal };
+    return await command.run(ctx, args);
+  } catch (err) {
+    return report(out, err);
+  }
+}
+
+function report(out: Output, err: unknown): number {
+  const known = err instanceof CliError ? err : null;
+  const code = known?.code ?? 'INTERNAL';
+  const exit = known?.exitCode ?? EXIT.FAILURE;
+  const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
+  if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
+  else out.io.stderr(`error: ${message}${exit === EXIT.API ? ` [${code}]` : ''}\n`);
+  return exit;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once (130). */
+function waitForSignal(): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const first = (signal: string): void => {
+      process.removeListener('SIGINT', first);
+      process.removeListener('SIGTERM', first);
+      const again = (): never => process.exit(130);
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
+      resolvePromise(signal);
+    };
+    process.once('SIGINT', first);
+    process.once('SIGTERM', first);
+  });
+}
+
+/** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
+export async function runFromProcess(): Promise<void> {
+  process.exitCode = await main(process.argv.slice(2), {
+    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin },
+    env: process.env,
+    cwd: process.cwd(),
+    waitForSignal,
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Output: text for people by default, one JSON document for scripts with `--json`. Commands write
+ * through `Io` so tests can capture it. Small formatters for sizes, durations, times and tables.
+ */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Reads all of stdin (for `invoke -`). */
+  readStdin: () => Promise<Buffer>;
+}
+
+export class Output {
+  constructor(readonly io: Io, readonly json: boolean) {}
+
+  /** A line for people (suppressed with --json). */
+  line(text = ''): void {
+    if (!this.json) this.io.stdout(`${text}\n`);
+  }
+
+  /** A note on stderr (shown in both modes; never part of the JSON document). */
+  note(text: string): void {
+    this.io.stderr(`${text}\n`);
+  }
+
+  /** The JSON document (only with --json). */
+  data(value: unknown): void {
+    if (this.json) this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** One JSON object per line (for long-running commands such as `up`). */
+  event(value: unknown): void {
+    if (this.json) this.io.stdout(`${JSON.stringify(value)}\n`);
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+export function formatMs(ms: number): string {
+  if (ms === 0) return '0 ms';
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 100) return `${ms.toFixed(1)} ms`;
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `12s ago`, `5m ago`, `3h ago`, else the date. */
+export function formatAgo(at: number, now: number): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return new Date(at).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** Columns padded to the widest cell; the last column is not padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [render(header), ...rows.map(render)].join('\n');
+}
+
+/** Indents every line of `text`. */
+export function indent(text: string, by = '  '): string {
+  return text.split('\n').map((l) => (l.length > 0 ? by + l : l)).join('\n');
+}

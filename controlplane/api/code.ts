@@ -1,0 +1,57 @@
+/** /blobs and /functions/:name/versions (docs/api.md, "Code: blobs and versions"). */
+import { PlatformError } from '../../protocol/index.js';
+import { getFunction } from '../service/functions.js';
+import { createVersion, missingBlobs } from '../service/versions.js';
+import { json, type ApiResponse } from './http.js';
+import { versionSummaryView, versionView } from './present.js';
+import { readBody, readQuery, type Call } from './router.js';
+import { blobsMissingBody, pageQuery, SHA256_HEX, versionBody } from './schemas.js';
+import { nameParam, positiveIntParam, textParam, validate } from './validate.js';
+
+export async function blobsMissing(call: Call): Promise<ApiResponse> {
+  const body = await readBody(call, blobsMissingBody);
+  return json(200, { missing: await missingBlobs(call.ctx, body.sha256) });
+}
+
+export async function putBlob(call: Call): Promise<ApiResponse> {
+  const sha256 = textParam(call.params[0]!, 'sha256', SHA256_HEX);
+  const data = await call.req.body();
+  // Hashed on libuv's thread pool (WebCrypto), not the event loop; refused unless it matches.
+  const put = await call.ctx.store.blobs.put(data, sha256);
+  return json(put.created ? 201 : 200, { sha256: put.sha256, size: put.size, created: put.created });
+}
+
+/**
+ * The upload: the function must exist before anything is read; the body is parsed, checked and
+ * hashed in a worker thread, then validated here (with contents emptied, it is small).
+ */
+export async function createVersionRoute(call: Call): Promise<ApiResponse> {
+  const name = nameParam(call.params[0]!);
+  await getFunction(call.ctx, name);
+  const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
+  const body = validate(versionBody, checked.body);
+  const version = await createVersion(call.ctx, name, checked, body, call.who.label);
+  return json(201, { version: versionView(version) });
+}
+
+export async function listVersions(call: Call): Promise<ApiResponse> {
+  const name = nameParam(call.params[0]!);
+  const query = readQuery(call, pageQuery);
+  await getFunction(call.ctx, name);
+  const items = await call.ctx.store.versions.list(name, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { before: query.before } : {}) });
+  return json(200, { items: items.map(versionSummaryView) });
+}
+
+export async function getVersion(call: Call): Promise<ApiResponse> {
+  const name = nameParam(call.params[0]!);
+  const number = positiveIntParam(call.params[1]!, 'version');
+  await getFunction(call.ctx, name);
+  const version = await call.ctx.store.versions.get(name, number);
+  if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
+  return json(200, { version: versionView(version) });
+}
+
+/** Largest body of an upload: the bundle in base64, plus room for paths and JSON. */
+export function uploadBodyLimit(limits: { maxTotalBytes: number; maxFiles: number }): number {
+  return Math.ceil(limits.maxTotalBytes / 3) * 4 + limits.maxFiles * 2048 + 1024 * 1024;
+}

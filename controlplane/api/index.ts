@@ -1,0 +1,47 @@
+/**
+ * The control plane's REST API (/api/v1, docs/api.md) as a framework-agnostic handler: a plain
+ * request in, a plain response out. The gateway mounts it under /api/ on its own server
+ * (docs/adr/0004-controlplane-in-gateway.md). Order of checks: prefix → admin token → route →
+ * method → the handler (which validates its own parameters, query and body).
+ */
+import { PlatformError } from '../../protocol/index.js';
+import type { MountedApi } from '../../gateway/index.js';
+import { isUnexpected, toPlatformError } from '../errors.js';
+import type { ServiceContext } from '../service/context.js';
+import { authenticate } from './auth.js';
+import { apiError, type ApiRequest, type ApiResponse } from './http.js';
+import { DEFAULT_BODY_LIMIT, match } from './router.js';
+import { ROUTES } from './routes.js';
+
+const PREFIX = '/api/v1';
+
+export function createApi(ctx: ServiceContext): MountedApi {
+  return {
+    bodyLimit(_method: string, path: string): number {
+      const found = path.startsWith(`${PREFIX}/`) ? match(ROUTES, path.slice(PREFIX.length)) : null;
+      return found?.route.bodyLimit?.(ctx.settings) ?? DEFAULT_BODY_LIMIT;
+    },
+    async handle(req: ApiRequest): Promise<ApiResponse> {
+      try {
+        return await dispatch(ctx, req);
+      } catch (err) {
+        if (isUnexpected(err)) ctx.log(`controlplane: ${req.method} ${req.path} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return apiError(toPlatformError(err));
+      }
+    },
+  };
+}
+
+async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiResponse> {
+  if (!req.path.startsWith(`${PREFIX}/`)) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.path}; the API is under ${PREFIX}/`);
+  const who = authenticate(ctx.tokens, req.headers);
+  const found = match(ROUTES, req.path.slice(PREFIX.length));
+  if (found === null) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`);
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const handler = found.route.methods[method];
+  if (handler === undefined) {
+    const allow = Object.keys(found.route.methods).join(', ');
+    return apiError(new PlatformError('METHOD_NOT_ALLOWED', `${req.path} takes ${allow}, not ${req.method}`), [['allow', allow]]);
+  }
+  return handler({ ctx, req, params: found.params, who });
+}

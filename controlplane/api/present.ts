@@ -1,0 +1,83 @@
+/** Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process. */
+import type { DeployEntry, FunctionRecord, VersionRecord, VersionSummary } from '../store/index.js';
+import type { ServiceSettings } from '../service/context.js';
+
+export function functionView(r: FunctionRecord): Record<string, unknown> {
+  return {
+    name: r.name,
+    preset: r.preset,
+    invocation: r.invocation,
+    limits: { ...r.limits },
+    env: { ...r.env },
+    auth: r.auth,
+    status: r.status,
+    activeVersion: r.activeVersion,
+    revision: r.revision,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string } {
+  const base = settings.publicUrl();
+  const invokeUrl = `${base}/fn/${r.name}/`;
+  return r.invocation === 'sync' ? { invokeUrl } : { invokeUrl, asyncUrl: `${base}/async/${r.name}` };
+}
+
+/** The contract card: the limits a caller of the function can count on. */
+export function contract(r: FunctionRecord, settings: ServiceSettings): Record<string, unknown> {
+  return {
+    timeoutMs: r.limits.timeoutMs,
+    memoryBytes: r.limits.memoryBytes,
+    concurrency: r.limits.concurrency,
+    maxInstances: r.limits.maxInstances,
+    minWarm: r.limits.minWarm,
+    maxQueue: r.limits.maxQueue,
+    syncPayloadBytes: settings.syncPayloadBytes,
+    asyncPayloadBytes: settings.asyncPayloadBytes,
+    runRetentionMs: settings.runRetentionMs,
+    auth: r.auth,
+    invokeUrl: urls(r, settings).invokeUrl,
+  };
+}
+
+/** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}`. */
+export function functionAnswer(r: FunctionRecord, settings: ServiceSettings): Record<string, unknown> {
+  return { function: functionView(r), ...urls(r, settings), contract: contract(r, settings) };
+}
+
+export function versionSummaryView(v: VersionSummary): Record<string, unknown> {
+  return {
+    function: v.function,
+    version: v.version,
+    entrypoint: v.entrypoint,
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+    note: v.note,
+    fileCount: v.fileCount,
+    totalBytes: v.totalBytes,
+    changes: v.changes,
+  };
+}
+
+export function versionView(v: VersionRecord): Record<string, unknown> {
+  const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
+  return {
+    ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
+    files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
+    manifest: v.manifest,
+  };
+}
+
+export function deployView(e: DeployEntry): Record<string, unknown> {
+  return {
+    seq: e.seq,
+    action: e.action,
+    fromVersion: e.fromVersion,
+    toVersion: e.toVersion,
+    status: e.status,
+    actor: e.actor,
+    note: e.note,
+    at: e.at,
+  };
+}

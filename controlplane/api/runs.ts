@@ -1,0 +1,80 @@
+/** /runs, /runs/:runId and the test invoke (docs/api.md, "Runs"). */
+import { PlatformError, type Pairs } from '../../protocol/index.js';
+import { getFunction } from '../service/functions.js';
+import { json, type ApiResponse } from './http.js';
+import { readBody, readQuery, type Call } from './router.js';
+import { runsQuery, testInvokeBody } from './schemas.js';
+import { nameParam, textParam } from './validate.js';
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export async function listRuns(call: Call): Promise<ApiResponse> {
+  const query = readQuery(call, runsQuery, ['query.function']);
+  // Read-your-writes: a run recorded just before this call is written before the query runs.
+  await call.ctx.runs.flush();
+  const page = await call.ctx.store.runs.list(query);
+  return json(200, { items: page.items, nextCursor: page.nextCursor });
+}
+
+export async function getRun(call: Call): Promise<ApiResponse> {
+  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+  const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
+  if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
+  return json(200, { run });
+}
+
+/** Runs a request through the gateway's own invoke path, with trigger `test`. */
+export async function testInvoke(call: Call): Promise<ApiResponse> {
+  const name = nameParam(call.params[0]!);
+  const body = await readBody(call, testInvokeBody);
+  await getFunction(call.ctx, name);
+  const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+  let payload: Uint8Array = new Uint8Array(0);
+  if (body.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(body.body));
+    if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
+  } else if (body.bodyBase64 !== undefined) {
+    payload = Buffer.from(body.bodyBase64, 'base64');
+  }
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(body.query ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+  }
+  const result = await call.ctx.invoker.invoke(
+    name,
+    { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery: query.toString(), headers, body: payload, signal: call.req.signal },
+    'test',
+  );
+  const responseHeaders: Record<string, string> = {};
+  for (const [key, value] of result.headers) {
+    const k = key.toLowerCase();
+    responseHeaders[k] = k in responseHeaders ? `${responseHeaders[k]}, ${value}` : value;
+  }
+  return json(200, {
+    runId: result.runId,
+    status: result.status,
+    headers: responseHeaders,
+    ...decodeBody(result.body, responseHeaders['content-type'] ?? ''),
+    durationMs: result.durationMs,
+    cold: result.cold,
+    ...(result.error !== null ? { error: result.error } : {}),
+  });
+}
+
+/** JSON parsed when the response says JSON, else text when it is UTF-8, else base64. */
+function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } | { bodyBase64: string } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { bodyBase64: Buffer.from(bytes).toString('base64') };
+  }
+  if (/\bjson\b/i.test(contentType) && text.trim() !== '') {
+    try {
+      return { body: JSON.parse(text) as unknown };
+    } catch {
+      // the function said JSON but sent something else: show the text
+    }
+  }
+  return { body: text };
+}

@@ -1,0 +1,109 @@
+/**
+ * The control plane assembled: its API, the registry and run sink the gateway uses, retention,
+ * and the bundle workers. The caller (platform/start.ts) opens the store, owns the pool and the
+ * gateway, and passes them in as ports; the control plane never starts a server of its own.
+ */
+import { join } from 'node:path';
+import type { FunctionRegistry, MountedApi, RunSink } from '../gateway/index.js';
+import { createApi } from './api/index.js';
+import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
+import { StoreRegistry } from './registry/store-registry.js';
+import { RunRetention } from './runs/retention.js';
+import { StoreRunSink } from './runs/store-sink.js';
+import { CodeDirs } from './service/code-dirs.js';
+import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
+import { KeyedLock } from './service/locks.js';
+import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
+import { TokenIndex } from './service/tokens.js';
+import type { Store } from './store/index.js';
+
+export interface ControlPlaneOptions {
+  /** Opened by the caller; closed by the caller after `close()`. */
+  store: Store;
+  /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
+  stateDir: string;
+  pool: PoolDrain;
+  /** The gateway's in-process invoke; may be bound after this returns (the gateway needs `api` first). */
+  invoker: Invoker;
+  /** The base URL of the gateway for invoke URLs; called per answer, so it may be known late. */
+  publicUrl: () => string;
+  /** The gateway's sync body limit (shown on contract cards, and the test invoke's limit). */
+  syncPayloadBytes: number;
+  asyncPayloadBytes: number;
+  runRetentionMs: number;
+  runPruneIntervalMs: number;
+  bundleLimits?: Partial<BundleLimits>;
+  /** Bundle worker threads (default min(4, cores - 1)). */
+  bundleThreads?: number;
+  /** Revoke every admin token and issue a new one (the old one was lost). */
+  rotateAdminToken?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ControlPlane {
+  /** Mount under /api/ of the gateway (GatewayOptions.api). */
+  readonly api: MountedApi;
+  /** The gateway's registry (GatewayOptions.registry). */
+  readonly registry: FunctionRegistry;
+  /** The gateway's run sink (GatewayOptions.runSink). */
+  readonly runSink: RunSink;
+  /** The clear admin token when this start issued one (first start, or rotateAdminToken); else null. */
+  readonly adminToken: string | null;
+  /** How many functions the start loaded from the store. */
+  readonly functionsLoaded: number;
+  /** Stops retention, writes buffered runs, stops the bundle workers. Call after the gateway closed. */
+  close(): Promise<void>;
+}
+
+export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { store } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const tokens = await TokenIndex.load(store.tokens);
+  const adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs);
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version));
+  const functionsLoaded = await loadFunctions(store, registry, code, log);
+
+  const limits = bundleLimits(options.bundleLimits);
+  const bundles = new BundlePool({ limits, ...(options.bundleThreads !== undefined ? { maxThreads: options.bundleThreads } : {}) });
+  const runs = new StoreRunSink(store.runs, { log });
+  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log });
+  retention.start();
+
+  const ctx: ServiceContext = {
+    store,
+    registry,
+    tokens,
+    pool: options.pool,
+    code,
+    bundles,
+    locks: new KeyedLock(),
+    runs,
+    invoker: options.invoker,
+    settings: {
+      bundleLimits: limits,
+      syncPayloadBytes: options.syncPayloadBytes,
+      asyncPayloadBytes: options.asyncPayloadBytes,
+      runRetentionMs: options.runRetentionMs,
+      publicUrl: options.publicUrl,
+    },
+    log,
+  };
+
+  let closing: Promise<void> | null = null;
+  return {
+    api: createApi(ctx),
+    registry,
+    runSink: runs,
+    adminToken,
+    functionsLoaded,
+    close() {
+      closing ??= (async () => {
+        await retention.stop();
+        await runs.close();
+        await bundles.close();
+      })();
+      return closing;
+    },
+  };
+}

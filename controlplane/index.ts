@@ -1,0 +1,10 @@
+/**
+ * The control plane's public door: functions, versions, deploys, runs and tokens behind the REST
+ * API of docs/api.md, plus the registry and run sink it lends the gateway. Everything else in
+ * controlplane/ is private to it (the store has its own door, controlplane/store/index.ts, used
+ * by the composition root to open it).
+ */
+export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
+export type { Invoker, PoolDrain } from './service/context.js';
+export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
+export { openStore, type Store, type StoreConfig } from './store/index.js';

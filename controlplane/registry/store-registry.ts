@@ -1,0 +1,103 @@
+/**
+ * The gateway's view of the control plane's functions: which exist, which version each serves,
+ * whether it is paused and whether it needs an invoke token. An in-memory map rebuilt from the
+ * store at start and changed by the control plane right after each store change, in the same
+ * turn, so the gateway serves a deploy as soon as the API answers it — and never calls the store
+ * on the hot path. Entries only move forward: an update older (by revision) than what is held is
+ * ignored, so two changes finishing out of order cannot leave the older one in place.
+ *
+ * It implements the gateway's `FunctionRegistry` port; the control plane imports only the port's
+ * types (erased at build), never the gateway's code.
+ */
+import type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../gateway/index.js';
+import type { FunctionVersion } from '../../poolmgr/index.js';
+import type { FunctionRecord } from '../store/index.js';
+import type { TokenIndex } from '../service/tokens.js';
+
+const NOT_FOUND: Resolution = Object.freeze({ found: false });
+
+interface Entry {
+  record: FunctionRecord;
+  /** The entrypoint of the active version; null when none is deployed. */
+  entrypoint: string | null;
+  fn: FunctionVersion | null;
+  resolution: Resolution;
+}
+
+export class StoreRegistry implements FunctionRegistry {
+  private readonly entries = new Map<string, Entry>();
+
+  /** `codeDir(name, version)`: where the version's files are materialized. */
+  constructor(
+    private readonly tokens: TokenIndex,
+    private readonly codeDir: (name: string, version: number) => string,
+  ) {}
+
+  resolve(name: string): Resolution {
+    return this.entries.get(name)?.resolution ?? NOT_FOUND;
+  }
+
+  list(): FunctionVersion[] {
+    const out: FunctionVersion[] = [];
+    for (const entry of this.entries.values()) if (entry.fn !== null) out.push(entry.fn);
+    return out;
+  }
+
+  /** The entrypoint of the function's active version (null: none deployed, or unknown function). */
+  entrypointOf(name: string): string | null {
+    return this.entries.get(name)?.entrypoint ?? null;
+  }
+
+  /** The version the pool runs for `name` now (null: none), as the pool names it. */
+  poolVersion(name: string): string | null {
+    return this.entries.get(name)?.fn?.version ?? null;
+  }
+
+  /**
+   * Takes a function's new state. `entrypoint` is that of `record.activeVersion` (null if none).
+   * Returns false when the record is older than the one held (nothing changes then).
+   */
+  set(record: FunctionRecord, entrypoint: string | null): boolean {
+    const held = this.entries.get(record.name);
+    if (held !== undefined && held.record.revision > record.revision) return false;
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint);
+    const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
+    const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth });
+    this.entries.set(record.name, { record, entrypoint, fn, resolution });
+    return true;
+  }
+
+  remove(name: string): void {
+    this.entries.delete(name);
+  }
+
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string): FunctionVersion {
+    const { limits } = record;
+    return Object.freeze({
+      name: record.name,
+      // The pool keys instances by name@version; the run record shows the same string.
+      version: String(version),
+      dir: this.codeDir(record.name, version),
+      entrypoint,
+      env: Object.freeze({ ...record.env }),
+      memoryBytes: limits.memoryBytes,
+      timeoutMs: limits.timeoutMs,
+      concurrency: limits.concurrency,
+      maxInstances: limits.maxInstances,
+      minWarm: limits.minWarm,
+      maxQueue: limits.maxQueue,
+    });
+  }
+
+  /** Checks a bearer secret against the live tokens: this function's invoke token, or refused. */
+  private invokeAuth(name: string): InvokeAuth {
+    const tokens = this.tokens;
+    return {
+      check(secret: string): TokenVerdict {
+        const entry = tokens.lookup(secret);
+        if (entry === undefined) return 'invalid';
+        return entry.kind === 'invoke' && entry.scope === name ? 'ok' : 'forbidden';
+      },
+    };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Retention: runs (with their logs) older than `runRetentionMs` are pruned, once at start and
+ * then every `intervalMs`. The store prunes in small chunks and yields between them, so a large
+ * backlog does not stall requests.
+ */
+import type { RunStore } from '../store/index.js';
+
+export interface RetentionOptions {
+  retentionMs: number;
+  intervalMs: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export class RunRetention {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(private readonly runs: RunStore, private readonly options: RetentionOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    void this.pruneNow();
+    this.timer = setInterval(() => void this.pruneNow(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Prunes now (or joins a prune in progress); resolves with how many runs went. Never rejects. */
+  pruneNow(): Promise<number> {
+    if (this.running) return this.running;
+    const running = this.prune().finally(() => {
+      if (this.running === running) this.running = null;
+    });
+    this.running = running;
+    return running;
+  }
+
+  private async prune(): Promise<number> {
+    try {
+      const now = (this.options.now ?? Date.now)();
+      return await this.runs.prune(now - this.options.retentionMs);
+    } catch (err) {
+      this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

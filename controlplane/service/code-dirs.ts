@@ -1,0 +1,64 @@
+/**
+ * Where deployed code lives on disk: `<stateDir>/code/<name>/<version>/`, one directory per
+ * version, written once (versions are immutable) and kept until the function is deleted, so a
+ * rollback needs no copy. Files are copies of the blobs made read-only: a hard link would share
+ * the blob's inode, and the runtime runs as root, which ignores the read-only bit — code that
+ * wrote to its own files would then change the stored content of every version using it.
+ * Everything here can be rebuilt from the store (the start-up does so for active versions).
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FUNCTION_NAME } from '../../protocol/index.js';
+import { materialize } from '../bundles/index.js';
+import type { BlobStore, VersionRecord } from '../store/index.js';
+
+export class CodeDirs {
+  constructor(
+    readonly root: string,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  dirOf(name: string, version: number): string {
+    // The API checked the name; checking again here keeps any other caller inside `root`.
+    if (!FUNCTION_NAME.test(name) || !Number.isSafeInteger(version) || version < 1) {
+      throw new Error(`not a function version: ${JSON.stringify(name)}@${version}`);
+    }
+    return join(this.root, name, String(version));
+  }
+
+  /** Writes the version's files unless they are there already; returns the directory. */
+  async ensure(version: VersionRecord): Promise<string> {
+    const dir = this.dirOf(version.function, version.version);
+    await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true });
+    return dir;
+  }
+
+  /** Removes every version directory of a function. */
+  async removeFunction(name: string): Promise<void> {
+    if (!FUNCTION_NAME.test(name)) return;
+    await rm(join(this.root, name), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes directories of functions that no longer exist (e.g. deleted just before a crash) and
+   * half-written `.tmp-` directories. Returns how many it removed.
+   */
+  async prune(existing: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    const functions = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    for (const fnDir of functions) {
+      const path = join(this.root, fnDir.name);
+      if (!existing.has(fnDir.name)) {
+        await rm(path, { recursive: true, force: true });
+        removed++;
+        continue;
+      }
+      for (const item of await readdir(path).catch(() => [])) {
+        if (!item.startsWith('.tmp-')) continue;
+        await rm(join(path, item), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * What the control plane's operations work with: the store, the in-memory views the gateway
+ * reads (registry, token index), the pool (to drain), the code directories, the bundle workers,
+ * and the gateway (to run a test invoke). The pool and the gateway are ports: the control plane
+ * imports only their types (erased at build), and the composition root (platform/) injects them.
+ */
+import type { DirectRequest, DirectResult } from '../../gateway/index.js';
+import type { RunTrigger } from '../../protocol/index.js';
+import type { BundleLimits, BundlePool } from '../bundles/index.js';
+import type { StoreRegistry } from '../registry/store-registry.js';
+import type { StoreRunSink } from '../runs/store-sink.js';
+import type { Store } from '../store/index.js';
+import type { CodeDirs } from './code-dirs.js';
+import type { KeyedLock } from './locks.js';
+import type { TokenIndex } from './tokens.js';
+
+/** The pool verb the control plane needs (poolmgr's PoolManager has it). */
+export interface PoolDrain {
+  /** Instances of `name` at versions other than `keepVersion` (all, without it) finish their calls and shut down. */
+  drain(name: string, keepVersion?: string): void;
+}
+
+/** The gateway's in-process invoke (for the test invoke endpoint). */
+export interface Invoker {
+  invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
+}
+
+export interface ServiceSettings {
+  bundleLimits: BundleLimits;
+  /** Largest sync request body (the gateway's maxBodyBytes). */
+  syncPayloadBytes: number;
+  /** Largest async request body (enforced by the async route of a later issue). */
+  asyncPayloadBytes: number;
+  runRetentionMs: number;
+  /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
+  publicUrl(): string;
+}
+
+export interface ServiceContext {
+  readonly store: Store;
+  readonly registry: StoreRegistry;
+  readonly tokens: TokenIndex;
+  readonly pool: PoolDrain;
+  readonly code: CodeDirs;
+  readonly bundles: BundlePool;
+  readonly locks: KeyedLock;
+  readonly runs: StoreRunSink;
+  readonly invoker: Invoker;
+  readonly settings: ServiceSettings;
+  log(line: string): void;
+}

@@ -1,0 +1,102 @@
+/**
+ * Deploy, rollback, pause, resume. The order inside a function's lock is what makes "served within
+ * a second" and "no call lost" hold:
+ *   1. the version's files are written to their own directory (before anything points at them);
+ *   2. the store records the change and its deploy-log entry in one step;
+ *   3. the registry the gateway reads switches, in the same turn — the next call gets the new
+ *      version;
+ *   4. the pool drains the other versions: their instances finish the calls they hold, take no
+ *      new ones, and are reaped. Calls already queued for an old version are still served.
+ */
+import { PlatformError } from '../../protocol/index.js';
+import type { DeployEntry, FunctionRecord } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+import { getFunction } from './functions.js';
+
+export interface DeployResult {
+  record: FunctionRecord;
+  entry: DeployEntry;
+}
+
+export interface DeployInput {
+  /** deploy: default the latest; rollback: default the one numbered below the active one. */
+  version?: number;
+  actor: string;
+  note?: string;
+}
+
+export function deployVersion(ctx: ServiceContext, name: string, input: DeployInput): Promise<DeployResult> {
+  return switchVersion(ctx, name, 'deploy', input);
+}
+
+export function rollback(ctx: ServiceContext, name: string, input: DeployInput): Promise<DeployResult> {
+  return switchVersion(ctx, name, 'rollback', input);
+}
+
+async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy' | 'rollback', input: DeployInput): Promise<DeployResult> {
+  return ctx.locks.run(name, async () => {
+    const current = await getFunction(ctx, name);
+    const target = input.version ?? (await defaultTarget(ctx, current, action));
+    const version = await ctx.store.versions.get(name, target);
+    if (version === null) {
+      throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${target}`, { field: 'version', function: name, version: target });
+    }
+    await ctx.code.ensure(version);
+    const { function: record, entry } = await ctx.store.deploys.apply({
+      function: name,
+      action,
+      version: target,
+      actor: input.actor,
+      ...(input.note !== undefined ? { note: input.note } : {}),
+      expectedRevision: current.revision,
+    });
+    ctx.registry.set(record, version.entrypoint);
+    ctx.pool.drain(name, String(target));
+    return { record, entry };
+  });
+}
+
+async function defaultTarget(ctx: ServiceContext, fn: FunctionRecord, action: 'deploy' | 'rollback'): Promise<number> {
+  if (action === 'deploy') {
+    const latest = await ctx.store.versions.latest(fn.name);
+    if (latest === null) {
+      throw new PlatformError('VERSION_NOT_FOUND', `function "${fn.name}" has no versions yet; upload one first`, { field: 'version', function: fn.name });
+    }
+    return latest.version;
+  }
+  if (fn.activeVersion === null) {
+    throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${fn.name}" has no deployed version to roll back from`, { function: fn.name });
+  }
+  if (fn.activeVersion <= 1) {
+    throw new PlatformError('NO_PREVIOUS_VERSION', `version ${fn.activeVersion} of "${fn.name}" is the first; name a version to roll back to`, { field: 'version', function: fn.name });
+  }
+  return fn.activeVersion - 1;
+}
+
+/** Pause: calls answer 503 FUNCTION_PAUSED at once and every instance drains (none stay warm). */
+export async function pause(ctx: ServiceContext, name: string, input: Omit<DeployInput, 'version'>): Promise<DeployResult> {
+  return setStatus(ctx, name, 'pause', input);
+}
+
+/** Resume: the active version is served again; instances start on the next call. */
+export async function resume(ctx: ServiceContext, name: string, input: Omit<DeployInput, 'version'>): Promise<DeployResult> {
+  return setStatus(ctx, name, 'resume', input);
+}
+
+async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'resume', input: Omit<DeployInput, 'version'>): Promise<DeployResult> {
+  return ctx.locks.run(name, async () => {
+    const current = await getFunction(ctx, name);
+    const { function: record, entry } = await ctx.store.deploys.apply({
+      function: name,
+      action,
+      actor: input.actor,
+      ...(input.note !== undefined ? { note: input.note } : {}),
+      expectedRevision: current.revision,
+    });
+    ctx.registry.set(record, ctx.registry.entrypointOf(name));
+    if (action === 'pause') ctx.pool.drain(name);
+    // Resume: un-retire the active version's (empty) group so its minWarm applies again.
+    else if (record.activeVersion !== null) ctx.pool.drain(name, String(record.activeVersion));
+    return { record, entry };
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Functions: create, change settings, delete, rotate invoke tokens. Each change goes to the store
+ * first, then — in the same turn — to the registry and token index the gateway reads, and the
+ * pool drains instances whose settings went stale.
+ */
+import { PlatformError } from '../../protocol/index.js';
+import type { FunctionRecord, FunctionSettings } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+
+export interface FunctionChange {
+  record: FunctionRecord;
+  /** The clear invoke token when this change issued one (shown once). */
+  invokeToken: string | null;
+}
+
+export async function getFunction(ctx: ServiceContext, name: string): Promise<FunctionRecord> {
+  const record = await ctx.store.functions.get(name);
+  if (record === null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { field: 'name', function: name });
+  return record;
+}
+
+export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings): Promise<FunctionChange> {
+  return ctx.locks.run(name, async () => {
+    const record = await ctx.store.functions.create(name, settings);
+    // Leftovers of a deleted namesake (e.g. a crash during its delete) must not pass for version 1.
+    await ctx.code.removeFunction(name);
+    const invokeToken = settings.auth === 'token' ? await issueInvokeToken(ctx, name) : null;
+    ctx.registry.set(record, null);
+    return { record, invokeToken };
+  });
+}
+
+/**
+ * Changes settings. `change` gets the current record (inside the function's lock) and returns the
+ * patch, so a merge (limits) is computed from the state it applies to.
+ */
+export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>): Promise<FunctionChange> {
+  return ctx.locks.run(name, async () => {
+    const current = await getFunction(ctx, name);
+    const record = await ctx.store.functions.update(name, current.revision, change(current));
+    const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
+    const invokeToken = needsToken ? await issueInvokeToken(ctx, name) : null;
+    ctx.registry.set(record, ctx.registry.entrypointOf(name));
+    if (instancesStale(current, record)) {
+      // Warm instances carry the old env/limits: they finish their calls and go; new calls get new
+      // instances. The second call keeps the active version's group live (its minWarm applies).
+      ctx.pool.drain(name);
+      if (record.activeVersion !== null && record.status === 'active') ctx.pool.drain(name, String(record.activeVersion));
+    }
+    return { record, invokeToken };
+  });
+}
+
+export async function deleteFunction(ctx: ServiceContext, name: string): Promise<void> {
+  await ctx.locks.run(name, async () => {
+    const current = await getFunction(ctx, name);
+    await ctx.store.functions.delete(name, current.revision);
+    ctx.registry.remove(name);
+    ctx.tokens.removeScope(name);
+    ctx.pool.drain(name);
+    await ctx.code.removeFunction(name);
+  });
+}
+
+/** Issues a new invoke token for the function; every older one stops working at once. */
+export async function rotateInvokeToken(ctx: ServiceContext, name: string): Promise<string> {
+  return ctx.locks.run(name, async () => {
+    await getFunction(ctx, name);
+    return issueInvokeToken(ctx, name);
+  });
+}
+
+async function issueInvokeToken(ctx: ServiceContext, name: string): Promise<string> {
+  const live = await ctx.store.tokens.list({ kind: 'invoke', scope: name });
+  const [first, ...others] = live;
+  const issued = first ? await ctx.store.tokens.rotate(first.id) : await ctx.store.tokens.issue({ kind: 'invoke', scope: name, label: name });
+  for (const extra of others) await ctx.store.tokens.revoke(extra.id);
+  for (const old of live) ctx.tokens.remove(old.id);
+  ctx.tokens.add(issued.record);
+  return issued.secret;
+}
+
+/** Settings a running instance was specialized with (the rest, e.g. maxInstances, apply live). */
+function instancesStale(before: FunctionRecord, after: FunctionRecord): boolean {
+  const a = before.limits;
+  const b = after.limits;
+  return a.memoryBytes !== b.memoryBytes || a.timeoutMs !== b.timeoutMs || a.concurrency !== b.concurrency || JSON.stringify(sorted(before.env)) !== JSON.stringify(sorted(after.env));
+}
+
+function sorted(env: Record<string, string>): [string, string][] {
+  return Object.entries(env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+}

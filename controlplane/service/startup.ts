@@ -1,0 +1,62 @@
+/**
+ * What a start rebuilds from the store: the admin token (issued on the very first start), the
+ * registry the gateway reads (every function, its active version's files written to disk again
+ * if missing), and a clean code directory (no leftovers of deleted functions or crashed writes).
+ */
+import type { Store } from '../store/index.js';
+import type { StoreRegistry } from '../registry/store-registry.js';
+import type { CodeDirs } from './code-dirs.js';
+import type { TokenIndex } from './tokens.js';
+
+/** Versions materialized at once at start. */
+const CONCURRENCY = 4;
+
+/**
+ * Issues an admin token when there is none (first start), or when `rotate` is set (a lost token:
+ * every admin token is revoked first). Returns the clear secret only then; it is never stored.
+ */
+export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean): Promise<string | null> {
+  const live = await store.tokens.list({ kind: 'admin' });
+  if (live.length > 0 && !rotate) return null;
+  for (const old of live) {
+    await store.tokens.revoke(old.id);
+    tokens.remove(old.id);
+  }
+  const issued = await store.tokens.issue({ kind: 'admin', label: 'admin' });
+  tokens.add(issued.record);
+  return issued.secret;
+}
+
+/** Fills the registry from the store; returns how many functions it loaded. */
+export async function loadFunctions(store: Store, registry: StoreRegistry, code: CodeDirs, log: (line: string) => void): Promise<number> {
+  const functions = await store.functions.list();
+  await code.prune(new Set(functions.map((f) => f.name)));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < functions.length) {
+      const record = functions[next++]!;
+      if (record.activeVersion === null) {
+        registry.set(record, null);
+        continue;
+      }
+      const version = await store.versions.get(record.name, record.activeVersion);
+      if (version === null) {
+        // Cannot happen through the ports (versions are never deleted); serve "not deployed" rather than fail the start.
+        log(`controlplane: ${record.name} names active version ${record.activeVersion}, which is missing; not serving it`);
+        registry.set({ ...record, activeVersion: null }, null);
+        continue;
+      }
+      try {
+        await code.ensure(version);
+      } catch (err) {
+        // One broken function (e.g. a blob deleted by hand) must not keep the others down.
+        log(`controlplane: cannot write ${record.name} version ${version.version} to disk (${(err as Error).message}); not serving it until it is deployed again`);
+        registry.set({ ...record, activeVersion: null }, null);
+        continue;
+      }
+      registry.set(record, version.entrypoint);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return functions.length;
+}

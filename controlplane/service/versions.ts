@@ -1,0 +1,78 @@
+/**
+ * Versions: an upload checked in the bundle workers becomes an immutable, numbered version whose
+ * files are content-addressed blobs. Every check that can refuse the upload runs before the store
+ * is asked to number it, so a refused upload leaves no version behind (blobs it wrote are
+ * harmless: content-addressed, reused by the next upload of the same content).
+ */
+import { PlatformError } from '../../protocol/index.js';
+import { saveBundle, type CheckedUpload } from '../bundles/index.js';
+import type { FileEntry, VersionRecord } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+import { getFunction } from './functions.js';
+
+/** The upload body after validation (contents already hashed by the workers). */
+export interface VersionUpload {
+  entrypoint: string;
+  manifest?: unknown;
+  note?: string;
+  files: { path: string; sha256?: string; size?: number; contentBase64?: string }[];
+}
+
+export async function createVersion(ctx: ServiceContext, name: string, checked: CheckedUpload, body: VersionUpload, actor: string): Promise<VersionRecord> {
+  await getFunction(ctx, name);
+  const computed = new Map(checked.bundle.files.map((f) => [f.path, f]));
+  // Claims the client made next to a content must match what it sent.
+  body.files.forEach((file, i) => {
+    const path = checked.planned[i]?.path;
+    const actual = path === undefined ? undefined : computed.get(path);
+    if (actual === undefined || actual.content === null) return;
+    if (file.sha256 !== undefined && file.sha256 !== actual.sha256) {
+      throw new PlatformError('BLOB_HASH_MISMATCH', `files[${i}] (${file.path}) hashes to ${actual.sha256}, not ${file.sha256}`, { field: `files[${i}].sha256`, path: file.path });
+    }
+    if (file.size !== undefined && file.size !== actual.size) {
+      throw new PlatformError('INVALID_FIELD', `files[${i}] (${file.path}) is ${actual.size} bytes, not ${file.size}`, { field: `files[${i}].size`, path: file.path });
+    }
+  });
+  checkEntrypoint(body.entrypoint, checked.planned.map((p) => p.path));
+  const entries = await saveBundle(checked.bundle, ctx.store.blobs, ctx.settings.bundleLimits);
+  checkReferencedSizes(body, checked, entries);
+  return ctx.store.versions.create({
+    function: name,
+    entrypoint: body.entrypoint,
+    files: entries,
+    manifest: body.manifest ?? null,
+    createdBy: actor,
+    ...(body.note !== undefined ? { note: body.note } : {}),
+  });
+}
+
+/** `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`. */
+export function checkEntrypoint(entrypoint: string, paths: readonly string[]): void {
+  const module = entrypoint.slice(0, entrypoint.indexOf(':')).split('.').join('/');
+  const found = paths.some(
+    (p) => p === `${module}.py` || p.startsWith(`${module}/`) || (p.startsWith(`${module}.`) && !p.slice(module.length + 1).includes('/') && /\.(so|pyd|pyc)$/.test(p)),
+  );
+  if (!found) {
+    throw new PlatformError('ENTRYPOINT_NOT_FOUND', `the entrypoint ${entrypoint} needs ${module}.py (or a package ${module}/) among the files`, { field: 'entrypoint' });
+  }
+}
+
+/** A `{path, sha256, size}` reference's size must be the stored content's. */
+function checkReferencedSizes(body: VersionUpload, checked: CheckedUpload, entries: readonly FileEntry[]): void {
+  const sizes = new Map(entries.map((e) => [e.path, e.size]));
+  body.files.forEach((file, i) => {
+    if (file.contentBase64 !== undefined || file.size === undefined) return;
+    const path = checked.planned[i]?.path;
+    const size = path === undefined ? undefined : sizes.get(path);
+    if (size !== undefined && size !== file.size) {
+      throw new PlatformError('INVALID_FIELD', `files[${i}] (${file.path}) refers to content of ${size} bytes, not ${file.size}`, { field: `files[${i}].size`, path: file.path });
+    }
+  });
+}
+
+/** Which of these contents the blob store lacks, in the order asked, each once. */
+export async function missingBlobs(ctx: ServiceContext, hashes: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(hashes)];
+  const present = await Promise.all(unique.map((h) => ctx.store.blobs.has(h)));
+  return unique.filter((_, i) => !present[i]);
+}

@@ -1,0 +1,72 @@
+/**
+ * The one place another HTTP surface plugs into the gateway's server: an API mounted under
+ * `/api/` (the control plane). The mounted handler sees plain data — no uWS, no gateway types —
+ * so it stays framework-agnostic; this module turns the adapter's request into it and its answer
+ * back. Why the API shares the gateway's server: docs/adr/0004-controlplane-in-gateway.md.
+ */
+import type { Pairs } from '../protocol/index.js';
+import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+
+export interface PlainRequest {
+  /** Upper-case. */
+  readonly method: string;
+  /** The raw (still percent-encoded) path, without the query. */
+  readonly path: string;
+  /** The raw query string without `?`. */
+  readonly query: string;
+  /** Lower-case names, repeats kept. */
+  readonly headers: Pairs;
+  /** Read the body (at most `bodyLimit(method, path)` bytes); PlatformError PAYLOAD_TOO_LARGE past it. */
+  body(): Promise<Uint8Array>;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+export interface PlainResponse {
+  status: number;
+  headers: Pairs;
+  body?: Uint8Array | string;
+  closeConnection?: boolean;
+}
+
+export interface MountedApi {
+  /** The body limit of one request; called synchronously when the request arrives. */
+  bodyLimit(method: string, path: string): number;
+  /** Never meant to reject; if it does, the gateway answers 500 INTERNAL_ERROR. */
+  handle(req: PlainRequest): Promise<PlainResponse>;
+}
+
+/**
+ * Calls the mounted API. A request whose body the handler never read (e.g. refused for its token
+ * before the upload was looked at), or could not read, closes the connection after the answer:
+ * the unread bytes must not be parsed as the next request.
+ */
+export async function serveMounted(api: MountedApi, req: IncomingRequest): Promise<OutgoingResponse> {
+  // An object, so the closure's writes are visible to the checks below (TS narrows a `let` too eagerly).
+  const body: { state: 'unread' | 'read' | 'failed' } = { state: 'unread' };
+  const plain: PlainRequest = {
+    method: req.method,
+    path: req.url,
+    query: req.rawQuery,
+    headers: req.headers,
+    signal: req.signal,
+    body: () => {
+      body.state = 'read';
+      return req.body().catch((err: unknown) => {
+        body.state = 'failed';
+        throw err;
+      });
+    },
+  };
+  const out = await api.handle(plain);
+  const unread = body.state === 'failed' || (body.state === 'unread' && hasBody(req.headers));
+  return unread ? { ...out, closeConnection: true } : out;
+}
+
+function hasBody(headers: Pairs): boolean {
+  for (const [key, value] of headers) {
+    if (key === 'transfer-encoding') return true;
+    if (key === 'content-length' && value !== '0') return true;
+  }
+  return false;
+}

@@ -1,0 +1,102 @@
+/**
+ * The platform process's configuration: one zod schema with unit-bearing names and defaults,
+ * reached two ways — `loadConfig(env)` from `FP_*` environment variables (pure: the caller passes
+ * the environment; `process.env` is read only by platform/main.ts), and `parseOptions(options)`
+ * for `startPlatform` callers (the CLI's `up`). Both list every bad key in one ConfigError and
+ * return a frozen object. Every option, its variable and its default: docs/platform.md.
+ */
+import { z } from 'zod';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const DAY_MS = 24 * 3_600_000;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** Each option: its schema (with its default) and the environment variable that sets it. */
+const OPTIONS = {
+  stateDir: { env: 'FP_STATE_DIR', kind: 'string', schema: z.string().min(1).default('.state') },
+  port: { env: 'FP_PORT', kind: 'int', schema: int(0, 65535).default(8080) },
+  host: { env: 'FP_HOST', kind: 'string', schema: z.string().min(1).default('127.0.0.1') },
+  publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
+  maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
+  asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
+  poolSize: { env: 'FP_POOL_SIZE', kind: 'int', schema: int(1, 1000).default(3) },
+  idleTimeoutMs: { env: 'FP_IDLE_TIMEOUT_MS', kind: 'int', schema: int(1000, 7 * DAY_MS).default(300_000) },
+  shutdownGraceMs: { env: 'FP_SHUTDOWN_GRACE_MS', kind: 'int', schema: int(0, 600_000).default(10_000) },
+  pythonPath: { env: 'FP_PYTHON', kind: 'string', schema: z.string().min(1).optional() },
+  debug: { env: 'FP_DEBUG', kind: 'flag', schema: z.boolean().default(false) },
+  runRetentionMs: { env: 'FP_RUN_RETENTION_MS', kind: 'int', schema: int(1000, 3650 * DAY_MS).default(7 * DAY_MS) },
+  runPruneIntervalMs: { env: 'FP_RUN_PRUNE_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
+  maxBundleBytes: { env: 'FP_MAX_BUNDLE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(50 * MIB) },
+  maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
+  maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },
+  bundleThreads: { env: 'FP_BUNDLE_THREADS', kind: 'int', schema: int(1, 64).optional() },
+} as const;
+
+type OptionKey = keyof typeof OPTIONS;
+
+const shape = Object.fromEntries(Object.entries(OPTIONS).map(([key, o]) => [key, o.schema])) as { [K in OptionKey]: (typeof OPTIONS)[K]['schema'] };
+
+const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
+  if (c.maxFileBytes > c.maxBundleBytes) ctx.addIssue({ code: 'custom', path: ['maxFileBytes'], message: 'must not exceed maxBundleBytes' });
+});
+
+export type PlatformConfig = Readonly<z.output<typeof configSchema>>;
+/** What `startPlatform` accepts: any option, the rest defaulted. */
+export type PlatformOptions = z.input<typeof configSchema>;
+
+/** The environment variables `loadConfig` reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
+
+/** Every bad setting at once, each named as the caller gave it (variable or option). */
+export class ConfigError extends Error {
+  readonly code = 'BAD_CONFIG';
+  constructor(readonly issues: { key: string; message: string }[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i.key}: ${i.message}`).join('\n')}`);
+  }
+}
+
+/** From the environment: `FP_PORT=8080` etc.; an empty variable counts as unset. */
+export function loadConfig(env: Record<string, string | undefined>): PlatformConfig {
+  const raw: Record<string, unknown> = {};
+  const issues: { key: string; message: string }[] = [];
+  for (const [key, option] of Object.entries(OPTIONS)) {
+    const text = env[option.env];
+    if (text === undefined || text === '') continue;
+    const value = fromText(option.kind, text);
+    if (value === undefined) issues.push({ key: option.env, message: option.kind === 'int' ? 'must be a whole number' : 'must be 0, 1, true or false' });
+    else raw[key] = value;
+  }
+  return check(raw, issues, (key) => OPTIONS[key as OptionKey]?.env ?? key);
+}
+
+/** From code (`startPlatform(options)`): unit-named options; an unknown option is an error. */
+export function parseOptions(options: PlatformOptions | Record<string, unknown>): PlatformConfig {
+  return check(options, [], (key) => key);
+}
+
+/** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
+export function unknownSettings(env: Record<string, string | undefined>): string[] {
+  return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key));
+}
+
+function fromText(kind: 'string' | 'int' | 'flag', text: string): string | number | boolean | undefined {
+  if (kind === 'string') return text;
+  if (kind === 'int') return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  return undefined;
+}
+
+function check(raw: unknown, issues: { key: string; message: string }[], name: (key: string) => string): PlatformConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') for (const key of issue.keys) issues.push({ key: name(key), message: 'unknown option' });
+      else issues.push({ key: name(String(issue.path[0] ?? '')), message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues);
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,88 @@
+/**
+ * The platform process: `node dist/platform/main.js [--state-dir DIR] [--port N] [--host H]
+ * [--rotate-admin-token]`. Reads the configuration (the only place that reads process.env),
+ * starts the platform (platform/start.ts), prints its URL — and the admin token on the first
+ * start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
+ * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, unknownSettings } from './config.js';
+import { startPlatform } from './start.js';
+
+const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token]
+  --state-dir           where functions, versions, runs and code live (default ./.state)
+  --port, --host        where to listen (default 127.0.0.1:8080; port 0 = any free port)
+  --rotate-admin-token  revoke the admin token(s) and print a new one (when the old one is lost)
+Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
+
+function fail(code: string, message: string, exitCode = 1): number {
+  process.stderr.write(`fp-platform: error [${code}] ${message}\n`);
+  return exitCode;
+}
+
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        'state-dir': { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'rotate-admin-token': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    return fail('USAGE', `${(err as Error).message}\n${USAGE}`, 2);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  for (const key of unknownSettings(env)) process.stderr.write(`fp-platform: warning: unknown setting ${key} ignored\n`);
+
+  // Flags win over the environment; both go through the same validation.
+  const merged = { ...env };
+  if (args['state-dir'] !== undefined) merged['FP_STATE_DIR'] = args['state-dir'];
+  if (args.port !== undefined) merged['FP_PORT'] = args.port;
+  if (args.host !== undefined) merged['FP_HOST'] = args.host;
+  let platform;
+  try {
+    const config = loadConfig(merged);
+    platform = await startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, runtimeEnv: env });
+  } catch (err) {
+    return fail((err as { code?: string }).code ?? 'START_FAILED', (err as Error).message);
+  }
+
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(`fp-platform listening on ${platform.url}`);
+  out(`  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`);
+  out(`  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`);
+  if (platform.adminToken !== undefined) {
+    out(`  admin token: ${platform.adminToken}`);
+    out('  (shown once: keep it; only its hash is stored. Lost it? Restart with --rotate-admin-token.)');
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  out(`fp-platform: ${signal}, shutting down`);
+  // A second signal while draining means "now".
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await platform.close();
+  out('fp-platform: stopped');
+  return 0;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fp-platform: error [INTERNAL_ERROR] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+/**
+ * The composition root: opens the embedded store, starts the pool, assembles the control plane
+ * and mounts its API in the gateway — one process, one port. `platform/main.ts` calls it for the
+ * `node dist/platform/main.js` process; the CLI's `up` command imports it.
+ *
+ *   const platform = await startPlatform({ stateDir: '.state', port: 8080 });
+ *   platform.url;          // http://127.0.0.1:8080  (invoke: /fn/<name>/, API: /api/v1/)
+ *   platform.adminToken;   // only on the first start of a state directory: show it once
+ *   await platform.close();
+ *
+ * Wiring decisions: docs/adr/0004-controlplane-in-gateway.md.
+ */
+import { resolve } from 'node:path';
+import { createControlPlane, openStore, type ControlPlane, type Store } from '../controlplane/index.js';
+import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
+import { PlatformError } from '../protocol/index.js';
+import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+
+export interface StartOptions extends PlatformOptions {
+  /** Operator messages (store or worker failures); default stderr. */
+  log?: (line: string) => void;
+  /** Revoke every admin token and issue a new one (returned as `adminToken`). */
+  rotateAdminToken?: boolean;
+  /**
+   * Where runtime processes take PATH and LANG from (nothing else of it reaches user code).
+   * Default: a minimal PATH. platform/main.ts passes its own environment.
+   */
+  runtimeEnv?: Record<string, string | undefined>;
+}
+
+export interface StartedPlatform {
+  /** `http://<host>:<port>`: invoke at `/fn/<name>/`, the API at `/api/v1/`. */
+  readonly url: string;
+  readonly port: number;
+  /** The absolute state directory. */
+  readonly stateDir: string;
+  /** The clear admin token, only when this start issued it (first start, or rotateAdminToken). */
+  readonly adminToken?: string;
+  /** Functions found in the state directory at start. */
+  readonly functions: number;
+  /** The configuration in effect (defaults filled). */
+  readonly config: PlatformConfig;
+  /** Stop taking calls, let in-flight ones finish (shutdownGraceMs), write pending runs, stop everything. */
+  close(): Promise<void>;
+}
+
+export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
+  const { log: logOption, rotateAdminToken, runtimeEnv, ...settings } = options;
+  const config = parseOptions(settings);
+  const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
+  if (!uwsIsNative()) throw new UwsFallbackError();
+  const stateDir = resolve(config.stateDir);
+
+  const cleanup: (() => Promise<void>)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`platform: shutdown step failed: ${String(err)}`));
+  };
+  try {
+    const store: Store = await openStore({ kind: 'embedded', stateDir });
+    cleanup.push(() => store.close());
+    const pool = new PoolManager(
+      defaultPoolConfig(
+        {
+          poolSize: config.poolSize,
+          idleTimeoutMs: config.idleTimeoutMs,
+          debug: config.debug,
+          ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+        },
+        { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
+      ),
+    );
+    cleanup.push(() => pool.close());
+    await pool.start();
+
+    // The gateway needs the control plane's API to start, and the control plane needs the
+    // gateway for test invokes and its URL: both are bound late, through this variable.
+    let gateway: Gateway | null = null;
+    const controlPlane: ControlPlane = await createControlPlane({
+      store,
+      stateDir,
+      pool,
+      invoker: {
+        invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
+      },
+      publicUrl: () => config.publicUrl?.replace(/\/+$/, '') ?? (gateway ? reachable(gateway.url) : ''),
+      syncPayloadBytes: config.maxBodyBytes,
+      asyncPayloadBytes: config.asyncMaxBodyBytes,
+      runRetentionMs: config.runRetentionMs,
+      runPruneIntervalMs: config.runPruneIntervalMs,
+      bundleLimits: { maxTotalBytes: config.maxBundleBytes, maxFiles: config.maxBundleFiles, maxFileBytes: config.maxFileBytes },
+      ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
+      rotateAdminToken: rotateAdminToken ?? false,
+      log,
+    });
+    cleanup.push(() => controlPlane.close());
+    const started = await createGateway({
+      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      pool,
+      registry: controlPlane.registry,
+      runSink: controlPlane.runSink,
+      api: controlPlane.api,
+      log,
+    });
+    gateway = started;
+    cleanup.push(() => started.close());
+
+    let closing: Promise<void> | null = null;
+    return {
+      url: reachable(started.url),
+      port: started.port,
+      stateDir,
+      ...(controlPlane.adminToken !== null ? { adminToken: controlPlane.adminToken } : {}),
+      functions: controlPlane.functionsLoaded,
+      config,
+      close() {
+        // Reverse order: the gateway drains its calls and flushes run records into the control
+        // plane's sink, which writes them before the pool and the store go.
+        closing ??= unwind();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/** A URL a local client can call: a wildcard bind address becomes loopback. */
+function reachable(url: string): string {
+  return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+}

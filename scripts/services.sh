@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs the servers the production-store tests run against: Debian's redis-server (apt) and
+# FerretDB 1.24 (a MongoDB-wire server with a SQLite backend, built with Go). Idempotent and silent
+# when both are already there. The tests start their own instances on free ports
+# (test/helpers/servers.ts); nothing here starts a server.
+#
+# Without apt or Go this prints what is missing and exits 0 (those tests then skip), except when CI
+# is set: there a missing server is an error.
+set -euo pipefail
+
+FERRETDB_MODULE=github.com/FerretDB/FerretDB
+FERRETDB_VERSION=v1.24.2
+
+missing() {
+  echo "services: $1" >&2
+  if [ -n "${CI:-}" ]; then exit 1; fi
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
+}
+
+# --- redis-server ------------------------------------------------------------------------------
+if ! command -v redis-server >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing redis-server (apt-get)"
+    as_root apt-get update -qq >/dev/null &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null ||
+      missing "could not install redis-server with apt-get; install it by hand"
+  else
+    missing "redis-server not found and no apt-get; install Redis 7 by hand"
+  fi
+fi
+
+# --- FerretDB ----------------------------------------------------------------------------------
+# Looked for where test/helpers/servers.ts looks: PATH, then $(go env GOPATH)/bin.
+ferretdb_ok() {
+  "$1" --version 2>/dev/null | grep -q "version: ${FERRETDB_VERSION}"
+}
+
+found=""
+if command -v ferretdb >/dev/null 2>&1 && ferretdb_ok "$(command -v ferretdb)"; then
+  found=yes
+elif command -v go >/dev/null 2>&1; then
+  gobin="$(go env GOPATH | cut -d: -f1)/bin"
+  if [ -x "$gobin/ferretdb" ] && ferretdb_ok "$gobin/ferretdb"; then found=yes; fi
+fi
+
+if [ -z "$found" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    missing "FerretDB not installed and Go not found; install Go (1.22+), then re-run scripts/services.sh"
+  else
+    echo "services: building FerretDB ${FERRETDB_VERSION} into ${gobin} (first time only, a minute or two)"
+    # `go install ${FERRETDB_MODULE}/cmd/ferretdb@${FERRETDB_VERSION}` builds a binary that panics at
+    # start: build/version/version.txt is generated in FerretDB's own release builds and is not in
+    # the module download. So: download the same module, write that file into a copy, build the copy.
+    dir=$(go mod download -json "${FERRETDB_MODULE}@${FERRETDB_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -n "$dir" ] || { missing "could not download ${FERRETDB_MODULE}@${FERRETDB_VERSION}"; exit 0; }
+    work=$(mktemp -d)
+    trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+    cp -r "$dir" "$work/src"
+    chmod -R u+w "$work/src"
+    echo "${FERRETDB_VERSION}" > "$work/src/build/version/version.txt"
+    mkdir -p "$gobin"
+    (cd "$work/src" && go build -trimpath -buildvcs=false -o "$gobin/ferretdb" ./cmd/ferretdb) ||
+      missing "building FerretDB failed"
+    if ferretdb_ok "$gobin/ferretdb"; then
+      echo "services: FerretDB ${FERRETDB_VERSION} installed at $gobin/ferretdb"
+    else
+      missing "the FerretDB build at $gobin/ferretdb does not run"
+    fi
+  fi
+fi

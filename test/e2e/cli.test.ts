@@ -1,0 +1,246 @@
+/**
+ * The CLI as a user runs it: `fastapi-platform up` in the background on a temp state directory and
+ * a free port, then init → validate → deploy → invoke (cold, warm) → runs → redeploy (only the
+ * changed file uploaded) → rollback, each a separate `node bin/fastapi-platform.js` process.
+ * Skipped until the platform (dist/platform/start.js) is built.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, ROOT, spawnCli, type CliResult } from '../helpers/cli-harness.js';
+
+const START = join(ROOT, 'dist', 'platform', 'start.js');
+const skip = existsSync(START) ? false : 'dist/platform/start.js is not built yet';
+const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, INVALID: 3, API: 4, UNREACHABLE: 5 };
+
+interface Up {
+  child: ChildProcess;
+  url: string;
+  started: Record<string, unknown>;
+  /** Everything it printed on stdout so far. */
+  output(): string;
+  /** Sends SIGTERM; resolves with the exit code and the whole output. */
+  stop(): Promise<{ code: number | null; stdout: string }>;
+}
+
+/** Starts `up --json` and waits for its `started` event. */
+function startUp(args: string[], env: Record<string, string>): Promise<Up> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, 'up', '--json', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const timer = setTimeout(() => reject(new Error(`up did not start in 30 s:\n${stdout}\n${stderr}`)), 30_000);
+    child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout!.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      const started = stdout.split('\n').map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return null; } }).find((e) => e?.event === 'started');
+      if (started) {
+        clearTimeout(timer);
+        resolvePromise({
+          child, url: started.url as string, started,
+          output: () => stdout,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return { code: await exited, stdout };
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`up exited with ${code}:\n${stdout}\n${stderr}`)));
+  });
+}
+
+function json<T = Record<string, unknown>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('cli end to end', { skip, timeout: 180_000 }, () => {
+  const name = `e2e-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  let app = '';
+  let env: Record<string, string> = {};
+  const cli = (argv: string[], options: { cwd?: string; stdin?: string } = {}): Promise<CliResult> => spawnCli(argv, { env, ...options });
+  let up: Up;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-cli-e2e-'));
+    app = join(work, name);
+    // HOME too, so nothing can reach the real ~/.config.
+    env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
+  });
+  after(async () => {
+    await up?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('up prints the URL and the admin token once, and saves them (mode 0600)', () => {
+    assert.match(up.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(typeof up.started.adminToken, 'string');
+    const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string };
+    assert.deepEqual([saved.url, saved.token], [up.url, up.started.adminToken]);
+  });
+
+  it('init scaffolds and validate passes', async () => {
+    assert.equal((await cli(['init', app])).code, EXIT.OK);
+    const v = await cli(['validate'], { cwd: app });
+    assert.equal(v.code, EXIT.OK, v.stderr);
+    assert.match(v.stdout, /valid/);
+  });
+
+  it('deploy of broken code exits 3 and uploads nothing; invoking an unknown function fails', async () => {
+    const broken = join(work, 'broken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'platform.yaml'), `kind: function\nname: ${name}-broken\n`);
+    writeFileSync(join(broken, 'main.py'), 'def handler(event, context)\n    return 1\n');
+    const d = await cli(['deploy', broken, '--json']);
+    assert.equal(d.code, EXIT.INVALID);
+    assert.equal(json<{ problems: { kind: string; line: number }[] }>(d).problems[0]!.kind, 'syntax');
+    const i = await cli(['invoke', `${name}-broken`, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    assert.equal(json<{ status: number; body: { error: { code: string } } }>(i).body.error.code, 'FUNCTION_NOT_FOUND');
+  });
+
+  it('deploy creates the function and uploads every file', async () => {
+    const d = await cli(['deploy', '--json'], { cwd: app });
+    assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
+    const r = json<{ created: boolean; version: number; uploaded: number; files: number; invokeUrl: string; changes: { added: string[] } }>(d);
+    assert.deepEqual([r.created, r.version, r.uploaded, r.files], [true, 1, 3, 3]);
+    assert.deepEqual(r.changes.added, ['main.py', 'payload.json', 'platform.yaml']);
+    assert.equal(r.invokeUrl, `${up.url}/fn/${name}/`);
+  });
+
+  it('invoke: cold, then warm, with run id and duration', async () => {
+    const first = json<{ status: number; cold: boolean; runId: string; durationMs: number; body: { message: string } }>(await cli(['invoke', name, '--file', join(app, 'payload.json'), '--json']));
+    assert.deepEqual([first.status, first.cold, first.body.message], [200, true, 'hello, Ada']);
+    assert.ok(first.runId && first.durationMs > 0);
+    const second = await cli(['invoke', name, '-'], { stdin: '{"name": "Bob"}' });
+    assert.equal(second.code, EXIT.OK);
+    assert.match(second.stdout, /^HTTP 200 .*warm.*run [0-9a-f-]{36}/);
+    assert.match(second.stdout, /"hello, Bob"/);
+    const test = json<{ status: number; runId: string }>(await cli(['invoke', name, '--test', '--data', '{"name":"T"}', '--json']));
+    assert.equal(test.status, 200);
+  });
+
+  it('runs lists the calls; runs <id> shows one with its logs', async () => {
+    let items: { runId: string; function: string; status: string }[] = [];
+    await eventually(async () => {
+      items = json<{ items: typeof items }>(await cli(['runs', name, '--json'])).items;
+      return items.length >= 3;
+    });
+    assert.ok(items.every((r) => r.function === name && r.status === 'succeeded'));
+    const table = await cli(['runs', name, '--limit', '2']);
+    assert.match(table.stdout, /RUN ID\s+FUNCTION/);
+    const detail = await cli(['runs', items[items.length - 1]!.runId]);
+    assert.equal(detail.code, EXIT.OK);
+    assert.match(detail.stdout, /greeting Ada/);
+    assert.match(detail.stdout, /start\s+cold/);
+  });
+
+  it('redeploy uploads only the changed file and prints the change', async () => {
+    const main = join(app, 'main.py');
+    writeFileSync(main, readFileSync(main, 'utf8').replace('f"hello, {name}"', 'f"hi, {name}"'));
+    const d = await cli(['deploy', app]);
+    assert.equal(d.code, EXIT.OK, d.stderr);
+    assert.match(d.stdout, /~ main\.py/);
+    assert.match(d.stdout, /Uploaded 1 of 3 files/);
+    assert.match(d.stdout, /Version 2 deployed \(was 1\)/);
+    await eventually(async () => json<{ body: { message: string } }>(await cli(['invoke', name, '-d', '{"name":"Ada"}', '--json'])).body.message === 'hi, Ada');
+    const again = json<{ unchanged: boolean; uploaded: number }>(await cli(['deploy', app, '--json']));
+    assert.deepEqual([again.unchanged, again.uploaded], [true, 0]);
+  });
+
+  it('rollback brings the old behaviour back', async () => {
+    const r = json<{ fromVersion: number; toVersion: number }>(await cli(['rollback', name, '--json']));
+    assert.deepEqual([r.fromVersion, r.toVersion], [2, 1]);
+    await eventually(async () => json<{ body: { message: string } }>(await cli(['invoke', name, '-d', '{"name":"Ada"}', '--json'])).body.message === 'hello, Ada');
+  });
+
+  it('a failing function: invoke exits 1, runs <id> shows the error with file and line', async () => {
+    const dir = join(work, 'boom');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-boom\n`);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise ValueError("bad value 41")\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const i = await cli(['invoke', `${name}-boom`, '--json']);
+    assert.equal(i.code, EXIT.FAILURE);
+    const { runId, status } = json<{ runId: string; status: number }>(i);
+    assert.equal(status, 500);
+    let shown: CliResult | null = null;
+    await eventually(async () => (shown = await cli(['runs', runId])).code === EXIT.OK);
+    assert.match(shown!.stdout, /ValueError: bad value 41 at main\.py:2/);
+    const failed = json<{ items: { runId: string }[] }>(await cli(['runs', `${name}-boom`, '--status', 'failed', '--json']));
+    assert.ok(failed.items.some((r) => r.runId === runId));
+  });
+
+  it('a token-mode function: deploy saves its invoke token, invoke sends it; a wrong one is refused', async () => {
+    const dir = join(work, 'sec');
+    assert.equal((await cli(['init', dir, '--name', `${name}-sec`])).code, EXIT.OK);
+    const d = json<{ auth: string; invokeToken: string }>(await cli(['deploy', dir, '--auth', 'token', '--json']));
+    assert.equal(d.auth, 'token');
+    const saved = JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { invokeTokens: Record<string, string> };
+    assert.equal(saved.invokeTokens[`${name}-sec`], d.invokeToken);
+    assert.equal((await cli(['invoke', `${name}-sec`])).code, EXIT.OK);
+    const wrong = await cli(['invoke', `${name}-sec`, '--invoke-token', 'nope', '--json']);
+    assert.deepEqual([wrong.code, json<{ status: number }>(wrong).status], [EXIT.FAILURE, 401]);
+  });
+
+  it('exit codes: 4 for a refused token, 5 for an unreachable platform, 4 for an unknown run', async () => {
+    assert.equal((await cli(['runs', '--token', 'wrong'])).code, EXIT.API);
+    assert.equal((await cli(['runs', '--url', 'http://127.0.0.1:9'])).code, EXIT.UNREACHABLE);
+    const r = await cli(['runs', '00000000-0000-4000-8000-000000000000', '--json']);
+    assert.equal(r.code, EXIT.API);
+    assert.equal(json<{ ok: boolean }>(r).ok, false);
+  });
+
+  it('a restart keeps functions, versions and runs; the saved token still works', async () => {
+    const stopped = await up.stop();
+    assert.equal(stopped.code, 0);
+    assert.match(stopped.stdout, /"event":"stopped"/);
+    up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
+    assert.equal(up.started.adminToken, undefined);
+    const i = json<{ status: number; cold: boolean; body: { message: string } }>(await cli(['invoke', name, '-d', '{"name":"Ada"}', '--json']));
+    assert.deepEqual([i.status, i.cold, i.body.message], [200, true, 'hello, Ada']);
+    const runs = await cli(['runs', name, '--json']);
+    assert.equal(runs.code, EXIT.OK, runs.stderr);
+    assert.ok(json<{ items: unknown[] }>(runs).items.length >= 4);
+  });
+});
+
+describe('cli up --demo (what npm start runs)', { skip, timeout: 60_000 }, () => {
+  it('deploys examples/hello through the deploy path, calls it cold then warm, and stops on SIGTERM', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-demo-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const up = await startUp(['--state-dir', join(work, 'state'), '--port', '0', '--demo'], { FP_CONFIG_DIR: join(work, 'config'), HOME: work });
+    let stopped = false;
+    t.after(async () => { if (!stopped) await up.stop(); });
+    await eventually(async () => up.output().split('\n').filter((l) => l.includes('"event":"invoked"')).length >= 2, 20_000);
+    const { code, stdout } = await up.stop();
+    stopped = true;
+    assert.equal(code, 0);
+    const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const deployed = events.find((e) => e.event === 'deployed');
+    assert.deepEqual([deployed?.function, deployed?.version, deployed?.created], ['hello', 1, true]);
+    assert.deepEqual(events.filter((e) => e.event === 'invoked').map((e) => [e.status, e.cold]), [[200, true], [200, false]]);
+    assert.equal(events[events.length - 1]!.event, 'stopped');
+  });
+});

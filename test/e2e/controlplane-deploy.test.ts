@@ -1,0 +1,208 @@
+/**
+ * Deploys through the API, served by the gateway of the same process with real Python runtimes:
+ * a deploy is served within a second, rollback, pause (503 FUNCTION_PAUSED, no warm instances)
+ * and resume, invoke tokens and their rotation, settings changes reaching new instances, and a
+ * deploy under load losing no call.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createFunction, deploy, deployed, errorOf, fnName, handlerReturning, py, sleep, upload, usePlatform } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 2 });
+
+async function invoke(name: string, headers: Record<string, string> = {}, path = '/'): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const res = await fetch(`${h.url}/fn/${name}${path}`, { headers });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+/** Warm (or starting) instances of a function, or of one of its versions, from the pool stats on /readyz. */
+async function warmInstances(name: string, version?: string): Promise<number> {
+  const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { pool: { functions: Record<string, { name: string; version: string; warm: number; specializing: number }> } };
+  return Object.values(ready.pool.functions)
+    .filter((f) => f.name === name && (version === undefined || f.version === version))
+    .reduce((sum, f) => sum + f.warm + f.specializing, 0);
+}
+
+describe('deploy and rollback', () => {
+  it('serves a new version within a second of its deploy', async () => {
+    const name = fnName('dep');
+    await deployed(h.api, name, handlerReturning('one'));
+    assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });
+    const v2 = await upload(h.api, name, handlerReturning('two'));
+    const started = performance.now();
+    await deploy(h.api, name, v2);
+    for (;;) {
+      const res = await invoke(name);
+      if (res.body?.value === 'two') break;
+      assert.ok(performance.now() - started < 1000, 'version 2 not served within 1 s of the deploy');
+      await sleep(10);
+    }
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 1000, `served after ${elapsed.toFixed(0)} ms`);
+    // The version's files are read-only copies in the state directory.
+    const { statSync } = await import('node:fs');
+    assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o444);
+  });
+
+  it('rolls back to the previous version, then to a named one, and logs every step', async () => {
+    const name = fnName('rb');
+    await createFunction(h.api, name);
+    for (const v of ['a', 'b', 'c']) await upload(h.api, name, handlerReturning(v));
+    await deploy(h.api, name); // the latest: 3
+    assert.equal((await invoke(name)).body.value, 'c');
+
+    const back = await h.api.call('POST', `/functions/${name}/rollback`, {});
+    assert.equal(back.status, 200);
+    assert.deepEqual([back.body.function.activeVersion, back.body.deploy.action, back.body.deploy.fromVersion, back.body.deploy.toVersion], [2, 'rollback', 3, 2]);
+    assert.equal((await invoke(name)).body.value, 'b');
+
+    const named = await h.api.call('POST', `/functions/${name}/rollback`, { version: 1, note: 'known good' });
+    assert.equal(named.body.function.activeVersion, 1);
+    assert.equal((await invoke(name)).body.value, 'a');
+
+    const none = await h.api.call('POST', `/functions/${name}/rollback`, {});
+    assert.deepEqual([none.status, errorOf(none).code], [409, 'NO_PREVIOUS_VERSION']);
+    const missing = await h.api.call('POST', `/functions/${name}/deploy`, { version: 9 });
+    assert.deepEqual([missing.status, errorOf(missing).code, errorOf(missing).field], [404, 'VERSION_NOT_FOUND', 'version']);
+
+    const log = await h.api.call('GET', `/functions/${name}/deploys`);
+    assert.deepEqual(
+      log.body.items.map((e: { action: string; fromVersion: number | null; toVersion: number }) => [e.action, e.fromVersion, e.toVersion]),
+      [['rollback', 2, 1], ['rollback', 3, 2], ['deploy', null, 3]],
+    );
+    assert.equal(log.body.items[0].note, 'known good');
+    assert.equal(log.body.items[0].actor, 'admin');
+  });
+
+  it('answers 404 FUNCTION_NOT_DEPLOYED before the first deploy, and refuses a rollback then', async () => {
+    const name = fnName('nodep');
+    await createFunction(h.api, name);
+    const res = await invoke(name);
+    assert.deepEqual([res.status, res.body.error.code], [404, 'FUNCTION_NOT_DEPLOYED']);
+    const rb = await h.api.call('POST', `/functions/${name}/rollback`, {});
+    assert.deepEqual([rb.status, errorOf(rb).code], [404, 'FUNCTION_NOT_DEPLOYED']);
+    const dep = await h.api.call('POST', `/functions/${name}/deploy`, {});
+    assert.deepEqual([dep.status, errorOf(dep).code], [404, 'VERSION_NOT_FOUND']);
+    assert.equal((await invoke(fnName('nobody'))).body.error.code, 'FUNCTION_NOT_FOUND');
+  });
+});
+
+describe('pause and resume', () => {
+  it('answers 503 FUNCTION_PAUSED while paused, keeps no warm instance, and serves again on resume', async () => {
+    const name = fnName('pz');
+    await deployed(h.api, name, handlerReturning('up'));
+    assert.equal((await invoke(name)).status, 200);
+    assert.ok((await warmInstances(name)) > 0);
+
+    const paused = await h.api.call('POST', `/functions/${name}/pause`, { note: 'maintenance' });
+    assert.equal(paused.status, 200);
+    assert.equal(paused.body.function.status, 'paused');
+    const res = await invoke(name);
+    assert.deepEqual([res.status, res.body.error.code], [503, 'FUNCTION_PAUSED']);
+    const test = await h.api.call('POST', `/functions/${name}/invoke`, {});
+    assert.deepEqual([test.status, errorOf(test).code], [503, 'FUNCTION_PAUSED']);
+    for (let i = 0; (await warmInstances(name)) > 0; i++) {
+      assert.ok(i < 100, 'instances still warm 2 s after the pause');
+      await sleep(20);
+    }
+
+    const resumed = await h.api.call('POST', `/functions/${name}/resume`, {});
+    assert.equal(resumed.body.function.status, 'active');
+    assert.deepEqual((await invoke(name)).body, { value: 'up', version: '1' });
+  });
+});
+
+describe('invoke tokens', () => {
+  it('needs the right token: none 401, wrong 401, another function’s 403, admin 403, right 200; rotation switches at once', async () => {
+    const name = fnName('tk');
+    const created = await deployed(h.api, name, {
+      'main.py': py('def handler(event, context):', '    return {"sawAuth": "authorization" in event["headers"]}'),
+    }, { auth: 'token' });
+    const token: string = created.invokeToken;
+    const other = await createFunction(h.api, fnName('tk-other'), { auth: 'token' });
+
+    const none = await fetch(`${h.url}/fn/${name}/`);
+    assert.deepEqual([none.status, ((await none.json()) as { error: { code: string } }).error.code], [401, 'INVOKE_TOKEN_REQUIRED']);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.deepEqual(await codeOf(name, 'fpi_wrong'), [401, 'INVOKE_TOKEN_INVALID']);
+    assert.deepEqual(await codeOf(name, other.invokeToken), [403, 'INVOKE_TOKEN_FORBIDDEN']);
+    assert.deepEqual(await codeOf(name, h.api.token!), [403, 'INVOKE_TOKEN_FORBIDDEN']);
+    const ok = await invoke(name, { authorization: `Bearer ${token}` });
+    assert.deepEqual([ok.status, ok.body], [200, { sawAuth: false }], 'the function never sees the token');
+
+    const rotated = await h.api.call('POST', `/functions/${name}/tokens/rotate`);
+    assert.equal(rotated.status, 200);
+    const fresh: string = rotated.body.invokeToken;
+    assert.deepEqual(await codeOf(name, token), [401, 'INVOKE_TOKEN_INVALID']);
+    assert.equal((await invoke(name, { authorization: `Bearer ${fresh}` })).status, 200);
+
+    // The test invoke needs only the admin token.
+    const test = await h.api.call('POST', `/functions/${name}/invoke`, {});
+    assert.equal(test.body.status, 200);
+    // Back to public: no token needed.
+    await h.api.call('PATCH', `/functions/${name}`, { auth: 'public' });
+    assert.equal((await invoke(name)).status, 200);
+  });
+});
+
+async function codeOf(name: string, token: string): Promise<[number, string]> {
+  const res = await invoke(name, { authorization: `Bearer ${token}` });
+  return [res.status, res.body.error.code];
+}
+
+describe('settings', () => {
+  it('serves changed env vars from new instances at once', async () => {
+    const name = fnName('env');
+    await deployed(h.api, name, { 'main.py': py('import os', 'def handler(event, context):', '    return os.environ.get("COLOR")') }, { env: { COLOR: 'red' } });
+    assert.equal((await invoke(name)).body, 'red');
+    await h.api.call('PATCH', `/functions/${name}`, { env: { COLOR: 'blue' } });
+    assert.equal((await invoke(name)).body, 'blue');
+  });
+
+  it('deletes a function: its URL answers 404 and its code is gone', async () => {
+    const name = fnName('del');
+    await deployed(h.api, name, handlerReturning('bye'));
+    assert.equal((await invoke(name)).status, 200);
+    assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
+    assert.equal((await invoke(name)).body.error.code, 'FUNCTION_NOT_FOUND');
+    const { existsSync } = await import('node:fs');
+    assert.equal(existsSync(`${h.stateDir}/code/${name}`), false);
+  });
+});
+
+describe('a deploy under load', () => {
+  it('loses no call: 200 calls from 8 clients while version 2 is deployed all answer 200, each from v1 or v2', async () => {
+    const name = fnName('load');
+    const source = (v: string) => ({
+      'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(0.06)', `    return {"v": "${v}", "version": context.function_version}`),
+    });
+    await deployed(h.api, name, source('one'), { limits: { concurrency: 4, maxInstances: 3 } });
+    const v2 = await upload(h.api, name, source('two'));
+    const results: { status: number; v: string | undefined }[] = [];
+    let sent = 0;
+    const client = async (): Promise<void> => {
+      while (sent < 200) {
+        sent++;
+        const res = await fetch(`${h.url}/fn/${name}/`);
+        const body = (await res.json()) as { v?: string };
+        results.push({ status: res.status, v: body.v });
+      }
+    };
+    const clients = Array.from({ length: 8 }, client);
+    await sleep(700);
+    await deploy(h.api, name, v2);
+    await Promise.all(clients);
+
+    assert.equal(results.length, 200);
+    const bad = results.filter((r) => r.status !== 200 || (r.v !== 'one' && r.v !== 'two'));
+    assert.deepEqual(bad, [], 'every call answered 200 from v1 or v2');
+    const ones = results.filter((r) => r.v === 'one').length;
+    assert.ok(ones > 0 && ones < 200, `both versions served (${ones} from v1)`);
+    // After the deploy only version 2 keeps instances: version 1's drain and are reaped.
+    for (let i = 0; (await warmInstances(name, '1')) > 0; i++) {
+      assert.ok(i < 100, 'version 1 instances were not reaped');
+      await sleep(20);
+    }
+  });
+});

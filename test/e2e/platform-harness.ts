@@ -1,0 +1,130 @@
+/**
+ * Shared pieces of the control plane's end-to-end tests: a real platform (store, pool with real
+ * Python runtimes, gateway with the API mounted) on port 0 over a fresh temp state directory,
+ * an API client that returns status, headers and parsed body, and helpers to create and deploy
+ * functions from Python source.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+
+export { fnName, py, sleep } from './gateway-harness.js';
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the text when the body is not JSON, or null when empty. */
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions read arbitrary JSON shapes
+}
+
+/** The `error` of an API error body. */
+export function errorOf(answer: ApiAnswer): { code: string; field?: string; [key: string]: unknown } {
+  return (answer.body as { error: { code: string; field?: string } }).error;
+}
+
+export class Api {
+  constructor(
+    readonly url: string,
+    public token: string | null,
+  ) {}
+
+  /** An API call under /api/v1; `body` is sent as JSON unless it is bytes or a string. */
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+    const init: RequestInit = { method, headers: { ...(this.token !== null ? { authorization: `Bearer ${this.token}` } : {}), ...headers } };
+    if (body instanceof Uint8Array || typeof body === 'string') init.body = body;
+    else if (body !== undefined) init.body = JSON.stringify(body);
+    const res = await fetch(`${this.url}/api/v1${path}`, init);
+    const text = await res.text();
+    let parsed: unknown = null;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+}
+
+export interface PlatformHarness {
+  platform: StartedPlatform;
+  api: Api;
+  url: string;
+  stateDir: string;
+  /** Lines the platform logged (store or worker failures). */
+  logs: string[];
+}
+
+/**
+ * Registers before/after hooks for one test file: a platform on port 0 over a fresh state
+ * directory (poolSize 1 unless given), closed and deleted afterwards.
+ */
+export function usePlatform(options: StartOptions = {}): PlatformHarness {
+  const h = { logs: [] as string[] } as PlatformHarness;
+  before(async () => {
+    h.stateDir = mkdtempSync(join(tmpdir(), 'fp-cp-'));
+    h.platform = await startPlatform({ stateDir: h.stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, log: (line) => h.logs.push(line), ...options });
+    h.url = h.platform.url;
+    h.api = new Api(h.url, h.platform.adminToken ?? null);
+  });
+  after(async () => {
+    await h.platform?.close();
+    if (h.stateDir) rmSync(h.stateDir, { recursive: true, force: true });
+  });
+  return h;
+}
+
+export function b64(content: string | Uint8Array): string {
+  return Buffer.from(content).toString('base64');
+}
+
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Files as the API takes them, with their content. */
+export function filesOf(files: Record<string, string>): { path: string; contentBase64: string }[] {
+  return Object.entries(files).map(([path, content]) => ({ path, contentBase64: b64(content) }));
+}
+
+/** Creates a function (201 expected) and returns the answer's body. */
+export async function createFunction(api: Api, name: string, settings: Record<string, unknown> = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const res = await api.call('POST', '/functions', { name, ...settings });
+  if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Uploads a version (201 expected) and returns its number. */
+export async function upload(api: Api, name: string, files: Record<string, string>, extra: Record<string, unknown> = {}): Promise<number> {
+  const res = await api.call('POST', `/functions/${name}/versions`, { files: filesOf(files), ...extra });
+  if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { version: { version: number } }).version.version;
+}
+
+export async function deploy(api: Api, name: string, version?: number): Promise<void> {
+  const res = await api.call('POST', `/functions/${name}/deploy`, version === undefined ? {} : { version });
+  if (res.status !== 200) throw new Error(`deploy ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** Creates, uploads and deploys; returns the create answer (with invokeToken for `auth: token`). */
+export async function deployed(api: Api, name: string, files: Record<string, string>, settings: Record<string, unknown> = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const created = await createFunction(api, name, settings);
+  await upload(api, name, files);
+  await deploy(api, name);
+  return created;
+}
+
+/** A handler returning `value` as JSON, plus the version the platform says it is. */
+export function handlerReturning(value: unknown): Record<string, string> {
+  return {
+    'main.py': `import json\nVALUE = json.loads(${JSON.stringify(JSON.stringify(value))})\ndef handler(event, context):\n    return {"value": VALUE, "version": context.function_version}\n`,
+  };
+}
+
+export function randomText(bytes: number): string {
+  return randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes);
+}

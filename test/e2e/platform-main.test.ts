@@ -1,0 +1,196 @@
+/**
+ * The platform as a process (`node dist/platform/main.js`): the admin token printed once on the
+ * first start, the gateway staying responsive during a large upload, a clean stop on SIGTERM,
+ * state surviving a restart (functions, versions, runs; the code directory rebuilt), a lost
+ * admin token replaced with --rotate-admin-token, and bad settings refused all at once.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Api, deployed, errorOf, fnName, handlerReturning, sleep } from './platform-harness.js';
+
+// dist/test/e2e → the repository root.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const MAIN = join(ROOT, 'dist', 'platform', 'main.js');
+
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  stdout(): string;
+}
+
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function startMain(args: string[], env: Record<string, string> = {}): Proc {
+  const base: Record<string, string> = {};
+  // Only what node needs: no FP_* settings of the surrounding shell leak into the test.
+  for (const key of ['PATH', 'HOME', 'LANG']) if (process.env[key] !== undefined) base[key] = process.env[key]!;
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...base, FP_POOL_SIZE: '1', FP_SHUTDOWN_GRACE_MS: '2000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      done({ code, stdout, stderr });
+    }),
+  );
+  return { child, exited, stdout: () => stdout };
+}
+
+async function started(proc: Proc): Promise<{ url: string; token: string | undefined }> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const out = proc.stdout();
+    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+    // The token line follows the URL line in the same write burst; wait for the last line of the banner.
+    if (url !== undefined && out.includes('invoke:')) return { url, token: /admin token: (fpa_\S+)/.exec(out)?.[1] };
+    if (Date.now() > deadline) throw new Error(`the platform did not start:\n${out}`);
+    await sleep(20);
+  }
+}
+
+async function stop(proc: Proc): Promise<void> {
+  proc.child.kill('SIGTERM');
+  const exit = await proc.exited;
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /stopped/);
+}
+
+/** Builds a 40 MiB bundle (10 random files of 4 MiB) and uploads it; prints `sending`, then the answer. */
+const UPLOADER = `
+import { randomBytes } from 'node:crypto';
+const files = [{ path: 'main.py', contentBase64: Buffer.from('def handler(e, c):\\n    return 1\\n').toString('base64') }];
+for (let i = 0; i < 10; i++) files.push({ path: 'data/part-' + i + '.bin', contentBase64: randomBytes(4 * 1024 * 1024).toString('base64') });
+const body = Buffer.from(JSON.stringify({ files }));
+process.stdout.write('sending\\n');
+const t0 = performance.now();
+const res = await fetch(process.env.FP_URL, { method: 'POST', headers: { authorization: 'Bearer ' + process.env.FP_TOKEN }, body });
+const text = await res.text();
+process.stdout.write(JSON.stringify({ status: res.status, ms: performance.now() - t0, body: JSON.parse(text) }));
+`;
+
+/**
+ * Uploads the 40 MiB bundle from another process (so this one only measures the server's
+ * answers) while asking /healthz in a loop; the upload must become version `expectedVersion`.
+ */
+async function uploadWhileProbing(url: string, versionsUrl: string, expectedVersion: number): Promise<{ worst: number; checks: number; uploadMs: number }> {
+  const uploader = spawn(process.execPath, ['--input-type=module', '-e', UPLOADER], {
+    env: { PATH: process.env['PATH'] ?? '', FP_URL: versionsUrl, FP_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  running.add(uploader);
+  let report = '';
+  uploader.stdout!.on('data', (c: Buffer) => (report += c.toString()));
+  let finished = false;
+  uploader.on('exit', () => {
+    finished = true;
+    running.delete(uploader);
+  });
+  // Probe only once the uploader has its body ready and starts sending.
+  while (!report.includes('sending') && !finished) await sleep(5);
+  const latencies: number[] = [];
+  while (!finished) {
+    const t0 = performance.now();
+    await (await fetch(`${url}/healthz`)).arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await sleep(5);
+  }
+  const result = JSON.parse(report.slice(report.indexOf('{'))) as { status: number; ms: number; body: { version?: { version: number; fileCount: number } } };
+  assert.equal(result.status, 201, JSON.stringify(result.body));
+  assert.deepEqual([result.body.version?.version, result.body.version?.fileCount], [expectedVersion, 11]);
+  return { worst: Math.max(...latencies), checks: latencies.length, uploadMs: result.ms };
+}
+
+let token = '';
+
+describe('platform process', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-'));
+  after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const keep = fnName('keep');
+  let runId = '';
+
+  it('prints the admin token on the first start, serves the API, and stops cleanly on SIGTERM', async () => {
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    const first = await started(proc);
+    assert.ok(first.token, 'the first start prints an admin token');
+    token = first.token!;
+    const api = new Api(first.url, token);
+    await deployed(api, keep, handlerReturning('kept'));
+    const res = await fetch(`${first.url}/fn/${keep}/`);
+    assert.deepEqual(await res.json(), { value: 'kept', version: '1' });
+    runId = res.headers.get('x-run-id')!;
+    await stop(proc);
+  });
+
+  it('keeps functions, versions and runs across a restart, and rebuilds the code directory', async () => {
+    rmSync(join(stateDir, 'code'), { recursive: true, force: true });
+    const proc = startMain([], { FP_STATE_DIR: stateDir, FP_PORT: '0' });
+    const again = await started(proc);
+    assert.equal(again.token, undefined, 'the token is shown only once');
+    assert.match(proc.stdout(), /\(1 function\)/);
+    const api = new Api(again.url, token);
+    const fn = await api.call('GET', `/functions/${keep}`);
+    assert.equal(fn.body.function.activeVersion, 1);
+    const versions = await api.call('GET', `/functions/${keep}/versions`);
+    assert.deepEqual(versions.body.items.map((v: { version: number }) => v.version), [1]);
+    const run = await api.call('GET', `/runs/${runId}`);
+    assert.equal(run.status, 200, 'the run written before the stop is still there');
+    assert.equal(run.body.run.function, keep);
+    const res = await fetch(`${again.url}/fn/${keep}/`);
+    assert.deepEqual(await res.json(), { value: 'kept', version: '1' });
+    await stop(proc);
+  });
+
+  it('stays responsive (/healthz) while a 40 MiB bundle is uploaded and hashed', async (t) => {
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    const { url } = await started(proc);
+    const name = fnName('big');
+    assert.equal((await new Api(url, token).call('POST', '/functions', { name })).status, 201);
+
+    // Other processes on a 2-core machine can deschedule this one; a stall of our own making
+    // shows in every attempt, noise rarely in three running.
+    const worsts: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { worst, checks, uploadMs } = await uploadWhileProbing(url, `${url}/api/v1/functions/${name}/versions`, attempt);
+      t.diagnostic(`attempt ${attempt}: upload ${uploadMs.toFixed(0)} ms; ${checks} health checks, worst ${worst.toFixed(1)} ms`);
+      assert.ok(checks >= 3, `only ${checks} health checks during a ${uploadMs.toFixed(0)} ms upload`);
+      worsts.push(worst);
+      if (worst < 100) break;
+    }
+    // Parsing, decoding and hashing this bundle on the event loop stalls it for ~160 ms here.
+    assert.ok(Math.min(...worsts) < 100, `a health check took ${worsts.map((w) => w.toFixed(1)).join(' / ')} ms during the uploads`);
+    await stop(proc);
+  });
+
+  it('replaces a lost admin token with --rotate-admin-token', async () => {
+    const proc = startMain(['--state-dir', stateDir, '--port', '0', '--rotate-admin-token']);
+    const { url, token: fresh } = await started(proc);
+    assert.ok(fresh && fresh !== token);
+    const stale = await new Api(url, token).call('GET', '/functions');
+    assert.deepEqual([stale.status, errorOf(stale).code], [401, 'ADMIN_TOKEN_INVALID']);
+    assert.equal((await new Api(url, fresh!).call('GET', '/functions')).status, 200);
+    await stop(proc);
+  });
+
+  it('refuses bad settings, listing every one (exit 1), and unknown flags (exit 2)', async () => {
+    const bad = await startMain(['--port', 'eighty'], { FP_RUN_RETENTION_MS: '7d', FP_DEBUG: 'maybe' }).exited;
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /\[BAD_CONFIG\]/);
+    for (const key of ['FP_PORT', 'FP_RUN_RETENTION_MS', 'FP_DEBUG']) assert.match(bad.stderr, new RegExp(key));
+    const usage = await startMain(['--bogus']).exited;
+    assert.equal(usage.code, 2);
+  });
+});

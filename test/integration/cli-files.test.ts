@@ -1,0 +1,73 @@
+/** Walking a function folder as deploy uploads it: exclusions, .platformignore, limits, hashes. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { hashFiles, walkFunctionDir } from '../../cli/files.js';
+
+function folder(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-cli-files-'));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+describe('cli file walking', () => {
+  it('lists files sorted, skipping dotfiles, caches, bytecode, node_modules and .platformignore entries', async (t) => {
+    const dir = folder({
+      'main.py': 'x', 'lib/util.py': 'y', 'lib/__pycache__/util.cpython-311.pyc': 'b', 'old.pyc': 'b',
+      '.env': 'SECRET=1', '.git/config': 'g', 'node_modules/a/index.js': 'n', 'notes.log': 'l',
+      'data/big.csv': 'd', '.platformignore': '*.log\ndata/\n', 'platform.yaml': 'kind: function\n',
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.files.map((f) => f.path), ['lib/util.py', 'main.py', 'platform.yaml']);
+    assert.equal(walk.totalBytes, 1 + 1 + 'kind: function\n'.length);
+    assert.deepEqual(walk.problems, []);
+  });
+
+  it('reports every limit breach: file count, total size, one file too large', async (t) => {
+    const many = folder(Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.py`, 'x'])));
+    t.after(() => rmSync(many, { recursive: true, force: true }));
+    const tooMany = await walkFunctionDir(many, { maxFiles: 5, maxTotalBytes: 1000, maxFileBytes: 100 });
+    assert.equal(tooMany.problems.length, 1);
+    assert.match(tooMany.problems[0]!.message, /more than 5 files/);
+
+    const big = folder({ 'a.bin': Buffer.alloc(150), 'b.bin': Buffer.alloc(90), 'c.bin': Buffer.alloc(90) });
+    t.after(() => rmSync(big, { recursive: true, force: true }));
+    const sizes = await walkFunctionDir(big, { maxFiles: 5, maxTotalBytes: 200, maxFileBytes: 100 });
+    assert.deepEqual(sizes.problems.map((p) => p.file), ['a.bin', null]);
+    assert.match(sizes.problems[1]!.message, /330 B; the limit is 200 B/);
+  });
+
+  it('refuses an empty folder and names that the server would refuse', async (t) => {
+    const empty = folder({ '.hidden': 'x' });
+    t.after(() => rmSync(empty, { recursive: true, force: true }));
+    assert.match((await walkFunctionDir(empty)).problems[0]!.message, /no files/);
+    const odd = folder({ 'a\\b.py': 'x' });
+    t.after(() => rmSync(odd, { recursive: true, force: true }));
+    assert.match((await walkFunctionDir(odd)).problems[0]!.message, /backslash/);
+  });
+
+  it('follows symlinked files, skips symlinked folders with a warning', async (t) => {
+    const dir = folder({ 'real/x.py': 'x', 'main.py': 'm' });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    symlinkSync(join(dir, 'main.py'), join(dir, 'alias.py'));
+    symlinkSync(join(dir, 'real'), join(dir, 'linked'));
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.files.map((f) => f.path), ['alias.py', 'main.py', 'real/x.py']);
+    assert.deepEqual(walk.warnings.map((w) => w.file), ['linked']);
+  });
+
+  it('hashes contents with sha256', async (t) => {
+    const dir = folder({ 'main.py': 'print(1)\n' });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const [file] = await hashFiles(dir, (await walkFunctionDir(dir)).files);
+    assert.equal(file!.sha256, createHash('sha256').update('print(1)\n').digest('hex'));
+    assert.equal(file!.size, 9);
+  });
+});

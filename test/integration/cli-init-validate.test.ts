@@ -1,0 +1,79 @@
+/** `init` and `validate` as commands (in-process, real files, real Python; no platform needed). */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-cli-init-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('cli init', () => {
+  for (const template of ['handler', 'fastapi']) {
+    it(`scaffolds the ${template} template, which validates`, async (t) => {
+      const root = tempDir(t);
+      const r = await runCli(['init', 'My Func', '--template', template, '--json'], { cwd: root });
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      const doc = JSON.parse(r.stdout) as { name: string; files: string[] };
+      assert.equal(doc.name, 'my-func');
+      const dir = join(root, 'My Func');
+      assert.deepEqual(readdirSync(dir).sort(), doc.files.slice().sort());
+      assert.match(readFileSync(join(dir, 'platform.yaml'), 'utf8'), /^name: my-func$/m);
+      JSON.parse(readFileSync(join(dir, 'payload.json'), 'utf8'));
+      const v = await runCli(['validate', '--json'], { cwd: dir });
+      assert.equal(v.code, EXIT.OK, v.stdout + v.stderr);
+      const report = JSON.parse(v.stdout) as { ok: boolean; entrypoint: { kind: string } };
+      assert.equal(report.entrypoint.kind, template === 'handler' ? 'handler' : 'assignment');
+    });
+  }
+
+  it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'mine\n');
+    const r = await runCli(['init', dir, '--name', 'x', '--json']);
+    assert.equal(r.code, EXIT.FAILURE);
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'FILES_EXIST');
+    assert.deepEqual(readdirSync(dir), ['platform.yaml']);
+    assert.equal(readFileSync(join(dir, 'platform.yaml'), 'utf8'), 'mine\n');
+  });
+
+  it('refuses a name that is not a DNS label (exit 2)', async (t) => {
+    const r = await runCli(['init', tempDir(t), '--name', 'Bad_Name']);
+    assert.equal(r.code, EXIT.USAGE);
+  });
+});
+
+describe('cli validate', () => {
+  it('lists every problem with file, line and key path, and exits 3', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ok-name\nlimits:\n  timeout: 30\n  cpu: 1\n');
+    writeFileSync(join(dir, 'main.py'), 'def handler(event):\n    return 1\n');
+    writeFileSync(join(dir, 'util.py'), 'def f(:\n    pass\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.INVALID);
+    const lines = r.stderr.trim().split('\n');
+    assert.deepEqual(lines.map((l) => l.split(': ').slice(0, 3).join(': ')), [
+      'error: platform.yaml:4:3: limits.timeout',
+      'error: platform.yaml:5:3: limits.cpu',
+      'error: util.py:1:7: SyntaxError',
+      'error: main.py:1: entrypoint main:handler',
+    ]);
+    const json = await runCli(['validate', dir, '--json']);
+    assert.equal(json.code, EXIT.INVALID);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; problems: { kind: string }[] };
+    assert.deepEqual([doc.ok, doc.problems.map((p) => p.kind)], [false, ['manifest', 'manifest', 'syntax', 'entrypoint']]);
+  });
+
+  it('says where platform.yaml is missing', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const r = await runCli(['validate', dir, '--json']);
+    assert.equal(r.code, EXIT.INVALID);
+    assert.match(r.stdout, /platform\.yaml/);
+  });
+});

@@ -1,0 +1,93 @@
+/** runtime/validate.py, the Python side of `validate`, on a real interpreter. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { pythonPath, runPythonPreflight, type PyReport } from '../../cli/python.js';
+
+const PYTHON = pythonPath(undefined);
+
+async function check(files: Record<string, string>, entrypoint: string): Promise<PyReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-cli-py-'));
+  try {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    return await runPythonPreflight(PYTHON, dir, entrypoint, Object.keys(files));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('runtime/validate.py', () => {
+  it('accepts a sync handler and an async one, with their lines', async () => {
+    const sync = await check({ 'main.py': 'import json\n\ndef handler(event, context):\n    return 1\n' }, 'main:handler');
+    assert.deepEqual([sync.syntaxErrors, sync.problems], [[], []]);
+    assert.deepEqual([sync.entrypoint.kind, sync.entrypoint.async, sync.entrypoint.line, sync.entrypoint.file], ['handler', false, 3, 'main.py']);
+    const async = await check({ 'pkg/__init__.py': '', 'pkg/api.py': 'async def run(event, context=None):\n    return 1\n' }, 'pkg.api:run');
+    assert.deepEqual([async.entrypoint.kind, async.entrypoint.async, async.entrypoint.file], ['handler', true, 'pkg/api.py']);
+  });
+
+  it('reports each syntax error with file and line, by the interpreter\'s own compiler', async () => {
+    const r = await check({
+      'main.py': 'def handler(event, context):\n    return 1\n',
+      'lib/a.py': 'x = 1\ndef f(:\n    pass\n',
+      'lib/b.py': 'if True:\n  x = 1\n    y = 2\n',
+      'lib/c.py': 'return 5\n', // only the full compile, not the parser, refuses this
+    }, 'main:handler');
+    assert.deepEqual(r.syntaxErrors.map((e) => [e.file, e.line, e.type]), [
+      ['lib/a.py', 2, 'SyntaxError'],
+      ['lib/b.py', 3, 'IndentationError'],
+      ['lib/c.py', 1, 'SyntaxError'],
+    ]);
+    assert.deepEqual(r.problems, []);
+  });
+
+  it('reports a missing module, a missing attribute and a syntax error in the entry module', async () => {
+    const missingModule = await check({ 'app.py': 'x = 1\n' }, 'main:handler');
+    assert.match(missingModule.problems[0]!.message, /module 'main' not found/);
+    const missingAttr = await check({ 'main.py': 'def other(event, context):\n    pass\n\ndef _inner():\n    handler = 1\n' }, 'main:handler');
+    assert.match(missingAttr.problems[0]!.message, /defines no 'handler' at module level/);
+    const broken = await check({ 'main.py': 'def handler(event, context)\n    pass\n' }, 'main:handler');
+    assert.equal(broken.syntaxErrors[0]!.line, 1);
+    assert.match(broken.problems[0]!.message, /syntax error/);
+  });
+
+  it('refuses the wrong number of positional parameters, and a sync 3-parameter function', async () => {
+    const one = await check({ 'main.py': 'def handler(event):\n    pass\n' }, 'main:handler');
+    assert.deepEqual([one.problems.length, one.problems[0]!.line, one.entrypoint.arity], [1, 1, 1]);
+    const kwOnly = await check({ 'main.py': 'def handler(event, *, context):\n    pass\n' }, 'main:handler');
+    assert.equal(kwOnly.entrypoint.arity, 1);
+    assert.equal(kwOnly.problems.length, 1);
+    const syncAsgi = await check({ 'main.py': 'def app(scope, receive, send):\n    pass\n' }, 'main:app');
+    assert.match(syncAsgi.problems[0]!.message, /async def/);
+  });
+
+  it('detects an ASGI app: an assignment such as app = FastAPI(), or an async (scope, receive, send) function', async () => {
+    const fastapi = await check({ 'app.py': 'from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get("/")\ndef index():\n    return {}\n' }, 'app:app');
+    assert.deepEqual([fastapi.entrypoint.kind, fastapi.entrypoint.line, fastapi.problems], ['assignment', 3, []]);
+    const raw = await check({ 'asgi.py': 'async def app(scope, receive, send):\n    pass\n' }, 'asgi:app');
+    assert.deepEqual([raw.entrypoint.kind, raw.problems], ['asgi', []]);
+    const conditional = await check({ 'main.py': 'import os\nif os.environ.get("X"):\n    def handler(e, c):\n        return 1\nelse:\n    handler = None\n' }, 'main:handler');
+    assert.deepEqual([conditional.entrypoint.kind, conditional.problems], ['assignment', []]);
+  });
+
+  it('never runs user code', async () => {
+    const marker = join(tmpdir(), `fp-cli-marker-${process.pid}-${Date.now()}`);
+    const code = `open(${JSON.stringify(marker)}, "w").write("ran")\n\ndef handler(event, context):\n    return 1\n`;
+    const r = await check({ 'main.py': code }, 'main:handler');
+    assert.equal(r.entrypoint.kind, 'handler');
+    assert.equal(existsSync(marker), false);
+  });
+
+  it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
+    const r = await check({
+      'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
+      'helpers.py': '',
+    }, 'main:handler');
+    assert.deepEqual(r.warnings.map((w) => [w.file, w.line]), [['main.py', 2]]);
+    assert.deepEqual(r.problems, []);
+  });
+});

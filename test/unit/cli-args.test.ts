@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { int, parseCommandArgs, splitCommand } from '../../cli/args.js';
+import { loadCliEnv, resolveTarget, DEFAULT_URL } from '../../cli/config.js';
+import { CliError, EXIT } from '../../cli/errors.js';
+import { parseHeaders, parseServerTiming, queryRecord, splitQuery } from '../../cli/commands/invoke.js';
+import { isRunId, runsTarget } from '../../cli/commands/runs.js';
+import { nameFromFolder } from '../../cli/commands/init.js';
+
+function exitOf(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof CliError);
+    return err.exitCode;
+  }
+  assert.fail('no error');
+}
+
+describe('cli argument parsing', () => {
+  it('finds the command after global options, also when they take a value', () => {
+    assert.deepEqual(splitCommand(['--url', 'http://x', 'deploy', 'dir']), { command: 'deploy', rest: ['--url', 'http://x', 'dir'] });
+    assert.deepEqual(splitCommand(['--json', 'runs']), { command: 'runs', rest: ['--json'] });
+    assert.deepEqual(splitCommand(['--url=http://x', 'up']), { command: 'up', rest: ['--url=http://x'] });
+    assert.deepEqual(splitCommand(['--help']), { command: null, rest: ['--help'] });
+  });
+
+  it('parses command options with the global ones, repeated and short forms', () => {
+    const options = { header: { type: 'string' as const, short: 'H', multiple: true, description: '' }, data: { type: 'string' as const, short: 'd', description: '' } };
+    const args = parseCommandArgs(['hello', '-H', 'a: 1', '--header', 'b:2', '-d', '{"x":1}', '--json', '-'], options, 'invoke');
+    assert.deepEqual(args.positionals, ['hello', '-']);
+    assert.deepEqual(args.values.header, ['a: 1', 'b:2']);
+    assert.equal(args.values.data, '{"x":1}');
+    assert.equal(args.values.json, true);
+  });
+
+  it('turns unknown options and missing values into usage errors (exit 2)', () => {
+    assert.equal(exitOf(() => parseCommandArgs(['--nope'], {}, 'init')), EXIT.USAGE);
+    assert.equal(exitOf(() => parseCommandArgs(['--url'], {}, 'init')), EXIT.USAGE);
+  });
+
+  it('checks whole-number options', () => {
+    const opts = { limit: { type: 'string' as const, description: '' } };
+    assert.equal(int(parseCommandArgs(['--limit', '5'], opts, 'runs'), 'limit', 20, 1, 100), 5);
+    assert.equal(int(parseCommandArgs([], opts, 'runs'), 'limit', 20, 1, 100), 20);
+    for (const bad of ['0', '101', '1.5', 'x', '-1']) {
+      assert.equal(exitOf(() => int(parseCommandArgs([`--limit=${bad}`], opts, 'runs'), 'limit', 20, 1, 100)), EXIT.USAGE);
+    }
+  });
+
+  it('parses headers, Server-Timing and the query of a path', () => {
+    assert.deepEqual(parseHeaders(['Content-Type: text/plain', 'X-A:b:c']), { 'content-type': 'text/plain', 'x-a': 'b:c' });
+    assert.equal(exitOf(() => parseHeaders(['nocolon'])), EXIT.USAGE);
+    assert.deepEqual(parseServerTiming('queue;dur=0, init;dur=8.61, handler;dur=0.17, total;dur=10.93'), { queue: 0, init: 8.61, handler: 0.17, total: 10.93 });
+    assert.deepEqual(parseServerTiming(null), {});
+    assert.deepEqual(splitQuery('/a?x=1&y'), ['/a', 'x=1&y']);
+    assert.deepEqual(splitQuery('/a'), ['/a', null]);
+    assert.deepEqual(queryRecord('a=1&b=2&b=3&c'), { a: '1', b: ['2', '3'], c: '' });
+  });
+
+  it('tells run ids from function names', () => {
+    const id = '0595a4d9-30bc-4700-b80f-d690a1bbf93f';
+    assert.ok(isRunId(id));
+    assert.deepEqual(runsTarget([id]), { show: id });
+    assert.deepEqual(runsTarget(['show', 'abc']), { show: 'abc' });
+    assert.deepEqual(runsTarget(['hello']), { list: 'hello' });
+    assert.deepEqual(runsTarget([]), { list: undefined });
+    assert.equal(exitOf(() => runsTarget(['Not/A/Name'])), EXIT.USAGE);
+    assert.equal(exitOf(() => runsTarget(['show'])), EXIT.USAGE);
+  });
+
+  it('derives a function name from a folder name', () => {
+    assert.equal(nameFromFolder('My App_2'), 'my-app-2');
+    assert.equal(nameFromFolder('--x--'), 'x');
+    assert.equal(nameFromFolder('___'), null);
+    assert.equal(nameFromFolder('a'.repeat(80))?.length, 63);
+  });
+});
+
+describe('cli configuration', () => {
+  it('reads only its variables; empty counts as unset', () => {
+    const env = loadCliEnv({ FP_URL: 'http://h:1', FP_TOKEN: '', HOME: '/h' }, '/home/u');
+    assert.equal(env.url, 'http://h:1');
+    assert.equal(env.token, undefined);
+    assert.equal(env.configDir, '/home/u/.config/fastapi-platform');
+    assert.equal(loadCliEnv({ FP_CONFIG_DIR: '/c' }, '/home/u').configDir, '/c');
+    assert.equal(loadCliEnv({ XDG_CONFIG_HOME: '/x' }, '/home/u').configDir, '/x/fastapi-platform');
+  });
+
+  it('resolves the target: flag > env > credentials > default, and keeps a saved token to its own URL', () => {
+    const env = loadCliEnv({}, '/h');
+    const saved = { url: 'http://127.0.0.1:9000', token: 'saved', invokeTokens: {} };
+    assert.deepEqual(resolveTarget({}, env, null), { url: DEFAULT_URL, token: undefined, source: 'default' });
+    assert.deepEqual(resolveTarget({}, env, saved), { url: 'http://127.0.0.1:9000', token: 'saved', source: 'credentials' });
+    const fromEnv = loadCliEnv({ FP_URL: 'http://other:1/', FP_TOKEN: 't-env' }, '/h');
+    assert.deepEqual(resolveTarget({}, fromEnv, saved), { url: 'http://other:1', token: 't-env', source: 'env' });
+    // A URL given elsewhere does not get the saved token of another platform.
+    assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).token, undefined);
+    assert.equal(resolveTarget({ url: 'http://127.0.0.1:9000/' }, env, saved).token, 'saved');
+    assert.equal(resolveTarget({ token: 'flag' }, fromEnv, saved).token, 'flag');
+  });
+});

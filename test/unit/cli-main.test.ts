@@ -1,0 +1,96 @@
+/** The command table, help and usage errors, through main() with captured output (no network). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { COMMANDS } from '../../cli/main.js';
+import { EXIT } from '../../cli/errors.js';
+import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/deploy-flow.js';
+import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
+import { formatAgo, formatBytes, table } from '../../cli/output.js';
+import type { ApiFunction } from '../../cli/client.js';
+import { parseManifest } from '../../protocol/index.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+describe('cli main', () => {
+  it('prints help at the top (exit 0 when asked, 2 without a command)', async () => {
+    const asked = await runCli(['--help']);
+    assert.equal(asked.code, EXIT.OK);
+    for (const c of COMMANDS) assert.match(asked.stdout, new RegExp(`^  ${c.name} `, 'm'));
+    assert.equal((await runCli([])).code, EXIT.USAGE);
+    assert.equal((await runCli(['help', 'deploy'])).stdout.includes('Usage: fastapi-platform deploy'), true);
+  });
+
+  it('has --help on every command, listing its options', async () => {
+    for (const c of COMMANDS) {
+      const r = await runCli([c.name, '--help']);
+      assert.equal(r.code, EXIT.OK, c.name);
+      assert.match(r.stdout, new RegExp(`Usage: fastapi-platform ${c.name}`));
+      for (const option of Object.keys(c.options)) assert.match(r.stdout, new RegExp(`--${option}\\b`), `${c.name} --${option}`);
+    }
+  });
+
+  it('prints its version', async () => {
+    const r = await runCli(['--version']);
+    assert.equal(r.code, EXIT.OK);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('exits 2 for an unknown command, an unknown option or a bad value; --json gives the error as JSON', async () => {
+    assert.equal((await runCli(['deplyo'])).code, EXIT.USAGE);
+    assert.equal((await runCli(['init', '--nope'])).code, EXIT.USAGE);
+    assert.equal((await runCli(['runs', '--limit', 'many'])).code, EXIT.USAGE);
+    assert.equal((await runCli(['invoke'])).code, EXIT.USAGE);
+    assert.equal((await runCli(['init', '/tmp/x', '--template', 'django'])).code, EXIT.USAGE);
+    const r = await runCli(['rollback', '--json']);
+    assert.equal(r.code, EXIT.USAGE);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number } };
+    assert.deepEqual([doc.ok, doc.error.code, doc.error.exitCode], [false, 'USAGE', EXIT.USAGE]);
+  });
+});
+
+describe('cli deploy helpers', () => {
+  it('diffs files by path and hash', () => {
+    const before = [{ path: 'a.py', sha256: '1' }, { path: 'b.py', sha256: '2' }, { path: 'c.py', sha256: '3' }];
+    const after = [{ path: 'a.py', sha256: '1' }, { path: 'b.py', sha256: '9' }, { path: 'd.py', sha256: '4' }];
+    assert.deepEqual(diffFiles(before, after), { added: ['d.py'], modified: ['b.py'], removed: ['c.py'] });
+  });
+
+  it('takes settings from the manifest as written, and names the ones that changed', () => {
+    const manifest = parseManifest({ kind: 'function', name: 'x', limits: { timeout: '5s' }, env: { A: '${A:-1}' } });
+    assert.deepEqual(settingsFromManifest(manifest), {
+      preset: 'http', invocation: 'sync', env: { A: '1' },
+      limits: { timeout: '5s', memory: '256Mi', concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
+    });
+    const fn: ApiFunction = { name: 'x', preset: 'http', invocation: 'sync', limits: { timeoutMs: 1000, memoryBytes: 1 }, env: { A: '1' }, auth: 'public', status: 'active', activeVersion: 1 };
+    assert.deepEqual(changedSettings(fn, { ...fn, limits: { timeoutMs: 2000, memoryBytes: 1 }, env: {}, activeVersion: 2 }), ['limits.timeoutMs', 'env.A']);
+    assert.deepEqual(changedSettings(fn, { ...fn }), []);
+  });
+});
+
+describe('cli files and output helpers', () => {
+  it('ignores dotfiles, caches and bytecode by default', () => {
+    assert.ok(isIgnoredByDefault('.git', true));
+    assert.ok(isIgnoredByDefault('__pycache__', true));
+    assert.ok(isIgnoredByDefault('node_modules', true));
+    assert.ok(isIgnoredByDefault('x.pyc', false));
+    assert.ok(!isIgnoredByDefault('main.py', false));
+    assert.ok(!isIgnoredByDefault('__pycache__', false));
+  });
+
+  it('matches .platformignore patterns', () => {
+    const ignored = compileIgnore('# comment\n\n*.log\ndata/\n/top.txt\ndocs/**/*.md\ntest_?.py\n');
+    assert.ok(ignored('x.log', false) && ignored('a/b/x.log', false));
+    assert.ok(ignored('data', true) && ignored('a/data', true) && !ignored('data', false));
+    assert.ok(ignored('top.txt', false) && !ignored('a/top.txt', false));
+    assert.ok(ignored('docs/a.md', false) && ignored('docs/x/y/a.md', false) && !ignored('other/a.md', false));
+    assert.ok(ignored('test_1.py', false) && !ignored('test_10.py', false));
+  });
+
+  it('formats sizes, times and tables', () => {
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KiB');
+    assert.equal(formatBytes(50 * 1024 * 1024), '50 MiB');
+    assert.equal(formatAgo(1000, 6000), '5s ago');
+    assert.equal(formatAgo(0, 7_200_000), '2h ago');
+    assert.equal(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y');
+  });
+});

@@ -1,0 +1,61 @@
+/** Pure parts of the control plane API: field paths, zod issues → codes, path parameters, merged limits, entrypoints. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createFunctionBody, limitsSchema, mergedLimits } from '../../controlplane/api/schemas.js';
+import { fieldOf, nameParam, parseQuery, positiveIntParam, validate } from '../../controlplane/api/validate.js';
+import { checkEntrypoint } from '../../controlplane/service/versions.js';
+
+function codeAndField(fn: () => unknown): [string, string] {
+  try {
+    fn();
+  } catch (err) {
+    const e = err as { code: string; details: { field: string } };
+    return [e.code, e.details.field];
+  }
+  throw new Error('did not throw');
+}
+
+describe('controlplane validation', () => {
+  it('writes field paths the way clients write them', () => {
+    assert.equal(fieldOf(['files', 3, 'path']), 'files[3].path');
+    assert.equal(fieldOf(['limits', 'timeout']), 'limits.timeout');
+    assert.equal(fieldOf([]), 'body');
+    assert.equal(fieldOf(['since'], 'query'), 'query.since');
+  });
+
+  it('names an unknown field first, a bad name as INVALID_NAME, and lists every issue', () => {
+    try {
+      validate(createFunctionBody, { name: 'A/B', extra: 1, preset: 'x' });
+      assert.fail('accepted');
+    } catch (err) {
+      const e = err as { code: string; details: { field: string; issues: { code: string; field: string }[] } };
+      assert.deepEqual([e.code, e.details.field], ['UNKNOWN_FIELD', 'extra']);
+      assert.deepEqual(e.details.issues.map((i) => `${i.code}:${i.field}`).sort(), ['INVALID_FIELD:preset', 'INVALID_NAME:name', 'UNKNOWN_FIELD:extra']);
+    }
+  });
+
+  it('checks path parameters', () => {
+    assert.equal(nameParam('my-fn'), 'my-fn');
+    for (const raw of ['a%2Fb', '..', '%2e%2e', 'A', '%', '']) assert.deepEqual(codeAndField(() => nameParam(raw)), ['INVALID_NAME', 'name'], raw);
+    assert.equal(positiveIntParam('12', 'version'), 12);
+    for (const raw of ['0', '01', '-1', '1.5', 'x', '9'.repeat(20)]) assert.deepEqual(codeAndField(() => positiveIntParam(raw, 'version')), ['INVALID_FIELD', 'version'], raw);
+    assert.deepEqual(codeAndField(() => parseQuery('a=1&a=2')), ['INVALID_FIELD', 'query.a']);
+  });
+
+  it('merges a limits patch into the current limits and checks the result as a whole', () => {
+    const current = { timeoutMs: 1500, memoryBytes: 100_000_000, concurrency: 2, maxInstances: 3, minWarm: 1, maxQueue: 5 };
+    const merged = validate(limitsSchema, mergedLimits(current, { timeout: '10s' }), { prefix: 'limits' });
+    assert.deepEqual(merged, { ...current, timeoutMs: 10_000 });
+    assert.deepEqual(codeAndField(() => validate(limitsSchema, mergedLimits(current, { minWarm: 4 }), { prefix: 'limits' })), ['INVALID_FIELD', 'limits.minWarm']);
+  });
+
+  it('finds the entrypoint module among the files', () => {
+    checkEntrypoint('main:handler', ['main.py']);
+    checkEntrypoint('pkg.app:app', ['pkg/app/__init__.py']);
+    checkEntrypoint('pkg.app:app', ['pkg/app.py']);
+    checkEntrypoint('fast:handler', ['fast.cpython-311-x86_64-linux-gnu.so']);
+    for (const [ep, paths] of [['main:handler', ['mainx.py']], ['main:handler', ['lib/main.py']], ['main:handler', ['main.txt']]] as const) {
+      assert.deepEqual(codeAndField(() => checkEntrypoint(ep, paths)), ['ENTRYPOINT_NOT_FOUND', 'entrypoint'], `${ep} ${paths.join()}`);
+    }
+  });
+});

@@ -1,0 +1,58 @@
+/** The platform's configuration: defaults, the environment edge, the options edge, errors listed at once. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseOptions, unknownSettings } from '../../platform/config.js';
+
+const MIB = 1024 * 1024;
+
+describe('platform config', () => {
+  it('has documented defaults and is frozen', () => {
+    const config = loadConfig({});
+    assert.deepEqual(
+      { ...config },
+      {
+        stateDir: '.state', port: 8080, host: '127.0.0.1', maxBodyBytes: 6 * MIB, asyncMaxBodyBytes: 256 * 1024,
+        poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false,
+        runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
+        maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB,
+      },
+    );
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads FP_* variables, an empty one counting as unset', () => {
+    const config = loadConfig({ FP_STATE_DIR: '/srv/state', FP_PORT: '0', FP_DEBUG: 'true', FP_RUN_RETENTION_MS: '60000', FP_PUBLIC_URL: 'https://fn.example.com', FP_HOST: '' });
+    assert.equal(config.stateDir, '/srv/state');
+    assert.equal(config.port, 0);
+    assert.equal(config.debug, true);
+    assert.equal(config.runRetentionMs, 60_000);
+    assert.equal(config.publicUrl, 'https://fn.example.com');
+    assert.equal(config.host, '127.0.0.1');
+  });
+
+  it('lists every bad variable in one error', () => {
+    assert.throws(
+      () => loadConfig({ FP_PORT: 'http', FP_POOL_SIZE: '0', FP_DEBUG: 'yes', FP_PUBLIC_URL: 'ftp://x', FP_MAX_FILE_BYTES: '99999999999' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.code, 'BAD_CONFIG');
+        assert.deepEqual([...new Set(err.issues.map((i) => i.key))].sort(), ['FP_DEBUG', 'FP_MAX_FILE_BYTES', 'FP_POOL_SIZE', 'FP_PORT', 'FP_PUBLIC_URL']);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a per-file limit above the bundle limit', () => {
+    assert.throws(() => loadConfig({ FP_MAX_BUNDLE_BYTES: '1000', FP_MAX_FILE_BYTES: '2000' }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_MAX_FILE_BYTES');
+  });
+
+  it('takes unit-named options from code, refusing unknown ones by name', () => {
+    assert.equal(parseOptions({ port: 0, stateDir: '/tmp/x' }).port, 0);
+    assert.throws(() => parseOptions({ port: 0, prot: 1 }), (err: unknown) => (err as ConfigError).issues.some((i) => i.key === 'prot' && i.message === 'unknown option'));
+    assert.throws(() => parseOptions({ port: -1 }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'port');
+  });
+
+  it('names unknown FP_* variables (likely typos)', () => {
+    assert.deepEqual(unknownSettings({ FP_PORT: '1', FP_PROT: '2', HOME: '/' }), ['FP_PROT']);
+  });
+});
