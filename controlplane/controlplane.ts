@@ -60,7 +60,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = await TokenIndex.load(store.tokens);
   const adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs);
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir));
   const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version));
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 

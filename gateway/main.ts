@@ -67,6 +67,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   let gateway;
   try {
     await pool.start();
+    // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts).
+    await Promise.all(registry.list().map((fn) => pool.prepare(fn.dir)));
     gateway = await createGateway({ config, pool, registry, runSink: new MemoryRunSink() });
   } catch (err) {
     await pool.close();

@@ -227,7 +227,7 @@ class Exchange implements IncomingRequest {
     if (this.aborted || this.responded) return;
     this.responded = true;
     // Nothing may arrive for this request any more (404 before reading a body, 413 mid-stream).
-    this.settle({ error: new PlatformError('BAD_REQUEST', 'the request was already answered') });
+    if (this.outcome === null) this.settle(ALREADY_ANSWERED);
     const res = this.res;
     const body = typeof out.body === 'string' ? Buffer.from(out.body) : (out.body ?? EMPTY);
     const noBody = this.method === 'HEAD' || out.status === 204 || out.status === 304;
@@ -288,6 +288,9 @@ class Exchange implements IncomingRequest {
     });
   }
 }
+
+/** The outcome of a body nobody may read any more; one shared object, not one per response. */
+const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;
 
 function tooLarge(maxBodyBytes: number): PlatformError {
   return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes });

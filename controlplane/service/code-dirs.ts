@@ -16,6 +16,8 @@ export class CodeDirs {
   constructor(
     readonly root: string,
     private readonly blobs: BlobStore,
+    /** Run on a freshly written version (the pool compiles its bytecode: cold starts skip it). */
+    private readonly prepare: (dir: string) => Promise<boolean> = async () => true,
   ) {}
 
   dirOf(name: string, version: number): string {
@@ -29,7 +31,8 @@ export class CodeDirs {
   /** Writes the version's files unless they are there already; returns the directory. */
   async ensure(version: VersionRecord): Promise<string> {
     const dir = this.dirOf(version.function, version.version);
-    await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true });
+    const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true });
+    if (written.created) await this.prepare(dir);
     return dir;
   }
 

@@ -18,6 +18,8 @@ import type { TokenIndex } from './tokens.js';
 export interface PoolDrain {
   /** Instances of `name` at versions other than `keepVersion` (all, without it) finish their calls and shut down. */
   drain(name: string, keepVersion?: string): void;
+  /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
+  prepare(dir: string): Promise<boolean>;
 }
 
 /** The gateway's in-process invoke (for the test invoke endpoint). */
