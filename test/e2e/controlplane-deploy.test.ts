@@ -32,6 +32,9 @@ describe('deploy and rollback', () => {
     const v2 = await upload(h.api, name, handlerReturning('two'));
     const started = performance.now();
     await deploy(h.api, name, v2);
+    // Its bytecode was compiled by the deploy, before any call: a cold start reads it instead of compiling.
+    const { readdirSync } = await import('node:fs');
+    assert.ok(readdirSync(`${h.stateDir}/code/${name}/2/__pycache__`).some((f) => /^main\..*\.pyc$/.test(f)));
     for (;;) {
       const res = await invoke(name);
       if (res.body?.value === 'two') break;
