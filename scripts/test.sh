@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The servers the production-store tests use (redis-server, FerretDB); not needed by `npm start`.
+bash scripts/services.sh
 echo "test: checking the module graph has no cycles"
 npx madge --circular --extensions js dist/protocol dist/poolmgr dist/gateway dist/controlplane dist/platform dist/cli 2>/dev/null >/tmp/fp-madge.txt || { cat /tmp/fp-madge.txt; echo "circular imports found"; exit 1; }
 echo "test: running the suite"

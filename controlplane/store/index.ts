@@ -1,25 +1,83 @@
 /**
- * The control plane's storage: ports (./types.ts) and the factory that picks an adapter from
- * configuration. Code outside this folder calls `openStore` and sees only the `Store` ports.
+ * The control plane's storage: ports (./types.ts) and the factories that pick an adapter from
+ * configuration. Code outside this folder calls `openStore` / `openHotMetrics` and sees only the
+ * ports. The production adapters are imported on demand, so the embedded default never loads the
+ * MongoDB and Redis drivers (~160 ms of start-up).
  */
+import type { HotMetrics } from './metrics/types.js';
+import { MemoryHotMetrics } from './metrics/memory.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from './errors.js';
 export { hashSecret } from './secrets.js';
+export * from './metrics/index.js';
+export { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning } from './run-sink.js';
 
-/** Which adapter to open. `production` (Redis + MongoDB) arrives with issue 4. */
-export type StoreConfig = {
-  kind: 'embedded';
-  stateDir: string;
-  /** Default Date.now; tests pass a fake clock. */
-  now?: () => number;
-};
+/** Which adapter to open. */
+export type StoreConfig =
+  | {
+      kind: 'embedded';
+      stateDir: string;
+      /** Default Date.now; tests pass a fake clock. */
+      now?: () => number;
+    }
+  | {
+      /** MongoDB (any MongoDB-wire server; FerretDB in tests). Redis is opened by `openHotMetrics`. */
+      kind: 'production';
+      mongoUrl: string;
+      /** Default `fastapi_platform`. */
+      database?: string;
+      /** How long run logs are kept (a TTL index; swept by the store where the server has none). Default 7 days. */
+      logRetentionMs?: number;
+      now?: () => number;
+    };
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   switch (config.kind) {
     case 'embedded':
       return openSqliteStore({ stateDir: config.stateDir, ...(config.now ? { now: config.now } : {}) });
+    case 'production': {
+      const { openMongoStore } = await import('./production/index.js');
+      return openMongoStore({
+        url: config.mongoUrl,
+        ...(config.database !== undefined ? { database: config.database } : {}),
+        ...(config.logRetentionMs !== undefined ? { logRetentionMs: config.logRetentionMs } : {}),
+        ...(config.now ? { now: config.now } : {}),
+      });
+    }
+  }
+}
+
+/** Which HotMetrics to open: in memory (embedded) or Redis (production, shared by every gateway). */
+export type HotMetricsConfig =
+  | { kind: 'embedded'; now?: () => number }
+  | {
+      kind: 'production';
+      redisUrl: string;
+      /** Key prefix (protocol/redis-keys.ts). Default `fp`. */
+      prefix?: string;
+      now?: () => number;
+    };
+
+/**
+ * Opens HotMetrics. The production one returns at once even when Redis is down: its calls fail
+ * fast until Redis answers (the client reconnects by itself), which a BufferedRecorder absorbs.
+ */
+export async function openHotMetrics(config: HotMetricsConfig): Promise<HotMetrics> {
+  switch (config.kind) {
+    case 'embedded':
+      return new MemoryHotMetrics(config.now ? { now: config.now } : {});
+    case 'production': {
+      const { RedisHotMetrics, connectRedis } = await import('./production/redis-metrics.js');
+      return new RedisHotMetrics({
+        client: connectRedis(config.redisUrl),
+        ownsClient: true,
+        ...(config.prefix !== undefined ? { prefix: config.prefix } : {}),
+        ...(config.now ? { now: config.now } : {}),
+      });
+    }
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * Latency histograms with fixed bucket boundaries, shared by every HotMetrics adapter so buckets
+ * written by one gateway merge with another's (pure, no I/O).
+ *
+ * Bucket i (0 ≤ i < 85) holds durations in (upper(i-1), upper(i)] ms with upper(i) = 2^(i/4 - 2):
+ * quarter-octave steps from 0.25 ms to 2^19 ms (~8.7 min); bucket 0 also takes everything ≤ 0.25 ms
+ * and bucket 85 everything above 2^19 ms. A percentile is found in the merged counts and
+ * interpolated geometrically inside its bucket, so it is off by at most one bucket width (~19 %).
+ * These boundaries are part of the stored format: changing them needs a new key version.
+ */
+import type { RunSample, UsageWindow } from './types.js';
+
+export const FINITE_BUCKETS = 85;
+/** Finite buckets plus the overflow bucket. */
+export const LATENCY_BUCKETS = FINITE_BUCKETS + 1;
+
+/** Upper bound of bucket `i` in ms (Infinity for the overflow bucket). */
+export function bucketUpper(i: number): number {
+  return i >= FINITE_BUCKETS ? Infinity : 2 ** (i / 4 - 2);
+}
+
+/** Lower bound (exclusive) of bucket `i` in ms. */
+export function bucketLower(i: number): number {
+  return i <= 0 ? 0 : bucketUpper(i - 1);
+}
+
+/** The bucket a duration falls in. */
+export function bucketIndex(ms: number): number {
+  if (!(ms > 0.25)) return 0; // also NaN and negatives
+  let i = Math.ceil(4 * (Math.log2(ms) + 2));
+  // Guard against log2 rounding at exact boundaries.
+  if (i > 0 && bucketUpper(i - 1) >= ms) i--;
+  else if (bucketUpper(i) < ms) i++;
+  return Math.min(i, FINITE_BUCKETS);
+}
+
+/** Counters of one bucket (a minute, an hour, or several merged). */
+export interface Tally {
+  count: number;
+  errors: number;
+  cold: number;
+  sumMs: number;
+  /** Length LATENCY_BUCKETS. */
+  latency: number[];
+}
+
+export function emptyTally(): Tally {
+  return { count: 0, errors: 0, cold: 0, sumMs: 0, latency: new Array<number>(LATENCY_BUCKETS).fill(0) };
+}
+
+export function addSample(tally: Tally, sample: RunSample): void {
+  tally.count++;
+  if (sample.status === 'failed') tally.errors++;
+  if (sample.cold) tally.cold++;
+  tally.sumMs += sample.durationMs;
+  const i = bucketIndex(sample.durationMs);
+  tally.latency[i] = (tally.latency[i] ?? 0) + 1;
+}
+
+export function mergeTally(into: Tally, from: Tally): void {
+  into.count += from.count;
+  into.errors += from.errors;
+  into.cold += from.cold;
+  into.sumMs += from.sumMs;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) into.latency[i] = (into.latency[i] ?? 0) + (from.latency[i] ?? 0);
+}
+
+/** The q-quantile (0 < q ≤ 1) of merged bucket counts, or null when they are all zero. */
+export function percentile(latency: readonly number[], q: number): number | null {
+  const total = latency.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.min(1, Math.max(Number.MIN_VALUE, q)) * total;
+  let seen = 0;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) {
+    const c = latency[i] ?? 0;
+    if (c === 0 || seen + c < rank) {
+      seen += c;
+      continue;
+    }
+    const lo = bucketLower(i);
+    const hi = bucketUpper(i);
+    const frac = (rank - seen) / c;
+    if (hi === Infinity) return lo;
+    if (lo === 0) return hi * frac;
+    return lo * (hi / lo) ** frac;
+  }
+  return bucketLower(FINITE_BUCKETS);
+}
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+
+/** Which buckets a window merges at time `now`: minute buckets, or hour buckets for `24h`. */
+export function windowBuckets(window: UsageWindow, now: number): { unit: 'minute' | 'hour'; indices: number[]; from: number } {
+  const [unit, size, n] = window === '24h' ? (['hour', HOUR_MS, 24] as const) : (['minute', MINUTE_MS, window === '1h' ? 60 : window === '15m' ? 15 : 1] as const);
+  const current = Math.floor(now / size);
+  const indices = Array.from({ length: n }, (_, k) => current - k);
+  return { unit, indices, from: (current - n + 1) * size };
+}

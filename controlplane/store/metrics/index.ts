@@ -1,0 +1,4 @@
+/** The HotMetrics port, its shared math, and the embedded (in-memory) adapter. */
+export * from './types.js';
+export { MemoryHotMetrics } from './memory.js';
+export { bucketIndex, bucketLower, bucketUpper, FINITE_BUCKETS, LATENCY_BUCKETS, percentile, windowBuckets } from './histogram.js';

@@ -1,0 +1,135 @@
+/**
+ * HotMetrics in memory: the embedded default (one process, so no one to share with). The same
+ * minute/hour buckets and percentile math as the Redis adapter; buckets older than their Redis
+ * TTL are dropped as time moves on, so memory stays bounded per function.
+ */
+import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/redis-keys.js';
+import { addSample, emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
+import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type RunSample, type UsageCounts, type UsageWindow } from './types.js';
+import { assertWarm, assertWindow, buildUsage, closedError } from './usage.js';
+
+/** Most batch ids remembered (an in-process retry comes within seconds). */
+const MAX_BATCH_IDS = 10_000;
+
+interface FnState {
+  minutes: Map<number, Tally>;
+  hours: Map<number, Tally>;
+  totals: UsageCounts;
+  lastSuccess: { runId: string; at: number } | null;
+  warm: Map<string, { instances: number; expiresAt: number }>;
+  paused: boolean;
+}
+
+export class MemoryHotMetrics implements HotMetrics {
+  private readonly fns = new Map<string, FnState>();
+  private closed = false;
+  private readonly now: () => number;
+  /** Batch ids applied, oldest first, with when (kept an hour, at most MAX_BATCH_IDS). */
+  private readonly batches = new Map<string, number>();
+
+  constructor(options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private state(fn: string): FnState {
+    let s = this.fns.get(fn);
+    if (s === undefined) {
+      s = { minutes: new Map(), hours: new Map(), totals: { invocations: 0, errors: 0, coldStarts: 0 }, lastSuccess: null, warm: new Map(), paused: false };
+      this.fns.set(fn, s);
+    }
+    return s;
+  }
+
+  private check(): void {
+    if (this.closed) throw closedError();
+  }
+
+  async record(samples: readonly RunSample[], options: { batchId?: string } = {}): Promise<void> {
+    this.check();
+    const now = this.now();
+    if (options.batchId !== undefined) {
+      if (this.batches.has(options.batchId)) return;
+      this.batches.set(options.batchId, now);
+      for (const [id, at] of this.batches) {
+        if (at > now - BATCH_MARKER_TTL_MS && this.batches.size <= MAX_BATCH_IDS) break;
+        this.batches.delete(id);
+      }
+    }
+    const touched = new Set<FnState>();
+    for (const sample of samples) {
+      const s = this.state(sample.function);
+      touched.add(s);
+      for (const [map, size] of [[s.minutes, MINUTE_MS], [s.hours, HOUR_MS]] as const) {
+        const index = Math.floor(sample.startedAt / size);
+        let tally = map.get(index);
+        if (tally === undefined) map.set(index, (tally = emptyTally()));
+        addSample(tally, sample);
+      }
+      s.totals.invocations++;
+      if (sample.status === 'failed') s.totals.errors++;
+      if (sample.cold) s.totals.coldStarts++;
+      if (sample.status === 'succeeded' && (s.lastSuccess === null || sample.startedAt >= s.lastSuccess.at)) {
+        s.lastSuccess = { runId: sample.runId, at: sample.startedAt };
+      }
+    }
+    // Only functions written to are pruned: a quiet function keeps at most its TTL's worth of buckets.
+    for (const s of touched) {
+      for (const index of s.minutes.keys()) if ((index + 1) * MINUTE_MS < now - MINUTE_BUCKET_TTL_MS) s.minutes.delete(index);
+      for (const index of s.hours.keys()) if ((index + 1) * HOUR_MS < now - HOUR_BUCKET_TTL_MS) s.hours.delete(index);
+    }
+  }
+
+  async setWarm(fn: string, reporter: string, instances: number, ttlMs = DEFAULT_WARM_TTL_MS): Promise<void> {
+    this.check();
+    assertWarm(instances, ttlMs);
+    const s = this.state(fn);
+    if (instances === 0) s.warm.delete(reporter);
+    else s.warm.set(reporter, { instances, expiresAt: this.now() + ttlMs });
+  }
+
+  async setPaused(fn: string, paused: boolean): Promise<void> {
+    this.check();
+    this.state(fn).paused = paused;
+  }
+
+  async usage(fn: string, window: UsageWindow): Promise<FunctionUsage> {
+    this.check();
+    assertWindow(window);
+    const now = this.now();
+    const s = this.fns.get(fn);
+    const { unit, indices, from } = windowBuckets(window, now);
+    const tally = emptyTally();
+    let warmInstances = 0;
+    if (s !== undefined) {
+      const map = unit === 'minute' ? s.minutes : s.hours;
+      for (const index of indices) {
+        const bucket = map.get(index);
+        if (bucket !== undefined) mergeTally(tally, bucket);
+      }
+      for (const [reporter, report] of s.warm) {
+        if (report.expiresAt > now) warmInstances += report.instances;
+        else s.warm.delete(reporter);
+      }
+    }
+    return buildUsage({
+      function: fn,
+      window,
+      from,
+      to: now,
+      tally,
+      totals: s?.totals ?? { invocations: 0, errors: 0, coldStarts: 0 },
+      warmInstances,
+      paused: s?.paused ?? false,
+      lastSuccess: s?.lastSuccess ?? null,
+    });
+  }
+
+  async forget(fn: string): Promise<void> {
+    this.check();
+    this.fns.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

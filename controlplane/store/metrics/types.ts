@@ -1,0 +1,82 @@
+/**
+ * HotMetrics: the live view of each function (counters, latency percentiles over recent windows,
+ * warm/cold/paused state, last success). Production keeps it in Redis (../production/redis-metrics.ts)
+ * so every gateway shares one view; the embedded default keeps it in memory (./memory.ts). Both pass
+ * test/conformance/hot-metrics-suite.ts. Writes come in batches from a BufferedRecorder, never from
+ * the request path. Long-term history is the RunStore's (MongoDB/SQLite), not this port's.
+ */
+
+export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
+export type UsageWindow = (typeof USAGE_WINDOWS)[number];
+
+export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
+export type FunctionState = (typeof FUNCTION_STATES)[number];
+
+/** What HotMetrics needs of a finished run. */
+export interface RunSample {
+  function: string;
+  runId: string;
+  /** Unix ms; picks the run's minute and hour buckets. */
+  startedAt: number;
+  /** Gateway-measured duration, the latency the percentiles are of. */
+  durationMs: number;
+  status: 'succeeded' | 'failed';
+  cold: boolean;
+}
+
+export interface UsageCounts {
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+}
+
+export interface FunctionUsage extends UsageCounts {
+  function: string;
+  window: UsageWindow;
+  /**
+   * The merged buckets cover [from, to): a window of N minutes (hours for `24h`) is the N most
+   * recent buckets including the current, partial one. `to` is the time of the query.
+   */
+  from: number;
+  to: number;
+  /** errors / invocations (0 without invocations). */
+  errorRate: number;
+  /** coldStarts / invocations (0 without invocations). */
+  coldStartRatio: number;
+  /** From merged histogram buckets (quarter-octave wide, so within ~19 %); null without invocations. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number | null;
+  /** Since this function's metrics began (not windowed). */
+  totals: UsageCounts;
+  /** Sum over every reporter's live (unexpired) report. */
+  warmInstances: number;
+  /** `paused` while paused, else `warm` with at least one warm instance, else `cold`. */
+  state: FunctionState;
+  lastSuccess: { runId: string; at: number } | null;
+}
+
+export interface HotMetrics {
+  /**
+   * Adds finished runs to the counters and latency buckets. A batch is applied whole or not at all.
+   * With a `batchId`, a batch already applied under that id (within the last hour) is not applied
+   * again, so a retry after an ambiguous failure (applied, but the reply was lost) counts once.
+   */
+  record(samples: readonly RunSample[], options?: { batchId?: string }): Promise<void>;
+  /**
+   * Reports how many warm instances of `fn` one reporter (a gateway or pool manager, by a stable id)
+   * holds now. A report expires after `ttlMs` (default 30 s) unless repeated, so a reporter that
+   * dies stops counting. 0 withdraws the report.
+   */
+  setWarm(fn: string, reporter: string, instances: number, ttlMs?: number): Promise<void>;
+  /** Mirrors the function's paused status (set by the control plane on pause/resume). */
+  setPaused(fn: string, paused: boolean): Promise<void>;
+  usage(fn: string, window: UsageWindow): Promise<FunctionUsage>;
+  /** Drops everything kept about `fn` (on delete). */
+  forget(fn: string): Promise<void>;
+  /** Releases connections; later calls reject with STORE_CLOSED. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_WARM_TTL_MS = 30_000;

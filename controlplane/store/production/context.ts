@@ -1,0 +1,199 @@
+/**
+ * What every collection module of the MongoDB adapter shares: the collections (typed by their
+ * documents), the clock and the open check, plus the schema (indexes) created at open.
+ * Everything here stays within what both MongoDB and FerretDB 1.24 (SQLite backend) support;
+ * the gaps we work around are listed in docs/stores.md ("FerretDB gaps").
+ */
+import type { Binary, Collection, Db } from 'mongodb';
+import type { LogLine, RunSummary } from '../../../protocol/index.js';
+import { StoreError } from '../errors.js';
+import type { DeployEntry, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TokenKind } from '../types.js';
+
+/** Bumped when documents change shape; a database written by a newer platform is refused. */
+export const SCHEMA_VERSION = 1;
+
+/** `env` as a list: MongoDB/FerretDB refuse field names with `.` or a leading `$`, env names may have them. */
+export interface EnvPair {
+  k: string;
+  v: string;
+}
+
+/**
+ * One revision of a function: documents are only ever inserted (`_id` `<name>/<seq>`), never
+ * updated, because a unique-`_id` insert is the one write FerretDB 1.24 makes atomic under
+ * concurrency (its conditional updates are not; see docs/stores.md). The function's state is its
+ * highest `seq`; a `deleted` revision is a tombstone. `seq` keeps growing across delete/re-create,
+ * `base` is the seq a function was created at, so its revision is `seq - base + 1`.
+ */
+export interface FunctionDoc {
+  _id: string;
+  name: string;
+  seq: number;
+  base: number;
+  deleted: boolean;
+  preset: FunctionSettings['preset'];
+  invocation: FunctionSettings['invocation'];
+  limits: FunctionLimits;
+  env: EnvPair[];
+  auth: FunctionSettings['auth'];
+  status: FunctionStatus;
+  activeVersion: number | null;
+  /** Seq of the last deploy entry; `lastDeploy` is that entry, carried forward (re-logged if its insert was lost). */
+  deploySeq: number;
+  lastDeploy: DeployEntry | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface VersionDoc {
+  /** `<function>/<version>`: unique, so two creates can never take the same number. */
+  _id: string;
+  function: string;
+  version: number;
+  entrypoint: string;
+  files: FileEntry[];
+  /** JSON text: a manifest may hold keys MongoDB refuses as field names. */
+  manifest: string;
+  changes: FileChanges;
+  fileCount: number;
+  totalBytes: number;
+  createdAt: number;
+  createdBy: string;
+  note: string;
+}
+
+export interface DeployDoc extends DeployEntry {
+  /** `<function>/<seq>` */
+  _id: string;
+}
+
+export interface RunDoc extends RunSummary {
+  _id: string;
+}
+
+export interface LogDoc {
+  /** The run id. */
+  _id: string;
+  function: string;
+  startedAt: number;
+  lines: LogLine[];
+  /** Retention: a TTL index removes the document after this time (or `prune`/the sweeper, on FerretDB). */
+  expireAt: Date;
+}
+
+export interface TokenDoc {
+  _id: string;
+  kind: TokenKind;
+  scope: string | null;
+  label: string;
+  hash: string;
+  createdAt: number;
+  /** Tie-break for tokens created in the same millisecond (newest first). */
+  seq: number;
+  revokedAt: number | null;
+}
+
+export interface BlobDoc {
+  /** sha256, lower-case hex. Written after all its chunks, so its presence means the blob is whole. */
+  _id: string;
+  size: number;
+  chunks: number;
+}
+
+export interface ChunkDoc {
+  /** `<sha256>:<index>` */
+  _id: string;
+  data: Binary;
+}
+
+export interface MetaDoc {
+  _id: string;
+  version: number;
+  at: number;
+}
+
+export interface Collections {
+  functions: Collection<FunctionDoc>;
+  versions: Collection<VersionDoc>;
+  deploys: Collection<DeployDoc>;
+  runs: Collection<RunDoc>;
+  logs: Collection<LogDoc>;
+  tokens: Collection<TokenDoc>;
+  blobs: Collection<BlobDoc>;
+  chunks: Collection<ChunkDoc>;
+  meta: Collection<MetaDoc>;
+}
+
+export interface MongoContext {
+  readonly db: Db;
+  readonly col: Collections;
+  /** How long logs are kept (their `expireAt` is startedAt + this). */
+  readonly logRetentionMs: number;
+  now(): number;
+  /** Throws STORE_CLOSED once the store is closed. */
+  check(): void;
+}
+
+export function collections(db: Db): Collections {
+  return {
+    functions: db.collection<FunctionDoc>('functions'),
+    versions: db.collection<VersionDoc>('versions'),
+    deploys: db.collection<DeployDoc>('deploys'),
+    runs: db.collection<RunDoc>('runs'),
+    logs: db.collection<LogDoc>('logs'),
+    tokens: db.collection<TokenDoc>('tokens'),
+    blobs: db.collection<BlobDoc>('blobs'),
+    chunks: db.collection<ChunkDoc>('blob_chunks'),
+    meta: db.collection<MetaDoc>('meta'),
+  };
+}
+
+/** MongoDB's duplicate key error (also FerretDB's), matched by code. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+function isNotImplemented(err: unknown): boolean {
+  // 238 NotImplemented: what FerretDB answers for index options it lacks (TTL among them).
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 238;
+}
+
+/**
+ * Creates the indexes (idempotent) and checks the schema version. Returns whether the server
+ * enforces log retention itself (a TTL index); when false the adapter sweeps expired logs.
+ */
+export async function ensureSchema(col: Collections, now: number): Promise<{ ttl: boolean }> {
+  const meta = await col.meta.findOne({ _id: 'schema' });
+  if (meta !== null && meta.version > SCHEMA_VERSION) {
+    throw new StoreError('STORE_SCHEMA_TOO_NEW', `the database has schema ${meta.version}, newer than this platform's ${SCHEMA_VERSION}; upgrade the platform or use another database`, { found: meta.version, supported: SCHEMA_VERSION });
+  }
+  await Promise.all([
+    col.functions.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
+    col.versions.createIndex({ function: 1, version: -1 }, { name: 'by_function' }),
+    col.deploys.createIndex({ function: 1, seq: -1 }, { name: 'by_function' }),
+    col.runs.createIndex({ startedAt: -1, _id: -1 }, { name: 'by_time' }),
+    col.runs.createIndex({ function: 1, startedAt: -1, _id: -1 }, { name: 'by_function_time' }),
+    col.runs.createIndex({ status: 1, startedAt: -1, _id: -1 }, { name: 'by_status_time' }),
+    col.logs.createIndex({ function: 1 }, { name: 'by_function' }),
+    col.logs.createIndex({ startedAt: 1 }, { name: 'by_start' }),
+    col.tokens.createIndex({ hash: 1 }, { name: 'by_hash', unique: true }),
+    col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
+  ]);
+  let ttl = true;
+  try {
+    await col.logs.createIndex({ expireAt: 1 }, { name: 'retention', expireAfterSeconds: 0 });
+  } catch (err) {
+    if (!isNotImplemented(err)) throw err;
+    ttl = false;
+    await col.logs.createIndex({ expireAt: 1 }, { name: 'retention_sweep' });
+  }
+  // An insert, not an upsert: FerretDB's concurrent upserts of one _id can fail with E11000.
+  try {
+    await col.meta.insertOne({ _id: 'schema', version: SCHEMA_VERSION, at: now });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    // Written by an older platform: later migrations go here, then record the new version.
+    if (meta !== null && meta.version < SCHEMA_VERSION) await col.meta.updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION, at: now } });
+  }
+  return { ttl };
+}

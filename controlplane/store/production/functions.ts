@@ -1,0 +1,287 @@
+/**
+ * FunctionStore and DeployStore on MongoDB, with inserts as the only atomic step. FerretDB 1.24
+ * (SQLite) does not serialize concurrent conditional updates of one document (several
+ * `findOneAndUpdate({_id, revision})` calls can all "win"), but a unique `_id` insert is atomic on
+ * every server. So each change of a function inserts its next revision document
+ * (`<name>/<seq>`, see FunctionDoc): of two writers that read the same revision only one insert
+ * succeeds, the other gets REVISION_CONFLICT. Revision documents far behind the newest are pruned.
+ * - `apply` carries the new deploy entry inside the revision document (`lastDeploy`), then inserts
+ *   it into `deploys`; the next `apply` and every `list` re-log the carried entry first, so no
+ *   change is ever missing from the log even if a process dies between the two writes.
+ * - `delete` inserts a tombstone revision, then removes versions, deploys, runs, logs and invoke
+ *   tokens; `create` clears leftovers of an earlier function of the same name, so an interrupted
+ *   delete can never leak old versions or tokens into a new function.
+ * Decision record: docs/adr/0006-production-stores.md.
+ */
+import { StoreError } from '../errors.js';
+import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
+import { isDuplicateKey, type DeployDoc, type EnvPair, type FunctionDoc, type MongoContext } from './context.js';
+
+function envToPairs(env: Record<string, string>): EnvPair[] {
+  return Object.entries(env).map(([k, v]) => ({ k, v }));
+}
+
+function pairsToEnv(pairs: readonly EnvPair[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { k, v } of pairs) env[k] = v;
+  return env;
+}
+
+function toRecord(doc: FunctionDoc): FunctionRecord {
+  return {
+    name: doc.name,
+    preset: doc.preset,
+    invocation: doc.invocation,
+    limits: { ...doc.limits },
+    env: pairsToEnv(doc.env),
+    auth: doc.auth,
+    status: doc.status,
+    activeVersion: doc.activeVersion,
+    revision: doc.seq - doc.base + 1,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function toEntry(doc: DeployEntry): DeployEntry {
+  return {
+    function: doc.function,
+    seq: doc.seq,
+    action: doc.action,
+    fromVersion: doc.fromVersion,
+    toVersion: doc.toVersion,
+    status: doc.status,
+    actor: doc.actor,
+    note: doc.note,
+    at: doc.at,
+  };
+}
+
+/** Only the known keys, so a caller's extra properties never end up stored. */
+function settingsFields(s: FunctionSettings): Pick<FunctionDoc, 'preset' | 'invocation' | 'limits' | 'env' | 'auth'> {
+  return { preset: s.preset, invocation: s.invocation, limits: { ...s.limits }, env: envToPairs(s.env), auth: s.auth };
+}
+
+function notFound(name: string): StoreError {
+  return new StoreError('FUNCTION_NOT_FOUND', `no function named ${name}`, { function: name });
+}
+
+function conflict(name: string, expected: number, actual: number): StoreError {
+  return new StoreError('REVISION_CONFLICT', `function ${name} is at revision ${actual}, not ${expected}; re-read and retry`, { function: name, expected, actual });
+}
+
+/** The highest revision document of `name`, tombstones included. */
+function latestDoc(ctx: MongoContext, name: string): Promise<FunctionDoc | null> {
+  return ctx.col.functions.find({ name }).sort({ seq: -1 }).limit(1).next();
+}
+
+/** The function's current revision document, or null when it does not exist (or was deleted). */
+export async function liveFunction(ctx: MongoContext, name: string): Promise<FunctionDoc | null> {
+  const doc = await latestDoc(ctx, name);
+  return doc === null || doc.deleted ? null : doc;
+}
+
+/** The live revision, or FUNCTION_NOT_FOUND; REVISION_CONFLICT when `expected` is given and differs. */
+async function mustGet(ctx: MongoContext, name: string, expected?: number): Promise<FunctionDoc> {
+  const doc = await liveFunction(ctx, name);
+  if (doc === null) throw notFound(name);
+  const revision = doc.seq - doc.base + 1;
+  if (expected !== undefined && revision !== expected) throw conflict(name, expected, revision);
+  return doc;
+}
+
+/** The revision after `cur`, with `changes` applied. */
+function nextOf(cur: FunctionDoc, changes: Partial<FunctionDoc>): FunctionDoc {
+  const seq = cur.seq + 1;
+  return { ...cur, ...changes, _id: `${cur.name}/${seq}`, seq };
+}
+
+/** Inserts a revision document; false when another writer took that revision first. */
+async function insertRevision(ctx: MongoContext, doc: FunctionDoc): Promise<boolean> {
+  try {
+    await ctx.col.functions.insertOne(doc);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Revision documents kept behind the newest. Never prune right up to it: a writer that read a
+ * stale revision k must find k+1 taken, or its insert would succeed into the hole and be lost.
+ */
+const KEEP_REVISIONS = 16;
+
+/** Drops revision documents far behind `doc` (best effort: they are never read again). */
+async function pruneRevisions(ctx: MongoContext, doc: FunctionDoc): Promise<void> {
+  await ctx.col.functions.deleteMany({ name: doc.name, seq: { $lt: doc.seq - KEEP_REVISIONS } }).catch(() => {});
+}
+
+/** After losing an insert race: FUNCTION_NOT_FOUND or REVISION_CONFLICT, from a fresh read. */
+async function whyMissed(ctx: MongoContext, name: string, expected: number): Promise<StoreError> {
+  const doc = await liveFunction(ctx, name);
+  return doc === null ? notFound(name) : conflict(name, expected, doc.seq - doc.base + 1);
+}
+
+/** How often a write re-reads after losing a race it may retry. */
+const ATTEMPTS = 20;
+
+export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
+  const { col } = ctx;
+  return {
+    async create(name, settings) {
+      ctx.check();
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const cur = await latestDoc(ctx, name);
+        if (cur !== null && !cur.deleted) throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+        const seq = (cur?.seq ?? 0) + 1;
+        const now = ctx.now();
+        const doc: FunctionDoc = {
+          _id: `${name}/${seq}`,
+          name,
+          seq,
+          base: seq,
+          deleted: false,
+          ...settingsFields(settings),
+          status: 'active',
+          activeVersion: null,
+          deploySeq: 0,
+          lastDeploy: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        if (!(await insertRevision(ctx, doc))) continue; // raced: the next read tells EXISTS or retries
+        // Leftovers of an earlier function of this name whose delete was interrupted.
+        await Promise.all([
+          col.versions.deleteMany({ function: name }),
+          col.deploys.deleteMany({ function: name }),
+          col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+          pruneRevisions(ctx, doc),
+        ]);
+        return toRecord(doc);
+      }
+      throw new StoreError('FUNCTION_EXISTS', `a function named ${name} is being created concurrently`, { function: name });
+    },
+
+    async get(name) {
+      ctx.check();
+      const doc = await liveFunction(ctx, name);
+      return doc === null ? null : toRecord(doc);
+    },
+
+    async list() {
+      ctx.check();
+      const out: FunctionRecord[] = [];
+      let last: string | null = null;
+      for (const doc of await col.functions.find({}).sort({ name: 1, seq: -1 }).toArray()) {
+        if (doc.name === last) continue; // an older revision not pruned yet
+        last = doc.name;
+        if (!doc.deleted) out.push(toRecord(doc));
+      }
+      return out;
+    },
+
+    async update(name, expectedRevision, patch) {
+      ctx.check();
+      const cur = await mustGet(ctx, name, expectedRevision);
+      const changes: Partial<FunctionDoc> = { updatedAt: ctx.now() };
+      if (patch.preset !== undefined) changes.preset = patch.preset;
+      if (patch.invocation !== undefined) changes.invocation = patch.invocation;
+      if (patch.limits !== undefined) changes.limits = { ...patch.limits };
+      if (patch.env !== undefined) changes.env = envToPairs(patch.env);
+      if (patch.auth !== undefined) changes.auth = patch.auth;
+      const next = nextOf(cur, changes);
+      if (!(await insertRevision(ctx, next))) throw await whyMissed(ctx, name, expectedRevision);
+      await pruneRevisions(ctx, next);
+      return toRecord(next);
+    },
+
+    async delete(name, expectedRevision) {
+      ctx.check();
+      const cur = await mustGet(ctx, name, expectedRevision);
+      const tombstone = nextOf(cur, { deleted: true, updatedAt: ctx.now() });
+      if (!(await insertRevision(ctx, tombstone))) throw await whyMissed(ctx, name, expectedRevision);
+      await Promise.all([
+        col.versions.deleteMany({ function: name }),
+        col.deploys.deleteMany({ function: name }),
+        col.runs.deleteMany({ function: name }),
+        col.logs.deleteMany({ function: name }),
+        col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+        pruneRevisions(ctx, tombstone),
+      ]);
+    },
+  };
+}
+
+/** Inserts an entry into the log; an entry already there (same function and seq) is left as is. */
+async function logEntry(ctx: MongoContext, entry: DeployEntry): Promise<void> {
+  const doc: DeployDoc = { _id: `${entry.function}/${entry.seq}`, ...toEntry(entry) };
+  try {
+    await ctx.col.deploys.insertOne(doc);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+}
+
+export function mongoDeployStore(ctx: MongoContext): DeployStore {
+  const { col } = ctx;
+  return {
+    async apply(request: DeployRequest) {
+      ctx.check();
+      const name = request.function;
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const cur = await mustGet(ctx, name, request.expectedRevision);
+        if (cur.lastDeploy !== null) await logEntry(ctx, cur.lastDeploy);
+        let status = cur.status;
+        let active = cur.activeVersion;
+        if (request.action === 'deploy' || request.action === 'rollback') {
+          const version = request.version;
+          const exists = version !== undefined && (await col.versions.findOne({ _id: `${name}/${version}` }, { projection: { _id: 1 } })) !== null;
+          if (!exists) {
+            throw new StoreError('VERSION_NOT_FOUND', `function ${name} has no version ${String(version)}`, { function: name, version: version ?? null });
+          }
+          active = version;
+        } else {
+          status = request.action === 'pause' ? 'paused' : 'active';
+        }
+        const entry: DeployEntry = {
+          function: name,
+          seq: cur.deploySeq + 1,
+          action: request.action,
+          fromVersion: cur.activeVersion,
+          toVersion: active,
+          status,
+          actor: request.actor,
+          note: request.note ?? '',
+          at: ctx.now(),
+        };
+        const next = nextOf(cur, { status, activeVersion: active, deploySeq: entry.seq, lastDeploy: entry, updatedAt: entry.at });
+        if (!(await insertRevision(ctx, next))) {
+          // Someone changed it between our read and write: a conflict for a caller that named a
+          // revision, otherwise read again and re-decide.
+          if (request.expectedRevision !== undefined) throw await whyMissed(ctx, name, request.expectedRevision);
+          await new Promise((r) => setTimeout(r, Math.random() * 3 * (attempt + 1)));
+          continue;
+        }
+        await logEntry(ctx, entry);
+        await pruneRevisions(ctx, next);
+        return { function: toRecord(next), entry: toEntry(entry) };
+      }
+      throw new StoreError('REVISION_CONFLICT', `function ${name} kept changing; retry`, { function: name });
+    },
+
+    async list(fn, options = {}) {
+      ctx.check();
+      const cur = await liveFunction(ctx, fn);
+      if (cur?.lastDeploy) await logEntry(ctx, cur.lastDeploy);
+      const limit = Math.max(1, Math.min(1000, options.limit ?? 100));
+      const docs = await col.deploys
+        .find({ function: fn, seq: { $lt: options.beforeSeq ?? Number.MAX_SAFE_INTEGER } })
+        .sort({ seq: -1 })
+        .limit(limit)
+        .toArray();
+      return docs.map(toEntry);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The production store: every port of ../types.ts on MongoDB (any MongoDB-wire server; tests use
+ * FerretDB 1.24 with its SQLite backend), through the official `mongodb` driver. Hot counters and
+ * latency windows live in Redis behind their own port (./redis-metrics.ts, ../metrics/).
+ * Why this shape: docs/adr/0006-production-stores.md. Collections and gaps: docs/stores.md.
+ */
+import { MongoClient } from 'mongodb';
+import { StoreError } from '../errors.js';
+import type { Store } from '../types.js';
+import { mongoBlobStore } from './blobs.js';
+import { collections, ensureSchema, type MongoContext } from './context.js';
+import { mongoDeployStore, mongoFunctionStore } from './functions.js';
+import { mongoRunStore, sweepExpiredLogs } from './runs.js';
+import { mongoTokenStore } from './tokens.js';
+import { mongoVersionStore } from './versions.js';
+
+export { RedisHotMetrics, connectRedis, type RedisHotMetricsOptions } from './redis-metrics.js';
+
+export const DEFAULT_DATABASE = 'fastapi_platform';
+export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface MongoStoreOptions {
+  /** A `mongodb://` URL. */
+  url: string;
+  /** Default `fastapi_platform`. */
+  database?: string;
+  /** The clock for createdAt/updatedAt/at fields (tests pass a fake one). Default Date.now. */
+  now?: () => number;
+  /** How long run logs are kept (TTL). Default 7 days. */
+  logRetentionMs?: number;
+  /**
+   * How soon a call fails when no server answers, so a dead MongoDB surfaces as an error quickly
+   * (callers on the hot path never wait for it: they go through a BufferedRecorder). Default 2000.
+   */
+  serverSelectionTimeoutMs?: number;
+  /** Where the server has no TTL indexes (FerretDB), expired logs are deleted this often. Default 10 min. */
+  logSweepIntervalMs?: number;
+}
+
+export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
+  const timeout = options.serverSelectionTimeoutMs ?? 2000;
+  const client = new MongoClient(options.url, {
+    serverSelectionTimeoutMS: timeout,
+    connectTimeoutMS: timeout,
+    // Absent optional fields stay absent (the default would store them as null).
+    ignoreUndefined: true,
+    appName: 'fastapi-platform',
+  });
+  let closed = false;
+  let sweeper: NodeJS.Timeout | null = null;
+  const check = (): void => {
+    if (closed) throw new StoreError('STORE_CLOSED', 'the store is closed');
+  };
+  try {
+    await client.connect();
+    const db = client.db(options.database ?? DEFAULT_DATABASE);
+    const col = collections(db);
+    const now = options.now ?? Date.now;
+    const { ttl } = await ensureSchema(col, now());
+    const ctx: MongoContext = { db, col, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS };
+    if (!ttl) {
+      sweeper = setInterval(() => {
+        sweepExpiredLogs(ctx).catch(() => {
+          // Best effort: the next sweep (or RunStore.prune) tries again.
+        });
+      }, options.logSweepIntervalMs ?? 10 * 60 * 1000);
+      sweeper.unref();
+    }
+    const blobs = mongoBlobStore(ctx);
+    return {
+      functions: mongoFunctionStore(ctx),
+      versions: mongoVersionStore(ctx, blobs),
+      deploys: mongoDeployStore(ctx),
+      runs: mongoRunStore(ctx),
+      tokens: mongoTokenStore(ctx),
+      blobs,
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (sweeper !== null) clearInterval(sweeper);
+        await client.close();
+      },
+    };
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+}

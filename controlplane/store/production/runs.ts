@@ -1,0 +1,136 @@
+/**
+ * RunStore on MongoDB: run summaries in `runs` (indexed by time, by function+time and by
+ * status+time), their log lines in `logs`, one document per run. A batch is an unordered
+ * `insertMany` (one round trip, fast on every server); runs already stored (a retried batch, or a
+ * run recorded again) come back as duplicate-key errors and are replaced one by one, so a batch is
+ * an idempotent upsert by run id. (Bulk `replaceOne` upserts would do the same in one call, but are
+ * orders of magnitude slower on FerretDB.) Runs are written before their logs, so a log document
+ * never outlives the write of its run. Logs carry `expireAt` (written at + retention): a TTL index
+ * removes them on MongoDB; FerretDB has no TTL indexes, so `sweepExpiredLogs` does it there.
+ */
+import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
+import type { RunRecord, RunSummary } from '../../../protocol/index.js';
+import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import type { RunPage, RunQuery, RunStore } from '../types.js';
+import type { LogDoc, MongoContext, RunDoc } from './context.js';
+
+/** Indexes of the documents a failed unordered insertMany did not insert because the _id was taken; null for any other failure. */
+function duplicateIndexes(err: unknown): number[] | null {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
+  if (list.length === 0) return null;
+  const indexes: number[] = [];
+  for (const e of list as { index?: unknown; code?: unknown }[]) {
+    if (e.code !== 11000 || typeof e.index !== 'number') return null;
+    indexes.push(e.index);
+  }
+  return indexes;
+}
+
+/** Inserts every document, replacing those whose _id exists; returns the ids that were replaced. */
+async function upsertAll<D extends { _id: string }>(col: Collection<D>, docs: D[]): Promise<Set<string>> {
+  const replaced = new Set<string>();
+  if (docs.length === 0) return replaced;
+  try {
+    await col.insertMany(docs as OptionalUnlessRequiredId<D>[], { ordered: false });
+    return replaced;
+  } catch (err) {
+    const dups = duplicateIndexes(err);
+    if (dups === null) throw err;
+    await Promise.all(
+      dups.map(async (i) => {
+        const doc = docs[i]!;
+        replaced.add(doc._id);
+        const { _id, ...rest } = doc;
+        const result = await col.replaceOne({ _id } as Parameters<Collection<D>['replaceOne']>[0], rest as Parameters<Collection<D>['replaceOne']>[1], { upsert: true });
+        if (result.matchedCount === 0 && result.upsertedCount === 0) throw new Error(`run document ${_id} was neither replaced nor inserted`);
+      }),
+    );
+    return replaced;
+  }
+}
+
+function summaryDoc(run: RunRecord): RunDoc {
+  const { logs: _logs, ...summary } = run;
+  return { _id: run.runId, ...summary };
+}
+
+function toSummary(doc: RunDoc): RunSummary {
+  const { _id, ...summary } = doc;
+  return summary;
+}
+
+/** Deletes log documents past their `expireAt`; returns how many. */
+export async function sweepExpiredLogs(ctx: MongoContext): Promise<number> {
+  const { deletedCount } = await ctx.col.logs.deleteMany({ expireAt: { $lte: new Date(ctx.now()) } });
+  return deletedCount;
+}
+
+export function mongoRunStore(ctx: MongoContext): RunStore {
+  const { col } = ctx;
+  return {
+    async record(runs) {
+      ctx.check();
+      if (runs.length === 0) return;
+      // Last write of a run id in the batch wins, as if the records had been written one by one.
+      const byId = new Map<string, RunRecord>();
+      for (const run of runs) byId.set(run.runId, run);
+      const expireAt = new Date(ctx.now() + ctx.logRetentionMs);
+      const runDocs: RunDoc[] = [];
+      const logDocs: LogDoc[] = [];
+      for (const run of byId.values()) {
+        runDocs.push(summaryDoc(run));
+        const lines = run.logs ?? [];
+        if (lines.length > 0) logDocs.push({ _id: run.runId, function: run.function, startedAt: run.startedAt, lines, expireAt });
+      }
+      const replaced = await upsertAll(col.runs, runDocs);
+      await upsertAll(col.logs, logDocs);
+      // A run recorded again without logs loses the logs it had.
+      const withLogs = new Set(logDocs.map((l) => l._id));
+      const stale = [...replaced].filter((id) => !withLogs.has(id));
+      if (stale.length > 0) await col.logs.deleteMany({ _id: { $in: stale } });
+    },
+
+    async list(query: RunQuery = {}): Promise<RunPage> {
+      ctx.check();
+      const and: Record<string, unknown>[] = [];
+      if (query.function !== undefined) and.push({ function: query.function });
+      if (query.status !== undefined) and.push({ status: query.status });
+      if (query.trigger !== undefined) and.push({ trigger: query.trigger });
+      if (query.since !== undefined) and.push({ startedAt: { $gte: query.since } });
+      if (query.until !== undefined) and.push({ startedAt: { $lt: query.until } });
+      if (query.cursor !== undefined) {
+        const after = decodeRunCursor(query.cursor);
+        and.push({ $or: [{ startedAt: { $lt: after.startedAt } }, { startedAt: after.startedAt, _id: { $lt: after.runId } }] });
+      }
+      const limit = runLimit(query.limit);
+      const docs = await col.runs
+        .find(and.length > 0 ? { $and: and } : {})
+        .sort({ startedAt: -1, _id: -1 })
+        .limit(limit + 1)
+        .toArray();
+      const page = docs.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(toSummary),
+        nextCursor: docs.length > limit && last ? encodeRunCursor({ startedAt: last.startedAt, runId: last._id }) : null,
+      };
+    },
+
+    async get(runId) {
+      ctx.check();
+      const [doc, logs] = await Promise.all([col.runs.findOne({ _id: runId }), col.logs.findOne({ _id: runId })]);
+      if (doc === null) return null;
+      return { ...toSummary(doc), logs: logs?.lines ?? [] };
+    },
+
+    async prune(cutoff) {
+      ctx.check();
+      // Server-side deletes: nothing here runs on the event loop for long, however big the backlog.
+      const { deletedCount } = await col.runs.deleteMany({ startedAt: { $lt: cutoff } });
+      await col.logs.deleteMany({ startedAt: { $lt: cutoff } });
+      await sweepExpiredLogs(ctx);
+      return deletedCount;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Every Redis key and channel the platform uses, built here and nowhere else (gateways, the
+ * control plane and tools must agree on them). Names, types and lifetimes: docs/stores.md
+ * ("Redis keys"). Layout `<prefix>:v1:...`; the prefix (default `fp`) lets several platforms or
+ * test runs share one Redis. The function name sits in a hash tag `{name}` so all keys of one
+ * function land in one Redis Cluster slot. Changing a key's shape means a new `v<n>` segment.
+ */
+
+export const REDIS_KEY_VERSION = 'v1';
+export const DEFAULT_REDIS_PREFIX = 'fp';
+
+/** Minute buckets are kept this long (the 1 h window needs 60 of them). */
+export const MINUTE_BUCKET_TTL_MS = 2 * 60 * 60 * 1000;
+/** Hour buckets are kept this long (the 24 h window needs 24 of them). */
+export const HOUR_BUCKET_TTL_MS = 26 * 60 * 60 * 1000;
+
+/** How long a HotMetrics batch id is remembered (a retried batch within it is not counted twice). */
+export const BATCH_MARKER_TTL_MS = 60 * 60 * 1000;
+
+/** Fields of a bucket hash (minute or hour). `b<i>` counts runs in latency bucket i (../metrics). */
+export const BUCKET_FIELDS = { count: 'n', errors: 'err', cold: 'cold', sumMs: 'sum' } as const;
+export const latencyField = (index: number): string => `b${index}`;
+
+export interface RedisKeys {
+  readonly prefix: string;
+  /** Hash: one function's runs that started in this minute (`floor(ms / 60000)`). TTL 2 h. */
+  minute(fn: string, minute: number): string;
+  /** Hash: the same for one hour (`floor(ms / 3600000)`). TTL 26 h. */
+  hour(fn: string, hour: number): string;
+  /** Hash `n`, `err`, `cold`: counts since the function's metrics began. No TTL. */
+  totals(fn: string): string;
+  /** Sorted set: the last successful run id, scored by its start time (one member). No TTL. */
+  lastSuccess(fn: string): string;
+  /** Hash: reporter id → `<warm instances>:<expires at ms>`; the key's TTL is refreshed by each report. */
+  warm(fn: string): string;
+  /** String `1` while the function is paused; absent otherwise. */
+  paused(fn: string): string;
+  /** String: marks a HotMetrics batch as applied, so its retry is skipped. TTL 1 h. */
+  batch(id: string): string;
+  /** Pattern matching every key of one function (for `SCAN` when forgetting it). */
+  functionPattern(fn: string): string;
+  /** Pub/sub channel: function configuration changes, for every gateway (reserved, issue 4). */
+  configChannel(): string;
+}
+
+export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
+  if (prefix === '' || /[\s{}*?[\]]/.test(prefix)) throw new RangeError(`bad Redis key prefix: ${JSON.stringify(prefix)}`);
+  const base = `${prefix}:${REDIS_KEY_VERSION}`;
+  const fnKey = (fn: string, rest: string): string => `${base}:fn:{${fn}}:${rest}`;
+  return {
+    prefix,
+    minute: (fn, minute) => fnKey(fn, `m:${minute}`),
+    hour: (fn, hour) => fnKey(fn, `h:${hour}`),
+    totals: (fn) => fnKey(fn, 'totals'),
+    lastSuccess: (fn) => fnKey(fn, 'last-ok'),
+    warm: (fn) => fnKey(fn, 'warm'),
+    paused: (fn) => fnKey(fn, 'paused'),
+    batch: (id) => `${base}:batch:${id}`,
+    functionPattern: (fn) => `${base}:fn:{${fn.replace(/[*?[\]\\]/g, '\\$&')}}:*`,
+    configChannel: () => `${base}:config`,
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * Test helper: real `redis-server` and real FerretDB (MongoDB wire, SQLite backend) processes on
+ * free ports, each in its own temp directory, for any test that needs them.
+ *
+ *   const redis = await startRedis();
+ *   after(() => redis.destroy());
+ *   // redis.url, redis.stop(), redis.start() (same port, same directory: a restart)
+ *
+ * Binaries: `redis-server` from PATH; `ferretdb` from PATH, then `$(go env GOPATH)/bin`.
+ * `scripts/services.sh` installs both. When one is missing, `serverSkip()` returns a reason to skip
+ * with, unless `CI` is set: in CI a missing server is a failure, never a silent skip.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && executable(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+let goBin: string | null | undefined;
+/** `$(go env GOPATH)/bin` (each GOPATH entry), asked once; null when Go is not installed. */
+function goBinDirs(): string[] {
+  if (goBin === undefined) {
+    try {
+      goBin = execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      goBin = null;
+    }
+  }
+  return goBin ? goBin.split(delimiter).map((p) => join(p, 'bin')) : [];
+}
+
+/** The absolute path of a server binary, or null when it is not installed. */
+export function findBinary(name: 'redis-server' | 'ferretdb'): string | null {
+  const found = onPath(name);
+  if (found !== null || name !== 'ferretdb') return found;
+  for (const dir of goBinDirs()) if (executable(join(dir, name))) return join(dir, name);
+  return null;
+}
+
+/**
+ * A reason to skip a test that needs these servers, or false to run it. Throws in CI (CI set) when
+ * one is missing: there the servers are installed by scripts/services.sh and must run.
+ */
+export function serverSkip(...names: ('redis-server' | 'ferretdb')[]): string | false {
+  const missing = names.filter((n) => findBinary(n) === null);
+  if (missing.length === 0) return false;
+  const why = `${missing.join(' and ')} not installed (run: bash scripts/services.sh)`;
+  if (process.env.CI) throw new Error(`${why}; CI is set, so these tests must run`);
+  return `skipped: ${why}`;
+}
+
+/** A port the OS says is free right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `probe` succeeds; rejects with the server's exit or after the timeout. */
+async function waitReady(child: ChildProcess, probe: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited during start-up (code ${child.exitCode}, signal ${child.signalCode})`);
+    }
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${what} not ready after ${READY_TIMEOUT_MS} ms`);
+}
+
+/** Connects, optionally sends `send`, resolves true when the reply starts with `expect` (or on connect). */
+function tcpProbe(port: number, send?: string, expect?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => {
+      if (send === undefined) return done(true);
+      socket.write(send);
+    });
+    socket.on('data', (data) => done(expect === undefined || data.toString('latin1').startsWith(expect)));
+  });
+}
+
+const running = new Set<ChildProcess>();
+// A test process that dies without its after() hooks (a crash, a timeout's SIGTERM, Ctrl-C) must
+// not leave servers behind. The signal handlers kill the servers, then die of the same signal.
+const killAll = (): void => {
+  for (const child of running) child.kill('SIGKILL');
+};
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
+
+export interface ServerProcess {
+  readonly port: number;
+  /** The temp directory holding the server's data and its log file (`server.log`). */
+  readonly dir: string;
+  /** redis://127.0.0.1:PORT or mongodb://127.0.0.1:PORT/ */
+  readonly url: string;
+  readonly running: boolean;
+  /** Starts (again) on the same port with the same data directory. */
+  start(): Promise<void>;
+  /** SIGTERM (a clean shutdown) or SIGKILL (a crash); resolves when the process has exited. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Stops it and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+interface Spec {
+  binary: string;
+  args(port: number, dir: string): string[];
+  probe(port: number): Promise<boolean>;
+  url(port: number): string;
+  what: string;
+}
+
+/** Starts a server on a free port; another port is tried if the first was taken in between. */
+async function startServer(spec: Spec): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const server = await makeServer(spec, await freePort());
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      if (attempt >= 3) throw err; // the directory stays, with the server's log
+      await server.destroy();
+    }
+  }
+}
+
+async function makeServer(spec: Spec, port: number): Promise<ServerProcess> {
+  const dir = await mkdtemp(join(tmpdir(), `fp-${spec.what}-`));
+  const log = createWriteStream(join(dir, 'server.log'), { flags: 'a' });
+  let child: ChildProcess | null = null;
+
+  const server: ServerProcess = {
+    port,
+    dir,
+    url: spec.url(port),
+    get running() {
+      return child !== null;
+    },
+    async start() {
+      if (child !== null) return;
+      const proc = spawn(spec.binary, spec.args(port, dir), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout?.pipe(log, { end: false });
+      proc.stderr?.pipe(log, { end: false });
+      running.add(proc);
+      proc.once('exit', () => running.delete(proc));
+      child = proc;
+      try {
+        await waitReady(proc, () => spec.probe(port), spec.what);
+      } catch (err) {
+        await server.stop('SIGKILL');
+        throw new Error(`${(err as Error).message}; see ${join(dir, 'server.log')}`);
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      const proc = child;
+      child = null;
+      if (proc === null || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+    async destroy() {
+      await server.stop('SIGKILL');
+      log.end();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+function mustFind(name: 'redis-server' | 'ferretdb'): string {
+  const binary = findBinary(name);
+  if (binary === null) throw new Error(`${name} is not installed (run: bash scripts/services.sh)`);
+  return binary;
+}
+
+/**
+ * A real redis-server on a free port. Without `appendOnly` nothing is persisted (a restart starts
+ * empty); with it every write is fsynced to an AOF in the server's directory, so a restart (even
+ * after SIGKILL) keeps the data.
+ */
+export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<ServerProcess> {
+  const binary = mustFind('redis-server');
+  return startServer({
+    what: 'redis',
+    binary,
+    args: (port, dir) => [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+      ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ],
+    probe: (port) => tcpProbe(port, 'PING\r\n', '+PONG'),
+    url: (port) => `redis://127.0.0.1:${port}`,
+  });
+}
+
+/**
+ * A real FerretDB 1.x with its SQLite backend on a free port; data in its directory (one
+ * `<database>.sqlite` file per database, plus `state.json`). No debug listener, no telemetry.
+ */
+export async function startFerret(): Promise<ServerProcess> {
+  const binary = mustFind('ferretdb');
+  return startServer({
+    what: 'ferretdb',
+    binary,
+    args: (port, dir) => [
+      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`,
+      `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+    ],
+    probe: (port) => tcpProbe(port),
+    url: (port) => `mongodb://127.0.0.1:${port}/`,
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * The production store (MongoDB driver) against a real FerretDB 1.24 with its SQLite backend: the
+ * shared conformance suite, then what only this adapter promises (data kept by the server across a
+ * reopen, races between two store instances, large blobs in chunks, the schema guard, log TTL).
+ * Each `open` uses a fresh database on one shared server.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { openStore, type Store } from '../../controlplane/store/index.js';
+import { openMongoStore } from '../../controlplane/store/production/index.js';
+import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
+import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
+import { storeConformance } from '../conformance/store-suite.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+
+const skip = serverSkip('ferretdb');
+let ferret: ServerProcess | null = null;
+const databases = new Map<Store, string>();
+if (!skip) {
+  ferret = await startFerret();
+  // A store a failed test left open would keep its client (and this process) alive: close all first.
+  after(async () => {
+    await Promise.all([...databases.keys()].map((s) => s.close().catch(() => {})));
+    await ferret?.destroy();
+  });
+}
+
+function freshDatabase(): string {
+  return `fp_test_${randomBytes(5).toString('hex')}`;
+}
+
+async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number } = {}): Promise<Store> {
+  const store = await openStore({ kind: 'production', mongoUrl: ferret!.url, database, ...extra });
+  databases.set(store, database);
+  return store;
+}
+
+describe('production store (FerretDB)', { skip }, () => {
+  storeConformance('production (MongoDB wire, FerretDB)', () => open(), {
+    // Every byte FerretDB persisted for this store's database: its SQLite file and WAL.
+    async rawBytes(store) {
+      const database = databases.get(store)!;
+      const names = (await readdir(ferret!.dir)).filter((n) => n.startsWith(`${database}.sqlite`));
+      assert.ok(names.length > 0, `no SQLite file for ${database} in ${ferret!.dir}`);
+      return Buffer.concat(await Promise.all(names.map((n) => readFile(join(ferret!.dir, n)))));
+    },
+  });
+
+  describe('production specifics', () => {
+    it('keeps everything in the server: a second store on the same database sees it all', async () => {
+      const database = freshDatabase();
+      const name = uniqueName();
+      const first = await open(database);
+      const fn = await first.functions.create(name, settings({ env: { 'DOTTED.NAME': 'x', $DOLLAR: 'y' } }));
+      const main = await file(first, 'main.py', 'def handler(event, context):\n    return 1\n');
+      const version = await first.versions.create({ function: name, entrypoint: 'main:handler', files: [main], manifest: { 'a.b': { $c: [1, null] } }, createdBy: 'alice' });
+      const deployed = await first.deploys.apply({ function: name, action: 'deploy', version: 1, actor: 'alice', expectedRevision: fn.revision });
+      const runs = [run({ function: name, startedAt: 1 }), run({ function: name, startedAt: 2, status: 'failed', httpStatus: 500 })];
+      await first.runs.record(runs);
+      const admin = await first.tokens.issue({ kind: 'admin' });
+      await first.close();
+
+      const second = await open(database);
+      try {
+        assert.deepEqual(await second.functions.get(name), deployed.function);
+        assert.deepEqual((await second.functions.get(name))?.env, { 'DOTTED.NAME': 'x', $DOLLAR: 'y' });
+        assert.deepEqual(await second.versions.get(name, 1), version);
+        assert.deepEqual(await second.deploys.list(name), [deployed.entry]);
+        assert.deepEqual(await second.runs.get(runs[1]!.runId), runs[1]);
+        assert.equal((await second.tokens.verify(admin.secret, 'admin'))?.id, admin.record.id);
+        assert.equal((await second.versions.create({ function: name, entrypoint: 'main:handler', files: [main], manifest: {}, createdBy: 'b' })).version, 2);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('numbers versions without gaps or duplicates when two store instances race', async () => {
+      const database = freshDatabase();
+      const [a, b] = await Promise.all([open(database), open(database)]);
+      try {
+        const name = uniqueName();
+        await a.functions.create(name, settings());
+        const f = await file(a, 'main.py', 'same');
+        const made = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).versions.create({ function: name, entrypoint: 'main:handler', files: [f], manifest: {}, createdBy: 't' })));
+        assert.deepEqual(made.map((v) => v.version).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8]);
+        const history = await a.versions.list(name);
+        assert.deepEqual(history.map((v) => v.version), [8, 7, 6, 5, 4, 3, 2, 1]);
+        // Concurrent deploys without an expected revision all land, each logged once, in order.
+        await Promise.all([1, 2, 3, 4].map((v) => (v % 2 ? a : b).deploys.apply({ function: name, action: 'deploy', version: v, actor: 't' })));
+        const log = await b.deploys.list(name);
+        assert.deepEqual(log.map((e) => e.seq), [4, 3, 2, 1]);
+        assert.equal((await a.functions.get(name))?.activeVersion, log[0]?.toVersion);
+        for (let i = 0; i < log.length - 1; i++) assert.equal(log[i]?.fromVersion, log[i + 1]?.toVersion, 'each entry starts where the previous ended');
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('re-logs a deploy whose log write was lost', async () => {
+      const database = freshDatabase();
+      const store = await open(database);
+      const client = await MongoClient.connect(ferret!.url);
+      try {
+        const name = uniqueName();
+        await store.functions.create(name, settings());
+        await store.versions.create({ function: name, entrypoint: 'main:handler', files: [await file(store, 'main.py', 'x')], manifest: {}, createdBy: 't' });
+        const applied = await store.deploys.apply({ function: name, action: 'deploy', version: 1, actor: 'alice' });
+        await client.db(database).collection('deploys').deleteMany({ function: name }); // as if the process died between the two writes
+        assert.deepEqual(await store.deploys.list(name), [applied.entry]);
+      } finally {
+        await client.close();
+        await store.close();
+      }
+    });
+
+    it('stores blobs larger than one document in chunks, byte-exact', async () => {
+      const store = await open();
+      try {
+        const data = randomBytes(9 * 1024 * 1024 + 123);
+        const put = await store.blobs.put(data);
+        assert.equal(put.size, data.length);
+        assert.equal(Buffer.compare((await store.blobs.get(put.sha256))!, data), 0);
+        assert.equal(await store.blobs.localPath(put.sha256), null);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('refuses a database written by a newer schema', async () => {
+      const database = freshDatabase();
+      await (await open(database)).close();
+      const client = await MongoClient.connect(ferret!.url);
+      try {
+        await client.db(database).collection<{ _id: string; version: number }>('meta').updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION + 1 } });
+      } finally {
+        await client.close();
+      }
+      await rejectsWithCode(open(database), 'STORE_SCHEMA_TOO_NEW');
+    });
+
+    it('expires logs after the retention (FerretDB has no TTL index: the store sweeps) and keeps the run', async () => {
+      let now = Date.now();
+      const store = await open(freshDatabase(), { now: () => now, logRetentionMs: 60_000 });
+      try {
+        const r = run({ function: uniqueName(), startedAt: now });
+        await store.runs.record([r]);
+        assert.deepEqual((await store.runs.get(r.runId))?.logs, r.logs);
+        now += 61_000;
+        assert.equal(await store.runs.prune(0), 0, 'no run is older than the cutoff');
+        const after = await store.runs.get(r.runId);
+        assert.deepEqual(after?.logs, []);
+        assert.equal(after?.status, r.status);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('fails fast when no server answers', async () => {
+      const started = Date.now();
+      await assert.rejects(openMongoStore({ url: 'mongodb://127.0.0.1:1/', serverSelectionTimeoutMs: 300 }));
+      assert.ok(Date.now() - started < 3000);
+    });
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The parts of production recording that need no server: BufferedRecorder (bounded buffer, batches,
+ * retries with the same batch id, counted drops), RecordingRunSink over in-memory ports, histogram
+ * bucket math and the Redis key builders.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BufferedRecorder, MemoryHotMetrics, RecordingRunSink, type DropReason, type RunStore } from '../../controlplane/store/index.js';
+import { bucketIndex, bucketLower, bucketUpper, FINITE_BUCKETS, percentile, windowBuckets } from '../../controlplane/store/metrics/index.js';
+import type { RunRecord } from '../../protocol/index.js';
+import { redisKeys } from '../../protocol/redis-keys.js';
+import { run } from '../conformance/fixtures.js';
+
+const fast = { retryBaseMs: 5, retryMaxMs: 20 };
+
+describe('BufferedRecorder', () => {
+  it('writes in batches, in order, off the caller', async () => {
+    const batches: number[][] = [];
+    const rec = new BufferedRecorder<number>({ batchSize: 4, write: async (b) => void batches.push([...b]) });
+    for (let i = 0; i < 10; i++) rec.record(i);
+    assert.equal(batches.length, 0, 'nothing is written during record()');
+    assert.equal(await rec.flush(1000), true);
+    assert.deepEqual(batches, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    assert.deepEqual({ ...rec.stats(), lastError: null }, { pending: 0, inFlight: 0, written: 10, dropped: 0, droppedByReason: { overflow: 0, shutdown: 0, closed: 0 }, failedWrites: 0, consecutiveFailures: 0, lastError: null });
+  });
+
+  it('retries a failed batch as the same batch with the same id, after a backoff, until it lands', async () => {
+    const attempts: { items: number[]; id: string }[] = [];
+    let failures = 3;
+    const errors: unknown[] = [];
+    const rec = new BufferedRecorder<number>({
+      ...fast,
+      batchSize: 3,
+      write: async (items, id) => {
+        attempts.push({ items: [...items], id });
+        if (failures-- > 0) throw new Error('backend down');
+      },
+      onError: (err) => errors.push(err),
+    });
+    rec.record(1);
+    rec.record(2);
+    await sleep(1);
+    rec.record(3); // arrives while the first batch is failing: it waits behind it
+    assert.equal(await rec.flush(2000), true);
+    assert.deepEqual(attempts.slice(0, 4).map((a) => a.items), [[1, 2], [1, 2], [1, 2], [1, 2]]);
+    assert.equal(new Set(attempts.slice(0, 4).map((a) => a.id)).size, 1, 'one id for every attempt of a batch');
+    assert.deepEqual(attempts[4]?.items, [3]);
+    assert.notEqual(attempts[4]?.id, attempts[0]?.id);
+    assert.equal(errors.length, 3);
+    const stats = rec.stats();
+    assert.deepEqual([stats.written, stats.failedWrites, stats.consecutiveFailures, stats.dropped], [3, 3, 0, 0]);
+    assert.equal(stats.lastError, 'backend down');
+  });
+
+  it('stays bounded when the backend hangs: drops the oldest waiting records and counts them', async () => {
+    const drops: [number, DropReason][] = [];
+    const written: number[] = [];
+    let hang = true;
+    const rec = new BufferedRecorder<number>({
+      ...fast,
+      capacity: 100,
+      batchSize: 10,
+      writeTimeoutMs: 30,
+      write: (items) => (hang ? new Promise<void>(() => {}) : Promise.resolve(void written.push(...items))),
+      onDrop: (n, reason) => drops.push([n, reason]),
+    });
+    rec.record(0);
+    await sleep(1); // the first batch [0] is now in flight and hangs
+    for (let i = 1; i < 250; i++) rec.record(i);
+    const stats = rec.stats();
+    assert.equal(stats.pending + stats.inFlight, 100, 'never more than capacity');
+    assert.equal(rec.dropped, 150);
+    assert.deepEqual(drops[0], [1, 'overflow']);
+    hang = false;
+    assert.equal(await rec.flush(2000), true);
+    // What was in flight survives; of the rest, the newest 99 were kept.
+    assert.deepEqual(written, [0, ...Array.from({ length: 99 }, (_, i) => 151 + i)]);
+    assert.ok(rec.stats().failedWrites >= 1, 'the hung write timed out and was retried');
+  });
+
+  it('costs the caller nothing when the backend is slow', async () => {
+    const rec = new BufferedRecorder<number>({ batchSize: 1000, write: () => sleep(100) });
+    const started = performance.now();
+    for (let i = 0; i < 5000; i++) rec.record(i);
+    assert.ok(performance.now() - started < 50, 'recording 5000 records took no I/O time');
+    await rec.close(5000);
+    assert.equal(rec.stats().written, 5000);
+  });
+
+  it('on close drains what it can, then drops and counts the rest; later records are counted too', async () => {
+    const rec = new BufferedRecorder<number>({ ...fast, batchSize: 2, write: () => Promise.reject(new Error('dead')) });
+    for (let i = 0; i < 5; i++) rec.record(i);
+    const stats = await rec.close(50);
+    assert.equal(stats.droppedByReason.shutdown, 5);
+    rec.record(6);
+    assert.equal(rec.stats().droppedByReason.closed, 1);
+    assert.equal(rec.dropped, 6);
+  });
+
+  it('refuses settings that cannot work', () => {
+    assert.throws(() => new BufferedRecorder<number>({ capacity: 10, batchSize: 10, write: async () => {} }), RangeError);
+    assert.throws(() => new BufferedRecorder<number>({ capacity: 1, write: async () => {} }), RangeError);
+  });
+});
+
+describe('RecordingRunSink', () => {
+  it('feeds the run store and the hot metrics independently', async () => {
+    const stored: RunRecord[] = [];
+    let storeUp = false;
+    const runs: Pick<RunStore, 'record'> = {
+      record: async (batch) => {
+        if (!storeUp) throw new Error('mongo down');
+        stored.push(...batch);
+      },
+    };
+    const metrics = new MemoryHotMetrics({ now: () => 1_900_000_000_000 });
+    const sink = new RecordingRunSink({ runs: runs as RunStore, metrics, tuning: { retryBaseMs: 5, retryMaxMs: 10 } });
+    const records = Array.from({ length: 20 }, (_, i) => run({ function: 'fn-s', startedAt: 1_900_000_000_000 - 1000, status: i < 5 ? 'failed' : 'succeeded' }));
+    for (const r of records) sink.record(r);
+    await sink.metrics!.flush(1000);
+    const usage = await metrics.usage('fn-s', '1m');
+    assert.deepEqual([usage.invocations, usage.errors], [20, 5], 'metrics flow while the run store is down');
+    assert.equal(stored.length, 0);
+    storeUp = true;
+    assert.equal(await sink.flush(2000), true);
+    assert.deepEqual(stored.map((r) => r.runId), records.map((r) => r.runId));
+    assert.equal(sink.dropped, 0);
+    assert.ok(sink.stats().runs.failedWrites > 0);
+    await sink.close();
+  });
+});
+
+describe('latency histogram', () => {
+  it('puts durations in quarter-octave buckets with fixed boundaries', () => {
+    assert.equal(bucketIndex(0), 0);
+    assert.equal(bucketIndex(0.25), 0);
+    assert.equal(bucketIndex(0.2501), 1);
+    assert.equal(bucketIndex(1), 8);
+    assert.equal(bucketIndex(1.0001), 9);
+    assert.equal(bucketIndex(2 ** 19), FINITE_BUCKETS - 1);
+    assert.equal(bucketIndex(2 ** 19 + 1), FINITE_BUCKETS);
+    assert.equal(bucketIndex(Number.NaN), 0);
+    for (let i = 1; i < FINITE_BUCKETS; i++) {
+      assert.equal(bucketLower(i), bucketUpper(i - 1));
+      assert.equal(bucketIndex(bucketUpper(i)), i, `upper bound of ${i} is inside it`);
+      assert.equal(bucketIndex(bucketUpper(i) * 1.0001), i + 1);
+    }
+  });
+
+  it('finds percentiles in merged counts, null when empty', () => {
+    const counts = new Array<number>(FINITE_BUCKETS + 1).fill(0);
+    assert.equal(percentile(counts, 0.5), null);
+    counts[8] = 50; // (0.84, 1] ms
+    counts[20] = 50; // (6.73, 8] ms
+    assert.ok(percentile(counts, 0.5)! <= 1 && percentile(counts, 0.5)! > bucketLower(8));
+    assert.ok(percentile(counts, 0.99)! > bucketLower(20) && percentile(counts, 0.99)! <= 8);
+  });
+
+  it('names the buckets of each window', () => {
+    const now = 10 * 3_600_000 + 5 * 60_000 + 1;
+    assert.deepEqual(windowBuckets('1m', now), { unit: 'minute', indices: [605], from: 605 * 60_000 });
+    assert.equal(windowBuckets('15m', now).indices.length, 15);
+    assert.equal(windowBuckets('1h', now).indices.at(-1), 546);
+    assert.deepEqual(windowBuckets('24h', now).indices.slice(0, 2), [10, 9]);
+    assert.equal(windowBuckets('24h', now).from, -13 * 3_600_000);
+  });
+});
+
+describe('redis keys', () => {
+  it('are built in one place, versioned, with the function in a hash tag', () => {
+    const k = redisKeys('fp');
+    assert.equal(k.minute('hello', 42), 'fp:v1:fn:{hello}:m:42');
+    assert.equal(k.hour('hello', 7), 'fp:v1:fn:{hello}:h:7');
+    assert.equal(k.totals('hello'), 'fp:v1:fn:{hello}:totals');
+    assert.equal(k.lastSuccess('hello'), 'fp:v1:fn:{hello}:last-ok');
+    assert.equal(k.warm('hello'), 'fp:v1:fn:{hello}:warm');
+    assert.equal(k.paused('hello'), 'fp:v1:fn:{hello}:paused');
+    assert.equal(k.batch('abc-1'), 'fp:v1:batch:abc-1');
+    assert.equal(k.functionPattern('hello'), 'fp:v1:fn:{hello}:*');
+    assert.equal(k.configChannel(), 'fp:v1:config');
+    assert.equal(redisKeys().prefix, 'fp');
+    for (const bad of ['', 'a b', 'x*', '{y}']) assert.throws(() => redisKeys(bad), RangeError);
+  });
+});
