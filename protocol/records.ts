@@ -55,3 +55,15 @@ export interface RunRecord {
 
 /** A run without its logs: what lists return. */
 export type RunSummary = Omit<RunRecord, 'logs'>;
+
+/**
+ * The states of an async run (issue 5), as the run timeline shows them: `queued` (durably in the
+ * queue, waiting or backing off), `running` (an attempt holds a lease), `retried` (an attempt
+ * failed; a later one is queued or running), then one final state. Final states are the first
+ * two RUN_STATUSES plus `cancelled` (removed from the queue before any attempt ran).
+ */
+export const ASYNC_RUN_STATES = ['queued', 'running', 'retried', 'succeeded', 'failed', 'cancelled'] as const;
+export type AsyncRunState = (typeof ASYNC_RUN_STATES)[number];
+
+/** The async states a run never leaves. */
+export const FINAL_ASYNC_RUN_STATES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly AsyncRunState[];

@@ -41,7 +41,30 @@ export interface RedisKeys {
   functionPattern(fn: string): string;
   /** Pub/sub channel: function configuration changes, for every gateway (reserved, issue 4). */
   configChannel(): string;
+  /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
+  queue(q: string): QueueKeys;
 }
+
+/** The keys of one async queue (controlplane/queue/redis.ts). No TTLs except idempotency keys. */
+export interface QueueKeys {
+  /** Stream: ready and leased jobs, one entry per job (field `r` = run id); consumer group QUEUE_GROUP. */
+  stream: string;
+  /** Sorted set: run ids waiting for their time (backoff), scored by notBefore ms. */
+  delayed: string;
+  /** Hash per queued job: function, payload, attempt, times, state, lease. Deleted on ack, cancel and dead-letter. */
+  job(runId: string): string;
+  /** The prefix of `job(runId)` (scripts build job keys from run ids they read out of the stream). */
+  jobPrefix: string;
+  /** String: the run id first queued with this idempotency key. TTL = the idempotency window. */
+  idempotency(key: string): string;
+  /** Stream: dead letters (field `r` = run id, plus the job's fields and `reason`, `at`). */
+  dead: string;
+  /** Hash: run id → its entry id in the dead stream. */
+  deadIndex: string;
+}
+
+/** The consumer group every dispatcher of a queue reads through. */
+export const QUEUE_GROUP = 'dispatchers';
 
 export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
   if (prefix === '' || /[\s{}*?[\]]/.test(prefix)) throw new RangeError(`bad Redis key prefix: ${JSON.stringify(prefix)}`);
@@ -58,5 +81,18 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     batch: (id) => `${base}:batch:${id}`,
     functionPattern: (fn) => `${base}:fn:{${fn.replace(/[*?[\]\\]/g, '\\$&')}}:*`,
     configChannel: () => `${base}:config`,
+    queue: (q) => {
+      if (q === '' || /[\s{}*?[\]]/.test(q)) throw new RangeError(`bad queue name: ${JSON.stringify(q)}`);
+      const qKey = (rest: string): string => `${base}:q:{${q}}:${rest}`;
+      return {
+        stream: qKey('stream'),
+        delayed: qKey('delayed'),
+        job: (runId) => qKey(`job:${runId}`),
+        jobPrefix: qKey('job:'),
+        idempotency: (key) => qKey(`idem:${key}`),
+        dead: qKey('dead'),
+        deadIndex: qKey('dead-index'),
+      };
+    },
   };
 }

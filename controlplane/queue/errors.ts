@@ -1,0 +1,31 @@
+/**
+ * Errors of the queue adapters, with stable codes; callers match on `code` only. Proposed HTTP
+ * statuses are in docs/queue.md; they join the shared registry (protocol/errors.ts) when the
+ * async routes use them.
+ */
+export const QUEUE_ERROR_CODES = [
+  'QUEUE_CLOSED',
+  'QUEUE_LEASE_LOST',
+  'QUEUE_RUN_EXISTS',
+  'QUEUE_UNAVAILABLE',
+  'QUEUE_INVALID',
+] as const;
+export type QueueErrorCode = (typeof QUEUE_ERROR_CODES)[number];
+
+export class QueueError extends Error {
+  constructor(
+    readonly code: QueueErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+export function isQueueError(err: unknown, code?: QueueErrorCode): err is QueueError {
+  if (typeof err !== 'object' || err === null) return false;
+  const found = (err as { code?: unknown }).code;
+  if (typeof found !== 'string' || !(QUEUE_ERROR_CODES as readonly string[]).includes(found)) return false;
+  return code === undefined || found === code;
+}

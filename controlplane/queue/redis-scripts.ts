@@ -1,0 +1,172 @@
+/**
+ * The Lua scripts of the Redis queue. Each change is one script, so it is atomic: a claim can never
+ * hand one entry to two consumers, a cancel never races a claim, an idempotency key and its job
+ * are written together. Job hashes are named from run ids read inside the script (`prefix .. run`);
+ * they share the queue's hash tag, so in Redis Cluster they live in the same slot as KEYS[1].
+ *
+ * Job hash fields: f function, p payload, a attempt, nb notBefore, eq enqueuedAt, ik idempotency
+ * key ('' for none), s state (delayed|ready|leased), e stream entry id, c consumer, d deliveries
+ * of this attempt, t lease token (`<entry id>.<deliveries>`, new on every delivery).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+const HELD = `
+local function held(job, consumer, token)
+  local v = redis.call('HMGET', job, 's', 'c', 't')
+  return v[1] == 'leased' and v[2] == consumer and v[3] == token
+end
+`;
+
+/** KEYS stream, delayed, job, idempotency. ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs. */
+export const ENQUEUE = `
+if ARGV[7] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return {0, seen} end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, ARGV[1]} end
+redis.call('HSET', KEYS[3], 'f', ARGV[2], 'p', ARGV[3], 'a', ARGV[4], 'nb', ARGV[5], 'eq', ARGV[6], 'ik', ARGV[7], 'd', 0)
+if tonumber(ARGV[5]) > tonumber(ARGV[6]) then
+  redis.call('HSET', KEYS[3], 's', 'delayed')
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+else
+  local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1])
+  redis.call('HSET', KEYS[3], 's', 'ready', 'e', id)
+end
+if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[8]) end
+return {1, ARGV[1]}
+`;
+
+/**
+ * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix.
+ * Moves due delayed jobs into the stream, takes over entries idle longer than the lease
+ * (XAUTOCLAIM: a dead consumer's work), then reads new entries (XREADGROUP). Returns
+ * {{runId, token, {hash fields...}}...}. Entries whose job is gone or moved on are acked away.
+ */
+export const CLAIM = `
+local stream, delayed, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local max, prefix = tonumber(ARGV[3]), ARGV[6]
+for _, run in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[5], 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', delayed, run)
+  if redis.call('EXISTS', prefix .. run) == 1 then
+    local id = redis.call('XADD', stream, '*', 'r', run)
+    redis.call('HSET', prefix .. run, 's', 'ready', 'e', id)
+  end
+end
+local out = {}
+local function take(id, fields)
+  if not fields then return end
+  local job = prefix .. fields[2]
+  if redis.call('HGET', job, 'e') ~= id then
+    redis.call('XACK', stream, group, id)
+    redis.call('XDEL', stream, id)
+    return
+  end
+  local token = id .. '.' .. redis.call('HINCRBY', job, 'd', 1)
+  redis.call('HSET', job, 's', 'leased', 'c', consumer, 't', token)
+  out[#out + 1] = {fields[2], token, redis.call('HGETALL', job)}
+end
+local cursor = '0-0'
+for _ = 1, 10 do
+  if #out >= max then break end
+  local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', max - #out)
+  cursor = r[1]
+  for _, e in ipairs(r[2]) do take(e[1], e[2]) end
+  if cursor == '0-0' then break end
+end
+for _ = 1, 10 do
+  if #out >= max then break end
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', stream, '>')
+  if not r then break end
+  for _, e in ipairs(r[1][2]) do take(e[1], e[2]) end
+end
+return out
+`;
+
+/** KEYS stream, job. ARGV group, consumer, token. 1 = acked, 0 = lease lost. */
+export const ACK = `${HELD}
+if not held(KEYS[2], ARGV[2], ARGV[3]) then return 0 end
+local id = redis.call('HGET', KEYS[2], 'e')
+redis.call('XACK', KEYS[1], ARGV[1], id)
+redis.call('XDEL', KEYS[1], id)
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+/** KEYS stream, delayed, job. ARGV group, consumer, token, notBefore, now, runId. */
+export const NACK = `${HELD}
+if not held(KEYS[3], ARGV[2], ARGV[3]) then return 0 end
+local id = redis.call('HGET', KEYS[3], 'e')
+redis.call('XACK', KEYS[1], ARGV[1], id)
+redis.call('XDEL', KEYS[1], id)
+redis.call('HINCRBY', KEYS[3], 'a', 1)
+redis.call('HDEL', KEYS[3], 'c', 't', 'e')
+redis.call('HSET', KEYS[3], 'nb', ARGV[4], 'd', 0)
+if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[3], 's', 'delayed')
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+else
+  local nid = redis.call('XADD', KEYS[1], '*', 'r', ARGV[6])
+  redis.call('HSET', KEYS[3], 's', 'ready', 'e', nid)
+end
+return 1
+`;
+
+/** KEYS stream, job. ARGV group, consumer, token. XCLAIM … JUSTID resets the entry's idle time. */
+export const EXTEND = `${HELD}
+if not held(KEYS[2], ARGV[2], ARGV[3]) then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, redis.call('HGET', KEYS[2], 'e'), 'JUSTID')
+return 1
+`;
+
+/** KEYS stream, job, dead, deadIndex. ARGV group, consumer, token, runId, reason, now. */
+export const DEAD_LETTER = `${HELD}
+if not held(KEYS[2], ARGV[2], ARGV[3]) then return 0 end
+local v = redis.call('HMGET', KEYS[2], 'f', 'p', 'a', 'eq', 'ik', 'e')
+redis.call('XACK', KEYS[1], ARGV[1], v[6])
+redis.call('XDEL', KEYS[1], v[6])
+local old = redis.call('HGET', KEYS[4], ARGV[4])
+if old then redis.call('XDEL', KEYS[3], old) end
+local did = redis.call('XADD', KEYS[3], '*', 'r', ARGV[4], 'f', v[1], 'p', v[2], 'a', v[3], 'eq', v[4], 'ik', v[5], 'why', ARGV[5], 'at', ARGV[6])
+redis.call('HSET', KEYS[4], ARGV[4], did)
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+/** KEYS stream, delayed, job. ARGV runId. */
+export const CANCEL = `
+local v = redis.call('HMGET', KEYS[3], 's', 'e')
+if not v[1] then return 'not_found' end
+if v[1] == 'leased' then return 'leased' end
+if v[1] == 'delayed' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('XDEL', KEYS[1], v[2]) end
+redis.call('DEL', KEYS[3])
+return 'cancelled'
+`;
+
+/** A script run by EVALSHA, sent whole (EVAL) only when Redis does not have it (first use, after a restart). */
+export class LuaScript {
+  private readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(client: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      // Redis errors carry their code as the message's first word; NOSCRIPT = not in its script cache.
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return client.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** The same, with bulk replies as Buffers (for payloads). */
+  async runBuffer(client: Redis, keys: string[], args: (string | number | Buffer)[]): Promise<unknown> {
+    try {
+      return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The production queue: Redis Streams with one consumer group per queue. A job is a hash plus one
+ * stream entry while it is ready or leased (XREADGROUP leases it to a consumer; an entry idle for
+ * longer than the lease is taken over by the next claim through XAUTOCLAIM), or a member of a
+ * sorted set while it waits for its backoff time (moved into the stream by the next claim once
+ * due). Dead letters go to their own stream. Every change is one Lua script (./redis-scripts.ts).
+ * Durability is Redis's: run it with `appendonly yes` and `appendfsync always` (docs/queue.md).
+ * Why this shape: docs/adr/0007-async-queue.md.
+ */
+import type { Redis } from 'ioredis';
+import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../protocol/redis-keys.js';
+import { isQueueError, QueueError } from './errors.js';
+import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, LuaScript, NACK } from './redis-scripts.js';
+import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
+  type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
+  type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+} from './types.js';
+import { checkJob, checkMax, positiveMs } from './validate.js';
+
+export interface RedisQueueOptions extends QueueOptions {
+  /** An ioredis client (e.g. controlplane/store/production `connectRedis`); closed by `close` when `ownsClient`. */
+  client: Redis;
+  ownsClient?: boolean;
+  /** Key prefix (protocol/redis-keys.ts); default `fp`. */
+  prefix?: string;
+  /** The queue's name inside the prefix; default `async`. */
+  queue?: string;
+  /** The clock for notBefore comparisons (lease idle time is measured by Redis itself). */
+  now?: () => number;
+}
+
+const scripts = {
+  enqueue: new LuaScript(ENQUEUE),
+  claim: new LuaScript(CLAIM),
+  ack: new LuaScript(ACK),
+  nack: new LuaScript(NACK),
+  extend: new LuaScript(EXTEND),
+  dead: new LuaScript(DEAD_LETTER),
+  cancel: new LuaScript(CANCEL),
+};
+
+/** Creates the consumer group (and stream) when missing, then returns the queue. */
+export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue> {
+  const keys = redisKeys(options.prefix).queue(options.queue ?? 'async');
+  const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
+  const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
+  try {
+    // From id 0, so entries added before the group existed are not skipped.
+    await options.client.xgroup('CREATE', keys.stream, QUEUE_GROUP, '0', 'MKSTREAM');
+  } catch (err) {
+    // Redis errors carry their code as the first word of the message; BUSYGROUP = it exists already.
+    if (!String((err as Error).message).startsWith('BUSYGROUP')) throw unavailable(err);
+  }
+  return new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs);
+}
+
+/** Anything from the driver (connection refused, timeout, closed) is QUEUE_UNAVAILABLE; ours pass through. */
+function unavailable(err: unknown): Error {
+  if (isQueueError(err)) return err;
+  return new QueueError('QUEUE_UNAVAILABLE', `Redis: ${(err as Error).message}`);
+}
+
+/** A flat [field, value, …] reply as a map of strings to Buffers. */
+function fieldMap(flat: unknown): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const list = flat as Buffer[];
+  for (let i = 0; i + 1 < list.length; i += 2) out.set(list[i]!.toString(), list[i + 1]!);
+  return out;
+}
+
+const str = (m: Map<string, Buffer>, f: string): string => m.get(f)?.toString() ?? '';
+const num = (m: Map<string, Buffer>, f: string): number => Number(str(m, f) || 0);
+
+function jobInfo(runId: string, m: Map<string, Buffer>, now: number): JobInfo {
+  const stored = str(m, 's') as JobState;
+  const notBefore = num(m, 'nb');
+  return {
+    runId,
+    function: str(m, 'f'),
+    attempt: num(m, 'a'),
+    notBefore,
+    enqueuedAt: num(m, 'eq'),
+    idempotencyKey: str(m, 'ik') || null,
+    // A delayed job that is due but not yet moved into the stream is ready already.
+    state: stored === 'delayed' && notBefore <= now ? 'ready' : stored,
+    consumer: stored === 'leased' ? str(m, 'c') : null,
+    deliveries: num(m, 'd'),
+    payloadBytes: m.get('p')?.length ?? 0,
+  };
+}
+
+function deadFields(m: Map<string, Buffer>): Omit<DeadLetter, 'payload'> {
+  return {
+    runId: str(m, 'r'), function: str(m, 'f'), attempt: num(m, 'a'), enqueuedAt: num(m, 'eq'),
+    idempotencyKey: str(m, 'ik') || null, reason: str(m, 'why'), deadAt: num(m, 'at'),
+  };
+}
+
+class RedisQueue implements Queue {
+  private closed = false;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly ownsClient: boolean,
+    private readonly keys: QueueKeys,
+    private readonly now: () => number,
+    private readonly leaseMs: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Runs one operation: QUEUE_CLOSED after close, driver failures as QUEUE_UNAVAILABLE. */
+  private async op<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new QueueError('QUEUE_CLOSED', 'the queue is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  private lost(lease: Lease): never {
+    throw new QueueError('QUEUE_LEASE_LOST', 'the lease is no longer held', { runId: lease.runId });
+  }
+
+  async enqueue(job: NewJob): Promise<EnqueueResult> {
+    checkJob(job);
+    return this.op(async () => {
+      const now = this.now();
+      const k = this.keys;
+      const idem = job.idempotencyKey ?? '';
+      const [status, runId] = (await scripts.enqueue.run(
+        this.client,
+        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem)],
+        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs],
+      )) as [number, string];
+      if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
+      return { runId, created: status === 1 };
+    });
+  }
+
+  async claim(consumer: string, max: number): Promise<ClaimedJob[]> {
+    checkMax(max);
+    return this.op(async () => {
+      const now = this.now();
+      const reply = (await scripts.claim.runBuffer(
+        this.client,
+        [this.keys.stream, this.keys.delayed],
+        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix],
+      )) as [Buffer, Buffer, Buffer[]][];
+      return reply.map(([run, token, flat]) => {
+        const m = fieldMap(flat);
+        const runId = run.toString();
+        return { ...jobInfo(runId, m, now), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
+      });
+    });
+  }
+
+  private async leased(script: LuaScript, keys: string[], lease: Lease, extra: (string | number)[] = []): Promise<void> {
+    const ok = await this.op(() => script.run(this.client, keys, [QUEUE_GROUP, lease.consumer, lease.token, ...extra]));
+    if (ok !== 1) this.lost(lease);
+  }
+
+  ack(lease: Lease): Promise<void> {
+    return this.leased(scripts.ack, [this.keys.stream, this.keys.job(lease.runId)], lease);
+  }
+
+  nack(lease: Lease, notBefore: number): Promise<void> {
+    const k = this.keys;
+    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId)], lease, [notBefore, this.now(), lease.runId]);
+  }
+
+  extend(lease: Lease): Promise<void> {
+    return this.leased(scripts.extend, [this.keys.stream, this.keys.job(lease.runId)], lease);
+  }
+
+  deadLetter(lease: Lease, reason: string): Promise<void> {
+    const k = this.keys;
+    return this.leased(scripts.dead, [k.stream, k.job(lease.runId), k.dead, k.deadIndex], lease, [lease.runId, reason, this.now()]);
+  }
+
+  cancel(runId: string): Promise<CancelResult> {
+    const k = this.keys;
+    return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId])) as CancelResult);
+  }
+
+  peek(runId: string): Promise<Job | null> {
+    return this.op(async () => {
+      const m = new Map(Object.entries(await this.client.hgetallBuffer(this.keys.job(runId))));
+      if (!m.has('s')) return null;
+      return { ...jobInfo(runId, m, this.now()), payload: m.get('p') ?? Buffer.alloc(0) };
+    });
+  }
+
+  list(limit = DEFAULT_LIST_LIMIT): Promise<JobInfo[]> {
+    return this.op(async () => {
+      const now = this.now();
+      const entries = await this.client.xrange(this.keys.stream, '-', '+', 'COUNT', limit);
+      const runs = entries.map(([, fields]) => fields[1] ?? '');
+      if (runs.length < limit) runs.push(...(await this.client.zrange(this.keys.delayed, '0', String(limit - runs.length - 1))));
+      const out: JobInfo[] = [];
+      for (const runId of runs) {
+        // Everything but the payload, whose length is enough here.
+        const fields = ['f', 'a', 'nb', 'eq', 'ik', 's', 'c', 'd'];
+        const [values, bytes] = await Promise.all([
+          this.client.hmget(this.keys.job(runId), ...fields),
+          this.client.hstrlen(this.keys.job(runId), 'p'),
+        ]);
+        if (values[5] === null) continue; // gone since the listing was read
+        const m = new Map(fields.map((f, i) => [f, Buffer.from(values[i] ?? '')]));
+        out.push({ ...jobInfo(runId, m, now), payloadBytes: bytes });
+      }
+      return out;
+    });
+  }
+
+  listDead(limit = DEFAULT_LIST_LIMIT): Promise<DeadLetterInfo[]> {
+    return this.op(async () => {
+      const entries = await this.client.xrangeBuffer(this.keys.dead, '-', '+', 'COUNT', limit);
+      return entries.map(([, flat]) => {
+        const m = fieldMap(flat);
+        return { ...deadFields(m), payloadBytes: m.get('p')?.length ?? 0 };
+      });
+    });
+  }
+
+  getDead(runId: string): Promise<DeadLetter | null> {
+    return this.op(async () => {
+      const id = await this.client.hget(this.keys.deadIndex, runId);
+      if (id === null) return null;
+      const [entry] = await this.client.xrangeBuffer(this.keys.dead, id, id);
+      if (!entry) return null;
+      const m = fieldMap(entry[1]);
+      return { ...deadFields(m), payload: m.get('p') ?? Buffer.alloc(0) };
+    });
+  }
+
+  stats(): Promise<QueueStats> {
+    return this.op(async () => {
+      const k = this.keys;
+      const now = this.now();
+      const [streamLen, pending, delayedAll, due, dead] = await Promise.all([
+        this.client.xlen(k.stream),
+        this.client.xpending(k.stream, QUEUE_GROUP) as Promise<[number, ...unknown[]]>,
+        this.client.zcard(k.delayed),
+        this.client.zcount(k.delayed, '-inf', String(now)),
+        this.client.xlen(k.dead),
+      ]);
+      const leased = Number(pending[0]);
+      return { delayed: delayedAll - due, ready: streamLen - leased + due, leased, dead };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The embedded queue: its own SQLite file (`<stateDir>/queue.db`, WAL, synchronous=FULL so a
+ * resolved enqueue survives a power loss), separate from platform.db so queue churn never
+ * contends with the store. Every change is one IMMEDIATE transaction, so two processes (or two
+ * connections) sharing the file never lease the same job twice. Why: docs/adr/0007-async-queue.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Database, { type Database as Db } from 'better-sqlite3';
+import { QueueError } from './errors.js';
+import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
+  type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
+  type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+} from './types.js';
+import { checkJob, checkMax, positiveMs } from './validate.js';
+
+export const QUEUE_DB_FILE = 'queue.db';
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  attempt INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  ready_at INTEGER NOT NULL,        -- max(not_before, time queued): the queue order
+  enqueued_at INTEGER NOT NULL,
+  idempotency_key TEXT,
+  consumer TEXT,                    -- null while not leased
+  lease_until INTEGER,
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  token TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+CREATE TABLE IF NOT EXISTS dead (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  attempt INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  idempotency_key TEXT,
+  reason TEXT NOT NULL,
+  dead_at INTEGER NOT NULL
+);`;
+
+export interface SqliteQueueOptions extends QueueOptions {
+  /** The state directory; created when missing. */
+  stateDir: string;
+  now?: () => number;
+  busyTimeoutMs?: number;
+}
+
+interface JobRow {
+  run_id: string;
+  function: string;
+  payload?: Buffer;
+  payload_bytes: number;
+  attempt: number;
+  not_before: number;
+  enqueued_at: number;
+  idempotency_key: string | null;
+  consumer: string | null;
+  lease_until: number | null;
+  deliveries: number;
+  token: string | null;
+}
+
+const INFO_COLUMNS = `run_id, function, length(payload) AS payload_bytes, attempt, not_before, enqueued_at,
+  idempotency_key, consumer, lease_until, deliveries, token`;
+
+export async function openSqliteQueue(options: SqliteQueueOptions): Promise<Queue> {
+  const dir = resolve(options.stateDir);
+  await mkdir(dir, { recursive: true });
+  const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
+  const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
+  const db = new Database(join(dir, QUEUE_DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new QueueError('QUEUE_INVALID', `queue.db schema ${version} is newer than this platform`);
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteQueue(db, options.now ?? Date.now, leaseMs, windowMs);
+}
+
+function info(row: JobRow, now: number): JobInfo {
+  const leased = row.consumer !== null;
+  return {
+    runId: row.run_id,
+    function: row.function,
+    attempt: row.attempt,
+    notBefore: row.not_before,
+    enqueuedAt: row.enqueued_at,
+    idempotencyKey: row.idempotency_key,
+    state: leased ? 'leased' : row.not_before > now ? 'delayed' : 'ready',
+    consumer: row.consumer,
+    deliveries: row.deliveries,
+    payloadBytes: row.payload_bytes,
+  };
+}
+
+class SqliteQueue implements Queue {
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number,
+    private readonly leaseMs: number,
+    private readonly windowMs: number,
+  ) {}
+
+  private check(): void {
+    if (this.closed) throw new QueueError('QUEUE_CLOSED', 'the queue is closed');
+  }
+
+  /** Runs `fn` in a BEGIN IMMEDIATE transaction (takes the write lock first: no upgrade deadlocks). */
+  private tx<T>(fn: () => T): T {
+    this.check();
+    return this.db.transaction(fn).immediate();
+  }
+
+  async enqueue(job: NewJob): Promise<EnqueueResult> {
+    checkJob(job);
+    return this.tx(() => {
+      const now = this.now();
+      if (job.idempotencyKey !== undefined) {
+        this.db.prepare('DELETE FROM idempotency WHERE expires_at <= ?').run(now);
+        const seen = this.db.prepare('SELECT run_id FROM idempotency WHERE key = ?').get(job.idempotencyKey) as { run_id: string } | undefined;
+        if (seen) return { runId: seen.run_id, created: false };
+      }
+      if (this.db.prepare('SELECT 1 FROM jobs WHERE run_id = ?').get(job.runId)) {
+        throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId: job.runId });
+      }
+      const notBefore = job.notBefore ?? now;
+      this.db
+        .prepare(`INSERT INTO jobs (run_id, function, payload, attempt, not_before, ready_at, enqueued_at, idempotency_key)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, notBefore, Math.max(notBefore, now), now, job.idempotencyKey ?? null);
+      if (job.idempotencyKey !== undefined) {
+        this.db.prepare('INSERT INTO idempotency (key, run_id, expires_at) VALUES (?, ?, ?)').run(job.idempotencyKey, job.runId, now + this.windowMs);
+      }
+      return { runId: job.runId, created: true };
+    });
+  }
+
+  async claim(consumer: string, max: number): Promise<ClaimedJob[]> {
+    checkMax(max);
+    return this.tx(() => {
+      const now = this.now();
+      // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
+      const rows = this.db
+        .prepare(`SELECT seq FROM jobs WHERE (consumer IS NOT NULL AND lease_until <= ?) OR (consumer IS NULL AND ready_at <= ?)
+          ORDER BY consumer IS NULL, ready_at, seq LIMIT ?`)
+        .all(now, now, max) as { seq: number }[];
+      const lease = this.db.prepare(`UPDATE jobs SET consumer = ?, lease_until = ?, deliveries = deliveries + 1, token = ?
+        WHERE seq = ? RETURNING ${INFO_COLUMNS}, payload`);
+      return rows.map(({ seq }) => {
+        const row = lease.get(consumer, now + this.leaseMs, randomBytes(9).toString('base64url'), seq) as JobRow;
+        return { ...info(row, now), state: 'leased', consumer, payload: row.payload!, token: row.token! };
+      });
+    });
+  }
+
+  /** The row of a lease still held, or QUEUE_LEASE_LOST. */
+  private held(lease: Lease): JobRow {
+    const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, payload FROM jobs WHERE run_id = ?`).get(lease.runId) as JobRow | undefined;
+    if (!row || row.consumer !== lease.consumer || row.token !== lease.token) {
+      throw new QueueError('QUEUE_LEASE_LOST', 'the lease is no longer held', { runId: lease.runId });
+    }
+    return row;
+  }
+
+  async ack(lease: Lease): Promise<void> {
+    this.tx(() => {
+      this.held(lease);
+      this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(lease.runId);
+    });
+  }
+
+  async nack(lease: Lease, notBefore: number): Promise<void> {
+    this.tx(() => {
+      const row = this.held(lease);
+      const now = this.now();
+      // A new seq puts the retry behind the jobs already waiting, as a new stream entry does in Redis.
+      this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(lease.runId);
+      this.db
+        .prepare(`INSERT INTO jobs (run_id, function, payload, attempt, not_before, ready_at, enqueued_at, idempotency_key)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(row.run_id, row.function, row.payload, row.attempt + 1, notBefore, Math.max(notBefore, now), row.enqueued_at, row.idempotency_key);
+    });
+  }
+
+  async extend(lease: Lease): Promise<void> {
+    this.tx(() => {
+      this.held(lease);
+      this.db.prepare('UPDATE jobs SET lease_until = ? WHERE run_id = ?').run(this.now() + this.leaseMs, lease.runId);
+    });
+  }
+
+  async deadLetter(lease: Lease, reason: string): Promise<void> {
+    this.tx(() => {
+      const row = this.held(lease);
+      this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(lease.runId);
+      this.db
+        .prepare(`INSERT OR REPLACE INTO dead (run_id, function, payload, attempt, enqueued_at, idempotency_key, reason, dead_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(row.run_id, row.function, row.payload, row.attempt, row.enqueued_at, row.idempotency_key, reason, this.now());
+    });
+  }
+
+  async cancel(runId: string): Promise<CancelResult> {
+    return this.tx(() => {
+      const row = this.db.prepare('SELECT consumer FROM jobs WHERE run_id = ?').get(runId) as { consumer: string | null } | undefined;
+      if (!row) return 'not_found';
+      if (row.consumer !== null) return 'leased';
+      this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(runId);
+      return 'cancelled';
+    });
+  }
+
+  async peek(runId: string): Promise<Job | null> {
+    this.check();
+    const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, payload FROM jobs WHERE run_id = ?`).get(runId) as JobRow | undefined;
+    return row ? { ...info(row, this.now()), payload: row.payload! } : null;
+  }
+
+  async list(limit = DEFAULT_LIST_LIMIT): Promise<JobInfo[]> {
+    this.check();
+    const now = this.now();
+    const rows = this.db
+      .prepare(`SELECT ${INFO_COLUMNS} FROM jobs ORDER BY (consumer IS NULL AND ready_at > ?), ready_at, seq LIMIT ?`)
+      .all(now, limit) as JobRow[];
+    return rows.map((r) => info(r, now));
+  }
+
+  async listDead(limit = DEFAULT_LIST_LIMIT): Promise<DeadLetterInfo[]> {
+    this.check();
+    const rows = this.db
+      .prepare(`SELECT run_id, function, length(payload) AS payload_bytes, attempt, enqueued_at, idempotency_key, reason, dead_at
+        FROM dead ORDER BY seq LIMIT ?`)
+      .all(limit) as DeadRow[];
+    return rows.map((r) => ({ ...deadFields(r), payloadBytes: r.payload_bytes }));
+  }
+
+  async getDead(runId: string): Promise<DeadLetter | null> {
+    this.check();
+    const row = this.db.prepare('SELECT * FROM dead WHERE run_id = ?').get(runId) as DeadRow | undefined;
+    return row ? { ...deadFields(row), payload: row.payload! } : null;
+  }
+
+  async stats(): Promise<QueueStats> {
+    this.check();
+    const now = this.now();
+    const s = this.db
+      .prepare(`SELECT
+          coalesce(sum(consumer IS NULL AND ready_at > ?), 0) AS delayed,
+          coalesce(sum(consumer IS NULL AND ready_at <= ?), 0) AS ready,
+          coalesce(sum(consumer IS NOT NULL), 0) AS leased,
+          (SELECT count(*) FROM dead) AS dead FROM jobs`)
+      .get(now, now) as QueueStats;
+    return { delayed: s.delayed, ready: s.ready, leased: s.leased, dead: s.dead };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+interface DeadRow {
+  run_id: string;
+  function: string;
+  payload?: Buffer;
+  payload_bytes: number;
+  attempt: number;
+  enqueued_at: number;
+  idempotency_key: string | null;
+  reason: string;
+  dead_at: number;
+}
+
+function deadFields(r: DeadRow): Omit<DeadLetter, 'payload'> {
+  return {
+    runId: r.run_id, function: r.function, attempt: r.attempt, enqueuedAt: r.enqueued_at,
+    idempotencyKey: r.idempotency_key, reason: r.reason, deadAt: r.dead_at,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The durable async queue: one port, two adapters (SQLite for embedded mode, Redis Streams in
+ * production), one conformance suite (test/conformance/queue-suite.ts). Delivery is at least
+ * once; the guarantees are written down in docs/queue.md, the decision in
+ * docs/adr/0007-async-queue.md. All times are Unix ms. Errors are QueueError (./errors.ts).
+ */
+
+/** A job as the caller hands it in. */
+export interface NewJob {
+  runId: string;
+  function: string;
+  /** Opaque bytes (the request body); handed back byte-exact. */
+  payload: Uint8Array;
+  /** 1 for a first attempt (the default). */
+  attempt?: number;
+  /** Not claimable before this time (default: at once). */
+  notBefore?: number;
+  /** A repeated key within the idempotency window returns the run queued first. */
+  idempotencyKey?: string;
+}
+
+export interface EnqueueResult {
+  /** The run that holds the job: the new one, or the earlier run with the same idempotency key. */
+  runId: string;
+  /** False when the idempotency key was seen within the window (nothing was queued). */
+  created: boolean;
+}
+
+/** Where a job is: waiting for its time, claimable, or leased to a consumer. */
+export type JobState = 'delayed' | 'ready' | 'leased';
+
+/** A queued job without its payload (what operators list). */
+export interface JobInfo {
+  runId: string;
+  function: string;
+  attempt: number;
+  notBefore: number;
+  enqueuedAt: number;
+  idempotencyKey: string | null;
+  state: JobState;
+  /** The consumer holding the lease (state `leased`), else null. */
+  consumer: string | null;
+  /** How often this attempt was handed out; more than 1 means a lease expired and it came back. */
+  deliveries: number;
+  payloadBytes: number;
+}
+
+export interface Job extends JobInfo {
+  payload: Buffer;
+}
+
+/** What a consumer must show to ack, nack, extend or dead-letter a job it claimed. */
+export interface Lease {
+  runId: string;
+  consumer: string;
+  /** Opaque; changes on every delivery, so a lease that was taken over is refused. */
+  token: string;
+}
+
+export interface ClaimedJob extends Job, Lease {
+  state: 'leased';
+  consumer: string;
+}
+
+/** A job that used up its attempts (or could not be retried). */
+export interface DeadLetter {
+  runId: string;
+  function: string;
+  payload: Buffer;
+  attempt: number;
+  enqueuedAt: number;
+  idempotencyKey: string | null;
+  reason: string;
+  deadAt: number;
+}
+
+export type DeadLetterInfo = Omit<DeadLetter, 'payload'> & { payloadBytes: number };
+
+export interface QueueStats {
+  delayed: number;
+  ready: number;
+  leased: number;
+  dead: number;
+}
+
+export type CancelResult = 'cancelled' | 'leased' | 'not_found';
+
+export interface Queue {
+  /** Resolves once the job is durable (committed to disk / acknowledged by Redis). QUEUE_RUN_EXISTS if the run id is queued already. */
+  enqueue(job: NewJob): Promise<EnqueueResult>;
+  /**
+   * Leases up to `max` jobs to `consumer` for the queue's lease time: jobs whose lease expired
+   * first (a dead consumer's work comes back), then ready jobs, oldest ready first.
+   */
+  claim(consumer: string, max: number): Promise<ClaimedJob[]>;
+  /** Done: the job leaves the queue. QUEUE_LEASE_LOST if the lease was taken over. */
+  ack(lease: Lease): Promise<void>;
+  /** Retry later: queued again as attempt + 1, not claimable before `notBefore`. */
+  nack(lease: Lease, notBefore: number): Promise<void>;
+  /** Restarts the lease time (a heartbeat for long runs). */
+  extend(lease: Lease): Promise<void>;
+  /** Moves the job into the dead-letter list. */
+  deadLetter(lease: Lease, reason: string): Promise<void>;
+  /** Removes a job that is not leased. */
+  cancel(runId: string): Promise<CancelResult>;
+  /** A queued job with its payload, or null. */
+  peek(runId: string): Promise<Job | null>;
+  /** Queued jobs: ready and leased in queue order, then delayed by time. */
+  list(limit?: number): Promise<JobInfo[]>;
+  /** Dead letters, oldest first. */
+  listDead(limit?: number): Promise<DeadLetterInfo[]>;
+  getDead(runId: string): Promise<DeadLetter | null>;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
+/** Options both adapters take. */
+export interface QueueOptions {
+  /** How long a claim holds a job before it may be handed to another consumer. Default 30 s. */
+  leaseMs?: number;
+  /** How long an idempotency key is remembered after its enqueue. Default 24 h. */
+  idempotencyWindowMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_LIST_LIMIT = 100;

@@ -1,0 +1,101 @@
+/**
+ * The production queue (Redis Streams, a real redis-server): the shared conformance suite, then
+ * what only Redis promises: only documented keys, no job lost when Redis is killed and restarted
+ * (AOF, appendfsync always), and QUEUE_UNAVAILABLE (not a hang) while it is down.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { openRedisQueue, type Queue } from '../../controlplane/queue/index.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { redisKeys } from '../../protocol/redis-keys.js';
+import { rejectsWithCode } from '../conformance/fixtures.js';
+import { queueConformance } from '../conformance/queue-suite.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+
+const skip = serverSkip('redis-server');
+let redis: ServerProcess | null = null;
+if (!skip) {
+  redis = await startRedis();
+  after(() => redis?.destroy());
+}
+
+const randomPrefix = (): string => `q${randomBytes(4).toString('hex')}`;
+
+async function openOn(server: ServerProcess, prefix: string, options: { leaseMs?: number; idempotencyWindowMs?: number } = {}): Promise<Queue> {
+  const client = connectRedis(server.url);
+  await redisReady(client);
+  return openRedisQueue({ client, ownsClient: true, prefix, ...options });
+}
+
+describe('redis queue', { skip }, () => {
+  queueConformance('redis', async (options) => {
+    const prefix = randomPrefix();
+    return { open: () => openOn(redis!, prefix, options), destroy: async () => {} };
+  });
+
+  it('writes only the documented keys', async () => {
+    const prefix = randomPrefix();
+    const q = await openOn(redis!, prefix);
+    const probe = connectRedis(redis!.url);
+    await redisReady(probe);
+    try {
+      await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x'), idempotencyKey: 'k' });
+      await q.enqueue({ runId: 'r2', function: 'f', payload: Buffer.from('y'), notBefore: Date.now() + 60_000 });
+      const [job] = await q.claim('c1', 1);
+      await q.deadLetter(job!, 'X');
+      const k = redisKeys(prefix).queue('async');
+      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [k.stream, k.delayed, k.job('r2'), k.idempotency('k'), k.dead, k.deadIndex].sort());
+      const ttl = await probe.pttl(k.idempotency('k'));
+      assert.ok(ttl > 0 && ttl <= 24 * 3_600_000);
+    } finally {
+      await q.close();
+      probe.disconnect();
+    }
+  });
+
+  it('loses no job when Redis is killed and restarted (AOF)', async () => {
+    const server = await startRedis({ appendOnly: true });
+    after(() => server.destroy());
+    const prefix = randomPrefix();
+    const q = await openOn(server, prefix, { leaseMs: 200 });
+    const ids = Array.from({ length: 30 }, (_, i) => `run-${i}`);
+    for (const [i, id] of ids.entries()) {
+      await q.enqueue({ runId: id, function: 'f', payload: Buffer.from(id), ...(i % 5 === 0 ? { notBefore: Date.now() + 300 } : {}) });
+    }
+    const leasedBeforeCrash = await q.claim('crashed', 4);
+    assert.equal(leasedBeforeCrash.length, 4);
+    await q.close();
+    await server.stop('SIGKILL');
+    await server.start();
+    const again = await openOn(server, prefix, { leaseMs: 200 });
+    try {
+      const stats = await again.stats();
+      assert.deepEqual([stats.delayed + stats.ready, stats.leased, stats.dead], [26, 4, 0]);
+      await new Promise((r) => setTimeout(r, 350)); // the delayed ones come due, the leases expire
+      const seen = new Set<string>();
+      for (let jobs = await again.claim('c2', 7); jobs.length > 0; jobs = await again.claim('c2', 7)) {
+        for (const job of jobs) {
+          assert.equal(job.payload.toString(), job.runId);
+          seen.add(job.runId);
+          await again.ack(job);
+        }
+      }
+      assert.deepEqual([...seen].sort(), [...ids].sort());
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('fails fast with QUEUE_UNAVAILABLE while Redis is down', async () => {
+    const server = await startRedis();
+    after(() => server.destroy());
+    const q = await openOn(server, randomPrefix());
+    await server.stop('SIGKILL');
+    const started = Date.now();
+    await rejectsWithCode(q.enqueue({ runId: 'r', function: 'f', payload: Buffer.from('x') }), 'QUEUE_UNAVAILABLE');
+    await rejectsWithCode(q.stats(), 'QUEUE_UNAVAILABLE');
+    assert.ok(Date.now() - started < 5000);
+    await q.close();
+  });
+});
