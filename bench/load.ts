@@ -24,7 +24,7 @@ export interface LoadRun {
 
 export const HELLO_PATH = '/fn/hello/';
 
-interface Load {
+export interface Load {
   connections: number;
   threads: number;
   durationS: number;
@@ -44,7 +44,7 @@ async function checkHello(server: RunningServer): Promise<void> {
   }
 }
 
-async function measure(label: string, server: RunningServer, load: Load, round: number): Promise<LoadRun> {
+export async function measure(label: string, server: RunningServer, load: Load, round: number): Promise<LoadRun> {
   const path = HELLO_PATH;
   const url = `http://127.0.0.1:${server.port}${path}`;
   await runWrk({ url, connections: load.connections, threads: load.threads, durationS: load.warmupS });
@@ -58,7 +58,7 @@ async function measure(label: string, server: RunningServer, load: Load, round: 
   return { label, wrk, problems, round };
 }
 
-async function withServer<T>(start: () => Promise<RunningServer>, body: (server: RunningServer) => Promise<T>): Promise<T> {
+export async function withServer<T>(start: () => Promise<RunningServer>, body: (server: RunningServer) => Promise<T>): Promise<T> {
   const server = await start();
   try {
     await checkHello(server);
@@ -93,7 +93,7 @@ export async function startUwsHello(): Promise<RunningServer> {
 }
 
 /** A gateway serving only `hello` with the given limits; the directory goes when the gateway stops. */
-async function gatewayWithHello(setting: GatewaySetting, verbose: boolean): Promise<RunningServer> {
+export async function gatewayWithHello(setting: GatewaySetting, verbose: boolean): Promise<RunningServer> {
   const dir = await tempDir('hello');
   await writeHelloFunction(dir.path, 'hello', {
     maxInstances: setting.maxInstances,

@@ -4,7 +4,8 @@
  * All three measurements in one run on one machine, each next to its baseline:
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
- * 3. cold start: a pool runtime specialized on demand vs a fresh Python process.
+ * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
+ * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { poolCold, type PoolCold } from './cold-pool.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
+import { recording, type RecordingResult } from './recording.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
 import { renderMarkdown, renderTable } from './report.js';
@@ -74,6 +76,7 @@ async function main(): Promise<number> {
   let baseline: PythonBaseline | null = null;
   let gw: GatewayCold | null = null;
   let pool: PoolCold | null = null;
+  let rec: RecordingResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -93,6 +96,12 @@ async function main(): Promise<number> {
     if (gw) console.error(`  gateway (client)     p50 ${gw.wall.summary.p50.toFixed(2)} ms  p99 ${gw.wall.summary.p99.toFixed(2)} ms`);
   }
 
+  if (opts.sections.includes('recording')) {
+    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, gateway (recording off) vs platform in production mode (Redis + FerretDB)`);
+    rec = await section('recording', errors, () => recording(opts as BenchOptions));
+    if (rec) console.error(`  on ÷ off             ${rec.ratio.toFixed(3)} (recording costs ${((1 - rec.ratio) * 100).toFixed(1)} %)`);
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -101,6 +110,7 @@ async function main(): Promise<number> {
     throughput: tp,
     latency: lat,
     cold: { baseline, pool, gateway: gw },
+    recording: rec,
     rows: [],
     markdown: '',
     errors,

@@ -4,6 +4,7 @@ import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolCold } from './cold-pool.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
+import type { RecordingResult } from './recording.js';
 import { formatRatio, formatValue, type Unit } from './report.js';
 
 export interface Results {
@@ -14,6 +15,7 @@ export interface Results {
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
   cold: { baseline: PythonBaseline | null; pool: PoolCold | null; gateway: GatewayCold | null };
+  recording: RecordingResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -180,6 +182,22 @@ export function buildRows(r: Results): ResultRow[] {
       const last = rows[rows.length - 1]!;
       last.note = `3: ${notes.join('; ')}`;
     }
+  }
+  const rec = r.recording;
+  if (rec) {
+    const requests = rec.on.wrk.requests;
+    rows.push(row({
+      figure: `4. warm throughput with recording, ${r.options.connections} conns`,
+      unit: 'req/s',
+      platform: rec.on.wrk.requestsPerSec,
+      platformWhat: 'Redis+MongoDB',
+      baseline: rec.off.wrk.requestsPerSec,
+      baselineWhat: 'recording off',
+      extra: `costs ${((1 - rec.ratio) * 100).toFixed(1)} %`,
+      target: '≥ 0.90×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.9,
+      note: `4: Redis counted ${rec.recordedInvocations} invocations (measured run ${requests} requests + warm-up)`,
+    }));
   }
   return rows;
 }

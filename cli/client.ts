@@ -52,6 +52,27 @@ export interface ApiRunError {
   line?: number;
 }
 
+/** GET /functions/:name/usage (docs/api.md, "Usage"). */
+export interface ApiUsage {
+  function: string;
+  window: string;
+  from: number;
+  to: number;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  errorRate: number;
+  coldStartRatio: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number | null;
+  totals: { invocations: number; errors: number; coldStarts: number };
+  warmInstances: number;
+  state: 'warm' | 'cold' | 'paused';
+  lastSuccess: { runId: string; at: number } | null;
+}
+
 export interface ApiRun {
   runId: string;
   function: string;
@@ -203,6 +224,10 @@ export class ApiClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return this.request('GET', `/runs${qs ? `?${qs}` : ''}`);
+  }
+
+  usage(name: string, window: string): Promise<ApiUsage> {
+    return this.request('GET', `/functions/${encodeURIComponent(name)}/usage?window=${encodeURIComponent(window)}`);
   }
 
   async getRun(runId: string): Promise<ApiRun> {

@@ -15,10 +15,11 @@ import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { runsCommand } from './commands/runs.js';
+import { usageCommand } from './commands/usage.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, runsCommand, rollbackCommand, upCommand];
+export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

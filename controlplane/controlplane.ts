@@ -9,17 +9,26 @@ import { createApi } from './api/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
-import { StoreRunSink } from './runs/store-sink.js';
+import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeDirs } from './service/code-dirs.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
-import type { Store } from './store/index.js';
+import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
+import { syncListener } from './service/sync.js';
 
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */
   store: Store;
+  /** Live counters and state (memory embedded, Redis in production); opened and closed by the caller. */
+  metrics: HotMetrics;
+  /** Changes made here go out on it; changes from other processes come in (opened and closed by the caller). */
+  bus: ConfigBus;
+  /** This process's id among the reporters of warm instances (stable for the process's life). */
+  reporterId: string;
+  /** How often warm instance counts are reported to `metrics` (default 10 s; each report lives 3×). */
+  warmReportIntervalMs?: number;
   /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
   stateDir: string;
   pool: PoolDrain;
@@ -66,7 +75,16 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
 
   const limits = bundleLimits(options.bundleLimits);
   const bundles = new BundlePool({ limits, ...(options.bundleThreads !== undefined ? { maxThreads: options.bundleThreads } : {}) });
-  const runs = new StoreRunSink(store.runs, { log });
+  // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
+  // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
+  const runs = new RecordingRunSink({
+    runs: store.runs,
+    metrics: options.metrics,
+    tuning: { lingerMs: 100, batchSize: 2000 },
+    onError: (target, err) => log(`controlplane: could not write ${target === 'runs' ? 'run records' : 'run metrics'} (will retry): ${(err as Error).message}`),
+  });
+  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
+  warm.start();
   const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log });
   retention.start();
 
@@ -79,6 +97,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     bundles,
     locks: new KeyedLock(),
     runs,
+    metrics: options.metrics,
+    warm,
+    bus: options.bus,
     invoker: options.invoker,
     settings: {
       bundleLimits: limits,
@@ -90,16 +111,19 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     log,
   };
 
+  await options.bus.start(syncListener(ctx));
+
   let closing: Promise<void> | null = null;
   return {
     api: createApi(ctx),
     registry,
-    runSink: runs,
+    runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
     adminToken,
     functionsLoaded,
     close() {
       closing ??= (async () => {
         await retention.stop();
+        await warm.stop();
         await runs.close();
         await bundles.close();
       })();

@@ -7,4 +7,4 @@
 export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
 export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
-export { openStore, type Store, type StoreConfig } from './store/index.js';
+export { openConfigBus, openHotMetrics, openStore, type FunctionUsage, type HotMetrics, type HotMetricsConfig, type Store, type StoreConfig, type UsageWindow } from './store/index.js';

@@ -32,6 +32,12 @@ const OPTIONS = {
   maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
   maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },
   bundleThreads: { env: 'FP_BUNDLE_THREADS', kind: 'int', schema: int(1, 64).optional() },
+  store: { env: 'FP_STORE', kind: 'string', schema: z.enum(['embedded', 'production']).default('embedded') },
+  redisUrl: { env: 'FP_REDIS_URL', kind: 'string', schema: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional() },
+  redisPrefix: { env: 'FP_REDIS_PREFIX', kind: 'string', schema: z.string().regex(/^[^\s{}*?[\]]+$/, 'must not contain spaces, braces or glob characters').default('fp') },
+  mongoUrl: { env: 'FP_MONGO_URL', kind: 'string', schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URL').optional() },
+  mongoDatabase: { env: 'FP_MONGO_DB', kind: 'string', schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('fastapi_platform') },
+  warmReportIntervalMs: { env: 'FP_WARM_REPORT_INTERVAL_MS', kind: 'int', schema: int(100, 600_000).default(10_000) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -40,6 +46,11 @@ const shape = Object.fromEntries(Object.entries(OPTIONS).map(([key, o]) => [key,
 
 const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   if (c.maxFileBytes > c.maxBundleBytes) ctx.addIssue({ code: 'custom', path: ['maxFileBytes'], message: 'must not exceed maxBundleBytes' });
+  if (c.store === 'production') {
+    // Production keeps everything in Redis + MongoDB: both addresses are needed, nothing is guessed.
+    if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
+    if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
+  }
 });
 
 export type PlatformConfig = Readonly<z.output<typeof configSchema>>;

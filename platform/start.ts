@@ -10,8 +10,10 @@
  *
  * Wiring decisions: docs/adr/0004-controlplane-in-gateway.md.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createControlPlane, openStore, type ControlPlane, type Store } from '../controlplane/index.js';
+import { createControlPlane, openConfigBus, openHotMetrics, openStore, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -58,8 +60,21 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`platform: shutdown step failed: ${String(err)}`));
   };
   try {
-    const store: Store = await openStore({ kind: 'embedded', stateDir });
+    // The only place that knows which adapters are in use: everything below sees the ports.
+    // (The config schema refuses production without both URLs, hence the `!`s.)
+    const store: Store = await openStore(
+      config.store === 'production' ? { kind: 'production', mongoUrl: config.mongoUrl!, database: config.mongoDatabase } : { kind: 'embedded', stateDir },
+    );
     cleanup.push(() => store.close());
+    const metrics: HotMetrics = await openHotMetrics(
+      config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' },
+    );
+    cleanup.push(() => metrics.close());
+    const reporterId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const bus = await openConfigBus(
+      config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix, origin: reporterId, log } : { kind: 'embedded' },
+    );
+    cleanup.push(() => bus.close());
     const pool = new PoolManager(
       defaultPoolConfig(
         {
@@ -79,6 +94,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     let gateway: Gateway | null = null;
     const controlPlane: ControlPlane = await createControlPlane({
       store,
+      metrics,
+      bus,
+      reporterId,
+      warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
       pool,
       invoker: {

@@ -66,6 +66,7 @@ export const ERRORS = {
   BUNDLE_TOO_LARGE: { status: 413, component: 'request', title: 'The bundle is larger than the limit.' },
   BUNDLE_FILE_TOO_LARGE: { status: 413, component: 'request', title: 'A file is larger than the per-file limit.' },
   BUNDLE_BLOB_MISSING: { status: 400, component: 'request', title: 'A file refers to content that was never uploaded.' },
+  METRICS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live metrics store (Redis) did not answer.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -9,6 +9,7 @@ export async function rotateAdminToken(call: Call): Promise<ApiResponse> {
   const issued = await call.ctx.store.tokens.rotate(call.who.tokenId);
   call.ctx.tokens.remove(call.who.tokenId);
   call.ctx.tokens.add(issued.record);
+  call.ctx.bus.publish({ kind: 'tokens' });
   return json(200, { adminToken: issued.secret });
 }
 

@@ -5,6 +5,7 @@ import * as deploys from './deploys.js';
 import * as functions from './functions.js';
 import type { Route } from './router.js';
 import * as runs from './runs.js';
+import * as usage from './usage.js';
 
 const NAME = '([^/]+)';
 
@@ -22,6 +23,7 @@ export const ROUTES: readonly Route[] = [
   { path: new RegExp(`^/functions/${NAME}/pause$`), methods: { POST: deploys.pauseRoute } },
   { path: new RegExp(`^/functions/${NAME}/resume$`), methods: { POST: deploys.resumeRoute } },
   { path: new RegExp(`^/functions/${NAME}/deploys$`), methods: { GET: deploys.listDeploys } },
+  { path: new RegExp(`^/functions/${NAME}/usage$`), methods: { GET: usage.usage } },
   {
     path: new RegExp(`^/functions/${NAME}/invoke$`),
     methods: { POST: runs.testInvoke },

@@ -67,6 +67,16 @@ export class StoreRegistry implements FunctionRegistry {
     return true;
   }
 
+  /** The record held for `name` (null: unknown). */
+  recordOf(name: string): FunctionRecord | null {
+    return this.entries.get(name)?.record ?? null;
+  }
+
+  /** Every function held (deployed or not). */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
   remove(name: string): void {
     this.entries.delete(name);
   }

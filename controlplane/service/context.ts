@@ -8,8 +8,8 @@ import type { DirectRequest, DirectResult } from '../../gateway/index.js';
 import type { RunTrigger } from '../../protocol/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
-import type { StoreRunSink } from '../runs/store-sink.js';
-import type { Store } from '../store/index.js';
+import type { WarmReporter } from '../runs/warm-reporter.js';
+import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
@@ -20,6 +20,8 @@ export interface PoolDrain {
   drain(name: string, keepVersion?: string): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
+  /** Instances per `name@version` (for the warm counts in usage). */
+  stats(): { functions: Record<string, { name: string; warm: number; busy: number }> };
 }
 
 /** The gateway's in-process invoke (for the test invoke endpoint). */
@@ -46,7 +48,12 @@ export interface ServiceContext {
   readonly code: CodeDirs;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
-  readonly runs: StoreRunSink;
+  readonly runs: RecordingRunSink;
+  /** Live counters and state (Redis in production, memory embedded): usage, paused, warm. */
+  readonly metrics: HotMetrics;
+  readonly warm: WarmReporter;
+  /** Tells the other platform processes about changes (Redis pub/sub in production; nobody, embedded). */
+  readonly bus: ConfigBus;
   readonly invoker: Invoker;
   readonly settings: ServiceSettings;
   log(line: string): void;

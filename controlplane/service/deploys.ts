@@ -52,6 +52,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     });
     ctx.registry.set(record, version.entrypoint);
     ctx.pool.drain(name, String(target));
+    ctx.bus.publish({ kind: 'function', name });
     return { record, entry };
   });
 }
@@ -94,9 +95,12 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
       expectedRevision: current.revision,
     });
     ctx.registry.set(record, ctx.registry.entrypointOf(name));
+    // Mirrored into the live metrics off the request: a dead Redis must not fail a pause.
+    ctx.metrics.setPaused(name, action === 'pause').catch((err: unknown) => ctx.log(`controlplane: could not mirror ${action} of ${name} into metrics: ${String(err)}`));
     if (action === 'pause') ctx.pool.drain(name);
     // Resume: un-retire the active version's (empty) group so its minWarm applies again.
     else if (record.activeVersion !== null) ctx.pool.drain(name, String(record.activeVersion));
+    ctx.bus.publish({ kind: 'function', name });
     return { record, entry };
   });
 }

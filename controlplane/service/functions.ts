@@ -26,6 +26,7 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
     await ctx.code.removeFunction(name);
     const invokeToken = settings.auth === 'token' ? await issueInvokeToken(ctx, name) : null;
     ctx.registry.set(record, null);
+    announce(ctx, name, invokeToken !== null);
     return { record, invokeToken };
   });
 }
@@ -47,6 +48,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
       ctx.pool.drain(name);
       if (record.activeVersion !== null && record.status === 'active') ctx.pool.drain(name, String(record.activeVersion));
     }
+    announce(ctx, name, invokeToken !== null);
     return { record, invokeToken };
   });
 }
@@ -58,6 +60,8 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     ctx.registry.remove(name);
     ctx.tokens.removeScope(name);
     ctx.pool.drain(name);
+    announce(ctx, name, false);
+    ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
     await ctx.code.removeFunction(name);
   });
 }
@@ -66,7 +70,9 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
 export async function rotateInvokeToken(ctx: ServiceContext, name: string): Promise<string> {
   return ctx.locks.run(name, async () => {
     await getFunction(ctx, name);
-    return issueInvokeToken(ctx, name);
+    const secret = await issueInvokeToken(ctx, name);
+    ctx.bus.publish({ kind: 'tokens' });
+    return secret;
   });
 }
 
@@ -80,8 +86,14 @@ async function issueInvokeToken(ctx: ServiceContext, name: string): Promise<stri
   return issued.secret;
 }
 
+/** Tells the other platform processes (production) to re-read the function, and the tokens if they changed. */
+function announce(ctx: ServiceContext, name: string, tokensChanged: boolean): void {
+  ctx.bus.publish({ kind: 'function', name });
+  if (tokensChanged) ctx.bus.publish({ kind: 'tokens' });
+}
+
 /** Settings a running instance was specialized with (the rest, e.g. maxInstances, apply live). */
-function instancesStale(before: FunctionRecord, after: FunctionRecord): boolean {
+export function instancesStale(before: FunctionRecord, after: FunctionRecord): boolean {
   const a = before.limits;
   const b = after.limits;
   return a.memoryBytes !== b.memoryBytes || a.timeoutMs !== b.timeoutMs || a.concurrency !== b.concurrency || JSON.stringify(sorted(before.env)) !== JSON.stringify(sorted(after.env));

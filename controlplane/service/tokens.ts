@@ -4,8 +4,8 @@
  * never a store call. The store stays the source of truth: the index is loaded from it at start
  * and changed right after each store change that issues, rotates or revokes a token, in the same
  * turn, so a rotated secret stops working the moment the API answers.
- * With several processes sharing a production store (issue 4), a change will also have to reach
- * the other processes' indexes (pub/sub); `apply`/`remove` are the seam for that.
+ * With several processes sharing a production store, a change reaches the other processes through
+ * the ConfigBus, and each reloads its index from the store (`replaceAll`, service/sync.ts).
  */
 import { hashSecret, type TokenKind, type TokenRecord, type TokenStore } from '../store/index.js';
 
@@ -25,6 +25,13 @@ export class TokenIndex {
     const index = new TokenIndex();
     for (const record of await tokens.list()) index.add(record);
     return index;
+  }
+
+  /** Replaces every entry with the live ones of `records` (a resync from the store). */
+  replaceAll(records: readonly TokenRecord[]): void {
+    this.byHash.clear();
+    this.hashById.clear();
+    for (const record of records) this.add(record);
   }
 
   /** The live token with this secret, if any. */

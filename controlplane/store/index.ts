@@ -4,6 +4,7 @@
  * ports. The production adapters are imported on demand, so the embedded default never loads the
  * MongoDB and Redis drivers (~160 ms of start-up).
  */
+import { LocalConfigBus, type ConfigBus } from './config-bus.js';
 import type { HotMetrics } from './metrics/types.js';
 import { MemoryHotMetrics } from './metrics/memory.js';
 import { openSqliteStore } from './sqlite/index.js';
@@ -14,6 +15,7 @@ export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from
 export { hashSecret } from './secrets.js';
 export * from './metrics/index.js';
 export { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
 export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning } from './run-sink.js';
 
 /** Which adapter to open. */
@@ -80,4 +82,15 @@ export async function openHotMetrics(config: HotMetricsConfig): Promise<HotMetri
       });
     }
   }
+}
+
+/** Which ConfigBus to open: none to tell (embedded), or Redis pub/sub shared by every process (production). */
+export type ConfigBusConfig =
+  | { kind: 'embedded' }
+  | { kind: 'production'; redisUrl: string; prefix?: string; origin: string; log: (line: string) => void };
+
+export async function openConfigBus(config: ConfigBusConfig): Promise<ConfigBus> {
+  if (config.kind === 'embedded') return new LocalConfigBus();
+  const { RedisConfigBus } = await import('./production/config-bus.js');
+  return new RedisConfigBus({ redisUrl: config.redisUrl, origin: config.origin, log: config.log, ...(config.prefix !== undefined ? { prefix: config.prefix } : {}) });
 }

@@ -74,6 +74,14 @@ class Ring<T> {
     this.length++;
   }
 
+  find(predicate: (item: T) => boolean): T | undefined {
+    for (let i = 0; i < this.length; i++) {
+      const item = this.items[(this.head + i) % this.capacity] as T;
+      if (predicate(item)) return item;
+    }
+    return undefined;
+  }
+
   shift(): T | undefined {
     if (this.length === 0) return undefined;
     const item = this.items[this.head];
@@ -121,6 +129,11 @@ export class BufferedRecorder<T> {
     }
     this.ring.push(item);
     this.schedule();
+  }
+
+  /** A record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
+  find(predicate: (item: T) => boolean): T | undefined {
+    return this.held?.items.find(predicate) ?? this.ring.find(predicate);
   }
 
   /** Records dropped so far, all reasons: the value for a `*_dropped_total` metric. */

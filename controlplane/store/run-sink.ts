@@ -56,6 +56,23 @@ export class RecordingRunSink {
     this.metrics?.record(sampleOf(run));
   }
 
+  /** A run not yet written to the RunStore (so a read right after its call finds it). */
+  pendingRun(runId: string): RunRecord | undefined {
+    return this.runs.find((r) => r.runId === runId);
+  }
+
+  /** Dropped records by `<destination>_<reason>` (e.g. `runs_overflow`): `fp_runs_dropped_total{reason}`. */
+  droppedByReason(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const add = (target: string, stats: RecorderStats | null): void => {
+      if (stats === null) return;
+      for (const [reason, count] of Object.entries(stats.droppedByReason)) out[`${target}_${reason}`] = count;
+    };
+    add('runs', this.runs.stats());
+    add('metrics', this.metrics?.stats() ?? null);
+    return out;
+  }
+
   /** Records dropped so far, both destinations. */
   get dropped(): number {
     return this.runs.dropped + (this.metrics?.dropped ?? 0);

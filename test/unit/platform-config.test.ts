@@ -15,6 +15,7 @@ describe('platform config', () => {
         poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false,
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB,
+        store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
       },
     );
     assert.ok(Object.isFrozen(config));
@@ -28,6 +29,22 @@ describe('platform config', () => {
     assert.equal(config.runRetentionMs, 60_000);
     assert.equal(config.publicUrl, 'https://fn.example.com');
     assert.equal(config.host, '127.0.0.1');
+  });
+
+  it('production mode needs both FP_REDIS_URL and FP_MONGO_URL', () => {
+    assert.throws(
+      () => loadConfig({ FP_STORE: 'production' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.code, 'BAD_CONFIG');
+        assert.deepEqual(err.issues.map((i) => i.key).sort(), ['FP_MONGO_URL', 'FP_REDIS_URL']);
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ FP_STORE: 'cloud' }), (err: unknown) => err instanceof ConfigError && err.issues[0]?.key === 'FP_STORE');
+    const config = loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'redis://127.0.0.1:6379', FP_MONGO_URL: 'mongodb://127.0.0.1:27017/', FP_MONGO_DB: 'fp_test' });
+    assert.deepEqual([config.store, config.redisUrl, config.mongoUrl, config.mongoDatabase], ['production', 'redis://127.0.0.1:6379', 'mongodb://127.0.0.1:27017/', 'fp_test']);
+    assert.throws(() => parseOptions({ store: 'production', redisUrl: 'http://x', mongoUrl: 'mongodb://h/' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.key === 'redisUrl'));
   });
 
   it('lists every bad variable in one error', () => {

@@ -1,0 +1,60 @@
+/**
+ * Reports this process's warm instances per function to HotMetrics, every `intervalMs`, under one
+ * reporter id per process, with a TTL of three intervals: a process that dies stops counting on
+ * its own, and the sum over live reporters is the function's warm count (docs/stores.md). A
+ * function that had instances and has none now is reported once as 0 (withdrawn).
+ */
+import type { HotMetrics } from '../store/index.js';
+import type { PoolDrain } from '../service/context.js';
+
+export class WarmReporter {
+  private timer: NodeJS.Timeout | null = null;
+  private reported = new Set<string>();
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly pool: Pick<PoolDrain, 'stats'>,
+    private readonly metrics: HotMetrics,
+    private readonly reporterId: string,
+    private readonly intervalMs: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.report(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Sends one report now (also before a usage read, so this process's count is current). */
+  report(): Promise<void> {
+    this.running ??= this.send().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private async send(): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const s of Object.values(this.pool.stats().functions)) counts.set(s.name, (counts.get(s.name) ?? 0) + s.warm + s.busy);
+    for (const name of this.reported) if (!counts.has(name)) counts.set(name, 0);
+    const ttlMs = this.intervalMs * 3;
+    const entries = [...counts];
+    const results = await Promise.allSettled(entries.map(([name, n]) => this.metrics.setWarm(name, this.reporterId, n, ttlMs)));
+    const next = new Set<string>();
+    let failure: unknown = null;
+    results.forEach((result, i) => {
+      const [name, n] = entries[i]!;
+      // A failed report is sent again next time (and a stale one expires by itself).
+      if (result.status === 'rejected') failure ??= result.reason;
+      if (result.status === 'rejected' || n > 0) next.add(name);
+    });
+    this.reported = next;
+    if (failure !== null) this.log(`controlplane: could not report warm instances: ${String(failure)}`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Applying another process's change (docs/stores.md, "Config propagation"): the bus says what
+ * changed, this re-reads it from the store (the source of truth) and updates this process's
+ * registry, token index, code directories and pool, as the originating process did. A full
+ * resync does the same for everything, after a (re)connect of the bus.
+ */
+import type { ConfigChange, ConfigListener } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+import { instancesStale } from './functions.js';
+import { loadFunctions } from './startup.js';
+
+/** One function, read again from the store. */
+export async function refreshFunction(ctx: ServiceContext, name: string): Promise<void> {
+  await ctx.locks.run(name, async () => {
+    const record = await ctx.store.functions.get(name);
+    if (record === null) {
+      ctx.registry.remove(name);
+      ctx.tokens.removeScope(name);
+      ctx.pool.drain(name);
+      await ctx.code.removeFunction(name);
+      return;
+    }
+    let held = ctx.registry.recordOf(name);
+    if (held !== null && held.createdAt !== record.createdAt) {
+      // Deleted and created again elsewhere (its revisions start over): the old one goes first.
+      ctx.registry.remove(name);
+      ctx.pool.drain(name);
+      held = null;
+    }
+    if (held !== null && held.revision >= record.revision) return;
+    const version = record.activeVersion === null ? null : await ctx.store.versions.get(name, record.activeVersion);
+    if (version !== null) await ctx.code.ensure(version);
+    ctx.registry.set(record, version?.entrypoint ?? null);
+    // As the originating process did: stale env/limits retire every instance, then the active version's group is kept live.
+    if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
+    if (record.status === 'paused' || version === null) ctx.pool.drain(name);
+    else ctx.pool.drain(name, String(version.version));
+  });
+}
+
+/** The token index, read again from the store (a rotation anywhere revokes the old secret here too). */
+export async function refreshTokens(ctx: ServiceContext): Promise<void> {
+  ctx.tokens.replaceAll(await ctx.store.tokens.list());
+}
+
+/** Everything: tokens, then every function (functions deleted meanwhile leave the registry). */
+export async function resync(ctx: ServiceContext): Promise<void> {
+  await refreshTokens(ctx);
+  const names = new Set((await ctx.store.functions.list()).map((f) => f.name));
+  for (const name of ctx.registry.names()) if (!names.has(name)) await refreshFunction(ctx, name);
+  await loadFunctions(ctx.store, ctx.registry, ctx.code, ctx.log);
+  for (const name of ctx.registry.names()) {
+    const held = ctx.registry.resolve(name);
+    if (!held.found) continue;
+    if (held.paused || held.fn === null) ctx.pool.drain(name);
+    else ctx.pool.drain(name, held.fn.version);
+  }
+}
+
+/**
+ * The bus listener: changes are applied one at a time, in arrival order; a failed refresh (the
+ * store is down) is logged and the next resync repairs it.
+ */
+export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  const enqueue = (what: string, step: () => Promise<void>): void => {
+    chain = chain.then(step).catch((err: unknown) => ctx.log(`controlplane: could not apply ${what} from another process: ${String(err)}`));
+  };
+  return {
+    changed(change: ConfigChange) {
+      if (change.kind === 'tokens') enqueue('a token change', () => refreshTokens(ctx));
+      else enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
+    },
+    resync() {
+      enqueue('a full resync', () => resync(ctx));
+    },
+    idle: () => chain,
+  };
+}

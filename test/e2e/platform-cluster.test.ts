@@ -1,0 +1,88 @@
+/**
+ * Two platform processes (two startPlatform instances, different ports) sharing one Redis and one
+ * FerretDB: a change made through one reaches the other within a second (Redis pub/sub), and both
+ * record into the same Redis, so usage counts the calls made through either.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createFunction, deploy, deployed, fnName, handlerReturning, upload } from './platform-harness.js';
+import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
+import { callMany, usageWhen } from './usage-harness.js';
+
+/** Polls `check` every 20 ms; resolves with the time it took, or fails after `timeoutMs`. */
+async function within(timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - start;
+}
+
+async function valueAt(url: string, name: string, headers: Record<string, string> = {}): Promise<unknown> {
+  const res = await fetch(`${url}/fn/${name}/`, { headers });
+  const body = (await res.json().catch(() => null)) as { value?: unknown } | null;
+  return res.status === 200 ? body?.value : res.status;
+}
+
+describe('two platform processes on one Redis + MongoDB', { skip: productionSkip, timeout: 120_000 }, () => {
+  const servers = useServers();
+  let a: Node;
+  let b: Node;
+  before(async () => {
+    const options = { ...clusterOptions(servers), warmReportIntervalMs: 500 };
+    a = await startNode(options);
+    b = await startNode(options, a.platform.adminToken ?? null);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a deploy, rollback and pause through one is served by the other within 1 s', async () => {
+    const name = fnName();
+    await deployed(a.api, name, handlerReturning('one'));
+    await within(1000, async () => (await valueAt(b.url, name)) === 'one');
+    await upload(a.api, name, handlerReturning('two'));
+    await deploy(a.api, name);
+    const took = await within(1000, async () => (await valueAt(b.url, name)) === 'two');
+    assert.ok(took <= 1000, `served after ${took} ms`);
+    assert.equal((await a.api.call('POST', `/functions/${name}/rollback`, {})).status, 200);
+    await within(1000, async () => (await valueAt(b.url, name)) === 'one');
+    assert.equal((await b.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    await within(1000, async () => (await valueAt(a.url, name)) === 503);
+    assert.equal((await a.api.call('POST', `/functions/${name}/resume`, {})).status, 200);
+    await within(1000, async () => (await valueAt(b.url, name)) === 'one');
+  });
+
+  it('token rotation and settings changes reach the other process', async () => {
+    const name = fnName();
+    const created = await createFunction(a.api, name, { auth: 'token' });
+    await upload(a.api, name, handlerReturning('secret'));
+    await deploy(a.api, name);
+    const first = { authorization: `Bearer ${created.invokeToken as string}` };
+    await within(1000, async () => (await valueAt(b.url, name, first)) === 'secret');
+    const rotated = await a.api.call('POST', `/functions/${name}/tokens/rotate`, {});
+    assert.equal(rotated.status, 200);
+    const second = { authorization: `Bearer ${rotated.body.invokeToken as string}` };
+    await within(1000, async () => (await valueAt(b.url, name, first)) === 401 && (await valueAt(b.url, name, second)) === 'secret');
+    assert.equal((await a.api.call('PATCH', `/functions/${name}`, { auth: 'public' })).status, 200);
+    await within(1000, async () => (await valueAt(b.url, name)) === 'secret');
+    assert.equal((await b.api.call('DELETE', `/functions/${name}`)).status, 204);
+    await within(1000, async () => (await valueAt(a.url, name)) === 404);
+  });
+
+  it('both record into one Redis: usage counts the calls made through either', async () => {
+    const name = fnName();
+    await deployed(a.api, name, handlerReturning('x'));
+    await within(1000, async () => (await valueAt(b.url, name)) === 'x');
+    // The wait above made a call through b; once it is recorded, count from there.
+    await usageWhen(a.api, name, (x) => x.invocations >= 1, '1m');
+    await new Promise((r) => setTimeout(r, 300));
+    const before = (await usageWhen(a.api, name, () => true, '1m')).invocations as number;
+    await Promise.all([callMany(a.url, name, 10), callMany(b.url, name, 10)]);
+    const u = await usageWhen(b.api, name, (x) => x.invocations === before + 20, '1m');
+    assert.ok(u.p95Ms > 0);
+    await usageWhen(a.api, name, (x) => x.warmInstances >= 2, '1m');
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * The platform in production mode (FP_STORE=production) against a real Redis and FerretDB: the
+ * same API, functions kept in MongoDB, usage read from Redis.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { deployed, fnName } from './platform-harness.js';
+import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
+import { callMany, FLAKY, usageWhen } from './usage-harness.js';
+
+describe('platform in production mode', { skip: productionSkip, timeout: 90_000 }, () => {
+  const servers = useServers();
+  let node: Node;
+  before(async () => {
+    node = await startNode({ ...clusterOptions(servers), warmReportIntervalMs: 500 });
+  });
+  after(() => node?.close());
+
+  it('serves a deployed function and reports its usage from Redis', async () => {
+    const name = fnName();
+    await deployed(node.api, name, FLAKY);
+    assert.deepEqual(await callMany(node.url, name, 4), [200, 200, 200, 200]);
+    assert.deepEqual(await callMany(node.url, name, 1, '?fail=1'), [500]);
+    const u = await usageWhen(node.api, name, (b) => b.invocations === 5, '1m');
+    assert.deepEqual([u.errors, u.coldStarts, u.state], [1, 1, 'warm']);
+    assert.ok(u.warmInstances >= 1);
+    assert.ok(u.p95Ms > 0);
+    assert.ok(u.lastSuccess !== null);
+    const runs = await node.api.call('GET', `/runs?function=${name}`);
+    assert.equal(runs.status, 200);
+    assert.equal(runs.body.items.length, 5, 'every run is in MongoDB');
+    assert.equal((await node.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    await usageWhen(node.api, name, (b) => b.state === 'paused', '1m');
+  });
+});

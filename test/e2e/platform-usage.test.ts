@@ -1,0 +1,66 @@
+/**
+ * Usage in the embedded default: `GET /api/v1/functions/:name/usage` and `fastapi-platform usage`
+ * report the calls made (invocations, errors, percentiles, cold starts, warm instances, last
+ * success) from in-memory HotMetrics, and the paused state after a pause.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli-harness.js';
+import { deployed, errorOf, fnName, usePlatform } from './platform-harness.js';
+import { callMany, FLAKY, usageWhen } from './usage-harness.js';
+
+describe('usage (embedded)', { timeout: 60_000 }, () => {
+  const h = usePlatform();
+
+  it('counts calls, errors and cold starts, with percentiles, warm state and the last success', async () => {
+    const name = fnName();
+    await deployed(h.api, name, FLAKY);
+    assert.deepEqual(await callMany(h.url, name, 6), [200, 200, 200, 200, 200, 200]);
+    assert.deepEqual(await callMany(h.url, name, 2, '?fail=1'), [500, 500]);
+    const u = await usageWhen(h.api, name, (b) => b.invocations === 8);
+    assert.equal(u.window, '15m');
+    assert.equal(u.errors, 2);
+    assert.equal(u.errorRate, 0.25);
+    assert.equal(u.coldStarts, 1);
+    assert.equal(u.coldStartRatio, 1 / 8);
+    for (const p of ['p50Ms', 'p95Ms', 'p99Ms']) assert.ok(typeof u[p] === 'number' && u[p] > 0, p);
+    assert.ok(u.p50Ms <= u.p95Ms && u.p95Ms <= u.p99Ms);
+    assert.equal(u.state, 'warm');
+    assert.ok(u.warmInstances >= 1);
+    assert.ok(u.lastSuccess !== null && typeof u.lastSuccess.runId === 'string');
+    assert.deepEqual(u.totals, { invocations: 8, errors: 2, coldStarts: 1 });
+  });
+
+  it('shows paused after a pause; checks the window and the function', async () => {
+    const name = fnName();
+    await deployed(h.api, name, FLAKY);
+    assert.equal((await h.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    await usageWhen(h.api, name, (b) => b.state === 'paused' && b.invocations === 0, '1m');
+    const bad = await h.api.call('GET', `/functions/${name}/usage?window=2d`);
+    assert.equal(bad.status, 400);
+    assert.equal(errorOf(bad).code, 'INVALID_FIELD');
+    const missing = await h.api.call('GET', `/functions/${fnName()}/usage`);
+    assert.equal(missing.status, 404);
+    assert.equal(errorOf(missing).code, 'FUNCTION_NOT_FOUND');
+  });
+
+  it('the CLI: `usage <name>` as text and --json; a bad window is a usage error', async () => {
+    const name = fnName();
+    await deployed(h.api, name, FLAKY);
+    await callMany(h.url, name, 3);
+    await usageWhen(h.api, name, (b) => b.invocations === 3);
+    const target = ['--url', h.url, '--token', h.api.token!];
+    const text = await runCli(['usage', name, '--window', '1h', ...target]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /invocations\s+3 \(errors 0, 0\.0 %\)/);
+    assert.match(text.stdout, /state\s+warm/);
+    const json = await runCli(['usage', name, '--json', ...target]);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; usage: { invocations: number; window: string } };
+    assert.deepEqual([doc.ok, doc.usage.invocations, doc.usage.window], [true, 3, '15m']);
+    assert.equal((await runCli(['usage', name, '--window', '2d', ...target])).code, 2);
+    const help = await runCli(['usage', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--window/);
+  });
+});

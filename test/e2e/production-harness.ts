@@ -1,0 +1,64 @@
+/**
+ * Production-mode platforms for end-to-end tests: one real redis-server and one FerretDB per test
+ * file (test/helpers/servers.ts), and platforms started against them with a fresh Redis key prefix
+ * and MongoDB database per group, so groups never see each other's data.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+import { serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { Api } from './platform-harness.js';
+
+export const productionSkip = serverSkip('redis-server', 'ferretdb');
+
+export interface Servers {
+  redis: ServerProcess;
+  ferret: ServerProcess;
+}
+
+/** Starts Redis (append-only, so a restart keeps what it acknowledged) and FerretDB for the file. */
+export function useServers(): Servers {
+  const s = {} as Servers;
+  before(async () => {
+    [s.redis, s.ferret] = await Promise.all([startRedis({ appendOnly: true }), startFerret()]);
+  });
+  after(async () => {
+    await Promise.all([s.redis?.destroy(), s.ferret?.destroy()]);
+  });
+  return s;
+}
+
+/** The options of one shared production "cluster": every platform started with them shares state. */
+export function clusterOptions(servers: Servers): StartOptions {
+  const id = randomBytes(4).toString('hex');
+  return { store: 'production', redisUrl: servers.redis.url, mongoUrl: servers.ferret.url, mongoDatabase: `e2e_${id}`, redisPrefix: `e2e${id}` };
+}
+
+export interface Node {
+  platform: StartedPlatform;
+  url: string;
+  /** An API client; the admin token is the cluster's first node's. */
+  api: Api;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts one platform process of a cluster (its own state directory for code, port 0). */
+export async function startNode(options: StartOptions, adminToken: string | null = null): Promise<Node> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fp-prod-'));
+  const logs: string[] = [];
+  const platform = await startPlatform({ stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, log: (line) => logs.push(line), ...options });
+  return {
+    platform,
+    url: platform.url,
+    api: new Api(platform.url, platform.adminToken ?? adminToken),
+    logs,
+    async close() {
+      await platform.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}

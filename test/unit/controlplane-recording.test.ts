@@ -1,0 +1,64 @@
+/**
+ * The control plane's recording and sync pieces without I/O: the RecordingRunSink as the gateway
+ * and the runs API use it (pending lookup, drops by reason), the warm reporter, and the config
+ * bus message format.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WarmReporter } from '../../controlplane/runs/warm-reporter.js';
+import { parseConfigMessage } from '../../controlplane/store/config-bus.js';
+import { MemoryHotMetrics, RecordingRunSink, type RunStore } from '../../controlplane/store/index.js';
+import { run } from '../conformance/fixtures.js';
+
+describe('RecordingRunSink for the control plane', () => {
+  it('finds a run still buffered, and counts drops by destination and reason', async () => {
+    let release: () => void = () => {};
+    const runs: Pick<RunStore, 'record'> = { record: () => new Promise<void>((r) => (release = r)) };
+    const sink = new RecordingRunSink({ runs: runs as RunStore, tuning: { capacity: 4, batchSize: 2 } });
+    const records = Array.from({ length: 6 }, () => run({ function: 'fn-r' }));
+    for (const r of records) sink.record(r);
+    assert.equal(sink.pendingRun(records[5]!.runId)?.runId, records[5]!.runId, 'waiting in the buffer');
+    assert.equal(sink.pendingRun('no-such-run'), undefined);
+    await new Promise((r) => setImmediate(r));
+    // The two oldest were dropped when the ring overflowed; the next two are the batch in flight.
+    assert.equal(sink.pendingRun(records[0]!.runId), undefined);
+    assert.equal(sink.pendingRun(records[2]!.runId)?.runId, records[2]!.runId, 'in the batch being written');
+    assert.deepEqual(sink.droppedByReason(), { runs_overflow: 2, runs_shutdown: 0, runs_closed: 0 });
+    release();
+    await sink.close(50);
+    sink.record(run());
+    assert.equal(sink.droppedByReason()['runs_closed'], 1);
+  });
+});
+
+describe('WarmReporter', () => {
+  it('reports warm + busy instances per function, and withdraws a function that has none left', async () => {
+    const metrics = new MemoryHotMetrics();
+    let functions: Record<string, { name: string; warm: number; busy: number }> = {
+      'a@1': { name: 'a', warm: 1, busy: 1 },
+      'a@2': { name: 'a', warm: 1, busy: 0 },
+      'b@1': { name: 'b', warm: 0, busy: 1 },
+    };
+    const logs: string[] = [];
+    const reporter = new WarmReporter({ stats: () => ({ functions }) }, metrics, 'proc-1', 10_000, (l) => logs.push(l));
+    await reporter.report();
+    assert.equal((await metrics.usage('a', '1m')).warmInstances, 3);
+    assert.equal((await metrics.usage('b', '1m')).state, 'warm');
+    functions = { 'a@2': { name: 'a', warm: 1, busy: 0 } };
+    await reporter.report();
+    assert.equal((await metrics.usage('a', '1m')).warmInstances, 1);
+    assert.equal((await metrics.usage('b', '1m')).state, 'cold');
+    await reporter.stop();
+    assert.deepEqual(logs, []);
+  });
+});
+
+describe('config bus messages', () => {
+  it('parses what RedisConfigBus publishes and refuses anything else', () => {
+    assert.deepEqual(parseConfigMessage('{"origin":"p1","change":{"kind":"function","name":"hello"}}'), { origin: 'p1', change: { kind: 'function', name: 'hello' } });
+    assert.deepEqual(parseConfigMessage('{"origin":"p1","change":{"kind":"tokens"}}'), { origin: 'p1', change: { kind: 'tokens' } });
+    for (const bad of ['', 'nope', '{}', '{"origin":"p1"}', '{"origin":1,"change":{"kind":"tokens"}}', '{"origin":"p","change":{"kind":"function"}}', '{"origin":"p","change":{"kind":"other"}}']) {
+      assert.equal(parseConfigMessage(bad), null, bad);
+    }
+  });
+});
