@@ -1,0 +1,218 @@
+/**
+ * The async dispatcher: N workers claim jobs from the durable queue, run one attempt each
+ * through the AttemptRunner, keep the lease alive while it runs, and then ack, retry with
+ * backoff, or dead-letter. The queue holds no policy (docs/adr/0007-async-queue.md); this is
+ * where it lives. Delivery is at least once; behaviour and the retry table: docs/dispatcher.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type Lease, type Queue } from '../queue/index.js';
+import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
+import type { AttemptOutcome, AttemptRecord, AttemptRunner, RetryPolicy, RetryPolicySource, RunTimeline } from './types.js';
+
+export interface DispatcherOptions {
+  queue: Queue;
+  runner: AttemptRunner;
+  timeline: RunTimeline;
+  /** Per-function policy; every function gets DEFAULT_RETRY_POLICY when left out. */
+  policies?: RetryPolicySource;
+  /** Attempts running at once (default 4). */
+  concurrency?: number;
+  /** The queue's lease time; heartbeats (`extend`) go out every leaseMs/3. Default 30 s. */
+  leaseMs?: number;
+  /** How long an idle worker waits before claiming again (default 200 ms). */
+  pollMs?: number;
+  /** How long stop() lets running attempts finish before leaving their leases to expire (default 10 s). */
+  graceMs?: number;
+  /** Unique per process; default `<host>:<pid>:<random>`. */
+  consumer?: string;
+  now?: () => number;
+  /** [0, 1), for the backoff jitter (default Math.random). */
+  random?: () => number;
+  /** Queue or timeline failures the dispatcher survived (default: printed to stderr). */
+  onError?: (err: unknown, runId: string | null) => void;
+}
+
+/** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
+const LEASE_LOST = Symbol('lease lost');
+
+export class Dispatcher {
+  readonly consumer: string;
+  private readonly o: Required<Omit<DispatcherOptions, 'policies'>> & { policies: RetryPolicySource | null };
+  private readonly workers: Promise<void>[] = [];
+  private readonly stopping = new AbortController();
+  /** Aborted when the grace is over: attempts still running are abandoned to their leases. */
+  private readonly abandon = new AbortController();
+  private inFlight = 0;
+
+  constructor(options: DispatcherOptions) {
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
+    this.consumer = options.consumer ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.o = {
+      concurrency, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, pollMs: options.pollMs ?? 200,
+      graceMs: options.graceMs ?? 10_000, consumer: this.consumer, now: options.now ?? Date.now,
+      random: options.random ?? Math.random, policies: options.policies ?? null,
+      onError: options.onError ?? ((err, runId) => console.error(`dispatcher: run ${runId ?? '-'}:`, err)),
+      queue: options.queue, runner: options.runner, timeline: options.timeline,
+    };
+  }
+
+  /** Attempts running now. */
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Starts the workers; call once. */
+  start(): void {
+    if (this.workers.length > 0) throw new Error('dispatcher already started');
+    for (let i = 0; i < this.o.concurrency; i++) this.workers.push(this.work());
+  }
+
+  /**
+   * Stops claiming, waits up to the grace for running attempts, then abandons the rest: their
+   * leases run out and another dispatcher takes them over (at-least-once). Never acks for them.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.o.graceMs); });
+    await Promise.race([Promise.all(this.workers), grace]);
+    clearTimeout(timer);
+    this.abandon.abort();
+    await Promise.all(this.workers); // abandoned attempts return at once; bookkeeping under way finishes
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      let job: ClaimedJob | undefined;
+      try {
+        [job] = await this.o.queue.claim(this.consumer, 1);
+      } catch (err) {
+        this.o.onError(err, null);
+      }
+      if (job === undefined) {
+        await sleep(this.o.pollMs, this.stopping.signal);
+        continue;
+      }
+      this.inFlight++;
+      try {
+        await this.handle(job);
+      } catch (err) {
+        if (err !== LEASE_LOST) this.o.onError(err, job.runId);
+      } finally {
+        this.inFlight--;
+      }
+    }
+  }
+
+  private async handle(job: ClaimedJob): Promise<void> {
+    const { queue, timeline, now } = this.o;
+    const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
+    const policy = resolvePolicy(this.o.policies === null ? {} : await this.o.policies.policyFor(job.function));
+    if (now() - job.enqueuedAt > policy.maxEventAgeMs) {
+      await this.guard(queue.deadLetter(lease, 'max_event_age'));
+      await timeline.transition(job.runId, 'failed', now(), 'max_event_age');
+      return;
+    }
+    const startedAt = now();
+    const redelivered = job.deliveries > 1 ? ` (delivery ${job.deliveries})` : '';
+    await timeline.transition(job.runId, 'running', startedAt, `attempt ${job.attempt}${redelivered}`);
+    const outcome = await this.runWithHeartbeat(job, lease);
+    if (outcome === null) return; // abandoned at stop: the lease expires, another consumer retries
+    await timeline.attempt(job.runId, attemptRecord(job.attempt, startedAt, outcome));
+    if (outcome.ok) {
+      await this.guard(queue.ack(lease));
+      await timeline.transition(job.runId, 'succeeded', now());
+      return;
+    }
+    await this.afterFailure(job, lease, outcome, policy);
+  }
+
+  private async afterFailure(job: ClaimedJob, lease: Lease, outcome: AttemptOutcome, policy: RetryPolicy): Promise<void> {
+    const { queue, timeline, now } = this.o;
+    const verdict = classifyFailure(outcome);
+    let giveUp: string | null = null;
+    if (!verdict.retryable) giveUp = `non_retryable ${verdict.reason}`;
+    else if (job.attempt >= policy.maxAttempts) giveUp = `max_attempts ${verdict.reason}`;
+    const retryAt = now() + backoffMs(job.attempt, policy, this.o.random);
+    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = `max_event_age ${verdict.reason}`;
+    if (giveUp !== null) {
+      await this.guard(queue.deadLetter(lease, giveUp));
+      await timeline.transition(job.runId, 'failed', now(), giveUp);
+      return;
+    }
+    await this.guard(queue.nack(lease, retryAt));
+    await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${retryAt}`);
+  }
+
+  /** Runs the attempt, extending the lease every leaseMs/3. Null when abandoned at stop. */
+  private async runWithHeartbeat(job: ClaimedJob, lease: Lease): Promise<AttemptOutcome | null> {
+    const lost = new AbortController();
+    const beat = setInterval(() => {
+      this.o.queue.extend(lease).catch((err: unknown) => {
+        if (isQueueError(err, 'QUEUE_LEASE_LOST')) lost.abort();
+        else this.o.onError(err, job.runId);
+      });
+    }, Math.max(1, Math.floor(this.o.leaseMs / 3)));
+    try {
+      const attempt = { runId: job.runId, function: job.function, payload: job.payload, attempt: job.attempt };
+      const outcome = await untilAborted(this.o.runner.run(attempt, this.abandon.signal).catch(thrownOutcome), this.abandon.signal);
+      // A heartbeat that found the lease gone: another consumer runs this attempt now.
+      if (outcome === null || this.abandon.signal.aborted) return null;
+      if (lost.signal.aborted) throw LEASE_LOST;
+      return outcome;
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Runs a queue verb; a lost lease means another consumer owns the job, so stop here. */
+  private async guard(op: Promise<void>): Promise<void> {
+    try {
+      await op;
+    } catch (err) {
+      if (isQueueError(err, 'QUEUE_LEASE_LOST')) throw LEASE_LOST;
+      throw err;
+    }
+  }
+}
+
+function attemptRecord(attempt: number, startedAt: number, o: AttemptOutcome): AttemptRecord {
+  return {
+    attempt, startedAt, durationMs: o.durationMs, cold: o.cold, status: o.ok ? 'succeeded' : 'failed',
+    errorCode: o.errorCode, errorClass: o.errorClass, error: o.error ?? null,
+  };
+}
+
+/** A runner that threw: recorded as a retryable platform failure. */
+function thrownOutcome(err: unknown): AttemptOutcome {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    ok: false, httpStatus: 500, errorCode: 'INTERNAL_ERROR', errorClass: null, cold: false,
+    durationMs: 0, initMs: 0, handlerMs: 0, error: { type: e.name, message: e.message },
+  };
+}
+
+/** The promise's value, or null as soon as `signal` aborts (the promise is then left to settle alone). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Retry decisions, pure: which failures are worth another attempt, and how long to wait.
+ * The table and its reasons are in docs/dispatcher.md; keep the two in step.
+ */
+import { DEFAULT_RETRY_POLICY, type AttemptOutcome, type RetryPolicy } from './types.js';
+
+/** Classes that fail the same way on every attempt of the same version. */
+const NON_RETRYABLE_CLASSES: ReadonlySet<string> = new Set(['bad_return', 'init_error']);
+/** Classes that may pass on a later attempt (a fresh instance, a later moment). */
+const RETRYABLE_CLASSES: ReadonlySet<string> = new Set(['user_error', 'timeout', 'crash', 'out_of_memory', 'protocol_error']);
+/** 4xx statuses that mean "try again later" rather than "this request is wrong". */
+const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 429]);
+
+export interface Verdict {
+  retryable: boolean;
+  /** Short machine-readable reason, e.g. `class:bad_return`, `status:404`. */
+  reason: string;
+}
+
+/** Classifies a failed attempt. The error class decides first, then the HTTP status. */
+export function classifyFailure(outcome: AttemptOutcome): Verdict {
+  const cls = outcome.errorClass;
+  if (cls !== null && NON_RETRYABLE_CLASSES.has(cls)) return { retryable: false, reason: `class:${cls}` };
+  if (cls !== null && RETRYABLE_CLASSES.has(cls)) return { retryable: true, reason: `class:${cls}` };
+  const status = outcome.httpStatus;
+  const reason = outcome.errorCode !== null ? `code:${outcome.errorCode}` : `status:${status}`;
+  // 499 is our own abort of the call (never the function's verdict on the request): retry.
+  if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status) && status !== 499) return { retryable: false, reason };
+  return { retryable: true, reason };
+}
+
+/** Fills a partial policy with the defaults and checks it. */
+export function resolvePolicy(partial: Partial<RetryPolicy>): RetryPolicy {
+  const p: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...stripUndefined(partial) };
+  if (!Number.isInteger(p.maxAttempts) || p.maxAttempts < 1) throw new RangeError(`maxAttempts must be an integer ≥ 1, got ${p.maxAttempts}`);
+  for (const key of ['backoffBaseMs', 'backoffMaxMs', 'maxEventAgeMs'] as const) {
+    if (!Number.isFinite(p[key]) || p[key] < 0) throw new RangeError(`${key} must be a number ≥ 0, got ${p[key]}`);
+  }
+  return p;
+}
+
+function stripUndefined(partial: Partial<RetryPolicy>): Partial<RetryPolicy> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<RetryPolicy>;
+}
+
+/**
+ * Exponential backoff with full jitter: a uniform pick in [0, min(max, base·2^(n-1))) for the
+ * retry after failed attempt n. Full jitter spreads retries of runs that failed together.
+ * `random` returns [0, 1) like Math.random.
+ */
+export function backoffMs(failedAttempt: number, policy: Pick<RetryPolicy, 'backoffBaseMs' | 'backoffMaxMs'>, random: () => number): number {
+  return Math.floor(random() * backoffCeilingMs(failedAttempt, policy));
+}
+
+/** The upper bound of backoffMs for the retry after failed attempt n (n ≥ 1). */
+export function backoffCeilingMs(failedAttempt: number, policy: Pick<RetryPolicy, 'backoffBaseMs' | 'backoffMaxMs'>): number {
+  const exp = Math.min(Math.max(failedAttempt - 1, 0), 52); // 2^52 keeps the product finite
+  return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** exp);
+}

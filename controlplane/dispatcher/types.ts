@@ -1,0 +1,106 @@
+/**
+ * The dispatcher's ports: what it runs an attempt with (AttemptRunner), where it records what
+ * happened (RunTimeline) and where it reads a function's retry policy (RetryPolicySource).
+ * All times are Unix ms. Behaviour and the retry table: docs/dispatcher.md.
+ */
+import type { AsyncRunState } from '../../protocol/records.js';
+
+/** One attempt of one async run, as the runner receives it. */
+export interface AttemptJob {
+  runId: string;
+  function: string;
+  payload: Buffer;
+  /** 1 for the first attempt; the handler sees it as `context.attempt`. */
+  attempt: number;
+}
+
+/** A user-code or platform failure as a run shows it. */
+export interface AttemptError {
+  type: string;
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+/** What one attempt produced. `ok` is the runner's verdict; the dispatcher classifies only failures. */
+export interface AttemptOutcome {
+  ok: boolean;
+  /** The status the function (or the platform on its behalf) answered with. */
+  httpStatus: number;
+  /** A protocol/errors.ts code when the platform failed the call, null when the function answered. */
+  errorCode: string | null;
+  /** A protocol ErrorClass (user_error, timeout, …) or null. */
+  errorClass: string | null;
+  cold: boolean;
+  durationMs: number;
+  initMs: number;
+  handlerMs: number;
+  error?: AttemptError;
+}
+
+/**
+ * Runs one attempt (the lead implements it with the gateway's in-process invoke). Should not
+ * throw: a throw is recorded as a retryable INTERNAL_ERROR. `signal` aborts when the dispatcher
+ * stops and its grace is over; the attempt's result is then ignored (the lease expires).
+ */
+export interface AttemptRunner {
+  run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome>;
+}
+
+/** Per-function retry policy. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (1 = never retry). */
+  maxAttempts: number;
+  /** Backoff ceiling of the first retry; doubles per attempt. */
+  backoffBaseMs: number;
+  /** Upper bound of the backoff ceiling. */
+  backoffMaxMs: number;
+  /** A run whose first enqueue is older than this is failed instead of (re)tried. */
+  maxEventAgeMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+  maxAttempts: 3,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 60_000,
+  maxEventAgeMs: 6 * 60 * 60 * 1000,
+});
+
+/** Looks up a function's policy; fields left out take DEFAULT_RETRY_POLICY. */
+export interface RetryPolicySource {
+  policyFor(fn: string): Partial<RetryPolicy> | Promise<Partial<RetryPolicy>>;
+}
+
+export interface TimelineTransition {
+  state: AsyncRunState;
+  at: number;
+  detail: string | null;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  cold: boolean;
+  status: 'succeeded' | 'failed';
+  errorCode: string | null;
+  errorClass: string | null;
+  error: AttemptError | null;
+}
+
+export interface RunTimelineView {
+  /** The state of the last transition. */
+  state: AsyncRunState;
+  /** In the order recorded (a redelivered attempt may appear twice: at-least-once). */
+  attempts: AttemptRecord[];
+  transitions: TimelineTransition[];
+}
+
+/** The state history and attempts of async runs. Both implementations pass one conformance suite. */
+export interface RunTimeline {
+  transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void>;
+  attempt(runId: string, record: AttemptRecord): Promise<void>;
+  /** Null for a run never recorded. */
+  get(runId: string): Promise<RunTimelineView | null>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Shared pieces of the dispatcher tests: a scripted AttemptRunner (the seam the lead fills with
+ * the gateway's invoke), outcomes, and polling. The queues and timelines used are the real ones.
+ */
+import type { AttemptJob, AttemptOutcome, AttemptRunner, RunTimeline, RunTimelineView } from '../../controlplane/dispatcher/index.js';
+
+export function success(): AttemptOutcome {
+  return { ok: true, httpStatus: 200, errorCode: null, errorClass: null, cold: false, durationMs: 1, initMs: 0, handlerMs: 1 };
+}
+
+export function failure(httpStatus: number, errorClass: string | null, errorCode: string | null): AttemptOutcome {
+  return {
+    ok: false, httpStatus, errorCode, errorClass, cold: false, durationMs: 1, initMs: 0, handlerMs: 1,
+    error: { type: 'RuntimeError', message: `failed with ${errorClass ?? httpStatus}` },
+  };
+}
+
+/** A runner that answers with `script(job, signal)` and remembers every job it saw. */
+export class ScriptedRunner implements AttemptRunner {
+  readonly seen: AttemptJob[] = [];
+  constructor(private readonly script: (job: AttemptJob, signal: AbortSignal) => AttemptOutcome | Promise<AttemptOutcome>) {}
+  async run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome> {
+    this.seen.push(job);
+    return this.script(job, signal);
+  }
+}
+
+/** Polls the timeline until the run reaches a final state; throws after `timeoutMs`. */
+export async function settled(timeline: RunTimeline, runId: string, timeoutMs = 5_000): Promise<RunTimelineView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await timeline.get(runId);
+    if (view !== null && ['succeeded', 'failed', 'cancelled'].includes(view.state)) return view;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not settle: ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

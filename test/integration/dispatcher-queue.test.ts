@@ -1,0 +1,210 @@
+/**
+ * The dispatcher over both real queue adapters (SQLite in a temp dir, Redis Streams on a real
+ * redis-server when installed): retries and their states, giving up, max event age, a dead
+ * consumer's job taken over after its lease, heartbeats, and the concurrency bound.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import {
+  Dispatcher, enqueueRun, MemoryRunTimeline, type DispatcherOptions, type RetryPolicy, type RunTimeline,
+} from '../../controlplane/dispatcher/index.js';
+import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/queue/index.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { delay, failure, ScriptedRunner, settled, success } from './dispatcher-harness.js';
+
+const LEASE_MS = 300;
+/** Opens a connection to one shared queue (each call = another process's view of the same queue). */
+type QueueSite = { connect: () => Promise<Queue>; destroy: () => Promise<void> };
+
+const redisSkip = serverSkip('redis-server');
+let redis: ServerProcess | null = null;
+if (!redisSkip) {
+  redis = await startRedis();
+  after(() => redis?.destroy());
+}
+
+const sites: [string, string | false, () => Promise<QueueSite>][] = [
+  ['sqlite', false, async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-dispatch-'));
+    return { connect: () => openSqliteQueue({ stateDir, leaseMs: LEASE_MS }), destroy: () => rm(stateDir, { recursive: true, force: true }) };
+  }],
+  ['redis', redisSkip, async () => {
+    const prefix = `d${randomBytes(4).toString('hex')}`;
+    return {
+      connect: async () => {
+        const client = connectRedis(redis!.url);
+        await redisReady(client);
+        return openRedisQueue({ client, ownsClient: true, prefix, leaseMs: LEASE_MS });
+      },
+      destroy: async () => {},
+    };
+  }],
+];
+
+const FAST: Partial<RetryPolicy> = { backoffBaseMs: 20, backoffMaxMs: 80 };
+
+for (const [name, skip, makeSite] of sites) {
+  describe(`dispatcher on the ${name} queue`, { skip }, () => {
+    /** A queue connection, a memory timeline and a started dispatcher, all stopped after the test. */
+    async function setup(t: TestContext, site: QueueSite, opts: Partial<DispatcherOptions> & Pick<DispatcherOptions, 'runner'>, policy: Partial<RetryPolicy> = FAST) {
+      const queue = await site.connect();
+      const timeline: RunTimeline = opts.timeline ?? new MemoryRunTimeline();
+      const dispatcher = new Dispatcher({
+        queue, timeline, leaseMs: LEASE_MS, pollMs: 20, graceMs: 1_000, policies: { policyFor: () => policy },
+        onError: (err) => { if (!(err instanceof Error && 'code' in err && err.code === 'QUEUE_CLOSED')) console.error(err); },
+        ...opts,
+      });
+      t.after(async () => { await dispatcher.stop(); await queue.close(); });
+      return { queue, timeline, dispatcher };
+    }
+
+    async function newSite(t: TestContext): Promise<QueueSite> {
+      const site = await makeSite();
+      t.after(site.destroy);
+      return site;
+    }
+
+    const payload = Buffer.from('{"n":1}');
+
+    it('retries a run that fails twice, then it succeeds: three attempts recorded', async (t) => {
+      const runner = new ScriptedRunner((job) => (job.attempt < 3 ? failure(500, 'user_error', 'FUNCTION_ERROR') : success()));
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'retried', 'running', 'retried', 'running', 'succeeded']);
+      assert.deepEqual(view.attempts.map((a) => [a.attempt, a.status, a.errorClass]), [
+        [1, 'failed', 'user_error'], [2, 'failed', 'user_error'], [3, 'succeeded', null],
+      ]);
+      assert.deepEqual(runner.seen.map((j) => j.attempt), [1, 2, 3]);
+      assert.ok(runner.seen.every((j) => j.payload.equals(payload) && j.function === 'fn'));
+      assert.deepEqual(await queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+    });
+
+    it('gives up at once on a non-retryable error: failed after one attempt, dead-lettered', async (t) => {
+      const runner = new ScriptedRunner(() => failure(502, 'bad_return', 'FUNCTION_BAD_RESPONSE'));
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'failed']);
+      assert.equal(view.attempts.length, 1);
+      const dead = await queue.getDead(runId);
+      assert.ok(dead);
+      assert.match(dead.reason, /^non_retryable class:bad_return$/);
+      assert.ok(dead.payload.equals(payload));
+    });
+
+    it('does not retry a 4xx answer of the function, but does retry a 429', async (t) => {
+      const runner = new ScriptedRunner((job) => {
+        if (job.runId.startsWith('r404')) return failure(404, null, null);
+        return job.attempt === 1 ? failure(429, null, null) : success();
+      });
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      await enqueueRun(queue, timeline, { runId: 'r404-' + randomUUID(), function: 'fn', payload }, Date.now());
+      const r429 = 'r429-' + randomUUID();
+      await enqueueRun(queue, timeline, { runId: r429, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      assert.equal((await settled(timeline, r429)).state, 'succeeded');
+      const dead = await queue.listDead();
+      assert.equal(dead.length, 1);
+      assert.equal(dead[0]?.reason, 'non_retryable status:404');
+    });
+
+    it('fails a run after max attempts and dead-letters it', async (t) => {
+      const runner = new ScriptedRunner(() => failure(504, 'timeout', 'FUNCTION_TIMEOUT'));
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner }, { ...FAST, maxAttempts: 2 });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'retried', 'running', 'failed']);
+      assert.deepEqual(view.attempts.map((a) => a.attempt), [1, 2]);
+      assert.equal((await queue.getDead(runId))?.reason, 'max_attempts class:timeout');
+      assert.equal((await queue.getDead(runId))?.attempt, 2);
+    });
+
+    it('fails a run older than the max event age without running it', async (t) => {
+      const runner = new ScriptedRunner(() => success());
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner }, { ...FAST, maxEventAgeMs: 50 });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      await delay(120);
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(view.transitions.map((s) => [s.state, s.detail]), [['queued', null], ['failed', 'max_event_age']]);
+      assert.equal(runner.seen.length, 0);
+      assert.equal((await queue.getDead(runId))?.reason, 'max_event_age');
+    });
+
+    it("hands a stopped (dead) consumer's job to another dispatcher after the lease: none lost", async (t) => {
+      const site = await newSite(t);
+      const timeline = new MemoryRunTimeline();
+      const hung = new ScriptedRunner((_job, signal) => new Promise((resolve) => {
+        // Answers success only once abandoned: the dead consumer must not ack it anyway.
+        signal.addEventListener('abort', () => resolve(success()), { once: true });
+      }));
+      const a = await setup(t, site, { runner: hung, timeline, graceMs: 50 });
+      const runId = randomUUID();
+      await enqueueRun(a.queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      a.dispatcher.start();
+      while (hung.seen.length === 0) await delay(10);
+      await a.dispatcher.stop(); // grace runs out mid-attempt: no ack, no nack, the lease is left
+      assert.equal((await a.queue.stats()).leased, 1);
+      const healthy = new ScriptedRunner(() => success());
+      const b = await setup(t, site, { runner: healthy, timeline });
+      b.dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.equal(view.state, 'succeeded');
+      assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'running', 'succeeded']);
+      assert.match(view.transitions[2]?.detail ?? '', /attempt 1 \(delivery 2\)/);
+      assert.deepEqual(healthy.seen.map((j) => j.attempt), [1]);
+      assert.deepEqual(await b.queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+    });
+
+    it('keeps the lease of a long attempt alive with heartbeats', async (t) => {
+      const site = await newSite(t);
+      const slow = new ScriptedRunner(async () => { await delay(LEASE_MS * 2.5); return success(); });
+      const { queue, timeline, dispatcher } = await setup(t, site, { runner: slow });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const rival = await site.connect();
+      t.after(() => rival.close());
+      const stolen: string[] = [];
+      while ((await timeline.get(runId))?.state !== 'succeeded') {
+        for (const job of await rival.claim('rival', 1)) stolen.push(job.runId);
+        await delay(50);
+      }
+      assert.deepEqual(stolen, []);
+      assert.equal(slow.seen.length, 1);
+    });
+
+    it('runs at most `concurrency` attempts at once, and uses all of them', async (t) => {
+      let now = 0;
+      let peak = 0;
+      const runner = new ScriptedRunner(async () => {
+        peak = Math.max(peak, ++now);
+        // Hold until all slots were in use at once (or 2 s passed), so a slow machine cannot hide them.
+        for (const end = Date.now() + 2_000; peak < 3 && Date.now() < end;) await delay(10);
+        await delay(30);
+        now--;
+        return success();
+      });
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, concurrency: 3 });
+      const ids = Array.from({ length: 9 }, () => randomUUID());
+      for (const runId of ids) await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      for (const runId of ids) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      assert.equal(peak, 3);
+      assert.equal(runner.seen.length, 9);
+    });
+  });
+}

@@ -1,0 +1,82 @@
+/** The dispatcher's retry decisions (pure): the retryable table, the backoff and its jitter, policy defaults. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  backoffCeilingMs, backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, resolvePolicy, type AttemptOutcome,
+} from '../../controlplane/dispatcher/index.js';
+
+function failed(httpStatus: number, errorClass: string | null, errorCode: string | null = null): AttemptOutcome {
+  return { ok: false, httpStatus, errorCode, errorClass, cold: false, durationMs: 1, initMs: 0, handlerMs: 1 };
+}
+
+describe('classifyFailure', () => {
+  const cases: [string, AttemptOutcome, boolean][] = [
+    ['bad return', failed(502, 'bad_return', 'FUNCTION_BAD_RESPONSE'), false],
+    ['init error', failed(502, 'init_error', 'FUNCTION_INIT_FAILED'), false],
+    ['user error', failed(500, 'user_error', 'FUNCTION_ERROR'), true],
+    ['timeout', failed(504, 'timeout', 'FUNCTION_TIMEOUT'), true],
+    ['crash', failed(502, 'crash', 'RUNTIME_CRASHED'), true],
+    ['out of memory', failed(502, 'out_of_memory', 'FUNCTION_OUT_OF_MEMORY'), true],
+    ['protocol error', failed(502, 'protocol_error', 'RUNTIME_PROTOCOL_ERROR'), true],
+    ['function answered 400', failed(400, null), false],
+    ['function answered 404', failed(404, null), false],
+    ['function answered 422', failed(422, null), false],
+    ['function answered 408', failed(408, null), true],
+    ['function answered 429', failed(429, null), true],
+    ['function answered 500', failed(500, null), true],
+    ['function answered 503', failed(503, null), true],
+    ['busy', failed(429, null, 'FUNCTION_BUSY'), true],
+    ['runtime unavailable', failed(503, null, 'RUNTIME_UNAVAILABLE'), true],
+    ['shutting down', failed(503, null, 'SHUTTING_DOWN'), true],
+    ['function removed', failed(404, null, 'FUNCTION_NOT_FOUND'), false],
+    ['our own abort', failed(499, null, 'CLIENT_CLOSED_REQUEST'), true],
+  ];
+  for (const [name, outcome, retryable] of cases) {
+    it(`${name} → ${retryable ? 'retry' : 'give up'}`, () => {
+      assert.equal(classifyFailure(outcome).retryable, retryable);
+    });
+  }
+
+  it('names the class, else the code, else the status, as the reason', () => {
+    assert.equal(classifyFailure(failed(502, 'bad_return', 'FUNCTION_BAD_RESPONSE')).reason, 'class:bad_return');
+    assert.equal(classifyFailure(failed(429, null, 'FUNCTION_BUSY')).reason, 'code:FUNCTION_BUSY');
+    assert.equal(classifyFailure(failed(404, null)).reason, 'status:404');
+  });
+});
+
+describe('backoff', () => {
+  const policy = { backoffBaseMs: 100, backoffMaxMs: 1_000 };
+
+  it('doubles its ceiling per failed attempt up to the cap', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 60].map((n) => backoffCeilingMs(n, policy)), [100, 200, 400, 800, 1_000, 1_000, 1_000]);
+  });
+
+  it('picks uniformly below the ceiling (full jitter)', () => {
+    const top = (): number => 0.999_999;
+    assert.deepEqual([1, 2, 3, 4].map((n) => backoffMs(n, policy, top)), [99, 199, 399, 799]);
+    assert.equal(backoffMs(3, policy, () => 0), 0);
+    assert.equal(backoffMs(3, policy, () => 0.5), 200);
+    assert.equal(backoffMs(3, policy, () => 0.25), 100);
+  });
+
+  it('spreads retries of the same attempt (Math.random)', () => {
+    const picks = new Set(Array.from({ length: 50 }, () => backoffMs(4, policy, Math.random)));
+    assert.ok(picks.size > 10, `only ${picks.size} distinct delays`);
+    for (const d of picks) assert.ok(d >= 0 && d < 800);
+  });
+});
+
+describe('resolvePolicy', () => {
+  it('fills what is left out with the defaults', () => {
+    assert.deepEqual(resolvePolicy({}), DEFAULT_RETRY_POLICY);
+    assert.equal(DEFAULT_RETRY_POLICY.maxAttempts, 3);
+    assert.deepEqual(resolvePolicy({ maxAttempts: 5, backoffBaseMs: undefined }), { ...DEFAULT_RETRY_POLICY, maxAttempts: 5 });
+  });
+
+  it('refuses nonsense', () => {
+    assert.throws(() => resolvePolicy({ maxAttempts: 0 }), RangeError);
+    assert.throws(() => resolvePolicy({ maxAttempts: 1.5 }), RangeError);
+    assert.throws(() => resolvePolicy({ backoffBaseMs: -1 }), RangeError);
+    assert.throws(() => resolvePolicy({ maxEventAgeMs: Number.NaN }), RangeError);
+  });
+});
