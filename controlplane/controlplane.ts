@@ -29,6 +29,8 @@ export interface ControlPlaneOptions {
   reporterId: string;
   /** How often warm instance counts are reported to `metrics` (default 10 s; each report lives 3×). */
   warmReportIntervalMs?: number;
+  /** How long run samples wait to be written to the usage rollups together (default 5 s). */
+  usageHistoryLingerMs?: number;
   /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
   stateDir: string;
   pool: PoolDrain;
@@ -80,12 +82,15 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const runs = new RecordingRunSink({
     runs: store.runs,
     metrics: options.metrics,
+    ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
-    onError: (target, err) => log(`controlplane: could not write ${target === 'runs' ? 'run records' : 'run metrics'} (will retry): ${(err as Error).message}`),
+    // Rollups are for 7d/30d: fewer, bigger writes (one document per function-hour per batch in MongoDB).
+    historyTuning: { lingerMs: options.usageHistoryLingerMs ?? 5000 },
+    onError: (target, err) => log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'} (will retry): ${(err as Error).message}`),
   });
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
   warm.start();
-  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log });
+  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
   retention.start();
 
   const ctx: ServiceContext = {

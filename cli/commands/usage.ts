@@ -6,7 +6,7 @@ import { EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
-const WINDOWS = ['1m', '15m', '1h', '24h'];
+const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
 const ms = (value: number | null): string => (value === null ? '-' : formatMs(value));
@@ -40,10 +40,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const usageCommand: Command = {
   name: 'usage',
   summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state',
-  usage: 'usage <name> [--window 1m|15m|1h|24h]',
-  details: 'Live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default). Latency percentiles are within ~19 %.',
+  usage: 'usage <name> [--window 1m|15m|1h|24h|7d|30d]',
+  details: 'Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
   options: {
-    window: { type: 'string', value: 'WINDOW', description: 'how far back: 1m, 15m (default), 1h or 24h' },
+    window: { type: 'string', value: 'WINDOW', description: 'how far back: 1m, 15m (default), 1h, 24h, 7d or 30d' },
   },
   run,
 };

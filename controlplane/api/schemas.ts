@@ -14,7 +14,7 @@ import {
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
 } from '../../protocol/index.js';
-import { USAGE_WINDOWS } from '../store/index.js';
+import { HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
 import type { FunctionLimits } from '../store/index.js';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -129,7 +129,7 @@ const timeParam = z.string().transform((text, ctx) => {
 });
 
 /** `?window=1m|15m|1h|24h` (default 15m). */
-export const usageQuery = z.strictObject({ window: z.enum(USAGE_WINDOWS).default('15m') });
+export const usageQuery = z.strictObject({ window: z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]).default('15m') });
 
 export const runsQuery = z.strictObject({
   function: functionName.optional(),

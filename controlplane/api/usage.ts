@@ -1,11 +1,31 @@
-/** /functions/:name/usage (docs/api.md, "Usage"): live counters from HotMetrics, the same in every mode. */
+/**
+ * /functions/:name/usage (docs/api.md, "Usage"), the same in every mode: windows up to 24h from
+ * HotMetrics (Redis or memory); 7d and 30d from the durable store's hourly rollups (MongoDB or
+ * SQLite), with the live fields (state, warm instances, totals, last success) from HotMetrics.
+ */
 import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
-import { isStoreError, type FunctionUsage } from '../store/index.js';
+import type { ServiceContext } from '../service/context.js';
+import { isHistoryWindow, isStoreError, type FunctionUsage, type HistoryWindow } from '../store/index.js';
+import { buildUsage } from '../store/metrics/usage.js';
 import { json, type ApiResponse } from './http.js';
 import { readQuery, type Call } from './router.js';
 import { usageQuery } from './schemas.js';
 import { nameParam } from './validate.js';
+
+async function historyUsage(ctx: ServiceContext, name: string, window: HistoryWindow): Promise<FunctionUsage> {
+  const history = ctx.store.usageHistory;
+  if (history === undefined) throw new PlatformError('METRICS_UNAVAILABLE', `this store keeps no usage history; use a window up to 24h`);
+  const live = await ctx.metrics.usage(name, '1m');
+  let rolled: Awaited<ReturnType<typeof history.usage>>;
+  try {
+    rolled = await history.usage(name, window);
+  } catch (err) {
+    if (isStoreError(err)) throw err;
+    throw new PlatformError('METRICS_UNAVAILABLE', `usage history could not be read: ${(err as Error).message}`);
+  }
+  return buildUsage({ ...rolled, function: name, window, totals: live.totals, warmInstances: live.warmInstances, paused: live.state === 'paused', lastSuccess: live.lastSuccess });
+}
 
 export async function usage(call: Call): Promise<ApiResponse> {
   const name = nameParam(call.params[0]!);
@@ -15,8 +35,9 @@ export async function usage(call: Call): Promise<ApiResponse> {
   try {
     // This process's own warm count first, so a fresh start is not shown as cold.
     await call.ctx.warm.report();
-    answer = await call.ctx.metrics.usage(name, window);
+    answer = isHistoryWindow(window) ? await historyUsage(call.ctx, name, window) : await call.ctx.metrics.usage(name, window);
   } catch (err) {
+    if (err instanceof PlatformError) throw err;
     if (isStoreError(err) && err.code === 'STORE_CLOSED') throw err;
     throw new PlatformError('METRICS_UNAVAILABLE', `live metrics could not be read: ${(err as Error).message}`);
   }

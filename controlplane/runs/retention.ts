@@ -1,15 +1,18 @@
 /**
  * Retention: runs (with their logs) older than `runRetentionMs` are pruned, once at start and
  * then every `intervalMs`. The store prunes in small chunks and yields between them, so a large
- * backlog does not stall requests.
+ * backlog does not stall requests. Usage rollups (when the store keeps them) are pruned on the
+ * same schedule, after HISTORY_RETENTION_MS (31 days).
  */
-import type { RunStore } from '../store/index.js';
+import { HISTORY_RETENTION_MS, type RunStore, type UsageHistory } from '../store/index.js';
 
 export interface RetentionOptions {
   retentionMs: number;
   intervalMs: number;
   now?: () => number;
   log?: (line: string) => void;
+  /** Usage rollups to prune as well. */
+  history?: UsageHistory;
 }
 
 export class RunRetention {
@@ -38,6 +41,7 @@ export class RunRetention {
   private async prune(): Promise<number> {
     try {
       const now = (this.options.now ?? Date.now)();
+      await this.options.history?.prune(now - HISTORY_RETENTION_MS);
       return await this.runs.prune(now - this.options.retentionMs);
     } catch (err) {
       this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);

@@ -2,12 +2,16 @@
  * RecordingRunSink: where a gateway hands each finished run. `record` only queues: one
  * BufferedRecorder writes run records (with logs) to the RunStore (MongoDB or SQLite), another
  * writes their samples to HotMetrics (Redis or memory). The two are independent, so a dead Redis
- * never holds back run history and a dead MongoDB never freezes the live metrics.
+ * never holds back run history and a dead MongoDB never freezes the live metrics. A third one
+ * (optional) adds the samples to the durable store's hourly usage rollups (UsageHistory).
  */
 import type { RunRecord } from '../../protocol/index.js';
+import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
 import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
 import type { RunStore } from './types.js';
+
+export type SinkTarget = 'runs' | 'metrics' | 'history';
 
 export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError'>;
 
@@ -15,11 +19,15 @@ export interface RecordingRunSinkOptions {
   runs: RunStore;
   /** Optional: without it only run records are written. */
   metrics?: HotMetrics;
-  /** Capacity, batch size, retry and timeout settings for both recorders (see BufferedRecorder). */
+  /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
+  history?: UsageHistory;
+  /** Capacity, batch size, retry and timeout settings for every recorder (see BufferedRecorder). */
   tuning?: RecorderTuning;
+  /** Overrides `tuning` for the history recorder (e.g. a longer linger: fewer, bigger writes). */
+  historyTuning?: RecorderTuning;
   /** Every dropped record, by destination and reason (feed a `fp_runs_dropped_total` counter). */
-  onDrop?(target: 'runs' | 'metrics', count: number, reason: DropReason): void;
-  onError?(target: 'runs' | 'metrics', err: unknown): void;
+  onDrop?(target: SinkTarget, count: number, reason: DropReason): void;
+  onError?(target: SinkTarget, err: unknown): void;
 }
 
 export function sampleOf(run: RunRecord): RunSample {
@@ -29,6 +37,7 @@ export function sampleOf(run: RunRecord): RunSample {
 export class RecordingRunSink {
   readonly runs: BufferedRecorder<RunRecord>;
   readonly metrics: BufferedRecorder<RunSample> | null;
+  readonly history: BufferedRecorder<RunSample> | null;
 
   constructor(options: RecordingRunSinkOptions) {
     const tuning = options.tuning ?? {};
@@ -48,12 +57,26 @@ export class RecordingRunSink {
             onDrop: (count, reason) => options.onDrop?.('metrics', count, reason),
             onError: (err) => options.onError?.('metrics', err),
           });
+    const history = options.history;
+    this.history =
+      history === undefined
+        ? null
+        : new BufferedRecorder<RunSample>({
+            ...tuning,
+            ...options.historyTuning,
+            write: (batch, batchId) => history.record(batch, batchId),
+            onDrop: (count, reason) => options.onDrop?.('history', count, reason),
+            onError: (err) => options.onError?.('history', err),
+          });
   }
 
-  /** Queues the run for both destinations; synchronous and constant time, never throws. */
+  /** Queues the run for every destination; synchronous and constant time, never throws. */
   record(run: RunRecord): void {
     this.runs.record(run);
-    this.metrics?.record(sampleOf(run));
+    if (this.metrics === null && this.history === null) return;
+    const sample = sampleOf(run);
+    this.metrics?.record(sample);
+    this.history?.record(sample);
   }
 
   /** A run not yet written to the RunStore (so a read right after its call finds it). */
@@ -70,27 +93,28 @@ export class RecordingRunSink {
     };
     add('runs', this.runs.stats());
     add('metrics', this.metrics?.stats() ?? null);
+    add('history', this.history?.stats() ?? null);
     return out;
   }
 
-  /** Records dropped so far, both destinations. */
+  /** Records dropped so far, every destination. */
   get dropped(): number {
-    return this.runs.dropped + (this.metrics?.dropped ?? 0);
+    return this.runs.dropped + (this.metrics?.dropped ?? 0) + (this.history?.dropped ?? 0);
   }
 
-  stats(): { runs: RecorderStats; metrics: RecorderStats | null } {
-    return { runs: this.runs.stats(), metrics: this.metrics?.stats() ?? null };
+  stats(): { runs: RecorderStats; metrics: RecorderStats | null; history: RecorderStats | null } {
+    return { runs: this.runs.stats(), metrics: this.metrics?.stats() ?? null, history: this.history?.stats() ?? null };
   }
 
-  /** Resolves true when both buffers are empty within `timeoutMs`. */
+  /** Resolves true when every buffer is empty within `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<boolean> {
-    const [a, b] = await Promise.all([this.runs.flush(timeoutMs), this.metrics?.flush(timeoutMs) ?? true]);
-    return a && b;
+    const done = await Promise.all([this.runs.flush(timeoutMs), this.metrics?.flush(timeoutMs) ?? true, this.history?.flush(timeoutMs) ?? true]);
+    return done.every(Boolean);
   }
 
-  /** Drains both for up to `timeoutMs`, then drops (and counts) what is left. Does not close the stores. */
-  async close(timeoutMs = 5000): Promise<{ runs: RecorderStats; metrics: RecorderStats | null }> {
-    const [runs, metrics] = await Promise.all([this.runs.close(timeoutMs), this.metrics?.close(timeoutMs) ?? null]);
-    return { runs, metrics };
+  /** Drains every recorder for up to `timeoutMs`, then drops (and counts) what is left. Does not close the stores. */
+  async close(timeoutMs = 5000): Promise<{ runs: RecorderStats; metrics: RecorderStats | null; history: RecorderStats | null }> {
+    const [runs, metrics, history] = await Promise.all([this.runs.close(timeoutMs), this.metrics?.close(timeoutMs) ?? null, this.history?.close(timeoutMs) ?? null]);
+    return { runs, metrics, history };
   }
 }

@@ -15,6 +15,7 @@ import type {
   RunTrigger,
   RuntimePreset,
 } from '../../protocol/index.js';
+import type { UsageHistory } from './metrics/history.js';
 
 // ---------------------------------------------------------------------------------------------
 // Functions
@@ -264,6 +265,8 @@ export interface Store {
   readonly runs: RunStore;
   readonly tokens: TokenStore;
   readonly blobs: BlobStore;
+  /** Hourly usage rollups for the long windows (7 d, 30 d); optional so a store may go without. */
+  readonly usageHistory?: UsageHistory;
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */
   close(): Promise<void>;
 }

@@ -44,6 +44,28 @@ describe('usage (embedded)', { timeout: 60_000 }, () => {
     assert.equal(errorOf(missing).code, 'FUNCTION_NOT_FOUND');
   });
 
+  it('7d from the hourly rollups in platform.db: counts the calls once written, with the live state', async () => {
+    const name = fnName();
+    await deployed(h.api, name, FLAKY);
+    assert.deepEqual(await callMany(h.url, name, 4), [200, 200, 200, 200]);
+    assert.deepEqual(await callMany(h.url, name, 1, '?fail=1'), [500]);
+    // The rollup recorder lingers (5 s by default) before it writes.
+    const u = await usageWhen(h.api, name, (b) => b.invocations === 5, '7d', 20_000);
+    assert.equal(u.window, '7d');
+    assert.deepEqual([u.errors, u.coldStarts], [1, 1]);
+    assert.equal(u.errorRate, 0.2);
+    assert.ok(typeof u.p95Ms === 'number' && u.p95Ms > 0);
+    assert.ok(u.to - u.from > 6 * 24 * 3_600_000);
+    assert.equal(u.state, 'warm');
+    assert.deepEqual(u.totals, { invocations: 5, errors: 1, coldStarts: 1 });
+    const month = await h.api.call('GET', `/functions/${name}/usage?window=30d`);
+    assert.equal((month.body as { invocations: number }).invocations, 5);
+    const text = await runCli(['usage', name, '--window', '7d', '--url', h.url, '--token', h.api.token!]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /last 7d/);
+    assert.match(text.stdout, /invocations\s+5 \(errors 1, 20\.0 %\)/);
+  });
+
   it('the CLI: `usage <name>` as text and --json; a bad window is a usage error', async () => {
     const name = fnName();
     await deployed(h.api, name, FLAKY);

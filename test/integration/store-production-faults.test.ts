@@ -24,7 +24,7 @@ interface Rig {
   store: Store;
   metrics: RedisHotMetrics;
   sink: RecordingRunSink;
-  errors: { runs: number; metrics: number };
+  errors: { runs: number; metrics: number; history: number };
 }
 
 async function rig(t: TestContext): Promise<Rig> {
@@ -43,7 +43,7 @@ async function rig(t: TestContext): Promise<Rig> {
   await redisReady(client);
   const metrics = new RedisHotMetrics({ client, ownsClient: true, prefix: 'faults' });
   after(() => metrics.close());
-  const errors = { runs: 0, metrics: 0 };
+  const errors = { runs: 0, metrics: 0, history: 0 };
   const sink = new RecordingRunSink({
     runs: store.runs,
     metrics,

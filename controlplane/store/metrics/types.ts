@@ -6,6 +6,8 @@
  * the request path. Long-term history is the RunStore's (MongoDB/SQLite), not this port's.
  */
 
+import type { HistoryWindow } from './history.js';
+
 export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
 export type UsageWindow = (typeof USAGE_WINDOWS)[number];
 
@@ -32,7 +34,8 @@ export interface UsageCounts {
 
 export interface FunctionUsage extends UsageCounts {
   function: string;
-  window: UsageWindow;
+  /** A live window (HotMetrics), or `7d`/`30d` from the durable store's hourly rollups (./history.ts). */
+  window: UsageWindow | HistoryWindow;
   /**
    * The merged buckets cover [from, to): a window of N minutes (hours for `24h`) is the N most
    * recent buckets including the current, partial one. `to` is the time of the query.

@@ -1,11 +1,12 @@
 /** Builds a FunctionUsage from merged buckets and state, the same way for every adapter (pure). */
 import { StoreError } from '../errors.js';
 import { percentile, type Tally } from './histogram.js';
+import type { HistoryWindow } from './history.js';
 import { USAGE_WINDOWS, type FunctionUsage, type UsageCounts, type UsageWindow } from './types.js';
 
 export interface UsageParts {
   function: string;
-  window: UsageWindow;
+  window: UsageWindow | HistoryWindow;
   from: number;
   to: number;
   tally: Tally;

@@ -106,6 +106,20 @@ export interface ChunkDoc {
   data: Binary;
 }
 
+/** One batch's contribution to one function-hour (see ./usage-history.ts); `_id` `<function>/<hour>/<batchId>`. */
+export interface UsageRollupDoc {
+  _id: string;
+  function: string;
+  /** floor(startedAt / 1 h). */
+  hour: number;
+  count: number;
+  errors: number;
+  cold: number;
+  sumMs: number;
+  /** Counts per latency bucket (controlplane/store/metrics/histogram.ts). */
+  latency: number[];
+}
+
 export interface MetaDoc {
   _id: string;
   version: number;
@@ -122,6 +136,7 @@ export interface Collections {
   blobs: Collection<BlobDoc>;
   chunks: Collection<ChunkDoc>;
   meta: Collection<MetaDoc>;
+  usageRollups: Collection<UsageRollupDoc>;
 }
 
 export interface MongoContext {
@@ -145,6 +160,7 @@ export function collections(db: Db): Collections {
     blobs: db.collection<BlobDoc>('blobs'),
     chunks: db.collection<ChunkDoc>('blob_chunks'),
     meta: db.collection<MetaDoc>('meta'),
+    usageRollups: db.collection<UsageRollupDoc>('usage_rollups'),
   };
 }
 
@@ -178,6 +194,8 @@ export async function ensureSchema(col: Collections, now: number): Promise<{ ttl
     col.logs.createIndex({ startedAt: 1 }, { name: 'by_start' }),
     col.tokens.createIndex({ hash: 1 }, { name: 'by_hash', unique: true }),
     col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
+    col.usageRollups.createIndex({ function: 1, hour: 1 }, { name: 'by_function_hour' }),
+    col.usageRollups.createIndex({ hour: 1 }, { name: 'by_hour' }),
   ]);
   let ttl = true;
   try {

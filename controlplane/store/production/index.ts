@@ -12,6 +12,7 @@ import { collections, ensureSchema, type MongoContext } from './context.js';
 import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
+import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
 
 export { RedisHotMetrics, connectRedis, type RedisHotMetricsOptions } from './redis-metrics.js';
@@ -73,6 +74,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       deploys: mongoDeployStore(ctx),
       runs: mongoRunStore(ctx),
       tokens: mongoTokenStore(ctx),
+      usageHistory: mongoUsageHistory(ctx),
       blobs,
       async close() {
         if (closed) return;

@@ -15,7 +15,7 @@ import type { RunPage, RunQuery, RunStore } from '../types.js';
 import type { LogDoc, MongoContext, RunDoc } from './context.js';
 
 /** Indexes of the documents a failed unordered insertMany did not insert because the _id was taken; null for any other failure. */
-function duplicateIndexes(err: unknown): number[] | null {
+export function duplicateIndexes(err: unknown): number[] | null {
   const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
   const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? [] : [writeErrors];
   if (list.length === 0) return null;

@@ -15,6 +15,7 @@ import { sqliteDeployStore, sqliteFunctionStore } from './functions.js';
 import { migrate } from './migrations.js';
 import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
+import { sqliteUsageHistory } from './usage-history.js';
 import { sqliteVersionStore } from './versions.js';
 
 export const DB_FILE = 'platform.db';
@@ -66,6 +67,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     deploys: sqliteDeployStore(ctx),
     runs: sqliteRunStore(ctx),
     tokens: sqliteTokenStore(ctx),
+    usageHistory: sqliteUsageHistory(ctx),
     blobs,
     async close() {
       if (closed) return;

@@ -86,6 +86,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_by_scope ON tokens (kind, scope);
     `,
   },
+  {
+    version: 2,
+    name: 'usage rollups',
+    sql: `
+      -- One row per function-hour (hour = floor(ms / 3600000)); latency is the JSON array of
+      -- HotMetrics' histogram bucket counts (controlplane/store/metrics/histogram.ts).
+      CREATE TABLE usage_rollups (
+        function TEXT NOT NULL,
+        hour     INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        errors   INTEGER NOT NULL,
+        cold     INTEGER NOT NULL,
+        sum_ms   REAL NOT NULL,
+        latency  TEXT NOT NULL,
+        PRIMARY KEY (function, hour)
+      ) STRICT, WITHOUT ROWID;
+      -- Batch ids applied, so a retried batch counts once (written in the same transaction).
+      CREATE TABLE usage_batches (
+        batch_id TEXT PRIMARY KEY,
+        at       INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX usage_batches_by_time ON usage_batches (at);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,52 @@
+/**
+ * UsageHistory: hourly usage rollups kept in the durable store (MongoDB in production, SQLite
+ * embedded), for windows longer than HotMetrics keeps (7 d, 30 d). Written off the hot path by the
+ * RecordingRunSink's third recorder; the same Tally (counts and latency buckets) as HotMetrics, so
+ * percentiles come from merged buckets exactly as for the live windows. Both adapters pass
+ * test/conformance/usage-history-suite.ts.
+ */
+import { addSample, emptyTally, HOUR_MS, type Tally } from './histogram.js';
+import type { RunSample } from './types.js';
+
+export const HISTORY_WINDOWS = ['7d', '30d'] as const;
+export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+
+export interface UsageHistory {
+  /**
+   * Adds finished runs to their function-hour rollups. Idempotent per `batchId`: a batch recorded
+   * again under the same id (a retry after an ambiguous failure) is not counted twice.
+   */
+  record(samples: readonly RunSample[], batchId: string): Promise<void>;
+  /** The merged rollups of `fn` over the window's hours, ending with the current (partial) hour. */
+  usage(fn: string, window: HistoryWindow): Promise<{ from: number; to: number; tally: Tally }>;
+  /** Deletes the rollups of hours that ended at or before `cutoff` (Unix ms). */
+  prune(cutoff: number): Promise<void>;
+}
+
+/** How long rollups are kept: the longest window and a day to spare. */
+export const HISTORY_RETENTION_MS = 31 * 24 * HOUR_MS;
+
+export function isHistoryWindow(window: string): window is HistoryWindow {
+  return (HISTORY_WINDOWS as readonly string[]).includes(window);
+}
+
+/** The hour indices (floor(ms / 1 h)) a window covers at `now`: [first, last], and its start in ms. */
+export function historyHours(window: HistoryWindow, now: number): { first: number; last: number; from: number } {
+  const hours = window === '7d' ? 7 * 24 : 30 * 24;
+  const last = Math.floor(now / HOUR_MS);
+  const first = last - hours + 1;
+  return { first, last, from: first * HOUR_MS };
+}
+
+/** Samples grouped by function and hour (the rollup each belongs to). */
+export function rollupsOf(samples: readonly RunSample[]): Map<string, { function: string; hour: number; tally: Tally }> {
+  const out = new Map<string, { function: string; hour: number; tally: Tally }>();
+  for (const sample of samples) {
+    const hour = Math.floor(sample.startedAt / HOUR_MS);
+    const key = `${sample.function}/${hour}`;
+    let entry = out.get(key);
+    if (entry === undefined) out.set(key, (entry = { function: sample.function, hour, tally: emptyTally() }));
+    addSample(entry.tally, sample);
+  }
+  return out;
+}
