@@ -112,6 +112,24 @@ interface ErrorBody {
   field?: string;
 }
 
+/** An async run as `GET /runs/:id` shows it (docs/api.md, "Runs"). */
+export interface ApiAsyncRun {
+  runId: string;
+  function: string | null;
+  trigger: 'async';
+  state: string;
+  acceptedAt: number | null;
+  replayOf: string | null;
+  replays: string[];
+  transitions: { state: string; at: number; detail: string | null }[];
+  attempts: { attempt: number; startedAt: number; durationMs: number; cold: boolean; status: string; errorCode: string | null; errorClass: string | null; error: { type: string; message: string; file?: string; line?: number } | null }[];
+  result: { status: number; attempt: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null;
+}
+
+export function isAsyncRun(run: ApiRun | ApiAsyncRun): run is ApiAsyncRun {
+  return 'state' in run && Array.isArray((run as { transitions?: unknown }).transitions);
+}
+
 export class ApiClient {
   /** @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash. */
   constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
@@ -230,9 +248,18 @@ export class ApiClient {
     return this.request('GET', `/functions/${encodeURIComponent(name)}/usage?window=${encodeURIComponent(window)}`);
   }
 
-  async getRun(runId: string): Promise<ApiRun> {
-    const answer = await this.request<{ run: ApiRun }>('GET', `/runs/${encodeURIComponent(runId)}`);
+  async getRun(runId: string): Promise<ApiRun | ApiAsyncRun> {
+    const answer = await this.request<{ run: ApiRun | ApiAsyncRun }>('GET', `/runs/${encodeURIComponent(runId)}`);
     return answer.run;
+  }
+
+  async cancelRun(runId: string): Promise<ApiAsyncRun> {
+    const answer = await this.request<{ run: ApiAsyncRun }>('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+    return answer.run;
+  }
+
+  replayRun(runId: string): Promise<{ runId: string; replayOf: string; statusUrl: string }> {
+    return this.request('POST', `/runs/${encodeURIComponent(runId)}/replay`);
   }
 
   testInvoke(name: string, body: Record<string, unknown>): Promise<TestInvokeResult> {

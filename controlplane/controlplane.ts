@@ -4,8 +4,11 @@
  * gateway, and passes them in as ports; the control plane never starts a server of its own.
  */
 import { join } from 'node:path';
-import type { FunctionRegistry, MountedApi, RunSink } from '../gateway/index.js';
+import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink } from '../gateway/index.js';
 import { createApi } from './api/index.js';
+import { AsyncRuns, InvokerRunner, type AsyncRunIndex } from './async/index.js';
+import { Dispatcher, type RunTimeline } from './dispatcher/index.js';
+import type { Queue } from './queue/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
@@ -49,6 +52,18 @@ export interface ControlPlaneOptions {
   /** Revoke every admin token and issue a new one (the old one was lost). */
   rotateAdminToken?: boolean;
   log?: (line: string) => void;
+  /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
+  async?: {
+    queue: Queue;
+    timeline: RunTimeline;
+    runs: AsyncRunIndex;
+    /** Attempts at once (default 4). */
+    concurrency?: number;
+    /** Must equal the queue's lease (default 30 s). */
+    leaseMs?: number;
+    /** How long stopping lets running attempts finish (default 10 s). */
+    graceMs?: number;
+  };
 }
 
 export interface ControlPlane {
@@ -62,6 +77,12 @@ export interface ControlPlane {
   readonly adminToken: string | null;
   /** How many functions the start loaded from the store. */
   readonly functionsLoaded: number;
+  /** Where the gateway's `/async/<name>` queues calls; null without `async`. */
+  readonly asyncIntake: AsyncIntake | null;
+  /** Starts the dispatcher (call once the invoker is bound); no-op without `async`. */
+  startDispatcher(): void;
+  /** Stops the dispatcher: no new claims, running attempts get the grace. Call before the gateway closes. */
+  stopDispatcher(): Promise<void>;
   /** Stops retention, writes buffered runs, stops the bundle workers. Call after the gateway closed. */
   close(): Promise<void>;
 }
@@ -93,6 +114,21 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
   retention.start();
 
+  const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs) : null;
+  const dispatcher = options.async
+    ? new Dispatcher({
+        queue: options.async.queue,
+        timeline: options.async.timeline,
+        runner: new InvokerRunner(options.invoker, options.async.runs),
+        ...(options.async.concurrency !== undefined ? { concurrency: options.async.concurrency } : {}),
+        ...(options.async.leaseMs !== undefined ? { leaseMs: options.async.leaseMs } : {}),
+        ...(options.async.graceMs !== undefined ? { graceMs: options.async.graceMs } : {}),
+        // No per-function retry settings exist yet: every function gets DEFAULT_RETRY_POLICY.
+        onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
+      })
+    : null;
+  let dispatcherStopped: Promise<void> | null = null;
+
   const ctx: ServiceContext = {
     store,
     registry,
@@ -106,6 +142,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     warm,
     bus: options.bus,
     invoker: options.invoker,
+    async: asyncRuns,
     settings: {
       bundleLimits: limits,
       syncPayloadBytes: options.syncPayloadBytes,
@@ -125,8 +162,15 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
     adminToken,
     functionsLoaded,
+    asyncIntake: asyncRuns,
+    startDispatcher: () => dispatcher?.start(),
+    stopDispatcher() {
+      dispatcherStopped ??= dispatcher ? dispatcher.stop() : Promise.resolve();
+      return dispatcherStopped;
+    },
     close() {
       closing ??= (async () => {
+        await (dispatcherStopped ??= dispatcher ? dispatcher.stop() : Promise.resolve());
         await retention.stop();
         await warm.stop();
         await runs.close();

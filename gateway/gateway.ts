@@ -4,7 +4,7 @@
  */
 import { PlatformError, type RunTrigger } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
-import { invokeDirect, invokeHttp, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
+import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { GatewayMetrics } from './metrics.js';
 import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
@@ -24,6 +24,8 @@ export interface GatewayOptions {
   api?: MountedApi;
   /** Where internal errors are reported (default: stderr). */
   log?: (line: string) => void;
+  /** Where `/async/<name>` queues calls, and their body limit; none: 503 ASYNC_NOT_ENABLED there. */
+  async?: { intake: AsyncIntake; maxBodyBytes: number };
 }
 
 export interface Gateway {
@@ -61,6 +63,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
     const r = route(req.url);
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
+    if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
     if (r.kind === 'api' && api) return serveMounted(api, req);
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
@@ -91,7 +94,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    bodyLimit: (method, url) => (api && route(url).kind === 'api' ? api.bodyLimit(method, url) : config.maxBodyBytes),
+    bodyLimit: (method, url) => {
+      const kind = route(url).kind;
+      if (api && kind === 'api') return api.bodyLimit(method, url);
+      if (kind === 'async' && options.async) return options.async.maxBodyBytes;
+      return config.maxBodyBytes;
+    },
     handle,
     onError(err) {
       log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -35,6 +35,69 @@ export interface DirectRequest {
   body: Uint8Array;
   /** Aborting it takes a queued call out of the queue. */
   signal?: AbortSignal;
+  /** Which attempt of an async run this is (`context.attempt`); 1 when left out. */
+  attempt?: number;
+}
+
+/** A call as the async queue keeps it, to be replayed as the same request by each attempt. */
+export interface AsyncCall {
+  method: string;
+  /** The function's path, starting with `/`. */
+  path: string;
+  rawQuery: string;
+  /** Lower-case names; without the invoke token. */
+  headers: Pairs;
+  body: Uint8Array;
+}
+
+/** Where `/async/<name>` hands accepted calls (the control plane's async runs). */
+export interface AsyncIntake {
+  /**
+   * Resolves once the run is durably queued (or, for a repeated idempotency key, with the first
+   * run). Rejects with PlatformError ASYNC_QUEUE_UNAVAILABLE when nothing could be queued.
+   */
+  submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }>;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+
+/** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
+export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
+  const found = deps.registry.resolve(name);
+  if (!found.found) return errorResponse(notFound(name));
+  let headers = req.headers;
+  if (found.auth !== null) {
+    const refused = checkToken(found.auth, req.headers, name);
+    if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
+    headers = req.headers.filter(([key]) => key !== 'authorization');
+  }
+  const fn = servable(found, name);
+  if (fn instanceof PlatformError) return errorResponse(fn);
+  if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+  if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
+  let key: string | null = null;
+  for (const [k, v] of headers) if (k === 'idempotency-key') key = v;
+  if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
+    return errorResponse(new PlatformError('BAD_REQUEST', 'Idempotency-Key must be 1-256 visible ASCII characters', { field: 'headers.idempotency-key' }));
+  }
+  let body: Uint8Array;
+  try {
+    body = await req.body();
+  } catch (err) {
+    return errorResponse(isPlatformError(err) ? err : new PlatformError('BAD_REQUEST', (err as Error).message));
+  }
+  let accepted: { runId: string; created: boolean };
+  try {
+    accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body }, key);
+  } catch (err) {
+    return errorResponse(isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', (err as Error).message, { function: name }));
+  }
+  const statusUrl = `/api/v1/runs/${accepted.runId}`;
+  return {
+    status: 202,
+    headers: [['content-type', 'application/json'], ['x-run-id', accepted.runId], ['location', statusUrl]],
+    body: JSON.stringify({ runId: accepted.runId, statusUrl, created: accepted.created }),
+  };
 }
 
 /** A failure as a direct caller sees it: what an HTTP client would see in the error body. */
@@ -128,7 +191,8 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
     done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
     const event = wireEvent(name, runId, request);
-    const opts = request.signal ? { signal: request.signal, attempt: 1 } : { attempt: 1 };
+    const attempt = request.attempt ?? 1;
+    const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     done = finish(deps, origin, fn, runId, startedAt, await deps.pool.invoke(fn, event, opts), true);
   }
   const { response, error } = done;

@@ -2,6 +2,7 @@
  * The gateway's URL space, as a pure function of the raw path. Documented in docs/gateway.md.
  *
  *   /fn/<name>[/<rest…>]   invoke the active version of <name>; the function sees `/<rest…>`
+ *   /async/<name>[/<rest…>] queue the same call as an async run (202 + run id)
  *   /healthz               the process is alive
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
@@ -11,6 +12,7 @@ import { FUNCTION_NAME } from '../protocol/index.js';
 
 export type Route =
   | { kind: 'invoke'; name: string; path: string }
+  | { kind: 'async'; name: string; path: string }
   /** `/fn/<x>` where <x> cannot be a function name (not a DNS label). */
   | { kind: 'badFunctionName'; name: string }
   | { kind: 'healthz' }
@@ -20,15 +22,17 @@ export type Route =
   | { kind: 'unknown' };
 
 const FN_PREFIX = '/fn/';
+const ASYNC_PREFIX = '/async/';
 const API_PREFIX = '/api/';
 
 export function route(url: string): Route {
-  if (url.startsWith(FN_PREFIX)) {
-    const slash = url.indexOf('/', FN_PREFIX.length);
-    const name = slash === -1 ? url.slice(FN_PREFIX.length) : url.slice(FN_PREFIX.length, slash);
+  for (const [prefix, kind] of [[FN_PREFIX, 'invoke'], [ASYNC_PREFIX, 'async']] as const) {
+    if (!url.startsWith(prefix)) continue;
+    const slash = url.indexOf('/', prefix.length);
+    const name = slash === -1 ? url.slice(prefix.length) : url.slice(prefix.length, slash);
     if (name === '') return { kind: 'unknown' };
     if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
-    return { kind: 'invoke', name, path: slash === -1 ? '/' : url.slice(slash) };
+    return { kind, name, path: slash === -1 ? '/' : url.slice(slash) };
   }
   if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };
   switch (url) {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createControlPlane, openConfigBus, openHotMetrics, openStore, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
+import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -75,6 +75,13 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix, origin: reporterId, log } : { kind: 'embedded' },
     );
     cleanup.push(() => bus.close());
+    // The async queue, run timeline and run index (Redis in production, SQLite files embedded).
+    const asyncStores = await openAsyncStores(
+      config.store === 'production'
+        ? { kind: 'production', leaseMs: config.dispatchLeaseMs, redisUrl: config.redisUrl!, prefix: config.redisPrefix, retentionMs: config.runRetentionMs }
+        : { kind: 'embedded', stateDir, leaseMs: config.dispatchLeaseMs },
+    );
+    cleanup.push(() => asyncStores.close());
     const pool = new PoolManager(
       defaultPoolConfig(
         {
@@ -112,6 +119,14 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       rotateAdminToken: rotateAdminToken ?? false,
       log,
+      async: {
+        queue: asyncStores.queue,
+        timeline: asyncStores.timeline,
+        runs: asyncStores.runs,
+        concurrency: config.dispatchConcurrency,
+        leaseMs: config.dispatchLeaseMs,
+        graceMs: config.shutdownGraceMs,
+      },
     });
     cleanup.push(() => controlPlane.close());
     const started = await createGateway({
@@ -120,10 +135,15 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       registry: controlPlane.registry,
       runSink: controlPlane.runSink,
       api: controlPlane.api,
+      ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       log,
     });
     gateway = started;
     cleanup.push(() => started.close());
+    // Runs after the gateway is up (attempts invoke through it); stopped first at close, before
+    // the gateway refuses calls and long before the queue closes.
+    controlPlane.startDispatcher();
+    cleanup.push(() => controlPlane.stopDispatcher());
 
     let closing: Promise<void> | null = null;
     return {

@@ -67,6 +67,11 @@ export const ERRORS = {
   BUNDLE_FILE_TOO_LARGE: { status: 413, component: 'request', title: 'A file is larger than the per-file limit.' },
   BUNDLE_BLOB_MISSING: { status: 400, component: 'request', title: 'A file refers to content that was never uploaded.' },
   METRICS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live metrics store (Redis) did not answer.' },
+  // ---- async invocation (issue 5); appended, never renamed ----
+  ASYNC_QUEUE_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The async run could not be queued durably; nothing was queued.' },
+  ASYNC_NOT_ENABLED: { status: 503, component: 'gateway', title: 'This platform process does not accept async runs.' },
+  RUN_NOT_CANCELLABLE: { status: 409, component: 'controlplane', title: 'The run is not waiting in the queue (running or final), so it cannot be cancelled.' },
+  RUN_NOT_REPLAYABLE: { status: 409, component: 'controlplane', title: 'Only a failed async run can be replayed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

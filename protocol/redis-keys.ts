@@ -43,6 +43,16 @@ export interface RedisKeys {
   configChannel(): string;
   /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
   queue(q: string): QueueKeys;
+  /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
+  trigger(fn: string, triggerId: string): TriggerKeys;
+}
+
+/** The keys of one cron or webhook trigger (controlplane/triggers/redis.ts). All carry a TTL. */
+export interface TriggerKeys {
+  /** String `1`: the cron tick at `tickMs` was claimed by one scheduler (SET NX). TTL = the lock TTL. */
+  tick(tickMs: number): string;
+  /** String `1`: a Stripe-style delivery (its replay key) was accepted. TTL = until its tolerance window has passed. */
+  seen(replayKey: string): string;
 }
 
 /** The keys of one async queue (controlplane/queue/redis.ts). No TTLs except idempotency keys. */
@@ -92,6 +102,13 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         idempotency: (key) => qKey(`idem:${key}`),
         dead: qKey('dead'),
         deadIndex: qKey('dead-index'),
+      };
+    },
+    trigger: (fn, triggerId) => {
+      if (triggerId === '' || /[\s{}*?[\]:]/.test(triggerId)) throw new RangeError(`bad trigger id: ${JSON.stringify(triggerId)}`);
+      return {
+        tick: (tickMs) => fnKey(fn, `cron:${triggerId}:${tickMs}`),
+        seen: (replayKey) => fnKey(fn, `hook:${triggerId}:seen:${replayKey}`),
       };
     },
   };

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
-import { ApiClient } from '../client.js';
+import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatMs } from '../output.js';
@@ -170,6 +170,60 @@ export function summaryLine(a: InvokeAnswer): string {
   return parts.join('  ·  ');
 }
 
+const FINAL_STATES = new Set(['succeeded', 'failed', 'cancelled']);
+const WAIT_POLL_MS = 250;
+const WAIT_MAX_MS = 10 * 60_000;
+
+/** `POST /async/<name><path>`: the run id of the queued run (202), or the error answer. */
+async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<number> {
+  if (flag(args, 'test')) throw usageError('--async and --test do not go together');
+  const { target, credentials } = await targetOf(ctx, args);
+  const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
+  const client = new ApiClient(target.url, target.token);
+  const headers: Record<string, string> = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
+  const key = str(args, 'idempotency-key');
+  if (key !== undefined) headers['idempotency-key'] = key;
+  const res = await client.fetch(`${client.baseUrl}/async/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const text = await res.text();
+  if (res.status !== 202) {
+    ctx.out.data({ ok: false, function: name, status: res.status, body: text });
+    ctx.out.line(`HTTP ${res.status}`);
+    ctx.out.line(text);
+    return EXIT.FAILURE;
+  }
+  const { runId } = JSON.parse(text) as { runId: string };
+  if (!flag(args, 'wait')) {
+    ctx.out.data({ ok: true, function: name, runId });
+    ctx.out.line(runId);
+    return EXIT.OK;
+  }
+  const deadline = Date.now() + WAIT_MAX_MS;
+  let run: ApiAsyncRun | null = null;
+  for (;;) {
+    const r = await client.getRun(runId);
+    if (isAsyncRun(r) && FINAL_STATES.has(r.state)) {
+      run = r;
+      break;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+  if (run === null) {
+    ctx.out.data({ ok: false, function: name, runId, state: 'timeout' });
+    ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: fastapi-platform runs ${runId}`);
+    return EXIT.FAILURE;
+  }
+  const ok = run.state === 'succeeded';
+  ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result });
+  ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
+  if (run.result !== null) {
+    const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
+    ctx.out.line(body);
+  }
+  if (!ok) ctx.out.note(`The state timeline and each attempt's error: fastapi-platform runs ${runId}`);
+  return ok ? EXIT.OK : EXIT.FAILURE;
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 2, 'invoke');
   const name = pos[0];
@@ -177,6 +231,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
   if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
   const req = await buildRequest(ctx, args, pos[1] === '-');
+  if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
+  if (flag(args, 'wait')) throw usageError('--wait needs --async');
   const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req);
 
   const output = str(args, 'output');
@@ -217,13 +273,15 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
 export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
-  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test]',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test | --async [--wait] [--idempotency-key K]]',
   details: [
     'Calls <url>/fn/<name><path> directly, as any client would; with --test, runs the payload through',
     'the control plane\'s test-invoke endpoint instead (needs the admin token). `-` reads the body',
     'from stdin. The method defaults to POST with a body, GET without. A token-mode function is',
     'called with --invoke-token, or the token deploy saved when it created the function.',
     'Exit 0 when the answer is below 400, 1 otherwise (the body is printed either way).',
+    'With --async, queues the call at <url>/async/<name><path> and prints the run id; --wait then',
+    'polls the run until it is final and shows its state, attempts and result (exit 0 if succeeded).',
   ].join('\n'),
   options: {
     data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json)' },
@@ -232,6 +290,9 @@ export const invokeCommand: Command = {
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
     header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
+    async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
+    wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },
+    'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key within 24 h returns the same run' },
     'invoke-token': { type: 'string', value: 'TOKEN', description: 'invoke token of a token-mode function' },
     include: { type: 'boolean', short: 'i', description: 'also print the response headers' },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE' },

@@ -1,6 +1,9 @@
-/** `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail. */
+/**
+ * `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail (an
+ * async run with its state timeline and attempts); `runs cancel|replay <runId>` act on async runs.
+ */
 import { int, positionals, str, type ParsedArgs } from '../args.js';
-import type { ApiRun } from '../client.js';
+import { isAsyncRun, type ApiAsyncRun, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
@@ -14,10 +17,12 @@ export function isRunId(text: string): boolean {
 }
 
 /** What `runs` should do with its positionals. */
-export function runsTarget(pos: readonly string[]): { show: string } | { list: string | undefined } {
-  if (pos[0] === 'show') {
-    if (pos[1] === undefined) throw usageError('runs show needs a run id: fastapi-platform runs show <runId>');
-    return { show: pos[1] };
+export function runsTarget(pos: readonly string[]): { show: string } | { list: string | undefined } | { cancel: string } | { replay: string } {
+  for (const verb of ['show', 'cancel', 'replay'] as const) {
+    if (pos[0] !== verb) continue;
+    if (pos[1] === undefined) throw usageError(`runs ${verb} needs a run id: fastapi-platform runs ${verb} <runId>`);
+    if (verb === 'show') return { show: pos[1] };
+    return verb === 'cancel' ? { cancel: pos[1] } : { replay: pos[1] };
   }
   if (pos[0] !== undefined && isRunId(pos[0])) return { show: pos[0] };
   if (pos[0] !== undefined && !FUNCTION_NAME.test(pos[0])) throw usageError(`${JSON.stringify(pos[0])} is neither a function name nor a run id`);
@@ -64,13 +69,49 @@ export function formatRun(r: ApiRun, now: number): string {
   return lines.join('\n');
 }
 
+/** The detail view of an async run: state, link, the state timeline and each attempt. */
+export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
+  const lines = [
+    `run       ${r.runId} (async)`,
+    `function  ${r.function ?? '?'}`,
+    `state     ${r.state}`,
+  ];
+  if (r.acceptedAt !== null) lines.push(`accepted  ${new Date(r.acceptedAt).toISOString()} (${formatAgo(r.acceptedAt, now)})`);
+  if (r.replayOf !== null) lines.push(`replay of ${r.replayOf}`);
+  if (r.replays.length > 0) lines.push(`replayed  as ${r.replays.join(', ')}`);
+  lines.push('', 'timeline');
+  for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${t.detail ?? ''}`.trimEnd());
+  lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
+  for (const a of r.attempts) {
+    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${a.error.type}: ${a.error.message}` : '';
+    lines.push(`  #${a.attempt} ${a.status.padEnd(9)} ${formatMs(a.durationMs)} ${a.cold ? 'cold' : 'warm'}${why}`);
+  }
+  if (r.result !== null) {
+    const body = r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body);
+    lines.push('', `result    HTTP ${r.result.status} (attempt ${r.result.attempt})`, indent(body, '  '));
+  }
+  return lines.join('\n');
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const what = runsTarget(positionals(args, 2, 'runs'));
   const client = await clientOf(ctx, args);
   if ('show' in what) {
     const r = await client.getRun(what.show);
     ctx.out.data({ ok: true, run: r });
-    ctx.out.line(formatRun(r, ctx.now()));
+    ctx.out.line(isAsyncRun(r) ? formatAsyncRun(r, ctx.now()) : formatRun(r, ctx.now()));
+    return EXIT.OK;
+  }
+  if ('cancel' in what) {
+    const r = await client.cancelRun(what.cancel);
+    ctx.out.data({ ok: true, run: r });
+    ctx.out.line(`run ${r.runId} cancelled`);
+    return EXIT.OK;
+  }
+  if ('replay' in what) {
+    const r = await client.replayRun(what.replay);
+    ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
+    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: fastapi-platform runs ${r.runId}`);
     return EXIT.OK;
   }
   const status = str(args, 'status');
@@ -84,9 +125,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
 export const runsCommand: Command = {
   name: 'runs',
-  summary: 'list recent runs, or show one run with its logs and error',
-  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId>',
-  details: 'A run id is a UUID (X-Run-Id of every invocation); anything else is taken as a function name.',
+  summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
+  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId>   |   runs cancel|replay <runId>',
+  details: [
+    'A run id is a UUID (X-Run-Id of every invocation); anything else is taken as a function name.',
+    '`runs cancel <id>` removes an async run still waiting in the queue; `runs replay <id>` queues a',
+    'failed async run\'s request again as a new run (against the version deployed now).',
+  ].join('\n'),
   options: {
     status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')})` },
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },

@@ -35,6 +35,8 @@ export const ROUTES: readonly Route[] = [
   { path: new RegExp(`^/blobs/${NAME}$`), methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
   { path: /^\/runs$/, methods: { GET: runs.listRuns } },
   { path: new RegExp(`^/runs/${NAME}$`), methods: { GET: runs.getRun } },
+  { path: new RegExp(`^/runs/${NAME}/cancel$`), methods: { POST: runs.cancelRun } },
+  { path: new RegExp(`^/runs/${NAME}/replay$`), methods: { POST: runs.replayRun } },
   { path: /^\/admin\/tokens\/rotate$/, methods: { POST: admin.rotateAdminToken } },
   { path: /^\/schema\/platform\.json$/, methods: { GET: admin.platformSchema } },
 ];

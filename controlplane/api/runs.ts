@@ -1,5 +1,6 @@
 /** /runs, /runs/:runId and the test invoke (docs/api.md, "Runs"). */
 import { PlatformError, type Pairs } from '../../protocol/index.js';
+import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import { json, type ApiResponse } from './http.js';
 import { readBody, readQuery, type Call } from './router.js';
@@ -19,9 +20,51 @@ export async function listRuns(call: Call): Promise<ApiResponse> {
 
 export async function getRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+  const view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+  if (view !== null) return json(200, { run: presentAsync(view) });
   const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
   if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
   return json(200, { run });
+}
+
+/** `POST /runs/:id/cancel`: a run still waiting in the queue becomes `cancelled`. */
+export async function cancelRun(call: Call): Promise<ApiResponse> {
+  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+  const view = await asyncRuns(call).cancel(runId);
+  return json(200, { run: presentAsync(view) });
+}
+
+/** `POST /runs/:id/replay`: a failed run's request, queued again as a new run (`replayOf`). */
+export async function replayRun(call: Call): Promise<ApiResponse> {
+  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+  const replay = await asyncRuns(call).replay(runId);
+  return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
+}
+
+function asyncRuns(call: Call): AsyncRuns {
+  if (call.ctx.async === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
+  return call.ctx.async;
+}
+
+/** An async run: its state, timeline, attempts and the output of its latest attempt. */
+function presentAsync(view: AsyncRunView): Record<string, unknown> {
+  const result = view.result === null ? null : (() => {
+    const headers: Record<string, string> = {};
+    for (const [key, value] of view.result.headers) headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+    return { status: view.result.status, attempt: view.result.attempt, headers, ...decodeBody(view.result.body, headers['content-type'] ?? '') };
+  })();
+  return {
+    runId: view.runId,
+    function: view.function,
+    trigger: 'async',
+    state: view.state,
+    acceptedAt: view.acceptedAt,
+    replayOf: view.replayOf,
+    replays: view.replays,
+    transitions: view.transitions,
+    attempts: view.attempts,
+    result,
+  };
 }
 
 /** Runs a request through the gateway's own invoke path, with trigger `test`. */

@@ -6,6 +6,7 @@
  */
 import type { DirectRequest, DirectResult } from '../../gateway/index.js';
 import type { RunTrigger } from '../../protocol/index.js';
+import type { AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
@@ -55,6 +56,8 @@ export interface ServiceContext {
   /** Tells the other platform processes about changes (Redis pub/sub in production; nobody, embedded). */
   readonly bus: ConfigBus;
   readonly invoker: Invoker;
+  /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
+  readonly async: AsyncRuns | null;
   readonly settings: ServiceSettings;
   log(line: string): void;
 }

@@ -1,13 +1,18 @@
 /**
- * The RunTimeline port: one conformance suite run against both implementations (in memory, and
- * SQLite in a temp state directory), then what only SQLite promises: the history survives a reopen.
+ * The RunTimeline port: one conformance suite run against every implementation (in memory,
+ * SQLite in a temp state directory, Redis on a real redis-server), then what only SQLite
+ * promises: the history survives a reopen.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { RedisRunTimeline } from '../../controlplane/async/index.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { MemoryRunTimeline, openSqliteTimeline, type AttemptRecord, type RunTimeline } from '../../controlplane/dispatcher/index.js';
 
 const failedAttempt: AttemptRecord = {
@@ -74,6 +79,19 @@ timelineConformance('sqlite', async () => {
   const timeline = await openSqliteTimeline({ stateDir });
   return { timeline, destroy: async () => { await timeline.close(); await rm(stateDir, { recursive: true, force: true }); } };
 });
+
+if (serverSkip('redis-server') === false) {
+  let server: Promise<ServerProcess> | null = null;
+  after(async () => { if (server !== null) await (await server).destroy(); });
+  timelineConformance('redis', async () => {
+    server ??= startRedis();
+    const client = connectRedis((await server).url);
+    await redisReady(client);
+  await redisReady(client);
+    const timeline = new RedisRunTimeline({ client, prefix: `t${randomBytes(4).toString('hex')}` });
+    return { timeline, destroy: async () => { await timeline.close(); client.disconnect(); } };
+  });
+}
 
 describe('sqlite run timeline', () => {
   it('survives a reopen of its state directory', async (t) => {

@@ -67,6 +67,9 @@ describe('cli argument parsing', () => {
     assert.deepEqual(runsTarget([]), { list: undefined });
     assert.equal(exitOf(() => runsTarget(['Not/A/Name'])), EXIT.USAGE);
     assert.equal(exitOf(() => runsTarget(['show'])), EXIT.USAGE);
+    assert.deepEqual(runsTarget(['cancel', id]), { cancel: id });
+    assert.deepEqual(runsTarget(['replay', id]), { replay: id });
+    assert.equal(exitOf(() => runsTarget(['replay'])), EXIT.USAGE);
   });
 
   it('derives a function name from a folder name', () => {

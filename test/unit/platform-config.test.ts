@@ -16,6 +16,7 @@ describe('platform config', () => {
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
+        dispatchConcurrency: 4, dispatchLeaseMs: 30_000,
       },
     );
     assert.ok(Object.isFrozen(config));

@@ -1,0 +1,130 @@
+/**
+ * Production's async run timeline and run index, in Redis next to the queue, so every platform
+ * process sees the same state history and output of a run whatever process accepted or ran it.
+ * Keys (one hash tag per run, so a run's keys share a Cluster slot):
+ *
+ *   <p>:v1:run:{<runId>}:timeline   list of JSON entries: transitions and attempts, in order
+ *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, rs/rh/rb/ra result
+ *   <p>:v1:run:{<runId>}:replays    sorted set: runs replaying this one, by acceptance time
+ *
+ * Every write renews a TTL of `retentionMs` (the run retention), so they go with the run records.
+ */
+import type { Redis } from 'ioredis';
+import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../protocol/index.js';
+import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../protocol/redis-keys.js';
+import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
+import type { AsyncRunIndex, AsyncRunInfo, AsyncRunResult } from './runs-sqlite.js';
+
+export interface RedisAsyncOptions {
+  client: Redis;
+  prefix?: string;
+  /** TTL of a run's keys, renewed on every write (default 7 days). */
+  retentionMs?: number;
+}
+
+type Entry = ({ k: 't' } & TimelineTransition) | ({ k: 'a' } & AttemptRecord);
+
+function runKeys(prefix: string, runId: string): { timeline: string; info: string; replays: string } {
+  const base = `${prefix}:${REDIS_KEY_VERSION}:run:{${runId}}`;
+  return { timeline: `${base}:timeline`, info: `${base}:info`, replays: `${base}:replays` };
+}
+
+const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
+
+export class RedisRunTimeline implements RunTimeline {
+  private readonly prefix: string;
+  private readonly ttl: number;
+  constructor(private readonly o: RedisAsyncOptions) {
+    this.prefix = o.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.ttl = o.retentionMs ?? DEFAULT_RETENTION_MS;
+  }
+
+  async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
+    await this.push(runId, { k: 't', state, at, detail: detail ?? null });
+  }
+
+  async attempt(runId: string, record: AttemptRecord): Promise<void> {
+    await this.push(runId, { k: 'a', ...record });
+  }
+
+  async get(runId: string): Promise<RunTimelineView | null> {
+    const raw = await this.o.client.lrange(runKeys(this.prefix, runId).timeline, 0, -1);
+    if (raw.length === 0) return null;
+    const transitions: TimelineTransition[] = [];
+    const attempts: AttemptRecord[] = [];
+    for (const text of raw) {
+      const e = JSON.parse(text) as Entry;
+      if (e.k === 't') {
+        if (!ASYNC_RUN_STATES.includes(e.state)) throw new Error(`the timeline of ${runId} holds an unknown state: ${String(e.state)}`);
+        transitions.push({ state: e.state, at: e.at, detail: e.detail });
+      } else {
+        const { k: _kind, ...record } = e;
+        attempts.push(record);
+      }
+    }
+    return { state: transitions.at(-1)?.state ?? 'running', transitions, attempts };
+  }
+
+  async close(): Promise<void> {}
+
+  private async push(runId: string, entry: Entry): Promise<void> {
+    const key = runKeys(this.prefix, runId).timeline;
+    await this.o.client.multi().rpush(key, JSON.stringify(entry)).pexpire(key, this.ttl).exec().then(failed);
+  }
+}
+
+export class RedisAsyncRuns implements AsyncRunIndex {
+  private readonly prefix: string;
+  private readonly ttl: number;
+  constructor(private readonly o: RedisAsyncOptions) {
+    this.prefix = o.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.ttl = o.retentionMs ?? DEFAULT_RETENTION_MS;
+  }
+
+  async create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void> {
+    const k = runKeys(this.prefix, run.runId);
+    const tx = this.o.client.multi().hset(k.info, { f: run.function, at: String(run.acceptedAt), ...(run.replayOf !== null ? { ro: run.replayOf } : {}) }).pexpire(k.info, this.ttl);
+    await tx.exec().then(failed);
+    if (run.replayOf !== null) {
+      const replays = runKeys(this.prefix, run.replayOf).replays;
+      await this.o.client.multi().zadd(replays, run.acceptedAt, run.runId).pexpire(replays, this.ttl).exec().then(failed);
+    }
+  }
+
+  async remove(runId: string): Promise<void> {
+    await this.o.client.del(runKeys(this.prefix, runId).info);
+  }
+
+  async setResult(runId: string, r: AsyncRunResult): Promise<void> {
+    const info = runKeys(this.prefix, runId).info;
+    await this.o.client.multi()
+      .hset(info, { rs: String(r.status), rh: JSON.stringify(r.headers), rb: r.body, ra: String(r.attempt) })
+      .pexpire(info, this.ttl).exec().then(failed);
+  }
+
+  async get(runId: string): Promise<AsyncRunInfo | null> {
+    const h = await this.o.client.hgetallBuffer(runKeys(this.prefix, runId).info);
+    const f = h['f'];
+    if (f === undefined) return null;
+    const text = (key: string): string | undefined => h[key]?.toString('utf8');
+    const status = text('rs');
+    return {
+      runId, function: f.toString('utf8'), acceptedAt: Number(text('at') ?? 0), replayOf: text('ro') ?? null,
+      result: status === undefined ? null : {
+        status: Number(status), headers: JSON.parse(text('rh') ?? '[]') as Pairs, body: h['rb'] ?? Buffer.alloc(0), attempt: Number(text('ra') ?? 0),
+      },
+    };
+  }
+
+  async replays(runId: string): Promise<string[]> {
+    return this.o.client.zrange(runKeys(this.prefix, runId).replays, '0', '-1');
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** MULTI answers errors per command instead of rejecting: raise the first one. */
+function failed(results: [Error | null, unknown][] | null): void {
+  if (results === null) throw new Error('the Redis transaction was aborted');
+  for (const [err] of results) if (err) throw err;
+}

@@ -1,0 +1,104 @@
+/**
+ * What the queue and the timeline do not keep about an async run: its function, when it was
+ * accepted, the run it replays, and the response of its latest attempt (the run's output).
+ * Its own SQLite file `<stateDir>/async-runs.db` (WAL), like the timeline.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database, { type Database as Db } from 'better-sqlite3';
+import type { Pairs } from '../../protocol/index.js';
+
+export const ASYNC_RUNS_DB_FILE = 'async-runs.db';
+
+export interface AsyncRunResult {
+  status: number;
+  headers: Pairs;
+  body: Buffer;
+  attempt: number;
+}
+
+export interface AsyncRunInfo {
+  runId: string;
+  function: string;
+  acceptedAt: number;
+  replayOf: string | null;
+  result: AsyncRunResult | null;
+}
+
+export interface AsyncRunIndex {
+  create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void>;
+  /** Forgets a run that was never queued (its idempotency key named an earlier run). */
+  remove(runId: string): Promise<void>;
+  setResult(runId: string, result: AsyncRunResult): Promise<void>;
+  get(runId: string): Promise<AsyncRunInfo | null>;
+  /** Runs that replay `runId`, oldest first. */
+  replays(runId: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS async_runs (
+  run_id TEXT PRIMARY KEY,
+  function TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  replay_of TEXT,
+  result_status INTEGER,
+  result_headers TEXT,
+  result_body BLOB,
+  result_attempt INTEGER
+);
+CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);`;
+
+interface Row {
+  run_id: string; function: string; accepted_at: number; replay_of: string | null;
+  result_status: number | null; result_headers: string | null; result_body: Buffer | null; result_attempt: number | null;
+}
+
+export async function openSqliteAsyncRuns(options: { stateDir: string }): Promise<AsyncRunIndex> {
+  await mkdir(options.stateDir, { recursive: true });
+  const db = new Database(join(options.stateDir, ASYNC_RUNS_DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return new SqliteAsyncRuns(db);
+}
+
+class SqliteAsyncRuns implements AsyncRunIndex {
+  constructor(private readonly db: Db) {}
+
+  async create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of) VALUES (?, ?, ?, ?)')
+      .run(run.runId, run.function, run.acceptedAt, run.replayOf);
+  }
+
+  async remove(runId: string): Promise<void> {
+    this.db.prepare('DELETE FROM async_runs WHERE run_id = ?').run(runId);
+  }
+
+  async setResult(runId: string, r: AsyncRunResult): Promise<void> {
+    this.db.prepare('UPDATE async_runs SET result_status = ?, result_headers = ?, result_body = ?, result_attempt = ? WHERE run_id = ?')
+      .run(r.status, JSON.stringify(r.headers), r.body, r.attempt, runId);
+  }
+
+  async get(runId: string): Promise<AsyncRunInfo | null> {
+    const row = this.db.prepare('SELECT * FROM async_runs WHERE run_id = ?').get(runId) as Row | undefined;
+    if (row === undefined) return null;
+    return {
+      runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of,
+      result: row.result_status === null ? null : {
+        status: row.result_status, headers: JSON.parse(row.result_headers ?? '[]') as Pairs,
+        body: row.result_body ?? Buffer.alloc(0), attempt: row.result_attempt ?? 0,
+      },
+    };
+  }
+
+  async replays(runId: string): Promise<string[]> {
+    const rows = this.db.prepare('SELECT run_id FROM async_runs WHERE replay_of = ? ORDER BY accepted_at, rowid').all(runId) as { run_id: string }[];
+    return rows.map((r) => r.run_id);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

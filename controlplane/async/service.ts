@@ -1,0 +1,97 @@
+/**
+ * Async runs as the API and the gateway see them: accept (durably queue, then `queued`), read
+ * (timeline + output), cancel a waiting run, replay a failed one as a new linked run.
+ */
+import { randomUUID } from 'node:crypto';
+import { PlatformError } from '../../protocol/index.js';
+import type { AsyncCall, AsyncIntake } from '../../gateway/index.js';
+import { enqueueRun, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
+import { isQueueError, type Queue } from '../queue/index.js';
+import { encodeCall } from './envelope.js';
+import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
+
+export interface AsyncRunView extends RunTimelineView {
+  runId: string;
+  function: string | null;
+  acceptedAt: number | null;
+  replayOf: string | null;
+  replays: string[];
+  result: AsyncRunInfo['result'];
+}
+
+export class AsyncRuns implements AsyncIntake {
+  constructor(
+    readonly queue: Queue,
+    readonly timeline: RunTimeline,
+    readonly runs: AsyncRunIndex,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }> {
+    return this.accept(name, encodeCall(call), idempotencyKey, null);
+  }
+
+  /** Null when the run was never an async run (or the timeline lost it). */
+  async view(runId: string): Promise<AsyncRunView | null> {
+    const timeline = await this.timeline.get(runId);
+    if (timeline === null) return null;
+    const info = await this.runs.get(runId);
+    return {
+      runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null,
+      replays: await this.runs.replays(runId), result: info?.result ?? null, ...timeline,
+    };
+  }
+
+  /** A run still waiting in the queue (queued, or backing off after `retried`) is removed: `cancelled`. */
+  async cancel(runId: string): Promise<AsyncRunView> {
+    const view = await this.mustView(runId);
+    if (view.state !== 'queued' && view.state !== 'retried') throw notCancellable(runId, view.state);
+    const result = await this.queue.cancel(runId).catch((err: unknown) => { throw queueDown(err); });
+    if (result !== 'cancelled') throw notCancellable(runId, result === 'leased' ? 'running' : view.state);
+    await this.timeline.transition(runId, 'cancelled', this.now(), 'cancelled by request');
+    return (await this.view(runId))!;
+  }
+
+  /** A failed run's payload, queued again as a new run (it runs the version active now). */
+  async replay(runId: string): Promise<{ runId: string; replayOf: string }> {
+    const view = await this.mustView(runId);
+    if (view.state !== 'failed') throw new PlatformError('RUN_NOT_REPLAYABLE', `run ${runId} is ${view.state}; only failed runs are replayed`, { runId, state: view.state });
+    const dead = await this.queue.getDead(runId).catch((err: unknown) => { throw queueDown(err); });
+    if (dead === null) throw new PlatformError('RUN_NOT_REPLAYABLE', `the payload of run ${runId} is no longer kept`, { runId, state: view.state });
+    const created = await this.accept(dead.function, dead.payload, null, runId);
+    return { runId: created.runId, replayOf: runId };
+  }
+
+  private async accept(fn: string, payload: Buffer, idempotencyKey: string | null, replayOf: string | null): Promise<{ runId: string; created: boolean }> {
+    const runId = randomUUID();
+    const acceptedAt = this.now();
+    try {
+      const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}) };
+      // Known before the job is claimable, so the first attempt always finds its run.
+      await this.runs.create({ runId, function: fn, acceptedAt, replayOf });
+      const result = await enqueueRun(this.queue, this.timeline, job, acceptedAt);
+      if (!result.created) await this.runs.remove(runId);
+      return result;
+    } catch (err) {
+      // Kept: the queue write may have landed before the failure (the timeline write comes after
+      // it), and then the attempt needs the row. A row without a queued job is never shown.
+      throw queueDown(err);
+    }
+  }
+
+  private async mustView(runId: string): Promise<AsyncRunView> {
+    const view = await this.view(runId);
+    if (view === null) throw new PlatformError('RUN_NOT_FOUND', `no async run ${runId}`, { field: 'runId' });
+    return view;
+  }
+}
+
+function notCancellable(runId: string, state: string): PlatformError {
+  return new PlatformError('RUN_NOT_CANCELLABLE', `run ${runId} is ${state}; only a run waiting in the queue can be cancelled`, { runId, state });
+}
+
+function queueDown(err: unknown): PlatformError {
+  if (err instanceof PlatformError) return err;
+  const code = isQueueError(err) ? err.code : 'INTERNAL';
+  return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed (${code}): ${(err as Error).message}`);
+}

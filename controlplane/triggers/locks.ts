@@ -1,0 +1,66 @@
+/**
+ * Embedded TickLocks: in memory (one process) and SQLite (one file shared by every scheduler
+ * process on the host; a tick is claimed by the `INSERT OR IGNORE` that inserted its row).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TriggerError } from './errors.js';
+import type { TickLock, TriggerRef } from './types.js';
+
+/** How long claimed ticks are remembered by default; longer than any clock skew between schedulers. */
+export const DEFAULT_TICK_LOCK_TTL_MS = 10 * 60 * 1000;
+
+/** For one scheduler process (or several schedulers inside one process). */
+export class MemoryTickLock implements TickLock {
+  readonly #claimed = new Map<string, number>();
+  constructor(private readonly ttlMs = DEFAULT_TICK_LOCK_TTL_MS) {}
+
+  async acquire(ref: TriggerRef, tickMs: number): Promise<boolean> {
+    for (const [key, tick] of this.#claimed) if (tick < tickMs - this.ttlMs) this.#claimed.delete(key);
+    const key = `${ref.function}\u0000${ref.triggerId}\u0000${tickMs}`;
+    if (this.#claimed.has(key)) return false;
+    this.#claimed.set(key, tickMs);
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const TICK_LOCK_DB_FILE = 'cron-ticks.db';
+
+export interface SqliteTickLockOptions {
+  /** Directory of `cron-ticks.db`, next to the platform's other state files. */
+  stateDir: string;
+  /** Rows of ticks older than this are deleted (default DEFAULT_TICK_LOCK_TTL_MS). */
+  ttlMs?: number;
+}
+
+/** A TickLock in `<stateDir>/cron-ticks.db`; several processes may open it at once (WAL, busy timeout). */
+export function openSqliteTickLock(options: SqliteTickLockOptions): TickLock {
+  mkdirSync(options.stateDir, { recursive: true });
+  const db = new Database(join(options.stateDir, TICK_LOCK_DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 2000');
+  db.exec(`CREATE TABLE IF NOT EXISTS ticks (
+    function TEXT NOT NULL, trigger_id TEXT NOT NULL, tick_ms INTEGER NOT NULL,
+    PRIMARY KEY (function, trigger_id, tick_ms)) WITHOUT ROWID`);
+  const insert = db.prepare('INSERT OR IGNORE INTO ticks (function, trigger_id, tick_ms) VALUES (?, ?, ?)');
+  const prune = db.prepare('DELETE FROM ticks WHERE tick_ms < ?');
+  const ttlMs = options.ttlMs ?? DEFAULT_TICK_LOCK_TTL_MS;
+  let claims = 0;
+  return {
+    async acquire(ref, tickMs) {
+      if (!db.open) throw new TriggerError('TRIGGER_UNAVAILABLE', 'the tick lock is closed');
+      try {
+        if (++claims % 100 === 0) prune.run(tickMs - ttlMs);
+        return insert.run(ref.function, ref.triggerId, tickMs).changes === 1;
+      } catch (err) {
+        throw new TriggerError('TRIGGER_UNAVAILABLE', `tick lock: ${(err as Error).message}`);
+      }
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

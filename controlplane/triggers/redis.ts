@@ -1,0 +1,48 @@
+/**
+ * Production TickLock and ReplayGuard in Redis: one `SET key 1 NX PX ttl` each, so the first
+ * caller wins atomically and the key expires by itself. Keys: protocol/redis-keys.ts (`trigger`).
+ * A Redis error becomes TRIGGER_UNAVAILABLE: the tick is skipped, the webhook answered 503.
+ */
+import type { Redis } from 'ioredis';
+import { redisKeys, type RedisKeys } from '../../protocol/redis-keys.js';
+import { TriggerError } from './errors.js';
+import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
+import type { ReplayGuard, TickLock, TriggerRef } from './types.js';
+
+export interface RedisTriggerOptions {
+  /** A client from `connectRedis`; closed by `close` when `ownsClient`. */
+  client: Redis;
+  ownsClient?: boolean;
+  /** Key prefix (default `fp`). */
+  prefix?: string;
+}
+
+async function setNx(client: Redis, key: string, ttlMs: number): Promise<boolean> {
+  try {
+    return (await client.set(key, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+  } catch (err) {
+    throw new TriggerError('TRIGGER_UNAVAILABLE', `redis: ${(err as Error).message}`);
+  }
+}
+
+async function closeClient(options: RedisTriggerOptions): Promise<void> {
+  if (options.ownsClient) options.client.disconnect();
+}
+
+/** Ticks are remembered for `ttlMs` (default 10 min), which must exceed the clock skew between schedulers. */
+export function redisTickLock(options: RedisTriggerOptions & { ttlMs?: number }): TickLock {
+  const keys: RedisKeys = redisKeys(options.prefix);
+  const ttlMs = options.ttlMs ?? DEFAULT_TICK_LOCK_TTL_MS;
+  return {
+    acquire: (ref: TriggerRef, tickMs: number) => setNx(options.client, keys.trigger(ref.function, ref.triggerId).tick(tickMs), ttlMs),
+    close: () => closeClient(options),
+  };
+}
+
+export function redisReplayGuard(options: RedisTriggerOptions): ReplayGuard {
+  const keys: RedisKeys = redisKeys(options.prefix);
+  return {
+    firstSeen: (ref, key, ttlMs) => setNx(options.client, keys.trigger(ref.function, ref.triggerId).seen(key), ttlMs),
+    close: () => closeClient(options),
+  };
+}

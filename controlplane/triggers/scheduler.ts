@@ -1,0 +1,134 @@
+/**
+ * Fires cron triggers. Every scheduler process holds the same triggers and wakes for the same
+ * ticks; before firing it claims the tick through the TickLock, so each tick fires exactly once
+ * across processes (as long as the lock's store answers). Ticks missed while no scheduler ran,
+ * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008.
+ */
+import { parseSchedule, type Schedule } from './schedule.js';
+import type { CronTrigger, TickLock, TriggerRef } from './types.js';
+
+/** setTimeout's largest delay; longer waits are taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export type FiredTrigger = Schedule['trigger'];
+
+export interface CronSchedulerOptions {
+  lock: TickLock;
+  /** Starts the tick's run (normally `enqueueRun` with `cronJob`); awaited, errors go to `onError`. */
+  fire(trigger: FiredTrigger, tickMs: number): Promise<void> | void;
+  /** A failed lock or fire. The tick is not retried by this scheduler. */
+  onError?(err: unknown, ref: TriggerRef, tickMs: number): void;
+  /** A tick whose timer woke more than this late (a stalled process) is skipped. Default 60 000. */
+  maxLateMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  schedule: Schedule;
+  timer: NodeJS.Timeout | null;
+}
+
+const keyOf = (ref: TriggerRef): string => `${ref.function}\u0000${ref.triggerId}`;
+
+export class CronScheduler {
+  readonly #options: CronSchedulerOptions;
+  readonly #now: () => number;
+  readonly #maxLateMs: number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #running = false;
+
+  constructor(options: CronSchedulerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#maxLateMs = options.maxLateMs ?? 60_000;
+  }
+
+  /** Adds a trigger or replaces the one with the same function and id. Throws a TriggerError for a bad one. */
+  set(trigger: CronTrigger): void {
+    const schedule = parseSchedule(trigger, this.#now());
+    this.#drop(keyOf(trigger));
+    const entry: Entry = { schedule, timer: null };
+    this.#entries.set(keyOf(trigger), entry);
+    if (this.#running) this.#arm(entry, this.#now());
+  }
+
+  /** Stops a trigger; false when it was not set. A tick already firing completes. */
+  remove(ref: TriggerRef): boolean {
+    return this.#drop(keyOf(ref));
+  }
+
+  /** Makes `triggers` the whole set. All are checked first: one bad trigger changes nothing. */
+  replaceAll(triggers: readonly CronTrigger[]): void {
+    const now = this.#now();
+    for (const t of triggers) parseSchedule(t, now);
+    const wanted = new Set(triggers.map(keyOf));
+    for (const key of [...this.#entries.keys()]) if (!wanted.has(key)) this.#drop(key);
+    for (const t of triggers) this.set(t);
+  }
+
+  list(): FiredTrigger[] {
+    return [...this.#entries.values()].map((e) => e.schedule.trigger);
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const now = this.#now();
+    for (const entry of this.#entries.values()) this.#arm(entry, now);
+  }
+
+  /** Stops all timers and waits for ticks being fired. Triggers stay set; `start` resumes. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const entry of this.#entries.values()) this.#clear(entry);
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #drop(key: string): boolean {
+    const entry = this.#entries.get(key);
+    if (!entry) return false;
+    this.#clear(entry);
+    this.#entries.delete(key);
+    return true;
+  }
+
+  #clear(entry: Entry): void {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+  }
+
+  /** Waits for the first tick after `afterMs`. */
+  #arm(entry: Entry, afterMs: number): void {
+    this.#wait(entry, entry.schedule.next(afterMs));
+  }
+
+  #wait(entry: Entry, tickMs: number): void {
+    const delay = Math.min(Math.max(tickMs - this.#now(), 0), MAX_TIMER_MS);
+    entry.timer = setTimeout(() => this.#wake(entry, tickMs), delay);
+    entry.timer.unref(); // the server keeps the process alive, not the schedule
+  }
+
+  #wake(entry: Entry, tickMs: number): void {
+    entry.timer = null;
+    if (!this.#running || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) return;
+    const now = this.#now();
+    if (now < tickMs) return this.#wait(entry, tickMs); // a capped wait, or a timer a millisecond early
+    if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(entry.schedule.trigger, tickMs));
+    // From now, not from the tick: ticks that passed while we were late are skipped.
+    this.#arm(entry, Math.max(tickMs, now));
+  }
+
+  async #fire(trigger: FiredTrigger, tickMs: number): Promise<void> {
+    try {
+      if (await this.#options.lock.acquire(trigger, tickMs)) await this.#options.fire(trigger, tickMs);
+    } catch (err) {
+      this.#options.onError?.(err, { function: trigger.function, triggerId: trigger.triggerId }, tickMs);
+    }
+  }
+
+  #track(p: Promise<void>): void {
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The trigger modules' types and ports: cron triggers with the TickLock that makes a tick fire
+ * once across control planes, and webhook secrets with the ReplayGuard that refuses a Stripe-style
+ * delivery seen before. All times are Unix ms unless a name says otherwise. Docs: docs/triggers.md.
+ */
+import type { WebhookFailureCode } from './errors.js';
+
+/** Names one trigger: trigger ids are unique per function (`/hooks/<function>/<triggerId>`). */
+export interface TriggerRef {
+  function: string;
+  triggerId: string;
+}
+
+/** A function's schedule. */
+export interface CronTrigger extends TriggerRef {
+  /** Five fields, or six with seconds first (`*\/5 * * * * *`); aliases like `@hourly` too. */
+  expression: string;
+  /** IANA time zone the expression is read in (default `UTC`). */
+  timezone?: string;
+  /** The body every tick's run receives (default empty). */
+  payload?: Uint8Array;
+}
+
+/**
+ * Claims one tick of one trigger for one scheduler. Every scheduler asks before firing; exactly
+ * one of them gets `true` per (trigger, tick). Throws TRIGGER_UNAVAILABLE when the lock's store
+ * cannot answer (the tick is then skipped by that scheduler, never fired unclaimed).
+ */
+export interface TickLock {
+  acquire(ref: TriggerRef, tickMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Remembers Stripe-style deliveries. `firstSeen` records `key` for `ttlMs` and answers whether it
+ * was new; one atomic step, so two gateways checking the same delivery never both get `true`.
+ * Throws TRIGGER_UNAVAILABLE when its store cannot answer.
+ */
+export interface ReplayGuard {
+  firstSeen(ref: TriggerRef, key: string, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Webhook signature styles. */
+export const WEBHOOK_STYLES = ['github', 'stripe'] as const;
+export type WebhookStyle = (typeof WEBHOOK_STYLES)[number];
+
+/**
+ * A trigger's signing secrets. After a rotation the old secret stays valid until
+ * `previousValidUntil` (the grace period), so senders can switch over without failures.
+ */
+export interface WebhookSecrets {
+  current: string | Uint8Array;
+  previous?: string | Uint8Array;
+  /** Unix ms; without it `previous` is not accepted. */
+  previousValidUntil?: number;
+}
+
+/** A verified request: which secret matched; Stripe style adds the signed `t` (Unix seconds) and the matching v1 (hex). */
+export interface WebhookAccepted {
+  ok: true;
+  secret: 'current' | 'previous';
+  timestamp?: number;
+  signature?: string;
+}
+
+export interface WebhookRefused {
+  ok: false;
+  code: WebhookFailureCode;
+}
+
+export type WebhookVerdict = WebhookAccepted | WebhookRefused;
+
+/** A function's webhook, reached at `/hooks/<function>/<triggerId>`. */
+export interface WebhookTrigger extends TriggerRef {
+  style: WebhookStyle;
+  secrets: WebhookSecrets;
+  /** Stripe style: how far the signed time may be from now (default 300 000). */
+  toleranceMs?: number;
+  /** Answer with the run's result instead of 202 (the route waits; default false). */
+  sync?: boolean;
+}

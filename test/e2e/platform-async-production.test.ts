@@ -1,0 +1,91 @@
+/**
+ * Async invocation in production mode (Redis Streams queue, MongoDB store via FerretDB): an async
+ * call runs to `succeeded`, a second process over the same Redis sees the run's timeline and output,
+ * and runs still queued in Redis when the platform stops run after it starts again (none lost).
+ * Real redis-server (append-only) and FerretDB processes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
+import { clusterOptions, productionSkip, startNode, useServers } from './production-harness.js';
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+async function fire(url: string, name: string, body: string): Promise<string> {
+  const res = await fetch(`${url}/async/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const parsed = (await res.json()) as { runId?: string };
+  assert.equal(res.status, 202, JSON.stringify(parsed));
+  return parsed.runId!;
+}
+
+async function finalState(api: Api, runId: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const state = res.body.run.state as string;
+    if (FINAL.has(state)) return state;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${state}`);
+    await sleep(100);
+  }
+}
+
+describe('async invocation (production platform)', { skip: productionSkip }, () => {
+  const servers = useServers();
+  let stateDir: string;
+  let options: StartOptions;
+  let platform: StartedPlatform;
+  let api: Api;
+  const echo = fnName('echo');
+  const slow = fnName('slow');
+  const start = async (): Promise<void> => {
+    platform = await startPlatform({ ...options, stateDir, port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, log: () => {} });
+    api = new Api(platform.url, api?.token ?? platform.adminToken ?? null);
+  };
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'fp-async-prod-'));
+    options = clusterOptions(servers);
+    await start();
+    await deployed(api, echo, { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "attempt": context.attempt}') });
+    await deployed(api, slow, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(1.5)', '    return "slept"') });
+  });
+  after(async () => {
+    await platform?.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('queues on Redis and runs the call to succeeded with its output', async () => {
+    const runId = await fire(platform.url, echo, '{"prod":1}');
+    assert.equal(await finalState(api, runId), 'succeeded');
+    const run = (await api.call('GET', `/runs/${runId}`)).body.run;
+    assert.deepEqual(run.result.body, { body: '{"prod":1}', attempt: 1 });
+  });
+
+  it('shows a run accepted by one process, with its timeline and output, on another process', async () => {
+    const other = await startNode({ ...options, dispatchConcurrency: 1 }, api.token);
+    try {
+      const runId = await fire(other.url, echo, '{"from":"other"}');
+      assert.equal(await finalState(api, runId), 'succeeded');
+      const run = (await api.call('GET', `/runs/${runId}`)).body.run;
+      assert.equal(run.function, echo);
+      assert.deepEqual(run.transitions.map((t: { state: string }) => t.state), ['queued', 'running', 'succeeded']);
+      assert.deepEqual(run.result.body, { body: '{"from":"other"}', attempt: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('runs the runs still queued in Redis at shutdown after a restart (none lost)', async () => {
+    const ids = [await fire(platform.url, slow, '{}')];
+    for (let i = 0; i < 3; i++) ids.push(await fire(platform.url, echo, `{"i":${i}}`));
+    await sleep(200);
+    await platform.close();
+    await start();
+    for (const id of ids) assert.equal(await finalState(api, id), 'succeeded', id);
+  });
+});

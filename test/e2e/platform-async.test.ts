@@ -1,0 +1,216 @@
+/**
+ * Async invocation end to end (issue 5), on a real embedded platform with Python runtimes:
+ * `POST /async/<name>` → 202 → the dispatcher runs the call → the run's state, attempts and
+ * output at `GET /api/v1/runs/<id>`; retries with `context.attempt`, idempotency keys, the async
+ * body limit, cancel, replay after a fix, and runs queued across a restart.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+import { runCli } from '../helpers/cli-harness.js';
+import { Api, deploy, deployed, errorOf, fnName, py, sleep, upload } from './platform-harness.js';
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** The dispatcher runs one attempt at a time: a slow call holds it, so later runs stay queued. */
+const OPTIONS: StartOptions = { port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, asyncMaxBodyBytes: 4096 };
+
+interface Accepted { status: number; runId: string; statusUrl: string; body: Record<string, unknown> }
+
+async function fireAsync(url: string, name: string, body: string, headers: Record<string, string> = {}, path = '/'): Promise<Accepted> {
+  const res = await fetch(`${url}/async/${name}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const parsed = (await res.json()) as Record<string, unknown>;
+  return { status: res.status, runId: String(parsed['runId']), statusUrl: String(parsed['statusUrl']), body: parsed };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- run views are read as JSON
+async function settled(api: Api, runId: string, timeoutMs = 15_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (FINAL.has(res.body.run.state)) return res.body.run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${res.body.run.state}`);
+    await sleep(100);
+  }
+}
+
+describe('async invocation (embedded platform)', () => {
+  let stateDir: string;
+  let platform: StartedPlatform;
+  let api: Api;
+  const logs: string[] = [];
+  const start = async (): Promise<void> => {
+    platform = await startPlatform({ ...OPTIONS, stateDir, log: (line) => logs.push(line) });
+    api.token ??= platform.adminToken ?? null;
+    (api as { url: string }).url = platform.url;
+  };
+  const echo = fnName('echo');
+  const slow = fnName('slow');
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'fp-async-'));
+    api = new Api('', null);
+    await start();
+    await deployed(api, echo, { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "path": event["path"], "attempt": context.attempt, "q": event["query"].get("x")}') });
+    await deployed(api, slow, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(1.5)', '    return {"slept": True}') });
+  });
+  after(async () => {
+    await platform?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('answers 202 with a run id, then the run succeeds with its output', async () => {
+    const a = await fireAsync(platform.url, echo, '{"hello":1}', {}, '/items?x=7');
+    assert.equal(a.status, 202, JSON.stringify(a.body));
+    assert.equal(a.statusUrl, `/api/v1/runs/${a.runId}`);
+    const run = await settled(api, a.runId);
+    assert.equal(run.state, 'succeeded');
+    assert.equal(run.function, echo);
+    assert.deepEqual(run.transitions.map((t: { state: string }) => t.state), ['queued', 'running', 'succeeded']);
+    assert.equal(run.attempts.length, 1);
+    assert.equal(run.result.status, 200);
+    assert.deepEqual(run.result.body, { body: '{"hello":1}', path: '/items', attempt: 1, q: '7' });
+  });
+
+  it('retries a function that fails twice: retried → succeeded, three attempts', async () => {
+    const name = fnName('flaky');
+    await deployed(api, name, {
+      'main.py': py(
+        'import os',
+        'COUNTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.txt")',
+        'def handler(event, context):',
+        '    calls = int(open(COUNTER).read()) + 1 if os.path.exists(COUNTER) else 1',
+        '    with open(COUNTER, "w") as f: f.write(str(calls))',
+        '    if context.attempt < 3: raise RuntimeError(f"attempt {context.attempt} fails")',
+        '    return {"attempt": context.attempt, "calls": calls}',
+      ),
+    });
+    const a = await fireAsync(platform.url, name, '{}');
+    assert.equal(a.status, 202);
+    const run = await settled(api, a.runId, 20_000);
+    assert.equal(run.state, 'succeeded');
+    assert.deepEqual(run.transitions.map((t: { state: string }) => t.state), ['queued', 'running', 'retried', 'running', 'retried', 'running', 'succeeded']);
+    assert.deepEqual(run.attempts.map((x: { attempt: number; status: string; errorCode: string | null }) => [x.attempt, x.status, x.errorCode]), [
+      [1, 'failed', 'FUNCTION_ERROR'],
+      [2, 'failed', 'FUNCTION_ERROR'],
+      [3, 'succeeded', null],
+    ]);
+    assert.deepEqual(run.result.body, { attempt: 3, calls: 3 });
+  });
+
+  it('returns the same run for a repeated Idempotency-Key', async () => {
+    const first = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42' });
+    const again = await fireAsync(platform.url, echo, '{"n":2}', { 'idempotency-key': 'order-42' });
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    assert.equal(again.runId, first.runId);
+    const run = await settled(api, first.runId);
+    assert.equal(run.attempts.length, 1);
+    assert.deepEqual(run.result.body.body, '{"n":1}');
+  });
+
+  it('refuses a body over the async limit (413), unknown functions (404) and paused ones (503)', async () => {
+    const big = await fetch(`${platform.url}/async/${echo}/`, { method: 'POST', body: 'x'.repeat(5000) });
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
+    const missing = await fetch(`${platform.url}/async/${fnName('nope')}/`, { method: 'POST', body: '{}' });
+    assert.equal(missing.status, 404);
+    await missing.arrayBuffer();
+    const paused = fnName('paused');
+    await deployed(api, paused, { 'main.py': py('def handler(event, context):', '    return 1') });
+    assert.equal((await api.call('POST', `/functions/${paused}/pause`)).status, 200);
+    const refused = await fetch(`${platform.url}/async/${paused}/`, { method: 'POST', body: '{}' });
+    assert.equal(refused.status, 503);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'FUNCTION_PAUSED');
+  });
+
+  it('needs the invoke token for a token-mode function', async () => {
+    const name = fnName('tok');
+    const created = await deployed(api, name, { 'main.py': py('def handler(event, context):', '    return 1') }, { auth: 'token' });
+    const denied = await fetch(`${platform.url}/async/${name}/`, { method: 'POST', body: '{}' });
+    assert.equal(denied.status, 401);
+    await denied.arrayBuffer();
+    const ok = await fireAsync(platform.url, name, '{}', { authorization: `Bearer ${created.invokeToken as string}` });
+    assert.equal(ok.status, 202);
+    assert.equal((await settled(api, ok.runId)).state, 'succeeded');
+  });
+
+  it('cancels a queued run; a running or finished one is 409', async () => {
+    const busy = await fireAsync(platform.url, slow, '{}');
+    const waiting = await fireAsync(platform.url, echo, '{"cancel":"me"}');
+    // The one dispatcher slot is taken by the slow call: the second run stays queued.
+    await sleep(300);
+    const cancelled = await api.call('POST', `/runs/${waiting.runId}/cancel`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.run.state, 'cancelled');
+    const running = await api.call('POST', `/runs/${busy.runId}/cancel`);
+    assert.equal(running.status, 409);
+    assert.equal(errorOf(running).code, 'RUN_NOT_CANCELLABLE');
+    assert.equal((await settled(api, busy.runId)).state, 'succeeded');
+    const run = await settled(api, waiting.runId);
+    assert.equal(run.state, 'cancelled');
+    assert.equal(run.attempts.length, 0);
+    assert.equal((await api.call('POST', `/runs/${waiting.runId}/cancel`)).status, 409);
+  });
+
+  it('replays a failed run against the fixed version as a new linked run', async () => {
+    const name = fnName('broken');
+    // An import error is not retried (a new version fixes it, not waiting): one attempt, failed.
+    await deployed(api, name, { 'main.py': py('raise RuntimeError("broken at import")', 'def handler(event, context):', '    return 1') });
+    const a = await fireAsync(platform.url, name, '{"payload":"kept"}');
+    const failed = await settled(api, a.runId);
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.attempts[0].errorCode, 'FUNCTION_INIT_FAILED');
+    // Fix the code (v2), then replay the original.
+    await upload(api, name, { 'main.py': py('def handler(event, context):', '    return {"fixed": event["body"].decode()}') });
+    await deploy(api, name);
+    const replay = await api.call('POST', `/runs/${a.runId}/replay`);
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    assert.equal(replay.body.replayOf, a.runId);
+    const run = await settled(api, replay.body.runId);
+    assert.equal(run.state, 'succeeded');
+    assert.equal(run.replayOf, a.runId);
+    assert.deepEqual(run.result.body, { fixed: '{"payload":"kept"}' });
+    const original = (await api.call('GET', `/runs/${a.runId}`)).body.run;
+    assert.ok(original.replays.includes(replay.body.runId));
+    const notFailed = await api.call('POST', `/runs/${replay.body.runId}/replay`);
+    assert.equal(notFailed.status, 409);
+    assert.equal(errorOf(notFailed).code, 'RUN_NOT_REPLAYABLE');
+  });
+
+  it('CLI: invoke --async prints the run id, --wait shows the result, runs <id> the timeline', async () => {
+    const env = { FP_CONFIG_DIR: join(stateDir, 'cli-config'), HOME: stateDir };
+    const target = ['--url', platform.url, '--token', api.token!];
+    const queued = await runCli(['invoke', echo, '--async', '--data', '{"cli":1}', '--json', ...target], { env });
+    assert.equal(queued.code, 0, queued.stderr);
+    const { runId } = JSON.parse(queued.stdout) as { runId: string };
+    assert.equal((await settled(api, runId)).state, 'succeeded');
+    const waited = await runCli(['invoke', echo, '--async', '--wait', '--data', '{"cli":2}', ...target], { env });
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /succeeded/);
+    assert.match(waited.stdout, /\\"cli\\":2|"cli":2/);
+    const shown = await runCli(['runs', runId, ...target], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /timeline/);
+    assert.match(shown.stdout, /queued[\s\S]*running[\s\S]*succeeded/);
+    const replay = await runCli(['runs', 'replay', runId, ...target], { env });
+    assert.equal(replay.code, 4, 'a succeeded run is not replayed');
+    assert.match(replay.stderr + replay.stdout, /RUN_NOT_REPLAYABLE/);
+    const cancel = await runCli(['runs', 'cancel', runId, ...target], { env });
+    assert.equal(cancel.code, 4);
+    assert.match(cancel.stderr + cancel.stdout, /RUN_NOT_CANCELLABLE/);
+  });
+
+  it('runs the runs still queued at shutdown after a restart (none lost)', async () => {
+    const busy = await fireAsync(platform.url, slow, '{}');
+    const queued = [];
+    for (let i = 0; i < 3; i++) queued.push(await fireAsync(platform.url, echo, `{"i":${i}}`));
+    await sleep(200);
+    await platform.close();
+    await start();
+    for (const a of [busy, ...queued]) assert.equal((await settled(api, a.runId)).state, 'succeeded', a.runId);
+  });
+});

@@ -1,0 +1,118 @@
+/** Cron triggers without I/O: checks and codes, next ticks, and the scheduler on an in-memory lock. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CronScheduler, MemoryTickLock, parseSchedule, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/triggers/index.js';
+import { redisKeys } from '../../protocol/redis-keys.js';
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as TriggerError).code;
+  }
+  return undefined;
+};
+const base: CronTrigger = { function: 'report', triggerId: 'nightly', expression: '0 0 * * *' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('cron schedule checks', () => {
+  it('accepts five and six fields, aliases and IANA zones', () => {
+    for (const expression of ['0 0 * * *', '*/5 * * * * *', '@hourly', '0 30 9 * * mon-fri']) {
+      assert.equal(codeOf(() => parseSchedule({ ...base, expression, timezone: 'Europe/Berlin' })), undefined, expression);
+    }
+    assert.equal(parseSchedule(base).trigger.timezone, 'UTC');
+  });
+
+  it('refuses bad expressions with CRON_EXPRESSION_INVALID', () => {
+    for (const expression of ['', '   ', 'bad', '61 * * * *', '* * * * * * *', '* *', '0 0 30 2 *']) {
+      assert.equal(codeOf(() => parseSchedule({ ...base, expression })), 'CRON_EXPRESSION_INVALID', expression);
+    }
+  });
+
+  it('refuses unknown zones with CRON_TIMEZONE_INVALID and bad ids with TRIGGER_INVALID', () => {
+    for (const timezone of ['', 'Nope/Zone', 'Mars/Olympus']) {
+      assert.equal(codeOf(() => parseSchedule({ ...base, timezone })), 'CRON_TIMEZONE_INVALID', timezone);
+    }
+    for (const bad of [{ triggerId: '' }, { triggerId: 'a:b' }, { function: 'a{b' }, { triggerId: 'x'.repeat(129) }]) {
+      assert.equal(codeOf(() => parseSchedule({ ...base, ...bad })), 'TRIGGER_INVALID');
+    }
+  });
+
+  it('computes the next tick strictly after a time, in the trigger zone (DST included)', () => {
+    const s = parseSchedule({ ...base, expression: '*/2 * * * * *' });
+    const t = Date.parse('2026-01-01T00:00:02.000Z');
+    assert.equal(s.next(t), t + 2000);
+    assert.equal(s.next(t - 1), t);
+    const berlin = parseSchedule({ ...base, expression: '0 30 9 * * *', timezone: 'Europe/Berlin' });
+    assert.equal(new Date(berlin.next(Date.parse('2026-01-10T12:00:00Z'))).toISOString(), '2026-01-11T08:30:00.000Z');
+    assert.equal(new Date(berlin.next(Date.parse('2026-07-10T12:00:00Z'))).toISOString(), '2026-07-11T07:30:00.000Z');
+  });
+
+  it('builds tick and replay keys under the function hash tag', () => {
+    const k = redisKeys('fp').trigger('report', 'nightly');
+    assert.equal(k.tick(1000), 'fp:v1:fn:{report}:cron:nightly:1000');
+    assert.equal(k.seen('17:ab'), 'fp:v1:fn:{report}:hook:nightly:seen:17:ab');
+    assert.throws(() => redisKeys('fp').trigger('f', 'a:b'), RangeError);
+  });
+});
+
+describe('cron scheduler (memory lock)', () => {
+  const everySecond: CronTrigger = { function: 'tick', triggerId: 's', expression: '* * * * * *', payload: Buffer.from('hi') };
+
+  it('fires each tick once across two schedulers sharing a lock', async () => {
+    const lock = new MemoryTickLock();
+    const fired: number[] = [];
+    const payloads = new Set<string>();
+    const make = () => new CronScheduler({ lock, fire: (t: FiredTrigger, tick) => { fired.push(tick); payloads.add(Buffer.from(t.payload).toString()); } });
+    const a = make();
+    const b = make();
+    for (const s of [a, b]) {
+      s.set(everySecond);
+      s.start();
+    }
+    await sleep(2300);
+    await Promise.all([a.stop(), b.stop()]);
+    assert.ok(fired.length >= 2, `fired ${fired.length}`);
+    assert.equal(new Set(fired).size, fired.length, 'a tick fired twice');
+    for (const tick of fired) assert.equal(tick % 1000, 0);
+    assert.deepEqual([...payloads], ['hi']);
+  });
+
+  it('stops firing a removed trigger; replaceAll with one bad trigger changes nothing', async () => {
+    const fired: string[] = [];
+    const s = new CronScheduler({ lock: new MemoryTickLock(), fire: (t) => void fired.push(t.triggerId) });
+    s.set(everySecond);
+    s.set({ ...everySecond, triggerId: 'other' });
+    s.start();
+    assert.equal(codeOf(() => s.replaceAll([{ ...everySecond, triggerId: 'x', expression: 'nope' }])), 'CRON_EXPRESSION_INVALID');
+    assert.equal(s.list().length, 2);
+    assert.equal(s.remove({ function: 'tick', triggerId: 'other' }), true);
+    assert.equal(s.remove({ function: 'tick', triggerId: 'other' }), false);
+    await sleep(1200);
+    assert.ok(fired.includes('s'));
+    assert.ok(!fired.includes('other'));
+    s.replaceAll([]);
+    const count = fired.length;
+    await sleep(1100);
+    await s.stop();
+    assert.equal(fired.length, count);
+    assert.equal(s.list().length, 0);
+  });
+
+  it('reports a failing fire or lock through onError and keeps ticking', async () => {
+    const errors: unknown[] = [];
+    const s = new CronScheduler({
+      lock: { acquire: async () => true, close: async () => {} },
+      fire: () => {
+        throw Object.assign(new Error('queue down'), { code: 'QUEUE_UNAVAILABLE' });
+      },
+      onError: (err) => errors.push(err),
+    });
+    s.set(everySecond);
+    s.start();
+    await sleep(2100);
+    await s.stop();
+    assert.ok(errors.length >= 2);
+    assert.equal((errors[0] as { code: string }).code, 'QUEUE_UNAVAILABLE');
+  });
+});

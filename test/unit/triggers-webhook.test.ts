@@ -1,0 +1,147 @@
+/** Webhook signature checks (GitHub and Stripe style), secret rotation and replay refusal; no I/O. */
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  checkReplay,
+  MemoryReplayGuard,
+  parseStripeHeader,
+  verifyGithubSignature,
+  verifyStripeSignature,
+  verifyWebhook,
+  type WebhookSecrets,
+} from '../../controlplane/triggers/index.js';
+
+const hex = (secret: string, ...parts: (string | Uint8Array)[]): string => {
+  const h = createHmac('sha256', secret);
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
+const secrets: WebhookSecrets = { current: 'whsec_new' };
+// Every byte value, and bytes that are not valid UTF-8: the check must use the raw bytes.
+const body = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]), randomBytes(64), Buffer.from('{"a":1}\r\n')]);
+const NOW = 1_800_000_000_000;
+const T = NOW / 1000;
+const stripe = (secret: string, t: number, b: Uint8Array = body): string => `t=${t},v1=${hex(secret, `${t}.`, b)}`;
+
+describe('GitHub-style signatures', () => {
+  const good = `sha256=${hex('whsec_new', body)}`;
+
+  it('accepts the HMAC of the raw bytes, in either hex case', () => {
+    assert.deepEqual(verifyGithubSignature(good, body, secrets), { ok: true, secret: 'current' });
+    assert.equal(verifyGithubSignature(good.toUpperCase().replace('SHA256', 'sha256'), body, secrets).ok, true);
+    assert.equal(verifyGithubSignature([good], body, secrets).ok, true);
+  });
+
+  it('refuses a missing header with WEBHOOK_SIGNATURE_MISSING', () => {
+    for (const h of [undefined, '', '  ', []]) assert.deepEqual(verifyGithubSignature(h, body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' });
+  });
+
+  it('refuses wrong, malformed or re-encoded signatures with WEBHOOK_SIGNATURE_INVALID', () => {
+    const reencoded = Buffer.from(body.toString('utf8'));
+    const bad = [
+      `sha256=${hex('wrong', body)}`,
+      `sha256=${hex('whsec_new', reencoded)}`,
+      `sha1=${hex('whsec_new', body)}`,
+      good.slice(0, -2),
+      `${good}00`,
+      `sha256=${'zz'.repeat(32)}`,
+      hex('whsec_new', body),
+      [good, good],
+    ];
+    for (const h of bad) assert.deepEqual(verifyGithubSignature(h, body, secrets), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, String(h));
+    assert.equal(verifyGithubSignature(good, Buffer.concat([body, Buffer.from([0])]), secrets).ok, false);
+  });
+
+  it('accepts the previous secret only during the grace period', () => {
+    const rotated: WebhookSecrets = { current: 'whsec_newer', previous: 'whsec_new', previousValidUntil: NOW };
+    assert.deepEqual(verifyGithubSignature(good, body, rotated, NOW), { ok: true, secret: 'previous' });
+    assert.equal(verifyGithubSignature(good, body, rotated, NOW + 1).ok, false);
+    assert.equal(verifyGithubSignature(good, body, { current: 'whsec_newer', previous: 'whsec_new' }, NOW).ok, false);
+    assert.deepEqual(verifyGithubSignature(`sha256=${hex('whsec_newer', body)}`, body, rotated, NOW), { ok: true, secret: 'current' });
+  });
+});
+
+describe('Stripe-style signatures', () => {
+  const at = { nowMs: NOW };
+
+  it('accepts t and v1 over "t.body", among several v1 and other schemes', () => {
+    assert.deepEqual(verifyStripeSignature(stripe('whsec_new', T), body, secrets, at), { ok: true, secret: 'current', timestamp: T, signature: hex('whsec_new', `${T}.`, body) });
+    const several = `t=${T},v0=abc,v1=${hex('other', `${T}.`, body)},v1=${hex('whsec_new', `${T}.`, body)}`;
+    assert.equal(verifyStripeSignature(several, body, secrets, at).ok, true);
+    assert.deepEqual(parseStripeHeader(' t=5 , v1=ab '), { timestamp: 5, v1: ['ab'] });
+  });
+
+  it('refuses missing, malformed and wrong signatures', () => {
+    assert.deepEqual(verifyStripeSignature(undefined, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' });
+    const bad = [
+      `t=${T}`,
+      `v1=${hex('whsec_new', `${T}.`, body)}`,
+      `t=abc,v1=${hex('whsec_new', `abc.`, body)}`,
+      `t=${T},t=${T},v1=${hex('whsec_new', `${T}.`, body)}`,
+      'garbage',
+      stripe('wrong', T),
+      stripe('whsec_new', T + 1).replace(`t=${T + 1}`, `t=${T}`), // timestamp swapped after signing
+      stripe('whsec_new', T, Buffer.from('other body')),
+    ];
+    for (const h of bad) assert.deepEqual(verifyStripeSignature(h, body, secrets, at), { ok: false, code: 'WEBHOOK_SIGNATURE_INVALID' }, h);
+  });
+
+  it('refuses a valid signature outside the tolerance window, either way', () => {
+    for (const t of [T - 301, T + 301]) {
+      assert.deepEqual(verifyStripeSignature(stripe('whsec_new', t), body, secrets, at), { ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+    }
+    assert.equal(verifyStripeSignature(stripe('whsec_new', T - 300), body, secrets, at).ok, true);
+    assert.equal(verifyStripeSignature(stripe('whsec_new', T - 20), body, secrets, { nowMs: NOW, toleranceMs: 10_000 }).ok, false);
+    // A forged signature with an old timestamp says INVALID, not out of tolerance.
+    assert.equal((verifyStripeSignature(stripe('wrong', T - 1000), body, secrets, at) as { code: string }).code, 'WEBHOOK_SIGNATURE_INVALID');
+  });
+
+  it('accepts the previous secret during the grace period only', () => {
+    const rotated: WebhookSecrets = { current: 'whsec_newer', previous: 'whsec_new', previousValidUntil: NOW + 60_000 };
+    assert.equal(verifyStripeSignature(stripe('whsec_new', T), body, rotated, at).ok, true);
+    assert.equal(verifyStripeSignature(stripe('whsec_new', T + 61), body, rotated, { nowMs: NOW + 61_000 }).ok, false);
+  });
+
+  it('refuses a replay within the window, per trigger', async () => {
+    let clock = NOW;
+    const guard = new MemoryReplayGuard(() => clock);
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const header = stripe('whsec_new', T);
+    const check = async (r = ref) => checkReplay(guard, r, verifyStripeSignature(header, body, secrets, { nowMs: clock }), { nowMs: clock });
+    assert.equal((await check()).ok, true);
+    assert.deepEqual(await check(), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    assert.equal((await check({ ...ref, triggerId: 'other' })).ok, true);
+    clock = NOW + 301_000; // past the window: now refused by time, and the guard forgot it
+    assert.equal((await check()).ok, false);
+    assert.equal((await check() as { code: string }).code, 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE');
+    const fresh = stripe('whsec_new', T + 301);
+    assert.equal((await checkReplay(guard, ref, verifyStripeSignature(fresh, body, secrets, { nowMs: clock }), { nowMs: clock })).ok, true);
+  });
+
+  it('passes refusals and GitHub verdicts through the replay check untouched', async () => {
+    const guard = new MemoryReplayGuard();
+    const ref = { function: 'f', triggerId: 'g' };
+    const gh = verifyGithubSignature(`sha256=${hex('whsec_new', body)}`, body, secrets);
+    assert.deepEqual(await checkReplay(guard, ref, gh), gh);
+    assert.deepEqual(await checkReplay(guard, ref, gh), gh);
+    const refused = { ok: false as const, code: 'WEBHOOK_SIGNATURE_MISSING' as const };
+    assert.deepEqual(await checkReplay(guard, ref, refused), refused);
+  });
+});
+
+describe('verifyWebhook (what the hooks route calls)', () => {
+  it('reads the header of the trigger style and refuses replays of Stripe deliveries', async () => {
+    const guard = new MemoryReplayGuard(() => NOW);
+    const gh = { function: 'f', triggerId: 'gh', style: 'github' as const, secrets };
+    const st = { function: 'f', triggerId: 'st', style: 'stripe' as const, secrets, toleranceMs: 60_000 };
+    const ghHeaders = { 'x-hub-signature-256': `sha256=${hex('whsec_new', body)}` };
+    assert.equal((await verifyWebhook(gh, ghHeaders, body, guard, NOW)).ok, true);
+    assert.deepEqual(await verifyWebhook(st, ghHeaders, body, guard, NOW), { ok: false, code: 'WEBHOOK_SIGNATURE_MISSING' });
+    const stHeaders = { 'stripe-signature': stripe('whsec_new', T - 30) };
+    assert.equal((await verifyWebhook(st, stHeaders, body, guard, NOW)).ok, true);
+    assert.deepEqual(await verifyWebhook(st, stHeaders, body, guard, NOW), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    const old = { 'stripe-signature': stripe('whsec_new', T - 61) };
+    assert.deepEqual(await verifyWebhook(st, old, body, guard, NOW), { ok: false, code: 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE' });
+  });
+});
