@@ -20,6 +20,8 @@ import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
+import { CronTriggers } from './service/cron.js';
+import type { TickLock } from './triggers/index.js';
 
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */
@@ -63,6 +65,8 @@ export interface ControlPlaneOptions {
     leaseMs?: number;
     /** How long stopping lets running attempts finish (default 10 s). */
     graceMs?: number;
+    /** Cron triggers fire when given: the lock that makes each tick fire once across processes (opened and closed by the caller). */
+    tickLock?: TickLock;
   };
 }
 
@@ -79,9 +83,9 @@ export interface ControlPlane {
   readonly functionsLoaded: number;
   /** Where the gateway's `/async/<name>` queues calls; null without `async`. */
   readonly asyncIntake: AsyncIntake | null;
-  /** Starts the dispatcher (call once the invoker is bound); no-op without `async`. */
+  /** Starts the dispatcher and the cron scheduler (call once the invoker is bound); no-op without `async`. */
   startDispatcher(): void;
-  /** Stops the dispatcher: no new claims, running attempts get the grace. Call before the gateway closes. */
+  /** Stops the cron scheduler, then the dispatcher: no new claims, running attempts get the grace. Call before the gateway closes. */
   stopDispatcher(): Promise<void>;
   /** Stops retention, writes buffered runs, stops the bundle workers. Call after the gateway closed. */
   close(): Promise<void>;
@@ -128,6 +132,15 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       })
     : null;
   let dispatcherStopped: Promise<void> | null = null;
+  const cron = asyncRuns && options.async?.tickLock
+    ? new CronTriggers(store, options.async.tickLock, async (fn, triggerId, tickMs, body, key) => {
+        await asyncRuns.submitTick(fn, triggerId, tickMs, body, key);
+      }, log)
+    : null;
+  const stopAll = async (): Promise<void> => {
+    await cron?.stop();
+    if (dispatcher) await dispatcher.stop();
+  };
 
   const ctx: ServiceContext = {
     store,
@@ -151,8 +164,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       publicUrl: options.publicUrl,
     },
     log,
+    ...(cron !== null ? { cron } : {}),
   };
 
+  await cron?.refreshAll();
   await options.bus.start(syncListener(ctx));
 
   let closing: Promise<void> | null = null;
@@ -163,14 +178,17 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     adminToken,
     functionsLoaded,
     asyncIntake: asyncRuns,
-    startDispatcher: () => dispatcher?.start(),
+    startDispatcher() {
+      dispatcher?.start();
+      cron?.start();
+    },
     stopDispatcher() {
-      dispatcherStopped ??= dispatcher ? dispatcher.stop() : Promise.resolve();
+      dispatcherStopped ??= stopAll();
       return dispatcherStopped;
     },
     close() {
       closing ??= (async () => {
-        await (dispatcherStopped ??= dispatcher ? dispatcher.stop() : Promise.resolve());
+        await (dispatcherStopped ??= stopAll());
         await retention.stop();
         await warm.stop();
         await runs.close();

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
+import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openTickLock, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -82,6 +82,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         : { kind: 'embedded', stateDir, leaseMs: config.dispatchLeaseMs },
     );
     cleanup.push(() => asyncStores.close());
+    // Cron ticks are claimed here (one claim per tick across processes); closed after the control plane.
+    const tickLock = await openTickLock(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded', stateDir });
+    cleanup.push(() => tickLock.close());
     const pool = new PoolManager(
       defaultPoolConfig(
         {
@@ -126,6 +129,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         concurrency: config.dispatchConcurrency,
         leaseMs: config.dispatchLeaseMs,
         graceMs: config.shutdownGraceMs,
+        tickLock,
       },
     });
     cleanup.push(() => controlPlane.close());
@@ -140,7 +144,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     });
     gateway = started;
     cleanup.push(() => started.close());
-    // Runs after the gateway is up (attempts invoke through it); stopped first at close, before
+    // Runs after the gateway is up (attempts invoke through it), with the cron scheduler; both stopped first at close, before
     // the gateway refuses calls and long before the queue closes.
     controlPlane.startDispatcher();
     cleanup.push(() => controlPlane.stopDispatcher());

@@ -58,11 +58,46 @@ const limitsSchema = z
     maxQueue: l.maxQueue,
   }));
 
-/** Triggers other than HTTP. Provisional: the control plane gives them meaning in a later issue. */
-const triggerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('cron'), schedule: z.string().min(1) }),
-  z.strictObject({ type: z.literal('webhook') }),
-]);
+/** Trigger ids: unique per function (`/hooks/<name>/<id>`, cron tick keys). */
+export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function isIanaZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A schedule. The expression's syntax is checked by the control plane when a version is uploaded
+ * (controlplane/triggers' parseSchedule; 400 naming `manifest.triggers[i].schedule`).
+ */
+const cronTriggerSchema = z.strictObject({
+  type: z.literal('cron'),
+  id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
+  schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
+  timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
+  payload: z.unknown().optional(),
+});
+
+/** Triggers other than HTTP. Webhooks are provisional: the hooks route is not wired yet. */
+const triggerSchema = z.discriminatedUnion('type', [cronTriggerSchema, z.strictObject({ type: z.literal('webhook') })]);
+
+/** Default none. Cron ids default to `cron-<index>`; ids must be unique within the list. */
+export const triggersSchema = z
+  .array(triggerSchema)
+  .default([])
+  .transform((list) => list.map((t, i) => (t.type === 'cron' ? { ...t, id: t.id ?? `cron-${i}` } : t)))
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((t, i) => {
+      if (t.type !== 'cron') return;
+      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate trigger id ${t.id}` });
+      seen.add(t.id);
+    });
+  });
 
 export const manifestSchema = z.strictObject({
   kind: z.literal('function'),
@@ -70,7 +105,7 @@ export const manifestSchema = z.strictObject({
   entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app').default('main:handler'),
   runtime: z.enum(RUNTIME_PRESETS).default('http'),
   invocation: z.enum(INVOCATION_MODES).default('sync'),
-  triggers: z.array(triggerSchema).default([]),
+  triggers: triggersSchema,
   // prefault: an absent `limits` is parsed as `{}`, so the defaults above live in one place.
   limits: limitsSchema.prefault({}),
   env: z
@@ -81,7 +116,8 @@ export const manifestSchema = z.strictObject({
 
 /** A parsed manifest: defaults filled, units converted, `${VAR}` references resolved. */
 export type Manifest = z.output<typeof manifestSchema>;
-export type Trigger = z.output<typeof triggerSchema>;
+export type Trigger = z.output<typeof triggersSchema>[number];
+export type CronTriggerSpec = Extract<Trigger, { type: 'cron' }>;
 export type ManifestLimits = Manifest['limits'];
 
 export interface ManifestIssue {

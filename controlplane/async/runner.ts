@@ -1,13 +1,13 @@
 /**
  * The AttemptRunner of the platform: one attempt = one call through the gateway's in-process
- * invoke (trigger `async`, `attempt` passed through so the handler sees `context.attempt`), the
+ * invoke (trigger `async`, or `cron` for a tick; `attempt` passed through so the handler sees `context.attempt`), the
  * same request every time (the queued envelope). The attempt's response is kept as the run's
  * output.
  */
 import { httpStatus, isPlatformError, type ErrorCode } from '../../protocol/index.js';
 import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
 import type { Invoker } from '../service/context.js';
-import { decodeCall } from './envelope.js';
+import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 
 /** The error class the pool reports for each code (DirectResult carries the code only). */
@@ -26,9 +26,9 @@ export class InvokerRunner implements AttemptRunner {
 
   async run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome> {
     const started = performance.now();
-    const call = decodeCall(job.payload);
+    const { call, trigger } = decodeEnvelope(job.payload);
     try {
-      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt }, 'async');
+      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt }, trigger);
       await this.runs.setResult(job.runId, { status: r.status, headers: r.headers, body: Buffer.from(r.body), attempt: job.attempt });
       const base = { cold: r.cold, durationMs: r.durationMs, initMs: 0, handlerMs: r.durationMs };
       if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };

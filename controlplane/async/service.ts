@@ -31,6 +31,16 @@ export class AsyncRuns implements AsyncIntake {
     return this.accept(name, encodeCall(call), idempotencyKey, null);
   }
 
+  /**
+   * A cron tick as a run: `POST /` with the trigger's payload as a JSON body (empty without one)
+   * and `x-fp-trigger-id` / `x-fp-cron-tick` (ISO time) headers; its attempts run with trigger `cron`.
+   */
+  async submitTick(name: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string): Promise<{ runId: string; created: boolean }> {
+    const headers: [string, string][] = [['x-fp-trigger-id', triggerId], ['x-fp-cron-tick', new Date(tickMs).toISOString()]];
+    if (body.length > 0) headers.push(['content-type', 'application/json']);
+    return this.accept(name, encodeCall({ method: 'POST', path: '/', rawQuery: '', headers, body }, 'cron'), idempotencyKey, null);
+  }
+
   /** Null when the run was never an async run (or the timeline lost it). */
   async view(runId: string): Promise<AsyncRunView | null> {
     const timeline = await this.timeline.get(runId);

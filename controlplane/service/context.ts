@@ -12,6 +12,7 @@ import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
 import type { CodeDirs } from './code-dirs.js';
+import type { CronTriggers } from './cron.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
 
@@ -59,5 +60,7 @@ export interface ServiceContext {
   /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
   readonly async: AsyncRuns | null;
   readonly settings: ServiceSettings;
+  /** The cron scheduler's trigger set; absent without async runs. */
+  readonly cron?: CronTriggers;
   log(line: string): void;
 }

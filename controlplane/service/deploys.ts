@@ -53,6 +53,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     ctx.registry.set(record, version.entrypoint);
     ctx.pool.drain(name, String(target));
     ctx.bus.publish({ kind: 'function', name });
+    await ctx.cron?.refresh(name);
     return { record, entry };
   });
 }
@@ -101,6 +102,7 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
     // Resume: un-retire the active version's (empty) group so its minWarm applies again.
     else if (record.activeVersion !== null) ctx.pool.drain(name, String(record.activeVersion));
     ctx.bus.publish({ kind: 'function', name });
+    await ctx.cron?.refresh(name);
     return { record, entry };
   });
 }

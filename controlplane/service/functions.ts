@@ -63,6 +63,7 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     announce(ctx, name, false);
     ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
     await ctx.code.removeFunction(name);
+    await ctx.cron?.refresh(name);
   });
 }
 

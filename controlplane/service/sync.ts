@@ -18,6 +18,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
       ctx.tokens.removeScope(name);
       ctx.pool.drain(name);
       await ctx.code.removeFunction(name);
+      await ctx.cron?.refresh(name);
       return;
     }
     let held = ctx.registry.recordOf(name);
@@ -35,6 +36,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) ctx.pool.drain(name);
     else ctx.pool.drain(name, String(version.version));
+    await ctx.cron?.refresh(name);
   });
 }
 
@@ -55,6 +57,7 @@ export async function resync(ctx: ServiceContext): Promise<void> {
     if (held.paused || held.fn === null) ctx.pool.drain(name);
     else ctx.pool.drain(name, held.fn.version);
   }
+  await ctx.cron?.refreshAll();
 }
 
 /**

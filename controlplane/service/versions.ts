@@ -8,6 +8,7 @@ import { PlatformError } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
 import type { FileEntry, VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { checkManifestTriggers } from './cron.js';
 import { getFunction } from './functions.js';
 
 /** The upload body after validation (contents already hashed by the workers). */
@@ -20,6 +21,7 @@ export interface VersionUpload {
 
 export async function createVersion(ctx: ServiceContext, name: string, checked: CheckedUpload, body: VersionUpload, actor: string): Promise<VersionRecord> {
   await getFunction(ctx, name);
+  checkManifestTriggers(name, body.manifest);
   const computed = new Map(checked.bundle.files.map((f) => [f.path, f]));
   // Claims the client made next to a content must match what it sent.
   body.files.forEach((file, i) => {

@@ -1,0 +1,125 @@
+/**
+ * Cron triggers wired to the functions (docs/triggers.md): the scheduler holds the cron triggers
+ * of every active function's active version manifest (deployed, not paused). `refresh` re-reads
+ * one function from the store after a deploy, rollback, pause, resume or delete (here or, through
+ * the config bus, elsewhere); ticks are claimed through the TickLock and queued by `fire`.
+ */
+import { PlatformError, triggersSchema } from '../../protocol/index.js';
+import type { Store } from '../store/index.js';
+import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronTrigger, type TickLock } from '../triggers/index.js';
+
+/** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty). */
+export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<void>;
+
+/** The cron triggers of a stored (raw) manifest; [] when it has none or they do not parse. */
+export function cronTriggersOf(fn: string, manifest: unknown): CronTrigger[] {
+  const raw = typeof manifest === 'object' && manifest !== null ? (manifest as { triggers?: unknown }).triggers : undefined;
+  if (raw === undefined) return [];
+  const parsed = triggersSchema.safeParse(raw);
+  if (!parsed.success) return [];
+  return parsed.data.flatMap((t) => t.type !== 'cron' ? [] : [{
+    function: fn,
+    triggerId: t.id,
+    expression: t.schedule,
+    ...(t.timezone !== undefined ? { timezone: t.timezone } : {}),
+    payload: t.payload === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(t.payload)),
+  }]);
+}
+
+/** Upload check: a manifest's triggers must parse and every schedule must be valid (400 INVALID_FIELD naming the field). */
+export function checkManifestTriggers(fn: string, manifest: unknown): void {
+  const raw = typeof manifest === 'object' && manifest !== null ? (manifest as { triggers?: unknown }).triggers : undefined;
+  if (raw === undefined) return;
+  const parsed = triggersSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const field = `manifest.triggers${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+    throw new PlatformError('INVALID_FIELD', `${field}: ${issue?.message ?? 'invalid'}`, { field });
+  }
+  for (const [i, trigger] of cronTriggersOf(fn, manifest).entries()) {
+    try {
+      parseSchedule(trigger);
+    } catch (err) {
+      if (!isTriggerError(err)) throw err;
+      const which = err.details['field'] === 'timezone' ? 'timezone' : err.details['field'] === 'triggerId' ? 'id' : 'schedule';
+      const index = parsed.data.findIndex((t) => t.type === 'cron' && t.id === trigger.triggerId);
+      const field = `manifest.triggers[${index < 0 ? i : index}].${which}`;
+      throw new PlatformError('INVALID_FIELD', `${field}: ${err.message} (${err.code})`, { field, cause: err.code });
+    }
+  }
+}
+
+const signature = (t: CronTrigger): string => JSON.stringify([t.expression, t.timezone ?? null, Buffer.from(t.payload ?? []).toString('base64')]);
+
+export class CronTriggers {
+  readonly #scheduler: CronScheduler;
+  /** function → triggerId → signature of what is set. */
+  readonly #held = new Map<string, Map<string, string>>();
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void) {
+    this.#scheduler = new CronScheduler({
+      lock,
+      fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs)),
+      onError: (err, ref, tickMs) => log(`cron: tick ${new Date(tickMs).toISOString()} of ${ref.function}/${ref.triggerId} skipped: ${(err as Error).message}`),
+    });
+  }
+
+  /** Re-reads one function's triggers from the store; never rejects (failures are logged). */
+  refresh(name: string): Promise<void> {
+    return this.#serial(`refresh the cron triggers of ${name}`, () => this.#refresh(name));
+  }
+
+  /** Every function, and none of the ones that are gone (after start and a bus resync). */
+  refreshAll(): Promise<void> {
+    return this.#serial('refresh the cron triggers', async () => {
+      const names = new Set((await this.store.functions.list()).map((f) => f.name));
+      for (const name of [...this.#held.keys()]) if (!names.has(name)) this.#apply(name, []);
+      for (const name of names) await this.#refresh(name);
+    });
+  }
+
+  start(): void {
+    this.#scheduler.start();
+  }
+
+  /** Stops firing (ticks being queued finish). The lock stays open: its owner closes it. */
+  stop(): Promise<void> {
+    return this.#scheduler.stop();
+  }
+
+  #serial(what: string, step: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(step).catch((err: unknown) => this.log(`cron: could not ${what}: ${String(err)}`));
+    return this.#chain;
+  }
+
+  async #refresh(name: string): Promise<void> {
+    const record = await this.store.functions.get(name);
+    if (record === null || record.status === 'paused' || record.activeVersion === null) return this.#apply(name, []);
+    const version = await this.store.versions.get(name, record.activeVersion);
+    this.#apply(name, version === null ? [] : cronTriggersOf(name, version.manifest));
+  }
+
+  #apply(name: string, triggers: CronTrigger[]): void {
+    const held = this.#held.get(name) ?? new Map<string, string>();
+    const wanted = new Set(triggers.map((t) => t.triggerId));
+    for (const id of held.keys()) {
+      if (wanted.has(id)) continue;
+      this.#scheduler.remove({ function: name, triggerId: id });
+      held.delete(id);
+    }
+    for (const t of triggers) {
+      const sig = signature(t);
+      if (held.get(t.triggerId) === sig) continue; // unchanged: keep its timer
+      try {
+        this.#scheduler.set(t);
+        held.set(t.triggerId, sig);
+      } catch (err) {
+        this.log(`cron: trigger ${t.triggerId} of ${name} not scheduled: ${(err as Error).message}`);
+      }
+    }
+    if (held.size > 0) this.#held.set(name, held);
+    else this.#held.delete(name);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Opens the TickLock for a mode: SQLite in the state directory (embedded; processes on one host
+ * share it) or Redis (production; every platform process on that Redis). The lock owns its connection.
+ */
+import { openSqliteTickLock } from './locks.js';
+import type { TickLock } from './types.js';
+
+export type TickLockConfig = { kind: 'embedded'; stateDir: string } | { kind: 'production'; redisUrl: string; prefix: string };
+
+export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
+  if (config.kind === 'embedded') return openSqliteTickLock({ stateDir: config.stateDir });
+  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
+  const { redisTickLock } = await import('./redis.js');
+  const client = connectRedis(config.redisUrl);
+  try {
+    await redisReady(client);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return redisTickLock({ client, ownsClient: true, prefix: config.prefix });
+}

@@ -1,0 +1,49 @@
+/**
+ * Cron across two platform processes on one Redis + FerretDB (issue 5): both schedule the same
+ * per-second trigger, the Redis tick lock lets exactly one of them queue each tick.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { countByTick, uploadCron } from './cron-harness.js';
+import { deploy, fnName, sleep } from './platform-harness.js';
+import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
+
+describe('cron on two platform processes (production stores)', { skip: productionSkip, timeout: 90_000 }, () => {
+  const servers = useServers();
+  let a: Node;
+  let b: Node;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-cron-cluster-'));
+    const options = clusterOptions(servers);
+    a = await startNode(options);
+    b = await startNode(options, a.platform.adminToken ?? null);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a per-second schedule fires exactly once per tick across both', async () => {
+    const name = fnName('cron');
+    const out = join(dir, 'ticks');
+    const up = await uploadCron(a.api, name, out, [{ type: 'cron', id: 'every-second', schedule: '* * * * * *' }]);
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(a.api, name);
+    await sleep(3200);
+    // Stop scheduling (both processes), then let the ticks already queued finish.
+    assert.equal((await b.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    await sleep(1000);
+    const counts = countByTick(out);
+    assert.ok(counts.size >= 2, `ticks: ${JSON.stringify([...counts])} logs: ${[...a.logs, ...b.logs].join('\n')}`);
+    for (const [tick, n] of counts) assert.equal(n, 1, `tick ${tick} ran ${n} times`);
+    const runs = await a.api.call('GET', `/runs?function=${name}`);
+    assert.equal(runs.status, 200, JSON.stringify(runs.body));
+    const cronRuns = (runs.body.items as { trigger: string }[]).filter((r) => r.trigger === 'cron');
+    assert.equal(cronRuns.length, [...counts.values()].reduce((x, y) => x + y, 0));
+  });
+});

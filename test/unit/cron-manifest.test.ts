@@ -1,0 +1,50 @@
+/** Cron triggers in the manifest: defaults and shape (protocol), and the control plane's upload check. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkManifestTriggers, cronTriggersOf } from '../../controlplane/service/cron.js';
+import { isPlatformError, ManifestError, parseManifest } from '../../protocol/index.js';
+
+const fieldOf = (manifest: unknown): unknown => {
+  try {
+    checkManifestTriggers('fn', manifest);
+  } catch (err) {
+    assert.ok(isPlatformError(err));
+    assert.equal(err.code, 'INVALID_FIELD');
+    return err.details['field'];
+  }
+  return null;
+};
+
+describe('cron triggers in the manifest', () => {
+  it('defaults ids to cron-<index> and keeps timezone and payload', () => {
+    const m = parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'webhook' }, { type: 'cron', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } }] });
+    assert.deepEqual(m.triggers[1], { type: 'cron', id: 'cron-1', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } });
+  });
+
+  it('refuses unknown zones, bad and duplicate ids with their paths', () => {
+    assert.throws(
+      () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', id: 'a', schedule: '* * * * *', timezone: 'Nowhere/City' }, { type: 'cron', id: 'a', schedule: '* * * * *' }] }),
+      (err: unknown) => err instanceof ManifestError && err.issues.some((i) => i.path === 'triggers.0.timezone'),
+    );
+    assert.throws(
+      () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', id: 'a', schedule: '* * * * *' }, { type: 'cron', id: 'a', schedule: '* * * * *' }] }),
+      (err: unknown) => err instanceof ManifestError && err.issues.some((i) => i.path === 'triggers.1.id'),
+    );
+  });
+
+  it('the upload check names the field of a bad schedule; good manifests pass', () => {
+    assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *' }, { type: 'cron', schedule: 'not cron' }] }), 'manifest.triggers[1].schedule');
+    assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *', timezone: 'Mars/Base' }] }), 'manifest.triggers[0].timezone');
+    assert.equal(fieldOf({ triggers: [{ type: 'cron' }] }), 'manifest.triggers[0].schedule');
+    assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '0 0 9 * * mon-fri', timezone: 'America/New_York' }] }), null);
+    assert.equal(fieldOf(null), null);
+    assert.equal(fieldOf({ kind: 'function' }), null);
+  });
+
+  it('reads the stored manifest into scheduler triggers (payload as JSON bytes)', () => {
+    const [t] = cronTriggersOf('fn', { triggers: [{ type: 'cron', schedule: '* * * * * *', payload: { n: 2 } }] });
+    assert.equal(t?.triggerId, 'cron-0');
+    assert.equal(Buffer.from(t?.payload ?? []).toString(), '{"n":2}');
+    assert.deepEqual(cronTriggersOf('fn', { triggers: 'nope' }), []);
+  });
+});
