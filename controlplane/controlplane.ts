@@ -4,7 +4,7 @@
  * gateway, and passes them in as ports; the control plane never starts a server of its own.
  */
 import { join } from 'node:path';
-import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink } from '../gateway/index.js';
+import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../gateway/index.js';
 import { createApi } from './api/index.js';
 import { AsyncRuns, InvokerRunner, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './dispatcher/index.js';
@@ -21,7 +21,8 @@ import { TokenIndex } from './service/tokens.js';
 import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './service/cron.js';
-import type { TickLock } from './triggers/index.js';
+import type { ReplayGuard, TickLock } from './triggers/index.js';
+import { storeWebhooks } from './service/hooks.js';
 
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */
@@ -67,6 +68,8 @@ export interface ControlPlaneOptions {
     graceMs?: number;
     /** Cron triggers fire when given: the lock that makes each tick fire once across processes (opened and closed by the caller). */
     tickLock?: TickLock;
+    /** Webhook triggers are served when given: remembers Stripe-style deliveries (opened and closed by the caller). */
+    replayGuard?: ReplayGuard;
   };
 }
 
@@ -83,6 +86,8 @@ export interface ControlPlane {
   readonly functionsLoaded: number;
   /** Where the gateway's `/async/<name>` queues calls; null without `async`. */
   readonly asyncIntake: AsyncIntake | null;
+  /** Where the gateway's `/hooks/<name>/<id>` finds triggers (GatewayOptions.hooks); null without `async.replayGuard`. */
+  readonly webhooks: Webhooks | null;
   /** Starts the dispatcher and the cron scheduler (call once the invoker is bound); no-op without `async`. */
   startDispatcher(): void;
   /** Stops the cron scheduler, then the dispatcher: no new claims, running attempts get the grace. Call before the gateway closes. */
@@ -178,6 +183,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     adminToken,
     functionsLoaded,
     asyncIntake: asyncRuns,
+    webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard) : null,
     startDispatcher() {
       dispatcher?.start();
       cron?.start();

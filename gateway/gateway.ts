@@ -5,6 +5,7 @@
 import { PlatformError, type RunTrigger } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
+import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
 import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   log?: (line: string) => void;
   /** Where `/async/<name>` queues calls, and their body limit; none: 503 ASYNC_NOT_ENABLED there. */
   async?: { intake: AsyncIntake; maxBodyBytes: number };
+  /** Where `/hooks/<name>/<id>` finds triggers (bodies up to the async limit); none: 503 ASYNC_NOT_ENABLED there. */
+  hooks?: Webhooks;
 }
 
 export interface Gateway {
@@ -64,6 +67,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const r = route(req.url);
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
+    if (r.kind === 'hook') return invokeHookHttp(deps, options.hooks ?? null, req, r.name, r.triggerId);
     if (r.kind === 'api' && api) return serveMounted(api, req);
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
@@ -97,7 +101,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     bodyLimit: (method, url) => {
       const kind = route(url).kind;
       if (api && kind === 'api') return api.bodyLimit(method, url);
-      if (kind === 'async' && options.async) return options.async.maxBodyBytes;
+      if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;
       return config.maxBodyBytes;
     },
     handle,

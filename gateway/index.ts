@@ -18,6 +18,7 @@ export {
 } from './registry.js';
 export { MemoryRunSink, type RunRecord, type RunSink, type RunError } from './runs.js';
 export { bearerToken, type AsyncCall, type AsyncIntake, type DirectRequest, type DirectResult, type DirectError } from './invoke.js';
+export type { FoundHook, Webhooks } from './hooks.js';
 export type { MountedApi, PlainRequest, PlainResponse } from './mount.js';
 export { uwsIsNative, UwsFallbackError } from './uws-adapter.js';
 export type { InvocationPool } from './pool.js';

@@ -221,7 +221,7 @@ function notFound(name: string): PlatformError {
 }
 
 /** The version to run, or why there is none. */
-function servable(found: Resolution & { found: true }, name: string): FunctionVersion | PlatformError {
+export function servable(found: Resolution & { found: true }, name: string): FunctionVersion | PlatformError {
   if (found.paused) return new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused; resume it to serve calls`, { function: name });
   if (found.fn === null) return new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${name}" has no deployed version`, { function: name });
   return found.fn;

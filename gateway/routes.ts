@@ -3,6 +3,7 @@
  *
  *   /fn/<name>[/<rest…>]   invoke the active version of <name>; the function sees `/<rest…>`
  *   /async/<name>[/<rest…>] queue the same call as an async run (202 + run id)
+ *   /hooks/<name>/<triggerId> a signed webhook (verified, then queued or, sync, invoked)
  *   /healthz               the process is alive
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
@@ -13,6 +14,7 @@ import { FUNCTION_NAME } from '../protocol/index.js';
 export type Route =
   | { kind: 'invoke'; name: string; path: string }
   | { kind: 'async'; name: string; path: string }
+  | { kind: 'hook'; name: string; triggerId: string }
   /** `/fn/<x>` where <x> cannot be a function name (not a DNS label). */
   | { kind: 'badFunctionName'; name: string }
   | { kind: 'healthz' }
@@ -24,6 +26,7 @@ export type Route =
 const FN_PREFIX = '/fn/';
 const ASYNC_PREFIX = '/async/';
 const API_PREFIX = '/api/';
+const HOOKS_PREFIX = '/hooks/';
 
 export function route(url: string): Route {
   for (const [prefix, kind] of [[FN_PREFIX, 'invoke'], [ASYNC_PREFIX, 'async']] as const) {
@@ -33,6 +36,12 @@ export function route(url: string): Route {
     if (name === '') return { kind: 'unknown' };
     if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
     return { kind, name, path: slash === -1 ? '/' : url.slice(slash) };
+  }
+  if (url.startsWith(HOOKS_PREFIX)) {
+    const [name = '', triggerId = '', ...rest] = url.slice(HOOKS_PREFIX.length).split('/');
+    if (name === '' || triggerId === '' || rest.length > 0) return { kind: 'unknown' };
+    if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
+    return { kind: 'hook', name, triggerId };
   }
   if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };
   switch (url) {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openTickLock, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
+import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -85,6 +85,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // Cron ticks are claimed here (one claim per tick across processes); closed after the control plane.
     const tickLock = await openTickLock(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded', stateDir });
     cleanup.push(() => tickLock.close());
+    // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
+    const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
+    cleanup.push(() => replayGuard.close());
     const pool = new PoolManager(
       defaultPoolConfig(
         {
@@ -130,6 +133,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         leaseMs: config.dispatchLeaseMs,
         graceMs: config.shutdownGraceMs,
         tickLock,
+        replayGuard,
       },
     });
     cleanup.push(() => controlPlane.close());
@@ -140,6 +144,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runSink: controlPlane.runSink,
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
+      ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       log,
     });
     gateway = started;

@@ -72,6 +72,13 @@ export const ERRORS = {
   ASYNC_NOT_ENABLED: { status: 503, component: 'gateway', title: 'This platform process does not accept async runs.' },
   RUN_NOT_CANCELLABLE: { status: 409, component: 'controlplane', title: 'The run is not waiting in the queue (running or final), so it cannot be cancelled.' },
   RUN_NOT_REPLAYABLE: { status: 409, component: 'controlplane', title: 'Only a failed async run can be replayed.' },
+  // ---- webhook triggers (issue 5); appended, never renamed ----
+  TRIGGER_NOT_FOUND: { status: 404, component: 'gateway', title: 'The function declares no webhook trigger with this id.' },
+  TRIGGER_UNAVAILABLE: { status: 503, component: 'gateway', title: 'The webhook replay guard (Redis) did not answer; nothing was queued.' },
+  WEBHOOK_SIGNATURE_MISSING: { status: 401, component: 'request', title: 'The webhook request carries no signature header.' },
+  WEBHOOK_SIGNATURE_INVALID: { status: 401, component: 'request', title: 'The webhook signature is malformed or matches no secret in force.' },
+  WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, component: 'request', title: 'The webhook signature is valid but its timestamp is outside the tolerance window.' },
+  WEBHOOK_REPLAYED: { status: 401, component: 'request', title: 'This signed webhook delivery was already accepted.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

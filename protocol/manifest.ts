@@ -82,8 +82,33 @@ const cronTriggerSchema = z.strictObject({
   payload: z.unknown().optional(),
 });
 
-/** Triggers other than HTTP. Webhooks are provisional: the hooks route is not wired yet. */
-const triggerSchema = z.discriminatedUnion('type', [cronTriggerSchema, z.strictObject({ type: z.literal('webhook') })]);
+/** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
+export const WEBHOOK_TRIGGER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * A signed webhook, reached at `/hooks/<name>/<id>`. The secret is the platform's (never in the
+ * manifest): `POST /api/v1/functions/<name>/triggers/<id>/secret/rotate` answers it once.
+ */
+const webhookTriggerSchema = z.strictObject({
+  type: z.literal('webhook'),
+  id: z.string().regex(WEBHOOK_TRIGGER_ID, 'webhook ids are DNS labels: 1-63 lowercase letters, digits or hyphens'),
+  style: z.enum(['github', 'stripe']).default('github'),
+  sync: z.boolean().default(false),
+  tolerance: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseDurationMs(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+});
+
+/** Triggers other than HTTP. */
+const triggerSchema = z.discriminatedUnion('type', [cronTriggerSchema, webhookTriggerSchema]);
 
 /** Default none. Cron ids default to `cron-<index>`; ids must be unique within the list. */
 export const triggersSchema = z
@@ -93,7 +118,6 @@ export const triggersSchema = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((t, i) => {
-      if (t.type !== 'cron') return;
       if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate trigger id ${t.id}` });
       seen.add(t.id);
     });
@@ -118,6 +142,7 @@ export const manifestSchema = z.strictObject({
 export type Manifest = z.output<typeof manifestSchema>;
 export type Trigger = z.output<typeof triggersSchema>[number];
 export type CronTriggerSpec = Extract<Trigger, { type: 'cron' }>;
+export type WebhookTriggerSpec = Extract<Trigger, { type: 'webhook' }>;
 export type ManifestLimits = Manifest['limits'];
 
 export interface ManifestIssue {

@@ -25,7 +25,7 @@ const DESCRIPTIONS: Record<string, string> = {
   entrypoint: '`module:attr`: handler(event, context) (sync or async) or an ASGI app such as `app:app`.',
   runtime: 'Runtime preset.',
   invocation: 'How the function may be called: sync (HTTP request/response), async (queued), or both.',
-  triggers: 'Triggers besides HTTP: {type: cron, schedule, id?, timezone?, payload?} (runs on a schedule, seconds field allowed) or {type: webhook} (provisional).',
+  triggers: 'Triggers besides HTTP: {type: cron, schedule, id?, timezone?, payload?} (runs on a schedule, seconds field allowed) or {type: webhook, id, style?: github|stripe, sync?, tolerance?} (signed calls at /hooks/<name>/<id>; the secret is kept by the platform).',
   limits: 'Per-function limits, in human units.',
   'limits.timeout': 'Longest a call may run: 500ms, 30s, 2m, 1h.',
   'limits.memory': 'Memory per instance: 128Mi, 1Gi (1024^n) or 512M (1000^n).',

@@ -3,6 +3,7 @@ import * as admin from './admin.js';
 import * as code from './code.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
+import * as hooks from './hooks.js';
 import type { Route } from './router.js';
 import * as runs from './runs.js';
 import * as usage from './usage.js';
@@ -31,6 +32,7 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => Math.ceil(s.syncPayloadBytes / 3) * 4 + 64 * 1024,
   },
   { path: new RegExp(`^/functions/${NAME}/tokens/rotate$`), methods: { POST: functions.rotateToken } },
+  { path: new RegExp(`^/functions/${NAME}/triggers/${NAME}/secret/rotate$`), methods: { POST: hooks.rotateSecret } },
   { path: /^\/blobs\/missing$/, methods: { POST: code.blobsMissing } },
   { path: new RegExp(`^/blobs/${NAME}$`), methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
   { path: /^\/runs$/, methods: { GET: runs.listRuns } },

@@ -1,7 +1,7 @@
 /**
  * The queue payload of an async run: the whole request (method, path, query, headers, body) as
  * JSON, so every attempt — and a replay — runs the same request the client sent. `trigger` says
- * what queued it (`async` when absent; `cron` for a tick), recorded with each attempt's run.
+ * what queued it (`async` when absent; `cron` for a tick, `webhook` for a verified webhook), recorded with each attempt's run.
  */
 import type { AsyncCall } from '../../gateway/index.js';
 
@@ -16,7 +16,7 @@ interface Envelope {
 }
 
 /** What queued a run. */
-export type QueuedTrigger = 'async' | 'cron';
+export type QueuedTrigger = 'async' | 'cron' | 'webhook';
 
 export function encodeCall(call: AsyncCall, trigger: QueuedTrigger = 'async'): Buffer {
   const envelope: Envelope = {
@@ -39,5 +39,5 @@ export function decodeEnvelope(payload: Uint8Array): { call: AsyncCall; trigger:
     throw new Error('the queued payload is not an async call envelope');
   }
   const call = { method: e.method, path: e.path, rawQuery: e.rawQuery, headers: e.headers, body: Buffer.from(e.bodyBase64, 'base64') };
-  return { call, trigger: e.trigger === 'cron' ? 'cron' : 'async' };
+  return { call, trigger: e.trigger === 'cron' || e.trigger === 'webhook' ? e.trigger : 'async' };
 }

@@ -41,6 +41,12 @@ export class AsyncRuns implements AsyncIntake {
     return this.accept(name, encodeCall({ method: 'POST', path: '/', rawQuery: '', headers, body }, 'cron'), idempotencyKey, null);
   }
 
+  /** A verified webhook as a run: the request as received plus `x-fp-trigger-id`; its attempts run with trigger `webhook`. */
+  submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string; created: boolean }> {
+    const headers: [string, string][] = [...call.headers.filter(([k]) => k !== 'x-fp-trigger-id'), ['x-fp-trigger-id', triggerId]];
+    return this.accept(name, encodeCall({ ...call, headers }, 'webhook'), null, null);
+  }
+
   /** Null when the run was never an async run (or the timeline lost it). */
   async view(runId: string): Promise<AsyncRunView | null> {
     const timeline = await this.timeline.get(runId);

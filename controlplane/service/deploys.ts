@@ -12,6 +12,7 @@ import { PlatformError } from '../../protocol/index.js';
 import type { DeployEntry, FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
+import { ensureHookSecrets } from './hooks.js';
 
 export interface DeployResult {
   record: FunctionRecord;
@@ -42,7 +43,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${target}`, { field: 'version', function: name, version: target });
     }
     await ctx.code.ensure(version);
-    const { function: record, entry } = await ctx.store.deploys.apply({
+    const { function: applied, entry } = await ctx.store.deploys.apply({
       function: name,
       action,
       version: target,
@@ -50,6 +51,12 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       ...(input.note !== undefined ? { note: input.note } : {}),
       expectedRevision: current.revision,
     });
+    // A webhook trigger declared by this version gets its secret now (docs/triggers.md); if that
+    // write fails the deploy stands, and the hooks route creates the secret on first use.
+    const record = (await ensureHookSecrets(ctx.store, name, version.manifest).catch((err: unknown) => {
+      ctx.log(`deploy: webhook secrets of ${name} not created yet: ${String(err)}`);
+      return null;
+    })) ?? applied;
     ctx.registry.set(record, version.entrypoint);
     ctx.pool.drain(name, String(target));
     ctx.bus.publish({ kind: 'function', name });

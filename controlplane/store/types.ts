@@ -31,6 +31,18 @@ export interface FunctionSettings {
   limits: FunctionLimits;
   env: Record<string, string>;
   auth: FunctionAuth;
+  /**
+   * Internal: the webhook triggers' signing secrets, by trigger id, IN CLEAR (the HMAC needs
+   * them). Never presented by the API; docs/triggers.md ("Where secrets live").
+   */
+  hookSecrets?: Record<string, HookSecret>;
+}
+
+/** One webhook trigger's secrets; `previous` is accepted until `previousValidUntil` (Unix ms). */
+export interface HookSecret {
+  current: string;
+  previous?: string;
+  previousValidUntil?: number;
 }
 
 export interface FunctionRecord extends FunctionSettings {

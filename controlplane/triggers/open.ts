@@ -3,7 +3,8 @@
  * share it) or Redis (production; every platform process on that Redis). The lock owns its connection.
  */
 import { openSqliteTickLock } from './locks.js';
-import type { TickLock } from './types.js';
+import { MemoryReplayGuard } from './replay.js';
+import type { ReplayGuard, TickLock } from './types.js';
 
 export type TickLockConfig = { kind: 'embedded'; stateDir: string } | { kind: 'production'; redisUrl: string; prefix: string };
 
@@ -20,3 +21,23 @@ export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
   }
   return redisTickLock({ client, ownsClient: true, prefix: config.prefix });
 }
+
+/**
+ * Opens the webhooks' ReplayGuard: in memory (embedded: one process serves the hooks) or Redis
+ * (production: shared by every gateway, so a delivery is accepted once). The guard owns its connection.
+ */
+export async function openReplayGuard(config: ReplayGuardConfig): Promise<ReplayGuard> {
+  if (config.kind === 'embedded') return new MemoryReplayGuard();
+  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
+  const { redisReplayGuard } = await import('./redis.js');
+  const client = connectRedis(config.redisUrl);
+  try {
+    await redisReady(client);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return redisReplayGuard({ client, ownsClient: true, prefix: config.prefix });
+}
+
+export type ReplayGuardConfig = { kind: 'embedded' } | { kind: 'production'; redisUrl: string; prefix: string };

@@ -17,7 +17,7 @@ const fieldOf = (manifest: unknown): unknown => {
 
 describe('cron triggers in the manifest', () => {
   it('defaults ids to cron-<index> and keeps timezone and payload', () => {
-    const m = parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'webhook' }, { type: 'cron', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } }] });
+    const m = parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'webhook', id: 'gh' }, { type: 'cron', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } }] });
     assert.deepEqual(m.triggers[1], { type: 'cron', id: 'cron-1', schedule: '*/5 * * * * *', timezone: 'Europe/Berlin', payload: { a: 1 } });
   });
 

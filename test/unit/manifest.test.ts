@@ -34,7 +34,7 @@ describe('parseManifest', () => {
       entrypoint: 'pkg.app:app',
       runtime: 'webhook',
       invocation: 'both',
-      triggers: [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'webhook' }],
+      triggers: [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'webhook', id: 'gh' }],
       limits: { timeout: '500ms', memory: '1Gi', concurrency: 8, maxInstances: 3, minWarm: 1, maxQueue: 0 },
       env: { MODE: 'prod' },
       version: 'v7',
@@ -49,7 +49,7 @@ describe('parseManifest', () => {
   });
 
   it('reports unknown keys with their path, all at once', () => {
-    const issues = issuesOf({ kind: 'function', name: 'x', handler: 'main', limits: { timeout: '1s', cpu: 2 }, triggers: [{ type: 'webhook', secret: 's' }] });
+    const issues = issuesOf({ kind: 'function', name: 'x', handler: 'main', limits: { timeout: '1s', cpu: 2 }, triggers: [{ type: 'webhook', id: 'gh', secret: 's' }] });
     assert.deepEqual(Object.keys(issues).sort(), ['handler', 'limits.cpu', 'triggers.0.secret']);
   });
 

@@ -36,6 +36,8 @@ export interface FunctionDoc {
   limits: FunctionLimits;
   env: EnvPair[];
   auth: FunctionSettings['auth'];
+  /** Webhook secrets in clear (see FunctionSettings.hookSecrets); trigger ids are DNS labels, safe as keys. */
+  hookSecrets?: FunctionSettings['hookSecrets'];
   status: FunctionStatus;
   activeVersion: number | null;
   /** Seq of the last deploy entry; `lastDeploy` is that entry, carried forward (re-logged if its insert was lost). */

@@ -1,0 +1,40 @@
+/** /functions/:name/triggers/:id/secret/rotate (docs/api.md, "Webhook secrets"). */
+import { z } from 'zod';
+import { parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
+import { getFunction } from '../service/functions.js';
+import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../service/hooks.js';
+import { json, type ApiResponse } from './http.js';
+import { readBody, type Call } from './router.js';
+import { nameParam } from './validate.js';
+
+const MAX_GRACE_MS = 7 * 24 * 3_600_000;
+
+/** `grace`: how long the previous secret keeps working (a duration, `0s` ends it at once; default 1h, at most 7 days). */
+const rotateBody = z.strictObject({
+  grace: z
+    .string()
+    .transform((text, ctx) => {
+      if (/^\s*0+(\.0+)?\s*(ms|s|m|h)\s*$/.test(text)) return 0;
+      try {
+        const ms = parseDurationMs(text);
+        if (ms <= MAX_GRACE_MS) return ms;
+        ctx.addIssue({ code: 'custom', message: 'at most 168h' });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+      return z.NEVER;
+    })
+    .optional(),
+});
+
+export async function rotateSecret(call: Call): Promise<ApiResponse> {
+  const name = nameParam(call.params[0]!);
+  const triggerId = call.params[1]!;
+  const body = await readBody(call, rotateBody);
+  await getFunction(call.ctx, name);
+  if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
+    throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
+  }
+  const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
+  return json(200, { secret });
+}

@@ -1,0 +1,139 @@
+/**
+ * Webhook triggers wired to the functions (docs/triggers.md): the triggers are those of the active
+ * version's manifest, their secrets live in the function's settings (`hookSecrets`, in clear: the
+ * HMAC needs them). A secret is generated when a version declaring the trigger is deployed, and a
+ * rotation answers the new one once, keeping the old one for a grace period.
+ */
+import { randomBytes } from 'node:crypto';
+import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../protocol/index.js';
+import type { FunctionRecord, HookSecret, Store } from '../store/index.js';
+import { isStoreError } from '../store/index.js';
+import type { AsyncCall, Webhooks } from '../../gateway/index.js';
+import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookTrigger } from '../triggers/index.js';
+
+/** How long the previous secret keeps working after a rotation (default 1 h). */
+export const DEFAULT_HOOK_GRACE_MS = 3_600_000;
+
+const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
+
+/** The webhook triggers of a stored (raw) manifest; [] when it has none or they do not parse. */
+export function webhookSpecsOf(manifest: unknown): WebhookTriggerSpec[] {
+  const raw = typeof manifest === 'object' && manifest !== null ? (manifest as { triggers?: unknown }).triggers : undefined;
+  if (raw === undefined) return [];
+  const parsed = triggersSchema.safeParse(raw);
+  return parsed.success ? parsed.data.flatMap((t) => (t.type === 'webhook' ? [t] : [])) : [];
+}
+
+/** Changes a function's secrets, re-reading on a revision conflict (another writer got there first). */
+async function changeSecrets(
+  store: Store,
+  name: string,
+  change: (current: Record<string, HookSecret>) => Record<string, HookSecret> | null,
+): Promise<FunctionRecord | null> {
+  for (let attempt = 0; ; attempt++) {
+    const record = await store.functions.get(name);
+    if (record === null) return null;
+    const next = change({ ...(record.hookSecrets ?? {}) });
+    if (next === null) return record;
+    try {
+      return await store.functions.update(name, record.revision, { hookSecrets: next });
+    } catch (err) {
+      if (attempt >= 5 || !isStoreError(err) || err.code !== 'REVISION_CONFLICT') throw err;
+    }
+  }
+}
+
+/** After a deploy: every webhook trigger of `manifest` without a secret gets one. Returns the record as stored. */
+export function ensureHookSecrets(store: Store, name: string, manifest: unknown): Promise<FunctionRecord | null> {
+  return ensureIds(store, name, webhookSpecsOf(manifest).map((t) => t.id));
+}
+
+function ensureIds(store: Store, name: string, ids: string[]): Promise<FunctionRecord | null> {
+  return changeSecrets(store, name, (current) => {
+    const missing = ids.filter((id) => current[id] === undefined);
+    if (missing.length === 0) return null;
+    for (const id of missing) current[id] = { current: newSecret() };
+    return current;
+  });
+}
+
+/** The trigger as the active version declares it, or TRIGGER_NOT_FOUND / FUNCTION_NOT_FOUND. */
+async function declared(store: Store, name: string, triggerId: string): Promise<{ record: FunctionRecord; spec: WebhookTriggerSpec }> {
+  const record = await store.functions.get(name);
+  if (record === null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name });
+  const version = record.activeVersion === null ? null : await store.versions.get(name, record.activeVersion);
+  const spec = version === null ? undefined : webhookSpecsOf(version.manifest).find((t) => t.id === triggerId);
+  if (spec === undefined) {
+    throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}" in its active version`, { function: name, triggerId });
+  }
+  return { record, spec };
+}
+
+/** A new current secret, answered once; the old one stays accepted for `graceMs`. */
+export async function rotateHookSecret(store: Store, name: string, triggerId: string, graceMs: number, now: number = Date.now()): Promise<string> {
+  await declared(store, name, triggerId);
+  const secret = newSecret();
+  await changeSecrets(store, name, (current) => {
+    const old = current[triggerId];
+    current[triggerId] = old === undefined || graceMs <= 0 ? { current: secret } : { current: secret, previous: old.current, previousValidUntil: now + graceMs };
+    return current;
+  });
+  return secret;
+}
+
+/**
+ * What the hooks route verifies against: the trigger of the active version with its secrets,
+ * read from the store on every request (a rotation elsewhere counts at once). Null: no such
+ * function or trigger. A declared trigger without a secret yet (deployed before it had one) gets one.
+ */
+export async function lookupWebhook(store: Store, name: string, triggerId: string): Promise<WebhookTrigger | null> {
+  let found: Awaited<ReturnType<typeof declared>>;
+  try {
+    found = await declared(store, name, triggerId);
+  } catch (err) {
+    if (err instanceof PlatformError) return null;
+    throw err;
+  }
+  let secrets = found.record.hookSecrets?.[triggerId];
+  if (secrets === undefined) {
+    const record = await ensureIds(store, name, [triggerId]);
+    secrets = record?.hookSecrets?.[triggerId];
+    if (secrets === undefined) return null;
+  }
+  return {
+    function: name,
+    triggerId,
+    style: found.spec.style,
+    secrets,
+    sync: found.spec.sync,
+    ...(found.spec.tolerance !== undefined ? { toleranceMs: found.spec.tolerance } : {}),
+  };
+}
+
+/** The gateway's Webhooks port over the store, a replay guard and the async runs. */
+export function storeWebhooks(store: Store, runs: { submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }> }, guard: ReplayGuard): Webhooks {
+  return {
+    async find(name, triggerId) {
+      const trigger = await lookupWebhook(store, name, triggerId);
+      if (trigger === null) return null;
+      return {
+        sync: trigger.sync ?? false,
+        async verify(headers, body) {
+          const lower: Record<string, string | string[]> = {};
+          for (const [k, v] of headers) {
+            const had = lower[k];
+            lower[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+          }
+          try {
+            const verdict = await verifyWebhook(trigger, lower, body, guard);
+            return verdict.ok ? null : verdict.code;
+          } catch (err) {
+            if (isTriggerError(err, 'TRIGGER_UNAVAILABLE')) throw new PlatformError('TRIGGER_UNAVAILABLE', err.message, { function: name, triggerId });
+            throw err;
+          }
+        },
+      };
+    },
+    submit: (name, triggerId, call) => runs.submitHook(name, triggerId, call),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * `POST /hooks/<name>/<triggerId>` (docs/api-invoke.md, "Webhooks"): the trigger is found, the raw
+ * body read (async payload limit, 413) and its signature verified BEFORE anything else; a refused
+ * request answers 401 with the verdict's code and creates no run. Accepted: the same durable
+ * enqueue as `/async/<name>` (202 + run id, trigger `webhook`), or with `sync` the in-process
+ * invoke, answered with the function's response. What a trigger is and how it verifies is the
+ * control plane's (the `Webhooks` port); the gateway only orders the steps.
+ */
+import { isPlatformError, PlatformError, type ErrorCode, type Pairs } from '../protocol/index.js';
+import { invokeDirect, servable, type AsyncCall, type InvokeDeps } from './invoke.js';
+import { errorResponse } from './responses.js';
+import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
+
+/** One declared webhook trigger, as found for a request. */
+export interface FoundHook {
+  sync: boolean;
+  /**
+   * Null when the signature is good (and, Stripe style, the delivery new: it is recorded now);
+   * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
+   */
+  verify(headers: Pairs, body: Uint8Array): Promise<ErrorCode | null>;
+}
+
+/** Where the gateway finds webhook triggers and queues their runs (the control plane). */
+export interface Webhooks {
+  /** Null: the function's active version declares no webhook trigger with this id. */
+  find(name: string, triggerId: string): Promise<FoundHook | null>;
+  /** Durably queues the call as a run with trigger `webhook`; rejects like AsyncIntake.submit. */
+  submit(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }>;
+}
+
+export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, req: IncomingRequest, name: string, triggerId: string): Promise<OutgoingResponse> {
+  if (req.method !== 'POST') return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `webhooks take POST, not ${req.method}`));
+  const found = deps.registry.resolve(name);
+  if (!found.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
+  if (hooks === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no webhook triggers'));
+  try {
+    const hook = await hooks.find(name, triggerId);
+    if (hook === null) {
+      return errorResponse(new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId }));
+    }
+    const body = await req.body();
+    const refused = await hook.verify(req.headers, body);
+    if (refused !== null) return errorResponse(new PlatformError(refused, `webhook refused: ${refused}`, { function: name, triggerId }));
+    // Verified: now the function's own state decides (paused 503, nothing deployed 404).
+    const now = deps.registry.resolve(name);
+    if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
+    const fn = servable(now, name);
+    if (fn instanceof PlatformError) return errorResponse(fn);
+    if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+    const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
+    if (hook.sync) {
+      const result = await invokeDirect(deps, name, { ...call, signal: req.signal }, 'webhook');
+      return { status: result.status, headers: result.headers, body: result.body };
+    }
+    const accepted = await hooks.submit(name, triggerId, call);
+    const statusUrl = `/api/v1/runs/${accepted.runId}`;
+    return {
+      status: 202,
+      headers: [['content-type', 'application/json'], ['x-run-id', accepted.runId], ['location', statusUrl]],
+      body: JSON.stringify({ runId: accepted.runId, statusUrl }),
+    };
+  } catch (err) {
+    if (isPlatformError(err)) return errorResponse(err);
+    throw err;
+  }
+}

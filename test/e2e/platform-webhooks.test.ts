@@ -1,0 +1,140 @@
+/**
+ * Webhook triggers end to end (issue 5), embedded platform with Python runtimes: GitHub- and
+ * Stripe-style signatures over the raw body at `/hooks/<name>/<id>`; refused requests answer 401
+ * with a code and create no run; secret rotation with a grace period; a sync trigger answers the
+ * function's response.
+ */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createFunction, deploy, filesOf, fnName, py, sleep, usePlatform, type Api } from './platform-harness.js';
+
+const ECHO = { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "trigger": event["headers"].get("x-fp-trigger-id")}') };
+
+const hmacHex = (secret: string, ...parts: (string | Buffer)[]): string => {
+  const h = createHmac('sha256', secret);
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
+const github = (secret: string, body: string): Record<string, string> => ({ 'x-hub-signature-256': `sha256=${hmacHex(secret, body)}` });
+const stripe = (secret: string, body: string, t = Math.floor(Date.now() / 1000)): Record<string, string> => ({ 'stripe-signature': `t=${t},v1=${hmacHex(secret, `${t}.`, body)}` });
+
+async function hookFunction(api: Api, name: string, triggers: unknown[]): Promise<void> {
+  await createFunction(api, name);
+  const up = await api.call('POST', `/functions/${name}/versions`, { files: filesOf(ECHO), manifest: { kind: 'function', name, triggers } });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  await deploy(api, name);
+}
+
+async function rotate(api: Api, name: string, id: string, grace?: string): Promise<string> {
+  const res = await api.call('POST', `/functions/${name}/triggers/${id}/secret/rotate`, grace === undefined ? {} : { grace });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(typeof res.body.secret, 'string');
+  return res.body.secret as string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers
+async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- run views are read as JSON
+async function settled(api: Api, runId: string): Promise<any> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    if (res.status === 200 && ['succeeded', 'failed', 'cancelled'].includes(res.body.run.state)) return res.body.run;
+    if (Date.now() > deadline) throw new Error(`run ${runId}: ${JSON.stringify(res.body)}`);
+    await sleep(100);
+  }
+}
+
+async function runCount(api: Api, name: string): Promise<number> {
+  await sleep(400); // run records are written in batches
+  const res = await api.call('GET', `/runs?function=${name}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return (res.body.items as unknown[]).length;
+}
+
+describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
+  const h = usePlatform({ poolSize: 2 });
+
+  it('GitHub style: a good signature runs with the exact body; wrong secret and missing header are 401, no run', async () => {
+    const name = fnName('gh');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'push' }]);
+    const secret = await rotate(h.api, name, 'push', '0s');
+    const url = `${h.url}/hooks/${name}/push`;
+    const body = '{"ref": "refs/heads/main",  "n": 1}';
+
+    const wrong = await post(url, body, github('not-the-secret', body));
+    assert.equal(wrong.status, 401, JSON.stringify(wrong.body));
+    assert.equal(wrong.body.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    const missing = await post(url, body, {});
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body.error.code, 'WEBHOOK_SIGNATURE_MISSING');
+    assert.equal(await runCount(h.api, name), 0, 'refused requests create no run');
+
+    const ok = await post(url, body, github(secret, body));
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    assert.equal(ok.body.statusUrl, `/api/v1/runs/${ok.body.runId}`);
+    const run = await settled(h.api, ok.body.runId);
+    assert.equal(run.state, 'succeeded', JSON.stringify(run));
+    assert.deepEqual(run.result.body, { body, trigger: 'push' });
+    const runs = await h.api.call('GET', `/runs?function=${name}`);
+    assert.ok((runs.body.items as { trigger: string }[]).some((r) => r.trigger === 'webhook'), JSON.stringify(runs.body.items));
+
+    assert.equal((await post(`${h.url}/hooks/${name}/nope`, body, github(secret, body))).body.error.code, 'TRIGGER_NOT_FOUND');
+  });
+
+  it('Stripe style: valid → 202; outside the tolerance → 401; the same delivery twice → WEBHOOK_REPLAYED', async () => {
+    const name = fnName('st');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'pay', style: 'stripe', tolerance: '60s' }]);
+    const secret = await rotate(h.api, name, 'pay', '0s');
+    const url = `${h.url}/hooks/${name}/pay`;
+    const body = '{"type":"charge.succeeded"}';
+    const headers = stripe(secret, body);
+    const ok = await post(url, body, headers);
+    assert.equal(ok.status, 202, JSON.stringify(ok.body));
+    assert.equal((await settled(h.api, ok.body.runId)).state, 'succeeded');
+    const again = await post(url, body, headers);
+    assert.equal(again.status, 401);
+    assert.equal(again.body.error.code, 'WEBHOOK_REPLAYED');
+    const old = await post(url, body, stripe(secret, body, Math.floor(Date.now() / 1000) - 120));
+    assert.equal(old.status, 401);
+    assert.equal(old.body.error.code, 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE');
+  });
+
+  it('rotation: the old secret works during the grace period, then stops; the new one works', async () => {
+    const name = fnName('rot');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'gh' }]);
+    const first = await rotate(h.api, name, 'gh', '0s');
+    const second = await rotate(h.api, name, 'gh', '2s');
+    const url = `${h.url}/hooks/${name}/gh`;
+    assert.equal((await post(url, 'a', github(first, 'a'))).status, 202);
+    assert.equal((await post(url, 'b', github(second, 'b'))).status, 202);
+    await sleep(2500);
+    const late = await post(url, 'c', github(first, 'c'));
+    assert.equal(late.status, 401);
+    assert.equal(late.body.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.equal((await post(url, 'd', github(second, 'd'))).status, 202);
+    const unknown = await h.api.call('POST', `/functions/${name}/triggers/nope/secret/rotate`, {});
+    assert.equal(unknown.status, 404);
+  });
+
+  it('a sync trigger answers the function response; paused → 503 after verification', async () => {
+    const name = fnName('sy');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'now', sync: true }]);
+    const secret = await rotate(h.api, name, 'now');
+    const url = `${h.url}/hooks/${name}/now`;
+    const res = await post(url, 'hello', github(secret, 'hello'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { body: 'hello', trigger: null });
+    assert.equal((await h.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    const paused = await post(url, 'x', github(secret, 'x'));
+    assert.equal(paused.status, 503);
+    assert.equal(paused.body.error.code, 'FUNCTION_PAUSED');
+    assert.equal((await post(url, 'x', github('bad', 'x'))).status, 401);
+  });
+});
