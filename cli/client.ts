@@ -13,6 +13,8 @@ export interface ApiFunction {
   limits: Record<string, number>;
   env: Record<string, string>;
   auth: 'public' | 'token';
+  /** In ms; absent from servers older than per-function retry. */
+  retry?: Record<string, number>;
   status: string;
   activeVersion: number | null;
 }

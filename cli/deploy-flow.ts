@@ -53,6 +53,7 @@ export function settingsFromManifest(m: Manifest): Record<string, unknown> {
     invocation: m.invocation,
     limits: { timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue },
     env: m.env,
+    retry: { maxAttempts: m.retry.maxAttempts, backoff: formatDurationMs(m.retry.backoffBaseMs), maxBackoff: formatDurationMs(m.retry.backoffMaxMs), maxEventAge: formatDurationMs(m.retry.maxEventAgeMs) },
   };
 }
 
@@ -65,7 +66,7 @@ export function changedSettings(before: ApiFunction, after: ApiFunction): string
       for (const k of [...keys].sort()) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
     } else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(path);
   };
-  for (const key of ['preset', 'invocation', 'limits', 'env', 'auth'] as const) walk(before[key], after[key], key);
+  for (const key of ['preset', 'invocation', 'limits', 'env', 'auth', 'retry'] as const) walk(before[key], after[key], key);
   return out;
 }
 

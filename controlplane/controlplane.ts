@@ -132,7 +132,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         ...(options.async.concurrency !== undefined ? { concurrency: options.async.concurrency } : {}),
         ...(options.async.leaseMs !== undefined ? { leaseMs: options.async.leaseMs } : {}),
         ...(options.async.graceMs !== undefined ? { graceMs: options.async.graceMs } : {}),
-        // No per-function retry settings exist yet: every function gets DEFAULT_RETRY_POLICY.
+        // Each function's `retry` settings (the defaults for a function without them, or one deleted since).
+        policies: { policyFor: async (fn) => (await store.functions.get(fn))?.retry ?? {} },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
       })
     : null;

@@ -58,6 +58,21 @@ const limitsSchema = z
     maxQueue: l.maxQueue,
   }));
 
+/**
+ * How failed async runs are retried (also cron and webhook runs). `backoff` is the ceiling of the
+ * first retry's delay, doubling per attempt up to `maxBackoff` (full jitter); a run older than
+ * `maxEventAge` is failed instead of retried. The defaults match the dispatcher's DEFAULT_RETRY_POLICY.
+ */
+export const retrySchema = z
+  .strictObject({
+    maxAttempts: count(1, 10).default(3),
+    backoff: duration.prefault('1s'),
+    maxBackoff: duration.prefault('60s'),
+    maxEventAge: duration.prefault('6h'),
+  })
+  .refine((r) => r.backoff <= r.maxBackoff, { message: 'backoff must not exceed maxBackoff', path: ['backoff'] })
+  .transform((r) => ({ maxAttempts: r.maxAttempts, backoffBaseMs: r.backoff, backoffMaxMs: r.maxBackoff, maxEventAgeMs: r.maxEventAge }));
+
 /** Trigger ids: unique per function (`/hooks/<name>/<id>`, cron tick keys). */
 export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -132,6 +147,7 @@ export const manifestSchema = z.strictObject({
   triggers: triggersSchema,
   // prefault: an absent `limits` is parsed as `{}`, so the defaults above live in one place.
   limits: limitsSchema.prefault({}),
+  retry: retrySchema.prefault({}),
   env: z
     .record(z.string().regex(ENV_NAME, 'env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
     .default({}),
@@ -144,6 +160,7 @@ export type Trigger = z.output<typeof triggersSchema>[number];
 export type CronTriggerSpec = Extract<Trigger, { type: 'cron' }>;
 export type WebhookTriggerSpec = Extract<Trigger, { type: 'webhook' }>;
 export type ManifestLimits = Manifest['limits'];
+export type ManifestRetry = Manifest['retry'];
 
 export interface ManifestIssue {
   /** Dotted path of the offending key, e.g. `limits.timeout`; empty for the document itself. */

@@ -4,7 +4,7 @@ import type { FunctionSettings } from '../store/index.js';
 import { json, noContent, type ApiResponse } from './http.js';
 import { contract, functionAnswer, functionView } from './present.js';
 import { readBody, type Call } from './router.js';
-import { createFunctionBody, limitsSchema, mergedLimits, patchFunctionBody } from './schemas.js';
+import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, patchFunctionBody, retrySchema } from './schemas.js';
 import { nameParam, validate } from './validate.js';
 
 export async function create(call: Call): Promise<ApiResponse> {
@@ -35,6 +35,7 @@ export async function patch(call: Call): Promise<ApiResponse> {
     if (body.env !== undefined) change.env = body.env;
     // Merged with the current limits, then checked as a whole (bounds, minWarm ≤ maxInstances).
     if (body.limits !== undefined) change.limits = validate(limitsSchema, mergedLimits(current.limits, body.limits), { prefix: 'limits' });
+    if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
     return change;
   });
   return json(200, {

@@ -1,5 +1,6 @@
 /** Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process. */
-import type { DeployEntry, FunctionRecord, VersionRecord, VersionSummary } from '../store/index.js';
+import { DEFAULT_RETRY_POLICY } from '../dispatcher/index.js';
+import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
 
 export function functionView(r: FunctionRecord): Record<string, unknown> {
@@ -10,6 +11,7 @@ export function functionView(r: FunctionRecord): Record<string, unknown> {
     limits: { ...r.limits },
     env: { ...r.env },
     auth: r.auth,
+    retry: retryOf(r),
     status: r.status,
     activeVersion: r.activeVersion,
     revision: r.revision,
@@ -37,8 +39,14 @@ export function contract(r: FunctionRecord, settings: ServiceSettings): Record<s
     asyncPayloadBytes: settings.asyncPayloadBytes,
     runRetentionMs: settings.runRetentionMs,
     auth: r.auth,
+    retry: retryOf(r),
     invokeUrl: urls(r, settings).invokeUrl,
   };
+}
+
+/** The function's retry policy in ms; the defaults for a record written before it had one. */
+export function retryOf(r: FunctionRecord): FunctionRetry {
+  return { ...DEFAULT_RETRY_POLICY, ...r.retry };
 }
 
 /** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}`. */

@@ -56,7 +56,7 @@ function presentAsync(view: AsyncRunView): Record<string, unknown> {
   return {
     runId: view.runId,
     function: view.function,
-    trigger: 'async',
+    trigger: view.trigger,
     state: view.state,
     acceptedAt: view.acceptedAt,
     replayOf: view.replayOf,

@@ -13,9 +13,10 @@ import {
   RUN_STATUSES,
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
+  retrySchema,
 } from '../../protocol/index.js';
 import { HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
-import type { FunctionLimits } from '../store/index.js';
+import type { FunctionLimits, FunctionRetry } from '../store/index.js';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -38,6 +39,7 @@ export const createFunctionBody = z.strictObject({
   limits,
   env: env.default({}),
   auth: auth.default('public'),
+  retry: retrySchema.prefault({}),
 });
 
 /** Limit keys as a PATCH gives them: types only; bounds are checked after merging (mergeLimits). */
@@ -51,13 +53,35 @@ const limitsPatch = z.strictObject({
 });
 export type LimitsPatch = z.output<typeof limitsPatch>;
 
+/** Retry keys as a PATCH gives them: types only; checked after merging with the current policy (mergedRetry). */
+const retryPatch = z.strictObject({
+  maxAttempts: z.number().optional(),
+  backoff: z.string().optional(),
+  maxBackoff: z.string().optional(),
+  maxEventAge: z.string().optional(),
+});
+export type RetryPatch = z.output<typeof retryPatch>;
+
 export const patchFunctionBody = z.strictObject({
   preset: preset.optional(),
   invocation: invocation.optional(),
   limits: limitsPatch.optional(),
   env: env.optional(),
   auth: auth.optional(),
+  retry: retryPatch.optional(),
 });
+
+/** The current retry policy (the defaults when the record has none) with the patch's keys over it, in the manifest's form. */
+export function mergedRetry(current: FunctionRetry | undefined, patch: RetryPatch): Record<string, unknown> {
+  const merged: Record<string, unknown> = current === undefined ? {} : {
+    maxAttempts: current.maxAttempts,
+    backoff: formatDurationMs(current.backoffBaseMs),
+    maxBackoff: formatDurationMs(current.backoffMaxMs),
+    maxEventAge: formatDurationMs(current.maxEventAgeMs),
+  };
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined) merged[key] = value;
+  return merged;
+}
 
 /** The current limits with the patch's keys over them, in the manifest's human form. */
 export function mergedLimits(current: FunctionLimits, patch: LimitsPatch): Record<string, unknown> {
@@ -73,7 +97,7 @@ export function mergedLimits(current: FunctionLimits, patch: LimitsPatch): Recor
   return merged;
 }
 
-export { limits as limitsSchema };
+export { limits as limitsSchema, retrySchema };
 
 export const versionBody = z.strictObject({
   entrypoint: manifestSchema.shape.entrypoint,

@@ -4,7 +4,7 @@
  * Keys (one hash tag per run, so a run's keys share a Cluster slot):
  *
  *   <p>:v1:run:{<runId>}:timeline   list of JSON entries: transitions and attempts, in order
- *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, rs/rh/rb/ra result
+ *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, tr trigger, rs/rh/rb/ra result
  *   <p>:v1:run:{<runId>}:replays    sorted set: runs replaying this one, by acceptance time
  *
  * Every write renews a TTL of `retentionMs` (the run retention), so they go with the run records.
@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../protocol/index.js';
 import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../protocol/redis-keys.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
-import type { AsyncRunIndex, AsyncRunInfo, AsyncRunResult } from './runs-sqlite.js';
+import { queuedTrigger, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
 
 export interface RedisAsyncOptions {
   client: Redis;
@@ -81,9 +81,9 @@ export class RedisAsyncRuns implements AsyncRunIndex {
     this.ttl = o.retentionMs ?? DEFAULT_RETENTION_MS;
   }
 
-  async create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void> {
+  async create(run: NewAsyncRun): Promise<void> {
     const k = runKeys(this.prefix, run.runId);
-    const tx = this.o.client.multi().hset(k.info, { f: run.function, at: String(run.acceptedAt), ...(run.replayOf !== null ? { ro: run.replayOf } : {}) }).pexpire(k.info, this.ttl);
+    const tx = this.o.client.multi().hset(k.info, { f: run.function, at: String(run.acceptedAt), tr: run.trigger ?? 'async', ...(run.replayOf !== null ? { ro: run.replayOf } : {}) }).pexpire(k.info, this.ttl);
     await tx.exec().then(failed);
     if (run.replayOf !== null) {
       const replays = runKeys(this.prefix, run.replayOf).replays;
@@ -109,7 +109,7 @@ export class RedisAsyncRuns implements AsyncRunIndex {
     const text = (key: string): string | undefined => h[key]?.toString('utf8');
     const status = text('rs');
     return {
-      runId, function: f.toString('utf8'), acceptedAt: Number(text('at') ?? 0), replayOf: text('ro') ?? null,
+      runId, function: f.toString('utf8'), acceptedAt: Number(text('at') ?? 0), replayOf: text('ro') ?? null, trigger: queuedTrigger(text('tr')),
       result: status === undefined ? null : {
         status: Number(status), headers: JSON.parse(text('rh') ?? '[]') as Pairs, body: h['rb'] ?? Buffer.alloc(0), attempt: Number(text('ra') ?? 0),
       },

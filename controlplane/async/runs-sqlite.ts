@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
 import type { Pairs } from '../../protocol/index.js';
+import type { QueuedTrigger } from './envelope.js';
 
 export const ASYNC_RUNS_DB_FILE = 'async-runs.db';
 
@@ -22,11 +23,23 @@ export interface AsyncRunInfo {
   function: string;
   acceptedAt: number;
   replayOf: string | null;
+  /** What queued it (`async` for runs recorded before the trigger was kept). */
+  trigger: QueuedTrigger;
   result: AsyncRunResult | null;
 }
 
+/** What `create` records about a newly accepted run. */
+export interface NewAsyncRun {
+  runId: string;
+  function: string;
+  acceptedAt: number;
+  replayOf: string | null;
+  /** Default `async`. */
+  trigger?: QueuedTrigger;
+}
+
 export interface AsyncRunIndex {
-  create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void>;
+  create(run: NewAsyncRun): Promise<void>;
   /** Forgets a run that was never queued (its idempotency key named an earlier run). */
   remove(runId: string): Promise<void>;
   setResult(runId: string, result: AsyncRunResult): Promise<void>;
@@ -45,13 +58,15 @@ CREATE TABLE IF NOT EXISTS async_runs (
   result_status INTEGER,
   result_headers TEXT,
   result_body BLOB,
-  result_attempt INTEGER
+  result_attempt INTEGER,
+  trigger TEXT
 );
 CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);`;
 
 interface Row {
   run_id: string; function: string; accepted_at: number; replay_of: string | null;
   result_status: number | null; result_headers: string | null; result_body: Buffer | null; result_attempt: number | null;
+  trigger: string | null;
 }
 
 export async function openSqliteAsyncRuns(options: { stateDir: string }): Promise<AsyncRunIndex> {
@@ -61,15 +76,18 @@ export async function openSqliteAsyncRuns(options: { stateDir: string }): Promis
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Files from before the trigger was recorded: add the column (those runs read as `async`).
+  const columns = db.prepare('PRAGMA table_info(async_runs)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'trigger')) db.exec('ALTER TABLE async_runs ADD COLUMN trigger TEXT');
   return new SqliteAsyncRuns(db);
 }
 
 class SqliteAsyncRuns implements AsyncRunIndex {
   constructor(private readonly db: Db) {}
 
-  async create(run: { runId: string; function: string; acceptedAt: number; replayOf: string | null }): Promise<void> {
-    this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of) VALUES (?, ?, ?, ?)')
-      .run(run.runId, run.function, run.acceptedAt, run.replayOf);
+  async create(run: NewAsyncRun): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of, trigger) VALUES (?, ?, ?, ?, ?)')
+      .run(run.runId, run.function, run.acceptedAt, run.replayOf, run.trigger ?? 'async');
   }
 
   async remove(runId: string): Promise<void> {
@@ -85,7 +103,7 @@ class SqliteAsyncRuns implements AsyncRunIndex {
     const row = this.db.prepare('SELECT * FROM async_runs WHERE run_id = ?').get(runId) as Row | undefined;
     if (row === undefined) return null;
     return {
-      runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of,
+      runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger),
       result: row.result_status === null ? null : {
         status: row.result_status, headers: JSON.parse(row.result_headers ?? '[]') as Pairs,
         body: row.result_body ?? Buffer.alloc(0), attempt: row.result_attempt ?? 0,
@@ -101,4 +119,9 @@ class SqliteAsyncRuns implements AsyncRunIndex {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A stored trigger name; anything else (or none) is `async`. */
+export function queuedTrigger(text: string | null | undefined): QueuedTrigger {
+  return text === 'cron' || text === 'webhook' ? text : 'async';
 }

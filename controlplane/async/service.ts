@@ -7,7 +7,7 @@ import { PlatformError } from '../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../gateway/index.js';
 import { enqueueRun, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type Queue } from '../queue/index.js';
-import { encodeCall } from './envelope.js';
+import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
 import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
 
 export interface AsyncRunView extends RunTimelineView {
@@ -15,6 +15,8 @@ export interface AsyncRunView extends RunTimelineView {
   function: string | null;
   acceptedAt: number | null;
   replayOf: string | null;
+  /** What queued it: `async`, `cron` or `webhook` (a replay keeps the original's). */
+  trigger: QueuedTrigger;
   replays: string[];
   result: AsyncRunInfo['result'];
 }
@@ -53,7 +55,7 @@ export class AsyncRuns implements AsyncIntake {
     if (timeline === null) return null;
     const info = await this.runs.get(runId);
     return {
-      runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null,
+      runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null, trigger: info?.trigger ?? 'async',
       replays: await this.runs.replays(runId), result: info?.result ?? null, ...timeline,
     };
   }
@@ -84,7 +86,7 @@ export class AsyncRuns implements AsyncIntake {
     try {
       const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}) };
       // Known before the job is claimable, so the first attempt always finds its run.
-      await this.runs.create({ runId, function: fn, acceptedAt, replayOf });
+      await this.runs.create({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) });
       const result = await enqueueRun(this.queue, this.timeline, job, acceptedAt);
       if (!result.created) await this.runs.remove(runId);
       return result;
@@ -110,4 +112,13 @@ function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
   const code = isQueueError(err) ? err.code : 'INTERNAL';
   return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed (${code}): ${(err as Error).message}`);
+}
+
+/** The trigger recorded in a queued envelope (`async` for a payload that is not one). */
+function triggerOf(payload: Buffer): QueuedTrigger {
+  try {
+    return decodeEnvelope(payload).trigger;
+  } catch {
+    return 'async';
+  }
 }

@@ -9,6 +9,7 @@
 import type {
   InvocationMode,
   ManifestLimits,
+  ManifestRetry,
   RunRecord,
   RunStatus,
   RunSummary,
@@ -21,6 +22,8 @@ import type { UsageHistory } from './metrics/history.js';
 // Functions
 
 export type FunctionLimits = ManifestLimits;
+/** The async retry policy (`retry` of the manifest, in ms); absent on records written before it existed: the defaults. */
+export type FunctionRetry = ManifestRetry;
 export type FunctionAuth = 'public' | 'token';
 export type FunctionStatus = 'active' | 'paused';
 
@@ -31,6 +34,8 @@ export interface FunctionSettings {
   limits: FunctionLimits;
   env: Record<string, string>;
   auth: FunctionAuth;
+  /** Absent: DEFAULT_RETRY_POLICY (records created before per-function retry). */
+  retry?: FunctionRetry;
   /**
    * Internal: the webhook triggers' signing secrets, by trigger id, IN CLEAR (the HMAC needs
    * them). Never presented by the API; docs/triggers.md ("Where secrets live").

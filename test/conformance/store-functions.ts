@@ -46,6 +46,22 @@ export function functionTests(open: OpenStore): void {
         await rejectsWithCode(store.functions.update('missing-fn', 1, {}), 'FUNCTION_NOT_FOUND');
       }));
 
+    it('keeps the retry policy; a record without one has none, and an update keeps it', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        const retry = { maxAttempts: 1, backoffBaseMs: 500, backoffMaxMs: 5000, maxEventAgeMs: 60_000 };
+        const created = await store.functions.create(name, settings({ retry }));
+        assert.deepEqual((await store.functions.get(name))?.retry, retry);
+        const envOnly = await store.functions.update(name, created.revision, { env: { A: '1' } });
+        assert.deepEqual(envOnly.retry, retry);
+        const changed = await store.functions.update(name, envOnly.revision, { retry: { ...retry, maxAttempts: 5 } });
+        assert.equal((await store.functions.get(name))?.retry?.maxAttempts, 5);
+        assert.equal(changed.retry?.maxAttempts, 5);
+        const plain = uniqueName();
+        await store.functions.create(plain, settings());
+        assert.equal((await store.functions.get(plain))?.retry, undefined);
+      }));
+
     it('hands out copies: mutating a returned record changes nothing stored', () =>
       withStore(open, async (store) => {
         const name = uniqueName();

@@ -98,7 +98,8 @@ describe('functions', () => {
     assert.equal(res.body.invokeToken, undefined);
     assert.deepEqual(contract, {
       timeoutMs: 30_000, memoryBytes: 256 * 1024 * 1024, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100,
-      syncPayloadBytes: 6 * 1024 * 1024, asyncPayloadBytes: 256 * 1024, runRetentionMs: 7 * 24 * 3_600_000, auth: 'public', invokeUrl,
+      syncPayloadBytes: 6 * 1024 * 1024, asyncPayloadBytes: 256 * 1024, runRetentionMs: 7 * 24 * 3_600_000, auth: 'public',
+      retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 }, invokeUrl,
     });
   });
 

@@ -101,6 +101,30 @@ describe('async invocation (embedded platform)', () => {
     assert.deepEqual(run.result.body, { attempt: 3, calls: 3 });
   });
 
+  it('honours a per-function retry policy: maxAttempts 1 fails after one attempt, dead-lettered', async () => {
+    const name = fnName('once');
+    const created = await deployed(api, name, { 'main.py': py('def handler(event, context):', '    raise RuntimeError(f"attempt {context.attempt} fails")') }, { retry: { maxAttempts: 1 } });
+    assert.deepEqual(created.function.retry, { maxAttempts: 1, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 });
+    assert.equal(created.contract.retry.maxAttempts, 1);
+    const a = await fireAsync(platform.url, name, '{}');
+    const run = await settled(api, a.runId);
+    assert.equal(run.state, 'failed');
+    assert.deepEqual(run.transitions.map((t: { state: string }) => t.state), ['queued', 'running', 'failed']);
+    assert.deepEqual(run.attempts.map((x: { attempt: number; errorCode: string | null }) => [x.attempt, x.errorCode]), [[1, 'FUNCTION_ERROR']]);
+    // Dead-lettered: its payload is kept, so it can be replayed.
+    const replay = await api.call('POST', `/runs/${a.runId}/replay`);
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    assert.equal((await settled(api, replay.body.runId)).attempts.length, 1);
+    // PATCH merges with the current policy and checks the bounds.
+    const patched = await api.call('PATCH', `/functions/${name}`, { retry: { backoff: '2s' } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.equal(patched.body.function.retry.maxAttempts, 1);
+    assert.equal(patched.body.contract.retry.backoffBaseMs, 2000);
+    const bad = await api.call('PATCH', `/functions/${name}`, { retry: { maxAttempts: 11 } });
+    assert.equal(bad.status, 400);
+    assert.equal(errorOf(bad).field, 'retry.maxAttempts');
+  });
+
   it('returns the same run for a repeated Idempotency-Key', async () => {
     const first = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42' });
     const again = await fireAsync(platform.url, echo, '{"n":2}', { 'idempotency-key': 'order-42' });

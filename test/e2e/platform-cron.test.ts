@@ -44,6 +44,15 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     const cronRuns = (runs.body.items as { trigger: string; runId: string }[]).filter((r) => r.trigger === 'cron');
     assert.ok(cronRuns.length >= 2, JSON.stringify(runs.body.items));
     assert.equal(new Set(cronRuns.map((r) => r.runId)).size, cronRuns.length);
+    // The tick's async run reports its trigger. Its id is found through its idempotency key
+    // (`cron:<function>:<triggerId>:<tickMs>`): a repeated key answers the same run.
+    const tickMs = Date.parse(seen[0]![0]);
+    const same = await fetch(`${platform.url}/async/${name}`, { method: 'POST', headers: { 'idempotency-key': `cron:${name}:cron-0:${tickMs}` }, body: '{}' });
+    const tickRun = (await same.json()) as { runId: string };
+    assert.equal(same.status, 202);
+    const shown = await api.call('GET', `/runs/${tickRun.runId}`);
+    assert.equal(shown.status, 200, JSON.stringify(shown.body));
+    assert.equal(shown.body.run.trigger, 'cron');
 
     assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
     await sleep(500); // a tick claimed just before the pause may still run

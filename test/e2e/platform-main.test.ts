@@ -5,62 +5,13 @@
  * admin token replaced with --rotate-admin-token, and bad settings refused all at once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Api, deployed, errorOf, fnName, handlerReturning, sleep } from './platform-harness.js';
-
-// dist/test/e2e → the repository root.
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const MAIN = join(ROOT, 'dist', 'platform', 'main.js');
-
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  stdout(): string;
-}
-
-const running = new Set<ChildProcess>();
-after(() => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function startMain(args: string[], env: Record<string, string> = {}): Proc {
-  const base: Record<string, string> = {};
-  // Only what node needs: no FP_* settings of the surrounding shell leak into the test.
-  for (const key of ['PATH', 'HOME', 'LANG']) if (process.env[key] !== undefined) base[key] = process.env[key]!;
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...base, FP_POOL_SIZE: '1', FP_SHUTDOWN_GRACE_MS: '2000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
-    child.on('exit', (code) => {
-      running.delete(child);
-      done({ code, stdout, stderr });
-    }),
-  );
-  return { child, exited, stdout: () => stdout };
-}
-
-async function started(proc: Proc): Promise<{ url: string; token: string | undefined }> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const out = proc.stdout();
-    const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-    // The token line follows the URL line in the same write burst; wait for the last line of the banner.
-    if (url !== undefined && out.includes('invoke:')) return { url, token: /admin token: (fpa_\S+)/.exec(out)?.[1] };
-    if (Date.now() > deadline) throw new Error(`the platform did not start:\n${out}`);
-    await sleep(20);
-  }
-}
+import { running, started, startMain, type Proc } from './main-harness.js';
 
 async function stop(proc: Proc): Promise<void> {
   proc.child.kill('SIGTERM');

@@ -82,6 +82,7 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     const run = await settled(h.api, ok.body.runId);
     assert.equal(run.state, 'succeeded', JSON.stringify(run));
     assert.deepEqual(run.result.body, { body, trigger: 'push' });
+    assert.equal(run.trigger, 'webhook');
     const runs = await h.api.call('GET', `/runs?function=${name}`);
     assert.ok((runs.body.items as { trigger: string }[]).some((r) => r.trigger === 'webhook'), JSON.stringify(runs.body.items));
 

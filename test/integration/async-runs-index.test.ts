@@ -22,7 +22,7 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       assert.equal(await index.get(original), null);
       await index.create({ runId: original, function: 'f', acceptedAt: 10, replayOf: null });
       await index.create({ runId: replay, function: 'f', acceptedAt: 20, replayOf: original });
-      assert.deepEqual(await index.get(original), { runId: original, function: 'f', acceptedAt: 10, replayOf: null, result: null });
+      assert.deepEqual(await index.get(original), { runId: original, function: 'f', acceptedAt: 10, replayOf: null, trigger: 'async', result: null });
       const body = Buffer.from([0, 255, 1, 2]);
       await index.setResult(original, { status: 500, headers: [['x', '1']], body: Buffer.from('first'), attempt: 1 });
       await index.setResult(original, { status: 200, headers: [['content-type', 'application/octet-stream']], body, attempt: 2 });
@@ -35,6 +35,14 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       assert.deepEqual(await index.replays(original), [replay]);
       await index.remove(replay);
       assert.equal(await index.get(replay), null);
+    });
+
+    it('records what queued the run', async (t) => {
+      const { index, destroy } = await open();
+      t.after(destroy);
+      const tick = randomUUID();
+      await index.create({ runId: tick, function: 'f', acceptedAt: 1, replayOf: null, trigger: 'cron' });
+      assert.equal((await index.get(tick))?.trigger, 'cron');
     });
   });
 }

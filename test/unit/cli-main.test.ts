@@ -55,14 +55,16 @@ describe('cli deploy helpers', () => {
   });
 
   it('takes settings from the manifest as written, and names the ones that changed', () => {
-    const manifest = parseManifest({ kind: 'function', name: 'x', limits: { timeout: '5s' }, env: { A: '${A:-1}' } });
+    const manifest = parseManifest({ kind: 'function', name: 'x', limits: { timeout: '5s' }, retry: { maxAttempts: 1 }, env: { A: '${A:-1}' } });
     assert.deepEqual(settingsFromManifest(manifest), {
       preset: 'http', invocation: 'sync', env: { A: '1' },
       limits: { timeout: '5s', memory: '256Mi', concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
+      retry: { maxAttempts: 1, backoff: '1s', maxBackoff: '1m', maxEventAge: '6h' },
     });
     const fn: ApiFunction = { name: 'x', preset: 'http', invocation: 'sync', limits: { timeoutMs: 1000, memoryBytes: 1 }, env: { A: '1' }, auth: 'public', status: 'active', activeVersion: 1 };
     assert.deepEqual(changedSettings(fn, { ...fn, limits: { timeoutMs: 2000, memoryBytes: 1 }, env: {}, activeVersion: 2 }), ['limits.timeoutMs', 'env.A']);
     assert.deepEqual(changedSettings(fn, { ...fn }), []);
+    assert.deepEqual(changedSettings({ ...fn, retry: { maxAttempts: 3 } }, { ...fn, retry: { maxAttempts: 1 } }), ['retry.maxAttempts']);
   });
 });
 

@@ -23,6 +23,7 @@ describe('parseManifest', () => {
       invocation: 'sync',
       triggers: [],
       limits: { timeoutMs: 30_000, memoryBytes: 256 * 1024 ** 2, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
+      retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 },
       env: {},
     });
   });
@@ -80,6 +81,14 @@ describe('parseManifest', () => {
       assert.ok(path in issues, `expected an issue at ${path}; got ${Object.keys(issues).join(', ')}`);
     }
     assert.ok(Object.keys(issues).some((p) => p.startsWith('env')), 'the bad env name is reported');
+  });
+
+  it('reads the retry policy and checks its bounds', () => {
+    const m = parseManifest({ kind: 'function', name: 'x', retry: { maxAttempts: 1, backoff: '500ms', maxBackoff: '5s', maxEventAge: '1h' } });
+    assert.deepEqual(m.retry, { maxAttempts: 1, backoffBaseMs: 500, backoffMaxMs: 5000, maxEventAgeMs: 3_600_000 });
+    const issues = issuesOf({ kind: 'function', name: 'x', retry: { maxAttempts: 11, jitter: true } });
+    assert.ok('retry.maxAttempts' in issues && 'retry.jitter' in issues, JSON.stringify(issues));
+    assert.ok('retry.backoff' in issuesOf({ kind: 'function', name: 'x', retry: { backoff: '2m', maxBackoff: '1m' } }));
   });
 
   it('refuses minWarm above maxInstances', () => {

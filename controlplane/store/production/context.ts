@@ -36,6 +36,7 @@ export interface FunctionDoc {
   limits: FunctionLimits;
   env: EnvPair[];
   auth: FunctionSettings['auth'];
+  retry?: FunctionSettings['retry'];
   /** Webhook secrets in clear (see FunctionSettings.hookSecrets); trigger ids are DNS labels, safe as keys. */
   hookSecrets?: FunctionSettings['hookSecrets'];
   status: FunctionStatus;

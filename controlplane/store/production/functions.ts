@@ -35,6 +35,7 @@ function toRecord(doc: FunctionDoc): FunctionRecord {
     limits: { ...doc.limits },
     env: pairsToEnv(doc.env),
     auth: doc.auth,
+    ...(doc.retry !== undefined && doc.retry !== null ? { retry: { ...doc.retry } } : {}),
     ...(doc.hookSecrets !== undefined && doc.hookSecrets !== null ? { hookSecrets: doc.hookSecrets } : {}),
     status: doc.status,
     activeVersion: doc.activeVersion,
@@ -59,8 +60,12 @@ function toEntry(doc: DeployEntry): DeployEntry {
 }
 
 /** Only the known keys, so a caller's extra properties never end up stored. */
-function settingsFields(s: FunctionSettings): Pick<FunctionDoc, 'preset' | 'invocation' | 'limits' | 'env' | 'auth' | 'hookSecrets'> {
-  return { preset: s.preset, invocation: s.invocation, limits: { ...s.limits }, env: envToPairs(s.env), auth: s.auth, ...(s.hookSecrets !== undefined ? { hookSecrets: s.hookSecrets } : {}) };
+function settingsFields(s: FunctionSettings): Pick<FunctionDoc, 'preset' | 'invocation' | 'limits' | 'env' | 'auth' | 'retry' | 'hookSecrets'> {
+  return {
+    preset: s.preset, invocation: s.invocation, limits: { ...s.limits }, env: envToPairs(s.env), auth: s.auth,
+    ...(s.retry !== undefined ? { retry: { ...s.retry } } : {}),
+    ...(s.hookSecrets !== undefined ? { hookSecrets: s.hookSecrets } : {}),
+  };
 }
 
 function notFound(name: string): StoreError {
@@ -192,6 +197,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       if (patch.limits !== undefined) changes.limits = { ...patch.limits };
       if (patch.env !== undefined) changes.env = envToPairs(patch.env);
       if (patch.auth !== undefined) changes.auth = patch.auth;
+      if (patch.retry !== undefined) changes.retry = { ...patch.retry };
       if (patch.hookSecrets !== undefined) changes.hookSecrets = patch.hookSecrets;
       const next = nextOf(cur, changes);
       if (!(await insertRevision(ctx, next))) throw await whyMissed(ctx, name, expectedRevision);

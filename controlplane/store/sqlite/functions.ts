@@ -43,6 +43,7 @@ function toRecord(row: FunctionRow): FunctionRecord {
     limits: { ...settings.limits },
     env: { ...settings.env },
     auth: settings.auth,
+    ...(settings.retry !== undefined ? { retry: { ...settings.retry } } : {}),
     ...(settings.hookSecrets !== undefined ? { hookSecrets: settings.hookSecrets } : {}),
     status: row.status,
     activeVersion: row.active_version,
@@ -68,7 +69,7 @@ function toEntry(row: DeployRow): DeployEntry {
 
 function settingsOf(s: FunctionSettings): string {
   // Only the known keys, so a caller's extra properties never end up stored.
-  return JSON.stringify({ preset: s.preset, invocation: s.invocation, limits: s.limits, env: s.env, auth: s.auth, hookSecrets: s.hookSecrets });
+  return JSON.stringify({ preset: s.preset, invocation: s.invocation, limits: s.limits, env: s.env, auth: s.auth, retry: s.retry, hookSecrets: s.hookSecrets });
 }
 
 /** The row, or FUNCTION_NOT_FOUND; REVISION_CONFLICT when `expected` is given and differs. */
@@ -128,6 +129,7 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
           limits: patch.limits ?? current.limits,
           env: patch.env ?? current.env,
           auth: patch.auth ?? current.auth,
+          ...((patch.retry ?? current.retry) !== undefined ? { retry: patch.retry ?? current.retry } : {}),
           ...((patch.hookSecrets ?? current.hookSecrets) !== undefined ? { hookSecrets: patch.hookSecrets ?? current.hookSecrets } : {}),
         };
         update.run(settingsOf(next), ctx.now(), name);
