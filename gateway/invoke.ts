@@ -63,16 +63,9 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
 export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const found = deps.registry.resolve(name);
-  if (!found.found) return errorResponse(notFound(name));
-  let headers = req.headers;
-  if (found.auth !== null) {
-    const refused = checkToken(found.auth, req.headers, name);
-    if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
-    headers = req.headers.filter(([key]) => key !== 'authorization');
-  }
-  const fn = servable(found, name);
-  if (fn instanceof PlatformError) return errorResponse(fn);
+  const admitted = admit(deps, req, name);
+  if ('status' in admitted) return admitted;
+  const { fn, headers } = admitted;
   if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
@@ -141,19 +134,29 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
-/** `/fn/<name>/…` */
-export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
+/**
+ * Admission shared by `/fn/` and `/async/`: the function exists, the invoke token is right (and is
+ * then removed: the function never sees or logs it), the function is servable. Else the refusal.
+ */
+function admit(deps: InvokeDeps, req: IncomingRequest, name: string): { fn: FunctionVersion; headers: Pairs } | OutgoingResponse {
   const found = deps.registry.resolve(name);
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
   if (found.auth !== null) {
     const refused = checkToken(found.auth, req.headers, name);
     if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
-    // The platform consumed the token; the function never sees (or logs) it.
     headers = req.headers.filter(([key]) => key !== 'authorization');
   }
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
+  return { fn, headers };
+}
+
+/** `/fn/<name>/…` */
+export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
+  const admitted = admit(deps, req, name);
+  if ('status' in admitted) return admitted;
+  const { fn, headers } = admitted;
 
   const runId = randomUUID();
   const startedAt = Date.now();

@@ -10,16 +10,8 @@ export type TickLockConfig = { kind: 'embedded'; stateDir: string } | { kind: 'p
 
 export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
   if (config.kind === 'embedded') return openSqliteTickLock({ stateDir: config.stateDir });
-  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
   const { redisTickLock } = await import('./redis.js');
-  const client = connectRedis(config.redisUrl);
-  try {
-    await redisReady(client);
-  } catch (err) {
-    client.disconnect();
-    throw err;
-  }
-  return redisTickLock({ client, ownsClient: true, prefix: config.prefix });
+  return redisTickLock({ client: await readyRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
 }
 
 /**
@@ -28,16 +20,21 @@ export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
  */
 export async function openReplayGuard(config: ReplayGuardConfig): Promise<ReplayGuard> {
   if (config.kind === 'embedded') return new MemoryReplayGuard();
-  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
   const { redisReplayGuard } = await import('./redis.js');
-  const client = connectRedis(config.redisUrl);
+  return redisReplayGuard({ client: await readyRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
+}
+
+export type ReplayGuardConfig = { kind: 'embedded' } | { kind: 'production'; redisUrl: string; prefix: string };
+
+/** A Redis connection that answered, or the error (and no connection left behind). */
+async function readyRedis(url: string): Promise<Awaited<ReturnType<typeof import('../store/production/redis-metrics.js').connectRedis>>> {
+  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
+  const client = connectRedis(url);
   try {
     await redisReady(client);
   } catch (err) {
     client.disconnect();
     throw err;
   }
-  return redisReplayGuard({ client, ownsClient: true, prefix: config.prefix });
+  return client;
 }
-
-export type ReplayGuardConfig = { kind: 'embedded' } | { kind: 'production'; redisUrl: string; prefix: string };
