@@ -49,6 +49,8 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
+  /** The highest limits.maxInstances a function may ask for (default 50). */
+  maxFunctionInstances?: number;
   bundleLimits?: Partial<BundleLimits>;
   /** Bundle worker threads (default min(4, cores - 1)). */
   bundleThreads?: number;
@@ -167,6 +169,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       syncPayloadBytes: options.syncPayloadBytes,
       asyncPayloadBytes: options.asyncPayloadBytes,
       runRetentionMs: options.runRetentionMs,
+      maxFunctionInstances: options.maxFunctionInstances ?? 50,
       publicUrl: options.publicUrl,
     },
     log,

@@ -85,6 +85,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           status: ready ? 'ready' : shuttingDown ? 'shutting_down' : 'no_runtimes',
           functions: registry.list().length,
           pool: stats,
+          // 'off' means every function can read and change the platform: never hidden (docs/security.md).
+          sandbox: { ...pool.isolation, unsafe: pool.isolation.mode === 'off' },
         });
       }
       case 'metrics': {

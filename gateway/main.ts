@@ -60,6 +60,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+        codeRoots: [config.functionsDir],
       },
       env,
     ),

@@ -1,8 +1,8 @@
 /**
- * The gateway's view of the pool manager: the two verbs it uses. `PoolManager` (poolmgr/index.ts)
+ * The gateway's view of the pool manager: the verbs it uses and its isolation report. `PoolManager` (poolmgr/index.ts)
  * satisfies it structurally; tests of the gateway use the real PoolManager too.
  */
-import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from '../poolmgr/index.js';
+import type { FunctionVersion, InvocationResult, InvokeOptions, Isolation, PoolStats } from '../poolmgr/index.js';
 import type { WireEvent } from '../protocol/index.js';
 
 export type { FunctionStats, FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from '../poolmgr/index.js';
@@ -11,4 +11,6 @@ export interface InvocationPool {
   /** Never rejects: failures come back in `result.error` with a registry code. */
   invoke(fn: FunctionVersion, event: WireEvent, opts?: InvokeOptions): Promise<InvocationResult>;
   stats(): PoolStats;
+  /** How the pool isolates functions (shown by /readyz; mode 'off' is flagged there). */
+  readonly isolation: Isolation;
 }

@@ -40,6 +40,15 @@ const OPTIONS = {
   dispatchConcurrency: { env: 'FP_DISPATCH_CONCURRENCY', kind: 'int', schema: int(1, 1000).default(4) },
   dispatchLeaseMs: { env: 'FP_DISPATCH_LEASE_MS', kind: 'int', schema: int(1000, 3_600_000).default(30_000) },
   warmReportIntervalMs: { env: 'FP_WARM_REPORT_INTERVAL_MS', kind: 'int', schema: int(100, 600_000).default(10_000) },
+  // ---- the sandbox (docs/security.md) ----
+  sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },
+  unsafeNoSandbox: { env: 'FP_UNSAFE_NO_SANDBOX', kind: 'flag', schema: z.boolean().default(false) },
+  sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default('600000-699999') },
+  sandboxTmpBytes: { env: 'FP_SANDBOX_TMP_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(64 * MIB) },
+  sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
+  sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
+  maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
+  maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -48,6 +57,12 @@ const shape = Object.fromEntries(Object.entries(OPTIONS).map(([key, o]) => [key,
 
 const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   if (c.maxFileBytes > c.maxBundleBytes) ctx.addIssue({ code: 'custom', path: ['maxFileBytes'], message: 'must not exceed maxBundleBytes' });
+  const [first, last] = c.sandboxUids.split('-').map(Number) as [number, number];
+  if (!(first >= 1 && last >= first && last <= 4_294_967_294)) {
+    ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: 'must be a range of uids from 1 up, first ≤ last' });
+  }
+  const own = process.getuid?.() ?? 0;
+  if (own >= first && own <= last) ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: `must not include the platform's own uid ${own}` });
   if (c.store === 'production') {
     // Production keeps everything in Redis + MongoDB: both addresses are needed, nothing is guessed.
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });

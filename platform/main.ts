@@ -7,13 +7,24 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, unknownSettings } from './config.js';
-import { startPlatform } from './start.js';
+import { startPlatform, type StartedPlatform } from './start.js';
 
-const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token]
+const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--unsafe-no-sandbox]
   --state-dir           where functions, versions, runs and code live (default ./.state)
   --port, --host        where to listen (default 127.0.0.1:8080; port 0 = any free port)
   --rotate-admin-token  revoke the admin token(s) and print a new one (when the old one is lost)
+  --unsafe-no-sandbox   run functions WITHOUT isolation: any function can read and change the
+                        platform and every other function (docs/security.md); for trusted code only
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
+
+/** One line on how functions are isolated; the unsafe mode is impossible to miss. */
+function describeIsolation(iso: StartedPlatform['isolation']): string {
+  if (iso.mode === 'off') return 'OFF (--unsafe-no-sandbox): functions are NOT isolated from the platform or each other';
+  const parts = [iso.mode === 'root' ? `namespaces, uids ${iso.uidRange?.join('-')}` : 'user namespaces'];
+  parts.push(iso.cgroups !== null ? `cgroups ${iso.cgroups}` : 'rlimits');
+  if (iso.seccomp) parts.push('seccomp');
+  return parts.join(', ');
+}
 
 function fail(code: string, message: string, exitCode = 1): number {
   process.stderr.write(`fp-platform: error [${code}] ${message}\n`);
@@ -30,6 +41,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         port: { type: 'string' },
         host: { type: 'string' },
         'rotate-admin-token': { type: 'boolean' },
+        'unsafe-no-sandbox': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -48,6 +60,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   if (args['state-dir'] !== undefined) merged['FP_STATE_DIR'] = args['state-dir'];
   if (args.port !== undefined) merged['FP_PORT'] = args.port;
   if (args.host !== undefined) merged['FP_HOST'] = args.host;
+  if (args['unsafe-no-sandbox'] === true) merged['FP_UNSAFE_NO_SANDBOX'] = '1';
   let platform;
   try {
     const config = loadConfig(merged);
@@ -60,6 +73,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   out(`fp-platform listening on ${platform.url}`);
   out(`  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`);
   out(`  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`);
+  out(`  sandbox: ${describeIsolation(platform.isolation)}`);
   if (platform.adminToken !== undefined) {
     out(`  admin token: ${platform.adminToken}`);
     out('  (shown once: keep it; only its hash is stored. Lost it? Restart with --rotate-admin-token.)');

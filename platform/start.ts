@@ -12,10 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
-import { defaultPoolConfig, PoolManager } from '../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, type Isolation, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 
@@ -43,6 +43,8 @@ export interface StartedPlatform {
   readonly functions: number;
   /** The configuration in effect (defaults filled). */
   readonly config: PlatformConfig;
+  /** How functions are isolated; mode 'off' (--unsafe-no-sandbox) must be shown to the operator. */
+  readonly isolation: Isolation;
   /** Stop taking calls, let in-flight ones finish (shutdownGraceMs), write pending runs, stop everything. */
   close(): Promise<void>;
 }
@@ -95,12 +97,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
           idleTimeoutMs: config.idleTimeoutMs,
           debug: config.debug,
           ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+          ...sandboxOptions(config, stateDir),
         },
         { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
       ),
     );
     cleanup.push(() => pool.close());
-    await pool.start();
+    await pool.start().catch((err: unknown) => {
+      throw pool.isolation.mode === 'off' ? err : new SandboxStartError(pool.isolation.mode, err as Error);
+    });
+    for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
     // The gateway needs the control plane's API to start, and the control plane needs the
     // gateway for test invokes and its URL: both are bound late, through this variable.
@@ -121,6 +127,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       asyncPayloadBytes: config.asyncMaxBodyBytes,
       runRetentionMs: config.runRetentionMs,
       runPruneIntervalMs: config.runPruneIntervalMs,
+      maxFunctionInstances: config.maxFunctionInstances,
       bundleLimits: { maxTotalBytes: config.maxBundleBytes, maxFiles: config.maxBundleFiles, maxFileBytes: config.maxFileBytes },
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       rotateAdminToken: rotateAdminToken ?? false,
@@ -162,6 +169,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(controlPlane.adminToken !== null ? { adminToken: controlPlane.adminToken } : {}),
       functions: controlPlane.functionsLoaded,
       config,
+      isolation: pool.isolation,
       close() {
         // Reverse order: the gateway drains its calls and flushes run records into the control
         // plane's sink, which writes them before the pool and the store go.
@@ -172,6 +180,35 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   } catch (err) {
     await unwind();
     throw err;
+  }
+}
+
+/** The pool's sandbox settings from the platform's (docs/security.md). */
+function sandboxOptions(config: PlatformConfig, stateDir: string): Partial<PoolConfig> {
+  const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
+  return {
+    sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
+    codeRoots: [join(stateDir, 'code')],
+    uidRange: [first, last],
+    tmpBytes: config.sandboxTmpBytes,
+    tasksMax: config.sandboxTasks,
+    openFiles: config.sandboxOpenFiles,
+    maxInstancesTotal: config.maxInstances,
+  };
+}
+
+/** The platform could not start its first sandboxed runtimes: say why and what to do. */
+export class SandboxStartError extends Error {
+  readonly code = 'SANDBOX_UNAVAILABLE';
+  constructor(mode: string, cause: Error) {
+    super(
+      `the function sandbox (${mode} mode) could not start a runtime: ${cause.message}\n` +
+      (mode === 'userns'
+        ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, ' +
+          'user.max_user_namespaces > 0; on Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0). '
+        : '') +
+      'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
+    );
   }
 }
 

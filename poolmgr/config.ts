@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SandboxMode } from './host/types.js';
 
 export interface PoolConfig {
   /** Python interpreter that runs the runtime (default `<repo>/.venv/bin/python`). */
@@ -35,6 +36,31 @@ export interface PoolConfig {
   childEnv: Record<string, string>;
   /** Forward runtime stdout/stderr to our stderr (default: FP_DEBUG is set and not '0'). */
   debug: boolean;
+  /**
+   * How runtimes are boxed (docs/security.md): 'auto' (default) is 'root' when the platform runs
+   * as root, else 'userns'; 'off' runs user code unsandboxed and is only for --unsafe-no-sandbox.
+   */
+  sandbox: 'auto' | SandboxMode;
+  /** Directories that hold function versions (a version's `dir` must be under one of them). */
+  codeRoots: string[];
+  /** First and last uid given to functions in root mode (default 600000-699999). */
+  uidRange: [number, number];
+  /** Size of each instance's /tmp and /dev/shm, and the largest file it may write (default 64 MiB). */
+  tmpBytes: number;
+  /** Processes and threads per instance (default 256). */
+  tasksMax: number;
+  /** Open files per process of a function (default 1024). */
+  openFiles: number;
+  /** CPU weight of each function, v1 shares scale (default 1024). */
+  cpuShares: number;
+  /** Specialized instances of all functions together (default 64); past it idle ones of other functions are stopped first. */
+  maxInstancesTotal: number;
+}
+
+/** The sandbox mode 'auto' stands for here. */
+export function resolveSandbox(mode: PoolConfig['sandbox']): SandboxMode {
+  if (mode !== 'auto') return mode;
+  return process.geteuid?.() === 0 ? 'root' : 'userns';
 }
 
 /** Options with their defaults, paths resolved against the repository root. */
@@ -57,6 +83,14 @@ export function defaultPoolConfig(
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
     childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },
     debug: env['FP_DEBUG'] !== undefined && env['FP_DEBUG'] !== '' && env['FP_DEBUG'] !== '0',
+    sandbox: 'auto',
+    codeRoots: [],
+    uidRange: [600_000, 699_999],
+    tmpBytes: 64 * 1024 * 1024,
+    tasksMax: 256,
+    openFiles: 1024,
+    cpuShares: 1024,
+    maxInstancesTotal: 64,
     ...overrides,
   };
   return Object.freeze(config);

@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import type { LogLine, RuntimeMessage, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
+import { formatMemoryBytes, isPlatformError, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
@@ -62,6 +62,8 @@ export class Instance implements ProcessListener {
   private waiting: Call[] = [];
   private specializeId = -1;
   private initTimer: NodeJS.Timeout | undefined;
+  /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
+  private tasksLimitHits = 0;
 
   constructor(
     readonly group: FunctionGroup,
@@ -145,14 +147,14 @@ export class Instance implements ProcessListener {
         this.running.delete(msg.id);
         this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
-          this.complete(call, null, fromWireError(msg.error), msg.logs, 0);
+          this.complete(call, null, this.classify(fromWireError(msg.error)), msg.logs, 0);
           return;
         }
         // The runtime exits after a fatal error: discard first, so no queued call is handed to it.
         this.inflight--;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
-        call.finish(null, fromWireError(msg.error), logsOf(msg.logs), 0);
+        call.finish(null, this.classify(fromWireError(msg.error)), logsOf(msg.logs), 0);
         return;
       }
       case 'specialized':
@@ -173,8 +175,18 @@ export class Instance implements ProcessListener {
 
   private specialize(): void {
     if (this.gone) return;
+    const spec = this.group.spec;
+    let box;
+    try {
+      box = this.proc.place({ name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: this.group.limits.maxInstances });
+    } catch (err) {
+      // The function cannot be boxed here (its code is outside the code roots, no uid left): never run it unboxed.
+      const code = isPlatformError(err) ? err.code : 'INTERNAL_ERROR';
+      this.discard({ code, class: null, type: 'PlacementFailed', message: (err as Error).message });
+      return;
+    }
     this.specializeId = this.proc.nextId();
-    this.proc.send({ t: 'specialize', id: this.specializeId, fn: this.group.spec });
+    this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec } : { t: 'specialize', id: this.specializeId, fn: spec, box });
     this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
     const waiting = this.waiting;
     this.waiting = [];
@@ -292,8 +304,33 @@ export class Instance implements ProcessListener {
     if (unstarted.length > 0) this.owner.requeue(unstarted);
   }
 
+  /**
+   * Names the limit behind a failure: an out-of-memory report says which limit, and a call that
+   * failed while the box refused forks or threads at its task limit is FUNCTION_PROCESS_LIMIT.
+   */
+  private classify(error: InvocationError): InvocationError {
+    if (error.code === 'FUNCTION_OUT_OF_MEMORY') return { ...error, message: this.memoryMessage(error.message) };
+    if (error.code !== 'FUNCTION_ERROR') return error;
+    const stats = this.proc.stats();
+    if (stats.tasksLimitHits <= this.tasksLimitHits) return error;
+    this.tasksLimitHits = stats.tasksLimitHits;
+    return {
+      ...error, code: 'FUNCTION_PROCESS_LIMIT', class: 'process_limit',
+      message: `the function reached its limit of ${stats.tasksLimit ?? '?'} processes and threads (a fork or thread start was refused): ${error.message}`,
+    };
+  }
+
+  private memoryMessage(detail: string): string {
+    const limit = this.group.spec.memoryBytes;
+    const head = limit > 0 ? `the function exceeded its memory limit of ${formatMemoryBytes(limit)}` : 'the function ran out of memory';
+    return detail === '' ? head : `${head}: ${detail}`;
+  }
+
   private deathError(exit: ProcessExit): InvocationError {
     if (exit.cause !== null) return fromCause(exit.cause);
+    if (exit.oomKilled) {
+      return hostError('FUNCTION_OUT_OF_MEMORY', 'out_of_memory', 'OutOfMemory', `${this.memoryMessage('')}; the kernel stopped it`);
+    }
     const how = describeExit(exit);
     if (this.state === 'ready') {
       return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})`);

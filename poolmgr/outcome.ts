@@ -13,6 +13,7 @@ export const CODE_FOR_CLASS: Readonly<Record<ErrorClass, ErrorCode>> = Object.fr
   crash: 'RUNTIME_CRASHED',
   bad_return: 'FUNCTION_BAD_RESPONSE',
   protocol_error: 'RUNTIME_PROTOCOL_ERROR',
+  process_limit: 'FUNCTION_PROCESS_LIMIT',
 });
 
 /** A runtime's error report as an invocation error; an unknown class is a protocol error. */

@@ -28,9 +28,11 @@
  */
 import { PlatformError, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
-import type { PoolConfig } from './config.js';
+import { resolveSandbox, type PoolConfig } from './config.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
+import { ProcessHost } from './host/process-host.js';
+import type { Isolation, RuntimeHost } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { compileBytecode } from './prepare.js';
@@ -48,10 +50,20 @@ export class PoolManager implements InstanceOwner {
   private readonly byFn = new WeakMap<FunctionVersion, FunctionGroup>();
   private reaper: NodeJS.Timeout | undefined;
   private closing: Promise<void> | null = null;
+  private readonly host: RuntimeHost;
+  /** Specialized instances alive (taking calls or draining), across functions. */
+  private instanceCount = 0;
 
-  constructor(config: PoolConfig) {
+  /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
+  constructor(config: PoolConfig, host?: RuntimeHost) {
     this.config = Object.freeze({ ...config });
+    this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
+  }
+
+  /** How runtimes are isolated (for readiness reports and the CLI). */
+  get isolation(): Isolation {
+    return this.host.isolation;
   }
 
   /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
@@ -140,6 +152,8 @@ export class PoolManager implements InstanceOwner {
     if (next !== null) {
       next.leaveQueue();
       inst.run(next);
+    } else if (inst.inflight === 0 && this.capWaiters(inst.group)) {
+      inst.retire(); // idle, and another function waits for room under the cap: it gets this slot
     }
   }
 
@@ -159,7 +173,11 @@ export class PoolManager implements InstanceOwner {
     const group = inst.group;
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
-    if (this.closing === null) this.pump(group);
+    this.instanceCount--;
+    if (this.closing !== null) return;
+    this.pump(group);
+    // A slot under the platform-wide cap opened: calls of other functions may be waiting for it.
+    for (const other of this.groups.values()) if (other !== group && other.queue.length > 0) this.pump(other);
   }
 
   // ---- lease ----
@@ -183,9 +201,49 @@ export class PoolManager implements InstanceOwner {
       starting ??= inst;
     }
     if (starting !== null) starting.join(call);
-    else if (instances.length < group.limits.maxInstances) this.specialize(group).join(call);
+    else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;
+  }
+
+  /**
+   * Under the platform-wide cap (maxInstancesTotal) a new instance may start; at the cap, the
+   * least recently used idle instance of another function is stopped to make room (above its
+   * minWarm first). False when every instance is busy: the call waits for one to end.
+   */
+  private roomForInstance(group: FunctionGroup): boolean {
+    if (this.instanceCount < this.config.maxInstancesTotal) return true;
+    const victim = this.idleVictim(group);
+    if (victim === null) return false;
+    victim.retire();
+    return this.instanceCount < this.config.maxInstancesTotal;
+  }
+
+  /** The idle instance (of a function other than `group`'s) to stop first, if any. */
+  private idleVictim(group: FunctionGroup): Instance | null {
+    let victim: Instance | null = null;
+    let victimAboveMin = false;
+    for (const other of this.groups.values()) {
+      if (other === group) continue;
+      const aboveMin = other.instances.length > (other.retired ? 0 : other.limits.minWarm);
+      for (const inst of other.instances) {
+        if (inst.state !== 'ready' || inst.inflight > 0) continue;
+        if (victim === null || (aboveMin && !victimAboveMin) || (aboveMin === victimAboveMin && inst.lastUsed < victim.lastUsed)) {
+          victim = inst;
+          victimAboveMin = aboveMin;
+        }
+      }
+    }
+    return victim;
+  }
+
+  /** True when some other function has calls waiting only because the platform is at its cap. */
+  private capWaiters(except: FunctionGroup): boolean {
+    if (this.instanceCount < this.config.maxInstancesTotal) return false;
+    for (const group of this.groups.values()) {
+      if (group !== except && group.queue.length > 0 && group.instances.length < group.limits.maxInstances) return true;
+    }
+    return false;
   }
 
   /** At maxInstances with every slot taken: send to the ready instance holding the fewest calls. */
@@ -222,7 +280,8 @@ export class PoolManager implements InstanceOwner {
   }
 
   private hasRoom(group: FunctionGroup): boolean {
-    if (group.instances.length < group.limits.maxInstances) return true;
+    if (group.instances.length < group.limits.maxInstances
+      && (this.instanceCount < this.config.maxInstancesTotal || this.idleVictim(group) !== null)) return true;
     const room = group.limits.concurrency + this.config.pipelineDepth;
     for (const inst of group.instances) if (inst.inflight < (inst.state === 'ready' ? room : group.limits.concurrency)) return true;
     return false;
@@ -234,6 +293,7 @@ export class PoolManager implements InstanceOwner {
     const pooled = this.generic.take();
     const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(), this, this.config);
     group.instances.push(inst);
+    this.instanceCount++;
     return inst;
   }
 
@@ -251,7 +311,7 @@ export class PoolManager implements InstanceOwner {
   }
 
   private spawnProcess(): RuntimeProcess {
-    return new RuntimeProcess(this.config, this.processes);
+    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes);
   }
 
   // ---- reaping and shutdown ----
@@ -289,6 +349,7 @@ export class PoolManager implements InstanceOwner {
     }
     const grace = this.config.shutdownGraceMs;
     await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
+    await this.host.close();
   }
 }
 

@@ -1,17 +1,15 @@
 /**
- * One Python runtime process and its frame socket (stdio fd 3, a Unix socketpair made by libuv).
+ * One Python runtime and its frame channel, started by a RuntimeHost (host/types.ts).
  * It knows the wire, not the pool: it waits for `hello`, writes one frame per message, hands every
- * later message to its listener, and reports its death exactly once, with the cause when the host
+ * later message to its listener, and reports its death exactly once, with the cause when the pool
  * killed it on purpose (timeout, protocol error, shutdown) or the exit code/signal otherwise.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import {
   encodeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
-  type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
+  type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
-import type { PoolConfig } from './config.js';
+import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats } from './host/types.js';
 
 /** Why the host ended a process; callers turn it into the error of every call still on it. */
 export interface KillCause {
@@ -21,10 +19,8 @@ export interface KillCause {
   message: string;
 }
 
-export interface ProcessExit {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  /** Set when the host killed or shut the process down; null for a death of its own. */
+export interface ProcessExit extends RuntimeExit {
+  /** Set when the pool killed or shut the process down; null for a death of its own. */
   cause: KillCause | null;
 }
 
@@ -33,8 +29,6 @@ export interface ProcessListener {
   onMessage(proc: RuntimeProcess, msg: RuntimeMessage): void;
   onExit(proc: RuntimeProcess, exit: ProcessExit): void;
 }
-
-export type SpawnConfig = Pick<PoolConfig, 'pythonPath' | 'runtimeEntry' | 'spawnTimeoutMs' | 'childEnv' | 'debug'>;
 
 /** After the process exits, how long to wait for the socket to deliver its last frames. */
 const SOCKET_DRAIN_MS = 100;
@@ -49,13 +43,12 @@ export class RuntimeProcess {
   /** False once the process is dying: nothing more is written to it. */
   alive = true;
 
-  private readonly child: ChildProcess;
-  private readonly socket: Socket;
+  private readonly rt: HostedRuntime;
+  private readonly socket: Duplex;
   private readonly decoder = new FrameDecoder();
   private helloSeen = false;
   private socketClosed = false;
-  private exitCode: number | null = null;
-  private signal: NodeJS.Signals | null = null;
+  private exit: RuntimeExit = { exitCode: null, signal: null, oomKilled: false };
   private exitSeen = false;
   private finished = false;
   private cause: KillCause | null = null;
@@ -64,33 +57,30 @@ export class RuntimeProcess {
   private settleReady: [() => void, (err: Error) => void] | null = null;
   private settleExited: (() => void) | null = null;
 
-  constructor(config: SpawnConfig, private readonly registry: Set<RuntimeProcess>) {
+  constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>) {
     this.ready = new Promise<void>((resolve, reject) => { this.settleReady = [resolve, reject]; });
     this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled
     this.exited = new Promise<void>((resolve) => { this.settleExited = resolve; });
-    this.child = spawn(config.pythonPath, ['-I', config.runtimeEntry, '--fd', '3'], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: config.childEnv,
-    });
-    this.pid = this.child.pid ?? 0;
-    // libuv creates extra stdio pipes as socketpairs, so fd 3 is a net.Socket at run time.
-    this.socket = this.child.stdio[3] as unknown as Socket;
+    this.rt = host.spawn({ onExit: (exit) => this.onChildExit(exit) });
+    this.pid = this.rt.pid;
+    this.socket = host.connect(this.rt);
     registry.add(this);
-    drainOutput(this.child.stdout, config.debug ? `[runtime ${this.pid} stdout] ` : null);
-    drainOutput(this.child.stderr, config.debug ? `[runtime ${this.pid} stderr] ` : null);
-
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', () => this.onSocketClosed());
     this.socket.on('close', () => this.onSocketClosed());
-    this.child.on('exit', (code, signal) => this.onChildExit(code, signal));
-    this.child.on('close', () => this.finish());
-    this.child.on('error', (err) => {
-      // Only a failed spawn matters here; a failed kill() of a dead process is not news.
-      if (this.pid === 0) this.die(unavailable(`could not start ${config.pythonPath}: ${err.message}`));
-    });
     this.timer = setTimeout(() => {
-      this.kill(unavailable(`the runtime did not say hello within ${config.spawnTimeoutMs} ms`));
-    }, config.spawnTimeoutMs);
+      this.kill(unavailable(`the runtime did not say hello within ${spawnTimeoutMs} ms`));
+    }, spawnTimeoutMs);
+  }
+
+  /** The box for `fn` (null when the host does not sandbox); see RuntimeHost.place. */
+  place(fn: Placement): BoxSpec | null {
+    return this.host.place(this.rt, fn);
+  }
+
+  /** The runtime's resource use (cgroups), for classifying failures. */
+  stats(): RuntimeStats {
+    return this.host.stats(this.rt);
   }
 
   private pending: Buffer[] = [];
@@ -126,7 +116,7 @@ export class RuntimeProcess {
   kill(cause: KillCause): void {
     this.cause ??= cause;
     this.alive = false;
-    if (!this.exitSeen) this.child.kill('SIGKILL');
+    if (!this.exitSeen) this.host.signal(this.rt, 'SIGKILL');
   }
 
   /** Asks the runtime to exit, then SIGKILLs it after `graceMs`. Resolves when it is gone. */
@@ -139,7 +129,7 @@ export class RuntimeProcess {
     this.cause ??= cause;
     this.alive = false;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.timer = setTimeout(() => this.host.signal(this.rt, 'SIGKILL'), graceMs);
     return this.exited;
   }
 
@@ -192,21 +182,15 @@ export class RuntimeProcess {
     }, SOCKET_DRAIN_MS);
   }
 
-  private onChildExit(code: number | null, signal: NodeJS.Signals | null): void {
+  private onChildExit(exit: RuntimeExit): void {
     this.exitSeen = true;
-    this.exitCode = code;
-    this.signal = signal;
+    this.exit = exit;
     this.alive = false;
     if (this.socketClosed) this.finish();
     else {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.finish(), SOCKET_DRAIN_MS);
     }
-  }
-
-  private die(cause: KillCause): void {
-    this.cause ??= cause;
-    this.finish();
   }
 
   /** Reports the death once: rejects `ready` if still pending, tells the listener, resolves `exited`. */
@@ -217,9 +201,11 @@ export class RuntimeProcess {
     clearTimeout(this.timer);
     this.registry.delete(this);
     this.socket.destroy();
-    const exit: ProcessExit = { exitCode: this.exitCode, signal: this.signal, cause: this.cause };
+    this.host.destroy(this.rt);
+    const exit: ProcessExit = { ...this.exit, cause: this.cause };
     if (this.settleReady !== null) {
-      const why = this.cause?.message ?? `the runtime exited before saying hello (${describeExit(exit)})`;
+      const output = this.host.lastOutput(this.rt).trim().split('\n').slice(-3).join(' | ');
+      const why = this.cause?.message ?? `the runtime exited before saying hello (${describeExit(exit)})${output === '' ? '' : `: ${output}`}`;
       this.settleReady[1](new PlatformError('RUNTIME_UNAVAILABLE', why));
       this.settleReady = null;
     }
@@ -240,19 +226,6 @@ function unavailable(message: string): KillCause {
 
 function protocolError(message: string): KillCause {
   return { code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError', message };
-}
-
-/** Reads a child's output so it can never block on a full pipe; forwards it only in debug mode. */
-function drainOutput(stream: Readable | null, prefix: string | null): void {
-  if (stream === null) return;
-  if (prefix === null) {
-    stream.resume();
-    return;
-  }
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
-  });
 }
 
 function flushFrames(proc: RuntimeProcess): void {

@@ -44,8 +44,8 @@ const limitsSchema = z
     timeout: duration.prefault('30s'),
     memory: memory.prefault('256Mi'),
     concurrency: count(1, 1000).default(1),
-    maxInstances: count(1, 10_000).default(10),
-    minWarm: count(0, 10_000).default(0),
+    maxInstances: count(1, 1000).default(10),
+    minWarm: count(0, 1000).default(0),
     maxQueue: count(0, 100_000).default(100),
   })
   .refine((l) => l.minWarm <= l.maxInstances, { message: 'minWarm must not exceed maxInstances', path: ['minWarm'] })

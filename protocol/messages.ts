@@ -2,7 +2,7 @@
  * Messages between the platform (host) and a Python runtime, version 1.
  * Every message is a msgpack map with `t` (type) and, except `hello`, an integer `id` that a
  * reply repeats. The written description is docs/runtime-protocol.md; the Python side is
- * runtime/fp_runtime/server.py.
+ * runtime/fp_runtime/main.py.
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -16,6 +16,7 @@ export const ErrorClass = {
   crash: 'crash', // the process died or the connection broke mid-call
   badReturn: 'bad_return', // the handler returned something that is not a valid response
   protocol: 'protocol_error', // a malformed frame or message
+  processLimit: 'process_limit', // the box refused a fork or thread at its task limit (host-side only)
 } as const;
 export type ErrorClass = (typeof ErrorClass)[keyof typeof ErrorClass];
 export const ERROR_CLASSES: readonly ErrorClass[] = Object.values(ErrorClass);
@@ -84,9 +85,49 @@ export interface WireResponse {
   body: Uint8Array;
 }
 
+/**
+ * One operation on the runtime's cgroup directories (paths inside the box, under /.fp/cg),
+ * decided by the host (poolmgr/host/cgroups.ts) and carried out by a sandboxed runtime at
+ * specialize, before the function's code runs (runtime/fp_sandbox/enter.py).
+ */
+export type CgroupOp =
+  /** Create a directory; when this call created it, write these files in it. */
+  | { mkdir: string; write?: Record<string, string> }
+  /** Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged). */
+  | { limit: string; usage: string; bytes: number }
+  /** Write files (path → value). */
+  | { write: Record<string, string> }
+  /** Move this process into the cgroup whose `cgroup.procs` this is. */
+  | { join: string };
+
+/** Resource limits a sandboxed runtime sets with hard = soft (names as in runtime/fp_sandbox/enter.py). */
+export interface BoxRlimits {
+  nofile?: number;
+  nproc?: number;
+  fsize?: number;
+  core?: number;
+}
+
+/**
+ * The function's box, sent with `specialize` to a sandboxed runtime (absent for an unsandboxed
+ * one). Everything is decided by the host; docs/security.md describes the result.
+ */
+export interface BoxSpec {
+  /** Index of the code root (the pool's codeRoots) holding the version's directory. */
+  codeRoot: number;
+  /** The version's directory relative to that root, `/`-separated, no `..`. */
+  codeDir: string;
+  /** The function's own uid and gid (root mode); ignored in a user namespace. */
+  uid: number;
+  gid: number;
+  hostname: string;
+  rlimits: BoxRlimits;
+  cgroup: CgroupOp[];
+}
+
 // host -> runtime
 export type HostMessage =
-  | { t: 'specialize'; id: number; fn: FunctionSpec }
+  | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec }
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
   | { t: 'health'; id: number }
   | { t: 'shutdown'; id: number };

@@ -7,7 +7,7 @@
  * read-only (docs/adr/0003-embedded-store.md).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BlobStore, FileEntry } from '../store/types.js';
 import { normalizeBundlePath } from './paths.js';
@@ -43,6 +43,13 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+async function chmodDirs(dir: string, mode: number): Promise<void> {
+  await chmod(dir, mode);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await chmodDirs(join(dir, entry.name), mode);
+  }
+}
+
 export async function materialize(version: { files: readonly FileEntry[] }, blobs: BlobStore, dir: string, options: MaterializeOptions = {}): Promise<MaterializeResult> {
   const result: MaterializeResult = { dir, created: false, linked: 0, copied: 0 };
   if (await exists(dir)) return result;
@@ -75,6 +82,9 @@ export async function materialize(version: { files: readonly FileEntry[] }, blob
     for (let i = 0; i < version.files.length; i += CONCURRENCY) {
       await Promise.all(version.files.slice(i, i + CONCURRENCY).map(writeOne));
     }
+    // A sandboxed function runs as its own uid: its directories must be readable by others,
+    // whatever the umask (its files are: 0444 above). Writes are refused by the read-only mount.
+    if (options.readOnly) await chmodDirs(tmp, 0o755);
     await rename(tmp, dir);
     result.created = true;
     return result;

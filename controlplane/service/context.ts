@@ -38,6 +38,8 @@ export interface ServiceSettings {
   /** Largest async request body (enforced by the async route of a later issue). */
   asyncPayloadBytes: number;
   runRetentionMs: number;
+  /** The highest limits.maxInstances a function may have (FP_MAX_FUNCTION_INSTANCES). */
+  maxFunctionInstances: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
 }

@@ -19,7 +19,16 @@ export async function getFunction(ctx: ServiceContext, name: string): Promise<Fu
   return record;
 }
 
+/** The platform's ceilings on a function's limits (the manifest schema has only static bounds). */
+function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>): void {
+  const max = ctx.settings.maxFunctionInstances;
+  if (settings.limits !== undefined && settings.limits.maxInstances > max) {
+    throw new PlatformError('INVALID_FIELD', `limits.maxInstances: this platform allows at most ${max} instances per function (FP_MAX_FUNCTION_INSTANCES)`, { field: 'limits.maxInstances', limit: max });
+  }
+}
+
 export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings): Promise<FunctionChange> {
+  checkCeilings(ctx, settings);
   return ctx.locks.run(name, async () => {
     const record = await ctx.store.functions.create(name, settings);
     // Leftovers of a deleted namesake (e.g. a crash during its delete) must not pass for version 1.
@@ -38,7 +47,9 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
 export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>): Promise<FunctionChange> {
   return ctx.locks.run(name, async () => {
     const current = await getFunction(ctx, name);
-    const record = await ctx.store.functions.update(name, current.revision, change(current));
+    const patch = change(current);
+    checkCeilings(ctx, patch);
+    const record = await ctx.store.functions.update(name, current.revision, patch);
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
     const invokeToken = needsToken ? await issueInvokeToken(ctx, name) : null;
     ctx.registry.set(record, ctx.registry.entrypointOf(name));

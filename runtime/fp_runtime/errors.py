@@ -9,10 +9,15 @@ OUT_OF_MEMORY = "out_of_memory"
 CRASH = "crash"
 BAD_RETURN = "bad_return"
 PROTOCOL_ERROR = "protocol_error"
+PROCESS_LIMIT = "process_limit"  # host-side only: the box refused a fork or thread at its task limit
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 # A report must always fit in a frame the host can read, whatever the exception carries.
 MAX_TEXT_CHARS = 64 * 1024
+
+
+class SandboxError(Exception):
+    """The runtime could not enter the function's box; the function's code never ran."""
 
 
 class BadReturn(Exception):

@@ -70,7 +70,7 @@ def _recv(conn):
         os._exit(EXIT_FRAME_TOO_LARGE)  # not sys.exit: that would wait for pool threads still in calls
 
 
-def _generic(conn):
+def _generic(conn, sandbox):
     """Wait for a specialize message; returns (message, loaded, logs) or exits."""
     while True:
         msg = _recv(conn)
@@ -90,6 +90,9 @@ def _generic(conn):
             cap, token = capture.begin()
             fn = msg.get("fn") or {}
             try:
+                if sandbox is not None:
+                    # Into the function's box for life, before any of its code is imported.
+                    fn["dir"] = enter_box(sandbox, msg.get("box"))
                 loaded = load(fn)
             except BaseException as err:  # import, syntax or entrypoint errors of user code
                 report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))
@@ -210,12 +213,23 @@ def _open(argv):
     sys.exit(2)
 
 
-def main(argv, boot) -> int:
+def enter_box(sandbox, spec):
+    """The box step of specialize (fp_sandbox/enter.py); a boxed runtime never runs code unboxed."""
+    if not isinstance(spec, dict):
+        raise errors.SandboxError("this runtime is sandboxed and the specialize message carries no box")
+    from fp_sandbox.enter import enter
+    try:
+        return enter(sandbox, spec)
+    except Exception as err:  # whatever failed, the function's code must not run
+        raise errors.SandboxError(f"the sandbox could not be entered: {type(err).__name__}: {err}") from None
+
+
+def main(argv, boot, sandbox=None) -> int:
     _die_with_parent()
     conn = Conn(_open(argv))
     conn.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                "bootMs": (time.perf_counter() - boot) * 1000.0})
-    msg, loaded, pending = _generic(conn)
+    msg, loaded, pending = _generic(conn, sandbox)
     if loaded.contract == "handler" and not loaded.is_async:
         cap, token, start = pending
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))

@@ -62,7 +62,8 @@ def limit_memory(memory_bytes: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    # Hard = soft: user code can lower the limit, never lift it (without CAP_SYS_RESOURCE).
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _positional_arity(obj) -> int:

@@ -1,41 +1,75 @@
-/** Cron e2e helpers: a function that appends each tick it runs for to a file, and that file read back. */
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * Cron e2e helpers: a function that reports each tick it runs for to a small HTTP sink on
+ * 127.0.0.1 (a sandboxed function writes nothing the host can read, but it may call out, as a
+ * real function calls an API), and the sink's lines read back.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Api, ApiAnswer } from './platform-harness.js';
 import { createFunction, filesOf, py } from './platform-harness.js';
 
-/** Writes `<x-fp-cron-tick> <body>` per run to `$OUT`. */
+/** POSTs `<x-fp-cron-tick> <body>` per run to `$OUT_URL`. */
 export const TICK_WRITER = {
   'main.py': py(
-    'import os',
+    'import os, urllib.request',
     'def handler(event, context):',
     '    tick = event["headers"].get("x-fp-cron-tick")',
-    '    with open(os.environ["OUT"], "a") as f: f.write(f"{tick} {event[\'body\'].decode()}\\n")',
+    '    line = f"{tick} {event[\'body\'].decode()}".encode()',
+    '    urllib.request.urlopen(urllib.request.Request(os.environ["OUT_URL"], data=line), timeout=5).read()',
     '    return {"tick": tick}',
   ),
 };
+
+/** Collects the lines functions POST to `url`. */
+export interface TickSink {
+  url: string;
+  lines: string[];
+  close(): Promise<void>;
+}
+
+export async function startTickSink(): Promise<TickSink> {
+  const lines: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      lines.push(Buffer.concat(chunks).toString('utf8'));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/tick`,
+    lines,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
 
 export function cronManifest(name: string, triggers: unknown[]): Record<string, unknown> {
   return { kind: 'function', name, triggers };
 }
 
-/** Creates the function (env OUT = `out`) and uploads a version with `triggers`; the upload's answer. */
-export async function uploadCron(api: Api, name: string, out: string, triggers: unknown[]): Promise<ApiAnswer> {
-  await createFunction(api, name, { env: { OUT: out } });
+/** Creates the function (env OUT_URL = the sink) and uploads a version with `triggers`; the upload's answer. */
+export async function uploadCron(api: Api, name: string, sink: TickSink, triggers: unknown[]): Promise<ApiAnswer> {
+  await createFunction(api, name, { env: { OUT_URL: sink.url } });
   return api.call('POST', `/functions/${name}/versions`, { files: filesOf(TICK_WRITER), manifest: cronManifest(name, triggers) });
 }
 
-/** The lines written so far: `[tick, body]`. */
-export function ticksIn(out: string): [string, string][] {
-  if (!existsSync(out)) return [];
-  return readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map((l) => {
+/** The lines received so far: `[tick, body]`. */
+export function ticksIn(sink: TickSink): [string, string][] {
+  return sink.lines.map((l) => {
     const at = l.indexOf(' ');
     return [l.slice(0, at), l.slice(at + 1)];
   });
 }
 
 /** How many times each tick ran. */
-export function countByTick(out: string): Map<string, number> {
+export function countByTick(sink: TickSink): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const [tick] of ticksIn(out)) counts.set(tick, (counts.get(tick) ?? 0) + 1);
+  for (const [tick] of ticksIn(sink)) counts.set(tick, (counts.get(tick) ?? 0) + 1);
   return counts;
 }

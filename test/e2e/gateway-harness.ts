@@ -56,7 +56,7 @@ export function useGateway(functions: Record<string, FunctionFiles>, env: Record
     for (const [name, fn] of Object.entries(functions)) writeFunction(root, name, fn);
     h.registry = await DirectoryRegistry.load(root);
     const config = loadConfig({ FP_PORT: '0', FP_SHUTDOWN_GRACE_MS: '2000', ...env });
-    h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000, ...poolOptions }));
+    h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000, codeRoots: [root], ...poolOptions }));
     await h.pool.start();
     h.runs = new MemoryRunSink();
     h.gateway = await createGateway({ config, pool: h.pool, registry: h.registry, runSink: h.runs });

@@ -3,11 +3,8 @@
  * per-second trigger, the Redis tick lock lets exactly one of them queue each tick.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { countByTick, uploadCron } from './cron-harness.js';
+import { countByTick, startTickSink, uploadCron, type TickSink } from './cron-harness.js';
 import { deploy, fnName, sleep } from './platform-harness.js';
 import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
 
@@ -15,9 +12,9 @@ describe('cron on two platform processes (production stores)', { skip: productio
   const servers = useServers();
   let a: Node;
   let b: Node;
-  let dir: string;
+  let sink: TickSink;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cron-cluster-'));
+    sink = await startTickSink();
     const options = clusterOptions(servers);
     a = await startNode(options);
     b = await startNode(options, a.platform.adminToken ?? null);
@@ -25,20 +22,19 @@ describe('cron on two platform processes (production stores)', { skip: productio
   after(async () => {
     await b?.close();
     await a?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await sink?.close();
   });
 
   it('a per-second schedule fires exactly once per tick across both', async () => {
     const name = fnName('cron');
-    const out = join(dir, 'ticks');
-    const up = await uploadCron(a.api, name, out, [{ type: 'cron', id: 'every-second', schedule: '* * * * * *' }]);
+    const up = await uploadCron(a.api, name, sink, [{ type: 'cron', id: 'every-second', schedule: '* * * * * *' }]);
     assert.equal(up.status, 201, JSON.stringify(up.body));
     await deploy(a.api, name);
     await sleep(3200);
     // Stop scheduling (both processes), then let the ticks already queued finish.
     assert.equal((await b.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
     await sleep(1000);
-    const counts = countByTick(out);
+    const counts = countByTick(sink);
     assert.ok(counts.size >= 2, `ticks: ${JSON.stringify([...counts])} logs: ${[...a.logs, ...b.logs].join('\n')}`);
     for (const [tick, n] of counts) assert.equal(n, 1, `tick ${tick} ran ${n} times`);
     const runs = await a.api.call('GET', `/runs?function=${name}`);

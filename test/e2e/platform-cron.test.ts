@@ -9,35 +9,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
-import { countByTick, ticksIn, uploadCron } from './cron-harness.js';
+import { countByTick, startTickSink, ticksIn, uploadCron, type TickSink } from './cron-harness.js';
 import { Api, deploy, errorOf, fnName, sleep } from './platform-harness.js';
 
 describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
   let stateDir: string;
   let platform: StartedPlatform;
   let api: Api;
+  let sink: TickSink;
   const logs: string[] = [];
 
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'fp-cron-'));
+    sink = await startTickSink();
     platform = await startPlatform({ stateDir, port: 0, poolSize: 2, shutdownGraceMs: 2000, log: (line) => logs.push(line) });
     api = new Api(platform.url, platform.adminToken ?? null);
   });
   after(async () => {
     await platform?.close();
+    await sink?.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('a per-second schedule runs once per tick with trigger cron; pause stops it', async () => {
     const name = fnName('tick');
-    const out = join(stateDir, `${name}.ticks`);
-    const up = await uploadCron(api, name, out, [{ type: 'cron', schedule: '* * * * * *', payload: { hello: 1 } }]);
+    const up = await uploadCron(api, name, sink, [{ type: 'cron', schedule: '* * * * * *', payload: { hello: 1 } }]);
     assert.equal(up.status, 201, JSON.stringify(up.body));
     await deploy(api, name);
     await sleep(3500);
-    const seen = ticksIn(out);
+    const seen = ticksIn(sink);
     assert.ok(seen.length >= 2, `ticks: ${JSON.stringify(seen)} logs: ${logs.join('\n')}`);
-    assert.ok([...countByTick(out).values()].every((n) => n === 1), JSON.stringify(seen));
+    assert.ok([...countByTick(sink).values()].every((n) => n === 1), JSON.stringify(seen));
     assert.ok(seen.every(([tick, body]) => tick.endsWith('.000Z') && body === '{"hello":1}'), JSON.stringify(seen));
     const runs = await api.call('GET', `/runs?function=${name}`);
     assert.equal(runs.status, 200, JSON.stringify(runs.body));
@@ -56,15 +58,16 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
 
     assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
     await sleep(500); // a tick claimed just before the pause may still run
-    const paused = ticksIn(out).length;
+    const paused = ticksIn(sink).length;
     await sleep(1500);
-    assert.equal(ticksIn(out).length, paused, 'no runs while paused');
+    assert.equal(ticksIn(sink).length, paused, 'no runs while paused');
   });
 
-  it('refuses a bad schedule or time zone at upload: 400 with the field, nothing deployed', async () => {
+  it('refuses a bad schedule or time zone at upload: 400 with the field, nothing deployed', async (t) => {
     const name = fnName('bad');
-    const out = join(stateDir, `${name}.ticks`);
-    const bad = await uploadCron(api, name, out, [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'cron', schedule: '61 * * * *' }]);
+    const sink = await startTickSink(); // its own: the first test's function may still report a last tick
+    t.after(() => sink.close());
+    const bad = await uploadCron(api, name, sink, [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'cron', schedule: '61 * * * *' }]);
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
     assert.equal(errorOf(bad).field, 'manifest.triggers[1].schedule');
     const zone = await api.call('POST', `/functions/${name}/versions`, {
@@ -79,6 +82,6 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     const fn = await api.call('GET', `/functions/${name}`);
     assert.equal(fn.body.function.activeVersion, null, JSON.stringify(fn.body));
     await sleep(1200);
-    assert.equal(ticksIn(out).length, 0);
+    assert.equal(ticksIn(sink).length, 0);
   });
 });

@@ -61,15 +61,17 @@ export interface PlatformHarness {
 
 /**
  * Registers before/after hooks for one test file: a platform on port 0 over a fresh state
- * directory (poolSize 1 unless given), closed and deleted afterwards.
+ * directory (poolSize 1 unless given), closed and deleted afterwards. `setup` runs once the
+ * platform is up, in the same hook (root-level hooks of a file do not wait for each other).
  */
-export function usePlatform(options: StartOptions = {}): PlatformHarness {
+export function usePlatform(options: StartOptions = {}, setup?: (h: PlatformHarness) => Promise<void>): PlatformHarness {
   const h = { logs: [] as string[] } as PlatformHarness;
   before(async () => {
     h.stateDir = mkdtempSync(join(tmpdir(), 'fp-cp-'));
     h.platform = await startPlatform({ stateDir: h.stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, log: (line) => h.logs.push(line), ...options });
     h.url = h.platform.url;
     h.api = new Api(h.url, h.platform.adminToken ?? null);
+    await setup?.(h);
   });
   after(async () => {
     await h.platform?.close();

@@ -1,6 +1,7 @@
 /**
- * Test helper: spawn a real Python runtime (`.venv/bin/python -I runtime/bootstrap.py --fd 3`)
- * and exchange protocol messages with it over its fd-3 socketpair.
+ * Test helper: spawn a real Python runtime through the platform's own process host (so it runs
+ * in the sandbox the platform uses: `FP_TEST_SANDBOX` = auto | root | userns | off, default
+ * auto) and exchange protocol messages with it over its fd-3 socketpair.
  *
  * Every wait has a deadline, so a runtime that hangs fails the test fast instead of stalling
  * the suite. Register `rt.kill()` with `t.after` on the line after `startRuntime`.
@@ -11,16 +12,16 @@
  *   await rt.specialize({ dir });
  *   const reply = await rt.invoke({ path: '/x' });
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPoolConfig, ProcessHost, resolveSandbox, type HostedRuntime, type PoolConfig } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type {
-  FunctionSpec, RuntimeMessage, WireContext, WireEvent,
+  BoxSpec, FunctionSpec, RuntimeMessage, WireContext, WireEvent,
 } from '../../protocol/messages.js';
 
 /** Default deadline for one reply; generous for a loaded CI box, short next to a hang. */
@@ -57,6 +58,7 @@ export function repoRoot(): string {
 /** Writes `files` (relative path → content) into a fresh temp dir and returns its absolute path. */
 export async function writeFunction(files: Record<string, string | Uint8Array>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'fp-rt-fn-'));
+  await chmod(dir, 0o755); // a sandboxed function runs as its own uid: its code must be readable by others
   for (const [name, content] of Object.entries(files)) {
     const path = join(dir, name);
     await mkdir(dirname(path), { recursive: true });
@@ -93,8 +95,15 @@ export interface StartOptions {
   helloTimeoutMs?: number;
 }
 
+/** The sandbox the runtime tests run in: FP_TEST_SANDBOX, else what the platform would pick. */
+export function testSandbox(): PoolConfig['sandbox'] {
+  const mode = process.env['FP_TEST_SANDBOX'];
+  return mode === 'root' || mode === 'userns' || mode === 'off' ? mode : 'auto';
+}
+
 export class RuntimeHandle {
-  readonly child: ChildProcess;
+  readonly host: ProcessHost;
+  readonly rt: HostedRuntime;
   readonly socket: Socket;
   hello!: Hello;
   /** Everything the process wrote to stdout/stderr (outside captured invocations). */
@@ -111,46 +120,62 @@ export class RuntimeHandle {
     resolve: (m: RuntimeMessage) => void;
     reject: (err: Error) => void;
   }[] = [];
-  /** True once nothing more can be read: the process and its stdio closed, or a bad frame arrived. */
+  /** True once nothing more can be read: the process exited and its socket closed, or a bad frame arrived. */
   private gone = false;
   private exit: Exit | null = null;
   private socketEnded = false;
   private nextId = 1;
   private lastSpec: FunctionSpec | null = null;
+  /** The box of the function this runtime was placed for (placed once, on the first specialize). */
+  private box: BoxSpec | null | undefined = undefined;
 
   constructor(env: NodeJS.ProcessEnv) {
     const root = repoRoot();
-    this.child = spawn(join(root, '.venv', 'bin', 'python'), ['-I', join(root, 'runtime', 'bootstrap.py'), '--fd', '3'], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env,
+    const defaults = defaultPoolConfig({ sandbox: testSandbox(), codeRoots: [tmpdir()] });
+    this.host = new ProcessHost({
+      ...defaults,
+      pythonPath: join(root, '.venv', 'bin', 'python'),
+      runtimeEntry: join(root, 'runtime', 'bootstrap.py'),
+      childEnv: env as Record<string, string>,
+      debug: false,
+      sandbox: resolveSandbox(defaults.sandbox),
+      onOutput: (_rt, stream, text) => {
+        if (stream === 'stdout') this.stdout += text;
+        else this.stderr += text;
+      },
     });
-    // libuv makes extra stdio pipes as Unix socketpairs, so fd 3 is a net.Socket at run time.
-    this.socket = this.child.stdio[3] as unknown as Socket;
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; });
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; });
+    let settle!: (exit: Exit) => void;
+    this.exited = new Promise((resolveExit) => { settle = resolveExit; });
+    this.rt = this.host.spawn({
+      onExit: (exit) => {
+        this.exit = { code: exit.exitCode, signal: exit.signal };
+        settle(this.exit);
+        this.checkGone();
+      },
+    });
+    this.socket = this.host.connect(this.rt);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('end', () => { this.socketEnded = true; });
-    this.socket.on('close', () => { this.socketEnded = true; });
     // A write to a runtime that already exited is expected in some tests (EPIPE): keep it quiet.
-    this.socket.on('error', () => { this.socketEnded = true; });
-    this.exited = new Promise((resolveExit) => {
-      this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolveExit(this.exit);
+    for (const event of ['end', 'close', 'error']) {
+      this.socket.on(event, () => {
+        this.socketEnded = true;
+        this.checkGone();
       });
-      // 'close' comes after every stdio stream (fd 3 too) has ended: no frame can arrive later,
-      // so a wait still pending can fail now instead of at its deadline.
-      this.child.once('close', () => {
-        this.gone = true;
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w.reject(new Error(`runtime exited (${JSON.stringify(this.exit)}) before the reply; stderr: ${this.stderr.slice(-2000)}`));
-      });
-      this.child.once('error', () => {
-        this.exit = { code: null, signal: null };
-        resolveExit(this.exit);
-      });
-    });
+    }
+  }
+
+  /** The host pid of the runtime's box (its keeper). */
+  get pid(): number {
+    return this.rt.pid;
+  }
+
+  /** Once the process exited and its socket closed no frame can arrive: pending waits fail now. */
+  private checkGone(): void {
+    if (this.exit === null || !this.socketEnded || this.gone) return;
+    this.gone = true;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(new Error(`runtime exited (${JSON.stringify(this.exit)}) before the reply; stderr: ${this.stderr.slice(-2000)}`));
   }
 
   /** The exit status, or null while the process is alive. */
@@ -254,7 +279,8 @@ export class RuntimeHandle {
       ...fn,
     };
     this.lastSpec = spec;
-    const reply = await this.request({ t: 'specialize', fn: spec }, timeoutMs);
+    this.box ??= this.host.place(this.rt, { name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: 1 });
+    const reply = await this.request(this.box === null ? { t: 'specialize', fn: spec } : { t: 'specialize', fn: spec, box: this.box }, timeoutMs);
     if (reply.t !== 'specialized' && reply.t !== 'error') {
       throw new Error(`unexpected reply to specialize: ${JSON.stringify(reply)}`);
     }
@@ -319,11 +345,17 @@ export class RuntimeHandle {
     return this.socketEnded;
   }
 
-  /** Kills the process (SIGKILL) if it is still running and waits for it to go. */
+  /** Kills the process (SIGKILL) if it is still running, waits for it to go, and closes its host. */
   async kill(): Promise<void> {
-    if (this.exit === null) this.child.kill('SIGKILL');
+    if (this.exit === null) this.host.signal(this.rt, 'SIGKILL');
     await this.exited;
     this.socket.destroy();
+    await this.host.close();
+  }
+
+  /** Sends a signal to the runtime's box (SIGKILL ends it). */
+  signal(sig: 'SIGKILL' | 'SIGTERM'): void {
+    this.host.signal(this.rt, sig);
   }
 }
 

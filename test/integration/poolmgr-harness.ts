@@ -3,6 +3,7 @@
  * Function files come from test/helpers/runtime-process.ts (`writeFunction`, one temp dir each).
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { defaultPoolConfig, PoolManager, type FunctionVersion, type InvocationResult, type PoolConfig } from '../../poolmgr/index.js';
 import type { WireEvent } from '../../protocol/index.js';
@@ -29,7 +30,7 @@ export const STEERED_HANDLER = py(
 
 /** A pool with test-sized defaults (small pool, short spawn deadline); close it in t.after/after. */
 export async function openPool(overrides: Partial<PoolConfig> = {}): Promise<PoolManager> {
-  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, shutdownGraceMs: 1000, ...overrides }));
+  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, shutdownGraceMs: 1000, codeRoots: [tmpdir()], ...overrides }));
   await pool.start();
   return pool;
 }
@@ -49,10 +50,16 @@ export function ev(query: Record<string, string> = {}): WireEvent {
   return makeEvent({ query: pairs, rawQuery: new URLSearchParams(pairs).toString() });
 }
 
-/** The pid a STEERED_HANDLER call reported; fails the test when the call failed. */
+/**
+ * The host pid of the instance that served a call (its box's keeper: alive exactly as long as
+ * the instance's processes are); fails the test when the call failed. Inside its box a runtime
+ * is always pid 2, so the handler's own os.getpid() cannot tell instances apart.
+ */
 export function pidOf(result: InvocationResult): number {
   if (result.response === null) throw new Error(`call failed: ${JSON.stringify(result.error)}`);
-  return (JSON.parse(Buffer.from(result.response.body).toString('utf8')) as { pid: number }).pid;
+  const match = /-p(\d+)$/.exec(result.instanceId ?? '');
+  if (match === null) throw new Error(`no instance id on ${JSON.stringify(result)}`);
+  return Number(match[1]);
 }
 
 export function keyOf(fn: FunctionVersion): string {

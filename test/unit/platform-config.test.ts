@@ -17,9 +17,22 @@ describe('platform config', () => {
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000,
+        sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
+        sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
       },
     );
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('takes a sandbox uid range only when it is well formed and excludes the platform\'s own uid', () => {
+    assert.equal(loadConfig({ FP_SANDBOX_UIDS: '700000-700999' }).sandboxUids, '700000-700999');
+    assert.equal(loadConfig({ FP_UNSAFE_NO_SANDBOX: '1' }).unsafeNoSandbox, true);
+    const own = process.getuid?.() ?? 0;
+    for (const bad of ['0-10', '10-5', 'x-y', `${Math.max(1, own)}-${own + 10}`]) {
+      if (bad === `${Math.max(1, own)}-${own + 10}` && own === 0) continue; // root: covered by 0-10
+      assert.throws(() => loadConfig({ FP_SANDBOX_UIDS: bad }), (err: unknown) => err instanceof ConfigError && err.issues[0]?.key === 'FP_SANDBOX_UIDS', bad);
+    }
+    assert.throws(() => loadConfig({ FP_SANDBOX: 'none' }), (err: unknown) => err instanceof ConfigError && err.issues[0]?.key === 'FP_SANDBOX');
   });
 
   it('reads FP_* variables, an empty one counting as unset', () => {

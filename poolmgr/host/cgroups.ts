@@ -1,0 +1,315 @@
+/**
+ * Per-instance memory and process limits and per-function CPU weights, through the cgroups the
+ * machine offers: cgroup v2 when its memory, pids and cpu controllers can be used, else the v1
+ * hierarchies, else none (the runtime's rlimits are the fallback). The one place that knows
+ * cgroup file names and layouts. The runtime only carries out the operations decided here
+ * (protocol CgroupOp, runtime/fp_sandbox/enter.py).
+ *
+ * Layout, under the platform's own cgroup in each hierarchy, in a directory of its own
+ * (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms are removed at start):
+ *   v1  memory/…/fp-<pid>/<rid>         instance memory limit (set at specialize: charged + allowance)
+ *       pids/…/fp-<pid>/<rid>           instance task limit (set at spawn)
+ *       cpuacct/…/fp-<pid>/<rid>        instance CPU time (when cpuacct has its own hierarchy)
+ *       cpu/…/fp-<pid>/fn-<name>        one CPU weight per function: instances join it at specialize
+ *   v2  …/fp-<pid>/<rid>                the generic runtime (keeper and init stay here)
+ *       …/fp-<pid>/fn-<name>/<rid>      the specialized runtime: memory, pids; CPU weight on fn-<name>
+ * Functions get equal CPU weights, so a function with many busy instances shares the CPU with a
+ * function with one instead of starving it (probe finding 5).
+ */
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
+import type { CgroupOp } from '../../protocol/index.js';
+import type { RuntimeStats } from './types.js';
+
+/** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
+const IN_BOX = '/.fp/cg';
+/** Hosts opened by this process: each gets its own directory. */
+let opened = 0;
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
+const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
+
+export interface CgroupOptions {
+  /** Processes and threads per instance (pids.max). */
+  tasksMax: number;
+  /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
+  cpuShares: number;
+}
+
+/** A mounted hierarchy: its mount point and this process's cgroup path in it. */
+interface Hierarchy {
+  mount: string;
+  own: string;
+}
+
+export interface RuntimeCgroups {
+  /** Host paths of `cgroup.procs` files the keeper joins at spawn. */
+  join: string[];
+  /** In-box name → host directory bound at /.fp/cg/<name> until specialize. */
+  binds: Record<string, string>;
+}
+
+/** The cgroups of one platform process. `open()` returns null when none can be used. */
+export class Cgroups {
+  /** The function group each placed runtime joined (v2: its leaf lives there). */
+  private readonly placed = new Map<string, string>();
+
+  private constructor(
+    readonly version: 'v1' | 'v2',
+    /** Host directory of the platform's root per hierarchy (v1: by controller; v2: 'unified'). */
+    private readonly roots: Record<string, string>,
+    private readonly options: CgroupOptions,
+  ) {}
+
+  /** Creates the platform's cgroup directories; null (with the reason) when cgroups are unusable. */
+  static open(options: CgroupOptions, name = `fp-${process.pid}-${++opened}`): { cgroups: Cgroups | null; reason: string } {
+    const found = discover();
+    try {
+      if (found.v2 !== null && v2Usable(found.v2)) {
+        const root = join2(found.v2.mount, found.v2.own, name);
+        removeStale(join2(found.v2.mount, found.v2.own), name);
+        mkdirSync(root, { recursive: true });
+        writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
+        return { cgroups: new Cgroups('v2', { unified: root }, options), reason: '' };
+      }
+      const missing = ['memory', 'pids', 'cpu'].filter((c) => found.v1[c] === undefined);
+      if (missing.length > 0) return { cgroups: null, reason: `no cgroup controller for ${missing.join(', ')}` };
+      const roots: Record<string, string> = {};
+      for (const controller of V1_CONTROLLERS) {
+        const h = found.v1[controller];
+        if (h === undefined) continue;
+        // cpu and cpuacct mounted together share a directory: keep one entry for it.
+        if (controller === 'cpuacct' && found.v1['cpu']?.mount === h.mount) continue;
+        const parent = join2(h.mount, h.own);
+        removeStale(parent, name);
+        roots[controller] = join2(parent, name);
+        mkdirSync(roots[controller]!, { recursive: true });
+      }
+      return { cgroups: new Cgroups('v1', roots, options), reason: '' };
+    } catch (err) {
+      return { cgroups: null, reason: `cgroups are not writable (${(err as Error).message})` };
+    }
+  }
+
+  /** Creates a runtime's cgroups at spawn (off the call path). */
+  forRuntime(rid: string): RuntimeCgroups {
+    if (this.version === 'v2') {
+      const leaf = `${this.roots['unified']!}/${rid}`;
+      mkdirSync(leaf);
+      writeFileSync(`${leaf}/pids.max`, String(this.options.tasksMax));
+      return { join: [`${leaf}/cgroup.procs`], binds: { unified: this.roots['unified']! } };
+    }
+    const join: string[] = [];
+    for (const controller of ['memory', 'pids', 'cpuacct'] as const) {
+      const root = this.roots[controller];
+      if (root === undefined) continue;
+      mkdirSync(`${root}/${rid}`);
+      if (controller === 'pids') writeFileSync(`${root}/${rid}/pids.max`, String(this.options.tasksMax));
+      join.push(`${root}/${rid}/cgroup.procs`);
+    }
+    return { join, binds: { memory: `${this.roots['memory']!}/${rid}`, cpu: this.roots['cpu']! } };
+  }
+
+  /** The operations that place a runtime in its function's CPU group with its memory limit. */
+  place(rid: string, fnName: string, memoryBytes: number): CgroupOp[] {
+    const group = `fn-${fnName}`;
+    this.placed.set(rid, group);
+    if (this.version === 'v2') {
+      const fnDir = `${IN_BOX}/unified/${group}`;
+      const leaf = `${fnDir}/${rid}`;
+      const ops: CgroupOp[] = [
+        { mkdir: fnDir, write: { 'cpu.weight': String(sharesToWeight(this.options.cpuShares)), 'cgroup.subtree_control': '+memory +pids' } },
+        { mkdir: leaf, write: { 'pids.max': String(this.options.tasksMax) } },
+      ];
+      if (memoryBytes > 0) ops.push({ limit: `${leaf}/memory.max`, usage: `${leaf}/memory.current`, bytes: memoryBytes });
+      ops.push({ join: `${leaf}/cgroup.procs` });
+      return ops;
+    }
+    const ops: CgroupOp[] = [];
+    if (memoryBytes > 0) {
+      ops.push({ limit: `${IN_BOX}/memory/memory.limit_in_bytes`, usage: `${IN_BOX}/memory/memory.usage_in_bytes`, bytes: memoryBytes });
+    }
+    ops.push({ mkdir: `${IN_BOX}/cpu/${group}`, write: { 'cpu.shares': String(this.options.cpuShares) } });
+    ops.push({ join: `${IN_BOX}/cpu/${group}/cgroup.procs` });
+    return ops;
+  }
+
+  stats(rid: string): RuntimeStats {
+    const leaves = this.leaves(rid);
+    if (this.version === 'v2') {
+      const leaf = leaves[leaves.length - 1]!;
+      return {
+        memoryBytes: num(`${leaf}/memory.current`), memoryLimitBytes: num(`${leaf}/memory.max`),
+        tasks: num(`${leaf}/pids.current`), tasksLimit: num(`${leaf}/pids.max`),
+        tasksLimitHits: leaves.reduce((n, l) => n + (keyed(`${l}/pids.events`, 'max') ?? 0), 0),
+        oomKills: leaves.reduce((n, l) => n + (keyed(`${l}/memory.events`, 'oom_kill') ?? 0), 0),
+        cpuNs: leaves.reduce((n, l) => n + (keyed(`${l}/cpu.stat`, 'usage_usec') ?? 0) * 1000, 0),
+      };
+    }
+    const mem = `${this.roots['memory']!}/${rid}`;
+    const pids = `${this.roots['pids']!}/${rid}`;
+    const acct = this.roots['cpuacct'] !== undefined ? `${this.roots['cpuacct']}/${rid}` : null;
+    const limit = num(`${mem}/memory.limit_in_bytes`);
+    return {
+      memoryBytes: num(`${mem}/memory.usage_in_bytes`),
+      memoryLimitBytes: limit !== null && limit < 2 ** 62 ? limit : null,
+      tasks: num(`${pids}/pids.current`), tasksLimit: num(`${pids}/pids.max`),
+      tasksLimitHits: keyed(`${pids}/pids.events`, 'max') ?? 0,
+      oomKills: keyed(`${mem}/memory.oom_control`, 'oom_kill') ?? 0,
+      cpuNs: acct === null ? null : num(`${acct}/cpuacct.usage`),
+    };
+  }
+
+  /**
+   * Removes a dead runtime's directories (retrying while its last processes exit). A function's
+   * CPU group stays until close: removing it could race with an instance specializing into it.
+   */
+  async release(rid: string): Promise<void> {
+    const leaves = this.leaves(rid);
+    this.placed.delete(rid);
+    for (const dir of leaves.reverse()) await removeWhenEmpty(dir);
+  }
+
+  /** Removes the platform's directories (every runtime must be gone). */
+  close(): void {
+    for (const root of Object.values(this.roots)) removeTree(root);
+  }
+
+  private leaves(rid: string): string[] {
+    if (this.version === 'v2') {
+      const root = this.roots['unified']!;
+      const group = this.placed.get(rid);
+      return group === undefined ? [`${root}/${rid}`] : [`${root}/${rid}`, `${root}/${group}/${rid}`];
+    }
+    return (['memory', 'pids', 'cpuacct'] as const).flatMap((c) => (this.roots[c] === undefined ? [] : [`${this.roots[c]}/${rid}`]));
+  }
+}
+
+function sharesToWeight(shares: number): number {
+  // The kernel's own mapping between v1 shares (2..262144, 1024 default) and v2 weights (1..10000, 100 default).
+  return Math.max(1, Math.min(10_000, Math.round(1 + ((shares - 2) * 9999) / 262_142)));
+}
+
+interface Discovered {
+  v1: Record<string, Hierarchy>;
+  v2: Hierarchy | null;
+}
+
+/** The cgroup hierarchies mounted here and this process's place in each. */
+function discover(): Discovered {
+  const own = new Map<string, string>();
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, controllers, path] = line.split(':', 3) as [string, string | undefined, string | undefined];
+    if (controllers === undefined || path === undefined) continue;
+    own.set(controllers === '' ? '' : controllers, path);
+  }
+  const out: Discovered = { v1: {}, v2: null };
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (before === undefined || after === undefined) continue;
+    const mountPoint = before.split(' ')[4];
+    const [fstype, , superOptions] = after.split(' ');
+    if (mountPoint === undefined || superOptions === undefined) continue;
+    if (fstype === 'cgroup2') {
+      const path = own.get('');
+      if (path !== undefined) out.v2 = { mount: unescape(mountPoint), own: path };
+    } else if (fstype === 'cgroup') {
+      const controllers = superOptions.split(',').filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o));
+      const key = [...own.keys()].find((k) => k.split(',').sort().join(',') === [...controllers].sort().join(','))
+        ?? [...own.keys()].find((k) => controllers.every((c) => k.split(',').includes(c)));
+      if (key === undefined) continue;
+      for (const c of controllers) out.v1[c] = { mount: unescape(mountPoint), own: own.get(key)! };
+    }
+  }
+  return out;
+}
+
+/** v2 is used when its root offers memory, pids and cpu (a system where v1 holds them offers none). */
+function v2Usable(h: Hierarchy): boolean {
+  try {
+    const offered = readFileSync(`${join2(h.mount, h.own)}/cgroup.controllers`, 'utf8').trim().split(/\s+/);
+    return V2_CONTROLLERS.every((c) => offered.includes(c));
+  } catch {
+    return false;
+  }
+}
+
+/** Directories of platforms that died without cleaning up (`fp-<pid>-<n>` with a dead pid). */
+function removeStale(parent: string, mine: string): void {
+  if (!existsSync(parent)) return;
+  for (const entry of readdirSync(parent)) {
+    const match = /^fp-(\d+)-\d+$/.exec(entry);
+    if (match === null || entry === mine || pidAlive(Number(match[1]))) continue;
+    removeTree(`${parent}/${entry}`);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** rmdir bottom-up (cgroup directories hold only control files, which rmdir ignores). */
+function removeTree(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const entry of entries) removeTree(`${dir}/${entry}`);
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still in use (a process outlived its platform): left for the next start
+  }
+}
+
+async function removeWhenEmpty(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+function join2(...parts: string[]): string {
+  return parts.join('/').replace(/\/+/g, '/').replace(/\/$/, '');
+}
+
+function unescape(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+function num(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (text === 'max') return null;
+    const value = Number(text);
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A `key value` line of a cgroup file (pids.events, memory.events, memory.oom_control, cpu.stat). */
+function keyed(path: string, key: string): number | null {
+  try {
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const [k, v] = line.trim().split(/\s+/);
+      if (k === key && v !== undefined) return Number(v);
+    }
+  } catch {
+    // the directory is gone
+  }
+  return null;
+}

@@ -1,0 +1,98 @@
+/**
+ * The port between the pool and wherever runtimes live. The pool never spawns a process itself:
+ * it asks a RuntimeHost for a generic runtime, talks frames over the channel the host gives it,
+ * and tells the host when a runtime takes on a function (`place`), must stop (`signal`), or is
+ * done with (`destroy`). The local process host (process-host.ts) is the first adapter; a
+ * Kubernetes host later implements the same verbs. Every adapter passes
+ * test/conformance/runtime-host-suite.ts. Decisions: docs/adr/0009-sandbox.md.
+ */
+import type { Duplex } from 'node:stream';
+import type { BoxSpec } from '../../protocol/index.js';
+
+/** How a host isolates runtimes: `root` (namespaces, one uid per function, cgroups when offered),
+ * `userns` (the same box inside a user namespace, for a platform not running as root), or `off`
+ * (no sandbox: only with the explicit --unsafe-no-sandbox). */
+export type SandboxMode = 'root' | 'userns' | 'off';
+
+/** What a host reports about its isolation (readyz, the CLI, the console). */
+export interface Isolation {
+  mode: SandboxMode;
+  /** 'v1' | 'v2' when per-instance memory/process limits and CPU weights use cgroups; null: rlimits only. */
+  cgroups: 'v1' | 'v2' | null;
+  /** True when the seccomp filter is applied (x86_64). */
+  seccomp: boolean;
+  /** The function uid range (root mode), e.g. [600000, 699999]. */
+  uidRange: [number, number] | null;
+  /** Things an operator should know (a missing controller, an unsandboxed platform). */
+  warnings: string[];
+}
+
+export interface RuntimeExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the kernel killed the runtime (or a process of its box) for exceeding its memory limit. */
+  oomKilled: boolean;
+}
+
+/** A runtime the host started. Opaque to the pool apart from these fields. */
+export interface HostedRuntime {
+  /** Unique within the host, e.g. `r17`. */
+  readonly id: string;
+  /** The host process id of the process the host watches (0 when the spawn failed). */
+  readonly pid: number;
+}
+
+/** What the pool knows of the function a runtime is about to take on. */
+export interface Placement {
+  name: string;
+  version: string;
+  /** The version's code directory on the host. */
+  dir: string;
+  /** Memory the function may use on top of the runtime's baseline; 0 = no limit of its own. */
+  memoryBytes: number;
+  /** The function's instance ceiling (sizes per-uid limits). */
+  maxInstances: number;
+}
+
+/** A runtime's resource use, read from its cgroups; null fields are not measured by this host. */
+export interface RuntimeStats {
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+  /** Processes and threads in the box now, and the limit. */
+  tasks: number | null;
+  tasksLimit: number | null;
+  /** How often a fork or thread creation was refused at the limit (cumulative). */
+  tasksLimitHits: number;
+  /** How often the kernel killed a process of the box for memory (cumulative). */
+  oomKills: number;
+  /** CPU time used by the whole box, in nanoseconds. */
+  cpuNs: number | null;
+}
+
+export interface RuntimeEvents {
+  /** The watched process exited (the box is gone or going). Called once. */
+  onExit(exit: RuntimeExit): void;
+}
+
+export interface RuntimeHost {
+  readonly isolation: Isolation;
+  /** Starts a generic runtime. Never throws: a failed start is reported through onExit. */
+  spawn(events: RuntimeEvents): HostedRuntime;
+  /** The runtime's frame channel (both directions). */
+  connect(rt: HostedRuntime): Duplex;
+  /**
+   * The box for one function: what the runtime must apply before importing its code (sent with
+   * `specialize`), or null when this host does not sandbox. Throws a PlatformError when the
+   * function cannot be placed (its code is outside the host's code roots, no uid left).
+   */
+  place(rt: HostedRuntime, fn: Placement): BoxSpec | null;
+  /** Delivers a signal to the runtime's whole box (SIGKILL ends every process in it). */
+  signal(rt: HostedRuntime, signal: 'SIGKILL' | 'SIGTERM'): void;
+  stats(rt: HostedRuntime): RuntimeStats;
+  /** The last output the runtime wrote outside any call (stderr), for start-up failure messages. */
+  lastOutput(rt: HostedRuntime): string;
+  /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */
+  destroy(rt: HostedRuntime): void;
+  /** Kills every runtime and releases everything; resolves when all are gone. */
+  close(): Promise<void>;
+}

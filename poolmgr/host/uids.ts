@@ -1,0 +1,49 @@
+/**
+ * One unprivileged uid per function (root mode): every instance of a function runs as the same
+ * uid, no two functions share one while either has a runtime, and the uid goes back to the range
+ * when the function's last runtime is gone. The lowest free uid is taken, so a function usually
+ * keeps its uid across restarts of its instances.
+ */
+import { PlatformError } from '../../protocol/index.js';
+
+export class UidAllocator {
+  private readonly byFunction = new Map<string, { uid: number; users: number }>();
+  private readonly taken = new Set<number>();
+
+  constructor(private readonly first: number, private readonly last: number) {
+    if (!(Number.isInteger(first) && Number.isInteger(last) && first >= 1 && last >= first)) {
+      throw new RangeError(`bad uid range ${first}-${last}`);
+    }
+  }
+
+  /** The uid of `fn` for one more runtime. RUNTIME_UNAVAILABLE when the range is used up. */
+  acquire(fn: string): number {
+    const held = this.byFunction.get(fn);
+    if (held !== undefined) {
+      held.users++;
+      return held.uid;
+    }
+    for (let uid = this.first; uid <= this.last; uid++) {
+      if (this.taken.has(uid)) continue;
+      this.taken.add(uid);
+      this.byFunction.set(fn, { uid, users: 1 });
+      return uid;
+    }
+    throw new PlatformError('RUNTIME_UNAVAILABLE',
+      `every uid of the sandbox range ${this.first}-${this.last} is held by a function; widen FP_SANDBOX_UIDS`);
+  }
+
+  /** One runtime of `fn` is gone. */
+  release(fn: string): void {
+    const held = this.byFunction.get(fn);
+    if (held === undefined) return;
+    if (--held.users > 0) return;
+    this.byFunction.delete(fn);
+    this.taken.delete(held.uid);
+  }
+
+  /** The uid `fn` holds now, if any. */
+  uidOf(fn: string): number | undefined {
+    return this.byFunction.get(fn)?.uid;
+  }
+}

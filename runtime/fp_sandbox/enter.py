@@ -1,0 +1,89 @@
+"""Specialize-time half of the box: R takes on one function for life, before its module is imported.
+
+The host sends `box` with the specialize message (protocol/messages.ts BoxSpec); every decision
+(uid, cgroup files and values, limits) was made there, this only carries it out, in this order:
+  1. cgroups: run the host's file operations (a per-function CPU group, the instance's memory
+     and process limits), then join.
+  2. code: bind the version's directory read-only at /code; unmount /.fp (every code root and
+     cgroup directory) so nothing else of the host stays reachable.
+  3. identity files and hostname; the root filesystem becomes read-only.
+  4. resource limits: hard = soft for every rlimit (with the values asked for), so setrlimit can
+     only lower them.
+  5. identity: the function's own uid/gid (root mode) or no capabilities (userns mode).
+  6. seccomp.
+Any failure raises: the specialization fails with FUNCTION_INIT_FAILED and the process is
+discarded, never handed user code half-boxed.
+"""
+import os
+import resource
+
+from . import libc, view
+
+CODE = "/code"
+_RLIMITS = {"as": resource.RLIMIT_AS, "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
+            "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
+
+_ALL_RLIMITS = sorted({getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")})
+
+
+def enter(box, spec: dict) -> str:
+    """Boxes this process for the function `spec` describes; returns the code directory to use."""
+    for op in spec.get("cgroup") or []:
+        _cgroup_op(op)
+    code = f"/.fp/code/{int(spec['codeRoot'])}/{spec['codeDir']}"
+    if ".." in spec["codeDir"].split("/"):
+        raise ValueError(f"bad code directory {spec['codeDir']!r}")
+    libc.mount(code, CODE, None, libc.MS_BIND)
+    libc.mount(None, CODE, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV
+               | (view.locked_flags(CODE) if box.mode == "userns" else 0))
+    libc.umount("/.fp", libc.MNT_DETACH)
+
+    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
+    view.write_identity("", "fn", uid, gid)
+    libc.sethostname(spec.get("hostname") or "fn")
+    libc.mount(None, "/", None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV)
+
+    limits = spec.get("rlimits") or {}
+    for res in _ALL_RLIMITS:
+        soft, _ = resource.getrlimit(res)
+        resource.setrlimit(res, (soft, soft))
+    for name, value in limits.items():
+        resource.setrlimit(_RLIMITS[name], (int(value), int(value)))
+
+    if box.mode == "root":
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)  # every capability goes with uid 0
+        libc.prctl(4, 1)  # PR_SET_DUMPABLE: the function owns its own /proc/self (reset by setuid)
+    else:
+        libc.clear_capabilities()
+    os.environ["HOME"] = "/tmp"
+    os.environ["USER"] = "fn"
+    if box.seccomp is not None:
+        box.seccomp.install()
+    return CODE
+
+
+def _cgroup_op(op: dict) -> None:
+    """One host-decided operation (protocol/messages.ts CgroupOp)."""
+    if "mkdir" in op:
+        try:
+            os.mkdir(op["mkdir"])
+        except FileExistsError:
+            return
+        for name, value in (op.get("write") or {}).items():
+            _write(f"{op['mkdir']}/{name}", value)
+    elif "limit" in op:
+        with open(op["usage"]) as f:
+            charged = int(f.read())
+        _write(op["limit"], charged + int(op["bytes"]))
+    elif "join" in op:
+        _write(op["join"], "0")
+    else:
+        for path, value in op["write"].items():
+            _write(path, value)
+
+
+def _write(path: str, value) -> None:
+    with open(path, "w") as f:
+        f.write(str(value))

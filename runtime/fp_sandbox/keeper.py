@@ -1,0 +1,140 @@
+"""Spawn-time half of the box: three processes per runtime.
+
+    keeper (K)   the process the host spawned, in the host's PID namespace. It joins the
+                 instance's cgroups, creates the namespaces, forks I, and waits. When the runtime
+                 dies it dies the same way (same exit code or signal), so the host sees the
+                 runtime's own death. Killing K (the host's timeout or shutdown) kills the box:
+                 I has PDEATHSIG=SIGKILL, and when a PID namespace's init dies the kernel kills
+                 every process in it, however they were forked, detached or renamed.
+    init (I)     PID 1 of the new PID namespace. It builds the mount view (view.py), forks R,
+                 reaps orphans, and exits with R's status (handed to K through a pipe).
+    runtime (R)  PID 2: returns from start() into the normal runtime (fp_runtime.main), still
+                 privileged inside its namespaces so it can take on a function later
+                 (enter.py). Before that it has already lost what it will never need: the
+                 capability bounding set, and the right to gain privileges (no_new_privs).
+
+Modes: "root" (the platform runs as root: new mount, PID, IPC and UTS namespaces; the function
+gets its own uid at specialize) and "userns" (not root: the same plus a user namespace mapping
+the platform's uid to uid 1000 inside; the function keeps that uid, without capabilities).
+"""
+import os
+import select
+import signal
+
+from . import libc, seccomp
+
+INNER_UID = 1000
+
+
+class Box:
+    """What R keeps from spawn for the specialize step: the mode and the second seccomp stage."""
+    __slots__ = ("mode", "seccomp")
+
+    def __init__(self, mode, enter_filter):
+        self.mode = mode
+        self.seccomp = enter_filter
+
+
+def start(cfg: dict, keep_fd: int) -> Box:
+    """Runs K and I (never returning in them); returns in R with the box state."""
+    mode = cfg.get("mode", "root")
+    os.setsid()  # no controlling terminal: nothing can be typed into the operator's shell (TIOCSTI)
+    for procs in cfg.get("cgroupJoin") or []:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+    status_r, status_w = os.pipe()
+    life_r, life_w = os.pipe()
+    flags = libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS
+    if mode == "userns":
+        uid, gid = os.geteuid(), os.getegid()
+        libc.unshare(flags | libc.CLONE_NEWUSER)
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{INNER_UID} {uid} 1")
+        _write("/proc/self/gid_map", f"{INNER_UID} {gid} 1")
+    else:
+        libc.unshare(flags)
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        os.close(life_w)
+        _init(cfg, status_w, life_r, keep_fd)
+        spawn_filter = seccomp.compiled("spawn")
+        if spawn_filter is not None:
+            spawn_filter.install()
+        return Box(mode, seccomp.compiled("enter"))
+    os.close(status_w)
+    os.close(life_r)
+    os.close(keep_fd)  # only R talks to the host; K must not keep the socket open after R died
+    _keep(pid, status_r)
+    raise AssertionError("unreachable")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _keep(init_pid: int, status_r: int) -> None:
+    """K: wait for I, then die as R died."""
+    while True:
+        try:
+            _, status = os.waitpid(init_pid, 0)
+            break
+        except InterruptedError:
+            continue
+    data = os.read(status_r, 32)
+    if data:
+        status = int(data)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
+    """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone."""
+    libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if select.select([life_r], [], [], 0)[0]:  # K died before PDEATHSIG was armed
+        os._exit(1)
+    from . import view
+    view.build(cfg)
+    libc.sethostname("fp-runtime")
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_w)
+        os.close(life_r)
+        _runtime_setup(keep_fd)
+        return
+    os.close(keep_fd)
+    # I needs nothing but waitpid from here on: no capabilities, and no /proc/1/mem for anyone.
+    libc.prctl(4, 0)  # PR_SET_DUMPABLE = 4
+    libc.drop_bounding_set()
+    libc.clear_capabilities()
+    while True:
+        try:
+            child, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+        if child == pid:
+            os.write(status_w, str(status).encode())
+            os._exit(0)
+
+
+def _runtime_setup(keep_fd: int) -> None:
+    """R before hello: close every inherited descriptor but stdio and the host socket, lose the
+    bounding set and the right to gain privileges (both kept for life)."""
+    for fd in range(3, keep_fd):
+        _close_quietly(fd)
+    os.closerange(keep_fd + 1, 1 << 16)
+    libc.drop_bounding_set()
+    libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass

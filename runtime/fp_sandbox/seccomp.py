@@ -1,0 +1,133 @@
+"""The seccomp filters a function runs under: deny lists compiled to classic BPF by hand.
+
+Two stages, because installing a filter costs time (the kernel checks and JIT-compiles it) and
+specialize is on the cold-start path: the big filter goes on at spawn, in the generic runtime;
+a tiny one at specialize adds what the runtime itself still needed until then (mount and
+umount2, to bind the function's code). Filters stack: a call passes only if every one allows it.
+A denied call fails with EPERM (user code sees PermissionError, never a dead process); a call
+from another architecture's ABI (x32, or a 32-bit entry on x86_64) kills the process, since its
+numbers would slip past the list. What is denied and why: docs/security.md ("System calls").
+Only x86_64 is supported: on other machines `compiled()` returns None and the sandbox reports
+seccomp as unavailable instead of guessing syscall numbers.
+"""
+import struct
+
+from . import libc
+
+# Denied on x86_64, by number. Grouped by what they would let a function do.
+DENIED_X86_64 = {
+    # read or write another process's memory, steal its descriptors
+    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "pidfd_getfd": 438,
+    "kcmp": 312, "process_madvise": 440, "process_mrelease": 448,
+    # change the filesystem view or namespaces, leave the box (mount and umount2: ENTER_STAGE)
+    "pivot_root": 155, "chroot": 161, "setns": 308, "unshare": 272,
+    "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+    "mount_setattr": 442, "open_by_handle_at": 304, "name_to_handle_at": 303,
+    # the kernel itself: modules, kexec, BPF, tracing, keyrings, io_uring, userfaultfd
+    "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
+    "delete_module": 176, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
+    "request_key": 249, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+    "userfaultfd": 323, "lookup_dcookie": 212, "syslog": 103, "uselib": 134,
+    # the machine: clock, swap, reboot, accounting, quotas, I/O ports
+    "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163, "settimeofday": 164,
+    "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159, "iopl": 172, "ioperm": 173,
+    "quotactl": 179, "quotactl_fd": 443, "vhangup": 153, "nfsservctl": 180, "_sysctl": 156,
+}
+# Denied from specialize on (the runtime binds the function's code with them first).
+ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166}
+CLONE_X86_64 = 56
+CLONE3_X86_64 = 435
+PERSONALITY_X86_64 = 135
+X32_SYSCALL_BIT = 0x40000000
+AUDIT_ARCH_X86_64 = 0xC000003E
+
+# clone() flags that create namespaces: a function may fork and thread, never unshare.
+NAMESPACE_FLAGS = (libc.CLONE_NEWNS | libc.CLONE_NEWCGROUP | libc.CLONE_NEWUTS | libc.CLONE_NEWIPC
+                   | libc.CLONE_NEWUSER | libc.CLONE_NEWPID | libc.CLONE_NEWNET)
+
+_LD_W_ABS = 0x20
+_JEQ_K = 0x15
+_JGE_K = 0x35
+_JSET_K = 0x45
+_RET_K = 0x06
+RET_KILL_PROCESS = 0x80000000
+RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+EPERM = 1
+ENOSYS = 38
+
+# offsets in struct seccomp_data
+_NR = 0
+_ARCH = 4
+_ARG0_LOW = 16
+
+
+def _ins(code, k, jt=0, jf=0):
+    return (code, jt, jf, k)
+
+
+def _assemble(body, labels):
+    """Resolves symbolic jump targets ('@name') to relative offsets and packs the program."""
+    out = []
+    for index, (code, jt, jf, k) in enumerate(body):
+        def rel(target):
+            if isinstance(target, str):
+                offset = labels[target.lstrip("@")] - index - 1
+                if not 0 <= offset <= 255:
+                    raise ValueError(f"jump to {target} out of range")
+                return offset
+            return target
+        out.append(struct.pack("=HBBI", code, rel(jt), rel(jf), k))
+    return b"".join(out)
+
+
+def compiled(stage: str):
+    """The filter of `stage` ("spawn" or "enter") ready to install; None on other architectures."""
+    if libc.MACHINE != "x86_64":
+        return None
+    return libc.SeccompProgram(spawn_program() if stage == "spawn" else enter_program())
+
+
+def enter_program() -> bytes:
+    """The specialize-time filter: mount and umount2 denied, everything else left to the first."""
+    body = [_ins(_LD_W_ABS, _NR)]
+    for nr in sorted(ENTER_STAGE_X86_64.values()):
+        body.append(_ins(_JEQ_K, nr, "@deny", 0))
+    body.append(_ins(_RET_K, RET_ALLOW))
+    labels = {"deny": len(body)}
+    body.append(_ins(_RET_K, _RET_ERRNO | EPERM))
+    return _assemble(body, labels)
+
+
+def spawn_program() -> bytes:
+    """The spawn-time filter: architecture check, the deny list, clone and personality rules."""
+    body = [
+        _ins(_LD_W_ABS, _ARCH),
+        _ins(_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
+        _ins(_RET_K, RET_KILL_PROCESS),
+        _ins(_LD_W_ABS, _NR),
+        _ins(_JGE_K, X32_SYSCALL_BIT, "@kill", 0),
+        _ins(_JEQ_K, CLONE_X86_64, "@clone", 0),
+        _ins(_JEQ_K, CLONE3_X86_64, "@enosys", 0),
+        _ins(_JEQ_K, PERSONALITY_X86_64, "@personality", 0),
+    ]
+    for nr in sorted(set(DENIED_X86_64.values())):
+        body.append(_ins(_JEQ_K, nr, "@deny", 0))
+    labels = {}
+    body.append(_ins(_RET_K, RET_ALLOW))
+    # clone(flags, ...): allowed unless a namespace flag is set
+    labels["clone"] = len(body)
+    body += [_ins(_LD_W_ABS, _ARG0_LOW), _ins(_JSET_K, NAMESPACE_FLAGS, "@deny", 0), _ins(_RET_K, RET_ALLOW)]
+    # personality(persona): only the query (0xffffffff) and plain Linux (0)
+    labels["personality"] = len(body)
+    body += [_ins(_LD_W_ABS, _ARG0_LOW), _ins(_JEQ_K, 0, "@allow", 0), _ins(_JEQ_K, 0xFFFFFFFF, "@allow", "@deny")]
+    labels["allow"] = len(body)
+    body.append(_ins(_RET_K, RET_ALLOW))
+    # clone3 passes its flags in memory, where BPF cannot look: ENOSYS makes libc fall back to clone
+    labels["enosys"] = len(body)
+    body.append(_ins(_RET_K, _RET_ERRNO | ENOSYS))
+    labels["deny"] = len(body)
+    body.append(_ins(_RET_K, _RET_ERRNO | EPERM))
+    labels["kill"] = len(body)
+    body.append(_ins(_RET_K, RET_KILL_PROCESS))
+    return _assemble(body, labels)

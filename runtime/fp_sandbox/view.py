@@ -1,0 +1,143 @@
+"""The filesystem a runtime sees: a fresh root built at spawn, in the runtime's own mount namespace.
+
+    /usr, /bin, /lib…     the host's, read-only (symlinks kept as symlinks)
+    /etc                  a few host files read-only (DNS, TLS roots, time zone, loader cache)
+                          plus passwd/group written for the function at specialize
+    <python prefixes>     the interpreter and its virtual environment, read-only, at their paths
+    <runtime dir>         this code, read-only, at its path
+    /proc                 a new proc for the runtime's PID namespace (others' processes hidden)
+    /dev                  null, zero, full, random, urandom; /dev/shm (capped tmpfs)
+    /tmp                  a private tmpfs with a size cap
+    /sys/devices/system/cpu   read-only (CPU counts)
+    /code                 empty until specialize binds the function's version there, read-only
+    /.fp                  hidden until specialize: the code roots (read-only) and the cgroup
+                          directories the runtime joins; unmounted before any user code runs
+
+Built like bubblewrap does: a tmpfs over /tmp becomes a staging root with the host's root moved
+under it (so host paths stay reachable while binding), the box root is assembled beside it, and a
+second pivot_root leaves only the box. Nothing here changes the host's mounts: the namespace is
+made private first. docs/security.md describes the view; docs/adr/0009-sandbox.md the choices.
+"""
+import os
+import sys
+
+from . import libc
+
+ETC_FILES = ("resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "services", "protocols",
+             "localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates",
+             "ca-certificates.conf", "mime.types", "os-release", "alternatives", "pki", "crypto-policies")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+TOP_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+_ST_FLAGS = ((1, libc.MS_RDONLY), (2, libc.MS_NOSUID), (4, libc.MS_NODEV), (8, libc.MS_NOEXEC),
+             (1024, 1024), (2048, 2048), (4096, 1 << 21))  # statvfs ST_* -> MS_* (noatime, nodiratime, relatime)
+
+PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\n{user}:x:{uid}:{gid}:function:/tmp:/usr/sbin/nologin\n"
+GROUP = "root:x:0:\n{user}:x:{gid}:\n"
+
+
+def locked_flags(path: str) -> int:
+    """The mount flags a bind remount must keep (in a user namespace they are locked)."""
+    st = os.statvfs(path).f_flag
+    return sum(ms for bit, ms in _ST_FLAGS if st & bit)
+
+
+def bind(src: str, dst: str, read_only: bool = True, extra: int = 0) -> None:
+    """Binds src at dst (creating dst as a file or directory like src), then sets its flags."""
+    if os.path.isdir(src):
+        os.makedirs(dst, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if not os.path.exists(dst):
+            open(dst, "w").close()
+    libc.mount(src, dst, None, libc.MS_BIND | libc.MS_REC)
+    flags = libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | extra | locked_flags(dst)
+    if read_only:
+        flags |= libc.MS_RDONLY
+    libc.mount(None, dst, None, flags)
+
+
+def _tmpfs(dst: str, mode: str, size: int, extra: int = 0) -> None:
+    os.makedirs(dst, exist_ok=True)
+    libc.mount("tmpfs", dst, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | extra, f"mode={mode},size={size}")
+
+
+def _python_paths() -> list:
+    """The interpreter's prefixes and this runtime's directory, outermost first, nested ones dropped."""
+    runtime_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, runtime_dir)})
+    kept = []
+    for path in paths:
+        if path.startswith("/usr/") or any(path == k or path.startswith(k + "/") for k in kept):
+            continue
+        kept.append(path)
+    return kept
+
+
+def build(cfg: dict) -> None:
+    """Assembles the box root and pivots into it. Runs as PID 1 of the new PID namespace."""
+    libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
+    libc.mount("fp-staging", "/tmp", "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "mode=0755,size=64k")
+    os.makedirs("/tmp/old", exist_ok=True)
+    libc.pivot_root("/tmp", "/tmp/old")
+    os.chdir("/")
+    host = "/old"
+    root = "/box"
+    _tmpfs(root, "0755", 1 << 20)
+
+    for name in TOP_LINKS:
+        src = f"{host}/{name}"
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), f"{root}/{name}")
+        elif os.path.isdir(src):
+            bind(src, f"{root}/{name}")
+    bind(f"{host}/usr", f"{root}/usr")
+    os.makedirs(f"{root}/etc", mode=0o755)
+    for name in ETC_FILES:
+        if os.path.lexists(f"{host}/etc/{name}") and os.path.exists(f"{host}/etc/{name}"):
+            bind(f"{host}/etc/{name}", f"{root}/etc/{name}")
+    write_identity(root, "fn", 65534, 65534)
+    for path in _python_paths():
+        bind(host + path, root + path)
+
+    _tmpfs(f"{root}/dev", "0755", 64 << 10)
+    for name in DEVICES:
+        bind(f"{host}/dev/{name}", f"{root}/dev/{name}", read_only=False, extra=libc.MS_NOEXEC)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{root}/dev/{name}")
+    tmp_bytes = int(cfg.get("tmpBytes") or (64 << 20))
+    _tmpfs(f"{root}/dev/shm", "1777", tmp_bytes, libc.MS_NOEXEC)
+    libc.mount(None, f"{root}/dev", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NOEXEC)
+    _tmpfs(f"{root}/tmp", "1777", tmp_bytes)
+    os.makedirs(f"{root}/var")
+    os.symlink("/tmp", f"{root}/var/tmp")
+    cpu = f"{host}/sys/devices/system/cpu"
+    if os.path.isdir(cpu):
+        bind(cpu, f"{root}/sys/devices/system/cpu")
+    os.makedirs(f"{root}/proc")
+    libc.mount("proc", f"{root}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "hidepid=2")
+    bind(f"{root}/proc/sys", f"{root}/proc/sys")
+    os.makedirs(f"{root}/code")
+
+    # Hidden until specialize: code roots and cgroup directories, under one mount detached at once.
+    _tmpfs(f"{root}/.fp", "0700", 64 << 10)
+    for index, path in enumerate(cfg.get("codeRoots") or []):
+        bind(host + path, f"{root}/.fp/code/{index}")
+    for name, path in (cfg.get("cgroupBinds") or {}).items():
+        bind(host + path, f"{root}/.fp/cg/{name}", read_only=False, extra=libc.MS_NOEXEC)
+
+    os.chdir(root)
+    libc.pivot_root(".", ".")
+    libc.umount(".", libc.MNT_DETACH)
+    os.chdir("/")
+
+
+def write_identity(root: str, user: str, uid: int, gid: int) -> None:
+    """/etc/passwd and /etc/group naming the function's user (HOME=/tmp)."""
+    for name, text in (("passwd", PASSWD), ("group", GROUP)):
+        fd = os.open(f"{root}/etc/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, text.format(user=user, uid=uid, gid=gid).encode())
+        finally:
+            os.close(fd)

@@ -1,0 +1,231 @@
+/**
+ * Red team, part 1 (security probe 2026-12, findings 1, 1a-1g): what an attacker function can
+ * see, read, write and reach. Each attack runs as real Python inside a deployed function; each
+ * must fail, and the victim function must keep answering its caller with its own secret.
+ */
+import assert from 'node:assert/strict';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { attack, processesOfUid, SYSCALL_PRELUDE, useAttackPlatform, VICTIM_SECRET, victimStillAnswers } from './attack-harness.js';
+
+const h = useAttackPlatform();
+
+describe('attack: isolation between functions and from the platform', () => {
+  after(async () => {
+    await victimStillAnswers(h);
+  });
+
+  it('the attacker is an unprivileged uid of its own, with no capabilities, no_new_privs and seccomp', async () => {
+    const victimUid = await victimStillAnswers(h);
+    const res = await attack(h, [
+      'out(os.getuid()); out(os.geteuid()); out(os.getgid())',
+      'status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)',
+      'out({k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")})',
+    ].join('\n').replace(/^/, 'import os\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [uid, euid, , status] = res.out as [number, number, number, Record<string, string>];
+    if (h.platform.isolation.mode === 'root') {
+      assert.notEqual(uid, 0);
+      assert.equal(euid, uid);
+      assert.notEqual(uid, victimUid, 'two functions share a uid');
+      assert.notEqual(uid, process.getuid?.());
+      const [first, last] = h.platform.isolation.uidRange!;
+      assert.ok(uid >= first && uid <= last, `uid ${uid} outside the range`);
+    }
+    for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(status[cap], '0000000000000000', cap);
+    assert.equal(status['NoNewPrivs'], '1');
+    assert.equal(status['Seccomp'], '2');
+  });
+
+  it('sees only its own processes: not the victim, not the platform, not the generic runtimes (1a, 1c, 1g)', async () => {
+    const victimUid = await victimStillAnswers(h);
+    const victimPids = processesOfUid(victimUid);
+    assert.ok(victimPids.length > 0, 'the victim has processes on the host');
+    const res = await attack(h, [
+      'import os',
+      'pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())',
+      'out(pids)',
+      `targets = ${JSON.stringify([...victimPids, process.pid, process.ppid])}`,
+      'for pid in targets:',
+      '    for what in ("environ", "mem", "cmdline", "root"):',
+      '        try:',
+      '            os.stat(f"/proc/{pid}/{what}"); out(["visible", pid, what])',
+      '        except OSError as e:',
+      '            pass',
+      'found = []',
+      'for pid in pids:',
+      '    try:',
+      '        data = open(f"/proc/{pid}/environ", "rb").read()',
+      `        if b"${VICTIM_SECRET}" in data or b"SECRET_A" in data: found.append(pid)`,
+      '    except OSError:',
+      '        pass',
+      'out(found)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [pids, ...rest] = res.out as [number[], ...unknown[]];
+    assert.ok(pids.every((pid) => pid < 1000), `host pids visible: ${pids}`);
+    assert.ok(!pids.includes(1) || h.platform.isolation.mode !== 'root', 'the box init (root) is hidden from the function (hidepid)');
+    assert.deepEqual(rest, [[]], 'no host process visible and no victim secret in any visible environ');
+  });
+
+  it("opens no other process's memory: its own is all it can scan (1a)", async () => {
+    // The needle is in the attacker's own memory (this code carries it), so only others are scanned.
+    const res = await attack(h, [
+      'import os',
+      'opened, hits = [], 0',
+      'for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]:',
+      '    try:',
+      '        maps = open(f"/proc/{pid}/maps").read().splitlines()',
+      '        mem = open(f"/proc/{pid}/mem", "rb", 0)',
+      '    except OSError:',
+      '        continue',
+      '    opened.append(int(pid))',
+      '    for line in maps:',
+      '        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))',
+      '        if "r" not in line.split()[1] or hi - lo > 1 << 28: continue',
+      '        try:',
+      '            mem.seek(lo); chunk = mem.read(hi - lo)',
+      '        except OSError:',
+      '            continue',
+      `        hits += chunk.count(b"${VICTIM_SECRET}") + chunk.count(b"hunter2-A")`,
+      'out(opened); out(hits)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.out, [[], 0]);
+  });
+
+  it("cannot read the platform's state, the credentials file or another function's code (1a, 1b, 1e, 1f)", async () => {
+    const state = h.stateDir;
+    const victimCode = join(state, 'code', h.victim, '1', 'main.py');
+    const paths = [
+      join(state, 'platform.db'), join(state, 'blobs'), victimCode, join(state, 'code'),
+      join(homedir(), '.config', 'fastapi-platform', 'credentials.json'), join(homedir(), '.config'),
+      `/proc/${process.pid}/environ`, `/proc/${process.pid}/cwd`, `/proc/${process.pid}/root`, '/proc/1/root/etc',
+    ];
+    const res = await attack(h, [
+      'import os',
+      `for path in ${JSON.stringify(paths)}:`,
+      '    try:',
+      '        if os.path.isdir(path): os.listdir(path)',
+      '        else: open(path, "rb").read(16)',
+      '        out(["readable", path])',
+      '    except OSError as e:',
+      '        pass',
+      'try:',
+      `    open(${JSON.stringify(victimCode)}, "a").write("# planted")`,
+      '    out("wrote victim code")',
+      'except OSError:',
+      '    pass',
+      'out(sorted(os.listdir("/")))',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const top = res.out.pop() as string[];
+    assert.deepEqual(res.out, [], 'a host path was reachable');
+    assert.ok(top.includes('code') && top.includes('tmp') && top.includes('usr'), `root: ${top}`);
+    assert.ok(!top.includes('home') && !top.includes('srv') && !top.includes('mnt'), `root: ${top}`);
+  });
+
+  it('can write nowhere but its private /tmp and /dev/shm; its own code is read-only (1d)', async () => {
+    const res = await attack(h, [
+      'import os',
+      'for d in sorted(set(["/", "/code", "/etc", "/usr", "/dev", "/var", "/tmp", "/dev/shm", "/proc/sys/kernel"] + ["/" + x for x in os.listdir("/")])):',
+      '    try:',
+      '        with open(os.path.join(d, ".fp-probe"), "w") as f: f.write("x")',
+      '        out(d)',
+      '    except OSError:',
+      '        pass',
+      'try:',
+      '    open("/code/main.py", "a").write("# planted")',
+      '    out("wrote own code")',
+      'except OSError as e:',
+      '    out(e.errno)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const erofs = res.out.pop();
+    assert.deepEqual(res.out.sort(), ['/dev/shm', '/tmp']);
+    assert.ok(erofs === 30 || erofs === 13, `writing its own code gave ${String(erofs)}`);
+  });
+
+  it('cannot steal a runtime socket or trace anything: pidfd_getfd, ptrace, process_vm_readv are refused (1c)', async () => {
+    const victimUid = await victimStillAnswers(h);
+    const victimPid = processesOfUid(victimUid)[0]!;
+    const res = await attack(h, [
+      SYSCALL_PRELUDE,
+      `fd = libc.syscall(434, ${victimPid}, 0); out(["pidfd_open host pid", fd, ctypes.get_errno()])`,
+      'own = libc.syscall(434, os.getpid(), 0)',
+      'sys_("pidfd_getfd", 438, own, 3, 0)',
+      'sys_("ptrace", 101, 16, 1, 0, 0)',
+      'sys_("process_vm_readv", 310, 1, 0, 0, 0, 0, 0)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [[, openResult, openErrno], ...rest] = res.out as [[string, number, number], ...[string, number, number][]];
+    assert.equal(openResult, -1);
+    assert.equal(openErrno, 3, 'ESRCH: the victim does not exist in the attacker\'s PID namespace');
+    for (const [name, result, errno] of rest) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused with EPERM`);
+  });
+
+  it('cannot leave its box: mount, unshare, setns, bpf, perf_event_open, keyctl, kexec and namespaced clone are refused', async () => {
+    const res = await attack(h, [
+      SYSCALL_PRELUDE,
+      'sys_("mount", 165, b"none", b"/tmp", b"tmpfs", 0, 0)',
+      'sys_("umount2", 166, b"/code", 2)',
+      'sys_("unshare", 272, 0x10000000)',
+      'sys_("setns", 308, 0, 0)',
+      'sys_("bpf", 321, 0, 0, 0)',
+      'sys_("perf_event_open", 298, 0, 0, -1, -1, 0)',
+      'sys_("keyctl", 250, 0, 0, 0, 0, 0)',
+      'sys_("kexec_load", 246, 0, 0, 0, 0)',
+      'sys_("clone newuser", 56, 0x10000000 | 17, 0, 0, 0, 0)',
+      'sys_("io_uring_setup", 425, 1, 0)',
+      'sys_("chroot", 161, b"/tmp")',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    for (const [name, result, errno] of res.out as [string, number, number][]) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused`);
+  });
+
+  it('cannot signal the platform or the victim (1g)', async () => {
+    const victimUid = await victimStillAnswers(h);
+    const targets = [process.pid, ...processesOfUid(victimUid)];
+    const res = await attack(h, [
+      'import os, signal',
+      `for pid in ${JSON.stringify(targets)}:`,
+      '    try:',
+      '        os.kill(pid, signal.SIGKILL); out(["killed", pid])',
+      '    except ProcessLookupError:',
+      '        out("ESRCH")',
+      '    except PermissionError:',
+      '        out("EPERM")',
+      'try:',
+      '    os.kill(1, signal.SIGKILL); out("signalled init")',
+      'except OSError as e:',
+      '    out(type(e).__name__)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const init = res.out.pop();
+    assert.ok(res.out.every((r) => r === 'ESRCH'), JSON.stringify(res.out));
+    assert.ok(init === 'PermissionError' || init === 'signalled init', String(init)); // init ignores signals from inside its namespace
+    await victimStillAnswers(h);
+  });
+
+  it('reaches the admin API only as a stranger: no token, 401 (1b)', async () => {
+    const res = await attack(h, [
+      'import urllib.request, urllib.error',
+      `for path in ("/api/v1/functions", "/api/v1/functions/${h.victim}"):`,
+      '    try:',
+      `        urllib.request.urlopen("${h.url}" + path, timeout=5); out(200)`,
+      '    except urllib.error.HTTPError as e:',
+      '        out(e.code)',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.out, [401, 401]);
+  });
+
+  it('a kill of everything it can signal ends only itself; the victim and the platform go on (1g)', async () => {
+    const res = await attack(h, 'import os, signal\nos.kill(-1, signal.SIGKILL)\nimport time\ntime.sleep(1)\nout("survived")');
+    assert.ok(res.status === 502 || res.status === 200, `status ${res.status}`);
+    await victimStillAnswers(h);
+    const again = await attack(h, 'out("back")');
+    assert.deepEqual(again.out, ['back']);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Red team, part 2 (security probe 2026-12, findings 2, 3, 6): limits a function cannot lift and
+ * processes that cannot outlive their instance. Real Python in a deployed function; the victim
+ * keeps answering throughout.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { attack, processesWith, useAttackPlatform, victimStillAnswers } from './attack-harness.js';
+import { deployed, py, sleep } from './platform-harness.js';
+
+const TMP_BYTES = 8 * 1024 * 1024;
+const TASKS = 48;
+const h = useAttackPlatform({ sandboxTmpBytes: TMP_BYTES, sandboxTasks: TASKS, idleTimeoutMs: 1500 });
+
+async function gone(marker: string, withinMs: number): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  let left = processesWith(marker);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(50);
+    left = processesWith(marker);
+  }
+  return left;
+}
+
+describe('attack: limits and process trees', () => {
+  after(async () => {
+    await victimStillAnswers(h);
+  });
+
+  it('cannot raise its memory limit with setrlimit, and a big allocation fails with FUNCTION_OUT_OF_MEMORY (2)', async () => {
+    const res = await attack(h, [
+      'import resource',
+      'soft, hard = resource.getrlimit(resource.RLIMIT_AS)',
+      'out(soft == hard)',
+      'try:',
+      '    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)); out("raised")',
+      'except (ValueError, OSError):',
+      '    out("refused")',
+      'for name in ("RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE"):',
+      '    s, hd = resource.getrlimit(getattr(resource, name))',
+      '    out([name, s == hd])',
+      'RAISE = True',
+      'blob = bytearray(1 << 30)',
+      'for i in range(0, len(blob), 4096): blob[i] = 1',
+    ].join('\n'));
+    assert.equal(res.status, 502, JSON.stringify(res.body));
+    assert.equal((res.body as { error: { code: string } }).error.code, 'FUNCTION_OUT_OF_MEMORY');
+    assert.match((res.body as { error: { message: string } }).error.message, /128 ?Mi/);
+    await victimStillAnswers(h);
+  });
+
+  it('a fork bomb stops at the task limit with FUNCTION_PROCESS_LIMIT; nothing of it is left afterwards (6)', async () => {
+    const marker = `fp-bomb-${randomBytes(4).toString('hex')}`;
+    const res = await attack(h, [
+      'import subprocess',
+      'RAISE = True',
+      'procs = []',
+      'for i in range(10_000):',
+      `    procs.append(subprocess.Popen(["${marker}", "600"], executable="/usr/bin/sleep"))`,
+    ].join('\n'));
+    assert.equal(res.status, 502, JSON.stringify(res.body));
+    assert.equal((res.body as { error: { code: string } }).error.code, 'FUNCTION_PROCESS_LIMIT');
+    const started = processesWith(marker).length;
+    assert.ok(started > TASKS / 2 && started < TASKS, `${started} processes for a limit of ${TASKS}`);
+    await victimStillAnswers(h);
+    // The instance stays warm with its sleeping children; when it is reaped they all go.
+    assert.deepEqual(await gone(marker, 8000), [], 'processes outlived the reaped instance');
+  });
+
+  it('fills its /tmp only up to the cap (ENOSPC), and another instance starts with an empty one (6)', async () => {
+    const res = await attack(h, [
+      'import os, errno',
+      'written = 0',
+      'try:',
+      '    with open("/tmp/fill", "wb") as f:',
+      '        while written < 64 << 20:',
+      '            f.write(b"x" * (1 << 20)); f.flush(); written += 1 << 20',
+      'except OSError as e:',
+      '    out(e.errno)',
+      'out(written)',
+      'os.remove("/tmp/fill")',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [code, written] = res.out as [number, number];
+    assert.ok(code === 28 || code === 27, `errno ${code}`); // ENOSPC, or EFBIG from RLIMIT_FSIZE
+    assert.ok(written <= TMP_BYTES, `wrote ${written} bytes past an ${TMP_BYTES}-byte cap`);
+  });
+
+  it('leaves no process behind after a timeout: subprocess, setsid and fork children all die (3)', async () => {
+    const name = `orphans-${randomBytes(3).toString('hex')}`;
+    const marker = `fp-orphan-${randomBytes(4).toString('hex')}`;
+    await deployed(h.api, name, {
+      'main.py': py(
+        'import os, subprocess, time, signal',
+        'def handler(event, context):',
+        `    subprocess.Popen(["${marker}", "600"], executable="/usr/bin/sleep")`,
+        `    subprocess.Popen(["${marker}", "601"], executable="/usr/bin/sleep", start_new_session=True)`,
+        '    if os.fork() == 0:',
+        '        os.setsid()',
+        `        os.execv("/usr/bin/sleep", ["${marker}", "602"])`,
+        '    signal.signal(signal.SIGTERM, signal.SIG_IGN)',
+        '    time.sleep(60)',
+      ),
+    }, { limits: { timeout: '1s' } });
+    const call = fetch(`${h.url}/fn/${name}/`);
+    const deadline = Date.now() + 5000;
+    while (processesWith(marker).length < 3 && Date.now() < deadline) await sleep(20);
+    assert.equal(processesWith(marker).length, 3, 'the three children started');
+    const res = await call;
+    assert.equal(res.status, 504);
+    assert.deepEqual(await gone(marker, 3000), [], 'children outlived the timed-out instance');
+  });
+
+  it('leaves no process behind after an idle reap (3)', async () => {
+    const marker = `fp-reaped-${randomBytes(4).toString('hex')}`;
+    const res = await attack(h, [
+      'import os, subprocess',
+      `subprocess.Popen(["${marker}", "600"], executable="/usr/bin/sleep", start_new_session=True)`,
+      'r, w = os.pipe()  # close-on-exec: EOF once the child has exec\'d',
+      'if os.fork() == 0:',
+      `    os.execv("/usr/bin/sleep", ["${marker}", "601"])`,
+      'os.close(w); os.read(r, 1)',
+      'out("started")',
+    ].join('\n'));
+    assert.deepEqual(res.out, ['started']);
+    assert.equal(processesWith(marker).length, 2);
+    // idleTimeoutMs is 1.5 s here: the instance is reaped, and its whole box with it.
+    assert.deepEqual(await gone(marker, 8000), [], 'children outlived the reaped instance');
+  });
+});
