@@ -79,6 +79,10 @@ export const ERRORS = {
   WEBHOOK_SIGNATURE_INVALID: { status: 401, component: 'request', title: 'The webhook signature is malformed or matches no secret in force.' },
   WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, component: 'request', title: 'The webhook signature is valid but its timestamp is outside the tolerance window.' },
   WEBHOOK_REPLAYED: { status: 401, component: 'request', title: 'This signed webhook delivery was already accepted.' },
+  // ---- upload robustness (issue 8); appended, never renamed ----
+  JSON_TOO_DEEP: { status: 400, component: 'request', title: 'The JSON body nests arrays or objects deeper than the limit.' },
+  MANIFEST_TOO_LARGE: { status: 413, component: 'request', title: "The version's manifest is larger than the limit." },
+  BUNDLE_CHECK_TIMEOUT: { status: 503, component: 'controlplane', title: 'Checking the upload took longer than the bundle check timeout.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
