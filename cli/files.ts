@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nameProblem } from '../protocol/index.js';
 import { formatBytes } from './output.js';
 
 export interface BundleLimits {
@@ -89,11 +90,12 @@ function globToRegex(glob: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-/** A name the server would refuse (controlplane/bundles/paths.ts rules). */
-function badName(name: string): string | null {
-  if (/[\x00-\x1f\x7f]/.test(name)) return 'contains a control character';
-  if (name.includes('\\')) return 'contains a backslash';
-  if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes';
+/** Why the server would refuse this relative path (the rules of protocol/file-names.ts, name by name), or null. */
+function badName(path: string): string | null {
+  for (const [i, segment] of path.split('/').entries()) {
+    const why = nameProblem(segment, i === 0);
+    if (why !== null) return why;
+  }
   return null;
 }
 
@@ -138,8 +140,8 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
         walk.warnings.push({ file: path, message: 'skipped: not a regular file' });
         continue;
       }
-      const why = badName(entry.name);
-      if (why) walk.problems.push({ file: path, message: `the file name ${why}; the platform refuses it` });
+      const why = badName(path);
+      if (why) walk.problems.push({ file: path, message: `the path ${why}; the platform refuses it` });
       if (info.size > limits.maxFileBytes) {
         walk.problems.push({ file: path, message: `is ${formatBytes(info.size)}; the limit per file is ${formatBytes(limits.maxFileBytes)}` });
       }

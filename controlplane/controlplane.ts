@@ -54,6 +54,8 @@ export interface ControlPlaneOptions {
   bundleLimits?: Partial<BundleLimits>;
   /** Bundle worker threads (default min(4, cores - 1)). */
   bundleThreads?: number;
+  /** How long one bundle check may run in a worker thread before the upload fails with BUNDLE_CHECK_TIMEOUT (default 30 s). */
+  bundleCheckTimeoutMs?: number;
   /** Revoke every admin token and issue a new one (the old one was lost). */
   rotateAdminToken?: boolean;
   log?: (line: string) => void;
@@ -94,7 +96,7 @@ export interface ControlPlane {
   startDispatcher(): void;
   /** Stops the cron scheduler, then the dispatcher: no new claims, running attempts get the grace. Call before the gateway closes. */
   stopDispatcher(): Promise<void>;
-  /** Stops retention, writes buffered runs, stops the bundle workers. Call after the gateway closed. */
+  /** Stops retention, writes buffered runs, stops the bundle workers (checks still running fail: nobody is left to answer). Call after the gateway closed. */
   close(): Promise<void>;
 }
 
@@ -108,7 +110,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
-  const bundles = new BundlePool({ limits, ...(options.bundleThreads !== undefined ? { maxThreads: options.bundleThreads } : {}) });
+  const bundles = new BundlePool({
+    limits,
+    log,
+    ...(options.bundleThreads !== undefined ? { maxThreads: options.bundleThreads } : {}),
+    ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
+  });
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   const runs = new RecordingRunSink({

@@ -32,6 +32,7 @@ const OPTIONS = {
   maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
   maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },
   bundleThreads: { env: 'FP_BUNDLE_THREADS', kind: 'int', schema: int(1, 64).optional() },
+  bundleCheckTimeoutMs: { env: 'FP_BUNDLE_CHECK_TIMEOUT_MS', kind: 'int', schema: int(10, 600_000).default(30_000) },
   store: { env: 'FP_STORE', kind: 'string', schema: z.enum(['embedded', 'production']).default('embedded') },
   redisUrl: { env: 'FP_REDIS_URL', kind: 'string', schema: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional() },
   redisPrefix: { env: 'FP_REDIS_PREFIX', kind: 'string', schema: z.string().regex(/^[^\s{}*?[\]]+$/, 'must not contain spaces, braces or glob characters').default('fp') },

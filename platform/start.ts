@@ -130,6 +130,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       maxFunctionInstances: config.maxFunctionInstances,
       bundleLimits: { maxTotalBytes: config.maxBundleBytes, maxFiles: config.maxBundleFiles, maxFileBytes: config.maxFileBytes },
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
+      bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
       log,
       async: {

@@ -81,6 +81,10 @@ export const ERRORS = {
   WEBHOOK_REPLAYED: { status: 401, component: 'request', title: 'This signed webhook delivery was already accepted.' },
   // ---- sandbox (issue 8); appended, never renamed ----
   FUNCTION_PROCESS_LIMIT: { status: 502, component: 'function', title: 'The function reached its limit of processes and threads.' },
+  // ---- upload robustness (issue 8); appended, never renamed ----
+  JSON_TOO_DEEP: { status: 400, component: 'request', title: 'The JSON body nests arrays or objects deeper than the limit.' },
+  MANIFEST_TOO_LARGE: { status: 413, component: 'request', title: "The version's manifest is larger than the limit." },
+  BUNDLE_CHECK_TIMEOUT: { status: 503, component: 'controlplane', title: 'Checking the upload took longer than the bundle check timeout.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

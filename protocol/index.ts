@@ -5,3 +5,5 @@ export * from './errors.js';
 export * from './units.js';
 export * from './manifest.js';
 export * from './records.js';
+export * from './json-text.js';
+export * from './file-names.js';

@@ -154,6 +154,13 @@ export const manifestSchema = z.strictObject({
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
 });
 
+/**
+ * Largest manifest a version may carry, as compact JSON (how the control plane stores and serves
+ * it). A platform.yaml is typically under 2 KiB; the only free-form part is a cron trigger's
+ * `payload`, and 64 KiB keeps every version record small to store, list and send back.
+ */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+
 /** A parsed manifest: defaults filled, units converted, `${VAR}` references resolved. */
 export type Manifest = z.output<typeof manifestSchema>;
 export type Trigger = z.output<typeof triggersSchema>[number];

@@ -1,5 +1,5 @@
 /** /blobs and /functions/:name/versions (docs/api.md, "Code: blobs and versions"). */
-import { PlatformError } from '../../protocol/index.js';
+import { manifestSchema, PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs } from '../service/versions.js';
 import { json, type ApiResponse } from './http.js';
@@ -30,8 +30,20 @@ export async function createVersionRoute(call: Call): Promise<ApiResponse> {
   await getFunction(call.ctx, name);
   const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
   const body = validate(versionBody, checked.body);
+  checkManifest(body.manifest);
   const version = await createVersion(call.ctx, name, checked, body, call.who.label);
   return json(201, { version: versionView(version) });
+}
+
+/**
+ * The manifest stored with a version must be one `fastapi-platform validate` accepts: the same
+ * schema (protocol/manifest.ts), problems named like `manifest.limits.timeout`. It is stored as
+ * sent (the CLI sends platform.yaml as written, `${VAR}` references unresolved); its size and
+ * depth were bounded in the worker. Absent or null: no manifest.
+ */
+function checkManifest(manifest: unknown): void {
+  if (manifest === undefined || manifest === null) return;
+  validate(manifestSchema, manifest, { prefix: 'manifest', nameFields: ['manifest.name'] });
 }
 
 export async function listVersions(call: Call): Promise<ApiResponse> {

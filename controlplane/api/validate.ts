@@ -4,7 +4,7 @@
  * `files[3].path`, `query.since`) and lists every problem found in `issues`.
  */
 import { z } from 'zod';
-import { FUNCTION_NAME, PlatformError, type ErrorCode } from '../../protocol/index.js';
+import { FUNCTION_NAME, PlatformError, readJsonText, type ErrorCode } from '../../protocol/index.js';
 
 export interface Issue {
   code: ErrorCode;
@@ -12,15 +12,16 @@ export interface Issue {
   message: string;
 }
 
-/** The body as JSON; an empty body is `{}`. INVALID_JSON otherwise. */
+/**
+ * The body as JSON; an empty body is `{}`. INVALID_JSON when it is not UTF-8 or not JSON;
+ * JSON_TOO_DEEP (with the top-level `field` holding it) when it nests deeper than MAX_JSON_DEPTH,
+ * found before anything recursive runs (protocol/json-text.ts).
+ */
 export function parseJson(bytes: Uint8Array): unknown {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new PlatformError('INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`, { field: 'body' });
-  }
+  const read = readJsonText(bytes);
+  if (read.ok) return read.value;
+  const { code, message, ...details } = read.problem;
+  throw new PlatformError(code, message, details);
 }
 
 export interface ValidateOptions {

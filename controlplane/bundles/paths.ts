@@ -2,13 +2,16 @@
  * Paths inside a bundle. A stored path is relative, `/`-separated and normalised; anything that
  * could land outside the bundle directory when written (absolute, `..`, backslashes that Windows
  * tools treat as separators, NUL) is refused rather than repaired, so what the user sees is what
- * runs. Pure functions, no I/O.
+ * runs; so is a name that would not show what it is (protocol/file-names.ts: control and format
+ * characters, unpaired surrogates, edge spaces, a `~user` first folder). Pure functions, no I/O.
  */
 import { posix } from 'node:path';
+// The file itself, not protocol/index.js: this module runs in the bundle worker threads too.
+import { MAX_SEGMENT_BYTES, nameProblem } from '../../protocol/file-names.js';
 import { BundleError } from './errors.js';
 
 export const MAX_PATH_BYTES = 1024;
-export const MAX_SEGMENT_BYTES = 255;
+export { MAX_SEGMENT_BYTES };
 
 function invalid(raw: string, field: string, why: string): BundleError {
   return new BundleError({ code: 'BUNDLE_PATH_INVALID', message: `file path ${JSON.stringify(raw)} ${why}`, path: raw, field });
@@ -24,8 +27,8 @@ export function normalizeBundlePath(raw: unknown, field = 'path'): string {
   }
   if (raw.length === 0) throw invalid(raw, field, 'is empty');
   if (raw.includes('\0')) throw invalid(raw, field, 'contains a NUL byte');
-  // Control characters (newlines, escapes) in names break logs, shells and terminals.
-  if (/[\x01-\x1f\x7f]/.test(raw)) throw invalid(raw, field, 'contains a control character');
+  // Control characters (newlines, escapes, C1) in names break logs, shells and terminals.
+  if (/\p{Cc}/u.test(raw)) throw invalid(raw, field, 'contains a control character');
   if (raw.includes('\\')) throw invalid(raw, field, 'contains a backslash; separate folders with /');
   if (raw.startsWith('/')) throw invalid(raw, field, 'is absolute; paths are relative to the bundle root');
   if (/^[A-Za-z]:/.test(raw)) throw invalid(raw, field, 'starts with a drive letter');
@@ -37,8 +40,10 @@ export function normalizeBundlePath(raw: unknown, field = 'path'): string {
     throw invalid(raw, field, 'escapes the bundle root');
   }
   if (Buffer.byteLength(normal) > MAX_PATH_BYTES) throw invalid(raw, field, `is longer than ${MAX_PATH_BYTES} bytes`);
-  if (normal.split('/').some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
-    throw invalid(raw, field, `has a name longer than ${MAX_SEGMENT_BYTES} bytes`);
+  // Per name, on the normalised form (so `./~root/x.py` and `a// b.py` are seen as they will be stored).
+  for (const [i, segment] of normal.split('/').entries()) {
+    const why = nameProblem(segment, i === 0);
+    if (why !== null) throw invalid(raw, field, why);
   }
   return normal;
 }

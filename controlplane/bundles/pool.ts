@@ -7,11 +7,17 @@
  * to the workers in batches of about BATCH_CHARS, yielding to the event loop between batches:
  * handing a thread a message copies its strings on this thread, so one 28 MB message would itself
  * be a stall. `checkJson` moves the raw request body to a worker, which parses it there too.
+ *
+ * Every task has a timeout that counts its running time (a thread tells when it starts; time
+ * spent queued behind other uploads does not count). Past it the task fails with
+ * BUNDLE_CHECK_TIMEOUT and piscina terminates its thread, so a thread that never answers cannot
+ * hold the pool: the next task gets a fresh thread at once.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { PlatformError } from '../../protocol/index.js';
+import { MAX_MANIFEST_BYTES, PlatformError } from '../../protocol/index.js';
 import { assemble, bundleLimits, planBundle, type BundleLimits, type CheckedBundle, type PlannedFile } from './check.js';
 import { BundleError } from './errors.js';
 import type { WorkerReply, WorkerTask } from './worker.js';
@@ -23,7 +29,13 @@ export interface BundlePoolOptions {
   idleTimeoutMs?: number;
   /** Defaults for `check` (1000 files, 50 MiB total, 10 MiB per file). */
   limits?: Partial<BundleLimits>;
+  /** How long one task may run in a thread before it fails with BUNDLE_CHECK_TIMEOUT and the thread is replaced. Default 30 s. */
+  taskTimeoutMs?: number;
+  /** Where a thread's failure outside any task is reported. Default stderr. */
+  log?: (line: string) => void;
 }
+
+export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 
 export const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -62,7 +74,8 @@ export interface CheckedUpload {
 /** The successful reply, or its BundleError (or PlatformError for a bad body) thrown; records each hashed file in `into`. */
 function collect(reply: WorkerReply, into: Hashed): WorkerReply & { ok: true } {
   if (!reply.ok && 'invalid' in reply) {
-    throw new PlatformError(reply.invalid.code, reply.invalid.message, { field: reply.invalid.field });
+    const { code, message, ...details } = reply.invalid;
+    throw new PlatformError(code, message, details);
   }
   if (!reply.ok) throw new BundleError(reply.problem);
   for (const f of reply.hashed) {
@@ -73,19 +86,75 @@ function collect(reply: WorkerReply, into: Hashed): WorkerReply & { ok: true } {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What piscina's transferList accepts at run time (its type, derived from MessagePort.postMessage's last overload in this @types/node, takes options). */
+type TransferList = NonNullable<Parameters<Piscina['run']>[1]>['transferList'];
+
+/** `json` as a buffer of its own, to move to a worker: the caller's view is detached when it spans its whole ArrayBuffer, else the bytes are copied. */
+function own(json: Uint8Array): Uint8Array {
+  const whole = json.byteOffset === 0 && json.byteLength === json.buffer.byteLength && json.buffer instanceof ArrayBuffer;
+  return whole ? json : new Uint8Array(json);
+}
+
 export class BundlePool {
   private readonly piscina: Piscina<WorkerTask, WorkerReply>;
   private readonly limits: BundleLimits;
+  readonly #timeoutMs: number;
+  readonly #log: (line: string) => void;
+  /** Aborted by close(): queued and running tasks fail with SHUTTING_DOWN. */
+  readonly #stop = new AbortController();
+  #closing: Promise<void> | null = null;
 
   constructor(options: BundlePoolOptions = {}) {
     const maxThreads = options.maxThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
     this.limits = bundleLimits(options.limits);
+    this.#timeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
     this.piscina = new Piscina<WorkerTask, WorkerReply>({
       filename: WORKER_FILE,
       minThreads: 0,
       maxThreads,
       idleTimeout: options.idleTimeoutMs ?? 30_000,
     });
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.#log = log;
+    // Without a listener an 'error' event would throw: a thread failing between tasks must not stop the platform.
+    this.piscina.on('error', (err: unknown) => log(`bundles: a worker thread failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /**
+   * Runs one task with the timeout: the thread posts on `started` when it begins, which starts
+   * the clock. Aborting a running task makes piscina terminate its thread (a replacement starts
+   * with the next task); aborting a queued one takes it out of the queue.
+   */
+  async #run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.#stop.signal.aborted) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
+    const { port1, port2 } = new MessageChannel();
+    const abort = new AbortController();
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    port1.once('message', () => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, this.#timeoutMs);
+    });
+    // A listener removed below rather than AbortSignal.any, which keeps every task's signal tied to the long-lived one.
+    const onStop = (): void => abort.abort();
+    this.#stop.signal.addEventListener('abort', onStop, { once: true });
+    const transferList = [...transfer, port2] as unknown as TransferList;
+    try {
+      return await this.piscina.run({ ...task, started: port2 }, { transferList, signal: abort.signal });
+    } catch (err) {
+      if (timedOut) {
+        this.#log(`bundles: a check (${task.kind} task) ran longer than ${this.#timeoutMs} ms (BUNDLE_CHECK_TIMEOUT); its worker thread was stopped and is replaced`);
+        throw new PlatformError('BUNDLE_CHECK_TIMEOUT', `checking the upload took longer than ${this.#timeoutMs} ms; its worker thread was replaced`, { field: 'files', limit: this.#timeoutMs });
+      }
+      if (this.#stop.signal.aborted) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      port1.close();
+      this.#stop.signal.removeEventListener('abort', onStop);
+    }
   }
 
   /** Checks parsed files (a list or a path→base64 map); BundleError on the first problem. */
@@ -95,7 +164,7 @@ export class BundlePool {
     const pending: Promise<void>[] = [];
     for (const [i, batch] of batches(entries).entries()) {
       if (i > 0) await nextTurn();
-      const done = this.piscina.run({ kind: 'hash', entries: batch }).then((reply) => void collect(reply, hashed));
+      const done = this.#run({ kind: 'hash', entries: batch }).then((reply) => void collect(reply, hashed));
       done.catch(() => {}); // observed below by Promise.all; this only keeps an early failure from being "unhandled"
       pending.push(done);
     }
@@ -110,37 +179,38 @@ export class BundlePool {
    * detached (empty); otherwise, e.g. for a small pooled Buffer, the bytes are copied.
    */
   async checkJson(json: Uint8Array, limits?: Partial<BundleLimits>): Promise<CheckedBundle> {
-    const whole = json.byteOffset === 0 && json.byteLength === json.buffer.byteLength && json.buffer instanceof ArrayBuffer;
-    const own = whole ? json : new Uint8Array(json);
-    const task: WorkerTask = { kind: 'json', json: own, limits: { ...this.limits, ...limits } };
-    // piscina derives its TransferList type from MessagePort.postMessage, whose last overload in
-    // this @types/node takes options; an array of buffers is what it accepts at run time.
-    const transferList = [own.buffer] as unknown as NonNullable<Parameters<typeof this.piscina.run>[1]>['transferList'];
+    const bytes = own(json);
     const hashed: Hashed = new Map();
-    const reply = collect(await this.piscina.run(task, { transferList }), hashed);
+    const reply = collect(await this.#run({ kind: 'json', json: bytes, limits: { ...this.limits, ...limits } }, [bytes.buffer as ArrayBuffer]), hashed);
     return assemble(reply.planned ?? [], hashed);
   }
 
   /**
-   * Checks a whole upload body (`{files: [...], ...}`) in a worker: JSON parsing, path and size
-   * checks, decoding and hashing all happen off the event loop. The buffer is moved or copied as
-   * for `checkJson`. Throws BundleError, or PlatformError INVALID_JSON / INVALID_FIELD (field
-   * `body`) when the body is not a JSON object.
+   * Checks a whole upload body (`{files: [...], ...}`) in a worker: UTF-8 and nesting depth
+   * (protocol/json-text.ts), JSON parsing, the manifest's size, path and size checks, decoding and
+   * hashing all happen off the event loop. The buffer is moved or copied as for `checkJson`.
+   * Throws BundleError, PlatformError INVALID_JSON / JSON_TOO_DEEP / INVALID_FIELD (field `body`)
+   * / MANIFEST_TOO_LARGE, or BUNDLE_CHECK_TIMEOUT.
    */
   async checkUpload(json: Uint8Array, limits?: Partial<BundleLimits>): Promise<CheckedUpload> {
-    const whole = json.byteOffset === 0 && json.byteLength === json.buffer.byteLength && json.buffer instanceof ArrayBuffer;
-    const own = whole ? json : new Uint8Array(json);
-    const task: WorkerTask = { kind: 'upload', json: own, limits: { ...this.limits, ...limits } };
-    // As in checkJson: an array of buffers is what the transfer list accepts at run time.
-    const transferList = [own.buffer] as unknown as NonNullable<Parameters<typeof this.piscina.run>[1]>['transferList'];
+    const bytes = own(json);
+    const task: WorkerTask = { kind: 'upload', json: bytes, limits: { ...this.limits, ...limits }, maxManifestBytes: MAX_MANIFEST_BYTES };
     const hashed: Hashed = new Map();
-    const reply = collect(await this.piscina.run(task, { transferList }), hashed);
+    const reply = collect(await this.#run(task, [bytes.buffer as ArrayBuffer]), hashed);
     const planned = reply.planned ?? [];
     return { bundle: assemble(planned, hashed), body: reply.body ?? {}, planned };
   }
 
-  /** Waits for running checks, then stops the threads. */
-  async close(): Promise<void> {
-    await this.piscina.close();
+  /**
+   * Stops at once: queued and running checks fail with SHUTTING_DOWN and the threads are
+   * terminated. Call it after the API has stopped taking requests (controlplane.ts closes the
+   * pool after the gateway drained), when no one is left to answer; never waits on a thread.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stop.abort();
+      await this.piscina.destroy();
+    })();
+    return this.#closing;
   }
 }

@@ -3,11 +3,14 @@
  * dist/controlplane/bundles/worker.js). Never throws a BundleError: it comes back as plain data.
  * Decoded content comes back as one ArrayBuffer per task, moved (not copied) to the caller.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+// The file itself, not protocol/index.js (zod and the rest are not needed in a worker).
+import { readJsonText } from '../../protocol/json-text.js';
 import { hashPlanned, planBundle, type BundleLimits, type PlannedFile } from './check.js';
 import { isBundleError, type BundleProblem } from './errors.js';
 
-export type WorkerTask =
+export type WorkerTask = (
   /** Decode and hash files the caller has already planned. */
   | { kind: 'hash'; entries: PlannedFile[] }
   /** Parse the raw JSON of the files value, plan it, decode and hash it. */
@@ -15,9 +18,23 @@ export type WorkerTask =
   /**
    * Parse a whole upload request body (a JSON object with a `files` list), plan and hash its
    * files, and send back the body with every `contentBase64` emptied, for the caller to validate
-   * the rest of it cheaply on its own thread.
+   * the rest of it cheaply on its own thread. A `manifest` whose JSON is larger than
+   * `maxManifestBytes` is refused here, so it never travels back.
    */
-  | { kind: 'upload'; json: Uint8Array; limits: BundleLimits };
+  | { kind: 'upload'; json: Uint8Array; limits: BundleLimits; maxManifestBytes: number }
+) & {
+  /** Told once the task starts running, so the caller's timeout counts running time, not time queued (pool.ts). */
+  started?: MessagePort;
+};
+
+/** A body refused before its files are looked at: the code and field for the API's error. */
+export interface InvalidBody {
+  code: 'INVALID_JSON' | 'INVALID_FIELD' | 'JSON_TOO_DEEP' | 'MANIFEST_TOO_LARGE';
+  field: string;
+  message: string;
+  limit?: number;
+  actual?: number;
+}
 
 export interface HashedFile {
   path: string;
@@ -30,8 +47,8 @@ export type WorkerReply =
   /** `planned` only for `json` and `upload` tasks, with the base64 text dropped; `body` only for `upload`. */
   | { ok: true; hashed: HashedFile[]; buffer: ArrayBuffer; planned?: PlannedFile[]; body?: Record<string, unknown> }
   | { ok: false; problem: BundleProblem }
-  /** An `upload` body that is not JSON, or not a JSON object. */
-  | { ok: false; invalid: { code: 'INVALID_JSON' | 'INVALID_FIELD'; field: string; message: string } };
+  /** An `upload` body that is not UTF-8 JSON, nested too deep, not a JSON object, or has too large a manifest (also a `json` task nested too deep). */
+  | { ok: false; invalid: InvalidBody };
 
 /** Hands the reply to piscina with its buffer in the transfer list. */
 class Transfer {
@@ -45,35 +62,38 @@ class Transfer {
 }
 
 export default function bundleTask(task: WorkerTask): WorkerReply | ReturnType<typeof move> {
+  task.started?.postMessage(null);
   try {
     if (task.kind === 'hash') {
       const { files, buffer } = hashPlanned(task.entries);
       return move(new Transfer({ ok: true, hashed: files, buffer }));
     }
-    const text = Buffer.from(task.json.buffer, task.json.byteOffset, task.json.byteLength).toString('utf8');
-    if (task.kind === 'upload') return upload(text, task.limits);
-    const entries = planBundle(JSON.parse(text), task.limits);
+    if (task.kind === 'upload') return upload(task.json, task.limits, task.maxManifestBytes);
+    const read = readJsonText(task.json);
+    if (!read.ok && read.problem.code === 'JSON_TOO_DEEP') return { ok: false, invalid: { ...read.problem, field: 'files' } };
+    if (!read.ok) return { ok: false, problem: { code: 'BUNDLE_MALFORMED', message: read.problem.message.replace('the body', 'the files'), path: null, field: 'files' } };
+    const entries = planBundle(read.value, task.limits);
     const { files, buffer } = hashPlanned(entries);
     const planned = entries.map((e) => ({ ...e, base64: e.base64 === null ? null : '' }));
     return move(new Transfer({ ok: true, hashed: files, buffer, planned }));
   } catch (err) {
     if (isBundleError(err)) return { ok: false, problem: err.toJSON() };
-    if (err instanceof SyntaxError) {
-      return { ok: false, problem: { code: 'BUNDLE_MALFORMED', message: `the files are not valid JSON: ${err.message}`, path: null, field: 'files' } };
-    }
     throw err;
   }
 }
 
-function upload(text: string, limits: BundleLimits): WorkerReply | ReturnType<typeof move> {
-  let body: unknown;
-  try {
-    body = text.trim() === '' ? {} : JSON.parse(text);
-  } catch (err) {
-    return { ok: false, invalid: { code: 'INVALID_JSON', field: 'body', message: `the body is not valid JSON: ${(err as Error).message}` } };
-  }
+function upload(json: Uint8Array, limits: BundleLimits, maxManifestBytes: number): WorkerReply | ReturnType<typeof move> {
+  // UTF-8 and depth first: nothing recursive (parse, stringify, the reply's structured clone) sees a deep body.
+  const read = readJsonText(json);
+  if (!read.ok) return { ok: false, invalid: read.problem };
+  const body = read.value;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, invalid: { code: 'INVALID_FIELD', field: 'body', message: 'the body must be a JSON object' } };
+  }
+  const manifest = (body as { manifest?: unknown }).manifest;
+  const manifestBytes = manifest === undefined ? 0 : Buffer.byteLength(JSON.stringify(manifest));
+  if (manifestBytes > maxManifestBytes) {
+    return { ok: false, invalid: { code: 'MANIFEST_TOO_LARGE', field: 'manifest', message: `the manifest is ${manifestBytes} bytes of JSON; the limit is ${maxManifestBytes}`, limit: maxManifestBytes, actual: manifestBytes } };
   }
   const files = (body as { files?: unknown }).files;
   const entries = planBundle(files, limits);

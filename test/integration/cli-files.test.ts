@@ -51,6 +51,10 @@ describe('cli file walking', () => {
     const odd = folder({ 'a\\b.py': 'x' });
     t.after(() => rmSync(odd, { recursive: true, force: true }));
     assert.match((await walkFunctionDir(odd)).problems[0]!.message, /backslash/);
+    // The server's name rules, folders included (protocol/file-names.ts).
+    const unclear = folder({ 'main.py': 'm', 'lib /x.py': 'x', '~home/y.py': 'y', 'x\u202egnp.py': 'z', 'ok dir/naïve 😀.py': 'fine' });
+    t.after(() => rmSync(unclear, { recursive: true, force: true }));
+    assert.deepEqual((await walkFunctionDir(unclear)).problems.map((p) => p.file).sort(), ['lib /x.py', 'x\u202egnp.py', '~home/y.py'].sort());
   });
 
   it('follows symlinked files, skips symlinked folders with a warning', async (t) => {

@@ -1,6 +1,7 @@
 /**
  * The bundle worker pool: a 20 MB bundle is decoded and hashed in a worker thread while the event
- * loop keeps ticking; errors cross the thread boundary with their code, path and field.
+ * loop keeps ticking; errors cross the thread boundary with their code, path and field; a task's
+ * timeout counts its running time only, and close() never waits on a running task.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -108,5 +109,48 @@ describe('bundle pool', () => {
       Array.from({ length: 6 }, (_, i) => pool.check({ [`f${i}.py`]: Buffer.from(`v = ${i}\n`).toString('base64') })),
     );
     assert.deepEqual(results.map((r) => r.files[0]!.path), ['f0.py', 'f1.py', 'f2.py', 'f3.py', 'f4.py', 'f5.py']);
+  });
+});
+
+describe('bundle pool timeouts and close', () => {
+  const SMALL = '{"files":[{"path":"main.py","contentBase64":""}]}';
+  const limits = { maxFileBytes: 64 * MiB, maxTotalBytes: 64 * MiB };
+  const bodyOf = (bytes: number): string => JSON.stringify({ files: [{ path: 'data.bin', contentBase64: randomBytes(bytes).toString('base64') }] });
+
+  it('counts only running time: 16 checks queued on one thread all pass a timeout shorter than their total', async (t) => {
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 400 });
+    t.after(() => one.close());
+    await one.checkUpload(Buffer.from(SMALL)); // the thread is started
+    const body = bodyOf(4 * MiB); // ~50 ms of a thread's time each
+    const started = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: 16 }, () => one.checkUpload(Buffer.from(body))));
+    t.diagnostic(`16 queued checks took ${(performance.now() - started).toFixed(0)} ms in all`);
+    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)), Array(16).fill('ok'));
+  });
+
+  it('fails a task past its timeout with BUNDLE_CHECK_TIMEOUT and replaces its thread', async (t) => {
+    const lines: string[] = [];
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 50, limits, log: (line) => lines.push(line) });
+    t.after(() => one.close());
+    await one.checkUpload(Buffer.from(SMALL));
+    await assert.rejects(one.checkUpload(Buffer.from(bodyOf(30 * MiB))), { code: 'BUNDLE_CHECK_TIMEOUT' });
+    const next = await one.checkUpload(Buffer.from(SMALL));
+    assert.deepEqual(next.bundle.files.map((f) => f.path), ['main.py']);
+    assert.equal(lines.length, 1, 'the timeout is logged once for the operator');
+  });
+
+  it('close() fails running and queued checks with SHUTTING_DOWN at once, then refuses new ones', async () => {
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 60_000, limits });
+    await one.checkUpload(Buffer.from(SMALL));
+    const body = bodyOf(30 * MiB);
+    const running = one.checkUpload(Buffer.from(body)).then(() => 'ok', (err: { code: string }) => err.code);
+    const queued = one.checkUpload(Buffer.from(SMALL)).then(() => 'ok', (err: { code: string }) => err.code);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const started = performance.now();
+    await one.close();
+    const took = performance.now() - started;
+    assert.deepEqual([await running, await queued], ['SHUTTING_DOWN', 'SHUTTING_DOWN']);
+    assert.ok(took < 2000, `close took ${took.toFixed(0)} ms`);
+    await assert.rejects(one.checkUpload(Buffer.from(SMALL)), { code: 'SHUTTING_DOWN' });
   });
 });

@@ -29,6 +29,21 @@ describe('bundle paths', () => {
     for (const p of ['a\\b.py', '..\\x.py', 'a\0b.py', 'main.py\0.txt', 'a\nb.py', 'tab\there.py', 'del\x7f.py']) refused(p);
   });
 
+  it('refuses names that do not show what they are (issue 8)', () => {
+    const invisible = ['x\u202egnp.py', 'a/\u2066b.py', 'zero\u200bwidth.py', '\ufeffmain.py', 'soft\u00adhyphen.py', 'line\u2028sep.py'];
+    const controls = ['c1\u0085.py', 'csi\u009b31m.py', 'esc\u001b[31m.py'];
+    const surrogates = ['a\udc80.py', 'lib/\ud83d.py', 'x\udc00\ud800.py'];
+    const spaces = [' .py', 'main.py ', 'lib /x.py', 'lib/ x.py', './ a.py', '\u00a0main.py', 'main.py\u3000'];
+    const home = ['~root/x.py', '~/x.py', '~', './~user/.bashrc'];
+    for (const p of [...invisible, ...controls, ...surrogates, ...spaces, ...home]) refused(p);
+  });
+
+  it('keeps valid the names around those rules', () => {
+    for (const p of ['a/~b.py', 'backup.py~', 'x~y/z.py', 'data/two  spaces.txt', 'emoji/😀.py', 'docs/日本語.md', 'naïve café.txt', 'Ω/ß.py']) {
+      assert.equal(normalizeBundlePath(p), p);
+    }
+  });
+
   it('refuses empty, folder-like, non-string and overlong paths', () => {
     for (const p of ['', '.', './', 'a/', 'a/b/', `${'x'.repeat(256)}.py`, `${'d/'.repeat(600)}x.py`]) refused(p);
     for (const p of [null, 42, undefined, ['a']]) refused(p);

@@ -14,7 +14,7 @@ describe('platform config', () => {
         stateDir: '.state', port: 8080, host: '127.0.0.1', maxBodyBytes: 6 * MIB, asyncMaxBodyBytes: 256 * 1024,
         poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false,
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
-        maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB,
+        maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000,
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
@@ -43,6 +43,7 @@ describe('platform config', () => {
     assert.equal(config.runRetentionMs, 60_000);
     assert.equal(config.publicUrl, 'https://fn.example.com');
     assert.equal(config.host, '127.0.0.1');
+    assert.equal(loadConfig({ FP_BUNDLE_CHECK_TIMEOUT_MS: '5000' }).bundleCheckTimeoutMs, 5000);
   });
 
   it('production mode needs both FP_REDIS_URL and FP_MONGO_URL', () => {
