@@ -79,6 +79,8 @@ export const ERRORS = {
   WEBHOOK_SIGNATURE_INVALID: { status: 401, component: 'request', title: 'The webhook signature is malformed or matches no secret in force.' },
   WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, component: 'request', title: 'The webhook signature is valid but its timestamp is outside the tolerance window.' },
   WEBHOOK_REPLAYED: { status: 401, component: 'request', title: 'This signed webhook delivery was already accepted.' },
+  // ---- gateway strictness (issue 8); appended, never renamed ----
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, component: 'request', title: 'The request line and headers are larger than the limit.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
