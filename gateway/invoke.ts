@@ -278,19 +278,22 @@ interface Finished {
 function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult, invoked: boolean): Finished {
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   let response: OutgoingResponse | null = null;
+  let functionTiming: string[] = [];
   if (!error && result.response) {
     const checked = checkFunctionResponse(result.response);
     if ('problem' in checked) {
       error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
       response = { status: result.response.status, headers: checked.headers, body: result.response.body };
+      functionTiming = checked.serverTiming;
     }
   } else if (!error) {
     error = { code: 'INTERNAL_ERROR', class: null, type: 'NoResponse', message: 'the pool returned neither a response nor an error' };
   }
 
   const totalMs = performance.now() - origin.arrivedAt;
-  const headers = invocationHeaders(runId, result.cold, { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs });
+  const timings = { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs };
+  const headers = invocationHeaders(runId, result.cold, timings, error ? [] : functionTiming);
   if (error) {
     response = errorResponse(new PlatformError(error.code, error.message, publicDetails(fn, error)), runId, headers);
   } else {

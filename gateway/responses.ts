@@ -30,12 +30,17 @@ export interface Timings {
   totalMs: number;
 }
 
-/** The headers every invocation response carries, success or failure. */
-export function invocationHeaders(runId: string, cold: boolean, t: Timings): Pairs {
+/**
+ * The headers every invocation response carries, success or failure. `functionTiming` holds the
+ * function's own Server-Timing entries, already prefixed (`fn.`): they follow the platform's in
+ * the one Server-Timing header.
+ */
+export function invocationHeaders(runId: string, cold: boolean, t: Timings, functionTiming: readonly string[] = []): Pairs {
+  const timing = `queue;dur=${ms(t.queuedMs)}, init;dur=${ms(t.initMs)}, handler;dur=${ms(t.handlerMs)}, total;dur=${ms(t.totalMs)}`;
   return [
     ['x-run-id', runId],
     ['x-cold-start', cold ? '1' : '0'],
-    ['server-timing', `queue;dur=${ms(t.queuedMs)}, init;dur=${ms(t.initMs)}, handler;dur=${ms(t.handlerMs)}, total;dur=${ms(t.totalMs)}`],
+    ['server-timing', functionTiming.length === 0 ? timing : `${timing}, ${functionTiming.join(', ')}`],
   ];
 }
 
@@ -43,43 +48,109 @@ function ms(value: number): string {
   return (Math.round(value * 100) / 100).toString();
 }
 
-// Framing and connection headers belong to the gateway's own HTTP connection, not the
-// function's: uWS writes Content-Length itself, and a second one would corrupt the response.
+/**
+ * Headers a function may not send, because they are the platform's or its connection's:
+ * - hop-by-hop (RFC 9110 §7.6.1) and framing: uWS writes Content-Length itself, and a second one
+ *   would corrupt the response; names listed in the function's own Connection header go too;
+ * - Date: uWS writes its own on every response, so a second one would duplicate or spoof it;
+ * - the platform's invocation headers (Server-Timing is merged, not dropped: see below).
+ */
 const DROPPED_HEADERS = new Set([
-  'content-length',
-  'transfer-encoding',
   'connection',
   'keep-alive',
-  'upgrade',
   'proxy-connection',
   'te',
   'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'date',
   'x-run-id',
   'x-cold-start',
 ]);
 
-// RFC 9110 token for names; values without CR, LF or NUL (no header injection).
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/** Prefix of a function's own Server-Timing metric names, so they never pass for the platform's. */
+export const FUNCTION_TIMING_PREFIX = 'fn.';
+
+// RFC 9110 token for names; values without control characters other than HTAB (no header
+// injection through CR/LF/NUL, no terminal escapes or DEL for whoever logs or shows them).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+export interface CheckedHeaders {
+  /** The function's headers that go out as they are. */
+  headers: Pairs;
+  /** Its Server-Timing entries, each metric name prefixed with `fn.`. */
+  serverTiming: string[];
+}
 
 /**
  * Checks a function's response and returns the headers to send, or a reason it is not valid.
  * The runtime validates too; this is the last line before bytes reach the client.
  */
-export function checkFunctionResponse(response: WireResponse): { headers: Pairs } | { problem: string } {
+export function checkFunctionResponse(response: WireResponse): CheckedHeaders | { problem: string } {
   const status = response.status;
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     return { problem: `status ${String(status)} is not an integer from 200 to 599` };
   }
   if (!Array.isArray(response.headers)) return { problem: 'headers are not a list of pairs' };
-  const headers: Pairs = [];
+  const checked: Pairs = [];
+  const listed = new Set<string>();
   for (const pair of response.headers) {
     const [name, value] = Array.isArray(pair) ? pair : [];
     if (typeof name !== 'string' || typeof value !== 'string') return { problem: 'a header is not a [name, value] pair of strings' };
-    if (!HEADER_NAME.test(name)) return { problem: `header name ${JSON.stringify(name)} is not a valid token` };
-    if (BAD_VALUE.test(value)) return { problem: `header ${name} contains CR, LF or NUL` };
-    if (!DROPPED_HEADERS.has(name.toLowerCase())) headers.push([name, value]);
+    if (!TOKEN.test(name)) return { problem: `header name ${JSON.stringify(name)} is not a valid token` };
+    const control = CONTROL.exec(value);
+    if (control) {
+      const code = control[0].charCodeAt(0).toString(16).padStart(2, '0');
+      return { problem: `header ${name} contains the control character 0x${code}; only HTAB is allowed in header values` };
+    }
+    const lower = name.toLowerCase();
+    if (lower === 'connection') for (const option of value.split(',')) listed.add(option.trim().toLowerCase());
+    checked.push([name, value]);
   }
   if (!(response.body instanceof Uint8Array)) return { problem: 'body is not bytes' };
-  return { headers };
+  const headers: Pairs = [];
+  const serverTiming: string[] = [];
+  for (const [name, value] of checked) {
+    const lower = name.toLowerCase();
+    if (DROPPED_HEADERS.has(lower) || listed.has(lower)) continue;
+    if (lower === 'server-timing') serverTiming.push(...prefixTiming(value));
+    else headers.push([name, value]);
+  }
+  return { headers, serverTiming };
+}
+
+/**
+ * A function's Server-Timing value, entry by entry (commas inside quoted descriptions do not
+ * split), each metric name prefixed with `fn.`. Entries that do not start with a token are dropped.
+ */
+export function prefixTiming(value: string): string[] {
+  const out: string[] = [];
+  for (const entry of splitList(value)) {
+    const name = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/.exec(entry)?.[0];
+    if (name === undefined) continue;
+    const rest = entry.slice(name.length);
+    if (rest !== '' && !/^[ \t]*;/.test(rest)) continue;
+    out.push(FUNCTION_TIMING_PREFIX + entry);
+  }
+  return out;
+}
+
+/** Splits an HTTP list at commas outside quoted strings; trimmed, empty elements left out. */
+function splitList(value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      parts.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start));
+  return parts.map((p) => p.trim()).filter((p) => p !== '');
 }

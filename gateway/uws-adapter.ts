@@ -15,12 +15,18 @@
  *     (backpressure), instead of buffering the whole body a second time inside uWS.
  *  7. The request body limit is enforced while streaming (and up front from Content-Length):
  *     bytes past the limit are never buffered.
+ *  8. A malformed request head (gateway/http-framing.ts) is refused from inside the route callback,
+ *     before uWS parses the body, with the connection closed. The native parser may close the
+ *     socket right after the callback returns (invalid Content-Length, a coding other than chunked)
+ *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
+ *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { PlatformError, type Pairs } from '../protocol/index.js';
+import { errorBody, PlatformError, type Pairs } from '../protocol/index.js';
+import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 
 /**
  * True when the native uWS binary is loaded. The npm build silently falls back to a slow
@@ -104,6 +110,14 @@ const EMPTY = new Uint8Array(0);
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (exported by the binary, missing from the typings). */
 const LISTEN_EXCLUSIVE_PORT = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+/**
+ * uWS writes a `uWebSockets: 20` header on every response unless its loop is "silent". The
+ * switch is the undocumented `_cfg(key)` (missing from the typings): this build turns silent on
+ * for a key whose character codes sum to 655, which "silent" does. Process-wide; Date stays.
+ */
+const uwsConfig = (uws as unknown as { _cfg?: (key: string) => void })._cfg;
+/** LoopData::CORK_BUFFER_SIZE of this build: a write that does not fit is sent at once (rule 8). */
+const CORK_BUFFER_BYTES = 16 * 1024;
 const statusLines = new Map<number, string>();
 
 function statusLine(status: number): string {
@@ -139,6 +153,8 @@ class Exchange implements IncomingRequest {
   private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
 
   private readonly maxBodyBytes: number;
+  /** The request head is malformed: answer this at once, without calling the handler (rule 8). */
+  readonly refusal: PlatformError | null = null;
 
   constructor(
     private readonly res: HttpResponse,
@@ -150,8 +166,6 @@ class Exchange implements IncomingRequest {
     this.url = req.getUrl();
     this.rawQuery = req.getQuery() ?? '';
     req.forEach((name, value) => this.headers.push([name, value]));
-    const lengthHeader = req.getHeader('content-length');
-    const chunked = req.getHeader('transfer-encoding') !== '';
 
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
@@ -169,7 +183,19 @@ class Exchange implements IncomingRequest {
       process.emitWarning(`gateway: body limit failed, refusing the body: ${String(err)}`);
     }
     this.maxBodyBytes = maxBodyBytes;
-    const contentLength = /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+    const framing = checkRequestHead(this.method, this.url, this.rawQuery, this.headers);
+    if (!framing.ok) {
+      this.refusal = framing.error;
+      this.settle({ error: framing.error });
+      return;
+    }
+    const { contentLength, chunked } = framing;
+    if (contentLength !== null && contentLength > NATIVE_MAX_CONTENT_LENGTH) {
+      // uWS cannot read such a body (it drops the connection after this callback): refuse now.
+      this.refusal = tooLarge(Math.min(maxBodyBytes, NATIVE_MAX_CONTENT_LENGTH));
+      this.settle({ error: this.refusal });
+      return;
+    }
     if (contentLength !== null && contentLength > maxBodyBytes) {
       // Rule 7, early: refuse without buffering a byte. uWS discards the body it then receives.
       this.settle({ error: tooLarge(maxBodyBytes) });
@@ -296,9 +322,24 @@ function tooLarge(maxBodyBytes: number): PlatformError {
   return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes });
 }
 
+/**
+ * The answer to a malformed request head (rule 8): the JSON error body followed by whitespace
+ * (still valid JSON) up to more than the cork buffer, and the connection closed.
+ */
+function refusalResponse(err: PlatformError): OutgoingResponse {
+  const json = errorBody(err);
+  return {
+    status: err.status,
+    headers: [['content-type', 'application/json']],
+    body: json + ' '.repeat(Math.max(0, CORK_BUFFER_BYTES - json.length)) + '\n',
+    closeConnection: true,
+  };
+}
+
 /** Starts listening; resolves with the bound port (useful with port 0). */
 export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
+  uwsConfig?.('silent');
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
@@ -321,6 +362,12 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       }
     };
     exchange.onFinished = partDone;
+    if (exchange.refusal) {
+      // Rule 8: answered now, inside the callback; no handler runs for a malformed request.
+      exchange.send(refusalResponse(exchange.refusal));
+      partDone();
+      return;
+    }
     let pending: Promise<OutgoingResponse>;
     try {
       pending = options.handle(exchange);

@@ -85,6 +85,8 @@ export const ERRORS = {
   JSON_TOO_DEEP: { status: 400, component: 'request', title: 'The JSON body nests arrays or objects deeper than the limit.' },
   MANIFEST_TOO_LARGE: { status: 413, component: 'request', title: "The version's manifest is larger than the limit." },
   BUNDLE_CHECK_TIMEOUT: { status: 503, component: 'controlplane', title: 'Checking the upload took longer than the bundle check timeout.' },
+  // ---- gateway strictness (issue 8); appended, never renamed ----
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, component: 'request', title: 'The request line and headers are larger than the limit.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -9,6 +9,7 @@
 """
 import base64
 import json
+import re
 
 from .errors import BadReturn
 
@@ -23,6 +24,12 @@ def _json_bytes(value) -> bytes:
         raise BadReturn(f"return value is not JSON-serialisable: {err}") from None
 
 
+# RFC 9110 token for names; values without control characters other than HTAB (CR/LF/NUL would
+# inject headers; ESC, DEL and the rest end up in logs and terminals). The gateway checks again.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _headers(raw) -> list:
     if raw is None:
         return []
@@ -30,9 +37,17 @@ def _headers(raw) -> list:
         raise BadReturn("headers must be a dict")
     out = []
     for name, value in raw.items():
+        key = str(name).lower()
+        if not _TOKEN.fullmatch(key):
+            raise BadReturn(f"header name {key!r} is not a valid token")
         values = value if isinstance(value, (list, tuple)) else [value]
         for v in values:
-            out.append([str(name).lower(), str(v)])
+            text = str(v)
+            bad = _CONTROL.search(text)
+            if bad:
+                raise BadReturn(f"header {key} contains the control character 0x{ord(bad.group()):02x}; "
+                                "only HTAB is allowed in header values")
+            out.append([key, text])
     return out
 
 

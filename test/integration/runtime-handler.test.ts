@@ -165,6 +165,10 @@ const RETURNS = py(
   '    "bad-status-bool": lambda: {"statusCode": True},',
   '    "bad-status-float": lambda: {"statusCode": 200.0},',
   '    "bad-headers": lambda: {"statusCode": 200, "headers": [["a", "b"]]},',
+  '    "ctl-header-soh": lambda: {"statusCode": 200, "headers": {"x-a": "a\\x01b"}},',
+  '    "ctl-header-del": lambda: {"statusCode": 200, "headers": {"x-a": ["ok", "a\\x7fb"]}},',
+  '    "ctl-header-esc": lambda: {"statusCode": 200, "headers": {"x-a": "\\x1b[31mred"}},',
+  '    "bad-header-name": lambda: {"statusCode": 200, "headers": {"x a": "v"}},',
   '    "bad-body": lambda: {"statusCode": 200, "body": 12},',
   '    "not-serialisable": lambda: {"when": object()},',
   '    "nan": lambda: {"x": float("nan")},',
@@ -247,7 +251,8 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
     test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {
       for (const kind of [
         'bad-status-str', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
-        'bad-headers', 'bad-body', 'not-serialisable', 'nan', 'set', 'object',
+        'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
+        'bad-body', 'not-serialisable', 'nan', 'set', 'object',
       ]) {
         const res = await call(kind);
         assert.equal(res.t, 'error', kind);

@@ -45,10 +45,32 @@ describe('checkFunctionResponse', () => {
       headers: [['Content-Length', '99'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['transfer-encoding', 'chunked'], ['x-run-id', 'spoof'], ['X-Custom', 'v']],
       body,
     });
-    assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']] });
+    assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']], serverTiming: [] });
   });
-  it('refuses header injection and bad names', () => {
-    assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\r\nset-cookie: evil']], body }));
+  it('drops Date, every hop-by-hop header and the names the function lists in Connection', () => {
+    const checked = checkFunctionResponse({
+      status: 200,
+      headers: [
+        ['Date', 'forged'], ['Connection', 'X-Secret, close'], ['Keep-Alive', 'timeout=5'], ['Proxy-Connection', 'keep-alive'],
+        ['TE', 'trailers'], ['Trailer', 'x'], ['Upgrade', 'h2c'], ['x-secret', 'hidden'], ['X-Kept', 'yes'],
+      ],
+      body,
+    });
+    assert.deepEqual(checked, { headers: [['X-Kept', 'yes']], serverTiming: [] });
+  });
+  it('prefixes the function\'s Server-Timing entries with fn., dropping malformed ones', () => {
+    const checked = checkFunctionResponse({
+      status: 200,
+      headers: [['Server-Timing', 'total;dur=1, db;dur=53;desc="a, b", =bad, cache'], ['server-timing', 'x y, queue ; dur=2']],
+      body,
+    });
+    assert.deepEqual(checked, { headers: [], serverTiming: ['fn.total;dur=1', 'fn.db;dur=53;desc="a, b"', 'fn.cache', 'fn.queue ; dur=2'] });
+  });
+  it('refuses header injection, control characters other than HTAB, and bad names', () => {
+    for (const value of ['a\r\nset-cookie: evil', 'a\0b', 'a\x01b', 'a\x7fb', '\x1b[31mred']) {
+      assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['x', value]], body }), JSON.stringify(value));
+    }
+    assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: [['x', 'a\tb café ☃']], body })));
     assert.ok('problem' in checkFunctionResponse({ status: 200, headers: [['bad name', 'v']], body }));
   });
   it('refuses statuses outside 200-599', () => {
@@ -63,6 +85,10 @@ describe('invocationHeaders', () => {
       ['x-cold-start', '1'],
       ['server-timing', 'queue;dur=0, init;dur=12.35, handler;dur=1, total;dur=14.2'],
     ]);
+  });
+  it('puts the function\'s prefixed Server-Timing entries after the platform\'s, in one header', () => {
+    const timing = invocationHeaders('r1', false, { queuedMs: 0, initMs: 0, handlerMs: 1, totalMs: 2 }, ['fn.db;dur=5']).find(([k]) => k === 'server-timing');
+    assert.deepEqual(timing, ['server-timing', 'queue;dur=0, init;dur=0, handler;dur=1, total;dur=2, fn.db;dur=5']);
   });
 });
 

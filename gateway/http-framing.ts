@@ -1,0 +1,75 @@
+/**
+ * Strictness checks on a request head, made by the uWS adapter before any route sees the request
+ * (pure: the adapter passes the fields it copied out of uWS). They cover what the native parser of
+ * the pinned uWebSockets.js build lets through to JavaScript; what it refuses on its own never
+ * reaches here (docs/gateway.md, "Malformed requests", has the measured list).
+ *
+ * RFC 9112 §6.3: a request whose framing is ambiguous (repeated or invalid Content-Length, a
+ * transfer coding other than chunked, both Content-Length and Transfer-Encoding) must be answered
+ * 400 and the connection closed; "first Content-Length wins" is the request-smuggling shape.
+ */
+import { PlatformError, type Pairs } from '../protocol/index.js';
+
+/**
+ * The largest request head (request line and headers) the gateway accepts; larger → 431.
+ * Node's default. The native parser of this build keeps only 4 KiB of a head that arrives in
+ * more than one read, so past 4 KiB a head is accepted only when it arrived at once.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * The native parser closes the connection (after the route callback, without a response) on a
+ * Content-Length of 10 digits or more; the gateway refuses those up front as too large.
+ */
+export const NATIVE_MAX_CONTENT_LENGTH = 999_999_999;
+
+export type Framing =
+  | {
+      ok: true;
+      /** The announced body length; null without a Content-Length. */
+      contentLength: number | null;
+      chunked: boolean;
+    }
+  | { ok: false; error: PlatformError };
+
+// RFC 9110 token (uWS lower-cases names, so upper-case letters never reach here).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+// Field values: no control characters but HTAB (RFC 9110 §5.5). The native parser already drops
+// the connection on most of them; DEL (0x7f) gets through it.
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const DIGITS = /^[0-9]+$/;
+
+/** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
+export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
+  // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
+  let size = method.length + url.length + (rawQuery === '' ? 0 : rawQuery.length + 1) + 13;
+  let lengths: string[] | null = null;
+  let codings: string[] | null = null;
+  for (const [name, value] of headers) {
+    size += name.length + value.length + 4;
+    if (!TOKEN.test(name)) return refuse(`header name ${JSON.stringify(name)} is not a token`, { header: name });
+    if (CONTROL.test(value)) return refuse(`header ${name} contains a control character`, { header: name });
+    if (name === 'content-length') (lengths ??= []).push(value);
+    else if (name === 'transfer-encoding') (codings ??= []).push(value);
+  }
+  if (size + 2 > MAX_HEADER_BYTES) {
+    return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${MAX_HEADER_BYTES} bytes`, { limitBytes: MAX_HEADER_BYTES }) };
+  }
+  if (lengths !== null && codings !== null) return refuse('the request has both Content-Length and Transfer-Encoding', { header: 'transfer-encoding' });
+  if (codings !== null) {
+    if (codings.length > 1 || codings[0]!.trim().toLowerCase() !== 'chunked') {
+      return refuse('Transfer-Encoding must be exactly "chunked" (no other transfer coding is supported)', { header: 'transfer-encoding' });
+    }
+    return { ok: true, contentLength: null, chunked: true };
+  }
+  if (lengths === null) return { ok: true, contentLength: null, chunked: false };
+  if (lengths.length > 1) return refuse('the request repeats Content-Length', { header: 'content-length' });
+  const value = lengths[0]!.trim();
+  if (!DIGITS.test(value)) return refuse('Content-Length is not a decimal number', { header: 'content-length' });
+  // Digits only, so Number() is exact up to 2^53 and merely large beyond: either way > any limit.
+  return { ok: true, contentLength: Number(value), chunked: false };
+}
+
+function refuse(message: string, details: Record<string, unknown>): Framing {
+  return { ok: false, error: new PlatformError('BAD_REQUEST', message, details) };
+}

@@ -1,0 +1,263 @@
+/**
+ * Gateway strictness (issue 8) over raw sockets: malformed requests get a status and a registry
+ * code (or, where the native uWS parser drops them before any JavaScript runs, the documented
+ * silence), the server keeps serving other connections, a function cannot spoof the platform's
+ * headers, and no response carries the `uWebSockets` banner. The native cases pin the behaviour
+ * measured on the pinned build (docs/gateway.md, "Malformed requests"): a build that changes it
+ * fails here, so the doc gets updated.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { errorOf, fnName, py, useGateway } from './gateway-harness.js';
+
+const OK = fnName('ok');
+const SPOOF = fnName('spoof');
+const CTL = fnName('ctl');
+const ASGI = fnName('asgi');
+
+const h = useGateway({
+  [OK]: { files: { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') } },
+  [SPOOF]: {
+    files: {
+      'main.py': py(
+        'def handler(event, context):',
+        '    return {"statusCode": 200, "body": "spoof", "headers": {',
+        '        "Server-Timing": ["total;dur=1", \'forged;dur=2;desc="a, b"\'],',
+        '        "Date": "forged", "Connection": "X-Secret, close", "X-Secret": "hidden",',
+        '        "Keep-Alive": "timeout=1", "Proxy-Connection": "keep-alive", "TE": "trailers",',
+        '        "Trailer": "x-t", "Transfer-Encoding": "chunked", "Upgrade": "h2c",',
+        '        "X-Run-Id": "forged", "X-Cold-Start": "1", "X-Kept": "yes"}}',
+      ),
+    },
+  },
+  [CTL]: {
+    files: {
+      'main.py': py(
+        'VALUES = {"soh": "a\\x01b", "del": "a\\x7fb", "esc": "\\x1b[31mred", "cr": "a\\rb"}',
+        'def handler(event, context):',
+        '    return {"statusCode": 200, "headers": {"x-a": VALUES[event["query"]["v"]]}}',
+      ),
+    },
+  },
+  [ASGI]: {
+    manifest: 'entrypoint: app:app',
+    files: {
+      'app.py': py(
+        'async def app(scope, receive, send):',
+        '    if scope["type"] != "http":',
+        '        return',
+        '    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"a\\x7fb")]})',
+        '    await send({"type": "http.response.body", "body": b"asgi"})',
+      ),
+    },
+  },
+});
+
+interface RawAnswer {
+  /** Every byte the server sent. */
+  data: Buffer;
+  /** The server closed the connection (FIN or RST) before `waitMs` ran out. */
+  closed: boolean;
+  /** ECONNRESET / EPIPE when the server reset the connection. */
+  error: string | null;
+}
+
+/** True once `data` holds a whole response (head, and a body of its Content-Length). */
+function complete(data: Buffer): boolean {
+  const text = data.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end + 2));
+  return length !== null && data.length >= end + 4 + Number(length[1]);
+}
+
+/**
+ * Writes `pieces` (each after `gapMs`) on a fresh connection and collects what comes back until
+ * the server closes it or `waitMs` passes (then the client closes it). With `whole`, the client
+ * also closes once a whole response arrived (a keep-alive answer).
+ */
+function raw(pieces: (string | Buffer)[], waitMs = 3000, whole = false, gapMs = 50): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const socket = net.connect(h.gateway.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    const chunks: Buffer[] = [];
+    let error: string | null = null;
+    let closed = false;
+    const timer = setTimeout(() => socket.destroy(), waitMs);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      if (whole && complete(Buffer.concat(chunks))) socket.destroy();
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.on('end', () => (closed = true));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data: Buffer.concat(chunks), closed: closed || error !== null, error });
+    });
+    pieces.forEach((piece, i) => {
+      const write = () => socket.writable && socket.write(typeof piece === 'string' ? Buffer.from(piece, 'latin1') : piece);
+      if (i === 0) write();
+      else setTimeout(write, gapMs * i);
+    });
+  });
+}
+
+interface Parsed {
+  status: number;
+  /** Lower-case names, repeats kept, in order. */
+  headers: [string, string][];
+  body: string;
+}
+
+function parse(data: Buffer): Parsed {
+  const text = data.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  assert.ok(end > 0, `no complete HTTP response: ${JSON.stringify(text.slice(0, 200))}`);
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const headers = lines.map((line): [string, string] => {
+    const colon = line.indexOf(':');
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+  });
+  return { status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine ?? '')?.[1]), headers, body: text.slice(end + 4) };
+}
+
+function all(p: Parsed, name: string): string[] {
+  return p.headers.filter(([k]) => k === name).map(([, v]) => v);
+}
+
+/** A request head for a POST to the OK function, with `lines` as extra header lines. */
+function post(lines: string[], body = ''): string {
+  return `POST /fn/${OK}/ HTTP/1.1\r\nHost: x\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n${body}`;
+}
+
+/** The refusal: status, registry code, Connection: close, and the server closed the socket. */
+async function assertRefused(pieces: string[], status: number, code: string): Promise<void> {
+  const answer = await raw(pieces);
+  const res = parse(answer.data);
+  assert.equal(res.status, status);
+  assert.equal(errorOf(res.body).code, code);
+  assert.deepEqual(all(res, 'connection'), ['close']);
+  assert.ok(answer.closed, 'the server closes the connection after the refusal');
+  await assertServing();
+}
+
+/** The native parser dropped it: no byte came back. */
+async function assertSilent(pieces: (string | Buffer)[], waitMs: number, expectClosed: boolean): Promise<void> {
+  const answer = await raw(pieces, waitMs);
+  assert.equal(answer.data.length, 0, `expected no response, got ${JSON.stringify(answer.data.toString('latin1').slice(0, 120))}`);
+  assert.equal(answer.closed, expectClosed, expectClosed ? 'closed by the server' : 'left open by the server (its parser waits for more)');
+  await assertServing();
+}
+
+/** Other connections are still served. */
+async function assertServing(): Promise<void> {
+  const res = await fetch(`${h.url}/fn/${OK}/`, { method: 'POST', body: 'hello' });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { size: 5 });
+}
+
+describe('malformed framing: 400 BAD_REQUEST, then the connection closes', () => {
+  it('Content-Length: -1', () => assertRefused([post(['Content-Length: -1'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Content-Length: +5', () => assertRefused([post(['Content-Length: +5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Content-Length: 5, 5 (a list)', () => assertRefused([post(['Content-Length: 5, 5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Content-Length: 5a', () => assertRefused([post(['Content-Length: 5a'], 'hello')], 400, 'BAD_REQUEST'));
+  it('an empty Content-Length', () => assertRefused([post(['Content-Length: '], 'hello')], 400, 'BAD_REQUEST'));
+  it('duplicate Content-Length 51 then 5: refused, never "first wins"', () =>
+    assertRefused([post(['Content-Length: 51', 'Content-Length: 5'], 'hello'.padEnd(51, 'x'))], 400, 'BAD_REQUEST'));
+  it('duplicate Content-Length 5 then 51 (the smuggling shape)', () =>
+    assertRefused([post(['Content-Length: 5', 'Content-Length: 51'], 'hello'.padEnd(51, 'x'))], 400, 'BAD_REQUEST'));
+  it('duplicate Content-Length with equal values', () => assertRefused([post(['Content-Length: 5', 'content-length: 5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Transfer-Encoding: gzip', () => assertRefused([post(['Transfer-Encoding: gzip'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Transfer-Encoding: chunked, gzip', () => assertRefused([post(['Transfer-Encoding: chunked, gzip'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
+  it('Transfer-Encoding twice', () =>
+    assertRefused([post(['Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
+});
+
+describe('malformed headers answered by the gateway', () => {
+  it('DEL (0x7f) in a header value: 400 BAD_REQUEST', () => assertRefused([post(['X-A: a\x7fb', 'Content-Length: 5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('a 20 KiB header arriving at once: 431 REQUEST_HEADERS_TOO_LARGE', () =>
+    assertRefused([post([`X-Big: ${'a'.repeat(20 * 1024)}`, 'Content-Length: 5'], 'hello')], 431, 'REQUEST_HEADERS_TOO_LARGE'));
+  it('a 20 KiB query string: 431 REQUEST_HEADERS_TOO_LARGE', () =>
+    assertRefused([`GET /fn/${OK}/?q=${'a'.repeat(20 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`], 431, 'REQUEST_HEADERS_TOO_LARGE'));
+  it('a Content-Length of 10 digits or more: 413 PAYLOAD_TOO_LARGE at once', () =>
+    assertRefused([post(['Content-Length: 99999999999999999999'], 'hello')], 413, 'PAYLOAD_TOO_LARGE'));
+});
+
+describe('malformed requests the native parser drops before any JavaScript runs', () => {
+  // Closed at once, no response: uWS refuses these itself and never calls the route.
+  it('Content-Length with Transfer-Encoding: closed at once', () =>
+    assertSilent([post(['Content-Length: 5', 'Transfer-Encoding: chunked'], '5\r\nhello\r\n0\r\n\r\n')], 3000, true));
+  it('no Host header: closed at once', () => assertSilent([`POST /fn/${OK}/ HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello`], 3000, true));
+  it('a bad chunk size: closed at once', () => assertSilent([post(['Transfer-Encoding: chunked'], 'zz\r\nhello\r\n0\r\n\r\n')], 3000, true));
+  it('a 6 KiB header arriving in two reads: closed at once (4 KiB native limit)', () => {
+    const head = post([`X-Big: ${'a'.repeat(6 * 1024)}`]);
+    return assertSilent([head.slice(0, 1000), head.slice(1000)], 3000, true);
+  });
+  it('a 1 MiB header: reset', () => assertSilent([post([`X-Big: ${'a'.repeat(1024 * 1024)}`])], 3000, true));
+
+  // The parser takes these for an incomplete head and waits for more bytes: no response, and uWS
+  // closes the connection only at its idle timeout (about 10 s; not waited for here).
+  const waiting: [string, string][] = [
+    ['a garbage request line', 'GARBAGE\r\n\r\n'],
+    ['HTTP/1.0', `GET /fn/${OK}/ HTTP/1.0\r\nHost: x\r\n\r\n`],
+    ['NUL in a header value', post(['X-A: a\0b'])],
+    ['0x01 in a header value', post(['X-A: a\x01b'])],
+    ['ESC in a header value', post(['X-A: a\x1bb'])],
+    ['a space in a header name', post(['X A: b'])],
+    ['DEL in a header name', post(['X\x7fA: b'])],
+    ['49 header fields', post(Array.from({ length: 48 }, (_, i) => `X-H${i}: v`))],
+  ];
+  for (const [what, request] of waiting) it(`${what}: no response, left waiting`, () => assertSilent([request], 500, false));
+});
+
+describe('a function cannot spoof the platform\'s headers', () => {
+  it('drops Date and hop-by-hop headers (and what Connection names), merges Server-Timing under fn.', async () => {
+    const res = parse((await raw([`GET /fn/${SPOOF}/ HTTP/1.1\r\nHost: x\r\n\r\n`], 5000, true)).data);
+    assert.equal(res.status, 200);
+    assert.equal(all(res, 'date').length, 1);
+    assert.notEqual(all(res, 'date')[0], 'forged');
+    const timing = all(res, 'server-timing');
+    assert.equal(timing.length, 1, 'one Server-Timing header');
+    assert.match(timing[0]!, /^queue;dur=[\d.]+, init;dur=[\d.]+, handler;dur=[\d.]+, total;dur=[\d.]+, fn\.total;dur=1, fn\.forged;dur=2;desc="a, b"$/);
+    for (const name of ['x-secret', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']) {
+      assert.deepEqual(all(res, name), [], name);
+    }
+    assert.deepEqual(all(res, 'connection'), []);
+    assert.equal(all(res, 'x-run-id').length, 1);
+    assert.notEqual(all(res, 'x-run-id')[0], 'forged');
+    assert.deepEqual(all(res, 'x-kept'), ['yes']);
+    assert.equal(res.body.slice(0, 5), 'spoof');
+  });
+
+  it('a header value with 0x01, DEL, ESC or CR from a handler: 502 FUNCTION_BAD_RESPONSE', async () => {
+    for (const v of ['soh', 'del', 'esc', 'cr']) {
+      const res = await fetch(`${h.url}/fn/${CTL}/?v=${v}`);
+      assert.equal(res.status, 502, v);
+      assert.equal(errorOf(await res.text()).code, 'FUNCTION_BAD_RESPONSE', v);
+    }
+  });
+
+  it('a header value with DEL from an ASGI app: 502 FUNCTION_BAD_RESPONSE (the gateway\'s check)', async () => {
+    const res = await fetch(`${h.url}/fn/${ASGI}/`);
+    assert.equal(res.status, 502);
+    assert.equal(errorOf(await res.text()).code, 'FUNCTION_BAD_RESPONSE');
+  });
+});
+
+describe('the uWebSockets banner', () => {
+  it('is absent from responses: health, invocation, error and refusal', async () => {
+    const requests = [
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+      `GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\n\r\n`,
+      'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n',
+      post(['Content-Length: -1'], 'hello'),
+    ];
+    for (const request of requests) {
+      const res = parse((await raw([request], 5000, true)).data);
+      assert.ok(res.status >= 200, request);
+      assert.deepEqual(all(res, 'uwebsockets'), [], request);
+      assert.equal(all(res, 'date').length, 1, request);
+    }
+  });
+});

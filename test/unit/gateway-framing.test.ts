@@ -1,0 +1,62 @@
+/** The request-head checks the uWS adapter makes before any route sees a request (pure). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkRequestHead, MAX_HEADER_BYTES, type Framing } from '../../gateway/http-framing.js';
+import type { Pairs } from '../../protocol/index.js';
+
+function head(headers: Pairs, url = '/fn/x/'): Framing {
+  return checkRequestHead('POST', url, '', [['host', 'x'], ...headers]);
+}
+
+function code(framing: Framing): string {
+  return framing.ok ? 'ok' : framing.error.code;
+}
+
+describe('checkRequestHead', () => {
+  it('reads Content-Length, chunked, or no body', () => {
+    assert.deepEqual(head([['content-length', '5']]), { ok: true, contentLength: 5, chunked: false });
+    assert.deepEqual(head([['content-length', '005']]), { ok: true, contentLength: 5, chunked: false });
+    assert.deepEqual(head([['transfer-encoding', 'Chunked']]), { ok: true, contentLength: null, chunked: true });
+    assert.deepEqual(head([]), { ok: true, contentLength: null, chunked: false });
+  });
+
+  it('refuses every Content-Length that is not one decimal number', () => {
+    for (const value of ['-1', '+5', '5a', '5, 5', '', '0x10', '1e3']) {
+      assert.equal(code(head([['content-length', value]])), 'BAD_REQUEST', JSON.stringify(value));
+    }
+  });
+
+  it('keeps a huge decimal Content-Length as a number (the adapter refuses it as too large)', () => {
+    const framing = head([['content-length', '99999999999999999999']]);
+    assert.ok(framing.ok && framing.contentLength !== null && framing.contentLength > 1e19);
+  });
+
+  it('refuses repeated Content-Length, equal or not: never "first wins"', () => {
+    assert.equal(code(head([['content-length', '51'], ['content-length', '5']])), 'BAD_REQUEST');
+    assert.equal(code(head([['content-length', '5'], ['content-length', '5']])), 'BAD_REQUEST');
+  });
+
+  it('refuses Content-Length with Transfer-Encoding, codings other than chunked, and repeated Transfer-Encoding', () => {
+    assert.equal(code(head([['content-length', '5'], ['transfer-encoding', 'chunked']])), 'BAD_REQUEST');
+    for (const value of ['gzip', 'gzip, chunked', 'chunked, gzip', 'identity']) {
+      assert.equal(code(head([['transfer-encoding', value]])), 'BAD_REQUEST', value);
+    }
+    assert.equal(code(head([['transfer-encoding', 'chunked'], ['transfer-encoding', 'chunked']])), 'BAD_REQUEST');
+  });
+
+  it('refuses control characters in values (HTAB and non-ASCII are fine) and names that are not tokens', () => {
+    for (const value of ['a\x7fb', 'a\x01b', 'a\x1bb', 'a\0b']) assert.equal(code(head([['x-a', value]])), 'BAD_REQUEST', JSON.stringify(value));
+    assert.equal(code(head([['x-a', 'a\tb café']])), 'ok');
+    assert.equal(code(head([['x a', 'v']])), 'BAD_REQUEST');
+    assert.equal(code(head([['x\x7fa', 'v']])), 'BAD_REQUEST');
+  });
+
+  it(`refuses a head over ${MAX_HEADER_BYTES} bytes with 431, counting the URL too`, () => {
+    assert.equal(code(head([['x-big', 'a'.repeat(MAX_HEADER_BYTES - 200)]])), 'ok');
+    assert.equal(code(head([['x-big', 'a'.repeat(MAX_HEADER_BYTES)]])), 'REQUEST_HEADERS_TOO_LARGE');
+    assert.equal(code(head([], `/fn/x/${'a'.repeat(MAX_HEADER_BYTES)}`)), 'REQUEST_HEADERS_TOO_LARGE');
+    const many: Pairs = Array.from({ length: 45 }, (_, i) => [`x-h${i}`, 'v'.repeat(400)]);
+    const refused = head(many);
+    assert.ok(!refused.ok && refused.error.status === 431 && refused.error.details['limitBytes'] === MAX_HEADER_BYTES);
+  });
+});
