@@ -79,6 +79,11 @@ export const ERRORS = {
   WEBHOOK_SIGNATURE_INVALID: { status: 401, component: 'request', title: 'The webhook signature is malformed or matches no secret in force.' },
   WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE: { status: 401, component: 'request', title: 'The webhook signature is valid but its timestamp is outside the tolerance window.' },
   WEBHOOK_REPLAYED: { status: 401, component: 'request', title: 'This signed webhook delivery was already accepted.' },
+  // ---- secrets at rest (issue 8); appended, never renamed ----
+  SECRETS_KEY_UNKNOWN: { status: 500, component: 'controlplane', title: 'A stored secret is protected by a key this platform does not have.' },
+  SECRETS_KEY_INVALID: { status: 500, component: 'controlplane', title: 'The secrets key file or FP_SECRETS_KEY is malformed or unreadable.' },
+  SECRETS_KEY_FILE_INSECURE: { status: 500, component: 'controlplane', title: 'The secrets key file may be read or changed by group or others.' },
+  SECRET_DECRYPT_FAILED: { status: 500, component: 'controlplane', title: 'A stored secret does not decrypt: it was altered, moved, or never sealed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

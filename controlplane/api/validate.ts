@@ -19,7 +19,10 @@ export function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new PlatformError('INVALID_JSON', `the body is not valid JSON: ${(err as Error).message}`, { field: 'body' });
+    // Never the parser's message itself: V8 quotes a piece of the body in it, and a body may hold
+    // secret values (docs/secrets.md). The position is enough to find the mistake.
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new PlatformError('INVALID_JSON', `the body is not valid JSON${position !== undefined ? ` (at position ${position})` : ''}`, { field: 'body' });
   }
 }
 

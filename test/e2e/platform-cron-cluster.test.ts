@@ -20,7 +20,7 @@ describe('cron on two platform processes (production stores)', { skip: productio
     dir = mkdtempSync(join(tmpdir(), 'fp-cron-cluster-'));
     const options = clusterOptions(servers);
     a = await startNode(options);
-    b = await startNode(options, a.platform.adminToken ?? null);
+    b = await startNode(options, a.api.token);
   });
   after(async () => {
     await b?.close();
