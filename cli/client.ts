@@ -12,6 +12,8 @@ export interface ApiFunction {
   invocation: string;
   limits: Record<string, number>;
   env: Record<string, string>;
+  /** Names of the secret env values (never their values); absent from servers before secrets. */
+  secrets?: string[];
   auth: 'public' | 'token';
   /** In ms; absent from servers older than per-function retry. */
   retry?: Record<string, number>;

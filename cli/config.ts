@@ -3,7 +3,7 @@
  * file is read and written here only. Precedence for the target platform: command-line flag, then
  * FP_URL / FP_TOKEN, then the credentials file, then the default URL.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -82,6 +82,23 @@ export async function readCredentials(configDir: string): Promise<Credentials | 
     throw new CliError(EXIT.FAILURE, 'CREDENTIALS_INVALID', `${file} is invalid (${where}); fix or delete it`);
   }
   return parsed.data;
+}
+
+/**
+ * A warning when group or others may read or change the credentials file (it holds the admin
+ * token in clear), e.g. after a copy or an edit by hand; null when it is 0600 or absent.
+ */
+export async function credentialsWarning(configDir: string): Promise<string | null> {
+  const file = credentialsPath(configDir);
+  let mode: number;
+  try {
+    mode = (await stat(file)).mode & 0o777;
+  } catch {
+    return null;
+  }
+  if ((mode & 0o077) === 0) return null;
+  const shown = mode.toString(8).padStart(4, '0');
+  return `warning: ${file} has mode ${shown}: group or others may read it, and it holds your admin token. Fix: chmod 600 ${file}`;
 }
 
 /** Writes the credentials with mode 0600 (folder 0700), atomically (temp file, then rename). */

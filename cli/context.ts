@@ -2,7 +2,7 @@
 import type { OptionTable, ParsedArgs } from './args.js';
 import { str } from './args.js';
 import { ApiClient } from './client.js';
-import { readCredentials, resolveTarget, type CliEnv, type Credentials, type Target } from './config.js';
+import { credentialsWarning, readCredentials, resolveTarget, type CliEnv, type Credentials, type Target } from './config.js';
 import type { Io, Output } from './output.js';
 
 export interface Context {
@@ -27,9 +27,21 @@ export interface Command {
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }
 
+const warned = new WeakSet<Context>();
+
+/** The saved credentials; warns once per command (stderr) when the file's mode lets others read it. */
+export async function credentialsOf(ctx: Context): Promise<Credentials | null> {
+  if (!warned.has(ctx)) {
+    warned.add(ctx);
+    const warning = await credentialsWarning(ctx.env.configDir);
+    if (warning !== null) ctx.out.note(warning);
+  }
+  return readCredentials(ctx.env.configDir);
+}
+
 /** The target platform for this call (flags > env > credentials > default). */
 export async function targetOf(ctx: Context, args: ParsedArgs): Promise<{ target: Target; credentials: Credentials | null }> {
-  const credentials = await readCredentials(ctx.env.configDir);
+  const credentials = await credentialsOf(ctx);
   return { target: resolveTarget({ url: str(args, 'url'), token: str(args, 'token') }, ctx.env, credentials), credentials };
 }
 

@@ -11,6 +11,7 @@ import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
 import { deployCommand } from './commands/deploy.js';
+import { envCommand } from './commands/env.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
 import { rollbackCommand } from './commands/rollback.js';
@@ -19,7 +20,7 @@ import { usageCommand } from './commands/usage.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
+export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

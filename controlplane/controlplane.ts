@@ -18,6 +18,7 @@ import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
+import type { Keyring } from './secrets/index.js';
 import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './service/cron.js';
@@ -27,6 +28,8 @@ import { storeWebhooks } from './service/hooks.js';
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */
   store: Store;
+  /** The keyring the store was opened with (token digests are checked with it). */
+  keyring: Keyring;
   /** Live counters and state (memory embedded, Redis in production); opened and closed by the caller. */
   metrics: HotMetrics;
   /** Changes made here go out on it; changes from other processes come in (opened and closed by the caller). */
@@ -84,8 +87,12 @@ export interface ControlPlane {
   readonly registry: FunctionRegistry;
   /** The gateway's run sink (GatewayOptions.runSink). */
   readonly runSink: RunSink;
-  /** The clear admin token when this start issued one (first start, or rotateAdminToken); else null. */
-  readonly adminToken: string | null;
+  /**
+   * The clear admin token when this start issued one (first start, or rotateAdminToken), handed
+   * over once: the first call returns it and drops the control plane's reference; later calls
+   * (and every call when none was issued) return null.
+   */
+  takeAdminToken(): string | null;
   /** How many functions the start loaded from the store. */
   readonly functionsLoaded: number;
   /** Where the gateway's `/async/<name>` queues calls; null without `async`. */
@@ -103,8 +110,8 @@ export interface ControlPlane {
 export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const { store } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const tokens = await TokenIndex.load(store.tokens);
-  const adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
+  const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
+  let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
   const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir));
   const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version));
   const functionsLoaded = await loadFunctions(store, registry, code, log);
@@ -191,7 +198,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     api: createApi(ctx),
     registry,
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
-    adminToken,
+    takeAdminToken() {
+      const once = adminToken;
+      adminToken = null;
+      return once;
+    },
     functionsLoaded,
     asyncIntake: asyncRuns,
     webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard) : null,

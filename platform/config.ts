@@ -5,6 +5,8 @@
  * for `startPlatform` callers (the CLI's `up`). Both list every bad key in one ConfigError and
  * return a frozen object. Every option, its variable and its default: docs/platform.md.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const KIB = 1024;
@@ -12,6 +14,9 @@ const MIB = 1024 * KIB;
 const DAY_MS = 24 * 3_600_000;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** One or more base64 32-byte keys, comma-separated (docs/secrets.md). The message never echoes the value. */
+const KEY_LIST = /^\s*[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9+/]{43}=\s*)*$/;
 
 /** Each option: its schema (with its default) and the environment variable that sets it. */
 const OPTIONS = {
@@ -50,6 +55,8 @@ const OPTIONS = {
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
+  secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
+  secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -64,6 +71,8 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   }
   const own = process.getuid?.() ?? 0;
   if (own >= first && own <= last) ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: `must not include the platform's own uid ${own}` });
+  // One place the keys come from (docs/secrets.md): never guess which of two wins.
+  if (c.secretsKey !== undefined && c.secretsKeyFile !== undefined) ctx.addIssue({ code: 'custom', path: ['secretsKey'], message: 'give the key or the key file, not both' });
   if (c.store === 'production') {
     // Production keeps everything in Redis + MongoDB: both addresses are needed, nothing is guessed.
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
@@ -86,6 +95,15 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The default secrets key file: `$XDG_CONFIG_HOME/fastapi-platform/secrets.key`, else
+ * `~/.config/fastapi-platform/secrets.key` — the user's config folder, outside every state directory.
+ */
+export function defaultSecretsKeyFile(env: { XDG_CONFIG_HOME?: string | undefined; HOME?: string | undefined }): string {
+  const config = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  return join(config, 'fastapi-platform', 'secrets.key');
+}
+
 /** From the environment: `FP_PORT=8080` etc.; an empty variable counts as unset. */
 export function loadConfig(env: Record<string, string | undefined>): PlatformConfig {
   const raw: Record<string, unknown> = {};
@@ -97,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     if (value === undefined) issues.push({ key: option.env, message: option.kind === 'int' ? 'must be a whole number' : 'must be 0, 1, true or false' });
     else raw[key] = value;
   }
+  if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
   return check(raw, issues, (key) => OPTIONS[key as OptionKey]?.env ?? key);
 }
 

@@ -1,18 +1,20 @@
 /**
  * The platform process: `node dist/platform/main.js [--state-dir DIR] [--port N] [--host H]
- * [--rotate-admin-token]`. Reads the configuration (the only place that reads process.env),
- * starts the platform (platform/start.ts), prints its URL — and the admin token on the first
- * start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
+ * [--rotate-admin-token] [--rotate-secrets-key]`. Reads the configuration (the only place that
+ * reads process.env), starts the platform (platform/start.ts), prints its URL — and the admin
+ * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, unknownSettings } from './config.js';
 import { startPlatform, type StartedPlatform } from './start.js';
 
-const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--unsafe-no-sandbox]
+const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--rotate-secrets-key] [--unsafe-no-sandbox]
   --state-dir           where functions, versions, runs and code live (default ./.state)
   --port, --host        where to listen (default 127.0.0.1:8080; port 0 = any free port)
   --rotate-admin-token  revoke the admin token(s) and print a new one (when the old one is lost)
+  --rotate-secrets-key  add a new current key to the secrets key file, re-encrypt every stored
+                        secret with it, and print which old keys are still needed (docs/secrets.md)
   --unsafe-no-sandbox   run functions WITHOUT isolation: any function can read and change the
                         platform and every other function (docs/security.md); for trusted code only
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
@@ -42,6 +44,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         host: { type: 'string' },
         'rotate-admin-token': { type: 'boolean' },
         'unsafe-no-sandbox': { type: 'boolean' },
+        'rotate-secrets-key': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,7 +67,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   let platform;
   try {
     const config = loadConfig(merged);
-    platform = await startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, runtimeEnv: env });
+    platform = await startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
   } catch (err) {
     return fail((err as { code?: string }).code ?? 'START_FAILED', (err as Error).message);
   }
@@ -74,9 +77,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   out(`  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`);
   out(`  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`);
   out(`  sandbox: ${describeIsolation(platform.isolation)}`);
-  if (platform.adminToken !== undefined) {
-    out(`  admin token: ${platform.adminToken}`);
-    out('  (shown once: keep it; only its hash is stored. Lost it? Restart with --rotate-admin-token.)');
+  for (const line of secretsLines(platform)) out(line);
+  // Taken once: the platform keeps no copy; this one goes out of scope after the print.
+  const adminToken = platform.takeAdminToken();
+  if (adminToken !== undefined) {
+    out(`  admin token: ${adminToken}`);
+    out('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
   }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -91,6 +97,27 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   await platform.close();
   out('fp-platform: stopped');
   return 0;
+}
+
+/**
+ * What the banner says about the secrets key: a new key file to back up, a rotation's result, and
+ * — whenever the keyring has older keys — which of them something still needs (docs/secrets.md).
+ */
+function secretsLines(platform: StartedPlatform): string[] {
+  const { where, created, keys, rotated } = platform.secrets;
+  const lines: string[] = [];
+  if (created) lines.push(`  secrets key: created ${where} (back it up, apart from the state: stored secrets cannot be read without it)`);
+  if (rotated) lines.push(`  secrets key rotated: current key ${keys.currentKeyId} (${where}); ${keys.reencrypted} stored secret${keys.reencrypted === 1 ? '' : 's'} re-encrypted`);
+  for (const id of keys.stillNeeded) {
+    const use = keys.usage.find((u) => u.keyId === id);
+    const what = [
+      use !== undefined && use.tokens > 0 ? `${use.tokens} token${use.tokens === 1 ? '' : 's'} not re-keyed yet (each is re-keyed on its next use)` : '',
+      use !== undefined && use.fields > 0 ? `${use.fields} value${use.fields === 1 ? '' : 's'} written meanwhile (rotate again)` : '',
+    ].filter((t) => t !== '').join(', ');
+    lines.push(`    still needed: ${id}: ${what}`);
+  }
+  for (const id of keys.notNeeded) lines.push(`    no longer needed: ${id} (remove it once every process runs with ${keys.currentKeyId}; docs/secrets.md)`);
+  return lines;
 }
 
 main(process.argv.slice(2), process.env).then(

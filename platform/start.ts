@@ -4,8 +4,8 @@
  * `node dist/platform/main.js` process; the CLI's `up` command imports it.
  *
  *   const platform = await startPlatform({ stateDir: '.state', port: 8080 });
- *   platform.url;          // http://127.0.0.1:8080  (invoke: /fn/<name>/, API: /api/v1/)
- *   platform.adminToken;   // only on the first start of a state directory: show it once
+ *   platform.url;              // http://127.0.0.1:8080  (invoke: /fn/<name>/, API: /api/v1/)
+ *   platform.takeAdminToken(); // only on the first start of a state directory, and only once: show it
  *   await platform.close();
  *
  * Wiring decisions: docs/adr/0004-controlplane-in-gateway.md.
@@ -13,17 +13,23 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, type ControlPlane, type HotMetrics, type Store } from '../controlplane/index.js';
+import { checkKeys, createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, reencryptSecrets, type ControlPlane, type HotMetrics, type KeyReport, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager, type Isolation, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { openKeyring } from './secrets.js';
 
 export interface StartOptions extends PlatformOptions {
   /** Operator messages (store or worker failures); default stderr. */
   log?: (line: string) => void;
-  /** Revoke every admin token and issue a new one (returned as `adminToken`). */
+  /** Revoke every admin token and issue a new one (handed over by `takeAdminToken`). */
   rotateAdminToken?: boolean;
+  /**
+   * Rotate the secrets key before serving: add a fresh current key to the key file (with
+   * FP_SECRETS_KEY: use its first key), re-seal every stored secret with it, report in `secrets.keys`.
+   */
+  rotateSecretsKey?: boolean;
   /**
    * Where runtime processes take PATH and LANG from (nothing else of it reaches user code).
    * Default: a minimal PATH. platform/main.ts passes its own environment.
@@ -37,8 +43,22 @@ export interface StartedPlatform {
   readonly port: number;
   /** The absolute state directory. */
   readonly stateDir: string;
-  /** The clear admin token, only when this start issued it (first start, or rotateAdminToken). */
-  readonly adminToken?: string;
+  /**
+   * The clear admin token when this start issued it (first start, or rotateAdminToken), handed
+   * over once: the first call returns it and the platform forgets it; then undefined.
+   */
+  takeAdminToken(): string | undefined;
+  /** The secrets keyring in use (docs/secrets.md). */
+  readonly secrets: {
+    /** `FP_SECRETS_KEY` or the key file's path. */
+    where: string;
+    /** This start created the key file: back it up. */
+    created: boolean;
+    /** What each key protects; after `rotateSecretsKey`, what was re-sealed and which old keys are still needed. */
+    keys: KeyReport;
+    /** Set when `rotateSecretsKey` ran. */
+    rotated: boolean;
+  };
   /** Functions found in the state directory at start. */
   readonly functions: number;
   /** The configuration in effect (defaults filled). */
@@ -50,7 +70,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, runtimeEnv, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, ...settings } = options;
   const config = parseOptions(settings);
   const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
@@ -64,10 +84,14 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   try {
     // The only place that knows which adapters are in use: everything below sees the ports.
     // (The config schema refuses production without both URLs, hence the `!`s.)
+    const keys = await openKeyring(config, stateDir, rotateSecretsKey ?? false);
+    const { keyring } = keys;
     const store: Store = await openStore(
-      config.store === 'production' ? { kind: 'production', mongoUrl: config.mongoUrl!, database: config.mongoDatabase } : { kind: 'embedded', stateDir },
+      config.store === 'production' ? { kind: 'production', mongoUrl: config.mongoUrl!, database: config.mongoDatabase, keyring } : { kind: 'embedded', stateDir, keyring },
     );
     cleanup.push(() => store.close());
+    // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
+    const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
     const metrics: HotMetrics = await openHotMetrics(
       config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' },
     );
@@ -113,6 +137,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     let gateway: Gateway | null = null;
     const controlPlane: ControlPlane = await createControlPlane({
       store,
+      keyring,
       metrics,
       bus,
       reporterId,
@@ -167,7 +192,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       url: reachable(started.url),
       port: started.port,
       stateDir,
-      ...(controlPlane.adminToken !== null ? { adminToken: controlPlane.adminToken } : {}),
+      takeAdminToken: () => controlPlane.takeAdminToken() ?? undefined,
+      secrets: { where: keys.where, created: keys.created, keys: keyReport, rotated: rotateSecretsKey ?? false },
       functions: controlPlane.functionsLoaded,
       config,
       isolation: pool.isolation,

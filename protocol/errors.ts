@@ -87,6 +87,11 @@ export const ERRORS = {
   BUNDLE_CHECK_TIMEOUT: { status: 503, component: 'controlplane', title: 'Checking the upload took longer than the bundle check timeout.' },
   // ---- gateway strictness (issue 8); appended, never renamed ----
   REQUEST_HEADERS_TOO_LARGE: { status: 431, component: 'request', title: 'The request line and headers are larger than the limit.' },
+  // ---- secrets at rest (issue 8); appended, never renamed ----
+  SECRETS_KEY_UNKNOWN: { status: 500, component: 'controlplane', title: 'A stored secret is protected by a key this platform does not have.' },
+  SECRETS_KEY_INVALID: { status: 500, component: 'controlplane', title: 'The secrets key file or FP_SECRETS_KEY is malformed or unreadable.' },
+  SECRETS_KEY_FILE_INSECURE: { status: 500, component: 'controlplane', title: 'The secrets key file may be read or changed by group or others.' },
+  SECRET_DECRYPT_FAILED: { status: 500, component: 'controlplane', title: 'A stored secret does not decrypt: it was altered, moved, or never sealed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

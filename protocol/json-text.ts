@@ -40,7 +40,10 @@ export function readJsonText(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): Json
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
-    return { ok: false, problem: { code: 'INVALID_JSON', field: 'body', message: `the body is not valid JSON: ${(err as Error).message}` } };
+    // Never the parser's message itself: V8 quotes a piece of the body in it, and a body may hold
+    // secret values (docs/secrets.md). The position is enough to find the mistake.
+    const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+    return { ok: false, problem: { code: 'INVALID_JSON', field: 'body', message: `the body is not valid JSON${position !== undefined ? ` (at position ${position})` : ''}` } };
   }
 }
 

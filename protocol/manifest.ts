@@ -17,7 +17,8 @@ export const FUNCTION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const PY_IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.${PY_IDENT})*$`);
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An env (and secret) name: letters, digits and _, not starting with a digit. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const duration = z.string().transform((text, ctx) => {
   try {

@@ -6,8 +6,8 @@
 import { join, resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
-import { credentialsPath, PACKAGE_ROOT, readCredentials, writeCredentials } from '../config.js';
-import type { Command, Context } from '../context.js';
+import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
+import { credentialsOf, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import type { PlatformConfig } from '../../platform/config.js';
@@ -20,23 +20,27 @@ import { callDirect, formatBody, summaryLine } from './invoke.js';
 export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
 const DEMO_NAME = 'hello';
 
-/** Saves or refreshes the credentials for this platform; returns the token the CLI can use. */
-async function rememberCredentials(ctx: Context, started: StartedPlatform): Promise<string | undefined> {
+/**
+ * Saves or refreshes the credentials for this platform; returns the token the CLI can use and,
+ * when this start issued it, that it is new (the platform hands it over once and forgets it).
+ */
+async function rememberCredentials(ctx: Context, started: StartedPlatform): Promise<{ token: string | undefined; issued: boolean }> {
   const { stateDir } = started;
-  const saved = await readCredentials(ctx.env.configDir);
-  if (started.adminToken !== undefined) {
-    await writeCredentials(ctx.env.configDir, { url: started.url, token: started.adminToken, stateDir, invokeTokens: {} });
-    return started.adminToken;
+  const saved = await credentialsOf(ctx);
+  const issued = started.takeAdminToken();
+  if (issued !== undefined) {
+    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {} });
+    return { token: issued, issued: true };
   }
   if (saved !== null && saved.stateDir === stateDir) {
     // Same state directory: the token still holds; the URL may have changed (another port).
     if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
-    return saved.token;
+    return { token: saved.token, issued: false };
   }
   if (ctx.env.token === undefined) {
     ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
   }
-  return ctx.env.token;
+  return { token: ctx.env.token, issued: false };
 }
 
 /** Deploys examples/hello if it is not deployed yet, then calls it twice (cold, then warm). */
@@ -78,8 +82,11 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
   }
   const stateDir = str(args, 'state-dir');
   const host = str(args, 'host');
+  // The secrets key next to the credentials (outside every state directory), unless configured.
+  const keyConfigured = ctx.env.platformEnv['FP_SECRETS_KEY'] || ctx.env.platformEnv['FP_SECRETS_KEY_FILE'];
   return {
     ...base,
+    ...(keyConfigured ? {} : { secretsKeyFile: join(ctx.env.configDir, 'secrets.key') }),
     ...(stateDir !== undefined ? { stateDir: resolve(ctx.cwd, stateDir) } : {}),
     port: int(args, 'port', base.port, 0, 65535),
     ...(host !== undefined ? { host } : {}),
@@ -103,14 +110,16 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const signal = ctx.waitForSignal();
 
   try {
-    const token = await rememberCredentials(ctx, started);
-    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, credentials: credentialsPath(ctx.env.configDir), ...(started.adminToken ? { adminToken: started.adminToken } : {}) });
+    const { token, issued } = await rememberCredentials(ctx, started);
+    const { secrets } = started;
+    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
-    if (started.adminToken !== undefined) {
+    if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);
+    if (issued && token !== undefined) {
       ctx.out.line();
       ctx.out.line('Admin token (shown only this once; saved for the CLI):');
-      ctx.out.line(`  ${started.adminToken}`);
+      ctx.out.line(`  ${token}`);
       ctx.out.line(`  saved to ${credentialsPath(ctx.env.configDir)}`);
     }
     ctx.out.line();

@@ -4,7 +4,7 @@ import type { FunctionSettings } from '../store/index.js';
 import { json, noContent, type ApiResponse } from './http.js';
 import { contract, functionAnswer, functionView } from './present.js';
 import { readBody, type Call } from './router.js';
-import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, patchFunctionBody, retrySchema } from './schemas.js';
+import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
 import { nameParam, validate } from './validate.js';
 
 export async function create(call: Call): Promise<ApiResponse> {
@@ -33,6 +33,7 @@ export async function patch(call: Call): Promise<ApiResponse> {
     if (body.invocation !== undefined) change.invocation = body.invocation;
     if (body.auth !== undefined) change.auth = body.auth;
     if (body.env !== undefined) change.env = body.env;
+    if (body.secrets !== undefined) change.secrets = mergedSecrets(current.secrets, body.secrets);
     // Merged with the current limits, then checked as a whole (bounds, minWarm ≤ maxInstances).
     if (body.limits !== undefined) change.limits = validate(limitsSchema, mergedLimits(current.limits, body.limits), { prefix: 'limits' });
     if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });

@@ -1,4 +1,7 @@
-/** Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process. */
+/**
+ * Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process:
+ * secret values and webhook secrets never do (`secrets` shows names only).
+ */
 import { DEFAULT_RETRY_POLICY } from '../dispatcher/index.js';
 import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
@@ -10,6 +13,7 @@ export function functionView(r: FunctionRecord): Record<string, unknown> {
     invocation: r.invocation,
     limits: { ...r.limits },
     env: { ...r.env },
+    secrets: Object.keys(r.secrets).sort(),
     auth: r.auth,
     retry: retryOf(r),
     status: r.status,

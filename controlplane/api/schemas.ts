@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import {
+  ENV_NAME,
   formatDurationMs,
   formatMemoryBytes,
   FUNCTION_NAME,
@@ -32,12 +33,36 @@ const limits = manifestSchema.shape.limits;
 /** `env` (names checked, string values) — the manifest's, without its default. */
 const env = manifestSchema.shape.env.unwrap();
 
+/** Secret values: write-only, never echoed (messages here name the rule, never the value). */
+const SECRET_VALUE_CHARS = 65_536;
+const secretName = z.string().regex(ENV_NAME, 'secret names are letters, digits and _, not starting with a digit');
+const secretValue = z
+  .string({ error: 'secret values must be strings' })
+  .max(SECRET_VALUE_CHARS, `secret values are at most ${SECRET_VALUE_CHARS} characters`)
+  .regex(/^[^\0]*$/, 'secret values must not contain NUL');
+/** `secrets` on create: name → value. */
+const secrets = z.record(secretName, secretValue);
+/** `secrets` on PATCH: name → value (set or replace) or null (remove); names not given are kept. */
+const secretsPatch = z.record(secretName, secretValue.nullable());
+export type SecretsPatch = z.output<typeof secretsPatch>;
+
+/** The current secrets with a PATCH's changes applied (null removes). */
+export function mergedSecrets(current: Readonly<Record<string, string>>, patch: SecretsPatch): Record<string, string> {
+  const next: Record<string, string> = { ...current };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete next[name];
+    else next[name] = value;
+  }
+  return next;
+}
+
 export const createFunctionBody = z.strictObject({
   name: functionName,
   preset: preset.default('http'),
   invocation: invocation.default('sync'),
   limits,
   env: env.default({}),
+  secrets: secrets.default({}),
   auth: auth.default('public'),
   retry: retrySchema.prefault({}),
 });
@@ -67,6 +92,7 @@ export const patchFunctionBody = z.strictObject({
   invocation: invocation.optional(),
   limits: limitsPatch.optional(),
   env: env.optional(),
+  secrets: secretsPatch.optional(),
   auth: auth.optional(),
   retry: retryPatch.optional(),
 });

@@ -8,6 +8,10 @@
  *
  * It implements the gateway's `FunctionRegistry` port; the control plane imports only the port's
  * types (erased at build), never the gateway's code.
+ *
+ * The env a runtime is specialized with is the function's `env` with its `secrets` over it (a
+ * secret wins on a clash): the only place the two meet. Records are held without their webhook
+ * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
 import type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../gateway/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
@@ -63,7 +67,8 @@ export class StoreRegistry implements FunctionRegistry {
     const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth });
-    this.entries.set(record.name, { record, entrypoint, fn, resolution });
+    const { hookSecrets: _dropped, ...kept } = record;
+    this.entries.set(record.name, { record: kept, entrypoint, fn, resolution });
     return true;
   }
 
@@ -89,7 +94,7 @@ export class StoreRegistry implements FunctionRegistry {
       version: String(version),
       dir: this.codeDir(record.name, version),
       entrypoint,
-      env: Object.freeze({ ...record.env }),
+      env: Object.freeze(runtimeEnv(record)),
       memoryBytes: limits.memoryBytes,
       timeoutMs: limits.timeoutMs,
       concurrency: limits.concurrency,
@@ -110,4 +115,9 @@ export class StoreRegistry implements FunctionRegistry {
       },
     };
   }
+}
+
+/** What the runtime's `os.environ` gets from the function: `env`, then `secrets` over it. */
+export function runtimeEnv(record: Pick<FunctionRecord, 'env' | 'secrets'>): Record<string, string> {
+  return { ...record.env, ...record.secrets };
 }

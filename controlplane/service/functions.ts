@@ -4,6 +4,7 @@
  * pool drains instances whose settings went stale.
  */
 import { PlatformError } from '../../protocol/index.js';
+import { runtimeEnv } from '../registry/store-registry.js';
 import type { FunctionRecord, FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -104,11 +105,16 @@ function announce(ctx: ServiceContext, name: string, tokensChanged: boolean): vo
   if (tokensChanged) ctx.bus.publish({ kind: 'tokens' });
 }
 
-/** Settings a running instance was specialized with (the rest, e.g. maxInstances, apply live). */
+/**
+ * Settings a running instance was specialized with (the rest, e.g. maxInstances, apply live):
+ * limits and the env it got (`env` with `secrets` over it), so a changed secret reaches the next
+ * cold start without a redeploy.
+ */
 export function instancesStale(before: FunctionRecord, after: FunctionRecord): boolean {
   const a = before.limits;
   const b = after.limits;
-  return a.memoryBytes !== b.memoryBytes || a.timeoutMs !== b.timeoutMs || a.concurrency !== b.concurrency || JSON.stringify(sorted(before.env)) !== JSON.stringify(sorted(after.env));
+  return a.memoryBytes !== b.memoryBytes || a.timeoutMs !== b.timeoutMs || a.concurrency !== b.concurrency
+    || JSON.stringify(sorted(runtimeEnv(before))) !== JSON.stringify(sorted(runtimeEnv(after)));
 }
 
 function sorted(env: Record<string, string>): [string, string][] {

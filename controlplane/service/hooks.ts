@@ -1,8 +1,10 @@
 /**
  * Webhook triggers wired to the functions (docs/triggers.md): the triggers are those of the active
- * version's manifest, their secrets live in the function's settings (`hookSecrets`, in clear: the
- * HMAC needs them). A secret is generated when a version declaring the trigger is deployed, and a
- * rotation answers the new one once, keeping the old one for a grace period.
+ * version's manifest, their secrets live in the function's settings (`hookSecrets`, sealed at rest
+ * by the store; the HMAC needs the clear value, so the store opens it on each read: no cache here,
+ * the hooks route reads the function per request). A secret is generated when a version declaring
+ * the trigger is deployed, and a rotation answers the new one once, keeping the old one for a grace
+ * period; with no grace the old one is dropped at once (docs/secrets.md).
  */
 import { randomBytes } from 'node:crypto';
 import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../protocol/index.js';
@@ -91,7 +93,8 @@ export async function lookupWebhook(store: Store, name: string, triggerId: strin
   try {
     found = await declared(store, name, triggerId);
   } catch (err) {
-    if (err instanceof PlatformError) return null;
+    // Only "no such function or trigger" means null; anything else (a secret that does not open) is loud.
+    if (err instanceof PlatformError && (err.code === 'FUNCTION_NOT_FOUND' || err.code === 'TRIGGER_NOT_FOUND')) return null;
     throw err;
   }
   let secrets = found.record.hookSecrets?.[triggerId];

@@ -4,6 +4,7 @@
  * ports. The production adapters are imported on demand, so the embedded default never loads the
  * MongoDB and Redis drivers (~160 ms of start-up).
  */
+import type { Keyring } from '../secrets/index.js';
 import { LocalConfigBus, type ConfigBus } from './config-bus.js';
 import type { HotMetrics } from './metrics/types.js';
 import { MemoryHotMetrics } from './metrics/memory.js';
@@ -12,7 +13,6 @@ import type { Store } from './types.js';
 
 export type * from './types.js';
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from './errors.js';
-export { hashSecret } from './secrets.js';
 export * from './metrics/index.js';
 export { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
 export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
@@ -23,6 +23,8 @@ export type StoreConfig =
   | {
       kind: 'embedded';
       stateDir: string;
+      /** Seals secrets and keys token digests (docs/secrets.md). */
+      keyring: Keyring;
       /** Default Date.now; tests pass a fake clock. */
       now?: () => number;
     }
@@ -30,6 +32,7 @@ export type StoreConfig =
       /** MongoDB (any MongoDB-wire server; FerretDB in tests). Redis is opened by `openHotMetrics`. */
       kind: 'production';
       mongoUrl: string;
+      keyring: Keyring;
       /** Default `fastapi_platform`. */
       database?: string;
       /** How long run logs are kept (a TTL index; swept by the store where the server has none). Default 7 days. */
@@ -40,11 +43,12 @@ export type StoreConfig =
 export async function openStore(config: StoreConfig): Promise<Store> {
   switch (config.kind) {
     case 'embedded':
-      return openSqliteStore({ stateDir: config.stateDir, ...(config.now ? { now: config.now } : {}) });
+      return openSqliteStore({ stateDir: config.stateDir, keyring: config.keyring, ...(config.now ? { now: config.now } : {}) });
     case 'production': {
       const { openMongoStore } = await import('./production/index.js');
       return openMongoStore({
         url: config.mongoUrl,
+        keyring: config.keyring,
         ...(config.database !== undefined ? { database: config.database } : {}),
         ...(config.logRetentionMs !== undefined ? { logRetentionMs: config.logRetentionMs } : {}),
         ...(config.now ? { now: config.now } : {}),

@@ -1,11 +1,11 @@
 /**
- * Token secrets and their hashes, shared by every adapter so a token issued by one verifies the
- * same way in another. A secret is 32 random bytes (base64url) behind a kind prefix, so a leaked
- * one is recognisable in logs and by secret scanners. Only `hashSecret(secret)` is ever stored:
- * the secret has 256 bits of entropy, so a plain sha256 (no salt, no slow KDF) is enough and lets
- * the store look a token up by its hash.
+ * Token secrets, shared by every adapter. A secret is 32 random bytes (base64url) behind a kind
+ * prefix, so a leaked one is recognisable in logs and by secret scanners. Only its keyed digest
+ * (`Keyring.tokenDigest`: HMAC-SHA256 of its sha256 under the keyring's token key) is ever
+ * stored: the secret has 256 bits of entropy, so no salt or slow KDF is needed, and the key makes
+ * a row written by someone without it worthless (docs/adr/0009-secrets-at-rest.md).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { TokenKind } from './types.js';
 
 const PREFIX: Record<TokenKind, string> = { admin: 'fpa_', invoke: 'fpi_' };
@@ -14,12 +14,14 @@ export function newSecret(kind: TokenKind): string {
   return PREFIX[kind] + randomBytes(32).toString('base64url');
 }
 
-/** sha256 of the secret, lower-case hex. */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
 /** A short random id for records (not a secret). */
 export function newId(prefix: string): string {
   return prefix + randomBytes(9).toString('base64url');
+}
+
+/** Constant-time equality of two digests (hex). */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -33,12 +33,19 @@ export interface FunctionSettings {
   invocation: InvocationMode;
   limits: FunctionLimits;
   env: Record<string, string>;
+  /**
+   * Secret env values, by name: clear here (in memory), sealed by the adapter before they are
+   * written (AES-256-GCM under the store's Keyring; docs/secrets.md). Merged over `env` when the
+   * runtime is specialized. The API shows their names only. Absent on create: none.
+   */
+  secrets?: Record<string, string>;
   auth: FunctionAuth;
   /** Absent: DEFAULT_RETRY_POLICY (records created before per-function retry). */
   retry?: FunctionRetry;
   /**
-   * Internal: the webhook triggers' signing secrets, by trigger id, IN CLEAR (the HMAC needs
-   * them). Never presented by the API; docs/triggers.md ("Where secrets live").
+   * Internal: the webhook triggers' signing secrets, by trigger id, clear here and sealed at rest
+   * like `secrets` (the HMAC needs the clear value, so it is decrypted on each read). Never
+   * presented by the API; docs/triggers.md ("Where secrets live").
    */
   hookSecrets?: Record<string, HookSecret>;
 }
@@ -51,6 +58,8 @@ export interface HookSecret {
 }
 
 export interface FunctionRecord extends FunctionSettings {
+  /** Always present on a record (`{}` when none). */
+  secrets: Record<string, string>;
   /** A DNS label (protocol FUNCTION_NAME); the API validates it before the store sees it. */
   name: string;
   /** Changed only through DeployStore.apply, so every change is in the deploy log. */
@@ -218,7 +227,7 @@ export interface RunStore {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tokens: stored only as sha256 hashes; the clear secret is returned once, at issue/rotate time
+// Tokens: stored only as keyed digests; the clear secret is returned once, at issue/rotate time
 
 export type TokenKind = 'admin' | 'invoke';
 
@@ -228,8 +237,13 @@ export interface TokenRecord {
   /** The function name for `invoke` tokens; null for `admin`. */
   scope: string | null;
   label: string;
-  /** sha256 (hex) of the secret; safe to cache in a gateway, useless to call with. */
-  hash: string;
+  /**
+   * The key the digest is made with (a Keyring id); null for a row without one (written before
+   * keyed digests, or planted): such a row matches no secret.
+   */
+  keyId: string | null;
+  /** HMAC-SHA256 under `keyId`'s token key of the secret's sha256 (hex); useless to call with. */
+  digest: string;
   createdAt: number;
   revokedAt: number | null;
 }
@@ -248,6 +262,12 @@ export interface TokenStore {
   rotate(id: string): Promise<IssuedToken>;
   /** TOKEN_NOT_FOUND if missing or already revoked. */
   revoke(id: string): Promise<void>;
+  /**
+   * Rewrites a live token's digest under the keyring's current key, given its secret (after a key
+   * rotation, on the token's next use). Null when the token is gone, revoked, or `secret` is not
+   * its secret; the record unchanged when it is already under the current key.
+   */
+  rekey(id: string, secret: string): Promise<TokenRecord | null>;
   /** Newest first; revoked ones only with `includeRevoked`. */
   list(filter?: { kind?: TokenKind; scope?: string | null; includeRevoked?: boolean }): Promise<TokenRecord[]>;
 }
@@ -273,6 +293,28 @@ export interface BlobStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Keys: what the encrypted fields and token digests depend on (docs/secrets.md, "Rotation")
+
+/** How much a key id still protects: sealed fields and live token digests. */
+export interface KeyUsage {
+  /** Null: live token rows without a key id (never accepted). */
+  keyId: string | null;
+  fields: number;
+  tokens: number;
+}
+
+export interface SecretKeys {
+  /**
+   * Re-seals every sealed field that is not under the keyring's current key (secrets, webhook
+   * secrets) and drops sealed values nothing reads any more (old MongoDB revisions). Returns how
+   * many fields it rewrote. Token digests cannot be redone without their secrets: `rekey`.
+   */
+  reencrypt(): Promise<number>;
+  /** Every key id that sealed fields or live token digests name, by id. */
+  usage(): Promise<KeyUsage[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 
 export interface Store {
@@ -282,6 +324,7 @@ export interface Store {
   readonly runs: RunStore;
   readonly tokens: TokenStore;
   readonly blobs: BlobStore;
+  readonly keys: SecretKeys;
   /** Hourly usage rollups for the long windows (7 d, 30 d); optional so a store may go without. */
   readonly usageHistory?: UsageHistory;
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */

@@ -1,6 +1,7 @@
 /** Helpers shared by the store conformance sections. */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import type { Keyring } from '../../controlplane/secrets/index.js';
 import type { FileEntry, FunctionSettings, Store } from '../../controlplane/store/index.js';
 import type { RunRecord } from '../../protocol/index.js';
 
@@ -9,10 +10,16 @@ export type OpenStore = () => Promise<Store>;
 export interface ConformanceHooks {
   /**
    * Every byte the adapter has persisted for this store (database files, documents, blobs),
-   * concatenated: the token tests search it for clear secrets. Required, so no adapter can skip
-   * the hash-only check.
+   * concatenated: the token and secrets tests search it for clear secrets. Required, so no
+   * adapter can skip the check.
    */
   rawBytes(store: Store): Promise<Buffer>;
+  /** The keyring `open` opens stores with… */
+  keyring: Keyring;
+  /** …made of this one master key. */
+  masterKey: Uint8Array;
+  /** The same persisted state as `store` (closed by the caller first) opened again with another keyring. */
+  reopen(store: Store, keyring: Keyring): Promise<Store>;
 }
 
 /** Opens a store, runs `fn`, closes it even when `fn` fails. */

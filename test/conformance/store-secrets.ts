@@ -7,19 +7,22 @@ import { rejectsWithCode, settings, sha256, uniqueName, withStore, type Conforma
 
 export function tokenTests(open: OpenStore, hooks: ConformanceHooks): void {
   describe('tokens', () => {
-    it('stores only the sha256 of a secret: the clear token is nowhere in the persisted bytes', () =>
+    it('stores only a keyed digest of a secret: the clear token is nowhere in the persisted bytes', () =>
       withStore(open, async (store) => {
         const admin = await store.tokens.issue({ kind: 'admin', label: 'first start' });
         const invoke = await store.tokens.issue({ kind: 'invoke', scope: 'fn-x' });
         const rotated = await store.tokens.rotate(invoke.record.id);
         const raw = await hooks.rawBytes(store);
         for (const token of [admin, invoke, rotated]) {
-          assert.equal(token.record.hash, sha256(token.secret));
+          assert.equal(token.record.keyId, hooks.keyring.currentId);
+          assert.equal(token.record.digest, hooks.keyring.tokenDigest(token.secret));
+          assert.notEqual(token.record.digest, sha256(token.secret), 'the digest must be keyed, not a plain sha256');
           const random = token.secret.slice(4); // without the kind prefix
           assert.equal(raw.includes(token.secret), false, 'clear secret found in storage');
           assert.equal(raw.includes(random), false, 'secret body found in storage');
           assert.equal(raw.includes(Buffer.from(random, 'base64url').toString('hex')), false, 'secret bytes (hex) found in storage');
-          assert.equal(raw.includes(token.record.hash), true, 'the dump must contain the stored hash (else it reads nothing)');
+          assert.equal(raw.includes(sha256(token.secret)), false, 'an unkeyed sha256 of the secret found in storage');
+          assert.equal(raw.includes(token.record.digest), true, 'the dump must contain the stored digest (else it reads nothing)');
         }
         for (const record of await store.tokens.list({ includeRevoked: true })) {
           assert.equal(JSON.stringify(record).includes(admin.secret), false);

@@ -2,7 +2,7 @@
  * The store conformance suite: every Store adapter (embedded SQLite now, Redis + MongoDB later)
  * must pass all of it. An adapter's test file calls `storeConformance` at top level:
  *
- *   storeConformance('sqlite', () => openSqliteStore({ stateDir: freshTempDir() }), { rawBytes });
+ *   storeConformance('sqlite', () => openSqliteStore({ stateDir: freshTempDir(), keyring }), { rawBytes, keyring, masterKey, reopen });
  *
  * `open` must return a fresh, empty, isolated store each call; each test closes what it opened.
  * Assertions are on error codes, never messages.
@@ -11,6 +11,7 @@ import { describe } from 'node:test';
 import type { ConformanceHooks, OpenStore } from './fixtures.js';
 import { functionTests } from './store-functions.js';
 import { runTests } from './store-runs.js';
+import { secretsAtRestTests } from './store-keys.js';
 import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
@@ -20,6 +21,7 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     functionTests(open);
     runTests(open);
     tokenTests(open, hooks);
+    secretsAtRestTests(open, hooks);
     blobTests(open);
     lifecycleTests(open);
   });

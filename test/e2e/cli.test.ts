@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,8 +91,10 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('up prints the URL and the admin token once, and saves them (mode 0600)', () => {
+  it('up prints the URL and the admin token once, and saves them (mode 0600); the secrets key sits next to them', () => {
     assert.match(up.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(up.started.secretsKey, join(env.FP_CONFIG_DIR!, 'secrets.key'));
+    assert.equal(statSync(join(env.FP_CONFIG_DIR!, 'secrets.key')).mode & 0o777, 0o600);
     assert.equal(typeof up.started.adminToken, 'string');
     const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -202,6 +204,55 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal((await cli(['invoke', `${name}-sec`])).code, EXIT.OK);
     const wrong = await cli(['invoke', `${name}-sec`, '--invoke-token', 'nope', '--json']);
     assert.deepEqual([wrong.code, json<{ status: number }>(wrong).status], [EXIT.FAILURE, 401]);
+  });
+
+  it('env set/unset/list: secrets reach the function at its next cold start, are listed by name only and never printed', async () => {
+    const fn = `${name}-env`;
+    const dir = join(work, 'envfn');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
+    writeFileSync(join(dir, 'main.py'), 'import os\ndef handler(event, context):\n    return {k: os.environ.get(k) for k in ["GREETING", "DB_PASSWORD", "API_KEY"]}\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const apiKey = `key-${randomBytes(8).toString('hex')}`;
+    assert.equal((await cli(['env', 'set', fn, 'GREETING=hi'])).code, EXIT.OK);
+    const set = await cli(['env', 'set', fn, `DB_PASSWORD=${password}`, '--secret', '--json']);
+    assert.deepEqual(json(set), { ok: true, function: fn, set: ['DB_PASSWORD'], secret: true });
+    const fromStdin = await cli(['env', 'set', fn, 'API_KEY', '--secret'], { stdin: `${apiKey}\n` });
+    assert.equal(fromStdin.code, EXIT.OK, fromStdin.stderr);
+    assert.match(fromStdin.stdout, /next cold start|cold start/);
+    const listed = await cli(['env', 'list', fn]);
+    assert.match(listed.stdout, /DB_PASSWORD\s+secret\s+\(hidden\)/);
+    assert.match(listed.stdout, /GREETING\s+env\s+hi/);
+    assert.deepEqual(json(await cli(['env', 'list', fn, '--json'])), { ok: true, function: fn, env: { GREETING: 'hi' }, secrets: ['API_KEY', 'DB_PASSWORD'] });
+    for (const r of [set, fromStdin, listed]) assert.equal((r.stdout + r.stderr).includes(password) || (r.stdout + r.stderr).includes(apiKey), false);
+    const seen = json<{ body: Record<string, string | null> }>(await cli(['invoke', fn, '--json']));
+    assert.deepEqual(seen.body, { GREETING: 'hi', DB_PASSWORD: password, API_KEY: apiKey });
+    const unset = json(await cli(['env', 'unset', fn, 'DB_PASSWORD', 'GREETING', 'NOPE', '--json']));
+    assert.deepEqual(unset, { ok: true, function: fn, removed: ['DB_PASSWORD', 'GREETING'], notSet: ['NOPE'] });
+    const after = json<{ cold: boolean; body: Record<string, string | null> }>(await cli(['invoke', fn, '--json']));
+    assert.deepEqual([after.cold, after.body], [true, { GREETING: null, DB_PASSWORD: null, API_KEY: apiKey }]);
+    assert.equal((await cli(['env', 'set', fn, '1BAD=x'])).code, EXIT.USAGE);
+    assert.equal((await cli(['env', 'frobnicate', fn])).code, EXIT.USAGE);
+    assert.equal((await cli(['env', 'list', `${name}-missing`])).code, EXIT.API);
+    const help = await cli(['env', '--help']);
+    assert.deepEqual([help.code, /env set <fn> NAME=value/.test(help.stdout)], [EXIT.OK, true]);
+  });
+
+  it('warns once (stderr) when credentials.json is readable by group or others, not when it is 0600', async () => {
+    const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
+    chmodSync(file, 0o644);
+    try {
+      const loose = await cli(['runs', name, '--json']);
+      assert.equal(loose.code, EXIT.OK, loose.stderr);
+      assert.equal(loose.stderr.split('chmod 600').length - 1, 1, loose.stderr);
+      assert.match(loose.stderr, /mode 0644/);
+      JSON.parse(loose.stdout); // the warning stays out of the JSON document
+    } finally {
+      chmodSync(file, 0o600);
+    }
+    const tight = await cli(['runs', name, '--json']);
+    assert.equal(tight.stderr.includes('chmod'), false, tight.stderr);
   });
 
   it('exit codes: 4 for a refused token, 5 for an unreachable platform, 4 for an unknown run', async () => {

@@ -4,6 +4,8 @@
  * when the test file ends is SIGKILLed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +22,12 @@ export interface Proc {
 }
 
 export const running = new Set<ChildProcess>();
+/** The secrets key file of the platforms this test file starts: never the real ~/.config one. */
+const keyDir = mkdtempSync(join(tmpdir(), 'fp-main-key-'));
+export const KEY_FILE = join(keyDir, 'secrets.key');
 after(() => {
   for (const child of running) child.kill('SIGKILL');
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 export function startMain(args: string[], env: Record<string, string> = {}): Proc {
@@ -29,7 +35,7 @@ export function startMain(args: string[], env: Record<string, string> = {}): Pro
   // Only what node needs: no FP_* settings of the surrounding shell leak into the test.
   for (const key of ['PATH', 'HOME', 'LANG']) if (process.env[key] !== undefined) base[key] = process.env[key]!;
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...base, FP_POOL_SIZE: '1', FP_SHUTDOWN_GRACE_MS: '2000', ...env },
+    env: { ...base, FP_POOL_SIZE: '1', FP_SHUTDOWN_GRACE_MS: '2000', ...(env.FP_SECRETS_KEY === undefined ? { FP_SECRETS_KEY_FILE: KEY_FILE } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -44,7 +44,7 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
   const slow = fnName('slow');
   const start = async (): Promise<void> => {
     platform = await startPlatform({ ...options, stateDir, port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, log: () => {} });
-    api = new Api(platform.url, api?.token ?? platform.adminToken ?? null);
+    api = new Api(platform.url, api?.token ?? platform.takeAdminToken() ?? null);
   };
 
   before(async () => {

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
-import { Api, deploy, deployed, errorOf, fnName, py, sleep, upload } from './platform-harness.js';
+import { Api, deploy, deployed, errorOf, fnName, py, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /** The dispatcher runs one attempt at a time: a slow call holds it, so later runs stay queued. */
-const OPTIONS: StartOptions = { port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, asyncMaxBodyBytes: 4096 };
+const OPTIONS: StartOptions = { port: 0, poolSize: 2, shutdownGraceMs: 5000, dispatchConcurrency: 1, asyncMaxBodyBytes: 4096, secretsKey: TEST_SECRETS_KEY };
 
 interface Accepted { status: number; runId: string; statusUrl: string; body: Record<string, unknown> }
 
@@ -44,7 +44,7 @@ describe('async invocation (embedded platform)', () => {
   const logs: string[] = [];
   const start = async (): Promise<void> => {
     platform = await startPlatform({ ...OPTIONS, stateDir, log: (line) => logs.push(line) });
-    api.token ??= platform.adminToken ?? null;
+    api.token ??= platform.takeAdminToken() ?? null;
     (api as { url: string }).url = platform.url;
   };
   const echo = fnName('echo');

@@ -32,7 +32,7 @@ describe('two platform processes on one Redis + MongoDB', { skip: productionSkip
   before(async () => {
     const options = { ...clusterOptions(servers), warmReportIntervalMs: 500 };
     a = await startNode(options);
-    b = await startNode(options, a.platform.adminToken ?? null);
+    b = await startNode(options, a.api.token);
   });
   after(async () => {
     await b?.close();

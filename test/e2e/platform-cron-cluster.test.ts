@@ -17,7 +17,7 @@ describe('cron on two platform processes (production stores)', { skip: productio
     sink = await startTickSink();
     const options = clusterOptions(servers);
     a = await startNode(options);
-    b = await startNode(options, a.platform.adminToken ?? null);
+    b = await startNode(options, a.api.token);
   });
   after(async () => {
     await b?.close();

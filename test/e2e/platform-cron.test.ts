@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { countByTick, startTickSink, ticksIn, uploadCron, type TickSink } from './cron-harness.js';
-import { Api, deploy, errorOf, fnName, sleep } from './platform-harness.js';
+import { Api, deploy, errorOf, fnName, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
 describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
   let stateDir: string;
@@ -22,8 +22,8 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'fp-cron-'));
     sink = await startTickSink();
-    platform = await startPlatform({ stateDir, port: 0, poolSize: 2, shutdownGraceMs: 2000, log: (line) => logs.push(line) });
-    api = new Api(platform.url, platform.adminToken ?? null);
+    platform = await startPlatform({ stateDir, port: 0, poolSize: 2, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => logs.push(line) });
+    api = new Api(platform.url, platform.takeAdminToken() ?? null);
   });
   after(async () => {
     await platform?.close();

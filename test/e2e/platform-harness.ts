@@ -50,6 +50,12 @@ export class Api {
   }
 }
 
+/**
+ * The secrets key of every platform a test process starts (a cluster's nodes must share one; a
+ * restart must find it again), so no test writes a key file into the real ~/.config.
+ */
+export const TEST_SECRETS_KEY = randomBytes(32).toString('base64');
+
 export interface PlatformHarness {
   platform: StartedPlatform;
   api: Api;
@@ -68,9 +74,9 @@ export function usePlatform(options: StartOptions = {}, setup?: (h: PlatformHarn
   const h = { logs: [] as string[] } as PlatformHarness;
   before(async () => {
     h.stateDir = mkdtempSync(join(tmpdir(), 'fp-cp-'));
-    h.platform = await startPlatform({ stateDir: h.stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, log: (line) => h.logs.push(line), ...options });
+    h.platform = await startPlatform({ stateDir: h.stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => h.logs.push(line), ...options });
     h.url = h.platform.url;
-    h.api = new Api(h.url, h.platform.adminToken ?? null);
+    h.api = new Api(h.url, h.platform.takeAdminToken() ?? null);
     await setup?.(h);
   });
   after(async () => {

@@ -2,10 +2,12 @@
  * Webhook triggers end to end (issue 5), embedded platform with Python runtimes: GitHub- and
  * Stripe-style signatures over the raw body at `/hooks/<name>/<id>`; refused requests answer 401
  * with a code and create no run; secret rotation with a grace period; a sync trigger answers the
- * function's response.
+ * function's response; secrets sealed at rest (never in the state directory in clear).
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createFunction, deploy, filesOf, fnName, py, sleep, usePlatform, type Api } from './platform-harness.js';
 
@@ -105,6 +107,24 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     const old = await post(url, body, stripe(secret, body, Math.floor(Date.now() / 1000) - 120));
     assert.equal(old.status, 401);
     assert.equal(old.body.error.code, 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE');
+  });
+
+  it('keeps webhook secrets sealed: no clear secret in the state directory; a rotation without grace drops the old one at once', async () => {
+    const name = fnName('sealed');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'gh' }]);
+    const first = await rotate(h.api, name, 'gh', '0s');
+    const second = await rotate(h.api, name, 'gh', '0s');
+    const url = `${h.url}/hooks/${name}/gh`;
+    assert.equal((await post(url, 'a', github(first, 'a'))).body.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.equal((await post(url, 'b', github(second, 'b'))).status, 202);
+    const files = readdirSync(h.stateDir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile());
+    const bytes = Buffer.concat(files.map((e) => readFileSync(join(e.parentPath, e.name))));
+    for (const secret of [first, second]) {
+      assert.equal(bytes.includes(secret), false, 'a clear webhook secret in the state directory');
+      assert.equal(bytes.includes(secret.slice('whsec_'.length)), false);
+    }
+    const shown = await h.api.call('GET', `/functions/${name}`);
+    assert.equal(JSON.stringify(shown.body).includes('whsec_'), false);
   });
 
   it('rotation: the old secret works during the grace period, then stops; the new one works', async () => {

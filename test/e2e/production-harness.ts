@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
-import { Api } from './platform-harness.js';
+import { Api, TEST_SECRETS_KEY } from './platform-harness.js';
 
 export const productionSkip = serverSkip('redis-server', 'ferretdb');
 
@@ -34,7 +34,7 @@ export function useServers(): Servers {
 /** The options of one shared production "cluster": every platform started with them shares state. */
 export function clusterOptions(servers: Servers): StartOptions {
   const id = randomBytes(4).toString('hex');
-  return { store: 'production', redisUrl: servers.redis.url, mongoUrl: servers.ferret.url, mongoDatabase: `e2e_${id}`, redisPrefix: `e2e${id}` };
+  return { store: 'production', redisUrl: servers.redis.url, mongoUrl: servers.ferret.url, mongoDatabase: `e2e_${id}`, redisPrefix: `e2e${id}`, secretsKey: TEST_SECRETS_KEY };
 }
 
 export interface Node {
@@ -54,7 +54,7 @@ export async function startNode(options: StartOptions, adminToken: string | null
   return {
     platform,
     url: platform.url,
-    api: new Api(platform.url, platform.adminToken ?? adminToken),
+    api: new Api(platform.url, platform.takeAdminToken() ?? adminToken),
     logs,
     async close() {
       await platform.close();

@@ -8,6 +8,9 @@ import { checkBundle, materialize, saveBundle } from '../../controlplane/bundles
 import type { BlobStore, Store, VersionRecord } from '../../controlplane/store/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { settings, sha256, uniqueName } from '../conformance/fixtures.js';
+import { testKeyring } from '../helpers/keyring.js';
+
+const ring = testKeyring();
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -17,7 +20,7 @@ let version: VersionRecord;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fp-materialize-'));
-  store = await openSqliteStore({ stateDir: join(dir, 'state') });
+  store = await openSqliteStore({ keyring: ring, stateDir: join(dir, 'state') });
   const name = uniqueName();
   await store.functions.create(name, settings());
   const bundle = checkBundle({ 'main.py': b64('def handler(e, c):\n    return 1\n'), 'pkg/__init__.py': b64(''), 'pkg/util.py': b64('X = 2\n') });

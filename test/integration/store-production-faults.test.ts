@@ -15,6 +15,9 @@ import { connectRedis, RedisHotMetrics, redisReady } from '../../controlplane/st
 import type { RunRecord } from '../../protocol/index.js';
 import { run, uniqueName } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
+import { testKeyring } from '../helpers/keyring.js';
+
+const ring = testKeyring();
 
 const skip = serverSkip('redis-server', 'ferretdb');
 
@@ -37,7 +40,7 @@ async function rig(t: TestContext): Promise<Rig> {
   // AOF with fsync on every write: a restarted Redis still has what it acknowledged.
   const [redis, ferret] = await Promise.all([startRedis({ appendOnly: true }), startFerret()]);
   after(() => Promise.all([redis.destroy(), ferret.destroy()]));
-  const store = await openMongoStore({ url: ferret.url, database: `faults_${randomBytes(4).toString('hex')}`, serverSelectionTimeoutMs: 1000 });
+  const store = await openMongoStore({ keyring: ring, url: ferret.url, database: `faults_${randomBytes(4).toString('hex')}`, serverSelectionTimeoutMs: 1000 });
   after(() => store.close());
   const client = connectRedis(redis.url);
   await redisReady(client);

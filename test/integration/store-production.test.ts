@@ -16,6 +16,10 @@ import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
 import { storeConformance } from '../conformance/store-suite.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import type { Keyring } from '../../controlplane/secrets/index.js';
+import { testKey } from '../helpers/keyring.js';
+
+const { masterKey, keyring: ring } = testKey();
 
 const skip = serverSkip('ferretdb');
 let ferret: ServerProcess | null = null;
@@ -33,8 +37,8 @@ function freshDatabase(): string {
   return `fp_test_${randomBytes(5).toString('hex')}`;
 }
 
-async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number } = {}): Promise<Store> {
-  const store = await openStore({ kind: 'production', mongoUrl: ferret!.url, database, ...extra });
+async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring } = {}): Promise<Store> {
+  const store = await openStore({ kind: 'production', keyring: ring, mongoUrl: ferret!.url, database, ...extra });
   databases.set(store, database);
   return store;
 }
@@ -48,6 +52,9 @@ describe('production store (FerretDB)', { skip }, () => {
       assert.ok(names.length > 0, `no SQLite file for ${database} in ${ferret!.dir}`);
       return Buffer.concat(await Promise.all(names.map((n) => readFile(join(ferret!.dir, n)))));
     },
+    keyring: ring,
+    masterKey,
+    reopen: (store, keyring) => open(databases.get(store)!, { keyring }),
   });
 
   describe('production specifics', () => {
@@ -161,7 +168,7 @@ describe('production store (FerretDB)', { skip }, () => {
 
     it('fails fast when no server answers', async () => {
       const started = Date.now();
-      await assert.rejects(openMongoStore({ url: 'mongodb://127.0.0.1:1/', serverSelectionTimeoutMs: 300 }));
+      await assert.rejects(openMongoStore({ keyring: ring, url: 'mongodb://127.0.0.1:1/', serverSelectionTimeoutMs: 300 }));
       assert.ok(Date.now() - started < 3000);
     });
   });

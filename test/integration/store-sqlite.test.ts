@@ -13,6 +13,9 @@ import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
 import { storeConformance } from '../conformance/store-suite.js';
+import { testKey } from '../helpers/keyring.js';
+
+const { masterKey, keyring: ring } = testKey();
 
 const dirs = new Map<Store, string>();
 const created: string[] = [];
@@ -40,7 +43,7 @@ storeConformance(
   'sqlite',
   async () => {
     const dir = await freshDir();
-    const store = await openSqliteStore({ stateDir: dir });
+    const store = await openSqliteStore({ keyring: ring, stateDir: dir });
     dirs.set(store, dir);
     return store;
   },
@@ -50,6 +53,14 @@ storeConformance(
       const dir = dirs.get(store)!;
       return Buffer.concat(await Promise.all((await filesUnder(dir)).map((p) => readFile(p))));
     },
+    keyring: ring,
+    masterKey,
+    async reopen(store, keyring) {
+      const dir = dirs.get(store)!;
+      const next = await openSqliteStore({ keyring, stateDir: dir });
+      dirs.set(next, dir);
+      return next;
+    },
   },
 );
 
@@ -57,7 +68,7 @@ describe('sqlite store specifics', () => {
   it('keeps everything across a restart of the process (close, reopen the same directory)', async () => {
     const dir = await freshDir();
     const name = uniqueName();
-    const first = await openSqliteStore({ stateDir: dir });
+    const first = await openSqliteStore({ keyring: ring, stateDir: dir });
     const fn = await first.functions.create(name, settings({ auth: 'token' }));
     const main = await file(first, 'main.py', 'def handler(event, context):\n    return {"ok": True}\n');
     const version = await first.versions.create({ function: name, entrypoint: 'main:handler', files: [main], manifest: { name }, createdBy: 'alice' });
@@ -68,7 +79,7 @@ describe('sqlite store specifics', () => {
     const invoke = await first.tokens.issue({ kind: 'invoke', scope: name });
     await first.close();
 
-    const second = await openSqliteStore({ stateDir: dir });
+    const second = await openSqliteStore({ keyring: ring, stateDir: dir });
     try {
       assert.deepEqual(await second.functions.get(name), deployed.function);
       assert.deepEqual(await second.versions.get(name, 1), version);
@@ -87,7 +98,7 @@ describe('sqlite store specifics', () => {
 
   it('lays out one state directory: platform.db in WAL mode and blobs/<aa>/<rest>', async () => {
     const dir = await freshDir();
-    const store = await openSqliteStore({ stateDir: join(dir, 'nested', 'state') });
+    const store = await openSqliteStore({ keyring: ring, stateDir: join(dir, 'nested', 'state') });
     const data = Buffer.from('layout');
     const { sha256 } = await store.blobs.put(data);
     await store.blobs.put(data);
@@ -106,8 +117,8 @@ describe('sqlite store specifics', () => {
 
   it('records applied migrations once and refuses a database newer than the code', async () => {
     const dir = await freshDir();
-    await (await openSqliteStore({ stateDir: dir })).close();
-    await (await openSqliteStore({ stateDir: dir })).close();
+    await (await openSqliteStore({ keyring: ring, stateDir: dir })).close();
+    await (await openSqliteStore({ keyring: ring, stateDir: dir })).close();
     const db = new Database(join(dir, 'platform.db'));
     try {
       const rows = db.prepare('SELECT version FROM schema_version ORDER BY version').pluck().all();
@@ -116,12 +127,12 @@ describe('sqlite store specifics', () => {
     } finally {
       db.close();
     }
-    await rejectsWithCode(openSqliteStore({ stateDir: dir }), 'STORE_SCHEMA_TOO_NEW');
+    await rejectsWithCode(openSqliteStore({ keyring: ring, stateDir: dir }), 'STORE_SCHEMA_TOO_NEW');
   });
 
   it('refuses an UPDATE of a version at the database level', async () => {
     const dir = await freshDir();
-    const store = await openSqliteStore({ stateDir: dir });
+    const store = await openSqliteStore({ keyring: ring, stateDir: dir });
     const name = uniqueName();
     await store.functions.create(name, settings());
     await store.versions.create({ function: name, entrypoint: 'main:handler', files: [await file(store, 'main.py', 'x')], manifest: {}, createdBy: 't' });
@@ -136,7 +147,7 @@ describe('sqlite store specifics', () => {
 
   it('uses the injected clock for timestamps', async () => {
     let now = 1_000;
-    const store = await openSqliteStore({ stateDir: await freshDir(), now: () => now });
+    const store = await openSqliteStore({ keyring: ring, stateDir: await freshDir(), now: () => now });
     try {
       const name = uniqueName();
       const fn = await store.functions.create(name, settings());

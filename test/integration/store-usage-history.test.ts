@@ -8,6 +8,9 @@ import { openStore } from '../../controlplane/store/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { usageHistoryConformance } from '../conformance/usage-history-suite.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { testKeyring } from '../helpers/keyring.js';
+
+const ring = testKeyring();
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -15,7 +18,7 @@ after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))
 usageHistoryConformance('sqlite', async (now) => {
   const dir = await mkdtemp(join(tmpdir(), 'fp-history-'));
   dirs.push(dir);
-  return openSqliteStore({ stateDir: dir, now });
+  return openSqliteStore({ keyring: ring, stateDir: dir, now });
 });
 
 const skip = serverSkip('ferretdb');
@@ -26,5 +29,5 @@ if (!skip) {
 }
 
 describe('usage history on FerretDB', { skip }, () => {
-  usageHistoryConformance('production (MongoDB wire, FerretDB)', (now) => openStore({ kind: 'production', mongoUrl: ferret!.url, database: `fp_hist_${randomBytes(5).toString('hex')}`, now }));
+  usageHistoryConformance('production (MongoDB wire, FerretDB)', (now) => openStore({ kind: 'production', keyring: ring, mongoUrl: ferret!.url, database: `fp_hist_${randomBytes(5).toString('hex')}`, now }));
 });

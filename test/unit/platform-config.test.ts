@@ -7,7 +7,7 @@ const MIB = 1024 * 1024;
 
 describe('platform config', () => {
   it('has documented defaults and is frozen', () => {
-    const config = loadConfig({});
+    const config = loadConfig({ HOME: '/home/u' });
     assert.deepEqual(
       { ...config },
       {
@@ -16,7 +16,7 @@ describe('platform config', () => {
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
-        dispatchConcurrency: 4, dispatchLeaseMs: 30_000,
+        dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
       },
@@ -82,6 +82,19 @@ describe('platform config', () => {
     assert.equal(parseOptions({ port: 0, stateDir: '/tmp/x' }).port, 0);
     assert.throws(() => parseOptions({ port: 0, prot: 1 }), (err: unknown) => (err as ConfigError).issues.some((i) => i.key === 'prot' && i.message === 'unknown option'));
     assert.throws(() => parseOptions({ port: -1 }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'port');
+  });
+
+  it('takes the secrets key from FP_SECRETS_KEY or a key file (default in the user\'s config folder), never both', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    assert.equal(loadConfig({ XDG_CONFIG_HOME: '/x', HOME: '/h' }).secretsKeyFile, '/x/fastapi-platform/secrets.key');
+    assert.equal(loadConfig({ FP_SECRETS_KEY_FILE: '/etc/fp/key', HOME: '/h' }).secretsKeyFile, '/etc/fp/key');
+    const inline = loadConfig({ FP_SECRETS_KEY: `${key}, ${Buffer.alloc(32, 8).toString('base64')}`, HOME: '/h' });
+    assert.deepEqual([inline.secretsKeyFile, typeof inline.secretsKey], [undefined, 'string']);
+    assert.throws(() => loadConfig({ FP_SECRETS_KEY: key, FP_SECRETS_KEY_FILE: '/k' }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_SECRETS_KEY');
+    assert.throws(
+      () => loadConfig({ FP_SECRETS_KEY: 'not-a-key-hunter2' }),
+      (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_SECRETS_KEY' && !(err as Error).message.includes('hunter2'),
+    );
   });
 
   it('names unknown FP_* variables (likely typos)', () => {

@@ -6,11 +6,17 @@
  */
 import type { Binary, Collection, Db } from 'mongodb';
 import type { LogLine, RunSummary } from '../../../protocol/index.js';
+import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import type { SealedHookSecret } from '../sealed.js';
 import type { DeployEntry, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TokenKind } from '../types.js';
+import { upgradeToV2 } from './upgrade.js';
 
-/** Bumped when documents change shape; a database written by a newer platform is refused. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when documents change shape; a database written by a newer platform is refused.
+ * 2: keyed token digests (`digest`, `keyId` instead of `hash`), sealed webhook secrets and `secrets`.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** `env` as a list: MongoDB/FerretDB refuse field names with `.` or a leading `$`, env names may have them. */
 export interface EnvPair {
@@ -35,10 +41,12 @@ export interface FunctionDoc {
   invocation: FunctionSettings['invocation'];
   limits: FunctionLimits;
   env: EnvPair[];
+  /** Secret env values, each `v` a Keyring envelope (../sealed.ts); absent on documents written before them. */
+  secrets?: EnvPair[];
   auth: FunctionSettings['auth'];
   retry?: FunctionSettings['retry'];
-  /** Webhook secrets in clear (see FunctionSettings.hookSecrets); trigger ids are DNS labels, safe as keys. */
-  hookSecrets?: FunctionSettings['hookSecrets'];
+  /** Webhook secrets, sealed (see FunctionSettings.hookSecrets); trigger ids are DNS labels, safe as keys. */
+  hookSecrets?: Record<string, SealedHookSecret>;
   status: FunctionStatus;
   activeVersion: number | null;
   /** Seq of the last deploy entry; `lastDeploy` is that entry, carried forward (re-logged if its insert was lost). */
@@ -89,7 +97,12 @@ export interface TokenDoc {
   kind: TokenKind;
   scope: string | null;
   label: string;
-  hash: string;
+  /** Keyring.tokenDigest of the secret under `keyId` (hex). Absent only on a schema-1 document not upgraded. */
+  digest?: string;
+  /** Null or absent: matches nothing. */
+  keyId?: string | null;
+  /** Schema 1: the plain sha256 (hex); removed by the upgrade to schema 2. */
+  hash?: string;
   createdAt: number;
   /** Tie-break for tokens created in the same millisecond (newest first). */
   seq: number;
@@ -145,6 +158,8 @@ export interface Collections {
 export interface MongoContext {
   readonly db: Db;
   readonly col: Collections;
+  /** Seals secret fields and keys token digests (docs/secrets.md). */
+  readonly ring: Keyring;
   /** How long logs are kept (their `expireAt` is startedAt + this). */
   readonly logRetentionMs: number;
   now(): number;
@@ -181,11 +196,13 @@ function isNotImplemented(err: unknown): boolean {
  * Creates the indexes (idempotent) and checks the schema version. Returns whether the server
  * enforces log retention itself (a TTL index); when false the adapter sweeps expired logs.
  */
-export async function ensureSchema(col: Collections, now: number): Promise<{ ttl: boolean }> {
+export async function ensureSchema(col: Collections, now: number, ring: Keyring): Promise<{ ttl: boolean }> {
   const meta = await col.meta.findOne({ _id: 'schema' });
   if (meta !== null && meta.version > SCHEMA_VERSION) {
     throw new StoreError('STORE_SCHEMA_TOO_NEW', `the database has schema ${meta.version}, newer than this platform's ${SCHEMA_VERSION}; upgrade the platform or use another database`, { found: meta.version, supported: SCHEMA_VERSION });
   }
+  // Before the indexes: the upgrade drops schema 1's unique index on the token `hash`.
+  if (meta !== null && meta.version < 2) await upgradeToV2(col, ring);
   await Promise.all([
     col.functions.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
     col.versions.createIndex({ function: 1, version: -1 }, { name: 'by_function' }),
@@ -195,7 +212,7 @@ export async function ensureSchema(col: Collections, now: number): Promise<{ ttl
     col.runs.createIndex({ status: 1, startedAt: -1, _id: -1 }, { name: 'by_status_time' }),
     col.logs.createIndex({ function: 1 }, { name: 'by_function' }),
     col.logs.createIndex({ startedAt: 1 }, { name: 'by_start' }),
-    col.tokens.createIndex({ hash: 1 }, { name: 'by_hash', unique: true }),
+    col.tokens.createIndex({ digest: 1 }, { name: 'by_digest' }),
     col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
     col.usageRollups.createIndex({ function: 1, hour: 1 }, { name: 'by_function_hour' }),
     col.usageRollups.createIndex({ hour: 1 }, { name: 'by_hour' }),
@@ -213,7 +230,7 @@ export async function ensureSchema(col: Collections, now: number): Promise<{ ttl
     await col.meta.insertOne({ _id: 'schema', version: SCHEMA_VERSION, at: now });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    // Written by an older platform: later migrations go here, then record the new version.
+    // Written by an older platform: its upgrades ran above; record the new version.
     if (meta !== null && meta.version < SCHEMA_VERSION) await col.meta.updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION, at: now } });
   }
   return { ttl };

@@ -11,9 +11,14 @@
  * - `delete` inserts a tombstone revision, then removes versions, deploys, runs, logs and invoke
  *   tokens; `create` clears leftovers of an earlier function of the same name, so an interrupted
  *   delete can never leak old versions or tokens into a new function.
+ * - `secrets` and `hookSecrets` are sealed (../sealed.ts). A change of them, and a delete, also
+ *   removes them from the older revision documents (never read again), so a removed or rotated
+ *   secret does not stay behind in them, not even sealed.
  * Decision record: docs/adr/0006-production-stores.md.
  */
+import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
 import { isDuplicateKey, type DeployDoc, type EnvPair, type FunctionDoc, type MongoContext } from './context.js';
 
@@ -27,16 +32,17 @@ function pairsToEnv(pairs: readonly EnvPair[]): Record<string, string> {
   return env;
 }
 
-function toRecord(doc: FunctionDoc): FunctionRecord {
+function toRecord(ring: Keyring, doc: FunctionDoc): FunctionRecord {
   return {
     name: doc.name,
     preset: doc.preset,
     invocation: doc.invocation,
     limits: { ...doc.limits },
     env: pairsToEnv(doc.env),
+    secrets: openSecrets(ring, doc.name, pairsToEnv(doc.secrets ?? [])),
     auth: doc.auth,
     ...(doc.retry !== undefined && doc.retry !== null ? { retry: { ...doc.retry } } : {}),
-    ...(doc.hookSecrets !== undefined && doc.hookSecrets !== null ? { hookSecrets: doc.hookSecrets } : {}),
+    ...(doc.hookSecrets !== undefined && doc.hookSecrets !== null ? { hookSecrets: openHooks(ring, doc.name, doc.hookSecrets) } : {}),
     status: doc.status,
     activeVersion: doc.activeVersion,
     revision: doc.seq - doc.base + 1,
@@ -59,13 +65,20 @@ function toEntry(doc: DeployEntry): DeployEntry {
   };
 }
 
-/** Only the known keys, so a caller's extra properties never end up stored. */
-function settingsFields(s: FunctionSettings): Pick<FunctionDoc, 'preset' | 'invocation' | 'limits' | 'env' | 'auth' | 'retry' | 'hookSecrets'> {
+/** Only the known keys, so a caller's extra properties never end up stored; secrets sealed. */
+function settingsFields(ring: Keyring, name: string, s: FunctionSettings): Pick<FunctionDoc, 'preset' | 'invocation' | 'limits' | 'env' | 'secrets' | 'auth' | 'retry' | 'hookSecrets'> {
   return {
-    preset: s.preset, invocation: s.invocation, limits: { ...s.limits }, env: envToPairs(s.env), auth: s.auth,
+    preset: s.preset, invocation: s.invocation, limits: { ...s.limits }, env: envToPairs(s.env),
+    secrets: envToPairs(sealSecrets(ring, name, s.secrets ?? {})),
+    auth: s.auth,
     ...(s.retry !== undefined ? { retry: { ...s.retry } } : {}),
-    ...(s.hookSecrets !== undefined ? { hookSecrets: s.hookSecrets } : {}),
+    ...(s.hookSecrets !== undefined ? { hookSecrets: sealHooks(ring, name, s.hookSecrets) } : {}),
   };
+}
+
+/** Removes sealed values from the revision documents before `seq` (nothing reads them; best effort). */
+export async function scrubOlderRevisions(ctx: MongoContext, name: string, seq: number): Promise<void> {
+  await ctx.col.functions.updateMany({ name, seq: { $lt: seq } }, { $unset: { secrets: '', hookSecrets: '' } }).catch(() => {});
 }
 
 function notFound(name: string): StoreError {
@@ -134,7 +147,7 @@ async function whyMissed(ctx: MongoContext, name: string, expected: number): Pro
 const ATTEMPTS = 20;
 
 export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
-  const { col } = ctx;
+  const { col, ring } = ctx;
   return {
     async create(name, settings) {
       ctx.check();
@@ -149,7 +162,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           seq,
           base: seq,
           deleted: false,
-          ...settingsFields(settings),
+          ...settingsFields(ring, name, settings),
           status: 'active',
           activeVersion: null,
           deploySeq: 0,
@@ -165,7 +178,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
           col.tokens.deleteMany({ kind: 'invoke', scope: name }),
           pruneRevisions(ctx, doc),
         ]);
-        return toRecord(doc);
+        return toRecord(ring, doc);
       }
       throw new StoreError('FUNCTION_EXISTS', `a function named ${name} is being created concurrently`, { function: name });
     },
@@ -173,7 +186,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
     async get(name) {
       ctx.check();
       const doc = await liveFunction(ctx, name);
-      return doc === null ? null : toRecord(doc);
+      return doc === null ? null : toRecord(ring, doc);
     },
 
     async list() {
@@ -183,7 +196,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       for (const doc of await col.functions.find({}).sort({ name: 1, seq: -1 }).toArray()) {
         if (doc.name === last) continue; // an older revision not pruned yet
         last = doc.name;
-        if (!doc.deleted) out.push(toRecord(doc));
+        if (!doc.deleted) out.push(toRecord(ring, doc));
       }
       return out;
     },
@@ -196,19 +209,22 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       if (patch.invocation !== undefined) changes.invocation = patch.invocation;
       if (patch.limits !== undefined) changes.limits = { ...patch.limits };
       if (patch.env !== undefined) changes.env = envToPairs(patch.env);
+      if (patch.secrets !== undefined) changes.secrets = envToPairs(sealSecrets(ring, name, patch.secrets));
       if (patch.auth !== undefined) changes.auth = patch.auth;
       if (patch.retry !== undefined) changes.retry = { ...patch.retry };
-      if (patch.hookSecrets !== undefined) changes.hookSecrets = patch.hookSecrets;
+      if (patch.hookSecrets !== undefined) changes.hookSecrets = sealHooks(ring, name, patch.hookSecrets);
       const next = nextOf(cur, changes);
       if (!(await insertRevision(ctx, next))) throw await whyMissed(ctx, name, expectedRevision);
       await pruneRevisions(ctx, next);
-      return toRecord(next);
+      if (patch.secrets !== undefined || patch.hookSecrets !== undefined) await scrubOlderRevisions(ctx, name, next.seq);
+      return toRecord(ring, next);
     },
 
     async delete(name, expectedRevision) {
       ctx.check();
       const cur = await mustGet(ctx, name, expectedRevision);
-      const tombstone = nextOf(cur, { deleted: true, updatedAt: ctx.now() });
+      const { secrets: _secrets, hookSecrets: _hooks, ...kept } = cur;
+      const tombstone = nextOf(kept, { deleted: true, updatedAt: ctx.now() });
       if (!(await insertRevision(ctx, tombstone))) throw await whyMissed(ctx, name, expectedRevision);
       await Promise.all([
         col.versions.deleteMany({ function: name }),
@@ -217,6 +233,7 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
         col.logs.deleteMany({ function: name }),
         col.tokens.deleteMany({ kind: 'invoke', scope: name }),
         pruneRevisions(ctx, tombstone),
+        scrubOlderRevisions(ctx, name, tombstone.seq),
       ]);
     },
   };
@@ -233,7 +250,7 @@ async function logEntry(ctx: MongoContext, entry: DeployEntry): Promise<void> {
 }
 
 export function mongoDeployStore(ctx: MongoContext): DeployStore {
-  const { col } = ctx;
+  const { col, ring } = ctx;
   return {
     async apply(request: DeployRequest) {
       ctx.check();
@@ -274,7 +291,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
         }
         await logEntry(ctx, entry);
         await pruneRevisions(ctx, next);
-        return { function: toRecord(next), entry: toEntry(entry) };
+        return { function: toRecord(ring, next), entry: toEntry(entry) };
       }
       throw new StoreError('REVISION_CONFLICT', `function ${name} kept changing; retry`, { function: name });
     },

@@ -5,11 +5,13 @@
  * Why this shape: docs/adr/0006-production-stores.md. Collections and gaps: docs/stores.md.
  */
 import { MongoClient } from 'mongodb';
+import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../types.js';
 import { mongoBlobStore } from './blobs.js';
 import { collections, ensureSchema, type MongoContext } from './context.js';
 import { mongoDeployStore, mongoFunctionStore } from './functions.js';
+import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
 import { mongoUsageHistory } from './usage-history.js';
@@ -23,6 +25,8 @@ export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export interface MongoStoreOptions {
   /** A `mongodb://` URL. */
   url: string;
+  /** Seals secrets and keys token digests; every process on one database needs the same keys (docs/secrets.md). */
+  keyring: Keyring;
   /** Default `fastapi_platform`. */
   database?: string;
   /** The clock for createdAt/updatedAt/at fields (tests pass a fake one). Default Date.now. */
@@ -57,8 +61,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const db = client.db(options.database ?? DEFAULT_DATABASE);
     const col = collections(db);
     const now = options.now ?? Date.now;
-    const { ttl } = await ensureSchema(col, now());
-    const ctx: MongoContext = { db, col, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS };
+    const { ttl } = await ensureSchema(col, now(), options.keyring);
+    const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS };
     if (!ttl) {
       sweeper = setInterval(() => {
         sweepExpiredLogs(ctx).catch(() => {
@@ -74,6 +78,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       deploys: mongoDeployStore(ctx),
       runs: mongoRunStore(ctx),
       tokens: mongoTokenStore(ctx),
+      keys: mongoSecretKeys(ctx),
       usageHistory: mongoUsageHistory(ctx),
       blobs,
       async close() {

@@ -1,11 +1,12 @@
 /**
- * TokenStore on MongoDB: only sha256 hashes of secrets are written (see ../secrets.ts), looked up
- * through a unique index on `hash`. `rotate` inserts the replacement first and then revokes the old
+ * TokenStore on MongoDB: only keyed digests of secrets are written (`digest` with its `keyId`; see
+ * ../secrets.ts), looked up through an index on `digest`; a document without a key id, or whose
+ * digest was not made with a key in the ring, matches no secret. `rotate` inserts the replacement first and then revokes the old
  * token conditioned on it still being live; if that loses a race the replacement is removed again.
  * A crash in between leaves the old token working and an extra token whose secret nobody saw.
  */
 import { StoreError } from '../errors.js';
-import { hashSecret, newId, newSecret } from '../secrets.js';
+import { newId, newSecret, sameDigest } from '../secrets.js';
 import type { IssuedToken, TokenKind, TokenRecord, TokenStore } from '../types.js';
 import type { MongoContext, TokenDoc } from './context.js';
 
@@ -15,7 +16,8 @@ function toRecord(doc: TokenDoc): TokenRecord {
     kind: doc.kind,
     scope: doc.scope,
     label: doc.label,
-    hash: doc.hash,
+    keyId: doc.keyId ?? null,
+    digest: doc.digest ?? '',
     createdAt: doc.createdAt,
     revokedAt: doc.revokedAt,
   };
@@ -26,14 +28,14 @@ function notFound(id: string): StoreError {
 }
 
 export function mongoTokenStore(ctx: MongoContext): TokenStore {
-  const { col } = ctx;
+  const { col, ring } = ctx;
   let counter = 0;
 
   async function issueNow(kind: TokenKind, scope: string | null, label: string): Promise<IssuedToken> {
     const secret = newSecret(kind);
     const createdAt = ctx.now();
     counter = (counter + 1) % 1000;
-    const doc: TokenDoc = { _id: newId('tok_'), kind, scope, label, hash: hashSecret(secret), createdAt, seq: createdAt * 1000 + counter, revokedAt: null };
+    const doc: TokenDoc = { _id: newId('tok_'), kind, scope, label, digest: ring.tokenDigest(secret), keyId: ring.currentId, createdAt, seq: createdAt * 1000 + counter, revokedAt: null };
     await col.tokens.insertOne(doc);
     return { secret, record: toRecord(doc) };
   }
@@ -46,10 +48,13 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
 
     async verify(secret, kind, scope = null) {
       ctx.check();
-      const doc = await col.tokens.findOne({ hash: hashSecret(secret), revokedAt: null });
-      if (doc === null || doc.kind !== kind) return null;
-      if (kind === 'invoke' && doc.scope !== scope) return null;
-      return toRecord(doc);
+      for (const keyId of ring.ids) {
+        const doc = await col.tokens.findOne({ digest: ring.tokenDigest(secret, keyId), keyId, revokedAt: null });
+        if (doc === null) continue;
+        if (doc.kind !== kind || (kind === 'invoke' && doc.scope !== scope)) return null;
+        return toRecord(doc);
+      }
+      return null;
     },
 
     async rotate(id) {
@@ -69,6 +74,18 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       ctx.check();
       const revoked = await col.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
       if (revoked.modifiedCount === 0) throw notFound(id);
+    },
+
+    async rekey(id, secret) {
+      ctx.check();
+      const doc = await col.tokens.findOne({ _id: id, revokedAt: null });
+      if (doc === null || typeof doc.keyId !== 'string' || typeof doc.digest !== 'string' || !ring.has(doc.keyId)) return null;
+      if (!sameDigest(ring.tokenDigest(secret, doc.keyId), doc.digest)) return null;
+      if (doc.keyId === ring.currentId) return toRecord(doc);
+      // Two processes re-keying at once compute the same digest: the repeat is harmless.
+      const digest = ring.tokenDigest(secret);
+      const done = await col.tokens.updateOne({ _id: id, digest: doc.digest, revokedAt: null }, { $set: { digest, keyId: ring.currentId } });
+      return done.matchedCount === 0 ? null : toRecord({ ...doc, digest, keyId: ring.currentId });
     },
 
     async list(filter = {}) {

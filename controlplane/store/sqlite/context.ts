@@ -1,8 +1,11 @@
 /** What every table module of the SQLite adapter shares: the connection, the clock, the open check. */
 import type { Database } from 'better-sqlite3';
+import type { Keyring } from '../../secrets/index.js';
 
 export interface SqliteContext {
   readonly db: Database;
+  /** Seals secret fields and keys token digests (docs/secrets.md). */
+  readonly ring: Keyring;
   now(): number;
   /** Throws STORE_CLOSED once the store is closed. */
   check(): void;

@@ -1,5 +1,10 @@
-/** FunctionStore and DeployStore on SQLite. Status and activeVersion change only in `apply`. */
+/**
+ * FunctionStore and DeployStore on SQLite. Status and activeVersion change only in `apply`.
+ * Settings are one JSON column; `secrets` and `hookSecrets` in it are sealed (../sealed.ts).
+ */
+import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { openHooks, openSecrets, sealHooks, sealSecrets, type SealedHookSecret } from '../sealed.js';
 import type {
   DeployEntry,
   DeployRequest,
@@ -34,17 +39,23 @@ interface DeployRow {
   at: number;
 }
 
-function toRecord(row: FunctionRow): FunctionRecord {
-  const settings = fromJson<FunctionSettings>(row.settings);
+/** The settings column: FunctionSettings with `secrets` and `hookSecrets` sealed. */
+export interface StoredSettings extends Omit<FunctionSettings, 'hookSecrets'> {
+  hookSecrets?: Record<string, SealedHookSecret>;
+}
+
+function toRecord(ring: Keyring, row: FunctionRow): FunctionRecord {
+  const settings = fromJson<StoredSettings>(row.settings);
   return {
     name: row.name,
     preset: settings.preset,
     invocation: settings.invocation,
     limits: { ...settings.limits },
     env: { ...settings.env },
+    secrets: openSecrets(ring, row.name, settings.secrets),
     auth: settings.auth,
     ...(settings.retry !== undefined ? { retry: { ...settings.retry } } : {}),
-    ...(settings.hookSecrets !== undefined ? { hookSecrets: settings.hookSecrets } : {}),
+    ...(settings.hookSecrets !== undefined ? { hookSecrets: openHooks(ring, row.name, settings.hookSecrets) } : {}),
     status: row.status,
     activeVersion: row.active_version,
     revision: row.revision,
@@ -67,9 +78,14 @@ function toEntry(row: DeployRow): DeployEntry {
   };
 }
 
-function settingsOf(s: FunctionSettings): string {
+export function storedJson(s: StoredSettings): string {
   // Only the known keys, so a caller's extra properties never end up stored.
-  return JSON.stringify({ preset: s.preset, invocation: s.invocation, limits: s.limits, env: s.env, auth: s.auth, retry: s.retry, hookSecrets: s.hookSecrets });
+  return JSON.stringify({ preset: s.preset, invocation: s.invocation, limits: s.limits, env: s.env, secrets: s.secrets, auth: s.auth, retry: s.retry, hookSecrets: s.hookSecrets });
+}
+
+function sealed(ring: Keyring, name: string, s: FunctionSettings): StoredSettings {
+  const { hookSecrets, secrets, ...plain } = s;
+  return { ...plain, secrets: sealSecrets(ring, name, secrets ?? {}), ...(hookSecrets !== undefined ? { hookSecrets: sealHooks(ring, name, hookSecrets) } : {}) };
 }
 
 /** The row, or FUNCTION_NOT_FOUND; REVISION_CONFLICT when `expected` is given and differs. */
@@ -87,7 +103,7 @@ function mustGet(ctx: SqliteContext, name: string, expected?: number): FunctionR
 }
 
 export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
-  const { db } = ctx;
+  const { db, ring } = ctx;
   const insert = db.prepare(`INSERT INTO functions (name, settings, status, active_version, revision, created_at, updated_at)
     VALUES (?, ?, 'active', NULL, 1, ?, ?)`);
   const update = db.prepare('UPDATE functions SET settings = ?, revision = revision + 1, updated_at = ? WHERE name = ?');
@@ -97,43 +113,45 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
       ctx.check();
       const now = ctx.now();
       try {
-        insert.run(name, settingsOf(settings), now, now);
+        insert.run(name, storedJson(sealed(ring, name, settings)), now, now);
       } catch (err) {
         if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
           throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
         }
         throw err;
       }
-      return toRecord(mustGet(ctx, name));
+      return toRecord(ring, mustGet(ctx, name));
     },
 
     async get(name) {
       ctx.check();
       const row = db.prepare('SELECT * FROM functions WHERE name = ?').get(name) as FunctionRow | undefined;
-      return row === undefined ? null : toRecord(row);
+      return row === undefined ? null : toRecord(ring, row);
     },
 
     async list() {
       ctx.check();
-      return (db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map(toRecord);
+      return (db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map((row) => toRecord(ring, row));
     },
 
     async update(name, expectedRevision, patch) {
       ctx.check();
       return db.transaction(() => {
         const row = mustGet(ctx, name, expectedRevision);
-        const current = fromJson<FunctionSettings>(row.settings);
-        const next: FunctionSettings = {
+        const current = fromJson<StoredSettings>(row.settings);
+        const hookSecrets = patch.hookSecrets !== undefined ? sealHooks(ring, name, patch.hookSecrets) : current.hookSecrets;
+        const next: StoredSettings = {
           preset: patch.preset ?? current.preset,
           invocation: patch.invocation ?? current.invocation,
           limits: patch.limits ?? current.limits,
           env: patch.env ?? current.env,
+          secrets: patch.secrets !== undefined ? sealSecrets(ring, name, patch.secrets) : (current.secrets ?? {}),
           auth: patch.auth ?? current.auth,
           ...((patch.retry ?? current.retry) !== undefined ? { retry: patch.retry ?? current.retry } : {}),
-          ...((patch.hookSecrets ?? current.hookSecrets) !== undefined ? { hookSecrets: patch.hookSecrets ?? current.hookSecrets } : {}),
+          ...(hookSecrets !== undefined ? { hookSecrets } : {}),
         };
-        update.run(settingsOf(next), ctx.now(), name);
-        return toRecord(mustGet(ctx, name));
+        update.run(storedJson(next), ctx.now(), name);
+        return toRecord(ring, mustGet(ctx, name));
       }).immediate();
     },
 
@@ -190,7 +208,7 @@ export function sqliteDeployStore(ctx: SqliteContext): DeployStore {
         };
         setState.run(status, active, entry.seq, entry.at, request.function);
         insertEntry.run(entry);
-        return { function: toRecord(mustGet(ctx, request.function)), entry };
+        return { function: toRecord(ctx.ring, mustGet(ctx, request.function)), entry };
       }).immediate();
     },
 

@@ -7,11 +7,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Keyring } from '../../secrets/index.js';
 import { DiskBlobStore } from '../disk-blobs.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../types.js';
 import type { SqliteContext } from './context.js';
 import { sqliteDeployStore, sqliteFunctionStore } from './functions.js';
+import { sqliteSecretKeys } from './keys.js';
 import { migrate } from './migrations.js';
 import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
@@ -24,6 +26,8 @@ export const BLOBS_DIR = 'blobs';
 export interface SqliteStoreOptions {
   /** The state directory; created when missing. */
   stateDir: string;
+  /** Seals secrets and keys token digests; its keys live outside the state directory (docs/secrets.md). */
+  keyring: Keyring;
   /** The clock for createdAt/updatedAt/at fields (tests pass a fake one). Default Date.now. */
   now?: () => number;
   /**
@@ -45,7 +49,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
-    migrate(db, now());
+    migrate(db, now(), options.keyring);
   } catch (err) {
     db.close();
     throw err;
@@ -53,7 +57,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const check = (): void => {
     if (closed) throw new StoreError('STORE_CLOSED', 'the store is closed');
   };
-  const ctx: SqliteContext = { db, now, check };
+  const ctx: SqliteContext = { db, ring: options.keyring, now, check };
   let blobs: DiskBlobStore;
   try {
     blobs = await DiskBlobStore.open(join(stateDir, BLOBS_DIR), check);
@@ -67,6 +71,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     deploys: sqliteDeployStore(ctx),
     runs: sqliteRunStore(ctx),
     tokens: sqliteTokenStore(ctx),
+    keys: sqliteSecretKeys(ctx),
     usageHistory: sqliteUsageHistory(ctx),
     blobs,
     async close() {

@@ -4,12 +4,17 @@
  * rather than guessed at. See docs/stores.md ("Embedded layout").
  */
 import type { Database } from 'better-sqlite3';
+import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { sealLegacyHooks } from '../sealed.js';
+import type { StoredSettings } from './functions.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Data changes that need code (and the keyring), run after `sql` in the same transaction. */
+  upgrade?: (db: Database, ring: Keyring) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -110,13 +115,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX usage_batches_by_time ON usage_batches (at);
     `,
   },
+  {
+    version: 3,
+    name: 'secrets at rest: keyed token digests, sealed webhook secrets',
+    sql: `
+      -- digest = HMAC-SHA256(token key of key_id, sha256(secret)), hex; key_id NULL matches nothing.
+      ALTER TABLE tokens RENAME COLUMN hash TO digest;
+      ALTER TABLE tokens ADD COLUMN key_id TEXT;
+    `,
+    // Once, in the migration's transaction: existing sha256 rows are re-keyed (the digest is made
+    // from the sha256, so no secret is needed) and clear webhook secrets sealed. A row planted
+    // later without a key id is never re-keyed, so it never matches (docs/adr/0009-secrets-at-rest.md).
+    upgrade(db, ring) {
+      const rekey = db.prepare('UPDATE tokens SET digest = ?, key_id = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, digest FROM tokens WHERE key_id IS NULL').all() as { id: string; digest: string }[]) {
+        rekey.run(ring.tokenDigestFromSha256(row.digest), ring.currentId, row.id);
+      }
+      const write = db.prepare('UPDATE functions SET settings = ? WHERE name = ?');
+      for (const row of db.prepare('SELECT name, settings FROM functions').all() as { name: string; settings: string }[]) {
+        const settings = JSON.parse(row.settings) as StoredSettings;
+        if (settings.hookSecrets === undefined) continue;
+        const { hookSecrets, changed } = sealLegacyHooks(ring, row.name, settings.hookSecrets);
+        if (changed > 0) write.run(JSON.stringify({ ...settings, hookSecrets }), row.name);
+      }
+    },
+  },
 ];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Brings the database up to SCHEMA_VERSION; returns the versions it applied. */
-export function migrate(db: Database, now: number): number[] {
+export function migrate(db: Database, now: number, ring: Keyring): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
   const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
@@ -130,6 +160,7 @@ export function migrate(db: Database, now: number): number[] {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      migration.upgrade?.(db, ring);
       record.run(migration.version, migration.name, now);
     }).immediate();
     applied.push(migration.version);

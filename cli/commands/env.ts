@@ -1,0 +1,140 @@
+/**
+ * `env set|unset|list <fn>`: a function's environment — plain `env` values and write-only
+ * `secrets` (docs/cli.md, docs/secrets.md). Each name lives in one place: setting it as a secret
+ * removes it from the plain env and the other way round. Changes reach new instances (the next
+ * cold start) without a redeploy. Secret values are never printed, not even in --json.
+ */
+import { flag, type ParsedArgs } from '../args.js';
+import type { ApiClient, ApiFunction } from '../client.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { table } from '../output.js';
+import { ENV_NAME, FUNCTION_NAME } from '../../protocol/index.js';
+
+const HIDDEN = '(hidden)';
+const APPLIES = 'New instances get it at their cold start; warm instances finish their calls and are replaced (no redeploy needed).';
+
+function functionName(args: ParsedArgs, action: string): string {
+  const name = args.positionals[1];
+  if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> …`);
+  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  return name;
+}
+
+function checkedName(name: string): string {
+  if (!ENV_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not an env name: letters, digits and _, not starting with a digit`);
+  return name;
+}
+
+async function current(client: ApiClient, name: string): Promise<ApiFunction> {
+  const found = await client.getFunction(name);
+  if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}"; deploy it first`);
+  return found.function;
+}
+
+/** `NAME=value` pairs; a lone `NAME` takes its value from stdin (so it stays out of shell history). */
+async function assignments(ctx: Context, items: readonly string[]): Promise<Map<string, string>> {
+  if (items.length === 0) throw usageError('env set needs NAME=value (or NAME alone to read the value from stdin)');
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq === -1) {
+      if (items.length > 1) throw usageError(`${JSON.stringify(item)}: give NAME=value, or a single NAME to read its value from stdin`);
+      out.set(checkedName(item), (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, ''));
+    } else {
+      out.set(checkedName(item.slice(0, eq)), item.slice(eq + 1));
+    }
+  }
+  return out;
+}
+
+async function set(ctx: Context, args: ParsedArgs): Promise<number> {
+  const name = functionName(args, 'set');
+  const values = await assignments(ctx, args.positionals.slice(2));
+  const secret = flag(args, 'secret');
+  const client = await clientOf(ctx, args);
+  const fn = await current(client, name);
+  const names = [...values.keys()];
+  const env = { ...fn.env };
+  const secrets: Record<string, string | null> = {};
+  for (const [key, value] of values) {
+    if (secret) {
+      secrets[key] = value;
+      delete env[key];
+    } else {
+      env[key] = value;
+      if ((fn.secrets ?? []).includes(key)) secrets[key] = null;
+    }
+  }
+  const changedEnv = secret ? names.some((key) => key in fn.env) : true;
+  await client.updateFunction(name, { ...(changedEnv ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+  ctx.out.data({ ok: true, function: name, set: names, secret });
+  ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${APPLIES}`);
+  if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
+  return EXIT.OK;
+}
+
+async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
+  const name = functionName(args, 'unset');
+  const names = args.positionals.slice(2).map(checkedName);
+  if (names.length === 0) throw usageError('env unset needs at least one NAME');
+  const client = await clientOf(ctx, args);
+  const fn = await current(client, name);
+  const env = { ...fn.env };
+  const secrets: Record<string, null> = {};
+  const removed: string[] = [];
+  for (const key of names) {
+    if (key in env) delete env[key];
+    if ((fn.secrets ?? []).includes(key)) secrets[key] = null;
+    if (key in fn.env || key in secrets) removed.push(key);
+  }
+  if (removed.length > 0) {
+    const envChanged = names.some((key) => key in fn.env);
+    await client.updateFunction(name, { ...(envChanged ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+  }
+  const missing = names.filter((key) => !removed.includes(key));
+  ctx.out.data({ ok: true, function: name, removed, notSet: missing });
+  if (removed.length > 0) ctx.out.line(`Removed ${removed.join(', ')} from "${name}". ${APPLIES}`);
+  if (missing.length > 0) ctx.out.line(`Not set on "${name}": ${missing.join(', ')}.`);
+  return EXIT.OK;
+}
+
+async function listEnv(ctx: Context, args: ParsedArgs): Promise<number> {
+  const name = functionName(args, 'list');
+  if (args.positionals.length > 2) throw usageError(`unexpected argument ${JSON.stringify(args.positionals[2])}`);
+  const fn = await current(await clientOf(ctx, args), name);
+  const secrets = [...(fn.secrets ?? [])].sort();
+  ctx.out.data({ ok: true, function: name, env: fn.env, secrets });
+  const rows = [
+    ...Object.entries(fn.env).filter(([key]) => !secrets.includes(key)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => [key, 'env', value]),
+    ...secrets.map((key) => [key, 'secret', HIDDEN]),
+  ];
+  ctx.out.line(rows.length === 0 ? `"${name}" has no env values and no secrets.` : table(['NAME', 'KIND', 'VALUE'], rows));
+  return EXIT.OK;
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const action = args.positionals[0];
+  if (action === 'set') return set(ctx, args);
+  if (action === 'unset') return unset(ctx, args);
+  if (action === 'list' || action === 'ls') return listEnv(ctx, args);
+  throw usageError(`env needs an action: set, unset or list (got ${action === undefined ? 'none' : JSON.stringify(action)})\nRun \`fastapi-platform env --help\` for usage.`);
+}
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: 'set, unset or list a function\'s env values and secrets (applies at the next cold start)',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env list <fn>',
+  details: [
+    'Secrets (--secret) are write-only: stored encrypted, listed by name only, never printed. A lone NAME',
+    '(`env set <fn> DB_PASSWORD --secret < file`) reads the value from stdin, keeping it out of shell history.',
+    'A name lives in one place: setting it as a secret removes the plain value and the other way round;',
+    'a secret wins over a plain value of the same name. Plain env is also replaced by `deploy` from',
+    'platform.yaml; secrets are left alone by deploys. Changes reach new instances without a redeploy:',
+    'warm instances finish their calls and are replaced.',
+  ].join('\n'),
+  options: {
+    secret: { type: 'boolean', description: 'with set: store the values as secrets (encrypted, shown by name only)' },
+  },
+  run,
+};

@@ -1,0 +1,122 @@
+/**
+ * Secrets at rest in the production store, at the document level, on a real FerretDB
+ * (docs/adr/0009-secrets-at-rest.md): the upgrade of a schema-1 database, token documents planted
+ * by someone who can write the database but has no key, and no old sealed value left behind in
+ * older revision documents after a removal, a rotation without grace, or a key rotation.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { MongoClient, type Document } from 'mongodb';
+import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
+import { TokenIndex } from '../../controlplane/service/tokens.js';
+import { openStore, type Store } from '../../controlplane/store/index.js';
+import { settings, uniqueName } from '../conformance/fixtures.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+
+const skip = serverSkip('ferretdb');
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+let ferret: ServerProcess | null = null;
+let client: MongoClient | null = null;
+const stores: Store[] = [];
+if (!skip) {
+  ferret = await startFerret();
+  client = await MongoClient.connect(ferret.url);
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close().catch(() => {})));
+    await client?.close();
+    await ferret?.destroy();
+  });
+}
+
+const freshDatabase = (): string => `fp_sec_${randomBytes(5).toString('hex')}`;
+
+/** A collection of `database` with string ids, as the store writes them. */
+const collection = (database: string, name: string) => client!.db(database).collection<Document & { _id: string }>(name);
+
+async function open(database: string, keyring: Keyring): Promise<Store> {
+  const store = await openStore({ kind: 'production', mongoUrl: ferret!.url, database, keyring });
+  stores.push(store);
+  return store;
+}
+
+/** Every revision document of a function, as stored. */
+function revisions(database: string, name: string): Promise<Document[]> {
+  return collection(database, 'functions').find({ name }).toArray();
+}
+
+describe('production store: secrets at rest (FerretDB)', { skip }, () => {
+  it('upgrades a schema-1 database once: sha256 token documents re-keyed, clear webhook secrets sealed', async () => {
+    const database = freshDatabase();
+    const name = uniqueName();
+    const adminSecret = `fpa_${randomBytes(32).toString('base64url')}`;
+    const hookSecret = `whsec_${randomBytes(12).toString('hex')}`;
+    await collection(database, 'meta').insertOne({ _id: 'schema', version: 1, at: 1 });
+    await collection(database, 'tokens').createIndex({ hash: 1 }, { name: 'by_hash', unique: true });
+    await collection(database, 'tokens').insertOne({ _id: 'tok_legacy', kind: 'admin', scope: null, label: 'admin', hash: sha256(adminSecret), createdAt: 1, seq: 1000, revokedAt: null });
+    const { env: _env, ...rest } = settings();
+    await collection(database, 'functions').insertOne({
+      _id: `${name}/1`, name, seq: 1, base: 1, deleted: false, ...rest, env: [], hookSecrets: { github: { current: hookSecret } },
+      status: 'active', activeVersion: null, deploySeq: 0, lastDeploy: null, createdAt: 1, updatedAt: 1,
+    });
+    const ring = new Keyring([generateKey()]);
+    const store = await open(database, ring);
+    const token = await store.tokens.verify(adminSecret, 'admin');
+    assert.deepEqual([token?.id, token?.keyId], ['tok_legacy', ring.currentId]);
+    assert.deepEqual((await store.functions.get(name))?.hookSecrets, { github: { current: hookSecret } });
+    const tokenDoc = await collection(database, 'tokens').findOne({ _id: 'tok_legacy' });
+    assert.deepEqual([tokenDoc?.['hash'], tokenDoc?.['keyId']], [undefined, ring.currentId]);
+    assert.equal(JSON.stringify(await revisions(database, name)).includes(hookSecret), false);
+    assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], 2);
+    // A second token under the new scheme coexists (schema 1's unique index on `hash` is gone).
+    await store.tokens.issue({ kind: 'admin' });
+    await store.tokens.issue({ kind: 'invoke', scope: name });
+  });
+
+  it('a token document planted without the key grants nothing after a reload, and is never upgraded', async () => {
+    const database = freshDatabase();
+    const ring = new Keyring([generateKey()]);
+    const first = await open(database, ring);
+    const real = await first.tokens.issue({ kind: 'admin', label: 'admin' });
+    const planted = `fpa_${'B'.repeat(43)}`;
+    const stranger = new Keyring([generateKey()]);
+    await collection(database, 'tokens').insertMany([
+      { _id: 'tok_plain', kind: 'admin', scope: null, label: 'admin', hash: sha256(planted), createdAt: 1, seq: 1, revokedAt: null },
+      { _id: 'tok_no_key', kind: 'admin', scope: null, label: 'admin', digest: sha256(planted), createdAt: 1, seq: 2, revokedAt: null },
+      { _id: 'tok_current_id', kind: 'admin', scope: null, label: 'admin', digest: sha256(`${planted}x`), keyId: ring.currentId, createdAt: 1, seq: 3, revokedAt: null },
+      { _id: 'tok_other_key', kind: 'admin', scope: null, label: 'admin', digest: stranger.tokenDigest(`${planted}y`), keyId: ring.currentId, createdAt: 1, seq: 4, revokedAt: null },
+    ]);
+    const second = await open(database, ring);
+    for (const secret of [planted, `${planted}x`, `${planted}y`]) assert.equal(await second.tokens.verify(secret, 'admin'), null);
+    const index = await TokenIndex.load(second.tokens, ring);
+    for (const secret of [planted, `${planted}x`, `${planted}y`]) assert.equal(index.lookup(secret), undefined);
+    assert.equal(index.lookup(real.secret)?.id, real.record.id);
+    assert.equal((await collection(database, 'tokens').findOne({ _id: 'tok_plain' }))?.['digest'], undefined, 'never upgraded');
+  });
+
+  it('leaves no removed or rotated-out sealed value in any revision document', async () => {
+    const database = freshDatabase();
+    const oldKey = generateKey();
+    const ring = new Keyring([oldKey]);
+    const store = await open(database, ring);
+    const name = uniqueName();
+    const fn = await store.functions.create(name, settings({ secrets: { OLD: 'old-value', KEEP: 'kept' } }));
+    const hooked = await store.functions.update(name, fn.revision, { hookSecrets: { gh: { current: 'whsec_one' } } });
+    const sealedBefore = JSON.stringify(await revisions(database, name));
+    const oldEnvelopes = [...sealedBefore.matchAll(/fpenc:v1:[^"]+/g)].map((m) => m[0]);
+    assert.ok(oldEnvelopes.length >= 3);
+    const changed = await store.functions.update(name, hooked.revision, { secrets: { KEEP: 'kept' }, hookSecrets: { gh: { current: 'whsec_two' } } });
+    await store.deploys.apply({ function: name, action: 'pause', actor: 't', expectedRevision: changed.revision });
+    const after1 = JSON.stringify(await revisions(database, name));
+    for (const envelope of oldEnvelopes) assert.equal(after1.includes(envelope), false, 'an old envelope is still stored');
+    // A key rotation re-seals the newest revision and empties the older ones.
+    const both = await open(database, new Keyring([generateKey(), oldKey]));
+    assert.equal(await both.keys.reencrypt(), 2);
+    const docs = await revisions(database, name);
+    const newest = docs.reduce((a, b) => ((a['seq'] as number) > (b['seq'] as number) ? a : b));
+    for (const doc of docs) if (doc !== newest) assert.deepEqual([doc['secrets'], doc['hookSecrets']], [undefined, undefined]);
+    assert.equal(JSON.stringify(newest).includes(ring.currentId), false, 'nothing left under the old key');
+    await store.functions.delete(name, (await both.functions.get(name))!.revision);
+    assert.equal(JSON.stringify(await revisions(database, name)).includes('fpenc:'), false, 'a deleted function leaves no sealed value');
+  });
+});
