@@ -8,7 +8,8 @@
  * ids are checked against the keys (an id is derived from its key), so a hand-edited file that
  * mixes them up is refused instead of sealing under a wrong id.
  */
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { PlatformError } from '../../protocol/index.js';
@@ -61,16 +62,22 @@ export async function loadKeyring(source: KeySource): Promise<LoadedKeyring> {
   const key = generateKey();
   const file: KeyFile = { format: KEY_FILE_FORMAT, current: keyIdOf(key), keys: [{ id: keyIdOf(key), key: key.toString('base64'), createdAt: Date.now() }] };
   await mkdir(dirname(source.path), { recursive: true, mode: 0o700 });
+  // Written whole to a temporary file, then linked into place: link() fails with EEXIST when the
+  // file exists, so two processes starting at once on a fresh machine cannot both write a key,
+  // and neither can ever read a half-written file.
+  const temp = `${source.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    // `wx`: two processes starting at once on a fresh machine must not both write a key.
-    await writeFile(source.path, serialize(file), { mode: 0o600, flag: 'wx' });
-    await chmod(source.path, 0o600);
+    await writeFile(temp, serialize(file), { mode: 0o600, flag: 'wx' });
+    await chmod(temp, 0o600);
+    await link(temp, source.path);
     return { keyring: ringOf(file, source.path), created: true, where: source.path };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw keyFileError(source.path, err);
     const other = await readKeyFile(source.path);
     if (other === null) throw keyFileError(source.path, err);
     return { keyring: ringOf(other, source.path), created: false, where: source.path };
+  } finally {
+    await unlink(temp).catch(() => {});
   }
 }
 
