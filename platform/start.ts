@@ -228,11 +228,13 @@ function sandboxOptions(config: PlatformConfig, stateDir: string): Partial<PoolC
 export class SandboxStartError extends Error {
   readonly code = 'SANDBOX_UNAVAILABLE';
   constructor(mode: string, cause: Error) {
+    // A refused unshare means the kernel does not let this user build the box; anything else is in the message.
+    const refused = /unshare|Operation not permitted|EPERM/.test(cause.message);
     super(
       `the function sandbox (${mode} mode) could not start a runtime: ${cause.message}\n` +
-      (mode === 'userns'
-        ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, ' +
-          'user.max_user_namespaces > 0; on Ubuntu also kernel.apparmor_restrict_unprivileged_userns=0). '
+      (mode === 'userns' && refused
+        ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; ' +
+          'on Debian before 11 kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0). '
         : '') +
       'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
     );

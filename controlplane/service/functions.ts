@@ -24,7 +24,8 @@ export async function getFunction(ctx: ServiceContext, name: string): Promise<Fu
 function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>): void {
   const max = ctx.settings.maxFunctionInstances;
   if (settings.limits !== undefined && settings.limits.maxInstances > max) {
-    throw new PlatformError('INVALID_FIELD', `limits.maxInstances: this platform allows at most ${max} instances per function (FP_MAX_FUNCTION_INSTANCES)`, { field: 'limits.maxInstances', limit: max });
+    const issue = { code: 'INVALID_FIELD', field: 'limits.maxInstances', message: `this platform allows at most ${max} instances per function (FP_MAX_FUNCTION_INSTANCES)` };
+    throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit: max, issues: [issue] });
   }
 }
 

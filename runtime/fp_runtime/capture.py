@@ -16,13 +16,14 @@ _current = contextvars.ContextVar("fp_capture", default=None)
 
 
 class Capture:
-    __slots__ = ("lines", "size", "dropped", "truncated", "partial", "done")
+    __slots__ = ("lines", "size", "dropped", "dropped_lines", "truncated", "partial", "done")
 
     def __init__(self):
         self.lines = []
         self.size = 0
         self.dropped = 0
-        self.truncated = False  # also set when only empty lines were dropped (0 bytes)
+        self.dropped_lines = 0  # counted too: a flood of empty lines drops 0 bytes but many lines
+        self.truncated = False
         # stream -> [pieces, length] of its unfinished line; length -1: the line is being dropped.
         self.partial = {}
         # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
@@ -33,6 +34,7 @@ class Capture:
         # Every line costs its map on the wire too, so a flood of empty lines is bounded as well.
         if self.size + n + LINE_OVERHEAD > MAX_BYTES:
             self.dropped += n
+            self.dropped_lines += 1
             self.truncated = True
             return
         self.size += n + LINE_OVERHEAD
@@ -67,6 +69,8 @@ class Capture:
         held = self.partial.pop(stream, None)
         if held is not None and held[1] >= 0:
             self.add(stream, "".join(held[0]))
+        elif held is not None:
+            self.dropped_lines += 1
 
     def finish(self):
         for stream in list(self.partial):
@@ -75,8 +79,9 @@ class Capture:
         self.done = True
         if self.truncated:
             self.lines.append({"stream": "stderr", "ts": time.time() * 1000.0,
-                               "msg": f"[logs truncated: {self.dropped} bytes dropped]"})
+                               "msg": f"[logs truncated: {self.dropped_lines} lines, {self.dropped} bytes dropped]"})
             self.dropped = 0
+            self.dropped_lines = 0
             self.truncated = False
         return self.lines
 

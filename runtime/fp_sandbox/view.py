@@ -97,6 +97,9 @@ def build(cfg: dict) -> None:
         if os.path.lexists(f"{host}/etc/{name}") and os.path.exists(f"{host}/etc/{name}"):
             bind(f"{host}/etc/{name}", f"{root}/etc/{name}")
     write_identity(root, "fn", 65534, 65534)
+    tmp_bytes = int(cfg.get("tmpBytes") or (64 << 20))
+    # /tmp first: an interpreter or runtime that lives under the host's /tmp is bound over it.
+    _tmpfs(f"{root}/tmp", "1777", tmp_bytes)
     for path in _python_paths():
         bind(host + path, root + path)
 
@@ -106,10 +109,8 @@ def build(cfg: dict) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{name}")
-    tmp_bytes = int(cfg.get("tmpBytes") or (64 << 20))
     _tmpfs(f"{root}/dev/shm", "1777", tmp_bytes, libc.MS_NOEXEC)
     libc.mount(None, f"{root}/dev", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NOEXEC)
-    _tmpfs(f"{root}/tmp", "1777", tmp_bytes)
     os.makedirs(f"{root}/var")
     os.symlink("/tmp", f"{root}/var/tmp")
     cpu = f"{host}/sys/devices/system/cpu"

@@ -182,6 +182,8 @@ const BAD_CREATES: [unknown, string, string][] = [
   [{ name: 'ok-name', limits: { memory: 'lots' } }, 'INVALID_FIELD', 'limits.memory'],
   [{ name: 'ok-name', limits: { concurrency: '4' } }, 'INVALID_FIELD', 'limits.concurrency'],
   [{ name: 'ok-name', limits: { maxInstances: 0 } }, 'INVALID_FIELD', 'limits.maxInstances'],
+  [{ name: 'ok-name', limits: { maxInstances: 51 } }, 'INVALID_FIELD', 'limits.maxInstances'], // the platform's ceiling (FP_MAX_FUNCTION_INSTANCES, 50)
+  [{ name: 'ok-name', limits: { maxInstances: 10_000 } }, 'INVALID_FIELD', 'limits.maxInstances'],
   [{ name: 'ok-name', limits: { minWarm: 5, maxInstances: 2 } }, 'INVALID_FIELD', 'limits.minWarm'],
   [{ name: 'ok-name', env: { A: 1 } }, 'INVALID_FIELD', 'env.A'],
   [{ name: 'ok-name', env: { '1BAD': 'x' } }, 'INVALID_FIELD', 'env.1BAD'],
@@ -230,6 +232,7 @@ describe('bad input', () => {
       ['PATCH', '', { limits: { gpu: 1 } }, 'UNKNOWN_FIELD', 'limits.gpu'],
       ['PATCH', '', { limits: { timeout: 5 } }, 'INVALID_FIELD', 'limits.timeout'],
       ['PATCH', '', { limits: { minWarm: 50 } }, 'INVALID_FIELD', 'limits.minWarm'],
+      ['PATCH', '', { limits: { maxInstances: 51 } }, 'INVALID_FIELD', 'limits.maxInstances'],
       ['PATCH', '', { env: { A: null } }, 'INVALID_FIELD', 'env.A'],
       ['POST', '/deploy', { version: 'latest' }, 'INVALID_FIELD', 'version'],
       ['POST', '/deploy', { version: 0 }, 'INVALID_FIELD', 'version'],

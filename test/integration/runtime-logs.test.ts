@@ -22,7 +22,7 @@ async function serve(t: TestContext, files: Record<string, string>,
   return rt;
 }
 
-const TRUNCATION = /^\[logs truncated: \d+ bytes dropped\]$/;
+const TRUNCATION = /^\[logs truncated: \d+ lines, \d+ bytes dropped\]$/;
 /** The documented bound is 256 KiB of messages; the whole log list must stay near that. */
 const LOG_BUDGET_BYTES = 300 * 1024;
 
@@ -151,7 +151,11 @@ describe('log capture', () => {
     const res = await rt.invokeOk({}, {}, 20_000);
     const wire = encodeFrame(res.logs).length;
     assert.ok(wire < 2 * LOG_BUDGET_BYTES, `logs take ${wire} bytes on the wire in ${res.logs.length} lines`);
-    assert.match(res.logs[res.logs.length - 1]!.msg, TRUNCATION);
+    const marker = res.logs[res.logs.length - 1]!.msg;
+    assert.match(marker, TRUNCATION);
+    // The marker counts what was lost even when it weighs nothing: kept + dropped = every print.
+    const dropped = Number(/(\d+) lines/.exec(marker)![1]);
+    assert.equal(dropped + res.logs.length - 1, 400_000, marker);
   });
 
   test('capture is bounded and fast for many writes without a newline (progress-bar style)', async (t) => {

@@ -1,0 +1,52 @@
+/**
+ * The platform-wide instance cap (maxInstancesTotal, probe finding 6): at the cap, the least
+ * recently used idle instance of another function makes room; with every instance busy, a call
+ * waits until one frees, and the freed instance's slot goes to it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { PoolManager } from '../../poolmgr/index.js';
+import { ev, fnVersion, keyOf, openPool, pidOf, removeFunction, STEERED_HANDLER, until, writeFunction } from './poolmgr-harness.js';
+
+describe('poolmgr platform-wide instance cap', () => {
+  let dir: string;
+  before(async () => {
+    dir = await writeFunction({ 'main.py': STEERED_HANDLER });
+  });
+  after(() => removeFunction(dir));
+
+  it('stops the least recently used idle instance of another function to make room', async (t) => {
+    const pool: PoolManager = await openPool({ poolSize: 1, maxInstancesTotal: 2 });
+    t.after(() => pool.close());
+    const [a, b, c] = [fnVersion(dir), fnVersion(dir), fnVersion(dir)];
+    const first = await pool.invoke(a, ev());
+    await pool.invoke(b, ev());
+    assert.equal(pool.stats().warm, 2);
+    const third = await pool.invoke(c, ev());
+    assert.equal(third.error, null, JSON.stringify(third.error));
+    assert.equal(third.cold, true);
+    await until(() => pool.stats().functions[keyOf(a)] === undefined || pool.stats().functions[keyOf(a)]!.warm === 0, 3000, 'a to be stopped');
+    assert.equal(pool.stats().functions[keyOf(b)]?.warm, 1, 'b, used more recently, stays');
+    assert.equal(pool.stats().functions[keyOf(c)]?.warm, 1);
+    // a comes back on a new instance (room is made again, this time from b).
+    const again = await pool.invoke(a, ev());
+    assert.equal(again.cold, true);
+    assert.notEqual(pidOf(again), pidOf(first));
+  });
+
+  it('with every instance busy, a call waits and gets the slot of the first one to finish', async (t) => {
+    const pool: PoolManager = await openPool({ poolSize: 1, maxInstancesTotal: 1 });
+    t.after(() => pool.close());
+    const [busy, waiting] = [fnVersion(dir), fnVersion(dir)];
+    const slow = pool.invoke(busy, ev({ sleep: '0.6' }));
+    await until(() => pool.stats().busy === 1, 5000, 'the slow call to run');
+    const queued = pool.invoke(waiting, ev());
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pool.stats().functions[keyOf(waiting)]?.queued, 1, 'the call waits under the cap');
+    const [s, q] = await Promise.all([slow, queued]);
+    assert.equal(s.error, null);
+    assert.equal(q.error, null, JSON.stringify(q.error));
+    assert.ok(q.queuedMs >= 300, `queued ${q.queuedMs} ms`);
+    assert.equal(pool.stats().functions[keyOf(busy)]?.warm ?? 0, 0, 'the idle instance gave its slot away');
+  });
+});

@@ -1,0 +1,22 @@
+/**
+ * The local process host against the RuntimeHost conformance suite, in each sandbox mode this
+ * machine can run: root (namespaces, own uids, cgroups), userns (the same box inside a user
+ * namespace, as a platform not running as root gets it) and off (--unsafe-no-sandbox).
+ */
+import { tmpdir } from 'node:os';
+import { defaultPoolConfig, ProcessHost, type SandboxMode } from '../../poolmgr/index.js';
+import { runtimeHostTests } from '../conformance/runtime-host-suite.js';
+
+function host(sandbox: SandboxMode): ProcessHost {
+  return new ProcessHost({ ...defaultPoolConfig({ codeRoots: [tmpdir()], tasksMax: 64 }), sandbox });
+}
+
+const isRoot = process.geteuid?.() === 0;
+if (isRoot) {
+  runtimeHostTests('process host, root mode', () => {
+    const h = host('root');
+    return { host: h, sandboxed: true, cgroups: h.isolation.cgroups !== null };
+  });
+}
+runtimeHostTests('process host, user-namespace mode', () => ({ host: host('userns'), sandboxed: true, cgroups: false }));
+runtimeHostTests('process host, sandbox off', () => ({ host: host('off'), sandboxed: false, cgroups: false }));
