@@ -3,8 +3,12 @@
  * platform cost of "no instance of this version" → "handler answered". Before each call the pool
  * has refilled (stats().generic back to poolSize, nothing spawning), so every call takes a
  * pre-spawned generic runtime (`start === 'pool'`).
+ *
+ * Two pools side by side, their calls interleaved (one each per fresh version, so drift and noise
+ * hit both alike): the sandboxed one (the default: docs/security.md) and one with the sandbox
+ * off. The difference is what the box costs a cold start.
  */
-import { defaultPoolConfig, PoolManager, type FunctionVersion, type WireEvent } from '../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, type FunctionVersion, type PoolConfig, type WireEvent } from '../poolmgr/index.js';
 import type { BenchOptions } from './args.js';
 import { coldName, type ColdSeries } from './cold.js';
 import { tempDir, writeHelloFunction } from './functions.js';
@@ -54,52 +58,75 @@ async function waitForRefill(pool: PoolManager, size: number, timeoutMs = 15_000
   }
 }
 
-export async function poolCold(opts: BenchOptions): Promise<PoolCold> {
+export interface PoolColdPair {
+  /** The default: runtimes boxed (root or user-namespace mode). */
+  sandboxed: PoolCold;
+  /** The same calls with the sandbox off. */
+  unsandboxed: PoolCold;
+  /** The sandboxed pool's mode, e.g. 'root'. */
+  mode: string;
+}
+
+interface Arm {
+  pool: PoolManager;
+  wall: number[];
+  init: number[];
+  handler: number[];
+  waits: number[];
+  notFromPool: number;
+}
+
+export async function poolCold(opts: BenchOptions): Promise<PoolColdPair> {
   const dir = await tempDir('pool-cold');
   const poolSize = opts.coldPoolSize;
-  const pool = new PoolManager(
-    defaultPoolConfig({ poolSize, pythonPath: PYTHON, debug: opts.verbose }, { PATH: process.env['PATH'], LANG: process.env['LANG'] }),
-  );
+  const make = (sandbox: PoolConfig['sandbox']): Arm => ({
+    pool: new PoolManager(defaultPoolConfig(
+      { poolSize, pythonPath: PYTHON, debug: opts.verbose, sandbox, codeRoots: [dir.path] },
+      { PATH: process.env['PATH'], LANG: process.env['LANG'] },
+    )),
+    wall: [], init: [], handler: [], waits: [], notFromPool: 0,
+  });
+  const arms = [make('auto'), make('off')] as const;
   try {
-    await pool.start();
-    const wall: number[] = [];
-    const init: number[] = [];
-    const handler: number[] = [];
-    const waits: number[] = [];
-    let notFromPool = 0;
+    for (const arm of arms) await arm.pool.start();
     for (let i = -WARMUP_COLD; i < opts.coldN; i++) {
-      const name = i < 0 ? `warm-${-i}` : coldName(i);
-      const fnDir = await writeHelloFunction(dir.path, name, {}, `pool ${i}`);
-      const fn: FunctionVersion = {
-        name,
-        version: `v${i + WARMUP_COLD}`,
-        dir: fnDir,
-        entrypoint: 'main:handler',
-        env: {},
-        memoryBytes: 256 * 1024 * 1024, // the manifest default, as the gateway would pass it
-        timeoutMs: 30_000,
-        concurrency: 1,
-        maxInstances: 1,
-        minWarm: 0,
-        maxQueue: 100,
-      };
-      await pool.prepare(fnDir); // what a deploy does: bytecode compiled ahead
-      const waited = await waitForRefill(pool, poolSize);
-      await sleep(SETTLE_MS);
-      const start = process.hrtime.bigint();
-      const result = await pool.invoke(fn, event(i));
-      const ms = msSince(start);
-      if (result.error) throw new Error(`pool cold call ${name} failed: ${result.error.code} ${result.error.message}`);
-      if (i < 0) continue;
-      if (result.start !== 'pool') notFromPool++;
-      wall.push(ms);
-      init.push(result.initMs);
-      handler.push(result.handlerMs);
-      waits.push(waited);
+      for (const [k, arm] of arms.entries()) {
+        const name = `${i < 0 ? `warm-${-i}` : coldName(i)}-${k}`;
+        const fnDir = await writeHelloFunction(dir.path, name, {}, `pool ${i} ${k}`);
+        const fn: FunctionVersion = {
+          name,
+          version: `v${i + WARMUP_COLD}`,
+          dir: fnDir,
+          entrypoint: 'main:handler',
+          env: {},
+          memoryBytes: 256 * 1024 * 1024, // the manifest default, as the gateway would pass it
+          timeoutMs: 30_000,
+          concurrency: 1,
+          maxInstances: 1,
+          minWarm: 0,
+          maxQueue: 100,
+        };
+        await arm.pool.prepare(fnDir); // what a deploy does: bytecode compiled ahead
+        const waited = Math.max(await waitForRefill(arms[0].pool, poolSize), await waitForRefill(arms[1].pool, poolSize));
+        await sleep(SETTLE_MS);
+        const start = process.hrtime.bigint();
+        const result = await arm.pool.invoke(fn, event(i));
+        const ms = msSince(start);
+        if (result.error) throw new Error(`pool cold call ${name} failed: ${result.error.code} ${result.error.message}`);
+        if (i < 0) continue;
+        if (result.start !== 'pool') arm.notFromPool++;
+        arm.wall.push(ms);
+        arm.init.push(result.initMs);
+        arm.handler.push(result.handlerMs);
+        arm.waits.push(waited);
+      }
     }
-    return { poolSize, wall: series(wall), init: series(init), handler: series(handler), refillWait: series(waits), notFromPool };
+    const done = (arm: Arm): PoolCold => ({
+      poolSize, wall: series(arm.wall), init: series(arm.init), handler: series(arm.handler), refillWait: series(arm.waits), notFromPool: arm.notFromPool,
+    });
+    return { sandboxed: done(arms[0]), unsandboxed: done(arms[1]), mode: arms[0].pool.isolation.mode };
   } finally {
-    await pool.close();
+    for (const arm of arms) await arm.pool.close();
     await dir.remove();
   }
 }

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
-import { poolCold, type PoolCold } from './cold-pool.js';
+import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -75,7 +75,7 @@ async function main(): Promise<number> {
   let lat: LatencyResult | null = null;
   let baseline: PythonBaseline | null = null;
   let gw: GatewayCold | null = null;
-  let pool: PoolCold | null = null;
+  let pool: PoolColdPair | null = null;
   let rec: RecordingResult | null = null;
 
   if (opts.sections.includes('throughput')) {
@@ -91,7 +91,10 @@ async function main(): Promise<number> {
     baseline = await section('cold', errors, () => pythonBaseline((opts as BenchOptions).coldN));
     if (baseline) console.error(`  python spawn         p50 ${baseline.wall.summary.p50.toFixed(2)} ms  p99 ${baseline.wall.summary.p99.toFixed(2)} ms`);
     pool = await section('cold', errors, () => poolCold(opts as BenchOptions));
-    if (pool) console.error(`  PoolManager.invoke   p50 ${pool.wall.summary.p50.toFixed(2)} ms  p99 ${pool.wall.summary.p99.toFixed(2)} ms`);
+    if (pool) {
+      console.error(`  PoolManager.invoke   p50 ${pool.sandboxed.wall.summary.p50.toFixed(2)} ms  p99 ${pool.sandboxed.wall.summary.p99.toFixed(2)} ms (sandbox ${pool.mode})`);
+      console.error(`  … sandbox off        p50 ${pool.unsandboxed.wall.summary.p50.toFixed(2)} ms  p99 ${pool.unsandboxed.wall.summary.p99.toFixed(2)} ms`);
+    }
     gw = await section('cold', errors, () => gatewayCold(opts as BenchOptions));
     if (gw) console.error(`  gateway (client)     p50 ${gw.wall.summary.p50.toFixed(2)} ms  p99 ${gw.wall.summary.p99.toFixed(2)} ms`);
   }

@@ -1,7 +1,7 @@
 /** The result document (written as JSON) and the rows of the printed table. */
 import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
-import type { PoolCold } from './cold-pool.js';
+import type { PoolColdPair } from './cold-pool.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
@@ -14,7 +14,7 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolCold | null; gateway: GatewayCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
   recording: RecordingResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
@@ -123,7 +123,8 @@ export function buildRows(r: Results): ResultRow[] {
       extra: `added ${formatValue(lat.addedP99Us, 'us')}`,
     }));
   }
-  const { baseline, pool, gateway } = r.cold;
+  const { baseline, pool: pair, gateway } = r.cold;
+  const pool = pair?.sandboxed ?? null;
   if (baseline || pool || gateway) {
     const py = baseline?.wall.summary;
     for (const [p, target, limit] of [['p50', '≤ 2 ms', 2], ['p99', '≤ 10 ms', 10]] as const) {
@@ -158,6 +159,21 @@ export function buildRows(r: Results): ResultRow[] {
         platformWhat: 'HTTP wall, new conn',
         baseline: py?.[p],
         baselineWhat: 'python spawn',
+      }));
+    }
+    for (const [p, limit] of [['p50', 1], ['p99', null]] as const) {
+      const off = pair?.unsandboxed.wall.summary[p];
+      const on = pair?.sandboxed.wall.summary[p];
+      const added = on !== undefined && off !== undefined ? on - off : null;
+      rows.push(row({
+        figure: `3. cold start ${p}, the sandbox's cost`,
+        unit: 'ms',
+        platform: on,
+        platformWhat: `sandbox ${pair?.mode ?? '?'}`,
+        baseline: off,
+        baselineWhat: 'sandbox off',
+        extra: added === null ? '' : `added ${added.toFixed(2)} ms`,
+        ...(limit !== null ? { target: `added ≤ ${limit} ms`, check: () => added !== null && added <= limit } : {}),
       }));
     }
     for (const p of ['p50', 'p99'] as const) {

@@ -5,16 +5,18 @@
  * cgroup file names and layouts. The runtime only carries out the operations decided here
  * (protocol CgroupOp, runtime/fp_sandbox/enter.py).
  *
- * Layout, under the platform's own cgroup in each hierarchy, in a directory of its own
- * (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms are removed at start):
- *   v1  memory/…/fp-<pid>/<rid>         instance memory limit (set at specialize: charged + allowance)
- *       pids/…/fp-<pid>/<rid>           instance task limit (set at spawn)
- *       cpuacct/…/fp-<pid>/<rid>        instance CPU time (when cpuacct has its own hierarchy)
- *       cpu/…/fp-<pid>/fn-<name>        one CPU weight per function: instances join it at specialize
- *   v2  …/fp-<pid>/<rid>                the generic runtime (keeper and init stay here)
- *       …/fp-<pid>/fn-<name>/<rid>      the specialized runtime: memory, pids; CPU weight on fn-<name>
- * Functions get equal CPU weights, so a function with many busy instances shares the CPU with a
- * function with one instead of starving it (probe finding 5).
+ * Layout: one leaf per runtime, under the platform's own cgroup in each hierarchy, in a directory
+ * of its own (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms removed at start):
+ *   v1  memory/…/fp-<pid>-<n>/<rid>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
+ *   v2  …/fp-<pid>-<n>/<rid>
+ * The keeper joins the leaves at spawn, so the whole box lives there from its first process on.
+ * Nothing moves at specialize: moving a process between cgroups waits for an RCU grace period
+ * (cgroup_threadgroup_rwsem), measured here at 10-30 ms, far too slow for a cold start. Specialize
+ * only writes limits: the memory allowance (charged + the function's memory), and the leaf's CPU
+ * weight. Every function gets the same total CPU weight, split evenly over its instances (each
+ * leaf: cpuShares / instances, the siblings rebalanced right after, off the call path), so a
+ * function with many busy instances shares the CPU with a function with one instead of starving
+ * it (probe finding 5).
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
@@ -50,8 +52,10 @@ export interface RuntimeCgroups {
 
 /** The cgroups of one platform process. `open()` returns null when none can be used. */
 export class Cgroups {
-  /** The function group each placed runtime joined (v2: its leaf lives there). */
+  /** The function each placed runtime serves, and the runtimes of each function. */
   private readonly placed = new Map<string, string>();
+  private readonly byFunction = new Map<string, Set<string>>();
+  private readonly rebalancing = new Set<string>();
 
   private constructor(
     readonly version: 'v1' | 'v2',
@@ -65,8 +69,12 @@ export class Cgroups {
     const found = discover();
     try {
       if (found.v2 !== null && v2Usable(found.v2)) {
-        const root = join2(found.v2.mount, found.v2.own, name);
-        removeStale(join2(found.v2.mount, found.v2.own), name);
+        const own = join2(found.v2.mount, found.v2.own);
+        const root = join2(own, name);
+        removeStale(own, name);
+        // Controllers reach a child only when the parent enables them (fails with EBUSY when the
+        // platform's own cgroup holds processes: run it in a delegated cgroup of its own).
+        writeFileSync(`${own}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         return { cgroups: new Cgroups('v2', { unified: root }, options), reason: '' };
@@ -90,64 +98,59 @@ export class Cgroups {
     }
   }
 
-  /** Creates a runtime's cgroups at spawn (off the call path). */
+  /** Creates a runtime's leaves at spawn (off the call path). */
   forRuntime(rid: string): RuntimeCgroups {
-    if (this.version === 'v2') {
-      const leaf = `${this.roots['unified']!}/${rid}`;
-      mkdirSync(leaf);
-      writeFileSync(`${leaf}/pids.max`, String(this.options.tasksMax));
-      return { join: [`${leaf}/cgroup.procs`], binds: { unified: this.roots['unified']! } };
-    }
     const join: string[] = [];
-    for (const controller of ['memory', 'pids', 'cpuacct'] as const) {
-      const root = this.roots[controller];
-      if (root === undefined) continue;
-      mkdirSync(`${root}/${rid}`);
-      if (controller === 'pids') writeFileSync(`${root}/${rid}/pids.max`, String(this.options.tasksMax));
-      join.push(`${root}/${rid}/cgroup.procs`);
+    for (const [name, root] of Object.entries(this.roots)) {
+      const leaf = `${root}/${rid}`;
+      mkdirSync(leaf);
+      if (name === 'pids' || name === 'unified') writeFileSync(`${leaf}/pids.max`, String(this.options.tasksMax));
+      join.push(`${leaf}/cgroup.procs`);
     }
-    return { join, binds: { memory: `${this.roots['memory']!}/${rid}`, cpu: this.roots['cpu']! } };
+    const binds: Record<string, string> = this.version === 'v2'
+      ? { unified: `${this.roots['unified']!}/${rid}` }
+      : { memory: `${this.roots['memory']!}/${rid}`, cpu: `${this.roots['cpu']!}/${rid}` };
+    return { join, binds };
   }
 
-  /** The operations that place a runtime in its function's CPU group with its memory limit. */
+  /**
+   * The operations that give a runtime its function's limits: its memory allowance and its share
+   * of the function's CPU weight. The other instances of the function get their new share right
+   * after (rebalance), off the call path.
+   */
   place(rid: string, fnName: string, memoryBytes: number): CgroupOp[] {
-    const group = `fn-${fnName}`;
-    this.placed.set(rid, group);
-    if (this.version === 'v2') {
-      const fnDir = `${IN_BOX}/unified/${group}`;
-      const leaf = `${fnDir}/${rid}`;
-      const ops: CgroupOp[] = [
-        { mkdir: fnDir, write: { 'cpu.weight': String(sharesToWeight(this.options.cpuShares)), 'cgroup.subtree_control': '+memory +pids' } },
-        { mkdir: leaf, write: { 'pids.max': String(this.options.tasksMax) } },
-      ];
-      if (memoryBytes > 0) ops.push({ limit: `${leaf}/memory.max`, usage: `${leaf}/memory.current`, bytes: memoryBytes });
-      ops.push({ join: `${leaf}/cgroup.procs` });
-      return ops;
-    }
+    const siblings = this.byFunction.get(fnName) ?? new Set<string>();
+    siblings.add(rid);
+    this.byFunction.set(fnName, siblings);
+    this.placed.set(rid, fnName);
+    const [memDir, cpuDir] = this.version === 'v2' ? [`${IN_BOX}/unified`, `${IN_BOX}/unified`] : [`${IN_BOX}/memory`, `${IN_BOX}/cpu`];
     const ops: CgroupOp[] = [];
     if (memoryBytes > 0) {
-      ops.push({ limit: `${IN_BOX}/memory/memory.limit_in_bytes`, usage: `${IN_BOX}/memory/memory.usage_in_bytes`, bytes: memoryBytes });
+      ops.push(this.version === 'v2'
+        ? { limit: `${memDir}/memory.max`, usage: `${memDir}/memory.current`, bytes: memoryBytes }
+        : { limit: `${memDir}/memory.limit_in_bytes`, usage: `${memDir}/memory.usage_in_bytes`, bytes: memoryBytes });
     }
-    ops.push({ mkdir: `${IN_BOX}/cpu/${group}`, write: { 'cpu.shares': String(this.options.cpuShares) } });
-    ops.push({ join: `${IN_BOX}/cpu/${group}/cgroup.procs` });
+    const [file, value] = this.cpuWeight(siblings.size);
+    ops.push({ write: { [`${cpuDir}/${file}`]: value } });
+    if (siblings.size > 1) this.rebalanceSoon(fnName);
     return ops;
   }
 
   stats(rid: string): RuntimeStats {
-    const leaves = this.leaves(rid);
     if (this.version === 'v2') {
-      const leaf = leaves[leaves.length - 1]!;
+      const leaf = `${this.roots['unified']!}/${rid}`;
+      const usec = keyed(`${leaf}/cpu.stat`, 'usage_usec');
       return {
         memoryBytes: num(`${leaf}/memory.current`), memoryLimitBytes: num(`${leaf}/memory.max`),
         tasks: num(`${leaf}/pids.current`), tasksLimit: num(`${leaf}/pids.max`),
-        tasksLimitHits: leaves.reduce((n, l) => n + (keyed(`${l}/pids.events`, 'max') ?? 0), 0),
-        oomKills: leaves.reduce((n, l) => n + (keyed(`${l}/memory.events`, 'oom_kill') ?? 0), 0),
-        cpuNs: leaves.reduce((n, l) => n + (keyed(`${l}/cpu.stat`, 'usage_usec') ?? 0) * 1000, 0),
+        tasksLimitHits: keyed(`${leaf}/pids.events`, 'max') ?? 0,
+        oomKills: keyed(`${leaf}/memory.events`, 'oom_kill') ?? 0,
+        cpuNs: usec === null ? null : usec * 1000,
       };
     }
     const mem = `${this.roots['memory']!}/${rid}`;
     const pids = `${this.roots['pids']!}/${rid}`;
-    const acct = this.roots['cpuacct'] !== undefined ? `${this.roots['cpuacct']}/${rid}` : null;
+    const acct = `${this.roots['cpuacct'] ?? this.roots['cpu']!}/${rid}`;
     const limit = num(`${mem}/memory.limit_in_bytes`);
     return {
       memoryBytes: num(`${mem}/memory.usage_in_bytes`),
@@ -155,32 +158,52 @@ export class Cgroups {
       tasks: num(`${pids}/pids.current`), tasksLimit: num(`${pids}/pids.max`),
       tasksLimitHits: keyed(`${pids}/pids.events`, 'max') ?? 0,
       oomKills: keyed(`${mem}/memory.oom_control`, 'oom_kill') ?? 0,
-      cpuNs: acct === null ? null : num(`${acct}/cpuacct.usage`),
+      cpuNs: num(`${acct}/cpuacct.usage`),
     };
   }
 
-  /**
-   * Removes a dead runtime's directories (retrying while its last processes exit). A function's
-   * CPU group stays until close: removing it could race with an instance specializing into it.
-   */
+  /** Removes a dead runtime's leaves (retrying while its last processes exit). */
   async release(rid: string): Promise<void> {
-    const leaves = this.leaves(rid);
+    const fnName = this.placed.get(rid);
     this.placed.delete(rid);
-    for (const dir of leaves.reverse()) await removeWhenEmpty(dir);
+    if (fnName !== undefined) {
+      const siblings = this.byFunction.get(fnName);
+      siblings?.delete(rid);
+      if (siblings !== undefined && siblings.size === 0) this.byFunction.delete(fnName);
+      else this.rebalanceSoon(fnName);
+    }
+    for (const root of Object.values(this.roots)) await removeWhenEmpty(`${root}/${rid}`);
+  }
+
+  /** The CPU weight file and value of one of `instances` instances of a function. */
+  private cpuWeight(instances: number): [string, string] {
+    const shares = Math.max(2, Math.round(this.options.cpuShares / Math.max(1, instances)));
+    return this.version === 'v2' ? ['cpu.weight', String(sharesToWeight(shares))] : ['cpu.shares', String(shares)];
+  }
+
+  /** Gives every instance of `fnName` its even share of the function's weight, after this turn. */
+  private rebalanceSoon(fnName: string): void {
+    if (this.rebalancing.has(fnName)) return;
+    this.rebalancing.add(fnName);
+    setImmediate(() => {
+      this.rebalancing.delete(fnName);
+      const siblings = this.byFunction.get(fnName);
+      if (siblings === undefined) return;
+      const [file, value] = this.cpuWeight(siblings.size);
+      const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
+      for (const rid of siblings) {
+        try {
+          writeFileSync(`${root}/${rid}/${file}`, value);
+        } catch {
+          // the runtime is going away
+        }
+      }
+    });
   }
 
   /** Removes the platform's directories (every runtime must be gone). */
   close(): void {
     for (const root of Object.values(this.roots)) removeTree(root);
-  }
-
-  private leaves(rid: string): string[] {
-    if (this.version === 'v2') {
-      const root = this.roots['unified']!;
-      const group = this.placed.get(rid);
-      return group === undefined ? [`${root}/${rid}`] : [`${root}/${rid}`, `${root}/${group}/${rid}`];
-    }
-    return (['memory', 'pids', 'cpuacct'] as const).flatMap((c) => (this.roots[c] === undefined ? [] : [`${this.roots[c]}/${rid}`]));
   }
 }
 

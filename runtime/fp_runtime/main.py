@@ -217,7 +217,7 @@ def enter_box(sandbox, spec):
     """The box step of specialize (fp_sandbox/enter.py); a boxed runtime never runs code unboxed."""
     if not isinstance(spec, dict):
         raise errors.SandboxError("this runtime is sandboxed and the specialize message carries no box")
-    from fp_sandbox.enter import enter
+    from fp_sandbox.enter import enter  # already imported at spawn (fp_sandbox/keeper.py)
     try:
         return enter(sandbox, spec)
     except Exception as err:  # whatever failed, the function's code must not run
