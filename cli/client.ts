@@ -135,8 +135,13 @@ export function isAsyncRun(run: ApiRun | ApiAsyncRun): run is ApiAsyncRun {
 }
 
 export class ApiClient {
-  /** @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash. */
-  constructor(readonly baseUrl: string, private readonly token: string | undefined) {}
+  private unsafeSeen = false;
+
+  /**
+   * @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash.
+   * @param onUnsafe called once when the platform says it runs functions without a sandbox.
+   */
+  constructor(readonly baseUrl: string, private readonly token: string | undefined, private readonly onUnsafe?: () => void) {}
 
   /** The function's public invoke URL (what `deploy` prints). */
   invokeUrl(name: string): string {
@@ -169,7 +174,12 @@ export class ApiClient {
   /** fetch, turning connection failures into exit 5 with a hint. */
   async fetch(url: string, init: RequestInit): Promise<Response> {
     try {
-      return await fetch(url, init);
+      const res = await fetch(url, init);
+      if (!this.unsafeSeen && res.headers.get('x-fp-sandbox') === 'off') {
+        this.unsafeSeen = true;
+        this.onUnsafe?.();
+      }
+      return res;
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;

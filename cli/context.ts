@@ -47,5 +47,8 @@ export async function targetOf(ctx: Context, args: ParsedArgs): Promise<{ target
 
 export async function clientOf(ctx: Context, args: ParsedArgs): Promise<ApiClient> {
   const { target } = await targetOf(ctx, args);
-  return new ApiClient(target.url, target.token);
+  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING));
 }
+
+/** Printed (stderr) by any command talking to a platform started with --unsafe-no-sandbox. */
+export const UNSAFE_WARNING = 'warning: this platform runs functions WITHOUT a sandbox (--unsafe-no-sandbox): any function can read and change the platform and every other function (docs/security.md)';

@@ -61,6 +61,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(pool, undefined, sink.dropped ? () => sink.dropped!() : undefined);
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
+  const unsafe = pool.isolation.mode === 'off';
   const deps: InvokeDeps = { pool, registry, metrics, runs, shuttingDown: () => shuttingDown };
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
@@ -68,7 +69,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
     if (r.kind === 'hook') return invokeHookHttp(deps, options.hooks ?? null, req, r.name, r.triggerId);
-    if (r.kind === 'api' && api) return serveMounted(api, req);
+    if (r.kind === 'api' && api) {
+      const res = await serveMounted(api, req);
+      // Every API answer of an unsandboxed platform says so, and the CLI warns (docs/security.md).
+      if (unsafe) res.headers = [...res.headers, ['x-fp-sandbox', 'off']];
+      return res;
+    }
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }

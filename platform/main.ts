@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, unknownSettings } from './config.js';
+import { describeIsolation } from './isolation.js';
 import { startPlatform, type StartedPlatform } from './start.js';
 
 const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--rotate-secrets-key] [--unsafe-no-sandbox]
@@ -18,15 +19,6 @@ const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>
   --unsafe-no-sandbox   run functions WITHOUT isolation: any function can read and change the
                         platform and every other function (docs/security.md); for trusted code only
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
-
-/** One line on how functions are isolated; the unsafe mode is impossible to miss. */
-function describeIsolation(iso: StartedPlatform['isolation']): string {
-  if (iso.mode === 'off') return 'OFF (--unsafe-no-sandbox): functions are NOT isolated from the platform or each other';
-  const parts = [iso.mode === 'root' ? `namespaces, uids ${iso.uidRange?.join('-')}` : 'user namespaces'];
-  parts.push(iso.cgroups !== null ? `cgroups ${iso.cgroups}` : 'rlimits');
-  if (iso.seccomp) parts.push('seccomp');
-  return parts.join(', ');
-}
 
 function fail(code: string, message: string, exitCode = 1): number {
   process.stderr.write(`fp-platform: error [${code}] ${message}\n`);

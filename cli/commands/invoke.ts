@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
-import { clientOf, targetOf, type Command, type Context } from '../context.js';
+import { clientOf, targetOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatMs } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
@@ -109,7 +109,7 @@ export async function callDirect(client: ApiClient, name: string, req: InvokeReq
 async function invokeDirect(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<InvokeAnswer> {
   const { target, credentials } = await targetOf(ctx, args);
   const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
-  return callDirect(new ApiClient(target.url, target.token), name, req, token);
+  return callDirect(new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING)), name, req, token);
 }
 
 /** Runs the payload through the control plane's test-invoke endpoint (admin token). */
@@ -179,7 +179,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   if (flag(args, 'test')) throw usageError('--async and --test do not go together');
   const { target, credentials } = await targetOf(ctx, args);
   const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
-  const client = new ApiClient(target.url, target.token);
+  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING));
   const headers: Record<string, string> = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
   const key = str(args, 'idempotency-key');
   if (key !== undefined) headers['idempotency-key'] = key;

@@ -7,10 +7,11 @@ import { join, resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
 import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
-import { credentialsOf, type Command, type Context } from '../context.js';
+import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import type { PlatformConfig } from '../../platform/config.js';
+import { describeIsolation } from '../../platform/isolation.js';
 import type { StartedPlatform, StartOptions } from '../../platform/start.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
@@ -90,6 +91,7 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
     ...(stateDir !== undefined ? { stateDir: resolve(ctx.cwd, stateDir) } : {}),
     port: int(args, 'port', base.port, 0, 65535),
     ...(host !== undefined ? { host } : {}),
+    ...(flag(args, 'unsafe-no-sandbox') ? { unsafeNoSandbox: true } : {}),
     runtimeEnv: ctx.env.runtimeEnv,
   };
 }
@@ -112,9 +114,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   try {
     const { token, issued } = await rememberCredentials(ctx, started);
     const { secrets } = started;
-    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
+    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
+    ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
+    if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);
     if (issued && token !== undefined) {
       ctx.out.line();
@@ -142,7 +146,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const upCommand: Command = {
   name: 'up',
   summary: 'start the whole platform locally (embedded store, gateway, API)',
-  usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo]',
+  usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo] [--unsafe-no-sandbox]',
   details: [
     'Runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then lets calls in flight finish.',
     'On the first start of a state directory it prints the admin token once and saves {url, token}',
@@ -154,6 +158,7 @@ export const upCommand: Command = {
     port: { type: 'string', value: 'N', description: 'port for the gateway and the API (default: FP_PORT or 8080; 0 = any free port)' },
     host: { type: 'string', value: 'HOST', description: 'address to bind (default: FP_HOST or 127.0.0.1)' },
     demo: { type: 'boolean', description: 'deploy examples/hello if needed and call it cold, then warm' },
+    'unsafe-no-sandbox': { type: 'boolean', description: 'run functions WITHOUT isolation (trusted code only; docs/security.md)' },
   },
   run,
 };

@@ -2,8 +2,9 @@
  * Where deployed code lives on disk: `<stateDir>/code/<name>/<version>/`, one directory per
  * version, written once (versions are immutable) and kept until the function is deleted, so a
  * rollback needs no copy. Files are copies of the blobs made read-only: a hard link would share
- * the blob's inode, and the runtime runs as root, which ignores the read-only bit — code that
- * wrote to its own files would then change the stored content of every version using it.
+ * the blob's inode with every version using it. A sandboxed runtime sees its version through a
+ * read-only mount as its own uid (docs/security.md); the copies also keep an unsandboxed one
+ * (--unsafe-no-sandbox, running as root) from changing the stored content.
  * Everything here can be rebuilt from the store (the start-up does so for active versions).
  */
 import { readdir, rm } from 'node:fs/promises';

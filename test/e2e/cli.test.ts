@@ -295,3 +295,32 @@ describe('cli up --demo (what npm start runs)', { skip, timeout: 60_000 }, () =>
     assert.equal(events[events.length - 1]!.event, 'stopped');
   });
 });
+
+describe('cli and the sandbox', { skip, timeout: 60_000 }, () => {
+  it('up reports the sandbox; with --unsafe-no-sandbox every command warns on stderr', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-unsafe-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    const up = await startUp(['--state-dir', join(work, 'state'), '--port', '0', '--unsafe-no-sandbox'], env);
+    t.after(() => up.stop());
+    assert.equal((up.started.sandbox as { mode: string }).mode, 'off');
+    const ready = (await (await fetch(`${up.url}/readyz`)).json()) as { sandbox: { unsafe: boolean } };
+    assert.equal(ready.sandbox.unsafe, true);
+    const runs = await spawnCli(['runs', '--json'], { env });
+    assert.equal(runs.code, EXIT.OK, runs.stderr);
+    assert.match(runs.stderr, /WITHOUT a sandbox/);
+    assert.equal(runs.stderr.match(/WITHOUT a sandbox/g)?.length, 1, 'once per command');
+  });
+
+  it('a sandboxed platform says how it boxes functions, and commands do not warn', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-safe-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    const up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
+    t.after(() => up.stop());
+    assert.notEqual((up.started.sandbox as { mode: string }).mode, 'off');
+    const runs = await spawnCli(['runs', '--json'], { env });
+    assert.equal(runs.code, EXIT.OK, runs.stderr);
+    assert.doesNotMatch(runs.stderr, /WITHOUT a sandbox/);
+  });
+});
