@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
 import { poolCold, type PoolColdPair } from './cold-pool.js';
+import { fairness, type FairnessResult } from './fairness.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
   let gw: GatewayCold | null = null;
   let pool: PoolColdPair | null = null;
   let rec: RecordingResult | null = null;
+  let fair: FairnessResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -105,6 +107,16 @@ async function main(): Promise<number> {
     if (rec) console.error(`  on ÷ off             ${rec.ratio.toFixed(3)} (recording costs ${((1 - rec.ratio) * 100).toFixed(1)} %)`);
   }
 
+  if (opts.sections.includes('fairness')) {
+    console.error('5. CPU fairness: a trivial function called alone, then while another keeps 8 instances busy burning CPU');
+    fair = await section('fairness', errors, () => fairness(opts as BenchOptions));
+    if (fair) {
+      for (const a of [fair.sandboxed, fair.unsandboxed]) {
+        console.error(`  sandbox ${a.mode.padEnd(5)}  victim p50 ${a.alone.p50.toFixed(2)} → ${a.loaded.p50.toFixed(2)} ms (${a.slowdown.toFixed(1)}×), p99 ${a.alone.p99.toFixed(2)} → ${a.loaded.p99.toFixed(2)} ms`);
+      }
+    }
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -114,6 +126,7 @@ async function main(): Promise<number> {
     latency: lat,
     cold: { baseline, pool, gateway: gw },
     recording: rec,
+    fairness: fair,
     rows: [],
     markdown: '',
     errors,

@@ -2,6 +2,7 @@
 import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
+import type { FairnessResult } from './fairness.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
@@ -16,6 +17,7 @@ export interface Results {
   latency: LatencyResult | null;
   cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
   recording: RecordingResult | null;
+  fairness: FairnessResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -214,6 +216,23 @@ export function buildRows(r: Results): ResultRow[] {
       check: (_p, ratio) => ratio !== null && ratio >= 0.9,
       note: `4: Redis counted ${rec.recordedInvocations} invocations (measured run ${requests} requests + warm-up)`,
     }));
+  }
+  const fair = r.fairness;
+  if (fair) {
+    for (const p of ['p50', 'p99'] as const) {
+      const on = fair.sandboxed;
+      const off = fair.unsandboxed;
+      rows.push(row({
+        figure: `5. victim ${p} beside a CPU hog`,
+        unit: 'ms',
+        platform: on.loaded[p],
+        platformWhat: `sandbox ${on.mode}`,
+        baseline: off.loaded[p],
+        baselineWhat: 'sandbox off',
+        extra: `alone ${on.alone[p].toFixed(2)} / ${off.alone[p].toFixed(2)} ms`,
+        ...(p === 'p50' ? { note: `5: victim p50 slowdown beside the hog: ${on.slowdown.toFixed(1)}× with the sandbox, ${off.slowdown.toFixed(1)}× without` } : {}),
+      }));
+    }
   }
   return rows;
 }

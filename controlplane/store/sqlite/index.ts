@@ -41,7 +41,8 @@ export interface SqliteStoreOptions {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const stateDir = resolve(options.stateDir);
-  await mkdir(stateDir, { recursive: true });
+  // Owner only: the state holds run logs, token digests and sealed secrets (docs/security.md).
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const now = options.now ?? Date.now;
   const db = new Database(join(stateDir, DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
   let closed = false;
