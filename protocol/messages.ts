@@ -91,14 +91,10 @@ export interface WireResponse {
  * specialize, before the function's code runs (runtime/fp_sandbox/enter.py).
  */
 export type CgroupOp =
-  /** Create a directory; when this call created it, write these files in it. */
-  | { mkdir: string; write?: Record<string, string> }
   /** Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged). */
   | { limit: string; usage: string; bytes: number }
   /** Write files (path → value). */
-  | { write: Record<string, string> }
-  /** Move this process into the cgroup whose `cgroup.procs` this is. */
-  | { join: string };
+  | { write: Record<string, string> };
 
 /** Resource limits a sandboxed runtime sets with hard = soft (names as in runtime/fp_sandbox/enter.py). */
 export interface BoxRlimits {

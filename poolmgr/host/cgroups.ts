@@ -56,13 +56,17 @@ export class Cgroups {
   private readonly placed = new Map<string, string>();
   private readonly byFunction = new Map<string, Set<string>>();
   private readonly rebalancing = new Set<string>();
+  /** v1 with swap accounting (memory.memsw.* files). */
+  private readonly swapAccounted: boolean;
 
   private constructor(
     readonly version: 'v1' | 'v2',
     /** Host directory of the platform's root per hierarchy (v1: by controller; v2: 'unified'). */
     private readonly roots: Record<string, string>,
     private readonly options: CgroupOptions,
-  ) {}
+  ) {
+    this.swapAccounted = version === 'v1' && existsSync(`${roots['memory']}/memory.memsw.limit_in_bytes`);
+  }
 
   /** Creates the platform's cgroup directories; null (with the reason) when cgroups are unusable. */
   static open(options: CgroupOptions, name = `fp-${process.pid}-${++opened}`): { cgroups: Cgroups | null; reason: string } {
@@ -105,6 +109,8 @@ export class Cgroups {
       const leaf = `${root}/${rid}`;
       mkdirSync(leaf);
       if (name === 'pids' || name === 'unified') writeFileSync(`${leaf}/pids.max`, String(this.options.tasksMax));
+      // v2: no swap at all for a box (memory.max must be the limit, not memory + swap).
+      if (name === 'unified' && existsSync(`${leaf}/memory.swap.max`)) writeFileSync(`${leaf}/memory.swap.max`, '0');
       join.push(`${leaf}/cgroup.procs`);
     }
     const binds: Record<string, string> = this.version === 'v2'
@@ -129,6 +135,8 @@ export class Cgroups {
       ops.push(this.version === 'v2'
         ? { limit: `${memDir}/memory.max`, usage: `${memDir}/memory.current`, bytes: memoryBytes }
         : { limit: `${memDir}/memory.limit_in_bytes`, usage: `${memDir}/memory.usage_in_bytes`, bytes: memoryBytes });
+      // With swap accounting, memory + swap gets the same allowance: swap is no way around the limit.
+      if (this.swapAccounted) ops.push({ limit: `${memDir}/memory.memsw.limit_in_bytes`, usage: `${memDir}/memory.memsw.usage_in_bytes`, bytes: memoryBytes });
     }
     const [file, value] = this.cpuWeight(siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });

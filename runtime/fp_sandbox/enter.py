@@ -2,8 +2,8 @@
 
 The host sends `box` with the specialize message (protocol/messages.ts BoxSpec); every decision
 (uid, cgroup files and values, limits) was made there, this only carries it out, in this order:
-  1. cgroups: run the host's file operations (a per-function CPU group, the instance's memory
-     and process limits), then join.
+  1. cgroups: write the host's limits into the runtime's own leaves (its memory allowance, its
+     share of the function's CPU weight).
   2. code: bind the version's directory read-only at /code; unmount /.fp (every code root and
      cgroup directory) so nothing else of the host stays reachable.
   3. identity files and hostname; the root filesystem becomes read-only.
@@ -20,7 +20,7 @@ import resource
 from . import libc, view
 
 CODE = "/code"
-_RLIMITS = {"as": resource.RLIMIT_AS, "nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
+_RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
 
 _ALL_RLIMITS = sorted({getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")})
@@ -54,7 +54,7 @@ def enter(box, spec: dict) -> str:
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)  # every capability goes with uid 0
-        libc.prctl(4, 1)  # PR_SET_DUMPABLE: the function owns its own /proc/self (reset by setuid)
+        libc.prctl(libc.PR_SET_DUMPABLE, 1)  # the function owns its own /proc/self (setuid cleared it)
     else:
         libc.clear_capabilities()
     os.environ["HOME"] = "/tmp"
@@ -66,19 +66,10 @@ def enter(box, spec: dict) -> str:
 
 def _cgroup_op(op: dict) -> None:
     """One host-decided operation (protocol/messages.ts CgroupOp)."""
-    if "mkdir" in op:
-        try:
-            os.mkdir(op["mkdir"])
-        except FileExistsError:
-            return
-        for name, value in (op.get("write") or {}).items():
-            _write(f"{op['mkdir']}/{name}", value)
-    elif "limit" in op:
+    if "limit" in op:
         with open(op["usage"]) as f:
             charged = int(f.read())
         _write(op["limit"], charged + int(op["bytes"]))
-    elif "join" in op:
-        _write(op["join"], "0")
     else:
         for path, value in op["write"].items():
             _write(path, value)

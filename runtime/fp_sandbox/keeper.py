@@ -109,7 +109,7 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
         return
     os.close(keep_fd)
     # I needs nothing but waitpid from here on: no capabilities, and no /proc/1/mem for anyone.
-    libc.prctl(4, 0)  # PR_SET_DUMPABLE = 4
+    libc.prctl(libc.PR_SET_DUMPABLE, 0)
     libc.drop_bounding_set()
     libc.clear_capabilities()
     while True:

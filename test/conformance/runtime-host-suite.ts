@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { HostedRuntime, RuntimeExit, RuntimeHost } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { BoxSpec, RuntimeMessage } from '../../protocol/messages.js';
+import { eventually, processesWith } from '../helpers/processes.js';
 import { makeEvent, py, removeFunction, writeFunction } from '../helpers/runtime-process.js';
 
 export interface HostUnderTest {
@@ -82,27 +82,7 @@ class Client {
   }
 }
 
-/** Host pids of live processes whose command line contains `marker`. */
-function withMarker(marker: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-}
-
-/** Starts `count` sleepers named `marker` (one in a new session, one double-forked) and returns. */
+/** A handler that starts three sleepers named `marker` (one plain, one in a new session, one double-forked). */
 function sleepers(marker: string): string {
   return py(
     'import os, subprocess',
@@ -165,11 +145,11 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
       await c.specialize(await fnDir({ 'main.py': sleepers(marker) }));
       const started = await c.invoke();
       assert.equal(started.t, 'result', JSON.stringify(started));
-      assert.equal(withMarker(marker).length, 3);
+      assert.equal(processesWith(marker).length, 3);
       host.signal(c.rt, 'SIGKILL');
       const exit = await c.exited;
       assert.ok(exit.signal === 'SIGKILL' || exit.exitCode !== 0, JSON.stringify(exit));
-      assert.ok(await until(() => withMarker(marker).length === 0, 3000), `left: ${withMarker(marker)}`);
+      assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
       assert.equal(c.exits, 1, 'the exit is reported once');
     });
 
@@ -256,11 +236,11 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
       for (const c of clients) await c.next();
       await clients[0]!.specialize(await fnDir({ 'main.py': sleepers(marker) }));
       await clients[0]!.invoke();
-      assert.equal(withMarker(marker).length, 3);
+      assert.equal(processesWith(marker).length, 3);
       await host.close();
       for (const c of clients) await c.exited;
-      if (subject.sandboxed) assert.ok(await until(() => withMarker(marker).length === 0, 3000), `left: ${withMarker(marker)}`);
-      else for (const pid of withMarker(marker)) process.kill(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up
+      if (subject.sandboxed) assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
+      else for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up
     });
   });
 }

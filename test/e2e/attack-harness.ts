@@ -5,9 +5,10 @@
  * through the gateway, as a deployed function would run it.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { deployed, py, usePlatform, type PlatformHarness } from './platform-harness.js';
 import type { StartOptions } from '../../platform/start.js';
+
+export { processesOfUid, processesWith } from '../helpers/processes.js';
 
 export const VICTIM_SECRET = 's3cr3t-A-value-91-' + Math.random().toString(36).slice(2);
 
@@ -78,36 +79,6 @@ export async function victimStillAnswers(h: AttackHarness & { victim: string }):
   const body = (await res.json()) as { secret: string; uid: number };
   assert.equal(body.secret, VICTIM_SECRET);
   return body.uid;
-}
-
-/** Host pids of live processes running as `uid` (a function's processes, in root mode). */
-export function processesOfUid(uid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const line = /^Uid:\s+(\d+)/m.exec(status);
-      if (line !== null && Number(line[1]) === uid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** Host pids of live processes whose command line contains `marker`. */
-export function processesWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 /** Python: a raw syscall through libc; out() gets [name, result, errno]. */

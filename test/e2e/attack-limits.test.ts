@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { eventually } from '../helpers/processes.js';
 import { attack, processesWith, useAttackPlatform, victimStillAnswers } from './attack-harness.js';
 import { deployed, py, sleep } from './platform-harness.js';
 
@@ -14,13 +15,8 @@ const TASKS = 48;
 const h = useAttackPlatform({ sandboxTmpBytes: TMP_BYTES, sandboxTasks: TASKS, idleTimeoutMs: 1500 });
 
 async function gone(marker: string, withinMs: number): Promise<number[]> {
-  const deadline = Date.now() + withinMs;
-  let left = processesWith(marker);
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(50);
-    left = processesWith(marker);
-  }
-  return left;
+  await eventually(() => processesWith(marker).length === 0, withinMs);
+  return processesWith(marker);
 }
 
 describe('attack: limits and process trees', () => {

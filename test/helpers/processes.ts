@@ -1,0 +1,41 @@
+/**
+ * Test helper: host processes seen from /proc (Linux), to check what a box left behind.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+function pids(): string[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+}
+
+/** Host pids of live processes whose command line contains `marker`. */
+export function processesWith(marker: string): number[] {
+  return pids().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+/** Host pids of live processes running as `uid` (a function's processes, in root mode). */
+export function processesOfUid(uid: number): number[] {
+  return pids().filter((pid) => {
+    try {
+      const line = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return line !== null && Number(line[1]) === uid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** Polls every 20 ms until `check()` holds (true) or `ms` passed (false). */
+export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
