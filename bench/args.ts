@@ -60,12 +60,6 @@ function positiveInt(name: string, text: string): number {
   return n;
 }
 
-function positiveNumber(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${text}"`);
-  return n;
-}
-
 function settings(text: string): GatewaySetting[] {
   return text.split(',').map((part) => {
     const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(part);

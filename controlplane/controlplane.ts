@@ -4,11 +4,11 @@
  * gateway, and passes them in as ports; the control plane never starts a server of its own.
  */
 import { join } from 'node:path';
-import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../gateway/index.js';
+import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../protocol/index.js';
 import { createApi } from './api/index.js';
 import { AsyncRuns, InvokerRunner, type AsyncRunIndex } from './async/index.js';
-import { Dispatcher, type RunTimeline } from './dispatcher/index.js';
-import type { Queue } from './queue/index.js';
+import { Dispatcher, type RunTimeline } from './async/index.js';
+import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
@@ -21,9 +21,9 @@ import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
 import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
-import { CronTriggers } from './service/cron.js';
-import type { ReplayGuard, TickLock } from './triggers/index.js';
-import { storeWebhooks } from './service/hooks.js';
+import { CronTriggers } from './async/index.js';
+import type { ReplayGuard, TickLock } from './async/index.js';
+import { storeWebhooks } from './async/index.js';
 
 export interface ControlPlaneOptions {
   /** Opened by the caller; closed by the caller after `close()`. */

@@ -9,6 +9,6 @@ export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
 export { openConfigBus, openHotMetrics, openStore, type FunctionUsage, type HotMetrics, type HotMetricsConfig, type Store, type StoreConfig, type UsageWindow } from './store/index.js';
 export { openAsyncStores, type AsyncStoreConfig, type AsyncStores } from './async/index.js';
-export { openReplayGuard, openTickLock, type ReplayGuardConfig, type TickLockConfig } from './triggers/index.js';
+export { openReplayGuard, openTickLock, type ReplayGuardConfig, type TickLockConfig } from './async/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

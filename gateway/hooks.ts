@@ -6,28 +6,12 @@
  * invoke, answered with the function's response. What a trigger is and how it verifies is the
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
-import { isPlatformError, PlatformError, type ErrorCode, type Pairs } from '../protocol/index.js';
-import { invokeDirect, servable, type AsyncCall, type InvokeDeps } from './invoke.js';
+import { isPlatformError, PlatformError, type AsyncCall, type Webhooks } from '../protocol/index.js';
+import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
+
+export type { FoundHook, Webhooks } from '../protocol/index.js';
 import { errorResponse } from './responses.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
-
-/** One declared webhook trigger, as found for a request. */
-export interface FoundHook {
-  sync: boolean;
-  /**
-   * Null when the signature is good (and, Stripe style, the delivery new: it is recorded now);
-   * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
-   */
-  verify(headers: Pairs, body: Uint8Array): Promise<ErrorCode | null>;
-}
-
-/** Where the gateway finds webhook triggers and queues their runs (the control plane). */
-export interface Webhooks {
-  /** Null: the function's active version declares no webhook trigger with this id. */
-  find(name: string, triggerId: string): Promise<FoundHook | null>;
-  /** Durably queues the call as a run with trigger `webhook`; rejects like AsyncIntake.submit. */
-  submit(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }>;
-}
 
 export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, req: IncomingRequest, name: string, triggerId: string): Promise<OutgoingResponse> {
   if (req.method !== 'POST') return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `webhooks take POST, not ${req.method}`));

@@ -8,7 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
-import { isPlatformError, PlatformError, type ErrorCode, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent } from '../protocol/index.js';
+import {
+  isPlatformError, PlatformError,
+  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
+} from '../protocol/index.js';
+
+export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
@@ -24,48 +29,13 @@ export interface InvokeDeps {
   shuttingDown(): boolean;
 }
 
-/** A request from inside the process (already read: the body is bytes). */
-export interface DirectRequest {
-  method: string;
-  /** The function's path, starting with `/`. */
-  path: string;
-  rawQuery: string;
-  /** Lower-case names. */
-  headers: Pairs;
-  body: Uint8Array;
-  /** Aborting it takes a queued call out of the queue. */
-  signal?: AbortSignal;
-  /** Which attempt of an async run this is (`context.attempt`); 1 when left out. */
-  attempt?: number;
-}
-
-/** A call as the async queue keeps it, to be replayed as the same request by each attempt. */
-export interface AsyncCall {
-  method: string;
-  /** The function's path, starting with `/`. */
-  path: string;
-  rawQuery: string;
-  /** Lower-case names; without the invoke token. */
-  headers: Pairs;
-  body: Uint8Array;
-}
-
-/** Where `/async/<name>` hands accepted calls (the control plane's async runs). */
-export interface AsyncIntake {
-  /**
-   * Resolves once the run is durably queued (or, for a repeated idempotency key, with the first
-   * run). Rejects with PlatformError ASYNC_QUEUE_UNAVAILABLE when nothing could be queued.
-   */
-  submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }>;
-}
-
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
 export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
   const admitted = admit(deps, req, name);
   if ('status' in admitted) return admitted;
-  const { fn, headers } = admitted;
+  const { headers } = admitted;
   if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
@@ -91,26 +61,6 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
     headers: [['content-type', 'application/json'], ['x-run-id', accepted.runId], ['location', statusUrl]],
     body: JSON.stringify({ runId: accepted.runId, statusUrl, created: accepted.created }),
   };
-}
-
-/** A failure as a direct caller sees it: what an HTTP client would see in the error body. */
-export interface DirectError {
-  code: ErrorCode;
-  message: string;
-  type?: string;
-  file?: string;
-  line?: number;
-}
-
-export interface DirectResult {
-  runId: string;
-  /** The HTTP status the gateway would have answered. */
-  status: number;
-  headers: Pairs;
-  body: Uint8Array;
-  cold: boolean;
-  durationMs: number;
-  error: DirectError | null;
 }
 
 /** Where a call came from: what the run record and the abort handling need. */

@@ -4,37 +4,10 @@
  * so it stays framework-agnostic; this module turns the adapter's request into it and its answer
  * back. Why the API shares the gateway's server: docs/adr/0004-controlplane-in-gateway.md.
  */
-import type { Pairs } from '../protocol/index.js';
+import type { MountedApi, Pairs, PlainRequest, PlainResponse } from '../protocol/index.js';
+
+export type { MountedApi, PlainRequest, PlainResponse };
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
-
-export interface PlainRequest {
-  /** Upper-case. */
-  readonly method: string;
-  /** The raw (still percent-encoded) path, without the query. */
-  readonly path: string;
-  /** The raw query string without `?`. */
-  readonly query: string;
-  /** Lower-case names, repeats kept. */
-  readonly headers: Pairs;
-  /** Read the body (at most `bodyLimit(method, path)` bytes); PlatformError PAYLOAD_TOO_LARGE past it. */
-  body(): Promise<Uint8Array>;
-  /** Aborted when the client goes away. */
-  readonly signal: AbortSignal;
-}
-
-export interface PlainResponse {
-  status: number;
-  headers: Pairs;
-  body?: Uint8Array | string;
-  closeConnection?: boolean;
-}
-
-export interface MountedApi {
-  /** The body limit of one request; called synchronously when the request arrives. */
-  bodyLimit(method: string, path: string): number;
-  /** Never meant to reject; if it does, the gateway answers 500 INTERNAL_ERROR. */
-  handle(req: PlainRequest): Promise<PlainResponse>;
-}
 
 /**
  * Calls the mounted API. A request whose body the handler never read (e.g. refused for its token

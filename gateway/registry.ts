@@ -8,40 +8,11 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ManifestError, parseManifest, type Manifest } from '../protocol/index.js';
-import type { FunctionVersion } from './pool.js';
+import { ManifestError, parseManifest, type FunctionRegistry, type FunctionVersion, type InvokeAuth, type Manifest, type Resolution, type TokenVerdict } from '../protocol/index.js';
 
-/** What a token check says: the right token, an unknown one, or a real token that may not call this function. */
-export type TokenVerdict = 'ok' | 'invalid' | 'forbidden';
-
-/** How a `token`-mode function checks the bearer secret of a call. Runs on the hot path: no I/O. */
-export interface InvokeAuth {
-  check(secret: string): TokenVerdict;
-}
-
-/**
- * What the gateway needs to know about a name, in the order it checks: does the function exist,
- * does it need a token, is it paused, which version serves it.
- */
-export type Resolution =
-  | { readonly found: false }
-  | {
-      readonly found: true;
-      /** The active version; null when none is deployed yet. */
-      readonly fn: FunctionVersion | null;
-      readonly paused: boolean;
-      /** null: public. */
-      readonly auth: InvokeAuth | null;
-    };
+export type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict };
 
 export const NOT_FOUND: Resolution = Object.freeze({ found: false });
-
-export interface FunctionRegistry {
-  /** Called for every invocation: a map lookup, never I/O. */
-  resolve(name: string): Resolution;
-  /** The functions that have a version to serve (for /readyz). */
-  list(): FunctionVersion[];
-}
 
 export const MANIFEST_FILE = 'platform.yaml';
 

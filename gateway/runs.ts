@@ -3,19 +3,9 @@
  * awaits a sink; records are batched on `setImmediate` and a slow or throwing sink costs the
  * request nothing (drops are counted, see RunBatcher).
  */
-import type { RunRecord } from '../protocol/index.js';
+import type { RunRecord, RunSink } from '../protocol/index.js';
 
-export type { RunError, RunRecord } from '../protocol/index.js';
-
-/** Where run records go. `record` must not block; implementations buffer their own I/O. */
-export interface RunSink {
-  record(run: RunRecord): void;
-  /**
-   * Optional: records the sink itself lost since it started, by reason (e.g. a full buffer
-   * while its store was down). Read at scrape time into `fp_runs_dropped_total{reason}`.
-   */
-  dropped?(): Readonly<Record<string, number>>;
-}
+export type { RunError, RunRecord, RunSink } from '../protocol/index.js';
 
 /** Keeps the newest `capacity` records in memory (the embedded default and tests). */
 export class MemoryRunSink implements RunSink {

@@ -2,17 +2,7 @@
  * The pool manager's public types. The gateway (and later the control plane) talk to the pool
  * only through `PoolManager` (poolmgr/index.ts) and these types.
  */
-import type { ErrorClass, ErrorCode, FunctionSpec, LogLine, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
-
-/** One deployable function version plus the limits the pool enforces for it. */
-export interface FunctionVersion extends FunctionSpec {
-  /** Upper bound on instances of this version (default 10). */
-  maxInstances: number;
-  /** Instances kept specialized even when idle (default 0 = scale to zero). */
-  minWarm: number;
-  /** Calls that may wait for a free slot before FUNCTION_BUSY (default 100). */
-  maxQueue: number;
-}
+import type { ErrorClass, ErrorCode, FunctionSpec, FunctionVersion, LogLine, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
 
 export interface InvokeOptions {
   /** Aborted when the client goes away; a queued call then leaves the queue. */
@@ -72,4 +62,4 @@ export interface FunctionStats {
   queued: number;
 }
 
-export type { FunctionSpec, WireContext, WireEvent, WireResponse, LogLine };
+export type { FunctionSpec, FunctionVersion, WireContext, WireEvent, WireResponse, LogLine };

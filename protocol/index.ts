@@ -7,3 +7,4 @@ export * from './manifest.js';
 export * from './records.js';
 export * from './json-text.js';
 export * from './file-names.js';
+export * from './ports.js';

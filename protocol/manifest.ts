@@ -88,7 +88,7 @@ function isIanaZone(tz: string): boolean {
 
 /**
  * A schedule. The expression's syntax is checked by the control plane when a version is uploaded
- * (controlplane/triggers' parseSchedule; 400 naming `manifest.triggers[i].schedule`).
+ * (controlplane/async/triggers' parseSchedule; 400 naming `manifest.triggers[i].schedule`).
  */
 const cronTriggerSchema = z.strictObject({
   type: z.literal('cron'),

@@ -47,7 +47,7 @@ export interface RedisKeys {
   trigger(fn: string, triggerId: string): TriggerKeys;
 }
 
-/** The keys of one cron or webhook trigger (controlplane/triggers/redis.ts). All carry a TTL. */
+/** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All carry a TTL. */
 export interface TriggerKeys {
   /** String `1`: the cron tick at `tickMs` was claimed by one scheduler (SET NX). TTL = the lock TTL. */
   tick(tickMs: number): string;
@@ -55,7 +55,7 @@ export interface TriggerKeys {
   seen(replayKey: string): string;
 }
 
-/** The keys of one async queue (controlplane/queue/redis.ts). No TTLs except idempotency keys. */
+/** The keys of one async queue (controlplane/async/queue/redis.ts). No TTLs except idempotency keys. */
 export interface QueueKeys {
   /** Stream: ready and leased jobs, one entry per job (field `r` = run id); consumer group QUEUE_GROUP. */
   stream: string;

@@ -31,3 +31,15 @@ fi
 
 echo "setup: compiling TypeScript"
 npx tsc -p .
+# Outputs of sources that were moved or deleted would otherwise linger in dist/ (and be tested).
+node -e '
+const fs = require("fs"), path = require("path");
+(function prune(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) { prune(p); continue; }
+    const m = /^(.*)\.js(\.map)?$/.exec(p);
+    if (m && !fs.existsSync(path.join(".", path.relative("dist", m[1]) + ".ts"))) fs.rmSync(p);
+  }
+})("dist");
+' 

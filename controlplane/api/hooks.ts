@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
-import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../service/hooks.js';
+import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../async/index.js';
 import { json, type ApiResponse } from './http.js';
 import { readBody, type Call } from './router.js';
 import { nameParam } from './validate.js';

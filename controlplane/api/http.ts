@@ -3,7 +3,7 @@
  * never sees uWS or any HTTP framework) and the few ways it answers.
  */
 import { errorBody, httpStatus, type PlatformError } from '../../protocol/index.js';
-import type { PlainRequest, PlainResponse } from '../../gateway/index.js';
+import type { PlainRequest, PlainResponse } from '../../protocol/index.js';
 
 export type ApiRequest = PlainRequest;
 export type ApiResponse = PlainResponse;

@@ -5,7 +5,7 @@
  * method → the handler (which validates its own parameters, query and body).
  */
 import { PlatformError } from '../../protocol/index.js';
-import type { MountedApi } from '../../gateway/index.js';
+import type { MountedApi } from '../../protocol/index.js';
 import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { authenticate } from './auth.js';

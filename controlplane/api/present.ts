@@ -2,7 +2,7 @@
  * Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process:
  * secret values and webhook secrets never do (`secrets` shows names only).
  */
-import { DEFAULT_RETRY_POLICY } from '../dispatcher/index.js';
+import { DEFAULT_RETRY_POLICY } from '../async/index.js';
 import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
 

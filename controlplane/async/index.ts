@@ -1,7 +1,17 @@
-/** Async runs wired to the gateway and the API: intake, run views, the platform's AttemptRunner. Docs: docs/api-invoke.md ("Async"). */
-export { AsyncRuns, type AsyncRunView } from './service.js';
-export { InvokerRunner } from './runner.js';
-export { openSqliteAsyncRuns, ASYNC_RUNS_DB_FILE, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult } from './runs-sqlite.js';
-export { encodeCall, decodeCall, decodeEnvelope, type QueuedTrigger } from './envelope.js';
-export { openAsyncStores, type AsyncStoreConfig, type AsyncStores } from './open.js';
-export { RedisAsyncRuns, RedisRunTimeline, type RedisAsyncOptions } from './redis.js';
+/**
+ * The async wing's one door (docs/queue.md, docs/dispatcher.md, docs/triggers.md,
+ * docs/api-invoke.md "Async"): everything outside controlplane/async/ imports from here, never
+ * from the folders below (checked by the dependency rules of the test command).
+ *
+ *   queue/        the durable queue port and its SQLite and Redis Streams adapters
+ *   dispatcher/   the claim loop with leases, retries, dead letters, and the run timeline
+ *   runs/         async runs as the gateway and the API see them: intake, views, the attempt runner
+ *   triggers/     cron (schedules, tick locks, the scheduler) and webhooks (signatures, replay guard),
+ *                 and their wiring to the functions' manifests and secrets
+ */
+export * from './queue/index.js';
+export * from './dispatcher/index.js';
+export * from './runs/index.js';
+export * from './triggers/index.js';
+export { checkManifestTriggers, cronTriggersOf, CronTriggers, type FireTick } from './triggers/cron-triggers.js';
+export { DEFAULT_HOOK_GRACE_MS, ensureHookSecrets, lookupWebhook, rotateHookSecret, storeWebhooks, webhookSpecsOf } from './triggers/webhook-triggers.js';

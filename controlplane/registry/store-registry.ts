@@ -13,7 +13,7 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../gateway/index.js';
+import type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { TokenIndex } from '../service/tokens.js';

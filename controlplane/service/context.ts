@@ -4,7 +4,7 @@
  * and the gateway (to run a test invoke). The pool and the gateway are ports: the control plane
  * imports only their types (erased at build), and the composition root (platform/) injects them.
  */
-import type { DirectRequest, DirectResult } from '../../gateway/index.js';
+import type { DirectRequest, DirectResult } from '../../protocol/index.js';
 import type { RunTrigger } from '../../protocol/index.js';
 import type { AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
@@ -12,7 +12,7 @@ import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
 import type { CodeDirs } from './code-dirs.js';
-import type { CronTriggers } from './cron.js';
+import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
 

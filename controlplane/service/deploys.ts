@@ -12,7 +12,7 @@ import { PlatformError } from '../../protocol/index.js';
 import type { DeployEntry, FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
-import { ensureHookSecrets } from './hooks.js';
+import { ensureHookSecrets } from '../async/index.js';
 
 export interface DeployResult {
   record: FunctionRecord;

@@ -8,7 +8,7 @@ import { PlatformError } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
 import type { FileEntry, VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
-import { checkManifestTriggers } from './cron.js';
+import { checkManifestTriggers } from '../async/index.js';
 import { getFunction } from './functions.js';
 
 /** The upload body after validation (contents already hashed by the workers). */

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { ClaimedJob, Queue, QueueOptions } from '../../controlplane/queue/index.js';
+import type { ClaimedJob, Queue, QueueOptions } from '../../controlplane/async/index.js';
 import { rejectsWithCode, uniqueName } from './fixtures.js';
 
 export interface QueueSpace {

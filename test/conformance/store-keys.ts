@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
 import type { Store } from '../../controlplane/store/index.js';
-import { rejectsWithCode, settings, uniqueName, withStore, type ConformanceHooks, type OpenStore } from './fixtures.js';
+import { settings, uniqueName, withStore, type ConformanceHooks, type OpenStore } from './fixtures.js';
 
 const clear = (label: string): string => `${label}-${randomBytes(9).toString('hex')}`;
 

@@ -2,7 +2,7 @@
  * Shared pieces of the dispatcher tests: a scripted AttemptRunner (the seam the lead fills with
  * the gateway's invoke), outcomes, and polling. The queues and timelines used are the real ones.
  */
-import type { AttemptJob, AttemptOutcome, AttemptRunner, RunTimeline, RunTimelineView } from '../../controlplane/dispatcher/index.js';
+import type { AttemptJob, AttemptOutcome, AttemptRunner, RunTimeline, RunTimelineView } from '../../controlplane/async/index.js';
 
 export function success(): AttemptOutcome {
   return { ok: true, httpStatus: 200, errorCode: null, errorClass: null, cold: false, durationMs: 1, initMs: 0, handlerMs: 1 };

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import {
   Dispatcher, enqueueRun, MemoryRunTimeline, type DispatcherOptions, type RetryPolicy, type RunTimeline,
-} from '../../controlplane/dispatcher/index.js';
-import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/queue/index.js';
+} from '../../controlplane/async/index.js';
+import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { delay, failure, ScriptedRunner, settled, success } from './dispatcher-harness.js';

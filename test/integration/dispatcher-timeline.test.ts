@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { RedisRunTimeline } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
-import { MemoryRunTimeline, openSqliteTimeline, type AttemptRecord, type RunTimeline } from '../../controlplane/dispatcher/index.js';
+import { MemoryRunTimeline, openSqliteTimeline, type AttemptRecord, type RunTimeline } from '../../controlplane/async/index.js';
 
 const failedAttempt: AttemptRecord = {
   attempt: 1, startedAt: 1_000, durationMs: 12.5, cold: true, status: 'failed', errorCode: 'FUNCTION_ERROR',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { openRedisQueue, type Queue } from '../../controlplane/queue/index.js';
+import { openRedisQueue, type Queue } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 import { rejectsWithCode } from '../conformance/fixtures.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openSqliteQueue, QUEUE_DB_FILE } from '../../controlplane/queue/index.js';
+import { openSqliteQueue, QUEUE_DB_FILE } from '../../controlplane/async/index.js';
 import { rejectsWithCode } from '../conformance/fixtures.js';
 import { queueConformance } from '../conformance/queue-suite.js';
 

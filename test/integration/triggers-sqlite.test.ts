@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MemoryRunTimeline } from '../../controlplane/dispatcher/index.js';
-import { openSqliteQueue } from '../../controlplane/queue/index.js';
-import { cronIdempotencyKey, CronScheduler, enqueueTicks, openSqliteTickLock } from '../../controlplane/triggers/index.js';
+import { MemoryRunTimeline } from '../../controlplane/async/index.js';
+import { openSqliteQueue } from '../../controlplane/async/index.js';
+import { cronIdempotencyKey, CronScheduler, enqueueTicks, openSqliteTickLock } from '../../controlplane/async/index.js';
 
 describe('sqlite tick lock', () => {
   it('claims a tick once across connections', async () => {

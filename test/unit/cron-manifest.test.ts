@@ -1,7 +1,7 @@
 /** Cron triggers in the manifest: defaults and shape (protocol), and the control plane's upload check. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkManifestTriggers, cronTriggersOf } from '../../controlplane/service/cron.js';
+import { checkManifestTriggers, cronTriggersOf } from '../../controlplane/async/index.js';
 import { isPlatformError, ManifestError, parseManifest } from '../../protocol/index.js';
 
 const fieldOf = (manifest: unknown): unknown => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   backoffCeilingMs, backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, resolvePolicy, type AttemptOutcome,
-} from '../../controlplane/dispatcher/index.js';
+} from '../../controlplane/async/index.js';
 
 function failed(httpStatus: number, errorClass: string | null, errorCode: string | null = null): AttemptOutcome {
   return { ok: false, httpStatus, errorCode, errorClass, cold: false, durationMs: 1, initMs: 0, handlerMs: 1 };

@@ -1,8 +1,8 @@
 /** The queue's Redis key names and the checks both queue adapters share (no I/O). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { QueueError } from '../../controlplane/queue/errors.js';
-import { checkJob, checkMax, positiveMs } from '../../controlplane/queue/validate.js';
+import { QueueError } from '../../controlplane/async/index.js';
+import { checkJob, checkMax, positiveMs } from '../../controlplane/async/queue/validate.js';
 import { ASYNC_RUN_STATES, FINAL_ASYNC_RUN_STATES } from '../../protocol/records.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 

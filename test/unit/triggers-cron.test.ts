@@ -1,7 +1,7 @@
 /** Cron triggers without I/O: checks and codes, next ticks, and the scheduler on an in-memory lock. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CronScheduler, MemoryTickLock, parseSchedule, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/triggers/index.js';
+import { CronScheduler, MemoryTickLock, parseSchedule, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {

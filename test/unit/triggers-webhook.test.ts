@@ -10,7 +10,7 @@ import {
   verifyStripeSignature,
   verifyWebhook,
   type WebhookSecrets,
-} from '../../controlplane/triggers/index.js';
+} from '../../controlplane/async/index.js';
 
 const hex = (secret: string, ...parts: (string | Uint8Array)[]): string => {
   const h = createHmac('sha256', secret);

@@ -4,9 +4,9 @@
  * one function from the store after a deploy, rollback, pause, resume or delete (here or, through
  * the config bus, elsewhere); ticks are claimed through the TickLock and queued by `fire`.
  */
-import { PlatformError, triggersSchema } from '../../protocol/index.js';
-import type { Store } from '../store/index.js';
-import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronTrigger, type TickLock } from '../triggers/index.js';
+import { PlatformError, triggersSchema } from '../../../protocol/index.js';
+import type { Store } from '../../store/index.js';
+import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronTrigger, type TickLock } from './index.js';
 
 /** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty). */
 export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<void>;

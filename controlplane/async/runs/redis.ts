@@ -10,8 +10,8 @@
  * Every write renews a TTL of `retentionMs` (the run retention), so they go with the run records.
  */
 import type { Redis } from 'ioredis';
-import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../protocol/index.js';
-import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../protocol/redis-keys.js';
+import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../../protocol/index.js';
+import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../../protocol/redis-keys.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
 import { queuedTrigger, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
 

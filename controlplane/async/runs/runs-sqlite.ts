@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import type { Pairs } from '../../protocol/index.js';
+import type { Pairs } from '../../../protocol/index.js';
 import type { QueuedTrigger } from './envelope.js';
 
 export const ASYNC_RUNS_DB_FILE = 'async-runs.db';

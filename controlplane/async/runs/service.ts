@@ -3,8 +3,8 @@
  * (timeline + output), cancel a waiting run, replay a failed one as a new linked run.
  */
 import { randomUUID } from 'node:crypto';
-import { PlatformError } from '../../protocol/index.js';
-import type { AsyncCall, AsyncIntake } from '../../gateway/index.js';
+import { PlatformError } from '../../../protocol/index.js';
+import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import { enqueueRun, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';

@@ -3,7 +3,7 @@
  * JSON, so every attempt — and a replay — runs the same request the client sent. `trigger` says
  * what queued it (`async` when absent; `cron` for a tick, `webhook` for a verified webhook), recorded with each attempt's run.
  */
-import type { AsyncCall } from '../../gateway/index.js';
+import type { AsyncCall } from '../../../protocol/index.js';
 
 interface Envelope {
   v: 1;

@@ -7,11 +7,11 @@
  * period; with no grace the old one is dropped at once (docs/secrets.md).
  */
 import { randomBytes } from 'node:crypto';
-import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../protocol/index.js';
-import type { FunctionRecord, HookSecret, Store } from '../store/index.js';
-import { isStoreError } from '../store/index.js';
-import type { AsyncCall, Webhooks } from '../../gateway/index.js';
-import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookTrigger } from '../triggers/index.js';
+import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../../protocol/index.js';
+import type { FunctionRecord, HookSecret, Store } from '../../store/index.js';
+import { isStoreError } from '../../store/index.js';
+import type { AsyncCall, Webhooks } from '../../../protocol/index.js';
+import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookTrigger } from './index.js';
 
 /** How long the previous secret keeps working after a rotation (default 1 h). */
 export const DEFAULT_HOOK_GRACE_MS = 3_600_000;

@@ -34,7 +34,7 @@ export async function openAsyncStores(config: AsyncStoreConfig): Promise<AsyncSt
       },
     };
   }
-  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
+  const { connectRedis, redisReady } = await import('../../store/production/redis-metrics.js');
   // The queue owns its connection (its blocking-free scripts); the timeline and index share another.
   const queueClient = connectRedis(config.redisUrl);
   const client = connectRedis(config.redisUrl);

@@ -27,8 +27,8 @@ export async function openReplayGuard(config: ReplayGuardConfig): Promise<Replay
 export type ReplayGuardConfig = { kind: 'embedded' } | { kind: 'production'; redisUrl: string; prefix: string };
 
 /** A Redis connection that answered, or the error (and no connection left behind). */
-async function readyRedis(url: string): Promise<Awaited<ReturnType<typeof import('../store/production/redis-metrics.js').connectRedis>>> {
-  const { connectRedis, redisReady } = await import('../store/production/redis-metrics.js');
+async function readyRedis(url: string): Promise<Awaited<ReturnType<typeof import('../../store/production/redis-metrics.js').connectRedis>>> {
+  const { connectRedis, redisReady } = await import('../../store/production/redis-metrics.js');
   const client = connectRedis(url);
   try {
     await redisReady(client);

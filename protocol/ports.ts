@@ -1,0 +1,161 @@
+/**
+ * Port types that several services share: the control plane implements what the gateway calls
+ * (the function registry, the mounted API, the run sink, the async intake, webhooks) and calls
+ * what the gateway offers (the in-process invoke). They live here, in the one module every
+ * service imports, so no service imports another's types (docs/architecture.md).
+ */
+import type { ErrorCode } from './errors.js';
+import type { FunctionSpec, Pairs } from './messages.js';
+import type { RunRecord } from './records.js';
+
+/** One deployable function version plus the limits the pool enforces for it. */
+export interface FunctionVersion extends FunctionSpec {
+  /** Upper bound on instances of this version (default 10). */
+  maxInstances: number;
+  /** Instances kept specialized even when idle (default 0 = scale to zero). */
+  minWarm: number;
+  /** Calls that may wait for a free slot before FUNCTION_BUSY (default 100). */
+  maxQueue: number;
+}
+
+/** What a token check says: the right token, an unknown one, or a real token that may not call this function. */
+export type TokenVerdict = 'ok' | 'invalid' | 'forbidden';
+
+/** How a `token`-mode function checks the bearer secret of a call. Runs on the hot path: no I/O. */
+export interface InvokeAuth {
+  check(secret: string): TokenVerdict;
+}
+
+/**
+ * What the gateway needs to know about a name, in the order it checks: does the function exist,
+ * does it need a token, is it paused, which version serves it.
+ */
+export type Resolution =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      /** The active version; null when none is deployed yet. */
+      readonly fn: FunctionVersion | null;
+      readonly paused: boolean;
+      /** null: public. */
+      readonly auth: InvokeAuth | null;
+    };
+
+export interface FunctionRegistry {
+  /** Called for every invocation: a map lookup, never I/O. */
+  resolve(name: string): Resolution;
+  /** The functions that have a version to serve (for /readyz). */
+  list(): FunctionVersion[];
+}
+
+export interface PlainRequest {
+  /** Upper-case. */
+  readonly method: string;
+  /** The raw (still percent-encoded) path, without the query. */
+  readonly path: string;
+  /** The raw query string without `?`. */
+  readonly query: string;
+  /** Lower-case names, repeats kept. */
+  readonly headers: Pairs;
+  /** Read the body (at most `bodyLimit(method, path)` bytes); PlatformError PAYLOAD_TOO_LARGE past it. */
+  body(): Promise<Uint8Array>;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+export interface PlainResponse {
+  status: number;
+  headers: Pairs;
+  body?: Uint8Array | string;
+  closeConnection?: boolean;
+}
+
+export interface MountedApi {
+  /** The body limit of one request; called synchronously when the request arrives. */
+  bodyLimit(method: string, path: string): number;
+  /** Never meant to reject; if it does, the gateway answers 500 INTERNAL_ERROR. */
+  handle(req: PlainRequest): Promise<PlainResponse>;
+}
+
+/** One declared webhook trigger, as found for a request. */
+export interface FoundHook {
+  sync: boolean;
+  /**
+   * Null when the signature is good (and, Stripe style, the delivery new: it is recorded now);
+   * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
+   */
+  verify(headers: Pairs, body: Uint8Array): Promise<ErrorCode | null>;
+}
+
+/** Where the gateway finds webhook triggers and queues their runs (the control plane). */
+export interface Webhooks {
+  /** Null: the function's active version declares no webhook trigger with this id. */
+  find(name: string, triggerId: string): Promise<FoundHook | null>;
+  /** Durably queues the call as a run with trigger `webhook`; rejects like AsyncIntake.submit. */
+  submit(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }>;
+}
+
+/** Where run records go. `record` must not block; implementations buffer their own I/O. */
+export interface RunSink {
+  record(run: RunRecord): void;
+  /**
+   * Optional: records the sink itself lost since it started, by reason (e.g. a full buffer
+   * while its store was down). Read at scrape time into `fp_runs_dropped_total{reason}`.
+   */
+  dropped?(): Readonly<Record<string, number>>;
+}
+
+/** A request from inside the process (already read: the body is bytes). */
+export interface DirectRequest {
+  method: string;
+  /** The function's path, starting with `/`. */
+  path: string;
+  rawQuery: string;
+  /** Lower-case names. */
+  headers: Pairs;
+  body: Uint8Array;
+  /** Aborting it takes a queued call out of the queue. */
+  signal?: AbortSignal;
+  /** Which attempt of an async run this is (`context.attempt`); 1 when left out. */
+  attempt?: number;
+}
+
+/** A call as the async queue keeps it, to be replayed as the same request by each attempt. */
+export interface AsyncCall {
+  method: string;
+  /** The function's path, starting with `/`. */
+  path: string;
+  rawQuery: string;
+  /** Lower-case names; without the invoke token. */
+  headers: Pairs;
+  body: Uint8Array;
+}
+
+/** Where `/async/<name>` hands accepted calls (the control plane's async runs). */
+export interface AsyncIntake {
+  /**
+   * Resolves once the run is durably queued (or, for a repeated idempotency key, with the first
+   * run). Rejects with PlatformError ASYNC_QUEUE_UNAVAILABLE when nothing could be queued.
+   */
+  submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }>;
+}
+
+/** A failure as a direct caller sees it: what an HTTP client would see in the error body. */
+export interface DirectError {
+  code: ErrorCode;
+  message: string;
+  type?: string;
+  file?: string;
+  line?: number;
+}
+
+export interface DirectResult {
+  runId: string;
+  /** The HTTP status the gateway would have answered. */
+  status: number;
+  headers: Pairs;
+  body: Uint8Array;
+  cold: boolean;
+  durationMs: number;
+  error: DirectError | null;
+}
