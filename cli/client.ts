@@ -78,6 +78,8 @@ export interface ApiUsage {
 }
 
 export interface ApiRun {
+  /** 1, 2, 3… for the attempts of an async run (a list shows a run's newest). */
+  attempt?: number;
   runId: string;
   function: string;
   version: string;
@@ -126,7 +128,12 @@ export interface ApiAsyncRun {
   replayOf: string | null;
   replays: string[];
   transitions: { state: string; at: number; detail: string | null }[];
-  attempts: { attempt: number; startedAt: number; durationMs: number; cold: boolean; status: string; errorCode: string | null; errorClass: string | null; error: { type: string; message: string; file?: string; line?: number } | null }[];
+  attempts: {
+    attempt: number; startedAt: number; durationMs: number; cold: boolean; status: string; errorCode: string | null; errorClass: string | null;
+    error: { type: string; message: string; file?: string; line?: number } | null;
+    /** The attempt's own run record, when recorded. */
+    logs?: { stream: string; ts: number; msg: string; level?: string }[]; initMs?: number; handlerMs?: number; queuedMs?: number;
+  }[];
   result: { status: number; attempt: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null;
 }
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../protocol/index.js';
 import { createApi } from './api/index.js';
-import { AsyncRuns, InvokerRunner, type AsyncRunIndex } from './async/index.js';
+import { AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
@@ -67,6 +67,8 @@ export interface ControlPlaneOptions {
     queue: Queue;
     timeline: RunTimeline;
     runs: AsyncRunIndex;
+    /** How a new run is written; default: index, job, timeline in that order (openAsyncStores gives one transaction where it can). */
+    accept?: AcceptRun;
     /** Attempts at once (default 4). */
     concurrency?: number;
     /** Must equal the queue's lease (default 30 s). */
@@ -139,7 +141,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
   retention.start();
 
-  const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs) : null;
+  const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
   const dispatcher = options.async
     ? new Dispatcher({
         queue: options.async.queue,

@@ -68,6 +68,7 @@ interface Origin {
   trigger: RunTrigger;
   arrivedAt: number;
   signal: AbortSignal | undefined;
+  attempt: number;
 }
 
 /** What happened before the pool was asked, when the call never reached it. */
@@ -110,7 +111,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
 
   const runId = randomUUID();
   const startedAt = Date.now();
-  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.signal };
+  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.signal, attempt: 1 };
   if (deps.shuttingDown()) {
     return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
   }
@@ -136,19 +137,20 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   if (!found.found) throw notFound(name);
   const fn = servable(found, name);
   if (fn instanceof PlatformError) throw fn;
-  const runId = randomUUID();
+  // An async run keeps its id across attempts: the handler sees the same requestId each time.
+  const runId = request.runId ?? randomUUID();
   const startedAt = Date.now();
-  const origin: Origin = { trigger, arrivedAt: performance.now(), signal: request.signal };
+  const attempt = request.attempt ?? 1;
+  const origin: Origin = { trigger, arrivedAt: performance.now(), signal: request.signal, attempt };
   let done: Finished;
   if (deps.shuttingDown()) {
     done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
     const event = wireEvent(name, runId, request);
-    const attempt = request.attempt ?? 1;
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     done = finish(deps, origin, fn, runId, startedAt, await deps.pool.invoke(fn, event, opts), true);
   }
-  const { response, error } = done;
+  const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
   return {
     runId,
@@ -157,7 +159,11 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
     body,
     cold: done.cold,
     durationMs: done.durationMs,
+    initMs: result.initMs,
+    handlerMs: result.handlerMs,
+    queuedMs: result.queuedMs,
     error: error === null ? null : directError(error),
+    errorClass: error?.class ?? null,
   };
 }
 
@@ -222,6 +228,7 @@ interface Finished {
   error: InvocationError | null;
   cold: boolean;
   durationMs: number;
+  result: InvocationResult;
 }
 
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
@@ -254,6 +261,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000);
   const run: RunRecord = {
     runId,
+    attempt: origin.attempt,
     function: fn.name,
     version: fn.version,
     trigger: origin.trigger,
@@ -273,7 +281,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     clientAborted: origin.signal?.aborted ?? false,
   };
   deps.runs.push(run);
-  return { response: out, error, cold: result.cold, durationMs: totalMs };
+  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
 }
 
 /**

@@ -162,6 +162,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         queue: asyncStores.queue,
         timeline: asyncStores.timeline,
         runs: asyncStores.runs,
+        accept: asyncStores.accept,
         concurrency: config.dispatchConcurrency,
         leaseMs: config.dispatchLeaseMs,
         graceMs: config.shutdownGraceMs,

@@ -5,7 +5,7 @@
  * service imports, so no service imports another's types (docs/architecture.md).
  */
 import type { ErrorCode } from './errors.js';
-import type { FunctionSpec, Pairs } from './messages.js';
+import type { ErrorClass, FunctionSpec, Pairs } from './messages.js';
 import type { RunRecord } from './records.js';
 
 /** One deployable function version plus the limits the pool enforces for it. */
@@ -118,6 +118,11 @@ export interface DirectRequest {
   signal?: AbortSignal;
   /** Which attempt of an async run this is (`context.attempt`); 1 when left out. */
   attempt?: number;
+  /**
+   * The run id: an async run's own id, the same on every attempt (the handler's `requestId`);
+   * a fresh one when left out.
+   */
+  runId?: string;
 }
 
 /** A call as the async queue keeps it, to be replayed as the same request by each attempt. */
@@ -156,6 +161,13 @@ export interface DirectResult {
   headers: Pairs;
   body: Uint8Array;
   cold: boolean;
+  /** From the call's arrival to its response, as the run record says. */
   durationMs: number;
+  /** Specialization (0 when warm), the handler as the runtime measured it, the wait for a slot. */
+  initMs: number;
+  handlerMs: number;
+  queuedMs: number;
   error: DirectError | null;
+  /** The runtime's failure class (`user_error`, `timeout`…), null on success or when nothing ran. */
+  errorClass: ErrorClass | null;
 }

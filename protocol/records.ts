@@ -26,9 +26,14 @@ export interface RunError {
   line?: number;
 }
 
-/** One invocation of one function version. */
+/**
+ * One invocation of one function version. An async run's attempts share its `runId` (the id the
+ * 202 answered, the `requestId` its handler sees) and differ by `attempt`; a sync run is attempt 1.
+ */
 export interface RunRecord {
   runId: string;
+  /** 1, 2, 3… for the attempts of an async run; 1 for everything else. */
+  attempt: number;
   function: string;
   /** The version that served the run, as the pool names it (the control plane's number as a string). */
   version: string;

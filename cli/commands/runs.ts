@@ -30,7 +30,12 @@ export function runsTarget(pos: readonly string[]): { show: string } | { list: s
 }
 
 function statusText(r: ApiRun): string {
-  return r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
+  const status = r.status === 'succeeded' ? `ok ${r.httpStatus}` : `${r.errorCode ?? 'failed'} ${r.httpStatus}`;
+  return (r.attempt ?? 1) > 1 ? `${status} (attempt ${r.attempt})` : status;
+}
+
+function logLines(logs: readonly { ts: number; stream: string; level?: string; msg: string }[], pad: string): string[] {
+  return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${(l.level ?? l.stream).padEnd(7)} ${l.msg.trimEnd()}`);
 }
 
 function printList(ctx: Context, runs: ApiRun[]): void {
@@ -62,10 +67,7 @@ export function formatRun(r: ApiRun, now: number): string {
   }
   const logs = r.logs ?? [];
   lines.push('', logs.length === 0 ? 'logs      (none)' : `logs (${logs.length})`);
-  for (const l of logs) {
-    const time = new Date(l.ts).toISOString().slice(11, 23);
-    lines.push(`  ${time} ${(l.level ?? l.stream).padEnd(7)} ${l.msg.trimEnd()}`);
-  }
+  lines.push(...logLines(logs, '  '));
   return lines.join('\n');
 }
 
@@ -83,8 +85,11 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${t.detail ?? ''}`.trimEnd());
   lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
   for (const a of r.attempts) {
-    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${a.error.type}: ${a.error.message}` : '';
-    lines.push(`  #${a.attempt} ${a.status.padEnd(9)} ${formatMs(a.durationMs)} ${a.cold ? 'cold' : 'warm'}${why}`);
+    const at = a.error?.file ? ` at ${a.error.file}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
+    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${a.error.type}: ${a.error.message}${at}` : '';
+    lines.push(`  #${a.attempt} ${new Date(a.startedAt).toISOString().slice(11, 23)} ${a.status.padEnd(9)} ${formatMs(a.durationMs)} ${a.cold ? 'cold' : 'warm'}${why}`);
+    const logs = a.logs ?? [];
+    if (logs.length > 0) lines.push(...logLines(logs, '       '));
   }
   if (r.result !== null) {
     const body = r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body);

@@ -1,5 +1,5 @@
 /** /runs, /runs/:runId and the test invoke (docs/api.md, "Runs"). */
-import { PlatformError, type Pairs } from '../../protocol/index.js';
+import { PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import { json, type ApiResponse } from './http.js';
@@ -21,7 +21,11 @@ export async function listRuns(call: Call): Promise<ApiResponse> {
 export async function getRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
   const view = call.ctx.async ? await call.ctx.async.view(runId) : null;
-  if (view !== null) return json(200, { run: presentAsync(view) });
+  if (view !== null) {
+    // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
+    await call.ctx.runs.runs.flush(1000);
+    return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
+  }
   const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
   if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
   return json(200, { run });
@@ -31,7 +35,7 @@ export async function getRun(call: Call): Promise<ApiResponse> {
 export async function cancelRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
   const view = await asyncRuns(call).cancel(runId);
-  return json(200, { run: presentAsync(view) });
+  return json(200, { run: presentAsync(view, []) });
 }
 
 /** `POST /runs/:id/replay`: a failed run's request, queued again as a new run (`replayOf`). */
@@ -46,8 +50,19 @@ function asyncRuns(call: Call): AsyncRuns {
   return call.ctx.async;
 }
 
-/** An async run: its state, timeline, attempts and the output of its latest attempt. */
-function presentAsync(view: AsyncRunView): Record<string, unknown> {
+/**
+ * An async run: its state, timeline, attempts (each with its run record's logs and timings, when
+ * recorded) and the output of its latest attempt.
+ */
+function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): Record<string, unknown> {
+  const byAttempt = new Map(records.map((r) => [r.attempt, r]));
+  const attempts = view.attempts.map((a) => {
+    const record = byAttempt.get(a.attempt);
+    return record === undefined ? { ...a, logs: [] } : {
+      ...a, version: record.version, initMs: record.initMs, handlerMs: record.handlerMs, queuedMs: record.queuedMs,
+      httpStatus: record.httpStatus, logs: record.logs, ...(record.error !== null ? { error: record.error } : {}),
+    };
+  });
   const result = view.result === null ? null : (() => {
     const headers: Record<string, string> = {};
     for (const [key, value] of view.result.headers) headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
@@ -62,7 +77,7 @@ function presentAsync(view: AsyncRunView): Record<string, unknown> {
     replayOf: view.replayOf,
     replays: view.replays,
     transitions: view.transitions,
-    attempts: view.attempts,
+    attempts,
     result,
   };
 }

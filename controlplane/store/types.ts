@@ -217,11 +217,17 @@ export interface RunPage {
 }
 
 export interface RunStore {
-  /** Writes a batch in one go; a runId seen before is replaced (so retries and state changes are safe). */
+  /**
+   * Writes a batch in one go; a (runId, attempt) seen before is replaced (so retries and state
+   * changes are safe). Attempts of one run may arrive in any order.
+   */
   record(runs: readonly RunRecord[]): Promise<void>;
+  /** One item per run: its newest attempt. */
   list(query?: RunQuery): Promise<RunPage>;
-  /** With logs and error. */
+  /** The run's newest attempt, with logs and error. */
   get(runId: string): Promise<RunRecord | null>;
+  /** Every attempt of the run, oldest first, with logs and errors ([] when none). */
+  attempts(runId: string): Promise<RunRecord[]>;
   /** Deletes runs (and their logs) that started before `cutoff`; returns how many. */
   prune(cutoff: number): Promise<number>;
 }

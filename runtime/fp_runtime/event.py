@@ -68,3 +68,8 @@ class Context:
     @property
     def aws_request_id(self) -> str:
         return self.request_id
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: for an async run the id its 202 answered, the same on every attempt."""
+        return self.request_id

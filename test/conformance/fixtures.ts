@@ -72,6 +72,7 @@ export function run(overrides: Partial<RunRecord> = {}): RunRecord {
   runCounter++;
   return {
     runId: `run-${runCounter.toString().padStart(6, '0')}-${randomBytes(3).toString('hex')}`,
+    attempt: 1,
     function: 'fn-a',
     version: '1',
     trigger: 'http',

@@ -34,6 +34,31 @@ export function runTests(open: OpenStore): void {
         await store.runs.record([]);
       }));
 
+    it('keeps each attempt of an async run under the run id; lists show the newest, whatever order they arrive in', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName('att');
+        const base = run({ function: fn, trigger: 'async' });
+        const attempt = (n: number, extra: Partial<RunRecord> = {}): RunRecord => ({
+          ...base, attempt: n, startedAt: T0 + n * 1000, logs: [{ stream: 'stdout', ts: T0 + n * 1000, msg: `attempt ${n}` }], ...extra,
+        });
+        const failed = { status: 'failed' as const, httpStatus: 500, errorCode: 'FUNCTION_ERROR' as const, errorClass: 'user_error' as const, error: { type: 'RuntimeError', message: 'no' } };
+        // Attempt 3 arrives first (another process recorded it sooner), then 1, then 2.
+        await store.runs.record([attempt(3)]);
+        await store.runs.record([attempt(1, failed)]);
+        await store.runs.record([attempt(2, failed)]);
+        const page = await store.runs.list({ function: fn });
+        assert.deepEqual(page.items.map((r) => [r.runId, r.attempt, r.status]), [[base.runId, 3, 'succeeded']]);
+        assert.deepEqual(await store.runs.get(base.runId), attempt(3));
+        const all = await store.runs.attempts(base.runId);
+        assert.deepEqual(all, [attempt(1, failed), attempt(2, failed), attempt(3)]);
+        assert.deepEqual(await store.runs.attempts('no-such-run'), []);
+        // A sync run beside it is attempt 1, listed once.
+        const sync = run({ function: fn, startedAt: T0 });
+        await store.runs.record([sync]);
+        assert.deepEqual((await store.runs.list({ function: fn })).items.map((r) => r.runId), [base.runId, sync.runId]);
+        assert.deepEqual(await store.runs.attempts(sync.runId), [sync]);
+      }));
+
     it('replaces a run recorded again under the same id', () =>
       withStore(open, async (store) => {
         const first = run({ status: 'failed', httpStatus: 502 });

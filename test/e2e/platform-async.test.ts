@@ -54,7 +54,7 @@ describe('async invocation (embedded platform)', () => {
     stateDir = mkdtempSync(join(tmpdir(), 'fp-async-'));
     api = new Api('', null);
     await start();
-    await deployed(api, echo, { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "path": event["path"], "attempt": context.attempt, "q": event["query"].get("x")}') });
+    await deployed(api, echo, { 'main.py': py('def handler(event, context):', '    print(f"echo {context.run_id}")', '    return {"body": event["body"].decode(), "path": event["path"], "attempt": context.attempt, "q": event["query"].get("x")}') });
     await deployed(api, slow, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(1.5)', '    return {"slept": True}') });
   });
   after(async () => {
@@ -84,8 +84,9 @@ describe('async invocation (embedded platform)', () => {
         'def handler(event, context):',
         '    calls = int(open(COUNTER).read()) + 1 if os.path.exists(COUNTER) else 1',
         '    with open(COUNTER, "w") as f: f.write(str(calls))',
+        '    print(f"attempt {context.attempt} of run {context.run_id}")',
         '    if context.attempt < 3: raise RuntimeError(f"attempt {context.attempt} fails")',
-        '    return {"attempt": context.attempt, "calls": calls}',
+        '    return {"attempt": context.attempt, "calls": calls, "runId": context.run_id, "requestId": context.request_id}',
       ),
     });
     const a = await fireAsync(platform.url, name, '{}');
@@ -98,7 +99,17 @@ describe('async invocation (embedded platform)', () => {
       [2, 'failed', 'FUNCTION_ERROR'],
       [3, 'succeeded', null],
     ]);
-    assert.deepEqual(run.result.body, { attempt: 3, calls: 3 });
+    // One run identity: the handler saw the 202's run id on every attempt, and each attempt's
+    // record (its own logs and timings) hangs under that id.
+    assert.deepEqual(run.result.body, { attempt: 3, calls: 3, runId: a.runId, requestId: a.runId });
+    for (const x of run.attempts as { attempt: number; logs: { msg: string }[]; handlerMs: number }[]) {
+      assert.deepEqual(x.logs.map((l) => l.msg), [`attempt ${x.attempt} of run ${a.runId}`], `attempt ${x.attempt}`);
+      assert.ok(typeof x.handlerMs === 'number' && (x.attempt < 3 || x.handlerMs > 0), `attempt ${x.attempt} handlerMs ${x.handlerMs}`);
+    }
+    assert.equal(run.attempts[0].error.type, 'RuntimeError');
+    // The run list shows the run once, by its id, at its latest attempt.
+    const listed = await api.call('GET', `/runs?function=${name}`);
+    assert.deepEqual(listed.body.items.map((r: { runId: string; attempt: number; status: string }) => [r.runId, r.attempt, r.status]), [[a.runId, 3, 'succeeded']]);
   });
 
   it('honours a per-function retry policy: maxAttempts 1 fails after one attempt, dead-lettered', async () => {
@@ -220,6 +231,8 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /timeline/);
     assert.match(shown.stdout, /queued[\s\S]*running[\s\S]*succeeded/);
+    // The attempt with its own logs, under the run's id.
+    assert.match(shown.stdout, new RegExp(`#1 [\\d:.]+ succeeded[\\s\\S]*stdout  echo ${runId}`));
     const replay = await runCli(['runs', 'replay', runId, ...target], { env });
     assert.equal(replay.code, 4, 'a succeeded run is not replayed');
     assert.match(replay.stderr + replay.stdout, /RUN_NOT_REPLAYABLE/);

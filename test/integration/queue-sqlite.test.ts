@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openSqliteQueue, QUEUE_DB_FILE } from '../../controlplane/async/index.js';
+import { ASYNC_DB_FILE, openSqliteAsyncRuns, openSqliteQueue, openSqliteTimeline } from '../../controlplane/async/index.js';
 import { rejectsWithCode } from '../conformance/fixtures.js';
 import { queueConformance } from '../conformance/queue-suite.js';
 
@@ -22,15 +22,15 @@ queueConformance('sqlite', async (options) => {
 });
 
 describe('sqlite queue', () => {
-  it('keeps its own WAL-mode file in the state directory', async (t) => {
+  it('keeps the async wing\'s WAL-mode file in the state directory', async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
     t.after(() => rm(stateDir, { recursive: true, force: true }));
     const q = await openSqliteQueue({ stateDir });
     await q.enqueue({ runId: 'r1', function: 'f', payload: Buffer.from('x') });
-    assert.ok(existsSync(join(stateDir, QUEUE_DB_FILE)));
-    assert.ok(existsSync(join(stateDir, `${QUEUE_DB_FILE}-wal`)));
+    assert.ok(existsSync(join(stateDir, ASYNC_DB_FILE)));
+    assert.ok(existsSync(join(stateDir, `${ASYNC_DB_FILE}-wal`)));
     await q.close();
-    const db = new Database(join(stateDir, QUEUE_DB_FILE), { readonly: true });
+    const db = new Database(join(stateDir, ASYNC_DB_FILE), { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     db.close();
   });
@@ -38,9 +38,48 @@ describe('sqlite queue', () => {
   it('refuses a queue file written by a newer platform', async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
     t.after(() => rm(stateDir, { recursive: true, force: true }));
-    const db = new Database(join(stateDir, QUEUE_DB_FILE));
+    const db = new Database(join(stateDir, ASYNC_DB_FILE));
     db.pragma('user_version = 99');
     db.close();
     await rejectsWithCode(openSqliteQueue({ stateDir }), 'QUEUE_INVALID');
+  });
+
+  it('merges the separate files of an older platform (queue.db, timeline.db, async-runs.db) once, losing no run', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
+    t.after(() => rm(stateDir, { recursive: true, force: true }));
+    const legacy = (file: string, sql: string): void => {
+      const db = new Database(join(stateDir, file));
+      db.pragma('journal_mode = WAL');
+      db.exec(sql);
+      db.close();
+    };
+    legacy('queue.db', `CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL UNIQUE, function TEXT NOT NULL,
+      payload BLOB NOT NULL, attempt INTEGER NOT NULL, not_before INTEGER NOT NULL, ready_at INTEGER NOT NULL, enqueued_at INTEGER NOT NULL,
+      idempotency_key TEXT, consumer TEXT, lease_until INTEGER, deliveries INTEGER NOT NULL DEFAULT 0, token TEXT);
+      CREATE TABLE idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE TABLE dead (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL UNIQUE, function TEXT NOT NULL, payload BLOB NOT NULL,
+      attempt INTEGER NOT NULL, enqueued_at INTEGER NOT NULL, idempotency_key TEXT, reason TEXT NOT NULL, dead_at INTEGER NOT NULL);
+      INSERT INTO jobs (run_id, function, payload, attempt, not_before, ready_at, enqueued_at) VALUES ('old-run', 'f', x'6869', 1, 0, 0, 0);`);
+    legacy('timeline.db', `CREATE TABLE transitions (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL, detail TEXT);
+      CREATE TABLE attempts (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, attempt INTEGER NOT NULL, started_at INTEGER NOT NULL,
+      duration_ms REAL NOT NULL, cold INTEGER NOT NULL, status TEXT NOT NULL, error_code TEXT, error_class TEXT, error TEXT);
+      INSERT INTO transitions (run_id, state, at) VALUES ('old-run', 'queued', 5);`);
+    legacy('async-runs.db', `CREATE TABLE async_runs (run_id TEXT PRIMARY KEY, function TEXT NOT NULL, accepted_at INTEGER NOT NULL, replay_of TEXT,
+      result_status INTEGER, result_headers TEXT, result_body BLOB, result_attempt INTEGER, trigger TEXT);
+      INSERT INTO async_runs (run_id, function, accepted_at, trigger) VALUES ('old-run', 'f', 5, 'cron');`);
+    const q = await openSqliteQueue({ stateDir });
+    t.after(() => q.close());
+    const [job] = await q.claim('c1', 5);
+    assert.deepEqual([job?.runId, Buffer.from(job!.payload).toString()], ['old-run', 'hi']);
+    const timeline = await openSqliteTimeline({ stateDir });
+    t.after(() => timeline.close());
+    assert.deepEqual((await timeline.get('old-run'))?.transitions.map((x) => x.state), ['queued']);
+    const runs = await openSqliteAsyncRuns({ stateDir });
+    t.after(() => runs.close());
+    assert.equal((await runs.get('old-run'))?.trigger, 'cron');
+    for (const file of ['queue.db', 'timeline.db', 'async-runs.db']) {
+      assert.equal(existsSync(join(stateDir, file)), false, `${file} still in use`);
+      assert.ok(existsSync(join(stateDir, `${file}.migrated`)), `${file} kept as .migrated`);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Store } from '../../controlplane/store/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
-import { SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../controlplane/store/sqlite/migrations.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
 import { storeConformance } from '../conformance/store-suite.js';
 import { testKey } from '../helpers/keyring.js';
@@ -128,6 +128,31 @@ describe('sqlite store specifics', () => {
       db.close();
     }
     await rejectsWithCode(openSqliteStore({ keyring: ring, stateDir: dir }), 'STORE_SCHEMA_TOO_NEW');
+  });
+
+  it('keeps the runs of a database from before attempts (schema 3) as attempt 1, listed and readable', async () => {
+    const dir = await freshDir();
+    const db = new Database(join(dir, 'platform.db'));
+    const old = run({ function: 'legacy-fn' });
+    const { attempt: _attempt, logs, ...summary } = old;
+    try {
+      db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+      for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_version VALUES (?, ?, 0)').run(m.version, m.name);
+      }
+      db.prepare('INSERT INTO runs (run_id, function, status, run_trigger, started_at, summary, logs) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(old.runId, old.function, old.status, old.trigger, old.startedAt, JSON.stringify(summary), JSON.stringify(logs));
+    } finally {
+      db.close();
+    }
+    const store = await openSqliteStore({ keyring: ring, stateDir: dir });
+    try {
+      assert.deepEqual(await store.runs.get(old.runId), old);
+      assert.deepEqual((await store.runs.list({ function: 'legacy-fn' })).items.map((r) => [r.runId, r.attempt]), [[old.runId, 1]]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses an UPDATE of a version at the database level', async () => {

@@ -94,7 +94,7 @@ describe('invocationHeaders', () => {
 
 function run(runId: string): RunRecord {
   return {
-    runId, function: 'f', version: 'v', cold: false, start: 'warm', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 1,
+    runId, attempt: 1, function: 'f', version: 'v', cold: false, start: 'warm', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 1,
     status: 'succeeded', httpStatus: 200, errorCode: null, errorClass: null, error: null, logs: [],
     startedAt: 0, trigger: 'http', clientAborted: false,
   };

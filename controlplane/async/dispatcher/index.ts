@@ -4,4 +4,4 @@ export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { backoffCeilingMs, backoffMs, classifyFailure, resolvePolicy, type Verdict } from './retry.js';
 export { enqueueRun } from './enqueue.js';
 export { MemoryRunTimeline } from './timeline-memory.js';
-export { openSqliteTimeline, TIMELINE_DB_FILE, type SqliteTimelineOptions } from './timeline-sqlite.js';
+export { openSqliteTimeline, type SqliteTimelineOptions } from './timeline-sqlite.js';

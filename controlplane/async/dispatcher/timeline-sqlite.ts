@@ -1,16 +1,14 @@
 /**
- * The durable RunTimeline: its own SQLite file (`<stateDir>/timeline.db`, WAL), so the
- * dispatcher's writes never contend with the store's or the queue's writers.
+ * The durable RunTimeline, in the async wing's SQLite file (`<stateDir>/async.db`,
+ * ../sqlite-db.ts), beside the queue: the `queued` transition of a new run is written in the
+ * same transaction as its job.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { openAsyncDb } from '../sqlite-db.js';
 import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/records.js';
 import type { AttemptError, AttemptRecord, RunTimeline, RunTimelineView } from './types.js';
 
-export const TIMELINE_DB_FILE = 'timeline.db';
-
-const SCHEMA = `
+export const TIMELINE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS transitions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL,
@@ -31,7 +29,8 @@ CREATE TABLE IF NOT EXISTS attempts (
   error_class TEXT,
   error TEXT                      -- JSON of AttemptError, or null
 );
-CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);`;
+CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);
+`;
 
 interface TransitionRow { state: string; at: number; detail: string | null }
 interface AttemptRow {
@@ -45,19 +44,19 @@ export interface SqliteTimelineOptions {
 }
 
 export async function openSqliteTimeline(options: SqliteTimelineOptions): Promise<RunTimeline> {
-  await mkdir(options.stateDir, { recursive: true });
-  const db = new Database(join(options.stateDir, TIMELINE_DB_FILE));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
-  return new SqliteRunTimeline(db);
+  return new SqliteRunTimeline(await openAsyncDb(options.stateDir), true);
 }
 
-class SqliteRunTimeline implements RunTimeline {
-  constructor(private readonly db: Db) {}
+export class SqliteRunTimeline implements RunTimeline {
+  /** `ownsDb`: close() closes the connection. */
+  constructor(private readonly db: Db, private readonly ownsDb: boolean) {}
 
   async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
+    this.transitionSync(runId, state, at, detail);
+  }
+
+  /** transition, synchronously (to run inside the transaction that accepts a run). */
+  transitionSync(runId: string, state: AsyncRunState, at: number, detail?: string): void {
     this.db.prepare('INSERT INTO transitions (run_id, state, at, detail) VALUES (?, ?, ?, ?)').run(runId, state, at, detail ?? null);
   }
 
@@ -91,12 +90,12 @@ class SqliteRunTimeline implements RunTimeline {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
   }
 }
 
 function asState(value: string): AsyncRunState {
   const state = ASYNC_RUN_STATES.find((s) => s === value);
-  if (state === undefined) throw new Error(`timeline.db holds an unknown run state: ${value}`);
+  if (state === undefined) throw new Error(`async.db holds an unknown run state: ${value}`);
   return state;
 }

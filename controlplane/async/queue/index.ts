@@ -1,5 +1,5 @@
 /** The async queue's public door: the port, its errors and both adapters. Guarantees: docs/queue.md. */
 export * from './types.js';
 export { QUEUE_ERROR_CODES, QueueError, isQueueError, type QueueErrorCode } from './errors.js';
-export { openSqliteQueue, QUEUE_DB_FILE, type SqliteQueueOptions } from './sqlite.js';
+export { openSqliteQueue, type SqliteQueueOptions } from './sqlite.js';
 export { openRedisQueue, type RedisQueueOptions } from './redis.js';

@@ -1,13 +1,14 @@
 /**
- * The embedded queue: its own SQLite file (`<stateDir>/queue.db`, WAL, synchronous=FULL so a
- * resolved enqueue survives a power loss), separate from platform.db so queue churn never
- * contends with the store. Every change is one IMMEDIATE transaction, so two processes (or two
- * connections) sharing the file never lease the same job twice. Why: docs/adr/0007-async-queue.md.
+ * The embedded queue, in the async wing's SQLite file (`<stateDir>/async.db`, ../sqlite-db.ts:
+ * WAL, synchronous=FULL so a resolved enqueue survives a power loss), apart from platform.db so
+ * queue churn never contends with the store. Every change is one IMMEDIATE transaction, so two
+ * processes (or two connections) sharing the file never lease the same job twice; inside another
+ * transaction (accepting a run: ../runs/open.ts) it is a savepoint of it.
+ * Why: docs/adr/0007-async-queue.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { openAsyncDb } from '../sqlite-db.js';
 import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
@@ -16,10 +17,7 @@ import {
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
-export const QUEUE_DB_FILE = 'queue.db';
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
+export const QUEUE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL UNIQUE,
@@ -49,7 +47,8 @@ CREATE TABLE IF NOT EXISTS dead (
   idempotency_key TEXT,
   reason TEXT NOT NULL,
   dead_at INTEGER NOT NULL
-);`;
+);
+`;
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** The state directory; created when missing. */
@@ -77,23 +76,15 @@ const INFO_COLUMNS = `run_id, function, length(payload) AS payload_bytes, attemp
   idempotency_key, consumer, lease_until, deliveries, token`;
 
 export async function openSqliteQueue(options: SqliteQueueOptions): Promise<Queue> {
-  const dir = resolve(options.stateDir);
-  await mkdir(dir, { recursive: true });
+  const db = await openAsyncDb(options.stateDir, options.busyTimeoutMs);
+  return sqliteQueueOn(db, options, true);
+}
+
+/** The queue on an open async.db connection; `ownsDb`: close() closes the connection. */
+export function sqliteQueueOn(db: Db, options: QueueOptions & { now?: () => number }, ownsDb: boolean): SqliteQueue {
   const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
   const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
-  const db = new Database(join(dir, QUEUE_DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new QueueError('QUEUE_INVALID', `queue.db schema ${version} is newer than this platform`);
-    db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  return new SqliteQueue(db, options.now ?? Date.now, leaseMs, windowMs);
+  return new SqliteQueue(db, options.now ?? Date.now, leaseMs, windowMs, ownsDb);
 }
 
 function info(row: JobRow, now: number): JobInfo {
@@ -112,7 +103,7 @@ function info(row: JobRow, now: number): JobInfo {
   };
 }
 
-class SqliteQueue implements Queue {
+export class SqliteQueue implements Queue {
   private closed = false;
 
   constructor(
@@ -120,6 +111,7 @@ class SqliteQueue implements Queue {
     private readonly now: () => number,
     private readonly leaseMs: number,
     private readonly windowMs: number,
+    private readonly ownsDb: boolean,
   ) {}
 
   private check(): void {
@@ -133,6 +125,11 @@ class SqliteQueue implements Queue {
   }
 
   async enqueue(job: NewJob): Promise<EnqueueResult> {
+    return this.enqueueSync(job);
+  }
+
+  /** enqueue, synchronously (to run inside the transaction that accepts a run). */
+  enqueueSync(job: NewJob): EnqueueResult {
     checkJob(job);
     return this.tx(() => {
       const now = this.now();
@@ -277,7 +274,7 @@ class SqliteQueue implements Queue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    if (this.ownsDb) this.db.close();
   }
 }
 

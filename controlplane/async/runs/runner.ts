@@ -1,25 +1,15 @@
 /**
  * The AttemptRunner of the platform: one attempt = one call through the gateway's in-process
- * invoke (trigger `async`, or `cron` for a tick; `attempt` passed through so the handler sees `context.attempt`), the
- * same request every time (the queued envelope). The attempt's response is kept as the run's
- * output.
+ * invoke (trigger `async`, `cron` or `webhook`), the same request every time (the queued
+ * envelope), under the run's own id (the handler's `requestId` on every attempt) with `attempt`
+ * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
+ * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError, type ErrorCode } from '../../../protocol/index.js';
+import { httpStatus, isPlatformError } from '../../../protocol/index.js';
 import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
 import type { Invoker } from '../../service/context.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
-
-/** The error class the pool reports for each code (DirectResult carries the code only). */
-const CLASS_OF: Partial<Record<ErrorCode, string>> = {
-  FUNCTION_ERROR: 'user_error',
-  FUNCTION_BAD_RESPONSE: 'bad_return',
-  FUNCTION_INIT_FAILED: 'init_error',
-  FUNCTION_TIMEOUT: 'timeout',
-  RUNTIME_CRASHED: 'crash',
-  FUNCTION_OUT_OF_MEMORY: 'out_of_memory',
-  RUNTIME_PROTOCOL_ERROR: 'protocol_error',
-};
 
 export class InvokerRunner implements AttemptRunner {
   constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex) {}
@@ -28,13 +18,13 @@ export class InvokerRunner implements AttemptRunner {
     const started = performance.now();
     const { call, trigger } = decodeEnvelope(job.payload);
     try {
-      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt }, trigger);
+      const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt, runId: job.runId }, trigger);
       await this.runs.setResult(job.runId, { status: r.status, headers: r.headers, body: Buffer.from(r.body), attempt: job.attempt });
-      const base = { cold: r.cold, durationMs: r.durationMs, initMs: 0, handlerMs: r.durationMs };
+      const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs };
       if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };
       const { type, message, file, line } = r.error;
       return {
-        ok: false, httpStatus: r.status, errorCode: r.error.code, errorClass: CLASS_OF[r.error.code] ?? null, ...base,
+        ok: false, httpStatus: r.status, errorCode: r.error.code, errorClass: r.errorClass, ...base,
         error: { type: type ?? r.error.code, message, ...(file === undefined ? {} : { file }), ...(line === undefined ? {} : { line }) },
       };
     } catch (err) {

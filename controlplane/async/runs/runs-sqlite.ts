@@ -1,15 +1,13 @@
 /**
  * What the queue and the timeline do not keep about an async run: its function, when it was
  * accepted, the run it replays, and the response of its latest attempt (the run's output).
- * Its own SQLite file `<stateDir>/async-runs.db` (WAL), like the timeline.
+ * In the async wing's SQLite file (`<stateDir>/async.db`, ../sqlite-db.ts), beside the queue.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { openAsyncDb } from '../sqlite-db.js';
 import type { Pairs } from '../../../protocol/index.js';
 import type { QueuedTrigger } from './envelope.js';
 
-export const ASYNC_RUNS_DB_FILE = 'async-runs.db';
 
 export interface AsyncRunResult {
   status: number;
@@ -49,7 +47,7 @@ export interface AsyncRunIndex {
   close(): Promise<void>;
 }
 
-const SCHEMA = `
+export const RUNS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS async_runs (
   run_id TEXT PRIMARY KEY,
   function TEXT NOT NULL,
@@ -61,7 +59,8 @@ CREATE TABLE IF NOT EXISTS async_runs (
   result_attempt INTEGER,
   trigger TEXT
 );
-CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);`;
+CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
+`;
 
 interface Row {
   run_id: string; function: string; accepted_at: number; replay_of: string | null;
@@ -70,27 +69,28 @@ interface Row {
 }
 
 export async function openSqliteAsyncRuns(options: { stateDir: string }): Promise<AsyncRunIndex> {
-  await mkdir(options.stateDir, { recursive: true });
-  const db = new Database(join(options.stateDir, ASYNC_RUNS_DB_FILE));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
-  // Files from before the trigger was recorded: add the column (those runs read as `async`).
-  const columns = db.prepare('PRAGMA table_info(async_runs)').all() as { name: string }[];
-  if (!columns.some((c) => c.name === 'trigger')) db.exec('ALTER TABLE async_runs ADD COLUMN trigger TEXT');
-  return new SqliteAsyncRuns(db);
+  return new SqliteAsyncRuns(await openAsyncDb(options.stateDir), true);
 }
 
-class SqliteAsyncRuns implements AsyncRunIndex {
-  constructor(private readonly db: Db) {}
+export class SqliteAsyncRuns implements AsyncRunIndex {
+  /** `ownsDb`: close() closes the connection. */
+  constructor(private readonly db: Db, private readonly ownsDb: boolean) {}
 
   async create(run: NewAsyncRun): Promise<void> {
+    this.createSync(run);
+  }
+
+  /** create, synchronously (to run inside the transaction that accepts a run). */
+  createSync(run: NewAsyncRun): void {
     this.db.prepare('INSERT OR IGNORE INTO async_runs (run_id, function, accepted_at, replay_of, trigger) VALUES (?, ?, ?, ?, ?)')
       .run(run.runId, run.function, run.acceptedAt, run.replayOf, run.trigger ?? 'async');
   }
 
   async remove(runId: string): Promise<void> {
+    this.removeSync(runId);
+  }
+
+  removeSync(runId: string): void {
     this.db.prepare('DELETE FROM async_runs WHERE run_id = ?').run(runId);
   }
 
@@ -117,7 +117,7 @@ class SqliteAsyncRuns implements AsyncRunIndex {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.ownsDb && this.db.open) this.db.close();
   }
 }
 

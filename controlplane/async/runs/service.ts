@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { PlatformError } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
-import { enqueueRun, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
+import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
+import { acceptInOrder, type AcceptRun } from './open.js';
 import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
 
 export interface AsyncRunView extends RunTimelineView {
@@ -26,6 +27,8 @@ export class AsyncRuns implements AsyncIntake {
     readonly queue: Queue,
     readonly timeline: RunTimeline,
     readonly runs: AsyncRunIndex,
+    /** How a new run is written (one transaction where the stores share one: runs/open.ts). */
+    private readonly acceptRun: AcceptRun = acceptInOrder(queue, timeline, runs),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -85,14 +88,8 @@ export class AsyncRuns implements AsyncIntake {
     const acceptedAt = this.now();
     try {
       const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}) };
-      // Known before the job is claimable, so the first attempt always finds its run.
-      await this.runs.create({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) });
-      const result = await enqueueRun(this.queue, this.timeline, job, acceptedAt);
-      if (!result.created) await this.runs.remove(runId);
-      return result;
+      return await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
     } catch (err) {
-      // Kept: the queue write may have landed before the failure (the timeline write comes after
-      // it), and then the attempt needs the row. A row without a queued job is never shown.
       throw queueDown(err);
     }
   }

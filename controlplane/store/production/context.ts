@@ -79,7 +79,10 @@ export interface DeployDoc extends DeployEntry {
 }
 
 export interface RunDoc extends RunSummary {
+  /** `runId` for attempt 1, `runId#n` for attempt n (controlplane/store/production/runs.ts). */
   _id: string;
+  /** Set on every attempt but the run's newest (lists skip them). */
+  superseded?: boolean;
 }
 
 export interface LogDoc {
@@ -210,6 +213,7 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     col.runs.createIndex({ startedAt: -1, _id: -1 }, { name: 'by_time' }),
     col.runs.createIndex({ function: 1, startedAt: -1, _id: -1 }, { name: 'by_function_time' }),
     col.runs.createIndex({ status: 1, startedAt: -1, _id: -1 }, { name: 'by_status_time' }),
+    col.runs.createIndex({ runId: 1, attempt: 1 }, { name: 'by_run' }),
     col.logs.createIndex({ function: 1 }, { name: 'by_function' }),
     col.logs.createIndex({ startedAt: 1 }, { name: 'by_start' }),
     col.tokens.createIndex({ digest: 1 }, { name: 'by_digest' }),

@@ -7,6 +7,9 @@
  * orders of magnitude slower on FerretDB.) Runs are written before their logs, so a log document
  * never outlives the write of its run. Logs carry `expireAt` (written at + retention): a TTL index
  * removes them on MongoDB; FerretDB has no TTL indexes, so `sweepExpiredLogs` does it there.
+ * One document per attempt: `_id` is the run id for attempt 1 (as before attempts existed) and
+ * `<runId>#<n>` after; `superseded` marks every attempt but a run's newest, so lists show one item
+ * per run whatever order different processes recorded the attempts in.
  */
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { RunRecord, RunSummary } from '../../../protocol/index.js';
@@ -50,14 +53,22 @@ async function upsertAll<D extends { _id: string }>(col: Collection<D>, docs: D[
   }
 }
 
+/** The document id of one attempt. */
+function docId(run: Pick<RunRecord, 'runId' | 'attempt'>): string {
+  return (run.attempt ?? 1) === 1 ? run.runId : `${run.runId}#${run.attempt}`;
+}
+
+/** Async triggers: the only runs that can have several attempts. */
+const MULTI_ATTEMPT = new Set(['async', 'cron', 'webhook']);
+
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
-  return { _id: run.runId, ...summary };
+  return { _id: docId(run), ...summary };
 }
 
 function toSummary(doc: RunDoc): RunSummary {
-  const { _id, ...summary } = doc;
-  return summary;
+  const { _id, superseded: _superseded, ...summary } = doc;
+  return { ...summary, attempt: summary.attempt ?? 1 };
 }
 
 /** Deletes log documents past their `expireAt`; returns how many. */
@@ -72,18 +83,33 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
     async record(runs) {
       ctx.check();
       if (runs.length === 0) return;
-      // Last write of a run id in the batch wins, as if the records had been written one by one.
+      // Last write of an attempt in the batch wins, as if the records had been written one by one.
       const byId = new Map<string, RunRecord>();
-      for (const run of runs) byId.set(run.runId, run);
+      for (const run of runs) byId.set(docId(run), run);
       const expireAt = new Date(ctx.now() + ctx.logRetentionMs);
       const runDocs: RunDoc[] = [];
       const logDocs: LogDoc[] = [];
+      const multi: RunRecord[] = [];
       for (const run of byId.values()) {
-        runDocs.push(summaryDoc(run));
+        const doc = summaryDoc(run);
+        if (MULTI_ATTEMPT.has(run.trigger)) {
+          multi.push(run);
+          // Recorded after a newer attempt (another process was faster): listed under that one.
+          if ((await col.runs.countDocuments({ runId: run.runId, attempt: { $gt: run.attempt ?? 1 } }, { limit: 1 })) > 0) doc.superseded = true;
+        }
+        runDocs.push(doc);
         const lines = run.logs ?? [];
-        if (lines.length > 0) logDocs.push({ _id: run.runId, function: run.function, startedAt: run.startedAt, lines, expireAt });
+        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, startedAt: run.startedAt, lines, expireAt });
       }
       const replaced = await upsertAll(col.runs, runDocs);
+      for (const run of multi) {
+        if ((run.attempt ?? 1) > 1) {
+          await col.runs.updateMany(
+            { runId: run.runId, _id: { $ne: docId(run) }, $or: [{ attempt: { $lt: run.attempt } }, { attempt: { $exists: false } }] },
+            { $set: { superseded: true } },
+          );
+        }
+      }
       await upsertAll(col.logs, logDocs);
       // A run recorded again without logs loses the logs it had.
       const withLogs = new Set(logDocs.map((l) => l._id));
@@ -93,7 +119,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
 
     async list(query: RunQuery = {}): Promise<RunPage> {
       ctx.check();
-      const and: Record<string, unknown>[] = [];
+      const and: Record<string, unknown>[] = [{ superseded: { $ne: true } }];
       if (query.function !== undefined) and.push({ function: query.function });
       if (query.status !== undefined) and.push({ status: query.status });
       if (query.trigger !== undefined) and.push({ trigger: query.trigger });
@@ -119,9 +145,19 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
 
     async get(runId) {
       ctx.check();
-      const [doc, logs] = await Promise.all([col.runs.findOne({ _id: runId }), col.logs.findOne({ _id: runId })]);
-      if (doc === null) return null;
+      const [doc] = await col.runs.find({ runId }).sort({ attempt: -1 }).limit(1).toArray();
+      if (doc === undefined) return null;
+      const logs = await col.logs.findOne({ _id: doc._id });
       return { ...toSummary(doc), logs: logs?.lines ?? [] };
+    },
+
+    async attempts(runId) {
+      ctx.check();
+      const docs = await col.runs.find({ runId }).sort({ attempt: 1 }).toArray();
+      if (docs.length === 0) return [];
+      const logs = await col.logs.find({ _id: { $in: docs.map((d) => d._id) } }).toArray();
+      const byId = new Map(logs.map((l) => [l._id, l.lines]));
+      return docs.map((doc) => ({ ...toSummary(doc), logs: byId.get(doc._id) ?? [] }));
     },
 
     async prune(cutoff) {

@@ -140,6 +140,32 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 4,
+    name: 'runs: one record per attempt of a run (run_id, attempt), the latest one listed',
+    sql: `
+      CREATE TABLE runs_by_attempt (
+        run_id      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        latest      INTEGER NOT NULL,              -- 1 for the run's newest attempt (what lists show)
+        function    TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        run_trigger TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        summary     TEXT NOT NULL,                 -- JSON RunSummary
+        logs        TEXT NOT NULL,                 -- JSON LogLine[]
+        PRIMARY KEY (run_id, attempt)
+      ) STRICT;
+      INSERT INTO runs_by_attempt (run_id, attempt, latest, function, status, run_trigger, started_at, summary, logs)
+        SELECT run_id, 1, 1, function, status, run_trigger, started_at, summary, logs FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_by_attempt RENAME TO runs;
+      CREATE INDEX runs_by_time     ON runs (latest, started_at DESC, run_id DESC);
+      CREATE INDEX runs_by_function ON runs (function, latest, started_at DESC, run_id DESC);
+      CREATE INDEX runs_by_status   ON runs (status, latest, started_at DESC, run_id DESC);
+      CREATE INDEX runs_by_start    ON runs (started_at);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

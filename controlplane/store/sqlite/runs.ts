@@ -1,7 +1,10 @@
 /**
  * RunStore on SQLite. A batch is one transaction (one fsync in WAL mode, however many runs), so the
- * gateway's batcher can hand over hundreds of records at the cost of one. Pruning deletes in
- * chunks and yields to the event loop between them, so a large backlog never stalls requests.
+ * gateway's batcher can hand over hundreds of records at the cost of one. One row per attempt
+ * (run_id, attempt); `latest` marks a run's newest attempt, the one lists show (attempts may be
+ * recorded out of order by different processes: the flag follows the attempt number, not the
+ * arrival). Pruning deletes in chunks and yields to the event loop between them, so a large
+ * backlog never stalls requests.
  */
 import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
@@ -23,18 +26,32 @@ function summaryOf(run: RunRecord): RunSummary {
   return summary;
 }
 
+/** Summaries written before attempts existed are attempt 1. */
+function withAttempt(summary: RunSummary): RunSummary {
+  return { ...summary, attempt: summary.attempt ?? 1 };
+}
+
+/** A stored record. */
+function recordOf(row: RunRow): RunRecord {
+  return { ...withAttempt(fromJson<RunSummary>(row.summary)), logs: fromJson<LogLine[]>(row.logs ?? '[]') };
+}
+
 export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const { db } = ctx;
-  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, function, status, run_trigger, started_at, summary, logs)
-    VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, status, run_trigger, started_at, summary, logs)
+    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?)`);
+  const older = db.prepare('UPDATE runs SET latest = 0 WHERE run_id = ? AND attempt < ? AND latest = 1');
   const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
     for (const run of runs) {
-      upsert.run(run.runId, run.function, run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(run.logs ?? []));
+      const attempt = run.attempt ?? 1;
+      upsert.run(run.runId, attempt, run.runId, attempt, run.function, run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(run.logs ?? []));
+      if (attempt > 1) older.run(run.runId, attempt);
     }
   });
-  const getOne = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ?');
-  const pruneChunk = db.prepare(`DELETE FROM runs WHERE run_id IN
-    (SELECT run_id FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
+  const getLatest = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt DESC LIMIT 1');
+  const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
+  const pruneChunk = db.prepare(`DELETE FROM runs WHERE rowid IN
+    (SELECT rowid FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
 
   return {
     async record(runs) {
@@ -44,7 +61,7 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
 
     async list(query: RunQuery = {}): Promise<RunPage> {
       ctx.check();
-      const where: string[] = [];
+      const where: string[] = ['latest = 1'];
       const params: (string | number)[] = [];
       if (query.function !== undefined) {
         where.push('function = ?');
@@ -78,16 +95,20 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        items: page.map((row) => fromJson<RunSummary>(row.summary)),
+        items: page.map((row) => withAttempt(fromJson<RunSummary>(row.summary))),
         nextCursor: rows.length > limit && last ? encodeRunCursor({ startedAt: last.started_at, runId: last.run_id }) : null,
       };
     },
 
     async get(runId) {
       ctx.check();
-      const row = getOne.get(runId) as RunRow | undefined;
-      if (row === undefined) return null;
-      return { ...fromJson<RunSummary>(row.summary), logs: fromJson<LogLine[]>(row.logs ?? '[]') };
+      const row = getLatest.get(runId) as RunRow | undefined;
+      return row === undefined ? null : recordOf(row);
+    },
+
+    async attempts(runId) {
+      ctx.check();
+      return (getAttempts.all(runId) as RunRow[]).map(recordOf);
     },
 
     async prune(cutoff) {
