@@ -8,3 +8,6 @@ export { ProcessHost, type ProcessHostOptions } from './host/process-host.js';
 export type * from './host/types.js';
 export { FUNCTION_DEFAULTS } from './group.js';
 export type * from './types.js';
+export { KubeHost, type KubeHostOptions } from './host/kube/kube-host.js';
+export { LocalCoordinator, RedisCoordinator, type PoolCoordinator } from './host/kube/coordinator.js';
+export { buildPod, LABEL as POD_LABEL, type PodPreset, type PodTemplate } from './host/kube/pod-spec.js';

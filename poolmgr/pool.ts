@@ -32,7 +32,7 @@ import { resolveSandbox, type PoolConfig } from './config.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
-import type { Isolation, RuntimeHost } from './host/types.js';
+import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { compileBytecode } from './prepare.js';
@@ -291,7 +291,7 @@ export class PoolManager implements InstanceOwner {
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
     const pooled = this.generic.take();
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(), this, this.config);
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess({ memoryBytes: group.spec.memoryBytes }), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     return inst;
@@ -310,8 +310,9 @@ export class PoolManager implements InstanceOwner {
     return group;
   }
 
-  private spawnProcess(): RuntimeProcess {
-    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes);
+  /** A new runtime; `hint` when it is spawned for one function (a host with sized runtimes picks one that fits). */
+  private spawnProcess(hint?: SpawnHint): RuntimeProcess {
+    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint);
   }
 
   // ---- reaping and shutdown ----

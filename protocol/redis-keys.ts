@@ -45,6 +45,16 @@ export interface RedisKeys {
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
   trigger(fn: string, triggerId: string): TriggerKeys;
+  /** The keys of one Kubernetes runtime pool (poolmgr/host/kube/coordinator.ts, docs/kubernetes.md). */
+  kubePool(pool: string): KubePoolKeys;
+}
+
+/** The keys the gateways of one Kubernetes runtime pool share. Both carry a TTL refreshed by their owner. */
+export interface KubePoolKeys {
+  /** String: the host id that keeps the pool's warm Pods at their target (SET NX, renewed). */
+  filler: string;
+  /** String `1` while the host `hostId` is alive (heartbeat); its leased Pods are strays once it expires. */
+  host(hostId: string): string;
 }
 
 /** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All carry a TTL. */
@@ -110,6 +120,11 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         tick: (tickMs) => fnKey(fn, `cron:${triggerId}:${tickMs}`),
         seen: (replayKey) => fnKey(fn, `hook:${triggerId}:seen:${replayKey}`),
       };
+    },
+    kubePool: (pool) => {
+      if (pool === '' || /[\s{}*?[\]]/.test(pool)) throw new RangeError(`bad pool name: ${JSON.stringify(pool)}`);
+      const kKey = (rest: string): string => `${base}:kube:{${pool}}:${rest}`;
+      return { filler: kKey('filler'), host: (hostId) => kKey(`host:${hostId}`) };
     },
   };
 }
