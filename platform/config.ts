@@ -15,6 +15,10 @@ const DAY_MS = 24 * 3_600_000;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Runtime Pod presets (docs/kubernetes.md): `name:memoryMiB:warmPods[:cpuRequest]`, comma-separated. */
+const PRESET_LIST = /^[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?(,[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?)*$/;
+
 /** One or more base64 32-byte keys, comma-separated (docs/secrets.md). The message never echoes the value. */
 const KEY_LIST = /^\s*[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9+/]{43}=\s*)*$/;
 
@@ -57,6 +61,19 @@ const OPTIONS = {
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
+  // ---- where runtimes run (docs/kubernetes.md) ----
+  runtimeHost: { env: 'FP_RUNTIME_HOST', kind: 'string', schema: z.enum(['process', 'kubernetes']).default('process') },
+  kubeconfig: { env: 'FP_KUBECONFIG', kind: 'string', schema: z.string().min(1).optional() },
+  kubeNamespace: { env: 'FP_KUBE_NAMESPACE', kind: 'string', schema: z.string().regex(DNS_LABEL, 'must be a DNS label').default('default') },
+  kubePool: { env: 'FP_KUBE_POOL', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$/, 'must be a DNS label of at most 30 characters').default('fp') },
+  kubeImage: { env: 'FP_KUBE_IMAGE', kind: 'string', schema: z.string().min(1).optional() },
+  kubeImagePullPolicy: { env: 'FP_KUBE_IMAGE_PULL_POLICY', kind: 'string', schema: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent') },
+  kubePresets: { env: 'FP_KUBE_PRESETS', kind: 'string', schema: z.string().regex(PRESET_LIST, 'must be NAME:MiB:WARM[:CPU],… e.g. m256:256:2:100m,m1024:1024:0').default('m256:256:2:100m,m1024:1024:0:250m') },
+  kubeRuntimePort: { env: 'FP_KUBE_RUNTIME_PORT', kind: 'int', schema: int(1, 65535).default(8000) },
+  kubeServiceAccount: { env: 'FP_KUBE_SERVICE_ACCOUNT', kind: 'string', schema: z.string().regex(DNS_LABEL, 'must be a DNS label').optional() },
+  kubeHostId: { env: 'FP_KUBE_HOST_ID', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'must be a label value (the gateway Pod\'s name)').optional() },
+  kubeTokenKey: { env: 'FP_KUBE_TOKEN_KEY', kind: 'string', schema: z.string().regex(/^\s*[A-Za-z0-9+/]{43}=\s*$/, 'must be a base64 key of 32 bytes (`openssl rand -base64 32`)').optional() },
+  kubePodStartTimeoutMs: { env: 'FP_KUBE_POD_START_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(120_000) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -78,6 +95,7 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
     if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
   }
+  if (c.runtimeHost === 'kubernetes' && c.kubeImage === undefined) ctx.addIssue({ code: 'custom', path: ['kubeImage'], message: 'required when the runtime host is kubernetes' });
 });
 
 export type PlatformConfig = Readonly<z.output<typeof configSchema>>;

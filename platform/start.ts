@@ -18,6 +18,7 @@ import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../g
 import { defaultPoolConfig, PoolManager, type Isolation, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { openKubeHost } from './kube.js';
 import { openKeyring } from './secrets.js';
 
 export interface StartOptions extends PlatformOptions {
@@ -114,6 +115,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
     const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
     cleanup.push(() => replayGuard.close());
+    // Runtimes as local processes (default) or as Pods (docs/kubernetes.md).
+    const kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, stateDir, log) : null;
     const pool = new PoolManager(
       defaultPoolConfig(
         {
@@ -122,9 +125,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
           debug: config.debug,
           ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
           ...sandboxOptions(config, stateDir),
+          ...kube?.pool,
         },
         { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
       ),
+      kube?.host,
     );
     cleanup.push(() => pool.close());
     await pool.start().catch((err: unknown) => {

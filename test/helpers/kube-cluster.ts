@@ -22,6 +22,23 @@ export const POOL_MANAGER_RULES = [
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
 ];
 
+const running = new Set<ChildProcess>();
+/** Kills `child` if the test process dies without its after() hooks (a crash, a timeout's SIGTERM). */
+export function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+const killAll = (): void => {
+  for (const child of running) child.kill('SIGKILL');
+};
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
+
 export function toolsDir(): string {
   const env = process.env['FP_K8S_TOOLS_DIR'];
   if (env !== undefined && env !== '') return join(env, 'bin');
@@ -51,7 +68,15 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(): Promise<TestCluster> {
+export interface ClusterOptions {
+  /**
+   * Let kine compact its history every second, keeping only the last few revisions: a watch that
+   * resumes from an older resourceVersion then gets 410 Gone, as after a long outage in a real cluster.
+   */
+  compact?: boolean;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   const bin = toolsDir();
   const dir = await mkdtemp(join(tmpdir(), 'fp-kube-'));
   const tokens = { admin: randomBytes(16).toString('hex'), kubelet: randomBytes(16).toString('hex'), 'fp-platform': randomBytes(16).toString('hex') };
@@ -75,6 +100,7 @@ export async function startCluster(): Promise<TestCluster> {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     children.add(child);
+    track(child);
     child.on('exit', () => children.delete(child));
     return child;
   };
@@ -82,6 +108,7 @@ export async function startCluster(): Promise<TestCluster> {
   const kine = run(join(bin, 'kine'), [
     '--endpoint', `sqlite://${join(dir, 'state.db')}?_journal=WAL&cache=shared&_busy_timeout=30000`,
     '--listen-address', `127.0.0.1:${kinePort}`, '--metrics-bind-address', '0',
+    ...(options.compact === true ? ['--compact-interval', '1s', '--compact-min-retain', '10'] : []),
   ]);
   await waitPort(kinePort, 30_000, () => output.join(''));
 

@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { sleep, waitPort } from './kube-cluster.js';
+import { sleep, track, waitPort } from './kube-cluster.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -177,6 +177,7 @@ export class TestKubelet {
     const child = spawn('unshare', [...unshare, '--', ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env, HOME: join(podDir, 'tmp') },
     });
+    track(child);
     const c: Container = {
       name, uid: pod.metadata!.uid!, ip, child, output: '', exit: null, killing: false,
       exited: new Promise((resolve) => child.once('exit', (code, signal) => {

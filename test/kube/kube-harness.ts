@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { defaultPoolConfig, KubeHost, type KubeHostOptions, type PodPreset } from '../../poolmgr/index.js';
 import { findRepoRoot } from '../../poolmgr/config.js';
-import { freePort, startCluster, type TestCluster } from '../helpers/kube-cluster.js';
+import { freePort, startCluster, type ClusterOptions, type TestCluster } from '../helpers/kube-cluster.js';
 import { TestKubelet } from '../helpers/test-kubelet.js';
 
 export const IMAGE_ROOT = '/opt/fastapi-platform';
@@ -28,8 +28,8 @@ export const PRESETS: PodPreset[] = [
   { name: 'm512', memoryBytes: 512 * 1024 * 1024, cpuRequest: '100m', cpuLimit: null, warm: 0 },
 ];
 
-export async function startWorld(): Promise<KubeWorld> {
-  const cluster = await startCluster();
+export async function startWorld(options: ClusterOptions = {}): Promise<KubeWorld> {
+  const cluster = await startCluster(options);
   const root = findRepoRoot(import.meta.dirname);
   const { pythonPath } = defaultPoolConfig();
   const kubelet = new TestKubelet({ config: cluster.config('kubelet'), namespace: cluster.namespace, pythonPath, imagePaths: { [IMAGE_ROOT]: root } });

@@ -6,7 +6,7 @@
  * the watch re-lists after the API server restarts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { defaultPoolConfig, KubeHost, PoolManager, RedisCoordinator } from '../../poolmgr/index.js';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   let admin: CoreV1Api;
   let dir: string;
   before(async () => {
-    world = await startWorld();
+    world = await startWorld({ compact: true });
     admin = world.cluster.config('admin').makeApiClient(CoreV1Api);
     dir = await writeFunction({ 'main.py': STEERED_HANDLER });
   });
@@ -47,23 +47,26 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       await sleep(100);
     }
   };
-  const pool = (host: KubeHost, overrides = {}): PoolManager => new PoolManager(defaultPoolConfig({
-    poolSize: 0, codeRoots: [tmpdir()], spawnTimeoutMs: 30_000, shutdownGraceMs: 1_000, ...overrides,
-  }), host);
+  /** A pool manager on `host`, closed (with the host) after the test whatever happens. */
+  const pool = (t: TestContext, host: KubeHost, overrides = {}): PoolManager => {
+    const pm = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], spawnTimeoutMs: 30_000, shutdownGraceMs: 1_000, ...overrides }), host);
+    t.after(() => pm.close());
+    return pm;
+  };
   /** Deletes every Pod of the pool and waits until they are gone (a clean slate between tests). */
   const clean = async (): Promise<void> => {
     for (const p of await pods()) await admin.deleteNamespacedPod({ name: p.metadata!.name!, namespace: world.cluster.namespace, gracePeriodSeconds: 0 }).catch(() => {});
     await until('no Pods left', async () => (await pods()).length === 0);
   };
 
-  it('fills the warm pool, leases a Pod by relabelling it, and runs calls on it over TCP', async () => {
+  it('fills the warm pool, leases a Pod by relabelling it, and runs calls on it over TCP', async (t) => {
     const host = world.host();
     await host.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
     assert.equal((await pods('fastapi-platform.dev/preset=m512')).length, 0, 'a preset with no warm target gets no Pod');
     const warmBefore = new Set((await readyWarm()).map((p) => p.metadata!.name!));
 
-    const pm = pool(host);
+    const pm = pool(t, host);
     await pm.start();
     const fn = fnVersion(dir);
     const first = await pm.invoke(fn, ev());
@@ -75,7 +78,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     const pod = leased[0]!;
     assert.ok(warmBefore.has(pod.metadata!.name!), 'the lease took a warm Pod');
     assert.equal(pod.metadata?.labels?.['fastapi-platform.dev/holder'] !== undefined, true);
-    assert.equal(pod.metadata?.annotations?.['fastapi-platform.dev/function'], `${fn.name}@v1`);
+    await until('the Pod annotated with its function', async () => (await pods(LEASED))[0]?.metadata?.annotations?.['fastapi-platform.dev/function'] === `${fn.name}@v1`);
     // The warm pool refills behind the lease.
     await until('the warm pool refilled', async () => (await readyWarm()).length === 2);
     const warm = await pm.invoke(fn, ev());
@@ -90,10 +93,10 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     await until('leased Pods deleted at close', async () => (await pods(LEASED)).length === 0);
   });
 
-  it('deletes the Pod of an instance once it has been idle', async () => {
+  it('deletes the Pod of an instance once it has been idle', async (t) => {
     const host = world.host();
     await host.start();
-    const pm = pool(host, { idleTimeoutMs: 500, reapIntervalMs: 100 });
+    const pm = pool(t, host, { idleTimeoutMs: 500, reapIntervalMs: 100 });
     await pm.start();
     const r = await pm.invoke(fnVersion(dir), ev());
     assert.equal(r.error, null);
@@ -102,10 +105,10 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     await pm.close();
   });
 
-  it('fails a call whose Pod is deleted mid-call with a clear error, and serves the next call on a new Pod', async () => {
+  it('fails a call whose Pod is deleted mid-call with a clear error, and serves the next call on a new Pod', async (t) => {
     const host = world.host();
     await host.start();
-    const pm = pool(host);
+    const pm = pool(t, host);
     await pm.start();
     const fn = fnVersion(dir, { timeoutMs: 60_000 });
     const call = pm.invoke(fn, ev({ sleep: '30' }));
@@ -122,7 +125,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     await pm.close();
   });
 
-  it('a restarted platform adopts the warm Pods and deletes strays', async () => {
+  it('a restarted platform adopts the warm Pods and deletes strays', async (t) => {
     await clean();
     const first = world.host();
     await first.start();
@@ -140,7 +143,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     await second.start();
     await until('the stray deleted', async () => !(await pods()).some((p) => p.metadata!.name === strayName));
     assert.deepEqual(new Set((await readyWarm()).map((p) => p.metadata!.name!)), adopted, 'the same warm Pods, none created');
-    const pm = pool(second);
+    const pm = pool(t, second);
     await pm.start();
     const r = await pm.invoke(fnVersion(dir), ev());
     assert.equal(r.error, null, JSON.stringify(r.error));
@@ -153,7 +156,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     before(async () => { redis = await startRedis(); });
     after(async () => { await redis?.stop(); });
 
-    it('never lease the same Pod, and fill the warm pool once between them', async () => {
+    it('never lease the same Pod, and fill the warm pool once between them', async (t) => {
       await clean();
       const prefix = `t${Date.now()}`;
       const ids = [0, 1].map((i) => `gw-${i}-${Date.now()}`);
@@ -166,7 +169,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
       await sleep(1_500);
       assert.equal((await pods(WARM)).length, 2, 'one filler: the warm target is not doubled');
-      const pms = hosts.map((h) => pool(h));
+      const pms = hosts.map((h) => pool(t, h));
       for (const pm of pms) await pm.start();
       // Six concurrent cold starts on each gateway: every one gets a Pod of its own.
       const calls = pms.flatMap((pm) => Array.from({ length: 6 }, () => pm.invoke(fnVersion(dir), ev({ sleep: '1' }))));
@@ -181,15 +184,17 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     });
   });
 
-  it('re-lists after the API server restarts, and keeps the pool filled', async () => {
+  it('re-lists after the API server restarts, and keeps the pool filled', async (t) => {
     await clean();
     const lines: string[] = [];
     const host = world.host({ log: (line) => lines.push(line) });
     await host.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
-    // Other objects change meanwhile (as they always do in a cluster): the watch does not see them,
-    // so after the restart its resourceVersion is older than anything the new API server remembers.
-    for (let i = 0; i < 5; i++) await admin.createNamespacedConfigMap({ namespace: world.cluster.namespace, body: { metadata: { generateName: 'other-' }, data: { i: String(i) } } });
+    // Other objects change meanwhile (as they always do in a cluster) and the datastore compacts its
+    // history (kine here, every second): the watch sees none of it, so after the restart its
+    // resourceVersion is one the API server no longer has.
+    for (let i = 0; i < 30; i++) await admin.createNamespacedConfigMap({ namespace: world.cluster.namespace, body: { metadata: { generateName: 'other-' }, data: { i: String(i) } } });
+    await sleep(2_500);
     await world.cluster.restartApiServer();
     await until('the watch re-listed', async () => lines.some((l) => /re-listing/.test(l)), 30_000);
     // Changes after the restart are seen: a deleted warm Pod is replaced.
@@ -199,7 +204,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       const warm = await readyWarm();
       return warm.length === 2 && !warm.some((p) => p.metadata!.name === gone);
     });
-    const pm = pool(host);
+    const pm = pool(t, host);
     await pm.start();
     assert.equal((await pm.invoke(fnVersion(dir), ev())).error, null);
     await pm.close();

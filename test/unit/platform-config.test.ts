@@ -19,6 +19,8 @@ describe('platform config', () => {
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
+        kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
       },
     );
     assert.ok(Object.isFrozen(config));
