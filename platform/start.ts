@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, reencryptSecrets, type ControlPlane, type HotMetrics, type KeyReport, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
-import { defaultPoolConfig, PoolManager, type Isolation, type PoolConfig } from '../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, RedisFleetView, type Isolation, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { openKubeHost } from './kube.js';
@@ -115,6 +115,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
     const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
     cleanup.push(() => replayGuard.close());
+    // Several gateways on one Redis: minWarm counts the instances of all of them (poolmgr/fleet.ts).
+    const fleet = config.store === 'production' ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId }) : undefined;
+    if (fleet !== undefined) cleanup.push(() => fleet.close());
     // Runtimes as local processes (default) or as Pods (docs/kubernetes.md).
     const kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, stateDir, log) : null;
     const pool = new PoolManager(
@@ -130,6 +133,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
       ),
       kube?.host,
+      fleet,
     );
     cleanup.push(() => pool.close());
     await pool.start().catch((err: unknown) => {

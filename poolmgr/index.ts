@@ -11,3 +11,4 @@ export type * from './types.js';
 export { KubeHost, type KubeHostOptions } from './host/kube/kube-host.js';
 export { LocalCoordinator, RedisCoordinator, type PoolCoordinator } from './host/kube/coordinator.js';
 export { buildPod, LABEL as POD_LABEL, type PodPreset, type PodTemplate } from './host/kube/pod-spec.js';
+export { RedisFleetView, type FleetView } from './fleet.js';

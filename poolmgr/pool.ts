@@ -29,6 +29,7 @@
 import { PlatformError, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
+import type { FleetView } from './fleet.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
@@ -54,8 +55,11 @@ export class PoolManager implements InstanceOwner {
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
 
-  /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
-  constructor(config: PoolConfig, host?: RuntimeHost) {
+  /**
+   * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox).
+   * `fleet`: what other gateways hold, so that minWarm counts across replicas (fleet.ts).
+   */
+  constructor(config: PoolConfig, host?: RuntimeHost, private readonly fleet?: FleetView) {
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
@@ -225,7 +229,7 @@ export class PoolManager implements InstanceOwner {
     let victimAboveMin = false;
     for (const other of this.groups.values()) {
       if (other === group) continue;
-      const aboveMin = other.instances.length > (other.retired ? 0 : other.limits.minWarm);
+      const aboveMin = other.instances.length > this.minWarmHere(other);
       for (const inst of other.instances) {
         if (inst.state !== 'ready' || inst.inflight > 0) continue;
         if (victim === null || (aboveMin && !victimAboveMin) || (aboveMin === victimAboveMin && inst.lastUsed < victim.lastUsed)) {
@@ -327,7 +331,7 @@ export class PoolManager implements InstanceOwner {
   private reap(): void {
     const now = performance.now();
     for (const group of this.groups.values()) {
-      const keep = group.retired ? 0 : group.limits.minWarm;
+      const keep = this.minWarmHere(group);
       const list = group.instances;
       // The lease fills instances front first, so the idle ones gather at the back.
       for (let i = list.length - 1; i >= 0 && list.length > keep; i--) {
@@ -339,6 +343,12 @@ export class PoolManager implements InstanceOwner {
         this.groups.delete(group.key);
       }
     }
+  }
+
+  /** Instances of `group` this gateway keeps warm: minWarm less what gateways ranked before it hold. */
+  private minWarmHere(group: FunctionGroup): number {
+    if (group.retired || group.limits.minWarm === 0) return 0;
+    return Math.max(0, group.limits.minWarm - (this.fleet?.warmAhead(group.fn.name) ?? 0));
   }
 
   private async shutdownAll(): Promise<void> {
