@@ -63,8 +63,11 @@ export interface TestCluster {
   readonly namespace: string;
   /** A kubeconfig for `user` (admin, kubelet or fp-platform). */
   config(user: 'admin' | 'kubelet' | 'fp-platform'): KubeConfig;
-  /** Stops the API server and starts it again on the same port and datastore. */
-  restartApiServer(): Promise<void>;
+  /**
+   * Stops the API server and starts it again on the same port and datastore. `crash`: SIGKILL (no
+   * farewell bookmarks to the watches); `downMs`: how long it stays down.
+   */
+  restartApiServer(options?: { crash?: boolean; downMs?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,10 +179,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     throw err;
   }
 
-  const stop = async (child: ChildProcess): Promise<void> => {
+  const stop = async (child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
@@ -188,8 +191,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     server,
     namespace: 'fp-test',
     config,
-    async restartApiServer() {
-      await stop(api);
+    async restartApiServer(restart = {}) {
+      await stop(api, restart.crash === true ? 'SIGKILL' : 'SIGTERM');
+      await sleep(restart.downMs ?? 0);
       api = run(join(bin, 'kube-apiserver'), apiArgs);
       await ready();
     },

@@ -42,6 +42,8 @@ interface Container {
   exited: Promise<void>;
   exit: { code: number | null } | null;
   killing: boolean;
+  /** Set by evict(): the final status says Evicted, as a node under pressure reports it. */
+  evicted: string | null;
 }
 
 export class TestKubelet {
@@ -78,9 +80,17 @@ export class TestKubelet {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** The process id of a Pod's container (its `unshare`), for tests that kill it from outside. */
-  pidOf(pod: string): number | undefined {
-    return this.containers.get(pod)?.child.pid;
+  /** Kills a Pod's container as a crash would (SIGKILL from outside: exit 137). */
+  crash(pod: string): void {
+    this.containers.get(pod)?.child.kill('SIGKILL');
+  }
+
+  /** Evicts a Pod as a node under memory pressure does: kills it, and its status says Evicted. */
+  evict(pod: string): void {
+    const c = this.containers.get(pod);
+    if (c === undefined) return;
+    c.evicted = 'The node was low on resource: memory.';
+    c.child.kill('SIGKILL');
   }
 
   private async relist(): Promise<void> {
@@ -179,7 +189,7 @@ export class TestKubelet {
     });
     track(child);
     const c: Container = {
-      name, uid: pod.metadata!.uid!, ip, child, output: '', exit: null, killing: false,
+      name, uid: pod.metadata!.uid!, ip, child, output: '', exit: null, killing: false, evicted: null,
       exited: new Promise((resolve) => child.once('exit', (code, signal) => {
         c.exit = { code: code ?? (signal !== null ? 128 + signalNumber(signal) : null) };
         resolve();
@@ -220,6 +230,7 @@ export class TestKubelet {
     const failed = code !== 0;
     await this.status(name, {
       phase: failed ? 'Failed' : 'Succeeded',
+      ...(c.evicted !== null ? { reason: 'Evicted', message: c.evicted } : {}),
       conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date() }],
       containerStatuses: [{
         name: spec.name, image: spec.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,

@@ -125,6 +125,38 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     await pm.close();
   });
 
+  it('fails a call whose Pod crashes or is evicted with the codes a local process gets, and replaces the Pod', async (t) => {
+    const host = world.host();
+    await host.start();
+    const pm = pool(t, host);
+    await pm.start();
+    const fn = fnVersion(dir, { timeoutMs: 60_000 });
+    const midCall = async (kill: (pod: string) => void): Promise<Awaited<ReturnType<PoolManager['invoke']>>> => {
+      const before = new Set((await pods(LEASED)).map((p) => p.metadata!.name!));
+      const call = pm.invoke(fn, ev({ sleep: '30' }));
+      let name = '';
+      await until('the call\'s Pod leased', async () => {
+        name = (await pods(LEASED)).map((p) => p.metadata!.name!).find((n) => !before.has(n)) ?? '';
+        return name !== '';
+      });
+      await sleep(300);
+      kill(name);
+      return call;
+    };
+    const crashed = await midCall((name) => world.kubelet.crash(name));
+    assert.equal(crashed.error?.code, 'RUNTIME_CRASHED', JSON.stringify(crashed.error));
+    assert.equal(crashed.error?.type, 'RuntimeExited', 'as a local runtime that died during the call');
+    assert.match(crashed.error?.message ?? '', /SIGKILL/);
+    const evicted = await midCall((name) => world.kubelet.evict(name));
+    assert.equal(evicted.error?.code, 'RUNTIME_CRASHED', JSON.stringify(evicted.error));
+    assert.match(evicted.error?.message ?? '', /evicted: The node was low on resource: memory/);
+    // The function's own exit is reported as locally too.
+    const exited = await pm.invoke(fn, ev({ exit: '3' }));
+    assert.equal(exited.error?.code, 'RUNTIME_CRASHED', JSON.stringify(exited.error));
+    assert.match(exited.error?.message ?? '', /exit code 3/);
+    assert.equal((await pm.invoke(fn, ev())).error, null, 'the next call is served on a new Pod');
+  });
+
   it('a restarted platform adopts the warm Pods and deletes strays', async (t) => {
     await clean();
     const first = world.host();
@@ -190,12 +222,11 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
     const host = world.host({ log: (line) => lines.push(line) });
     await host.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
-    // Other objects change meanwhile (as they always do in a cluster) and the datastore compacts its
-    // history (kine here, every second): the watch sees none of it, so after the restart its
-    // resourceVersion is one the API server no longer has.
+    // Other objects change (as they always do in a cluster), the API server crashes before it tells
+    // the watch (no bookmark), and the datastore compacts its history while it is down (kine here,
+    // every second): after the restart the watch's resourceVersion is one nobody has any more.
     for (let i = 0; i < 30; i++) await admin.createNamespacedConfigMap({ namespace: world.cluster.namespace, body: { metadata: { generateName: 'other-' }, data: { i: String(i) } } });
-    await sleep(2_500);
-    await world.cluster.restartApiServer();
+    await world.cluster.restartApiServer({ crash: true, downMs: 3_000 });
     await until('the watch re-listed', async () => lines.some((l) => /re-listing/.test(l)), 30_000);
     // Changes after the restart are seen: a deleted warm Pod is replaced.
     const gone = (await readyWarm())[0]!.metadata!.name!;
