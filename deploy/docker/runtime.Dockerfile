@@ -1,6 +1,6 @@
 # The runtime image: one generic Python runtime per Pod (docs/kubernetes.md). Build from the
 # repository root:   docker build -f deploy/docker/runtime.Dockerfile -t fastapi-platform-runtime .
-# The Kubernetes host starts it as
+# The Kubernetes host gives it the arguments (tini stays the entrypoint)
 #   /usr/local/bin/python -I /opt/fastapi-platform/runtime/bootstrap.py --listen tcp:0.0.0.0:8000 \
 #     --token-sha256-file /var/run/fastapi-platform/token-sha256 --code-dir /var/lib/fastapi-platform/code
 # with a read-only root filesystem, as uid 10001, no privilege escalation, seccomp RuntimeDefault.

@@ -46,7 +46,8 @@ describe('runtime Pod spec', () => {
     const token = podToken(key, 'fp', 'fp-rt-m256-abc');
     assert.equal(pod.metadata!.annotations!['fastapi-platform.dev/token-sha256'], tokenHash(token));
     assert.ok(!JSON.stringify(pod).includes(token), 'the token itself is nowhere in the spec');
-    assert.ok(container.command!.includes('tcp:0.0.0.0:8000'));
+    assert.ok(container.args!.includes('tcp:0.0.0.0:8000'));
+    assert.equal(container.command, undefined, 'the image\'s entrypoint (tini) stays');
   });
 
   it('picks the smallest preset that fits a function, else the largest', () => {

@@ -295,6 +295,8 @@ export class KubeHost implements RuntimeHost {
     const name = rt.pod!;
     const socket: Socket = tcpConnect({ host: ip, port: this.options.runtimePort });
     socket.setNoDelay(true);
+    // A node that vanishes leaves no FIN: keepalive finds the dead peer (the call's timeout bounds it anyway).
+    socket.setKeepAlive(true, 15_000);
     socket.setTimeout(CONNECT_TIMEOUT_MS);
     const fail = (why: string): void => {
       socket.destroy();

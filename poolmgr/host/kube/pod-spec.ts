@@ -122,7 +122,9 @@ export function buildPod(t: PodTemplate, preset: PodPreset, name: string, tokenK
         name: 'runtime',
         image: t.image,
         imagePullPolicy: t.imagePullPolicy,
-        command: [
+        // `args`, not `command`: the image's entrypoint (tini, deploy/docker/runtime.Dockerfile) stays
+        // pid 1, forwarding signals and reaping what a function leaves behind.
+        args: [
           t.pythonPath, '-I', t.runtimeEntry,
           '--listen', `tcp:0.0.0.0:${t.runtimePort}`,
           '--token-sha256-file', `${TOKEN_DIR}/token-sha256`,
