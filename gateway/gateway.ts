@@ -2,6 +2,7 @@
  * The gateway: routes, health, metrics and invocations over one uWS server. The caller owns the
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
+import type { Registry } from 'prom-client';
 import { PlatformError, type RunTrigger } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
@@ -29,6 +30,11 @@ export interface GatewayOptions {
   async?: { intake: AsyncIntake; maxBodyBytes: number };
   /** Where `/hooks/<name>/<id>` finds triggers (bodies up to the async limit); none: 503 ASYNC_NOT_ENABLED there. */
   hooks?: Webhooks;
+  /**
+   * The registry `/metrics` serves; the gateway adds its families to it. The platform passes the
+   * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
+   */
+  metricsRegistry?: Registry;
 }
 
 export interface Gateway {
@@ -58,7 +64,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, pool, registry, api } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const sink = options.runSink;
-  const metrics = new GatewayMetrics(pool, undefined, sink.dropped ? () => sink.dropped!() : undefined);
+  const metrics = new GatewayMetrics(pool, {
+    ...(options.metricsRegistry !== undefined ? { registry: options.metricsRegistry } : {}),
+    ...(sink.dropped ? { sinkDrops: () => sink.dropped!() } : {}),
+  });
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const unsafe = pool.isolation.mode === 'off';

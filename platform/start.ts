@@ -176,6 +176,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       pool,
       registry: controlPlane.registry,
       runSink: controlPlane.runSink,
+      metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),

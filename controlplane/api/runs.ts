@@ -35,6 +35,7 @@ export async function getRun(call: Call): Promise<ApiResponse> {
 export async function cancelRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
   const view = await asyncRuns(call).cancel(runId);
+  if (view.function !== null) call.ctx.asyncMetrics?.cancelled(view.function);
   return json(200, { run: presentAsync(view, []) });
 }
 

@@ -6,7 +6,7 @@
  */
 import type { DirectRequest, DirectResult } from '../../protocol/index.js';
 import type { RunTrigger } from '../../protocol/index.js';
-import type { AsyncRuns } from '../async/index.js';
+import type { AsyncMetrics, AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
@@ -61,6 +61,8 @@ export interface ServiceContext {
   readonly invoker: Invoker;
   /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
   readonly async: AsyncRuns | null;
+  /** The async wing's metrics (cancellations are counted by the API); absent without a queue. */
+  readonly asyncMetrics?: AsyncMetrics;
   readonly settings: ServiceSettings;
   /** The cron scheduler's trigger set; absent without async runs. */
   readonly cron?: CronTriggers;

@@ -16,7 +16,8 @@ export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from
 export * from './metrics/index.js';
 export { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
 export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
-export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning } from './run-sink.js';
+export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning, type SinkTarget } from './run-sink.js';
+export { RunSinkMetrics, type SinkStats } from './sink-metrics.js';
 
 /** Which adapter to open. */
 export type StoreConfig =

@@ -41,6 +41,8 @@ export interface BufferedRecorderOptions<T> {
   onDrop?(count: number, reason: DropReason): void;
   /** Told about every failed write (for logs; the recorder retries by itself). */
   onError?(err: unknown): void;
+  /** Told about every write attempt: its size, how long it took and whether it succeeded (feed a histogram). */
+  onWrite?(count: number, seconds: number, ok: boolean): void;
 }
 
 export interface RecorderStats {
@@ -95,7 +97,7 @@ class Ring<T> {
 export class BufferedRecorder<T> {
   private readonly ring: Ring<T>;
   private readonly batchSize: number;
-  private readonly opts: Required<Omit<BufferedRecorderOptions<T>, 'onDrop' | 'onError'>> & Pick<BufferedRecorderOptions<T>, 'onDrop' | 'onError'>;
+  private readonly opts: Required<Omit<BufferedRecorderOptions<T>, 'onDrop' | 'onError' | 'onWrite'>> & Pick<BufferedRecorderOptions<T>, 'onDrop' | 'onError' | 'onWrite'>;
   /** The batch being written, or waiting for its retry after a failure. */
   private held: { items: T[]; id: string } | null = null;
   private batches = 0;
@@ -233,8 +235,10 @@ export class BufferedRecorder<T> {
         this.held = { items, id: `${this.recorderId}-${++this.batches}` };
       }
       const batch = this.held;
+      const started = performance.now();
       try {
         await this.writeWithTimeout(batch.items, batch.id);
+        this.observeWrite(batch.items.length, started, true);
         this.held = null;
         this.counts.written += batch.items.length;
         this.counts.consecutiveFailures = 0;
@@ -243,6 +247,7 @@ export class BufferedRecorder<T> {
         this.counts.failedWrites++;
         this.counts.consecutiveFailures++;
         this.lastError = err instanceof Error ? err.message : String(err);
+        this.observeWrite(batch.items.length, started, false);
         try {
           this.opts.onError?.(err);
         } catch {
@@ -251,6 +256,14 @@ export class BufferedRecorder<T> {
         this.backOff();
         return;
       }
+    }
+  }
+
+  private observeWrite(count: number, started: number, ok: boolean): void {
+    try {
+      this.opts.onWrite?.(count, (performance.now() - started) / 1000, ok);
+    } catch {
+      // A broken metric hook must not break recording.
     }
   }
 

@@ -13,7 +13,7 @@ import type { RunStore } from './types.js';
 
 export type SinkTarget = 'runs' | 'metrics' | 'history';
 
-export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError'>;
+export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError' | 'onWrite'>;
 
 export interface RecordingRunSinkOptions {
   runs: RunStore;
@@ -28,6 +28,8 @@ export interface RecordingRunSinkOptions {
   /** Every dropped record, by destination and reason (feed a `fp_runs_dropped_total` counter). */
   onDrop?(target: SinkTarget, count: number, reason: DropReason): void;
   onError?(target: SinkTarget, err: unknown): void;
+  /** Every write attempt, by destination: records in it, seconds it took, success (the sink's metrics). */
+  onWrite?(target: SinkTarget, count: number, seconds: number, ok: boolean): void;
 }
 
 export function sampleOf(run: RunRecord): RunSample {
@@ -46,6 +48,7 @@ export class RecordingRunSink {
       write: (batch) => options.runs.record(batch),
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
       onError: (err) => options.onError?.('runs', err),
+      onWrite: (count, seconds, ok) => options.onWrite?.('runs', count, seconds, ok),
     });
     const metrics = options.metrics;
     this.metrics =
@@ -56,6 +59,7 @@ export class RecordingRunSink {
             write: (batch, batchId) => metrics.record(batch, { batchId }),
             onDrop: (count, reason) => options.onDrop?.('metrics', count, reason),
             onError: (err) => options.onError?.('metrics', err),
+            onWrite: (count, seconds, ok) => options.onWrite?.('metrics', count, seconds, ok),
           });
     const history = options.history;
     this.history =
@@ -67,6 +71,7 @@ export class RecordingRunSink {
             write: (batch, batchId) => history.record(batch, batchId),
             onDrop: (count, reason) => options.onDrop?.('history', count, reason),
             onError: (err) => options.onError?.('history', err),
+            onWrite: (count, seconds, ok) => options.onWrite?.('history', count, seconds, ok),
           });
   }
 

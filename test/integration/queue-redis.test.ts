@@ -45,7 +45,7 @@ describe('redis queue', { skip }, () => {
       const [job] = await q.claim('c1', 1);
       await q.deadLetter(job!, 'X');
       const k = redisKeys(prefix).queue('async');
-      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [k.stream, k.delayed, k.job('r2'), k.idempotency('k'), k.dead, k.deadIndex].sort());
+      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [k.stream, k.delayed, k.job('r2'), k.idempotency('k'), k.dead, k.deadIndex, k.waiting('f'), k.waitingFunctions].sort());
       const ttl = await probe.pttl(k.idempotency('k'));
       assert.ok(ttl > 0 && ttl <= 24 * 3_600_000);
     } finally {

@@ -98,6 +98,29 @@ describe('BufferedRecorder', () => {
     assert.equal(rec.dropped, 6);
   });
 
+  it('reports every write with its size, duration and result (for the sink metrics)', async () => {
+    const writes: [number, boolean][] = [];
+    let fail = true;
+    const rec = new BufferedRecorder<number>({
+      ...fast,
+      batchSize: 2,
+      write: async () => {
+        await sleep(5);
+        if (fail) {
+          fail = false;
+          throw new Error('down once');
+        }
+      },
+      onWrite: (count, seconds, ok) => {
+        assert.ok(seconds >= 0.004 && seconds < 5, `seconds ${seconds}`);
+        writes.push([count, ok]);
+      },
+    });
+    for (let i = 0; i < 3; i++) rec.record(i);
+    assert.equal(await rec.flush(2000), true);
+    assert.deepEqual(writes, [[2, false], [2, true], [1, true]]);
+  });
+
   it('refuses settings that cannot work', () => {
     assert.throws(() => new BufferedRecorder<number>({ capacity: 10, batchSize: 10, write: async () => {} }), RangeError);
     assert.throws(() => new BufferedRecorder<number>({ capacity: 1, write: async () => {} }), RangeError);

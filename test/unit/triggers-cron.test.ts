@@ -1,7 +1,7 @@
 /** Cron triggers without I/O: checks and codes, next ticks, and the scheduler on an in-memory lock. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CronScheduler, MemoryTickLock, parseSchedule, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
+import { CronScheduler, MemoryTickLock, parseSchedule, type CronMetrics, type CronTickOutcome, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -114,5 +114,42 @@ describe('cron scheduler (memory lock)', () => {
     await s.stop();
     assert.ok(errors.length >= 2);
     assert.equal((errors[0] as { code: string }).code, 'QUEUE_UNAVAILABLE');
+  });
+
+  it('counts every tick by outcome: fired, skipped (locked, late, paused), failed (lock, enqueue)', async () => {
+    const outcomes = (): { seen: CronTickOutcome[]; metrics: CronMetrics } => {
+      const seen: CronTickOutcome[] = [];
+      return { seen, metrics: { tick: (ref, outcome) => { assert.equal(ref.function, 'tick'); seen.push(outcome); } } };
+    };
+    const shared = new MemoryTickLock();
+    const [a, b, brokenLock, brokenFire, paused, late] = [outcomes(), outcomes(), outcomes(), outcomes(), outcomes(), outcomes()];
+    let offset = 0;
+    const schedulers = [
+      new CronScheduler({ lock: shared, fire: () => {}, metrics: a.metrics }),
+      new CronScheduler({ lock: shared, fire: () => 'fired', metrics: b.metrics }),
+      new CronScheduler({ lock: { acquire: () => Promise.reject(new Error('lock store down')), close: async () => {} }, fire: () => {}, metrics: brokenLock.metrics }),
+      new CronScheduler({ lock: new MemoryTickLock(), fire: () => Promise.reject(new Error('queue down')), metrics: brokenFire.metrics }),
+      new CronScheduler({ lock: new MemoryTickLock(), fire: async () => 'paused' as const, metrics: paused.metrics }),
+      // Its clock jumps ahead once armed: the timer wakes "too late" for the tick it waited for.
+      new CronScheduler({ lock: new MemoryTickLock(), fire: () => {}, metrics: late.metrics, maxLateMs: 100, now: () => Date.now() + offset }),
+    ];
+    for (const s of schedulers) {
+      s.set(everySecond);
+      s.start();
+    }
+    offset = 500;
+    await sleep(1300);
+    await Promise.all(schedulers.map((s) => s.stop()));
+    const all = [...a.seen, ...b.seen];
+    assert.ok(all.length >= 2 && all.length % 2 === 0, JSON.stringify(all));
+    assert.equal(all.filter((o) => o === 'fired').length, all.length / 2, 'each tick: one fired, one skipped_locked');
+    assert.equal(all.filter((o) => o === 'skipped_locked').length, all.length / 2);
+    for (const [seen, outcome] of [[brokenLock.seen, 'failed_lock'], [brokenFire.seen, 'failed_enqueue'], [paused.seen, 'skipped_paused']] as const) {
+      assert.ok(seen.length >= 1, `${outcome}: ${JSON.stringify(seen)}`);
+      assert.ok(seen.every((o) => o === outcome), `${outcome}: ${JSON.stringify(seen)}`);
+    }
+    // The late wake is skipped; the schedule goes on from the (jumped) clock and fires the next tick.
+    assert.equal(late.seen[0], 'skipped_late', JSON.stringify(late.seen));
+    assert.ok(late.seen.slice(1).every((o) => o === 'fired'), JSON.stringify(late.seen));
   });
 });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type Lease, type Queue } from '../queue/index.js';
 import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
-import type { AttemptOutcome, AttemptRecord, AttemptRunner, RetryPolicy, RetryPolicySource, RunTimeline } from './types.js';
+import { NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
 export interface DispatcherOptions {
   queue: Queue;
@@ -31,6 +31,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Queue or timeline failures the dispatcher survived (default: printed to stderr). */
   onError?: (err: unknown, runId: string | null) => void;
+  /** Where claims, attempt outcomes and dead letters are counted (default: nowhere). */
+  metrics?: DispatchMetrics;
 }
 
 /** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
@@ -54,6 +56,7 @@ export class Dispatcher {
       graceMs: options.graceMs ?? 10_000, consumer: this.consumer, now: options.now ?? Date.now,
       random: options.random ?? Math.random, policies: options.policies ?? null,
       onError: options.onError ?? ((err, runId) => console.error(`dispatcher: run ${runId ?? '-'}:`, err)),
+      metrics: options.metrics ?? NO_DISPATCH_METRICS,
       queue: options.queue, runner: options.runner, timeline: options.timeline,
     };
   }
@@ -107,22 +110,41 @@ export class Dispatcher {
   }
 
   private async handle(job: ClaimedJob): Promise<void> {
-    const { queue, timeline, now } = this.o;
+    const { queue, timeline, now, metrics } = this.o;
+    // Lag: from the time the job became ready (its notBefore, or its enqueue) to this claim. A
+    // redelivery's wait includes the lost lease, so only first deliveries are measured.
+    if (job.deliveries === 1) metrics.claimed(job.function, Math.max(0, now() - Math.max(job.notBefore, job.enqueuedAt)) / 1000);
     const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
     const policy = resolvePolicy(this.o.policies === null ? {} : await this.o.policies.policyFor(job.function));
     if (now() - job.enqueuedAt > policy.maxEventAgeMs) {
       await this.guard(queue.deadLetter(lease, 'max_event_age'));
+      metrics.deadLettered(job.function, 'max_event_age');
       await timeline.transition(job.runId, 'failed', now(), 'max_event_age');
       return;
     }
+    try {
+      await this.attempt(job, lease, policy);
+    } catch (err) {
+      if (err === LEASE_LOST) metrics.attempt(job.function, 'lease_lost');
+      throw err;
+    }
+  }
+
+  /** Runs one attempt and acks, retries or dead-letters it. */
+  private async attempt(job: ClaimedJob, lease: Lease, policy: RetryPolicy): Promise<void> {
+    const { queue, timeline, now, metrics } = this.o;
     const startedAt = now();
     const redelivered = job.deliveries > 1 ? ` (delivery ${job.deliveries})` : '';
     await timeline.transition(job.runId, 'running', startedAt, `attempt ${job.attempt}${redelivered}`);
     const outcome = await this.runWithHeartbeat(job, lease);
-    if (outcome === null) return; // abandoned at stop: the lease expires, another consumer retries
+    if (outcome === null) {
+      metrics.attempt(job.function, 'abandoned'); // at stop: the lease expires, another consumer retries
+      return;
+    }
     await timeline.attempt(job.runId, attemptRecord(job.attempt, startedAt, outcome));
     if (outcome.ok) {
       await this.guard(queue.ack(lease));
+      metrics.attempt(job.function, 'succeeded');
       await timeline.transition(job.runId, 'succeeded', now());
       return;
     }
@@ -130,19 +152,23 @@ export class Dispatcher {
   }
 
   private async afterFailure(job: ClaimedJob, lease: Lease, outcome: AttemptOutcome, policy: RetryPolicy): Promise<void> {
-    const { queue, timeline, now } = this.o;
+    const { queue, timeline, now, metrics } = this.o;
     const verdict = classifyFailure(outcome);
-    let giveUp: string | null = null;
-    if (!verdict.retryable) giveUp = `non_retryable ${verdict.reason}`;
-    else if (job.attempt >= policy.maxAttempts) giveUp = `max_attempts ${verdict.reason}`;
+    let giveUp: DeadLetterReason | null = null;
+    if (!verdict.retryable) giveUp = 'non_retryable';
+    else if (job.attempt >= policy.maxAttempts) giveUp = 'max_attempts';
     const retryAt = now() + backoffMs(job.attempt, policy, this.o.random);
-    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = `max_event_age ${verdict.reason}`;
+    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = 'max_event_age';
     if (giveUp !== null) {
-      await this.guard(queue.deadLetter(lease, giveUp));
-      await timeline.transition(job.runId, 'failed', now(), giveUp);
+      const reason = `${giveUp} ${verdict.reason}`;
+      await this.guard(queue.deadLetter(lease, reason));
+      metrics.attempt(job.function, 'failed_final');
+      metrics.deadLettered(job.function, giveUp);
+      await timeline.transition(job.runId, 'failed', now(), reason);
       return;
     }
     await this.guard(queue.nack(lease, retryAt));
+    metrics.attempt(job.function, 'failed_retry');
     await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${retryAt}`);
   }
 

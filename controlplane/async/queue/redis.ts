@@ -10,11 +10,11 @@
 import type { Redis } from 'ioredis';
 import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/redis-keys.js';
 import { isQueueError, QueueError } from './errors.js';
-import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, LuaScript, NACK } from './redis-scripts.js';
+import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, LuaScript, NACK, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
-  type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+  type FunctionQueueStats, type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
@@ -38,7 +38,11 @@ const scripts = {
   extend: new LuaScript(EXTEND),
   dead: new LuaScript(DEAD_LETTER),
   cancel: new LuaScript(CANCEL),
+  stats: new LuaScript(STATS),
 };
+
+/** Leases read per functionStats call (leases are bounded by the dispatchers' concurrency). */
+const MAX_LEASES_COUNTED = 10_000;
 
 /** Creates the consumer group (and stream) when missing, then returns the queue. */
 export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue> {
@@ -131,7 +135,7 @@ class RedisQueue implements Queue {
       const idem = job.idempotencyKey ?? '';
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
-        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem)],
+        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions],
         [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
@@ -146,7 +150,7 @@ class RedisQueue implements Queue {
       const reply = (await scripts.claim.runBuffer(
         this.client,
         [this.keys.stream, this.keys.delayed],
-        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix],
+        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix, this.keys.waitingPrefix],
       )) as [Buffer, Buffer, Buffer[]][];
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);
@@ -167,7 +171,7 @@ class RedisQueue implements Queue {
 
   nack(lease: Lease, notBefore: number): Promise<void> {
     const k = this.keys;
-    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId)], lease, [notBefore, this.now(), lease.runId]);
+    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId), k.waitingFunctions], lease, [notBefore, this.now(), lease.runId, k.waitingPrefix]);
   }
 
   extend(lease: Lease): Promise<void> {
@@ -181,7 +185,7 @@ class RedisQueue implements Queue {
 
   cancel(runId: string): Promise<CancelResult> {
     const k = this.keys;
-    return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId])) as CancelResult);
+    return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix])) as CancelResult);
   }
 
   peek(runId: string): Promise<Job | null> {
@@ -248,6 +252,16 @@ class RedisQueue implements Queue {
       ]);
       const leased = Number(pending[0]);
       return { delayed: delayedAll - due, ready: streamLen - leased + due, leased, dead };
+    });
+  }
+
+  functionStats(): Promise<FunctionQueueStats[]> {
+    return this.op(async () => {
+      const k = this.keys;
+      const rows = (await scripts.stats.run(this.client, [k.stream, k.waitingFunctions], [QUEUE_GROUP, this.now(), k.jobPrefix, k.waitingPrefix, MAX_LEASES_COUNTED])) as [string, number, number, number, string][];
+      return rows
+        .map(([fn, ready, delayed, leased, oldest]) => ({ function: fn, ready, delayed, leased, oldestReadyAt: oldest === '' ? null : Number(oldest) }))
+        .sort((a, b) => (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
     });
   }
 

@@ -13,7 +13,7 @@ import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
-  type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+  type FunctionQueueStats, type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 CREATE TABLE IF NOT EXISTS dead (
@@ -269,6 +270,20 @@ export class SqliteQueue implements Queue {
           (SELECT count(*) FROM dead) AS dead FROM jobs`)
       .get(now, now) as QueueStats;
     return { delayed: s.delayed, ready: s.ready, leased: s.leased, dead: s.dead };
+  }
+
+  async functionStats(): Promise<FunctionQueueStats[]> {
+    this.check();
+    const now = this.now();
+    const rows = this.db
+      .prepare(`SELECT function,
+          coalesce(sum(consumer IS NULL AND ready_at <= ?), 0) AS ready,
+          coalesce(sum(consumer IS NULL AND ready_at > ?), 0) AS delayed,
+          coalesce(sum(consumer IS NOT NULL), 0) AS leased,
+          min(CASE WHEN consumer IS NULL AND ready_at <= ? THEN ready_at END) AS oldest
+        FROM jobs GROUP BY function ORDER BY function`)
+      .all(now, now, now) as { function: string; ready: number; delayed: number; leased: number; oldest: number | null }[];
+    return rows.map((r) => ({ function: r.function, ready: r.ready, delayed: r.delayed, leased: r.leased, oldestReadyAt: r.oldest }));
   }
 
   async close(): Promise<void> {
