@@ -202,7 +202,9 @@ class Exchange implements IncomingRequest {
       return;
     }
     if (!chunked && !contentLength) {
-      this.settle({ body: EMPTY });
+      // A fresh (empty) buffer per request, never a shared one: a handler may move the body it
+      // gets to a worker thread (controlplane/bundles), which detaches its ArrayBuffer.
+      this.settle({ body: new Uint8Array(0) });
       return;
     }
     // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
