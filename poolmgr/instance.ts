@@ -334,10 +334,12 @@ export class Instance implements ProcessListener {
   }
 
   private deathError(exit: ProcessExit): InvocationError {
-    if (exit.cause !== null) return fromCause(exit.cause);
-    if (exit.oomKilled) {
+    // The kernel's OOM kill is the truth even when the pool saw the socket close first and named
+    // it a lost connection (a busy machine may report the exit late).
+    if (exit.oomKilled && (exit.cause === null || exit.cause.type === 'ConnectionLost')) {
       return hostError('FUNCTION_OUT_OF_MEMORY', 'out_of_memory', 'OutOfMemory', `${this.memoryMessage('')}; the kernel stopped it`);
     }
+    if (exit.cause !== null) return fromCause(exit.cause);
     const how = describeExit(exit);
     if (this.state === 'ready') {
       return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})`);

@@ -11,10 +11,8 @@ import { existsSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import { TIMELINE_SCHEMA } from './dispatcher/timeline-sqlite.js';
 import { QueueError } from './queue/errors.js';
-import { QUEUE_SCHEMA } from './queue/sqlite.js';
-import { RUNS_SCHEMA } from './runs/runs-sqlite.js';
+import { QUEUE_SCHEMA, RUNS_SCHEMA, TIMELINE_SCHEMA } from './sqlite-schema.js';
 
 export const ASYNC_DB_FILE = 'async.db';
 /** The schema of async.db (PRAGMA user_version); a file from a newer platform is refused. */

@@ -17,39 +17,6 @@ import {
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
-export const QUEUE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL UNIQUE,
-  function TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  attempt INTEGER NOT NULL,
-  not_before INTEGER NOT NULL,
-  ready_at INTEGER NOT NULL,        -- max(not_before, time queued): the queue order
-  enqueued_at INTEGER NOT NULL,
-  idempotency_key TEXT,
-  consumer TEXT,                    -- null while not leased
-  lease_until INTEGER,
-  deliveries INTEGER NOT NULL DEFAULT 0,
-  token TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
-CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
-CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
-CREATE TABLE IF NOT EXISTS dead (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL UNIQUE,
-  function TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  attempt INTEGER NOT NULL,
-  enqueued_at INTEGER NOT NULL,
-  idempotency_key TEXT,
-  reason TEXT NOT NULL,
-  dead_at INTEGER NOT NULL
-);
-`;
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** The state directory; created when missing. */
