@@ -3,7 +3,7 @@ import { createFunction, deleteFunction, getFunction, rotateInvokeToken, updateF
 import type { FunctionSettings } from '../store/index.js';
 import { functionAnswer as functionAnswerSchema, functionCreated, functionList, functionPatched, invokeTokenAnswer } from './answers.js';
 import { json, noContent } from './http.js';
-import { contract, functionAnswer, functionView } from './present.js';
+import { functionAnswer, functionView } from './present.js';
 import { operation } from './router.js';
 import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
 import { nameParam, validate } from './validate.js';
@@ -62,11 +62,7 @@ export const patch = operation(
       if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
       return change;
     });
-    return json(200, {
-      function: functionView(record),
-      contract: contract(record, call.ctx.settings),
-      ...(invokeToken !== null ? { invokeToken } : {}),
-    });
+    return json(200, { ...functionAnswer(record, call.ctx.settings), ...(invokeToken !== null ? { invokeToken } : {}) });
   },
 );
 

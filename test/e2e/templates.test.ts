@@ -32,15 +32,14 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
   };
 
   /** Scaffolds, runs the template's own tests, validates and deploys; returns the folder. */
-  async function scaffold(template: string, name: string): Promise<string> {
+  async function scaffold(template: string, name: string): Promise<{ dir: string; deployed: Json }> {
     const dir = join(root, name);
     const made = await cli(['init', dir, '--template', template], root);
     assert.ok(made.files.includes('conftest.py') && made.files.some((f: string) => f.startsWith('test_')), JSON.stringify(made.files));
     const tests = await run(PYTHON, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], { cwd: dir, env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1' } });
     assert.match(tests.stdout, /\d+ passed/);
     assert.equal((await cli(['validate'], dir)).ok, true);
-    await cli(['deploy'], dir);
-    return dir;
+    return { dir, deployed: await cli(['deploy'], dir) };
   }
 
   it('covers every template', () => {
@@ -49,7 +48,8 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
 
   it('http answers its payload', async () => {
     const name = fnName('tpl-http');
-    const dir = await scaffold('http', name);
+    const { dir, deployed } = await scaffold('http', name);
+    assert.equal(deployed.asyncUrl, undefined);
     const answer = await cli(['invoke', name, '--file', 'payload.json'], dir);
     assert.equal(answer.status, 200, JSON.stringify(answer));
     assert.match(JSON.stringify(answer.body), /Ada|hello/i);
@@ -57,7 +57,7 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
 
   it('fastapi answers /greet', async () => {
     const name = fnName('tpl-fastapi');
-    const dir = await scaffold('fastapi', name);
+    const { dir } = await scaffold('fastapi', name);
     const answer = await cli(['invoke', name, '--path', '/greet', '--file', 'payload.json'], dir);
     assert.equal(answer.status, 200, JSON.stringify(answer));
     assert.equal(typeof answer.body.message, 'string');
@@ -66,7 +66,9 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
   for (const template of ['worker', 'cron']) {
     it(`${template} runs its payload as an async run`, async () => {
       const name = fnName(`tpl-${template}`);
-      const dir = await scaffold(template, name);
+      const { dir, deployed } = await scaffold(template, name);
+      assert.equal(deployed.asyncUrl, `${h.url}/async/${name}/`, 'an async function is shown its async URL');
+      assert.match(deployed.asyncCurl, /-X POST/);
       const answer = await cli(['invoke', name, '--async', '--wait', '--file', 'payload.json'], dir);
       assert.equal(answer.state, 'succeeded', JSON.stringify(answer));
       const result = JSON.stringify(answer.result);
@@ -76,7 +78,7 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
 
   it('webhook takes a GitHub-signed delivery and refuses an unsigned one', async () => {
     const name = fnName('tpl-webhook');
-    const dir = await scaffold('webhook', name);
+    const { dir } = await scaffold('webhook', name);
     const rotated = await h.api.call('POST', `/functions/${name}/triggers/github/secret/rotate`, {});
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     const body = readFileSync(join(dir, 'payload.json'), 'utf8');
