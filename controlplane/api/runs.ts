@@ -1,5 +1,5 @@
 /** /runs, /runs/:runId and the test invoke (docs/api.md, "Runs"). */
-import { PlatformError, type Pairs } from '../../protocol/index.js';
+import { isPlatformError, PlatformError, type Pairs } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import { json, type ApiResponse } from './http.js';
@@ -20,25 +20,44 @@ export async function listRuns(call: Call): Promise<ApiResponse> {
 
 export async function getRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+  let view: AsyncRunView | null = null;
+  let asyncDown: unknown = null;
+  try {
+    view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+  } catch (err) {
+    // Async run state (Redis) unreadable: a sync run is still found in the run store below.
+    if (isPlatformError(err)) throw err;
+    asyncDown = err;
+  }
   if (view !== null) return json(200, { run: presentAsync(view) });
   const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
-  if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
-  return json(200, { run });
+  if (run !== null && run !== undefined) return json(200, { run });
+  if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
+  throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
 }
 
 /** `POST /runs/:id/cancel`: a run still waiting in the queue becomes `cancelled`. */
 export async function cancelRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const view = await asyncRuns(call).cancel(runId);
+  const view = await asyncRuns(call).cancel(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   return json(200, { run: presentAsync(view) });
 }
 
 /** `POST /runs/:id/replay`: a failed run's request, queued again as a new run (`replayOf`). */
 export async function replayRun(call: Call): Promise<ApiResponse> {
   const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const replay = await asyncRuns(call).replay(runId);
+  const replay = await asyncRuns(call).replay(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
+}
+
+/**
+ * A failure reading or changing async run state that is not a registry error (the driver's own, e.g.
+ * Redis down): ASYNC_RUNS_UNAVAILABLE with a plain message; the original goes to the operator log.
+ */
+function asyncUnavailable(call: Call, err: unknown): unknown {
+  if (isPlatformError(err)) return err;
+  call.ctx.log(`controlplane: ${call.req.method} ${call.req.path}: async run state unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  return new PlatformError('ASYNC_RUNS_UNAVAILABLE', 'the state of async runs (Redis) could not be read; try again shortly');
 }
 
 function asyncRuns(call: Call): AsyncRuns {
