@@ -143,9 +143,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     metrics: options.metrics,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
+    // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
+    metricsTuning: { retryMaxMs: 1000 },
     // Rollups are for 7d/30d: fewer, bigger writes (one document per function-hour per batch in MongoDB).
     historyTuning: { lingerMs: options.usageHistoryLingerMs ?? 5000 },
-    onError: (target, err) => log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'} (will retry): ${(err as Error).message}`),
+    // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
+    onError: (target, err, failures) => {
+      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
+    },
   });
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
   warm.start();
@@ -168,6 +173,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         policies: { policyFor: async (fn) => (await store.functions.get(fn))?.retry ?? {} },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
+        log: (line) => log(`dispatcher: ${line}`),
       })
     : null;
   let dispatcherStopped: Promise<void> | null = null;

@@ -3,7 +3,7 @@
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
 import type { Registry } from 'prom-client';
-import { PlatformError, type RunTrigger } from '../protocol/index.js';
+import { PlatformError, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
 import type { GatewayConfig } from './config.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
@@ -35,6 +35,8 @@ export interface GatewayOptions {
    * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
    */
   metricsRegistry?: Registry;
+  /** What else keeps this process from being ready (e.g. a Redis that does not persist); read on every /readyz. */
+  readiness?: () => readonly ReadinessProblem[];
 }
 
 export interface Gateway {
@@ -95,9 +97,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return jsonResponse(200, { status: 'ok' });
       case 'readyz': {
         const stats = pool.stats();
-        const ready = isReady(stats, shuttingDown);
+        const problems = options.readiness?.() ?? [];
+        const ready = isReady(stats, shuttingDown) && problems.length === 0;
         return jsonResponse(ready ? 200 : 503, {
-          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : 'no_runtimes',
+          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : problems.length > 0 ? 'not_ready' : 'no_runtimes',
+          // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").
+          problems,
           functions: registry.list().length,
           pool: stats,
           // 'off' means every function can read and change the platform: never hidden (docs/security.md).

@@ -46,6 +46,9 @@ const OPTIONS = {
   dispatchConcurrency: { env: 'FP_DISPATCH_CONCURRENCY', kind: 'int', schema: int(1, 1000).default(4) },
   dispatchLeaseMs: { env: 'FP_DISPATCH_LEASE_MS', kind: 'int', schema: int(1000, 3_600_000).default(30_000) },
   warmReportIntervalMs: { env: 'FP_WARM_REPORT_INTERVAL_MS', kind: 'int', schema: int(100, 600_000).default(10_000) },
+  // ---- Redis reliability (issue 9) ----
+  // Accept async runs on a Redis that does not persist its data (docs/platform.md, "Production mode").
+  redisAllowVolatile: { env: 'FP_REDIS_ALLOW_VOLATILE', kind: 'flag', schema: z.boolean().default(false) },
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },
   unsafeNoSandbox: { env: 'FP_UNSAFE_NO_SANDBOX', kind: 'flag', schema: z.boolean().default(false) },

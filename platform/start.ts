@@ -104,7 +104,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // The async queue, run timeline and run index (Redis in production, SQLite files embedded).
     const asyncStores = await openAsyncStores(
       config.store === 'production'
-        ? { kind: 'production', leaseMs: config.dispatchLeaseMs, redisUrl: config.redisUrl!, prefix: config.redisPrefix, retentionMs: config.runRetentionMs }
+        ? { kind: 'production', leaseMs: config.dispatchLeaseMs, redisUrl: config.redisUrl!, prefix: config.redisPrefix, retentionMs: config.runRetentionMs, allowVolatile: config.redisAllowVolatile, log }
         : { kind: 'embedded', stateDir, leaseMs: config.dispatchLeaseMs },
     );
     cleanup.push(() => asyncStores.close());
@@ -180,6 +180,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
+      // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
+      readiness: () => asyncStores.readiness(),
       log,
     });
     gateway = started;

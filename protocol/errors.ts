@@ -92,6 +92,10 @@ export const ERRORS = {
   SECRETS_KEY_INVALID: { status: 500, component: 'controlplane', title: 'The secrets key file or FP_SECRETS_KEY is malformed or unreadable.' },
   SECRETS_KEY_FILE_INSECURE: { status: 500, component: 'controlplane', title: 'The secrets key file may be read or changed by group or others.' },
   SECRET_DECRYPT_FAILED: { status: 500, component: 'controlplane', title: 'A stored secret does not decrypt: it was altered, moved, or never sealed.' },
+  // ---- Redis reliability (issue 9); appended, never renamed ----
+  ASYNC_QUEUE_NOT_DURABLE: { status: 503, component: 'gateway', title: 'Redis does not persist its data, so the run would not survive a Redis restart; nothing was queued.' },
+  ASYNC_RUNS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The state of async runs (Redis) could not be read or changed.' },
+  STORE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The durable store (MongoDB) did not answer.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

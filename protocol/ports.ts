@@ -95,6 +95,16 @@ export interface Webhooks {
   submit(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }>;
 }
 
+/**
+ * Something the process depends on that is not as it must be, shown by `/readyz` (which then
+ * answers 503 `not_ready`); e.g. a Redis that does not persist the async queue.
+ */
+export interface ReadinessProblem {
+  code: ErrorCode;
+  /** For operators: what is wrong and what fixes it. */
+  message: string;
+}
+
 /** Where run records go. `record` must not block; implementations buffer their own I/O. */
 export interface RunSink {
   record(run: RunRecord): void;

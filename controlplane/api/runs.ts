@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
+import { isPlatformError, PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import { asyncRunAnswer, replayAnswer, runAnswer, runList, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
@@ -9,6 +9,8 @@ import { RUN_ID, runsQuery, testInvokeBody } from './schemas.js';
 import { nameParam, textParam } from './validate.js';
 
 const tag = 'runs';
+/** Triggers whose runs never have async state (a sync webhook run may, and waits for Redis like the others). */
+const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
 
 export const listRuns = operation(
   {
@@ -31,23 +33,33 @@ export const getRun = operation(
   {
     id: 'getRun', tag, summary: 'One run with its logs; for an async run its state, timeline, attempts and result',
     answers: { 200: { description: 'The run', schema: runAnswer } },
-    errors: ['INVALID_FIELD', 'RUN_NOT_FOUND'],
+    errors: ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_RUNS_UNAVAILABLE'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    const view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+    let view: AsyncRunView | null = null;
+    let asyncDown: unknown = null;
+    try {
+      view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+    } catch (err) {
+      // Async run state (Redis) unreadable: a sync run is still found in the run store below.
+      if (isPlatformError(err)) throw err;
+      asyncDown = err;
+    }
     if (view !== null) {
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
       await call.ctx.runs.runs.flush(1000);
       return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
     }
     const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
-    if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
-    return json(200, { run });
+    // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
+    if (run !== null && run !== undefined && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run });
+    if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
+    throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
   },
 );
 
-const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE'] as const;
+const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
 
 /** `POST /runs/{runId}/cancel`: a run still waiting in the queue becomes `cancelled`. */
 export const cancelRun = operation(
@@ -58,7 +70,7 @@ export const cancelRun = operation(
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    const view = await asyncRuns(call).cancel(runId);
+    const view = await asyncRuns(call).cancel(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     if (view.function !== null) call.ctx.asyncMetrics?.cancelled(view.function);
     return json(200, { run: presentAsync(view, []) });
   },
@@ -73,10 +85,20 @@ export const replayRun = operation(
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    const replay = await asyncRuns(call).replay(runId);
+    const replay = await asyncRuns(call).replay(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
   },
 );
+
+/**
+ * A failure reading or changing async run state that is not a registry error (the driver's own, e.g.
+ * Redis down): ASYNC_RUNS_UNAVAILABLE with a plain message; the original goes to the operator log.
+ */
+function asyncUnavailable(call: Call, err: unknown): unknown {
+  if (isPlatformError(err)) return err;
+  call.ctx.log(`controlplane: ${call.req.method} ${call.req.path}: async run state unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  return new PlatformError('ASYNC_RUNS_UNAVAILABLE', 'the state of async runs (Redis) could not be read; try again shortly');
+}
 
 function asyncRuns(call: Call): AsyncRuns {
   if (call.ctx.async === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');

@@ -23,7 +23,8 @@ async function historyUsage(ctx: ServiceContext, name: string, window: HistoryWi
     rolled = await history.usage(name, window);
   } catch (err) {
     if (isStoreError(err)) throw err;
-    throw new PlatformError('METRICS_UNAVAILABLE', `usage history could not be read: ${(err as Error).message}`);
+    ctx.log(`controlplane: usage history of ${name} could not be read: ${detail(err)}`);
+    throw new PlatformError('METRICS_UNAVAILABLE', 'the usage history could not be read; try again shortly');
   }
   return buildUsage({ ...rolled, function: name, window, totals: live.totals, warmInstances: live.warmInstances, paused: live.state === 'paused', lastSuccess: live.lastSuccess });
 }
@@ -47,8 +48,14 @@ export const usage = operation(
     } catch (err) {
       if (err instanceof PlatformError) throw err;
       if (isStoreError(err) && err.code === 'STORE_CLOSED') throw err;
-      throw new PlatformError('METRICS_UNAVAILABLE', `live metrics could not be read: ${(err as Error).message}`);
+      // The answer says what failed in plain words; the driver's own message is for the operator only.
+      call.ctx.log(`controlplane: live metrics of ${name} could not be read: ${detail(err)}`);
+      throw new PlatformError('METRICS_UNAVAILABLE', 'the live metrics (Redis) could not be read; try again shortly');
     }
     return json(200, answer);
   },
 );
+
+function detail(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

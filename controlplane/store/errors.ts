@@ -15,6 +15,7 @@ export const STORE_ERROR_CODES = [
   'RUN_CURSOR_INVALID',
   'STORE_CLOSED',
   'STORE_SCHEMA_TOO_NEW',
+  'STORE_UNAVAILABLE',
 ] as const;
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
@@ -23,8 +24,10 @@ export class StoreError extends Error {
     readonly code: StoreErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** What the driver said (for logs; never shown to callers). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'StoreError';
   }
 }

@@ -14,7 +14,8 @@ import type { Store } from './types.js';
 export type * from './types.js';
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from './errors.js';
 export * from './metrics/index.js';
-export { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+export { BufferedRecorder, Recorder, type BufferedRecorderOptions, type DropReason, type RecorderOptions, type RecorderStats, type Waiting } from './recorder.js';
+export { SampleRecorder, type SampleRecorderOptions } from './sample-recorder.js';
 export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
 export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning, type SinkTarget } from './run-sink.js';
 export { RunSinkMetrics, type SinkStats } from './sink-metrics.js';
@@ -78,7 +79,7 @@ export async function openHotMetrics(config: HotMetricsConfig): Promise<HotMetri
     case 'embedded':
       return new MemoryHotMetrics(config.now ? { now: config.now } : {});
     case 'production': {
-      const { RedisHotMetrics, connectRedis } = await import('./production/redis-metrics.js');
+      const [{ RedisHotMetrics }, { connectRedis }] = await Promise.all([import('./production/redis-metrics.js'), import('./production/redis-client.js')]);
       return new RedisHotMetrics({
         client: connectRedis(config.redisUrl),
         ownsClient: true,

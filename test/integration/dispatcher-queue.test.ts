@@ -13,7 +13,7 @@ import {
   Dispatcher, enqueueRun, MemoryRunTimeline, type DispatcherOptions, type RetryPolicy, type RunTimeline,
 } from '../../controlplane/async/index.js';
 import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/async/index.js';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { delay, failure, RecordedMetrics, ScriptedRunner, settled, success } from './dispatcher-harness.js';
 

@@ -19,6 +19,7 @@ describe('platform config', () => {
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        redisAllowVolatile: false,
       },
     );
     assert.ok(Object.isFrozen(config));
@@ -27,6 +28,7 @@ describe('platform config', () => {
   it('takes a sandbox uid range only when it is well formed and excludes the platform\'s own uid', () => {
     assert.equal(loadConfig({ FP_SANDBOX_UIDS: '700000-700999' }).sandboxUids, '700000-700999');
     assert.equal(loadConfig({ FP_UNSAFE_NO_SANDBOX: '1' }).unsafeNoSandbox, true);
+    assert.equal(loadConfig({ FP_REDIS_ALLOW_VOLATILE: '1' }).redisAllowVolatile, true);
     const own = process.getuid?.() ?? 0;
     for (const bad of ['0-10', '10-5', 'x-y', `${Math.max(1, own)}-${own + 10}`]) {
       if (bad === `${Math.max(1, own)}-${own + 10}` && own === 0) continue; // root: covered by 0-10

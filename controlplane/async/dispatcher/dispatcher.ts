@@ -29,11 +29,19 @@ export interface DispatcherOptions {
   now?: () => number;
   /** [0, 1), for the backoff jitter (default Math.random). */
   random?: () => number;
-  /** Queue or timeline failures the dispatcher survived (default: printed to stderr). */
+  /**
+   * Queue or timeline failures the dispatcher survived (default: printed to stderr). Failed claims
+   * (the queue is down) are told once per outage, not once per poll.
+   */
   onError?: (err: unknown, runId: string | null) => void;
   /** Where claims, attempt outcomes and dead letters are counted (default: nowhere). */
   metrics?: DispatchMetrics;
+  /** Operator messages, e.g. that claims work again after an outage (default: stderr). */
+  log?: (line: string) => void;
 }
+
+/** How often each worker tries to claim while claims fail (the queue is down). */
+const DOWN_POLL_MS = 1000;
 
 /** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
 const LEASE_LOST = Symbol('lease lost');
@@ -46,6 +54,9 @@ export class Dispatcher {
   /** Aborted when the grace is over: attempts still running are abandoned to their leases. */
   private readonly abandon = new AbortController();
   private inFlight = 0;
+  /** Claims failed in a row, all workers together, and since when: one log line per outage. */
+  private failedClaims = 0;
+  private failingSince = 0;
 
   constructor(options: DispatcherOptions) {
     const concurrency = options.concurrency ?? 4;
@@ -57,6 +68,7 @@ export class Dispatcher {
       random: options.random ?? Math.random, policies: options.policies ?? null,
       onError: options.onError ?? ((err, runId) => console.error(`dispatcher: run ${runId ?? '-'}:`, err)),
       metrics: options.metrics ?? NO_DISPATCH_METRICS,
+      log: options.log ?? ((line) => console.error(`dispatcher: ${line}`)),
       queue: options.queue, runner: options.runner, timeline: options.timeline,
     };
   }
@@ -91,11 +103,12 @@ export class Dispatcher {
       let job: ClaimedJob | undefined;
       try {
         [job] = await this.o.queue.claim(this.consumer, 1);
+        this.claimWorked();
       } catch (err) {
-        this.o.onError(err, null);
+        this.claimFailed(err);
       }
       if (job === undefined) {
-        await sleep(this.o.pollMs, this.stopping.signal);
+        await sleep(this.failedClaims > 0 ? Math.max(this.o.pollMs, DOWN_POLL_MS) : this.o.pollMs, this.stopping.signal);
         continue;
       }
       this.inFlight++;
@@ -107,6 +120,20 @@ export class Dispatcher {
         this.inFlight--;
       }
     }
+  }
+
+  /** The first failure of an outage is reported; the rest are counted (the queue is down, not N times broken). */
+  private claimFailed(err: unknown): void {
+    if (this.failedClaims++ > 0) return;
+    this.failingSince = this.o.now();
+    this.o.onError(err, null);
+  }
+
+  private claimWorked(): void {
+    if (this.failedClaims === 0) return;
+    const seconds = ((this.o.now() - this.failingSince) / 1000).toFixed(1);
+    this.o.log(`claims work again after ${seconds} s (${this.failedClaims} failed meanwhile)`);
+    this.failedClaims = 0;
   }
 
   private async handle(job: ClaimedJob): Promise<void> {

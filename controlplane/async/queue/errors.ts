@@ -17,8 +17,10 @@ export class QueueError extends Error {
     readonly code: QueueErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** What the driver said (for logs; never shown to callers). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'QueueError';
   }
 }

@@ -204,6 +204,16 @@ end
 return out
 `;
 
+/**
+ * Whether an error is Redis's error reply with this code (`NOGROUP`, `BUSYGROUP`, `NOSCRIPT`…).
+ * Redis puts the code first; from inside a script, Redis 7 keeps it first and Redis 6.2 puts it
+ * after `ERR Error running script (…): @user_script:N: `.
+ */
+export function isRedisError(err: unknown, code: string): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return message.startsWith(`${code} `) || (message.startsWith('ERR Error running script') && message.includes(`: ${code} `));
+}
+
 /** A script run by EVALSHA, sent whole (EVAL) only when Redis does not have it (first use, after a restart). */
 export class LuaScript {
   private readonly sha: string;
@@ -215,8 +225,8 @@ export class LuaScript {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      // Redis errors carry their code as the message's first word; NOSCRIPT = not in its script cache.
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      // NOSCRIPT = not in its script cache (first use, or Redis restarted).
+      if (!isRedisError(err, 'NOSCRIPT')) throw err;
       return client.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
@@ -226,7 +236,7 @@ export class LuaScript {
     try {
       return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!isRedisError(err, 'NOSCRIPT')) throw err;
       return client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args);
     }
   }

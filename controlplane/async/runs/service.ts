@@ -107,8 +107,9 @@ function notCancellable(runId: string, state: string): PlatformError {
 
 function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
-  const code = isQueueError(err) ? err.code : 'INTERNAL';
-  return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed (${code}): ${(err as Error).message}`);
+  // Queue errors carry plain messages; anything else (the driver's own words) stays out of the answer.
+  const why = isQueueError(err) ? `${err.message} (${err.code})` : 'the run state store did not answer';
+  return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed: ${why}`);
 }
 
 /** The trigger recorded in a queued envelope (`async` for a payload that is not one). */

@@ -11,7 +11,8 @@ export type TickLockConfig = { kind: 'embedded'; stateDir: string } | { kind: 'p
 export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
   if (config.kind === 'embedded') return openSqliteTickLock({ stateDir: config.stateDir });
   const { redisTickLock } = await import('./redis.js');
-  return redisTickLock({ client: await readyRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
+  const { openRedis } = await import('../../store/production/redis-client.js');
+  return redisTickLock({ client: await openRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
 }
 
 /**
@@ -21,20 +22,8 @@ export async function openTickLock(config: TickLockConfig): Promise<TickLock> {
 export async function openReplayGuard(config: ReplayGuardConfig): Promise<ReplayGuard> {
   if (config.kind === 'embedded') return new MemoryReplayGuard();
   const { redisReplayGuard } = await import('./redis.js');
-  return redisReplayGuard({ client: await readyRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
+  const { openRedis } = await import('../../store/production/redis-client.js');
+  return redisReplayGuard({ client: await openRedis(config.redisUrl), ownsClient: true, prefix: config.prefix });
 }
 
 export type ReplayGuardConfig = { kind: 'embedded' } | { kind: 'production'; redisUrl: string; prefix: string };
-
-/** A Redis connection that answered, or the error (and no connection left behind). */
-async function readyRedis(url: string): Promise<Awaited<ReturnType<typeof import('../../store/production/redis-metrics.js').connectRedis>>> {
-  const { connectRedis, redisReady } = await import('../../store/production/redis-metrics.js');
-  const client = connectRedis(url);
-  try {
-    await redisReady(client);
-  } catch (err) {
-    client.disconnect();
-    throw err;
-  }
-  return client;
-}
