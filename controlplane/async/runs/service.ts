@@ -110,7 +110,7 @@ function notCancellable(runId: string, state: string): PlatformError {
 
 function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
-  const code = isQueueError(err) ? err.code : 'INTERNAL';
+  const code = isQueueError(err) ? err.code : 'INTERNAL_ERROR';
   return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed (${code}): ${(err as Error).message}`);
 }
 
