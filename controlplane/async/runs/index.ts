@@ -3,5 +3,4 @@ export { AsyncRuns, type AsyncRunView } from './service.js';
 export { InvokerRunner } from './runner.js';
 export { openSqliteAsyncRuns, ASYNC_RUNS_DB_FILE, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult } from './runs-sqlite.js';
 export { encodeCall, decodeCall, decodeEnvelope, type QueuedTrigger } from './envelope.js';
-export { openAsyncStores, type AsyncStoreConfig, type AsyncStores } from './open.js';
 export { RedisAsyncRuns, RedisRunTimeline, type RedisAsyncOptions } from './redis.js';

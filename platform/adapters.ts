@@ -1,0 +1,159 @@
+/**
+ * The one place that chooses the adapters behind the control plane's ports (FP_STORE,
+ * docs/platform.md): embedded — SQLite files in the state directory and memory — or production —
+ * MongoDB and Redis, whose drivers are imported only here and only then, so the embedded default
+ * never loads them. Everything past this module sees the ports.
+ *
+ *   const adapters = await openAdapters({ config, stateDir, keyring, origin, log });
+ *   adapters.store; adapters.queue; …
+ *   await adapters.close();   // every adapter, in the reverse order of opening
+ */
+import {
+  LocalConfigBus,
+  loadProductionStore,
+  MemoryHotMetrics,
+  MemoryReplayGuard,
+  openRedisQueue,
+  openSqliteAsyncRuns,
+  openSqliteQueue,
+  openSqliteStore,
+  openSqliteTickLock,
+  openSqliteTimeline,
+  RedisAsyncRuns,
+  RedisRunTimeline,
+  redisReplayGuard,
+  redisTickLock,
+  type AsyncRunIndex,
+  type ConfigBus,
+  type HotMetrics,
+  type Keyring,
+  type Queue,
+  type ReplayGuard,
+  type RunTimeline,
+  type Store,
+  type TickLock,
+} from '../controlplane/index.js';
+import type { PlatformConfig } from './config.js';
+
+/** Every port the platform needs, opened for one mode. */
+export interface Adapters {
+  readonly mode: PlatformConfig['store'];
+  /** Functions, versions, deploys, runs, tokens (SQLite + blob files | MongoDB). */
+  readonly store: Store;
+  /** Live counters and latency windows (memory | Redis). */
+  readonly metrics: HotMetrics;
+  /** Config changes between processes (nobody to tell | Redis pub/sub). */
+  readonly bus: ConfigBus;
+  /** The async queue, run timeline and run index (SQLite files | Redis). */
+  readonly queue: Queue;
+  readonly timeline: RunTimeline;
+  readonly runs: AsyncRunIndex;
+  /** Claims cron ticks once across processes (SQLite file | Redis SET NX). */
+  readonly tickLock: TickLock;
+  /** Remembers accepted webhook deliveries (memory | Redis). */
+  readonly replayGuard: ReplayGuard;
+  /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
+  close(): Promise<void>;
+}
+
+export interface AdapterSettings {
+  config: PlatformConfig;
+  /** The absolute state directory. */
+  stateDir: string;
+  /** Seals secrets and keys token digests (docs/secrets.md). */
+  keyring: Keyring;
+  /** This process's id on the config bus (its own changes are not echoed back). */
+  origin: string;
+  log: (line: string) => void;
+}
+
+type Closable = { close(): Promise<void> | void };
+
+/** What was opened so far, closed in reverse: on `close()`, or at once when a later adapter fails to open. */
+class Opened {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+
+  keep<T extends Closable>(adapter: T): T {
+    this.steps.push(() => adapter.close());
+    return adapter;
+  }
+
+  onClose(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+
+  async close(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        this.log(`platform: closing an adapter failed: ${String(err)}`);
+      }
+    }
+  }
+}
+
+type Ports = Omit<Adapters, 'mode' | 'close'>;
+
+export async function openAdapters(settings: AdapterSettings): Promise<Adapters> {
+  const opened = new Opened(settings.log);
+  try {
+    const ports = settings.config.store === 'production' ? await production(settings, opened) : await embedded(settings, opened);
+    let closing: Promise<void> | null = null;
+    return { mode: settings.config.store, ...ports, close: () => (closing ??= opened.close()) };
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+/** Embedded: `platform.db`, `queue.db`, `timeline.db`, `async-runs.db`, `cron-ticks.db` in the state directory; the rest in memory. */
+async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: Opened): Promise<Ports> {
+  const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
+  const metrics = opened.keep(new MemoryHotMetrics());
+  const bus = opened.keep(new LocalConfigBus());
+  const queue = opened.keep(await openSqliteQueue({ stateDir, leaseMs: config.dispatchLeaseMs }));
+  const timeline = opened.keep(await openSqliteTimeline({ stateDir }));
+  const runs = opened.keep(await openSqliteAsyncRuns({ stateDir }));
+  const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
+  const replayGuard = opened.keep(new MemoryReplayGuard());
+  return { store, metrics, bus, queue, timeline, runs, tickLock, replayGuard };
+}
+
+/**
+ * Production: MongoDB for the store; Redis for everything live and shared by every process. The
+ * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
+ */
+async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
+  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, redisReady } = await loadProductionStore();
+  const redisUrl = config.redisUrl!;
+  const prefix = config.redisPrefix;
+  /** A connection that answered, or the error (and no connection left behind). */
+  const readyRedis = async (): Promise<ReturnType<typeof connectRedis>> => {
+    const client = connectRedis(redisUrl);
+    try {
+      await redisReady(client);
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    return client;
+  };
+
+  const store = opened.keep(await openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring }));
+  // Returns at once even when Redis is down: its calls fail fast until Redis answers (a BufferedRecorder absorbs that).
+  const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
+  const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));
+  // The queue owns its connection; the run timeline and the run index share another.
+  const queue = opened.keep(await openRedisQueue({ client: await readyRedis(), ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs }));
+  const shared = await readyRedis();
+  opened.onClose(() => shared.disconnect());
+  const runStores = { client: shared, prefix, retentionMs: config.runRetentionMs };
+  const timeline = new RedisRunTimeline(runStores);
+  const runs = new RedisAsyncRuns(runStores);
+  // Each owns its connection.
+  const tickLock = opened.keep(redisTickLock({ client: await readyRedis(), ownsClient: true, prefix }));
+  const replayGuard = opened.keep(redisReplayGuard({ client: await readyRedis(), ownsClient: true, prefix }));
+  return { store, metrics, bus, queue, timeline, runs, tickLock, replayGuard };
+}
