@@ -18,7 +18,7 @@ import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../g
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
-import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 
@@ -74,6 +74,9 @@ export interface StartedPlatform {
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
   const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, ...settings } = options;
   const config = parseOptions(settings);
+  if (config.functionsDir !== undefined) {
+    throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
+  }
   const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
   if (!uwsIsNative()) throw new UwsFallbackError();
