@@ -8,3 +8,4 @@ export * from './records.js';
 export * from './json-text.js';
 export * from './file-names.js';
 export * from './ports.js';
+export * from './redis-keys.js';

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/records.js';
+import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/index.js';
 import type { AttemptError, AttemptRecord, RunTimeline, RunTimelineView } from './types.js';
 
 export const TIMELINE_DB_FILE = 'timeline.db';

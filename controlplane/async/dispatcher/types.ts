@@ -3,7 +3,7 @@
  * happened (RunTimeline) and where it reads a function's retry policy (RetryPolicySource).
  * All times are Unix ms. Behaviour and the retry table: docs/dispatcher.md.
  */
-import type { AsyncRunState } from '../../../protocol/records.js';
+import type { AsyncRunState } from '../../../protocol/index.js';
 
 /** One attempt of one async run, as the runner receives it. */
 export interface AttemptJob {

@@ -4,9 +4,8 @@
  * same request every time (the queued envelope). The attempt's response is kept as the run's
  * output.
  */
-import { httpStatus, isPlatformError, type ErrorCode } from '../../../protocol/index.js';
+import { httpStatus, isPlatformError, type ErrorCode, type Invoker } from '../../../protocol/index.js';
 import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
-import type { Invoker } from '../../service/context.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 

@@ -6,10 +6,9 @@
  * test/conformance/usage-history-suite.ts.
  */
 import { addSample, emptyTally, HOUR_MS, type Tally } from './histogram.js';
-import type { RunSample } from './types.js';
+import { HISTORY_WINDOWS, type HistoryWindow, type RunSample } from './types.js';
 
-export const HISTORY_WINDOWS = ['7d', '30d'] as const;
-export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+export { HISTORY_WINDOWS, type HistoryWindow };
 
 export interface UsageHistory {
   /**

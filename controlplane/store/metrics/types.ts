@@ -6,10 +6,12 @@
  * the request path. Long-term history is the RunStore's (MongoDB/SQLite), not this port's.
  */
 
-import type { HistoryWindow } from './history.js';
-
 export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
 export type UsageWindow = (typeof USAGE_WINDOWS)[number];
+
+/** The windows UsageHistory answers (./history.ts), longer than HotMetrics keeps. */
+export const HISTORY_WINDOWS = ['7d', '30d'] as const;
+export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
 
 export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
 export type FunctionState = (typeof FUNCTION_STATES)[number];

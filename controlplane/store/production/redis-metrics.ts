@@ -18,7 +18,7 @@ import {
   MINUTE_BUCKET_TTL_MS,
   redisKeys,
   type RedisKeys,
-} from '../../../protocol/redis-keys.js';
+} from '../../../protocol/index.js';
 import { emptyTally, HOUR_MS, bucketIndex, LATENCY_BUCKETS, MINUTE_MS, windowBuckets, type Tally } from '../metrics/histogram.js';
 import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type RunSample, type UsageCounts, type UsageWindow } from '../metrics/types.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from '../metrics/usage.js';
