@@ -78,6 +78,10 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
   } catch (err) {
     throw new CliError(EXIT.USAGE, 'BAD_CONFIG', (err as Error).message);
   }
+  if (base.functionsDir !== undefined) {
+    // `up` is the platform over its state directory; directory mode is the process's alone.
+    throw new CliError(EXIT.USAGE, 'BAD_CONFIG', 'FP_FUNCTIONS_DIR is set: `up` serves the functions of its state directory; unset it, or serve a directory with `node dist/platform/main.js --functions DIR`');
+  }
   const stateDir = str(args, 'state-dir');
   const host = str(args, 'host');
   // The secrets key next to the credentials (outside every state directory), unless configured.
