@@ -1,7 +1,9 @@
 /**
- * The composition root: opens the embedded store, starts the pool, assembles the control plane
- * and mounts its API in the gateway — one process, one port. `platform/main.ts` calls it for the
- * `node dist/platform/main.js` process; the CLI's `up` command imports it.
+ * The composition root: opens the adapters of the configured mode (platform/adapters.ts, the one
+ * place that chooses embedded or production), starts the pool, assembles the control plane and
+ * mounts its API in the gateway — one process, one port. `platform/main.ts` calls it for the
+ * `node dist/platform/main.js` process (directory mode is platform/directory.ts); the CLI's `up`
+ * loads it through the platform's door (platform/index.ts).
  *
  *   const platform = await startPlatform({ stateDir: '.state', port: 8080 });
  *   platform.url;              // http://127.0.0.1:8080  (invoke: /fn/<name>/, API: /api/v1/)
