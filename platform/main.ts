@@ -9,9 +9,9 @@
 import { parseArgs } from 'node:util';
 import { isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
-import { startDirectory, type StartedDirectory } from './directory.js';
+import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
-import { startPlatform, type StartedPlatform } from './start.js';
+import type { StartedPlatform } from './start.js';
 
 const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--rotate-secrets-key] [--unsafe-no-sandbox]
        node dist/platform/main.js --functions <dir> [--port <n>] [--host <addr>] [--unsafe-no-sandbox]
@@ -76,9 +76,10 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }
   let running: StartedPlatform | StartedDirectory;
   try {
+    // Each mode loads only its own modules: directory mode never loads the control plane.
     running = directoryMode
-      ? await startDirectory({ ...config, runtimeEnv: env, platformEnv: env })
-      : await startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
+      ? await (await import('./directory.js')).startDirectory({ ...config, runtimeEnv: env, platformEnv: env })
+      : await (await import('./start.js')).startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
   } catch (err) {
     return fail(codeOf(err), (err as Error).message);
   }
