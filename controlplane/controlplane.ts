@@ -70,7 +70,7 @@ export interface ControlPlaneOptions {
     queue: Queue;
     timeline: RunTimeline;
     runs: AsyncRunIndex;
-    /** How a new run is written; default: index, job, timeline in that order (openAsyncStores gives one transaction where it can). */
+    /** How a new run is written; default: index, job, timeline in that order (the embedded adapters give one transaction: platform/adapters.ts). */
     accept?: AcceptRun;
     /** Attempts at once (default 4). */
     concurrency?: number;

@@ -4,7 +4,6 @@
  */
 import type { Registry } from 'prom-client';
 import { PlatformError, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
-import type { GatewayConfig } from './config.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -16,8 +15,19 @@ import { route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
+/** Where and how the gateway listens (the platform's configuration has them: platform/config.ts). */
+export interface GatewaySettings {
+  readonly host: string;
+  /** TCP port; 0 picks any free port (the gateway's `port` says which). */
+  readonly port: number;
+  /** Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE. */
+  readonly maxBodyBytes: number;
+  /** On close, how long in-flight requests may take to finish. */
+  readonly shutdownGraceMs: number;
+}
+
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'host' | 'port' | 'maxBodyBytes' | 'shutdownGraceMs'>;
+  config: GatewaySettings;
   /** A started pool (poolmgr's PoolManager); the gateway never closes it. */
   pool: InvocationPool;
   registry: FunctionRegistry;

@@ -9,3 +9,4 @@ export * from './json-text.js';
 export * from './file-names.js';
 export * from './ports.js';
 export * from './metric-labels.js';
+export * from './redis-keys.js';

@@ -4,6 +4,7 @@
  * environment for `${VAR}` references. See docs/gateway.md ("Functions directory").
  */
 import { z } from 'zod';
+import { isPlatformError, PlatformError } from './errors.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes } from './units.js';
 
 export const RUNTIME_PRESETS = ['http', 'webhook', 'cron', 'worker'] as const;
@@ -185,12 +186,16 @@ export interface ManifestIssue {
   message: string;
 }
 
-/** Every problem of one manifest at once, each with the path of its key. */
-export class ManifestError extends Error {
-  readonly code = 'BAD_MANIFEST';
+/** BAD_MANIFEST: every problem of one manifest at once, each with the path of its key. */
+export class ManifestError extends PlatformError {
   constructor(readonly issues: ManifestIssue[], source = 'platform.yaml') {
-    super(`${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    super('BAD_MANIFEST', `${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
   }
+}
+
+/** True for a BAD_MANIFEST error with its issues (matched on the code, not the class). */
+export function isManifestError(err: unknown): err is ManifestError {
+  return isPlatformError(err) && err.code === 'BAD_MANIFEST' && Array.isArray((err as { issues?: unknown }).issues);
 }
 
 export interface ParseManifestOptions {

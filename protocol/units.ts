@@ -2,10 +2,13 @@
  * Human units at the edge (manifest, CLI, API), converted once into numbers with the unit in the
  * name (`timeoutMs`, `memoryBytes`). Nothing past the edge parses these forms again.
  */
+import { PlatformError } from './errors.js';
 
-/** A value in human units that does not parse. Carries the accepted forms for the error message. */
-export class UnitError extends Error {
-  readonly code = 'BAD_UNIT';
+/** BAD_UNIT: a value in human units that does not parse. The message gives the accepted forms. */
+export class UnitError extends PlatformError {
+  constructor(message: string) {
+    super('BAD_UNIT', message);
+  }
 }
 
 /**

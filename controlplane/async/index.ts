@@ -17,4 +17,5 @@ export * from './triggers/index.js';
 export { checkManifestTriggers, cronTriggersOf, CronTriggers, type FireTick } from './triggers/cron-triggers.js';
 export { DEFAULT_HOOK_GRACE_MS, ensureHookSecrets, lookupWebhook, rotateHookSecret, storeWebhooks, webhookSpecsOf } from './triggers/webhook-triggers.js';
 export { ASYNC_DB_FILE } from './sqlite-db.js';
+export { openSqliteAsync, type SqliteAsyncStores } from './sqlite-async.js';
 export { AsyncMetrics, type AsyncMetricsOptions } from './metrics.js';

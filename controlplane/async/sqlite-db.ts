@@ -1,7 +1,7 @@
 /**
  * The embedded async wing's one SQLite file, `<stateDir>/async.db` (WAL, synchronous=FULL: a
  * resolved write survives a power loss): the queue, the run timeline and the run index live in it
- * together, so accepting a run is one transaction (runs/open.ts), and apart from platform.db, so
+ * together, so accepting a run is one transaction (sqlite-async.ts), and apart from platform.db, so
  * queue churn never contends with the store. Each opener gets its own connection; processes on
  * one host share the file (every write is an IMMEDIATE transaction).
  * State directories from before this file had three (queue.db, timeline.db, async-runs.db): their

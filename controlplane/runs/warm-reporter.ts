@@ -5,7 +5,7 @@
  * function that had instances and has none now is reported once as 0 (withdrawn).
  */
 import type { HotMetrics } from '../store/index.js';
-import type { PoolDrain } from '../service/context.js';
+import type { PoolDrain } from '../../protocol/index.js';
 
 export class WarmReporter {
   private timer: NodeJS.Timeout | null = null;

@@ -1,9 +1,11 @@
 /**
  * Errors every store adapter throws, with stable codes. Callers match on `code`, never on the
  * message or the class: an error from the production adapter may have crossed a driver boundary.
- * The proposed HTTP status of each code is in docs/stores.md; once the codes are in the shared
- * registry (protocol/errors.ts) this class can become a PlatformError.
+ * Every code is one of the shared registry (protocol/errors.ts, docs/errors.md); the control
+ * plane's API adds the request field when it answers with one (controlplane/errors.ts).
  */
+import type { ErrorCode } from '../../protocol/index.js';
+
 export const STORE_ERROR_CODES = [
   'FUNCTION_NOT_FOUND',
   'FUNCTION_EXISTS',
@@ -16,7 +18,7 @@ export const STORE_ERROR_CODES = [
   'STORE_CLOSED',
   'STORE_SCHEMA_TOO_NEW',
   'STORE_UNAVAILABLE',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
 export class StoreError extends Error {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { describe, it } from 'node:test';
-import { createGateway, loadConfig, MemoryRunSink } from '../../gateway/index.js';
+import { createGateway, MemoryRunSink } from '../../gateway/index.js';
+import { loadConfig } from '../../platform/config.js';
 import { parseExposition } from '../helpers/prom-text.js';
 import { errorOf, fnName, py, request, runRecord, sleep, useGateway } from './gateway-harness.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
-import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/records.js';
+import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/index.js';
 import type { AttemptError, AttemptRecord, RunTimeline, RunTimelineView } from './types.js';
 
 

@@ -4,7 +4,7 @@
  * it counts what it did (DispatchMetrics). All times are Unix ms. Behaviour and the retry table:
  * docs/dispatcher.md.
  */
-import type { AsyncRunState } from '../../../protocol/records.js';
+import type { AsyncRunState } from '../../../protocol/index.js';
 
 /** One attempt of one async run, as the runner receives it. */
 export interface AttemptJob {

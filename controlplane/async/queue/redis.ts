@@ -10,7 +10,7 @@
  * Why this shape: docs/adr/0007-async-queue.md.
  */
 import type { Redis } from 'ioredis';
-import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/redis-keys.js';
+import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/index.js';
 import { isQueueError, QueueError } from './errors.js';
 import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
 import {

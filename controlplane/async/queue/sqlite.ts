@@ -3,7 +3,7 @@
  * WAL, synchronous=FULL so a resolved enqueue survives a power loss), apart from platform.db so
  * queue churn never contends with the store. Every change is one IMMEDIATE transaction, so two
  * processes (or two connections) sharing the file never lease the same job twice; inside another
- * transaction (accepting a run: ../runs/open.ts) it is a savepoint of it.
+ * transaction (accepting a run: ../sqlite-async.ts) it is a savepoint of it.
  * Why: docs/adr/0007-async-queue.md.
  */
 import { randomBytes } from 'node:crypto';

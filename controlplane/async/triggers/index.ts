@@ -19,4 +19,3 @@ export {
 export { checkReplay, MemoryReplayGuard } from './replay.js';
 export { cronIdempotencyKey, cronJob, enqueueTicks } from './fire.js';
 export { signatureHeader, verifyWebhook, type LowerCaseHeaders } from './verify.js';
-export { openReplayGuard, openTickLock, type ReplayGuardConfig, type TickLockConfig } from './open.js';

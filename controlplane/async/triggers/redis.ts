@@ -4,7 +4,7 @@
  * A Redis error becomes TRIGGER_UNAVAILABLE: the tick is skipped, the webhook answered 503.
  */
 import type { Redis } from 'ioredis';
-import { redisKeys, type RedisKeys } from '../../../protocol/redis-keys.js';
+import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
 import { TriggerError } from './errors.js';
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import type { ReplayGuard, TickLock, TriggerRef } from './types.js';

@@ -5,7 +5,7 @@
  * per call: a Redis outage of a few seconds at any call rate is a few entries per function.
  */
 import { addSample, emptyTally, HOUR_MS, MINUTE_MS, mergeTally, type Tally } from './histogram.js';
-import type { RunSample, UsageCounts } from './types.js';
+import type { RunSample, UsageCounts } from './sample.js';
 
 /** The runs of one function that started in one minute (floor(startedAt / 60 000)). */
 export interface MinuteTally {

@@ -7,9 +7,9 @@
  */
 import { SampleBatch, type Samples } from './batch.js';
 import { HOUR_MS, type Tally } from './histogram.js';
+import { HISTORY_WINDOWS, type HistoryWindow } from './types.js';
 
-export const HISTORY_WINDOWS = ['7d', '30d'] as const;
-export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+export { HISTORY_WINDOWS, type HistoryWindow };
 
 export interface UsageHistory {
   /**

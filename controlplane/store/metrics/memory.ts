@@ -3,7 +3,7 @@
  * minute/hour buckets and percentile math as the Redis adapter; buckets older than their Redis
  * TTL are dropped as time moves on, so memory stays bounded per function.
  */
-import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/redis-keys.js';
+import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/index.js';
 import { SampleBatch, type Samples } from './batch.js';
 import { emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
 import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageCounts, type UsageWindow } from './types.js';

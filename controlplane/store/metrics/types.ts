@@ -7,31 +7,12 @@
  */
 
 import type { Samples } from './batch.js';
-import type { HistoryWindow } from './history.js';
+import type { HistoryWindow, UsageCounts, UsageWindow } from './sample.js';
 
-export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
-export type UsageWindow = (typeof USAGE_WINDOWS)[number];
+export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type RunSample, type UsageCounts, type UsageWindow } from './sample.js';
 
 export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
 export type FunctionState = (typeof FUNCTION_STATES)[number];
-
-/** What HotMetrics needs of a finished run. */
-export interface RunSample {
-  function: string;
-  runId: string;
-  /** Unix ms; picks the run's minute and hour buckets. */
-  startedAt: number;
-  /** Gateway-measured duration, the latency the percentiles are of. */
-  durationMs: number;
-  status: 'succeeded' | 'failed';
-  cold: boolean;
-}
-
-export interface UsageCounts {
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-}
 
 export interface FunctionUsage extends UsageCounts {
   function: string;

@@ -5,7 +5,7 @@
  * asks the listener for a full resync, covering whatever was published while it was away.
  */
 import type { Redis } from 'ioredis';
-import { redisKeys } from '../../../protocol/redis-keys.js';
+import { redisKeys } from '../../../protocol/index.js';
 import { parseConfigMessage, type ConfigBus, type ConfigChange, type ConfigListener } from '../config-bus.js';
 import { connectRedis, connectRedisSubscriber } from './redis-client.js';
 

@@ -18,7 +18,7 @@ import {
   MINUTE_BUCKET_TTL_MS,
   redisKeys,
   type RedisKeys,
-} from '../../../protocol/redis-keys.js';
+} from '../../../protocol/index.js';
 import { SampleBatch, type Samples } from '../metrics/batch.js';
 import { emptyTally, LATENCY_BUCKETS, windowBuckets, type Tally } from '../metrics/histogram.js';
 import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageWindow } from '../metrics/types.js';
