@@ -1,6 +1,10 @@
-/** Starting the platform's gateway process for a benchmark, and reading its pool gauges. */
+/**
+ * Starting the gateway for a benchmark — the platform's one entry point in directory mode
+ * (`node dist/platform/main.js --functions DIR`: the same gateway and pool, functions read from a
+ * directory, run records in memory) — and reading its pool gauges.
+ */
 import { existsSync } from 'node:fs';
-import { GATEWAY_MAIN, PYTHON } from './paths.js';
+import { PLATFORM_MAIN, PYTHON } from './paths.js';
 import { childEnv, freePort, httpGet, sleep, startServer, type RunningServer } from './servers.js';
 
 export interface GatewayRun {
@@ -11,8 +15,8 @@ export interface GatewayRun {
 }
 
 export function requireGatewayBuild(): void {
-  if (!existsSync(GATEWAY_MAIN)) {
-    throw new Error(`the gateway is not built (${GATEWAY_MAIN} is missing): run npm run build first`);
+  if (!existsSync(PLATFORM_MAIN)) {
+    throw new Error(`the platform is not built (${PLATFORM_MAIN} is missing): run npm run build first`);
   }
 }
 
@@ -31,7 +35,7 @@ export async function startGateway(run: GatewayRun): Promise<RunningServer> {
   const server = await startServer({
     name: 'gateway',
     command: process.execPath,
-    args: [GATEWAY_MAIN, '--functions', run.functionsDir, '--port', String(port)],
+    args: [PLATFORM_MAIN, '--functions', run.functionsDir, '--port', String(port)],
     env,
     port,
     readyPath: '/metrics',

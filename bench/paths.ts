@@ -1,5 +1,5 @@
 /** Where things are: the repository root, found from this file in bench/ or dist/bench/. */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,11 +14,17 @@ function findRoot(from: string): string {
 }
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
-export const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+/**
+ * The venv's interpreter, reached through the venv's real path: the sandbox binds the interpreter's
+ * prefix into the box at its real path, so a symlinked `.venv` (a git worktree sharing one) must
+ * not be the prefix the runtimes see.
+ */
+export const PYTHON = join(existsSync(join(ROOT, '.venv')) ? realpathSync(join(ROOT, '.venv')) : join(ROOT, '.venv'), 'bin', 'python');
 /** Sources that tsc does not copy (Python files) are read from bench/ itself. */
 export const BENCH_SRC = join(ROOT, 'bench');
 export const HELLO_FIXTURE = join(BENCH_SRC, 'fixtures', 'hello', 'main.py');
 export const FASTAPI_APP_DIR = join(BENCH_SRC, 'baseline');
 export const UWS_HELLO = join(ROOT, 'dist', 'bench', 'baseline', 'uws-hello.js');
-export const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
+/** The one process entry point: the platform, or with `--functions DIR` directory mode (what the bench runs). */
+export const PLATFORM_MAIN = join(ROOT, 'dist', 'platform', 'main.js');
 export const RESULTS_DIR = join(BENCH_SRC, 'results');

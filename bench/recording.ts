@@ -1,22 +1,19 @@
 /**
  * Section 4: what recording into Redis + MongoDB costs warm throughput. The same hello function
  * with the same limits, under the same wrk load, served twice:
- * - recording off: the standalone gateway (dist/gateway/main.js; run records only go to an
- *   in-memory ring, the same hot path otherwise);
+ * - recording off: directory mode (dist/platform/main.js --functions DIR; run records only go to
+ *   an in-memory ring, the same hot path otherwise);
  * - recording on: the platform in production mode (dist/platform/main.js, FP_STORE=production)
  *   against a real redis-server and FerretDB (started like the tests do), every run written to
  *   MongoDB and its sample to Redis.
  * Target: recording costs ≤ 10 % of throughput (on ÷ off ≥ 0.90).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BenchOptions } from './args.js';
 import { tempDir } from './functions.js';
 import { gatewayWithHello, measure, withServer, type Load, type LoadRun } from './load.js';
-import { HELLO_FIXTURE, PYTHON, ROOT } from './paths.js';
+import { HELLO_FIXTURE, PLATFORM_MAIN, PYTHON } from './paths.js';
 import { childEnv, freePort, startServer, type RunningServer } from './servers.js';
-
-const PLATFORM_MAIN = join(ROOT, 'dist', 'platform', 'main.js');
 
 export interface RecordingResult {
   off: LoadRun;
@@ -73,7 +70,7 @@ export async function recording(opts: BenchOptions): Promise<RecordingResult> {
   const { startFerret, startRedis } = await import('../test/helpers/servers.js');
   const load: Load = { connections: opts.connections, threads: opts.threads, durationS: opts.durationS, warmupS: opts.warmupS };
   const setting = opts.gatewaySettings[0]!;
-  const off = await withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure('recording off (gateway)', s, load, 1));
+  const off = await withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure('recording off (directory mode)', s, load, 1));
   const [redis, ferret] = await Promise.all([startRedis(), startFerret()]);
   try {
     let recordedInvocations = 0;

@@ -214,7 +214,7 @@ export class ApiClient {
   }
 
   /** The function, or null if there is none with this name. */
-  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; contract?: Record<string, unknown> } | null> {
+  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown> } | null> {
     try {
       return await this.request('GET', `/functions/${encodeURIComponent(name)}`);
     } catch (err) {
@@ -223,11 +223,11 @@ export class ApiClient {
     }
   }
 
-  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; contract?: Record<string, unknown>; invokeToken?: string }> {
+  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown>; invokeToken?: string }> {
     return this.request('POST', '/functions', body);
   }
 
-  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; contract?: Record<string, unknown>; invokeToken?: string }> {
+  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown>; invokeToken?: string }> {
     return this.request('PATCH', `/functions/${encodeURIComponent(name)}`, patch);
   }
 

@@ -36,6 +36,8 @@ export interface DeployResult {
   uploaded: number;
   uploadedBytes: number;
   invokeUrl: string;
+  /** Where async runs are queued (`POST`), for an `async` or `both` function. */
+  asyncUrl?: string;
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
@@ -91,17 +93,20 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const existing = await client.getFunction(name);
   let fn: ApiFunction;
   let invokeUrl: string;
+  let asyncUrl: string | undefined;
   let invokeToken: string | undefined;
   let settingsChanged: string[] = [];
   if (existing === null) {
     const created = await client.createFunction({ name, ...settings, auth: options.auth ?? 'public' });
     fn = created.function;
     invokeUrl = created.invokeUrl;
+    asyncUrl = created.asyncUrl;
     invokeToken = created.invokeToken;
   } else {
     const updated = await client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}) });
     fn = updated.function;
     invokeUrl = existing.invokeUrl;
+    asyncUrl = updated.asyncUrl;
     invokeToken = updated.invokeToken; // issued when this change switched the function to token auth
     settingsChanged = changedSettings(existing.function, fn);
   }
@@ -113,7 +118,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const sameCode = localChanges !== null && active !== null && active.entrypoint === manifest.entrypoint
     && localChanges.added.length + localChanges.modified.length + localChanges.removed.length === 0
     && JSON.stringify(active.manifest) === JSON.stringify(raw);
-  const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+  const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   if (sameCode && !options.force) {
     return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0 };
   }

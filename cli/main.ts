@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
 
 function report(out: Output, err: unknown): number {
   const known = err instanceof CliError ? err : null;
-  const code = known?.code ?? 'INTERNAL';
+  const code = known?.code ?? 'INTERNAL_ERROR';
   const exit = known?.exitCode ?? EXIT.FAILURE;
   const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });

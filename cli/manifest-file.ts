@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { ManifestError, parseManifest, type Manifest } from '../protocol/index.js';
+import { isManifestError, parseManifest, type Manifest } from '../protocol/index.js';
 
 export const MANIFEST_FILE = 'platform.yaml';
 
@@ -52,7 +52,7 @@ export function readManifestText(text: string, env: Record<string, string | unde
   try {
     return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file }), problems: [] };
   } catch (err) {
-    if (!(err instanceof ManifestError)) throw err;
+    if (!isManifestError(err)) throw err;
     return {
       raw,
       manifest: null,

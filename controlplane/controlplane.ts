@@ -4,9 +4,10 @@
  * gateway, and passes them in as ports; the control plane never starts a server of its own.
  */
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../protocol/index.js';
 import { createApi } from './api/index.js';
-import { AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
+import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
@@ -19,7 +20,7 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { RecordingRunSink, type ConfigBus, type HotMetrics, type Store } from './store/index.js';
+import { RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -62,12 +63,14 @@ export interface ControlPlaneOptions {
   /** Revoke every admin token and issue a new one (the old one was lost). */
   rotateAdminToken?: boolean;
   log?: (line: string) => void;
+  /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
+  metricsRegistry?: Registry;
   /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
   async?: {
     queue: Queue;
     timeline: RunTimeline;
     runs: AsyncRunIndex;
-    /** How a new run is written; default: index, job, timeline in that order (openAsyncStores gives one transaction where it can). */
+    /** How a new run is written; default: index, job, timeline in that order (the embedded adapters give one transaction: platform/adapters.ts). */
     accept?: AcceptRun;
     /** Attempts at once (default 4). */
     concurrency?: number;
@@ -89,6 +92,11 @@ export interface ControlPlane {
   readonly registry: FunctionRegistry;
   /** The gateway's run sink (GatewayOptions.runSink). */
   readonly runSink: RunSink;
+  /**
+   * The platform's one Prometheus registry, holding the control plane's families (run sink, async
+   * wing); the gateway adds its own and serves it at /metrics (GatewayOptions.metricsRegistry).
+   */
+  readonly metricsRegistry: Registry;
   /**
    * The clear admin token when this start issued one (first start, or rotateAdminToken), handed
    * over once: the first call returns it and drops the control plane's reference; later calls
@@ -125,16 +133,24 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ...(options.bundleThreads !== undefined ? { maxThreads: options.bundleThreads } : {}),
     ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
   });
+  const metricsRegistry = options.metricsRegistry ?? new Registry();
+  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats());
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   const runs = new RecordingRunSink({
+    onWrite: sinkMetrics.onWrite,
     runs: store.runs,
     metrics: options.metrics,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
+    // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
+    metricsTuning: { retryMaxMs: 1000 },
     // Rollups are for 7d/30d: fewer, bigger writes (one document per function-hour per batch in MongoDB).
     historyTuning: { lingerMs: options.usageHistoryLingerMs ?? 5000 },
-    onError: (target, err) => log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'} (will retry): ${(err as Error).message}`),
+    // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
+    onError: (target, err, failures) => {
+      if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
+    },
   });
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
   warm.start();
@@ -142,6 +158,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   retention.start();
 
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
+  const asyncMetrics = options.async
+    ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => log(`metrics: could not read the async queue: ${(err as Error).message}`) })
+    : null;
   const dispatcher = options.async
     ? new Dispatcher({
         queue: options.async.queue,
@@ -153,13 +172,20 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         // Each function's `retry` settings (the defaults for a function without them, or one deleted since).
         policies: { policyFor: async (fn) => (await store.functions.get(fn))?.retry ?? {} },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
+        ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
+        log: (line) => log(`dispatcher: ${line}`),
       })
     : null;
   let dispatcherStopped: Promise<void> | null = null;
   const cron = asyncRuns && options.async?.tickLock
     ? new CronTriggers(store, options.async.tickLock, async (fn, triggerId, tickMs, body, key) => {
+        // Paused since the schedule was last read (here, or in another process before the bus
+        // told this one): no run that would only fail with FUNCTION_PAUSED.
+        const now = registry.resolve(fn);
+        if (now.found && now.paused) return 'paused';
         await asyncRuns.submitTick(fn, triggerId, tickMs, body, key);
-      }, log)
+        return 'fired';
+      }, log, asyncMetrics ?? undefined)
     : null;
   const stopAll = async (): Promise<void> => {
     await cron?.stop();
@@ -180,6 +206,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     bus: options.bus,
     invoker: options.invoker,
     async: asyncRuns,
+    ...(asyncMetrics !== null ? { asyncMetrics } : {}),
     settings: {
       bundleLimits: limits,
       syncPayloadBytes: options.syncPayloadBytes,
@@ -200,6 +227,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     api: createApi(ctx),
     registry,
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
+    metricsRegistry,
     takeAdminToken() {
       const once = adminToken;
       adminToken = null;
@@ -207,7 +235,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     },
     functionsLoaded,
     asyncIntake: asyncRuns,
-    webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard) : null,
+    webhooks: asyncRuns && options.async?.replayGuard ? storeWebhooks(store, asyncRuns, options.async.replayGuard, asyncMetrics ?? undefined) : null,
     startDispatcher() {
       dispatcher?.start();
       cron?.start();

@@ -1,14 +1,32 @@
 /**
  * The control plane's public door: functions, versions, deploys, runs and tokens behind the REST
  * API of docs/api.md, plus the registry and run sink it lends the gateway. Everything else in
- * controlplane/ is private to it (the store has its own door, controlplane/store/index.ts, used
- * by the composition root to open it).
+ * controlplane/ is private to it; the adapters behind its ports (embedded ones directly, production
+ * ones through `loadProductionStore()`, imported on demand) are exported for the composition root,
+ * platform/adapters.ts, which alone chooses between them.
  */
 export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
 export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
-export { openConfigBus, openHotMetrics, openStore, type FunctionUsage, type HotMetrics, type HotMetricsConfig, type Store, type StoreConfig, type UsageWindow } from './store/index.js';
-export { openAsyncStores, type AsyncStoreConfig, type AsyncStores } from './async/index.js';
-export { openReplayGuard, openTickLock, type ReplayGuardConfig, type TickLockConfig } from './async/index.js';
+// The adapters behind every port, for the composition root (platform/adapters.ts) to choose from.
+export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type Store, type UsageWindow } from './store/index.js';
+export {
+  acceptInOrder,
+  admitFirst,
+  MemoryReplayGuard,
+  openRedisQueue,
+  openSqliteAsync,
+  openSqliteTickLock,
+  RedisAsyncRuns,
+  RedisRunTimeline,
+  redisReplayGuard,
+  redisTickLock,
+  type AcceptRun,
+  type AsyncRunIndex,
+  type Queue,
+  type ReplayGuard,
+  type RunTimeline,
+  type TickLock,
+} from './async/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

@@ -2,8 +2,8 @@
  * The gateway: routes, health, metrics and invocations over one uWS server. The caller owns the
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
-import { PlatformError, type RunTrigger } from '../protocol/index.js';
-import type { GatewayConfig } from './config.js';
+import type { Registry } from 'prom-client';
+import { PlatformError, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -15,8 +15,19 @@ import { route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
+/** Where and how the gateway listens (the platform's configuration has them: platform/config.ts). */
+export interface GatewaySettings {
+  readonly host: string;
+  /** TCP port; 0 picks any free port (the gateway's `port` says which). */
+  readonly port: number;
+  /** Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE. */
+  readonly maxBodyBytes: number;
+  /** On close, how long in-flight requests may take to finish. */
+  readonly shutdownGraceMs: number;
+}
+
 export interface GatewayOptions {
-  config: Pick<GatewayConfig, 'host' | 'port' | 'maxBodyBytes' | 'shutdownGraceMs'>;
+  config: GatewaySettings;
   /** A started pool (poolmgr's PoolManager); the gateway never closes it. */
   pool: InvocationPool;
   registry: FunctionRegistry;
@@ -29,6 +40,13 @@ export interface GatewayOptions {
   async?: { intake: AsyncIntake; maxBodyBytes: number };
   /** Where `/hooks/<name>/<id>` finds triggers (bodies up to the async limit); none: 503 ASYNC_NOT_ENABLED there. */
   hooks?: Webhooks;
+  /**
+   * The registry `/metrics` serves; the gateway adds its families to it. The platform passes the
+   * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
+   */
+  metricsRegistry?: Registry;
+  /** What else keeps this process from being ready (e.g. a Redis that does not persist); read on every /readyz. */
+  readiness?: () => readonly ReadinessProblem[];
 }
 
 export interface Gateway {
@@ -58,7 +76,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, pool, registry, api } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const sink = options.runSink;
-  const metrics = new GatewayMetrics(pool, undefined, sink.dropped ? () => sink.dropped!() : undefined);
+  const metrics = new GatewayMetrics(pool, {
+    ...(options.metricsRegistry !== undefined ? { registry: options.metricsRegistry } : {}),
+    ...(sink.dropped ? { sinkDrops: () => sink.dropped!() } : {}),
+  });
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const unsafe = pool.isolation.mode === 'off';
@@ -86,9 +107,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return jsonResponse(200, { status: 'ok' });
       case 'readyz': {
         const stats = pool.stats();
-        const ready = isReady(stats, shuttingDown);
+        const problems = options.readiness?.() ?? [];
+        const ready = isReady(stats, shuttingDown) && problems.length === 0;
         return jsonResponse(ready ? 200 : 503, {
-          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : 'no_runtimes',
+          status: ready ? 'ready' : shuttingDown ? 'shutting_down' : problems.length > 0 ? 'not_ready' : 'no_runtimes',
+          // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").
+          problems,
           functions: registry.list().length,
           pool: stats,
           // 'off' means every function can read and change the platform: never hidden (docs/security.md).

@@ -1,9 +1,9 @@
 /**
- * The gateway's public door. Everything another part of the platform (or a test) may use is
- * exported here; nothing else in gateway/ is imported from outside.
+ * The gateway's public door: a library (the process and its configuration are the platform's:
+ * platform/main.ts, platform/config.ts). Everything another part of the platform (or a test) may
+ * use is exported here; nothing else in gateway/ is imported from outside.
  */
-export { createGateway, isReady, type Gateway, type GatewayOptions } from './gateway.js';
-export { loadConfig, unknownSettings, ConfigError, CONFIG_VARIABLES, type GatewayConfig } from './config.js';
+export { createGateway, isReady, type Gateway, type GatewayOptions, type GatewaySettings } from './gateway.js';
 export {
   DirectoryRegistry,
   RegistryError,

@@ -53,7 +53,8 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   try {
     accepted = await intake.submit(name, { method: req.method, path, rawQuery: req.rawQuery, headers, body }, key);
   } catch (err) {
-    return errorResponse(isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', (err as Error).message, { function: name }));
+    // The intake throws registry errors; anything else is not shown as it is (it may be a driver's message).
+    return errorResponse(isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', undefined, { function: name }));
   }
   const statusUrl = `/api/v1/runs/${accepted.runId}`;
   return {

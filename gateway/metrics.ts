@@ -1,17 +1,35 @@
 /**
- * Prometheus metrics of one gateway, in its own prom-client Registry (never the global one, so
- * several gateways in one process, e.g. tests, do not collide).
+ * Prometheus metrics of one gateway, in a prom-client Registry of its own or the one it is given
+ * (the platform's: the control plane registers its families there too). Never the global
+ * registry, so several gateways in one process, e.g. tests, do not collide. `/metrics` renders
+ * that registry merged with the process's default metrics (./process-metrics.ts).
  *
  * Cardinality is bounded: `function` is a registered function name, at most `maxFunctions`
- * distinct ones (then `_other`); `status` is `ok` or a code of the closed registry; `cold` is
- * `true|false`. Hot-path updates go through cached label children (one Map lookup, no
- * label-object hashing); pool gauges are computed at scrape time from `pool.stats()`.
+ * distinct ones per registry (then `_other`, protocol/metric-labels.ts); `status` is `ok` or a
+ * code of the closed registry; `cold` is `true|false`. Hot-path updates go through cached label
+ * children (one Map lookup, no label-object hashing); pool gauges are computed at scrape time
+ * from `pool.stats()`.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ErrorCode } from '../protocol/index.js';
+import { functionLabelsOf, OTHER_FUNCTION, type ErrorCode, type FunctionLabels } from '../protocol/index.js';
 import type { InvocationPool } from './pool.js';
+import { processRegistry } from './process-metrics.js';
 
-export const OTHER_FUNCTION = '_other';
+export { OTHER_FUNCTION };
+
+export interface GatewayMetricsOptions {
+  /** Where the families are registered (default: a new Registry). */
+  registry?: Registry;
+  /** Distinct `function` labels before `_other` (default 500; the registry's first user sets it). */
+  maxFunctions?: number;
+  /**
+   * What the run sink itself lost, by reason, as running totals; added to
+   * `fp_runs_dropped_total` at scrape time.
+   */
+  sinkDrops?: () => Readonly<Record<string, number>>;
+  /** Render the process's default metrics too (default true). */
+  processMetrics?: boolean;
+}
 
 export type InvocationStatus = 'ok' | ErrorCode;
 
@@ -27,19 +45,22 @@ const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 const POOL_STATES = ['generic', 'spawning', 'specializing', 'warm', 'busy', 'queued'] as const;
 
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
+  private readonly labels: FunctionLabels;
+  /** The process's default metrics, rendered with ours (null: turned off). */
+  private readonly process: Registry | null;
   private readonly invocations: Counter<'function' | 'status' | 'cold'>;
   private readonly duration: Histogram<'function'>;
   private readonly coldStarts: Counter<'function'>;
   private readonly runsDropped: Counter<'reason'>;
   private readonly children = new Map<string, FunctionChildren>();
-  private distinctLabels = 0;
 
-  /**
-   * `sinkDrops` (optional) reports what the run sink itself lost, by reason, as running totals;
-   * they are added to `fp_runs_dropped_total` at scrape time.
-   */
-  constructor(pool: InvocationPool, private readonly maxFunctions = 500, sinkDrops?: () => Readonly<Record<string, number>>) {
+  constructor(pool: InvocationPool, options: GatewayMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    this.labels = functionLabelsOf(this.registry, options.maxFunctions);
+    // Made now, not at the first scrape: the event-loop monitor starts with the gateway.
+    this.process = options.processMetrics === false ? null : processRegistry();
+    const sinkDrops = options.sinkDrops;
     const registers = [this.registry];
     this.invocations = new Counter({
       name: 'fp_invocations_total',
@@ -133,20 +154,20 @@ export class GatewayMetrics {
 
   /** The metric label for a function name: itself for the first `maxFunctions` names, then `_other`. */
   functionLabel(name: string): string {
-    const known = this.children.get(name);
-    if (known) return known.label;
-    return this.distinctLabels < this.maxFunctions ? name : OTHER_FUNCTION;
+    return this.children.get(name)?.label ?? this.labels.of(name);
   }
 
+  /** The text exposition of the registry, plus the process's default metrics unless turned off. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // Merged per scrape (a few dozen references), so families registered later still show.
+    const registry = this.process === null ? this.registry : Registry.merge([this.registry, this.process]);
+    return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
   private childrenFor(name: string): FunctionChildren {
     let c = this.children.get(name);
     if (!c) {
-      const label = this.functionLabel(name);
-      if (label !== OTHER_FUNCTION) this.distinctLabels++;
+      const label = this.labels.of(name);
       c = {
         label,
         duration: this.duration.labels(label),

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ManifestError, parseManifest, type FunctionRegistry, type FunctionVersion, type InvokeAuth, type Manifest, type Resolution, type TokenVerdict } from '../protocol/index.js';
+import { ManifestError, parseManifest, PlatformError, type FunctionRegistry, type FunctionVersion, type InvokeAuth, type Manifest, type Resolution, type TokenVerdict } from '../protocol/index.js';
 
 export type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict };
 
@@ -16,11 +16,10 @@ export const NOT_FOUND: Resolution = Object.freeze({ found: false });
 
 export const MANIFEST_FILE = 'platform.yaml';
 
-/** Every function that failed to load, each with its problems, in one error. */
-export class RegistryError extends Error {
-  readonly code = 'BAD_FUNCTIONS_DIR';
+/** BAD_FUNCTIONS_DIR: every function that failed to load, each with its problems, in one error. */
+export class RegistryError extends PlatformError {
   constructor(readonly problems: { function: string; message: string }[]) {
-    super(`cannot load functions:\n${problems.map((p) => `[${p.function}] ${p.message}`).join('\n')}`);
+    super('BAD_FUNCTIONS_DIR', `cannot load functions:\n${problems.map((p) => `[${p.function}] ${p.message}`).join('\n')}`, { problems });
   }
 }
 

@@ -36,11 +36,11 @@ export function uwsIsNative(): boolean {
   return String(uws.App).includes('[native code]');
 }
 
-/** Startup refusal: uWebSockets.js is running its JavaScript fallback. */
-export class UwsFallbackError extends Error {
-  readonly code = 'UWS_FALLBACK';
+/** Startup refusal (UWS_FALLBACK): uWebSockets.js is running its JavaScript fallback. */
+export class UwsFallbackError extends PlatformError {
   constructor() {
     super(
+      'UWS_FALLBACK',
       'uWebSockets.js loaded its JavaScript fallback instead of the native binary ' +
         `(node ${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}). ` +
         'The gateway refuses to run on it: it is slow and behaves differently. ' +
@@ -202,7 +202,9 @@ class Exchange implements IncomingRequest {
       return;
     }
     if (!chunked && !contentLength) {
-      this.settle({ body: EMPTY });
+      // A fresh (empty) buffer per request, never a shared one: a handler may move the body it
+      // gets to a worker thread (controlplane/bundles), which detaches its ArrayBuffer.
+      this.settle({ body: new Uint8Array(0) });
       return;
     }
     // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
@@ -393,7 +395,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
     const listen = app.listen.bind(app) as unknown as ListenWithOptions;
     listen(options.host, options.port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (!socket) {
-        reject(Object.assign(new Error(`cannot listen on ${options.host}:${options.port} (in use or not permitted)`), { code: 'LISTEN_FAILED' }));
+        reject(new PlatformError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (in use or not permitted)`, { host: options.host, port: options.port }));
         return;
       }
       let listening: us_listen_socket | null = socket;

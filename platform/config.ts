@@ -1,5 +1,6 @@
 /**
- * The platform process's configuration: one zod schema with unit-bearing names and defaults,
+ * The platform process's configuration — the one parser of the `FP_*` variables, for both modes
+ * (the platform, and directory mode with FP_FUNCTIONS_DIR): one zod schema with unit-bearing names and defaults,
  * reached two ways — `loadConfig(env)` from `FP_*` environment variables (pure: the caller passes
  * the environment; `process.env` is read only by platform/main.ts), and `parseOptions(options)`
  * for `startPlatform` callers (the CLI's `up`). Both list every bad key in one ConfigError and
@@ -8,6 +9,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -25,6 +27,8 @@ const KEY_LIST = /^\s*[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9+/]{43}=\s*)*$/;
 /** Each option: its schema (with its default) and the environment variable that sets it. */
 const OPTIONS = {
   stateDir: { env: 'FP_STATE_DIR', kind: 'string', schema: z.string().min(1).default('.state') },
+  // Directory mode (platform/directory.ts): serve the functions of this directory instead of the store's.
+  functionsDir: { env: 'FP_FUNCTIONS_DIR', kind: 'string', schema: z.string().min(1).optional() },
   port: { env: 'FP_PORT', kind: 'int', schema: int(0, 65535).default(8080) },
   host: { env: 'FP_HOST', kind: 'string', schema: z.string().min(1).default('127.0.0.1') },
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
@@ -50,6 +54,9 @@ const OPTIONS = {
   dispatchConcurrency: { env: 'FP_DISPATCH_CONCURRENCY', kind: 'int', schema: int(1, 1000).default(4) },
   dispatchLeaseMs: { env: 'FP_DISPATCH_LEASE_MS', kind: 'int', schema: int(1000, 3_600_000).default(30_000) },
   warmReportIntervalMs: { env: 'FP_WARM_REPORT_INTERVAL_MS', kind: 'int', schema: int(100, 600_000).default(10_000) },
+  // ---- Redis reliability (issue 9) ----
+  // Accept async runs on a Redis that does not persist its data (docs/platform.md, "Production mode").
+  redisAllowVolatile: { env: 'FP_REDIS_ALLOW_VOLATILE', kind: 'flag', schema: z.boolean().default(false) },
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },
   unsafeNoSandbox: { env: 'FP_UNSAFE_NO_SANDBOX', kind: 'flag', schema: z.boolean().default(false) },
@@ -90,6 +97,9 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   if (own >= first && own <= last) ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: `must not include the platform's own uid ${own}` });
   // One place the keys come from (docs/secrets.md): never guess which of two wins.
   if (c.secretsKey !== undefined && c.secretsKeyFile !== undefined) ctx.addIssue({ code: 'custom', path: ['secretsKey'], message: 'give the key or the key file, not both' });
+  if (c.functionsDir !== undefined && c.store === 'production') {
+    ctx.addIssue({ code: 'custom', path: ['functionsDir'], message: 'serves functions from a directory, without a store: not with the production store' });
+  }
   if (c.store === 'production') {
     // Production keeps everything in Redis + MongoDB: both addresses are needed, nothing is guessed.
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
@@ -105,11 +115,10 @@ export type PlatformOptions = z.input<typeof configSchema>;
 /** The environment variables `loadConfig` reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
 
-/** Every bad setting at once, each named as the caller gave it (variable or option). */
-export class ConfigError extends Error {
-  readonly code = 'BAD_CONFIG';
+/** BAD_CONFIG: every bad setting at once, each named as the caller gave it (variable or option). */
+export class ConfigError extends PlatformError {
   constructor(readonly issues: { key: string; message: string }[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  - ${i.key}: ${i.message}`).join('\n')}`);
+    super('BAD_CONFIG', `invalid configuration:\n${issues.map((i) => `  - ${i.key}: ${i.message}`).join('\n')}`, { issues });
   }
 }
 

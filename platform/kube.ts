@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeHost, LocalCoordinator, RedisCoordinator, type PodPreset, type PoolConfig } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
@@ -20,7 +19,7 @@ export interface KubeSetup {
 }
 
 /** Connects to the API server (fails fast on a bad kubeconfig, unreachable server or missing RBAC) and adopts the pool. */
-export async function openKubeHost(config: PlatformConfig, stateDir: string, log: (line: string) => void): Promise<KubeSetup> {
+export async function openKubeHost(config: PlatformConfig, codeRoots: string[], log: (line: string) => void): Promise<KubeSetup> {
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig !== undefined) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
@@ -51,7 +50,7 @@ export async function openKubeHost(config: PlatformConfig, stateDir: string, log
     labels: {},
     runtimeClassName: null,
     imagePullSecrets: [],
-    codeRoots: [join(stateDir, 'code')],
+    codeRoots,
   });
   try {
     await host.start();

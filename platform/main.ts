@@ -1,17 +1,23 @@
 /**
- * The platform process: `node dist/platform/main.js [--state-dir DIR] [--port N] [--host H]
- * [--rotate-admin-token] [--rotate-secrets-key]`. Reads the configuration (the only place that
- * reads process.env), starts the platform (platform/start.ts), prints its URL — and the admin
+ * The one process entry point: `node dist/platform/main.js [--state-dir DIR] [--port N] [--host H]
+ * [--rotate-admin-token] [--rotate-secrets-key]`, or in directory mode `--functions DIR`. Reads
+ * the configuration (the only place that reads process.env), starts the platform
+ * (platform/start.ts) or directory mode (platform/directory.ts), prints its URL — and the admin
  * token on the first start of a state directory, once — and shuts down cleanly on SIGINT/SIGTERM.
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, unknownSettings } from './config.js';
+import { isErrorCode, type ErrorCode } from '../protocol/index.js';
+import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
+import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
-import { startPlatform, type StartedPlatform } from './start.js';
+import type { StartedPlatform } from './start.js';
 
 const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--rotate-secrets-key] [--unsafe-no-sandbox]
+       node dist/platform/main.js --functions <dir> [--port <n>] [--host <addr>] [--unsafe-no-sandbox]
   --state-dir           where functions, versions, runs and code live (default ./.state)
+  --functions           directory mode: serve the functions of <dir> (one folder each with its
+                        platform.yaml) without a store: no API, no async runs; run records in memory only
   --port, --host        where to listen (default 127.0.0.1:8080; port 0 = any free port)
   --rotate-admin-token  revoke the admin token(s) and print a new one (when the old one is lost)
   --rotate-secrets-key  add a new current key to the secrets key file, re-encrypt every stored
@@ -20,7 +26,7 @@ const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>
                         platform and every other function (docs/security.md); for trusted code only
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
 
-function fail(code: string, message: string, exitCode = 1): number {
+function fail(code: ErrorCode, message: string, exitCode = 1): number {
   process.stderr.write(`fp-platform: error [${code}] ${message}\n`);
   return exitCode;
 }
@@ -32,6 +38,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       args: argv,
       options: {
         'state-dir': { type: 'string' },
+        functions: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'rotate-admin-token': { type: 'boolean' },
@@ -53,29 +60,31 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   // Flags win over the environment; both go through the same validation.
   const merged = { ...env };
   if (args['state-dir'] !== undefined) merged['FP_STATE_DIR'] = args['state-dir'];
+  if (args.functions !== undefined) merged['FP_FUNCTIONS_DIR'] = args.functions;
   if (args.port !== undefined) merged['FP_PORT'] = args.port;
   if (args.host !== undefined) merged['FP_HOST'] = args.host;
   if (args['unsafe-no-sandbox'] === true) merged['FP_UNSAFE_NO_SANDBOX'] = '1';
-  let platform;
+  let config: PlatformConfig;
   try {
-    const config = loadConfig(merged);
-    platform = await startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
+    config = loadConfig(merged);
   } catch (err) {
-    return fail((err as { code?: string }).code ?? 'START_FAILED', (err as Error).message);
+    return fail(codeOf(err), (err as Error).message);
   }
-
+  const directoryMode = config.functionsDir !== undefined;
+  if (directoryMode && (args['state-dir'] !== undefined || args['rotate-admin-token'] || args['rotate-secrets-key'])) {
+    return fail('USAGE', `--functions serves a directory without a state directory, tokens or secrets: --state-dir, --rotate-admin-token and --rotate-secrets-key do not apply\n${USAGE}`, 2);
+  }
+  let running: StartedPlatform | StartedDirectory;
+  try {
+    // Each mode loads only its own modules: directory mode never loads the control plane.
+    running = directoryMode
+      ? await (await import('./directory.js')).startDirectory({ ...config, runtimeEnv: env, platformEnv: env })
+      : await (await import('./start.js')).startPlatform({ ...config, rotateAdminToken: args['rotate-admin-token'] ?? false, rotateSecretsKey: args['rotate-secrets-key'] ?? false, runtimeEnv: env });
+  } catch (err) {
+    return fail(codeOf(err), (err as Error).message);
+  }
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`fp-platform listening on ${platform.url}`);
-  out(`  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`);
-  out(`  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`);
-  out(`  sandbox: ${describeIsolation(platform.isolation)}`);
-  for (const line of secretsLines(platform)) out(line);
-  // Taken once: the platform keeps no copy; this one goes out of scope after the print.
-  const adminToken = platform.takeAdminToken();
-  if (adminToken !== undefined) {
-    out(`  admin token: ${adminToken}`);
-    out('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
-  }
+  for (const line of 'functionsDir' in running ? directoryBanner(running) : platformBanner(running)) out(line);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
@@ -86,9 +95,42 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const force = () => process.exit(130);
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  await platform.close();
+  await running.close();
   out('fp-platform: stopped');
   return 0;
+}
+
+function platformBanner(platform: StartedPlatform): string[] {
+  const lines = [
+    `fp-platform listening on ${platform.url}`,
+    `  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`,
+    `  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`,
+    `  sandbox: ${describeIsolation(platform.isolation)}`,
+    ...secretsLines(platform),
+  ];
+  // Taken once: the platform keeps no copy; this one goes out of scope after the print.
+  const adminToken = platform.takeAdminToken();
+  if (adminToken !== undefined) {
+    lines.push(`  admin token: ${adminToken}`);
+    lines.push('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
+  }
+  return lines;
+}
+
+function directoryBanner(dir: StartedDirectory): string[] {
+  const count = dir.functions.length;
+  return [
+    `fp-platform listening on ${dir.url}`,
+    `  functions: ${dir.functionsDir} (${count} function${count === 1 ? '' : 's'}; directory mode: no store, no API, run records in memory)`,
+    ...dir.functions.map((fn) => `    ${fn.name} (${fn.version})  ${dir.url}/fn/${fn.name}/`),
+    `  sandbox: ${describeIsolation(dir.isolation)}`,
+  ];
+}
+
+/** The registry code an error carries; START_FAILED for one that carries none. */
+function codeOf(err: unknown): ErrorCode {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && isErrorCode(code) ? code : 'START_FAILED';
 }
 
 /**

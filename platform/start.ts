@@ -1,7 +1,9 @@
 /**
- * The composition root: opens the embedded store, starts the pool, assembles the control plane
- * and mounts its API in the gateway — one process, one port. `platform/main.ts` calls it for the
- * `node dist/platform/main.js` process; the CLI's `up` command imports it.
+ * The composition root: opens the adapters of the configured mode (platform/adapters.ts, the one
+ * place that chooses embedded or production), starts the pool, assembles the control plane and
+ * mounts its API in the gateway — one process, one port. `platform/main.ts` calls it for the
+ * `node dist/platform/main.js` process (directory mode is platform/directory.ts); the CLI's `up`
+ * loads it through the platform's door (platform/index.ts).
  *
  *   const platform = await startPlatform({ stateDir: '.state', port: 8080 });
  *   platform.url;              // http://127.0.0.1:8080  (invoke: /fn/<name>/, API: /api/v1/)
@@ -13,12 +15,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkKeys, createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, reencryptSecrets, type ControlPlane, type HotMetrics, type KeyReport, type Store } from '../controlplane/index.js';
+import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
-import { defaultPoolConfig, PoolManager, RedisFleetView, type Isolation, type PoolConfig } from '../poolmgr/index.js';
+import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
-import { parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
-import { openKubeHost } from './kube.js';
+import { openAdapters } from './adapters.js';
+import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 
 export interface StartOptions extends PlatformOptions {
@@ -73,6 +76,9 @@ export interface StartedPlatform {
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
   const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, ...settings } = options;
   const config = parseOptions(settings);
+  if (config.functionsDir !== undefined) {
+    throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
+  }
   const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
   if (!uwsIsNative()) throw new UwsFallbackError();
@@ -83,62 +89,17 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`platform: shutdown step failed: ${String(err)}`));
   };
   try {
-    // The only place that knows which adapters are in use: everything below sees the ports.
-    // (The config schema refuses production without both URLs, hence the `!`s.)
     const keys = await openKeyring(config, stateDir, rotateSecretsKey ?? false);
     const { keyring } = keys;
-    const store: Store = await openStore(
-      config.store === 'production' ? { kind: 'production', mongoUrl: config.mongoUrl!, database: config.mongoDatabase, keyring } : { kind: 'embedded', stateDir, keyring },
-    );
-    cleanup.push(() => store.close());
+    const reporterId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    // Which adapters (embedded or production) is decided there, once: everything below sees the ports.
+    const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log });
+    cleanup.push(() => adapters.close());
+    const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
-    const metrics: HotMetrics = await openHotMetrics(
-      config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' },
-    );
-    cleanup.push(() => metrics.close());
-    const reporterId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const bus = await openConfigBus(
-      config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix, origin: reporterId, log } : { kind: 'embedded' },
-    );
-    cleanup.push(() => bus.close());
-    // The async queue, run timeline and run index (Redis in production, SQLite files embedded).
-    const asyncStores = await openAsyncStores(
-      config.store === 'production'
-        ? { kind: 'production', leaseMs: config.dispatchLeaseMs, redisUrl: config.redisUrl!, prefix: config.redisPrefix, retentionMs: config.runRetentionMs }
-        : { kind: 'embedded', stateDir, leaseMs: config.dispatchLeaseMs },
-    );
-    cleanup.push(() => asyncStores.close());
-    // Cron ticks are claimed here (one claim per tick across processes); closed after the control plane.
-    const tickLock = await openTickLock(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded', stateDir });
-    cleanup.push(() => tickLock.close());
-    // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
-    const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
-    cleanup.push(() => replayGuard.close());
-    // Several gateways on one Redis: minWarm counts the instances of all of them (poolmgr/fleet.ts).
-    const fleet = config.store === 'production' ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId }) : undefined;
-    if (fleet !== undefined) cleanup.push(() => fleet.close());
-    // Runtimes as local processes (default) or as Pods (docs/kubernetes.md).
-    const kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, stateDir, log) : null;
-    const pool = new PoolManager(
-      defaultPoolConfig(
-        {
-          poolSize: config.poolSize,
-          idleTimeoutMs: config.idleTimeoutMs,
-          debug: config.debug,
-          ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
-          ...sandboxOptions(config, stateDir),
-          ...kube?.pool,
-        },
-        { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
-      ),
-      kube?.host,
-      fleet,
-    );
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId });
     cleanup.push(() => pool.close());
-    await pool.start().catch((err: unknown) => {
-      throw pool.isolation.mode === 'off' ? err : new SandboxStartError(pool.isolation.mode, err as Error);
-    });
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
     // The gateway needs the control plane's API to start, and the control plane needs the
@@ -147,8 +108,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const controlPlane: ControlPlane = await createControlPlane({
       store,
       keyring,
-      metrics,
-      bus,
+      metrics: adapters.metrics,
+      bus: adapters.bus,
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
@@ -168,15 +129,15 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       rotateAdminToken: rotateAdminToken ?? false,
       log,
       async: {
-        queue: asyncStores.queue,
-        timeline: asyncStores.timeline,
-        runs: asyncStores.runs,
-        accept: asyncStores.accept,
+        queue: adapters.queue,
+        timeline: adapters.timeline,
+        runs: adapters.runs,
+        accept: adapters.accept,
         concurrency: config.dispatchConcurrency,
         leaseMs: config.dispatchLeaseMs,
         graceMs: config.shutdownGraceMs,
-        tickLock,
-        replayGuard,
+        tickLock: adapters.tickLock,
+        replayGuard: adapters.replayGuard,
       },
     });
     cleanup.push(() => controlPlane.close());
@@ -185,9 +146,12 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       pool,
       registry: controlPlane.registry,
       runSink: controlPlane.runSink,
+      metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
+      // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
+      readiness: () => adapters.readiness(),
       log,
     });
     gateway = started;
@@ -218,40 +182,4 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await unwind();
     throw err;
   }
-}
-
-/** The pool's sandbox settings from the platform's (docs/security.md). */
-function sandboxOptions(config: PlatformConfig, stateDir: string): Partial<PoolConfig> {
-  const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
-  return {
-    sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
-    codeRoots: [join(stateDir, 'code')],
-    uidRange: [first, last],
-    tmpBytes: config.sandboxTmpBytes,
-    tasksMax: config.sandboxTasks,
-    openFiles: config.sandboxOpenFiles,
-    maxInstancesTotal: config.maxInstances,
-  };
-}
-
-/** The platform could not start its first sandboxed runtimes: say why and what to do. */
-export class SandboxStartError extends Error {
-  readonly code = 'SANDBOX_UNAVAILABLE';
-  constructor(mode: string, cause: Error) {
-    // A refused unshare means the kernel does not let this user build the box; anything else is in the message.
-    const refused = /unshare|Operation not permitted|EPERM/.test(cause.message);
-    super(
-      `the function sandbox (${mode} mode) could not start a runtime: ${cause.message}\n` +
-      (mode === 'userns' && refused
-        ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; ' +
-          'on Debian before 11 kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0). '
-        : '') +
-      'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
-    );
-  }
-}
-
-/** A URL a local client can call: a wildcard bind address becomes loopback. */
-function reachable(url: string): string {
-  return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
 }

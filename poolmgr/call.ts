@@ -15,6 +15,14 @@ export type StartKind = InvocationResult['start'];
 /** Only ever read (concatenated), never handed out: each result gets its own logs array. */
 const NO_LOGS: readonly LogLine[] = [];
 
+/**
+ * A bound on what a call's `logs` messages may add up to. The runtime bounds a call's capture at
+ * 256 KiB (UTF-8 bytes + 40 per line, which this count never exceeds); this only stops a runtime
+ * that writes frames of its own (user code can reach the socket) from growing the host's memory.
+ */
+export const MAX_STREAMED_LOG_UNITS = 512 * 1024;
+const LINE_OVERHEAD = 40;
+
 export class Call implements QueueLinks<Call> {
   prev: Call | null = null;
   next: Call | null = null;
@@ -36,9 +44,15 @@ export class Call implements QueueLinks<Call> {
   started = false;
   /** The queue wait timer, then the handler timeout timer. */
   timer: NodeJS.Timeout | undefined = undefined;
+  /** performance.now() when the runtime started it (host's view): the handler time of a call it never answered. */
+  startedAt = 0;
   /** Logs of the specialization this call waited for, put in front of its own. */
   initLogs: readonly LogLine[] = NO_LOGS;
   done = false;
+  /** Lines the runtime streamed (`logs` messages) while the call ran; null until the first batch. */
+  private streamed: LogLine[] | null = null;
+  private streamedUnits = 0;
+  private streamedDropped = 0;
   private settle!: (result: InvocationResult) => void;
 
   constructor(
@@ -61,6 +75,21 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
+  /** A batch of the call's lines, sent while it runs; the reply (if any) carries the lines after them. */
+  addLogs(lines: readonly LogLine[]): void {
+    if (this.done) return;
+    const streamed = this.streamed ??= [];
+    for (const line of lines) {
+      const units = LINE_OVERHEAD + (typeof line?.msg === 'string' ? line.msg.length : 0);
+      if (this.streamedUnits + units > MAX_STREAMED_LOG_UNITS) {
+        this.streamedDropped++;
+        continue;
+      }
+      this.streamedUnits += units;
+      streamed.push(line);
+    }
+  }
+
   /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
   finish(response: WireResponse | null, error: InvocationError | null, logs: LogLine[], handlerMs: number): void {
     if (this.done) return;
@@ -75,13 +104,23 @@ export class Call implements QueueLinks<Call> {
       queuedMs: this.queuedMs,
       response,
       error,
-      logs: this.initLogs.length === 0 ? logs : this.initLogs.concat(logs),
+      logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs),
       instanceId: this.instance === null ? null : this.instance.id,
     });
   }
 
+  /** Fails the call with what it streamed; a started call reports the time it ran as its handler time. */
   fail(error: InvocationError): void {
-    this.finish(null, error, [], 0);
+    this.finish(null, error, [], this.started ? performance.now() - this.startedAt : 0);
+  }
+
+  /** Specialization logs, then the streamed lines, then the reply's (`last`). */
+  private allLogs(last: LogLine[]): LogLine[] {
+    const out = this.streamed === null ? this.initLogs.concat(last) : this.initLogs.concat(this.streamed, last);
+    if (this.streamedDropped > 0) {
+      out.push({ stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.streamedDropped} streamed lines dropped]` });
+    }
+    return out;
   }
 
   /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own); `first` jumps the line. */

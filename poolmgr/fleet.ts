@@ -9,7 +9,7 @@
  * Docs: docs/kubernetes.md ("Scale"), docs/poolmgr.md.
  */
 import { Redis } from 'ioredis';
-import { redisKeys } from '../protocol/redis-keys.js';
+import { redisKeys } from '../protocol/index.js';
 
 export interface FleetView {
   /** Live instances of function `name` held by gateways ranked before this one; 0 when unknown. */

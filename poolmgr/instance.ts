@@ -147,14 +147,20 @@ export class Instance implements ProcessListener {
         this.running.delete(msg.id);
         this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
-          this.complete(call, null, this.classify(fromWireError(msg.error)), msg.logs, 0);
+          this.complete(call, null, this.classify(fromWireError(msg.error)), msg.logs, msg.handlerMs);
           return;
         }
         // The runtime exits after a fatal error: discard first, so no queued call is handed to it.
         this.inflight--;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
-        call.finish(null, this.classify(fromWireError(msg.error)), logsOf(msg.logs), 0);
+        call.finish(null, this.classify(fromWireError(msg.error)), logsOf(msg.logs), handlerMsOf(msg.handlerMs));
+        return;
+      }
+      case 'logs': {
+        // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
+        const call = this.running.get(msg.id);
+        if (call !== undefined && Array.isArray(msg.logs)) call.addLogs(msg.logs);
         return;
       }
       case 'specialized':
@@ -253,6 +259,7 @@ export class Instance implements ProcessListener {
   /** The runtime starts `call` now (by its FIFO rule): its wait ends and its timeout starts. */
   private begin(call: Call, now: number): void {
     call.started = true;
+    call.startedAt = now;
     call.queuedMs += now - call.sentAt;
     const timeoutMs = this.group.limits.timeoutMs;
     if (timeoutMs > 0) call.timer = setTimeout(onCallTimeout, timeoutMs, call, timeoutMs);
@@ -272,7 +279,7 @@ export class Instance implements ProcessListener {
     logs: LogLine[] | undefined, handlerMs: number | undefined): void {
     this.inflight--;
     this.lastUsed = performance.now();
-    call.finish(response, error, logsOf(logs), typeof handlerMs === 'number' ? handlerMs : 0);
+    call.finish(response, error, logsOf(logs), handlerMsOf(handlerMs));
     if (!this.gone) this.owner.slotFreed(this);
   }
 
@@ -327,10 +334,12 @@ export class Instance implements ProcessListener {
   }
 
   private deathError(exit: ProcessExit): InvocationError {
-    if (exit.cause !== null) return fromCause(exit.cause);
-    if (exit.oomKilled) {
+    // The kernel's OOM kill is the truth even when the pool saw the socket close first and named
+    // it a lost connection (a busy machine may report the exit late).
+    if (exit.oomKilled && (exit.cause === null || exit.cause.type === 'ConnectionLost')) {
       return hostError('FUNCTION_OUT_OF_MEMORY', 'out_of_memory', 'OutOfMemory', `${this.memoryMessage('')}; the kernel stopped it`);
     }
+    if (exit.cause !== null) return fromCause(exit.cause);
     const how = describeExit(exit);
     if (this.state === 'ready') {
       return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})`);
@@ -345,6 +354,10 @@ export class Instance implements ProcessListener {
 /** The runtime's log lines, or a fresh empty list if it sent none. */
 function logsOf(logs: LogLine[] | undefined): LogLine[] {
   return Array.isArray(logs) ? logs : [];
+}
+
+function handlerMsOf(handlerMs: number | undefined): number {
+  return typeof handlerMs === 'number' && Number.isFinite(handlerMs) ? handlerMs : 0;
 }
 
 function onCallTimeout(call: Call, timeoutMs: number): void {

@@ -57,7 +57,8 @@ export class PoolManager implements InstanceOwner {
 
   /**
    * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox).
-   * `fleet`: what other gateways hold, so that minWarm counts across replicas (fleet.ts).
+   * `fleet`: what other gateways hold, so that minWarm counts across replicas (fleet.ts); the
+   * pool closes it at close(), after the host.
    */
   constructor(config: PoolConfig, host?: RuntimeHost, private readonly fleet?: FleetView) {
     this.config = Object.freeze({ ...config });
@@ -361,6 +362,7 @@ export class PoolManager implements InstanceOwner {
     const grace = this.config.shutdownGraceMs;
     await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
     await this.host.close();
+    await this.fleet?.close();
   }
 }
 

@@ -30,12 +30,16 @@ export interface InvocationResult {
   start: 'warm' | 'pool' | 'spawn';
   /** Time spent specializing (0 when warm). */
   initMs: number;
-  /** Time the handler ran, as measured by the runtime. */
+  /**
+   * Time the handler ran, as measured by the runtime; for a call it never answered (crash, kill),
+   * as measured by the host from the call's start; the timeout for a timed-out call; 0 if it never started.
+   */
   handlerMs: number;
   /** Time waiting in the queue for a free slot. */
   queuedMs: number;
   response: WireResponse | null;
   error: InvocationError | null;
+  /** Import-time lines (cold calls), then the lines streamed while it ran, then the reply's. */
   logs: LogLine[];
   instanceId: string | null;
 }

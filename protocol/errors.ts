@@ -1,10 +1,15 @@
 /**
- * The one registry of stable error codes. Codes are never renamed or reused; each is documented
- * in docs/errors.md (a unit test checks that). HTTP status comes from `httpStatus()` only.
- * `component` says who failed: the caller's request, the gateway, the pool manager, the runtime,
- * the function's own code, or the control plane (its API and store).
+ * The one registry of stable error codes: every code a user or operator can see — in an HTTP
+ * answer, a run record, a process's exit message or the CLI's output — is here. Codes are never
+ * renamed or reused; each is documented in docs/errors.md, and a code thrown anywhere in the
+ * sources but missing here fails a unit test (test/unit/errors.test.ts). HTTP status comes from
+ * `httpStatus()` only. `component` says who failed: the caller's request (or command line), the
+ * gateway, the pool manager, the runtime, the function's own code, the control plane (its API,
+ * store, queue and triggers), the platform process (its configuration and start-up), or the CLI.
+ * Codes that never travel over HTTP (start-up and CLI failures) still carry the status an answer
+ * would have, by the same rule: 4xx when the caller's input is wrong, 5xx otherwise.
  */
-export type Component = 'request' | 'gateway' | 'poolmgr' | 'runtime' | 'function' | 'controlplane';
+export type Component = 'request' | 'gateway' | 'poolmgr' | 'runtime' | 'function' | 'controlplane' | 'platform' | 'cli';
 
 export interface ErrorDef {
   status: number;
@@ -92,9 +97,43 @@ export const ERRORS = {
   SECRETS_KEY_INVALID: { status: 500, component: 'controlplane', title: 'The secrets key file or FP_SECRETS_KEY is malformed or unreadable.' },
   SECRETS_KEY_FILE_INSECURE: { status: 500, component: 'controlplane', title: 'The secrets key file may be read or changed by group or others.' },
   SECRET_DECRYPT_FAILED: { status: 500, component: 'controlplane', title: 'A stored secret does not decrypt: it was altered, moved, or never sealed.' },
+  // ---- Redis reliability (issue 9); appended, never renamed ----
+  ASYNC_QUEUE_NOT_DURABLE: { status: 503, component: 'gateway', title: 'Redis does not persist its data, so the run would not survive a Redis restart; nothing was queued.' },
+  ASYNC_RUNS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The state of async runs (Redis) could not be read or changed.' },
+  STORE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The durable store (MongoDB) did not answer.' },
+  // ---- codes of the queue, triggers, config and process (issue 9); appended, never renamed ----
+  QUEUE_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The async queue did not answer; nothing is known to be queued.' },
+  QUEUE_CLOSED: { status: 503, component: 'controlplane', title: 'The async queue is closed (the platform is stopping).' },
+  QUEUE_LEASE_LOST: { status: 409, component: 'controlplane', title: "Another dispatcher has taken over this job's lease." },
+  QUEUE_RUN_EXISTS: { status: 409, component: 'controlplane', title: 'A run with this id is queued already.' },
+  QUEUE_INVALID: { status: 500, component: 'controlplane', title: 'The queue refused a malformed job or option, or its file was written by a newer platform.' },
+  CRON_EXPRESSION_INVALID: { status: 400, component: 'request', title: 'The cron schedule cannot be parsed or never fires.' },
+  CRON_TIMEZONE_INVALID: { status: 400, component: 'request', title: 'The cron timezone is not an IANA zone this platform knows.' },
+  TRIGGER_INVALID: { status: 400, component: 'request', title: "A trigger's function or id is malformed." },
+  BAD_MANIFEST: { status: 400, component: 'request', title: "The function's platform.yaml is invalid." },
+  BAD_UNIT: { status: 400, component: 'request', title: 'A value in human units (30s, 256Mi) does not parse.' },
+  USAGE: { status: 400, component: 'request', title: 'The command line is wrong: an unknown option, or a missing or malformed argument.' },
+  BAD_CONFIG: { status: 500, component: 'platform', title: 'A setting (an FP_* variable or an option) is invalid.' },
+  BAD_FUNCTIONS_DIR: { status: 500, component: 'platform', title: 'The functions directory cannot be read, or a function in it is invalid.' },
+  START_FAILED: { status: 500, component: 'platform', title: 'The platform process could not start.' },
+  LISTEN_FAILED: { status: 500, component: 'gateway', title: 'The gateway cannot listen on its host and port.' },
+  UWS_FALLBACK: { status: 500, component: 'gateway', title: 'uWebSockets.js loaded its JavaScript fallback instead of the native binary.' },
+  SANDBOX_UNAVAILABLE: { status: 500, component: 'poolmgr', title: 'The function sandbox could not start a runtime.' },
+  UNREACHABLE: { status: 503, component: 'cli', title: 'The CLI could not reach the platform.' },
+  BAD_RESPONSE: { status: 502, component: 'cli', title: 'The platform answered with a body that is not JSON.' },
+  CREDENTIALS_UNREADABLE: { status: 500, component: 'cli', title: "The CLI's credentials file cannot be read." },
+  CREDENTIALS_INVALID: { status: 500, component: 'cli', title: "The CLI's credentials file is not valid." },
+  FILES_EXIST: { status: 409, component: 'cli', title: 'init would overwrite files that exist; nothing was written.' },
+  PYTHON_UNAVAILABLE: { status: 500, component: 'cli', title: 'The CLI found no Python interpreter for its local checks.' },
+  PYTHON_PREFLIGHT_FAILED: { status: 500, component: 'cli', title: "The CLI's local Python check failed to run." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** True for a code of the registry (e.g. one read from an error that crossed a process boundary). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
 
 export function httpStatus(code: ErrorCode): number {
   return ERRORS[code].status;

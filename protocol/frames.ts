@@ -3,6 +3,7 @@
  * msgpack. The same format is read by runtime/fp_runtime/frames.py. See docs/runtime-protocol.md.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { PlatformError } from './errors.js';
 
 /** Largest frame either side accepts; a bigger length prefix is a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -19,8 +20,11 @@ export function encodeFrame(message: unknown): Buffer {
   return frame;
 }
 
-export class FrameError extends Error {
-  readonly code = 'PROTOCOL_ERROR';
+/** A frame that cannot be decoded: the runtime broke the protocol (RUNTIME_PROTOCOL_ERROR). */
+export class FrameError extends PlatformError {
+  constructor(message: string) {
+    super('RUNTIME_PROTOCOL_ERROR', message);
+  }
 }
 
 /** Incremental decoder: feed socket chunks, get whole decoded messages back. */

@@ -8,3 +8,5 @@ export * from './records.js';
 export * from './json-text.js';
 export * from './file-names.js';
 export * from './ports.js';
+export * from './metric-labels.js';
+export * from './redis-keys.js';

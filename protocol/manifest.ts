@@ -4,7 +4,8 @@
  * environment for `${VAR}` references. See docs/gateway.md ("Functions directory").
  */
 import { z } from 'zod';
-import { parseDurationMs, parseMemoryBytes } from './units.js';
+import { isPlatformError, PlatformError } from './errors.js';
+import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes } from './units.js';
 
 export const RUNTIME_PRESETS = ['http', 'webhook', 'cron', 'worker'] as const;
 export type RuntimePreset = (typeof RUNTIME_PRESETS)[number];
@@ -20,7 +21,12 @@ const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.
 /** An env (and secret) name: letters, digits and _, not starting with a digit. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const duration = z.string().transform((text, ctx) => {
+/** A duration as written (`30s`); the pattern is parseDurationMs's own, shown by the JSON Schemas. */
+const durationText = z.string().meta({ pattern: DURATION_PATTERN.source });
+/** A memory size as written (`256Mi`); the pattern is parseMemoryBytes's own. */
+const memoryText = z.string().meta({ pattern: MEMORY_PATTERN.source });
+
+const duration = durationText.transform((text, ctx) => {
   try {
     return parseDurationMs(text);
   } catch (err) {
@@ -29,7 +35,7 @@ const duration = z.string().transform((text, ctx) => {
   }
 });
 
-const memory = z.string().transform((text, ctx) => {
+const memory = memoryText.transform((text, ctx) => {
   try {
     return parseMemoryBytes(text);
   } catch (err) {
@@ -40,14 +46,28 @@ const memory = z.string().transform((text, ctx) => {
 
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/**
+ * The fields of `limits` and `retry` as written, without defaults or unit conversion: the API's
+ * PATCH takes them (and checks the merged result with the schemas below).
+ */
+export const LIMIT_FIELDS = {
+  timeout: durationText,
+  memory: memoryText,
+  concurrency: count(1, 1000),
+  maxInstances: count(1, 1000),
+  minWarm: count(0, 1000),
+  maxQueue: count(0, 100_000),
+} as const;
+export const RETRY_FIELDS = { maxAttempts: count(1, 10), backoff: durationText, maxBackoff: durationText, maxEventAge: durationText } as const;
+
 const limitsSchema = z
   .strictObject({
     timeout: duration.prefault('30s'),
     memory: memory.prefault('256Mi'),
-    concurrency: count(1, 1000).default(1),
-    maxInstances: count(1, 1000).default(10),
-    minWarm: count(0, 1000).default(0),
-    maxQueue: count(0, 100_000).default(100),
+    concurrency: LIMIT_FIELDS.concurrency.default(1),
+    maxInstances: LIMIT_FIELDS.maxInstances.default(10),
+    minWarm: LIMIT_FIELDS.minWarm.default(0),
+    maxQueue: LIMIT_FIELDS.maxQueue.default(100),
   })
   .refine((l) => l.minWarm <= l.maxInstances, { message: 'minWarm must not exceed maxInstances', path: ['minWarm'] })
   .transform((l) => ({
@@ -66,7 +86,7 @@ const limitsSchema = z
  */
 export const retrySchema = z
   .strictObject({
-    maxAttempts: count(1, 10).default(3),
+    maxAttempts: RETRY_FIELDS.maxAttempts.default(3),
     backoff: duration.prefault('1s'),
     maxBackoff: duration.prefault('60s'),
     maxEventAge: duration.prefault('6h'),
@@ -110,17 +130,7 @@ const webhookTriggerSchema = z.strictObject({
   id: z.string().regex(WEBHOOK_TRIGGER_ID, 'webhook ids are DNS labels: 1-63 lowercase letters, digits or hyphens'),
   style: z.enum(['github', 'stripe']).default('github'),
   sync: z.boolean().default(false),
-  tolerance: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return parseDurationMs(text);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .optional(),
+  tolerance: duration.optional(),
 });
 
 /** Triggers other than HTTP. */
@@ -176,12 +186,16 @@ export interface ManifestIssue {
   message: string;
 }
 
-/** Every problem of one manifest at once, each with the path of its key. */
-export class ManifestError extends Error {
-  readonly code = 'BAD_MANIFEST';
+/** BAD_MANIFEST: every problem of one manifest at once, each with the path of its key. */
+export class ManifestError extends PlatformError {
   constructor(readonly issues: ManifestIssue[], source = 'platform.yaml') {
-    super(`${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    super('BAD_MANIFEST', `${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
   }
+}
+
+/** True for a BAD_MANIFEST error with its issues (matched on the code, not the class). */
+export function isManifestError(err: unknown): err is ManifestError {
+  return isPlatformError(err) && err.code === 'BAD_MANIFEST' && Array.isArray((err as { issues?: unknown }).issues);
 }
 
 export interface ParseManifestOptions {

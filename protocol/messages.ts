@@ -1,11 +1,12 @@
 /**
- * Messages between the platform (host) and a Python runtime, version 1.
+ * Messages between the platform (host) and a Python runtime, version 2.
  * Every message is a msgpack map with `t` (type) and, except `hello`, an integer `id` that a
  * reply repeats. The written description is docs/runtime-protocol.md; the Python side is
  * runtime/fp_runtime/main.py.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`. */
+export const PROTOCOL_VERSION = 2;
 
 /** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
 export const ErrorClass = {
@@ -91,8 +92,11 @@ export interface WireResponse {
  * specialize, before the function's code runs (runtime/fp_sandbox/enter.py).
  */
 export type CgroupOp =
-  /** Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged). */
-  | { limit: string; usage: string; bytes: number }
+  /**
+   * Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged),
+   * and the same value to `alsoLimit` when given (the memory + swap limit, which may not be lower).
+   */
+  | { limit: string; usage: string; bytes: number; alsoLimit?: string }
   /** Write files (path → value). */
   | { write: Record<string, string> };
 
@@ -133,5 +137,8 @@ export type RuntimeMessage =
   | { t: 'hello'; v: number; pid: number; python: string; bootMs: number }
   | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[] }
   | { t: 'result'; id: number; response: WireResponse; logs: LogLine[]; handlerMs: number }
-  | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean }
+  /** `handlerMs` is present on the reply to an `invoke` (absent for specialize and protocol errors). */
+  | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean; handlerMs?: number }
+  /** Lines of the call `id`, still running, not sent before; its reply carries only the lines after them. */
+  | { t: 'logs'; id: number; logs: LogLine[] }
   | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number };

@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { ErrorClass, FunctionSpec, Pairs } from './messages.js';
-import type { RunRecord } from './records.js';
+import type { RunRecord, RunTrigger } from './records.js';
 
 /** One deployable function version plus the limits the pool enforces for it. */
 export interface FunctionVersion extends FunctionSpec {
@@ -95,6 +95,16 @@ export interface Webhooks {
   submit(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }>;
 }
 
+/**
+ * Something the process depends on that is not as it must be, shown by `/readyz` (which then
+ * answers 503 `not_ready`); e.g. a Redis that does not persist the async queue.
+ */
+export interface ReadinessProblem {
+  code: ErrorCode;
+  /** For operators: what is wrong and what fixes it. */
+  message: string;
+}
+
 /** Where run records go. `record` must not block; implementations buffer their own I/O. */
 export interface RunSink {
   record(run: RunRecord): void;
@@ -170,4 +180,19 @@ export interface DirectResult {
   error: DirectError | null;
   /** The runtime's failure class (`user_error`, `timeout`…), null on success or when nothing ran. */
   errorClass: ErrorClass | null;
+}
+
+/** The pool verbs the control plane needs (poolmgr's PoolManager has them). */
+export interface PoolDrain {
+  /** Instances of `name` at versions other than `keepVersion` (all, without it) finish their calls and shut down. */
+  drain(name: string, keepVersion?: string): void;
+  /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
+  prepare(dir: string): Promise<boolean>;
+  /** Instances per `name@version` (for the warm counts in usage). */
+  stats(): { functions: Record<string, { name: string; warm: number; busy: number }> };
+}
+
+/** The gateway's in-process invoke (the control plane's test invoke and async attempts call it). */
+export interface Invoker {
+  invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
 }

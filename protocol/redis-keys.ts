@@ -81,6 +81,15 @@ export interface QueueKeys {
   dead: string;
   /** Hash: run id → its entry id in the dead stream. */
   deadIndex: string;
+  /**
+   * Sorted set per function: its jobs that are not leased (ready or delayed), scored by the time
+   * they become ready (ms). The per-function index behind `functionStats` (the metrics).
+   */
+  waiting(fn: string): string;
+  /** The prefix of `waiting(fn)` (scripts build it from the function name they read). */
+  waitingPrefix: string;
+  /** Set: the functions that may have a `waiting` set (pruned when one is found empty). */
+  waitingFunctions: string;
 }
 
 /** The consumer group every dispatcher of a queue reads through. */
@@ -112,6 +121,9 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         idempotency: (key) => qKey(`idem:${key}`),
         dead: qKey('dead'),
         deadIndex: qKey('dead-index'),
+        waiting: (fn) => qKey(`waiting:${fn}`),
+        waitingPrefix: qKey('waiting:'),
+        waitingFunctions: qKey('waiting-fns'),
       };
     },
     trigger: (fn, triggerId) => {

@@ -2,13 +2,20 @@
  * Human units at the edge (manifest, CLI, API), converted once into numbers with the unit in the
  * name (`timeoutMs`, `memoryBytes`). Nothing past the edge parses these forms again.
  */
+import { PlatformError } from './errors.js';
 
-/** A value in human units that does not parse. Carries the accepted forms for the error message. */
-export class UnitError extends Error {
-  readonly code = 'BAD_UNIT';
+/** BAD_UNIT: a value in human units that does not parse. The message gives the accepted forms. */
+export class UnitError extends PlatformError {
+  constructor(message: string) {
+    super('BAD_UNIT', message);
+  }
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+/**
+ * Exactly what parseDurationMs reads (ASCII digits, spaces or tabs around): the JSON Schemas show
+ * it as the pattern of every duration field (platform.schema.json, the OpenAPI document).
+ */
+export const DURATION_PATTERN = /^[ \t]*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)[ \t]*$/;
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
@@ -16,18 +23,20 @@ const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_60
  * A bare number is refused: `30` could be seconds or milliseconds.
  */
 export function parseDurationMs(text: string): number {
-  const match = DURATION.exec(text.trim());
+  const match = DURATION_PATTERN.exec(text);
   if (!match) {
     throw new UnitError(`"${text}" is not a duration; use a number with a unit: 500ms, 30s, 2m, 1h`);
   }
   const ms = Math.round(Number(match[1]) * DURATION_MS[match[2]!]!);
   if (ms < 1) throw new UnitError(`"${text}" is shorter than 1ms`);
+  if (!Number.isSafeInteger(ms)) throw new UnitError(`"${text}" is too long`);
   return ms;
 }
 
 // Kubernetes quantities: binary suffixes are powers of 1024, decimal ones powers of 1000.
 // A trailing `B` is tolerated (`256MiB`, `512MB`) because people write it.
-const MEMORY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|k|M|G|T)?B?$/;
+/** Exactly what parseMemoryBytes reads; the pattern of every memory field in the JSON Schemas. */
+export const MEMORY_PATTERN = /^[ \t]*([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|K|k|M|G|T)?B?[ \t]*$/;
 const MEMORY_FACTOR: Record<string, number> = {
   '': 1,
   Ki: 1024,
@@ -43,7 +52,7 @@ const MEMORY_FACTOR: Record<string, number> = {
 
 /** `256Mi`, `1Gi`, `512M`, `64MiB`, `1048576` → bytes (a whole number). */
 export function parseMemoryBytes(text: string): number {
-  const match = MEMORY.exec(text.trim());
+  const match = MEMORY_PATTERN.exec(text);
   if (!match) {
     throw new UnitError(`"${text}" is not a memory size; use e.g. 256Mi, 1Gi, 512M (Ki/Mi/Gi = 1024^n, K/M/G = 1000^n)`);
   }

@@ -10,10 +10,11 @@ import type { ApiFunction } from '../client.js';
 import { formatDurationMs, formatMemoryBytes } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 
-/** A curl line for the function's URL (with the invoke token header for a token function). */
-export function curlLine(invokeUrl: string, auth: 'public' | 'token'): string {
+/** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
+export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: 'POST'): string {
   const header = auth === 'token' ? " -H 'authorization: Bearer <invoke token>'" : '';
-  return `curl -s${header} '${invokeUrl}'`;
+  const body = method === 'POST' ? " -X POST -H 'content-type: application/json' -d '{}'" : '';
+  return `curl -s${header}${body} '${invokeUrl}'`;
 }
 
 /** `http, sync, timeout 10s, memory 128Mi, public`. */
@@ -43,8 +44,14 @@ export function printDeploy(out: Output, r: DeployResult): void {
     out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
   }
   out.line();
-  out.line(`URL:   ${r.invokeUrl}`);
-  out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
+  if (r.settings.invocation !== 'async') {
+    out.line(`URL:   ${r.invokeUrl}`);
+    out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
+  }
+  if (r.asyncUrl !== undefined) {
+    out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`fastapi-platform runs <runId>\`)`);
+    out.line(`curl:  ${curlLine(r.asyncUrl, r.auth, 'POST')}`);
+  }
   if (r.invokeToken) {
     out.line();
     out.line(`Invoke token (shown once; saved to the credentials file for \`fastapi-platform invoke\`):`);
@@ -66,7 +73,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const note = str(args, 'message');
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force') });
   if (result.invokeToken) await saveInvokeToken(ctx, args, result.function, result.invokeToken);
-  ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth) });
+  ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}) });
   printDeploy(ctx.out, result);
   return EXIT.OK;
 }

@@ -1,15 +1,23 @@
 /** `init [dir]`: scaffolds a function from templates/ without overwriting anything. */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import { PACKAGE_ROOT } from '../config.js';
 import type { Command, Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
-export const TEMPLATES = ['handler', 'fastapi'] as const;
+export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker'] as const;
+/** Older names still taken. */
+const ALIASES: Record<string, (typeof TEMPLATES)[number]> = { handler: 'http' };
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
+/** Files every template gets (the local test helpers), unless it has its own. */
+const SHARED_DIR = join(TEMPLATES_DIR, '_shared');
+/** What `init` writes for `--ci github`. */
+export const CI_TEMPLATES: Record<string, { path: string; source: string }> = {
+  github: { path: '.github/workflows/deploy.yml', source: join(TEMPLATES_DIR, '_ci', 'github.yml') },
+};
 
 /** A DNS label from a folder name (`My App_2` → `my-app-2`), or null if nothing usable is left. */
 export function nameFromFolder(folder: string): string | null {
@@ -17,21 +25,37 @@ export function nameFromFolder(folder: string): string | null {
   return FUNCTION_NAME.test(name) ? name : null;
 }
 
-/** The template's files with `{{name}}` filled in: file name → content. */
-export async function renderTemplate(template: string, name: string): Promise<Map<string, string>> {
+/** The template's files (and the shared ones) with `{{name}}` filled in: relative path → content. */
+export async function renderTemplate(template: string, name: string, ci?: string): Promise<Map<string, string>> {
   const dir = join(TEMPLATES_DIR, template);
   const files = new Map<string, string>();
-  for (const file of (await readdir(dir)).sort()) {
-    files.set(file, (await readFile(join(dir, file), 'utf8')).replaceAll('{{name}}', name));
-  }
+  const fill = async (path: string): Promise<string> => (await readFile(path, 'utf8')).replaceAll('{{name}}', name);
+  for (const file of (await readdir(dir)).sort()) files.set(file, await fill(join(dir, file)));
+  for (const file of (await readdir(SHARED_DIR)).sort()) if (!files.has(file)) files.set(file, await fill(join(SHARED_DIR, file)));
+  if (ci !== undefined) files.set(CI_TEMPLATES[ci]!.path, await fill(CI_TEMPLATES[ci]!.source));
   return files;
+}
+
+/** Lines `.gitignore` must have: local secrets (`env pull` writes `.env`) and caches. */
+const IGNORED = ['.env', '__pycache__/', '.pytest_cache/'];
+
+/** `.gitignore` with IGNORED added (the lines it lacks), or null when nothing is missing. */
+export function gitignoreWith(existing: string | null): string | null {
+  const have = new Set((existing ?? '').split(/\r?\n/).map((l) => l.trim()));
+  const missing = IGNORED.filter((l) => !have.has(l));
+  if (missing.length === 0) return null;
+  const base = existing === null || existing === '' ? '' : existing.endsWith('\n') ? existing : `${existing}\n`;
+  return `${base}${missing.join('\n')}\n`;
 }
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'init');
   const dir = resolve(ctx.cwd, dirArg ?? '.');
-  const template = str(args, 'template') ?? 'handler';
-  if (!(TEMPLATES as readonly string[]).includes(template)) throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(template)}`);
+  const asked = str(args, 'template') ?? 'http';
+  const template = ALIASES[asked] ?? asked;
+  if (!(TEMPLATES as readonly string[]).includes(template)) throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(asked)}`);
+  const ci = str(args, 'ci');
+  if (ci !== undefined && CI_TEMPLATES[ci] === undefined) throw usageError(`--ci must be one of ${Object.keys(CI_TEMPLATES).join(', ')}, got ${JSON.stringify(ci)}`);
   const requested = str(args, 'name');
   const name = requested ?? nameFromFolder(basename(dir));
   if (name === null) throw usageError(`cannot make a function name from the folder name ${JSON.stringify(basename(dir))}; pass --name`);
@@ -39,14 +63,23 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     throw usageError(`--name ${JSON.stringify(name)} is not a valid function name: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen`);
   }
 
-  const files = await renderTemplate(template, name);
+  const files = await renderTemplate(template, name, ci);
   const existing = [...files.keys()].filter((f) => existsSync(join(dir, f)));
   if (existing.length > 0) {
     throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (init never overwrites)`, { files: existing });
   }
   await mkdir(dir, { recursive: true });
   // `wx`: fail rather than overwrite if a file appeared since the check above.
-  for (const [file, content] of files) await writeFile(join(dir, file), content, { flag: 'wx' });
+  for (const [file, content] of files) {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFile(join(dir, file), content, { flag: 'wx' });
+  }
+  const ignore = join(dir, '.gitignore');
+  const ignored = gitignoreWith(existsSync(ignore) ? await readFile(ignore, 'utf8') : null);
+  if (ignored !== null) {
+    await writeFile(ignore, ignored);
+    files.set('.gitignore', ignored);
+  }
 
   const shown = relative(ctx.cwd, dir) || '.';
   ctx.out.data({ ok: true, dir, name, template, files: [...files.keys()] });
@@ -57,18 +90,29 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (shown !== '.') ctx.out.line(`  cd ${shown}`);
   ctx.out.line('  fastapi-platform validate');
   ctx.out.line('  fastapi-platform deploy');
-  ctx.out.line(`  fastapi-platform invoke ${name} --file payload.json${template === 'fastapi' ? ' --path /greet' : ''}`);
+  ctx.out.line(`  fastapi-platform invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
+  ctx.out.line('  python -m pytest            # the tests next to the code (pip install pytest)');
+  if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
 }
 
+/** How each template's sample is best invoked. */
+const INVOKE_FLAGS: Record<string, string> = { fastapi: ' --path /greet', webhook: ' --async --wait', cron: ' --async --wait', worker: ' --async --wait' };
+
 export const initCommand: Command = {
   name: 'init',
-  summary: 'scaffold a function: code, platform.yaml and a sample payload.json',
-  usage: 'init [dir] [--name NAME] [--template handler|fastapi]',
-  details: 'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are never overwritten: if any would be, nothing is written and the exit code is 1.',
+  summary: 'scaffold a function: code, platform.yaml, a sample payload.json and local tests',
+  usage: 'init [dir] [--name NAME] [--template http|webhook|cron|fastapi|worker] [--ci github]',
+  details: [
+    'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are',
+    'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',
+    '(`python -m pytest`) and a conftest.py that builds events like the platform does; .gitignore gets .env (never',
+    'commit the values `env pull` writes there).',
+  ].join('\n'),
   options: {
     name: { type: 'string', value: 'NAME', description: 'function name (a DNS label; default: from the folder name)' },
-    template: { type: 'string', value: 'T', description: 'handler (handler(event, context), the default) or fastapi (an ASGI app)' },
+    template: { type: 'string', value: 'T', description: 'http (handler(event, context), the default), webhook (signed deliveries, GitHub style), cron (a schedule), fastapi (an ASGI app), worker (async runs)' },
+    ci: { type: 'string', value: 'CI', description: 'also write a CI workflow that validates and deploys on push to main (github)' },
   },
   run,
 };

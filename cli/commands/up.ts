@@ -10,9 +10,7 @@ import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
 import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
-import type { PlatformConfig } from '../../platform/config.js';
-import { describeIsolation } from '../../platform/isolation.js';
-import type { StartedPlatform, StartOptions } from '../../platform/start.js';
+import { describeIsolation, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
@@ -74,12 +72,15 @@ async function demo(ctx: Context, client: ApiClient, token: string | undefined):
 
 /** The platform's options: its FP_* variables (as `node dist/platform/main.js` reads them), then the flags. */
 async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
-  const { loadConfig } = await import('../../platform/config.js');
   let base: PlatformConfig;
   try {
     base = loadConfig(ctx.env.platformEnv);
   } catch (err) {
     throw new CliError(EXIT.USAGE, 'BAD_CONFIG', (err as Error).message);
+  }
+  if (base.functionsDir !== undefined) {
+    // `up` is the platform over its state directory; directory mode is the process's alone.
+    throw new CliError(EXIT.USAGE, 'BAD_CONFIG', 'FP_FUNCTIONS_DIR is set: `up` serves the functions of its state directory; unset it, or serve a directory with `node dist/platform/main.js --functions DIR`');
   }
   const stateDir = str(args, 'state-dir');
   const host = str(args, 'host');
@@ -99,8 +100,8 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'up');
   const options = await platformOptions(ctx, args);
-  // Imported here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
-  const { startPlatform } = await import('../../platform/start.js');
+  // Loaded here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
+  const { startPlatform } = await loadServer();
   const started = await startPlatform(options);
   const stop = async (signal: string): Promise<number> => {
     ctx.out.line(`\n${signal}: stopping (calls in flight finish first)…`);

@@ -1,67 +1,104 @@
-/** /blobs and /functions/:name/versions (docs/api.md, "Code: blobs and versions"). */
-import { manifestSchema, PlatformError } from '../../protocol/index.js';
+/** /blobs and /functions/{name}/versions (docs/api.md, "Code: blobs and versions"). */
+import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs } from '../service/versions.js';
-import { json, type ApiResponse } from './http.js';
+import { blobPutAnswer, blobsMissingAnswer, versionAnswer, versionList } from './answers.js';
+import { json } from './http.js';
 import { versionSummaryView, versionView } from './present.js';
-import { readBody, readQuery, type Call } from './router.js';
-import { blobsMissingBody, pageQuery, SHA256_HEX, versionBody } from './schemas.js';
+import { operation } from './router.js';
+import { blobsMissingBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
 import { nameParam, positiveIntParam, textParam, validate } from './validate.js';
 
-export async function blobsMissing(call: Call): Promise<ApiResponse> {
-  const body = await readBody(call, blobsMissingBody);
-  return json(200, { missing: await missingBlobs(call.ctx, body.sha256) });
-}
+const tag = 'code';
 
-export async function putBlob(call: Call): Promise<ApiResponse> {
-  const sha256 = textParam(call.params[0]!, 'sha256', SHA256_HEX);
-  const data = await call.req.body();
-  // Hashed on libuv's thread pool (WebCrypto), not the event loop; refused unless it matches.
-  const put = await call.ctx.store.blobs.put(data, sha256);
-  return json(put.created ? 201 : 200, { sha256: put.sha256, size: put.size, created: put.created });
-}
+export const blobsMissing = operation(
+  {
+    id: 'blobsMissing', tag, summary: 'Which of these contents the server lacks (upload only those)',
+    body: blobsMissingBody,
+    answers: { 200: { description: 'The hashes not stored yet', schema: blobsMissingAnswer } },
+    errors: [],
+  },
+  async (call, input) => {
+    const body = await input.body();
+    return json(200, { missing: await missingBlobs(call.ctx, body.sha256) });
+  },
+);
+
+export const putBlob = operation(
+  {
+    id: 'putBlob', tag, summary: 'Upload one file content (raw bytes) under its sha256',
+    rawBody: true,
+    answers: {
+      201: { description: 'Stored (new content)', schema: blobPutAnswer },
+      200: { description: 'Already stored', schema: blobPutAnswer },
+    },
+    errors: ['INVALID_FIELD', 'BLOB_HASH_MISMATCH'],
+  },
+  async (call) => {
+    const sha256 = textParam(call.params[0]!, 'sha256', SHA256_HEX);
+    const data = await call.req.body();
+    // Hashed on libuv's thread pool (WebCrypto), not the event loop; refused unless it matches.
+    const put = await call.ctx.store.blobs.put(data, sha256);
+    return json(put.created ? 201 : 200, { sha256: put.sha256, size: put.size, created: put.created });
+  },
+);
 
 /**
  * The upload: the function must exist before anything is read; the body is parsed, checked and
- * hashed in a worker thread, then validated here (with contents emptied, it is small).
+ * hashed in a worker thread, then validated here (with contents emptied, it is small). The
+ * manifest must be one `fastapi-platform validate` accepts (protocol/manifest.ts, problems named
+ * like `manifest.limits.timeout`) and is stored as sent: the CLI sends platform.yaml as written,
+ * `${VAR}` references unresolved, no defaults filled. Absent or null: no manifest.
  */
-export async function createVersionRoute(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  await getFunction(call.ctx, name);
-  const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
-  const body = validate(versionBody, checked.body);
-  checkManifest(body.manifest);
-  const version = await createVersion(call.ctx, name, checked, body, call.who.label);
-  return json(201, { version: versionView(version) });
-}
+export const createVersionRoute = operation(
+  {
+    id: 'createVersion', tag, summary: 'Upload a version: files with their content (base64) or naming uploaded blobs',
+    body: versionUpload,
+    answers: { 201: { description: 'The new version, with its files, manifest and changes', schema: versionAnswer } },
+    errors: [
+      'INVALID_NAME', 'ENTRYPOINT_NOT_FOUND', 'BLOB_HASH_MISMATCH', 'BLOB_NOT_FOUND', 'BUNDLE_MALFORMED', 'BUNDLE_EMPTY', 'BUNDLE_PATH_INVALID',
+      'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'BUNDLE_ENCODING_INVALID', 'BUNDLE_BLOB_MISSING', 'BUNDLE_TOO_MANY_FILES', 'BUNDLE_TOO_LARGE',
+      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT',
+    ],
+  },
+  async (call) => {
+    const name = nameParam(call.params[0]!);
+    await getFunction(call.ctx, name);
+    const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
+    const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
+    const manifest = (checked.body as { manifest?: unknown }).manifest;
+    const version = await createVersion(call.ctx, name, checked, { ...body, manifest }, call.who.label);
+    return json(201, { version: versionView(version) });
+  },
+);
 
-/**
- * The manifest stored with a version must be one `fastapi-platform validate` accepts: the same
- * schema (protocol/manifest.ts), problems named like `manifest.limits.timeout`. It is stored as
- * sent (the CLI sends platform.yaml as written, `${VAR}` references unresolved); its size and
- * depth were bounded in the worker. Absent or null: no manifest.
- */
-function checkManifest(manifest: unknown): void {
-  if (manifest === undefined || manifest === null) return;
-  validate(manifestSchema, manifest, { prefix: 'manifest', nameFields: ['manifest.name'] });
-}
+export const listVersions = operation(
+  {
+    id: 'listVersions', tag, summary: 'Versions, newest first (without files and manifest)',
+    query: pageQuery,
+    answers: { 200: { description: 'A page of versions', schema: versionList } },
+    errors: [],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const query = input.query();
+    await getFunction(call.ctx, name);
+    const items = await call.ctx.store.versions.list(name, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { before: query.before } : {}) });
+    return json(200, { items: items.map(versionSummaryView) });
+  },
+);
 
-export async function listVersions(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  const query = readQuery(call, pageQuery);
-  await getFunction(call.ctx, name);
-  const items = await call.ctx.store.versions.list(name, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { before: query.before } : {}) });
-  return json(200, { items: items.map(versionSummaryView) });
-}
-
-export async function getVersion(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  const number = positiveIntParam(call.params[1]!, 'version');
-  await getFunction(call.ctx, name);
-  const version = await call.ctx.store.versions.get(name, number);
-  if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
-  return json(200, { version: versionView(version) });
-}
+export const getVersion = operation(
+  { id: 'getVersion', tag, summary: 'One version with its files and manifest', answers: { 200: { description: 'The version', schema: versionAnswer } }, errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'] },
+  async (call) => {
+    const name = nameParam(call.params[0]!);
+    const number = positiveIntParam(call.params[1]!, 'version');
+    await getFunction(call.ctx, name);
+    const version = await call.ctx.store.versions.get(name, number);
+    if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
+    return json(200, { version: versionView(version) });
+  },
+);
 
 /** Largest body of an upload: the bundle in base64, plus room for paths and JSON. */
 export function uploadBodyLimit(limits: { maxTotalBytes: number; maxFiles: number }): number {

@@ -1,10 +1,11 @@
-/** /functions/:name/triggers/:id/secret/rotate (docs/api.md, "Webhook secrets"). */
+/** /functions/{name}/triggers/{triggerId}/secret/rotate (docs/api.md, "Webhook secrets"). */
 import { z } from 'zod';
-import { parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
+import { DURATION_PATTERN, parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../async/index.js';
-import { json, type ApiResponse } from './http.js';
-import { readBody, type Call } from './router.js';
+import { hookSecretAnswer } from './answers.js';
+import { json } from './http.js';
+import { operation } from './router.js';
 import { nameParam } from './validate.js';
 
 const MAX_GRACE_MS = 7 * 24 * 3_600_000;
@@ -13,8 +14,9 @@ const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 const rotateBody = z.strictObject({
   grace: z
     .string()
+    .meta({ pattern: DURATION_PATTERN.source })
     .transform((text, ctx) => {
-      if (/^\s*0+(\.0+)?\s*(ms|s|m|h)\s*$/.test(text)) return 0;
+      if (Number(DURATION_PATTERN.exec(text)?.[1]) === 0) return 0;
       try {
         const ms = parseDurationMs(text);
         if (ms <= MAX_GRACE_MS) return ms;
@@ -27,14 +29,22 @@ const rotateBody = z.strictObject({
     .optional(),
 });
 
-export async function rotateSecret(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  const triggerId = call.params[1]!;
-  const body = await readBody(call, rotateBody);
-  await getFunction(call.ctx, name);
-  if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
-    throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
-  }
-  const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
-  return json(200, { secret });
-}
+export const rotateSecret = operation(
+  {
+    id: 'rotateWebhookSecret', tag: 'tokens', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
+    body: rotateBody,
+    answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
+    errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const triggerId = call.params[1]!;
+    const body = await input.body();
+    await getFunction(call.ctx, name);
+    if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
+      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
+    }
+    const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
+    return json(200, { secret });
+  },
+);

@@ -2,7 +2,8 @@
  * The control plane's REST API (/api/v1, docs/api.md) as a framework-agnostic handler: a plain
  * request in, a plain response out. The gateway mounts it under /api/ on its own server
  * (docs/adr/0004-controlplane-in-gateway.md). Order of checks: prefix → admin token → route →
- * method → the handler (which validates its own parameters, query and body).
+ * method → the handler (which validates its own parameters, query and body). The public
+ * operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip the token.
  */
 import { PlatformError } from '../../protocol/index.js';
 import type { MountedApi } from '../../protocol/index.js';
@@ -10,7 +11,7 @@ import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { authenticate } from './auth.js';
 import { apiError, type ApiRequest, type ApiResponse } from './http.js';
-import { DEFAULT_BODY_LIMIT, match } from './router.js';
+import { ANONYMOUS, DEFAULT_BODY_LIMIT, match } from './router.js';
 import { ROUTES } from './routes.js';
 
 const PREFIX = '/api/v1';
@@ -34,14 +35,17 @@ export function createApi(ctx: ServiceContext): MountedApi {
 
 async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiResponse> {
   if (!req.path.startsWith(`${PREFIX}/`)) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.path}; the API is under ${PREFIX}/`);
-  const who = authenticate(ctx.tokens, req.headers);
   const found = match(ROUTES, req.path.slice(PREFIX.length));
-  if (found === null) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`);
   const method = req.method === 'HEAD' ? 'GET' : req.method;
-  const handler = found.route.methods[method];
-  if (handler === undefined) {
+  const op = found?.route.methods[method];
+  // Public operations (the documents) answer before the token check; anything else,
+  // even an unknown route, needs the token first, so no one learns the routes without it.
+  if (found && op?.public) return op.handler({ ctx, req, params: found.params, who: ANONYMOUS });
+  const who = authenticate(ctx.tokens, req.headers);
+  if (found === null) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`);
+  if (op === undefined) {
     const allow = Object.keys(found.route.methods).join(', ');
     return apiError(new PlatformError('METHOD_NOT_ALLOWED', `${req.path} takes ${allow}, not ${req.method}`), [['allow', allow]]);
   }
-  return handler({ ctx, req, params: found.params, who });
+  return op.handler({ ctx, req, params: found.params, who });
 }

@@ -1,12 +1,14 @@
 /**
  * Records as the API shows them (docs/api.md, "Objects"). Only listed keys leave the process:
- * secret values and webhook secrets never do (`secrets` shows names only).
+ * secret values and webhook secrets never do (`secrets` shows names only). The types are the
+ * answer schemas' (./answers.ts), the shapes the OpenAPI document gives.
  */
 import { DEFAULT_RETRY_POLICY } from '../async/index.js';
 import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
+import type { ContractView, DeployView, FunctionAnswer, FunctionView, VersionSummaryView, VersionView } from './answers.js';
 
-export function functionView(r: FunctionRecord): Record<string, unknown> {
+export function functionView(r: FunctionRecord): FunctionView {
   return {
     name: r.name,
     preset: r.preset,
@@ -31,7 +33,7 @@ export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl:
 }
 
 /** The contract card: the limits a caller of the function can count on. */
-export function contract(r: FunctionRecord, settings: ServiceSettings): Record<string, unknown> {
+export function contract(r: FunctionRecord, settings: ServiceSettings): ContractView {
   return {
     timeoutMs: r.limits.timeoutMs,
     memoryBytes: r.limits.memoryBytes,
@@ -54,11 +56,11 @@ export function retryOf(r: FunctionRecord): FunctionRetry {
 }
 
 /** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}`. */
-export function functionAnswer(r: FunctionRecord, settings: ServiceSettings): Record<string, unknown> {
+export function functionAnswer(r: FunctionRecord, settings: ServiceSettings): FunctionAnswer {
   return { function: functionView(r), ...urls(r, settings), contract: contract(r, settings) };
 }
 
-export function versionSummaryView(v: VersionSummary): Record<string, unknown> {
+export function versionSummaryView(v: VersionSummary): VersionSummaryView {
   return {
     function: v.function,
     version: v.version,
@@ -72,7 +74,7 @@ export function versionSummaryView(v: VersionSummary): Record<string, unknown> {
   };
 }
 
-export function versionView(v: VersionRecord): Record<string, unknown> {
+export function versionView(v: VersionRecord): VersionView {
   const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
   return {
     ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
@@ -81,7 +83,7 @@ export function versionView(v: VersionRecord): Record<string, unknown> {
   };
 }
 
-export function deployView(e: DeployEntry): Record<string, unknown> {
+export function deployView(e: DeployEntry): DeployView {
   return {
     seq: e.seq,
     action: e.action,

@@ -1,44 +1,128 @@
-/** The route table's shape and matching: a path pattern, a handler per method, a body limit. */
+/**
+ * The route table's shape and matching. A route is a path template (`/functions/{name}`) with an
+ * operation per method; an operation is its handler *and* what it reads and answers (body, query,
+ * answers, error codes). That one declaration drives both the server (the handler reads its body
+ * and query through the schemas declared next to it) and the OpenAPI document (./openapi.ts).
+ */
 import type { z } from 'zod';
+import type { ErrorCode } from '../../protocol/index.js';
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
 import type { AdminIdentity } from './auth.js';
 import type { ApiRequest, ApiResponse } from './http.js';
-import { parseJson, parseQuery, validate, type ValidateOptions } from './validate.js';
+import { parseJson, parseQuery, validate } from './validate.js';
 
-/** One authenticated API call. `params` are the raw (percent-encoded) path captures. */
+/** One API call. `params` are the raw (percent-encoded) path captures, in template order. */
 export interface Call {
   ctx: ServiceContext;
   req: ApiRequest;
   params: readonly string[];
+  /** The admin token's identity; `ANONYMOUS` for a public operation (no token asked). */
   who: AdminIdentity;
 }
 
 export type Handler = (call: Call) => Promise<ApiResponse>;
 
+/** Who calls a public operation. */
+export const ANONYMOUS: AdminIdentity = Object.freeze({ tokenId: '', label: 'anonymous' });
+
+/** One documented answer of an operation. */
+export interface Answer {
+  description: string;
+  /** The body's schema (one of ./answers.ts); null: no body. */
+  schema: z.ZodType | null;
+  /** Default `application/json`. */
+  contentType?: string;
+}
+
+/** What an operation reads and answers: the server uses the schemas, the document shows them. */
+export interface OperationDoc<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType> {
+  /** Unique, camelCase (OpenAPI `operationId`). */
+  id: string;
+  summary: string;
+  /** Group in the document (OpenAPI `tags`). */
+  tag: string;
+  /** A JSON body, read and validated by `input.body()`. */
+  body?: B;
+  /** A body of raw bytes (`PUT /blobs/{sha256}`), not JSON. */
+  rawBody?: true;
+  /** The query string, read and validated by `input.query()`. */
+  query?: Q;
+  /** Query fields holding a function name (INVALID_NAME instead of INVALID_FIELD). */
+  queryNameFields?: readonly string[];
+  /** Success answers by status. */
+  answers: Readonly<Record<number, Answer>>;
+  /**
+   * The registry codes this operation itself may answer with. Codes every call may get (auth,
+   * body and query validation, a bad `{name}`, the gateway's own) are added by ./openapi.ts.
+   */
+  errors: readonly ErrorCode[];
+  /** No admin token needed (the OpenAPI document only). */
+  public?: true;
+}
+
+export interface Operation extends OperationDoc {
+  handler: Handler;
+}
+
+/** Typed access to what the operation declared. */
+export interface Input<B extends z.ZodType, Q extends z.ZodType> {
+  /** The body, parsed as JSON and validated with the declared schema. */
+  body(): Promise<z.output<B>>;
+  /** The query string validated with the declared schema (fields named `query.<key>`). */
+  query(): z.output<Q>;
+}
+
+/** Declares an operation: its handler reads body and query only through the declared schemas. */
+export function operation<B extends z.ZodType = z.ZodNever, Q extends z.ZodType = z.ZodNever>(
+  doc: OperationDoc<B, Q>,
+  handler: (call: Call, input: Input<B, Q>) => Promise<ApiResponse>,
+): Operation {
+  return {
+    ...doc,
+    handler: (call) =>
+      handler(call, {
+        body: async () => validate(required(doc.body, 'body'), parseJson(await call.req.body())),
+        query: () => validate(required(doc.query, 'query'), parseQuery(call.req.query), { prefix: 'query', nameFields: doc.queryNameFields ?? [] }),
+      }),
+  };
+}
+
+function required<S>(schema: S | undefined, what: string): S {
+  if (schema === undefined) throw new Error(`this operation declares no ${what}`);
+  return schema;
+}
+
 export interface Route {
-  /** Matched against the path after `/api/v1`. */
-  path: RegExp;
-  methods: Readonly<Record<string, Handler>>;
+  /** After `/api/v1`; `{param}` matches one path segment. */
+  template: string;
+  methods: Readonly<Record<string, Operation>>;
   /** Largest body this route reads (default 1 MiB). */
   bodyLimit?: (settings: ServiceSettings) => number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** The parameter names of a template, in order. */
+export function templateParams(template: string): string[] {
+  return [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+}
+
+const compiled = new WeakMap<Route, RegExp>();
+
+function patternOf(route: Route): RegExp {
+  let pattern = compiled.get(route);
+  if (pattern === undefined) {
+    const source = route.template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '([^/]+)');
+    pattern = new RegExp(`^${source}$`);
+    compiled.set(route, pattern);
+  }
+  return pattern;
+}
+
 export function match(routes: readonly Route[], path: string): { route: Route; params: string[] } | null {
   for (const route of routes) {
-    const m = route.path.exec(path);
+    const m = patternOf(route).exec(path);
     if (m) return { route, params: m.slice(1) };
   }
   return null;
-}
-
-/** The body, parsed as JSON and validated. */
-export async function readBody<S extends z.ZodType>(call: Call, schema: S, options?: ValidateOptions): Promise<z.output<S>> {
-  return validate(schema, parseJson(await call.req.body()), options);
-}
-
-/** The query string, validated (fields are named `query.<key>`). */
-export function readQuery<S extends z.ZodType>(call: Call, schema: S, nameFields: readonly string[] = []): z.output<S> {
-  return validate(schema, parseQuery(call.req.query), { prefix: 'query', nameFields });
 }

@@ -1,44 +1,59 @@
-/** The route table of /api/v1 (docs/api.md). Paths are matched after the `/api/v1` prefix. */
+/**
+ * The route table of /api/v1 (docs/api.md): one source for the server (matching, handlers, body
+ * limits) and for the OpenAPI document (./openapi.ts). Templates are matched after `/api/v1`;
+ * `{param}` is one path segment, still percent-encoded (handlers decode and check it).
+ */
 import * as admin from './admin.js';
 import * as code from './code.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
 import * as hooks from './hooks.js';
-import type { Route } from './router.js';
+import { jsonDocument } from './answers.js';
+import { openApiText } from './openapi.js';
+import { operation, type Route } from './router.js';
 import * as runs from './runs.js';
 import * as usage from './usage.js';
 
-const NAME = '([^/]+)';
+/** `GET /openapi.json`: this table as an OpenAPI 3.1 document; public (it is in the repository too). */
+const openApi = operation(
+  {
+    id: 'openApi', tag: 'schemas', summary: 'This API as an OpenAPI 3.1 document (no token needed)', public: true,
+    answers: { 200: { description: 'The OpenAPI document (schemas/openapi.json)', schema: jsonDocument } },
+    errors: [],
+  },
+  async () => ({ status: 200, headers: [['content-type', 'application/json']], body: openApiText(ROUTES) }),
+);
 
 export const ROUTES: readonly Route[] = [
-  { path: /^\/functions$/, methods: { POST: functions.create, GET: functions.list } },
-  { path: new RegExp(`^/functions/${NAME}$`), methods: { GET: functions.get, PATCH: functions.patch, DELETE: functions.remove } },
+  { template: '/functions', methods: { POST: functions.create, GET: functions.list } },
+  { template: '/functions/{name}', methods: { GET: functions.get, PATCH: functions.patch, DELETE: functions.remove } },
   {
-    path: new RegExp(`^/functions/${NAME}/versions$`),
+    template: '/functions/{name}/versions',
     methods: { POST: code.createVersionRoute, GET: code.listVersions },
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
-  { path: new RegExp(`^/functions/${NAME}/versions/${NAME}$`), methods: { GET: code.getVersion } },
-  { path: new RegExp(`^/functions/${NAME}/deploy$`), methods: { POST: deploys.deploy } },
-  { path: new RegExp(`^/functions/${NAME}/rollback$`), methods: { POST: deploys.rollbackRoute } },
-  { path: new RegExp(`^/functions/${NAME}/pause$`), methods: { POST: deploys.pauseRoute } },
-  { path: new RegExp(`^/functions/${NAME}/resume$`), methods: { POST: deploys.resumeRoute } },
-  { path: new RegExp(`^/functions/${NAME}/deploys$`), methods: { GET: deploys.listDeploys } },
-  { path: new RegExp(`^/functions/${NAME}/usage$`), methods: { GET: usage.usage } },
+  { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
+  { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
+  { template: '/functions/{name}/pause', methods: { POST: deploys.pauseRoute } },
+  { template: '/functions/{name}/resume', methods: { POST: deploys.resumeRoute } },
+  { template: '/functions/{name}/deploys', methods: { GET: deploys.listDeploys } },
+  { template: '/functions/{name}/usage', methods: { GET: usage.usage } },
   {
-    path: new RegExp(`^/functions/${NAME}/invoke$`),
+    template: '/functions/{name}/invoke',
     methods: { POST: runs.testInvoke },
     // The payload in base64 (bodyBase64), plus room for the rest of the request.
     bodyLimit: (s) => Math.ceil(s.syncPayloadBytes / 3) * 4 + 64 * 1024,
   },
-  { path: new RegExp(`^/functions/${NAME}/tokens/rotate$`), methods: { POST: functions.rotateToken } },
-  { path: new RegExp(`^/functions/${NAME}/triggers/${NAME}/secret/rotate$`), methods: { POST: hooks.rotateSecret } },
-  { path: /^\/blobs\/missing$/, methods: { POST: code.blobsMissing } },
-  { path: new RegExp(`^/blobs/${NAME}$`), methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
-  { path: /^\/runs$/, methods: { GET: runs.listRuns } },
-  { path: new RegExp(`^/runs/${NAME}$`), methods: { GET: runs.getRun } },
-  { path: new RegExp(`^/runs/${NAME}/cancel$`), methods: { POST: runs.cancelRun } },
-  { path: new RegExp(`^/runs/${NAME}/replay$`), methods: { POST: runs.replayRun } },
-  { path: /^\/admin\/tokens\/rotate$/, methods: { POST: admin.rotateAdminToken } },
-  { path: /^\/schema\/platform\.json$/, methods: { GET: admin.platformSchema } },
+  { template: '/functions/{name}/tokens/rotate', methods: { POST: functions.rotateToken } },
+  { template: '/functions/{name}/triggers/{triggerId}/secret/rotate', methods: { POST: hooks.rotateSecret } },
+  { template: '/blobs/missing', methods: { POST: code.blobsMissing } },
+  { template: '/blobs/{sha256}', methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
+  { template: '/runs', methods: { GET: runs.listRuns } },
+  { template: '/runs/{runId}', methods: { GET: runs.getRun } },
+  { template: '/runs/{runId}/cancel', methods: { POST: runs.cancelRun } },
+  { template: '/runs/{runId}/replay', methods: { POST: runs.replayRun } },
+  { template: '/admin/tokens/rotate', methods: { POST: admin.rotateAdminToken } },
+  { template: '/schema/platform.json', methods: { GET: admin.platformSchema } },
+  { template: '/openapi.json', methods: { GET: openApi } },
 ];

@@ -1,48 +1,103 @@
-/** /runs, /runs/:runId and the test invoke (docs/api.md, "Runs"). */
-import { PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
+/** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
+import { isPlatformError, PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
-import { json, type ApiResponse } from './http.js';
-import { readBody, readQuery, type Call } from './router.js';
-import { runsQuery, testInvokeBody } from './schemas.js';
+import { asyncRunAnswer, replayAnswer, runAnswer, runList, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
+import { json } from './http.js';
+import { operation, type Call } from './router.js';
+import { RUN_ID, runsQuery, testInvokeBody } from './schemas.js';
 import { nameParam, textParam } from './validate.js';
 
-const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const tag = 'runs';
+/** Triggers whose runs never have async state (a sync webhook run may, and waits for Redis like the others). */
+const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
 
-export async function listRuns(call: Call): Promise<ApiResponse> {
-  const query = readQuery(call, runsQuery, ['query.function']);
-  // Read-your-writes: a run recorded just before this call is written before the query runs.
-  // Bounded: with the RunStore down the list answers from what is stored instead of waiting.
-  await call.ctx.runs.runs.flush(1000);
-  const page = await call.ctx.store.runs.list(query);
-  return json(200, { items: page.items, nextCursor: page.nextCursor });
-}
-
-export async function getRun(call: Call): Promise<ApiResponse> {
-  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const view = call.ctx.async ? await call.ctx.async.view(runId) : null;
-  if (view !== null) {
-    // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
+export const listRuns = operation(
+  {
+    id: 'listRuns', tag, summary: 'Run records, newest first, filtered and paged (`nextCursor`)',
+    query: runsQuery, queryNameFields: ['query.function'],
+    answers: { 200: { description: 'A page of runs (without logs)', schema: runList } },
+    errors: ['INVALID_NAME', 'RUN_CURSOR_INVALID'],
+  },
+  async (call, input) => {
+    const query = input.query();
+    // Read-your-writes: a run recorded just before this call is written before the query runs.
+    // Bounded: with the RunStore down the list answers from what is stored instead of waiting.
     await call.ctx.runs.runs.flush(1000);
-    return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
-  }
-  const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
-  if (run === null || run === undefined) throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
-  return json(200, { run });
-}
+    const page = await call.ctx.store.runs.list(query);
+    return json(200, { items: page.items, nextCursor: page.nextCursor });
+  },
+);
 
-/** `POST /runs/:id/cancel`: a run still waiting in the queue becomes `cancelled`. */
-export async function cancelRun(call: Call): Promise<ApiResponse> {
-  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const view = await asyncRuns(call).cancel(runId);
-  return json(200, { run: presentAsync(view, []) });
-}
+export const getRun = operation(
+  {
+    id: 'getRun', tag, summary: 'One run with its logs; for an async run its state, timeline, attempts and result',
+    answers: { 200: { description: 'The run', schema: runAnswer } },
+    errors: ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_RUNS_UNAVAILABLE'],
+  },
+  async (call) => {
+    const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+    let view: AsyncRunView | null = null;
+    let asyncDown: unknown = null;
+    try {
+      view = call.ctx.async ? await call.ctx.async.view(runId) : null;
+    } catch (err) {
+      // Async run state (Redis) unreadable: a sync run is still found in the run store below.
+      if (isPlatformError(err)) throw err;
+      asyncDown = err;
+    }
+    if (view !== null) {
+      // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
+      await call.ctx.runs.runs.flush(1000);
+      return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
+    }
+    const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
+    // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
+    if (run !== null && run !== undefined && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run });
+    if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
+    throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
+  },
+);
 
-/** `POST /runs/:id/replay`: a failed run's request, queued again as a new run (`replayOf`). */
-export async function replayRun(call: Call): Promise<ApiResponse> {
-  const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-  const replay = await asyncRuns(call).replay(runId);
-  return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
+const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
+
+/** `POST /runs/{runId}/cancel`: a run still waiting in the queue becomes `cancelled`. */
+export const cancelRun = operation(
+  {
+    id: 'cancelRun', tag, summary: 'Cancel an async run still waiting in the queue',
+    answers: { 200: { description: 'The run, now cancelled', schema: asyncRunAnswer } },
+    errors: [...asyncErrors, 'RUN_NOT_CANCELLABLE'],
+  },
+  async (call) => {
+    const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+    const view = await asyncRuns(call).cancel(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+    if (view.function !== null) call.ctx.asyncMetrics?.cancelled(view.function);
+    return json(200, { run: presentAsync(view, []) });
+  },
+);
+
+/** `POST /runs/{runId}/replay`: a failed run's request, queued again as a new run (`replayOf`). */
+export const replayRun = operation(
+  {
+    id: 'replayRun', tag, summary: "Queue a failed async run's request again as a new run",
+    answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
+    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE'],
+  },
+  async (call) => {
+    const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+    const replay = await asyncRuns(call).replay(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+    return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
+  },
+);
+
+/**
+ * A failure reading or changing async run state that is not a registry error (the driver's own, e.g.
+ * Redis down): ASYNC_RUNS_UNAVAILABLE with a plain message; the original goes to the operator log.
+ */
+function asyncUnavailable(call: Call, err: unknown): unknown {
+  if (isPlatformError(err)) return err;
+  call.ctx.log(`controlplane: ${call.req.method} ${call.req.path}: async run state unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  return new PlatformError('ASYNC_RUNS_UNAVAILABLE', 'the state of async runs (Redis) could not be read; try again shortly');
 }
 
 function asyncRuns(call: Call): AsyncRuns {
@@ -54,7 +109,7 @@ function asyncRuns(call: Call): AsyncRuns {
  * An async run: its state, timeline, attempts (each with its run record's logs and timings, when
  * recorded) and the output of its latest attempt.
  */
-function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): Record<string, unknown> {
+function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncRunAnswer {
   const byAttempt = new Map(records.map((r) => [r.attempt, r]));
   const attempts = view.attempts.map((a) => {
     const record = byAttempt.get(a.attempt);
@@ -83,42 +138,50 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): Record
 }
 
 /** Runs a request through the gateway's own invoke path, with trigger `test`. */
-export async function testInvoke(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  const body = await readBody(call, testInvokeBody);
-  await getFunction(call.ctx, name);
-  const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
-  let payload: Uint8Array = new Uint8Array(0);
-  if (body.body !== undefined) {
-    payload = Buffer.from(JSON.stringify(body.body));
-    if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
-  } else if (body.bodyBase64 !== undefined) {
-    payload = Buffer.from(body.bodyBase64, 'base64');
-  }
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(body.query ?? {})) {
-    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
-  }
-  const result = await call.ctx.invoker.invoke(
-    name,
-    { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery: query.toString(), headers, body: payload, signal: call.req.signal },
-    'test',
-  );
-  const responseHeaders: Record<string, string> = {};
-  for (const [key, value] of result.headers) {
-    const k = key.toLowerCase();
-    responseHeaders[k] = k in responseHeaders ? `${responseHeaders[k]}, ${value}` : value;
-  }
-  return json(200, {
-    runId: result.runId,
-    status: result.status,
-    headers: responseHeaders,
-    ...decodeBody(result.body, responseHeaders['content-type'] ?? ''),
-    durationMs: result.durationMs,
-    cold: result.cold,
-    ...(result.error !== null ? { error: result.error } : {}),
-  });
-}
+export const testInvoke = operation(
+  {
+    id: 'testInvoke', tag, summary: "Run a request through the function's deployed version (trigger `test`)",
+    body: testInvokeBody,
+    answers: { 200: { description: "What the gateway would have answered (also for the function's failures, with `error`)", schema: testInvokeAnswer } },
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED'],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const body = await input.body();
+    await getFunction(call.ctx, name);
+    const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+    let payload: Uint8Array = new Uint8Array(0);
+    if (body.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body.body));
+      if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
+    } else if (body.bodyBase64 !== undefined) {
+      payload = Buffer.from(body.bodyBase64, 'base64');
+    }
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(body.query ?? {})) {
+      for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+    }
+    const result = await call.ctx.invoker.invoke(
+      name,
+      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery: query.toString(), headers, body: payload, signal: call.req.signal },
+      'test',
+    );
+    const responseHeaders: Record<string, string> = {};
+    for (const [key, value] of result.headers) {
+      const k = key.toLowerCase();
+      responseHeaders[k] = k in responseHeaders ? `${responseHeaders[k]}, ${value}` : value;
+    }
+    return json(200, {
+      runId: result.runId,
+      status: result.status,
+      headers: responseHeaders,
+      ...decodeBody(result.body, responseHeaders['content-type'] ?? ''),
+      durationMs: result.durationMs,
+      cold: result.cold,
+      ...(result.error !== null ? { error: result.error } : {}),
+    });
+  },
+);
 
 /** JSON parsed when the response says JSON, else text when it is UTF-8, else base64. */
 function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } | { bodyBase64: string } {

@@ -10,7 +10,9 @@ import {
   formatMemoryBytes,
   FUNCTION_NAME,
   INVOCATION_MODES,
+  LIMIT_FIELDS,
   manifestSchema,
+  RETRY_FIELDS,
   RUN_STATUSES,
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
@@ -20,6 +22,8 @@ import { HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
 import type { FunctionLimits, FunctionRetry } from '../store/index.js';
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A run id in a path (a UUID in practice). */
+export const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 const functionName = z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
 const preset = z.enum(RUNTIME_PRESETS);
@@ -39,7 +43,7 @@ const secretName = z.string().regex(ENV_NAME, 'secret names are letters, digits 
 const secretValue = z
   .string({ error: 'secret values must be strings' })
   .max(SECRET_VALUE_CHARS, `secret values are at most ${SECRET_VALUE_CHARS} characters`)
-  .regex(/^[^\0]*$/, 'secret values must not contain NUL');
+  .regex(/^[^\x00]*$/, 'secret values must not contain NUL');
 /** `secrets` on create: name → value. */
 const secrets = z.record(secretName, secretValue);
 /** `secrets` on PATCH: name → value (set or replace) or null (remove); names not given are kept. */
@@ -67,23 +71,23 @@ export const createFunctionBody = z.strictObject({
   retry: retrySchema.prefault({}),
 });
 
-/** Limit keys as a PATCH gives them: types only; bounds are checked after merging (mergeLimits). */
+/** Limit keys as a PATCH gives them: each checked alone here, the merged whole again by mergedLimits' caller. */
 const limitsPatch = z.strictObject({
-  timeout: z.string().optional(),
-  memory: z.string().optional(),
-  concurrency: z.number().optional(),
-  maxInstances: z.number().optional(),
-  minWarm: z.number().optional(),
-  maxQueue: z.number().optional(),
+  timeout: LIMIT_FIELDS.timeout.optional(),
+  memory: LIMIT_FIELDS.memory.optional(),
+  concurrency: LIMIT_FIELDS.concurrency.optional(),
+  maxInstances: LIMIT_FIELDS.maxInstances.optional(),
+  minWarm: LIMIT_FIELDS.minWarm.optional(),
+  maxQueue: LIMIT_FIELDS.maxQueue.optional(),
 });
 export type LimitsPatch = z.output<typeof limitsPatch>;
 
-/** Retry keys as a PATCH gives them: types only; checked after merging with the current policy (mergedRetry). */
+/** Retry keys as a PATCH gives them: checked again after merging with the current policy (mergedRetry). */
 const retryPatch = z.strictObject({
-  maxAttempts: z.number().optional(),
-  backoff: z.string().optional(),
-  maxBackoff: z.string().optional(),
-  maxEventAge: z.string().optional(),
+  maxAttempts: RETRY_FIELDS.maxAttempts.optional(),
+  backoff: RETRY_FIELDS.backoff.optional(),
+  maxBackoff: RETRY_FIELDS.maxBackoff.optional(),
+  maxEventAge: RETRY_FIELDS.maxEventAge.optional(),
 });
 export type RetryPatch = z.output<typeof retryPatch>;
 
@@ -125,9 +129,13 @@ export function mergedLimits(current: FunctionLimits, patch: LimitsPatch): Recor
 
 export { limits as limitsSchema, retrySchema };
 
-export const versionBody = z.strictObject({
+/**
+ * `POST …/versions`. `manifest` is checked with the schema `fastapi-platform validate` uses
+ * (protocol/manifest.ts) but stored as sent (the handler keeps the raw value: no defaults filled).
+ */
+export const versionUpload = z.strictObject({
   entrypoint: manifestSchema.shape.entrypoint,
-  manifest: z.unknown().optional(),
+  manifest: manifestSchema.nullable().optional(),
   note: note.optional(),
   files: z
     .array(
@@ -152,31 +160,40 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export const testInvokeBody = z
   .strictObject({
     method: z.string().regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method, e.g. GET or POST').optional(),
-    path: z.string().max(4096).regex(/^\/[^\s\0]*$/, 'must start with / and hold no spaces').optional(),
+    path: z.string().max(4096).regex(/^\/[^\s\x00]*$/, 'must start with / and hold no spaces').optional(),
     query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string().regex(/^[^\r\n\0]*$/, 'must not hold CR, LF or NUL')).optional(),
+    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string().regex(/^[^\r\n\x00]*$/, 'must not hold CR, LF or NUL')).optional(),
     body: z.unknown().optional(),
     bodyBase64: z.string().regex(BASE64, 'must be base64').optional(),
   })
-  .refine((b) => b.body === undefined || b.bodyBase64 === undefined, { message: 'give body or bodyBase64, not both', path: ['bodyBase64'] });
+  .refine((b) => b.body === undefined || b.bodyBase64 === undefined, { message: 'give body or bodyBase64, not both', path: ['bodyBase64'] })
+  .meta({ not: { required: ['body', 'bodyBase64'] } });
 
-/** A whole decimal number in a query string. */
+/** A whole decimal number in a query string (the documents show it as the integer it is). */
 const intParam = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, 'must be a whole number')
+    .regex(/^[0-9]{1,16}$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    // No `pattern` on the integer: the digits rule is what makes it one.
+    .meta({ type: 'integer', minimum: min, maximum: max, pattern: undefined });
+
+/** Unix milliseconds, or an ISO 8601 date or date-time (`2026-01-31`, `2026-01-31T12:00:00Z`, `…T12:00+02:00`). */
+const TIME_PATTERN = /^(?:[0-9]{1,15}|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?)$/;
 
 /** ISO 8601 or Unix milliseconds → Unix ms. */
-const timeParam = z.string().transform((text, ctx) => {
-  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
-  if (Number.isNaN(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or Unix milliseconds' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const timeParam = z
+  .string()
+  .regex(TIME_PATTERN, 'must be an ISO 8601 time or Unix milliseconds')
+  .transform((text, ctx) => {
+    const ms = /^[0-9]+$/.test(text) ? Number(text) : Date.parse(text);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or Unix milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 /** `?window=1m|15m|1h|24h` (default 15m). */
 export const usageQuery = z.strictObject({ window: z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]).default('15m') });
@@ -190,6 +207,20 @@ export const runsQuery = z.strictObject({
   limit: intParam(1, 1000).optional(),
   cursor: z.string().min(1).max(1024).optional(),
 });
+
+/**
+ * The path parameters of the route templates (routes.ts), as the handlers check them
+ * (validate.ts: `nameParam`, `positiveIntParam`, `textParam`), for the OpenAPI document.
+ */
+export const pathParams = {
+  name: functionName,
+  /** `positiveIntParam`: 1 to 15 digits, no leading zero. */
+  version: z.int().min(1).max(999_999_999_999_999),
+  sha256,
+  runId: z.string().regex(RUN_ID),
+  /** Any segment: an id no webhook trigger of the active version has is 404 TRIGGER_NOT_FOUND. */
+  triggerId: z.string().min(1),
+} as const satisfies Record<string, z.ZodType>;
 
 export const pageQuery = z.strictObject({
   limit: intParam(1, 1000).optional(),

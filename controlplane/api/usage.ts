@@ -1,5 +1,5 @@
 /**
- * /functions/:name/usage (docs/api.md, "Usage"), the same in every mode: windows up to 24h from
+ * /functions/{name}/usage (docs/api.md, "Usage"), the same in every mode: windows up to 24h from
  * HotMetrics (Redis or memory); 7d and 30d from the durable store's hourly rollups (MongoDB or
  * SQLite), with the live fields (state, warm instances, totals, last success) from HotMetrics.
  */
@@ -8,8 +8,9 @@ import { getFunction } from '../service/functions.js';
 import type { ServiceContext } from '../service/context.js';
 import { isHistoryWindow, isStoreError, type FunctionUsage, type HistoryWindow } from '../store/index.js';
 import { buildUsage } from '../store/metrics/usage.js';
-import { json, type ApiResponse } from './http.js';
-import { readQuery, type Call } from './router.js';
+import { usageAnswer } from './answers.js';
+import { json } from './http.js';
+import { operation } from './router.js';
 import { usageQuery } from './schemas.js';
 import { nameParam } from './validate.js';
 
@@ -22,24 +23,39 @@ async function historyUsage(ctx: ServiceContext, name: string, window: HistoryWi
     rolled = await history.usage(name, window);
   } catch (err) {
     if (isStoreError(err)) throw err;
-    throw new PlatformError('METRICS_UNAVAILABLE', `usage history could not be read: ${(err as Error).message}`);
+    ctx.log(`controlplane: usage history of ${name} could not be read: ${detail(err)}`);
+    throw new PlatformError('METRICS_UNAVAILABLE', 'the usage history could not be read; try again shortly');
   }
   return buildUsage({ ...rolled, function: name, window, totals: live.totals, warmInstances: live.warmInstances, paused: live.state === 'paused', lastSuccess: live.lastSuccess });
 }
 
-export async function usage(call: Call): Promise<ApiResponse> {
-  const name = nameParam(call.params[0]!);
-  const { window } = readQuery(call, usageQuery);
-  await getFunction(call.ctx, name);
-  let answer: FunctionUsage;
-  try {
-    // This process's own warm count first, so a fresh start is not shown as cold.
-    await call.ctx.warm.report();
-    answer = isHistoryWindow(window) ? await historyUsage(call.ctx, name, window) : await call.ctx.metrics.usage(name, window);
-  } catch (err) {
-    if (err instanceof PlatformError) throw err;
-    if (isStoreError(err) && err.code === 'STORE_CLOSED') throw err;
-    throw new PlatformError('METRICS_UNAVAILABLE', `live metrics could not be read: ${(err as Error).message}`);
-  }
-  return json(200, answer);
+export const usage = operation(
+  {
+    id: 'usage', tag: 'usage', summary: "A function's invocations, errors, cold starts and latency over a window",
+    query: usageQuery,
+    answers: { 200: { description: 'The numbers of the window', schema: usageAnswer } },
+    errors: ['METRICS_UNAVAILABLE'],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const { window } = input.query();
+    await getFunction(call.ctx, name);
+    let answer: FunctionUsage;
+    try {
+      // This process's own warm count first, so a fresh start is not shown as cold.
+      await call.ctx.warm.report();
+      answer = isHistoryWindow(window) ? await historyUsage(call.ctx, name, window) : await call.ctx.metrics.usage(name, window);
+    } catch (err) {
+      if (err instanceof PlatformError) throw err;
+      if (isStoreError(err) && err.code === 'STORE_CLOSED') throw err;
+      // The answer says what failed in plain words; the driver's own message is for the operator only.
+      call.ctx.log(`controlplane: live metrics of ${name} could not be read: ${detail(err)}`);
+      throw new PlatformError('METRICS_UNAVAILABLE', 'the live metrics (Redis) could not be read; try again shortly');
+    }
+    return json(200, answer);
+  },
+);
+
+function detail(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -8,6 +8,7 @@
  *   runs/         async runs as the gateway and the API see them: intake, views, the attempt runner
  *   triggers/     cron (schedules, tick locks, the scheduler) and webhooks (signatures, replay guard),
  *                 and their wiring to the functions' manifests and secrets
+ *   metrics.ts    their Prometheus families (AsyncMetrics), injected into the dispatcher, scheduler and webhooks
  */
 export * from './queue/index.js';
 export * from './dispatcher/index.js';
@@ -16,3 +17,5 @@ export * from './triggers/index.js';
 export { checkManifestTriggers, cronTriggersOf, CronTriggers, type FireTick } from './triggers/cron-triggers.js';
 export { DEFAULT_HOOK_GRACE_MS, ensureHookSecrets, lookupWebhook, rotateHookSecret, storeWebhooks, webhookSpecsOf } from './triggers/webhook-triggers.js';
 export { ASYNC_DB_FILE } from './sqlite-db.js';
+export { openSqliteAsync, type SqliteAsyncStores } from './sqlite-async.js';
+export { AsyncMetrics, type AsyncMetricsOptions } from './metrics.js';

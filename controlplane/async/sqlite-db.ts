@@ -1,7 +1,7 @@
 /**
  * The embedded async wing's one SQLite file, `<stateDir>/async.db` (WAL, synchronous=FULL: a
  * resolved write survives a power loss): the queue, the run timeline and the run index live in it
- * together, so accepting a run is one transaction (runs/open.ts), and apart from platform.db, so
+ * together, so accepting a run is one transaction (sqlite-async.ts), and apart from platform.db, so
  * queue churn never contends with the store. Each opener gets its own connection; processes on
  * one host share the file (every write is an IMMEDIATE transaction).
  * State directories from before this file had three (queue.db, timeline.db, async-runs.db): their
@@ -11,10 +11,8 @@ import { existsSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import { TIMELINE_SCHEMA } from './dispatcher/timeline-sqlite.js';
 import { QueueError } from './queue/errors.js';
-import { QUEUE_SCHEMA } from './queue/sqlite.js';
-import { RUNS_SCHEMA } from './runs/runs-sqlite.js';
+import { QUEUE_SCHEMA, RUNS_SCHEMA, TIMELINE_SCHEMA } from './sqlite-schema.js';
 
 export const ASYNC_DB_FILE = 'async.db';
 /** The schema of async.db (PRAGMA user_version); a file from a newer platform is refused. */

@@ -3,6 +3,8 @@
  * the request field, so the API answers 4xx naming exactly what to fix. Plain data, so an error
  * found in a worker thread crosses back intact (see pool.ts).
  */
+import type { ErrorCode } from '../../protocol/index.js';
+
 export const BUNDLE_ERROR_CODES = [
   'BUNDLE_MALFORMED',
   'BUNDLE_EMPTY',
@@ -14,7 +16,7 @@ export const BUNDLE_ERROR_CODES = [
   'BUNDLE_TOO_LARGE',
   'BUNDLE_FILE_TOO_LARGE',
   'BUNDLE_BLOB_MISSING',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type BundleErrorCode = (typeof BUNDLE_ERROR_CODES)[number];
 
 export interface BundleProblem {

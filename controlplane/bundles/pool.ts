@@ -89,8 +89,14 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** What piscina's transferList accepts at run time (its type, derived from MessagePort.postMessage's last overload in this @types/node, takes options). */
 type TransferList = NonNullable<Parameters<Piscina['run']>[1]>['transferList'];
 
-/** `json` as a buffer of its own, to move to a worker: the caller's view is detached when it spans its whole ArrayBuffer, else the bytes are copied. */
+/**
+ * `json` as a buffer of its own, to move to a worker: the caller's view is detached when it spans
+ * its whole ArrayBuffer, else the bytes are copied. An empty one is never moved: a zero-length
+ * view is often a shared constant, and detaching it broke every later empty body (a 500 found by
+ * the API fuzz test, test/e2e/api-schemathesis.test.ts).
+ */
 function own(json: Uint8Array): Uint8Array {
+  if (json.byteLength === 0) return new Uint8Array(0);
   const whole = json.byteOffset === 0 && json.byteLength === json.buffer.byteLength && json.buffer instanceof ArrayBuffer;
   return whole ? json : new Uint8Array(json);
 }

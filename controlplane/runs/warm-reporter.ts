@@ -5,12 +5,14 @@
  * function that had instances and has none now is reported once as 0 (withdrawn).
  */
 import type { HotMetrics } from '../store/index.js';
-import type { PoolDrain } from '../service/context.js';
+import type { PoolDrain } from '../../protocol/index.js';
 
 export class WarmReporter {
   private timer: NodeJS.Timeout | null = null;
   private reported = new Set<string>();
   private running: Promise<void> | null = null;
+  /** Reports failed in a row: the first is logged, the rest are not (the backend is down, not broken N times). */
+  private failures = 0;
 
   constructor(
     private readonly pool: Pick<PoolDrain, 'stats'>,
@@ -55,6 +57,11 @@ export class WarmReporter {
       if (result.status === 'rejected' || n > 0) next.add(name);
     });
     this.reported = next;
-    if (failure !== null) this.log(`controlplane: could not report warm instances: ${String(failure)}`);
+    if (failure === null) {
+      if (this.failures > 0) this.log(`controlplane: warm instances are reported again (${this.failures} reports failed meanwhile)`);
+      this.failures = 0;
+    } else if (this.failures++ === 0) {
+      this.log(`controlplane: could not report warm instances (retried every ${this.intervalMs} ms, logged again once it works): ${String(failure)}`);
+    }
   }
 }

@@ -4,9 +4,8 @@
  * and the gateway (to run a test invoke). The pool and the gateway are ports: the control plane
  * imports only their types (erased at build), and the composition root (platform/) injects them.
  */
-import type { DirectRequest, DirectResult } from '../../protocol/index.js';
-import type { RunTrigger } from '../../protocol/index.js';
-import type { AsyncRuns } from '../async/index.js';
+import type { Invoker, PoolDrain } from '../../protocol/index.js';
+import type { AsyncMetrics, AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
@@ -16,20 +15,8 @@ import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
 
-/** The pool verb the control plane needs (poolmgr's PoolManager has it). */
-export interface PoolDrain {
-  /** Instances of `name` at versions other than `keepVersion` (all, without it) finish their calls and shut down. */
-  drain(name: string, keepVersion?: string): void;
-  /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
-  prepare(dir: string): Promise<boolean>;
-  /** Instances per `name@version` (for the warm counts in usage). */
-  stats(): { functions: Record<string, { name: string; warm: number; busy: number }> };
-}
-
-/** The gateway's in-process invoke (for the test invoke endpoint). */
-export interface Invoker {
-  invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
-}
+// Ports the control plane calls, implemented by the pool and the gateway: shared types (protocol/ports.ts).
+export type { Invoker, PoolDrain } from '../../protocol/index.js';
 
 export interface ServiceSettings {
   bundleLimits: BundleLimits;
@@ -61,6 +48,8 @@ export interface ServiceContext {
   readonly invoker: Invoker;
   /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
   readonly async: AsyncRuns | null;
+  /** The async wing's metrics (cancellations are counted by the API); absent without a queue. */
+  readonly asyncMetrics?: AsyncMetrics;
   readonly settings: ServiceSettings;
   /** The cron scheduler's trigger set; absent without async runs. */
   readonly cron?: CronTriggers;

@@ -1,9 +1,11 @@
 /**
  * Errors every store adapter throws, with stable codes. Callers match on `code`, never on the
  * message or the class: an error from the production adapter may have crossed a driver boundary.
- * The proposed HTTP status of each code is in docs/stores.md; once the codes are in the shared
- * registry (protocol/errors.ts) this class can become a PlatformError.
+ * Every code is one of the shared registry (protocol/errors.ts, docs/errors.md); the control
+ * plane's API adds the request field when it answers with one (controlplane/errors.ts).
  */
+import type { ErrorCode } from '../../protocol/index.js';
+
 export const STORE_ERROR_CODES = [
   'FUNCTION_NOT_FOUND',
   'FUNCTION_EXISTS',
@@ -15,7 +17,8 @@ export const STORE_ERROR_CODES = [
   'RUN_CURSOR_INVALID',
   'STORE_CLOSED',
   'STORE_SCHEMA_TOO_NEW',
-] as const;
+  'STORE_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
 export class StoreError extends Error {
@@ -23,8 +26,10 @@ export class StoreError extends Error {
     readonly code: StoreErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** What the driver said (for logs; never shown to callers). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'StoreError';
   }
 }

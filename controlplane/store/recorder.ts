@@ -5,7 +5,8 @@
  *   slow or dead backend (Redis, MongoDB) adds no latency to the caller.
  * - Records wait in a bounded ring (default 10 000, counting the batch in flight). When it is full
  *   the oldest waiting record is dropped and counted (`dropped`, `onDrop`): memory stays bounded and
- *   no loss is silent.
+ *   no loss is silent. (Run samples wait folded per function-minute instead: ./sample-recorder.ts,
+ *   same engine, another `Waiting`.)
  * - One batch (default up to 500) is written at a time, in arrival order. A failed or timed-out
  *   write is retried, as exactly the same batch with the same `batchId`, after an exponential
  *   backoff with jitter (100 ms doubling to 5 s); once the backend answers again the buffer drains.
@@ -19,15 +20,14 @@
 
 export type DropReason = 'overflow' | 'shutdown' | 'closed';
 
-export interface BufferedRecorderOptions<T> {
+/** How a recorder writes and retries (everything but where records wait). */
+export interface RecorderOptions<B> {
   /**
    * Writes one batch. A rejection means "maybe written, maybe not": the same batch is retried later
    * with the same `batchId` (unique per recorder and batch), so a writer can recognise a repeat.
    */
-  write(batch: readonly T[], batchId: string): Promise<void>;
-  /** Most records held (waiting plus in flight). Default 10 000. */
-  capacity?: number;
-  /** Most records per write; below `capacity`. Default 500. */
+  write(batch: B, batchId: string): Promise<void>;
+  /** Most units per write (records, or function-minutes for samples). Default 500. */
   batchSize?: number;
   /** How long a first record waits for others to join its batch. Default 0 (the next turn of the event loop). */
   lingerMs?: number;
@@ -39,8 +39,32 @@ export interface BufferedRecorderOptions<T> {
   writeTimeoutMs?: number;
   /** Told about every dropped record (feed it to a counter metric). */
   onDrop?(count: number, reason: DropReason): void;
-  /** Told about every failed write (for logs; the recorder retries by itself). */
-  onError?(err: unknown): void;
+  /**
+   * Told about every failed write (for logs; the recorder retries by itself), with how many failed
+   * in a row so far: log the first of a streak, not every retry.
+   */
+  onError?(err: unknown, consecutiveFailures: number): void;
+  /** Told about every write attempt: its size, how long it took and whether it succeeded (feed a histogram). */
+  onWrite?(count: number, seconds: number, ok: boolean): void;
+}
+
+export interface BufferedRecorderOptions<T> extends RecorderOptions<readonly T[]> {
+  /** Most records held (waiting plus in flight). Default 10 000. */
+  capacity?: number;
+  /** Most records per write; below `capacity`. Default 500. */
+  batchSize?: number;
+}
+
+/** Where records wait until they are written: a ring of records, or samples folded per function-minute. */
+export interface Waiting<T, B> {
+  /** Records waiting (not counting the batch being written). */
+  readonly length: number;
+  /** Adds one; returns how many records were dropped to stay in bounds (an older one, or this one). */
+  add(item: T, inFlight: number): number;
+  /** Takes the next batch, of at most `max` units, and how many records it holds; null when none wait. */
+  take(max: number): { batch: B; count: number } | null;
+  /** Drops everything waiting; returns how many records that was. */
+  clear(): number;
 }
 
 export interface RecorderStats {
@@ -60,7 +84,7 @@ export interface RecorderStats {
 }
 
 /** A fixed-capacity queue (a ring): O(1) push and shift. */
-class Ring<T> {
+class Ring<T> implements Waiting<T, T[]> {
   private readonly items: (T | undefined)[];
   private head = 0;
   length = 0;
@@ -90,14 +114,41 @@ class Ring<T> {
     this.length--;
     return item;
   }
+
+  /** Full (counting the batch in flight): the oldest waiting record makes room. */
+  add(item: T, inFlight: number): number {
+    let dropped = 0;
+    if (this.length + inFlight >= this.capacity) {
+      this.shift();
+      dropped = 1;
+    }
+    this.push(item);
+    return dropped;
+  }
+
+  take(max: number): { batch: T[]; count: number } | null {
+    if (this.length === 0) return null;
+    const batch: T[] = [];
+    while (batch.length < max && this.length > 0) batch.push(this.shift() as T);
+    return { batch, count: batch.length };
+  }
+
+  clear(): number {
+    const n = this.length;
+    while (this.length > 0) this.shift();
+    return n;
+  }
 }
 
-export class BufferedRecorder<T> {
-  private readonly ring: Ring<T>;
-  private readonly batchSize: number;
-  private readonly opts: Required<Omit<BufferedRecorderOptions<T>, 'onDrop' | 'onError'>> & Pick<BufferedRecorderOptions<T>, 'onDrop' | 'onError'>;
+/**
+ * The engine every recorder shares: one batch written at a time, a failed or timed-out batch
+ * retried as it is (same records, same id) after a backoff, linger, flush, close and counts.
+ * Where records wait, and what a batch is, is the `Waiting` given.
+ */
+export class Recorder<T, B> {
+  private readonly opts: Required<Omit<RecorderOptions<B>, 'onDrop' | 'onError' | 'onWrite'>> & Pick<RecorderOptions<B>, 'onDrop' | 'onError' | 'onWrite'>;
   /** The batch being written, or waiting for its retry after a failure. */
-  private held: { items: T[]; id: string } | null = null;
+  protected held: { batch: B; count: number; id: string } | null = null;
   private batches = 0;
   private readonly recorderId = Math.random().toString(36).slice(2, 10);
   private writing = false;
@@ -109,31 +160,17 @@ export class BufferedRecorder<T> {
   private readonly droppedBy: Record<DropReason, number> = { overflow: 0, shutdown: 0, closed: 0 };
   private lastError: string | null = null;
 
-  constructor(options: BufferedRecorderOptions<T>) {
-    this.opts = { capacity: 10_000, batchSize: 500, lingerMs: 0, retryBaseMs: 100, retryMaxMs: 5000, writeTimeoutMs: 10_000, ...options };
-    const { capacity, batchSize } = this.opts;
-    if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError('capacity must be an integer ≥ 2');
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize >= capacity) throw new RangeError('batchSize must be an integer in [1, capacity)');
-    this.ring = new Ring<T>(capacity);
-    this.batchSize = batchSize;
+  constructor(options: RecorderOptions<B>, protected readonly waiting: Waiting<T, B>) {
+    this.opts = { batchSize: 500, lingerMs: 0, retryBaseMs: 100, retryMaxMs: 5000, writeTimeoutMs: 10_000, ...options };
+    if (!Number.isInteger(this.opts.batchSize) || this.opts.batchSize < 1) throw new RangeError('batchSize must be an integer ≥ 1');
   }
 
   /** Queues one record. Synchronous, constant time; never throws, never waits. */
   record(item: T): void {
     if (this.closed) return this.drop(1, 'closed');
-    // Full: drop the oldest waiting record (the held batch is being written and stays). Since
-    // batchSize < capacity, something is always waiting when the ring is full.
-    if (this.ring.length + this.heldCount >= this.opts.capacity) {
-      this.ring.shift();
-      this.drop(1, 'overflow');
-    }
-    this.ring.push(item);
+    const dropped = this.waiting.add(item, this.heldCount);
+    if (dropped > 0) this.drop(dropped, 'overflow');
     this.schedule();
-  }
-
-  /** A record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
-  find(predicate: (item: T) => boolean): T | undefined {
-    return this.held?.items.find(predicate) ?? this.ring.find(predicate);
   }
 
   /** Records dropped so far, all reasons: the value for a `*_dropped_total` metric. */
@@ -143,7 +180,7 @@ export class BufferedRecorder<T> {
 
   stats(): RecorderStats {
     return {
-      pending: this.ring.length,
+      pending: this.waiting.length,
       inFlight: this.heldCount,
       written: this.counts.written,
       dropped: this.dropped,
@@ -161,12 +198,20 @@ export class BufferedRecorder<T> {
    */
   async flush(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    if (!this.writing && this.ring.length + this.heldCount > 0) this.kick();
-    while (this.ring.length + this.heldCount > 0) {
+    if (!this.writing && this.waiting.length + this.heldCount > 0) this.kick();
+    while (this.waiting.length + this.heldCount > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, Math.min(10, Math.max(1, deadline - Date.now()))));
     }
     return true;
+  }
+
+  /**
+   * Retries now instead of at the end of the backoff (call it when the backend is known to be back,
+   * e.g. on a reconnect): what waited during an outage is written within moments of the recovery.
+   */
+  retryNow(): void {
+    if (this.backingOff && !this.writing) this.kick();
   }
 
   /** Stops taking records, drains for up to `timeoutMs`, then drops (and counts) what is left. */
@@ -174,12 +219,9 @@ export class BufferedRecorder<T> {
     this.closed = true;
     await this.flush(timeoutMs);
     this.clearTimers();
-    const left = this.ring.length + this.heldCount;
-    if (left > 0) {
-      while (this.ring.length > 0) this.ring.shift();
-      this.held = null;
-      this.drop(left, 'shutdown');
-    }
+    const left = this.waiting.clear() + this.heldCount;
+    this.held = null;
+    if (left > 0) this.drop(left, 'shutdown');
     return this.stats();
   }
 
@@ -217,40 +259,51 @@ export class BufferedRecorder<T> {
     this.writing = true;
     void this.pump().finally(() => {
       this.writing = false;
-      if (this.ring.length + this.heldCount > 0 && !this.backingOff) this.schedule();
+      if (this.waiting.length + this.heldCount > 0 && !this.backingOff) this.schedule();
     });
   }
 
   private get heldCount(): number {
-    return this.held?.items.length ?? 0;
+    return this.held?.count ?? 0;
   }
 
   private async pump(): Promise<void> {
-    while (this.held !== null || this.ring.length > 0) {
+    while (this.held !== null || this.waiting.length > 0) {
       if (this.held === null) {
-        const items: T[] = [];
-        while (items.length < this.batchSize && this.ring.length > 0) items.push(this.ring.shift() as T);
-        this.held = { items, id: `${this.recorderId}-${++this.batches}` };
+        const next = this.waiting.take(this.opts.batchSize);
+        if (next === null) return;
+        this.held = { ...next, id: `${this.recorderId}-${++this.batches}` };
       }
-      const batch = this.held;
+      const held = this.held;
+      const started = performance.now();
       try {
-        await this.writeWithTimeout(batch.items, batch.id);
+        await this.writeWithTimeout(held.batch, held.id);
+        this.observeWrite(held.count, started, true);
         this.held = null;
-        this.counts.written += batch.items.length;
+        this.counts.written += held.count;
         this.counts.consecutiveFailures = 0;
       } catch (err) {
         // The batch stays held and is retried as it is (same records, same id) after the backoff.
         this.counts.failedWrites++;
         this.counts.consecutiveFailures++;
         this.lastError = err instanceof Error ? err.message : String(err);
+        this.observeWrite(held.count, started, false);
         try {
-          this.opts.onError?.(err);
+          this.opts.onError?.(err, this.counts.consecutiveFailures);
         } catch {
           // ignore: logging must not stop retries
         }
         this.backOff();
         return;
       }
+    }
+  }
+
+  private observeWrite(count: number, started: number, ok: boolean): void {
+    try {
+      this.opts.onWrite?.(count, (performance.now() - started) / 1000, ok);
+    } catch {
+      // A broken metric hook must not break recording.
     }
   }
 
@@ -263,7 +316,7 @@ export class BufferedRecorder<T> {
     this.timer.unref();
   }
 
-  private writeWithTimeout(batch: readonly T[], batchId: string): Promise<void> {
+  private writeWithTimeout(batch: B, batchId: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`write timed out after ${this.opts.writeTimeoutMs} ms`)), this.opts.writeTimeoutMs);
       timer.unref();
@@ -286,5 +339,26 @@ export class BufferedRecorder<T> {
         },
       );
     });
+  }
+}
+
+/** Records kept one by one in a ring (run records, with their logs): bounded by `capacity` records. */
+export class BufferedRecorder<T> extends Recorder<T, readonly T[]> {
+  private readonly ring: Ring<T>;
+
+  constructor(options: BufferedRecorderOptions<T>) {
+    const capacity = options.capacity ?? 10_000;
+    const batchSize = options.batchSize ?? 500;
+    if (!Number.isInteger(capacity) || capacity < 2) throw new RangeError('capacity must be an integer ≥ 2');
+    // Since batchSize < capacity, something is always waiting when the ring is full (the held batch stays).
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize >= capacity) throw new RangeError('batchSize must be an integer in [1, capacity)');
+    const ring = new Ring<T>(capacity);
+    super({ ...options, batchSize }, ring);
+    this.ring = ring;
+  }
+
+  /** A record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
+  find(predicate: (item: T) => boolean): T | undefined {
+    return this.held?.batch.find(predicate) ?? this.ring.find(predicate);
   }
 }

@@ -1,19 +1,22 @@
 /**
  * RecordingRunSink: where a gateway hands each finished run. `record` only queues: one
- * BufferedRecorder writes run records (with logs) to the RunStore (MongoDB or SQLite), another
- * writes their samples to HotMetrics (Redis or memory). The two are independent, so a dead Redis
- * never holds back run history and a dead MongoDB never freezes the live metrics. A third one
- * (optional) adds the samples to the durable store's hourly usage rollups (UsageHistory).
+ * BufferedRecorder writes run records (with logs) to the RunStore (MongoDB or SQLite), a
+ * SampleRecorder writes their samples to HotMetrics (Redis or memory). The two are independent, so
+ * a dead Redis never holds back run history and a dead MongoDB never freezes the live metrics. A
+ * third one (optional) adds the samples to the durable store's hourly usage rollups (UsageHistory).
+ * Samples wait folded per function-minute (./sample-recorder.ts), so an outage loses none of them
+ * at any call rate until it spans `capacity` function-minutes.
  */
 import type { RunRecord } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
 import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+import { SampleRecorder } from './sample-recorder.js';
 import type { RunStore } from './types.js';
 
 export type SinkTarget = 'runs' | 'metrics' | 'history';
 
-export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError'>;
+export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'onDrop' | 'onError' | 'onWrite'>;
 
 export interface RecordingRunSinkOptions {
   runs: RunStore;
@@ -21,13 +24,21 @@ export interface RecordingRunSinkOptions {
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
   history?: UsageHistory;
-  /** Capacity, batch size, retry and timeout settings for every recorder (see BufferedRecorder). */
+  /**
+   * Capacity, batch size, retry and timeout settings for every recorder (see BufferedRecorder). For
+   * the sample recorders `capacity` and `batchSize` count function-minutes, not records.
+   */
   tuning?: RecorderTuning;
+  /** Overrides `tuning` for the HotMetrics recorder (e.g. a shorter retry: live numbers recover fast). */
+  metricsTuning?: RecorderTuning;
   /** Overrides `tuning` for the history recorder (e.g. a longer linger: fewer, bigger writes). */
   historyTuning?: RecorderTuning;
   /** Every dropped record, by destination and reason (feed a `fp_runs_dropped_total` counter). */
   onDrop?(target: SinkTarget, count: number, reason: DropReason): void;
-  onError?(target: SinkTarget, err: unknown): void;
+  /** Every failed write, with the number failed in a row (1 = the first of an outage). */
+  onError?(target: SinkTarget, err: unknown, consecutiveFailures: number): void;
+  /** Every write attempt, by destination: records in it, seconds it took, success (the sink's metrics). */
+  onWrite?(target: SinkTarget, count: number, seconds: number, ok: boolean): void;
 }
 
 export function sampleOf(run: RunRecord): RunSample {
@@ -36,8 +47,8 @@ export function sampleOf(run: RunRecord): RunSample {
 
 export class RecordingRunSink {
   readonly runs: BufferedRecorder<RunRecord>;
-  readonly metrics: BufferedRecorder<RunSample> | null;
-  readonly history: BufferedRecorder<RunSample> | null;
+  readonly metrics: SampleRecorder | null;
+  readonly history: SampleRecorder | null;
 
   constructor(options: RecordingRunSinkOptions) {
     const tuning = options.tuning ?? {};
@@ -45,28 +56,32 @@ export class RecordingRunSink {
       ...tuning,
       write: (batch) => options.runs.record(batch),
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
-      onError: (err) => options.onError?.('runs', err),
+      onError: (err, n) => options.onError?.('runs', err, n),
+      onWrite: (count, seconds, ok) => options.onWrite?.('runs', count, seconds, ok),
     });
     const metrics = options.metrics;
     this.metrics =
       metrics === undefined
         ? null
-        : new BufferedRecorder<RunSample>({
+        : new SampleRecorder({
             ...tuning,
+            ...options.metricsTuning,
             write: (batch, batchId) => metrics.record(batch, { batchId }),
             onDrop: (count, reason) => options.onDrop?.('metrics', count, reason),
-            onError: (err) => options.onError?.('metrics', err),
+            onError: (err, n) => options.onError?.('metrics', err, n),
+            onWrite: (count, seconds, ok) => options.onWrite?.('metrics', count, seconds, ok),
           });
     const history = options.history;
     this.history =
       history === undefined
         ? null
-        : new BufferedRecorder<RunSample>({
+        : new SampleRecorder({
             ...tuning,
             ...options.historyTuning,
             write: (batch, batchId) => history.record(batch, batchId),
             onDrop: (count, reason) => options.onDrop?.('history', count, reason),
-            onError: (err) => options.onError?.('history', err),
+            onError: (err, n) => options.onError?.('history', err, n),
+            onWrite: (count, seconds, ok) => options.onWrite?.('history', count, seconds, ok),
           });
   }
 

@@ -2,25 +2,40 @@
 
 sys.stdout/sys.stderr are replaced once by proxies that write into the capture of the current
 invocation (a contextvar, so concurrent async or threaded calls each keep their own lines) and
-fall back to the real stream outside any invocation. Capture is bounded: past MAX_BYTES lines
-are dropped and one marker line says how much.
+fall back to the real stream outside any invocation. Capture is bounded over the whole call: past
+MAX_BYTES lines are dropped and one marker line, in the call's reply, says how much.
+
+A call's capture streams: its lines go to the host in `logs` batches while it runs (flusher.py),
+and its reply carries only the rest. One lock guards every capture, so a batch taken by the flusher
+thread and the rest taken at the end never overlap and never lose a line written in between.
 """
 import contextvars
 import logging
+import os
 import sys
+import threading
 import time
 
 MAX_BYTES = 256 * 1024
 LINE_OVERHEAD = 40  # about what one line's map (stream, ts, msg keys) takes in msgpack
+# A batch this big is sent at once rather than at the flusher's next tick.
+URGENT_BYTES = 64 * 1024
 _current = contextvars.ContextVar("fp_capture", default=None)
+# Reentrant: a signal handler that prints may interrupt this thread while it holds the lock.
+_lock = threading.RLock()
+# Told when a streaming capture gets its first unsent line (flusher.Flusher.pending); None: nobody.
+_sink = None
 
 
 class Capture:
-    __slots__ = ("lines", "size", "dropped", "dropped_lines", "truncated", "partial", "done")
+    __slots__ = ("id", "lines", "size", "dropped", "dropped_lines", "truncated", "partial", "done",
+                 "unsent", "queued", "urgent")
 
-    def __init__(self):
-        self.lines = []
-        self.size = 0
+    def __init__(self, mid=None):
+        # The invoke's message id: its lines are streamed under it. None (specialize): sent at the end.
+        self.id = mid
+        self.lines = []  # lines not yet handed out (to a `logs` batch or the reply)
+        self.size = 0  # counts every line kept since the call began, sent or not: the bound is per call
         self.dropped = 0
         self.dropped_lines = 0  # counted too: a flood of empty lines drops 0 bytes but many lines
         self.truncated = False
@@ -28,8 +43,12 @@ class Capture:
         self.partial = {}
         # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
         self.done = False
+        self.unsent = 0  # bytes in self.lines
+        self.queued = False  # the flusher has been told about the lines in self.lines
+        self.urgent = False  # ... and told to send them now
 
-    def add(self, stream, msg, level=None):
+    # Under _lock --------------------------------------------------------------------------
+    def _add(self, stream, msg, level=None):
         n = len(msg) if msg.isascii() else len(msg.encode("utf-8", "replace"))
         # Every line costs its map on the wire too, so a flood of empty lines is bounded as well.
         if self.size + n + LINE_OVERHEAD > MAX_BYTES:
@@ -38,12 +57,13 @@ class Capture:
             self.truncated = True
             return
         self.size += n + LINE_OVERHEAD
+        self.unsent += n + LINE_OVERHEAD
         line = {"stream": stream, "ts": time.time() * 1000.0, "msg": msg}
         if level is not None:
             line["level"] = level
         self.lines.append(line)
 
-    def write(self, stream, text):
+    def _write(self, stream, text):
         *complete, rest = text.split("\n")
         for piece in complete:
             self._hold(stream, piece)
@@ -68,27 +88,86 @@ class Capture:
     def _end_line(self, stream):
         held = self.partial.pop(stream, None)
         if held is not None and held[1] >= 0:
-            self.add(stream, "".join(held[0]))
+            self._add(stream, "".join(held[0]))
         elif held is not None:
             self.dropped_lines += 1
 
-    def finish(self):
+    def _end_partials(self):
         for stream in list(self.partial):
             self._end_line(stream)
         self.partial = {}
-        self.done = True
-        if self.truncated:
-            self.lines.append({"stream": "stderr", "ts": time.time() * 1000.0,
-                               "msg": f"[logs truncated: {self.dropped_lines} lines, {self.dropped} bytes dropped]"})
-            self.dropped = 0
-            self.dropped_lines = 0
-            self.truncated = False
-        return self.lines
+
+    def _wake(self):
+        """What the flusher must hear now: (is this a new batch, must it go out at once), or None."""
+        if self.id is None or not self.lines:
+            return None
+        if not self.queued:
+            self.queued = True
+            self.urgent = self.unsent >= URGENT_BYTES
+            return True, self.urgent
+        if not self.urgent and self.unsent >= URGENT_BYTES:
+            self.urgent = True
+            return False, True
+        return None
+
+    # Entry points ------------------------------------------------------------------------
+    def write(self, stream, text) -> bool:
+        """False once the call is over: the caller writes to the real stream instead."""
+        with _lock:
+            if self.done:
+                return False
+            self._write(stream, text)
+            sink, wake = _sink, self._wake()
+        if wake is not None and sink is not None:
+            sink.pending(self, *wake)
+        return True
+
+    def add(self, stream, msg, level=None) -> bool:
+        with _lock:
+            if self.done:
+                return False
+            self._add(stream, msg, level)
+            sink, wake = _sink, self._wake()
+        if wake is not None and sink is not None:
+            sink.pending(self, *wake)
+        return True
+
+    def take(self) -> list:
+        """The lines not yet handed out (for a `logs` batch); [] once the call is over."""
+        with _lock:
+            lines = self.lines
+            self.lines = []
+            self.unsent = 0
+            self.queued = False
+            self.urgent = False
+            return lines
+
+    def end_partials(self) -> None:
+        """Turns unfinished lines into lines (before the process exits mid-call)."""
+        with _lock:
+            if not self.done:
+                self._end_partials()
+
+    def finish(self) -> list:
+        """Ends the capture; returns the lines not yet sent, with the truncation marker if any."""
+        with _lock:
+            if self.partial:
+                self._end_partials()
+            self.done = True
+            if self.truncated:
+                self.lines.append({"stream": "stderr", "ts": time.time() * 1000.0,
+                                   "msg": f"[logs truncated: {self.dropped_lines} lines, {self.dropped} bytes dropped]"})
+                self.dropped = 0
+                self.dropped_lines = 0
+                self.truncated = False
+            lines = self.lines
+            self.lines = []
+            return lines
 
 
-def begin():
-    """Start capturing in the current context; returns (capture, token)."""
-    cap = Capture()
+def begin(mid=None):
+    """Start capturing in the current context; returns (capture, token). With `mid` the lines stream."""
+    cap = Capture(mid)
     return cap, _current.set(cap)
 
 
@@ -102,6 +181,11 @@ def end(cap, token):
     return cap.finish()
 
 
+def current():
+    """The capture of the call running in this context, or None."""
+    return _current.get()
+
+
 class _Proxy:
     """Stands in for sys.stdout / sys.stderr."""
 
@@ -111,9 +195,8 @@ class _Proxy:
 
     def write(self, text):
         cap = _current.get()
-        if cap is None or cap.done:
+        if cap is None or not cap.write(self._name, str(text)):
             return self._real.write(text)
-        cap.write(self._name, str(text))
         return len(text)
 
     def flush(self):
@@ -140,6 +223,24 @@ class _LogHandler(logging.Handler):
         cap.add("log", msg, record.levelname)
 
 
+def set_sink(sink) -> None:
+    """Where streaming captures report their first unsent line (flusher.Flusher); None: nowhere."""
+    global _sink
+    _sink = sink
+
+
+def _after_fork_in_child():
+    """A forked child (multiprocessing, os.fork) has no flusher and a copy of the captures: its
+    output goes to the process's own stdout/stderr, never into a call, and it takes a fresh lock
+    (another thread may have held this one at the fork)."""
+    global _lock, _sink
+    _lock = threading.RLock()
+    _sink = None
+    _current.set(None)
+    sys.stdout = sys.__stdout__
+    sys.stderr = sys.__stderr__
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
@@ -149,3 +250,4 @@ def install(level=logging.INFO):
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -19,9 +19,11 @@ def _fits(response: dict) -> dict:
     return response
 
 
-def _error(mid, err, klass, loaded, logs):
-    return {"t": "error", "id": mid, "error": errors.report(err, klass, loaded.dir), "logs": logs,
-            "fatal": klass == errors.OUT_OF_MEMORY}
+def _error(mid, err, loaded, cap, token, start):
+    handler_ms = (time.perf_counter() - start) * 1000.0
+    klass = _classify(err)
+    return {"t": "error", "id": mid, "error": errors.report(err, klass, loaded.dir), "logs": capture.end(cap, token),
+            "fatal": klass == errors.OUT_OF_MEMORY, "handlerMs": handler_ms}
 
 
 def _classify(err):
@@ -35,7 +37,7 @@ def _classify(err):
 def run_sync(loaded, msg) -> dict:
     """A sync handler, called on this thread."""
     mid = msg.get("id", 0)
-    cap, token = capture.begin()
+    cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = time.perf_counter()
     try:
         event = make_event(msg["event"])
@@ -45,7 +47,7 @@ def run_sync(loaded, msg) -> dict:
             value = asyncio.run(value)
         response = _fits(to_response(value))
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
-        return _error(mid, err, _classify(err), loaded, capture.end(cap, token))
+        return _error(mid, err, loaded, cap, token, start)
     handler_ms = (time.perf_counter() - start) * 1000.0
     return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
 
@@ -53,7 +55,7 @@ def run_sync(loaded, msg) -> dict:
 async def run_async(loaded, msg) -> dict:
     """An async handler or an ASGI app, as a task on the running loop (its own context)."""
     mid = msg.get("id", 0)
-    cap, token = capture.begin()
+    cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = time.perf_counter()
     try:
         wire = msg["event"]
@@ -66,6 +68,6 @@ async def run_async(loaded, msg) -> dict:
     except asyncio.CancelledError:
         raise
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
-        return _error(mid, err, _classify(err), loaded, capture.end(cap, token))
+        return _error(mid, err, loaded, cap, token, start)
     handler_ms = (time.perf_counter() - start) * 1000.0
     return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}

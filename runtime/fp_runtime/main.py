@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from . import asgi, capture, errors, remote
 from .conn import BadFrame, Conn, FrameTooLarge
+from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
 from .invoke import run_async, run_sync
 from .specialize import load
@@ -93,7 +94,7 @@ def _generic(conn, sandbox):
                 if sandbox is not None:
                     # Into the function's box for life, before any of its code is imported.
                     fn["dir"] = enter_box(sandbox, msg.get("box"))
-                loaded = load(fn)
+                loaded = load(fn, Flusher(conn))
             except BaseException as err:  # import, syntax or entrypoint errors of user code
                 report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))
                 conn.send({"t": "error", "id": msg["id"], "error": report, "logs": capture.end(cap, token),

@@ -50,15 +50,16 @@ def _cap_malloc_arenas() -> None:
         pass
 
 
-def limit_memory(memory_bytes: int) -> None:
-    """Cap address space at the current size plus the function's allowance (see docs/adr)."""
+def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
+    """Cap address space at the current size plus the function's allowance (see docs/adr), plus
+    `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py)."""
     if memory_bytes <= 0:
         return
     _cap_malloc_arenas()
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
     # routes on up to 40 threads. 2 MiB is ample for Python frames and keeps the limit usable.
     threading.stack_size(THREAD_STACK_BYTES)
-    limit = _vm_size_bytes() + memory_bytes
+    limit = _vm_size_bytes() + memory_bytes + reserve
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -88,7 +89,8 @@ def _contract(target):
                     f"it takes {arity} positional arguments")
 
 
-def load(spec: dict) -> Loaded:
+def load(spec: dict, flusher=None) -> Loaded:
+    """Loads the function; `flusher` (flusher.Flusher) is installed before the memory limit."""
     directory = os.path.realpath(spec["dir"])
     entry = spec.get("entrypoint") or "main:handler"
     module_name, _, attr = entry.partition(":")
@@ -99,7 +101,9 @@ def load(spec: dict) -> Loaded:
     sys.path.insert(0, directory)
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
-    limit_memory(int(spec.get("memoryBytes") or 0))
+    if flusher is not None:
+        flusher.install()
+    limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0)
     module = importlib.import_module(module_name)
     target = module
     for part in attr.split("."):

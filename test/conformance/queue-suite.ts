@@ -244,6 +244,51 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         }
       }));
 
+    it('counts jobs per function (ready, delayed, leased) and when the oldest ready one became ready', () =>
+      withQueue(open, async (q) => {
+        const [a, b] = [uniqueName(), uniqueName()].sort() as [string, string];
+        const shape = async (): Promise<unknown[]> => (await q.functionStats()).map((s) => [s.function, s.ready, s.delayed, s.leased]);
+        assert.deepEqual(await q.functionStats(), []);
+        const t0 = Date.now();
+        await q.enqueue({ runId: runId(), function: a, payload: bytes('1') });
+        await sleep(30);
+        const t1 = Date.now();
+        await q.enqueue({ runId: runId(), function: a, payload: bytes('2') });
+        const t2 = Date.now();
+        await q.enqueue({ runId: runId(), function: a, payload: bytes('3'), notBefore: Date.now() + HOUR });
+        await q.enqueue({ runId: runId(), function: b, payload: bytes('4') });
+        let stats = await q.functionStats();
+        assert.deepEqual(stats.map((s) => [s.function, s.ready, s.delayed, s.leased]), [[a, 2, 1, 0], [b, 1, 0, 0]]);
+        const oldestA = stats[0]!.oldestReadyAt!;
+        assert.ok(oldestA >= t0 && oldestA < t1, `the first job's ready time ${oldestA} in [${t0}, ${t1})`);
+
+        // The oldest is claimed: it counts as leased, and the next one is the oldest ready.
+        const [first] = await q.claim('c1', 1);
+        assert.equal(first?.function, a);
+        stats = await q.functionStats();
+        assert.deepEqual(stats.map((s) => [s.function, s.ready, s.delayed, s.leased]), [[a, 1, 1, 1], [b, 1, 0, 0]]);
+        assert.ok(stats[0]!.oldestReadyAt! >= t1 && stats[0]!.oldestReadyAt! <= t2);
+
+        // A retry is delayed until its notBefore, then ready since exactly that time.
+        const retryAt = Date.now() + 300;
+        await q.nack(first!, retryAt);
+        assert.deepEqual(await shape(), [[a, 1, 2, 0], [b, 1, 0, 0]]);
+        const rest = await q.claim('c1', 10); // the ready ones of a and b
+        assert.equal(rest.length, 2);
+        assert.deepEqual(await shape(), [[a, 0, 2, 1], [b, 0, 0, 1]]);
+        assert.equal((await q.functionStats())[0]!.oldestReadyAt, null);
+        await sleep(350);
+        stats = await q.functionStats();
+        assert.deepEqual(stats.map((s) => [s.function, s.ready, s.delayed, s.leased]), [[a, 1, 1, 1], [b, 0, 0, 1]]);
+        assert.equal(stats[0]!.oldestReadyAt, retryAt);
+
+        // Jobs that leave the queue (ack, dead letter, cancel) leave the counts; an empty queue lists nothing.
+        for (const job of rest) await (job.function === a ? q.ack(job) : q.deadLetter(job, 'X'));
+        assert.deepEqual(await shape(), [[a, 1, 1, 0]]);
+        for (const info of await q.list()) assert.equal(await q.cancel(info.runId), 'cancelled');
+        assert.deepEqual(await q.functionStats(), []);
+      }));
+
     it('round-trips a 256 KiB payload byte-exact', () =>
       withQueue(open, async (q) => {
         const payload = randomBytes(256 * 1024);

@@ -127,7 +127,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
     const r = json<{ created: boolean; version: number; uploaded: number; files: number; invokeUrl: string; changes: { added: string[] } }>(d);
     assert.deepEqual([r.created, r.version, r.uploaded, r.files], [true, 1, 3, 3]);
-    assert.deepEqual(r.changes.added, ['main.py', 'payload.json', 'platform.yaml']);
+    assert.deepEqual(r.changes.added, ['main.py', 'payload.json', 'platform.yaml'], 'the tests init wrote stay local (.platformignore)');
     assert.equal(r.invokeUrl, `${up.url}/fn/${name}/`);
   });
 

@@ -8,7 +8,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { createGateway, DirectoryRegistry, loadConfig, MemoryRunSink, type Gateway } from '../../gateway/index.js';
+import { createGateway, DirectoryRegistry, MemoryRunSink, type Gateway } from '../../gateway/index.js';
+import { loadConfig } from '../../platform/config.js';
 import { defaultPoolConfig, PoolManager, type PoolConfig } from '../../poolmgr/index.js';
 
 /** A random DNS-label function name: `<prefix>-<6 hex>`. */

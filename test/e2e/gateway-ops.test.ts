@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { describe, it } from 'node:test';
-import { createGateway, loadConfig, MemoryRunSink } from '../../gateway/index.js';
+import { createGateway, MemoryRunSink } from '../../gateway/index.js';
+import { loadConfig } from '../../platform/config.js';
+import { parseExposition } from '../helpers/prom-text.js';
 import { errorOf, fnName, py, request, runRecord, sleep, useGateway } from './gateway-harness.js';
 
 const SLOW = fnName('slow');
@@ -102,6 +104,11 @@ describe('health, readiness and metrics', () => {
     assert.match(text, /fp_pool_runtimes\{state="generic"\} \d+/);
     assert.match(text, new RegExp(`fp_function_instances\\{function="${HELLO}",state="warm"\\} 1\\n`));
     assert.match(text, new RegExp(`fp_function_queued\\{function="${HELLO}"\\} 0\\n`));
+    // A strict read of the whole exposition, the process's default metrics included.
+    const families = parseExposition(text);
+    assert.equal(families.get('process_cpu_user_seconds_total')?.type, 'counter');
+    assert.equal(families.get('nodejs_eventloop_lag_seconds')?.type, 'gauge');
+    assert.equal(families.get('fp_invocation_duration_seconds')?.type, 'histogram');
   });
 });
 

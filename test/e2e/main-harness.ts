@@ -1,5 +1,5 @@
 /**
- * The platform as a child process (`node dist/platform/main.js`) for the e2e tests: start it with
+ * The platform as a child process (`node dist/platform/main.js`, both modes) for the e2e tests: start it with
  * a clean environment, read its URL (and admin token) from the banner; every child still running
  * when the test file ends is SIGKILLed.
  */
@@ -52,13 +52,14 @@ export function startMain(args: string[], env: Record<string, string> = {}): Pro
   return { child, exited, stdout: () => stdout };
 }
 
-export async function started(proc: Proc): Promise<{ url: string; token: string | undefined }> {
+/** Waits for the banner; `lastLine` marks its end (`sandbox:` in directory mode). */
+export async function started(proc: Proc, lastLine = 'invoke:'): Promise<{ url: string; token: string | undefined }> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const out = proc.stdout();
     const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
     // The token line follows the URL line in the same write burst; wait for the last line of the banner.
-    if (url !== undefined && out.includes('invoke:')) return { url, token: /admin token: (fpa_\S+)/.exec(out)?.[1] };
+    if (url !== undefined && out.includes(lastLine)) return { url, token: /admin token: (fpa_\S+)/.exec(out)?.[1] };
     if (Date.now() > deadline) throw new Error(`the platform did not start:\n${out}`);
     await sleep(20);
   }

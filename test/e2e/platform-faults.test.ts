@@ -1,7 +1,8 @@
 /**
  * Platform-level fault tests in production mode: a stream of invocations runs while Redis (then
  * FerretDB) is stopped and restarted. Every call answers 200 without added latency worth noting,
- * and afterwards the Redis counters equal the calls made and every run is in MongoDB.
+ * and afterwards the Redis counters equal the calls made and every run is in MongoDB. A 3 s Redis
+ * outage under several callers loses no sample, and the usage API has them all soon after.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +69,32 @@ describe('production mode faults', { skip: productionSkip, timeout: 180_000 }, (
     await server().start();
     await sleep(500);
   };
+
+  it('Redis stopped for 3 s under several callers: usage counts equal the calls made, within 2 s of its return', async () => {
+    const name = fnName();
+    await deployed(node.api, name, handlerReturning('ok'));
+    const warm = await fetch(`${node.url}/fn/${name}/`);
+    await warm.arrayBuffer();
+    let back = 0;
+    const callers = await Promise.all(Array.from({ length: 4 }, (_, i) => stream(node.url, name, i > 0 ? () => sleep(4000) : async () => {
+      await sleep(300);
+      await servers.redis.stop();
+      await sleep(3000);
+      await servers.redis.start();
+      back = Date.now();
+      await sleep(300);
+    })));
+    const statuses = callers.flatMap((c) => c.statuses);
+    const calls = statuses.length + 1;
+    assert.deepEqual([...new Set(statuses)], [200], 'every call answered 200');
+    const u = await usageWhen(node.api, name, (x) => x.totals.invocations >= calls, '1h', 20_000);
+    const caughtUpMs = Date.now() - back;
+    assert.equal(u.totals.invocations, calls, 'counted once each, none lost');
+    assert.equal(u.invocations, calls, 'and in the 1h window');
+    assert.ok(caughtUpMs < 2000 + 1000, `usage caught up ${caughtUpMs} ms after Redis was back`);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    assert.doesNotMatch(metrics, /fp_runs_dropped_total\{reason="(metrics|history)_overflow"\} [1-9]/);
+  });
 
   for (const [what, server] of [['Redis', () => servers.redis], ['FerretDB', () => servers.ferret]] as const) {
     it(`${what} down and back during a stream: every call 200, p99 bounded, counters and runs reconcile`, async () => {

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultPoolConfig, ProcessHost, resolveSandbox, type HostedRuntime, type PoolConfig } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type {
-  BoxSpec, FunctionSpec, RuntimeMessage, WireContext, WireEvent,
+  BoxSpec, FunctionSpec, LogLine, RuntimeMessage, WireContext, WireEvent,
 } from '../../protocol/messages.js';
 
 /** Default deadline for one reply; generous for a loaded CI box, short next to a hang. */
@@ -32,6 +32,18 @@ export type Specialized = Extract<RuntimeMessage, { t: 'specialized' }>;
 export type Result = Extract<RuntimeMessage, { t: 'result' }>;
 export type ErrorReply = Extract<RuntimeMessage, { t: 'error' }>;
 export type HealthReply = Extract<RuntimeMessage, { t: 'health' }>;
+export type LogsMessage = Extract<RuntimeMessage, { t: 'logs' }>;
+
+/**
+ * What `invoke` adds to a reply: `logs` becomes the call's whole log (the streamed batches, then
+ * the reply's own lines, as the host puts them together); the wire's pieces stay readable.
+ */
+export interface Streamed {
+  /** The `logs` messages of the call, in arrival order. */
+  batches: LogLine[][];
+  /** The lines the reply itself carried. */
+  tail: LogLine[];
+}
 
 /** The event as the host sends it; `rootPath` is optional on the wire (ASGI mount point). */
 export type TestEvent = WireEvent & { rootPath?: string };
@@ -249,9 +261,22 @@ export class RuntimeHandle {
     });
   }
 
-  /** The reply carrying `id`. */
+  /** The reply carrying `id` (a `logs` message is not a reply: it stays for `batches`). */
   reply(id: number, timeoutMs = DEFAULT_WAIT_MS): Promise<RuntimeMessage> {
-    return this.waitFor((m) => 'id' in m && m.id === id, `reply to id ${id}`, timeoutMs);
+    return this.waitFor((m) => 'id' in m && m.id === id && m.t !== 'logs', `reply to id ${id}`, timeoutMs);
+  }
+
+  /** Takes the `logs` messages received so far for call `id`, in arrival order. */
+  batches(id: number): LogLine[][] {
+    const out: LogLine[][] = [];
+    for (let i = 0; i < this.inbox.length; i++) {
+      const m = this.inbox[i]!;
+      if (m.t === 'logs' && m.id === id) {
+        out.push(m.logs);
+        this.inbox.splice(i--, 1);
+      }
+    }
+    return out;
   }
 
   /** Sends `message` with a fresh id (unless it has one) and waits for the reply with that id. */
@@ -296,9 +321,12 @@ export class RuntimeHandle {
     return reply;
   }
 
-  /** Sends `invoke` (event and context filled with defaults) and returns the `result` or `error`. */
+  /**
+   * Sends `invoke` (event and context filled with defaults) and returns the `result` or `error`,
+   * its `logs` being the call's whole log (see Streamed).
+   */
   async invoke(event: Partial<TestEvent> = {}, context: Partial<WireContext> = {},
-    timeoutMs = DEFAULT_WAIT_MS): Promise<Result | ErrorReply> {
+    timeoutMs = DEFAULT_WAIT_MS): Promise<(Result | ErrorReply) & Streamed> {
     const ev = makeEvent(event);
     const ctx: WireContext = {
       requestId: ev.requestId,
@@ -306,16 +334,19 @@ export class RuntimeHandle {
       attempt: 1,
       ...context,
     };
-    const reply = await this.request({ t: 'invoke', event: ev, context: ctx }, timeoutMs);
+    const id = this.id();
+    const reply = await this.request({ t: 'invoke', id, event: ev, context: ctx }, timeoutMs);
     if (reply.t !== 'result' && reply.t !== 'error') {
       throw new Error(`unexpected reply to invoke: ${JSON.stringify(reply)}`);
     }
-    return reply;
+    // Batches are written before the reply, so all of them are in by now.
+    const batches = this.batches(id);
+    return { ...reply, logs: [...batches.flat(), ...reply.logs], batches, tail: reply.logs };
   }
 
   /** Like invoke, but throws unless the reply is a `result`. */
   async invokeOk(event: Partial<TestEvent> = {}, context: Partial<WireContext> = {},
-    timeoutMs = DEFAULT_WAIT_MS): Promise<Result> {
+    timeoutMs = DEFAULT_WAIT_MS): Promise<Result & Streamed> {
     const reply = await this.invoke(event, context, timeoutMs);
     if (reply.t !== 'result') {
       throw new Error(`invoke failed: ${JSON.stringify(reply.error)}\nlogs: ${JSON.stringify(reply.logs)}`);

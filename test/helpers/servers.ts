@@ -219,9 +219,10 @@ function mustFind(name: 'redis-server' | 'ferretdb'): string {
 /**
  * A real redis-server on a free port. Without `appendOnly` nothing is persisted (a restart starts
  * empty); with it every write is fsynced to an AOF in the server's directory, so a restart (even
- * after SIGKILL) keeps the data.
+ * after SIGKILL) keeps the data. `args` go last (e.g. `['--save', '3600 1']`, or
+ * `['--rename-command', 'CONFIG', '']` for a Redis without CONFIG, as managed ones often are).
  */
-export async function startRedis(options: { appendOnly?: boolean } = {}): Promise<ServerProcess> {
+export async function startRedis(options: { appendOnly?: boolean; args?: string[] } = {}): Promise<ServerProcess> {
   const binary = mustFind('redis-server');
   return startServer({
     what: 'redis',
@@ -229,6 +230,7 @@ export async function startRedis(options: { appendOnly?: boolean } = {}): Promis
     args: (port, dir) => [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ...(options.args ?? []),
     ],
     probe: (port) => tcpProbe(port, 'PING\r\n', '+PONG'),
     url: (port) => `redis://127.0.0.1:${port}`,

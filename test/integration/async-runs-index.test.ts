@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
 function indexConformance(name: string, open: () => Promise<{ index: AsyncRunIndex; destroy: () => Promise<void> }>, skip: string | false = false): void {

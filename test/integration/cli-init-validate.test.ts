@@ -14,7 +14,7 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 describe('cli init', () => {
-  for (const template of ['handler', 'fastapi']) {
+  for (const template of ['http', 'webhook', 'cron', 'worker', 'fastapi']) {
     it(`scaffolds the ${template} template, which validates`, async (t) => {
       const root = tempDir(t);
       const r = await runCli(['init', 'My Func', '--template', template, '--json'], { cwd: root });
@@ -23,14 +23,44 @@ describe('cli init', () => {
       assert.equal(doc.name, 'my-func');
       const dir = join(root, 'My Func');
       assert.deepEqual(readdirSync(dir).sort(), doc.files.slice().sort());
+      assert.ok(doc.files.includes('conftest.py') && doc.files.some((f) => /^test_.*\.py$/.test(f)), 'every template ships tests');
+      assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), '.env\n__pycache__/\n.pytest_cache/\n');
       assert.match(readFileSync(join(dir, 'platform.yaml'), 'utf8'), /^name: my-func$/m);
       JSON.parse(readFileSync(join(dir, 'payload.json'), 'utf8'));
       const v = await runCli(['validate', '--json'], { cwd: dir });
       assert.equal(v.code, EXIT.OK, v.stdout + v.stderr);
       const report = JSON.parse(v.stdout) as { ok: boolean; entrypoint: { kind: string } };
-      assert.equal(report.entrypoint.kind, template === 'handler' ? 'handler' : 'assignment');
+      assert.equal(report.entrypoint.kind, template === 'fastapi' ? 'assignment' : 'handler');
     });
   }
+
+  it('takes the old template name handler as http', async (t) => {
+    const r = await runCli(['init', tempDir(t), '--name', 'x', '--template', 'handler', '--json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { template: string }).template, 'http');
+  });
+
+  it('refuses an unknown template or CI (exit 2)', async (t) => {
+    assert.equal((await runCli(['init', tempDir(t), '--name', 'x', '--template', 'nope'])).code, EXIT.USAGE);
+    assert.equal((await runCli(['init', tempDir(t), '--name', 'x', '--ci', 'jenkins'])).code, EXIT.USAGE);
+  });
+
+  it('--ci github writes a workflow that tests, validates and deploys with FP_URL/FP_TOKEN', async (t) => {
+    const dir = tempDir(t);
+    const r = await runCli(['init', dir, '--name', 'shop', '--ci', 'github', '--json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const workflow = readFileSync(join(dir, '.github', 'workflows', 'deploy.yml'), 'utf8');
+    assert.match(workflow, /name: deploy shop/);
+    for (const step of ['python -m pytest', 'fastapi-platform validate', 'fastapi-platform deploy', 'secrets.FP_URL', 'secrets.FP_TOKEN']) assert.ok(workflow.includes(step), step);
+  });
+
+  it('adds only the missing lines to an existing .gitignore', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '.gitignore'), 'node_modules\n.env');
+    const r = await runCli(['init', dir, '--name', 'x', '--json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules\n.env\n__pycache__/\n.pytest_cache/\n');
+  });
 
   it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {
     const dir = tempDir(t);

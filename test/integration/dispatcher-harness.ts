@@ -2,7 +2,9 @@
  * Shared pieces of the dispatcher tests: a scripted AttemptRunner (the seam the lead fills with
  * the gateway's invoke), outcomes, and polling. The queues and timelines used are the real ones.
  */
-import type { AttemptJob, AttemptOutcome, AttemptRunner, RunTimeline, RunTimelineView } from '../../controlplane/async/index.js';
+import type {
+  AttemptJob, AttemptOutcome, AttemptOutcomeLabel, AttemptRunner, DeadLetterReason, DispatchMetrics, RunTimeline, RunTimelineView,
+} from '../../controlplane/async/index.js';
 
 export function success(): AttemptOutcome {
   return { ok: true, httpStatus: 200, errorCode: null, errorClass: null, cold: false, durationMs: 1, initMs: 0, handlerMs: 1 };
@@ -22,6 +24,22 @@ export class ScriptedRunner implements AttemptRunner {
   async run(job: AttemptJob, signal: AbortSignal): Promise<AttemptOutcome> {
     this.seen.push(job);
     return this.script(job, signal);
+  }
+}
+
+/** Keeps what the dispatcher reported through its metrics port, in order. */
+export class RecordedMetrics implements DispatchMetrics {
+  readonly lags: number[] = [];
+  readonly outcomes: AttemptOutcomeLabel[] = [];
+  readonly dead: DeadLetterReason[] = [];
+  claimed(_fn: string, lagSeconds: number): void {
+    this.lags.push(lagSeconds);
+  }
+  attempt(_fn: string, outcome: AttemptOutcomeLabel): void {
+    this.outcomes.push(outcome);
+  }
+  deadLettered(_fn: string, reason: DeadLetterReason): void {
+    this.dead.push(reason);
   }
 }
 

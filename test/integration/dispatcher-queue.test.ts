@@ -13,9 +13,9 @@ import {
   Dispatcher, enqueueRun, MemoryRunTimeline, type DispatcherOptions, type RetryPolicy, type RunTimeline,
 } from '../../controlplane/async/index.js';
 import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/async/index.js';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
-import { delay, failure, ScriptedRunner, settled, success } from './dispatcher-harness.js';
+import { delay, failure, RecordedMetrics, ScriptedRunner, settled, success } from './dispatcher-harness.js';
 
 const LEASE_MS = 300;
 /** Opens a connection to one shared queue (each call = another process's view of the same queue). */
@@ -73,11 +73,15 @@ for (const [name, skip, makeSite] of sites) {
 
     it('retries a run that fails twice, then it succeeds: three attempts recorded', async (t) => {
       const runner = new ScriptedRunner((job) => (job.attempt < 3 ? failure(500, 'user_error', 'FUNCTION_ERROR') : success()));
-      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      const metrics = new RecordedMetrics();
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, metrics });
       const runId = randomUUID();
       await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
       dispatcher.start();
       const view = await settled(timeline, runId);
+      assert.deepEqual(metrics.outcomes, ['failed_retry', 'failed_retry', 'succeeded']);
+      assert.equal(metrics.lags.length, 3, 'each attempt claimed once');
+      assert.ok(metrics.lags.every((s) => s >= 0 && s < 2), JSON.stringify(metrics.lags));
       assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'retried', 'running', 'retried', 'running', 'succeeded']);
       assert.deepEqual(view.attempts.map((a) => [a.attempt, a.status, a.errorClass]), [
         [1, 'failed', 'user_error'], [2, 'failed', 'user_error'], [3, 'succeeded', null],
@@ -89,11 +93,13 @@ for (const [name, skip, makeSite] of sites) {
 
     it('gives up at once on a non-retryable error: failed after one attempt, dead-lettered', async (t) => {
       const runner = new ScriptedRunner(() => failure(502, 'bad_return', 'FUNCTION_BAD_RESPONSE'));
-      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      const metrics = new RecordedMetrics();
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, metrics });
       const runId = randomUUID();
       await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
       dispatcher.start();
       const view = await settled(timeline, runId);
+      assert.deepEqual([metrics.outcomes, metrics.dead], [['failed_final'], ['non_retryable']]);
       assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'failed']);
       assert.equal(view.attempts.length, 1);
       const dead = await queue.getDead(runId);
@@ -120,11 +126,13 @@ for (const [name, skip, makeSite] of sites) {
 
     it('fails a run after max attempts and dead-letters it', async (t) => {
       const runner = new ScriptedRunner(() => failure(504, 'timeout', 'FUNCTION_TIMEOUT'));
-      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner }, { ...FAST, maxAttempts: 2 });
+      const metrics = new RecordedMetrics();
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, metrics }, { ...FAST, maxAttempts: 2 });
       const runId = randomUUID();
       await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
       dispatcher.start();
       const view = await settled(timeline, runId);
+      assert.deepEqual([metrics.outcomes, metrics.dead], [['failed_retry', 'failed_final'], ['max_attempts']]);
       assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'retried', 'running', 'failed']);
       assert.deepEqual(view.attempts.map((a) => a.attempt), [1, 2]);
       assert.equal((await queue.getDead(runId))?.reason, 'max_attempts class:timeout');
@@ -133,12 +141,15 @@ for (const [name, skip, makeSite] of sites) {
 
     it('fails a run older than the max event age without running it', async (t) => {
       const runner = new ScriptedRunner(() => success());
-      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner }, { ...FAST, maxEventAgeMs: 50 });
+      const metrics = new RecordedMetrics();
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner, metrics }, { ...FAST, maxEventAgeMs: 50 });
       const runId = randomUUID();
       await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
       await delay(120);
       dispatcher.start();
       const view = await settled(timeline, runId);
+      assert.deepEqual([metrics.outcomes, metrics.dead], [[], ['max_event_age']], 'dead-lettered without an attempt');
+      assert.ok(metrics.lags[0]! >= 0.1, `it waited ${metrics.lags[0]} s to be claimed`);
       assert.deepEqual(view.transitions.map((s) => [s.state, s.detail]), [['queued', null], ['failed', 'max_event_age']]);
       assert.equal(runner.seen.length, 0);
       assert.equal((await queue.getDead(runId))?.reason, 'max_event_age');
@@ -151,15 +162,18 @@ for (const [name, skip, makeSite] of sites) {
         // Answers success only once abandoned: the dead consumer must not ack it anyway.
         signal.addEventListener('abort', () => resolve(success()), { once: true });
       }));
-      const a = await setup(t, site, { runner: hung, timeline, graceMs: 50 });
+      const aMetrics = new RecordedMetrics();
+      const a = await setup(t, site, { runner: hung, timeline, graceMs: 50, metrics: aMetrics });
       const runId = randomUUID();
       await enqueueRun(a.queue, timeline, { runId, function: 'fn', payload }, Date.now());
       a.dispatcher.start();
       while (hung.seen.length === 0) await delay(10);
       await a.dispatcher.stop(); // grace runs out mid-attempt: no ack, no nack, the lease is left
       assert.equal((await a.queue.stats()).leased, 1);
+      assert.deepEqual(aMetrics.outcomes, ['abandoned']);
       const healthy = new ScriptedRunner(() => success());
-      const b = await setup(t, site, { runner: healthy, timeline });
+      const bMetrics = new RecordedMetrics();
+      const b = await setup(t, site, { runner: healthy, timeline, metrics: bMetrics });
       b.dispatcher.start();
       const view = await settled(timeline, runId);
       assert.equal(view.state, 'succeeded');
@@ -167,6 +181,27 @@ for (const [name, skip, makeSite] of sites) {
       assert.match(view.transitions[2]?.detail ?? '', /attempt 1 \(delivery 2\)/);
       assert.deepEqual(healthy.seen.map((j) => j.attempt), [1]);
       assert.deepEqual(await b.queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.deepEqual([bMetrics.outcomes, bMetrics.lags], [['succeeded'], []], 'a redelivery has no claim lag');
+    });
+
+    it('counts lease_lost when another consumer took the job over before the attempt was acked', async (t) => {
+      const site = await newSite(t);
+      // Heartbeats only every 10 s: the queue's 300 ms lease runs out while the attempt runs.
+      const slow = new ScriptedRunner(async () => { await delay(LEASE_MS * 2); return success(); });
+      const metrics = new RecordedMetrics();
+      const { queue, timeline, dispatcher } = await setup(t, site, { runner: slow, metrics, leaseMs: 30_000, concurrency: 1 });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      while (slow.seen.length === 0) await delay(10);
+      const rival = await site.connect();
+      t.after(() => rival.close());
+      await delay(LEASE_MS + 50);
+      const [taken] = await rival.claim('rival', 1);
+      assert.equal(taken?.runId, runId);
+      while (metrics.outcomes.length === 0) await delay(10);
+      assert.deepEqual(metrics.outcomes, ['lease_lost']);
+      await rival.ack(taken);
     });
 
     it('keeps the lease of a long attempt alive with heartbeats', async (t) => {

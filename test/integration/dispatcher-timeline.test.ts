@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { RedisRunTimeline } from '../../controlplane/async/index.js';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { MemoryRunTimeline, openSqliteTimeline, type AttemptRecord, type RunTimeline } from '../../controlplane/async/index.js';
 

@@ -1,13 +1,14 @@
 /**
  * The production queue (Redis Streams, a real redis-server): the shared conformance suite, then
  * what only Redis promises: only documented keys, no job lost when Redis is killed and restarted
- * (AOF, appendfsync always), and QUEUE_UNAVAILABLE (not a hang) while it is down.
+ * (AOF, appendfsync always), QUEUE_UNAVAILABLE (not a hang, no driver words) while it is down, and a
+ * queue that goes on after Redis came back empty.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { openRedisQueue, type Queue } from '../../controlplane/async/index.js';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 import { rejectsWithCode } from '../conformance/fixtures.js';
 import { queueConformance } from '../conformance/queue-suite.js';
@@ -45,7 +46,7 @@ describe('redis queue', { skip }, () => {
       const [job] = await q.claim('c1', 1);
       await q.deadLetter(job!, 'X');
       const k = redisKeys(prefix).queue('async');
-      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [k.stream, k.delayed, k.job('r2'), k.idempotency('k'), k.dead, k.deadIndex].sort());
+      assert.deepEqual((await probe.keys(`${prefix}:*`)).sort(), [k.stream, k.delayed, k.job('r2'), k.idempotency('k'), k.dead, k.deadIndex, k.waiting('f'), k.waitingFunctions].sort());
       const ttl = await probe.pttl(k.idempotency('k'));
       assert.ok(ttl > 0 && ttl <= 24 * 3_600_000);
     } finally {
@@ -96,6 +97,45 @@ describe('redis queue', { skip }, () => {
     await rejectsWithCode(q.enqueue({ runId: 'r', function: 'f', payload: Buffer.from('x') }), 'QUEUE_UNAVAILABLE');
     await rejectsWithCode(q.stats(), 'QUEUE_UNAVAILABLE');
     assert.ok(Date.now() - started < 5000);
+    // What callers may show: plain words, the driver's own only as the cause.
+    const err = await q.enqueue({ runId: 'r2', function: 'f', payload: Buffer.from('x') }).catch((e: Error) => e);
+    assert.doesNotMatch((err as Error).message, /enableOfflineQueue|Stream isn't writeable|ECONNREFUSED|ioredis/);
     await q.close();
+  });
+
+  it('goes on after Redis restarts without its data: creates the consumer group again, and says so once', async () => {
+    const server = await startRedis(); // nothing persisted: a restart comes back empty
+    after(() => server.destroy());
+    const lines: string[] = [];
+    const client = connectRedis(server.url);
+    await redisReady(client);
+    const q = await openRedisQueue({ client, ownsClient: true, prefix: randomPrefix(), log: (line) => lines.push(line) });
+    try {
+      await q.enqueue({ runId: 'before', function: 'f', payload: Buffer.from('b') });
+      const [first] = await q.claim('c0', 1);
+      await q.ack(first!);
+      await server.stop();
+      await server.start();
+      // The client reconnects by itself (within a second); the first write after that creates the stream only.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          await q.enqueue({ runId: 'after', function: 'f', payload: Buffer.from('a') });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      // Several consumers meet the missing group at once (as the dispatcher's workers do).
+      const claimed = (await Promise.all(['c1', 'c2', 'c3', 'c4'].map((c) => q.claim(c, 1)))).flat();
+      assert.deepEqual(claimed.map((j) => j.runId), ['after']);
+      await q.ack(claimed[0]!);
+      assert.deepEqual(await q.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /was missing \(Redis lost its data.*created it again/);
+    } finally {
+      await q.close();
+    }
   });
 });

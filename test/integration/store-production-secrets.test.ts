@@ -10,7 +10,8 @@ import { after, describe, it } from 'node:test';
 import { MongoClient, type Document } from 'mongodb';
 import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
 import { TokenIndex } from '../../controlplane/service/tokens.js';
-import { openStore, type Store } from '../../controlplane/store/index.js';
+import type { Store } from '../../controlplane/store/index.js';
+import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { settings, uniqueName } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -35,7 +36,7 @@ const freshDatabase = (): string => `fp_sec_${randomBytes(5).toString('hex')}`;
 const collection = (database: string, name: string) => client!.db(database).collection<Document & { _id: string }>(name);
 
 async function open(database: string, keyring: Keyring): Promise<Store> {
-  const store = await openStore({ kind: 'production', mongoUrl: ferret!.url, database, keyring });
+  const store = await openMongoStore({ url: ferret!.url, database, keyring });
   stores.push(store);
   return store;
 }

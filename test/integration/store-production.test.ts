@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import { openStore, type Store } from '../../controlplane/store/index.js';
+import type { Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
 import { file, rejectsWithCode, run, settings, uniqueName } from '../conformance/fixtures.js';
@@ -38,7 +38,7 @@ function freshDatabase(): string {
 }
 
 async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring } = {}): Promise<Store> {
-  const store = await openStore({ kind: 'production', keyring: ring, mongoUrl: ferret!.url, database, ...extra });
+  const store = await openMongoStore({ keyring: ring, url: ferret!.url, database, ...extra });
   databases.set(store, database);
   return store;
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
-import { openStore } from '../../controlplane/store/index.js';
+import { openMongoStore } from '../../controlplane/store/production/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { usageHistoryConformance } from '../conformance/usage-history-suite.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
@@ -29,5 +29,5 @@ if (!skip) {
 }
 
 describe('usage history on FerretDB', { skip }, () => {
-  usageHistoryConformance('production (MongoDB wire, FerretDB)', (now) => openStore({ kind: 'production', keyring: ring, mongoUrl: ferret!.url, database: `fp_hist_${randomBytes(5).toString('hex')}`, now }));
+  usageHistoryConformance('production (MongoDB wire, FerretDB)', (now) => openMongoStore({ keyring: ring, url: ferret!.url, database: `fp_hist_${randomBytes(5).toString('hex')}`, now }));
 });

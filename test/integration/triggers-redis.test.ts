@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { connectRedis, redisReady } from '../../controlplane/store/production/redis-metrics.js';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { checkReplay, CronScheduler, redisReplayGuard, redisTickLock, verifyStripeSignature, type TickLock } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';

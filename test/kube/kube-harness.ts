@@ -1,7 +1,7 @@
 /**
  * The kube tier's set-up: a real API server (kube-cluster.ts), the test kubelet running Pods as
  * local processes (test-kubelet.ts), and Kubernetes hosts as the platform would build them,
- * authenticated as the pool manager's RBAC user. Run the tier alone with `bash scripts/test-kube.sh`.
+ * authenticated as the pool manager's RBAC user. Run the tier alone with `npm run test:kube`.
  */
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';

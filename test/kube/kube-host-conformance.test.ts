@@ -1,7 +1,7 @@
 /**
  * The Kubernetes host against the RuntimeHost conformance suite, on a real API server with the
  * test kubelet (kube-harness.ts). A Pod's container is its box: ending it ends every process in
- * it; the host does not sandbox inside the Pod (docs/adr/0011-kubernetes-host.md).
+ * it; the host does not sandbox inside the Pod (docs/adr/0012-kubernetes-host.md).
  */
 import { after } from 'node:test';
 import { kubeTierUnavailable } from '../helpers/kube-cluster.js';

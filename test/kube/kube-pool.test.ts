@@ -47,6 +47,12 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       await sleep(100);
     }
   };
+  /** A host of the pool, closed after the test whatever happens (a leftover host would keep filling the pool). */
+  const newHost = (t: TestContext, overrides: Parameters<KubeWorld['host']>[0] = {}): KubeHost => {
+    const host = world.host(overrides);
+    t.after(() => host.close());
+    return host;
+  };
   /** A pool manager on `host`, closed (with the host) after the test whatever happens. */
   const pool = (t: TestContext, host: KubeHost, overrides = {}): PoolManager => {
     const pm = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()], spawnTimeoutMs: 30_000, shutdownGraceMs: 1_000, ...overrides }), host);
@@ -60,7 +66,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   };
 
   it('fills the warm pool, leases a Pod by relabelling it, and runs calls on it over TCP', async (t) => {
-    const host = world.host();
+    const host = newHost(t);
     await host.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
     assert.equal((await pods('fastapi-platform.dev/preset=m512')).length, 0, 'a preset with no warm target gets no Pod');
@@ -94,7 +100,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   });
 
   it('deletes the Pod of an instance once it has been idle', async (t) => {
-    const host = world.host();
+    const host = newHost(t);
     await host.start();
     const pm = pool(t, host, { idleTimeoutMs: 500, reapIntervalMs: 100 });
     await pm.start();
@@ -106,14 +112,14 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   });
 
   it('fails a call whose Pod is deleted mid-call with a clear error, and serves the next call on a new Pod', async (t) => {
-    const host = world.host();
+    const host = newHost(t);
     await host.start();
     const pm = pool(t, host);
     await pm.start();
     const fn = fnVersion(dir, { timeoutMs: 60_000 });
     const call = pm.invoke(fn, ev({ sleep: '30' }));
     await until('the call\'s Pod leased', async () => (await pods(LEASED)).length === 1);
-    await sleep(300);
+    await until('the call running on its instance', async () => pm.stats().busy === 1);
     const name = (await pods(LEASED))[0]!.metadata!.name!;
     await admin.deleteNamespacedPod({ name, namespace: world.cluster.namespace });
     const failed = await call;
@@ -126,7 +132,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   });
 
   it('fails a call whose Pod crashes or is evicted with the codes a local process gets, and replaces the Pod', async (t) => {
-    const host = world.host();
+    const host = newHost(t);
     await host.start();
     const pm = pool(t, host);
     await pm.start();
@@ -139,7 +145,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
         name = (await pods(LEASED)).map((p) => p.metadata!.name!).find((n) => !before.has(n)) ?? '';
         return name !== '';
       });
-      await sleep(300);
+      await until('the call running on its instance', async () => pm.stats().busy === 1);
       kill(name);
       return call;
     };
@@ -159,7 +165,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
 
   it('a restarted platform adopts the warm Pods and deletes strays', async (t) => {
     await clean();
-    const first = world.host();
+    const first = newHost(t);
     await first.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
     const adopted = new Set((await readyWarm()).map((p) => p.metadata!.name!));
@@ -171,7 +177,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       namespace: world.cluster.namespace,
       body: { metadata: { name: strayName, labels: { ...stray.metadata!.labels, 'fastapi-platform.dev/state': 'leased', 'fastapi-platform.dev/holder': 'gone' }, annotations: stray.metadata!.annotations ?? {} }, spec: stray.spec! },
     });
-    const second = world.host();
+    const second = newHost(t);
     await second.start();
     await until('the stray deleted', async () => !(await pods()).some((p) => p.metadata!.name === strayName));
     assert.deepEqual(new Set((await readyWarm()).map((p) => p.metadata!.name!)), adopted, 'the same warm Pods, none created');
@@ -194,7 +200,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
       const ids = [0, 1].map((i) => `gw-${i}-${Date.now()}`);
       const hosts = await Promise.all(ids.map(async (hostId) => {
         const coordinator = await RedisCoordinator.open({ redisUrl: redis.url, prefix, pool: world.pool, hostId, ttlMs: 3_000 });
-        const host = world.host({ hostId, coordinator });
+        const host = newHost(t, { hostId, coordinator });
         await host.start();
         return host;
       }));
@@ -219,7 +225,7 @@ describe('Kubernetes host: the pool on a real API server', { skip }, () => {
   it('re-lists after the API server restarts, and keeps the pool filled', async (t) => {
     await clean();
     const lines: string[] = [];
-    const host = world.host({ log: (line) => lines.push(line) });
+    const host = newHost(t, { log: (line) => lines.push(line) });
     await host.start();
     await until('2 warm Pods Ready', async () => (await readyWarm()).length === 2);
     // Other objects change (as they always do in a cluster), the API server crashes before it tells

@@ -45,6 +45,14 @@ describe('cli main', () => {
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number } };
     assert.deepEqual([doc.ok, doc.error.code, doc.error.exitCode], [false, 'USAGE', EXIT.USAGE]);
   });
+
+  it('up refuses bad FP_* settings and directory mode before starting anything (exit 2, BAD_CONFIG)', async () => {
+    for (const env of [{ FP_PORT: 'eighty' }, { FP_FUNCTIONS_DIR: '/srv/functions' }] as Record<string, string>[]) {
+      const r = await runCli(['up', '--json'], { env: { HOME: '/nonexistent', ...env } });
+      assert.equal(r.code, EXIT.USAGE, JSON.stringify(env));
+      assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'BAD_CONFIG');
+    }
+  });
 });
 
 describe('cli deploy helpers', () => {

@@ -1,11 +1,12 @@
 /**
  * The error registry and its documentation: every code in ERRORS has a section in
  * docs/errors.md with the same status and component, a meaning and a fix; no section documents
- * a code that does not exist. (Reading one file of the repository; no other I/O.)
+ * a code that does not exist; and no code is thrown anywhere in the sources that the registry
+ * does not have. (Reads the repository's docs and TypeScript sources; no other I/O.)
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ERRORS, errorBody, httpStatus, PlatformError, type ErrorCode } from '../../protocol/index.js';
@@ -43,6 +44,55 @@ describe('docs/errors.md', () => {
   it('documents no code that the registry does not have', () => {
     const stale = [...documented.keys()].filter((code) => !(code in ERRORS));
     assert.deepEqual(stale, []);
+  });
+});
+
+/** The services' sources (tests and bench excluded: they assert codes, they do not throw them). */
+const SOURCE_DIRS = ['protocol', 'poolmgr', 'gateway', 'controlplane', 'platform', 'cli'];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/**
+ * Where a code is given as a literal: `code = 'X'` / `code: 'X'` (error classes, error objects,
+ * verdicts), `new CliError(EXIT.…, 'X'` (the CLI's failures) and `… code … ?? 'X'` (a fallback
+ * code). Registry-typed places (PlatformError, `satisfies readonly ErrorCode[]`) are checked by
+ * the compiler as well; this catches the untyped ones.
+ */
+const CODE_LITERALS = [
+  /\bcode\s*[:=]\s*'([A-Z][A-Z0-9_]*)'/g,
+  /\bCliError\(\s*EXIT\.\w+,\s*'([A-Z][A-Z0-9_]*)'/g,
+  /\bcode\b[^\n]*\?\?\s*'([A-Z][A-Z0-9_]*)'/g,
+];
+
+function codesInSource(text: string): string[] {
+  return CODE_LITERALS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]!));
+}
+
+describe('codes thrown in the sources', () => {
+  it('finds the literals it looks for', () => {
+    assert.deepEqual(codesInSource("readonly code = 'A_B'; x = { code: 'C' }; new CliError(EXIT.API, 'D', m); const code = k?.code ?? 'E';"), ['A_B', 'C', 'D', 'E']);
+    assert.deepEqual(codesInSource("if (err.code === 'ENOENT') {} issue.code === 'custom'"), []);
+  });
+
+  it('are every one in the registry', () => {
+    const unknown: string[] = [];
+    let seen = 0;
+    for (const dir of SOURCE_DIRS) {
+      for (const file of sourceFiles(join(ROOT, dir))) {
+        for (const code of codesInSource(readFileSync(file, 'utf8'))) {
+          seen++;
+          if (!(code in ERRORS)) unknown.push(`${relative(ROOT, file)}: ${code}`);
+        }
+      }
+    }
+    assert.ok(seen > 50, `only ${seen} code literals found: is the scan looking at the sources?`);
+    assert.deepEqual(unknown, [], 'codes missing from protocol/errors.ts (append them, document them in docs/errors.md)');
   });
 });
 

@@ -138,7 +138,7 @@ describe('GatewayMetrics', () => {
   };
 
   it('caps distinct function labels, the rest share _other', async () => {
-    const metrics = new GatewayMetrics(pool, 2);
+    const metrics = new GatewayMetrics(pool, { maxFunctions: 2 });
     for (const name of ['a', 'b', 'c', 'd', 'a']) metrics.observe(name, 'ok', false, 0.01);
     assert.equal(metrics.functionLabel('a'), 'a');
     assert.equal(metrics.functionLabel('c'), OTHER_FUNCTION);

@@ -10,10 +10,12 @@ describe('parseDurationMs', () => {
     ['2m', 120_000],
     ['1h', 3_600_000],
     [' 10s ', 10_000],
+    ['\t2s', 2000],
   ];
   for (const [text, ms] of cases) it(`${JSON.stringify(text)} → ${ms}`, () => assert.equal(parseDurationMs(text), ms));
 
-  for (const bad of ['30', '', 's', '-1s', '1d', '1 s', '0ms', '0.1ms', 'abc']) {
+  // Not a safe integer of ms (found by the API fuzz test); other whitespace than spaces and tabs; non-ASCII digits.
+  for (const bad of ['30', '', 's', '-1s', '1d', '1 s', '0ms', '0.1ms', 'abc', '417172839999999999h', '\u00a010s', '١s']) {
     it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseDurationMs(bad), (e: unknown) => e instanceof UnitError && e.code === 'BAD_UNIT'));
   }
 });
@@ -30,7 +32,7 @@ describe('parseMemoryBytes', () => {
   ];
   for (const [text, bytes] of cases) it(`${JSON.stringify(text)} → ${bytes}`, () => assert.equal(parseMemoryBytes(text), bytes));
 
-  for (const bad of ['', 'Mi', '1X', '-1Mi', '1 Mi', '1mi']) {
+  for (const bad of ['', 'Mi', '1X', '-1Mi', '1 Mi', '1mi', '99999999999Ti', '\n1Mi']) {
     it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseMemoryBytes(bad), UnitError));
   }
 });

@@ -19,6 +19,7 @@ describe('platform config', () => {
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        redisAllowVolatile: false,
         runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
       },
@@ -26,9 +27,25 @@ describe('platform config', () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  it('reads the functions directory of directory mode, not with the production store', () => {
+    assert.equal(loadConfig({ FP_FUNCTIONS_DIR: '/srv/functions' }).functionsDir, '/srv/functions');
+    assert.equal(parseOptions({ functionsDir: 'fns' }).functionsDir, 'fns');
+    assert.throws(
+      () => loadConfig({ FP_FUNCTIONS_DIR: '/srv/functions', FP_STORE: 'production', FP_REDIS_URL: 'redis://127.0.0.1:6379', FP_MONGO_URL: 'mongodb://127.0.0.1:27017/' }),
+      (err: unknown) => err instanceof ConfigError && err.code === 'BAD_CONFIG' && err.issues.map((i) => i.key).join() === 'FP_FUNCTIONS_DIR',
+    );
+  });
+
+  it('refuses numbers that are not plain whole decimals, rather than coercing them', () => {
+    for (const bad of ['1e6', '0x10', ' 12', '-5', '3.0']) {
+      assert.throws(() => loadConfig({ FP_MAX_BODY_BYTES: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_MAX_BODY_BYTES', bad);
+    }
+  });
+
   it('takes a sandbox uid range only when it is well formed and excludes the platform\'s own uid', () => {
     assert.equal(loadConfig({ FP_SANDBOX_UIDS: '700000-700999' }).sandboxUids, '700000-700999');
     assert.equal(loadConfig({ FP_UNSAFE_NO_SANDBOX: '1' }).unsafeNoSandbox, true);
+    assert.equal(loadConfig({ FP_REDIS_ALLOW_VOLATILE: '1' }).redisAllowVolatile, true);
     const own = process.getuid?.() ?? 0;
     for (const bad of ['0-10', '10-5', 'x-y', `${Math.max(1, own)}-${own + 10}`]) {
       if (bad === `${Math.max(1, own)}-${own + 10}` && own === 0) continue; // root: covered by 0-10

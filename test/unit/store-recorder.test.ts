@@ -13,6 +13,12 @@ import { redisKeys } from '../../protocol/redis-keys.js';
 import { run } from '../conformance/fixtures.js';
 
 const fast = { retryBaseMs: 5, retryMaxMs: 20 };
+/**
+ * Resolves after the setImmediate callbacks queued before it (they run in order): a recorder's
+ * first write, scheduled by `record()` on setImmediate, has then started. An event, not a wait
+ * for time (a timer of 1 ms can fire before an earlier setImmediate).
+ */
+const recorderTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('BufferedRecorder', () => {
   it('writes in batches, in order, off the caller', async () => {
@@ -40,7 +46,7 @@ describe('BufferedRecorder', () => {
     });
     rec.record(1);
     rec.record(2);
-    await sleep(1);
+    await recorderTurn();
     rec.record(3); // arrives while the first batch is failing: it waits behind it
     assert.equal(await rec.flush(2000), true);
     assert.deepEqual(attempts.slice(0, 4).map((a) => a.items), [[1, 2], [1, 2], [1, 2], [1, 2]]);
@@ -66,7 +72,7 @@ describe('BufferedRecorder', () => {
       onDrop: (n, reason) => drops.push([n, reason]),
     });
     rec.record(0);
-    await sleep(1); // the first batch [0] is now in flight and hangs
+    await recorderTurn(); // the first batch [0] is now in flight and hangs
     for (let i = 1; i < 250; i++) rec.record(i);
     const stats = rec.stats();
     assert.equal(stats.pending + stats.inFlight, 100, 'never more than capacity');
@@ -98,6 +104,29 @@ describe('BufferedRecorder', () => {
     assert.equal(rec.dropped, 6);
   });
 
+  it('reports every write with its size, duration and result (for the sink metrics)', async () => {
+    const writes: [number, boolean][] = [];
+    let fail = true;
+    const rec = new BufferedRecorder<number>({
+      ...fast,
+      batchSize: 2,
+      write: async () => {
+        await sleep(5);
+        if (fail) {
+          fail = false;
+          throw new Error('down once');
+        }
+      },
+      onWrite: (count, seconds, ok) => {
+        assert.ok(seconds >= 0.004 && seconds < 5, `seconds ${seconds}`);
+        writes.push([count, ok]);
+      },
+    });
+    for (let i = 0; i < 3; i++) rec.record(i);
+    assert.equal(await rec.flush(2000), true);
+    assert.deepEqual(writes, [[2, false], [2, true], [1, true]]);
+  });
+
   it('refuses settings that cannot work', () => {
     assert.throws(() => new BufferedRecorder<number>({ capacity: 10, batchSize: 10, write: async () => {} }), RangeError);
     assert.throws(() => new BufferedRecorder<number>({ capacity: 1, write: async () => {} }), RangeError);
@@ -108,9 +137,14 @@ describe('RecordingRunSink', () => {
   it('feeds the run store and the hot metrics independently', async () => {
     const stored: RunRecord[] = [];
     let storeUp = false;
+    let tried!: () => void;
+    const triedWhileDown = new Promise<void>((resolve) => (tried = resolve));
     const runs: Pick<RunStore, 'record'> = {
       record: async (batch) => {
-        if (!storeUp) throw new Error('mongo down');
+        if (!storeUp) {
+          tried();
+          throw new Error('mongo down');
+        }
         stored.push(...batch);
       },
     };
@@ -122,6 +156,9 @@ describe('RecordingRunSink', () => {
     const usage = await metrics.usage('fn-s', '1m');
     assert.deepEqual([usage.invocations, usage.errors], [20, 5], 'metrics flow while the run store is down');
     assert.equal(stored.length, 0);
+    // The run store must have been tried (and failed) before it comes back: wait for that attempt,
+    // not for time (the metrics flush above can return before the run recorder's first turn).
+    await triedWhileDown;
     storeUp = true;
     assert.equal(await sink.flush(2000), true);
     assert.deepEqual(stored.map((r) => r.runId), records.map((r) => r.runId));

@@ -1,7 +1,10 @@
-/** Cron triggers without I/O: checks and codes, next ticks, and the scheduler on an in-memory lock. */
+/**
+ * Cron triggers without I/O: checks and codes, next ticks, and the scheduler on an in-memory lock,
+ * on a fake clock (node:test's mock timers drive setTimeout and Date, so no test waits for time).
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { CronScheduler, MemoryTickLock, parseSchedule, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
+import { describe, it, type TestContext } from 'node:test';
+import { CronScheduler, MemoryTickLock, parseSchedule, type CronMetrics, type CronTickOutcome, type CronTrigger, type FiredTrigger, type TriggerError } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -13,7 +16,18 @@ const codeOf = (fn: () => unknown): string | undefined => {
   return undefined;
 };
 const base: CronTrigger = { function: 'report', triggerId: 'nightly', expression: '0 0 * * *' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fake clock from `startMs` (half a second past a whole second: ticks fall on whole seconds). */
+function fakeClock(t: TestContext, startMs = Date.UTC(2026, 0, 1, 12, 0, 0, 500)): (ms: number) => Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: startMs });
+  // Advances in steps, letting the fires started by each step settle (setImmediate is not faked).
+  return async (ms: number) => {
+    for (let done = 0; done < ms; done += 50) {
+      t.mock.timers.tick(Math.min(50, ms - done));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+}
 
 describe('cron schedule checks', () => {
   it('accepts five and six fields, aliases and IANA zones', () => {
@@ -59,7 +73,8 @@ describe('cron schedule checks', () => {
 describe('cron scheduler (memory lock)', () => {
   const everySecond: CronTrigger = { function: 'tick', triggerId: 's', expression: '* * * * * *', payload: Buffer.from('hi') };
 
-  it('fires each tick once across two schedulers sharing a lock', async () => {
+  it('fires each tick once across two schedulers sharing a lock', async (t) => {
+    const advance = fakeClock(t);
     const lock = new MemoryTickLock();
     const fired: number[] = [];
     const payloads = new Set<string>();
@@ -70,15 +85,16 @@ describe('cron scheduler (memory lock)', () => {
       s.set(everySecond);
       s.start();
     }
-    await sleep(2300);
+    await advance(2300);
     await Promise.all([a.stop(), b.stop()]);
-    assert.ok(fired.length >= 2, `fired ${fired.length}`);
+    assert.equal(fired.length, 2, 'the ticks at +0.5 s and +1.5 s, each once');
     assert.equal(new Set(fired).size, fired.length, 'a tick fired twice');
     for (const tick of fired) assert.equal(tick % 1000, 0);
     assert.deepEqual([...payloads], ['hi']);
   });
 
-  it('stops firing a removed trigger; replaceAll with one bad trigger changes nothing', async () => {
+  it('stops firing a removed trigger; replaceAll with one bad trigger changes nothing', async (t) => {
+    const advance = fakeClock(t);
     const fired: string[] = [];
     const s = new CronScheduler({ lock: new MemoryTickLock(), fire: (t) => void fired.push(t.triggerId) });
     s.set(everySecond);
@@ -88,18 +104,19 @@ describe('cron scheduler (memory lock)', () => {
     assert.equal(s.list().length, 2);
     assert.equal(s.remove({ function: 'tick', triggerId: 'other' }), true);
     assert.equal(s.remove({ function: 'tick', triggerId: 'other' }), false);
-    await sleep(1200);
-    assert.ok(fired.includes('s'));
+    await advance(1200);
+    assert.deepEqual(fired, ['s']);
     assert.ok(!fired.includes('other'));
     s.replaceAll([]);
     const count = fired.length;
-    await sleep(1100);
+    await advance(3000);
     await s.stop();
     assert.equal(fired.length, count);
     assert.equal(s.list().length, 0);
   });
 
-  it('reports a failing fire or lock through onError and keeps ticking', async () => {
+  it('reports a failing fire or lock through onError and keeps ticking', async (t) => {
+    const advance = fakeClock(t);
     const errors: unknown[] = [];
     const s = new CronScheduler({
       lock: { acquire: async () => true, close: async () => {} },
@@ -110,9 +127,47 @@ describe('cron scheduler (memory lock)', () => {
     });
     s.set(everySecond);
     s.start();
-    await sleep(2100);
+    await advance(2100);
     await s.stop();
-    assert.ok(errors.length >= 2);
+    assert.equal(errors.length, 2);
     assert.equal((errors[0] as { code: string }).code, 'QUEUE_UNAVAILABLE');
+  });
+
+  it('counts every tick by outcome: fired, skipped (locked, late, paused), failed (lock, enqueue)', async (t) => {
+    const advance = fakeClock(t);
+    const outcomes = (): { seen: CronTickOutcome[]; metrics: CronMetrics } => {
+      const seen: CronTickOutcome[] = [];
+      return { seen, metrics: { tick: (ref, outcome) => { assert.equal(ref.function, 'tick'); seen.push(outcome); } } };
+    };
+    const shared = new MemoryTickLock();
+    const [a, b, brokenLock, brokenFire, paused, late] = [outcomes(), outcomes(), outcomes(), outcomes(), outcomes(), outcomes()];
+    let offset = 0;
+    const schedulers = [
+      new CronScheduler({ lock: shared, fire: () => {}, metrics: a.metrics }),
+      new CronScheduler({ lock: shared, fire: () => 'fired', metrics: b.metrics }),
+      new CronScheduler({ lock: { acquire: () => Promise.reject(new Error('lock store down')), close: async () => {} }, fire: () => {}, metrics: brokenLock.metrics }),
+      new CronScheduler({ lock: new MemoryTickLock(), fire: () => Promise.reject(new Error('queue down')), metrics: brokenFire.metrics }),
+      new CronScheduler({ lock: new MemoryTickLock(), fire: async () => 'paused' as const, metrics: paused.metrics }),
+      // Its clock jumps ahead once armed: the timer wakes "too late" for the tick it waited for.
+      new CronScheduler({ lock: new MemoryTickLock(), fire: () => {}, metrics: late.metrics, maxLateMs: 100, now: () => Date.now() + offset }),
+    ];
+    for (const s of schedulers) {
+      s.set(everySecond);
+      s.start();
+    }
+    offset = 500;
+    await advance(1300);
+    await Promise.all(schedulers.map((s) => s.stop()));
+    const all = [...a.seen, ...b.seen];
+    assert.ok(all.length >= 2 && all.length % 2 === 0, JSON.stringify(all));
+    assert.equal(all.filter((o) => o === 'fired').length, all.length / 2, 'each tick: one fired, one skipped_locked');
+    assert.equal(all.filter((o) => o === 'skipped_locked').length, all.length / 2);
+    for (const [seen, outcome] of [[brokenLock.seen, 'failed_lock'], [brokenFire.seen, 'failed_enqueue'], [paused.seen, 'skipped_paused']] as const) {
+      assert.ok(seen.length >= 1, `${outcome}: ${JSON.stringify(seen)}`);
+      assert.ok(seen.every((o) => o === outcome), `${outcome}: ${JSON.stringify(seen)}`);
+    }
+    // The late wake is skipped; the schedule goes on from the (jumped) clock and fires the next tick.
+    assert.equal(late.seen[0], 'skipped_late', JSON.stringify(late.seen));
+    assert.ok(late.seen.slice(1).every((o) => o === 'fired'), JSON.stringify(late.seen));
   });
 });

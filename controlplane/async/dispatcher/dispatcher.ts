@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type Lease, type Queue } from '../queue/index.js';
 import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
-import type { AttemptOutcome, AttemptRecord, AttemptRunner, RetryPolicy, RetryPolicySource, RunTimeline } from './types.js';
+import { NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
 export interface DispatcherOptions {
   queue: Queue;
@@ -29,9 +29,19 @@ export interface DispatcherOptions {
   now?: () => number;
   /** [0, 1), for the backoff jitter (default Math.random). */
   random?: () => number;
-  /** Queue or timeline failures the dispatcher survived (default: printed to stderr). */
+  /**
+   * Queue or timeline failures the dispatcher survived (default: printed to stderr). Failed claims
+   * (the queue is down) are told once per outage, not once per poll.
+   */
   onError?: (err: unknown, runId: string | null) => void;
+  /** Where claims, attempt outcomes and dead letters are counted (default: nowhere). */
+  metrics?: DispatchMetrics;
+  /** Operator messages, e.g. that claims work again after an outage (default: stderr). */
+  log?: (line: string) => void;
 }
+
+/** How often each worker tries to claim while claims fail (the queue is down). */
+const DOWN_POLL_MS = 1000;
 
 /** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
 const LEASE_LOST = Symbol('lease lost');
@@ -44,6 +54,9 @@ export class Dispatcher {
   /** Aborted when the grace is over: attempts still running are abandoned to their leases. */
   private readonly abandon = new AbortController();
   private inFlight = 0;
+  /** Claims failed in a row, all workers together, and since when: one log line per outage. */
+  private failedClaims = 0;
+  private failingSince = 0;
 
   constructor(options: DispatcherOptions) {
     const concurrency = options.concurrency ?? 4;
@@ -54,6 +67,8 @@ export class Dispatcher {
       graceMs: options.graceMs ?? 10_000, consumer: this.consumer, now: options.now ?? Date.now,
       random: options.random ?? Math.random, policies: options.policies ?? null,
       onError: options.onError ?? ((err, runId) => console.error(`dispatcher: run ${runId ?? '-'}:`, err)),
+      metrics: options.metrics ?? NO_DISPATCH_METRICS,
+      log: options.log ?? ((line) => console.error(`dispatcher: ${line}`)),
       queue: options.queue, runner: options.runner, timeline: options.timeline,
     };
   }
@@ -88,11 +103,12 @@ export class Dispatcher {
       let job: ClaimedJob | undefined;
       try {
         [job] = await this.o.queue.claim(this.consumer, 1);
+        this.claimWorked();
       } catch (err) {
-        this.o.onError(err, null);
+        this.claimFailed(err);
       }
       if (job === undefined) {
-        await sleep(this.o.pollMs, this.stopping.signal);
+        await sleep(this.failedClaims > 0 ? Math.max(this.o.pollMs, DOWN_POLL_MS) : this.o.pollMs, this.stopping.signal);
         continue;
       }
       this.inFlight++;
@@ -106,23 +122,56 @@ export class Dispatcher {
     }
   }
 
+  /** The first failure of an outage is reported; the rest are counted (the queue is down, not N times broken). */
+  private claimFailed(err: unknown): void {
+    if (this.failedClaims++ > 0) return;
+    this.failingSince = this.o.now();
+    this.o.onError(err, null);
+  }
+
+  private claimWorked(): void {
+    if (this.failedClaims === 0) return;
+    const seconds = ((this.o.now() - this.failingSince) / 1000).toFixed(1);
+    this.o.log(`claims work again after ${seconds} s (${this.failedClaims} failed meanwhile)`);
+    this.failedClaims = 0;
+  }
+
   private async handle(job: ClaimedJob): Promise<void> {
-    const { queue, timeline, now } = this.o;
+    const { queue, timeline, now, metrics } = this.o;
+    // Lag: from the time the job became ready (its notBefore, or its enqueue) to this claim. A
+    // redelivery's wait includes the lost lease, so only first deliveries are measured.
+    if (job.deliveries === 1) metrics.claimed(job.function, Math.max(0, now() - Math.max(job.notBefore, job.enqueuedAt)) / 1000);
     const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
     const policy = resolvePolicy(this.o.policies === null ? {} : await this.o.policies.policyFor(job.function));
     if (now() - job.enqueuedAt > policy.maxEventAgeMs) {
       await this.guard(queue.deadLetter(lease, 'max_event_age'));
+      metrics.deadLettered(job.function, 'max_event_age');
       await timeline.transition(job.runId, 'failed', now(), 'max_event_age');
       return;
     }
+    try {
+      await this.attempt(job, lease, policy);
+    } catch (err) {
+      if (err === LEASE_LOST) metrics.attempt(job.function, 'lease_lost');
+      throw err;
+    }
+  }
+
+  /** Runs one attempt and acks, retries or dead-letters it. */
+  private async attempt(job: ClaimedJob, lease: Lease, policy: RetryPolicy): Promise<void> {
+    const { queue, timeline, now, metrics } = this.o;
     const startedAt = now();
     const redelivered = job.deliveries > 1 ? ` (delivery ${job.deliveries})` : '';
     await timeline.transition(job.runId, 'running', startedAt, `attempt ${job.attempt}${redelivered}`);
     const outcome = await this.runWithHeartbeat(job, lease);
-    if (outcome === null) return; // abandoned at stop: the lease expires, another consumer retries
+    if (outcome === null) {
+      metrics.attempt(job.function, 'abandoned'); // at stop: the lease expires, another consumer retries
+      return;
+    }
     await timeline.attempt(job.runId, attemptRecord(job.attempt, startedAt, outcome));
     if (outcome.ok) {
       await this.guard(queue.ack(lease));
+      metrics.attempt(job.function, 'succeeded');
       await timeline.transition(job.runId, 'succeeded', now());
       return;
     }
@@ -130,19 +179,23 @@ export class Dispatcher {
   }
 
   private async afterFailure(job: ClaimedJob, lease: Lease, outcome: AttemptOutcome, policy: RetryPolicy): Promise<void> {
-    const { queue, timeline, now } = this.o;
+    const { queue, timeline, now, metrics } = this.o;
     const verdict = classifyFailure(outcome);
-    let giveUp: string | null = null;
-    if (!verdict.retryable) giveUp = `non_retryable ${verdict.reason}`;
-    else if (job.attempt >= policy.maxAttempts) giveUp = `max_attempts ${verdict.reason}`;
+    let giveUp: DeadLetterReason | null = null;
+    if (!verdict.retryable) giveUp = 'non_retryable';
+    else if (job.attempt >= policy.maxAttempts) giveUp = 'max_attempts';
     const retryAt = now() + backoffMs(job.attempt, policy, this.o.random);
-    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = `max_event_age ${verdict.reason}`;
+    if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = 'max_event_age';
     if (giveUp !== null) {
-      await this.guard(queue.deadLetter(lease, giveUp));
-      await timeline.transition(job.runId, 'failed', now(), giveUp);
+      const reason = `${giveUp} ${verdict.reason}`;
+      await this.guard(queue.deadLetter(lease, reason));
+      metrics.attempt(job.function, 'failed_final');
+      metrics.deadLettered(job.function, giveUp);
+      await timeline.transition(job.runId, 'failed', now(), reason);
       return;
     }
     await this.guard(queue.nack(lease, retryAt));
+    metrics.attempt(job.function, 'failed_retry');
     await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${retryAt}`);
   }
 

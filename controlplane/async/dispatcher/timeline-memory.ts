@@ -1,5 +1,5 @@
 /** The in-memory RunTimeline: for tests and single-process runs that need no history after a restart. */
-import type { AsyncRunState } from '../../../protocol/records.js';
+import type { AsyncRunState } from '../../../protocol/index.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView } from './types.js';
 
 export class MemoryRunTimeline implements RunTimeline {

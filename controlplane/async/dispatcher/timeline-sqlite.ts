@@ -5,32 +5,9 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
-import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/records.js';
+import { ASYNC_RUN_STATES, type AsyncRunState } from '../../../protocol/index.js';
 import type { AttemptError, AttemptRecord, RunTimeline, RunTimelineView } from './types.js';
 
-export const TIMELINE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS transitions (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL,
-  state TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  detail TEXT
-);
-CREATE INDEX IF NOT EXISTS transitions_run ON transitions (run_id, seq);
-CREATE TABLE IF NOT EXISTS attempts (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  started_at INTEGER NOT NULL,
-  duration_ms REAL NOT NULL,
-  cold INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  error_code TEXT,
-  error_class TEXT,
-  error TEXT                      -- JSON of AttemptError, or null
-);
-CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);
-`;
 
 interface TransitionRow { state: string; at: number; detail: string | null }
 interface AttemptRow {

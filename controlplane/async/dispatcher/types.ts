@@ -1,9 +1,10 @@
 /**
  * The dispatcher's ports: what it runs an attempt with (AttemptRunner), where it records what
- * happened (RunTimeline) and where it reads a function's retry policy (RetryPolicySource).
- * All times are Unix ms. Behaviour and the retry table: docs/dispatcher.md.
+ * happened (RunTimeline), where it reads a function's retry policy (RetryPolicySource) and where
+ * it counts what it did (DispatchMetrics). All times are Unix ms. Behaviour and the retry table:
+ * docs/dispatcher.md.
  */
-import type { AsyncRunState } from '../../../protocol/records.js';
+import type { AsyncRunState } from '../../../protocol/index.js';
 
 /** One attempt of one async run, as the runner receives it. */
 export interface AttemptJob {
@@ -104,3 +105,27 @@ export interface RunTimeline {
   get(runId: string): Promise<RunTimelineView | null>;
   close(): Promise<void>;
 }
+
+/**
+ * How a claimed attempt ended, as the metrics count it (`fp_async_attempts_total{outcome}`):
+ * acked; failed and queued again; failed and dead-lettered; dropped because another consumer took
+ * the lease over; abandoned at stop when the grace ran out (its lease expires, it runs again).
+ */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed_retry', 'failed_final', 'lease_lost', 'abandoned'] as const;
+export type AttemptOutcomeLabel = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Why a run was dead-lettered: the first word of the dead letter's reason (docs/dispatcher.md). */
+export const DEAD_LETTER_REASONS = ['max_attempts', 'non_retryable', 'max_event_age'] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+/** Where the dispatcher reports what it does (the async wing's metrics). Calls are cheap and must not throw. */
+export interface DispatchMetrics {
+  /** A job was claimed for its first delivery, `lagSeconds` after it became ready (redeliveries are not counted). */
+  claimed(fn: string, lagSeconds: number): void;
+  /** An attempt ended; counted once its queue verb succeeded (before the timeline write). */
+  attempt(fn: string, outcome: AttemptOutcomeLabel): void;
+  deadLettered(fn: string, reason: DeadLetterReason): void;
+}
+
+/** Counts nothing (the default). */
+export const NO_DISPATCH_METRICS: DispatchMetrics = Object.freeze({ claimed() {}, attempt() {}, deadLettered() {} });

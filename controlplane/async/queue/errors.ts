@@ -1,15 +1,16 @@
 /**
- * Errors of the queue adapters, with stable codes; callers match on `code` only. Proposed HTTP
- * statuses are in docs/queue.md; they join the shared registry (protocol/errors.ts) when the
- * async routes use them.
+ * Errors of the queue adapters, with stable codes of the shared registry (protocol/errors.ts,
+ * docs/errors.md); callers match on `code` only.
  */
+import type { ErrorCode } from '../../../protocol/index.js';
+
 export const QUEUE_ERROR_CODES = [
   'QUEUE_CLOSED',
   'QUEUE_LEASE_LOST',
   'QUEUE_RUN_EXISTS',
   'QUEUE_UNAVAILABLE',
   'QUEUE_INVALID',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type QueueErrorCode = (typeof QUEUE_ERROR_CODES)[number];
 
 export class QueueError extends Error {
@@ -17,8 +18,10 @@ export class QueueError extends Error {
     readonly code: QueueErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** What the driver said (for logs; never shown to callers). */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'QueueError';
   }
 }

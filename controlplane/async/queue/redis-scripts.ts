@@ -7,6 +7,11 @@
  * Job hash fields: f function, p payload, a attempt, nb notBefore, eq enqueuedAt, ik idempotency
  * key ('' for none), s state (delayed|ready|leased), e stream entry id, c consumer, d deliveries
  * of this attempt, t lease token (`<entry id>.<deliveries>`, new on every delivery).
+ *
+ * The per-function index (for the metrics, read by STATS): a job that is not leased is a member
+ * of its function's `waiting` sorted set, scored by the time it becomes ready; the function's
+ * name is in the `waiting-fns` set. Enqueue and nack add, a claim and a cancel remove; a leased
+ * job is counted from the consumer group's pending list instead.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -18,7 +23,10 @@ local function held(job, consumer, token)
 end
 `;
 
-/** KEYS stream, delayed, job, idempotency. ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs. */
+/**
+ * KEYS stream, delayed, job, idempotency, waiting (of this function), waitingFunctions.
+ * ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs.
+ */
 export const ENQUEUE = `
 if ARGV[7] ~= '' then
   local seen = redis.call('GET', KEYS[4])
@@ -29,23 +37,26 @@ redis.call('HSET', KEYS[3], 'f', ARGV[2], 'p', ARGV[3], 'a', ARGV[4], 'nb', ARGV
 if tonumber(ARGV[5]) > tonumber(ARGV[6]) then
   redis.call('HSET', KEYS[3], 's', 'delayed')
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
 else
   local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1])
   redis.call('HSET', KEYS[3], 's', 'ready', 'e', id)
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
 end
+redis.call('SADD', KEYS[6], ARGV[2])
 if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[8]) end
 return {1, ARGV[1]}
 `;
 
 /**
- * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix.
+ * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix, waitingPrefix.
  * Moves due delayed jobs into the stream, takes over entries idle longer than the lease
  * (XAUTOCLAIM: a dead consumer's work), then reads new entries (XREADGROUP). Returns
  * {{runId, token, {hash fields...}}...}. Entries whose job is gone or moved on are acked away.
  */
 export const CLAIM = `
 local stream, delayed, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local max, prefix = tonumber(ARGV[3]), ARGV[6]
+local max, prefix, waiting = tonumber(ARGV[3]), ARGV[6], ARGV[7]
 for _, run in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[5], 'LIMIT', 0, 1000)) do
   redis.call('ZREM', delayed, run)
   if redis.call('EXISTS', prefix .. run) == 1 then
@@ -64,6 +75,7 @@ local function take(id, fields)
   end
   local token = id .. '.' .. redis.call('HINCRBY', job, 'd', 1)
   redis.call('HSET', job, 's', 'leased', 'c', consumer, 't', token)
+  redis.call('ZREM', waiting .. redis.call('HGET', job, 'f'), fields[2])
   out[#out + 1] = {fields[2], token, redis.call('HGETALL', job)}
 end
 local cursor = '0-0'
@@ -93,10 +105,11 @@ redis.call('DEL', KEYS[2])
 return 1
 `;
 
-/** KEYS stream, delayed, job. ARGV group, consumer, token, notBefore, now, runId. */
+/** KEYS stream, delayed, job, waitingFunctions. ARGV group, consumer, token, notBefore, now, runId, waitingPrefix. */
 export const NACK = `${HELD}
 if not held(KEYS[3], ARGV[2], ARGV[3]) then return 0 end
 local id = redis.call('HGET', KEYS[3], 'e')
+local fn = redis.call('HGET', KEYS[3], 'f')
 redis.call('XACK', KEYS[1], ARGV[1], id)
 redis.call('XDEL', KEYS[1], id)
 redis.call('HINCRBY', KEYS[3], 'a', 1)
@@ -105,10 +118,13 @@ redis.call('HSET', KEYS[3], 'nb', ARGV[4], 'd', 0)
 if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[3], 's', 'delayed')
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[6])
+  redis.call('ZADD', ARGV[7] .. fn, ARGV[4], ARGV[6])
 else
   local nid = redis.call('XADD', KEYS[1], '*', 'r', ARGV[6])
   redis.call('HSET', KEYS[3], 's', 'ready', 'e', nid)
+  redis.call('ZADD', ARGV[7] .. fn, ARGV[5], ARGV[6])
 end
+redis.call('SADD', KEYS[4], fn)
 return 1
 `;
 
@@ -133,15 +149,70 @@ redis.call('DEL', KEYS[2])
 return 1
 `;
 
-/** KEYS stream, delayed, job. ARGV runId. */
+/** KEYS stream, delayed, job. ARGV runId, waitingPrefix. */
 export const CANCEL = `
-local v = redis.call('HMGET', KEYS[3], 's', 'e')
+local v = redis.call('HMGET', KEYS[3], 's', 'e', 'f')
 if not v[1] then return 'not_found' end
 if v[1] == 'leased' then return 'leased' end
 if v[1] == 'delayed' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('XDEL', KEYS[1], v[2]) end
+redis.call('ZREM', ARGV[2] .. v[3], ARGV[1])
 redis.call('DEL', KEYS[3])
 return 'cancelled'
 `;
+
+/**
+ * KEYS stream, waitingFunctions. ARGV group, now, jobPrefix, waitingPrefix, maxLeased.
+ * Per function: {fn, ready, delayed, leased, oldest ready score or ''}. Ready and delayed come
+ * from the function's `waiting` set (a due delayed job counts as ready, as in jobInfo); leased
+ * from the group's pending list (at most maxLeased entries: leases are bounded by the
+ * dispatchers' concurrency). A function whose set is empty leaves `waitingFunctions`.
+ */
+export const STATS = `
+local now, jobs, waiting = ARGV[2], ARGV[3], ARGV[4]
+local byFn, out = {}, {}
+local function entry(fn)
+  local e = byFn[fn]
+  if not e then
+    e = {fn, 0, 0, 0, ''}
+    byFn[fn] = e
+    out[#out + 1] = e
+  end
+  return e
+end
+for _, fn in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local key = waiting .. fn
+  local total = redis.call('ZCARD', key)
+  if total == 0 then
+    redis.call('SREM', KEYS[2], fn)
+  else
+    local e = entry(fn)
+    e[2] = redis.call('ZCOUNT', key, '-inf', now)
+    e[3] = total - e[2]
+    if e[2] > 0 then e[5] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2] end
+  end
+end
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[5])) do
+  local found = redis.call('XRANGE', KEYS[1], p[1], p[1])[1]
+  if found then
+    local fn = redis.call('HGET', jobs .. found[2][2], 'f')
+    if fn then
+      local e = entry(fn)
+      e[4] = e[4] + 1
+    end
+  end
+end
+return out
+`;
+
+/**
+ * Whether an error is Redis's error reply with this code (`NOGROUP`, `BUSYGROUP`, `NOSCRIPT`…).
+ * Redis puts the code first; from inside a script, Redis 7 keeps it first and Redis 6.2 puts it
+ * after `ERR Error running script (…): @user_script:N: `.
+ */
+export function isRedisError(err: unknown, code: string): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return message.startsWith(`${code} `) || (message.startsWith('ERR Error running script') && message.includes(`: ${code} `));
+}
 
 /** A script run by EVALSHA, sent whole (EVAL) only when Redis does not have it (first use, after a restart). */
 export class LuaScript {
@@ -154,8 +225,8 @@ export class LuaScript {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      // Redis errors carry their code as the message's first word; NOSCRIPT = not in its script cache.
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      // NOSCRIPT = not in its script cache (first use, or Redis restarted).
+      if (!isRedisError(err, 'NOSCRIPT')) throw err;
       return client.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
@@ -165,7 +236,7 @@ export class LuaScript {
     try {
       return await client.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!isRedisError(err, 'NOSCRIPT')) throw err;
       return client.callBuffer('EVAL', this.lua, keys.length, ...keys, ...args);
     }
   }

@@ -5,21 +5,23 @@
  * sorted set while it waits for its backoff time (moved into the stream by the next claim once
  * due). Dead letters go to their own stream. Every change is one Lua script (./redis-scripts.ts).
  * Durability is Redis's: run it with `appendonly yes` and `appendfsync always` (docs/queue.md).
+ * A Redis that lost its data (restarted without persistence, flushed) loses the consumer group
+ * too: the next operation that meets NOGROUP creates it again and says so once (`log`).
  * Why this shape: docs/adr/0007-async-queue.md.
  */
 import type { Redis } from 'ioredis';
-import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/redis-keys.js';
+import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/index.js';
 import { isQueueError, QueueError } from './errors.js';
-import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, LuaScript, NACK } from './redis-scripts.js';
+import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
-  type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+  type FunctionQueueStats, type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
 export interface RedisQueueOptions extends QueueOptions {
-  /** An ioredis client (e.g. controlplane/store/production `connectRedis`); closed by `close` when `ownsClient`. */
+  /** An ioredis client (controlplane/store/production/redis-client.ts `connectRedis`); closed by `close` when `ownsClient`. */
   client: Redis;
   ownsClient?: boolean;
   /** Key prefix (protocol/redis-keys.ts); default `fp`. */
@@ -28,6 +30,8 @@ export interface RedisQueueOptions extends QueueOptions {
   queue?: string;
   /** The clock for notBefore comparisons (lease idle time is measured by Redis itself). */
   now?: () => number;
+  /** Operator messages: the consumer group was missing and was created again. */
+  log?: (line: string) => void;
 }
 
 const scripts = {
@@ -38,7 +42,11 @@ const scripts = {
   extend: new LuaScript(EXTEND),
   dead: new LuaScript(DEAD_LETTER),
   cancel: new LuaScript(CANCEL),
+  stats: new LuaScript(STATS),
 };
+
+/** Leases read per functionStats call (leases are bounded by the dispatchers' concurrency). */
+const MAX_LEASES_COUNTED = 10_000;
 
 /** Creates the consumer group (and stream) when missing, then returns the queue. */
 export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue> {
@@ -46,19 +54,32 @@ export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue>
   const leaseMs = positiveMs(options.leaseMs, DEFAULT_LEASE_MS, 'leaseMs');
   const windowMs = positiveMs(options.idempotencyWindowMs, DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
   try {
-    // From id 0, so entries added before the group existed are not skipped.
-    await options.client.xgroup('CREATE', keys.stream, QUEUE_GROUP, '0', 'MKSTREAM');
+    await createGroup(options.client, keys);
   } catch (err) {
-    // Redis errors carry their code as the first word of the message; BUSYGROUP = it exists already.
-    if (!String((err as Error).message).startsWith('BUSYGROUP')) throw unavailable(err);
+    throw unavailable(err);
   }
-  return new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs);
+  return new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs, options.log ?? (() => {}));
 }
 
-/** Anything from the driver (connection refused, timeout, closed) is QUEUE_UNAVAILABLE; ours pass through. */
+/** Creates the stream and its consumer group; false when the group exists already (BUSYGROUP). */
+async function createGroup(client: Redis, keys: QueueKeys): Promise<boolean> {
+  try {
+    // From id 0, so entries added before the group existed (e.g. enqueued right after Redis came back empty) are not skipped.
+    await client.xgroup('CREATE', keys.stream, QUEUE_GROUP, '0', 'MKSTREAM');
+    return true;
+  } catch (err) {
+    if (isRedisError(err, 'BUSYGROUP')) return false;
+    throw err;
+  }
+}
+
+/**
+ * Anything from the driver (connection refused, timeout, closed) is QUEUE_UNAVAILABLE with a plain
+ * message (what callers may show); the driver's own error stays as the `cause`, for logs. Ours pass through.
+ */
 function unavailable(err: unknown): Error {
   if (isQueueError(err)) return err;
-  return new QueueError('QUEUE_UNAVAILABLE', `Redis: ${(err as Error).message}`);
+  return new QueueError('QUEUE_UNAVAILABLE', 'Redis could not be reached or did not answer in time', {}, err);
 }
 
 /** A flat [field, value, …] reply as a map of strings to Buffers. */
@@ -107,15 +128,33 @@ class RedisQueue implements Queue {
     private readonly now: () => number,
     private readonly leaseMs: number,
     private readonly windowMs: number,
+    private readonly log: (line: string) => void,
   ) {}
 
-  /** Runs one operation: QUEUE_CLOSED after close, driver failures as QUEUE_UNAVAILABLE. */
+  /**
+   * Runs one operation: QUEUE_CLOSED after close, driver failures as QUEUE_UNAVAILABLE. When the
+   * consumer group is gone (NOGROUP: Redis lost its data), it is created again and the operation
+   * retried once; the queue goes on with what Redis still has.
+   */
   private async op<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new QueueError('QUEUE_CLOSED', 'the queue is closed');
     try {
-      return await fn();
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRedisError(err, 'NOGROUP')) throw err;
+        await this.recreateGroup();
+        return await fn();
+      }
     } catch (err) {
       throw unavailable(err);
+    }
+  }
+
+  /** Said once per loss: of several workers meeting NOGROUP together, only the one that creates the group logs. */
+  private async recreateGroup(): Promise<void> {
+    if (await createGroup(this.client, this.keys)) {
+      this.log(`queue: the stream or consumer group of ${this.keys.stream} was missing (Redis lost its data: restarted without persistence, or flushed); created it again. Runs queued before the loss are gone.`);
     }
   }
 
@@ -131,7 +170,7 @@ class RedisQueue implements Queue {
       const idem = job.idempotencyKey ?? '';
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
-        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem)],
+        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions],
         [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
@@ -146,7 +185,7 @@ class RedisQueue implements Queue {
       const reply = (await scripts.claim.runBuffer(
         this.client,
         [this.keys.stream, this.keys.delayed],
-        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix],
+        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix, this.keys.waitingPrefix],
       )) as [Buffer, Buffer, Buffer[]][];
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);
@@ -167,7 +206,7 @@ class RedisQueue implements Queue {
 
   nack(lease: Lease, notBefore: number): Promise<void> {
     const k = this.keys;
-    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId)], lease, [notBefore, this.now(), lease.runId]);
+    return this.leased(scripts.nack, [k.stream, k.delayed, k.job(lease.runId), k.waitingFunctions], lease, [notBefore, this.now(), lease.runId, k.waitingPrefix]);
   }
 
   extend(lease: Lease): Promise<void> {
@@ -181,7 +220,7 @@ class RedisQueue implements Queue {
 
   cancel(runId: string): Promise<CancelResult> {
     const k = this.keys;
-    return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId])) as CancelResult);
+    return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix])) as CancelResult);
   }
 
   peek(runId: string): Promise<Job | null> {
@@ -248,6 +287,16 @@ class RedisQueue implements Queue {
       ]);
       const leased = Number(pending[0]);
       return { delayed: delayedAll - due, ready: streamLen - leased + due, leased, dead };
+    });
+  }
+
+  functionStats(): Promise<FunctionQueueStats[]> {
+    return this.op(async () => {
+      const k = this.keys;
+      const rows = (await scripts.stats.run(this.client, [k.stream, k.waitingFunctions], [QUEUE_GROUP, this.now(), k.jobPrefix, k.waitingPrefix, MAX_LEASES_COUNTED])) as [string, number, number, number, string][];
+      return rows
+        .map(([fn, ready, delayed, leased, oldest]) => ({ function: fn, ready, delayed, leased, oldestReadyAt: oldest === '' ? null : Number(oldest) }))
+        .sort((a, b) => (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
     });
   }
 

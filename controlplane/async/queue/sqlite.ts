@@ -3,7 +3,7 @@
  * WAL, synchronous=FULL so a resolved enqueue survives a power loss), apart from platform.db so
  * queue churn never contends with the store. Every change is one IMMEDIATE transaction, so two
  * processes (or two connections) sharing the file never lease the same job twice; inside another
- * transaction (accepting a run: ../runs/open.ts) it is a savepoint of it.
+ * transaction (accepting a run: ../sqlite-async.ts) it is a savepoint of it.
  * Why: docs/adr/0007-async-queue.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,42 +13,10 @@ import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
-  type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
+  type FunctionQueueStats, type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
-export const QUEUE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL UNIQUE,
-  function TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  attempt INTEGER NOT NULL,
-  not_before INTEGER NOT NULL,
-  ready_at INTEGER NOT NULL,        -- max(not_before, time queued): the queue order
-  enqueued_at INTEGER NOT NULL,
-  idempotency_key TEXT,
-  consumer TEXT,                    -- null while not leased
-  lease_until INTEGER,
-  deliveries INTEGER NOT NULL DEFAULT 0,
-  token TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
-CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
-CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
-CREATE TABLE IF NOT EXISTS dead (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  run_id TEXT NOT NULL UNIQUE,
-  function TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  attempt INTEGER NOT NULL,
-  enqueued_at INTEGER NOT NULL,
-  idempotency_key TEXT,
-  reason TEXT NOT NULL,
-  dead_at INTEGER NOT NULL
-);
-`;
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** The state directory; created when missing. */
@@ -269,6 +237,20 @@ export class SqliteQueue implements Queue {
           (SELECT count(*) FROM dead) AS dead FROM jobs`)
       .get(now, now) as QueueStats;
     return { delayed: s.delayed, ready: s.ready, leased: s.leased, dead: s.dead };
+  }
+
+  async functionStats(): Promise<FunctionQueueStats[]> {
+    this.check();
+    const now = this.now();
+    const rows = this.db
+      .prepare(`SELECT function,
+          coalesce(sum(consumer IS NULL AND ready_at <= ?), 0) AS ready,
+          coalesce(sum(consumer IS NULL AND ready_at > ?), 0) AS delayed,
+          coalesce(sum(consumer IS NOT NULL), 0) AS leased,
+          min(CASE WHEN consumer IS NULL AND ready_at <= ? THEN ready_at END) AS oldest
+        FROM jobs GROUP BY function ORDER BY function`)
+      .all(now, now, now) as { function: string; ready: number; delayed: number; leased: number; oldest: number | null }[];
+    return rows.map((r) => ({ function: r.function, ready: r.ready, delayed: r.delayed, leased: r.leased, oldestReadyAt: r.oldest }));
   }
 
   async close(): Promise<void> {

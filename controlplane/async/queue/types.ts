@@ -83,6 +83,20 @@ export interface QueueStats {
   dead: number;
 }
 
+/**
+ * One function's share of the queue (for the metrics, read at scrape time). `ready` counts jobs
+ * that are claimable now, `delayed` those waiting for their notBefore, `leased` those claimed
+ * (running, or held by a consumer whose lease ran out and was not yet taken over).
+ */
+export interface FunctionQueueStats {
+  function: string;
+  ready: number;
+  delayed: number;
+  leased: number;
+  /** When the ready job that has waited longest became ready (Unix ms, the queue's clock); null when none is ready. */
+  oldestReadyAt: number | null;
+}
+
 export type CancelResult = 'cancelled' | 'leased' | 'not_found';
 
 export interface Queue {
@@ -111,6 +125,11 @@ export interface Queue {
   listDead(limit?: number): Promise<DeadLetterInfo[]>;
   getDead(runId: string): Promise<DeadLetter | null>;
   stats(): Promise<QueueStats>;
+  /**
+   * Counts per function with at least one queued job (none listed: the queue is empty). Cheap
+   * enough for every scrape: it reads an index, never every job's payload.
+   */
+  functionStats(): Promise<FunctionQueueStats[]>;
   close(): Promise<void>;
 }
 

@@ -3,5 +3,5 @@ export { AsyncRuns, type AsyncRunView } from './service.js';
 export { InvokerRunner } from './runner.js';
 export { openSqliteAsyncRuns, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult } from './runs-sqlite.js';
 export { encodeCall, decodeCall, decodeEnvelope, type QueuedTrigger } from './envelope.js';
-export { acceptInOrder, openAsyncStores, type AcceptRun, type AsyncStoreConfig, type AsyncStores } from './open.js';
+export { acceptInOrder, type AcceptRun } from './accept.js';
 export { RedisAsyncRuns, RedisRunTimeline, type RedisAsyncOptions } from './redis.js';

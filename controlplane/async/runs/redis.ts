@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../../protocol/index.js';
-import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../../protocol/redis-keys.js';
+import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../../protocol/index.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
 import { queuedTrigger, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
 

@@ -5,9 +5,8 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError } from '../../../protocol/index.js';
+import { httpStatus, isPlatformError, type Invoker } from '../../../protocol/index.js';
 import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
-import type { Invoker } from '../../service/context.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 

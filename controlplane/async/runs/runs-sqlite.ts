@@ -47,20 +47,6 @@ export interface AsyncRunIndex {
   close(): Promise<void>;
 }
 
-export const RUNS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS async_runs (
-  run_id TEXT PRIMARY KEY,
-  function TEXT NOT NULL,
-  accepted_at INTEGER NOT NULL,
-  replay_of TEXT,
-  result_status INTEGER,
-  result_headers TEXT,
-  result_body BLOB,
-  result_attempt INTEGER,
-  trigger TEXT
-);
-CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
-`;
 
 interface Row {
   run_id: string; function: string; accepted_at: number; replay_of: string | null;

@@ -8,7 +8,7 @@ import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
-import { acceptInOrder, type AcceptRun } from './open.js';
+import { acceptInOrder, type AcceptRun } from './accept.js';
 import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
 
 export interface AsyncRunView extends RunTimelineView {
@@ -27,7 +27,7 @@ export class AsyncRuns implements AsyncIntake {
     readonly queue: Queue,
     readonly timeline: RunTimeline,
     readonly runs: AsyncRunIndex,
-    /** How a new run is written (one transaction where the stores share one: runs/open.ts). */
+    /** How a new run is written (one transaction where the stores share one: ../sqlite-async.ts). */
     private readonly acceptRun: AcceptRun = acceptInOrder(queue, timeline, runs),
     private readonly now: () => number = Date.now,
   ) {}
@@ -107,8 +107,9 @@ function notCancellable(runId: string, state: string): PlatformError {
 
 function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
-  const code = isQueueError(err) ? err.code : 'INTERNAL';
-  return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed (${code}): ${(err as Error).message}`);
+  // Queue errors carry plain messages; anything else (the driver's own words) stays out of the answer.
+  const why = isQueueError(err) ? `${err.message} (${err.code})` : 'the run state store did not answer';
+  return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed: ${why}`);
 }
 
 /** The trigger recorded in a queued envelope (`async` for a payload that is not one). */

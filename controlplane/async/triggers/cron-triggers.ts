@@ -6,10 +6,10 @@
  */
 import { PlatformError, triggersSchema } from '../../../protocol/index.js';
 import type { Store } from '../../store/index.js';
-import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronTrigger, type TickLock } from './index.js';
+import { CronScheduler, cronIdempotencyKey, isTriggerError, parseSchedule, type CronMetrics, type CronTrigger, type FireResult, type TickLock } from './index.js';
 
-/** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty). */
-export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<void>;
+/** Queues one tick as an async run (the body: the trigger's payload as JSON, or empty); `paused` when it skipped it. */
+export type FireTick = (fn: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string) => Promise<FireResult | void>;
 
 /** The cron triggers of a stored (raw) manifest; [] when it has none or they do not parse. */
 export function cronTriggersOf(fn: string, manifest: unknown): CronTrigger[] {
@@ -58,9 +58,10 @@ export class CronTriggers {
   readonly #held = new Map<string, Map<string, string>>();
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void) {
+  constructor(private readonly store: Store, lock: TickLock, fire: FireTick, private readonly log: (line: string) => void, metrics?: CronMetrics) {
     this.#scheduler = new CronScheduler({
       lock,
+      ...(metrics !== undefined ? { metrics } : {}),
       fire: (t, tickMs) => fire(t.function, t.triggerId, tickMs, t.payload, cronIdempotencyKey(t, tickMs)),
       onError: (err, ref, tickMs) => log(`cron: tick ${new Date(tickMs).toISOString()} of ${ref.function}/${ref.triggerId} skipped: ${(err as Error).message}`),
     });

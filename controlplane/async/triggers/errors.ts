@@ -1,15 +1,16 @@
 /**
- * Errors of the trigger modules, with stable codes; callers match on `code` only. Proposed HTTP
- * statuses are in docs/triggers.md; they join the shared registry (protocol/errors.ts) when the
- * trigger routes use them. Webhook verification does not throw: it answers a WebhookVerdict
+ * Errors of the trigger modules, with stable codes of the shared registry (protocol/errors.ts,
+ * docs/errors.md); callers match on `code` only. Webhook verification does not throw: it answers a WebhookVerdict
  * whose `code` is one of WEBHOOK_FAILURE_CODES.
  */
+import type { ErrorCode } from '../../../protocol/index.js';
+
 export const TRIGGER_ERROR_CODES = [
   'CRON_EXPRESSION_INVALID',
   'CRON_TIMEZONE_INVALID',
   'TRIGGER_INVALID',
   'TRIGGER_UNAVAILABLE',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type TriggerErrorCode = (typeof TRIGGER_ERROR_CODES)[number];
 
 /** Why a webhook request was refused (all answer 401, and no run is created). */
@@ -18,7 +19,7 @@ export const WEBHOOK_FAILURE_CODES = [
   'WEBHOOK_SIGNATURE_INVALID',
   'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE',
   'WEBHOOK_REPLAYED',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type WebhookFailureCode = (typeof WEBHOOK_FAILURE_CODES)[number];
 
 export class TriggerError extends Error {

@@ -4,13 +4,13 @@
  * A Redis error becomes TRIGGER_UNAVAILABLE: the tick is skipped, the webhook answered 503.
  */
 import type { Redis } from 'ioredis';
-import { redisKeys, type RedisKeys } from '../../../protocol/redis-keys.js';
+import { redisKeys, type RedisKeys } from '../../../protocol/index.js';
 import { TriggerError } from './errors.js';
 import { DEFAULT_TICK_LOCK_TTL_MS } from './locks.js';
 import type { ReplayGuard, TickLock, TriggerRef } from './types.js';
 
 export interface RedisTriggerOptions {
-  /** A client from `connectRedis`; closed by `close` when `ownsClient`. */
+  /** A client from `connectRedis` (controlplane/store/production/redis-client.ts); closed by `close` when `ownsClient`. */
   client: Redis;
   ownsClient?: boolean;
   /** Key prefix (default `fp`). */
@@ -20,8 +20,9 @@ export interface RedisTriggerOptions {
 async function setNx(client: Redis, key: string, ttlMs: number): Promise<boolean> {
   try {
     return (await client.set(key, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
-  } catch (err) {
-    throw new TriggerError('TRIGGER_UNAVAILABLE', `redis: ${(err as Error).message}`);
+  } catch {
+    // A plain message: it reaches a webhook's caller (the driver's words never do).
+    throw new TriggerError('TRIGGER_UNAVAILABLE', 'Redis could not be reached or did not answer in time');
   }
 }
 

@@ -5,22 +5,29 @@
  * or while this one stalled, are skipped, not caught up: see docs/triggers.md and ADR 0008.
  */
 import { parseSchedule, type Schedule } from './schedule.js';
-import type { CronTrigger, TickLock, TriggerRef } from './types.js';
+import type { CronMetrics, CronTickOutcome, CronTrigger, TickLock, TriggerRef } from './types.js';
 
 /** setTimeout's largest delay; longer waits are taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type FiredTrigger = Schedule['trigger'];
 
+/** What `fire` did: queued the tick's run, or skipped it because the function is paused. */
+export type FireResult = 'fired' | 'paused';
+
+const NO_METRICS: CronMetrics = { tick() {} };
+
 export interface CronSchedulerOptions {
   lock: TickLock;
-  /** Starts the tick's run (normally `enqueueRun` with `cronJob`); awaited, errors go to `onError`. */
-  fire(trigger: FiredTrigger, tickMs: number): Promise<void> | void;
+  /** Starts the tick's run (normally `enqueueRun` with `cronJob`); awaited, errors go to `onError`. Nothing returned means `fired`. */
+  fire(trigger: FiredTrigger, tickMs: number): Promise<FireResult | void> | FireResult | void;
   /** A failed lock or fire. The tick is not retried by this scheduler. */
   onError?(err: unknown, ref: TriggerRef, tickMs: number): void;
   /** A tick whose timer woke more than this late (a stalled process) is skipped. Default 60 000. */
   maxLateMs?: number;
   now?: () => number;
+  /** Where every tick's outcome is counted (default: nowhere). */
+  metrics?: CronMetrics;
 }
 
 interface Entry {
@@ -34,6 +41,7 @@ export class CronScheduler {
   readonly #options: CronSchedulerOptions;
   readonly #now: () => number;
   readonly #maxLateMs: number;
+  readonly #metrics: CronMetrics;
   readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Set<Promise<void>>();
   #running = false;
@@ -42,6 +50,7 @@ export class CronScheduler {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#maxLateMs = options.maxLateMs ?? 60_000;
+    this.#metrics = options.metrics ?? NO_METRICS;
   }
 
   /** Adds a trigger or replaces the one with the same function and id. Throws a TriggerError for a bad one. */
@@ -114,16 +123,38 @@ export class CronScheduler {
     if (!this.#running || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) return;
     const now = this.#now();
     if (now < tickMs) return this.#wait(entry, tickMs); // a capped wait, or a timer a millisecond early
-    if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(entry.schedule.trigger, tickMs));
+    const trigger = entry.schedule.trigger;
+    if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(trigger, tickMs));
+    else this.#count(trigger, 'skipped_late');
     // From now, not from the tick: ticks that passed while we were late are skipped.
     this.#arm(entry, Math.max(tickMs, now));
   }
 
   async #fire(trigger: FiredTrigger, tickMs: number): Promise<void> {
+    const ref = { function: trigger.function, triggerId: trigger.triggerId };
+    let claimed: boolean;
     try {
-      if (await this.#options.lock.acquire(trigger, tickMs)) await this.#options.fire(trigger, tickMs);
+      claimed = await this.#options.lock.acquire(trigger, tickMs);
     } catch (err) {
-      this.#options.onError?.(err, { function: trigger.function, triggerId: trigger.triggerId }, tickMs);
+      this.#count(ref, 'failed_lock');
+      this.#options.onError?.(err, ref, tickMs);
+      return;
+    }
+    if (!claimed) return this.#count(ref, 'skipped_locked');
+    try {
+      const result = await this.#options.fire(trigger, tickMs);
+      this.#count(ref, result === 'paused' ? 'skipped_paused' : 'fired');
+    } catch (err) {
+      this.#count(ref, 'failed_enqueue');
+      this.#options.onError?.(err, ref, tickMs);
+    }
+  }
+
+  #count(ref: TriggerRef, outcome: CronTickOutcome): void {
+    try {
+      this.#metrics.tick(ref, outcome);
+    } catch {
+      // a broken metrics hook must not stop the schedule
     }
   }
 

@@ -3,7 +3,7 @@
  * once across control planes, and webhook secrets with the ReplayGuard that refuses a Stripe-style
  * delivery seen before. All times are Unix ms unless a name says otherwise. Docs: docs/triggers.md.
  */
-import type { WebhookFailureCode } from './errors.js';
+import { WEBHOOK_FAILURE_CODES, type WebhookFailureCode } from './errors.js';
 
 /** Names one trigger: trigger ids are unique per function (`/hooks/<function>/<triggerId>`). */
 export interface TriggerRef {
@@ -79,4 +79,31 @@ export interface WebhookTrigger extends TriggerRef {
   toleranceMs?: number;
   /** Answer with the run's result instead of 202 (the route waits; default false). */
   sync?: boolean;
+}
+
+/**
+ * What became of one tick in one scheduler (`fp_cron_ticks_total{outcome}`): queued as a run;
+ * claimed by another scheduler (in a cluster every tick is `fired` once and `skipped_locked` by
+ * the others); woke too late (a stalled process); the function was paused; the tick lock's store
+ * failed; queueing the run failed.
+ */
+export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'failed_lock', 'failed_enqueue'] as const;
+export type CronTickOutcome = (typeof CRON_TICK_OUTCOMES)[number];
+
+/** Where the cron scheduler counts its ticks. Calls are cheap and must not throw. */
+export interface CronMetrics {
+  tick(ref: TriggerRef, outcome: CronTickOutcome): void;
+}
+
+/**
+ * The verdict on one webhook request for a known function (`fp_webhook_verdicts_total{verdict}`):
+ * `accepted` (the signature is good and, Stripe style, the delivery new), a refusal code, no such
+ * trigger, or the replay guard could not answer.
+ */
+export const WEBHOOK_VERDICTS = ['accepted', ...WEBHOOK_FAILURE_CODES, 'TRIGGER_NOT_FOUND', 'TRIGGER_UNAVAILABLE'] as const;
+export type WebhookVerdictLabel = (typeof WEBHOOK_VERDICTS)[number];
+
+/** Where webhook verdicts are counted. Calls are cheap and must not throw. */
+export interface WebhookMetrics {
+  verdict(fn: string, verdict: WebhookVerdictLabel): void;
 }

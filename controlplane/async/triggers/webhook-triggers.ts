@@ -11,7 +11,7 @@ import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../..
 import type { FunctionRecord, HookSecret, Store } from '../../store/index.js';
 import { isStoreError } from '../../store/index.js';
 import type { AsyncCall, Webhooks } from '../../../protocol/index.js';
-import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookTrigger } from './index.js';
+import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookMetrics, type WebhookTrigger } from './index.js';
 
 /** How long the previous secret keeps working after a rotation (default 1 h). */
 export const DEFAULT_HOOK_GRACE_MS = 3_600_000;
@@ -113,12 +113,20 @@ export async function lookupWebhook(store: Store, name: string, triggerId: strin
   };
 }
 
-/** The gateway's Webhooks port over the store, a replay guard and the async runs. */
-export function storeWebhooks(store: Store, runs: { submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }> }, guard: ReplayGuard): Webhooks {
+/** The gateway's Webhooks port over the store, a replay guard and the async runs; every verdict is counted in `metrics`. */
+export function storeWebhooks(
+  store: Store,
+  runs: { submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string }> },
+  guard: ReplayGuard,
+  metrics: WebhookMetrics = { verdict() {} },
+): Webhooks {
   return {
     async find(name, triggerId) {
       const trigger = await lookupWebhook(store, name, triggerId);
-      if (trigger === null) return null;
+      if (trigger === null) {
+        metrics.verdict(name, 'TRIGGER_NOT_FOUND');
+        return null;
+      }
       return {
         sync: trigger.sync ?? false,
         async verify(headers, body) {
@@ -129,9 +137,13 @@ export function storeWebhooks(store: Store, runs: { submitHook(name: string, tri
           }
           try {
             const verdict = await verifyWebhook(trigger, lower, body, guard);
+            metrics.verdict(name, verdict.ok ? 'accepted' : verdict.code);
             return verdict.ok ? null : verdict.code;
           } catch (err) {
-            if (isTriggerError(err, 'TRIGGER_UNAVAILABLE')) throw new PlatformError('TRIGGER_UNAVAILABLE', err.message, { function: name, triggerId });
+            if (isTriggerError(err, 'TRIGGER_UNAVAILABLE')) {
+              metrics.verdict(name, 'TRIGGER_UNAVAILABLE');
+              throw new PlatformError('TRIGGER_UNAVAILABLE', err.message, { function: name, triggerId });
+            }
             throw err;
           }
         },

@@ -8,7 +8,7 @@
  * interpolated geometrically inside its bucket, so it is off by at most one bucket width (~19 %).
  * These boundaries are part of the stored format: changing them needs a new key version.
  */
-import type { RunSample, UsageWindow } from './types.js';
+import type { RunSample, UsageWindow } from './sample.js';
 
 export const FINITE_BUCKETS = 85;
 /** Finite buckets plus the overflow bucket. */

@@ -5,18 +5,18 @@
  * percentiles come from merged buckets exactly as for the live windows. Both adapters pass
  * test/conformance/usage-history-suite.ts.
  */
-import { addSample, emptyTally, HOUR_MS, type Tally } from './histogram.js';
-import type { RunSample } from './types.js';
+import { SampleBatch, type Samples } from './batch.js';
+import { HOUR_MS, type Tally } from './histogram.js';
+import { HISTORY_WINDOWS, type HistoryWindow } from './types.js';
 
-export const HISTORY_WINDOWS = ['7d', '30d'] as const;
-export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+export { HISTORY_WINDOWS, type HistoryWindow };
 
 export interface UsageHistory {
   /**
    * Adds finished runs to their function-hour rollups. Idempotent per `batchId`: a batch recorded
    * again under the same id (a retry after an ambiguous failure) is not counted twice.
    */
-  record(samples: readonly RunSample[], batchId: string): Promise<void>;
+  record(samples: Samples, batchId: string): Promise<void>;
   /** The merged rollups of `fn` over the window's hours, ending with the current (partial) hour. */
   usage(fn: string, window: HistoryWindow): Promise<{ from: number; to: number; tally: Tally }>;
   /** Deletes the rollups of hours that ended at or before `cutoff` (Unix ms). */
@@ -38,15 +38,7 @@ export function historyHours(window: HistoryWindow, now: number): { first: numbe
   return { first, last, from: first * HOUR_MS };
 }
 
-/** Samples grouped by function and hour (the rollup each belongs to). */
-export function rollupsOf(samples: readonly RunSample[]): Map<string, { function: string; hour: number; tally: Tally }> {
-  const out = new Map<string, { function: string; hour: number; tally: Tally }>();
-  for (const sample of samples) {
-    const hour = Math.floor(sample.startedAt / HOUR_MS);
-    const key = `${sample.function}/${hour}`;
-    let entry = out.get(key);
-    if (entry === undefined) out.set(key, (entry = { function: sample.function, hour, tally: emptyTally() }));
-    addSample(entry.tally, sample);
-  }
-  return out;
+/** Samples grouped by function and hour (the rollup each belongs to), keyed `<function>/<hour>`. */
+export function rollupsOf(samples: Samples): Map<string, { function: string; hour: number; tally: Tally }> {
+  return SampleBatch.of(samples).hours();
 }

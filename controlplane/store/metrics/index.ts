@@ -1,5 +1,6 @@
 /** The HotMetrics port, its shared math, and the embedded (in-memory) adapter. */
 export * from './types.js';
 export { MemoryHotMetrics } from './memory.js';
+export { SampleBatch, type MinuteTally, type Samples } from './batch.js';
 export { HISTORY_RETENTION_MS, HISTORY_WINDOWS, historyHours, isHistoryWindow, type HistoryWindow, type UsageHistory } from './history.js';
 export { bucketIndex, bucketLower, bucketUpper, FINITE_BUCKETS, LATENCY_BUCKETS, percentile, windowBuckets } from './histogram.js';

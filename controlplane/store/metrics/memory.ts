@@ -3,9 +3,10 @@
  * minute/hour buckets and percentile math as the Redis adapter; buckets older than their Redis
  * TTL are dropped as time moves on, so memory stays bounded per function.
  */
-import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/redis-keys.js';
-import { addSample, emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
-import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type RunSample, type UsageCounts, type UsageWindow } from './types.js';
+import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/index.js';
+import { SampleBatch, type Samples } from './batch.js';
+import { emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
+import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageCounts, type UsageWindow } from './types.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from './usage.js';
 
 /** Most batch ids remembered (an in-process retry comes within seconds). */
@@ -44,7 +45,7 @@ export class MemoryHotMetrics implements HotMetrics {
     if (this.closed) throw closedError();
   }
 
-  async record(samples: readonly RunSample[], options: { batchId?: string } = {}): Promise<void> {
+  async record(samples: Samples, options: { batchId?: string } = {}): Promise<void> {
     this.check();
     const now = this.now();
     if (options.batchId !== undefined) {
@@ -55,22 +56,28 @@ export class MemoryHotMetrics implements HotMetrics {
         this.batches.delete(id);
       }
     }
+    const batch = SampleBatch.of(samples);
     const touched = new Set<FnState>();
-    for (const sample of samples) {
-      const s = this.state(sample.function);
+    const bucket = (map: Map<number, Tally>, index: number): Tally => {
+      let tally = map.get(index);
+      if (tally === undefined) map.set(index, (tally = emptyTally()));
+      return tally;
+    };
+    for (const m of batch.minutes()) {
+      const s = this.state(m.function);
       touched.add(s);
-      for (const [map, size] of [[s.minutes, MINUTE_MS], [s.hours, HOUR_MS]] as const) {
-        const index = Math.floor(sample.startedAt / size);
-        let tally = map.get(index);
-        if (tally === undefined) map.set(index, (tally = emptyTally()));
-        addSample(tally, sample);
-      }
-      s.totals.invocations++;
-      if (sample.status === 'failed') s.totals.errors++;
-      if (sample.cold) s.totals.coldStarts++;
-      if (sample.status === 'succeeded' && (s.lastSuccess === null || sample.startedAt >= s.lastSuccess.at)) {
-        s.lastSuccess = { runId: sample.runId, at: sample.startedAt };
-      }
+      mergeTally(bucket(s.minutes, m.minute), m.tally);
+      mergeTally(bucket(s.hours, Math.floor((m.minute * MINUTE_MS) / HOUR_MS)), m.tally);
+    }
+    for (const [fn, t] of batch.totals()) {
+      const s = this.state(fn);
+      s.totals.invocations += t.invocations;
+      s.totals.errors += t.errors;
+      s.totals.coldStarts += t.coldStarts;
+    }
+    for (const [fn, ok] of batch.lastOk()) {
+      const s = this.state(fn);
+      if (s.lastSuccess === null || ok.at >= s.lastSuccess.at) s.lastSuccess = ok;
     }
     // Only functions written to are pruned: a quiet function keeps at most its TTL's worth of buckets.
     for (const s of touched) {

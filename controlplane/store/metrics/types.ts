@@ -6,31 +6,13 @@
  * the request path. Long-term history is the RunStore's (MongoDB/SQLite), not this port's.
  */
 
-import type { HistoryWindow } from './history.js';
+import type { Samples } from './batch.js';
+import type { HistoryWindow, UsageCounts, UsageWindow } from './sample.js';
 
-export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
-export type UsageWindow = (typeof USAGE_WINDOWS)[number];
+export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type RunSample, type UsageCounts, type UsageWindow } from './sample.js';
 
 export const FUNCTION_STATES = ['warm', 'cold', 'paused'] as const;
 export type FunctionState = (typeof FUNCTION_STATES)[number];
-
-/** What HotMetrics needs of a finished run. */
-export interface RunSample {
-  function: string;
-  runId: string;
-  /** Unix ms; picks the run's minute and hour buckets. */
-  startedAt: number;
-  /** Gateway-measured duration, the latency the percentiles are of. */
-  durationMs: number;
-  status: 'succeeded' | 'failed';
-  cold: boolean;
-}
-
-export interface UsageCounts {
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-}
 
 export interface FunctionUsage extends UsageCounts {
   function: string;
@@ -62,11 +44,12 @@ export interface FunctionUsage extends UsageCounts {
 
 export interface HotMetrics {
   /**
-   * Adds finished runs to the counters and latency buckets. A batch is applied whole or not at all.
+   * Adds finished runs (as they are, or folded into a SampleBatch) to the counters and latency
+   * buckets. A batch is applied whole or not at all.
    * With a `batchId`, a batch already applied under that id (within the last hour) is not applied
    * again, so a retry after an ambiguous failure (applied, but the reply was lost) counts once.
    */
-  record(samples: readonly RunSample[], options?: { batchId?: string }): Promise<void>;
+  record(samples: Samples, options?: { batchId?: string }): Promise<void>;
   /**
    * Reports how many warm instances of `fn` one reporter (a gateway or pool manager, by a stable id)
    * holds now. A report expires after `ttlMs` (default 30 s) unless repeated, so a reporter that

@@ -5,9 +5,9 @@
  * asks the listener for a full resync, covering whatever was published while it was away.
  */
 import type { Redis } from 'ioredis';
-import { redisKeys } from '../../../protocol/redis-keys.js';
+import { redisKeys } from '../../../protocol/index.js';
 import { parseConfigMessage, type ConfigBus, type ConfigChange, type ConfigListener } from '../config-bus.js';
-import { connectRedis } from './redis-metrics.js';
+import { connectRedis, connectRedisSubscriber } from './redis-client.js';
 
 export interface RedisConfigBusOptions {
   redisUrl: string;
@@ -36,7 +36,7 @@ export class RedisConfigBus implements ConfigBus {
 
   async start(listener: ConfigListener): Promise<void> {
     // Commands must wait for the connection here: SUBSCRIBE is sent again on every reconnect.
-    const sub = connectRedis(this.options.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    const sub = connectRedisSubscriber(this.options.redisUrl);
     this.sub = sub;
     sub.on('message', (channel: string, text: string) => {
       if (channel !== this.channel) return;

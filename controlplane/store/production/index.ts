@@ -14,10 +14,12 @@ import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
 import { mongoTokenStore } from './tokens.js';
+import { unavailableAsStoreError } from './unavailable.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
 
-export { RedisHotMetrics, connectRedis, type RedisHotMetricsOptions } from './redis-metrics.js';
+export { RedisHotMetrics, type RedisHotMetricsOptions } from './redis-metrics.js';
+export { connectRedis, connectRedisSubscriber, openRedis, redisReady, REDIS_CLIENT_OPTIONS } from './redis-client.js';
 
 export const DEFAULT_DATABASE = 'fastapi_platform';
 export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -72,15 +74,17 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       sweeper.unref();
     }
     const blobs = mongoBlobStore(ctx);
+    // Callers see STORE_UNAVAILABLE, never the driver's words, when MongoDB does not answer.
+    const guard = unavailableAsStoreError;
     return {
-      functions: mongoFunctionStore(ctx),
-      versions: mongoVersionStore(ctx, blobs),
-      deploys: mongoDeployStore(ctx),
-      runs: mongoRunStore(ctx),
-      tokens: mongoTokenStore(ctx),
-      keys: mongoSecretKeys(ctx),
-      usageHistory: mongoUsageHistory(ctx),
-      blobs,
+      functions: guard(mongoFunctionStore(ctx)),
+      versions: guard(mongoVersionStore(ctx, blobs)),
+      deploys: guard(mongoDeployStore(ctx)),
+      runs: guard(mongoRunStore(ctx)),
+      tokens: guard(mongoTokenStore(ctx)),
+      keys: guard(mongoSecretKeys(ctx)),
+      usageHistory: guard(mongoUsageHistory(ctx)),
+      blobs: guard(blobs),
       async close() {
         if (closed) return;
         closed = true;

@@ -6,10 +6,10 @@
  * make its commands conditional, a script can). Percentiles merge the per-minute (or per-hour)
  * latency buckets of the window (../metrics/histogram.ts).
  *
- * The client fails fast when Redis is down (no offline queue, one retry per command), so callers
- * (a BufferedRecorder) see an error at once and retry later; it keeps reconnecting in the background.
+ * The client (./redis-client.ts) fails fast when Redis is down, so callers (a SampleRecorder) see an
+ * error at once and retry later; it keeps reconnecting in the background.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   BATCH_MARKER_TTL_MS,
   BUCKET_FIELDS,
@@ -18,44 +18,14 @@ import {
   MINUTE_BUCKET_TTL_MS,
   redisKeys,
   type RedisKeys,
-} from '../../../protocol/redis-keys.js';
-import { emptyTally, HOUR_MS, bucketIndex, LATENCY_BUCKETS, MINUTE_MS, windowBuckets, type Tally } from '../metrics/histogram.js';
-import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type RunSample, type UsageCounts, type UsageWindow } from '../metrics/types.js';
+} from '../../../protocol/index.js';
+import { SampleBatch, type Samples } from '../metrics/batch.js';
+import { emptyTally, LATENCY_BUCKETS, windowBuckets, type Tally } from '../metrics/histogram.js';
+import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageWindow } from '../metrics/types.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from '../metrics/usage.js';
 
-/** A Redis client that fails fast while disconnected and reconnects forever in the background. */
-export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
-    ...options,
-  });
-  // Connection errors surface on each command; without a listener ioredis would log every one.
-  client.on('error', () => {});
-  return client;
-}
-
-/** Resolves once the client is connected (or rejects after `timeoutMs`). */
-export function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    client.once('ready', onReady);
-  });
-}
-
 export interface RedisHotMetricsOptions {
-  /** A client from `connectRedis` (or any ioredis client); closed by `close` when `ownsClient`. */
+  /** A client from `connectRedis` (./redis-client.ts); closed by `close` when `ownsClient`. */
   client: Redis;
   ownsClient?: boolean;
   /** Key prefix (protocol/redis-keys.ts); default `fp`. */
@@ -103,13 +73,6 @@ class ScriptOps {
   }
 }
 
-interface BucketWrite {
-  key: string;
-  ttlMs: number;
-  fields: Map<string, number>;
-  sumMs: number;
-}
-
 /** Throws the first command error of an EXEC/pipeline result. */
 function unwrap(results: [Error | null, unknown][] | null): unknown[] {
   if (results === null) throw new Error('Redis transaction aborted');
@@ -140,46 +103,30 @@ export class RedisHotMetrics implements HotMetrics {
     if (this.closed) throw closedError();
   }
 
-  async record(samples: readonly RunSample[], options: { batchId?: string } = {}): Promise<void> {
+  async record(samples: Samples, options: { batchId?: string } = {}): Promise<void> {
     this.check();
-    if (samples.length === 0) return;
-    const buckets = new Map<string, BucketWrite>();
-    const totals = new Map<string, UsageCounts>();
-    const lastOk = new Map<string, RunSample>();
-    const bump = (key: string, ttlMs: number, sample: RunSample): void => {
-      let b = buckets.get(key);
-      if (b === undefined) buckets.set(key, (b = { key, ttlMs, fields: new Map(), sumMs: 0 }));
-      const inc = (field: string): void => void b.fields.set(field, (b.fields.get(field) ?? 0) + 1);
-      inc(BUCKET_FIELDS.count);
-      if (sample.status === 'failed') inc(BUCKET_FIELDS.errors);
-      if (sample.cold) inc(BUCKET_FIELDS.cold);
-      inc(latencyField(bucketIndex(sample.durationMs)));
-      b.sumMs += sample.durationMs;
-    };
-    for (const s of samples) {
-      bump(this.keys.minute(s.function, Math.floor(s.startedAt / MINUTE_MS)), MINUTE_BUCKET_TTL_MS, s);
-      bump(this.keys.hour(s.function, Math.floor(s.startedAt / HOUR_MS)), HOUR_BUCKET_TTL_MS, s);
-      let t = totals.get(s.function);
-      if (t === undefined) totals.set(s.function, (t = { invocations: 0, errors: 0, coldStarts: 0 }));
-      t.invocations++;
-      if (s.status === 'failed') t.errors++;
-      if (s.cold) t.coldStarts++;
-      const prev = lastOk.get(s.function);
-      if (s.status === 'succeeded' && (prev === undefined || s.startedAt >= prev.startedAt)) lastOk.set(s.function, s);
-    }
+    const batch = SampleBatch.of(samples);
+    if (batch.length === 0) return;
     const ops = new ScriptOps();
-    for (const b of buckets.values()) {
-      for (const [field, n] of b.fields) ops.add('i', b.key, field, n);
-      ops.add('f', b.key, BUCKET_FIELDS.sumMs, b.sumMs);
-      ops.add('x', b.key, b.ttlMs);
-    }
-    for (const [fn, t] of totals) {
+    const addTally = (key: string, ttlMs: number, tally: Tally): void => {
+      ops.add('i', key, BUCKET_FIELDS.count, tally.count);
+      if (tally.errors > 0) ops.add('i', key, BUCKET_FIELDS.errors, tally.errors);
+      if (tally.cold > 0) ops.add('i', key, BUCKET_FIELDS.cold, tally.cold);
+      tally.latency.forEach((n, i) => {
+        if (n > 0) ops.add('i', key, latencyField(i), n);
+      });
+      ops.add('f', key, BUCKET_FIELDS.sumMs, tally.sumMs);
+      ops.add('x', key, ttlMs);
+    };
+    for (const m of batch.minutes()) addTally(this.keys.minute(m.function, m.minute), MINUTE_BUCKET_TTL_MS, m.tally);
+    for (const h of batch.hours().values()) addTally(this.keys.hour(h.function, h.hour), HOUR_BUCKET_TTL_MS, h.tally);
+    for (const [fn, t] of batch.totals()) {
       const key = this.keys.totals(fn);
       ops.add('i', key, BUCKET_FIELDS.count, t.invocations);
       if (t.errors > 0) ops.add('i', key, BUCKET_FIELDS.errors, t.errors);
       if (t.coldStarts > 0) ops.add('i', key, BUCKET_FIELDS.cold, t.coldStarts);
     }
-    for (const [fn, s] of lastOk) ops.add('z', this.keys.lastSuccess(fn), s.startedAt, s.runId);
+    for (const [fn, ok] of batch.lastOk()) ops.add('z', this.keys.lastSuccess(fn), ok.at, ok.runId);
     const marker = this.keys.batch(options.batchId ?? 'none');
     const markerTtl = options.batchId === undefined ? '' : String(BATCH_MARKER_TTL_MS);
     await this.client.eval(RECORD_SCRIPT, ops.keys.length + 1, marker, ...ops.keys, markerTtl, ...ops.args);

@@ -1,12 +1,12 @@
 /**
  * What the gateways sharing one Kubernetes runtime pool agree on besides the Pods' labels (which
- * already make a lease exclusive: docs/adr/0011-kubernetes-host.md): which one keeps the warm
+ * already make a lease exclusive: docs/adr/0012-kubernetes-host.md): which one keeps the warm
  * Pods at their target, so that two replicas do not both fill the same gap, and which hosts are
  * alive, so that the Pods held by a dead one are cleaned up. The local coordinator is for a
  * single gateway; several gateways share Redis.
  */
 import { Redis } from 'ioredis';
-import { redisKeys } from '../../../protocol/redis-keys.js';
+import { redisKeys } from '../../../protocol/index.js';
 
 export interface PoolCoordinator {
   /** True while this host keeps the warm Pods at their target (and trims a surplus). */

@@ -1,6 +1,6 @@
 /**
  * The Kubernetes host: each runtime is a Pod of the pool (docs/kubernetes.md, decisions in
- * docs/adr/0011-kubernetes-host.md).
+ * docs/adr/0012-kubernetes-host.md).
  *
  * - The pool keeps `warm` generic runtime Pods per preset (a size: memory and CPU), labelled
  *   `state=warm`, without a ReplicaSet: whoever holds the filler role creates and trims them.
@@ -95,11 +95,17 @@ export class KubeHost implements RuntimeHost {
   private readonly lost = new Map<string, string>();
   /** Pods whose deletion this host asked for. */
   private readonly deleting = new Set<string>();
-  private readonly creating = new Map<string, number>();
+  /**
+   * Pods this host created that the watch has not shown yet, by preset: they count as supply from
+   * the create request until their first event (a create answered before its watch event must not
+   * look like a gap to fill again).
+   */
+  private readonly creating = new Map<string, Set<string>>();
   private readonly outputs = new Map<string, string>();
   private seq = 0;
   private started: Promise<void> | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private interval: NodeJS.Timeout | undefined;
   private reconcileQueued = false;
 
@@ -168,7 +174,7 @@ export class KubeHost implements RuntimeHost {
       this.api.patchNamespacedPod({ name, namespace: this.options.namespace, body: { metadata: { annotations: { [ANNOTATION.fn]: `${fn.name}@${fn.version}` } } } }, MERGE_PATCH)
         .catch(() => {}); // only informative
     }
-    return null; // the Pod is the box (docs/adr/0011-kubernetes-host.md)
+    return null; // the Pod is the box (docs/adr/0012-kubernetes-host.md)
   }
 
   signal(hosted: HostedRuntime, signal: 'SIGKILL' | 'SIGTERM'): void {
@@ -208,7 +214,13 @@ export class KubeHost implements RuntimeHost {
     }
   }
 
-  async close(): Promise<void> {
+  /** Deletes this host's leased Pods and stops watching; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closed = true;
     clearInterval(this.interval);
     const all = [...this.runtimes.values()];
@@ -327,6 +339,7 @@ export class KubeHost implements RuntimeHost {
   private onPod(type: PodEvent, pod: V1Pod): void {
     const name = pod.metadata?.name;
     if (name === undefined) return;
+    this.creating.get(labelOf(pod, LABEL.preset) ?? '')?.delete(name);
     if (type === 'DELETED') {
       this.deleting.delete(name);
       this.lost.delete(name);
@@ -415,7 +428,7 @@ export class KubeHost implements RuntimeHost {
     for (const preset of this.options.presets) {
       const pods = warm.get(preset.name) ?? [];
       const waiting = this.queueOf(preset).length;
-      const supply = pods.length + (this.creating.get(preset.name) ?? 0);
+      const supply = pods.length + (this.creating.get(preset.name)?.size ?? 0);
       const target = (filler ? preset.warm : 0) + waiting;
       if (supply < target) {
         for (let i = 0; i < Math.min(CREATE_BURST, target - supply); i++) this.createPod(preset);
@@ -433,14 +446,21 @@ export class KubeHost implements RuntimeHost {
   private createPod(preset: PodPreset): void {
     const name = `${this.options.pool}-rt-${preset.name}-${randomBytes(4).toString('hex')}`;
     const body = buildPod(this.options, preset, name, this.options.tokenKey, this.options.hostId);
-    this.creating.set(preset.name, (this.creating.get(preset.name) ?? 0) + 1);
-    this.api.createNamespacedPod({ namespace: this.options.namespace, body }).then(() => {}, (err: unknown) => {
+    let pending = this.creating.get(preset.name);
+    if (pending === undefined) this.creating.set(preset.name, pending = new Set());
+    pending.add(name);
+    const forget = (): void => {
+      pending.delete(name);
+      this.scheduleReconcile();
+    };
+    this.api.createNamespacedPod({ namespace: this.options.namespace, body }).then(() => {
+      // Created: it stays supply until the watch shows it (onPod), or a minute at most.
+      if (this.watch.pods.has(name)) forget();
+      else setTimeout(forget, 60_000).unref();
+    }, (err: unknown) => {
       this.log(`kubernetes host: creating a runtime Pod failed (${describe(err)})`);
       // Failed waiting spawns are not failed here: they time out in the pool (spawnTimeoutMs) if nothing comes.
-    }).finally(() => {
-      this.creating.set(preset.name, (this.creating.get(preset.name) ?? 1) - 1);
-      // Until the watch shows it, the Pod counts as supply through `creating`: wait for the event.
-      this.scheduleReconcile();
+      forget();
     });
   }
 

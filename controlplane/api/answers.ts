@@ -1,0 +1,260 @@
+/**
+ * The shapes the API answers with (docs/api.md, "Objects"), as strict zod schemas: the OpenAPI
+ * document's response schemas come from here (./openapi.ts), and present.ts builds its views with
+ * these types, so what the code returns and what the document says are one thing. Strict: a key
+ * that is not listed here is a bug (it may be a leak), and the e2e tests that check answers
+ * against these schemas fail on it.
+ */
+import { z } from 'zod';
+import {
+  ASYNC_RUN_STATES,
+  ERROR_CLASSES,
+  ERRORS,
+  INVOCATION_MODES,
+  RUN_STARTS,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  RUNTIME_PRESETS,
+  type Component,
+  type ErrorCode,
+} from '../../protocol/index.js';
+import { FUNCTION_STATES, HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
+import { DEPLOY_ACTIONS } from '../store/types.js';
+
+/** Every code of the registry, in registry order. */
+export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+/** A code of the registry (docs/errors.md). */
+export const errorCode = z.enum(ERROR_CODES);
+
+const COMPONENTS = ['request', 'gateway', 'poolmgr', 'runtime', 'function', 'controlplane'] as const satisfies readonly Component[];
+
+/**
+ * The `error` of every error answer (protocol/errors.ts `errorBody`). Open: codes add details of
+ * their own (`function`, `version`, `limit`, `actual`, `path`, `runId`, `state`, …).
+ */
+export const errorDetail = z.looseObject({
+  code: errorCode,
+  message: z.string(),
+  component: z.enum(COMPONENTS),
+  /** The offending field as a path: `name`, `limits.timeout`, `files[3].path`, `query.since`. */
+  field: z.string().optional(),
+  /** Validation errors: every problem found; `code`/`field` above are the first one's. */
+  issues: z.array(z.strictObject({ code: errorCode, field: z.string(), message: z.string() })).optional(),
+});
+export const errorAnswer = z.strictObject({ error: errorDetail });
+
+const int = z.int();
+/** Unix milliseconds. */
+const time = z.int().min(0);
+/** A count or a size in bytes. */
+const count = z.int().min(0);
+/** A duration in ms as measured (fractional). */
+const millis = z.number().min(0);
+const stringMap = z.record(z.string(), z.string());
+
+export const limitsView = z.strictObject({
+  timeoutMs: count,
+  memoryBytes: count,
+  concurrency: count,
+  maxInstances: count,
+  minWarm: count,
+  maxQueue: count,
+});
+
+export const retryView = z.strictObject({
+  maxAttempts: count,
+  backoffBaseMs: count,
+  backoffMaxMs: count,
+  maxEventAgeMs: count,
+});
+
+export const functionView = z.strictObject({
+  name: z.string(),
+  preset: z.enum(RUNTIME_PRESETS),
+  invocation: z.enum(INVOCATION_MODES),
+  limits: limitsView,
+  env: stringMap,
+  /** The names of the secret env values, sorted; never their values. */
+  secrets: z.array(z.string()),
+  auth: z.enum(['public', 'token']),
+  retry: retryView,
+  status: z.enum(['active', 'paused']),
+  activeVersion: int.min(1).nullable(),
+  revision: int.min(1),
+  createdAt: time,
+  updatedAt: time,
+});
+export type FunctionView = z.output<typeof functionView>;
+
+export const contractView = z.strictObject({
+  ...limitsView.shape,
+  syncPayloadBytes: count,
+  asyncPayloadBytes: count,
+  runRetentionMs: count,
+  auth: z.enum(['public', 'token']),
+  retry: retryView,
+  invokeUrl: z.string(),
+});
+export type ContractView = z.output<typeof contractView>;
+
+const urls = { invokeUrl: z.string(), asyncUrl: z.string().optional() };
+/** Shown once: when a change issued an invoke token. */
+const invokeToken = z.string().optional();
+
+export const functionAnswer = z.strictObject({ function: functionView, ...urls, contract: contractView });
+export type FunctionAnswer = z.output<typeof functionAnswer>;
+export const functionCreated = functionAnswer.extend({ invokeToken });
+export const functionPatched = functionAnswer.extend({ invokeToken });
+export const functionList = z.strictObject({ items: z.array(functionView) });
+export const invokeTokenAnswer = z.strictObject({ invokeToken: z.string() });
+export const adminTokenAnswer = z.strictObject({ adminToken: z.string() });
+export const hookSecretAnswer = z.strictObject({ secret: z.string() });
+
+export const versionSummaryView = z.strictObject({
+  function: z.string(),
+  version: int.min(1),
+  entrypoint: z.string(),
+  createdAt: time,
+  createdBy: z.string(),
+  note: z.string(),
+  fileCount: count,
+  totalBytes: count,
+  changes: z.strictObject({ added: z.array(z.string()), modified: z.array(z.string()), removed: z.array(z.string()) }),
+});
+export type VersionSummaryView = z.output<typeof versionSummaryView>;
+
+export const versionView = versionSummaryView.extend({
+  files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), size: count })),
+  /** The manifest as uploaded (any JSON), or null. */
+  manifest: z.unknown(),
+});
+export type VersionView = z.output<typeof versionView>;
+export const versionAnswer = z.strictObject({ version: versionView });
+export const versionList = z.strictObject({ items: z.array(versionSummaryView) });
+
+export const deployView = z.strictObject({
+  seq: int.min(1),
+  action: z.enum(DEPLOY_ACTIONS),
+  fromVersion: int.min(1).nullable(),
+  toVersion: int.min(1).nullable(),
+  status: z.enum(['active', 'paused']),
+  actor: z.string(),
+  note: z.string(),
+  at: time,
+});
+export type DeployView = z.output<typeof deployView>;
+export const deployAnswer = z.strictObject({ function: functionView, deploy: deployView });
+export const deployList = z.strictObject({ items: z.array(deployView) });
+
+export const blobsMissingAnswer = z.strictObject({ missing: z.array(z.string()) });
+export const blobPutAnswer = z.strictObject({ sha256: z.string(), size: count, created: z.boolean() });
+
+const counts = { invocations: count, errors: count, coldStarts: count };
+export const usageAnswer = z.strictObject({
+  function: z.string(),
+  window: z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]),
+  from: time,
+  to: time,
+  ...counts,
+  errorRate: z.number().min(0).max(1),
+  coldStartRatio: z.number().min(0).max(1),
+  p50Ms: millis.nullable(),
+  p95Ms: millis.nullable(),
+  p99Ms: millis.nullable(),
+  meanMs: millis.nullable(),
+  totals: z.strictObject(counts),
+  warmInstances: count,
+  state: z.enum(FUNCTION_STATES),
+  lastSuccess: z.strictObject({ runId: z.string(), at: time }).nullable(),
+});
+
+const runError = z.strictObject({
+  type: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+  file: z.string().optional(),
+  line: int.optional(),
+});
+
+/** A run record without its logs (protocol/records.ts `RunSummary`), as `GET /runs` lists it. */
+export const runSummaryView = z.strictObject({
+  runId: z.string(),
+  /** 1, 2, 3… for the attempts of an async run (a list shows its latest); 1 for everything else. */
+  attempt: int.min(1),
+  function: z.string(),
+  version: z.string(),
+  trigger: z.enum(RUN_TRIGGERS),
+  cold: z.boolean(),
+  start: z.enum(RUN_STARTS).nullable(),
+  initMs: millis,
+  handlerMs: millis,
+  queuedMs: millis,
+  durationMs: millis,
+  status: z.enum(RUN_STATUSES),
+  httpStatus: int,
+  errorCode: errorCode.nullable(),
+  errorClass: z.enum(ERROR_CLASSES as [string, ...string[]]).nullable(),
+  error: runError.nullable(),
+  startedAt: time,
+  clientAborted: z.boolean().optional(),
+});
+/** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
+export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });
+export const runView = runSummaryView.extend({ logs: z.array(logLine) });
+export const runList = z.strictObject({ items: z.array(runSummaryView), nextCursor: z.string().nullable() });
+
+/** A response as the API shows one it relayed: headers joined, the body decoded (runs.ts `decodeBody`). */
+function withBody<S extends z.ZodRawShape>(shape: S) {
+  return z.union([z.strictObject({ ...shape, body: z.unknown() }), z.strictObject({ ...shape, bodyBase64: z.string() })]);
+}
+
+export const asyncRunView = z.strictObject({
+  runId: z.string(),
+  function: z.string().nullable(),
+  trigger: z.enum(['async', 'cron', 'webhook']),
+  state: z.enum(ASYNC_RUN_STATES),
+  acceptedAt: time.nullable(),
+  replayOf: z.string().nullable(),
+  replays: z.array(z.string()),
+  transitions: z.array(z.strictObject({ state: z.enum(ASYNC_RUN_STATES), at: time, detail: z.string().nullable() })),
+  /** Each attempt; with its run record's version, timings and logs once that is written (`logs` empty before). */
+  attempts: z.array(
+    z.strictObject({
+      attempt: int.min(1),
+      startedAt: time,
+      durationMs: millis,
+      cold: z.boolean(),
+      status: z.enum(RUN_STATUSES),
+      errorCode: z.string().nullable(),
+      errorClass: z.string().nullable(),
+      error: runError.nullable(),
+      version: z.string().optional(),
+      initMs: millis.optional(),
+      handlerMs: millis.optional(),
+      queuedMs: millis.optional(),
+      httpStatus: int.optional(),
+      logs: z.array(logLine),
+    }),
+  ),
+  result: withBody({ status: int, attempt: int.min(0), headers: stringMap }).nullable(),
+});
+export type AsyncRunView = z.output<typeof asyncRunView>;
+
+/** `GET /runs/:id`: a run record with its logs, or an async run's timeline. */
+export const runAnswer = z.strictObject({ run: z.union([runView, asyncRunView]) });
+export const asyncRunAnswer = z.strictObject({ run: asyncRunView });
+export const replayAnswer = z.strictObject({ runId: z.string(), replayOf: z.string(), statusUrl: z.string() });
+
+export const testInvokeAnswer = withBody({
+  runId: z.string(),
+  status: int,
+  headers: stringMap,
+  durationMs: millis,
+  cold: z.boolean(),
+  error: z
+    .strictObject({ code: errorCode, message: z.string(), type: z.string().optional(), file: z.string().optional(), line: int.optional() })
+    .optional(),
+});
+
+/** Any JSON object (the JSON Schema of platform.yaml, the OpenAPI document itself). */
+export const jsonDocument = z.record(z.string(), z.unknown());

@@ -1,0 +1,80 @@
+/**
+ * The tables of the embedded async wing's file, async.db (sqlite-db.ts): the queue's, the run
+ * timeline's and the run index's. Every statement is idempotent (IF NOT EXISTS).
+ */
+
+/** The queue (queue/sqlite.ts). */
+export const QUEUE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  attempt INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  ready_at INTEGER NOT NULL,        -- max(not_before, time queued): the queue order
+  enqueued_at INTEGER NOT NULL,
+  idempotency_key TEXT,
+  consumer TEXT,                    -- null while not leased
+  lease_until INTEGER,
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  token TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
+CREATE TABLE IF NOT EXISTS dead (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL UNIQUE,
+  function TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  attempt INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  idempotency_key TEXT,
+  reason TEXT NOT NULL,
+  dead_at INTEGER NOT NULL
+);
+`;
+
+/** The run timeline (dispatcher/timeline-sqlite.ts). */
+export const TIMELINE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS transitions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS transitions_run ON transitions (run_id, seq);
+CREATE TABLE IF NOT EXISTS attempts (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  duration_ms REAL NOT NULL,
+  cold INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  error_code TEXT,
+  error_class TEXT,
+  error TEXT                      -- JSON of AttemptError, or null
+);
+CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);
+`;
+
+/** The run index (runs/runs-sqlite.ts). */
+export const RUNS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS async_runs (
+  run_id TEXT PRIMARY KEY,
+  function TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  replay_of TEXT,
+  result_status INTEGER,
+  result_headers TEXT,
+  result_body BLOB,
+  result_attempt INTEGER,
+  trigger TEXT
+);
+CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
+`;

@@ -1,0 +1,27 @@
+/** What the metrics are made of: a finished run's sample, the counts and the windows (a leaf: no imports). */
+
+export const USAGE_WINDOWS = ['1m', '15m', '1h', '24h'] as const;
+export type UsageWindow = (typeof USAGE_WINDOWS)[number];
+
+/** The windows UsageHistory answers (./history.ts), longer than HotMetrics keeps. */
+export const HISTORY_WINDOWS = ['7d', '30d'] as const;
+export type HistoryWindow = (typeof HISTORY_WINDOWS)[number];
+
+/** What HotMetrics needs of a finished run. */
+export interface RunSample {
+  function: string;
+  runId: string;
+  /** Unix ms; picks the run's minute and hour buckets. */
+  startedAt: number;
+  /** Gateway-measured duration, the latency the percentiles are of. */
+  durationMs: number;
+  status: 'succeeded' | 'failed';
+  cold: boolean;
+}
+
+export interface UsageCounts {
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+}
+

@@ -1,0 +1,91 @@
+/**
+ * The one place Redis connections are made (ioredis). Every production part that talks to Redis —
+ * HotMetrics, the config bus, the async queue, run timelines and index, tick locks, the webhook
+ * replay guard, the persistence watch — gets its client here, with the options decided once:
+ *
+ * - `enableOfflineQueue: false` — while the connection is down a command fails at once instead of
+ *   waiting in memory. Every caller has a better answer than waiting: the recorders keep their
+ *   records and retry (recorder.ts), the async intake answers 503 at once, the dispatcher claims
+ *   again at its next poll, a tick lock skips the tick.
+ * - `maxRetriesPerRequest: 0`, `autoResendUnfulfilledCommands: false` — a command in flight when
+ *   the connection drops fails right then, and is never sent again behind its caller's back after
+ *   the reconnect (a caller that was told "failed", e.g. a 503 to an async call, must not find the
+ *   command applied later). Whether it reached Redis before the drop is unknown, as for any
+ *   timeout: writers make a retry harmless (batch ids, run ids).
+ * - `connectTimeout`, `commandTimeout` 2 s — a Redis that accepts connections but does not answer
+ *   (paused, overloaded) fails commands after 2 s instead of hanging their callers.
+ * - `retryStrategy` — reconnect forever, 50 ms doubling to at most 1 s: once Redis is back, every
+ *   client is within a second of it.
+ * - the ready check stays on (ioredis default): a Redis still loading its AOF or snapshot is not
+ *   "ready" yet, so nothing is written into a half-loaded data set.
+ *
+ * The config bus's subscriber is the one exception (`connectRedisSubscriber`): SUBSCRIBE must
+ * wait for the connection and is sent again on every reconnect.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Reconnect delay after the n-th failed attempt: 100 ms, 200 ms, 400 ms, 800 ms, then 1 s. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 5), 1000);
+}
+
+/** The options every client starts from (see above for why each). */
+export const REDIS_CLIENT_OPTIONS: Readonly<RedisOptions> = Object.freeze({
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  connectTimeout: 2000,
+  commandTimeout: 2000,
+  retryStrategy: reconnectDelayMs,
+});
+
+/** A client that fails fast while disconnected and reconnects forever in the background. */
+export function connectRedis(url: string, overrides: RedisOptions = {}): Redis {
+  const client = new Redis(url, { ...REDIS_CLIENT_OPTIONS, ...overrides });
+  // Connection errors surface on each command; without a listener ioredis would print every one.
+  client.on('error', () => {});
+  return client;
+}
+
+/** The config bus's subscriber: commands wait for the connection; subscriptions are renewed on reconnect. */
+export function connectRedisSubscriber(url: string): Redis {
+  return connectRedis(url, { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined });
+}
+
+/** Resolves once the client is connected and ready (or rejects after `timeoutMs`). */
+export function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/** A client that answered, or the error (and no connection left behind): for parts opened at start. */
+export async function openRedis(url: string, timeoutMs = 5000): Promise<Redis> {
+  const client = connectRedis(url);
+  try {
+    await redisReady(client, timeoutMs);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return client;
+}
+
+/** The URL without its credentials, for log lines: `redis://host:port/db`. */
+export function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'redis (unparsable URL)';
+  }
+}

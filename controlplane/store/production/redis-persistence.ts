@@ -1,0 +1,205 @@
+/**
+ * Does Redis keep its data across a restart? The async queue is only as durable as Redis: on a
+ * Redis that persists nothing, a restart silently loses every accepted run. So the platform checks,
+ * at start and again on every reconnect (a restarted Redis may come back with other settings), and
+ * refuses to call a run "durably queued" when it is not — unless the operator said it accepts that
+ * (`FP_REDIS_ALLOW_VOLATILE=1`). Decision and operator guide: docs/platform.md ("Production mode").
+ *
+ * How it is read: `CONFIG GET appendonly` / `save` / `appendfsync`. Managed Redis often disables or
+ * renames CONFIG; then `INFO persistence` decides: `aof_enabled:1` counts as persistent, anything
+ * else as "unknown", treated as volatile (INFO does not show the snapshot schedule, and a guess that
+ * turns out wrong loses runs).
+ */
+import type { Redis } from 'ioredis';
+import { PlatformError } from '../../../protocol/index.js';
+import type { ReadinessProblem } from '../../../protocol/index.js';
+import { redisAddress } from './redis-client.js';
+
+export type PersistenceMode = 'aof' | 'rdb' | 'aof+rdb' | 'none' | 'unknown';
+
+export interface Persistence {
+  /** True when Redis writes its data to disk (AOF, RDB snapshots, or both). */
+  persistent: boolean;
+  mode: PersistenceMode;
+  /** The settings seen, for operators: `appendonly=no save="" (CONFIG)`. */
+  detail: string;
+}
+
+/** What CONFIG GET answered, or null when CONFIG was refused. */
+export interface PersistenceSettings {
+  appendonly: string;
+  appendfsync: string;
+  save: string;
+}
+
+/** Pure: the verdict from CONFIG's answer, or (when CONFIG was refused) from the INFO persistence text. */
+export function judgePersistence(settings: PersistenceSettings | null, info: string): Persistence {
+  if (settings !== null) {
+    const aof = settings.appendonly.trim().toLowerCase() === 'yes';
+    const rdb = settings.save.trim() !== '';
+    const mode: PersistenceMode = aof && rdb ? 'aof+rdb' : aof ? 'aof' : rdb ? 'rdb' : 'none';
+    const detail = `appendonly=${settings.appendonly}${aof ? ` appendfsync=${settings.appendfsync}` : ''} save="${settings.save}" (CONFIG GET)`;
+    return { persistent: aof || rdb, mode, detail };
+  }
+  const aofEnabled = /^aof_enabled:(\d+)\s*$/m.exec(info)?.[1];
+  if (aofEnabled === '1') return { persistent: true, mode: 'aof', detail: 'aof_enabled:1 (INFO persistence; CONFIG is not available)' };
+  return {
+    persistent: false,
+    mode: 'unknown',
+    detail: `aof_enabled:${aofEnabled ?? '?'} and CONFIG is not available, so the snapshot schedule cannot be read (INFO persistence)`,
+  };
+}
+
+/** Asks Redis (CONFIG GET, else INFO persistence). Rejects only when Redis does not answer at all. */
+export async function readPersistence(client: Redis): Promise<Persistence> {
+  let settings: PersistenceSettings | null = null;
+  try {
+    // One key per call: Redis before 7 takes a single pattern per CONFIG GET.
+    const [appendonly, appendfsync, save] = await Promise.all(
+      ['appendonly', 'appendfsync', 'save'].map(async (key) => ((await client.call('CONFIG', 'GET', key)) as string[])[1] ?? ''),
+    );
+    settings = { appendonly: appendonly!, appendfsync: appendfsync!, save: save! };
+  } catch {
+    // Refused (renamed or disabled CONFIG, an ACL without it), or no answer: INFO tells which.
+  }
+  let info = '';
+  if (settings === null) {
+    try {
+      info = String(await client.info('persistence'));
+    } catch (err) {
+      // Refused too (an ACL without INFO) while the connection is fine: it cannot be told, so "unknown".
+      if (client.status !== 'ready') throw err;
+    }
+  }
+  return judgePersistence(settings, info);
+}
+
+export interface RedisDurabilityOptions {
+  /** The client the async queue writes with (its reconnects trigger the check). */
+  client: Redis;
+  /** For log lines (credentials are left out). */
+  url: string;
+  /** Accept a Redis that does not persist (FP_REDIS_ALLOW_VOLATILE=1): warn, but answer 202. */
+  allowVolatile: boolean;
+  log: (line: string) => void;
+}
+
+/**
+ * Watches one client: checks persistence at start and after every reconnect, says once when the
+ * connection is lost and when it is back, and answers whether async intake may accept runs.
+ */
+export class RedisDurability {
+  private verdict: Persistence | null = null;
+  private checking: Promise<Persistence> | null = null;
+  private connected: boolean;
+  private lostAt = 0;
+  private lastError = '';
+  private readonly address: string;
+  private readonly onReady = (): void => this.reconnected();
+  private readonly onClose = (): void => this.lost();
+  private readonly onError = (err: Error): void => void (this.lastError = err.message);
+
+  constructor(private readonly o: RedisDurabilityOptions) {
+    this.address = redisAddress(o.url);
+    this.connected = o.client.status === 'ready';
+    o.client.on('ready', this.onReady);
+    o.client.on('close', this.onClose);
+    o.client.on('error', this.onError);
+  }
+
+  /** The first check (call once Redis is ready); logs the verdict when it is not a plain "persistent". */
+  async start(): Promise<Persistence> {
+    return this.current();
+  }
+
+  /** The verdict in force: waits for a check under way, or starts one when none is known. */
+  async current(): Promise<Persistence> {
+    return this.checking ?? this.verdict ?? this.check();
+  }
+
+  /**
+   * Throws ASYNC_QUEUE_NOT_DURABLE when Redis does not persist (and that was not accepted). When the
+   * check cannot run (Redis down), lets the caller go on: its own write fails with QUEUE_UNAVAILABLE.
+   */
+  async admit(): Promise<void> {
+    let verdict: Persistence;
+    try {
+      verdict = await this.current();
+    } catch {
+      return;
+    }
+    if (!verdict.persistent && !this.o.allowVolatile) {
+      throw new PlatformError('ASYNC_QUEUE_NOT_DURABLE', `Redis ${doesNot(verdict)}, so a queued run would not survive a Redis restart; nothing was queued. The operator must enable AOF or snapshots, or accept the risk with FP_REDIS_ALLOW_VOLATILE=1.`);
+    }
+  }
+
+  /** For /readyz: why async intake refuses runs now, or null. Uses the last verdict (no I/O). */
+  problem(): ReadinessProblem | null {
+    const v = this.verdict;
+    if (v === null || v.persistent || this.o.allowVolatile) return null;
+    return { code: 'ASYNC_QUEUE_NOT_DURABLE', message: `Redis ${this.address} ${doesNot(v)} (${v.detail}); async runs are refused until it does (or FP_REDIS_ALLOW_VOLATILE=1)` };
+  }
+
+  close(): void {
+    this.o.client.off('ready', this.onReady);
+    this.o.client.off('close', this.onClose);
+    this.o.client.off('error', this.onError);
+  }
+
+  private check(): Promise<Persistence> {
+    const previous = this.verdict;
+    const running = readPersistence(this.o.client).then(
+      (verdict) => {
+        this.verdict = verdict;
+        if (previous === null || previous.persistent !== verdict.persistent || previous.mode !== verdict.mode) this.announce(verdict, previous);
+        return verdict;
+      },
+    );
+    this.checking = running;
+    const done = (): void => {
+      if (this.checking === running) this.checking = null;
+    };
+    running.then(done, done);
+    return running;
+  }
+
+  /** One line per verdict change; loud when runs would be lost. */
+  private announce(v: Persistence, previous: Persistence | null): void {
+    if (v.persistent) {
+      if (v.mode === 'rdb') this.o.log(`platform: warning: Redis ${this.address} persists by snapshots only (${v.detail}): a crash loses the runs accepted since the last snapshot; AOF (appendonly yes, appendfsync always) loses none`);
+      else if (previous !== null) this.o.log(`platform: Redis ${this.address} persists its data now (${v.detail}); async runs are accepted again`);
+      return;
+    }
+    if (this.o.allowVolatile) {
+      this.o.log(`platform: WARNING: Redis ${this.address} ${doesNot(v)} (${v.detail}); accepted because FP_REDIS_ALLOW_VOLATILE=1: a Redis restart loses every queued async run`);
+    } else {
+      this.o.log(
+        `platform: ERROR: Redis ${this.address} ${doesNot(v)} (${v.detail}): a Redis restart would lose every queued async run. ` +
+        'Async calls, webhooks and cron ticks are refused (503 ASYNC_QUEUE_NOT_DURABLE) and /readyz is not ready until Redis runs with ' +
+        'appendonly yes (or snapshots), or FP_REDIS_ALLOW_VOLATILE=1 accepts the risk.',
+      );
+    }
+  }
+
+  private lost(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.lostAt = Date.now();
+    this.o.log(`platform: lost the connection to Redis ${this.address}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting. Meanwhile async calls answer 503 and run records and metrics wait in memory.`);
+  }
+
+  private reconnected(): void {
+    if (!this.connected && this.lostAt > 0) this.o.log(`platform: Redis ${this.address} is back after ${((Date.now() - this.lostAt) / 1000).toFixed(1)} s`);
+    this.connected = true;
+    this.lastError = '';
+    // A Redis that restarted may have other settings (or none): check again before trusting it.
+    this.check().catch(() => {
+      // Lost again meanwhile: the next reconnect checks.
+    });
+  }
+}
+
+/** "does not persist its data", or, when that cannot be read, says so. */
+function doesNot(v: Persistence): string {
+  return v.mode === 'unknown' ? 'cannot be shown to persist its data' : 'does not persist its data';
+}

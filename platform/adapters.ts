@@ -1,0 +1,169 @@
+/**
+ * The one place that chooses the adapters behind the control plane's ports (FP_STORE,
+ * docs/platform.md): embedded — SQLite files in the state directory and memory — or production —
+ * MongoDB and Redis, whose drivers are imported only here and only then, so the embedded default
+ * never loads them. Everything past this module sees the ports.
+ *
+ *   const adapters = await openAdapters({ config, stateDir, keyring, origin, log });
+ *   adapters.store; adapters.queue; …
+ *   await adapters.close();   // every adapter, in the reverse order of opening
+ */
+import {
+  acceptInOrder,
+  admitFirst,
+  LocalConfigBus,
+  loadProductionStore,
+  MemoryHotMetrics,
+  MemoryReplayGuard,
+  openRedisQueue,
+  openSqliteAsync,
+  openSqliteStore,
+  openSqliteTickLock,
+  RedisAsyncRuns,
+  RedisRunTimeline,
+  redisReplayGuard,
+  redisTickLock,
+  type AcceptRun,
+  type AsyncRunIndex,
+  type ConfigBus,
+  type HotMetrics,
+  type Keyring,
+  type Queue,
+  type ReplayGuard,
+  type RunTimeline,
+  type Store,
+  type TickLock,
+} from '../controlplane/index.js';
+import type { ReadinessProblem } from '../protocol/index.js';
+import type { PlatformConfig } from './config.js';
+
+/** Every port the platform needs, opened for one mode. */
+export interface Adapters {
+  readonly mode: PlatformConfig['store'];
+  /** Functions, versions, deploys, runs, tokens (SQLite + blob files | MongoDB). */
+  readonly store: Store;
+  /** Live counters and latency windows (memory | Redis). */
+  readonly metrics: HotMetrics;
+  /** Config changes between processes (nobody to tell | Redis pub/sub). */
+  readonly bus: ConfigBus;
+  /** The async queue, run timeline and run index (one SQLite file | Redis). */
+  readonly queue: Queue;
+  readonly timeline: RunTimeline;
+  readonly runs: AsyncRunIndex;
+  /** Accepts a run into the three (one SQLite transaction | in an order that never shows an unqueued run). */
+  readonly accept: AcceptRun;
+  /** What keeps this process from being ready now, read on every /readyz (e.g. a Redis that does not persist the queue). */
+  readiness(): ReadinessProblem[];
+  /** Claims cron ticks once across processes (SQLite file | Redis SET NX). */
+  readonly tickLock: TickLock;
+  /** Remembers accepted webhook deliveries (memory | Redis). */
+  readonly replayGuard: ReplayGuard;
+  /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
+  close(): Promise<void>;
+}
+
+export interface AdapterSettings {
+  config: PlatformConfig;
+  /** The absolute state directory. */
+  stateDir: string;
+  /** Seals secrets and keys token digests (docs/secrets.md). */
+  keyring: Keyring;
+  /** This process's id on the config bus (its own changes are not echoed back). */
+  origin: string;
+  log: (line: string) => void;
+}
+
+type Closable = { close(): Promise<void> | void };
+
+/** What was opened so far, closed in reverse: on `close()`, or at once when a later adapter fails to open. */
+class Opened {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+  constructor(private readonly log: (line: string) => void) {}
+
+  keep<T extends Closable>(adapter: T): T {
+    this.steps.push(() => adapter.close());
+    return adapter;
+  }
+
+  onClose(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+
+  async close(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        this.log(`platform: closing an adapter failed: ${String(err)}`);
+      }
+    }
+  }
+}
+
+type Ports = Omit<Adapters, 'mode' | 'close'>;
+
+export async function openAdapters(settings: AdapterSettings): Promise<Adapters> {
+  const opened = new Opened(settings.log);
+  try {
+    const ports = settings.config.store === 'production' ? await production(settings, opened) : await embedded(settings, opened);
+    let closing: Promise<void> | null = null;
+    return { mode: settings.config.store, ...ports, close: () => (closing ??= opened.close()) };
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+/** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` in the state directory; the rest in memory. */
+async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: Opened): Promise<Ports> {
+  const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
+  const metrics = opened.keep(new MemoryHotMetrics());
+  const bus = opened.keep(new LocalConfigBus());
+  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
+  const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
+  const replayGuard = opened.keep(new MemoryReplayGuard());
+  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard };
+}
+
+/**
+ * Production: MongoDB for the store; Redis for everything live and shared by every process. The
+ * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
+ */
+async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
+  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, openRedis, RedisDurability } = await loadProductionStore();
+  const redisUrl = config.redisUrl!;
+  const prefix = config.redisPrefix;
+
+  const store = opened.keep(await openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring }));
+  // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
+  const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
+  const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));
+  // The queue owns its connection, watched for persistence (at start and after every reconnect):
+  // every way a run enters is an enqueue, refused while that Redis would lose it (ASYNC_QUEUE_NOT_DURABLE).
+  const queueClient = await openRedis(redisUrl);
+  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log });
+  opened.onClose(() => durability.close());
+  try {
+    await durability.start();
+  } catch (err) {
+    queueClient.disconnect();
+    throw err;
+  }
+  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log }));
+  opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
+  const queue = admitFirst(redisQueue, () => durability.admit());
+  // The run timeline and the run index share another connection.
+  const shared = await openRedis(redisUrl);
+  opened.onClose(() => shared.disconnect());
+  const runStores = { client: shared, prefix, retentionMs: config.runRetentionMs };
+  const timeline = new RedisRunTimeline(runStores);
+  const runs = new RedisAsyncRuns(runStores);
+  const readiness = (): ReadinessProblem[] => {
+    const problem = durability.problem();
+    return problem === null ? [] : [problem];
+  };
+  // Each owns its connection.
+  const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
+  const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard };
+}

@@ -1,0 +1,70 @@
+/**
+ * Directory mode (`node dist/platform/main.js --functions DIR`, FP_FUNCTIONS_DIR): the functions
+ * of a directory — one subfolder each, with its platform.yaml (docs/gateway.md) — read once at
+ * start, served by the same gateway and pool as the platform, without the store: no control plane
+ * API, no async queue, triggers or secrets, no state directory. Run records stay in memory (the
+ * newest 10 000, gone at exit): recording costs what an in-memory ring costs. What the
+ * benchmarks run, and a quick way to try functions.
+ */
+import { resolve } from 'node:path';
+import { createGateway, DirectoryRegistry, MemoryRunSink, uwsIsNative, UwsFallbackError } from '../gateway/index.js';
+import type { Isolation } from '../poolmgr/index.js';
+import { parseOptions, type PlatformConfig } from './config.js';
+import { reachable, startPool } from './pool.js';
+import type { StartOptions } from './start.js';
+
+export interface StartedDirectory {
+  /** `http://<host>:<port>`: invoke at `/fn/<name>/`. */
+  readonly url: string;
+  readonly port: number;
+  /** The absolute functions directory. */
+  readonly functionsDir: string;
+  /** What was loaded, by name. */
+  readonly functions: readonly { name: string; version: string }[];
+  readonly config: PlatformConfig;
+  readonly isolation: Isolation;
+  /** Stop taking calls, let in-flight ones finish (shutdownGraceMs), stop the runtimes. */
+  close(): Promise<void>;
+}
+
+/** Starts directory mode; `functionsDir` must be set. `platformEnv` resolves `${VAR}` in the manifests' env. */
+export async function startDirectory(options: Omit<StartOptions, 'rotateAdminToken' | 'rotateSecretsKey'> & { platformEnv?: Record<string, string | undefined> }): Promise<StartedDirectory> {
+  const { log: logOption, runtimeEnv, platformEnv, ...settings } = options;
+  const config = parseOptions(settings);
+  if (config.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
+  const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
+  if (!uwsIsNative()) throw new UwsFallbackError();
+  const functionsDir = resolve(config.functionsDir);
+  const registry = await DirectoryRegistry.load(functionsDir, { platformEnv: platformEnv ?? {} });
+  const pool = await startPool(config, [functionsDir], runtimeEnv);
+  try {
+    for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
+    // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts).
+    await Promise.all(registry.list().map((fn) => pool.prepare(fn.dir)));
+    const gateway = await createGateway({
+      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      pool,
+      registry,
+      runSink: new MemoryRunSink(),
+      log,
+    });
+    let closing: Promise<void> | null = null;
+    return {
+      url: reachable(gateway.url),
+      port: gateway.port,
+      functionsDir,
+      functions: registry.list().map((fn) => ({ name: fn.name, version: fn.version })),
+      config,
+      isolation: pool.isolation,
+      close() {
+        // The gateway drains its calls before the pool goes.
+        closing ??= gateway.close().finally(() => pool.close());
+        return closing;
+      },
+    };
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+}

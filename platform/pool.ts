@@ -1,0 +1,96 @@
+/**
+ * The pool both modes of the platform run (platform/start.ts, platform/directory.ts): its options
+ * from the platform's configuration, its runtimes local processes or Pods (FP_RUNTIME_HOST,
+ * platform/kube.ts), started with the sandbox's failure explained.
+ */
+import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
+import { PlatformError } from '../protocol/index.js';
+import type { PlatformConfig } from './config.js';
+import { openKubeHost } from './kube.js';
+
+export interface PoolSetup {
+  /** Operator messages (the Kubernetes host's). */
+  log?: (line: string) => void;
+  /**
+   * The control plane's reporter id: in production mode minWarm then counts across gateways,
+   * from their warm reports (poolmgr/fleet.ts). Without it each gateway keeps minWarm itself.
+   */
+  reporterId?: string;
+}
+
+/**
+ * A started pool whose runtimes may run code under `codeRoots`. `runtimeEnv` gives runtimes their
+ * PATH and LANG (nothing else of it reaches user code).
+ */
+export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
+  const log = setup.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
+  const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
+    ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })
+    : undefined;
+  let kube;
+  try {
+    // Runtimes as local processes (default) or as Pods (docs/kubernetes.md); the pool closes the host.
+    kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, codeRoots, log) : null;
+  } catch (err) {
+    await fleet?.close();
+    throw err;
+  }
+  const pool = new PoolManager(
+    defaultPoolConfig(
+      {
+        poolSize: config.poolSize,
+        idleTimeoutMs: config.idleTimeoutMs,
+        debug: config.debug,
+        ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+        ...sandboxOptions(config, codeRoots),
+        ...kube?.pool,
+      },
+      { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
+    ),
+    kube?.host,
+    fleet,
+  );
+  try {
+    await pool.start();
+  } catch (err) {
+    await pool.close().catch(() => {});
+    throw pool.isolation.mode === 'off' || pool.isolation.mode === 'pod' ? err : sandboxUnavailable(pool.isolation.mode, err as Error);
+  }
+  return pool;
+}
+
+/** The pool's sandbox settings from the platform's (docs/security.md). */
+function sandboxOptions(config: PlatformConfig, codeRoots: string[]): Partial<PoolConfig> {
+  const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
+  return {
+    sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
+    codeRoots,
+    uidRange: [first, last],
+    tmpBytes: config.sandboxTmpBytes,
+    tasksMax: config.sandboxTasks,
+    openFiles: config.sandboxOpenFiles,
+    maxInstancesTotal: config.maxInstances,
+  };
+}
+
+/** SANDBOX_UNAVAILABLE: the platform could not start its first sandboxed runtimes; says why and what to do. */
+export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
+  // A refused unshare means the kernel does not let this user build the box; anything else is in the message.
+  const refused = /unshare|Operation not permitted|EPERM/.test(cause.message);
+  return new PlatformError(
+    'SANDBOX_UNAVAILABLE',
+    `the function sandbox (${mode} mode) could not start a runtime: ${cause.message}\n` +
+      (mode === 'userns' && refused
+        ? 'Not running as root, the sandbox needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0; ' +
+          'on Debian before 11 kernel.unprivileged_userns_clone=1; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0). '
+        : '') +
+      'Run as root, or pass --unsafe-no-sandbox (FP_UNSAFE_NO_SANDBOX=1) to run functions WITHOUT isolation (docs/security.md).',
+    { mode },
+  );
+}
+
+/** A URL a local client can call: a wildcard bind address becomes loopback. */
+export function reachable(url: string): string {
+  return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+}

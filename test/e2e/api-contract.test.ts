@@ -1,0 +1,203 @@
+/**
+ * The API answers what its route table declares (controlplane/api/routes.ts → the OpenAPI
+ * document): a walk through every operation over real HTTP, each answer checked against the
+ * declared schema of its status (strict: an undeclared key fails), each error against the codes
+ * the document lists for the operation. Reaches what a fuzzer rarely does: run records with logs,
+ * async run timelines, test invoke answers. Also: the document is served without a token.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ERRORS } from '../../protocol/index.js';
+import { errorAnswer } from '../../controlplane/api/answers.js';
+import { operationErrors } from '../../controlplane/api/openapi.js';
+import { match } from '../../controlplane/api/router.js';
+import { ROUTES } from '../../controlplane/api/routes.js';
+import { generateOpenApi } from '../../scripts/gen-openapi.js';
+import { b64, filesOf, fnName, py, sha256, sleep, usePlatform, type ApiAnswer } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 1, dispatchConcurrency: 1 });
+
+/** Every (operation, status) an answer was checked for. */
+const seen = new Set<string>();
+
+/** An API call whose answer must match what the route table declares for it. */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+  const res = await h.api.call(method, path, body, headers);
+  const found = match(ROUTES, path.split('?')[0]!);
+  assert.ok(found, `no route for ${path}`);
+  const op = found.route.methods[method];
+  assert.ok(op, `${method} ${found.route.template} is not declared`);
+  const where = `${method} ${found.route.template} → ${res.status}`;
+  if (res.status >= 400) {
+    const parsed = errorAnswer.safeParse(res.body);
+    assert.ok(parsed.success, `${where}: not an error body: ${JSON.stringify(res.body)}`);
+    const { code } = parsed.data.error;
+    assert.equal(ERRORS[code].status, res.status, `${where}: ${code}`);
+    assert.ok(operationErrors(found.route.template, op).includes(code), `${where}: ${code} is not among the operation's documented codes`);
+    seen.add(`${op.id} ${res.status}`);
+    return res;
+  }
+  const answer = op.answers[res.status];
+  assert.ok(answer, `${where}: status not declared (${JSON.stringify(res.body)})`);
+  assert.equal(res.headers.get('content-type'), answer.schema === null ? null : (answer.contentType ?? 'application/json'), where);
+  if (answer.schema === null) assert.equal(res.body, null, where);
+  else {
+    const parsed = answer.schema.safeParse(res.body);
+    assert.ok(parsed.success, `${where}: ${parsed.error?.message}\n${JSON.stringify(res.body).slice(0, 2000)}`);
+  }
+  seen.add(`${op.id} ${res.status}`);
+  return res;
+}
+
+const LIVE = fnName('live');
+const ASYNC = fnName('later');
+const HANDLER = py(
+  'def handler(event, context):',
+  '    print("called", event["path"])',
+  '    if event["path"] == "/bytes":',
+  '        return bytes([0, 255, 1])',
+  '    if event["path"] == "/fail":',
+  '        raise ValueError("asked to")',
+  '    return {"path": event["path"], "version": context.function_version}',
+);
+const MANIFEST = { kind: 'function', name: LIVE, triggers: [{ type: 'webhook', id: 'gh' }], limits: { timeout: '10s' } };
+
+async function settled(runId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 150; i++) {
+    const res = await call('GET', `/runs/${runId}`);
+    if (['succeeded', 'failed', 'cancelled'].includes(res.body.run.state)) return res.body.run;
+    await sleep(100);
+  }
+  throw new Error(`run ${runId} did not settle`);
+}
+
+describe('every answer is the declared one', () => {
+  it('functions, code, deploys, usage, test invoke, runs, tokens, documents', async () => {
+    // Functions.
+    await call('POST', '/functions', { name: LIVE, env: { A: 'b' }, secrets: { S: 'x' }, limits: { timeout: '5s' } });
+    await call('POST', '/functions', { name: LIVE });
+    const tokened = await call('POST', '/functions', { name: fnName('tok'), auth: 'token', invocation: 'both' });
+    assert.match(tokened.body.invokeToken, /^fpi_/);
+    await call('GET', '/functions');
+    await call('GET', `/functions/${LIVE}`);
+    await call('GET', `/functions/${fnName('none')}`);
+    await call('GET', '/functions/Not_A_Name');
+    await call('PATCH', `/functions/${LIVE}`, { limits: { memory: '128Mi' }, retry: { maxAttempts: 2 }, secrets: { S: null } });
+    await call('PATCH', `/functions/${LIVE}`, { limits: { minWarm: 50 } });
+    await call('PATCH', `/functions/${LIVE}`, { nope: 1 });
+    await call('PATCH', `/functions/${LIVE}`, '{"limits": ');
+    await call('POST', `/functions/${LIVE}/tokens/rotate`);
+
+    // Code.
+    const content = HANDLER;
+    const missing = await call('POST', '/blobs/missing', { sha256: [sha256(content)] });
+    assert.deepEqual(missing.body.missing, [sha256(content)]);
+    await call('PUT', `/blobs/${sha256(content)}`, Buffer.from(content));
+    await call('PUT', `/blobs/${sha256(content)}`, Buffer.from(content));
+    await call('PUT', `/blobs/${sha256('other')}`, Buffer.from(content));
+    await call('PUT', '/blobs/xyz', Buffer.from(content));
+    await call('POST', `/functions/${LIVE}/versions`, { files: [{ path: 'main.py', sha256: sha256(content) }], manifest: MANIFEST, note: 'one' });
+    await call('POST', `/functions/${LIVE}/versions`, { files: filesOf({ 'main.py': content, 'lib/x.py': 'X = 1\n' }), manifest: MANIFEST });
+    await call('POST', `/functions/${LIVE}/versions`, { files: [{ path: '../x.py', contentBase64: b64('x') }] });
+    await call('POST', `/functions/${LIVE}/versions`, { files: filesOf({ 'other.py': 'x' }) });
+    await call('POST', `/functions/${LIVE}/versions`, { files: filesOf({ 'main.py': 'x' }), manifest: { kind: 'function', name: LIVE, cpu: 1 } });
+    await call('GET', `/functions/${LIVE}/versions?limit=1`);
+    await call('GET', `/functions/${LIVE}/versions?limit=0`);
+    await call('GET', `/functions/${LIVE}/versions/2`);
+    await call('GET', `/functions/${LIVE}/versions/9`);
+    await call('GET', `/functions/${LIVE}/versions/x`);
+
+    // Deploys.
+    await call('POST', `/functions/${LIVE}/rollback`);
+    await call('POST', `/functions/${LIVE}/invoke`, {});
+    await call('POST', `/functions/${LIVE}/deploy`, { version: 1, note: 'first' });
+    await call('POST', `/functions/${LIVE}/rollback`);
+    await call('POST', `/functions/${LIVE}/deploy`);
+    await call('POST', `/functions/${LIVE}/deploy`, { version: 7 });
+    await call('POST', `/functions/${LIVE}/pause`, { note: 'hold' });
+    await call('POST', `/functions/${LIVE}/invoke`, {});
+    await call('POST', `/functions/${LIVE}/resume`);
+    await call('GET', `/functions/${LIVE}/deploys?limit=2&before=4`);
+    await call('POST', `/functions/${LIVE}/triggers/gh/secret/rotate`, { grace: '0s' });
+    await call('POST', `/functions/${LIVE}/triggers/nope/secret/rotate`);
+    await call('POST', `/functions/${LIVE}/triggers/gh/secret/rotate`, { grace: '200h' });
+
+    // Test invoke: JSON, bytes, a failure.
+    const ok = await call('POST', `/functions/${LIVE}/invoke`, { method: 'GET', path: '/a', query: { q: ['1', '2'] }, headers: { 'x-a': 'b' } });
+    assert.equal(ok.body.status, 200);
+    const bytes = await call('POST', `/functions/${LIVE}/invoke`, { path: '/bytes' });
+    assert.equal(typeof bytes.body.bodyBase64, 'string');
+    const failed = await call('POST', `/functions/${LIVE}/invoke`, { path: '/fail', bodyBase64: b64('x') });
+    assert.equal(failed.body.error.code, 'FUNCTION_ERROR');
+    await call('POST', `/functions/${LIVE}/invoke`, { body: 1, bodyBase64: 'eA==' });
+
+    // Usage, every window.
+    for (const window of ['1m', '15m', '1h', '24h', '7d', '30d']) await call('GET', `/functions/${LIVE}/usage?window=${window}`);
+    await call('GET', `/functions/${LIVE}/usage?window=2d`);
+
+    // Runs: the list, a sync run with its logs, async runs (a failure replayed, a cancel refused).
+    const runs = await call('GET', `/runs?function=${LIVE}&limit=2&since=2020-01-01T00:00:00Z`);
+    assert.ok(runs.body.nextCursor);
+    await call('GET', `/runs?cursor=${runs.body.nextCursor}`);
+    await call('GET', '/runs?cursor=nope');
+    await call('GET', '/runs?since=yesterday');
+    await call('GET', '/runs?function=Bad_Name');
+    await call('GET', `/runs/${failed.body.runId}`);
+    await call('GET', '/runs/no-such-run');
+    await call('POST', `/functions`, { name: ASYNC, invocation: 'async', retry: { maxAttempts: 1 } });
+    await call('POST', `/functions/${ASYNC}/versions`, { files: filesOf({ 'main.py': py('def handler(event, context):', '    raise RuntimeError("no")') }) });
+    await call('POST', `/functions/${ASYNC}/deploy`);
+    const accepted = await fetch(`${h.url}/async/${ASYNC}/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(accepted.status, 202);
+    const runId = ((await accepted.json()) as { runId: string }).runId;
+    const run = await settled(runId);
+    assert.equal(run['state'], 'failed');
+    await call('POST', `/runs/${runId}/cancel`);
+    const replay = await call('POST', `/runs/${runId}/replay`);
+    await settled(replay.body.runId);
+    await call('POST', `/runs/${replay.body.runId}/cancel`);
+    await call('POST', '/runs/no-such-run/replay');
+
+    // Tokens and documents.
+    await call('POST', '/admin/tokens/rotate').then((res) => (h.api.token = res.body.adminToken));
+    await call('GET', '/schema/platform.json');
+    await call('GET', '/openapi.json');
+    await call('DELETE', `/functions/${ASYNC}`);
+
+    // Every declared operation was reached.
+    const reached = new Set([...seen].map((s) => s.split(' ')[0]));
+    const declared = ROUTES.flatMap((r) => Object.values(r.methods).map((op) => op.id));
+    assert.deepEqual(declared.filter((id) => !reached.has(id)), []);
+  });
+
+  it('an empty body after an empty upload is still {} (the detached-buffer 500 schemathesis found)', async () => {
+    const name = fnName('empty');
+    await call('POST', '/functions', { name });
+    for (let i = 0; i < 2; i++) {
+      const upload = await call('POST', `/functions/${name}/versions`);
+      assert.equal(upload.status, 400);
+      const deploy = await call('POST', `/functions/${name}/deploy`);
+      assert.equal(deploy.body.error.code, 'VERSION_NOT_FOUND');
+      const patch = await call('PATCH', `/functions/${name}`);
+      assert.equal(patch.status, 200);
+    }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('is served without a token, and is the committed one', async () => {
+    const res = await fetch(`${h.url}/api/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(await res.text(), generateOpenApi());
+    const schema = await fetch(`${h.url}/api/v1/schema/platform.json`);
+    assert.equal(schema.status, 200);
+  });
+
+  it('leaves every other route behind the token, even unknown ones', async () => {
+    for (const [method, path] of [['GET', '/api/v1/functions'], ['GET', '/api/v1/nope'], ['POST', '/api/v1/openapi.json']] as const) {
+      const res = await fetch(`${h.url}${path}`, { method });
+      assert.equal(res.status, 401, `${method} ${path}`);
+    }
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Directory mode of the one entry point (`node dist/platform/main.js --functions DIR`): it serves
+ * the examples without a store, API or async wing, writes nothing (no state directory, no key
+ * file), stops cleanly on SIGTERM, and refuses what it cannot do: uWS' JavaScript fallback, bad
+ * settings (all listed), a bad functions directory, and flags of the store mode.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { KEY_FILE, started, startMain } from './main-harness.js';
+
+// dist/test/e2e → the repository root.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const EXAMPLES = join(ROOT, 'examples');
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-dir-mode-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('platform process, directory mode', () => {
+  it('serves the examples without store or API, writes no state, and stops cleanly on SIGTERM', async (t) => {
+    const scratch = tempDir(t);
+    const stateDir = join(scratch, 'state');
+    const proc = startMain(['--functions', EXAMPLES, '--port', '0'], { FP_STATE_DIR: stateDir });
+    const { url, token } = await started(proc, 'sandbox:');
+    assert.equal(token, undefined);
+    assert.match(proc.stdout(), /hello \([0-9a-f]{12}\)/);
+
+    const hello = await fetch(`${url}/fn/hello/?name=Ada`);
+    assert.equal(hello.status, 200);
+    assert.equal(((await hello.json()) as { message: string }).message, 'hello, Ada');
+    const items = await fetch(`${url}/fn/fastapi-app/items/7?q=x`);
+    assert.equal(items.status, 200);
+    assert.deepEqual(await items.json(), { item_id: 7, q: 'x', item: null });
+    // No control plane: no API, no async runs.
+    const api = await fetch(`${url}/api/v1/functions`);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'ROUTE_NOT_FOUND');
+    const queued = await fetch(`${url}/async/hello/`, { method: 'POST', body: '{}' });
+    assert.equal(queued.status, 503);
+    assert.equal(((await queued.json()) as { error: { code: string } }).error.code, 'ASYNC_NOT_ENABLED');
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+
+    proc.child.kill('SIGTERM');
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /stopped/);
+    assert.equal(existsSync(stateDir), false, 'directory mode wrote a state directory');
+    assert.equal(existsSync(KEY_FILE), false, 'directory mode created a secrets key file');
+  });
+
+  it('refuses to start on the JavaScript fallback of uWebSockets.js', async (t) => {
+    const exit = await startMain(['--functions', tempDir(t), '--port', '0'], { UWS_USE_FALLBACK: '1' }).exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /\[UWS_FALLBACK\]/);
+    assert.doesNotMatch(exit.stdout, /listening on/);
+  });
+
+  it('lists every bad setting in one error and exits 1, the production store included', async (t) => {
+    const exit = await startMain(['--functions', tempDir(t)], { FP_PORT: 'eighty', FP_POOL_SIZE: '0', FP_MAX_BODY_BYTES: '-1', FP_STORE: 'production', FP_REDIS_URL: 'redis://127.0.0.1:1', FP_MONGO_URL: 'mongodb://127.0.0.1:1/' }).exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /\[BAD_CONFIG\]/);
+    for (const key of ['FP_PORT', 'FP_POOL_SIZE', 'FP_MAX_BODY_BYTES', 'FP_FUNCTIONS_DIR']) assert.match(exit.stderr, new RegExp(key));
+  });
+
+  it('refuses a functions directory with an invalid function (exit 1, BAD_FUNCTIONS_DIR, every problem named)', async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'broken'));
+    writeFileSync(join(dir, 'broken', 'platform.yaml'), 'kind: function\nname: broken\nlimits: {cpu: 2}\n');
+    const exit = await startMain(['--functions', dir, '--port', '0']).exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /\[BAD_FUNCTIONS_DIR\]/);
+    assert.match(exit.stderr, /\[broken\].*limits\.cpu/s);
+  });
+
+  it('exits 2 (USAGE) for flags of the store mode', async (t) => {
+    for (const flag of [['--state-dir', tempDir(t)], ['--rotate-admin-token'], ['--rotate-secrets-key']]) {
+      const exit = await startMain(['--functions', EXAMPLES, ...flag]).exited;
+      assert.equal(exit.code, 2, flag.join(' '));
+      assert.match(exit.stderr, /\[USAGE\]/);
+    }
+  });
+});

@@ -1,0 +1,38 @@
+"""Schemathesis checks of our own (loaded through SCHEMATHESIS_HOOKS by test/e2e/api-schemathesis.test.ts).
+
+registry_error: every answer of 400 or above is the registry's error body, `{"error": {"code", "message",
+"component", ...}}`, with a code of protocol/errors.ts and the status the registry gives that code.
+The test passes the registry as FP_ERROR_STATUSES (JSON: code -> status). The only 5xx allowed is
+503 FUNCTION_PAUSED (schemathesis.toml lets 503 through `not_a_server_error` for it).
+"""
+import json
+import os
+
+import schemathesis
+
+STATUSES = json.loads(os.environ.get("FP_ERROR_STATUSES", "{}"))
+# A paused function answers its test invoke with 503 by design; nothing else here may be a 5xx.
+ALLOWED_5XX = {"FUNCTION_PAUSED"}
+
+
+@schemathesis.check
+def registry_error(ctx, response, case):
+    if response.status_code < 400:
+        return None
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise AssertionError(f"{response.status_code} answer is not JSON: {response.content[:200]!r}")
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        raise AssertionError(f"{response.status_code} answer has no error object: {body!r}"[:300])
+    code = error.get("code")
+    if code not in STATUSES:
+        raise AssertionError(f"error code {code!r} is not in the registry (protocol/errors.ts)")
+    if STATUSES[code] != response.status_code:
+        raise AssertionError(f"{code} answered {response.status_code}; the registry says {STATUSES[code]}")
+    if not isinstance(error.get("message"), str) or not isinstance(error.get("component"), str):
+        raise AssertionError(f"{code}: the error lacks message or component")
+    if response.status_code >= 500 and code not in ALLOWED_5XX:
+        raise AssertionError(f"server error {response.status_code} {code}: {error.get('message')}")
+    return None

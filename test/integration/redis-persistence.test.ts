@@ -1,0 +1,115 @@
+/**
+ * Does this Redis keep its data across a restart? Real redis-servers: AOF, snapshots, none, and
+ * one whose CONFIG is renamed away (as managed Redis often has it). The watch checks at start and
+ * again after every reconnect, refuses async runs on a volatile Redis unless allowed, and logs a
+ * verdict once, not per check.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
+import { readPersistence, RedisDurability } from '../../controlplane/store/production/redis-persistence.js';
+import { rejectsWithCode } from '../conformance/fixtures.js';
+import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
+
+const skip = serverSkip('redis-server');
+
+async function clientOf(server: ServerProcess): Promise<ReturnType<typeof connectRedis>> {
+  const client = connectRedis(server.url);
+  after(() => client.disconnect());
+  await redisReady(client);
+  return client;
+}
+
+async function server(options: Parameters<typeof startRedis>[0] = {}): Promise<ServerProcess> {
+  const s = await startRedis(options);
+  after(() => s.destroy());
+  return s;
+}
+
+/** Drops every normal client connection, as a Redis restart or a network blip does. */
+async function dropConnections(probe: ReturnType<typeof connectRedis>): Promise<void> {
+  await probe.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+}
+
+async function until(what: string, done: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('Redis persistence check', { skip }, () => {
+  it('reads AOF, snapshots and none through CONFIG GET', async () => {
+    const redis = await server({ appendOnly: true });
+    const client = await clientOf(redis);
+    assert.deepEqual(await readPersistence(client).then((p) => [p.mode, p.persistent]), ['aof', true]);
+    await client.call('CONFIG', 'SET', 'appendonly', 'no');
+    await client.call('CONFIG', 'SET', 'save', '3600 1');
+    assert.deepEqual(await readPersistence(client).then((p) => [p.mode, p.persistent]), ['rdb', true]);
+    await client.call('CONFIG', 'SET', 'save', '');
+    const none = await readPersistence(client);
+    assert.deepEqual([none.mode, none.persistent], ['none', false]);
+    assert.match(none.detail, /appendonly=no save=""/);
+  });
+
+  it('falls back to INFO persistence when CONFIG is renamed away: AOF is seen, anything else is unknown', async () => {
+    const [withAof, without] = await Promise.all([
+      server({ appendOnly: true, args: ['--rename-command', 'CONFIG', ''] }),
+      server({ args: ['--save', '3600 1', '--rename-command', 'CONFIG', ''] }),
+    ]);
+    const aof = await readPersistence(await clientOf(withAof));
+    assert.deepEqual([aof.mode, aof.persistent], ['aof', true]);
+    const unknown = await readPersistence(await clientOf(without));
+    assert.deepEqual([unknown.mode, unknown.persistent], ['unknown', false], 'snapshots cannot be seen without CONFIG: not trusted');
+  });
+
+  it('checks again after every reconnect: a Redis that stopped persisting is refused, and accepted again once it persists', async () => {
+    const redis = await server({ appendOnly: true });
+    const [client, probe] = [await clientOf(redis), await clientOf(redis)];
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client, url: redis.url.replace('redis://', 'redis://:secret@'), allowVolatile: false, log: (l) => lines.push(l) });
+    after(() => watch.close());
+    assert.equal((await watch.start()).persistent, true);
+    await watch.admit();
+    assert.equal(watch.problem(), null);
+    assert.equal(lines.length, 0, 'a persistent Redis is not worth a line');
+
+    await probe.call('CONFIG', 'SET', 'appendonly', 'no');
+    assert.equal(watch.problem(), null, 'a change without a reconnect is seen at the next reconnect');
+    await dropConnections(probe);
+    await until('the re-check', () => watch.problem() !== null);
+    await rejectsWithCode(watch.admit(), 'ASYNC_QUEUE_NOT_DURABLE');
+    assert.equal(watch.problem()?.code, 'ASYNC_QUEUE_NOT_DURABLE');
+    assert.match(watch.problem()!.message, /appendonly=no/);
+    assert.ok(lines.some((l) => /lost the connection to Redis redis:\/\/127\.0\.0\.1:\d+/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /is back after/.test(l)));
+    assert.equal(lines.filter((l) => /ERROR: Redis .* does not persist its data/.test(l)).length, 1);
+    assert.ok(!lines.some((l) => l.includes('secret')), 'no credentials in the log');
+
+    // Checked again on the next reconnect, but told only when the verdict changes.
+    await dropConnections(probe);
+    await until('the reconnect', () => lines.filter((l) => /is back after/.test(l)).length === 2);
+    await sleep(100);
+    assert.equal(lines.filter((l) => /does not persist/.test(l)).length, 1);
+
+    await probe.call('CONFIG', 'SET', 'appendonly', 'yes');
+    await dropConnections(probe);
+    await until('the verdict', () => watch.problem() === null);
+    await watch.admit();
+    assert.ok(lines.some((l) => /persists its data now/.test(l)));
+  });
+
+  it('with allowVolatile takes runs on a volatile Redis, and warns once', async () => {
+    const redis = await server();
+    const lines: string[] = [];
+    const watch = new RedisDurability({ client: await clientOf(redis), url: redis.url, allowVolatile: true, log: (l) => lines.push(l) });
+    after(() => watch.close());
+    assert.equal((await watch.start()).persistent, false);
+    await watch.admit();
+    assert.equal(watch.problem(), null);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /WARNING: .*does not persist.*FP_REDIS_ALLOW_VOLATILE=1/);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The parts of the Redis reliability work that need no server: the persistence verdict, samples
+ * folded per function-minute (so an outage at a high call rate loses none), the claim loop that
+ * reports a down queue once, and the client options decided in one place.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Dispatcher, type ClaimedJob, type Queue } from '../../controlplane/async/index.js';
+import { MemoryHotMetrics, RecordingRunSink, SampleRecorder, type RunStore } from '../../controlplane/store/index.js';
+import { SampleBatch, type RunSample } from '../../controlplane/store/metrics/index.js';
+import { reconnectDelayMs, redisAddress, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
+import { judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
+
+const NOW = 1_900_000_000_000;
+const sample = (fn: string, i: number, over: Partial<RunSample> = {}): RunSample => ({
+  function: fn, runId: `r${i}`, startedAt: NOW + i, durationMs: 1 + (i % 7), status: i % 10 === 0 ? 'failed' : 'succeeded', cold: i % 50 === 0, ...over,
+});
+
+describe('Redis persistence verdict', () => {
+  const config = (appendonly: string, save: string) => ({ appendonly, appendfsync: 'always', save });
+
+  it('counts AOF, snapshots or both as persistent, neither as not', () => {
+    assert.deepEqual([judgePersistence(config('yes', ''), '').mode, judgePersistence(config('yes', ''), '').persistent], ['aof', true]);
+    assert.deepEqual([judgePersistence(config('no', '3600 1 300 100'), '').mode, judgePersistence(config('no', '3600 1'), '').persistent], ['rdb', true]);
+    assert.equal(judgePersistence(config('yes', '60 1000'), '').mode, 'aof+rdb');
+    const none = judgePersistence(config('no', ''), '');
+    assert.deepEqual([none.mode, none.persistent], ['none', false]);
+    assert.match(none.detail, /appendonly=no save=""/);
+  });
+
+  it('without CONFIG, trusts INFO persistence only for AOF; anything else is unknown, so volatile', () => {
+    const aof = judgePersistence(null, '# Persistence\r\nloading:0\r\naof_enabled:1\r\n');
+    assert.deepEqual([aof.mode, aof.persistent], ['aof', true]);
+    const unknown = judgePersistence(null, '# Persistence\r\naof_enabled:0\r\nrdb_last_save_time:1\r\n');
+    assert.deepEqual([unknown.mode, unknown.persistent], ['unknown', false]);
+    assert.equal(judgePersistence(null, '').mode, 'unknown');
+  });
+});
+
+describe('Redis client options', () => {
+  it('fail fast, never resend behind the caller, and reconnect within a second', () => {
+    assert.equal(REDIS_CLIENT_OPTIONS.enableOfflineQueue, false);
+    assert.equal(REDIS_CLIENT_OPTIONS.maxRetriesPerRequest, 0);
+    assert.equal(REDIS_CLIENT_OPTIONS.autoResendUnfulfilledCommands, false);
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 50].map(reconnectDelayMs), [100, 200, 400, 800, 1000, 1000, 1000]);
+    assert.ok(Object.isFrozen(REDIS_CLIENT_OPTIONS));
+  });
+
+  it('never puts credentials in a log line', () => {
+    assert.equal(redisAddress('redis://:s3cret@cache.internal:6380/2'), 'redis://cache.internal:6380/2');
+    assert.equal(redisAddress('rediss://user:pw@h:6379'), 'rediss://h:6379');
+  });
+});
+
+describe('SampleBatch', () => {
+  it('folds samples per function-minute and gives the same numbers as the samples one by one', async () => {
+    const samples = Array.from({ length: 500 }, (_, i) => sample(i % 2 ? 'fn-a' : 'fn-b', i * 700));
+    const batch = SampleBatch.of(samples);
+    assert.equal(batch.length, 500);
+    assert.ok(batch.size <= 2 * 7, `one entry per function-minute, got ${batch.size}`);
+    const [folded, plain] = [new MemoryHotMetrics({ now: () => NOW + 400_000 }), new MemoryHotMetrics({ now: () => NOW + 400_000 })];
+    await folded.record(batch);
+    await plain.record(samples);
+    for (const fn of ['fn-a', 'fn-b']) assert.deepEqual(await folded.usage(fn, '15m'), await plain.usage(fn, '15m'));
+  });
+
+  it('takes the oldest entries first and keeps the counts right on both sides', () => {
+    const batch = SampleBatch.of(Array.from({ length: 300 }, (_, i) => sample('f', i * 60_000)));
+    const first = batch.take(100);
+    assert.deepEqual([first.size, first.length, batch.size, batch.length], [100, 100, 200, 200]);
+    assert.equal(first.minutes().next().value?.minute, Math.floor(NOW / 60_000));
+  });
+});
+
+describe('SampleRecorder', () => {
+  it('loses nothing while the backend is down, at any call rate: the backlog is function-minutes', async () => {
+    let up = false;
+    const metrics = new MemoryHotMetrics({ now: () => NOW + 60_000 });
+    const writes: string[] = [];
+    const rec = new SampleRecorder({
+      capacity: 50, retryBaseMs: 2, retryMaxMs: 5,
+      write: async (batch, id) => {
+        writes.push(id);
+        if (!up) throw new Error('redis down');
+        await metrics.record(batch, { batchId: id });
+      },
+    });
+    // 100 000 samples of 3 functions within one minute: far past any per-record bound.
+    for (let i = 0; i < 100_000; i++) rec.record(sample(`f${i % 3}`, i % 50_000));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.ok(writes.length > 1, 'writes were tried and failed');
+    up = true;
+    assert.equal(await rec.flush(2000), true);
+    assert.equal(rec.dropped, 0);
+    let total = 0;
+    for (const fn of ['f0', 'f1', 'f2']) total += (await metrics.usage(fn, '1h')).totals.invocations;
+    assert.equal(total, 100_000);
+    await rec.close();
+  });
+
+  it('past its bound drops (and counts) samples of new function-minutes only', async () => {
+    const rec = new SampleRecorder({ capacity: 2, batchSize: 1, retryBaseMs: 1000, write: () => new Promise(() => {}) });
+    for (let k = 0; k < 10; k++) rec.record(sample('f', k));
+    await new Promise((r) => setImmediate(r)); // the first minute goes out (and hangs)
+    for (let m = 1; m < 5; m++) for (let k = 0; k < 10; k++) rec.record(sample('f', m * 60_000 + k));
+    // One minute is held by the hanging write, two wait, two had no room.
+    assert.deepEqual([rec.stats().inFlight, rec.stats().pending, rec.stats().droppedByReason.overflow], [10, 20, 20]);
+    rec.record(sample('f', 60_000 + 99));
+    assert.equal(rec.stats().pending, 21, 'a waiting minute still takes samples');
+  });
+
+  it('is what RecordingRunSink uses for metrics and usage rollups', () => {
+    const sink = new RecordingRunSink({ runs: { record: async () => {} } as unknown as RunStore, metrics: new MemoryHotMetrics() });
+    assert.ok(sink.metrics instanceof SampleRecorder);
+  });
+});
+
+describe('dispatcher claim loop', () => {
+  it('reports a queue that is down once, not on every poll, and says when claims work again', async () => {
+    let down = true;
+    let claims = 0;
+    const queue = {
+      claim: async (): Promise<ClaimedJob[]> => {
+        claims++;
+        if (down) throw new Error('NOGROUP No such key');
+        return [];
+      },
+    } as unknown as Queue;
+    const errors: unknown[] = [];
+    const lines: string[] = [];
+    const d = new Dispatcher({
+      queue, concurrency: 4, pollMs: 5, graceMs: 10,
+      runner: { run: async () => { throw new Error('never'); } },
+      timeline: {} as never,
+      onError: (err) => errors.push(err),
+      log: (line) => lines.push(line),
+    });
+    d.start();
+    await new Promise((r) => setTimeout(r, 1200));
+    down = false;
+    await new Promise((r) => setTimeout(r, 1200));
+    await d.stop();
+    assert.equal(errors.length, 1, 'one report for the outage');
+    assert.ok(claims >= 8, `kept trying (${claims} claims)`);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /claims work again after \d+\.\d s/);
+  });
+});
