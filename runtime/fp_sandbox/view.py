@@ -63,7 +63,8 @@ def _tmpfs(dst: str, mode: str, size: int, extra: int = 0) -> None:
 
 
 def _python_paths() -> list:
-    """The interpreter's prefixes and this runtime's directory, outermost first, nested ones dropped."""
+    """The interpreter's prefixes and this runtime's directory, outermost first, nested ones dropped.
+    Resolved on the host's root (before any pivot): a symlink there would dangle afterwards."""
     runtime_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, runtime_dir)})
     kept = []
@@ -74,8 +75,20 @@ def _python_paths() -> list:
     return kept
 
 
+def _prefix_links() -> list:
+    """(path, target) for an interpreter prefix reached through a symlink (a virtual environment
+    linked into a git worktree): the box gets the same symlink, so sys.executable still resolves."""
+    links = []
+    for prefix in {sys.base_prefix, sys.prefix}:
+        real = os.path.realpath(prefix)
+        if real != os.path.abspath(prefix) and os.path.islink(prefix):
+            links.append((os.path.abspath(prefix), real))
+    return links
+
+
 def build(cfg: dict) -> None:
     """Assembles the box root and pivots into it. Runs as PID 1 of the new PID namespace."""
+    python_paths, prefix_links = _python_paths(), _prefix_links()
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
     libc.mount("fp-staging", "/tmp", "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "mode=0755,size=64k")
     os.makedirs("/tmp/old", exist_ok=True)
@@ -100,8 +113,12 @@ def build(cfg: dict) -> None:
     tmp_bytes = int(cfg.get("tmpBytes") or (64 << 20))
     # /tmp first: an interpreter or runtime that lives under the host's /tmp is bound over it.
     _tmpfs(f"{root}/tmp", "1777", tmp_bytes)
-    for path in _python_paths():
+    for path in python_paths:
         bind(host + path, root + path)
+    for path, target in prefix_links:
+        if not os.path.lexists(root + path):
+            os.makedirs(os.path.dirname(root + path), exist_ok=True)
+            os.symlink(target, root + path)
 
     _tmpfs(f"{root}/dev", "0755", 64 << 10)
     for name in DEVICES:
