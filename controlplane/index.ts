@@ -7,6 +7,7 @@
 export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
 export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
+export type { DepsOptions } from './deps/index.js';
 export { openConfigBus, openHotMetrics, openStore, type FunctionUsage, type HotMetrics, type HotMetricsConfig, type Store, type StoreConfig, type UsageWindow } from './store/index.js';
 export { openAsyncStores, type AsyncStoreConfig, type AsyncStores } from './async/index.js';
 export { openReplayGuard, openTickLock, type ReplayGuardConfig, type TickLockConfig } from './async/index.js';

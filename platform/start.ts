@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
-import { checkKeys, createControlPlane, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, reencryptSecrets, type ControlPlane, type HotMetrics, type KeyReport, type Store } from '../controlplane/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { checkKeys, createControlPlane, type DepsOptions, openAsyncStores, openConfigBus, openHotMetrics, openStore, openReplayGuard, openTickLock, reencryptSecrets, type ControlPlane, type HotMetrics, type KeyReport, type Store } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import { defaultPoolConfig, PoolManager, type Isolation, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -114,18 +114,17 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
     const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
     cleanup.push(() => replayGuard.close());
-    const pool = new PoolManager(
-      defaultPoolConfig(
-        {
-          poolSize: config.poolSize,
-          idleTimeoutMs: config.idleTimeoutMs,
-          debug: config.debug,
-          ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
-          ...sandboxOptions(config, stateDir),
-        },
-        { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
-      ),
+    const poolConfig = defaultPoolConfig(
+      {
+        poolSize: config.poolSize,
+        idleTimeoutMs: config.idleTimeoutMs,
+        debug: config.debug,
+        ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+        ...sandboxOptions(config, stateDir),
+      },
+      { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
     );
+    const pool = new PoolManager(poolConfig);
     cleanup.push(() => pool.close());
     await pool.start().catch((err: unknown) => {
       throw pool.isolation.mode === 'off' ? err : new SandboxStartError(pool.isolation.mode, err as Error);
@@ -143,6 +142,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
+      deps: depsOptions(config, stateDir, poolConfig, pool.isolation.mode), // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
@@ -217,11 +217,35 @@ function sandboxOptions(config: PlatformConfig, stateDir: string): Partial<PoolC
   return {
     sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
     codeRoots: [join(stateDir, 'code')],
+    depsRoot: join(stateDir, 'deps'),
     uidRange: [first, last],
     tmpBytes: config.sandboxTmpBytes,
     tasksMax: config.sandboxTasks,
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
+  };
+}
+
+/** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
+function depsOptions(config: PlatformConfig, stateDir: string, pool: PoolConfig, sandbox: DepsOptions['sandbox']): DepsOptions {
+  const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return {
+    root: join(stateDir, 'deps'),
+    pythonPath: pool.pythonPath,
+    runtimeDir: dirname(pool.runtimeEntry),
+    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin',
+    sandbox,
+    builderUid: config.depsBuilderUid,
+    indexUrl: config.depsIndexUrl === 'none' ? null : config.depsIndexUrl,
+    extraIndexUrls: list(config.depsExtraIndexUrls),
+    findLinks: config.depsFindLinks ?? null,
+    allowSdist: config.depsAllowSdist,
+    caFile: config.depsIndexCa,
+    allowHosts: list(config.depsAllowHosts),
+    timeoutMs: config.depsTimeoutMs,
+    maxBytes: config.depsMaxBytes,
+    memoryBytes: config.depsMemoryBytes,
+    concurrency: config.depsConcurrency,
   };
 }
 

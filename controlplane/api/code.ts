@@ -3,9 +3,10 @@ import { manifestSchema, PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs } from '../service/versions.js';
 import { json, type ApiResponse } from './http.js';
-import { versionSummaryView, versionView } from './present.js';
+import { depsView, versionSummaryView, versionView } from './present.js';
 import { readBody, readQuery, type Call } from './router.js';
-import { blobsMissingBody, pageQuery, SHA256_HEX, versionBody } from './schemas.js';
+import { blobsMissingBody, emptyBody, pageQuery, SHA256_HEX, versionBody } from './schemas.js';
+import type { VersionRecord } from '../store/index.js';
 import { nameParam, positiveIntParam, textParam, validate } from './validate.js';
 
 export async function blobsMissing(call: Call): Promise<ApiResponse> {
@@ -32,7 +33,7 @@ export async function createVersionRoute(call: Call): Promise<ApiResponse> {
   const body = validate(versionBody, checked.body);
   checkManifest(body.manifest);
   const version = await createVersion(call.ctx, name, checked, body, call.who.label);
-  return json(201, { version: versionView(version) });
+  return json(201, { version: versionView(version, await call.ctx.deps.status(version)) });
 }
 
 /**
@@ -55,12 +56,32 @@ export async function listVersions(call: Call): Promise<ApiResponse> {
 }
 
 export async function getVersion(call: Call): Promise<ApiResponse> {
+  const version = await versionOf(call);
+  return json(200, { version: versionView(version, await call.ctx.deps.status(version)) });
+}
+
+/** GET …/versions/:n/deps: the state with the build log (so far, or of the last build). */
+export async function getDeps(call: Call): Promise<ApiResponse> {
+  const version = await versionOf(call);
+  const deps = await call.ctx.deps.status(version);
+  return json(200, { deps: deps === null ? null : { ...depsView(deps), log: await call.ctx.deps.logOf(version) } });
+}
+
+/** POST …/versions/:n/deps: builds again after a failure (e.g. the index was down); joins a running build. */
+export async function rebuildDeps(call: Call): Promise<ApiResponse> {
+  await readBody(call, emptyBody);
+  const version = await versionOf(call);
+  const deps = await call.ctx.deps.start(version, true);
+  return json(deps?.state === 'building' ? 202 : 200, { deps: deps === null ? null : depsView(deps) });
+}
+
+async function versionOf(call: Call): Promise<VersionRecord> {
   const name = nameParam(call.params[0]!);
   const number = positiveIntParam(call.params[1]!, 'version');
   await getFunction(call.ctx, name);
   const version = await call.ctx.store.versions.get(name, number);
   if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
-  return json(200, { version: versionView(version) });
+  return version;
 }
 
 /** Largest body of an upload: the bundle in base64, plus room for paths and JSON. */

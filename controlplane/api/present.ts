@@ -5,6 +5,7 @@
 import { DEFAULT_RETRY_POLICY } from '../async/index.js';
 import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
+import type { DepsStatus } from '../deps/index.js';
 
 export function functionView(r: FunctionRecord): Record<string, unknown> {
   return {
@@ -72,12 +73,28 @@ export function versionSummaryView(v: VersionSummary): Record<string, unknown> {
   };
 }
 
-export function versionView(v: VersionRecord): Record<string, unknown> {
+/** A version with its files, manifest and `deps` (null: it declares no dependencies). */
+export function versionView(v: VersionRecord, deps: DepsStatus | null = null): Record<string, unknown> {
   const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
   return {
     ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
     files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
     manifest: v.manifest,
+    deps: deps === null ? null : depsView(deps),
+  };
+}
+
+export function depsView(d: DepsStatus): Record<string, unknown> {
+  return {
+    state: d.state,
+    key: d.key,
+    phase: d.phase,
+    lock: d.lock,
+    packages: d.packages.map((p) => ({ name: p.name, version: p.version })),
+    bytes: d.bytes,
+    error: d.error === null ? null : { code: d.error.code, message: d.error.message },
+    startedAt: d.startedAt,
+    finishedAt: d.finishedAt,
   };
 }
 

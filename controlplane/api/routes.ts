@@ -19,6 +19,7 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
   { path: new RegExp(`^/functions/${NAME}/versions/${NAME}$`), methods: { GET: code.getVersion } },
+  { path: new RegExp(`^/functions/${NAME}/versions/${NAME}/deps$`), methods: { GET: code.getDeps, POST: code.rebuildDeps } },
   { path: new RegExp(`^/functions/${NAME}/deploy$`), methods: { POST: deploys.deploy } },
   { path: new RegExp(`^/functions/${NAME}/rollback$`), methods: { POST: deploys.rollbackRoute } },
   { path: new RegExp(`^/functions/${NAME}/pause$`), methods: { POST: deploys.pauseRoute } },
