@@ -35,18 +35,26 @@ export interface BuildRequest {
 
 export async function runBuild(opts: DepsOptions, request: BuildRequest): Promise<BuildOutcome> {
   const boxed = opts.sandbox !== 'off';
-  const staging = await makeStaging(opts.root, randomBytes(8).toString('hex'), opts.sandbox === 'root' ? opts.builderUid : null);
+  const staging = await makeStaging(opts.root, randomBytes(6).toString('hex'), opts.sandbox === 'root' ? opts.builderUid : null);
   let log = '';
   const note = (text: string): void => {
     log = (log + text).slice(-LOG_TAIL_CHARS);
     request.onOutput?.(text);
   };
   let proxy: EgressProxy | null = null;
+  // pip reports an index it could not reach through a proxy as "no matching distribution": the proxy knows better.
+  let unreachable: string | null = null;
   try {
     for (const [name, data] of request.input) await writeFile(join(staging.work, 'input', name), data);
     const indexes = [...(opts.indexUrl !== null ? [opts.indexUrl] : []), ...opts.extraIndexUrls];
     if (boxed && indexes.length > 0) {
-      proxy = await startEgressProxy(join(staging.work, 'proxy.sock'), allowedTargets(indexes, opts.allowHosts), (line) => note(`${line}\n`));
+      const socket = join(staging.work, 'proxy.sock');
+      // A Unix socket path has 107 bytes at most: a state directory of about 60 characters fits.
+      if (Buffer.byteLength(socket) > 107) throw new Error(`the state directory's path is too long for the builder's proxy socket (${socket})`);
+      proxy = await startEgressProxy(socket, allowedTargets(indexes, opts.allowHosts), (line) => {
+        unreachable ??= line;
+        note(`${line}\n`);
+      });
     }
     const ca = opts.caFile !== null && existsSync(opts.caFile) ? opts.caFile : null;
     const spec = {
@@ -62,7 +70,10 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
     };
     const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--build', JSON.stringify(spec)];
     if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca)));
-    const outcome = await runProcess(opts, args, request, note);
+    const ran = await runProcess(opts, args, request, note);
+    const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
+      ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
+      : ran;
     if (!outcome.ok || outcome.lock === null || outcome.skipped || outcome.packages.length === 0) return { ...outcome, log };
     const { bytes } = await usage(staging.site);
     if (bytes > opts.maxBytes) return failed('DEPS_TOO_LARGE', `the installed dependencies take ${bytes} bytes, over the limit of ${opts.maxBytes}`, log);

@@ -137,6 +137,7 @@ export class DependencyBuilds {
   /** Stops every running build (they end `failed`). */
   async close(): Promise<void> {
     for (const run of this.running.values()) run.abort.abort();
+    for (const next of this.queue.splice(0)) next(); // queued builds wake up, see the abort, and end
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
   }
 
@@ -147,6 +148,7 @@ export class DependencyBuilds {
       await this.slot();
       let record: DepsRecord;
       try {
+        if (run.abort.signal.aborted) throw new Error('the platform is stopping');
         const outcome = await runBuild(opts, {
           input: await this.inputOf(version),
           scope: opts.allowSdist ? version.function : null,
@@ -159,6 +161,11 @@ export class DependencyBuilds {
         record = { state: 'failed', lock: null, packages: [], bytes: 0, error: { code: 'DEPS_BUILD_FAILED', message: (err as Error).message }, startedAt: run.startedAt, finishedAt: Date.now(), log: run.log };
       } finally {
         this.release();
+      }
+      if (run.abort.signal.aborted) {
+        // Stopped by a shutdown, not failed: nothing is recorded, so the next start builds it again.
+        this.running.delete(key);
+        return record;
       }
       if (record.error !== null) this.log(`deps: build of ${version.function} version ${version.version} failed: ${record.error.code}: ${record.error.message.split('\n')[0]}`);
       await this.save(key, record).catch((err: unknown) => this.log(`deps: could not record build ${key}: ${String(err)}`));
