@@ -97,8 +97,11 @@ export interface WireResponse {
  * specialize, before the function's code runs (runtime/fp_sandbox/enter.py).
  */
 export type CgroupOp =
-  /** Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged). */
-  | { limit: string; usage: string; bytes: number }
+  /**
+   * Write `limit` = what `usage` reads now + `bytes` (a memory limit on top of what is charged),
+   * and the same value to `alsoLimit` when given (the memory + swap limit, which may not be lower).
+   */
+  | { limit: string; usage: string; bytes: number; alsoLimit?: string }
   /** Write files (path → value). */
   | { write: Record<string, string> };
 

@@ -132,11 +132,14 @@ export class Cgroups {
     const [memDir, cpuDir] = this.version === 'v2' ? [`${IN_BOX}/unified`, `${IN_BOX}/unified`] : [`${IN_BOX}/memory`, `${IN_BOX}/cpu`];
     const ops: CgroupOp[] = [];
     if (memoryBytes > 0) {
+      // With swap accounting, memory + swap gets the same value (one reading of the usage, so it
+      // can never come out below the memory limit, which the kernel refuses): swap is no way around.
       ops.push(this.version === 'v2'
         ? { limit: `${memDir}/memory.max`, usage: `${memDir}/memory.current`, bytes: memoryBytes }
-        : { limit: `${memDir}/memory.limit_in_bytes`, usage: `${memDir}/memory.usage_in_bytes`, bytes: memoryBytes });
-      // With swap accounting, memory + swap gets the same allowance: swap is no way around the limit.
-      if (this.swapAccounted) ops.push({ limit: `${memDir}/memory.memsw.limit_in_bytes`, usage: `${memDir}/memory.memsw.usage_in_bytes`, bytes: memoryBytes });
+        : {
+          limit: `${memDir}/memory.limit_in_bytes`, usage: `${memDir}/memory.usage_in_bytes`, bytes: memoryBytes,
+          ...(this.swapAccounted ? { alsoLimit: `${memDir}/memory.memsw.limit_in_bytes` } : {}),
+        });
     }
     const [file, value] = this.cpuWeight(siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });

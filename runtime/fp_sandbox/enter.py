@@ -84,8 +84,10 @@ def _cgroup_op(op: dict) -> None:
     """One host-decided operation (protocol/messages.ts CgroupOp)."""
     if "limit" in op:
         with open(op["usage"]) as f:
-            charged = int(f.read())
-        _write(op["limit"], charged + int(op["bytes"]))
+            limit = int(f.read()) + int(op["bytes"])
+        _write(op["limit"], limit)
+        if op.get("alsoLimit"):
+            _write(op["alsoLimit"], limit)
     else:
         for path, value in op["write"].items():
             _write(path, value)
