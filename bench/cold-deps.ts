@@ -8,6 +8,7 @@
  * cold start compiles in memory). Nothing is installed on the call path in any arm.
  * Skipped with a note when PyPI cannot be reached.
  */
+import { spawn } from 'node:child_process';
 import { chmod, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runBuild } from '../controlplane/deps/builder.js';
@@ -32,6 +33,8 @@ export interface DepsCold {
   deps: ColdSeries;
   /** The same site without __pycache__: compiled at every cold start. */
   depsNoBytecode: ColdSeries;
+  /** A fresh `python -I` importing the same packages from the same site (with its bytecode), spawn to exit. */
+  pythonSpawn: ColdSeries;
   /** Why the section did not run (no PyPI), else null. */
   skipped: string | null;
 }
@@ -46,7 +49,7 @@ export async function depsCold(opts: BenchOptions): Promise<DepsCold> {
   const dir = await tempDir('deps-cold');
   const depsRoot = join(dir.path, 'deps');
   const codeRoot = join(dir.path, 'code');
-  const empty: DepsCold = { packages: [], buildMs: 0, siteBytes: 0, none: series([]), deps: series([]), depsNoBytecode: series([]), skipped: null };
+  const empty: DepsCold = { packages: [], buildMs: 0, siteBytes: 0, none: series([]), deps: series([]), depsNoBytecode: series([]), pythonSpawn: series([]), skipped: null };
   const pool = new PoolManager(defaultPoolConfig(
     { poolSize: opts.coldPoolSize, pythonPath: PYTHON, debug: opts.verbose, codeRoots: [codeRoot], depsRoot },
     { PATH: process.env['PATH'], LANG: process.env['LANG'] },
@@ -71,7 +74,10 @@ export async function depsCold(opts: BenchOptions): Promise<DepsCold> {
 
     await pool.start();
     const arms = [{ depsDir: null, ms: [] as number[] }, { depsDir: site, ms: [] as number[] }, { depsDir: bare, ms: [] as number[] }];
+    const spawned: number[] = [];
     for (let i = -WARMUP_COLD; i < opts.coldN; i++) {
+      const spawnMs = await pythonImports(site);
+      if (i >= 0) spawned.push(spawnMs);
       for (const [k, arm] of arms.entries()) {
         const name = `deps-${i < 0 ? `w${-i}` : String(i).padStart(3, '0')}-${k}`;
         const fnDir = await writeHelloFunction(codeRoot, name, {}, `deps ${i} ${k}`);
@@ -95,13 +101,24 @@ export async function depsCold(opts: BenchOptions): Promise<DepsCold> {
     }
     return {
       packages: built.packages.map((p) => `${p.name}==${p.version}`), buildMs, siteBytes: built.bytes,
-      none: series(arms[0]!.ms), deps: series(arms[1]!.ms), depsNoBytecode: series(arms[2]!.ms), skipped: null,
+      none: series(arms[0]!.ms), deps: series(arms[1]!.ms), depsNoBytecode: series(arms[2]!.ms), pythonSpawn: series(spawned), skipped: null,
     };
   } finally {
     await pool.close();
     await writable(dir.path);
     await dir.remove();
   }
+}
+
+/** Wall time of a fresh interpreter importing the packages from `site`, spawn to exit. */
+function pythonImports(site: string): Promise<number> {
+  const code = `import sys; sys.path.insert(0, ${JSON.stringify(site)}); ${IMPORTS.split('#')[0]!.trim()}`;
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, ['-I', '-c', code], { stdio: 'ignore', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+    child.on('error', reject);
+    child.on('exit', (c) => (c === 0 ? resolve(msSince(start)) : reject(new Error(`python importing the site exited with ${c}`))));
+  });
 }
 
 async function waitForRefill(pool: PoolManager, size: number): Promise<void> {

@@ -106,6 +106,7 @@ async function main(): Promise<number> {
     else if (deps) {
       console.error(`  5 dependencies       p50 ${deps.deps.summary.p50.toFixed(2)} ms  p99 ${deps.deps.summary.p99.toFixed(2)} ms (none: p50 ${deps.none.summary.p50.toFixed(2)} ms; built once in ${(deps.buildMs / 1000).toFixed(1)} s)`);
       console.error(`  … without bytecode   p50 ${deps.depsNoBytecode.summary.p50.toFixed(2)} ms  p99 ${deps.depsNoBytecode.summary.p99.toFixed(2)} ms`);
+      console.error(`  python spawn+imports p50 ${deps.pythonSpawn.summary.p50.toFixed(2)} ms  p99 ${deps.pythonSpawn.summary.p99.toFixed(2)} ms`);
     }
   }
 

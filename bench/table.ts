@@ -189,7 +189,7 @@ export function buildRows(r: Results): ResultRow[] {
           platformWhat: 'import requests & co',
           baseline: deps.none.summary[p],
           baselineWhat: 'no dependencies',
-          extra: `no bytecode ahead: ${deps.depsNoBytecode.summary[p].toFixed(2)} ms`,
+          extra: `no bytecode ahead: ${deps.depsNoBytecode.summary[p].toFixed(2)} ms; python spawn + imports: ${deps.pythonSpawn.summary[p].toFixed(2)} ms`,
           ...(p === 'p99' ? { note: `3: dependencies ${deps.packages.join(', ')} (${(deps.siteBytes / 1048576).toFixed(1)} MiB), built once in ${(deps.buildMs / 1000).toFixed(1)} s before any call; no install or compile on the call path` } : {}),
         }));
       }
