@@ -114,17 +114,18 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     // Stripe-style webhook deliveries are remembered here (Redis: shared by all gateways).
     const replayGuard = await openReplayGuard(config.store === 'production' ? { kind: 'production', redisUrl: config.redisUrl!, prefix: config.redisPrefix } : { kind: 'embedded' });
     cleanup.push(() => replayGuard.close());
-    const poolConfig = defaultPoolConfig(
-      {
-        poolSize: config.poolSize,
-        idleTimeoutMs: config.idleTimeoutMs,
-        debug: config.debug,
-        ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
-        ...sandboxOptions(config, stateDir),
-      },
-      { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
+    const pool = new PoolManager(
+      defaultPoolConfig(
+        {
+          poolSize: config.poolSize,
+          idleTimeoutMs: config.idleTimeoutMs,
+          debug: config.debug,
+          ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
+          ...sandboxOptions(config, stateDir),
+        },
+        { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
+      ),
     );
-    const pool = new PoolManager(poolConfig);
     cleanup.push(() => pool.close());
     await pool.start().catch((err: unknown) => {
       throw pool.isolation.mode === 'off' ? err : new SandboxStartError(pool.isolation.mode, err as Error);
@@ -142,7 +143,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
-      deps: depsOptions(config, stateDir, poolConfig, pool.isolation.mode), // issue 10
+      deps: depsOptions(config, stateDir, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
@@ -227,8 +228,10 @@ function sandboxOptions(config: PlatformConfig, stateDir: string): Partial<PoolC
 }
 
 /** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
-function depsOptions(config: PlatformConfig, stateDir: string, pool: PoolConfig, sandbox: DepsOptions['sandbox']): DepsOptions {
+function depsOptions(config: PlatformConfig, stateDir: string, path: string | undefined, sandbox: DepsOptions['sandbox']): DepsOptions {
   const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // The pool's interpreter and runtime directory, as the pool resolves them.
+  const pool = defaultPoolConfig({ ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}) }, { PATH: path });
   return {
     root: join(stateDir, 'deps'),
     pythonPath: pool.pythonPath,
