@@ -1,5 +1,5 @@
 /**
- * Per-function dependencies (issue 10, docs/dependencies.md, docs/adr/0012-function-dependencies.md): keyed builds in a
+ * Per-function dependencies (issue 10, docs/dependencies.md, docs/adr/0013-function-dependencies.md): keyed builds in a
  * sandboxed builder, content-addressed read-only sites. The control plane's services use this door.
  */
 export { DependencyBuilds } from './service.js';
