@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
 import { poolCold, type PoolColdPair } from './cold-pool.js';
+import { depsCold, type DepsCold } from './cold-deps.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
   let baseline: PythonBaseline | null = null;
   let gw: GatewayCold | null = null;
   let pool: PoolColdPair | null = null;
+  let deps: DepsCold | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
 
@@ -99,6 +101,13 @@ async function main(): Promise<number> {
     }
     gw = await section('cold', errors, () => gatewayCold(opts as BenchOptions));
     if (gw) console.error(`  gateway (client)     p50 ${gw.wall.summary.p50.toFixed(2)} ms  p99 ${gw.wall.summary.p99.toFixed(2)} ms`);
+    deps = await section('cold', errors, () => depsCold(opts as BenchOptions));
+    if (deps?.skipped) console.error(`  with dependencies    skipped: ${deps.skipped}`);
+    else if (deps) {
+      console.error(`  5 dependencies       p50 ${deps.deps.summary.p50.toFixed(2)} ms  p99 ${deps.deps.summary.p99.toFixed(2)} ms (none: p50 ${deps.none.summary.p50.toFixed(2)} ms; built once in ${(deps.buildMs / 1000).toFixed(1)} s)`);
+      console.error(`  … without bytecode   p50 ${deps.depsNoBytecode.summary.p50.toFixed(2)} ms  p99 ${deps.depsNoBytecode.summary.p99.toFixed(2)} ms`);
+      console.error(`  python spawn+imports p50 ${deps.pythonSpawn.summary.p50.toFixed(2)} ms  p99 ${deps.pythonSpawn.summary.p99.toFixed(2)} ms`);
+    }
   }
 
   if (opts.sections.includes('recording')) {
@@ -124,7 +133,7 @@ async function main(): Promise<number> {
     machine: { ...machine, loadavgAfter: describeMachine(wrkVersion).loadavg },
     throughput: tp,
     latency: lat,
-    cold: { baseline, pool, gateway: gw },
+    cold: { baseline, pool, gateway: gw, deps },
     recording: rec,
     fairness: fair,
     rows: [],

@@ -2,6 +2,7 @@
 import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
+import type { DepsCold } from './cold-deps.js';
 import type { FairnessResult } from './fairness.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
@@ -15,7 +16,7 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
   rows: ResultRow[];
@@ -177,6 +178,21 @@ export function buildRows(r: Results): ResultRow[] {
         extra: added === null ? '' : `added ${added.toFixed(2)} ms`,
         ...(limit !== null ? { target: `added ≤ ${limit} ms`, check: () => added !== null && added <= limit } : {}),
       }));
+    }
+    const deps = r.cold.deps;
+    if (deps && deps.skipped === null) {
+      for (const p of ['p50', 'p99'] as const) {
+        rows.push(row({
+          figure: `3. cold start ${p}, 5 dependencies`,
+          unit: 'ms',
+          platform: deps.deps.summary[p],
+          platformWhat: 'import requests & co',
+          baseline: deps.none.summary[p],
+          baselineWhat: 'no dependencies',
+          extra: `no bytecode ahead: ${deps.depsNoBytecode.summary[p].toFixed(2)} ms; python spawn + imports: ${deps.pythonSpawn.summary[p].toFixed(2)} ms`,
+          ...(p === 'p99' ? { note: `3: dependencies ${deps.packages.join(', ')} (${(deps.siteBytes / 1048576).toFixed(1)} MiB), built once in ${(deps.buildMs / 1000).toFixed(1)} s before any call; no install or compile on the call path` } : {}),
+        }));
+      }
     }
     for (const p of ['p50', 'p99'] as const) {
       const gInit = gateway?.init.summary[p];

@@ -39,6 +39,23 @@ export interface ApiVersion {
   files?: ApiFileEntry[];
   manifest?: unknown;
   changes: ApiChanges;
+  /** The version's dependencies (docs/dependencies.md); null: it declares none; absent: a server before issue 10. */
+  deps?: ApiDeps | null;
+}
+
+/** GET /functions/:name/versions/:n/deps (docs/api.md, "Dependencies"). */
+export interface ApiDeps {
+  state: 'building' | 'ready' | 'failed';
+  key: string;
+  phase: string | null;
+  lock: string | null;
+  packages: { name: string; version: string }[];
+  bytes: number;
+  error: { code: string; message: string } | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Only from the deps route. */
+  log?: string;
 }
 
 export interface ApiDeployEntry {
@@ -248,6 +265,11 @@ export class ApiClient {
   async getVersion(name: string, version: number): Promise<ApiVersion> {
     const answer = await this.request<{ version: ApiVersion }>('GET', `/functions/${encodeURIComponent(name)}/versions/${version}`);
     return answer.version;
+  }
+
+  async getDeps(name: string, version: number): Promise<ApiDeps | null> {
+    const answer = await this.request<{ deps: ApiDeps | null }>('GET', `/functions/${encodeURIComponent(name)}/versions/${version}/deps`);
+    return answer.deps;
   }
 
   deploy(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {

@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiChanges, ApiClient, ApiFunction } from './client.js';
+import type { ApiChanges, ApiClient, ApiDeps, ApiFunction } from './client.js';
+import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { hashFiles, type HashedFile } from './files.js';
 import type { Preflight } from './preflight.js';
 import { formatDurationMs, formatMemoryBytes, type Manifest } from '../protocol/index.js';
@@ -16,6 +17,8 @@ export interface DeployOptions {
   note?: string;
   /** Create and deploy a version even when nothing changed. */
   force?: boolean;
+  /** Where the progress of a dependency build goes (default: nowhere). */
+  deps?: DepsProgress;
 }
 
 export interface DeployResult {
@@ -41,6 +44,8 @@ export interface DeployResult {
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
+  /** The deployed version's dependencies (null: none declared, or nothing was deployed). */
+  deps: ApiDeps | null;
 }
 
 /**
@@ -120,7 +125,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     && JSON.stringify(active.manifest) === JSON.stringify(raw);
   const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   if (sameCode && !options.force) {
-    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0 };
+    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null };
   }
 
   const { uploaded, uploadedBytes } = await uploadMissing(client, checked.dir, files);
@@ -131,8 +136,10 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     ...(note !== undefined ? { note } : {}),
     files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
   });
+  // The platform builds declared dependencies off the upload; the deploy needs them ready.
+  const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
   await client.deploy(name, version.version);
-  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes };
+  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps };
 }
 
 /** Asks which contents the server lacks and uploads only those (each distinct content once). */

@@ -4,10 +4,10 @@
  */
 import { readManifestFile, MANIFEST_FILE } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
-import { runPythonPreflight, type PyEntrypoint } from './python.js';
+import { runPythonPreflight, type PyEntrypoint, type PyRequirement } from './python.js';
 import type { Manifest } from '../protocol/index.js';
 
-export type ProblemKind = 'manifest' | 'yaml' | 'files' | 'syntax' | 'entrypoint' | 'python';
+export type ProblemKind = 'manifest' | 'yaml' | 'files' | 'syntax' | 'entrypoint' | 'python' | 'dependencies';
 
 export interface Problem {
   kind: ProblemKind;
@@ -31,6 +31,8 @@ export interface Preflight {
   files: LocalFile[];
   totalBytes: number;
   python: { version: string; checked: number; entrypoint: PyEntrypoint } | null;
+  /** Declared dependencies (requirements.txt, pyproject.toml); the platform installs them at deploy. */
+  dependencies: PyRequirement[];
 }
 
 const ENTRYPOINT_DEFAULT = 'main:handler';
@@ -56,6 +58,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+  for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
 
   return {
     dir,
@@ -67,6 +70,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
     files: walk.files,
     totalBytes: walk.totalBytes,
     python: { version: report.python, checked: report.checked, entrypoint: report.entrypoint },
+    dependencies: report.dependencies?.declared ?? [],
   };
 }
 

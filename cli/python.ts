@@ -31,6 +31,16 @@ export interface PyReport {
   entrypoint: PyEntrypoint;
   problems: PyFinding[];
   warnings: PyFinding[];
+  /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
+  dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
+}
+
+export interface PyRequirement {
+  /** Normalized distribution name. */
+  name: string;
+  requirement: string;
+  file: string;
+  line: number | null;
 }
 
 export const VALIDATE_SCRIPT = join(PACKAGE_ROOT, 'runtime', 'validate.py');

@@ -15,6 +15,7 @@ import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeDirs } from './service/code-dirs.js';
+import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
@@ -43,6 +44,8 @@ export interface ControlPlaneOptions {
   usageHistoryLingerMs?: number;
   /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
   stateDir: string;
+  /** How dependency builds run (docs/dependencies.md); absent: none (requirements.txt is a plain file). */
+  deps?: DepsOptions;
   pool: PoolDrain;
   /** The gateway's in-process invoke; may be bound after this returns (the gateway needs `api` first). */
   invoker: Invoker;
@@ -122,8 +125,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
   let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir));
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version));
+  const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
+  await deps.init();
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version));
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -198,6 +203,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     tokens,
     pool: options.pool,
     code,
+    deps,
     bundles,
     locks: new KeyedLock(),
     runs,
@@ -251,6 +257,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await warm.stop();
         await runs.close();
         await bundles.close();
+        await deps.close();
       })();
       return closing;
     },

@@ -81,6 +81,18 @@ const OPTIONS = {
   kubeHostId: { env: 'FP_KUBE_HOST_ID', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'must be a label value (the gateway Pod\'s name)').optional() },
   kubeTokenKey: { env: 'FP_KUBE_TOKEN_KEY', kind: 'string', schema: z.string().regex(/^\s*[A-Za-z0-9+/]{43}=\s*$/, 'must be a base64 key of 32 bytes (`openssl rand -base64 32`)').optional() },
   kubePodStartTimeoutMs: { env: 'FP_KUBE_POD_START_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(120_000) },
+  // ---- dependencies (issue 10, docs/dependencies.md) ----
+  depsIndexUrl: { env: 'FP_DEPS_INDEX_URL', kind: 'string', schema: z.union([z.literal('none'), z.url({ protocol: /^https?$/ })]).default('https://pypi.org/simple') },
+  depsExtraIndexUrls: { env: 'FP_DEPS_EXTRA_INDEX_URLS', kind: 'string', schema: z.string().regex(/^\s*(https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*)?$/, 'must be http(s) URLs separated by commas').default('') },
+  depsFindLinks: { env: 'FP_DEPS_FIND_LINKS', kind: 'string', schema: z.string().regex(/^\//, 'must be an absolute path (a directory of wheels)').optional() },
+  depsAllowSdist: { env: 'FP_DEPS_ALLOW_SDIST', kind: 'flag', schema: z.boolean().default(false) },
+  depsAllowHosts: { env: 'FP_DEPS_ALLOW_HOSTS', kind: 'string', schema: z.string().regex(/^[A-Za-z0-9.:,\s[\]-]*$/, 'must be host or host:port names separated by commas').default('') },
+  depsIndexCa: { env: 'FP_DEPS_INDEX_CA', kind: 'string', schema: z.string().regex(/^\//, 'must be an absolute path').default('/etc/ssl/certs/ca-certificates.crt') },
+  depsTimeoutMs: { env: 'FP_DEPS_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(300_000) },
+  depsMaxBytes: { env: 'FP_DEPS_MAX_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(512 * MIB) },
+  depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
+  depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
+  depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -95,6 +107,9 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   }
   const own = process.getuid?.() ?? 0;
   if (own >= first && own <= last) ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: `must not include the platform's own uid ${own}` });
+  if (c.depsBuilderUid === own || (c.depsBuilderUid >= first && c.depsBuilderUid <= last)) {
+    ctx.addIssue({ code: 'custom', path: ['depsBuilderUid'], message: 'must be outside the function uid range and not the platform\'s own uid' });
+  }
   // One place the keys come from (docs/secrets.md): never guess which of two wins.
   if (c.secretsKey !== undefined && c.secretsKeyFile !== undefined) ctx.addIssue({ code: 'custom', path: ['secretsKey'], message: 'give the key or the key file, not both' });
   if (c.functionsDir !== undefined && c.store === 'production') {

@@ -16,6 +16,8 @@ export interface PoolSetup {
    * from their warm reports (poolmgr/fleet.ts). Without it each gateway keeps minWarm itself.
    */
   reporterId?: string;
+  /** Where dependency sites are built (docs/dependencies.md): bound hidden at spawn, the version's own at specialize. */
+  depsRoot?: string;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
-        ...sandboxOptions(config, codeRoots),
+        ...sandboxOptions(config, codeRoots, setup.depsRoot),
         ...kube?.pool,
       },
       { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
@@ -61,11 +63,12 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
 }
 
 /** The pool's sandbox settings from the platform's (docs/security.md). */
-function sandboxOptions(config: PlatformConfig, codeRoots: string[]): Partial<PoolConfig> {
+function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: string | undefined): Partial<PoolConfig> {
   const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
   return {
     sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
     codeRoots,
+    ...(depsRoot !== undefined ? { depsRoot } : {}),
     uidRange: [first, last],
     tmpBytes: config.sandboxTmpBytes,
     tasksMax: config.sandboxTasks,

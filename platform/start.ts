@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
+import { depsOptions } from './deps.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
@@ -98,7 +99,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId });
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps') });
     cleanup.push(() => pool.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
@@ -113,6 +114,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
+      deps: depsOptions(config, stateDir, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),

@@ -5,17 +5,23 @@
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
 module level as handler(event, context) (sync or async), an ASGI function app(scope, receive,
-send), or an assignment (likely an app object such as `app = FastAPI()`). It never imports or
+send), or an assignment (likely an app object such as `app = FastAPI()`). It reads the declared
+dependencies (requirements.txt, pyproject.toml: fp_deps/requirements.py) and warns about
+third-party imports of the entrypoint's module, and of the modules of the folder it imports,
+that neither they nor the runtime's packages provide (fp_deps/imports.py). It never imports or
 runs user code. Prints one JSON document; exit 0 when it ran (findings are in the JSON), 2 for a
 usage error. `--files-from -` reads the relative paths to check from stdin, one per line (the CLI
 passes the files it would upload); otherwise the folder is walked with the same default skips.
 """
 import ast
-import importlib.util
 import json
 import os
 import sys
 import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+from fp_deps import imports as deps_imports  # noqa: E402
+from fp_deps import requirements as deps_requirements  # noqa: E402
 
 SKIP_DIRS = {"__pycache__", "node_modules"}
 
@@ -144,49 +150,19 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
     return result, problems
 
 
-def local_modules(files):
-    names = set()
-    for rel in files:
-        head = rel.split("/")[0]
-        if "/" in rel:
-            names.add(head)
-        elif head.endswith(".py"):
-            names.add(head[:-3])
-    return names
-
-
-def missing_imports(trees, files):
-    """Absolute imports (outside try blocks) that neither the bundle nor this Python provides."""
-    local = local_modules(files)
-    stdlib = getattr(sys, "stdlib_module_names", set())
-    found = []
-    for rel, tree in trees.items():
-        guarded = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Try):
-                guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
-        for node in ast.walk(tree):
-            if id(node) in guarded:
-                continue
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for full in names:
-                top = full.split(".")[0]
-                if top in local or top in stdlib or top == "__future__":
-                    continue
-                try:
-                    # Top-level names only: finding a top-level spec executes nothing.
-                    spec = importlib.util.find_spec(top)
-                except (ImportError, ValueError):
-                    spec = None
-                if spec is None:
-                    found.append({"file": rel, "line": node.lineno,
-                                  "message": f"imports {top!r}, which is not installed in the runtime's Python ({sys.executable})"})
-    return found
+def dependencies(root, files):
+    """The declared requirements ({name, requirement, file, line}) and problems with them."""
+    def read(name):
+        path = os.path.join(root, name)
+        if name not in files or not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    try:
+        found = deps_requirements.declared(read)
+    except deps_requirements.BadRequirement as err:
+        return [], [{"file": err.file, "line": err.line, "message": err.reason}]
+    return [{"name": n, "requirement": r, "file": f, "line": line} for n, r, f, line in found], []
 
 
 def main(argv):
@@ -213,7 +189,8 @@ def main(argv):
         else:
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
-    warns.extend(missing_imports(trees, files))
+    declared, deps_problems = dependencies(root, set(files))
+    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
     report = {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),
@@ -221,6 +198,7 @@ def main(argv):
         "entrypoint": entry,
         "problems": problems,
         "warnings": warns,
+        "dependencies": {"declared": declared, "problems": deps_problems},
     }
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")

@@ -6,6 +6,7 @@
  * against these schemas fail on it.
  */
 import { z } from 'zod';
+import { BUILD_PHASES, DEPS_STATES } from '../deps/index.js';
 import {
   ASYNC_RUN_STATES,
   ERROR_CLASSES,
@@ -123,10 +124,29 @@ export const versionSummaryView = z.strictObject({
 });
 export type VersionSummaryView = z.output<typeof versionSummaryView>;
 
+/** A version's dependency build (docs/dependencies.md). */
+export const depsView = z.strictObject({
+  state: z.enum(DEPS_STATES),
+  /** sha256 of what was declared and the platform's build options. */
+  key: z.string(),
+  phase: z.enum(BUILD_PHASES).nullable(),
+  /** sha256 of the lock once ready; null when nothing needs installing. */
+  lock: z.string().nullable(),
+  packages: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  bytes: count,
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  startedAt: time.nullable(),
+  finishedAt: time.nullable(),
+});
+export type DepsView = z.output<typeof depsView>;
+export const depsAnswer = z.strictObject({ deps: depsView.extend({ log: z.string().optional() }).nullable() });
+
 export const versionView = versionSummaryView.extend({
   files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), size: count })),
   /** The manifest as uploaded (any JSON), or null. */
   manifest: z.unknown(),
+  /** Null: the version declares no dependencies. */
+  deps: depsView.nullable(),
 });
 export type VersionView = z.output<typeof versionView>;
 export const versionAnswer = z.strictObject({ version: versionView });

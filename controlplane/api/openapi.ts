@@ -31,6 +31,8 @@ const COMPONENTS: Record<string, z.ZodType> = {
   AdminTokenAnswer: answers.adminTokenAnswer,
   WebhookSecretAnswer: answers.hookSecretAnswer,
   VersionSummary: answers.versionSummaryView,
+  Deps: answers.depsView,
+  DepsAnswer: answers.depsAnswer,
   Version: answers.versionView,
   VersionAnswer: answers.versionAnswer,
   VersionList: answers.versionList,

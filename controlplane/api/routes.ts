@@ -33,6 +33,7 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
   { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/versions/{version}/deps', methods: { GET: code.getDeps, POST: code.rebuildDeps } },
   { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
   { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
   { template: '/functions/{name}/pause', methods: { POST: deploys.pauseRoute } },

@@ -153,6 +153,8 @@ export const blobsMissingBody = z.strictObject({ sha256: z.array(sha256).max(10_
 
 export const deployBody = z.strictObject({ version: z.number().int().min(1).optional(), note: note.optional() });
 export const statusBody = z.strictObject({ note: note.optional() });
+/** A POST that takes no fields (an empty body counts as `{}`). */
+export const emptyBody = z.strictObject({});
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -11,6 +11,7 @@ import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
 import type { CodeDirs } from './code-dirs.js';
+import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
@@ -37,6 +38,8 @@ export interface ServiceContext {
   readonly tokens: TokenIndex;
   readonly pool: PoolDrain;
   readonly code: CodeDirs;
+  /** Per-version dependency builds and their sites (docs/dependencies.md). */
+  readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
   readonly runs: RecordingRunSink;

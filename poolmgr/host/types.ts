@@ -60,6 +60,8 @@ export interface Placement {
   version: string;
   /** The version's code directory on the host. */
   dir: string;
+  /** The version's dependency site directory on the host (under the host's deps root); absent: none. */
+  depsDir?: string;
   /** Memory the function may use on top of the runtime's baseline; 0 = no limit of its own. */
   memoryBytes: number;
   /** The function's instance ceiling (sizes per-uid limits). */

@@ -94,6 +94,8 @@ def _generic(conn, sandbox):
                 if sandbox is not None:
                     # Into the function's box for life, before any of its code is imported.
                     fn["dir"] = enter_box(sandbox, msg.get("box"))
+                    if fn.get("depsDir"):  # issue 10: bound at /deps by the box (fp_sandbox/enter.py)
+                        fn["depsDir"] = "/deps"
                 loaded = load(fn, Flusher(conn))
             except BaseException as err:  # import, syntax or entrypoint errors of user code
                 report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))

@@ -106,6 +106,11 @@ describe('every answer is the declared one', () => {
     await call('GET', `/functions/${LIVE}/versions/2`);
     await call('GET', `/functions/${LIVE}/versions/9`);
     await call('GET', `/functions/${LIVE}/versions/x`);
+    await call('GET', `/functions/${LIVE}/versions/2/deps`);
+    await call('GET', `/functions/${LIVE}/versions/9/deps`);
+    await call('POST', `/functions/${LIVE}/versions/2/deps`, {});
+    await call('POST', `/functions/${LIVE}/versions/2/deps`, { x: 1 });
+    await call('POST', `/functions/${LIVE}/versions`, { files: filesOf({ 'main.py': content, 'requirements.txt': '-e .\n' }), manifest: MANIFEST });
 
     // Deploys.
     await call('POST', `/functions/${LIVE}/rollback`);
