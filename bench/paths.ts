@@ -1,5 +1,5 @@
 /** Where things are: the repository root, found from this file in bench/ or dist/bench/. */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,11 +14,19 @@ function findRoot(from: string): string {
 }
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
-export const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+/**
+ * The virtual environment by its real path: the sandbox binds the interpreter's prefixes into the
+ * box after it has pivoted, where a `.venv` that is a symlink (a git worktree sharing another
+ * checkout's) no longer resolves and the runtime cannot start (RUNTIME_UNAVAILABLE).
+ */
+const VENV = existsSync(join(ROOT, '.venv')) ? realpathSync(join(ROOT, '.venv')) : join(ROOT, '.venv');
+export const PYTHON = join(VENV, 'bin', 'python');
 /** Sources that tsc does not copy (Python files) are read from bench/ itself. */
 export const BENCH_SRC = join(ROOT, 'bench');
 export const HELLO_FIXTURE = join(BENCH_SRC, 'fixtures', 'hello', 'main.py');
 export const FASTAPI_APP_DIR = join(BENCH_SRC, 'baseline');
+/** Section 6: the FastAPI app served by both sides, and wrk's request mix for it. */
+export const SHOP_DIR = join(BENCH_SRC, 'fixtures', 'shop');
 export const UWS_HELLO = join(ROOT, 'dist', 'bench', 'baseline', 'uws-hello.js');
 export const GATEWAY_MAIN = join(ROOT, 'dist', 'gateway', 'main.js');
 export const RESULTS_DIR = join(BENCH_SRC, 'results');
