@@ -1,8 +1,8 @@
 /** Command-line flags of `node dist/bench/run.js`, with their defaults. */
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi'];
 
 export interface GatewaySetting {
   maxInstances: number;
@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Gateway limits tried in section 1; the best is reported. */
   gatewaySettings: GatewaySetting[];
   uvicornWorkers: number[];
+  /** Gateway limits tried for the FastAPI app under load (section 6); the best is reported. */
+  fastapiSettings: GatewaySetting[];
   /** Cold starts (section 3). */
   coldN: number;
   /** Generic runtimes the pool keeps ready during the cold-start runs. */
@@ -37,7 +39,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness (default all;
+  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi (default all;
                            recording needs redis-server and FerretDB, as npm test installs them)
   --connections N          wrk connections for throughput (default 64)
   --threads N              wrk threads for throughput (default 2)
@@ -45,7 +47,8 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --warmup S               warm-up seconds before each wrk run, not measured (default 2)
   --latency-duration S     seconds per one-connection latency run (default 10)
   --gateway-settings LIST  gateway limits to try, maxInstances x concurrency (default 2x1,4x1,2x4)
-  --uvicorn-workers LIST   uvicorn worker counts to try (default 1,2)
+  --uvicorn-workers LIST   uvicorn worker counts to try (default 1,2; sections 1 and 6)
+  --fastapi-settings LIST  gateway limits for the FastAPI app at 64 connections (default 1x1,2x1,2x4)
   --cold N                 fresh function versions for the cold-start runs (default 100)
   --cold-pool-size N       generic runtimes kept ready in cold-start runs (default 3)
   --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1)
@@ -64,7 +67,7 @@ function settings(text: string): GatewaySetting[] {
   return text.split(',').map((part) => {
     const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(part);
     if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-      throw new Error(`--gateway-settings: "${part}" is not maxInstances x concurrency, e.g. 4x1`);
+      throw new Error(`"${part}" is not maxInstances x concurrency, e.g. 4x1`);
     }
     return { maxInstances: Number(match[1]), concurrency: Number(match[2]) };
   });
@@ -85,6 +88,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'latency-duration': { type: 'string' },
       'gateway-settings': { type: 'string' },
       'uvicorn-workers': { type: 'string' },
+      'fastapi-settings': { type: 'string' },
       cold: { type: 'string' },
       'cold-pool-size': { type: 'string' },
       rounds: { type: 'string' },
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       (t) => t.split(',').map((w) => positiveInt('uvicorn-workers', w.trim())),
       quick ? [1] : [1, 2],
     ),
+    fastapiSettings: opt(values['fastapi-settings'], settings, quick ? [{ maxInstances: 1, concurrency: 1 }] : settings('1x1,2x1,2x4')),
     coldN: opt(values.cold, (t) => positiveInt('cold', t), quick ? 20 : 100),
     coldPoolSize: opt(values['cold-pool-size'], (t) => positiveInt('cold-pool-size', t), 3),
     rounds: opt(values.rounds, (t) => positiveInt('rounds', t), 1),

@@ -5,7 +5,9 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off.
+ * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 5. CPU fairness between functions, sandbox vs no sandbox;
+ * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } fr
 import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { depsCold, type DepsCold } from './cold-deps.js';
 import { fairness, type FairnessResult } from './fairness.js';
+import { fastapiApp, type FastapiResult } from './fastapi.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -81,6 +84,7 @@ async function main(): Promise<number> {
   let deps: DepsCold | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
+  let fastapi: FastapiResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -126,6 +130,11 @@ async function main(): Promise<number> {
     }
   }
 
+  if (opts.sections.includes('fastapi')) {
+    console.error(`6. a FastAPI app (bench/fixtures/shop): wrk -c1 ${opts.latencyDurationS}s and -c${opts.connections} -t${opts.threads} ${opts.durationS}s with mix.lua, platform vs uvicorn`);
+    fastapi = await section('fastapi', errors, () => fastapiApp(opts as BenchOptions));
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -136,6 +145,7 @@ async function main(): Promise<number> {
     cold: { baseline, pool, gateway: gw, deps },
     recording: rec,
     fairness: fair,
+    fastapi,
     rows: [],
     markdown: '',
     errors,

@@ -4,6 +4,7 @@ import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
 import type { DepsCold } from './cold-deps.js';
 import type { FairnessResult } from './fairness.js';
+import type { FastapiResult } from './fastapi.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
@@ -19,6 +20,7 @@ export interface Results {
   cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
+  fastapi: FastapiResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -249,6 +251,38 @@ export function buildRows(r: Results): ResultRow[] {
         ...(p === 'p50' ? { note: `5: victim p50 slowdown beside the hog: ${on.slowdown.toFixed(1)}× with the sandbox, ${off.slowdown.toFixed(1)}× without` } : {}),
       }));
     }
+  }
+  const fa = r.fastapi;
+  if (fa) {
+    const { c1, cN } = fa;
+    rows.push(row({
+      figure: '6. FastAPI app p50, 1 conn',
+      unit: 'us',
+      platform: c1.gateway.wrk.p50Us,
+      platformWhat: 'gateway 1x1',
+      baseline: c1.uvicorn.wrk.p50Us,
+      baselineWhat: 'uvicorn 1 worker',
+      target: '≤ 1×',
+      check: (_p, ratio) => ratio !== null && ratio <= 1,
+    }));
+    rows.push(row({ figure: '6. FastAPI app p99, 1 conn', unit: 'us', platform: c1.gateway.wrk.p99Us, platformWhat: 'gateway 1x1', baseline: c1.uvicorn.wrk.p99Us, baselineWhat: 'uvicorn 1 worker' }));
+    const gWhat = cN.gatewaySetting ? `${cN.gatewaySetting.maxInstances}x${cN.gatewaySetting.concurrency}` : '';
+    const uWhat = cN.uvicorn ? cN.uvicorn.label.replace('uvicorn ', '') : '';
+    const bad = [...c1.runs, ...cN.runs].filter((x) => x.problems.length > 0).map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
+    const failed = cN.failures.map((f) => `${f.label}: FAILED ${f.message.split('\n')[0]}`);
+    rows.push(row({
+      figure: `6. FastAPI app throughput, ${cN.connections} conns`,
+      unit: 'req/s',
+      platform: cN.gateway?.wrk.requestsPerSec,
+      platformWhat: gWhat,
+      baseline: cN.uvicorn?.wrk.requestsPerSec,
+      baselineWhat: uWhat,
+      target: '≥ 2×',
+      check: (_p, ratio) => ratio !== null && ratio >= 2,
+      ...(bad.length + failed.length > 0 ? { note: `6: not counted: ${[...bad, ...failed].join(' | ')}` } : {}),
+    }));
+    rows.push(row({ figure: `6. FastAPI app p50, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p50Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p50Us, baselineWhat: uWhat }));
+    rows.push(row({ figure: `6. FastAPI app p99, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p99Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p99Us, baselineWhat: uWhat }));
   }
   return rows;
 }
