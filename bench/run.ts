@@ -5,7 +5,9 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off.
+ * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 5. CPU fairness: a function's latency beside a CPU hog, sandbox on vs off;
+ * 6. the run sink: one record() call with Redis or MongoDB down vs with both up.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { recording, type RecordingResult } from './recording.js';
+import { sink, type SinkResult } from './sink.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
 import { renderMarkdown, renderTable } from './report.js';
@@ -79,6 +82,7 @@ async function main(): Promise<number> {
   let pool: PoolColdPair | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
+  let sinkResult: SinkResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -117,6 +121,16 @@ async function main(): Promise<number> {
     }
   }
 
+  if (opts.sections.includes('sink')) {
+    console.error('6. run sink: record() with Redis and FerretDB up, then with each down (real servers)');
+    sinkResult = await section('sink', errors, () => sink(opts as BenchOptions));
+    if (sinkResult) {
+      for (const a of [sinkResult.up, sinkResult.redisDown, sinkResult.ferretDown]) {
+        console.error(`  ${`${a.down} down`.padEnd(16)} record() p50 ${a.callUs.p50.toFixed(1)} µs  p99 ${a.callUs.p99.toFixed(1)} µs  max ${a.callUs.max.toFixed(0)} µs`);
+      }
+    }
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -127,6 +141,7 @@ async function main(): Promise<number> {
     cold: { baseline, pool, gateway: gw },
     recording: rec,
     fairness: fair,
+    sink: sinkResult,
     rows: [],
     markdown: '',
     errors,

@@ -6,6 +6,7 @@ import type { FairnessResult } from './fairness.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
+import type { SinkResult } from './sink.js';
 import { formatRatio, formatValue, type Unit } from './report.js';
 
 export interface Results {
@@ -18,6 +19,7 @@ export interface Results {
   cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
+  sink: SinkResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -233,6 +235,24 @@ export function buildRows(r: Results): ResultRow[] {
         ...(p === 'p50' ? { note: `5: victim p50 slowdown beside the hog: ${on.slowdown.toFixed(1)}× with the sandbox, ${off.slowdown.toFixed(1)}× without` } : {}),
       }));
     }
+  }
+  const sk = r.sink;
+  if (sk) {
+    for (const arm of [sk.redisDown, sk.ferretDown]) {
+      for (const p of ['p50', 'p99'] as const) {
+        rows.push(row({
+          figure: `6. run sink record() ${p}, ${arm.down} down`,
+          unit: 'us',
+          platform: arm.callUs[p],
+          platformWhat: `${arm.down} down`,
+          baseline: sk.up.callUs[p],
+          baselineWhat: 'both up',
+          ...(p === 'p99' ? { target: '≤ 100 µs', check: (value: number) => value <= 100 } : {}),
+        }));
+      }
+    }
+    const last = rows[rows.length - 1]!;
+    last.note = `6: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
   }
   return rows;
 }

@@ -53,11 +53,11 @@ describe('poolmgr failures', () => {
     const fn = fnVersion(dir, { timeoutMs: 300 });
     const warm = await pool.invoke(fn, ev());
     const pid = pidOf(warm);
-    const started = performance.now();
+    // The handler would sleep 10 s and then succeed: a FUNCTION_TIMEOUT can only come from the 300 ms limit.
     const slow = await pool.invoke(fn, ev({ sleep: '10' }));
     assert.equal(slow.error?.code, 'FUNCTION_TIMEOUT');
     assert.equal(slow.error?.class, 'timeout');
-    assert.ok(performance.now() - started < 2_000);
+    assert.ok(slow.handlerMs >= 300, `handlerMs ${slow.handlerMs}`);
     await until(() => !isAlive(pid), 2_000, 'the timed-out process to die');
     const next = await pool.invoke(fn, ev());
     assert.equal(next.error, null);
@@ -126,11 +126,10 @@ describe('poolmgr slow specialization', () => {
     t.after(() => pool.close());
     const slow = await writeFunction({ 'main.py': py('import time', 'time.sleep(10)', 'def handler(event, context):', '    return 1') });
     t.after(() => removeFunction(slow));
-    const started = performance.now();
+    // The import would take 10 s and then succeed: an InitTimeout can only come from the 300 ms limit.
     const result = await pool.invoke(fnVersion(slow), ev());
     assert.equal(result.error?.code, 'FUNCTION_INIT_FAILED');
     assert.equal(result.error?.type, 'InitTimeout');
-    assert.ok(performance.now() - started < 2_000);
     assert.equal(pool.stats().specializing, 0);
   });
 });
