@@ -25,7 +25,7 @@ describe('poolmgr platform-wide instance cap', () => {
     const third = await pool.invoke(c, ev());
     assert.equal(third.error, null, JSON.stringify(third.error));
     assert.equal(third.cold, true);
-    await until(() => pool.stats().functions[keyOf(a)] === undefined || pool.stats().functions[keyOf(a)]!.warm === 0, 3000, 'a to be stopped');
+    await until(() => pool.stats().functions[keyOf(a)] === undefined || pool.stats().functions[keyOf(a)]!.warm === 0, 15_000, 'a to be stopped');
     assert.equal(pool.stats().functions[keyOf(b)]?.warm, 1, 'b, used more recently, stays');
     assert.equal(pool.stats().functions[keyOf(c)]?.warm, 1);
     // a comes back on a new instance (room is made again, this time from b).
@@ -40,10 +40,10 @@ describe('poolmgr platform-wide instance cap', () => {
     const [busy, waiting] = [fnVersion(dir), fnVersion(dir)];
     const slowSent = performance.now();
     const slow = pool.invoke(busy, ev({ sleep: '0.6' }));
-    await until(() => pool.stats().busy === 1, 5000, 'the slow call to run');
+    await until(() => pool.stats().busy === 1, 15_000, 'the slow call to run');
     const queuedSent = performance.now();
     const queued = pool.invoke(waiting, ev());
-    await until(() => pool.stats().functions[keyOf(waiting)]?.queued === 1, 5000, 'the call to wait under the cap');
+    await until(() => pool.stats().functions[keyOf(waiting)]?.queued === 1, 15_000, 'the call to wait under the cap');
     const [s, q] = await Promise.all([slow, queued]);
     assert.equal(s.error, null);
     assert.equal(q.error, null, JSON.stringify(q.error));

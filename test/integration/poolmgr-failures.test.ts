@@ -24,7 +24,7 @@ describe('poolmgr failures', () => {
   });
 
   it('fails a call with FUNCTION_INIT_FAILED when the code does not load, and never reuses that process', async (t) => {
-    await until(() => pool.stats().generic === 2, 5_000, 'a full pool');
+    await until(() => pool.stats().generic === 2, 15_000, 'a full pool');
     const genericPids = childPids();
     const broken = await writeFunction({ 'main.py': py('def handler(event, context:', '    return 1') });
     t.after(() => removeFunction(broken));
@@ -37,9 +37,9 @@ describe('poolmgr failures', () => {
     assert.equal(result.cold, true);
     assert.equal(result.response, null);
     // The failed process is gone and the pool is back to full size with other processes.
-    await until(() => genericPids.some((pid) => !isAlive(pid)), 5_000, 'the failed process to exit');
+    await until(() => genericPids.some((pid) => !isAlive(pid)), 15_000, 'the failed process to exit');
     const failedPid = genericPids.find((pid) => !isAlive(pid))!;
-    await until(() => pool.stats().generic === 2, 5_000, 'the refill');
+    await until(() => pool.stats().generic === 2, 15_000, 'the refill');
     assert.equal(pool.stats().functions[keyOf(fn)]?.warm ?? 0, 0);
     // Fixed code at the same version now loads, on a different process.
     await writeFile(join(broken, 'main.py'), STEERED_HANDLER);
@@ -58,7 +58,7 @@ describe('poolmgr failures', () => {
     assert.equal(slow.error?.code, 'FUNCTION_TIMEOUT');
     assert.equal(slow.error?.class, 'timeout');
     assert.ok(slow.handlerMs >= 300, `handlerMs ${slow.handlerMs}`);
-    await until(() => !isAlive(pid), 2_000, 'the timed-out process to die');
+    await until(() => !isAlive(pid), 15_000, 'the timed-out process to die');
     const next = await pool.invoke(fn, ev());
     assert.equal(next.error, null);
     assert.equal(next.cold, true);

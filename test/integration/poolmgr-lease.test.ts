@@ -39,14 +39,14 @@ describe('poolmgr lease', () => {
   });
 
   it('refills the generic pool after a specialization', async () => {
-    await until(() => pool.stats().generic === 2, 5_000, 'a full pool');
+    await until(() => pool.stats().generic === 2, 15_000, 'a full pool');
     const fn = fnVersion(dir);
     const result = await pool.invoke(fn, ev());
     assert.equal(result.start, 'pool');
     // The specialized runtime left the pool at once; a new one takes its place.
     const now = pool.stats();
     assert.equal(now.generic + now.spawning, 2);
-    await until(() => pool.stats().generic === 2, 5_000, 'the refill');
+    await until(() => pool.stats().generic === 2, 15_000, 'the refill');
     assert.equal(pool.stats().functions[keyOf(fn)]?.warm, 1);
   });
 
@@ -66,7 +66,7 @@ describe('poolmgr lease', () => {
   it('reports a stats snapshot with totals and per-version entries', async () => {
     const fn = fnVersion(dir);
     const running = pool.invoke(fn, ev({ sleep: '0.3' }));
-    await until(() => pool.stats().functions[keyOf(fn)]?.busy === 1, 5_000, 'a busy instance');
+    await until(() => pool.stats().functions[keyOf(fn)]?.busy === 1, 15_000, 'a busy instance');
     const stats = pool.stats();
     assert.deepEqual(Object.keys(stats).sort(), ['busy', 'functions', 'generic', 'queued', 'spawning', 'specializing', 'warm']);
     assert.deepEqual(stats.functions[keyOf(fn)], { name: fn.name, version: 'v1', specializing: 0, warm: 1, busy: 1, queued: 0 });
@@ -137,7 +137,7 @@ describe('poolmgr lease', () => {
     const running = pool.invoke(fn, ev({ sleep: '0.5' }));
     const controller = new AbortController();
     const queued = pool.invoke(fn, ev(), { signal: controller.signal });
-    await until(() => pool.stats().functions[keyOf(fn)]?.queued === 1, 5_000, 'a queued call');
+    await until(() => pool.stats().functions[keyOf(fn)]?.queued === 1, 15_000, 'a queued call');
     controller.abort();
     const aborted = await queued;
     assert.equal(aborted.error?.code, 'CLIENT_CLOSED_REQUEST');

@@ -31,7 +31,7 @@ function send(rt: RuntimeHandle, path = '/'): number {
   return id;
 }
 
-function firstBatch(rt: RuntimeHandle, id: number, timeoutMs = 5_000): Promise<LogsMessage> {
+function firstBatch(rt: RuntimeHandle, id: number, timeoutMs = 15_000): Promise<LogsMessage> {
   return rt.waitFor((m) => m.t === 'logs' && m.id === id, `logs of call ${id}`, timeoutMs) as Promise<LogsMessage>;
 }
 
