@@ -8,6 +8,7 @@
  * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
  * 5. CPU fairness between functions, sandbox vs no sandbox;
  * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load.
+ * 7. the run sink: one record() call with Redis or MongoDB down vs with both up.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { recording, type RecordingResult } from './recording.js';
+import { sink, type SinkResult } from './sink.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
 import { renderMarkdown, renderTable } from './report.js';
@@ -85,6 +87,7 @@ async function main(): Promise<number> {
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
   let fastapi: FastapiResult | null = null;
+  let sinkResult: SinkResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -135,6 +138,16 @@ async function main(): Promise<number> {
     fastapi = await section('fastapi', errors, () => fastapiApp(opts as BenchOptions));
   }
 
+  if (opts.sections.includes('sink')) {
+    console.error('7. run sink: record() with Redis and FerretDB up, then with each down (real servers)');
+    sinkResult = await section('sink', errors, () => sink(opts as BenchOptions));
+    if (sinkResult) {
+      for (const a of [sinkResult.up, sinkResult.redisDown, sinkResult.ferretDown]) {
+        console.error(`  ${`${a.down} down`.padEnd(16)} record() p50 ${a.callUs.p50.toFixed(1)} µs  p99 ${a.callUs.p99.toFixed(1)} µs  max ${a.callUs.max.toFixed(0)} µs`);
+      }
+    }
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -146,6 +159,7 @@ async function main(): Promise<number> {
     recording: rec,
     fairness: fair,
     fastapi,
+    sink: sinkResult,
     rows: [],
     markdown: '',
     errors,

@@ -8,6 +8,7 @@ import type { FastapiResult } from './fastapi.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
+import type { SinkResult } from './sink.js';
 import { formatRatio, formatValue, type Unit } from './report.js';
 
 export interface Results {
@@ -21,6 +22,7 @@ export interface Results {
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
   fastapi: FastapiResult | null;
+  sink: SinkResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -283,6 +285,24 @@ export function buildRows(r: Results): ResultRow[] {
     }));
     rows.push(row({ figure: `6. FastAPI app p50, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p50Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p50Us, baselineWhat: uWhat }));
     rows.push(row({ figure: `6. FastAPI app p99, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p99Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p99Us, baselineWhat: uWhat }));
+  }
+  const sk = r.sink;
+  if (sk) {
+    for (const arm of [sk.redisDown, sk.ferretDown]) {
+      for (const p of ['p50', 'p99'] as const) {
+        rows.push(row({
+          figure: `7. run sink record() ${p}, ${arm.down} down`,
+          unit: 'us',
+          platform: arm.callUs[p],
+          platformWhat: `${arm.down} down`,
+          baseline: sk.up.callUs[p],
+          baselineWhat: 'both up',
+          ...(p === 'p99' ? { target: '≤ 100 µs', check: (value: number) => value <= 100 } : {}),
+        }));
+      }
+    }
+    const last = rows[rows.length - 1]!;
+    last.note = `7: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
   }
   return rows;
 }

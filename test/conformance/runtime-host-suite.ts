@@ -162,7 +162,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest | Prom
       host.signal(c.rt, 'SIGKILL');
       const exit = await c.exited;
       assert.ok(exit.signal === 'SIGKILL' || exit.exitCode !== 0, JSON.stringify(exit));
-      assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
+      assert.ok(await eventually(() => processesWith(marker).length === 0, 15_000), `left: ${processesWith(marker)}`);
       assert.equal(c.exits, 1, 'the exit is reported once');
     });
 
@@ -252,7 +252,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest | Prom
       assert.equal(processesWith(marker).length, 3);
       await host.close();
       for (const c of clients) await c.exited;
-      if (wholeBox) assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
+      if (wholeBox) assert.ok(await eventually(() => processesWith(marker).length === 0, 15_000), `left: ${processesWith(marker)}`);
       else for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up
     });
   });

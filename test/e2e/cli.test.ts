@@ -64,7 +64,7 @@ function json<T = Record<string, unknown>>(r: CliResult): T {
   }
 }
 
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > until) assert.fail('condition not met in time');
