@@ -14,13 +14,14 @@ import { deployCommand } from './commands/deploy.js';
 import { envCommand } from './commands/env.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
+import { logsCommand } from './commands/logs.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { runsCommand } from './commands/runs.js';
 import { usageCommand } from './commands/usage.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
+export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, logsCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -3,14 +3,14 @@
  * from the platform's configuration, started with the sandbox's failure explained.
  */
 import { defaultPoolConfig, PoolManager, type PoolConfig } from '../poolmgr/index.js';
-import { PlatformError } from '../protocol/index.js';
+import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
 /**
  * A started pool whose runtimes may run code under `codeRoots`. `runtimeEnv` gives runtimes their
- * PATH and LANG (nothing else of it reaches user code).
+ * PATH and LANG (nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
  */
-export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined): Promise<PoolManager> {
+export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, logTap?: LogTap): Promise<PoolManager> {
   const pool = new PoolManager(
     defaultPoolConfig(
       {
@@ -22,6 +22,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
       },
       { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
     ),
+    undefined,
+    logTap !== undefined ? { logTap } : {},
   );
   try {
     await pool.start();

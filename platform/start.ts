@@ -98,7 +98,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv);
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, adapters.logs);
     cleanup.push(() => pool.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
@@ -110,6 +110,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       keyring,
       metrics: adapters.metrics,
       bus: adapters.bus,
+      logs: adapters.logs,
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
@@ -152,6 +153,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
       readiness: () => adapters.readiness(),
+      logTap: adapters.logs,
       log,
     });
     gateway = started;

@@ -26,7 +26,7 @@
  * 7. `invoke` never rejects: every outcome is an InvocationResult.
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
  */
-import { PlatformError, type WireEvent } from '../protocol/index.js';
+import { PlatformError, type LogTap, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import { GenericPool } from './generic-pool.js';
@@ -41,6 +41,12 @@ import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
+/** What the pool tells others about, besides its calls' results. */
+export interface PoolHooks {
+  /** Lines of running calls (and the rest of a call's lines when it ends), for live tails. */
+  logTap?: LogTap;
+}
+
 export class PoolManager implements InstanceOwner {
   private readonly config: PoolConfig;
   private readonly processes = new Set<RuntimeProcess>();
@@ -54,8 +60,15 @@ export class PoolManager implements InstanceOwner {
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
 
-  /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
-  constructor(config: PoolConfig, host?: RuntimeHost) {
+  /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
+  private readonly logTap: LogTap | null;
+
+  /**
+   * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox);
+   * `hooks.logTap` receives the lines of running calls while someone tails their function.
+   */
+  constructor(config: PoolConfig, host?: RuntimeHost, hooks: PoolHooks = {}) {
+    this.logTap = hooks.logTap ?? null;
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
@@ -79,7 +92,7 @@ export class PoolManager implements InstanceOwner {
     try {
       let group = this.byFn.get(fn);
       if (group === undefined || group.removed) group = this.groupFor(fn);
-      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now());
+      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
       else if (!this.lease(call)) this.wait(call);
       return call.promise;

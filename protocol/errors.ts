@@ -126,6 +126,13 @@ export const ERRORS = {
   FILES_EXIST: { status: 409, component: 'cli', title: 'init would overwrite files that exist; nothing was written.' },
   PYTHON_UNAVAILABLE: { status: 500, component: 'cli', title: 'The CLI found no Python interpreter for its local checks.' },
   PYTHON_PREFLIGHT_FAILED: { status: 500, component: 'cli', title: "The CLI's local Python check failed to run." },
+  // ---- live logs and env sync (issue 15); appended, never renamed ----
+  LOG_STREAM_LIMIT: { status: 503, component: 'controlplane', title: 'This platform process already serves its maximum of live log streams.' },
+  LOGS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live log feed (Redis) did not answer.' },
+  ENV_FILE_EXISTS: { status: 409, component: 'cli', title: 'env pull would overwrite a file that exists; nothing was written.' },
+  ENV_FILE_INVALID: { status: 400, component: 'cli', title: 'The .env file cannot be read or a line of it does not parse.' },
+  CONFIRMATION_REQUIRED: { status: 400, component: 'cli', title: 'The command changes a function and needs --yes when it cannot ask (no terminal).' },
+  NOT_CONFIRMED: { status: 400, component: 'cli', title: 'The change was not confirmed; nothing was changed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
