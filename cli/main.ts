@@ -134,10 +134,21 @@ function waitForSignal(): Promise<string> {
   });
 }
 
+/** A y/N question on the terminal (stderr, so --json output stays clean); only yes/y is yes. */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
 export async function runFromProcess(): Promise<void> {
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin },
+    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal,
