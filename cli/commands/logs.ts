@@ -103,26 +103,42 @@ function levelText(line: { stream: string; level?: string }): string {
   return terminalSafe((line.level ?? line.stream).slice(0, 16)).padEnd(7);
 }
 
-/** Remembers, per run and attempt, the highest line index printed (bounded, oldest runs forgotten first). */
+/**
+ * Which lines of each run (and attempt) were printed, as index intervals (lines of a run mostly
+ * arrive in order: one interval), for the last `max` runs seen — the oldest forgotten first.
+ */
 export class PrintedLines {
-  private readonly seen = new Map<string, number>();
+  /** Per run: sorted, disjoint, inclusive [from, to] pairs, flat. */
+  private readonly seen = new Map<string, number[]>();
 
   constructor(private readonly max = MAX_RUNS_REMEMBERED) {}
 
-  /** True the first time a line is offered (and it is remembered); false for one at or below what was printed. */
+  /** True the first time a line is offered (it is remembered then); false for one printed before. */
   take(runId: string, attempt: number, i: number): boolean {
     const key = `${runId}#${attempt}`;
-    const top = this.seen.get(key);
-    if (top !== undefined && i <= top) return false;
+    const spans = this.seen.get(key) ?? [];
+    let at = 0;
+    while (at < spans.length && spans[at + 1]! < i) at += 2;
+    if (at < spans.length && spans[at]! <= i) return false;
+    // Insert [i, i], merging with the neighbours it touches.
+    const joinsBefore = at > 0 && spans[at - 1] === i - 1;
+    const joinsAfter = at < spans.length && spans[at] === i + 1;
+    if (joinsBefore && joinsAfter) spans.splice(at - 1, 2);
+    else if (joinsBefore) spans[at - 1] = i;
+    else if (joinsAfter) spans[at] = i;
+    else spans.splice(at, 0, i, i);
     this.seen.delete(key);
-    this.seen.set(key, i);
+    this.seen.set(key, spans);
     if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
     return true;
   }
 
-  /** The highest index printed for the run, or -1. */
-  top(runId: string, attempt: number): number {
-    return this.seen.get(`${runId}#${attempt}`) ?? -1;
+  /** Lines of the run printed so far. */
+  count(runId: string, attempt: number): number {
+    const spans = this.seen.get(`${runId}#${attempt}`) ?? [];
+    let n = 0;
+    for (let k = 0; k < spans.length; k += 2) n += spans[k + 1]! - spans[k]! + 1;
+    return n;
   }
 }
 
@@ -130,19 +146,24 @@ class Printer {
   readonly printed = new PrintedLines();
   lines = 0;
 
-  constructor(private readonly ctx: Context, private readonly fn: string) {}
+  constructor(private readonly ctx: Context, private readonly fn: string, private readonly filtered: boolean) {}
 
   line(l: { runId: string; attempt: number; i: number; ts: number; stream: string; level?: string; msg: string; version?: string }): void {
-    const fresh = this.printed.top(l.runId, l.attempt) === -1;
+    const fresh = this.printed.count(l.runId, l.attempt) === 0;
     if (!this.printed.take(l.runId, l.attempt, l.i)) return;
     this.lines++;
     if (this.ctx.out.json) {
       this.ctx.out.event({ type: 'line', function: this.fn, ...l });
       return;
     }
-    if (fresh && l.i > 0) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)} not shown: fastapi-platform runs ${terminalSafe(l.runId)})`);
+    if (fresh && l.i > 0 && !this.filtered) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)}: shown when it ends)`);
     const attempt = l.attempt > 1 ? `#${l.attempt}` : '';
     this.ctx.io.stdout(`${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} ${terminalSafe(l.msg)}\n`);
+  }
+
+  /** True when some of the run's lines were not printed (and no filter explains it). */
+  incomplete(e: LiveEnd): boolean {
+    return !this.filtered && this.printed.count(e.runId, e.attempt) < e.lines;
   }
 
   end(e: LiveEnd, at: number): void {
@@ -182,7 +203,7 @@ async function printStored(ctx: Context, client: ApiClient, fn: string, filters:
   const answer = await stored(client, fn, filters, { limit, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
   ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more });
   if (ctx.out.json) return EXIT.OK;
-  const printer = new Printer(ctx, fn);
+  const printer = new Printer(ctx, fn, true);
   for (const line of answer.lines) printer.line(line);
   if (answer.lines.length === 0) ctx.out.note(`No log lines${since !== undefined ? ` since ${since}` : ''} in the stored runs of "${fn}" (${answer.runs} read).`);
   if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--run)`);
@@ -192,7 +213,7 @@ async function printStored(ctx: Context, client: ApiClient, fn: string, filters:
 /** `--follow`: stored lines first (the last --limit, default 10), then the live tail until a signal. */
 async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs): Promise<number> {
   const { target } = await targetOf(ctx, args);
-  const printer = new Printer(ctx, fn);
+  const printer = new Printer(ctx, fn, filters.level !== undefined || filters.grep !== undefined);
   const stop = new AbortController();
   void ctx.waitForSignal().then(() => stop.abort());
   const url = `${target.url}/api/v1/functions/${encodeURIComponent(fn)}/logs/stream${query(filters)}`;
@@ -221,7 +242,25 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
       const batch = data as LiveBatch;
       for (const l of batch.lines ?? []) printer.line({ runId: batch.runId, attempt: batch.attempt, version: batch.version, ...l });
     } else if (event.type === 'end') {
-      printer.end(data as LiveEnd, Date.now());
+      const end = data as LiveEnd;
+      const at = Date.now();
+      if (!printer.incomplete(end)) {
+        printer.end(end, at);
+        return;
+      }
+      // Lines of this run the tail did not see live (written before it connected or reconnected,
+      // or dropped while it fell behind) are in its record now: printed before its end.
+      held = [];
+      backfill = backfill.then(async () => {
+        try {
+          const answer = await stored(client, fn, { runId: end.runId }, { limit: 5000 });
+          for (const line of answer.lines) if (line.attempt === end.attempt) printer.line(line);
+        } catch (err) {
+          printer.note(`… could not read the stored lines of run ${shortRun(end.runId)}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        printer.end(end, at);
+        release();
+      });
     } else if (event.type === 'gap') {
       const gap = data as Gap;
       const what = gap.reason === 'behind'
