@@ -152,7 +152,9 @@ export class RedisLogFeed implements LogFeed {
     this.readers++;
     let local: Local;
     try {
-      local = await this.reading(fn);
+      // The ring may have been dropped (its last reader left) while this one was being opened: open it again.
+      do local = await this.reading(fn);
+      while (this.local.get(fn) !== local);
       local.readers++;
     } catch (err) {
       this.readers--;
