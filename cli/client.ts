@@ -117,6 +117,19 @@ export interface ApiRun {
   clientAborted?: boolean;
 }
 
+/** A line of `GET /functions/:name/logs` (docs/api.md, "Logs"). */
+export interface ApiLogLine {
+  runId: string;
+  attempt: number;
+  version: string;
+  /** Index in the run's logs: with runId and attempt, the line's identity. */
+  i: number;
+  ts: number;
+  stream: string;
+  level?: string;
+  msg: string;
+}
+
 export interface TestInvokeResult {
   runId: string;
   status: number;

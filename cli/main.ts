@@ -14,13 +14,14 @@ import { deployCommand } from './commands/deploy.js';
 import { envCommand } from './commands/env.js';
 import { initCommand } from './commands/init.js';
 import { invokeCommand } from './commands/invoke.js';
+import { logsCommand } from './commands/logs.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { runsCommand } from './commands/runs.js';
 import { usageCommand } from './commands/usage.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
+export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, logsCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -133,10 +134,21 @@ function waitForSignal(): Promise<string> {
   });
 }
 
+/** A y/N question on the terminal (stderr, so --json output stays clean); only yes/y is yes. */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
 export async function runFromProcess(): Promise<void> {
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin },
+    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal,

@@ -11,6 +11,7 @@ import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIn
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
+import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
@@ -36,6 +37,8 @@ export interface ControlPlaneOptions {
   metrics: HotMetrics;
   /** Changes made here go out on it; changes from other processes come in (opened and closed by the caller). */
   bus: ConfigBus;
+  /** Live logs (memory embedded, Redis in production; opened and closed by the caller); none: the live-logs endpoint answers LOGS_UNAVAILABLE. */
+  logs?: LogFeed;
   /** This process's id among the reporters of warm instances (stable for the process's life). */
   reporterId: string;
   /** How often warm instance counts are reported to `metrics` (default 10 s; each report lives 3×). */
@@ -210,6 +213,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     metrics: options.metrics,
     warm,
     bus: options.bus,
+    logs: options.logs ?? null,
     invoker: options.invoker,
     async: asyncRuns,
     ...(asyncMetrics !== null ? { asyncMetrics } : {}),

@@ -29,5 +29,6 @@ export {
   type RunTimeline,
   type TickLock,
 } from './async/index.js';
+export { MemoryLogFeed, RedisLogFeed, type LogFeed } from './logs/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

@@ -4,7 +4,7 @@
  * platform/kube.ts), started with the sandbox's failure explained.
  */
 import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
-import { PlatformError } from '../protocol/index.js';
+import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 import { openKubeHost } from './kube.js';
 
@@ -18,11 +18,13 @@ export interface PoolSetup {
   reporterId?: string;
   /** Where dependency sites are built (docs/dependencies.md): bound hidden at spawn, the version's own at specialize. */
   depsRoot?: string;
+  /** Where running calls publish their log lines for live tails (the log feed). */
+  logTap?: LogTap;
 }
 
 /**
  * A started pool whose runtimes may run code under `codeRoots`. `runtimeEnv` gives runtimes their
- * PATH and LANG (nothing else of it reaches user code).
+ * PATH and LANG (nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
  */
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
   const log = setup.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -51,7 +53,7 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
       { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
     ),
     kube?.host,
-    fleet,
+    { ...(fleet ? { fleet } : {}), ...(setup.logTap ? { logTap: setup.logTap } : {}) },
   );
   try {
     await pool.start();

@@ -99,7 +99,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps') });
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), logTap: adapters.logs });
     cleanup.push(() => pool.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
@@ -111,6 +111,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       keyring,
       metrics: adapters.metrics,
       bus: adapters.bus,
+      logs: adapters.logs,
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
@@ -154,6 +155,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
       readiness: () => adapters.readiness(),
+      logTap: adapters.logs,
       log,
     });
     gateway = started;

@@ -26,7 +26,7 @@
  * 7. `invoke` never rejects: every outcome is an InvocationResult.
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
  */
-import { PlatformError, type WireEvent } from '../protocol/index.js';
+import { PlatformError, type LogTap, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
@@ -42,6 +42,14 @@ import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
+/** What the pool tells others about, besides its calls' results. */
+export interface PoolHooks {
+  /** Lines of running calls (and the rest of a call's lines when it ends), for live tails. */
+  logTap?: LogTap;
+  /** Other gateways' warm instances (production mode), so that minWarm counts across replicas. */
+  fleet?: FleetView;
+}
+
 export class PoolManager implements InstanceOwner {
   private readonly config: PoolConfig;
   private readonly processes = new Set<RuntimeProcess>();
@@ -55,12 +63,19 @@ export class PoolManager implements InstanceOwner {
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
 
+  /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
+  private readonly logTap: LogTap | null;
+  /** What other gateways hold, so that minWarm counts across replicas (fleet.ts); closed at close(), after the host. */
+  private readonly fleet: FleetView | undefined;
+
   /**
-   * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox).
-   * `fleet`: what other gateways hold, so that minWarm counts across replicas (fleet.ts); the
-   * pool closes it at close(), after the host.
+   * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox);
+   * `hooks.logTap` receives the lines of running calls while someone tails their function;
+   * `hooks.fleet` is the view of other gateways' warm instances.
    */
-  constructor(config: PoolConfig, host?: RuntimeHost, private readonly fleet?: FleetView) {
+  constructor(config: PoolConfig, host?: RuntimeHost, hooks: PoolHooks = {}) {
+    this.logTap = hooks.logTap ?? null;
+    this.fleet = hooks.fleet;
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
@@ -84,7 +99,7 @@ export class PoolManager implements InstanceOwner {
     try {
       let group = this.byFn.get(fn);
       if (group === undefined || group.removed) group = this.groupFor(fn);
-      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now());
+      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
       else if (!this.lease(call)) this.wait(call);
       return call.promise;

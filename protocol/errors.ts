@@ -135,6 +135,13 @@ export const ERRORS = {
   DEPS_INDEX_UNREACHABLE: { status: 503, component: 'controlplane', title: 'The package index could not be reached from the dependency builder.' },
   DEPS_BUILD_FAILED: { status: 422, component: 'controlplane', title: 'The dependency build failed.' },
   DEPS_NOT_READY: { status: 409, component: 'controlplane', title: "The version's dependencies are still being built; deploy it when they are ready." },
+  // ---- live logs and env sync (issue 15); appended, never renamed ----
+  LOG_STREAM_LIMIT: { status: 503, component: 'controlplane', title: 'This platform process already serves its maximum of live log streams.' },
+  LOGS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live log feed (Redis) did not answer.' },
+  ENV_FILE_EXISTS: { status: 409, component: 'cli', title: 'env pull would overwrite a file that exists; nothing was written.' },
+  ENV_FILE_INVALID: { status: 400, component: 'cli', title: 'The .env file cannot be read or a line of it does not parse.' },
+  CONFIRMATION_REQUIRED: { status: 400, component: 'cli', title: 'The command changes a function and needs --yes when it cannot ask (no terminal).' },
+  NOT_CONFIRMED: { status: 400, component: 'cli', title: 'The change was not confirmed; nothing was changed.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

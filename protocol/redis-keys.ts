@@ -41,6 +41,17 @@ export interface RedisKeys {
   functionPattern(fn: string): string;
   /** Pub/sub channel: function configuration changes, for every gateway (reserved, issue 4). */
   configChannel(): string;
+  /**
+   * Stream: the function's live log entries while it is tailed (fields `c` lines so far, `n` lines
+   * in the entry, `d` the event as JSON); MAXLEN ~ bounded; TTL refreshed by every entry (10 min).
+   */
+  logStream(fn: string): string;
+  /** String: lines published to `logStream(fn)` so far (each entry's `c`). Same TTL. */
+  logCount(fn: string): string;
+  /** Hash: function name → until when (ms) some process serves a live tail of it. Fields pruned when past. */
+  logTails(): string;
+  /** Pub/sub channel: the name of a function a process started to tail (publishers start at once). */
+  logTailsChannel(): string;
   /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
@@ -110,6 +121,10 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     batch: (id) => `${base}:batch:${id}`,
     functionPattern: (fn) => `${base}:fn:{${fn.replace(/[*?[\]\\]/g, '\\$&')}}:*`,
     configChannel: () => `${base}:config`,
+    logStream: (fn) => fnKey(fn, 'logs'),
+    logCount: (fn) => fnKey(fn, 'logs:n'),
+    logTails: () => `${base}:logs:tails`,
+    logTailsChannel: () => `${base}:logs:tailing`,
     queue: (q) => {
       if (q === '' || /[\s{}*?[\]]/.test(q)) throw new RangeError(`bad queue name: ${JSON.stringify(q)}`);
       const qKey = (rest: string): string => `${base}:q:{${q}}:${rest}`;

@@ -220,6 +220,29 @@ export const runSummaryView = z.strictObject({
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });
+
+/** `GET /functions/{name}/logs`: lines of stored runs, oldest first (controlplane/logs/stored.ts). */
+export const logsAnswer = z.strictObject({
+  function: z.string(),
+  lines: z.array(z.strictObject({
+    runId: z.string(),
+    attempt: int.min(1),
+    version: z.string(),
+    /** The line's index in its run's `logs` (with runId and attempt: its identity). */
+    i: count,
+    ts: millis,
+    stream: z.string(),
+    level: z.string().optional(),
+    msg: z.string(),
+  })),
+  runs: count,
+  more: z.boolean(),
+});
+
+/** `GET /functions/{name}/logs/stream`: Server-Sent Events (`ready`, `logs`, `end`, `gap`; docs/api.md "Live logs"). */
+export const eventStream = z.string().meta({
+  description: 'Server-Sent Events, one JSON `data:` line each: `ready` {function, resumedFrom}, `logs` {function, version, runId, attempt, lines: [{i, ts, stream, level?, msg}]}, `end` {function, version, runId, attempt, status, errorCode, httpStatus, durationMs, lines}, `gap` {reason, since, dropped}; `id:` on each is the position to resume after (Last-Event-ID). docs/api.md, "Live logs".',
+});
 export const runView = runSummaryView.extend({ logs: z.array(logLine) });
 export const runList = z.strictObject({ items: z.array(runSummaryView), nextCursor: z.string().nullable() });
 

@@ -50,6 +50,8 @@ const COMPONENTS: Record<string, z.ZodType> = {
   AsyncRunAnswer: answers.asyncRunAnswer,
   ReplayAnswer: answers.replayAnswer,
   TestInvokeAnswer: answers.testInvokeAnswer,
+  LogLines: answers.logsAnswer,
+  LiveLogEvents: answers.eventStream,
   JsonDocument: answers.jsonDocument,
 };
 

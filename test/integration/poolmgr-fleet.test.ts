@@ -33,7 +33,7 @@ describe('minWarm across gateways (FleetView on Redis)', { skip: serverSkip('red
     t.after(() => removeFunction(dir));
     const fleets = await Promise.all(['gw-a', 'gw-b'].map((reporterId) => RedisFleetView.open({ redisUrl: redis.url, prefix, reporterId, refreshMs: 100 })));
     t.after(() => Promise.all(fleets.map((f) => f.close())));
-    const pools = fleets.map((fleet) => new PoolManager(defaultPoolConfig({ poolSize: 0, idleTimeoutMs: 300, reapIntervalMs: 100, shutdownGraceMs: 1000, codeRoots: [tmpdir()], sandbox: testSandbox() }), undefined, fleet));
+    const pools = fleets.map((fleet) => new PoolManager(defaultPoolConfig({ poolSize: 0, idleTimeoutMs: 300, reapIntervalMs: 100, shutdownGraceMs: 1000, codeRoots: [tmpdir()], sandbox: testSandbox() }), undefined, { fleet }));
     for (const p of pools) await p.start();
     t.after(() => Promise.all(pools.map((p) => p.close())));
     const fn = fnVersion(dir, { minWarm: 1 });
