@@ -75,10 +75,14 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
-  /** A batch of the call's lines, sent while it runs; the reply (if any) carries the lines after them. */
-  addLogs(lines: readonly LogLine[]): void {
-    if (this.done) return;
+  /**
+   * A batch of the call's lines, sent while it runs; the reply (if any) carries the lines after
+   * them. Returns how many of them it kept (the last ones of `streamed`, which is past the bound drops).
+   */
+  addLogs(lines: readonly LogLine[]): number {
+    if (this.done) return 0;
     const streamed = this.streamed ??= [];
+    const before = streamed.length;
     for (const line of lines) {
       const units = LINE_OVERHEAD + (typeof line?.msg === 'string' ? line.msg.length : 0);
       if (this.streamedUnits + units > MAX_STREAMED_LOG_UNITS) {
@@ -88,6 +92,12 @@ export class Call implements QueueLinks<Call> {
       this.streamedUnits += units;
       streamed.push(line);
     }
+    return streamed.length - before;
+  }
+
+  /** The last `count` streamed lines (what the latest addLogs kept). */
+  lastStreamed(count: number): readonly LogLine[] {
+    return this.streamed === null || count === 0 ? NO_LOGS : this.streamed.slice(-count);
   }
 
   /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */

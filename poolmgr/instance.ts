@@ -30,6 +30,8 @@ export interface InstanceOwner {
   instanceGone(inst: Instance): void;
   /** Calls sent to an instance that died before they started: lease them again, first in line. */
   requeue(calls: Call[]): void;
+  /** A running call streamed lines: the last `kept` of `call.lastStreamed` (within its bound). */
+  streamed(call: Call, kept: number): void;
 }
 
 export interface InstanceTimings {
@@ -160,7 +162,9 @@ export class Instance implements ProcessListener {
       case 'logs': {
         // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
         const call = this.running.get(msg.id);
-        if (call !== undefined && Array.isArray(msg.logs)) call.addLogs(msg.logs);
+        if (call === undefined || !Array.isArray(msg.logs)) return;
+        const kept = call.addLogs(msg.logs);
+        if (kept > 0) this.owner.streamed(call, kept);
         return;
       }
       case 'specialized':

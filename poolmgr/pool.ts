@@ -24,7 +24,8 @@
  *    process that dies, breaks the protocol or reports a fatal error is discarded, and every call
  *    it held fails with a code. Calls on other instances are never touched.
  * 7. `invoke` never rejects: every outcome is an InvocationResult.
- * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
+ * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
+ *    and for the bytecode compiler process behind prepare().
  */
 import { PlatformError, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
@@ -35,9 +36,9 @@ import { ProcessHost } from './host/process-host.js';
 import type { Isolation, RuntimeHost } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
-import { compileBytecode } from './prepare.js';
+import { BytecodeCompiler } from './prepare.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
-import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
+import type { FunctionVersion, InvocationResult, InvokeOptions, LogTap, PoolStats } from './types.js';
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
@@ -53,12 +54,16 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  private readonly logTaps = new Set<LogTap>();
+  /** The bytecode compiler process behind prepare(), started on first use. */
+  private readonly compiler: BytecodeCompiler;
 
   /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
   constructor(config: PoolConfig, host?: RuntimeHost) {
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
+    this.compiler = new BytecodeCompiler(this.config);
   }
 
   /** How runtimes are isolated (for readiness reports and the CLI). */
@@ -97,7 +102,7 @@ export class PoolManager implements InstanceOwner {
    * not compile (the specialization will report why); never rejects.
    */
   prepare(dir: string): Promise<boolean> {
-    return compileBytecode(dir, this.config);
+    return this.compiler.compile(dir);
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
@@ -134,6 +139,17 @@ export class PoolManager implements InstanceOwner {
     return out;
   }
 
+  /**
+   * Adds a listener for the log lines running calls stream (`logs` messages), as they arrive: the
+   * call's function version, its event's `requestId` (the run id), the lines. Lines a call sends
+   * back with its reply are not streamed (they are in the result's `logs`). A listener that throws
+   * breaks nothing: its error is ignored. Returns the function that removes the listener.
+   */
+  tapLogs(listener: LogTap): () => void {
+    this.logTaps.add(listener);
+    return () => void this.logTaps.delete(listener);
+  }
+
   /** Shuts every process down (SIGKILL after shutdownGraceMs); resolves when all have exited. */
   close(): Promise<void> {
     this.closing ??= this.shutdownAll();
@@ -167,6 +183,18 @@ export class PoolManager implements InstanceOwner {
     }
     // Ahead of everything queued meanwhile, in their original order.
     for (let i = waiting.length - 1; i >= 0; i--) this.wait(waiting[i]!, true);
+  }
+
+  streamed(call: Call, kept: number): void {
+    if (this.logTaps.size === 0) return;
+    const lines = call.lastStreamed(kept);
+    for (const tap of this.logTaps) {
+      try {
+        tap(call.group.fn, call.event.requestId, lines);
+      } catch {
+        // A listener's bug must not reach the runtime's message handling.
+      }
+    }
   }
 
   instanceGone(inst: Instance): void {
@@ -348,7 +376,7 @@ export class PoolManager implements InstanceOwner {
       for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(busy);
     }
     const grace = this.config.shutdownGraceMs;
-    await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
+    await Promise.all([...Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)), this.compiler.close()]);
     await this.host.close();
   }
 }

@@ -44,6 +44,12 @@ export interface InvocationResult {
   instanceId: string | null;
 }
 
+/**
+ * Sees the lines a running call streams, as they arrive (PoolManager.tapLogs): its function
+ * version, the run id (the event's `requestId`) and the lines, in order.
+ */
+export type LogTap = (fn: FunctionVersion, requestId: string, lines: readonly LogLine[]) => void;
+
 export interface PoolStats {
   /** Generic runtimes ready to specialize. */
   generic: number;
