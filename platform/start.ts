@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
-import { PlatformError } from '../protocol/index.js';
+import { PlatformError, type LogLine, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
 import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { reachable, startPool } from './pool.js';
@@ -39,6 +39,18 @@ export interface StartOptions extends PlatformOptions {
    * Default: a minimal PATH. platform/main.ts passes its own environment.
    */
   runtimeEnv?: Record<string, string | undefined>;
+  /** Sees the calls from inside the process (the CLI's `dev` prints them); see RunObserver. */
+  observer?: RunObserver;
+}
+
+/**
+ * Sees the platform's calls from inside the process: the lines running calls stream, as they
+ * arrive (`logs`), then every run as the gateway records it (`run`, its logs complete: the lines
+ * already streamed are the same objects). A listener that throws breaks nothing.
+ */
+export interface RunObserver {
+  logs?(fn: string, runId: string, lines: readonly LogLine[]): void;
+  run?(record: RunRecord): void;
 }
 
 export interface StartedPlatform {
@@ -74,7 +86,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -101,6 +113,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv);
     cleanup.push(() => pool.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
+    const onLogs = observer?.logs?.bind(observer);
+    if (onLogs !== undefined) pool.tapLogs((fn, runId, lines) => onLogs(fn.name, runId, lines));
 
     // The gateway needs the control plane's API to start, and the control plane needs the
     // gateway for test invokes and its URL: both are bound late, through this variable.
@@ -145,7 +159,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
       pool,
       registry: controlPlane.registry,
-      runSink: controlPlane.runSink,
+      runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
@@ -182,4 +196,19 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await unwind();
     throw err;
   }
+}
+
+/** The sink, and then the observer (whose errors are not the sink's: they count as no lost run). */
+function observed(sink: RunSink, onRun: (record: RunRecord) => void): RunSink {
+  return {
+    record(run) {
+      sink.record(run);
+      try {
+        onRun(run);
+      } catch {
+        // An observer's bug must not fail the recording.
+      }
+    },
+    ...(sink.dropped ? { dropped: () => sink.dropped!() } : {}),
+  };
 }
