@@ -1,6 +1,7 @@
 """Preflight of a function folder, used by `fastapi-platform validate` before any upload.
 
     python -I runtime/validate.py <dir> <entrypoint> [--files-from -]     (entrypoint "" skips its check)
+    python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
@@ -189,19 +190,8 @@ def missing_imports(trees, files):
     return found
 
 
-def main(argv):
-    args = [a for a in argv if a != "--files-from"]
-    from_stdin = len(args) != len(argv)
-    if from_stdin and "-" in args:
-        args.remove("-")
-    if len(args) != 2:
-        print("usage: validate.py <dir> <entrypoint> [--files-from -]", file=sys.stderr)
-        return 2
-    root, entrypoint = args
-    if not os.path.isdir(root):
-        print(f"validate.py: {root} is not a folder", file=sys.stderr)
-        return 2
-    files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
+def check(root, entrypoint, files):
+    """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
     for rel in files:
         if not rel.endswith(".py"):
@@ -214,7 +204,7 @@ def main(argv):
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     warns.extend(missing_imports(trees, files))
-    report = {
+    return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),
         "syntaxErrors": syntax_errors,
@@ -222,7 +212,45 @@ def main(argv):
         "problems": problems,
         "warnings": warns,
     }
-    json.dump(report, sys.stdout)
+
+
+def serve():
+    """One JSON request per line on stdin, {"dir", "entrypoint", "files"}; one report (or {"error"}) per line."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            root = request["dir"]
+            if not os.path.isdir(root):
+                raise ValueError(f"{root} is not a folder")
+            # Packages installed since the last request are found (find_spec caches folder listings).
+            importlib.invalidate_caches()
+            report = check(root, request["entrypoint"], request["files"])
+        except Exception as err:  # the request is answered either way; the loop goes on
+            report = {"error": f"{type(err).__name__}: {err}"}
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return 0
+
+
+def main(argv):
+    if argv == ["--serve"]:
+        return serve()
+    args = [a for a in argv if a != "--files-from"]
+    from_stdin = len(args) != len(argv)
+    if from_stdin and "-" in args:
+        args.remove("-")
+    if len(args) != 2:
+        print("usage: validate.py <dir> <entrypoint> [--files-from -] | validate.py --serve", file=sys.stderr)
+        return 2
+    root, entrypoint = args
+    if not os.path.isdir(root):
+        print(f"validate.py: {root} is not a folder", file=sys.stderr)
+        return 2
+    files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
+    json.dump(check(root, entrypoint, files), sys.stdout)
     sys.stdout.write("\n")
     return 0
 
