@@ -66,6 +66,15 @@ export class EventProcess {
     });
   }
 
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Resolves with the exit code when it exits by itself. */
+  exited(): Promise<number | null> {
+    return this.exit;
+  }
+
   /** SIGINT to its group, then SIGKILL after `graceMs`; resolves with the exit code. */
   async stop(graceMs = 10_000): Promise<number | null> {
     const pid = this.child.pid;
