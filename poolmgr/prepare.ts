@@ -5,12 +5,14 @@
  * small module; the .pyc write dominates). Done at deploy time, before the version takes traffic.
  * Syntax errors are not reported here: the specialization reports them with file and line.
  *
- * One compiler process serves every request, started on the first and kept until close(): a
+ * One compiler process serves the requests, started on the first and kept until close(): a
  * `python -m compileall -j 0` per deploy cost 80-150 ms of every deploy on the 2-core reference
  * machine (an interpreter start, then a process pool even for one file); a request to the kept
- * process costs a few ms. Small folders compile in that process; from PARALLEL_FROM .py files on,
- * compileall's process pool is worth its start. The compiler only compiles (nothing of the code
- * runs) and runs as the platform does, as the one-shot compileall did.
+ * process costs a few ms. A request that finds it busy gets a process of its own, as before, so
+ * one function's slow compile never holds up another's deploy. Small folders compile in that
+ * process; from PARALLEL_FROM .py files on, compileall's process pool is worth its start. The
+ * compiler only compiles (nothing of the code runs) and runs as the platform does, as the
+ * one-shot compileall did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -45,11 +47,12 @@ interface Request {
 
 export class BytecodeCompiler {
   private proc: ChildProcess | null = null;
-  private readonly queue: Request[] = [];
   private current: Request | null = null;
   private timer: NodeJS.Timeout | undefined;
   private buffered = '';
   private closed = false;
+  /** One-shot processes (requests that found the kept one busy), ended by close(). */
+  private readonly extra = new Set<ChildProcess>();
 
   constructor(private readonly options: PrepareOptions) {}
 
@@ -57,35 +60,57 @@ export class BytecodeCompiler {
   compile(dir: string): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.queue.push({ dir, resolve });
-      this.next();
+      if (this.current !== null) {
+        this.oneShot(dir, resolve);
+        return;
+      }
+      this.current = { dir, resolve };
+      const proc = this.proc ?? this.start();
+      // Stuck: this request gives up; the process is replaced at the next one.
+      this.timer = setTimeout(() => proc.kill('SIGKILL'), this.timeoutMs());
+      proc.stdin!.write(`${JSON.stringify(dir)}\n`);
     });
   }
 
-  /** Ends the compiler process; requests still queued resolve false. */
+  /** Ends the compiler processes. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const request of this.queue.splice(0)) request.resolve(false);
-    const proc = this.proc;
-    if (proc === null || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.stdin?.end();
-    const kill = setTimeout(() => proc.kill('SIGKILL'), 2_000);
-    await exited;
-    clearTimeout(kill);
+    const procs = [...this.extra, ...(this.proc !== null ? [this.proc] : [])].filter((p) => p.exitCode === null && p.signalCode === null);
+    await Promise.all(procs.map(async (proc) => {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      if (proc === this.proc) proc.stdin?.end();
+      else proc.kill('SIGKILL');
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 2_000);
+      await exited;
+      clearTimeout(kill);
+    }));
   }
 
-  private next(): void {
-    if (this.current !== null || this.closed) return;
-    const request = this.queue.shift();
-    if (request === undefined) return;
-    this.current = request;
-    const proc = this.proc ?? this.start();
-    this.timer = setTimeout(() => {
-      // Stuck: this request gives up; the process is replaced at the next one.
-      proc.kill('SIGKILL');
-    }, this.options.timeoutMs ?? 30_000);
-    proc.stdin!.write(`${JSON.stringify(request.dir)}\n`);
+  private timeoutMs(): number {
+    return this.options.timeoutMs ?? 30_000;
+  }
+
+  /** The same compile in a process of its own, for one request. */
+  private oneShot(dir: string, resolve: (ok: boolean) => void): void {
+    const proc = spawn(this.options.pythonPath, ['-I', '-c', SERVER], { env: this.options.childEnv, stdio: ['pipe', 'pipe', 'ignore'] });
+    this.extra.add(proc);
+    let answer = '';
+    const timer = setTimeout(() => proc.kill('SIGKILL'), this.timeoutMs());
+    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    proc.stdin!.on('error', () => undefined);
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.extra.delete(proc);
+      resolve(answer.startsWith('1\n'));
+    };
+    proc.once('close', done);
+    proc.once('error', done);
+    proc.stdin!.end(`${JSON.stringify(dir)}\n`);
   }
 
   private start(): ChildProcess {
@@ -119,6 +144,5 @@ export class BytecodeCompiler {
     clearTimeout(this.timer);
     this.current = null;
     request.resolve(ok);
-    this.next();
   }
 }

@@ -5,7 +5,7 @@
 // instead of compiling SQLite again (minutes on a 2-core machine). On a machine that can download
 // it, prebuild-install has put it there already and this does nothing. Never fails the setup.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ try {
   if (existsSync(join(PACKAGE, BINARY))) {
     const require = createRequire(join(PACKAGE, 'package.json'));
     const util = require('prebuild-install/util');
-    const pkg = require('./package.json');
+    const pkg = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8'));
     // The options prebuild-install itself would use here (its rc.js defaults for this Node).
     const url = util.getDownloadUrl({ pkg, runtime: 'node', abi: process.versions.modules, platform: process.platform, arch: process.arch, libc: '', 'tag-prefix': 'v' });
     const cached = util.cachedPrebuild(url);

@@ -38,9 +38,18 @@ export function clock(ts: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/**
+ * Text a function wrote, made safe for a terminal: control characters (escape sequences could
+ * retitle, recolor or rewrite the developer's terminal) are shown as `\xNN`; tabs and line
+ * breaks are kept.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** `  INFO     greeting world` (the level for `logging` records, else the stream). */
 export function formatLogLine(line: LogLineView): string {
-  return `  ${(line.level ?? line.stream).padEnd(8)} ${line.msg.trimEnd()}`;
+  return `  ${printable(line.level ?? line.stream).padEnd(8)} ${printable(line.msg.trimEnd()).replace(/\n/g, '\n           ')}`;
 }
 
 /** The call's one line: `12:00:01.234  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
@@ -54,7 +63,7 @@ export function formatCall(run: RunView): string {
 /** `ValueError: bad input (main.py:12)`. */
 export function formatError(error: NonNullable<RunView['error']>): string {
   const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-  return `${error.type}: ${error.message}${at}`;
+  return printable(`${error.type}: ${error.message}${at}`);
 }
 
 /**

@@ -4,7 +4,7 @@
  * so an editor's save (a temporary file, then a rename) is one change. Caches, bytecode, version
  * control and editor scratch files are not changes.
  */
-import { readdirSync, statSync, watch, type Dirent, type FSWatcher } from 'node:fs';
+import { lstatSync, readdirSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
 /** Dotfiles that change what `dev` serves. Any other dotfile or dot-folder is ignored, as the bundle ignores it. */
@@ -103,7 +103,8 @@ export function watchFolder(dir: string, options: WatchOptions): FolderWatch {
       // A folder that appeared gets its watch; one that went away loses it.
       let isDir = false;
       try {
-        isDir = statSync(join(dir, path)).isDirectory();
+        // Not followed: a link to a folder is not part of the bundle (cli/files.ts), nor watched.
+        isDir = lstatSync(join(dir, path)).isDirectory();
       } catch {
         if (rel !== path && watchers.has(path)) forget(path);
       }

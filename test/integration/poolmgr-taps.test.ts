@@ -1,8 +1,8 @@
 /**
  * What the pool shows beside a call's result, with real runtimes: tapLogs() listeners get the
  * lines a running call streams, in order, with its function and run id, before the call ends;
- * prepare() compiles a version's bytecode in the kept compiler process, and says false for a
- * folder that does not compile.
+ * prepare() compiles a version's bytecode in the kept compiler process (requests at once each get
+ * served), says false for a folder that does not compile, and close() ends the compiler.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -81,6 +81,13 @@ describe('poolmgr: log taps and prepare', () => {
     dirs.push(again);
     assert.equal(await pool.prepare(again), true);
     assert.equal(existsSync(join(again, '__pycache__')), true);
+  });
+
+  it('requests at once are all served (one by the kept compiler, the others by processes of their own)', async () => {
+    const folders = await Promise.all([1, 2, 3].map((i) => writeFunction({ 'main.py': `V = ${i}\n` })));
+    dirs.push(...folders);
+    assert.deepEqual(await Promise.all(folders.map((d) => pool.prepare(d))), [true, true, true]);
+    for (const d of folders) assert.equal(existsSync(join(d, '__pycache__')), true, d);
   });
 
   it('close() ends the compiler process', async () => {

@@ -1,7 +1,7 @@
 /** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CallPrinter, formatCall, type RunView } from '../../cli/dev/calls.js';
+import { CallPrinter, formatCall, formatLogLine, printable, type RunView } from '../../cli/dev/calls.js';
 import { secretsPatch } from '../../cli/dev/reload.js';
 import { isRelevantChange } from '../../cli/dev/watch.js';
 import { parseDotenv } from '../../cli/dotenv.js';
@@ -89,6 +89,12 @@ describe('cli dev: calls', () => {
     assert.match(lines[1]!, /502 FUNCTION_ERROR/);
     assert.equal(lines[2], '  error    ValueError: bad (main.py:4)');
     assert.equal(lines[3], '  ERROR    went wrong');
+  });
+
+  it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
+    assert.equal(printable('a\x1b]0;pwned\x07b\tc'), 'a\\x1b]0;pwned\\x07b\tc');
+    assert.equal(printable('\x9b2J'), '\\x9b2J');
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n           two\\x1b[31m');
   });
 
   it('with --json: a log event per streamed line, then a call event with the rest of the logs', () => {
