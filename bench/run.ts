@@ -7,8 +7,10 @@
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
  * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
  * 5. CPU fairness between functions, sandbox vs no sandbox;
- * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load.
- * 7. the run sink: one record() call with Redis or MongoDB down vs with both up.
+ * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load;
+ * 7. the run sink: one record() call with Redis or MongoDB down vs with both up;
+ * 8. `dev`: save → new code answers; 9. `deploy` → first call with it (with --compare: another
+ * checkout side by side); 10. (only named) a fresh clone → first invoke.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -20,6 +22,9 @@ import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { depsCold, type DepsCold } from './cold-deps.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { fastapiApp, type FastapiResult } from './fastapi.js';
+import { devLoop, type DevLoopResult } from './dev-loop.js';
+import { deployLoop, type DeployLoopResult } from './deploy-loop.js';
+import { freshClone, type FreshCloneResult } from './fresh-clone.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -88,6 +93,9 @@ async function main(): Promise<number> {
   let fair: FairnessResult | null = null;
   let fastapi: FastapiResult | null = null;
   let sinkResult: SinkResult | null = null;
+  let dev: DevLoopResult | null = null;
+  let deploy: DeployLoopResult | null = null;
+  let fresh: FreshCloneResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -147,6 +155,22 @@ async function main(): Promise<number> {
       }
     }
   }
+  if (opts.sections.includes('dev')) {
+    console.error(`8. dev: ${opts.devSaves} saves of a one-line change, each → the next call answering with it (${opts.devPauseMs} ms between saves)`);
+    dev = await section('dev', errors, () => devLoop(opts as BenchOptions));
+    if (dev) console.error(`  save → new code answers  p50 ${dev.saveToAnswer.summary.p50.toFixed(0)} ms  p95 ${dev.saveToAnswer.summary.p95.toFixed(0)} ms  (reload p50 ${dev.reload.summary.p50.toFixed(0)} ms)`);
+  }
+  if (opts.sections.includes('deploy')) {
+    console.error(`9. deploy: ${opts.deployRounds} one-line changes, each deployed by a new CLI process → the first call answering with it${opts.compare ? `; side by side with ${opts.compare}` : ''}`);
+    deploy = await section('deploy', errors, () => deployLoop(opts as BenchOptions));
+    for (const c of deploy?.checkouts ?? []) {
+      console.error(`  ${c.label.padEnd(20)} p50 ${c.total.summary.p50.toFixed(0)} ms  p95 ${c.total.summary.p95.toFixed(0)} ms  (deploy ${c.deploy.summary.p50.toFixed(0)}, CLI start ${c.cliStart.summary.p50.toFixed(0)}, validate ${c.validate.summary.p50.toFixed(0)} ms)`);
+    }
+  }
+  if (opts.sections.includes('fresh')) {
+    console.error(`10. fresh clone → first invoke by \`npm start\`, ${opts.freshRuns} run(s)${opts.compare ? ` each, side by side with ${opts.compare}` : ''}`);
+    fresh = await section('fresh', errors, () => freshClone(opts as BenchOptions));
+  }
 
   const results: Results = {
     startedAt: startedAt.toISOString(),
@@ -160,6 +184,9 @@ async function main(): Promise<number> {
     fairness: fair,
     fastapi,
     sink: sinkResult,
+    dev,
+    deploy,
+    fresh,
     rows: [],
     markdown: '',
     errors,

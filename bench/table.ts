@@ -9,7 +9,12 @@ import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
 import type { SinkResult } from './sink.js';
-import { formatRatio, formatValue, type Unit } from './report.js';
+import type { DevLoopResult } from './dev-loop.js';
+import type { DeployLoopResult } from './deploy-loop.js';
+import type { FreshCloneResult } from './fresh-clone.js';
+import { workflowRows } from './workflow-rows.js';
+import { formatValue } from './report.js';
+import { row, type ResultRow } from './row.js';
 
 export interface Results {
   startedAt: string;
@@ -23,66 +28,18 @@ export interface Results {
   fairness: FairnessResult | null;
   fastapi: FastapiResult | null;
   sink: SinkResult | null;
+  dev: DevLoopResult | null;
+  deploy: DeployLoopResult | null;
+  fresh: FreshCloneResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
   errors: { section: string; message: string }[];
 }
 
-export interface ResultRow {
-  figure: string;
-  unit: Unit;
-  platform: number | null;
-  baseline: number | null;
-  /** platform ÷ baseline. */
-  ratio: number | null;
-  target: string;
-  met: boolean | null;
-  cells: string[];
-  note?: string;
-}
+export type { ResultRow } from './row.js';
 
 export const header = ['Figure', 'Platform', 'Baseline', 'Platform ÷ baseline', 'Target', 'Met'];
-
-interface RowSpec {
-  figure: string;
-  unit: Unit;
-  platform: number | null | undefined;
-  platformWhat: string;
-  baseline: number | null | undefined;
-  baselineWhat: string;
-  target?: string;
-  /** Decides `met` from the platform value and the ratio. */
-  check?: (platform: number, ratio: number | null) => boolean;
-  extra?: string;
-  note?: string;
-}
-
-function row(spec: RowSpec): ResultRow {
-  const platform = spec.platform ?? null;
-  const baseline = spec.baseline ?? null;
-  const ratio = platform !== null && baseline !== null && baseline !== 0 ? platform / baseline : null;
-  const met = spec.check && platform !== null ? spec.check(platform, ratio) : null;
-  const who = (what: string): string => (what ? ` (${what})` : '');
-  return {
-    figure: spec.figure,
-    unit: spec.unit,
-    platform,
-    baseline,
-    ratio,
-    target: spec.target ?? '',
-    met,
-    cells: [
-      spec.figure,
-      platform === null ? '—' : `${formatValue(platform, spec.unit)}${who(spec.platformWhat)}`,
-      baseline === null ? '—' : `${formatValue(baseline, spec.unit)}${who(spec.baselineWhat)}`,
-      `${formatRatio(ratio)}${spec.extra ? `  ${spec.extra}` : ''}`,
-      spec.target ?? '',
-      met === null ? '' : met ? 'yes' : 'NO',
-    ],
-    ...(spec.note ? { note: spec.note } : {}),
-  };
-}
 
 export function buildRows(r: Results): ResultRow[] {
   const rows: ResultRow[] = [];
@@ -304,6 +261,7 @@ export function buildRows(r: Results): ResultRow[] {
     const last = rows[rows.length - 1]!;
     last.note = `7: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
   }
+  rows.push(...workflowRows(r.dev, r.deploy, r.fresh));
   return rows;
 }
 

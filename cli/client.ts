@@ -1,10 +1,12 @@
 /**
- * A small client for the control-plane REST API (docs/api.md) and the invoke route, on fetch.
+ * A small client for the control-plane REST API (docs/api.md) and the invoke route, on node:http
+ * (cli/http.ts says why not fetch).
  * The shapes below are only what the CLI reads; the server's records carry more.
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
 import { CliError, EXIT } from './errors.js';
+import { send, type HttpAnswer, type HttpRequest } from './http.js';
 
 export interface ApiFunction {
   name: string;
@@ -197,8 +199,8 @@ export class ApiClient {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';
     }
-    const res = await this.fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
+    const res = await this.send(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = res.text();
     if (!res.ok) throw this.apiError(method, path, res.status, text);
     if (text.length === 0) return undefined as T;
     try {
@@ -208,18 +210,17 @@ export class ApiClient {
     }
   }
 
-  /** fetch, turning connection failures into exit 5 with a hint. */
-  async fetch(url: string, init: RequestInit): Promise<Response> {
+  /** One HTTP request, turning connection failures into exit 5 with a hint. */
+  async send(url: string, init: HttpRequest): Promise<HttpAnswer> {
     try {
-      const res = await fetch(url, init);
-      if (!this.unsafeSeen && res.headers.get('x-fp-sandbox') === 'off') {
+      const res = await send(url, init);
+      if (!this.unsafeSeen && res.header('x-fp-sandbox') === 'off') {
         this.unsafeSeen = true;
         this.onUnsafe?.();
       }
       return res;
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`fastapi-platform up\`, or pass --url.`);
     }
   }
@@ -293,7 +294,7 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
   }
 
-  listRuns(query: { function?: string; status?: string; limit?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+  listRuns(query: { function?: string; status?: string; limit?: number; since?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();

@@ -1,5 +1,7 @@
 /**
- * `.env` files (dotenv format) for `env pull` and `env push`: parsed and written here, pure.
+ * `.env` files (dotenv format) for `env pull`, `env push` and `dev` (a folder's local values):
+ * parsed and written here. Never part of a bundle (dotfiles are not uploaded); `init` puts it in
+ * .gitignore.
  *
  * Read: blank lines and `#` comments; `NAME=value` with an optional `export ` in front; values bare
  * (up to an inline ` #` comment, trimmed), in single quotes (literal, may span lines) or in double
@@ -13,7 +15,11 @@
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" (as
  * python-dotenv reads them; it would also expand a `${NAME}` inside, which this reader does not).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ENV_NAME } from '../protocol/index.js';
+
+export const DOTENV_FILE = '.env';
 
 export interface DotenvEntry {
   name: string;
@@ -130,4 +136,28 @@ export function formatDotenv(header: readonly string[], env: Readonly<Record<str
   for (const name of Object.keys(env).sort()) lines.push(`${name}=${quoteDotenv(env[name]!)}`);
   for (const name of [...secrets].sort()) lines.push(`# secret: ${name}`);
   return `${lines.join('\n')}\n`;
+}
+
+export interface FolderDotenv {
+  /** The file exists (even if unreadable). */
+  present: boolean;
+  values: Record<string, string>;
+  problems: { file: string; line: number; message: string }[];
+}
+
+/** `<dir>/.env` for `dev`: its values and its problems by line; an absent file is no values and no problems. */
+export async function readDotenv(dir: string): Promise<FolderDotenv> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, DOTENV_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [] };
+    return { present: true, values: {}, problems: [{ file: DOTENV_FILE, line: 0, message: `cannot be read: ${(err as Error).message}` }] };
+  }
+  const parsed = parseDotenv(text);
+  return {
+    present: true,
+    values: Object.fromEntries(parsed.entries.map((e) => [e.name, e.value])),
+    problems: parsed.problems.map((p) => ({ file: DOTENV_FILE, ...p })),
+  };
 }

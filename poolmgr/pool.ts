@@ -24,7 +24,8 @@
  *    process that dies, breaks the protocol or reports a fatal error is discarded, and every call
  *    it held fails with a code. Calls on other instances are never touched.
  * 7. `invoke` never rejects: every outcome is an InvocationResult.
- * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
+ * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
+ *    and for the bytecode compiler process behind prepare().
  */
 import { PlatformError, type LogTap, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
@@ -36,7 +37,7 @@ import { ProcessHost } from './host/process-host.js';
 import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
-import { compileBytecode } from './prepare.js';
+import { BytecodeCompiler } from './prepare.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
@@ -62,6 +63,8 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /** The bytecode compiler process behind prepare(), started on first use. */
+  private readonly compiler: BytecodeCompiler;
 
   /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
   private readonly logTap: LogTap | null;
@@ -79,6 +82,7 @@ export class PoolManager implements InstanceOwner {
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
+    this.compiler = new BytecodeCompiler(this.config);
   }
 
   /** How runtimes are isolated (for readiness reports and the CLI). */
@@ -117,7 +121,7 @@ export class PoolManager implements InstanceOwner {
    * not compile (the specialization will report why); never rejects.
    */
   prepare(dir: string): Promise<boolean> {
-    return compileBytecode(dir, this.config);
+    return this.compiler.compile(dir);
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
@@ -375,7 +379,7 @@ export class PoolManager implements InstanceOwner {
       for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(busy);
     }
     const grace = this.config.shutdownGraceMs;
-    await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
+    await Promise.all([...Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)), this.compiler.close()]);
     await this.host.close();
     await this.fleet?.close();
   }

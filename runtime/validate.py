@@ -1,6 +1,7 @@
 """Preflight of a function folder, used by `fastapi-platform validate` before any upload.
 
     python -I runtime/validate.py <dir> <entrypoint> [--files-from -]     (entrypoint "" skips its check)
+    python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
@@ -14,6 +15,7 @@ usage error. `--files-from -` reads the relative paths to check from stdin, one 
 passes the files it would upload); otherwise the folder is walked with the same default skips.
 """
 import ast
+import importlib
 import json
 import os
 import sys
@@ -165,19 +167,8 @@ def dependencies(root, files):
     return [{"name": n, "requirement": r, "file": f, "line": line} for n, r, f, line in found], []
 
 
-def main(argv):
-    args = [a for a in argv if a != "--files-from"]
-    from_stdin = len(args) != len(argv)
-    if from_stdin and "-" in args:
-        args.remove("-")
-    if len(args) != 2:
-        print("usage: validate.py <dir> <entrypoint> [--files-from -]", file=sys.stderr)
-        return 2
-    root, entrypoint = args
-    if not os.path.isdir(root):
-        print(f"validate.py: {root} is not a folder", file=sys.stderr)
-        return 2
-    files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
+def check(root, entrypoint, files):
+    """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
     for rel in files:
         if not rel.endswith(".py"):
@@ -191,7 +182,7 @@ def main(argv):
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
-    report = {
+    return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),
         "syntaxErrors": syntax_errors,
@@ -200,7 +191,45 @@ def main(argv):
         "warnings": warns,
         "dependencies": {"declared": declared, "problems": deps_problems},
     }
-    json.dump(report, sys.stdout)
+
+
+def serve():
+    """One JSON request per line on stdin, {"dir", "entrypoint", "files"}; one report (or {"error"}) per line."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            root = request["dir"]
+            if not os.path.isdir(root):
+                raise ValueError(f"{root} is not a folder")
+            # Packages installed since the last request are found (find_spec caches folder listings).
+            importlib.invalidate_caches()
+            report = check(root, request["entrypoint"], request["files"])
+        except Exception as err:  # the request is answered either way; the loop goes on
+            report = {"error": f"{type(err).__name__}: {err}"}
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return 0
+
+
+def main(argv):
+    if argv == ["--serve"]:
+        return serve()
+    args = [a for a in argv if a != "--files-from"]
+    from_stdin = len(args) != len(argv)
+    if from_stdin and "-" in args:
+        args.remove("-")
+    if len(args) != 2:
+        print("usage: validate.py <dir> <entrypoint> [--files-from -] | validate.py --serve", file=sys.stderr)
+        return 2
+    root, entrypoint = args
+    if not os.path.isdir(root):
+        print(f"validate.py: {root} is not a folder", file=sys.stderr)
+        return 2
+    files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
+    json.dump(check(root, entrypoint, files), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { readCredentials, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
-import { deployFolder, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
@@ -65,18 +65,27 @@ export function printDeploy(out: Output, r: DeployResult): void {
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'deploy');
+  const dir = resolve(ctx.cwd, dirArg ?? '.');
   const auth = str(args, 'auth');
   if (auth !== undefined && auth !== 'public' && auth !== 'token') throw usageError(`--auth must be public or token, got ${JSON.stringify(auth)}`);
-  const checked = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'));
+  const client = await clientOf(ctx, args);
+  // What the deploy reads (nothing that changes anything) goes while the Python check runs.
+  let plan: Promise<DeployPlan> | null = null;
+  const checked = await checkFolder(ctx, dir, {
+    onRead: ({ manifest, files }) => {
+      if (manifest === null) return;
+      plan = planDeploy(client, dir, manifest.name, files);
+      plan.catch(() => undefined); // reported below when the folder is valid, else not needed
+    },
+  });
   if (!checked.ok) {
     ctx.out.data(preflightJson(checked));
     ctx.out.line(`${checked.problems.length} problem(s) found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
-  const client = await clientOf(ctx, args);
   const note = str(args, 'message');
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
-  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps });
+  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
   if (result.invokeToken) await saveInvokeToken(ctx, args, result.function, result.invokeToken);
   ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}) });
   printDeploy(ctx.out, result);

@@ -5,12 +5,12 @@ import type { Command, Context } from '../context.js';
 import { EXIT } from '../errors.js';
 import { BUNDLE_LIMITS } from '../files.js';
 import { formatBytes } from '../output.js';
-import { formatProblem, preflight, type Preflight } from '../preflight.js';
+import { formatProblem, preflight, type Preflight, type PreflightOptions } from '../preflight.js';
 import { pythonPath } from '../python.js';
 
 /** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
-export async function checkFolder(ctx: Context, dir: string): Promise<Preflight> {
-  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv);
+export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}): Promise<Preflight> {
+  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, options);
   for (const w of result.warnings) ctx.out.note(`warning: ${formatProblem(w)}`);
   if (!ctx.out.json) for (const p of result.problems) ctx.io.stderr(`error: ${formatProblem(p)}\n`);
   return result;
