@@ -14,16 +14,19 @@ import {
   LocalConfigBus,
   loadProductionStore,
   MemoryHotMetrics,
+  MemoryLimiter,
   MemoryReplayGuard,
   openRedisQueue,
   openSqliteAsync,
   openSqliteStore,
   openSqliteTickLock,
   RedisAsyncRuns,
+  RedisLimiter,
   RedisRunTimeline,
   redisReplayGuard,
   redisTickLock,
   type AcceptRun,
+  type AdmissionLimiter,
   type AsyncRunIndex,
   type ConfigBus,
   type HotMetrics,
@@ -58,6 +61,8 @@ export interface Adapters {
   readonly tickLock: TickLock;
   /** Remembers accepted webhook deliveries (memory | Redis). */
   readonly replayGuard: ReplayGuard;
+  /** Rate limits and workspace calls per minute (this process | one Lua script in Redis, exact across processes). */
+  readonly limiter: AdmissionLimiter;
   /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
   close(): Promise<void>;
 }
@@ -122,7 +127,8 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard };
+  const limiter = opened.keep(new MemoryLimiter());
+  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter };
 }
 
 /**
@@ -165,5 +171,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
   const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard };
+  // Its own connection: one round trip per call of a rate-limited function, never behind the queue's traffic.
+  const limiter = opened.keep(new RedisLimiter({ client: await openRedis(redisUrl), ownsClient: true, prefix, log }));
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter };
 }

@@ -9,7 +9,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PlatformError } from '../protocol/index.js';
+import { parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -64,6 +64,15 @@ const OPTIONS = {
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
+  // ---- tenants (issue 12, docs/adr/0011-tenants.md) ----
+  // The quotas a new workspace gets (unset: none); `default` has none unless the root token sets them.
+  workspaceQuotaFunctions: { env: 'FP_WORKSPACE_QUOTA_FUNCTIONS', kind: 'int', schema: int(0, 1_000_000).optional() },
+  workspaceQuotaInstances: { env: 'FP_WORKSPACE_QUOTA_INSTANCES', kind: 'int', schema: int(0, 100_000).optional() },
+  workspaceQuotaInvocationsPerMinute: { env: 'FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000_000).optional() },
+  workspaceQuotaCodeBytes: { env: 'FP_WORKSPACE_QUOTA_CODE_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  workspaceQuotaLogBytes: { env: 'FP_WORKSPACE_QUOTA_LOG_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  // How long audit entries are kept: `90d`, `720h` (the variable takes a duration with its unit).
+  auditRetentionMs: { env: 'FP_AUDIT_RETENTION', kind: 'duration', schema: int(60_000, 36_500 * DAY_MS).default(90 * DAY_MS) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -121,7 +130,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     const text = env[option.env];
     if (text === undefined || text === '') continue;
     const value = fromText(option.kind, text);
-    if (value === undefined) issues.push({ key: option.env, message: option.kind === 'int' ? 'must be a whole number' : 'must be 0, 1, true or false' });
+    if (value === undefined) issues.push({ key: option.env, message: KIND_MESSAGES[option.kind] });
     else raw[key] = value;
   }
   if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
@@ -138,9 +147,23 @@ export function unknownSettings(env: Record<string, string | undefined>): string
   return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key));
 }
 
-function fromText(kind: 'string' | 'int' | 'flag', text: string): string | number | boolean | undefined {
+const KIND_MESSAGES = {
+  string: 'must be text',
+  int: 'must be a whole number',
+  flag: 'must be 0, 1, true or false',
+  duration: 'must be a duration with its unit, e.g. 90d, 720h, 30m',
+} as const;
+
+function fromText(kind: keyof typeof KIND_MESSAGES, text: string): string | number | boolean | undefined {
   if (kind === 'string') return text;
   if (kind === 'int') return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  if (kind === 'duration') {
+    try {
+      return parseLongDurationMs(text);
+    } catch {
+      return undefined;
+    }
+  }
   if (text === '1' || text === 'true') return true;
   if (text === '0' || text === 'false') return false;
   return undefined;

@@ -1,32 +1,33 @@
 /** /blobs and /functions/{name}/versions (docs/api.md, "Code: blobs and versions"). */
 import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
-import { createVersion, missingBlobs } from '../service/versions.js';
+import { createVersion, missingBlobs, putBlob as storeBlob } from '../service/versions.js';
 import { blobPutAnswer, blobsMissingAnswer, versionAnswer, versionList } from './answers.js';
 import { json } from './http.js';
 import { versionSummaryView, versionView } from './present.js';
 import { operation } from './router.js';
 import { blobsMissingBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
-import { nameParam, positiveIntParam, textParam, validate } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam, positiveIntParam, textParam, validate } from './validate.js';
 
 const tag = 'code';
 
 export const blobsMissing = operation(
   {
-    id: 'blobsMissing', tag, summary: 'Which of these contents the server lacks (upload only those)',
+    id: 'blobsMissing', tag, role: 'deployer', summary: 'Which of these contents the server lacks (upload only those)',
     body: blobsMissingBody,
     answers: { 200: { description: 'The hashes not stored yet', schema: blobsMissingAnswer } },
     errors: [],
   },
   async (call, input) => {
     const body = await input.body();
-    return json(200, { missing: await missingBlobs(call.ctx, body.sha256) });
+    return json(200, { missing: await missingBlobs(call.ctx, call.scope.workspace, body.sha256) });
   },
 );
 
 export const putBlob = operation(
   {
-    id: 'putBlob', tag, summary: 'Upload one file content (raw bytes) under its sha256',
+    id: 'putBlob', tag, role: 'deployer', summary: 'Upload one file content (raw bytes) under its sha256',
     rawBody: true,
     answers: {
       201: { description: 'Stored (new content)', schema: blobPutAnswer },
@@ -38,7 +39,7 @@ export const putBlob = operation(
     const sha256 = textParam(call.params[0]!, 'sha256', SHA256_HEX);
     const data = await call.req.body();
     // Hashed on libuv's thread pool (WebCrypto), not the event loop; refused unless it matches.
-    const put = await call.ctx.store.blobs.put(data, sha256);
+    const put = await storeBlob(call.ctx, call.scope.workspace, data, sha256);
     return json(put.created ? 201 : 200, { sha256: put.sha256, size: put.size, created: put.created });
   },
 );
@@ -52,49 +53,51 @@ export const putBlob = operation(
  */
 export const createVersionRoute = operation(
   {
-    id: 'createVersion', tag, summary: 'Upload a version: files with their content (base64) or naming uploaded blobs',
+    id: 'createVersion', tag, role: 'deployer', summary: 'Upload a version: files with their content (base64) or naming uploaded blobs',
     body: versionUpload,
     answers: { 201: { description: 'The new version, with its files, manifest and changes', schema: versionAnswer } },
     errors: [
       'INVALID_NAME', 'ENTRYPOINT_NOT_FOUND', 'BLOB_HASH_MISMATCH', 'BLOB_NOT_FOUND', 'BUNDLE_MALFORMED', 'BUNDLE_EMPTY', 'BUNDLE_PATH_INVALID',
       'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'BUNDLE_ENCODING_INVALID', 'BUNDLE_BLOB_MISSING', 'BUNDLE_TOO_MANY_FILES', 'BUNDLE_TOO_LARGE',
-      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT',
+      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT', 'QUOTA_EXCEEDED',
     ],
   },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    await getFunction(call.ctx, name);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    await getFunction(call.ctx, key);
     const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
     const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
     const manifest = (checked.body as { manifest?: unknown }).manifest;
-    const version = await createVersion(call.ctx, name, checked, { ...body, manifest }, call.who.label);
-    return json(201, { version: versionView(version) });
+    const version = await createVersion(call.ctx, key, checked, { ...body, manifest }, call.scope.label);
+    const view = versionView(version);
+    await audit(call, 'version.upload', name, { version: view.version, fileCount: view.fileCount, totalBytes: view.totalBytes });
+    return json(201, { version: view });
   },
 );
 
 export const listVersions = operation(
   {
-    id: 'listVersions', tag, summary: 'Versions, newest first (without files and manifest)',
+    id: 'listVersions', tag, role: 'viewer', summary: 'Versions, newest first (without files and manifest)',
     query: pageQuery,
     answers: { 200: { description: 'A page of versions', schema: versionList } },
     errors: [],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { key } = functionParam(call.params[0]!, call.scope);
     const query = input.query();
-    await getFunction(call.ctx, name);
-    const items = await call.ctx.store.versions.list(name, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { before: query.before } : {}) });
+    await getFunction(call.ctx, key);
+    const items = await call.ctx.store.versions.list(key, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { before: query.before } : {}) });
     return json(200, { items: items.map(versionSummaryView) });
   },
 );
 
 export const getVersion = operation(
-  { id: 'getVersion', tag, summary: 'One version with its files and manifest', answers: { 200: { description: 'The version', schema: versionAnswer } }, errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'] },
+  { id: 'getVersion', tag, role: 'viewer', summary: 'One version with its files and manifest', answers: { 200: { description: 'The version', schema: versionAnswer } }, errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'] },
   async (call) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const number = positiveIntParam(call.params[1]!, 'version');
-    await getFunction(call.ctx, name);
-    const version = await call.ctx.store.versions.get(name, number);
+    await getFunction(call.ctx, key);
+    const version = await call.ctx.store.versions.get(key, number);
     if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
     return json(200, { version: versionView(version) });
   },

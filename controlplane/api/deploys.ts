@@ -6,61 +6,66 @@ import { json, type ApiResponse } from './http.js';
 import { deployView, functionView } from './present.js';
 import { operation } from './router.js';
 import { deployBody, pageQuery, statusBody } from './schemas.js';
-import { nameParam } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam } from './validate.js';
+import type { Call } from './router.js';
 
 const tag = 'deploys';
 const answers = { 200: { description: 'The function after the change and its deploy-log entry', schema: deployAnswer } };
 
-function answer(result: DeployResult): ApiResponse {
+/** The answer, after the change's audit entry (`deploy`, `rollback`, `pause`, `resume`). */
+async function answer(call: Call, name: string, result: DeployResult): Promise<ApiResponse> {
+  const e = result.entry;
+  await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}) });
   return json(200, { function: functionView(result.record), deploy: deployView(result.entry) });
 }
 
 export const deploy = operation(
-  { id: 'deploy', tag, summary: 'Serve a version (default: the latest)', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT'] },
+  { id: 'deploy', tag, role: 'deployer', summary: 'Serve a version (default: the latest)', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT'] },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(await deployVersion(call.ctx, name, { ...body, actor: call.who.label }));
+    return answer(call, name, await deployVersion(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
 export const rollbackRoute = operation(
   {
-    id: 'rollback', tag, summary: 'Serve an earlier version (default: the one numbered below the active one)', body: deployBody, answers,
+    id: 'rollback', tag, role: 'deployer', summary: 'Serve an earlier version (default: the one numbered below the active one)', body: deployBody, answers,
     errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(await rollback(call.ctx, name, { ...body, actor: call.who.label }));
+    return answer(call, name, await rollback(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
 export const pauseRoute = operation(
-  { id: 'pause', tag, summary: 'Stop serving (calls answer 503 FUNCTION_PAUSED); instances drain', body: statusBody, answers, errors: ['REVISION_CONFLICT'] },
+  { id: 'pause', tag, role: 'deployer', summary: 'Stop serving (calls answer 503 FUNCTION_PAUSED); instances drain', body: statusBody, answers, errors: ['REVISION_CONFLICT'] },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(await pause(call.ctx, name, { ...body, actor: call.who.label }));
+    return answer(call, name, await pause(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
 export const resumeRoute = operation(
-  { id: 'resume', tag, summary: 'Serve the active version again', body: statusBody, answers, errors: ['REVISION_CONFLICT'] },
+  { id: 'resume', tag, role: 'deployer', summary: 'Serve the active version again', body: statusBody, answers, errors: ['REVISION_CONFLICT'] },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(await resume(call.ctx, name, { ...body, actor: call.who.label }));
+    return answer(call, name, await resume(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
 export const listDeploys = operation(
-  { id: 'listDeploys', tag, summary: 'The deploy log, newest first (`before`: a `seq`)', query: pageQuery, answers: { 200: { description: 'A page of the deploy log', schema: deployList } }, errors: [] },
+  { id: 'listDeploys', tag, role: 'viewer', summary: 'The deploy log, newest first (`before`: a `seq`)', query: pageQuery, answers: { 200: { description: 'A page of the deploy log', schema: deployList } }, errors: [] },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { key } = functionParam(call.params[0]!, call.scope);
     const query = input.query();
-    await getFunction(call.ctx, name);
-    const items = await call.ctx.store.deploys.list(name, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { beforeSeq: query.before } : {}) });
+    await getFunction(call.ctx, key);
+    const items = await call.ctx.store.deploys.list(key, { ...(query.limit ? { limit: query.limit } : {}), ...(query.before ? { beforeSeq: query.before } : {}) });
     return json(200, { items: items.map(deployView) });
   },
 );
