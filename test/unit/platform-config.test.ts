@@ -19,10 +19,25 @@ describe('platform config', () => {
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
-        redisAllowVolatile: false,
+        redisAllowVolatile: false, auditRetentionMs: 90 * 24 * 3_600_000,
       },
     );
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads the tenants settings: new workspaces\' quotas, the audit retention as a duration', () => {
+    const config = loadConfig({ FP_WORKSPACE_QUOTA_FUNCTIONS: '10', FP_WORKSPACE_QUOTA_INSTANCES: '4', FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE: '6000',
+      FP_WORKSPACE_QUOTA_CODE_BYTES: '1048576', FP_WORKSPACE_QUOTA_LOG_BYTES: '2048', FP_AUDIT_RETENTION: '30d' });
+    assert.equal(config.workspaceQuotaFunctions, 10);
+    assert.equal(config.workspaceQuotaInstances, 4);
+    assert.equal(config.workspaceQuotaInvocationsPerMinute, 6000);
+    assert.equal(config.workspaceQuotaCodeBytes, 1048576);
+    assert.equal(config.workspaceQuotaLogBytes, 2048);
+    assert.equal(config.auditRetentionMs, 30 * 24 * 3_600_000);
+    assert.equal(loadConfig({ FP_AUDIT_RETENTION: '720h' }).auditRetentionMs, 720 * 3_600_000);
+    for (const bad of ['90', '90 days', '-1d', '0s']) {
+      assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
+    }
   });
 
   it('reads the functions directory of directory mode, not with the production store', () => {
