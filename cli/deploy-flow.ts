@@ -4,10 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiChanges, ApiClient, ApiFunction } from './client.js';
+import type { ApiChanges, ApiClient, ApiContract, ApiFunction } from './client.js';
 import { hashFiles, type HashedFile } from './files.js';
 import type { Preflight } from './preflight.js';
-import { formatDurationMs, formatMemoryBytes, type Manifest } from '../protocol/index.js';
+import { formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
 
 export interface DeployOptions {
   /** `auth` for a new function, or a change of it; absent: public for a new one, unchanged otherwise. */
@@ -41,6 +41,8 @@ export interface DeployResult {
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
+  /** The contract card after the deploy: limits, rate limit, the workspace's quotas with their use (absent from older servers). */
+  contract?: ApiContract;
 }
 
 /**
@@ -48,12 +50,14 @@ export interface DeployResult {
  * removed from platform.yaml must be sent as its default to take effect): human units, env
  * with `${VAR}` resolved.
  */
-export function settingsFromManifest(m: Manifest): Record<string, unknown> {
+export function settingsFromManifest(m: Manifest, update = false): Record<string, unknown> {
   const l = m.limits;
+  // A rate limit removed from platform.yaml is removed on the server too (a PATCH's null).
+  const rate = l.rate !== undefined ? { rate: formatRate(l.rate), burst: l.burst } : update ? { rate: null } : {};
   return {
     preset: m.runtime,
     invocation: m.invocation,
-    limits: { timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue },
+    limits: { timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue, ...rate },
     env: m.env,
     retry: { maxAttempts: m.retry.maxAttempts, backoff: formatDurationMs(m.retry.backoffBaseMs), maxBackoff: formatDurationMs(m.retry.backoffMaxMs), maxEventAge: formatDurationMs(m.retry.maxEventAgeMs) },
   };
@@ -88,8 +92,6 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const manifest = checked.manifest!;
   const raw = checked.rawManifest as Record<string, unknown>;
   const name = manifest.name;
-  const settings = settingsFromManifest(manifest);
-
   const existing = await client.getFunction(name);
   let fn: ApiFunction;
   let invokeUrl: string;
@@ -97,13 +99,13 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   let invokeToken: string | undefined;
   let settingsChanged: string[] = [];
   if (existing === null) {
-    const created = await client.createFunction({ name, ...settings, auth: options.auth ?? 'public' });
+    const created = await client.createFunction({ name, ...settingsFromManifest(manifest), auth: options.auth ?? 'public' });
     fn = created.function;
     invokeUrl = created.invokeUrl;
     asyncUrl = created.asyncUrl;
     invokeToken = created.invokeToken;
   } else {
-    const updated = await client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}) });
+    const updated = await client.updateFunction(name, { ...settingsFromManifest(manifest, true), ...(options.auth ? { auth: options.auth } : {}) });
     fn = updated.function;
     invokeUrl = existing.invokeUrl;
     asyncUrl = updated.asyncUrl;
@@ -120,7 +122,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     && JSON.stringify(active.manifest) === JSON.stringify(raw);
   const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   if (sameCode && !options.force) {
-    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0 };
+    const contract = (await client.getFunction(name))?.contract;
+    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, ...(contract !== undefined ? { contract } : {}) };
   }
 
   const { uploaded, uploadedBytes } = await uploadMissing(client, checked.dir, files);
@@ -132,7 +135,9 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
   });
   await client.deploy(name, version.version);
-  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes };
+  // The card as it is now (the upload counts against the workspace's code quota).
+  const contract = (await client.getFunction(name))?.contract;
+  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, ...(contract !== undefined ? { contract } : {}) };
 }
 
 /** Asks which contents the server lacks and uploads only those (each distinct content once). */

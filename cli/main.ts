@@ -19,8 +19,17 @@ import { runsCommand } from './commands/runs.js';
 import { usageCommand } from './commands/usage.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
+import { auditCommand } from './commands/audit.js';
+import { functionsCommand } from './commands/functions.js';
+import { loginCommand, logoutCommand } from './commands/login.js';
+import { tokensCommand } from './commands/tokens.js';
+import { whoamiCommand } from './commands/whoami.js';
+import { workspacesCommand } from './commands/workspaces.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
+export const COMMANDS: readonly Command[] = [
+  initCommand, validateCommand, deployCommand, invokeCommand, functionsCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand,
+  loginCommand, logoutCommand, whoamiCommand, workspacesCommand, tokensCommand, auditCommand,
+];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
