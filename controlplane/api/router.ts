@@ -49,6 +49,8 @@ export interface OperationDoc<B extends z.ZodType = z.ZodType, Q extends z.ZodTy
   query?: Q;
   /** Query fields holding a function name (INVALID_NAME instead of INVALID_FIELD). */
   queryNameFields?: readonly string[];
+  /** Body fields holding a function name (default `['name']`); a bad value there is INVALID_NAME, elsewhere INVALID_FIELD. */
+  bodyNameFields?: readonly string[];
   /** Success answers by status. */
   answers: Readonly<Record<number, Answer>>;
   /**
@@ -86,7 +88,7 @@ export function operation<B extends z.ZodType = z.ZodNever, Q extends z.ZodType 
     ...doc,
     handler: (call) =>
       handler(call, {
-        body: async () => validate(required(doc.body, 'body'), parseJson(await call.req.body())),
+        body: async () => validate(required(doc.body, 'body'), parseJson(await call.req.body()), doc.bodyNameFields !== undefined ? { nameFields: doc.bodyNameFields } : {}),
         query: () => validate(required(doc.query, 'query'), parseQuery(call.req.query), { prefix: 'query', nameFields: doc.queryNameFields ?? [] }),
       }),
   };

@@ -47,6 +47,8 @@ export const create = operation(
   {
     id: 'createWorkspace', tag, role: 'root', summary: "Create a workspace (quotas default to the install's FP_WORKSPACE_QUOTA_*)",
     body: createWorkspaceBody,
+    // A workspace name is not a function name: a bad one is INVALID_FIELD.
+    bodyNameFields: [],
     answers: { 201: { description: 'Created', schema: workspaceAnswer } },
     errors: ['WORKSPACE_EXISTS'],
   },

@@ -1,8 +1,10 @@
 /**
  * Two (or more) workspaces on one platform (docs/adr/0011-tenants.md), for the tenants tests in
  * embedded mode (platform-tenants*.test.ts) and in production mode across two processes
- * (platform-tenants-production.test.ts): the same scenarios, given the platform's URLs (calls are
- * spread over them) and its admin token.
+ * (platform-tenants-production.test.ts): the same scenarios, given the platform's URLs and its
+ * admin token. API calls go to the first process; invocations are spread over all of them, once
+ * every process serves what the API changed (`settle`: a change reaches the other processes over
+ * the config bus, within a second — docs/stores.md, "Config propagation").
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -26,8 +28,13 @@ export function nextUrl(p: Platform): string {
 export class Caller {
   constructor(readonly p: Platform, readonly token: string, readonly workspace?: string) {}
 
+  /** The same token on another process. */
+  on(url: string): Caller {
+    return new Caller({ urls: [url], rootToken: this.p.rootToken }, this.token, this.workspace);
+  }
+
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
-    const api = new Api(nextUrl(this.p), this.token);
+    const api = new Api(this.p.urls[0]!, this.token);
     return api.call(method, path, body, { ...(this.workspace !== undefined ? { 'fp-workspace': this.workspace } : {}), ...headers });
   }
 
@@ -59,6 +66,8 @@ export async function deployAs(caller: Caller, name: string, files: Record<strin
   const created = await caller.expect(201, 'POST', '/functions', { name, ...settings });
   await caller.expect(201, 'POST', `/functions/${name}/versions`, { files: filesOf(files) });
   await caller.expect(200, 'POST', `/functions/${name}/deploy`);
+  const whoami = await caller.expect(200, 'GET', '/whoami');
+  await servedEverywhere(caller.p, whoami.body.workspace, name);
   return created;
 }
 
@@ -85,7 +94,7 @@ export async function makeTenant(p: Platform, quotas: Record<string, unknown> = 
     const res = await ownerCaller.expect(201, 'POST', '/tokens', { role, label: `${name}-${role}` });
     made[role] = { secret: res.body.secret, id: res.body.token.id };
   }
-  return {
+  const tenant = {
     name,
     root: inWs,
     owner: ownerCaller,
@@ -94,6 +103,8 @@ export async function makeTenant(p: Platform, quotas: Record<string, unknown> = 
     viewer: new Caller(p, made['viewer']!.secret),
     ids: { owner: owner.body.token.id, deployer: made['deployer']!.id, invoker: made['invoker']!.id, viewer: made['viewer']!.id },
   };
+  await tokensEverywhere(p, tenant.owner, tenant.deployer, tenant.invoker, tenant.viewer);
+  return tenant;
 }
 
 /** Calls `/fn/<key>/` (or `/async/`, `/hooks/`) on one of the processes. */
@@ -107,6 +118,33 @@ export async function invoke(p: Platform, path: string, init: RequestInit = {}):
     // not JSON
   }
   return { status: res.status, headers: res.headers, body };
+}
+
+/**
+ * Waits until `ready(url)` holds on every process (bounded: 10 s each): for a change made through
+ * one process to reach the others. With one process it holds at once.
+ */
+export async function settle(p: Platform, ready: (url: string) => Promise<boolean>): Promise<void> {
+  for (const url of p.urls) {
+    const deadline = Date.now() + 10_000;
+    while (!(await ready(url))) {
+      if (Date.now() > deadline) throw new Error(`${url} did not catch up within 10 s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Every process knows these tokens (and their workspace). */
+export async function tokensEverywhere(p: Platform, ...callers: Caller[]): Promise<void> {
+  for (const caller of callers) await settle(p, async (url) => (await caller.on(url).call('GET', '/whoami')).status === 200);
+}
+
+/** Every process serves the active version of `name` in `workspace` (a test invoke through each; it counts against no limit). */
+export async function servedEverywhere(p: Platform, workspace: string, ...names: string[]): Promise<void> {
+  const root = new Caller(p, p.rootToken, workspace);
+  for (const name of names) {
+    await settle(p, async (url) => (await root.on(url).call('POST', `/functions/${name}/invoke`, { method: 'GET' })).status === 200);
+  }
 }
 
 export function bearer(token: string): RequestInit {
