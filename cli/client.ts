@@ -118,6 +118,8 @@ interface ErrorBody {
   code?: string;
   message?: string;
   field?: string;
+  /** The error's details (`required` of ROLE_FORBIDDEN, `quota`/`limit`/`used` of QUOTA_EXCEEDED, …), passed on to `--json`. */
+  [detail: string]: unknown;
 }
 
 /** An async run as `GET /runs/:id` shows it (docs/api.md, "Runs"). */
@@ -275,7 +277,8 @@ export class ApiClient {
         ? '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.'
         : '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.';
     }
-    return new CliError(EXIT.API, code, message, { status, ...(error.field ? { field: error.field } : {}) });
+    const { code: _code, message: _message, exitCode: _exitCode, ok: _ok, ...details } = error;
+    return new CliError(EXIT.API, code, message, { status, ...details });
   }
 
   /** The function, or null if there is none with this name. */
