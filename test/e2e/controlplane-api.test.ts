@@ -307,5 +307,12 @@ describe('admin token rotation', () => {
     h.api.token = res.body.adminToken;
     assert.equal((await h.api.call('GET', '/functions')).status, 200);
     assert.notEqual(h.api.token, old);
+    // Recorded install-wide (no workspace), by the old token, naming the new one.
+    const audit = await h.api.call('GET', '/audit?scope=all&action=admin-token.rotate');
+    assert.equal(audit.status, 200);
+    const entry = audit.body.items[0];
+    assert.deepEqual([entry.workspace, entry.actor.role, entry.detail.newTokenId === entry.target], [null, 'root', false]);
+    assert.equal(typeof entry.detail.newTokenId, 'string');
+    assert.equal(JSON.stringify(audit.body).includes(h.api.token!), false, 'no token secret in the audit log');
   });
 });
