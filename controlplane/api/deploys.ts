@@ -7,17 +7,31 @@ import { deployView, functionView } from './present.js';
 import { operation } from './router.js';
 import { deployBody, pageQuery, statusBody } from './schemas.js';
 import { audit } from './audit-log.js';
+import { triggerChanges } from './trigger-changes.js';
 import { functionParam } from './validate.js';
 import type { Call } from './router.js';
 
 const tag = 'deploys';
 const answers = { 200: { description: 'The function after the change and its deploy-log entry', schema: deployAnswer } };
 
-/** The answer, after the change's audit entry (`deploy`, `rollback`, `pause`, `resume`). */
-async function answer(call: Call, name: string, result: DeployResult): Promise<ApiResponse> {
+/**
+ * The answer, after the change's audit entry (`deploy`, `rollback`, `pause`, `resume`); a deploy or
+ * rollback that changes the triggers (they live in the version's manifest) names them.
+ */
+async function answer(call: Call, name: string, key: string, result: DeployResult): Promise<ApiResponse> {
   const e = result.entry;
-  await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}) });
+  const triggers = e.fromVersion !== e.toVersion && e.toVersion !== null ? await changedTriggers(call, key, e.fromVersion, e.toVersion) : null;
+  await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}), ...(triggers !== null ? { triggers } : {}) });
   return json(200, { function: functionView(result.record), deploy: deployView(result.entry) });
+}
+
+async function changedTriggers(call: Call, key: string, from: number | null, to: number): Promise<{ added: string[]; removed: string[] } | null> {
+  try {
+    const [before, after] = await Promise.all([from === null ? null : call.ctx.store.versions.get(key, from), call.ctx.store.versions.get(key, to)]);
+    return triggerChanges(before?.manifest ?? null, after?.manifest ?? null);
+  } catch {
+    return null; // the change is done; its audit entry goes without the trigger detail
+  }
 }
 
 export const deploy = operation(
@@ -25,7 +39,7 @@ export const deploy = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(call, name, await deployVersion(call.ctx, key, { ...body, actor: call.scope.label }));
+    return answer(call, name, key, await deployVersion(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
@@ -37,7 +51,7 @@ export const rollbackRoute = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(call, name, await rollback(call.ctx, key, { ...body, actor: call.scope.label }));
+    return answer(call, name, key, await rollback(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
@@ -46,7 +60,7 @@ export const pauseRoute = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(call, name, await pause(call.ctx, key, { ...body, actor: call.scope.label }));
+    return answer(call, name, key, await pause(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 
@@ -55,7 +69,7 @@ export const resumeRoute = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    return answer(call, name, await resume(call.ctx, key, { ...body, actor: call.scope.label }));
+    return answer(call, name, key, await resume(call.ctx, key, { ...body, actor: call.scope.label }));
   },
 );
 

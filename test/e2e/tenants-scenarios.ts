@@ -248,6 +248,9 @@ export async function auditTrail(p: Platform): Promise<void> {
   assert.deepEqual(byDeployer.actor, { tokenId: t.ids.deployer, label: `${t.name}-deployer`, role: 'deployer' });
   assert.match(byDeployer.address, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1|0{4}(:0{4}){4}:ffff:7f00:0?1)$/);
   assert.deepEqual(entries.find((e: { action: string }) => e.action === 'secret.set').detail, { names: ['DB'] });
+  // Triggers live in versions: the deploy that brought the webhook names it; the rollback to a version with the same ones does not.
+  assert.deepEqual(byDeployer.detail.triggers, { added: ['webhook:gh github'], removed: [] });
+  assert.equal(entries.find((e: { action: string }) => e.action === 'rollback').detail.triggers, undefined);
   assert.deepEqual(entries[0].actor.role, 'root');
   assert.equal(JSON.stringify(entries).includes(SECRET_VALUE), false, 'no secret value in the audit log');
   // Filters: by action and by actor.

@@ -11,6 +11,7 @@ import {
   PlatformError, retryAfterOf, roleAllows, workspaceOfKey,
 } from '../../protocol/index.js';
 import { route } from '../../gateway/routes.js';
+import { triggerChanges } from '../../controlplane/api/trigger-changes.js';
 import { resolveScope } from '../../controlplane/api/scope.js';
 import type { Principal } from '../../controlplane/api/auth.js';
 import { mergedLimits } from '../../controlplane/api/schemas.js';
@@ -165,5 +166,19 @@ describe('the logBytes budget', () => {
     assert.equal(out[1]!.logs[0]!.stream, 'platform');
     assert.match(out[1]!.logs[0]!.msg, /logBytes quota \(250 bytes\)/);
     assert.equal(out[2]!.logs.length, 3, 'a workspace without the quota keeps everything');
+  });
+});
+
+describe('trigger changes for the audit log', () => {
+  it('names triggers added and removed between two manifests; a changed schedule is both; none is null', () => {
+    const cron = (schedule: string) => ({ type: 'cron', id: 'nightly', schedule, payload: { secret: 'never shown' } });
+    const hook = { type: 'webhook', id: 'gh', style: 'github', sync: false };
+    assert.deepEqual(triggerChanges(null, { triggers: [hook] }), { added: ['webhook:gh github'], removed: [] });
+    assert.deepEqual(triggerChanges({ triggers: [hook, cron('0 3 * * *')] }, { triggers: [cron('0 4 * * *')] }), {
+      added: ['cron:nightly 0 4 * * *'], removed: ['webhook:gh github', 'cron:nightly 0 3 * * *'],
+    });
+    assert.equal(triggerChanges({ triggers: [hook] }, { triggers: [hook] }), null);
+    assert.equal(triggerChanges({}, 'not a manifest'), null);
+    assert.ok(!JSON.stringify(triggerChanges(null, { triggers: [cron('* * * * *')] })).includes('never shown'), 'no payload');
   });
 });
