@@ -1,8 +1,8 @@
 /** Command-line flags of `node dist/bench/run.js`, with their defaults. */
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'limiter';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'limiter'];
 
 export interface GatewaySetting {
   maxInstances: number;
@@ -37,8 +37,9 @@ export interface BenchOptions {
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness (default all;
-                           recording needs redis-server and FerretDB, as npm test installs them)
+  --only LIST              sections to run: throughput,latency,cold,recording,fairness,limiter (default
+                           all; recording and limiter's production half need redis-server and FerretDB,
+                           as npm test installs them)
   --connections N          wrk connections for throughput (default 64)
   --threads N              wrk threads for throughput (default 2)
   --duration S             seconds per throughput run (default 10)

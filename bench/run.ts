@@ -5,7 +5,9 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off.
+ * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 8. the rate limiter: warm throughput of a rate-limited function vs the same one without a limit
+ *    (embedded and production; bench/limiter.ts).
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } fr
 import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { requireGatewayBuild } from './gateway.js';
+import { limiter, type LimiterResult } from './limiter.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { recording, type RecordingResult } from './recording.js';
@@ -79,6 +82,7 @@ async function main(): Promise<number> {
   let pool: PoolColdPair | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
+  let lim: LimiterResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -117,6 +121,13 @@ async function main(): Promise<number> {
     }
   }
 
+  if (opts.sections.includes('limiter')) {
+    console.error(`8. rate limiter: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, a rate-limited function vs the same without a limit, interleaved (embedded, then production)`);
+    lim = await section('limiter', errors, () => limiter(opts as BenchOptions));
+    for (const m of lim?.modes ?? []) console.error(`  ${m.mode.padEnd(10)} on ÷ off  ${m.ratio.toFixed(3)} (the limiter costs ${((1 - m.ratio) * 100).toFixed(1)} %)`);
+    for (const f of lim?.failures ?? []) errors.push({ section: `limiter (${f.mode})`, message: f.message });
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -127,6 +138,7 @@ async function main(): Promise<number> {
     cold: { baseline, pool, gateway: gw },
     recording: rec,
     fairness: fair,
+    limiter: lim,
     rows: [],
     markdown: '',
     errors,

@@ -3,6 +3,7 @@ import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
 import type { FairnessResult } from './fairness.js';
+import type { LimiterResult } from './limiter.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
@@ -18,6 +19,7 @@ export interface Results {
   cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
+  limiter: LimiterResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -233,6 +235,21 @@ export function buildRows(r: Results): ResultRow[] {
         ...(p === 'p50' ? { note: `5: victim p50 slowdown beside the hog: ${on.slowdown.toFixed(1)}× with the sandbox, ${off.slowdown.toFixed(1)}× without` } : {}),
       }));
     }
+  }
+  for (const m of r.limiter?.modes ?? []) {
+    const counted = m.runs.filter((x) => x.problems.length === 0).length;
+    rows.push(row({
+      figure: `8. warm throughput, rate limit on (${m.mode}), ${r.options.connections} conns`,
+      unit: 'req/s',
+      platform: m.onRps,
+      platformWhat: m.mode === 'production' ? 'bucket in Redis' : 'bucket in process',
+      baseline: m.offRps,
+      baselineWhat: 'no rate limit',
+      extra: `costs ${((1 - m.ratio) * 100).toFixed(1)} %`,
+      target: '≥ 0.97×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.97,
+      note: `8 (${m.mode}): means of ${counted} counted runs, interleaved; rate ${r.limiter!.rate} (nothing refused)`,
+    }));
   }
   return rows;
 }
