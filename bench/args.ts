@@ -32,6 +32,8 @@ export interface BenchOptions {
   outDir: string | null;
   /** Forward the gateway's output to stderr. */
   verbose: boolean;
+  /** Section 8: the platform modes measured (default both). */
+  limiterModes: ('embedded' | 'production')[];
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [flags]
@@ -50,6 +52,7 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --cold N                 fresh function versions for the cold-start runs (default 100)
   --cold-pool-size N       generic runtimes kept ready in cold-start runs (default 3)
   --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1)
+  --limiter-modes LIST     section 8's modes: embedded,production (default both)
   --out DIR                where the JSON result goes (default bench/results)
   --verbose                print the servers' output
   --help
@@ -68,6 +71,14 @@ function settings(text: string): GatewaySetting[] {
       throw new Error(`--gateway-settings: "${part}" is not maxInstances x concurrency, e.g. 4x1`);
     }
     return { maxInstances: Number(match[1]), concurrency: Number(match[2]) };
+  });
+}
+
+function limiterModes(text: string): ('embedded' | 'production')[] {
+  return text.split(',').map((m) => {
+    const mode = m.trim();
+    if (mode !== 'embedded' && mode !== 'production') throw new Error(`--limiter-modes: "${m}" is not embedded or production`);
+    return mode;
   });
 }
 
@@ -90,6 +101,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'cold-pool-size': { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      'limiter-modes': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -124,5 +136,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     rounds: opt(values.rounds, (t) => positiveInt('rounds', t), 1),
     outDir: values.out ?? null,
     verbose: values.verbose ?? false,
+    limiterModes: opt(values['limiter-modes'], limiterModes, ['embedded', 'production']),
   };
 }
