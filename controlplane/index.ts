@@ -29,5 +29,5 @@ export {
   type TickLock,
 } from './async/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
-export { MemoryLimiter, RedisLimiter, type AdmissionLimiter } from './limits/index.js';
+export { LIMITER_CLIENT_OPTIONS, MemoryLimiter, RedisLimiter, type AdmissionLimiter } from './limits/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

@@ -21,6 +21,7 @@ import {
   openSqliteStore,
   openSqliteTickLock,
   RedisAsyncRuns,
+  LIMITER_CLIENT_OPTIONS,
   RedisLimiter,
   RedisRunTimeline,
   redisReplayGuard,
@@ -171,8 +172,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
   const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
-  // Its own connection: one round trip per call of a rate-limited function, never behind the queue's
-  // traffic; auto-pipelined, so the calls of one event-loop turn go to Redis in one write.
-  const limiter = opened.keep(new RedisLimiter({ client: await openRedis(redisUrl, undefined, { enableAutoPipelining: true }), ownsClient: true, prefix, log }));
+  // Its own connection, never behind the queue's traffic (LIMITER_CLIENT_OPTIONS: auto-pipelined).
+  const limiter = opened.keep(new RedisLimiter({ client: await openRedis(redisUrl, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix, log }));
   return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter };
 }

@@ -1,12 +1,12 @@
 /**
- * The production admission limiter on a real redis-server: the conformance suite with one limiter,
+ * The production admission limiter on a real redis-server, with its connection's options: the conformance suite with one limiter,
  * and with two on one Redis (two platform processes: exact across them); calls admitted while
  * Redis is down (fail open), limits back once it answers.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { RedisLimiter } from '../../controlplane/limits/index.js';
+import { LIMITER_CLIENT_OPTIONS, RedisLimiter } from '../../controlplane/limits/index.js';
 import { openRedis } from '../../controlplane/store/production/redis-client.js';
 import { limiterConformance } from '../conformance/limiter-suite.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
@@ -23,7 +23,7 @@ after(async () => {
 
 async function limiters(n: number): Promise<{ limiters: RedisLimiter[]; close(): Promise<void> }> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const made = await Promise.all(Array.from({ length: n }, async () => new RedisLimiter({ client: await openRedis(redis.url), ownsClient: true, prefix })));
+  const made = await Promise.all(Array.from({ length: n }, async () => new RedisLimiter({ client: await openRedis(redis.url, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix })));
   return { limiters: made, close: async () => void (await Promise.all(made.map((l) => l.close()))) };
 }
 
@@ -41,7 +41,7 @@ if (!skip) {
 describe('redis limiter when Redis is down', { skip }, () => {
   it('admits calls (fail open, logged once) and limits again once Redis answers', async (t) => {
     const lines: string[] = [];
-    const limiter = new RedisLimiter({ client: await openRedis(redis.url), ownsClient: true, prefix: `t${randomBytes(4).toString('hex')}`, log: (l) => lines.push(l) });
+    const limiter = new RedisLimiter({ client: await openRedis(redis.url, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix: `t${randomBytes(4).toString('hex')}`, log: (l) => lines.push(l) });
     t.after(() => limiter.close());
     const bucket = { fn: 'f', requests: 1, periodMs: 3_600_000, burst: 1 };
     assert.equal((await limiter.admit('ws', bucket, null)).ok, true);
