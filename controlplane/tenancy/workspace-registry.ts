@@ -5,8 +5,7 @@
  * a workspace's `invocationsPerMinute` here, the API checks `FP-Workspace` here, and every change
  * of an `instances` quota reaches the pool at once.
  */
-import { DEFAULT_WORKSPACE } from '../../protocol/index.js';
-import type { PoolDrain } from '../service/context.js';
+import { DEFAULT_WORKSPACE, type PoolDrain } from '../../protocol/index.js';
 import { NO_QUOTAS, type WorkspaceQuotas, type WorkspaceRecord } from '../store/index.js';
 
 export class WorkspaceRegistry {
