@@ -1,5 +1,5 @@
 /**
- * Section 8: what the rate limiter costs warm throughput (docs/adr/0011-tenants.md; target ≤ 3 %).
+ * Section 11: what the rate limiter costs warm throughput (docs/adr/0011-tenants.md; target ≤ 3 %).
  * One platform, two functions with the same handler and the same limits, except that one has a
  * rate limit (`limits.rate`) far above what the load reaches, so every call is admitted after a
  * check of its token bucket and none is refused. Measured side by side on the same server, the

@@ -11,10 +11,12 @@ import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIn
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
+import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeDirs } from './service/code-dirs.js';
+import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
@@ -38,6 +40,8 @@ export interface ControlPlaneOptions {
   metrics: HotMetrics;
   /** Changes made here go out on it; changes from other processes come in (opened and closed by the caller). */
   bus: ConfigBus;
+  /** Live logs (memory embedded, Redis in production; opened and closed by the caller); none: the live-logs endpoint answers LOGS_UNAVAILABLE. */
+  logs?: LogFeed;
   /** This process's id among the reporters of warm instances (stable for the process's life). */
   reporterId: string;
   /** How often warm instance counts are reported to `metrics` (default 10 s; each report lives 3×). */
@@ -46,6 +50,8 @@ export interface ControlPlaneOptions {
   usageHistoryLingerMs?: number;
   /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
   stateDir: string;
+  /** How dependency builds run (docs/dependencies.md); absent: none (requirements.txt is a plain file). */
+  deps?: DepsOptions;
   pool: PoolDrain;
   /** The gateway's in-process invoke; may be bound after this returns (the gateway needs `api` first). */
   invoker: Invoker;
@@ -131,12 +137,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
   let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir));
+  const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
+  await deps.init();
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
   // The workspaces before the functions: admission and the pool's caps read them from the first call.
   const workspaces = new WorkspaceRegistry(options.pool);
   workspaces.replaceAll(await store.workspaces.list());
   const limiter = options.limiter ?? new MemoryLimiter();
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), { limiter, workspaces });
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces });
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -220,12 +228,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     limiter,
     pool: options.pool,
     code,
+    deps,
     bundles,
     locks: new KeyedLock(),
     runs,
     metrics: options.metrics,
     warm,
     bus: options.bus,
+    logs: options.logs ?? null,
     invoker: options.invoker,
     async: asyncRuns,
     ...(asyncMetrics !== null ? { asyncMetrics } : {}),
@@ -275,6 +285,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await warm.stop();
         await runs.close();
         await bundles.close();
+        await deps.close();
       })();
       return closing;
     },

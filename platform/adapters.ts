@@ -15,6 +15,7 @@ import {
   loadProductionStore,
   MemoryHotMetrics,
   MemoryLimiter,
+  MemoryLogFeed,
   MemoryReplayGuard,
   openRedisQueue,
   openSqliteAsync,
@@ -23,6 +24,7 @@ import {
   RedisAsyncRuns,
   LIMITER_CLIENT_OPTIONS,
   RedisLimiter,
+  RedisLogFeed,
   RedisRunTimeline,
   redisReplayGuard,
   redisTickLock,
@@ -32,6 +34,7 @@ import {
   type ConfigBus,
   type HotMetrics,
   type Keyring,
+  type LogFeed,
   type Queue,
   type ReplayGuard,
   type RunTimeline,
@@ -64,6 +67,8 @@ export interface Adapters {
   readonly replayGuard: ReplayGuard;
   /** Rate limits and workspace calls per minute (this process | one Lua script in Redis, exact across processes). */
   readonly limiter: AdmissionLimiter;
+  /** Live log lines of running calls (memory | Redis streams: a tail on any process sees every process's calls). */
+  readonly logs: LogFeed;
   /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
   close(): Promise<void>;
 }
@@ -129,7 +134,8 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
   const limiter = opened.keep(new MemoryLimiter());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter };
+  const logs = opened.keep(new MemoryLogFeed());
+  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };
 }
 
 /**
@@ -137,7 +143,7 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
 async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
-  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, openRedis, RedisDurability } = await loadProductionStore();
+  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability } = await loadProductionStore();
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
@@ -174,5 +180,13 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
   // Its own connection, never behind the queue's traffic (LIMITER_CLIENT_OPTIONS: auto-pipelined).
   const limiter = opened.keep(new RedisLimiter({ client: await openRedis(redisUrl, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix, log }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter };
+  // Live logs own three connections: commands, the blocking XREAD (its timeout past the block), tail announcements.
+  const logs = opened.keep(new RedisLogFeed({
+    client: connectRedis(redisUrl),
+    reader: connectRedis(redisUrl, { commandTimeout: 15_000 }),
+    subscriber: connectRedisSubscriber(redisUrl),
+    prefix,
+    log,
+  }));
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter, logs };
 }

@@ -57,7 +57,7 @@ export const auditCommand: Command = {
   usage: 'audit [--since 1h|TIME] [--action ACTION] [--actor TOKEN_ID] [--limit N] [--all]',
   details: [
     'Newest first. Actions: function.create, function.update, function.delete, version.upload, deploy,',
-    'rollback, pause, resume, secret.set, secret.unset, hook-secret.rotate, invoke-token.rotate,',
+    'rollback, pause, resume, secret.set, secret.unset, deps.build, hook-secret.rotate, invoke-token.rotate,',
     'token.create, token.revoke, admin-token.rotate, workspace.create, workspace.update, workspace.delete.',
     'Needs an owner token (or the admin token); --all (admin token) shows every workspace.',
   ].join('\n'),

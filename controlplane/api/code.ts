@@ -2,12 +2,13 @@
 import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs, putBlob as storeBlob } from '../service/versions.js';
-import { blobPutAnswer, blobsMissingAnswer, versionAnswer, versionList } from './answers.js';
-import { json } from './http.js';
-import { versionSummaryView, versionView } from './present.js';
-import { operation } from './router.js';
-import { blobsMissingBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
+import type { VersionRecord } from '../store/index.js';
+import { blobPutAnswer, blobsMissingAnswer, depsAnswer, versionAnswer, versionList } from './answers.js';
 import { audit } from './audit-log.js';
+import { json } from './http.js';
+import { depsView, versionSummaryView, versionView } from './present.js';
+import { operation, type Call } from './router.js';
+import { blobsMissingBody, emptyBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
 import { functionParam, positiveIntParam, textParam, validate } from './validate.js';
 
 const tag = 'code';
@@ -59,7 +60,7 @@ export const createVersionRoute = operation(
     errors: [
       'INVALID_NAME', 'ENTRYPOINT_NOT_FOUND', 'BLOB_HASH_MISMATCH', 'BLOB_NOT_FOUND', 'BUNDLE_MALFORMED', 'BUNDLE_EMPTY', 'BUNDLE_PATH_INVALID',
       'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'BUNDLE_ENCODING_INVALID', 'BUNDLE_BLOB_MISSING', 'BUNDLE_TOO_MANY_FILES', 'BUNDLE_TOO_LARGE',
-      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT', 'QUOTA_EXCEEDED',
+      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT', 'QUOTA_EXCEEDED', 'DEPS_REQUIREMENT_INVALID',
     ],
   },
   async (call) => {
@@ -69,7 +70,7 @@ export const createVersionRoute = operation(
     const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
     const manifest = (checked.body as { manifest?: unknown }).manifest;
     const version = await createVersion(call.ctx, key, checked, { ...body, manifest }, call.scope.label);
-    const view = versionView(version);
+    const view = versionView(version, await call.ctx.deps.status(version));
     await audit(call, 'version.upload', name, { version: view.version, fileCount: view.fileCount, totalBytes: view.totalBytes });
     return json(201, { version: view });
   },
@@ -92,16 +93,60 @@ export const listVersions = operation(
 );
 
 export const getVersion = operation(
-  { id: 'getVersion', tag, role: 'viewer', summary: 'One version with its files and manifest', answers: { 200: { description: 'The version', schema: versionAnswer } }, errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'] },
+  {
+    id: 'getVersion', tag, role: 'viewer', summary: 'One version with its files, manifest and dependency state',
+    answers: { 200: { description: 'The version', schema: versionAnswer } },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
   async (call) => {
-    const { name, key } = functionParam(call.params[0]!, call.scope);
-    const number = positiveIntParam(call.params[1]!, 'version');
-    await getFunction(call.ctx, key);
-    const version = await call.ctx.store.versions.get(key, number);
-    if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
-    return json(200, { version: versionView(version) });
+    const { version } = await versionOf(call);
+    return json(200, { version: versionView(version, await call.ctx.deps.status(version)) });
   },
 );
+
+/** GET …/versions/{version}/deps: the state with the build log (so far, or of the last build). */
+export const getDeps = operation(
+  {
+    id: 'getDeps', tag, role: 'viewer', summary: "A version's dependency build: state, lock, packages and the build log (docs/dependencies.md)",
+    answers: { 200: { description: 'The state (null: the version declares no dependencies)', schema: depsAnswer } },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
+  async (call) => {
+    const { version } = await versionOf(call);
+    const deps = await call.ctx.deps.status(version);
+    return json(200, { deps: deps === null ? null : { ...depsView(deps), log: await call.ctx.deps.logOf(version) } });
+  },
+);
+
+/** POST …/versions/{version}/deps: builds again after a failure (e.g. the index was down); joins a running build. */
+export const rebuildDeps = operation(
+  {
+    id: 'rebuildDeps', tag, role: 'deployer', summary: "Build a version's dependencies again (after a failure); joins a build under way",
+    body: emptyBody,
+    answers: {
+      202: { description: 'Building', schema: depsAnswer },
+      200: { description: 'Ready or failed already (null: no dependencies)', schema: depsAnswer },
+    },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
+  async (call, input) => {
+    await input.body();
+    const { name, version } = await versionOf(call);
+    const deps = await call.ctx.deps.start(version, true);
+    await audit(call, 'deps.build', name, { version: version.version, state: deps?.state ?? null });
+    return json(deps?.state === 'building' ? 202 : 200, { deps: deps === null ? null : depsView(deps) });
+  },
+);
+
+/** The version named by the path, of a function of the caller's workspace (another's is not found). */
+async function versionOf(call: Call): Promise<{ name: string; version: VersionRecord }> {
+  const { name, key } = functionParam(call.params[0]!, call.scope);
+  const number = positiveIntParam(call.params[1]!, 'version');
+  await getFunction(call.ctx, key);
+  const version = await call.ctx.store.versions.get(key, number);
+  if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
+  return { name, version };
+}
 
 /** Largest body of an upload: the bundle in base64, plus room for paths and JSON. */
 export function uploadBodyLimit(limits: { maxTotalBytes: number; maxFiles: number }): number {

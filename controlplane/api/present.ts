@@ -7,8 +7,9 @@ import { nameOfKey, workspaceOfKey, type RunSummary } from '../../protocol/index
 import { DEFAULT_RETRY_POLICY } from '../async/index.js';
 import type { AuditEntry, DeployEntry, FunctionLimits, FunctionRecord, FunctionRetry, TokenRecord, VersionRecord, VersionSummary, WorkspaceRecord } from '../store/index.js';
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
+import type { DepsStatus } from '../deps/index.js';
 import { quotaUse } from '../service/workspaces.js';
-import type { ContractView, DeployView, FunctionAnswer, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
+import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
 import type { z } from 'zod';
 import type { auditEntryView, limitsView, tokenView as tokenViewSchema, workspaceView as workspaceViewSchema } from './answers.js';
 
@@ -95,12 +96,28 @@ export function versionSummaryView(v: VersionSummary): VersionSummaryView {
   };
 }
 
-export function versionView(v: VersionRecord): VersionView {
+/** A version with its files, manifest and `deps` (null: it declares no dependencies). */
+export function versionView(v: VersionRecord, deps: DepsStatus | null = null): VersionView {
   const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
   return {
     ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
     files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
     manifest: v.manifest,
+    deps: deps === null ? null : depsView(deps),
+  };
+}
+
+export function depsView(d: DepsStatus): DepsView {
+  return {
+    state: d.state,
+    key: d.key,
+    phase: d.phase,
+    lock: d.lock,
+    packages: d.packages.map((p) => ({ name: p.name, version: p.version })),
+    bytes: d.bytes,
+    error: d.error === null ? null : { code: d.error.code, message: d.error.message },
+    startedAt: d.startedAt,
+    finishedAt: d.finishedAt,
   };
 }
 

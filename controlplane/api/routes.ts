@@ -9,6 +9,7 @@ import * as code from './code.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
 import * as hooks from './hooks.js';
+import * as logs from './logs.js';
 import { jsonDocument } from './answers.js';
 import { openApiText } from './openapi.js';
 import { operation, type Route } from './router.js';
@@ -36,12 +37,15 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
   { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/versions/{version}/deps', methods: { GET: code.getDeps, POST: code.rebuildDeps } },
   { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
   { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
   { template: '/functions/{name}/pause', methods: { POST: deploys.pauseRoute } },
   { template: '/functions/{name}/resume', methods: { POST: deploys.resumeRoute } },
   { template: '/functions/{name}/deploys', methods: { GET: deploys.listDeploys } },
   { template: '/functions/{name}/usage', methods: { GET: usage.usage } },
+  { template: '/functions/{name}/logs', methods: { GET: logs.functionLogs } },
+  { template: '/functions/{name}/logs/stream', methods: { GET: logs.streamLogs } },
   {
     template: '/functions/{name}/invoke',
     methods: { POST: runs.testInvoke },

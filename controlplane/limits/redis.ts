@@ -58,7 +58,7 @@ const SHAS = new Map<string, string>([ADMIT, MINUTE_COUNT].map((lua) => [lua, cr
 /**
  * The options of the limiter's own connection (on top of the one Redis client module's): one
  * round trip per call of a rate-limited function, auto-pipelined, so the calls of one event-loop
- * turn are written to Redis at once (bench section 8 measures the cost).
+ * turn are written to Redis at once (bench section 11 measures the cost).
  */
 export const LIMITER_CLIENT_OPTIONS = Object.freeze({ enableAutoPipelining: true });
 

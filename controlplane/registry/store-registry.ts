@@ -43,6 +43,8 @@ export class StoreRegistry implements FunctionRegistry {
   constructor(
     private readonly tokens: TokenIndex,
     private readonly codeDir: (name: string, version: number) => string,
+    /** `depsDir(name, version)`: the version's dependency site, or null (docs/dependencies.md). */
+    private readonly depsDir: (name: string, version: number) => string | null = () => null,
     private readonly limits: AdmissionLimits | null = null,
   ) {}
 
@@ -98,6 +100,7 @@ export class StoreRegistry implements FunctionRegistry {
 
   private functionVersion(record: FunctionRecord, version: number, entrypoint: string): FunctionVersion {
     const { limits } = record;
+    const depsDir = this.depsDir(record.name, version);
     return Object.freeze({
       name: record.name,
       // The pool keys instances by name@version; the run record shows the same string.
@@ -111,6 +114,7 @@ export class StoreRegistry implements FunctionRegistry {
       maxInstances: limits.maxInstances,
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
+      ...(depsDir !== null ? { depsDir } : {}),
     });
   }
 

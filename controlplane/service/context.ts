@@ -12,7 +12,9 @@ import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store, WorkspaceQuotas } from '../store/index.js';
 import type { AdmissionLimiter } from '../limits/index.js';
 import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
+import type { LogFeed } from '../logs/index.js';
 import type { CodeDirs } from './code-dirs.js';
+import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
@@ -47,6 +49,8 @@ export interface ServiceContext {
   readonly limiter: AdmissionLimiter;
   readonly pool: PoolDrain;
   readonly code: CodeDirs;
+  /** Per-version dependency builds and their sites (docs/dependencies.md). */
+  readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
   readonly runs: RecordingRunSink;
@@ -55,6 +59,8 @@ export interface ServiceContext {
   readonly warm: WarmReporter;
   /** Tells the other platform processes about changes (Redis pub/sub in production; nobody, embedded). */
   readonly bus: ConfigBus;
+  /** Live logs of running calls (memory embedded, Redis streams in production); null: not served. */
+  readonly logs: LogFeed | null;
   readonly invoker: Invoker;
   /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
   readonly async: AsyncRuns | null;

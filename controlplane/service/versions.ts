@@ -41,9 +41,10 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   // Content named by hash must be content this workspace holds; uploaded content becomes its own.
   const entries = await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits);
   checkReferencedSizes(body, checked, entries);
+  await ctx.deps.checkUpload(entries);
   // One version at a time per workspace in this process: its codeBytes quota is checked against
   // what the previous upload stored (docs/stores.md on uploads racing in several processes).
-  return ctx.locks.run(`workspace:${workspace}`, () => ctx.store.versions.create({
+  const version = await ctx.locks.run(`workspace:${workspace}`, () => ctx.store.versions.create({
     function: name,
     entrypoint: body.entrypoint,
     files: entries,
@@ -51,6 +52,9 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
     createdBy: actor,
     ...(body.note !== undefined ? { note: body.note } : {}),
   }));
+  // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
+  await ctx.deps.start(version);
+  return version;
 }
 
 /** `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`. */
