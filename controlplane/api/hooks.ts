@@ -6,7 +6,8 @@ import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../async/index.js';
 import { hookSecretAnswer } from './answers.js';
 import { json } from './http.js';
 import { operation } from './router.js';
-import { nameParam } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam } from './validate.js';
 
 const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
@@ -31,20 +32,22 @@ const rotateBody = z.strictObject({
 
 export const rotateSecret = operation(
   {
-    id: 'rotateWebhookSecret', tag: 'tokens', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
+    id: 'rotateWebhookSecret', tag: 'tokens', role: 'deployer', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
     body: rotateBody,
     answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
     errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const triggerId = call.params[1]!;
     const body = await input.body();
-    await getFunction(call.ctx, name);
+    await getFunction(call.ctx, key);
     if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
-      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
+      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger ${JSON.stringify(triggerId.slice(0, 128))}`, { function: name, triggerId: triggerId.slice(0, 128) });
     }
-    const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
+    const graceMs = body.grace ?? DEFAULT_HOOK_GRACE_MS;
+    const secret = await rotateHookSecret(call.ctx.store, key, triggerId, graceMs);
+    await audit(call, 'hook-secret.rotate', name, { triggerId, graceMs });
     return json(200, { secret });
   },
 );

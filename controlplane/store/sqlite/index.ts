@@ -19,6 +19,7 @@ import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
 import { sqliteUsageHistory } from './usage-history.js';
 import { sqliteVersionStore } from './versions.js';
+import { sqliteAuditStore, sqliteBlobGrants, sqliteWorkspaceStore } from './workspaces.js';
 
 export const DB_FILE = 'platform.db';
 export const BLOBS_DIR = 'blobs';
@@ -74,6 +75,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     tokens: sqliteTokenStore(ctx),
     keys: sqliteSecretKeys(ctx),
     usageHistory: sqliteUsageHistory(ctx),
+    workspaces: sqliteWorkspaceStore(ctx),
+    audit: sqliteAuditStore(ctx),
+    blobGrants: sqliteBlobGrants(ctx),
     blobs,
     async close() {
       if (closed) return;
