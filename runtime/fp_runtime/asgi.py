@@ -134,11 +134,6 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
         if stream is None or not stream.cancelled or not stream.sent:
             raise
         # The client left mid-stream and the app let our send's error through: not the app's failure.
-    except Exception:
-        # The response was complete (a background task raised without ever yielding): the caller
-        # still gets it, the error goes to the run record.
-        maybe_early()
-        raise
     finally:
         ended = complete.is_set()
         complete.set()
