@@ -5,7 +5,8 @@
  * Bounded: the runtime may have at most STREAM_WINDOW_BYTES sent and not acknowledged, and the
  * gateway acknowledges only what the client's connection took. So what waits here is at most one
  * window, whatever the client's speed; a runtime that sends past it breaks the protocol (user code
- * can write frames of its own) and is discarded by its instance.
+ * can write frames of its own) and is discarded by its instance. Decided in
+ * docs/adr/00XX-streamed-responses.md.
  */
 import { STREAM_WINDOW_BYTES } from '../protocol/index.js';
 import type { BodyConsumer, BodyReader } from './types.js';

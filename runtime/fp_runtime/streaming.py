@@ -6,7 +6,7 @@ Backpressure: a call never has more than WINDOW body bytes sent and not acknowle
 acknowledges bytes (`ack`) once the client's connection took them, so a slow reader stops the
 app's `send` here instead of growing the platform's memory. A `cancel` from the host (the client
 went away) wakes a waiting `send`, which then raises ClientDisconnected, and the app's `receive`
-returns `http.disconnect`.
+returns `http.disconnect`. Why a window per call: docs/adr/00XX-streamed-responses.md.
 """
 import asyncio
 
