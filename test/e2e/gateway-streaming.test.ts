@@ -91,7 +91,23 @@ const FAILING_APP = py(
   '    return {"ok": True}',
 );
 
+/** A stream that stops producing after its first chunk (until a gate nobody opens). */
+const STALLED_APP = py(
+  'import asyncio, os, urllib.request',
+  'from fastapi import FastAPI',
+  'from fastapi.responses import StreamingResponse',
+  'app = FastAPI()',
+  '@app.get("/")',
+  'async def stalled():',
+  '    async def chunks():',
+  '        yield b"first\\n"',
+  '        await asyncio.to_thread(urllib.request.urlopen, os.environ["GATE_URL"] + "/wait/never", timeout=600)',
+  '        yield b"never\\n"',
+  '    return StreamingResponse(chunks())',
+);
+
 const name = fnName('stream');
+const stalled = fnName('stall');
 const failing = fnName('lsfail');
 let gate: Gate;
 
@@ -105,6 +121,7 @@ const h: Harness = useGateway({
     manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\n  FN: "${name}"\nlimits:\n  concurrency: 4\n  maxInstances: 1\n  timeout: 60s`,
   },
   [failing]: { files: { 'app.py': FAILING_APP }, manifest: 'entrypoint: app:app' },
+  [stalled]: { files: { 'app.py': STALLED_APP }, manifest: `entrypoint: app:app\nenv:\n  ${GATE_URL}: "${gateUrl.url}"\nlimits:\n  timeout: 2s` },
 });
 after(() => gate.close());
 
@@ -247,6 +264,26 @@ describe('ASGI fidelity through the gateway', () => {
     assert.equal(run.errorCode, 'FUNCTION_ERROR');
     assert.equal(run.error?.type, 'RuntimeError');
     assert.match(run.error?.message ?? '', /bg2/);
+  });
+
+  test('a stream that stops producing ends at the call\'s timeout: the body is cut off, the record says FUNCTION_TIMEOUT', async () => {
+    const reader = await new Promise<Reader>((resolve, reject) => {
+      const req = http.get(`${h.url}/fn/${stalled}/`, { agent: false }, (res) => resolve(new Reader(res, req)));
+      req.on('error', reject);
+    });
+    if (reader.res.statusCode !== 200) assert.fail(await reader.end());
+    await reader.until('first');
+    const cut = await new Promise<boolean>((resolve) => {
+      reader.res.on('aborted', () => resolve(true));
+      reader.res.on('error', () => resolve(true));
+      reader.res.on('end', () => resolve(reader.res.complete === false));
+      reader.res.on('close', () => resolve(reader.res.complete === false));
+    });
+    assert.equal(cut, true, 'the client must not take a cut body for whole');
+    const run = await runRecord(h, String(reader.res.headers['x-run-id']));
+    assert.equal(run.errorCode, 'FUNCTION_TIMEOUT');
+    assert.equal(run.httpStatus, 200);
+    assert.equal(run.status, 'failed');
   });
 
   test('a failing lifespan startup is FUNCTION_INIT_FAILED with the app\'s message in the run record', async () => {
