@@ -212,6 +212,18 @@ describe('ASGI fidelity through the gateway', () => {
     assert.ok(run.durationMs >= run.handlerMs - 1);
   });
 
+  test('a direct invocation (test invoke, async runs) gets the streamed body whole, and the call\'s end', async () => {
+    gate.release('kd-2');
+    gate.release('kd-3');
+    const out = await h.gateway.invoke(name, { method: 'GET', path: '/three', rawQuery: 'key=kd', headers: [], body: new Uint8Array(0) }, 'test');
+    assert.equal(out.status, 200);
+    assert.equal(out.error, null);
+    assert.equal(Buffer.from(out.body).toString(), 'data: chunk 1\n\ndata: chunk 2\n\ndata: chunk 3\n\n');
+    const run = await runRecord(h, out.runId);
+    assert.equal(run.trigger, 'test');
+    assert.equal(run.status, 'succeeded');
+  });
+
   test('a slow reader pauses the app (bounded), reading again resumes it, leaving cancels it', async () => {
     const reader = await open('/endless');
     reader.res.pause(); // the client stops reading
