@@ -94,7 +94,7 @@ const FAILING_APP = py(
 /** A stream that stops producing after its first chunk (until a gate nobody opens). */
 const STALLED_APP = py(
   'import asyncio, os, urllib.request',
-  'from fastapi import FastAPI',
+  'from fastapi import BackgroundTasks, FastAPI',
   'from fastapi.responses import StreamingResponse',
   'app = FastAPI()',
   '@app.get("/")',
@@ -104,6 +104,10 @@ const STALLED_APP = py(
   '        await asyncio.to_thread(urllib.request.urlopen, os.environ["GATE_URL"] + "/wait/never", timeout=600)',
   '        yield b"never\\n"',
   '    return StreamingResponse(chunks())',
+  '@app.get("/background")',
+  'async def background(tasks: BackgroundTasks):',
+  '    tasks.add_task(urllib.request.urlopen, os.environ["GATE_URL"] + "/wait/never", timeout=600)',
+  '    return {"ok": True}',
 );
 
 const name = fnName('stream');
@@ -296,6 +300,15 @@ describe('ASGI fidelity through the gateway', () => {
     assert.equal(run.errorCode, 'FUNCTION_TIMEOUT');
     assert.equal(run.httpStatus, 200);
     assert.equal(run.status, 'failed');
+  });
+
+  test('a background task that outlives the call\'s timeout: the caller has its 200, the record says FUNCTION_TIMEOUT', async () => {
+    const res = await fetch(`${h.url}/fn/${stalled}/background`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+    const run = await runRecord(h, res.headers.get('x-run-id')!);
+    assert.equal(run.errorCode, 'FUNCTION_TIMEOUT');
+    assert.equal(run.httpStatus, 200);
   });
 
   test('a failing lifespan startup is FUNCTION_INIT_FAILED with the app\'s message in the run record', async () => {
