@@ -227,6 +227,9 @@ export function buildRows(r: Results): ResultRow[] {
       check: (_p, ratio) => ratio !== null && ratio <= 1,
     }));
     rows.push(row({ figure: '6. FastAPI app p99, 1 conn', unit: 'us', platform: c1.gateway.wrk.p99Us, platformWhat: 'gateway 1x1', baseline: c1.uvicorn.wrk.p99Us, baselineWhat: 'uvicorn 1 worker' }));
+    const st = fa.stream;
+    rows.push(row({ figure: `6. streamed response, first byte (3 chunks ${st.gapMs} ms apart)`, unit: 'ms', platform: st.gateway?.firstByteMs, platformWhat: 'gateway 1x1', baseline: st.uvicorn?.firstByteMs, baselineWhat: 'uvicorn 1 worker' }));
+    rows.push(row({ figure: '6. streamed response, end', unit: 'ms', platform: st.gateway?.endMs, platformWhat: 'gateway 1x1', baseline: st.uvicorn?.endMs, baselineWhat: 'uvicorn 1 worker' }));
     const gWhat = cN.gatewaySetting ? `${cN.gatewaySetting.maxInstances}x${cN.gatewaySetting.concurrency}` : '';
     const uWhat = cN.uvicorn ? cN.uvicorn.label.replace('uvicorn ', '') : '';
     const bad = [...c1.runs, ...cN.runs].filter((x) => x.problems.length > 0).map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);

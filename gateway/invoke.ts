@@ -19,6 +19,7 @@ import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
+import { streamBody, wholeResult } from './streamed.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export interface InvokeDeps {
@@ -176,7 +177,8 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   } else {
     const event = wireEvent(name, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
-    done = finish(deps, origin, fn, runId, startedAt, await deps.pool.invoke(fn, event, opts), true);
+    // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
+    done = finish(deps, origin, fn, runId, startedAt, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
   }
   const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
@@ -296,7 +298,31 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     response!.headers.push(...headers);
   }
   const out = response!;
+  if (result.after !== undefined) {
+    if (error === null) {
+      // The response went out before the call's end: the record waits for that end.
+      if (result.body !== undefined) out.stream = streamBody(result.body);
+      void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
+        end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
+      return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+    }
+    result.body?.cancel(); // its head was refused (FUNCTION_BAD_RESPONSE): the app's stream is cancelled
+  }
+  recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null);
+  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+}
 
+/** What the end of a call that responded early changes in its record. */
+interface LateEnd {
+  handlerMs: number;
+  logs: RunRecord['logs'];
+  bytes: number;
+}
+
+/** The run record and the metrics of a call, at its end; `late` when it responded before it ended. */
+function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
+  invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null): void {
+  const totalMs = performance.now() - origin.arrivedAt;
   deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000);
   const run: RunRecord = {
     runId,
@@ -307,26 +333,26 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     cold: result.cold,
     start: invoked ? result.start : null,
     initMs: result.initMs,
-    handlerMs: result.handlerMs,
+    handlerMs: late === null ? result.handlerMs : late.handlerMs,
     queuedMs: result.queuedMs,
     durationMs: totalMs,
     status: error ? 'failed' : 'succeeded',
-    httpStatus: out.status,
+    httpStatus,
     errorCode: error?.code ?? null,
     errorClass: error?.class ?? null,
     error: error ? runError(error) : null,
-    logs: result.logs,
+    logs: late === null ? result.logs : late.logs,
     startedAt,
     clientAborted: origin.signal?.aborted ?? false,
   };
+  if (late !== null) run.responseBytes = late.bytes;
   deps.runs.push(run);
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({
       function: fn.name, version: fn.version, runId, attempt: origin.attempt, status: run.status, errorCode: run.errorCode,
-      httpStatus: run.httpStatus, durationMs: totalMs, lines: result.logs.length,
+      httpStatus: run.httpStatus, durationMs: totalMs, lines: run.logs.length,
     });
   }
-  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
 }
 
 /**

@@ -20,10 +20,12 @@
  *     socket right after the callback returns (invalid Content-Length, a coding other than chunked)
  *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
  *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
- *  9. A streamed response (`OutgoingResponse.stream`, Server-Sent Events) writes each chunk with
- *     `write` inside `cork`; after a write returns false (backed up) nothing more is written until
- *     `onWritable`, so a slow client holds at most one chunk. It does not count as in flight (a
- *     graceful stop waits for calls, not for tails) and `closeAll` ends it before closing sockets.
+ *  9. A streamed response (`OutgoingResponse.stream`: Server-Sent Events, a function's streamed
+ *     body) writes each chunk with `write` inside `cork`; after a write returns false (backed up)
+ *     nothing more is written until `onWritable`, so a slow client holds at most one chunk. A tail
+ *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
+ *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and
+ *     `closeAll` drops its connection (`abort`: never a truncated body that looks complete).
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -320,9 +322,11 @@ class Exchange implements IncomingRequest {
   /** Rule 9: the head now, then chunks as the stream writes them; not in flight from here on. */
   private startStream(out: OutgoingResponse, stream: ResponseStream): void {
     const res = this.res;
-    const writer = new StreamWriter(res, () => {
+    const holdsCall = stream.holdsCall === true;
+    const writer = new StreamWriter(res, holdsCall, () => {
       this.stream = null;
       this.onStream(false);
+      if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
     });
     this.stream = writer;
     this.onStream(true);
@@ -338,8 +342,8 @@ class Exchange implements IncomingRequest {
         writer.end();
       }
     });
-    // A graceful stop waits for calls, not for tails: the stream stops counting as in flight now.
-    this.finish();
+    // A graceful stop waits for calls, not for tails: a tail stops counting as in flight now.
+    if (!holdsCall) this.finish();
   }
 
   private finish(): void {
@@ -389,9 +393,9 @@ class StreamWriter implements StreamSink {
   private readonly controller = new AbortController();
   readonly closed = this.controller.signal;
 
-  constructor(private readonly res: HttpResponse, private readonly onClose: () => void) {}
+  constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly onClose: () => void) {}
 
-  write(chunk: string): boolean {
+  write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
     let ok = false;
     this.res.cork(() => {
@@ -424,6 +428,13 @@ class StreamWriter implements StreamSink {
     if (!this.open) return;
     this.res.cork(() => this.res.end());
     this.close();
+  }
+
+  /** Drops the connection (a body that will never be complete); onAborted then fires and closes this. */
+  abort(): void {
+    if (!this.open) return;
+    this.close();
+    this.res.close();
   }
 
   /** The client went away: `res` is freed memory from now on. */
@@ -544,7 +555,11 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
           // Streams end cleanly first (their last chunks are written), then every socket closes.
-          for (const exchange of [...streams]) exchange.stream?.end();
+          // A call's body still open is cut instead: ending it would pass a truncated body for whole.
+          for (const exchange of [...streams]) {
+            if (exchange.stream?.holdsCall === true) exchange.stream.abort();
+            else exchange.stream?.end();
+          }
           // `close` exists on the native App (closes every socket) but is missing from the typings.
           (app as TemplatedApp & { close?: () => void }).close?.();
         },

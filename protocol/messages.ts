@@ -5,8 +5,14 @@
  * runtime/fp_runtime/main.py.
  */
 
-/** 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`.
+ * 3: a response may go out before its call ends (`response`, `chunk`, `end`; the host's `ack` and `cancel`).
+ */
+export const PROTOCOL_VERSION = 3;
+
+/** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
+export const STREAM_WINDOW_BYTES = 256 * 1024;
 
 /** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
 export const ErrorClass = {
@@ -138,7 +144,11 @@ export type HostMessage =
   | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec }
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
   | { t: 'health'; id: number }
-  | { t: 'shutdown'; id: number };
+  | { t: 'shutdown'; id: number }
+  /** The client's connection took `bytes` more of call `id`'s streamed body: the runtime may send as many more. */
+  | { t: 'ack'; id: number; bytes: number }
+  /** The client of call `id` went away: its app's `receive` returns `http.disconnect`, its `send` raises. */
+  | { t: 'cancel'; id: number };
 
 // runtime -> host
 export type RuntimeMessage =
@@ -149,4 +159,13 @@ export type RuntimeMessage =
   | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean; handlerMs?: number }
   /** Lines of the call `id`, still running, not sent before; its reply carries only the lines after them. */
   | { t: 'logs'; id: number; logs: LogLine[] }
-  | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number };
+  | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number }
+  /**
+   * The response of call `id`, still running: its head and first bytes. `more`: `chunk`s follow; else the
+   * response is complete (the app goes on: background tasks). The call ends with `end` or `error`.
+   */
+  | { t: 'response'; id: number; response: WireResponse; more: boolean }
+  /** The next bytes of a streamed response; `more: false` ends the body. */
+  | { t: 'chunk'; id: number; body: Uint8Array; more: boolean }
+  /** A call that sent `response` ended without an error. */
+  | { t: 'end'; id: number; logs: LogLine[]; handlerMs: number };

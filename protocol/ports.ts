@@ -104,11 +104,19 @@ export interface ResponseStream {
   start(sink: StreamSink): void;
   /** Called instead of `start` when the server will not stream it (a HEAD request, the client already gone). */
   cancel?(): void;
+  /**
+   * The body of a call (a function's streamed response): it counts as in flight until it ends, so
+   * a graceful stop waits for it, and the server drops its connection (never ends it as if
+   * complete) when it closes everything.
+   */
+  holdsCall?: boolean;
 }
 
 export interface StreamSink {
   /** Sends `chunk`; false when the connection is backed up (the chunk is kept): wait for `onDrain`. */
-  write(chunk: string): boolean;
+  write(chunk: string | Uint8Array): boolean;
+  /** Drops the connection: the body will never be complete, the client must not take it for whole (idempotent). */
+  abort(): void;
   /** `cb` runs once, when the connection can take more after a `write` returned false. */
   onDrain(cb: () => void): void;
   /** Ends the response (idempotent). */

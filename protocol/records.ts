@@ -56,6 +56,11 @@ export interface RunRecord {
   startedAt: number;
   /** The client went away before the response was sent. */
   clientAborted?: boolean;
+  /**
+   * Body bytes of a response sent before its call ended (a streamed body, or one followed by
+   * background tasks); `durationMs` and `handlerMs` then run to the call's end. Absent otherwise.
+   */
+  responseBytes?: number;
 }
 
 /** A run without its logs: what lists return. */

@@ -249,6 +249,8 @@ export const runSummaryView = z.strictObject({
   error: runError.nullable(),
   startedAt: time,
   clientAborted: z.boolean().optional(),
+  /** Body bytes of a response sent before its call ended (streamed, or followed by background tasks). */
+  responseBytes: count.optional(),
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });

@@ -335,13 +335,37 @@ export class RuntimeHandle {
       ...context,
     };
     const id = this.id();
-    const reply = await this.request({ t: 'invoke', id, event: ev, context: ctx }, timeoutMs);
+    let reply = await this.request({ t: 'invoke', id, event: ev, context: ctx }, timeoutMs);
+    if (reply.t === 'response') reply = await this.gather(reply, timeoutMs);
     if (reply.t !== 'result' && reply.t !== 'error') {
       throw new Error(`unexpected reply to invoke: ${JSON.stringify(reply)}`);
     }
     // Batches are written before the reply, so all of them are in by now.
     const batches = this.batches(id);
     return { ...reply, logs: [...batches.flat(), ...reply.logs], batches, tail: reply.logs };
+  }
+
+  /**
+   * A response sent before its call ended (protocol v3): its chunks (each acknowledged, so the
+   * window never stalls it) and the call's end, as one `result` (or the `error` that ended it).
+   */
+  private async gather(first: Extract<RuntimeMessage, { t: 'response' }>, timeoutMs: number): Promise<RuntimeMessage> {
+    const id = first.id;
+    const pieces: Uint8Array[] = [first.response.body];
+    this.send({ t: 'ack', id, bytes: first.response.body.byteLength });
+    let more = first.more;
+    for (;;) {
+      const next = await this.reply(id, timeoutMs);
+      if (next.t === 'chunk' && more) {
+        pieces.push(next.body);
+        more = next.more;
+        this.send({ t: 'ack', id, bytes: next.body.byteLength });
+        continue;
+      }
+      if (next.t === 'error') return next;
+      if (next.t !== 'end' || more) throw new Error(`unexpected message in a streamed response: ${JSON.stringify(next)}`);
+      return { t: 'result', id, response: { ...first.response, body: Buffer.concat(pieces) }, logs: next.logs, handlerMs: next.handlerMs };
+    }
   }
 
   /** Like invoke, but throws unless the reply is a `result`. */
