@@ -152,7 +152,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
     },
   });
-  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
+  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
   const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
   retention.start();

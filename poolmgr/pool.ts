@@ -53,6 +53,8 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /** Scale-to-zero events by function name since start: the reaper stopped a version's last idle instance. */
+  private readonly scaledToZero: Record<string, number> = {};
 
   /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
   constructor(config: PoolConfig, host?: RuntimeHost) {
@@ -121,7 +123,7 @@ export class PoolManager implements InstanceOwner {
   stats(): PoolStats {
     const out: PoolStats = {
       generic: this.generic.available, spawning: this.generic.spawning,
-      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {},
+      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {}, scaledToZero: { ...this.scaledToZero },
     };
     for (const group of this.groups.values()) {
       const s = group.stats();
@@ -328,11 +330,13 @@ export class PoolManager implements InstanceOwner {
     for (const group of this.groups.values()) {
       const keep = group.retired ? 0 : group.limits.minWarm;
       const list = group.instances;
+      const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
       for (let i = list.length - 1; i >= 0 && list.length > keep; i--) {
         const inst = list[i]!;
         if (inst.state === 'ready' && inst.inflight === 0 && now - inst.lastUsed >= this.config.idleTimeoutMs) inst.retire();
       }
+      if (before > 0 && list.length === 0 && !group.retired) this.scaledToZero[group.fn.name] = (this.scaledToZero[group.fn.name] ?? 0) + 1;
       if (list.length === 0 && group.queue.length === 0) {
         group.removed = true;
         this.groups.delete(group.key);

@@ -188,8 +188,11 @@ export interface PoolDrain {
   drain(name: string, keepVersion?: string): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
-  /** Instances per `name@version` (for the warm counts in usage). */
-  stats(): { functions: Record<string, { name: string; warm: number; busy: number }> };
+  /**
+   * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
+   * function name since the pool started (monotonic; the cold-start view counts them).
+   */
+  stats(): { functions: Record<string, { name: string; warm: number; busy: number }>; scaledToZero?: Record<string, number> };
 }
 
 /** The gateway's in-process invoke (the control plane's test invoke and async attempts call it). */

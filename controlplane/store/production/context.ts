@@ -9,7 +9,7 @@ import type { LogLine, RunSummary } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
-import type { DeployEntry, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TokenKind } from '../types.js';
+import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind } from '../types.js';
 import { upgradeToV2 } from './upgrade.js';
 
 /**
@@ -137,6 +137,25 @@ export interface UsageRollupDoc {
   sumMs: number;
   /** Counts per latency bucket (controlplane/store/metrics/histogram.ts). */
   latency: number[];
+  /** The cold runs' latency and init-time buckets, and scale-to-zero events; absent in documents written before them. */
+  coldLatency?: number[];
+  init?: number[];
+  scaleToZero?: number;
+}
+
+/** The console's draft of a function (./workbench.ts); `_id` the function name. */
+export interface DraftDoc extends DraftRecord {
+  _id: string;
+  /** The `base` of the function's revision chain it belongs to. */
+  fnBase: number;
+}
+
+/** A saved test request (./workbench.ts); `_id` `<function>/<name>`. */
+export interface TestCaseDoc extends Omit<TestCase, 'request'> {
+  _id: string;
+  fnBase: number;
+  /** JSON text. */
+  request: string;
 }
 
 export interface MetaDoc {
@@ -156,6 +175,8 @@ export interface Collections {
   chunks: Collection<ChunkDoc>;
   meta: Collection<MetaDoc>;
   usageRollups: Collection<UsageRollupDoc>;
+  drafts: Collection<DraftDoc>;
+  testCases: Collection<TestCaseDoc>;
 }
 
 export interface MongoContext {
@@ -182,6 +203,8 @@ export function collections(db: Db): Collections {
     chunks: db.collection<ChunkDoc>('blob_chunks'),
     meta: db.collection<MetaDoc>('meta'),
     usageRollups: db.collection<UsageRollupDoc>('usage_rollups'),
+    drafts: db.collection<DraftDoc>('drafts'),
+    testCases: db.collection<TestCaseDoc>('test_cases'),
   };
 }
 
@@ -220,6 +243,7 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
     col.usageRollups.createIndex({ function: 1, hour: 1 }, { name: 'by_function_hour' }),
     col.usageRollups.createIndex({ hour: 1 }, { name: 'by_hour' }),
+    col.testCases.createIndex({ function: 1 }, { name: 'by_function' }),
   ]);
   let ttl = true;
   try {

@@ -17,6 +17,7 @@ import { mongoTokenStore } from './tokens.js';
 import { unavailableAsStoreError } from './unavailable.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
+import { mongoDraftStore, mongoTestCaseStore } from './workbench.js';
 
 export { RedisHotMetrics, type RedisHotMetricsOptions } from './redis-metrics.js';
 export { connectRedis, connectRedisSubscriber, openRedis, redisReady, REDIS_CLIENT_OPTIONS } from './redis-client.js';
@@ -83,6 +84,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       runs: guard(mongoRunStore(ctx)),
       tokens: guard(mongoTokenStore(ctx)),
       keys: guard(mongoSecretKeys(ctx)),
+      drafts: guard(mongoDraftStore(ctx)),
+      testCases: guard(mongoTestCaseStore(ctx)),
       usageHistory: guard(mongoUsageHistory(ctx)),
       blobs: guard(blobs),
       async close() {
