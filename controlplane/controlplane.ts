@@ -14,6 +14,7 @@ import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js'
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
+import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
@@ -65,6 +66,11 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
+  /**
+   * The runtime's Python and runtime/validate.py, for `POST /api/v1/validate` (docs/api.md,
+   * "Validation"); none: that route answers VALIDATION_UNAVAILABLE.
+   */
+  codeCheck?: CodeCheckSettings;
   /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
   async?: {
     queue: Queue;
@@ -200,6 +206,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     code,
     bundles,
     locks: new KeyedLock(),
+    codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,
     warm,

@@ -2,6 +2,7 @@
  * The pool both modes of the platform run (platform/start.ts, platform/directory.ts): its options
  * from the platform's configuration, started with the sandbox's failure explained.
  */
+import { dirname, join } from 'node:path';
 import { defaultPoolConfig, PoolManager, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
@@ -65,4 +66,10 @@ export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
 /** A URL a local client can call: a wildcard bind address becomes loopback. */
 export function reachable(url: string): string {
   return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+}
+
+/** The runtime's interpreter and runtime/validate.py, for the API's code check (same Python as the functions). */
+export function codeCheckSettings(config: PlatformConfig): { python: string; script: string } {
+  const defaults = defaultPoolConfig(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {});
+  return { python: defaults.pythonPath, script: join(dirname(defaults.runtimeEntry), 'validate.py') };
 }

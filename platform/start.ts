@@ -21,7 +21,7 @@ import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
 import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
-import { reachable, startPool } from './pool.js';
+import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 
 export interface StartOptions extends PlatformOptions {
@@ -127,6 +127,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
+      codeCheck: codeCheckSettings(config),
       log,
       async: {
         queue: adapters.queue,

@@ -126,6 +126,12 @@ export const ERRORS = {
   FILES_EXIST: { status: 409, component: 'cli', title: 'init would overwrite files that exist; nothing was written.' },
   PYTHON_UNAVAILABLE: { status: 500, component: 'cli', title: 'The CLI found no Python interpreter for its local checks.' },
   PYTHON_PREFLIGHT_FAILED: { status: 500, component: 'cli', title: "The CLI's local Python check failed to run." },
+  DRAFT_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no saved draft.' },
+  TEST_CASE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no test case with this name.' },
+  TEST_CASE_LIMIT: { status: 409, component: 'controlplane', title: 'The function has as many saved test cases as allowed.' },
+  VERSION_FILE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The version has no file at this path.' },
+  VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.' },
+  VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long)." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -10,3 +10,4 @@ export * from './file-names.js';
 export * from './ports.js';
 export * from './metric-labels.js';
 export * from './redis-keys.js';
+export * from './code-checks.js';

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ERRORS, type ErrorCode } from '../../protocol/index.js';
 import * as answers from './answers.js';
+import * as consoleAnswers from './answers-console.js';
 import { templateParams, type Operation, type Route } from './router.js';
 import { pathParams } from './schemas.js';
 
@@ -49,6 +50,16 @@ const COMPONENTS: Record<string, z.ZodType> = {
   ReplayAnswer: answers.replayAnswer,
   TestInvokeAnswer: answers.testInvokeAnswer,
   JsonDocument: answers.jsonDocument,
+  UsageSeries: consoleAnswers.usageSeriesAnswer,
+  UsagePoint: consoleAnswers.usagePoint,
+  ColdStarts: consoleAnswers.coldStartsAnswer,
+  DraftAnswer: consoleAnswers.draftAnswer,
+  TestCase: consoleAnswers.testCaseView,
+  TestCaseAnswer: consoleAnswers.testCaseAnswer,
+  TestCaseList: consoleAnswers.testCaseList,
+  VersionFile: consoleAnswers.versionFileAnswer,
+  CodeProblem: consoleAnswers.codeProblem,
+  Validation: consoleAnswers.validationAnswer,
 };
 
 const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
@@ -57,6 +68,7 @@ const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
   sha256: 'The content hash: 64 lower-case hex digits.',
   runId: 'A run id.',
   triggerId: "A webhook trigger id of the function's active version.",
+  testCase: "A saved test case's name (letters, digits, space, `_`, `.`, `-`; percent-encoded).",
 };
 
 /** The registry codes a bad or unknown path parameter answers with. */
@@ -67,6 +79,7 @@ const PARAM_ERRORS: Record<keyof typeof pathParams, readonly ErrorCode[]> = {
   sha256: ['INVALID_FIELD'],
   runId: ['INVALID_FIELD'],
   triggerId: [],
+  testCase: ['INVALID_FIELD'],
 };
 
 /** What any request may get before its handler runs: the gateway's HTTP checks and the body limit. */

@@ -12,7 +12,9 @@ import { jsonDocument } from './answers.js';
 import { openApiText } from './openapi.js';
 import { operation, type Route } from './router.js';
 import * as runs from './runs.js';
+import * as series from './series.js';
 import * as usage from './usage.js';
+import * as workbench from './workbench.js';
 
 /** `GET /openapi.json`: this table as an OpenAPI 3.1 document; public (it is in the repository too). */
 const openApi = operation(
@@ -33,12 +35,19 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
   { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/versions/{version}/file', methods: { GET: workbench.getVersionFile } },
+  { template: '/functions/{name}/draft', methods: { GET: workbench.getDraft, PUT: workbench.putDraft, DELETE: workbench.deleteDraft } },
+  { template: '/functions/{name}/test-cases', methods: { GET: workbench.listTestCases } },
+  { template: '/functions/{name}/test-cases/{testCase}', methods: { PUT: workbench.putTestCase, DELETE: workbench.deleteTestCase } },
   { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
   { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
   { template: '/functions/{name}/pause', methods: { POST: deploys.pauseRoute } },
   { template: '/functions/{name}/resume', methods: { POST: deploys.resumeRoute } },
   { template: '/functions/{name}/deploys', methods: { GET: deploys.listDeploys } },
   { template: '/functions/{name}/usage', methods: { GET: usage.usage } },
+  { template: '/functions/{name}/usage/series', methods: { GET: series.usageSeries } },
+  { template: '/coldstarts', methods: { GET: series.coldStarts } },
+  { template: '/validate', methods: { POST: workbench.validateCode } },
   {
     template: '/functions/{name}/invoke',
     methods: { POST: runs.testInvoke },

@@ -220,6 +220,8 @@ export const pathParams = {
   runId: z.string().regex(RUN_ID),
   /** Any segment: an id no webhook trigger of the active version has is 404 TRIGGER_NOT_FOUND. */
   triggerId: z.string().min(1),
+  /** A test case's name (percent-encoded in the path: spaces allowed). */
+  testCase: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/),
 } as const satisfies Record<string, z.ZodType>;
 
 export const pageQuery = z.strictObject({

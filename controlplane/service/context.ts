@@ -10,6 +10,7 @@ import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
+import type { CodeChecker } from './code-check.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
@@ -39,6 +40,8 @@ export interface ServiceContext {
   readonly code: CodeDirs;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
+  /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
+  readonly codeCheck: CodeChecker | null;
   readonly runs: RecordingRunSink;
   /** Live counters and state (Redis in production, memory embedded): usage, paused, warm. */
   readonly metrics: HotMetrics;

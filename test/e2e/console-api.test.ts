@@ -1,0 +1,116 @@
+/**
+ * The API operations the console is built on, as any client sees them (docs/api.md: "Series and
+ * cold starts", "Drafts and test cases", "Validation"): the code check finds each problem at its
+ * file and line, as `fastapi-platform validate` does; series and the cold-start view hold real
+ * cold and warm calls, init times and a scale-to-zero; drafts and test cases round-trip and go
+ * with their function.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createFunction, deployed, errorOf, fnName, py, sleep, usePlatform } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 1, idleTimeoutMs: 1000, warmReportIntervalMs: 200 });
+
+const GOOD = py('def handler(event, context):', '    print("hi")', '    return {"ok": True}');
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}: ${JSON.stringify(value).slice(0, 500)}`);
+    await sleep(100);
+  }
+}
+
+describe('POST /validate: the checks of `fastapi-platform validate`, each problem at its line', () => {
+  it('reports a syntax error, a manifest problem and a wrong handler signature where they are', async () => {
+    const name = fnName('check');
+    const res = await h.api.call('POST', '/validate', {
+      files: [
+        { path: 'main.py', content: py('def handler(event, context):', '    x = (1,', '    return x') },
+        { path: 'lib/other.py', content: py('def handler(event):', '    return 1') },
+        { path: 'platform.yaml', content: `kind: function\nname: ${name}\nlimits:\n  timeout: 30\n` },
+      ],
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.ok, false);
+    const syntax = res.body.problems.find((p: { kind: string }) => p.kind === 'syntax');
+    assert.deepEqual([syntax.file, syntax.line], ['main.py', 2]);
+    const manifest = res.body.problems.find((p: { kind: string }) => p.kind === 'manifest');
+    assert.deepEqual([manifest.file, manifest.line, manifest.path], ['platform.yaml', 4, 'limits.timeout']);
+    assert.deepEqual(res.body.manifest, { kind: 'function', name, limits: { timeout: 30 } });
+
+    const arity = await h.api.call('POST', '/validate', { files: [{ path: 'app.py', content: py('def main(event):', '    return 1') }], entrypoint: 'app:main' });
+    assert.equal(arity.body.ok, false);
+    assert.deepEqual(arity.body.problems.map((p: { kind: string; file: string; line: number }) => [p.kind, p.file, p.line]), [['entrypoint', 'app.py', 1]]);
+
+    const ok = await h.api.call('POST', '/validate', { files: [{ path: 'main.py', content: GOOD }, { path: 'platform.yaml', content: `kind: function\nname: ${name}\n` }] });
+    assert.equal(ok.body.ok, true, JSON.stringify(ok.body.problems));
+    assert.deepEqual([ok.body.entrypoint.value, ok.body.entrypoint.file, ok.body.entrypoint.kind], ['main:handler', 'main.py', 'handler']);
+    assert.match(ok.body.python.version, /^3\./);
+  });
+
+  it('never runs the code it checks, and refuses paths an upload would refuse', async () => {
+    const marker = `/tmp/fp-validate-ran-${fnName('m')}`;
+    const res = await h.api.call('POST', '/validate', { files: [{ path: 'main.py', content: py(`open(${JSON.stringify(marker)}, "w").write("ran")`, 'def handler(event, context):', '    return 1') }] });
+    assert.equal(res.body.ok, true);
+    await assert.rejects(import('node:fs/promises').then((fs) => fs.access(marker)));
+    const escape = await h.api.call('POST', '/validate', { files: [{ path: '../../etc/x.py', content: '' }] });
+    assert.deepEqual([escape.status, errorOf(escape).code], [400, 'BUNDLE_PATH_INVALID']);
+  });
+});
+
+describe('usage series and the cold-start view', () => {
+  it('hold the cold and the warm calls, init time, warm instances and a scale to zero', async () => {
+    const name = fnName('cold');
+    await deployed(h.api, name, { 'main.py': GOOD });
+    for (let i = 0; i < 3; i++) assert.equal((await h.api.call('POST', `/functions/${name}/invoke`, {})).body.status, 200);
+
+    const usage = await until('the usage to count 3 calls', () => h.api.call('GET', `/functions/${name}/usage?window=1h`), (r) => r.body.invocations === 3);
+    assert.equal(usage.body.coldStarts, 1);
+    assert.ok(usage.body.coldP50Ms > 0 && usage.body.warmP50Ms > 0 && usage.body.initP50Ms > 0);
+
+    const series = await h.api.call('GET', `/functions/${name}/usage/series?window=1h`);
+    assert.deepEqual([series.status, series.body.points.length, series.body.stepMs], [200, 60, 60_000]);
+    const total = series.body.points.reduce((n: number, p: { invocations: number }) => n + p.invocations, 0);
+    assert.equal(total, 3);
+    const withCold = series.body.points.find((p: { coldStarts: number }) => p.coldStarts > 0);
+    assert.ok(withCold.coldP50Ms > 0 && withCold.initP50Ms > 0);
+
+    const view = await h.api.call('GET', '/coldstarts?window=1h');
+    const row = view.body.functions.find((f: { function: string }) => f.function === name);
+    assert.deepEqual([row.invocations, row.coldStarts, row.state], [3, 1, 'warm']);
+    assert.ok(row.warmInstances >= 1 && row.coldPenaltyMs !== null && row.lastColdAt !== null);
+    assert.ok(view.body.summary.coldStarts >= 1 && view.body.summary.functions >= 1);
+
+    // Idle for longer than idleTimeoutMs: the instance is stopped, and that is a scale-to-zero event.
+    const after = await until('a scale-to-zero event', () => h.api.call('GET', '/coldstarts?window=1h'), (r) => (r.body.functions.find((f: { function: string }) => f.function === name)?.scaleToZero ?? 0) >= 1);
+    const stopped = after.body.functions.find((f: { function: string }) => f.function === name);
+    assert.deepEqual([stopped.warmInstances, stopped.state], [0, 'cold']);
+    assert.ok(after.body.points.some((p: { scaleToZero: number }) => p.scaleToZero > 0));
+  });
+});
+
+describe('drafts and test cases over the API', () => {
+  it('round-trip, and go with their function', async () => {
+    const name = fnName('draft');
+    await deployed(h.api, name, { 'main.py': GOOD });
+    assert.equal(errorOf(await h.api.call('GET', `/functions/${name}/draft`)).code, 'DRAFT_NOT_FOUND');
+    const saved = await h.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [{ path: './main.py', content: 'x = 1\n' }], removed: [] });
+    assert.equal(saved.status, 200);
+    assert.deepEqual([saved.body.draft.files, saved.body.draft.revision, saved.body.draft.updatedBy], [[{ path: 'main.py', content: 'x = 1\n' }], 1, 'admin']);
+    const file = await h.api.call('GET', `/functions/${name}/versions/1/file?path=main.py`);
+    assert.deepEqual([file.body.encoding, file.body.content], ['utf-8', GOOD]);
+
+    const put = await h.api.call('PUT', `/functions/${name}/test-cases/hello%20world`, { mode: 'async', request: { method: 'POST', body: { a: '<img src=x>' } } });
+    assert.deepEqual([put.status, put.body.testCase.name, put.body.testCase.mode], [200, 'hello world', 'async']);
+    const list = await h.api.call('GET', `/functions/${name}/test-cases`);
+    assert.deepEqual(list.body.items.map((c: { name: string; request: unknown }) => [c.name, c.request]), [['hello world', { method: 'POST', body: { a: '<img src=x>' } }]]);
+
+    assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
+    await createFunction(h.api, name);
+    assert.equal(errorOf(await h.api.call('GET', `/functions/${name}/draft`)).code, 'DRAFT_NOT_FOUND');
+    assert.deepEqual((await h.api.call('GET', `/functions/${name}/test-cases`)).body.items, []);
+  });
+});
