@@ -139,3 +139,25 @@ export const validationAnswer = z.strictObject({
   /** The Python that checked the code (the runtime's), and how many modules it compiled. */
   python: z.strictObject({ version: z.string(), checked: count }),
 });
+
+export const triggerList = z.strictObject({
+  items: z.array(
+    z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('http'), invokeUrl: z.string(), asyncUrl: z.string().optional(), auth: z.enum(['public', 'token']), invocation: z.enum(['sync', 'async', 'both']) }),
+      z.strictObject({
+        type: z.literal('webhook'), id: z.string(), style: z.enum(['github', 'stripe']), sync: z.boolean(), url: z.string(),
+        /** While a rotation's grace lasts: until when the previous secret is still accepted. */
+        previousSecretValidUntil: time.nullable(),
+      }),
+      z.strictObject({
+        type: z.literal('cron'), id: z.string(), schedule: z.string(), timezone: z.string(),
+        /** Fires only while the function is deployed and not paused. */
+        active: z.boolean(),
+        /** The next fire times, Unix ms. */
+        nextFires: z.array(time),
+      }),
+    ]),
+  ),
+});
+
+export const asyncAccepted = z.strictObject({ runId: z.string(), statusUrl: z.string() });

@@ -60,6 +60,8 @@ const COMPONENTS: Record<string, z.ZodType> = {
   VersionFile: consoleAnswers.versionFileAnswer,
   CodeProblem: consoleAnswers.codeProblem,
   Validation: consoleAnswers.validationAnswer,
+  TriggerList: consoleAnswers.triggerList,
+  AsyncAccepted: consoleAnswers.asyncAccepted,
 };
 
 const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {

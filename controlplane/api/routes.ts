@@ -54,6 +54,12 @@ export const ROUTES: readonly Route[] = [
     // The payload in base64 (bodyBase64), plus room for the rest of the request.
     bodyLimit: (s) => Math.ceil(s.syncPayloadBytes / 3) * 4 + 64 * 1024,
   },
+  {
+    template: '/functions/{name}/invoke/async',
+    methods: { POST: runs.testInvokeAsync },
+    bodyLimit: (s) => Math.ceil(s.asyncPayloadBytes / 3) * 4 + 64 * 1024,
+  },
+  { template: '/functions/{name}/triggers', methods: { GET: hooks.listTriggers } },
   { template: '/functions/{name}/tokens/rotate', methods: { POST: functions.rotateToken } },
   { template: '/functions/{name}/triggers/{triggerId}/secret/rotate', methods: { POST: hooks.rotateSecret } },
   { template: '/blobs/missing', methods: { POST: code.blobsMissing } },

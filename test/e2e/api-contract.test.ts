@@ -158,6 +158,13 @@ describe('every answer is the declared one', () => {
     await call('POST', `/runs/${replay.body.runId}/cancel`);
     await call('POST', '/runs/no-such-run/replay');
 
+    // Triggers, and a test invoke queued as an async run.
+    const triggers = await call('GET', `/functions/${LIVE}/triggers`);
+    assert.deepEqual(triggers.body.items.map((t: { type: string }) => t.type), ['http', 'webhook']);
+    const queued = await call('POST', `/functions/${LIVE}/invoke/async`, { path: '/q', body: { a: 1 } });
+    await settled(queued.body.runId);
+    await call('POST', `/functions/${fnName('nope')}/invoke/async`, {});
+
     // Series and cold starts, every window.
     for (const window of ['1h', '24h', '7d', '30d']) {
       const series = await call('GET', `/functions/${LIVE}/usage/series?window=${window}`);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createFunction, deployed, errorOf, fnName, py, sleep, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, deployed, errorOf, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1, idleTimeoutMs: 1000, warmReportIntervalMs: 200 });
 
@@ -89,6 +89,29 @@ describe('usage series and the cold-start view', () => {
     const stopped = after.body.functions.find((f: { function: string }) => f.function === name);
     assert.deepEqual([stopped.warmInstances, stopped.state], [0, 'cold']);
     assert.ok(after.body.points.some((p: { scaleToZero: number }) => p.scaleToZero > 0));
+  });
+});
+
+describe('triggers and the async test invoke', () => {
+  it('lists HTTP, webhook and cron triggers with URLs and next fire times, and queues an async run', async () => {
+    const name = fnName('trig');
+    const manifest = { kind: 'function', name, triggers: [{ type: 'webhook', id: 'gh' }, { type: 'cron', id: 'nightly', schedule: '0 0 3 * * *', timezone: 'Europe/Berlin' }] };
+    await createFunction(h.api, name, { invocation: 'both' });
+    await upload(h.api, name, { 'main.py': GOOD }, { manifest });
+    await deploy(h.api, name);
+    const res = await h.api.call('GET', `/functions/${name}/triggers`);
+    assert.equal(res.status, 200);
+    const [http, hook, cron] = res.body.items;
+    assert.equal(http.invokeUrl, `${h.url}/fn/${name}/`);
+    assert.deepEqual([hook.type, hook.id, hook.style, hook.url], ['webhook', 'gh', 'github', `${h.url}/hooks/${name}/gh`]);
+    assert.deepEqual([cron.type, cron.id, cron.timezone, cron.nextFires.length], ['cron', 'nightly', 'Europe/Berlin', 5]);
+    assert.ok(cron.nextFires.every((t: number, i: number) => t > Date.now() && (i === 0 || t > cron.nextFires[i - 1])));
+    assert.equal(new Date(cron.nextFires[0]).toLocaleString('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' }), '03:00');
+
+    const queued = await h.api.call('POST', `/functions/${name}/invoke/async`, { method: 'POST', path: '/x', body: { n: 1 } });
+    assert.equal(queued.status, 202);
+    const run = await until('the async run to finish', () => h.api.call('GET', `/runs/${queued.body.runId}`), (r) => r.body.run?.state === 'succeeded');
+    assert.equal(run.body.run.trigger, 'async');
   });
 });
 
