@@ -8,6 +8,7 @@
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
  *   /api/…                 the mounted API (the control plane), when there is one
+ *   /console, /console/…   the web console's files (./static-site.ts), when built
  */
 import { FUNCTION_NAME } from '../protocol/index.js';
 
@@ -21,6 +22,7 @@ export type Route =
   | { kind: 'readyz' }
   | { kind: 'metrics' }
   | { kind: 'api' }
+  | { kind: 'console' }
   | { kind: 'unknown' };
 
 const FN_PREFIX = '/fn/';
@@ -44,6 +46,7 @@ export function route(url: string): Route {
     return { kind: 'hook', name, triggerId };
   }
   if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };
+  if (url === '/console' || url.startsWith('/console/')) return { kind: 'console' };
   switch (url) {
     case '/healthz':
       return { kind: 'healthz' };

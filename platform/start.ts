@@ -16,13 +16,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
-import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { fileURLToPath } from 'node:url';
+import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
 import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
+
+/** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
+const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
 
 export interface StartOptions extends PlatformOptions {
   /** Operator messages (store or worker failures); default stderr. */
@@ -149,6 +153,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runSink: controlPlane.runSink,
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
+      // The web console, built next to this file by scripts/build-console.ts (dist/console).
+      console: await loadStaticSite(CONSOLE_DIR),
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
