@@ -43,7 +43,7 @@ export function drawChart(el: HTMLElement, spec: ChartSpec): { resize: (width: n
         spanGaps: !s.bars,
         ...(s.bars ? { fill: `${s.color}66`, paths: bars } : {}),
         ...(s.dash ? { dash: [4, 4] } : {}),
-        points: { show: false },
+        ...(s.bars ? { points: { show: false } } : { points: { size: 5 } }),
       })),
     ],
   };

@@ -14,7 +14,7 @@ export function ContractCard({ contract, asyncUrl }: { contract: Contract; async
     ['Instances', `${contract.minWarm} warm when idle, up to ${contract.maxInstances}`],
     ['Waiting calls', String(contract.maxQueue)],
     ['Payload (sync / async)', `${bytes(contract.syncPayloadBytes)} / ${bytes(contract.asyncPayloadBytes)}`],
-    ['Retries (async)', `${contract.retry.maxAttempts} attempts, backoff ${ms(contract.retry.backoffBaseMs)}–${ms(contract.retry.backoffMaxMs)}, given up after ${duration(contract.retry.maxEventAgeMs)}`],
+    ['Retries (async)', `${contract.retry.maxAttempts} attempt${contract.retry.maxAttempts === 1 ? '' : 's'}, backoff ${ms(contract.retry.backoffBaseMs)}–${ms(contract.retry.backoffMaxMs)}, given up after ${duration(contract.retry.maxEventAgeMs)}`],
     ['Run and log retention', duration(contract.runRetentionMs)],
   ];
   return (

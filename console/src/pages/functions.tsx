@@ -90,7 +90,7 @@ export function FunctionList(): JSX.Element {
         </div>
       ) : (
         <div class="table-wrap">
-          <table class="list" aria-label="Functions">
+          <table class="list cards" aria-label="Functions">
             <thead>
               <tr>
                 {COLUMNS.map(([key, label]) => (
