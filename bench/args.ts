@@ -1,8 +1,11 @@
 /** Command-line flags of `node dist/bench/run.js`, with their defaults. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
+/** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
+export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
 export interface GatewaySetting {
   maxInstances: number;
@@ -22,6 +25,8 @@ export interface BenchOptions {
   /** Gateway limits tried in section 1; the best is reported. */
   gatewaySettings: GatewaySetting[];
   uvicornWorkers: number[];
+  /** Gateway limits tried for the FastAPI app under load (section 6); the best is reported. */
+  fastapiSettings: GatewaySetting[];
   /** Cold starts (section 3). */
   coldN: number;
   /** Generic runtimes the pool keeps ready during the cold-start runs. */
@@ -32,23 +37,43 @@ export interface BenchOptions {
   outDir: string | null;
   /** Forward the gateway's output to stderr. */
   verbose: boolean;
+  /** Section 8: saves measured, and the pause before each. */
+  devSaves: number;
+  devPauseMs: number;
+  /** Section 9: deploys measured, and the pause before each round. */
+  deployRounds: number;
+  deployPauseMs: number;
+  /** Sections 9 and 10: another checkout (built, for section 9) measured side by side; null: none. */
+  compare: string | null;
+  /** Section 10: fresh clones per checkout. */
+  freshRuns: number;
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness (default all;
-                           recording needs redis-server and FerretDB, as npm test installs them)
+  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi,sink,
+                           dev,deploy,fresh (default all but fresh, which takes minutes: a fresh
+                           clone and npm start; recording and sink need redis-server and FerretDB,
+                           as npm test installs them)
   --connections N          wrk connections for throughput (default 64)
   --threads N              wrk threads for throughput (default 2)
   --duration S             seconds per throughput run (default 10)
   --warmup S               warm-up seconds before each wrk run, not measured (default 2)
   --latency-duration S     seconds per one-connection latency run (default 10)
   --gateway-settings LIST  gateway limits to try, maxInstances x concurrency (default 2x1,4x1,2x4)
-  --uvicorn-workers LIST   uvicorn worker counts to try (default 1,2)
+  --uvicorn-workers LIST   uvicorn worker counts to try (default 1,2; sections 1 and 6)
+  --fastapi-settings LIST  gateway limits for the FastAPI app at 64 connections (default 1x1,2x1,2x4)
   --cold N                 fresh function versions for the cold-start runs (default 100)
   --cold-pool-size N       generic runtimes kept ready in cold-start runs (default 3)
   --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1)
+  --dev-saves N            saves measured in the dev section (default 40; quick 10)
+  --dev-pause MS           pause before each save (default 500: the pool refills, as between saves)
+  --deploy-rounds N        deploys measured in the deploy section (default 20; quick 5)
+  --deploy-pause MS        pause before each deploy round (default 500)
+  --compare DIR            another checkout of this repository (built) measured side by side in
+                           the deploy and fresh sections: before/after figures on the same load
+  --fresh-runs N           fresh clones per checkout in the fresh section (default 1)
   --out DIR                where the JSON result goes (default bench/results)
   --verbose                print the servers' output
   --help
@@ -64,7 +89,7 @@ function settings(text: string): GatewaySetting[] {
   return text.split(',').map((part) => {
     const match = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(part);
     if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-      throw new Error(`--gateway-settings: "${part}" is not maxInstances x concurrency, e.g. 4x1`);
+      throw new Error(`"${part}" is not maxInstances x concurrency, e.g. 4x1`);
     }
     return { maxInstances: Number(match[1]), concurrency: Number(match[2]) };
   });
@@ -85,10 +110,17 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'latency-duration': { type: 'string' },
       'gateway-settings': { type: 'string' },
       'uvicorn-workers': { type: 'string' },
+      'fastapi-settings': { type: 'string' },
       cold: { type: 'string' },
       'cold-pool-size': { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      'dev-saves': { type: 'string' },
+      'dev-pause': { type: 'string' },
+      'deploy-rounds': { type: 'string' },
+      'deploy-pause': { type: 'string' },
+      compare: { type: 'string' },
+      'fresh-runs': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -101,7 +133,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
         if (!SECTIONS.includes(section)) throw new Error(`--only: unknown section "${s}" (${SECTIONS.join(', ')})`);
         return section;
       })
-    : [...SECTIONS];
+    : [...DEFAULT_SECTIONS];
   const opt = <T>(text: string | undefined, parse: (t: string) => T, fallback: T): T =>
     text === undefined ? fallback : parse(text);
   return {
@@ -118,10 +150,17 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       (t) => t.split(',').map((w) => positiveInt('uvicorn-workers', w.trim())),
       quick ? [1] : [1, 2],
     ),
+    fastapiSettings: opt(values['fastapi-settings'], settings, quick ? [{ maxInstances: 1, concurrency: 1 }] : settings('1x1,2x1,2x4')),
     coldN: opt(values.cold, (t) => positiveInt('cold', t), quick ? 20 : 100),
     coldPoolSize: opt(values['cold-pool-size'], (t) => positiveInt('cold-pool-size', t), 3),
     rounds: opt(values.rounds, (t) => positiveInt('rounds', t), 1),
     outDir: values.out ?? null,
     verbose: values.verbose ?? false,
+    devSaves: opt(values['dev-saves'], (t) => positiveInt('dev-saves', t), quick ? 10 : 40),
+    devPauseMs: opt(values['dev-pause'], (t) => positiveInt('dev-pause', t), 500),
+    deployRounds: opt(values['deploy-rounds'], (t) => positiveInt('deploy-rounds', t), quick ? 5 : 20),
+    deployPauseMs: opt(values['deploy-pause'], (t) => positiveInt('deploy-pause', t), 500),
+    compare: values.compare === undefined ? null : resolve(values.compare),
+    freshRuns: opt(values['fresh-runs'], (t) => positiveInt('fresh-runs', t), 1),
   };
 }

@@ -183,7 +183,7 @@ export interface LatencyResult {
 }
 
 /** The run with the lowest p50 among those that count (else among all). */
-function fastest(runs: LoadRun[]): LoadRun {
+export function fastest(runs: LoadRun[]): LoadRun {
   const counted = runs.filter((r) => r.problems.length === 0);
   return (counted.length > 0 ? counted : runs).reduce((a, b) => (b.wrk.p50Us < a.wrk.p50Us ? b : a));
 }

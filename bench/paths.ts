@@ -15,15 +15,18 @@ function findRoot(from: string): string {
 
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 /**
- * The venv's interpreter, reached through the venv's real path: the sandbox binds the interpreter's
- * prefix into the box at its real path, so a symlinked `.venv` (a git worktree sharing one) must
- * not be the prefix the runtimes see.
+ * The virtual environment by its real path: the sandbox binds the interpreter's prefixes into the
+ * box after it has pivoted, where a `.venv` that is a symlink (a git worktree sharing another
+ * checkout's) no longer resolves and the runtime cannot start (RUNTIME_UNAVAILABLE).
  */
-export const PYTHON = join(existsSync(join(ROOT, '.venv')) ? realpathSync(join(ROOT, '.venv')) : join(ROOT, '.venv'), 'bin', 'python');
+const VENV = existsSync(join(ROOT, '.venv')) ? realpathSync(join(ROOT, '.venv')) : join(ROOT, '.venv');
+export const PYTHON = join(VENV, 'bin', 'python');
 /** Sources that tsc does not copy (Python files) are read from bench/ itself. */
 export const BENCH_SRC = join(ROOT, 'bench');
 export const HELLO_FIXTURE = join(BENCH_SRC, 'fixtures', 'hello', 'main.py');
 export const FASTAPI_APP_DIR = join(BENCH_SRC, 'baseline');
+/** Section 6: the FastAPI app served by both sides, and wrk's request mix for it. */
+export const SHOP_DIR = join(BENCH_SRC, 'fixtures', 'shop');
 export const UWS_HELLO = join(ROOT, 'dist', 'bench', 'baseline', 'uws-hello.js');
 /** The one process entry point: the platform, or with `--functions DIR` directory mode (what the bench runs). */
 export const PLATFORM_MAIN = join(ROOT, 'dist', 'platform', 'main.js');

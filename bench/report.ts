@@ -1,6 +1,6 @@
 /** The one table the bench prints, built from the sections' results. */
 
-export type Unit = 'req/s' | 'us' | 'ms';
+export type Unit = 'req/s' | 'us' | 'ms' | 's';
 
 export function formatValue(value: number | null, unit: Unit): string {
   if (value === null || !Number.isFinite(value)) return '—';
@@ -11,6 +11,8 @@ export function formatValue(value: number | null, unit: Unit): string {
       return value >= 1_000 ? `${(value / 1000).toFixed(2)} ms` : `${Math.round(value)} µs`;
     case 'ms':
       return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(2)} ms`;
+    case 's':
+      return `${value.toFixed(1)} s`;
   }
 }
 

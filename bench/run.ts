@@ -5,7 +5,12 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off.
+ * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 5. CPU fairness between functions, sandbox vs no sandbox;
+ * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load;
+ * 7. the run sink: one record() call with Redis or MongoDB down vs with both up;
+ * 8. `dev`: save → new code answers; 9. `deploy` → first call with it (with --compare: another
+ * checkout side by side); 10. (only named) a fresh clone → first invoke.
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -14,11 +19,17 @@ import { join } from 'node:path';
 import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
 import { poolCold, type PoolColdPair } from './cold-pool.js';
+import { depsCold, type DepsCold } from './cold-deps.js';
 import { fairness, type FairnessResult } from './fairness.js';
+import { fastapiApp, type FastapiResult } from './fastapi.js';
+import { devLoop, type DevLoopResult } from './dev-loop.js';
+import { deployLoop, type DeployLoopResult } from './deploy-loop.js';
+import { freshClone, type FreshCloneResult } from './fresh-clone.js';
 import { requireGatewayBuild } from './gateway.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { recording, type RecordingResult } from './recording.js';
+import { sink, type SinkResult } from './sink.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
 import { renderMarkdown, renderTable } from './report.js';
@@ -77,8 +88,14 @@ async function main(): Promise<number> {
   let baseline: PythonBaseline | null = null;
   let gw: GatewayCold | null = null;
   let pool: PoolColdPair | null = null;
+  let deps: DepsCold | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
+  let fastapi: FastapiResult | null = null;
+  let sinkResult: SinkResult | null = null;
+  let dev: DevLoopResult | null = null;
+  let deploy: DeployLoopResult | null = null;
+  let fresh: FreshCloneResult | null = null;
 
   if (opts.sections.includes('throughput')) {
     console.error(`1. warm throughput: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s (after ${opts.warmupS}s warm-up)`);
@@ -99,6 +116,13 @@ async function main(): Promise<number> {
     }
     gw = await section('cold', errors, () => gatewayCold(opts as BenchOptions));
     if (gw) console.error(`  gateway (client)     p50 ${gw.wall.summary.p50.toFixed(2)} ms  p99 ${gw.wall.summary.p99.toFixed(2)} ms`);
+    deps = await section('cold', errors, () => depsCold(opts as BenchOptions));
+    if (deps?.skipped) console.error(`  with dependencies    skipped: ${deps.skipped}`);
+    else if (deps) {
+      console.error(`  5 dependencies       p50 ${deps.deps.summary.p50.toFixed(2)} ms  p99 ${deps.deps.summary.p99.toFixed(2)} ms (none: p50 ${deps.none.summary.p50.toFixed(2)} ms; built once in ${(deps.buildMs / 1000).toFixed(1)} s)`);
+      console.error(`  … without bytecode   p50 ${deps.depsNoBytecode.summary.p50.toFixed(2)} ms  p99 ${deps.depsNoBytecode.summary.p99.toFixed(2)} ms`);
+      console.error(`  python spawn+imports p50 ${deps.pythonSpawn.summary.p50.toFixed(2)} ms  p99 ${deps.pythonSpawn.summary.p99.toFixed(2)} ms`);
+    }
   }
 
   if (opts.sections.includes('recording')) {
@@ -117,6 +141,37 @@ async function main(): Promise<number> {
     }
   }
 
+  if (opts.sections.includes('fastapi')) {
+    console.error(`6. a FastAPI app (bench/fixtures/shop): wrk -c1 ${opts.latencyDurationS}s and -c${opts.connections} -t${opts.threads} ${opts.durationS}s with mix.lua, platform vs uvicorn`);
+    fastapi = await section('fastapi', errors, () => fastapiApp(opts as BenchOptions));
+  }
+
+  if (opts.sections.includes('sink')) {
+    console.error('7. run sink: record() with Redis and FerretDB up, then with each down (real servers)');
+    sinkResult = await section('sink', errors, () => sink(opts as BenchOptions));
+    if (sinkResult) {
+      for (const a of [sinkResult.up, sinkResult.redisDown, sinkResult.ferretDown]) {
+        console.error(`  ${`${a.down} down`.padEnd(16)} record() p50 ${a.callUs.p50.toFixed(1)} µs  p99 ${a.callUs.p99.toFixed(1)} µs  max ${a.callUs.max.toFixed(0)} µs`);
+      }
+    }
+  }
+  if (opts.sections.includes('dev')) {
+    console.error(`8. dev: ${opts.devSaves} saves of a one-line change, each → the next call answering with it (${opts.devPauseMs} ms between saves)`);
+    dev = await section('dev', errors, () => devLoop(opts as BenchOptions));
+    if (dev) console.error(`  save → new code answers  p50 ${dev.saveToAnswer.summary.p50.toFixed(0)} ms  p95 ${dev.saveToAnswer.summary.p95.toFixed(0)} ms  (reload p50 ${dev.reload.summary.p50.toFixed(0)} ms)`);
+  }
+  if (opts.sections.includes('deploy')) {
+    console.error(`9. deploy: ${opts.deployRounds} one-line changes, each deployed by a new CLI process → the first call answering with it${opts.compare ? `; side by side with ${opts.compare}` : ''}`);
+    deploy = await section('deploy', errors, () => deployLoop(opts as BenchOptions));
+    for (const c of deploy?.checkouts ?? []) {
+      console.error(`  ${c.label.padEnd(20)} p50 ${c.total.summary.p50.toFixed(0)} ms  p95 ${c.total.summary.p95.toFixed(0)} ms  (deploy ${c.deploy.summary.p50.toFixed(0)}, CLI start ${c.cliStart.summary.p50.toFixed(0)}, validate ${c.validate.summary.p50.toFixed(0)} ms)`);
+    }
+  }
+  if (opts.sections.includes('fresh')) {
+    console.error(`10. fresh clone → first invoke by \`npm start\`, ${opts.freshRuns} run(s)${opts.compare ? ` each, side by side with ${opts.compare}` : ''}`);
+    fresh = await section('fresh', errors, () => freshClone(opts as BenchOptions));
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -124,9 +179,14 @@ async function main(): Promise<number> {
     machine: { ...machine, loadavgAfter: describeMachine(wrkVersion).loadavg },
     throughput: tp,
     latency: lat,
-    cold: { baseline, pool, gateway: gw },
+    cold: { baseline, pool, gateway: gw, deps },
     recording: rec,
     fairness: fair,
+    fastapi,
+    sink: sinkResult,
+    dev,
+    deploy,
+    fresh,
     rows: [],
     markdown: '',
     errors,

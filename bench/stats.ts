@@ -12,6 +12,7 @@ export interface Summary {
   n: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   min: number;
   max: number;
@@ -24,6 +25,7 @@ export function summarize(samples: readonly number[]): Summary {
     n,
     p50: percentile(samples, 50),
     p90: percentile(samples, 90),
+    p95: percentile(samples, 95),
     p99: percentile(samples, 99),
     min: n ? Math.min(...samples) : Number.NaN,
     max: n ? Math.max(...samples) : Number.NaN,

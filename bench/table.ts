@@ -2,11 +2,19 @@
 import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
+import type { DepsCold } from './cold-deps.js';
 import type { FairnessResult } from './fairness.js';
+import type { FastapiResult } from './fastapi.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
-import { formatRatio, formatValue, type Unit } from './report.js';
+import type { SinkResult } from './sink.js';
+import type { DevLoopResult } from './dev-loop.js';
+import type { DeployLoopResult } from './deploy-loop.js';
+import type { FreshCloneResult } from './fresh-clone.js';
+import { workflowRows } from './workflow-rows.js';
+import { formatValue } from './report.js';
+import { row, type ResultRow } from './row.js';
 
 export interface Results {
   startedAt: string;
@@ -15,69 +23,23 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
   recording: RecordingResult | null;
   fairness: FairnessResult | null;
+  fastapi: FastapiResult | null;
+  sink: SinkResult | null;
+  dev: DevLoopResult | null;
+  deploy: DeployLoopResult | null;
+  fresh: FreshCloneResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
   errors: { section: string; message: string }[];
 }
 
-export interface ResultRow {
-  figure: string;
-  unit: Unit;
-  platform: number | null;
-  baseline: number | null;
-  /** platform ÷ baseline. */
-  ratio: number | null;
-  target: string;
-  met: boolean | null;
-  cells: string[];
-  note?: string;
-}
+export type { ResultRow } from './row.js';
 
 export const header = ['Figure', 'Platform', 'Baseline', 'Platform ÷ baseline', 'Target', 'Met'];
-
-interface RowSpec {
-  figure: string;
-  unit: Unit;
-  platform: number | null | undefined;
-  platformWhat: string;
-  baseline: number | null | undefined;
-  baselineWhat: string;
-  target?: string;
-  /** Decides `met` from the platform value and the ratio. */
-  check?: (platform: number, ratio: number | null) => boolean;
-  extra?: string;
-  note?: string;
-}
-
-function row(spec: RowSpec): ResultRow {
-  const platform = spec.platform ?? null;
-  const baseline = spec.baseline ?? null;
-  const ratio = platform !== null && baseline !== null && baseline !== 0 ? platform / baseline : null;
-  const met = spec.check && platform !== null ? spec.check(platform, ratio) : null;
-  const who = (what: string): string => (what ? ` (${what})` : '');
-  return {
-    figure: spec.figure,
-    unit: spec.unit,
-    platform,
-    baseline,
-    ratio,
-    target: spec.target ?? '',
-    met,
-    cells: [
-      spec.figure,
-      platform === null ? '—' : `${formatValue(platform, spec.unit)}${who(spec.platformWhat)}`,
-      baseline === null ? '—' : `${formatValue(baseline, spec.unit)}${who(spec.baselineWhat)}`,
-      `${formatRatio(ratio)}${spec.extra ? `  ${spec.extra}` : ''}`,
-      spec.target ?? '',
-      met === null ? '' : met ? 'yes' : 'NO',
-    ],
-    ...(spec.note ? { note: spec.note } : {}),
-  };
-}
 
 export function buildRows(r: Results): ResultRow[] {
   const rows: ResultRow[] = [];
@@ -178,6 +140,21 @@ export function buildRows(r: Results): ResultRow[] {
         ...(limit !== null ? { target: `added ≤ ${limit} ms`, check: () => added !== null && added <= limit } : {}),
       }));
     }
+    const deps = r.cold.deps;
+    if (deps && deps.skipped === null) {
+      for (const p of ['p50', 'p99'] as const) {
+        rows.push(row({
+          figure: `3. cold start ${p}, 5 dependencies`,
+          unit: 'ms',
+          platform: deps.deps.summary[p],
+          platformWhat: 'import requests & co',
+          baseline: deps.none.summary[p],
+          baselineWhat: 'no dependencies',
+          extra: `no bytecode ahead: ${deps.depsNoBytecode.summary[p].toFixed(2)} ms; python spawn + imports: ${deps.pythonSpawn.summary[p].toFixed(2)} ms`,
+          ...(p === 'p99' ? { note: `3: dependencies ${deps.packages.join(', ')} (${(deps.siteBytes / 1048576).toFixed(1)} MiB), built once in ${(deps.buildMs / 1000).toFixed(1)} s before any call; no install or compile on the call path` } : {}),
+        }));
+      }
+    }
     for (const p of ['p50', 'p99'] as const) {
       const gInit = gateway?.init.summary[p];
       rows.push(row({
@@ -234,6 +211,57 @@ export function buildRows(r: Results): ResultRow[] {
       }));
     }
   }
+  const fa = r.fastapi;
+  if (fa) {
+    const { c1, cN } = fa;
+    rows.push(row({
+      figure: '6. FastAPI app p50, 1 conn',
+      unit: 'us',
+      platform: c1.gateway.wrk.p50Us,
+      platformWhat: 'gateway 1x1',
+      baseline: c1.uvicorn.wrk.p50Us,
+      baselineWhat: 'uvicorn 1 worker',
+      target: '≤ 1×',
+      check: (_p, ratio) => ratio !== null && ratio <= 1,
+    }));
+    rows.push(row({ figure: '6. FastAPI app p99, 1 conn', unit: 'us', platform: c1.gateway.wrk.p99Us, platformWhat: 'gateway 1x1', baseline: c1.uvicorn.wrk.p99Us, baselineWhat: 'uvicorn 1 worker' }));
+    const gWhat = cN.gatewaySetting ? `${cN.gatewaySetting.maxInstances}x${cN.gatewaySetting.concurrency}` : '';
+    const uWhat = cN.uvicorn ? cN.uvicorn.label.replace('uvicorn ', '') : '';
+    const bad = [...c1.runs, ...cN.runs].filter((x) => x.problems.length > 0).map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
+    const failed = cN.failures.map((f) => `${f.label}: FAILED ${f.message.split('\n')[0]}`);
+    rows.push(row({
+      figure: `6. FastAPI app throughput, ${cN.connections} conns`,
+      unit: 'req/s',
+      platform: cN.gateway?.wrk.requestsPerSec,
+      platformWhat: gWhat,
+      baseline: cN.uvicorn?.wrk.requestsPerSec,
+      baselineWhat: uWhat,
+      target: '≥ 2×',
+      check: (_p, ratio) => ratio !== null && ratio >= 2,
+      ...(bad.length + failed.length > 0 ? { note: `6: not counted: ${[...bad, ...failed].join(' | ')}` } : {}),
+    }));
+    rows.push(row({ figure: `6. FastAPI app p50, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p50Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p50Us, baselineWhat: uWhat }));
+    rows.push(row({ figure: `6. FastAPI app p99, ${cN.connections} conns`, unit: 'us', platform: cN.gateway?.wrk.p99Us, platformWhat: gWhat, baseline: cN.uvicorn?.wrk.p99Us, baselineWhat: uWhat }));
+  }
+  const sk = r.sink;
+  if (sk) {
+    for (const arm of [sk.redisDown, sk.ferretDown]) {
+      for (const p of ['p50', 'p99'] as const) {
+        rows.push(row({
+          figure: `7. run sink record() ${p}, ${arm.down} down`,
+          unit: 'us',
+          platform: arm.callUs[p],
+          platformWhat: `${arm.down} down`,
+          baseline: sk.up.callUs[p],
+          baselineWhat: 'both up',
+          ...(p === 'p99' ? { target: '≤ 100 µs', check: (value: number) => value <= 100 } : {}),
+        }));
+      }
+    }
+    const last = rows[rows.length - 1]!;
+    last.note = `7: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
+  }
+  rows.push(...workflowRows(r.dev, r.deploy, r.fresh));
   return rows;
 }
 

@@ -11,6 +11,9 @@ export interface WrkOptions {
   durationS: number;
   /** Per-request socket timeout passed to wrk (`--timeout`), seconds. */
   timeoutS?: number;
+  /** A Lua script (`-s`) building the requests, and its arguments (after `--`). */
+  script?: string;
+  scriptArgs?: string[];
 }
 
 export interface WrkResult {
@@ -95,7 +98,9 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     `--timeout`,
     `${options.timeoutS ?? 5}s`,
     '--latency',
+    ...(options.script ? ['-s', options.script] : []),
     options.url,
+    ...(options.script && options.scriptArgs?.length ? ['--', ...options.scriptArgs] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,10 +1,12 @@
 /**
- * A small client for the control-plane REST API (docs/api.md) and the invoke route, on fetch.
+ * A small client for the control-plane REST API (docs/api.md) and the invoke route, on node:http
+ * (cli/http.ts says why not fetch).
  * The shapes below are only what the CLI reads; the server's records carry more.
  * Every refusal becomes a CliError: API errors exit 4 with the server's `code` and `field`,
  * an unreachable platform exits 5.
  */
 import { CliError, EXIT } from './errors.js';
+import { send, type HttpAnswer, type HttpRequest } from './http.js';
 
 export interface ApiFunction {
   name: string;
@@ -39,6 +41,23 @@ export interface ApiVersion {
   files?: ApiFileEntry[];
   manifest?: unknown;
   changes: ApiChanges;
+  /** The version's dependencies (docs/dependencies.md); null: it declares none; absent: a server before issue 10. */
+  deps?: ApiDeps | null;
+}
+
+/** GET /functions/:name/versions/:n/deps (docs/api.md, "Dependencies"). */
+export interface ApiDeps {
+  state: 'building' | 'ready' | 'failed';
+  key: string;
+  phase: string | null;
+  lock: string | null;
+  packages: { name: string; version: string }[];
+  bytes: number;
+  error: { code: string; message: string } | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Only from the deps route. */
+  log?: string;
 }
 
 export interface ApiDeployEntry {
@@ -98,6 +117,19 @@ export interface ApiRun {
   logs?: { stream: string; ts: number; msg: string; level?: string }[];
   startedAt: number;
   clientAborted?: boolean;
+}
+
+/** A line of `GET /functions/:name/logs` (docs/api.md, "Logs"). */
+export interface ApiLogLine {
+  runId: string;
+  attempt: number;
+  version: string;
+  /** Index in the run's logs: with runId and attempt, the line's identity. */
+  i: number;
+  ts: number;
+  stream: string;
+  level?: string;
+  msg: string;
 }
 
 export interface TestInvokeResult {
@@ -167,8 +199,8 @@ export class ApiClient {
       payload = JSON.stringify(body);
       headers['content-type'] = 'application/json';
     }
-    const res = await this.fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await res.text();
+    const res = await this.send(`${this.baseUrl}/api/v1${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = res.text();
     if (!res.ok) throw this.apiError(method, path, res.status, text);
     if (text.length === 0) return undefined as T;
     try {
@@ -178,18 +210,17 @@ export class ApiClient {
     }
   }
 
-  /** fetch, turning connection failures into exit 5 with a hint. */
-  async fetch(url: string, init: RequestInit): Promise<Response> {
+  /** One HTTP request, turning connection failures into exit 5 with a hint. */
+  async send(url: string, init: HttpRequest): Promise<HttpAnswer> {
     try {
-      const res = await fetch(url, init);
-      if (!this.unsafeSeen && res.headers.get('x-fp-sandbox') === 'off') {
+      const res = await send(url, init);
+      if (!this.unsafeSeen && res.header('x-fp-sandbox') === 'off') {
         this.unsafeSeen = true;
         this.onUnsafe?.();
       }
       return res;
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`fastapi-platform up\`, or pass --url.`);
     }
   }
@@ -250,6 +281,11 @@ export class ApiClient {
     return answer.version;
   }
 
+  async getDeps(name: string, version: number): Promise<ApiDeps | null> {
+    const answer = await this.request<{ deps: ApiDeps | null }>('GET', `/functions/${encodeURIComponent(name)}/versions/${version}/deps`);
+    return answer.deps;
+  }
+
   deploy(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, version === undefined ? {} : { version });
   }
@@ -258,7 +294,7 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
   }
 
-  listRuns(query: { function?: string; status?: string; limit?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+  listRuns(query: { function?: string; status?: string; limit?: number; since?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();

@@ -1,11 +1,13 @@
 /**
  * Deploying a checked folder: create or update the function from the manifest, upload only the
- * contents the server lacks, create the version, deploy it. Shared by `deploy` and `up --demo`.
+ * contents the server lacks, create the version, deploy it. Shared by `deploy`, `up --demo` and
+ * `dev`. Requests that do not depend on each other go at once (bench/README.md, section 9).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiChanges, ApiClient, ApiFunction } from './client.js';
-import { hashFiles, type HashedFile } from './files.js';
+import type { ApiChanges, ApiClient, ApiDeps, ApiFunction, ApiVersion } from './client.js';
+import { waitForDeps, type DepsProgress } from './deps-wait.js';
+import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
 import { formatDurationMs, formatMemoryBytes, type Manifest } from '../protocol/index.js';
 
@@ -16,7 +18,14 @@ export interface DeployOptions {
   note?: string;
   /** Create and deploy a version even when nothing changed. */
   force?: boolean;
+  /** Where the progress of a dependency build goes (default: nowhere). */
+  deps?: DepsProgress;
+  /** Secret env values to set (or, null, remove) with the settings; names not given are kept. */
+  secrets?: Record<string, string | null>;
 }
+
+/** Blob uploads in flight at once. */
+const UPLOAD_CONCURRENCY = 4;
 
 export interface DeployResult {
   function: string;
@@ -41,6 +50,8 @@ export interface DeployResult {
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
+  /** The deployed version's dependencies (null: none declared, or nothing was deployed). */
+  deps: ApiDeps | null;
 }
 
 /**
@@ -83,47 +94,69 @@ export function diffFiles(before: readonly { path: string; sha256: string }[], a
   };
 }
 
-/** Deploys a folder that passed the preflight. */
-export async function deployFolder(client: ApiClient, checked: Preflight, options: DeployOptions = {}): Promise<DeployResult> {
+/**
+ * What a deploy reads before it changes anything: the function as the server has it, the files'
+ * hashes, the active version's files (to diff against) and the contents the server lacks. Safe to
+ * start before the preflight has passed (it changes nothing): `deploy` runs it beside the Python check.
+ */
+export interface DeployPlan {
+  existing: Awaited<ReturnType<ApiClient['getFunction']>>;
+  files: HashedFile[];
+  byHash: Map<string, HashedFile>;
+  active: ApiVersion | null;
+  missing: string[];
+}
+
+export async function planDeploy(client: ApiClient, dir: string, name: string, local: readonly LocalFile[]): Promise<DeployPlan> {
+  const [existing, files] = await Promise.all([client.getFunction(name), hashFiles(dir, local)]);
+  const byHash = new Map<string, HashedFile>();
+  for (const f of files) if (!byHash.has(f.sha256)) byHash.set(f.sha256, f);
+  const activeVersion = existing?.function.activeVersion ?? null;
+  const [active, missing] = await Promise.all([
+    activeVersion === null ? null : client.getVersion(name, activeVersion),
+    client.missingBlobs([...byHash.keys()]),
+  ]);
+  return { existing, files, byHash, active, missing };
+}
+
+/**
+ * Deploys a folder that passed the preflight. `plan`: from planDeploy on the same folder (made
+ * here when not given). The settings change and the uploads go at once, then the version is
+ * created and deployed.
+ */
+export async function deployFolder(client: ApiClient, checked: Preflight, options: DeployOptions = {}, plan?: DeployPlan): Promise<DeployResult> {
   const manifest = checked.manifest!;
   const raw = checked.rawManifest as Record<string, unknown>;
   const name = manifest.name;
+  const { existing, files, byHash, active, missing } = plan ?? (await planDeploy(client, checked.dir, name, checked.files));
   const settings = settingsFromManifest(manifest);
+  const secrets = options.secrets ?? {};
+  const givenSecrets = Object.fromEntries(Object.entries(secrets).filter((e): e is [string, string] => e[1] !== null));
+  const previousVersion = existing?.function.activeVersion ?? null;
 
-  const existing = await client.getFunction(name);
-  let fn: ApiFunction;
-  let invokeUrl: string;
-  let asyncUrl: string | undefined;
-  let invokeToken: string | undefined;
-  let settingsChanged: string[] = [];
-  if (existing === null) {
-    const created = await client.createFunction({ name, ...settings, auth: options.auth ?? 'public' });
-    fn = created.function;
-    invokeUrl = created.invokeUrl;
-    asyncUrl = created.asyncUrl;
-    invokeToken = created.invokeToken;
-  } else {
-    const updated = await client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}) });
-    fn = updated.function;
-    invokeUrl = existing.invokeUrl;
-    asyncUrl = updated.asyncUrl;
-    invokeToken = updated.invokeToken; // issued when this change switched the function to token auth
-    settingsChanged = changedSettings(existing.function, fn);
-  }
-
-  const files = await hashFiles(checked.dir, checked.files);
-  const previousVersion = fn.activeVersion;
-  const active = previousVersion === null ? null : await client.getVersion(name, previousVersion);
   const localChanges = active === null ? diffFiles([], files) : active.files ? diffFiles(active.files, files) : null;
   const sameCode = localChanges !== null && active !== null && active.entrypoint === manifest.entrypoint
     && localChanges.added.length + localChanges.modified.length + localChanges.removed.length === 0
     && JSON.stringify(active.manifest) === JSON.stringify(raw);
+  const upload = !sameCode || options.force === true;
+
+  const [applied, uploadedBytes] = await Promise.all([
+    existing === null
+      ? client.createFunction({ name, ...settings, auth: options.auth ?? 'public', ...(Object.keys(givenSecrets).length > 0 ? { secrets: givenSecrets } : {}) })
+      : client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) }),
+    upload ? uploadMissing(client, checked.dir, byHash, missing) : 0,
+  ]);
+  const fn = applied.function;
+  // A token is issued when the function was created `auth: token` or a change switched it to token.
+  const invokeToken = applied.invokeToken;
+  const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
+  const asyncUrl = applied.asyncUrl;
+  const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
   const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
-  if (sameCode && !options.force) {
-    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0 };
+  if (!upload) {
+    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null };
   }
 
-  const { uploaded, uploadedBytes } = await uploadMissing(client, checked.dir, files);
   const note = options.note ?? manifest.version;
   const version = await client.createVersion(name, {
     entrypoint: manifest.entrypoint,
@@ -131,22 +164,24 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     ...(note !== undefined ? { note } : {}),
     files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
   });
+  // The platform builds declared dependencies off the upload; the deploy needs them ready.
+  const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
   await client.deploy(name, version.version);
-  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes };
+  const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
+  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps };
 }
 
-/** Asks which contents the server lacks and uploads only those (each distinct content once). */
-async function uploadMissing(client: ApiClient, dir: string, files: readonly HashedFile[]): Promise<{ uploaded: number; uploadedBytes: number }> {
-  const byHash = new Map<string, HashedFile>();
-  for (const f of files) if (!byHash.has(f.sha256)) byHash.set(f.sha256, f);
-  const missing = new Set(await client.missingBlobs([...byHash.keys()]));
+/** Uploads the contents the server said it lacks (each distinct content once, a few at a time); returns the bytes sent. */
+async function uploadMissing(client: ApiClient, dir: string, byHash: ReadonlyMap<string, HashedFile>, missing: readonly string[]): Promise<number> {
+  const queue = missing.filter((sha) => byHash.has(sha)); // a hash the server named that we did not ask about is ignored
   let uploadedBytes = 0;
-  for (const sha of missing) {
-    const file = byHash.get(sha);
-    if (file === undefined) continue; // the server named a hash we did not ask about
-    const content = await readFile(join(dir, file.path));
-    await client.putBlob(sha, content);
-    uploadedBytes += content.length;
-  }
-  return { uploaded: files.filter((f) => missing.has(f.sha256)).length, uploadedBytes };
+  const worker = async (): Promise<void> => {
+    for (let sha = queue.shift(); sha !== undefined; sha = queue.shift()) {
+      const content = await readFile(join(dir, byHash.get(sha)!.path));
+      await client.putBlob(sha, content);
+      uploadedBytes += content.length;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, queue.length) }, worker));
+  return uploadedBytes;
 }

@@ -10,31 +10,45 @@ import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
-import { deployCommand } from './commands/deploy.js';
-import { envCommand } from './commands/env.js';
-import { initCommand } from './commands/init.js';
-import { invokeCommand } from './commands/invoke.js';
-import { rollbackCommand } from './commands/rollback.js';
-import { runsCommand } from './commands/runs.js';
-import { usageCommand } from './commands/usage.js';
-import { upCommand } from './commands/up.js';
-import { validateCommand } from './commands/validate.js';
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, deployCommand, invokeCommand, envCommand, runsCommand, usageCommand, rollbackCommand, upCommand];
+/**
+ * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
+ * platform, `deploy` the manifest parser and the preflight), and nothing of the others. Loading
+ * all of them cost ~70 ms of CPU at every start (bench/README.md, section 9); `--help` loads all.
+ */
+export interface CommandEntry {
+  name: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'init', load: async () => (await import('./commands/init.js')).initCommand },
+  { name: 'validate', load: async () => (await import('./commands/validate.js')).validateCommand },
+  { name: 'dev', load: async () => (await import('./commands/dev.js')).devCommand },
+  { name: 'deploy', load: async () => (await import('./commands/deploy.js')).deployCommand },
+  { name: 'invoke', load: async () => (await import('./commands/invoke.js')).invokeCommand },
+  { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
+  { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
+  { name: 'runs', load: async () => (await import('./commands/runs.js')).runsCommand },
+  { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
+  { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
+  { name: 'up', load: async () => (await import('./commands/up.js')).upCommand },
+];
 
 export function cliVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function topHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+export async function topHelp(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'fastapi-platform: deploy and operate Python functions',
     '',
     'Usage: fastapi-platform <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Global options (anywhere on the line):',
     formatOptions(GLOBAL_OPTIONS),
@@ -79,12 +93,13 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
         options.io.stdout(`${cliVersion()}\n`);
         return EXIT.OK;
       }
-      options.io.stdout(topic ? commandHelp(topic) : topHelp());
+      options.io.stdout(topic ? commandHelp(await topic.load()) : await topHelp());
       const asked = name === 'help' || rest.includes('--help') || rest.includes('-h');
       return asked ? EXIT.OK : EXIT.USAGE;
     }
-    const command = COMMANDS.find((c) => c.name === name);
-    if (command === undefined) throw usageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const entry = COMMANDS.find((c) => c.name === name);
+    if (entry === undefined) throw usageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const command = await entry.load();
     const args = parseCommandArgs(rest, command.options, command.name);
     if (flag(args, 'help')) {
       options.io.stdout(commandHelp(command));
@@ -133,10 +148,21 @@ function waitForSignal(): Promise<string> {
   });
 }
 
+/** A y/N question on the terminal (stderr, so --json output stays clean); only yes/y is yes. */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
 export async function runFromProcess(): Promise<void> {
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin },
+    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal,

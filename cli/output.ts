@@ -7,6 +7,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Reads all of stdin (for `invoke -`). */
   readStdin: () => Promise<Buffer>;
+  /** Asks a yes/no question on the terminal; absent when there is none (stdin is not a TTY). */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 export class Output {

@@ -4,8 +4,8 @@
  */
 import { readManifestFile } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
-import { runPythonPreflight } from './python.js';
-import { entrypointToCheck, reportProblems, type Manifest, type Problem, type PyEntrypoint } from '../protocol/index.js';
+import { runPythonPreflight, type PythonPreflight } from './python.js';
+import { entrypointToCheck, reportProblems, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export { formatProblem, type Problem, type ProblemKind } from '../protocol/index.js';
 
@@ -20,14 +20,27 @@ export interface Preflight {
   files: LocalFile[];
   totalBytes: number;
   python: { version: string; checked: number; entrypoint: PyEntrypoint } | null;
+  /** Declared dependencies (requirements.txt, pyproject.toml); the platform installs them at deploy. */
+  dependencies: PyRequirement[];
+}
+
+export interface PreflightOptions {
+  /** How validate.py runs (default: a process per check; `dev` keeps one: PythonChecker). */
+  runPython?: PythonPreflight;
+  /**
+   * Called once the manifest is read and the folder walked, before the Python check (the longest
+   * part): `deploy` starts its read-only requests there. `manifest` is null when it is invalid.
+   */
+  onRead?: (folder: { manifest: Manifest | null; files: LocalFile[] }) => void;
 }
 
 /**
  * Runs every check on `dir` (absolute). `python`: the interpreter for the syntax check; `env`:
  * what `${VAR}` references in the manifest resolve against.
  */
-export async function preflight(dir: string, python: string, env: Record<string, string | undefined>): Promise<Preflight> {
+export async function preflight(dir: string, python: string, env: Record<string, string | undefined>, options: PreflightOptions = {}): Promise<Preflight> {
   const [read, walk] = await Promise.all([readManifestFile(dir, env), walkFunctionDir(dir)]);
+  options.onRead?.({ manifest: walk.problems.length === 0 ? read.manifest : null, files: walk.files });
   const problems: Problem[] = [...read.problems];
   const warnings: Problem[] = walk.warnings.map((w) => ({ kind: 'files', ...w }));
   problems.push(...walk.problems.map((p): Problem => ({ kind: 'files', ...p })));
@@ -36,7 +49,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
 
   // Names the server would refuse are already problems; they cannot be passed one per line either.
   const names = walk.files.map((f) => f.path).filter((p) => !/[\x00-\x1f\x7f]/.test(p));
-  const report = await runPythonPreflight(python, dir, entrypoint, names);
+  const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names);
   const found = reportProblems(report);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
@@ -51,5 +64,6 @@ export async function preflight(dir: string, python: string, env: Record<string,
     files: walk.files,
     totalBytes: walk.totalBytes,
     python: { version: report.python, checked: report.checked, entrypoint: report.entrypoint },
+    dependencies: report.dependencies?.declared ?? [],
   };
 }

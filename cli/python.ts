@@ -6,7 +6,7 @@ import { CliError, EXIT } from './errors.js';
 import { PACKAGE_ROOT } from './config.js';
 import type { PyReport } from '../protocol/index.js';
 
-export type { PyEntrypoint, PyFinding, PyReport } from '../protocol/index.js';
+export type { PyEntrypoint, PyFinding, PyReport, PyRequirement } from '../protocol/index.js';
 
 export const VALIDATE_SCRIPT = join(PACKAGE_ROOT, 'runtime', 'validate.py');
 
@@ -42,4 +42,80 @@ export function runPythonPreflight(python: string, dir: string, entrypoint: stri
     });
     child.stdin.end(files.map((f) => `${f}\n`).join(''));
   });
+}
+
+/** What runs the Python side of the preflight: one process per check (runPythonPreflight), or a kept one. */
+export type PythonPreflight = (python: string, dir: string, entrypoint: string, files: readonly string[]) => Promise<PyReport>;
+
+/**
+ * validate.py kept running (`--serve`) for a command that checks the same folder again and again
+ * (`dev`): each check is a request to it instead of an interpreter start. Checks go one at a time;
+ * a process that died is replaced at the next check.
+ */
+export class PythonChecker {
+  private proc: ReturnType<typeof spawn> | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** Same contract as runPythonPreflight. */
+  readonly check: PythonPreflight = (python, dir, entrypoint, files) => {
+    const run = this.chain.then(() => this.ask(python, { dir, entrypoint, files }));
+    this.chain = run.catch(() => undefined);
+    return run;
+  };
+
+  close(): void {
+    this.proc?.stdin?.end();
+    this.proc = null;
+  }
+
+  private ask(python: string, request: { dir: string; entrypoint: string; files: readonly string[] }): Promise<PyReport> {
+    return new Promise((resolvePromise, reject) => {
+      if (this.proc === null || this.proc.exitCode !== null) {
+        const proc = spawn(python, ['-I', VALIDATE_SCRIPT, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        proc.stdin!.on('error', () => undefined);
+        proc.on('error', () => undefined); // reported through the pending request below
+        this.proc = proc;
+      }
+      const proc = this.proc;
+      let text = '';
+      let err = '';
+      const done = (): void => {
+        proc.stdout!.off('data', onData);
+        proc.stderr!.off('data', onErr);
+        proc.off('close', onClose);
+        proc.off('error', onError);
+      };
+      const onData = (b: Buffer): void => {
+        text += b.toString('utf8');
+        const nl = text.indexOf('\n');
+        if (nl < 0) return;
+        done();
+        try {
+          const report = JSON.parse(text.slice(0, nl)) as PyReport | { error: string };
+          if ('error' in report) reject(new CliError(EXIT.FAILURE, 'PYTHON_PREFLIGHT_FAILED', `${VALIDATE_SCRIPT}: ${report.error}`));
+          else resolvePromise(report);
+        } catch {
+          reject(new CliError(EXIT.FAILURE, 'PYTHON_PREFLIGHT_FAILED', `validate.py printed something that is not JSON: ${text.slice(0, 200)}`));
+        }
+      };
+      const onErr = (b: Buffer): void => {
+        err += b.toString('utf8');
+      };
+      const onClose = (code: number | null): void => {
+        done();
+        if (this.proc === proc) this.proc = null;
+        reject(new CliError(EXIT.FAILURE, 'PYTHON_PREFLIGHT_FAILED', `${python} ${VALIDATE_SCRIPT} --serve exited with ${code}: ${err.trim()}`));
+      };
+      const onError = (e: Error): void => {
+        done();
+        if (this.proc === proc) this.proc = null;
+        reject(new CliError(EXIT.FAILURE, 'PYTHON_UNAVAILABLE', `cannot run ${python} to check the code (${e.message}); set FP_PYTHON to a Python 3.11+ interpreter`));
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onErr);
+      proc.on('close', onClose);
+      proc.on('error', onError);
+      proc.stdin!.write(`${JSON.stringify(request)}\n`);
+    });
+  }
 }

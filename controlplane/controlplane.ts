@@ -11,11 +11,13 @@ import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIn
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
+import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
+import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
@@ -36,6 +38,8 @@ export interface ControlPlaneOptions {
   metrics: HotMetrics;
   /** Changes made here go out on it; changes from other processes come in (opened and closed by the caller). */
   bus: ConfigBus;
+  /** Live logs (memory embedded, Redis in production; opened and closed by the caller); none: the live-logs endpoint answers LOGS_UNAVAILABLE. */
+  logs?: LogFeed;
   /** This process's id among the reporters of warm instances (stable for the process's life). */
   reporterId: string;
   /** How often warm instance counts are reported to `metrics` (default 10 s; each report lives 3×). */
@@ -44,6 +48,8 @@ export interface ControlPlaneOptions {
   usageHistoryLingerMs?: number;
   /** Deployed code goes to `<stateDir>/code/<name>/<version>/`. */
   stateDir: string;
+  /** How dependency builds run (docs/dependencies.md); absent: none (requirements.txt is a plain file). */
+  deps?: DepsOptions;
   pool: PoolDrain;
   /** The gateway's in-process invoke; may be bound after this returns (the gateway needs `api` first). */
   invoker: Invoker;
@@ -128,8 +134,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
   let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir));
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version));
+  const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
+  await deps.init();
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version));
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -204,6 +212,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     tokens,
     pool: options.pool,
     code,
+    deps,
     bundles,
     locks: new KeyedLock(),
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
@@ -211,6 +220,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     metrics: options.metrics,
     warm,
     bus: options.bus,
+    logs: options.logs ?? null,
     invoker: options.invoker,
     async: asyncRuns,
     ...(asyncMetrics !== null ? { asyncMetrics } : {}),
@@ -258,6 +268,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await warm.stop();
         await runs.close();
         await bundles.close();
+        await deps.close();
       })();
       return closing;
     },

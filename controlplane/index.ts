@@ -8,6 +8,7 @@
 export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.js';
 export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
+export type { DepsOptions } from './deps/index.js';
 // The adapters behind every port, for the composition root (platform/adapters.ts) to choose from.
 export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type Store, type UsageWindow } from './store/index.js';
 export {
@@ -28,5 +29,6 @@ export {
   type RunTimeline,
   type TickLock,
 } from './async/index.js';
+export { MemoryLogFeed, RedisLogFeed, type LogFeed } from './logs/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

@@ -3,7 +3,7 @@
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
 import type { Registry } from 'prom-client';
-import { PlatformError, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
+import { PlatformError, type LogTap, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
 import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -53,6 +53,8 @@ export interface GatewayOptions {
   console?: StaticSite | null;
   /** What else keeps this process from being ready (e.g. a Redis that does not persist); read on every /readyz. */
   readiness?: () => readonly ReadinessProblem[];
+  /** Told when each run ends while its function is tailed (live logs; the pool publishes the lines). */
+  logTap?: LogTap;
 }
 
 export interface Gateway {
@@ -89,7 +91,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const unsafe = pool.isolation.mode === 'off';
-  const deps: InvokeDeps = { pool, registry, metrics, runs, shuttingDown: () => shuttingDown };
+  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, shuttingDown: () => shuttingDown };
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
     const r = route(req.url);

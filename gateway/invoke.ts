@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
   isPlatformError, PlatformError,
-  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
+  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
@@ -26,6 +26,8 @@ export interface InvokeDeps {
   registry: FunctionRegistry;
   metrics: GatewayMetrics;
   runs: RunBatcher;
+  /** Told when each run ends, while someone tails its function (the pool publishes the lines). */
+  logTap: LogTap | null;
   shuttingDown(): boolean;
 }
 
@@ -282,6 +284,12 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     clientAborted: origin.signal?.aborted ?? false,
   };
   deps.runs.push(run);
+  if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
+    deps.logTap.end({
+      function: fn.name, version: fn.version, runId, attempt: origin.attempt, status: run.status, errorCode: run.errorCode,
+      httpStatus: run.httpStatus, durationMs: totalMs, lines: result.logs.length,
+    });
+  }
   return { response: out, error, cold: result.cold, durationMs: totalMs, result };
 }
 

@@ -20,12 +20,16 @@
  *     socket right after the callback returns (invalid Content-Length, a coding other than chunked)
  *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
  *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
+ *  9. A streamed response (`OutgoingResponse.stream`, Server-Sent Events) writes each chunk with
+ *     `write` inside `cork`; after a write returns false (backed up) nothing more is written until
+ *     `onWritable`, so a slow client holds at most one chunk. It does not count as in flight (a
+ *     graceful stop waits for calls, not for tails) and `closeAll` ends it before closing sockets.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { errorBody, PlatformError, type Pairs } from '../protocol/index.js';
+import { errorBody, PlatformError, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 
 /**
@@ -75,6 +79,8 @@ export interface OutgoingResponse {
   /** Names as given; never Content-Length or Transfer-Encoding (uWS writes framing itself). */
   headers: Pairs;
   body?: Uint8Array | string;
+  /** A body written over time (rule 9) instead of `body`. */
+  stream?: ResponseStream;
   /** Close the connection after this response (e.g. the request body was not read). */
   closeConnection?: boolean;
 }
@@ -101,7 +107,7 @@ export interface HttpServer {
   stopListening(): void;
   /** Resolves when no request is in flight. */
   idle(): Promise<void>;
-  /** Closes every connection at once (in-flight requests are aborted). */
+  /** Ends every streamed response, then closes every connection at once (in-flight requests are aborted). */
   closeAll(): void;
 }
 
@@ -145,6 +151,10 @@ class Exchange implements IncomingRequest {
   private ended = false;
   /** Called once, when the response has ended or the client went away. */
   onFinished: () => void = () => {};
+  /** Set while a streamed response is open (rule 9): how the server ends it at closeAll. */
+  stream: StreamWriter | null = null;
+  /** Told when a streamed response opens and when it is over. */
+  onStream: (open: boolean) => void = () => {};
 
   private received = 0;
   private chunks: Buffer[] = [];
@@ -170,6 +180,7 @@ class Exchange implements IncomingRequest {
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
       this.aborted = true;
+      this.stream?.gone();
       this.finish();
       this.controller.abort();
       this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
@@ -252,13 +263,23 @@ class Exchange implements IncomingRequest {
 
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
   send(out: OutgoingResponse): void {
-    if (this.aborted || this.responded) return;
+    if (this.aborted || this.responded) {
+      out.stream?.cancel?.();
+      return;
+    }
     this.responded = true;
     // Nothing may arrive for this request any more (404 before reading a body, 413 mid-stream).
     if (this.outcome === null) this.settle(ALREADY_ANSWERED);
     const res = this.res;
     const body = typeof out.body === 'string' ? Buffer.from(out.body) : (out.body ?? EMPTY);
     const noBody = this.method === 'HEAD' || out.status === 204 || out.status === 304;
+    if (out.stream !== undefined) {
+      if (!noBody && !out.closeConnection) {
+        this.startStream(out, out.stream);
+        return;
+      }
+      out.stream.cancel?.();
+    }
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
@@ -279,6 +300,31 @@ class Exchange implements IncomingRequest {
       }
       this.writeWithBackpressure(body);
     });
+  }
+
+  /** Rule 9: the head now, then chunks as the stream writes them; not in flight from here on. */
+  private startStream(out: OutgoingResponse, stream: ResponseStream): void {
+    const res = this.res;
+    const writer = new StreamWriter(res, () => {
+      this.stream = null;
+      this.onStream(false);
+    });
+    this.stream = writer;
+    this.onStream(true);
+    res.onWritable(() => writer.writable());
+    res.cork(() => {
+      res.writeStatus(statusLine(out.status));
+      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      // The stream's first chunks leave with the head, in this cork.
+      try {
+        stream.start(writer);
+      } catch (err) {
+        process.emitWarning(`gateway: a response stream failed to start: ${String(err)}`);
+        writer.end();
+      }
+    });
+    // A graceful stop waits for calls, not for tails: the stream stops counting as in flight now.
+    this.finish();
   }
 
   private finish(): void {
@@ -317,6 +363,68 @@ class Exchange implements IncomingRequest {
   }
 }
 
+/**
+ * The sink a ResponseStream writes to (rule 9). `res` is touched only while `open`: the client
+ * leaving (onAborted → gone) or the end closes it for good (rule 3).
+ */
+class StreamWriter implements StreamSink {
+  private open = true;
+  private backedUp = false;
+  private drain: (() => void) | null = null;
+  private readonly controller = new AbortController();
+  readonly closed = this.controller.signal;
+
+  constructor(private readonly res: HttpResponse, private readonly onClose: () => void) {}
+
+  write(chunk: string): boolean {
+    if (!this.open) return false;
+    let ok = false;
+    this.res.cork(() => {
+      ok = this.res.write(chunk);
+    });
+    if (!ok) this.backedUp = true;
+    return ok;
+  }
+
+  onDrain(cb: () => void): void {
+    this.drain = cb;
+    if (!this.backedUp && this.open) this.runDrain();
+  }
+
+  /** uWS's onWritable: the backlog left the socket. */
+  writable(): boolean {
+    if (!this.open) return true;
+    this.backedUp = false;
+    this.runDrain();
+    return true;
+  }
+
+  private runDrain(): void {
+    const cb = this.drain;
+    this.drain = null;
+    cb?.();
+  }
+
+  end(): void {
+    if (!this.open) return;
+    this.res.cork(() => this.res.end());
+    this.close();
+  }
+
+  /** The client went away: `res` is freed memory from now on. */
+  gone(): void {
+    this.close();
+  }
+
+  private close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.drain = null;
+    this.controller.abort();
+    this.onClose();
+  }
+}
+
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */
 const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;
 
@@ -347,9 +455,15 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
+  /** Streamed responses still open (rule 9), ended by closeAll. */
+  const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
     const exchange = new Exchange(res, req, bodyLimit);
+    exchange.onStream = (open) => {
+      if (open) streams.add(exchange);
+      else streams.delete(exchange);
+    };
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;
@@ -414,6 +528,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
         closeAll() {
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
+          // Streams end cleanly first (their last chunks are written), then every socket closes.
+          for (const exchange of [...streams]) exchange.stream?.end();
           // `close` exists on the native App (closes every socket) but is missing from the typings.
           (app as TemplatedApp & { close?: () => void }).close?.();
         },

@@ -14,12 +14,14 @@ import {
   LocalConfigBus,
   loadProductionStore,
   MemoryHotMetrics,
+  MemoryLogFeed,
   MemoryReplayGuard,
   openRedisQueue,
   openSqliteAsync,
   openSqliteStore,
   openSqliteTickLock,
   RedisAsyncRuns,
+  RedisLogFeed,
   RedisRunTimeline,
   redisReplayGuard,
   redisTickLock,
@@ -28,6 +30,7 @@ import {
   type ConfigBus,
   type HotMetrics,
   type Keyring,
+  type LogFeed,
   type Queue,
   type ReplayGuard,
   type RunTimeline,
@@ -58,6 +61,8 @@ export interface Adapters {
   readonly tickLock: TickLock;
   /** Remembers accepted webhook deliveries (memory | Redis). */
   readonly replayGuard: ReplayGuard;
+  /** Live log lines of running calls (memory | Redis streams: a tail on any process sees every process's calls). */
+  readonly logs: LogFeed;
   /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
   close(): Promise<void>;
 }
@@ -122,7 +127,8 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard };
+  const logs = opened.keep(new MemoryLogFeed());
+  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, logs };
 }
 
 /**
@@ -130,7 +136,7 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
 async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
-  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, openRedis, RedisDurability } = await loadProductionStore();
+  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability } = await loadProductionStore();
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
@@ -165,5 +171,13 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
   const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard };
+  // Live logs own three connections: commands, the blocking XREAD (its timeout past the block), tail announcements.
+  const logs = opened.keep(new RedisLogFeed({
+    client: connectRedis(redisUrl),
+    reader: connectRedis(redisUrl, { commandTimeout: 15_000 }),
+    subscriber: connectRedisSubscriber(redisUrl),
+    prefix,
+    log,
+  }));
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, logs };
 }

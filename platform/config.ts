@@ -17,6 +17,10 @@ const DAY_MS = 24 * 3_600_000;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Runtime Pod presets (docs/kubernetes.md): `name:memoryMiB:warmPods[:cpuRequest]`, comma-separated. */
+const PRESET_LIST = /^[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?(,[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?)*$/;
+
 /** One or more base64 32-byte keys, comma-separated (docs/secrets.md). The message never echoes the value. */
 const KEY_LIST = /^\s*[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9+/]{43}=\s*)*$/;
 
@@ -64,6 +68,31 @@ const OPTIONS = {
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
+  // ---- where runtimes run (docs/kubernetes.md) ----
+  runtimeHost: { env: 'FP_RUNTIME_HOST', kind: 'string', schema: z.enum(['process', 'kubernetes']).default('process') },
+  kubeconfig: { env: 'FP_KUBECONFIG', kind: 'string', schema: z.string().min(1).optional() },
+  kubeNamespace: { env: 'FP_KUBE_NAMESPACE', kind: 'string', schema: z.string().regex(DNS_LABEL, 'must be a DNS label').default('default') },
+  kubePool: { env: 'FP_KUBE_POOL', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$/, 'must be a DNS label of at most 30 characters').default('fp') },
+  kubeImage: { env: 'FP_KUBE_IMAGE', kind: 'string', schema: z.string().min(1).optional() },
+  kubeImagePullPolicy: { env: 'FP_KUBE_IMAGE_PULL_POLICY', kind: 'string', schema: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent') },
+  kubePresets: { env: 'FP_KUBE_PRESETS', kind: 'string', schema: z.string().regex(PRESET_LIST, 'must be NAME:MiB:WARM[:CPU],… e.g. m256:256:2:100m,m1024:1024:0').default('m256:256:2:100m,m1024:1024:0:250m') },
+  kubeRuntimePort: { env: 'FP_KUBE_RUNTIME_PORT', kind: 'int', schema: int(1, 65535).default(8000) },
+  kubeServiceAccount: { env: 'FP_KUBE_SERVICE_ACCOUNT', kind: 'string', schema: z.string().regex(DNS_LABEL, 'must be a DNS label').optional() },
+  kubeHostId: { env: 'FP_KUBE_HOST_ID', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'must be a label value (the gateway Pod\'s name)').optional() },
+  kubeTokenKey: { env: 'FP_KUBE_TOKEN_KEY', kind: 'string', schema: z.string().regex(/^\s*[A-Za-z0-9+/]{43}=\s*$/, 'must be a base64 key of 32 bytes (`openssl rand -base64 32`)').optional() },
+  kubePodStartTimeoutMs: { env: 'FP_KUBE_POD_START_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(120_000) },
+  // ---- dependencies (issue 10, docs/dependencies.md) ----
+  depsIndexUrl: { env: 'FP_DEPS_INDEX_URL', kind: 'string', schema: z.union([z.literal('none'), z.url({ protocol: /^https?$/ })]).default('https://pypi.org/simple') },
+  depsExtraIndexUrls: { env: 'FP_DEPS_EXTRA_INDEX_URLS', kind: 'string', schema: z.string().regex(/^\s*(https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*)?$/, 'must be http(s) URLs separated by commas').default('') },
+  depsFindLinks: { env: 'FP_DEPS_FIND_LINKS', kind: 'string', schema: z.string().regex(/^\//, 'must be an absolute path (a directory of wheels)').optional() },
+  depsAllowSdist: { env: 'FP_DEPS_ALLOW_SDIST', kind: 'flag', schema: z.boolean().default(false) },
+  depsAllowHosts: { env: 'FP_DEPS_ALLOW_HOSTS', kind: 'string', schema: z.string().regex(/^[A-Za-z0-9.:,\s[\]-]*$/, 'must be host or host:port names separated by commas').default('') },
+  depsIndexCa: { env: 'FP_DEPS_INDEX_CA', kind: 'string', schema: z.string().regex(/^\//, 'must be an absolute path').default('/etc/ssl/certs/ca-certificates.crt') },
+  depsTimeoutMs: { env: 'FP_DEPS_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(300_000) },
+  depsMaxBytes: { env: 'FP_DEPS_MAX_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(512 * MIB) },
+  depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
+  depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
+  depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -78,6 +107,9 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
   }
   const own = process.getuid?.() ?? 0;
   if (own >= first && own <= last) ctx.addIssue({ code: 'custom', path: ['sandboxUids'], message: `must not include the platform's own uid ${own}` });
+  if (c.depsBuilderUid === own || (c.depsBuilderUid >= first && c.depsBuilderUid <= last)) {
+    ctx.addIssue({ code: 'custom', path: ['depsBuilderUid'], message: 'must be outside the function uid range and not the platform\'s own uid' });
+  }
   // One place the keys come from (docs/secrets.md): never guess which of two wins.
   if (c.secretsKey !== undefined && c.secretsKeyFile !== undefined) ctx.addIssue({ code: 'custom', path: ['secretsKey'], message: 'give the key or the key file, not both' });
   if (c.functionsDir !== undefined && c.store === 'production') {
@@ -88,6 +120,7 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
     if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
   }
+  if (c.runtimeHost === 'kubernetes' && c.kubeImage === undefined) ctx.addIssue({ code: 'custom', path: ['kubeImage'], message: 'required when the runtime host is kubernetes' });
 });
 
 export type PlatformConfig = Readonly<z.output<typeof configSchema>>;

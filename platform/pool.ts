@@ -1,17 +1,46 @@
 /**
  * The pool both modes of the platform run (platform/start.ts, platform/directory.ts): its options
- * from the platform's configuration, started with the sandbox's failure explained.
+ * from the platform's configuration, its runtimes local processes or Pods (FP_RUNTIME_HOST,
+ * platform/kube.ts), started with the sandbox's failure explained.
  */
 import { dirname, join } from 'node:path';
-import { defaultPoolConfig, PoolManager, type PoolConfig } from '../poolmgr/index.js';
-import { PlatformError } from '../protocol/index.js';
+import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
+import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+import { openKubeHost } from './kube.js';
+
+export interface PoolSetup {
+  /** Operator messages (the Kubernetes host's). */
+  log?: (line: string) => void;
+  /**
+   * The control plane's reporter id: in production mode minWarm then counts across gateways,
+   * from their warm reports (poolmgr/fleet.ts). Without it each gateway keeps minWarm itself.
+   */
+  reporterId?: string;
+  /** Where dependency sites are built (docs/dependencies.md): bound hidden at spawn, the version's own at specialize. */
+  depsRoot?: string;
+  /** Where running calls publish their log lines for live tails (the log feed). */
+  logTap?: LogTap;
+}
 
 /**
  * A started pool whose runtimes may run code under `codeRoots`. `runtimeEnv` gives runtimes their
- * PATH and LANG (nothing else of it reaches user code).
+ * PATH and LANG (nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
  */
-export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined): Promise<PoolManager> {
+export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
+  const log = setup.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
+  const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
+    ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })
+    : undefined;
+  let kube;
+  try {
+    // Runtimes as local processes (default) or as Pods (docs/kubernetes.md); the pool closes the host.
+    kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, codeRoots, log) : null;
+  } catch (err) {
+    await fleet?.close();
+    throw err;
+  }
   const pool = new PoolManager(
     defaultPoolConfig(
       {
@@ -19,26 +48,30 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
-        ...sandboxOptions(config, codeRoots),
+        ...sandboxOptions(config, codeRoots, setup.depsRoot),
+        ...kube?.pool,
       },
       { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
     ),
+    kube?.host,
+    { ...(fleet ? { fleet } : {}), ...(setup.logTap ? { logTap: setup.logTap } : {}) },
   );
   try {
     await pool.start();
   } catch (err) {
     await pool.close().catch(() => {});
-    throw pool.isolation.mode === 'off' ? err : sandboxUnavailable(pool.isolation.mode, err as Error);
+    throw pool.isolation.mode === 'off' || pool.isolation.mode === 'pod' ? err : sandboxUnavailable(pool.isolation.mode, err as Error);
   }
   return pool;
 }
 
 /** The pool's sandbox settings from the platform's (docs/security.md). */
-function sandboxOptions(config: PlatformConfig, codeRoots: string[]): Partial<PoolConfig> {
+function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: string | undefined): Partial<PoolConfig> {
   const [first, last] = config.sandboxUids.split('-').map(Number) as [number, number];
   return {
     sandbox: config.unsafeNoSandbox ? 'off' : config.sandbox,
     codeRoots,
+    ...(depsRoot !== undefined ? { depsRoot } : {}),
     uidRange: [first, last],
     tmpBytes: config.sandboxTmpBytes,
     tasksMax: config.sandboxTasks,

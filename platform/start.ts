@@ -17,9 +17,10 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
 import { fileURLToPath } from 'node:url';
+import { depsOptions } from './deps.js';
 import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
-import { PlatformError } from '../protocol/index.js';
+import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
 import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
@@ -43,6 +44,18 @@ export interface StartOptions extends PlatformOptions {
    * Default: a minimal PATH. platform/main.ts passes its own environment.
    */
   runtimeEnv?: Record<string, string | undefined>;
+  /** Sees the calls from inside the process (the CLI's `dev` prints them); see RunObserver. */
+  observer?: RunObserver;
+}
+
+/**
+ * Sees the platform's calls from inside the process: the lines running calls stream, as they
+ * arrive (`logs`), then every run as the gateway records it (`run`, its logs complete: the lines
+ * already streamed are the same objects). A listener that throws breaks nothing.
+ */
+export interface RunObserver {
+  logs?(fn: string, runId: string, lines: readonly LogLine[]): void;
+  run?(record: RunRecord): void;
 }
 
 export interface StartedPlatform {
@@ -78,7 +91,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -102,7 +115,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const { store } = adapters;
     // Never serve with secrets this keyring cannot open: refuse to start instead (SECRETS_KEY_UNKNOWN).
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv);
+    // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
+    const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), logTap });
     cleanup.push(() => pool.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
@@ -114,9 +129,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       keyring,
       metrics: adapters.metrics,
       bus: adapters.bus,
+      logs: adapters.logs,
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
+      deps: depsOptions(config, stateDir, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
@@ -150,7 +167,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
       pool,
       registry: controlPlane.registry,
-      runSink: controlPlane.runSink,
+      runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       // The web console, built next to this file by scripts/build-console.ts (dist/console).
@@ -159,6 +176,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
       readiness: () => adapters.readiness(),
+      logTap: adapters.logs,
       log,
     });
     gateway = started;
@@ -189,4 +207,35 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await unwind();
     throw err;
   }
+}
+
+/** The sink, and then the observer (whose errors are not the sink's: they count as no lost run). */
+function observed(sink: RunSink, onRun: (record: RunRecord) => void): RunSink {
+  return {
+    record(run) {
+      sink.record(run);
+      try {
+        onRun(run);
+      } catch {
+        // An observer's bug must not fail the recording.
+      }
+    },
+    ...(sink.dropped ? { dropped: () => sink.dropped!() } : {}),
+  };
+}
+
+/** The feed, and then the observer, which sees every function's streamed lines (its errors are ignored). */
+function observedTap(feed: LogTap, onLines: (fn: string, runId: string, lines: readonly LogLine[]) => void): LogTap {
+  return {
+    wants: () => true,
+    lines(batch) {
+      if (feed.wants(batch.function)) feed.lines(batch);
+      try {
+        onLines(batch.function, batch.runId, batch.lines);
+      } catch {
+        // An observer's bug must not reach the pool's message handling.
+      }
+    },
+    end: (run) => feed.end(run),
+  };
 }

@@ -3,7 +3,7 @@
  * It settles exactly once, with a result (never a rejection). It is its own queue node, its own
  * abort listener (`handleEvent`) and its own timer argument, so the hot path allocates no closures.
  */
-import type { LogLine, WireEvent, WireResponse } from '../protocol/index.js';
+import type { LogLine, LogTap, WireEvent, WireResponse } from '../protocol/index.js';
 import type { FunctionGroup } from './group.js';
 import type { Instance } from './instance.js';
 import { hostError } from './outcome.js';
@@ -53,6 +53,12 @@ export class Call implements QueueLinks<Call> {
   private streamed: LogLine[] | null = null;
   private streamedUnits = 0;
   private streamedDropped = 0;
+  /**
+   * Lines of the call's log list (the run record's `logs`) accounted for so far, published live or
+   * not: the `seq` of the next live batch. The init logs are accounted first, at the first batch.
+   */
+  private logged = 0;
+  private initLogged = false;
   private settle!: (result: InvocationResult) => void;
 
   constructor(
@@ -61,6 +67,8 @@ export class Call implements QueueLinks<Call> {
     readonly signal: AbortSignal | undefined,
     readonly attempt: number,
     now: number,
+    /** Where lines go live while someone tails the function (protocol/live-logs.ts); null: nowhere. */
+    private readonly tap: LogTap | null = null,
   ) {
     this.at = now;
     this.promise = new Promise<InvocationResult>((resolve) => { this.settle = resolve; });
@@ -79,6 +87,7 @@ export class Call implements QueueLinks<Call> {
   addLogs(lines: readonly LogLine[]): void {
     if (this.done) return;
     const streamed = this.streamed ??= [];
+    const before = streamed.length;
     for (const line of lines) {
       const units = LINE_OVERHEAD + (typeof line?.msg === 'string' ? line.msg.length : 0);
       if (this.streamedUnits + units > MAX_STREAMED_LOG_UNITS) {
@@ -88,6 +97,7 @@ export class Call implements QueueLinks<Call> {
       this.streamedUnits += units;
       streamed.push(line);
     }
+    if (this.tap !== null && streamed.length > before) this.live(streamed.length - before === lines.length ? lines : streamed.slice(before));
   }
 
   /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
@@ -96,6 +106,13 @@ export class Call implements QueueLinks<Call> {
     this.done = true;
     clearTimeout(this.timer);
     if (this.queuedIn !== null) this.leaveQueue();
+    const notice: LogLine | null = this.streamedDropped === 0 ? null
+      : { stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.streamedDropped} streamed lines dropped]` };
+    if (this.tap !== null) {
+      // The rest of the record's lines, in the record's order: init logs (if not yet), the reply's, the notice.
+      this.live(logs);
+      if (notice !== null) this.live([notice]);
+    }
     this.settle({
       cold: this.cold,
       start: this.start,
@@ -104,7 +121,7 @@ export class Call implements QueueLinks<Call> {
       queuedMs: this.queuedMs,
       response,
       error,
-      logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs),
+      logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs, notice),
       instanceId: this.instance === null ? null : this.instance.id,
     });
   }
@@ -114,13 +131,32 @@ export class Call implements QueueLinks<Call> {
     this.finish(null, error, [], this.started ? performance.now() - this.startedAt : 0);
   }
 
-  /** Specialization logs, then the streamed lines, then the reply's (`last`). */
-  private allLogs(last: LogLine[]): LogLine[] {
+  /** Specialization logs, then the streamed lines, then the reply's (`last`), then the platform's notice. */
+  private allLogs(last: LogLine[], notice: LogLine | null): LogLine[] {
     const out = this.streamed === null ? this.initLogs.concat(last) : this.initLogs.concat(this.streamed, last);
-    if (this.streamedDropped > 0) {
-      out.push({ stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.streamedDropped} streamed lines dropped]` });
-    }
+    if (notice !== null) out.push(notice);
     return out;
+  }
+
+  /**
+   * Accounts for the next lines of the record (the init logs first, once) and publishes them while
+   * the function is tailed. Counted either way, so a tail that starts mid-call gets the right `seq`.
+   */
+  private live(lines: readonly LogLine[]): void {
+    if (!this.initLogged) {
+      this.initLogged = true;
+      if (this.initLogs.length > 0) this.publish(this.initLogs);
+    }
+    if (lines.length > 0) this.publish(lines);
+  }
+
+  private publish(lines: readonly LogLine[]): void {
+    const tap = this.tap!;
+    const fn = this.group.fn;
+    if (tap.wants(fn.name)) {
+      tap.lines({ function: fn.name, version: fn.version, runId: this.event.requestId, attempt: this.attempt, seq: this.logged, lines });
+    }
+    this.logged += lines.length;
   }
 
   /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own); `first` jumps the line. */

@@ -43,6 +43,8 @@ export interface PoolConfig {
   sandbox: 'auto' | SandboxMode;
   /** Directories that hold function versions (a version's `dir` must be under one of them). */
   codeRoots: string[];
+  /** The directory holding dependency sites (docs/dependencies.md); a version's `depsDir` must be under it. Null: none. */
+  depsRoot: string | null;
   /** First and last uid given to functions in root mode (default 600000-699999). */
   uidRange: [number, number];
   /** Size of each instance's /tmp and /dev/shm, and the largest file it may write (default 64 MiB). */
@@ -85,6 +87,7 @@ export function defaultPoolConfig(
     debug: env['FP_DEBUG'] !== undefined && env['FP_DEBUG'] !== '' && env['FP_DEBUG'] !== '0',
     sandbox: 'auto',
     codeRoots: [],
+    depsRoot: null,
     uidRange: [600_000, 699_999],
     tmpBytes: 64 * 1024 * 1024,
     tasksMax: 256,

@@ -43,6 +43,7 @@ export class FunctionGroup {
     this.limits = limitsOf(fn);
     this.spec = {
       name: fn.name, version: fn.version, dir: fn.dir, entrypoint: fn.entrypoint, env: fn.env ?? {},
+      ...(fn.depsDir !== undefined ? { depsDir: fn.depsDir } : {}),
       memoryBytes: fn.memoryBytes > 0 ? fn.memoryBytes : 0,
       timeoutMs: this.limits.timeoutMs,
       concurrency: this.limits.concurrency,

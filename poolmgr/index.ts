@@ -2,9 +2,13 @@
  * The pool manager's one public door. Everything else in poolmgr/ is private to it.
  * See docs/poolmgr.md for the lease algorithm, the invariants and the options.
  */
-export { PoolManager } from './pool.js';
+export { PoolManager, type PoolHooks } from './pool.js';
 export { defaultPoolConfig, resolveSandbox, type PoolConfig } from './config.js';
 export { ProcessHost, type ProcessHostOptions } from './host/process-host.js';
 export type * from './host/types.js';
 export { FUNCTION_DEFAULTS } from './group.js';
 export type * from './types.js';
+export { KubeHost, type KubeHostOptions } from './host/kube/kube-host.js';
+export { LocalCoordinator, RedisCoordinator, type PoolCoordinator } from './host/kube/coordinator.js';
+export { buildPod, LABEL as POD_LABEL, type PodPreset, type PodTemplate } from './host/kube/pod-spec.js';
+export { RedisFleetView, type FleetView } from './fleet.js';

@@ -24,22 +24,32 @@
  *    process that dies, breaks the protocol or reports a fatal error is discarded, and every call
  *    it held fails with a code. Calls on other instances are never touched.
  * 7. `invoke` never rejects: every outcome is an InvocationResult.
- * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all.
+ * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
+ *    and for the bytecode compiler process behind prepare().
  */
-import { PlatformError, type WireEvent } from '../protocol/index.js';
+import { PlatformError, type LogTap, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
+import type { FleetView } from './fleet.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
-import type { Isolation, RuntimeHost } from './host/types.js';
+import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
-import { compileBytecode } from './prepare.js';
+import { BytecodeCompiler } from './prepare.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
+
+/** What the pool tells others about, besides its calls' results. */
+export interface PoolHooks {
+  /** Lines of running calls (and the rest of a call's lines when it ends), for live tails. */
+  logTap?: LogTap;
+  /** Other gateways' warm instances (production mode), so that minWarm counts across replicas. */
+  fleet?: FleetView;
+}
 
 export class PoolManager implements InstanceOwner {
   private readonly config: PoolConfig;
@@ -55,12 +65,26 @@ export class PoolManager implements InstanceOwner {
   private instanceCount = 0;
   /** Scale-to-zero events by function name since start: the reaper stopped a version's last idle instance. */
   private readonly scaledToZero: Record<string, number> = {};
+  /** The bytecode compiler process behind prepare(), started on first use. */
+  private readonly compiler: BytecodeCompiler;
 
-  /** `host` defaults to the local process host built from `config` (sandboxed per config.sandbox). */
-  constructor(config: PoolConfig, host?: RuntimeHost) {
+  /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
+  private readonly logTap: LogTap | null;
+  /** What other gateways hold, so that minWarm counts across replicas (fleet.ts); closed at close(), after the host. */
+  private readonly fleet: FleetView | undefined;
+
+  /**
+   * `host` defaults to the local process host built from `config` (sandboxed per config.sandbox);
+   * `hooks.logTap` receives the lines of running calls while someone tails their function;
+   * `hooks.fleet` is the view of other gateways' warm instances.
+   */
+  constructor(config: PoolConfig, host?: RuntimeHost, hooks: PoolHooks = {}) {
+    this.logTap = hooks.logTap ?? null;
+    this.fleet = hooks.fleet;
     this.config = Object.freeze({ ...config });
     this.host = host ?? new ProcessHost({ ...this.config, sandbox: resolveSandbox(this.config.sandbox) });
     this.generic = new GenericPool(this.config.poolSize, () => this.spawnProcess(), this.config.refillDelayMs);
+    this.compiler = new BytecodeCompiler(this.config);
   }
 
   /** How runtimes are isolated (for readiness reports and the CLI). */
@@ -81,7 +105,7 @@ export class PoolManager implements InstanceOwner {
     try {
       let group = this.byFn.get(fn);
       if (group === undefined || group.removed) group = this.groupFor(fn);
-      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now());
+      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
       else if (!this.lease(call)) this.wait(call);
       return call.promise;
@@ -99,7 +123,7 @@ export class PoolManager implements InstanceOwner {
    * not compile (the specialization will report why); never rejects.
    */
   prepare(dir: string): Promise<boolean> {
-    return compileBytecode(dir, this.config);
+    return this.compiler.compile(dir);
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
@@ -227,7 +251,7 @@ export class PoolManager implements InstanceOwner {
     let victimAboveMin = false;
     for (const other of this.groups.values()) {
       if (other === group) continue;
-      const aboveMin = other.instances.length > (other.retired ? 0 : other.limits.minWarm);
+      const aboveMin = other.instances.length > this.minWarmHere(other);
       for (const inst of other.instances) {
         if (inst.state !== 'ready' || inst.inflight > 0) continue;
         if (victim === null || (aboveMin && !victimAboveMin) || (aboveMin === victimAboveMin && inst.lastUsed < victim.lastUsed)) {
@@ -293,7 +317,7 @@ export class PoolManager implements InstanceOwner {
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
     const pooled = this.generic.take();
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(), this, this.config);
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess({ memoryBytes: group.spec.memoryBytes }), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     return inst;
@@ -312,8 +336,9 @@ export class PoolManager implements InstanceOwner {
     return group;
   }
 
-  private spawnProcess(): RuntimeProcess {
-    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes);
+  /** A new runtime; `hint` when it is spawned for one function (a host with sized runtimes picks one that fits). */
+  private spawnProcess(hint?: SpawnHint): RuntimeProcess {
+    return new RuntimeProcess(this.host, this.config.spawnTimeoutMs, this.processes, hint);
   }
 
   // ---- reaping and shutdown ----
@@ -328,7 +353,7 @@ export class PoolManager implements InstanceOwner {
   private reap(): void {
     const now = performance.now();
     for (const group of this.groups.values()) {
-      const keep = group.retired ? 0 : group.limits.minWarm;
+      const keep = this.minWarmHere(group);
       const list = group.instances;
       const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
@@ -344,6 +369,12 @@ export class PoolManager implements InstanceOwner {
     }
   }
 
+  /** Instances of `group` this gateway keeps warm: minWarm less what gateways ranked before it hold. */
+  private minWarmHere(group: FunctionGroup): number {
+    if (group.retired || group.limits.minWarm === 0) return 0;
+    return Math.max(0, group.limits.minWarm - (this.fleet?.warmAhead(group.fn.name) ?? 0));
+  }
+
   private async shutdownAll(): Promise<void> {
     clearInterval(this.reaper);
     this.generic.close();
@@ -352,8 +383,9 @@ export class PoolManager implements InstanceOwner {
       for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(busy);
     }
     const grace = this.config.shutdownGraceMs;
-    await Promise.all(Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)));
+    await Promise.all([...Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)), this.compiler.close()]);
     await this.host.close();
+    await this.fleet?.close();
   }
 }
 

@@ -9,7 +9,7 @@ import {
   encodeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
   type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
-import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats } from './host/types.js';
+import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
 
 /** Why the host ended a process; callers turn it into the error of every call still on it. */
 export interface KillCause {
@@ -30,7 +30,7 @@ export interface ProcessListener {
   onExit(proc: RuntimeProcess, exit: ProcessExit): void;
 }
 
-/** After the process exits, how long to wait for the socket to deliver its last frames. */
+/** After the process exits, how long to wait for the socket to deliver its last frames (and, by default, the reverse). */
 const SOCKET_DRAIN_MS = 100;
 
 export class RuntimeProcess {
@@ -57,11 +57,11 @@ export class RuntimeProcess {
   private settleReady: [() => void, (err: Error) => void] | null = null;
   private settleExited: (() => void) | null = null;
 
-  constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>) {
+  constructor(private readonly host: RuntimeHost, spawnTimeoutMs: number, private readonly registry: Set<RuntimeProcess>, hint?: SpawnHint) {
     this.ready = new Promise<void>((resolve, reject) => { this.settleReady = [resolve, reject]; });
     this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled
     this.exited = new Promise<void>((resolve) => { this.settleExited = resolve; });
-    this.rt = host.spawn({ onExit: (exit) => this.onChildExit(exit) });
+    this.rt = host.spawn({ onExit: (exit) => this.onChildExit(exit) }, hint);
     this.pid = this.rt.pid;
     this.socket = host.connect(this.rt);
     registry.add(this);
@@ -174,12 +174,13 @@ export class RuntimeProcess {
       this.finish();
       return;
     }
-    // Usually the exit follows at once and names the code or signal; if not, the process is killed.
+    // Usually the exit follows at once (a remote host: within its exitReportMs) and names the code
+    // or signal; if not, the process is killed.
     this.alive = false;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.kill({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'ConnectionLost', message: 'the runtime closed its connection' });
-    }, SOCKET_DRAIN_MS);
+    }, this.host.exitReportMs ?? SOCKET_DRAIN_MS);
   }
 
   private onChildExit(exit: RuntimeExit): void {
@@ -215,9 +216,9 @@ export class RuntimeProcess {
 }
 
 /** "exit code 3" / "signal SIGKILL", for messages. */
-export function describeExit(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): string {
-  if (exit.signal !== null) return `signal ${exit.signal}`;
-  return exit.exitCode === null ? 'unknown exit status' : `exit code ${exit.exitCode}`;
+export function describeExit(exit: Pick<ProcessExit, 'exitCode' | 'signal' | 'reason'>): string {
+  const how = exit.signal !== null ? `signal ${exit.signal}` : exit.exitCode === null ? 'unknown exit status' : `exit code ${exit.exitCode}`;
+  return exit.reason === undefined ? how : `${how}; ${exit.reason}`;
 }
 
 function unavailable(message: string): KillCause {

@@ -15,7 +15,8 @@ export const MANIFEST_FILE = 'platform.yaml';
 /** The entrypoint checked when platform.yaml does not name one. */
 export const DEFAULT_ENTRYPOINT = 'main:handler';
 
-export type ProblemKind = 'manifest' | 'yaml' | 'files' | 'syntax' | 'entrypoint' | 'python';
+/** `dotenv`: a line of the folder's .env that `dev` cannot read (cli/dotenv.ts). */
+export type ProblemKind = 'manifest' | 'yaml' | 'files' | 'syntax' | 'entrypoint' | 'python' | 'dependencies' | 'dotenv';
 
 export interface Problem {
   kind: ProblemKind;
@@ -72,6 +73,16 @@ export interface PyReport {
   entrypoint: PyEntrypoint;
   problems: PyFinding[];
   warnings: PyFinding[];
+  /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
+  dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
+}
+
+export interface PyRequirement {
+  /** Normalized distribution name. */
+  name: string;
+  requirement: string;
+  file: string;
+  line: number | null;
 }
 
 /** Every `${VAR}` resolves (to an empty string): for checks where the deploying environment is not known (the server's). */
@@ -171,6 +182,7 @@ export function reportProblems(report: PyReport): { problems: Problem[]; warning
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+  for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
   return { problems, warnings };
 }
 

@@ -126,6 +126,23 @@ export const ERRORS = {
   FILES_EXIST: { status: 409, component: 'cli', title: 'init would overwrite files that exist; nothing was written.' },
   PYTHON_UNAVAILABLE: { status: 500, component: 'cli', title: 'The CLI found no Python interpreter for its local checks.' },
   PYTHON_PREFLIGHT_FAILED: { status: 500, component: 'cli', title: "The CLI's local Python check failed to run." },
+  // ---- dependencies (issue 10); appended, never renamed ----
+  DEPS_REQUIREMENT_INVALID: { status: 400, component: 'request', title: 'A declared requirement is malformed or uses something the platform does not install (an option, a URL, a path).' },
+  DEPS_NOT_FOUND: { status: 422, component: 'request', title: 'No release of a required package fits (unknown package, no such version, or no wheel for this Python).' },
+  DEPS_CONFLICT: { status: 422, component: 'request', title: 'The requirements cannot all be satisfied together.' },
+  DEPS_TOO_LARGE: { status: 413, component: 'request', title: 'The installed dependencies are larger than the limit.' },
+  DEPS_BUILD_TIMEOUT: { status: 422, component: 'controlplane', title: 'Installing the dependencies took longer than the build timeout.' },
+  DEPS_INDEX_UNREACHABLE: { status: 503, component: 'controlplane', title: 'The package index could not be reached from the dependency builder.' },
+  DEPS_BUILD_FAILED: { status: 422, component: 'controlplane', title: 'The dependency build failed.' },
+  DEPS_NOT_READY: { status: 409, component: 'controlplane', title: "The version's dependencies are still being built; deploy it when they are ready." },
+  // ---- live logs and env sync (issue 15); appended, never renamed ----
+  LOG_STREAM_LIMIT: { status: 503, component: 'controlplane', title: 'This platform process already serves its maximum of live log streams.' },
+  LOGS_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The live log feed (Redis) did not answer.' },
+  ENV_FILE_EXISTS: { status: 409, component: 'cli', title: 'env pull would overwrite a file that exists; nothing was written.' },
+  ENV_FILE_INVALID: { status: 400, component: 'cli', title: 'The .env file cannot be read or a line of it does not parse.' },
+  CONFIRMATION_REQUIRED: { status: 400, component: 'cli', title: 'The command changes a function and needs --yes when it cannot ask (no terminal).' },
+  NOT_CONFIRMED: { status: 400, component: 'cli', title: 'The change was not confirmed; nothing was changed.' },
+  // ---- the web console (issue 14); appended, never renamed ----
   DRAFT_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no saved draft.' },
   TEST_CASE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no test case with this name.' },
   TEST_CASE_LIMIT: { status: 409, component: 'controlplane', title: 'The function has as many saved test cases as allowed.' },

@@ -2,18 +2,32 @@
  * Length-prefixed msgpack frames: a 4-byte unsigned big-endian length, then that many bytes of
  * msgpack. The same format is read by runtime/fp_runtime/frames.py. See docs/runtime-protocol.md.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type { Packr, Unpackr } from 'msgpackr';
 import { PlatformError } from './errors.js';
 
 /** Largest frame either side accepts; a bigger length prefix is a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
-// Plain maps with string keys, no msgpackr record extension: the Python side reads plain msgpack.
-const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+let packr: Packr | null = null;
+let unpackr: Unpackr | null = null;
+
+/**
+ * msgpackr is loaded on the first frame, not with this door: the CLI imports protocol/ on every
+ * command and never frames a message (loading msgpackr cost ~20 ms of CPU per CLI start).
+ */
+function codecs(): { packr: Packr; unpackr: Unpackr } {
+  if (packr === null || unpackr === null) {
+    const msgpackr = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+    // Plain maps with string keys, no msgpackr record extension: the Python side reads plain msgpack.
+    packr = new msgpackr.Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true });
+    unpackr = new msgpackr.Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+  }
+  return { packr, unpackr };
+}
 
 export function encodeFrame(message: unknown): Buffer {
-  const body = packr.pack(message);
+  const body = (packr ?? codecs().packr).pack(message);
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, 4);
@@ -48,7 +62,7 @@ export class FrameDecoder {
       if (this.buffered < 4 + length) break;
       const frame = this.take(4 + length).subarray(4);
       try {
-        out.push(unpackr.unpack(frame));
+        out.push((unpackr ?? codecs().unpackr).unpack(frame));
       } catch (err) {
         throw new FrameError(`undecodable frame: ${(err as Error).message}`);
       }

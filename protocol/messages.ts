@@ -56,6 +56,12 @@ export interface FunctionSpec {
   memoryBytes: number;
   timeoutMs: number;
   concurrency: number;
+  /**
+   * The version's dependency site directory on the host (docs/dependencies.md), absent when it
+   * has none: put on sys.path after the standard library, before the runtime's site-packages.
+   * A sandboxed runtime finds it at /deps instead (BoxSpec.depsDir).
+   */
+  depsDir?: string;
 }
 
 export interface WireEvent {
@@ -123,6 +129,8 @@ export interface BoxSpec {
   hostname: string;
   rlimits: BoxRlimits;
   cgroup: CgroupOp[];
+  /** The dependency site directory relative to the deps root (`<lock>/site`), bound read-only at /deps; absent: none. */
+  depsDir?: string;
 }
 
 // host -> runtime

@@ -67,7 +67,32 @@ export interface PlainResponse {
   status: number;
   headers: Pairs;
   body?: Uint8Array | string;
+  /** A body written over time (Server-Sent Events) instead of `body`. */
+  stream?: ResponseStream;
   closeConnection?: boolean;
+}
+
+/**
+ * A response body written over time (Server-Sent Events). The server sends the status and headers,
+ * then calls `start` once with a sink. Bounded by construction: after `write` returns false the
+ * writer waits for `onDrain`, so the server holds at most what one write gave it per connection.
+ * A stream does not hold up a graceful shutdown: the server ends it after the calls in flight.
+ */
+export interface ResponseStream {
+  start(sink: StreamSink): void;
+  /** Called instead of `start` when the server will not stream it (a HEAD request, the client already gone). */
+  cancel?(): void;
+}
+
+export interface StreamSink {
+  /** Sends `chunk`; false when the connection is backed up (the chunk is kept): wait for `onDrain`. */
+  write(chunk: string): boolean;
+  /** `cb` runs once, when the connection can take more after a `write` returned false. */
+  onDrain(cb: () => void): void;
+  /** Ends the response (idempotent). */
+  end(): void;
+  /** Aborted once the client went away, the response ended, or the server closed it. */
+  readonly closed: AbortSignal;
 }
 
 export interface MountedApi {

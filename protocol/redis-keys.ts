@@ -45,10 +45,31 @@ export interface RedisKeys {
   functionPattern(fn: string): string;
   /** Pub/sub channel: function configuration changes, for every gateway (reserved, issue 4). */
   configChannel(): string;
+  /**
+   * Stream: the function's live log entries while it is tailed (fields `c` lines so far, `n` lines
+   * in the entry, `d` the event as JSON); MAXLEN ~ bounded; TTL refreshed by every entry (10 min).
+   */
+  logStream(fn: string): string;
+  /** String: lines published to `logStream(fn)` so far (each entry's `c`). Same TTL. */
+  logCount(fn: string): string;
+  /** Hash: function name → until when (ms) some process serves a live tail of it. Fields pruned when past. */
+  logTails(): string;
+  /** Pub/sub channel: the name of a function a process started to tail (publishers start at once). */
+  logTailsChannel(): string;
   /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
   trigger(fn: string, triggerId: string): TriggerKeys;
+  /** The keys of one Kubernetes runtime pool (poolmgr/host/kube/coordinator.ts, docs/kubernetes.md). */
+  kubePool(pool: string): KubePoolKeys;
+}
+
+/** The keys the gateways of one Kubernetes runtime pool share. Both carry a TTL refreshed by their owner. */
+export interface KubePoolKeys {
+  /** String: the host id that keeps the pool's warm Pods at their target (SET NX, renewed). */
+  filler: string;
+  /** String `1` while the host `hostId` is alive (heartbeat); its leased Pods are strays once it expires. */
+  host(hostId: string): string;
 }
 
 /** The keys of one cron or webhook trigger (controlplane/async/triggers/redis.ts). All carry a TTL. */
@@ -104,6 +125,10 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     batch: (id) => `${base}:batch:${id}`,
     functionPattern: (fn) => `${base}:fn:{${fn.replace(/[*?[\]\\]/g, '\\$&')}}:*`,
     configChannel: () => `${base}:config`,
+    logStream: (fn) => fnKey(fn, 'logs'),
+    logCount: (fn) => fnKey(fn, 'logs:n'),
+    logTails: () => `${base}:logs:tails`,
+    logTailsChannel: () => `${base}:logs:tailing`,
     queue: (q) => {
       if (q === '' || /[\s{}*?[\]]/.test(q)) throw new RangeError(`bad queue name: ${JSON.stringify(q)}`);
       const qKey = (rest: string): string => `${base}:q:{${q}}:${rest}`;
@@ -126,6 +151,11 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         tick: (tickMs) => fnKey(fn, `cron:${triggerId}:${tickMs}`),
         seen: (replayKey) => fnKey(fn, `hook:${triggerId}:seen:${replayKey}`),
       };
+    },
+    kubePool: (pool) => {
+      if (pool === '' || /[\s{}*?[\]]/.test(pool)) throw new RangeError(`bad pool name: ${JSON.stringify(pool)}`);
+      const kKey = (rest: string): string => `${base}:kube:{${pool}}:${rest}`;
+      return { filler: kKey('filler'), host: (hostId) => kKey(`host:${hostId}`) };
     },
   };
 }

@@ -2,11 +2,15 @@
 
     python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N]
     (entrypoint "" skips its check)
+    python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
 and finds the entrypoint `module:attr` statically: the module file exists and defines `attr` at
 module level as handler(event, context) (sync or async), an ASGI function app(scope, receive,
-send), or an assignment (likely an app object such as `app = FastAPI()`). It never imports or
+send), or an assignment (likely an app object such as `app = FastAPI()`). It reads the declared
+dependencies (requirements.txt, pyproject.toml: fp_deps/requirements.py) and warns about
+third-party imports of the entrypoint's module, and of the modules of the folder it imports,
+that neither they nor the runtime's packages provide (fp_deps/imports.py). It never imports or
 runs user code. Prints one JSON document; exit 0 when it ran (findings are in the JSON), 2 for a
 usage error. `--files-from -` reads the relative paths to check from stdin, one per line (the CLI
 passes the files it would upload); otherwise the folder is walked with the same default skips.
@@ -15,11 +19,15 @@ the platform's API runs the check on code anyone with a token sends, and compili
 must not take the host's CPU or memory with it.
 """
 import ast
-import importlib.util
+import importlib
 import json
 import os
 import sys
 import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+from fp_deps import imports as deps_imports  # noqa: E402
+from fp_deps import requirements as deps_requirements  # noqa: E402
 
 SKIP_DIRS = {"__pycache__", "node_modules"}
 
@@ -148,49 +156,66 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
     return result, problems
 
 
-def local_modules(files):
-    names = set()
+def dependencies(root, files):
+    """The declared requirements ({name, requirement, file, line}) and problems with them."""
+    def read(name):
+        path = os.path.join(root, name)
+        if name not in files or not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    try:
+        found = deps_requirements.declared(read)
+    except deps_requirements.BadRequirement as err:
+        return [], [{"file": err.file, "line": err.line, "message": err.reason}]
+    return [{"name": n, "requirement": r, "file": f, "line": line} for n, r, f, line in found], []
+
+
+def check(root, entrypoint, files):
+    """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
+    trees, syntax_errors, warns = {}, [], []
     for rel in files:
-        head = rel.split("/")[0]
-        if "/" in rel:
-            names.add(head)
-        elif head.endswith(".py"):
-            names.add(head[:-3])
-    return names
+        if not rel.endswith(".py"):
+            continue
+        tree, error, found = compile_file(root, rel)
+        warns.extend(found)
+        if error:
+            syntax_errors.append(error)
+        else:
+            trees[rel] = tree
+    entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
+    declared, deps_problems = dependencies(root, set(files))
+    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
+    return {
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "checked": len(trees) + len(syntax_errors),
+        "syntaxErrors": syntax_errors,
+        "entrypoint": entry,
+        "problems": problems,
+        "warnings": warns,
+        "dependencies": {"declared": declared, "problems": deps_problems},
+    }
 
 
-def missing_imports(trees, files):
-    """Absolute imports (outside try blocks) that neither the bundle nor this Python provides."""
-    local = local_modules(files)
-    stdlib = getattr(sys, "stdlib_module_names", set())
-    found = []
-    for rel, tree in trees.items():
-        guarded = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Try):
-                guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
-        for node in ast.walk(tree):
-            if id(node) in guarded:
-                continue
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for full in names:
-                top = full.split(".")[0]
-                if top in local or top in stdlib or top == "__future__":
-                    continue
-                try:
-                    # Top-level names only: finding a top-level spec executes nothing.
-                    spec = importlib.util.find_spec(top)
-                except (ImportError, ValueError):
-                    spec = None
-                if spec is None:
-                    found.append({"file": rel, "line": node.lineno,
-                                  "message": f"imports {top!r}, which is not installed in the runtime's Python ({sys.executable})"})
-    return found
+def serve():
+    """One JSON request per line on stdin, {"dir", "entrypoint", "files"}; one report (or {"error"}) per line."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            root = request["dir"]
+            if not os.path.isdir(root):
+                raise ValueError(f"{root} is not a folder")
+            # Packages installed since the last request are found (find_spec caches folder listings).
+            importlib.invalidate_caches()
+            report = check(root, request["entrypoint"], request["files"])
+        except Exception as err:  # the request is answered either way; the loop goes on
+            report = {"error": f"{type(err).__name__}: {err}"}
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return 0
 
 
 def apply_limits(argv):
@@ -214,39 +239,21 @@ def apply_limits(argv):
 
 def main(argv):
     argv = apply_limits(argv)
+    if argv == ["--serve"]:
+        return serve()
     args = [a for a in argv if a != "--files-from"]
     from_stdin = len(args) != len(argv)
     if from_stdin and "-" in args:
         args.remove("-")
     if len(args) != 2:
-        print("usage: validate.py <dir> <entrypoint> [--files-from -]", file=sys.stderr)
+        print("usage: validate.py <dir> <entrypoint> [--files-from -] | validate.py --serve", file=sys.stderr)
         return 2
     root, entrypoint = args
     if not os.path.isdir(root):
         print(f"validate.py: {root} is not a folder", file=sys.stderr)
         return 2
     files = [line.strip() for line in sys.stdin if line.strip()] if from_stdin else walk(root)
-    trees, syntax_errors, warns = {}, [], []
-    for rel in files:
-        if not rel.endswith(".py"):
-            continue
-        tree, error, found = compile_file(root, rel)
-        warns.extend(found)
-        if error:
-            syntax_errors.append(error)
-        else:
-            trees[rel] = tree
-    entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
-    warns.extend(missing_imports(trees, files))
-    report = {
-        "python": ".".join(map(str, sys.version_info[:3])),
-        "checked": len(trees) + len(syntax_errors),
-        "syntaxErrors": syntax_errors,
-        "entrypoint": entry,
-        "problems": problems,
-        "warnings": warns,
-    }
-    json.dump(report, sys.stdout)
+    json.dump(check(root, entrypoint, files), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

@@ -1,36 +1,80 @@
 #!/usr/bin/env bash
-# Installs everything the platform and its tests need on a fresh machine, then builds.
-# Idempotent: a second run only checks. Used by `npm start` and `npm test`.
+# Installs what the platform needs on a fresh machine, then builds. Idempotent: a second run only
+# checks. Two depths:
+#
+#   bash scripts/setup.sh           everything `npm test`, `npm run bench` and `npm run build` need:
+#                                   the Python test tools too, and a type-checked build (tsc)
+#   bash scripts/setup.sh --start   what `npm start` needs: the runtime's one Python package, and a
+#                                   quick build (scripts/transpile.mjs: no type checking)
+#
+# The Node packages and the Python environment install at the same time. After compiling
+# better-sqlite3 from source (no prebuilt binary could be downloaded), its binary is kept where
+# prebuild-install looks for downloads it made before, so the next install on this machine skips
+# the compile (bench/README.md, section 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
 
-# Node packages, when missing or older than the lock file.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: installing Node packages (npm ci)"
-  npm ci --loglevel=error
-fi
+depth=all
+case "${1:-}" in
+  --start) depth=start ;;
+  '') ;;
+  *) echo "usage: bash scripts/setup.sh [--start]" >&2; exit 2 ;;
+esac
 
-# The runtime's virtual environment: the real interpreter, not pyenv's shell shim.
-if [ ! -x .venv/bin/python ]; then
-  py=$(python3 -c 'import sys; print(sys.executable)')
-  echo "setup: creating .venv from $py"
-  "$py" -m venv .venv
+# The runtime's virtual environment: the real interpreter, not pyenv's shell shim. Runtime
+# requirements always; the test and benchmark tools (FastAPI, uvicorn, pytest, Schemathesis) unless --start.
+python_env() {
+  if [ ! -x .venv/bin/python ]; then
+    py=$(python3 -c 'import sys; print(sys.executable)')
+    echo "setup: creating .venv from $py"
+    "$py" -m venv .venv
+  fi
+  local stamp=.venv/.requirements-stamp want_start want_all files=(runtime/requirements.txt)
+  want_start=$(sha256sum < runtime/requirements.txt | cut -d' ' -f1)
+  want_all=$(cat runtime/requirements.txt runtime/requirements-dev.txt | sha256sum | cut -d' ' -f1)
+  if [ "$depth" = start ] && [ "$(cat "$stamp.start" 2>/dev/null)" = "$want_start" ]; then return; fi
+  if [ "$depth" = all ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_all" ]; then return; fi
+  if [ "$depth" = all ]; then files+=(runtime/requirements-dev.txt); fi
+  echo "setup: installing Python packages into .venv (${files[*]})"
+  .venv/bin/pip install --quiet --disable-pip-version-check "${files[@]/#/-r}"
+  # The full install satisfies --start too.
+  echo "$want_start" > "$stamp.start"
+  if [ "$depth" = all ]; then echo "$want_all" > "$stamp"; fi
+}
+
+# Node packages, when missing or older than the lock file.
+node_packages() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: installing Node packages (npm ci)"
+    npm ci --loglevel=error
+    node scripts/prebuild-cache.mjs
+  fi
+}
+
+python_log=$(mktemp)
+trap 'rm -f "$python_log"' EXIT
+python_env > "$python_log" 2>&1 &
+python_pid=$!
+node_packages
+if ! wait "$python_pid"; then
+  cat "$python_log" >&2
+  echo "setup: installing the Python environment failed" >&2
+  exit 1
 fi
-stamp=.venv/.requirements-stamp
-want=$(cat runtime/requirements.txt runtime/requirements-dev.txt | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing Python packages into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check -r runtime/requirements.txt -r runtime/requirements-dev.txt
-  echo "$want" > "$stamp"
-fi
+cat "$python_log"
 
 # The runtime's bytecode, ahead: sandboxed runtimes see this directory read-only and could not
 # cache it themselves (each spawn would compile the runtime from source).
 .venv/bin/python -m compileall -q runtime >/dev/null
 
-echo "setup: compiling TypeScript"
-npx tsc -p .
+if [ "$depth" = start ]; then
+  echo "setup: transpiling TypeScript (npm test type-checks it)"
+  node scripts/transpile.mjs
+else
+  echo "setup: compiling TypeScript"
+  npx tsc -p .
+fi
 # Outputs of sources that were moved or deleted would otherwise linger in dist/ (and be tested).
 node -e '
 const fs = require("fs"), path = require("path");
@@ -42,4 +86,4 @@ const fs = require("fs"), path = require("path");
     if (m && !fs.existsSync(path.join(".", path.relative("dist", m[1]) + ".ts"))) fs.rmSync(p);
   }
 })("dist");
-' 
+'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command. `npm test` runs every tier; `npm run test:<tier>` runs one:
 #
-#   bash scripts/test.sh [unit|integration|e2e|conformance] [node --test options…]
+#   bash scripts/test.sh [unit|integration|e2e|kube|conformance] [node --test options…]
 #
 # Each tier does what the full command does before it runs: installs what is missing and builds
 # (setup.sh), checks the dependency rules on the TypeScript sources (dependency-cruiser), and —
@@ -14,21 +14,30 @@ cd "$(dirname "$0")/.."
 
 tier=all
 case "${1:-}" in
-  unit|integration|e2e|conformance) tier=$1; shift ;;
+  unit|integration|e2e|kube|conformance) tier=$1; shift ;;
   all) shift ;;
   -*|'') ;;
-  *) echo "usage: bash scripts/test.sh [unit|integration|e2e|conformance] [node --test options…]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/test.sh [unit|integration|e2e|kube|conformance] [node --test options…]" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh
 # The servers the production-store tests use (redis-server, FerretDB); not needed by `npm start`.
 if [ "$tier" != unit ]; then bash scripts/services.sh; fi
+# The kube tier's kube-apiserver, kine, helm and kubeconform (built once, cached outside the repo:
+# the first build takes about 25 minutes on 2 cores, then a second). Without Go the tier skips,
+# except in CI.
+if [ "$tier" = all ] || [ "$tier" = kube ] || [ "$tier" = conformance ]; then
+  if ! bash scripts/k8s-tools.sh >/dev/null; then
+    if [ -n "${CI:-}" ]; then echo "test: the kube tier's tools could not be built" >&2; exit 1; fi
+    echo "test: the kube tier's tools could not be built; its tests will skip"
+  fi
+fi
 echo "test: checking the dependency rules (layers, one door per service, no cycles)"
 npm run --silent check:deps
 
 case "$tier" in
   all) files=(dist/test/) ;;
-  unit|integration|e2e) files=("dist/test/$tier/") ;;
+  unit|integration|e2e|kube) files=("dist/test/$tier/") ;;
   conformance) mapfile -t files < <(grep -l -E "conformance/[a-z-]+-suite\.js" dist/test/*/*.test.js | sort) ;;
 esac
 if [ "${#files[@]}" -eq 0 ]; then echo "test: no test files for tier $tier" >&2; exit 1; fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `npm start`: install what is missing, build, then start the platform on the embedded default
+# `npm start`: install what is missing (only what starting needs: scripts/setup.sh --start), build
+# (quickly, without type checking: `npm test` type-checks), then start the platform on the embedded default
 # (state in ./.state) and show a sample function being deployed and invoked. Ctrl-C stops it.
 # Extra arguments go to `fastapi-platform up` (e.g. `npm start -- --port 9000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >/dev/null
+bash scripts/setup.sh --start >/dev/null
 unset NODE_EXTRA_CA_CERTS
 exec node bin/fastapi-platform.js up --demo "$@"

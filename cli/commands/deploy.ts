@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { readCredentials, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
-import { deployFolder, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
-import { formatBytes, type Output } from '../output.js';
+import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
 import { formatDurationMs, formatMemoryBytes } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
@@ -41,6 +41,10 @@ export function printDeploy(out: Output, r: DeployResult): void {
     for (const p of removed) out.line(`  - ${p}`);
     const rest = r.uploaded < r.files ? '; the others were already stored' : '';
     out.line(`Uploaded ${r.uploaded} of ${r.files} files (${formatBytes(r.uploadedBytes)})${rest}.`);
+    if (r.deps !== null) {
+      const names = r.deps.packages.map((p) => `${p.name}==${p.version}`);
+      out.line(`Dependencies: ${names.length === 0 ? 'none to install' : `${names.length} installed (${formatBytes(r.deps.bytes)}): ${names.join(', ')}`}.`);
+    }
     out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
   }
   out.line();
@@ -61,17 +65,27 @@ export function printDeploy(out: Output, r: DeployResult): void {
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'deploy');
+  const dir = resolve(ctx.cwd, dirArg ?? '.');
   const auth = str(args, 'auth');
   if (auth !== undefined && auth !== 'public' && auth !== 'token') throw usageError(`--auth must be public or token, got ${JSON.stringify(auth)}`);
-  const checked = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'));
+  const client = await clientOf(ctx, args);
+  // What the deploy reads (nothing that changes anything) goes while the Python check runs.
+  let plan: Promise<DeployPlan> | null = null;
+  const checked = await checkFolder(ctx, dir, {
+    onRead: ({ manifest, files }) => {
+      if (manifest === null) return;
+      plan = planDeploy(client, dir, manifest.name, files);
+      plan.catch(() => undefined); // reported below when the folder is valid, else not needed
+    },
+  });
   if (!checked.ok) {
     ctx.out.data(preflightJson(checked));
     ctx.out.line(`${checked.problems.length} problem(s) found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
-  const client = await clientOf(ctx, args);
   const note = str(args, 'message');
-  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force') });
+  const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
+  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
   if (result.invokeToken) await saveInvokeToken(ctx, args, result.function, result.invokeToken);
   ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}) });
   printDeploy(ctx.out, result);
@@ -92,7 +106,10 @@ export const deployCommand: Command = {
     'Runs `validate` first (exit 3 and nothing uploaded if it fails). Creates the function from',
     'platform.yaml if it does not exist, else updates its settings; hashes every file (sha256),',
     'uploads only contents the platform does not have, creates a version and deploys it.',
-    'Prints the files added/modified/removed since the active version, and the URL.',
+    'Prints the files added/modified/removed since the active version, and the URL. A version that',
+    'declares dependencies (requirements.txt, pyproject.toml) is deployed once the platform has',
+    'installed them; the progress is shown, and a failed build prints the end of its log and exits 4',
+    'with its code (DEPS_NOT_FOUND, DEPS_CONFLICT, ...); the active version keeps serving.',
   ].join('\n'),
   options: {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },

@@ -1,6 +1,7 @@
 /**
- * `env set|unset|list <fn>`: a function's environment — plain `env` values and write-only
- * `secrets` (docs/cli.md, docs/secrets.md). Each name lives in one place: setting it as a secret
+ * `env set|unset|list|pull|push <fn>`: a function's environment — plain `env` values and write-only
+ * `secrets` (docs/cli.md, docs/secrets.md); `pull` and `push` sync it with a local `.env`
+ * (./env-sync.ts). Each name lives in one place: setting it as a secret
  * removes it from the plain env and the other way round. Changes reach new instances (the next
  * cold start) without a redeploy. Secret values are never printed, not even in --json.
  */
@@ -10,6 +11,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
 import { ENV_NAME, FUNCTION_NAME } from '../../protocol/index.js';
+import { pull, push } from './env-sync.js';
 
 const HIDDEN = '(hidden)';
 const APPLIES = 'New instances get it at their cold start; warm instances finish their calls and are replaced (no redeploy needed).';
@@ -118,13 +120,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (action === 'set') return set(ctx, args);
   if (action === 'unset') return unset(ctx, args);
   if (action === 'list' || action === 'ls') return listEnv(ctx, args);
-  throw usageError(`env needs an action: set, unset or list (got ${action === undefined ? 'none' : JSON.stringify(action)})\nRun \`fastapi-platform env --help\` for usage.`);
+  if (action === 'pull' || action === 'push') {
+    const name = args.positionals[1];
+    if (name !== undefined && !FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+    return action === 'pull' ? pull(ctx, args) : push(ctx, args);
+  }
+  throw usageError(`env needs an action: set, unset, list, pull or push (got ${action === undefined ? 'none' : JSON.stringify(action)})\nRun \`fastapi-platform env --help\` for usage.`);
 }
 
 export const envCommand: Command = {
   name: 'env',
-  summary: 'set, unset or list a function\'s env values and secrets (applies at the next cold start)',
-  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env list <fn>',
+  summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env list <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
   details: [
     'Secrets (--secret) are write-only: stored encrypted, listed by name only, never printed. A lone NAME',
     '(`env set <fn> DB_PASSWORD --secret < file`) reads the value from stdin, keeping it out of shell history.',
@@ -132,9 +139,23 @@ export const envCommand: Command = {
     'a secret wins over a plain value of the same name. Plain env is also replaced by `deploy` from',
     'platform.yaml; secrets are left alone by deploys. Changes reach new instances without a redeploy:',
     'warm instances finish their calls and are replaced.',
+    '',
+    '`env pull` writes the plain values to .env (mode 0600) and lists secrets as `# secret: NAME` lines:',
+    'secret values are never pulled. It refuses to replace an existing file unless --force.',
+    '`env push` makes the function\'s env what .env says, over the env of platform.yaml when the folder',
+    'has this function\'s platform.yaml (what deploy would set): plain values not in either are removed;',
+    'a value marked `# secret` on its line (DB_PASSWORD=\'…\'  # secret) or named with --as-secret is',
+    'set as a secret; secrets not in the file are kept (remove one with `env unset`). It shows the diff',
+    '(secret values hidden) and asks before applying; --yes applies without asking, --dry-run only shows.',
   ].join('\n'),
   options: {
     secret: { type: 'boolean', description: 'with set: store the values as secrets (encrypted, shown by name only)' },
+    file: { type: 'string', value: 'FILE', description: 'with pull/push: the dotenv file (default .env; pull --file - prints it)' },
+    force: { type: 'boolean', description: 'with pull: replace the file if it exists' },
+    'as-secret': { type: 'string', multiple: true, value: 'NAME', description: 'with push: push this value of the file as a secret' },
+    'dry-run': { type: 'boolean', description: 'with push: show the diff, change nothing' },
+    yes: { type: 'boolean', short: 'y', description: 'with push: apply without asking' },
+    'no-manifest': { type: 'boolean', description: 'with push: ignore platform.yaml (push the file alone)' },
   },
   run,
 };

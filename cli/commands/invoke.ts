@@ -90,16 +90,16 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
 export async function callDirect(client: ApiClient, name: string, req: InvokeRequest, token: string | undefined): Promise<InvokeAnswer> {
   const headers = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
   const started = performance.now();
-  const res = await client.fetch(`${client.baseUrl}/fn/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
-  const body = Buffer.from(await res.arrayBuffer());
+  const res = await client.send(`${client.baseUrl}/fn/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const body = res.body;
   const elapsed = performance.now() - started;
-  const timing = parseServerTiming(res.headers.get('server-timing'));
-  const cold = res.headers.get('x-cold-start');
+  const timing = parseServerTiming(res.header('server-timing'));
+  const cold = res.header('x-cold-start');
   return {
     status: res.status,
-    headers: Object.fromEntries(res.headers.entries()),
+    headers: res.headers(),
     body,
-    runId: res.headers.get('x-run-id'),
+    runId: res.header('x-run-id'),
     cold: cold === null ? null : cold === '1',
     durationMs: timing.total ?? elapsed,
     timing,
@@ -183,8 +183,8 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   const headers: Record<string, string> = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
   const key = str(args, 'idempotency-key');
   if (key !== undefined) headers['idempotency-key'] = key;
-  const res = await client.fetch(`${client.baseUrl}/async/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
-  const text = await res.text();
+  const res = await client.send(`${client.baseUrl}/async/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const text = res.text();
   if (res.status !== 202) {
     ctx.out.data({ ok: false, function: name, status: res.status, body: text });
     ctx.out.line(`HTTP ${res.status}`);

@@ -7,6 +7,7 @@ import { isAsyncRun, type ApiAsyncRun, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
+import { terminalSafe } from '../terminal.js';
 import { FUNCTION_NAME, RUN_STATUSES } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
@@ -34,8 +35,14 @@ function statusText(r: ApiRun): string {
   return (r.attempt ?? 1) > 1 ? `${status} (attempt ${r.attempt})` : status;
 }
 
+/** Multi-line text from a function (a stack, a body): each line escaped, the line breaks kept. */
+function safeLines(text: string): string {
+  return text.split(/\r?\n/).map((l) => terminalSafe(l, 16_384)).join('\n');
+}
+
+/** A run's lines; what the function wrote is escaped (cli/terminal.ts): it must not drive the terminal. */
 function logLines(logs: readonly { ts: number; stream: string; level?: string; msg: string }[], pad: string): string[] {
-  return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${(l.level ?? l.stream).padEnd(7)} ${l.msg.trimEnd()}`);
+  return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} ${terminalSafe(l.msg.trimEnd())}`);
 }
 
 function printList(ctx: Context, runs: ApiRun[]): void {
@@ -61,9 +68,9 @@ export function formatRun(r: ApiRun, now: number): string {
     `when      ${new Date(r.startedAt).toISOString()} (${formatAgo(r.startedAt, now)})`,
   ];
   if (r.error) {
-    const at = r.error.file ? ` at ${r.error.file}${r.error.line !== undefined ? `:${r.error.line}` : ''}` : '';
-    lines.push('', `error     ${r.error.type}: ${r.error.message}${at}`);
-    if (r.error.stack) lines.push(indent(r.error.stack.trimEnd(), '  '));
+    const at = r.error.file ? ` at ${terminalSafe(r.error.file)}${r.error.line !== undefined ? `:${r.error.line}` : ''}` : '';
+    lines.push('', `error     ${terminalSafe(r.error.type)}: ${terminalSafe(r.error.message)}${at}`);
+    if (r.error.stack) lines.push(indent(safeLines(r.error.stack.trimEnd()), '  '));
   }
   const logs = r.logs ?? [];
   lines.push('', logs.length === 0 ? 'logs      (none)' : `logs (${logs.length})`);
@@ -85,15 +92,15 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${t.detail ?? ''}`.trimEnd());
   lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
   for (const a of r.attempts) {
-    const at = a.error?.file ? ` at ${a.error.file}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
-    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${a.error.type}: ${a.error.message}${at}` : '';
+    const at = a.error?.file ? ` at ${terminalSafe(a.error.file)}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
+    const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${terminalSafe(a.error.type)}: ${terminalSafe(a.error.message)}${at}` : '';
     lines.push(`  #${a.attempt} ${new Date(a.startedAt).toISOString().slice(11, 23)} ${a.status.padEnd(9)} ${formatMs(a.durationMs)} ${a.cold ? 'cold' : 'warm'}${why}`);
     const logs = a.logs ?? [];
     if (logs.length > 0) lines.push(...logLines(logs, '       '));
   }
   if (r.result !== null) {
     const body = r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body);
-    lines.push('', `result    HTTP ${r.result.status} (attempt ${r.result.attempt})`, indent(body, '  '));
+    lines.push('', `result    HTTP ${r.result.status} (attempt ${r.result.attempt})`, indent(safeLines(body), '  '));
   }
   return lines.join('\n');
 }

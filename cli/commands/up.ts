@@ -70,14 +70,18 @@ async function demo(ctx: Context, client: ApiClient, token: string | undefined):
   ctx.out.line(`Its runs:         fastapi-platform runs ${DEMO_NAME}`);
 }
 
-/** The platform's options: its FP_* variables (as `node dist/platform/main.js` reads them), then the flags. */
-async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
-  let base: PlatformConfig;
+/** The platform's configuration from FP_* variables, as `node dist/platform/main.js` reads them; BAD_CONFIG (exit 2) if invalid. */
+export function platformConfig(platformEnv: Record<string, string | undefined>): PlatformConfig {
   try {
-    base = loadConfig(ctx.env.platformEnv);
+    return loadConfig(platformEnv);
   } catch (err) {
     throw new CliError(EXIT.USAGE, 'BAD_CONFIG', (err as Error).message);
   }
+}
+
+/** The platform's options: its FP_* variables (as `node dist/platform/main.js` reads them), then the flags. */
+async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOptions> {
+  const base = platformConfig(ctx.env.platformEnv);
   if (base.functionsDir !== undefined) {
     // `up` is the platform over its state directory; directory mode is the process's alone.
     throw new CliError(EXIT.USAGE, 'BAD_CONFIG', 'FP_FUNCTIONS_DIR is set: `up` serves the functions of its state directory; unset it, or serve a directory with `node dist/platform/main.js --functions DIR`');

@@ -5,12 +5,12 @@ import type { Command, Context } from '../context.js';
 import { EXIT } from '../errors.js';
 import { BUNDLE_LIMITS } from '../files.js';
 import { formatBytes } from '../output.js';
-import { formatProblem, preflight, type Preflight } from '../preflight.js';
+import { formatProblem, preflight, type Preflight, type PreflightOptions } from '../preflight.js';
 import { pythonPath } from '../python.js';
 
 /** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
-export async function checkFolder(ctx: Context, dir: string): Promise<Preflight> {
-  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv);
+export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}): Promise<Preflight> {
+  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, options);
   for (const w of result.warnings) ctx.out.note(`warning: ${formatProblem(w)}`);
   if (!ctx.out.json) for (const p of result.problems) ctx.io.stderr(`error: ${formatProblem(p)}\n`);
   return result;
@@ -28,6 +28,7 @@ export function preflightJson(result: Preflight): Record<string, unknown> {
     files: result.files.length,
     totalBytes: result.totalBytes,
     python: result.python?.version ?? null,
+    dependencies: result.dependencies.map((d) => ({ name: d.name, requirement: d.requirement, file: d.file, line: d.line })),
   };
 }
 
@@ -48,6 +49,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line(`ok  platform.yaml: function "${m.name}", runtime ${m.runtime}, invocation ${m.invocation}`);
   ctx.out.line(`ok  entrypoint ${m.entrypoint}: ${contract} at ${entry.file}${entry.line ? `:${entry.line}` : ''}`);
   ctx.out.line(`ok  Python ${result.python!.version}: ${result.python!.checked} module${result.python!.checked === 1 ? ' compiles' : 's compile'}`);
+  const deps = result.dependencies;
+  if (deps.length > 0) {
+    const from = [...new Set(deps.map((d) => d.file))].join(', ');
+    ctx.out.line(`ok  dependencies: ${deps.length} declared in ${from} (installed by the platform at deploy): ${deps.map((d) => d.name).join(', ')}`);
+  }
   ctx.out.line(`ok  ${result.files.length} file${result.files.length === 1 ? '' : 's'}, ${formatBytes(result.totalBytes)} (limits: ${BUNDLE_LIMITS.maxFiles} files, 50 MiB in all, 10 MiB a file)`);
   ctx.out.line('valid: ready to deploy');
   return EXIT.OK;
@@ -63,6 +69,9 @@ export const validateCommand: Command = {
     '(file and line), that the entrypoint exists at module level with the right signature, and the',
     'file count and size limits (1000 files, 50 MiB in all, 10 MiB a file). Skipped: dotfiles,',
     '__pycache__, *.pyc, node_modules, and whatever .platformignore lists. Exit 3 when invalid.',
+    'Declared dependencies (requirements.txt, pyproject.toml [project] dependencies) are checked',
+    '(options, URLs and paths are refused), and a third-party import of the entrypoint\'s module, or of',
+    'a module of the folder it imports, that neither they nor the runtime provide is a warning.',
   ].join('\n'),
   options: {},
   run,

@@ -6,6 +6,7 @@
  * against these schemas fail on it.
  */
 import { z } from 'zod';
+import { BUILD_PHASES, DEPS_STATES } from '../deps/index.js';
 import {
   ASYNC_RUN_STATES,
   ERROR_CLASSES,
@@ -123,10 +124,29 @@ export const versionSummaryView = z.strictObject({
 });
 export type VersionSummaryView = z.output<typeof versionSummaryView>;
 
+/** A version's dependency build (docs/dependencies.md). */
+export const depsView = z.strictObject({
+  state: z.enum(DEPS_STATES),
+  /** sha256 of what was declared and the platform's build options. */
+  key: z.string(),
+  phase: z.enum(BUILD_PHASES).nullable(),
+  /** sha256 of the lock once ready; null when nothing needs installing. */
+  lock: z.string().nullable(),
+  packages: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  bytes: count,
+  error: z.strictObject({ code: z.string(), message: z.string() }).nullable(),
+  startedAt: time.nullable(),
+  finishedAt: time.nullable(),
+});
+export type DepsView = z.output<typeof depsView>;
+export const depsAnswer = z.strictObject({ deps: depsView.extend({ log: z.string().optional() }).nullable() });
+
 export const versionView = versionSummaryView.extend({
   files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), size: count })),
   /** The manifest as uploaded (any JSON), or null. */
   manifest: z.unknown(),
+  /** Null: the version declares no dependencies. */
+  deps: depsView.nullable(),
 });
 export type VersionView = z.output<typeof versionView>;
 export const versionAnswer = z.strictObject({ version: versionView });
@@ -209,6 +229,29 @@ export const runSummaryView = z.strictObject({
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });
+
+/** `GET /functions/{name}/logs`: lines of stored runs, oldest first (controlplane/logs/stored.ts). */
+export const logsAnswer = z.strictObject({
+  function: z.string(),
+  lines: z.array(z.strictObject({
+    runId: z.string(),
+    attempt: int.min(1),
+    version: z.string(),
+    /** The line's index in its run's `logs` (with runId and attempt: its identity). */
+    i: count,
+    ts: millis,
+    stream: z.string(),
+    level: z.string().optional(),
+    msg: z.string(),
+  })),
+  runs: count,
+  more: z.boolean(),
+});
+
+/** `GET /functions/{name}/logs/stream`: Server-Sent Events (`ready`, `logs`, `end`, `gap`; docs/api.md "Live logs"). */
+export const eventStream = z.string().meta({
+  description: 'Server-Sent Events, one JSON `data:` line each: `ready` {function, resumedFrom}, `logs` {function, version, runId, attempt, lines: [{i, ts, stream, level?, msg}]}, `end` {function, version, runId, attempt, status, errorCode, httpStatus, durationMs, lines}, `gap` {reason, since, dropped}; `id:` on each is the position to resume after (Last-Event-ID). docs/api.md, "Live logs".',
+});
 export const runView = runSummaryView.extend({ logs: z.array(logLine) });
 export const runList = z.strictObject({ items: z.array(runSummaryView), nextCursor: z.string().nullable() });
 

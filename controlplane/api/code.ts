@@ -2,11 +2,12 @@
 import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs } from '../service/versions.js';
-import { blobPutAnswer, blobsMissingAnswer, versionAnswer, versionList } from './answers.js';
+import type { VersionRecord } from '../store/index.js';
+import { blobPutAnswer, blobsMissingAnswer, depsAnswer, versionAnswer, versionList } from './answers.js';
 import { json } from './http.js';
-import { versionSummaryView, versionView } from './present.js';
-import { operation } from './router.js';
-import { blobsMissingBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
+import { depsView, versionSummaryView, versionView } from './present.js';
+import { operation, type Call } from './router.js';
+import { blobsMissingBody, emptyBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
 import { nameParam, positiveIntParam, textParam, validate } from './validate.js';
 
 const tag = 'code';
@@ -58,7 +59,7 @@ export const createVersionRoute = operation(
     errors: [
       'INVALID_NAME', 'ENTRYPOINT_NOT_FOUND', 'BLOB_HASH_MISMATCH', 'BLOB_NOT_FOUND', 'BUNDLE_MALFORMED', 'BUNDLE_EMPTY', 'BUNDLE_PATH_INVALID',
       'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'BUNDLE_ENCODING_INVALID', 'BUNDLE_BLOB_MISSING', 'BUNDLE_TOO_MANY_FILES', 'BUNDLE_TOO_LARGE',
-      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT',
+      'BUNDLE_FILE_TOO_LARGE', 'MANIFEST_TOO_LARGE', 'BUNDLE_CHECK_TIMEOUT', 'DEPS_REQUIREMENT_INVALID',
     ],
   },
   async (call) => {
@@ -68,7 +69,7 @@ export const createVersionRoute = operation(
     const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
     const manifest = (checked.body as { manifest?: unknown }).manifest;
     const version = await createVersion(call.ctx, name, checked, { ...body, manifest }, call.who.label);
-    return json(201, { version: versionView(version) });
+    return json(201, { version: versionView(version, await call.ctx.deps.status(version)) });
   },
 );
 
@@ -89,16 +90,58 @@ export const listVersions = operation(
 );
 
 export const getVersion = operation(
-  { id: 'getVersion', tag, summary: 'One version with its files and manifest', answers: { 200: { description: 'The version', schema: versionAnswer } }, errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'] },
+  {
+    id: 'getVersion', tag, summary: 'One version with its files, manifest and dependency state',
+    answers: { 200: { description: 'The version', schema: versionAnswer } },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    const number = positiveIntParam(call.params[1]!, 'version');
-    await getFunction(call.ctx, name);
-    const version = await call.ctx.store.versions.get(name, number);
-    if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
-    return json(200, { version: versionView(version) });
+    const version = await versionOf(call);
+    return json(200, { version: versionView(version, await call.ctx.deps.status(version)) });
   },
 );
+
+/** GET …/versions/{version}/deps: the state with the build log (so far, or of the last build). */
+export const getDeps = operation(
+  {
+    id: 'getDeps', tag, summary: "A version's dependency build: state, lock, packages and the build log (docs/dependencies.md)",
+    answers: { 200: { description: 'The state (null: the version declares no dependencies)', schema: depsAnswer } },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
+  async (call) => {
+    const version = await versionOf(call);
+    const deps = await call.ctx.deps.status(version);
+    return json(200, { deps: deps === null ? null : { ...depsView(deps), log: await call.ctx.deps.logOf(version) } });
+  },
+);
+
+/** POST …/versions/{version}/deps: builds again after a failure (e.g. the index was down); joins a running build. */
+export const rebuildDeps = operation(
+  {
+    id: 'rebuildDeps', tag, summary: "Build a version's dependencies again (after a failure); joins a build under way",
+    body: emptyBody,
+    answers: {
+      202: { description: 'Building', schema: depsAnswer },
+      200: { description: 'Ready or failed already (null: no dependencies)', schema: depsAnswer },
+    },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND'],
+  },
+  async (call, input) => {
+    await input.body();
+    const version = await versionOf(call);
+    const deps = await call.ctx.deps.start(version, true);
+    return json(deps?.state === 'building' ? 202 : 200, { deps: deps === null ? null : depsView(deps) });
+  },
+);
+
+async function versionOf(call: Call): Promise<VersionRecord> {
+  const name = nameParam(call.params[0]!);
+  const number = positiveIntParam(call.params[1]!, 'version');
+  await getFunction(call.ctx, name);
+  const version = await call.ctx.store.versions.get(name, number);
+  if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
+  return version;
+}
 
 /** Largest body of an upload: the bundle in base64, plus room for paths and JSON. */
 export function uploadBodyLimit(limits: { maxTotalBytes: number; maxFiles: number }): number {

@@ -15,8 +15,11 @@ function answer(result: DeployResult): ApiResponse {
   return json(200, { function: functionView(result.record), deploy: deployView(result.entry) });
 }
 
+/** Why a version whose dependencies are not ready cannot be served (docs/dependencies.md). */
+const DEPS_REFUSALS = ['DEPS_NOT_READY', 'DEPS_NOT_FOUND', 'DEPS_CONFLICT', 'DEPS_TOO_LARGE', 'DEPS_BUILD_TIMEOUT', 'DEPS_INDEX_UNREACHABLE', 'DEPS_BUILD_FAILED'] as const;
+
 export const deploy = operation(
-  { id: 'deploy', tag, summary: 'Serve a version (default: the latest)', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT'] },
+  { id: 'deploy', tag, summary: 'Serve a version (default: the latest)', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT', ...DEPS_REFUSALS] },
   async (call, input) => {
     const name = nameParam(call.params[0]!);
     const body = await input.body();
@@ -27,7 +30,7 @@ export const deploy = operation(
 export const rollbackRoute = operation(
   {
     id: 'rollback', tag, summary: 'Serve an earlier version (default: the one numbered below the active one)', body: deployBody, answers,
-    errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT'],
+    errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT', ...DEPS_REFUSALS],
   },
   async (call, input) => {
     const name = nameParam(call.params[0]!);

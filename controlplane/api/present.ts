@@ -6,7 +6,8 @@
 import { DEFAULT_RETRY_POLICY } from '../async/index.js';
 import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
 import type { ServiceSettings } from '../service/context.js';
-import type { ContractView, DeployView, FunctionAnswer, FunctionView, VersionSummaryView, VersionView } from './answers.js';
+import type { DepsStatus } from '../deps/index.js';
+import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionView, VersionSummaryView, VersionView } from './answers.js';
 
 export function functionView(r: FunctionRecord): FunctionView {
   return {
@@ -74,12 +75,28 @@ export function versionSummaryView(v: VersionSummary): VersionSummaryView {
   };
 }
 
-export function versionView(v: VersionRecord): VersionView {
+/** A version with its files, manifest and `deps` (null: it declares no dependencies). */
+export function versionView(v: VersionRecord, deps: DepsStatus | null = null): VersionView {
   const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
   return {
     ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
     files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
     manifest: v.manifest,
+    deps: deps === null ? null : depsView(deps),
+  };
+}
+
+export function depsView(d: DepsStatus): DepsView {
+  return {
+    state: d.state,
+    key: d.key,
+    phase: d.phase,
+    lock: d.lock,
+    packages: d.packages.map((p) => ({ name: p.name, version: p.version })),
+    bytes: d.bytes,
+    error: d.error === null ? null : { code: d.error.code, message: d.error.message },
+    startedAt: d.startedAt,
+    finishedAt: d.finishedAt,
   };
 }
 

@@ -8,6 +8,7 @@ import * as code from './code.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
 import * as hooks from './hooks.js';
+import * as logs from './logs.js';
 import { jsonDocument } from './answers.js';
 import { openApiText } from './openapi.js';
 import { operation, type Route } from './router.js';
@@ -39,6 +40,7 @@ export const ROUTES: readonly Route[] = [
   { template: '/functions/{name}/draft', methods: { GET: workbench.getDraft, PUT: workbench.putDraft, DELETE: workbench.deleteDraft } },
   { template: '/functions/{name}/test-cases', methods: { GET: workbench.listTestCases } },
   { template: '/functions/{name}/test-cases/{testCase}', methods: { PUT: workbench.putTestCase, DELETE: workbench.deleteTestCase } },
+  { template: '/functions/{name}/versions/{version}/deps', methods: { GET: code.getDeps, POST: code.rebuildDeps } },
   { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
   { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
   { template: '/functions/{name}/pause', methods: { POST: deploys.pauseRoute } },
@@ -48,6 +50,8 @@ export const ROUTES: readonly Route[] = [
   { template: '/functions/{name}/usage/series', methods: { GET: series.usageSeries } },
   { template: '/coldstarts', methods: { GET: series.coldStarts } },
   { template: '/validate', methods: { POST: workbench.validateCode } },
+  { template: '/functions/{name}/logs', methods: { GET: logs.functionLogs } },
+  { template: '/functions/{name}/logs/stream', methods: { GET: logs.streamLogs } },
   {
     template: '/functions/{name}/invoke',
     methods: { POST: runs.testInvoke },

@@ -11,6 +11,7 @@ import {
   FUNCTION_NAME,
   INVOCATION_MODES,
   LIMIT_FIELDS,
+  LOG_LEVELS,
   manifestSchema,
   RETRY_FIELDS,
   RUN_STATUSES,
@@ -153,6 +154,8 @@ export const blobsMissingBody = z.strictObject({ sha256: z.array(sha256).max(10_
 
 export const deployBody = z.strictObject({ version: z.number().int().min(1).optional(), note: note.optional() });
 export const statusBody = z.strictObject({ note: note.optional() });
+/** A POST that takes no fields (an empty body counts as `{}`). */
+export const emptyBody = z.strictObject({});
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -194,6 +197,30 @@ const timeParam = z
     }
     return ms;
   });
+
+const runIdParam = z.string().regex(RUN_ID, 'must be a run id');
+const logLevel = z.enum(LOG_LEVELS);
+const grepParam = z.string().min(1).max(1000);
+/** A live-log event id (`<ms>-<seq>`, what a stream's `id:` lines carry). */
+export const FEED_EVENT_ID = /^[0-9]{1,15}-[0-9]{1,15}$/;
+
+/** `GET /functions/{name}/logs`: lines of stored runs. */
+export const logsQuery = z.strictObject({
+  since: timeParam.optional(),
+  until: timeParam.optional(),
+  runId: runIdParam.optional(),
+  level: logLevel.optional(),
+  grep: grepParam.optional(),
+  limit: intParam(1, 5000).optional(),
+});
+
+/** `GET /functions/{name}/logs/stream`: the live tail (`lastEventId` for clients that cannot send the Last-Event-ID header). */
+export const logStreamQuery = z.strictObject({
+  runId: runIdParam.optional(),
+  level: logLevel.optional(),
+  grep: grepParam.optional(),
+  lastEventId: z.string().regex(FEED_EVENT_ID, 'must be an event id of this stream (<ms>-<seq>)').optional(),
+});
 
 /** `?window=1m|15m|1h|24h` (default 15m). */
 export const usageQuery = z.strictObject({ window: z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]).default('15m') });

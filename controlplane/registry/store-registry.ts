@@ -35,6 +35,8 @@ export class StoreRegistry implements FunctionRegistry {
   constructor(
     private readonly tokens: TokenIndex,
     private readonly codeDir: (name: string, version: number) => string,
+    /** `depsDir(name, version)`: the version's dependency site, or null (docs/dependencies.md). */
+    private readonly depsDir: (name: string, version: number) => string | null = () => null,
   ) {}
 
   resolve(name: string): Resolution {
@@ -88,6 +90,7 @@ export class StoreRegistry implements FunctionRegistry {
 
   private functionVersion(record: FunctionRecord, version: number, entrypoint: string): FunctionVersion {
     const { limits } = record;
+    const depsDir = this.depsDir(record.name, version);
     return Object.freeze({
       name: record.name,
       // The pool keys instances by name@version; the run record shows the same string.
@@ -101,6 +104,7 @@ export class StoreRegistry implements FunctionRegistry {
       maxInstances: limits.maxInstances,
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
+      ...(depsDir !== null ? { depsDir } : {}),
     });
   }
 

@@ -6,6 +6,8 @@
  * read-only mount as its own uid (docs/security.md); the copies also keep an unsandboxed one
  * (--unsafe-no-sandbox, running as root) from changing the stored content.
  * Everything here can be rebuilt from the store (the start-up does so for active versions).
+ * A version's dependency site (docs/dependencies.md) is ensured with its code: `ensure` waits for
+ * its build, so nothing serves a version whose dependencies are not installed.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ export class CodeDirs {
     private readonly blobs: BlobStore,
     /** Run on a freshly written version (the pool compiles its bytecode: cold starts skip it). */
     private readonly prepare: (dir: string) => Promise<boolean> = async () => true,
+    /** The version's dependency site: built if needed (throws the build's DEPS_* code when it failed). */
+    private readonly deps: { ensure(version: VersionRecord): Promise<string | null> } | null = null,
   ) {}
 
   dirOf(name: string, version: number): string {
@@ -34,6 +38,7 @@ export class CodeDirs {
     const dir = this.dirOf(version.function, version.version);
     const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true });
     if (written.created) await this.prepare(dir);
+    await this.deps?.ensure(version);
     return dir;
   }
 

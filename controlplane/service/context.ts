@@ -10,8 +10,10 @@ import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
+import type { LogFeed } from '../logs/index.js';
 import type { CodeChecker } from './code-check.js';
 import type { CodeDirs } from './code-dirs.js';
+import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
 import type { TokenIndex } from './tokens.js';
@@ -38,6 +40,8 @@ export interface ServiceContext {
   readonly tokens: TokenIndex;
   readonly pool: PoolDrain;
   readonly code: CodeDirs;
+  /** Per-version dependency builds and their sites (docs/dependencies.md). */
+  readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
   /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
@@ -48,6 +52,8 @@ export interface ServiceContext {
   readonly warm: WarmReporter;
   /** Tells the other platform processes about changes (Redis pub/sub in production; nobody, embedded). */
   readonly bus: ConfigBus;
+  /** Live logs of running calls (memory embedded, Redis streams in production); null: not served. */
+  readonly logs: LogFeed | null;
   readonly invoker: Invoker;
   /** Async runs (queue, timeline, outputs); null when the process runs without a queue. */
   readonly async: AsyncRuns | null;

@@ -42,6 +42,8 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     if (version === null) {
       throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${target}`, { field: 'version', function: name, version: target });
     }
+    // Never switch to a version whose dependencies are not installed: DEPS_NOT_READY or the build's own code.
+    await ctx.deps.requireReady(version);
     await ctx.code.ensure(version);
     const { function: applied, entry } = await ctx.store.deploys.apply({
       function: name,

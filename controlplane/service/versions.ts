@@ -38,7 +38,8 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   checkEntrypoint(body.entrypoint, checked.planned.map((p) => p.path));
   const entries = await saveBundle(checked.bundle, ctx.store.blobs, ctx.settings.bundleLimits);
   checkReferencedSizes(body, checked, entries);
-  return ctx.store.versions.create({
+  await ctx.deps.checkUpload(entries);
+  const version = await ctx.store.versions.create({
     function: name,
     entrypoint: body.entrypoint,
     files: entries,
@@ -46,6 +47,9 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
     createdBy: actor,
     ...(body.note !== undefined ? { note: body.note } : {}),
   });
+  // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
+  await ctx.deps.start(version);
+  return version;
 }
 
 /** `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`. */

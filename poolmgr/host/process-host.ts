@@ -26,6 +26,8 @@ export interface ProcessHostOptions {
   sandbox: SandboxMode;
   /** Directories holding function versions; a version outside them cannot be placed. */
   codeRoots: readonly string[];
+  /** The directory holding dependency sites, bound hidden into every box like the code roots; null: none. */
+  depsRoot?: string | null;
   uidRange: readonly [number, number];
   /** Size of each box's /tmp and /dev/shm (and the largest file a function may write). */
   tmpBytes: number;
@@ -60,6 +62,7 @@ export class ProcessHost implements RuntimeHost {
   private readonly cgroups: Cgroups | null;
   private readonly uids: UidAllocator | null;
   private readonly codeRoots: string[];
+  private readonly depsRoot: string | null;
   private seq = 0;
 
   constructor(private readonly options: ProcessHostOptions) {
@@ -67,6 +70,8 @@ export class ProcessHost implements RuntimeHost {
     // Each root is bound into every box at spawn, so it must exist before functions are deployed.
     for (const root of options.codeRoots) mkdirSync(root, { recursive: true });
     this.codeRoots = options.codeRoots.map((root) => realpathOr(root));
+    if (options.depsRoot) mkdirSync(options.depsRoot, { recursive: true });
+    this.depsRoot = options.depsRoot ? realpathOr(options.depsRoot) : null;
     let cgroups: Cgroups | null = null;
     if (options.sandbox === 'root') {
       const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares });
@@ -101,6 +106,7 @@ export class ProcessHost implements RuntimeHost {
       }
       args.push('--box', JSON.stringify({
         mode: this.options.sandbox, codeRoots: this.codeRoots, tmpBytes: this.options.tmpBytes,
+        ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
       }));
     }
@@ -152,6 +158,7 @@ export class ProcessHost implements RuntimeHost {
     if (this.options.sandbox === 'off') return null;
     const rt = this.get(hosted);
     const { root, dir } = this.locate(fn.dir);
+    const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
     let uid = 1000;
     if (this.uids !== null) {
       if (rt.placedFn !== null) throw new PlatformError('INTERNAL_ERROR', `runtime ${rt.id} was already placed`);
@@ -169,6 +176,7 @@ export class ProcessHost implements RuntimeHost {
         core: 0,
       },
       cgroup: this.cgroups?.place(rt.id, fn.name, fn.memoryBytes) ?? [],
+      ...(depsDir !== undefined ? { depsDir } : {}),
     };
   }
 
@@ -205,6 +213,15 @@ export class ProcessHost implements RuntimeHost {
       }
     }
     throw new PlatformError('RUNTIME_UNAVAILABLE', `the function's code directory ${dir} is outside the sandbox's code roots (${this.codeRoots.join(', ')})`);
+  }
+
+  /** `depsDir` relative to the deps root (bound hidden at /.fp/deps; enter.py binds it at /deps). */
+  private locateDeps(depsDir: string): string {
+    for (const candidate of [depsDir, realpathOr(depsDir)]) {
+      const rel = this.depsRoot === null ? '' : relative(this.depsRoot, candidate);
+      if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
+    }
+    throw new PlatformError('RUNTIME_UNAVAILABLE', `the function's dependency directory ${depsDir} is outside the sandbox's deps root (${this.depsRoot ?? 'none'})`);
   }
 
   private get(rt: HostedRuntime): Runtime {

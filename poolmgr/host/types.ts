@@ -16,7 +16,8 @@ export type SandboxMode = 'root' | 'userns' | 'off';
 
 /** What a host reports about its isolation (readyz, the CLI, the console). */
 export interface Isolation {
-  mode: SandboxMode;
+  /** The process host's sandbox mode, or `pod`: each runtime is alone in its own Kubernetes Pod (the Pod is the box). */
+  mode: SandboxMode | 'pod';
   /** 'v1' | 'v2' when per-instance memory/process limits and CPU weights use cgroups; null: rlimits only. */
   cgroups: 'v1' | 'v2' | null;
   /** True when the seccomp filter is applied (x86_64). */
@@ -32,14 +33,25 @@ export interface RuntimeExit {
   signal: NodeJS.Signals | null;
   /** True when the kernel killed the runtime (or a process of its box) for exceeding its memory limit. */
   oomKilled: boolean;
+  /** What else the host knows of the end, for messages (e.g. `the Pod fp-x was evicted: …`). */
+  reason?: string;
 }
 
 /** A runtime the host started. Opaque to the pool apart from these fields. */
 export interface HostedRuntime {
   /** Unique within the host, e.g. `r17`. */
   readonly id: string;
-  /** The host process id of the process the host watches (0 when the spawn failed). */
+  /**
+   * The host process id of the process the host watches (0 when the spawn failed); a host whose
+   * runtimes are not local processes gives a positive number unique within the host instead.
+   */
   readonly pid: number;
+}
+
+/** What the pool knows, at spawn, of the function a runtime is spawned for (nothing for the generic pool). */
+export interface SpawnHint {
+  /** The function's memory limit (0 = none of its own): a host with sized runtimes picks one that fits. */
+  memoryBytes: number;
 }
 
 /** What the pool knows of the function a runtime is about to take on. */
@@ -48,6 +60,8 @@ export interface Placement {
   version: string;
   /** The version's code directory on the host. */
   dir: string;
+  /** The version's dependency site directory on the host (under the host's deps root); absent: none. */
+  depsDir?: string;
   /** Memory the function may use on top of the runtime's baseline; 0 = no limit of its own. */
   memoryBytes: number;
   /** The function's instance ceiling (sizes per-uid limits). */
@@ -76,14 +90,24 @@ export interface RuntimeEvents {
 
 export interface RuntimeHost {
   readonly isolation: Isolation;
+  /**
+   * How long after the channel closes this host may take to report the runtime's exit (default
+   * 100 ms): a remote host learns of an exit later than the connection drops.
+   */
+  readonly exitReportMs?: number;
   /** Starts a generic runtime. Never throws: a failed start is reported through onExit. */
-  spawn(events: RuntimeEvents): HostedRuntime;
-  /** The runtime's frame channel (both directions). */
+  spawn(events: RuntimeEvents, hint?: SpawnHint): HostedRuntime;
+  /**
+   * The runtime's frame channel (both directions). A remote host may hand out a channel that
+   * connects later: what is written before is sent once it does, and it closes if it never does.
+   */
   connect(rt: HostedRuntime): Duplex;
   /**
    * The box for one function: what the runtime must apply before importing its code (sent with
-   * `specialize`), or null when this host does not sandbox. Throws a PlatformError when the
-   * function cannot be placed (its code is outside the host's code roots, no uid left).
+   * `specialize`), or null when this host does not sandbox. A host whose runtimes cannot see the
+   * platform's files writes the function's code to the channel here, ahead of `specialize`.
+   * Throws a PlatformError when the function cannot be placed (its code is outside the host's
+   * code roots, no uid left, no room for its memory).
    */
   place(rt: HostedRuntime, fn: Placement): BoxSpec | null;
   /** Delivers a signal to the runtime's whole box (SIGKILL ends every process in it). */

@@ -15,7 +15,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import asgi, capture, errors
+from . import asgi, capture, errors, remote
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
@@ -94,6 +94,8 @@ def _generic(conn, sandbox):
                 if sandbox is not None:
                     # Into the function's box for life, before any of its code is imported.
                     fn["dir"] = enter_box(sandbox, msg.get("box"))
+                    if fn.get("depsDir"):  # issue 10: bound at /deps by the box (fp_sandbox/enter.py)
+                        fn["depsDir"] = "/deps"
                 loaded = load(fn, Flusher(conn))
             except BaseException as err:  # import, syntax or entrypoint errors of user code
                 report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))
@@ -210,7 +212,8 @@ def _open(argv):
         sock, _ = server.accept()
         server.close()
         return sock
-    print("usage: bootstrap.py --fd N | --listen unix:PATH", file=sys.stderr)
+    print("usage: bootstrap.py --fd N | --listen unix:PATH | --listen tcp:HOST:PORT ... (fp_runtime/remote.py)",
+          file=sys.stderr)
     sys.exit(2)
 
 
@@ -227,7 +230,7 @@ def enter_box(sandbox, spec):
 
 def main(argv, boot, sandbox=None) -> int:
     _die_with_parent()
-    conn = Conn(_open(argv))
+    conn = remote.open_conn(argv) if remote.wants(argv) else Conn(_open(argv))
     conn.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                "bootMs": (time.perf_counter() - boot) * 1000.0})
     msg, loaded, pending = _generic(conn, sandbox)

@@ -67,6 +67,20 @@ def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def add_deps(site_dir: str) -> None:
+    """The version's dependency site (docs/dependencies.md, "Path order"): after the function's
+    own directory and the standard library, before the runtime's site-packages, so a declared
+    package wins over one the platform happens to ship, while the runtime's own modules (imported
+    before this, msgpack among them) and the standard library can never be shadowed. Its .pth
+    files are processed as in any site directory; its bytecode was compiled at build time."""
+    import site
+    before = list(sys.path)
+    site.addsitedir(site_dir)
+    added = [p for p in sys.path if p not in before]
+    at = next((i for i, p in enumerate(before) if p.endswith("site-packages")), len(before))
+    sys.path[:] = before[:at] + added + before[at:]
+
+
 def _positional_arity(obj) -> int:
     sig = inspect.signature(obj)
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -104,6 +118,8 @@ def load(spec: dict, flusher=None) -> Loaded:
     if flusher is not None:
         flusher.install()
     limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0)
+    if spec.get("depsDir"):
+        add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
     module = importlib.import_module(module_name)
     target = module
     for part in attr.split("."):

@@ -4,8 +4,9 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
 (uid, cgroup files and values, limits) was made there, this only carries it out, in this order:
   1. cgroups: write the host's limits into the runtime's own leaves (its memory allowance, its
      share of the function's CPU weight).
-  2. code: bind the version's directory read-only at /code; unmount /.fp (every code root and
-     cgroup directory) so nothing else of the host stays reachable.
+  2. code: bind the version's directory read-only at /code, and its dependency site (if any) at
+     /deps; unmount /.fp (every code root, the deps root, every cgroup directory) so nothing
+     else of the host stays reachable.
   3. identity files and hostname; the root filesystem becomes read-only.
   4. resource limits: hard = soft for every rlimit (with the values asked for), so setrlimit can
      only lower them.
@@ -20,8 +21,9 @@ import resource
 from . import libc, view
 
 CODE = "/code"
+DEPS = "/deps"
 _RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
-            "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
+            "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE, "as": resource.RLIMIT_AS}
 
 _ALL_RLIMITS = sorted({getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")})
 
@@ -30,20 +32,35 @@ def enter(box, spec: dict) -> str:
     """Boxes this process for the function `spec` describes; returns the code directory to use."""
     for op in spec.get("cgroup") or []:
         _cgroup_op(op)
-    code = f"/.fp/code/{int(spec['codeRoot'])}/{spec['codeDir']}"
-    if ".." in spec["codeDir"].split("/"):
-        raise ValueError(f"bad code directory {spec['codeDir']!r}")
-    libc.mount(code, CODE, None, libc.MS_BIND)
-    libc.mount(None, CODE, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV
-               | (view.locked_flags(CODE) if box.mode == "userns" else 0))
+    _bind_read_only(box, f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}", CODE)
+    if spec.get("depsDir"):
+        _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
     libc.umount("/.fp", libc.MNT_DETACH)
 
     uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
+    become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
+    return CODE
+
+
+def _relative(path: str) -> str:
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ValueError(f"bad directory {path!r}")
+    return path
+
+
+def _bind_read_only(box, src: str, dst: str) -> None:
+    libc.mount(src, dst, None, libc.MS_BIND)
+    libc.mount(None, dst, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV
+               | (view.locked_flags(dst) if box.mode == "userns" else 0))
+
+
+def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
+    """Steps 3-6 for this process: identity files, read-only root, hard rlimits, uid, seccomp.
+    Shared with the dependency builder's box (runtime/deps_build.py)."""
     view.write_identity("", "fn", uid, gid)
-    libc.sethostname(spec.get("hostname") or "fn")
+    libc.sethostname(hostname)
     libc.mount(None, "/", None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV)
 
-    limits = spec.get("rlimits") or {}
     for res in _ALL_RLIMITS:
         soft, _ = resource.getrlimit(res)
         resource.setrlimit(res, (soft, soft))
@@ -61,7 +78,6 @@ def enter(box, spec: dict) -> str:
     os.environ["USER"] = "fn"
     if box.seccomp is not None:
         box.seccomp.install()
-    return CODE
 
 
 def _cgroup_op(op: dict) -> None:

@@ -16,6 +16,8 @@
 Modes: "root" (the platform runs as root: new mount, PID, IPC and UTS namespaces; the function
 gets its own uid at specialize) and "userns" (not root: the same plus a user namespace mapping
 the platform's uid to uid 1000 inside; the function keeps that uid, without capabilities).
+`"net": "none"` (the dependency builder's box) adds a network namespace of its own with only
+loopback up: it reaches the package index through the host's proxy socket, nothing else.
 """
 import os
 import select
@@ -47,6 +49,8 @@ def start(cfg: dict, keep_fd: int) -> Box:
     status_r, status_w = os.pipe()
     life_r, life_w = os.pipe()
     flags = libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS
+    if cfg.get("net") == "none":
+        flags |= libc.CLONE_NEWNET
     if mode == "userns":
         uid, gid = os.geteuid(), os.getegid()
         libc.unshare(flags | libc.CLONE_NEWUSER)
@@ -100,6 +104,8 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
     if select.select([life_r], [], [], 0)[0]:  # K died before PDEATHSIG was armed
         os._exit(1)
     view.build(cfg)
+    if cfg.get("net") == "none":
+        libc.loopback_up()
     libc.sethostname("fp-runtime")
     pid = os.fork()
     if pid == 0:

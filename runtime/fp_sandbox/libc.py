@@ -75,6 +75,15 @@ def pivot_root(new_root: str, put_old: str) -> None:
     _check(_syscall("pivot_root", new_root.encode(), put_old.encode()), "pivot_root")
 
 
+def loopback_up() -> None:
+    """Brings `lo` up in this (new, empty) network namespace: SIOCSIFFLAGS with IFF_UP | IFF_RUNNING."""
+    import fcntl
+    import socket
+    import struct
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sh22x", b"lo", 0x1 | 0x40))
+
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
     _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                        ctypes.c_ulong(0), ctypes.c_ulong(0)), f"prctl {option}")

@@ -10,8 +10,12 @@
     /tmp                  a private tmpfs with a size cap
     /sys/devices/system/cpu   read-only (CPU counts)
     /code                 empty until specialize binds the function's version there, read-only
-    /.fp                  hidden until specialize: the code roots (read-only) and the cgroup
-                          directories the runtime joins; unmounted before any user code runs
+    /deps                 empty until specialize binds the version's dependency site there, read-only
+    /.fp                  hidden until specialize: the code roots and the deps root (read-only)
+                          and the cgroup directories the runtime joins; unmounted before any
+                          user code runs
+    <binds>               the dependency builder's box only (runtime/deps_build.py): its own
+                          staging directories and the local wheel directory, at fixed paths
 
 Built like bubblewrap does: a tmpfs over /tmp becomes a staging root with the host's root moved
 under it (so host paths stay reachable while binding), the box root is assembled beside it, and a
@@ -137,11 +141,16 @@ def build(cfg: dict) -> None:
     libc.mount("proc", f"{root}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "hidepid=2")
     bind(f"{root}/proc/sys", f"{root}/proc/sys")
     os.makedirs(f"{root}/code")
+    os.makedirs(f"{root}/deps")
+    for item in cfg.get("binds") or []:  # the builder's box: visible, at paths the host chose
+        bind(host + item["src"], root + item["dst"], read_only=not item.get("rw"), extra=libc.MS_NODEV)
 
     # Hidden until specialize: code roots and cgroup directories, under one mount detached at once.
     _tmpfs(f"{root}/.fp", "0700", 64 << 10)
     for index, path in enumerate(cfg.get("codeRoots") or []):
         bind(host + path, f"{root}/.fp/code/{index}")
+    if cfg.get("depsRoot"):
+        bind(host + cfg["depsRoot"], f"{root}/.fp/deps")
     for name, path in (cfg.get("cgroupBinds") or {}).items():
         bind(host + path, f"{root}/.fp/cg/{name}", read_only=False, extra=libc.MS_NOEXEC)
 

@@ -22,8 +22,13 @@ export interface QueueSpace {
 }
 export type OpenQueueSpace = (options: Required<QueueOptions>) => Promise<QueueSpace>;
 
-const LEASE_MS = 300;
-const WINDOW_MS = 500;
+// Every step that must land inside a lease, an idempotency window or before a retry is due has
+// most of a second to do so: a loaded machine stalls a process for hundreds of ms now and then,
+// and a shorter window would turn that stall into a failure (test/README.md, "No timed assertions").
+const LEASE_MS = 1_000;
+const WINDOW_MS = 1_000;
+/** How far ahead a nacked job's notBefore is set. */
+const RETRY_IN_MS = 1_000;
 const HOUR = 3_600_000;
 
 const runId = (): string => `run-${randomBytes(6).toString('hex')}`;
@@ -121,8 +126,9 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
       withQueue(open, async (q) => {
         await q.enqueue({ runId: runId(), function: uniqueName(), payload: bytes('x') });
         const [job] = await q.claim('c1', 1);
-        for (let i = 0; i < 3; i++) {
-          await sleep(LEASE_MS / 3); // well inside the lease, even on a loaded machine
+        // Five extensions a quarter lease apart: together longer than the lease, each well inside it.
+        for (let i = 0; i < 5; i++) {
+          await sleep(LEASE_MS / 4);
           await q.extend(job!);
         }
         assert.deepEqual(await q.claim('c2', 1), []);
@@ -146,13 +152,13 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         const id = runId();
         await q.enqueue({ runId: id, function: uniqueName(), payload: bytes('x') });
         const [job] = await q.claim('c1', 1);
-        await q.nack(job!, Date.now() + 400);
+        await q.nack(job!, Date.now() + RETRY_IN_MS);
         assert.deepEqual(await q.claim('c1', 1), []);
         const waiting = await q.peek(id);
         assert.deepEqual([waiting?.state, waiting?.attempt, waiting?.consumer], ['delayed', 2, null]);
         assert.deepEqual(await q.stats(), { delayed: 1, ready: 0, leased: 0, dead: 0 });
         await rejectsWithCode(q.ack(job!), 'QUEUE_LEASE_LOST');
-        await sleep(450);
+        await sleep(RETRY_IN_MS + 50);
         const [retry] = await q.claim('c2', 1);
         assert.deepEqual([retry?.runId, retry?.attempt, retry?.deliveries], [id, 2, 1]);
         await q.nack(retry!, 0); // a notBefore in the past: ready at once
@@ -270,14 +276,14 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         assert.ok(stats[0]!.oldestReadyAt! >= t1 && stats[0]!.oldestReadyAt! <= t2);
 
         // A retry is delayed until its notBefore, then ready since exactly that time.
-        const retryAt = Date.now() + 300;
+        const retryAt = Date.now() + RETRY_IN_MS;
         await q.nack(first!, retryAt);
         assert.deepEqual(await shape(), [[a, 1, 2, 0], [b, 1, 0, 0]]);
         const rest = await q.claim('c1', 10); // the ready ones of a and b
         assert.equal(rest.length, 2);
         assert.deepEqual(await shape(), [[a, 0, 2, 1], [b, 0, 0, 1]]);
         assert.equal((await q.functionStats())[0]!.oldestReadyAt, null);
-        await sleep(350);
+        await sleep(RETRY_IN_MS + 50);
         stats = await q.functionStats();
         assert.deepEqual(stats.map((s) => [s.function, s.ready, s.delayed, s.leased]), [[a, 1, 1, 1], [b, 0, 0, 1]]);
         assert.equal(stats[0]!.oldestReadyAt, retryAt);

@@ -1,6 +1,7 @@
 /**
  * Conformance: every RuntimeHost (poolmgr/host/types.ts) must pass this suite: the local
- * process host in each sandbox mode now, a Kubernetes host later. It drives real runtimes over
+ * process host in each sandbox mode (test/integration/runtime-host.test.ts) and the Kubernetes
+ * host on a real API server (test/kube/kube-host-conformance.test.ts). It drives real runtimes over
  * the host's channel with the wire protocol, and checks the verbs' promises: a spawned runtime
  * says hello; `place` boxes a function (or says it does not sandbox); `signal` and `destroy`
  * end the whole box, children included; exits are reported once, with their code or signal;
@@ -9,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { HostedRuntime, RuntimeExit, RuntimeHost } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { BoxSpec, RuntimeMessage } from '../../protocol/messages.js';
@@ -22,6 +23,10 @@ export interface HostUnderTest {
   sandboxed: boolean;
   /** True when stats come from cgroups (memory, tasks, OOM and task-limit counts). */
   cgroups: boolean;
+  /** True when ending a runtime ends every process it started, however detached (default: `sandboxed`). A Pod's container does. */
+  wholeBox?: boolean;
+  /** True when `place` refuses code outside the host's code roots (default: `sandboxed`). */
+  checksCodeRoots?: boolean;
 }
 
 /** One runtime of the host, with a frame client on its channel. */
@@ -99,10 +104,18 @@ function sleepers(marker: string): string {
   );
 }
 
-export function runtimeHostTests(label: string, open: () => HostUnderTest): void {
-  describe(`RuntimeHost conformance: ${label}`, () => {
-    const subject = open();
-    const { host } = subject;
+export function runtimeHostTests(label: string, open: () => HostUnderTest | Promise<HostUnderTest>, options: { skip?: string | false } = {}): void {
+  describe(`RuntimeHost conformance: ${label}`, { skip: options.skip ?? false }, () => {
+    let subject!: HostUnderTest;
+    let host!: RuntimeHost;
+    let wholeBox = false;
+    let checksCodeRoots = false;
+    before(async () => {
+      subject = await open();
+      host = subject.host;
+      wholeBox = subject.wholeBox ?? subject.sandboxed;
+      checksCodeRoots = subject.checksCodeRoots ?? subject.sandboxed;
+    });
     const dirs: string[] = [];
     const fnDir = async (files: Record<string, string>): Promise<string> => {
       const dir = await writeFunction(files);
@@ -110,7 +123,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
       return dir;
     };
     after(async () => {
-      await host.close();
+      await host?.close();
       for (const dir of dirs) await removeFunction(dir);
     });
 
@@ -128,7 +141,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
     });
 
     it('refuses to place a function whose code is outside its code roots (sandboxed hosts)', async (t) => {
-      if (!subject.sandboxed) return t.skip('this host does not sandbox');
+      if (!checksCodeRoots) return t.skip('this host does not sandbox');
       const c = new Client(host);
       await c.next();
       assert.throws(() => host.place(c.rt, { name: 'x', version: '1', dir: '/etc', memoryBytes: 0, maxInstances: 1 }),
@@ -138,7 +151,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
     });
 
     it('SIGKILL ends the whole box: every process the function started, however detached (sandboxed hosts)', async (t) => {
-      if (!subject.sandboxed) return t.skip('unsandboxed: detached children escape (docs/security.md)');
+      if (!wholeBox) return t.skip('unsandboxed: detached children escape (docs/security.md)');
       const marker = `fp-conf-${randomBytes(4).toString('hex')}`;
       const c = new Client(host);
       await c.next();
@@ -149,7 +162,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
       host.signal(c.rt, 'SIGKILL');
       const exit = await c.exited;
       assert.ok(exit.signal === 'SIGKILL' || exit.exitCode !== 0, JSON.stringify(exit));
-      assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
+      assert.ok(await eventually(() => processesWith(marker).length === 0, 15_000), `left: ${processesWith(marker)}`);
       assert.equal(c.exits, 1, 'the exit is reported once');
     });
 
@@ -239,7 +252,7 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest): void
       assert.equal(processesWith(marker).length, 3);
       await host.close();
       for (const c of clients) await c.exited;
-      if (subject.sandboxed) assert.ok(await eventually(() => processesWith(marker).length === 0, 3000), `left: ${processesWith(marker)}`);
+      if (wholeBox) assert.ok(await eventually(() => processesWith(marker).length === 0, 15_000), `left: ${processesWith(marker)}`);
       else for (const pid of processesWith(marker)) process.kill(pid, 'SIGKILL'); // unsandboxed: they escaped; tidy up
     });
   });

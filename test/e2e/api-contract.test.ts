@@ -49,6 +49,26 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return res;
 }
 
+/**
+ * The live-logs stream never ends: its head is checked against its declared answer (status,
+ * content type), then its first event (`ready`), and the connection dropped.
+ */
+async function streamCall(path: string): Promise<void> {
+  const controller = new AbortController();
+  const res = await fetch(`${h.url}/api/v1${path}`, { headers: { authorization: `Bearer ${h.api.token}` }, signal: controller.signal });
+  const found = match(ROUTES, path.split('?')[0]!)!;
+  const op = found.route.methods['GET']!;
+  const answer = op.answers[res.status];
+  assert.ok(answer, `${path} → ${res.status} is not declared`);
+  assert.equal(res.headers.get('content-type'), answer.contentType);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\n', text.indexOf('event: ready'))) text += new TextDecoder().decode((await reader.read()).value);
+  assert.match(text, /^retry: \d+\n\nid: \d+-\d+\nevent: ready\ndata: \{/);
+  controller.abort();
+  seen.add(`${op.id} ${res.status}`);
+}
+
 const LIVE = fnName('live');
 const ASYNC = fnName('later');
 const HANDLER = py(
@@ -106,6 +126,11 @@ describe('every answer is the declared one', () => {
     await call('GET', `/functions/${LIVE}/versions/2`);
     await call('GET', `/functions/${LIVE}/versions/9`);
     await call('GET', `/functions/${LIVE}/versions/x`);
+    await call('GET', `/functions/${LIVE}/versions/2/deps`);
+    await call('GET', `/functions/${LIVE}/versions/9/deps`);
+    await call('POST', `/functions/${LIVE}/versions/2/deps`, {});
+    await call('POST', `/functions/${LIVE}/versions/2/deps`, { x: 1 });
+    await call('POST', `/functions/${LIVE}/versions`, { files: filesOf({ 'main.py': content, 'requirements.txt': '-e .\n' }), manifest: MANIFEST });
 
     // Deploys.
     await call('POST', `/functions/${LIVE}/rollback`);
@@ -134,6 +159,16 @@ describe('every answer is the declared one', () => {
     // Usage, every window.
     for (const window of ['1m', '15m', '1h', '24h', '7d', '30d']) await call('GET', `/functions/${LIVE}/usage?window=${window}`);
     await call('GET', `/functions/${LIVE}/usage?window=2d`);
+
+    // Logs: stored lines (filtered; a run of another function is not found), the live stream.
+    const logs = await call('GET', `/functions/${LIVE}/logs?since=2020-01-01&level=info&grep=called&limit=5`);
+    assert.ok(logs.body.lines.length > 0);
+    await call('GET', `/functions/${LIVE}/logs?runId=${failed.body.runId}`);
+    await call('GET', `/functions/${LIVE}/logs?runId=no-such-run`);
+    await call('GET', `/functions/${LIVE}/logs?level=loud`);
+    await call('GET', `/functions/${LIVE}/logs/stream?lastEventId=x`);
+    await call('GET', `/functions/${LIVE}/logs/stream`, undefined, { 'last-event-id': 'nope' });
+    await streamCall(`/functions/${LIVE}/logs/stream?grep=called`);
 
     // Runs: the list, a sync run with its logs, async runs (a failure replayed, a cancel refused).
     const runs = await call('GET', `/runs?function=${LIVE}&limit=2&since=2020-01-01T00:00:00Z`);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, ROOT, spawnCli, type CliResult } from '../helpers/cli-harness.js';
+import { writeWheel } from '../helpers/wheels.js';
 
 const START = join(ROOT, 'dist', 'platform', 'start.js');
 const skip = existsSync(START) ? false : 'dist/platform/start.js is not built yet';
@@ -63,7 +64,7 @@ function json<T = Record<string, unknown>>(r: CliResult): T {
   }
 }
 
-async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > until) assert.fail('condition not met in time');
@@ -84,6 +85,9 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     app = join(work, name);
     // HOME too, so nothing can reach the real ~/.config.
     env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    // Dependencies from a local wheel directory: no network (issue 10).
+    writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
+    env = { ...env, FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
     up = await startUp(['--state-dir', join(work, 'state'), '--port', '0'], env);
   });
   after(async () => {
@@ -169,6 +173,27 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     await eventually(async () => json<{ body: { message: string } }>(await cli(['invoke', name, '-d', '{"name":"Ada"}', '--json'])).body.message === 'hi, Ada');
     const again = json<{ unchanged: boolean; uploaded: number }>(await cli(['deploy', app, '--json']));
     assert.deepEqual([again.unchanged, again.uploaded], [true, 0]);
+  });
+
+  it('deploy waits for declared dependencies with progress, and prints the build log when they fail', async () => {
+    const dir = join(work, 'with-deps');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-deps\n`);
+    writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return {"alpha": alpha.VALUE}\n');
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha\n');
+    const d = await cli(['deploy', dir, '--json']);
+    assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
+    assert.match(d.stderr, /dependencies: (queued|resolving|installing|compiling)/);
+    assert.deepEqual(json<{ deps: { state: string; packages: unknown[] } }>(d).deps, { ...json<{ deps: Record<string, unknown> }>(d).deps, state: 'ready', packages: [{ name: 'alpha', version: '1.0' }] });
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
+
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\n');
+    const bad = await cli(['deploy', dir]);
+    assert.equal(bad.code, EXIT.API, bad.stderr);
+    assert.match(bad.stderr, /dependency build log/);
+    assert.match(bad.stderr, /No matching distribution found for no-such-package-here/);
+    assert.match(bad.stderr, /\[DEPS_NOT_FOUND\]/);
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
   });
 
   it('rollback brings the old behaviour back', async () => {

@@ -17,6 +17,18 @@ async function invoke(name: string, headers: Record<string, string> = {}, path =
 }
 
 /** Warm (or starting) instances of a function, or of one of its versions, from the pool stats on /readyz. */
+/**
+ * Polls `check` until it holds; fails after 15 s, a wait budget for a loaded machine, not a speed
+ * target (the pool drains a paused or replaced version's idle instances right away).
+ */
+async function until(check: () => Promise<boolean>, message: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, message);
+    await sleep(20);
+  }
+}
+
 async function warmInstances(name: string, version?: string): Promise<number> {
   const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { pool: { functions: Record<string, { name: string; version: string; warm: number; specializing: number }> } };
   return Object.values(ready.pool.functions)
@@ -25,24 +37,17 @@ async function warmInstances(name: string, version?: string): Promise<number> {
 }
 
 describe('deploy and rollback', () => {
-  it('serves a new version within a second of its deploy', async () => {
+  it('serves a new version from the first call after its deploy answers', async () => {
     const name = fnName('dep');
     await deployed(h.api, name, handlerReturning('one'));
     assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });
     const v2 = await upload(h.api, name, handlerReturning('two'));
-    const started = performance.now();
     await deploy(h.api, name, v2);
+    // The deploy switched the gateway's registry before it answered: no delay to wait out.
+    assert.deepEqual((await invoke(name)).body, { value: 'two', version: '2' });
     // Its bytecode was compiled by the deploy, before any call: a cold start reads it instead of compiling.
     const { readdirSync } = await import('node:fs');
     assert.ok(readdirSync(`${h.stateDir}/code/${name}/2/__pycache__`).some((f) => /^main\..*\.pyc$/.test(f)));
-    for (;;) {
-      const res = await invoke(name);
-      if (res.body?.value === 'two') break;
-      assert.ok(performance.now() - started < 1000, 'version 2 not served within 1 s of the deploy');
-      await sleep(10);
-    }
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 1000, `served after ${elapsed.toFixed(0)} ms`);
     // The version's files are read-only copies in the state directory.
     const { statSync } = await import('node:fs');
     assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o444);
@@ -105,10 +110,7 @@ describe('pause and resume', () => {
     assert.deepEqual([res.status, res.body.error.code], [503, 'FUNCTION_PAUSED']);
     const test = await h.api.call('POST', `/functions/${name}/invoke`, {});
     assert.deepEqual([test.status, errorOf(test).code], [503, 'FUNCTION_PAUSED']);
-    for (let i = 0; (await warmInstances(name)) > 0; i++) {
-      assert.ok(i < 100, 'instances still warm 2 s after the pause');
-      await sleep(20);
-    }
+    await until(async () => (await warmInstances(name)) === 0, 'instances still warm after the pause');
 
     const resumed = await h.api.call('POST', `/functions/${name}/resume`, {});
     assert.equal(resumed.body.function.status, 'active');
@@ -175,37 +177,38 @@ describe('settings', () => {
 });
 
 describe('a deploy under load', () => {
-  it('loses no call: 200 calls from 8 clients while version 2 is deployed all answer 200, each from v1 or v2', async () => {
+  it('loses no call: calls from 8 clients while version 2 is deployed all answer 200, each from v1 or v2, from v2 once the deploy answered', async () => {
     const name = fnName('load');
     const source = (v: string) => ({
       'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(0.06)', `    return {"v": "${v}", "version": context.function_version}`),
     });
     await deployed(h.api, name, source('one'), { limits: { concurrency: 4, maxInstances: 3 } });
     const v2 = await upload(h.api, name, source('two'));
-    const results: { status: number; v: string | undefined }[] = [];
-    let sent = 0;
+    const results: { status: number; v: string | undefined; afterDeploy: boolean }[] = [];
+    // The deploy comes after 50 answers, and the clients go on until 50 calls started after it
+    // answered: counts of calls, not guessed delays, so a slow machine changes nothing.
+    let deployAnswered = false;
+    let afterDeploy = 0;
     const client = async (): Promise<void> => {
-      while (sent < 200) {
-        sent++;
+      while (!(deployAnswered && afterDeploy >= 50)) {
+        const after = deployAnswered;
         const res = await fetch(`${h.url}/fn/${name}/`);
         const body = (await res.json()) as { v?: string };
-        results.push({ status: res.status, v: body.v });
+        results.push({ status: res.status, v: body.v, afterDeploy: after });
+        if (after) afterDeploy++;
       }
     };
     const clients = Array.from({ length: 8 }, client);
-    await sleep(700);
+    await until(async () => results.length >= 50, 'the clients made no calls');
     await deploy(h.api, name, v2);
+    deployAnswered = true;
     await Promise.all(clients);
 
-    assert.equal(results.length, 200);
     const bad = results.filter((r) => r.status !== 200 || (r.v !== 'one' && r.v !== 'two'));
     assert.deepEqual(bad, [], 'every call answered 200 from v1 or v2');
-    const ones = results.filter((r) => r.v === 'one').length;
-    assert.ok(ones > 0 && ones < 200, `both versions served (${ones} from v1)`);
+    assert.ok(results.filter((r) => r.v === 'one').length >= 50, 'version 1 served the calls before the deploy');
+    assert.deepEqual(results.filter((r) => r.afterDeploy && r.v !== 'two'), [], 'a call started after the deploy answered is served by version 2');
     // After the deploy only version 2 keeps instances: version 1's drain and are reaped.
-    for (let i = 0; (await warmInstances(name, '1')) > 0; i++) {
-      assert.ok(i < 100, 'version 1 instances were not reaped');
-      await sleep(20);
-    }
+    await until(async () => (await warmInstances(name, '1')) === 0, 'version 1 instances were not reaped');
   });
 });

@@ -25,13 +25,15 @@ async function versions(api: Api, name: string): Promise<number[]> {
   return (await api.call('GET', `/functions/${name}/versions`)).body.items.map((v: { version: number }) => v.version);
 }
 
-/** A normal upload right after a refused one: created, numbered next. */
+/**
+ * A normal upload right after a refused one: created, numbered next. A thread wedged by the
+ * refused one would hold it until the check timeout and answer 503 BUNDLE_CHECK_TIMEOUT (or never),
+ * so its success is the proof; how long it took is not measured (test/README.md).
+ */
 async function stillUploads(api: Api, name: string): Promise<void> {
   const before = await versions(api, name);
-  const started = performance.now();
   const number = await upload(api, name, { 'main.py': `${MAIN}# ${before.length}\n` });
   assert.equal(number, (before[0] ?? 0) + 1);
-  assert.ok(performance.now() - started < 5000, 'the upload was not held up');
 }
 
 describe('deeply nested JSON', () => {

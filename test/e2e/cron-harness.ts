@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Api, ApiAnswer } from './platform-harness.js';
+import { scrape, sumOf } from '../helpers/prom-text.js';
 import { createFunction, filesOf, py } from './platform-harness.js';
 
 /** POSTs `<x-fp-cron-tick> <body>` per run to `$OUT_URL`. */
@@ -47,6 +48,30 @@ export async function startTickSink(): Promise<TickSink> {
       server.close(() => resolve());
     }),
   };
+}
+
+/** Resolves once the sink has `count` lines (ticks arrive once a second; 15 s is a budget for a loaded machine). */
+export async function untilTicks(sink: TickSink, count: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (sink.lines.length < count) {
+    if (Date.now() > deadline) throw new Error(`${sink.lines.length} of ${count} ticks after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Resolves once the async queue holds no run of `name` (none waiting, none running: the
+ * `fp_async_queue_depth` gauges of the platform at `url`), so every tick it ran has reported to
+ * the sink: the event to wait for after a pause, instead of a guessed delay.
+ */
+export async function queueDrained(url: string, name: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const depth = sumOf(await scrape(url), 'fp_async_queue_depth', { function: name });
+    if (depth === 0) return;
+    if (Date.now() > deadline) throw new Error(`${depth} runs of ${name} still queued or running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function cronManifest(name: string, triggers: unknown[]): Record<string, unknown> {

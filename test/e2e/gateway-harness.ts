@@ -123,8 +123,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Run records are handed to the sink on setImmediate: wait until `runId` shows up. */
-export async function runRecord(h: Harness, runId: string, timeoutMs = 2000): Promise<NonNullable<ReturnType<MemoryRunSink['get']>>> {
+/** Run records are handed to the sink on setImmediate: wait until `runId` shows up (a wait budget, not a speed target). */
+export async function runRecord(h: Harness, runId: string, timeoutMs = 15_000): Promise<NonNullable<ReturnType<MemoryRunSink['get']>>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = h.runs.get(runId);

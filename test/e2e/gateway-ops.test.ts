@@ -29,6 +29,23 @@ const h = useGateway({
   [FAILS]: { files: { 'main.py': py('def handler(event, context):', '    raise KeyError("nope")') } },
 });
 
+/** Polls `get` every 10 ms until `done` holds for its value (a wait budget of 15 s, not a speed target). */
+async function eventually<T>(get: () => T, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = get();
+    if (done(value)) return value;
+    assert.ok(Date.now() < deadline, `still ${JSON.stringify(value)}`);
+    await sleep(10);
+  }
+}
+
+/** Resolves once a call of `name` is running in the pool (an event, not a guessed delay). */
+async function callRunning(name: string): Promise<void> {
+  const busy = (): number => Object.values(h.pool.stats().functions).filter((f) => f.name === name).reduce((n, f) => n + f.busy, 0);
+  await eventually(busy, (n) => n > 0);
+}
+
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -39,7 +56,7 @@ describe('client aborts', () => {
   it('a client that goes away mid-call does not hurt the gateway; the next call works', async () => {
     const controller = new AbortController();
     const pending = fetch(`${h.url}/fn/${SLOW}/?s=0.6`, { signal: controller.signal });
-    await sleep(200);
+    await callRunning(SLOW); // aborted mid-call, not before the call reached the gateway
     controller.abort();
     await assert.rejects(pending, { name: 'AbortError' });
 
@@ -48,9 +65,8 @@ describe('client aborts', () => {
     const next = await fetch(`${h.url}/fn/${SLOW}/?s=0`);
     assert.equal(next.status, 200);
     assert.equal(await next.json(), 'slept');
-    // The aborted call still produces a run record, marked as such.
-    await sleep(700);
-    const aborted = h.runs.list().filter((r) => r.function === SLOW && r.clientAborted);
+    // The aborted call still produces a run record, marked as such, once its handler is done.
+    const aborted = await eventually(() => h.runs.list().filter((r) => r.function === SLOW && r.clientAborted), (runs) => runs.length > 0);
     assert.equal(aborted.length, 1);
   });
 });
@@ -153,7 +169,7 @@ describe('graceful shutdown', () => {
       // Open a kept-alive connection first: after close() starts, no new connection is accepted.
       assert.equal((await request(`${gw.url}/healthz`, { agent })).status, 200);
       const inFlight = request(`${gw.url}/fn/${SLOW}/?s=0.5`, { agent: other });
-      await sleep(150);
+      await callRunning(SLOW); // in flight when close() starts
       const closed = gw.close();
       const ready = await request(`${gw.url}/readyz`, { agent });
       assert.equal(ready.status, 503);

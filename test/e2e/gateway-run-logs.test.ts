@@ -63,12 +63,15 @@ describe('run records and Server-Timing of failed calls', () => {
   }
 
   it('500 FUNCTION_ERROR from a handler that slept 200 ms: Server-Timing and the run record report handler >= 200 ms', async () => {
+    const sent = performance.now();
     const res = await fetch(`${h.url}/fn/${FAILS}/raise?sleep=0.2`);
+    const roundTripMs = performance.now() - sent;
     assert.equal(res.status, 500);
     const err = errorOf(await res.text());
     assert.equal(err.code, 'FUNCTION_ERROR');
     const handlerMs = handlerTiming(res);
-    assert.ok(handlerMs >= 200 && handlerMs < 5_000, `Server-Timing ${res.headers.get('server-timing')}`);
+    // In ms: at least the handler's sleep, at most the request as the client saw it.
+    assert.ok(handlerMs >= 200 && handlerMs <= roundTripMs, `Server-Timing ${res.headers.get('server-timing')}, round trip ${roundTripMs.toFixed(1)} ms`);
     const run = await runRecord(h, err.runId!);
     assert.ok(run.handlerMs >= 200, `run handlerMs ${run.handlerMs}`);
     assert.deepEqual(run.logs.map((l) => l.msg), ['raise before']);

@@ -34,6 +34,18 @@ async function finalState(api: Api, runId: string, timeoutMs = 15_000): Promise<
   }
 }
 
+/** Polls until the run has left `queued` (the dispatcher claimed it): an event to wait for, not a delay. */
+async function claimed(api: Api, runId: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (res.body.run.state !== 'queued') return;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still queued`);
+    await sleep(20);
+  }
+}
+
 describe('async invocation (production platform)', { skip: productionSkip }, () => {
   const servers = useServers();
   let stateDir: string;
@@ -83,7 +95,7 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
   it('runs the runs still queued in Redis at shutdown after a restart (none lost)', async () => {
     const ids = [await fire(platform.url, slow, '{}')];
     for (let i = 0; i < 3; i++) ids.push(await fire(platform.url, echo, `{"i":${i}}`));
-    await sleep(200);
+    await claimed(api, ids[0]!); // the slow run is running at shutdown
     await platform.close();
     await start();
     for (const id of ids) assert.equal(await finalState(api, id), 'succeeded', id);

@@ -37,6 +37,18 @@ async function settled(api: Api, runId: string, timeoutMs = 15_000): Promise<any
   }
 }
 
+/** Polls until the run has left `queued` (the dispatcher claimed it): an event to wait for, not a delay. */
+async function claimed(api: Api, runId: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api.call('GET', `/runs/${runId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (res.body.run.state !== 'queued') return;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still queued`);
+    await sleep(20);
+  }
+}
+
 describe('async invocation (embedded platform)', () => {
   let stateDir: string;
   let platform: StartedPlatform;
@@ -177,7 +189,7 @@ describe('async invocation (embedded platform)', () => {
     const busy = await fireAsync(platform.url, slow, '{}');
     const waiting = await fireAsync(platform.url, echo, '{"cancel":"me"}');
     // The one dispatcher slot is taken by the slow call: the second run stays queued.
-    await sleep(300);
+    await claimed(api, busy.runId);
     const cancelled = await api.call('POST', `/runs/${waiting.runId}/cancel`);
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     assert.equal(cancelled.body.run.state, 'cancelled');
@@ -245,7 +257,7 @@ describe('async invocation (embedded platform)', () => {
     const busy = await fireAsync(platform.url, slow, '{}');
     const queued = [];
     for (let i = 0; i < 3; i++) queued.push(await fireAsync(platform.url, echo, `{"i":${i}}`));
-    await sleep(200);
+    await claimed(api, busy.runId); // running at shutdown, the others still queued
     await platform.close();
     await start();
     for (const a of [busy, ...queued]) assert.equal((await settled(api, a.runId)).state, 'succeeded', a.runId);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
-import { countByTick, startTickSink, ticksIn, uploadCron, type TickSink } from './cron-harness.js';
+import { countByTick, queueDrained, startTickSink, ticksIn, untilTicks, uploadCron, type TickSink } from './cron-harness.js';
 import { Api, deploy, errorOf, fnName, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
 describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
@@ -36,15 +36,20 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     const up = await uploadCron(api, name, sink, [{ type: 'cron', schedule: '* * * * * *', payload: { hello: 1 } }]);
     assert.equal(up.status, 201, JSON.stringify(up.body));
     await deploy(api, name);
-    await sleep(3500);
+    await untilTicks(sink, 2);
     const seen = ticksIn(sink);
     assert.ok(seen.length >= 2, `ticks: ${JSON.stringify(seen)} logs: ${logs.join('\n')}`);
     assert.ok([...countByTick(sink).values()].every((n) => n === 1), JSON.stringify(seen));
     assert.ok(seen.every(([tick, body]) => tick.endsWith('.000Z') && body === '{"hello":1}'), JSON.stringify(seen));
-    const runs = await api.call('GET', `/runs?function=${name}`);
-    assert.equal(runs.status, 200, JSON.stringify(runs.body));
-    const cronRuns = (runs.body.items as { trigger: string; runId: string }[]).filter((r) => r.trigger === 'cron');
-    assert.ok(cronRuns.length >= 2, JSON.stringify(runs.body.items));
+    // The ticks' run records are written once their attempts end, in batches: wait for them.
+    const cronRunsOf = async (): Promise<{ trigger: string; runId: string }[]> => {
+      const runs = await api.call('GET', `/runs?function=${name}`);
+      assert.equal(runs.status, 200, JSON.stringify(runs.body));
+      return (runs.body.items as { trigger: string; runId: string }[]).filter((r) => r.trigger === 'cron');
+    };
+    let cronRuns = await cronRunsOf();
+    for (const deadline = Date.now() + 15_000; cronRuns.length < 2 && Date.now() < deadline; cronRuns = await cronRunsOf()) await sleep(50);
+    assert.ok(cronRuns.length >= 2, JSON.stringify(cronRuns));
     assert.equal(new Set(cronRuns.map((r) => r.runId)).size, cronRuns.length);
     // The tick's async run reports its trigger. Its id is found through its idempotency key
     // (`cron:<function>:<triggerId>:<tickMs>`): a repeated key answers the same run.
@@ -57,9 +62,9 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     assert.equal(shown.body.run.trigger, 'cron');
 
     assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
-    await sleep(500); // a tick claimed just before the pause may still run
+    await queueDrained(platform.url, name); // a tick claimed just before the pause may still run
     const paused = ticksIn(sink).length;
-    await sleep(1500);
+    await sleep(1500); // a second and a half of schedule in which nothing may run
     assert.equal(ticksIn(sink).length, paused, 'no runs while paused');
   });
 

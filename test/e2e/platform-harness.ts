@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
+import { scrape, valueOf } from '../helpers/prom-text.js';
+import { sleep } from './gateway-harness.js';
 
 export { fnName, py, sleep } from './gateway-harness.js';
 
@@ -84,6 +86,22 @@ export function usePlatform(options: StartOptions = {}, setup?: (h: PlatformHarn
     if (h.stateDir) rmSync(h.stateDir, { recursive: true, force: true });
   });
   return h;
+}
+
+/**
+ * Resolves once the platform's run sink holds no run record (`fp_run_sink_buffered_records
+ * {target="runs"}` is 0): every run of a call answered before this was called is in the store.
+ * The event to wait for instead of a guessed "run records are written in batches" delay; the 15 s
+ * are a budget for a loaded machine.
+ */
+export async function runsWritten(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const buffered = valueOf(await scrape(url), 'fp_run_sink_buffered_records', { target: 'runs' });
+    if (buffered === 0) return;
+    if (Date.now() > deadline) throw new Error(`${buffered} run records still buffered after ${timeoutMs} ms`);
+    await sleep(20);
+  }
 }
 
 export function b64(content: string | Uint8Array): string {

@@ -20,7 +20,7 @@ async function passwordAt(url: string, name: string): Promise<unknown> {
   return res.status === 200 ? ((await res.json()) as { DB_PASSWORD: unknown }).DB_PASSWORD : res.status;
 }
 
-async function eventually<T>(read: () => Promise<T>, expected: T, ms = 10_000): Promise<void> {
+async function eventually<T>(read: () => Promise<T>, expected: T, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await read();
@@ -79,8 +79,9 @@ describe('secrets on the production platform', { skip: productionSkip, timeout: 
     // A token change through `a` makes every process reload its token index from the store.
     const fn = fnName('tokened');
     await deployed(a.api, fn, { 'main.py': ENV_READER }, { auth: 'token' });
-    await sleep(500);
     for (const node of [a, b]) {
+      // b reloads when the bus message arrives: waited for, not guessed.
+      await eventually(async () => (await new Api(node.url, planted).call('GET', '/functions')).status, 401);
       const refused = await new Api(node.url, planted).call('GET', '/functions');
       assert.deepEqual([refused.status, errorOf(refused).code], [401, 'ADMIN_TOKEN_INVALID']);
       assert.equal((await node.api.call('GET', '/functions')).status, 200);

@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { started, startMain } from './main-harness.js';
-import { Api, deploy, deployed, errorOf, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+import { Api, deploy, deployed, errorOf, fnName, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
 
 const ENV_READER = py('import os', 'def handler(event, context):', '    return {k: os.environ.get(k) for k in ["DB_PASSWORD", "API_KEY", "CLASH", "GREETING"]}');
 const secretValue = (label: string): string => `${label}-${randomBytes(9).toString('hex')}`;
@@ -76,7 +76,7 @@ describe('secret env values (embedded platform)', { timeout: 90_000 }, () => {
   });
 
   it('keeps no clear secret value in the state directory or the platform log', async () => {
-    await sleep(300); // run records are written in batches
+    await runsWritten(h.url); // run records are written in batches
     const bytes = stateBytes(h.stateDir);
     for (const value of [password, apiKey, 'secret-wins']) assert.equal(bytes.includes(value), false, `${value} found in the state directory`);
     assert.equal(bytes.includes('fpenc:v1:'), true);

@@ -17,7 +17,7 @@ export async function callMany(url: string, name: string, n: number, query = '')
 }
 
 /** Polls the usage API until `done(body)` (recording is asynchronous), or fails after `timeoutMs`. */
-export async function usageWhen(api: Api, name: string, done: (u: any) => boolean, window = '15m', timeoutMs = 5000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+export async function usageWhen(api: Api, name: string, done: (u: any) => boolean, window = '15m', timeoutMs = 15_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await api.call('GET', `/functions/${name}/usage?window=${window}`);

@@ -24,8 +24,8 @@ import type {
   BoxSpec, FunctionSpec, LogLine, RuntimeMessage, WireContext, WireEvent,
 } from '../../protocol/messages.js';
 
-/** Default deadline for one reply; generous for a loaded CI box, short next to a hang. */
-export const DEFAULT_WAIT_MS = 5_000;
+/** Default deadline for one reply: a budget for a loaded CI box (not a speed target), short next to a hang. */
+export const DEFAULT_WAIT_MS = 15_000;
 
 export type Hello = Extract<RuntimeMessage, { t: 'hello' }>;
 export type Specialized = Extract<RuntimeMessage, { t: 'specialized' }>;

@@ -90,4 +90,26 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(r.warnings.map((w) => [w.file, w.line]), [['main.py', 2]]);
     assert.deepEqual(r.problems, []);
   });
+
+  it('resolves the imports the entrypoint reaches against the declared requirements (issue 10)', async () => {
+    const files = {
+      'main.py': 'from lib import util\nimport PIL\n\ndef handler(e, c):\n    pass\n',
+      'lib/__init__.py': '',
+      'lib/util.py': 'from . import deeper\nimport undeclared_pkg_x\n',
+      'lib/deeper.py': 'import bs4\nimport yaml\n',
+      'scripts/tool.py': 'import never_reached_pkg\n',
+    };
+    // Nothing declared: what the runtime lacks, reached from main.py only, is a warning.
+    const bare = await check(files, 'main:handler');
+    const missing = (r: PyReport): string[] => r.warnings.map((w) => `${w.file}:${w.line}`).sort();
+    assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/util.py:2', 'main.py:2']);
+    assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /undeclared.*'pillow'/i);
+    // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
+    const declared = await check({ ...files, 'requirements.txt': 'Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:00\n', 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
+    assert.deepEqual(missing(declared), []);
+    assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['beautifulsoup4', 'pyproject.toml', null]]);
+    // A requirement the platform refuses is a problem, with its line.
+    const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
+    assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
+  });
 });

@@ -44,7 +44,7 @@ export class RecordedMetrics implements DispatchMetrics {
 }
 
 /** Polls the timeline until the run reaches a final state; throws after `timeoutMs`. */
-export async function settled(timeline: RunTimeline, runId: string, timeoutMs = 5_000): Promise<RunTimelineView> {
+export async function settled(timeline: RunTimeline, runId: string, timeoutMs = 15_000): Promise<RunTimelineView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await timeline.get(runId);

@@ -17,7 +17,9 @@ import { connectRedis, redisReady } from '../../controlplane/store/production/re
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 import { delay, failure, RecordedMetrics, ScriptedRunner, settled, success } from './dispatcher-harness.js';
 
-const LEASE_MS = 300;
+// The queue's lease: long enough that what must happen inside it (a heartbeat every third of it,
+// a rival's claim while an attempt still runs) has most of a second of slack on a loaded machine.
+const LEASE_MS = 1_000;
 /** Opens a connection to one shared queue (each call = another process's view of the same queue). */
 type QueueSite = { connect: () => Promise<Queue>; destroy: () => Promise<void> };
 
@@ -186,7 +188,7 @@ for (const [name, skip, makeSite] of sites) {
 
     it('counts lease_lost when another consumer took the job over before the attempt was acked', async (t) => {
       const site = await newSite(t);
-      // Heartbeats only every 10 s: the queue's 300 ms lease runs out while the attempt runs.
+      // Heartbeats only every 10 s: the queue's 1 s lease runs out while the attempt runs.
       const slow = new ScriptedRunner(async () => { await delay(LEASE_MS * 2); return success(); });
       const metrics = new RecordedMetrics();
       const { queue, timeline, dispatcher } = await setup(t, site, { runner: slow, metrics, leaseMs: 30_000, concurrency: 1 });

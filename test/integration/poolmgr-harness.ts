@@ -66,8 +66,8 @@ export function keyOf(fn: FunctionVersion): string {
   return `${fn.name}@${fn.version}`;
 }
 
-/** Polls `check` every 20 ms until it is true; throws after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+/** Polls `check` every 20 ms until it is true; throws after `timeoutMs` (a budget for a loaded machine, not a speed target). */
+export async function until(check: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

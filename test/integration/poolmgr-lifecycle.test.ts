@@ -26,8 +26,8 @@ describe('poolmgr idle reaping', () => {
     const first = await pool.invoke(fn, ev());
     assert.equal(first.start, 'pool');
     const pid = pidOf(first);
-    await until(() => (pool.stats().functions[keyOf(fn)]?.warm ?? 0) === 0, 3_000, 'the reap');
-    await until(() => !isAlive(pid), 3_000, 'the reaped process to exit');
+    await until(() => (pool.stats().functions[keyOf(fn)]?.warm ?? 0) === 0, 15_000, 'the reap');
+    await until(() => !isAlive(pid), 15_000, 'the reaped process to exit');
     assert.equal(pool.stats().warm, 0);
     assert.equal(pool.stats().scaledToZero[fn.name], 1, 'one scale-to-zero event');
     const next = await pool.invoke(fn, ev());
@@ -40,7 +40,7 @@ describe('poolmgr idle reaping', () => {
     const fn = fnVersion(dir, { minWarm: 1, maxInstances: 2 });
     const both = await Promise.all([pool.invoke(fn, ev({ sleep: '0.2' })), pool.invoke(fn, ev({ sleep: '0.2' }))]);
     assert.equal(new Set(both.map((r) => r.instanceId)).size, 2);
-    await until(() => pool.stats().functions[keyOf(fn)]?.warm === 1, 3_000, 'one instance reaped');
+    await until(() => pool.stats().functions[keyOf(fn)]?.warm === 1, 15_000, 'one instance reaped');
     await new Promise((r) => setTimeout(r, 400)); // several more reaper passes
     assert.equal(pool.stats().functions[keyOf(fn)]?.warm, 1);
     assert.equal(pool.stats().scaledToZero[fn.name] ?? 0, 0, 'minWarm kept one: no scale to zero');
@@ -67,15 +67,15 @@ describe('poolmgr drain', () => {
     const idle = await pool.invoke(v1, ev());
     const idlePid = pidOf(idle);
     const busyCall = pool.invoke(v1, ev({ sleep: '0.4' }));
-    await until(() => pool.stats().functions[keyOf(v1)]?.busy === 1, 5_000, 'a busy v1 instance');
+    await until(() => pool.stats().functions[keyOf(v1)]?.busy === 1, 15_000, 'a busy v1 instance');
     assert.equal((await pool.invoke(v2, ev())).error, null);
 
     pool.drain(v1.name, 'v2');
     assert.equal(pool.stats().functions[keyOf(v1)]?.warm ?? 0, 0);
-    await until(() => !isAlive(idlePid), 3_000, 'the idle v1 instance to exit');
+    await until(() => !isAlive(idlePid), 15_000, 'the idle v1 instance to exit');
     const busy = await busyCall;
     assert.equal(busy.error, null);
-    await until(() => !isAlive(pidOf(busy)), 3_000, 'the busy v1 instance to exit once done');
+    await until(() => !isAlive(pidOf(busy)), 15_000, 'the busy v1 instance to exit once done');
     const again = await pool.invoke(v2, ev());
     assert.equal(again.start, 'warm');
   });

@@ -25,7 +25,7 @@ describe('poolmgr pipelining', () => {
     assert.equal((await pool.invoke(fn, ev())).error, null);
     // 1 running + 2 pipelined + 1 queued fit; the fifth is refused.
     const calls = [1, 2, 3, 4, 5].map(() => pool.invoke(fn, ev({ sleep: '0.2' })));
-    await until(() => pool.stats().functions[keyOf(fn)]?.queued === 1, 5_000, 'one queued call');
+    await until(() => pool.stats().functions[keyOf(fn)]?.queued === 1, 15_000, 'one queued call');
     const results = await Promise.all(calls);
     assert.deepEqual(results.map((r) => r.error?.code ?? 'ok'), ['ok', 'ok', 'ok', 'ok', 'FUNCTION_BUSY']);
     assert.equal(new Set(results.slice(0, 4).map(pidOf)).size, 1);

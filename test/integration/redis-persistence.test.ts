@@ -32,7 +32,7 @@ async function dropConnections(probe: ReturnType<typeof connectRedis>): Promise<
   await probe.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 }
 
-async function until(what: string, done: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(what: string, done: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -34,7 +34,7 @@ async function expectInitError(t: TestContext, files: Record<string, string>, en
   assert.equal(reply.fatal, true);
   assert.equal(typeof reply.error.type, 'string');
   assert.equal(typeof reply.error.message, 'string');
-  await rt.waitExit(5_000);
+  await rt.waitExit(15_000);
   return reply;
 }
 
@@ -321,7 +321,7 @@ describe('out of memory', () => {
       assert.equal(err.fatal, true);
       assert.equal(err.error.file, 'main.py');
       assert.equal(err.error.line, 4);
-      const exit = await rt.waitExit(5_000);
+      const exit = await rt.waitExit(15_000);
       assert.notEqual(exit.code, 0);
     });
   }
@@ -339,7 +339,7 @@ describe('out of memory', () => {
       ),
     });
     await rt.specialize({ dir, entrypoint: 'main:app', memoryBytes: 256 * MiB });
-    const replies = await Promise.all(Array.from({ length: 12 }, () => rt.invoke({ path: '/work' }, {}, 5_000)));
+    const replies = await Promise.all(Array.from({ length: 12 }, () => rt.invoke({ path: '/work' })));
     for (const r of replies) {
       assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
       assert.equal(r.response.status, 200);
@@ -351,7 +351,7 @@ describe('out of memory', () => {
       'main.py': py('import time', 'def handler(event, context):', '    time.sleep(0.2)', '    return len(bytearray(1024 * 1024))'),
     });
     await rt.specialize({ dir, memoryBytes: 128 * MiB, concurrency: 8 });
-    const replies = await Promise.all(Array.from({ length: 8 }, () => rt.invoke({}, {}, 5_000)));
+    const replies = await Promise.all(Array.from({ length: 8 }, () => rt.invoke()));
     for (const r of replies) assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
   });
 

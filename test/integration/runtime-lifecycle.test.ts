@@ -38,7 +38,9 @@ function assertProtocolError(reply: unknown, id: number): void {
 
 describe('hello, health, shutdown', () => {
   test('hello carries the protocol version, pid, python version and boot time', async (t) => {
+    const spawned = performance.now();
     const rt = await runtime(t);
+    const helloAfterMs = performance.now() - spawned;
     assert.equal(rt.hello.t, 'hello');
     assert.equal(rt.hello.v, PROTOCOL_VERSION);
     assert.equal(rt.hello.v, 2);
@@ -46,7 +48,8 @@ describe('hello, health, shutdown', () => {
     assert.equal(rt.hello.pid, testSandbox() === 'off' ? rt.pid : 2);
     assert.match(rt.hello.python, /^3\.\d+\.\d+/);
     assert.equal(typeof rt.hello.bootMs, 'number');
-    assert.ok(rt.hello.bootMs > 0 && rt.hello.bootMs < 10_000, `bootMs ${rt.hello.bootMs}`);
+    // Milliseconds, within what the host saw from the spawn to the hello.
+    assert.ok(rt.hello.bootMs > 0 && rt.hello.bootMs <= helloAfterMs, `bootMs ${rt.hello.bootMs}, hello ${helloAfterMs.toFixed(1)} ms after the spawn`);
   });
 
   test('health answers before and after specialize, echoing the id', async (t) => {
@@ -72,14 +75,15 @@ describe('hello, health, shutdown', () => {
 
   test('health counts in-flight calls of an async handler and of a sync pool', async (t) => {
     for (const [files, concurrency] of [
-      [{ 'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(0.4)', '    return 1') }, 1],
-      [{ 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(0.4)', '    return 1') }, 2],
+      [{ 'main.py': py('import asyncio', 'async def handler(event, context):', '    await asyncio.sleep(1)', '    return 1') }, 1],
+      [{ 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(1)', '    return 1') }, 2],
     ] as const) {
       const rt = await runtime(t);
       await rt.specialize({ dir: await fnDir(t, files), concurrency });
       const call = rt.invokeOk();
-      await new Promise((r) => setTimeout(r, 150));
-      const during = await rt.health();
+      // Counted once the call started (a pool thread takes it up); asked until then, not after a guessed delay.
+      let during = await rt.health();
+      while (during.inflight === 0) during = await rt.health();
       assert.equal(during.inflight, 1, `concurrency ${concurrency}`);
       await call;
       assert.equal((await rt.health()).inflight, 0);
@@ -279,18 +283,17 @@ describe('malformed frames', () => {
   test('an oversized length prefix ends the runtime at once, even with a sync call in flight', async (t) => {
     const rt = await runtime(t);
     await rt.specialize({
-      dir: await fnDir(t, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return 1') }),
+      // A call that never ends by itself: the runtime's exit cannot have waited for it.
+      dir: await fnDir(t, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3600)', '    return 1') }),
       concurrency: 2,
     });
-    const call = rt.invoke().catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 100));
+    const call = rt.invoke({}, {}, 60_000).catch((err: Error) => err);
+    while ((await rt.health()).inflight === 0); // the call is running in a pool thread
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
-    const start = performance.now();
     rt.sendRaw(prefix);
     assertProtocolError(await rt.reply(0), 0);
-    assert.deepEqual(await rt.waitExit(2_000), { code: 3, signal: null });
-    assert.ok(performance.now() - start < 1_500);
+    assert.deepEqual(await rt.waitExit(30_000), { code: 3, signal: null });
     assert.ok((await call) instanceof Error, 'the in-flight call cannot complete');
   });
 });

@@ -49,7 +49,8 @@ describe('sqlite tick lock', () => {
       s.set({ function: 'beat', triggerId: 'sec', expression: '* * * * * *', payload: Buffer.from([0, 255]) });
       s.start();
     }
-    await new Promise((r) => setTimeout(r, 3200));
+    // Three per-second ticks, waited for as they come (a budget of 15 s for a loaded machine).
+    for (const deadline = Date.now() + 15_000; ticks.length < 3 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
     await Promise.all(schedulers.map((s) => s.stop()));
     try {
       assert.deepEqual(errors, []);

@@ -20,7 +20,9 @@ describe('cli main', () => {
   });
 
   it('has --help on every command, listing its options', async () => {
-    for (const c of COMMANDS) {
+    for (const entry of COMMANDS) {
+      const c = await entry.load();
+      assert.equal(c.name, entry.name);
       const r = await runCli([c.name, '--help']);
       assert.equal(r.code, EXIT.OK, c.name);
       assert.match(r.stdout, new RegExp(`Usage: fastapi-platform ${c.name}`));

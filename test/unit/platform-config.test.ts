@@ -20,6 +20,11 @@ describe('platform config', () => {
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
         sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
         redisAllowVolatile: false,
+        runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
+        kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
+        depsIndexUrl: 'https://pypi.org/simple', depsExtraIndexUrls: '', depsAllowSdist: false, depsAllowHosts: '',
+        depsIndexCa: '/etc/ssl/certs/ca-certificates.crt', depsTimeoutMs: 300_000, depsMaxBytes: 512 * MIB,
+        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1,
       },
     );
     assert.ok(Object.isFrozen(config));

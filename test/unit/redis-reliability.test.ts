@@ -135,13 +135,20 @@ describe('dispatcher claim loop', () => {
       onError: (err) => errors.push(err),
       log: (line) => lines.push(line),
     });
+    // Waited for as they happen (counts, not a guessed duration): eight failed claims, then the recovery.
+    const until = async (done: () => boolean): Promise<void> => {
+      for (const deadline = Date.now() + 15_000; !done();) {
+        assert.ok(Date.now() < deadline, `claims ${claims}, errors ${errors.length}, lines ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
     d.start();
-    await new Promise((r) => setTimeout(r, 1200));
+    await until(() => claims >= 8);
+    assert.equal(errors.length, 1, `one report for the outage, not one per failed claim (${claims} claims)`);
     down = false;
-    await new Promise((r) => setTimeout(r, 1200));
+    await until(() => lines.length > 0);
     await d.stop();
     assert.equal(errors.length, 1, 'one report for the outage');
-    assert.ok(claims >= 8, `kept trying (${claims} claims)`);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /claims work again after \d+\.\d s/);
   });

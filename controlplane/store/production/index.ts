@@ -23,6 +23,8 @@ export { RedisHotMetrics, type RedisHotMetricsOptions } from './redis-metrics.js
 export { connectRedis, connectRedisSubscriber, openRedis, redisReady, REDIS_CLIENT_OPTIONS } from './redis-client.js';
 
 export const DEFAULT_DATABASE = 'fastapi_platform';
+/** How soon a MongoDB call fails when no server answers, unless `serverSelectionTimeoutMs` says otherwise. */
+export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 2000;
 export const DEFAULT_LOG_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface MongoStoreOptions {
@@ -38,7 +40,8 @@ export interface MongoStoreOptions {
   logRetentionMs?: number;
   /**
    * How soon a call fails when no server answers, so a dead MongoDB surfaces as an error quickly
-   * (callers on the hot path never wait for it: they go through a BufferedRecorder). Default 2000.
+   * (callers on the hot path never wait for it: they go through a BufferedRecorder). Default
+   * DEFAULT_SERVER_SELECTION_TIMEOUT_MS (2000).
    */
   serverSelectionTimeoutMs?: number;
   /** Where the server has no TTL indexes (FerretDB), expired logs are deleted this often. Default 10 min. */
@@ -46,7 +49,7 @@ export interface MongoStoreOptions {
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
-  const timeout = options.serverSelectionTimeoutMs ?? 2000;
+  const timeout = options.serverSelectionTimeoutMs ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS;
   const client = new MongoClient(options.url, {
     serverSelectionTimeoutMS: timeout,
     connectTimeoutMS: timeout,

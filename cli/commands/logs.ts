@@ -1,0 +1,431 @@
+/**
+ * `logs <fn>`: the function's recent log lines from its stored runs, oldest first; with `--follow`
+ * then the live tail (Server-Sent Events from `/api/v1/functions/<fn>/logs/stream`, docs/api.md
+ * "Live logs"), reconnecting after a platform restart or a network drop without repeating a line.
+ *
+ * Joining stored and live lines: every line has an identity (run id, attempt, index in the run's
+ * logs), and lines of one run arrive in index order, so the CLI remembers per run the highest
+ * index it printed (for the last MAX_RUNS_REMEMBERED runs) and skips anything at or below it.
+ * After a `gap` (the platform restarted, or the tail was away longer than the feed keeps lines)
+ * it prints the stored lines written since the last line it saw, the same way.
+ */
+import { int, str, flag, positionals, type ParsedArgs } from '../args.js';
+import type { ApiClient, ApiLogLine } from '../client.js';
+import { clientOf, targetOf, type Command, type Context } from '../context.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { connectOnce, SseParser, type SseEvent } from '../sse.js';
+import { localIso, terminalSafe } from '../terminal.js';
+import { formatMs } from '../output.js';
+import { FUNCTION_NAME, LOG_LEVELS, parseDurationMs, parseLevel, type LogLevel } from '../../protocol/index.js';
+import { isRunId } from './runs.js';
+
+/** Runs whose printed lines are remembered (to skip repeats). */
+export const MAX_RUNS_REMEMBERED = 10_000;
+/** Live events held while the stored lines are fetched, at most (more are dropped and counted). */
+const MAX_HELD = 10_000;
+/** How far before a gap's time stored lines are read again (lines are sent in batches, a little late). */
+const GAP_MARGIN_MS = 5000;
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+interface Filters {
+  runId?: string;
+  level?: LogLevel;
+  grep?: string;
+}
+
+/** A line as the live stream's `logs` event carries it. */
+interface LiveBatch {
+  function: string;
+  version: string;
+  runId: string;
+  attempt: number;
+  lines: { i: number; ts: number; stream: string; level?: string; msg: string }[];
+}
+
+interface LiveEnd {
+  runId: string;
+  attempt: number;
+  status: string;
+  errorCode: string | null;
+  httpStatus: number;
+  durationMs: number;
+  lines: number;
+}
+
+interface Gap {
+  reason: string;
+  since: number | null;
+  dropped: number | null;
+}
+
+/** `10m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time / Unix ms, as Unix ms. */
+export function parseSince(text: string, now: number): number {
+  const days = /^([0-9]+)d$/.exec(text);
+  if (days) return now - Number(days[1]) * 86_400_000;
+  try {
+    return now - parseDurationMs(text);
+  } catch {
+    // not a duration: a time
+  }
+  const ms = /^[0-9]{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) throw usageError(`--since must be a duration (10m, 2h, 1d) or an ISO 8601 time, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function filtersOf(args: ParsedArgs): Filters {
+  const out: Filters = {};
+  const runId = str(args, 'run');
+  if (runId !== undefined) {
+    if (!isRunId(runId)) throw usageError(`--run must be a run id (a UUID), got ${JSON.stringify(runId)}`);
+    out.runId = runId;
+  }
+  const level = str(args, 'level');
+  if (level !== undefined) {
+    const parsed = parseLevel(level);
+    if (parsed === null) throw usageError(`--level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+    out.level = parsed;
+  }
+  const grep = str(args, 'grep');
+  if (grep !== undefined) {
+    if (grep === '' || grep.length > 1000) throw usageError('--grep needs 1 to 1000 characters');
+    out.grep = grep;
+  }
+  return out;
+}
+
+/** The run id shown on each line: its first 8 characters. */
+function shortRun(runId: string): string {
+  return terminalSafe(runId.slice(0, 8));
+}
+
+function levelText(line: { stream: string; level?: string }): string {
+  return terminalSafe((line.level ?? line.stream).slice(0, 16)).padEnd(7);
+}
+
+/**
+ * Which lines of each run (and attempt) were printed, as index intervals (lines of a run mostly
+ * arrive in order: one interval), for the last `max` runs seen — the oldest forgotten first.
+ */
+export class PrintedLines {
+  /** Per run: sorted, disjoint, inclusive [from, to] pairs, flat. */
+  private readonly seen = new Map<string, number[]>();
+
+  constructor(private readonly max = MAX_RUNS_REMEMBERED) {}
+
+  /** True the first time a line is offered (it is remembered then); false for one printed before. */
+  take(runId: string, attempt: number, i: number): boolean {
+    const key = `${runId}#${attempt}`;
+    const spans = this.seen.get(key) ?? [];
+    let at = 0;
+    while (at < spans.length && spans[at + 1]! < i) at += 2;
+    if (at < spans.length && spans[at]! <= i) return false;
+    // Insert [i, i], merging with the neighbours it touches.
+    const joinsBefore = at > 0 && spans[at - 1] === i - 1;
+    const joinsAfter = at < spans.length && spans[at] === i + 1;
+    if (joinsBefore && joinsAfter) spans.splice(at - 1, 2);
+    else if (joinsBefore) spans[at - 1] = i;
+    else if (joinsAfter) spans[at] = i;
+    else spans.splice(at, 0, i, i);
+    this.seen.delete(key);
+    this.seen.set(key, spans);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
+
+  /** Lines of the run printed so far. */
+  count(runId: string, attempt: number): number {
+    const spans = this.seen.get(`${runId}#${attempt}`) ?? [];
+    let n = 0;
+    for (let k = 0; k < spans.length; k += 2) n += spans[k + 1]! - spans[k]! + 1;
+    return n;
+  }
+}
+
+class Printer {
+  readonly printed = new PrintedLines();
+  lines = 0;
+
+  constructor(private readonly ctx: Context, private readonly fn: string, private readonly filtered: boolean) {}
+
+  line(l: { runId: string; attempt: number; i: number; ts: number; stream: string; level?: string; msg: string; version?: string }): void {
+    const fresh = this.printed.count(l.runId, l.attempt) === 0;
+    if (!this.printed.take(l.runId, l.attempt, l.i)) return;
+    this.lines++;
+    if (this.ctx.out.json) {
+      this.ctx.out.event({ type: 'line', function: this.fn, ...l });
+      return;
+    }
+    if (fresh && l.i > 0 && !this.filtered) this.note(`(${l.i} earlier line${l.i === 1 ? '' : 's'} of run ${shortRun(l.runId)}: shown when it ends)`);
+    const attempt = l.attempt > 1 ? `#${l.attempt}` : '';
+    this.ctx.io.stdout(`${localIso(l.ts)} ${shortRun(l.runId)}${attempt} ${levelText(l)} ${terminalSafe(l.msg)}\n`);
+  }
+
+  /** True when some of the run's lines were not printed (and no filter explains it). */
+  incomplete(e: LiveEnd): boolean {
+    return !this.filtered && this.printed.count(e.runId, e.attempt) < e.lines;
+  }
+
+  end(e: LiveEnd, at: number): void {
+    if (this.ctx.out.json) {
+      this.ctx.out.event({ type: 'end', function: this.fn, ...e });
+      return;
+    }
+    const outcome = e.status === 'succeeded' ? `ok ${e.httpStatus}` : `${terminalSafe(e.errorCode ?? 'failed')} ${e.httpStatus}`;
+    const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
+    this.ctx.io.stdout(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})\n`);
+  }
+
+  /** A note for people (stderr); with --json an event on stdout. */
+  note(text: string, event?: Record<string, unknown>): void {
+    if (this.ctx.out.json) {
+      if (event) this.ctx.out.event(event);
+      return;
+    }
+    this.ctx.out.note(text);
+  }
+}
+
+function query(filters: Filters, extra: Record<string, string | number | undefined> = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...filters, ...extra })) if (v !== undefined) params.set(k, String(v));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+async function stored(client: ApiClient, fn: string, filters: Filters, extra: Record<string, string | number | undefined>): Promise<{ lines: ApiLogLine[]; runs: number; more: boolean }> {
+  return client.request('GET', `/functions/${encodeURIComponent(fn)}/logs${query(filters, extra)}`);
+}
+
+async function printStored(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs): Promise<number> {
+  const since = str(args, 'since');
+  const limit = int(args, 'limit', 200, 1, 5000);
+  const answer = await stored(client, fn, filters, { limit, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
+  ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more });
+  if (ctx.out.json) return EXIT.OK;
+  const printer = new Printer(ctx, fn, true);
+  for (const line of answer.lines) printer.line(line);
+  if (answer.lines.length === 0) ctx.out.note(`No log lines${since !== undefined ? ` since ${since}` : ''} in the stored runs of "${fn}" (${answer.runs} read).`);
+  if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--run)`);
+  return EXIT.OK;
+}
+
+/** `--follow`: stored lines first (the last --limit, default 10), then the live tail until a signal. */
+async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs): Promise<number> {
+  const { target } = await targetOf(ctx, args);
+  const printer = new Printer(ctx, fn, filters.level !== undefined || filters.grep !== undefined);
+  const stop = new AbortController();
+  void ctx.waitForSignal().then(() => stop.abort());
+  const url = `${target.url}/api/v1/functions/${encodeURIComponent(fn)}/logs/stream${query(filters)}`;
+  const headers: Record<string, string> = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : {};
+
+  // Until the stored lines are printed, live events wait here (bounded).
+  let held: SseEvent[] | null = [];
+  let heldDropped = 0;
+  let backfill: Promise<void>;
+  const handle = (event: SseEvent): void => {
+    if (held !== null) {
+      if (held.length < MAX_HELD) held.push(event);
+      else heldDropped++;
+      return;
+    }
+    dispatch(event);
+  };
+  const dispatch = (event: SseEvent): void => {
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (event.type === 'logs') {
+      const batch = data as LiveBatch;
+      for (const l of batch.lines ?? []) printer.line({ runId: batch.runId, attempt: batch.attempt, version: batch.version, ...l });
+    } else if (event.type === 'end') {
+      const end = data as LiveEnd;
+      const at = Date.now();
+      if (!printer.incomplete(end)) {
+        printer.end(end, at);
+        return;
+      }
+      // Lines of this run the tail did not see live (written before it connected or reconnected,
+      // or dropped while it fell behind) are in its record now: printed before its end.
+      held = [];
+      backfill = backfill.then(async () => {
+        try {
+          const answer = await stored(client, fn, { runId: end.runId }, { limit: 5000 });
+          for (const line of answer.lines) if (line.attempt === end.attempt) printer.line(line);
+        } catch (err) {
+          printer.note(`… could not read the stored lines of run ${shortRun(end.runId)}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        printer.end(end, at);
+        release();
+      });
+    } else if (event.type === 'gap') {
+      const gap = data as Gap;
+      const what = gap.reason === 'behind'
+        ? `${gap.dropped ?? 'some'} live lines dropped: this tail read slower than the function wrote`
+        : gap.reason === 'restart' ? 'the platform restarted' : 'the live feed no longer holds every line since the last one shown';
+      printer.note(`… ${what}${gap.since !== null && gap.reason !== 'behind' ? '; reading stored runs since then' : ''}`, { type: 'gap', ...gap });
+      if (gap.reason !== 'behind' && gap.since !== null) {
+        // Held until the stored lines are printed (same way as at the start).
+        held = [];
+        const since = gap.since - GAP_MARGIN_MS;
+        backfill = backfill.then(() => printBackfill(since));
+      }
+    }
+  };
+  const printBackfill = async (since: number): Promise<void> => {
+    try {
+      const answer = await stored(client, fn, filters, { since, limit: 5000 });
+      for (const line of answer.lines) printer.line(line);
+    } catch (err) {
+      printer.note(`… could not read stored lines: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    release();
+  };
+  const release = (): void => {
+    const events = held ?? [];
+    held = null;
+    if (heldDropped > 0) printer.note(`… ${heldDropped} live events dropped while stored lines were read`, { type: 'gap', reason: 'behind', since: null, dropped: heldDropped });
+    heldDropped = 0;
+    for (let k = 0; k < events.length; k++) {
+      // A gap among them started another read of stored lines: the rest wait for it.
+      if (held !== null) {
+        (held as SseEvent[]).push(...events.slice(k));
+        return;
+      }
+      dispatch(events[k]!);
+    }
+  };
+
+  // Whether the last connection failed and has not come back yet (a note once per outage).
+  let outage = false;
+  let delay = RECONNECT_MIN_MS;
+  const parser = new SseParser((event) => {
+    if (event.type !== 'ready') {
+      handle(event);
+      return;
+    }
+    let ready: Record<string, unknown> = {};
+    try {
+      ready = JSON.parse(event.data) as Record<string, unknown>;
+    } catch {
+      // an empty ready is still a connection
+    }
+    printer.note(outage ? '… reconnected' : `Following "${fn}" (Ctrl-C to stop)`, { type: 'ready', ...ready });
+    outage = false;
+    delay = RECONNECT_MIN_MS;
+  });
+
+  // Subscribe first, then read the stored lines: nothing written in between is lost (repeats are skipped).
+  const history = int(args, 'limit', 10, 0, 5000);
+  const since = str(args, 'since');
+  backfill = (async () => {
+    if (history > 0) {
+      try {
+        const answer = await stored(client, fn, filters, { limit: history, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
+        for (const line of answer.lines) printer.line(line);
+      } catch (err) {
+        // A refusal (no such function, a bad token) ends the command, like the stream's own.
+        if (err instanceof CliError && err.exitCode === EXIT.API) {
+          stop.abort();
+          throw err;
+        }
+        printer.note(`… could not read stored lines: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    release();
+  })();
+  const initial = backfill;
+  initial.catch(() => {});
+
+  while (!stop.signal.aborted) {
+    const outcome = await connectOnce({ url, headers, signal: stop.signal }, parser);
+    if (outcome.kind === 'stopped' || stop.signal.aborted) break;
+    if (outcome.kind === 'refused') {
+      const refusal = apiRefusal(outcome.status, outcome.body);
+      if (refusal !== null) throw refusal;
+    }
+    if (!outage) {
+      outage = true;
+      printer.note(
+        outcome.kind === 'unreachable' ? `… the platform is unreachable (${outcome.message}); retrying`
+          : outcome.kind === 'refused' ? `… the platform answered ${outcome.status}; retrying`
+            : '… the stream ended; reconnecting',
+        { type: 'disconnected', reason: outcome.kind },
+      );
+    }
+    await sleep(parser.retryMs !== null ? Math.min(delay, parser.retryMs) : delay, stop.signal);
+    delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+  }
+  await initial;
+  ctx.out.event({ type: 'stopped', lines: printer.lines });
+  return EXIT.OK;
+}
+
+/** A refusal that retrying will not fix (4xx: no function, bad token, bad filter), as the CLI's error; else null. */
+function apiRefusal(status: number, body: string): CliError | null {
+  if (status < 400 || status >= 500) return null;
+  let code = `HTTP_${status}`;
+  let message = `the live-logs stream answered ${status}`;
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code) code = parsed.error.code;
+    if (parsed.error?.message) message = parsed.error.message;
+  } catch {
+    // keep the status
+  }
+  if (status === 401 || status === 403) message += '. Pass the admin token with --token or FP_TOKEN.';
+  return new CliError(EXIT.API, code, message, { status });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const [fn] = positionals(args, 1, 'logs');
+  if (fn === undefined) throw usageError('logs needs the function name: fastapi-platform logs <fn> [--follow]');
+  if (!FUNCTION_NAME.test(fn)) throw usageError(`${JSON.stringify(fn)} is not a function name`);
+  const filters = filtersOf(args);
+  const client = await clientOf(ctx, args);
+  return flag(args, 'follow') ? follow(ctx, client, fn, filters, args) : printStored(ctx, client, fn, filters, args);
+}
+
+export const logsCommand: Command = {
+  name: 'logs',
+  summary: "show a function's recent log lines; --follow streams new ones live",
+  usage: 'logs <fn> [--follow] [--run ID] [--since 10m] [--level LEVEL] [--grep TEXT] [-n N]',
+  details: [
+    'Each line: local time, run id (first 8 characters), level (or stdout/stderr), message. Control',
+    'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',
+    'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error.',
+    'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first.',
+    'With --follow: the last --limit lines (default 10), then new lines as the functions write them —',
+    'lines of a call that is then killed (timeout, memory) included — and the end of each run.',
+    'It reconnects after a platform restart or a network drop without repeating lines; Ctrl-C stops.',
+    '--json: one document; with --follow one JSON object per line (type line, end, gap, ready, stopped).',
+  ].join('\n'),
+  options: {
+    follow: { type: 'boolean', short: 'f', description: 'keep streaming new lines as they are written' },
+    run: { type: 'string', value: 'ID', description: 'only the lines of this run' },
+    since: { type: 'string', value: 'WHEN', description: 'only lines since then: 10m, 2h, 1d, or an ISO 8601 time' },
+    level: { type: 'string', value: 'LEVEL', description: `only lines at this level or above (${LOG_LEVELS.join(', ')})` },
+    grep: { type: 'string', value: 'TEXT', description: 'only lines containing TEXT (case-sensitive)' },
+    limit: { type: 'string', short: 'n', value: 'N', description: 'stored lines to show (default 200; with --follow 10; at most 5000)' },
+  },
+  run,
+};

@@ -1,0 +1,103 @@
+/**
+ * How `dev` shows calls: the lines a running call streams, as they come, then one line per call
+ * when it ends (time, HTTP status, duration, cold or warm, version, trigger, run id), its error,
+ * and the log lines not shown yet. With --json each is an event: `log`, then `call`.
+ */
+import type { Output } from '../output.js';
+import { formatMs } from '../output.js';
+import { terminalSafe } from '../terminal.js';
+
+export interface LogLineView {
+  stream: string;
+  ts: number;
+  msg: string;
+  level?: string;
+}
+
+/** A run as `dev` shows it: the platform's run record (in process) or the API's (remote). */
+export interface RunView {
+  runId: string;
+  attempt?: number;
+  function: string;
+  version: string;
+  trigger: string;
+  cold: boolean;
+  initMs: number;
+  durationMs: number;
+  status: string;
+  httpStatus: number;
+  errorCode: string | null;
+  error: { type: string; message: string; file?: string; line?: number; stack?: string } | null;
+  logs?: readonly LogLineView[];
+  startedAt: number;
+}
+
+/** Clock time `HH:MM:SS.mmm` in the local time zone. */
+export function clock(ts: number): string {
+  const d = new Date(ts);
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * Text a function wrote, made safe for a terminal (cli/terminal.ts decides what is escaped: escape
+ * sequences could retitle, recolor or rewrite the developer's terminal); line breaks are kept, so
+ * formatLogLine can indent the lines of one message.
+ */
+export function printable(text: string): string {
+  return text.split('\n').map((line) => terminalSafe(line)).join('\n');
+}
+
+/** `  INFO     greeting world` (the level for `logging` records, else the stream). */
+export function formatLogLine(line: LogLineView): string {
+  return `  ${printable(line.level ?? line.stream).padEnd(8)} ${printable(line.msg.trimEnd()).replace(/\n/g, '\n           ')}`;
+}
+
+/** The call's one line: `12:00:01.234  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
+export function formatCall(run: RunView): string {
+  const start = run.cold ? `cold (init ${formatMs(run.initMs)})` : 'warm';
+  const what = run.status === 'succeeded' ? String(run.httpStatus) : `${run.httpStatus} ${run.errorCode ?? 'failed'}`;
+  const attempt = (run.attempt ?? 1) > 1 ? ` attempt ${run.attempt}` : '';
+  return `${clock(run.startedAt)}  ${what}  ${formatMs(run.durationMs)}  ${start}  v${run.version}  ${run.trigger}${attempt}  run ${run.runId}`;
+}
+
+/** `ValueError: bad input (main.py:12)`. */
+export function formatError(error: NonNullable<RunView['error']>): string {
+  const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+  return printable(`${error.type}: ${error.message}${at}`);
+}
+
+/**
+ * Prints calls as they happen. Lines streamed while a call runs are printed at once and
+ * remembered (by identity: in process the run record carries the same line objects), so the
+ * call's end prints only the lines not shown yet.
+ */
+export class CallPrinter {
+  private readonly shown = new WeakSet<object>();
+
+  constructor(private readonly out: Output) {}
+
+  /** Lines a running call streamed. */
+  logs(fn: string, runId: string, lines: readonly LogLineView[]): void {
+    for (const line of lines) {
+      this.shown.add(line);
+      this.out.event({ event: 'log', function: fn, runId, stream: line.stream, ...(line.level !== undefined ? { level: line.level } : {}), ts: line.ts, msg: line.msg });
+      this.out.line(`${clock(line.ts)}  ${runId.slice(0, 8)}${formatLogLine(line)}`);
+    }
+  }
+
+  /** A call ended. */
+  run(run: RunView): void {
+    const rest = (run.logs ?? []).filter((l) => !this.shown.has(l));
+    this.out.event({
+      event: 'call', function: run.function, runId: run.runId, attempt: run.attempt ?? 1, version: run.version, trigger: run.trigger,
+      status: run.status, httpStatus: run.httpStatus, cold: run.cold, initMs: run.initMs, durationMs: run.durationMs,
+      errorCode: run.errorCode, error: run.error === null ? null : { type: run.error.type, message: run.error.message, file: run.error.file ?? null, line: run.error.line ?? null },
+      logs: rest,
+    });
+    if (this.out.json) return;
+    this.out.line(formatCall(run));
+    if (run.error !== null) this.out.line(`  error    ${formatError(run.error)}`);
+    for (const line of rest) this.out.line(formatLogLine(line));
+  }
+}

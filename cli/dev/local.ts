@@ -1,0 +1,89 @@
+/**
+ * The platform `dev` runs by itself: the whole platform (platform/start.ts, as `up` starts it) in
+ * this process, on a private state directory in the system's temporary folder (owner-only,
+ * removed at exit), with a secrets key that lives only in memory and an admin token nobody saves.
+ * The same gateway, pool, sandbox, control plane and checks as any platform; the settings of the
+ * FP_* environment apply (limits, pool size, sandbox), except where and what it stores.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadServer, type RunObserver, type StartedPlatform } from '../../platform/index.js';
+import { platformConfig } from '../commands/up.js';
+
+/** Tried first when no --port is given, so the URL stays the same from one session to the next. */
+export const DEV_PORT = 8090;
+
+/** Settings `dev` decides itself: where state lives and how it is reached are never the environment's. */
+const OWN_SETTINGS = ['FP_STATE_DIR', 'FP_FUNCTIONS_DIR', 'FP_STORE', 'FP_REDIS_URL', 'FP_REDIS_PREFIX', 'FP_MONGO_URL', 'FP_MONGO_DB', 'FP_PORT', 'FP_HOST', 'FP_PUBLIC_URL', 'FP_SECRETS_KEY', 'FP_SECRETS_KEY_FILE'];
+
+export interface LocalPlatform {
+  readonly platform: StartedPlatform;
+  readonly url: string;
+  /** The admin token of this platform (in memory only; gone with it). */
+  readonly token: string;
+  readonly stateDir: string;
+  /** Stops the platform (calls in flight finish first) and removes its state. */
+  close(): Promise<void>;
+}
+
+export interface LocalOptions {
+  platformEnv: Record<string, string | undefined>;
+  runtimeEnv: Record<string, string | undefined>;
+  /** undefined: DEV_PORT if free, else any free port. */
+  port: number | undefined;
+  host: string;
+  unsafeNoSandbox: boolean;
+  observer: RunObserver;
+  log: (line: string) => void;
+}
+
+/** Whether `host:port` can be bound now (checked once; another process may take it after). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const probe = createServer();
+    probe.once('error', () => resolvePromise(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise(true)));
+  });
+}
+
+export async function startLocal(options: LocalOptions): Promise<LocalPlatform> {
+  const env = Object.fromEntries(Object.entries(options.platformEnv).filter(([key]) => !OWN_SETTINGS.includes(key)));
+  const base = platformConfig(env);
+  const port = options.port ?? ((await portFree(options.host, DEV_PORT)) ? DEV_PORT : 0);
+  const stateDir = await mkdtemp(join(tmpdir(), 'fp-dev-'));
+  const { startPlatform } = await loadServer();
+  let platform: StartedPlatform;
+  try {
+    platform = await startPlatform({
+      ...base,
+      secretsKeyFile: undefined,
+      secretsKey: randomBytes(32).toString('base64'),
+      stateDir,
+      port,
+      host: options.host,
+      ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}),
+      runtimeEnv: options.runtimeEnv,
+      observer: options.observer,
+      log: options.log,
+    });
+  } catch (err) {
+    await rm(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  // A fresh state directory: this start issued the token (handed over once, kept by no one else).
+  const token = platform.takeAdminToken()!;
+  let closing: Promise<void> | null = null;
+  return {
+    platform,
+    url: platform.url,
+    token,
+    stateDir,
+    close() {
+      closing ??= platform.close().finally(() => rm(stateDir, { recursive: true, force: true }));
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * `dev`'s reload: the folder goes through the preflight `validate` runs (cli/preflight.ts), then
+ * the deploy flow `deploy` runs (cli/deploy-flow.ts) against the platform `dev` serves from. A
+ * save that breaks validation, or that the platform refuses, deploys nothing: the last good
+ * version keeps serving and the problems are printed with file and line. Reloads never overlap;
+ * saves during one are folded into one more.
+ *
+ * With `dotenv` (the embedded platform), the folder's .env values go to the function as secrets
+ * (they win over platform.yaml's env of the same name, as a secret does on a platform) and
+ * resolve `${VAR}` references in platform.yaml before the shell's environment does.
+ */
+import type { ApiClient } from '../client.js';
+import type { Context } from '../context.js';
+import { deployFolder, type DeployResult } from '../deploy-flow.js';
+import { readDotenv } from '../dotenv.js';
+import { isCliError } from '../errors.js';
+import { formatMs } from '../output.js';
+import { formatProblem, preflight, type Problem } from '../preflight.js';
+import { PythonChecker, pythonPath } from '../python.js';
+import { clock } from './calls.js';
+
+export type ReloadOutcome =
+  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; ms: number }
+  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; ms: number }
+  | { kind: 'invalid'; problems: Problem[]; ms: number }
+  | { kind: 'refused'; code: string; message: string; ms: number };
+
+export interface ReloaderOptions {
+  dir: string;
+  client: ApiClient;
+  /** Read the folder's .env (the embedded platform only: its values never go anywhere else). */
+  dotenv: boolean;
+  /** After each reload (printing is done). */
+  onOutcome?: (outcome: ReloadOutcome) => void;
+}
+
+export class Reloader {
+  /** What serves now: the last version deployed or found unchanged. */
+  serving: { function: string; version: number } | null = null;
+  private running: Promise<void> | null = null;
+  private pending: string[] | null = null;
+  /** The .env values the function has, as last sent (by function name). */
+  private sent = new Map<string, Map<string, string>>();
+  private shownUrls = '';
+  /** validate.py, kept running between reloads. */
+  private readonly checker = new PythonChecker();
+
+  constructor(private readonly ctx: Context, private readonly options: ReloaderOptions) {}
+
+  /** Reloads now, or once the reload in progress ends (changes requested meanwhile are folded). */
+  request(paths: string[]): void {
+    if (this.running !== null) {
+      this.pending = [...(this.pending ?? []), ...paths];
+      return;
+    }
+    this.running = this.loop(paths);
+  }
+
+  /** Resolves when no reload is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
+  }
+
+  /** After idle(): ends the kept validate.py. */
+  close(): void {
+    this.checker.close();
+  }
+
+  private async loop(first: string[]): Promise<void> {
+    let paths: string[] | null = first;
+    while (paths !== null) {
+      const outcome = await this.reload();
+      this.print(outcome, paths);
+      this.options.onOutcome?.(outcome);
+      paths = this.pending;
+      this.pending = null;
+    }
+    this.running = null;
+  }
+
+  /** One reload: preflight, then deploy; never throws. */
+  async reload(): Promise<ReloadOutcome> {
+    const started = performance.now();
+    const ms = (): number => performance.now() - started;
+    const { ctx, options } = this;
+    try {
+      const dotenv = options.dotenv ? await readDotenv(options.dir) : { values: {}, problems: [], present: false };
+      const env = { ...ctx.env.manifestEnv, ...dotenv.values };
+      const checked = await preflight(options.dir, pythonPath(ctx.env.python), env, { runPython: this.checker.check });
+      const problems: Problem[] = [...dotenv.problems.map((p): Problem => ({ kind: 'dotenv', file: p.file, line: p.line, message: p.message })), ...checked.problems];
+      if (problems.length > 0) return { kind: 'invalid', problems, ms: ms() };
+      const name = checked.manifest!.name;
+      const before = this.sent.get(name) ?? new Map<string, string>();
+      const secrets = secretsPatch(before, dotenv.values);
+      const result = await deployFolder(options.client, checked, { secrets });
+      if (options.dotenv) this.sent.set(name, new Map(Object.entries(dotenv.values)));
+      this.serving = { function: result.function, version: result.version };
+      const envChanged = Object.keys(secrets).sort();
+      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, ms: ms() };
+    } catch (err) {
+      if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms() };
+      return { kind: 'refused', code: err.code, message: err.message, ms: ms() };
+    }
+  }
+
+  private print(outcome: ReloadOutcome, paths: string[]): void {
+    const { out } = this.ctx;
+    const when = clock(Date.now());
+    const serving = this.serving === null ? 'nothing deployed yet' : `still serving version ${this.serving.version}`;
+    const changed = paths.filter((p) => p !== '.');
+    switch (outcome.kind) {
+      case 'deployed':
+      case 'unchanged': {
+        const r = outcome.result;
+        out.event({
+          event: outcome.kind === 'deployed' ? 'reloaded' : 'unchanged', function: r.function, version: r.version, previousVersion: r.previousVersion,
+          changes: r.changes, envChanged: outcome.envChanged, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
+        });
+        const env = outcome.envChanged.length > 0 ? `; .env: ${outcome.envChanged.join(', ')}` : '';
+        if (outcome.kind === 'deployed') {
+          const { added, modified, removed } = r.changes;
+          const files = [...added.map((p) => `+${p}`), ...modified.map((p) => `~${p}`), ...removed.map((p) => `-${p}`)];
+          const what = files.length > 0 ? files.join(' ') : 'settings';
+          out.line(`${when}  reloaded: "${r.function}" version ${r.version} (${what}${env}) in ${formatMs(outcome.ms)}`);
+        } else if (env !== '') {
+          out.line(`${when}  reloaded: "${r.function}" version ${r.version}, env from .env changed (${outcome.envChanged.join(', ')}) in ${formatMs(outcome.ms)}`);
+        } else {
+          out.line(`${when}  no changes: "${r.function}" version ${r.version} is serving`);
+        }
+        this.showUrls(r);
+        return;
+      }
+      case 'invalid': {
+        out.event({ event: 'invalid', problems: outcome.problems, serving: this.serving, paths: changed, ms: outcome.ms });
+        const n = outcome.problems.length;
+        out.line(`${when}  not reloaded (${serving}): ${n} problem${n === 1 ? '' : 's'}`);
+        for (const p of outcome.problems) out.line(`  ${formatProblem(p)}`);
+        return;
+      }
+      case 'refused':
+        out.event({ event: 'refused', code: outcome.code, message: outcome.message, serving: this.serving, paths: changed, ms: outcome.ms });
+        out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message}`);
+    }
+  }
+
+  /** The function's URLs, when first known or changed (text only: the events carry them). */
+  private showUrls(r: DeployResult): void {
+    const lines = [
+      ...(r.settings.invocation !== 'async' ? [`  URL:   ${r.invokeUrl}`] : []),
+      ...(r.asyncUrl !== undefined ? [`  async: ${r.asyncUrl}  (POST → 202 {runId})`] : []),
+    ];
+    const key = lines.join('\n');
+    if (key === this.shownUrls) return;
+    this.shownUrls = key;
+    for (const line of lines) this.ctx.out.line(line);
+  }
+}
+
+/** What to send so the function's secrets are `now`: changed and new values, null for removed names. */
+export function secretsPatch(before: ReadonlyMap<string, string>, now: Readonly<Record<string, string>>): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  for (const [name, value] of Object.entries(now)) if (before.get(name) !== value) patch[name] = value;
+  for (const name of before.keys()) if (!(name in now)) patch[name] = null;
+  return patch;
+}

@@ -1,0 +1,163 @@
+/**
+ * `.env` files (dotenv format) for `env pull`, `env push` and `dev` (a folder's local values):
+ * parsed and written here. Never part of a bundle (dotfiles are not uploaded); `init` puts it in
+ * .gitignore.
+ *
+ * Read: blank lines and `#` comments; `NAME=value` with an optional `export ` in front; values bare
+ * (up to an inline ` #` comment, trimmed), in single quotes (literal, may span lines) or in double
+ * quotes (escapes \n \r \t \\ \" \$; may span lines). A line may end with a comment; an inline
+ * comment whose first word is `secret` marks the value as a secret for `env push`. A whole-line
+ * comment `# secret: NAME` (what `env pull` writes) names a secret kept on the platform.
+ * A name given twice, a bad name, an unclosed quote or text after a closing quote is a problem
+ * with its line number (ENV_FILE_INVALID), never a guess.
+ *
+ * Written: single quotes when the value allows (no `'`, no line break: read literally by every
+ * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" (as
+ * python-dotenv reads them; it would also expand a `${NAME}` inside, which this reader does not).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ENV_NAME } from '../protocol/index.js';
+
+export const DOTENV_FILE = '.env';
+
+export interface DotenvEntry {
+  name: string;
+  value: string;
+  /** Marked `# secret` on its line. */
+  secret: boolean;
+  /** 1-based line where it starts. */
+  line: number;
+}
+
+export interface DotenvFile {
+  entries: DotenvEntry[];
+  /** Names of `# secret: NAME` lines (secrets kept on the platform, values not in the file). */
+  keptSecrets: string[];
+  problems: { line: number; message: string }[];
+}
+
+const ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*/;
+const KEPT_SECRET = /^[ \t]*#[ \t]*secret:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*$/i;
+const DOUBLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"', $: '$' };
+
+export function parseDotenv(text: string): DotenvFile {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const out: DotenvFile = { entries: [], keptSecrets: [], problems: [] };
+  const seen = new Map<string, number>();
+  for (let n = 0; n < lines.length; n++) {
+    const lineNo = n + 1;
+    const line = lines[n]!;
+    const kept = KEPT_SECRET.exec(line);
+    if (kept) {
+      out.keptSecrets.push(kept[1]!);
+      continue;
+    }
+    if (/^[ \t]*(#.*)?$/.test(line)) continue;
+    const m = ASSIGNMENT.exec(line);
+    if (!m) {
+      const name = /^[ \t]*(?:export[ \t]+)?([^=\s]*)/.exec(line)?.[1] ?? '';
+      out.problems.push({ line: lineNo, message: line.includes('=') && !ENV_NAME.test(name) ? `${JSON.stringify(name)} is not an env name (letters, digits and _, not starting with a digit)` : 'not NAME=value' });
+      continue;
+    }
+    const name = m[1]!;
+    let rest = line.slice(m[0].length);
+    let value: string;
+    let after: string;
+    const quote = rest[0];
+    if (quote === "'" || quote === '"') {
+      // A quoted value may span lines: gather until the closing quote.
+      const opened = n;
+      let body = rest.slice(1);
+      let end = closing(body, quote);
+      while (end < 0 && n + 1 < lines.length) {
+        n++;
+        body += `\n${lines[n]!}`;
+        end = closing(body, quote);
+      }
+      if (end < 0) {
+        out.problems.push({ line: lineNo, message: `the ${quote === '"' ? 'double' : 'single'} quote is never closed` });
+        n = opened; // the lines after it are read (and checked) on their own
+        continue;
+      }
+      value = quote === "'" ? body.slice(0, end) : unescapeDouble(body.slice(0, end));
+      after = body.slice(end + 1);
+      if (!/^[ \t]*(#.*)?$/.test(after)) {
+        out.problems.push({ line: lineNo, message: 'text after the closing quote (quote the whole value, or start a comment with " #")' });
+        continue;
+      }
+    } else {
+      const hash = rest.search(/[ \t]#/);
+      after = hash < 0 ? '' : rest.slice(hash);
+      rest = hash < 0 ? rest : rest.slice(0, hash);
+      value = rest.trim();
+    }
+    if (value.includes('\0')) {
+      out.problems.push({ line: lineNo, message: 'the value holds a NUL character' });
+      continue;
+    }
+    const comment = /#[ \t]*(\S*)/.exec(after)?.[1] ?? '';
+    const first = seen.get(name);
+    if (first !== undefined) {
+      out.problems.push({ line: lineNo, message: `${name} is set twice (lines ${first} and ${lineNo})` });
+      continue;
+    }
+    seen.set(name, lineNo);
+    out.entries.push({ name, value, secret: /^secret\b/i.test(comment), line: lineNo });
+  }
+  return out;
+}
+
+/** The index of the closing quote in `body` (a backslash escapes inside double quotes), or -1. */
+function closing(body: string, quote: string): number {
+  for (let i = 0; i < body.length; i++) {
+    if (quote === '"' && body[i] === '\\') {
+      i++;
+      continue;
+    }
+    if (body[i] === quote) return i;
+  }
+  return -1;
+}
+
+function unescapeDouble(text: string): string {
+  return text.replace(/\\(.)/gs, (whole, c: string) => DOUBLE_ESCAPES[c] ?? whole);
+}
+
+/** A value quoted so every dotenv reader gets it back exactly. */
+export function quoteDotenv(value: string): string {
+  if (!/['\r\n]/.test(value)) return `'${value}'`;
+  return `"${value.replace(/[\\"\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\${c}`))}"`;
+}
+
+/** A .env text: header comment lines, `NAME='value'` lines sorted by name, then `# secret: NAME` lines. */
+export function formatDotenv(header: readonly string[], env: Readonly<Record<string, string>>, secrets: readonly string[]): string {
+  const lines = header.map((h) => `# ${h}`.trimEnd());
+  for (const name of Object.keys(env).sort()) lines.push(`${name}=${quoteDotenv(env[name]!)}`);
+  for (const name of [...secrets].sort()) lines.push(`# secret: ${name}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface FolderDotenv {
+  /** The file exists (even if unreadable). */
+  present: boolean;
+  values: Record<string, string>;
+  problems: { file: string; line: number; message: string }[];
+}
+
+/** `<dir>/.env` for `dev`: its values and its problems by line; an absent file is no values and no problems. */
+export async function readDotenv(dir: string): Promise<FolderDotenv> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, DOTENV_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [] };
+    return { present: true, values: {}, problems: [{ file: DOTENV_FILE, line: 0, message: `cannot be read: ${(err as Error).message}` }] };
+  }
+  const parsed = parseDotenv(text);
+  return {
+    present: true,
+    values: Object.fromEntries(parsed.entries.map((e) => [e.name, e.value])),
+    problems: parsed.problems.map((p) => ({ file: DOTENV_FILE, ...p })),
+  };
+}

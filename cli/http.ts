@@ -1,0 +1,73 @@
+/**
+ * The CLI's HTTP client, on `node:http`/`node:https`. Not the global `fetch`: Node 20 compiles
+ * its bundled undici on the first fetch, which cost 170-250 ms of every command's start on the
+ * reference machine (a first `node:http` request: 30-40 ms). Connections are kept alive between
+ * the calls of one command; idle sockets do not keep the process running.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+export interface HttpRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  /** Aborts the request (the promise rejects with an AbortError). */
+  signal?: AbortSignal;
+}
+
+/** An answer, read whole. Header names are lower-case; repeated headers joined with `, `. */
+export class HttpAnswer {
+  constructor(
+    readonly status: number,
+    private readonly raw: IncomingHttpHeaders,
+    readonly body: Buffer,
+  ) {}
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** The header's value, or null. */
+  header(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  /** Every header, lower-case names. */
+  headers(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const name of Object.keys(this.raw)) out[name] = this.header(name)!;
+    return out;
+  }
+
+  text(): string {
+    return this.body.toString('utf8');
+  }
+}
+
+const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+/** One request; rejects only when there is no answer (connection refused, reset, aborted, bad URL). */
+export function send(url: string, req: HttpRequest): Promise<HttpAnswer> {
+  return new Promise((resolvePromise, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === 'https:';
+    if (!secure && target.protocol !== 'http:') {
+      reject(new TypeError(`not an http(s) URL: ${url}`));
+      return;
+    }
+    const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
+    const headers: Record<string, string | number> = { ...req.headers };
+    if (body !== undefined) headers['content-length'] = body.length;
+    const options = { method: req.method, headers, agent: secure ? agents.https : agents.http, ...(req.signal ? { signal: req.signal } : {}) };
+    const out = (secure ? httpsRequest : httpRequest)(target, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolvePromise(new HttpAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks))));
+      res.on('error', reject);
+    });
+    out.on('error', reject);
+    out.end(body);
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * Text that came from a function (its log lines) printed safely: a function is an attacker, and
+ * its output must not drive the user's terminal. Every control character (C0, DEL, C1 — ESC among
+ * them, so no ANSI sequence), the Unicode line and paragraph separators and the bidirectional
+ * overrides are shown as escapes (`\x1b`, `\n`, `\u202e`); one log line stays one terminal line.
+ * Long lines are cut. Times are shown as local ISO 8601 with the offset.
+ */
+
+/** Characters never written raw. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** The longest message printed, in characters (after escaping); the rest is summarized. */
+export const MAX_PRINTED_CHARS = 4096;
+
+/** `text` with every unsafe character escaped, cut to `max` characters. */
+export function terminalSafe(text: string, max = MAX_PRINTED_CHARS): string {
+  const escaped = text.replace(UNSAFE, (c) => NAMED[c] ?? escapeCode(c.charCodeAt(0)));
+  if (escaped.length <= max) return escaped;
+  let end = max;
+  const code = escaped.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${escaped.slice(0, end)} …[+${escaped.length - end} chars]`;
+}
+
+function escapeCode(code: number): string {
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** `2026-12-01T14:03:07.123+01:00`: local time with its offset (the TZ of the CLI's process). */
+export function localIso(ms: number): string {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return 'invalid-time';
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}

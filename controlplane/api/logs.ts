@@ -1,0 +1,136 @@
+/**
+ * A function's logs (docs/api.md, "Logs"): `GET /functions/{name}/logs` reads the lines of its
+ * stored runs; `GET /functions/{name}/logs/stream` is the live tail, Server-Sent Events fed by the
+ * log feed while calls run (lines of a call later killed included), resumable after an event id.
+ */
+import { PlatformError, type Pairs, type StreamSink } from '../../protocol/index.js';
+import {
+  entryEvent, filterEvent, gapEvent, KEEPALIVE, KEEPALIVE_MS, parseFeedId, readyEvent, storedLines,
+  type FeedId, type FeedSubscription, type LineFilter,
+} from '../logs/index.js';
+import { getFunction } from '../service/functions.js';
+import { eventStream, logsAnswer } from './answers.js';
+import { json } from './http.js';
+import { operation } from './router.js';
+import { logStreamQuery, logsQuery } from './schemas.js';
+import { nameParam } from './validate.js';
+
+const tag = 'logs';
+/** Lines a listing returns when `limit` is not given. */
+export const DEFAULT_LOG_LIMIT = 200;
+
+export const functionLogs = operation(
+  {
+    id: 'functionLogs', tag, summary: "The function's recent log lines from its stored runs, oldest first (filters: since, until, runId, level, grep)",
+    query: logsQuery,
+    answers: { 200: { description: 'Up to `limit` lines, the newest that pass the filters, oldest first; `more` when older ones were left out', schema: logsAnswer } },
+    errors: ['RUN_NOT_FOUND'],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const q = input.query();
+    await getFunction(call.ctx, name);
+    // Read-your-writes, bounded as for run lists: a run recorded just before is in the answer.
+    await call.ctx.runs.runs.flush(1000);
+    const found = await storedLines(call.ctx.store.runs, { ...q, function: name, limit: q.limit ?? DEFAULT_LOG_LIMIT });
+    return json(200, { function: name, ...found });
+  },
+);
+
+const STREAM_HEADERS: Pairs = [
+  ['content-type', 'text/event-stream'],
+  ['cache-control', 'no-cache, no-transform'],
+  // Proxies (nginx) must pass events on as they come.
+  ['x-accel-buffering', 'no'],
+];
+
+export const streamLogs = operation(
+  {
+    id: 'streamLogs', tag,
+    summary: 'Live log lines of the function as its calls write them (Server-Sent Events; resumes after the Last-Event-ID header or `lastEventId`)',
+    query: logStreamQuery,
+    answers: { 200: { description: 'An endless event stream: `ready`, then `logs`, `end` and `gap` events (docs/api.md, "Live logs")', schema: eventStream, contentType: 'text/event-stream' } },
+    errors: ['LOG_STREAM_LIMIT', 'LOGS_UNAVAILABLE'],
+  },
+  async (call, input) => {
+    const name = nameParam(call.params[0]!);
+    const q = input.query();
+    const after = resumePoint(call.req.headers, q.lastEventId);
+    await getFunction(call.ctx, name);
+    const feed = call.ctx.logs;
+    if (feed === null) throw new PlatformError('LOGS_UNAVAILABLE', 'this platform process serves no live logs');
+    const filter: LineFilter = {
+      ...(q.runId !== undefined ? { runId: q.runId } : {}),
+      ...(q.level !== undefined ? { level: q.level } : {}),
+      ...(q.grep !== undefined ? { grep: q.grep } : {}),
+    };
+    const sub = await feed.subscribe(name, after);
+    const resumedFrom = after === null ? null : `${after.ms}-${after.seq}`;
+    return {
+      status: 200,
+      headers: [...STREAM_HEADERS],
+      stream: {
+        start: (sink) => void pump(sub, sink, name, filter, resumedFrom, call.ctx.log),
+        cancel: () => sub.close(),
+      },
+    };
+  },
+);
+
+/** The Last-Event-ID header (what EventSource sends on a reconnect) over the query's `lastEventId`. */
+function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | null {
+  let header: string | undefined;
+  for (const [key, value] of headers) if (key === 'last-event-id') header = value;
+  if (header !== undefined && header.trim() !== '') {
+    const id = parseFeedId(header.trim());
+    if (id === null) {
+      throw new PlatformError('INVALID_FIELD', 'headers.last-event-id: must be an event id of this stream (<ms>-<seq>)', { field: 'headers.last-event-id' });
+    }
+    return id;
+  }
+  return fromQuery === undefined ? null : parseFeedId(fromQuery);
+}
+
+/**
+ * Writes the subscription's events to the connection until either ends. Never more than one
+ * write waits in the server: after a write the connection could not take, the next read waits
+ * for the drain (the feed's ring bounds what the reader may then have missed: a `gap`).
+ */
+async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter: LineFilter, resumedFrom: string | null, log: (line: string) => void): Promise<void> {
+  let backedUp = !sink.write(readyEvent(fn, sub.start, resumedFrom));
+  let lastWrite = Date.now();
+  const keepalive = setInterval(() => {
+    if (backedUp || Date.now() - lastWrite < KEEPALIVE_MS) return;
+    lastWrite = Date.now();
+    backedUp = !sink.write(KEEPALIVE);
+  }, KEEPALIVE_MS);
+  keepalive.unref();
+  try {
+    for (;;) {
+      if (backedUp) {
+        await new Promise<void>((resolve) => {
+          sink.onDrain(resolve);
+          sink.closed.addEventListener('abort', () => resolve(), { once: true });
+        });
+        backedUp = false;
+      }
+      const read = await sub.next(sink.closed);
+      if (read === null) break;
+      let chunk = read.gap !== null ? gapEvent(read.gap, read.position) : '';
+      for (const entry of read.entries) {
+        const event = filterEvent(entry.event, filter);
+        if (event !== null) chunk += entryEvent(entry, event);
+      }
+      if (chunk === '') continue;
+      lastWrite = Date.now();
+      backedUp = !sink.write(chunk);
+    }
+  } catch (err) {
+    // The backing store failed mid-stream: end it; the client resumes after its last event.
+    if (!sink.closed.aborted) log(`controlplane: live logs of "${fn}" ended: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    clearInterval(keepalive);
+    sub.close();
+    sink.end();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Runs one dependency build: runtime/deps_build.py in a box like a runtime's (docs/security.md,
+ * "The dependency builder"), as the builder's own uid, with a network namespace whose only way
+ * out is the egress proxy (proxy.ts), a time limit (the keeper is killed: the whole box goes)
+ * and a size limit (the box's /tmp, the file size rlimit, the host's count before publishing).
+ * Talks to the build over fd 3 (progress and the lock, JSON lines) and stdin (install or skip).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ERRORS, type ErrorCode } from '../../protocol/index.js';
+import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
+import { dropStaging, makeStaging, publish, usage } from './site.js';
+import type { BuildOutcome, BuildPhase, DepsOptions } from './types.js';
+
+const LOG_TAIL_CHARS = 64 * 1024;
+const MIB = 1024 * 1024;
+
+/** The declaration files, by name (requirements.txt, pyproject.toml). */
+export type BuildInput = Map<string, Buffer>;
+
+export interface BuildRequest {
+  input: BuildInput;
+  /** Appended to the lock before hashing (the function's name when sdists are allowed: such sites are never shared). */
+  scope: string | null;
+  /** Aborting kills the build (the platform is closing). */
+  signal?: AbortSignal;
+  onPhase(phase: BuildPhase): void;
+  /** The build's output as it comes. */
+  onOutput?(text: string): void;
+}
+
+export async function runBuild(opts: DepsOptions, request: BuildRequest): Promise<BuildOutcome> {
+  if (opts.sandbox === 'pod') {
+    return failed('DEPS_BUILD_FAILED', 'per-function dependencies are not available on the Kubernetes runtime host yet: install them into the runtime image (docs/kubernetes.md)', '');
+  }
+  const boxed = opts.sandbox !== 'off';
+  const staging = await makeStaging(opts.root, randomBytes(6).toString('hex'), opts.sandbox === 'root' ? opts.builderUid : null);
+  let log = '';
+  const note = (text: string): void => {
+    log = (log + text).slice(-LOG_TAIL_CHARS);
+    request.onOutput?.(text);
+  };
+  let proxy: EgressProxy | null = null;
+  // pip reports an index it could not reach through a proxy as "no matching distribution": the proxy knows better.
+  let unreachable: string | null = null;
+  try {
+    for (const [name, data] of request.input) await writeFile(join(staging.work, 'input', name), data);
+    const indexes = [...(opts.indexUrl !== null ? [opts.indexUrl] : []), ...opts.extraIndexUrls];
+    if (boxed && indexes.length > 0) {
+      const socket = join(staging.work, 'proxy.sock');
+      // A Unix socket path has 107 bytes at most: a state directory of about 60 characters fits.
+      if (Buffer.byteLength(socket) > 107) throw new Error(`the state directory's path is too long for the builder's proxy socket (${socket})`);
+      proxy = await startEgressProxy(socket, allowedTargets(indexes, opts.allowHosts), (line) => {
+        unreachable ??= line;
+        note(`${line}\n`);
+      });
+    }
+    const ca = opts.caFile !== null && existsSync(opts.caFile) ? opts.caFile : null;
+    const spec = {
+      site: boxed ? '/deps' : staging.site,
+      work: boxed ? '/build' : staging.work,
+      indexUrl: opts.indexUrl,
+      extraIndexUrls: opts.extraIndexUrls,
+      findLinks: opts.findLinks === null ? null : boxed ? '/wheels' : opts.findLinks,
+      allowSdist: opts.allowSdist,
+      cert: ca === null ? null : boxed ? '/etc/fp-deps-ca.pem' : ca,
+      proxy: proxy === null ? null : '/build/proxy.sock',
+      maxBytes: opts.maxBytes,
+    };
+    const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--build', JSON.stringify(spec)];
+    if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca)));
+    const ran = await runProcess(opts, args, request, note);
+    const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
+      ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
+      : ran;
+    if (!outcome.ok || outcome.lock === null || outcome.skipped || outcome.packages.length === 0) return { ...outcome, log };
+    const { bytes } = await usage(staging.site);
+    if (bytes > opts.maxBytes) return failed('DEPS_TOO_LARGE', `the installed dependencies take ${bytes} bytes, over the limit of ${opts.maxBytes}`, log);
+    await publish(opts.root, staging, outcome.lock, outcome.lockText);
+    return { ...outcome, bytes, log };
+  } catch (err) {
+    return failed('DEPS_BUILD_FAILED', `the dependency build could not run: ${(err as Error).message}`, log);
+  } finally {
+    await proxy?.close();
+    await dropStaging(staging);
+  }
+}
+
+function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null): Record<string, unknown> {
+  const binds = [
+    { src: staging.site, dst: '/deps', rw: true },
+    { src: staging.work, dst: '/build', rw: true },
+    ...(opts.findLinks !== null ? [{ src: opts.findLinks, dst: '/wheels' }] : []),
+    ...(ca !== null ? [{ src: ca, dst: '/etc/fp-deps-ca.pem' }] : []),
+  ];
+  return {
+    mode: opts.sandbox,
+    // Downloads and pip's temporary install both live in /tmp before the site gets them.
+    tmpBytes: 2 * opts.maxBytes + 64 * MIB,
+    net: 'none',
+    binds,
+    uid: opts.builderUid,
+    gid: opts.builderUid,
+    rlimits: { nofile: 1024, nproc: 1024, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
+  };
+}
+
+type ProcessOutcome = Omit<BuildOutcome, 'log'> & { lockText: string };
+
+function runProcess(opts: DepsOptions, args: string[], request: BuildRequest, note: (text: string) => void): Promise<ProcessOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(opts.pythonPath, args, {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      env: { PATH: opts.path, LANG: 'C.UTF-8', HOME: '/tmp' },
+      // Unboxed, pip's children must die with the build: a process group to kill.
+      detached: opts.sandbox === 'off',
+    });
+    const kill = (): void => {
+      try {
+        if (opts.sandbox === 'off' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    let result: ProcessOutcome | null = null;
+    let lockText = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, opts.timeoutMs);
+    request.signal?.addEventListener('abort', kill, { once: true });
+    child.stdout.setEncoding('utf8').on('data', note);
+    child.stderr.setEncoding('utf8').on('data', note);
+    child.stdin.on('error', () => undefined);
+    lines(child.stdio[3] as Readable, (line) => {
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (msg['t'] === 'phase' && typeof msg['phase'] === 'string') request.onPhase(msg['phase'] as BuildPhase);
+      else if (msg['t'] === 'lock' && typeof msg['text'] === 'string') {
+        lockText = msg['text'];
+        const lock = lockKey(lockText, request.scope);
+        const packages = Array.isArray(msg['packages']) ? (msg['packages'] as { name: string; version: string }[]).map((p) => ({ name: String(p.name), version: String(p.version) })) : [];
+        result = { ok: true, lock, lockText, packages, bytes: 0, skipped: false, error: null };
+        // The same resolution was installed before (by any function): share it.
+        const skip = packages.length === 0 || existsSync(join(opts.root, lock, 'site'));
+        child.stdin.end(skip ? 'skip\n' : 'install\n');
+      } else if (msg['t'] === 'done' && result !== null) {
+        result = { ...result, skipped: msg['skipped'] === true, bytes: Number(msg['bytes']) || 0 };
+      } else if (msg['t'] === 'failed') {
+        const code = typeof msg['code'] === 'string' && msg['code'].startsWith('DEPS_') && msg['code'] in ERRORS ? msg['code'] as ErrorCode : 'DEPS_BUILD_FAILED';
+        result = { ok: false, lock: null, lockText, packages: [], bytes: 0, skipped: false, error: { code, message: String(msg['message'] ?? '') } };
+      }
+    });
+    child.on('error', (err) => note(`could not start ${opts.pythonPath}: ${err.message}\n`));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) resolve({ ...failed('DEPS_BUILD_TIMEOUT', `the dependency build did not finish within ${Math.round(opts.timeoutMs / 1000)} s`, ''), lockText });
+      else if (result !== null && (result.ok ? code === 0 : true)) resolve(result);
+      else resolve({ ...failed('DEPS_BUILD_FAILED', `the dependency builder exited with ${signal ?? code} (see the build log)`, ''), lockText });
+    });
+  });
+}
+
+/** sha256 of the lock (with the scope when the site must not be shared): the site's directory name. */
+export function lockKey(lockText: string, scope: string | null): string {
+  return createHash('sha256').update(scope === null ? lockText : `${lockText}# scope: ${scope}\n`).digest('hex');
+}
+
+function failed(code: ErrorCode, message: string, log: string): BuildOutcome {
+  return { ok: false, lock: null, packages: [], bytes: 0, skipped: false, error: { code, message }, log };
+}
+
+function lines(stream: Readable, onLine: (line: string) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      onLine(buffer.slice(0, at));
+      buffer = buffer.slice(at + 1);
+    }
+  });
+  stream.on('error', () => undefined);
+}

@@ -1,0 +1,243 @@
+/**
+ * A version's dependencies (docs/dependencies.md): what it declares is keyed (the declaration
+ * files' sha256 and the platform's build options), built once per key off the request path,
+ * and installed once per lock into a content-addressed, read-only site shared by every function
+ * and version that resolves the same way. State per key: `building` (in memory, with its phase),
+ * then `ready` or `failed` (kept in `<root>/.inputs/<key>.json`, so a restart remembers).
+ *
+ * - An upload starts (or joins) its key's build and answers at once.
+ * - A deploy needs the key ready: DEPS_NOT_READY while building, the build's own code (e.g.
+ *   DEPS_NOT_FOUND) when it failed; the active version keeps serving either way.
+ * - Every other path to serving (start-up, another process's deploy) waits for the build.
+ * A failed key is built again by the next upload declaring the same thing, or on request.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PlatformError } from '../../protocol/index.js';
+import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
+import { runBuild, type BuildInput } from './builder.js';
+import { checkRequirementsTxt, depsFilesOf } from './requirements.js';
+import type { BuildPhase, DepsOptions, DepsRecord, DepsStatus } from './types.js';
+
+interface Running {
+  phase: BuildPhase;
+  startedAt: number;
+  log: string;
+  done: Promise<DepsRecord>;
+  abort: AbortController;
+}
+
+const KEY = /^[0-9a-f]{64}$/;
+
+export class DependencyBuilds {
+  private readonly records = new Map<string, DepsRecord | null>();
+  private readonly running = new Map<string, Running>();
+  private readonly sites = new Map<string, string>();
+  private readonly fingerprint: string;
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  /** `opts` null: this platform builds no dependencies (declaration files are plain files). */
+  constructor(private readonly opts: DepsOptions | null, private readonly blobs: BlobStore, private readonly log: (line: string) => void) {
+    const pins = opts === null ? '' : readFileSync(join(opts.runtimeDir, 'requirements.txt'), 'utf8');
+    this.fingerprint = sha256(JSON.stringify(opts === null ? null : {
+      v: 1, python: opts.pythonPath, pins, index: opts.indexUrl, extra: opts.extraIndexUrls, links: opts.findLinks, sdist: opts.allowSdist,
+    }));
+  }
+
+  /** Clears what a crash left behind (half-done builds). */
+  async init(): Promise<void> {
+    if (this.opts === null) return;
+    await rm(join(this.opts.root, '.staging'), { recursive: true, force: true });
+    await mkdir(join(this.opts.root, '.inputs'), { recursive: true, mode: 0o700 });
+  }
+
+  /** The key of what `version` declares, or null when it declares nothing (or builds are off). */
+  keyOf(version: VersionRecord): string | null {
+    const files = this.opts === null ? [] : depsFilesOf(version.files);
+    if (files.length === 0) return null;
+    const scope = this.opts!.allowSdist ? version.function : null;
+    return sha256(JSON.stringify({ fingerprint: this.fingerprint, files: files.map((f) => [f.path, f.sha256]), scope }));
+  }
+
+  /** Refuses an upload whose requirements.txt has a line the builder would refuse (DEPS_REQUIREMENT_INVALID). */
+  async checkUpload(files: readonly FileEntry[]): Promise<void> {
+    if (this.opts === null) return;
+    const index = files.findIndex((f) => f.path === 'requirements.txt');
+    if (index < 0) return;
+    const data = await this.blobs.get(files[index]!.sha256);
+    if (data !== null) checkRequirementsTxt(data.toString('utf8'));
+  }
+
+  /** What the API shows; starts a build only when one was lost (a restart while it ran). */
+  async status(version: VersionRecord): Promise<DepsStatus | null> {
+    const key = this.keyOf(version);
+    if (key === null) return null;
+    const running = this.running.get(key);
+    if (running !== undefined) return runningView(key, running);
+    const record = await this.record(key);
+    // Nothing known: the build was lost (a restart while it ran); it starts again now.
+    return record === null ? this.start(version, false) : recordView(key, record);
+  }
+
+  /** The build log: the running build's so far, or the last finished one's. */
+  async logOf(version: VersionRecord): Promise<string> {
+    const key = this.keyOf(version);
+    if (key === null) return '';
+    return this.running.get(key)?.log ?? (await this.record(key))?.log ?? '';
+  }
+
+  /** Starts the key's build unless it runs or is ready (`retryFailed`: also when it failed). */
+  async start(version: VersionRecord, retryFailed = true): Promise<DepsStatus | null> {
+    const key = this.keyOf(version);
+    if (key === null) return null;
+    const running = this.running.get(key);
+    if (running !== undefined) return runningView(key, running);
+    const record = await this.record(key);
+    if (record !== null && record.state === 'ready' && this.siteExists(record)) return recordView(key, record);
+    if (record !== null && record.state === 'failed' && !retryFailed) return recordView(key, record);
+    return runningView(key, this.launch(key, version));
+  }
+
+  /** For a deploy: the version's dependencies are ready, or a registry error says why not. */
+  async requireReady(version: VersionRecord): Promise<void> {
+    const status = await this.start(version, false);
+    if (status === null || status.state === 'ready') return;
+    const where = { function: version.function, version: version.version, deps: status.state };
+    if (status.state === 'building') {
+      throw new PlatformError('DEPS_NOT_READY', `the dependencies of ${version.function} version ${version.version} are still being built (${status.phase ?? 'queued'}); deploy it when they are ready`, where);
+    }
+    throw new PlatformError(status.error!.code, status.error!.message, where);
+  }
+
+  /** Waits for the version's site (building it if needed); null when it declares nothing to install. */
+  async ensure(version: VersionRecord): Promise<string | null> {
+    const name = `${version.function}@${version.version}`;
+    const status = await this.start(version, false);
+    const key = this.keyOf(version);
+    const record = key === null ? null : this.running.has(key) ? await this.running.get(key)!.done : await this.record(key);
+    if (status === null || record === null) {
+      this.sites.delete(name);
+      return null;
+    }
+    if (record.state === 'failed') throw new PlatformError(record.error!.code, record.error!.message, { function: version.function, version: version.version });
+    const site = record.lock !== null && record.packages.length > 0 ? join(this.opts!.root, record.lock, 'site') : null;
+    if (site === null) this.sites.delete(name);
+    else this.sites.set(name, site);
+    return site;
+  }
+
+  /** The site a deployed version runs with (after `ensure`); null: none. No I/O: the registry calls it. */
+  siteOf(name: string, version: number): string | null {
+    return this.sites.get(`${name}@${version}`) ?? null;
+  }
+
+  /** Stops every running build (they end `failed`). */
+  async close(): Promise<void> {
+    for (const run of this.running.values()) run.abort.abort();
+    for (const next of this.queue.splice(0)) next(); // queued builds wake up, see the abort, and end
+    await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
+  }
+
+  private launch(key: string, version: VersionRecord): Running {
+    const opts = this.opts!;
+    const run = { phase: 'queued', startedAt: Date.now(), log: '', abort: new AbortController() } as Running;
+    run.done = (async (): Promise<DepsRecord> => {
+      await this.slot();
+      let record: DepsRecord;
+      try {
+        if (run.abort.signal.aborted) throw new Error('the platform is stopping');
+        const outcome = await runBuild(opts, {
+          input: await this.inputOf(version),
+          scope: opts.allowSdist ? version.function : null,
+          signal: run.abort.signal,
+          onPhase: (phase) => { run.phase = phase; },
+          onOutput: (text) => { run.log = (run.log + text).slice(-16 * 1024); },
+        });
+        record = { state: outcome.ok ? 'ready' : 'failed', lock: outcome.lock, packages: outcome.packages, bytes: outcome.bytes, error: outcome.error, startedAt: run.startedAt, finishedAt: Date.now(), log: outcome.log };
+      } catch (err) {
+        record = { state: 'failed', lock: null, packages: [], bytes: 0, error: { code: 'DEPS_BUILD_FAILED', message: (err as Error).message }, startedAt: run.startedAt, finishedAt: Date.now(), log: run.log };
+      } finally {
+        this.release();
+      }
+      if (run.abort.signal.aborted) {
+        // Stopped by a shutdown, not failed: nothing is recorded, so the next start builds it again.
+        this.running.delete(key);
+        return record;
+      }
+      if (record.error !== null) this.log(`deps: build of ${version.function} version ${version.version} failed: ${record.error.code}: ${record.error.message.split('\n')[0]}`);
+      await this.save(key, record).catch((err: unknown) => this.log(`deps: could not record build ${key}: ${String(err)}`));
+      this.running.delete(key);
+      return record;
+    })();
+    this.running.set(key, run);
+    return run;
+  }
+
+  private async inputOf(version: VersionRecord): Promise<BuildInput> {
+    const input: BuildInput = new Map();
+    for (const file of depsFilesOf(version.files)) {
+      const data = await this.blobs.get(file.sha256);
+      if (data === null) throw new Error(`the content of ${file.path} (${file.sha256}) is missing from the blob store`);
+      input.set(file.path, data);
+    }
+    return input;
+  }
+
+  private siteExists(record: DepsRecord): boolean {
+    return record.lock === null || record.packages.length === 0 || existsSync(join(this.opts!.root, record.lock, 'site'));
+  }
+
+  private async record(key: string): Promise<DepsRecord | null> {
+    if (this.records.has(key)) return this.records.get(key)!;
+    if (!KEY.test(key)) return null;
+    const text = await readFile(join(this.opts!.root, '.inputs', `${key}.json`), 'utf8').catch(() => null);
+    let record: DepsRecord | null = null;
+    try {
+      record = text === null ? null : (JSON.parse(text) as DepsRecord);
+    } catch {
+      record = null; // a torn write: built again
+    }
+    this.records.set(key, record);
+    return record;
+  }
+
+  private async save(key: string, record: DepsRecord): Promise<void> {
+    this.records.set(key, record);
+    const dir = join(this.opts!.root, '.inputs');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = join(dir, `.${key}.${process.pid}.tmp`);
+    await writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
+    await rename(tmp, join(dir, `${key}.json`));
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < this.opts!.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next !== undefined) next();
+    else this.active--;
+  }
+}
+
+const EMPTY: Omit<DepsStatus, 'state' | 'key'> = { phase: null, lock: null, packages: [], bytes: 0, error: null, startedAt: null, finishedAt: null };
+
+function runningView(key: string, run: Running): DepsStatus {
+  return { ...EMPTY, state: 'building', key, phase: run.phase, startedAt: run.startedAt };
+}
+
+function recordView(key: string, r: DepsRecord): DepsStatus {
+  return { state: r.state, key, phase: null, lock: r.packages.length > 0 ? r.lock : null, packages: r.packages, bytes: r.bytes, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

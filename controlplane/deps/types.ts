@@ -1,0 +1,95 @@
+/** Shapes of the dependency builds (docs/dependencies.md). */
+import type { ErrorCode } from '../../protocol/index.js';
+
+/** Wire enums: a version's dependency state, and what a running build is doing. */
+export const DEPS_STATES = ['building', 'ready', 'failed'] as const;
+export type DepsState = (typeof DEPS_STATES)[number];
+export const BUILD_PHASES = ['queued', 'resolving', 'installing', 'compiling'] as const;
+export type BuildPhase = (typeof BUILD_PHASES)[number];
+
+/** How builds run; every value comes from the platform's options (platform/config.ts, "dependencies"). */
+export interface DepsOptions {
+  /** `<stateDir>/deps`: sites at `<root>/<lock>/`, records in `.inputs/`, builds in `.staging/`. */
+  root: string;
+  /** The runtime's interpreter (the .venv's Python): deps are resolved for it and by it. */
+  pythonPath: string;
+  /** The runtime directory (deps_build.py, requirements.txt with the runtime's own pins). */
+  runtimeDir: string;
+  /** PATH for the builder process. */
+  path: string;
+  /**
+   * The pool's sandbox mode: the builder gets the same kind of box (none with 'off'). `pod`: the
+   * runtimes are Kubernetes Pods, which cannot see a site built here, so every build fails.
+   */
+  sandbox: 'root' | 'userns' | 'off' | 'pod';
+  /** The builder's uid and gid in root mode (outside the function uid range). */
+  builderUid: number;
+  /** Null: no index (only `findLinks`). */
+  indexUrl: string | null;
+  extraIndexUrls: string[];
+  /** A local directory of wheels (bound read-only into the box). */
+  findLinks: string | null;
+  allowSdist: boolean;
+  /** CA bundle for the index's TLS (used when the file exists). */
+  caFile: string | null;
+  /** More `host[:port]` the builder may reach besides the index hosts. */
+  allowHosts: string[];
+  timeoutMs: number;
+  /** Largest site directory (and largest file, and the box's /tmp is twice this). */
+  maxBytes: number;
+  /** Address space of the builder's processes. */
+  memoryBytes: number;
+  /** Builds running at once; the others wait (phase `queued`). */
+  concurrency: number;
+}
+
+export interface PackagePin {
+  name: string;
+  version: string;
+}
+
+export interface DepsError {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface BuildOutcome {
+  ok: boolean;
+  /** sha256 of the lock: the site's directory name. */
+  lock: string | null;
+  packages: PackagePin[];
+  bytes: number;
+  /** The site existed already (same lock from another function or version): nothing installed. */
+  skipped: boolean;
+  error: DepsError | null;
+  /** The build's output (pip, the proxy's refusals), its last 64 KiB. */
+  log: string;
+}
+
+/** A version's dependencies as the API shows them (`deps` of a version; null: it declares none). */
+export interface DepsStatus {
+  state: DepsState;
+  /** sha256 of what was declared (the files) and the platform's build options. */
+  key: string;
+  /** While building. */
+  phase: BuildPhase | null;
+  /** sha256 of the lock (ready); the site is `<stateDir>/deps/<lock>/site`. Null when nothing needs installing. */
+  lock: string | null;
+  packages: PackagePin[];
+  bytes: number;
+  error: DepsError | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** What `.inputs/<key>.json` keeps of a finished build. */
+export interface DepsRecord {
+  state: 'ready' | 'failed';
+  lock: string | null;
+  packages: PackagePin[];
+  bytes: number;
+  error: DepsError | null;
+  startedAt: number;
+  finishedAt: number;
+  log: string;
+}

@@ -1,0 +1,114 @@
+/**
+ * A function's recent lines from its stored run records (`GET /functions/{name}/logs`): runs are
+ * read newest first, each with its attempts, until enough lines pass the filters; the answer is
+ * the newest `limit` of them, oldest first. Bounded: at most MAX_RUNS runs are read and about
+ * MAX_TEXT_CHARS of text returned (`more` says that older lines were left out).
+ */
+import { capLine, PlatformError, type RunRecord } from '../../protocol/index.js';
+import type { RunStore } from '../store/index.js';
+import { keepLine, type LineFilter } from './filter.js';
+
+export interface StoredQuery extends LineFilter {
+  function: string;
+  /** Lines at or after this time (ms); runs that started up to LOOKBACK_MS earlier are read. */
+  since?: number;
+  /** Lines before this time (ms). */
+  until?: number;
+  limit: number;
+}
+
+export interface StoredLine {
+  runId: string;
+  attempt: number;
+  version: string;
+  /** Index in the run's record `logs`: with runId and attempt, the line's identity. */
+  i: number;
+  ts: number;
+  stream: string;
+  level?: string;
+  msg: string;
+}
+
+export interface StoredLines {
+  lines: StoredLine[];
+  /** Runs read. */
+  runs: number;
+  /** Older lines exist than the ones returned (limit, run or size bound reached). */
+  more: boolean;
+}
+
+export const MAX_RUNS = 500;
+export const MAX_TEXT_CHARS = 4 * 1024 * 1024;
+/** How far before `since` a run may have started and still have lines after it. */
+export const LOOKBACK_MS = 15 * 60_000;
+const PAGE = 50;
+const PARALLEL = 8;
+
+export async function storedLines(runs: RunStore, q: StoredQuery): Promise<StoredLines> {
+  if (q.runId !== undefined) {
+    const attempts = await runs.attempts(q.runId);
+    if (attempts.length === 0 || attempts[0]!.function !== q.function) {
+      throw new PlatformError('RUN_NOT_FOUND', `function "${q.function}" has no run ${q.runId}`, { field: 'runId' });
+    }
+    return finish(attempts.flatMap((r) => linesOf(r, q)), 1, false, q.limit);
+  }
+  const found: StoredLine[] = [];
+  let scanned = 0;
+  let chars = 0;
+  let cursor: string | undefined;
+  let more = false;
+  for (;;) {
+    const page = await runs.list({
+      function: q.function,
+      ...(q.since !== undefined ? { since: q.since - LOOKBACK_MS } : {}),
+      ...(q.until !== undefined ? { until: q.until } : {}),
+      limit: Math.min(PAGE, MAX_RUNS - scanned),
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    for (let at = 0; at < page.items.length; at += PARALLEL) {
+      const records = await Promise.all(page.items.slice(at, at + PARALLEL).map((r) => runs.attempts(r.runId)));
+      for (const attempts of records) for (const r of attempts) for (const line of linesOf(r, q)) {
+        found.push(line);
+        chars += line.msg.length;
+      }
+    }
+    scanned += page.items.length;
+    // Enough: this page's runs are all older than every run still unread.
+    if (found.length >= q.limit || chars >= MAX_TEXT_CHARS) {
+      more = page.nextCursor !== null;
+      break;
+    }
+    if (page.nextCursor === null) break;
+    if (scanned >= MAX_RUNS) {
+      more = true;
+      break;
+    }
+    cursor = page.nextCursor;
+  }
+  return finish(found, scanned, more, q.limit);
+}
+
+function linesOf(r: RunRecord, q: StoredQuery): StoredLine[] {
+  const out: StoredLine[] = [];
+  r.logs.forEach((l, i) => {
+    if (q.since !== undefined && l.ts < q.since) return;
+    if (q.until !== undefined && l.ts >= q.until) return;
+    if (typeof l.msg !== 'string' || !keepLine(l, q)) return;
+    const line: StoredLine = { runId: r.runId, attempt: r.attempt ?? 1, version: r.version, i, ts: l.ts, stream: l.stream, msg: capLine(l.msg) };
+    if (l.level !== undefined) line.level = l.level;
+    out.push(line);
+  });
+  return out;
+}
+
+/** The newest `limit` lines, oldest first (by time; a run's lines keep their order); and the text bound. */
+function finish(lines: StoredLine[], runs: number, more: boolean, limit: number): StoredLines {
+  lines.sort((a, b) => a.ts - b.ts || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0) || a.attempt - b.attempt || a.i - b.i);
+  let out = lines.length > limit ? lines.slice(lines.length - limit) : lines;
+  let chars = 0;
+  let first = out.length;
+  while (first > 0 && chars + out[first - 1]!.msg.length <= MAX_TEXT_CHARS) chars += out[--first]!.msg.length;
+  const cut = first > 0 || lines.length > limit;
+  out = out.slice(first);
+  return { lines: out, runs, more: more || cut };
+}

@@ -1,0 +1,31 @@
+/** The dependency builder's options from the platform's (docs/dependencies.md, FP_DEPS_*). */
+import { dirname, join } from 'node:path';
+import type { DepsOptions } from '../controlplane/index.js';
+import { defaultPoolConfig } from '../poolmgr/index.js';
+import type { PlatformConfig } from './config.js';
+
+/** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
+export function depsOptions(config: PlatformConfig, stateDir: string, path: string | undefined, sandbox: DepsOptions['sandbox']): DepsOptions {
+  const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // The pool's interpreter and runtime directory, as the pool resolves them.
+  const pool = defaultPoolConfig({ ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}) }, { PATH: path });
+  return {
+    root: join(stateDir, 'deps'),
+    pythonPath: pool.pythonPath,
+    runtimeDir: dirname(pool.runtimeEntry),
+    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin',
+    sandbox,
+    builderUid: config.depsBuilderUid,
+    indexUrl: config.depsIndexUrl === 'none' ? null : config.depsIndexUrl,
+    extraIndexUrls: list(config.depsExtraIndexUrls),
+    findLinks: config.depsFindLinks ?? null,
+    allowSdist: config.depsAllowSdist,
+    caFile: config.depsIndexCa,
+    allowHosts: list(config.depsAllowHosts),
+    timeoutMs: config.depsTimeoutMs,
+    maxBytes: config.depsMaxBytes,
+    memoryBytes: config.depsMemoryBytes,
+    concurrency: config.depsConcurrency,
+  };
+}
+

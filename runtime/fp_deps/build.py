@@ -1,0 +1,217 @@
+"""One dependency build, run by runtime/deps_build.py inside the builder's box as an unprivileged
+uid (docs/dependencies.md, "The build"):
+
+  1. read the declared requirements from <work>/input (requirements.py);
+  2. resolve them with pip against the platform's index options, wheels only unless the platform
+     allows sdists, constrained to the runtime's own pins (runtime/requirements.txt), and turn
+     pip's report into a lock: `name==version --hash=sha256:…` per package, sorted, with the
+     interpreter in its header; the runtime's own distributions are left out (never shadowed);
+  3. tell the host the lock (fd 3) and wait for its answer on stdin: `skip` when a site for the
+     same lock exists already (shared), `install` otherwise;
+  4. install exactly the lock (`--no-deps`, hashes checked) into <site>, then compile its
+     bytecode ahead (unchecked-hash pycs: the directory never changes after the build).
+
+Progress and the outcome go to fd 3 as JSON lines; pip's own output to stdout (the build log).
+Every failure names a stable code (protocol/errors.ts, DEPS_*) and pip's message, trimmed.
+"""
+import compileall
+import json
+import os
+import py_compile
+import re
+import subprocess
+import sys
+import sysconfig
+
+from . import forward, requirements
+
+RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNTIME_PINS = os.path.join(RUNTIME_DIR, "requirements.txt")
+MESSAGE_CHARS = 1500
+
+# pip output -> code, first match wins. Unreachable first: pip ends those with "no matching distribution" too.
+_CLASSES = (
+    ("DEPS_INDEX_UNREACHABLE", ("ProxyError", "NewConnectionError", "Failed to establish a new connection", "Tunnel connection failed",
+                                "Max retries exceeded", "Could not fetch URL", "ConnectTimeout", "Read timed out", "Connection refused",
+                                "Network is unreachable", "Temporary failure in name resolution", "SSLError", "CERTIFICATE_VERIFY_FAILED")),
+    ("DEPS_REQUIREMENT_INVALID", ("Invalid requirement",)),
+    ("DEPS_TOO_LARGE", ("No space left on device", "File too large")),
+    ("DEPS_CONFLICT", ("ResolutionImpossible", "conflicting dependencies")),
+    ("DEPS_NOT_FOUND", ("No matching distribution found", "Could not find a version that satisfies")),
+)
+
+
+class Failed(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class Build:
+    def __init__(self, spec: dict, status, answers):
+        self.spec = spec
+        self.status = status
+        self.answers = answers
+        self.site = spec["site"]
+        self.work = spec["work"]
+
+    def say(self, **message) -> None:
+        self.status.write(json.dumps(message) + "\n")
+        self.status.flush()
+
+    def run(self) -> int:
+        try:
+            self._run()
+            return 0
+        except Failed as err:
+            self.say(t="failed", code=err.code, message=str(err)[:MESSAGE_CHARS])
+            return 1
+
+    def _run(self) -> None:
+        declared = self._declared()
+        if not declared:
+            self.say(t="lock", text=lock_text([], []), packages=[])
+            self.say(t="done", bytes=0, files=0)
+            return
+        with open(os.path.join(self.work, "requirements.in"), "w") as f:
+            f.write("".join(f"{req}\n" for _, req, _, _ in declared))
+        options = self._index_options()
+        self.say(t="phase", phase="resolving")
+        report = os.path.join(self.work, "report.json")
+        self._pip(["install", "--dry-run", "--ignore-installed", "--report", report, *options,
+                   "-c", RUNTIME_PINS, "-r", os.path.join(self.work, "requirements.in")])
+        with open(report) as f:
+            packages, provided = from_report(json.load(f), runtime_pins())
+        text = lock_text(packages, provided)
+        with open(os.path.join(self.work, "lock.txt"), "w") as f:
+            f.write(text)
+        self.say(t="lock", text=text, packages=[{"name": p["name"], "version": p["version"]} for p in packages])
+        if self.answers.readline().strip() != "install":
+            self.say(t="done", bytes=0, files=0, skipped=True)
+            return
+        if packages:
+            self.say(t="phase", phase="installing")
+            self._pip(["install", "--no-deps", "--ignore-installed", "--target", self.site, "--no-compile",
+                       "--no-warn-script-location", *options, "-r", os.path.join(self.work, "lock.txt")])
+            self.say(t="phase", phase="compiling")
+            compileall.compile_dir(self.site, quiet=2, workers=0,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        size, files = usage(self.site)
+        if size > int(self.spec["maxBytes"]):
+            raise Failed("DEPS_TOO_LARGE", f"the installed dependencies take {size} bytes, over the limit of {self.spec['maxBytes']}")
+        self.say(t="done", bytes=size, files=files)
+
+    def _declared(self):
+        def read(name):
+            path = os.path.join(self.work, "input", name)
+            if not os.path.isfile(path):
+                return None
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        try:
+            return requirements.declared(read)
+        except requirements.BadRequirement as err:
+            raise Failed("DEPS_REQUIREMENT_INVALID", str(err)) from None
+
+    def _index_options(self) -> list:
+        spec = self.spec
+        out = ["--retries", "2", "--timeout", "30"]
+        out += ["--index-url", spec["indexUrl"]] if spec.get("indexUrl") else ["--no-index"]
+        for url in spec.get("extraIndexUrls") or []:
+            out += ["--extra-index-url", url]
+        if spec.get("findLinks"):
+            out += ["--find-links", spec["findLinks"]]
+        out += ["--prefer-binary"] if spec.get("allowSdist") else ["--only-binary", ":all:"]
+        if spec.get("cert"):
+            out += ["--cert", spec["cert"]]
+        if spec.get("proxy"):  # computed once per build: one forwarder serves both pip runs
+            out += ["--proxy", f"http://127.0.0.1:{forward.start(spec['proxy'])}"]
+        return out
+
+    def _pip(self, args: list) -> None:
+        cmd = [sys.executable, "-I", "-m", "pip", "--isolated", "--disable-pip-version-check", "--no-input",
+               "--no-cache-dir", *args[:1], "--progress-bar", "off", *args[1:]]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                text=True, errors="replace", cwd=self.work)
+        lines = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            lines.append(line)
+        if proc.wait() != 0:
+            output = "".join(lines)
+            code = classify(output)
+            raise Failed(code, pip_message(output, code, bool(self.spec.get("allowSdist"))))
+
+
+def classify(output: str) -> str:
+    for code, needles in _CLASSES:
+        if any(n in output for n in needles):
+            return code
+    return "DEPS_BUILD_FAILED"
+
+
+def pip_message(output: str, code: str, sdists: bool) -> str:
+    """pip's own error, from its first `ERROR:` line, without the generic advice; trimmed. For an
+    unreachable index, the first connection failure pip reported comes first."""
+    lines = output.splitlines()
+    if code == "DEPS_INDEX_UNREACHABLE":
+        needles = dict(_CLASSES)[code]
+        cause = next((l.strip() for l in lines if any(n in l for n in needles)), "")
+        return (f"the package index could not be reached: {cause}")[:MESSAGE_CHARS]
+    start = next((i for i, l in enumerate(lines) if l.startswith("ERROR:")), max(0, len(lines) - 15))
+    kept, skipping = [], False
+    for line in lines[start:]:
+        if line.startswith("To fix this you could try to"):
+            skipping = True
+        elif line.startswith("ERROR:"):
+            skipping = False
+        if not skipping and line.strip() and "pip.pypa.io" not in line:
+            kept.append(line.rstrip())
+    message = "\n".join(kept) or "pip failed without a message"
+    if not sdists and "No matching distribution" in message:
+        message += "\n(this platform installs wheels only: a package without a wheel for this Python cannot be installed)"
+    return message[:MESSAGE_CHARS]
+
+
+def runtime_pins() -> dict:
+    """The runtime's own distributions, normalized name -> version (runtime/requirements.txt)."""
+    with open(RUNTIME_PINS) as f:
+        pins = requirements.parse_requirements_txt(f.read(), "runtime/requirements.txt")
+    return {name: re.sub(r"^.*==\s*", "", req).strip() for name, req, _ in pins}
+
+
+def from_report(report: dict, pins: dict):
+    """(packages, provided): what to install, sorted, and what the runtime already provides."""
+    packages, provided = [], []
+    for item in report.get("install") or []:
+        meta = item.get("metadata") or {}
+        name, version = requirements.normalize(meta.get("name", "")), str(meta.get("version", ""))
+        info = item.get("download_info") or {}
+        sha = ((info.get("archive_info") or {}).get("hashes") or {}).get("sha256")
+        entry = {"name": name, "version": version, "sha256": sha, "url": info.get("url", "")}
+        (provided if name in pins else packages).append(entry)
+    packages.sort(key=lambda p: p["name"])
+    provided.sort(key=lambda p: p["name"])
+    return packages, provided
+
+
+def lock_text(packages: list, provided: list) -> str:
+    """The lock: its sha256 names the site directory, so it holds everything the site depends on."""
+    tag = f"{sys.implementation.cache_tag} {sysconfig.get_platform()}"
+    hashes = all(p["sha256"] for p in packages)
+    lines = ["# fastapi-platform dependency lock v1", f"# python: {tag}"]
+    lines += [f"# provided by the runtime: {p['name']}=={p['version']}" for p in provided]
+    lines += [f"{p['name']}=={p['version']}" + (f" --hash=sha256:{p['sha256']}" if hashes else "") for p in packages]
+    return "\n".join(lines) + "\n"
+
+
+def usage(root: str):
+    """(bytes, files) under root, symlinks not followed."""
+    size = files = 0
+    for current, dirs, names in os.walk(root):
+        for name in names + dirs:
+            st = os.lstat(os.path.join(current, name))
+            size += st.st_size
+            files += 1
+    return size, files

@@ -1,0 +1,138 @@
+"""`validate`'s import check (docs/dependencies.md, "validate"): the third-party imports of the
+entrypoint's module and of the bundle's modules it imports (transitively) must be provided by
+the runtime's own packages or by a declared requirement; anything else is a warning.
+
+Which modules a declared distribution provides: its `top_level.txt` or RECORD when it is
+installed here, else a table of well-known names that differ (PyYAML → yaml, Pillow → PIL, …),
+else the normalized name with `-` as `_`. Imports inside a `try` block are optional and skipped;
+relative imports and the bundle's own modules are followed, never reported.
+"""
+import ast
+import importlib.metadata
+import importlib.util
+import sys
+
+from . import requirements
+
+# Distribution (normalized) -> top-level modules, where they differ from the name.
+KNOWN = {
+    "pyyaml": ["yaml"], "pillow": ["PIL"], "beautifulsoup4": ["bs4"], "scikit-learn": ["sklearn"],
+    "scikit-image": ["skimage"], "python-dateutil": ["dateutil"], "opencv-python": ["cv2"],
+    "opencv-python-headless": ["cv2"], "protobuf": ["google"], "attrs": ["attr", "attrs"], "pyjwt": ["jwt"],
+    "psycopg2-binary": ["psycopg2"], "psycopg-binary": ["psycopg"], "python-dotenv": ["dotenv"],
+    "python-multipart": ["multipart", "python_multipart"], "pymongo": ["pymongo", "bson", "gridfs"],
+    "pycryptodome": ["Crypto"], "pyopenssl": ["OpenSSL"], "mysqlclient": ["MySQLdb"], "dnspython": ["dns"],
+    "websocket-client": ["websocket"], "email-validator": ["email_validator"], "ruamel-yaml": ["ruamel"],
+    "setuptools": ["setuptools", "pkg_resources"], "pyserial": ["serial"], "python-jose": ["jose"],
+    "google-cloud-storage": ["google"], "google-api-python-client": ["googleapiclient"], "msgpack-python": ["msgpack"],
+    "typing-extensions": ["typing_extensions"], "importlib-metadata": ["importlib_metadata"], "pyzmq": ["zmq"],
+    "faiss-cpu": ["faiss"], "tensorflow-cpu": ["tensorflow"], "torch": ["torch"], "docx2txt": ["docx2txt"],
+    "python-docx": ["docx"], "python-pptx": ["pptx"], "pymupdf": ["fitz"], "pypdf2": ["PyPDF2"],
+}
+_SUGGEST = {module: dist for dist, modules in KNOWN.items() for module in modules}
+
+
+def modules_of(dist: str) -> set:
+    """Top-level module names a distribution provides."""
+    try:
+        found = importlib.metadata.distribution(dist)
+    except importlib.metadata.PackageNotFoundError:
+        found = None
+    if found is not None:
+        text = found.read_text("top_level.txt")
+        if text:
+            return {line.strip() for line in text.splitlines() if line.strip()}
+        names = set()
+        for path in found.files or []:
+            head = path.parts[0] if path.parts else ""
+            if head.endswith((".dist-info", ".data")) or head in ("..", "__pycache__") or not head:
+                continue
+            names.add(head[:-3] if head.endswith(".py") else head.split(".")[0])
+        if names:
+            return names
+    return set(KNOWN.get(requirements.normalize(dist), [])) or {requirements.normalize(dist).replace("-", "_")}
+
+
+def local_modules(files) -> dict:
+    """Module name -> file for the bundle's .py files (`pkg/__init__.py` is `pkg`)."""
+    out = {}
+    for rel in files:
+        if not rel.endswith(".py"):
+            continue
+        parts = rel[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            out[".".join(parts)] = rel
+    return out
+
+
+def _imports(tree, package: str):
+    """(absolute module name, line, optional) for every import of a module tree."""
+    guarded = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    for node in ast.walk(tree):
+        optional = id(node) in guarded
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno, optional
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                base = node.module
+            else:
+                up = package.split(".") if package else []
+                up = up[:len(up) - (node.level - 1)] if node.level > 1 else up
+                base = ".".join(p for p in up + ([node.module] if node.module else []) if p)
+            yield base, node.lineno, optional
+            for alias in node.names:  # `from pkg import sub` may name a submodule
+                yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True
+
+
+def third_party_imports(trees: dict, files, entry_file):
+    """[(top-level name, file, line)] reached from `entry_file` (every module when it is None)."""
+    local = local_modules(files)
+    by_file = {rel: mod for mod, rel in local.items()}
+    tops = {m.split(".")[0] for m in local}
+    todo = [entry_file] if entry_file in trees else list(trees)
+    seen, found = set(todo), []
+    while todo:
+        rel = todo.pop()
+        module = by_file.get(rel, "")
+        package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
+        for name, line, optional in _imports(trees[rel], package):
+            target = local.get(name)
+            if target is not None:
+                if target in trees and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+                continue
+            top = name.split(".")[0]
+            if not optional and top and top not in tops:
+                found.append((top, rel, line))
+    return found
+
+
+def undeclared(trees: dict, files, entry_file, declared_names):
+    """Warnings for third-party imports that neither a declared requirement nor the runtime provides."""
+    provided = set()
+    for dist in declared_names:
+        provided |= modules_of(dist)
+    stdlib = getattr(sys, "stdlib_module_names", set())
+    warnings, reported = [], set()
+    for top, rel, line in third_party_imports(trees, files, entry_file):
+        if top in stdlib or top == "__future__" or top in provided or (top, rel) in reported:
+            continue
+        try:
+            spec = importlib.util.find_spec(top)  # top-level only: finding a spec runs nothing
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            continue  # the runtime's own packages have it
+        reported.add((top, rel))
+        dist = _SUGGEST.get(top, top.replace("_", "-"))
+        warnings.append({"file": rel, "line": line,
+                         "message": f"imports {top!r}, an undeclared third-party module: the runtime does not provide it and no "
+                                    f"requirement does; add {dist!r} (or the package that provides it) to requirements.txt"})
+    return warnings

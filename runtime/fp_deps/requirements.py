@@ -1,0 +1,100 @@
+"""A function's declared dependencies: `requirements.txt` and `pyproject.toml` `[project]
+dependencies`, at the root of its folder (docs/dependencies.md, "Declaring").
+
+Only requirement specifiers are accepted (`name[extras] <specifier> ; marker`), each optionally
+followed by `--hash=sha256:…` options (pip-compile's output). Refused with the line: global
+options (`-r`, `-c`, `-e`, `--index-url`, …: the platform chooses the index), URLs and direct
+references (`name @ https://…`, `git+…`), and local paths. The control plane makes the same
+first check (controlplane/deps/requirements.ts) so an upload fails at once; the builder and
+`validate` use this module.
+"""
+import re
+
+try:  # pip vendors packaging; a runtime without pip (validate only) falls back to a name regex
+    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
+except ImportError:  # pragma: no cover - pip ships with every venv the platform makes
+    Requirement = None
+    InvalidRequirement = ValueError
+
+FILES = ("requirements.txt", "pyproject.toml")
+NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+HASH_OPTION = re.compile(r"\s+--hash[=\s]+\S+")
+
+
+class BadRequirement(Exception):
+    """A declared requirement the platform refuses: `file`, `line` (1-based or None), message."""
+
+    def __init__(self, file: str, line, message: str):
+        super().__init__(f"{file}{'' if line is None else f':{line}'}: {message}")
+        self.file = file
+        self.line = line
+        self.reason = message
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalized distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def check(text: str, file: str, line):
+    """The requirement `text` (hash options allowed) as (name, text), or BadRequirement."""
+    bare = HASH_OPTION.sub("", text).strip()
+    if bare.startswith("-"):
+        raise BadRequirement(file, line, f"options are not allowed ({bare.split()[0]}): the platform chooses the index and installs wheels by name")
+    if "://" in bare or bare.startswith((".", "/", "~")) or re.match(r"^[A-Za-z0-9._-]+\s*@", bare):
+        raise BadRequirement(file, line, f"{bare!r}: URLs, direct references and paths are not allowed; name a package from the index")
+    if Requirement is not None:
+        try:
+            req = Requirement(bare)
+        except InvalidRequirement as err:
+            raise BadRequirement(file, line, f"{bare!r} is not a valid requirement: {err}") from None
+        return normalize(req.name), text.strip()
+    match = NAME.match(bare)
+    if match is None:
+        raise BadRequirement(file, line, f"{bare!r} is not a valid requirement")
+    return normalize(match.group(1)), text.strip()
+
+
+def parse_requirements_txt(source: str, file: str = "requirements.txt"):
+    """[(name, requirement text, line)] of a requirements file; comments, blank lines and `\\`
+    continuations handled like pip does."""
+    out = []
+    pending, first = "", None
+    for number, raw in enumerate(source.splitlines(), 1):
+        text = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
+        if text.endswith("\\"):
+            pending += text[:-1] + " "
+            first = first or number
+            continue
+        text = (pending + text).strip()
+        at = first or number
+        pending, first = "", None
+        if text:
+            name, req = check(text, file, at)
+            out.append((name, req, at))
+    return out
+
+
+def parse_pyproject(source: str, file: str = "pyproject.toml"):
+    """[(name, requirement text, None)] of `[project] dependencies`; none when the table or key is absent."""
+    import tomllib
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as err:
+        raise BadRequirement(file, None, f"not valid TOML: {err}") from None
+    deps = (data.get("project") or {}).get("dependencies") or []
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BadRequirement(file, None, "[project] dependencies must be a list of strings")
+    return [(*check(d, file, None), None) for d in deps]
+
+
+def declared(read):
+    """Every requirement of a folder; `read(name)` returns a file's text or None when absent."""
+    out = []
+    text = read("requirements.txt")
+    if text is not None:
+        out += [(n, r, "requirements.txt", line) for n, r, line in parse_requirements_txt(text)]
+    text = read("pyproject.toml")
+    if text is not None:
+        out += [(n, r, "pyproject.toml", line) for n, r, line in parse_pyproject(text)]
+    return out

@@ -1,0 +1,229 @@
+/**
+ * `fastapi-platform dev` as a user runs it (`node bin/fastapi-platform.js dev --json`, real
+ * runtimes in the sandbox, real HTTP): on a platform of its own — .env values reach the function,
+ * calls are printed with status, cold/warm and their log lines (streamed ones before the call's
+ * end), a save reloads, a broken save keeps the last good version and reports file and line, async
+ * calls show, Ctrl-C leaves no process and no state behind — and with --remote against `up`.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EventProcess, type Event } from '../../bench/events.js';
+import { BIN, ROOT } from '../helpers/cli-harness.js';
+import { descendantsOf, eventually, isAlive } from '../helpers/processes.js';
+
+const skip = existsSync(join(ROOT, 'dist', 'platform', 'start.js')) ? false : 'dist/platform/start.js is not built yet';
+const WAIT_MS = 60_000;
+
+/** Reads env values, logs, may sleep (printing first), answers with its version. */
+function handler(version: string): string {
+  return [
+    'import os, time',
+    'def handler(event, context):',
+    '    q = event["query"]',
+    '    print("working", event["requestId"])',
+    '    if "sleep" in q: time.sleep(float(q["sleep"]))',
+    '    context.logger.info("done %s", event["requestId"])',
+    `    return {"version": "${version}", "greeting": os.environ.get("GREETING"), "override": os.environ.get("OVERRIDE"), "local": os.environ.get("LOCAL_SECRET")}`,
+    '',
+  ].join('\n');
+}
+
+function writeFolder(dir: string, name: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\ninvocation: both\nenv:\n  GREETING: from-yaml\n  OVERRIDE: from-yaml\n`);
+  writeFileSync(join(dir, 'main.py'), handler('v1'));
+  writeFileSync(join(dir, '.env'), 'LOCAL_SECRET=from-dotenv\nOVERRIDE="from .env"\n');
+}
+
+async function get(url: string): Promise<{ status: number; runId: string | null; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, runId: res.headers.get('x-run-id'), body: (await res.json()) as Record<string, unknown> };
+}
+
+const callOf = (runId: string | null) => (e: Event): boolean => e.event === 'call' && e.runId === runId;
+
+describe('cli dev (a platform of its own)', { skip, timeout: 240_000 }, () => {
+  const name = `dev-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  let dir = '';
+  let dev: EventProcess;
+  let started: Event;
+  let url = '';
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-e2e-dev-'));
+    dir = join(work, name);
+    writeFolder(dir, name);
+    dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config') } });
+    started = await dev.next((e) => e.event === 'started', WAIT_MS, true);
+    await dev.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+    url = `${String(started.url)}/fn/${name}/`;
+  });
+  after(async () => {
+    await dev?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('serves the folder at /fn/<name>/ on its own platform; .env values win over platform.yaml and never touch the credentials', async () => {
+    assert.equal(started.mode, 'local');
+    assert.match(String(started.url), /^http:\/\/127\.0\.0\.1:\d+$/);
+    const first = await get(url);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body, { version: 'v1', greeting: 'from-yaml', override: 'from .env', local: 'from-dotenv' });
+    assert.equal(existsSync(join(work, 'config', 'credentials.json')), false);
+  });
+
+  it('prints each call: status, cold then warm, version, and its log lines', async () => {
+    const a = await get(`${url}?n=1`);
+    const b = await get(`${url}?n=2`);
+    const callA = await dev.next(callOf(a.runId), WAIT_MS, true);
+    const callB = await dev.next(callOf(b.runId), WAIT_MS, true);
+    assert.equal(callB.cold, false);
+    assert.equal(callA.httpStatus, 200);
+    assert.equal(callB.version, '1');
+    assert.equal(callB.trigger, 'http');
+    // Each line is shown once: as a `log` event as it arrives (before the call's event), or else
+    // with the call's event.
+    const logs = [
+      ...(dev.take((e) => e.event === 'log' && e.runId === b.runId)),
+      ...(callB.logs as Event[]),
+    ] as { msg: string; level?: string }[];
+    assert.ok(logs.some((l) => l.msg === `working ${b.runId}`), JSON.stringify(logs));
+    assert.ok(logs.some((l) => l.level === 'INFO' && l.msg.endsWith(`done ${b.runId}`)), JSON.stringify(logs));
+  });
+
+  it("shows a running call's lines as it writes them, before the call's line", async () => {
+    const order: string[] = [];
+    const res = fetch(`${url}?sleep=1`);
+    const line = await dev.next((e) => e.event === 'log' && typeof e.msg === 'string' && e.msg.startsWith('working '), WAIT_MS);
+    order.push('log');
+    const runId = (await res).headers.get('x-run-id');
+    assert.equal(line.msg, `working ${runId}`);
+    assert.equal(line.runId, runId);
+    const call = await dev.next(callOf(runId), WAIT_MS, true);
+    order.push('call');
+    // The call's own event repeats none of the streamed lines.
+    assert.ok(!(call.logs as { msg: string }[]).some((l) => l.msg === `working ${runId}`));
+    assert.deepEqual(order, ['log', 'call']);
+  });
+
+  it('reloads on save: the next call answers with the new code', async () => {
+    const reloaded = dev.next((e) => e.event === 'reloaded' && e.version === 2, WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), handler('v2'));
+    const event = await reloaded;
+    assert.deepEqual((event.changes as { modified: string[] }).modified, ['main.py']);
+    const answer = await get(url);
+    assert.equal(answer.body.version, 'v2');
+    const call = await dev.next(callOf(answer.runId), WAIT_MS, true);
+    assert.equal(call.cold, true);
+    assert.equal(call.version, '2');
+  });
+
+  it('a save that breaks validation deploys nothing: version 2 keeps serving and the problem is reported with file and line', async () => {
+    const invalid = dev.next((e) => e.event === 'invalid', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {\n');
+    const event = await invalid;
+    const problems = event.problems as { kind: string; file: string; line: number }[];
+    assert.ok(problems.some((p) => p.kind === 'syntax' && p.file === 'main.py' && p.line === 2), JSON.stringify(problems));
+    assert.deepEqual(event.serving, { function: name, version: 2 });
+    assert.equal((await get(url)).body.version, 'v2');
+    // A broken .env line is a problem too, with its line.
+    const bad = dev.next((e) => e.event === 'invalid', WAIT_MS);
+    writeFileSync(join(dir, '.env'), 'LOCAL_SECRET=from-dotenv\nnot an assignment\n');
+    const dotenv = (await bad).problems as { kind: string; file: string; line: number }[];
+    assert.ok(dotenv.some((p) => p.kind === 'dotenv' && p.file === '.env' && p.line === 2), JSON.stringify(dotenv));
+  });
+
+  it('a fix reloads, and a changed .env value reaches the next call', async () => {
+    const fixed = dev.next((e) => e.event === 'reloaded' && e.version === 3, WAIT_MS);
+    writeFileSync(join(dir, '.env'), 'LOCAL_SECRET=changed\n');
+    writeFileSync(join(dir, 'main.py'), handler('v3'));
+    await fixed;
+    const answer = await get(url);
+    assert.deepEqual(answer.body, { version: 'v3', greeting: 'from-yaml', override: 'from-yaml', local: 'changed' });
+  });
+
+  it('a .env change alone reaches the next call, without a new version', async () => {
+    await get(url); // a warm instance with the old value
+    const applied = dev.next((e) => e.event === 'unchanged', WAIT_MS);
+    writeFileSync(join(dir, '.env'), 'LOCAL_SECRET=changed again\n');
+    const event = await applied;
+    assert.deepEqual(event.envChanged, ['LOCAL_SECRET']);
+    assert.equal(event.version, 3);
+    assert.equal((await get(url)).body.local, 'changed again');
+  });
+
+  it('an async call (/async/<name>/) is shown when it ran, as trigger async', async () => {
+    const res = await fetch(`${String(started.url)}/async/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 202);
+    const { runId } = (await res.json()) as { runId: string };
+    const call = await dev.next(callOf(runId), WAIT_MS, true);
+    assert.equal(call.trigger, 'async');
+    assert.equal(call.status, 'succeeded');
+  });
+
+  it('Ctrl-C stops: exit 0, no process of it left, its state folder removed', async () => {
+    const pid = dev.pid;
+    const children = descendantsOf(pid);
+    assert.ok(children.length >= 2, `dev runs runtimes: ${children.join(' ')}`);
+    const code = await dev.stop();
+    assert.equal(code, 0);
+    await dev.next((e) => e.event === 'stopped', 1000, true);
+    assert.ok(await eventually(() => children.every((p) => !isAlive(p)), 5000), `still alive: ${children.filter(isAlive).join(' ')}`);
+    assert.equal(existsSync(String(started.stateDir)), false);
+  });
+});
+
+describe('cli dev --remote (against a running platform)', { skip, timeout: 240_000 }, () => {
+  const name = `devr-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  let dir = '';
+  let env: Record<string, string> = {};
+  let up: EventProcess;
+  let upUrl = '';
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-e2e-devr-'));
+    dir = join(work, name);
+    writeFolder(dir, name);
+    env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config') };
+    up = new EventProcess(process.execPath, [BIN, 'up', '--json', '--state-dir', join(work, 'state'), '--port', '0'], { env });
+    upUrl = String((await up.next((e) => e.event === 'started', WAIT_MS, true)).url);
+  });
+  after(async () => {
+    await up?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('deploys every valid save under the function name there, follows its runs, and sends no .env value', async () => {
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--remote', '--json'], { env });
+    try {
+      const started = await dev.next((e) => e.event === 'started', WAIT_MS, true);
+      assert.deepEqual([started.mode, started.url], ['remote', upUrl]);
+      await dev.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+      const first = await get(`${upUrl}/fn/${name}/`);
+      assert.deepEqual(first.body, { version: 'v1', greeting: 'from-yaml', override: 'from-yaml', local: null });
+      const call = await dev.next(callOf(first.runId), WAIT_MS, true);
+      assert.equal(call.httpStatus, 200);
+      assert.ok((call.logs as { msg: string }[]).some((l) => l.msg === `working ${first.runId}`));
+
+      const reloaded = dev.next((e) => e.event === 'reloaded' && e.version === 2, WAIT_MS);
+      writeFileSync(join(dir, 'main.py'), handler('v2'));
+      await reloaded;
+      assert.equal((await get(`${upUrl}/fn/${name}/`)).body.version, 'v2');
+    } finally {
+      assert.equal(await dev.stop(), 0);
+    }
+    // The function stays deployed there.
+    assert.equal((await get(`${upUrl}/fn/${name}/`)).body.version, 'v2');
+  });
+
+  it('refuses the options of the platform it would start (exit 2)', async () => {
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--remote', '--port', '9999', '--json'], { env });
+    assert.equal(await dev.exited(), 2);
+  });
+});

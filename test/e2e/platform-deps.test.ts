@@ -1,0 +1,169 @@
+/**
+ * Per-function dependencies (issue 10) through the API and the gateway, with real builds in the
+ * sandboxed builder against a local directory of wheels made here (no network): a declared
+ * dependency imported by a function, one shared site for the same resolution, bad requirements
+ * failing with their codes while the active version keeps serving, and the site read-only in
+ * the function's box and invisible to other functions.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { writeWheel } from '../helpers/wheels.js';
+import { createFunction, deploy, errorOf, filesOf, fnName, py, sleep, upload, usePlatform, type Api } from './platform-harness.js';
+
+const wheels = mkdtempSync(join(tmpdir(), 'fp-wheels-'));
+after(() => rmSync(wheels, { recursive: true, force: true }));
+writeWheel(wheels, { name: 'alpha', version: '1.0', modules: { 'alpha/__init__.py': 'from beta import NAME as BETA\nVALUE = "alpha-1.0"\n' }, requires: ['beta>=1'] });
+writeWheel(wheels, { name: 'beta', version: '1.2', modules: { 'beta.py': 'NAME = "beta-1.2"\n' } });
+writeWheel(wheels, { name: 'beta', version: '0.9', modules: { 'beta.py': 'NAME = "beta-0.9"\n' } });
+writeWheel(wheels, { name: 'bulky', version: '1.0', modules: { 'bulky.py': `DATA = "${'x'.repeat(1_200_000)}"\n` } });
+
+const h = usePlatform({ poolSize: 1, depsIndexUrl: 'none', depsFindLinks: wheels, depsMaxBytes: 1024 * 1024 });
+
+/** Polls the version's deps until they leave `building`. */
+async function settled(api: Api, name: string, version: number, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const start = Date.now();
+  for (;;) {
+    const res = await api.call('GET', `/functions/${name}/versions/${version}/deps`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (res.body.deps === null || res.body.deps.state !== 'building') return res.body.deps;
+    assert.ok(Date.now() - start < timeoutMs, `deps of ${name}@${version} still building`);
+    await sleep(100);
+  }
+}
+
+async function invoke(name: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const res = await fetch(`${h.url}/fn/${name}/`);
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+}
+
+const USES_ALPHA = {
+  'requirements.txt': 'alpha  # pulls beta\n',
+  'main.py': py(
+    'import os, sys, alpha, beta',
+    'def handler(event, context):',
+    '    site = os.path.dirname(os.path.dirname(alpha.__file__))',
+    '    try:',
+    '        open(os.path.join(site, "planted.py"), "w").close()',
+    '        writable = True',
+    '    except OSError:',
+    '        writable = False',
+    '    return {"alpha": alpha.VALUE, "beta": alpha.BETA, "file": alpha.__file__, "writable": writable,',
+    '            "site": site, "fp": os.listdir("/.fp") if os.path.isdir("/.fp") else [], "order": [p for p in sys.path if p in (site, "/code") or p.endswith("site-packages")]}',
+  ),
+};
+
+describe('dependencies', () => {
+  it('builds the declared dependencies once, and the function imports them through the gateway', async () => {
+    const name = fnName('deps');
+    await createFunction(h.api, name);
+    const res = await h.api.call('POST', `/functions/${name}/versions`, { files: filesOf(USES_ALPHA) });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.version.deps.state, 'building');
+    // Not deployable until built: refused with a stable code, nothing switches.
+    const early = await h.api.call('POST', `/functions/${name}/deploy`, {});
+    assert.equal(early.status, 409);
+    assert.equal(errorOf(early).code, 'DEPS_NOT_READY');
+
+    const deps = await settled(h.api, name, 1);
+    assert.equal(deps.state, 'ready', JSON.stringify(deps));
+    assert.deepEqual(deps.packages, [{ name: 'alpha', version: '1.0' }, { name: 'beta', version: '1.2' }]);
+    assert.match(deps.lock, /^[0-9a-f]{64}$/);
+    // Content-addressed by the lock, read-only, bytecode compiled ahead.
+    const site = join(h.stateDir, 'deps', deps.lock, 'site');
+    assert.equal(statSync(site).mode & 0o777, 0o555);
+    assert.equal(statSync(join(site, 'beta.py')).mode & 0o777, 0o444);
+    assert.ok(readdirSync(join(site, 'alpha', '__pycache__')).some((f) => f.endsWith('.pyc')));
+
+    await deploy(h.api, name);
+    const answer = await invoke(name);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.alpha, 'alpha-1.0');
+    assert.equal(answer.body.beta, 'beta-1.2');
+    // Bound at /deps, read-only, nothing of /.fp left; after /code, before the runtime's site-packages.
+    assert.equal(answer.body.file, '/deps/alpha/__init__.py');
+    assert.equal(answer.body.writable, false);
+    assert.deepEqual(answer.body.fp, []);
+    assert.equal(answer.body.order[0], '/code');
+    assert.equal(answer.body.order[1], '/deps');
+    assert.match(answer.body.order[2], /site-packages$/);
+  });
+
+  it('shares one site between functions (and inputs) that resolve the same way', async () => {
+    const one = fnName('share');
+    const two = fnName('share');
+    for (const name of [one, two]) await createFunction(h.api, name);
+    await upload(h.api, one, USES_ALPHA);
+    // Written differently, resolved the same: same lock, so the same directory (nothing installed twice).
+    await upload(h.api, two, { ...USES_ALPHA, 'requirements.txt': '# pinned\nalpha==1.0\nbeta>=1.1\n' });
+    const [a, b] = [await settled(h.api, one, 1), await settled(h.api, two, 1)];
+    assert.equal(a.state, 'ready');
+    assert.equal(b.state, 'ready');
+    assert.notEqual(a.key, b.key);
+    assert.equal(a.lock, b.lock);
+    const sites = readdirSync(join(h.stateDir, 'deps')).filter((d) => !d.startsWith('.'));
+    assert.equal(sites.filter((d) => d === a.lock).length, 1);
+    for (const name of [one, two]) await deploy(h.api, name);
+    for (const name of [one, two]) assert.equal((await invoke(name)).body.alpha, 'alpha-1.0');
+  });
+
+  it('fails a bad requirement with its code; the active version keeps serving', async () => {
+    const name = fnName('bad');
+    await createFunction(h.api, name);
+    await upload(h.api, name, USES_ALPHA);
+    await settled(h.api, name, 1);
+    await deploy(h.api, name, 1);
+    assert.equal((await invoke(name)).body.alpha, 'alpha-1.0');
+
+    // Refused at upload, no version created: an option line.
+    const option = await h.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ ...USES_ALPHA, 'requirements.txt': 'alpha\n--index-url http://evil.example/simple\n' }) });
+    assert.equal(option.status, 400);
+    assert.equal(errorOf(option).code, 'DEPS_REQUIREMENT_INVALID');
+    assert.equal(errorOf(option)['line'], 2);
+
+    const cases: [string, string, number][] = [
+      ['gamma-unknown\n', 'DEPS_NOT_FOUND', 422],
+      ['alpha\nbeta==0.9\n', 'DEPS_CONFLICT', 422],
+      ['bulky\n', 'DEPS_TOO_LARGE', 413],
+      ['msgpack>=99\n', 'DEPS_CONFLICT', 422], // the runtime's own pin wins: never shadowed
+    ];
+    for (const [requirements, code, status] of cases) {
+      const v = await upload(h.api, name, { ...USES_ALPHA, 'requirements.txt': requirements });
+      const deps = await settled(h.api, name, v);
+      assert.equal(deps.state, 'failed', requirements);
+      assert.equal(deps.error.code, code, `${requirements}: ${deps.error.message}`);
+      const log = await h.api.call('GET', `/functions/${name}/versions/${v}/deps`);
+      assert.ok(log.body.deps.log.length > 0, 'the build log is kept');
+      const refused = await h.api.call('POST', `/functions/${name}/deploy`, { version: v });
+      assert.equal(refused.status, status);
+      assert.equal(errorOf(refused).code, code);
+      assert.ok(String(errorOf(refused)['message']).length > 0);
+      const still = await invoke(name);
+      assert.equal(still.status, 200);
+      assert.equal(still.body.alpha, 'alpha-1.0');
+    }
+    const fn = await h.api.call('GET', `/functions/${name}`);
+    assert.equal(fn.body.function.activeVersion, 1);
+  });
+
+  it('keeps the site invisible to other functions', async () => {
+    const name = fnName('nodeps');
+    await createFunction(h.api, name);
+    await upload(h.api, name, {
+      'main.py': py(
+        'import os, importlib.util',
+        'def handler(event, context):',
+        '    return {"deps": os.listdir("/deps"), "alpha": importlib.util.find_spec("alpha") is not None,',
+        `            "state": os.path.exists(${JSON.stringify(join(h.stateDir, 'deps'))}), "fp": os.listdir("/.fp") if os.path.isdir("/.fp") else []}`,
+      ),
+    });
+    const version = await h.api.call('GET', `/functions/${name}/versions/1`);
+    assert.equal(version.body.version.deps, null);
+    await deploy(h.api, name);
+    const answer = await invoke(name);
+    assert.deepEqual(answer.body, { deps: [], alpha: false, state: false, fp: [] });
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * `fastapi-platform logs` against a real embedded platform with real Python functions: `--follow`
+ * gets a line while its call still waits for the test (liveness), also from a call its timeout
+ * then kills; it reconnects after a platform restart and shows every line once; what a function
+ * prints stays one SSE event and reaches the terminal escaped; filters; only admins may tail.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startPlatform, type StartedPlatform } from '../../platform/start.js';
+import { spawnCli } from '../helpers/cli-harness.js';
+import { startGate, gatedHandler, RawStream, startProxy, Tail, type Gate } from './logs-harness.js';
+import { Api, createFunction, deploy, errorOf, fnName, TEST_SECRETS_KEY, upload } from './platform-harness.js';
+
+const EXIT_API = 4;
+
+describe('logs and logs --follow (embedded platform)', () => {
+  let stateDir: string;
+  let configDir: string;
+  let platform: StartedPlatform;
+  let api: Api;
+  let gate: Gate;
+  const tails: Tail[] = [];
+  const FN = fnName('logs');
+  const SHORT = fnName('short');
+  const start = (port: number): Promise<StartedPlatform> =>
+    startPlatform({ stateDir, port, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => {} });
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'fp-logs-'));
+    configDir = mkdtempSync(join(tmpdir(), 'fp-logs-cfg-'));
+    gate = await startGate();
+    platform = await start(0);
+    api = new Api(platform.url, platform.takeAdminToken() ?? null);
+    for (const [name, timeout] of [[FN, '30s'], [SHORT, '2s']] as const) {
+      await createFunction(api, name, { limits: { timeout } });
+      await upload(api, name, gatedHandler(gate.url));
+      await deploy(api, name);
+    }
+  });
+  after(async () => {
+    for (const t of tails) t.kill();
+    await platform?.close();
+    await gate?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  const follow = (name: string, ...args: string[]): Tail => followAt(platform.url, name, ...args);
+  const followAt = (url: string, name: string, ...args: string[]): Tail => {
+    const tail = new Tail(url, api.token, [name, '-n', '0', ...args], { FP_CONFIG_DIR: configDir });
+    tails.push(tail);
+    return tail;
+  };
+  const invoke = (name: string, query: Record<string, string>): Promise<Response> => fetch(`${platform.url}/fn/${name}/?${new URLSearchParams(query)}`);
+  const tag = (): string => Math.random().toString(36).slice(2, 10);
+
+  it('--follow gets a line while its call still waits for the test, then the rest and the end', async () => {
+    const tail = follow(FN);
+    await tail.waitFor((e) => e.type === 'ready', 'ready');
+    const k = tag();
+    const call = invoke(FN, { say: `live-${k}`, wait: k, then: `after-${k}` });
+    const line = await tail.line(`live-${k}`);
+    // The call is blocked on the gate until now: the line can only have come live.
+    gate.release(k);
+    assert.equal((await call).status, 200);
+    await tail.line(`after-${k}`);
+    const end = await tail.waitFor((e) => e.type === 'end' && e['runId'] === line['runId'], 'the end of the run');
+    assert.equal(end['status'], 'succeeded');
+    assert.equal(end['lines'], 2);
+    assert.equal(await tail.stop(), 0);
+  });
+
+  it('--follow gets the lines of a call its timeout then kills, and its end as FUNCTION_TIMEOUT', async () => {
+    const tail = follow(SHORT);
+    await tail.waitFor((e) => e.type === 'ready', 'ready');
+    const k = tag();
+    const call = invoke(SHORT, { say: `doomed-${k}`, wait: `never-${k}` });
+    const line = await tail.line(`doomed-${k}`);
+    const end = await tail.waitFor((e) => e.type === 'end' && e['runId'] === line['runId'], 'the end of the killed run');
+    assert.equal(end['errorCode'], 'FUNCTION_TIMEOUT');
+    assert.equal((await call).status, 504);
+    assert.ok(tail.events.indexOf(line) < tail.events.indexOf(end));
+    await tail.stop();
+  });
+
+  it('keeps what a function writes one event and shows it escaped in the terminal', async () => {
+    const hostile = `ok\n\ndata: {"fake":true}\n\nevent: end\r\nid: 9999999999999-0\n\n\x1b[31mred\x1b[0m \x1b]0;title\x07`;
+    const raw = await RawStream.open(`${platform.url}/api/v1/functions/${FN}/logs/stream`, { authorization: `Bearer ${api.token}` });
+    assert.equal(raw.status, 200);
+    await raw.waitFor((e) => e.type === 'ready', 'ready');
+    const res = await invoke(FN, { log: hostile });
+    const runId = res.headers.get('x-run-id')!;
+    await raw.waitFor((e) => e.type === 'end', 'the end');
+    await raw.close();
+    assert.deepEqual(raw.events.map((e) => e.type), ['ready', 'logs', 'end']);
+    assert.deepEqual(raw.messages(), [`app: ${hostile}`]);
+    const cli = await spawnCli(['logs', FN, '--run', runId, '--url', platform.url, '--token', api.token!], { env: { FP_CONFIG_DIR: configDir, TZ: 'UTC' } });
+    assert.equal(cli.code, 0, cli.stderr);
+    const printed = cli.stdout.trimEnd().split('\n');
+    assert.equal(printed.length, 1);
+    assert.match(printed[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 [0-9a-f]{8} WARNING app: ok\\n\\ndata: /);
+    assert.ok(printed[0]!.includes('\\x1b[31mred\\x1b[0m \\x1b]0;title\\x07'));
+    assert.doesNotMatch(cli.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+
+  it('filters stored lines by level, text and run, and live lines by text', async () => {
+    const k = tag();
+    const first = await invoke(FN, { say: `plain-${k}`, log: `warned-${k}` });
+    const second = await invoke(FN, { say: `other-${k}` });
+    const run = first.headers.get('x-run-id')!;
+    const cli = (...args: string[]) => spawnCli(['logs', FN, '--json', ...args, '--url', platform.url, '--token', api.token!], { env: { FP_CONFIG_DIR: configDir } });
+    const msgs = (r: { stdout: string }) => (JSON.parse(r.stdout) as { lines: { msg: string }[] }).lines.map((l) => l.msg);
+    assert.deepEqual(msgs(await cli('--level', 'warn', '--since', '1h')).filter((m) => m.includes(k)), [`app: warned-${k}`]);
+    assert.deepEqual(msgs(await cli('--grep', `other-${k}`)), [`other-${k}`]);
+    assert.deepEqual(msgs(await cli('--run', run)), [`plain-${k}`, `app: warned-${k}`]);
+    assert.equal(second.status, 200);
+    const bad = await cli('--level', 'loud');
+    assert.equal(bad.code, 2);
+
+    const tail = follow(FN, '--grep', `keep-${k}`);
+    await tail.waitFor((e) => e.type === 'ready', 'ready');
+    await invoke(FN, { say: `drop-${k}`, then: `keep-${k}` });
+    await tail.line(`keep-${k}`);
+    assert.deepEqual(tail.messages().filter((m) => m.includes(k)), [`keep-${k}`]);
+    await tail.stop();
+  });
+
+  it('lets only admins read logs: no token 401, an invoke token 403, a bad Last-Event-ID 400', async () => {
+    const url = `${platform.url}/api/v1/functions/${FN}/logs/stream`;
+    const none = await fetch(url);
+    assert.equal(none.status, 401);
+    assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'ADMIN_TOKEN_REQUIRED');
+    const tokened = await createFunction(api, fnName('tok'), { auth: 'token' });
+    const invokeToken = await fetch(url, { headers: { authorization: `Bearer ${tokened.invokeToken}` } });
+    assert.equal(invokeToken.status, 403);
+    assert.equal(((await invokeToken.json()) as { error: { code: string } }).error.code, 'ADMIN_TOKEN_FORBIDDEN');
+    const badId = await api.call('GET', `/functions/${FN}/logs/stream`, undefined, { 'last-event-id': 'not-an-id' });
+    assert.equal(badId.status, 400);
+    assert.equal(errorOf(badId).field, 'headers.last-event-id');
+    const missing = await api.call('GET', `/functions/${fnName('nope')}/logs/stream`);
+    assert.equal(errorOf(missing).code, 'FUNCTION_NOT_FOUND');
+    const cli = await spawnCli(['logs', FN, '--follow', '--url', platform.url], { env: { FP_CONFIG_DIR: configDir } });
+    assert.equal(cli.code, EXIT_API);
+    assert.match(cli.stderr, /ADMIN_TOKEN_REQUIRED/);
+  });
+
+  it('--follow reconnects after a platform restart and shows every line once', async () => {
+    // The tail reaches the platform at one address; the restarted platform listens on another port.
+    const proxy = await startProxy(platform.port);
+    const tail = followAt(proxy.url, FN);
+    try {
+      await tail.waitFor((e) => e.type === 'ready', 'ready');
+      const k = tag();
+      await invoke(FN, { say: `a-${k}` });
+      await tail.line(`a-${k}`);
+      await platform.close();
+      await tail.waitFor((e) => e.type === 'disconnected', 'the disconnect');
+      platform = await start(0);
+      api = new Api(platform.url, api.token);
+      proxy.target(platform.port);
+      // Right after the restart, maybe before the tail is back: shown live, or from the stored runs.
+      await invoke(FN, { say: `c-${k}` });
+      const ready = await tail.waitFor((e) => e.type === 'ready' && e['resumedFrom'] !== null, 'the reconnect');
+      const from = tail.events.indexOf(ready);
+      await invoke(FN, { say: `b-${k}` });
+      await tail.line(`b-${k}`, from);
+      await tail.line(`c-${k}`);
+      await tail.stop();
+      const mine = tail.messages().filter((m) => m.endsWith(k));
+      assert.deepEqual(mine.sort(), [`a-${k}`, `b-${k}`, `c-${k}`].sort(), JSON.stringify(tail.events));
+    } finally {
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+/** `dev`'s pure parts: .env parsing, which changes reload, the .env → secrets patch, and how calls print. */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CallPrinter, formatCall, formatLogLine, printable, type RunView } from '../../cli/dev/calls.js';
+import { secretsPatch } from '../../cli/dev/reload.js';
+import { isRelevantChange } from '../../cli/dev/watch.js';
+import { readDotenv } from '../../cli/dotenv.js';
+import { Output } from '../../cli/output.js';
+
+describe('cli dev: .env', () => {
+  it('reads the folder\'s .env as values (dotenv format, cli/dotenv.ts); no file is no values', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-dev-env-'));
+    try {
+      assert.deepEqual(await readDotenv(dir), { present: false, values: {}, problems: [] });
+      await writeFile(join(dir, '.env'), ['# a comment', 'PLAIN=hello world   # trailing', 'export EXPORTED=1', 'DOUBLE="a\\nb"', 'TOKEN=x # secret'].join('\n'));
+      assert.deepEqual(await readDotenv(dir), { present: true, values: { PLAIN: 'hello world', EXPORTED: '1', DOUBLE: 'a\nb', TOKEN: 'x' }, problems: [] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports each bad line with the file and its number, and keeps the good ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-dev-env-'));
+    try {
+      await writeFile(join(dir, '.env'), ['OK=1', 'no equals sign', '1BAD=x', "AFTER='x' y"].join('\n'));
+      const { values, problems } = await readDotenv(dir);
+      assert.deepEqual(values, { OK: '1' });
+      assert.deepEqual(problems.map((p) => [p.file, p.line]), [['.env', 2], ['.env', 3], ['.env', 4]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cli dev: what counts as a change', () => {
+  it('code, data, platform.yaml, .env and .platformignore do; caches, bytecode, VCS and editor files do not', () => {
+    for (const path of ['main.py', 'platform.yaml', '.env', '.platformignore', 'lib/util.py', 'data/x.json', 'lib']) {
+      assert.equal(isRelevantChange(path), true, path);
+    }
+    for (const path of ['__pycache__/main.cpython-311.pyc', 'main.pyc', '.git/index', '.venv/lib/x.py', 'lib/.env', 'node_modules/a/b.js',
+      '.main.py.swp', 'main.py~', '4913', '#main.py#', '.pytest_cache/v', 'lib/__pycache__', '.hidden']) {
+      assert.equal(isRelevantChange(path), false, path);
+    }
+  });
+});
+
+describe('cli dev: .env values as secrets', () => {
+  it('sends new and changed values, and null for names no longer there', () => {
+    const before = new Map([['A', '1'], ['B', '2'], ['C', '3']]);
+    assert.deepEqual(secretsPatch(before, { A: '1', B: 'two', D: '4' }), { B: 'two', D: '4', C: null });
+    assert.deepEqual(secretsPatch(before, { A: '1', B: '2', C: '3' }), {});
+    assert.deepEqual(secretsPatch(new Map(), {}), {});
+  });
+});
+
+describe('cli dev: calls', () => {
+  const run = (over: Partial<RunView> = {}): RunView => ({
+    runId: '5868c7ce-0000-4000-8000-000000000000', function: 'hello', version: '3', trigger: 'http', cold: true, initMs: 3.6,
+    durationMs: 4.6, status: 'succeeded', httpStatus: 200, errorCode: null, error: null, startedAt: Date.UTC(2026, 0, 1), logs: [], ...over,
+  });
+
+  it('one line per call: status, duration, cold (with init) or warm, version, trigger, run id', () => {
+    const cold = formatCall(run());
+    assert.match(cold, /  200  4\.6 ms  cold \(init 3\.6 ms\)  v3  http  run 5868c7ce-0000-4000-8000-000000000000$/);
+    const failed = formatCall(run({ cold: false, status: 'failed', httpStatus: 502, errorCode: 'FUNCTION_ERROR', attempt: 2, trigger: 'async' }));
+    assert.match(failed, /  502 FUNCTION_ERROR  4\.6 ms  warm  v3  async attempt 2  run /);
+  });
+
+  it('prints streamed lines at once, and at the end only the lines not shown yet, with the error', () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, false));
+    const streamed = { stream: 'stdout', ts: Date.UTC(2026, 0, 1), msg: 'step one' };
+    const last = { stream: 'log', level: 'ERROR', ts: Date.UTC(2026, 0, 1), msg: 'went wrong' };
+    printer.logs('hello', run().runId, [streamed]);
+    printer.run(run({ status: 'failed', httpStatus: 502, errorCode: 'FUNCTION_ERROR', logs: [streamed, last], error: { type: 'ValueError', message: 'bad', file: 'main.py', line: 4 } }));
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0]!, /5868c7ce  stdout   step one$/);
+    assert.match(lines[1]!, /502 FUNCTION_ERROR/);
+    assert.equal(lines[2], '  error    ValueError: bad (main.py:4)');
+    assert.equal(lines[3], '  ERROR    went wrong');
+  });
+
+  it("never passes a function's control characters to the terminal (escape sequences show as \\xNN); tabs and line breaks stay", () => {
+    assert.equal(printable('a\x1b]0;pwned\x07b\tc'), 'a\\x1b]0;pwned\\x07b\\tc');
+    assert.equal(printable('\x9b2J'), '\\x9b2J');
+    assert.equal(formatLogLine({ stream: 'stdout', ts: 0, msg: 'one\ntwo\x1b[31m' }), '  stdout   one\n           two\\x1b[31m');
+  });
+
+  it('with --json: a log event per streamed line, then a call event with the rest of the logs', () => {
+    let text = '';
+    const printer = new CallPrinter(new Output({ stdout: (t) => { text += t; }, stderr: () => undefined, readStdin: async () => Buffer.alloc(0) }, true));
+    const streamed = { stream: 'stdout', ts: 1, msg: 'a' };
+    const last = { stream: 'stdout', ts: 2, msg: 'b' };
+    printer.logs('hello', run().runId, [streamed]);
+    printer.run(run({ logs: [streamed, last] }));
+    const events = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(events.map((e) => e.event), ['log', 'call']);
+    assert.equal(events[0]!.msg, 'a');
+    assert.deepEqual(events[1]!.logs, [last]);
+    assert.equal(events[1]!.cold, true);
+    assert.equal(events[1]!.httpStatus, 200);
+  });
+});

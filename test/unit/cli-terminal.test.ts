@@ -1,0 +1,38 @@
+/**
+ * What a function wrote, printed by the CLI (cli/terminal.ts): control characters, ANSI escapes,
+ * line breaks and bidi overrides come out as visible escapes, long lines are cut; times are local
+ * ISO 8601 with their offset.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { localIso, MAX_PRINTED_CHARS, terminalSafe } from '../../cli/terminal.js';
+
+describe('terminalSafe', () => {
+  it('escapes every control character, ESC and the Unicode tricks; keeps ordinary text', () => {
+    assert.equal(terminalSafe('red \x1b[31mX\x1b[0m'), 'red \\x1b[31mX\\x1b[0m');
+    assert.equal(terminalSafe('a\n\ndata: fake\r\tb'), 'a\\n\\ndata: fake\\r\\tb');
+    assert.equal(terminalSafe('bell\x07 del\x7f c1\x9b[2J'), 'bell\\x07 del\\x7f c1\\x9b[2J');
+    assert.equal(terminalSafe('evil\u202Etxt.exe \u2028 \u2066'), 'evil\\u202etxt.exe \\u2028 \\u2066');
+    assert.equal(terminalSafe('héllo ✓ 日本 🎉'), 'héllo ✓ 日本 🎉');
+    for (let c = 0; c < 0xa0; c++) {
+      const out = terminalSafe(String.fromCharCode(c));
+      if (c < 0x20 || (c >= 0x7f && c < 0xa0)) assert.match(out, /^\\/, `U+${c.toString(16)}`);
+    }
+  });
+
+  it('cuts long text and says how much was left out (never inside a surrogate pair)', () => {
+    const out = terminalSafe('x'.repeat(MAX_PRINTED_CHARS + 10));
+    assert.ok(out.endsWith(' …[+10 chars]'));
+    const emoji = terminalSafe(`${'a'.repeat(9)}🎉🎉`, 10);
+    assert.equal(emoji, `${'a'.repeat(9)} …[+4 chars]`);
+  });
+});
+
+describe('localIso', () => {
+  it('is local time with milliseconds and the offset', () => {
+    const ms = Date.UTC(2026, 0, 31, 12, 34, 56, 789);
+    const text = localIso(ms);
+    assert.match(text, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$/);
+    assert.equal(Date.parse(text), ms);
+  });
+});
