@@ -4,11 +4,12 @@
  * (`assets/main-3F2A….js`, cached for a year by the gateway), index.html written last with the
  * hashed names and no inline script (the console's CSP allows none: gateway/static-site.ts).
  *
- *   node dist/scripts/build-console.js [--force] [--quiet]
+ *   node dist/scripts/build-console.js [--force] [--quiet] [--no-typecheck]
  *
  * Cached: the build is skipped when its inputs (console/, the templates it bundles, the lock file,
  * this script) hash to the stamp of the last build (dist/console/.stamp). Type-checks the console
- * (`tsc -p console`) before bundling. Prints the first-load JavaScript of the functions list
+ * (`tsc -p console`) before bundling, except with --no-typecheck (`npm start`'s quick build:
+ * scripts/setup.sh --start; `npm test` type-checks). Prints the first-load JavaScript of the functions list
  * (the entry and what it imports statically), gzipped: the budget is 200 KB (docs/console.md).
  */
 import { createHash } from 'node:crypto';
@@ -48,7 +49,7 @@ export interface BuildReport {
   firstLoadJs: { files: string[]; bytes: number; gzipBytes: number };
 }
 
-export async function buildConsole(options: { force?: boolean; log?: (line: string) => void } = {}): Promise<{ built: boolean; report: BuildReport }> {
+export async function buildConsole(options: { force?: boolean; typecheck?: boolean; log?: (line: string) => void } = {}): Promise<{ built: boolean; report: BuildReport }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const hash = inputHash();
   const reportFile = join(OUT, '.report.json');
@@ -56,7 +57,7 @@ export async function buildConsole(options: { force?: boolean; log?: (line: stri
     return { built: false, report: JSON.parse(readFileSync(reportFile, 'utf8')) as BuildReport };
   }
   // Type errors stop the build (esbuild only strips types).
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'console', 'tsconfig.json')], { stdio: 'inherit' });
+  if (options.typecheck !== false) execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'console', 'tsconfig.json')], { stdio: 'inherit' });
   const { build } = await import('esbuild');
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(join(OUT, 'assets'), { recursive: true });
@@ -140,7 +141,7 @@ export async function buildConsole(options: { force?: boolean; log?: (line: stri
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const started = Date.now();
-  const { built, report } = await buildConsole({ force: args.includes('--force') });
+  const { built, report } = await buildConsole({ force: args.includes('--force'), typecheck: !args.includes('--no-typecheck') });
   if (!built && !args.includes('--quiet')) console.log(`console: up to date (first load ${(report.firstLoadJs.gzipBytes / 1024).toFixed(1)} KiB gzipped)`);
   if (built) console.log(`console: build took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (report.firstLoadJs.gzipBytes > FIRST_LOAD_BUDGET_BYTES) {

@@ -1,104 +1,192 @@
 /**
- * The Logs tab's live tail, in one small module so its source can change without the tab: today it
- * polls the function's recent runs (`GET /runs?function=&since=`) and reads each new run's logs
- * (`GET /runs/:id`); when the platform offers a log stream (`GET /api/v1/functions/:name/logs/stream`,
- * Server-Sent Events, in progress on another branch) `openTail` uses it instead — it asks once and
- * falls back to polling on 404. The stream is read with fetch (EventSource cannot send the token).
+ * The Logs tab's live tail: the platform's one live-log stream, `GET /api/v1/functions/:name/logs/stream`
+ * (Server-Sent Events, docs/api.md "Live logs", ADR 0014), read with fetch because EventSource
+ * cannot send the Authorization header (the token never goes into a URL). Like `logs --follow`:
+ * reconnects after a drop with `Last-Event-ID` (the stream resumes after the last event, without
+ * repeats), and after a `gap` event reads the stored lines since its `since`
+ * (`GET …/logs?since=`), adding only those not shown yet (a line's identity: run, attempt, index).
+ * Filters stay in the page (changing one does not reconnect); every text shown is the function's,
+ * rendered as text by the tab.
  */
-import { api, enc, type LogLine, type Run } from './api.js';
+import { api, enc, type LogLine } from './api.js';
 import { authHeaders } from './auth.js';
 
 export interface TailLine extends LogLine {
   runId: string;
+  attempt?: number;
+  /** The line's index in its run's logs (stored and live lines share it). */
+  i?: number;
+}
+
+/** A run that ended while tailed (the stream's `end` event). */
+export interface TailEnd {
+  runId: string;
+  attempt: number;
+  status: string;
+  errorCode: string | null;
+  httpStatus: number | null;
+  durationMs: number | null;
+}
+
+export type TailState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
+
+export interface TailHandlers {
+  onLines(lines: TailLine[]): void;
+  onEnd?(end: TailEnd): void;
+  onState?(state: TailState): void;
+  onError?(err: unknown): void;
 }
 
 export interface Tail {
-  /** `polling` or `stream`: what the tab says it is doing. */
-  readonly source: 'polling' | 'stream';
   stop(): void;
 }
 
-/** Where the SSE log stream will live (one place to change when it lands). */
+/** The stream's address (the one live-log mechanism). */
 export function streamPath(name: string): string {
   return `/api/v1/functions/${enc(name)}/logs/stream`;
 }
 
-const POLL_MS = 2000;
-
-/** Starts tailing `name`'s logs from now; `onLines` gets new lines in order. */
-export async function openTail(name: string, onLines: (lines: TailLine[]) => void, onError: (err: unknown) => void): Promise<Tail> {
-  const stream = await tryStream(name, onLines, onError);
-  return stream ?? pollTail(name, onLines, onError);
+/** One parsed Server-Sent Event. */
+export interface SseEvent {
+  id: string | null;
+  event: string;
+  data: string;
 }
 
-async function tryStream(name: string, onLines: (lines: TailLine[]) => void, onError: (err: unknown) => void): Promise<Tail | null> {
+/** Splits SSE text into complete events; returns them and the unfinished rest. */
+export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
+  const events: SseEvent[] = [];
+  const text = buffer.replace(/\r\n?/g, '\n');
+  let start = 0;
+  let end: number;
+  while ((end = text.indexOf('\n\n', start)) >= 0) {
+    const block = text.slice(start, end);
+    start = end + 2;
+    let id: string | null = null;
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'id') id = value;
+      else if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (data.length > 0 || id !== null) events.push({ id, event, data: data.join('\n') });
+  }
+  return { events, rest: text.slice(start) };
+}
+
+const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
+
+/**
+ * The level filter of the stored-logs API (docs/api.md "Logs"), in the page: that level or above;
+ * `print` (stdout) counts as info, stderr as error, `logging` lines by their level.
+ */
+export function atLeast(line: Pick<LogLine, 'stream' | 'level'>, level: string): boolean {
+  if (level === '') return true;
+  const own = line.level !== undefined ? line.level.toLowerCase() : line.stream === 'stderr' ? 'error' : 'info';
+  return LEVELS.indexOf(own === 'warn' ? 'warning' : own) >= LEVELS.indexOf(level);
+}
+
+const RETRY_MS = 2000;
+const SEEN_MAX = 5000;
+
+/** Starts tailing `name`'s logs from now. */
+export function openTail(name: string, handlers: TailHandlers): Tail {
   const abort = new AbortController();
-  let res: Response;
-  try {
-    res = await fetch(streamPath(name), { headers: { ...authHeaders(), accept: 'text/event-stream' }, signal: abort.signal });
-  } catch {
-    return null;
-  }
-  if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream') || res.body === null) {
-    abort.abort();
-    return null;
-  }
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
-          if (data === '') continue;
-          try {
-            const parsed = JSON.parse(data) as Partial<TailLine> & { lines?: TailLine[] };
-            onLines(parsed.lines ?? [parsed as TailLine]);
-          } catch {
-            // Not a log event (a comment or heartbeat).
-          }
-        }
-      }
-    } catch (err) {
-      if (!abort.signal.aborted) onError(err);
-    }
-  })();
-  return { source: 'stream', stop: () => abort.abort() };
-}
-
-function pollTail(name: string, onLines: (lines: TailLine[]) => void, onError: (err: unknown) => void): Tail {
-  let since = Date.now() - 5000;
-  const seen = new Set<string>();
+  let lastId: string | null = null;
   let stopped = false;
-  let timer: number | undefined;
-  const tick = async (): Promise<void> => {
-    try {
-      const page = await api<{ items: Run[] }>('GET', `/runs?function=${enc(name)}&since=${since}&limit=100`);
-      const fresh = page.items.filter((r) => !seen.has(`${r.runId}#${r.attempt ?? 1}`)).reverse();
-      for (const r of fresh) {
-        seen.add(`${r.runId}#${r.attempt ?? 1}`);
-        since = Math.max(since, r.startedAt - 60_000);
-        const full = await api<{ run: Run & { attempts?: { attempt: number; logs?: LogLine[] }[] } }>('GET', `/runs/${enc(r.runId)}`);
-        const logs = full.run.logs ?? full.run.attempts?.find((a) => a.attempt === (r.attempt ?? 1))?.logs ?? [];
-        if (logs.length > 0 && !stopped) onLines(logs.map((l) => ({ ...l, runId: r.runId })));
-      }
-    } catch (err) {
-      onError(err);
-    }
-    if (!stopped) timer = window.setTimeout(() => void tick(), POLL_MS);
+  // Identities of lines shown, so lines read back after a gap are not shown twice.
+  const seen = new Set<string>();
+  const show = (lines: TailLine[]): void => {
+    const fresh = lines.filter((l) => {
+      const key = `${l.runId}#${l.attempt ?? 1}#${l.i ?? `${l.ts}:${l.msg}`}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    while (seen.size > SEEN_MAX) seen.delete(seen.values().next().value as string);
+    if (fresh.length > 0 && !stopped) handlers.onLines(fresh);
   };
-  void tick();
+
+  const fillGap = async (since: number): Promise<void> => {
+    const page = await api<{ lines: (LogLine & { runId: string; attempt: number; i: number })[] }>('GET', `/functions/${enc(name)}/logs?since=${since}&limit=1000`);
+    show(page.lines);
+  };
+
+  const handle = (ev: SseEvent): void => {
+    if (ev.id !== null) lastId = ev.id;
+    if (ev.data === '') return;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(ev.data) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (ev.event === 'ready') handlers.onState?.('live');
+    else if (ev.event === 'logs') {
+      const runId = String(data['runId']);
+      const attempt = Number(data['attempt'] ?? 1);
+      show(((data['lines'] as Omit<TailLine, 'runId'>[] | undefined) ?? []).map((l) => ({ ...l, runId, attempt })));
+    } else if (ev.event === 'end') {
+      handlers.onEnd?.({ runId: String(data['runId']), attempt: Number(data['attempt'] ?? 1), status: String(data['status']), errorCode: (data['errorCode'] as string | null) ?? null, httpStatus: (data['httpStatus'] as number | null) ?? null, durationMs: (data['durationMs'] as number | null) ?? null });
+    } else if (ev.event === 'gap') {
+      const since = Number(data['since']);
+      if (Number.isFinite(since)) void fillGap(since).catch((err) => handlers.onError?.(err));
+    }
+  };
+
+  const connect = async (): Promise<void> => {
+    handlers.onState?.(lastId === null ? 'connecting' : 'reconnecting');
+    const headers: Record<string, string> = { ...authHeaders(), accept: 'text/event-stream' };
+    if (lastId !== null) headers['last-event-id'] = lastId;
+    const res = await fetch(streamPath(name), { headers, signal: abort.signal, cache: 'no-store' });
+    if (!res.ok || res.body === null) {
+      let message = `the log stream answered ${res.status}`;
+      try {
+        const body = (await res.json()) as { error?: { code?: string; message?: string } };
+        if (body.error?.message) message = `${body.error.code ?? ''} ${body.error.message}`.trim();
+      } catch {
+        // not JSON
+      }
+      throw Object.assign(new Error(message), { status: res.status });
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      const parsed = parseSse(buffer + value);
+      buffer = parsed.rest;
+      for (const ev of parsed.events) handle(ev);
+    }
+  };
+
+  void (async () => {
+    while (!stopped) {
+      try {
+        await connect();
+      } catch (err) {
+        if (stopped) break;
+        const status = (err as { status?: number }).status;
+        handlers.onError?.(err);
+        // Refusals that a retry cannot fix (auth, unknown function, bad request) end the tail.
+        if (status !== undefined && status >= 400 && status < 500 && status !== 429) break;
+      }
+      if (stopped) break;
+      handlers.onState?.('reconnecting');
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+    if (!abort.signal.aborted) handlers.onState?.('stopped');
+  })();
+
   return {
-    source: 'polling',
     stop() {
       stopped = true;
-      clearTimeout(timer);
+      abort.abort();
     },
   };
 }

@@ -150,8 +150,11 @@ describe('the console journey', { skip }, () => {
     // Logs: one run's logs, and the live tail picking up a new call.
     await page.getByRole('tab', { name: 'Logs' }).click();
     await page.getByTestId('live-tail').check();
+    // The platform publishes a function's lines while it is tailed: invoke once the stream is open.
+    await page.getByTestId('tail-state').getByText('live', { exact: true }).waitFor();
     await c.platform.api.call('POST', `/functions/${name}/invoke`, { body: { tail: 'me' } });
     await page.getByTestId('logs').getByText("fixed version {'tail': 'me'}").waitFor();
+    await page.getByTestId('logs').getByText(/ended succeeded 200/).waitFor();
     await screenshot(page, '12-logs-live');
 
     // Triggers: the HTTP and async URLs.

@@ -74,6 +74,7 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${failed.body.runId}`);
     await page.getByTestId('logs').getByText(`stderr ${EVIL}`, { exact: false }).waitFor();
     await page.getByTestId('live-tail').check();
+    await page.getByTestId('tail-state').getByText('live', { exact: true }).waitFor();
     await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
     await eventually(async () => assert.ok((await textOf(page.getByTestId('logs'))).includes(`logger ${EVIL}`)));
     await inert(page, 'logs');

@@ -13,7 +13,7 @@ import { ago } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, validate, type Workspace } from '../../workspace.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 const CHECK_DELAY_MS = 500;
 const SAVE_DELAY_MS = 1200;

@@ -11,13 +11,9 @@ import { RunsTab } from './runs.js';
 import { SettingsTab } from './settings.js';
 import { TriggersTab } from './triggers.js';
 import { UsageTab } from './usage.js';
+import type { TabProps } from './tab.js';
 
-export interface TabProps {
-  name: string;
-  fn: FnAnswer;
-  reload: () => void;
-  query: URLSearchParams;
-}
+export type { TabProps } from './tab.js';
 
 const TABS: [string, string, (p: TabProps) => JSX.Element][] = [
   ['code', 'Code', CodeTab],

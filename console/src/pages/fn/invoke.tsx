@@ -11,7 +11,7 @@ import { bodyText, ms } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
 

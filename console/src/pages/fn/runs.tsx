@@ -8,7 +8,7 @@ import { api, enc, type AsyncRun, type LogLine, type Run, type RunError } from '
 import { bodyText, clock, ms, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 interface Page {
   items: Run[];

@@ -9,7 +9,7 @@ import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
 import { navigate } from '../../router.js';
 import { Card, ErrorBox, ShownOnce } from '../../ui.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 type Row = { key: string; value: string };
 

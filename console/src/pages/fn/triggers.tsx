@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
 import { time } from '../../format.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 export function TriggersTab({ name, fn }: TabProps): JSX.Element {
   const list = useAsync(() => api<{ items: Trigger[] }>('GET', `/functions/${enc(name)}/triggers`), [name, fn.function.revision]);

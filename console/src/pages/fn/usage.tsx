@@ -6,7 +6,7 @@ import { Chart, COLORS, formatValue, type ChartSpec } from '../../chart.js';
 import { count, ms, pct } from '../../format.js';
 import { ErrorBox, Loading, Stat, useAsync } from '../../ui.js';
 import { WindowPicker, type Window } from '../../windows.js';
-import type { TabProps } from './detail.js';
+import type { TabProps } from './tab.js';
 
 export function UsageTab({ name }: TabProps): JSX.Element {
   const [win, setWin] = useState<Window>('1h');
