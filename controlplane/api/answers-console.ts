@@ -113,7 +113,7 @@ export const versionFileAnswer = z.strictObject({
 
 /** One finding of the code checks (the CLI's `validate` prints the same). */
 export const codeProblem = z.strictObject({
-  kind: z.enum(['manifest', 'yaml', 'files', 'syntax', 'entrypoint', 'python']),
+  kind: z.enum(['manifest', 'yaml', 'files', 'syntax', 'entrypoint', 'python', 'dependencies']),
   /** Relative path; null for the bundle as a whole. */
   file: z.string().nullable(),
   line: int.min(1).nullable(),

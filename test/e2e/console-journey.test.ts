@@ -107,6 +107,15 @@ describe('the console journey', { skip }, () => {
     await page.getByLabel('Attempts').fill('1');
     await page.getByRole('button', { name: 'Save retries' }).click();
     await page.getByText('Retries saved').waitFor();
+    // A secret: written, its name listed, its value never shown again (not in the page, not in the API).
+    const secrets = page.getByRole('region', { name: 'Secrets' });
+    await secrets.getByLabel('Secret name').fill('JOURNEY_KEY');
+    await secrets.getByLabel('Secret value').fill('s3cret-value-never-shown');
+    await secrets.getByRole('button', { name: 'Set' }).click();
+    await secrets.locator('code', { hasText: 'JOURNEY_KEY' }).waitFor();
+    assert.equal(await secrets.getByLabel('Secret value').inputValue(), '');
+    assert.ok(!(await page.content()).includes('s3cret-value-never-shown'));
+    assert.ok(!JSON.stringify((await c.platform.api.call('GET', `/functions/${name}`)).body).includes('s3cret-value-never-shown'));
     await screenshot(page, '08-settings');
 
     // Invoke, async, failing: the run id links to its timeline, with the error and its stack.
