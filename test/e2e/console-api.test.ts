@@ -49,6 +49,12 @@ describe('POST /validate: the checks of `fastapi-platform validate`, each proble
     assert.equal(ok.body.ok, true, JSON.stringify(ok.body.problems));
     assert.deepEqual([ok.body.entrypoint.value, ok.body.entrypoint.file, ok.body.entrypoint.kind], ['main:handler', 'main.py', 'handler']);
     assert.match(ok.body.python.version, /^3\./);
+
+    // Declared dependencies are checked too: a requirement the platform does not install, at its line.
+    const deps = await h.api.call('POST', '/validate', { files: [{ path: 'main.py', content: GOOD }, { path: 'requirements.txt', content: 'requests>=2\n-e ./local\n' }] });
+    assert.equal(deps.status, 200);
+    assert.equal(deps.body.ok, false);
+    assert.deepEqual(deps.body.problems.map((p: { kind: string; file: string; line: number }) => [p.kind, p.file, p.line]), [['dependencies', 'requirements.txt', 2]]);
   });
 
   it('never runs the code it checks, and refuses paths an upload would refuse', async () => {
