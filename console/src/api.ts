@@ -179,6 +179,13 @@ export interface Version {
   changes: { added: string[]; modified: string[]; removed: string[] };
   files?: FileEntry[];
   manifest?: unknown;
+  /** The version's dependency build (docs/dependencies.md); null when it declares none. */
+  deps?: DepsState | null;
+}
+export interface DepsState {
+  state: 'building' | 'ready' | 'failed';
+  phase: string | null;
+  error: { code: string; message: string } | null;
 }
 export interface Draft {
   function: string;

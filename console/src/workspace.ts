@@ -3,7 +3,7 @@
  * against the version, and the deploy (the same steps as `fastapi-platform deploy`: check, settings
  * from platform.yaml, upload only what changed, deploy) — all through the public API.
  */
-import { api, enc, type Draft, type FileEntry, type Validation, type Version } from './api.js';
+import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Validation, type Version } from './api.js';
 
 export interface Workspace {
   base: Version | null;
@@ -105,8 +105,14 @@ export interface DeployResult {
   version: number;
 }
 
-/** Check → settings → upload (unchanged files by hash) → deploy → drop the draft. */
-export async function deployWorkspace(name: string, ws: Workspace, validation: Validation, note: string): Promise<DeployResult> {
+/** How often a deploy asks about a dependency build (the API has no stream for it; `deploy` polls too). */
+const DEPS_POLL_MS = 1000;
+
+/**
+ * Check → settings → upload (unchanged files by hash) → wait for the version's dependency build,
+ * when it declares any (`progress` gets its phase) → deploy → drop the draft.
+ */
+export async function deployWorkspace(name: string, ws: Workspace, validation: Validation, note: string, progress: (step: string) => void = () => {}): Promise<DeployResult> {
   const patch = settingsPatch(validation.manifest);
   if (Object.keys(patch).length > 0) await api('PATCH', `/functions/${enc(name)}`, patch);
   const baseSha = new Map((ws.base?.files ?? []).map((f) => [f.path, f.sha256]));
@@ -118,7 +124,19 @@ export async function deployWorkspace(name: string, ws: Workspace, validation: V
   for (const f of ws.binary) files.push({ path: f.path, sha256: f.sha256 });
   const manifest = validation.manifest ?? null;
   const entrypoint = typeof (manifest as { entrypoint?: unknown } | null)?.entrypoint === 'string' ? (manifest as { entrypoint: string }).entrypoint : validation.entrypoint.value || ws.base?.entrypoint || 'main:handler';
+  progress('uploading');
   const { version } = await api<{ version: Version }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
+  let deps = version.deps ?? null;
+  while (deps !== null && deps.state === 'building') {
+    progress(`installing dependencies (${deps.phase ?? 'queued'})`);
+    await new Promise((r) => setTimeout(r, DEPS_POLL_MS));
+    deps = (await api<{ deps: DepsState | null }>('GET', `/functions/${enc(name)}/versions/${version.version}/deps`)).deps;
+  }
+  if (deps !== null && deps.state === 'failed') {
+    // The version stays; the active one keeps serving. Its build log: GET …/versions/:n/deps.
+    throw new ApiError(422, deps.error?.code ?? 'DEPS_BUILD_FAILED', `version ${version.version}'s dependencies did not install: ${deps.error?.message ?? 'the build failed'}`);
+  }
+  progress('deploying');
   await api('POST', `/functions/${enc(name)}/deploy`, { version: version.version, ...(note !== '' ? { note } : {}) });
   await api('DELETE', `/functions/${enc(name)}/draft`);
   return { version: version.version };

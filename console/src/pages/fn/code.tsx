@@ -235,6 +235,7 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
 function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
+  const [step, setStep] = useState('');
   const [error, setError] = useState<unknown>(null);
   const c = changesOf(ws);
   const blocked = check !== null && !check.ok;
@@ -244,13 +245,14 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
     try {
       const fresh = await validate(ws, ws.base?.entrypoint);
       if (!fresh.ok) throw new Error(`${fresh.problems.length} problem(s) left: fix them first`);
-      await deployWorkspace(name, ws, fresh, note);
+      await deployWorkspace(name, ws, fresh, note, setStep);
       setNote('');
       onDone();
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
+      setStep('');
     }
   };
   return (
@@ -273,6 +275,7 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
       <div class="row end">
         <button type="button" onClick={onClose}>Cancel</button>
         <button type="button" class="primary" onClick={() => void go()} disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
+        {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
       </div>
     </Dialog>
   );
