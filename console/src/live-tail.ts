@@ -56,7 +56,9 @@ export interface SseEvent {
 /** Splits SSE text into complete events; returns them and the unfinished rest. */
 export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
   const events: SseEvent[] = [];
-  const text = buffer.replace(/\r\n?/g, '\n');
+  // A chunk may end between the \r and the \n of a line end: keep that \r for the next one.
+  const held = buffer.endsWith('\r') ? '\r' : '';
+  const text = (held === '' ? buffer : buffer.slice(0, -1)).replace(/\r\n?/g, '\n');
   let start = 0;
   let end: number;
   while ((end = text.indexOf('\n\n', start)) >= 0) {
@@ -76,7 +78,7 @@ export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
     }
     if (data.length > 0 || id !== null) events.push({ id, event, data: data.join('\n') });
   }
-  return { events, rest: text.slice(start) };
+  return { events, rest: text.slice(start) + held };
 }
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
