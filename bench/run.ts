@@ -11,6 +11,8 @@
  * 7. the run sink: one record() call with Redis or MongoDB down vs with both up;
  * 8. `dev`: save → new code answers; 9. `deploy` → first call with it (with --compare: another
  * checkout side by side); 10. (only named) a fresh clone → first invoke.
+ * 11. the rate limiter: warm throughput of a rate-limited function vs the same one without a limit
+ *     (embedded and production; bench/limiter.ts).
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { devLoop, type DevLoopResult } from './dev-loop.js';
 import { deployLoop, type DeployLoopResult } from './deploy-loop.js';
 import { freshClone, type FreshCloneResult } from './fresh-clone.js';
 import { requireGatewayBuild } from './gateway.js';
+import { limiter, type LimiterResult } from './limiter.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
 import { recording, type RecordingResult } from './recording.js';
@@ -91,6 +94,7 @@ async function main(): Promise<number> {
   let deps: DepsCold | null = null;
   let rec: RecordingResult | null = null;
   let fair: FairnessResult | null = null;
+  let lim: LimiterResult | null = null;
   let fastapi: FastapiResult | null = null;
   let sinkResult: SinkResult | null = null;
   let dev: DevLoopResult | null = null;
@@ -172,6 +176,13 @@ async function main(): Promise<number> {
     fresh = await section('fresh', errors, () => freshClone(opts as BenchOptions));
   }
 
+  if (opts.sections.includes('limiter')) {
+    console.error(`11. rate limiter: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, a rate-limited function vs the same without a limit, interleaved (embedded, then production)`);
+    lim = await section('limiter', errors, () => limiter(opts as BenchOptions));
+    for (const m of lim?.modes ?? []) console.error(`  ${m.mode.padEnd(10)} on ÷ off  ${m.ratio.toFixed(3)} (the limiter costs ${((1 - m.ratio) * 100).toFixed(1)} %)`);
+    for (const f of lim?.failures ?? []) errors.push({ section: `limiter (${f.mode})`, message: f.message });
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -187,6 +198,7 @@ async function main(): Promise<number> {
     dev,
     deploy,
     fresh,
+    limiter: lim,
     rows: [],
     markdown: '',
     errors,

@@ -5,6 +5,7 @@ import type { PoolColdPair } from './cold-pool.js';
 import type { DepsCold } from './cold-deps.js';
 import type { FairnessResult } from './fairness.js';
 import type { FastapiResult } from './fastapi.js';
+import type { LimiterResult } from './limiter.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
 import type { RecordingResult } from './recording.js';
@@ -31,6 +32,7 @@ export interface Results {
   dev: DevLoopResult | null;
   deploy: DeployLoopResult | null;
   fresh: FreshCloneResult | null;
+  limiter: LimiterResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -262,6 +264,21 @@ export function buildRows(r: Results): ResultRow[] {
     last.note = `7: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
   }
   rows.push(...workflowRows(r.dev, r.deploy, r.fresh));
+  for (const m of r.limiter?.modes ?? []) {
+    const counted = m.runs.filter((x) => x.problems.length === 0).length;
+    rows.push(row({
+      figure: `11. warm throughput, rate limit on (${m.mode}), ${r.options.connections} conns`,
+      unit: 'req/s',
+      platform: m.onRps,
+      platformWhat: m.mode === 'production' ? 'bucket in Redis' : 'bucket in process',
+      baseline: m.offRps,
+      baselineWhat: 'no rate limit',
+      extra: `costs ${((1 - m.ratio) * 100).toFixed(1)} %`,
+      target: '≥ 0.97×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.97,
+      note: `11 (${m.mode}): means of ${counted} counted runs, interleaved; rate ${r.limiter!.rate} (nothing refused)`,
+    }));
+  }
   return rows;
 }
 

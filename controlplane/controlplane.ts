@@ -23,7 +23,10 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store } from './store/index.js';
+import { NO_QUOTAS, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
+import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
+import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
+import { LogBudget } from './runs/log-budget.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -62,6 +65,12 @@ export interface ControlPlaneOptions {
   runPruneIntervalMs: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
+  /** Rate limits and calls per minute (docs/adr/0011-tenants.md); default: in this process (the embedded limiter). Closed by the caller. */
+  limiter?: AdmissionLimiter;
+  /** Quotas of a new workspace (FP_WORKSPACE_QUOTA_*; default none). */
+  defaultQuotas?: Partial<WorkspaceQuotas>;
+  /** How long audit entries are kept (FP_AUDIT_RETENTION, default 90 days). */
+  auditRetentionMs?: number;
   bundleLimits?: Partial<BundleLimits>;
   /** Bundle worker threads (default min(4, cores - 1)). */
   bundleThreads?: number;
@@ -137,7 +146,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
   const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version));
+  // The workspaces before the functions: admission and the pool's caps read them from the first call.
+  const workspaces = new WorkspaceRegistry(options.pool);
+  workspaces.replaceAll(await store.workspaces.list());
+  const limiter = options.limiter ?? new MemoryLimiter();
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces });
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -151,9 +164,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats());
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
+  // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
+  const logBudget = new LogBudget(store.workspaces, workspaces, log);
   const runs = new RecordingRunSink({
     onWrite: sinkMetrics.onWrite,
-    runs: store.runs,
+    runs: logBudget.wrap(store.runs),
     metrics: options.metrics,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
@@ -168,7 +183,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   });
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
-  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
+  const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;
+  const retention = new RunRetention(store.runs, {
+    retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log,
+    ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
+    audit: { store: store.audit, retentionMs: auditRetentionMs },
+  });
   retention.start();
 
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
@@ -210,6 +230,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     store,
     registry,
     tokens,
+    workspaces,
+    limiter,
     pool: options.pool,
     code,
     deps,
@@ -230,6 +252,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       asyncPayloadBytes: options.asyncPayloadBytes,
       runRetentionMs: options.runRetentionMs,
       maxFunctionInstances: options.maxFunctionInstances ?? 50,
+      defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
+      auditRetentionMs,
       publicUrl: options.publicUrl,
     },
     log,

@@ -31,4 +31,5 @@ export {
 } from './async/index.js';
 export { MemoryLogFeed, RedisLogFeed, type LogFeed } from './logs/index.js';
 export { addKeyToFile, loadKeyring, type Keyring, type KeySource, type LoadedKeyring } from './secrets/index.js';
+export { LIMITER_CLIENT_OPTIONS, MemoryLimiter, RedisLimiter, type AdmissionLimiter } from './limits/index.js';
 export { checkKeys, reencryptSecrets, type KeyReport } from './service/keys.js';

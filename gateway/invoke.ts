@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  isPlatformError, PlatformError,
+  isPlatformError, isPlatformToken, PlatformError,
   type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
 } from '../protocol/index.js';
 
@@ -35,7 +35,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
 export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const admitted = admit(deps, req, name);
+  let admitted = admit(deps, req, name);
+  if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { headers } = admitted;
   if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
@@ -88,11 +89,15 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
+type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
+
 /**
  * Admission shared by `/fn/` and `/async/`: the function exists, the invoke token is right (and is
- * then removed: the function never sees or logs it), the function is servable. Else the refusal.
+ * then removed: the function never sees or logs it), the function is servable, and its rate limit
+ * and workspace quota let the call in (before the body is read; docs/adr/0011-tenants.md). Else
+ * the refusal. Synchronous unless a shared limiter (Redis) must be asked.
  */
-function admit(deps: InvokeDeps, req: IncomingRequest, name: string): { fn: FunctionVersion; headers: Pairs } | OutgoingResponse {
+function admit(deps: InvokeDeps, req: IncomingRequest, name: string): Admitted | Promise<Admitted> {
   const found = deps.registry.resolve(name);
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
@@ -100,15 +105,35 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string): { fn: Func
     const refused = checkToken(found.auth, req.headers, name);
     if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
     headers = req.headers.filter(([key]) => key !== 'authorization');
+  } else {
+    headers = withoutPlatformTokens(headers);
   }
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
-  return { fn, headers };
+  const verdict = found.limit?.admit() ?? null;
+  if (verdict === null) return { fn, headers };
+  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
+  return errorResponse(verdict);
+}
+
+/**
+ * A public function gets the caller's headers as sent, except a platform token in Authorization
+ * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
+ * no function ever receives one. A prefix check, so public calls pay no hash.
+ */
+function withoutPlatformTokens(headers: Pairs): Pairs {
+  for (const [key, value] of headers) {
+    if (key !== 'authorization') continue;
+    const secret = /^Bearer +(\S+) *$/i.exec(value)?.[1];
+    if (secret !== undefined && isPlatformToken(secret)) return headers.filter(([k]) => k !== 'authorization');
+  }
+  return headers;
 }
 
 /** `/fn/<name>/…` */
 export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const admitted = admit(deps, req, name);
+  let admitted = admit(deps, req, name);
+  if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { fn, headers } = admitted;
 
@@ -193,10 +218,21 @@ export function servable(found: Resolution & { found: true }, name: string): Fun
 function checkToken(auth: InvokeAuth, headers: Pairs, name: string): PlatformError | null {
   const secret = bearerToken(headers);
   if (secret === null) return new PlatformError('INVOKE_TOKEN_REQUIRED', `function "${name}" needs Authorization: Bearer <invoke token>`, { function: name });
-  const verdict = auth.check(secret);
-  if (verdict === 'ok') return null;
-  if (verdict === 'forbidden') return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
-  return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });
+  switch (auth.check(secret)) {
+    case 'ok':
+      return null;
+    case 'forbidden':
+      return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
+    case 'expired':
+      return new PlatformError('TOKEN_EXPIRED', 'the token has expired; ask for a new one', { function: name });
+    case 'role':
+      return new PlatformError('ROLE_FORBIDDEN', `invoking "${name}" needs a token with the role invoker or above`, { function: name, required: 'invoker' });
+    case 'elsewhere':
+      // A workspace token of another workspace: the function does not exist for it.
+      return notFound(name);
+    default:
+      return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });
+  }
 }
 
 /** The secret of the first `Authorization: Bearer <secret>` header, or null. */
@@ -298,7 +334,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
  * the exception type, file and line. The stack stays in the run record.
  */
 function publicDetails(fn: FunctionVersion, error: InvocationError): Record<string, unknown> {
-  const details: Record<string, unknown> = { function: fn.name };
+  const details: Record<string, unknown> = { ...error.details, function: fn.name };
   if (error.code === 'FUNCTION_ERROR' || error.code === 'FUNCTION_INIT_FAILED') {
     details['type'] = error.type;
     if (error.file !== undefined) details['file'] = error.file;

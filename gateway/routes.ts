@@ -1,22 +1,26 @@
 /**
  * The gateway's URL space, as a pure function of the raw path. Documented in docs/gateway.md.
  *
- *   /fn/<name>[/<rest…>]   invoke the active version of <name>; the function sees `/<rest…>`
- *   /async/<name>[/<rest…>] queue the same call as an async run (202 + run id)
- *   /hooks/<name>/<triggerId> a signed webhook (verified, then queued or, sync, invoked)
+ *   /fn/<key>[/<rest…>]   invoke the active version of <key>; the function sees `/<rest…>`
+ *   /async/<key>[/<rest…>] queue the same call as an async run (202 + run id)
+ *   /hooks/<key>/<triggerId> a signed webhook (verified, then queued or, sync, invoked)
  *   /healthz               the process is alive
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
  *   /api/…                 the mounted API (the control plane), when there is one
  *   /console, /console/…   the web console's files (./static-site.ts), when built
+ *
+ * <key> is a function key (protocol/function-key.ts, docs/adr/0011-tenants.md): `<name>` in the
+ * default workspace, `<name>.<workspace>` in another. It is matched raw (still percent-encoded):
+ * an escape, a second dot or `<name>.default` is no key, and answers 404 like an unknown function.
  */
-import { FUNCTION_NAME } from '../protocol/index.js';
+import { isFunctionKey } from '../protocol/index.js';
 
 export type Route =
   | { kind: 'invoke'; name: string; path: string }
   | { kind: 'async'; name: string; path: string }
   | { kind: 'hook'; name: string; triggerId: string }
-  /** `/fn/<x>` where <x> cannot be a function name (not a DNS label). */
+  /** `/fn/<x>` where <x> cannot be a function key. */
   | { kind: 'badFunctionName'; name: string }
   | { kind: 'healthz' }
   | { kind: 'readyz' }
@@ -36,13 +40,13 @@ export function route(url: string): Route {
     const slash = url.indexOf('/', prefix.length);
     const name = slash === -1 ? url.slice(prefix.length) : url.slice(prefix.length, slash);
     if (name === '') return { kind: 'unknown' };
-    if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
+    if (!isFunctionKey(name)) return { kind: 'badFunctionName', name };
     return { kind, name, path: slash === -1 ? '/' : url.slice(slash) };
   }
   if (url.startsWith(HOOKS_PREFIX)) {
     const [name = '', triggerId = '', ...rest] = url.slice(HOOKS_PREFIX.length).split('/');
     if (name === '' || triggerId === '' || rest.length > 0) return { kind: 'unknown' };
-    if (!FUNCTION_NAME.test(name)) return { kind: 'badFunctionName', name };
+    if (!isFunctionKey(name)) return { kind: 'badFunctionName', name };
     return { kind: 'hook', name, triggerId };
   }
   if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };

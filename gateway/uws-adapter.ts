@@ -67,6 +67,11 @@ export interface IncomingRequest {
   /** `performance.now()` when the request arrived. */
   readonly arrivedAt: number;
   /**
+   * The peer's IP address as text (`127.0.0.1`, `::1`). Read it before the handler's first await
+   * (it comes from the socket, valid only while the response is open); '' once that is gone.
+   */
+  readonly remoteAddress: string;
+  /**
    * The whole body, at most maxBodyBytes. Rejects with PlatformError PAYLOAD_TOO_LARGE (then the
    * response must close the connection: the rest of the body was not read) or
    * CLIENT_CLOSED_REQUEST when the client went away.
@@ -165,6 +170,16 @@ class Exchange implements IncomingRequest {
   private readonly maxBodyBytes: number;
   /** The request head is malformed: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
+  private peer: string | null = null;
+
+  /** Read from `res` on first use, only while it is valid (rule 3); most requests never ask. */
+  get remoteAddress(): string {
+    if (this.peer === null) {
+      if (this.aborted || this.ended) return '';
+      this.peer = Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
+    }
+    return this.peer;
+  }
 
   constructor(
     private readonly res: HttpResponse,

@@ -9,7 +9,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PlatformError } from '../protocol/index.js';
+import { parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -93,6 +93,15 @@ const OPTIONS = {
   depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
   depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
   depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
+  // ---- tenants (issue 12, docs/adr/0011-tenants.md) ----
+  // The quotas a new workspace gets (unset: none); `default` has none unless the root token sets them.
+  workspaceQuotaFunctions: { env: 'FP_WORKSPACE_QUOTA_FUNCTIONS', kind: 'int', schema: int(0, 1_000_000).optional() },
+  workspaceQuotaInstances: { env: 'FP_WORKSPACE_QUOTA_INSTANCES', kind: 'int', schema: int(0, 100_000).optional() },
+  workspaceQuotaInvocationsPerMinute: { env: 'FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000_000).optional() },
+  workspaceQuotaCodeBytes: { env: 'FP_WORKSPACE_QUOTA_CODE_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  workspaceQuotaLogBytes: { env: 'FP_WORKSPACE_QUOTA_LOG_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  // How long audit entries are kept: `90d`, `720h` (the variable takes a duration with its unit).
+  auditRetentionMs: { env: 'FP_AUDIT_RETENTION', kind: 'duration', schema: int(60_000, 36_500 * DAY_MS).default(90 * DAY_MS) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -154,7 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     const text = env[option.env];
     if (text === undefined || text === '') continue;
     const value = fromText(option.kind, text);
-    if (value === undefined) issues.push({ key: option.env, message: option.kind === 'int' ? 'must be a whole number' : 'must be 0, 1, true or false' });
+    if (value === undefined) issues.push({ key: option.env, message: KIND_MESSAGES[option.kind] });
     else raw[key] = value;
   }
   if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
@@ -171,9 +180,23 @@ export function unknownSettings(env: Record<string, string | undefined>): string
   return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key));
 }
 
-function fromText(kind: 'string' | 'int' | 'flag', text: string): string | number | boolean | undefined {
+const KIND_MESSAGES = {
+  string: 'must be text',
+  int: 'must be a whole number',
+  flag: 'must be 0, 1, true or false',
+  duration: 'must be a duration with its unit, e.g. 90d, 720h, 30m',
+} as const;
+
+function fromText(kind: keyof typeof KIND_MESSAGES, text: string): string | number | boolean | undefined {
   if (kind === 'string') return text;
   if (kind === 'int') return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  if (kind === 'duration') {
+    try {
+      return parseLongDurationMs(text);
+    } catch {
+      return undefined;
+    }
+  }
   if (text === '1' || text === 'true') return true;
   if (text === '0' || text === 'false') return false;
   return undefined;

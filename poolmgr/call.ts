@@ -185,5 +185,5 @@ export class Call implements QueueLinks<Call> {
 }
 
 function onQueueTimeout(call: Call, waitMs: number): void {
-  call.fail(hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
+  call.fail(call.group.quotaRefusal() ?? hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
 }

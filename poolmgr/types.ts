@@ -20,6 +20,8 @@ export interface InvocationError {
   stack?: string;
   file?: string;
   line?: number;
+  /** What the caller may see about a refusal (QUOTA_EXCEEDED: the quota, its limit, its use, `retryAfterS`). */
+  details?: Record<string, unknown>;
 }
 
 /** What one call produced. Never thrown: failures are in `error`, timings are always filled. */

@@ -12,3 +12,5 @@ export * from './ports.js';
 export * from './metric-labels.js';
 export * from './redis-keys.js';
 export * from './code-checks.js';
+export * from './function-key.js';
+export * from './roles.js';

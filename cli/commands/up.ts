@@ -28,7 +28,8 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
   const saved = await credentialsOf(ctx);
   const issued = started.takeAdminToken();
   if (issued !== undefined) {
-    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {} });
+    // The default profile becomes this platform's; named profiles (`login --profile`) are kept.
+    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {}, ...(saved?.profiles ? { profiles: saved.profiles } : {}) });
     return { token: issued, issued: true };
   }
   if (saved !== null && saved.stateDir === stateDir) {

@@ -6,9 +6,10 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { render, type JSX } from 'preact';
+import { Fragment, render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { currentSession, onSessionChange, signOut, type Session } from './auth.js';
+import { api } from './api.js';
+import { currentSession, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
 import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
@@ -30,6 +31,8 @@ function App(): JSX.Element {
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail name={name} tab={tab ?? 'code'} query={route.query} />;
   else page = <FunctionList />;
+  // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
+  page = <Fragment key={session.workspace}>{page}</Fragment>;
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
@@ -40,11 +43,33 @@ function App(): JSX.Element {
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
           <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a>
         </nav>
-        <span class="who">{session.label}</span>
+        <WorkspacePicker session={session} />
+        <span class="who">{session.label} · {session.role}</span>
         <button type="button" class="small" onClick={signOut}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>{page}</main>
     </>
+  );
+}
+
+/**
+ * The workspace the console acts in: shown to every token; the admin token picks one from
+ * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own.
+ */
+function WorkspacePicker({ session }: { session: Session }): JSX.Element {
+  const [names, setNames] = useState<string[]>([session.workspace]);
+  useEffect(() => {
+    if (!session.root) return;
+    api<{ items: { name: string }[] }>('GET', '/workspaces').then((a) => setNames(a.items.map((w) => w.name)), () => undefined);
+  }, [session.root]);
+  if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
+  return (
+    <label class="workspace">
+      workspace{' '}
+      <select data-testid="workspace" value={session.workspace} onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
+        {(names.includes(session.workspace) ? names : [session.workspace, ...names]).map((n) => <option key={n} value={n}>{n}</option>)}
+      </select>
+    </label>
   );
 }
 

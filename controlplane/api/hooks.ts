@@ -11,7 +11,8 @@ import { triggerList } from './answers-console.js';
 import { urls } from './present.js';
 import { json } from './http.js';
 import { operation } from './router.js';
-import { nameParam } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam } from './validate.js';
 
 const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
@@ -36,20 +37,22 @@ const rotateBody = z.strictObject({
 
 export const rotateSecret = operation(
   {
-    id: 'rotateWebhookSecret', tag: 'tokens', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
+    id: 'rotateWebhookSecret', tag: 'tokens', role: 'deployer', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
     body: rotateBody,
     answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
     errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const triggerId = call.params[1]!;
     const body = await input.body();
-    await getFunction(call.ctx, name);
+    await getFunction(call.ctx, key);
     if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
-      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
+      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger ${JSON.stringify(triggerId.slice(0, 128))}`, { function: name, triggerId: triggerId.slice(0, 128) });
     }
-    const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
+    const graceMs = body.grace ?? DEFAULT_HOOK_GRACE_MS;
+    const secret = await rotateHookSecret(call.ctx.store, key, triggerId, graceMs);
+    await audit(call, 'hook-secret.rotate', name, { triggerId, graceMs });
     return json(200, { secret });
   },
 );
@@ -59,15 +62,15 @@ const NEXT_FIRES = 5;
 
 export const listTriggers = operation(
   {
-    id: 'listTriggers', tag: 'triggers', summary: "The function's triggers: HTTP, the active version's webhooks (URL, style, secret grace) and cron schedules (next fire times)",
+    id: 'listTriggers', tag: 'triggers', role: 'viewer', summary: "The function's triggers: HTTP, the active version's webhooks (URL, style, secret grace) and cron schedules (next fire times)",
     answers: { 200: { description: 'The triggers', schema: triggerList } },
     errors: [],
   },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    const record = await getFunction(call.ctx, name);
+    const { key } = functionParam(call.params[0]!, call.scope);
+    const record = await getFunction(call.ctx, key);
     const { invokeUrl, asyncUrl } = urls(record, call.ctx.settings);
-    const version = record.activeVersion === null ? null : await call.ctx.store.versions.get(name, record.activeVersion);
+    const version = record.activeVersion === null ? null : await call.ctx.store.versions.get(key, record.activeVersion);
     const manifest = version?.manifest ?? null;
     const base = call.ctx.settings.publicUrl();
     const now = Date.now();
@@ -75,11 +78,11 @@ export const listTriggers = operation(
     for (const hook of webhookSpecsOf(manifest)) {
       const secret = record.hookSecrets?.[hook.id];
       items.push({
-        type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, url: `${base}/hooks/${name}/${hook.id}`,
+        type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, url: `${base}/hooks/${key}/${hook.id}`,
         previousSecretValidUntil: secret?.previous !== undefined && (secret.previousValidUntil ?? 0) > now ? secret.previousValidUntil! : null,
       });
     }
-    for (const cron of cronTriggersOf(name, manifest)) {
+    for (const cron of cronTriggersOf(key, manifest)) {
       const schedule = parseSchedule(cron, now);
       const nextFires: number[] = [];
       let at = now;

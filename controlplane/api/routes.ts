@@ -4,6 +4,7 @@
  * `{param}` is one path segment, still percent-encoded (handlers decode and check it).
  */
 import * as admin from './admin.js';
+import * as auditLog from './audit.js';
 import * as code from './code.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
@@ -14,13 +15,15 @@ import { openApiText } from './openapi.js';
 import { operation, type Route } from './router.js';
 import * as runs from './runs.js';
 import * as series from './series.js';
+import * as tokens from './tokens.js';
 import * as usage from './usage.js';
 import * as workbench from './workbench.js';
+import * as workspaces from './workspaces.js';
 
 /** `GET /openapi.json`: this table as an OpenAPI 3.1 document; public (it is in the repository too). */
 const openApi = operation(
   {
-    id: 'openApi', tag: 'schemas', summary: 'This API as an OpenAPI 3.1 document (no token needed)', public: true,
+    id: 'openApi', tag: 'schemas', summary: 'This API as an OpenAPI 3.1 document (no token needed)', role: 'public',
     answers: { 200: { description: 'The OpenAPI document (schemas/openapi.json)', schema: jsonDocument } },
     errors: [],
   },
@@ -73,6 +76,12 @@ export const ROUTES: readonly Route[] = [
   { template: '/runs/{runId}/cancel', methods: { POST: runs.cancelRun } },
   { template: '/runs/{runId}/replay', methods: { POST: runs.replayRun } },
   { template: '/admin/tokens/rotate', methods: { POST: admin.rotateAdminToken } },
+  { template: '/whoami', methods: { GET: tokens.whoami } },
+  { template: '/workspaces', methods: { GET: workspaces.list, POST: workspaces.create } },
+  { template: '/workspaces/{workspace}', methods: { GET: workspaces.get, PATCH: workspaces.patch, DELETE: workspaces.remove } },
+  { template: '/tokens', methods: { GET: tokens.list, POST: tokens.create } },
+  { template: '/tokens/{tokenId}', methods: { DELETE: tokens.revoke } },
+  { template: '/audit', methods: { GET: auditLog.list } },
   { template: '/schema/platform.json', methods: { GET: admin.platformSchema } },
   { template: '/openapi.json', methods: { GET: openApi } },
 ];

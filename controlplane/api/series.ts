@@ -12,7 +12,7 @@ import { coldStartsAnswer, usageSeriesAnswer } from './answers-console.js';
 import { json } from './http.js';
 import { operation } from './router.js';
 import { usageQuery } from './schemas.js';
-import { nameParam } from './validate.js';
+import { functionParam } from './validate.js';
 
 /** One bucket as the API shows it. */
 export function pointOf(at: number, t: Tally) {
@@ -57,16 +57,16 @@ function unavailable(ctx: ServiceContext, name: string, err: unknown): unknown {
 
 export const usageSeries = operation(
   {
-    id: 'usageSeries', tag: 'usage', summary: "A function's usage bucket by bucket over a window (for charts)",
+    id: 'usageSeries', tag: 'usage', role: 'viewer', summary: "A function's usage bucket by bucket over a window (for charts)",
     query: usageQuery,
     answers: { 200: { description: 'One point per minute (per hour for 24h, 7d, 30d), oldest first', schema: usageSeriesAnswer } },
     errors: ['METRICS_UNAVAILABLE'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const { window } = input.query();
-    await getFunction(call.ctx, name);
-    const s = await seriesOf(call.ctx, name, window);
+    await getFunction(call.ctx, key);
+    const s = await seriesOf(call.ctx, key, window);
     return json(200, { function: name, window, from: s.from, to: s.to, stepMs: s.stepMs, points: s.buckets.map((b) => pointOf(b.at, b.tally)) });
   },
 );
@@ -86,7 +86,7 @@ function numbersOf(t: Tally, warmInstances: number) {
 
 export const coldStarts = operation(
   {
-    id: 'coldStarts', tag: 'usage', summary: 'Cold starts across functions: rate, cold vs warm latency, init time, warm instances, scale-to-zero',
+    id: 'coldStarts', tag: 'usage', role: 'viewer', summary: "Cold starts across the workspace's functions: rate, cold vs warm latency, init time, warm instances, scale-to-zero",
     query: usageQuery,
     answers: { 200: { description: 'Every function, their sum, and the merged series', schema: coldStartsAnswer } },
     errors: ['METRICS_UNAVAILABLE', 'SECRETS_KEY_UNKNOWN', 'SECRET_DECRYPT_FAILED'],
@@ -94,7 +94,7 @@ export const coldStarts = operation(
   async (call, input) => {
     const { window } = input.query();
     const ctx = call.ctx;
-    const records = await ctx.store.functions.list();
+    const records = await ctx.store.functions.list({ workspace: call.scope.workspace });
     await ctx.warm.report().catch(() => undefined);
     const rows = await Promise.all(records.map(async (fn) => ({ fn, series: await seriesOf(ctx, fn.name, window), live: await liveOf(ctx, fn.name) })));
     const total = emptyTally();
@@ -114,7 +114,7 @@ export const coldStarts = operation(
       }
       mergeTally(total, t);
       warmTotal += live.warmInstances;
-      return { function: fn.name, state: live.state, minWarm: fn.limits.minWarm, maxInstances: fn.limits.maxInstances, ...numbersOf(t, live.warmInstances), lastColdAt };
+      return { function: call.scope.short(fn.name), state: live.state, minWarm: fn.limits.minWarm, maxInstances: fn.limits.maxInstances, ...numbersOf(t, live.warmInstances), lastColdAt };
     });
     functions.sort((a, b) => b.coldStarts - a.coldStarts || (b.coldP95Ms ?? 0) - (a.coldP95Ms ?? 0) || (a.function < b.function ? -1 : 1));
     // Without functions the frame is an empty function's (the window's buckets, all zero).

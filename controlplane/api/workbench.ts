@@ -3,6 +3,14 @@
  * "Validation"): a function's draft (`/functions/{name}/draft`), its saved test requests
  * (`/functions/{name}/test-cases`), one file of a version as text (`…/versions/{version}/file`),
  * and the code check `fastapi-platform validate` runs (`POST /validate`).
+ *
+ * Tenancy (docs/adr/0011-tenants.md, docs/adr/0016-console.md): every path resolves in the
+ * caller's workspace (another workspace's function is 404). Reads are `viewer`; writing drafts and
+ * test cases and the code check are `deployer` (they are steps of changing code; the check also
+ * runs a Python process, which a read-only token should not be able to make the platform do).
+ * Saving or deleting a test case is audited (`test-case.save`, `test-case.delete`); draft saves
+ * are not: they are the editor's autosave, many a minute, and what they lead to (a version upload,
+ * a deploy) is audited.
  */
 import { PlatformError } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
@@ -11,7 +19,8 @@ import { draftAnswer, testCaseAnswer, testCaseList, validationAnswer, versionFil
 import { json, noContent } from './http.js';
 import { operation } from './router.js';
 import { draftBody, fileQuery, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
-import { nameParam, positiveIntParam, textParam } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam, positiveIntParam, textParam } from './validate.js';
 import type { TestCase } from '../store/index.js';
 
 const tag = 'console';
@@ -19,103 +28,105 @@ const tag = 'console';
 const caseView = (c: TestCase) => ({ name: c.name, mode: c.mode, request: c.request, createdAt: c.createdAt, updatedAt: c.updatedAt });
 
 export const getDraft = operation(
-  { id: 'getDraft', tag, summary: "The function's saved draft (edits over a version)", answers: { 200: { description: 'The draft', schema: draftAnswer } }, errors: ['DRAFT_NOT_FOUND'] },
+  { id: 'getDraft', tag, role: 'viewer', summary: "The function's saved draft (edits over a version)", answers: { 200: { description: 'The draft', schema: draftAnswer } }, errors: ['DRAFT_NOT_FOUND'] },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    await getFunction(call.ctx, name);
-    const draft = await call.ctx.store.drafts.get(name);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    await getFunction(call.ctx, key);
+    const draft = await call.ctx.store.drafts.get(key);
     if (draft === null) throw new PlatformError('DRAFT_NOT_FOUND', `function "${name}" has no saved draft`, { function: name });
-    return json(200, { draft });
+    return json(200, { draft: { ...draft, function: name } });
   },
 );
 
 export const putDraft = operation(
   {
-    id: 'putDraft', tag, summary: 'Save the draft: changed or added files (full text) and removed paths over a base version',
+    id: 'putDraft', tag, role: 'deployer', summary: 'Save the draft: changed or added files (full text) and removed paths over a base version',
     body: draftBody,
     answers: { 200: { description: 'The saved draft', schema: draftAnswer } },
     errors: ['VERSION_NOT_FOUND', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    await getFunction(call.ctx, name);
-    if (body.baseVersion !== null && (await call.ctx.store.versions.get(name, body.baseVersion)) === null) {
+    await getFunction(call.ctx, key);
+    if (body.baseVersion !== null && (await call.ctx.store.versions.get(key, body.baseVersion)) === null) {
       throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${body.baseVersion}`, { field: 'baseVersion', function: name, version: body.baseVersion });
     }
     const files = bundlePaths(body.files.map((f) => f.path)).map((path, i) => ({ path, content: body.files[i]!.content })).sort((a, b) => (a.path < b.path ? -1 : 1));
     const removed = [...new Set(body.removed)].sort();
-    const draft = await call.ctx.store.drafts.put(name, { baseVersion: body.baseVersion, files, removed, updatedBy: call.who.label });
-    return json(200, { draft });
+    const draft = await call.ctx.store.drafts.put(key, { baseVersion: body.baseVersion, files, removed, updatedBy: call.scope.label });
+    return json(200, { draft: { ...draft, function: name } });
   },
 );
 
 export const deleteDraft = operation(
-  { id: 'deleteDraft', tag, summary: 'Discard the draft (nothing happens when there is none)', answers: { 204: { description: 'Discarded', schema: null } }, errors: [] },
+  { id: 'deleteDraft', tag, role: 'deployer', summary: 'Discard the draft (nothing happens when there is none)', answers: { 204: { description: 'Discarded', schema: null } }, errors: [] },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    await getFunction(call.ctx, name);
-    await call.ctx.store.drafts.delete(name);
+    const { key } = functionParam(call.params[0]!, call.scope);
+    await getFunction(call.ctx, key);
+    await call.ctx.store.drafts.delete(key);
     return noContent();
   },
 );
 
 export const listTestCases = operation(
-  { id: 'listTestCases', tag, summary: "The function's saved test requests, by name", answers: { 200: { description: 'The test cases', schema: testCaseList } }, errors: [] },
+  { id: 'listTestCases', tag, role: 'viewer', summary: "The function's saved test requests, by name", answers: { 200: { description: 'The test cases', schema: testCaseList } }, errors: [] },
   async (call) => {
-    const name = nameParam(call.params[0]!);
-    await getFunction(call.ctx, name);
-    return json(200, { items: (await call.ctx.store.testCases.list(name)).map(caseView) });
+    const { key } = functionParam(call.params[0]!, call.scope);
+    await getFunction(call.ctx, key);
+    return json(200, { items: (await call.ctx.store.testCases.list(key)).map(caseView) });
   },
 );
 
 export const putTestCase = operation(
   {
-    id: 'putTestCase', tag, summary: 'Save a named test request (the body of a test invoke), replacing one of the same name',
+    id: 'putTestCase', tag, role: 'deployer', summary: 'Save a named test request (the body of a test invoke), replacing one of the same name',
     body: testCaseBody,
     answers: { 200: { description: 'The saved test case', schema: testCaseAnswer } },
     errors: ['INVALID_FIELD', 'TEST_CASE_LIMIT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const caseName = textParam(call.params[1]!, 'testCase', TEST_CASE_NAME);
     const body = await input.body();
-    await getFunction(call.ctx, name);
-    const existing = await call.ctx.store.testCases.list(name);
+    await getFunction(call.ctx, key);
+    const existing = await call.ctx.store.testCases.list(key);
     if (existing.length >= MAX_TEST_CASES && !existing.some((c) => c.name === caseName)) {
       throw new PlatformError('TEST_CASE_LIMIT', `function "${name}" has ${MAX_TEST_CASES} test cases already; delete one first`, { function: name, limit: MAX_TEST_CASES });
     }
-    const saved = await call.ctx.store.testCases.put(name, caseName, { mode: body.mode, request: body.request as Record<string, unknown> });
+    const saved = await call.ctx.store.testCases.put(key, caseName, { mode: body.mode, request: body.request as Record<string, unknown> });
+    await audit(call, 'test-case.save', name, { testCase: caseName, mode: body.mode, replaced: existing.some((c) => c.name === caseName) });
     return json(200, { testCase: caseView(saved) });
   },
 );
 
 export const deleteTestCase = operation(
-  { id: 'deleteTestCase', tag, summary: 'Delete a saved test request', answers: { 204: { description: 'Deleted', schema: null } }, errors: ['INVALID_FIELD', 'TEST_CASE_NOT_FOUND'] },
+  { id: 'deleteTestCase', tag, role: 'deployer', summary: 'Delete a saved test request', answers: { 204: { description: 'Deleted', schema: null } }, errors: ['INVALID_FIELD', 'TEST_CASE_NOT_FOUND'] },
   async (call) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const caseName = textParam(call.params[1]!, 'testCase', TEST_CASE_NAME);
-    await getFunction(call.ctx, name);
-    if (!(await call.ctx.store.testCases.delete(name, caseName))) {
+    await getFunction(call.ctx, key);
+    if (!(await call.ctx.store.testCases.delete(key, caseName))) {
       throw new PlatformError('TEST_CASE_NOT_FOUND', `function "${name}" has no test case "${caseName}"`, { function: name });
     }
+    await audit(call, 'test-case.delete', name, { testCase: caseName });
     return noContent();
   },
 );
 
 export const getVersionFile = operation(
   {
-    id: 'getVersionFile', tag: 'code', summary: "One file of a version: its text (or base64 when it is not UTF-8)",
+    id: 'getVersionFile', tag: 'code', role: 'viewer', summary: "One file of a version: its text (or base64 when it is not UTF-8)",
     query: fileQuery,
     answers: { 200: { description: 'The file', schema: versionFileAnswer } },
     errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND', 'VERSION_FILE_NOT_FOUND'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const number = positiveIntParam(call.params[1]!, 'version');
     const { path } = input.query();
-    await getFunction(call.ctx, name);
-    const version = await call.ctx.store.versions.get(name, number);
+    await getFunction(call.ctx, key);
+    const version = await call.ctx.store.versions.get(key, number);
     if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
     const entry = version.files.find((f) => f.path === path);
     if (entry === undefined) throw new PlatformError('VERSION_FILE_NOT_FOUND', `version ${number} of "${name}" has no file at that path`, { field: 'query.path', function: name, version: number });
@@ -128,7 +139,7 @@ export const getVersionFile = operation(
 
 export const validateCode = operation(
   {
-    id: 'validateCode', tag: 'code', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
+    id: 'validateCode', tag: 'code', role: 'deployer', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
     body: validateBody,
     answers: { 200: { description: 'Every problem found, each at its file and line (ok: none)', schema: validationAnswer } },
     errors: ['VALIDATION_BUSY', 'VALIDATION_UNAVAILABLE', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT'],

@@ -2,9 +2,10 @@
  * Retention: runs (with their logs) older than `runRetentionMs` are pruned, once at start and
  * then every `intervalMs`. The store prunes in small chunks and yields between them, so a large
  * backlog does not stall requests. Usage rollups (when the store keeps them) are pruned on the
- * same schedule, after HISTORY_RETENTION_MS (31 days).
+ * same schedule, after HISTORY_RETENTION_MS (31 days), and audit entries after their own retention
+ * (FP_AUDIT_RETENTION, docs/adr/0011-tenants.md).
  */
-import { HISTORY_RETENTION_MS, type RunStore, type UsageHistory } from '../store/index.js';
+import { HISTORY_RETENTION_MS, type AuditStore, type RunStore, type UsageHistory } from '../store/index.js';
 
 export interface RetentionOptions {
   retentionMs: number;
@@ -13,6 +14,8 @@ export interface RetentionOptions {
   log?: (line: string) => void;
   /** Usage rollups to prune as well. */
   history?: UsageHistory;
+  /** The audit log, pruned after its own retention. */
+  audit?: { store: AuditStore; retentionMs: number };
 }
 
 export class RunRetention {
@@ -42,6 +45,7 @@ export class RunRetention {
     try {
       const now = (this.options.now ?? Date.now)();
       await this.options.history?.prune(now - HISTORY_RETENTION_MS);
+      if (this.options.audit !== undefined) await this.options.audit.store.prune(now - this.options.audit.retentionMs);
       return await this.runs.prune(now - this.options.retentionMs);
     } catch (err) {
       this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);

@@ -9,7 +9,9 @@ import type { AsyncMetrics, AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
-import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
+import type { ConfigBus, HotMetrics, RecordingRunSink, Store, WorkspaceQuotas } from '../store/index.js';
+import type { AdmissionLimiter } from '../limits/index.js';
+import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
 import type { LogFeed } from '../logs/index.js';
 import type { CodeChecker } from './code-check.js';
 import type { CodeDirs } from './code-dirs.js';
@@ -30,6 +32,10 @@ export interface ServiceSettings {
   runRetentionMs: number;
   /** The highest limits.maxInstances a function may have (FP_MAX_FUNCTION_INSTANCES). */
   maxFunctionInstances: number;
+  /** The quotas a new workspace gets unless its create names others (FP_WORKSPACE_QUOTA_*). */
+  defaultQuotas: WorkspaceQuotas;
+  /** How long audit entries are kept (FP_AUDIT_RETENTION). */
+  auditRetentionMs: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
 }
@@ -38,6 +44,10 @@ export interface ServiceContext {
   readonly store: Store;
   readonly registry: StoreRegistry;
   readonly tokens: TokenIndex;
+  /** The workspaces and their quotas, in memory (the API's FP-Workspace check, admission, the pool's caps). */
+  readonly workspaces: WorkspaceRegistry;
+  /** Rate limits and calls per minute (the contract card's current use). */
+  readonly limiter: AdmissionLimiter;
   readonly pool: PoolDrain;
   readonly code: CodeDirs;
   /** Per-version dependency builds and their sites (docs/dependencies.md). */

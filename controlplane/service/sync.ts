@@ -8,6 +8,7 @@ import type { ConfigChange, ConfigListener } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { instancesStale } from './functions.js';
 import { loadFunctions } from './startup.js';
+import { refreshWorkspace } from './workspaces.js';
 
 /** One function, read again from the store. */
 export async function refreshFunction(ctx: ServiceContext, name: string): Promise<void> {
@@ -45,8 +46,9 @@ export async function refreshTokens(ctx: ServiceContext): Promise<void> {
   ctx.tokens.replaceAll(await ctx.store.tokens.list());
 }
 
-/** Everything: tokens, then every function (functions deleted meanwhile leave the registry). */
+/** Everything: workspaces, tokens, then every function (functions deleted meanwhile leave the registry). */
 export async function resync(ctx: ServiceContext): Promise<void> {
+  ctx.workspaces.replaceAll(await ctx.store.workspaces.list());
   await refreshTokens(ctx);
   const names = new Set((await ctx.store.functions.list()).map((f) => f.name));
   for (const name of ctx.registry.names()) if (!names.has(name)) await refreshFunction(ctx, name);
@@ -72,6 +74,7 @@ export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Pr
   return {
     changed(change: ConfigChange) {
       if (change.kind === 'tokens') enqueue('a token change', () => refreshTokens(ctx));
+      else if (change.kind === 'workspace') enqueue(`a change of workspace ${change.name}`, () => refreshWorkspace(ctx, change.name));
       else enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
     },
     resync() {

@@ -14,6 +14,7 @@ import { runTests } from './store-runs.js';
 import { secretsAtRestTests } from './store-keys.js';
 import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
 import { workbenchTests } from './store-workbench.js';
+import { tenancyTests } from './store-tenancy.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
 
@@ -25,6 +26,7 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     secretsAtRestTests(open, hooks);
     blobTests(open);
     workbenchTests(open);
+    tenancyTests(open);
     lifecycleTests(open);
   });
 }

@@ -1,10 +1,14 @@
 /**
  * Conformance: the console's working state — a function's draft and its saved test cases
  * (DraftStore, TestCaseStore): stored as given, replaced on save, gone with their function, and
- * never carried over to a new function of the same name.
+ * never carried over to a new function of the same name; kept by function key (ADR 0011), so the
+ * same name in two workspaces has two of each.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { functionKey } from '../../protocol/index.js';
+import { NO_QUOTAS } from '../../controlplane/store/index.js';
 import { rejectsWithCode, settings, uniqueName, withStore, type OpenStore } from './fixtures.js';
 
 const request = (body: unknown) => ({ method: 'POST', path: '/', headers: { 'x-test': 'yes' }, body });
@@ -61,6 +65,29 @@ export function workbenchTests(open: OpenStore): void {
         await store.functions.create(name, settings());
         assert.equal(await store.drafts.get(name), null);
         assert.deepEqual(await store.testCases.list(name), []);
+      }));
+
+    it('are kept by function key: the same name in two workspaces has its own draft and test cases, and a delete takes only its own', () =>
+      withStore(open, async (store) => {
+        const workspace = `ws-${randomBytes(3).toString('hex')}`;
+        await store.workspaces.create(workspace, NO_QUOTAS);
+        const name = uniqueName();
+        const other = functionKey(name, workspace);
+        await store.functions.create(name, settings());
+        const theirs = await store.functions.create(other, settings());
+        await store.drafts.put(name, { baseVersion: null, files: [{ path: 'main.py', content: 'default' }], removed: [], updatedBy: 'admin' });
+        await store.drafts.put(other, { baseVersion: null, files: [{ path: 'main.py', content: 'theirs' }], removed: [], updatedBy: 'owner' });
+        await store.testCases.put(name, 'mine', { mode: 'sync', request: {} });
+        await store.testCases.put(other, 'theirs', { mode: 'async', request: {} });
+        assert.equal((await store.drafts.get(other))?.function, other);
+        assert.deepEqual((await store.drafts.get(other))?.files, [{ path: 'main.py', content: 'theirs' }]);
+        assert.deepEqual((await store.testCases.list(name)).map((c) => c.name), ['mine']);
+        assert.deepEqual((await store.testCases.list(other)).map((c) => [c.function, c.name]), [[other, 'theirs']]);
+        await store.functions.delete(other, theirs.revision);
+        assert.equal(await store.drafts.get(other), null);
+        assert.deepEqual(await store.testCases.list(other), []);
+        assert.deepEqual((await store.drafts.get(name))?.files, [{ path: 'main.py', content: 'default' }]);
+        assert.deepEqual((await store.testCases.list(name)).map((c) => c.name), ['mine']);
       }));
   });
 }

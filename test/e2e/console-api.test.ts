@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createFunction, deploy, deployed, errorOf, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+import { Caller, deployAs, echoFunction, functionKey, makeTenant, type Platform } from './tenants-harness.js';
 
 const h = usePlatform({ poolSize: 1, idleTimeoutMs: 1000, warmReportIntervalMs: 200 });
 
@@ -141,5 +142,63 @@ describe('drafts and test cases over the API', () => {
     await createFunction(h.api, name);
     assert.equal(errorOf(await h.api.call('GET', `/functions/${name}/draft`)).code, 'DRAFT_NOT_FOUND');
     assert.deepEqual((await h.api.call('GET', `/functions/${name}/test-cases`)).body.items, []);
+  });
+});
+
+describe("the console's routes under tenants (docs/adr/0011-tenants.md, 0016-console.md)", () => {
+  it("resolve in the caller's workspace (another's function is 404), need their role, and audit test-case changes", async () => {
+    const p: Platform = { urls: [h.url], rootToken: h.api.token! };
+    const t = await makeTenant(p);
+    const other = await makeTenant(p);
+    await deployAs(t.deployer, 'fn', echoFunction('console'));
+    await deployAs(other.deployer, 'theirs', echoFunction('other'));
+    const main = { files: [{ path: 'main.py', content: GOOD }] };
+
+    // Reads are viewer.
+    await t.viewer.expect(200, 'GET', '/functions/fn/triggers');
+    await t.viewer.expect(200, 'GET', '/functions/fn/usage/series?window=1h');
+    await t.viewer.expect(200, 'GET', '/functions/fn/versions/1/file?path=main.py');
+    await t.viewer.expect(200, 'GET', '/functions/fn/test-cases');
+    assert.deepEqual(await t.viewer.refused('GET', '/functions/fn/draft'), [404, 'DRAFT_NOT_FOUND']);
+    const cold = await t.viewer.expect(200, 'GET', '/coldstarts?window=1h');
+    assert.deepEqual(cold.body.functions.map((f: { function: string }) => f.function), ['fn'], 'only its own workspace, by short name');
+    const triggers = await t.viewer.expect(200, 'GET', '/functions/fn/triggers');
+    assert.ok(triggers.body.items[0].invokeUrl.endsWith(`/fn/${functionKey('fn', t.name)}/`));
+
+    // Writes, the code check and the async test invoke need their roles; refused before any lookup.
+    const forbidden = async (caller: Caller, method: string, path: string, body: unknown, required: string): Promise<void> => {
+      const res = await caller.call(method, path, body);
+      assert.deepEqual([res.status, res.body.error.code, res.body.error.required], [403, 'ROLE_FORBIDDEN', required], `${method} ${path}`);
+    };
+    await forbidden(t.viewer, 'PUT', '/functions/fn/draft', { baseVersion: 1, files: [] }, 'deployer');
+    await forbidden(t.invoker, 'DELETE', '/functions/fn/draft', undefined, 'deployer');
+    await forbidden(t.invoker, 'PUT', '/functions/fn/test-cases/one', { request: {} }, 'deployer');
+    await forbidden(t.invoker, 'DELETE', '/functions/fn/test-cases/one', undefined, 'deployer');
+    await forbidden(t.invoker, 'POST', '/validate', main, 'deployer');
+    await forbidden(t.viewer, 'POST', '/functions/fn/invoke/async', {}, 'invoker');
+    await t.invoker.expect(202, 'POST', '/functions/fn/invoke/async', { path: '/t' });
+    await t.deployer.expect(200, 'POST', '/validate', main);
+    const draft = await t.deployer.expect(200, 'PUT', '/functions/fn/draft', { baseVersion: 1, files: [{ path: 'main.py', content: 'x = 1\n' }] });
+    assert.deepEqual([draft.body.draft.function, draft.body.draft.updatedBy], ['fn', `${t.name}-deployer`]);
+    await t.deployer.expect(200, 'PUT', '/functions/fn/test-cases/one', { mode: 'sync', request: { path: '/a' } });
+    await t.deployer.expect(204, 'DELETE', '/functions/fn/test-cases/one');
+
+    // Another workspace's function is not found on every console route, for its tokens and the root token in this workspace.
+    for (const [method, path, body] of [
+      ['GET', '/functions/theirs/triggers'], ['GET', '/functions/theirs/usage/series'], ['GET', '/functions/theirs/versions/1/file?path=main.py'],
+      ['GET', '/functions/theirs/draft'], ['PUT', '/functions/theirs/draft', { baseVersion: null, files: [] }], ['DELETE', '/functions/theirs/draft'],
+      ['GET', '/functions/theirs/test-cases'], ['PUT', '/functions/theirs/test-cases/x', { request: {} }], ['DELETE', '/functions/theirs/test-cases/x'],
+      ['POST', '/functions/theirs/invoke/async', {}],
+    ] as [string, string, unknown?][]) {
+      assert.deepEqual(await t.owner.refused(method, path, body), [404, 'FUNCTION_NOT_FOUND'], `${method} ${path}`);
+      assert.deepEqual(await t.root.refused(method, path, body), [404, 'FUNCTION_NOT_FOUND'], `root ${method} ${path}`);
+    }
+    await other.viewer.expect(200, 'GET', '/functions/theirs/triggers');
+
+    // Test-case changes are in the audit log; draft saves (the editor's autosave) and test invokes are not.
+    const audit = await t.owner.expect(200, 'GET', '/audit?limit=50');
+    const actions = audit.body.items.map((e: { action: string; target: string; detail: Record<string, unknown> }) => [e.action, e.target, e.detail['testCase'] ?? null]);
+    assert.deepEqual(actions.filter(([a]: [string]) => a.startsWith('test-case.')).reverse(), [['test-case.save', 'fn', 'one'], ['test-case.delete', 'fn', 'one']]);
+    assert.ok(!actions.some(([a]: [string]) => a.startsWith('draft')));
   });
 });

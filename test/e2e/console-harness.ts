@@ -27,8 +27,8 @@ export function consoleSkip(): string | false {
 export interface ConsoleHarness {
   platform: PlatformHarness;
   browser: Browser;
-  /** Opens a signed-in page at `#/…` (a new context: its own session storage). */
-  page(options?: { viewport?: { width: number; height: number }; hash?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
+  /** Opens a page signed in (with the admin token unless `token` is given) at `#/…` (a new context: its own session storage). */
+  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
 }
 
 export function useConsole(options: StartOptions, skip: string | false): ConsoleHarness {
@@ -46,7 +46,7 @@ export function useConsole(options: StartOptions, skip: string | false): Console
     await recordCspViolations(page);
     const { problems } = watchPage(page);
     await page.goto(`${h.platform.url}/console/`);
-    await page.getByLabel('Admin token').fill(h.platform.api.token!);
+    await page.getByLabel('Token', { exact: true }).fill(opts.token ?? h.platform.api.token!);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
     if (opts.hash !== undefined) await page.goto(`${h.platform.url}/console/${opts.hash}`);

@@ -38,10 +38,10 @@ describe('the console journey', { skip }, () => {
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${base}/console/`);
     await screenshot(page, '01-sign-in');
-    await page.getByLabel('Admin token').fill('fpa_not-the-token');
+    await page.getByLabel('Token', { exact: true }).fill('fpa_not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'ADMIN_TOKEN_INVALID' }).waitFor();
-    await page.getByLabel('Admin token').fill(c.platform.api.token!);
+    await page.getByLabel('Token', { exact: true }).fill(c.platform.api.token!);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
     assert.equal(page.url().includes(c.platform.api.token!), false);

@@ -24,10 +24,25 @@ describe('platform config', () => {
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
         depsIndexUrl: 'https://pypi.org/simple', depsExtraIndexUrls: '', depsAllowSdist: false, depsAllowHosts: '',
         depsIndexCa: '/etc/ssl/certs/ca-certificates.crt', depsTimeoutMs: 300_000, depsMaxBytes: 512 * MIB,
-        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1,
+        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000,
       },
     );
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads the tenants settings: new workspaces\' quotas, the audit retention as a duration', () => {
+    const config = loadConfig({ FP_WORKSPACE_QUOTA_FUNCTIONS: '10', FP_WORKSPACE_QUOTA_INSTANCES: '4', FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE: '6000',
+      FP_WORKSPACE_QUOTA_CODE_BYTES: '1048576', FP_WORKSPACE_QUOTA_LOG_BYTES: '2048', FP_AUDIT_RETENTION: '30d' });
+    assert.equal(config.workspaceQuotaFunctions, 10);
+    assert.equal(config.workspaceQuotaInstances, 4);
+    assert.equal(config.workspaceQuotaInvocationsPerMinute, 6000);
+    assert.equal(config.workspaceQuotaCodeBytes, 1048576);
+    assert.equal(config.workspaceQuotaLogBytes, 2048);
+    assert.equal(config.auditRetentionMs, 30 * 24 * 3_600_000);
+    assert.equal(loadConfig({ FP_AUDIT_RETENTION: '720h' }).auditRetentionMs, 720 * 3_600_000);
+    for (const bad of ['90', '90 days', '-1d', '0s']) {
+      assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
+    }
   });
 
   it('reads the functions directory of directory mode, not with the production store', () => {

@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { startSession } from '../auth.js';
+import { startSession, type Role } from '../auth.js';
 import { ErrorBox } from '../ui.js';
 
 export function SignIn(): JSX.Element {
@@ -14,9 +14,9 @@ export function SignIn(): JSX.Element {
     setBusy(true);
     setError(null);
     try {
-      // Any authenticated read says whether the token is good (401/403 otherwise).
-      await api('GET', '/functions', undefined, token.trim());
-      startSession(token.trim());
+      // whoami says whether the token is good (401 otherwise), its role and its workspace.
+      const who = await api<{ label: string; kind: 'admin' | 'workspace'; role: Role; workspace: string }>('GET', '/whoami', undefined, token.trim());
+      startSession(token.trim(), who);
     } catch (err) {
       setError(err);
     } finally {
@@ -27,8 +27,8 @@ export function SignIn(): JSX.Element {
     <main id="main" class="signin">
       <form onSubmit={submit} class="card" aria-labelledby="signin-title">
         <h1 id="signin-title">fastapi-platform</h1>
-        <p class="muted">Sign in with the platform's admin token (printed once at the first start; lost it? <code>node dist/platform/main.js --rotate-admin-token</code>).</p>
-        <label for="token">Admin token</label>
+        <p class="muted">Sign in with the platform's admin token (printed once at the first start; lost it? <code>node dist/platform/main.js --rotate-admin-token</code>) or a workspace token (<code>fastapi-platform tokens create</code>).</p>
+        <label for="token">Token</label>
         <input id="token" name="token" type="password" autoComplete="off" spellcheck={false} required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={busy || token.trim() === ''}>{busy ? 'Checking…' : 'Sign in'}</button>

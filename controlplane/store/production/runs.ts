@@ -14,6 +14,7 @@
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import type { LogDoc, MongoContext, RunDoc } from './context.js';
 
@@ -63,11 +64,11 @@ const MULTI_ATTEMPT = new Set(['async', 'cron', 'webhook']);
 
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
-  return { _id: docId(run), ...summary };
+  return { _id: docId(run), ...summary, workspace: runWorkspace(run) };
 }
 
 function toSummary(doc: RunDoc): RunSummary {
-  const { _id, superseded: _superseded, ...summary } = doc;
+  const { _id, superseded: _superseded, workspace: _workspace, ...summary } = doc;
   return { ...summary, attempt: summary.attempt ?? 1 };
 }
 
@@ -99,7 +100,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
         }
         runDocs.push(doc);
         const lines = run.logs ?? [];
-        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, startedAt: run.startedAt, lines, expireAt });
+        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt });
       }
       const replaced = await upsertAll(col.runs, runDocs);
       for (const run of multi) {
@@ -120,6 +121,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
     async list(query: RunQuery = {}): Promise<RunPage> {
       ctx.check();
       const and: Record<string, unknown>[] = [{ superseded: { $ne: true } }];
+      if (query.workspace !== undefined) and.push({ workspace: query.workspace });
       if (query.function !== undefined) and.push({ function: query.function });
       if (query.status !== undefined) and.push({ status: query.status });
       if (query.trigger !== undefined) and.push({ trigger: query.trigger });

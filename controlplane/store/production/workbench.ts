@@ -1,6 +1,6 @@
 /**
- * DraftStore and TestCaseStore on MongoDB: collections `drafts` (`_id` the function name) and
- * `test_cases` (`_id` `<function>/<name>`). Each document carries the `base` of the function
+ * DraftStore and TestCaseStore on MongoDB: collections `drafts` (`_id` the function key, ADR 0011)
+ * and `test_cases` (`_id` `<function key>/<name>`). Each document carries the `base` of the function
  * revision chain it was written for (./functions.ts): a draft left behind by a function deleted
  * while it was saved is never shown to a new function of the same name. Writes are whole-document
  * replaces (last write wins); a concurrent first write of one `_id` can fail with E11000 on FerretDB

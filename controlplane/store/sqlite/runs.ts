@@ -8,6 +8,7 @@
  */
 import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
@@ -38,13 +39,14 @@ function recordOf(row: RunRow): RunRecord {
 
 export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const { db } = ctx;
-  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, status, run_trigger, started_at, summary, logs)
-    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?)`);
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes)
+    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?)`);
   const older = db.prepare('UPDATE runs SET latest = 0 WHERE run_id = ? AND attempt < ? AND latest = 1');
   const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
     for (const run of runs) {
       const attempt = run.attempt ?? 1;
-      upsert.run(run.runId, attempt, run.runId, attempt, run.function, run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(run.logs ?? []));
+      const logs = run.logs ?? [];
+      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(logs), logBytesOf(logs));
       if (attempt > 1) older.run(run.runId, attempt);
     }
   });
@@ -63,6 +65,10 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
       ctx.check();
       const where: string[] = ['latest = 1'];
       const params: (string | number)[] = [];
+      if (query.workspace !== undefined) {
+        where.push('workspace = ?');
+        params.push(query.workspace);
+      }
       if (query.function !== undefined) {
         where.push('function = ?');
         params.push(query.function);

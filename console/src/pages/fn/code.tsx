@@ -7,6 +7,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc, type Problem, type Validation, type Version } from '../../api.js';
+import { can } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
 import { ago } from '../../format.js';
@@ -37,9 +38,12 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const wantedFile = query.get('file');
   const wantedLine = Number(query.get('line') ?? 0);
 
+  // Checking and saving drafts need the deployer role (docs/adr/0016-console.md); below it the tab shows the code only.
+  const editable = can('deployer');
+
   const runCheck = async (): Promise<void> => {
     const w = wsRef.current;
-    if (w === null || w.files.size === 0) return;
+    if (w === null || w.files.size === 0 || !editable) return;
     try {
       setCheck(await validate(w, w.base?.entrypoint));
       setCheckError(null);
@@ -52,6 +56,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     clearTimeout(timers.current.check);
     clearTimeout(timers.current.save);
     timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
+    if (!editable) return;
     setSaved('unsaved changes');
     timers.current.save = window.setTimeout(() => {
       const w = wsRef.current;
@@ -159,12 +164,12 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </span>
         <span class="spacer" />
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
-          {check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
+          {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
         <button type="button" onClick={addFile}>New file</button>
         <button type="button" onClick={removeFile} disabled={file === null}>Remove file</button>
         <button type="button" onClick={discard} disabled={w.draft === null && !hasChanges(changes)}>Discard draft</button>
-        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
+        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
       <ErrorBox error={error} />
       <ErrorBox error={checkError} />
@@ -203,7 +208,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       </div>
       <section class="problems" aria-label="Problems">
         <h3>Problems</h3>
-        {problems.length === 0 ? <p class="muted">{check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
+        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
           <ul>
             {problems.map((p, i) => (
               <li key={i}>
