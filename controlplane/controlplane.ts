@@ -15,6 +15,7 @@ import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
+import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
@@ -80,6 +81,11 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
+  /**
+   * The runtime's Python and runtime/validate.py, for `POST /api/v1/validate` (docs/api.md,
+   * "Validation"); none: that route answers VALIDATION_UNAVAILABLE.
+   */
+  codeCheck?: CodeCheckSettings;
   /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
   async?: {
     queue: Queue;
@@ -175,7 +181,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
     },
   });
-  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
+  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
   const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;
   const retention = new RunRetention(store.runs, {
@@ -231,6 +237,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     deps,
     bundles,
     locks: new KeyedLock(),
+    codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,
     warm,

@@ -13,6 +13,7 @@ import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
+import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** Where and how the gateway listens (the platform's configuration has them: platform/config.ts). */
@@ -45,6 +46,11 @@ export interface GatewayOptions {
    * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
    */
   metricsRegistry?: Registry;
+  /**
+   * The web console's built files, served under `/console/` (./static-site.ts); null: built
+   * nowhere (the route says how to build it); absent: no console route (directory mode).
+   */
+  console?: StaticSite | null;
   /** What else keeps this process from being ready (e.g. a Redis that does not persist); read on every /readyz. */
   readiness?: () => readonly ReadinessProblem[];
   /** Told when each run ends while its function is tailed (live logs; the pool publishes the lines). */
@@ -98,10 +104,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (unsafe) res.headers = [...res.headers, ['x-fp-sandbox', 'off']];
       return res;
     }
+    if (r.kind === 'console' && options.console !== undefined) return serveStatic(options.console, req.method, req.url, req.headers);
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }
-    if (r.kind === 'unknown' || r.kind === 'api' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (r.kind === 'unknown' || r.kind === 'api' || r.kind === 'console' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`));
     }
     switch (r.kind) {

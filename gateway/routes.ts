@@ -8,6 +8,7 @@
  *   /readyz                the gateway can serve invocations
  *   /metrics               Prometheus text format
  *   /api/…                 the mounted API (the control plane), when there is one
+ *   /console, /console/…   the web console's files (./static-site.ts), when built
  *
  * <key> is a function key (protocol/function-key.ts, docs/adr/0011-tenants.md): `<name>` in the
  * default workspace, `<name>.<workspace>` in another. It is matched raw (still percent-encoded):
@@ -25,6 +26,7 @@ export type Route =
   | { kind: 'readyz' }
   | { kind: 'metrics' }
   | { kind: 'api' }
+  | { kind: 'console' }
   | { kind: 'unknown' };
 
 const FN_PREFIX = '/fn/';
@@ -48,6 +50,7 @@ export function route(url: string): Route {
     return { kind: 'hook', name, triggerId };
   }
   if (url.startsWith(API_PREFIX) || url === '/api') return { kind: 'api' };
+  if (url === '/console' || url.startsWith('/console/')) return { kind: 'console' };
   switch (url) {
     case '/healthz':
       return { kind: 'healthz' };

@@ -16,14 +16,18 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
+import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
-import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
 import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
-import { reachable, startPool } from './pool.js';
+import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
+
+/** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
+const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
 
 export interface StartOptions extends PlatformOptions {
   /** Operator messages (store or worker failures); default stderr. */
@@ -153,6 +157,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
+      codeCheck: codeCheckSettings(config),
       log,
       async: {
         queue: adapters.queue,
@@ -174,6 +179,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
+      // The web console, built next to this file by scripts/build-console.ts (dist/console).
+      console: await loadStaticSite(CONSOLE_DIR),
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").

@@ -66,6 +66,8 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /** Scale-to-zero events by function name since start: the reaper stopped a version's last idle instance. */
+  private readonly scaledToZero: Record<string, number> = {};
   /** The same per workspace, and the caps set on some (docs/adr/0011-tenants.md, the `instances` quota). */
   private readonly workspaceCount = new Map<string, number>();
   private readonly workspaceCaps = new Map<string, number>();
@@ -167,7 +169,7 @@ export class PoolManager implements InstanceOwner {
   stats(): PoolStats {
     const out: PoolStats = {
       generic: this.generic.available, spawning: this.generic.spawning,
-      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {},
+      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {}, scaledToZero: { ...this.scaledToZero },
     };
     for (const group of this.groups.values()) {
       const s = group.stats();
@@ -409,11 +411,13 @@ export class PoolManager implements InstanceOwner {
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);
       const list = group.instances;
+      const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
       for (let i = list.length - 1; i >= 0 && list.length > keep; i--) {
         const inst = list[i]!;
         if (inst.state === 'ready' && inst.inflight === 0 && now - inst.lastUsed >= this.config.idleTimeoutMs) inst.retire();
       }
+      if (before > 0 && list.length === 0 && !group.retired) this.scaledToZero[group.fn.name] = (this.scaledToZero[group.fn.name] ?? 0) + 1;
       if (list.length === 0 && group.queue.length === 0) {
         group.removed = true;
         this.groups.delete(group.key);

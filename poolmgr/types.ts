@@ -104,6 +104,11 @@ export interface PoolStats {
   queued: number;
   /** Keyed by `name@version`. */
   functions: Record<string, FunctionStats>;
+  /**
+   * Scale-to-zero events by function name since the pool started (monotonic): the idle reaper
+   * stopped the last instance of the function's serving version (not a drain on deploy or pause).
+   */
+  scaledToZero: Record<string, number>;
 }
 
 export interface FunctionStats {

@@ -161,6 +161,13 @@ export const ERRORS = {
   WORKSPACE_EXISTS: { status: 409, component: 'controlplane', title: 'A workspace with this name already exists.' },
   WORKSPACE_PROTECTED: { status: 409, component: 'controlplane', title: 'The default workspace cannot be deleted.' },
   PROFILE_NOT_FOUND: { status: 400, component: 'cli', title: 'No saved profile with this name.' },
+  // ---- the web console (issue 14); appended, never renamed ----
+  DRAFT_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no saved draft.' },
+  TEST_CASE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no test case with this name.' },
+  TEST_CASE_LIMIT: { status: 409, component: 'controlplane', title: 'The function has as many saved test cases as allowed.' },
+  VERSION_FILE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The version has no file at this path.' },
+  VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.' },
+  VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long)." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -243,8 +243,11 @@ export interface PoolDrain {
   drain(name: string, keepVersion?: string): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
-  /** Instances per `name@version` (for the warm counts in usage). */
-  stats(): { functions: Record<string, { name: string; warm: number; specializing?: number; busy: number }> };
+  /**
+   * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
+   * function key since the pool started (monotonic; the cold-start view counts them).
+   */
+  stats(): { functions: Record<string, { name: string; warm: number; specializing?: number; busy: number }>; scaledToZero?: Record<string, number> };
   /**
    * The most instances the functions of one workspace may have at once in this process (the
    * workspace's `instances` quota); null: no cap but the platform's. Applies from the next lease.

@@ -18,8 +18,12 @@ export const HOUR_BUCKET_TTL_MS = 26 * 60 * 60 * 1000;
 export const BATCH_MARKER_TTL_MS = 60 * 60 * 1000;
 
 /** Fields of a bucket hash (minute or hour). `b<i>` counts runs in latency bucket i (../metrics). */
-export const BUCKET_FIELDS = { count: 'n', errors: 'err', cold: 'cold', sumMs: 'sum' } as const;
+export const BUCKET_FIELDS = { count: 'n', errors: 'err', cold: 'cold', sumMs: 'sum', scaleToZero: 'stz' } as const;
 export const latencyField = (index: number): string => `b${index}`;
+/** The cold runs' latency bucket `index` (fields added later: a bucket without them has no cold-latency data). */
+export const coldLatencyField = (index: number): string => `c${index}`;
+/** The cold runs' init-time bucket `index`. */
+export const initField = (index: number): string => `i${index}`;
 
 export interface RedisKeys {
   readonly prefix: string;

@@ -45,13 +45,13 @@ export const errorDetail = z.looseObject({
 });
 export const errorAnswer = z.strictObject({ error: errorDetail });
 
-const int = z.int();
+export const int = z.int();
 /** Unix milliseconds. */
-const time = z.int().min(0);
+export const time = z.int().min(0);
 /** A count or a size in bytes. */
-const count = z.int().min(0);
+export const count = z.int().min(0);
 /** A duration in ms as measured (fractional). */
-const millis = z.number().min(0);
+export const millis = z.number().min(0);
 const stringMap = z.record(z.string(), z.string());
 
 /** A rate: `requests` calls per `periodMs` (`limits.rate: 100/s` is `{requests: 100, periodMs: 1000}`). */
@@ -212,6 +212,15 @@ export const usageAnswer = z.strictObject({
   p95Ms: millis.nullable(),
   p99Ms: millis.nullable(),
   meanMs: millis.nullable(),
+  /** Cold runs' and warm runs' latency, cold runs' init time (null without such runs). */
+  coldP50Ms: millis.nullable(),
+  coldP95Ms: millis.nullable(),
+  warmP50Ms: millis.nullable(),
+  warmP95Ms: millis.nullable(),
+  initP50Ms: millis.nullable(),
+  initP95Ms: millis.nullable(),
+  /** Scale-to-zero events in the window (a process stopped the function's last idle instance). */
+  scaleToZero: count,
   totals: z.strictObject(counts),
   warmInstances: count,
   state: z.enum(FUNCTION_STATES),

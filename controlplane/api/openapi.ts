@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { statusesOf, WORKSPACE_NAME, type ErrorCode } from '../../protocol/index.js';
 import * as answers from './answers.js';
+import * as consoleAnswers from './answers-console.js';
 import { templateParams, type Operation, type Route } from './router.js';
 import { pathParams } from './schemas.js';
 
@@ -53,6 +54,18 @@ const COMPONENTS: Record<string, z.ZodType> = {
   LogLines: answers.logsAnswer,
   LiveLogEvents: answers.eventStream,
   JsonDocument: answers.jsonDocument,
+  UsageSeries: consoleAnswers.usageSeriesAnswer,
+  UsagePoint: consoleAnswers.usagePoint,
+  ColdStarts: consoleAnswers.coldStartsAnswer,
+  DraftAnswer: consoleAnswers.draftAnswer,
+  TestCase: consoleAnswers.testCaseView,
+  TestCaseAnswer: consoleAnswers.testCaseAnswer,
+  TestCaseList: consoleAnswers.testCaseList,
+  VersionFile: consoleAnswers.versionFileAnswer,
+  CodeProblem: consoleAnswers.codeProblem,
+  Validation: consoleAnswers.validationAnswer,
+  TriggerList: consoleAnswers.triggerList,
+  AsyncAccepted: consoleAnswers.asyncAccepted,
   Rate: answers.rateView,
   Quotas: answers.quotasView,
   Workspace: answers.workspaceView,
@@ -73,6 +86,7 @@ const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
   sha256: 'The content hash: 64 lower-case hex digits.',
   runId: 'A run id.',
   triggerId: "A webhook trigger id of the function's active version.",
+  testCase: "A saved test case's name (letters, digits, space, `_`, `.`, `-`; percent-encoded).",
   workspace: "A workspace name (the caller's own, unless it holds the admin token).",
   tokenId: 'A token id (`tok_…`) of the workspace.',
 };
@@ -85,6 +99,7 @@ const PARAM_ERRORS: Record<keyof typeof pathParams, readonly ErrorCode[]> = {
   sha256: ['INVALID_FIELD'],
   runId: ['INVALID_FIELD'],
   triggerId: [],
+  testCase: ['INVALID_FIELD'],
   workspace: ['WORKSPACE_NOT_FOUND'],
   tokenId: ['INVALID_FIELD'],
 };

@@ -14,8 +14,10 @@ import { jsonDocument } from './answers.js';
 import { openApiText } from './openapi.js';
 import { operation, type Route } from './router.js';
 import * as runs from './runs.js';
+import * as series from './series.js';
 import * as tokens from './tokens.js';
 import * as usage from './usage.js';
+import * as workbench from './workbench.js';
 import * as workspaces from './workspaces.js';
 
 /** `GET /openapi.json`: this table as an OpenAPI 3.1 document; public (it is in the repository too). */
@@ -37,6 +39,10 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
   { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/versions/{version}/file', methods: { GET: workbench.getVersionFile } },
+  { template: '/functions/{name}/draft', methods: { GET: workbench.getDraft, PUT: workbench.putDraft, DELETE: workbench.deleteDraft } },
+  { template: '/functions/{name}/test-cases', methods: { GET: workbench.listTestCases } },
+  { template: '/functions/{name}/test-cases/{testCase}', methods: { PUT: workbench.putTestCase, DELETE: workbench.deleteTestCase } },
   { template: '/functions/{name}/versions/{version}/deps', methods: { GET: code.getDeps, POST: code.rebuildDeps } },
   { template: '/functions/{name}/deploy', methods: { POST: deploys.deploy } },
   { template: '/functions/{name}/rollback', methods: { POST: deploys.rollbackRoute } },
@@ -44,6 +50,9 @@ export const ROUTES: readonly Route[] = [
   { template: '/functions/{name}/resume', methods: { POST: deploys.resumeRoute } },
   { template: '/functions/{name}/deploys', methods: { GET: deploys.listDeploys } },
   { template: '/functions/{name}/usage', methods: { GET: usage.usage } },
+  { template: '/functions/{name}/usage/series', methods: { GET: series.usageSeries } },
+  { template: '/coldstarts', methods: { GET: series.coldStarts } },
+  { template: '/validate', methods: { POST: workbench.validateCode } },
   { template: '/functions/{name}/logs', methods: { GET: logs.functionLogs } },
   { template: '/functions/{name}/logs/stream', methods: { GET: logs.streamLogs } },
   {
@@ -52,6 +61,12 @@ export const ROUTES: readonly Route[] = [
     // The payload in base64 (bodyBase64), plus room for the rest of the request.
     bodyLimit: (s) => Math.ceil(s.syncPayloadBytes / 3) * 4 + 64 * 1024,
   },
+  {
+    template: '/functions/{name}/invoke/async',
+    methods: { POST: runs.testInvokeAsync },
+    bodyLimit: (s) => Math.ceil(s.asyncPayloadBytes / 3) * 4 + 64 * 1024,
+  },
+  { template: '/functions/{name}/triggers', methods: { GET: hooks.listTriggers } },
   { template: '/functions/{name}/tokens/rotate', methods: { POST: functions.rotateToken } },
   { template: '/functions/{name}/triggers/{triggerId}/secret/rotate', methods: { POST: hooks.rotateSecret } },
   { template: '/blobs/missing', methods: { POST: code.blobsMissing } },

@@ -2,7 +2,9 @@
 import { isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
+import type { z } from 'zod';
 import { asyncRunAnswer, replayAnswer, runAnswer, runList, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
+import { asyncAccepted } from './answers-console.js';
 import { json } from './http.js';
 import { operation, type Call } from './router.js';
 import { RUN_ID, runsQuery, testInvokeBody } from './schemas.js';
@@ -154,6 +156,23 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
 }
 
 /** Runs a request through the gateway's own invoke path, with trigger `test`. */
+/** A test invoke's body as the request the function gets: headers (lower-case), the payload bytes, the query string. */
+function requestOf(body: z.output<typeof testInvokeBody>): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
+  const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+  let payload: Uint8Array = new Uint8Array(0);
+  if (body.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(body.body));
+    if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
+  } else if (body.bodyBase64 !== undefined) {
+    payload = Buffer.from(body.bodyBase64, 'base64');
+  }
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(body.query ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+  }
+  return { headers, payload, rawQuery: query.toString() };
+}
+
 export const testInvoke = operation(
   {
     id: 'testInvoke', tag, role: 'invoker', summary: "Run a request through the function's deployed version (trigger `test`)",
@@ -165,21 +184,10 @@ export const testInvoke = operation(
     const { key: name } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
     await getFunction(call.ctx, name);
-    const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
-    let payload: Uint8Array = new Uint8Array(0);
-    if (body.body !== undefined) {
-      payload = Buffer.from(JSON.stringify(body.body));
-      if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
-    } else if (body.bodyBase64 !== undefined) {
-      payload = Buffer.from(body.bodyBase64, 'base64');
-    }
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(body.query ?? {})) {
-      for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
-    }
+    const { headers, payload, rawQuery } = requestOf(body);
     const result = await call.ctx.invoker.invoke(
       name,
-      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery: query.toString(), headers, body: payload, signal: call.req.signal },
+      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal },
       'test',
     );
     const responseHeaders: Record<string, string> = {};
@@ -216,3 +224,31 @@ function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } |
   }
   return { body: text };
 }
+
+/** `POST /functions/{name}/invoke/async`: the test invoke's request queued as an async run (as `POST /async/<name>` would, without the invoke token). */
+export const testInvokeAsync = operation(
+  {
+    id: 'testInvokeAsync', tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
+    body: testInvokeBody,
+    answers: { 202: { description: 'Queued: the run id and where to follow it', schema: asyncAccepted } },
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE'],
+  },
+  async (call, input) => {
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    const body = await input.body();
+    const record = await getFunction(call.ctx, key);
+    if (record.activeVersion === null) throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${name}" has no deployed version`, { function: name });
+    if (record.status === 'paused') throw new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused`, { function: name });
+    const intake = call.ctx.async;
+    if (intake === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
+    const { headers, payload, rawQuery } = requestOf(body);
+    let runId: string;
+    try {
+      ({ runId } = await intake.submit(key, { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload }, null));
+    } catch (err) {
+      // As the gateway's async route: registry errors as they are, anything else never shown (it may be a driver's words).
+      throw isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', undefined, { function: name });
+    }
+    return json(202, { runId, statusUrl: `/api/v1/runs/${runId}` });
+  },
+);

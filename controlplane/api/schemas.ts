@@ -264,6 +264,8 @@ export const pathParams = {
   runId: z.string().regex(RUN_ID),
   /** Any segment: an id no webhook trigger of the active version has is 404 TRIGGER_NOT_FOUND. */
   triggerId: z.string().min(1),
+  /** A test case's name (percent-encoded in the path: spaces allowed). */
+  testCase: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/),
   /** A workspace name; one that is not (or is not the caller's) is 404 WORKSPACE_NOT_FOUND. */
   workspace: z.string().regex(WORKSPACE_NAME),
   /** A token id (`tok_…`); another workspace's, or none, is 404 TOKEN_NOT_FOUND. */

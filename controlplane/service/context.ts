@@ -13,6 +13,7 @@ import type { ConfigBus, HotMetrics, RecordingRunSink, Store, WorkspaceQuotas } 
 import type { AdmissionLimiter } from '../limits/index.js';
 import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
 import type { LogFeed } from '../logs/index.js';
+import type { CodeChecker } from './code-check.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
@@ -53,6 +54,8 @@ export interface ServiceContext {
   readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
+  /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
+  readonly codeCheck: CodeChecker | null;
   readonly runs: RecordingRunSink;
   /** Live counters and state (Redis in production, memory embedded): usage, paused, warm. */
   readonly metrics: HotMetrics;

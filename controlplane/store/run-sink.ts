@@ -42,7 +42,7 @@ export interface RecordingRunSinkOptions {
 }
 
 export function sampleOf(run: RunRecord): RunSample {
-  return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold };
+  return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
 }
 
 export class RecordingRunSink {
@@ -92,6 +92,14 @@ export class RecordingRunSink {
     const sample = sampleOf(run);
     this.metrics?.record(sample);
     this.history?.record(sample);
+  }
+
+  /** Events that are not runs (scale-to-zero), for HotMetrics and the rollups only. */
+  recordEvents(samples: readonly RunSample[]): void {
+    for (const sample of samples) {
+      this.metrics?.record(sample);
+      this.history?.record(sample);
+    }
   }
 
   /** A run not yet written to the RunStore (so a read right after its call finds it). */

@@ -469,6 +469,64 @@ export interface SecretKeys {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The console's working state: drafts and saved test requests (docs/console.md)
+
+/** One edited file of a draft: its full text (UTF-8). */
+export interface DraftFile {
+  path: string;
+  content: string;
+}
+
+/** Unsaved edits over a version: files changed or added (full text) and paths removed. */
+export interface DraftInput {
+  /** The version the edits start from; null before the first upload. */
+  baseVersion: number | null;
+  /** Sorted by path, unique. */
+  files: DraftFile[];
+  /** Paths of the base version left out, sorted. */
+  removed: string[];
+  updatedBy: string;
+}
+
+export interface DraftRecord extends DraftInput {
+  function: string;
+  /** 1 on the first save, one more on every save. */
+  revision: number;
+  updatedAt: number;
+}
+
+export interface DraftStore {
+  get(fn: string): Promise<DraftRecord | null>;
+  /** Replaces the function's draft (last write wins). FUNCTION_NOT_FOUND if the function does not exist. */
+  put(fn: string, draft: DraftInput): Promise<DraftRecord>;
+  /** False when there was none. */
+  delete(fn: string): Promise<boolean>;
+}
+
+export const TEST_CASE_MODES = ['sync', 'async'] as const;
+export type TestCaseMode = (typeof TEST_CASE_MODES)[number];
+
+/** A named request saved with a function, re-run from the console's Invoke tab. */
+export interface TestCase {
+  function: string;
+  name: string;
+  mode: TestCaseMode;
+  /** The test invoke's body (`POST …/invoke`), validated by the API before it is stored. */
+  request: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TestCaseStore {
+  /** By name. */
+  list(fn: string): Promise<TestCase[]>;
+  /** Creates or replaces. FUNCTION_NOT_FOUND if the function does not exist. */
+  put(fn: string, name: string, input: { mode: TestCaseMode; request: Record<string, unknown> }): Promise<TestCase>;
+  /** False when there was none. */
+  delete(fn: string, name: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 
 export interface Store {
@@ -479,6 +537,9 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly blobs: BlobStore;
   readonly keys: SecretKeys;
+  /** Removed with their function. */
+  readonly drafts: DraftStore;
+  readonly testCases: TestCaseStore;
   readonly workspaces: WorkspaceStore;
   readonly audit: AuditStore;
   readonly blobGrants: BlobGrants;

@@ -13,6 +13,7 @@ import { functionTests } from './store-functions.js';
 import { runTests } from './store-runs.js';
 import { secretsAtRestTests } from './store-keys.js';
 import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
+import { workbenchTests } from './store-workbench.js';
 import { tenancyTests } from './store-tenancy.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
@@ -24,6 +25,7 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     tokenTests(open, hooks);
     secretsAtRestTests(open, hooks);
     blobTests(open);
+    workbenchTests(open);
     tenancyTests(open);
     lifecycleTests(open);
   });

@@ -193,6 +193,41 @@ describe('every answer is the declared one', () => {
     await call('POST', `/runs/${replay.body.runId}/cancel`);
     await call('POST', '/runs/no-such-run/replay');
 
+    // Triggers, and a test invoke queued as an async run.
+    const triggers = await call('GET', `/functions/${LIVE}/triggers`);
+    assert.deepEqual(triggers.body.items.map((t: { type: string }) => t.type), ['http', 'webhook']);
+    const queued = await call('POST', `/functions/${LIVE}/invoke/async`, { path: '/q', body: { a: 1 } });
+    await settled(queued.body.runId);
+    await call('POST', `/functions/${fnName('nope')}/invoke/async`, {});
+
+    // Series and cold starts, every window.
+    for (const window of ['1h', '24h', '7d', '30d']) {
+      const series = await call('GET', `/functions/${LIVE}/usage/series?window=${window}`);
+      assert.ok(series.body.points.length > 0);
+      await call('GET', `/coldstarts?window=${window}`);
+    }
+    await call('GET', `/functions/${LIVE}/usage/series?window=2d`);
+
+    // The console's working state: a version's file, the draft, test cases, the code check.
+    const file = await call('GET', `/functions/${LIVE}/versions/2/file?path=main.py`);
+    assert.equal(file.body.content, content);
+    await call('GET', `/functions/${LIVE}/versions/2/file?path=nope.py`);
+    await call('GET', `/functions/${LIVE}/draft`);
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: 2, files: [{ path: 'main.py', content: 'x = 1\n' }], removed: ['lib/x.py'] });
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: 99, files: [] });
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: null, files: [{ path: '../up.py', content: '' }] });
+    await call('GET', `/functions/${LIVE}/draft`);
+    await call('DELETE', `/functions/${LIVE}/draft`);
+    await call('PUT', `/functions/${LIVE}/test-cases/first%20case`, { mode: 'sync', request: { method: 'GET', path: '/a' } });
+    await call('PUT', `/functions/${LIVE}/test-cases/bad%2Fname`, { request: {} });
+    await call('PUT', `/functions/${LIVE}/test-cases/x`, { request: { body: 1, bodyBase64: 'eA==' } });
+    await call('GET', `/functions/${LIVE}/test-cases`);
+    await call('DELETE', `/functions/${LIVE}/test-cases/first%20case`);
+    await call('DELETE', `/functions/${LIVE}/test-cases/first%20case`);
+    const bad = await call('POST', '/validate', { files: [{ path: 'main.py', content: 'def handler(event, context):\n    return (\n' }, { path: 'platform.yaml', content: `kind: function\nname: ${LIVE}\nlimits:\n  timeout: 30\n` }] });
+    assert.equal(bad.body.ok, false);
+    await call('POST', '/validate', { files: [{ path: 'main.py', content: content }] });
+    await call('POST', '/validate', { files: [{ path: '/abs.py', content: '' }] });
     // Workspaces, workspace tokens, whoami, the audit log.
     const ws = `ws-${fnName('x').slice(-8)}`;
     await call('GET', '/whoami');

@@ -10,7 +10,7 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
 import type { Role } from '../../../protocol/index.js';
-import type { DeployEntry, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TokenKind, WorkspaceQuotas } from '../types.js';
+import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, WorkspaceQuotas } from '../types.js';
 import { upgradeToV2, upgradeToV3 } from './upgrade.js';
 
 /**
@@ -201,6 +201,25 @@ export interface UsageRollupDoc {
   sumMs: number;
   /** Counts per latency bucket (controlplane/store/metrics/histogram.ts). */
   latency: number[];
+  /** The cold runs' latency and init-time buckets, and scale-to-zero events; absent in documents written before them. */
+  coldLatency?: number[];
+  init?: number[];
+  scaleToZero?: number;
+}
+
+/** The console's draft of a function (./workbench.ts); `_id` the function name. */
+export interface DraftDoc extends DraftRecord {
+  _id: string;
+  /** The `base` of the function's revision chain it belongs to. */
+  fnBase: number;
+}
+
+/** A saved test request (./workbench.ts); `_id` `<function>/<name>`. */
+export interface TestCaseDoc extends Omit<TestCase, 'request'> {
+  _id: string;
+  fnBase: number;
+  /** JSON text. */
+  request: string;
 }
 
 export interface MetaDoc {
@@ -220,6 +239,8 @@ export interface Collections {
   chunks: Collection<ChunkDoc>;
   meta: Collection<MetaDoc>;
   usageRollups: Collection<UsageRollupDoc>;
+  drafts: Collection<DraftDoc>;
+  testCases: Collection<TestCaseDoc>;
   workspaces: Collection<WorkspaceDoc>;
   slots: Collection<SlotDoc>;
   audit: Collection<AuditDoc>;
@@ -250,6 +271,8 @@ export function collections(db: Db): Collections {
     chunks: db.collection<ChunkDoc>('blob_chunks'),
     meta: db.collection<MetaDoc>('meta'),
     usageRollups: db.collection<UsageRollupDoc>('usage_rollups'),
+    drafts: db.collection<DraftDoc>('drafts'),
+    testCases: db.collection<TestCaseDoc>('test_cases'),
     workspaces: db.collection<WorkspaceDoc>('workspaces'),
     slots: db.collection<SlotDoc>('function_slots'),
     audit: db.collection<AuditDoc>('audit'),
@@ -294,6 +317,7 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
     col.usageRollups.createIndex({ function: 1, hour: 1 }, { name: 'by_function_hour' }),
     col.usageRollups.createIndex({ hour: 1 }, { name: 'by_hour' }),
+    col.testCases.createIndex({ function: 1 }, { name: 'by_function' }),
     col.functions.createIndex({ workspace: 1, name: 1 }, { name: 'by_workspace' }),
     col.versions.createIndex({ workspace: 1 }, { name: 'by_workspace' }),
     col.runs.createIndex({ workspace: 1, startedAt: -1, _id: -1 }, { name: 'by_workspace_time' }),

@@ -247,6 +247,8 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
         col.runs.deleteMany({ function: name }),
         col.logs.deleteMany({ function: name }),
         col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+        col.drafts.deleteMany({ _id: name }),
+        col.testCases.deleteMany({ function: name }),
         pruneRevisions(ctx, tombstone),
         scrubOlderRevisions(ctx, name, tombstone.seq),
       ]);

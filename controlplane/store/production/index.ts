@@ -17,6 +17,7 @@ import { mongoTokenStore } from './tokens.js';
 import { unavailableAsStoreError } from './unavailable.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
+import { mongoDraftStore, mongoTestCaseStore } from './workbench.js';
 import { liveFunction } from './functions.js';
 import { mongoAuditStore, mongoBlobGrants, mongoWorkspaceStore } from './workspaces.js';
 
@@ -88,6 +89,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       runs: guard(mongoRunStore(ctx)),
       tokens: guard(mongoTokenStore(ctx)),
       keys: guard(mongoSecretKeys(ctx)),
+      drafts: guard(mongoDraftStore(ctx)),
+      testCases: guard(mongoTestCaseStore(ctx)),
       usageHistory: guard(mongoUsageHistory(ctx)),
       workspaces: guard(mongoWorkspaceStore(ctx, async (key) => (await liveFunction(ctx, key)) !== null)),
       audit: guard(mongoAuditStore(ctx)),

@@ -239,6 +239,38 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 6,
+    name: 'cold-start rollups; console drafts and test cases',
+    sql: `
+      -- The cold runs' latency and init-time histograms (same buckets as latency) and the
+      -- scale-to-zero count of each function-hour; '[]' / 0 in hours written before.
+      ALTER TABLE usage_rollups ADD COLUMN cold_latency TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE usage_rollups ADD COLUMN init TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE usage_rollups ADD COLUMN scale_to_zero INTEGER NOT NULL DEFAULT 0;
+
+      -- One draft (unsaved edits over a version) per function, and named test requests; keyed by
+      -- the function key (ADR 0011: <name> or <name>.<workspace>), removed with the function.
+      CREATE TABLE drafts (
+        function     TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+        base_version INTEGER,
+        files        TEXT NOT NULL,              -- JSON DraftFile[]
+        removed      TEXT NOT NULL,              -- JSON string[]
+        revision     INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        updated_by   TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE test_cases (
+        function   TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        request    TEXT NOT NULL,                -- JSON TestRequest
+        mode       TEXT NOT NULL CHECK (mode IN ('sync', 'async')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
