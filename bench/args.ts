@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'storage' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'storage', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
 /** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
@@ -47,12 +47,14 @@ export interface BenchOptions {
   compare: string | null;
   /** Section 10: fresh clones per checkout. */
   freshRuns: number;
+  /** Section 4b (storage): seconds of load on the embedded platform. */
+  soakS: number;
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi,sink,
+  --only LIST              sections to run: throughput,latency,cold,recording,storage,fairness,fastapi,sink,
                            dev,deploy,fresh (default all but fresh, which takes minutes: a fresh
                            clone and npm start; recording and sink need redis-server and FerretDB,
                            as npm test installs them)
@@ -74,6 +76,7 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --compare DIR            another checkout of this repository (built) measured side by side in
                            the deploy and fresh sections: before/after figures on the same load
   --fresh-runs N           fresh clones per checkout in the fresh section (default 1)
+  --soak S                 seconds of load in the storage section (default 30; quick 10)
   --out DIR                where the JSON result goes (default bench/results)
   --verbose                print the servers' output
   --help
@@ -121,6 +124,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'deploy-pause': { type: 'string' },
       compare: { type: 'string' },
       'fresh-runs': { type: 'string' },
+      soak: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -162,5 +166,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     deployPauseMs: opt(values['deploy-pause'], (t) => positiveInt('deploy-pause', t), 500),
     compare: values.compare === undefined ? null : resolve(values.compare),
     freshRuns: opt(values['fresh-runs'], (t) => positiveInt('fresh-runs', t), 1),
+    soakS: opt(values.soak, (t) => positiveInt('soak', t), quick ? 10 : 30),
   };
 }
