@@ -22,7 +22,7 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store } from './store/index.js';
+import { RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store } from './store/index.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -59,6 +59,10 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
+  /** Which runs keep a full record (controlplane/store/run-sampling.ts); default: every run. */
+  runSampling?: RunSampling;
+  /** The run store's size cap in bytes (RunRetention); default: none. */
+  runStoreMaxBytes?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
   bundleLimits?: Partial<BundleLimits>;
@@ -149,6 +153,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     onWrite: sinkMetrics.onWrite,
     runs: store.runs,
     metrics: options.metrics,
+    ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
     // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
@@ -162,7 +167,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   });
   const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
   warm.start();
-  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
+  const retention = new RunRetention(store.runs, {
+    retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log,
+    ...(options.runStoreMaxBytes !== undefined ? { maxBytes: options.runStoreMaxBytes } : {}),
+    ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
   retention.start();
 
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
