@@ -29,8 +29,18 @@ export async function api(server: RunningServer, token: string, method: string, 
   return answer;
 }
 
-/** The platform with `hello` deployed at the given limits; `extraEnv` adds FP_* settings (e.g. sampling). */
-export async function platformWithHello(mode: StoreMode, setting: GatewaySetting, extraEnv: Record<string, string> = {}): Promise<PlatformServer> {
+/** The platform with `hello` deployed at the given limits. */
+export interface PlatformRun {
+  /** FP_* settings added to the bench's own (e.g. sampling). */
+  env?: Record<string, string>;
+  /** Node flags before the entry point (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** Another build's dist/platform/main.js (bench/ab.ts: before and after, side by side). */
+  main?: string;
+}
+
+export async function platformWithHello(mode: StoreMode, setting: GatewaySetting, run: PlatformRun = {}): Promise<PlatformServer> {
+  const extraEnv = run.env ?? {};
   const state = await tempDir('platform');
   const port = await freePort();
   const own: Record<string, string> = {
@@ -42,7 +52,7 @@ export async function platformWithHello(mode: StoreMode, setting: GatewaySetting
   // The bench's environment may carry FP_* settings of its own; only ours count.
   for (const key of Object.keys(env)) if (key.startsWith('FP_') && !(key in own)) delete env[key];
   const label = mode.store === 'embedded' ? 'platform (embedded)' : 'platform (production)';
-  const server = await startServer({ name: label, command: process.execPath, args: [PLATFORM_MAIN], env, port, readyPath: '/api/v1/functions' });
+  const server = await startServer({ name: label, command: process.execPath, args: [...(run.nodeArgs ?? []), run.main ?? PLATFORM_MAIN], env, port, readyPath: '/api/v1/functions' });
   const stop = server.stop;
   server.stop = async () => {
     await stop();
