@@ -48,5 +48,5 @@ for (const [id, us] of self) {
 const top = (m: Map<string, number>, n: number): string =>
   [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `  ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n');
 console.log(`${rps.toFixed(0)} req/s during the profile; ${(total / 1e6).toFixed(1)} s of samples; profile: ${join(dir, file)}`);
-console.log(`by function (self time):\n${top(fns, 30)}`);
+console.log(`by function (self time):\n${top(fns, 45)}`);
 console.log(`by file (self time):\n${top(files, 20)}`);
