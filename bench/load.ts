@@ -211,7 +211,7 @@ export async function latency(opts: BenchOptions): Promise<LatencyResult> {
   const gateways: LoadRun[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     bares.push(await withServer(startUwsHello, (s) => measure('bare uWS (c1)', s, load, round)));
-    gateways.push(await withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure('gateway (c1)', s, load, round)));
+    gateways.push(await withServer(() => platformWithHello({ store: 'embedded' }, setting), (s) => measure('platform (c1)', s, load, round)));
   }
   const bare = fastest(bares);
   const gateway = fastest(gateways);
