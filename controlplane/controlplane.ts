@@ -146,7 +146,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
   });
   const metricsRegistry = options.metricsRegistry ?? new Registry();
-  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats());
+  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized);
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   const runs = new RecordingRunSink({

@@ -31,7 +31,10 @@ it('keeps full records for the minute\'s budget and for failures, and counts eve
   assert.ok(keptCount >= 2 && keptCount <= 4, `kept ${keptCount} of ${ids.length} warm calls`);
   assert.ok(kept.every((s) => s === 200 || s === 404), JSON.stringify(kept));
   assert.equal((await h.api.call('GET', `/runs/${failed.headers.get('x-run-id')}`)).status, 200, 'a failed run is always kept');
-  // Counted: all 7 calls, none twice.
+  // Counted: all 7 calls, none twice; the ones without a record are counted as sampled out.
   const usage = await usageWhen(h.api, name, (u) => u.totals.invocations >= 7, '1h');
   assert.equal(usage.totals.invocations, 7);
+  const metrics = await (await fetch(`${h.url}/metrics`)).text();
+  const sampledOut = Number(/^fp_run_records_sampled_out_total (\d+)/m.exec(metrics)?.[1]);
+  assert.equal(sampledOut, ids.length - keptCount);
 });
