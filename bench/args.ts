@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh' | 'limiter';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh', 'limiter'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'storage' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh' | 'limiter';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'storage', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh', 'limiter'];
 /** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
@@ -49,13 +49,15 @@ export interface BenchOptions {
   freshRuns: number;
   /** Section 11: the platform modes measured (default both). */
   limiterModes: ('embedded' | 'production')[];
+  /** Section 4b (storage): seconds of load on the embedded platform. */
+  soakS: number;
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi,sink,
-                           dev,deploy,fresh,limiter (default all but fresh, which takes minutes: a
+  --only LIST              sections to run: throughput,latency,cold,recording,storage,fairness,fastapi,
+                           sink,dev,deploy,fresh,limiter (default all but fresh, which takes minutes: a
                            fresh clone and npm start; recording, sink and limiter's production half
                            need redis-server and FerretDB,
                            as npm test installs them)
@@ -78,6 +80,7 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
                            the deploy and fresh sections: before/after figures on the same load
   --fresh-runs N           fresh clones per checkout in the fresh section (default 1)
   --limiter-modes LIST     section 11's modes: embedded,production (default both)
+  --soak S                 seconds of load in the storage section (default 30; quick 10)
   --out DIR                where the JSON result goes (default bench/results)
   --verbose                print the servers' output
   --help
@@ -134,6 +137,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       compare: { type: 'string' },
       'fresh-runs': { type: 'string' },
       'limiter-modes': { type: 'string' },
+      soak: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -176,5 +180,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     compare: values.compare === undefined ? null : resolve(values.compare),
     freshRuns: opt(values['fresh-runs'], (t) => positiveInt('fresh-runs', t), 1),
     limiterModes: opt(values['limiter-modes'], limiterModes, ['embedded', 'production']),
+    soakS: opt(values.soak, (t) => positiveInt('soak', t), quick ? 10 : 30),
   };
 }

@@ -5,7 +5,8 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 4. recording: warm throughput with runs recorded (SQLite; Redis + MongoDB) vs recording off, and
+ *    (4b, `storage`) bytes on disk per run;
  * 5. CPU fairness between functions, sandbox vs no sandbox;
  * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load;
  * 7. the run sink: one record() call with Redis or MongoDB down vs with both up;
@@ -31,7 +32,7 @@ import { requireGatewayBuild } from './gateway.js';
 import { limiter, type LimiterResult } from './limiter.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
-import { recording, type RecordingResult } from './recording.js';
+import { recording, storage, type RecordingResult, type StorageResult } from './recording.js';
 import { sink, type SinkResult } from './sink.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
   let pool: PoolColdPair | null = null;
   let deps: DepsCold | null = null;
   let rec: RecordingResult | null = null;
+  let store: StorageResult | null = null;
   let fair: FairnessResult | null = null;
   let lim: LimiterResult | null = null;
   let fastapi: FastapiResult | null = null;
@@ -130,9 +132,17 @@ async function main(): Promise<number> {
   }
 
   if (opts.sections.includes('recording')) {
-    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, gateway (recording off) vs platform in production mode (Redis + FerretDB)`);
+    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, directory mode (recording off) vs the platform embedded (SQLite) and in production mode (Redis + FerretDB)`);
     rec = await section('recording', errors, () => recording(opts as BenchOptions));
-    if (rec) console.error(`  on ÷ off             ${rec.ratio.toFixed(3)} (recording costs ${((1 - rec.ratio) * 100).toFixed(1)} %)`);
+    for (const [name, a] of [['SQLite', rec?.embedded], ['Redis+Mongo', rec?.production]] as const) {
+      if (a) console.error(`  on ÷ off (${name})`.padEnd(23) + `${a.ratio.toFixed(3)} (recording costs ${((1 - a.ratio) * 100).toFixed(1)} %)`);
+    }
+    if (rec?.productionSkipped) console.error(`  production           skipped: ${rec.productionSkipped}`);
+  }
+  if (opts.sections.includes('storage')) {
+    console.error(`4b. storage per run: the embedded platform under wrk -c${opts.connections} for ${opts.soakS} s, state directory growth ÷ runs`);
+    store = await section('storage', errors, () => storage(opts as BenchOptions));
+    if (store) console.error(`  ${store.runs} runs, state dir +${store.grewBytes} bytes: ${store.bytesPerRun.toFixed(1)} B/run`);
   }
 
   if (opts.sections.includes('fairness')) {
@@ -192,6 +202,7 @@ async function main(): Promise<number> {
     latency: lat,
     cold: { baseline, pool, gateway: gw, deps },
     recording: rec,
+    storage: store,
     fairness: fair,
     fastapi,
     sink: sinkResult,

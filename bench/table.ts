@@ -8,7 +8,7 @@ import type { FastapiResult } from './fastapi.js';
 import type { LimiterResult } from './limiter.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
-import type { RecordingResult } from './recording.js';
+import type { RecordingResult, StorageResult } from './recording.js';
 import type { SinkResult } from './sink.js';
 import type { DevLoopResult } from './dev-loop.js';
 import type { DeployLoopResult } from './deploy-loop.js';
@@ -26,6 +26,7 @@ export interface Results {
   latency: LatencyResult | null;
   cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
   recording: RecordingResult | null;
+  storage: StorageResult | null;
   fairness: FairnessResult | null;
   fastapi: FastapiResult | null;
   sink: SinkResult | null;
@@ -63,6 +64,17 @@ export function buildRows(r: Results): ResultRow[] {
       check: (_p, ratio) => ratio !== null && ratio >= 10,
       note: throughputNote(tp),
     }));
+    const l = tp.bestLimit;
+    rows.push(row({
+      figure: `1. warm throughput vs the limit, ${c} conns`,
+      unit: 'req/s',
+      platform: g?.wrk.requestsPerSec,
+      platformWhat: `${gWhat}, recording on (SQLite)`,
+      baseline: l?.wrk.requestsPerSec,
+      baselineWhat: 'limit: uWS → 1 worker',
+      target: '≥ 0.8×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.8,
+    }));
     rows.push(row({ figure: `1. latency p50, ${c} conns`, unit: 'us', platform: g?.wrk.p50Us, platformWhat: gWhat, baseline: u?.wrk.p50Us, baselineWhat: uWhat }));
     rows.push(row({ figure: `1. latency p99, ${c} conns`, unit: 'us', platform: g?.wrk.p99Us, platformWhat: gWhat, baseline: u?.wrk.p99Us, baselineWhat: uWhat }));
   }
@@ -72,7 +84,7 @@ export function buildRows(r: Results): ResultRow[] {
       figure: '2. latency p50, 1 conn',
       unit: 'us',
       platform: lat.gateway.wrk.p50Us,
-      platformWhat: 'gateway',
+      platformWhat: 'platform',
       baseline: lat.bare.wrk.p50Us,
       baselineWhat: 'bare uWS',
       extra: `added ${formatValue(lat.addedP50Us, 'us')}`,
@@ -83,7 +95,7 @@ export function buildRows(r: Results): ResultRow[] {
       figure: '2. latency p99, 1 conn',
       unit: 'us',
       platform: lat.gateway.wrk.p99Us,
-      platformWhat: 'gateway',
+      platformWhat: 'platform',
       baseline: lat.bare.wrk.p99Us,
       baselineWhat: 'bare uWS',
       extra: `added ${formatValue(lat.addedP99Us, 'us')}`,
@@ -182,18 +194,35 @@ export function buildRows(r: Results): ResultRow[] {
   }
   const rec = r.recording;
   if (rec) {
-    const requests = rec.on.wrk.requests;
+    for (const [what, a] of [['SQLite', rec.embedded], ['Redis+MongoDB', rec.production]] as const) {
+      if (a === null) continue;
+      rows.push(row({
+        figure: `4. warm throughput with recording (${what}), ${r.options.connections} conns`,
+        unit: 'req/s',
+        platform: a.run.wrk.requestsPerSec,
+        platformWhat: what,
+        baseline: rec.off.wrk.requestsPerSec,
+        baselineWhat: 'recording off',
+        extra: `costs ${((1 - a.ratio) * 100).toFixed(1)} %`,
+        target: '≥ 0.90×',
+        check: (_p, ratio) => ratio !== null && ratio >= 0.9,
+        note: `4 (${what}): the usage API counted ${a.recordedInvocations} invocations (measured run ${a.run.wrk.requests} requests + warm-up)`,
+      }));
+    }
+    if (rec.productionSkipped) rows.push(row({ figure: '4. recording (Redis+MongoDB)', unit: 'req/s', platform: null, platformWhat: '', baseline: null, baselineWhat: '', note: `4: production arm skipped: ${rec.productionSkipped}` }));
+  }
+  const st = r.storage;
+  if (st) {
     rows.push(row({
-      figure: `4. warm throughput with recording, ${r.options.connections} conns`,
-      unit: 'req/s',
-      platform: rec.on.wrk.requestsPerSec,
-      platformWhat: 'Redis+MongoDB',
-      baseline: rec.off.wrk.requestsPerSec,
-      baselineWhat: 'recording off',
-      extra: `costs ${((1 - rec.ratio) * 100).toFixed(1)} %`,
-      target: '≥ 0.90×',
-      check: (_p, ratio) => ratio !== null && ratio >= 0.9,
-      note: `4: Redis counted ${rec.recordedInvocations} invocations (measured run ${requests} requests + warm-up)`,
+      figure: `4b. bytes on disk per trivial run (${st.seconds} s soak)`,
+      unit: 'B',
+      platform: st.bytesPerRun,
+      platformWhat: `${st.runs} runs, SQLite`,
+      baseline: null,
+      baselineWhat: '',
+      target: '≤ 100 B',
+      check: (v) => v <= 100,
+      note: `4b: state directory grew ${st.grewBytes} bytes over ${st.runs} runs at ${Math.round(st.requestsPerSec)} req/s${st.problems.length ? ` (${st.problems.join('; ')})` : ''}`,
     }));
   }
   const fair = r.fairness;
@@ -287,7 +316,7 @@ export function buildRows(r: Results): ResultRow[] {
 
 /** Runs that did not count and configurations that failed, in one line; undefined when none. */
 function throughputNote(tp: ThroughputResult): string | undefined {
-  const bad = [...tp.gateway, ...tp.uvicorn]
+  const bad = [...tp.gateway, ...tp.uvicorn, ...tp.limit]
     .filter((x) => x.problems.length > 0)
     .map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
   const failed = tp.failures.map((f) => `${f.label}: FAILED ${f.message.split('\n')[0]}`);

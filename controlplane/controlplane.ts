@@ -23,7 +23,7 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { NO_QUOTAS, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
+import { NO_QUOTAS, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
 import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
@@ -63,6 +63,10 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
+  /** Which runs keep a full record (controlplane/store/run-sampling.ts); default: every run. */
+  runSampling?: RunSampling;
+  /** The run store's size cap in bytes (RunRetention); default: none. */
+  runStoreMaxBytes?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
   /** Rate limits and calls per minute (docs/adr/0011-tenants.md); default: in this process (the embedded limiter). Closed by the caller. */
@@ -161,7 +165,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
   });
   const metricsRegistry = options.metricsRegistry ?? new Registry();
-  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats());
+  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized);
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
   // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
@@ -170,6 +174,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     onWrite: sinkMetrics.onWrite,
     runs: logBudget.wrap(store.runs),
     metrics: options.metrics,
+    ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
     // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
@@ -187,6 +192,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const retention = new RunRetention(store.runs, {
     retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log,
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
+    ...(options.runStoreMaxBytes !== undefined ? { maxBytes: options.runStoreMaxBytes } : {}),
     audit: { store: store.audit, retentionMs: auditRetentionMs },
   });
   retention.start();

@@ -11,7 +11,7 @@ import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
-import { route } from './routes.js';
+import { route, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
@@ -93,8 +93,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const unsafe = pool.isolation.mode === 'off';
   const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, shuttingDown: () => shuttingDown };
 
+  // Each request is routed twice, for its body limit on arrival and then to be handled, right after
+  // for a request without a body: the last URL's route is kept, so the second pass is a lookup.
+  // Routes are pure and never changed, so a stale entry cannot be wrong, only a miss.
+  let lastUrl = '';
+  let lastRoute: Route = { kind: 'unknown' };
+  const routeOf = (url: string): Route => {
+    if (url !== lastUrl) {
+      lastRoute = route(url);
+      lastUrl = url;
+    }
+    return lastRoute;
+  };
+
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
-    const r = route(req.url);
+    const r = routeOf(req.url);
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
     if (r.kind === 'hook') return invokeHookHttp(deps, options.hooks ?? null, req, r.name, r.triggerId);
@@ -140,7 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     bodyLimit: (method, url) => {
-      const kind = route(url).kind;
+      const kind = routeOf(url).kind;
       if (api && kind === 'api') return api.bodyLimit(method, url);
       if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;
       return config.maxBodyBytes;

@@ -34,8 +34,11 @@ const ASYNC_PREFIX = '/async/';
 const API_PREFIX = '/api/';
 const HOOKS_PREFIX = '/hooks/';
 
+/** Hoisted: a literal here would allocate three arrays on every request. */
+const CALL_PREFIXES = [[FN_PREFIX, 'invoke'], [ASYNC_PREFIX, 'async']] as const;
+
 export function route(url: string): Route {
-  for (const [prefix, kind] of [[FN_PREFIX, 'invoke'], [ASYNC_PREFIX, 'async']] as const) {
+  for (const [prefix, kind] of CALL_PREFIXES) {
     if (!url.startsWith(prefix)) continue;
     const slash = url.indexOf('/', prefix.length);
     const name = slash === -1 ? url.slice(prefix.length) : url.slice(prefix.length, slash);

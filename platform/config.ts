@@ -41,6 +41,12 @@ const OPTIONS = {
   debug: { env: 'FP_DEBUG', kind: 'flag', schema: z.boolean().default(false) },
   runRetentionMs: { env: 'FP_RUN_RETENTION_MS', kind: 'int', schema: int(1000, 3650 * DAY_MS).default(7 * DAY_MS) },
   runPruneIntervalMs: { env: 'FP_RUN_PRUNE_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
+  // ---- run storage bounds (issue 11, docs/stores.md "Retention") ----
+  // Successful warm HTTP runs kept in full per function and minute; past that, one in FP_RUN_SAMPLE_ONE_IN.
+  runKeepPerMinute: { env: 'FP_RUN_KEEP_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000).default(60) },
+  runSampleOneIn: { env: 'FP_RUN_SAMPLE_ONE_IN', kind: 'int', schema: int(0, 1_000_000).default(100) },
+  // The run store's size cap: past it the oldest runs go, whatever their age.
+  runStoreMaxBytes: { env: 'FP_RUN_STORE_MAX_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   maxBundleBytes: { env: 'FP_MAX_BUNDLE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(50 * MIB) },
   maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
   maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },

@@ -143,6 +143,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       asyncPayloadBytes: config.asyncMaxBodyBytes,
       runRetentionMs: config.runRetentionMs,
       runPruneIntervalMs: config.runPruneIntervalMs,
+      runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
+      runStoreMaxBytes: config.runStoreMaxBytes,
       maxFunctionInstances: config.maxFunctionInstances,
       limiter: adapters.limiter,
       defaultQuotas: {

@@ -27,7 +27,7 @@ export interface PoolConfig {
   refillDelayMs: number;
   /**
    * Calls a ready instance may hold beyond its `concurrency` once its version is at
-   * maxInstances: sent ahead so the runtime never idles between calls (default 4; 0 = off).
+   * maxInstances: sent ahead so the runtime never idles between calls (default 16; 0 = off).
    */
   pipelineDepth: number;
   /** After a shutdown request, time before SIGKILL (default 2 000). */
@@ -80,7 +80,8 @@ export function defaultPoolConfig(
     spawnTimeoutMs: 10_000,
     initTimeoutMs: 10_000,
     refillDelayMs: 30,
-    pipelineDepth: 4,
+    // 16, not 4: measured 1.5× the requests/s at 0.77× the CPU per request (docs/adr/0018-pipeline-depth.md).
+    pipelineDepth: 16,
     shutdownGraceMs: 2_000,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
     childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },

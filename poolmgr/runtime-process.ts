@@ -109,7 +109,14 @@ export class RuntimeProcess {
     if (frames.length === 0) return;
     this.pending = [];
     if (!this.alive) return;
-    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    if (frames.length === 1) {
+      this.socket.write(frames[0]!);
+      return;
+    }
+    // One writev of the frames as they are (corked), rather than a copy of them all into one buffer.
+    this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    this.socket.uncork();
   }
 
   /** Ends the process now with SIGKILL; the first cause given is the one reported. */

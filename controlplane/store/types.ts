@@ -244,6 +244,15 @@ export interface RunStore {
   attempts(runId: string): Promise<RunRecord[]>;
   /** Deletes runs (and their logs) that started before `cutoff`; returns how many. */
   prune(cutoff: number): Promise<number>;
+  /**
+   * Bytes the runs take as the store measures them (docs/stores.md, "Retention"): SQLite, the
+   * database's pages in use; MongoDB, the data and index sizes of `runs` and `logs`.
+   */
+  bytes(): Promise<number>;
+  /** Stored run records (attempts), for sizing a prune; may be an estimate. */
+  count(): Promise<number>;
+  /** Deletes the `count` oldest run records (by start time) with their logs; returns how many went. */
+  pruneOldest(count: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

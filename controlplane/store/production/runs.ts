@@ -170,5 +170,38 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       await sweepExpiredLogs(ctx);
       return deletedCount;
     },
+
+    async bytes() {
+      ctx.check();
+      const stats = async (name: string): Promise<number> => {
+        const s = (await ctx.db.command({ collStats: name })) as { size?: number; totalIndexSize?: number };
+        return (s.size ?? 0) + (s.totalIndexSize ?? 0);
+      };
+      const [runs, logs] = await Promise.all([stats('runs'), stats('logs')]);
+      return runs + logs;
+    },
+
+    async count() {
+      ctx.check();
+      return col.runs.estimatedDocumentCount();
+    },
+
+    async pruneOldest(count) {
+      ctx.check();
+      if (count <= 0) return 0;
+      // The start time of the count-th oldest run; everything started before it goes (ties at that
+      // instant stay: the next check takes them if the store is still over).
+      const edge = await col.runs.find({}, { projection: { startedAt: 1 } }).sort({ startedAt: 1 }).skip(count).limit(1).toArray();
+      const at = edge[0]?.startedAt;
+      const remove = async (filter: { startedAt?: { $lt: number } | { $lte: number } }): Promise<number> => {
+        const { deletedCount } = await col.runs.deleteMany(filter);
+        await col.logs.deleteMany(filter);
+        return deletedCount;
+      };
+      if (at === undefined) return remove({});
+      const before = await remove({ startedAt: { $lt: at } });
+      // Every one of the oldest shares that instant: take them, so a prune always makes progress.
+      return before > 0 ? before : remove({ startedAt: { $lte: at } });
+    },
   };
 }

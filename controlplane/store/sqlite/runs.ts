@@ -54,6 +54,8 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
   const pruneChunk = db.prepare(`DELETE FROM runs WHERE rowid IN
     (SELECT rowid FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
+  const oldestChunk = db.prepare('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs ORDER BY started_at LIMIT ?)');
+  const countRuns = db.prepare('SELECT count(*) AS n FROM runs');
 
   return {
     async record(runs) {
@@ -126,6 +128,32 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
         if (changes < PRUNE_CHUNK) return total;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+    },
+
+    async bytes() {
+      ctx.check();
+      // O(1): the pages in use (the file minus its free list). Runs are nearly all of it; the file
+      // itself does not shrink, freed pages are reused, so it stops growing at about the cap.
+      const pages = db.pragma('page_count', { simple: true }) as number;
+      const free = db.pragma('freelist_count', { simple: true }) as number;
+      return (pages - free) * (db.pragma('page_size', { simple: true }) as number);
+    },
+
+    async count() {
+      ctx.check();
+      return (countRuns.get() as { n: number }).n;
+    },
+
+    async pruneOldest(count) {
+      let total = 0;
+      while (total < count) {
+        ctx.check();
+        const { changes } = oldestChunk.run(Math.min(PRUNE_CHUNK, count - total));
+        total += changes;
+        if (changes === 0) return total;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return total;
     },
   };
 }
