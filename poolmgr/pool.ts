@@ -38,6 +38,7 @@ import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
+import { presetOf } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
@@ -314,8 +315,12 @@ export class PoolManager implements InstanceOwner {
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
-    const pooled = this.generic.take();
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess({ memoryBytes: group.spec.memoryBytes }), this, this.config);
+    // A version on another preset than the generic pool's starts on a runtime of its own preset
+    // (forked by that preset's zygote: docs/adr/00XX-zygotes.md), never a default generic one.
+    group.preset ??= presetOf(group.spec);
+    const pooled = group.preset === 'default' ? this.generic.take() : null;
+    const hint: SpawnHint = { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     return inst;

@@ -25,7 +25,7 @@ import signal
 
 # enter (the specialize step) is imported here, outside the box: inside it the runtime's directory
 # is read-only, so a first import there would compile it from source on every cold start (~1.4 ms).
-from . import enter, libc, seccomp, view  # noqa: F401
+from . import enter, forked, libc, seccomp, view  # noqa: F401
 
 INNER_UID = 1000
 
@@ -39,13 +39,16 @@ class Box:
         self.seccomp = enter_filter
 
 
-def start(cfg: dict, keep_fd: int) -> Box:
-    """Runs K and I (never returning in them); returns in R with the box state."""
+def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
+    """Runs K and I (never returning in them); returns in R with the box state.
+    `report_fd` >= 0: this K was forked by a zygote (fp_runtime/zygote.py) and reports on that
+    channel instead of dying like R (forked.py)."""
     mode = cfg.get("mode", "root")
     os.setsid()  # no controlling terminal: nothing can be typed into the operator's shell (TIOCSTI)
     for procs in cfg.get("cgroupJoin") or []:
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
+    output = forked.redirect_output() if report_fd >= 0 else None
     status_r, status_w = os.pipe()
     life_r, life_w = os.pipe()
     flags = libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS
@@ -71,6 +74,8 @@ def start(cfg: dict, keep_fd: int) -> Box:
     os.close(status_w)
     os.close(life_r)
     os.close(keep_fd)  # only R talks to the host; K must not keep the socket open after R died
+    if output is not None:
+        forked.keep(pid, status_r, report_fd, output)
     _keep(pid, status_r)
     raise AssertionError("unreachable")
 
@@ -101,6 +106,7 @@ def _keep(init_pid: int, status_r: int) -> None:
 def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
     """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone."""
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    forked.close_report()  # a forked K's report channel is K's alone
     if select.select([life_r], [], [], 0)[0]:  # K died before PDEATHSIG was armed
         os._exit(1)
     view.build(cfg)
