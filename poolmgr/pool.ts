@@ -91,10 +91,15 @@ export class PoolManager implements InstanceOwner {
     return this.host.isolation;
   }
 
-  /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
+  /**
+   * Fills the generic pool; resolves when `poolSize` runtimes said hello. With the local process
+   * host's zygotes on, it first waits (at most `spawnTimeoutMs`) for the default zygote, so the pool
+   * is forked from the start; a zygote that is not ready by then is not waited for (spawns instead).
+   */
   async start(): Promise<void> {
     if (this.closing !== null) throw new PlatformError('SHUTTING_DOWN', 'the pool is closed');
     this.startReaper();
+    if (this.host instanceof ProcessHost) await this.host.zygotesReady(this.config.spawnTimeoutMs);
     await this.generic.start();
   }
 

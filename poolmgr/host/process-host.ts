@@ -15,7 +15,7 @@ import { FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.
 import { Cgroups } from './cgroups.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
 import { UidAllocator } from './uids.js';
-import { Zygote, ZYGOTE_PRESETS, type Forked, type ZygotePreset } from './zygotes.js';
+import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
 
 export interface ProcessHostOptions {
   pythonPath: string;
@@ -111,15 +111,20 @@ export class ProcessHost implements RuntimeHost {
       uidRange: options.sandbox === 'root' ? [options.uidRange[0], options.uidRange[1]] as [number, number] : null,
       warnings,
     });
-    if (options.zygotes !== false) {
-      const entry = options.zygoteEntry ?? join(dirname(options.runtimeEntry), 'zygote.py');
-      for (const preset of ZYGOTE_PRESETS) {
-        this.zygotes.set(preset, new Zygote({
-          pythonPath: options.pythonPath, entry, preset, childEnv: options.childEnv,
-          ...(options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
-        }));
-      }
-    }
+    if (options.zygotes !== false) this.startZygote('default');
+  }
+
+  /**
+   * Starts the zygote of `preset`: the default one with the host (the generic pool forks from it),
+   * the others on the first runtime asked of them (that one is spawned), so a platform without
+   * FastAPI apps never pays for importing FastAPI.
+   */
+  private startZygote(preset: ZygotePreset): void {
+    const entry = this.options.zygoteEntry ?? join(dirname(this.options.runtimeEntry), 'zygote.py');
+    this.zygotes.set(preset, new Zygote({
+      pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv,
+      ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
+    }));
   }
 
   /** The zygote of `preset` (tests and bench: kill it, count its forks); undefined without zygotes. */
@@ -127,16 +132,23 @@ export class ProcessHost implements RuntimeHost {
     return this.zygotes.get(preset);
   }
 
-  /** Resolves once every zygote can fork (true), or false after `timeoutMs` (or without zygotes). */
-  async zygotesReady(timeoutMs = 10_000): Promise<boolean> {
+  /**
+   * Resolves true once the zygotes of `presets` (started now if they were not) can fork, false
+   * after `timeoutMs` or without zygotes.
+   */
+  async zygotesReady(timeoutMs = 10_000, presets: readonly ZygotePreset[] = ['default']): Promise<boolean> {
     if (this.zygotes.size === 0) return false;
-    const ready = await Promise.all([...this.zygotes.values()].map((z) => z.whenReady(timeoutMs)));
+    for (const preset of presets) if (!this.zygotes.has(preset)) this.startZygote(preset);
+    const ready = await Promise.all(presets.map((p) => this.zygotes.get(p)!.whenReady(timeoutMs)));
     return ready.every(Boolean);
   }
 
   /** How a runtime is started for `hint`: the zygote of its preset when ready and its dependency site does not ship one of the preset's packages, else the default zygote, else null (spawn). */
   private zygoteFor(hint: SpawnHint | undefined): Zygote | null {
-    const wanted = this.zygotes.get(hint?.preset ?? 'default');
+    if (this.zygotes.size === 0) return null;
+    const preset = hint?.preset ?? 'default';
+    if (!this.zygotes.has(preset)) this.startZygote(preset);
+    const wanted = this.zygotes.get(preset);
     if (wanted?.ready === true && !shadows(wanted.modules, hint?.depsDir)) return wanted;
     const fallback = this.zygotes.get('default');
     return fallback?.ready === true ? fallback : null;
@@ -315,6 +327,7 @@ export class ProcessHost implements RuntimeHost {
 
   async close(): Promise<void> {
     for (const zygote of this.zygotes.values()) zygote.close();
+    this.zygotes.clear(); // and no new ones: zygoteFor() sees none
     const all = [...this.runtimes.values()];
     for (const rt of all) this.signal(rt, 'SIGKILL');
     await Promise.all(all.map((rt) => rt.gone));

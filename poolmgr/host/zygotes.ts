@@ -147,6 +147,9 @@ export class Zygote {
       stream?.on('data', (text: string) => this.options.onOutput?.(text));
     }
     const control = child.stdio[3] as unknown as Socket;
+    // A zygote alone keeps nothing alive: the host closes it, and it dies with this process (PDEATHSIG).
+    child.unref();
+    for (const stream of [child.stdout, child.stderr, control] as (Socket | null)[]) stream?.unref();
     const decoder = new FrameDecoder();
     control.on('error', () => {});
     control.on('data', (chunk: Buffer) => {
