@@ -5,7 +5,7 @@
  *
  * A fork is two connections to the zygote's socket (in a 0700 directory of the platform's user):
  * `data` becomes the runtime's frame channel, `report` the keeper's (pid, stdout/stderr, exit:
- * runtime/fp_sandbox/forked.py). Each starts with one frame `{t: 'fork', key, id, role, box?}`.
+ * runtime/fp_sandbox/forked.py). Each starts with one frame `{t: 'fork', id, role, box?}`.
  *
  * A zygote that dies is restarted; one that fails FAILURES_TO_BYPASS times in a row (died before
  * ready, or within STABLE_MS of it) is bypassed for BYPASS_MS: `ready()` says null and the host
@@ -47,7 +47,6 @@ export interface Forked {
 interface Hello {
   t: 'zygote';
   pid: number;
-  key: string;
   modules: string[];
   bootMs: number;
 }
@@ -99,12 +98,11 @@ export class Zygote {
 
   /** Asks for a runtime `id` with the spawn-time box config (null: unsandboxed); null when not ready. */
   fork(id: string, box: Record<string, unknown> | null): Forked | null {
-    const hello = this.hello;
-    if (hello === null || this.closed) return null;
+    if (this.hello === null || this.closed) return null;
     this.forks++;
     const open = (role: 'data' | 'report'): Socket => {
       const socket = connect(this.path);
-      socket.write(encodeFrame(role === 'data' ? { t: 'fork', key: hello.key, id, role, box } : { t: 'fork', key: hello.key, id, role }));
+      socket.write(encodeFrame(role === 'data' ? { t: 'fork', id, role, box } : { t: 'fork', id, role }));
       return socket;
     };
     return { report: open('report'), data: open('data') };
@@ -161,8 +159,8 @@ export class Zygote {
         return;
       }
       for (const m of messages as Hello[]) {
-        if (m.t === 'zygote' && this.child === child && typeof m.key === 'string') {
-          this.hello = { t: 'zygote', pid: m.pid, key: m.key, modules: Array.isArray(m.modules) ? m.modules : [], bootMs: m.bootMs };
+        if (m.t === 'zygote' && this.child === child && Number.isInteger(m.pid)) {
+          this.hello = { t: 'zygote', pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], bootMs: m.bootMs };
           this.readyAt = Date.now();
         }
       }

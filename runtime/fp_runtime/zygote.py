@@ -5,25 +5,24 @@ imports, the sandbox's seccomp programs, and the preset's packages (PRESETS). Th
 so the collector never touches (and copies) the inherited objects, and it waits on two doors:
 
   control   fd 3, a socketpair with the host (poolmgr/host/zygotes.ts). The zygote says
-            {t: "zygote", v, preset, pid, key, modules, bootMs} once ready; its end is its end
+            {t: "zygote", v, preset, pid, modules, bootMs} once ready; its end is its end
             (EOF: exit). Nothing else is read from it.
   listener  a Unix socket at --listen PATH, in a directory only the platform's user may enter
             (the host made it 0700). For each runtime the host opens two connections, each
-            starting with one frame {t: "fork", key, id, role: "data" | "report", box?}. Once both
+            starting with one frame {t: "fork", id, role: "data" | "report", box?}. Once both
             of an id are in, the zygote forks: the child becomes the runtime's keeper (the data
             connection is the runtime's channel, the report connection the keeper's, see
             fp_sandbox/forked.py) and builds the same box a spawned runtime builds
             (fp_sandbox/keeper.py), before any user code. The zygote itself never runs user code
             and never waits for a child (SIGCHLD ignored: the kernel reaps them).
 
-`key` (random per zygote, sent on the control channel only) must be in every fork request: the
-socket's directory already keeps other users out; the key keeps out anything that is not the host.
+The socket's directory is the only gate: no box sees the host's filesystem, and a secret checked
+here would be known to every runtime forked from this process (it inherits its memory).
 Decisions and what a zygote is trusted with: docs/adr/00XX-zygotes.md, docs/security.md.
 """
 import gc
 import importlib
 import os
-import secrets
 import select
 import signal
 import socket
@@ -68,11 +67,10 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(128)
-    key = secrets.token_hex(16)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     gc.collect()
     gc.freeze()
-    control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(), "key": key,
+    control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
                             "modules": modules, "bootMs": (time.perf_counter() - boot) * 1000.0}))
     pending = {}
     while True:
@@ -84,7 +82,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
             os._exit(0)
         if listener in ready:
             conn, _ = listener.accept()
-            request = _request(conn, key)
+            request = _request(conn)
             if request is None:
                 conn.close()
                 continue
@@ -107,8 +105,8 @@ def _socks(pending: dict) -> list:
     return [sock for parts in pending.values() for sock, _ in parts.values()]
 
 
-def _request(conn: socket.socket, key: str):
-    """The connection's first frame, if it is a well-formed fork request carrying the key."""
+def _request(conn: socket.socket):
+    """The connection's first frame, if it is a well-formed fork request."""
     conn.settimeout(REQUEST_TIMEOUT_S)
     decoder = Decoder()
     received = 0
@@ -128,7 +126,7 @@ def _request(conn: socket.socket, key: str):
     conn.settimeout(None)
     msg = messages[0]
     if (len(messages) != 1 or not isinstance(msg, dict) or msg.get("t") != "fork" or msg.get("role") not in ("data", "report")
-            or not isinstance(msg.get("id"), str) or not secrets.compare_digest(str(msg.get("key")), key)):
+            or not isinstance(msg.get("id"), str)):
         return None
     return msg
 
