@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'zygotes' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'zygotes', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
 /** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
@@ -52,7 +52,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi,sink,
+  --only LIST              sections to run: throughput,latency,cold,zygotes,recording,fairness,fastapi,sink,
                            dev,deploy,fresh (default all but fresh, which takes minutes: a fresh
                            clone and npm start; recording and sink need redis-server and FerretDB,
                            as npm test installs them)
