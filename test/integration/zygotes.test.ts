@@ -110,6 +110,17 @@ describe('zygotes', () => {
     host.destroy(meanwhile.rt);
   });
 
+  it('without zygotes (FP_ZYGOTES=0) every runtime is spawned', async (t) => {
+    const host = forkingHost({ zygotes: false });
+    t.after(() => host.close());
+    assert.equal(host.zygote('default'), undefined);
+    assert.equal(await host.zygotesReady(1_000), false);
+    const { rt, hello } = await start(host);
+    assert.equal(hello.t, 'hello');
+    assert.equal(parentOf(rt.pid), process.pid, 'a child of the platform');
+    host.destroy(rt);
+  });
+
   it('a zygote that fails repeatedly is bypassed: runtimes are spawned', async (t) => {
     const broken = await fnDir({ 'zygote.py': 'import sys\nsys.exit(3)\n' });
     const host = forkingHost({ zygoteEntry: join(broken, 'zygote.py') });
