@@ -57,6 +57,70 @@ def close_report() -> None:
                 pass
 
 
+class JoinLater:
+    """What a forked keeper needs to move its box into its cgroups after the hello: the
+    cgroup.procs files and the host's /proc, opened now (init pivots the keeper's mount namespace
+    into the box's root), and two pipes: init says R exists (born), the keeper says done (joined)."""
+    __slots__ = ("procs", "proc_dir", "born_r", "born_w", "joined_r", "joined_w")
+
+    def __init__(self, paths):
+        self.procs = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in paths]
+        self.proc_dir = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.born_r, self.born_w = os.pipe()
+        self.joined_r, self.joined_w = os.pipe()
+
+
+def prepare_join(paths: list):
+    """None without cgroups to join (they are joined at once then)."""
+    return JoinLater(paths) if paths else None
+
+
+def in_box(later):
+    """In init, right after the keeper forked it: drop the keeper's ends; (born_w, joined_r) or None."""
+    if later is None:
+        return None
+    for fd in (*later.procs, later.proc_dir, later.born_r, later.joined_w):
+        os.close(fd)
+    return (later.born_w, later.joined_r)
+
+
+def join_later(init_pid: int, later: JoinLater) -> None:
+    """The keeper, after forking init: move init, then R (once init says it exists), into the
+    cgroups; then tell R (which waits for it before specialize). On failure the box is killed."""
+    os.close(later.born_w)
+    os.close(later.joined_r)
+    try:
+        _move(later, init_pid)
+        if os.read(later.born_r, 1) == b"1":
+            with os.fdopen(os.open(f"{init_pid}/task/{init_pid}/children", os.O_RDONLY, dir_fd=later.proc_dir)) as f:
+                for child in f.read().split():
+                    _move(later, int(child))
+            os.write(later.joined_w, b"1")
+    except OSError:
+        try:
+            os.kill(init_pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for fd in (*later.procs, later.proc_dir, later.born_r, later.joined_w):
+        os.close(fd)
+
+
+def _move(later: JoinLater, pid: int) -> None:
+    for fd in later.procs:
+        os.write(fd, str(pid).encode())
+
+
+def wait_joined(box) -> None:
+    """R at specialize, before anything of the function: its cgroups must be joined."""
+    if box.joined < 0:
+        return
+    ok = os.read(box.joined, 1) == b"1"
+    os.close(box.joined)
+    box.joined = -1
+    if not ok:
+        raise OSError("the box's cgroups could not be joined")
+
+
 def bare(keep_fd: int, report_fd: int) -> None:
     """Unsandboxed (--unsafe-no-sandbox): the keeper forks the runtime directly, no box. Returns in
     the runtime; the keeper never returns."""
