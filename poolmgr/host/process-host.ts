@@ -326,8 +326,9 @@ export class ProcessHost implements RuntimeHost {
   }
 
   async close(): Promise<void> {
-    for (const zygote of this.zygotes.values()) zygote.close();
+    const zygotes = [...this.zygotes.values()];
     this.zygotes.clear(); // and no new ones: zygoteFor() sees none
+    await Promise.all(zygotes.map((zygote) => zygote.close()));
     const all = [...this.runtimes.values()];
     for (const rt of all) this.signal(rt, 'SIGKILL');
     await Promise.all(all.map((rt) => rt.gone));

@@ -122,14 +122,19 @@ export class Zygote {
     });
   }
 
-  /** Ends the zygote (runtimes it forked live on until the host ends them). */
-  close(): void {
+  /** Ends the zygote (runtimes it forked live on until the host ends them); resolves once it is gone. */
+  async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    this.child?.kill('SIGKILL');
+    const child = this.child;
     this.child = null;
     this.hello = null;
     rmSync(this.dir, { recursive: true, force: true });
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.ref(); // unref'd while it ran: now its exit is awaited
+    child.kill('SIGKILL');
+    await gone;
   }
 
   private start(): void {

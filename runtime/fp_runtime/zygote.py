@@ -40,6 +40,7 @@ PRESETS = {
                 "starlette.routing", "starlette.responses", "anyio", "json", "typing_extensions"),
 }
 REQUEST_TIMEOUT_S = 2.0
+CHANNEL_FD = 3
 REQUEST_MAX_BYTES = 1 << 16
 
 
@@ -144,6 +145,13 @@ def _fork(data, report, inherited: list) -> None:
         for sock in inherited:
             sock.close()
         data_fd, report_fd = data_sock.detach(), report_sock.detach()
+        if report_fd == CHANNEL_FD:
+            report_fd = os.dup(report_fd)
+            os.close(CHANNEL_FD)
+        if data_fd != CHANNEL_FD:  # the runtime's channel is fd 3, as in a spawned runtime
+            os.dup2(data_fd, CHANNEL_FD, inheritable=False)
+            os.close(data_fd)
+            data_fd = CHANNEL_FD
         from fp_sandbox import forked
         forked.begin(report_fd)
         box = request.get("box")
