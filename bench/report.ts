@@ -1,6 +1,6 @@
 /** The one table the bench prints, built from the sections' results. */
 
-export type Unit = 'req/s' | 'us' | 'ms' | 's' | 'B';
+export type Unit = 'req/s' | 'us' | 'ms' | 's' | 'B' | 'MiB';
 
 export function formatValue(value: number | null, unit: Unit): string {
   if (value === null || !Number.isFinite(value)) return '—';
@@ -15,6 +15,8 @@ export function formatValue(value: number | null, unit: Unit): string {
       return `${value.toFixed(1)} s`;
     case 'B':
       return `${value.toFixed(value >= 100 ? 0 : 1)} B`;
+    case 'MiB':
+      return `${value.toFixed(2)} MiB`;
   }
 }
 

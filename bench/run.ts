@@ -23,6 +23,7 @@ import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.j
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
 import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { depsCold, type DepsCold } from './cold-deps.js';
+import { zygoteCold, type ZygoteCold } from './cold-zygote.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { fastapiApp, type FastapiResult } from './fastapi.js';
 import { devLoop, type DevLoopResult } from './dev-loop.js';
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
   let gw: GatewayCold | null = null;
   let pool: PoolColdPair | null = null;
   let deps: DepsCold | null = null;
+  let zygotes: ZygoteCold | null = null;
   let rec: RecordingResult | null = null;
   let store: StorageResult | null = null;
   let fair: FairnessResult | null = null;
@@ -128,6 +130,18 @@ async function main(): Promise<number> {
       console.error(`  5 dependencies       p50 ${deps.deps.summary.p50.toFixed(2)} ms  p99 ${deps.deps.summary.p99.toFixed(2)} ms (none: p50 ${deps.none.summary.p50.toFixed(2)} ms; built once in ${(deps.buildMs / 1000).toFixed(1)} s)`);
       console.error(`  … without bytecode   p50 ${deps.depsNoBytecode.summary.p50.toFixed(2)} ms  p99 ${deps.depsNoBytecode.summary.p99.toFixed(2)} ms`);
       console.error(`  python spawn+imports p50 ${deps.pythonSpawn.summary.p50.toFixed(2)} ms  p99 ${deps.pythonSpawn.summary.p99.toFixed(2)} ms`);
+    }
+  }
+
+  if (opts.sections.includes('zygotes')) {
+    console.error(`3. zygotes: fork vs spawn, ${opts.coldN} runtimes and empty-pool cold starts each, FastAPI cold starts with the preset vs the default`);
+    zygotes = await section('zygotes', errors, () => zygoteCold(opts as BenchOptions));
+    if (zygotes) {
+      const z = zygotes;
+      console.error(`  generic ready        fork p50 ${z.ready.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.ready.spawn.summary.p50.toFixed(2)} ms (sandbox ${z.mode})`);
+      console.error(`  idle runtime USS     fork ${(z.uss.fork / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.forkRuntime / 1048576).toFixed(2)})  spawn ${(z.uss.spawn / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.spawnRuntime / 1048576).toFixed(2)})`);
+      console.error(`  empty-pool cold      fork p50 ${z.emptyPool.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.emptyPool.spawn.summary.p50.toFixed(2)} ms`);
+      console.error(`  FastAPI cold         preset p50 ${z.fastapi.preset.summary.p50.toFixed(2)} ms  default p50 ${z.fastapi.default.summary.p50.toFixed(2)} ms`);
     }
   }
 
@@ -200,7 +214,7 @@ async function main(): Promise<number> {
     machine: { ...machine, loadavgAfter: describeMachine(wrkVersion).loadavg },
     throughput: tp,
     latency: lat,
-    cold: { baseline, pool, gateway: gw, deps },
+    cold: { baseline, pool, gateway: gw, deps, zygotes },
     recording: rec,
     storage: store,
     fairness: fair,

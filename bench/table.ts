@@ -3,6 +3,7 @@ import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
 import type { DepsCold } from './cold-deps.js';
+import type { ZygoteCold } from './cold-zygote.js';
 import type { FairnessResult } from './fairness.js';
 import type { FastapiResult } from './fastapi.js';
 import type { LimiterResult } from './limiter.js';
@@ -24,7 +25,7 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null; zygotes?: ZygoteCold | null };
   recording: RecordingResult | null;
   storage: StorageResult | null;
   fairness: FairnessResult | null;
@@ -190,6 +191,31 @@ export function buildRows(r: Results): ResultRow[] {
     if (notes.length && rows.length) {
       const last = rows[rows.length - 1]!;
       last.note = `3: ${notes.join('; ')}`;
+    }
+  }
+  const z = r.cold.zygotes;
+  if (z) {
+    for (const [figure, what, fork, spawn, target, limit] of [
+      ['3. generic runtime ready p50', 'zygote fork → hello', z.ready.fork.summary.p50, z.ready.spawn.summary.p50, '≤ 5 ms', 5],
+      ['3. generic runtime ready p99', 'zygote fork → hello', z.ready.fork.summary.p99, z.ready.spawn.summary.p99, null, null],
+      ['3. empty-pool cold start p50', 'forked for the call', z.emptyPool.fork.summary.p50, z.emptyPool.spawn.summary.p50, '≤ 10 ms', 10],
+      ['3. empty-pool cold start p99', 'forked for the call', z.emptyPool.fork.summary.p99, z.emptyPool.spawn.summary.p99, null, null],
+    ] as const) {
+      rows.push(row({
+        figure, unit: 'ms', platform: fork, platformWhat: `${what} (sandbox ${z.mode})`, baseline: spawn, baselineWhat: 'fresh interpreter',
+        ...(limit !== null ? { target, check: (v: number) => v <= limit } : {}),
+      }));
+    }
+    rows.push(row({
+      figure: '3. idle generic runtime, private memory', unit: 'MiB', platform: z.uss.fork / 1048576, platformWhat: 'forked (USS, keeper+init+runtime)',
+      baseline: z.uss.spawn / 1048576, baselineWhat: 'spawned', target: '≤ 2 MiB', check: (v) => v <= 2,
+    }));
+    for (const [p, limit] of [['p50', 30], ['p99', null]] as const) {
+      rows.push(row({
+        figure: `3. FastAPI app cold start ${p}`, unit: 'ms', platform: z.fastapi.preset.summary[p], platformWhat: 'fastapi preset (forked)',
+        baseline: z.fastapi.default.summary[p], baselineWhat: 'default preset (pool)',
+        ...(limit !== null ? { target: `≤ ${limit} ms`, check: (v: number) => v <= limit } : {}),
+      }));
     }
   }
   const rec = r.recording;

@@ -69,6 +69,8 @@ const OPTIONS = {
   sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default('600000-699999') },
   sandboxTmpBytes: { env: 'FP_SANDBOX_TMP_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(64 * MIB) },
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
+  // Fork runtimes from a zygote per preset instead of spawning interpreters (docs/adr/0019-zygotes.md).
+  zygotes: { env: 'FP_ZYGOTES', kind: 'flag', schema: z.boolean().default(true) },
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },

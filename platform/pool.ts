@@ -77,6 +77,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     tasksMax: config.sandboxTasks,
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
+    zygotes: config.zygotes,
   };
 }
 

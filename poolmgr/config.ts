@@ -1,6 +1,6 @@
 /**
  * Pool manager options, with their defaults. Units are in the names (`…Ms`).
- * `defaultPoolConfig` is the one place the pool reads the environment (FP_DEBUG, PATH, LANG);
+ * `defaultPoolConfig` is the one place the pool reads the environment (FP_DEBUG, FP_ZYGOTES, PATH, LANG);
  * it takes the environment as an argument so callers and tests can pass their own.
  */
 import { existsSync } from 'node:fs';
@@ -57,6 +57,11 @@ export interface PoolConfig {
   cpuShares: number;
   /** Specialized instances of all functions together (default 64); past it idle ones of other functions are stopped first. */
   maxInstancesTotal: number;
+  /**
+   * Fork runtimes from a zygote per preset instead of spawning interpreters (default true;
+   * `FP_ZYGOTES=0` turns it off). docs/adr/0019-zygotes.md.
+   */
+  zygotes: boolean;
 }
 
 /** The sandbox mode 'auto' stands for here. */
@@ -95,6 +100,7 @@ export function defaultPoolConfig(
     openFiles: 1024,
     cpuShares: 1024,
     maxInstancesTotal: 64,
+    zygotes: env['FP_ZYGOTES'] !== '0',
     ...overrides,
   };
   return Object.freeze(config);

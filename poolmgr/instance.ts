@@ -50,7 +50,8 @@ let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
 
 export class Instance implements ProcessListener {
-  readonly id: string;
+  private readonly seq = ++instanceSeq;
+  private knownId: string | null = null;
   state: InstanceState = 'starting';
   inflight = 0;
   /** performance.now() of the last finished call (or of readiness). */
@@ -74,10 +75,17 @@ export class Instance implements ProcessListener {
     private readonly owner: InstanceOwner,
     private readonly timings: InstanceTimings,
   ) {
-    this.id = `i${++instanceSeq}-p${proc.pid}`;
     proc.listener = this;
     // A pool process already said hello; a fresh one specializes once it does.
     proc.ready.then(() => this.specialize(), () => {});
+  }
+
+  /** `i<n>-p<pid>`: the host pid of its runtime (a forked runtime's keeper says its pid just after the fork). */
+  get id(): string {
+    if (this.knownId !== null) return this.knownId;
+    const id = `i${this.seq}-p${this.proc.pid}`;
+    if (this.proc.pid !== 0) this.knownId = id;
+    return id;
   }
 
   /** Takes a slot for `call` and waits for the specialization to run it. */

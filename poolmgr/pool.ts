@@ -41,6 +41,7 @@ import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
+import { presetOf } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
@@ -98,10 +99,15 @@ export class PoolManager implements InstanceOwner {
     return this.host.isolation;
   }
 
-  /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
+  /**
+   * Fills the generic pool; resolves when `poolSize` runtimes said hello. With the local process
+   * host's zygotes on, it first waits (at most `spawnTimeoutMs`) for the default zygote, so the pool
+   * is forked from the start; a zygote that is not ready by then is not waited for (spawns instead).
+   */
   async start(): Promise<void> {
     if (this.closing !== null) throw new PlatformError('SHUTTING_DOWN', 'the pool is closed');
     this.startReaper();
+    if (this.host instanceof ProcessHost) await this.host.zygotesReady(this.config.spawnTimeoutMs);
     await this.generic.start();
   }
 
@@ -369,8 +375,12 @@ export class PoolManager implements InstanceOwner {
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
-    const pooled = this.generic.take();
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess({ memoryBytes: group.spec.memoryBytes }), this, this.config);
+    // A version on another preset than the generic pool's starts on a runtime of its own preset
+    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
+    group.preset ??= presetOf(group.spec);
+    const pooled = group.preset === 'default' ? this.generic.take() : null;
+    const hint: SpawnHint = { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     this.workspaceCount.set(group.workspace, this.workspaceInstances(group.workspace) + 1);

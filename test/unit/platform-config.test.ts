@@ -18,7 +18,7 @@ describe('platform config', () => {
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
-        sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        sandboxTasks: 256, zygotes: true, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
         redisAllowVolatile: false,
         runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
@@ -43,6 +43,11 @@ describe('platform config', () => {
     for (const bad of ['90', '90 days', '-1d', '0s']) {
       assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
     }
+  });
+
+  it('turns the zygotes off with FP_ZYGOTES=0', () => {
+    assert.equal(loadConfig({ FP_ZYGOTES: '0' }).zygotes, false);
+    assert.equal(loadConfig({ FP_ZYGOTES: '1' }).zygotes, true);
   });
 
   it('reads the functions directory of directory mode, not with the production store', () => {
