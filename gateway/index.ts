@@ -22,3 +22,4 @@ export type { FoundHook, Webhooks } from './hooks.js';
 export type { MountedApi, PlainRequest, PlainResponse } from './mount.js';
 export { uwsIsNative, UwsFallbackError } from './uws-adapter.js';
 export type { InvocationPool } from './pool.js';
+export { TrustedProxies } from './peer.js';

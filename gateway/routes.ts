@@ -9,7 +9,7 @@
  *   /metrics               Prometheus text format
  *   /api/…                 the mounted API (the control plane), when there is one
  */
-import { FUNCTION_NAME } from '../protocol/index.js';
+import { FUNCTION_NAME, type Pairs } from '../protocol/index.js';
 
 export type Route =
   | { kind: 'invoke'; name: string; path: string }
@@ -54,4 +54,39 @@ export function route(url: string): Route {
     default:
       return { kind: 'unknown' };
   }
+}
+
+/** A workspace name (ADR 0011): a DNS label of 1-30 characters. */
+const WORKSPACE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/;
+
+/**
+ * Host routing (docs/adr/00XX-addressing.md): a request whose Host is `<key>.<baseDomain>` (any
+ * port) is served by the function `<key>` at `/` of that host, whatever its path. The key is
+ * `<name>` (workspace `default`) or `<name>.<workspace>` (ADR 0011). Returns null when the host is
+ * not under the base domain (path routing then applies), `{key}` for a well-formed key, and
+ * `{bad}` for a subdomain that cannot be a key (answered 404 FUNCTION_NOT_FOUND). The Host header
+ * is the client's choice: the key goes through the same admission (existence, invoke token,
+ * pause) as `/fn/<key>/`, so choosing a host reaches nothing a path could not.
+ */
+export function hostRoute(headers: Pairs, baseDomain: string | null): { key: string } | { bad: string } | null {
+  if (baseDomain === null) return null;
+  let host: string | null = null;
+  for (const [name, value] of headers) {
+    if (name !== 'host') continue;
+    if (host !== null) return null; // two Host headers: no host routing (RFC 9112 says 400; path routing decides)
+    host = value;
+  }
+  if (host === null) return null;
+  host = host.trim().toLowerCase();
+  if (host.startsWith('[')) return null; // an IPv6 literal
+  const colon = host.lastIndexOf(':');
+  if (colon !== -1) host = host.slice(0, colon);
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return null;
+  const key = host.slice(0, -suffix.length);
+  if (key === '') return null;
+  const [name = '', workspace, ...rest] = key.split('.');
+  const ok = FUNCTION_NAME.test(name) && rest.length === 0 && (workspace === undefined || WORKSPACE_NAME.test(workspace));
+  return ok ? { key } : { bad: key };
 }

@@ -21,7 +21,7 @@ import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../g
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
-import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 
@@ -159,7 +159,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     });
     cleanup.push(() => controlPlane.close());
     const started = await createGateway({
-      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      config: gatewaySettings(config),
       pool,
       registry: controlPlane.registry,
       runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,

@@ -13,7 +13,7 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import type { FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../protocol/index.js';
+import type { ErrorDetail, FunctionRegistry, InvokeAuth, Resolution, TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { TokenIndex } from '../service/tokens.js';
@@ -63,10 +63,12 @@ export class StoreRegistry implements FunctionRegistry {
    * Takes a function's new state. `entrypoint` is that of `record.activeVersion` (null if none).
    * Returns false when the record is older than the one held (nothing changes then).
    */
-  set(record: FunctionRecord, entrypoint: string | null): boolean {
+  set(record: FunctionRecord, entrypoint: string | null, errors?: ErrorDetail): boolean {
     const held = this.entries.get(record.name);
     if (held !== undefined && held.record.revision > record.revision) return false;
-    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint);
+    // The active version's `errors` (its manifest); absent: the version did not change, keep what is held.
+    const detail = errors ?? held?.fn?.errors ?? 'generic';
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth });
     const { hookSecrets: _dropped, ...kept } = record;
@@ -88,7 +90,7 @@ export class StoreRegistry implements FunctionRegistry {
     this.entries.delete(name);
   }
 
-  private functionVersion(record: FunctionRecord, version: number, entrypoint: string): FunctionVersion {
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
     return Object.freeze({
@@ -104,6 +106,7 @@ export class StoreRegistry implements FunctionRegistry {
       maxInstances: limits.maxInstances,
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
+      errors,
       ...(depsDir !== null ? { depsDir } : {}),
     });
   }

@@ -5,37 +5,18 @@ message and the response is collected whole. Lifespan startup runs at specialize
 exit; an app that does not support lifespan is fine.
 """
 import asyncio
-from urllib.parse import unquote
 
+from .app_errors import AppRaised, answered
 from .errors import BadReturn
+from .scope import build_scope
 
 
-def _scope(wire: dict) -> dict:
-    # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
-    # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
-    root = wire.get("rootPath") or ""
-    path = wire.get("path") or "/"
-    raw_query = wire.get("rawQuery") or ""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": wire.get("method", "GET"),
-        "scheme": "http",
-        # ASGI: `path` is the full, percent-decoded path including root_path; routers strip root_path.
-        "path": unquote(root + path),
-        "raw_path": (root + path).encode(),
-        "root_path": unquote(root),
-        "query_string": raw_query.encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in wire.get("headers") or []],
-        "client": ("127.0.0.1", 0),
-        "server": ("function", 80),
-        "state": {},
-    }
+def _scope(wire: dict, app=None) -> dict:
+    return build_scope(wire, app)
 
 
 async def call(app, wire: dict, state: dict) -> dict:
-    scope = _scope(wire)
+    scope = _scope(wire, app)
     if state:
         scope["state"] = dict(state)
     body = wire.get("body") or b""
@@ -60,10 +41,16 @@ async def call(app, wire: dict, state: dict) -> dict:
         elif kind == "http.response.body":
             response["chunks"].append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
+                response["complete"] = True
                 done.set()
 
     try:
         await app(scope, receive, send)
+    except Exception as err:
+        if isinstance(err, MemoryError):
+            raise
+        # The caller gets what the app answered (Starlette's 500), the run record the exception.
+        raise AppRaised(err, answered(response)) from err
     finally:
         done.set()
     if response["status"] is None:
