@@ -295,9 +295,12 @@ class Exchange implements IncomingRequest {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
         // the connection; closing needs an explicit length, 0 then.
-        // A HEAD answer announces the length GET would have (RFC 9110 §9.3.2), when it is known.
+        // A HEAD answer announces the length GET would have (RFC 9110 §9.3.2), when it is known. As
+        // a header: `endWithoutBody(n)` makes this build wait for n body bytes and close the connection.
+        if (this.method === 'HEAD' && out.headLength !== undefined && out.status !== 204 && out.status !== 304 && !out.closeConnection) {
+          res.writeHeader('content-length', String(out.headLength));
+        }
         if (out.closeConnection) res.endWithoutBody(0, true);
-        else if (this.method === 'HEAD' && out.headLength !== undefined && out.status !== 204 && out.status !== 304) res.endWithoutBody(out.headLength);
         else res.endWithoutBody();
         this.finish();
         return;
