@@ -96,10 +96,13 @@ def _patch_testclient() -> None:
                 _note("flags", flag)
             _count("platformRequests")
             raw = request.url.raw_path  # path and query, as sent
-            path = raw.split(b"?", 1)[0]
-            if not (path == self.root or path.startswith(self.root + b"/")):
-                raw = self.root + raw
-            headers = list(request.headers.raw)  # Host stays the test's (testserver)
+            # Served at the root of its own host (`<name>.localhost`, docs/adr/00XX-addressing.md):
+            # the app sees the path as in-process; the test's Host (testserver) reaches it as
+            # X-Forwarded-Host from 127.0.0.1, a trusted proxy by default.
+            name = self.root.rsplit(b"/", 1)[-1]
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
+            headers.append((b"host", name + b".localhost:" + str(self.port).encode()))
+            headers.append((b"x-forwarded-host", request.headers.get("host", "testserver").encode()))
             if request.url.scheme == "https":
                 headers.append((b"x-forwarded-proto", b"https"))
             body = request.read()

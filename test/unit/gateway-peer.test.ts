@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientView, formatAddress, TrustedProxies } from '../../gateway/peer.js';
 import { hostRoute } from '../../gateway/routes.js';
-import { proxyList } from '../../platform/config.js';
+import { gatewaySettings, loadConfig, proxyList } from '../../platform/config.js';
 
 describe('formatAddress', () => {
   it('formats IPv4, IPv4-mapped IPv6 and compressed IPv6', () => {
@@ -63,5 +63,19 @@ describe('hostRoute', () => {
     assert.equal(host('[::1]:8080'), null);
     assert.equal(hostRoute([['host', 'hello.localhost']], null), null);
     assert.equal(hostRoute([['host', 'a.localhost'], ['host', 'b.localhost']], 'localhost'), null);
+  });
+});
+
+describe('FP_BASE_DOMAIN and FP_TRUSTED_PROXIES', () => {
+  it('default to localhost and loopback; none turns each off; bad values are BAD_CONFIG', () => {
+    const defaults = gatewaySettings(loadConfig({}));
+    assert.equal(defaults.baseDomain, 'localhost');
+    assert.deepEqual(defaults.trustedProxies, ['127.0.0.1', '::1']);
+    const off = gatewaySettings(loadConfig({ FP_BASE_DOMAIN: 'none', FP_TRUSTED_PROXIES: 'none' }));
+    assert.equal(off.baseDomain, null);
+    assert.deepEqual(off.trustedProxies, []);
+    assert.equal(gatewaySettings(loadConfig({ FP_BASE_DOMAIN: 'Fn.Example.com' })).baseDomain, 'fn.example.com');
+    assert.throws(() => loadConfig({ FP_TRUSTED_PROXIES: '10.0.0.1,proxy.local' }), { code: 'BAD_CONFIG' });
+    assert.throws(() => loadConfig({ FP_BASE_DOMAIN: '*.example.com' }), { code: 'BAD_CONFIG' });
   });
 });
