@@ -134,7 +134,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
   }
   const event = wireEvent(name, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
-  event.rootPath = rootPath;
+  event.rootPath = edge.prefix + rootPath;
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.signal, attempt: 1 });
@@ -224,11 +224,12 @@ export function bearerToken(headers: Pairs): string | null {
  * The request's origin as the function sees it: scheme and client from trusted proxies (else the
  * peer over http), and the Host a trusted proxy reports in place of its own.
  */
-function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; headers: Pairs } {
+function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
   const view = clientView(req.peer, headers, deps.trustedProxies);
-  if (view.host === null) return { scheme: view.scheme, client: view.client, headers };
+  const { scheme, client, prefix } = view;
+  if (view.host === null) return { scheme, client, prefix, headers };
   const host = view.host;
-  return { scheme: view.scheme, client: view.client, headers: [...headers.filter(([key]) => key !== 'host'), ['host', host]] };
+  return { scheme, client, prefix, headers: [...headers.filter(([key]) => key !== 'host'), ['host', host]] };
 }
 
 function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {

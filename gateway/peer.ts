@@ -79,6 +79,8 @@ export interface ClientView {
   client: [string, number];
   /** The host the client asked for, when a trusted proxy says so (replaces the Host header the function sees). */
   host: string | null;
+  /** The path prefix a trusted proxy stripped (`X-Forwarded-Prefix: /api/v1`), `` when none: it goes before root_path. */
+  prefix: string;
 }
 
 /** One hop of a forwarding chain, as a proxy wrote it. */
@@ -93,10 +95,11 @@ interface Hop {
  * (forwarded headers are ignored, and left as they are for the app to see, as uvicorn does).
  */
 export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies): ClientView {
-  const direct: ClientView = { scheme: 'http', client: [peer, 0], host: null };
+  const direct: ClientView = { scheme: 'http', client: [peer, 0], host: null, prefix: '' };
   if (!trusted.has(peer)) return direct;
   const hops = forwardedHops(headers);
-  if (hops.length === 0) return direct;
+  const prefix = forwardedPrefix(headers);
+  if (hops.length === 0) return { ...direct, prefix };
   // From the nearest hop outwards: the first address that is not a trusted proxy is the client.
   let index = hops.length - 1;
   while (index > 0 && hops[index]!.for !== null && trusted.has(hops[index]!.for!)) index--;
@@ -106,7 +109,21 @@ export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies
     scheme: proto === 'https' ? 'https' : proto === 'http' ? 'http' : direct.scheme,
     client: hop.for !== null ? [hop.for, 0] : direct.client,
     host: hop.host,
+    prefix,
   };
+}
+
+/**
+ * `X-Forwarded-Prefix` (Traefik, nginx ingress, Spring): the path a proxy in front serves the app
+ * under and strips before forwarding; the app's root_path starts with it, so its URLs carry it.
+ * Only one header, only a plain absolute path (segments of URL path characters, no `..`); else ``.
+ */
+function forwardedPrefix(headers: Pairs): string {
+  const list = values(headers, 'x-forwarded-prefix');
+  if (list.length !== 1) return '';
+  const prefix = list[0]!.trim().replace(/\/+$/, '');
+  if (!/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) return '';
+  return prefix;
 }
 
 /** The hops of `Forwarded` when present, else of the X-Forwarded-* headers. */

@@ -134,6 +134,15 @@ describe('proxy headers and the client', () => {
     const rfc = await info(`/fn/${app}/info`, { forwarded: 'for="[2001:db8::1]:4711";proto=https;host=shop.example' });
     assert.deepEqual([rfc.scheme, rfc.client, rfc.host], ['https', ['2001:db8::1', 0], 'shop.example']);
   });
+
+  it('X-Forwarded-Prefix from a trusted proxy goes before root_path, so the app\'s URLs carry it', async () => {
+    const host = `${app}.localhost`;
+    const atRoot = await info('/info', { host, 'x-forwarded-prefix': '/api/v1' });
+    assert.equal(atRoot.rootPath, '/api/v1');
+    assert.equal(atRoot.self, `http://${host}/api/v1/info`);
+    const underFn = await info(`/fn/${app}/info`, { 'x-forwarded-prefix': '/edge/' });
+    assert.equal(underFn.rootPath, `/edge/fn/${app}`);
+  });
 });
 
 describe('proxy headers from an untrusted peer', () => {
@@ -141,10 +150,11 @@ describe('proxy headers from an untrusted peer', () => {
 
   it('are ignored: the peer is the client, over http, with its own Host', async () => {
     const res = await request(`${untrusted.url}/fn/${app}/info`, {
-      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'evil.example', forwarded: 'for=198.51.100.1;proto=https' },
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'evil.example', forwarded: 'for=198.51.100.1;proto=https', 'x-forwarded-prefix': '/evil' },
     });
     assert.equal(res.status, 200);
     const got = JSON.parse(res.body.toString()) as Info;
+    assert.equal(got.rootPath, `/fn/${app}`);
     assert.equal(got.scheme, 'http');
     assert.deepEqual(got.client, ['127.0.0.1', 0]);
     assert.equal(got.host, new URL(untrusted.url).host);

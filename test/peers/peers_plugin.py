@@ -82,9 +82,11 @@ def _patch_testclient() -> None:
     class RemoteTransport(httpx.BaseTransport):
         """Sends the TestClient's requests to the platform instead of calling the app."""
 
-        def __init__(self, base: str, key: str, flags: list[str]):
+        def __init__(self, base: str, key: str, flags: list[str], root_path: str = "", client=None):
             url = httpx.URL(base)
             self.flags = flags
+            self.root_path = root_path
+            self.client = client
             self.host, self.port = url.host, url.port
             self.root = url.raw_path.rstrip(b"/")
             self.key = key
@@ -103,6 +105,11 @@ def _patch_testclient() -> None:
             headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
             headers.append((b"host", name + b".localhost:" + str(self.port).encode()))
             headers.append((b"x-forwarded-host", request.headers.get("host", "testserver").encode()))
+            # The TestClient's client name (testclient) and root_path, as a proxy in front passes them.
+            if self.client:
+                headers.append((b"x-forwarded-for", str(self.client[0]).encode()))
+            if self.root_path:
+                headers.append((b"x-forwarded-prefix", self.root_path.encode()))
             if request.url.scheme == "https":
                 headers.append((b"x-forwarded-proto", b"https"))
             body = request.read()
@@ -158,7 +165,8 @@ def _patch_testclient() -> None:
         # Noted on each request (a module-level client is built before any test runs).
         flags = ["TestClient(root_path=…)"] if kwargs.get("root_path") or (len(args) >= 3 and args[2]) else []
         if MODE == "platform" and key in apps:
-            self._transport = RemoteTransport(apps[key], key, flags)
+            client = getattr(self._transport, "client", None)
+            self._transport = RemoteTransport(apps[key], key, flags, getattr(self, "root_path", "") or "", client)
         else:
             self._transport = InProcess(self._transport, key, flags)
 

@@ -32,7 +32,8 @@ describe('clientView', () => {
 
   it('ignores every forwarded header from an untrusted peer', () => {
     const v = clientView('198.51.100.9', [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'https'], ['forwarded', 'for=5.6.7.8']], trusted);
-    assert.deepEqual(v, { scheme: 'http', client: ['198.51.100.9', 0], host: null });
+    assert.deepEqual(v, { scheme: 'http', client: ['198.51.100.9', 0], host: null, prefix: '' });
+    assert.equal(clientView('198.51.100.9', [['x-forwarded-prefix', '/api']], trusted).prefix, '');
   });
 
   it('walks X-Forwarded-For from the right past trusted proxies: a client cannot choose its own address', () => {
@@ -43,9 +44,20 @@ describe('clientView', () => {
 
   it('reads RFC 7239 Forwarded before X-Forwarded-*, and drops a host that is not one', () => {
     const v = clientView('127.0.0.1', [['forwarded', 'for=192.0.2.60;proto=https;host="a.example:8443", for=10.0.0.3'], ['x-forwarded-for', '9.9.9.9']], trusted);
-    assert.deepEqual(v, { scheme: 'https', client: ['192.0.2.60', 0], host: 'a.example:8443' });
+    assert.deepEqual(v, { scheme: 'https', client: ['192.0.2.60', 0], host: 'a.example:8443', prefix: '' });
     const bad = clientView('127.0.0.1', [['x-forwarded-host', 'a.example\r\nx: y']], trusted);
     assert.equal(bad.host, null);
+  });
+});
+
+describe('X-Forwarded-Prefix', () => {
+  const trusted = new TrustedProxies(['127.0.0.1']);
+  const prefix = (...values: string[]) => clientView('127.0.0.1', values.map((v) => ['x-forwarded-prefix', v] as [string, string]), trusted).prefix;
+  it('takes one plain absolute path from a trusted proxy, without its trailing slash', () => {
+    assert.equal(prefix('/api/v1/'), '/api/v1');
+    assert.equal(prefix('/a%20b'), '/a%20b');
+    for (const bad of ['api', '/a/../b', '/a?x=1', '/a b', '//', 'http://x/']) assert.equal(prefix(bad), '', bad);
+    assert.equal(prefix('/a', '/b'), '');
   });
 });
 
