@@ -37,7 +37,9 @@ const OPTIONS = {
   // Host routing (docs/adr/00XX-addressing.md): `<key>.<baseDomain>` serves the function at `/`; `none` turns it off.
   baseDomain: { env: 'FP_BASE_DOMAIN', kind: 'string', schema: z.string().toLowerCase().regex(BASE_DOMAIN, 'must be a domain name such as fn.example.com (or none)').default('localhost') },
   // Whose Forwarded / X-Forwarded-* headers are applied (docs/gateway.md, "Proxy headers"); `none`: nobody's.
-  trustedProxies: { env: 'FP_TRUSTED_PROXIES', kind: 'string', schema: z.string().default('127.0.0.1,::1') },
+  // Nobody's by default: functions share the host's loopback (docs/security.md, "Network"), so
+  // trusting 127.0.0.1 would let any function forge the client another function sees.
+  trustedProxies: { env: 'FP_TRUSTED_PROXIES', kind: 'string', schema: z.string().default('none') },
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
   maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },

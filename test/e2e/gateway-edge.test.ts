@@ -60,7 +60,7 @@ const h = useGateway({
   },
   [handler]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') } },
   [verbose]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') }, manifest: 'errors: verbose' },
-});
+}, { FP_TRUSTED_PROXIES: '127.0.0.1,::1' });
 
 interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string }
 
@@ -120,7 +120,7 @@ describe('serving at the root of a host', () => {
 });
 
 describe('proxy headers and the client', () => {
-  it('request.client is the peer\'s address; forwarded headers from 127.0.0.1 (trusted by default) apply', async () => {
+  it('request.client is the peer\'s address; forwarded headers from a trusted proxy (127.0.0.1 here) apply', async () => {
     const direct = await info(`/fn/${app}/info`);
     assert.deepEqual(direct.client, ['127.0.0.1', 0]);
     assert.equal(direct.scheme, 'http');
@@ -145,10 +145,10 @@ describe('proxy headers and the client', () => {
   });
 });
 
-describe('proxy headers from an untrusted peer', () => {
-  const untrusted = useGateway({ [app]: { files: { 'main.py': FASTAPI_APP }, manifest: 'entrypoint: main:app' } }, { FP_TRUSTED_PROXIES: 'none' });
+describe('proxy headers from an untrusted peer (FP_TRUSTED_PROXIES unset: nobody is trusted)', () => {
+  const untrusted = useGateway({ [app]: { files: { 'main.py': FASTAPI_APP }, manifest: 'entrypoint: main:app' } });
 
-  it('are ignored: the peer is the client, over http, with its own Host', async () => {
+  it('are ignored: the peer is the client, over http, with its own Host and root_path', async () => {
     const res = await request(`${untrusted.url}/fn/${app}/info`, {
       headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'evil.example', forwarded: 'for=198.51.100.1;proto=https', 'x-forwarded-prefix': '/evil' },
     });

@@ -79,10 +79,11 @@ describe('hostRoute', () => {
 });
 
 describe('FP_BASE_DOMAIN and FP_TRUSTED_PROXIES', () => {
-  it('default to localhost and loopback; none turns each off; bad values are BAD_CONFIG', () => {
+  it('default to localhost and nobody; none turns host routing off; bad values are BAD_CONFIG', () => {
     const defaults = gatewaySettings(loadConfig({}));
     assert.equal(defaults.baseDomain, 'localhost');
-    assert.deepEqual(defaults.trustedProxies, ['127.0.0.1', '::1']);
+    assert.deepEqual(defaults.trustedProxies, []);
+    assert.deepEqual(gatewaySettings(loadConfig({ FP_TRUSTED_PROXIES: '127.0.0.1, ::1' })).trustedProxies, ['127.0.0.1', '::1']);
     const off = gatewaySettings(loadConfig({ FP_BASE_DOMAIN: 'none', FP_TRUSTED_PROXIES: 'none' }));
     assert.equal(off.baseDomain, null);
     assert.deepEqual(off.trustedProxies, []);
