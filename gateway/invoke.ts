@@ -16,7 +16,7 @@ import {
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
-import { clientView, type TrustedProxies } from './peer.js';
+import { clientView, withoutForwarding, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
@@ -227,9 +227,10 @@ export function bearerToken(headers: Pairs): string | null {
 function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
   const view = clientView(req.peer, headers, deps.trustedProxies);
   const { scheme, client, prefix } = view;
-  if (view.host === null) return { scheme, client, prefix, headers };
-  const host = view.host;
-  return { scheme, client, prefix, headers: [...headers.filter(([key]) => key !== 'host'), ['host', host]] };
+  if (!view.trusted) return { scheme, client, prefix, headers };
+  const forwarded = withoutForwarding(headers);
+  if (view.host === null) return { scheme, client, prefix, headers: forwarded };
+  return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
 }
 
 function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {

@@ -81,6 +81,21 @@ export interface ClientView {
   host: string | null;
   /** The path prefix a trusted proxy stripped (`X-Forwarded-Prefix: /api/v1`), `` when none: it goes before root_path. */
   prefix: string;
+  /** The peer is a trusted proxy: its forwarding headers were applied (and are consumed: `withoutForwarding`). */
+  trusted: boolean;
+}
+
+/** The headers a trusted proxy's forwarding is read from; consumed once applied. */
+const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
+
+/**
+ * The request's headers without the forwarding headers a trusted proxy sent: what they say is in
+ * the scope now (client, scheme, Host, root_path), so the app sees the request as the client sent
+ * it to the proxy. An app that reads `X-Forwarded-For` itself falls back to `request.client`, which
+ * holds the same address. From an untrusted peer nothing is removed (as uvicorn).
+ */
+export function withoutForwarding(headers: Pairs): Pairs {
+  return headers.filter(([name]) => !FORWARDING.has(name));
 }
 
 /** One hop of a forwarding chain, as a proxy wrote it. */
@@ -95,11 +110,11 @@ interface Hop {
  * (forwarded headers are ignored, and left as they are for the app to see, as uvicorn does).
  */
 export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies): ClientView {
-  const direct: ClientView = { scheme: 'http', client: [peer, 0], host: null, prefix: '' };
+  const direct: ClientView = { scheme: 'http', client: [peer, 0], host: null, prefix: '', trusted: false };
   if (!trusted.has(peer)) return direct;
   const hops = forwardedHops(headers);
   const prefix = forwardedPrefix(headers);
-  if (hops.length === 0) return { ...direct, prefix };
+  if (hops.length === 0) return { ...direct, prefix, trusted: true };
   // From the nearest hop outwards: the first address that is not a trusted proxy is the client.
   let index = hops.length - 1;
   while (index > 0 && hops[index]!.for !== null && trusted.has(hops[index]!.for!)) index--;
@@ -110,6 +125,7 @@ export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies
     client: hop.for !== null ? [hop.for, 0] : direct.client,
     host: hop.host,
     prefix,
+    trusted: true,
   };
 }
 

@@ -20,7 +20,8 @@ const FASTAPI_APP = py(
   '@app.get("/info", name="info")',
   'def info(request: Request):',
   '    return {"rootPath": request.scope["root_path"], "scheme": request.url.scheme, "client": list(request.client),',
-  '            "self": str(request.url_for("info")), "url": str(request.url), "host": request.headers.get("host")}',
+  '            "self": str(request.url_for("info")), "url": str(request.url), "host": request.headers.get("host"),',
+  '            "forwarding": sorted(k for k in request.headers.keys() if "forward" in k)}',
   '@app.api_route("/items", methods=["GET", "HEAD"])',
   'def items():',
   '    return {"items": ["a", "b", "c"]}',
@@ -62,7 +63,7 @@ const h = useGateway({
   [verbose]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') }, manifest: 'errors: verbose' },
 }, { FP_TRUSTED_PROXIES: '127.0.0.1,::1' });
 
-interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string }
+interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string; forwarding: string[] }
 
 async function info(path: string, headers: Record<string, string> = {}): Promise<Info> {
   const res = await request(`${h.url}${path}`, { headers });
@@ -131,6 +132,7 @@ describe('proxy headers and the client', () => {
     assert.deepEqual(proxied.client, ['203.0.113.7', 0]);
     assert.equal(proxied.host, 'api.example.com');
     assert.equal(proxied.self, `https://api.example.com/fn/${app}/info`);
+    assert.deepEqual(proxied.forwarding, []); // applied, so consumed: the app sees what the client sent the proxy
     const rfc = await info(`/fn/${app}/info`, { forwarded: 'for="[2001:db8::1]:4711";proto=https;host=shop.example' });
     assert.deepEqual([rfc.scheme, rfc.client, rfc.host], ['https', ['2001:db8::1', 0], 'shop.example']);
   });
@@ -155,6 +157,7 @@ describe('proxy headers from an untrusted peer (FP_TRUSTED_PROXIES unset: nobody
     assert.equal(res.status, 200);
     const got = JSON.parse(res.body.toString()) as Info;
     assert.equal(got.rootPath, `/fn/${app}`);
+    assert.deepEqual(got.forwarding, ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-prefix', 'x-forwarded-proto']);
     assert.equal(got.scheme, 'http');
     assert.deepEqual(got.client, ['127.0.0.1', 0]);
     assert.equal(got.host, new URL(untrusted.url).host);

@@ -32,7 +32,7 @@ describe('clientView', () => {
 
   it('ignores every forwarded header from an untrusted peer', () => {
     const v = clientView('198.51.100.9', [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'https'], ['forwarded', 'for=5.6.7.8']], trusted);
-    assert.deepEqual(v, { scheme: 'http', client: ['198.51.100.9', 0], host: null, prefix: '' });
+    assert.deepEqual(v, { scheme: 'http', client: ['198.51.100.9', 0], host: null, prefix: '', trusted: false });
     assert.equal(clientView('198.51.100.9', [['x-forwarded-prefix', '/api']], trusted).prefix, '');
   });
 
@@ -44,7 +44,7 @@ describe('clientView', () => {
 
   it('reads RFC 7239 Forwarded before X-Forwarded-*, and drops a host that is not one', () => {
     const v = clientView('127.0.0.1', [['forwarded', 'for=192.0.2.60;proto=https;host="a.example:8443", for=10.0.0.3'], ['x-forwarded-for', '9.9.9.9']], trusted);
-    assert.deepEqual(v, { scheme: 'https', client: ['192.0.2.60', 0], host: 'a.example:8443', prefix: '' });
+    assert.deepEqual(v, { scheme: 'https', client: ['192.0.2.60', 0], host: 'a.example:8443', prefix: '', trusted: true });
     const bad = clientView('127.0.0.1', [['x-forwarded-host', 'a.example\r\nx: y']], trusted);
     assert.equal(bad.host, null);
   });
