@@ -100,12 +100,12 @@ export const FINDINGS: FindingSpec[] = [
   },
   {
     id: 'proxy-prefix',
-    title: 'A path prefix added by a proxy in front (what TestClient(root_path="/api/v1") simulates) cannot reach the app: root_path is always /fn/<name>',
-    kind: 'gap',
-    where: 'runtime/fp_runtime/asgi.py, gateway (no X-Forwarded-Prefix)',
+    title: 'A request whose path already carries the proxy prefix (TestClient(root_path="/api/v1") then GET /api/v1/items/42): the platform, like uvicorn --root-path, puts X-Forwarded-Prefix before the path, so the route is not found',
+    kind: 'difference',
+    where: 'runtime/fp_runtime/scope.py (path = root_path + path, as uvicorn builds it); Starlette\'s TestClient passes the path as given instead. Prefixes a proxy strips work (X-Forwarded-Prefix, docs/gateway.md "Proxy headers")',
     reproduction: [
-      APP + 'from fastapi import Request\n@app.get("/app")\ndef read(request: Request):\n    return {"root_path": request.scope.get("root_path")}\n```',
-      'Behind a proxy that serves the function at `/api/v1` → `{"root_path": "/fn/demo"}`; uvicorn `--root-path /api/v1` → `{"root_path": "/api/v1"}`, and URLs the app builds use the public prefix.',
+      APP + '@app.get("/items/{id}")\ndef item(id: str):\n    return {"id": id}\n```',
+      "Behind a proxy that serves the app at `/api/v1` without stripping it and sends `X-Forwarded-Prefix: /api/v1`: `GET /api/v1/items/42` → 404 (the app sees `/api/v1/api/v1/items/42`); uvicorn `--root-path /api/v1` → 404 too; TestClient(root_path=\"/api/v1\") in-process → 200.",
     ].join('\n'),
     match: (t) => (t.record.flags ?? []).includes('TestClient(root_path=…)'),
   },

@@ -166,7 +166,8 @@ def _patch_testclient() -> None:
         flags = ["TestClient(root_path=…)"] if kwargs.get("root_path") or (len(args) >= 3 and args[2]) else []
         if MODE == "platform" and key in apps:
             client = getattr(self._transport, "client", None)
-            self._transport = RemoteTransport(apps[key], key, flags, getattr(self, "root_path", "") or "", client)
+            root_path = getattr(self._transport, "root_path", "") or ""
+            self._transport = RemoteTransport(apps[key], key, flags, root_path, client)
         else:
             self._transport = InProcess(self._transport, key, flags)
 
