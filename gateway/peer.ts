@@ -41,9 +41,13 @@ export function formatAddress(raw: Uint8Array): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
+const MAX_SEEN = 4096;
+
 /** The addresses whose forwarded headers are believed: IPs and CIDR ranges, IPv4 and IPv6. */
 export class TrustedProxies {
   private readonly list = new BlockList();
+  /** Verdicts by address: BlockList.check crosses into C++ (about 1 µs); peers repeat. Bounded. */
+  private readonly seen = new Map<string, boolean>();
   readonly empty: boolean;
 
   /** Entries such as `127.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`; throws on anything else. */
@@ -66,9 +70,13 @@ export class TrustedProxies {
 
   has(address: string): boolean {
     if (this.empty) return false;
+    const known = this.seen.get(address);
+    if (known !== undefined) return known;
     const family = isIP(address);
-    if (family === 0) return false;
-    return this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    const verdict = family !== 0 && this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    if (this.seen.size >= MAX_SEEN) this.seen.clear();
+    this.seen.set(address, verdict);
+    return verdict;
   }
 }
 
