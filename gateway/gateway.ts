@@ -11,7 +11,8 @@ import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
-import { route, type Route } from './routes.js';
+import { TrustedProxies } from './peer.js';
+import { hostRoute, route, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
@@ -25,6 +26,13 @@ export interface GatewaySettings {
   readonly maxBodyBytes: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
+  /**
+   * Host routing: `<key>.<baseDomain>` serves the function `<key>` at `/` (docs/adr/0020-addressing.md).
+   * null or absent: path routing only. The platform's default is `localhost` (FP_BASE_DOMAIN).
+   */
+  readonly baseDomain?: string | null;
+  /** Addresses and CIDR ranges whose Forwarded / X-Forwarded-* headers are applied; absent: none (FP_TRUSTED_PROXIES). */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface GatewayOptions {
@@ -91,7 +99,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const unsafe = pool.isolation.mode === 'off';
-  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, shuttingDown: () => shuttingDown };
+  const trustedProxies = new TrustedProxies(config.trustedProxies ?? []);
+  const baseDomain = config.baseDomain ?? null;
+  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown };
 
   // Each request is routed twice, for its body limit on arrival and then to be handled, right after
   // for a request without a body: the last URL's route is kept, so the second pass is a lookup.
@@ -107,6 +117,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
+    const atRoot = hostRoute(req.headers, baseDomain);
+    if (atRoot !== null) return serveAtRoot(req, atRoot);
     const r = routeOf(req.url);
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
@@ -148,11 +160,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
+  /** A request to `<key>.<baseDomain>`: every path belongs to the function, served at its root. */
+  function serveAtRoot(req: IncomingRequest, host: { key: string } | { bad: string }): Promise<OutgoingResponse> | OutgoingResponse {
+    if ('bad' in host) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${host.bad}"`, { function: host.bad }));
+    return invokeHttp(deps, req, host.key, req.url, '');
+  }
+
   const server = await startHttpServer({
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    bodyLimit: (method, url) => {
+    bodyLimit: (method, url, headers) => {
+      if (hostRoute(headers, baseDomain) !== null) return config.maxBodyBytes;
       const kind = routeOf(url).kind;
       if (api && kind === 'api') return api.bodyLimit(method, url);
       if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;

@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  isPlatformError, isPlatformToken, PlatformError,
-  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
+  ERRORS, isPlatformError, isPlatformToken, PlatformError,
+  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
+import { clientView, withoutForwarding, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
@@ -29,6 +30,8 @@ export interface InvokeDeps {
   runs: RunBatcher;
   /** Told when each run ends, while someone tails its function (the pool publishes the lines). */
   logTap: LogTap | null;
+  /** Whose X-Forwarded-* / Forwarded headers are believed (docs/gateway.md, "Proxy headers"). */
+  trustedProxies: TrustedProxies;
   shuttingDown(): boolean;
 }
 
@@ -131,12 +134,17 @@ function withoutPlatformTokens(headers: Pairs): Pairs {
   return headers;
 }
 
-/** `/fn/<name>/…` */
-export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
+/**
+ * `/fn/<name>/…` (rootPath `/fn/<name>`), or a function served at the root of its own host
+ * (rootPath ``: docs/adr/0020-addressing.md).
+ */
+export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath = `/fn/${name}`): Promise<OutgoingResponse> {
   let admitted = admit(deps, req, name);
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
-  const { fn, headers } = admitted;
+  const { fn } = admitted;
+  const edge = edgeOf(deps, req, admitted.headers);
+  const headers = edge.headers;
 
   const runId = randomUUID();
   const startedAt = Date.now();
@@ -152,6 +160,9 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
   }
   const event = wireEvent(name, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
+  event.rootPath = edge.prefix + rootPath;
+  event.scheme = edge.scheme;
+  event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.signal, attempt: 1 });
   return finish(deps, origin, fn, runId, startedAt, result, true).response;
 }
@@ -247,6 +258,19 @@ export function bearerToken(headers: Pairs): string | null {
   return null;
 }
 
+/**
+ * The request's origin as the function sees it: scheme and client from trusted proxies (else the
+ * peer over http), and the Host a trusted proxy reports in place of its own.
+ */
+function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
+  const view = clientView(req.peer, headers, deps.trustedProxies);
+  const { scheme, client, prefix } = view;
+  if (!view.trusted) return { scheme, client, prefix, headers };
+  const forwarded = withoutForwarding(headers);
+  if (view.host === null) return { scheme, client, prefix, headers: forwarded };
+  return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
+}
+
 function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
   return {
     method: r.method,
@@ -277,12 +301,15 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   let response: OutgoingResponse | null = null;
   let functionTiming: string[] = [];
-  if (!error && result.response) {
+  // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
+  // the run record the exception (docs/api-invoke.md, "Errors").
+  const appAnswered = error !== null && error.class === 'user_error' && result.response !== null;
+  if ((!error || appAnswered) && result.response) {
     const checked = checkFunctionResponse(result.response);
     if ('problem' in checked) {
-      error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
+      if (!appAnswered) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
-      response = { status: result.response.status, headers: checked.headers, body: result.response.body };
+      response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
       functionTiming = checked.serverTiming;
     }
   } else if (!error) {
@@ -291,9 +318,9 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
 
   const totalMs = performance.now() - origin.arrivedAt;
   const timings = { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs };
-  const headers = invocationHeaders(runId, result.cold, timings, error ? [] : functionTiming);
-  if (error) {
-    response = errorResponse(new PlatformError(error.code, error.message, publicDetails(fn, error)), runId, headers);
+  const headers = invocationHeaders(runId, result.cold, timings, response === null ? [] : functionTiming);
+  if (response === null) {
+    response = errorResponse(publicError(fn, error!, runId), runId, headers);
   } else {
     response!.headers.push(...headers);
   }
@@ -355,18 +382,36 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
   }
 }
 
+/** The length a HEAD answer announces: the function's own Content-Length when it is one number, else its body's. */
+function headLength(response: WireResponse): number {
+  for (const [name, value] of response.headers) {
+    if (name.toLowerCase() === 'content-length' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
+  }
+  return response.body.byteLength;
+}
+
+/** Codes whose message carries the function's own text (an exception's, a bad return's). */
+const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT']);
+
 /**
- * What an HTTP client may see about a failure: who and why, and for the function's own errors
- * the exception type, file and line. The stack stays in the run record.
+ * What an HTTP client may see about a failure. By default, for the function's own failures, the
+ * code and a generic message: an exception's text can hold anything (a password in a connection
+ * string), and any caller would read it. The owner reads it in the run record (its id is in the
+ * answer). A function with `errors: verbose` (development) shows the message, the exception type,
+ * file and line too. The stack stays in the run record either way.
  */
-function publicDetails(fn: FunctionVersion, error: InvocationError): Record<string, unknown> {
+function publicError(fn: FunctionVersion, error: InvocationError, runId: string): PlatformError {
   const details: Record<string, unknown> = { ...error.details, function: fn.name };
+  if (!FUNCTION_TEXT_CODES.has(error.code)) return new PlatformError(error.code, error.message, details);
+  if (fn.errors !== 'verbose') {
+    return new PlatformError(error.code, `${ERRORS[error.code].title} Its owner finds the details in the run record ${runId}.`, details);
+  }
   if (error.code === 'FUNCTION_ERROR' || error.code === 'FUNCTION_INIT_FAILED') {
     details['type'] = error.type;
     if (error.file !== undefined) details['file'] = error.file;
     if (error.line !== undefined) details['line'] = error.line;
   }
-  return details;
+  return new PlatformError(error.code, error.message, details);
 }
 
 function directError(error: InvocationError): DirectError {

@@ -24,7 +24,7 @@ export async function serveMounted(api: MountedApi, req: IncomingRequest): Promi
     headers: req.headers,
     signal: req.signal,
     // Copied now, before anything awaits: the socket's address is gone once the response ends.
-    remoteAddress: req.remoteAddress,
+    remoteAddress: req.peer,
     body: () => {
       body.state = 'read';
       return req.body().catch((err: unknown) => {

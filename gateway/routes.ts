@@ -14,7 +14,7 @@
  * default workspace, `<name>.<workspace>` in another. It is matched raw (still percent-encoded):
  * an escape, a second dot or `<name>.default` is no key, and answers 404 like an unknown function.
  */
-import { isFunctionKey } from '../protocol/index.js';
+import { isFunctionKey, type Pairs } from '../protocol/index.js';
 
 export type Route =
   | { kind: 'invoke'; name: string; path: string }
@@ -64,4 +64,37 @@ export function route(url: string): Route {
     default:
       return { kind: 'unknown' };
   }
+}
+
+/** A workspace name (ADR 0011): a DNS label of 1-30 characters. */
+
+/**
+ * Host routing (docs/adr/0020-addressing.md): a request whose Host is `<key>.<baseDomain>` (any
+ * port) is served by the function `<key>` at `/` of that host, whatever its path. The key is
+ * `<name>` (workspace `default`) or `<name>.<workspace>` (ADR 0011). Returns null when the host is
+ * not under the base domain (path routing then applies), `{key}` for a well-formed key, and
+ * `{bad}` for a subdomain that cannot be a key (answered 404 FUNCTION_NOT_FOUND). The Host header
+ * is the client's choice: the key goes through the same admission (existence, invoke token,
+ * pause) as `/fn/<key>/`, so choosing a host reaches nothing a path could not.
+ */
+export function hostRoute(headers: Pairs, baseDomain: string | null): { key: string } | { bad: string } | null {
+  if (baseDomain === null) return null;
+  let host: string | null = null;
+  for (const [name, value] of headers) {
+    if (name !== 'host') continue;
+    if (host !== null) return null; // two Host headers: no host routing (RFC 9112 says 400; path routing decides)
+    host = value;
+  }
+  if (host === null) return null;
+  host = host.trim().toLowerCase();
+  if (host.startsWith('[')) return null; // an IPv6 literal
+  const colon = host.lastIndexOf(':');
+  if (colon !== -1) host = host.slice(0, colon);
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return null;
+  const key = host.slice(0, -suffix.length);
+  if (key === '') return null;
+  // `<name>` (the default workspace) or `<name>.<workspace>`: the function key (ADR 0011).
+  return isFunctionKey(key) ? { key } : { bad: key };
 }

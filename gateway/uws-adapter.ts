@@ -33,6 +33,7 @@ import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
+import { formatAddress } from './peer.js';
 
 /**
  * True when the native uWS binary is loaded. The npm build silently falls back to a slow
@@ -64,15 +65,12 @@ export interface IncomingRequest {
   readonly rawQuery: string;
   /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
   readonly headers: Pairs;
+  /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`); this uWS build does not give its port. */
+  readonly peer: string;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** `performance.now()` when the request arrived. */
   readonly arrivedAt: number;
-  /**
-   * The peer's IP address as text (`127.0.0.1`, `::1`). Read it before the handler's first await
-   * (it comes from the socket, valid only while the response is open); '' once that is gone.
-   */
-  readonly remoteAddress: string;
   /**
    * The whole body, at most maxBodyBytes. Rejects with PlatformError PAYLOAD_TOO_LARGE (then the
    * response must close the connection: the rest of the body was not read) or
@@ -90,6 +88,8 @@ export interface OutgoingResponse {
   stream?: ResponseStream;
   /** Close the connection after this response (e.g. the request body was not read). */
   closeConnection?: boolean;
+  /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
+  headLength?: number;
 }
 
 export interface HttpServerOptions {
@@ -100,7 +100,7 @@ export interface HttpServerOptions {
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
    */
-  bodyLimit?(method: string, url: string): number;
+  bodyLimit?(method: string, url: string, headers: Pairs): number;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -148,6 +148,7 @@ class Exchange implements IncomingRequest {
   readonly url: string;
   readonly rawQuery: string;
   readonly headers: Pairs = [];
+  readonly peer: string;
   readonly arrivedAt = performance.now();
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
@@ -172,27 +173,18 @@ class Exchange implements IncomingRequest {
   private readonly maxBodyBytes: number;
   /** The request head is malformed: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
-  private peer: string | null = null;
-
-  /** Read from `res` on first use, only while it is valid (rule 3); most requests never ask. */
-  get remoteAddress(): string {
-    if (this.peer === null) {
-      if (this.aborted || this.ended) return '';
-      this.peer = Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
-    }
-    return this.peer;
-  }
 
   constructor(
     private readonly res: HttpResponse,
     req: HttpRequest,
-    bodyLimit: (method: string, url: string) => number,
+    bodyLimit: (method: string, url: string, headers: Pairs) => number,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
     this.url = req.getUrl();
     this.rawQuery = req.getQuery() ?? '';
     req.forEach((name, value) => this.headers.push([name, value]));
+    this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
@@ -206,7 +198,7 @@ class Exchange implements IncomingRequest {
     // After onAborted (rule 2): a throwing limit function must not leave the response unguarded.
     let maxBodyBytes = 0;
     try {
-      maxBodyBytes = bodyLimit(this.method, this.url);
+      maxBodyBytes = bodyLimit(this.method, this.url, this.headers);
     } catch (err) {
       process.emitWarning(`gateway: body limit failed, refusing the body: ${String(err)}`);
     }
@@ -305,6 +297,11 @@ class Exchange implements IncomingRequest {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
         // the connection; closing needs an explicit length, 0 then.
+        // A HEAD answer announces the length GET would have (RFC 9110 §9.3.2), when it is known. As
+        // a header: `endWithoutBody(n)` makes this build wait for n body bytes and close the connection.
+        if (this.method === 'HEAD' && out.headLength !== undefined && out.status !== 204 && out.status !== 304 && !out.closeConnection) {
+          res.writeHeader('content-length', String(out.headLength));
+        }
         if (out.closeConnection) res.endWithoutBody(0, true);
         else res.endWithoutBody();
         this.finish();

@@ -9,6 +9,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
 import { parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
@@ -18,6 +19,8 @@ const DAY_MS = 24 * 3_600_000;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A domain name of DNS labels (or `none`): the base of host routing. */
+const BASE_DOMAIN = /^(none|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/;
 /** Runtime Pod presets (docs/kubernetes.md): `name:memoryMiB:warmPods[:cpuRequest]`, comma-separated. */
 const PRESET_LIST = /^[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?(,[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?)*$/;
 
@@ -31,6 +34,12 @@ const OPTIONS = {
   functionsDir: { env: 'FP_FUNCTIONS_DIR', kind: 'string', schema: z.string().min(1).optional() },
   port: { env: 'FP_PORT', kind: 'int', schema: int(0, 65535).default(8080) },
   host: { env: 'FP_HOST', kind: 'string', schema: z.string().min(1).default('127.0.0.1') },
+  // Host routing (docs/adr/0020-addressing.md): `<key>.<baseDomain>` serves the function at `/`; `none` turns it off.
+  baseDomain: { env: 'FP_BASE_DOMAIN', kind: 'string', schema: z.string().toLowerCase().regex(BASE_DOMAIN, 'must be a domain name such as fn.example.com (or none)').default('localhost') },
+  // Whose Forwarded / X-Forwarded-* headers are applied (docs/gateway.md, "Proxy headers"); `none`: nobody's.
+  // Nobody's by default: functions share the host's loopback (docs/security.md, "Network"), so
+  // trusting 127.0.0.1 would let any function forge the client another function sees.
+  trustedProxies: { env: 'FP_TRUSTED_PROXIES', kind: 'string', schema: z.string().default('none') },
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
   maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
@@ -137,12 +146,35 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
     if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
   }
+  try {
+    new TrustedProxies(proxyList(c.trustedProxies));
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: `must be IP addresses or CIDR ranges separated by commas, or none (${(err as Error).message})` });
+  }
   if (c.runtimeHost === 'kubernetes' && c.kubeImage === undefined) ctx.addIssue({ code: 'custom', path: ['kubeImage'], message: 'required when the runtime host is kubernetes' });
 });
 
 export type PlatformConfig = Readonly<z.output<typeof configSchema>>;
 /** What `startPlatform` accepts: any option, the rest defaulted. */
 export type PlatformOptions = z.input<typeof configSchema>;
+
+/** `FP_TRUSTED_PROXIES` as a list: comma-separated entries; `none` or empty: nobody. */
+export function proxyList(text: string): string[] {
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  return entries.length === 1 && entries[0] === 'none' ? [] : entries;
+}
+
+/** What the gateway takes from the configuration: the one place both modes build it. */
+export function gatewaySettings(c: PlatformConfig): GatewaySettings {
+  return {
+    host: c.host,
+    port: c.port,
+    maxBodyBytes: c.maxBodyBytes,
+    shutdownGraceMs: c.shutdownGraceMs,
+    baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,
+    trustedProxies: proxyList(c.trustedProxies),
+  };
+}
 
 /** The environment variables `loadConfig` reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);

@@ -22,7 +22,7 @@ import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gate
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
-import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 
@@ -175,7 +175,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     });
     cleanup.push(() => controlPlane.close());
     const started = await createGateway({
-      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      config: gatewaySettings(config),
       pool,
       registry: controlPlane.registry,
       runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,

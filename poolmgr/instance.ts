@@ -143,7 +143,9 @@ export class Instance implements ProcessListener {
           return;
         }
         const response = msg.response;
-        this.complete(call, response, null, msg.logs, msg.handlerMs);
+        // An ASGI app that raised answers with its own 500 and reports the exception beside it.
+        const appError = typeof msg.error === 'object' && msg.error !== null ? this.classify(fromWireError(msg.error)) : null;
+        this.complete(call, response, appError, msg.logs, msg.handlerMs);
         return;
       }
       case 'error': {

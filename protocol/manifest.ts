@@ -198,7 +198,14 @@ export const manifestSchema = z.strictObject({
     .record(z.string().regex(ENV_NAME, 'env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
+  // What callers see of the function's own failures (docs/api-invoke.md, "Errors"): verbose only while developing.
+  errors: z.enum(['generic', 'verbose']).default('generic'),
 });
+
+/** The `errors` key of a stored manifest (any JSON: versions uploaded before the key existed have none). */
+export function errorDetailOf(manifest: unknown): 'generic' | 'verbose' {
+  return typeof manifest === 'object' && manifest !== null && (manifest as { errors?: unknown }).errors === 'verbose' ? 'verbose' : 'generic';
+}
 
 /**
  * Largest manifest a version may carry, as compact JSON (how the control plane stores and serves

@@ -81,8 +81,12 @@ export interface WireEvent {
   headers: Pairs;
   body: Uint8Array;
   requestId: string;
-  /** Where the function is mounted (e.g. `/fn/hello`); ASGI apps get it as `root_path`. */
+  /** Where the function is mounted (e.g. `/fn/hello`, or `` at the root of its own host); ASGI apps get it as `root_path`. */
   rootPath?: string;
+  /** `http` or `https` (from a trusted proxy); absent: http. ASGI `scheme`. */
+  scheme?: 'http' | 'https';
+  /** The client's address and port (port 0 when unknown); absent for calls from inside the platform. ASGI `client`. */
+  client?: [string, number];
 }
 
 export interface WireContext {
@@ -154,7 +158,12 @@ export type HostMessage =
 export type RuntimeMessage =
   | { t: 'hello'; v: number; pid: number; python: string; bootMs: number }
   | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[] }
-  | { t: 'result'; id: number; response: WireResponse; logs: LogLine[]; handlerMs: number }
+  /**
+   * `error` (a `user_error`): an ASGI app raised after (or instead of) answering; `response` is its
+   * answer (Starlette's 500) or the plain 500 uvicorn would send. The caller gets the response, the
+   * run record the error (docs/runtime-protocol.md, "ASGI").
+   */
+  | { t: 'result'; id: number; response: WireResponse; error?: WireError; logs: LogLine[]; handlerMs: number }
   /** `handlerMs` is present on the reply to an `invoke` (absent for specialize and protocol errors). */
   | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean; handlerMs?: number }
   /** Lines of the call `id`, still running, not sent before; its reply carries only the lines after them. */

@@ -16,7 +16,15 @@ export interface FunctionVersion extends FunctionSpec {
   minWarm: number;
   /** Calls that may wait for a free slot before FUNCTION_BUSY (default 100). */
   maxQueue: number;
+  /**
+   * What callers see of the function's own failures (manifest `errors`): `generic` (absent: the
+   * default) the code and a generic message; `verbose` the message, type, file and line too.
+   */
+  errors?: ErrorDetail;
 }
+
+/** The manifest's `errors` key (docs/api-invoke.md, "Errors"). */
+export type ErrorDetail = 'generic' | 'verbose';
 
 /**
  * What a token check says: the right token; an unknown one; a real token that may not call this

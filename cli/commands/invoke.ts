@@ -265,8 +265,35 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
   ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : formatBody(answer));
+  if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) explainFailure(ctx, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
+}
+
+const RUN_ERROR_WAIT_MS = 3000;
+
+/**
+ * Callers get a generic message when a function fails (docs/api-invoke.md, "Errors"); its owner,
+ * whose token can read runs, sees the exception from the run record here. The record is written
+ * off the request path, so it may take a moment to appear; no token or no record: nothing shown.
+ */
+async function showRunError(ctx: Context, args: ParsedArgs, a: InvokeAnswer): Promise<void> {
+  if (ctx.out.json || a.runId === null || a.status < 500) return;
+  const { target } = await targetOf(ctx, args);
+  if (!target.token) return;
+  const client = new ApiClient(target.url, target.token, () => {});
+  const deadline = Date.now() + RUN_ERROR_WAIT_MS;
+  for (;;) {
+    const run = await client.getRun(a.runId).catch(() => null);
+    const error = run !== null && 'error' in run ? run.error : null;
+    if (error !== null && error !== undefined) {
+      const where = error.file !== undefined ? `  (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+      ctx.out.line(`error (from the run record): ${error.type}: ${error.message}${where}`);
+      return;
+    }
+    if (run !== null || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {

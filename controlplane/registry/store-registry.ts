@@ -13,7 +13,7 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import { formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
+import { formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
 import type { AdmissionLimiter, Bucket, LimitVerdict } from '../limits/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -72,10 +72,12 @@ export class StoreRegistry implements FunctionRegistry {
    * Takes a function's new state. `entrypoint` is that of `record.activeVersion` (null if none).
    * Returns false when the record is older than the one held (nothing changes then).
    */
-  set(record: FunctionRecord, entrypoint: string | null): boolean {
+  set(record: FunctionRecord, entrypoint: string | null, errors?: ErrorDetail): boolean {
     const held = this.entries.get(record.name);
     if (held !== undefined && held.record.revision > record.revision) return false;
-    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint);
+    // The active version's `errors` (its manifest); absent: the version did not change, keep what is held.
+    const detail = errors ?? held?.fn?.errors ?? 'generic';
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const limit = this.limits === null ? null : callLimit(this.limits, record);
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit });
@@ -98,7 +100,7 @@ export class StoreRegistry implements FunctionRegistry {
     this.entries.delete(name);
   }
 
-  private functionVersion(record: FunctionRecord, version: number, entrypoint: string): FunctionVersion {
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
     return Object.freeze({
@@ -114,6 +116,7 @@ export class StoreRegistry implements FunctionRegistry {
       maxInstances: limits.maxInstances,
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
+      errors,
       ...(depsDir !== null ? { depsDir } : {}),
     });
   }

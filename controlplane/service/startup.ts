@@ -3,6 +3,7 @@
  * registry the gateway reads (every function, its active version's files written to disk again
  * if missing), and a clean code directory (no leftovers of deleted functions or crashed writes).
  */
+import { errorDetailOf } from '../../protocol/index.js';
 import type { Store } from '../store/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { CodeDirs } from './code-dirs.js';
@@ -54,7 +55,7 @@ export async function loadFunctions(store: Store, registry: StoreRegistry, code:
         registry.set({ ...record, activeVersion: null }, null);
         continue;
       }
-      registry.set(record, version.entrypoint);
+      registry.set(record, version.entrypoint, errorDetailOf(version.manifest));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));

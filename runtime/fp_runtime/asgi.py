@@ -7,34 +7,15 @@ tasks) is sent before they run (streaming.py). Lifespan startup runs at speciali
 exit; an app that does not support lifespan is fine.
 """
 import asyncio
-from urllib.parse import unquote
 
 from . import streaming
+from .app_errors import AppRaised, answered
 from .errors import BadReturn
+from .scope import build_scope
 
 
-def _scope(wire: dict) -> dict:
-    # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
-    # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
-    root = wire.get("rootPath") or ""
-    path = wire.get("path") or "/"
-    raw_query = wire.get("rawQuery") or ""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": wire.get("method", "GET"),
-        "scheme": "http",
-        # ASGI: `path` is the full, percent-decoded path including root_path; routers strip root_path.
-        "path": unquote(root + path),
-        "raw_path": (root + path).encode(),
-        "root_path": unquote(root),
-        "query_string": raw_query.encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in wire.get("headers") or []],
-        "client": ("127.0.0.1", 0),
-        "server": ("function", 80),
-        "state": {},
-    }
+def _scope(wire: dict, app=None) -> dict:
+    return build_scope(wire, app)
 
 
 class Streamed:
@@ -55,7 +36,7 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
     turn of the loop (background tasks) goes out then, before they run. `fits` checks a whole
     response before it is sent.
     """
-    scope = _scope(wire)
+    scope = _scope(wire, app)
     if state:
         scope["state"] = dict(state)
     body = wire.get("body") or b""
@@ -123,6 +104,7 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
             else:
                 response["chunks"].append(data)
             if not more:
+                response["complete"] = True
                 complete.set()
                 if phase["v"] == "open" and stream is not None:
                     phase["v"] = "held"
@@ -134,6 +116,11 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
         if stream is None or not stream.cancelled or not stream.sent:
             raise
         # The client left mid-stream and the app let our send's error through: not the app's failure.
+    except Exception as err:
+        if isinstance(err, MemoryError) or (stream is not None and stream.sent) or phase["early"] is not None:
+            raise  # a response already went out: the call ends with the error (streamed responses)
+        # The caller gets what the app answered (Starlette's 500), the run record the exception.
+        raise AppRaised(err, answered(response)) from err
     finally:
         ended = complete.is_set()
         complete.set()

@@ -3,7 +3,7 @@ import asyncio
 import inspect
 import time
 
-from . import asgi, capture, errors, streaming
+from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, make_event
 from .frames import MAX_FRAME_BYTES
 from .responses import to_response
@@ -78,6 +78,9 @@ async def run_async(loaded, msg, conn=None) -> dict:
             response = _fits(to_response(await loaded.target(make_event(wire), context)))
     except asyncio.CancelledError:
         raise
+    except app_errors.AppRaised as raised:
+        handler_ms = (time.perf_counter() - start) * 1000.0
+        return app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
         return _error(mid, err, loaded, cap, token, start)
     handler_ms = (time.perf_counter() - start) * 1000.0
