@@ -12,7 +12,7 @@ import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { TrustedProxies } from './peer.js';
-import { hostRoute, route, type Route } from './routes.js';
+import { CONSOLE_HOST, hostPort, hostRoute, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
@@ -118,8 +118,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
     const atRoot = hostRoute(req.headers, baseDomain);
-    if (atRoot !== null) return serveAtRoot(req, atRoot);
+    if (atRoot !== null && !('console' in atRoot)) return serveAtRoot(req, atRoot);
+    const onConsoleHost = atRoot !== null;
     const r = routeOf(req.url);
+    if (onConsoleHost && (r.kind === 'invoke' || r.kind === 'async' || r.kind === 'hook' || r.kind === 'badFunctionName')) {
+      // No function answers on the console's origin: its pages could read the console's token.
+      return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `functions are not served on the console's host; use /fn/ on ${baseDomain} or <name>.${baseDomain}`));
+    }
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
     if (r.kind === 'hook') return invokeHookHttp(deps, options.hooks ?? null, req, r.name, r.triggerId);
@@ -129,7 +134,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (unsafe) res.headers = [...res.headers, ['x-fp-sandbox', 'off']];
       return res;
     }
-    if (r.kind === 'console' && options.console !== undefined) return serveStatic(options.console, req.method, req.url, req.headers);
+    if (r.kind === 'console' && options.console !== undefined) {
+      // With host routing on, the console lives on its own origin (console.<base domain>).
+      if (baseDomain !== null && !onConsoleHost && (req.method === 'GET' || req.method === 'HEAD')) {
+        return { status: 302, headers: [['location', `//${CONSOLE_HOST}.${baseDomain}${hostPort(req.headers)}${req.url}`], ['cache-control', 'no-store']], body: new Uint8Array(0) };
+      }
+      if (baseDomain === null || onConsoleHost) return serveStatic(options.console, req.method, req.url, req.headers);
+    }
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }
@@ -171,7 +182,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     bodyLimit: (method, url, headers) => {
-      if (hostRoute(headers, baseDomain) !== null) return config.maxBodyBytes;
+      const host: HostRoute = hostRoute(headers, baseDomain);
+      if (host !== null && !('console' in host)) return config.maxBodyBytes;
       const kind = routeOf(url).kind;
       if (api && kind === 'api') return api.bodyLimit(method, url);
       if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;

@@ -24,3 +24,4 @@ export { uwsIsNative, UwsFallbackError } from './uws-adapter.js';
 export type { InvocationPool } from './pool.js';
 export { CONSOLE_CSP, CONSOLE_PREFIX, loadStaticSite, serveStatic, type StaticSite } from './static-site.js';
 export { TrustedProxies } from './peer.js';
+export { CONSOLE_HOST } from './routes.js';

@@ -66,18 +66,38 @@ export function route(url: string): Route {
   }
 }
 
-/** A workspace name (ADR 0011): a DNS label of 1-30 characters. */
+/**
+ * The web console's own host, `console.<baseDomain>`: a browser origin apart from every function
+ * (`/fn/…` of the main host, `<key>.<baseDomain>`), so no function's page can read the token the
+ * console keeps in its session storage (docs/console.md, "Origin"). A function named `console` is
+ * reached at `/fn/console/` only.
+ */
+export const CONSOLE_HOST = 'console';
+
+/** Where a Host header sends a request: a function at its root, a bad key, the console's host, or (null) path routing. */
+export type HostRoute = { key: string } | { bad: string } | { console: true } | null;
+
+/** `:<port>` of the Host header (empty without one): for a redirect to a sibling host. */
+export function hostPort(headers: Pairs): string {
+  for (const [name, value] of headers) {
+    if (name !== 'host') continue;
+    const m = /:(\d{1,5})$/.exec(value.trim());
+    return m ? `:${m[1]}` : '';
+  }
+  return '';
+}
 
 /**
  * Host routing (docs/adr/0020-addressing.md): a request whose Host is `<key>.<baseDomain>` (any
  * port) is served by the function `<key>` at `/` of that host, whatever its path. The key is
  * `<name>` (workspace `default`) or `<name>.<workspace>` (ADR 0011). Returns null when the host is
- * not under the base domain (path routing then applies), `{key}` for a well-formed key, and
- * `{bad}` for a subdomain that cannot be a key (answered 404 FUNCTION_NOT_FOUND). The Host header
+ * not under the base domain (path routing then applies), `{console}` for CONSOLE_HOST, `{key}` for
+ * a well-formed key, and `{bad}` for a subdomain that cannot be a key (answered 404
+ * FUNCTION_NOT_FOUND). The Host header
  * is the client's choice: the key goes through the same admission (existence, invoke token,
  * pause) as `/fn/<key>/`, so choosing a host reaches nothing a path could not.
  */
-export function hostRoute(headers: Pairs, baseDomain: string | null): { key: string } | { bad: string } | null {
+export function hostRoute(headers: Pairs, baseDomain: string | null): HostRoute {
   if (baseDomain === null) return null;
   let host: string | null = null;
   for (const [name, value] of headers) {
@@ -95,6 +115,7 @@ export function hostRoute(headers: Pairs, baseDomain: string | null): { key: str
   if (!host.endsWith(suffix)) return null;
   const key = host.slice(0, -suffix.length);
   if (key === '') return null;
+  if (key === CONSOLE_HOST) return { console: true };
   // `<name>` (the default workspace) or `<name>.<workspace>`: the function key (ADR 0011).
   return isFunctionKey(key) ? { key } : { bad: key };
 }

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
-import { createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
@@ -61,6 +61,8 @@ export interface RunObserver {
 export interface StartedPlatform {
   /** `http://<host>:<port>`: invoke at `/fn/<name>/`, the API at `/api/v1/`. */
   readonly url: string;
+  /** The web console: `http://console.<base domain>:<port>/console/` (its own origin), or `<url>/console/` with host routing off. */
+  readonly consoleUrl: string;
   readonly port: number;
   /** The absolute state directory. */
   readonly stateDir: string;
@@ -200,6 +202,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     let closing: Promise<void> | null = null;
     return {
       url: reachable(started.url),
+      consoleUrl: config.baseDomain !== null ? `http://${CONSOLE_HOST}.${config.baseDomain}:${started.port}/console/` : `${reachable(started.url)}/console/`,
       port: started.port,
       stateDir,
       takeAdminToken: () => controlPlane.takeAdminToken() ?? undefined,

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cspViolations, screenshot } from '../helpers/browser.js';
+import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
 
@@ -99,30 +100,39 @@ describe('the console never renders function output as HTML', { skip }, () => {
     await context.close();
   });
 
-  it('serves the console with a strict CSP, framing refused, hashed assets cached for a year', async () => {
-    const res = await fetch(`${c.platform.url}/console/`, { headers: { 'accept-encoding': 'gzip' } });
+  it('serves the console on its own origin with a strict CSP, framing refused, hashed assets cached for a year', async () => {
+    // console.localhost (FP_BASE_DOMAIN's default): a browser origin apart from every function's.
+    const host = 'console.localhost';
+    const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => request(`${c.platform.url}${path}`, { method, headers: { host, ...headers } });
+    const res = await get('/console/');
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
-    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+    const csp = String(res.headers['content-security-policy'] ?? '');
     for (const rule of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) assert.ok(csp.includes(rule), rule);
     assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));
-    assert.equal(res.headers.get('x-frame-options'), 'DENY');
-    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    assert.equal(res.headers.get('cache-control'), 'no-cache');
-    const html = await res.text();
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['cache-control'], 'no-cache');
+    const html = res.body.toString('utf8');
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
     const js = /src="(assets\/main-[A-Z0-9]+\.js)"/.exec(html)?.[1];
     assert.ok(js);
-    const asset = await fetch(`${c.platform.url}/console/${js}`, { headers: { 'accept-encoding': 'gzip' } });
+    const asset = await get(`/console/${js}`, { 'accept-encoding': 'gzip' });
     assert.equal(asset.status, 200);
-    assert.equal(asset.headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-    assert.equal(asset.headers.get('content-encoding'), 'gzip');
-    const etag = asset.headers.get('etag')!;
-    assert.equal((await fetch(`${c.platform.url}/console/${js}`, { headers: { 'if-none-match': etag } })).status, 304);
-    assert.equal((await fetch(`${c.platform.url}/console`, { redirect: 'manual' })).headers.get('location'), '/console/');
-    assert.equal((await fetch(`${c.platform.url}/console/assets/nope.js`)).status, 404);
-    assert.equal((await fetch(`${c.platform.url}/console/../api/v1/functions`)).status, 401);
-    assert.equal((await fetch(`${c.platform.url}/console/`, { method: 'POST' })).status, 405);
+    assert.equal(asset.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(asset.headers['content-encoding'], 'gzip');
+    const etag = String(asset.headers['etag']);
+    assert.equal((await get(`/console/${js}`, { 'if-none-match': etag })).status, 304);
+    assert.equal((await get('/console')).headers['location'], '/console/');
+    assert.equal((await get('/console/assets/nope.js')).status, 404);
+    assert.equal((await get('/console/../api/v1/functions')).status, 401);
+    assert.equal((await get('/console/', {}, 'POST')).status, 405);
+    // No function answers on the console's origin (its pages could read the console's token)…
+    assert.equal((await get('/fn/anything/')).status, 404);
+    // …and the console is not served on the platform's own host: it sends the browser to its origin.
+    const elsewhere = await request(`${c.platform.url}/console/`);
+    assert.equal(elsewhere.status, 302);
+    assert.equal(elsewhere.headers['location'], `//console.localhost:${new URL(c.platform.url).port}/console/`);
   });
 });
