@@ -185,6 +185,10 @@ describe('the console journey', { skip }, () => {
     await page.getByRole('alert').filter({ hasText: 'FUNCTION_PAUSED' }).waitFor();
     await page.getByTestId('pause-toggle').click();
     await page.locator('.fn-head .badge-paused').waitFor({ state: 'detached' });
+    // One call of the active version, whose instance then idles out (idleTimeoutMs 1 s): the
+    // scale to zero the dashboard shows below. (The rollback drained the earlier version's
+    // instances: a drain is not a scale to zero.)
+    assert.equal((await c.platform.api.call('POST', `/functions/${name}/invoke`, { body: {} })).status, 200);
 
     // Usage: numbers and three charts drawn from the calls above.
     await page.getByRole('tab', { name: 'Usage' }).click();
