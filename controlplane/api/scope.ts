@@ -58,22 +58,25 @@ export class Scope {
 /** Who calls a public operation (no token asked): acts in nothing. */
 export const PUBLIC_SCOPE = new Scope({ tokenId: '', label: 'anonymous', kind: 'admin', role: 'viewer', workspace: null, expiresAt: null }, DEFAULT_WORKSPACE, '');
 
-/** The call's scope, or 404 WORKSPACE_NOT_FOUND / 400 INVALID_FIELD (the header given twice). */
+/** The call's scope, or 404 WORKSPACE_NOT_FOUND / 400 INVALID_FIELD (the header given twice, or empty). */
 export function resolveScope(workspaces: WorkspaceRegistry, principal: Principal, headers: Pairs, address: string): Scope {
   const named = headers.filter(([key]) => key === WORKSPACE_HEADER).map(([, value]) => value.trim());
   if (named.length > 1) {
     throw new PlatformError('INVALID_FIELD', 'give the FP-Workspace header once', { field: 'headers.fp-workspace' });
   }
   const asked = named[0];
+  if (asked === '') {
+    throw new PlatformError('INVALID_FIELD', 'the FP-Workspace header is empty: name a workspace, or leave the header out', { field: 'headers.fp-workspace' });
+  }
   const missing = (name: string): PlatformError =>
     new PlatformError('WORKSPACE_NOT_FOUND', `no workspace ${JSON.stringify(name.slice(0, 64))}`, { field: 'headers.fp-workspace' });
   if (principal.workspace !== null) {
     // A workspace token acts in its own workspace only; any other name is "not found", existing or not.
-    if (asked !== undefined && asked !== '' && asked !== principal.workspace) throw missing(asked);
+    if (asked !== undefined && asked !== principal.workspace) throw missing(asked);
     if (!workspaces.has(principal.workspace)) throw missing(principal.workspace);
     return new Scope(principal, principal.workspace, address);
   }
-  const workspace = asked === undefined || asked === '' ? DEFAULT_WORKSPACE : asked;
+  const workspace = asked ?? DEFAULT_WORKSPACE;
   if (!isWorkspaceName(workspace) || !workspaces.has(workspace)) throw missing(workspace);
   return new Scope(principal, workspace, address);
 }
