@@ -13,6 +13,7 @@ import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
+import type { DataBindings } from './data/index.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeDirs } from './service/code-dirs.js';
@@ -69,6 +70,8 @@ export interface ControlPlaneOptions {
   /** Revoke every admin token and issue a new one (the old one was lost). */
   rotateAdminToken?: boolean;
   log?: (line: string) => void;
+  /** The Mongo data bindings (docs/data-binding.md), opened and closed by the caller; absent: none. */
+  data?: DataBindings;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
   /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
@@ -131,7 +134,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
   const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version));
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), options.data ?? null);
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -201,6 +204,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 
   const ctx: ServiceContext = {
+    data: options.data ?? null,
     store,
     registry,
     tokens,

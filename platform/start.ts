@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
+import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
+import { startData } from './data.js';
 import { depsOptions } from './deps.js';
 import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
@@ -113,8 +114,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
     // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
     const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), logTap });
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), dataRoot: join(stateDir, 'data', 'sock'), logTap });
     cleanup.push(() => pool.close());
+    // Issue 13: the database server behind data bindings, and their proxy (docs/data-binding.md).
+    const data = await startData(config, stateDir, pool.isolation.mode !== 'off', runtimeEnv?.['PATH'] ?? process.env['PATH'], log);
+    if (data !== null) cleanup.push(() => data.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
     // The gateway needs the control plane's API to start, and the control plane needs the
@@ -145,6 +149,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
       log,
+      ...(data !== null ? { data: data.bindings } : {}),
       async: {
         queue: adapters.queue,
         timeline: adapters.timeline,
@@ -162,7 +167,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
       pool,
       registry: controlPlane.registry,
-      runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,
+      runSink: withWrites(observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink, data?.bindings ?? null),
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
@@ -200,6 +205,20 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await unwind();
     throw err;
   }
+}
+
+/**
+ * Runs tied to their writes: a bound function's run record gets what the proxy saw it write
+ * (docs/data-binding.md, "Runs and writes"), taken when the run is recorded.
+ */
+function withWrites(sink: RunSink, data: DataBindings | null): RunSink {
+  if (data === null) return sink;
+  return {
+    record(run) {
+      sink.record(data.bindingOf(run.function) === null ? run : { ...run, writes: data.takeWrites(run.function, run.runId) });
+    },
+    ...(sink.dropped ? { dropped: () => sink.dropped!() } : {}),
+  };
 }
 
 /** The sink, and then the observer (whose errors are not the sink's: they count as no lost run). */

@@ -3,3 +3,4 @@ export { DataProxy, DEFAULT_MAX_MESSAGE_BYTES, type BackendAddress, type DataPro
 export { DataCredentials, type Credential, type Grant } from './credentials.js';
 export { WriteLedger, RUN_TAG_PREFIX, runIdOfComment, type CollectionWrites } from './writes.js';
 export { bindingUri, physicalDatabase } from './names.js';
+export { DataBindings, BOX_DATA_DIR, type BoundFunction, type DataBindingsOptions } from './service.js';

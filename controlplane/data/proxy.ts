@@ -12,6 +12,7 @@ import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BSON, type Document } from 'mongodb';
+import type { ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { decide, type Decision } from './policy.js';
 import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, HEADER_BYTES, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
@@ -43,7 +44,7 @@ function helloReply(connectionId: number): Document {
   };
 }
 
-function errorDoc(code: number, platformCode: string, message: string): Document {
+function errorDoc(code: number, platformCode: ErrorCode, message: string): Document {
   const codeName = Object.entries(CODE).find(([, c]) => c === code)?.[0] ?? 'Error';
   return { ok: 0, errmsg: `${platformCode}: ${message}`, code, codeName: codeName[0]!.toUpperCase() + codeName.slice(1) };
 }

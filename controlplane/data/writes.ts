@@ -4,15 +4,9 @@
  * carries the run's tag (`comment: "fp:run=<runId>"`, which `context.db` adds) and comes through
  * a binding of the run's own function, so a function cannot put writes into another's runs.
  */
-export interface CollectionWrites {
-  database: string;
-  collection: string;
-  inserted: number;
-  updated: number;
-  deleted: number;
-  /** Documents created by upserts. */
-  upserted: number;
-}
+import type { RunWrite } from '../../protocol/index.js';
+
+export type CollectionWrites = RunWrite;
 
 /** The tag `context.db` puts on every write it makes during a run. */
 export const RUN_TAG_PREFIX = 'fp:run=';

@@ -54,7 +54,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
     const record = await ctx.store.functions.update(name, current.revision, patch);
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
     const invokeToken = needsToken ? await issueInvokeToken(ctx, name) : null;
-    ctx.registry.set(record, ctx.registry.entrypointOf(name));
+    ctx.registry.set(record, ctx.registry.entrypointOf(name), ctx.registry.bindingOf(name));
     if (instancesStale(current, record)) {
       // Warm instances carry the old env/limits: they finish their calls and go; new calls get new
       // instances. The second call keeps the active version's group live (its minWarm applies).

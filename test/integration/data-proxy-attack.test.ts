@@ -17,11 +17,11 @@ import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.
 
 const skip = serverSkip('ferretdb');
 
-/** Runs a Python script with the venv's interpreter; FP_TEST_PYTHONPATH adds pymongo where the venv lacks it. */
+/** Runs a Python script with the venv's interpreter (pymongo is in runtime/requirements.txt); FP_TEST_PYTHON names another. */
 function runPython(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env, PYTHONPATH: process.env.FP_TEST_PYTHONPATH ?? '' };
-    const child = spawn(repoPath('.venv', 'bin', 'python'), [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const python = process.env.FP_TEST_PYTHON ?? repoPath('.venv', 'bin', 'python');
+    const child = spawn(python, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

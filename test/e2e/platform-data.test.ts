@@ -1,0 +1,133 @@
+/**
+ * Mongo data bindings end to end (docs/data-binding.md): an embedded platform that starts its own
+ * FerretDB, functions declaring `data.mongo` in their manifest, real boxed Python runtimes using
+ * `context.db` over the proxy socket bound into their box; runs list what they wrote; an attacker
+ * function with its own client gets nothing of another database or the server; bad bindings are
+ * refused with their codes; deleting a function revokes its credential and closes its socket.
+ *
+ * pymongo comes from the runtime's requirements (runtime/requirements.txt); FP_TEST_PYTHON names
+ * another interpreter that has it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { serverSkip } from '../helpers/servers.js';
+import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload, usePlatform } from './platform-harness.js';
+
+const skip = serverSkip('ferretdb');
+const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
+
+const SHOP = py(
+  'def handler(event, context):',
+  '    orders = context.db.orders',
+  '    orders.insert_one({"item": event.json()["item"], "run": context.run_id})',
+  '    orders.update_many({"item": "pen"}, {"$set": {"seen": True}})',
+  '    return {"db": context.db.name, "count": orders.count_documents({}), "runId": context.run_id}',
+);
+
+const ATTACKER = py(
+  'import os, json',
+  'from pymongo import MongoClient',
+  'from pymongo.errors import PyMongoError',
+  'def handler(event, context):',
+  '    out = {}',
+  '    client = MongoClient(os.environ["FP_MONGO_URI"], serverSelectionTimeoutMS=3000)',
+  '    for name, fn in [("other", lambda: client["default_crm"].c.find_one()),',
+  '                     ("list", lambda: client.list_database_names()),',
+  '                     ("admin", lambda: client.admin.command("serverStatus")),',
+  '                     ("user", lambda: client.get_default_database().command("createUser", "x", pwd="y", roles=[])),',
+  '                     ("out", lambda: list(context.db.t.aggregate([{"$out": {"db": "default_crm", "coll": "x"}}])))]:',
+  '        try:',
+  '            out[name] = "ALLOWED " + repr(fn())[:80]',
+  '        except PyMongoError as err:',
+  '            out[name] = str(err).split(":")[0]',
+  '    out["sockets"] = sorted(os.listdir("/run/fp-data"))',
+  '    out["backend_visible"] = os.path.exists(event.json()["backend"])',
+  '    return out',
+);
+
+describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_000 }, () => {
+  const h = usePlatform({ poolSize: 1, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}) });
+
+  it('gives a bound function context.db and lists each run\'s writes', async () => {
+    const name = fnName('shop');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop' } }) });
+    await deploy(h.api, name);
+    const answers = [];
+    for (const item of ['pen', 'ink']) {
+      const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      answers.push((await res.json()) as { db: string; count: number; runId: string });
+      assert.equal(res.headers.get('x-run-id'), answers.at(-1)!.runId);
+    }
+    assert.deepEqual(answers.map((a) => [a.db, a.count]), [['default_shop', 1], ['default_shop', 2]]);
+    await runsWritten(h.url);
+    const first = await h.api.call('GET', `/runs/${answers[0]!.runId}`);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body.run.writes, [{ database: 'default_shop', collection: 'orders', inserted: 1, updated: 1, deleted: 0, upserted: 0 }]);
+    const second = await h.api.call('GET', `/runs/${answers[1]!.runId}`);
+    assert.deepEqual(second.body.run.writes, [{ database: 'default_shop', collection: 'orders', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+    // The credential is never shown: not in the function, not in its versions.
+    const shown = JSON.stringify([await h.api.call('GET', `/functions/${name}`), await h.api.call('GET', `/functions/${name}/versions`)].map((a) => a.body));
+    assert.equal(/fp-[A-Za-z0-9_-]{12}|FP_MONGO_URI|authMechanism/.test(shown), false);
+  });
+
+  it('refuses an attacker function everything outside its database, from inside its box', async () => {
+    const name = fnName('attacker');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': ATTACKER }, { manifest: manifest(name, { mongo: { database: 'loot' } }) });
+    await deploy(h.api, name);
+    const backend = join(h.stateDir, 'data', 'ferretdb', 'ferretdb.sock');
+    assert.equal(existsSync(backend), true);
+    const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ backend }) });
+    assert.equal(res.status, 200, await res.clone().text());
+    const out = (await res.json()) as Record<string, unknown>;
+    const isolated = h.platform.isolation.mode !== 'off';
+    assert.deepEqual(out, {
+      other: 'DATA_SCOPE_FORBIDDEN', list: 'DATA_SCOPE_FORBIDDEN', admin: 'DATA_SCOPE_FORBIDDEN', user: 'DATA_SCOPE_FORBIDDEN', out: 'DATA_SCOPE_FORBIDDEN',
+      sockets: ['mongo.sock'], backend_visible: !isolated,
+    });
+  });
+
+  it('refuses bindings it cannot honour, with their codes', async () => {
+    const name = fnName('bad');
+    await createFunction(h.api, name);
+    const cases: [unknown, number, string][] = [
+      [{ mongo: { database: 'nothere', create: false } }, 404, 'DATA_DATABASE_NOT_FOUND'],
+      [{ mongo: { database: 'crm.acme' } }, 403, 'DATA_DATABASE_FORBIDDEN'],
+      [{ mongo: { database: 'Bad Name' } }, 400, 'INVALID_FIELD'],
+      [{ mongo: { database: 'x', extra: 1 } }, 400, 'UNKNOWN_FIELD'],
+    ];
+    for (const [data, status, code] of cases) {
+      const res = await h.api.call('POST', `/functions/${name}/versions`, { files: [{ path: 'main.py', contentBase64: Buffer.from(SHOP).toString('base64') }], manifest: manifest(name, data) });
+      assert.equal(res.status, status, JSON.stringify(res.body));
+      assert.equal(errorOf(res).code, code);
+    }
+    // An existing database with create: false is fine (`shop` was created by the first test).
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop', create: false } }) });
+  });
+
+  it('revokes the credential and closes the socket when the function is deleted; the data stays', async () => {
+    const name = fnName('gone');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'keep' } }) });
+    await deploy(h.api, name);
+    assert.equal((await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: '{"item": "a"}' })).status, 200);
+    const socketRoot = join(h.stateDir, 'data', 'sock');
+    const before = readdirSync(socketRoot).filter((d) => existsSync(join(socketRoot, d, 'mongo.sock'))).length;
+    const current = await h.api.call('GET', `/functions/${name}`);
+    const del = await h.api.call('DELETE', `/functions/${name}`, undefined, { 'if-match': String(current.body.function.revision) });
+    assert.ok(del.status === 200 || del.status === 204, JSON.stringify(del.body));
+    const after = readdirSync(socketRoot).filter((d) => existsSync(join(socketRoot, d, 'mongo.sock'))).length;
+    assert.equal(after, before - 1);
+    // The data is still there: a new function bound to the same database sees it.
+    const again = fnName('again');
+    await createFunction(h.api, again);
+    await upload(h.api, again, { 'main.py': SHOP }, { manifest: manifest(again, { mongo: { database: 'keep', create: false } }) });
+    await deploy(h.api, again);
+    const res = await fetch(`${h.url}/fn/${again}/`, { method: 'POST', body: '{"item": "b"}' });
+    assert.equal(((await res.json()) as { count: number }).count, 2);
+  });
+});
