@@ -149,6 +149,7 @@ export const ERRORS = {
   DATA_BACKEND_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The database server behind the data binding could not be reached.' },
   DATA_BACKEND_NOT_CONFIGURED: { status: 503, component: 'platform', title: 'The function declares a Mongo binding but the platform has no database server to bind it to.' },
   DATA_DATABASE_FORBIDDEN: { status: 403, component: 'request', title: "A binding may only name a database of the function's own workspace." },
+  DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
   DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The bound database does not exist and the binding says create: false.' },
 } as const satisfies Record<string, ErrorDef>;
 

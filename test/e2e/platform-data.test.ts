@@ -19,11 +19,13 @@ const skip = serverSkip('ferretdb');
 const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
 
 const SHOP = py(
+  'import hashlib, os',
   'def handler(event, context):',
   '    orders = context.db.orders',
   '    orders.insert_one({"item": event.json()["item"], "run": context.run_id})',
   '    orders.update_many({"item": "pen"}, {"$set": {"seen": True}})',
-  '    return {"db": context.db.name, "count": orders.count_documents({}), "runId": context.run_id}',
+  '    cred = hashlib.sha256(os.environ["FP_MONGO_URI"].encode()).hexdigest()[:12]',
+  '    return {"db": context.db.name, "count": orders.count_documents({}), "runId": context.run_id, "cred": cred}',
 );
 
 const ATTACKER = py(
@@ -59,7 +61,7 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     for (const item of ['pen', 'ink']) {
       const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item }) });
       assert.equal(res.status, 200, await res.clone().text());
-      answers.push((await res.json()) as { db: string; count: number; runId: string });
+      answers.push((await res.json()) as { db: string; count: number; runId: string; cred: string });
       assert.equal(res.headers.get('x-run-id'), answers.at(-1)!.runId);
     }
     assert.deepEqual(answers.map((a) => [a.db, a.count]), [['default_shop', 1], ['default_shop', 2]]);
@@ -72,6 +74,30 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     // The credential is never shown: not in the function, not in its versions.
     const shown = JSON.stringify([await h.api.call('GET', `/functions/${name}`), await h.api.call('GET', `/functions/${name}/versions`)].map((a) => a.body));
     assert.equal(/fp-[A-Za-z0-9_-]{12}|FP_MONGO_URI|authMechanism/.test(shown), false);
+
+    // Which database the function uses, and which functions use the database.
+    const binding = await h.api.call('GET', `/functions/${name}/data`);
+    assert.deepEqual(binding.body, { binding: { workspace: 'default', database: 'shop', physical: 'default_shop', create: true } });
+    const dbs = await h.api.call('GET', '/data/databases');
+    assert.deepEqual(dbs.body.databases.find((d: { physical: string }) => d.physical === 'default_shop'), { workspace: 'default', database: 'shop', physical: 'default_shop', functions: [name] });
+
+    // Rotation: new instances get a new credential and keep working.
+    const rotated = await h.api.call('POST', `/functions/${name}/data/rotate`, { grace: '0s' });
+    assert.deepEqual(rotated.body, { rotated: true, graceMs: 0 });
+    const after = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item: 'cap' }) });
+    assert.equal(after.status, 200, await after.clone().text());
+    const third = (await after.json()) as { count: number; cred: string };
+    assert.equal(third.count, 3);
+    assert.notEqual(third.cred, answers[1]!.cred);
+  });
+
+  it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
+    const name = fnName('plain');
+    await createFunction(h.api, name);
+    const res = await h.api.call('POST', `/functions/${name}/data/rotate`, {});
+    assert.equal(res.status, 404);
+    assert.equal(errorOf(res).code, 'DATA_BINDING_NOT_FOUND');
+    assert.deepEqual((await h.api.call('GET', `/functions/${name}/data`)).body, { binding: null });
   });
 
   it('refuses an attacker function everything outside its database, from inside its box', async () => {
