@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload, usePlatform } from './platform-harness.js';
 
@@ -81,9 +82,22 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     const dbs = await h.api.call('GET', '/data/databases');
     assert.deepEqual(dbs.body.databases.find((d: { physical: string }) => d.physical === 'default_shop'), { workspace: 'default', database: 'shop', physical: 'default_shop', functions: [name] });
 
+    // The same through the CLI: runs <id> --writes, data list, data show.
+    const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir };
+    const writes = await runCli(['runs', answers[0]!.runId, '--writes', '--json'], { env });
+    assert.equal(writes.code, 0, writes.stderr);
+    assert.deepEqual(JSON.parse(writes.stdout).writes, first.body.run.writes);
+    const text = await runCli(['runs', answers[0]!.runId, '--writes'], { env });
+    assert.match(text.stdout, /default_shop\s+orders\s+1\s+1\s+0\s+0/);
+    const list = await runCli(['data', '--json'], { env });
+    assert.deepEqual(JSON.parse(list.stdout).databases.find((d: { physical: string }) => d.physical === 'default_shop').functions, [name]);
+    const show = await runCli(['data', 'show', name], { env });
+    assert.match(show.stdout, /uses database shop of workspace default/);
+
     // Rotation: new instances get a new credential and keep working.
-    const rotated = await h.api.call('POST', `/functions/${name}/data/rotate`, { grace: '0s' });
-    assert.deepEqual(rotated.body, { rotated: true, graceMs: 0 });
+    const rotated = await runCli(['data', 'rotate', name, '--grace', '0s', '--json'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.equal(JSON.parse(rotated.stdout).graceMs, 0);
     const after = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item: 'cap' }) });
     assert.equal(after.status, 200, await after.clone().text());
     const third = (await after.json()) as { count: number; cred: string };
