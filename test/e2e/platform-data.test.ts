@@ -9,12 +9,15 @@
  * another interpreter that has it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
-import { serverSkip } from '../helpers/servers.js';
-import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload, usePlatform } from './platform-harness.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { Api, createFunction, deploy, errorOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
 
 const skip = serverSkip('ferretdb');
 const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
@@ -169,5 +172,57 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     await deploy(h.api, again);
     const res = await fetch(`${h.url}/fn/${again}/`, { method: 'POST', body: '{"item": "b"}' });
     assert.equal(((await res.json()) as { count: number }).count, 2);
+  });
+});
+
+describe('a data binding whose server goes down', { skip, timeout: 120_000 }, () => {
+  let ferret: ServerProcess;
+  let h: { platform: StartedPlatform; api: Api; url: string; stateDir: string };
+  before(async () => {
+    ferret = await startFerret();
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-data-down-'));
+    const platform = await startPlatform({
+      stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => undefined,
+      dataMongoUrl: `mongodb://127.0.0.1:${ferret.port}`, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}),
+    });
+    h = { platform, api: new Api(platform.url, platform.takeAdminToken() ?? null), url: platform.url, stateDir };
+  });
+  after(async () => {
+    await h?.platform.close();
+    await ferret?.destroy();
+    if (h?.stateDir) rmSync(h.stateDir, { recursive: true, force: true });
+  });
+
+  it('fails the attempt with DATA_BACKEND_UNAVAILABLE and retries the async run until it is back; nothing is lost', async () => {
+    const name = fnName('down');
+    await createFunction(h.api, name, { invocation: 'async', retry: { maxAttempts: 10, backoff: '1s', maxBackoff: '1s' } });
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'down' } }) });
+    await deploy(h.api, name);
+    await ferret.stop('SIGKILL');
+    const accepted = await fetch(`${h.url}/async/${name}/`, { method: 'POST', body: '{"item": "kept"}' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    // Wait for the first attempt to fail (an event, not a delay), then bring the server back.
+    let first: { status: string; error: { message: string } | null } | undefined;
+    for (let i = 0; first === undefined; i++) {
+      const r = await h.api.call('GET', `/runs/${runId}`);
+      first = (r.body.run.attempts as { status: string; error: { message: string } | null }[]).find((a) => a.status === 'failed');
+      assert.ok(i < 300, JSON.stringify(r.body));
+      if (first === undefined) await sleep(50);
+    }
+    assert.match(first.error!.message, /DATA_BACKEND_UNAVAILABLE/);
+    await ferret.start();
+    for (let i = 0; ; i++) {
+      const r = await h.api.call('GET', `/runs/${runId}`);
+      if (r.body.run.state === 'succeeded') break;
+      assert.ok(i < 300 && r.body.run.state !== 'failed', JSON.stringify(r.body));
+      await sleep(50);
+    }
+    const client = new MongoClient(`mongodb://127.0.0.1:${ferret.port}/`);
+    try {
+      assert.equal(await client.db('default_down').collection('orders').countDocuments({ item: 'kept' }), 1);
+    } finally {
+      await client.close();
+    }
   });
 });
