@@ -117,7 +117,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), dataRoot: join(stateDir, 'data', 'sock'), logTap });
     cleanup.push(() => pool.close());
     // Issue 13: the database server behind data bindings, and their proxy (docs/data-binding.md).
-    const data = await startData(config, stateDir, pool.isolation.mode !== 'off', runtimeEnv?.['PATH'] ?? process.env['PATH'], log);
+    // Pods have no socket of the platform's to bind (docs/data-binding.md): no bindings on Kubernetes yet.
+    const data = pool.isolation.mode === 'pod' ? null : await startData(config, stateDir, pool.isolation.mode !== 'off', runtimeEnv?.['PATH'], log);
     if (data !== null) cleanup.push(() => data.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
