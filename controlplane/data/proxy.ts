@@ -15,7 +15,7 @@ import { BSON, type Document } from 'mongodb';
 import type { ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { decide, type Decision } from './policy.js';
-import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, HEADER_BYTES, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
+import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
 import { runIdOfComment, type WriteLedger } from './writes.js';
 
 /** Where the real server listens: a Unix socket path, or host and port. */
@@ -29,6 +29,8 @@ export interface DataProxyOptions {
   maxMessageBytes?: number;
   /** Cursors remembered per binding (oldest forgotten first). */
   maxCursors?: number;
+  /** Connections one function may hold open at once (default 256); more are closed at once. */
+  maxConnectionsPerFunction?: number;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
@@ -127,13 +129,17 @@ export class DataProxy {
   }
 
   private serve(functionKey: string, socket: Socket, listener: Listener): void {
+    if (listener.connections.size >= (this.options.maxConnectionsPerFunction ?? 256)) {
+      this.stats.closed += 1;
+      socket.destroy();
+      return;
+    }
     listener.connections.add(socket);
     const connectionId = this.nextConnectionId++;
     let grant: Grant | null = null;
     let user: string | null = null;
     let backend: BackendConnection | null = null;
-    let chunks: Buffer[] = [];
-    let buffered = 0;
+    const reader = new FrameReader(this.maxMessageBytes);
     let busy = false;
     const queue: Buffer[] = [];
 
@@ -217,7 +223,10 @@ export class DataProxy {
     const pump = (): void => {
       if (busy) return;
       const frame = queue.shift();
-      if (frame === undefined) return;
+      if (frame === undefined) {
+        socket.resume();
+        return;
+      }
       busy = true;
       handle(frame).then(
         () => {
@@ -229,26 +238,17 @@ export class DataProxy {
     };
 
     socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      buffered += chunk.length;
-      while (buffered >= 4) {
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        chunks = [all];
-        const length = all.readInt32LE(0);
-        if (length < HEADER_BYTES + 1 || length > this.maxMessageBytes) {
-          close(); // too large or nonsense: nothing of it is read further
-          return;
-        }
-        if (buffered < length) return;
-        queue.push(all.subarray(0, length));
-        const rest = all.subarray(length);
-        chunks = rest.length > 0 ? [rest] : [];
-        buffered = rest.length;
+      try {
+        queue.push(...reader.push(chunk));
+      } catch {
+        close(); // too large or nonsense: nothing more of it is read
+        return;
       }
-      if (queue.length > 16) socket.pause(); // a client that pipelines is slowed, not buffered
+      // One message is handled at a time; while one waits behind it, nothing more is read, so a
+      // client that pipelines holds at most about two messages of the proxy's memory.
+      if (queue.length > 0 && busy) socket.pause();
       pump();
     });
-    socket.on('drain', () => socket.resume());
   }
 
   private authenticate(body: Document, functionKey: string): { grant: Grant; user: string } | null {
@@ -290,13 +290,14 @@ export class DataProxy {
 class BackendConnection {
   private socket: Socket | null = null;
   private pending: { resolve: (frame: Buffer) => void; reject: (err: Error) => void } | null = null;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly reader: FrameReader;
   private ready: Promise<void> | null = null;
   /** Closed or failed: the proxy opens a new one for the next command. */
   dead = false;
 
-  constructor(private readonly address: BackendAddress, private readonly maxReplyBytes: number) {}
+  constructor(private readonly address: BackendAddress, maxReplyBytes: number) {
+    this.reader = new FrameReader(maxReplyBytes);
+  }
 
   private connect(): Promise<void> {
     this.ready ??= new Promise((resolve, reject) => {
@@ -324,21 +325,17 @@ class BackendConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered < 4) return;
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [all];
-    const length = all.readInt32LE(0);
-    if (length < HEADER_BYTES || length > this.maxReplyBytes) return this.fail(new Error('bad reply size'));
-    if (this.buffered < length) return;
-    const frame = all.subarray(0, length);
-    const rest = all.subarray(length);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
-    const pending = this.pending;
-    this.pending = null;
-    pending?.resolve(frame);
+    let frames: Buffer[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch {
+      return this.fail(new Error('bad reply size'));
+    }
+    for (const frame of frames) {
+      const pending = this.pending;
+      this.pending = null;
+      pending?.resolve(frame);
+    }
   }
 
   private fail(err: Error): void {

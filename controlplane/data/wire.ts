@@ -218,3 +218,45 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
     return null;
   }
 }
+
+/**
+ * Cuts a byte stream into whole messages by their length prefix, copying each message's bytes
+ * once (chunks are joined only when a whole message is there, never on every chunk).
+ * `push` returns the complete frames; a length outside [HEADER_BYTES + 1, maxBytes] throws
+ * WireError before any of that message's body is buffered.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private expected = -1;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Bytes held for a message not yet complete. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.expected < 0) {
+        if (this.buffered < 4) break;
+        if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
+        const length = this.chunks[0]!.readInt32LE(0);
+        if (length <= HEADER_BYTES || length > this.maxBytes) throw new WireError(`message length ${length} out of bounds`);
+        this.expected = length;
+      }
+      if (this.buffered < this.expected) break;
+      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      frames.push(all.subarray(0, this.expected));
+      const rest = all.subarray(this.expected);
+      this.chunks = rest.length > 0 ? [rest] : [];
+      this.buffered = rest.length;
+      this.expected = -1;
+    }
+    return frames;
+  }
+}

@@ -104,6 +104,30 @@ results["raw-checksum"] = raw(op_msg({"ping": 1, "$db": own_db}, flags=1))
 results["raw-unauthenticated-find"] = raw(op_msg({"find": "c", "$db": other_db}))
 results["raw-unauthenticated-find-own"] = raw(op_msg({"find": "items", "$db": own_db}))
 
+
+
+def flood(n):
+    """Opens n connections at once: past the per-function cap the proxy hangs up on the rest."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(5)
+            s.connect(sock_path)
+            socks.append(s)
+        last = socks[-1]
+        last.sendall(op_msg({"ping": 1, "$db": own_db}))
+        try:
+            return "closed" if not last.recv(100) else "ALLOWED all connections served"
+        except (ConnectionResetError, BrokenPipeError):
+            return "closed"
+    finally:
+        for s in socks:
+            s.close()
+
+
+results["raw-connection-flood"] = flood(300)
+
 # Still standing, still useful: its own database works after all of the above.
 own.items.insert_one({"after": True}, comment="fp:run=attack-run")
 results["own-db-still-works"] = own.items.count_documents({"after": True})

@@ -79,7 +79,7 @@ describe('data proxy under attack', { skip }, () => {
     assert.match(String(results['other-db-find']), /^refused:13:DATA_SCOPE_FORBIDDEN/);
     assert.match(String(results['list-databases']), /^refused:13:DATA_SCOPE_FORBIDDEN/);
     assert.match(String(results['other-binding-credential']), /^refused:18:DATA_AUTH_FAILED/);
-    for (const name of ['raw-huge-length', 'raw-negative-length', 'raw-garbage-section', 'raw-bad-bson', 'raw-op-query-find', 'raw-op-query-admin-cmd', 'raw-op-compressed', 'raw-op-insert-legacy', 'raw-more-to-come', 'raw-exhaust', 'raw-checksum']) {
+    for (const name of ['raw-huge-length', 'raw-negative-length', 'raw-garbage-section', 'raw-bad-bson', 'raw-op-query-find', 'raw-op-query-admin-cmd', 'raw-op-compressed', 'raw-op-insert-legacy', 'raw-more-to-come', 'raw-exhaust', 'raw-checksum', 'raw-connection-flood']) {
       assert.equal(results[name], 'closed', name);
     }
     assert.equal(results['raw-unauthenticated-find'], 'refused');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Long } from 'mongodb';
 import { decide } from '../../controlplane/data/policy.js';
-import { decodeOpMsg, encodeOpMsg, summarizeReply, WireError } from '../../controlplane/data/wire.js';
+import { decodeOpMsg, encodeOpMsg, FrameReader, summarizeReply, WireError } from '../../controlplane/data/wire.js';
 import { runIdOfComment, WriteLedger } from '../../controlplane/data/writes.js';
 import { DataCredentials } from '../../controlplane/data/credentials.js';
 import { bindingTarget, parseManifest } from '../../protocol/index.js';
@@ -65,6 +65,25 @@ describe('data proxy wire', () => {
     broken[20] = 9; // unknown section kind
     assert.throws(() => decodeOpMsg(broken), WireError);
     assert.throws(() => decodeOpMsg(frame.subarray(0, 24)), WireError);
+  });
+
+  it('cuts a stream into whole messages, however it is chunked, and refuses a bad length at once', () => {
+    const a = encodeOpMsg({ ping: 1, $db: DB }, 1, 0);
+    const b = encodeOpMsg({ find: 'x'.repeat(300), $db: DB }, 2, 0);
+    const stream = Buffer.concat([a, b, a]);
+    for (const size of [1, 3, 7, 64, stream.length]) {
+      const reader = new FrameReader(1024);
+      const frames: Buffer[] = [];
+      for (let at = 0; at < stream.length; at += size) frames.push(...reader.push(stream.subarray(at, at + size)));
+      assert.deepEqual(frames.map((f) => f.length), [a.length, b.length, a.length], `chunks of ${size}`);
+      assert.equal(reader.pending, 0);
+    }
+    const huge = Buffer.alloc(8);
+    huge.writeInt32LE(2048, 0);
+    assert.throws(() => new FrameReader(1024).push(huge), WireError);
+    const tiny = Buffer.alloc(4);
+    tiny.writeInt32LE(-1, 0);
+    assert.throws(() => new FrameReader(1024).push(tiny), WireError);
   });
 
   it('reads write counts and cursor ids from replies without decoding documents', () => {
