@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'recording' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'recording', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'zygotes' | 'recording' | 'storage' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh' | 'limiter';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'zygotes', 'recording', 'storage', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh', 'limiter'];
 /** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
@@ -47,14 +47,19 @@ export interface BenchOptions {
   compare: string | null;
   /** Section 10: fresh clones per checkout. */
   freshRuns: number;
+  /** Section 11: the platform modes measured (default both). */
+  limiterModes: ('embedded' | 'production')[];
+  /** Section 4b (storage): seconds of load on the embedded platform. */
+  soakS: number;
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,recording,fairness,fastapi,sink,
-                           dev,deploy,fresh (default all but fresh, which takes minutes: a fresh
-                           clone and npm start; recording and sink need redis-server and FerretDB,
+  --only LIST              sections to run: throughput,latency,cold,zygotes,recording,
+                           storage,fairness,fastapi,sink,dev,deploy,fresh,limiter (default all but fresh, which takes minutes: a
+                           fresh clone and npm start; recording, sink and limiter's production half
+                           need redis-server and FerretDB,
                            as npm test installs them)
   --connections N          wrk connections for throughput (default 64)
   --threads N              wrk threads for throughput (default 2)
@@ -74,6 +79,8 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --compare DIR            another checkout of this repository (built) measured side by side in
                            the deploy and fresh sections: before/after figures on the same load
   --fresh-runs N           fresh clones per checkout in the fresh section (default 1)
+  --limiter-modes LIST     section 11's modes: embedded,production (default both)
+  --soak S                 seconds of load in the storage section (default 30; quick 10)
   --out DIR                where the JSON result goes (default bench/results)
   --verbose                print the servers' output
   --help
@@ -92,6 +99,14 @@ function settings(text: string): GatewaySetting[] {
       throw new Error(`"${part}" is not maxInstances x concurrency, e.g. 4x1`);
     }
     return { maxInstances: Number(match[1]), concurrency: Number(match[2]) };
+  });
+}
+
+function limiterModes(text: string): ('embedded' | 'production')[] {
+  return text.split(',').map((m) => {
+    const mode = m.trim();
+    if (mode !== 'embedded' && mode !== 'production') throw new Error(`--limiter-modes: "${m}" is not embedded or production`);
+    return mode;
   });
 }
 
@@ -121,6 +136,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'deploy-pause': { type: 'string' },
       compare: { type: 'string' },
       'fresh-runs': { type: 'string' },
+      'limiter-modes': { type: 'string' },
+      soak: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -162,5 +179,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     deployPauseMs: opt(values['deploy-pause'], (t) => positiveInt('deploy-pause', t), 500),
     compare: values.compare === undefined ? null : resolve(values.compare),
     freshRuns: opt(values['fresh-runs'], (t) => positiveInt('fresh-runs', t), 1),
+    limiterModes: opt(values['limiter-modes'], limiterModes, ['embedded', 'production']),
+    soakS: opt(values.soak, (t) => positiveInt('soak', t), quick ? 10 : 30),
   };
 }

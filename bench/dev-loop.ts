@@ -50,7 +50,9 @@ export async function devLoop(opts: BenchOptions): Promise<DevLoopResult> {
     for (let i = 1; i <= opts.devSaves; i++) {
       await sleep(opts.devPauseMs);
       const value = `v${i}`;
-      const reloaded = dev.next((e) => (e.event === 'reloaded' && e.version === i + 1) || e.event === 'invalid' || e.event === 'refused', 30_000);
+      // A save that dev saw half-written (truncated, not yet rewritten: a busy machine) is reported
+      // `invalid` and reloaded once the rest lands: only a refusal ends the wait.
+      const reloaded = dev.next((e) => (e.event === 'reloaded' && e.version === i + 1) || e.event === 'refused', 30_000);
       const t0 = performance.now();
       await writeFile(join(dir, 'main.py'), code(value));
       const event = await reloaded;

@@ -5,9 +5,12 @@
  * validated create, in turn):
  * - one keep-alive connection: p50 and p99 (gateway 1x1 vs uvicorn 1 worker);
  * - 64 connections: requests/s, p50 and p99 (each gateway setting vs each uvicorn worker count, the best of each).
+ * - a streamed response (`GET /stream`: three chunks STREAM_GAP_MS apart): the median time to its
+ *   first byte and to its end, over STREAM_SAMPLES requests, one at a time.
  * Targets (issue 10): platform p50 at 1 connection ≤ uvicorn's; throughput at 64 ≥ 2× uvicorn's.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BenchOptions, GatewaySetting } from './args.js';
@@ -26,7 +29,18 @@ interface Served {
   prefix: string;
 }
 
+const STREAM_GAP_MS = 200;
+const STREAM_SAMPLES = 10;
+
+/** Medians of a streamed response's timings, milliseconds from the request. */
+export interface StreamTimes {
+  firstByteMs: number;
+  endMs: number;
+}
+
 export interface FastapiResult {
+  /** `GET /stream` on each side (the one-connection servers of the first round). */
+  stream: { gateway: StreamTimes | null; uvicorn: StreamTimes | null; gapMs: number };
   /** One connection: the runs with the lowest p50 of each side, and every run. */
   c1: { gateway: LoadRun; uvicorn: LoadRun; runs: LoadRun[] };
   /** `connections` connections: the best run (req/s) of each side, and every run. */
@@ -103,6 +117,33 @@ async function measure(label: string, s: Served, connections: number, threads: n
   return { label, wrk: result, problems, round };
 }
 
+/** One streamed request: when its first body byte and its end arrived. */
+function streamOnce(url: string): Promise<StreamTimes> {
+  return new Promise((resolve, reject) => {
+    const sent = performance.now();
+    let first = -1;
+    const req = http.get(url, { agent: false }, (res) => {
+      res.on('data', () => {
+        if (first < 0) first = performance.now() - sent;
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve({ firstByteMs: first, endMs: performance.now() - sent }) : reject(new Error(`GET /stream answered ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function streamTimes(s: Served): Promise<StreamTimes> {
+  const url = `http://127.0.0.1:${s.server.port}${s.prefix}/stream?gap_ms=${STREAM_GAP_MS}`;
+  await streamOnce(url); // warm
+  const runs: StreamTimes[] = [];
+  for (let i = 0; i < STREAM_SAMPLES; i++) runs.push(await streamOnce(url));
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const out = { firstByteMs: median(runs.map((r) => r.firstByteMs)), endMs: median(runs.map((r) => r.endMs)) };
+  console.error(`  ${`${s.server.name} stream`.padEnd(28)} first byte ${out.firstByteMs.toFixed(1)} ms, end ${out.endMs.toFixed(1)} ms (3 chunks ${STREAM_GAP_MS} ms apart)`);
+  return out;
+}
+
 async function served<T>(start: () => Promise<Served>, body: (s: Served) => Promise<T>): Promise<T> {
   const s = await start();
   try {
@@ -127,10 +168,17 @@ export async function fastapiApp(opts: BenchOptions): Promise<FastapiResult> {
     }
   };
   const one: GatewaySetting = { maxInstances: 1, concurrency: 1 };
+  const stream: FastapiResult['stream'] = { gateway: null, uvicorn: null, gapMs: STREAM_GAP_MS };
+  /** The one-connection run, then (first round) the streamed response's timings on the same server. */
+  const c1 = (side: 'gateway' | 'uvicorn', label: string, round: number) => async (s: Served): Promise<LoadRun> => {
+    const run = await measure(label, s, 1, 1, opts, opts.latencyDurationS, round);
+    if (round === 1) stream[side] = await streamTimes(s);
+    return run;
+  };
   // Rounds interleave platform and baseline, so a burst of noise does not land on one side only.
   for (let round = 1; round <= opts.rounds; round++) {
-    await attempt('uvicorn workers=1 (c1)', () => served(() => startShopUvicorn(1), (s) => measure('uvicorn workers=1 (c1)', s, 1, 1, opts, opts.latencyDurationS, round)), c1Runs);
-    await attempt('gateway 1x1 (c1)', async () => ({ ...(await served(() => startShopGateway(one, opts.verbose), (s) => measure('gateway 1x1 (c1)', s, 1, 1, opts, opts.latencyDurationS, round))), setting: one }), c1Runs);
+    await attempt('uvicorn workers=1 (c1)', () => served(() => startShopUvicorn(1), c1('uvicorn', 'uvicorn workers=1 (c1)', round)), c1Runs);
+    await attempt('gateway 1x1 (c1)', async () => ({ ...(await served(() => startShopGateway(one, opts.verbose), c1('gateway', 'gateway 1x1 (c1)', round))), setting: one }), c1Runs);
     for (const workers of opts.uvicornWorkers) {
       const label = `uvicorn workers=${workers}`;
       await attempt(label, () => served(() => startShopUvicorn(workers), (s) => measure(label, s, opts.connections, opts.threads, opts, opts.durationS, round)), cNRuns);
@@ -145,6 +193,7 @@ export async function fastapiApp(opts: BenchOptions): Promise<FastapiResult> {
   if (c1g.length === 0 || c1u.length === 0) throw new Error(`no one-connection run completed: ${failures.map((f) => `${f.label}: ${f.message.split('\n')[0]}`).join(' | ')}`);
   const gateway = best(cNRuns.filter((r) => r.label.startsWith('gateway')));
   return {
+    stream,
     c1: { gateway: fastest(c1g), uvicorn: fastest(c1u), runs: c1Runs },
     cN: {
       connections: opts.connections,

@@ -6,7 +6,8 @@
 import type { BenchOptions, GatewaySetting } from './args.js';
 import { tempDir, writeHelloFunction } from './functions.js';
 import { startGateway } from './gateway.js';
-import { FASTAPI_APP_DIR, PYTHON, UWS_HELLO } from './paths.js';
+import { FASTAPI_APP_DIR, LIMIT_FORWARDER, LIMIT_WORKER, PYTHON, RUNTIME_DIR, UWS_HELLO } from './paths.js';
+import { platformWithHello } from './platform.js';
 import { childEnv, freePort, httpGet, startServer, type RunningServer } from './servers.js';
 import { runWrk, wrkProblems, type WrkResult } from './wrk.js';
 
@@ -92,6 +93,12 @@ export async function startUwsHello(): Promise<RunningServer> {
   return startServer({ name: 'bare uWS', command: process.execPath, args: [UWS_HELLO, String(port)], env: childEnv(), port });
 }
 
+/** The limit: bare uWS forwarding each request to one Python worker (bench/baseline/forwarder.ts). */
+export async function startLimit(): Promise<RunningServer> {
+  const port = await freePort();
+  return startServer({ name: 'limit', command: process.execPath, args: [LIMIT_FORWARDER, String(port), PYTHON, LIMIT_WORKER, RUNTIME_DIR], env: childEnv(), port, readyPath: HELLO_PATH });
+}
+
 /** A gateway serving only `hello` with the given limits; the directory goes when the gateway stops. */
 export async function gatewayWithHello(setting: GatewaySetting, verbose: boolean): Promise<RunningServer> {
   const dir = await tempDir('hello');
@@ -125,19 +132,24 @@ export function best(runs: LoadRun[]): LoadRun | null {
 }
 
 export interface ThroughputResult {
+  /** The platform with recording on in the embedded default (SQLite), `hello` deployed through the API. */
   gateway: LoadRun[];
   uvicorn: LoadRun[];
+  /** The limit: bare uWS → one Python worker, same framing (bench/baseline/forwarder.ts). */
+  limit: LoadRun[];
   /** Configurations that could not be measured (start-up failure, wrong answer). */
   failures: { label: string; message: string }[];
   bestGateway: LoadRun | null;
   bestGatewaySetting: GatewaySetting | null;
   bestUvicorn: LoadRun | null;
+  bestLimit: LoadRun | null;
 }
 
 export async function throughput(opts: BenchOptions): Promise<ThroughputResult> {
   const load: Load = { connections: opts.connections, threads: opts.threads, durationS: opts.durationS, warmupS: opts.warmupS };
   const uvicorn: LoadRun[] = [];
   const gateway: LoadRun[] = [];
+  const limit: LoadRun[] = [];
   // Rounds interleave platform and baseline, so a burst of noise does not land on one side only.
   const failures: { label: string; message: string }[] = [];
   // One configuration that cannot start or answer does not end the section: it is recorded.
@@ -158,9 +170,11 @@ export async function throughput(opts: BenchOptions): Promise<ThroughputResult> 
       const run = await attempt(label, () => withServer(() => startUvicorn(workers), (s) => measure(label, s, load, round)));
       if (run) uvicorn.push(run);
     }
+    const lim = await attempt('limit', () => withServer(startLimit, (s) => measure('limit (uWS → 1 worker)', s, load, round)));
+    if (lim) limit.push(lim);
     for (const setting of opts.gatewaySettings) {
-      const label = `gateway ${setting.maxInstances}x${setting.concurrency}`;
-      const run = await attempt(label, () => withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure(label, s, load, round)));
+      const label = `platform ${setting.maxInstances}x${setting.concurrency}`;
+      const run = await attempt(label, () => withServer(() => platformWithHello({ store: 'embedded' }, setting), (s) => measure(label, s, load, round)));
       if (run) gateway.push({ ...run, setting });
     }
   }
@@ -168,7 +182,7 @@ export async function throughput(opts: BenchOptions): Promise<ThroughputResult> 
     throw new Error(`no ${gateway.length === 0 ? 'gateway' : 'uvicorn'} run completed: ${failures.map((f) => `${f.label}: ${f.message}`).join(' | ')}`);
   }
   const bestGateway = best(gateway);
-  return { gateway, uvicorn, failures, bestGateway, bestGatewaySetting: bestGateway?.setting ?? null, bestUvicorn: best(uvicorn) };
+  return { gateway, uvicorn, limit, failures, bestGateway, bestGatewaySetting: bestGateway?.setting ?? null, bestUvicorn: best(uvicorn), bestLimit: best(limit) };
 }
 
 export interface LatencyResult {
@@ -197,7 +211,7 @@ export async function latency(opts: BenchOptions): Promise<LatencyResult> {
   const gateways: LoadRun[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     bares.push(await withServer(startUwsHello, (s) => measure('bare uWS (c1)', s, load, round)));
-    gateways.push(await withServer(() => gatewayWithHello(setting, opts.verbose), (s) => measure('gateway (c1)', s, load, round)));
+    gateways.push(await withServer(() => platformWithHello({ store: 'embedded' }, setting), (s) => measure('platform (c1)', s, load, round)));
   }
   const bare = fastest(bares);
   const gateway = fastest(gateways);

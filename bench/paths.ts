@@ -28,6 +28,11 @@ export const FASTAPI_APP_DIR = join(BENCH_SRC, 'baseline');
 /** Section 6: the FastAPI app served by both sides, and wrk's request mix for it. */
 export const SHOP_DIR = join(BENCH_SRC, 'fixtures', 'shop');
 export const UWS_HELLO = join(ROOT, 'dist', 'bench', 'baseline', 'uws-hello.js');
+/** The limit (section 1): bare uWS forwarding to one Python worker over a Unix socket, and that worker. */
+export const LIMIT_FORWARDER = join(ROOT, 'dist', 'bench', 'baseline', 'forwarder.js');
+export const LIMIT_WORKER = join(BENCH_SRC, 'baseline', 'forward_worker.py');
+/** The runtime's Python package (the limit's worker uses its frame codec). */
+export const RUNTIME_DIR = join(ROOT, 'runtime');
 /** The one process entry point: the platform, or with `--functions DIR` directory mode (what the bench runs). */
 export const PLATFORM_MAIN = join(ROOT, 'dist', 'platform', 'main.js');
 export const RESULTS_DIR = join(BENCH_SRC, 'results');

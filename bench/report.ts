@@ -1,6 +1,6 @@
 /** The one table the bench prints, built from the sections' results. */
 
-export type Unit = 'req/s' | 'us' | 'ms' | 's';
+export type Unit = 'req/s' | 'us' | 'ms' | 's' | 'B' | 'MiB';
 
 export function formatValue(value: number | null, unit: Unit): string {
   if (value === null || !Number.isFinite(value)) return '—';
@@ -13,6 +13,10 @@ export function formatValue(value: number | null, unit: Unit): string {
       return value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(2)} ms`;
     case 's':
       return `${value.toFixed(1)} s`;
+    case 'B':
+      return `${value.toFixed(value >= 100 ? 0 : 1)} B`;
+    case 'MiB':
+      return `${value.toFixed(2)} MiB`;
   }
 }
 

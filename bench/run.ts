@@ -5,12 +5,15 @@
  * 1. warm throughput and latency under load: gateway vs uvicorn + FastAPI;
  * 2. latency at one connection: gateway vs a bare uWebSockets.js server (the added latency);
  * 3. cold start: a pool runtime specialized on demand vs a fresh Python process;
- * 4. recording: warm throughput with runs recorded into Redis + MongoDB vs recording off;
+ * 4. recording: warm throughput with runs recorded (SQLite; Redis + MongoDB) vs recording off, and
+ *    (4b, `storage`) bytes on disk per run;
  * 5. CPU fairness between functions, sandbox vs no sandbox;
  * 6. a FastAPI app: the platform vs uvicorn, at one connection and under load;
  * 7. the run sink: one record() call with Redis or MongoDB down vs with both up;
  * 8. `dev`: save → new code answers; 9. `deploy` → first call with it (with --compare: another
  * checkout side by side); 10. (only named) a fresh clone → first invoke.
+ * 11. the rate limiter: warm throughput of a rate-limited function vs the same one without a limit
+ *     (embedded and production; bench/limiter.ts).
  * Prints one table (stdout; progress goes to stderr) and writes bench/results/<timestamp>.json.
  */
 import { existsSync } from 'node:fs';
@@ -20,15 +23,17 @@ import { parseBenchArgs, USAGE, type BenchOptions, type Section } from './args.j
 import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } from './cold.js';
 import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { depsCold, type DepsCold } from './cold-deps.js';
+import { zygoteCold, type ZygoteCold } from './cold-zygote.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { fastapiApp, type FastapiResult } from './fastapi.js';
 import { devLoop, type DevLoopResult } from './dev-loop.js';
 import { deployLoop, type DeployLoopResult } from './deploy-loop.js';
 import { freshClone, type FreshCloneResult } from './fresh-clone.js';
 import { requireGatewayBuild } from './gateway.js';
+import { limiter, type LimiterResult } from './limiter.js';
 import { latency, throughput, type LatencyResult, type ThroughputResult } from './load.js';
 import { describeMachine, type Machine } from './machine.js';
-import { recording, type RecordingResult } from './recording.js';
+import { recording, storage, type RecordingResult, type StorageResult } from './recording.js';
 import { sink, type SinkResult } from './sink.js';
 import { PYTHON, RESULTS_DIR, UWS_HELLO } from './paths.js';
 import { buildRows, header, type Results } from './table.js';
@@ -89,8 +94,11 @@ async function main(): Promise<number> {
   let gw: GatewayCold | null = null;
   let pool: PoolColdPair | null = null;
   let deps: DepsCold | null = null;
+  let zygotes: ZygoteCold | null = null;
   let rec: RecordingResult | null = null;
+  let store: StorageResult | null = null;
   let fair: FairnessResult | null = null;
+  let lim: LimiterResult | null = null;
   let fastapi: FastapiResult | null = null;
   let sinkResult: SinkResult | null = null;
   let dev: DevLoopResult | null = null;
@@ -125,10 +133,30 @@ async function main(): Promise<number> {
     }
   }
 
+  if (opts.sections.includes('zygotes')) {
+    console.error(`3. zygotes: fork vs spawn, ${opts.coldN} runtimes and empty-pool cold starts each, FastAPI cold starts with the preset vs the default`);
+    zygotes = await section('zygotes', errors, () => zygoteCold(opts as BenchOptions));
+    if (zygotes) {
+      const z = zygotes;
+      console.error(`  generic ready        fork p50 ${z.ready.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.ready.spawn.summary.p50.toFixed(2)} ms (sandbox ${z.mode})`);
+      console.error(`  idle runtime USS     fork ${(z.uss.fork / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.forkRuntime / 1048576).toFixed(2)})  spawn ${(z.uss.spawn / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.spawnRuntime / 1048576).toFixed(2)})`);
+      console.error(`  empty-pool cold      fork p50 ${z.emptyPool.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.emptyPool.spawn.summary.p50.toFixed(2)} ms`);
+      console.error(`  FastAPI cold         preset p50 ${z.fastapi.preset.summary.p50.toFixed(2)} ms  default p50 ${z.fastapi.default.summary.p50.toFixed(2)} ms`);
+    }
+  }
+
   if (opts.sections.includes('recording')) {
-    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, gateway (recording off) vs platform in production mode (Redis + FerretDB)`);
+    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, directory mode (recording off) vs the platform embedded (SQLite) and in production mode (Redis + FerretDB)`);
     rec = await section('recording', errors, () => recording(opts as BenchOptions));
-    if (rec) console.error(`  on ÷ off             ${rec.ratio.toFixed(3)} (recording costs ${((1 - rec.ratio) * 100).toFixed(1)} %)`);
+    for (const [name, a] of [['SQLite', rec?.embedded], ['Redis+Mongo', rec?.production]] as const) {
+      if (a) console.error(`  on ÷ off (${name})`.padEnd(23) + `${a.ratio.toFixed(3)} (recording costs ${((1 - a.ratio) * 100).toFixed(1)} %)`);
+    }
+    if (rec?.productionSkipped) console.error(`  production           skipped: ${rec.productionSkipped}`);
+  }
+  if (opts.sections.includes('storage')) {
+    console.error(`4b. storage per run: the embedded platform under wrk -c${opts.connections} for ${opts.soakS} s, state directory growth ÷ runs`);
+    store = await section('storage', errors, () => storage(opts as BenchOptions));
+    if (store) console.error(`  ${store.runs} runs, state dir +${store.grewBytes} bytes: ${store.bytesPerRun.toFixed(1)} B/run`);
   }
 
   if (opts.sections.includes('fairness')) {
@@ -172,6 +200,13 @@ async function main(): Promise<number> {
     fresh = await section('fresh', errors, () => freshClone(opts as BenchOptions));
   }
 
+  if (opts.sections.includes('limiter')) {
+    console.error(`11. rate limiter: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, a rate-limited function vs the same without a limit, interleaved (embedded, then production)`);
+    lim = await section('limiter', errors, () => limiter(opts as BenchOptions));
+    for (const m of lim?.modes ?? []) console.error(`  ${m.mode.padEnd(10)} on ÷ off  ${m.ratio.toFixed(3)} (the limiter costs ${((1 - m.ratio) * 100).toFixed(1)} %)`);
+    for (const f of lim?.failures ?? []) errors.push({ section: `limiter (${f.mode})`, message: f.message });
+  }
+
   const results: Results = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -179,14 +214,16 @@ async function main(): Promise<number> {
     machine: { ...machine, loadavgAfter: describeMachine(wrkVersion).loadavg },
     throughput: tp,
     latency: lat,
-    cold: { baseline, pool, gateway: gw, deps },
+    cold: { baseline, pool, gateway: gw, deps, zygotes },
     recording: rec,
+    storage: store,
     fairness: fair,
     fastapi,
     sink: sinkResult,
     dev,
     deploy,
     fresh,
+    limiter: lim,
     rows: [],
     markdown: '',
     errors,

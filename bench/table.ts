@@ -3,11 +3,13 @@ import type { BenchOptions } from './args.js';
 import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
 import type { DepsCold } from './cold-deps.js';
+import type { ZygoteCold } from './cold-zygote.js';
 import type { FairnessResult } from './fairness.js';
 import type { FastapiResult } from './fastapi.js';
+import type { LimiterResult } from './limiter.js';
 import type { LatencyResult, ThroughputResult } from './load.js';
 import type { Machine } from './machine.js';
-import type { RecordingResult } from './recording.js';
+import type { RecordingResult, StorageResult } from './recording.js';
 import type { SinkResult } from './sink.js';
 import type { DevLoopResult } from './dev-loop.js';
 import type { DeployLoopResult } from './deploy-loop.js';
@@ -23,14 +25,16 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null; zygotes?: ZygoteCold | null };
   recording: RecordingResult | null;
+  storage: StorageResult | null;
   fairness: FairnessResult | null;
   fastapi: FastapiResult | null;
   sink: SinkResult | null;
   dev: DevLoopResult | null;
   deploy: DeployLoopResult | null;
   fresh: FreshCloneResult | null;
+  limiter: LimiterResult | null;
   rows: ResultRow[];
   /** The table as Markdown, for bench/README.md's results section. */
   markdown: string;
@@ -61,6 +65,17 @@ export function buildRows(r: Results): ResultRow[] {
       check: (_p, ratio) => ratio !== null && ratio >= 10,
       note: throughputNote(tp),
     }));
+    const l = tp.bestLimit;
+    rows.push(row({
+      figure: `1. warm throughput vs the limit, ${c} conns`,
+      unit: 'req/s',
+      platform: g?.wrk.requestsPerSec,
+      platformWhat: `${gWhat}, recording on (SQLite)`,
+      baseline: l?.wrk.requestsPerSec,
+      baselineWhat: 'limit: uWS → 1 worker',
+      target: '≥ 0.8×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.8,
+    }));
     rows.push(row({ figure: `1. latency p50, ${c} conns`, unit: 'us', platform: g?.wrk.p50Us, platformWhat: gWhat, baseline: u?.wrk.p50Us, baselineWhat: uWhat }));
     rows.push(row({ figure: `1. latency p99, ${c} conns`, unit: 'us', platform: g?.wrk.p99Us, platformWhat: gWhat, baseline: u?.wrk.p99Us, baselineWhat: uWhat }));
   }
@@ -70,7 +85,7 @@ export function buildRows(r: Results): ResultRow[] {
       figure: '2. latency p50, 1 conn',
       unit: 'us',
       platform: lat.gateway.wrk.p50Us,
-      platformWhat: 'gateway',
+      platformWhat: 'platform',
       baseline: lat.bare.wrk.p50Us,
       baselineWhat: 'bare uWS',
       extra: `added ${formatValue(lat.addedP50Us, 'us')}`,
@@ -81,7 +96,7 @@ export function buildRows(r: Results): ResultRow[] {
       figure: '2. latency p99, 1 conn',
       unit: 'us',
       platform: lat.gateway.wrk.p99Us,
-      platformWhat: 'gateway',
+      platformWhat: 'platform',
       baseline: lat.bare.wrk.p99Us,
       baselineWhat: 'bare uWS',
       extra: `added ${formatValue(lat.addedP99Us, 'us')}`,
@@ -178,20 +193,62 @@ export function buildRows(r: Results): ResultRow[] {
       last.note = `3: ${notes.join('; ')}`;
     }
   }
+  const z = r.cold.zygotes;
+  if (z) {
+    for (const [figure, what, fork, spawn, target, limit] of [
+      ['3. generic runtime ready p50', 'zygote fork → hello', z.ready.fork.summary.p50, z.ready.spawn.summary.p50, '≤ 5 ms', 5],
+      ['3. generic runtime ready p99', 'zygote fork → hello', z.ready.fork.summary.p99, z.ready.spawn.summary.p99, null, null],
+      ['3. empty-pool cold start p50', 'forked for the call', z.emptyPool.fork.summary.p50, z.emptyPool.spawn.summary.p50, '≤ 10 ms', 10],
+      ['3. empty-pool cold start p99', 'forked for the call', z.emptyPool.fork.summary.p99, z.emptyPool.spawn.summary.p99, null, null],
+    ] as const) {
+      rows.push(row({
+        figure, unit: 'ms', platform: fork, platformWhat: `${what} (sandbox ${z.mode})`, baseline: spawn, baselineWhat: 'fresh interpreter',
+        ...(limit !== null ? { target, check: (v: number) => v <= limit } : {}),
+      }));
+    }
+    rows.push(row({
+      figure: '3. idle generic runtime, private memory', unit: 'MiB', platform: z.uss.fork / 1048576, platformWhat: 'forked (USS, keeper+init+runtime)',
+      baseline: z.uss.spawn / 1048576, baselineWhat: 'spawned', target: '≤ 2 MiB', check: (v) => v <= 2,
+    }));
+    for (const [p, limit] of [['p50', 30], ['p99', null]] as const) {
+      rows.push(row({
+        figure: `3. FastAPI app cold start ${p}`, unit: 'ms', platform: z.fastapi.preset.summary[p], platformWhat: 'fastapi preset (forked)',
+        baseline: z.fastapi.default.summary[p], baselineWhat: 'default preset (pool)',
+        ...(limit !== null ? { target: `≤ ${limit} ms`, check: (v: number) => v <= limit } : {}),
+      }));
+    }
+  }
   const rec = r.recording;
   if (rec) {
-    const requests = rec.on.wrk.requests;
+    for (const [what, a] of [['SQLite', rec.embedded], ['Redis+MongoDB', rec.production]] as const) {
+      if (a === null) continue;
+      rows.push(row({
+        figure: `4. warm throughput with recording (${what}), ${r.options.connections} conns`,
+        unit: 'req/s',
+        platform: a.run.wrk.requestsPerSec,
+        platformWhat: what,
+        baseline: rec.off.wrk.requestsPerSec,
+        baselineWhat: 'recording off',
+        extra: `costs ${((1 - a.ratio) * 100).toFixed(1)} %`,
+        target: '≥ 0.90×',
+        check: (_p, ratio) => ratio !== null && ratio >= 0.9,
+        note: `4 (${what}): the usage API counted ${a.recordedInvocations} invocations (measured run ${a.run.wrk.requests} requests + warm-up)`,
+      }));
+    }
+    if (rec.productionSkipped) rows.push(row({ figure: '4. recording (Redis+MongoDB)', unit: 'req/s', platform: null, platformWhat: '', baseline: null, baselineWhat: '', note: `4: production arm skipped: ${rec.productionSkipped}` }));
+  }
+  const st = r.storage;
+  if (st) {
     rows.push(row({
-      figure: `4. warm throughput with recording, ${r.options.connections} conns`,
-      unit: 'req/s',
-      platform: rec.on.wrk.requestsPerSec,
-      platformWhat: 'Redis+MongoDB',
-      baseline: rec.off.wrk.requestsPerSec,
-      baselineWhat: 'recording off',
-      extra: `costs ${((1 - rec.ratio) * 100).toFixed(1)} %`,
-      target: '≥ 0.90×',
-      check: (_p, ratio) => ratio !== null && ratio >= 0.9,
-      note: `4: Redis counted ${rec.recordedInvocations} invocations (measured run ${requests} requests + warm-up)`,
+      figure: `4b. bytes on disk per trivial run (${st.seconds} s soak)`,
+      unit: 'B',
+      platform: st.bytesPerRun,
+      platformWhat: `${st.runs} runs, SQLite`,
+      baseline: null,
+      baselineWhat: '',
+      target: '≤ 100 B',
+      check: (v) => v <= 100,
+      note: `4b: state directory grew ${st.grewBytes} bytes over ${st.runs} runs at ${Math.round(st.requestsPerSec)} req/s${st.problems.length ? ` (${st.problems.join('; ')})` : ''}`,
     }));
   }
   const fair = r.fairness;
@@ -225,6 +282,9 @@ export function buildRows(r: Results): ResultRow[] {
       check: (_p, ratio) => ratio !== null && ratio <= 1,
     }));
     rows.push(row({ figure: '6. FastAPI app p99, 1 conn', unit: 'us', platform: c1.gateway.wrk.p99Us, platformWhat: 'gateway 1x1', baseline: c1.uvicorn.wrk.p99Us, baselineWhat: 'uvicorn 1 worker' }));
+    const st = fa.stream;
+    rows.push(row({ figure: `6. streamed response, first byte (3 chunks ${st.gapMs} ms apart)`, unit: 'ms', platform: st.gateway?.firstByteMs, platformWhat: 'gateway 1x1', baseline: st.uvicorn?.firstByteMs, baselineWhat: 'uvicorn 1 worker' }));
+    rows.push(row({ figure: '6. streamed response, end', unit: 'ms', platform: st.gateway?.endMs, platformWhat: 'gateway 1x1', baseline: st.uvicorn?.endMs, baselineWhat: 'uvicorn 1 worker' }));
     const gWhat = cN.gatewaySetting ? `${cN.gatewaySetting.maxInstances}x${cN.gatewaySetting.concurrency}` : '';
     const uWhat = cN.uvicorn ? cN.uvicorn.label.replace('uvicorn ', '') : '';
     const bad = [...c1.runs, ...cN.runs].filter((x) => x.problems.length > 0).map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
@@ -262,12 +322,27 @@ export function buildRows(r: Results): ResultRow[] {
     last.note = `7: slowest call ${Math.max(sk.up.callUs.max, sk.redisDown.callUs.max, sk.ferretDown.callUs.max).toFixed(0)} µs; ${sk.drained ? 'every record written once the servers were back, none dropped' : 'NOT drained: records dropped or still waiting 30 s after the servers came back'}`;
   }
   rows.push(...workflowRows(r.dev, r.deploy, r.fresh));
+  for (const m of r.limiter?.modes ?? []) {
+    const counted = m.runs.filter((x) => x.problems.length === 0).length;
+    rows.push(row({
+      figure: `11. warm throughput, rate limit on (${m.mode}), ${r.options.connections} conns`,
+      unit: 'req/s',
+      platform: m.onRps,
+      platformWhat: m.mode === 'production' ? 'bucket in Redis' : 'bucket in process',
+      baseline: m.offRps,
+      baselineWhat: 'no rate limit',
+      extra: `costs ${((1 - m.ratio) * 100).toFixed(1)} %`,
+      target: '≥ 0.97×',
+      check: (_p, ratio) => ratio !== null && ratio >= 0.97,
+      note: `11 (${m.mode}): means of ${counted} counted runs, interleaved; rate ${r.limiter!.rate} (nothing refused)`,
+    }));
+  }
   return rows;
 }
 
 /** Runs that did not count and configurations that failed, in one line; undefined when none. */
 function throughputNote(tp: ThroughputResult): string | undefined {
-  const bad = [...tp.gateway, ...tp.uvicorn]
+  const bad = [...tp.gateway, ...tp.uvicorn, ...tp.limit]
     .filter((x) => x.problems.length > 0)
     .map((x) => `${x.label} (round ${x.round}): ${x.problems.join('; ')}`);
   const failed = tp.failures.map((f) => `${f.label}: FAILED ${f.message.split('\n')[0]}`);

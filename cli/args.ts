@@ -20,7 +20,9 @@ export type OptionTable = Record<string, OptionSpec>;
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS: OptionTable = {
   url: { type: 'string', value: 'URL', description: 'platform URL (default: FP_URL, the credentials file, or http://127.0.0.1:8080)' },
-  token: { type: 'string', value: 'TOKEN', description: 'admin API token (default: FP_TOKEN or the credentials file)' },
+  token: { type: 'string', value: 'TOKEN', description: 'API token: the admin token or a workspace token (default: FP_TOKEN or the profile)' },
+  profile: { type: 'string', value: 'NAME', description: 'the saved profile to use (default: FP_PROFILE, else the default profile; see login)' },
+  workspace: { type: 'string', short: 'w', value: 'NAME', description: 'the workspace an admin token acts in (default: FP_WORKSPACE, the profile\'s, else default)' },
   json: { type: 'boolean', description: 'print one JSON document (machine-readable) instead of text' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
   version: { type: 'boolean', description: 'print the CLI version' },
@@ -40,8 +42,9 @@ export function splitCommand(argv: readonly string[]): { command: string | null;
     if (arg === '--') break;
     if (arg.startsWith('-') && arg !== '-') {
       const name = arg.replace(/^--?/, '');
-      // `--url X` consumes X; `--url=X` does not.
-      if (!name.includes('=') && GLOBAL_OPTIONS[name]?.type === 'string') i++;
+      // `--url X` (and `-w X`) consumes X; `--url=X` does not.
+      const option = arg.startsWith('--') ? GLOBAL_OPTIONS[name] : Object.values(GLOBAL_OPTIONS).find((o) => o.short === name);
+      if (!name.includes('=') && option?.type === 'string') i++;
       continue;
     }
     return { command: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };

@@ -10,6 +10,8 @@ import { send, type HttpAnswer, type HttpRequest } from './http.js';
 
 export interface ApiFunction {
   name: string;
+  /** Absent from servers before workspaces. */
+  workspace?: string;
   preset: string;
   invocation: string;
   limits: Record<string, number>;
@@ -158,6 +160,8 @@ interface ErrorBody {
   code?: string;
   message?: string;
   field?: string;
+  /** The error's details (`required` of ROLE_FORBIDDEN, `quota`/`limit`/`used` of QUOTA_EXCEEDED, …), passed on to `--json`. */
+  [detail: string]: unknown;
 }
 
 /** An async run as `GET /runs/:id` shows it (docs/api.md, "Runs"). */
@@ -183,14 +187,76 @@ export function isAsyncRun(run: ApiRun | ApiAsyncRun): run is ApiAsyncRun {
   return 'state' in run && Array.isArray((run as { transitions?: unknown }).transitions);
 }
 
+/** One quota and its use (`limit` null: none). */
+export interface ApiQuota {
+  limit: number | null;
+  used: number;
+}
+
+export type ApiQuotas = Record<'functions' | 'instances' | 'invocationsPerMinute' | 'codeBytes' | 'logBytes', ApiQuota>;
+
+/** The contract card (docs/api.md, "Objects"); the rate limit and quotas are absent from servers before workspaces. */
+export interface ApiContract {
+  timeoutMs: number;
+  memoryBytes: number;
+  concurrency: number;
+  maxInstances: number;
+  minWarm: number;
+  maxQueue: number;
+  rateLimit?: { requests: number; periodMs: number; burst: number } | null;
+  workspace?: string;
+  quotas?: ApiQuotas;
+  [key: string]: unknown;
+}
+
+export interface ApiWhoami {
+  tokenId: string;
+  label: string;
+  kind: 'admin' | 'workspace';
+  role: string;
+  workspace: string;
+  expiresAt: number | null;
+}
+
+export interface ApiWorkspace {
+  name: string;
+  quotas: Record<keyof ApiQuotas, number | null>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiToken {
+  id: string;
+  label: string;
+  workspace: string;
+  role: string;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface ApiAuditEntry {
+  seq: number;
+  at: number;
+  actor: { tokenId: string; label: string; role: string };
+  address: string;
+  workspace: string | null;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}
+
 export class ApiClient {
   private unsafeSeen = false;
 
   /**
    * @param baseUrl e.g. `http://127.0.0.1:8080`, no trailing slash.
    * @param onUnsafe called once when the platform says it runs functions without a sandbox.
+   * @param workspace sent as `FP-Workspace` (the workspace an admin token acts in).
    */
-  constructor(readonly baseUrl: string, private readonly token: string | undefined, private readonly onUnsafe?: () => void) {}
+  constructor(readonly baseUrl: string, readonly token: string | undefined, private readonly onUnsafe?: () => void, readonly workspace?: string) {}
 
   /** The function's public invoke URL (what `deploy` prints). */
   invokeUrl(name: string): string {
@@ -201,6 +267,7 @@ export class ApiClient {
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (this.workspace !== undefined) headers['fp-workspace'] = this.workspace;
     let payload: string | Uint8Array | undefined;
     if (body instanceof Uint8Array) {
       payload = body;
@@ -246,16 +313,17 @@ export class ApiClient {
     const code = error.code ?? `HTTP_${status}`;
     let message = error.message ?? `${method} /api/v1${path} answered ${status}`;
     if (error.field) message += ` (field: ${error.field})`;
-    if (status === 401 || status === 403) {
+    if (status === 401 || (status === 403 && code !== 'ROLE_FORBIDDEN' && code !== 'QUOTA_EXCEEDED')) {
       message += this.token === undefined
-        ? '. No admin token: run `fastapi-platform up` (it saves one on first start), or pass --token / set FP_TOKEN.'
-        : '. The admin token was refused: pass the right one with --token or FP_TOKEN.';
+        ? '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.'
+        : '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.';
     }
-    return new CliError(EXIT.API, code, message, { status, ...(error.field ? { field: error.field } : {}) });
+    const { code: _code, message: _message, exitCode: _exitCode, ok: _ok, ...details } = error;
+    return new CliError(EXIT.API, code, message, { status, ...details });
   }
 
   /** The function, or null if there is none with this name. */
-  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown> } | null> {
+  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract } | null> {
     try {
       return await this.request('GET', `/functions/${encodeURIComponent(name)}`);
     } catch (err) {
@@ -264,11 +332,15 @@ export class ApiClient {
     }
   }
 
-  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown>; invokeToken?: string }> {
+  listFunctions(): Promise<{ items: ApiFunction[] }> {
+    return this.request('GET', '/functions');
+  }
+
+  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string }> {
     return this.request('POST', '/functions', body);
   }
 
-  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: Record<string, unknown>; invokeToken?: string }> {
+  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string }> {
     return this.request('PATCH', `/functions/${encodeURIComponent(name)}`, patch);
   }
 
@@ -343,5 +415,48 @@ export class ApiClient {
 
   testInvoke(name: string, body: Record<string, unknown>): Promise<TestInvokeResult> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/invoke`, body);
+  }
+
+  whoami(): Promise<ApiWhoami> {
+    return this.request('GET', '/whoami');
+  }
+
+  listWorkspaces(): Promise<{ items: ApiWorkspace[] }> {
+    return this.request('GET', '/workspaces');
+  }
+
+  getWorkspace(name: string): Promise<{ workspace: ApiWorkspace; usage: ApiQuotas }> {
+    return this.request('GET', `/workspaces/${encodeURIComponent(name)}`);
+  }
+
+  createWorkspace(body: { name: string; quotas?: Record<string, unknown> }): Promise<{ workspace: ApiWorkspace; usage: ApiQuotas }> {
+    return this.request('POST', '/workspaces', body);
+  }
+
+  updateWorkspace(name: string, quotas: Record<string, unknown>): Promise<{ workspace: ApiWorkspace; usage: ApiQuotas }> {
+    return this.request('PATCH', `/workspaces/${encodeURIComponent(name)}`, { quotas });
+  }
+
+  async deleteWorkspace(name: string): Promise<void> {
+    await this.request('DELETE', `/workspaces/${encodeURIComponent(name)}`);
+  }
+
+  createToken(body: { role: string; label?: string; expiresIn?: string }): Promise<{ token: ApiToken; secret: string }> {
+    return this.request('POST', '/tokens', body);
+  }
+
+  listTokens(includeRevoked: boolean): Promise<{ items: ApiToken[] }> {
+    return this.request('GET', `/tokens${includeRevoked ? '?includeRevoked=true' : ''}`);
+  }
+
+  revokeToken(id: string): Promise<{ token: ApiToken }> {
+    return this.request('DELETE', `/tokens/${encodeURIComponent(id)}`);
+  }
+
+  audit(query: Record<string, string | number | undefined>): Promise<{ items: ApiAuditEntry[]; nextCursor: string | null }> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return this.request('GET', `/audit${qs ? `?${qs}` : ''}`);
   }
 }

@@ -19,8 +19,12 @@ export interface CliEnv {
   configDir: string;
   /** FP_URL, overriding the credentials file. */
   url: string | undefined;
-  /** FP_TOKEN (admin), overriding the credentials file. */
+  /** FP_TOKEN (the admin token or a workspace token), overriding the credentials file. */
   token: string | undefined;
+  /** FP_PROFILE: which saved profile of the credentials file to use (default: the default one). */
+  profile: string | undefined;
+  /** FP_WORKSPACE: the workspace an admin token acts in (sent as FP-Workspace). */
+  workspace: string | undefined;
   /** FP_PYTHON: the interpreter for `validate` (default: the repository's .venv, then python3). */
   python: string | undefined;
   /** The `FP_*` variables, for `up` (the platform's own `loadConfig` reads them). */
@@ -39,6 +43,8 @@ export function loadCliEnv(env: Record<string, string | undefined>, home: string
     configDir: get('FP_CONFIG_DIR') ?? join(xdg ?? join(home, '.config'), 'fastapi-platform'),
     url: get('FP_URL'),
     token: get('FP_TOKEN'),
+    profile: get('FP_PROFILE'),
+    workspace: get('FP_WORKSPACE'),
     python: get('FP_PYTHON'),
     platformEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith('FP_')))),
     manifestEnv: Object.freeze({ ...env }),
@@ -46,15 +52,69 @@ export function loadCliEnv(env: Record<string, string | undefined>, home: string
   });
 }
 
-const credentialsSchema = z.strictObject({
+/** One platform (and workspace) to talk to: what `login` saves. */
+const profileSchema = z.strictObject({
   url: z.url(),
   token: z.string().min(1).optional(),
-  /** The state directory `up` used when it saved this token (absolute). */
-  stateDir: z.string().optional(),
-  /** Invoke tokens of `token`-mode functions, by function name (shown once by the server). */
+  /** The workspace the token acts in: a workspace token's own, or the one an admin token names with FP-Workspace. */
+  workspace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/).optional(),
+  /** Invoke tokens of `token`-mode functions, by function key (shown once by the server). */
   invokeTokens: z.record(z.string(), z.string()).default({}),
 });
+export type Profile = z.output<typeof profileSchema>;
+
+/**
+ * The credentials file: its top level is the default profile (as before profiles existed, so an
+ * older file reads unchanged), `profiles` the named ones (`login --profile NAME`).
+ */
+const credentialsSchema = profileSchema.extend({
+  /** The state directory `up` used when it saved this token (absolute). */
+  stateDir: z.string().optional(),
+  profiles: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), profileSchema).optional(),
+});
 export type Credentials = z.output<typeof credentialsSchema>;
+
+/** The name of the top-level profile. */
+export const DEFAULT_PROFILE = 'default';
+
+/** The profile named `name` (the default one for `default` or none); PROFILE_NOT_FOUND when there is no such profile. */
+export function profileOf(credentials: Credentials | null, name: string | undefined): Profile | null {
+  if (name === undefined || name === DEFAULT_PROFILE) return credentials;
+  const found = credentials?.profiles?.[name];
+  if (found === undefined) {
+    const known = [DEFAULT_PROFILE, ...Object.keys(credentials?.profiles ?? {})].join(', ');
+    throw new CliError(EXIT.USAGE, 'PROFILE_NOT_FOUND', `no profile ${JSON.stringify(name)} in the credentials file (profiles: ${known}); save one with \`fastapi-platform login <url> --token T --profile ${name}\``);
+  }
+  return found;
+}
+
+/** The credentials with `profile` saved under `name` (the top level for the default one). */
+export function withProfile(credentials: Credentials | null, name: string, profile: Profile): Credentials {
+  const clean: Profile = {
+    url: profile.url,
+    ...(profile.token !== undefined ? { token: profile.token } : {}),
+    ...(profile.workspace !== undefined ? { workspace: profile.workspace } : {}),
+    invokeTokens: profile.invokeTokens,
+  };
+  if (name === DEFAULT_PROFILE) {
+    // `up` records its state directory with the token it saved; another token (or URL) is not that one.
+    const keepStateDir = credentials?.stateDir !== undefined && credentials.url === clean.url && credentials.token === clean.token;
+    return { ...clean, ...(keepStateDir ? { stateDir: credentials.stateDir } : {}), ...(credentials?.profiles ? { profiles: credentials.profiles } : {}) };
+  }
+  const base: Credentials = credentials ?? { url: profile.url, invokeTokens: {} };
+  return { ...base, profiles: { ...(base.profiles ?? {}), [name]: clean } };
+}
+
+/** The credentials without the profile `name` (the default one loses its token and workspace, keeps its URL). */
+export function withoutProfile(credentials: Credentials, name: string): Credentials {
+  if (name === DEFAULT_PROFILE) {
+    const { token: _token, workspace: _workspace, stateDir: _stateDir, ...rest } = credentials;
+    return { ...rest, invokeTokens: {} };
+  }
+  const profiles = { ...(credentials.profiles ?? {}) };
+  delete profiles[name];
+  return { ...credentials, profiles };
+}
 
 export function credentialsPath(configDir: string): string {
   return join(configDir, 'credentials.json');
@@ -116,22 +176,29 @@ export async function writeCredentials(configDir: string, credentials: Credentia
 export interface Target {
   url: string;
   token: string | undefined;
+  /** The workspace to send as FP-Workspace (undefined: the token's own, or `default`). */
+  workspace: string | undefined;
   /** Where the URL came from, for error hints. */
   source: 'flag' | 'env' | 'credentials' | 'default';
 }
 
-/** The platform to talk to: flag > env > credentials > default. A trailing slash is dropped. */
-export function resolveTarget(flags: { url?: string | undefined; token?: string | undefined }, env: CliEnv, credentials: Credentials | null): Target {
+/**
+ * The platform to talk to: flag > env > the profile (`--profile`, FP_PROFILE, else the default
+ * one) > default. A trailing slash is dropped. The same order for the token and the workspace.
+ */
+export function resolveTarget(flags: { url?: string | undefined; token?: string | undefined; workspace?: string | undefined }, env: CliEnv, profile: Profile | null): Target {
   const [url, source] = flags.url !== undefined
     ? [flags.url, 'flag' as const]
     : env.url !== undefined
       ? [env.url, 'env' as const]
-      : credentials !== null
-        ? [credentials.url, 'credentials' as const]
+      : profile !== null
+        ? [profile.url, 'credentials' as const]
         : [DEFAULT_URL, 'default' as const];
   // The saved token belongs to the saved URL: do not send it to another platform.
-  const savedToken = credentials !== null && sameOrigin(credentials.url, url) ? credentials.token : undefined;
-  return { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, source };
+  const same = profile !== null && sameOrigin(profile.url, url);
+  const savedToken = same ? profile.token : undefined;
+  const savedWorkspace = same ? profile.workspace : undefined;
+  return { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, workspace: flags.workspace ?? env.workspace ?? savedWorkspace, source };
 }
 
 function sameOrigin(a: string, b: string): boolean {

@@ -2,8 +2,9 @@
 import type { OptionTable, ParsedArgs } from './args.js';
 import { str } from './args.js';
 import { ApiClient } from './client.js';
-import { credentialsWarning, readCredentials, resolveTarget, type CliEnv, type Credentials, type Target } from './config.js';
+import { credentialsWarning, DEFAULT_PROFILE, profileOf, readCredentials, resolveTarget, type CliEnv, type Credentials, type Profile, type Target } from './config.js';
 import type { Io, Output } from './output.js';
+import { DEFAULT_WORKSPACE, TOKEN_PREFIXES } from '../protocol/index.js';
 
 export interface Context {
   out: Output;
@@ -39,16 +40,43 @@ export async function credentialsOf(ctx: Context): Promise<Credentials | null> {
   return readCredentials(ctx.env.configDir);
 }
 
-/** The target platform for this call (flags > env > credentials > default). */
-export async function targetOf(ctx: Context, args: ParsedArgs): Promise<{ target: Target; credentials: Credentials | null }> {
+/** The profile this call uses: `--profile`, else FP_PROFILE, else the default one. */
+export function profileName(ctx: Context, args: ParsedArgs): string {
+  return str(args, 'profile') ?? ctx.env.profile ?? DEFAULT_PROFILE;
+}
+
+/**
+ * The target platform for this call (flags > env > the profile > default), the whole credentials
+ * file, and the profile used (null: none saved).
+ */
+export async function targetOf(ctx: Context, args: ParsedArgs): Promise<{ target: Target; credentials: Credentials | null; profile: Profile | null; profileName: string }> {
   const credentials = await credentialsOf(ctx);
-  return { target: resolveTarget({ url: str(args, 'url'), token: str(args, 'token') }, ctx.env, credentials), credentials };
+  const name = profileName(ctx, args);
+  const profile = profileOf(credentials, name);
+  return { target: resolveTarget({ url: str(args, 'url'), token: str(args, 'token'), workspace: str(args, 'workspace') }, ctx.env, profile), credentials, profile, profileName: name };
 }
 
 export async function clientOf(ctx: Context, args: ParsedArgs): Promise<ApiClient> {
   const { target } = await targetOf(ctx, args);
-  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING));
+  return clientFor(ctx, target);
+}
+
+/** An API client for a target (its token; FP-Workspace when a workspace is named). */
+export function clientFor(ctx: Context, target: Target): ApiClient {
+  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
 }
 
 /** Printed (stderr) by any command talking to a platform started with --unsafe-no-sandbox. */
 export const UNSAFE_WARNING = 'warning: this platform runs functions WITHOUT a sandbox (--unsafe-no-sandbox): any function can read and change the platform and every other function (docs/security.md)';
+
+/**
+ * The workspace this call acts in, to build a function's key (`/fn/<key>/`): `--workspace`, FP_WORKSPACE
+ * or the profile's; else the token's own (a workspace token: asked with GET /whoami; the admin
+ * token: `default`); `default` without a token.
+ */
+export async function workspaceOf(ctx: Context, target: Target): Promise<string> {
+  if (target.workspace !== undefined) return target.workspace;
+  if (target.token === undefined || target.token.startsWith(TOKEN_PREFIXES.admin)) return DEFAULT_WORKSPACE;
+  if (!target.token.startsWith(TOKEN_PREFIXES.workspace)) return DEFAULT_WORKSPACE;
+  return (await clientFor(ctx, target).whoami()).workspace;
+}

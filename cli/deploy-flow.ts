@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiChanges, ApiClient, ApiDeps, ApiFunction, ApiVersion } from './client.js';
+import type { ApiChanges, ApiClient, ApiContract, ApiDeps, ApiFunction, ApiVersion } from './client.js';
 import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
-import { formatDurationMs, formatMemoryBytes, type Manifest } from '../protocol/index.js';
+import { formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
 
 export interface DeployOptions {
   /** `auth` for a new function, or a change of it; absent: public for a new one, unchanged otherwise. */
@@ -50,6 +50,8 @@ export interface DeployResult {
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
+  /** The contract card after the deploy: limits, rate limit, the workspace's quotas with their use (absent from older servers). */
+  contract?: ApiContract;
   /** The deployed version's dependencies (null: none declared, or nothing was deployed). */
   deps: ApiDeps | null;
 }
@@ -59,12 +61,14 @@ export interface DeployResult {
  * removed from platform.yaml must be sent as its default to take effect): human units, env
  * with `${VAR}` resolved.
  */
-export function settingsFromManifest(m: Manifest): Record<string, unknown> {
+export function settingsFromManifest(m: Manifest, update = false): Record<string, unknown> {
   const l = m.limits;
+  // A rate limit removed from platform.yaml is removed on the server too (a PATCH's null).
+  const rate = l.rate !== undefined ? { rate: formatRate(l.rate), burst: l.burst } : update ? { rate: null } : {};
   return {
     preset: m.runtime,
     invocation: m.invocation,
-    limits: { timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue },
+    limits: { timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue, ...rate },
     env: m.env,
     retry: { maxAttempts: m.retry.maxAttempts, backoff: formatDurationMs(m.retry.backoffBaseMs), maxBackoff: formatDurationMs(m.retry.backoffMaxMs), maxEventAge: formatDurationMs(m.retry.maxEventAgeMs) },
   };
@@ -129,7 +133,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const raw = checked.rawManifest as Record<string, unknown>;
   const name = manifest.name;
   const { existing, files, byHash, active, missing } = plan ?? (await planDeploy(client, checked.dir, name, checked.files));
-  const settings = settingsFromManifest(manifest);
+  // On an update every key is sent, and `update` sends a removed rate limit as null (a PATCH merges limits).
+  const settings = settingsFromManifest(manifest, existing !== null);
   const secrets = options.secrets ?? {};
   const givenSecrets = Object.fromEntries(Object.entries(secrets).filter((e): e is [string, string] => e[1] !== null));
   const previousVersion = existing?.function.activeVersion ?? null;
@@ -154,7 +159,9 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
   const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   if (!upload) {
-    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null };
+    // Nothing uploaded: the card in the create/update answer is current.
+    const contract = applied.contract;
+    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
   }
 
   const note = options.note ?? manifest.version;
@@ -168,7 +175,9 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
   await client.deploy(name, version.version);
   const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
-  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps };
+  // The card as it is now (the upload counts against the workspace's code quota).
+  const contract = (await client.getFunction(name))?.contract;
+  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}) };
 }
 
 /** Uploads the contents the server said it lacks (each distinct content once, a few at a time); returns the bytes sent. */

@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'dev', load: async () => (await import('./commands/dev.js')).devCommand },
   { name: 'deploy', load: async () => (await import('./commands/deploy.js')).deployCommand },
   { name: 'invoke', load: async () => (await import('./commands/invoke.js')).invokeCommand },
+  { name: 'functions', load: async () => (await import('./commands/functions.js')).functionsCommand },
   { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
   { name: 'runs', load: async () => (await import('./commands/runs.js')).runsCommand },
@@ -34,6 +35,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
   { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
   { name: 'up', load: async () => (await import('./commands/up.js')).upCommand },
+  { name: 'login', load: async () => (await import('./commands/login.js')).loginCommand },
+  { name: 'logout', load: async () => (await import('./commands/login.js')).logoutCommand },
+  { name: 'whoami', load: async () => (await import('./commands/whoami.js')).whoamiCommand },
+  { name: 'workspaces', load: async () => (await import('./commands/workspaces.js')).workspacesCommand },
+  { name: 'tokens', load: async () => (await import('./commands/tokens.js')).tokensCommand },
+  { name: 'audit', load: async () => (await import('./commands/audit.js')).auditCommand },
 ];
 
 export function cliVersion(): string {

@@ -4,44 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT } from './errors.js';
 import { PACKAGE_ROOT } from './config.js';
+import type { PyReport } from '../protocol/index.js';
 
-export interface PyFinding {
-  file: string | null;
-  line: number | null;
-  column?: number | null;
-  type?: string;
-  message: string;
-}
-
-export interface PyEntrypoint {
-  module: string;
-  attr: string;
-  file: string | null;
-  line: number | null;
-  /** `handler`, `asgi`, `assignment` (likely an app object), `class`, `import`, or `function` when its arity is wrong. */
-  kind: string | null;
-  async: boolean | null;
-  arity: number | null;
-}
-
-export interface PyReport {
-  python: string;
-  checked: number;
-  syntaxErrors: PyFinding[];
-  entrypoint: PyEntrypoint;
-  problems: PyFinding[];
-  warnings: PyFinding[];
-  /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
-  dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
-}
-
-export interface PyRequirement {
-  /** Normalized distribution name. */
-  name: string;
-  requirement: string;
-  file: string;
-  line: number | null;
-}
+export type { PyEntrypoint, PyFinding, PyReport, PyRequirement } from '../protocol/index.js';
 
 export const VALIDATE_SCRIPT = join(PACKAGE_ROOT, 'runtime', 'validate.py');
 

@@ -16,6 +16,7 @@ import { StoreRegistry } from './registry/store-registry.js';
 import type { DataBindings } from './data/index.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
+import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
@@ -23,7 +24,10 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type SinkStats, type Store } from './store/index.js';
+import { NO_QUOTAS, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
+import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
+import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
+import { LogBudget } from './runs/log-budget.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -60,8 +64,18 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
+  /** Which runs keep a full record (controlplane/store/run-sampling.ts); default: every run. */
+  runSampling?: RunSampling;
+  /** The run store's size cap in bytes (RunRetention); default: none. */
+  runStoreMaxBytes?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
+  /** Rate limits and calls per minute (docs/adr/0011-tenants.md); default: in this process (the embedded limiter). Closed by the caller. */
+  limiter?: AdmissionLimiter;
+  /** Quotas of a new workspace (FP_WORKSPACE_QUOTA_*; default none). */
+  defaultQuotas?: Partial<WorkspaceQuotas>;
+  /** How long audit entries are kept (FP_AUDIT_RETENTION, default 90 days). */
+  auditRetentionMs?: number;
   bundleLimits?: Partial<BundleLimits>;
   /** Bundle worker threads (default min(4, cores - 1)). */
   bundleThreads?: number;
@@ -74,6 +88,11 @@ export interface ControlPlaneOptions {
   data?: DataBindings;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
+  /**
+   * The runtime's Python and runtime/validate.py, for `POST /api/v1/validate` (docs/api.md,
+   * "Validation"); none: that route answers VALIDATION_UNAVAILABLE.
+   */
+  codeCheck?: CodeCheckSettings;
   /** Async runs: opened by the caller (and closed by it after `close()`); none: no async intake. */
   async?: {
     queue: Queue;
@@ -134,7 +153,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
   const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), options.data ?? null);
+  // The workspaces before the functions: admission and the pool's caps read them from the first call.
+  const workspaces = new WorkspaceRegistry(options.pool);
+  workspaces.replaceAll(await store.workspaces.list());
+  const limiter = options.limiter ?? new MemoryLimiter();
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces }, options.data ?? null);
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -145,13 +168,16 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     ...(options.bundleCheckTimeoutMs !== undefined ? { taskTimeoutMs: options.bundleCheckTimeoutMs } : {}),
   });
   const metricsRegistry = options.metricsRegistry ?? new Registry();
-  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats());
+  const sinkMetrics = new RunSinkMetrics(metricsRegistry, (): SinkStats => runs.stats(), (): number => runs.summarized);
   // One sink for every mode: runs to the RunStore, samples to HotMetrics, each buffered on its
   // own (a dead Redis or MongoDB never blocks a call; drops go to fp_runs_dropped_total).
+  // Runs of a workspace past its logBytes quota are written without their lines (docs/adr/0011-tenants.md).
+  const logBudget = new LogBudget(store.workspaces, workspaces, log);
   const runs = new RecordingRunSink({
     onWrite: sinkMetrics.onWrite,
-    runs: store.runs,
+    runs: logBudget.wrap(store.runs),
     metrics: options.metrics,
+    ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
     tuning: { lingerMs: 100, batchSize: 2000 },
     // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
@@ -163,9 +189,15 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);
     },
   });
-  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log);
+  const warm = new WarmReporter(options.pool, options.metrics, options.reporterId, options.warmReportIntervalMs ?? 10_000, log, (events) => runs.recordEvents(events));
   warm.start();
-  const retention = new RunRetention(store.runs, { retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log, ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}) });
+  const auditRetentionMs = options.auditRetentionMs ?? 90 * 24 * 3_600_000;
+  const retention = new RunRetention(store.runs, {
+    retentionMs: options.runRetentionMs, intervalMs: options.runPruneIntervalMs, log,
+    ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
+    ...(options.runStoreMaxBytes !== undefined ? { maxBytes: options.runStoreMaxBytes } : {}),
+    audit: { store: store.audit, retentionMs: auditRetentionMs },
+  });
   retention.start();
 
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
@@ -208,11 +240,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     store,
     registry,
     tokens,
+    workspaces,
+    limiter,
     pool: options.pool,
     code,
     deps,
     bundles,
     locks: new KeyedLock(),
+    codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,
     warm,
@@ -227,6 +262,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       asyncPayloadBytes: options.asyncPayloadBytes,
       runRetentionMs: options.runRetentionMs,
       maxFunctionInstances: options.maxFunctionInstances ?? 50,
+      defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
+      auditRetentionMs,
       publicUrl: options.publicUrl,
     },
     log,

@@ -11,8 +11,10 @@ import { serveMounted, type MountedApi } from './mount.js';
 import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
-import { route } from './routes.js';
+import { TrustedProxies } from './peer.js';
+import { CONSOLE_HOST, hostPort, hostRoute, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
+import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** Where and how the gateway listens (the platform's configuration has them: platform/config.ts). */
@@ -24,6 +26,13 @@ export interface GatewaySettings {
   readonly maxBodyBytes: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
+  /**
+   * Host routing: `<key>.<baseDomain>` serves the function `<key>` at `/` (docs/adr/0020-addressing.md).
+   * null or absent: path routing only. The platform's default is `localhost` (FP_BASE_DOMAIN).
+   */
+  readonly baseDomain?: string | null;
+  /** Addresses and CIDR ranges whose Forwarded / X-Forwarded-* headers are applied; absent: none (FP_TRUSTED_PROXIES). */
+  readonly trustedProxies?: readonly string[];
 }
 
 export interface GatewayOptions {
@@ -45,6 +54,11 @@ export interface GatewayOptions {
    * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
    */
   metricsRegistry?: Registry;
+  /**
+   * The web console's built files, served under `/console/` (./static-site.ts); null: built
+   * nowhere (the route says how to build it); absent: no console route (directory mode).
+   */
+  console?: StaticSite | null;
   /** What else keeps this process from being ready (e.g. a Redis that does not persist); read on every /readyz. */
   readiness?: () => readonly ReadinessProblem[];
   /** Told when each run ends while its function is tailed (live logs; the pool publishes the lines). */
@@ -85,10 +99,32 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
   const unsafe = pool.isolation.mode === 'off';
-  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, shuttingDown: () => shuttingDown };
+  const trustedProxies = new TrustedProxies(config.trustedProxies ?? []);
+  const baseDomain = config.baseDomain ?? null;
+  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown };
+
+  // Each request is routed twice, for its body limit on arrival and then to be handled, right after
+  // for a request without a body: the last URL's route is kept, so the second pass is a lookup.
+  // Routes are pure and never changed, so a stale entry cannot be wrong, only a miss.
+  let lastUrl = '';
+  let lastRoute: Route = { kind: 'unknown' };
+  const routeOf = (url: string): Route => {
+    if (url !== lastUrl) {
+      lastRoute = route(url);
+      lastUrl = url;
+    }
+    return lastRoute;
+  };
 
   async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
-    const r = route(req.url);
+    const atRoot = hostRoute(req.headers, baseDomain);
+    if (atRoot !== null && !('console' in atRoot)) return serveAtRoot(req, atRoot);
+    const onConsoleHost = atRoot !== null;
+    const r = routeOf(req.url);
+    if (onConsoleHost && (r.kind === 'invoke' || r.kind === 'async' || r.kind === 'hook' || r.kind === 'badFunctionName')) {
+      // No function answers on the console's origin: its pages could read the console's token.
+      return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `functions are not served on the console's host; use /fn/ on ${baseDomain} or <name>.${baseDomain}`));
+    }
     if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
     if (r.kind === 'async') return invokeAsyncHttp(deps, options.async?.intake ?? null, req, r.name, r.path);
     if (r.kind === 'hook') return invokeHookHttp(deps, options.hooks ?? null, req, r.name, r.triggerId);
@@ -98,10 +134,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (unsafe) res.headers = [...res.headers, ['x-fp-sandbox', 'off']];
       return res;
     }
+    if (r.kind === 'console' && options.console !== undefined) {
+      // With host routing on, the console lives on its own origin (console.<base domain>).
+      if (baseDomain !== null && !onConsoleHost && (req.method === 'GET' || req.method === 'HEAD')) {
+        return { status: 302, headers: [['location', `//${CONSOLE_HOST}.${baseDomain}${hostPort(req.headers)}${req.url}`], ['cache-control', 'no-store']], body: new Uint8Array(0) };
+      }
+      if (baseDomain === null || onConsoleHost) return serveStatic(options.console, req.method, req.url, req.headers);
+    }
     if (r.kind === 'badFunctionName') {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }
-    if (r.kind === 'unknown' || r.kind === 'api' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (r.kind === 'unknown' || r.kind === 'api' || r.kind === 'console' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`));
     }
     switch (r.kind) {
@@ -128,12 +171,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
+  /** A request to `<key>.<baseDomain>`: every path belongs to the function, served at its root. */
+  function serveAtRoot(req: IncomingRequest, host: { key: string } | { bad: string }): Promise<OutgoingResponse> | OutgoingResponse {
+    if ('bad' in host) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${host.bad}"`, { function: host.bad }));
+    return invokeHttp(deps, req, host.key, req.url, '');
+  }
+
   const server = await startHttpServer({
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    bodyLimit: (method, url) => {
-      const kind = route(url).kind;
+    bodyLimit: (method, url, headers) => {
+      const host: HostRoute = hostRoute(headers, baseDomain);
+      if (host !== null && !('console' in host)) return config.maxBodyBytes;
+      const kind = routeOf(url).kind;
       if (api && kind === 'api') return api.bodyLimit(method, url);
       if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;
       return config.maxBodyBytes;

@@ -23,6 +23,9 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (hook === null) {
       return errorResponse(new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId }));
     }
+    // The function's rate limit and its workspace's quota, before the body is read (docs/adr/0011-tenants.md).
+    const limited = await (found.limit?.admit() ?? null);
+    if (limited !== null) return errorResponse(limited);
     const body = await req.body();
     const refused = await hook.verify(req.headers, body);
     if (refused !== null) return errorResponse(new PlatformError(refused, `webhook refused: ${refused}`, { function: name, triggerId }));

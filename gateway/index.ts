@@ -22,3 +22,6 @@ export type { FoundHook, Webhooks } from './hooks.js';
 export type { MountedApi, PlainRequest, PlainResponse } from './mount.js';
 export { uwsIsNative, UwsFallbackError } from './uws-adapter.js';
 export type { InvocationPool } from './pool.js';
+export { CONSOLE_CSP, CONSOLE_PREFIX, loadStaticSite, serveStatic, type StaticSite } from './static-site.js';
+export { TrustedProxies } from './peer.js';
+export { CONSOLE_HOST } from './routes.js';

@@ -9,16 +9,18 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  isPlatformError, PlatformError,
-  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent,
+  ERRORS, isPlatformError, isPlatformToken, PlatformError,
+  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
+import { clientView, withoutForwarding, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
+import { streamBody, wholeResult } from './streamed.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export interface InvokeDeps {
@@ -28,6 +30,8 @@ export interface InvokeDeps {
   runs: RunBatcher;
   /** Told when each run ends, while someone tails its function (the pool publishes the lines). */
   logTap: LogTap | null;
+  /** Whose X-Forwarded-* / Forwarded headers are believed (docs/gateway.md, "Proxy headers"). */
+  trustedProxies: TrustedProxies;
   shuttingDown(): boolean;
 }
 
@@ -35,7 +39,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
 export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const admitted = admit(deps, req, name);
+  let admitted = admit(deps, req, name);
+  if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { headers } = admitted;
   if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
@@ -88,11 +93,15 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
+type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
+
 /**
  * Admission shared by `/fn/` and `/async/`: the function exists, the invoke token is right (and is
- * then removed: the function never sees or logs it), the function is servable. Else the refusal.
+ * then removed: the function never sees or logs it), the function is servable, and its rate limit
+ * and workspace quota let the call in (before the body is read; docs/adr/0011-tenants.md). Else
+ * the refusal. Synchronous unless a shared limiter (Redis) must be asked.
  */
-function admit(deps: InvokeDeps, req: IncomingRequest, name: string): { fn: FunctionVersion; headers: Pairs } | OutgoingResponse {
+function admit(deps: InvokeDeps, req: IncomingRequest, name: string): Admitted | Promise<Admitted> {
   const found = deps.registry.resolve(name);
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
@@ -100,17 +109,42 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string): { fn: Func
     const refused = checkToken(found.auth, req.headers, name);
     if (refused !== null) return errorResponse(refused, undefined, refused.status === 401 ? [WWW_AUTHENTICATE] : []);
     headers = req.headers.filter(([key]) => key !== 'authorization');
+  } else {
+    headers = withoutPlatformTokens(headers);
   }
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
-  return { fn, headers };
+  const verdict = found.limit?.admit() ?? null;
+  if (verdict === null) return { fn, headers };
+  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
+  return errorResponse(verdict);
 }
 
-/** `/fn/<name>/…` */
-export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  const admitted = admit(deps, req, name);
+/**
+ * A public function gets the caller's headers as sent, except a platform token in Authorization
+ * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
+ * no function ever receives one. A prefix check, so public calls pay no hash.
+ */
+function withoutPlatformTokens(headers: Pairs): Pairs {
+  for (const [key, value] of headers) {
+    if (key !== 'authorization') continue;
+    const secret = /^Bearer +(\S+) *$/i.exec(value)?.[1];
+    if (secret !== undefined && isPlatformToken(secret)) return headers.filter(([k]) => k !== 'authorization');
+  }
+  return headers;
+}
+
+/**
+ * `/fn/<name>/…` (rootPath `/fn/<name>`), or a function served at the root of its own host
+ * (rootPath ``: docs/adr/0020-addressing.md).
+ */
+export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath = `/fn/${name}`): Promise<OutgoingResponse> {
+  let admitted = admit(deps, req, name);
+  if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
-  const { fn, headers } = admitted;
+  const { fn } = admitted;
+  const edge = edgeOf(deps, req, admitted.headers);
+  const headers = edge.headers;
 
   const runId = randomUUID();
   const startedAt = Date.now();
@@ -126,6 +160,9 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
   }
   const event = wireEvent(name, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
+  event.rootPath = edge.prefix + rootPath;
+  event.scheme = edge.scheme;
+  event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.signal, attempt: 1 });
   return finish(deps, origin, fn, runId, startedAt, result, true).response;
 }
@@ -151,7 +188,8 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   } else {
     const event = wireEvent(name, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
-    done = finish(deps, origin, fn, runId, startedAt, await deps.pool.invoke(fn, event, opts), true);
+    // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
+    done = finish(deps, origin, fn, runId, startedAt, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
   }
   const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
@@ -193,10 +231,21 @@ export function servable(found: Resolution & { found: true }, name: string): Fun
 function checkToken(auth: InvokeAuth, headers: Pairs, name: string): PlatformError | null {
   const secret = bearerToken(headers);
   if (secret === null) return new PlatformError('INVOKE_TOKEN_REQUIRED', `function "${name}" needs Authorization: Bearer <invoke token>`, { function: name });
-  const verdict = auth.check(secret);
-  if (verdict === 'ok') return null;
-  if (verdict === 'forbidden') return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
-  return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });
+  switch (auth.check(secret)) {
+    case 'ok':
+      return null;
+    case 'forbidden':
+      return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
+    case 'expired':
+      return new PlatformError('TOKEN_EXPIRED', 'the token has expired; ask for a new one', { function: name });
+    case 'role':
+      return new PlatformError('ROLE_FORBIDDEN', `invoking "${name}" needs a token with the role invoker or above`, { function: name, required: 'invoker' });
+    case 'elsewhere':
+      // A workspace token of another workspace: the function does not exist for it.
+      return notFound(name);
+    default:
+      return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });
+  }
 }
 
 /** The secret of the first `Authorization: Bearer <secret>` header, or null. */
@@ -207,6 +256,19 @@ export function bearerToken(headers: Pairs): string | null {
     return match ? match[1]! : null;
   }
   return null;
+}
+
+/**
+ * The request's origin as the function sees it: scheme and client from trusted proxies (else the
+ * peer over http), and the Host a trusted proxy reports in place of its own.
+ */
+function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
+  const view = clientView(req.peer, headers, deps.trustedProxies);
+  const { scheme, client, prefix } = view;
+  if (!view.trusted) return { scheme, client, prefix, headers };
+  const forwarded = withoutForwarding(headers);
+  if (view.host === null) return { scheme, client, prefix, headers: forwarded };
+  return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
 }
 
 function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
@@ -239,12 +301,15 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   let response: OutgoingResponse | null = null;
   let functionTiming: string[] = [];
-  if (!error && result.response) {
+  // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
+  // the run record the exception (docs/api-invoke.md, "Errors").
+  const appAnswered = error !== null && error.class === 'user_error' && result.response !== null;
+  if ((!error || appAnswered) && result.response) {
     const checked = checkFunctionResponse(result.response);
     if ('problem' in checked) {
-      error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
+      if (!appAnswered) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
-      response = { status: result.response.status, headers: checked.headers, body: result.response.body };
+      response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
       functionTiming = checked.serverTiming;
     }
   } else if (!error) {
@@ -253,14 +318,38 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
 
   const totalMs = performance.now() - origin.arrivedAt;
   const timings = { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs };
-  const headers = invocationHeaders(runId, result.cold, timings, error ? [] : functionTiming);
-  if (error) {
-    response = errorResponse(new PlatformError(error.code, error.message, publicDetails(fn, error)), runId, headers);
+  const headers = invocationHeaders(runId, result.cold, timings, response === null ? [] : functionTiming);
+  if (response === null) {
+    response = errorResponse(publicError(fn, error!, runId), runId, headers);
   } else {
     response!.headers.push(...headers);
   }
   const out = response!;
+  if (result.after !== undefined) {
+    if (error === null) {
+      // The response went out before the call's end: the record waits for that end.
+      if (result.body !== undefined) out.stream = streamBody(result.body);
+      void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
+        end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
+      return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+    }
+    result.body?.cancel(); // its head was refused (FUNCTION_BAD_RESPONSE): the app's stream is cancelled
+  }
+  recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null);
+  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+}
 
+/** What the end of a call that responded early changes in its record. */
+interface LateEnd {
+  handlerMs: number;
+  logs: RunRecord['logs'];
+  bytes: number;
+}
+
+/** The run record and the metrics of a call, at its end; `late` when it responded before it ended. */
+function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
+  invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null): void {
+  const totalMs = performance.now() - origin.arrivedAt;
   deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000);
   const run: RunRecord = {
     runId,
@@ -271,40 +360,58 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     cold: result.cold,
     start: invoked ? result.start : null,
     initMs: result.initMs,
-    handlerMs: result.handlerMs,
+    handlerMs: late === null ? result.handlerMs : late.handlerMs,
     queuedMs: result.queuedMs,
     durationMs: totalMs,
     status: error ? 'failed' : 'succeeded',
-    httpStatus: out.status,
+    httpStatus,
     errorCode: error?.code ?? null,
     errorClass: error?.class ?? null,
     error: error ? runError(error) : null,
-    logs: result.logs,
+    logs: late === null ? result.logs : late.logs,
     startedAt,
     clientAborted: origin.signal?.aborted ?? false,
   };
+  if (late !== null) run.responseBytes = late.bytes;
   deps.runs.push(run);
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({
       function: fn.name, version: fn.version, runId, attempt: origin.attempt, status: run.status, errorCode: run.errorCode,
-      httpStatus: run.httpStatus, durationMs: totalMs, lines: result.logs.length,
+      httpStatus: run.httpStatus, durationMs: totalMs, lines: run.logs.length,
     });
   }
-  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
 }
 
+/** The length a HEAD answer announces: the function's own Content-Length when it is one number, else its body's. */
+function headLength(response: WireResponse): number {
+  for (const [name, value] of response.headers) {
+    if (name.toLowerCase() === 'content-length' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
+  }
+  return response.body.byteLength;
+}
+
+/** Codes whose message carries the function's own text (an exception's, a bad return's). */
+const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT']);
+
 /**
- * What an HTTP client may see about a failure: who and why, and for the function's own errors
- * the exception type, file and line. The stack stays in the run record.
+ * What an HTTP client may see about a failure. By default, for the function's own failures, the
+ * code and a generic message: an exception's text can hold anything (a password in a connection
+ * string), and any caller would read it. The owner reads it in the run record (its id is in the
+ * answer). A function with `errors: verbose` (development) shows the message, the exception type,
+ * file and line too. The stack stays in the run record either way.
  */
-function publicDetails(fn: FunctionVersion, error: InvocationError): Record<string, unknown> {
-  const details: Record<string, unknown> = { function: fn.name };
+function publicError(fn: FunctionVersion, error: InvocationError, runId: string): PlatformError {
+  const details: Record<string, unknown> = { ...error.details, function: fn.name };
+  if (!FUNCTION_TEXT_CODES.has(error.code)) return new PlatformError(error.code, error.message, details);
+  if (fn.errors !== 'verbose') {
+    return new PlatformError(error.code, `${ERRORS[error.code].title} Its owner finds the details in the run record ${runId}.`, details);
+  }
   if (error.code === 'FUNCTION_ERROR' || error.code === 'FUNCTION_INIT_FAILED') {
     details['type'] = error.type;
     if (error.file !== undefined) details['file'] = error.file;
     if (error.line !== undefined) details['line'] = error.line;
   }
-  return details;
+  return new PlatformError(error.code, error.message, details);
 }
 
 function directError(error: InvocationError): DirectError {

@@ -23,6 +23,8 @@ export async function serveMounted(api: MountedApi, req: IncomingRequest): Promi
     query: req.rawQuery,
     headers: req.headers,
     signal: req.signal,
+    // Copied now, before anything awaits: the socket's address is gone once the response ends.
+    remoteAddress: req.peer,
     body: () => {
       body.state = 'read';
       return req.body().catch((err: unknown) => {

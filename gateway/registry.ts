@@ -112,6 +112,7 @@ async function loadFunction(dir: string, manifestPath: string, text: string, pla
     maxInstances: manifest.limits.maxInstances,
     minWarm: manifest.limits.minWarm,
     maxQueue: manifest.limits.maxQueue,
+    errors: manifest.errors,
   };
   const frozen = Object.freeze(fn);
   return { fn: frozen, manifest, resolution: Object.freeze({ found: true, fn: frozen, paused: false, auth: null }) };

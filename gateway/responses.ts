@@ -3,16 +3,18 @@
  * the invocation headers (X-Run-Id, X-Cold-Start, Server-Timing) and the checks a function's
  * response passes before it reaches the socket.
  */
-import { errorBody, httpStatus, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
+import { errorBody, httpStatus, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
 import type { OutgoingResponse } from './uws-adapter.js';
 
 const JSON_TYPE: [string, string] = ['content-type', 'application/json'];
 
 /** The JSON error response for a registry code; the status comes from `httpStatus()` only. */
 export function errorResponse(err: PlatformError, runId?: string, extraHeaders: Pairs = []): OutgoingResponse {
+  // Rate limits and quotas say when to come back (RFC 9110 Retry-After, whole seconds).
+  const retryAfter = retryAfterOf(err);
   return {
-    status: httpStatus(err.code),
-    headers: [JSON_TYPE, ...extraHeaders],
+    status: httpStatus(err.code, err.details),
+    headers: retryAfter === null ? [JSON_TYPE, ...extraHeaders] : [JSON_TYPE, ['retry-after', retryAfter], ...extraHeaders],
     body: errorBody(err, runId),
     // The body of a refused upload was not read: close, so its remaining bytes are not parsed.
     closeConnection: err.code === 'PAYLOAD_TOO_LARGE',

@@ -20,10 +20,12 @@
  *     socket right after the callback returns (invalid Content-Length, a coding other than chunked)
  *     and then drops what sits in its 16 KiB cork buffer: the refusal is padded past that size so
  *     uWS writes it to the socket at once (docs/gateway.md, "Malformed requests").
- *  9. A streamed response (`OutgoingResponse.stream`, Server-Sent Events) writes each chunk with
- *     `write` inside `cork`; after a write returns false (backed up) nothing more is written until
- *     `onWritable`, so a slow client holds at most one chunk. It does not count as in flight (a
- *     graceful stop waits for calls, not for tails) and `closeAll` ends it before closing sockets.
+ *  9. A streamed response (`OutgoingResponse.stream`: Server-Sent Events, a function's streamed
+ *     body) writes each chunk with `write` inside `cork`; after a write returns false (backed up)
+ *     nothing more is written until `onWritable`, so a slow client holds at most one chunk. A tail
+ *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
+ *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and
+ *     `closeAll` drops its connection (`abort`: never a truncated body that looks complete).
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +33,7 @@ import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
+import { formatAddress } from './peer.js';
 
 /**
  * True when the native uWS binary is loaded. The npm build silently falls back to a slow
@@ -62,6 +65,8 @@ export interface IncomingRequest {
   readonly rawQuery: string;
   /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
   readonly headers: Pairs;
+  /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`); this uWS build does not give its port. */
+  readonly peer: string;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** `performance.now()` when the request arrived. */
@@ -83,6 +88,8 @@ export interface OutgoingResponse {
   stream?: ResponseStream;
   /** Close the connection after this response (e.g. the request body was not read). */
   closeConnection?: boolean;
+  /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
+  headLength?: number;
 }
 
 export interface HttpServerOptions {
@@ -93,7 +100,7 @@ export interface HttpServerOptions {
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
    */
-  bodyLimit?(method: string, url: string): number;
+  bodyLimit?(method: string, url: string, headers: Pairs): number;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -141,6 +148,7 @@ class Exchange implements IncomingRequest {
   readonly url: string;
   readonly rawQuery: string;
   readonly headers: Pairs = [];
+  readonly peer: string;
   readonly arrivedAt = performance.now();
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
@@ -169,13 +177,14 @@ class Exchange implements IncomingRequest {
   constructor(
     private readonly res: HttpResponse,
     req: HttpRequest,
-    bodyLimit: (method: string, url: string) => number,
+    bodyLimit: (method: string, url: string, headers: Pairs) => number,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
     this.url = req.getUrl();
     this.rawQuery = req.getQuery() ?? '';
     req.forEach((name, value) => this.headers.push([name, value]));
+    this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
@@ -189,7 +198,7 @@ class Exchange implements IncomingRequest {
     // After onAborted (rule 2): a throwing limit function must not leave the response unguarded.
     let maxBodyBytes = 0;
     try {
-      maxBodyBytes = bodyLimit(this.method, this.url);
+      maxBodyBytes = bodyLimit(this.method, this.url, this.headers);
     } catch (err) {
       process.emitWarning(`gateway: body limit failed, refusing the body: ${String(err)}`);
     }
@@ -288,6 +297,11 @@ class Exchange implements IncomingRequest {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
         // the connection; closing needs an explicit length, 0 then.
+        // A HEAD answer announces the length GET would have (RFC 9110 §9.3.2), when it is known. As
+        // a header: `endWithoutBody(n)` makes this build wait for n body bytes and close the connection.
+        if (this.method === 'HEAD' && out.headLength !== undefined && out.status !== 204 && out.status !== 304 && !out.closeConnection) {
+          res.writeHeader('content-length', String(out.headLength));
+        }
         if (out.closeConnection) res.endWithoutBody(0, true);
         else res.endWithoutBody();
         this.finish();
@@ -305,9 +319,11 @@ class Exchange implements IncomingRequest {
   /** Rule 9: the head now, then chunks as the stream writes them; not in flight from here on. */
   private startStream(out: OutgoingResponse, stream: ResponseStream): void {
     const res = this.res;
-    const writer = new StreamWriter(res, () => {
+    const holdsCall = stream.holdsCall === true;
+    const writer = new StreamWriter(res, holdsCall, () => {
       this.stream = null;
       this.onStream(false);
+      if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
     });
     this.stream = writer;
     this.onStream(true);
@@ -323,8 +339,8 @@ class Exchange implements IncomingRequest {
         writer.end();
       }
     });
-    // A graceful stop waits for calls, not for tails: the stream stops counting as in flight now.
-    this.finish();
+    // A graceful stop waits for calls, not for tails: a tail stops counting as in flight now.
+    if (!holdsCall) this.finish();
   }
 
   private finish(): void {
@@ -374,9 +390,9 @@ class StreamWriter implements StreamSink {
   private readonly controller = new AbortController();
   readonly closed = this.controller.signal;
 
-  constructor(private readonly res: HttpResponse, private readonly onClose: () => void) {}
+  constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly onClose: () => void) {}
 
-  write(chunk: string): boolean {
+  write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
     let ok = false;
     this.res.cork(() => {
@@ -409,6 +425,13 @@ class StreamWriter implements StreamSink {
     if (!this.open) return;
     this.res.cork(() => this.res.end());
     this.close();
+  }
+
+  /** Drops the connection (a body that will never be complete); onAborted then fires and closes this. */
+  abort(): void {
+    if (!this.open) return;
+    this.close();
+    this.res.close();
   }
 
   /** The client went away: `res` is freed memory from now on. */
@@ -529,7 +552,11 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
           // Streams end cleanly first (their last chunks are written), then every socket closes.
-          for (const exchange of [...streams]) exchange.stream?.end();
+          // A call's body still open is cut instead: ending it would pass a truncated body for whole.
+          for (const exchange of [...streams]) {
+            if (exchange.stream?.holdsCall === true) exchange.stream.abort();
+            else exchange.stream?.end();
+          }
           // `close` exists on the native App (closes every socket) but is missing from the typings.
           (app as TemplatedApp & { close?: () => void }).close?.();
         },

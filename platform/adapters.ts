@@ -14,6 +14,7 @@ import {
   LocalConfigBus,
   loadProductionStore,
   MemoryHotMetrics,
+  MemoryLimiter,
   MemoryLogFeed,
   MemoryReplayGuard,
   openRedisQueue,
@@ -21,11 +22,14 @@ import {
   openSqliteStore,
   openSqliteTickLock,
   RedisAsyncRuns,
+  LIMITER_CLIENT_OPTIONS,
+  RedisLimiter,
   RedisLogFeed,
   RedisRunTimeline,
   redisReplayGuard,
   redisTickLock,
   type AcceptRun,
+  type AdmissionLimiter,
   type AsyncRunIndex,
   type ConfigBus,
   type HotMetrics,
@@ -61,6 +65,8 @@ export interface Adapters {
   readonly tickLock: TickLock;
   /** Remembers accepted webhook deliveries (memory | Redis). */
   readonly replayGuard: ReplayGuard;
+  /** Rate limits and workspace calls per minute (this process | one Lua script in Redis, exact across processes). */
+  readonly limiter: AdmissionLimiter;
   /** Live log lines of running calls (memory | Redis streams: a tail on any process sees every process's calls). */
   readonly logs: LogFeed;
   /** Closes every adapter in the reverse order of opening; a failing step is logged, the others still run. */
@@ -127,8 +133,9 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
+  const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };
 }
 
 /**
@@ -171,6 +178,8 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
   const replayGuard = opened.keep(redisReplayGuard({ client: await openRedis(redisUrl), ownsClient: true, prefix }));
+  // Its own connection, never behind the queue's traffic (LIMITER_CLIENT_OPTIONS: auto-pipelined).
+  const limiter = opened.keep(new RedisLimiter({ client: await openRedis(redisUrl, undefined, { ...LIMITER_CLIENT_OPTIONS }), ownsClient: true, prefix, log }));
   // Live logs own three connections: commands, the blocking XREAD (its timeout past the block), tail announcements.
   const logs = opened.keep(new RedisLogFeed({
     client: connectRedis(redisUrl),
@@ -179,5 +188,5 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     prefix,
     log,
   }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter, logs };
 }

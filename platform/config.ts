@@ -9,7 +9,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PlatformError } from '../protocol/index.js';
+import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
+import { parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -18,6 +19,8 @@ const DAY_MS = 24 * 3_600_000;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A domain name of DNS labels (or `none`): the base of host routing. */
+const BASE_DOMAIN = /^(none|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/;
 /** Runtime Pod presets (docs/kubernetes.md): `name:memoryMiB:warmPods[:cpuRequest]`, comma-separated. */
 const PRESET_LIST = /^[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?(,[a-z0-9]{1,15}:\d{1,6}:\d{1,4}(:\d{1,5}m?)?)*$/;
 
@@ -31,6 +34,12 @@ const OPTIONS = {
   functionsDir: { env: 'FP_FUNCTIONS_DIR', kind: 'string', schema: z.string().min(1).optional() },
   port: { env: 'FP_PORT', kind: 'int', schema: int(0, 65535).default(8080) },
   host: { env: 'FP_HOST', kind: 'string', schema: z.string().min(1).default('127.0.0.1') },
+  // Host routing (docs/adr/0020-addressing.md): `<key>.<baseDomain>` serves the function at `/`; `none` turns it off.
+  baseDomain: { env: 'FP_BASE_DOMAIN', kind: 'string', schema: z.string().toLowerCase().regex(BASE_DOMAIN, 'must be a domain name such as fn.example.com (or none)').default('localhost') },
+  // Whose Forwarded / X-Forwarded-* headers are applied (docs/gateway.md, "Proxy headers"); `none`: nobody's.
+  // Nobody's by default: functions share the host's loopback (docs/security.md, "Network"), so
+  // trusting 127.0.0.1 would let any function forge the client another function sees.
+  trustedProxies: { env: 'FP_TRUSTED_PROXIES', kind: 'string', schema: z.string().default('none') },
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
   maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
@@ -41,6 +50,12 @@ const OPTIONS = {
   debug: { env: 'FP_DEBUG', kind: 'flag', schema: z.boolean().default(false) },
   runRetentionMs: { env: 'FP_RUN_RETENTION_MS', kind: 'int', schema: int(1000, 3650 * DAY_MS).default(7 * DAY_MS) },
   runPruneIntervalMs: { env: 'FP_RUN_PRUNE_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
+  // ---- run storage bounds (issue 11, docs/stores.md "Retention") ----
+  // Successful warm HTTP runs kept in full per function and minute; past that, one in FP_RUN_SAMPLE_ONE_IN.
+  runKeepPerMinute: { env: 'FP_RUN_KEEP_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000).default(60) },
+  runSampleOneIn: { env: 'FP_RUN_SAMPLE_ONE_IN', kind: 'int', schema: int(0, 1_000_000).default(100) },
+  // The run store's size cap: past it the oldest runs go, whatever their age.
+  runStoreMaxBytes: { env: 'FP_RUN_STORE_MAX_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   maxBundleBytes: { env: 'FP_MAX_BUNDLE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(50 * MIB) },
   maxBundleFiles: { env: 'FP_MAX_BUNDLE_FILES', kind: 'int', schema: int(1, 100_000).default(1000) },
   maxFileBytes: { env: 'FP_MAX_FILE_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(10 * MIB) },
@@ -68,6 +83,8 @@ const OPTIONS = {
   sandboxUids: { env: 'FP_SANDBOX_UIDS', kind: 'string', schema: z.string().regex(/^\d{1,10}-\d{1,10}$/, 'must be FIRST-LAST, e.g. 600000-699999').default('600000-699999') },
   sandboxTmpBytes: { env: 'FP_SANDBOX_TMP_BYTES', kind: 'int', schema: int(MIB, 64 * 1024 * MIB).default(64 * MIB) },
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
+  // Fork runtimes from a zygote per preset instead of spawning interpreters (docs/adr/0019-zygotes.md).
+  zygotes: { env: 'FP_ZYGOTES', kind: 'flag', schema: z.boolean().default(true) },
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
@@ -98,6 +115,15 @@ const OPTIONS = {
   depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
   depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
   depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
+  // ---- tenants (issue 12, docs/adr/0011-tenants.md) ----
+  // The quotas a new workspace gets (unset: none); `default` has none unless the root token sets them.
+  workspaceQuotaFunctions: { env: 'FP_WORKSPACE_QUOTA_FUNCTIONS', kind: 'int', schema: int(0, 1_000_000).optional() },
+  workspaceQuotaInstances: { env: 'FP_WORKSPACE_QUOTA_INSTANCES', kind: 'int', schema: int(0, 100_000).optional() },
+  workspaceQuotaInvocationsPerMinute: { env: 'FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000_000).optional() },
+  workspaceQuotaCodeBytes: { env: 'FP_WORKSPACE_QUOTA_CODE_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  workspaceQuotaLogBytes: { env: 'FP_WORKSPACE_QUOTA_LOG_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
+  // How long audit entries are kept: `90d`, `720h` (the variable takes a duration with its unit).
+  auditRetentionMs: { env: 'FP_AUDIT_RETENTION', kind: 'duration', schema: int(60_000, 36_500 * DAY_MS).default(90 * DAY_MS) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;
@@ -125,12 +151,35 @@ const configSchema = z.strictObject(shape).superRefine((c, ctx) => {
     if (c.redisUrl === undefined) ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'required when the store is production' });
     if (c.mongoUrl === undefined) ctx.addIssue({ code: 'custom', path: ['mongoUrl'], message: 'required when the store is production' });
   }
+  try {
+    new TrustedProxies(proxyList(c.trustedProxies));
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: `must be IP addresses or CIDR ranges separated by commas, or none (${(err as Error).message})` });
+  }
   if (c.runtimeHost === 'kubernetes' && c.kubeImage === undefined) ctx.addIssue({ code: 'custom', path: ['kubeImage'], message: 'required when the runtime host is kubernetes' });
 });
 
 export type PlatformConfig = Readonly<z.output<typeof configSchema>>;
 /** What `startPlatform` accepts: any option, the rest defaulted. */
 export type PlatformOptions = z.input<typeof configSchema>;
+
+/** `FP_TRUSTED_PROXIES` as a list: comma-separated entries; `none` or empty: nobody. */
+export function proxyList(text: string): string[] {
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  return entries.length === 1 && entries[0] === 'none' ? [] : entries;
+}
+
+/** What the gateway takes from the configuration: the one place both modes build it. */
+export function gatewaySettings(c: PlatformConfig): GatewaySettings {
+  return {
+    host: c.host,
+    port: c.port,
+    maxBodyBytes: c.maxBodyBytes,
+    shutdownGraceMs: c.shutdownGraceMs,
+    baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,
+    trustedProxies: proxyList(c.trustedProxies),
+  };
+}
 
 /** The environment variables `loadConfig` reads. */
 export const CONFIG_VARIABLES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
@@ -159,7 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>): PlatformCon
     const text = env[option.env];
     if (text === undefined || text === '') continue;
     const value = fromText(option.kind, text);
-    if (value === undefined) issues.push({ key: option.env, message: option.kind === 'int' ? 'must be a whole number' : 'must be 0, 1, true or false' });
+    if (value === undefined) issues.push({ key: option.env, message: KIND_MESSAGES[option.kind] });
     else raw[key] = value;
   }
   if (raw['secretsKey'] === undefined && raw['secretsKeyFile'] === undefined) raw['secretsKeyFile'] = defaultSecretsKeyFile(env);
@@ -176,9 +225,23 @@ export function unknownSettings(env: Record<string, string | undefined>): string
   return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key));
 }
 
-function fromText(kind: 'string' | 'int' | 'flag', text: string): string | number | boolean | undefined {
+const KIND_MESSAGES = {
+  string: 'must be text',
+  int: 'must be a whole number',
+  flag: 'must be 0, 1, true or false',
+  duration: 'must be a duration with its unit, e.g. 90d, 720h, 30m',
+} as const;
+
+function fromText(kind: keyof typeof KIND_MESSAGES, text: string): string | number | boolean | undefined {
   if (kind === 'string') return text;
   if (kind === 'int') return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  if (kind === 'duration') {
+    try {
+      return parseLongDurationMs(text);
+    } catch {
+      return undefined;
+    }
+  }
   if (text === '1' || text === 'true') return true;
   if (text === '0' || text === 'false') return false;
   return undefined;

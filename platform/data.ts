@@ -1,5 +1,5 @@
 /**
- * The database server behind the data bindings (docs/data-binding.md, ADR 00XX): FP_DATA_MONGO_URL
+ * The database server behind the data bindings (docs/data-binding.md, ADR 0021): FP_DATA_MONGO_URL
  * when set; otherwise, embedded, a FerretDB (SQLite backend) the platform starts itself when one
  * is installed (FP_FERRETDB, PATH, then ~/go/bin: where scripts/services.sh puts it), listening
  * only on a Unix socket in a directory of the platform's user (0700): FerretDB's SQLite backend
@@ -12,6 +12,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DataBindings, type BackendAddress } from '../controlplane/index.js';
+import { workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
 export interface DataSetup {
@@ -75,7 +76,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   const socketRoot = join(stateDir, 'data', 'sock');
   mkdirSync(socketRoot, { recursive: true, mode: 0o755 });
   if (config.dataMongoUrl !== undefined) {
-    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, log });
+    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, log });
     return { bindings, socketRoot, backend: 'external', close: () => bindings.close() };
   }
   const binary = findFerretdb(config, pathEnv);
@@ -116,7 +117,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
     log(`platform: data bindings off: ${(err as Error).message} (see ${join(home, 'ferretdb.log')})`);
     return null;
   }
-  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, log });
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, log });
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {

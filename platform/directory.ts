@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { createGateway, DirectoryRegistry, MemoryRunSink, uwsIsNative, UwsFallbackError } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
-import { parseOptions, type PlatformConfig } from './config.js';
+import { gatewaySettings, parseOptions, type PlatformConfig } from './config.js';
 import { reachable, startPool } from './pool.js';
 import type { StartOptions } from './start.js';
 
@@ -43,7 +43,7 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
     // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts).
     await Promise.all(registry.list().map((fn) => pool.prepare(fn.dir)));
     const gateway = await createGateway({
-      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      config: gatewaySettings(config),
       pool,
       registry,
       runSink: new MemoryRunSink(),

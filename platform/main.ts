@@ -104,7 +104,7 @@ function platformBanner(platform: StartedPlatform): string[] {
   const lines = [
     `fp-platform listening on ${platform.url}`,
     `  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`,
-    `  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/`,
+    `  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/   console: ${platform.consoleUrl}`,
     `  sandbox: ${describeIsolation(platform.isolation)}`,
     ...secretsLines(platform),
   ];

@@ -3,6 +3,7 @@
  * from the platform's configuration, its runtimes local processes or Pods (FP_RUNTIME_HOST,
  * platform/kube.ts), started with the sandbox's failure explained.
  */
+import { dirname, join } from 'node:path';
 import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
@@ -79,6 +80,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     tasksMax: config.sandboxTasks,
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
+    zygotes: config.zygotes,
   };
 }
 
@@ -101,4 +103,10 @@ export function sandboxUnavailable(mode: string, cause: Error): PlatformError {
 /** A URL a local client can call: a wildcard bind address becomes loopback. */
 export function reachable(url: string): string {
   return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
+}
+
+/** The runtime's interpreter and runtime/validate.py, for the API's code check (same Python as the functions). */
+export function codeCheckSettings(config: PlatformConfig): { python: string; script: string } {
+  const defaults = defaultPoolConfig(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {});
+  return { python: defaults.pythonPath, script: join(dirname(defaults.runtimeEntry), 'validate.py') };
 }

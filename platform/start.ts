@@ -17,14 +17,18 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
 import { startData } from './data.js';
+import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
-import { createGateway, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
+import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
-import { ConfigError, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
-import { reachable, startPool } from './pool.js';
+import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
+import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
+
+/** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
+const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
 
 export interface StartOptions extends PlatformOptions {
   /** Operator messages (store or worker failures); default stderr. */
@@ -58,6 +62,8 @@ export interface RunObserver {
 export interface StartedPlatform {
   /** `http://<host>:<port>`: invoke at `/fn/<name>/`, the API at `/api/v1/`. */
   readonly url: string;
+  /** The web console: `http://console.<base domain>:<port>/console/` (its own origin), or `<url>/console/` with host routing off. */
+  readonly consoleUrl: string;
   readonly port: number;
   /** The absolute state directory. */
   readonly stateDir: string;
@@ -144,11 +150,23 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       asyncPayloadBytes: config.asyncMaxBodyBytes,
       runRetentionMs: config.runRetentionMs,
       runPruneIntervalMs: config.runPruneIntervalMs,
+      runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
+      runStoreMaxBytes: config.runStoreMaxBytes,
       maxFunctionInstances: config.maxFunctionInstances,
+      limiter: adapters.limiter,
+      defaultQuotas: {
+        functions: config.workspaceQuotaFunctions ?? null,
+        instances: config.workspaceQuotaInstances ?? null,
+        invocationsPerMinute: config.workspaceQuotaInvocationsPerMinute ?? null,
+        codeBytes: config.workspaceQuotaCodeBytes ?? null,
+        logBytes: config.workspaceQuotaLogBytes ?? null,
+      },
+      auditRetentionMs: config.auditRetentionMs,
       bundleLimits: { maxTotalBytes: config.maxBundleBytes, maxFiles: config.maxBundleFiles, maxFileBytes: config.maxFileBytes },
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,
       rotateAdminToken: rotateAdminToken ?? false,
+      codeCheck: codeCheckSettings(config),
       log,
       ...(data !== null ? { data: data.bindings } : {}),
       async: {
@@ -165,12 +183,14 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     });
     cleanup.push(() => controlPlane.close());
     const started = await createGateway({
-      config: { host: config.host, port: config.port, maxBodyBytes: config.maxBodyBytes, shutdownGraceMs: config.shutdownGraceMs },
+      config: gatewaySettings(config),
       pool,
       registry: controlPlane.registry,
       runSink: withWrites(observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink, data?.bindings ?? null),
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
+      // The web console, built next to this file by scripts/build-console.ts (dist/console).
+      console: await loadStaticSite(CONSOLE_DIR),
       ...(controlPlane.asyncIntake !== null ? { async: { intake: controlPlane.asyncIntake, maxBodyBytes: config.asyncMaxBodyBytes } } : {}),
       ...(controlPlane.webhooks !== null ? { hooks: controlPlane.webhooks } : {}),
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
@@ -188,6 +208,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     let closing: Promise<void> | null = null;
     return {
       url: reachable(started.url),
+      consoleUrl: config.baseDomain !== null ? `http://${CONSOLE_HOST}.${config.baseDomain}:${started.port}/console/` : `${reachable(started.url)}/console/`,
       port: started.port,
       stateDir,
       takeAdminToken: () => controlPlane.takeAdminToken() ?? undefined,

@@ -7,7 +7,8 @@ import type { LogLine, LogTap, WireEvent, WireResponse } from '../protocol/index
 import type { FunctionGroup } from './group.js';
 import type { Instance } from './instance.js';
 import { hostError } from './outcome.js';
-import type { InvocationError, InvocationResult } from './types.js';
+import type { ResponseBody } from './response-body.js';
+import type { CallEnd, InvocationError, InvocationResult } from './types.js';
 import type { QueueLinks, WaitQueue } from './wait-queue.js';
 
 export type StartKind = InvocationResult['start'];
@@ -60,6 +61,12 @@ export class Call implements QueueLinks<Call> {
   private logged = 0;
   private initLogged = false;
   private settle!: (result: InvocationResult) => void;
+  /** Set once the response went out before the call's end (respond()): how that end is told. */
+  private ended: ((end: CallEnd) => void) | null = null;
+  /** The streamed body of that response, if any. */
+  body: ResponseBody | null = null;
+  /** Bytes of an early response sent whole. */
+  private responseBytes = 0;
 
   constructor(
     readonly group: FunctionGroup,
@@ -100,6 +107,30 @@ export class Call implements QueueLinks<Call> {
     if (this.tap !== null && streamed.length > before) this.live(streamed.length - before === lines.length ? lines : streamed.slice(before));
   }
 
+  /** The response went out before the call's end (respond()). */
+  get responded(): boolean {
+    return this.ended !== null;
+  }
+
+  /**
+   * The response went out before the call's end (a streamed body, or background tasks after a
+   * complete one): the caller gets it now, with `after` telling how the call ended (finish()).
+   */
+  respond(response: WireResponse, body: ResponseBody | null): void {
+    if (this.done || this.ended !== null) return;
+    const after = new Promise<CallEnd>((resolve) => { this.ended = resolve; });
+    this.body = body;
+    this.responseBytes = response.body.byteLength;
+    const result: InvocationResult = {
+      cold: this.cold, start: this.start, initMs: this.initMs,
+      handlerMs: this.started ? performance.now() - this.startedAt : 0,
+      queuedMs: this.queuedMs, response, error: null, logs: [],
+      instanceId: this.instance === null ? null : this.instance.id, after,
+    };
+    if (body !== null) result.body = body;
+    this.settle(result);
+  }
+
   /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
   finish(response: WireResponse | null, error: InvocationError | null, logs: LogLine[], handlerMs: number): void {
     if (this.done) return;
@@ -112,6 +143,15 @@ export class Call implements QueueLinks<Call> {
       // The rest of the record's lines, in the record's order: init logs (if not yet), the reply's, the notice.
       this.live(logs);
       if (notice !== null) this.live([notice]);
+    }
+    if (this.ended !== null) {
+      // It responded already: a body not complete now never will be (its client's connection is dropped).
+      this.body?.close();
+      this.ended({
+        error, handlerMs, bytes: this.body?.received ?? this.responseBytes,
+        logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs, notice),
+      });
+      return;
     }
     this.settle({
       cold: this.cold,
@@ -185,5 +225,5 @@ export class Call implements QueueLinks<Call> {
 }
 
 function onQueueTimeout(call: Call, waitMs: number): void {
-  call.fail(hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
+  call.fail(call.group.quotaRefusal() ?? hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
 }

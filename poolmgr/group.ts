@@ -2,10 +2,11 @@
  * Everything the pool holds for one function version (`name@version`): its live instances, its
  * wait queue, and the limits read from the FunctionVersion with their defaults applied.
  */
-import type { FunctionSpec } from '../protocol/index.js';
+import { workspaceOfKey, type FunctionSpec } from '../protocol/index.js';
 import type { Call } from './call.js';
 import type { Instance } from './instance.js';
-import type { FunctionStats, FunctionVersion } from './types.js';
+import type { FunctionStats, FunctionVersion, InvocationError } from './types.js';
+import type { Preset } from './preset.js';
 import { WaitQueue } from './wait-queue.js';
 
 export const FUNCTION_DEFAULTS = Object.freeze({ concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
@@ -30,10 +31,20 @@ export class FunctionGroup {
   limits!: Limits;
   /** Set by drain(): minWarm no longer applies, so the version scales to zero. */
   retired = false;
+  /** The runtime preset its instances start on (poolmgr/preset.ts), decided at its first instance. */
+  preset: Preset | null = null;
   /** Set when the pool forgot this group; a cached reference must be looked up again. */
   removed = false;
+  /** The workspace of the function's key (its instances count against the workspace's cap). */
+  readonly workspace: string;
+  /**
+   * Why a call that cannot get a slot is refused when the workspace's instance cap (not this
+   * version's maxInstances) holds it back: QUOTA_EXCEEDED; null otherwise (FUNCTION_BUSY). Set by the pool.
+   */
+  quotaRefusal: () => InvocationError | null = () => null;
 
   constructor(readonly key: string, fn: FunctionVersion) {
+    this.workspace = workspaceOfKey(fn.name);
     this.update(fn);
   }
 

@@ -13,10 +13,11 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { formatMemoryBytes, isPlatformError, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { formatMemoryBytes, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
+import { ResponseBody, type BodyChannel } from './response-body.js';
 import { describeExit, type KillCause, type ProcessExit, type ProcessListener, type RuntimeProcess } from './runtime-process.js';
 import type { InvocationError } from './types.js';
 
@@ -46,9 +47,11 @@ const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireC
 };
 
 let instanceSeq = 0;
+const NO_BYTES = new Uint8Array(0);
 
 export class Instance implements ProcessListener {
-  readonly id: string;
+  private readonly seq = ++instanceSeq;
+  private knownId: string | null = null;
   state: InstanceState = 'starting';
   inflight = 0;
   /** performance.now() of the last finished call (or of readiness). */
@@ -72,10 +75,17 @@ export class Instance implements ProcessListener {
     private readonly owner: InstanceOwner,
     private readonly timings: InstanceTimings,
   ) {
-    this.id = `i${++instanceSeq}-p${proc.pid}`;
     proc.listener = this;
     // A pool process already said hello; a fresh one specializes once it does.
     proc.ready.then(() => this.specialize(), () => {});
+  }
+
+  /** `i<n>-p<pid>`: the host pid of its runtime (a forked runtime's keeper says its pid just after the fork). */
+  get id(): string {
+    if (this.knownId !== null) return this.knownId;
+    const id = `i${this.seq}-p${this.proc.pid}`;
+    if (this.proc.pid !== 0) this.knownId = id;
+    return id;
   }
 
   /** Takes a slot for `call` and waits for the specialization to run it. */
@@ -128,13 +138,14 @@ export class Instance implements ProcessListener {
         if (call === undefined) return; // a late reply to a call that already ended
         this.running.delete(msg.id);
         this.forget(call);
-        const response = msg.response;
-        if (typeof response !== 'object' || response === null || typeof response.status !== 'number'
-          || !Array.isArray(response.headers) || !(response.body instanceof Uint8Array)) {
+        if (!validResponse(msg.response) || call.responded) {
           this.protocolViolation(call, 'the runtime sent a result without a valid response');
           return;
         }
-        this.complete(call, response, null, msg.logs, msg.handlerMs);
+        const response = msg.response;
+        // An ASGI app that raised answers with its own 500 and reports the exception beside it.
+        const appError = typeof msg.error === 'object' && msg.error !== null ? this.classify(fromWireError(msg.error)) : null;
+        this.complete(call, response, appError, msg.logs, msg.handlerMs);
         return;
       }
       case 'error': {
@@ -163,6 +174,11 @@ export class Instance implements ProcessListener {
         if (call !== undefined && Array.isArray(msg.logs)) call.addLogs(msg.logs);
         return;
       }
+      case 'response':
+      case 'chunk':
+      case 'end':
+        this.onStreamed(msg);
+        return;
       case 'specialized':
         if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs);
         return;
@@ -172,6 +188,53 @@ export class Instance implements ProcessListener {
         this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
           message: `the runtime sent an unknown message type '${String((msg as { t: unknown }).t)}'` });
     }
+  }
+
+  /**
+   * A response that goes out before its call ends (docs/runtime-protocol.md, "Streamed responses"):
+   * the head (`response`), the body's pieces (`chunk`, within the window), the call's end (`end`).
+   */
+  private onStreamed(msg: Extract<RuntimeMessage, { t: 'response' | 'chunk' | 'end' }>): void {
+    const call = this.running.get(msg.id);
+    if (call === undefined) return; // the call already ended (a timeout raced it)
+    if (msg.t === 'response') {
+      const response = msg.response;
+      if (call.responded || !validResponse(response) || response.body.byteLength > STREAM_WINDOW_BYTES) {
+        this.breach(call, 'the runtime sent an invalid or second response for a call');
+        return;
+      }
+      if (msg.more !== true) {
+        call.respond(response, null);
+        return;
+      }
+      // The first bytes go through the body too, so its consumer sees one sequence of pieces.
+      const body = new ResponseBody(new CallChannel(this.proc, msg.id));
+      body.push(response.body, true);
+      call.respond({ status: response.status, headers: response.headers, body: NO_BYTES }, body);
+      return;
+    }
+    if (msg.t === 'chunk') {
+      if (call.body === null || !(msg.body instanceof Uint8Array)) {
+        this.breach(call, 'the runtime sent a body chunk for a call without a streamed response');
+      } else if (!call.body.push(msg.body, msg.more !== false)) {
+        this.breach(call, `the runtime sent more than ${STREAM_WINDOW_BYTES} unacknowledged body bytes`);
+      }
+      return;
+    }
+    if (!call.responded) {
+      this.breach(call, "the runtime ended a call that sent no response with 'end'");
+      return;
+    }
+    this.running.delete(msg.id);
+    this.forget(call);
+    this.complete(call, null, null, msg.logs, msg.handlerMs);
+  }
+
+  /** A running call's runtime broke the protocol: the call fails and the process is killed. */
+  private breach(call: Call, message: string): void {
+    this.running.delete(call.msgId);
+    this.forget(call, false);
+    this.protocolViolation(call, message);
   }
 
   onExit(_proc: RuntimeProcess, exit: ProcessExit): void {
@@ -348,6 +411,24 @@ export class Instance implements ProcessListener {
       return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})`);
     }
     return hostError('FUNCTION_INIT_FAILED', 'init_error', 'RuntimeExited', `the runtime exited while loading the function (${how})`);
+  }
+}
+
+function validResponse(response: WireResponse | undefined): response is WireResponse {
+  return typeof response === 'object' && response !== null && typeof response.status === 'number'
+    && Array.isArray(response.headers) && response.body instanceof Uint8Array;
+}
+
+/** Where a streamed body's `ack`s and `cancel` go: its call's runtime. */
+class CallChannel implements BodyChannel {
+  constructor(private readonly proc: RuntimeProcess, private readonly id: number) {}
+
+  ack(bytes: number): void {
+    this.proc.send({ t: 'ack', id: this.id, bytes });
+  }
+
+  cancel(): void {
+    this.proc.send({ t: 'cancel', id: this.id });
   }
 }
 

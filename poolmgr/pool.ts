@@ -12,7 +12,10 @@
  * Invariants
  * 1. A generic runtime that is taken leaves the pool at once, and a refill starts at once.
  * 2. A process that failed (or timed out) specializing is killed, never reused.
- * 3. A version never has more than `maxInstances` instances taking calls, specializing included.
+ * 3. A version never has more than `maxInstances` instances taking calls, specializing included;
+ *    the functions of one workspace never have more than its cap (`setWorkspaceInstances`), the
+ *    platform never more than `maxInstancesTotal`. At a cap, the least recently used idle instance
+ *    of another function within it is stopped to make room.
  * 4. An instance never runs more than `concurrency` calls, calls waiting for its specialization
  *    included: a call that finds a specializing instance with a free slot waits for it instead of
  *    specializing another one. Only when the version is at maxInstances with every slot taken
@@ -38,8 +41,9 @@ import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
+import { presetOf } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
-import type { FunctionVersion, InvocationResult, InvokeOptions, PoolStats } from './types.js';
+import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
@@ -63,6 +67,11 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /** Scale-to-zero events by function name since start: the reaper stopped a version's last idle instance. */
+  private readonly scaledToZero: Record<string, number> = {};
+  /** The same per workspace, and the caps set on some (docs/adr/0011-tenants.md, the `instances` quota). */
+  private readonly workspaceCount = new Map<string, number>();
+  private readonly workspaceCaps = new Map<string, number>();
   /** The bytecode compiler process behind prepare(), started on first use. */
   private readonly compiler: BytecodeCompiler;
 
@@ -90,10 +99,15 @@ export class PoolManager implements InstanceOwner {
     return this.host.isolation;
   }
 
-  /** Spawns the generic pool; resolves when `poolSize` runtimes said hello. */
+  /**
+   * Fills the generic pool; resolves when `poolSize` runtimes said hello. With the local process
+   * host's zygotes on, it first waits (at most `spawnTimeoutMs`) for the default zygote, so the pool
+   * is forked from the start; a zygote that is not ready by then is not waited for (spawns instead).
+   */
   async start(): Promise<void> {
     if (this.closing !== null) throw new PlatformError('SHUTTING_DOWN', 'the pool is closed');
     this.startReaper();
+    if (this.host instanceof ProcessHost) await this.host.zygotesReady(this.config.spawnTimeoutMs);
     await this.generic.start();
   }
 
@@ -142,10 +156,26 @@ export class PoolManager implements InstanceOwner {
     }
   }
 
+  /** The most instances `workspace`'s functions may have at once (null: no cap but the platform's). */
+  setWorkspaceInstances(workspace: string, max: number | null): void {
+    const before = this.workspaceCaps.get(workspace);
+    if (max === null) this.workspaceCaps.delete(workspace);
+    else this.workspaceCaps.set(workspace, Math.max(0, Math.floor(max)));
+    // Raised (or removed): calls waiting for room in this workspace may go now.
+    if (before !== undefined && (max === null || max > before)) {
+      for (const group of this.groups.values()) if (group.workspace === workspace && group.queue.length > 0) this.pump(group);
+    }
+  }
+
+  /** Instances of `workspace`'s functions alive now (taking calls, starting or draining). */
+  workspaceInstances(workspace: string): number {
+    return this.workspaceCount.get(workspace) ?? 0;
+  }
+
   stats(): PoolStats {
     const out: PoolStats = {
       generic: this.generic.available, spawning: this.generic.spawning,
-      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {},
+      specializing: 0, warm: 0, busy: 0, queued: 0, functions: {}, scaledToZero: { ...this.scaledToZero },
     };
     for (const group of this.groups.values()) {
       const s = group.stats();
@@ -198,6 +228,7 @@ export class PoolManager implements InstanceOwner {
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
     this.instanceCount--;
+    this.workspaceCount.set(group.workspace, (this.workspaceCount.get(group.workspace) ?? 1) - 1);
     if (this.closing !== null) return;
     this.pump(group);
     // A slot under the platform-wide cap opened: calls of other functions may be waiting for it.
@@ -231,11 +262,19 @@ export class PoolManager implements InstanceOwner {
   }
 
   /**
-   * Under the platform-wide cap (maxInstancesTotal) a new instance may start; at the cap, the
-   * least recently used idle instance of another function is stopped to make room (above its
-   * minWarm first). False when every instance is busy: the call waits for one to end.
+   * Under the workspace's cap and the platform-wide cap (maxInstancesTotal) a new instance may
+   * start; at a cap, the least recently used idle instance of another function (of the same
+   * workspace, for its cap) is stopped to make room (above its minWarm first). False when every
+   * instance is busy: the call waits for one to end.
    */
   private roomForInstance(group: FunctionGroup): boolean {
+    const cap = this.workspaceCaps.get(group.workspace);
+    if (cap !== undefined && this.workspaceInstances(group.workspace) >= cap) {
+      const victim = this.idleVictim(group, group.workspace);
+      if (victim === null) return false;
+      victim.retire();
+      if (this.workspaceInstances(group.workspace) >= cap) return false;
+    }
     if (this.instanceCount < this.config.maxInstancesTotal) return true;
     const victim = this.idleVictim(group);
     if (victim === null) return false;
@@ -243,12 +282,28 @@ export class PoolManager implements InstanceOwner {
     return this.instanceCount < this.config.maxInstancesTotal;
   }
 
-  /** The idle instance (of a function other than `group`'s) to stop first, if any. */
-  private idleVictim(group: FunctionGroup): Instance | null {
+  /** True when `group` could start an instance but for its workspace's cap. */
+  private heldByWorkspace(group: FunctionGroup): boolean {
+    const cap = this.workspaceCaps.get(group.workspace);
+    return cap !== undefined && group.instances.length < group.limits.maxInstances && this.workspaceInstances(group.workspace) >= cap
+      && this.idleVictim(group, group.workspace) === null;
+  }
+
+  /** QUOTA_EXCEEDED for a call refused because its workspace is at its instance cap (retry in 1 s). */
+  private quotaRefusal(group: FunctionGroup): InvocationError | null {
+    if (!this.heldByWorkspace(group)) return null;
+    const limit = this.workspaceCaps.get(group.workspace) ?? 0;
+    const error = hostError('QUOTA_EXCEEDED', null, 'QuotaExceeded', `workspace "${group.workspace}" is at its instances quota (${limit}); every instance is busy`);
+    error.details = { quota: 'instances', workspace: group.workspace, limit, used: this.workspaceInstances(group.workspace), retryAfterS: 1 };
+    return error;
+  }
+
+  /** The idle instance (of a function other than `group`'s; of `workspace` when given) to stop first, if any. */
+  private idleVictim(group: FunctionGroup, workspace?: string): Instance | null {
     let victim: Instance | null = null;
     let victimAboveMin = false;
     for (const other of this.groups.values()) {
-      if (other === group) continue;
+      if (other === group || (workspace !== undefined && other.workspace !== workspace)) continue;
       const aboveMin = other.instances.length > this.minWarmHere(other);
       for (const inst of other.instances) {
         if (inst.state !== 'ready' || inst.inflight > 0) continue;
@@ -261,11 +316,15 @@ export class PoolManager implements InstanceOwner {
     return victim;
   }
 
-  /** True when some other function has calls waiting only because the platform is at its cap. */
+  /** True when some other function has calls waiting only because the platform (or this workspace) is at its cap. */
   private capWaiters(except: FunctionGroup): boolean {
-    if (this.instanceCount < this.config.maxInstancesTotal) return false;
+    const cap = this.workspaceCaps.get(except.workspace);
+    const workspaceFull = cap !== undefined && this.workspaceInstances(except.workspace) >= cap;
+    if (this.instanceCount < this.config.maxInstancesTotal && !workspaceFull) return false;
+    const platformFull = this.instanceCount >= this.config.maxInstancesTotal;
     for (const group of this.groups.values()) {
-      if (group !== except && group.queue.length > 0 && group.instances.length < group.limits.maxInstances) return true;
+      if (group === except || group.queue.length === 0 || group.instances.length >= group.limits.maxInstances) continue;
+      if (platformFull || group.workspace === except.workspace) return true;
     }
     return false;
   }
@@ -286,7 +345,7 @@ export class PoolManager implements InstanceOwner {
   private wait(call: Call, first = false): void {
     const { limits, queue } = call.group;
     if (queue.length >= limits.maxQueue) {
-      call.fail(hostError('FUNCTION_BUSY', null, 'QueueFull',
+      call.fail(this.quotaRefusal(call.group) ?? hostError('FUNCTION_BUSY', null, 'QueueFull',
         `all ${limits.maxInstances} instances are busy and ${queue.length} calls are already waiting`));
     } else if (call.signal?.aborted === true) {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
@@ -304,7 +363,9 @@ export class PoolManager implements InstanceOwner {
   }
 
   private hasRoom(group: FunctionGroup): boolean {
-    if (group.instances.length < group.limits.maxInstances
+    const cap = this.workspaceCaps.get(group.workspace);
+    const underWorkspaceCap = cap === undefined || this.workspaceInstances(group.workspace) < cap || this.idleVictim(group, group.workspace) !== null;
+    if (group.instances.length < group.limits.maxInstances && underWorkspaceCap
       && (this.instanceCount < this.config.maxInstancesTotal || this.idleVictim(group) !== null)) return true;
     const room = group.limits.concurrency + this.config.pipelineDepth;
     for (const inst of group.instances) if (inst.inflight < (inst.state === 'ready' ? room : group.limits.concurrency)) return true;
@@ -314,10 +375,15 @@ export class PoolManager implements InstanceOwner {
   /** specialize: a new instance of the group, on a generic runtime if one is ready. */
   private specialize(group: FunctionGroup): Instance {
     this.startReaper();
-    const pooled = this.generic.take();
-    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess({ memoryBytes: group.spec.memoryBytes }), this, this.config);
+    // A version on another preset than the generic pool's starts on a runtime of its own preset
+    // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
+    group.preset ??= presetOf(group.spec);
+    const pooled = group.preset === 'default' ? this.generic.take() : null;
+    const hint: SpawnHint = { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
+    const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
+    this.workspaceCount.set(group.workspace, this.workspaceInstances(group.workspace) + 1);
     return inst;
   }
 
@@ -325,7 +391,9 @@ export class PoolManager implements InstanceOwner {
     const key = keyOf(fn);
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = new FunctionGroup(key, fn);
+      const created = new FunctionGroup(key, fn);
+      created.quotaRefusal = () => this.quotaRefusal(created);
+      group = created;
       this.groups.set(key, group);
     } else {
       group.update(fn);
@@ -353,11 +421,13 @@ export class PoolManager implements InstanceOwner {
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);
       const list = group.instances;
+      const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
       for (let i = list.length - 1; i >= 0 && list.length > keep; i--) {
         const inst = list[i]!;
         if (inst.state === 'ready' && inst.inflight === 0 && now - inst.lastUsed >= this.config.idleTimeoutMs) inst.retire();
       }
+      if (before > 0 && list.length === 0 && !group.retired) this.scaledToZero[group.fn.name] = (this.scaledToZero[group.fn.name] ?? 0) + 1;
       if (list.length === 0 && group.queue.length === 0) {
         group.removed = true;
         this.groups.delete(group.key);

@@ -34,7 +34,6 @@ export interface ProcessListener {
 const SOCKET_DRAIN_MS = 100;
 
 export class RuntimeProcess {
-  readonly pid: number;
   /** Resolves at `hello`; rejects with a RUNTIME_UNAVAILABLE PlatformError. Always handled. */
   readonly ready: Promise<void>;
   /** Resolves once the process is gone and its death has been reported. */
@@ -62,7 +61,6 @@ export class RuntimeProcess {
     this.ready.catch(() => {}); // the rejection is read by whoever awaits `ready`; never unhandled
     this.exited = new Promise<void>((resolve) => { this.settleExited = resolve; });
     this.rt = host.spawn({ onExit: (exit) => this.onChildExit(exit) }, hint);
-    this.pid = this.rt.pid;
     this.socket = host.connect(this.rt);
     registry.add(this);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -71,6 +69,11 @@ export class RuntimeProcess {
     this.timer = setTimeout(() => {
       this.kill(unavailable(`the runtime did not say hello within ${spawnTimeoutMs} ms`));
     }, spawnTimeoutMs);
+  }
+
+  /** The host pid of the runtime (a runtime forked by a zygote learns it just after the fork: 0 before). */
+  get pid(): number {
+    return this.rt.pid;
   }
 
   /** The box for `fn` (null when the host does not sandbox); see RuntimeHost.place. */
@@ -109,7 +112,14 @@ export class RuntimeProcess {
     if (frames.length === 0) return;
     this.pending = [];
     if (!this.alive) return;
-    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    if (frames.length === 1) {
+      this.socket.write(frames[0]!);
+      return;
+    }
+    // One writev of the frames as they are (corked), rather than a copy of them all into one buffer.
+    this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    this.socket.uncork();
   }
 
   /** Ends the process now with SIGKILL; the first cause given is the one reported. */

@@ -20,6 +20,8 @@ export interface InvocationError {
   stack?: string;
   file?: string;
   line?: number;
+  /** What the caller may see about a refusal (QUOTA_EXCEEDED: the quota, its limit, its use, `retryAfterS`). */
+  details?: Record<string, unknown>;
 }
 
 /** What one call produced. Never thrown: failures are in `error`, timings are always filled. */
@@ -42,6 +44,53 @@ export interface InvocationResult {
   /** Import-time lines (cold calls), then the lines streamed while it ran, then the reply's. */
   logs: LogLine[];
   instanceId: string | null;
+  /**
+   * `response`'s body, when the runtime streams it (docs/runtime-protocol.md, "Streamed responses");
+   * `response.body` is then empty. Absent: the body is whole in `response.body`.
+   */
+  body?: BodyReader;
+  /**
+   * Present when the response came before the call ended (a streamed body, or background tasks
+   * after a complete response): how the call ended. `handlerMs` and `logs` above are then the
+   * ones at the response; the end's replace them. Never rejects.
+   */
+  after?: Promise<CallEnd>;
+}
+
+/** How a call that responded early ended. */
+export interface CallEnd {
+  /** Null: the app finished; else why not (its own error, a timeout, a crash). */
+  error: InvocationError | null;
+  /** The call's whole log (as InvocationResult.logs). */
+  logs: LogLine[];
+  /** From the call's start to its end (the stream and background tasks included). */
+  handlerMs: number;
+  /** Body bytes the runtime sent. */
+  bytes: number;
+}
+
+/** What reads a streamed body: the gateway, which writes it to the client. */
+export interface BodyConsumer {
+  /** A piece of the body. Return false when the client's connection is backed up: nothing more
+   * is delivered until `resume()`; the piece itself was taken. */
+  chunk(data: Uint8Array): boolean;
+  /** The body is complete. */
+  end(): void;
+  /** The body will never be complete (the call failed or the client went away): drop the connection. */
+  abort(): void;
+}
+
+export interface BodyReader {
+  /** The last piece arrived from the runtime. */
+  readonly done: boolean;
+  /** Starts delivery to `consumer` (once); pieces that arrived before are delivered at once. */
+  pipe(consumer: BodyConsumer): void;
+  /** Delivery goes on after a `chunk` returned false. */
+  resume(): void;
+  /** The client's connection took `bytes` of the body: the runtime may send as many more. */
+  ack(bytes: number): void;
+  /** The client went away (or the server will not send the body): the app sees `http.disconnect`. */
+  cancel(): void;
 }
 
 export interface PoolStats {
@@ -55,6 +104,11 @@ export interface PoolStats {
   queued: number;
   /** Keyed by `name@version`. */
   functions: Record<string, FunctionStats>;
+  /**
+   * Scale-to-zero events by function name since the pool started (monotonic): the idle reaper
+   * stopped the last instance of the function's serving version (not a drain on deploy or pause).
+   */
+  scaledToZero: Record<string, number>;
 }
 
 export interface FunctionStats {

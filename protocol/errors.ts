@@ -16,6 +16,12 @@ export interface ErrorDef {
   component: Component;
   /** One line for the error body. */
   title: string;
+  /**
+   * A code whose status depends on one of its details (QUOTA_EXCEEDED: 403 for a quota the caller
+   * must delete something to get under, 429 for a rate): `httpStatus(code, details)` answers
+   * `values[details[field]]` when listed, else `status`. Still one function decides.
+   */
+  statusBy?: { readonly field: string; readonly values: Readonly<Record<string, number>> };
 }
 
 export const ERRORS = {
@@ -142,6 +148,26 @@ export const ERRORS = {
   ENV_FILE_INVALID: { status: 400, component: 'cli', title: 'The .env file cannot be read or a line of it does not parse.' },
   CONFIRMATION_REQUIRED: { status: 400, component: 'cli', title: 'The command changes a function and needs --yes when it cannot ask (no terminal).' },
   NOT_CONFIRMED: { status: 400, component: 'cli', title: 'The change was not confirmed; nothing was changed.' },
+  // ---- tenants (issue 12, docs/adr/0011-tenants.md); appended, never renamed ----
+  QUOTA_EXCEEDED: {
+    status: 429, component: 'request', title: 'A quota of the workspace is used up.',
+    statusBy: { field: 'quota', values: { functions: 403, codeBytes: 403 } },
+  },
+  RATE_LIMITED: { status: 429, component: 'request', title: "The function's rate limit is reached; retry after Retry-After seconds." },
+  ROLE_FORBIDDEN: { status: 403, component: 'request', title: "The token's role does not allow this call." },
+  TOKEN_EXPIRED: { status: 401, component: 'request', title: 'The token has expired.' },
+  WORKSPACE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'No workspace with this name.' },
+  WORKSPACE_NOT_EMPTY: { status: 409, component: 'controlplane', title: 'The workspace still has functions; delete them first.' },
+  WORKSPACE_EXISTS: { status: 409, component: 'controlplane', title: 'A workspace with this name already exists.' },
+  WORKSPACE_PROTECTED: { status: 409, component: 'controlplane', title: 'The default workspace cannot be deleted.' },
+  PROFILE_NOT_FOUND: { status: 400, component: 'cli', title: 'No saved profile with this name.' },
+  // ---- the web console (issue 14); appended, never renamed ----
+  DRAFT_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no saved draft.' },
+  TEST_CASE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no test case with this name.' },
+  TEST_CASE_LIMIT: { status: 409, component: 'controlplane', title: 'The function has as many saved test cases as allowed.' },
+  VERSION_FILE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The version has no file at this path.' },
+  VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.' },
+  VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long)." },
   // ---- Mongo data binding (issue 13); appended, never renamed ----
   DATA_SCOPE_FORBIDDEN: { status: 403, component: 'function', title: "The function asked its database binding for something outside its scope (another database, an admin command, server-side JavaScript, another binding's cursor)." },
   DATA_AUTH_FAILED: { status: 401, component: 'function', title: 'The data binding credential is unknown, wrong, or belongs to another function.' },
@@ -160,8 +186,26 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERRORS, code);
 }
 
-export function httpStatus(code: ErrorCode): number {
-  return ERRORS[code].status;
+/** The HTTP status of a code (with its details, for the codes whose status depends on one: `statusBy`). */
+export function httpStatus(code: ErrorCode, details: Readonly<Record<string, unknown>> = {}): number {
+  const def: ErrorDef = ERRORS[code];
+  if (def.statusBy !== undefined) {
+    const value = details[def.statusBy.field];
+    if (typeof value === 'string' && Object.hasOwn(def.statusBy.values, value)) return def.statusBy.values[value]!;
+  }
+  return def.status;
+}
+
+/** Every status a code may answer with (its default first). */
+export function statusesOf(code: ErrorCode): number[] {
+  const def: ErrorDef = ERRORS[code];
+  return [...new Set([def.status, ...Object.values(def.statusBy?.values ?? {})])];
+}
+
+/** The `Retry-After` value (whole seconds) an error asks for, or null (details `retryAfterS`). */
+export function retryAfterOf(err: { details: Readonly<Record<string, unknown>> }): string | null {
+  const s = err.details['retryAfterS'];
+  return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? String(Math.ceil(s)) : null;
 }
 
 /** An error that carries a registry code; match on `code`, never on the message. */
@@ -174,7 +218,7 @@ export class PlatformError extends Error {
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
-    this.status = ERRORS[code].status;
+    this.status = httpStatus(code, details);
     this.component = ERRORS[code].component;
   }
 }

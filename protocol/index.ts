@@ -11,3 +11,6 @@ export * from './file-names.js';
 export * from './ports.js';
 export * from './metric-labels.js';
 export * from './redis-keys.js';
+export * from './code-checks.js';
+export * from './function-key.js';
+export * from './roles.js';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isPlatformError, PlatformError } from './errors.js';
-import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes } from './units.js';
+import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes, parseRate, RATE_PATTERN, type Rate } from './units.js';
 
 export const RUNTIME_PRESETS = ['http', 'webhook', 'cron', 'worker'] as const;
 export type RuntimePreset = (typeof RUNTIME_PRESETS)[number];
@@ -46,6 +46,18 @@ const memory = memoryText.transform((text, ctx) => {
 
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** A rate as written (`100/s`); the pattern is parseRate's own. */
+const rateText = z.string().meta({ pattern: RATE_PATTERN.source });
+
+const rate = rateText.transform((text, ctx) => {
+  try {
+    return parseRate(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 /**
  * The fields of `limits` and `retry` as written, without defaults or unit conversion: the API's
  * PATCH takes them (and checks the merged result with the schemas below).
@@ -57,8 +69,26 @@ export const LIMIT_FIELDS = {
   maxInstances: count(1, 1000),
   minWarm: count(0, 1000),
   maxQueue: count(0, 100_000),
+  /** Calls per second, minute or hour (`100/s`), a token bucket checked at admission (docs/adr/0011-tenants.md). */
+  rate: rateText,
+  /** Calls the bucket holds (default: the rate's count, a full period's worth). Needs `rate`. */
+  burst: count(1, 1_000_000_000),
 } as const;
 export const RETRY_FIELDS = { maxAttempts: count(1, 10), backoff: durationText, maxBackoff: durationText, maxEventAge: durationText } as const;
+
+/** `limits` after parsing: numbers with their units in the names; `rate` and `burst` only with a rate limit. */
+interface LimitsOut {
+  timeoutMs: number;
+  memoryBytes: number;
+  concurrency: number;
+  maxInstances: number;
+  minWarm: number;
+  maxQueue: number;
+  /** Calls per period (token bucket refill); absent: no rate limit. */
+  rate?: Rate;
+  /** Bucket size; present with `rate`. */
+  burst?: number;
+}
 
 const limitsSchema = z
   .strictObject({
@@ -68,15 +98,20 @@ const limitsSchema = z
     maxInstances: LIMIT_FIELDS.maxInstances.default(10),
     minWarm: LIMIT_FIELDS.minWarm.default(0),
     maxQueue: LIMIT_FIELDS.maxQueue.default(100),
+    rate: rate.optional(),
+    burst: LIMIT_FIELDS.burst.optional(),
   })
   .refine((l) => l.minWarm <= l.maxInstances, { message: 'minWarm must not exceed maxInstances', path: ['minWarm'] })
-  .transform((l) => ({
+  .refine((l) => l.burst === undefined || l.rate !== undefined, { message: 'burst needs a rate (e.g. rate: 100/s)', path: ['burst'] })
+  .transform((l): LimitsOut => ({
     timeoutMs: l.timeout,
     memoryBytes: l.memory,
     concurrency: l.concurrency,
     maxInstances: l.maxInstances,
     minWarm: l.minWarm,
     maxQueue: l.maxQueue,
+    // Absent: no rate limit. The burst is filled in here, once: the bucket's size.
+    ...(l.rate !== undefined ? { rate: l.rate, burst: l.burst ?? l.rate.requests } : {}),
   }));
 
 /**
@@ -150,7 +185,7 @@ export const triggersSchema = z
   });
 
 /**
- * A database name in a workspace: it becomes `<workspace>_<name>` on the server (ADR 00XX,
+ * A database name in a workspace: it becomes `<workspace>_<name>` on the server (ADR 0021,
  * "Names"), within MongoDB's 63 bytes with a 30-character workspace. `<name>.<workspace>` names a
  * database of another workspace, which the control plane refuses (DATA_DATABASE_FORBIDDEN) unless
  * it is the function's own workspace.
@@ -182,7 +217,14 @@ export const manifestSchema = z.strictObject({
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
   data: dataSchema.optional(),
+  // What callers see of the function's own failures (docs/api-invoke.md, "Errors"): verbose only while developing.
+  errors: z.enum(['generic', 'verbose']).default('generic'),
 });
+
+/** The `errors` key of a stored manifest (any JSON: versions uploaded before the key existed have none). */
+export function errorDetailOf(manifest: unknown): 'generic' | 'verbose' {
+  return typeof manifest === 'object' && manifest !== null && (manifest as { errors?: unknown }).errors === 'verbose' ? 'verbose' : 'generic';
+}
 
 /**
  * Largest manifest a version may carry, as compact JSON (how the control plane stores and serves

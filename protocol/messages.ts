@@ -5,8 +5,14 @@
  * runtime/fp_runtime/main.py.
  */
 
-/** 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`.
+ * 3: a response may go out before its call ends (`response`, `chunk`, `end`; the host's `ack` and `cancel`).
+ */
+export const PROTOCOL_VERSION = 3;
+
+/** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
+export const STREAM_WINDOW_BYTES = 256 * 1024;
 
 /** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
 export const ErrorClass = {
@@ -80,8 +86,12 @@ export interface WireEvent {
   headers: Pairs;
   body: Uint8Array;
   requestId: string;
-  /** Where the function is mounted (e.g. `/fn/hello`); ASGI apps get it as `root_path`. */
+  /** Where the function is mounted (e.g. `/fn/hello`, or `` at the root of its own host); ASGI apps get it as `root_path`. */
   rootPath?: string;
+  /** `http` or `https` (from a trusted proxy); absent: http. ASGI `scheme`. */
+  scheme?: 'http' | 'https';
+  /** The client's address and port (port 0 when unknown); absent for calls from inside the platform. ASGI `client`. */
+  client?: [string, number];
 }
 
 export interface WireContext {
@@ -145,15 +155,33 @@ export type HostMessage =
   | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec }
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
   | { t: 'health'; id: number }
-  | { t: 'shutdown'; id: number };
+  | { t: 'shutdown'; id: number }
+  /** The client's connection took `bytes` more of call `id`'s streamed body: the runtime may send as many more. */
+  | { t: 'ack'; id: number; bytes: number }
+  /** The client of call `id` went away: its app's `receive` returns `http.disconnect`, its `send` raises. */
+  | { t: 'cancel'; id: number };
 
 // runtime -> host
 export type RuntimeMessage =
   | { t: 'hello'; v: number; pid: number; python: string; bootMs: number }
   | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[] }
-  | { t: 'result'; id: number; response: WireResponse; logs: LogLine[]; handlerMs: number }
+  /**
+   * `error` (a `user_error`): an ASGI app raised after (or instead of) answering; `response` is its
+   * answer (Starlette's 500) or the plain 500 uvicorn would send. The caller gets the response, the
+   * run record the error (docs/runtime-protocol.md, "ASGI").
+   */
+  | { t: 'result'; id: number; response: WireResponse; error?: WireError; logs: LogLine[]; handlerMs: number }
   /** `handlerMs` is present on the reply to an `invoke` (absent for specialize and protocol errors). */
   | { t: 'error'; id: number; error: WireError; logs: LogLine[]; fatal: boolean; handlerMs?: number }
   /** Lines of the call `id`, still running, not sent before; its reply carries only the lines after them. */
   | { t: 'logs'; id: number; logs: LogLine[] }
-  | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number };
+  | { t: 'health'; id: number; ok: boolean; rssBytes: number; inflight: number }
+  /**
+   * The response of call `id`, still running: its head and first bytes. `more`: `chunk`s follow; else the
+   * response is complete (the app goes on: background tasks). The call ends with `end` or `error`.
+   */
+  | { t: 'response'; id: number; response: WireResponse; more: boolean }
+  /** The next bytes of a streamed response; `more: false` ends the body. */
+  | { t: 'chunk'; id: number; body: Uint8Array; more: boolean }
+  /** A call that sent `response` ended without an error. */
+  | { t: 'end'; id: number; logs: LogLine[]; handlerMs: number };

@@ -4,7 +4,7 @@
  * what the gateway offers (the in-process invoke). They live here, in the one module every
  * service imports, so no service imports another's types (docs/architecture.md).
  */
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode, PlatformError } from './errors.js';
 import type { ErrorClass, FunctionSpec, Pairs } from './messages.js';
 import type { RunRecord, RunTrigger } from './records.js';
 
@@ -16,10 +16,23 @@ export interface FunctionVersion extends FunctionSpec {
   minWarm: number;
   /** Calls that may wait for a free slot before FUNCTION_BUSY (default 100). */
   maxQueue: number;
+  /**
+   * What callers see of the function's own failures (manifest `errors`): `generic` (absent: the
+   * default) the code and a generic message; `verbose` the message, type, file and line too.
+   */
+  errors?: ErrorDetail;
 }
 
-/** What a token check says: the right token, an unknown one, or a real token that may not call this function. */
-export type TokenVerdict = 'ok' | 'invalid' | 'forbidden';
+/** The manifest's `errors` key (docs/api-invoke.md, "Errors"). */
+export type ErrorDetail = 'generic' | 'verbose';
+
+/**
+ * What a token check says: the right token; an unknown one; a real token that may not call this
+ * function (another function's invoke token); an expired one; a workspace token of the function's
+ * workspace whose role is below `invoker`; a workspace token of another workspace (answered as if
+ * the function did not exist: no tenant learns another's functions).
+ */
+export type TokenVerdict = 'ok' | 'invalid' | 'forbidden' | 'expired' | 'role' | 'elsewhere';
 
 /** How a `token`-mode function checks the bearer secret of a call. Runs on the hot path: no I/O. */
 export interface InvokeAuth {
@@ -39,7 +52,22 @@ export type Resolution =
       readonly paused: boolean;
       /** null: public. */
       readonly auth: InvokeAuth | null;
+      /**
+       * The function's rate limit and its workspace's call quota, checked at admission; null (or
+       * absent) when neither applies, so an unlimited function pays nothing.
+       */
+      readonly limit?: CallLimit | null;
     };
+
+/**
+ * Admission limits of one function (docs/adr/0011-tenants.md): its token bucket (`limits.rate`) and
+ * its workspace's `invocationsPerMinute`, taken together (both or neither). Null: admitted; else the
+ * refusal (RATE_LIMITED, QUOTA_EXCEEDED, with `retryAfterS`). Synchronous when nothing needs I/O
+ * (no limit, or the embedded limiter); a promise when the limiter is shared (Redis).
+ */
+export interface CallLimit {
+  admit(): PlatformError | null | Promise<PlatformError | null>;
+}
 
 export interface FunctionRegistry {
   /** Called for every invocation: a map lookup, never I/O. */
@@ -61,6 +89,8 @@ export interface PlainRequest {
   body(): Promise<Uint8Array>;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** The peer's IP address as the socket reports it (what the audit log records as "from where"). */
+  readonly remoteAddress: string;
 }
 
 export interface PlainResponse {
@@ -82,11 +112,19 @@ export interface ResponseStream {
   start(sink: StreamSink): void;
   /** Called instead of `start` when the server will not stream it (a HEAD request, the client already gone). */
   cancel?(): void;
+  /**
+   * The body of a call (a function's streamed response): it counts as in flight until it ends, so
+   * a graceful stop waits for it, and the server drops its connection (never ends it as if
+   * complete) when it closes everything.
+   */
+  holdsCall?: boolean;
 }
 
 export interface StreamSink {
   /** Sends `chunk`; false when the connection is backed up (the chunk is kept): wait for `onDrain`. */
-  write(chunk: string): boolean;
+  write(chunk: string | Uint8Array): boolean;
+  /** Drops the connection: the body will never be complete, the client must not take it for whole (idempotent). */
+  abort(): void;
   /** `cb` runs once, when the connection can take more after a `write` returned false. */
   onDrain(cb: () => void): void;
   /** Ends the response (idempotent). */
@@ -213,8 +251,18 @@ export interface PoolDrain {
   drain(name: string, keepVersion?: string): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
-  /** Instances per `name@version` (for the warm counts in usage). */
-  stats(): { functions: Record<string, { name: string; warm: number; busy: number }> };
+  /**
+   * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
+   * function key since the pool started (monotonic; the cold-start view counts them).
+   */
+  stats(): { functions: Record<string, { name: string; warm: number; specializing?: number; busy: number }>; scaledToZero?: Record<string, number> };
+  /**
+   * The most instances the functions of one workspace may have at once in this process (the
+   * workspace's `instances` quota); null: no cap but the platform's. Applies from the next lease.
+   */
+  setWorkspaceInstances(workspace: string, max: number | null): void;
+  /** Instances of one workspace's functions in this process now (taking calls or starting). */
+  workspaceInstances(workspace: string): number;
 }
 
 /** The gateway's in-process invoke (the control plane's test invoke and async attempts call it). */

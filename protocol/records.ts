@@ -69,6 +69,11 @@ export interface RunRecord {
   clientAborted?: boolean;
   /** Writes made through `context.db` during the run, per collection; absent: the function has no binding. */
   writes?: RunWrite[];
+  /**
+   * Body bytes of a response sent before its call ended (a streamed body, or one followed by
+   * background tasks); `durationMs` and `handlerMs` then run to the call's end. Absent otherwise.
+   */
+  responseBytes?: number;
 }
 
 /** A run without its logs: what lists return. */

@@ -18,8 +18,12 @@ export const HOUR_BUCKET_TTL_MS = 26 * 60 * 60 * 1000;
 export const BATCH_MARKER_TTL_MS = 60 * 60 * 1000;
 
 /** Fields of a bucket hash (minute or hour). `b<i>` counts runs in latency bucket i (../metrics). */
-export const BUCKET_FIELDS = { count: 'n', errors: 'err', cold: 'cold', sumMs: 'sum' } as const;
+export const BUCKET_FIELDS = { count: 'n', errors: 'err', cold: 'cold', sumMs: 'sum', scaleToZero: 'stz' } as const;
 export const latencyField = (index: number): string => `b${index}`;
+/** The cold runs' latency bucket `index` (fields added later: a bucket without them has no cold-latency data). */
+export const coldLatencyField = (index: number): string => `c${index}`;
+/** The cold runs' init-time bucket `index`. */
+export const initField = (index: number): string => `i${index}`;
 
 export interface RedisKeys {
   readonly prefix: string;
@@ -56,8 +60,20 @@ export interface RedisKeys {
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
   trigger(fn: string, triggerId: string): TriggerKeys;
+  /**
+   * The admission limits of one workspace (docs/adr/0011-tenants.md), all under the workspace's hash
+   * tag `{ws:<name>}` so the one script that checks a call touches a single Cluster slot.
+   */
+  limits(workspace: string): LimitKeys;
   /** The keys of one Kubernetes runtime pool (poolmgr/host/kube/coordinator.ts, docs/kubernetes.md). */
   kubePool(pool: string): KubePoolKeys;
+}
+
+export interface LimitKeys {
+  /** Hash `t` (tokens left, fractional), `ts` (ms of the last refill): a function's token bucket. TTL: a full refill. */
+  bucket(fn: string): string;
+  /** The prefix of the per-minute call counters; the script appends the minute (`floor(ms / 60000)`) from Redis's clock. TTL 2 min. */
+  minutePrefix: string;
 }
 
 /** The keys the gateways of one Kubernetes runtime pool share. Both carry a TTL refreshed by their owner. */
@@ -140,6 +156,11 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         waitingPrefix: qKey('waiting:'),
         waitingFunctions: qKey('waiting-fns'),
       };
+    },
+    limits: (workspace) => {
+      if (workspace === '' || /[\s{}*?[\]:]/.test(workspace)) throw new RangeError(`bad workspace name: ${JSON.stringify(workspace)}`);
+      const wsKey = (rest: string): string => `${base}:ws:{ws:${workspace}}:${rest}`;
+      return { bucket: (fn) => wsKey(`rate:${fn}`), minutePrefix: wsKey('ipm:') };
     },
     trigger: (fn, triggerId) => {
       if (triggerId === '' || /[\s{}*?[\]:]/.test(triggerId)) throw new RangeError(`bad trigger id: ${JSON.stringify(triggerId)}`);

@@ -76,3 +76,45 @@ export function formatMemoryBytes(bytes: number): string {
   }
   return String(bytes);
 }
+
+/**
+ * A duration that may also be given in days (`30d`, `90d`, `12h`, `15m`): token expiry, the audit
+ * log's retention, the CLI's `--since`. The manifest's durations stay without days
+ * (DURATION_PATTERN): nothing there runs that long.
+ */
+export const LONG_DURATION_PATTERN = /^[ \t]*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)[ \t]*$/;
+
+/** `30d`, `12h`, `90m`, `1.5h` → milliseconds (a whole number, at least 1). */
+export function parseLongDurationMs(text: string): number {
+  const match = LONG_DURATION_PATTERN.exec(text);
+  if (!match) throw new UnitError(`"${text}" is not a duration; use a number with a unit: 30d, 12h, 15m, 30s`);
+  const ms = Math.round(Number(match[1]) * (match[2] === 'd' ? 86_400_000 : DURATION_MS[match[2]!]!));
+  if (ms < 1) throw new UnitError(`"${text}" is shorter than 1ms`);
+  if (!Number.isSafeInteger(ms)) throw new UnitError(`"${text}" is too long`);
+  return ms;
+}
+
+/** A rate as written in `limits.rate`: `100/s`, `6000/m`, `10/h` (a whole number of calls per unit). */
+export const RATE_PATTERN = /^[ \t]*([0-9]{1,9})[ \t]*\/[ \t]*(s|m|h)[ \t]*$/;
+const RATE_PERIOD_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A rate as the platform keeps it: `requests` calls per `periodMs`. */
+export interface Rate {
+  requests: number;
+  periodMs: number;
+}
+
+/** `100/s` → `{requests: 100, periodMs: 1000}`; at least 1 call per period. */
+export function parseRate(text: string): Rate {
+  const match = RATE_PATTERN.exec(text);
+  if (!match) throw new UnitError(`"${text}" is not a rate; use calls per second, minute or hour: 100/s, 6000/m, 10/h`);
+  const requests = Number(match[1]);
+  if (requests < 1) throw new UnitError(`"${text}" allows no call at all; use at least 1`);
+  return { requests, periodMs: RATE_PERIOD_MS[match[2]!]! };
+}
+
+/** A rate back to its human form (`{100, 1000}` → `100/s`). */
+export function formatRate(rate: Rate): string {
+  const unit = rate.periodMs === 1000 ? 's' : rate.periodMs === 60_000 ? 'm' : rate.periodMs === 3_600_000 ? 'h' : null;
+  return unit === null ? `${rate.requests}/${rate.periodMs}ms` : `${rate.requests}/${unit}`;
+}

@@ -1,6 +1,7 @@
 """Preflight of a function folder, used by `fastapi-platform validate` before any upload.
 
-    python -I runtime/validate.py <dir> <entrypoint> [--files-from -]     (entrypoint "" skips its check)
+    python -I runtime/validate.py <dir> <entrypoint> [--files-from -] [--max-cpu-seconds N] [--max-memory-mb N]
+    (entrypoint "" skips its check)
     python -I runtime/validate.py --serve     (one JSON request per line, one report per line: `dev`)
 
 Compiles every .py file with this interpreter's own compiler (so the verdict is the runtime's),
@@ -13,6 +14,9 @@ that neither they nor the runtime's packages provide (fp_deps/imports.py). It ne
 runs user code. Prints one JSON document; exit 0 when it ran (findings are in the JSON), 2 for a
 usage error. `--files-from -` reads the relative paths to check from stdin, one per line (the CLI
 passes the files it would upload); otherwise the folder is walked with the same default skips.
+`--max-cpu-seconds` and `--max-memory-mb` set hard limits on this process before anything is read:
+the platform's API runs the check on code anyone with a token sends, and compiling hostile source
+must not take the host's CPU or memory with it.
 """
 import ast
 import importlib
@@ -214,7 +218,27 @@ def serve():
     return 0
 
 
+def apply_limits(argv):
+    """Removes `--max-cpu-seconds N` / `--max-memory-mb N` from argv and applies them (hard limits)."""
+    import resource
+    out, i = [], 0
+    while i < len(argv):
+        flag = argv[i]
+        if flag in ("--max-cpu-seconds", "--max-memory-mb") and i + 1 < len(argv):
+            value = int(argv[i + 1])
+            if flag == "--max-cpu-seconds":
+                resource.setrlimit(resource.RLIMIT_CPU, (value, value))
+            else:
+                resource.setrlimit(resource.RLIMIT_AS, (value * 1024 * 1024, value * 1024 * 1024))
+            i += 2
+            continue
+        out.append(flag)
+        i += 1
+    return out
+
+
 def main(argv):
+    argv = apply_limits(argv)
     if argv == ["--serve"]:
         return serve()
     args = [a for a in argv if a != "--files-from"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers the production-store tests run against: Debian's redis-server (apt) and
-# FerretDB 1.24 (a MongoDB-wire server with a SQLite backend, built with Go). Idempotent and silent
-# when both are already there. The tests start their own instances on free ports
+# FerretDB 1.24 (a MongoDB-wire server with a SQLite backend, built with Go); and Debian's chromium
+# (apt) for the web console's browser tests (test/e2e/console-*.test.ts). Idempotent and silent
+# when all are already there. The tests start their own instances on free ports
 # (test/helpers/servers.ts); nothing here starts a server.
 #
 # Without apt or Go this prints what is missing and exits 0 (those tests then skip), except when CI
@@ -29,6 +30,20 @@ if ! command -v redis-server >/dev/null 2>&1; then
       missing "could not install redis-server with apt-get; install it by hand"
   else
     missing "redis-server not found and no apt-get; install Redis 7 by hand"
+  fi
+fi
+
+# --- chromium ----------------------------------------------------------------------------------
+# Debian's Chromium, which the web console's browser tests drive with playwright-core
+# (test/helpers/browser.ts; `npx playwright install` downloads browsers and is not used).
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x "${FP_CHROMIUM:-/usr/bin/chromium}" ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing chromium (apt-get)"
+    as_root apt-get update -qq >/dev/null &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+      missing "could not install chromium with apt-get; install it by hand (or set FP_CHROMIUM)"
+  else
+    missing "chromium not found and no apt-get; install Chromium by hand and set FP_CHROMIUM to it"
   fi
 fi
 

@@ -3,9 +3,11 @@
 # checks. Two depths:
 #
 #   bash scripts/setup.sh           everything `npm test`, `npm run bench` and `npm run build` need:
-#                                   the Python test tools too, and a type-checked build (tsc)
+#                                   the Python test tools too, and a type-checked build (tsc, and
+#                                   the web console's tsc + esbuild)
 #   bash scripts/setup.sh --start   what `npm start` needs: the runtime's one Python package, and a
-#                                   quick build (scripts/transpile.mjs: no type checking)
+#                                   quick build (scripts/transpile.mjs: no type checking; the
+#                                   console bundled by esbuild without its type check)
 #
 # The Node packages and the Python environment install at the same time. After compiling
 # better-sqlite3 from source (no prebuilt binary could be downloaded), its binary is kept where
@@ -75,15 +77,24 @@ else
   echo "setup: compiling TypeScript"
   npx tsc -p .
 fi
-# Outputs of sources that were moved or deleted would otherwise linger in dist/ (and be tested).
+# Outputs of sources that were moved or deleted would otherwise linger in dist/ (and be tested);
+# dist/console is the console's bundle (below), not outputs of single sources.
 node -e '
 const fs = require("fs"), path = require("path");
 (function prune(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) { prune(p); continue; }
+    if (e.isDirectory()) { if (p !== path.join("dist", "console")) prune(p); continue; }
     const m = /^(.*)\.js(\.map)?$/.exec(p);
     if (m && !fs.existsSync(path.join(".", path.relative("dist", m[1]) + ".ts"))) fs.rmSync(p);
   }
 })("dist");
 '
+
+# The web console (console/ → dist/console, served at /console; docs/console.md): esbuild, skipped
+# when its inputs did not change. The full depth type-checks it first.
+if [ "$depth" = start ]; then
+  node dist/scripts/build-console.js --quiet --no-typecheck
+else
+  node dist/scripts/build-console.js --quiet
+fi

@@ -13,6 +13,8 @@ import ts from 'typescript';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** What `npm start` runs (bin/fastapi-platform.js → dist/cli, which loads the platform). Tests, bench and scripts wait for tsc. */
 const DIRS = ['protocol', 'poolmgr', 'gateway', 'controlplane', 'platform', 'cli'];
+/** Single files `npm start` runs too: the web console's build (scripts/setup.sh runs it). */
+const FILES = ['scripts/build-console.ts'];
 
 const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile).config;
 // The package is "type": "module": every .ts file is an ES module. transpileModule cannot look
@@ -28,7 +30,7 @@ function sources(dir) {
 }
 
 let written = 0;
-for (const file of DIRS.flatMap((d) => sources(join(ROOT, d)))) {
+for (const file of [...DIRS.flatMap((d) => sources(join(ROOT, d))), ...FILES.map((f) => join(ROOT, f))]) {
   const rel = relative(ROOT, file);
   const out = join(ROOT, 'dist', rel.replace(/\.ts$/, '.js'));
   let fresh = false;

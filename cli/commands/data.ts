@@ -1,6 +1,6 @@
 /**
- * `data` (docs/data-binding.md): `data` / `data list` shows every bound database and the functions
- * using it; `data show <name>` which database a function uses; `data rotate <name> [--grace 60s]`
+ * `data` (docs/data-binding.md): `data` / `data list` shows the workspace's bound databases and the
+ * functions using each; `data show <name>` which database a function uses; `data rotate <name> [--grace 60s]`
  * gives the binding new credentials (never shown: the platform hands them to new instances).
  */
 import { positionals, str, type ParsedArgs } from '../args.js';
@@ -44,11 +44,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'which database each function uses and which functions use a database; rotate a binding\'s credentials',
+  summary: 'which database each function of the workspace uses and which functions use each; rotate a binding\'s credentials',
   usage: 'data [list]   |   data show <name>   |   data rotate <name> [--grace 60s]',
   details: [
     'A function binds a database of its workspace with `data: {mongo: {database: NAME}}` in platform.yaml;',
     'its handler gets it as `context.db` (docs/data-binding.md). Credentials are never shown.',
+    'Reading needs the role viewer, rotate needs deployer; both act in the profile\'s workspace.',
   ].join('\n'),
   options: {
     grace: { type: 'string', value: 'DURATION', description: 'rotate: how long the old credentials keep working (default 60s, 0s: at once, at most 168h)' },

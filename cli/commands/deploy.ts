@@ -1,13 +1,14 @@
 /** `deploy [dir]`: validate, then create/update, upload what changed, create and deploy a version. */
 import { resolve } from 'node:path';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
-import { readCredentials, writeCredentials } from '../config.js';
+import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
+import { contractLines } from '../contract.js';
 import { deployFolder, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
-import { formatDurationMs, formatMemoryBytes } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
@@ -56,6 +57,10 @@ export function printDeploy(out: Output, r: DeployResult): void {
     out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`fastapi-platform runs <runId>\`)`);
     out.line(`curl:  ${curlLine(r.asyncUrl, r.auth, 'POST')}`);
   }
+  if (r.contract !== undefined) {
+    out.line();
+    for (const line of contractLines(r.contract)) out.line(line);
+  }
   if (r.invokeToken) {
     out.line();
     out.line(`Invoke token (shown once; saved to the credentials file for \`fastapi-platform invoke\`):`);
@@ -86,16 +91,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const note = str(args, 'message');
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
-  if (result.invokeToken) await saveInvokeToken(ctx, args, result.function, result.invokeToken);
+  if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}) });
   printDeploy(ctx.out, result);
   return EXIT.OK;
 }
 
-async function saveInvokeToken(ctx: Context, args: ParsedArgs, name: string, token: string): Promise<void> {
-  const { target } = await targetOf(ctx, args);
-  const saved = (await readCredentials(ctx.env.configDir)) ?? { url: target.url, invokeTokens: {} };
-  await writeCredentials(ctx.env.configDir, { ...saved, invokeTokens: { ...saved.invokeTokens, [name]: token } });
+/** Saves a function's invoke token (by its key) in the profile this call used. */
+async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: string, token: string): Promise<void> {
+  const { target, profileName } = await targetOf(ctx, args);
+  const saved = await readCredentials(ctx.env.configDir);
+  const profile = profileOf(saved, profileName) ?? { url: target.url, invokeTokens: {} };
+  await writeCredentials(ctx.env.configDir, withProfile(saved, profileName, { ...profile, invokeTokens: { ...profile.invokeTokens, [key]: token } }));
 }
 
 export const deployCommand: Command = {

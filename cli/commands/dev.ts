@@ -76,7 +76,8 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
     if (args.values[local] !== undefined) throw usageError(`--${local} is for the platform dev starts itself; with --remote the platform is already running`);
   }
   const { target } = await targetOf(ctx, args);
-  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING));
+  // FP-Workspace when a workspace is named (an admin token acting in it); a workspace token acts in its own.
+  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
   // Fails now (exit 4 or 5) rather than on the first save: the platform is there and the token works.
   await client.listRuns({ limit: 1 });
   const dotenvPresent = (await readDotenv(dir)).present;

@@ -3,10 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
-import { clientOf, targetOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
+import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatMs } from '../output.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -106,10 +106,24 @@ export async function callDirect(client: ApiClient, name: string, req: InvokeReq
   };
 }
 
+/**
+ * Where a function is called and with which token: its key in the call's workspace (the URL's
+ * `/fn/<key>`), and `--invoke-token`, else its invoke token saved by deploy, else the API token in
+ * use (a workspace token with the role invoker or above, or the admin token, may call a token-mode
+ * function; the gateway never hands a platform token to a function: docs/api-invoke.md).
+ */
+async function callTarget(ctx: Context, args: ParsedArgs, name: string): Promise<{ client: ApiClient; key: string; token: string | undefined }> {
+  const { target, profile } = await targetOf(ctx, args);
+  const workspace = await workspaceOf(ctx, target);
+  const key = functionKey(name, workspace);
+  const saved = profile?.invokeTokens[key] ?? (workspace === DEFAULT_WORKSPACE ? profile?.invokeTokens[name] : undefined);
+  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
+  return { client, key, token: str(args, 'invoke-token') ?? saved ?? target.token };
+}
+
 async function invokeDirect(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<InvokeAnswer> {
-  const { target, credentials } = await targetOf(ctx, args);
-  const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
-  return callDirect(new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING)), name, req, token);
+  const { client, key, token } = await callTarget(ctx, args, name);
+  return callDirect(client, key, req, token);
 }
 
 /** Runs the payload through the control plane's test-invoke endpoint (admin token). */
@@ -177,13 +191,11 @@ const WAIT_MAX_MS = 10 * 60_000;
 /** `POST /async/<name><path>`: the run id of the queued run (202), or the error answer. */
 async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<number> {
   if (flag(args, 'test')) throw usageError('--async and --test do not go together');
-  const { target, credentials } = await targetOf(ctx, args);
-  const token = str(args, 'invoke-token') ?? credentials?.invokeTokens[name];
-  const client = new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING));
+  const { client, key, token } = await callTarget(ctx, args, name);
   const headers: Record<string, string> = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
-  const key = str(args, 'idempotency-key');
-  if (key !== undefined) headers['idempotency-key'] = key;
-  const res = await client.send(`${client.baseUrl}/async/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const idempotency = str(args, 'idempotency-key');
+  if (idempotency !== undefined) headers['idempotency-key'] = idempotency;
+  const res = await client.send(`${client.baseUrl}/async/${key}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
   const text = res.text();
   if (res.status !== 202) {
     ctx.out.data({ ok: false, function: name, status: res.status, body: text });
@@ -253,8 +265,35 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
   ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : formatBody(answer));
+  if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) explainFailure(ctx, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
+}
+
+const RUN_ERROR_WAIT_MS = 3000;
+
+/**
+ * Callers get a generic message when a function fails (docs/api-invoke.md, "Errors"); its owner,
+ * whose token can read runs, sees the exception from the run record here. The record is written
+ * off the request path, so it may take a moment to appear; no token or no record: nothing shown.
+ */
+async function showRunError(ctx: Context, args: ParsedArgs, a: InvokeAnswer): Promise<void> {
+  if (ctx.out.json || a.runId === null || a.status < 500) return;
+  const { target } = await targetOf(ctx, args);
+  if (!target.token) return;
+  const client = new ApiClient(target.url, target.token, () => {});
+  const deadline = Date.now() + RUN_ERROR_WAIT_MS;
+  for (;;) {
+    const run = await client.getRun(a.runId).catch(() => null);
+    const error = run !== null && 'error' in run ? run.error : null;
+    if (error !== null && error !== undefined) {
+      const where = error.file !== undefined ? `  (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+      ctx.out.line(`error (from the run record): ${error.type}: ${error.message}${where}`);
+      return;
+    }
+    if (run !== null || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
@@ -265,8 +304,10 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   } catch {
     // the function's own error body
   }
-  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed here: deploy it with \`fastapi-platform deploy\`.`);
-  else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it).`);
+  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`fastapi-platform deploy\` (or pick the workspace with --workspace / --profile).`);
+  else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
+  else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
+  else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
   else if (a.runId) ctx.out.note(`Details, logs and the stack: fastapi-platform runs ${a.runId}`);
 }
 
@@ -275,10 +316,12 @@ export const invokeCommand: Command = {
   summary: 'call a function and show status, duration, cold/warm, run id and body',
   usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test | --async [--wait] [--idempotency-key K]]',
   details: [
-    'Calls <url>/fn/<name><path> directly, as any client would; with --test, runs the payload through',
-    'the control plane\'s test-invoke endpoint instead (needs the admin token). `-` reads the body',
-    'from stdin. The method defaults to POST with a body, GET without. A token-mode function is',
-    'called with --invoke-token, or the token deploy saved when it created the function.',
+    'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
+    'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
+    'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin.',
+    'The method defaults to POST with a body, GET without. A token-mode function is called with',
+    '--invoke-token, else the token deploy saved when it created the function, else the API token',
+    'in use (a workspace token with the role invoker or above, or the admin token).',
     'Exit 0 when the answer is below 400, 1 otherwise (the body is printed either way).',
     'With --async, queues the call at <url>/async/<name><path> and prints the run id; --wait then',
     'polls the run until it is final and shows its state, attempts and result (exit 0 if succeeded).',

@@ -218,6 +218,8 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
   void ctx.waitForSignal().then(() => stop.abort());
   const url = `${target.url}/api/v1/functions/${encodeURIComponent(fn)}/logs/stream${query(filters)}`;
   const headers: Record<string, string> = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : {};
+  // The workspace an admin token acts in (a workspace token acts in its own), as the API client sends it.
+  if (target.workspace !== undefined) headers['fp-workspace'] = target.workspace;
 
   // Until the stored lines are printed, live events wait here (bounded).
   let held: SseEvent[] | null = [];
@@ -376,7 +378,7 @@ function apiRefusal(status: number, body: string): CliError | null {
   } catch {
     // keep the status
   }
-  if (status === 401 || status === 403) message += '. Pass the admin token with --token or FP_TOKEN.';
+  if (status === 401 || status === 403) message += '. Pass a token with the role viewer or above (--token, FP_TOKEN or --profile).';
   return new CliError(EXIT.API, code, message, { status });
 }
 

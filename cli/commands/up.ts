@@ -28,7 +28,8 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
   const saved = await credentialsOf(ctx);
   const issued = started.takeAdminToken();
   if (issued !== undefined) {
-    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {} });
+    // The default profile becomes this platform's; named profiles (`login --profile`) are kept.
+    await writeCredentials(ctx.env.configDir, { url: started.url, token: issued, stateDir, invokeTokens: {}, ...(saved?.profiles ? { profiles: saved.profiles } : {}) });
     return { token: issued, issued: true };
   }
   if (saved !== null && saved.stateDir === stateDir) {
@@ -119,9 +120,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   try {
     const { token, issued } = await rememberCredentials(ctx, started);
     const { secrets } = started;
-    ctx.out.event({ event: 'started', url: started.url, port: started.port, stateDir: started.stateDir, sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
+    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
+    ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token)`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);

@@ -16,6 +16,7 @@ import {
   RUN_STATUSES,
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
+  ROLES,
   type Component,
   type ErrorCode,
 } from '../../protocol/index.js';
@@ -44,14 +45,17 @@ export const errorDetail = z.looseObject({
 });
 export const errorAnswer = z.strictObject({ error: errorDetail });
 
-const int = z.int();
+export const int = z.int();
 /** Unix milliseconds. */
-const time = z.int().min(0);
+export const time = z.int().min(0);
 /** A count or a size in bytes. */
-const count = z.int().min(0);
+export const count = z.int().min(0);
 /** A duration in ms as measured (fractional). */
-const millis = z.number().min(0);
+export const millis = z.number().min(0);
 const stringMap = z.record(z.string(), z.string());
+
+/** A rate: `requests` calls per `periodMs` (`limits.rate: 100/s` is `{requests: 100, periodMs: 1000}`). */
+export const rateView = z.strictObject({ requests: count, periodMs: count });
 
 export const limitsView = z.strictObject({
   timeoutMs: count,
@@ -60,6 +64,9 @@ export const limitsView = z.strictObject({
   maxInstances: count,
   minWarm: count,
   maxQueue: count,
+  /** Present with a rate limit (`limits.rate`), with `burst`. */
+  rate: rateView.optional(),
+  burst: count.optional(),
 });
 
 export const retryView = z.strictObject({
@@ -70,7 +77,9 @@ export const retryView = z.strictObject({
 });
 
 export const functionView = z.strictObject({
+  /** The short name; its key is `name` in `default`, `name.workspace` elsewhere (the invoke URL's). */
   name: z.string(),
+  workspace: z.string(),
   preset: z.enum(RUNTIME_PRESETS),
   invocation: z.enum(INVOCATION_MODES),
   limits: limitsView,
@@ -87,6 +96,21 @@ export const functionView = z.strictObject({
 });
 export type FunctionView = z.output<typeof functionView>;
 
+/** One quota of the workspace and what is used of it now (`limit` null: no limit). */
+const quotaUse = z.strictObject({ limit: count.nullable(), used: count });
+/**
+ * The workspace's quotas with their current use. `instances` counts this platform process's
+ * instances; `invocationsPerMinute` the calls admitted in the current minute (every process).
+ */
+export const quotasView = z.strictObject({
+  functions: quotaUse,
+  instances: quotaUse,
+  invocationsPerMinute: quotaUse,
+  codeBytes: quotaUse,
+  logBytes: quotaUse,
+});
+export type QuotasView = z.output<typeof quotasView>;
+
 export const contractView = z.strictObject({
   ...limitsView.shape,
   syncPayloadBytes: count,
@@ -95,6 +119,10 @@ export const contractView = z.strictObject({
   auth: z.enum(['public', 'token']),
   retry: retryView,
   invokeUrl: z.string(),
+  /** The function's token bucket (`limits.rate`, `limits.burst`); null: no rate limit. */
+  rateLimit: z.strictObject({ requests: count, periodMs: count, burst: count }).nullable(),
+  workspace: z.string(),
+  quotas: quotasView,
 });
 export type ContractView = z.output<typeof contractView>;
 
@@ -121,6 +149,7 @@ export const dataRotateAnswer = z.strictObject({ rotated: z.literal(true), grace
 
 export const versionSummaryView = z.strictObject({
   function: z.string(),
+  workspace: z.string(),
   version: int.min(1),
   entrypoint: z.string(),
   createdAt: time,
@@ -180,6 +209,7 @@ export const blobPutAnswer = z.strictObject({ sha256: z.string(), size: count, c
 const counts = { invocations: count, errors: count, coldStarts: count };
 export const usageAnswer = z.strictObject({
   function: z.string(),
+  workspace: z.string(),
   window: z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]),
   from: time,
   to: time,
@@ -190,6 +220,15 @@ export const usageAnswer = z.strictObject({
   p95Ms: millis.nullable(),
   p99Ms: millis.nullable(),
   meanMs: millis.nullable(),
+  /** Cold runs' and warm runs' latency, cold runs' init time (null without such runs). */
+  coldP50Ms: millis.nullable(),
+  coldP95Ms: millis.nullable(),
+  warmP50Ms: millis.nullable(),
+  warmP95Ms: millis.nullable(),
+  initP50Ms: millis.nullable(),
+  initP95Ms: millis.nullable(),
+  /** Scale-to-zero events in the window (a process stopped the function's last idle instance). */
+  scaleToZero: count,
   totals: z.strictObject(counts),
   warmInstances: count,
   state: z.enum(FUNCTION_STATES),
@@ -209,7 +248,9 @@ export const runSummaryView = z.strictObject({
   runId: z.string(),
   /** 1, 2, 3… for the attempts of an async run (a list shows its latest); 1 for everything else. */
   attempt: int.min(1),
+  /** The short name (the run's function in its workspace). */
   function: z.string(),
+  workspace: z.string(),
   version: z.string(),
   trigger: z.enum(RUN_TRIGGERS),
   cold: z.boolean(),
@@ -227,6 +268,8 @@ export const runSummaryView = z.strictObject({
   clientAborted: z.boolean().optional(),
   /** What the run wrote through its data binding, per collection (docs/data-binding.md); absent: no binding. */
   writes: z.array(z.strictObject({ database: z.string(), collection: z.string(), inserted: int, updated: int, deleted: int, upserted: int })).optional(),
+  /** Body bytes of a response sent before its call ended (streamed, or followed by background tasks). */
+  responseBytes: count.optional(),
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });
@@ -264,6 +307,7 @@ function withBody<S extends z.ZodRawShape>(shape: S) {
 export const asyncRunView = z.strictObject({
   runId: z.string(),
   function: z.string().nullable(),
+  workspace: z.string().nullable(),
   trigger: z.enum(['async', 'cron', 'webhook']),
   state: z.enum(ASYNC_RUN_STATES),
   acceptedAt: time.nullable(),
@@ -308,6 +352,61 @@ export const testInvokeAnswer = withBody({
     .strictObject({ code: errorCode, message: z.string(), type: z.string().optional(), file: z.string().optional(), line: int.optional() })
     .optional(),
 });
+
+// ---- tenants (docs/adr/0011-tenants.md) ----
+
+const role = z.enum(ROLES);
+const quotaLimits = z.strictObject({
+  functions: count.nullable(),
+  instances: count.nullable(),
+  invocationsPerMinute: count.nullable(),
+  codeBytes: count.nullable(),
+  logBytes: count.nullable(),
+});
+
+export const workspaceView = z.strictObject({ name: z.string(), quotas: quotaLimits, createdAt: time, updatedAt: time });
+export const workspaceAnswer = z.strictObject({ workspace: workspaceView, usage: quotasView });
+export const workspaceList = z.strictObject({ items: z.array(workspaceView) });
+
+/** Who the token is: `GET /whoami`. */
+export const whoamiAnswer = z.strictObject({
+  tokenId: z.string(),
+  label: z.string(),
+  kind: z.enum(['admin', 'workspace']),
+  /** `root` for the admin token. */
+  role: z.enum([...ROLES, 'root']),
+  /** The workspace this call acted in (a workspace token's own; the root token's FP-Workspace or `default`). */
+  workspace: z.string(),
+  expiresAt: time.nullable(),
+});
+
+export const tokenView = z.strictObject({
+  id: z.string(),
+  label: z.string(),
+  workspace: z.string(),
+  role,
+  createdAt: time,
+  createdBy: z.string(),
+  expiresAt: time.nullable(),
+  lastUsedAt: time.nullable(),
+  revokedAt: time.nullable(),
+});
+/** `POST /tokens`: the token's record and its secret, shown only in this answer. */
+export const tokenCreated = z.strictObject({ token: tokenView, secret: z.string() });
+export const tokenList = z.strictObject({ items: z.array(tokenView) });
+export const tokenAnswer = z.strictObject({ token: tokenView });
+
+export const auditEntryView = z.strictObject({
+  seq: int.min(1),
+  at: time,
+  actor: z.strictObject({ tokenId: z.string(), label: z.string(), role: z.enum([...ROLES, 'root']) }),
+  address: z.string(),
+  workspace: z.string().nullable(),
+  action: z.string(),
+  target: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export const auditList = z.strictObject({ items: z.array(auditEntryView), nextCursor: z.string().nullable() });
 
 /** Any JSON object (the JSON Schema of platform.yaml, the OpenAPI document itself). */
 export const jsonDocument = z.record(z.string(), z.unknown());

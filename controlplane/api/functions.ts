@@ -2,55 +2,60 @@
 import { createFunction, deleteFunction, getFunction, rotateInvokeToken, updateFunction } from '../service/functions.js';
 import type { FunctionSettings } from '../store/index.js';
 import { functionAnswer as functionAnswerSchema, functionCreated, functionList, functionPatched, invokeTokenAnswer } from './answers.js';
+import { audit } from './audit-log.js';
 import { json, noContent } from './http.js';
 import { functionAnswer, functionView } from './present.js';
 import { operation } from './router.js';
 import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
-import { nameParam, validate } from './validate.js';
+import { functionParam, validate } from './validate.js';
 
 const tag = 'functions';
 
 export const create = operation(
   {
-    id: 'createFunction', tag, summary: 'Create a function (no code yet: upload a version, then deploy)',
+    id: 'createFunction', tag, role: 'deployer', summary: 'Create a function (no code yet: upload a version, then deploy)',
     body: createFunctionBody,
     answers: { 201: { description: 'Created; `invokeToken` (shown once) when `auth` is `token`', schema: functionCreated } },
-    errors: ['INVALID_NAME', 'FUNCTION_EXISTS'],
+    errors: ['INVALID_NAME', 'FUNCTION_EXISTS', 'QUOTA_EXCEEDED'],
   },
   async (call, input) => {
     const { name, ...settings } = await input.body();
-    const { record, invokeToken } = await createFunction(call.ctx, name, settings);
-    return json(201, { ...functionAnswer(record, call.ctx.settings), ...(invokeToken !== null ? { invokeToken } : {}) });
+    const { record, invokeToken } = await createFunction(call.ctx, call.scope.key(name), settings);
+    await audit(call, 'function.create', name, {
+      preset: settings.preset, invocation: settings.invocation, auth: settings.auth, secrets: Object.keys(settings.secrets).sort(),
+    });
+    return json(201, { ...(await functionAnswer(call.ctx, record)), ...(invokeToken !== null ? { invokeToken } : {}) });
   },
 );
 
 export const list = operation(
-  { id: 'listFunctions', tag, summary: 'List every function, by name', answers: { 200: { description: 'The functions', schema: functionList } }, errors: ['SECRETS_KEY_UNKNOWN', 'SECRET_DECRYPT_FAILED'] },
+  { id: 'listFunctions', tag, role: 'viewer', summary: "List the workspace's functions, by name", answers: { 200: { description: 'The functions', schema: functionList } }, errors: ['SECRETS_KEY_UNKNOWN', 'SECRET_DECRYPT_FAILED'] },
   async (call) => {
-    const records = await call.ctx.store.functions.list();
-    return json(200, { items: records.map(functionView) });
+    const records = await call.ctx.store.functions.list({ workspace: call.scope.workspace });
+    const items = records.map(functionView).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return json(200, { items });
   },
 );
 
 export const get = operation(
-  { id: 'getFunction', tag, summary: 'A function with its URLs and contract card', answers: { 200: { description: 'The function', schema: functionAnswerSchema } }, errors: [] },
+  { id: 'getFunction', tag, role: 'viewer', summary: 'A function with its URLs and contract card', answers: { 200: { description: 'The function', schema: functionAnswerSchema } }, errors: [] },
   async (call) => {
-    const record = await getFunction(call.ctx, nameParam(call.params[0]!));
-    return json(200, functionAnswer(record, call.ctx.settings));
+    const record = await getFunction(call.ctx, functionParam(call.params[0]!, call.scope).key);
+    return json(200, await functionAnswer(call.ctx, record));
   },
 );
 
 export const patch = operation(
   {
-    id: 'patchFunction', tag, summary: 'Change settings (limits and retry merged, env replaced, secrets set or removed by name)',
+    id: 'patchFunction', tag, role: 'deployer', summary: 'Change settings (limits and retry merged, env replaced, secrets set or removed by name)',
     body: patchFunctionBody,
     answers: { 200: { description: 'The changed function; `invokeToken` when this change issued one', schema: functionPatched } },
     errors: ['REVISION_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    const { record, invokeToken } = await updateFunction(call.ctx, name, (current) => {
+    const { record, invokeToken } = await updateFunction(call.ctx, key, (current) => {
       const change: Partial<FunctionSettings> = {};
       if (body.preset !== undefined) change.preset = body.preset;
       if (body.invocation !== undefined) change.invocation = body.invocation;
@@ -62,22 +67,41 @@ export const patch = operation(
       if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
       return change;
     });
-    return json(200, { ...functionAnswer(record, call.ctx.settings), ...(invokeToken !== null ? { invokeToken } : {}) });
+    // One entry for the settings, one per kind of secret change: names only, never values.
+    const settings = Object.keys(body).filter((k) => k !== 'secrets').sort();
+    if (settings.length > 0) await audit(call, 'function.update', name, { changed: settings, ...(body.auth !== undefined ? { auth: body.auth } : {}) });
+    const secrets = Object.entries(body.secrets ?? {});
+    const set = secrets.filter(([, v]) => v !== null).map(([k]) => k).sort();
+    const unset = secrets.filter(([, v]) => v === null).map(([k]) => k).sort();
+    if (set.length > 0) await audit(call, 'secret.set', name, { names: set });
+    if (unset.length > 0) await audit(call, 'secret.unset', name, { names: unset });
+    if (invokeToken !== null) await audit(call, 'invoke-token.rotate', name, { reason: 'auth became token' });
+    return json(200, { ...(await functionAnswer(call.ctx, record)), ...(invokeToken !== null ? { invokeToken } : {}) });
   },
 );
 
 export const remove = operation(
-  { id: 'deleteFunction', tag, summary: 'Delete a function with its versions, deploy log, runs and tokens', answers: { 204: { description: 'Deleted', schema: null } }, errors: ['REVISION_CONFLICT'] },
+  {
+    id: 'deleteFunction', tag, role: 'owner', summary: 'Delete a function with its versions, deploy log, runs and tokens',
+    answers: { 204: { description: 'Deleted', schema: null } }, errors: ['REVISION_CONFLICT'],
+  },
   async (call) => {
-    await deleteFunction(call.ctx, nameParam(call.params[0]!));
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    await deleteFunction(call.ctx, key);
+    await audit(call, 'function.delete', name);
     return noContent();
   },
 );
 
 export const rotateToken = operation(
-  { id: 'rotateInvokeToken', tag: 'tokens', summary: "A new invoke token; the old one stops working at once", answers: { 200: { description: 'The new token, shown once', schema: invokeTokenAnswer } }, errors: [] },
+  {
+    id: 'rotateInvokeToken', tag: 'tokens', role: 'deployer', summary: 'A new invoke token; the old one stops working at once',
+    answers: { 200: { description: 'The new token, shown once', schema: invokeTokenAnswer } }, errors: [],
+  },
   async (call) => {
-    const invokeToken = await rotateInvokeToken(call.ctx, nameParam(call.params[0]!));
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    const invokeToken = await rotateInvokeToken(call.ctx, key);
+    await audit(call, 'invoke-token.rotate', name);
     return json(200, { invokeToken });
   },
 );

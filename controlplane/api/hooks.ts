@@ -1,12 +1,18 @@
-/** /functions/{name}/triggers/{triggerId}/secret/rotate (docs/api.md, "Webhook secrets"). */
+/**
+ * A function's triggers (`GET /functions/{name}/triggers`: HTTP, webhooks with their URL, cron
+ * with the next fire times) and webhook secret rotation (docs/api.md, "Triggers", "Webhook secrets").
+ */
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
-import { DEFAULT_HOOK_GRACE_MS, rotateHookSecret } from '../async/index.js';
+import { cronTriggersOf, DEFAULT_HOOK_GRACE_MS, parseSchedule, rotateHookSecret, webhookSpecsOf } from '../async/index.js';
 import { hookSecretAnswer } from './answers.js';
+import { triggerList } from './answers-console.js';
+import { urls } from './present.js';
 import { json } from './http.js';
 import { operation } from './router.js';
-import { nameParam } from './validate.js';
+import { audit } from './audit-log.js';
+import { functionParam } from './validate.js';
 
 const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
@@ -31,20 +37,58 @@ const rotateBody = z.strictObject({
 
 export const rotateSecret = operation(
   {
-    id: 'rotateWebhookSecret', tag: 'tokens', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
+    id: 'rotateWebhookSecret', tag: 'tokens', role: 'deployer', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
     body: rotateBody,
     answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
     errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const triggerId = call.params[1]!;
     const body = await input.body();
-    await getFunction(call.ctx, name);
+    await getFunction(call.ctx, key);
     if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
-      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId });
+      throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger ${JSON.stringify(triggerId.slice(0, 128))}`, { function: name, triggerId: triggerId.slice(0, 128) });
     }
-    const secret = await rotateHookSecret(call.ctx.store, name, triggerId, body.grace ?? DEFAULT_HOOK_GRACE_MS);
+    const graceMs = body.grace ?? DEFAULT_HOOK_GRACE_MS;
+    const secret = await rotateHookSecret(call.ctx.store, key, triggerId, graceMs);
+    await audit(call, 'hook-secret.rotate', name, { triggerId, graceMs });
     return json(200, { secret });
+  },
+);
+
+/** Next fire times shown per cron trigger. */
+const NEXT_FIRES = 5;
+
+export const listTriggers = operation(
+  {
+    id: 'listTriggers', tag: 'triggers', role: 'viewer', summary: "The function's triggers: HTTP, the active version's webhooks (URL, style, secret grace) and cron schedules (next fire times)",
+    answers: { 200: { description: 'The triggers', schema: triggerList } },
+    errors: [],
+  },
+  async (call) => {
+    const { key } = functionParam(call.params[0]!, call.scope);
+    const record = await getFunction(call.ctx, key);
+    const { invokeUrl, asyncUrl } = urls(record, call.ctx.settings);
+    const version = record.activeVersion === null ? null : await call.ctx.store.versions.get(key, record.activeVersion);
+    const manifest = version?.manifest ?? null;
+    const base = call.ctx.settings.publicUrl();
+    const now = Date.now();
+    const items: unknown[] = [{ type: 'http', invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl } : {}), auth: record.auth, invocation: record.invocation }];
+    for (const hook of webhookSpecsOf(manifest)) {
+      const secret = record.hookSecrets?.[hook.id];
+      items.push({
+        type: 'webhook', id: hook.id, style: hook.style, sync: hook.sync, url: `${base}/hooks/${key}/${hook.id}`,
+        previousSecretValidUntil: secret?.previous !== undefined && (secret.previousValidUntil ?? 0) > now ? secret.previousValidUntil! : null,
+      });
+    }
+    for (const cron of cronTriggersOf(key, manifest)) {
+      const schedule = parseSchedule(cron, now);
+      const nextFires: number[] = [];
+      let at = now;
+      for (let i = 0; i < NEXT_FIRES; i++) nextFires.push((at = schedule.next(at)));
+      items.push({ type: 'cron', id: cron.triggerId, schedule: cron.expression, timezone: schedule.trigger.timezone, active: record.status === 'active', nextFires });
+    }
+    return json(200, { items });
   },
 );

@@ -1,18 +1,21 @@
 /**
  * The control plane's REST API (/api/v1, docs/api.md) as a framework-agnostic handler: a plain
  * request in, a plain response out. The gateway mounts it under /api/ on its own server
- * (docs/adr/0004-controlplane-in-gateway.md). Order of checks: prefix → admin token → route →
- * method → the handler (which validates its own parameters, query and body). The public
- * operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip the token.
+ * (docs/adr/0004-controlplane-in-gateway.md). Order of checks: prefix → token → route → method →
+ * the call's workspace (`FP-Workspace`, ./scope.ts) → the operation's least role → the handler
+ * (which validates its own parameters, query and body, and finds things only in that workspace).
+ * The public operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip
+ * the token.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { PlatformError, roleAllows } from '../../protocol/index.js';
 import type { MountedApi } from '../../protocol/index.js';
 import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
 import { authenticate } from './auth.js';
 import { apiError, type ApiRequest, type ApiResponse } from './http.js';
-import { ANONYMOUS, DEFAULT_BODY_LIMIT, match } from './router.js';
+import { DEFAULT_BODY_LIMIT, match } from './router.js';
 import { ROUTES } from './routes.js';
+import { PUBLIC_SCOPE, resolveScope } from './scope.js';
 
 const PREFIX = '/api/v1';
 
@@ -40,12 +43,18 @@ async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiRespon
   const op = found?.route.methods[method];
   // Public operations (the documents) answer before the token check; anything else,
   // even an unknown route, needs the token first, so no one learns the routes without it.
-  if (found && op?.public) return op.handler({ ctx, req, params: found.params, who: ANONYMOUS });
-  const who = authenticate(ctx.tokens, req.headers);
+  if (found && op?.role === 'public') return op.handler({ ctx, req, params: found.params, scope: PUBLIC_SCOPE });
+  const principal = authenticate(ctx.tokens, req.headers);
   if (found === null) throw new PlatformError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}`);
   if (op === undefined) {
     const allow = Object.keys(found.route.methods).join(', ');
     return apiError(new PlatformError('METHOD_NOT_ALLOWED', `${req.path} takes ${allow}, not ${req.method}`), [['allow', allow]]);
   }
-  return op.handler({ ctx, req, params: found.params, who });
+  const scope = resolveScope(ctx.workspaces, principal, req.headers, req.remoteAddress);
+  if (op.role === 'public' || !roleAllows(principal.role, op.role)) {
+    throw new PlatformError('ROLE_FORBIDDEN', `this call needs the role ${op.role}${op.role === 'root' ? ' (the admin token)' : ' or above'}; the token has ${principal.role}`, {
+      required: op.role, role: principal.role,
+    });
+  }
+  return op.handler({ ctx, req, params: found.params, scope });
 }

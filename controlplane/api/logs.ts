@@ -13,7 +13,7 @@ import { eventStream, logsAnswer } from './answers.js';
 import { json } from './http.js';
 import { operation } from './router.js';
 import { logStreamQuery, logsQuery } from './schemas.js';
-import { nameParam } from './validate.js';
+import { functionParam } from './validate.js';
 
 const tag = 'logs';
 /** Lines a listing returns when `limit` is not given. */
@@ -21,18 +21,18 @@ export const DEFAULT_LOG_LIMIT = 200;
 
 export const functionLogs = operation(
   {
-    id: 'functionLogs', tag, summary: "The function's recent log lines from its stored runs, oldest first (filters: since, until, runId, level, grep)",
+    id: 'functionLogs', tag, role: 'viewer', summary: "The function's recent log lines from its stored runs, oldest first (filters: since, until, runId, level, grep)",
     query: logsQuery,
     answers: { 200: { description: 'Up to `limit` lines, the newest that pass the filters, oldest first; `more` when older ones were left out', schema: logsAnswer } },
     errors: ['RUN_NOT_FOUND'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const q = input.query();
-    await getFunction(call.ctx, name);
+    await getFunction(call.ctx, key);
     // Read-your-writes, bounded as for run lists: a run recorded just before is in the answer.
     await call.ctx.runs.runs.flush(1000);
-    const found = await storedLines(call.ctx.store.runs, { ...q, function: name, limit: q.limit ?? DEFAULT_LOG_LIMIT });
+    const found = await storedLines(call.ctx.store.runs, { ...q, function: key, limit: q.limit ?? DEFAULT_LOG_LIMIT });
     return json(200, { function: name, ...found });
   },
 );
@@ -46,17 +46,17 @@ const STREAM_HEADERS: Pairs = [
 
 export const streamLogs = operation(
   {
-    id: 'streamLogs', tag,
+    id: 'streamLogs', tag, role: 'viewer',
     summary: 'Live log lines of the function as its calls write them (Server-Sent Events; resumes after the Last-Event-ID header or `lastEventId`)',
     query: logStreamQuery,
     answers: { 200: { description: 'An endless event stream: `ready`, then `logs`, `end` and `gap` events (docs/api.md, "Live logs")', schema: eventStream, contentType: 'text/event-stream' } },
     errors: ['LOG_STREAM_LIMIT', 'LOGS_UNAVAILABLE'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { name, key } = functionParam(call.params[0]!, call.scope);
     const q = input.query();
     const after = resumePoint(call.req.headers, q.lastEventId);
-    await getFunction(call.ctx, name);
+    await getFunction(call.ctx, key);
     const feed = call.ctx.logs;
     if (feed === null) throw new PlatformError('LOGS_UNAVAILABLE', 'this platform process serves no live logs');
     const filter: LineFilter = {
@@ -64,7 +64,8 @@ export const streamLogs = operation(
       ...(q.level !== undefined ? { level: q.level } : {}),
       ...(q.grep !== undefined ? { grep: q.grep } : {}),
     };
-    const sub = await feed.subscribe(name, after);
+    // The feed is keyed by the function key (what the pool and the gateway publish under).
+    const sub = await feed.subscribe(key, after);
     const resumedFrom = after === null ? null : `${after.ms}-${after.seq}`;
     return {
       status: 200,
@@ -92,7 +93,8 @@ function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | nu
 }
 
 /**
- * Writes the subscription's events to the connection until either ends. Never more than one
+ * Writes the subscription's events to the connection until either ends; events name the function
+ * by its short name `fn`, as every answer of the API does (the feed carries its key). Never more than one
  * write waits in the server: after a write the connection could not take, the next read waits
  * for the drain (the feed's ring bounds what the reader may then have missed: a `gap`).
  */
@@ -119,7 +121,7 @@ async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter:
       let chunk = read.gap !== null ? gapEvent(read.gap, read.position) : '';
       for (const entry of read.entries) {
         const event = filterEvent(entry.event, filter);
-        if (event !== null) chunk += entryEvent(entry, event);
+        if (event !== null) chunk += entryEvent(entry, event.function === fn ? event : { ...event, function: fn });
       }
       if (chunk === '') continue;
       lastWrite = Date.now();

@@ -8,8 +8,9 @@
  * schema or an error code added to an operation shows up in the document.
  */
 import { z } from 'zod';
-import { ERRORS, type ErrorCode } from '../../protocol/index.js';
+import { statusesOf, WORKSPACE_NAME, type ErrorCode } from '../../protocol/index.js';
 import * as answers from './answers.js';
+import * as consoleAnswers from './answers-console.js';
 import { templateParams, type Operation, type Route } from './router.js';
 import { pathParams } from './schemas.js';
 
@@ -56,6 +57,30 @@ const COMPONENTS: Record<string, z.ZodType> = {
   LogLines: answers.logsAnswer,
   LiveLogEvents: answers.eventStream,
   JsonDocument: answers.jsonDocument,
+  UsageSeries: consoleAnswers.usageSeriesAnswer,
+  UsagePoint: consoleAnswers.usagePoint,
+  ColdStarts: consoleAnswers.coldStartsAnswer,
+  DraftAnswer: consoleAnswers.draftAnswer,
+  TestCase: consoleAnswers.testCaseView,
+  TestCaseAnswer: consoleAnswers.testCaseAnswer,
+  TestCaseList: consoleAnswers.testCaseList,
+  VersionFile: consoleAnswers.versionFileAnswer,
+  CodeProblem: consoleAnswers.codeProblem,
+  Validation: consoleAnswers.validationAnswer,
+  TriggerList: consoleAnswers.triggerList,
+  AsyncAccepted: consoleAnswers.asyncAccepted,
+  Rate: answers.rateView,
+  Quotas: answers.quotasView,
+  Workspace: answers.workspaceView,
+  WorkspaceAnswer: answers.workspaceAnswer,
+  WorkspaceList: answers.workspaceList,
+  Whoami: answers.whoamiAnswer,
+  Token: answers.tokenView,
+  TokenAnswer: answers.tokenAnswer,
+  TokenCreated: answers.tokenCreated,
+  TokenList: answers.tokenList,
+  AuditEntry: answers.auditEntryView,
+  AuditList: answers.auditList,
 };
 
 const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
@@ -64,6 +89,9 @@ const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
   sha256: 'The content hash: 64 lower-case hex digits.',
   runId: 'A run id.',
   triggerId: "A webhook trigger id of the function's active version.",
+  testCase: "A saved test case's name (letters, digits, space, `_`, `.`, `-`; percent-encoded).",
+  workspace: "A workspace name (the caller's own, unless it holds the admin token).",
+  tokenId: 'A token id (`tok_…`) of the workspace.',
 };
 
 /** The registry codes a bad or unknown path parameter answers with. */
@@ -74,19 +102,26 @@ const PARAM_ERRORS: Record<keyof typeof pathParams, readonly ErrorCode[]> = {
   sha256: ['INVALID_FIELD'],
   runId: ['INVALID_FIELD'],
   triggerId: [],
+  testCase: ['INVALID_FIELD'],
+  workspace: ['WORKSPACE_NOT_FOUND'],
+  tokenId: ['INVALID_FIELD'],
 };
 
 /** What any request may get before its handler runs: the gateway's HTTP checks and the body limit. */
 const GATEWAY_ERRORS: readonly ErrorCode[] = ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'REQUEST_HEADERS_TOO_LARGE', 'INTERNAL_ERROR'];
-/** What every call with the admin token may get (auth, and the store closing under it). */
-const ADMIN_ERRORS: readonly ErrorCode[] = ['ADMIN_TOKEN_REQUIRED', 'ADMIN_TOKEN_INVALID', 'ADMIN_TOKEN_FORBIDDEN', 'STORE_CLOSED'];
+/**
+ * What every call with a token may get: auth (an expired token), the store closing under it, the
+ * `FP-Workspace` header (a workspace that is not the caller's, or given twice), and a role below
+ * the operation's.
+ */
+const ADMIN_ERRORS: readonly ErrorCode[] = ['ADMIN_TOKEN_REQUIRED', 'ADMIN_TOKEN_INVALID', 'ADMIN_TOKEN_FORBIDDEN', 'TOKEN_EXPIRED', 'STORE_CLOSED', 'WORKSPACE_NOT_FOUND', 'INVALID_FIELD', 'ROLE_FORBIDDEN'];
 const BODY_ERRORS: readonly ErrorCode[] = ['INVALID_JSON', 'JSON_TOO_DEEP', 'UNKNOWN_FIELD', 'INVALID_FIELD'];
 const QUERY_ERRORS: readonly ErrorCode[] = ['UNKNOWN_FIELD', 'INVALID_FIELD'];
 
 /** Every code an operation may answer with, in registry order. */
 export function operationErrors(template: string, op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>([...GATEWAY_ERRORS, ...op.errors]);
-  if (!op.public) for (const code of ADMIN_ERRORS) codes.add(code);
+  if (op.role !== 'public') for (const code of ADMIN_ERRORS) codes.add(code);
   if (op.body) for (const code of BODY_ERRORS) codes.add(code);
   if (op.query) for (const code of QUERY_ERRORS) codes.add(code);
   for (const param of templateParams(template)) for (const code of PARAM_ERRORS[param as keyof typeof pathParams]) codes.add(code);
@@ -131,12 +166,11 @@ function errorSchema(codes: readonly ErrorCode[]): Json {
   };
 }
 
-/** An operation's error codes by status, in status order. */
+/** An operation's error codes by status, in status order (a code with several statuses under each: QUOTA_EXCEEDED). */
 function errorGroups(codes: readonly ErrorCode[]): [number, ErrorCode[]][] {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERRORS[code].status;
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    for (const status of statusesOf(code)) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return [...byStatus].sort(([a], [b]) => a - b);
 }
@@ -180,6 +214,13 @@ class ErrorResponses {
   }
 }
 
+/** The header that picks the root token's workspace (ignored as its own workspace for a workspace token). */
+const WORKSPACE_HEADER_PARAM: Json = {
+  name: 'FP-Workspace', in: 'header', required: false,
+  description: 'The workspace the admin token acts in (default `default`); a workspace token may name only its own. Another, or one that does not exist: 404 WORKSPACE_NOT_FOUND.',
+  schema: { type: 'string', pattern: WORKSPACE_NAME.source },
+};
+
 function parameters(template: string, op: Operation): Json[] {
   const out: Json[] = templateParams(template).map((name) => {
     const key = name as keyof typeof pathParams;
@@ -192,6 +233,7 @@ function parameters(template: string, op: Operation): Json[] {
       out.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
     }
   }
+  if (op.role !== 'public') out.push(WORKSPACE_HEADER_PARAM);
   return out;
 }
 
@@ -217,8 +259,10 @@ function operationObject(template: string, op: Operation, refOf: (schema: z.ZodT
   return {
     operationId: op.id,
     summary: op.summary,
+    ...(op.role === 'public' ? {} : { description: `Needs a token with the role **${op.role}**${op.role === 'root' ? ' (the admin token)' : ' or above (or the admin token)'}.` }),
     tags: [op.tag],
-    ...(op.public ? { security: [] } : {}),
+    'x-fp-role': op.role,
+    ...(op.role === 'public' ? { security: [] } : {}),
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(body ? { requestBody: body } : {}),
     responses,
@@ -252,7 +296,10 @@ export function openApiDocument(routes: readonly Route[]): Json {
     paths,
     components: {
       securitySchemes: {
-        adminToken: { type: 'http', scheme: 'bearer', description: 'The admin token (`fpa_…`), shown once by the first start of a state directory or by `--rotate-admin-token`.' },
+        adminToken: {
+          type: 'http', scheme: 'bearer',
+          description: 'The admin token (`fpa_…`, shown once by the first start of a state directory or by `--rotate-admin-token`; it acts in the workspace named by the `FP-Workspace` header, default `default`), or a workspace token (`fpw_…`, `POST /tokens`) with its role, in its own workspace.',
+        },
       },
       schemas,
       responses: errors.shared,

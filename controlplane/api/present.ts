@@ -3,18 +3,35 @@
  * secret values and webhook secrets never do (`secrets` shows names only). The types are the
  * answer schemas' (./answers.ts), the shapes the OpenAPI document gives.
  */
+import { nameOfKey, workspaceOfKey, type RunSummary } from '../../protocol/index.js';
 import { DEFAULT_RETRY_POLICY } from '../async/index.js';
-import type { DeployEntry, FunctionRecord, FunctionRetry, VersionRecord, VersionSummary } from '../store/index.js';
-import type { ServiceSettings } from '../service/context.js';
+import type { AuditEntry, DeployEntry, FunctionLimits, FunctionRecord, FunctionRetry, TokenRecord, VersionRecord, VersionSummary, WorkspaceRecord } from '../store/index.js';
+import type { ServiceContext, ServiceSettings } from '../service/context.js';
 import type { DepsStatus } from '../deps/index.js';
-import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionView, VersionSummaryView, VersionView } from './answers.js';
+import { quotaUse } from '../service/workspaces.js';
+import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
+import type { z } from 'zod';
+import type { auditEntryView, limitsView, tokenView as tokenViewSchema, workspaceView as workspaceViewSchema } from './answers.js';
+
+/** Limits as answers show them: the numbers, and the rate limit only when there is one. */
+export function limitsOf(l: FunctionLimits): z.output<typeof limitsView> {
+  const out: z.output<typeof limitsView> = {
+    timeoutMs: l.timeoutMs, memoryBytes: l.memoryBytes, concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue,
+  };
+  if (l.rate !== undefined) {
+    out.rate = { requests: l.rate.requests, periodMs: l.rate.periodMs };
+    out.burst = l.burst ?? l.rate.requests;
+  }
+  return out;
+}
 
 export function functionView(r: FunctionRecord): FunctionView {
   return {
-    name: r.name,
+    name: nameOfKey(r.name),
+    workspace: workspaceOfKey(r.name),
     preset: r.preset,
     invocation: r.invocation,
-    limits: { ...r.limits },
+    limits: limitsOf(r.limits),
     env: { ...r.env },
     secrets: Object.keys(r.secrets).sort(),
     auth: r.auth,
@@ -33,21 +50,23 @@ export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl:
   return r.invocation === 'sync' ? { invokeUrl } : { invokeUrl, asyncUrl: `${base}/async/${r.name}` };
 }
 
-/** The contract card: the limits a caller of the function can count on. */
-export function contract(r: FunctionRecord, settings: ServiceSettings): ContractView {
+/**
+ * The contract card: the limits a caller of the function can count on, its rate limit, and its
+ * workspace's quotas with their current use.
+ */
+export function contract(r: FunctionRecord, settings: ServiceSettings, quotas: QuotasView): ContractView {
+  const limits = limitsOf(r.limits);
   return {
-    timeoutMs: r.limits.timeoutMs,
-    memoryBytes: r.limits.memoryBytes,
-    concurrency: r.limits.concurrency,
-    maxInstances: r.limits.maxInstances,
-    minWarm: r.limits.minWarm,
-    maxQueue: r.limits.maxQueue,
+    ...limits,
     syncPayloadBytes: settings.syncPayloadBytes,
     asyncPayloadBytes: settings.asyncPayloadBytes,
     runRetentionMs: settings.runRetentionMs,
     auth: r.auth,
     retry: retryOf(r),
     invokeUrl: urls(r, settings).invokeUrl,
+    rateLimit: limits.rate === undefined ? null : { ...limits.rate, burst: limits.burst ?? limits.rate.requests },
+    workspace: workspaceOfKey(r.name),
+    quotas,
   };
 }
 
@@ -56,14 +75,16 @@ export function retryOf(r: FunctionRecord): FunctionRetry {
   return { ...DEFAULT_RETRY_POLICY, ...r.retry };
 }
 
-/** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}`. */
-export function functionAnswer(r: FunctionRecord, settings: ServiceSettings): FunctionAnswer {
-  return { function: functionView(r), ...urls(r, settings), contract: contract(r, settings) };
+/** The full answer about one function: `{function, invokeUrl, asyncUrl?, contract}` (the contract with the workspace's quota use). */
+export async function functionAnswer(ctx: ServiceContext, r: FunctionRecord): Promise<FunctionAnswer> {
+  const quotas = await quotaUse(ctx, workspaceOfKey(r.name));
+  return { function: functionView(r), ...urls(r, ctx.settings), contract: contract(r, ctx.settings, quotas) };
 }
 
 export function versionSummaryView(v: VersionSummary): VersionSummaryView {
   return {
-    function: v.function,
+    function: nameOfKey(v.function),
+    workspace: workspaceOfKey(v.function),
     version: v.version,
     entrypoint: v.entrypoint,
     createdAt: v.createdAt,
@@ -111,4 +132,25 @@ export function deployView(e: DeployEntry): DeployView {
     note: e.note,
     at: e.at,
   };
+}
+
+/** A run record (or its summary) as its workspace sees it: the short function name and the workspace. */
+export function runView<R extends RunSummary>(run: R): R & { workspace: string } {
+  return { ...run, function: nameOfKey(run.function), workspace: workspaceOfKey(run.function) };
+}
+
+export function workspaceView(w: WorkspaceRecord): z.output<typeof workspaceViewSchema> {
+  return { name: w.name, quotas: { ...w.quotas }, createdAt: w.createdAt, updatedAt: w.updatedAt };
+}
+
+/** A workspace token as its owners see it (never its digest). */
+export function tokenView(t: TokenRecord): z.output<typeof tokenViewSchema> {
+  return {
+    id: t.id, label: t.label, workspace: t.scope ?? '', role: t.role ?? 'viewer', createdAt: t.createdAt, createdBy: t.createdBy,
+    expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt,
+  };
+}
+
+export function auditView(e: AuditEntry): z.output<typeof auditEntryView> {
+  return { seq: e.seq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail: e.detail };
 }

@@ -5,10 +5,10 @@
  * and query through the schemas declared next to it) and the OpenAPI document (./openapi.ts).
  */
 import type { z } from 'zod';
-import type { ErrorCode } from '../../protocol/index.js';
+import type { ErrorCode, RequiredRole } from '../../protocol/index.js';
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
-import type { AdminIdentity } from './auth.js';
 import type { ApiRequest, ApiResponse } from './http.js';
+import type { Scope } from './scope.js';
 import { parseJson, parseQuery, validate } from './validate.js';
 
 /** One API call. `params` are the raw (percent-encoded) path captures, in template order. */
@@ -16,14 +16,14 @@ export interface Call {
   ctx: ServiceContext;
   req: ApiRequest;
   params: readonly string[];
-  /** The admin token's identity; `ANONYMOUS` for a public operation (no token asked). */
-  who: AdminIdentity;
+  /**
+   * Who calls and in which workspace (./scope.ts): every name becomes a key through it, every
+   * record found by id is checked with it. PUBLIC_SCOPE for a public operation (no token asked).
+   */
+  scope: Scope;
 }
 
 export type Handler = (call: Call) => Promise<ApiResponse>;
-
-/** Who calls a public operation. */
-export const ANONYMOUS: AdminIdentity = Object.freeze({ tokenId: '', label: 'anonymous' });
 
 /** One documented answer of an operation. */
 export interface Answer {
@@ -49,6 +49,8 @@ export interface OperationDoc<B extends z.ZodType = z.ZodType, Q extends z.ZodTy
   query?: Q;
   /** Query fields holding a function name (INVALID_NAME instead of INVALID_FIELD). */
   queryNameFields?: readonly string[];
+  /** Body fields holding a function name (default `['name']`); a bad value there is INVALID_NAME, elsewhere INVALID_FIELD. */
+  bodyNameFields?: readonly string[];
   /** Success answers by status. */
   answers: Readonly<Record<number, Answer>>;
   /**
@@ -56,8 +58,13 @@ export interface OperationDoc<B extends z.ZodType = z.ZodType, Q extends z.ZodTy
    * body and query validation, a bad `{name}`, the gateway's own) are added by ./openapi.ts.
    */
   errors: readonly ErrorCode[];
-  /** No admin token needed (the OpenAPI document only). */
-  public?: true;
+  /**
+   * The least role a token needs (docs/adr/0011-tenants.md): `viewer` < `invoker` < `deployer` <
+   * `owner` < `root` (the install's admin token). Below it: 403 ROLE_FORBIDDEN, checked before the
+   * handler runs (so a refusal never says whether what it names exists). `public`: no token at all
+   * (the API's own documents). Shown in the OpenAPI document (`x-fp-role`).
+   */
+  role: RequiredRole | 'public';
 }
 
 export interface Operation extends OperationDoc {
@@ -81,7 +88,7 @@ export function operation<B extends z.ZodType = z.ZodNever, Q extends z.ZodType 
     ...doc,
     handler: (call) =>
       handler(call, {
-        body: async () => validate(required(doc.body, 'body'), parseJson(await call.req.body())),
+        body: async () => validate(required(doc.body, 'body'), parseJson(await call.req.body()), doc.bodyNameFields !== undefined ? { nameFields: doc.bodyNameFields } : {}),
         query: () => validate(required(doc.query, 'query'), parseQuery(call.req.query), { prefix: 'query', nameFields: doc.queryNameFields ?? [] }),
       }),
   };

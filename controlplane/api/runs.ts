@@ -1,12 +1,15 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { isPlatformError, PlatformError, type Pairs, type RunRecord } from '../../protocol/index.js';
+import { isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
+import type { z } from 'zod';
 import { asyncRunAnswer, replayAnswer, runAnswer, runList, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
+import { asyncAccepted } from './answers-console.js';
 import { json } from './http.js';
 import { operation, type Call } from './router.js';
 import { RUN_ID, runsQuery, testInvokeBody } from './schemas.js';
-import { nameParam, textParam } from './validate.js';
+import { runView } from './present.js';
+import { functionParam, textParam } from './validate.js';
 
 const tag = 'runs';
 /** Triggers whose runs never have async state (a sync webhook run may, and waits for Redis like the others). */
@@ -14,7 +17,7 @@ const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
 
 export const listRuns = operation(
   {
-    id: 'listRuns', tag, summary: 'Run records, newest first, filtered and paged (`nextCursor`)',
+    id: 'listRuns', tag, role: 'viewer', summary: "The workspace's run records, newest first, filtered and paged (`nextCursor`)",
     query: runsQuery, queryNameFields: ['query.function'],
     answers: { 200: { description: 'A page of runs (without logs)', schema: runList } },
     errors: ['INVALID_NAME', 'RUN_CURSOR_INVALID'],
@@ -24,14 +27,14 @@ export const listRuns = operation(
     // Read-your-writes: a run recorded just before this call is written before the query runs.
     // Bounded: with the RunStore down the list answers from what is stored instead of waiting.
     await call.ctx.runs.runs.flush(1000);
-    const page = await call.ctx.store.runs.list(query);
-    return json(200, { items: page.items, nextCursor: page.nextCursor });
+    const page = await call.ctx.store.runs.list({ ...query, workspace: call.scope.workspace, ...(query.function !== undefined ? { function: call.scope.key(query.function) } : {}) });
+    return json(200, { items: page.items.map(runView), nextCursor: page.nextCursor });
   },
 );
 
 export const getRun = operation(
   {
-    id: 'getRun', tag, summary: 'One run with its logs; for an async run its state, timeline, attempts and result',
+    id: 'getRun', tag, role: 'viewer', summary: 'One run with its logs; for an async run its state, timeline, attempts and result',
     answers: { 200: { description: 'The run', schema: runAnswer } },
     errors: ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_RUNS_UNAVAILABLE'],
   },
@@ -46,30 +49,43 @@ export const getRun = operation(
       if (isPlatformError(err)) throw err;
       asyncDown = err;
     }
-    if (view !== null) {
+    // Another workspace's run answers exactly as one that does not exist.
+    if (view !== null && call.scope.owns(view.function ?? '')) {
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
       await call.ctx.runs.runs.flush(1000);
       return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
     }
-    const run = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId));
+    const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));
+    const run = found !== null && found !== undefined && call.scope.owns(found.function) ? found : null;
     // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
-    if (run !== null && run !== undefined && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run });
+    if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run: runView(run) });
     if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
-    throw new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
+    throw runNotFound(call, runId);
   },
 );
+
+function runNotFound(call: Call, runId: string): PlatformError {
+  return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${call.ctx.settings.runRetentionMs} ms)`, { field: 'runId' });
+}
+
+/** An async run of the call's workspace, else RUN_NOT_FOUND (another workspace's run does not exist for it). */
+async function ownRun(call: Call, runId: string): Promise<void> {
+  const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+  if (view === null || !call.scope.owns(view.function ?? '')) throw runNotFound(call, runId);
+}
 
 const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
 
 /** `POST /runs/{runId}/cancel`: a run still waiting in the queue becomes `cancelled`. */
 export const cancelRun = operation(
   {
-    id: 'cancelRun', tag, summary: 'Cancel an async run still waiting in the queue',
+    id: 'cancelRun', tag, role: 'invoker', summary: 'Cancel an async run still waiting in the queue',
     answers: { 200: { description: 'The run, now cancelled', schema: asyncRunAnswer } },
     errors: [...asyncErrors, 'RUN_NOT_CANCELLABLE'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+    await ownRun(call, runId);
     const view = await asyncRuns(call).cancel(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     if (view.function !== null) call.ctx.asyncMetrics?.cancelled(view.function);
     return json(200, { run: presentAsync(view, []) });
@@ -79,12 +95,13 @@ export const cancelRun = operation(
 /** `POST /runs/{runId}/replay`: a failed run's request, queued again as a new run (`replayOf`). */
 export const replayRun = operation(
   {
-    id: 'replayRun', tag, summary: "Queue a failed async run's request again as a new run",
+    id: 'replayRun', tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
     answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
     errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
+    await ownRun(call, runId);
     const replay = await asyncRuns(call).replay(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
   },
@@ -125,7 +142,8 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
   })();
   return {
     runId: view.runId,
-    function: view.function,
+    function: view.function === null ? null : nameOfKey(view.function),
+    workspace: view.function === null ? null : workspaceOfKey(view.function),
     trigger: view.trigger,
     state: view.state,
     acceptedAt: view.acceptedAt,
@@ -138,32 +156,38 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
 }
 
 /** Runs a request through the gateway's own invoke path, with trigger `test`. */
+/** A test invoke's body as the request the function gets: headers (lower-case), the payload bytes, the query string. */
+function requestOf(body: z.output<typeof testInvokeBody>): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
+  const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+  let payload: Uint8Array = new Uint8Array(0);
+  if (body.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(body.body));
+    if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
+  } else if (body.bodyBase64 !== undefined) {
+    payload = Buffer.from(body.bodyBase64, 'base64');
+  }
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(body.query ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
+  }
+  return { headers, payload, rawQuery: query.toString() };
+}
+
 export const testInvoke = operation(
   {
-    id: 'testInvoke', tag, summary: "Run a request through the function's deployed version (trigger `test`)",
+    id: 'testInvoke', tag, role: 'invoker', summary: "Run a request through the function's deployed version (trigger `test`)",
     body: testInvokeBody,
     answers: { 200: { description: "What the gateway would have answered (also for the function's failures, with `error`)", schema: testInvokeAnswer } },
     errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { key: name } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
     await getFunction(call.ctx, name);
-    const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
-    let payload: Uint8Array = new Uint8Array(0);
-    if (body.body !== undefined) {
-      payload = Buffer.from(JSON.stringify(body.body));
-      if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
-    } else if (body.bodyBase64 !== undefined) {
-      payload = Buffer.from(body.bodyBase64, 'base64');
-    }
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(body.query ?? {})) {
-      for (const v of Array.isArray(value) ? value : [value]) query.append(key, v);
-    }
+    const { headers, payload, rawQuery } = requestOf(body);
     const result = await call.ctx.invoker.invoke(
       name,
-      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery: query.toString(), headers, body: payload, signal: call.req.signal },
+      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal },
       'test',
     );
     const responseHeaders: Record<string, string> = {};
@@ -200,3 +224,31 @@ function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } |
   }
   return { body: text };
 }
+
+/** `POST /functions/{name}/invoke/async`: the test invoke's request queued as an async run (as `POST /async/<name>` would, without the invoke token). */
+export const testInvokeAsync = operation(
+  {
+    id: 'testInvokeAsync', tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
+    body: testInvokeBody,
+    answers: { 202: { description: 'Queued: the run id and where to follow it', schema: asyncAccepted } },
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE'],
+  },
+  async (call, input) => {
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    const body = await input.body();
+    const record = await getFunction(call.ctx, key);
+    if (record.activeVersion === null) throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${name}" has no deployed version`, { function: name });
+    if (record.status === 'paused') throw new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused`, { function: name });
+    const intake = call.ctx.async;
+    if (intake === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
+    const { headers, payload, rawQuery } = requestOf(body);
+    let runId: string;
+    try {
+      ({ runId } = await intake.submit(key, { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload }, null));
+    } catch (err) {
+      // As the gateway's async route: registry errors as they are, anything else never shown (it may be a driver's words).
+      throw isPlatformError(err) ? err : new PlatformError('ASYNC_QUEUE_UNAVAILABLE', undefined, { function: name });
+    }
+    return json(202, { runId, statusUrl: `/api/v1/runs/${runId}` });
+  },
+);

@@ -8,6 +8,7 @@ import {
   ENV_NAME,
   formatDurationMs,
   formatMemoryBytes,
+  formatRate,
   FUNCTION_NAME,
   INVOCATION_MODES,
   LIMIT_FIELDS,
@@ -18,6 +19,7 @@ import {
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
   retrySchema,
+  WORKSPACE_NAME,
 } from '../../protocol/index.js';
 import { HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
 import type { FunctionLimits, FunctionRetry } from '../store/index.js';
@@ -25,6 +27,8 @@ import type { FunctionLimits, FunctionRetry } from '../store/index.js';
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** A run id in a path (a UUID in practice). */
 export const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** A token id in a path (`tok_` and base64url). */
+export const TOKEN_ID = /^tok_[A-Za-z0-9_-]{1,64}$/;
 
 const functionName = z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen');
 const preset = z.enum(RUNTIME_PRESETS);
@@ -80,6 +84,9 @@ const limitsPatch = z.strictObject({
   maxInstances: LIMIT_FIELDS.maxInstances.optional(),
   minWarm: LIMIT_FIELDS.minWarm.optional(),
   maxQueue: LIMIT_FIELDS.maxQueue.optional(),
+  /** `null` removes the rate limit (and its burst). */
+  rate: LIMIT_FIELDS.rate.nullable().optional(),
+  burst: LIMIT_FIELDS.burst.nullable().optional(),
 });
 export type LimitsPatch = z.output<typeof limitsPatch>;
 
@@ -114,7 +121,10 @@ export function mergedRetry(current: FunctionRetry | undefined, patch: RetryPatc
   return merged;
 }
 
-/** The current limits with the patch's keys over them, in the manifest's human form. */
+/**
+ * The current limits with the patch's keys over them, in the manifest's human form. A null `rate`
+ * removes the rate limit; a new `rate` without `burst` gets the default burst again.
+ */
 export function mergedLimits(current: FunctionLimits, patch: LimitsPatch): Record<string, unknown> {
   const merged: Record<string, unknown> = {
     timeout: formatDurationMs(current.timeoutMs),
@@ -123,8 +133,13 @@ export function mergedLimits(current: FunctionLimits, patch: LimitsPatch): Recor
     maxInstances: current.maxInstances,
     minWarm: current.minWarm,
     maxQueue: current.maxQueue,
+    ...(current.rate !== undefined ? { rate: formatRate(current.rate), burst: current.burst } : {}),
   };
-  for (const [key, value] of Object.entries(patch)) if (value !== undefined) merged[key] = value;
+  if (patch.rate !== undefined && patch.burst === undefined) delete merged['burst'];
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else if (value !== undefined) merged[key] = value;
+  }
   return merged;
 }
 
@@ -198,6 +213,8 @@ const timeParam = z
     return ms;
   });
 
+export { intParam, timeParam };
+
 const runIdParam = z.string().regex(RUN_ID, 'must be a run id');
 const logLevel = z.enum(LOG_LEVELS);
 const grepParam = z.string().min(1).max(1000);
@@ -247,6 +264,12 @@ export const pathParams = {
   runId: z.string().regex(RUN_ID),
   /** Any segment: an id no webhook trigger of the active version has is 404 TRIGGER_NOT_FOUND. */
   triggerId: z.string().min(1),
+  /** A test case's name (percent-encoded in the path: spaces allowed). */
+  testCase: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/),
+  /** A workspace name; one that is not (or is not the caller's) is 404 WORKSPACE_NOT_FOUND. */
+  workspace: z.string().regex(WORKSPACE_NAME),
+  /** A token id (`tok_…`); another workspace's, or none, is 404 TOKEN_NOT_FOUND. */
+  tokenId: z.string().regex(TOKEN_ID),
 } as const satisfies Record<string, z.ZodType>;
 
 export const pageQuery = z.strictObject({

@@ -3,7 +3,7 @@
  * HotMetrics (Redis or memory); 7d and 30d from the durable store's hourly rollups (MongoDB or
  * SQLite), with the live fields (state, warm instances, totals, last success) from HotMetrics.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { nameOfKey, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import type { ServiceContext } from '../service/context.js';
 import { isHistoryWindow, isStoreError, type FunctionUsage, type HistoryWindow } from '../store/index.js';
@@ -12,7 +12,7 @@ import { usageAnswer } from './answers.js';
 import { json } from './http.js';
 import { operation } from './router.js';
 import { usageQuery } from './schemas.js';
-import { nameParam } from './validate.js';
+import { functionParam } from './validate.js';
 
 async function historyUsage(ctx: ServiceContext, name: string, window: HistoryWindow): Promise<FunctionUsage> {
   const history = ctx.store.usageHistory;
@@ -31,13 +31,13 @@ async function historyUsage(ctx: ServiceContext, name: string, window: HistoryWi
 
 export const usage = operation(
   {
-    id: 'usage', tag: 'usage', summary: "A function's invocations, errors, cold starts and latency over a window",
+    id: 'usage', tag: 'usage', role: 'viewer', summary: "A function's invocations, errors, cold starts and latency over a window",
     query: usageQuery,
     answers: { 200: { description: 'The numbers of the window', schema: usageAnswer } },
     errors: ['METRICS_UNAVAILABLE'],
   },
   async (call, input) => {
-    const name = nameParam(call.params[0]!);
+    const { key: name } = functionParam(call.params[0]!, call.scope);
     const { window } = input.query();
     await getFunction(call.ctx, name);
     let answer: FunctionUsage;
@@ -52,7 +52,7 @@ export const usage = operation(
       call.ctx.log(`controlplane: live metrics of ${name} could not be read: ${detail(err)}`);
       throw new PlatformError('METRICS_UNAVAILABLE', 'the live metrics (Redis) could not be read; try again shortly');
     }
-    return json(200, answer);
+    return json(200, { ...answer, function: nameOfKey(answer.function), workspace: workspaceOfKey(answer.function) });
   },
 );
 

@@ -106,3 +106,9 @@ export function textParam(raw: string, field: string, pattern: RegExp): string {
   if (!pattern.test(value)) throw new PlatformError('INVALID_FIELD', `${field} ${JSON.stringify(value)} is not valid`, { field });
   return value;
 }
+
+/** A function name from the path and its key in the call's workspace (the only way a path names a function). */
+export function functionParam(raw: string, scope: { key(name: string): string }): { name: string; key: string } {
+  const name = nameParam(raw);
+  return { name, key: scope.key(name) };
+}

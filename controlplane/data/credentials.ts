@@ -1,5 +1,5 @@
 /**
- * Per-binding credentials for the data proxy (ADR 00XX, "Credentials"). Minted by the platform,
+ * Per-binding credentials for the data proxy (ADR 0021, "Credentials"). Minted by the platform,
  * handed to a runtime at specialize (the URI in its env), never stored in the manifest, an API
  * answer or a log; kept here as digests only. Rotation issues a new one and lets the old one live
  * for a grace period; revocation (binding or function removed) ends them at once. A proxy

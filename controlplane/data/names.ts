@@ -1,5 +1,5 @@
 /**
- * Names of bound databases (ADR 00XX, "Names"). A database belongs to a workspace (ADR 0011); on
+ * Names of bound databases (ADR 0021, "Names"). A database belongs to a workspace (ADR 0011); on
  * the backend it is `<workspace>_<database>`: workspace names are DNS labels (no `_`), so the
  * first `_` splits the name back unambiguously, and two workspaces' `shop` never meet. The
  * function sees the physical name (`context.db.name`, the URI's database): the proxy forwards

@@ -1,5 +1,5 @@
 /**
- * What a bound function may ask of its database (ADR 00XX, "The proxy's rules"): an allow list of
+ * What a bound function may ask of its database (ADR 0021, "The proxy's rules"): an allow list of
  * commands, every one on the bound database only, no stage or operator that reaches another
  * database or runs code on the server, cursors only of the same binding. Pure: the proxy asks,
  * this answers. Anything not named here is refused.

@@ -1,5 +1,5 @@
 /**
- * The data proxy (ADR 00XX): a MongoDB-wire server on one Unix socket per bound function, bound
+ * The data proxy (ADR 0021): a MongoDB-wire server on one Unix socket per bound function, bound
  * into that function's box, standing between the function and the real database server. It
  * enforces the binding's scope outside the function's process: authentication with the binding's
  * credential (SASL PLAIN over the local socket), then every command checked by policy.ts before

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BSON } from 'mongodb';
-import { bindingTarget, PlatformError, type DataBindingSpec } from '../../protocol/index.js';
+import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
 import { DataProxy, type BackendAddress } from './proxy.js';
@@ -24,7 +24,7 @@ export interface DataBindingsOptions {
   socketRoot: string;
   /** True when runtimes are boxed (the URI names the in-box path); false: the host path. */
   sandboxed: boolean;
-  /** The workspace of a function key (ADR 0011); default: every function is in `default`. */
+  /** The workspace of a function key (ADR 0011); default: the key's own (`<name>.<workspace>`, `<name>` in `default`). */
   workspaceOf?: (functionKey: string) => string;
   log?: (line: string) => void;
 }
@@ -47,7 +47,7 @@ export class DataBindings {
   }
 
   private workspaceOf(functionKey: string): string {
-    return this.options.workspaceOf?.(functionKey) ?? 'default';
+    return (this.options.workspaceOf ?? workspaceOfKey)(functionKey);
   }
 
   /** The host directory of a function's socket: short (Unix socket paths are limited to 107 bytes). */

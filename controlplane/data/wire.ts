@@ -1,5 +1,5 @@
 /**
- * The MongoDB wire protocol, as much as the data proxy needs (docs/data-binding.md, ADR 00XX):
+ * The MongoDB wire protocol, as much as the data proxy needs (docs/data-binding.md, ADR 0021):
  * message framing, OP_MSG (opcode 2013) both ways, the legacy OP_QUERY handshake and its OP_REPLY.
  * Everything else is refused by the proxy before it gets here. Pure: no I/O.
  */

@@ -13,10 +13,18 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import { dataSchema, type DataBindingSpec, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
+import { dataSchema, errorDetailOf, formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type DataBindingSpec, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
+import type { AdmissionLimiter, Bucket, LimitVerdict } from '../limits/index.js';
 import type { FunctionRecord } from '../store/index.js';
 import type { TokenIndex } from '../service/tokens.js';
+import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
+
+/** What admission limits are checked with (docs/adr/0011-tenants.md): the limiter and the workspaces' quotas. */
+export interface AdmissionLimits {
+  limiter: AdmissionLimiter;
+  workspaces: WorkspaceRegistry;
+}
 
 const NOT_FOUND: Resolution = Object.freeze({ found: false });
 
@@ -44,6 +52,17 @@ export function bindingOfManifest(manifest: unknown): DataBindingSpec | null {
   return parsed.success ? parsed.data.mongo ?? null : null;
 }
 
+/** What the registry takes from the active version's manifest: its `errors` and its `data.mongo`. */
+export interface VersionTraits {
+  errors: ErrorDetail;
+  binding: DataBindingSpec | null;
+}
+
+/** The traits of a stored manifest (any JSON; none: the defaults). */
+export function versionTraits(manifest: unknown): VersionTraits {
+  return { errors: errorDetailOf(manifest), binding: bindingOfManifest(manifest) };
+}
+
 export class StoreRegistry implements FunctionRegistry {
   private readonly entries = new Map<string, Entry>();
 
@@ -53,6 +72,7 @@ export class StoreRegistry implements FunctionRegistry {
     private readonly codeDir: (name: string, version: number) => string,
     /** `depsDir(name, version)`: the version's dependency site, or null (docs/dependencies.md). */
     private readonly depsDir: (name: string, version: number) => string | null = () => null,
+    private readonly limits: AdmissionLimits | null = null,
     /** The data bindings (docs/data-binding.md); absent: the platform has no database server. */
     private readonly data: RegistryData | null = null,
   ) {}
@@ -81,13 +101,17 @@ export class StoreRegistry implements FunctionRegistry {
    * Takes a function's new state. `entrypoint` is that of `record.activeVersion` (null if none).
    * Returns false when the record is older than the one held (nothing changes then).
    */
-  set(record: FunctionRecord, entrypoint: string | null, binding: DataBindingSpec | null = null): boolean {
+  set(record: FunctionRecord, entrypoint: string | null, traits?: VersionTraits): boolean {
     const held = this.entries.get(record.name);
     if (held !== undefined && held.record.revision > record.revision) return false;
+    // The active version's traits (its manifest); absent: the version did not change, keep what is held.
+    const detail = traits?.errors ?? held?.fn?.errors ?? 'generic';
+    const binding = traits !== undefined ? traits.binding : held?.binding ?? null;
     if (held?.binding != null && binding === null) void this.data?.remove(record.name);
-    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, binding);
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail, binding);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
-    const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth });
+    const limit = this.limits === null ? null : callLimit(this.limits, record);
+    const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit });
     const { hookSecrets: _dropped, ...kept } = record;
     this.entries.set(record.name, { record: kept, entrypoint, fn, resolution, binding });
     return true;
@@ -113,7 +137,7 @@ export class StoreRegistry implements FunctionRegistry {
     this.entries.delete(name);
   }
 
-  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, binding: DataBindingSpec | null): FunctionVersion {
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
     // Without a database server a bound version still loads; its context.db raises (FP_MONGO_URI unset).
@@ -132,22 +156,63 @@ export class StoreRegistry implements FunctionRegistry {
       maxInstances: limits.maxInstances,
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
+      errors,
       ...(depsDir !== null ? { depsDir } : {}),
       ...(data !== null ? { dataDir: data.dataDir } : {}),
     });
   }
 
-  /** Checks a bearer secret against the live tokens: this function's invoke token, or refused. */
+  /**
+   * Checks a bearer secret against the live tokens (docs/adr/0011-tenants.md): this function's
+   * invoke token, the root token, or a workspace token of the function's workspace with the role
+   * invoker or above. A workspace token of another workspace is told the function does not exist.
+   */
   private invokeAuth(name: string): InvokeAuth {
     const tokens = this.tokens;
+    const workspace = workspaceOfKey(name);
     return {
       check(secret: string): TokenVerdict {
         const entry = tokens.lookup(secret);
         if (entry === undefined) return 'invalid';
-        return entry.kind === 'invoke' && entry.scope === name ? 'ok' : 'forbidden';
+        if (entry.kind === 'invoke') return entry.scope === name ? 'ok' : 'forbidden';
+        if (entry.kind === 'admin') return 'ok';
+        if (entry.scope !== workspace) return 'elsewhere';
+        if (tokens.expired(entry)) return 'expired';
+        return entry.role !== null && roleAllows(entry.role, 'invoker') ? 'ok' : 'role';
       },
     };
   }
+}
+
+/**
+ * A function's admission limits: its bucket (`limits.rate`) and its workspace's calls per minute,
+ * read live (a quota change applies to the next call). With neither, `admit` answers null at once.
+ */
+function callLimit({ limiter, workspaces }: AdmissionLimits, record: FunctionRecord): CallLimit {
+  const key = record.name;
+  const workspace = workspaceOfKey(key);
+  const { rate, burst } = record.limits;
+  const bucket: Bucket | null = rate === undefined ? null : { fn: key, requests: rate.requests, periodMs: rate.periodMs, burst: burst ?? rate.requests };
+  const refusal = (verdict: LimitVerdict, perMinute: number | null): PlatformError | null => {
+    if (verdict.ok) return null;
+    const retryAfterS = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    if (verdict.reason === 'rate') {
+      return new PlatformError('RATE_LIMITED', `function "${key}" allows ${formatRate(rate!)} (burst ${bucket!.burst}); retry in ${retryAfterS} s`, {
+        function: key, limit: formatRate(rate!), burst: bucket!.burst, retryAfterS,
+      });
+    }
+    return new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its invocationsPerMinute quota (${perMinute}); retry in ${retryAfterS} s`, {
+      function: key, quota: 'invocationsPerMinute', workspace, limit: perMinute, used: verdict.used, retryAfterS,
+    });
+  };
+  return {
+    admit() {
+      const perMinute = workspaces.quotas(workspace).invocationsPerMinute;
+      if (bucket === null && perMinute === null) return null;
+      const verdict = limiter.admit(workspace, bucket, perMinute);
+      return verdict instanceof Promise ? verdict.then((v) => refusal(v, perMinute)) : refusal(verdict, perMinute);
+    },
+  };
 }
 
 /** What the runtime's `os.environ` gets from the function: `env`, then `secrets` over it. */

@@ -1,57 +1,110 @@
 /**
  * Retention: runs (with their logs) older than `runRetentionMs` are pruned, once at start and
- * then every `intervalMs`. The store prunes in small chunks and yields between them, so a large
- * backlog does not stall requests. Usage rollups (when the store keeps them) are pruned on the
- * same schedule, after HISTORY_RETENTION_MS (31 days).
+ * then every `intervalMs`; and, with `maxBytes`, the run store is held under a size cap, checked
+ * every `sizeCheckMs` (default 10 s): past the cap the oldest runs go, whatever their age, until
+ * the store is back under 90 % of it (so a store at the cap is not pruned on every check). The
+ * store prunes in small chunks and yields between them, so a large backlog does not stall
+ * requests. Usage rollups (when the store keeps them) are pruned on the age schedule, after
+ * HISTORY_RETENTION_MS (31 days), and audit entries after their own retention
+ * (FP_AUDIT_RETENTION, docs/adr/0011-tenants.md). docs/stores.md, "Retention".
  */
-import { HISTORY_RETENTION_MS, type RunStore, type UsageHistory } from '../store/index.js';
+import { HISTORY_RETENTION_MS, type AuditStore, type RunStore, type UsageHistory } from '../store/index.js';
 
 export interface RetentionOptions {
   retentionMs: number;
   intervalMs: number;
+  /** The size cap in bytes, as the store measures them (RunStore.bytes); absent: none. */
+  maxBytes?: number;
+  /** How often the size is checked. Default 10 000. */
+  sizeCheckMs?: number;
   now?: () => number;
   log?: (line: string) => void;
   /** Usage rollups to prune as well. */
   history?: UsageHistory;
+  /** The audit log, pruned after its own retention. */
+  audit?: { store: AuditStore; retentionMs: number };
 }
 
+/** A store over its cap is pruned to this share of it. */
+const CAP_TARGET = 0.9;
+/** Rounds of measure-and-prune per check (a store frees pages less than proportionally). */
+const CAP_ROUNDS = 20;
+
 export class RunRetention {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<number> = Promise.resolve(0);
+  private pending = 0;
 
   constructor(private readonly runs: RunStore, private readonly options: RetentionOptions) {}
 
   start(): void {
-    if (this.timer) return;
+    if (this.timers.length > 0) return;
     void this.pruneNow();
-    this.timer = setInterval(() => void this.pruneNow(), this.options.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Prunes now (or joins a prune in progress); resolves with how many runs went. Never rejects. */
-  pruneNow(): Promise<number> {
-    if (this.running) return this.running;
-    const running = this.prune().finally(() => {
-      if (this.running === running) this.running = null;
-    });
-    this.running = running;
-    return running;
-  }
-
-  private async prune(): Promise<number> {
-    try {
-      const now = (this.options.now ?? Date.now)();
-      await this.options.history?.prune(now - HISTORY_RETENTION_MS);
-      return await this.runs.prune(now - this.options.retentionMs);
-    } catch (err) {
-      this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);
-      return 0;
+    const age = setInterval(() => void this.pruneNow(), this.options.intervalMs);
+    age.unref();
+    this.timers.push(age);
+    if (this.options.maxBytes !== undefined) {
+      const size = setInterval(() => void this.capNow(), this.options.sizeCheckMs ?? 10_000);
+      size.unref();
+      this.timers.push(size);
     }
   }
 
+  /** Prunes by age, then by size; resolves with how many runs went. Never rejects. */
+  pruneNow(): Promise<number> {
+    return this.serial(async () => (await this.byAge()) + (await this.bySize()));
+  }
+
+  /** Holds the size cap now (after any prune in progress); resolves with how many runs went. Never rejects. */
+  capNow(): Promise<number> {
+    return this.serial(() => this.bySize());
+  }
+
+  /** One prune at a time; a check asked for while one waits joins it. */
+  private serial(step: () => Promise<number>): Promise<number> {
+    if (this.pending > 0) return this.running;
+    this.pending++;
+    this.running = this.running.then(async () => {
+      this.pending--;
+      try {
+        return await step();
+      } catch (err) {
+        this.options.log?.(`controlplane: pruning runs failed: ${(err as Error).message}`);
+        return 0;
+      }
+    });
+    return this.running;
+  }
+
+  private async byAge(): Promise<number> {
+    const now = (this.options.now ?? Date.now)();
+    await this.options.history?.prune(now - HISTORY_RETENTION_MS);
+    if (this.options.audit !== undefined) await this.options.audit.store.prune(now - this.options.audit.retentionMs);
+    return this.runs.prune(now - this.options.retentionMs);
+  }
+
+  private async bySize(): Promise<number> {
+    const max = this.options.maxBytes;
+    if (max === undefined) return 0;
+    const target = Math.floor(max * CAP_TARGET);
+    let total = 0;
+    for (let round = 0; round < CAP_ROUNDS; round++) {
+      const bytes = await this.runs.bytes();
+      if (bytes <= (round === 0 ? max : target)) break;
+      const count = await this.runs.count();
+      if (count === 0) break;
+      // Runs are about the same size: drop the share of them that is over the target.
+      const pruned = await this.runs.pruneOldest(Math.max(1, Math.ceil((count * (bytes - target)) / bytes)));
+      total += pruned;
+      if (pruned === 0) break;
+    }
+    if (total > 0) this.options.log?.(`controlplane: the run store was over its ${max} byte cap: pruned the ${total} oldest runs`);
+    return total;
+  }
+
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     await this.running;
   }
 }

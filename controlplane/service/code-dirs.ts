@@ -1,5 +1,6 @@
 /**
- * Where deployed code lives on disk: `<stateDir>/code/<name>/<version>/`, one directory per
+ * Where deployed code lives on disk: `<stateDir>/code/<key>/<version>/` (the function key:
+ * `<name>` or `<name>.<workspace>`, docs/adr/0011-tenants.md), one directory per
  * version, written once (versions are immutable) and kept until the function is deleted, so a
  * rollback needs no copy. Files are copies of the blobs made read-only: a hard link would share
  * the blob's inode with every version using it. A sandboxed runtime sees its version through a
@@ -11,7 +12,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FUNCTION_NAME } from '../../protocol/index.js';
+import { isFunctionKey } from '../../protocol/index.js';
 import { materialize } from '../bundles/index.js';
 import type { BlobStore, VersionRecord } from '../store/index.js';
 
@@ -26,8 +27,8 @@ export class CodeDirs {
   ) {}
 
   dirOf(name: string, version: number): string {
-    // The API checked the name; checking again here keeps any other caller inside `root`.
-    if (!FUNCTION_NAME.test(name) || !Number.isSafeInteger(version) || version < 1) {
+    // The API checked the name; checking the key again here keeps any other caller inside `root`.
+    if (!isFunctionKey(name) || !Number.isSafeInteger(version) || version < 1) {
       throw new Error(`not a function version: ${JSON.stringify(name)}@${version}`);
     }
     return join(this.root, name, String(version));
@@ -44,7 +45,7 @@ export class CodeDirs {
 
   /** Removes every version directory of a function. */
   async removeFunction(name: string): Promise<void> {
-    if (!FUNCTION_NAME.test(name)) return;
+    if (!isFunctionKey(name)) return;
     await rm(join(this.root, name), { recursive: true, force: true });
   }
 

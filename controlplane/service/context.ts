@@ -10,8 +10,11 @@ import type { BundleLimits, BundlePool } from '../bundles/index.js';
 import type { DataBindings } from '../data/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
-import type { ConfigBus, HotMetrics, RecordingRunSink, Store } from '../store/index.js';
+import type { ConfigBus, HotMetrics, RecordingRunSink, Store, WorkspaceQuotas } from '../store/index.js';
+import type { AdmissionLimiter } from '../limits/index.js';
+import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
 import type { LogFeed } from '../logs/index.js';
+import type { CodeChecker } from './code-check.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
@@ -30,6 +33,10 @@ export interface ServiceSettings {
   runRetentionMs: number;
   /** The highest limits.maxInstances a function may have (FP_MAX_FUNCTION_INSTANCES). */
   maxFunctionInstances: number;
+  /** The quotas a new workspace gets unless its create names others (FP_WORKSPACE_QUOTA_*). */
+  defaultQuotas: WorkspaceQuotas;
+  /** How long audit entries are kept (FP_AUDIT_RETENTION). */
+  auditRetentionMs: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
 }
@@ -38,12 +45,18 @@ export interface ServiceContext {
   readonly store: Store;
   readonly registry: StoreRegistry;
   readonly tokens: TokenIndex;
+  /** The workspaces and their quotas, in memory (the API's FP-Workspace check, admission, the pool's caps). */
+  readonly workspaces: WorkspaceRegistry;
+  /** Rate limits and calls per minute (the contract card's current use). */
+  readonly limiter: AdmissionLimiter;
   readonly pool: PoolDrain;
   readonly code: CodeDirs;
   /** Per-version dependency builds and their sites (docs/dependencies.md). */
   readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
+  /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
+  readonly codeCheck: CodeChecker | null;
   readonly runs: RecordingRunSink;
   /** Live counters and state (Redis in production, memory embedded): usage, paused, warm. */
   readonly metrics: HotMetrics;

@@ -3,7 +3,7 @@
  * functions use each database, and credential rotation. The binding itself is declared by the
  * active version's manifest; credentials never leave the platform.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { nameOfKey, PlatformError } from '../../protocol/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 
@@ -24,12 +24,13 @@ export async function bindingOf(ctx: ServiceContext, name: string): Promise<Bind
   return { workspace: bound.workspace, database: bound.database, physical: bound.physical, create: spec.create };
 }
 
-/** Every bound database with the functions using it, by workspace and name. */
-export function databases(ctx: ServiceContext): { workspace: string; database: string; physical: string; functions: string[] }[] {
+/** The workspace's bound databases, each with the functions using it (by short name), by name. */
+export function databases(ctx: ServiceContext, workspace: string): { workspace: string; database: string; physical: string; functions: string[] }[] {
   const byPhysical = new Map<string, { workspace: string; database: string; physical: string; functions: string[] }>();
   for (const bound of ctx.data?.list() ?? []) {
+    if (bound.workspace !== workspace) continue;
     const entry = byPhysical.get(bound.physical) ?? { workspace: bound.workspace, database: bound.database, physical: bound.physical, functions: [] };
-    entry.functions.push(bound.function);
+    entry.functions.push(nameOfKey(bound.function));
     byPhysical.set(bound.physical, entry);
   }
   return [...byPhysical.values()].sort((a, b) => a.physical.localeCompare(b.physical));
@@ -38,18 +39,19 @@ export function databases(ctx: ServiceContext): { workspace: string; database: s
 /**
  * New credentials for the function's binding: its instances retire (their calls finish) and new
  * ones get the new credential; the old one works `graceMs` more, then every command on it is
- * refused (DATA_CREDENTIALS_REVOKED).
+ * refused (DATA_CREDENTIALS_REVOKED). Returns the bound database's name in its workspace.
  */
-export async function rotateDataCredentials(ctx: ServiceContext, name: string, graceMs: number): Promise<void> {
-  await ctx.locks.run(name, async () => {
+export async function rotateDataCredentials(ctx: ServiceContext, name: string, graceMs: number): Promise<string> {
+  return ctx.locks.run(name, async () => {
     const record = await getFunction(ctx, name);
     const spec = ctx.registry.bindingOf(name);
     if (spec === null || ctx.data === null || !ctx.data.rotate(name, graceMs)) {
-      throw new PlatformError('DATA_BINDING_NOT_FOUND', `function "${name}" has no data binding`, { function: name });
+      throw new PlatformError('DATA_BINDING_NOT_FOUND', `function "${nameOfKey(name)}" has no data binding`, { function: nameOfKey(name) });
     }
     // The registry builds the runtime env again: it now carries the new credential.
-    ctx.registry.set(record, ctx.registry.entrypointOf(name), spec);
+    ctx.registry.set(record, ctx.registry.entrypointOf(name));
     ctx.pool.drain(name);
     if (record.activeVersion !== null && record.status === 'active') ctx.pool.drain(name, String(record.activeVersion));
+    return ctx.data.bindingOf(name)?.database ?? spec.database;
   });
 }

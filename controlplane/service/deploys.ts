@@ -8,7 +8,7 @@
  *   4. the pool drains the other versions: their instances finish the calls they hold, take no
  *      new ones, and are reaped. Calls already queued for an old version are still served.
  */
-import { bindingOfManifest } from '../registry/store-registry.js';
+import { versionTraits } from '../registry/store-registry.js';
 import { PlatformError } from '../../protocol/index.js';
 import type { DeployEntry, FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -60,7 +60,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       ctx.log(`deploy: webhook secrets of ${name} not created yet: ${String(err)}`);
       return null;
     })) ?? applied;
-    ctx.registry.set(record, version.entrypoint, bindingOfManifest(version.manifest));
+    ctx.registry.set(record, version.entrypoint, versionTraits(version.manifest));
     ctx.pool.drain(name, String(target));
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
@@ -105,7 +105,7 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
       ...(input.note !== undefined ? { note: input.note } : {}),
       expectedRevision: current.revision,
     });
-    ctx.registry.set(record, ctx.registry.entrypointOf(name), ctx.registry.bindingOf(name));
+    ctx.registry.set(record, ctx.registry.entrypointOf(name));
     // Mirrored into the live metrics off the request: a dead Redis must not fail a pause.
     ctx.metrics.setPaused(name, action === 'pause').catch((err: unknown) => ctx.log(`controlplane: could not mirror ${action} of ${name} into metrics: ${String(err)}`));
     if (action === 'pause') ctx.pool.drain(name);

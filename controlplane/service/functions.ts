@@ -3,7 +3,7 @@
  * first, then — in the same turn — to the registry and token index the gateway reads, and the
  * pool drains instances whose settings went stale.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
 import type { FunctionRecord, FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -16,7 +16,8 @@ export interface FunctionChange {
 
 export async function getFunction(ctx: ServiceContext, name: string): Promise<FunctionRecord> {
   const record = await ctx.store.functions.get(name);
-  if (record === null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { field: 'name', function: name });
+  // Named as its caller named it (the short name): a key's workspace part is the caller's own.
+  if (record === null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${nameOfKey(name)}"`, { field: 'name', function: nameOfKey(name) });
   return record;
 }
 
@@ -54,7 +55,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
     const record = await ctx.store.functions.update(name, current.revision, patch);
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
     const invokeToken = needsToken ? await issueInvokeToken(ctx, name) : null;
-    ctx.registry.set(record, ctx.registry.entrypointOf(name), ctx.registry.bindingOf(name));
+    ctx.registry.set(record, ctx.registry.entrypointOf(name));
     if (instancesStale(current, record)) {
       // Warm instances carry the old env/limits: they finish their calls and go; new calls get new
       // instances. The second call keeps the active version's group live (its minWarm applies).

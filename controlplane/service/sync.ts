@@ -4,11 +4,12 @@
  * registry, token index, code directories and pool, as the originating process did. A full
  * resync does the same for everything, after a (re)connect of the bus.
  */
-import { bindingOfManifest } from '../registry/store-registry.js';
+import { versionTraits } from '../registry/store-registry.js';
 import type { ConfigChange, ConfigListener } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { instancesStale } from './functions.js';
 import { loadFunctions } from './startup.js';
+import { refreshWorkspace } from './workspaces.js';
 
 /** One function, read again from the store. */
 export async function refreshFunction(ctx: ServiceContext, name: string): Promise<void> {
@@ -32,7 +33,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     if (held !== null && held.revision >= record.revision) return;
     const version = record.activeVersion === null ? null : await ctx.store.versions.get(name, record.activeVersion);
     if (version !== null) await ctx.code.ensure(version);
-    ctx.registry.set(record, version?.entrypoint ?? null, bindingOfManifest(version?.manifest));
+    ctx.registry.set(record, version?.entrypoint ?? null, versionTraits(version?.manifest));
     // As the originating process did: stale env/limits retire every instance, then the active version's group is kept live.
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) ctx.pool.drain(name);
@@ -46,8 +47,9 @@ export async function refreshTokens(ctx: ServiceContext): Promise<void> {
   ctx.tokens.replaceAll(await ctx.store.tokens.list());
 }
 
-/** Everything: tokens, then every function (functions deleted meanwhile leave the registry). */
+/** Everything: workspaces, tokens, then every function (functions deleted meanwhile leave the registry). */
 export async function resync(ctx: ServiceContext): Promise<void> {
+  ctx.workspaces.replaceAll(await ctx.store.workspaces.list());
   await refreshTokens(ctx);
   const names = new Set((await ctx.store.functions.list()).map((f) => f.name));
   for (const name of ctx.registry.names()) if (!names.has(name)) await refreshFunction(ctx, name);
@@ -73,6 +75,7 @@ export function syncListener(ctx: ServiceContext): ConfigListener & { idle(): Pr
   return {
     changed(change: ConfigChange) {
       if (change.kind === 'tokens') enqueue('a token change', () => refreshTokens(ctx));
+      else if (change.kind === 'workspace') enqueue(`a change of workspace ${change.name}`, () => refreshWorkspace(ctx, change.name));
       else enqueue(`a change of ${change.name}`, () => refreshFunction(ctx, change.name));
     },
     resync() {

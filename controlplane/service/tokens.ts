@@ -12,18 +12,26 @@
  * the current key on its first successful use (`rekey`, off the caller's path). A row without a
  * key id, or under a key not in the ring, matches nothing.
  */
+import type { Role } from '../../protocol/index.js';
 import type { Keyring } from '../secrets/index.js';
 import type { TokenKind, TokenRecord, TokenStore } from '../store/index.js';
 
 export interface TokenEntry {
   id: string;
   kind: TokenKind;
-  /** The function name of an invoke token; null for admin. */
+  /** The function key of an invoke token, the workspace of a workspace token; null for admin. */
   scope: string | null;
   label: string;
+  /** A workspace token's role; null otherwise. */
+  role: Role | null;
+  /** Unix ms after which it answers TOKEN_EXPIRED; null: never. */
+  expiresAt: number | null;
   /** The key its digest is made with. */
   keyId: string;
 }
+
+/** How often a token's `lastUsedAt` is written at most (per token and process). */
+export const LAST_USED_EVERY_MS = 60_000;
 
 export interface TokenIndexOptions {
   /** Where re-keyed digests are written (none: tokens under an old key are never re-keyed). */
@@ -31,6 +39,8 @@ export interface TokenIndexOptions {
   /** After a token was re-keyed in the store (production: tell the other processes). */
   rekeyed?: () => void;
   log?: (line: string) => void;
+  /** The clock of `lastUsedAt` (default Date.now). */
+  now?: () => number;
 }
 
 export class TokenIndex {
@@ -40,6 +50,11 @@ export class TokenIndex {
   /** Key ids of the live entries, with how many each has (the HMACs a lookup tries). */
   private readonly keyIds = new Map<string, number>();
   private readonly rekeying = new Set<string>();
+  /** When each token's last use was last handed to the store (at most once a minute each). */
+  private readonly usedWritten = new Map<string, number>();
+  /** Uses waiting to be written, off the callers' path; `writing` is the write in progress. */
+  private pendingUses = new Map<string, number>();
+  private writing: Promise<void> | null = null;
 
   constructor(
     private readonly ring: Keyring,
@@ -69,23 +84,64 @@ export class TokenIndex {
     }
   }
 
-  /** The live token with this secret, if any. */
+  /**
+   * The live token with this secret, if any. The secret is never compared: its keyed digest (an
+   * HMAC under a key no caller has) is looked up, so timing tells nothing about stored tokens.
+   * A use is noted for `lastUsedAt` (written later, at most once a minute per token).
+   */
   lookup(secret: string): TokenEntry | undefined {
     for (const keyId of this.keyIds.keys()) {
       if (!this.ring.has(keyId)) continue;
       const entry = this.byDigest.get(`${keyId}:${this.ring.tokenDigest(secret, keyId)}`);
       if (entry === undefined) continue;
       if (keyId !== this.ring.currentId) this.rekey(entry, secret);
+      this.noteUse(entry.id);
       return entry;
     }
     return undefined;
+  }
+
+  /** True when the entry's expiry has passed. */
+  expired(entry: TokenEntry, now: number = (this.options.now ?? Date.now)()): boolean {
+    return entry.expiresAt !== null && entry.expiresAt <= now;
+  }
+
+  /** Writes the uses noted so far (the tokens list calls it first, so it shows them). Never rejects. */
+  async flushUses(): Promise<void> {
+    while (this.writing !== null) await this.writing;
+    if (this.pendingUses.size > 0) await this.writeUses();
+  }
+
+  private noteUse(id: string): void {
+    const now = (this.options.now ?? Date.now)();
+    const last = this.usedWritten.get(id);
+    if (last !== undefined && now - last < LAST_USED_EVERY_MS) return;
+    this.usedWritten.set(id, now);
+    this.pendingUses.set(id, now);
+    // Off the caller's path: the write starts on a later turn, one at a time.
+    if (this.writing === null && this.options.store !== undefined) setImmediate(() => void this.writeUses());
+  }
+
+  private writeUses(): Promise<void> {
+    const store = this.options.store;
+    if (store === undefined || this.writing !== null || this.pendingUses.size === 0) return this.writing ?? Promise.resolve();
+    const uses = [...this.pendingUses].map(([id, at]) => ({ id, at }));
+    this.pendingUses = new Map();
+    this.writing = store
+      .touch(uses)
+      .catch((err: unknown) => this.options.log?.(`controlplane: could not record the last use of ${uses.length} token(s): ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        this.writing = null;
+        if (this.pendingUses.size > 0) setImmediate(() => void this.writeUses());
+      });
+    return this.writing;
   }
 
   add(record: TokenRecord): void {
     if (record.revokedAt !== null || record.keyId === null) return;
     this.remove(record.id);
     const slot = `${record.keyId}:${record.digest}`;
-    this.byDigest.set(slot, { id: record.id, kind: record.kind, scope: record.scope, label: record.label, keyId: record.keyId });
+    this.byDigest.set(slot, { id: record.id, kind: record.kind, scope: record.scope, label: record.label, role: record.role, expiresAt: record.expiresAt, keyId: record.keyId });
     this.slotById.set(record.id, slot);
     this.keyIds.set(record.keyId, (this.keyIds.get(record.keyId) ?? 0) + 1);
   }
@@ -107,6 +163,19 @@ export class TokenIndex {
   removeScope(scope: string): void {
     for (const entry of [...this.byDigest.values()]) {
       if (entry.kind === 'invoke' && entry.scope === scope) this.remove(entry.id);
+    }
+  }
+
+  /** The live entry with this id, if any. */
+  byId(id: string): TokenEntry | undefined {
+    const slot = this.slotById.get(id);
+    return slot === undefined ? undefined : this.byDigest.get(slot);
+  }
+
+  /** Forgets every workspace token of a workspace (it was deleted). */
+  removeWorkspace(workspace: string): void {
+    for (const entry of [...this.byDigest.values()]) {
+      if (entry.kind === 'workspace' && entry.scope === workspace) this.remove(entry.id);
     }
   }
 

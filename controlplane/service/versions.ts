@@ -4,12 +4,13 @@
  * is asked to number it, so a refused upload leaves no version behind (blobs it wrote are
  * harmless: content-addressed, reused by the next upload of the same content).
  */
-import { dataSchema, PlatformError } from '../../protocol/index.js';
+import { dataSchema, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
 import type { FileEntry, VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { checkManifestTriggers } from '../async/index.js';
 import { getFunction } from './functions.js';
+import { scopedBlobs } from './scoped-blobs.js';
 
 /** The upload body after validation (contents already hashed by the workers). */
 export interface VersionUpload {
@@ -37,17 +38,21 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
     }
   });
   checkEntrypoint(body.entrypoint, checked.planned.map((p) => p.path));
-  const entries = await saveBundle(checked.bundle, ctx.store.blobs, ctx.settings.bundleLimits);
+  const workspace = workspaceOfKey(name);
+  // Content named by hash must be content this workspace holds; uploaded content becomes its own.
+  const entries = await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits);
   checkReferencedSizes(body, checked, entries);
   await ctx.deps.checkUpload(entries);
-  const version = await ctx.store.versions.create({
+  // One version at a time per workspace in this process: its codeBytes quota is checked against
+  // what the previous upload stored (docs/stores.md on uploads racing in several processes).
+  const version = await ctx.locks.run(`workspace:${workspace}`, () => ctx.store.versions.create({
     function: name,
     entrypoint: body.entrypoint,
     files: entries,
     manifest: body.manifest ?? null,
     createdBy: actor,
     ...(body.note !== undefined ? { note: body.note } : {}),
-  });
+  }));
   // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
   await ctx.deps.start(version);
   return version;
@@ -102,9 +107,15 @@ function checkReferencedSizes(body: VersionUpload, checked: CheckedUpload, entri
   });
 }
 
-/** Which of these contents the blob store lacks, in the order asked, each once. */
-export async function missingBlobs(ctx: ServiceContext, hashes: readonly string[]): Promise<string[]> {
+/** Which of these contents `workspace` lacks (not stored, or not its own), in the order asked, each once. */
+export async function missingBlobs(ctx: ServiceContext, workspace: string, hashes: readonly string[]): Promise<string[]> {
   const unique = [...new Set(hashes)];
-  const present = await Promise.all(unique.map((h) => ctx.store.blobs.has(h)));
+  const granted = await ctx.store.blobGrants.granted(workspace, unique);
+  const present = await Promise.all(unique.map((h) => granted.has(h) && ctx.store.blobs.has(h)));
   return unique.filter((_, i) => !present[i]);
+}
+
+/** One content uploaded by `workspace` (stored once for the install; granted to the workspace). */
+export function putBlob(ctx: ServiceContext, workspace: string, data: Uint8Array, sha256: string): Promise<{ sha256: string; size: number; created: boolean }> {
+  return scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace).put(data, sha256);
 }

@@ -6,8 +6,8 @@
  * resync everything from the store: a message missed while it was away is never needed.
  */
 
-/** What changed: one function (any setting, deploy, status, delete) or the set of live tokens. */
-export type ConfigChange = { kind: 'function'; name: string } | { kind: 'tokens' };
+/** What changed: one function (any setting, deploy, status, delete), one workspace (quotas, delete) or the set of live tokens. */
+export type ConfigChange = { kind: 'function'; name: string } | { kind: 'workspace'; name: string } | { kind: 'tokens' };
 
 export interface ConfigListener {
   /** Another process changed this. Called in order of arrival; the listener reads the store. */
@@ -31,7 +31,7 @@ export class LocalConfigBus implements ConfigBus {
   async close(): Promise<void> {}
 }
 
-const KINDS = new Set(['function', 'tokens']);
+const KINDS = new Set(['function', 'workspace', 'tokens']);
 
 /** Parses a message from the wire; null for anything malformed. */
 export function parseConfigMessage(text: string): { origin: string; change: ConfigChange } | null {
@@ -39,7 +39,9 @@ export function parseConfigMessage(text: string): { origin: string; change: Conf
     const msg = JSON.parse(text) as { origin?: unknown; change?: { kind?: unknown; name?: unknown } };
     const change = msg.change;
     if (typeof msg.origin !== 'string' || change === undefined || !KINDS.has(String(change.kind))) return null;
-    if (change.kind === 'function') return typeof change.name === 'string' ? { origin: msg.origin, change: { kind: 'function', name: change.name } } : null;
+    if (change.kind === 'function' || change.kind === 'workspace') {
+      return typeof change.name === 'string' ? { origin: msg.origin, change: { kind: change.kind, name: change.name } } : null;
+    }
     return { origin: msg.origin, change: { kind: 'tokens' } };
   } catch {
     return null;

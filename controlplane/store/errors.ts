@@ -18,6 +18,11 @@ export const STORE_ERROR_CODES = [
   'STORE_CLOSED',
   'STORE_SCHEMA_TOO_NEW',
   'STORE_UNAVAILABLE',
+  'WORKSPACE_NOT_FOUND',
+  'WORKSPACE_EXISTS',
+  'WORKSPACE_NOT_EMPTY',
+  'WORKSPACE_PROTECTED',
+  'QUOTA_EXCEEDED',
 ] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 

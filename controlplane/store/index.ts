@@ -7,6 +7,8 @@
  */
 
 export type * from './types.js';
+export { DEPLOY_ACTIONS, NO_QUOTAS, QUOTA_NAMES } from './types.js';
+export { logBytesOf, quotaExceeded } from './quotas.js';
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from './errors.js';
 export * from './metrics/index.js';
 export { BufferedRecorder, Recorder, type BufferedRecorderOptions, type DropReason, type RecorderOptions, type RecorderStats, type Waiting } from './recorder.js';
@@ -14,6 +16,7 @@ export { SampleRecorder, type SampleRecorderOptions } from './sample-recorder.js
 export { LocalConfigBus, type ConfigBus, type ConfigChange, type ConfigListener } from './config-bus.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 export { RecordingRunSink, sampleOf, type RecordingRunSinkOptions, type RecorderTuning, type SinkTarget } from './run-sink.js';
+export { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 export { RunSinkMetrics, type SinkStats } from './sink-metrics.js';
 
 /**

@@ -11,6 +11,7 @@ import type { RunRecord } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
 import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
+import { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 import { SampleRecorder } from './sample-recorder.js';
 import type { RunStore } from './types.js';
 
@@ -24,6 +25,11 @@ export interface RecordingRunSinkOptions {
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
   history?: UsageHistory;
+  /**
+   * Which runs get a full record in the RunStore (./run-sampling.ts); every run still goes to the
+   * live metrics and the rollups. Default: every run.
+   */
+  sampling?: RunSampling;
   /**
    * Capacity, batch size, retry and timeout settings for every recorder (see BufferedRecorder). For
    * the sample recorders `capacity` and `batchSize` count function-minutes, not records.
@@ -42,15 +48,19 @@ export interface RecordingRunSinkOptions {
 }
 
 export function sampleOf(run: RunRecord): RunSample {
-  return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold };
+  return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
 }
 
 export class RecordingRunSink {
   readonly runs: BufferedRecorder<RunRecord>;
   readonly metrics: SampleRecorder | null;
   readonly history: SampleRecorder | null;
+  private readonly sampler: RunSampler;
+  /** Runs only counted (in the metrics and rollups), without a full record: sampled out. */
+  summarized = 0;
 
   constructor(options: RecordingRunSinkOptions) {
+    this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
     const tuning = options.tuning ?? {};
     this.runs = new BufferedRecorder<RunRecord>({
       ...tuning,
@@ -85,13 +95,25 @@ export class RecordingRunSink {
           });
   }
 
-  /** Queues the run for every destination; synchronous and constant time, never throws. */
+  /**
+   * Queues the run for every destination (its full record only when the sampling keeps it);
+   * synchronous and constant time, never throws.
+   */
   record(run: RunRecord): void {
-    this.runs.record(run);
+    if (this.sampler.keep(run)) this.runs.record(run);
+    else this.summarized++;
     if (this.metrics === null && this.history === null) return;
     const sample = sampleOf(run);
     this.metrics?.record(sample);
     this.history?.record(sample);
+  }
+
+  /** Events that are not runs (scale-to-zero), for HotMetrics and the rollups only. */
+  recordEvents(samples: readonly RunSample[]): void {
+    for (const sample of samples) {
+      this.metrics?.record(sample);
+      this.history?.record(sample);
+    }
   }
 
   /** A run not yet written to the RunStore (so a read right after its call finds it). */

@@ -6,9 +6,22 @@
  * a row written by someone without it worthless (docs/adr/0009-secrets-at-rest.md).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { TokenKind } from './types.js';
+import { TOKEN_PREFIXES } from '../../protocol/index.js';
+import type { NewToken, TokenKind } from './types.js';
 
-const PREFIX: Record<TokenKind, string> = { admin: 'fpa_', invoke: 'fpi_' };
+const PREFIX: Readonly<Record<TokenKind, string>> = TOKEN_PREFIXES;
+
+/** A new token's fields as every adapter stores them: scope only where the kind has one, a role only on workspace tokens. */
+export function tokenInput(input: NewToken): Required<NewToken> {
+  return {
+    kind: input.kind,
+    scope: input.kind === 'admin' ? null : (input.scope ?? null),
+    label: input.label ?? '',
+    role: input.kind === 'workspace' ? (input.role ?? 'viewer') : null,
+    expiresAt: input.expiresAt ?? null,
+    createdBy: input.createdBy ?? '',
+  };
+}
 
 export function newSecret(kind: TokenKind): string {
   return PREFIX[kind] + randomBytes(32).toString('base64url');

@@ -18,9 +18,23 @@ export class RunSinkMetrics {
   private readonly flushed: Counter<'target'>;
   private readonly duration: Histogram<'target' | 'result'>;
 
-  /** `stats` is read at scrape time (the sink's `stats()`; a destination it does not have is null). */
-  constructor(registry: Registry, stats: () => SinkStats) {
+  /**
+   * `stats` is read at scrape time (the sink's `stats()`; a destination it does not have is null),
+   * and so is `summarized` (the sink's count of runs only counted, without a full record).
+   */
+  constructor(registry: Registry, stats: () => SinkStats, summarized: () => number = () => 0) {
     const registers = [registry];
+    let counted = 0;
+    new Counter({
+      name: 'fp_run_records_sampled_out_total',
+      help: 'Successful warm HTTP runs counted in the usage figures without a full run record (sampling: docs/stores.md, "Retention").',
+      registers,
+      collect() {
+        const now = summarized();
+        if (now > counted) this.inc(now - counted);
+        counted = now;
+      },
+    });
     new Gauge({
       name: 'fp_run_sink_buffered_records',
       help: 'Run records and samples held by the run sink, waiting or being written, per destination.',

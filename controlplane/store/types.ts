@@ -7,6 +7,8 @@
  * Errors are StoreError with a stable `code` (./errors.ts). See docs/stores.md.
  */
 import type {
+  RequiredRole,
+  Role,
   InvocationMode,
   ManifestLimits,
   ManifestRetry,
@@ -60,7 +62,10 @@ export interface HookSecret {
 export interface FunctionRecord extends FunctionSettings {
   /** Always present on a record (`{}` when none). */
   secrets: Record<string, string>;
-  /** A DNS label (protocol FUNCTION_NAME); the API validates it before the store sees it. */
+  /**
+   * The function key (protocol/function-key.ts): `<name>` in `default`, `<name>.<workspace>`
+   * elsewhere; the API builds it from a checked name and the caller's workspace.
+   */
   name: string;
   /** Changed only through DeployStore.apply, so every change is in the deploy log. */
   status: FunctionStatus;
@@ -72,11 +77,16 @@ export interface FunctionRecord extends FunctionSettings {
 }
 
 export interface FunctionStore {
-  /** Throws FUNCTION_EXISTS if the name is taken. The new function is `active` with no version. */
+  /**
+   * Throws FUNCTION_EXISTS if the key is taken, WORKSPACE_NOT_FOUND when the key's workspace does
+   * not exist, QUOTA_EXCEEDED (`quota: 'functions'`, `limit`, `used`) when the workspace is at its
+   * `functions` quota — exactly, also against concurrent creates (in every process). The new
+   * function is `active` with no version.
+   */
   create(name: string, settings: FunctionSettings): Promise<FunctionRecord>;
   get(name: string): Promise<FunctionRecord | null>;
-  /** Every function, by name. */
-  list(): Promise<FunctionRecord[]>;
+  /** Every function (of one workspace, with `workspace`), by key. */
+  list(filter?: { workspace?: string }): Promise<FunctionRecord[]>;
   /**
    * Changes settings if the stored revision is still `expectedRevision`, else REVISION_CONFLICT
    * (re-read and retry); FUNCTION_NOT_FOUND if it does not exist.
@@ -142,7 +152,9 @@ export type VersionSummary = Omit<VersionRecord, 'files' | 'manifest'> & { fileC
 export interface VersionStore {
   /**
    * Numbers the version (previous + 1) and computes `changes` atomically. FUNCTION_NOT_FOUND if the
-   * function does not exist; BLOB_NOT_FOUND (details.path) if a file's content is not in the BlobStore.
+   * function does not exist; BLOB_NOT_FOUND (details.path) if a file's content is not in the BlobStore;
+   * QUOTA_EXCEEDED (`quota: 'codeBytes'`) when the workspace's stored versions would pass its
+   * `codeBytes` quota (exact in one process; see docs/stores.md for concurrent uploads across processes).
    */
   create(input: NewVersion): Promise<VersionRecord>;
   get(fn: string, version: number): Promise<VersionRecord | null>;
@@ -196,6 +208,8 @@ export interface DeployStore {
 // Runs
 
 export interface RunQuery {
+  /** Only runs of this workspace's functions. */
+  workspace?: string;
   function?: string;
   status?: RunStatus;
   trigger?: RunTrigger;
@@ -230,19 +244,37 @@ export interface RunStore {
   attempts(runId: string): Promise<RunRecord[]>;
   /** Deletes runs (and their logs) that started before `cutoff`; returns how many. */
   prune(cutoff: number): Promise<number>;
+  /**
+   * Bytes the runs take as the store measures them (docs/stores.md, "Retention"): SQLite, the
+   * database's pages in use; MongoDB, the data and index sizes of `runs` and `logs`.
+   */
+  bytes(): Promise<number>;
+  /** Stored run records (attempts), for sizing a prune; may be an estimate. */
+  count(): Promise<number>;
+  /** Deletes the `count` oldest run records (by start time) with their logs; returns how many went. */
+  pruneOldest(count: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tokens: stored only as keyed digests; the clear secret is returned once, at issue/rotate time
 
-export type TokenKind = 'admin' | 'invoke';
+/** `admin`: the install's root token; `invoke`: one function's; `workspace`: one workspace, one role (ADR 0011). */
+export type TokenKind = 'admin' | 'invoke' | 'workspace';
 
 export interface TokenRecord {
   id: string;
   kind: TokenKind;
-  /** The function name for `invoke` tokens; null for `admin`. */
+  /** The function key for `invoke` tokens, the workspace name for `workspace` tokens; null for `admin`. */
   scope: string | null;
   label: string;
+  /** A workspace token's role; null for the other kinds. */
+  role: Role | null;
+  /** Unix ms after which the token answers TOKEN_EXPIRED; null: never. */
+  expiresAt: number | null;
+  /** When it last authenticated a call (written at most once a minute per token and process); null: never. */
+  lastUsedAt: number | null;
+  /** The label of the token that created it ('' when the platform did). */
+  createdBy: string;
   /**
    * The key the digest is made with (a Keyring id); null for a row without one (written before
    * keyed digests, or planted): such a row matches no secret.
@@ -260,8 +292,18 @@ export interface IssuedToken {
   record: TokenRecord;
 }
 
+export interface NewToken {
+  kind: TokenKind;
+  scope?: string | null;
+  label?: string;
+  /** Required for `workspace` tokens, ignored otherwise. */
+  role?: Role | null;
+  expiresAt?: number | null;
+  createdBy?: string;
+}
+
 export interface TokenStore {
-  issue(input: { kind: TokenKind; scope?: string | null; label?: string }): Promise<IssuedToken>;
+  issue(input: NewToken): Promise<IssuedToken>;
   /** The live token with this secret, of this kind (and scope, for invoke tokens), or null. */
   verify(secret: string, kind: TokenKind, scope?: string | null): Promise<TokenRecord | null>;
   /** Revokes the token and issues its replacement (same kind, scope, label) in one step. TOKEN_NOT_FOUND if missing or revoked. */
@@ -276,6 +318,121 @@ export interface TokenStore {
   rekey(id: string, secret: string): Promise<TokenRecord | null>;
   /** Newest first; revoked ones only with `includeRevoked`. */
   list(filter?: { kind?: TokenKind; scope?: string | null; includeRevoked?: boolean }): Promise<TokenRecord[]>;
+  /** Records the last use of live tokens (a later time only ever moves `lastUsedAt` forward). */
+  touch(uses: readonly { id: string; at: number }[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspaces (docs/adr/0011-tenants.md): names with quotas; `default` always exists
+
+/** Each null: no limit. */
+export interface WorkspaceQuotas {
+  functions: number | null;
+  /** Concurrent runtime instances of the workspace's functions (per platform process). */
+  instances: number | null;
+  invocationsPerMinute: number | null;
+  /** Total size of the workspace's stored versions. */
+  codeBytes: number | null;
+  /** Run log lines kept (past it, new runs are recorded without their lines). */
+  logBytes: number | null;
+}
+
+export const QUOTA_NAMES = ['functions', 'instances', 'invocationsPerMinute', 'codeBytes', 'logBytes'] as const satisfies readonly (keyof WorkspaceQuotas)[];
+export const NO_QUOTAS: Readonly<WorkspaceQuotas> = Object.freeze({ functions: null, instances: null, invocationsPerMinute: null, codeBytes: null, logBytes: null });
+
+export interface WorkspaceRecord {
+  /** A DNS label of 1-30 characters (protocol WORKSPACE_NAME). */
+  name: string;
+  quotas: WorkspaceQuotas;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What a workspace holds now (the stored part of its quotas' use). */
+export interface WorkspaceUsage {
+  functions: number;
+  codeBytes: number;
+  logBytes: number;
+}
+
+export interface WorkspaceStore {
+  /** WORKSPACE_EXISTS when the name is taken. */
+  create(name: string, quotas: WorkspaceQuotas): Promise<WorkspaceRecord>;
+  get(name: string): Promise<WorkspaceRecord | null>;
+  /** By name. */
+  list(): Promise<WorkspaceRecord[]>;
+  /** Changes the quotas given (null removes one). WORKSPACE_NOT_FOUND. */
+  update(name: string, quotas: Partial<WorkspaceQuotas>): Promise<WorkspaceRecord>;
+  /**
+   * Deletes an empty workspace with its workspace tokens and content grants, in one step against
+   * concurrent function creates: WORKSPACE_PROTECTED (`default`), WORKSPACE_NOT_FOUND,
+   * WORKSPACE_NOT_EMPTY (it has functions; nothing is changed). Its audit entries stay.
+   */
+  delete(name: string): Promise<void>;
+  usage(name: string): Promise<WorkspaceUsage>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log: every change, who made it, from where (docs/adr/0011-tenants.md, "Audit log")
+
+export interface AuditActor {
+  tokenId: string;
+  label: string;
+  /** A workspace token's role, or `root` for the install's admin token. */
+  role: RequiredRole;
+}
+
+export interface NewAuditEntry {
+  at: number;
+  actor: AuditActor;
+  /** The client's address as the socket saw it. */
+  address: string;
+  /** The workspace the change concerns; null for install-wide changes (the root token's rotation). */
+  workspace: string | null;
+  /** `function.create`, `deploy`, `token.revoke`, … (docs/api.md, "Audit log"). */
+  action: string;
+  /** What changed: a function's short name, a token id, a workspace name. */
+  target: string;
+  /** What the change was, without secret values (names of secrets, versions, quotas). */
+  detail: Record<string, unknown>;
+}
+
+export interface AuditEntry extends NewAuditEntry {
+  /** 1, 2, 3…: the order entries were written in, across every process. */
+  seq: number;
+}
+
+export interface AuditQuery {
+  /** One workspace's entries; undefined: every entry (the root token's `scope=all`). */
+  workspace?: string;
+  action?: string;
+  /** A token id. */
+  actor?: string;
+  since?: number;
+  until?: number;
+  /** Default 50, at most 1000. */
+  limit?: number;
+  /** From a previous page; opaque. RUN_CURSOR_INVALID when it is not one. */
+  cursor?: string;
+}
+
+export interface AuditStore {
+  /** Appends one entry after every entry appended before it (anywhere). */
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Newest first. */
+  list(query?: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }>;
+  /** Deletes entries written before `cutoff`; returns how many. */
+  prune(cutoff: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content grants: which workspace may see which stored content (blobs are shared by sha256)
+
+export interface BlobGrants {
+  /** Records that `workspace` holds these contents (it uploaded them, or a version of it uses them). */
+  grant(workspace: string, sha256s: readonly string[]): Promise<void>;
+  /** Which of these contents `workspace` holds. */
+  granted(workspace: string, sha256s: readonly string[]): Promise<Set<string>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +478,64 @@ export interface SecretKeys {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The console's working state: drafts and saved test requests (docs/console.md)
+
+/** One edited file of a draft: its full text (UTF-8). */
+export interface DraftFile {
+  path: string;
+  content: string;
+}
+
+/** Unsaved edits over a version: files changed or added (full text) and paths removed. */
+export interface DraftInput {
+  /** The version the edits start from; null before the first upload. */
+  baseVersion: number | null;
+  /** Sorted by path, unique. */
+  files: DraftFile[];
+  /** Paths of the base version left out, sorted. */
+  removed: string[];
+  updatedBy: string;
+}
+
+export interface DraftRecord extends DraftInput {
+  function: string;
+  /** 1 on the first save, one more on every save. */
+  revision: number;
+  updatedAt: number;
+}
+
+export interface DraftStore {
+  get(fn: string): Promise<DraftRecord | null>;
+  /** Replaces the function's draft (last write wins). FUNCTION_NOT_FOUND if the function does not exist. */
+  put(fn: string, draft: DraftInput): Promise<DraftRecord>;
+  /** False when there was none. */
+  delete(fn: string): Promise<boolean>;
+}
+
+export const TEST_CASE_MODES = ['sync', 'async'] as const;
+export type TestCaseMode = (typeof TEST_CASE_MODES)[number];
+
+/** A named request saved with a function, re-run from the console's Invoke tab. */
+export interface TestCase {
+  function: string;
+  name: string;
+  mode: TestCaseMode;
+  /** The test invoke's body (`POST …/invoke`), validated by the API before it is stored. */
+  request: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TestCaseStore {
+  /** By name. */
+  list(fn: string): Promise<TestCase[]>;
+  /** Creates or replaces. FUNCTION_NOT_FOUND if the function does not exist. */
+  put(fn: string, name: string, input: { mode: TestCaseMode; request: Record<string, unknown> }): Promise<TestCase>;
+  /** False when there was none. */
+  delete(fn: string, name: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 
 export interface Store {
@@ -331,6 +546,12 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly blobs: BlobStore;
   readonly keys: SecretKeys;
+  /** Removed with their function. */
+  readonly drafts: DraftStore;
+  readonly testCases: TestCaseStore;
+  readonly workspaces: WorkspaceStore;
+  readonly audit: AuditStore;
+  readonly blobGrants: BlobGrants;
   /** Hourly usage rollups for the long windows (7 d, 30 d); optional so a store may go without. */
   readonly usageHistory?: UsageHistory;
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */

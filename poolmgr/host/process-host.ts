@@ -7,14 +7,15 @@
  * and killing it takes the whole box down (runtime/fp_sandbox/keeper.py).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { isAbsolute, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PlatformError, type BoxSpec } from '../../protocol/index.js';
+import { FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { Cgroups } from './cgroups.js';
-import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode } from './types.js';
+import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
 import { UidAllocator } from './uids.js';
+import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
 
 export interface ProcessHostOptions {
   pythonPath: string;
@@ -38,6 +39,14 @@ export interface ProcessHostOptions {
   openFiles: number;
   /** CPU weight of every function (v1 shares: 1024 = one fair share). */
   cpuShares: number;
+  /**
+   * Fork generic runtimes from zygotes (one per preset, runtime/zygote.py) instead of spawning an
+   * interpreter each (default true; docs/adr/0019-zygotes.md). A spawn happens whenever the zygote
+   * is not ready (starting, restarting, bypassed after repeated failures).
+   */
+  zygotes?: boolean;
+  /** The zygote entry script (default: zygote.py next to runtimeEntry). */
+  zygoteEntry?: string;
   /** Receives what runtimes write to stdout/stderr outside calls (debug forwarding, tests). */
   onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
 }
@@ -48,9 +57,19 @@ const NO_STATS: RuntimeStats = {
 };
 
 interface Runtime extends HostedRuntime {
-  child: ChildProcess;
+  /** The keeper's host pid: 0 until a forked keeper said it. */
+  pid: number;
+  /** The spawned keeper; null for a forked one (its report channel tells its pid, output and end). */
+  child: ChildProcess | null;
+  report: Socket | null;
+  /** A signal asked for before a forked keeper's pid was known, and the last one sent. */
+  pendingSignal: NodeJS.Signals | null;
+  lastSignal: NodeJS.Signals | null;
+  /** The zygote preset it was forked from, or null when spawned. */
+  preset: ZygotePreset | null;
   socket: Socket;
   stderrTail: string;
+  settleGone?: () => void;
   /** The function it was placed for (its uid is held while it lives). */
   placedFn: string | null;
   alive: boolean;
@@ -65,6 +84,7 @@ export class ProcessHost implements RuntimeHost {
   private readonly codeRoots: string[];
   private readonly depsRoot: string | null;
   private readonly dataRoot: string | null;
+  private readonly zygotes = new Map<ZygotePreset, Zygote>();
   private seq = 0;
 
   constructor(private readonly options: ProcessHostOptions) {
@@ -95,12 +115,53 @@ export class ProcessHost implements RuntimeHost {
       uidRange: options.sandbox === 'root' ? [options.uidRange[0], options.uidRange[1]] as [number, number] : null,
       warnings,
     });
+    if (options.zygotes !== false) this.startZygote('default');
   }
 
-  spawn(events: RuntimeEvents): HostedRuntime {
+  /**
+   * Starts the zygote of `preset`: the default one with the host (the generic pool forks from it),
+   * the others on the first runtime asked of them (that one is spawned), so a platform without
+   * FastAPI apps never pays for importing FastAPI.
+   */
+  private startZygote(preset: ZygotePreset): void {
+    const entry = this.options.zygoteEntry ?? join(dirname(this.options.runtimeEntry), 'zygote.py');
+    this.zygotes.set(preset, new Zygote({
+      pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv,
+      ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
+    }));
+  }
+
+  /** The zygote of `preset` (tests and bench: kill it, count its forks); undefined without zygotes. */
+  zygote(preset: ZygotePreset): Zygote | undefined {
+    return this.zygotes.get(preset);
+  }
+
+  /**
+   * Resolves true once the zygotes of `presets` (started now if they were not) can fork, false
+   * after `timeoutMs` or without zygotes.
+   */
+  async zygotesReady(timeoutMs = 10_000, presets: readonly ZygotePreset[] = ['default']): Promise<boolean> {
+    if (this.zygotes.size === 0) return false;
+    for (const preset of presets) if (!this.zygotes.has(preset)) this.startZygote(preset);
+    const ready = await Promise.all(presets.map((p) => this.zygotes.get(p)!.whenReady(timeoutMs)));
+    return ready.every(Boolean);
+  }
+
+  /** How a runtime is started for `hint`: the zygote of its preset when ready and its dependency site does not ship one of the preset's packages, else the default zygote, else null (spawn). */
+  private zygoteFor(hint: SpawnHint | undefined): Zygote | null {
+    if (this.zygotes.size === 0) return null;
+    const preset = hint?.preset ?? 'default';
+    if (!this.zygotes.has(preset)) this.startZygote(preset);
+    const wanted = this.zygotes.get(preset);
+    if (wanted?.ready === true && !shadows(wanted.modules, hint?.depsDir)) return wanted;
+    const fallback = this.zygotes.get('default');
+    return fallback?.ready === true ? fallback : null;
+  }
+
+  spawn(events: RuntimeEvents, hint?: SpawnHint): HostedRuntime {
     const id = `r${++this.seq}`;
-    const args = ['-I', this.options.runtimeEntry, '--fd', '3'];
     let setupError: Error | null = null;
+    let box: Record<string, unknown> | null = null;
     if (this.options.sandbox !== 'off') {
       let cg = null;
       try {
@@ -108,39 +169,23 @@ export class ProcessHost implements RuntimeHost {
       } catch (err) {
         setupError = err as Error;
       }
-      args.push('--box', JSON.stringify({
+      box = {
         mode: this.options.sandbox, codeRoots: this.codeRoots, tmpBytes: this.options.tmpBytes,
         ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
         ...(this.dataRoot !== null ? { dataRoot: this.dataRoot } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
-      }));
+      };
     }
+    const zygote = setupError === null ? this.zygoteFor(hint) : null;
+    const forked = zygote?.fork(id, box) ?? null;
+    if (forked !== null) return this.adopt(id, forked, zygote!.preset, events);
+    const args = ['-I', this.options.runtimeEntry, '--fd', '3'];
+    if (box !== null) args.push('--box', JSON.stringify(box));
     const child = spawn(this.options.pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: this.options.childEnv });
-    let settleGone!: () => void;
-    const rt: Runtime = {
-      id, pid: child.pid ?? 0, child,
-      // libuv creates extra stdio pipes as socketpairs, so fd 3 is a net.Socket at run time.
-      socket: child.stdio[3] as unknown as Socket,
-      stderrTail: '', placedFn: null, alive: true,
-      gone: new Promise<void>((resolve) => { settleGone = resolve; }),
-    };
-    this.runtimes.set(id, rt);
-    const onOutput = this.options.onOutput;
-    drain(child.stdout, this.options.debug ? `[runtime ${rt.pid} stdout] ` : null,
-      onOutput === undefined ? null : (text) => onOutput(rt, 'stdout', text));
-    drain(child.stderr, this.options.debug ? `[runtime ${rt.pid} stderr] ` : null, (text) => {
-      rt.stderrTail = (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
-      onOutput?.(rt, 'stderr', text);
-    });
-    let reported = false;
-    const report = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-      if (reported) return;
-      reported = true;
-      rt.alive = false;
-      const oomKilled = this.cgroups !== null && this.cgroups.stats(id).oomKills > 0;
-      events.onExit({ exitCode, signal, oomKilled });
-      void this.release(rt).then(settleGone);
-    };
+    const rt = this.track(id, child, null, child.stdio[3] as unknown as Socket, null);
+    drain(child.stdout, this.options.debug ? `[runtime ${rt.pid} stdout] ` : null, (text) => this.output(rt, 'stdout', text));
+    drain(child.stderr, this.options.debug ? `[runtime ${rt.pid} stderr] ` : null, (text) => this.output(rt, 'stderr', text));
+    const report = this.reporter(rt, events);
     child.on('exit', report);
     child.on('error', (err) => {
       // Only a failed spawn matters here; a failed kill() of a dead process is not news.
@@ -153,6 +198,75 @@ export class ProcessHost implements RuntimeHost {
       child.kill('SIGKILL');
     }
     return rt;
+  }
+
+  /** A runtime forked by a zygote: its keeper reports pid, output and exit on `forked.report` (runtime/fp_sandbox/forked.py). */
+  private adopt(id: string, forked: Forked, preset: ZygotePreset, events: RuntimeEvents): Runtime {
+    const rt = this.track(id, null, forked.report, forked.data, preset);
+    const report = this.reporter(rt, events);
+    const decoder = new FrameDecoder();
+    let exit: [number | null, NodeJS.Signals | null] | null = null;
+    const prefix = (stream: string): string => `[runtime ${rt.pid} ${stream}] `;
+    forked.report.on('data', (chunk: Buffer) => {
+      let messages: ForkReport[];
+      try {
+        messages = decoder.push(chunk) as ForkReport[];
+      } catch {
+        forked.report.destroy();
+        return;
+      }
+      for (const m of messages) {
+        if (m.t === 'pid' && rt.pid === 0 && Number.isInteger(m.pid) && m.pid > 0) {
+          rt.pid = m.pid;
+          if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
+        } else if (m.t === 'out' && m.b instanceof Uint8Array) {
+          const stream = m.s === 1 ? 'stdout' : 'stderr';
+          const text = Buffer.from(m.b).toString('utf8');
+          this.output(rt, stream, text);
+          if (this.options.debug) process.stderr.write(prefix(stream) + text);
+        } else if (m.t === 'exit') {
+          exit = [typeof m.code === 'number' ? m.code : null, typeof m.signal === 'string' ? m.signal as NodeJS.Signals : null];
+        }
+      }
+    });
+    forked.report.on('error', () => {});
+    forked.data.on('error', () => {});
+    // No exit frame: the keeper itself was killed (by us: the signal we sent), or never forked (its zygote died first).
+    forked.report.on('close', () => {
+      if (exit === null && rt.pid === 0) rt.stderrTail ||= `the ${preset} zygote closed the fork request before forking`;
+      report(...(exit ?? [null, rt.lastSignal]));
+    });
+    return rt;
+  }
+
+  private track(id: string, child: ChildProcess | null, report: Socket | null, socket: Socket, preset: ZygotePreset | null): Runtime {
+    let settleGone!: () => void;
+    const rt: Runtime = {
+      id, pid: child?.pid ?? 0, child, report, socket, preset, pendingSignal: null, lastSignal: null,
+      stderrTail: '', placedFn: null, alive: true,
+      gone: new Promise<void>((resolve) => { settleGone = resolve; }),
+    };
+    rt.settleGone = settleGone;
+    this.runtimes.set(id, rt);
+    return rt;
+  }
+
+  private output(rt: Runtime, stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stderr') rt.stderrTail = (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+    this.options.onOutput?.(rt, stream, text);
+  }
+
+  /** The one exit report of `rt` (the first call wins). */
+  private reporter(rt: Runtime, events: RuntimeEvents): (exitCode: number | null, signal: NodeJS.Signals | null) => void {
+    let reported = false;
+    return (exitCode, signal) => {
+      if (reported) return;
+      reported = true;
+      rt.alive = false;
+      const oomKilled = this.cgroups !== null && this.cgroups.stats(rt.id).oomKills > 0;
+      events.onExit({ exitCode, signal, oomKilled });
+      void this.release(rt).then(rt.settleGone);
+    };
   }
 
   connect(rt: HostedRuntime): Socket {
@@ -187,9 +301,23 @@ export class ProcessHost implements RuntimeHost {
     };
   }
 
-  signal(rt: HostedRuntime, signal: 'SIGKILL' | 'SIGTERM'): void {
+  signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
     const r = this.runtimes.get(rt.id);
-    if (r !== undefined && r.alive) r.child.kill(signal);
+    if (r === undefined || !r.alive) return;
+    if (r.child !== null) {
+      r.child.kill(signal);
+      return;
+    }
+    r.lastSignal = signal;
+    if (r.pid === 0) {
+      r.pendingSignal = signal;
+      return;
+    }
+    try {
+      process.kill(r.pid, signal); // the keeper: alive until its report channel closes (pid not reused before)
+    } catch {
+      // already gone: its report channel is closing
+    }
   }
 
   stats(rt: HostedRuntime): RuntimeStats {
@@ -205,6 +333,9 @@ export class ProcessHost implements RuntimeHost {
   }
 
   async close(): Promise<void> {
+    const zygotes = [...this.zygotes.values()];
+    this.zygotes.clear(); // and no new ones: zygoteFor() sees none
+    await Promise.all(zygotes.map((zygote) => zygote.close()));
     const all = [...this.runtimes.values()];
     for (const rt of all) this.signal(rt, 'SIGKILL');
     await Promise.all(all.map((rt) => rt.gone));
@@ -248,6 +379,18 @@ export class ProcessHost implements RuntimeHost {
     await this.cgroups?.release(rt.id);
     this.runtimes.delete(rt.id);
   }
+}
+
+/** What a forked keeper reports (runtime/fp_sandbox/forked.py). */
+type ForkReport =
+  | { t: 'pid'; pid: number }
+  | { t: 'out'; s: number; b: Uint8Array }
+  | { t: 'exit'; code: number | null; signal: string | null };
+
+/** True when the dependency site ships a package the preset imported ahead (its pinned version must win). */
+function shadows(modules: readonly string[], depsDir: string | undefined): boolean {
+  if (depsDir === undefined || modules.length === 0) return false;
+  return modules.some((name) => existsSync(join(depsDir, name)) || existsSync(join(depsDir, `${name}.py`)));
 }
 
 function realpathOr(path: string): string {

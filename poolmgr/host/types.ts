@@ -52,6 +52,10 @@ export interface HostedRuntime {
 export interface SpawnHint {
   /** The function's memory limit (0 = none of its own): a host with sized runtimes picks one that fits. */
   memoryBytes: number;
+  /** The runtime preset the function gets on (poolmgr/preset.ts); absent: 'default'. A host without it starts a default runtime. */
+  preset?: 'default' | 'fastapi';
+  /** The function's dependency site: a host does not start it on a preset whose packages the site ships. */
+  depsDir?: string;
 }
 
 /** What the pool knows of the function a runtime is about to take on. */

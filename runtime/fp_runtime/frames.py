@@ -2,7 +2,7 @@
 import msgpack
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 
 class FrameTooLarge(Exception):

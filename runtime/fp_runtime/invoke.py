@@ -3,7 +3,7 @@ import asyncio
 import inspect
 import time
 
-from . import asgi, capture, errors
+from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, make_event
 from .frames import MAX_FRAME_BYTES
 from .responses import to_response
@@ -52,8 +52,10 @@ def run_sync(loaded, msg) -> dict:
     return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
 
 
-async def run_async(loaded, msg) -> dict:
-    """An async handler or an ASGI app, as a task on the running loop (its own context)."""
+async def run_async(loaded, msg, conn=None) -> dict:
+    """An async handler or an ASGI app, as a task on the running loop (its own context). With
+    `conn`, an ASGI app's response may go out before the call ends (streaming.py): the reply is
+    then `end` (or `error`)."""
     mid = msg.get("id", 0)
     cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = time.perf_counter()
@@ -61,12 +63,24 @@ async def run_async(loaded, msg) -> dict:
         wire = msg["event"]
         if loaded.contract == "asgi":
             state = loaded.lifespan.state if loaded.lifespan else {}
-            response = _fits(await asgi.call(loaded.target, wire, state))
+            stream = streaming.open_stream(mid, conn, asyncio.get_running_loop()) if conn is not None else None
+            try:
+                outcome = await asgi.call(loaded.target, wire, state, stream, _fits)
+            finally:
+                if stream is not None:
+                    streaming.close_stream(mid)
+            if isinstance(outcome, asgi.Streamed):
+                handler_ms = (time.perf_counter() - start) * 1000.0
+                return {"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}
+            response = _fits(outcome)
         else:
             context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
             response = _fits(to_response(await loaded.target(make_event(wire), context)))
     except asyncio.CancelledError:
         raise
+    except app_errors.AppRaised as raised:
+        handler_ms = (time.perf_counter() - start) * 1000.0
+        return app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
         return _error(mid, err, loaded, cap, token, start)
     handler_ms = (time.perf_counter() - start) * 1000.0

@@ -15,7 +15,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import asgi, capture, errors, remote
+from . import asgi, capture, errors, remote, streaming
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
@@ -138,6 +138,8 @@ def _serve_sync(conn, loaded):
                 one(msg)
             else:
                 pool.submit(one, msg)
+        elif msg["t"] in ("ack", "cancel"):
+            pass  # only ASGI responses stream; one arriving late for any call is ignored
         elif msg["t"] == "health":
             conn.send(_health(msg, inflight[0]))
         elif msg["t"] == "shutdown":
@@ -168,7 +170,7 @@ async def _serve_async(conn, loaded, msg, pending):
 
     async def one(m):
         async with slots:
-            reply = await run_async(loaded, m)
+            reply = await run_async(loaded, m, conn)
         await conn.asend(loop, reply)
         if reply.get("fatal"):
             os._exit(EXIT_OUT_OF_MEMORY)
@@ -188,6 +190,8 @@ async def _serve_async(conn, loaded, msg, pending):
             task = loop.create_task(one(m))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+        elif m["t"] in ("ack", "cancel"):
+            streaming.route(m)  # a streamed response's window and the client's disconnect
         elif m["t"] == "health":
             await conn.asend(loop, _health(m, len(tasks)))
         elif m["t"] == "shutdown":

@@ -18,7 +18,7 @@ discarded, never handed user code half-boxed.
 import os
 import resource
 
-from . import libc, view
+from . import forked, libc, view
 
 CODE = "/code"
 DEPS = "/deps"
@@ -31,6 +31,7 @@ _ALL_RLIMITS = sorted({getattr(resource, n) for n in dir(resource) if n.startswi
 
 def enter(box, spec: dict) -> str:
     """Boxes this process for the function `spec` describes; returns the code directory to use."""
+    forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)
     for op in spec.get("cgroup") or []:
         _cgroup_op(op)
     _bind_read_only(box, f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}", CODE)

@@ -25,27 +25,36 @@ import signal
 
 # enter (the specialize step) is imported here, outside the box: inside it the runtime's directory
 # is read-only, so a first import there would compile it from source on every cold start (~1.4 ms).
-from . import enter, libc, seccomp, view  # noqa: F401
+from . import enter, forked, libc, seccomp, view  # noqa: F401
 
 INNER_UID = 1000
 
 
 class Box:
-    """What R keeps from spawn for the specialize step: the mode and the second seccomp stage."""
-    __slots__ = ("mode", "seccomp")
+    """What R keeps from spawn for the specialize step: the mode, the second seccomp stage, and
+    (a forked box whose cgroups are joined after hello) the pipe that says they are."""
+    __slots__ = ("mode", "seccomp", "joined")
 
-    def __init__(self, mode, enter_filter):
+    def __init__(self, mode, enter_filter, joined=-1):
         self.mode = mode
         self.seccomp = enter_filter
+        self.joined = joined
 
 
-def start(cfg: dict, keep_fd: int) -> Box:
-    """Runs K and I (never returning in them); returns in R with the box state."""
+def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
+    """Runs K and I (never returning in them); returns in R with the box state.
+    `report_fd` >= 0: this K was forked by a zygote (fp_runtime/zygote.py) and reports on that
+    channel instead of dying like R (forked.py)."""
     mode = cfg.get("mode", "root")
     os.setsid()  # no controlling terminal: nothing can be typed into the operator's shell (TIOCSTI)
-    for procs in cfg.get("cgroupJoin") or []:
-        with open(procs, "w") as f:
-            f.write(str(os.getpid()))
+    # A forked box joins its cgroups after hello (forked.join_later: each cgroup.procs write waits
+    # for an RCU grace period on cgroup v1); the runtime waits for it before specialize.
+    later = forked.prepare_join(cfg.get("cgroupJoin") or []) if report_fd >= 0 else None
+    if later is None:
+        for procs in cfg.get("cgroupJoin") or []:
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+    output = forked.redirect_output() if report_fd >= 0 else None
     status_r, status_w = os.pipe()
     life_r, life_w = os.pipe()
     flags = libc.CLONE_NEWNS | libc.CLONE_NEWPID | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS
@@ -63,14 +72,19 @@ def start(cfg: dict, keep_fd: int) -> Box:
     if pid == 0:
         os.close(status_r)
         os.close(life_w)
-        _init(cfg, status_w, life_r, keep_fd)
+        joined = forked.in_box(later)
+        _init(cfg, status_w, life_r, keep_fd, joined)
         spawn_filter = seccomp.compiled("spawn")
         if spawn_filter is not None:
             spawn_filter.install()
-        return Box(mode, seccomp.compiled("enter"))
+        return Box(mode, seccomp.compiled("enter"), joined[1] if joined else -1)
     os.close(status_w)
     os.close(life_r)
     os.close(keep_fd)  # only R talks to the host; K must not keep the socket open after R died
+    if output is not None:
+        if later is not None:
+            forked.join_later(pid, later)
+        forked.keep(pid, status_r, report_fd, output)
     _keep(pid, status_r)
     raise AssertionError("unreachable")
 
@@ -98,9 +112,12 @@ def _keep(init_pid: int, status_r: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
-    """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone."""
+def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int, joined=None) -> None:
+    """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone.
+    `joined` (a forked box joining its cgroups later): (born_w, joined_r): I says on born_w that R
+    exists; R keeps joined_r."""
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    forked.close_report()  # a forked K's report channel is K's alone
     if select.select([life_r], [], [], 0)[0]:  # K died before PDEATHSIG was armed
         os._exit(1)
     view.build(cfg)
@@ -111,9 +128,13 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
     if pid == 0:
         os.close(status_w)
         os.close(life_r)
-        _runtime_setup(keep_fd)
+        _runtime_setup(keep_fd, joined[1] if joined else -1)
         return
     os.close(keep_fd)
+    if joined:
+        os.close(joined[1])
+        os.write(joined[0], b"1")  # R exists: the keeper moves it into the cgroups too
+        os.close(joined[0])
     # I needs nothing but waitpid from here on: no capabilities, and no /proc/1/mem for anyone.
     libc.prctl(libc.PR_SET_DUMPABLE, 0)
     libc.drop_bounding_set()
@@ -130,12 +151,17 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> None:
             os._exit(0)
 
 
-def _runtime_setup(keep_fd: int) -> None:
-    """R before hello: close every inherited descriptor but stdio and the host socket, lose the
-    bounding set and the right to gain privileges (both kept for life)."""
-    for fd in range(3, keep_fd):
-        _close_quietly(fd)
-    os.closerange(keep_fd + 1, 1 << 16)
+def _runtime_setup(keep_fd: int, joined_r: int = -1) -> None:
+    """R before hello: close every inherited descriptor but stdio, the host socket (and the pipe
+    saying its cgroups are joined), lose the bounding set and the right to gain privileges (both
+    kept for life)."""
+    kept = sorted({keep_fd, joined_r} - {-1})
+    low = 3
+    for fd in kept:
+        for other in range(low, fd):
+            _close_quietly(other)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
     libc.drop_bounding_set()
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
 

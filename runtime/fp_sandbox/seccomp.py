@@ -81,11 +81,18 @@ def _assemble(body, labels):
     return b"".join(out)
 
 
+_PROGRAMS = {}
+
+
 def compiled(stage: str):
-    """The filter of `stage` ("spawn" or "enter") ready to install; None on other architectures."""
+    """The filter of `stage` ("spawn" or "enter") ready to install; None on other architectures.
+    Assembled once per process (a zygote assembles them before forking: docs/adr/0019-zygotes.md)."""
     if libc.MACHINE != "x86_64":
         return None
-    return libc.SeccompProgram(spawn_program() if stage == "spawn" else enter_program())
+    program = _PROGRAMS.get(stage)
+    if program is None:
+        program = _PROGRAMS[stage] = spawn_program() if stage == "spawn" else enter_program()
+    return libc.SeccompProgram(program)
 
 
 def enter_program() -> bytes:

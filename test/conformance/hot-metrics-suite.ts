@@ -97,6 +97,54 @@ export function hotMetricsConformance(name: string, open: OpenHotMetrics): void 
         assert.equal(e.p99Ms, bucketLower(bucketIndex(10 * HOUR)));
       }));
 
+    it('splits latency into cold and warm, keeps the cold runs\' init time, and counts scale-to-zero events apart from runs', () =>
+      withMetrics(open, async (m) => {
+        const fn = uniqueName();
+        const warm = Array.from({ length: 20 }, () => sample(fn, { durationMs: 2 }));
+        const cold = Array.from({ length: 5 }, () => sample(fn, { durationMs: 40, cold: true, initMs: 30 }));
+        await m.record([...warm, ...cold]);
+        await m.record([sample(fn, { kind: 'scale-to-zero', durationMs: 0 }), sample(fn, { kind: 'scale-to-zero', durationMs: 0, startedAt: NOW - 20 * MIN })]);
+        const u = await m.usage(fn, '1h');
+        assert.deepEqual([u.invocations, u.coldStarts, u.scaleToZero], [25, 5, 2]);
+        assertSameBucket(u.coldP50Ms, 40, 'cold p50');
+        assertSameBucket(u.coldP95Ms, 40, 'cold p95');
+        assertSameBucket(u.warmP50Ms, 2, 'warm p50');
+        assertSameBucket(u.warmP95Ms, 2, 'warm p95');
+        assertSameBucket(u.initP50Ms, 30, 'init p50');
+        assert.deepEqual(u.totals, { invocations: 25, errors: 0, coldStarts: 5 }, 'events are not runs');
+        assert.equal((await m.usage(fn, '1m')).scaleToZero, 1);
+        const quiet = await m.usage(uniqueName(), '1h');
+        assert.deepEqual([quiet.coldP50Ms, quiet.warmP95Ms, quiet.initP95Ms, quiet.scaleToZero], [null, null, null, 0]);
+      }));
+
+    it('answers a window bucket by bucket, oldest first, empty buckets included', () =>
+      withMetrics(open, async (m) => {
+        const fn = uniqueName();
+        await m.record([
+          sample(fn, { startedAt: NOW - 1000 }),
+          sample(fn, { startedAt: NOW - 1000, cold: true, initMs: 5, durationMs: 8 }),
+          sample(fn, { startedAt: NOW - 10 * MIN, status: 'failed' }),
+          sample(fn, { startedAt: NOW - 3 * HOUR }),
+        ]);
+        const hour = await m.series(fn, '1h');
+        assert.equal(hour.stepMs, MIN);
+        assert.equal(hour.buckets.length, 60);
+        assert.equal(hour.from, hour.buckets[0]!.at);
+        assert.equal(hour.buckets.at(-1)!.at, Math.floor(NOW / MIN) * MIN);
+        assert.ok(hour.buckets.every((b, i) => i === 0 || b.at - hour.buckets[i - 1]!.at === MIN));
+        assert.deepEqual([hour.buckets.at(-1)!.tally.count, hour.buckets.at(-1)!.tally.cold], [2, 1]);
+        assert.deepEqual([hour.buckets.at(-11)!.tally.count, hour.buckets.at(-11)!.tally.errors], [1, 1]);
+        assert.equal(hour.buckets.reduce((n, b) => n + b.tally.count, 0), 3);
+        const day = await m.series(fn, '24h');
+        assert.equal(day.stepMs, HOUR);
+        assert.equal(day.buckets.length, 24);
+        assert.equal(day.buckets.reduce((n, b) => n + b.tally.count, 0), 4);
+        assert.equal(day.buckets.at(-4)!.tally.count, 1);
+        const none = await m.series(uniqueName(), '15m');
+        assert.equal(none.buckets.length, 15);
+        assert.ok(none.buckets.every((b) => b.tally.count === 0));
+      }));
+
     it('merges 1 m / 15 m / 1 h from minute buckets and 24 h from hour buckets', () =>
       withMetrics(open, async (m) => {
         const fn = uniqueName();

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../protocol/index.js';
+import { RunRetention } from '../../controlplane/runs/retention.js';
 import { rejectsWithCode, run, uniqueName, withStore, type OpenStore } from './fixtures.js';
 
 const T0 = 1_700_000_000_000;
@@ -138,6 +139,48 @@ export function runTests(open: OpenStore): void {
         await store.runs.record(many);
         assert.equal(await store.runs.prune(T0 + 4990), 4990);
         assert.equal((await store.runs.list({ function: fn, limit: 1000 })).items.length, 10);
+      }));
+
+    it('prunes the oldest runs first, with their logs, and counts and measures what is left', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName();
+        const line = { stream: 'stdout' as const, ts: T0, msg: 'x'.repeat(200) };
+        // Recorded newest first: the order of arrival must not matter, only the start time.
+        const runs = Array.from({ length: 30 }, (_, i) => run({ function: fn, startedAt: T0 + i, logs: [line] })).reverse();
+        await store.runs.record(runs);
+        assert.equal(await store.runs.count(), 30);
+        const before = await store.runs.bytes();
+        assert.ok(before > 0);
+        assert.equal(await store.runs.pruneOldest(10), 10);
+        assert.equal(await store.runs.count(), 20);
+        const left = (await store.runs.list({ function: fn, limit: 100 })).items.map((r) => r.startedAt);
+        assert.equal(Math.min(...left), T0 + 10);
+        assert.equal(await store.runs.get(runs[29]!.runId), null); // the oldest
+        assert.deepEqual(await store.runs.get(runs[0]!.runId), runs[0]); // the newest, logs and all
+        assert.equal(await store.runs.pruneOldest(0), 0);
+      }));
+
+    it('a store over its size cap is pruned, oldest first, until it is under the cap', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName();
+        const empty = await store.runs.bytes();
+        const line = { stream: 'stdout' as const, ts: T0, msg: 'y'.repeat(1000) };
+        const runs = Array.from({ length: 3000 }, (_, i) => run({ function: fn, startedAt: T0 + i, logs: [line] }));
+        for (let i = 0; i < runs.length; i += 500) await store.runs.record(runs.slice(i, i + 500));
+        const full = await store.runs.bytes();
+        assert.ok(full > empty + 3000 * 1000, `${full} bytes for 3000 runs of 1 kB`);
+        const cap = Math.floor(empty + (full - empty) / 2);
+        const retention = new RunRetention(store.runs, { retentionMs: 3650 * 24 * 3_600_000, intervalMs: 3_600_000, maxBytes: cap, now: () => T0 });
+        const pruned = await retention.capNow();
+        assert.ok(pruned > 0 && pruned < 3000, `pruned ${pruned}`);
+        assert.ok((await store.runs.bytes()) <= cap, 'under the cap');
+        assert.equal(await store.runs.count(), 3000 - pruned);
+        // Oldest first: what is left is exactly the newest runs.
+        const oldestLeft = (await store.runs.list({ function: fn, since: T0, until: T0 + pruned + 1, limit: 100 })).items.map((r) => r.startedAt);
+        assert.deepEqual(oldestLeft, [T0 + pruned]);
+        // Under the cap now: a second check prunes nothing.
+        assert.equal(await retention.capNow(), 0);
+        await retention.stop();
       }));
   });
 }

@@ -13,6 +13,8 @@ import { functionTests } from './store-functions.js';
 import { runTests } from './store-runs.js';
 import { secretsAtRestTests } from './store-keys.js';
 import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
+import { workbenchTests } from './store-workbench.js';
+import { tenancyTests } from './store-tenancy.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
 
@@ -23,6 +25,8 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     tokenTests(open, hooks);
     secretsAtRestTests(open, hooks);
     blobTests(open);
+    workbenchTests(open);
+    tenancyTests(open);
     lifecycleTests(open);
   });
 }

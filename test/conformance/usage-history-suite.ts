@@ -55,6 +55,29 @@ export function usageHistoryConformance(name: string, open: OpenHistoryStore): v
         assert.equal((await h.usage(uniqueName(), '30d')).tally.count, 0);
       }));
 
+    it('keeps cold latency, init time and scale-to-zero events, and answers hour by hour', () =>
+      withHistory(open, async (h) => {
+        const fn = uniqueName();
+        await h.record([
+          sample(fn, { durationMs: 50, cold: true, initMs: 20 }),
+          sample(fn, { durationMs: 3 }),
+          sample(fn, { startedAt: NOW - 5 * HOUR, durationMs: 3 }),
+          sample(fn, { startedAt: NOW - 5 * HOUR, kind: 'scale-to-zero', durationMs: 0 }),
+        ], `cold-${fn}`);
+        const { tally } = await h.usage(fn, '7d');
+        assert.deepEqual([tally.count, tally.cold, tally.scaleToZero], [3, 1, 1]);
+        assertSameBucket(percentile(tally.coldLatency, 0.5), 50, 'cold p50');
+        assertSameBucket(percentile(tally.init, 0.5), 20, 'init p50');
+        const series = await h.series(fn, '7d');
+        assert.equal(series.stepMs, HOUR);
+        assert.equal(series.buckets.length, 7 * 24);
+        assert.equal(series.buckets.at(-1)!.at, NOW - HOUR / 2);
+        assert.deepEqual([series.buckets.at(-1)!.tally.count, series.buckets.at(-1)!.tally.cold], [2, 1]);
+        assert.deepEqual([series.buckets.at(-6)!.tally.count, series.buckets.at(-6)!.tally.scaleToZero], [1, 1]);
+        assert.equal((await h.series(fn, '30d')).buckets.length, 30 * 24);
+        assert.equal((await h.series(uniqueName(), '7d')).buckets.every((b) => b.tally.count === 0), true);
+      }));
+
     it('percentiles of merged buckets match a known distribution', () =>
       withHistory(open, async (h) => {
         const fn = uniqueName();

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ERRORS } from '../../protocol/index.js';
+import { httpStatus } from '../../protocol/index.js';
 import { errorAnswer } from '../../controlplane/api/answers.js';
 import { operationErrors } from '../../controlplane/api/openapi.js';
 import { match } from '../../controlplane/api/router.js';
@@ -31,8 +31,8 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   if (res.status >= 400) {
     const parsed = errorAnswer.safeParse(res.body);
     assert.ok(parsed.success, `${where}: not an error body: ${JSON.stringify(res.body)}`);
-    const { code } = parsed.data.error;
-    assert.equal(ERRORS[code].status, res.status, `${where}: ${code}`);
+    const { code, ...details } = parsed.data.error;
+    assert.equal(httpStatus(code, details), res.status, `${where}: ${code}`);
     assert.ok(operationErrors(found.route.template, op).includes(code), `${where}: ${code} is not among the operation's documented codes`);
     seen.add(`${op.id} ${res.status}`);
     return res;
@@ -198,6 +198,68 @@ describe('every answer is the declared one', () => {
     await settled(replay.body.runId);
     await call('POST', `/runs/${replay.body.runId}/cancel`);
     await call('POST', '/runs/no-such-run/replay');
+
+    // Triggers, and a test invoke queued as an async run.
+    const triggers = await call('GET', `/functions/${LIVE}/triggers`);
+    assert.deepEqual(triggers.body.items.map((t: { type: string }) => t.type), ['http', 'webhook']);
+    const queued = await call('POST', `/functions/${LIVE}/invoke/async`, { path: '/q', body: { a: 1 } });
+    await settled(queued.body.runId);
+    await call('POST', `/functions/${fnName('nope')}/invoke/async`, {});
+
+    // Series and cold starts, every window.
+    for (const window of ['1h', '24h', '7d', '30d']) {
+      const series = await call('GET', `/functions/${LIVE}/usage/series?window=${window}`);
+      assert.ok(series.body.points.length > 0);
+      await call('GET', `/coldstarts?window=${window}`);
+    }
+    await call('GET', `/functions/${LIVE}/usage/series?window=2d`);
+
+    // The console's working state: a version's file, the draft, test cases, the code check.
+    const file = await call('GET', `/functions/${LIVE}/versions/2/file?path=main.py`);
+    assert.equal(file.body.content, content);
+    await call('GET', `/functions/${LIVE}/versions/2/file?path=nope.py`);
+    await call('GET', `/functions/${LIVE}/draft`);
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: 2, files: [{ path: 'main.py', content: 'x = 1\n' }], removed: ['lib/x.py'] });
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: 99, files: [] });
+    await call('PUT', `/functions/${LIVE}/draft`, { baseVersion: null, files: [{ path: '../up.py', content: '' }] });
+    await call('GET', `/functions/${LIVE}/draft`);
+    await call('DELETE', `/functions/${LIVE}/draft`);
+    await call('PUT', `/functions/${LIVE}/test-cases/first%20case`, { mode: 'sync', request: { method: 'GET', path: '/a' } });
+    await call('PUT', `/functions/${LIVE}/test-cases/bad%2Fname`, { request: {} });
+    await call('PUT', `/functions/${LIVE}/test-cases/x`, { request: { body: 1, bodyBase64: 'eA==' } });
+    await call('GET', `/functions/${LIVE}/test-cases`);
+    await call('DELETE', `/functions/${LIVE}/test-cases/first%20case`);
+    await call('DELETE', `/functions/${LIVE}/test-cases/first%20case`);
+    const bad = await call('POST', '/validate', { files: [{ path: 'main.py', content: 'def handler(event, context):\n    return (\n' }, { path: 'platform.yaml', content: `kind: function\nname: ${LIVE}\nlimits:\n  timeout: 30\n` }] });
+    assert.equal(bad.body.ok, false);
+    await call('POST', '/validate', { files: [{ path: 'main.py', content: content }] });
+    await call('POST', '/validate', { files: [{ path: '/abs.py', content: '' }] });
+    // Workspaces, workspace tokens, whoami, the audit log.
+    const ws = `ws-${fnName('x').slice(-8)}`;
+    await call('GET', '/whoami');
+    await call('POST', '/workspaces', { name: ws, quotas: { functions: 2, codeBytes: '1Mi' } });
+    await call('POST', '/workspaces', { name: ws });
+    await call('POST', '/workspaces', { name: 'Bad_Name' });
+    await call('GET', '/workspaces');
+    await call('GET', `/workspaces/${ws}`);
+    await call('GET', '/workspaces/ws-nowhere');
+    await call('PATCH', `/workspaces/${ws}`, { quotas: { instances: 3, functions: null } });
+    const owner = await call('POST', '/tokens', { role: 'owner', label: 'first owner', expiresIn: '30d' }, { 'fp-workspace': ws });
+    assert.match(owner.body.secret, /^fpw_/);
+    await call('POST', '/tokens', { role: 'boss' });
+    await call('GET', '/tokens', undefined, { 'fp-workspace': ws });
+    await call('GET', '/tokens?includeRevoked=true', undefined, { 'fp-workspace': ws });
+    await call('POST', '/functions', { name: 'in-ws' }, { 'fp-workspace': ws });
+    await call('DELETE', `/workspaces/${ws}`);
+    await call('DELETE', '/workspaces/default');
+    await call('DELETE', `/functions/in-ws`, undefined, { 'fp-workspace': ws });
+    await call('DELETE', `/tokens/${owner.body.token.id}`, undefined, { 'fp-workspace': ws });
+    await call('DELETE', `/tokens/${owner.body.token.id}`, undefined, { 'fp-workspace': ws });
+    await call('GET', '/audit?limit=5');
+    await call('GET', '/audit?scope=all&action=workspace.create');
+    await call('GET', '/audit?cursor=nope');
+    await call('DELETE', `/workspaces/${ws}`);
+    await call('GET', '/functions', undefined, { 'fp-workspace': ws });
 
     // Tokens and documents.
     await call('POST', '/admin/tokens/rotate').then((res) => (h.api.token = res.body.adminToken));

@@ -4,9 +4,11 @@
  * must fail, and the victim function must keep answering its caller with its own secret.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { repoRoot } from '../helpers/runtime-process.js';
 import { attack, processesOfUid, SYSCALL_PRELUDE, useAttackPlatform, VICTIM_SECRET, victimStillAnswers } from './attack-harness.js';
 
 const h = useAttackPlatform();
@@ -14,6 +16,16 @@ const h = useAttackPlatform();
 describe('attack: isolation between functions and from the platform', () => {
   after(async () => {
     await victimStillAnswers(h);
+  });
+
+  it('attacks forked runtimes: the functions run in runtimes their zygote forked (docs/adr/0019-zygotes.md)', async (t) => {
+    if (h.platform.isolation.mode !== 'root') return t.skip('functions share the platform\'s uid: their processes cannot be told apart here');
+    // This platform's runtimes (the uid range is shared with other platforms on the machine).
+    const ours = `${repoRoot()}/runtime/`;
+    const cmdlines = processesOfUid(await victimStillAnswers(h)).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8')).filter((c) => c.includes(ours));
+    assert.ok(cmdlines.length > 0);
+    // A forked process never exec'd: its command line is the zygote's.
+    for (const cmdline of cmdlines) assert.ok(cmdline.includes(`${ours}zygote.py`), cmdline);
   });
 
   it('the attacker is an unprivileged uid of its own, with no capabilities, no_new_privs and seccomp', async () => {

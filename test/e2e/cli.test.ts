@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, ROOT, spawnCli, type CliResult } from '../helpers/cli-harness.js';
 import { writeWheel } from '../helpers/wheels.js';
+import { errorOf, request } from './gateway-harness.js';
 
 const START = join(ROOT, 'dist', 'platform', 'start.js');
 const skip = existsSync(START) ? false : 'dist/platform/start.js is not built yet';
@@ -217,6 +218,23 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(shown!.stdout, /ValueError: bad value 41 at main\.py:2/);
     const failed = json<{ items: { runId: string }[] }>(await cli(['runs', `${name}-boom`, '--status', 'failed', '--json']));
     assert.ok(failed.items.some((r) => r.runId === runId));
+    // Callers get a generic message; the owner's invoke shows the exception from the run record.
+    assert.doesNotMatch(i.stdout, /bad value 41/);
+    const human = await cli(['invoke', `${name}-boom`]);
+    assert.equal(human.code, EXIT.FAILURE);
+    assert.match(human.stdout, /error \(from the run record\): ValueError: bad value 41 {2}\(main\.py:2\)/);
+  });
+
+  it('errors: verbose in platform.yaml shows a failure\'s message and place to any caller', async () => {
+    const dir = join(work, 'verbose');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-verbose\nerrors: verbose\n`);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise ValueError("bad value 42")\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const res = await fetch(`${up.url}/fn/${name}-verbose/`);
+    assert.equal(res.status, 500);
+    const body = (await res.json()) as { error: { code: string; message: string; type: string; file: string; line: number } };
+    assert.deepEqual([body.error.code, body.error.message, body.error.type, body.error.file, body.error.line], ['FUNCTION_ERROR', 'bad value 42', 'ValueError', 'main.py', 2]);
   });
 
   it('a token-mode function: deploy saves its invoke token, invoke sends it; a wrong one is refused', async () => {
@@ -229,6 +247,17 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal((await cli(['invoke', `${name}-sec`])).code, EXIT.OK);
     const wrong = await cli(['invoke', `${name}-sec`, '--invoke-token', 'nope', '--json']);
     assert.deepEqual([wrong.code, json<{ status: number }>(wrong).status], [EXIT.FAILURE, 401]);
+    // Host routing (<name>.localhost) goes through the same admission: the Host header bypasses nothing.
+    const host = `${name}-sec.localhost`;
+    const none = await request(`${up.url}/`, { headers: { host } });
+    assert.deepEqual([none.status, errorOf(none.body).code], [401, 'INVOKE_TOKEN_REQUIRED']);
+    const bogus = await request(`${up.url}/`, { headers: { host, authorization: 'Bearer nope' } });
+    assert.equal(bogus.status, 401);
+    // The root token may call any function (ADR 0011), through its host as through /fn/.
+    const root = await request(`${up.url}/`, { headers: { host, authorization: `Bearer ${up.started.adminToken}` } });
+    assert.equal(root.status, 200);
+    const ok = await request(`${up.url}/`, { headers: { host, authorization: `Bearer ${d.invokeToken}` } });
+    assert.equal(ok.status, 200);
   });
 
   it('env set/unset/list: secrets reach the function at its next cold start, are listed by name only and never printed', async () => {

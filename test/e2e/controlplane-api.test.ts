@@ -96,11 +96,17 @@ describe('functions', () => {
     assert.equal(invokeUrl, `${h.url}/fn/${name}/`);
     assert.equal(res.body.asyncUrl, undefined);
     assert.equal(res.body.invokeToken, undefined);
-    assert.deepEqual(contract, {
+    const { quotas, ...card } = contract;
+    assert.deepEqual(card, {
       timeoutMs: 30_000, memoryBytes: 256 * 1024 * 1024, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100,
       syncPayloadBytes: 6 * 1024 * 1024, asyncPayloadBytes: 256 * 1024, runRetentionMs: 7 * 24 * 3_600_000, auth: 'public',
       retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 }, invokeUrl,
+      rateLimit: null, workspace: 'default',
     });
+    // The default workspace has no quotas; the card shows what is used of each all the same.
+    for (const quota of ['functions', 'instances', 'invocationsPerMinute', 'codeBytes', 'logBytes']) assert.equal(quotas[quota].limit, null, quota);
+    assert.ok(quotas.functions.used >= 1);
+    assert.equal(fn.workspace, 'default');
   });
 
   it('takes every setting with human units, and gives asyncUrl and an invoke token when asked', async () => {
@@ -301,5 +307,12 @@ describe('admin token rotation', () => {
     h.api.token = res.body.adminToken;
     assert.equal((await h.api.call('GET', '/functions')).status, 200);
     assert.notEqual(h.api.token, old);
+    // Recorded install-wide (no workspace), by the old token, naming the new one.
+    const audit = await h.api.call('GET', '/audit?scope=all&action=admin-token.rotate');
+    assert.equal(audit.status, 200);
+    const entry = audit.body.items[0];
+    assert.deepEqual([entry.workspace, entry.actor.role, entry.detail.newTokenId === entry.target], [null, 'root', false]);
+    assert.equal(typeof entry.detail.newTokenId, 'string');
+    assert.equal(JSON.stringify(audit.body).includes(h.api.token!), false, 'no token secret in the audit log');
   });
 });

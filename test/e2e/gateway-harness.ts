@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { createGateway, DirectoryRegistry, MemoryRunSink, type Gateway } from '../../gateway/index.js';
-import { loadConfig } from '../../platform/config.js';
+import { gatewaySettings, loadConfig } from '../../platform/config.js';
 import { defaultPoolConfig, PoolManager, type PoolConfig } from '../../poolmgr/index.js';
 
 /** A random DNS-label function name: `<prefix>-<6 hex>`. */
@@ -60,7 +60,7 @@ export function useGateway(functions: Record<string, FunctionFiles>, env: Record
     h.pool = new PoolManager(defaultPoolConfig({ poolSize: 2, idleTimeoutMs: config.idleTimeoutMs, shutdownGraceMs: 1000, codeRoots: [root], ...poolOptions }));
     await h.pool.start();
     h.runs = new MemoryRunSink();
-    h.gateway = await createGateway({ config, pool: h.pool, registry: h.registry, runSink: h.runs });
+    h.gateway = await createGateway({ config: gatewaySettings(config), pool: h.pool, registry: h.registry, runSink: h.runs });
     h.url = h.gateway.url;
   });
   after(async () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { describe, it } from 'node:test';
 import { createGateway, MemoryRunSink } from '../../gateway/index.js';
-import { loadConfig } from '../../platform/config.js';
+import { gatewaySettings, loadConfig } from '../../platform/config.js';
 import { parseExposition } from '../helpers/prom-text.js';
 import { errorOf, fnName, py, request, runRecord, sleep, useGateway } from './gateway-harness.js';
 
@@ -162,7 +162,7 @@ describe('graceful shutdown', () => {
   it('lets an in-flight call finish, answers 503 meanwhile, then stops', async () => {
     // A second gateway on the same pool, so closing it leaves the others' tests alone.
     const runs = new MemoryRunSink();
-    const gw = await createGateway({ config: loadConfig({ FP_PORT: '0', FP_SHUTDOWN_GRACE_MS: '5000' }), pool: h.pool, registry: h.registry, runSink: runs });
+    const gw = await createGateway({ config: gatewaySettings(loadConfig({ FP_PORT: '0', FP_SHUTDOWN_GRACE_MS: '5000' })), pool: h.pool, registry: h.registry, runSink: runs });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {

@@ -17,7 +17,8 @@ import { MongoClient } from 'mongodb';
 import { startPlatform, type StartedPlatform } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
-import { Api, createFunction, deploy, errorOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
+import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
+import { makeTenant, type Caller } from './tenants-harness.js';
 
 const skip = serverSkip('ferretdb');
 const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
@@ -106,6 +107,58 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     const third = (await after.json()) as { count: number; cred: string };
     assert.equal(third.count, 3);
     assert.notEqual(third.cred, answers[1]!.cred);
+  });
+
+  it('keeps workspaces apart: own databases only, scoped routes with roles, audited binding changes and rotations', async () => {
+    const p = { urls: [h.url], rootToken: h.api.token! };
+    const [a, b] = [await makeTenant(p), await makeTenant(p)];
+    const version = (caller: Caller, data?: unknown): Promise<unknown> =>
+      caller.call('POST', '/functions/shop/versions', { files: filesOf({ 'main.py': SHOP }), manifest: { kind: 'function', name: 'shop', ...(data !== undefined ? { data } : {}) } });
+    await a.deployer.expect(201, 'POST', '/functions', { name: 'shop' });
+    // Another workspace's database is refused, existing or not; the function's own is `<workspace>_<name>`.
+    const foreign = (await version(a.deployer, { mongo: { database: `shop.${b.name}` } })) as { status: number; body: unknown };
+    assert.equal(foreign.status, 403, JSON.stringify(foreign.body));
+    assert.equal(errorOf(foreign as never).code, 'DATA_DATABASE_FORBIDDEN');
+    assert.equal(((await version(a.deployer, { mongo: { database: `shop.${a.name}` } })) as { status: number }).status, 201);
+    await a.deployer.expect(200, 'POST', '/functions/shop/deploy');
+    const res = await fetch(`${h.url}/fn/shop.${a.name}/`, { method: 'POST', body: '{"item": "pen"}' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const served = (await res.json()) as { db: string; runId: string };
+    assert.equal(served.db, `${a.name}_shop`);
+    await runsWritten(h.url);
+    const run = await a.viewer.expect(200, 'GET', `/runs/${served.runId}`);
+    assert.deepEqual(run.body.run.writes.map((w: { database: string }) => w.database), [`${a.name}_shop`]);
+
+    // Reads are the viewer's, in its own workspace only; another workspace's function is not found.
+    const bound = await a.viewer.expect(200, 'GET', '/functions/shop/data');
+    assert.deepEqual(bound.body.binding, { workspace: a.name, database: 'shop', physical: `${a.name}_shop`, create: true });
+    assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, [{ workspace: a.name, database: 'shop', physical: `${a.name}_shop`, functions: ['shop'] }]);
+    assert.deepEqual(await b.owner.refused('GET', '/functions/shop/data'), [404, 'FUNCTION_NOT_FOUND']);
+    assert.deepEqual(await b.owner.refused('POST', '/functions/shop/data/rotate', {}), [404, 'FUNCTION_NOT_FOUND']);
+    assert.deepEqual((await b.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    const rootDefault = (await h.api.call('GET', '/data/databases')).body.databases as { workspace: string }[];
+    assert.equal(rootDefault.every((d) => d.workspace === 'default'), true, JSON.stringify(rootDefault));
+
+    // Rotation is the deployer's (as an invoke token's); a viewer or invoker is refused.
+    for (const caller of [a.viewer, a.invoker]) {
+      const refused = await caller.call('POST', '/functions/shop/data/rotate', {});
+      assert.deepEqual([refused.status, refused.body.error.code, refused.body.error.required], [403, 'ROLE_FORBIDDEN', 'deployer']);
+    }
+    await a.deployer.expect(200, 'POST', '/functions/shop/data/rotate', { grace: '0s' });
+
+    // A version without `data` unbinds; every binding change and the rotation are in the audit log.
+    assert.equal(((await version(a.deployer)) as { status: number }).status, 201);
+    await a.deployer.expect(200, 'POST', '/functions/shop/deploy');
+    assert.equal((await a.viewer.expect(200, 'GET', '/functions/shop/data')).body.binding, null);
+    assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    const entries = (await a.owner.expect(200, 'GET', '/audit?limit=1000')).body.items as { action: string; target: string; workspace: string; detail: Record<string, unknown> }[];
+    const data = entries.filter((e) => e.action.startsWith('data')).reverse().map((e) => [e.action, e.target, e.workspace, e.detail['database'], e.detail['graceMs']]);
+    assert.deepEqual(data, [
+      ['data.bind', 'shop', a.name, 'shop', undefined],
+      ['data-credentials.rotate', 'shop', a.name, 'shop', 0],
+      ['data.unbind', 'shop', a.name, 'shop', undefined],
+    ]);
+    assert.equal(JSON.stringify(entries).includes('FP_MONGO_URI'), false);
   });
 
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
@@ -224,5 +277,37 @@ describe('a data binding whose server goes down', { skip, timeout: 120_000 }, ()
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('run sampling with data bindings', { skip, timeout: 120_000 }, () => {
+  // No budget and no sample: of the successful warm HTTP calls, only those that wrote keep a record.
+  const h = usePlatform({ poolSize: 1, runKeepPerMinute: 0, runSampleOneIn: 0, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}) });
+
+  it('keeps the full record of every run that wrote through its binding, and samples out the others', async () => {
+    const name = fnName('sampled');
+    await createFunction(h.api, name);
+    const handler = py(
+      'def handler(event, context):',
+      '    if event.json()["write"]:',
+      '        context.db.notes.insert_one({"run": context.run_id})',
+      '    return {"count": context.db.notes.count_documents({})}',
+    );
+    await upload(h.api, name, { 'main.py': handler }, { manifest: manifest(name, { mongo: { database: 'sampled' } }) });
+    await deploy(h.api, name);
+    const call = async (write: boolean): Promise<{ runId: string; cold: boolean }> => {
+      const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ write }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.arrayBuffer();
+      return { runId: res.headers.get('x-run-id')!, cold: res.headers.get('x-cold-start') === '1' };
+    };
+    await call(false); // the cold start: kept anyway
+    const [read, wrote] = [await call(false), await call(true)];
+    assert.deepEqual([read.cold, wrote.cold], [false, false]);
+    await runsWritten(h.url);
+    assert.equal((await h.api.call('GET', `/runs/${read.runId}`)).status, 404, 'a warm run that wrote nothing is sampled out');
+    const kept = await h.api.call('GET', `/runs/${wrote.runId}`);
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    assert.deepEqual(kept.body.run.writes, [{ database: 'default_sampled', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
   });
 });

@@ -98,7 +98,8 @@ describe('production mode faults', { skip: productionSkip, timeout: 180_000 }, (
   const servers = useServers();
   let node: Node;
   before(async () => {
-    node = await startNode({ ...clusterOptions(servers), warmReportIntervalMs: 500 });
+    // Every run kept in full (no sampling: docs/stores.md, "Retention"), so every call's record can be found.
+    node = await startNode({ ...clusterOptions(servers), warmReportIntervalMs: 500, runSampleOneIn: 1 });
   });
   after(() => node?.close());
 

@@ -2,7 +2,7 @@
  * `fastapi-platform logs` against a real embedded platform with real Python functions: `--follow`
  * gets a line while its call still waits for the test (liveness), also from a call its timeout
  * then kills; it reconnects after a platform restart and shows every line once; what a function
- * prints stays one SSE event and reaches the terminal escaped; filters; only admins may tail.
+ * prints stays one SSE event and reaches the terminal escaped; filters; only API tokens may tail (workspace scoping: platform-tenants-logs-deps.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -128,7 +128,7 @@ describe('logs and logs --follow (embedded platform)', () => {
     await tail.stop();
   });
 
-  it('lets only admins read logs: no token 401, an invoke token 403, a bad Last-Event-ID 400', async () => {
+  it('lets only API tokens read logs: no token 401, an invoke token 403, a bad Last-Event-ID 400', async () => {
     const url = `${platform.url}/api/v1/functions/${FN}/logs/stream`;
     const none = await fetch(url);
     assert.equal(none.status, 401);

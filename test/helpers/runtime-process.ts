@@ -141,21 +141,8 @@ export class RuntimeHandle {
   /** The box of the function this runtime was placed for (placed once, on the first specialize). */
   private box: BoxSpec | null | undefined = undefined;
 
-  constructor(env: NodeJS.ProcessEnv) {
-    const root = repoRoot();
-    const defaults = defaultPoolConfig({ sandbox: testSandbox(), codeRoots: [tmpdir()] });
-    this.host = new ProcessHost({
-      ...defaults,
-      pythonPath: join(root, '.venv', 'bin', 'python'),
-      runtimeEntry: join(root, 'runtime', 'bootstrap.py'),
-      childEnv: env as Record<string, string>,
-      debug: false,
-      sandbox: resolveSandbox(defaults.sandbox),
-      onOutput: (_rt, stream, text) => {
-        if (stream === 'stdout') this.stdout += text;
-        else this.stderr += text;
-      },
-    });
+  constructor(env: NodeJS.ProcessEnv, private readonly shared: SharedHost | null = null) {
+    this.host = shared?.host ?? testHost(env, false, (_rt, stream, text) => this.output(stream, text));
     let settle!: (exit: Exit) => void;
     this.exited = new Promise((resolveExit) => { settle = resolveExit; });
     this.rt = this.host.spawn({
@@ -165,6 +152,7 @@ export class RuntimeHandle {
         this.checkGone();
       },
     });
+    shared?.handles.set(this.rt.id, this);
     this.socket = this.host.connect(this.rt);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // A write to a runtime that already exited is expected in some tests (EPIPE): keep it quiet.
@@ -174,6 +162,12 @@ export class RuntimeHandle {
         this.checkGone();
       });
     }
+  }
+
+  /** @internal what the runtime wrote outside calls. */
+  output(stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stdout') this.stdout += text;
+    else this.stderr += text;
   }
 
   /** The host pid of the runtime's box (its keeper). */
@@ -335,13 +329,37 @@ export class RuntimeHandle {
       ...context,
     };
     const id = this.id();
-    const reply = await this.request({ t: 'invoke', id, event: ev, context: ctx }, timeoutMs);
+    let reply = await this.request({ t: 'invoke', id, event: ev, context: ctx }, timeoutMs);
+    if (reply.t === 'response') reply = await this.gather(reply, timeoutMs);
     if (reply.t !== 'result' && reply.t !== 'error') {
       throw new Error(`unexpected reply to invoke: ${JSON.stringify(reply)}`);
     }
     // Batches are written before the reply, so all of them are in by now.
     const batches = this.batches(id);
     return { ...reply, logs: [...batches.flat(), ...reply.logs], batches, tail: reply.logs };
+  }
+
+  /**
+   * A response sent before its call ended (protocol v3): its chunks (each acknowledged, so the
+   * window never stalls it) and the call's end, as one `result` (or the `error` that ended it).
+   */
+  private async gather(first: Extract<RuntimeMessage, { t: 'response' }>, timeoutMs: number): Promise<RuntimeMessage> {
+    const id = first.id;
+    const pieces: Uint8Array[] = [first.response.body];
+    this.send({ t: 'ack', id, bytes: first.response.body.byteLength });
+    let more = first.more;
+    for (;;) {
+      const next = await this.reply(id, timeoutMs);
+      if (next.t === 'chunk' && more) {
+        pieces.push(next.body);
+        more = next.more;
+        this.send({ t: 'ack', id, bytes: next.body.byteLength });
+        continue;
+      }
+      if (next.t === 'error') return next;
+      if (next.t !== 'end' || more) throw new Error(`unexpected message in a streamed response: ${JSON.stringify(next)}`);
+      return { t: 'result', id, response: { ...first.response, body: Buffer.concat(pieces) }, logs: next.logs, handlerMs: next.handlerMs };
+    }
   }
 
   /** Like invoke, but throws unless the reply is a `result`. */
@@ -381,7 +399,8 @@ export class RuntimeHandle {
     if (this.exit === null) this.host.signal(this.rt, 'SIGKILL');
     await this.exited;
     this.socket.destroy();
-    await this.host.close();
+    if (this.shared === null) await this.host.close();
+    else this.shared.handles.delete(this.rt.id);
   }
 
   /** Sends a signal to the runtime's box (SIGKILL ends it). */
@@ -391,9 +410,50 @@ export class RuntimeHandle {
 }
 
 /** Spawns a runtime and waits for its `hello`. */
+/**
+ * With `FP_TEST_ZYGOTES=1`, runtimes with the default environment are forked by the zygote of one
+ * host shared by the test file (docs/adr/0019-zygotes.md), so the whole runtime suite runs against
+ * forked runtimes; a runtime given its own `env` is spawned (a zygote's children share its environment).
+ */
+interface SharedHost {
+  host: ProcessHost;
+  handles: Map<string, RuntimeHandle>;
+}
+let shared: Promise<SharedHost> | null = null;
+
+function testHost(env: NodeJS.ProcessEnv, zygotes: boolean, onOutput: NonNullable<ConstructorParameters<typeof ProcessHost>[0]['onOutput']>): ProcessHost {
+  const root = repoRoot();
+  const defaults = defaultPoolConfig({ sandbox: testSandbox(), codeRoots: [tmpdir()] });
+  return new ProcessHost({
+    ...defaults,
+    pythonPath: join(root, '.venv', 'bin', 'python'),
+    runtimeEntry: join(root, 'runtime', 'bootstrap.py'),
+    childEnv: env as Record<string, string>,
+    debug: false,
+    sandbox: resolveSandbox(defaults.sandbox),
+    zygotes,
+    onOutput,
+  });
+}
+
+async function sharedHost(): Promise<SharedHost> {
+  shared ??= (async () => {
+    const handles = new Map<string, RuntimeHandle>();
+    const host = testHost(defaultEnv(), true, (rt, stream, text) => handles.get(rt.id)?.output(stream, text));
+    if (!await host.zygotesReady(60_000)) throw new Error('FP_TEST_ZYGOTES=1 but the zygote did not start');
+    return { host, handles };
+  })();
+  return shared;
+}
+
+function defaultEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
+}
+
 export async function startRuntime(options: StartOptions = {}): Promise<RuntimeHandle> {
-  const env = options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
-  const rt = new RuntimeHandle(env);
+  const env = options.env ?? defaultEnv();
+  const forked = options.env === undefined && process.env['FP_TEST_ZYGOTES'] === '1';
+  const rt = new RuntimeHandle(env, forked ? await sharedHost() : null);
   try {
     rt.hello = await rt.waitFor((m) => m.t === 'hello', 'hello', options.helloTimeoutMs ?? DEFAULT_WAIT_MS) as Hello;
   } catch (err) {

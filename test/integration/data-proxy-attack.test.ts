@@ -1,5 +1,5 @@
 /**
- * The data proxy's scope, attacked (docs/data-binding.md, ADR 00XX): an attacker holding its own
+ * The data proxy's scope, attacked (docs/data-binding.md, ADR 0021): an attacker holding its own
  * binding's URI builds clients from scratch (pymongo, raw sockets) and tries to leave its database.
  * Real FerretDB behind the proxy, a real Python process in front. Every attempt must be refused,
  * the proxy must stay up, and the other binding must be unaffected.

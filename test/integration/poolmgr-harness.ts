@@ -84,19 +84,32 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Pids of this process's live children, read from /proc (Linux). */
+/**
+ * Pids of the runtimes this process started, read from /proc (Linux): its live children, and
+ * the children of its zygotes (runtimes forked by a zygote: docs/adr/0019-zygotes.md), zygotes
+ * themselves left out.
+ */
 export function childPids(): number[] {
-  const out: number[] = [];
+  const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // "pid (comm) state ppid …": comm may hold spaces or parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) out.push(Number(entry));
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       // the process ended while we looked
     }
   }
-  return out;
+  const zygotes = new Set<number>();
+  for (const [pid, ppid] of parents) if (ppid === process.pid && isZygote(pid)) zygotes.add(pid);
+  return [...parents].filter(([pid, ppid]) => (ppid === process.pid && !zygotes.has(pid)) || zygotes.has(ppid)).map(([pid]) => pid);
+}
+
+function isZygote(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runtime/zygote.py');
+  } catch {
+    return false;
+  }
 }

@@ -29,6 +29,7 @@ describe('poolmgr idle reaping', () => {
     await until(() => (pool.stats().functions[keyOf(fn)]?.warm ?? 0) === 0, 15_000, 'the reap');
     await until(() => !isAlive(pid), 15_000, 'the reaped process to exit');
     assert.equal(pool.stats().warm, 0);
+    assert.equal(pool.stats().scaledToZero[fn.name], 1, 'one scale-to-zero event');
     const next = await pool.invoke(fn, ev());
     assert.equal(next.error, null);
     assert.equal(next.cold, true);
@@ -42,6 +43,7 @@ describe('poolmgr idle reaping', () => {
     await until(() => pool.stats().functions[keyOf(fn)]?.warm === 1, 15_000, 'one instance reaped');
     await new Promise((r) => setTimeout(r, 400)); // several more reaper passes
     assert.equal(pool.stats().functions[keyOf(fn)]?.warm, 1);
+    assert.equal(pool.stats().scaledToZero[fn.name] ?? 0, 0, 'minWarm kept one: no scale to zero');
     const next = await pool.invoke(fn, ev());
     assert.equal(next.start, 'warm');
   });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { ErrorClass } from '../../protocol/messages.js';
 import {
   bodyJson, bodyText, headerValues, py, removeFunction, startRuntime, writeFunction,
-  type ErrorReply, type RuntimeHandle,
+  type ErrorReply, type Result, type RuntimeHandle,
 } from '../helpers/runtime-process.js';
 
 const APP = py(
@@ -146,15 +146,17 @@ describe('FastAPI app served unchanged', () => {
     assert.ok('/items/{item_id}' in (bodyJson(spec) as { paths: Record<string, unknown> }).paths);
   });
 
-  test('a route that raises is user_error at the route\'s line; the app keeps serving', async () => {
-    const err = await rt.invoke({ path: '/fail' });
-    assert.equal(err.t, 'error');
-    const e = err as ErrorReply;
-    assert.equal(e.error.class, ErrorClass.user);
-    assert.equal(e.error.type, 'LookupError');
-    assert.equal(e.error.file, 'main.py');
-    assert.equal(e.error.line, 40);
-    assert.equal(e.fatal, false);
+  test('a route that raises: the app\'s own 500 as the result, the exception (user_error at the route\'s line) beside it; the app keeps serving', async () => {
+    const reply = await rt.invoke({ path: '/fail' });
+    assert.equal(reply.t, 'result');
+    const r = reply as Result;
+    assert.equal(r.response.status, 500);
+    assert.equal(bodyText(r), 'Internal Server Error'); // Starlette's ServerErrorMiddleware
+    assert.doesNotMatch(bodyText(r), /no such thing/);
+    assert.equal(r.error?.class, ErrorClass.user);
+    assert.equal(r.error?.type, 'LookupError');
+    assert.equal(r.error?.file, 'main.py');
+    assert.equal(r.error?.line, 40);
     assert.equal((await rt.invokeOk({ path: '/items/2' })).response.status, 200);
   });
 

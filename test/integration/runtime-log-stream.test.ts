@@ -5,6 +5,7 @@
  * `error` replies carry handlerMs.
  */
 import assert from 'node:assert/strict';
+import { eventually } from '../helpers/processes.js';
 import { describe, test } from 'node:test';
 import type { LogLine } from '../../protocol/messages.js';
 import {
@@ -179,7 +180,8 @@ describe('streamed logs', () => {
     ));
     const res = await rt.invokeOk();
     assert.deepEqual(msgs(res.logs), ['parent before', 'parent after']);
-    assert.ok(rt.stdout.includes('from the child'), `process stdout: ${JSON.stringify(rt.stdout)}`);
+    // The process output travels apart from the reply (through the keeper for a forked runtime).
+    assert.ok(await eventually(() => rt.stdout.includes('from the child'), 15_000), `process stdout: ${JSON.stringify(rt.stdout)}`);
     assert.deepEqual(msgs((await rt.invokeOk()).logs), ['parent before', 'parent after'], 'the runtime still serves');
   });
 

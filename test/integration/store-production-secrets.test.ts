@@ -12,6 +12,7 @@ import { generateKey, Keyring } from '../../controlplane/secrets/index.js';
 import { TokenIndex } from '../../controlplane/service/tokens.js';
 import type { Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
+import { SCHEMA_VERSION } from '../../controlplane/store/production/context.js';
 import { settings, uniqueName } from '../conformance/fixtures.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -68,7 +69,7 @@ describe('production store: secrets at rest (FerretDB)', { skip }, () => {
     const tokenDoc = await collection(database, 'tokens').findOne({ _id: 'tok_legacy' });
     assert.deepEqual([tokenDoc?.['hash'], tokenDoc?.['keyId']], [undefined, ring.currentId]);
     assert.equal(JSON.stringify(await revisions(database, name)).includes(hookSecret), false);
-    assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], 2);
+    assert.equal((await collection(database, 'meta').findOne({ _id: 'schema' }))?.['version'], SCHEMA_VERSION);
     // A second token under the new scheme coexists (schema 1's unique index on `hash` is gone).
     await store.tokens.issue({ kind: 'admin' });
     await store.tokens.issue({ kind: 'invoke', scope: name });

@@ -141,7 +141,9 @@ export async function deployApp(api: PeerApi, src: string, key: string): Promise
     const res = await fetch(`${api.url}/api/v1/blobs/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${api.token}` }, body: ref.bytes });
     if (res.status !== 201 && res.status !== 200) throw new Error(`PUT /blobs/${sha}: ${res.status} ${await res.text()}`);
   }
-  await api.expect(201, 'POST', `/functions/${name}/versions`, { entrypoint: key, files: refs.map(({ path, sha256, size }) => ({ path, sha256, size })) });
+  // errors: verbose, so a platform-only failure's answer names the exception (the findings are sorted by it).
+  const manifest = { kind: 'function', name, entrypoint: key, errors: 'verbose' };
+  await api.expect(201, 'POST', `/functions/${name}/versions`, { entrypoint: key, manifest, files: refs.map(({ path, sha256, size }) => ({ path, sha256, size })) });
   await api.expect(200, 'POST', `/functions/${name}/deploy`, {});
   return { key, name, base: `${api.url}/fn/${name}`, files: files.length, ...(settingKey ? { settings: setting!.why } : {}) };
 }

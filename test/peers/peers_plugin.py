@@ -82,9 +82,11 @@ def _patch_testclient() -> None:
     class RemoteTransport(httpx.BaseTransport):
         """Sends the TestClient's requests to the platform instead of calling the app."""
 
-        def __init__(self, base: str, key: str, flags: list[str]):
+        def __init__(self, base: str, key: str, flags: list[str], root_path: str = "", client=None):
             url = httpx.URL(base)
             self.flags = flags
+            self.root_path = root_path
+            self.client = client
             self.host, self.port = url.host, url.port
             self.root = url.raw_path.rstrip(b"/")
             self.key = key
@@ -96,10 +98,18 @@ def _patch_testclient() -> None:
                 _note("flags", flag)
             _count("platformRequests")
             raw = request.url.raw_path  # path and query, as sent
-            path = raw.split(b"?", 1)[0]
-            if not (path == self.root or path.startswith(self.root + b"/")):
-                raw = self.root + raw
-            headers = list(request.headers.raw)  # Host stays the test's (testserver)
+            # Served at the root of its own host (`<name>.localhost`, docs/adr/0020-addressing.md):
+            # the app sees the path as in-process; the test's Host (testserver) reaches it as
+            # X-Forwarded-Host from 127.0.0.1, a trusted proxy by default.
+            name = self.root.rsplit(b"/", 1)[-1]
+            headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"host"]
+            headers.append((b"host", name + b".localhost:" + str(self.port).encode()))
+            headers.append((b"x-forwarded-host", request.headers.get("host", "testserver").encode()))
+            # The TestClient's client name (testclient) and root_path, as a proxy in front passes them.
+            if self.client:
+                headers.append((b"x-forwarded-for", str(self.client[0]).encode()))
+            if self.root_path:
+                headers.append((b"x-forwarded-prefix", self.root_path.encode()))
             if request.url.scheme == "https":
                 headers.append((b"x-forwarded-proto", b"https"))
             body = request.read()
@@ -155,7 +165,9 @@ def _patch_testclient() -> None:
         # Noted on each request (a module-level client is built before any test runs).
         flags = ["TestClient(root_path=…)"] if kwargs.get("root_path") or (len(args) >= 3 and args[2]) else []
         if MODE == "platform" and key in apps:
-            self._transport = RemoteTransport(apps[key], key, flags)
+            client = getattr(self._transport, "client", None)
+            root_path = getattr(self._transport, "root_path", "") or ""
+            self._transport = RemoteTransport(apps[key], key, flags, root_path, client)
         else:
             self._transport = InProcess(self._transport, key, flags)
 

@@ -123,7 +123,12 @@ const PROBES: ProbeSpec[] = [
     req: { path: '/client' },
     curl: 'curl …/client',
     show: (o) => `${o.status} ${JSON.stringify((json(o) as { client?: unknown }).client ?? json(o))}`,
-    differs: (p) => JSON.stringify((json(p) as { client?: unknown }).client) === '["127.0.0.1",0]',
+    // The address must be the caller's; the port is 0 on this uWS build (no peer port), unlike uvicorn's.
+    differs: (p, u) => {
+      const pc = ((json(p) as { client?: [string, number] }).client ?? ['', 0]);
+      const uc = ((json(u) as { client?: [string, number] }).client ?? ['', 0]);
+      return pc[0] !== uc[0] || (pc[1] === 0 && uc[1] !== 0);
+    },
   },
   {
     id: 'forwarded',

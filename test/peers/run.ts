@@ -151,6 +151,9 @@ async function throughPlatform(cache: PeerCache, tests: string[], keys: string[]
     maxInstances: 16,
     idleTimeoutMs: 60_000,
     shutdownGraceMs: 2_000,
+    // The tests' TestClient reaches the apps as a proxy on this host would: its Host, client and
+    // root_path as X-Forwarded-* (peers_plugin.py), trusted from loopback as uvicorn trusts them.
+    trustedProxies: '127.0.0.1,::1',
     secretsKey: randomBytes(32).toString('base64'),
     runtimeEnv: { PATH: process.env['PATH'], LANG: process.env['LANG'] },
     log: (line) => logs.push(line),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { int, parseCommandArgs, splitCommand } from '../../cli/args.js';
-import { loadCliEnv, resolveTarget, DEFAULT_URL } from '../../cli/config.js';
+import { loadCliEnv, profileOf, resolveTarget, withoutProfile, withProfile, DEFAULT_URL } from '../../cli/config.js';
 import { CliError, EXIT } from '../../cli/errors.js';
 import { parseHeaders, parseServerTiming, queryRecord, splitQuery } from '../../cli/commands/invoke.js';
 import { isRunId, runsTarget } from '../../cli/commands/runs.js';
@@ -93,13 +93,39 @@ describe('cli configuration', () => {
   it('resolves the target: flag > env > credentials > default, and keeps a saved token to its own URL', () => {
     const env = loadCliEnv({}, '/h');
     const saved = { url: 'http://127.0.0.1:9000', token: 'saved', invokeTokens: {} };
-    assert.deepEqual(resolveTarget({}, env, null), { url: DEFAULT_URL, token: undefined, source: 'default' });
-    assert.deepEqual(resolveTarget({}, env, saved), { url: 'http://127.0.0.1:9000', token: 'saved', source: 'credentials' });
+    assert.deepEqual(resolveTarget({}, env, null), { url: DEFAULT_URL, token: undefined, workspace: undefined, source: 'default' });
+    assert.deepEqual(resolveTarget({}, env, saved), { url: 'http://127.0.0.1:9000', token: 'saved', workspace: undefined, source: 'credentials' });
     const fromEnv = loadCliEnv({ FP_URL: 'http://other:1/', FP_TOKEN: 't-env' }, '/h');
-    assert.deepEqual(resolveTarget({}, fromEnv, saved), { url: 'http://other:1', token: 't-env', source: 'env' });
+    assert.deepEqual(resolveTarget({}, fromEnv, saved), { url: 'http://other:1', token: 't-env', workspace: undefined, source: 'env' });
     // A URL given elsewhere does not get the saved token of another platform.
     assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).token, undefined);
     assert.equal(resolveTarget({ url: 'http://127.0.0.1:9000/' }, env, saved).token, 'saved');
     assert.equal(resolveTarget({ token: 'flag' }, fromEnv, saved).token, 'flag');
+  });
+
+  it('resolves the workspace: flag > FP_WORKSPACE > the profile\'s (only for its own URL)', () => {
+    const saved = { url: 'http://127.0.0.1:9000', token: 'saved', workspace: 'acme', invokeTokens: {} };
+    assert.equal(resolveTarget({}, loadCliEnv({}, '/h'), saved).workspace, 'acme');
+    assert.equal(resolveTarget({}, loadCliEnv({ FP_WORKSPACE: 'env-ws' }, '/h'), saved).workspace, 'env-ws');
+    assert.equal(resolveTarget({ workspace: 'flag-ws' }, loadCliEnv({ FP_WORKSPACE: 'env-ws' }, '/h'), saved).workspace, 'flag-ws');
+    assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, loadCliEnv({}, '/h'), saved).workspace, undefined);
+  });
+
+  it('finds profiles: the top level is the default one, a named one or PROFILE_NOT_FOUND; saving keeps the others', () => {
+    const file = { url: 'http://a:1', token: 'ta', invokeTokens: {}, stateDir: '/s', profiles: { work: { url: 'http://b:2', token: 'tb', workspace: 'acme', invokeTokens: {} } } };
+    assert.equal(profileOf(file, undefined)?.token, 'ta');
+    assert.equal(profileOf(file, 'default')?.token, 'ta');
+    assert.equal(profileOf(file, 'work')?.workspace, 'acme');
+    assert.throws(() => profileOf(file, 'nope'), (err: unknown) => (err as { code?: string }).code === 'PROFILE_NOT_FOUND');
+    const added = withProfile(file, 'home', { url: 'http://c:3', token: 'tc', invokeTokens: {} });
+    assert.deepEqual(Object.keys(added.profiles ?? {}).sort(), ['home', 'work']);
+    assert.equal(added.token, 'ta');
+    const relogged = withProfile(file, 'default', { url: 'http://a:1', token: 'new', invokeTokens: {} });
+    assert.equal(relogged.token, 'new');
+    assert.equal(relogged.stateDir, undefined, "another token is not the one `up` saved for its state directory");
+    assert.equal(relogged.profiles?.work?.token, 'tb');
+    const out = withoutProfile(file, 'work');
+    assert.deepEqual(Object.keys(out.profiles ?? {}), []);
+    assert.equal(withoutProfile(file, 'default').token, undefined);
   });
 });

@@ -4,47 +4,47 @@ import { describe, it } from 'node:test';
 import { readManifestText } from '../../cli/manifest-file.js';
 import { formatProblem } from '../../cli/preflight.js';
 
-function problems(text: string): { path: string; line: number | null; kind: string }[] {
-  return readManifestText(text, {}).problems.map(({ path, line, kind }) => ({ path, line, kind }));
+async function problems(text: string): Promise<{ path: string; line: number | null; kind: string }[]> {
+  return (await readManifestText(text, {})).problems.map(({ path, line, kind }) => ({ path, line, kind }));
 }
 
 describe('cli manifest reading', () => {
-  it('accepts a valid manifest, resolving ${VAR} and keeping the document as written', () => {
-    const read = readManifestText('kind: function\nname: hello\nlimits:\n  timeout: 10s\nenv:\n  DB: ${DB_URL}\n  MODE: ${MODE:-dev}\n', { DB_URL: 'mongodb://x' });
+  it('accepts a valid manifest, resolving ${VAR} and keeping the document as written', async () => {
+    const read = await readManifestText('kind: function\nname: hello\nlimits:\n  timeout: 10s\nenv:\n  DB: ${DB_URL}\n  MODE: ${MODE:-dev}\n', { DB_URL: 'mongodb://x' });
     assert.deepEqual(read.problems, []);
     assert.equal(read.manifest?.limits.timeoutMs, 10_000);
     assert.deepEqual(read.manifest?.env, { DB: 'mongodb://x', MODE: 'dev' });
     assert.deepEqual(read.raw, { kind: 'function', name: 'hello', limits: { timeout: '10s' }, env: { DB: '${DB_URL}', MODE: '${MODE:-dev}' } });
   });
 
-  it('reports an unset ${VAR} without a default at its key', () => {
-    const [problem] = readManifestText('kind: function\nname: a\nenv:\n  DB: ${DB_URL}\n', {}).problems;
+  it('reports an unset ${VAR} without a default at its key', async () => {
+    const [problem] = (await readManifestText('kind: function\nname: a\nenv:\n  DB: ${DB_URL}\n', {})).problems;
     assert.deepEqual([problem?.path, problem?.line], ['env.DB', 4]);
     assert.match(problem!.message, /DB_URL/);
   });
 
-  it('reports every schema problem with its key path and the line of that key', () => {
+  it('reports every schema problem with its key path and the line of that key', async () => {
     const text = ['kind: function', 'name: Bad_Name', 'limits:', '  timeout: 30', '  cpu: 2', 'extra: true', 'triggers:', '  - type: cron', ''].join('\n');
-    assert.deepEqual(problems(text), [
+    assert.deepEqual(await problems(text), [
       { path: 'name', line: 2, kind: 'manifest' },
       { path: 'limits.timeout', line: 4, kind: 'manifest' },
       { path: 'limits.cpu', line: 5, kind: 'manifest' },
       { path: 'extra', line: 6, kind: 'manifest' },
       { path: 'triggers.0.schedule', line: 8, kind: 'manifest' },
     ]);
-    const timeout = readManifestText(text, {}).problems.find((p) => p.path === 'limits.timeout')!;
+    const timeout = (await readManifestText(text, {})).problems.find((p) => p.path === 'limits.timeout')!;
     assert.match(timeout.message, /30s/);
     assert.equal(formatProblem(timeout).startsWith('platform.yaml:4:3: limits.timeout: '), true);
   });
 
-  it('reports a missing required key at the document', () => {
-    assert.deepEqual(problems('kind: function\n'), [{ path: 'name', line: null, kind: 'manifest' }]);
-    assert.deepEqual(problems(''), [{ path: '', line: null, kind: 'manifest' }]);
+  it('reports a missing required key at the document', async () => {
+    assert.deepEqual(await problems('kind: function\n'), [{ path: 'name', line: null, kind: 'manifest' }]);
+    assert.deepEqual(await problems(''), [{ path: '', line: null, kind: 'manifest' }]);
   });
 
-  it('reports YAML errors with their line, and a malformed env reference', () => {
-    assert.deepEqual(problems('kind: function\nname: [a\n'), [{ path: '', line: 3, kind: 'yaml' }]);
-    assert.deepEqual(problems('kind: function\nname: a\nname: b\n').map((p) => p.kind), ['yaml']);
-    assert.deepEqual(problems('kind: function\nname: a\nenv:\n  X: ${1BAD}\n'), [{ path: 'env.X', line: 4, kind: 'manifest' }]);
+  it('reports YAML errors with their line, and a malformed env reference', async () => {
+    assert.deepEqual(await problems('kind: function\nname: [a\n'), [{ path: '', line: 3, kind: 'yaml' }]);
+    assert.deepEqual((await problems('kind: function\nname: a\nname: b\n')).map((p) => p.kind), ['yaml']);
+    assert.deepEqual(await problems('kind: function\nname: a\nenv:\n  X: ${1BAD}\n'), [{ path: 'env.X', line: 4, kind: 'manifest' }]);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WarmReporter } from '../../controlplane/runs/warm-reporter.js';
 import { parseConfigMessage } from '../../controlplane/store/config-bus.js';
-import { MemoryHotMetrics, RecordingRunSink, type RunStore } from '../../controlplane/store/index.js';
+import { MemoryHotMetrics, type RunSample, RecordingRunSink, type RunStore } from '../../controlplane/store/index.js';
 import { run } from '../conformance/fixtures.js';
 
 describe('RecordingRunSink for the control plane', () => {
@@ -50,6 +50,22 @@ describe('WarmReporter', () => {
     assert.equal((await metrics.usage('b', '1m')).state, 'cold');
     await reporter.stop();
     assert.deepEqual(logs, []);
+  });
+
+  it('turns the pool\'s scale-to-zero counters into one event per new stop, counted in the function\'s usage', async () => {
+    const metrics = new MemoryHotMetrics({ now: () => 1_900_000_000_000 });
+    let scaledToZero: Record<string, number> = { a: 2 };
+    const events: RunSample[] = [];
+    const reporter = new WarmReporter({ stats: () => ({ functions: {}, scaledToZero }) }, metrics, 'proc-1', 10_000, () => {}, (s) => events.push(...s), () => 1_900_000_000_000);
+    await reporter.report();
+    scaledToZero = { a: 3, b: 1 };
+    await reporter.report();
+    await reporter.report();
+    assert.deepEqual(events.map((e) => [e.function, e.kind]), [['a', 'scale-to-zero'], ['a', 'scale-to-zero'], ['a', 'scale-to-zero'], ['b', 'scale-to-zero']]);
+    await metrics.record(events);
+    const a = await metrics.usage('a', '1m');
+    assert.deepEqual([a.scaleToZero, a.invocations], [3, 0]);
+    await reporter.stop();
   });
 });
 

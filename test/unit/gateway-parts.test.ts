@@ -131,7 +131,7 @@ describe('RunBatcher', () => {
 });
 
 describe('GatewayMetrics', () => {
-  const stats: PoolStats = { generic: 2, spawning: 0, specializing: 0, warm: 1, busy: 0, queued: 0, functions: {} };
+  const stats: PoolStats = { generic: 2, spawning: 0, specializing: 0, warm: 1, busy: 0, queued: 0, functions: {}, scaledToZero: {} };
   const pool: InvocationPool = {
     invoke: () => Promise.reject(new Error('not used')), stats: () => stats,
     isolation: { mode: 'off', cgroups: null, seccomp: false, uidRange: null, warnings: [] },

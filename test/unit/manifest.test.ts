@@ -25,6 +25,7 @@ describe('parseManifest', () => {
       limits: { timeoutMs: 30_000, memoryBytes: 256 * 1024 ** 2, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
       retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 },
       env: {},
+      errors: 'generic',
     });
   });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ERRORS } from '../../protocol/index.js';
+import { ERRORS, statusesOf } from '../../protocol/index.js';
 import { ERROR_CODES } from '../../controlplane/api/answers.js';
 import { operationErrors } from '../../controlplane/api/openapi.js';
 import { match, templateParams } from '../../controlplane/api/router.js';
@@ -68,10 +68,10 @@ describe('schemas/openapi.json', () => {
         if (Number(status) < 400) continue;
         const schema = resolve(response as Json).content['application/json'].schema as Json;
         const enumOf = schema.properties.error.allOf[1].properties.code.enum as (keyof typeof ERRORS)[];
-        for (const code of enumOf) assert.equal(ERRORS[code].status, Number(status), `${method} ${template}: ${code}`);
+        for (const code of enumOf) assert.ok(statusesOf(code).includes(Number(status)), `${method} ${template}: ${code} under ${status}`);
         codes.push(...enumOf);
       }
-      assert.deepEqual(codes.sort(), operationErrors(template, route.methods[method.toUpperCase()]!).sort(), `${method} ${template}`);
+      assert.deepEqual([...new Set(codes)].sort(), operationErrors(template, route.methods[method.toUpperCase()]!).sort(), `${method} ${template}`);
       assert.ok(codes.includes('INTERNAL_ERROR'), `${method} ${template}: 500 documented`);
     }
   });

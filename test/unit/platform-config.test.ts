@@ -12,22 +12,43 @@ describe('platform config', () => {
       { ...config },
       {
         stateDir: '.state', port: 8080, host: '127.0.0.1', maxBodyBytes: 6 * MIB, asyncMaxBodyBytes: 256 * 1024,
+        baseDomain: 'localhost', trustedProxies: 'none',
         poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false, data: 'auto',
-        runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000,
+        runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000, runKeepPerMinute: 60, runSampleOneIn: 100, runStoreMaxBytes: 1024 * 1024 * 1024,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
-        sandboxTasks: 256, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        sandboxTasks: 256, zygotes: true, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
         redisAllowVolatile: false,
         runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
         depsIndexUrl: 'https://pypi.org/simple', depsExtraIndexUrls: '', depsAllowSdist: false, depsAllowHosts: '',
         depsIndexCa: '/etc/ssl/certs/ca-certificates.crt', depsTimeoutMs: 300_000, depsMaxBytes: 512 * MIB,
-        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1,
+        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000,
       },
     );
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads the tenants settings: new workspaces\' quotas, the audit retention as a duration', () => {
+    const config = loadConfig({ FP_WORKSPACE_QUOTA_FUNCTIONS: '10', FP_WORKSPACE_QUOTA_INSTANCES: '4', FP_WORKSPACE_QUOTA_INVOCATIONS_PER_MINUTE: '6000',
+      FP_WORKSPACE_QUOTA_CODE_BYTES: '1048576', FP_WORKSPACE_QUOTA_LOG_BYTES: '2048', FP_AUDIT_RETENTION: '30d' });
+    assert.equal(config.workspaceQuotaFunctions, 10);
+    assert.equal(config.workspaceQuotaInstances, 4);
+    assert.equal(config.workspaceQuotaInvocationsPerMinute, 6000);
+    assert.equal(config.workspaceQuotaCodeBytes, 1048576);
+    assert.equal(config.workspaceQuotaLogBytes, 2048);
+    assert.equal(config.auditRetentionMs, 30 * 24 * 3_600_000);
+    assert.equal(loadConfig({ FP_AUDIT_RETENTION: '720h' }).auditRetentionMs, 720 * 3_600_000);
+    for (const bad of ['90', '90 days', '-1d', '0s']) {
+      assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
+    }
+  });
+
+  it('turns the zygotes off with FP_ZYGOTES=0', () => {
+    assert.equal(loadConfig({ FP_ZYGOTES: '0' }).zygotes, false);
+    assert.equal(loadConfig({ FP_ZYGOTES: '1' }).zygotes, true);
   });
 
   it('reads the functions directory of directory mode, not with the production store', () => {

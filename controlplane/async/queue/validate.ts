@@ -12,7 +12,7 @@ export function checkJob(job: NewJob): void {
   if (!(job.payload instanceof Uint8Array)) bad('payload');
   if (job.attempt !== undefined && (!Number.isSafeInteger(job.attempt) || job.attempt < 1)) bad('attempt');
   if (job.notBefore !== undefined && !Number.isFinite(job.notBefore)) bad('notBefore');
-  if (job.idempotencyKey !== undefined && (job.idempotencyKey === '' || job.idempotencyKey.length > 300)) bad('idempotencyKey');
+  if (job.idempotencyKey !== undefined && (job.idempotencyKey === '' || job.idempotencyKey.length > 400)) bad('idempotencyKey');
 }
 
 /** Throws QUEUE_INVALID unless `max` is a positive integer. */

@@ -32,8 +32,12 @@ export class AsyncRuns implements AsyncIntake {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * An `Idempotency-Key` is the caller's for one function: it is kept as `<function key> <key>`, so
+   * the same key sent to another function (another workspace's, above all) never finds this run.
+   */
   submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }> {
-    return this.accept(name, encodeCall(call), idempotencyKey, null);
+    return this.accept(name, encodeCall(call), idempotencyKey === null ? null : `${name} ${idempotencyKey}`, null);
   }
 
   /**

@@ -21,7 +21,7 @@ export type Samples = readonly RunSample[] | SampleBatch;
 
 export class SampleBatch {
   private readonly entries = new Map<string, MinuteTally>();
-  /** Samples folded in (across all entries). */
+  /** Samples folded in (across all entries; scale-to-zero events included). */
   length = 0;
 
   /** The samples folded (a batch is returned as it is). */
@@ -50,7 +50,7 @@ export class SampleBatch {
       this.entries.set(key, (entry = { function: sample.function, minute, tally: emptyTally(), lastOk: null }));
     }
     addSample(entry.tally, sample);
-    if (sample.status === 'succeeded' && (entry.lastOk === null || sample.startedAt >= entry.lastOk.at)) entry.lastOk = { runId: sample.runId, at: sample.startedAt };
+    if (sample.kind === undefined && sample.status === 'succeeded' && (entry.lastOk === null || sample.startedAt >= entry.lastOk.at)) entry.lastOk = { runId: sample.runId, at: sample.startedAt };
     this.length++;
     return true;
   }
@@ -62,8 +62,8 @@ export class SampleBatch {
       if (out.entries.size >= max) break;
       this.entries.delete(key);
       out.entries.set(key, entry);
-      out.length += entry.tally.count;
-      this.length -= entry.tally.count;
+      out.length += entry.tally.count + entry.tally.scaleToZero;
+      this.length -= entry.tally.count + entry.tally.scaleToZero;
     }
     return out;
   }

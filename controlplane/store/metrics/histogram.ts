@@ -34,7 +34,12 @@ export function bucketIndex(ms: number): number {
   return Math.min(i, FINITE_BUCKETS);
 }
 
-/** Counters of one bucket (a minute, an hour, or several merged). */
+/**
+ * Counters of one bucket (a minute, an hour, or several merged). The cold-start view
+ * (docs/console.md, "Cold starts") reads three histograms of the same buckets: every run's latency,
+ * the cold runs' latency (warm = latency − coldLatency, bucket by bucket) and the cold runs' init
+ * time; and how many times the function's last instance in a process was stopped for being idle.
+ */
 export interface Tally {
   count: number;
   errors: number;
@@ -42,27 +47,56 @@ export interface Tally {
   sumMs: number;
   /** Length LATENCY_BUCKETS. */
   latency: number[];
+  /** Latency of the cold runs only; length LATENCY_BUCKETS (all zero in buckets written before it existed). */
+  coldLatency: number[];
+  /** Init time (specialization) of the cold runs; length LATENCY_BUCKETS. */
+  init: number[];
+  /** Scale-to-zero events: a process's last idle instance of the function was stopped. */
+  scaleToZero: number;
 }
+
+const zeros = (): number[] => new Array<number>(LATENCY_BUCKETS).fill(0);
 
 export function emptyTally(): Tally {
-  return { count: 0, errors: 0, cold: 0, sumMs: 0, latency: new Array<number>(LATENCY_BUCKETS).fill(0) };
+  return { count: 0, errors: 0, cold: 0, sumMs: 0, latency: zeros(), coldLatency: zeros(), init: zeros(), scaleToZero: 0 };
 }
 
+/** Adds a run, or a scale-to-zero event (`kind: 'scale-to-zero'`, which counts no run). */
 export function addSample(tally: Tally, sample: RunSample): void {
+  if (sample.kind === 'scale-to-zero') {
+    tally.scaleToZero++;
+    return;
+  }
   tally.count++;
   if (sample.status === 'failed') tally.errors++;
-  if (sample.cold) tally.cold++;
   tally.sumMs += sample.durationMs;
   const i = bucketIndex(sample.durationMs);
   tally.latency[i] = (tally.latency[i] ?? 0) + 1;
+  if (sample.cold) {
+    tally.cold++;
+    tally.coldLatency[i] = (tally.coldLatency[i] ?? 0) + 1;
+    const k = bucketIndex(sample.initMs ?? 0);
+    tally.init[k] = (tally.init[k] ?? 0) + 1;
+  }
 }
 
-export function mergeTally(into: Tally, from: Tally): void {
+/** Adds `from` into `into`; histograms missing in `from` (rows written before they existed) count as zeros. */
+export function mergeTally(into: Tally, from: Partial<Tally> & Pick<Tally, 'count' | 'errors' | 'cold' | 'sumMs' | 'latency'>): void {
   into.count += from.count;
   into.errors += from.errors;
   into.cold += from.cold;
   into.sumMs += from.sumMs;
-  for (let i = 0; i < LATENCY_BUCKETS; i++) into.latency[i] = (into.latency[i] ?? 0) + (from.latency[i] ?? 0);
+  into.scaleToZero += from.scaleToZero ?? 0;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) {
+    into.latency[i] = (into.latency[i] ?? 0) + (from.latency[i] ?? 0);
+    into.coldLatency[i] = (into.coldLatency[i] ?? 0) + (from.coldLatency?.[i] ?? 0);
+    into.init[i] = (into.init[i] ?? 0) + (from.init?.[i] ?? 0);
+  }
+}
+
+/** The warm runs' latency histogram: every run's minus the cold runs' (never below zero). */
+export function warmLatency(tally: Tally): number[] {
+  return tally.latency.map((n, i) => Math.max(0, n - (tally.coldLatency[i] ?? 0)));
 }
 
 /** The q-quantile (0 < q ≤ 1) of merged bucket counts, or null when they are all zero. */
@@ -90,7 +124,7 @@ export function percentile(latency: readonly number[], q: number): number | null
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 
-/** Which buckets a window merges at time `now`: minute buckets, or hour buckets for `24h`. */
+/** Which buckets a window merges at time `now`: minute buckets, or hour buckets for `24h`. Newest first. */
 export function windowBuckets(window: UsageWindow, now: number): { unit: 'minute' | 'hour'; indices: number[]; from: number } {
   const [unit, size, n] = window === '24h' ? (['hour', HOUR_MS, 24] as const) : (['minute', MINUTE_MS, window === '1h' ? 60 : window === '15m' ? 15 : 1] as const);
   const current = Math.floor(now / size);

@@ -6,8 +6,8 @@
  * test/conformance/usage-history-suite.ts.
  */
 import { SampleBatch, type Samples } from './batch.js';
-import { HOUR_MS, type Tally } from './histogram.js';
-import { HISTORY_WINDOWS, type HistoryWindow } from './types.js';
+import { emptyTally, HOUR_MS, type Tally } from './histogram.js';
+import { HISTORY_WINDOWS, type HistoryWindow, type TallySeries } from './types.js';
 
 export { HISTORY_WINDOWS, type HistoryWindow };
 
@@ -19,6 +19,8 @@ export interface UsageHistory {
   record(samples: Samples, batchId: string): Promise<void>;
   /** The merged rollups of `fn` over the window's hours, ending with the current (partial) hour. */
   usage(fn: string, window: HistoryWindow): Promise<{ from: number; to: number; tally: Tally }>;
+  /** The window's hours one by one, oldest first, empty ones included (`stepMs` one hour). */
+  series(fn: string, window: HistoryWindow): Promise<TallySeries>;
   /** Deletes the rollups of hours that ended at or before `cutoff` (Unix ms). */
   prune(cutoff: number): Promise<void>;
 }
@@ -41,4 +43,12 @@ export function historyHours(window: HistoryWindow, now: number): { first: numbe
 /** Samples grouped by function and hour (the rollup each belongs to), keyed `<function>/<hour>`. */
 export function rollupsOf(samples: Samples): Map<string, { function: string; hour: number; tally: Tally }> {
   return SampleBatch.of(samples).hours();
+}
+
+/** Hour tallies (by hour index) laid out as the window's series, oldest first, empty hours included. */
+export function hourSeries(window: HistoryWindow, now: number, byHour: ReadonlyMap<number, Tally>): TallySeries {
+  const { first, last, from } = historyHours(window, now);
+  const buckets: TallySeries['buckets'] = [];
+  for (let h = first; h <= last; h++) buckets.push({ at: h * HOUR_MS, tally: byHour.get(h) ?? emptyTally() });
+  return { from, to: now, stepMs: HOUR_MS, buckets };
 }

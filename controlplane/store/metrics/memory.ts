@@ -6,7 +6,7 @@
 import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '../../../protocol/index.js';
 import { SampleBatch, type Samples } from './batch.js';
 import { emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
-import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageCounts, type UsageWindow } from './types.js';
+import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type TallySeries, type UsageCounts, type UsageWindow } from './types.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from './usage.js';
 
 /** Most batch ids remembered (an in-process retry comes within seconds). */
@@ -129,6 +129,23 @@ export class MemoryHotMetrics implements HotMetrics {
       paused: s?.paused ?? false,
       lastSuccess: s?.lastSuccess ?? null,
     });
+  }
+
+  async series(fn: string, window: UsageWindow): Promise<TallySeries> {
+    this.check();
+    assertWindow(window);
+    const now = this.now();
+    const s = this.fns.get(fn);
+    const { unit, indices, from } = windowBuckets(window, now);
+    const size = unit === 'minute' ? MINUTE_MS : HOUR_MS;
+    const map = s === undefined ? undefined : unit === 'minute' ? s.minutes : s.hours;
+    const buckets = [...indices].reverse().map((index) => {
+      const tally = emptyTally();
+      const bucket = map?.get(index);
+      if (bucket !== undefined) mergeTally(tally, bucket);
+      return { at: index * size, tally };
+    });
+    return { from, to: now, stepMs: size, buckets };
   }
 
   async forget(fn: string): Promise<void> {

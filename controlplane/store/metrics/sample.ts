@@ -17,6 +17,13 @@ export interface RunSample {
   durationMs: number;
   status: 'succeeded' | 'failed';
   cold: boolean;
+  /** A cold run's init time (specialization), ms. */
+  initMs?: number;
+  /**
+   * Absent: a finished run. `scale-to-zero`: not a run but the event of a process stopping the
+   * function's last idle instance (counted in the minute's `scaleToZero`, nowhere else).
+   */
+  kind?: 'scale-to-zero';
 }
 
 export interface UsageCounts {

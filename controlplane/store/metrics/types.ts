@@ -7,6 +7,7 @@
  */
 
 import type { Samples } from './batch.js';
+import type { Tally } from './histogram.js';
 import type { HistoryWindow, UsageCounts, UsageWindow } from './sample.js';
 
 export { HISTORY_WINDOWS, USAGE_WINDOWS, type HistoryWindow, type RunSample, type UsageCounts, type UsageWindow } from './sample.js';
@@ -33,6 +34,16 @@ export interface FunctionUsage extends UsageCounts {
   p95Ms: number | null;
   p99Ms: number | null;
   meanMs: number | null;
+  /** Latency of the cold runs only, and of the warm ones; null without such runs. */
+  coldP50Ms: number | null;
+  coldP95Ms: number | null;
+  warmP50Ms: number | null;
+  warmP95Ms: number | null;
+  /** Init time (specialization) of the cold runs; null without cold runs. */
+  initP50Ms: number | null;
+  initP95Ms: number | null;
+  /** Times a process stopped the function's last idle instance (scale to zero) in the window. */
+  scaleToZero: number;
   /** Since this function's metrics began (not windowed). */
   totals: UsageCounts;
   /** Sum over every reporter's live (unexpired) report. */
@@ -59,6 +70,8 @@ export interface HotMetrics {
   /** Mirrors the function's paused status (set by the control plane on pause/resume). */
   setPaused(fn: string, paused: boolean): Promise<void>;
   usage(fn: string, window: UsageWindow): Promise<FunctionUsage>;
+  /** The window's buckets one by one (minutes, hours for `24h`), oldest first, empty ones included. */
+  series(fn: string, window: UsageWindow): Promise<TallySeries>;
   /** Drops everything kept about `fn` (on delete). */
   forget(fn: string): Promise<void>;
   /** Releases connections; later calls reject with STORE_CLOSED. Idempotent. */
@@ -66,3 +79,11 @@ export interface HotMetrics {
 }
 
 export const DEFAULT_WARM_TTL_MS = 30_000;
+
+/** A window's buckets, oldest first: `at` is each bucket's start (Unix ms), `stepMs` its width. */
+export interface TallySeries {
+  from: number;
+  to: number;
+  stepMs: number;
+  buckets: { at: number; tally: Tally }[];
+}

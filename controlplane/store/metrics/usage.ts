@@ -1,6 +1,6 @@
 /** Builds a FunctionUsage from merged buckets and state, the same way for every adapter (pure). */
 import { StoreError } from '../errors.js';
-import { percentile, type Tally } from './histogram.js';
+import { percentile, warmLatency, type Tally } from './histogram.js';
 import type { HistoryWindow } from './history.js';
 import { USAGE_WINDOWS, type FunctionUsage, type UsageCounts, type UsageWindow } from './types.js';
 
@@ -32,10 +32,25 @@ export function buildUsage(p: UsageParts): FunctionUsage {
     p95Ms: percentile(p.tally.latency, 0.95),
     p99Ms: percentile(p.tally.latency, 0.99),
     meanMs: n === 0 ? null : p.tally.sumMs / n,
+    ...splitPercentiles(p.tally),
+    scaleToZero: p.tally.scaleToZero,
     totals: { ...p.totals },
     warmInstances: p.warmInstances,
     state: p.paused ? 'paused' : p.warmInstances > 0 ? 'warm' : 'cold',
     lastSuccess: p.lastSuccess === null ? null : { ...p.lastSuccess },
+  };
+}
+
+/** Cold vs warm latency and init time percentiles of a tally (null where it has no such runs). */
+export function splitPercentiles(tally: Tally): { coldP50Ms: number | null; coldP95Ms: number | null; warmP50Ms: number | null; warmP95Ms: number | null; initP50Ms: number | null; initP95Ms: number | null } {
+  const warm = warmLatency(tally);
+  return {
+    coldP50Ms: percentile(tally.coldLatency, 0.5),
+    coldP95Ms: percentile(tally.coldLatency, 0.95),
+    warmP50Ms: percentile(warm, 0.5),
+    warmP95Ms: percentile(warm, 0.95),
+    initP50Ms: percentile(tally.init, 0.5),
+    initP95Ms: percentile(tally.init, 0.95),
   };
 }
 

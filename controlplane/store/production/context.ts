@@ -9,14 +9,17 @@ import type { LogLine, RunSummary } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
-import type { DeployEntry, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TokenKind } from '../types.js';
-import { upgradeToV2 } from './upgrade.js';
+import type { Role } from '../../../protocol/index.js';
+import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, WorkspaceQuotas } from '../types.js';
+import { upgradeToV2, upgradeToV3 } from './upgrade.js';
 
 /**
  * Bumped when documents change shape; a database written by a newer platform is refused.
  * 2: keyed token digests (`digest`, `keyId` instead of `hash`), sealed webhook secrets and `secrets`.
+ * 3: workspaces (docs/adr/0011-tenants.md): `workspace` on functions, versions, runs and logs,
+ *    function slots, workspace tokens, the audit log, content grants.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** `env` as a list: MongoDB/FerretDB refuse field names with `.` or a leading `$`, env names may have them. */
 export interface EnvPair {
@@ -33,7 +36,10 @@ export interface EnvPair {
  */
 export interface FunctionDoc {
   _id: string;
+  /** The function key. */
   name: string;
+  /** The key's workspace (absent on documents from before schema 3: `default`). */
+  workspace?: string;
   seq: number;
   base: number;
   deleted: boolean;
@@ -60,6 +66,8 @@ export interface VersionDoc {
   /** `<function>/<version>`: unique, so two creates can never take the same number. */
   _id: string;
   function: string;
+  /** The function key's workspace (for the workspace's codeBytes). */
+  workspace?: string;
   version: number;
   entrypoint: string;
   files: FileEntry[];
@@ -83,12 +91,17 @@ export interface RunDoc extends RunSummary {
   _id: string;
   /** Set on every attempt but the run's newest (lists skip them). */
   superseded?: boolean;
+  /** The function key's workspace. */
+  workspace?: string;
 }
 
 export interface LogDoc {
   /** The run id. */
   _id: string;
   function: string;
+  /** The function key's workspace, and what the lines count against its logBytes (absent before schema 3: not counted). */
+  workspace?: string;
+  bytes?: number;
   startedAt: number;
   lines: LogLine[];
   /** Retention: a TTL index removes the document after this time (or `prune`/the sweeper, on FerretDB). */
@@ -110,6 +123,57 @@ export interface TokenDoc {
   /** Tie-break for tokens created in the same millisecond (newest first). */
   seq: number;
   revokedAt: number | null;
+  /** Workspace tokens (schema 3). */
+  role?: Role | null;
+  expiresAt?: number | null;
+  lastUsedAt?: number | null;
+  createdBy?: string;
+}
+
+/**
+ * One revision of a workspace, inserted like a function's (`_id` `<name>/<seq>`, never updated):
+ * its latest `seq` is its state, a `deleted` one a tombstone.
+ */
+export interface WorkspaceDoc {
+  _id: string;
+  name: string;
+  seq: number;
+  deleted: boolean;
+  quotas: WorkspaceQuotas;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * A function's place in its workspace (`_id` `<workspace>#<n>`): claimed, lowest free number first,
+ * before the function's document is written, released when it is deleted. The unique `_id` makes
+ * the `functions` quota exact across processes (see ./workspaces.ts).
+ */
+export interface SlotDoc {
+  _id: string;
+  workspace: string;
+  slot: number;
+  function: string;
+  at: number;
+}
+
+export interface AuditDoc {
+  /** The entry's `seq`: the next number, taken by a unique insert (the order across processes). */
+  _id: number;
+  at: number;
+  actor: { tokenId: string; label: string; role: string };
+  address: string;
+  workspace: string | null;
+  action: string;
+  target: string;
+  /** JSON text: details may hold keys MongoDB refuses as field names. */
+  detail: string;
+}
+
+/** `<workspace>/<sha256>`: the workspace holds this content. */
+export interface GrantDoc {
+  _id: string;
+  workspace: string;
 }
 
 export interface BlobDoc {
@@ -137,6 +201,25 @@ export interface UsageRollupDoc {
   sumMs: number;
   /** Counts per latency bucket (controlplane/store/metrics/histogram.ts). */
   latency: number[];
+  /** The cold runs' latency and init-time buckets, and scale-to-zero events; absent in documents written before them. */
+  coldLatency?: number[];
+  init?: number[];
+  scaleToZero?: number;
+}
+
+/** The console's draft of a function (./workbench.ts); `_id` the function name. */
+export interface DraftDoc extends DraftRecord {
+  _id: string;
+  /** The `base` of the function's revision chain it belongs to. */
+  fnBase: number;
+}
+
+/** A saved test request (./workbench.ts); `_id` `<function>/<name>`. */
+export interface TestCaseDoc extends Omit<TestCase, 'request'> {
+  _id: string;
+  fnBase: number;
+  /** JSON text. */
+  request: string;
 }
 
 export interface MetaDoc {
@@ -156,6 +239,12 @@ export interface Collections {
   chunks: Collection<ChunkDoc>;
   meta: Collection<MetaDoc>;
   usageRollups: Collection<UsageRollupDoc>;
+  drafts: Collection<DraftDoc>;
+  testCases: Collection<TestCaseDoc>;
+  workspaces: Collection<WorkspaceDoc>;
+  slots: Collection<SlotDoc>;
+  audit: Collection<AuditDoc>;
+  grants: Collection<GrantDoc>;
 }
 
 export interface MongoContext {
@@ -182,6 +271,12 @@ export function collections(db: Db): Collections {
     chunks: db.collection<ChunkDoc>('blob_chunks'),
     meta: db.collection<MetaDoc>('meta'),
     usageRollups: db.collection<UsageRollupDoc>('usage_rollups'),
+    drafts: db.collection<DraftDoc>('drafts'),
+    testCases: db.collection<TestCaseDoc>('test_cases'),
+    workspaces: db.collection<WorkspaceDoc>('workspaces'),
+    slots: db.collection<SlotDoc>('function_slots'),
+    audit: db.collection<AuditDoc>('audit'),
+    grants: db.collection<GrantDoc>('blob_grants'),
   };
 }
 
@@ -206,6 +301,8 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
   }
   // Before the indexes: the upgrade drops schema 1's unique index on the token `hash`.
   if (meta !== null && meta.version < 2) await upgradeToV2(col, ring);
+  // Every database has the default workspace; one from before workspaces gets its functions' slots and fields.
+  await upgradeToV3(col, now, meta !== null && meta.version < 3);
   await Promise.all([
     col.functions.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
     col.versions.createIndex({ function: 1, version: -1 }, { name: 'by_function' }),
@@ -220,6 +317,16 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     col.tokens.createIndex({ kind: 1, scope: 1 }, { name: 'by_scope' }),
     col.usageRollups.createIndex({ function: 1, hour: 1 }, { name: 'by_function_hour' }),
     col.usageRollups.createIndex({ hour: 1 }, { name: 'by_hour' }),
+    col.testCases.createIndex({ function: 1 }, { name: 'by_function' }),
+    col.functions.createIndex({ workspace: 1, name: 1 }, { name: 'by_workspace' }),
+    col.versions.createIndex({ workspace: 1 }, { name: 'by_workspace' }),
+    col.runs.createIndex({ workspace: 1, startedAt: -1, _id: -1 }, { name: 'by_workspace_time' }),
+    col.logs.createIndex({ workspace: 1 }, { name: 'by_workspace' }),
+    col.workspaces.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
+    col.slots.createIndex({ workspace: 1, slot: 1 }, { name: 'by_workspace' }),
+    col.slots.createIndex({ function: 1 }, { name: 'by_function' }),
+    col.audit.createIndex({ workspace: 1, _id: -1 }, { name: 'by_workspace' }),
+    col.audit.createIndex({ at: 1 }, { name: 'by_time' }),
   ]);
   let ttl = true;
   try {

@@ -16,8 +16,10 @@
  *   secret does not stay behind in them, not even sealed.
  * Decision record: docs/adr/0006-production-stores.md.
  */
+import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { claimSlot, liveWorkspace, releaseSlot } from './workspaces.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets } from '../sealed.js';
 import type { DeployEntry, DeployRequest, DeployStore, FunctionRecord, FunctionSettings, FunctionStore } from '../types.js';
 import { isDuplicateKey, type DeployDoc, type EnvPair, type FunctionDoc, type MongoContext } from './context.js';
@@ -151,14 +153,26 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
   return {
     async create(name, settings) {
       ctx.check();
+      const workspace = workspaceOfKey(name);
+      const isLive = async (key: string): Promise<boolean> => (await liveFunction(ctx, key)) !== null;
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const cur = await latestDoc(ctx, name);
         if (cur !== null && !cur.deleted) throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+        const ws = await liveWorkspace(ctx, workspace);
+        if (ws === null) throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
+        // The slot first (the functions quota, exact across processes), then the workspace again:
+        // a delete of the workspace racing this create is seen by one side or the other (./workspaces.ts).
+        await claimSlot(ctx, workspace, name, ws.quotas.functions ?? null, isLive);
+        if ((await liveWorkspace(ctx, workspace)) === null) {
+          if (!(await isLive(name))) await releaseSlot(ctx, name);
+          throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
+        }
         const seq = (cur?.seq ?? 0) + 1;
         const now = ctx.now();
         const doc: FunctionDoc = {
           _id: `${name}/${seq}`,
           name,
+          workspace,
           seq,
           base: seq,
           deleted: false,
@@ -189,11 +203,12 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
       return doc === null ? null : toRecord(ring, doc);
     },
 
-    async list() {
+    async list(filter = {}) {
       ctx.check();
       const out: FunctionRecord[] = [];
       let last: string | null = null;
-      for (const doc of await col.functions.find({}).sort({ name: 1, seq: -1 }).toArray()) {
+      const query = filter.workspace === undefined ? {} : { workspace: filter.workspace };
+      for (const doc of await col.functions.find(query).sort({ name: 1, seq: -1 }).toArray()) {
         if (doc.name === last) continue; // an older revision not pruned yet
         last = doc.name;
         if (!doc.deleted) out.push(toRecord(ring, doc));
@@ -232,9 +247,13 @@ export function mongoFunctionStore(ctx: MongoContext): FunctionStore {
         col.runs.deleteMany({ function: name }),
         col.logs.deleteMany({ function: name }),
         col.tokens.deleteMany({ kind: 'invoke', scope: name }),
+        col.drafts.deleteMany({ _id: name }),
+        col.testCases.deleteMany({ function: name }),
         pruneRevisions(ctx, tombstone),
         scrubOlderRevisions(ctx, name, tombstone.seq),
       ]);
+      // Last: its workspace counts it until everything else of it is gone.
+      await releaseSlot(ctx, name);
     },
   };
 }

@@ -17,6 +17,9 @@ import { mongoTokenStore } from './tokens.js';
 import { unavailableAsStoreError } from './unavailable.js';
 import { mongoUsageHistory } from './usage-history.js';
 import { mongoVersionStore } from './versions.js';
+import { mongoDraftStore, mongoTestCaseStore } from './workbench.js';
+import { liveFunction } from './functions.js';
+import { mongoAuditStore, mongoBlobGrants, mongoWorkspaceStore } from './workspaces.js';
 
 export { RedisHotMetrics, type RedisHotMetricsOptions } from './redis-metrics.js';
 export { connectRedis, connectRedisSubscriber, openRedis, redisReady, REDIS_CLIENT_OPTIONS } from './redis-client.js';
@@ -86,7 +89,12 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       runs: guard(mongoRunStore(ctx)),
       tokens: guard(mongoTokenStore(ctx)),
       keys: guard(mongoSecretKeys(ctx)),
+      drafts: guard(mongoDraftStore(ctx)),
+      testCases: guard(mongoTestCaseStore(ctx)),
       usageHistory: guard(mongoUsageHistory(ctx)),
+      workspaces: guard(mongoWorkspaceStore(ctx, async (key) => (await liveFunction(ctx, key)) !== null)),
+      audit: guard(mongoAuditStore(ctx)),
+      blobGrants: guard(mongoBlobGrants(ctx)),
       blobs: guard(blobs),
       async close() {
         if (closed) return;

@@ -69,8 +69,8 @@ export function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
 }
 
 /** A client that answered, or the error (and no connection left behind): for parts opened at start. */
-export async function openRedis(url: string, timeoutMs = 5000): Promise<Redis> {
-  const client = connectRedis(url);
+export async function openRedis(url: string, timeoutMs = 5000, overrides: RedisOptions = {}): Promise<Redis> {
+  const client = connectRedis(url, overrides);
   try {
     await redisReady(client, timeoutMs);
   } catch (err) {

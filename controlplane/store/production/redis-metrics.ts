@@ -13,15 +13,17 @@ import type { Redis } from 'ioredis';
 import {
   BATCH_MARKER_TTL_MS,
   BUCKET_FIELDS,
+  coldLatencyField,
   HOUR_BUCKET_TTL_MS,
+  initField,
   latencyField,
   MINUTE_BUCKET_TTL_MS,
   redisKeys,
   type RedisKeys,
 } from '../../../protocol/index.js';
 import { SampleBatch, type Samples } from '../metrics/batch.js';
-import { emptyTally, LATENCY_BUCKETS, windowBuckets, type Tally } from '../metrics/histogram.js';
-import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type UsageWindow } from '../metrics/types.js';
+import { emptyTally, HOUR_MS, LATENCY_BUCKETS, MINUTE_MS, windowBuckets, type Tally } from '../metrics/histogram.js';
+import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type TallySeries, type UsageWindow } from '../metrics/types.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from '../metrics/usage.js';
 
 export interface RedisHotMetricsOptions {
@@ -112,9 +114,12 @@ export class RedisHotMetrics implements HotMetrics {
       ops.add('i', key, BUCKET_FIELDS.count, tally.count);
       if (tally.errors > 0) ops.add('i', key, BUCKET_FIELDS.errors, tally.errors);
       if (tally.cold > 0) ops.add('i', key, BUCKET_FIELDS.cold, tally.cold);
-      tally.latency.forEach((n, i) => {
-        if (n > 0) ops.add('i', key, latencyField(i), n);
-      });
+      if (tally.scaleToZero > 0) ops.add('i', key, BUCKET_FIELDS.scaleToZero, tally.scaleToZero);
+      for (const [values, field] of [[tally.latency, latencyField], [tally.coldLatency, coldLatencyField], [tally.init, initField]] as const) {
+        values.forEach((n, i) => {
+          if (n > 0) ops.add('i', key, field(i), n);
+        });
+      }
       ops.add('f', key, BUCKET_FIELDS.sumMs, tally.sumMs);
       ops.add('x', key, ttlMs);
     };
@@ -183,6 +188,24 @@ export class RedisHotMetrics implements HotMetrics {
     });
   }
 
+  async series(fn: string, window: UsageWindow): Promise<TallySeries> {
+    this.check();
+    assertWindow(window);
+    const now = this.now();
+    const { unit, indices, from } = windowBuckets(window, now);
+    const oldestFirst = [...indices].reverse();
+    const p = this.client.pipeline();
+    for (const i of oldestFirst) p.hgetall(unit === 'minute' ? this.keys.minute(fn, i) : this.keys.hour(fn, i));
+    const results = unwrap(await p.exec());
+    const size = unit === 'minute' ? MINUTE_MS : HOUR_MS;
+    const buckets = oldestFirst.map((index, k) => {
+      const tally = emptyTally();
+      mergeHash(tally, results[k] as Record<string, string>);
+      return { at: index * size, tally };
+    });
+    return { from, to: now, stepMs: size, buckets };
+  }
+
   async forget(fn: string): Promise<void> {
     this.check();
     let cursor = '0';
@@ -206,9 +229,14 @@ function mergeHash(tally: Tally, hash: Record<string, string>): void {
   tally.errors += toInt(hash[BUCKET_FIELDS.errors]);
   tally.cold += toInt(hash[BUCKET_FIELDS.cold]);
   tally.sumMs += toInt(hash[BUCKET_FIELDS.sumMs]);
+  tally.scaleToZero += toInt(hash[BUCKET_FIELDS.scaleToZero]);
   for (let i = 0; i < LATENCY_BUCKETS; i++) {
     const v = hash[latencyField(i)];
     if (v !== undefined) tally.latency[i] = (tally.latency[i] ?? 0) + toInt(v);
+    const c = hash[coldLatencyField(i)];
+    if (c !== undefined) tally.coldLatency[i] = (tally.coldLatency[i] ?? 0) + toInt(c);
+    const k = hash[initField(i)];
+    if (k !== undefined) tally.init[i] = (tally.init[i] ?? 0) + toInt(k);
   }
 }
 

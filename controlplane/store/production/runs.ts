@@ -14,6 +14,7 @@
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import type { LogDoc, MongoContext, RunDoc } from './context.js';
 
@@ -63,11 +64,11 @@ const MULTI_ATTEMPT = new Set(['async', 'cron', 'webhook']);
 
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
-  return { _id: docId(run), ...summary };
+  return { _id: docId(run), ...summary, workspace: runWorkspace(run) };
 }
 
 function toSummary(doc: RunDoc): RunSummary {
-  const { _id, superseded: _superseded, ...summary } = doc;
+  const { _id, superseded: _superseded, workspace: _workspace, ...summary } = doc;
   return { ...summary, attempt: summary.attempt ?? 1 };
 }
 
@@ -99,7 +100,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
         }
         runDocs.push(doc);
         const lines = run.logs ?? [];
-        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, startedAt: run.startedAt, lines, expireAt });
+        if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt });
       }
       const replaced = await upsertAll(col.runs, runDocs);
       for (const run of multi) {
@@ -120,6 +121,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
     async list(query: RunQuery = {}): Promise<RunPage> {
       ctx.check();
       const and: Record<string, unknown>[] = [{ superseded: { $ne: true } }];
+      if (query.workspace !== undefined) and.push({ workspace: query.workspace });
       if (query.function !== undefined) and.push({ function: query.function });
       if (query.status !== undefined) and.push({ status: query.status });
       if (query.trigger !== undefined) and.push({ trigger: query.trigger });
@@ -167,6 +169,39 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       await col.logs.deleteMany({ startedAt: { $lt: cutoff } });
       await sweepExpiredLogs(ctx);
       return deletedCount;
+    },
+
+    async bytes() {
+      ctx.check();
+      const stats = async (name: string): Promise<number> => {
+        const s = (await ctx.db.command({ collStats: name })) as { size?: number; totalIndexSize?: number };
+        return (s.size ?? 0) + (s.totalIndexSize ?? 0);
+      };
+      const [runs, logs] = await Promise.all([stats('runs'), stats('logs')]);
+      return runs + logs;
+    },
+
+    async count() {
+      ctx.check();
+      return col.runs.estimatedDocumentCount();
+    },
+
+    async pruneOldest(count) {
+      ctx.check();
+      if (count <= 0) return 0;
+      // The start time of the count-th oldest run; everything started before it goes (ties at that
+      // instant stay: the next check takes them if the store is still over).
+      const edge = await col.runs.find({}, { projection: { startedAt: 1 } }).sort({ startedAt: 1 }).skip(count).limit(1).toArray();
+      const at = edge[0]?.startedAt;
+      const remove = async (filter: { startedAt?: { $lt: number } | { $lte: number } }): Promise<number> => {
+        const { deletedCount } = await col.runs.deleteMany(filter);
+        await col.logs.deleteMany(filter);
+        return deletedCount;
+      };
+      if (at === undefined) return remove({});
+      const before = await remove({ startedAt: { $lt: at } });
+      // Every one of the oldest shares that instant: take them, so a prune always makes progress.
+      return before > 0 ? before : remove({ startedAt: { $lte: at } });
     },
   };
 }

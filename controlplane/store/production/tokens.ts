@@ -6,8 +6,8 @@
  * A crash in between leaves the old token working and an extra token whose secret nobody saw.
  */
 import { StoreError } from '../errors.js';
-import { newId, newSecret, sameDigest } from '../secrets.js';
-import type { IssuedToken, TokenKind, TokenRecord, TokenStore } from '../types.js';
+import { newId, newSecret, sameDigest, tokenInput } from '../secrets.js';
+import type { IssuedToken, NewToken, TokenRecord, TokenStore } from '../types.js';
 import type { MongoContext, TokenDoc } from './context.js';
 
 function toRecord(doc: TokenDoc): TokenRecord {
@@ -18,6 +18,10 @@ function toRecord(doc: TokenDoc): TokenRecord {
     label: doc.label,
     keyId: doc.keyId ?? null,
     digest: doc.digest ?? '',
+    role: doc.role ?? null,
+    expiresAt: doc.expiresAt ?? null,
+    lastUsedAt: doc.lastUsedAt ?? null,
+    createdBy: doc.createdBy ?? '',
     createdAt: doc.createdAt,
     revokedAt: doc.revokedAt,
   };
@@ -31,19 +35,22 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
   const { col, ring } = ctx;
   let counter = 0;
 
-  async function issueNow(kind: TokenKind, scope: string | null, label: string): Promise<IssuedToken> {
-    const secret = newSecret(kind);
+  async function issueNow(input: Required<NewToken>): Promise<IssuedToken> {
+    const secret = newSecret(input.kind);
     const createdAt = ctx.now();
     counter = (counter + 1) % 1000;
-    const doc: TokenDoc = { _id: newId('tok_'), kind, scope, label, digest: ring.tokenDigest(secret), keyId: ring.currentId, createdAt, seq: createdAt * 1000 + counter, revokedAt: null };
+    const doc: TokenDoc = {
+      _id: newId('tok_'), kind: input.kind, scope: input.scope, label: input.label, digest: ring.tokenDigest(secret), keyId: ring.currentId,
+      createdAt, seq: createdAt * 1000 + counter, revokedAt: null, role: input.role, expiresAt: input.expiresAt, lastUsedAt: null, createdBy: input.createdBy,
+    };
     await col.tokens.insertOne(doc);
     return { secret, record: toRecord(doc) };
   }
 
   return {
-    async issue({ kind, scope = null, label = '' }) {
+    async issue(input) {
       ctx.check();
-      return issueNow(kind, kind === 'admin' ? null : scope, label);
+      return issueNow(tokenInput(input));
     },
 
     async verify(secret, kind, scope = null) {
@@ -51,7 +58,7 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       for (const keyId of ring.ids) {
         const doc = await col.tokens.findOne({ digest: ring.tokenDigest(secret, keyId), keyId, revokedAt: null });
         if (doc === null) continue;
-        if (doc.kind !== kind || (kind === 'invoke' && doc.scope !== scope)) return null;
+        if (doc.kind !== kind || (kind !== 'admin' && doc.scope !== scope)) return null;
         return toRecord(doc);
       }
       return null;
@@ -61,7 +68,7 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       ctx.check();
       const old = await col.tokens.findOne({ _id: id, revokedAt: null });
       if (old === null) throw notFound(id);
-      const next = await issueNow(old.kind, old.scope, old.label);
+      const next = await issueNow({ kind: old.kind, scope: old.scope, label: old.label, role: old.role ?? null, expiresAt: old.expiresAt ?? null, createdBy: old.createdBy ?? '' });
       const revoked = await col.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
       if (revoked.modifiedCount === 0) {
         await col.tokens.deleteOne({ _id: next.record.id });
@@ -95,6 +102,13 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       if (filter.scope !== undefined) query.scope = filter.scope;
       if (!filter.includeRevoked) query.revokedAt = null;
       return (await col.tokens.find(query).sort({ createdAt: -1, seq: -1 }).toArray()).map(toRecord);
+    },
+
+    async touch(uses) {
+      ctx.check();
+      // Best effort per token: a later time only moves lastUsedAt forward.
+      await Promise.all(uses.map((use) =>
+        col.tokens.updateOne({ _id: use.id, revokedAt: null, $or: [{ lastUsedAt: null }, { lastUsedAt: { $exists: false } }, { lastUsedAt: { $lt: use.at } }] }, { $set: { lastUsedAt: use.at } })));
     },
   };
 }

@@ -7,7 +7,9 @@
  * is removed only once a digest is there, and any envelope of the same value is as good as another.
  * A token document written later without a key id is never upgraded, so it never matches.
  */
+import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { sealLegacyHooks } from '../sealed.js';
+import { NO_QUOTAS } from '../types.js';
 import type { Keyring } from '../../secrets/index.js';
 import type { Collections } from './context.js';
 
@@ -25,5 +27,56 @@ export async function upgradeToV2(col: Collections, ring: Keyring): Promise<void
     if (doc.hookSecrets === undefined || doc.hookSecrets === null) continue;
     const { hookSecrets, changed } = sealLegacyHooks(ring, doc.name, doc.hookSecrets);
     if (changed > 0) await col.functions.updateOne({ _id: doc._id }, { $set: { hookSecrets } });
+  }
+}
+
+/**
+ * Schema 3 (docs/adr/0011-tenants.md). Every open makes sure the workspace `default` exists (an
+ * insert of its first revision: two processes opening at once cannot both write it). A database
+ * from before workspaces (`legacy`) also gets: `workspace: 'default'` on its functions, versions,
+ * runs and logs; a slot per live function (so the `functions` quota counts them); a grant of every
+ * content its versions use. Each step is safe to run twice: an interrupted upgrade is finished by
+ * the next open. Logs written before carry no `bytes`: they do not count against `logBytes`.
+ */
+export async function upgradeToV3(col: Collections, now: number, legacy: boolean): Promise<void> {
+  try {
+    await col.workspaces.insertOne({ _id: `${DEFAULT_WORKSPACE}/1`, name: DEFAULT_WORKSPACE, seq: 1, deleted: false, quotas: { ...NO_QUOTAS }, createdAt: now, updatedAt: now });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 11000) throw err;
+  }
+  if (!legacy) return;
+  const unset = { workspace: { $exists: false } };
+  await col.functions.updateMany(unset, { $set: { workspace: DEFAULT_WORKSPACE } });
+  await col.versions.updateMany(unset, { $set: { workspace: DEFAULT_WORKSPACE } });
+  await col.runs.updateMany(unset, { $set: { workspace: DEFAULT_WORKSPACE } });
+  await col.logs.updateMany(unset, { $set: { workspace: DEFAULT_WORKSPACE } });
+  const live: string[] = [];
+  let last: string | null = null;
+  for (const doc of await col.functions.find({}, { projection: { name: 1, deleted: 1 } }).sort({ name: 1, seq: -1 }).toArray()) {
+    if (doc.name === last) continue;
+    last = doc.name;
+    if (!doc.deleted) live.push(doc.name);
+  }
+  const slotted = new Set((await col.slots.find({ workspace: DEFAULT_WORKSPACE }).toArray()).map((s) => s.function));
+  let next = 1;
+  const taken = new Set((await col.slots.find({ workspace: DEFAULT_WORKSPACE }).toArray()).map((s) => s.slot));
+  for (const name of live) {
+    if (slotted.has(name)) continue;
+    while (taken.has(next)) next++;
+    try {
+      await col.slots.insertOne({ _id: `${DEFAULT_WORKSPACE}#${next}`, workspace: DEFAULT_WORKSPACE, slot: next, function: name, at: now });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 11000) throw err;
+    }
+    taken.add(next);
+  }
+  const hashes = new Set<string>();
+  for (const doc of await col.versions.find({}, { projection: { files: 1 } }).toArray()) for (const f of doc.files) hashes.add(f.sha256);
+  for (const sha of hashes) {
+    try {
+      await col.grants.insertOne({ _id: `${DEFAULT_WORKSPACE}/${sha}`, workspace: DEFAULT_WORKSPACE });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 11000) throw err;
+    }
   }
 }

@@ -6,13 +6,16 @@
  * atomic. So two gateways never contend, and a retried batch finds its `_id`s taken (duplicate-key
  * errors, ignored): counted once. A read merges a function's documents over the window's hours.
  */
-import { emptyTally, HOUR_MS, mergeTally } from '../metrics/histogram.js';
-import { historyHours, rollupsOf, type UsageHistory } from '../metrics/history.js';
+import { emptyTally, HOUR_MS, mergeTally, type Tally } from '../metrics/histogram.js';
+import { historyHours, hourSeries, rollupsOf, type UsageHistory } from '../metrics/history.js';
 import type { MongoContext, UsageRollupDoc } from './context.js';
 import { duplicateIndexes } from './runs.js';
 
 export function mongoUsageHistory(ctx: MongoContext): UsageHistory {
   const col = ctx.col.usageRollups;
+  // Documents written before the cold-start fields existed have none: merged as zeros.
+  const readHours = (fn: string, first: number, last: number) =>
+    col.find({ function: fn, hour: { $gte: first, $lte: last } }, { projection: { hour: 1, count: 1, errors: 1, cold: 1, sumMs: 1, latency: 1, coldLatency: 1, init: 1, scaleToZero: 1 } });
   return {
     async record(samples, batchId) {
       ctx.check();
@@ -26,6 +29,9 @@ export function mongoUsageHistory(ctx: MongoContext): UsageHistory {
         cold: tally.cold,
         sumMs: tally.sumMs,
         latency: tally.latency,
+        coldLatency: tally.coldLatency,
+        init: tally.init,
+        scaleToZero: tally.scaleToZero,
       }));
       try {
         await col.insertMany(docs, { ordered: false });
@@ -39,9 +45,20 @@ export function mongoUsageHistory(ctx: MongoContext): UsageHistory {
       const now = ctx.now();
       const { first, last, from } = historyHours(window, now);
       const tally = emptyTally();
-      const docs = col.find({ function: fn, hour: { $gte: first, $lte: last } }, { projection: { count: 1, errors: 1, cold: 1, sumMs: 1, latency: 1 } });
-      for await (const doc of docs) mergeTally(tally, { count: doc.count, errors: doc.errors, cold: doc.cold, sumMs: doc.sumMs, latency: doc.latency });
+      for await (const doc of readHours(fn, first, last)) mergeTally(tally, doc);
       return { from, to: now, tally };
+    },
+    async series(fn, window) {
+      ctx.check();
+      const now = ctx.now();
+      const { first, last } = historyHours(window, now);
+      const byHour = new Map<number, Tally>();
+      for await (const doc of readHours(fn, first, last)) {
+        let tally = byHour.get(doc.hour);
+        if (tally === undefined) byHour.set(doc.hour, (tally = emptyTally()));
+        mergeTally(tally, doc);
+      }
+      return hourSeries(window, now, byHour);
     },
     async prune(cutoff) {
       ctx.check();

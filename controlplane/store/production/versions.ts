@@ -6,11 +6,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diffFiles } from '../../bundles/changes.js';
+import { workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
+import { quotaExceeded } from '../quotas.js';
 import { assertBlobsPresent } from '../sqlite/versions.js';
 import type { BlobStore, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
 import { isDuplicateKey, type MongoContext, type VersionDoc } from './context.js';
 import { liveFunction } from './functions.js';
+import { liveWorkspace } from './workspaces.js';
 
 /** Attempts at taking the next number under contention (each loser re-reads). */
 const CREATE_ATTEMPTS = 50;
@@ -60,6 +63,15 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
         .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       if (!(await fnExists(input.function))) throw notFound(input.function);
       await assertBlobsPresent(blobs, files);
+      const workspace = workspaceOfKey(input.function);
+      const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+      // The codeBytes quota: exact within a process (the control plane uploads one at a time per
+      // workspace); uploads racing in two processes may pass it by one version (docs/stores.md).
+      const limit = (await liveWorkspace(ctx, workspace))?.quotas.codeBytes ?? null;
+      if (limit !== null) {
+        const used = (await col.versions.find({ workspace }, { projection: { totalBytes: 1 } }).toArray()).reduce((sum, v) => sum + v.totalBytes, 0);
+        if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+      }
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         ctx.check();
         const prev = await latestDoc(input.function);
@@ -67,13 +79,14 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
         const doc: VersionDoc = {
           _id: `${input.function}/${version}`,
           function: input.function,
+          workspace,
           version,
           entrypoint: input.entrypoint,
           files,
           manifest: JSON.stringify(input.manifest ?? null),
           changes: diffFiles(prev?.files ?? null, files),
           fileCount: files.length,
-          totalBytes: files.reduce((sum, f) => sum + f.size, 0),
+          totalBytes,
           createdAt: ctx.now(),
           createdBy: input.createdBy,
           note: input.note ?? '',

@@ -2,8 +2,10 @@
  * FunctionStore and DeployStore on SQLite. Status and activeVersion change only in `apply`.
  * Settings are one JSON column; `secrets` and `hookSecrets` in it are sealed (../sealed.ts).
  */
+import { workspaceOfKey } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
+import { normalQuotas, quotaExceeded } from '../quotas.js';
 import { openHooks, openSecrets, sealHooks, sealSecrets, type SealedHookSecret } from '../sealed.js';
 import type {
   DeployEntry,
@@ -104,22 +106,37 @@ function mustGet(ctx: SqliteContext, name: string, expected?: number): FunctionR
 
 export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
   const { db, ring } = ctx;
-  const insert = db.prepare(`INSERT INTO functions (name, settings, status, active_version, revision, created_at, updated_at)
-    VALUES (?, ?, 'active', NULL, 1, ?, ?)`);
+  const insert = db.prepare(`INSERT INTO functions (name, workspace, settings, status, active_version, revision, created_at, updated_at)
+    VALUES (?, ?, ?, 'active', NULL, 1, ?, ?)`);
   const update = db.prepare('UPDATE functions SET settings = ?, revision = revision + 1, updated_at = ? WHERE name = ?');
+  const workspaceQuotas = db.prepare('SELECT quotas FROM workspaces WHERE name = ?').pluck();
+  const countIn = db.prepare('SELECT count(*) FROM functions WHERE workspace = ?').pluck();
 
   return {
     async create(name, settings) {
       ctx.check();
       const now = ctx.now();
-      try {
-        insert.run(name, storedJson(sealed(ring, name, settings)), now, now);
-      } catch (err) {
-        if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
-          throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+      const workspace = workspaceOfKey(name);
+      const stored = storedJson(sealed(ring, name, settings));
+      // One IMMEDIATE transaction: the workspace check, the quota count and the insert see one state,
+      // so concurrent creates (also from other processes on this file) stop exactly at the quota.
+      db.transaction(() => {
+        const quotas = workspaceQuotas.get(workspace) as string | undefined;
+        if (quotas === undefined) throw new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${workspace}`, { workspace });
+        const limit = normalQuotas(JSON.parse(quotas) as Record<string, unknown>).functions;
+        if (limit !== null) {
+          const used = countIn.get(workspace) as number;
+          if (used >= limit) throw quotaExceeded('functions', workspace, limit, used);
         }
-        throw err;
-      }
+        try {
+          insert.run(name, workspace, stored, now, now);
+        } catch (err) {
+          if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+            throw new StoreError('FUNCTION_EXISTS', `a function named ${name} already exists`, { function: name });
+          }
+          throw err;
+        }
+      }).immediate();
       return toRecord(ring, mustGet(ctx, name));
     },
 
@@ -129,9 +146,12 @@ export function sqliteFunctionStore(ctx: SqliteContext): FunctionStore {
       return row === undefined ? null : toRecord(ring, row);
     },
 
-    async list() {
+    async list(filter = {}) {
       ctx.check();
-      return (db.prepare('SELECT * FROM functions ORDER BY name').all() as FunctionRow[]).map((row) => toRecord(ring, row));
+      const rows = filter.workspace === undefined
+        ? db.prepare('SELECT * FROM functions ORDER BY name').all()
+        : db.prepare('SELECT * FROM functions WHERE workspace = ? ORDER BY name').all(filter.workspace);
+      return (rows as FunctionRow[]).map((row) => toRecord(ring, row));
     },
 
     async update(name, expectedRevision, patch) {

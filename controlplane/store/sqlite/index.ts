@@ -19,6 +19,8 @@ import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
 import { sqliteUsageHistory } from './usage-history.js';
 import { sqliteVersionStore } from './versions.js';
+import { sqliteDraftStore, sqliteTestCaseStore } from './workbench.js';
+import { sqliteAuditStore, sqliteBlobGrants, sqliteWorkspaceStore } from './workspaces.js';
 
 export const DB_FILE = 'platform.db';
 export const BLOBS_DIR = 'blobs';
@@ -73,7 +75,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     runs: sqliteRunStore(ctx),
     tokens: sqliteTokenStore(ctx),
     keys: sqliteSecretKeys(ctx),
+    drafts: sqliteDraftStore(ctx),
+    testCases: sqliteTestCaseStore(ctx),
     usageHistory: sqliteUsageHistory(ctx),
+    workspaces: sqliteWorkspaceStore(ctx),
+    audit: sqliteAuditStore(ctx),
+    blobGrants: sqliteBlobGrants(ctx),
     blobs,
     async close() {
       if (closed) return;

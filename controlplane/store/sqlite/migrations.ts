@@ -8,13 +8,14 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import { sealLegacyHooks } from '../sealed.js';
 import type { StoredSettings } from './functions.js';
+import { NO_QUOTAS } from '../types.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
   /** Data changes that need code (and the keyring), run after `sql` in the same transaction. */
-  upgrade?: (db: Database, ring: Keyring) => void;
+  upgrade?: (db: Database, ring: Keyring, now: number) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -166,6 +167,110 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_start    ON runs (started_at);
     `,
   },
+  {
+    version: 5,
+    name: 'tenants: workspaces, workspace tokens with roles and expiry, the audit log, content grants',
+    sql: `
+      -- docs/adr/0011-tenants.md. Every function belongs to one workspace; the functions from before
+      -- belong to 'default' (their keys are their names).
+      CREATE TABLE workspaces (
+        name       TEXT PRIMARY KEY,
+        quotas     TEXT NOT NULL,                -- JSON WorkspaceQuotas (null: no limit)
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      ALTER TABLE functions ADD COLUMN workspace TEXT NOT NULL DEFAULT 'default';
+      CREATE INDEX functions_by_workspace ON functions (workspace, name);
+      ALTER TABLE runs ADD COLUMN workspace TEXT NOT NULL DEFAULT 'default';
+      ALTER TABLE runs ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE runs SET log_bytes = CASE WHEN logs = '[]' THEN 0 ELSE length(CAST(logs AS BLOB)) END;
+      CREATE INDEX runs_by_workspace ON runs (workspace, latest, started_at DESC, run_id DESC);
+
+      -- The kind CHECK cannot be altered in place: the table is rebuilt (rowids kept: they order ties).
+      CREATE TABLE tokens_v5 (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('admin', 'invoke', 'workspace')),
+        scope        TEXT,                       -- invoke: the function key; workspace: the workspace
+        label        TEXT NOT NULL,
+        digest       TEXT NOT NULL UNIQUE,
+        key_id       TEXT,
+        role         TEXT CHECK (role IS NULL OR role IN ('viewer', 'invoker', 'deployer', 'owner')),
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        created_by   TEXT NOT NULL DEFAULT '',
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER
+      ) STRICT;
+      INSERT INTO tokens_v5 (rowid, id, kind, scope, label, digest, key_id, created_at, revoked_at)
+        SELECT rowid, id, kind, scope, label, digest, key_id, created_at, revoked_at FROM tokens;
+      DROP TABLE tokens;
+      ALTER TABLE tokens_v5 RENAME TO tokens;
+      CREATE INDEX tokens_by_scope ON tokens (kind, scope);
+
+      CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        actor_id    TEXT NOT NULL,
+        actor_label TEXT NOT NULL,
+        actor_role  TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        workspace   TEXT,                        -- NULL: install-wide (the root token's rotation)
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        detail      TEXT NOT NULL                -- JSON, never a secret value
+      ) STRICT;
+      CREATE INDEX audit_by_workspace ON audit (workspace, seq DESC);
+      CREATE INDEX audit_by_time      ON audit (at);
+
+      -- Which workspace holds which content (blobs are shared by sha256 across workspaces).
+      CREATE TABLE blob_grants (
+        workspace TEXT NOT NULL,
+        sha256    TEXT NOT NULL,
+        PRIMARY KEY (workspace, sha256)
+      ) STRICT, WITHOUT ROWID;
+    `,
+    // The default workspace, and its grant of every content its versions use (uploads of other
+    // contents from before are not known per workspace: a client uploads them again).
+    upgrade(db, _ring, now) {
+      db.prepare('INSERT INTO workspaces (name, quotas, created_at, updated_at) VALUES (?, ?, ?, ?)').run('default', JSON.stringify(NO_QUOTAS), now, now);
+      const grant = db.prepare("INSERT OR IGNORE INTO blob_grants (workspace, sha256) VALUES ('default', ?)");
+      for (const row of db.prepare('SELECT files FROM versions').all() as { files: string }[]) {
+        for (const file of JSON.parse(row.files) as { sha256: string }[]) grant.run(file.sha256);
+      }
+    },
+  },
+  {
+    version: 6,
+    name: 'cold-start rollups; console drafts and test cases',
+    sql: `
+      -- The cold runs' latency and init-time histograms (same buckets as latency) and the
+      -- scale-to-zero count of each function-hour; '[]' / 0 in hours written before.
+      ALTER TABLE usage_rollups ADD COLUMN cold_latency TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE usage_rollups ADD COLUMN init TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE usage_rollups ADD COLUMN scale_to_zero INTEGER NOT NULL DEFAULT 0;
+
+      -- One draft (unsaved edits over a version) per function, and named test requests; keyed by
+      -- the function key (ADR 0011: <name> or <name>.<workspace>), removed with the function.
+      CREATE TABLE drafts (
+        function     TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
+        base_version INTEGER,
+        files        TEXT NOT NULL,              -- JSON DraftFile[]
+        removed      TEXT NOT NULL,              -- JSON string[]
+        revision     INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        updated_by   TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE test_cases (
+        function   TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        request    TEXT NOT NULL,                -- JSON TestRequest
+        mode       TEXT NOT NULL CHECK (mode IN ('sync', 'async')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -186,7 +291,7 @@ export function migrate(db: Database, now: number, ring: Keyring): number[] {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
-      migration.upgrade?.(db, ring);
+      migration.upgrade?.(db, ring, now);
       record.run(migration.version, migration.name, now);
     }).immediate();
     applied.push(migration.version);

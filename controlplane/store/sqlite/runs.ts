@@ -8,6 +8,7 @@
  */
 import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
@@ -38,13 +39,14 @@ function recordOf(row: RunRow): RunRecord {
 
 export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const { db } = ctx;
-  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, status, run_trigger, started_at, summary, logs)
-    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?)`);
+  const upsert = db.prepare(`INSERT OR REPLACE INTO runs (run_id, attempt, latest, function, workspace, status, run_trigger, started_at, summary, logs, log_bytes)
+    VALUES (?, ?, NOT EXISTS (SELECT 1 FROM runs WHERE run_id = ? AND attempt > ?), ?, ?, ?, ?, ?, ?, ?, ?)`);
   const older = db.prepare('UPDATE runs SET latest = 0 WHERE run_id = ? AND attempt < ? AND latest = 1');
   const writeBatch = db.transaction((runs: readonly RunRecord[]) => {
     for (const run of runs) {
       const attempt = run.attempt ?? 1;
-      upsert.run(run.runId, attempt, run.runId, attempt, run.function, run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(run.logs ?? []));
+      const logs = run.logs ?? [];
+      upsert.run(run.runId, attempt, run.runId, attempt, run.function, runWorkspace(run), run.status, run.trigger, run.startedAt, JSON.stringify(summaryOf(run)), JSON.stringify(logs), logBytesOf(logs));
       if (attempt > 1) older.run(run.runId, attempt);
     }
   });
@@ -52,6 +54,8 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
   const pruneChunk = db.prepare(`DELETE FROM runs WHERE rowid IN
     (SELECT rowid FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
+  const oldestChunk = db.prepare('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs ORDER BY started_at LIMIT ?)');
+  const countRuns = db.prepare('SELECT count(*) AS n FROM runs');
 
   return {
     async record(runs) {
@@ -63,6 +67,10 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
       ctx.check();
       const where: string[] = ['latest = 1'];
       const params: (string | number)[] = [];
+      if (query.workspace !== undefined) {
+        where.push('workspace = ?');
+        params.push(query.workspace);
+      }
       if (query.function !== undefined) {
         where.push('function = ?');
         params.push(query.function);
@@ -120,6 +128,32 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
         if (changes < PRUNE_CHUNK) return total;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+    },
+
+    async bytes() {
+      ctx.check();
+      // O(1): the pages in use (the file minus its free list). Runs are nearly all of it; the file
+      // itself does not shrink, freed pages are reused, so it stops growing at about the cap.
+      const pages = db.pragma('page_count', { simple: true }) as number;
+      const free = db.pragma('freelist_count', { simple: true }) as number;
+      return (pages - free) * (db.pragma('page_size', { simple: true }) as number);
+    },
+
+    async count() {
+      ctx.check();
+      return (countRuns.get() as { n: number }).n;
+    },
+
+    async pruneOldest(count) {
+      let total = 0;
+      while (total < count) {
+        ctx.check();
+        const { changes } = oldestChunk.run(Math.min(PRUNE_CHUNK, count - total));
+        total += changes;
+        if (changes === 0) return total;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return total;
     },
   };
 }

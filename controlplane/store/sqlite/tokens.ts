@@ -4,8 +4,9 @@
  * ring, matches no secret (docs/adr/0009-secrets-at-rest.md).
  */
 import { StoreError } from '../errors.js';
-import { newId, newSecret, sameDigest } from '../secrets.js';
-import type { IssuedToken, TokenKind, TokenRecord, TokenStore } from '../types.js';
+import { newId, newSecret, sameDigest, tokenInput } from '../secrets.js';
+import type { Role } from '../../../protocol/index.js';
+import type { IssuedToken, NewToken, TokenKind, TokenRecord, TokenStore } from '../types.js';
 import type { SqliteContext } from './context.js';
 
 interface TokenRow {
@@ -15,6 +16,10 @@ interface TokenRow {
   label: string;
   digest: string;
   key_id: string | null;
+  role: Role | null;
+  expires_at: number | null;
+  last_used_at: number | null;
+  created_by: string;
   created_at: number;
   revoked_at: number | null;
 }
@@ -27,6 +32,10 @@ function toRecord(row: TokenRow): TokenRecord {
     label: row.label,
     keyId: row.key_id,
     digest: row.digest,
+    role: row.role,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    createdBy: row.created_by,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
   };
@@ -34,16 +43,24 @@ function toRecord(row: TokenRow): TokenRecord {
 
 export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
   const { db, ring } = ctx;
-  const insert = db.prepare('INSERT INTO tokens (id, kind, scope, label, digest, key_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(`INSERT INTO tokens (id, kind, scope, label, digest, key_id, role, expires_at, created_by, created_at)
+    VALUES (@id, @kind, @scope, @label, @digest, @key_id, @role, @expires_at, @created_by, @created_at)`);
+  const touch = db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?)');
+  const touchAll = db.transaction((uses: readonly { id: string; at: number }[]) => {
+    for (const use of uses) touch.run(use.at, use.id, use.at);
+  });
   const byId = db.prepare('SELECT * FROM tokens WHERE id = ?');
   const byDigest = db.prepare('SELECT * FROM tokens WHERE digest = ? AND key_id = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const rewrite = db.prepare('UPDATE tokens SET digest = ?, key_id = ? WHERE id = ? AND digest = ? AND revoked_at IS NULL');
 
-  function issueNow(kind: TokenKind, scope: string | null, label: string): IssuedToken {
-    const secret = newSecret(kind);
-    const row: TokenRow = { id: newId('tok_'), kind, scope, label, digest: ring.tokenDigest(secret), key_id: ring.currentId, created_at: ctx.now(), revoked_at: null };
-    insert.run(row.id, row.kind, row.scope, row.label, row.digest, row.key_id, row.created_at);
+  function issueNow(input: Required<NewToken>): IssuedToken {
+    const secret = newSecret(input.kind);
+    const row: TokenRow = {
+      id: newId('tok_'), kind: input.kind, scope: input.scope, label: input.label, digest: ring.tokenDigest(secret), key_id: ring.currentId,
+      role: input.role, expires_at: input.expiresAt, last_used_at: null, created_by: input.createdBy, created_at: ctx.now(), revoked_at: null,
+    };
+    insert.run(row);
     return { secret, record: toRecord(row) };
   }
 
@@ -54,9 +71,9 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
   }
 
   return {
-    async issue({ kind, scope = null, label = '' }) {
+    async issue(input) {
       ctx.check();
-      return issueNow(kind, kind === 'admin' ? null : scope, label);
+      return issueNow(tokenInput(input));
     },
 
     async verify(secret, kind, scope = null) {
@@ -64,7 +81,7 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
       for (const keyId of ring.ids) {
         const row = byDigest.get(ring.tokenDigest(secret, keyId), keyId) as TokenRow | undefined;
         if (row === undefined) continue;
-        if (row.kind !== kind || (kind === 'invoke' && row.scope !== scope)) return null;
+        if (row.kind !== kind || (kind !== 'admin' && row.scope !== scope)) return null;
         return toRecord(row);
       }
       return null;
@@ -75,7 +92,7 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
       return db.transaction(() => {
         const old = live(id);
         revoke.run(ctx.now(), id);
-        return issueNow(old.kind, old.scope, old.label);
+        return issueNow({ kind: old.kind, scope: old.scope, label: old.label, role: old.role, expiresAt: old.expires_at, createdBy: old.created_by });
       }).immediate();
     },
 
@@ -113,6 +130,11 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
       if (!filter.includeRevoked) where.push('revoked_at IS NULL');
       const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
       return (db.prepare(sql).all(...params) as TokenRow[]).map(toRecord);
+    },
+
+    async touch(uses) {
+      ctx.check();
+      if (uses.length > 0) touchAll.immediate(uses);
     },
   };
 }

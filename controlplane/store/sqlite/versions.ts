@@ -1,6 +1,8 @@
 /** VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction. */
 import { diffFiles } from '../../bundles/changes.js';
+import { workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
+import { normalQuotas, quotaExceeded } from '../quotas.js';
 import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
@@ -63,6 +65,8 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
   const { db } = ctx;
   const SUMMARY_COLUMNS = 'function, version, entrypoint, changes, file_count, total_bytes, created_at, created_by, note';
   const fnExists = db.prepare('SELECT 1 FROM functions WHERE name = ?').pluck();
+  const workspaceQuotas = db.prepare('SELECT quotas FROM workspaces WHERE name = ?').pluck();
+  const codeBytes = db.prepare('SELECT coalesce(sum(v.total_bytes), 0) FROM versions v JOIN functions f ON f.name = v.function WHERE f.workspace = ?').pluck();
   const latest = db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version DESC LIMIT 1');
   const insert = db.prepare(`INSERT INTO versions
     (function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note)
@@ -84,6 +88,15 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
           throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
         }
         const prev = latest.get(input.function) as VersionRow | undefined;
+        const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+        // In the transaction: concurrent uploads stop exactly at the workspace's codeBytes quota.
+        const workspace = workspaceOfKey(input.function);
+        const quotas = workspaceQuotas.get(workspace) as string | undefined;
+        const limit = quotas === undefined ? null : normalQuotas(JSON.parse(quotas) as Record<string, unknown>).codeBytes;
+        if (limit !== null) {
+          const used = codeBytes.get(workspace) as number;
+          if (used + totalBytes > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+        }
         const row: VersionRow = {
           function: input.function,
           version: (prev?.version ?? 0) + 1,
@@ -92,7 +105,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
           manifest: JSON.stringify(input.manifest ?? null),
           changes: JSON.stringify(diffFiles(prev ? fromJson<FileEntry[]>(prev.files) : null, files)),
           file_count: files.length,
-          total_bytes: files.reduce((sum, f) => sum + f.size, 0),
+          total_bytes: totalBytes,
           created_at: ctx.now(),
           created_by: input.createdBy,
           note: input.note ?? '',

@@ -1,0 +1,73 @@
+/** `audit`: the workspace's audit log, newest first (owners; the admin token with --all: every workspace). */
+import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
+import type { ApiAuditEntry } from '../client.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { table } from '../output.js';
+import { LONG_DURATION_PATTERN, parseLongDurationMs } from '../../protocol/index.js';
+
+/** `--since 1h` (that long ago) or an ISO time / Unix ms as the API takes it. */
+export function sinceParam(text: string, now: number): string {
+  return LONG_DURATION_PATTERN.test(text) ? String(now - parseLongDurationMs(text)) : text;
+}
+
+function detailText(detail: Record<string, unknown>): string {
+  const text = Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function printList(ctx: Context, items: ApiAuditEntry[], all: boolean): void {
+  if (items.length === 0) {
+    ctx.out.line('No audit entries.');
+    return;
+  }
+  ctx.out.line(table(
+    ['SEQ', 'WHEN (UTC)', ...(all ? ['WORKSPACE'] : []), 'WHO', 'FROM', 'ACTION', 'TARGET', 'DETAIL'],
+    items.map((e) => [
+      String(e.seq), new Date(e.at).toISOString().slice(0, 19).replace('T', ' '), ...(all ? [e.workspace ?? '(install)'] : []),
+      `${e.actor.label} (${e.actor.role})`, e.address, e.action, e.target, detailText(e.detail),
+    ]),
+  ));
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  positionals(args, 0, 'audit');
+  const since = str(args, 'since');
+  const action = str(args, 'action');
+  if (action !== undefined && !/^[a-z][a-z.-]{0,63}$/.test(action)) throw usageError(`--action must be an action such as deploy or token.create, got ${JSON.stringify(action)}`);
+  const all = flag(args, 'all');
+  const client = await clientOf(ctx, args);
+  const page = await client.audit({
+    ...(since !== undefined ? { since: sinceParam(since, ctx.now()) } : {}),
+    action,
+    actor: str(args, 'actor'),
+    limit: int(args, 'limit', 50, 1, 1000),
+    cursor: str(args, 'cursor'),
+    ...(all ? { scope: 'all' } : {}),
+  });
+  ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
+  printList(ctx, page.items, all);
+  if (page.nextCursor !== null) ctx.out.line(`More: --cursor ${page.nextCursor}`);
+  return EXIT.OK;
+}
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: "show the workspace's audit log: every change, who made it, from where",
+  usage: 'audit [--since 1h|TIME] [--action ACTION] [--actor TOKEN_ID] [--limit N] [--all]',
+  details: [
+    'Newest first. Actions: function.create, function.update, function.delete, version.upload, deploy,',
+    'rollback, pause, resume, secret.set, secret.unset, deps.build, hook-secret.rotate, invoke-token.rotate,',
+    'token.create, token.revoke, admin-token.rotate, workspace.create, workspace.update, workspace.delete.',
+    'Needs an owner token (or the admin token); --all (admin token) shows every workspace.',
+  ].join('\n'),
+  options: {
+    since: { type: 'string', value: 'WHEN', description: 'entries since this long ago (1h, 7d) or this time (ISO 8601, Unix ms)' },
+    action: { type: 'string', value: 'ACTION', description: 'only this action' },
+    actor: { type: 'string', value: 'TOKEN_ID', description: "only this token's changes" },
+    limit: { type: 'string', short: 'n', value: 'N', description: 'at most N entries (default 50, at most 1000)' },
+    cursor: { type: 'string', value: 'CURSOR', description: 'the next page (printed after a full page)' },
+    all: { type: 'boolean', description: 'every workspace, and install-wide changes (the admin token)' },
+  },
+  run,
+};

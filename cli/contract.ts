@@ -1,0 +1,34 @@
+/**
+ * The contract card as people read it (docs/cli.md): the limits a caller can count on, the rate
+ * limit, and the workspace's quotas with what is used of each now. `deploy` and `functions show`
+ * print it.
+ */
+import type { ApiContract, ApiQuota } from './client.js';
+import { formatBytes } from './output.js';
+import { formatDurationMs, formatMemoryBytes } from '../protocol/index.js';
+
+function rateText(rate: { requests: number; periodMs: number; burst: number }): string {
+  const unit = rate.periodMs === 1000 ? 's' : rate.periodMs === 60_000 ? 'm' : rate.periodMs === 3_600_000 ? 'h' : `${rate.periodMs}ms`;
+  return `${rate.requests}/${unit} (burst ${rate.burst})`;
+}
+
+function quota(q: ApiQuota, bytes = false): string {
+  const show = (n: number): string => (bytes ? formatBytes(n) : String(n));
+  return q.limit === null ? `${show(q.used)} (no limit)` : `${show(q.used)} of ${show(q.limit)}`;
+}
+
+/** Lines of the card (no trailing newline). */
+export function contractLines(c: ApiContract): string[] {
+  const lines = [
+    `Limits:  timeout ${formatDurationMs(c.timeoutMs)}, memory ${formatMemoryBytes(c.memoryBytes)}, concurrency ${c.concurrency}, ` +
+      `instances ${c.minWarm}-${c.maxInstances}, queue ${c.maxQueue}, rate ${c.rateLimit ? rateText(c.rateLimit) : 'no limit'}`,
+  ];
+  if (c.quotas !== undefined) {
+    const q = c.quotas;
+    lines.push(
+      `Quotas of workspace ${c.workspace ?? 'default'}:  functions ${quota(q.functions)}, instances ${quota(q.instances)}, ` +
+        `calls this minute ${quota(q.invocationsPerMinute)}, code ${quota(q.codeBytes, true)}, logs ${quota(q.logBytes, true)}`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,297 @@
+/**
+ * The console's client of the platform's public REST API (/api/v1, docs/api.md): nothing here is
+ * private to the console; the CLI calls the same routes. Errors come back as ApiError with the
+ * registry code; a 401 ends the session (the token was rotated or is wrong).
+ */
+import { authHeaders, signOut } from './auth.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const BASE = '/api/v1';
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : authHeaders();
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(`${BASE}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'the platform did not answer (is it running?)');
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  if (text !== '') {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (!res.ok) {
+    const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
+    if (res.status === 401 && token === undefined) signOut();
+    throw new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
+  }
+  return parsed as T;
+}
+
+export const enc = encodeURIComponent;
+
+// ---- shapes (docs/api.md, "Objects"; schemas/openapi.json) ----
+
+export interface Limits {
+  timeoutMs: number;
+  memoryBytes: number;
+  concurrency: number;
+  maxInstances: number;
+  minWarm: number;
+  maxQueue: number;
+}
+export interface Retry {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  maxEventAgeMs: number;
+}
+export interface Fn {
+  name: string;
+  preset: 'http' | 'webhook' | 'cron' | 'worker';
+  invocation: 'sync' | 'async' | 'both';
+  limits: Limits;
+  env: Record<string, string>;
+  secrets: string[];
+  auth: 'public' | 'token';
+  retry: Retry;
+  status: 'active' | 'paused';
+  activeVersion: number | null;
+  revision: number;
+  createdAt: number;
+  updatedAt: number;
+}
+export interface Contract extends Limits {
+  syncPayloadBytes: number;
+  asyncPayloadBytes: number;
+  runRetentionMs: number;
+  auth: 'public' | 'token';
+  retry: Retry;
+  invokeUrl: string;
+}
+export interface FnAnswer {
+  function: Fn;
+  invokeUrl: string;
+  asyncUrl?: string;
+  contract: Contract;
+  invokeToken?: string;
+}
+export interface Usage {
+  function: string;
+  window: string;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  errorRate: number;
+  coldStartRatio: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  coldP50Ms: number | null;
+  coldP95Ms: number | null;
+  warmP50Ms: number | null;
+  warmP95Ms: number | null;
+  initP50Ms: number | null;
+  initP95Ms: number | null;
+  scaleToZero: number;
+  warmInstances: number;
+  state: 'warm' | 'cold' | 'paused';
+  lastSuccess: { runId: string; at: number } | null;
+}
+export interface Point {
+  at: number;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  scaleToZero: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  coldP50Ms: number | null;
+  coldP95Ms: number | null;
+  warmP50Ms: number | null;
+  warmP95Ms: number | null;
+  initP50Ms: number | null;
+  initP95Ms: number | null;
+}
+export interface Series {
+  window: string;
+  from: number;
+  to: number;
+  stepMs: number;
+  points: Point[];
+}
+export interface ColdNumbers {
+  invocations: number;
+  coldStarts: number;
+  coldStartRatio: number;
+  coldP50Ms: number | null;
+  coldP95Ms: number | null;
+  warmP50Ms: number | null;
+  warmP95Ms: number | null;
+  initP50Ms: number | null;
+  initP95Ms: number | null;
+  coldPenaltyMs: number | null;
+  scaleToZero: number;
+  warmInstances: number;
+}
+export interface ColdRow extends ColdNumbers {
+  function: string;
+  state: 'warm' | 'cold' | 'paused';
+  minWarm: number;
+  maxInstances: number;
+  lastColdAt: number | null;
+}
+export interface ColdStarts extends Series {
+  summary: ColdNumbers & { functions: number };
+  functions: ColdRow[];
+}
+export interface FileEntry {
+  path: string;
+  sha256: string;
+  size: number;
+}
+export interface Version {
+  function: string;
+  version: number;
+  entrypoint: string;
+  createdAt: number;
+  createdBy: string;
+  note: string;
+  fileCount: number;
+  totalBytes: number;
+  changes: { added: string[]; modified: string[]; removed: string[] };
+  files?: FileEntry[];
+  manifest?: unknown;
+  /** The version's dependency build (docs/dependencies.md); null when it declares none. */
+  deps?: DepsState | null;
+}
+export interface DepsState {
+  state: 'building' | 'ready' | 'failed';
+  phase: string | null;
+  error: { code: string; message: string } | null;
+}
+export interface Draft {
+  function: string;
+  baseVersion: number | null;
+  files: { path: string; content: string }[];
+  removed: string[];
+  revision: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+export interface Problem {
+  kind: string;
+  file: string | null;
+  line: number | null;
+  column: number | null;
+  path?: string;
+  message: string;
+}
+export interface Validation {
+  ok: boolean;
+  problems: Problem[];
+  warnings: Problem[];
+  entrypoint: { value: string; file: string | null; line: number | null; kind: string | null };
+  manifest: unknown;
+  python: { version: string; checked: number };
+}
+export interface RunError {
+  type: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+}
+export interface LogLine {
+  stream: string;
+  ts: number;
+  msg: string;
+  level?: string;
+}
+export interface Run {
+  runId: string;
+  attempt?: number;
+  function: string;
+  version: string;
+  trigger: string;
+  cold: boolean;
+  start: string | null;
+  initMs: number;
+  handlerMs: number;
+  queuedMs: number;
+  durationMs: number;
+  status: 'succeeded' | 'failed';
+  httpStatus: number | null;
+  errorCode: string | null;
+  errorClass: string | null;
+  error: RunError | null;
+  startedAt: number;
+  logs?: LogLine[];
+}
+export interface AsyncRun {
+  runId: string;
+  function: string;
+  trigger: string;
+  state: string;
+  acceptedAt: number;
+  replayOf: string | null;
+  replays: string[];
+  transitions: { state: string; at: number; detail: string | null }[];
+  attempts: (Omit<Run, 'runId' | 'function' | 'trigger'> & { attempt: number; logs?: LogLine[] })[];
+  result: { status: number; attempt: number; headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null;
+}
+export interface InvokeAnswer {
+  runId: string;
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+  bodyBase64?: string;
+  durationMs: number;
+  cold: boolean;
+  error?: { code: string; message: string; type?: string; file?: string; line?: number };
+}
+export interface TestRequest {
+  method?: string;
+  path?: string;
+  query?: Record<string, string | string[]>;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+export interface TestCase {
+  name: string;
+  mode: 'sync' | 'async';
+  request: TestRequest;
+  createdAt: number;
+  updatedAt: number;
+}
+export type Trigger =
+  | { type: 'http'; invokeUrl: string; asyncUrl?: string; auth: string; invocation: string }
+  | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
+  | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
+export interface DeployEntry {
+  seq: number;
+  action: string;
+  fromVersion: number | null;
+  toVersion: number | null;
+  status: string;
+  actor: string;
+  note: string;
+  at: number;
+}

@@ -1,0 +1,93 @@
+/**
+ * Who is signed in: the one module that holds the token (docs/console.md, "Sign in"). The token
+ * lives in sessionStorage (this tab, until it closes or signs out), never in the URL, a cookie or
+ * localStorage; every API call gets its headers from `authHeaders()`.
+ *
+ * Tenants (docs/adr/0011-tenants.md): the session holds what `GET /whoami` said at sign-in — the
+ * token's role and workspace. A workspace token acts in its own workspace only; the admin (root)
+ * token picks one, sent as `FP-Workspace` on every call (default `default`, so a single admin
+ * token on a fresh install works as before). The role only decides what the pages offer; the API
+ * enforces it.
+ */
+const KEY = 'fp.console.session';
+
+export type Role = 'viewer' | 'invoker' | 'deployer' | 'owner' | 'root';
+const RANK: Record<Role, number> = { viewer: 0, invoker: 1, deployer: 2, owner: 3, root: 4 };
+
+export interface Session {
+  token: string;
+  /** Shown in the header. */
+  label: string;
+  role: Role;
+  /** The workspace the console acts in. */
+  workspace: string;
+  /** The admin token: may switch workspaces. */
+  root: boolean;
+  signedInAt: number;
+}
+
+type Listener = (session: Session | null) => void;
+const listeners = new Set<Listener>();
+
+function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && Object.hasOwn(RANK, value);
+}
+
+export function currentSession(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (raw === null) return null;
+    const p = JSON.parse(raw) as Partial<Session>;
+    if (typeof p.token !== 'string' || p.token === '') return null;
+    return {
+      token: p.token,
+      label: String(p.label ?? 'admin'),
+      role: isRole(p.role) ? p.role : 'root',
+      workspace: typeof p.workspace === 'string' && p.workspace !== '' ? p.workspace : 'default',
+      root: p.root ?? true,
+      signedInAt: Number(p.signedInAt ?? 0),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function authHeaders(): Record<string, string> {
+  const session = currentSession();
+  if (session === null) return {};
+  return session.root ? { authorization: `Bearer ${session.token}`, 'fp-workspace': session.workspace } : { authorization: `Bearer ${session.token}` };
+}
+
+/** True when the signed-in token's role is at least `role` (what a page offers; the API decides). */
+export function can(role: Role): boolean {
+  const session = currentSession();
+  return session !== null && RANK[session.role] >= RANK[role];
+}
+
+function save(session: Session): Session {
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+  for (const l of listeners) l(session);
+  return session;
+}
+
+/** Stores a token the caller has checked with `GET /whoami`. */
+export function startSession(token: string, who: { label: string; role: Role; workspace: string; kind: 'admin' | 'workspace' }): Session {
+  return save({ token, label: who.label, role: who.role, workspace: who.workspace, root: who.kind === 'admin', signedInAt: Date.now() });
+}
+
+/** The admin token acts in another workspace from now on (a workspace token cannot). */
+export function switchWorkspace(workspace: string): void {
+  const session = currentSession();
+  if (session === null || !session.root || session.workspace === workspace) return;
+  save({ ...session, workspace });
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(KEY);
+  for (const l of listeners) l(null);
+}
+
+export function onSessionChange(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}

@@ -1,0 +1,53 @@
+/** uPlot, loaded with the first chart (its own chunk). */
+import uPlot from 'uplot';
+
+export interface SeriesDef {
+  label: string;
+  values: (number | null)[];
+  color: string;
+  /** Which y axis: left (`a`) or right (`b`). */
+  axis?: 'a' | 'b';
+  bars?: boolean;
+  dash?: boolean;
+}
+
+export interface ChartSpec {
+  /** Bucket starts, Unix ms. */
+  x: number[];
+  series: SeriesDef[];
+  units: { a: string; b?: string };
+  height?: number;
+}
+
+export function drawChart(el: HTMLElement, spec: ChartSpec): { resize: (width: number) => void; destroy: () => void } {
+  const bars = uPlot.paths.bars?.({ size: [0.7, 40] });
+  const fmt = (unit: string) => (_u: uPlot, ticks: number[]) => ticks.map((t) => (unit === '%' ? `${(t * 100).toFixed(0)}%` : unit === 'ms' ? `${t < 10 ? t.toFixed(1) : Math.round(t)} ms` : String(Math.round(t * 100) / 100)));
+  const opts: uPlot.Options = {
+    width: Math.max(200, el.clientWidth),
+    height: spec.height ?? 200,
+    legend: { show: true, live: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, a: { auto: true, range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] }, ...(spec.units.b !== undefined ? { b: { auto: true, range: (_u: uPlot, min: number, max: number) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } } : {}) },
+    axes: [
+      { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } },
+      { scale: 'a', stroke: 'currentColor', values: fmt(spec.units.a), size: 60, grid: { stroke: 'rgba(128,128,128,0.15)' } },
+      ...(spec.units.b !== undefined ? [{ scale: 'b', side: 1 as const, stroke: 'currentColor', values: fmt(spec.units.b), size: 60, grid: { show: false } }] : []),
+    ],
+    series: [
+      {},
+      ...spec.series.map((s): uPlot.Series => ({
+        label: s.label,
+        scale: s.axis ?? 'a',
+        stroke: s.color,
+        width: 1.5,
+        spanGaps: !s.bars,
+        ...(s.bars ? { fill: `${s.color}66`, paths: bars } : {}),
+        ...(s.dash ? { dash: [4, 4] } : {}),
+        ...(s.bars ? { points: { show: false } } : { points: { size: 5 } }),
+      })),
+    ],
+  };
+  const data: uPlot.AlignedData = [spec.x.map((t) => t / 1000), ...spec.series.map((s) => s.values)];
+  const plot = new uPlot(opts, data, el);
+  return { resize: (width) => plot.setSize({ width: Math.max(200, width), height: opts.height }), destroy: () => plot.destroy() };
+}

@@ -1,0 +1,76 @@
+/**
+ * The web console (docs/console.md): one page at /console/, served by the platform itself, working
+ * only through the public REST API (api.ts) with the token of auth.ts. Pages route in the fragment
+ * (router.ts); the editor (CodeMirror) and the charts (uPlot) load on first use, so the functions
+ * list stays small (its JavaScript is measured at build: scripts/build-console.ts).
+ */
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { Fragment, render, type JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+import { currentSession, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
+import { ColdStartsPage } from './pages/coldstarts.js';
+import { FunctionDetail } from './pages/fn/detail.js';
+import { FunctionList } from './pages/functions.js';
+import { NewFunction } from './pages/new-function.js';
+import { SignIn } from './pages/signin.js';
+import { href, useRoute } from './router.js';
+
+function App(): JSX.Element {
+  const [session, setSession] = useState<Session | null>(currentSession);
+  const route = useRoute();
+  useEffect(() => onSessionChange(setSession), []);
+  useEffect(() => {
+    document.title = session === null ? 'Sign in · fastapi-platform' : `${route.parts[1] ?? route.parts[0] ?? 'functions'} · fastapi-platform`;
+  }, [session, route]);
+  if (session === null) return <SignIn />;
+  const [section = 'functions', name, tab] = route.parts;
+  let page: JSX.Element;
+  if (section === 'new') page = <NewFunction />;
+  else if (section === 'coldstarts') page = <ColdStartsPage />;
+  else if (section === 'functions' && name !== undefined) page = <FunctionDetail name={name} tab={tab ?? 'code'} query={route.query} />;
+  else page = <FunctionList />;
+  // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
+  page = <Fragment key={session.workspace}>{page}</Fragment>;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <header class="top">
+        <a class="brand" href={href(['functions'])}>fastapi-platform</a>
+        <nav aria-label="Main">
+          <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
+          <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
+          <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a>
+        </nav>
+        <WorkspacePicker session={session} />
+        <span class="who">{session.label} · {session.role}</span>
+        <button type="button" class="small" onClick={signOut}>Sign out</button>
+      </header>
+      <main id="main" tabIndex={-1}>{page}</main>
+    </>
+  );
+}
+
+/**
+ * The workspace the console acts in: shown to every token; the admin token picks one from
+ * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own.
+ */
+function WorkspacePicker({ session }: { session: Session }): JSX.Element {
+  const [names, setNames] = useState<string[]>([session.workspace]);
+  useEffect(() => {
+    if (!session.root) return;
+    api<{ items: { name: string }[] }>('GET', '/workspaces').then((a) => setNames(a.items.map((w) => w.name)), () => undefined);
+  }, [session.root]);
+  if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
+  return (
+    <label class="workspace">
+      workspace{' '}
+      <select data-testid="workspace" value={session.workspace} onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
+        {(names.includes(session.workspace) ? names : [session.workspace, ...names]).map((n) => <option key={n} value={n}>{n}</option>)}
+      </select>
+    </label>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

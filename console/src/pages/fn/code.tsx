@@ -1,0 +1,287 @@
+/**
+ * Code: the version's files in a Python editor (CodeMirror, loaded on first use), checked as you
+ * type by `POST /validate` (problems marked at their line), edits saved as a server-side draft,
+ * deploy with the diff shown first, version history with deploy and rollback. `?file=&line=` opens
+ * a file at a line (a failed run's "open at error line").
+ */
+import type { JSX } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, enc, type Problem, type Validation, type Version } from '../../api.js';
+import { can } from '../../auth.js';
+import { diffLines } from '../../diff.js';
+import type { EditorHandle } from '../../editor/editor.js';
+import { ago } from '../../format.js';
+import { href } from '../../router.js';
+import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
+import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, validate, type Workspace } from '../../workspace.js';
+import type { TabProps } from './tab.js';
+
+const CHECK_DELAY_MS = 500;
+const SAVE_DELAY_MS = 1200;
+
+export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
+  const active = fn.function.activeVersion;
+  const ws = useAsync(() => loadWorkspace(name, active), [name]);
+  const versions = useAsync(() => api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=50`), [name, active]);
+  const [tick, setTick] = useState(0);
+  const [file, setFile] = useState<string | null>(null);
+  const [check, setCheck] = useState<Validation | null>(null);
+  const [checkError, setCheckError] = useState<unknown>(null);
+  const [saved, setSaved] = useState<string>('');
+  const [error, setError] = useState<unknown>(null);
+  const [deploying, setDeploying] = useState(false);
+  const editorBox = useRef<HTMLDivElement>(null);
+  const editor = useRef<EditorHandle | null>(null);
+  const timers = useRef<{ check?: number; save?: number }>({});
+  const wsRef = useRef<Workspace | null>(null);
+  wsRef.current = ws.data ?? null;
+  const wantedFile = query.get('file');
+  const wantedLine = Number(query.get('line') ?? 0);
+
+  // Checking and saving drafts need the deployer role (docs/adr/0016-console.md); below it the tab shows the code only.
+  const editable = can('deployer');
+
+  const runCheck = async (): Promise<void> => {
+    const w = wsRef.current;
+    if (w === null || w.files.size === 0 || !editable) return;
+    try {
+      setCheck(await validate(w, w.base?.entrypoint));
+      setCheckError(null);
+    } catch (err) {
+      setCheckError(err);
+    }
+  };
+
+  const schedule = (): void => {
+    clearTimeout(timers.current.check);
+    clearTimeout(timers.current.save);
+    timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
+    if (!editable) return;
+    setSaved('unsaved changes');
+    timers.current.save = window.setTimeout(() => {
+      const w = wsRef.current;
+      if (w === null) return;
+      saveDraft(name, w).then((d) => { w.draft = d; setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`); }, setError);
+    }, SAVE_DELAY_MS);
+  };
+
+  // The editor, once the workspace is there.
+  useEffect(() => {
+    const w = ws.data;
+    if (w === undefined || editorBox.current === null) return;
+    let gone = false;
+    void import('../../editor/editor.js').then(({ createEditor }) => {
+      if (gone || editorBox.current === null) return;
+      editor.current?.destroy();
+      editor.current = createEditor(editorBox.current, (path, text) => {
+        w.files.set(path, text);
+        setTick((t) => t + 1);
+        schedule();
+      });
+      const first = wantedFile !== null && w.files.has(wantedFile) ? wantedFile : w.files.has('main.py') ? 'main.py' : [...w.files.keys()][0] ?? null;
+      setFile(first);
+      void runCheck();
+    });
+    return () => {
+      gone = true;
+      editor.current?.destroy();
+      editor.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ws.data]);
+
+  // Opening a file (and the line a link asked for).
+  useEffect(() => {
+    const w = ws.data;
+    if (file === null || w === undefined || editor.current === null) return;
+    editor.current.open(file, w.files.get(file) ?? '');
+    editor.current.markLine(file === wantedFile ? wantedLine : 0);
+    editor.current.problems(problemsIn(check, file));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [file, editor.current]);
+
+  useEffect(() => {
+    if (file !== null) editor.current?.problems(problemsIn(check, file));
+  }, [check, file]);
+
+  useEffect(() => {
+    if (wantedFile !== null && ws.data?.files.has(wantedFile)) setFile(wantedFile);
+    else if (wantedLine > 0) editor.current?.markLine(wantedLine);
+  }, [wantedFile, wantedLine]);
+
+  useEffect(() => () => { clearTimeout(timers.current.check); clearTimeout(timers.current.save); }, []);
+
+  if (ws.data === undefined) return ws.error ? <ErrorBox error={ws.error} /> : <Loading what="Loading the code" />;
+  const w = ws.data;
+  const changes = changesOf(w);
+  void tick;
+
+  const addFile = (): void => {
+    const path = prompt('New file path (e.g. lib/util.py)')?.trim();
+    if (!path || w.files.has(path)) return;
+    w.files.set(path, '');
+    setFile(path);
+    setTick((t) => t + 1);
+    schedule();
+  };
+  const removeFile = (): void => {
+    if (file === null || !confirm(`Remove ${file} from the draft?`)) return;
+    w.files.delete(file);
+    setFile([...w.files.keys()][0] ?? null);
+    setTick((t) => t + 1);
+    schedule();
+  };
+  const discard = async (): Promise<void> => {
+    if (!confirm('Discard the draft and go back to the version?')) return;
+    try {
+      await api('DELETE', `/functions/${enc(name)}/draft`);
+      ws.reload();
+      setSaved('');
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const rollback = async (version?: number): Promise<void> => {
+    setError(null);
+    try {
+      if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, {});
+      else await api('POST', `/functions/${enc(name)}/deploy`, { version });
+      reload();
+      versions.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const problems = check?.problems ?? [];
+  return (
+    <div class="code-tab">
+      <div class="toolbar">
+        <span class="muted" aria-live="polite" data-testid="draft-state">
+          {w.base ? `editing over version ${w.base.version}` : 'new function: no version yet'}
+          {hasChanges(changes) ? ` · ${changes.added.length + changes.modified.length + changes.removed.length} changed` : ''}
+          {saved ? ` · ${saved}` : ''}
+        </span>
+        <span class="spacer" />
+        <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
+          {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
+        </span>
+        <button type="button" onClick={addFile}>New file</button>
+        <button type="button" onClick={removeFile} disabled={file === null}>Remove file</button>
+        <button type="button" onClick={discard} disabled={w.draft === null && !hasChanges(changes)}>Discard draft</button>
+        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
+      </div>
+      <ErrorBox error={error} />
+      <ErrorBox error={checkError} />
+      <div class="code-layout">
+        <aside class="files" aria-label="Files">
+          <ul role="listbox" aria-label="Files">
+            {[...w.files.keys()].map((path) => {
+              const n = problems.filter((p) => p.file === path).length;
+              const state = changes.added.includes(path) ? 'added' : changes.modified.includes(path) ? 'modified' : '';
+              return (
+                <li key={path}>
+                  <button type="button" role="option" aria-selected={path === file} class={path === file ? 'file active' : 'file'} onClick={() => setFile(path)}>
+                    {path}{state ? <span class={`tag ${state}`}>{state === 'added' ? 'A' : 'M'}</span> : null}{n > 0 ? <span class="tag bad" aria-label={`${n} problems`}>{n}</span> : null}
+                  </button>
+                </li>
+              );
+            })}
+            {w.binary.map((f) => <li key={f.path} class="muted file-binary">{f.path} (binary)</li>)}
+          </ul>
+          <h3>Versions</h3>
+          <ol class="versions" aria-label="Version history">
+            {(versions.data?.items ?? []).map((v) => (
+              <li key={v.version}>
+                <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
+                <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
+                {v.version !== active ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
+              </li>
+            ))}
+          </ol>
+          {active !== null && active > 1 ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
+        </aside>
+        <div class="editor-wrap">
+          <div class="editor-file">{file ?? 'no file'}</div>
+          <div ref={editorBox} class="editor" data-testid="editor" />
+        </div>
+      </div>
+      <section class="problems" aria-label="Problems">
+        <h3>Problems</h3>
+        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
+          <ul>
+            {problems.map((p, i) => (
+              <li key={i}>
+                <button type="button" class="link" onClick={() => { if (p.file !== null && w.files.has(p.file)) { setFile(p.file); setTimeout(() => editor.current?.markLine(p.line ?? 0), 0); } }}>
+                  {p.file ?? '(bundle)'}{p.line !== null ? `:${p.line}` : ''}
+                </button>{' '}<span class="tag">{p.kind}</span> {p.path ? <code>{p.path}</code> : null} {p.message}
+              </li>
+            ))}
+          </ul>
+        )}
+        {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
+      </section>
+      <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
+        onDone={() => { setDeploying(false); reload(); versions.reload(); ws.reload(); location.hash = href(['functions', name, 'code']); }} />
+    </div>
+  );
+}
+
+function problemsIn(check: Validation | null, file: string): { line: number; column: number | null; message: string; severity: 'error' | 'warning' }[] {
+  const out: { line: number; column: number | null; message: string; severity: 'error' | 'warning' }[] = [];
+  const add = (list: readonly Problem[], severity: 'error' | 'warning'): void => {
+    for (const p of list) if (p.file === file && p.line !== null) out.push({ line: p.line, column: p.column, message: `${p.path ? `${p.path}: ` : ''}${p.message}`, severity });
+  };
+  add(check?.problems ?? [], 'error');
+  add(check?.warnings ?? [], 'warning');
+  return out;
+}
+
+function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; ws: Workspace; check: Validation | null }): JSX.Element {
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [step, setStep] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const c = changesOf(ws);
+  const blocked = check !== null && !check.ok;
+  const go = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      const fresh = await validate(ws, ws.base?.entrypoint);
+      if (!fresh.ok) throw new Error(`${fresh.problems.length} problem(s) left: fix them first`);
+      await deployWorkspace(name, ws, fresh, note, setStep);
+      setNote('');
+      onDone();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+      setStep('');
+    }
+  };
+  return (
+    <Dialog title="Deploy these changes" open={open} onClose={onClose}>
+      <p>{ws.base ? `Against version ${ws.base.version}:` : 'The first version:'} {c.added.length} added, {c.modified.length} modified, {c.removed.length} removed.</p>
+      <div class="diff" aria-label="Diff" data-testid="diff">
+        {[...c.added, ...c.modified, ...c.removed].map((path) => (
+          <section key={path} class="diff-file">
+            <h4>{c.added.includes(path) ? '+ ' : c.removed.includes(path) ? '− ' : '~ '}{path}</h4>
+            {diffLines(ws.baseText.get(path) ?? '', ws.files.get(path) ?? '').map((hunk, i) => (
+              <pre key={i} class="hunk">{hunk.map((l, k) => <span key={k} class={`dl d${l.kind === '+' ? 'add' : l.kind === '-' ? 'del' : 'ctx'}`}>{`${l.kind} ${l.text}\n`}</span>)}</pre>
+            ))}
+          </section>
+        ))}
+      </div>
+      {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
+      <label for="deploy-note">Note (optional)</label>
+      <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+      <ErrorBox error={error} />
+      <div class="row end">
+        <button type="button" onClick={onClose}>Cancel</button>
+        <button type="button" class="primary" onClick={() => void go()} disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
+        {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,72 @@
+/** A function's page: header (state, version, URL, pause/resume) and the tabs of the product brief. */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type FnAnswer, type Usage } from '../../api.js';
+import { href } from '../../router.js';
+import { CopyButton, ErrorBox, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
+import { CodeTab } from './code.js';
+import { InvokeTab } from './invoke.js';
+import { LogsTab } from './logs.js';
+import { RunsTab } from './runs.js';
+import { SettingsTab } from './settings.js';
+import { TriggersTab } from './triggers.js';
+import { UsageTab } from './usage.js';
+import type { TabProps } from './tab.js';
+
+export type { TabProps } from './tab.js';
+
+const TABS: [string, string, (p: TabProps) => JSX.Element][] = [
+  ['code', 'Code', CodeTab],
+  ['invoke', 'Invoke', InvokeTab],
+  ['triggers', 'Triggers', TriggersTab],
+  ['runs', 'Runs', RunsTab],
+  ['logs', 'Logs', LogsTab],
+  ['settings', 'Settings', SettingsTab],
+  ['usage', 'Usage', UsageTab],
+];
+
+export function FunctionDetail({ name, tab, query }: { name: string; tab: string; query: URLSearchParams }): JSX.Element {
+  const fn = useAsync(() => api<FnAnswer>('GET', `/functions/${enc(name)}`), [name]);
+  const live = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch(() => null), [name]);
+  const [actionError, setActionError] = useState<unknown>(null);
+  useInterval(live.reload, 5000);
+  if (fn.data === undefined) return <div class="page">{fn.error ? <ErrorBox error={fn.error} /> : <Loading />}</div>;
+  const f = fn.data.function;
+  const state = f.status === 'paused' ? 'paused' : live.data?.state ?? 'cold';
+  const toggle = async (): Promise<void> => {
+    setActionError(null);
+    try {
+      await api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {});
+      fn.reload();
+      live.reload();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+  const current = TABS.find(([id]) => id === tab) ?? TABS[0]!;
+  const Panel = current[2];
+  return (
+    <div class="page">
+      <div class="page-head fn-head">
+        <div>
+          <h1>{f.name}</h1>
+          <div class="meta">
+            <StateBadge state={state} />
+            <span>{f.activeVersion === null ? 'not deployed' : `version ${f.activeVersion}`}</span>
+            <span>{f.preset} · {f.invocation} · {f.auth}</span>
+            {live.data ? <span>{live.data.warmInstances} warm</span> : null}
+          </div>
+          <div class="meta url"><code>{fn.data.invokeUrl}</code> <CopyButton text={fn.data.invokeUrl} label="Copy URL" /></div>
+        </div>
+        <div class="actions">
+          <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+        </div>
+      </div>
+      <ErrorBox error={actionError} />
+      <Tabs label="Function" current={current[0]} tabs={TABS.map(([id, label]) => ({ id, label, href: href(['functions', name, id]) }))} />
+      <section id="tabpanel" role="tabpanel" aria-labelledby={`tab-${current[0]}`} class="tabpanel">
+        <Panel name={name} fn={fn.data} reload={fn.reload} query={query} />
+      </section>
+    </div>
+  );
+}

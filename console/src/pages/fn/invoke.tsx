@@ -1,0 +1,177 @@
+/**
+ * Invoke: sync or async, JSON payload and headers; the answer's status, body (as text), duration and
+ * cold marker; async gives a run id linked to its timeline. Named test cases are saved with the
+ * function (server-side) and re-run in one click. A curl line for the same request.
+ */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
+import { curlLine } from '../../curl.js';
+import { bodyText, ms } from '../../format.js';
+import { href } from '../../router.js';
+import { samplePayload } from '../../scaffolds.js';
+import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
+import type { TabProps } from './tab.js';
+
+const METHODS = ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'];
+
+/** `Name: value` lines → a header map (blank lines skipped). */
+export function parseHeaders(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (line.trim() === '') continue;
+    if (i <= 0) throw new Error(`a header line needs "Name: value": ${line.slice(0, 40)}`);
+    out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function InvokeTab({ name, fn }: TabProps): JSX.Element {
+  const f = fn.function;
+  const [mode, setMode] = useState<'sync' | 'async'>(f.invocation === 'async' ? 'async' : 'sync');
+  const [method, setMethod] = useState('POST');
+  const [path, setPath] = useState('/');
+  const [headers, setHeaders] = useState('');
+  const [payload, setPayload] = useState(() => samplePayload(f.preset).trim());
+  const [result, setResult] = useState<InvokeAnswer | null>(null);
+  const [queued, setQueued] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [caseName, setCaseName] = useState('');
+  const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
+
+  const request = (): TestRequest => {
+    const req: TestRequest = { method, path: path.startsWith('/') ? path : `/${path}` };
+    const h = parseHeaders(headers);
+    if (Object.keys(h).length > 0) req.headers = h;
+    if (payload.trim() !== '' && method !== 'GET') {
+      try {
+        req.body = JSON.parse(payload);
+      } catch {
+        throw new Error('the payload is not JSON');
+      }
+    }
+    return req;
+  };
+
+  const send = async (req: TestRequest, how: 'sync' | 'async'): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    setQueued(null);
+    try {
+      if (how === 'sync') setResult(await api<InvokeAnswer>('POST', `/functions/${enc(name)}/invoke`, req));
+      else setQueued((await api<{ runId: string }>('POST', `/functions/${enc(name)}/invoke/async`, req)).runId);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const load = (c: TestCase): void => {
+    setMode(c.mode);
+    setMethod(c.request.method ?? 'POST');
+    setPath(c.request.path ?? '/');
+    setHeaders(Object.entries(c.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'));
+    setPayload(c.request.body === undefined ? '' : JSON.stringify(c.request.body, null, 2));
+    setCaseName(c.name);
+  };
+
+  const save = async (): Promise<void> => {
+    setError(null);
+    try {
+      await api('PUT', `/functions/${enc(name)}/test-cases/${enc(caseName.trim())}`, { mode, request: request() });
+      cases.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  let curl = '';
+  try {
+    const req = request();
+    const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + (req.path ?? '/');
+    curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
+  } catch {
+    curl = '(fix the request to see its curl line)';
+  }
+
+  return (
+    <div class="invoke-tab grid2">
+      <form class="card form" aria-label="Request" onSubmit={(e) => { e.preventDefault(); try { void send(request(), mode); } catch (err) { setError(err); } }}>
+        <fieldset class="row">
+          <legend>Mode</legend>
+          <label class="choice inline"><input type="radio" name="mode" checked={mode === 'sync'} onChange={() => setMode('sync')} /> sync</label>
+          <label class="choice inline"><input type="radio" name="mode" checked={mode === 'async'} onChange={() => setMode('async')} /> async</label>
+        </fieldset>
+        <div class="row">
+          <div>
+            <label for="inv-method">Method</label>
+            <select id="inv-method" value={method} onChange={(e) => setMethod((e.target as HTMLSelectElement).value)}>{METHODS.map((m) => <option key={m}>{m}</option>)}</select>
+          </div>
+          <div class="grow">
+            <label for="inv-path">Path</label>
+            <input id="inv-path" value={path} onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+          </div>
+        </div>
+        <label for="inv-headers">Headers (one <code>Name: value</code> per line)</label>
+        <textarea id="inv-headers" rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+        <label for="inv-payload">JSON payload</label>
+        <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+        <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
+        <div class="curl">
+          <label for="inv-curl">curl</label>
+          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code><CopyButton text={curl} /></div>
+          {f.auth === 'token' ? <p class="hint">Set <code>FP_INVOKE_TOKEN</code> to the function's invoke token (Settings → rotate shows a new one).</p> : null}
+        </div>
+      </form>
+      <div>
+        <section class="card" aria-label="Response" aria-live="polite">
+          <h3>Response</h3>
+          <ErrorBox error={error} />
+          {queued !== null ? (
+            <p data-testid="async-run">Queued as run <code>{queued}</code> — <a href={href(['functions', name, 'runs'], { run: queued })}>open its timeline</a></p>
+          ) : null}
+          {result !== null ? (
+            <div data-testid="invoke-result">
+              <div class="row">
+                <span class={`status s${Math.floor(result.status / 100)}xx`}>HTTP {result.status}</span>
+                <span>{ms(result.durationMs)}</span>
+                <span class={result.cold ? 'badge badge-cold' : 'badge badge-warm'}>{result.cold ? 'cold start' : 'warm'}</span>
+                <a href={href(['functions', name, 'runs'], { run: result.runId })}>run</a>
+              </div>
+              {result.error ? (
+                <p class="bad">
+                  <code>{result.error.code}</code> {result.error.type ? `${result.error.type}: ` : ''}{result.error.message}
+                  {result.error.file ? <> — <a href={href(['functions', name, 'code'], { file: result.error.file, line: result.error.line })}>open {result.error.file}:{result.error.line}</a></> : null}
+                </p>
+              ) : null}
+              <details><summary>Headers</summary><pre class="out">{Object.entries(result.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre></details>
+              <pre class="out" data-testid="response-body">{bodyText(result.body, result.bodyBase64)}</pre>
+            </div>
+          ) : null}
+        </section>
+        <section class="card" aria-label="Saved test cases">
+          <h3>Test cases</h3>
+          <div class="row">
+            <label for="case-name" class="visually-hidden">Test case name</label>
+            <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} onInput={(e) => setCaseName((e.target as HTMLInputElement).value)} />
+            <button type="button" onClick={() => void save()} disabled={caseName.trim() === ''}>Save</button>
+          </div>
+          <ErrorBox error={cases.error} />
+          <ul class="cases">
+            {(cases.data?.items ?? []).map((c) => (
+              <li key={c.name}>
+                <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {c.request.path ?? '/'}</span>
+                <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button>
+                <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+    </div>
+  );
+}

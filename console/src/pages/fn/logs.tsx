@@ -1,0 +1,77 @@
+/**
+ * Logs: one run's logs, or the live tail (live-tail.ts: the platform's log stream), filtered in the
+ * page by stream, level (that level or above, as the API's filter) and text.
+ */
+import type { JSX } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, enc, type LogLine, type Run } from '../../api.js';
+import { clock, time } from '../../format.js';
+import { atLeast, openTail, type TailLine, type TailState } from '../../live-tail.js';
+import { href } from '../../router.js';
+import { ErrorBox, useAsync } from '../../ui.js';
+import type { TabProps } from './tab.js';
+
+const MAX_LINES = 2000;
+const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
+
+export function LogsTab({ name, query }: TabProps): JSX.Element {
+  const runId = query.get('run');
+  const [live, setLive] = useState(false);
+  const [lines, setLines] = useState<TailLine[]>([]);
+  const [state, setState] = useState<TailState>('stopped');
+  const [error, setError] = useState<unknown>(null);
+  const [stream, setStream] = useState('');
+  const [level, setLevel] = useState('');
+  const [text, setText] = useState('');
+  const recent = useAsync(() => api<{ items: Run[] }>('GET', `/runs?function=${enc(name)}&limit=20`), [name]);
+  const one = useAsync(async () => (runId === null ? null : (await api<{ run: Run & { attempts?: { logs?: LogLine[] }[] } }>('GET', `/runs/${enc(runId)}`)).run), [runId]);
+
+  useEffect(() => {
+    if (!live) return;
+    setLines([]);
+    setError(null);
+    const tail = openTail(name, {
+      onLines: (fresh) => setLines((old) => [...old, ...fresh].slice(-MAX_LINES)),
+      // A run's end, as a line of its own (stream `run`).
+      onEnd: (end) => setLines((old) => [...old, { runId: end.runId, attempt: end.attempt, stream: 'run', ts: Date.now(), msg: `ended ${end.status}${end.errorCode ? ` ${end.errorCode}` : ''}${end.httpStatus !== null ? ` ${end.httpStatus}` : ''}${end.durationMs !== null ? ` ${end.durationMs.toFixed(1)} ms` : ''}` }].slice(-MAX_LINES)),
+      onState: (next) => {
+        setState(next);
+        if (next === 'live') setError(null);
+      },
+      onError: setError,
+    });
+    return () => {
+      tail.stop();
+      setState('stopped');
+    };
+  }, [live, name]);
+
+  const shownSource: TailLine[] = live ? lines : runId !== null && one.data ? (one.data.logs ?? one.data.attempts?.flatMap((a) => a.logs ?? []) ?? []).map((l) => ({ ...l, runId })) : [];
+  const shown = useMemo(() => shownSource.filter((l) => (stream === '' || l.stream === stream) && (l.stream === 'run' || atLeast(l, level)) && (text === '' || l.msg.toLowerCase().includes(text.toLowerCase()))), [shownSource, stream, level, text]);
+
+  return (
+    <div class="logs-tab">
+      <div class="toolbar">
+        <label class="choice inline"><input type="checkbox" checked={live} onChange={(e) => setLive((e.target as HTMLInputElement).checked)} data-testid="live-tail" /> Live tail</label>
+        {live ? <span class="muted" aria-live="polite" data-testid="tail-state">{STATE_TEXT[state]}</span> : null}
+        <label for="log-run">Run</label>
+        <select id="log-run" value={runId ?? ''} disabled={live} onChange={(e) => { location.hash = href(['functions', name, 'logs'], { run: (e.target as HTMLSelectElement).value }); }}>
+          <option value="">choose a run</option>
+          {(recent.data?.items ?? []).map((r) => <option key={r.runId} value={r.runId}>{time(r.startedAt)} · {r.status} · {r.trigger}</option>)}
+        </select>
+        <label for="log-stream">Stream</label>
+        <select id="log-stream" value={stream} onChange={(e) => setStream((e.target as HTMLSelectElement).value)}><option value="">all</option><option>stdout</option><option>stderr</option><option value="log">logging</option><option value="run">run ends</option></select>
+        <label for="log-level">Level</label>
+        <select id="log-level" value={level} onChange={(e) => setLevel((e.target as HTMLSelectElement).value)}><option value="">any</option>{['debug', 'info', 'warning', 'error', 'critical'].map((l) => <option key={l}>{l}</option>)}</select>
+        <label for="log-text" class="visually-hidden">Filter text</label>
+        <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+      </div>
+      <ErrorBox error={error ?? one.error} />
+      {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : 'No lines (or none match the filters).'}</p> : (
+        <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
+          {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${l.msg}\n`}</span>)}
+        </pre>
+      )}
+    </div>
+  );
+}

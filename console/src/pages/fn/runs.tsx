@@ -1,0 +1,164 @@
+/**
+ * Runs: history with status, duration, cold/warm, attempt and trigger; filters; a run's timeline,
+ * logs, error (type, cause class, stack), replay and "open at error line". `?run=` opens one.
+ */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type AsyncRun, type LogLine, type Run, type RunError } from '../../api.js';
+import { bodyText, clock, ms, time } from '../../format.js';
+import { href, navigate } from '../../router.js';
+import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
+import type { TabProps } from './tab.js';
+
+interface Page {
+  items: Run[];
+  nextCursor: string | null;
+}
+
+export function RunsTab({ name, query }: TabProps): JSX.Element {
+  const [status, setStatus] = useState('');
+  const [trigger, setTrigger] = useState('');
+  const [extra, setExtra] = useState<Run[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const q = `/runs?function=${enc(name)}&limit=50${status ? `&status=${status}` : ''}${trigger ? `&trigger=${trigger}` : ''}`;
+  const page = useAsync(async () => {
+    const p = await api<Page>('GET', q);
+    setExtra([]);
+    setCursor(p.nextCursor);
+    return p;
+  }, [q]);
+  const selected = query.get('run');
+  const more = async (): Promise<void> => {
+    if (cursor === null) return;
+    const p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    setExtra((e) => [...e, ...p.items]);
+    setCursor(p.nextCursor);
+  };
+  const runs = [...(page.data?.items ?? []), ...extra];
+  return (
+    <div class="runs-tab">
+      <div class="toolbar">
+        <label for="runs-status">Status</label>
+        <select id="runs-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+          <option value="">any</option><option value="succeeded">succeeded</option><option value="failed">failed</option>
+        </select>
+        <label for="runs-trigger">Trigger</label>
+        <select id="runs-trigger" value={trigger} onChange={(e) => setTrigger((e.target as HTMLSelectElement).value)}>
+          <option value="">any</option>{['http', 'async', 'cron', 'webhook', 'test'].map((t) => <option key={t}>{t}</option>)}
+        </select>
+        <button type="button" onClick={page.reload}>Refresh</button>
+      </div>
+      <ErrorBox error={page.error} />
+      {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
+      {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">No runs yet: invoke it from the Invoke tab.</p> : (
+        <div class="table-wrap">
+          <table class="list" aria-label="Runs">
+            <thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
+            <tbody>
+              {runs.map((r) => (
+                <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
+                  <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th>
+                  <td><StateBadge state={r.status} /></td>
+                  <td>{r.httpStatus ?? '—'}</td>
+                  <td>{ms(r.durationMs)}</td>
+                  <td>{r.cold ? <span class="badge badge-cold">cold{r.initMs > 0 ? ` +${ms(r.initMs)}` : ''}</span> : <span class="badge badge-warm">warm</span>}</td>
+                  <td>{r.attempt ?? 1}</td>
+                  <td>{r.trigger}</td>
+                  <td>{r.version}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor !== null ? <button type="button" onClick={() => void more()}>Load more</button> : null}
+    </div>
+  );
+}
+
+type RunAnswer = { run: Run | AsyncRun };
+
+function isAsync(run: Run | AsyncRun): run is AsyncRun {
+  return 'transitions' in run;
+}
+
+export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
+  const run = useAsync(() => api<RunAnswer>('GET', `/runs/${enc(runId)}`), [runId]);
+  const [error, setError] = useState<unknown>(null);
+  if (run.data === undefined) return <section class="card">{run.error ? <ErrorBox error={run.error} /> : <Loading what="Loading the run" />}</section>;
+  const r = run.data.run;
+  const async = isAsync(r);
+  const last = async ? r.attempts[r.attempts.length - 1] : r;
+  const err: RunError | null = last?.error ?? null;
+  const logs: LogLine[] = async ? r.attempts.flatMap((a) => a.logs ?? []) : r.logs ?? [];
+  const failed = async ? r.state === 'failed' : r.status === 'failed';
+  const replay = async (): Promise<void> => {
+    setError(null);
+    try {
+      const answer = await api<{ runId: string }>('POST', `/runs/${enc(runId)}/replay`);
+      onReplayed?.();
+      navigate(['functions', name, 'runs'], { run: answer.runId });
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section class="card run-detail" aria-label={`Run ${runId}`} data-testid="run-detail">
+      <div class="row">
+        <h3>Run <code>{runId}</code></h3>
+        <StateBadge state={async ? r.state : r.status} />
+        <span class="spacer" />
+        {async && failed ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
+        {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {err.file}:{err.line}</a> : null}
+        <button type="button" class="small" onClick={run.reload}>Refresh</button>
+      </div>
+      <ErrorBox error={error} />
+      <Timeline run={r} />
+      {err !== null ? (
+        <div class="run-error" data-testid="run-error">
+          <p><strong>{err.type}</strong>: <span data-testid="error-message">{err.message}</span></p>
+          <p class="muted">Code <code>{last?.errorCode ?? '—'}</code> · cause <code>{last?.errorClass ?? '—'}</code>{err.file ? ` · at ${err.file}:${err.line}` : ''}</p>
+          {err.stack ? <details open><summary>Stack trace</summary><pre class="out">{err.stack}</pre></details> : null}
+        </div>
+      ) : null}
+      {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{bodyText(r.result.body, r.result.bodyBase64)}</pre></details> : null}
+      <h4>Logs</h4>
+      <LogView lines={logs} />
+    </section>
+  );
+}
+
+function Timeline({ run }: { run: Run | AsyncRun }): JSX.Element {
+  if (isAsync(run)) {
+    const t0 = run.transitions[0]?.at ?? run.acceptedAt;
+    return (
+      <ol class="timeline" aria-label="Timeline">
+        {run.transitions.map((t, i) => (
+          <li key={i}><span class="t">+{ms(t.at - t0)}</span> <StateBadge state={t.state} /> {t.detail ?? ''}</li>
+        ))}
+        {run.attempts.map((a) => (
+          <li key={`a${a.attempt}`} class="muted">attempt {a.attempt}: {a.status} in {ms(a.durationMs)}, {a.cold ? `cold (init ${ms(a.initMs)})` : 'warm'}, version {a.version}</li>
+        ))}
+        {run.replayOf !== null ? <li>replay of <code>{run.replayOf}</code></li> : null}
+      </ol>
+    );
+  }
+  const total = Math.max(run.durationMs, 0.001);
+  const parts: [string, number][] = [['queued', run.queuedMs], ['init', run.initMs], ['handler', run.handlerMs]];
+  return (
+    <div class="timeline-bar" aria-label={`Timeline: ${parts.map(([k, v]) => `${k} ${ms(v)}`).join(', ')}, total ${ms(run.durationMs)}`}>
+      {parts.map(([k, v]) => (v > 0 ? <span key={k} class={`seg seg-${k}`} style={{ width: `${Math.max(2, (v / total) * 100)}%` }} title={`${k} ${ms(v)}`}>{k} {ms(v)}</span> : null))}
+      <span class="muted"> total {ms(run.durationMs)} · {run.cold ? `cold (${run.start})` : 'warm'}</span>
+    </div>
+  );
+}
+
+/** Log lines as text (never HTML): time, stream, level, message. */
+export function LogView({ lines }: { lines: readonly LogLine[] }): JSX.Element {
+  if (lines.length === 0) return <p class="muted">No log lines.</p>;
+  return (
+    <pre class="out logs" data-testid="logs">
+      {lines.map((l, i) => <span key={i} class={`log ${l.stream}${l.level ? ` lvl-${l.level.toLowerCase()}` : ''}`}>{`${clock(l.ts)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${l.msg}\n`}</span>)}
+    </pre>
+  );
+}

@@ -1,0 +1,72 @@
+/** Triggers: HTTP (URLs, auth), webhooks (URL, style, rotate the secret with a grace period), cron (schedule, time zone, next fire times). */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type Trigger } from '../../api.js';
+import { time } from '../../format.js';
+import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
+import type { TabProps } from './tab.js';
+
+export function TriggersTab({ name, fn }: TabProps): JSX.Element {
+  const list = useAsync(() => api<{ items: Trigger[] }>('GET', `/functions/${enc(name)}/triggers`), [name, fn.function.revision]);
+  if (list.data === undefined) return list.error ? <ErrorBox error={list.error} /> : <Loading />;
+  const hooks = list.data.items.filter((t) => t.type === 'webhook');
+  const crons = list.data.items.filter((t) => t.type === 'cron');
+  return (
+    <div class="triggers">
+      {list.data.items.filter((t) => t.type === 'http').map((t) => (
+        <section class="card" key="http" aria-label="HTTP trigger">
+          <h3>HTTP</h3>
+          <p><code>{t.invokeUrl}</code> <CopyButton text={t.invokeUrl} /></p>
+          {t.asyncUrl !== undefined ? <p>Async: <code>{t.asyncUrl}</code> <CopyButton text={t.asyncUrl} /></p> : null}
+          <p class="muted">Invocation {t.invocation}; auth {t.auth === 'token' ? 'by invoke token' : 'public'}.</p>
+        </section>
+      ))}
+      <section class="card" aria-label="Webhook triggers">
+        <h3>Webhooks</h3>
+        {hooks.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: webhook, id: github{'}'}]</code>, then deploy.</p> : hooks.map((t) => <Webhook key={t.id} name={name} hook={t as Extract<Trigger, { type: 'webhook' }>} reload={list.reload} />)}
+      </section>
+      <section class="card" aria-label="Cron triggers">
+        <h3>Cron</h3>
+        {crons.length === 0 ? <p class="muted">None. Declare one in platform.yaml: <code>triggers: [{'{'}type: cron, schedule: "0 */5 * * * *"{'}'}]</code>.</p> : crons.map((t) => {
+          const c = t as Extract<Trigger, { type: 'cron' }>;
+          return (
+            <div key={c.id} class="trigger">
+              <p><strong>{c.id}</strong> <code>{c.schedule}</code> ({c.timezone}){c.active ? '' : <span class="badge badge-paused">not firing (paused)</span>}</p>
+              <p class="muted">Next fire times:</p>
+              <ol>{c.nextFires.map((at) => <li key={at}>{time(at)}</li>)}</ol>
+            </div>
+          );
+        })}
+      </section>
+    </div>
+  );
+}
+
+function Webhook({ name, hook, reload }: { name: string; hook: Extract<Trigger, { type: 'webhook' }>; reload: () => void }): JSX.Element {
+  const [grace, setGrace] = useState('1h');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const rotate = async (): Promise<void> => {
+    setError(null);
+    try {
+      setSecret((await api<{ secret: string }>('POST', `/functions/${enc(name)}/triggers/${enc(hook.id)}/secret/rotate`, { grace })).secret);
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div class="trigger">
+      <p><strong>{hook.id}</strong> ({hook.style} style{hook.sync ? ', answered sync' : ', queued'})</p>
+      <p><code>{hook.url}</code> <CopyButton text={hook.url} /></p>
+      {hook.previousSecretValidUntil !== null ? <p class="muted">The previous secret is accepted until {time(hook.previousSecretValidUntil)}.</p> : null}
+      <div class="row">
+        <label for={`grace-${hook.id}`}>Grace for the old secret</label>
+        <input id={`grace-${hook.id}`} value={grace} size={6} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
+        <button type="button" onClick={() => void rotate()}>Rotate secret</button>
+      </div>
+      <ErrorBox error={error} />
+      {secret !== null ? <ShownOnce label={`Signing secret of ${hook.id}`} value={secret} /> : null}
+    </div>
+  );
+}

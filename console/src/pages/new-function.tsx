@@ -1,0 +1,111 @@
+/**
+ * New → Function: name, preset, invocation mode, auth (and the data binding, once it exists).
+ * Shows the URLs at once; on create, the contract card from the API, the invoke token when there is
+ * one (shown once), and a draft with the preset's scaffold (the `init` templates) to edit and deploy.
+ */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, enc, type FnAnswer } from '../api.js';
+import { ContractCard } from '../contract.js';
+import { href } from '../router.js';
+import { scaffold, type Invocation, type Preset } from '../scaffolds.js';
+import { Card, ErrorBox, ShownOnce } from '../ui.js';
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const PRESETS: [Preset, string, string][] = [
+  ['http', 'HTTP', 'a URL that answers requests'],
+  ['webhook', 'Webhook', 'signed deliveries from GitHub or Stripe, queued'],
+  ['cron', 'Cron', 'runs on a schedule'],
+  ['worker', 'Async worker', 'jobs queued with POST /async'],
+];
+const DEFAULT_MODE: Record<Preset, Invocation> = { http: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
+
+export function NewFunction(): JSX.Element {
+  const [name, setName] = useState('');
+  const [preset, setPreset] = useState<Preset>('http');
+  const [mode, setMode] = useState<Invocation>('sync');
+  const [auth, setAuth] = useState<'public' | 'token'>('public');
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<FnAnswer | null>(null);
+  const [busy, setBusy] = useState(false);
+  const valid = NAME.test(name);
+  const origin = location.origin;
+
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await api<FnAnswer>('POST', '/functions', { name, preset, invocation: mode, auth });
+      await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode), removed: [] });
+      setCreated(answer);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (created !== null) {
+    return (
+      <div class="page narrow">
+        <h1>Created <code>{created.function.name}</code></h1>
+        {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} /> : null}
+        <Card title="Contract">
+          <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} />
+        </Card>
+        <p>Its code is a draft from the <strong>{preset}</strong> template: edit it, then deploy.</p>
+        <a class="button primary" href={href(['functions', created.function.name, 'code'])}>Open the editor</a>
+      </div>
+    );
+  }
+
+  return (
+    <div class="page narrow">
+      <h1>New function</h1>
+      <form onSubmit={submit} class="card form" aria-label="New function">
+        <label for="fn-name">Name</label>
+        <input id="fn-name" required value={name} aria-describedby="fn-name-hint" aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
+          onInput={(e) => setName((e.target as HTMLInputElement).value.toLowerCase())} />
+        <p id="fn-name-hint" class="hint">Lower-case letters, digits and hyphens (a DNS label): it is part of the URL.</p>
+
+        <fieldset>
+          <legend>Preset</legend>
+          {PRESETS.map(([id, label, what]) => (
+            <label key={id} class="choice">
+              <input type="radio" name="preset" value={id} checked={preset === id} onChange={() => { setPreset(id); setMode(DEFAULT_MODE[id]); }} />
+              <span><strong>{label}</strong> — {what}</span>
+            </label>
+          ))}
+        </fieldset>
+
+        <fieldset>
+          <legend>Invocation</legend>
+          {(['sync', 'async', 'both'] as const).map((m) => (
+            <label key={m} class="choice inline">
+              <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} /> {m}
+            </label>
+          ))}
+        </fieldset>
+
+        <fieldset>
+          <legend>Auth</legend>
+          <label class="choice inline"><input type="radio" name="auth" checked={auth === 'public'} onChange={() => setAuth('public')} /> public</label>
+          <label class="choice inline"><input type="radio" name="auth" checked={auth === 'token'} onChange={() => setAuth('token')} /> invoke token</label>
+        </fieldset>
+
+        <label for="binding">Data binding</label>
+        <select id="binding" disabled aria-describedby="binding-hint"><option>none</option></select>
+        <p id="binding-hint" class="hint">Mongo database bindings come with the data binding feature.</p>
+
+        <div class="preview" aria-live="polite">
+          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{valid ? name : '<name>'}/</code></div>
+          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{valid ? name : '<name>'}/</code></div> : null}
+          <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
+        </div>
+        <ErrorBox error={error} />
+        <button type="submit" class="primary" disabled={!valid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,39 @@
+/** Sign in with a token: checked against the API, kept in sessionStorage (auth.ts), never in the URL. */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { startSession, type Role } from '../auth.js';
+import { ErrorBox } from '../ui.js';
+
+export function SignIn(): JSX.Element {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // whoami says whether the token is good (401 otherwise), its role and its workspace.
+      const who = await api<{ label: string; kind: 'admin' | 'workspace'; role: Role; workspace: string }>('GET', '/whoami', undefined, token.trim());
+      startSession(token.trim(), who);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main id="main" class="signin">
+      <form onSubmit={submit} class="card" aria-labelledby="signin-title">
+        <h1 id="signin-title">fastapi-platform</h1>
+        <p class="muted">Sign in with the platform's admin token (printed once at the first start; lost it? <code>node dist/platform/main.js --rotate-admin-token</code>) or a workspace token (<code>fastapi-platform tokens create</code>).</p>
+        <label for="token">Token</label>
+        <input id="token" name="token" type="password" autoComplete="off" spellcheck={false} required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        <ErrorBox error={error} />
+        <button type="submit" class="primary" disabled={busy || token.trim() === ''}>{busy ? 'Checking…' : 'Sign in'}</button>
+        <p class="muted small-print">The token stays in this tab only (session storage) and is sent to this platform only.</p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * Small shared pieces. Everything a function produced (names, logs, bodies, error messages) is put
+ * on the page as text — JSX children and attribute values, which Preact sets as text nodes and
+ * properties — never as HTML: no `dangerouslySetInnerHTML` anywhere in the console, and no
+ * function-provided string in an `href` (tests/e2e/console-xss checks the page stays inert).
+ */
+import type { ComponentChildren, JSX } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api.js';
+
+export interface AsyncState<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Runs `load` when `deps` change (and on `reload`); the latest call wins. */
+export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  const seq = useRef(0);
+  useEffect(() => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => mine === seq.current && setState({ data, error: null, loading: false }),
+      (error: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- deps are the caller's
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+/** Calls `fn` every `ms` while the page is visible. */
+export function useInterval(fn: () => void, ms: number | null): void {
+  const saved = useRef(fn);
+  saved.current = fn;
+  useEffect(() => {
+    if (ms === null) return;
+    const id = setInterval(() => {
+      if (document.visibilityState === 'visible') saved.current();
+    }, ms);
+    return () => clearInterval(id);
+  }, [ms]);
+}
+
+export function ErrorBox({ error }: { error: unknown }): JSX.Element | null {
+  if (error === null || error === undefined) return null;
+  const e = error instanceof ApiError ? error : null;
+  return (
+    <div class="error-box" role="alert">
+      {e !== null ? <code class="code">{e.code}</code> : null} {error instanceof Error ? error.message : String(error)}
+    </div>
+  );
+}
+
+export function Loading({ what = 'Loading' }: { what?: string }): JSX.Element {
+  return <p class="muted" aria-live="polite">{what}…</p>;
+}
+
+export function StateBadge({ state }: { state: string }): JSX.Element {
+  return <span class={`badge badge-${state}`}>{state}</span>;
+}
+
+export function Card({ title, children, class: cls }: { title?: string; children: ComponentChildren; class?: string }): JSX.Element {
+  return (
+    <section class={`card ${cls ?? ''}`} aria-label={title}>
+      {title !== undefined ? <h3>{title}</h3> : null}
+      {children}
+    </section>
+  );
+}
+
+export function Stat({ label, value, hint }: { label: string; value: string; hint?: string }): JSX.Element {
+  return (
+    <div class="stat">
+      <div class="stat-value">{value}</div>
+      <div class="stat-label">{label}</div>
+      {hint !== undefined ? <div class="stat-hint">{hint}</div> : null}
+    </div>
+  );
+}
+
+/** An inline SVG line of `values` (no chart library on the list page). */
+export function Sparkline({ values, label, width = 120, height = 28 }: { values: readonly number[]; label: string; width?: number; height?: number }): JSX.Element {
+  const max = Math.max(1, ...values);
+  const step = values.length > 1 ? width / (values.length - 1) : width;
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`).join(' ');
+  return (
+    <svg class="sparkline" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
+      <polyline points={points} fill="none" stroke="currentColor" stroke-width="1.5" />
+    </svg>
+  );
+}
+
+export interface TabDef {
+  id: string;
+  label: string;
+  href: string;
+}
+
+/** Tabs as links (deep-linkable); arrow keys move between them (WAI-ARIA tabs pattern). */
+export function Tabs({ tabs, current, label }: { tabs: readonly TabDef[]; current: string; label: string }): JSX.Element {
+  const onKey = (e: KeyboardEvent): void => {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft' && e.key !== 'Home' && e.key !== 'End') return;
+    const i = tabs.findIndex((t) => t.id === current);
+    const next = e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : (i + (e.key === 'ArrowRight' ? 1 : -1) + tabs.length) % tabs.length;
+    e.preventDefault();
+    location.hash = tabs[next]!.href;
+    requestAnimationFrame(() => document.getElementById(`tab-${tabs[next]!.id}`)?.focus());
+  };
+  return (
+    <nav class="tabs" role="tablist" aria-label={label} onKeyDown={onKey}>
+      {tabs.map((t) => (
+        <a id={`tab-${t.id}`} key={t.id} role="tab" href={t.href} aria-selected={t.id === current} aria-controls="tabpanel" tabIndex={t.id === current ? 0 : -1} class={t.id === current ? 'tab active' : 'tab'}>
+          {t.label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }): JSX.Element {
+  const [done, setDone] = useState(false);
+  return (
+    <button
+      type="button"
+      class="small"
+      onClick={() => {
+        void navigator.clipboard?.writeText(text).then(() => {
+          setDone(true);
+          setTimeout(() => setDone(false), 1500);
+        });
+      }}
+    >
+      {done ? 'Copied' : label}
+    </button>
+  );
+}
+
+/** A modal dialog (native <dialog>: focus trapped, Escape closes). */
+export function Dialog({ title, open, onClose, children }: { title: string; open: boolean; onClose: () => void; children: ComponentChildren }): JSX.Element {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d === null) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} aria-label={title} onClose={onClose} class="dialog">
+      {open ? (
+        <>
+          <header class="dialog-head">
+            <h2>{title}</h2>
+            <button type="button" class="small" onClick={onClose} aria-label="Close">✕</button>
+          </header>
+          {children}
+        </>
+      ) : null}
+    </dialog>
+  );
+}
+
+/** A secret shown once (invoke token, webhook secret): the user must copy it now. */
+export function ShownOnce({ label, value }: { label: string; value: string }): JSX.Element {
+  return (
+    <div class="notice" role="status">
+      <strong>{label}</strong> — shown only now; copy it:
+      <div class="row">
+        <code class="secret" data-testid="shown-once">{value}</code>
+        <CopyButton text={value} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * The Code tab's working copy: a version's files overlaid with the draft's edits, what changed
+ * against the version, and the deploy (the same steps as `fastapi-platform deploy`: check, settings
+ * from platform.yaml, upload only what changed, deploy) — all through the public API.
+ */
+import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Validation, type Version } from './api.js';
+
+export interface Workspace {
+  base: Version | null;
+  /** Text of every text file of the base version, by path. */
+  baseText: Map<string, string>;
+  /** Base files that are not UTF-8 text (kept as they are, not editable). */
+  binary: FileEntry[];
+  /** The working copy, by path. */
+  files: Map<string, string>;
+  draft: Draft | null;
+}
+
+const MAX_EDITABLE_BYTES = 1024 * 1024;
+
+/** Loads the base version (the draft's, else the active, else the latest) and the draft over it. */
+export async function loadWorkspace(name: string, activeVersion: number | null): Promise<Workspace> {
+  const draft = await api<{ draft: Draft }>('GET', `/functions/${enc(name)}/draft`).then((a) => a.draft, (err: { code?: string }) => {
+    if (err.code === 'DRAFT_NOT_FOUND') return null;
+    throw err;
+  });
+  let baseNumber = draft !== null ? draft.baseVersion : activeVersion;
+  if (baseNumber === null && draft === null) {
+    const latest = await api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=1`);
+    baseNumber = latest.items[0]?.version ?? null;
+  }
+  const base = baseNumber === null ? null : (await api<{ version: Version }>('GET', `/functions/${enc(name)}/versions/${baseNumber}`)).version;
+  const baseText = new Map<string, string>();
+  const binary: FileEntry[] = [];
+  await Promise.all((base?.files ?? []).map(async (f) => {
+    if (f.size > MAX_EDITABLE_BYTES) return void binary.push(f);
+    const file = await api<{ encoding: string; content: string }>('GET', `/functions/${enc(name)}/versions/${base!.version}/file?path=${enc(f.path)}`);
+    if (file.encoding === 'utf-8') baseText.set(f.path, file.content);
+    else binary.push(f);
+  }));
+  const files = new Map(baseText);
+  for (const path of draft?.removed ?? []) files.delete(path);
+  for (const f of draft?.files ?? []) files.set(f.path, f.content);
+  return { base, baseText, binary, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))), draft };
+}
+
+export interface Changes {
+  added: string[];
+  modified: string[];
+  removed: string[];
+}
+
+export function changesOf(ws: Workspace): Changes {
+  const added: string[] = [];
+  const modified: string[] = [];
+  for (const [path, text] of ws.files) {
+    const before = ws.baseText.get(path);
+    if (before === undefined) added.push(path);
+    else if (before !== text) modified.push(path);
+  }
+  const removed = [...ws.baseText.keys()].filter((p) => !ws.files.has(p));
+  return { added: added.sort(), modified: modified.sort(), removed: removed.sort() };
+}
+
+export function hasChanges(c: Changes): boolean {
+  return c.added.length + c.modified.length + c.removed.length > 0;
+}
+
+/** Saves the edits (changed and added files, removed paths) as the function's draft. */
+export async function saveDraft(name: string, ws: Workspace): Promise<Draft> {
+  const c = changesOf(ws);
+  const files = [...c.added, ...c.modified].map((path) => ({ path, content: ws.files.get(path)! }));
+  const { draft } = await api<{ draft: Draft }>('PUT', `/functions/${enc(name)}/draft`, { baseVersion: ws.base?.version ?? null, files, removed: c.removed });
+  return draft;
+}
+
+export function validate(ws: Workspace, entrypoint?: string): Promise<Validation> {
+  const files = [...ws.files].map(([path, content]) => ({ path, content }));
+  return api<Validation>('POST', '/validate', { files, ...(entrypoint !== undefined ? { entrypoint } : {}) });
+}
+
+function base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** platform.yaml's settings as a PATCH (what `deploy` sends), from the document as written. */
+export function settingsPatch(manifest: unknown): Record<string, unknown> {
+  if (typeof manifest !== 'object' || manifest === null) return {};
+  const m = manifest as Record<string, unknown>;
+  const patch: Record<string, unknown> = {};
+  if (typeof m['runtime'] === 'string') patch['preset'] = m['runtime'];
+  if (typeof m['invocation'] === 'string') patch['invocation'] = m['invocation'];
+  if (typeof m['limits'] === 'object' && m['limits'] !== null) patch['limits'] = m['limits'];
+  if (typeof m['retry'] === 'object' && m['retry'] !== null) patch['retry'] = m['retry'];
+  // `${VAR}` references resolve where `deploy` runs; the console has no such environment: env stays as set in Settings.
+  const env = m['env'];
+  if (typeof env === 'object' && env !== null && !Object.values(env).some((v) => typeof v === 'string' && v.includes('${'))) patch['env'] = env;
+  return patch;
+}
+
+export interface DeployResult {
+  version: number;
+}
+
+/** How often a deploy asks about a dependency build (the API has no stream for it; `deploy` polls too). */
+const DEPS_POLL_MS = 1000;
+
+/**
+ * Check → settings → upload (unchanged files by hash) → wait for the version's dependency build,
+ * when it declares any (`progress` gets its phase) → deploy → drop the draft.
+ */
+export async function deployWorkspace(name: string, ws: Workspace, validation: Validation, note: string, progress: (step: string) => void = () => {}): Promise<DeployResult> {
+  const patch = settingsPatch(validation.manifest);
+  if (Object.keys(patch).length > 0) await api('PATCH', `/functions/${enc(name)}`, patch);
+  const baseSha = new Map((ws.base?.files ?? []).map((f) => [f.path, f.sha256]));
+  const files: Record<string, unknown>[] = [];
+  for (const [path, text] of ws.files) {
+    const unchanged = ws.baseText.get(path) === text && baseSha.has(path);
+    files.push(unchanged ? { path, sha256: baseSha.get(path) } : { path, contentBase64: base64(text) });
+  }
+  for (const f of ws.binary) files.push({ path: f.path, sha256: f.sha256 });
+  const manifest = validation.manifest ?? null;
+  const entrypoint = typeof (manifest as { entrypoint?: unknown } | null)?.entrypoint === 'string' ? (manifest as { entrypoint: string }).entrypoint : validation.entrypoint.value || ws.base?.entrypoint || 'main:handler';
+  progress('uploading');
+  const { version } = await api<{ version: Version }>('POST', `/functions/${enc(name)}/versions`, { entrypoint, manifest, files, ...(note !== '' ? { note } : {}) });
+  let deps = version.deps ?? null;
+  while (deps !== null && deps.state === 'building') {
+    progress(`installing dependencies (${deps.phase ?? 'queued'})`);
+    await new Promise((r) => setTimeout(r, DEPS_POLL_MS));
+    deps = (await api<{ deps: DepsState | null }>('GET', `/functions/${enc(name)}/versions/${version.version}/deps`)).deps;
+  }
+  if (deps !== null && deps.state === 'failed') {
+    // The version stays; the active one keeps serving. Its build log: GET …/versions/:n/deps.
+    throw new ApiError(422, deps.error?.code ?? 'DEPS_BUILD_FAILED', `version ${version.version}'s dependencies did not install: ${deps.error?.message ?? 'the build failed'}`);
+  }
+  progress('deploying');
+  await api('POST', `/functions/${enc(name)}/deploy`, { version: version.version, ...(note !== '' ? { note } : {}) });
+  await api('DELETE', `/functions/${enc(name)}/draft`);
+  return { version: version.version };
+}

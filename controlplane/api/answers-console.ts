@@ -1,0 +1,163 @@
+/**
+ * Answer shapes of the operations the console needs and the CLI can use as well (docs/api.md,
+ * "Series and cold starts", "Drafts and test cases", "Validation"): strict zod schemas, the
+ * OpenAPI document's source like ./answers.ts.
+ */
+import { z } from 'zod';
+import { FUNCTION_STATES, HISTORY_WINDOWS, USAGE_WINDOWS } from '../store/index.js';
+import { TEST_CASE_MODES } from '../store/types.js';
+import { count, int, millis, time } from './answers.js';
+
+const window = z.enum([...USAGE_WINDOWS, ...HISTORY_WINDOWS]);
+const percentiles = {
+  coldP50Ms: millis.nullable(),
+  coldP95Ms: millis.nullable(),
+  warmP50Ms: millis.nullable(),
+  warmP95Ms: millis.nullable(),
+  initP50Ms: millis.nullable(),
+  initP95Ms: millis.nullable(),
+};
+
+/** One bucket of a series (a minute, or an hour for 24h, 7d and 30d). */
+export const usagePoint = z.strictObject({
+  /** The bucket's start, Unix ms. */
+  at: time,
+  invocations: count,
+  errors: count,
+  coldStarts: count,
+  scaleToZero: count,
+  p50Ms: millis.nullable(),
+  p95Ms: millis.nullable(),
+  p99Ms: millis.nullable(),
+  ...percentiles,
+});
+
+export const usageSeriesAnswer = z.strictObject({
+  function: z.string(),
+  window,
+  from: time,
+  to: time,
+  /** Width of each point's bucket. */
+  stepMs: count,
+  points: z.array(usagePoint),
+});
+
+const coldStartNumbers = {
+  invocations: count,
+  coldStarts: count,
+  /** coldStarts / invocations (0 without invocations). */
+  coldStartRatio: z.number().min(0).max(1),
+  ...percentiles,
+  /** How much slower a cold call is at the median: coldP50Ms − warmP50Ms (null without both). */
+  coldPenaltyMs: z.number().nullable(),
+  scaleToZero: count,
+  warmInstances: count,
+};
+
+export const coldStartFunction = z.strictObject({
+  function: z.string(),
+  state: z.enum(FUNCTION_STATES),
+  /** The function's minWarm and maxInstances limits (what keeps it warm, how far it scales). */
+  minWarm: count,
+  maxInstances: count,
+  ...coldStartNumbers,
+  /** When its latest cold start in the window happened (the start of that bucket), or null. */
+  lastColdAt: time.nullable(),
+});
+
+export const coldStartsAnswer = z.strictObject({
+  window,
+  from: time,
+  to: time,
+  stepMs: count,
+  /** Every function together. */
+  summary: z.strictObject({ functions: count, ...coldStartNumbers }),
+  /** One row per function, most cold starts first. */
+  functions: z.array(coldStartFunction),
+  /** Every function merged, bucket by bucket, oldest first. */
+  points: z.array(usagePoint),
+});
+
+const draftFile = z.strictObject({ path: z.string(), content: z.string() });
+export const draftAnswer = z.strictObject({
+  draft: z.strictObject({
+    function: z.string(),
+    baseVersion: int.min(1).nullable(),
+    files: z.array(draftFile),
+    removed: z.array(z.string()),
+    revision: int.min(1),
+    updatedAt: time,
+    updatedBy: z.string(),
+  }),
+});
+
+export const testCaseView = z.strictObject({
+  name: z.string(),
+  mode: z.enum(TEST_CASE_MODES),
+  /** The body of a test invoke (`POST /functions/{name}/invoke`). */
+  request: z.record(z.string(), z.unknown()),
+  createdAt: time,
+  updatedAt: time,
+});
+export const testCaseAnswer = z.strictObject({ testCase: testCaseView });
+export const testCaseList = z.strictObject({ items: z.array(testCaseView) });
+
+export const versionFileAnswer = z.strictObject({
+  path: z.string(),
+  sha256: z.string(),
+  size: count,
+  /** `utf-8`: `content` is the text; `base64`: the bytes are not UTF-8 text. */
+  encoding: z.enum(['utf-8', 'base64']),
+  content: z.string(),
+});
+
+/** One finding of the code checks (the CLI's `validate` prints the same). */
+export const codeProblem = z.strictObject({
+  kind: z.enum(['manifest', 'yaml', 'files', 'syntax', 'entrypoint', 'python', 'dependencies']),
+  /** Relative path; null for the bundle as a whole. */
+  file: z.string().nullable(),
+  line: int.min(1).nullable(),
+  column: int.min(0).nullable(),
+  /** The manifest key path (`limits.timeout`) of a manifest problem. */
+  path: z.string().optional(),
+  message: z.string(),
+});
+
+export const validationAnswer = z.strictObject({
+  ok: z.boolean(),
+  problems: z.array(codeProblem),
+  warnings: z.array(codeProblem),
+  /** The entrypoint as found (`module:attr`), where, and what it is. */
+  entrypoint: z.strictObject({
+    value: z.string(),
+    file: z.string().nullable(),
+    line: int.nullable(),
+    kind: z.string().nullable(),
+  }),
+  /** platform.yaml as written (JSON), for `POST …/versions`; null without one or when it does not parse. */
+  manifest: z.unknown(),
+  /** The Python that checked the code (the runtime's), and how many modules it compiled. */
+  python: z.strictObject({ version: z.string(), checked: count }),
+});
+
+export const triggerList = z.strictObject({
+  items: z.array(
+    z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('http'), invokeUrl: z.string(), asyncUrl: z.string().optional(), auth: z.enum(['public', 'token']), invocation: z.enum(['sync', 'async', 'both']) }),
+      z.strictObject({
+        type: z.literal('webhook'), id: z.string(), style: z.enum(['github', 'stripe']), sync: z.boolean(), url: z.string(),
+        /** While a rotation's grace lasts: until when the previous secret is still accepted. */
+        previousSecretValidUntil: time.nullable(),
+      }),
+      z.strictObject({
+        type: z.literal('cron'), id: z.string(), schedule: z.string(), timezone: z.string(),
+        /** Fires only while the function is deployed and not paused. */
+        active: z.boolean(),
+        /** The next fire times, Unix ms. */
+        nextFires: z.array(time),
+      }),
+    ]),
+  ),
+});
+
+export const asyncAccepted = z.strictObject({ runId: z.string(), statusUrl: z.string() });

@@ -1,0 +1,72 @@
+/**
+ * What the tenancy routes accept (docs/api.md, "Workspaces", "Tokens", "Audit log"): strict zod
+ * schemas like ./schemas.ts, with human units at the edge (`"500Mi"` of code, `"30d"` of expiry).
+ */
+import { z } from 'zod';
+import { LONG_DURATION_PATTERN, MEMORY_PATTERN, parseLongDurationMs, parseMemoryBytes, ROLES, WORKSPACE_NAME } from '../../protocol/index.js';
+import { intParam, timeParam } from './schemas.js';
+
+const count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Bytes as a number or in memory units (`"500Mi"`, `"2Gi"`), like `limits.memory`. */
+const bytes = z.union([
+  count,
+  z.string().meta({ pattern: MEMORY_PATTERN.source }).transform((text, ctx) => {
+    try {
+      return parseMemoryBytes(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+]);
+
+/** Quotas as given: each a number (bytes may have units), or null for no limit; keys not given are kept. */
+export const quotasInput = z.strictObject({
+  functions: count.nullable().optional(),
+  instances: count.nullable().optional(),
+  invocationsPerMinute: count.nullable().optional(),
+  codeBytes: bytes.nullable().optional(),
+  logBytes: bytes.nullable().optional(),
+});
+
+export const createWorkspaceBody = z.strictObject({
+  name: z.string().regex(WORKSPACE_NAME, 'must be a DNS label of 1-30 characters: lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
+  /** Default: the install's FP_WORKSPACE_QUOTA_* settings. */
+  quotas: quotasInput.optional(),
+});
+
+export const patchWorkspaceBody = z.strictObject({ quotas: quotasInput });
+
+/** A lifetime in long units (`30d`, `12h`); converted to an absolute `expiresAt` by the handler. */
+const lifetime = z.string().meta({ pattern: LONG_DURATION_PATTERN.source }).transform((text, ctx) => {
+  try {
+    return parseLongDurationMs(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const createTokenBody = z.strictObject({
+  role: z.enum(ROLES),
+  /** Shown in lists and recorded as who in histories (default: the role). */
+  label: z.string().max(100).regex(/^[^\x00-\x1f\x7f]*$/, 'must not hold control characters').optional(),
+  /** How long the token works (`30d`, `12h`); absent: until revoked. */
+  expiresIn: lifetime.optional(),
+});
+
+export const tokensQuery = z.strictObject({
+  includeRevoked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+
+export const auditQuery = z.strictObject({
+  action: z.string().regex(/^[a-z][a-z.-]{0,63}$/, 'an action such as deploy or token.create').optional(),
+  actor: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, 'a token id').optional(),
+  since: timeParam.optional(),
+  until: timeParam.optional(),
+  limit: intParam(1, 1000).optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+  /** The root token: `all` lists every workspace's entries and the install-wide ones. */
+  scope: z.enum(['workspace', 'all']).optional(),
+});

@@ -1,0 +1,170 @@
+/**
+ * The API's code check (`POST /api/v1/validate`, docs/api.md "Validation"): the same checks as
+ * `fastapi-platform validate` (protocol/code-checks.ts and runtime/validate.py), on files sent as
+ * text. The files are written to a private temporary folder (mode 0700, removed after), checked by
+ * the runtime's Python with hard CPU and memory limits and a wall-clock deadline; validate.py only
+ * compiles and walks the syntax tree, it never imports or runs the code. At most `concurrency`
+ * checks run at once and `queue` more wait; past that VALIDATION_BUSY, never an unbounded queue.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  ANY_ENV,
+  entrypointToCheck,
+  MANIFEST_FILE,
+  PlatformError,
+  readManifestText,
+  reportProblems,
+  type Problem,
+  type PyReport,
+} from '../../protocol/index.js';
+import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
+
+export interface CodeCheckSettings {
+  /** The runtime's interpreter (what runs the functions). */
+  python: string;
+  /** runtime/validate.py */
+  script: string;
+  /** Checks running at once (default 2) and waiting (default 8). */
+  concurrency?: number;
+  queue?: number;
+  /** Wall-clock limit of one check (default 10 s) and its CPU and memory limits. */
+  timeoutMs?: number;
+  maxMemoryMb?: number;
+}
+
+export interface CodeCheckResult {
+  ok: boolean;
+  problems: Problem[];
+  warnings: Problem[];
+  entrypoint: { value: string; file: string | null; line: number | null; kind: string | null };
+  manifest: unknown;
+  python: { version: string; checked: number };
+}
+
+export class CodeChecker {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly settings: CodeCheckSettings,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Checks `files` (paths as in a bundle); `entrypoint` is used when there is no platform.yaml. */
+  async check(sent: readonly { path: string; content: string }[], entrypoint?: string): Promise<CodeCheckResult> {
+    // The bundle's path rules (a path that escapes, a duplicate…): the same 400s as an upload.
+    const paths = sent.map((f, i) => ({ path: normalizeBundlePath(f.path, `files[${i}].path`), raw: f.path, field: `files[${i}].path` }));
+    checkPathSet(paths);
+    const files = sent.map((f, i) => ({ path: paths[i]!.path, content: f.content }));
+    const problems: Problem[] = [];
+    const manifestFile = files.find((f) => f.path === MANIFEST_FILE);
+    let manifest: unknown = null;
+    let entry = entrypoint ?? 'main:handler';
+    if (manifestFile !== undefined) {
+      const read = await readManifestText(manifestFile.content, ANY_ENV);
+      problems.push(...read.problems);
+      manifest = read.problems.some((p) => p.kind === 'yaml') ? null : read.raw;
+      entry = entrypointToCheck(read);
+    }
+    const report = await this.withSlot(() => this.runPython(files, entry));
+    const found = reportProblems(report);
+    problems.push(...found.problems);
+    return {
+      ok: problems.length === 0,
+      problems: problems.map(clean),
+      warnings: found.warnings.map(clean),
+      entrypoint: { value: entry, file: report.entrypoint.file, line: report.entrypoint.line, kind: report.entrypoint.kind },
+      manifest,
+      python: { version: report.python, checked: report.checked },
+    };
+  }
+
+  private async withSlot<T>(work: () => Promise<T>): Promise<T> {
+    const max = this.settings.concurrency ?? 2;
+    if (this.running >= max) {
+      if (this.waiting.length >= (this.settings.queue ?? 8)) throw new PlatformError('VALIDATION_BUSY', 'too many code checks are running; try again in a moment');
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else this.running++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.running--;
+    }
+  }
+
+  private async runPython(files: readonly { path: string; content: string }[], entrypoint: string): Promise<PyReport> {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-validate-'));
+    try {
+      for (const f of files) {
+        const target = join(dir, ...f.path.split('/'));
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        await writeFile(target, f.content, { mode: 0o600 });
+      }
+      return await this.spawnCheck(dir, entrypoint, files.map((f) => f.path));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private spawnCheck(dir: string, entrypoint: string, paths: readonly string[]): Promise<PyReport> {
+    const { python, script } = this.settings;
+    const timeoutMs = this.settings.timeoutMs ?? 10_000;
+    const cpu = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
+    const memory = String(this.settings.maxMemoryMb ?? 512);
+    return new Promise((resolve, reject) => {
+      const fail = (why: string): void => {
+        this.log(`validate: ${why}`);
+        reject(new PlatformError('VALIDATION_UNAVAILABLE', 'the code check could not run; try again shortly'));
+      };
+      // -I: isolated (no user site, no PYTHONPATH, no cwd on sys.path), as the runtime runs.
+      const child = spawn(python, ['-I', script, dir, entrypoint, '--files-from', '-', '--max-cpu-seconds', cpu, '--max-memory-mb', memory], {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let size = 0;
+      child.stdout.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size <= 4 * 1024 * 1024) out.push(b);
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        if (err.length < 64) err.push(b);
+      });
+      child.on('error', (e) => fail(`cannot run ${python}: ${e.message}`));
+      child.stdin.on('error', () => undefined);
+      child.on('close', (code, signal) => {
+        if (code !== 0) {
+          fail(`${script} ended with ${signal ?? code}: ${Buffer.concat(err).toString('utf8').slice(0, 500).trim()}`);
+          return;
+        }
+        try {
+          resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as PyReport);
+        } catch {
+          fail(`${script} printed something that is not a report`);
+        }
+      });
+      child.stdin.end(paths.map((p) => `${p}\n`).join(''));
+    });
+  }
+}
+
+/** Drops absent optional keys and names a line's absence as null (the answer's shape). */
+function clean(p: Problem): Problem & { line: number | null; column: number | null } {
+  return {
+    kind: p.kind,
+    file: p.file,
+    line: p.line ?? null,
+    column: p.column ?? null,
+    ...(p.path !== undefined && p.path !== '' ? { path: p.path } : {}),
+    message: p.message,
+  };
+}

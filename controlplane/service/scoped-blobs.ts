@@ -1,0 +1,33 @@
+/**
+ * The blob store as one workspace sees it (docs/adr/0011-tenants.md): contents are stored once by
+ * sha256 for the whole install, but a workspace sees only those it uploaded or its versions use
+ * (its grants). Otherwise `POST /blobs/missing` would tell any tenant whether another stored a
+ * file with a given hash, and a version could name another tenant's content by hash and read it.
+ * Uploading content that exists already grants it (the bytes were just shown to match the hash).
+ */
+import type { BlobGrants, BlobStore } from '../store/index.js';
+
+export function scopedBlobs(blobs: BlobStore, grants: BlobGrants, workspace: string): BlobStore {
+  const held = async (sha256: string): Promise<boolean> => (await grants.granted(workspace, [sha256])).has(sha256);
+  return {
+    async has(sha256) {
+      return (await held(sha256)) && (await blobs.has(sha256));
+    },
+    async size(sha256) {
+      return (await held(sha256)) ? blobs.size(sha256) : null;
+    },
+    async put(data, expectedSha256) {
+      const put = await blobs.put(data, expectedSha256);
+      const had = await held(put.sha256);
+      if (!had) await grants.grant(workspace, [put.sha256]);
+      // "Created" as this workspace sees it: new to it, whoever else stored the same bytes.
+      return { ...put, created: !had };
+    },
+    async get(sha256) {
+      return (await held(sha256)) ? blobs.get(sha256) : null;
+    },
+    async localPath(sha256) {
+      return (await held(sha256)) ? blobs.localPath(sha256) : null;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Workspace tokens (docs/adr/0011-tenants.md, "Tokens"): issued with a role and an optional
+ * expiry, shown once, stored as keyed digests, listed with their last use, revocable. The token
+ * index the API and the gateway read changes in the same turn as the store.
+ */
+import { PlatformError, type Role } from '../../protocol/index.js';
+import type { IssuedToken, TokenRecord } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+
+export interface NewWorkspaceToken {
+  workspace: string;
+  role: Role;
+  label: string;
+  expiresAt: number | null;
+  /** The label of the token that asked. */
+  createdBy: string;
+}
+
+export async function createToken(ctx: ServiceContext, input: NewWorkspaceToken): Promise<IssuedToken> {
+  const issued = await ctx.store.tokens.issue({ kind: 'workspace', scope: input.workspace, role: input.role, label: input.label, expiresAt: input.expiresAt, createdBy: input.createdBy });
+  ctx.tokens.add(issued.record);
+  ctx.bus.publish({ kind: 'tokens' });
+  return issued;
+}
+
+/** The workspace's tokens, newest first (revoked ones with `includeRevoked`); uses noted so far written first. */
+export async function listTokens(ctx: ServiceContext, workspace: string, includeRevoked: boolean): Promise<TokenRecord[]> {
+  await ctx.tokens.flushUses();
+  return ctx.store.tokens.list({ kind: 'workspace', scope: workspace, includeRevoked });
+}
+
+/** Revokes a live token of the workspace; any other id (another workspace's, an invoke or the admin token) is TOKEN_NOT_FOUND. */
+export async function revokeToken(ctx: ServiceContext, workspace: string, id: string): Promise<TokenRecord> {
+  const live = await ctx.store.tokens.list({ kind: 'workspace', scope: workspace });
+  const record = live.find((t) => t.id === id);
+  if (record === undefined) throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(id)} in this workspace`, { field: 'id' });
+  await ctx.store.tokens.revoke(id);
+  ctx.tokens.remove(id);
+  ctx.bus.publish({ kind: 'tokens' });
+  return { ...record, revokedAt: Date.now() };
+}

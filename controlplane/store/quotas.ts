@@ -1,0 +1,47 @@
+/**
+ * What both store adapters share about workspaces and their quotas: the QUOTA_EXCEEDED error (it
+ * names the quota, its limit and the use), how a run's logs are measured against `logBytes`, and
+ * the audit log's cursor. One definition, so the adapters refuse and count alike.
+ */
+import { workspaceOfKey, type LogLine } from '../../protocol/index.js';
+import { StoreError } from './errors.js';
+import type { WorkspaceQuotas } from './types.js';
+
+/** QUOTA_EXCEEDED naming the quota, its limit and what is used (a store error; the API answers it). */
+export function quotaExceeded(quota: keyof WorkspaceQuotas, workspace: string, limit: number, used: number): StoreError {
+  return new StoreError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its ${quota} quota (${used} of ${limit})`, { quota, workspace, limit, used });
+}
+
+/** The bytes a run's log lines count against `logBytes`: their stored JSON, 0 when there are none. */
+export function logBytesOf(lines: readonly LogLine[] | undefined): number {
+  return lines === undefined || lines.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(lines), 'utf8');
+}
+
+/** The workspace a run record belongs to (its function key's). */
+export function runWorkspace(run: { function: string }): string {
+  return workspaceOfKey(run.function);
+}
+
+/** Quotas as stored (JSON or a document): every key present, a number or null. */
+export function normalQuotas(raw: Partial<Record<keyof WorkspaceQuotas, unknown>> | null | undefined): WorkspaceQuotas {
+  const pick = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
+  return {
+    functions: pick(raw?.functions),
+    instances: pick(raw?.instances),
+    invocationsPerMinute: pick(raw?.invocationsPerMinute),
+    codeBytes: pick(raw?.codeBytes),
+    logBytes: pick(raw?.logBytes),
+  };
+}
+
+/** The audit cursor: the `seq` of a page's last entry, opaque. */
+export function encodeAuditCursor(seq: number): string {
+  return Buffer.from(`a${seq}`, 'utf8').toString('base64url');
+}
+
+export function decodeAuditCursor(text: string): number {
+  const decoded = Buffer.from(text, 'base64url').toString('utf8');
+  const seq = /^a([0-9]{1,15})$/.exec(decoded);
+  if (seq === null) throw new StoreError('RUN_CURSOR_INVALID', 'the cursor is not one this store returned', { cursor: text });
+  return Number(seq[1]);
+}

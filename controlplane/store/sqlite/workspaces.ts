@@ -1,0 +1,188 @@
+/**
+ * WorkspaceStore, AuditStore and BlobGrants on SQLite (docs/adr/0011-tenants.md). A workspace's
+ * delete and a function's create are IMMEDIATE transactions over the same rows, so a workspace is
+ * never deleted with a function in it, whatever runs at the same time.
+ */
+import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
+import { StoreError } from '../errors.js';
+import { decodeAuditCursor, encodeAuditCursor, normalQuotas } from '../quotas.js';
+import type { AuditEntry, AuditStore, BlobGrants, WorkspaceRecord, WorkspaceStore } from '../types.js';
+import { fromJson, isSqliteError, type SqliteContext } from './context.js';
+
+interface WorkspaceRow {
+  name: string;
+  quotas: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toWorkspace(row: WorkspaceRow): WorkspaceRecord {
+  return { name: row.name, quotas: normalQuotas(fromJson<Record<string, unknown>>(row.quotas)), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function notFound(name: string): StoreError {
+  return new StoreError('WORKSPACE_NOT_FOUND', `no workspace named ${name}`, { workspace: name });
+}
+
+export function sqliteWorkspaceStore(ctx: SqliteContext): WorkspaceStore {
+  const { db } = ctx;
+  const byName = db.prepare('SELECT * FROM workspaces WHERE name = ?');
+  const insert = db.prepare('INSERT INTO workspaces (name, quotas, created_at, updated_at) VALUES (?, ?, ?, ?)');
+  const write = db.prepare('UPDATE workspaces SET quotas = ?, updated_at = ? WHERE name = ?');
+  const functions = db.prepare('SELECT count(*) FROM functions WHERE workspace = ?').pluck();
+  const codeBytes = db.prepare('SELECT coalesce(sum(v.total_bytes), 0) FROM versions v JOIN functions f ON f.name = v.function WHERE f.workspace = ?').pluck();
+  const logBytes = db.prepare('SELECT coalesce(sum(log_bytes), 0) FROM runs WHERE workspace = ?').pluck();
+
+  const get = (name: string): WorkspaceRecord | null => {
+    const row = byName.get(name) as WorkspaceRow | undefined;
+    return row === undefined ? null : toWorkspace(row);
+  };
+
+  return {
+    async create(name, quotas) {
+      ctx.check();
+      const now = ctx.now();
+      try {
+        insert.run(name, JSON.stringify(normalQuotas(quotas)), now, now);
+      } catch (err) {
+        if (isSqliteError(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new StoreError('WORKSPACE_EXISTS', `a workspace named ${name} already exists`, { workspace: name });
+        throw err;
+      }
+      return get(name)!;
+    },
+
+    async get(name) {
+      ctx.check();
+      return get(name);
+    },
+
+    async list() {
+      ctx.check();
+      return (db.prepare('SELECT * FROM workspaces ORDER BY name').all() as WorkspaceRow[]).map(toWorkspace);
+    },
+
+    async update(name, quotas) {
+      ctx.check();
+      return db.transaction(() => {
+        const current = get(name);
+        if (current === null) throw notFound(name);
+        const next = normalQuotas({ ...current.quotas, ...quotas });
+        write.run(JSON.stringify(next), ctx.now(), name);
+        return get(name)!;
+      }).immediate();
+    },
+
+    async delete(name) {
+      ctx.check();
+      if (name === DEFAULT_WORKSPACE) throw new StoreError('WORKSPACE_PROTECTED', 'the default workspace cannot be deleted', { workspace: name });
+      db.transaction(() => {
+        if (get(name) === null) throw notFound(name);
+        const held = functions.get(name) as number;
+        if (held > 0) throw new StoreError('WORKSPACE_NOT_EMPTY', `workspace ${name} still has ${held} function(s)`, { workspace: name, functions: held });
+        db.prepare('DELETE FROM workspaces WHERE name = ?').run(name);
+        db.prepare("UPDATE tokens SET revoked_at = ? WHERE kind = 'workspace' AND scope = ? AND revoked_at IS NULL").run(ctx.now(), name);
+        db.prepare('DELETE FROM blob_grants WHERE workspace = ?').run(name);
+      }).immediate();
+    },
+
+    async usage(name) {
+      ctx.check();
+      return { functions: functions.get(name) as number, codeBytes: codeBytes.get(name) as number, logBytes: logBytes.get(name) as number };
+    },
+  };
+}
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  actor_id: string;
+  actor_label: string;
+  actor_role: string;
+  address: string;
+  workspace: string | null;
+  action: string;
+  target: string;
+  detail: string;
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    at: row.at,
+    actor: { tokenId: row.actor_id, label: row.actor_label, role: row.actor_role as AuditEntry['actor']['role'] },
+    address: row.address,
+    workspace: row.workspace,
+    action: row.action,
+    target: row.target,
+    detail: fromJson<Record<string, unknown>>(row.detail),
+  };
+}
+
+/** Rows deleted per prune step (as for runs). */
+const PRUNE_CHUNK = 2000;
+
+export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
+  const { db } = ctx;
+  const insert = db.prepare(`INSERT INTO audit (at, actor_id, actor_label, actor_role, address, workspace, action, target, detail)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const pruneChunk = db.prepare(`DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`);
+  return {
+    async append(e) {
+      ctx.check();
+      const detail = JSON.stringify(e.detail);
+      const { lastInsertRowid } = insert.run(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail);
+      return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq: Number(lastInsertRowid) };
+    },
+
+    async list(query = {}) {
+      ctx.check();
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      const add = (clause: string, value: string | number): void => {
+        where.push(clause);
+        params.push(value);
+      };
+      if (query.workspace !== undefined) add('workspace = ?', query.workspace);
+      if (query.action !== undefined) add('action = ?', query.action);
+      if (query.actor !== undefined) add('actor_id = ?', query.actor);
+      if (query.since !== undefined) add('at >= ?', query.since);
+      if (query.until !== undefined) add('at < ?', query.until);
+      if (query.cursor !== undefined) add('seq < ?', decodeAuditCursor(query.cursor));
+      const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
+      const rows = db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`).all(...params, limit + 1) as AuditRow[];
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { items: page.map(toEntry), nextCursor: rows.length > limit && last ? encodeAuditCursor(last.seq) : null };
+    },
+
+    async prune(cutoff) {
+      let total = 0;
+      for (;;) {
+        ctx.check();
+        const { changes } = pruneChunk.run(cutoff);
+        total += changes;
+        if (changes < PRUNE_CHUNK) return total;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    },
+  };
+}
+
+export function sqliteBlobGrants(ctx: SqliteContext): BlobGrants {
+  const { db } = ctx;
+  const insert = db.prepare('INSERT OR IGNORE INTO blob_grants (workspace, sha256) VALUES (?, ?)');
+  const one = db.prepare('SELECT 1 FROM blob_grants WHERE workspace = ? AND sha256 = ?').pluck();
+  const grantAll = db.transaction((workspace: string, hashes: readonly string[]) => {
+    for (const sha of hashes) insert.run(workspace, sha);
+  });
+  return {
+    async grant(workspace, sha256s) {
+      ctx.check();
+      if (sha256s.length > 0) grantAll.immediate(workspace, sha256s);
+    },
+    async granted(workspace, sha256s) {
+      ctx.check();
+      return new Set(sha256s.filter((sha) => one.get(workspace, sha) !== undefined));
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The body of a response the runtime streams (protocol v3, docs/runtime-protocol.md "Streamed
+ * responses"), between the instance that receives its pieces and the gateway that writes them.
+ *
+ * Bounded: the runtime may have at most STREAM_WINDOW_BYTES sent and not acknowledged, and the
+ * gateway acknowledges only what the client's connection took. So what waits here is at most one
+ * window, whatever the client's speed; a runtime that sends past it breaks the protocol (user code
+ * can write frames of its own) and is discarded by its instance. Decided in
+ * docs/adr/0017-streamed-responses.md.
+ */
+import { STREAM_WINDOW_BYTES } from '../protocol/index.js';
+import type { BodyConsumer, BodyReader } from './types.js';
+
+/** How the body reaches its runtime: `ack` and `cancel` frames for its call. */
+export interface BodyChannel {
+  ack(bytes: number): void;
+  cancel(): void;
+}
+
+export class ResponseBody implements BodyReader {
+  /** Body bytes received from the runtime (the first ones, in the `response` message, included). */
+  received = 0;
+  private acked = 0;
+  private consumer: BodyConsumer | null = null;
+  private queue: Uint8Array[] = [];
+  private paused = false;
+  /** The last piece arrived (`more: false`). */
+  private complete = false;
+  /** end() or abort() was told (or is owed) to the consumer. */
+  private outcome: 'end' | 'abort' | null = null;
+  private cancelled = false;
+
+  constructor(private readonly channel: BodyChannel) {}
+
+  /** A piece from the runtime. False: past the window (a protocol violation); nothing was kept. */
+  push(data: Uint8Array, more: boolean): boolean {
+    if (this.complete || this.outcome !== null) return true; // after the end, or after a cancel: dropped
+    if (this.received + data.byteLength - this.acked > STREAM_WINDOW_BYTES) return false;
+    this.received += data.byteLength;
+    if (!more) this.complete = true;
+    if (data.byteLength > 0) this.queue.push(data);
+    this.deliver();
+    return true;
+  }
+
+  /** The call ended; a body that is not complete by then never will be: the consumer aborts now. */
+  close(): void {
+    if (this.outcome !== null || this.complete) return; // a complete body finishes its delivery
+    this.queue = [];
+    this.outcome = 'abort';
+    const consumer = this.consumer;
+    this.consumer = null;
+    consumer?.abort();
+  }
+
+  /** Whether the last piece arrived. */
+  get done(): boolean {
+    return this.complete;
+  }
+
+  pipe(consumer: BodyConsumer): void {
+    if (this.consumer !== null) return;
+    if (this.outcome === 'abort' && !this.cancelled) {
+      consumer.abort();
+      return;
+    }
+    this.consumer = consumer;
+    this.deliver();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.deliver();
+  }
+
+  ack(bytes: number): void {
+    if (bytes <= 0 || this.cancelled) return;
+    this.acked += bytes;
+    if (!this.complete) this.channel.ack(bytes);
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.queue = [];
+    if (!this.complete) this.channel.cancel();
+    if (this.outcome === null) this.outcome = 'abort';
+    this.consumer = null; // the client is gone: nothing more is written
+  }
+
+  private deliver(): void {
+    const consumer = this.consumer;
+    if (consumer === null) return;
+    while (!this.paused && this.queue.length > 0) {
+      const data = this.queue.shift()!;
+      if (!consumer.chunk(data)) this.paused = true;
+    }
+    if (this.paused || this.queue.length > 0) return;
+    if (this.outcome === 'abort') {
+      this.consumer = null;
+      consumer.abort();
+    } else if (this.complete && this.outcome === null) {
+      this.outcome = 'end';
+      this.consumer = null;
+      consumer.end();
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The code checks `fastapi-platform validate` runs before an upload and the API's
+ * `POST /api/v1/validate` runs for the console (docs/cli.md, docs/api.md "Validation"), in one
+ * place: platform.yaml read with every problem at its line (the one zod schema,
+ * ./manifest.ts), and the findings of runtime/validate.py (syntax, entrypoint contract, imports)
+ * turned into the same problem list. Each side only runs validate.py its own way (the CLI on the
+ * folder, the server on a private temporary copy with limits).
+ *
+ * `yaml` is loaded on first use, so services that import protocol but never read a manifest
+ * (the gateway, the pool) do not pay for it.
+ */
+import { isManifestError, parseManifest, type Manifest } from './manifest.js';
+
+export const MANIFEST_FILE = 'platform.yaml';
+/** The entrypoint checked when platform.yaml does not name one. */
+export const DEFAULT_ENTRYPOINT = 'main:handler';
+
+/** `dotenv`: a line of the folder's .env that `dev` cannot read (cli/dotenv.ts). */
+export type ProblemKind = 'manifest' | 'yaml' | 'files' | 'syntax' | 'entrypoint' | 'python' | 'dependencies' | 'dotenv';
+
+export interface Problem {
+  kind: ProblemKind;
+  /** Relative to the function folder; null for the folder as a whole. */
+  file: string | null;
+  line?: number | null;
+  column?: number | null;
+  /** The manifest key path, for manifest problems. */
+  path?: string;
+  message: string;
+}
+
+export interface ManifestProblem extends Problem {
+  kind: 'manifest' | 'yaml';
+  file: string;
+  line: number | null;
+  column: number | null;
+  /** Dotted key path (`limits.timeout`), empty for the document. */
+  path: string;
+}
+
+export interface ManifestRead {
+  /** The decoded document as written (human units, `${VAR}` unresolved): stored with the version. */
+  raw: unknown;
+  /** Parsed: defaults filled, units converted, `${VAR}` resolved; null when there are problems. */
+  manifest: Manifest | null;
+  problems: ManifestProblem[];
+}
+
+/** What runtime/validate.py reports (its JSON document). */
+export interface PyFinding {
+  file: string | null;
+  line: number | null;
+  column?: number | null;
+  type?: string;
+  message: string;
+}
+
+export interface PyEntrypoint {
+  module: string;
+  attr: string;
+  file: string | null;
+  line: number | null;
+  /** `handler`, `asgi`, `assignment` (likely an app object), `class`, `import`, or `function` when its arity is wrong. */
+  kind: string | null;
+  async: boolean | null;
+  arity: number | null;
+}
+
+export interface PyReport {
+  python: string;
+  checked: number;
+  syntaxErrors: PyFinding[];
+  entrypoint: PyEntrypoint;
+  problems: PyFinding[];
+  warnings: PyFinding[];
+  /** What requirements.txt / pyproject.toml declare (docs/dependencies.md), and what is wrong with them. */
+  dependencies?: { declared: PyRequirement[]; problems: PyFinding[] };
+}
+
+export interface PyRequirement {
+  /** Normalized distribution name. */
+  name: string;
+  requirement: string;
+  file: string;
+  line: number | null;
+}
+
+/** Every `${VAR}` resolves (to an empty string): for checks where the deploying environment is not known (the server's). */
+export const ANY_ENV: Record<string, string | undefined> = new Proxy({}, { get: (_t, key) => (typeof key === 'string' ? '' : undefined) });
+
+/**
+ * Parses manifest text. `env` resolves `${VAR}` references: the control plane stores env values
+ * as given, so `deploy` resolves them from the environment the CLI runs in (an unset one without a
+ * default is a problem); the server checks with ANY_ENV.
+ */
+export async function readManifestText(text: string, env: Record<string, string | undefined>, file = MANIFEST_FILE): Promise<ManifestRead> {
+  const Y = await import('yaml');
+  const lines = new Y.LineCounter();
+  const doc = Y.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      raw: null,
+      manifest: null,
+      problems: doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { kind: 'yaml', file, line: pos.line, column: pos.col, path: '', message: e.message.split('\n')[0]! };
+      }),
+    };
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) {
+    return { raw, manifest: null, problems: [{ kind: 'manifest', file, line: null, column: null, path: '', message: 'the file is empty; it needs at least `kind: function` and `name`' }] };
+  }
+  try {
+    return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file }), problems: [] };
+  } catch (err) {
+    if (!isManifestError(err)) throw err;
+    return {
+      raw,
+      manifest: null,
+      problems: err.issues
+        .map((issue): ManifestProblem => {
+          const pos = lineOf(Y, doc, lines, issue.path);
+          return { kind: 'manifest', file, line: pos?.line ?? null, column: pos?.col ?? null, path: issue.path, message: issue.message + hint(issue.path, issue.message) + envHint(issue.path, issue.message) };
+        })
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    };
+  }
+}
+
+/** A bare number where a unit is needed is the most common slip: say how to write it. */
+function hint(path: string, message: string): string {
+  if (!/expected string, received number/.test(message)) return '';
+  if (path === 'limits.timeout') return ' (write a duration with its unit, e.g. 30s or 500ms)';
+  if (path === 'limits.memory') return ' (write a size with its unit, e.g. 256Mi)';
+  if (path.startsWith('env.')) return ' (quote it: env values are strings)';
+  return '';
+}
+
+function envHint(path: string, message: string): string {
+  return path.startsWith('env.') && message.includes('not set') ? ' (deploy resolves ${NAME} from the environment it runs in; set it, or write ${NAME:-default})' : '';
+}
+
+type Yaml = typeof import('yaml');
+
+/** The line of the deepest key of `path` present in the document (the key itself, not its value). */
+function lineOf(Y: Yaml, doc: import('yaml').Document, lines: import('yaml').LineCounter, path: string): { line: number; col: number } | null {
+  let node: unknown = doc.contents;
+  let offset: number | null = null;
+  for (const segment of path === '' ? [] : path.split('.')) {
+    if (Y.isMap(node)) {
+      const pair = node.items.find((p) => (Y.isScalar(p.key) ? String(p.key.value) : String(p.key)) === segment);
+      if (!pair) break;
+      if (Y.isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+      node = pair.value;
+    } else if (Y.isSeq(node)) {
+      const item = node.items[Number(segment)];
+      if (item === undefined) break;
+      if ((Y.isMap(item) || Y.isScalar(item) || Y.isSeq(item)) && item.range) offset = item.range[0];
+      node = item;
+    } else break;
+  }
+  return offset === null ? null : lines.linePos(offset);
+}
+
+/**
+ * The entrypoint validate.py should check: the parsed one, else what the file says if the schema
+ * did not object to it, else the default; "" (skip the check) when the manifest's entrypoint is
+ * itself a problem, already reported.
+ */
+export function entrypointToCheck(read: ManifestRead): string {
+  const flagged = read.problems.some((p) => p.path === 'entrypoint' || p.kind === 'yaml');
+  if (flagged) return '';
+  const rawEntry = (read.raw as { entrypoint?: unknown } | null)?.entrypoint;
+  return read.manifest?.entrypoint ?? (typeof rawEntry === 'string' ? rawEntry : DEFAULT_ENTRYPOINT);
+}
+
+/** validate.py's findings as problems (they stop a deploy) and warnings (they do not). */
+export function reportProblems(report: PyReport): { problems: Problem[]; warnings: Problem[] } {
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
+  for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
+  for (const w of report.warnings) warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+  for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
+  return { problems, warnings };
+}
+
+/** `file:line:col: path: message`, the form editors and terminals turn into links. */
+export function formatProblem(p: Problem): string {
+  let where = p.file ?? '(folder)';
+  if (p.line !== undefined && p.line !== null) {
+    where += `:${p.line}`;
+    if (p.column !== undefined && p.column !== null) where += `:${p.column}`;
+  }
+  return `${where}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+}

@@ -1,0 +1,55 @@
+"""The ASGI `http` scope of one call, built from the host's wire event.
+
+Where the function is mounted (`rootPath`: `/fn/<name>`, or "" when it is served at the root of
+its own host), the scheme and the client the gateway determined (trusted proxies applied,
+docs/gateway.md "Proxy headers"). An app that declares its own public prefix
+(`FastAPI(root_path="/api/v1")`) expects to be called the way a prefix-stripping proxy calls it,
+as under uvicorn: it gets the path without the mount point (docs/runtime-protocol.md, "ASGI").
+"""
+from urllib.parse import unquote
+
+
+def own_root_path(app) -> str:
+    """The prefix an app declares for itself (FastAPI's `root_path`), or ""."""
+    value = getattr(app, "root_path", "")
+    return value if isinstance(value, str) else ""
+
+
+def _client(wire: dict):
+    client = wire.get("client")
+    if isinstance(client, (list, tuple)) and len(client) == 2:
+        host, port = client
+        if isinstance(host, str) and host and isinstance(port, int):
+            return (host, port)
+    return ("127.0.0.1", 0)
+
+
+def build_scope(wire: dict, app=None) -> dict:
+    # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
+    # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
+    root = wire.get("rootPath") or ""
+    path = wire.get("path") or "/"
+    raw_query = wire.get("rawQuery") or ""
+    if own_root_path(app):
+        # The app sets scope["root_path"] itself and routes the path as given: the mount point
+        # must not be in it, or no route matches (what a uvicorn behind a stripping proxy sees).
+        full = path
+    else:
+        # ASGI: `path` is the full, percent-decoded path including root_path; routers strip root_path.
+        full = root + path
+    scheme = wire.get("scheme")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": wire.get("method", "GET"),
+        "scheme": scheme if scheme in ("http", "https") else "http",
+        "path": unquote(full),
+        "raw_path": full.encode(),
+        "root_path": unquote(root),
+        "query_string": raw_query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in wire.get("headers") or []],
+        "client": _client(wire),
+        "server": ("function", 80),
+        "state": {},
+    }

@@ -1,0 +1,104 @@
+"""A call's response sent while the call runs (protocol v3, docs/runtime-protocol.md "Streamed
+responses"): the head with the first bytes (`response`), the next bytes (`chunk`), then the call's
+end (`end`, or `error`).
+
+Backpressure: a call never has more than WINDOW body bytes sent and not acknowledged. The host
+acknowledges bytes (`ack`) once the client's connection took them, so a slow reader stops the
+app's `send` here instead of growing the platform's memory. A `cancel` from the host (the client
+went away) wakes a waiting `send`, which then raises ClientDisconnected, and the app's `receive`
+returns `http.disconnect`. Why a window per call: docs/adr/0017-streamed-responses.md.
+"""
+import asyncio
+
+# Bytes of one call's body in flight between this runtime and the client's connection.
+WINDOW = 256 * 1024
+# Largest body piece in one frame: a bigger ASGI message is sent in pieces, each within the window.
+MAX_PIECE = 64 * 1024
+
+_open = {}  # call id -> CallStream, while the call runs
+
+
+class ClientDisconnected(OSError):
+    """The client went away: what `send` raises (as uvicorn's does) once the host said `cancel`."""
+
+
+class CallStream:
+    __slots__ = ("id", "conn", "loop", "unacked", "sent", "cancelled", "_credit", "disconnected")
+
+    def __init__(self, mid, conn, loop):
+        self.id = mid
+        self.conn = conn
+        self.loop = loop
+        self.unacked = 0
+        self.sent = 0
+        self.cancelled = False
+        self._credit = None  # a future a `send` waits on while the window is full
+        self.disconnected = asyncio.Event()
+
+    async def respond(self, response: dict, more: bool) -> None:
+        """The head and first bytes; `more`: chunks follow. Else the response is complete."""
+        body = response["body"]
+        first, rest = body[:MAX_PIECE], body[MAX_PIECE:]
+        await self._room(len(first))
+        await self.conn.asend(self.loop, {"t": "response", "id": self.id,
+                                          "response": {**response, "body": first}, "more": bool(more or rest)})
+        if rest:
+            await self.chunk(rest, more)
+
+    async def chunk(self, body: bytes, more: bool) -> None:
+        view = memoryview(body)
+        while True:
+            piece = bytes(view[:MAX_PIECE])
+            view = view[MAX_PIECE:]
+            last = not view
+            if not piece and more:
+                return  # an empty piece that ends nothing: nothing to send
+            await self._room(len(piece))
+            await self.conn.asend(self.loop, {"t": "chunk", "id": self.id, "body": piece, "more": bool(more or not last)})
+            if last:
+                return
+
+    async def _room(self, size: int) -> None:
+        while not self.cancelled and self.unacked > 0 and self.unacked + size > WINDOW:
+            self._credit = self.loop.create_future()
+            await self._credit
+        if self.cancelled:
+            raise ClientDisconnected("the client closed the connection")
+        self.unacked += size
+        self.sent += size
+
+    def ack(self, n) -> None:
+        if isinstance(n, int) and n > 0:
+            self.unacked = max(0, self.unacked - n)
+            self._wake()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.disconnected.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        fut, self._credit = self._credit, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+
+def open_stream(mid, conn, loop) -> CallStream:
+    stream = CallStream(mid, conn, loop)
+    _open[mid] = stream
+    return stream
+
+
+def close_stream(mid) -> None:
+    _open.pop(mid, None)
+
+
+def route(msg) -> None:
+    """An `ack` or `cancel` from the host; one for a call that already ended is ignored."""
+    stream = _open.get(msg.get("id"))
+    if stream is None:
+        return
+    if msg["t"] == "ack":
+        stream.ack(msg.get("bytes"))
+    else:
+        stream.cancel()

@@ -1,0 +1,184 @@
+"""A zygote: one long-lived Python process per runtime preset that forks generic runtimes.
+
+It pays once what every spawned runtime pays again: interpreter start-up, the runtime's own
+imports, the sandbox's seccomp programs, and the preset's packages (PRESETS). Then `gc.freeze()`,
+so the collector never touches (and copies) the inherited objects, and it waits on two doors:
+
+  control   fd 3, a socketpair with the host (poolmgr/host/zygotes.ts). The zygote says
+            {t: "zygote", v, preset, pid, modules, bootMs} once ready; its end is its end
+            (EOF: exit). Nothing else is read from it.
+  listener  a Unix socket at --listen PATH, in a directory only the platform's user may enter
+            (the host made it 0700). For each runtime the host opens two connections, each
+            starting with one frame {t: "fork", id, role: "data" | "report", box?}. Once both
+            of an id are in, the zygote forks: the child becomes the runtime's keeper (the data
+            connection is the runtime's channel, the report connection the keeper's, see
+            fp_sandbox/forked.py) and builds the same box a spawned runtime builds
+            (fp_sandbox/keeper.py), before any user code. The zygote itself never runs user code
+            and never waits for a child (SIGCHLD ignored: the kernel reaps them).
+
+The socket's directory is the only gate: no box sees the host's filesystem, and a secret checked
+here would be known to every runtime forked from this process (it inherits its memory).
+Decisions and what a zygote is trusted with: docs/adr/0019-zygotes.md, docs/security.md.
+"""
+import gc
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from .frames import Decoder, encode
+
+ZYGOTE_PROTOCOL = 1
+# What each preset imports ahead (top-level names reported to the host, which keeps a function
+# whose own dependency site ships one of them on the default preset: its pinned versions win).
+PRESETS = {
+    "default": (),
+    "fastapi": ("fastapi", "fastapi.routing", "fastapi.responses", "pydantic", "starlette",
+                "starlette.routing", "starlette.responses", "anyio", "json", "typing_extensions"),
+}
+REQUEST_TIMEOUT_S = 2.0
+CHANNEL_FD = 3
+REQUEST_MAX_BYTES = 1 << 16
+
+
+def preload(preset: str) -> list:
+    """Imports what every runtime imports, then the preset's packages; returns the preset's top-level names."""
+    from . import main  # noqa: F401  (the runtime: asyncio, msgpack, capture, specialize, …)
+    from fp_sandbox import enter, forked, keeper, seccomp  # noqa: F401
+    seccomp.compiled("spawn")
+    seccomp.compiled("enter")
+    for name in PRESETS[preset]:
+        importlib.import_module(name)
+    return sorted({name.split(".")[0] for name in PRESETS[preset]})
+
+
+def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
+    modules = preload(preset)
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the host
+    except Exception:
+        pass
+    control = socket.socket(fileno=control_fd)
+    os.set_inheritable(control_fd, False)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(128)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    gc.collect()
+    gc.freeze()
+    control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
+                            "modules": modules, "bootMs": (time.perf_counter() - boot) * 1000.0}))
+    pending = {}
+    while True:
+        try:
+            ready, _, _ = select.select([control, listener], [], [])
+        except InterruptedError:
+            continue
+        if control in ready and not control.recv(4096):
+            os._exit(0)
+        if listener in ready:
+            conn, _ = listener.accept()
+            request = _request(conn)
+            if request is None:
+                conn.close()
+                continue
+            parts = pending.setdefault(request["id"], {})
+            old = parts.pop(request["role"], None)
+            if old is not None:
+                old[0].close()
+            parts[request["role"]] = (conn, request)
+            if "data" in parts and "report" in parts:
+                del pending[request["id"]]
+                _fork(parts["data"], parts["report"], [control, listener] + _socks(pending))
+                if len(pending) > 64:  # halves the host never completed: forget them
+                    for parts_left in pending.values():
+                        for sock, _ in parts_left.values():
+                            sock.close()
+                    pending.clear()
+
+
+def _socks(pending: dict) -> list:
+    return [sock for parts in pending.values() for sock, _ in parts.values()]
+
+
+def _request(conn: socket.socket):
+    """The connection's first frame, if it is a well-formed fork request."""
+    conn.settimeout(REQUEST_TIMEOUT_S)
+    decoder = Decoder()
+    received = 0
+    try:
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return None
+            received += len(data)
+            messages = decoder.feed(data)
+            if messages:
+                break
+            if received > REQUEST_MAX_BYTES:
+                return None
+    except Exception:
+        return None
+    conn.settimeout(None)
+    msg = messages[0]
+    if (len(messages) != 1 or not isinstance(msg, dict) or msg.get("t") != "fork" or msg.get("role") not in ("data", "report")
+            or not isinstance(msg.get("id"), str)):
+        return None
+    return msg
+
+
+def _fork(data, report, inherited: list) -> None:
+    (data_sock, request), (report_sock, _) = data, report
+    pid = os.fork()
+    if pid != 0:
+        data_sock.close()
+        report_sock.close()
+        return
+    code = 1
+    try:
+        boot = time.perf_counter()
+        for sock in inherited:
+            sock.close()
+        data_fd, report_fd = data_sock.detach(), report_sock.detach()
+        if report_fd == CHANNEL_FD:
+            report_fd = os.dup(report_fd)
+            os.close(CHANNEL_FD)
+        if data_fd != CHANNEL_FD:  # the runtime's channel is fd 3, as in a spawned runtime
+            os.dup2(data_fd, CHANNEL_FD, inheritable=False)
+            os.close(data_fd)
+            data_fd = CHANNEL_FD
+        from fp_sandbox import forked
+        forked.begin(report_fd)
+        box = request.get("box")
+        if isinstance(box, dict):
+            from fp_sandbox.keeper import start
+            sandbox = start(box, data_fd, report_fd)  # returns in the runtime (pid 2 of its box) only
+        else:
+            forked.bare(data_fd, report_fd)  # --unsafe-no-sandbox: returns in the runtime only
+            sandbox = None
+        from .main import main
+        code = main(["--fd", str(data_fd)], boot, sandbox)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except BaseException:  # never back into the zygote's loop
+        import traceback
+        traceback.print_exc()
+        code = 1
+    finally:
+        _exit(code)
+
+
+def _exit(code: int) -> None:
+    """How the interpreter would have ended, without returning into the zygote's frames."""
+    try:
+        import atexit
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -1,0 +1,245 @@
+/**
+ * Conformance: workspaces and their quotas (functions exactly at their quota under concurrent
+ * creates, codeBytes, a workspace deleted with functions refused and nothing changed, a delete
+ * racing creates never leaving a function in a deleted workspace), workspace tokens (role, expiry,
+ * last use), the audit log (order, filters, paging, pruning), content grants, runs by workspace.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { functionKey } from '../../protocol/index.js';
+import { NO_QUOTAS, type NewAuditEntry } from '../../controlplane/store/index.js';
+import { file, rejectsWithCode, run, settings, uniqueName, withStore, type OpenStore } from './fixtures.js';
+
+function workspaceName(): string {
+  return `ws-${randomBytes(3).toString('hex')}`;
+}
+
+function entry(overrides: Partial<NewAuditEntry> = {}): NewAuditEntry {
+  return {
+    at: 1_700_000_000_000,
+    actor: { tokenId: 'tok_a', label: 'admin', role: 'root' },
+    address: '127.0.0.1',
+    workspace: 'default',
+    action: 'function.create',
+    target: 'fn-a',
+    detail: { preset: 'http' },
+    ...overrides,
+  };
+}
+
+export function tenancyTests(open: OpenStore): void {
+  describe('workspaces', () => {
+    it('has the default workspace from the start, without quotas', () =>
+      withStore(open, async (store) => {
+        const found = await store.workspaces.get('default');
+        assert.deepEqual(found?.quotas, NO_QUOTAS);
+        assert.ok((await store.workspaces.list()).some((w) => w.name === 'default'));
+      }));
+
+    it('creates, lists, changes quotas (null removes one) and refuses a taken name', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        const created = await store.workspaces.create(name, { ...NO_QUOTAS, functions: 3 });
+        assert.equal(created.name, name);
+        assert.equal(created.quotas.functions, 3);
+        await rejectsWithCode(store.workspaces.create(name, NO_QUOTAS), 'WORKSPACE_EXISTS');
+        const changed = await store.workspaces.update(name, { codeBytes: 1000, functions: null });
+        assert.deepEqual(changed.quotas, { ...NO_QUOTAS, codeBytes: 1000 });
+        assert.deepEqual((await store.workspaces.get(name))?.quotas, changed.quotas);
+        assert.deepEqual((await store.workspaces.list()).map((w) => w.name).filter((n) => n === name || n === 'default').sort(), ['default', name].sort());
+        await rejectsWithCode(store.workspaces.update('ws-missing', { functions: 1 }), 'WORKSPACE_NOT_FOUND');
+      }));
+
+    it('puts a function in its key\'s workspace, and refuses a workspace that does not exist', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, NO_QUOTAS);
+        const key = functionKey('shop', name);
+        await store.functions.create(key, settings());
+        await store.functions.create('shop', settings());
+        assert.deepEqual((await store.functions.list({ workspace: name })).map((f) => f.name), [key]);
+        assert.ok(!(await store.functions.list({ workspace: 'default' })).some((f) => f.name === key));
+        assert.equal((await store.workspaces.usage(name)).functions, 1);
+        await rejectsWithCode(store.functions.create(functionKey('shop', 'ws-nowhere'), settings()), 'WORKSPACE_NOT_FOUND');
+      }));
+
+    it('stops concurrent creates exactly at the functions quota', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, { ...NO_QUOTAS, functions: 3 });
+        const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => store.functions.create(functionKey(`f${i}`, name), settings())));
+        const made = results.filter((r) => r.status === 'fulfilled').length;
+        assert.equal(made, 3);
+        for (const r of results) {
+          if (r.status === 'rejected') {
+            assert.equal((r.reason as { code?: string }).code, 'QUOTA_EXCEEDED');
+            assert.deepEqual([(r.reason as { details: Record<string, unknown> }).details['quota'], (r.reason as { details: Record<string, unknown> }).details['limit']], ['functions', 3]);
+          }
+        }
+        assert.equal((await store.functions.list({ workspace: name })).length, 3);
+        // A delete makes room for exactly one more.
+        const one = (await store.functions.list({ workspace: name }))[0]!;
+        await store.functions.delete(one.name, one.revision);
+        await store.functions.create(functionKey('again', name), settings());
+        await rejectsWithCode(store.functions.create(functionKey('more', name), settings()), 'QUOTA_EXCEEDED');
+      }));
+
+    it('refuses a version past the codeBytes quota and keeps the ones before', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, { ...NO_QUOTAS, codeBytes: 10 });
+        const key = functionKey('code', name);
+        await store.functions.create(key, settings());
+        await store.versions.create({ function: key, entrypoint: 'main:handler', files: [await file(store, 'main.py', '123456')], manifest: null, createdBy: 't' });
+        await rejectsWithCode(
+          store.versions.create({ function: key, entrypoint: 'main:handler', files: [await file(store, 'main.py', '12345')], manifest: null, createdBy: 't' }),
+          'QUOTA_EXCEEDED',
+        );
+        assert.equal((await store.workspaces.usage(name)).codeBytes, 6);
+        assert.equal((await store.versions.list(key)).length, 1);
+      }));
+
+    it('refuses to delete a workspace with functions (nothing changes), deletes an empty one with its tokens, never default', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, NO_QUOTAS);
+        const key = functionKey('keep', name);
+        await store.functions.create(key, settings());
+        const token = await store.tokens.issue({ kind: 'workspace', scope: name, role: 'owner', label: 'o' });
+        await rejectsWithCode(store.workspaces.delete(name), 'WORKSPACE_NOT_EMPTY');
+        assert.ok(await store.workspaces.get(name));
+        assert.ok(await store.functions.get(key));
+        assert.equal((await store.tokens.list({ kind: 'workspace', scope: name })).length, 1);
+        const fn = (await store.functions.get(key))!;
+        await store.functions.delete(key, fn.revision);
+        await store.workspaces.delete(name);
+        assert.equal(await store.workspaces.get(name), null);
+        assert.equal(await store.tokens.verify(token.secret, 'workspace', name), null);
+        await rejectsWithCode(store.workspaces.delete(name), 'WORKSPACE_NOT_FOUND');
+        await rejectsWithCode(store.workspaces.delete('default'), 'WORKSPACE_PROTECTED');
+        await rejectsWithCode(store.functions.create(functionKey('late', name), settings()), 'WORKSPACE_NOT_FOUND');
+      }));
+
+    it('never leaves a function in a deleted workspace when a delete races creates', () =>
+      withStore(open, async (store) => {
+        for (let round = 0; round < 3; round++) {
+          const name = workspaceName();
+          await store.workspaces.create(name, NO_QUOTAS);
+          const outcomes = await Promise.allSettled([
+            store.workspaces.delete(name),
+            ...Array.from({ length: 4 }, (_, i) => store.functions.create(functionKey(`r${i}`, name), settings())),
+          ]);
+          const deleted = outcomes[0]!.status === 'fulfilled';
+          const live = await store.functions.list({ workspace: name });
+          if (deleted) {
+            assert.equal(live.length, 0, 'a deleted workspace holds no function');
+            assert.equal(await store.workspaces.get(name), null);
+          } else {
+            assert.equal((outcomes[0] as PromiseRejectedResult).reason.code, 'WORKSPACE_NOT_EMPTY');
+            assert.ok(await store.workspaces.get(name));
+            // Both racing sides may see the other and back out (production: each writes its mark,
+            // then reads the other's): the creates that succeeded are the functions there are.
+            assert.equal(live.length, outcomes.slice(1).filter((o) => o.status === 'fulfilled').length);
+          }
+          for (const o of outcomes.slice(1)) if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'WORKSPACE_NOT_FOUND');
+        }
+      }));
+
+    it('counts the log bytes of the workspace\'s runs, and lists runs by workspace', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, NO_QUOTAS);
+        const key = functionKey('logs', name);
+        const logs = [{ stream: 'stdout', ts: 1, msg: 'héllo' }];
+        await store.runs.record([run({ function: key, logs }), run({ function: key, logs: [] }), run({ function: 'fn-other', logs })]);
+        assert.equal((await store.workspaces.usage(name)).logBytes, Buffer.byteLength(JSON.stringify(logs)));
+        const page = await store.runs.list({ workspace: name });
+        assert.equal(page.items.length, 2);
+        assert.ok(page.items.every((r) => r.function === key));
+      }));
+  });
+
+  describe('workspace tokens', () => {
+    it('keeps role, expiry, creator and last use; lists by workspace; touch only moves forward', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        const issued = await store.tokens.issue({ kind: 'workspace', scope: name, role: 'deployer', label: 'ci', expiresAt: 2_000_000_000_000, createdBy: 'admin' });
+        assert.equal(issued.secret.startsWith('fpw_'), true);
+        const r = issued.record;
+        assert.deepEqual([r.kind, r.scope, r.role, r.expiresAt, r.createdBy, r.lastUsedAt], ['workspace', name, 'deployer', 2_000_000_000_000, 'admin', null]);
+        assert.equal((await store.tokens.verify(issued.secret, 'workspace', name))?.id, r.id);
+        assert.equal(await store.tokens.verify(issued.secret, 'workspace', 'elsewhere'), null);
+        await store.tokens.touch([{ id: r.id, at: 5000 }]);
+        await store.tokens.touch([{ id: r.id, at: 4000 }]);
+        const [listed] = await store.tokens.list({ kind: 'workspace', scope: name });
+        assert.equal(listed?.lastUsedAt, 5000);
+        assert.equal(listed?.role, 'deployer');
+        // Rotation keeps what the token is.
+        const next = await store.tokens.rotate(r.id);
+        assert.deepEqual([next.record.role, next.record.expiresAt, next.record.scope], ['deployer', 2_000_000_000_000, name]);
+        const admin = await store.tokens.issue({ kind: 'admin', label: 'a' });
+        assert.equal(admin.record.role, null);
+      }));
+  });
+
+  describe('audit log', () => {
+    it('appends in order, lists newest first with filters and paging, prunes by time', () =>
+      withStore(open, async (store) => {
+        const ws = workspaceName();
+        const written = [];
+        for (let i = 0; i < 5; i++) {
+          written.push(await store.audit.append(entry({ at: 1000 + i, workspace: i % 2 === 0 ? ws : 'default', action: i === 3 ? 'deploy' : 'function.create', target: `t${i}`, actor: { tokenId: i === 4 ? 'tok_b' : 'tok_a', label: 'x', role: 'owner' } })));
+        }
+        for (let i = 1; i < written.length; i++) assert.ok(written[i]!.seq > written[i - 1]!.seq);
+        const mine = await store.audit.list({ workspace: ws });
+        assert.deepEqual(mine.items.map((e) => e.target), ['t4', 't2', 't0']);
+        assert.deepEqual(mine.items[0]?.detail, { preset: 'http' });
+        assert.deepEqual((await store.audit.list({ action: 'deploy' })).items.map((e) => e.target), ['t3']);
+        assert.deepEqual((await store.audit.list({ actor: 'tok_b' })).items.map((e) => e.target), ['t4']);
+        assert.deepEqual((await store.audit.list({ since: 1003 })).items.map((e) => e.target), ['t4', 't3']);
+        const first = await store.audit.list({ limit: 2 });
+        assert.equal(first.items.length, 2);
+        const second = await store.audit.list({ limit: 2, cursor: first.nextCursor! });
+        assert.deepEqual(second.items.map((e) => e.seq), [written[2]!.seq, written[1]!.seq]);
+        await rejectsWithCode(store.audit.list({ cursor: 'nope' }), 'RUN_CURSOR_INVALID');
+        assert.equal(await store.audit.prune(1002), 2);
+        assert.deepEqual((await store.audit.list({})).items.map((e) => e.target), ['t4', 't3', 't2']);
+      }));
+
+    it('keeps the order of concurrent appends total', () =>
+      withStore(open, async (store) => {
+        const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append(entry({ target: `c${i}` }))));
+        const seqs = appended.map((e) => e.seq);
+        assert.equal(new Set(seqs).size, 20);
+        const listed = (await store.audit.list({ limit: 20 })).items.map((e) => e.seq);
+        assert.deepEqual(listed, [...seqs].sort((a, b) => b - a));
+      }));
+  });
+
+  describe('content grants', () => {
+    it('grants contents per workspace', () =>
+      withStore(open, async (store) => {
+        const a = workspaceName();
+        const b = workspaceName();
+        const sha = 'a'.repeat(64);
+        await store.blobGrants.grant(a, [sha, sha]);
+        await store.blobGrants.grant(a, [sha]);
+        assert.deepEqual([...(await store.blobGrants.granted(a, [sha, 'b'.repeat(64)]))], [sha]);
+        assert.equal((await store.blobGrants.granted(b, [sha])).size, 0);
+      }));
+  });
+
+  describe('function keys', () => {
+    it('keeps the same name in two workspaces apart', () =>
+      withStore(open, async (store) => {
+        const name = workspaceName();
+        await store.workspaces.create(name, NO_QUOTAS);
+        const plain = uniqueName();
+        await store.functions.create(plain, settings({ env: { WHERE: 'default' } }));
+        await store.functions.create(functionKey(plain, name), settings({ env: { WHERE: name } }));
+        assert.equal((await store.functions.get(plain))?.env['WHERE'], 'default');
+        assert.equal((await store.functions.get(functionKey(plain, name)))?.env['WHERE'], name);
+      }));
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Conformance: the console's working state — a function's draft and its saved test cases
+ * (DraftStore, TestCaseStore): stored as given, replaced on save, gone with their function, and
+ * never carried over to a new function of the same name; kept by function key (ADR 0011), so the
+ * same name in two workspaces has two of each.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { functionKey } from '../../protocol/index.js';
+import { NO_QUOTAS } from '../../controlplane/store/index.js';
+import { rejectsWithCode, settings, uniqueName, withStore, type OpenStore } from './fixtures.js';
+
+const request = (body: unknown) => ({ method: 'POST', path: '/', headers: { 'x-test': 'yes' }, body });
+
+export function workbenchTests(open: OpenStore): void {
+  describe('drafts and test cases', () => {
+    it('a draft is saved, replaced with a higher revision, read back as given, and deleted', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        await store.functions.create(name, settings());
+        assert.equal(await store.drafts.get(name), null);
+        const files = [{ path: 'lib/util.py', content: 'X = "ünïcode ✓"\n' }, { path: 'main.py', content: 'def handler(event, context):\n    return 1\n' }];
+        const first = await store.drafts.put(name, { baseVersion: null, files, removed: [], updatedBy: 'admin' });
+        assert.deepEqual([first.function, first.revision, first.baseVersion, first.updatedBy], [name, 1, null, 'admin']);
+        assert.deepEqual(first.files, files);
+        const second = await store.drafts.put(name, { baseVersion: 3, files: files.slice(1), removed: ['old.py'], updatedBy: 'admin' });
+        assert.equal(second.revision, 2);
+        const got = await store.drafts.get(name);
+        assert.deepEqual([got?.baseVersion, got?.files, got?.removed, got?.revision], [3, files.slice(1), ['old.py'], 2]);
+        assert.ok(got!.updatedAt > 0);
+        assert.equal(await store.drafts.delete(name), true);
+        assert.equal(await store.drafts.delete(name), false);
+        assert.equal(await store.drafts.get(name), null);
+        await rejectsWithCode(store.drafts.put(uniqueName(), { baseVersion: null, files: [], removed: [], updatedBy: 'admin' }), 'FUNCTION_NOT_FOUND');
+      }));
+
+    it('test cases are listed by name, replaced by name, and deleted', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        await store.functions.create(name, settings());
+        assert.deepEqual(await store.testCases.list(name), []);
+        const b = await store.testCases.put(name, 'b case', { mode: 'sync', request: request({ a: 1, 'dotted.key': { $odd: true } }) });
+        await store.testCases.put(name, 'a-case', { mode: 'async', request: request(null) });
+        assert.deepEqual([b.function, b.name, b.mode], [name, 'b case', 'sync']);
+        assert.deepEqual(b.request, request({ a: 1, 'dotted.key': { $odd: true } }));
+        assert.deepEqual((await store.testCases.list(name)).map((c) => [c.name, c.mode]), [['a-case', 'async'], ['b case', 'sync']]);
+        const replaced = await store.testCases.put(name, 'b case', { mode: 'async', request: request([1, 2]) });
+        assert.equal(replaced.createdAt, b.createdAt);
+        assert.deepEqual((await store.testCases.list(name)).find((c) => c.name === 'b case')?.request, request([1, 2]));
+        assert.equal(await store.testCases.delete(name, 'a-case'), true);
+        assert.equal(await store.testCases.delete(name, 'a-case'), false);
+        assert.deepEqual((await store.testCases.list(name)).map((c) => c.name), ['b case']);
+        assert.deepEqual(await store.testCases.list(uniqueName()), []);
+        await rejectsWithCode(store.testCases.put(uniqueName(), 'x', { mode: 'sync', request: {} }), 'FUNCTION_NOT_FOUND');
+      }));
+
+    it('drafts and test cases go with their function: a new function of the same name starts empty', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        const fn = await store.functions.create(name, settings());
+        await store.drafts.put(name, { baseVersion: null, files: [{ path: 'main.py', content: 'x' }], removed: [], updatedBy: 'admin' });
+        await store.testCases.put(name, 'one', { mode: 'sync', request: {} });
+        await store.functions.delete(name, fn.revision);
+        await store.functions.create(name, settings());
+        assert.equal(await store.drafts.get(name), null);
+        assert.deepEqual(await store.testCases.list(name), []);
+      }));
+
+    it('are kept by function key: the same name in two workspaces has its own draft and test cases, and a delete takes only its own', () =>
+      withStore(open, async (store) => {
+        const workspace = `ws-${randomBytes(3).toString('hex')}`;
+        await store.workspaces.create(workspace, NO_QUOTAS);
+        const name = uniqueName();
+        const other = functionKey(name, workspace);
+        await store.functions.create(name, settings());
+        const theirs = await store.functions.create(other, settings());
+        await store.drafts.put(name, { baseVersion: null, files: [{ path: 'main.py', content: 'default' }], removed: [], updatedBy: 'admin' });
+        await store.drafts.put(other, { baseVersion: null, files: [{ path: 'main.py', content: 'theirs' }], removed: [], updatedBy: 'owner' });
+        await store.testCases.put(name, 'mine', { mode: 'sync', request: {} });
+        await store.testCases.put(other, 'theirs', { mode: 'async', request: {} });
+        assert.equal((await store.drafts.get(other))?.function, other);
+        assert.deepEqual((await store.drafts.get(other))?.files, [{ path: 'main.py', content: 'theirs' }]);
+        assert.deepEqual((await store.testCases.list(name)).map((c) => c.name), ['mine']);
+        assert.deepEqual((await store.testCases.list(other)).map((c) => [c.function, c.name]), [[other, 'theirs']]);
+        await store.functions.delete(other, theirs.revision);
+        assert.equal(await store.drafts.get(other), null);
+        assert.deepEqual(await store.testCases.list(other), []);
+        assert.deepEqual((await store.drafts.get(name))?.files, [{ path: 'main.py', content: 'default' }]);
+        assert.deepEqual((await store.testCases.list(name)).map((c) => c.name), ['mine']);
+      }));
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * The tenants commands of the CLI as a user runs them (docs/cli.md, docs/adr/0011-tenants.md),
+ * each a separate `node bin/fastapi-platform.js` process against a real embedded platform:
+ * login (profiles, credentials file 0600), whoami, workspaces, tokens create|list|revoke, deploy
+ * with a deployer token, functions show with the contract card (rate limit, quotas and their use),
+ * audit, a refused workspace delete, logout. Refusals are checked by their codes and exit status.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { spawnCli, type CliResult } from '../helpers/cli-harness.js';
+import { usePlatform } from './platform-harness.js';
+
+const EXIT = { OK: 0, USAGE: 2, API: 4 };
+
+function json<T = any>(r: CliResult): T { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () => {
+  const h = usePlatform({ poolSize: 1 });
+  const workspace = `cli-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  let env: Record<string, string> = {};
+  const cli = (argv: string[]): Promise<CliResult> => spawnCli(argv, { env });
+  /** Ids and secrets made along the way, in test order. */
+  const made = { owner: '', ownerId: '', deployer: '', deployerId: '' };
+
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'fp-cli-tenants-'));
+    // HOME too, so nothing can reach the real ~/.config.
+    env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('login checks the admin token and saves it (0600); a wrong token saves nothing', async () => {
+    const bad = await cli(['login', h.url, '--token', 'fp_not-a-token', '--json']);
+    assert.equal(bad.code, EXIT.API);
+    assert.equal(json(bad).error.code, 'ADMIN_TOKEN_INVALID');
+    const ok = await cli(['login', h.url, '--token', h.api.token!, '--json']);
+    assert.equal(ok.code, EXIT.OK, ok.stderr);
+    assert.deepEqual([json(ok).kind, json(ok).role, json(ok).workspace, json(ok).profile], ['admin', 'root', 'default', 'default']);
+    const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).token, h.api.token);
+  });
+
+  it('workspaces create (with a quota), list and show', async () => {
+    const created = await cli(['workspaces', 'create', workspace, '--functions', '2', '--json']);
+    assert.equal(created.code, EXIT.OK, created.stdout + created.stderr);
+    const listed = json(await cli(['workspaces', '--json']));
+    assert.deepEqual(listed.items.map((w: { name: string }) => w.name).filter((n: string) => n === 'default' || n === workspace).sort(), ['default', workspace].sort());
+    const shown = await cli(['workspaces', 'show', workspace]);
+    assert.equal(shown.code, EXIT.OK);
+    assert.match(shown.stdout, /functions/);
+    assert.deepEqual(json(await cli(['workspaces', 'show', workspace, '--json'])).usage.functions, { limit: 2, used: 0 });
+  });
+
+  it('tokens create (admin token, --workspace) and login --profile with the owner token; whoami reads the profile', async () => {
+    const owner = json(await cli(['tokens', 'create', '--role', 'owner', '--label', 'cli-owner', '-w', workspace, '--json']));
+    assert.equal(owner.token.workspace, workspace);
+    made.owner = owner.secret;
+    made.ownerId = owner.token.id;
+    const saved = await cli(['login', h.url, '--token', made.owner, '--profile', 'acme', '--json']);
+    assert.equal(saved.code, EXIT.OK, saved.stderr);
+    const who = json(await cli(['whoami', '--profile', 'acme', '--json']));
+    assert.deepEqual([who.kind, who.role, who.workspace, who.profile, who.tokenId], ['workspace', 'owner', workspace, 'acme', made.ownerId]);
+    assert.deepEqual(who.profiles, ['default', 'acme']);
+    const text = await cli(['whoami', '--profile', 'acme']);
+    assert.match(text.stdout, new RegExp(`workspace\\s+${workspace}`));
+  });
+
+  it('an owner creates a deployer token that expires; a deployer cannot create tokens (ROLE_FORBIDDEN, exit 4)', async () => {
+    const deployer = json(await cli(['tokens', 'create', '--role', 'deployer', '--expires', '30d', '--profile', 'acme', '--json']));
+    assert.ok(deployer.token.expiresAt > Date.now());
+    made.deployer = deployer.secret;
+    made.deployerId = deployer.token.id;
+    const refused = await cli(['tokens', 'create', '--role', 'viewer', '--url', h.url, '--token', made.deployer, '--json']);
+    assert.equal(refused.code, EXIT.API);
+    assert.deepEqual([json(refused).error.code, json(refused).error.required], ['ROLE_FORBIDDEN', 'owner']);
+    const bad = await cli(['tokens', 'create', '--role', 'king', '--profile', 'acme']);
+    assert.equal(bad.code, EXIT.USAGE);
+  });
+
+  it('deploy with the deployer token; functions show prints the rate limit and the quotas with their use', async () => {
+    const app = join(work, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'platform.yaml'), 'kind: function\nname: shop\nlimits:\n  rate: 100/s\n  burst: 20\n');
+    writeFileSync(join(app, 'main.py'), 'def handler(event, context):\n    return {"ok": True}\n');
+    const deployed = await spawnCli(['deploy', app, '--url', h.url, '--token', made.deployer, '--json'], { env });
+    assert.equal(deployed.code, EXIT.OK, deployed.stdout + deployed.stderr);
+    assert.equal(json(deployed).invokeUrl, `${h.url}/fn/shop.${workspace}/`);
+    const shown = json(await cli(['functions', 'show', 'shop', '--profile', 'acme', '--json']));
+    assert.equal(shown.function.workspace, workspace);
+    assert.deepEqual(shown.contract.rateLimit, { requests: 100, periodMs: 1000, burst: 20 });
+    assert.deepEqual(shown.contract.quotas.functions, { limit: 2, used: 1 });
+    const text = await cli(['functions', 'show', 'shop', '--profile', 'acme']);
+    assert.equal(text.code, EXIT.OK);
+    assert.match(text.stdout, /rate 100\/s \(burst 20\)/);
+    assert.match(text.stdout, /functions 1 of 2/);
+    // The admin token's default profile acts in default: there is no shop there.
+    const elsewhere = await cli(['functions', 'show', 'shop', '--json']);
+    assert.equal(json(elsewhere).error.code, 'FUNCTION_NOT_FOUND');
+  });
+
+  it('tokens list shows last use; revoke stops a token at once', async () => {
+    const listed = json(await cli(['tokens', 'list', '--profile', 'acme', '--json']));
+    const deployer = listed.items.find((t: { id: string }) => t.id === made.deployerId);
+    assert.equal(deployer.role, 'deployer');
+    assert.ok(listed.items.every((t: { workspace: string }) => t.workspace === workspace));
+    const revoked = await cli(['tokens', 'revoke', made.deployerId, '--profile', 'acme', '--json']);
+    assert.equal(revoked.code, EXIT.OK, revoked.stdout);
+    const after = await cli(['whoami', '--url', h.url, '--token', made.deployer, '--json']);
+    assert.deepEqual([after.code, json(after).error.code], [EXIT.API, 'ADMIN_TOKEN_INVALID']);
+    const all = json(await cli(['tokens', 'list', '--all', '--profile', 'acme', '--json']));
+    assert.ok(all.items.find((t: { id: string }) => t.id === made.deployerId).revokedAt !== null);
+  });
+
+  it('audit shows every change of the workspace with who made it; filters by action', async () => {
+    const page = json(await cli(['audit', '--profile', 'acme', '--json']));
+    const actions = [...page.items].reverse().map((e: { action: string }) => e.action);
+    assert.deepEqual(actions, ['workspace.create', 'token.create', 'token.create', 'function.create', 'version.upload', 'deploy', 'token.revoke']);
+    const deploy = page.items.find((e: { action: string }) => e.action === 'deploy');
+    assert.equal(deploy.actor.tokenId, made.deployerId);
+    const only = json(await cli(['audit', '--action', 'token.create', '--profile', 'acme', '--json']));
+    assert.equal(only.items.length, 2);
+    const text = await cli(['audit', '--profile', 'acme']);
+    assert.equal(text.code, EXIT.OK);
+    assert.match(text.stdout, /token\.revoke/);
+  });
+
+  it('workspaces delete with functions in it is refused (WORKSPACE_NOT_EMPTY) and changes nothing', async () => {
+    const refused = await cli(['workspaces', 'delete', workspace, '--json']);
+    assert.deepEqual([refused.code, json(refused).error.code], [EXIT.API, 'WORKSPACE_NOT_EMPTY']);
+    assert.equal(json(await cli(['functions', 'show', 'shop', '--profile', 'acme', '--json'])).function.name, 'shop');
+  });
+
+  it('logout forgets a profile; the token still works on the platform', async () => {
+    const out = json(await cli(['logout', '--profile', 'acme', '--json']));
+    assert.equal(out.removed, true);
+    const gone = await cli(['whoami', '--profile', 'acme', '--json']);
+    assert.deepEqual([gone.code, json(gone).error.code], [EXIT.USAGE, 'PROFILE_NOT_FOUND']);
+    const still = await cli(['whoami', '--url', h.url, '--token', made.owner, '--json']);
+    assert.equal(still.code, EXIT.OK);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The console's browser tests: a real platform (in this process, real Python runtimes) and a real
+ * Chromium per test file, a signed-in page, and waiting for the page to show something (never for
+ * a guessed delay).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { StartOptions } from '../../platform/index.js';
+import { browserSkip, launchBrowser, recordCspViolations, watchPage } from '../helpers/browser.js';
+import { usePlatform, type PlatformHarness } from './platform-harness.js';
+
+/** Skip reason for the whole file (no Chromium outside CI; the console not built). */
+export function consoleSkip(): string | false {
+  const browser = browserSkip();
+  if (browser !== false) return browser;
+  if (!existsSync(join(process.cwd(), 'dist', 'console', 'index.html'))) {
+    const why = 'the console is not built (node dist/scripts/build-console.js; scripts/setup.sh does it)';
+    if (process.env['CI']) throw new Error(why);
+    return `skipped: ${why}`;
+  }
+  return false;
+}
+
+export interface ConsoleHarness {
+  platform: PlatformHarness;
+  browser: Browser;
+  /** Opens a page signed in (with the admin token unless `token` is given) at `#/…` (a new context: its own session storage). */
+  page(options?: { viewport?: { width: number; height: number }; hash?: string; token?: string }): Promise<{ page: Page; context: BrowserContext; problems: string[] }>;
+}
+
+export function useConsole(options: StartOptions, skip: string | false): ConsoleHarness {
+  const h = { platform: usePlatform(options) } as ConsoleHarness;
+  before(async () => {
+    if (skip !== false) return;
+    h.browser = await launchBrowser();
+  });
+  after(async () => {
+    await h.browser?.close();
+  });
+  h.page = async (opts = {}) => {
+    const context = await h.browser.newContext({ viewport: opts.viewport ?? { width: 1360, height: 900 }, reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    await recordCspViolations(page);
+    const { problems } = watchPage(page);
+    await page.goto(`${h.platform.url}/console/`);
+    await page.getByLabel('Token', { exact: true }).fill(opts.token ?? h.platform.api.token!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
+    if (opts.hash !== undefined) await page.goto(`${h.platform.url}/console/${opts.hash}`);
+    return { page, context, problems };
+  };
+  return h;
+}
+
+/** Retries `check` until it stops throwing (the page updates on its own schedule), up to `ms`. */
+export async function eventually<T>(check: () => Promise<T>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function textOf(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? '';
+}
+
+/** Replaces the editor's text (CodeMirror in its shadow root; insertText skips auto-indent and bracket closing). */
+export async function setEditorText(page: Page, text: string): Promise<void> {
+  const content = page.locator('.cm-content');
+  await content.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+  assert.equal((await content.innerText()).replace(/\u00a0/g, ' ').trim().split('\n')[0], text.split('\n')[0]);
+}

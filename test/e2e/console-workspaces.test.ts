@@ -1,0 +1,53 @@
+/**
+ * The console under tenants (docs/adr/0011-tenants.md, docs/console.md "Sign in"), in a real
+ * Chromium against a real platform: a workspace token signs in, the header names its workspace
+ * and the list holds only that workspace's functions (another's is not found, even by its URL);
+ * below the deployer role the Code tab runs no checks; the admin token starts in `default` and
+ * switches workspace (the API gets FP-Workspace).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { fnName } from './platform-harness.js';
+import { Caller, deployAs, echoFunction, makeTenant, type Platform } from './tenants-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+describe('the console with workspaces', { skip }, () => {
+  it('a workspace token sees only its workspace; the admin token switches between them', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const t = await makeTenant(p);
+    const mine = fnName('mine');
+    const outside = fnName('outside');
+    await deployAs(t.deployer, mine, echoFunction('mine'));
+    await deployAs(new Caller(p, p.rootToken), outside, echoFunction('default'));
+    const viewer = (await t.owner.expect(201, 'POST', '/tokens', { role: 'viewer', label: 'console viewer' })).body.secret as string;
+
+    // The workspace's viewer: its workspace in the header, its function only.
+    const { page, context, problems } = await c.page({ token: viewer });
+    const rows = page.getByRole('table', { name: 'Functions' }).locator('tbody tr');
+    await page.locator(`tr[data-function="${mine}"]`).waitFor();
+    assert.equal(await textOf(page.getByTestId('workspace')), `workspace ${t.name}`);
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-function'))), [mine]);
+    assert.match(await textOf(page.locator('.who')), /console viewer · viewer/);
+    // Another workspace's function, even by its URL: not found.
+    await page.goto(`${c.platform.url}/console/#/functions/${outside}`);
+    await page.getByRole('alert').filter({ hasText: 'FUNCTION_NOT_FOUND' }).waitFor();
+    // Its own function's code is shown read-only: no check runs for a viewer.
+    await page.goto(`${c.platform.url}/console/#/functions/${mine}/code`);
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /read-only/));
+    assert.deepEqual(problems, []);
+    await context.close();
+
+    // The admin token starts in default, then picks the workspace.
+    const admin = await c.page();
+    await admin.page.locator(`tr[data-function="${outside}"]`).waitFor();
+    assert.equal(await admin.page.locator(`tr[data-function="${mine}"]`).count(), 0);
+    await admin.page.getByTestId('workspace').selectOption(t.name);
+    await admin.page.locator(`tr[data-function="${mine}"]`).waitFor();
+    assert.equal(await admin.page.locator(`tr[data-function="${outside}"]`).count(), 0);
+    assert.deepEqual(admin.problems, []);
+    await admin.context.close();
+  });
+});

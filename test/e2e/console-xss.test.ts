@@ -1,0 +1,138 @@
+/**
+ * Function output is attacker-controlled: a function whose logs, response body and headers, and
+ * error message and stack hold `<img src=x onerror=…>` and `</script><script>…` must not run
+ * anything in the console. The console renders them as text (never HTML), and its CSP (no inline
+ * script) would block an inline handler anyway: the test checks both that nothing ran and that no
+ * injected element exists and no CSP violation was even attempted. A function name cannot carry
+ * markup at all (a DNS label, checked by the API and the form).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cspViolations, screenshot } from '../helpers/browser.js';
+import { request } from './gateway-harness.js';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+const IMG = '<img src=x onerror="window.__xss=(window.__xss||0)+1">';
+const SCRIPT = '</script><script>window.__xss=(window.__xss||0)+1</script>';
+const SVG = '<svg onload="window.__xss=(window.__xss||0)+1"></svg>';
+const EVIL = `${IMG}${SCRIPT}${SVG}`;
+
+const HANDLER = py(
+  'import sys',
+  `EVIL = ${JSON.stringify(EVIL)}`,
+  'def handler(event, context):',
+  '    print("stdout", EVIL)',
+  '    print("stderr", EVIL, file=sys.stderr)',
+  '    context.logger.warning("logger %s", EVIL)',
+  '    if event["query"].get("fail"):',
+  '        raise RuntimeError(EVIL)',
+  '    return {"statusCode": 200, "headers": {"content-type": "text/html", "x-evil": "<img src=x>"}, "body": "<html><body>" + EVIL + "</body></html>"}',
+);
+
+async function inert(page: import('playwright-core').Page, where: string): Promise<void> {
+  assert.equal(await page.evaluate('window.__xss'), undefined, `${where}: injected script ran`);
+  assert.equal(await page.locator('img[src="x"], svg[onload], script:not([src])').count(), 0, `${where}: an injected element exists`);
+  assert.deepEqual(await cspViolations(page), [], `${where}: something tried to run inline`);
+}
+
+describe('the console never renders function output as HTML', { skip }, () => {
+  it('logs, bodies, headers, errors and stacks with markup stay text everywhere', async () => {
+    const name = fnName('xss');
+    await createFunction(c.platform.api, name, { invocation: 'both', retry: { maxAttempts: 1 } });
+    await upload(c.platform.api, name, { 'main.py': HANDLER });
+    await deploy(c.platform.api, name);
+    const failed = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, { method: 'GET', query: { fail: '1' } });
+    assert.equal(failed.status, 202);
+
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+
+    // The response body (text/html from the function) and its headers, as text.
+    await page.getByRole('radio', { name: 'sync', exact: true }).check();
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    assert.ok((await textOf(page.getByTestId('response-body'))).includes(EVIL));
+    await page.getByTestId('invoke-result').getByText('Headers').click();
+    await inert(page, 'invoke');
+    await screenshot(page, 'xss-invoke');
+
+    // A sync run's logs; the failed async run's error message, stack and logs.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/runs?run=${failed.body.runId}`);
+    const run = page.getByTestId('run-detail');
+    await eventually(async () => {
+      await run.getByRole('button', { name: 'Refresh' }).click();
+      await run.getByTestId('run-error').waitFor({ timeout: 500 });
+    });
+    assert.equal(await textOf(run.getByTestId('error-message')), EVIL);
+    assert.ok((await textOf(run.getByTestId('logs'))).includes(`stdout ${EVIL}`));
+    await inert(page, 'run detail');
+    await screenshot(page, 'xss-run');
+
+    // The logs tab, one run and the live tail.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/logs?run=${failed.body.runId}`);
+    await page.getByTestId('logs').getByText(`stderr ${EVIL}`, { exact: false }).waitFor();
+    await page.getByTestId('live-tail').check();
+    await page.getByTestId('tail-state').getByText('live', { exact: true }).waitFor();
+    await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET' });
+    await eventually(async () => assert.ok((await textOf(page.getByTestId('logs'))).includes(`logger ${EVIL}`)));
+    await inert(page, 'logs');
+
+    // The runs list, the list page, the cold-start page.
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/runs`);
+    await page.getByRole('table', { name: 'Runs' }).waitFor();
+    await page.goto(`${c.platform.url}/console/#/functions`);
+    await page.locator(`tr[data-function="${name}"]`).waitFor();
+    await page.goto(`${c.platform.url}/console/#/coldstarts`);
+    await page.getByTestId('cold-table').waitFor();
+    await inert(page, 'lists');
+
+    // A name with markup never becomes a function: the form refuses it, and so does the API.
+    await page.goto(`${c.platform.url}/console/#/new`);
+    await page.getByLabel('Name').fill('<img src=x onerror=alert(1)>');
+    assert.equal(await page.getByRole('button', { name: 'Create function' }).isDisabled(), true);
+    assert.equal((await c.platform.api.call('POST', '/functions', { name: '<img src=x onerror=alert(1)>' })).body.error.code, 'INVALID_NAME');
+    await inert(page, 'new function');
+
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('serves the console on its own origin with a strict CSP, framing refused, hashed assets cached for a year', async () => {
+    // console.localhost (FP_BASE_DOMAIN's default): a browser origin apart from every function's.
+    const host = 'console.localhost';
+    const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => request(`${c.platform.url}${path}`, { method, headers: { host, ...headers } });
+    const res = await get('/console/');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+    const csp = String(res.headers['content-security-policy'] ?? '');
+    for (const rule of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) assert.ok(csp.includes(rule), rule);
+    assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['cache-control'], 'no-cache');
+    const html = res.body.toString('utf8');
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    const js = /src="(assets\/main-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    assert.ok(js);
+    const asset = await get(`/console/${js}`, { 'accept-encoding': 'gzip' });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(asset.headers['content-encoding'], 'gzip');
+    const etag = String(asset.headers['etag']);
+    assert.equal((await get(`/console/${js}`, { 'if-none-match': etag })).status, 304);
+    assert.equal((await get('/console')).headers['location'], '/console/');
+    assert.equal((await get('/console/assets/nope.js')).status, 404);
+    assert.equal((await get('/console/../api/v1/functions')).status, 401);
+    assert.equal((await get('/console/', {}, 'POST')).status, 405);
+    // No function answers on the console's origin (its pages could read the console's token)…
+    assert.equal((await get('/fn/anything/')).status, 404);
+    // …and the console is not served on the platform's own host: it sends the browser to its origin.
+    const elsewhere = await request(`${c.platform.url}/console/`);
+    assert.equal(elsewhere.status, 302);
+    assert.equal(elsewhere.headers['location'], `//console.localhost:${new URL(c.platform.url).port}/console/`);
+  });
+});

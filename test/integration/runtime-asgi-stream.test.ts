@@ -1,0 +1,129 @@
+/**
+ * Streamed ASGI responses at the runtime protocol (v3, docs/runtime-protocol.md "Streamed
+ * responses" and "Lifespan") against real Python processes: the window holds an app that the host
+ * does not acknowledge, an `ack` lets exactly that much more through, a `cancel` ends the call,
+ * a complete response goes out before background tasks, and a lifespan shutdown that hangs is
+ * abandoned within its bound (the process still exits 0, not killed).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { STREAM_WINDOW_BYTES, type RuntimeMessage } from '../../protocol/messages.js';
+import { makeEvent, py, removeFunction, startRuntime, writeFunction, type RuntimeHandle } from '../helpers/runtime-process.js';
+
+const PIECE = 64 * 1024;
+
+const APP = py(
+  'import asyncio',
+  'async def app(scope, receive, send):',
+  '    if scope["type"] != "http":',
+  '        raise RuntimeError("no lifespan")',
+  '    await receive()',
+  '    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})',
+  '    if scope["path"] == "/background":',
+  '        await send({"type": "http.response.body", "body": b"done"})',
+  '        await asyncio.sleep(0.05)  # a background task: the response is out already',
+  '        print("background ran")',
+  '        return',
+  '    try:',
+  '        while True:',
+  '            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})',
+  '    except OSError as err:',
+  '        print("send raised", type(err).__name__)',
+  '        assert (await receive())["type"] == "http.disconnect"',
+);
+
+async function asgiRuntime(t: { after(fn: () => unknown): void }): Promise<RuntimeHandle> {
+  const dir = await writeFunction({ 'main.py': APP });
+  t.after(() => removeFunction(dir));
+  const rt = await startRuntime();
+  t.after(() => rt.kill());
+  await rt.specialize({ dir, entrypoint: 'main:app', timeoutMs: 30_000 });
+  return rt;
+}
+
+/** Body bytes of call `id` received so far (the `response`'s and the `chunk`s'), taken from the inbox. */
+function bodyBytes(rt: RuntimeHandle, id: number): number {
+  let n = 0;
+  for (const m of rt.unclaimed() as RuntimeMessage[]) {
+    if (m.t === 'response' && m.id === id) n += m.response.body.byteLength;
+    if (m.t === 'chunk' && m.id === id) n += m.body.byteLength;
+  }
+  return n;
+}
+
+/** A round trip through the runtime's loop: what it sent before this reply is in the inbox. */
+async function roundTrip(rt: RuntimeHandle): Promise<void> {
+  await rt.health();
+}
+
+describe('streamed responses (protocol v3)', () => {
+  test('the window holds the app until the host acknowledges; an ack lets that much more through; cancel ends the call', async (t) => {
+    const rt = await asgiRuntime(t);
+    const id = rt.id();
+    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/endless' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+    await waitBytes(rt, id, 1);
+    const first = rt.unclaimed().find((m) => m.t === 'response' && m.id === id);
+    assert.equal(first?.t === 'response' && first.more, true);
+    // The app sends forever; without acks it stops at the window (several round trips later still).
+    for (let i = 0; i < 3; i++) await roundTrip(rt);
+    await waitBytes(rt, id, STREAM_WINDOW_BYTES);
+    for (let i = 0; i < 3; i++) await roundTrip(rt);
+    assert.equal(bodyBytes(rt, id), STREAM_WINDOW_BYTES);
+    rt.send({ t: 'ack', id, bytes: PIECE });
+    await waitBytes(rt, id, STREAM_WINDOW_BYTES + PIECE);
+    for (let i = 0; i < 3; i++) await roundTrip(rt);
+    assert.equal(bodyBytes(rt, id), STREAM_WINDOW_BYTES + PIECE);
+    rt.send({ t: 'cancel', id });
+    const end = await rt.waitFor((m) => m.t === 'end' || (m.t === 'error' && 'id' in m && m.id === id), 'the end of the call');
+    assert.equal(end.t, 'end', JSON.stringify(end));
+    const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])];
+    assert.ok(logs.some((l) => l.msg === 'send raised ClientDisconnected'), JSON.stringify(logs));
+  });
+
+  test('a complete response goes out before the app returns (background work), then `end`', async (t) => {
+    const rt = await asgiRuntime(t);
+    const id = rt.id();
+    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/background' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+    const first = await rt.reply(id);
+    assert.equal(first.t, 'response');
+    if (first.t !== 'response') return;
+    assert.equal(first.more, false);
+    assert.equal(Buffer.from(first.response.body).toString(), 'done');
+    const end = await rt.reply(id);
+    assert.equal(end.t, 'end');
+    const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])];
+    assert.ok(logs.some((l) => l.msg === 'background ran'));
+  });
+
+  test('a lifespan shutdown that hangs is abandoned: the runtime exits 0 by itself', async (t) => {
+    const dir = await writeFunction({
+      'main.py': py(
+        'import asyncio',
+        'from contextlib import asynccontextmanager',
+        'from fastapi import FastAPI',
+        '@asynccontextmanager',
+        'async def lifespan(app):',
+        '    yield',
+        '    print("shutdown hangs", flush=True)',
+        '    await asyncio.sleep(3600)',
+        'app = FastAPI(lifespan=lifespan)',
+      ),
+    });
+    t.after(() => removeFunction(dir));
+    const rt = await startRuntime();
+    t.after(() => rt.kill());
+    await rt.specialize({ dir, entrypoint: 'main:app' });
+    rt.send({ t: 'shutdown', id: rt.id() });
+    // Exit code 0 and no signal: the runtime's own bound ended it, not a kill by the host.
+    assert.deepEqual(await rt.waitExit(), { code: 0, signal: null });
+    assert.ok(rt.stdout.includes('shutdown hangs'));
+  });
+});
+
+async function waitBytes(rt: RuntimeHandle, id: number, bytes: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (bodyBytes(rt, id) < bytes) {
+    if (Date.now() > deadline) throw new Error(`only ${bodyBytes(rt, id)} of ${bytes} body bytes arrived`);
+    await rt.health();
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Zygotes (docs/adr/0019-zygotes.md): runtimes forked by a long-lived Python process per preset.
+ * Real zygotes, real runtimes, in the sandbox this machine runs (root or user namespaces). The
+ * conformance suite runs against forked runtimes in runtime-host.test.ts, the runtime suite with
+ * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { defaultPoolConfig, PoolManager, ProcessHost, resolveSandbox, type HostedRuntime } from '../../poolmgr/index.js';
+import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
+import type { RuntimeMessage } from '../../protocol/messages.js';
+import { makeEvent, py, removeFunction, writeFunction } from '../helpers/runtime-process.js';
+import { fnVersion, until } from './poolmgr-harness.js';
+
+const SANDBOX = resolveSandbox('auto');
+
+function forkingHost(overrides: Partial<ConstructorParameters<typeof ProcessHost>[0]> = {}): ProcessHost {
+  return new ProcessHost({ ...defaultPoolConfig({ codeRoots: [tmpdir()], tasksMax: 64 }), sandbox: SANDBOX, zygotes: true, ...overrides });
+}
+
+/** One runtime of `host` and the first message it sends (hello). */
+async function start(host: ProcessHost, hint?: Parameters<ProcessHost['spawn']>[1]): Promise<{ rt: HostedRuntime; hello: RuntimeMessage; next: () => Promise<RuntimeMessage>; send: (m: Record<string, unknown>) => void }> {
+  const rt = host.spawn({ onExit: () => {} }, hint);
+  const channel = host.connect(rt);
+  const decoder = new FrameDecoder();
+  const inbox: RuntimeMessage[] = [];
+  const waiters: ((m: RuntimeMessage) => void)[] = [];
+  channel.on('error', () => {});
+  channel.on('data', (chunk: Buffer) => {
+    for (const m of decoder.push(chunk) as RuntimeMessage[]) {
+      const w = waiters.shift();
+      if (w) w(m);
+      else inbox.push(m);
+    }
+  });
+  const next = (): Promise<RuntimeMessage> => {
+    const m = inbox.shift();
+    if (m !== undefined) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no message; output: ${host.lastOutput(rt)}`)), 15_000);
+      waiters.push((msg) => { clearTimeout(timer); resolve(msg); });
+    });
+  };
+  let id = 0;
+  const send = (m: Record<string, unknown>): void => { channel.write(encodeFrame({ ...m, id: ++id })); };
+  return { rt, hello: await next(), next, send };
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+describe('zygotes', () => {
+  const dirs: string[] = [];
+  after(async () => { for (const dir of dirs) await removeFunction(dir); });
+  const fnDir = async (files: Record<string, string>): Promise<string> => {
+    const dir = await writeFunction(files);
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('forks a runtime whose keeper is the zygote\'s child and whose box has namespaces of its own', async (t) => {
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const zygote = host.zygote('default')!;
+    const forks = zygote.forks;
+    const { rt, hello } = await start(host);
+    assert.equal(hello.t, 'hello');
+    assert.equal(zygote.forks, forks + 1);
+    await until(() => rt.pid > 0, 5_000, 'the keeper\'s pid');
+    assert.equal(parentOf(rt.pid), zygote.pid, 'the keeper is the zygote\'s child');
+    const [init] = childrenOf(rt.pid);
+    assert.ok(init !== undefined, 'the box\'s init');
+    for (const ns of ['pid', 'mnt', 'ipc', 'uts']) {
+      assert.notEqual(readlinkSync(`/proc/${init}/ns/${ns}`), readlinkSync(`/proc/${zygote.pid}/ns/${ns}`), `its own ${ns} namespace`);
+    }
+    if (SANDBOX === 'userns') assert.notEqual(readlinkSync(`/proc/${init}/ns/user`), readlinkSync(`/proc/${zygote.pid}/ns/user`));
+    host.destroy(rt);
+  });
+
+  it('a forked runtime outlives its zygote, which is restarted; runtimes are spawned meanwhile', async (t) => {
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const zygote = host.zygote('default')!;
+    const first = await start(host);
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return "alive"') });
+    const box = host.place(first.rt, { name: 'survivor', version: '1', dir, memoryBytes: 0, maxInstances: 1 });
+    process.kill(zygote.pid, 'SIGKILL');
+    await until(() => !zygote.ready, 5_000, 'the zygote\'s death');
+    const meanwhile = await start(host); // the zygote is down: a fresh interpreter
+    assert.equal(meanwhile.hello.t, 'hello');
+    first.send({ t: 'specialize', fn: { name: 'survivor', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) });
+    assert.equal((await first.next()).t, 'specialized');
+    first.send({ t: 'invoke', event: makeEvent(), context: { requestId: 'r', timeoutMs: 5000, attempt: 1 } });
+    const reply = await first.next();
+    assert.equal(reply.t, 'result', JSON.stringify(reply));
+    assert.equal(await zygote.whenReady(30_000), true, 'restarted');
+    assert.equal(zygote.starts, 2);
+    host.destroy(first.rt);
+    host.destroy(meanwhile.rt);
+  });
+
+  it('a forked runtime placed with a data binding sees its socket directory at /run/fp-data, and no other (docs/data-binding.md)', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box: nothing is bound');
+    const dataRoot = await fnDir({});
+    const servers: Server[] = [];
+    t.after(() => { for (const server of servers) server.close(); });
+    for (const tag of ['a', 'b']) {
+      mkdirSync(join(dataRoot, tag), { recursive: true, mode: 0o755 });
+      const path = join(dataRoot, tag, 'mongo.sock');
+      const server = createServer((c) => c.end(`socket ${tag}`));
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      chmodSync(path, 0o666); // as the data proxy does: the function's uid connects
+      servers.push(server);
+    }
+    const host = forkingHost({ dataRoot });
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const zygote = host.zygote('default')!;
+    const forks = zygote.forks;
+    const runtime = await start(host);
+    assert.equal(zygote.forks, forks + 1, 'forked');
+    const dir = await fnDir({
+      'main.py': py(
+        'import os, socket',
+        'def handler(event, context):',
+        '    s = socket.socket(socket.AF_UNIX)',
+        '    s.connect("/run/fp-data/mongo.sock")',
+        '    got = s.recv(64).decode()',
+        '    s.close()',
+        '    return {"ls": sorted(os.listdir("/run/fp-data")), "got": got, "fp": sorted(os.listdir("/.fp")) if os.path.isdir("/.fp") else [], "root": os.path.exists("' + dataRoot + '")}',
+      ),
+    });
+    const box = host.place(runtime.rt, { name: 'bound', version: '1', dir, memoryBytes: 0, maxInstances: 1, dataDir: join(dataRoot, 'a') });
+    assert.equal(box?.dataDir, 'a');
+    runtime.send({ t: 'specialize', fn: { name: 'bound', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) });
+    assert.equal((await runtime.next()).t, 'specialized');
+    runtime.send({ t: 'invoke', event: makeEvent(), context: { requestId: 'r', timeoutMs: 5000, attempt: 1 } });
+    const reply = await runtime.next();
+    assert.equal(reply.t, 'result', JSON.stringify(reply));
+    assert.deepEqual(reply.t === 'result' ? JSON.parse(Buffer.from(reply.response.body).toString()) : reply, { ls: ['mongo.sock'], got: 'socket a', fp: [], root: false });
+    host.destroy(runtime.rt);
+  });
+
+  it('without zygotes (FP_ZYGOTES=0) every runtime is spawned', async (t) => {
+    const host = forkingHost({ zygotes: false });
+    t.after(() => host.close());
+    assert.equal(host.zygote('default'), undefined);
+    assert.equal(await host.zygotesReady(1_000), false);
+    const { rt, hello } = await start(host);
+    assert.equal(hello.t, 'hello');
+    assert.equal(parentOf(rt.pid), process.pid, 'a child of the platform');
+    host.destroy(rt);
+  });
+
+  it('a zygote that fails repeatedly is bypassed: runtimes are spawned', async (t) => {
+    const broken = await fnDir({ 'zygote.py': 'import sys\nsys.exit(3)\n' });
+    const host = forkingHost({ zygoteEntry: join(broken, 'zygote.py') });
+    t.after(() => host.close());
+    const zygote = host.zygote('default')!;
+    await until(() => zygote.bypassed, 20_000, 'the bypass');
+    assert.equal(zygote.starts, 3);
+    const { hello } = await start(host);
+    assert.equal(hello.t, 'hello');
+    assert.equal(zygote.forks, 0);
+  });
+
+  it('a function on the fastapi preset is forked by the fastapi zygote, unless its dependency site ships the preset\'s packages', async (t) => {
+    const depsRoot = await fnDir({});
+    const host = forkingHost({ depsRoot });
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(60_000, ['default', 'fastapi']), true);
+    const fastapi = host.zygote('fastapi')!;
+    assert.ok(fastapi.modules.includes('fastapi') && fastapi.modules.includes('pydantic'), fastapi.modules.join());
+    const before = fastapi.forks;
+    const a = await start(host, { memoryBytes: 0, preset: 'fastapi' });
+    assert.equal(fastapi.forks, before + 1);
+    const site = join(depsRoot, 'site-a');
+    mkdirSync(join(site, 'pydantic'), { recursive: true });
+    const defaults = host.zygote('default')!.forks;
+    const b = await start(host, { memoryBytes: 0, preset: 'fastapi', depsDir: site });
+    assert.equal(fastapi.forks, before + 1, 'not from the fastapi zygote');
+    assert.equal(host.zygote('default')!.forks, defaults + 1, 'from the default one');
+    host.destroy(a.rt);
+    host.destroy(b.rt);
+  });
+
+  it('the pool: a FastAPI app starts with the preset\'s modules already imported, a plain handler without them', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const app = await fnDir({
+      'main.py': py(
+        'import sys',
+        'PRELOADED = "pydantic" in sys.modules',
+        'from fastapi import FastAPI',
+        'app = FastAPI()',
+        '@app.get("/")',
+        'def root():',
+        '    return {"preloaded": PRELOADED}',
+      ),
+    });
+    const plain = await fnDir({ 'main.py': py('import sys', 'PRELOADED = "pydantic" in sys.modules', 'def handler(event, context):', '    return {"preloaded": PRELOADED}') });
+    // The fastapi zygote starts with the first FastAPI app (spawned); later instances are forked.
+    const r1 = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
+    assert.equal(r1.error, null, JSON.stringify(r1.error));
+    let preloaded = false;
+    for (let i = 0; i < 40 && !preloaded; i++) {
+      const r = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      preloaded = (JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean }).preloaded;
+      if (!preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(preloaded, true, 'a FastAPI app forked by the fastapi zygote');
+    const r2 = await pool.invoke(fnVersion(plain), makeEvent());
+    assert.equal(r2.error, null, JSON.stringify(r2.error));
+    assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
+  });
+
+  it('the pool: killing the zygote during refills fails no call', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 2, refillDelayMs: 0, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return "ok"') });
+    const host = (pool as unknown as { host: ProcessHost }).host;
+    const zygote = host.zygote('default')!;
+    const calls = [];
+    // Every call is a new version: each takes a generic runtime, and the pool refills behind it.
+    for (let i = 0; i < 12; i++) {
+      if (i === 4) process.kill(zygote.pid, 'SIGKILL');
+      calls.push(pool.invoke(fnVersion(dir), makeEvent()));
+      if (i % 2 === 1) await Promise.all(calls.slice(-2));
+    }
+    const results = await Promise.all(calls);
+    for (const r of results) assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.equal(await zygote.whenReady(30_000), true);
+    assert.ok(zygote.starts >= 2);
+  });
+});

@@ -1,0 +1,94 @@
+/** gateway/peer.ts and the host routing of gateway/routes.ts: pure functions, no I/O. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clientView, formatAddress, TrustedProxies } from '../../gateway/peer.js';
+import { hostRoute } from '../../gateway/routes.js';
+import { gatewaySettings, loadConfig, proxyList } from '../../platform/config.js';
+
+describe('formatAddress', () => {
+  it('formats IPv4, IPv4-mapped IPv6 and compressed IPv6', () => {
+    assert.equal(formatAddress(new Uint8Array([127, 0, 0, 1])), '127.0.0.1');
+    assert.equal(formatAddress(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 1, 2, 3])), '10.1.2.3');
+    assert.equal(formatAddress(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])), '::1');
+    assert.equal(formatAddress(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])), '2001:db8::1');
+    assert.equal(formatAddress(new Uint8Array(3)), '');
+  });
+});
+
+describe('TrustedProxies', () => {
+  it('matches addresses and CIDR ranges of both families, refuses anything else', () => {
+    const t = new TrustedProxies(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    assert.ok(t.has('127.0.0.1') && t.has('10.200.1.1') && t.has('fd12::5'));
+    assert.ok(!t.has('127.0.0.2') && !t.has('11.0.0.1') && !t.has('::1') && !t.has('unknown'));
+    assert.throws(() => new TrustedProxies(['localhost']));
+    assert.throws(() => new TrustedProxies(['10.0.0.0/33']));
+    assert.deepEqual(proxyList('none'), []);
+    assert.deepEqual(proxyList(' 127.0.0.1 , ::1 '), ['127.0.0.1', '::1']);
+  });
+});
+
+describe('clientView', () => {
+  const trusted = new TrustedProxies(['127.0.0.1', '10.0.0.0/8']);
+
+  it('ignores every forwarded header from an untrusted peer', () => {
+    const v = clientView('198.51.100.9', [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'https'], ['forwarded', 'for=5.6.7.8']], trusted);
+    assert.deepEqual(v, { scheme: 'http', client: ['198.51.100.9', 0], host: null, prefix: '', trusted: false });
+    assert.equal(clientView('198.51.100.9', [['x-forwarded-prefix', '/api']], trusted).prefix, '');
+  });
+
+  it('walks X-Forwarded-For from the right past trusted proxies: a client cannot choose its own address', () => {
+    // The client sent "X-Forwarded-For: 6.6.6.6"; its proxy (10.0.0.2) appended the real address.
+    const v = clientView('127.0.0.1', [['x-forwarded-for', '6.6.6.6, 203.0.113.7, 10.0.0.2']], trusted);
+    assert.deepEqual(v.client, ['203.0.113.7', 0]);
+  });
+
+  it('reads RFC 7239 Forwarded before X-Forwarded-*, and drops a host that is not one', () => {
+    const v = clientView('127.0.0.1', [['forwarded', 'for=192.0.2.60;proto=https;host="a.example:8443", for=10.0.0.3'], ['x-forwarded-for', '9.9.9.9']], trusted);
+    assert.deepEqual(v, { scheme: 'https', client: ['192.0.2.60', 0], host: 'a.example:8443', prefix: '', trusted: true });
+    const bad = clientView('127.0.0.1', [['x-forwarded-host', 'a.example\r\nx: y']], trusted);
+    assert.equal(bad.host, null);
+  });
+});
+
+describe('X-Forwarded-Prefix', () => {
+  const trusted = new TrustedProxies(['127.0.0.1']);
+  const prefix = (...values: string[]) => clientView('127.0.0.1', values.map((v) => ['x-forwarded-prefix', v] as [string, string]), trusted).prefix;
+  it('takes one plain absolute path from a trusted proxy, without its trailing slash', () => {
+    assert.equal(prefix('/api/v1/'), '/api/v1');
+    assert.equal(prefix('/a%20b'), '/a%20b');
+    for (const bad of ['api', '/a/../b', '/a?x=1', '/a b', '//', 'http://x/']) assert.equal(prefix(bad), '', bad);
+    assert.equal(prefix('/a', '/b'), '');
+  });
+});
+
+describe('hostRoute', () => {
+  const host = (value: string) => hostRoute([['host', value]], 'localhost');
+  it('maps <name>.<base> and <name>.<workspace>.<base> to a key; anything else is path routing or bad', () => {
+    assert.deepEqual(host('hello.localhost:8080'), { key: 'hello' });
+    assert.deepEqual(host('Hello.LOCALHOST.'), { key: 'hello' });
+    assert.deepEqual(host('shop.acme.localhost'), { key: 'shop.acme' });
+    assert.deepEqual(host('a.b.c.localhost'), { bad: 'a.b.c' });
+    assert.deepEqual(host('-x.localhost'), { bad: '-x' });
+    assert.equal(host('localhost:8080'), null);
+    assert.equal(host('127.0.0.1:8080'), null);
+    assert.equal(host('evil-localhost'), null);
+    assert.equal(host('[::1]:8080'), null);
+    assert.equal(hostRoute([['host', 'hello.localhost']], null), null);
+    assert.equal(hostRoute([['host', 'a.localhost'], ['host', 'b.localhost']], 'localhost'), null);
+  });
+});
+
+describe('FP_BASE_DOMAIN and FP_TRUSTED_PROXIES', () => {
+  it('default to localhost and nobody; none turns host routing off; bad values are BAD_CONFIG', () => {
+    const defaults = gatewaySettings(loadConfig({}));
+    assert.equal(defaults.baseDomain, 'localhost');
+    assert.deepEqual(defaults.trustedProxies, []);
+    assert.deepEqual(gatewaySettings(loadConfig({ FP_TRUSTED_PROXIES: '127.0.0.1, ::1' })).trustedProxies, ['127.0.0.1', '::1']);
+    const off = gatewaySettings(loadConfig({ FP_BASE_DOMAIN: 'none', FP_TRUSTED_PROXIES: 'none' }));
+    assert.equal(off.baseDomain, null);
+    assert.deepEqual(off.trustedProxies, []);
+    assert.equal(gatewaySettings(loadConfig({ FP_BASE_DOMAIN: 'Fn.Example.com' })).baseDomain, 'fn.example.com');
+    assert.throws(() => loadConfig({ FP_TRUSTED_PROXIES: '10.0.0.1,proxy.local' }), { code: 'BAD_CONFIG' });
+    assert.throws(() => loadConfig({ FP_BASE_DOMAIN: '*.example.com' }), { code: 'BAD_CONFIG' });
+  });
+});

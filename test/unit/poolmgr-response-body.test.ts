@@ -1,0 +1,137 @@
+/**
+ * ResponseBody (poolmgr/response-body.ts): a streamed body between the instance and the gateway.
+ * Pieces are delivered in order, delivery pauses when the consumer is backed up, the window is
+ * enforced (a runtime past it is refused), acks and the cancel reach the runtime once, and a body
+ * whose call ended before its last piece aborts its consumer.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ResponseBody, type BodyChannel } from '../../poolmgr/response-body.js';
+import type { BodyConsumer } from '../../poolmgr/types.js';
+import { STREAM_WINDOW_BYTES } from '../../protocol/messages.js';
+
+class Channel implements BodyChannel {
+  acks: number[] = [];
+  cancels = 0;
+  ack(bytes: number): void {
+    this.acks.push(bytes);
+  }
+  cancel(): void {
+    this.cancels++;
+  }
+}
+
+class Consumer implements BodyConsumer {
+  got: string[] = [];
+  ended = 0;
+  aborted = 0;
+  /** chunk() answers this: false means "backed up". */
+  accept = true;
+  chunk(data: Uint8Array): boolean {
+    this.got.push(Buffer.from(data).toString());
+    return this.accept;
+  }
+  end(): void {
+    this.ended++;
+  }
+  abort(): void {
+    this.aborted++;
+  }
+}
+
+const bytes = (s: string): Uint8Array => Buffer.from(s);
+
+describe('ResponseBody', () => {
+  test('pieces that arrived before pipe() are delivered at once, in order, then the end', () => {
+    const body = new ResponseBody(new Channel());
+    body.push(bytes('a'), true);
+    body.push(bytes('b'), true);
+    const c = new Consumer();
+    body.pipe(c);
+    assert.deepEqual(c.got, ['a', 'b']);
+    body.push(bytes('c'), false);
+    assert.deepEqual(c.got, ['a', 'b', 'c']);
+    assert.equal(c.ended, 1);
+    assert.equal(body.done, true);
+    assert.equal(body.received, 3);
+  });
+
+  test('a backed-up consumer gets nothing more until resume(); the end waits for the queue', () => {
+    const body = new ResponseBody(new Channel());
+    const c = new Consumer();
+    body.pipe(c);
+    c.accept = false;
+    body.push(bytes('a'), true);
+    body.push(bytes('b'), true);
+    body.push(bytes('c'), false);
+    assert.deepEqual(c.got, ['a']);
+    assert.equal(c.ended, 0);
+    c.accept = true;
+    body.resume();
+    assert.deepEqual(c.got, ['a', 'b', 'c']);
+    assert.equal(c.ended, 1);
+  });
+
+  test('the window: unacknowledged bytes past STREAM_WINDOW_BYTES are refused; acks open it again', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel);
+    const c = new Consumer();
+    c.accept = false;
+    body.pipe(c);
+    assert.equal(body.push(new Uint8Array(STREAM_WINDOW_BYTES), true), true);
+    assert.equal(body.push(new Uint8Array(1), true), false, 'one byte past the window');
+    body.ack(1024);
+    assert.deepEqual(channel.acks, [1024]);
+    assert.equal(body.push(new Uint8Array(1024), true), true);
+  });
+
+  test('the call ended before the last piece: the consumer aborts, at once or when it pipes', () => {
+    const piped = new ResponseBody(new Channel());
+    const c = new Consumer();
+    piped.pipe(c);
+    piped.push(bytes('a'), true);
+    piped.close();
+    assert.equal(c.aborted, 1);
+    assert.equal(c.ended, 0);
+
+    const late = new ResponseBody(new Channel());
+    late.push(bytes('a'), true);
+    late.close();
+    const d = new Consumer();
+    late.pipe(d);
+    assert.equal(d.aborted, 1);
+    assert.deepEqual(d.got, []);
+  });
+
+  test('a complete body is not aborted by the call\'s end: it finishes its delivery', () => {
+    const body = new ResponseBody(new Channel());
+    body.push(bytes('a'), false);
+    body.close();
+    const c = new Consumer();
+    body.pipe(c);
+    assert.deepEqual(c.got, ['a']);
+    assert.equal(c.ended, 1);
+    assert.equal(c.aborted, 0);
+  });
+
+  test('cancel reaches the runtime once (not for a complete body); no acks after it', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel);
+    const c = new Consumer();
+    body.pipe(c);
+    body.push(bytes('a'), true);
+    body.cancel();
+    body.cancel();
+    assert.equal(channel.cancels, 1);
+    body.ack(1);
+    assert.deepEqual(channel.acks, []);
+    body.push(bytes('b'), true);
+    assert.deepEqual(c.got, ['a'], 'nothing is delivered after a cancel');
+
+    const completeChannel = new Channel();
+    const complete = new ResponseBody(completeChannel);
+    complete.push(bytes('a'), false);
+    complete.cancel();
+    assert.equal(completeChannel.cancels, 0);
+  });
+});
