@@ -119,6 +119,16 @@ export interface ApiRun {
   logs?: { stream: string; ts: number; msg: string; level?: string }[];
   startedAt: number;
   clientAborted?: boolean;
+  /** Writes through the function's data binding, per collection (docs/data-binding.md). */
+  writes?: { database: string; collection: string; inserted: number; updated: number; deleted: number; upserted: number }[];
+}
+
+/** A function's data binding as the API shows it (never its credential). */
+export interface ApiDataBinding {
+  workspace: string;
+  database: string;
+  physical: string;
+  create: boolean;
 }
 
 /** A line of `GET /functions/:name/logs` (docs/api.md, "Logs"). */
@@ -380,6 +390,18 @@ export class ApiClient {
   async getRun(runId: string): Promise<ApiRun | ApiAsyncRun> {
     const answer = await this.request<{ run: ApiRun | ApiAsyncRun }>('GET', `/runs/${encodeURIComponent(runId)}`);
     return answer.run;
+  }
+
+  async dataBinding(name: string): Promise<ApiDataBinding | null> {
+    return (await this.request<{ binding: ApiDataBinding | null }>('GET', `/functions/${encodeURIComponent(name)}/data`)).binding;
+  }
+
+  async dataDatabases(): Promise<{ workspace: string; database: string; physical: string; functions: string[] }[]> {
+    return (await this.request<{ databases: { workspace: string; database: string; physical: string; functions: string[] }[] }>('GET', '/data/databases')).databases;
+  }
+
+  rotateDataCredentials(name: string, grace?: string): Promise<{ rotated: true; graceMs: number }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/data/rotate`, grace !== undefined ? { grace } : {});
   }
 
   async cancelRun(runId: string): Promise<ApiAsyncRun> {

@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
   { name: 'runs', load: async () => (await import('./commands/runs.js')).runsCommand },
+  { name: 'data', load: async () => (await import('./commands/data.js')).dataCommand },
   { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
   { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
   { name: 'up', load: async () => (await import('./commands/up.js')).upCommand },

@@ -13,6 +13,7 @@ import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
 import type { LogFeed } from './logs/index.js';
 import { StoreRegistry } from './registry/store-registry.js';
+import type { DataBindings } from './data/index.js';
 import { RunRetention } from './runs/retention.js';
 import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
@@ -83,6 +84,8 @@ export interface ControlPlaneOptions {
   /** Revoke every admin token and issue a new one (the old one was lost). */
   rotateAdminToken?: boolean;
   log?: (line: string) => void;
+  /** The Mongo data bindings (docs/data-binding.md), opened and closed by the caller; absent: none. */
+  data?: DataBindings;
   /** Where the control plane's Prometheus families go (default: a new Registry); `metricsRegistry` of the result. */
   metricsRegistry?: Registry;
   /**
@@ -154,7 +157,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const workspaces = new WorkspaceRegistry(options.pool);
   workspaces.replaceAll(await store.workspaces.list());
   const limiter = options.limiter ?? new MemoryLimiter();
-  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces });
+  const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces }, options.data ?? null);
   const functionsLoaded = await loadFunctions(store, registry, code, log);
 
   const limits = bundleLimits(options.bundleLimits);
@@ -233,6 +236,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 
   const ctx: ServiceContext = {
+    data: options.data ?? null,
     store,
     registry,
     tokens,

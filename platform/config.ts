@@ -72,6 +72,11 @@ const OPTIONS = {
   // ---- Redis reliability (issue 9) ----
   // Accept async runs on a Redis that does not persist its data (docs/platform.md, "Production mode").
   redisAllowVolatile: { env: 'FP_REDIS_ALLOW_VOLATILE', kind: 'flag', schema: z.boolean().default(false) },
+  // ---- data bindings (docs/data-binding.md) ----
+  // auto: FP_DATA_MONGO_URL if set, else a FerretDB the platform starts itself if one is installed, else none; off: none.
+  data: { env: 'FP_DATA', kind: 'string', schema: z.enum(['auto', 'off']).default('auto') },
+  dataMongoUrl: { env: 'FP_DATA_MONGO_URL', kind: 'string', schema: z.string().regex(/^mongodb:\/\/([^@/\s]+:\d+|%2F[^@/\s]+\.sock)\/?$/, 'must be mongodb://HOST:PORT or mongodb://%2Fpath%2Fto.sock (no credentials: see docs/data-binding.md)').optional() },
+  ferretdbPath: { env: 'FP_FERRETDB', kind: 'string', schema: z.string().min(1).optional() },
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },
   unsafeNoSandbox: { env: 'FP_UNSAFE_NO_SANDBOX', kind: 'flag', schema: z.boolean().default(false) },

@@ -19,6 +19,8 @@ export interface PoolSetup {
   reporterId?: string;
   /** Where dependency sites are built (docs/dependencies.md): bound hidden at spawn, the version's own at specialize. */
   depsRoot?: string;
+  /** Where the data binding sockets live (docs/data-binding.md): bound hidden at spawn, the function's own at specialize. */
+  dataRoot?: string;
   /** Where running calls publish their log lines for live tails (the log feed). */
   logTap?: LogTap;
 }
@@ -49,6 +51,7 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         debug: config.debug,
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
         ...sandboxOptions(config, codeRoots, setup.depsRoot),
+        ...(setup.dataRoot !== undefined ? { dataRoot: setup.dataRoot } : {}),
         ...kube?.pool,
       },
       { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },

@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type KeyReport } from '../controlplane/index.js';
+import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
+import { startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
 import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
@@ -119,8 +120,12 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
     // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
     const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), logTap });
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), dataRoot: join(stateDir, 'data', 'sock'), logTap });
     cleanup.push(() => pool.close());
+    // Issue 13: the database server behind data bindings, and their proxy (docs/data-binding.md).
+    // Pods have no socket of the platform's to bind (docs/data-binding.md): no bindings on Kubernetes yet.
+    const data = pool.isolation.mode === 'pod' ? null : await startData(config, stateDir, pool.isolation.mode !== 'off', runtimeEnv?.['PATH'], log);
+    if (data !== null) cleanup.push(() => data.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
 
     // The gateway needs the control plane's API to start, and the control plane needs the
@@ -163,6 +168,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       rotateAdminToken: rotateAdminToken ?? false,
       codeCheck: codeCheckSettings(config),
       log,
+      ...(data !== null ? { data: data.bindings } : {}),
       async: {
         queue: adapters.queue,
         timeline: adapters.timeline,
@@ -180,7 +186,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       config: gatewaySettings(config),
       pool,
       registry: controlPlane.registry,
-      runSink: observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink,
+      runSink: withWrites(observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink, data?.bindings ?? null),
       metricsRegistry: controlPlane.metricsRegistry,
       api: controlPlane.api,
       // The web console, built next to this file by scripts/build-console.ts (dist/console).
@@ -221,6 +227,20 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     await unwind();
     throw err;
   }
+}
+
+/**
+ * Runs tied to their writes: a bound function's run record gets what the proxy saw it write
+ * (docs/data-binding.md, "Runs and writes"), taken when the run is recorded.
+ */
+function withWrites(sink: RunSink, data: DataBindings | null): RunSink {
+  if (data === null) return sink;
+  return {
+    record(run) {
+      sink.record(data.bindingOf(run.function) === null ? run : { ...run, writes: data.takeWrites(run.function, run.runId) });
+    },
+    ...(sink.dropped ? { dropped: () => sink.dropped!() } : {}),
+  };
 }
 
 /** The sink, and then the observer (whose errors are not the sink's: they count as no lost run). */

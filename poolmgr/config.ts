@@ -45,6 +45,8 @@ export interface PoolConfig {
   codeRoots: string[];
   /** The directory holding dependency sites (docs/dependencies.md); a version's `depsDir` must be under it. Null: none. */
   depsRoot: string | null;
+  /** The directory holding the data binding sockets (docs/data-binding.md); a version's `dataDir` must be under it. Null: none. */
+  dataRoot: string | null;
   /** First and last uid given to functions in root mode (default 600000-699999). */
   uidRange: [number, number];
   /** Size of each instance's /tmp and /dev/shm, and the largest file it may write (default 64 MiB). */
@@ -94,6 +96,7 @@ export function defaultPoolConfig(
     sandbox: 'auto',
     codeRoots: [],
     depsRoot: null,
+    dataRoot: null,
     uidRange: [600_000, 699_999],
     tmpBytes: 64 * 1024 * 1024,
     tasksMax: 256,

@@ -55,6 +55,7 @@ export class FunctionGroup {
     this.spec = {
       name: fn.name, version: fn.version, dir: fn.dir, entrypoint: fn.entrypoint, env: fn.env ?? {},
       ...(fn.depsDir !== undefined ? { depsDir: fn.depsDir } : {}),
+      ...(fn.dataDir !== undefined ? { dataDir: fn.dataDir } : {}),
       memoryBytes: fn.memoryBytes > 0 ? fn.memoryBytes : 0,
       timeoutMs: this.limits.timeoutMs,
       concurrency: this.limits.concurrency,

@@ -247,7 +247,7 @@ export class Instance implements ProcessListener {
     const spec = this.group.spec;
     let box;
     try {
-      box = this.proc.place({ name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: this.group.limits.maxInstances, ...(spec.depsDir !== undefined ? { depsDir: spec.depsDir } : {}) });
+      box = this.proc.place({ name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: this.group.limits.maxInstances, ...(spec.depsDir !== undefined ? { depsDir: spec.depsDir } : {}), ...(spec.dataDir !== undefined ? { dataDir: spec.dataDir } : {}) });
     } catch (err) {
       // The function cannot be boxed here (its code is outside the code roots, no uid left): never run it unboxed.
       const code = isPlatformError(err) ? err.code : 'INTERNAL_ERROR';

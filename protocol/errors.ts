@@ -168,6 +168,15 @@ export const ERRORS = {
   VERSION_FILE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The version has no file at this path.' },
   VALIDATION_BUSY: { status: 429, component: 'controlplane', title: 'Too many code checks are running; try again in a moment.' },
   VALIDATION_UNAVAILABLE: { status: 503, component: 'controlplane', title: "The code check could not run (the runtime's Python failed or took too long)." },
+  // ---- Mongo data binding (issue 13); appended, never renamed ----
+  DATA_SCOPE_FORBIDDEN: { status: 403, component: 'function', title: "The function asked its database binding for something outside its scope (another database, an admin command, server-side JavaScript, another binding's cursor)." },
+  DATA_AUTH_FAILED: { status: 401, component: 'function', title: 'The data binding credential is unknown, wrong, or belongs to another function.' },
+  DATA_CREDENTIALS_REVOKED: { status: 401, component: 'function', title: "The data binding credential was rotated out or revoked; a new instance gets the current one." },
+  DATA_BACKEND_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The database server behind the data binding could not be reached.' },
+  DATA_BACKEND_NOT_CONFIGURED: { status: 503, component: 'platform', title: 'The function declares a Mongo binding but the platform has no database server to bind it to.' },
+  DATA_DATABASE_FORBIDDEN: { status: 403, component: 'request', title: "A binding may only name a database of the function's own workspace." },
+  DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
+  DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The bound database does not exist and the binding says create: false.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -184,6 +184,24 @@ export const triggersSchema = z
     });
   });
 
+/**
+ * A database name in a workspace: it becomes `<workspace>_<name>` on the server (ADR 0021,
+ * "Names"), within MongoDB's 63 bytes with a 30-character workspace. `<name>.<workspace>` names a
+ * database of another workspace, which the control plane refuses (DATA_DATABASE_FORBIDDEN) unless
+ * it is the function's own workspace.
+ */
+export const DATABASE_NAME = /^[a-z][a-z0-9_-]{0,31}(?:\.[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?)?$/;
+
+/** `data.mongo`: the function's database binding (docs/data-binding.md). */
+export const dataSchema = z.strictObject({
+  mongo: z
+    .strictObject({
+      database: z.string().regex(DATABASE_NAME, 'a database name: 1-32 lowercase letters, digits, _ or -, starting with a letter'),
+      create: z.boolean().default(true),
+    })
+    .optional(),
+});
+
 export const manifestSchema = z.strictObject({
   kind: z.literal('function'),
   name: z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
@@ -198,6 +216,7 @@ export const manifestSchema = z.strictObject({
     .record(z.string().regex(ENV_NAME, 'env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
+  data: dataSchema.optional(),
   // What callers see of the function's own failures (docs/api-invoke.md, "Errors"): verbose only while developing.
   errors: z.enum(['generic', 'verbose']).default('generic'),
 });
@@ -221,6 +240,16 @@ export type CronTriggerSpec = Extract<Trigger, { type: 'cron' }>;
 export type WebhookTriggerSpec = Extract<Trigger, { type: 'webhook' }>;
 export type ManifestLimits = Manifest['limits'];
 export type ManifestRetry = Manifest['retry'];
+export type DataBindingSpec = NonNullable<NonNullable<Manifest['data']>['mongo']>;
+
+/**
+ * The workspace and short name a binding's `database` names, for a function of `workspace`:
+ * `shop` is the function's own workspace's, `crm.acme` is acme's (ADR 0011's key scheme).
+ */
+export function bindingTarget(database: string, workspace: string): { workspace: string; database: string } {
+  const dot = database.indexOf('.');
+  return dot < 0 ? { workspace, database } : { workspace: database.slice(dot + 1), database: database.slice(0, dot) };
+}
 
 export interface ManifestIssue {
   /** Dotted path of the offending key, e.g. `limits.timeout`; empty for the document itself. */

@@ -68,6 +68,11 @@ export interface FunctionSpec {
    * A sandboxed runtime finds it at /deps instead (BoxSpec.depsDir).
    */
   depsDir?: string;
+  /**
+   * The directory holding the function's data binding socket on the host (docs/data-binding.md),
+   * absent without a binding. A sandboxed runtime finds it at /run/fp-data (BoxSpec.dataDir).
+   */
+  dataDir?: string;
 }
 
 export interface WireEvent {
@@ -141,6 +146,8 @@ export interface BoxSpec {
   cgroup: CgroupOp[];
   /** The dependency site directory relative to the deps root (`<lock>/site`), bound read-only at /deps; absent: none. */
   depsDir?: string;
+  /** The data socket directory relative to the data root, bound read-only at /run/fp-data; absent: none. */
+  dataDir?: string;
 }
 
 // host -> runtime

@@ -30,6 +30,17 @@ export interface RunError {
  * One invocation of one function version. An async run's attempts share its `runId` (the id the
  * 202 answered, the `requestId` its handler sees) and differ by `attempt`; a sync run is attempt 1.
  */
+/** What a run wrote to one collection through its data binding (docs/data-binding.md, "Runs and writes"). */
+export interface RunWrite {
+  database: string;
+  collection: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** Documents created by upserts. */
+  upserted: number;
+}
+
 export interface RunRecord {
   runId: string;
   /** 1, 2, 3… for the attempts of an async run; 1 for everything else. */
@@ -56,6 +67,8 @@ export interface RunRecord {
   startedAt: number;
   /** The client went away before the response was sent. */
   clientAborted?: boolean;
+  /** Writes made through `context.db` during the run, per collection; absent: the function has no binding. */
+  writes?: RunWrite[];
   /**
    * Body bytes of a response sent before its call ended (a streamed body, or one followed by
    * background tasks); `durationMs` and `handlerMs` then run to the call's end. Absent otherwise.

@@ -8,7 +8,7 @@ import type { Command, Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
-export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker'] as const;
+export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker', 'mongo'] as const;
 /** Older names still taken. */
 const ALIASES: Record<string, (typeof TEMPLATES)[number]> = { handler: 'http' };
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
@@ -102,7 +102,7 @@ const INVOKE_FLAGS: Record<string, string> = { fastapi: ' --path /greet', webhoo
 export const initCommand: Command = {
   name: 'init',
   summary: 'scaffold a function: code, platform.yaml, a sample payload.json and local tests',
-  usage: 'init [dir] [--name NAME] [--template http|webhook|cron|fastapi|worker] [--ci github]',
+  usage: 'init [dir] [--name NAME] [--template http|webhook|cron|fastapi|worker|mongo] [--ci github]',
   details: [
     'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are',
     'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',
@@ -111,7 +111,7 @@ export const initCommand: Command = {
   ].join('\n'),
   options: {
     name: { type: 'string', value: 'NAME', description: 'function name (a DNS label; default: from the folder name)' },
-    template: { type: 'string', value: 'T', description: 'http (handler(event, context), the default), webhook (signed deliveries, GitHub style), cron (a schedule), fastapi (an ASGI app), worker (async runs)' },
+    template: { type: 'string', value: 'T', description: 'http (handler(event, context), the default), webhook (signed deliveries, GitHub style), cron (a schedule), fastapi (an ASGI app), worker (async runs), mongo (a handler with a Mongo database as context.db)' },
     ci: { type: 'string', value: 'CI', description: 'also write a CI workflow that validates and deploys on push to main (github)' },
   },
   run,

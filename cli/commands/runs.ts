@@ -2,7 +2,7 @@
  * `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail (an
  * async run with its state timeline and attempts); `runs cancel|replay <runId>` act on async runs.
  */
-import { int, positionals, str, type ParsedArgs } from '../args.js';
+import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { isAsyncRun, type ApiAsyncRun, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
@@ -72,10 +72,20 @@ export function formatRun(r: ApiRun, now: number): string {
     lines.push('', `error     ${terminalSafe(r.error.type)}: ${terminalSafe(r.error.message)}${at}`);
     if (r.error.stack) lines.push(indent(safeLines(r.error.stack.trimEnd()), '  '));
   }
+  if (r.writes !== undefined) lines.push('', formatWrites(r.writes));
   const logs = r.logs ?? [];
   lines.push('', logs.length === 0 ? 'logs      (none)' : `logs (${logs.length})`);
   lines.push(...logLines(logs, '  '));
   return lines.join('\n');
+}
+
+/** What a run wrote through its data binding, one row per collection. */
+export function formatWrites(writes: NonNullable<ApiRun['writes']>): string {
+  if (writes.length === 0) return 'writes    (none)';
+  return `writes (${writes.length} collection${writes.length === 1 ? '' : 's'})\n${indent(table(
+    ['DATABASE', 'COLLECTION', 'INSERTED', 'UPDATED', 'DELETED', 'UPSERTED'],
+    writes.map((w) => [w.database, w.collection, String(w.inserted), String(w.updated), String(w.deleted), String(w.upserted)]),
+  ), '  ')}`;
 }
 
 /** The detail view of an async run: state, link, the state timeline and each attempt. */
@@ -110,6 +120,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const client = await clientOf(ctx, args);
   if ('show' in what) {
     const r = await client.getRun(what.show);
+    if (flag(args, 'writes')) {
+      const writes = isAsyncRun(r) ? null : r.writes ?? null;
+      ctx.out.data({ ok: true, runId: r.runId, writes });
+      ctx.out.line(writes === null ? `run ${r.runId} has no writes record (its function has no data binding)` : formatWrites(writes));
+      return EXIT.OK;
+    }
     ctx.out.data({ ok: true, run: r });
     ctx.out.line(isAsyncRun(r) ? formatAsyncRun(r, ctx.now()) : formatRun(r, ctx.now()));
     return EXIT.OK;
@@ -138,7 +154,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId>   |   runs cancel|replay <runId>',
+  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
   details: [
     'A run id is a UUID (X-Run-Id of every invocation); anything else is taken as a function name.',
     '`runs cancel <id>` removes an async run still waiting in the queue; `runs replay <id>` queues a',
@@ -147,6 +163,7 @@ export const runsCommand: Command = {
   options: {
     status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')})` },
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
+    writes: { type: 'boolean', description: "with a run id: only what the run wrote through its data binding, per collection" },
   },
   run,
 };

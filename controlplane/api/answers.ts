@@ -139,6 +139,14 @@ export const invokeTokenAnswer = z.strictObject({ invokeToken: z.string() });
 export const adminTokenAnswer = z.strictObject({ adminToken: z.string() });
 export const hookSecretAnswer = z.strictObject({ secret: z.string() });
 
+/** A function's data binding (docs/data-binding.md); never its credential. */
+export const dataBindingView = z.strictObject({ workspace: z.string(), database: z.string(), physical: z.string(), create: z.boolean() });
+export const dataBindingAnswer = z.strictObject({ binding: dataBindingView.nullable() });
+export const dataDatabasesAnswer = z.strictObject({
+  databases: z.array(z.strictObject({ workspace: z.string(), database: z.string(), physical: z.string(), functions: z.array(z.string()) })),
+});
+export const dataRotateAnswer = z.strictObject({ rotated: z.literal(true), graceMs: z.number() });
+
 export const versionSummaryView = z.strictObject({
   function: z.string(),
   workspace: z.string(),
@@ -258,6 +266,8 @@ export const runSummaryView = z.strictObject({
   error: runError.nullable(),
   startedAt: time,
   clientAborted: z.boolean().optional(),
+  /** What the run wrote through its data binding, per collection (docs/data-binding.md); absent: no binding. */
+  writes: z.array(z.strictObject({ database: z.string(), collection: z.string(), inserted: int, updated: int, deleted: int, upserted: int })).optional(),
   /** Body bytes of a response sent before its call ended (streamed, or followed by background tasks). */
   responseBytes: count.optional(),
 });

@@ -1,4 +1,5 @@
 /** /functions/{name}/{deploy,rollback,pause,resume,deploys} (docs/api.md, "Deploys"). */
+import { workspaceOfKey } from '../../protocol/index.js';
 import { deployVersion, pause, resume, rollback, type DeployResult } from '../service/deploys.js';
 import { getFunction } from '../service/functions.js';
 import { deployAnswer, deployList } from './answers.js';
@@ -8,6 +9,7 @@ import { operation } from './router.js';
 import { deployBody, pageQuery, statusBody } from './schemas.js';
 import { audit } from './audit-log.js';
 import { triggerChanges } from './trigger-changes.js';
+import { bindingChange } from './binding-changes.js';
 import { functionParam } from './validate.js';
 import type { Call } from './router.js';
 
@@ -16,21 +18,25 @@ const answers = { 200: { description: 'The function after the change and its dep
 
 /**
  * The answer, after the change's audit entry (`deploy`, `rollback`, `pause`, `resume`); a deploy or
- * rollback that changes the triggers (they live in the version's manifest) names them.
+ * rollback that changes the triggers (they live in the version's manifest) names them, and one
+ * that changes the data binding (also the manifest's) writes `data.bind` or `data.unbind` after it.
  */
 async function answer(call: Call, name: string, key: string, result: DeployResult): Promise<ApiResponse> {
   const e = result.entry;
-  const triggers = e.fromVersion !== e.toVersion && e.toVersion !== null ? await changedTriggers(call, key, e.fromVersion, e.toVersion) : null;
+  const manifests = e.fromVersion !== e.toVersion && e.toVersion !== null ? await versionManifests(call, key, e.fromVersion, e.toVersion) : null;
+  const triggers = manifests === null ? null : triggerChanges(manifests.before, manifests.after);
   await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}), ...(triggers !== null ? { triggers } : {}) });
+  const binding = manifests === null ? null : bindingChange(workspaceOfKey(key), manifests.before, manifests.after);
+  if (binding !== null) await audit(call, binding.action, name, { ...binding.detail, fromVersion: e.fromVersion, toVersion: e.toVersion });
   return json(200, { function: functionView(result.record), deploy: deployView(result.entry) });
 }
 
-async function changedTriggers(call: Call, key: string, from: number | null, to: number): Promise<{ added: string[]; removed: string[] } | null> {
+async function versionManifests(call: Call, key: string, from: number | null, to: number): Promise<{ before: unknown; after: unknown } | null> {
   try {
     const [before, after] = await Promise.all([from === null ? null : call.ctx.store.versions.get(key, from), call.ctx.store.versions.get(key, to)]);
-    return triggerChanges(before?.manifest ?? null, after?.manifest ?? null);
+    return { before: before?.manifest ?? null, after: after?.manifest ?? null };
   } catch {
-    return null; // the change is done; its audit entry goes without the trigger detail
+    return null; // the change is done; its audit entries go without the manifest-derived detail
   }
 }
 

@@ -6,6 +6,7 @@
 import * as admin from './admin.js';
 import * as auditLog from './audit.js';
 import * as code from './code.js';
+import * as data from './data.js';
 import * as deploys from './deploys.js';
 import * as functions from './functions.js';
 import * as hooks from './hooks.js';
@@ -69,6 +70,9 @@ export const ROUTES: readonly Route[] = [
   { template: '/functions/{name}/triggers', methods: { GET: hooks.listTriggers } },
   { template: '/functions/{name}/tokens/rotate', methods: { POST: functions.rotateToken } },
   { template: '/functions/{name}/triggers/{triggerId}/secret/rotate', methods: { POST: hooks.rotateSecret } },
+  { template: '/functions/{name}/data', methods: { GET: data.getBinding } },
+  { template: '/functions/{name}/data/rotate', methods: { POST: data.rotate } },
+  { template: '/data/databases', methods: { GET: data.listDatabases } },
   { template: '/blobs/missing', methods: { POST: code.blobsMissing } },
   { template: '/blobs/{sha256}', methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
   { template: '/runs', methods: { GET: runs.listRuns } },

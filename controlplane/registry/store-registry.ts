@@ -13,7 +13,7 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import { formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
+import { dataSchema, errorDetailOf, formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type DataBindingSpec, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
 import type { AdmissionLimiter, Bucket, LimitVerdict } from '../limits/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -34,6 +34,33 @@ interface Entry {
   entrypoint: string | null;
   fn: FunctionVersion | null;
   resolution: Resolution;
+  /** The active version's `data.mongo` (null: none). */
+  binding: DataBindingSpec | null;
+}
+
+/** What the registry needs of the data bindings (controlplane/data/service.ts). */
+export interface RegistryData {
+  runtimeBinding(functionKey: string, spec: DataBindingSpec): { env: Record<string, string>; dataDir: string };
+  remove(functionKey: string): Promise<void>;
+}
+
+/** A version's `data.mongo` from its stored manifest (null: none, or no manifest). */
+export function bindingOfManifest(manifest: unknown): DataBindingSpec | null {
+  const data = typeof manifest === 'object' && manifest !== null ? (manifest as { data?: unknown }).data : undefined;
+  if (data === undefined) return null;
+  const parsed = dataSchema.safeParse(data);
+  return parsed.success ? parsed.data.mongo ?? null : null;
+}
+
+/** What the registry takes from the active version's manifest: its `errors` and its `data.mongo`. */
+export interface VersionTraits {
+  errors: ErrorDetail;
+  binding: DataBindingSpec | null;
+}
+
+/** The traits of a stored manifest (any JSON; none: the defaults). */
+export function versionTraits(manifest: unknown): VersionTraits {
+  return { errors: errorDetailOf(manifest), binding: bindingOfManifest(manifest) };
 }
 
 export class StoreRegistry implements FunctionRegistry {
@@ -46,6 +73,8 @@ export class StoreRegistry implements FunctionRegistry {
     /** `depsDir(name, version)`: the version's dependency site, or null (docs/dependencies.md). */
     private readonly depsDir: (name: string, version: number) => string | null = () => null,
     private readonly limits: AdmissionLimits | null = null,
+    /** The data bindings (docs/data-binding.md); absent: the platform has no database server. */
+    private readonly data: RegistryData | null = null,
   ) {}
 
   resolve(name: string): Resolution {
@@ -72,17 +101,19 @@ export class StoreRegistry implements FunctionRegistry {
    * Takes a function's new state. `entrypoint` is that of `record.activeVersion` (null if none).
    * Returns false when the record is older than the one held (nothing changes then).
    */
-  set(record: FunctionRecord, entrypoint: string | null, errors?: ErrorDetail): boolean {
+  set(record: FunctionRecord, entrypoint: string | null, traits?: VersionTraits): boolean {
     const held = this.entries.get(record.name);
     if (held !== undefined && held.record.revision > record.revision) return false;
-    // The active version's `errors` (its manifest); absent: the version did not change, keep what is held.
-    const detail = errors ?? held?.fn?.errors ?? 'generic';
-    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail);
+    // The active version's traits (its manifest); absent: the version did not change, keep what is held.
+    const detail = traits?.errors ?? held?.fn?.errors ?? 'generic';
+    const binding = traits !== undefined ? traits.binding : held?.binding ?? null;
+    if (held?.binding != null && binding === null) void this.data?.remove(record.name);
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail, binding);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const limit = this.limits === null ? null : callLimit(this.limits, record);
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit });
     const { hookSecrets: _dropped, ...kept } = record;
-    this.entries.set(record.name, { record: kept, entrypoint, fn, resolution });
+    this.entries.set(record.name, { record: kept, entrypoint, fn, resolution, binding });
     return true;
   }
 
@@ -96,20 +127,29 @@ export class StoreRegistry implements FunctionRegistry {
     return [...this.entries.keys()];
   }
 
+  /** The active version's data binding (null: none). */
+  bindingOf(name: string): DataBindingSpec | null {
+    return this.entries.get(name)?.binding ?? null;
+  }
+
   remove(name: string): void {
+    if (this.entries.get(name)?.binding != null) void this.data?.remove(name);
     this.entries.delete(name);
   }
 
-  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail): FunctionVersion {
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
+    // Without a database server a bound version still loads; its context.db raises (FP_MONGO_URI unset).
+    const data = binding !== null && this.data !== null ? this.data.runtimeBinding(record.name, binding) : null;
     return Object.freeze({
       name: record.name,
       // The pool keys instances by name@version; the run record shows the same string.
       version: String(version),
       dir: this.codeDir(record.name, version),
       entrypoint,
-      env: Object.freeze(runtimeEnv(record)),
+      // The binding's URI last: a function's own env or secret cannot replace it.
+      env: Object.freeze({ ...runtimeEnv(record), ...data?.env }),
       memoryBytes: limits.memoryBytes,
       timeoutMs: limits.timeoutMs,
       concurrency: limits.concurrency,
@@ -118,6 +158,7 @@ export class StoreRegistry implements FunctionRegistry {
       maxQueue: limits.maxQueue,
       errors,
       ...(depsDir !== null ? { depsDir } : {}),
+      ...(data !== null ? { dataDir: data.dataDir } : {}),
     });
   }
 

@@ -7,6 +7,7 @@
 import type { Invoker, PoolDrain } from '../../protocol/index.js';
 import type { AsyncMetrics, AsyncRuns } from '../async/index.js';
 import type { BundleLimits, BundlePool } from '../bundles/index.js';
+import type { DataBindings } from '../data/index.js';
 import type { StoreRegistry } from '../registry/store-registry.js';
 import type { WarmReporter } from '../runs/warm-reporter.js';
 import type { ConfigBus, HotMetrics, RecordingRunSink, Store, WorkspaceQuotas } from '../store/index.js';
@@ -72,5 +73,7 @@ export interface ServiceContext {
   readonly settings: ServiceSettings;
   /** The cron scheduler's trigger set; absent without async runs. */
   readonly cron?: CronTriggers;
+  /** The Mongo data bindings (docs/data-binding.md); null: the platform has no database server. */
+  readonly data: DataBindings | null;
   log(line: string): void;
 }

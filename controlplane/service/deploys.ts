@@ -8,7 +8,8 @@
  *   4. the pool drains the other versions: their instances finish the calls they hold, take no
  *      new ones, and are reaped. Calls already queued for an old version are still served.
  */
-import { errorDetailOf, PlatformError } from '../../protocol/index.js';
+import { versionTraits } from '../registry/store-registry.js';
+import { PlatformError } from '../../protocol/index.js';
 import type { DeployEntry, FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
@@ -59,7 +60,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       ctx.log(`deploy: webhook secrets of ${name} not created yet: ${String(err)}`);
       return null;
     })) ?? applied;
-    ctx.registry.set(record, version.entrypoint, errorDetailOf(version.manifest));
+    ctx.registry.set(record, version.entrypoint, versionTraits(version.manifest));
     ctx.pool.drain(name, String(target));
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);

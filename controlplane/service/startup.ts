@@ -3,9 +3,8 @@
  * registry the gateway reads (every function, its active version's files written to disk again
  * if missing), and a clean code directory (no leftovers of deleted functions or crashed writes).
  */
-import { errorDetailOf } from '../../protocol/index.js';
 import type { Store } from '../store/index.js';
-import type { StoreRegistry } from '../registry/store-registry.js';
+import { versionTraits, type StoreRegistry } from '../registry/store-registry.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { TokenIndex } from './tokens.js';
 
@@ -55,7 +54,7 @@ export async function loadFunctions(store: Store, registry: StoreRegistry, code:
         registry.set({ ...record, activeVersion: null }, null);
         continue;
       }
-      registry.set(record, version.entrypoint, errorDetailOf(version.manifest));
+      registry.set(record, version.entrypoint, versionTraits(version.manifest));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));

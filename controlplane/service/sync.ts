@@ -4,7 +4,7 @@
  * registry, token index, code directories and pool, as the originating process did. A full
  * resync does the same for everything, after a (re)connect of the bus.
  */
-import { errorDetailOf } from '../../protocol/index.js';
+import { versionTraits } from '../registry/store-registry.js';
 import type { ConfigChange, ConfigListener } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { instancesStale } from './functions.js';
@@ -33,7 +33,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     if (held !== null && held.revision >= record.revision) return;
     const version = record.activeVersion === null ? null : await ctx.store.versions.get(name, record.activeVersion);
     if (version !== null) await ctx.code.ensure(version);
-    ctx.registry.set(record, version?.entrypoint ?? null, errorDetailOf(version?.manifest));
+    ctx.registry.set(record, version?.entrypoint ?? null, versionTraits(version?.manifest));
     // As the originating process did: stale env/limits retire every instance, then the active version's group is kept live.
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) ctx.pool.drain(name);

@@ -4,7 +4,7 @@
  * is asked to number it, so a refused upload leaves no version behind (blobs it wrote are
  * harmless: content-addressed, reused by the next upload of the same content).
  */
-import { PlatformError, workspaceOfKey } from '../../protocol/index.js';
+import { dataSchema, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
 import type { FileEntry, VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -23,6 +23,7 @@ export interface VersionUpload {
 export async function createVersion(ctx: ServiceContext, name: string, checked: CheckedUpload, body: VersionUpload, actor: string): Promise<VersionRecord> {
   await getFunction(ctx, name);
   checkManifestTriggers(name, body.manifest);
+  await checkManifestData(ctx, name, body.manifest);
   const computed = new Map(checked.bundle.files.map((f) => [f.path, f]));
   // Claims the client made next to a content must match what it sent.
   body.files.forEach((file, i) => {
@@ -55,6 +56,31 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
   await ctx.deps.start(version);
   return version;
+}
+
+/**
+ * A version's `data.mongo` (docs/data-binding.md): well formed (INVALID_FIELD naming
+ * `manifest.data…`), a platform that has a database server (DATA_BACKEND_NOT_CONFIGURED), and a
+ * database the function may bind (DATA_DATABASE_FORBIDDEN, DATA_DATABASE_NOT_FOUND).
+ */
+async function checkManifestData(ctx: ServiceContext, name: string, manifest: unknown): Promise<void> {
+  const data = typeof manifest === 'object' && manifest !== null ? (manifest as { data?: unknown }).data : undefined;
+  if (data === undefined) return;
+  const parsed = dataSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = ['manifest', 'data', ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      const field = [...path, issue.keys[0]!].join('.');
+      throw new PlatformError('UNKNOWN_FIELD', `${field}: unknown key`, { field });
+    }
+    const field = path.join('.');
+    throw new PlatformError('INVALID_FIELD', `${field}: ${issue.message}`, { field });
+  }
+  const binding = parsed.data.mongo;
+  if (binding === undefined) return;
+  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', 'this platform has no database server for data.mongo bindings (install FerretDB with scripts/services.sh, or set FP_DATA_MONGO_URL)');
+  await ctx.data.check(name, binding);
 }
 
 /** `module.sub:attr` needs `module/sub.py`, a package `module/sub/`, or a compiled `module/sub.*`. */

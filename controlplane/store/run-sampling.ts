@@ -2,11 +2,12 @@
  * Which runs keep a full record (summary, error, logs) in the RunStore, and which are only counted
  * in the usage rollups and live metrics (every run is, kept or not). Kept in full, always: failed
  * runs, cold starts, runs of any trigger but plain HTTP (async, cron, webhook, the control plane's
- * test invoke), and retries. Of the rest (successful warm HTTP calls), per function: the first
+ * test invoke), retries, and runs that wrote through their data binding (`writes` with a document
+ * inserted, updated, deleted or upserted: docs/data-binding.md, "Runs and writes"). Of the rest (successful warm HTTP calls), per function: the first
  * `keepPerMinute` of each minute, then one in `sampleOneIn` (0: none). So a function called by hand
  * shows every call, and one at 6 000 calls/s stores ~60 a second, not 6 000.
  * Counting, not chance: the same stream keeps the same runs (tests rely on it; a function cannot
- * steer which of its calls are kept other than by failing, which is kept anyway).
+ * steer which of its calls are kept other than by failing or writing, which are kept anyway).
  */
 import type { RunRecord } from '../../protocol/index.js';
 
@@ -33,7 +34,7 @@ export class RunSampler {
 
   /** True when the run gets a full record. Synchronous, constant time. */
   keep(run: RunRecord): boolean {
-    if (run.status !== 'succeeded' || run.cold || run.trigger !== 'http' || (run.attempt ?? 1) > 1) return true;
+    if (run.status !== 'succeeded' || run.cold || run.trigger !== 'http' || (run.attempt ?? 1) > 1 || wrote(run)) return true;
     const { keepPerMinute, sampleOneIn } = this.sampling;
     if (sampleOneIn === 1) return true;
     if (keepPerMinute > 0) {
@@ -54,4 +55,9 @@ export class RunSampler {
     }
     return sampleOneIn > 0 && ++this.seen % sampleOneIn === 0;
   }
+}
+
+/** True when the run changed a document through its data binding (its writes are the point of keeping it). */
+function wrote(run: RunRecord): boolean {
+  return run.writes?.some((w) => w.inserted + w.updated + w.deleted + w.upserted > 0) ?? false;
 }

@@ -29,6 +29,7 @@ export interface ProcessHostOptions {
   codeRoots: readonly string[];
   /** The directory holding dependency sites, bound hidden into every box like the code roots; null: none. */
   depsRoot?: string | null;
+  dataRoot?: string | null;
   uidRange: readonly [number, number];
   /** Size of each box's /tmp and /dev/shm (and the largest file a function may write). */
   tmpBytes: number;
@@ -82,6 +83,7 @@ export class ProcessHost implements RuntimeHost {
   private readonly uids: UidAllocator | null;
   private readonly codeRoots: string[];
   private readonly depsRoot: string | null;
+  private readonly dataRoot: string | null;
   private readonly zygotes = new Map<ZygotePreset, Zygote>();
   private seq = 0;
 
@@ -92,6 +94,8 @@ export class ProcessHost implements RuntimeHost {
     this.codeRoots = options.codeRoots.map((root) => realpathOr(root));
     if (options.depsRoot) mkdirSync(options.depsRoot, { recursive: true });
     this.depsRoot = options.depsRoot ? realpathOr(options.depsRoot) : null;
+    if (options.dataRoot) mkdirSync(options.dataRoot, { recursive: true, mode: 0o755 });
+    this.dataRoot = options.dataRoot ? realpathOr(options.dataRoot) : null;
     let cgroups: Cgroups | null = null;
     if (options.sandbox === 'root') {
       const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares });
@@ -168,6 +172,7 @@ export class ProcessHost implements RuntimeHost {
       box = {
         mode: this.options.sandbox, codeRoots: this.codeRoots, tmpBytes: this.options.tmpBytes,
         ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
+        ...(this.dataRoot !== null ? { dataRoot: this.dataRoot } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
       };
     }
@@ -273,6 +278,7 @@ export class ProcessHost implements RuntimeHost {
     const rt = this.get(hosted);
     const { root, dir } = this.locate(fn.dir);
     const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
+    const dataDir = fn.dataDir === undefined ? undefined : this.locateUnder(this.dataRoot, fn.dataDir, 'data socket');
     let uid = 1000;
     if (this.uids !== null) {
       if (rt.placedFn !== null) throw new PlatformError('INTERNAL_ERROR', `runtime ${rt.id} was already placed`);
@@ -291,6 +297,7 @@ export class ProcessHost implements RuntimeHost {
       },
       cgroup: this.cgroups?.place(rt.id, fn.name, fn.memoryBytes) ?? [],
       ...(depsDir !== undefined ? { depsDir } : {}),
+      ...(dataDir !== undefined ? { dataDir } : {}),
     };
   }
 
@@ -348,11 +355,16 @@ export class ProcessHost implements RuntimeHost {
 
   /** `depsDir` relative to the deps root (bound hidden at /.fp/deps; enter.py binds it at /deps). */
   private locateDeps(depsDir: string): string {
-    for (const candidate of [depsDir, realpathOr(depsDir)]) {
-      const rel = this.depsRoot === null ? '' : relative(this.depsRoot, candidate);
+    return this.locateUnder(this.depsRoot, depsDir, 'dependency');
+  }
+
+  /** `dir` relative to `root` (`/`-separated), or RUNTIME_UNAVAILABLE if it is not under it. */
+  private locateUnder(root: string | null, dir: string, what: string): string {
+    for (const candidate of [dir, realpathOr(dir)]) {
+      const rel = root === null ? '' : relative(root, candidate);
       if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
     }
-    throw new PlatformError('RUNTIME_UNAVAILABLE', `the function's dependency directory ${depsDir} is outside the sandbox's deps root (${this.depsRoot ?? 'none'})`);
+    throw new PlatformError('RUNTIME_UNAVAILABLE', `the function's ${what} directory ${dir} is outside the sandbox's ${what === 'dependency' ? 'deps' : 'data'} root (${root ?? 'none'})`);
   }
 
   private get(rt: HostedRuntime): Runtime {

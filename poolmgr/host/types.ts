@@ -66,6 +66,8 @@ export interface Placement {
   dir: string;
   /** The version's dependency site directory on the host (under the host's deps root); absent: none. */
   depsDir?: string;
+  /** The function's data socket directory on the host (under the host's data root); absent: none. */
+  dataDir?: string;
   /** Memory the function may use on top of the runtime's baseline; 0 = no limit of its own. */
   memoryBytes: number;
   /** The function's instance ceiling (sizes per-uid limits). */

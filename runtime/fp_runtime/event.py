@@ -70,6 +70,13 @@ class Context:
         return self.request_id
 
     @property
+    def db(self):
+        """The function's bound database (a pymongo Database; docs/data-binding.md). Its writes
+        carry this run's id. Raises data.NoBinding when platform.yaml declares no `data.mongo`."""
+        from . import data
+        return data.database_for(self.request_id)
+
+    @property
     def run_id(self) -> str:
         """The run's id: for an async run the id its 202 answered, the same on every attempt."""
         return self.request_id

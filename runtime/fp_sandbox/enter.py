@@ -22,6 +22,7 @@ from . import forked, libc, view
 
 CODE = "/code"
 DEPS = "/deps"
+DATA = "/run/fp-data"
 _RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE, "as": resource.RLIMIT_AS}
 
@@ -36,6 +37,8 @@ def enter(box, spec: dict) -> str:
     _bind_read_only(box, f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}", CODE)
     if spec.get("depsDir"):
         _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
+    if spec.get("dataDir"):
+        _bind_read_only(box, f"/.fp/data/{_relative(spec['dataDir'])}", DATA)
     libc.umount("/.fp", libc.MNT_DETACH)
 
     uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())

@@ -11,6 +11,8 @@
     /sys/devices/system/cpu   read-only (CPU counts)
     /code                 empty until specialize binds the function's version there, read-only
     /deps                 empty until specialize binds the version's dependency site there, read-only
+    /run/fp-data          empty until specialize binds the function's data socket directory there
+                          (read-only: connecting to a socket needs no write access to the mount)
     /.fp                  hidden until specialize: the code roots and the deps root (read-only)
                           and the cgroup directories the runtime joins; unmounted before any
                           user code runs
@@ -142,6 +144,7 @@ def build(cfg: dict) -> None:
     bind(f"{root}/proc/sys", f"{root}/proc/sys")
     os.makedirs(f"{root}/code")
     os.makedirs(f"{root}/deps")
+    os.makedirs(f"{root}/run/fp-data")
     for item in cfg.get("binds") or []:  # the builder's box: visible, at paths the host chose
         bind(host + item["src"], root + item["dst"], read_only=not item.get("rw"), extra=libc.MS_NODEV)
 
@@ -151,6 +154,8 @@ def build(cfg: dict) -> None:
         bind(host + path, f"{root}/.fp/code/{index}")
     if cfg.get("depsRoot"):
         bind(host + cfg["depsRoot"], f"{root}/.fp/deps")
+    if cfg.get("dataRoot"):
+        bind(host + cfg["dataRoot"], f"{root}/.fp/data")
     for name, path in (cfg.get("cgroupBinds") or {}).items():
         bind(host + path, f"{root}/.fp/cg/{name}", read_only=False, extra=libc.MS_NOEXEC)
 

@@ -160,6 +160,12 @@ describe('every answer is the declared one', () => {
     for (const window of ['1m', '15m', '1h', '24h', '7d', '30d']) await call('GET', `/functions/${LIVE}/usage?window=${window}`);
     await call('GET', `/functions/${LIVE}/usage?window=2d`);
 
+    // Data bindings: none for this function (docs/data-binding.md has the bound case, test/e2e/platform-data.test.ts).
+    assert.deepEqual((await call('GET', `/functions/${LIVE}/data`)).body, { binding: null });
+    await call('POST', `/functions/${LIVE}/data/rotate`, { grace: '1s' });
+    await call('POST', `/functions/${LIVE}/data/rotate`, { grace: 'soon' });
+    await call('GET', '/data/databases');
+
     // Logs: stored lines (filtered; a run of another function is not found), the live stream.
     const logs = await call('GET', `/functions/${LIVE}/logs?since=2020-01-01&level=info&grep=called&limit=5`);
     assert.ok(logs.body.lines.length > 0);

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { TEMPLATES } from '../../cli/commands/init.js';
 import { ROOT, runCli } from '../helpers/cli-harness.js';
+import { serverSkip } from '../helpers/servers.js';
 import { fnName, sleep, usePlatform } from './platform-harness.js';
 
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
@@ -22,7 +23,8 @@ const run = promisify(execFile);
 type Json = any;
 
 describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 240_000 }, () => {
-  const h = usePlatform();
+  // The mongo template needs pymongo in the runtime's venv (runtime/requirements.txt; FP_TEST_PYTHON: another interpreter).
+  const h = usePlatform(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {});
   const root = mkdtempSync(join(tmpdir(), 'fp-templates-'));
   after(() => rmSync(root, { recursive: true, force: true }));
   const cli = async (argv: string[], cwd: string): Promise<Json> => {
@@ -43,7 +45,7 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
   }
 
   it('covers every template', () => {
-    assert.deepEqual([...TEMPLATES].sort(), ['cron', 'fastapi', 'http', 'webhook', 'worker']);
+    assert.deepEqual([...TEMPLATES].sort(), ['cron', 'fastapi', 'http', 'mongo', 'webhook', 'worker']);
   });
 
   it('http answers its payload', async () => {
@@ -53,6 +55,16 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
     const answer = await cli(['invoke', name, '--file', 'payload.json'], dir);
     assert.equal(answer.status, 200, JSON.stringify(answer));
     assert.match(JSON.stringify(answer.body), /Ada|hello/i);
+  });
+
+  it('mongo stores its payload in its database and lists the run\'s writes', { skip: serverSkip('ferretdb') }, async () => {
+    const name = fnName('tpl-mongo');
+    const { dir } = await scaffold('mongo', name);
+    const answer = await cli(['invoke', name, '--file', 'payload.json'], dir);
+    assert.equal(answer.status, 200, JSON.stringify(answer));
+    assert.equal(answer.body.orders[0].item, 'pen');
+    const writes = await cli(['runs', answer.runId, '--writes'], dir);
+    assert.deepEqual(writes.writes.map((w: Json) => [w.database, w.collection, w.inserted]), [['default_app', 'orders', 1]]);
   });
 
   it('fastapi answers /greet', async () => {

@@ -5,7 +5,8 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -108,6 +109,48 @@ describe('zygotes', () => {
     assert.equal(zygote.starts, 2);
     host.destroy(first.rt);
     host.destroy(meanwhile.rt);
+  });
+
+  it('a forked runtime placed with a data binding sees its socket directory at /run/fp-data, and no other (docs/data-binding.md)', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box: nothing is bound');
+    const dataRoot = await fnDir({});
+    const servers: Server[] = [];
+    t.after(() => { for (const server of servers) server.close(); });
+    for (const tag of ['a', 'b']) {
+      mkdirSync(join(dataRoot, tag), { recursive: true, mode: 0o755 });
+      const path = join(dataRoot, tag, 'mongo.sock');
+      const server = createServer((c) => c.end(`socket ${tag}`));
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      chmodSync(path, 0o666); // as the data proxy does: the function's uid connects
+      servers.push(server);
+    }
+    const host = forkingHost({ dataRoot });
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const zygote = host.zygote('default')!;
+    const forks = zygote.forks;
+    const runtime = await start(host);
+    assert.equal(zygote.forks, forks + 1, 'forked');
+    const dir = await fnDir({
+      'main.py': py(
+        'import os, socket',
+        'def handler(event, context):',
+        '    s = socket.socket(socket.AF_UNIX)',
+        '    s.connect("/run/fp-data/mongo.sock")',
+        '    got = s.recv(64).decode()',
+        '    s.close()',
+        '    return {"ls": sorted(os.listdir("/run/fp-data")), "got": got, "fp": sorted(os.listdir("/.fp")) if os.path.isdir("/.fp") else [], "root": os.path.exists("' + dataRoot + '")}',
+      ),
+    });
+    const box = host.place(runtime.rt, { name: 'bound', version: '1', dir, memoryBytes: 0, maxInstances: 1, dataDir: join(dataRoot, 'a') });
+    assert.equal(box?.dataDir, 'a');
+    runtime.send({ t: 'specialize', fn: { name: 'bound', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) });
+    assert.equal((await runtime.next()).t, 'specialized');
+    runtime.send({ t: 'invoke', event: makeEvent(), context: { requestId: 'r', timeoutMs: 5000, attempt: 1 } });
+    const reply = await runtime.next();
+    assert.equal(reply.t, 'result', JSON.stringify(reply));
+    assert.deepEqual(reply.t === 'result' ? JSON.parse(Buffer.from(reply.response.body).toString()) : reply, { ls: ['mongo.sock'], got: 'socket a', fp: [], root: false });
+    host.destroy(runtime.rt);
   });
 
   it('without zygotes (FP_ZYGOTES=0) every runtime is spawned', async (t) => {

@@ -17,12 +17,17 @@ function run(overrides: Partial<RunRecord> = {}): RunRecord {
 }
 
 describe('RunSampler', () => {
-  it('always keeps failed runs, cold starts, every trigger but http, and retries', () => {
+  it('always keeps failed runs, cold starts, every trigger but http, retries, and runs that wrote through their binding', () => {
     const sampler = new RunSampler({ keepPerMinute: 0, sampleOneIn: 0 });
     assert.equal(sampler.keep(run({ status: 'failed', httpStatus: 500, errorCode: 'FUNCTION_ERROR' })), true);
     assert.equal(sampler.keep(run({ cold: true, start: 'pool' })), true);
     for (const trigger of ['async', 'cron', 'webhook', 'test'] as const) assert.equal(sampler.keep(run({ trigger })), true, trigger);
     assert.equal(sampler.keep(run({ attempt: 2 })), true);
+    // A run that wrote through its data binding; one whose binding saw no write is sampled as any other.
+    const write = { database: 'default_shop', collection: 'orders', inserted: 0, updated: 0, deleted: 0, upserted: 0 };
+    for (const kind of ['inserted', 'updated', 'deleted', 'upserted'] as const) assert.equal(sampler.keep(run({ writes: [{ ...write, [kind]: 1 }] })), true, kind);
+    assert.equal(sampler.keep(run({ writes: [write] })), false);
+    assert.equal(sampler.keep(run({ writes: [] })), false);
     // …and nothing else when neither a per-minute budget nor a sample is set.
     assert.equal(sampler.keep(run()), false);
   });

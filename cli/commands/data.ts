@@ -1,0 +1,58 @@
+/**
+ * `data` (docs/data-binding.md): `data` / `data list` shows the workspace's bound databases and the
+ * functions using each; `data show <name>` which database a function uses; `data rotate <name> [--grace 60s]`
+ * gives the binding new credentials (never shown: the platform hands them to new instances).
+ */
+import { positionals, str, type ParsedArgs } from '../args.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { table } from '../output.js';
+import { FUNCTION_NAME } from '../../protocol/index.js';
+
+function nameOf(verb: string, name: string | undefined): string {
+  if (name === undefined) throw usageError(`data ${verb} needs the function name: fastapi-platform data ${verb} <name>`);
+  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  return name;
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const [verb = 'list', target] = positionals(args, 2, 'data');
+  const client = await clientOf(ctx, args);
+  if (verb === 'list') {
+    const dbs = await client.dataDatabases();
+    ctx.out.data({ ok: true, databases: dbs });
+    ctx.out.line(dbs.length === 0 ? 'No function has a data binding.' : table(['WORKSPACE', 'DATABASE', 'ON THE SERVER', 'FUNCTIONS'], dbs.map((d) => [d.workspace, d.database, d.physical, d.functions.join(', ')])));
+    return EXIT.OK;
+  }
+  if (verb === 'show') {
+    const name = nameOf(verb, target);
+    const binding = await client.dataBinding(name);
+    ctx.out.data({ ok: true, function: name, binding });
+    ctx.out.line(binding === null ? `"${name}" has no data binding.` : `"${name}" uses database ${binding.database} of workspace ${binding.workspace} (${binding.physical} on the server; create: ${binding.create}).`);
+    return EXIT.OK;
+  }
+  if (verb === 'rotate') {
+    const name = nameOf(verb, target);
+    const grace = str(args, 'grace');
+    const answer = await client.rotateDataCredentials(name, grace);
+    ctx.out.data({ ok: true, function: name, graceMs: answer.graceMs });
+    ctx.out.line(`New credentials for "${name}"'s binding; the old ones stop working in ${Math.round(answer.graceMs / 1000)} s. Its instances are replaced as their calls finish.`);
+    return EXIT.OK;
+  }
+  throw usageError(`unknown data command ${JSON.stringify(verb)}: use list, show <name> or rotate <name>`);
+}
+
+export const dataCommand: Command = {
+  name: 'data',
+  summary: 'which database each function of the workspace uses and which functions use each; rotate a binding\'s credentials',
+  usage: 'data [list]   |   data show <name>   |   data rotate <name> [--grace 60s]',
+  details: [
+    'A function binds a database of its workspace with `data: {mongo: {database: NAME}}` in platform.yaml;',
+    'its handler gets it as `context.db` (docs/data-binding.md). Credentials are never shown.',
+    'Reading needs the role viewer, rotate needs deployer; both act in the profile\'s workspace.',
+  ].join('\n'),
+  options: {
+    grace: { type: 'string', value: 'DURATION', description: 'rotate: how long the old credentials keep working (default 60s, 0s: at once, at most 168h)' },
+  },
+  run,
+};

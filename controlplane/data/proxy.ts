@@ -1,0 +1,352 @@
+/**
+ * The data proxy (ADR 0021): a MongoDB-wire server on one Unix socket per bound function, bound
+ * into that function's box, standing between the function and the real database server. It
+ * enforces the binding's scope outside the function's process: authentication with the binding's
+ * credential (SASL PLAIN over the local socket), then every command checked by policy.ts before
+ * it is forwarded, on a backend connection of the proxy's own, byte for byte. Replies come back
+ * byte for byte too; the proxy only reads a few numbers in them (cursor ids it must own, write
+ * counts for the run ledger). Refusals are ordinary command errors; anything malformed, too large
+ * or of another opcode closes that connection and nothing else.
+ */
+import { mkdirSync, rmSync, chmodSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { BSON, type Document } from 'mongodb';
+import type { ErrorCode } from '../../protocol/index.js';
+import type { DataCredentials, Grant } from './credentials.js';
+import { decide, type Decision } from './policy.js';
+import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
+import { runIdOfComment, type WriteLedger } from './writes.js';
+
+/** Where the real server listens: a Unix socket path, or host and port. */
+export type BackendAddress = { path: string } | { host: string; port: number };
+
+export interface DataProxyOptions {
+  backend: BackendAddress;
+  credentials: DataCredentials;
+  ledger: WriteLedger;
+  /** Largest message accepted from a function (default 16 MiB + 16 KiB, MongoDB's document cap plus room). */
+  maxMessageBytes?: number;
+  /** Cursors remembered per binding (oldest forgotten first). */
+  maxCursors?: number;
+  /** Connections one function may hold open at once (default 256); more are closed at once. */
+  maxConnectionsPerFunction?: number;
+}
+
+/** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59 } as const;
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+
+/** What the proxy says about itself in `hello`: a plain primary, no sessions, no compression. */
+function helloReply(connectionId: number): Document {
+  return {
+    helloOk: true, ismaster: true, isWritablePrimary: true, maxBsonObjectSize: 16 * 1024 * 1024, maxMessageSizeBytes: 48_000_000,
+    maxWriteBatchSize: 100_000, localTime: new Date(), minWireVersion: 0, maxWireVersion: 17, readOnly: false, connectionId, ok: 1,
+  };
+}
+
+function errorDoc(code: number, platformCode: ErrorCode, message: string): Document {
+  const codeName = Object.entries(CODE).find(([, c]) => c === code)?.[0] ?? 'Error';
+  return { ok: 0, errmsg: `${platformCode}: ${message}`, code, codeName: codeName[0]!.toUpperCase() + codeName.slice(1) };
+}
+
+interface Listener {
+  server: Server;
+  path: string;
+  connections: Set<Socket>;
+}
+
+/** Cursor ids a binding opened (so another binding's ids are refused). */
+class CursorSet {
+  private readonly ids = new Set<string>();
+  constructor(private readonly max: number) {}
+  add(id: string): void {
+    if (id === '0') return;
+    if (this.ids.size >= this.max) this.ids.delete(this.ids.values().next().value!);
+    this.ids.add(id);
+  }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+}
+
+export class DataProxy {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly cursors = new Map<string, CursorSet>();
+  private readonly maxMessageBytes: number;
+  private nextConnectionId = 1;
+  private nextRequestId = 1;
+  /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
+  readonly stats = { forwarded: 0, refused: 0, closed: 0 };
+
+  constructor(private readonly options: DataProxyOptions) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** Opens (or returns) the function's socket at `path`; connectable by anyone who can reach the file (the box). */
+  async listen(functionKey: string, path: string): Promise<string> {
+    const found = this.listeners.get(functionKey);
+    if (found !== undefined) return found.path;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    rmSync(path, { force: true });
+    const listener: Listener = { server: createServer(), path, connections: new Set() };
+    listener.server.on('connection', (socket) => this.serve(functionKey, socket, listener));
+    this.listeners.set(functionKey, listener);
+    await new Promise<void>((resolve, reject) => {
+      listener.server.once('error', reject);
+      listener.server.listen(path, () => resolve());
+    });
+    chmodSync(path, 0o666); // the function's uid must connect; only its box shows the file
+    return path;
+  }
+
+  /** Closes a function's socket and its connections (function removed, or its binding). */
+  async unlisten(functionKey: string): Promise<void> {
+    const listener = this.listeners.get(functionKey);
+    if (listener === undefined) return;
+    this.listeners.delete(functionKey);
+    for (const socket of listener.connections) socket.destroy();
+    await new Promise<void>((resolve) => listener.server.close(() => resolve()));
+    rmSync(listener.path, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.listeners.keys()].map((key) => this.unlisten(key)));
+  }
+
+  private cursorsOf(grant: Grant): CursorSet {
+    const key = `${grant.functionKey}\0${grant.physical}`;
+    let set = this.cursors.get(key);
+    if (set === undefined) {
+      set = new CursorSet(this.options.maxCursors ?? 10_000);
+      this.cursors.set(key, set);
+    }
+    return set;
+  }
+
+  private serve(functionKey: string, socket: Socket, listener: Listener): void {
+    if (listener.connections.size >= (this.options.maxConnectionsPerFunction ?? 256)) {
+      this.stats.closed += 1;
+      socket.destroy();
+      return;
+    }
+    listener.connections.add(socket);
+    const connectionId = this.nextConnectionId++;
+    let grant: Grant | null = null;
+    let user: string | null = null;
+    let backend: BackendConnection | null = null;
+    const reader = new FrameReader(this.maxMessageBytes);
+    let busy = false;
+    const queue: Buffer[] = [];
+
+    const close = (): void => {
+      if (!socket.destroyed) this.stats.closed += 1;
+      socket.destroy();
+    };
+    socket.on('close', () => {
+      listener.connections.delete(socket);
+      backend?.close();
+    });
+    socket.on('error', () => undefined);
+
+    const reply = (doc: Document, responseTo: number, legacy = false): void => {
+      const requestId = this.nextRequestId++;
+      socket.write(legacy ? encodeOpReply(doc, requestId, responseTo) : encodeOpMsg(doc, requestId, responseTo));
+    };
+
+    const handle = async (frame: Buffer): Promise<void> => {
+      const header = readHeader(frame);
+      if (header.opCode === OP_QUERY) {
+        // Only the legacy handshake (hello/isMaster on admin.$cmd) is answered; nothing else.
+        const query = decodeOpQuery(frame);
+        const name = Object.keys(query.query)[0] ?? '';
+        if (query.collection !== 'admin.$cmd' || !['hello', 'ismaster', 'isMaster'].includes(name)) throw new WireError('OP_QUERY is only accepted for the handshake');
+        reply(helloReply(connectionId), header.requestId, true);
+        return;
+      }
+      if (header.opCode !== OP_MSG) throw new WireError(`opcode ${header.opCode} is not accepted`);
+      const msg = decodeOpMsg(frame);
+      if (msg.flags !== 0) throw new WireError('OP_MSG flags (checksum, moreToCome, exhaust) are not accepted');
+      if (user !== null && !this.options.credentials.live(user)) {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.unauthorized, 'DATA_CREDENTIALS_REVOKED', 'this binding credential was revoked or rotated out'), header.requestId);
+        grant = null;
+        user = null;
+        return;
+      }
+      const cursors = grant !== null ? this.cursorsOf(grant) : null;
+      const decision: Decision = decide(msg, grant?.physical ?? '', grant !== null, (id) => cursors?.has(id) ?? false);
+      if (decision.kind === 'refuse') {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.unauthorized, 'DATA_SCOPE_FORBIDDEN', decision.reason), header.requestId);
+        return;
+      }
+      if (decision.kind === 'local') {
+        if (decision.command === 'saslStart') {
+          const found = this.authenticate(msg.body, functionKey);
+          if (found === null) {
+            reply(errorDoc(CODE.authFailed, 'DATA_AUTH_FAILED', 'authentication failed'), header.requestId);
+            return;
+          }
+          grant = found.grant;
+          user = found.user;
+          reply({ conversationId: 1, done: true, payload: new BSON.Binary(Buffer.alloc(0)), ok: 1 }, header.requestId);
+          return;
+        }
+        if (decision.command === 'buildInfo' || decision.command === 'buildinfo') reply({ version: '6.0.0', versionArray: [6, 0, 0, 0], ok: 1 }, header.requestId);
+        else if (decision.command === 'getParameter') reply(errorDoc(CODE.unauthorized, 'DATA_SCOPE_FORBIDDEN', 'getParameter is not allowed'), header.requestId);
+        else if (decision.command === 'ping' || decision.command === 'endSessions') reply({ ok: 1 }, header.requestId);
+        else reply(helloReply(connectionId), header.requestId);
+        return;
+      }
+      if (backend?.dead === true) backend = null;
+      backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4);
+      let answer: Buffer;
+      try {
+        answer = await backend.roundTrip(frame);
+      } catch (err) {
+        backend.close();
+        backend = null;
+        reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${(err as Error).message})`), header.requestId);
+        return;
+      }
+      this.stats.forwarded += 1;
+      // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
+      socket.write(answer);
+      this.account(grant!, decision, msg.body, answer, cursors!);
+    };
+
+    const pump = (): void => {
+      if (busy) return;
+      const frame = queue.shift();
+      if (frame === undefined) {
+        socket.resume();
+        return;
+      }
+      busy = true;
+      handle(frame).then(
+        () => {
+          busy = false;
+          pump();
+        },
+        () => close(),
+      );
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        queue.push(...reader.push(chunk));
+      } catch {
+        close(); // too large or nonsense: nothing more of it is read
+        return;
+      }
+      // One message is handled at a time; while one waits behind it, nothing more is read, so a
+      // client that pipelines holds at most about two messages of the proxy's memory.
+      if (queue.length > 0 && busy) socket.pause();
+      pump();
+    });
+  }
+
+  private authenticate(body: Document, functionKey: string): { grant: Grant; user: string } | null {
+    if (body.mechanism !== 'PLAIN' || body.$db !== '$external') return null;
+    const payload = body.payload as { buffer?: Uint8Array } | undefined;
+    if (payload?.buffer === undefined) return null;
+    const parts = Buffer.from(payload.buffer).toString('utf8').split('\0');
+    if (parts.length !== 3) return null;
+    const [, user, password] = parts as [string, string, string];
+    const grant = this.options.credentials.check(user, password);
+    // A credential works only on its own function's socket.
+    if (grant === null || grant.functionKey !== functionKey) return null;
+    return { grant, user };
+  }
+
+  private account(grant: Grant, decision: Extract<Decision, { kind: 'forward' }>, body: Document, answer: Buffer, cursors: CursorSet): void {
+    if (!decision.cursor && decision.write === null && decision.command !== 'killCursors') return;
+    const summary = summarizeReply(answer);
+    if (summary === null || !summary.ok) return;
+    if (decision.command === 'killCursors') for (const id of decision.cursorIds) cursors.delete(id);
+    if (decision.cursor && summary.cursorId !== null) {
+      if (summary.cursorId === '0') for (const id of decision.cursorIds) cursors.delete(id);
+      else cursors.add(summary.cursorId);
+    }
+    if (decision.write === null || decision.collection === null) return;
+    const runId = runIdOfComment(body.comment);
+    if (runId === null) return;
+    const n = summary.n ?? 0;
+    const counts =
+      decision.write === 'insert' ? { inserted: n }
+        : decision.write === 'delete' ? { deleted: n }
+          : decision.write === 'update' ? { updated: summary.nModified ?? 0, upserted: summary.upserted }
+            : body.remove === true ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
+    this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
+  }
+}
+
+/** One connection to the real server, one request at a time (the client side is sequential too). */
+class BackendConnection {
+  private socket: Socket | null = null;
+  private pending: { resolve: (frame: Buffer) => void; reject: (err: Error) => void } | null = null;
+  private readonly reader: FrameReader;
+  private ready: Promise<void> | null = null;
+  /** Closed or failed: the proxy opens a new one for the next command. */
+  dead = false;
+
+  constructor(private readonly address: BackendAddress, maxReplyBytes: number) {
+    this.reader = new FrameReader(maxReplyBytes);
+  }
+
+  private connect(): Promise<void> {
+    this.ready ??= new Promise((resolve, reject) => {
+      const socket = 'path' in this.address ? createConnection(this.address.path) : createConnection(this.address.port, this.address.host);
+      this.socket = socket;
+      socket.setNoDelay?.(true);
+      socket.once('connect', () => resolve());
+      socket.on('error', (err) => {
+        reject(err);
+        this.fail(err);
+      });
+      socket.on('close', () => this.fail(new Error('connection closed')));
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    });
+    return this.ready;
+  }
+
+  async roundTrip(frame: Buffer): Promise<Buffer> {
+    await this.connect();
+    if (this.dead) throw new Error('connection closed');
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.socket!.write(frame);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch {
+      return this.fail(new Error('bad reply size'));
+    }
+    for (const frame of frames) {
+      const pending = this.pending;
+      this.pending = null;
+      pending?.resolve(frame);
+    }
+  }
+
+  private fail(err: Error): void {
+    this.dead = true;
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(err);
+    this.socket?.destroy();
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+}

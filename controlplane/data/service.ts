@@ -1,0 +1,154 @@
+/**
+ * The data bindings of the running platform (docs/data-binding.md): which function is bound to
+ * which database, the proxy socket of each, the credentials, and the run ledger. The registry asks
+ * it for a bound function's runtime env when it builds the FunctionVersion; the version upload
+ * asks it to check a binding before the version is stored; removal and rotation come from the API.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { BSON } from 'mongodb';
+import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
+import { DataCredentials, type Grant } from './credentials.js';
+import { bindingUri, physicalDatabase } from './names.js';
+import { DataProxy, type BackendAddress } from './proxy.js';
+import { WriteLedger, type CollectionWrites } from './writes.js';
+import { createConnection } from 'node:net';
+
+/** Where a sandboxed runtime finds its data socket directory (runtime/fp_sandbox/enter.py). */
+export const BOX_DATA_DIR = '/run/fp-data';
+const SOCKET = 'mongo.sock';
+
+export interface DataBindingsOptions {
+  backend: BackendAddress;
+  /** Host directory of the socket directories (the pool's data root, bound into every box hidden). */
+  socketRoot: string;
+  /** True when runtimes are boxed (the URI names the in-box path); false: the host path. */
+  sandboxed: boolean;
+  /** The workspace of a function key (ADR 0011); default: the key's own (`<name>.<workspace>`, `<name>` in `default`). */
+  workspaceOf?: (functionKey: string) => string;
+  log?: (line: string) => void;
+}
+
+export interface BoundFunction {
+  function: string;
+  workspace: string;
+  database: string;
+  physical: string;
+}
+
+export class DataBindings {
+  readonly credentials = new DataCredentials();
+  readonly ledger = new WriteLedger();
+  readonly proxy: DataProxy;
+  private readonly bound = new Map<string, BoundFunction>();
+
+  constructor(private readonly options: DataBindingsOptions) {
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger });
+  }
+
+  private workspaceOf(functionKey: string): string {
+    return (this.options.workspaceOf ?? workspaceOfKey)(functionKey);
+  }
+
+  /** The host directory of a function's socket: short (Unix socket paths are limited to 107 bytes). */
+  socketDir(functionKey: string): string {
+    return join(this.options.socketRoot, createHash('sha256').update(functionKey).digest('hex').slice(0, 16));
+  }
+
+  /**
+   * Checks a binding before a version that declares it is stored: a database of the function's own
+   * workspace, existing unless `create` (DATA_DATABASE_FORBIDDEN, DATA_DATABASE_NOT_FOUND).
+   */
+  async check(functionKey: string, spec: DataBindingSpec): Promise<void> {
+    const own = this.workspaceOf(functionKey);
+    const target = bindingTarget(spec.database, own);
+    if (target.workspace !== own) throw new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${spec.database}: a function of workspace ${own} can only bind databases of ${own}`);
+    if (spec.create) return;
+    const physical = physicalDatabase(own, target.database);
+    const names = await this.listDatabases();
+    if (!names.includes(physical)) throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${target.database} does not exist in workspace ${own} (data.mongo.create is false)`);
+  }
+
+  /**
+   * The env a bound function's runtime gets (FP_MONGO_URI with its credential, FP_MONGO_DATABASE)
+   * and the socket directory to bind into its box; opens the function's proxy socket. Sync: the
+   * socket is listening before any runtime of the version can connect (specialize comes later).
+   */
+  runtimeBinding(functionKey: string, spec: DataBindingSpec): { env: Record<string, string>; dataDir: string } {
+    const workspace = this.workspaceOf(functionKey);
+    const target = bindingTarget(spec.database, workspace);
+    const physical = physicalDatabase(workspace, target.database);
+    const previous = this.bound.get(functionKey);
+    if (previous !== undefined && previous.physical !== physical) this.credentials.revoke(functionKey); // rebound: the old database's credential ends
+    const grant: Grant = { functionKey, workspace, database: target.database, physical };
+    this.bound.set(functionKey, { function: functionKey, workspace, database: target.database, physical });
+    const dir = this.socketDir(functionKey);
+    this.proxy.listen(functionKey, join(dir, SOCKET)).catch((err: unknown) => this.options.log?.(`data: cannot open the socket of ${functionKey}: ${(err as Error).message}`));
+    const socketPath = this.options.sandboxed ? `${BOX_DATA_DIR}/${SOCKET}` : join(dir, SOCKET);
+    return { env: { FP_MONGO_URI: bindingUri(socketPath, physical, this.credentials.credentialFor(grant)), FP_MONGO_DATABASE: physical }, dataDir: dir };
+  }
+
+  /** The binding is gone (function deleted, or a version without `data` deployed): credentials revoked, socket closed. Data stays. */
+  async remove(functionKey: string): Promise<void> {
+    if (!this.bound.delete(functionKey)) return;
+    this.credentials.revoke(functionKey);
+    await this.proxy.unlisten(functionKey);
+  }
+
+  /** New credentials for a function's binding; the old ones work for `graceMs` more. False: not bound. */
+  rotate(functionKey: string, graceMs: number): boolean {
+    if (!this.bound.has(functionKey)) return false;
+    this.credentials.rotate(functionKey, graceMs);
+    return true;
+  }
+
+  /** The function's binding, or null. */
+  bindingOf(functionKey: string): BoundFunction | null {
+    return this.bound.get(functionKey) ?? null;
+  }
+
+  /** Every bound function (for "which functions use a database"). */
+  list(): BoundFunction[] {
+    return [...this.bound.values()].sort((a, b) => a.function.localeCompare(b.function));
+  }
+
+  /** What a run wrote through its function's binding; forgets it (the run record keeps it). */
+  takeWrites(functionKey: string, runId: string): CollectionWrites[] {
+    return this.ledger.take(functionKey, runId);
+  }
+
+  async close(): Promise<void> {
+    await this.proxy.close();
+  }
+
+  /** The backend's databases, asked over a connection of the platform's own (one command, no driver). */
+  private async listDatabases(): Promise<string[]> {
+    const reply = await backendCommand(this.options.backend, { listDatabases: 1, nameOnly: true, $db: 'admin' });
+    const dbs = (reply.databases as { name: string }[] | undefined) ?? [];
+    return dbs.map((d) => d.name);
+  }
+}
+
+/** One OP_MSG command on a fresh backend connection; DATA_BACKEND_UNAVAILABLE if it cannot be reached. */
+async function backendCommand(address: BackendAddress, command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const body = BSON.serialize(command);
+  const frame = Buffer.alloc(21 + body.length);
+  frame.writeInt32LE(frame.length, 0);
+  frame.writeInt32LE(1, 4);
+  frame.writeInt32LE(2013, 12);
+  frame.set(body, 21);
+  return new Promise((resolve, reject) => {
+    const socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
+    let data = Buffer.alloc(0);
+    socket.setTimeout(5_000, () => socket.destroy(new Error('timed out')));
+    socket.on('connect', () => socket.write(frame));
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length >= 4 && data.length >= data.readInt32LE(0)) {
+        socket.end();
+        resolve(BSON.deserialize(data.subarray(21, data.readInt32LE(0))));
+      }
+    });
+    socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${err.message})`)));
+  });
+}

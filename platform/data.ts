@@ -1,0 +1,128 @@
+/**
+ * The database server behind the data bindings (docs/data-binding.md, ADR 0021): FP_DATA_MONGO_URL
+ * when set; otherwise, embedded, a FerretDB (SQLite backend) the platform starts itself when one
+ * is installed (FP_FERRETDB, PATH, then ~/go/bin: where scripts/services.sh puts it), listening
+ * only on a Unix socket in a directory of the platform's user (0700): FerretDB's SQLite backend
+ * has no users, so nothing but the platform (and so the proxy) may reach it. None found: null,
+ * and a version declaring a binding is refused with DATA_BACKEND_NOT_CONFIGURED.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { DataBindings, type BackendAddress } from '../controlplane/index.js';
+import { workspaceOfKey } from '../protocol/index.js';
+import type { PlatformConfig } from './config.js';
+
+export interface DataSetup {
+  bindings: DataBindings;
+  /** Where the sockets live (the pool's data root). */
+  socketRoot: string;
+  /** What serves the data: 'external' (FP_DATA_MONGO_URL) or 'ferretdb' (started here). */
+  backend: 'external' | 'ferretdb';
+  close(): Promise<void>;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The FerretDB binary to start, or null. */
+export function findFerretdb(config: Pick<PlatformConfig, 'ferretdbPath'>, pathEnv: string | undefined): string | null {
+  if (config.ferretdbPath !== undefined) return executable(config.ferretdbPath) ? config.ferretdbPath : null;
+  for (const dir of [...(pathEnv ?? '').split(delimiter).filter(Boolean), join(homedir(), 'go', 'bin')]) {
+    if (executable(join(dir, 'ferretdb'))) return join(dir, 'ferretdb');
+  }
+  return null;
+}
+
+/** The address in FP_DATA_MONGO_URL (a host:port, or a %2F-encoded socket path). */
+export function parseDataUrl(url: string): BackendAddress {
+  const rest = url.slice('mongodb://'.length).replace(/\/$/, '');
+  if (rest.startsWith('%2F')) return { path: decodeURIComponent(rest) };
+  const colon = rest.lastIndexOf(':');
+  return { host: rest.slice(0, colon), port: Number(rest.slice(colon + 1)) };
+}
+
+function waitForSocket(path: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`ferretdb exited during start-up (code ${child.exitCode})`));
+      const socket = createConnection(path);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`ferretdb not ready after ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/** Starts what the config asks for; null when bindings are off or no server can be had. */
+export async function startData(config: PlatformConfig, stateDir: string, sandboxed: boolean, pathEnv: string | undefined, log: (line: string) => void): Promise<DataSetup | null> {
+  if (config.data === 'off') return null;
+  const socketRoot = join(stateDir, 'data', 'sock');
+  mkdirSync(socketRoot, { recursive: true, mode: 0o755 });
+  if (config.dataMongoUrl !== undefined) {
+    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, log });
+    return { bindings, socketRoot, backend: 'external', close: () => bindings.close() };
+  }
+  const binary = findFerretdb(config, pathEnv);
+  if (binary === null) {
+    log('platform: data bindings off: no FerretDB found (run scripts/services.sh, or set FP_DATA_MONGO_URL)');
+    return null;
+  }
+  const home = join(stateDir, 'data', 'ferretdb');
+  mkdirSync(join(home, 'sqlite'), { recursive: true, mode: 0o700 });
+  const socket = join(home, 'ferretdb.sock');
+  rmSync(socket, { force: true });
+  const logFile = createWriteStream(join(home, 'ferretdb.log'), { flags: 'a' });
+  const child = spawn(binary, [
+    '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
+    `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(logFile, { end: false });
+  child.stderr?.pipe(logFile, { end: false });
+  child.on('exit', (code, signal) => {
+    if (!stopping) log(`platform: ferretdb exited (code ${code}, signal ${signal}); data bindings answer DATA_BACKEND_UNAVAILABLE until the platform restarts`);
+  });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(kill);
+    }
+    logFile.end();
+  };
+  try {
+    await waitForSocket(socket, child, 20_000);
+  } catch (err) {
+    await stop();
+    log(`platform: data bindings off: ${(err as Error).message} (see ${join(home, 'ferretdb.log')})`);
+    return null;
+  }
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, log });
+  return {
+    bindings, socketRoot, backend: 'ferretdb',
+    async close() {
+      await bindings.close();
+      await stop();
+    },
+  };
+}

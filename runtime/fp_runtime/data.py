@@ -1,0 +1,89 @@
+"""`context.db`: the function's bound Mongo database (docs/data-binding.md).
+
+The platform puts the binding's URI in FP_MONGO_URI at specialize (PLAIN credentials over the
+Unix socket of the function's data proxy, bound into its box). One MongoClient per runtime,
+created on first use and kept across warm calls; pymongo is imported only then, so a function
+without a binding pays nothing. Each call gets a view of the database that tags every write it
+makes with the run id (`comment: "fp:run=<runId>"`), which is how the platform ties runs to
+their writes; a write that already has a comment keeps it (and is not counted for the run).
+"""
+import os
+import threading
+
+ENV_URI = "FP_MONGO_URI"
+ENV_DATABASE = "FP_MONGO_DATABASE"
+RUN_TAG_PREFIX = "fp:run="
+
+_WRITE_METHODS = ("insert_one", "insert_many", "replace_one", "update_one", "update_many", "delete_one",
+                  "delete_many", "find_one_and_delete", "find_one_and_replace", "find_one_and_update", "bulk_write")
+
+_lock = threading.Lock()
+_client = None
+_classes = None
+
+
+class NoBinding(RuntimeError):
+    """context.db without `data.mongo` in platform.yaml."""
+
+
+def _make_classes():
+    from pymongo.collection import Collection
+    from pymongo.database import Database
+
+    class RunCollection(Collection):
+        """A pymongo Collection whose writes carry the run's tag."""
+
+    def _tagged(name):
+        method = getattr(Collection, name)
+
+        def write(self, *args, **kwargs):
+            if kwargs.get("comment") is None:
+                kwargs["comment"] = self.database._fp_tag
+            return method(self, *args, **kwargs)
+
+        write.__name__ = name
+        write.__doc__ = method.__doc__
+        return write
+
+    for name in _WRITE_METHODS:
+        setattr(RunCollection, name, _tagged(name))
+
+    class RunDatabase(Database):
+        """A pymongo Database for one run: its collections tag their writes."""
+
+        def __init__(self, client, name, tag):
+            super().__init__(client, name)
+            self._fp_tag = tag
+
+        def get_collection(self, name, *args, **kwargs):
+            return RunCollection(self, name, *args, **kwargs)
+
+        def __getitem__(self, name):
+            return RunCollection(self, name)
+
+        def __getattr__(self, name):
+            if name.startswith("_"):
+                raise AttributeError(name)
+            return RunCollection(self, name)
+
+    return RunDatabase
+
+
+def client():
+    """The runtime's MongoClient for the binding (created on first use)."""
+    global _client, _classes
+    uri = os.environ.get(ENV_URI)
+    if not uri:
+        raise NoBinding("this function has no database binding: add data: {mongo: {database: NAME}} to platform.yaml")
+    with _lock:
+        if _client is None:
+            from pymongo import MongoClient
+            _classes = _make_classes()
+            _client = MongoClient(uri, connect=False, appname="fastapi-platform")
+    return _client
+
+
+def database_for(run_id: str):
+    """The bound database as seen by the run `run_id` (its writes tagged with it)."""
+    c = client()
+    return _classes(c, os.environ.get(ENV_DATABASE) or c.get_default_database().name, RUN_TAG_PREFIX + run_id)

@@ -1,0 +1,313 @@
+/**
+ * Mongo data bindings end to end (docs/data-binding.md): an embedded platform that starts its own
+ * FerretDB, functions declaring `data.mongo` in their manifest, real boxed Python runtimes using
+ * `context.db` over the proxy socket bound into their box; runs list what they wrote; an attacker
+ * function with its own client gets nothing of another database or the server; bad bindings are
+ * refused with their codes; deleting a function revokes its credential and closes its socket.
+ *
+ * pymongo comes from the runtime's requirements (runtime/requirements.txt); FP_TEST_PYTHON names
+ * another interpreter that has it.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { startPlatform, type StartedPlatform } from '../../platform/start.js';
+import { runCli } from '../helpers/cli-harness.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
+import { makeTenant, type Caller } from './tenants-harness.js';
+
+const skip = serverSkip('ferretdb');
+const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
+
+const SHOP = py(
+  'import hashlib, os',
+  'def handler(event, context):',
+  '    orders = context.db.orders',
+  '    orders.insert_one({"item": event.json()["item"], "run": context.run_id})',
+  '    orders.update_many({"item": "pen"}, {"$set": {"seen": True}})',
+  '    cred = hashlib.sha256(os.environ["FP_MONGO_URI"].encode()).hexdigest()[:12]',
+  '    return {"db": context.db.name, "count": orders.count_documents({}), "runId": context.run_id, "cred": cred}',
+);
+
+const ATTACKER = py(
+  'import os, json',
+  'from pymongo import MongoClient',
+  'from pymongo.errors import PyMongoError',
+  'def handler(event, context):',
+  '    out = {}',
+  '    client = MongoClient(os.environ["FP_MONGO_URI"], serverSelectionTimeoutMS=3000)',
+  '    for name, fn in [("other", lambda: client["default_crm"].c.find_one()),',
+  '                     ("list", lambda: client.list_database_names()),',
+  '                     ("admin", lambda: client.admin.command("serverStatus")),',
+  '                     ("user", lambda: client.get_default_database().command("createUser", "x", pwd="y", roles=[])),',
+  '                     ("out", lambda: list(context.db.t.aggregate([{"$out": {"db": "default_crm", "coll": "x"}}])))]:',
+  '        try:',
+  '            out[name] = "ALLOWED " + repr(fn())[:80]',
+  '        except PyMongoError as err:',
+  '            out[name] = str(err).split(":")[0]',
+  '    out["sockets"] = sorted(os.listdir("/run/fp-data"))',
+  '    out["backend_visible"] = os.path.exists(event.json()["backend"])',
+  '    return out',
+);
+
+describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_000 }, () => {
+  const h = usePlatform({ poolSize: 1, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}) });
+
+  it('gives a bound function context.db and lists each run\'s writes', async () => {
+    const name = fnName('shop');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop' } }) });
+    await deploy(h.api, name);
+    const answers = [];
+    for (const item of ['pen', 'ink']) {
+      const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      answers.push((await res.json()) as { db: string; count: number; runId: string; cred: string });
+      assert.equal(res.headers.get('x-run-id'), answers.at(-1)!.runId);
+    }
+    assert.deepEqual(answers.map((a) => [a.db, a.count]), [['default_shop', 1], ['default_shop', 2]]);
+    await runsWritten(h.url);
+    const first = await h.api.call('GET', `/runs/${answers[0]!.runId}`);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body.run.writes, [{ database: 'default_shop', collection: 'orders', inserted: 1, updated: 1, deleted: 0, upserted: 0 }]);
+    const second = await h.api.call('GET', `/runs/${answers[1]!.runId}`);
+    assert.deepEqual(second.body.run.writes, [{ database: 'default_shop', collection: 'orders', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+    // The credential is never shown: not in the function, not in its versions.
+    const shown = JSON.stringify([await h.api.call('GET', `/functions/${name}`), await h.api.call('GET', `/functions/${name}/versions`)].map((a) => a.body));
+    assert.equal(/fp-[A-Za-z0-9_-]{12}|FP_MONGO_URI|authMechanism/.test(shown), false);
+
+    // Which database the function uses, and which functions use the database.
+    const binding = await h.api.call('GET', `/functions/${name}/data`);
+    assert.deepEqual(binding.body, { binding: { workspace: 'default', database: 'shop', physical: 'default_shop', create: true } });
+    const dbs = await h.api.call('GET', '/data/databases');
+    assert.deepEqual(dbs.body.databases.find((d: { physical: string }) => d.physical === 'default_shop'), { workspace: 'default', database: 'shop', physical: 'default_shop', functions: [name] });
+
+    // The same through the CLI: runs <id> --writes, data list, data show.
+    const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir };
+    const writes = await runCli(['runs', answers[0]!.runId, '--writes', '--json'], { env });
+    assert.equal(writes.code, 0, writes.stderr);
+    assert.deepEqual(JSON.parse(writes.stdout).writes, first.body.run.writes);
+    const text = await runCli(['runs', answers[0]!.runId, '--writes'], { env });
+    assert.match(text.stdout, /default_shop\s+orders\s+1\s+1\s+0\s+0/);
+    const list = await runCli(['data', '--json'], { env });
+    assert.deepEqual(JSON.parse(list.stdout).databases.find((d: { physical: string }) => d.physical === 'default_shop').functions, [name]);
+    const show = await runCli(['data', 'show', name], { env });
+    assert.match(show.stdout, /uses database shop of workspace default/);
+
+    // Rotation: new instances get a new credential and keep working.
+    const rotated = await runCli(['data', 'rotate', name, '--grace', '0s', '--json'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.equal(JSON.parse(rotated.stdout).graceMs, 0);
+    const after = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ item: 'cap' }) });
+    assert.equal(after.status, 200, await after.clone().text());
+    const third = (await after.json()) as { count: number; cred: string };
+    assert.equal(third.count, 3);
+    assert.notEqual(third.cred, answers[1]!.cred);
+  });
+
+  it('keeps workspaces apart: own databases only, scoped routes with roles, audited binding changes and rotations', async () => {
+    const p = { urls: [h.url], rootToken: h.api.token! };
+    const [a, b] = [await makeTenant(p), await makeTenant(p)];
+    const version = (caller: Caller, data?: unknown): Promise<unknown> =>
+      caller.call('POST', '/functions/shop/versions', { files: filesOf({ 'main.py': SHOP }), manifest: { kind: 'function', name: 'shop', ...(data !== undefined ? { data } : {}) } });
+    await a.deployer.expect(201, 'POST', '/functions', { name: 'shop' });
+    // Another workspace's database is refused, existing or not; the function's own is `<workspace>_<name>`.
+    const foreign = (await version(a.deployer, { mongo: { database: `shop.${b.name}` } })) as { status: number; body: unknown };
+    assert.equal(foreign.status, 403, JSON.stringify(foreign.body));
+    assert.equal(errorOf(foreign as never).code, 'DATA_DATABASE_FORBIDDEN');
+    assert.equal(((await version(a.deployer, { mongo: { database: `shop.${a.name}` } })) as { status: number }).status, 201);
+    await a.deployer.expect(200, 'POST', '/functions/shop/deploy');
+    const res = await fetch(`${h.url}/fn/shop.${a.name}/`, { method: 'POST', body: '{"item": "pen"}' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const served = (await res.json()) as { db: string; runId: string };
+    assert.equal(served.db, `${a.name}_shop`);
+    await runsWritten(h.url);
+    const run = await a.viewer.expect(200, 'GET', `/runs/${served.runId}`);
+    assert.deepEqual(run.body.run.writes.map((w: { database: string }) => w.database), [`${a.name}_shop`]);
+
+    // Reads are the viewer's, in its own workspace only; another workspace's function is not found.
+    const bound = await a.viewer.expect(200, 'GET', '/functions/shop/data');
+    assert.deepEqual(bound.body.binding, { workspace: a.name, database: 'shop', physical: `${a.name}_shop`, create: true });
+    assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, [{ workspace: a.name, database: 'shop', physical: `${a.name}_shop`, functions: ['shop'] }]);
+    assert.deepEqual(await b.owner.refused('GET', '/functions/shop/data'), [404, 'FUNCTION_NOT_FOUND']);
+    assert.deepEqual(await b.owner.refused('POST', '/functions/shop/data/rotate', {}), [404, 'FUNCTION_NOT_FOUND']);
+    assert.deepEqual((await b.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    const rootDefault = (await h.api.call('GET', '/data/databases')).body.databases as { workspace: string }[];
+    assert.equal(rootDefault.every((d) => d.workspace === 'default'), true, JSON.stringify(rootDefault));
+
+    // Rotation is the deployer's (as an invoke token's); a viewer or invoker is refused.
+    for (const caller of [a.viewer, a.invoker]) {
+      const refused = await caller.call('POST', '/functions/shop/data/rotate', {});
+      assert.deepEqual([refused.status, refused.body.error.code, refused.body.error.required], [403, 'ROLE_FORBIDDEN', 'deployer']);
+    }
+    await a.deployer.expect(200, 'POST', '/functions/shop/data/rotate', { grace: '0s' });
+
+    // A version without `data` unbinds; every binding change and the rotation are in the audit log.
+    assert.equal(((await version(a.deployer)) as { status: number }).status, 201);
+    await a.deployer.expect(200, 'POST', '/functions/shop/deploy');
+    assert.equal((await a.viewer.expect(200, 'GET', '/functions/shop/data')).body.binding, null);
+    assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    const entries = (await a.owner.expect(200, 'GET', '/audit?limit=1000')).body.items as { action: string; target: string; workspace: string; detail: Record<string, unknown> }[];
+    const data = entries.filter((e) => e.action.startsWith('data')).reverse().map((e) => [e.action, e.target, e.workspace, e.detail['database'], e.detail['graceMs']]);
+    assert.deepEqual(data, [
+      ['data.bind', 'shop', a.name, 'shop', undefined],
+      ['data-credentials.rotate', 'shop', a.name, 'shop', 0],
+      ['data.unbind', 'shop', a.name, 'shop', undefined],
+    ]);
+    assert.equal(JSON.stringify(entries).includes('FP_MONGO_URI'), false);
+  });
+
+  it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
+    const name = fnName('plain');
+    await createFunction(h.api, name);
+    const res = await h.api.call('POST', `/functions/${name}/data/rotate`, {});
+    assert.equal(res.status, 404);
+    assert.equal(errorOf(res).code, 'DATA_BINDING_NOT_FOUND');
+    assert.deepEqual((await h.api.call('GET', `/functions/${name}/data`)).body, { binding: null });
+  });
+
+  it('refuses an attacker function everything outside its database, from inside its box', async () => {
+    const name = fnName('attacker');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': ATTACKER }, { manifest: manifest(name, { mongo: { database: 'loot' } }) });
+    await deploy(h.api, name);
+    const backend = join(h.stateDir, 'data', 'ferretdb', 'ferretdb.sock');
+    assert.equal(existsSync(backend), true);
+    const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ backend }) });
+    assert.equal(res.status, 200, await res.clone().text());
+    const out = (await res.json()) as Record<string, unknown>;
+    const isolated = h.platform.isolation.mode !== 'off';
+    assert.deepEqual(out, {
+      other: 'DATA_SCOPE_FORBIDDEN', list: 'DATA_SCOPE_FORBIDDEN', admin: 'DATA_SCOPE_FORBIDDEN', user: 'DATA_SCOPE_FORBIDDEN', out: 'DATA_SCOPE_FORBIDDEN',
+      sockets: ['mongo.sock'], backend_visible: !isolated,
+    });
+  });
+
+  it('refuses bindings it cannot honour, with their codes', async () => {
+    const name = fnName('bad');
+    await createFunction(h.api, name);
+    const cases: [unknown, number, string][] = [
+      [{ mongo: { database: 'nothere', create: false } }, 404, 'DATA_DATABASE_NOT_FOUND'],
+      [{ mongo: { database: 'crm.acme' } }, 403, 'DATA_DATABASE_FORBIDDEN'],
+      [{ mongo: { database: 'Bad Name' } }, 400, 'INVALID_FIELD'],
+      [{ mongo: { database: 'x', extra: 1 } }, 400, 'UNKNOWN_FIELD'],
+    ];
+    for (const [data, status, code] of cases) {
+      const res = await h.api.call('POST', `/functions/${name}/versions`, { files: [{ path: 'main.py', contentBase64: Buffer.from(SHOP).toString('base64') }], manifest: manifest(name, data) });
+      assert.equal(res.status, status, JSON.stringify(res.body));
+      assert.equal(errorOf(res).code, code);
+    }
+    // An existing database with create: false is fine (`shop` was created by the first test).
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop', create: false } }) });
+  });
+
+  it('revokes the credential and closes the socket when the function is deleted; the data stays', async () => {
+    const name = fnName('gone');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'keep' } }) });
+    await deploy(h.api, name);
+    assert.equal((await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: '{"item": "a"}' })).status, 200);
+    const socketRoot = join(h.stateDir, 'data', 'sock');
+    const before = readdirSync(socketRoot).filter((d) => existsSync(join(socketRoot, d, 'mongo.sock'))).length;
+    const current = await h.api.call('GET', `/functions/${name}`);
+    const del = await h.api.call('DELETE', `/functions/${name}`, undefined, { 'if-match': String(current.body.function.revision) });
+    assert.ok(del.status === 200 || del.status === 204, JSON.stringify(del.body));
+    const after = readdirSync(socketRoot).filter((d) => existsSync(join(socketRoot, d, 'mongo.sock'))).length;
+    assert.equal(after, before - 1);
+    // The data is still there: a new function bound to the same database sees it.
+    const again = fnName('again');
+    await createFunction(h.api, again);
+    await upload(h.api, again, { 'main.py': SHOP }, { manifest: manifest(again, { mongo: { database: 'keep', create: false } }) });
+    await deploy(h.api, again);
+    const res = await fetch(`${h.url}/fn/${again}/`, { method: 'POST', body: '{"item": "b"}' });
+    assert.equal(((await res.json()) as { count: number }).count, 2);
+  });
+});
+
+describe('a data binding whose server goes down', { skip, timeout: 120_000 }, () => {
+  let ferret: ServerProcess;
+  let h: { platform: StartedPlatform; api: Api; url: string; stateDir: string };
+  before(async () => {
+    ferret = await startFerret();
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-data-down-'));
+    const platform = await startPlatform({
+      stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => undefined,
+      dataMongoUrl: `mongodb://127.0.0.1:${ferret.port}`, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}),
+    });
+    h = { platform, api: new Api(platform.url, platform.takeAdminToken() ?? null), url: platform.url, stateDir };
+  });
+  after(async () => {
+    await h?.platform.close();
+    await ferret?.destroy();
+    if (h?.stateDir) rmSync(h.stateDir, { recursive: true, force: true });
+  });
+
+  it('fails the attempt with DATA_BACKEND_UNAVAILABLE and retries the async run until it is back; nothing is lost', async () => {
+    const name = fnName('down');
+    await createFunction(h.api, name, { invocation: 'async', retry: { maxAttempts: 10, backoff: '1s', maxBackoff: '1s' } });
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'down' } }) });
+    await deploy(h.api, name);
+    await ferret.stop('SIGKILL');
+    const accepted = await fetch(`${h.url}/async/${name}/`, { method: 'POST', body: '{"item": "kept"}' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    // Wait for the first attempt to fail (an event, not a delay), then bring the server back.
+    let first: { status: string; error: { message: string } | null } | undefined;
+    for (let i = 0; first === undefined; i++) {
+      const r = await h.api.call('GET', `/runs/${runId}`);
+      first = (r.body.run.attempts as { status: string; error: { message: string } | null }[]).find((a) => a.status === 'failed');
+      assert.ok(i < 300, JSON.stringify(r.body));
+      if (first === undefined) await sleep(50);
+    }
+    assert.match(first.error!.message, /DATA_BACKEND_UNAVAILABLE/);
+    await ferret.start();
+    for (let i = 0; ; i++) {
+      const r = await h.api.call('GET', `/runs/${runId}`);
+      if (r.body.run.state === 'succeeded') break;
+      assert.ok(i < 300 && r.body.run.state !== 'failed', JSON.stringify(r.body));
+      await sleep(50);
+    }
+    const client = new MongoClient(`mongodb://127.0.0.1:${ferret.port}/`);
+    try {
+      assert.equal(await client.db('default_down').collection('orders').countDocuments({ item: 'kept' }), 1);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('run sampling with data bindings', { skip, timeout: 120_000 }, () => {
+  // No budget and no sample: of the successful warm HTTP calls, only those that wrote keep a record.
+  const h = usePlatform({ poolSize: 1, runKeepPerMinute: 0, runSampleOneIn: 0, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}) });
+
+  it('keeps the full record of every run that wrote through its binding, and samples out the others', async () => {
+    const name = fnName('sampled');
+    await createFunction(h.api, name);
+    const handler = py(
+      'def handler(event, context):',
+      '    if event.json()["write"]:',
+      '        context.db.notes.insert_one({"run": context.run_id})',
+      '    return {"count": context.db.notes.count_documents({})}',
+    );
+    await upload(h.api, name, { 'main.py': handler }, { manifest: manifest(name, { mongo: { database: 'sampled' } }) });
+    await deploy(h.api, name);
+    const call = async (write: boolean): Promise<{ runId: string; cold: boolean }> => {
+      const res = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: JSON.stringify({ write }) });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.arrayBuffer();
+      return { runId: res.headers.get('x-run-id')!, cold: res.headers.get('x-cold-start') === '1' };
+    };
+    await call(false); // the cold start: kept anyway
+    const [read, wrote] = [await call(false), await call(true)];
+    assert.deepEqual([read.cold, wrote.cold], [false, false]);
+    await runsWritten(h.url);
+    assert.equal((await h.api.call('GET', `/runs/${read.runId}`)).status, 404, 'a warm run that wrote nothing is sampled out');
+    const kept = await h.api.call('GET', `/runs/${wrote.runId}`);
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    assert.deepEqual(kept.body.run.writes, [{ database: 'default_sampled', collection: 'notes', inserted: 1, updated: 0, deleted: 0, upserted: 0 }]);
+  });
+});

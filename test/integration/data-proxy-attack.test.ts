@@ -1,0 +1,140 @@
+/**
+ * The data proxy's scope, attacked (docs/data-binding.md, ADR 0021): an attacker holding its own
+ * binding's URI builds clients from scratch (pymongo, raw sockets) and tries to leave its database.
+ * Real FerretDB behind the proxy, a real Python process in front. Every attempt must be refused,
+ * the proxy must stay up, and the other binding must be unaffected.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Long, MongoClient } from 'mongodb';
+import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { repoPath } from '../helpers/runtime-process.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+
+const skip = serverSkip('ferretdb');
+
+/** Runs a Python script with the venv's interpreter (pymongo is in runtime/requirements.txt); FP_TEST_PYTHON names another. */
+function runPython(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const python = process.env.FP_TEST_PYTHON ?? repoPath('.venv', 'bin', 'python');
+    const child = spawn(python, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('data proxy under attack', { skip }, () => {
+  let ferret: ServerProcess;
+  let proxy: DataProxy;
+  let dir: string;
+  const credentials = new DataCredentials();
+  const ledger = new WriteLedger();
+  const shop = { functionKey: 'shop-fn', workspace: 'default', database: 'shop', physical: physicalDatabase('default', 'shop') };
+  const crm = { functionKey: 'crm-fn.acme', workspace: 'acme', database: 'crm', physical: physicalDatabase('acme', 'crm') };
+  let shopUri: string;
+  let crmUri: string;
+  let shopSock: string;
+  let crmClient: MongoClient;
+
+  before(async () => {
+    ferret = await startFerret();
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-'));
+    proxy = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger });
+    shopSock = await proxy.listen(shop.functionKey, join(dir, 'shop', 'mongo.sock'));
+    const crmSock = await proxy.listen(crm.functionKey, join(dir, 'crm', 'mongo.sock'));
+    shopUri = bindingUri(shopSock, shop.physical, credentials.credentialFor(shop));
+    crmUri = bindingUri(crmSock, crm.physical, credentials.credentialFor(crm));
+    crmClient = new MongoClient(crmUri, { serverSelectionTimeoutMS: 5000 });
+    await crmClient.db(crm.physical).collection('c').insertMany([{ secret: 1 }, { secret: 2 }, { secret: 3 }]);
+  });
+  after(async () => {
+    await crmClient?.close();
+    await proxy?.close();
+    await ferret?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses every way out of the bound database, and stays up for everyone', async () => {
+    // A live cursor of the other binding, opened through its own proxy socket.
+    const raw = await crmClient.db(crm.physical).command({ find: 'c', batchSize: 1 });
+    const cursorId = String((raw.cursor as { id: unknown }).id);
+    assert.notEqual(cursorId, '0');
+
+    // The other binding's credential, leaked, used on the attacker's own socket (the other
+    // socket is not in the attacker's box).
+    const leaked = bindingUri(shopSock, crm.physical, credentials.credentialFor(crm));
+    const run = await runPython(repoPath('test', 'integration', 'data-attacker.py'), [shopUri, shopSock, shop.physical, crm.physical, cursorId, leaked]);
+    assert.equal(run.code, 0, run.stderr);
+    const results = JSON.parse(run.stdout) as Record<string, string | number>;
+    const allowed = Object.entries(results).filter(([, v]) => typeof v === 'string' && !v.startsWith('refused') && v !== 'closed');
+    assert.deepEqual(allowed, [], `attacks that were not refused: ${JSON.stringify(allowed)}`);
+    // The scope refusals carry the platform's code; the leaked credential fails authentication.
+    assert.match(String(results['other-db-find']), /^refused:13:DATA_SCOPE_FORBIDDEN/);
+    assert.match(String(results['list-databases']), /^refused:13:DATA_SCOPE_FORBIDDEN/);
+    assert.match(String(results['other-binding-credential']), /^refused:18:DATA_AUTH_FAILED/);
+    for (const name of ['raw-huge-length', 'raw-negative-length', 'raw-garbage-section', 'raw-bad-bson', 'raw-op-query-find', 'raw-op-query-admin-cmd', 'raw-op-compressed', 'raw-op-insert-legacy', 'raw-more-to-come', 'raw-exhaust', 'raw-checksum', 'raw-connection-flood']) {
+      assert.equal(results[name], 'closed', name);
+    }
+    assert.equal(results['raw-unauthenticated-find'], 'refused');
+    assert.equal(results['own-db-still-works'], 1);
+
+    // Nothing reached the other database, and its binding still works, its cursor included.
+    const crmDb = crmClient.db(crm.physical);
+    assert.deepEqual((await crmDb.listCollections().toArray()).map((c) => c.name).sort(), ['c']);
+    assert.equal(await crmDb.collection('c').countDocuments(), 3);
+    const more = await crmDb.command({ getMore: Long.fromString(cursorId), collection: 'c' });
+    assert.equal((more.cursor as { nextBatch: unknown[] }).nextBatch.length, 2);
+    // The attacker's one tagged write is in its own run's ledger, under its own function only.
+    assert.deepEqual(ledger.take('crm-fn.acme', 'attack-run'), []);
+    assert.deepEqual(ledger.take('shop-fn', 'attack-run').map((w) => [w.database, w.collection, w.inserted]), [[shop.physical, 'items', 1]]);
+  });
+
+  it('stops a revoked credential mid-connection and a rotated one after its grace', async () => {
+    let now = 1_000;
+    const creds = new DataCredentials(() => now);
+    const local = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials: creds, ledger });
+    const grant = { functionKey: 'rot-fn', workspace: 'default', database: 'rot', physical: physicalDatabase('default', 'rot') };
+    const sock = await local.listen(grant.functionKey, join(dir, 'rot', 'mongo.sock'));
+    try {
+      const old = creds.credentialFor(grant);
+      const client = new MongoClient(bindingUri(sock, grant.physical, old), { serverSelectionTimeoutMS: 5000, retryWrites: false });
+      await client.db(grant.physical).collection('x').insertOne({ a: 1 });
+      assert.equal(creds.rotate(grant.functionKey, 30_000), 1);
+      const fresh = creds.credentialFor(grant);
+      assert.notEqual(fresh.password, old.password);
+      await client.db(grant.physical).collection('x').insertOne({ a: 2 }); // within the grace
+      now += 30_000;
+      await assert.rejects(client.db(grant.physical).collection('x').insertOne({ a: 3 }), (err: { code?: number; message: string }) => err.code === 13 && err.message.startsWith('DATA_CREDENTIALS_REVOKED'));
+      await client.close();
+      const second = new MongoClient(bindingUri(sock, grant.physical, fresh), { serverSelectionTimeoutMS: 5000 });
+      assert.equal(await second.db(grant.physical).collection('x').countDocuments(), 2);
+      creds.revoke(grant.functionKey);
+      await assert.rejects(second.db(grant.physical).collection('x').countDocuments(), (err: { code?: number }) => err.code === 13);
+      await second.close();
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('answers DATA_BACKEND_UNAVAILABLE when the server is down, and recovers when it is back', async () => {
+    const grant = { functionKey: 'down-fn', workspace: 'default', database: 'down', physical: physicalDatabase('default', 'down') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'down', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryWrites: false, retryReads: false });
+    try {
+      await client.db(grant.physical).collection('x').insertOne({ a: 1 });
+      await ferret.stop('SIGKILL');
+      await assert.rejects(client.db(grant.physical).collection('x').findOne({}), (err: { code?: number; message: string }) => err.code === 6 && err.message.startsWith('DATA_BACKEND_UNAVAILABLE'));
+      await ferret.start();
+      assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
+    } finally {
+      await client.close();
+    }
+  });
+});
