@@ -44,4 +44,6 @@ if [ "${#files[@]}" -eq 0 ]; then echo "test: no test files for tier $tier" >&2;
 
 if [ "$tier" = all ]; then echo "test: running every tier"; else echo "test: running the $tier tests"; fi
 unset NODE_EXTRA_CA_CERTS
-exec node --test --test-concurrency=2 --test-reporter=spec "$@" "${files[@]}"
+# --test-force-exit: a test file ends when its tests have, even if a handle a test leaked (a child
+# process, a socket) would keep it alive: a leak must not hang CI (the runner still reports failures).
+exec node --test --test-concurrency=2 --test-force-exit --test-reporter=spec "$@" "${files[@]}"
