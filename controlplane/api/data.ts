@@ -3,36 +3,17 @@
  * bindings"), scoped to the caller's workspace (ADR 0011): reads are `viewer`, a rotation is
  * `deployer` (as the invoke token's and a webhook secret's) and is audited `data-credentials.rotate`.
  */
-import { z } from 'zod';
-import { DURATION_PATTERN, parseDurationMs } from '../../protocol/index.js';
 import { bindingOf, databases, rotateDataCredentials } from '../service/data.js';
 import { dataBindingAnswer as bindingAnswer, dataDatabasesAnswer as databasesAnswer, dataRotateAnswer as rotateAnswer } from './answers.js';
 import { audit } from './audit-log.js';
 import { json } from './http.js';
 import { operation } from './router.js';
 import { functionParam } from './validate.js';
+import { graceBody } from './schemas.js';
 
-const MAX_GRACE_MS = 7 * 24 * 3_600_000;
+/** How long the old credential keeps working when the rotation names no `grace`. */
 const DEFAULT_GRACE_MS = 60_000;
 
-/** `grace`: how long the old credential keeps working (default 60s, `0s` ends it at once, at most 168h). */
-const rotateBody = z.strictObject({
-  grace: z
-    .string()
-    .meta({ pattern: DURATION_PATTERN.source })
-    .transform((text, ctx) => {
-      if (Number(DURATION_PATTERN.exec(text)?.[1]) === 0) return 0;
-      try {
-        const ms = parseDurationMs(text);
-        if (ms <= MAX_GRACE_MS) return ms;
-        ctx.addIssue({ code: 'custom', message: 'at most 168h' });
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-      return z.NEVER;
-    })
-    .optional(),
-});
 
 export const getBinding = operation(
   { id: 'getDataBinding', tag: 'data', role: 'viewer', summary: "The function's database binding (null: none); never its credential", answers: { 200: { description: 'The binding', schema: bindingAnswer } }, errors: [] },
@@ -42,7 +23,7 @@ export const getBinding = operation(
 export const rotate = operation(
   {
     id: 'rotateDataCredentials', tag: 'data', role: 'deployer', summary: "New credentials for the function's binding; the old ones work for the grace period",
-    body: rotateBody,
+    body: graceBody,
     answers: { 200: { description: 'Rotated', schema: rotateAnswer } },
     errors: ['DATA_BINDING_NOT_FOUND'],
   },

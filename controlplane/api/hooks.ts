@@ -2,8 +2,7 @@
  * A function's triggers (`GET /functions/{name}/triggers`: HTTP, webhooks with their URL, cron
  * with the next fire times) and webhook secret rotation (docs/api.md, "Triggers", "Webhook secrets").
  */
-import { z } from 'zod';
-import { DURATION_PATTERN, parseDurationMs, PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
+import { PlatformError, WEBHOOK_TRIGGER_ID } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { cronTriggersOf, DEFAULT_HOOK_GRACE_MS, parseSchedule, rotateHookSecret, webhookSpecsOf } from '../async/index.js';
 import { hookSecretAnswer } from './answers.js';
@@ -13,32 +12,14 @@ import { json } from './http.js';
 import { operation } from './router.js';
 import { audit } from './audit-log.js';
 import { functionParam } from './validate.js';
+import { graceBody } from './schemas.js';
 
-const MAX_GRACE_MS = 7 * 24 * 3_600_000;
 
-/** `grace`: how long the previous secret keeps working (a duration, `0s` ends it at once; default 1h, at most 7 days). */
-const rotateBody = z.strictObject({
-  grace: z
-    .string()
-    .meta({ pattern: DURATION_PATTERN.source })
-    .transform((text, ctx) => {
-      if (Number(DURATION_PATTERN.exec(text)?.[1]) === 0) return 0;
-      try {
-        const ms = parseDurationMs(text);
-        if (ms <= MAX_GRACE_MS) return ms;
-        ctx.addIssue({ code: 'custom', message: 'at most 168h' });
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      }
-      return z.NEVER;
-    })
-    .optional(),
-});
 
 export const rotateSecret = operation(
   {
     id: 'rotateWebhookSecret', tag: 'tokens', role: 'deployer', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
-    body: rotateBody,
+    body: graceBody,
     answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
     errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
   },
