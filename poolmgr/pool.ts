@@ -45,6 +45,9 @@ import { presetOf } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
+/** How long past the grace close() waits for runtimes' exit reports before it closes the host. */
+const SHUTDOWN_REPORT_SLACK_MS = 2000;
+
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the pool is shutting down' };
 
 /** What the pool tells others about, besides its calls' results. */
@@ -449,7 +452,12 @@ export class PoolManager implements InstanceOwner {
       for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(busy);
     }
     const grace = this.config.shutdownGraceMs;
-    await Promise.all([...Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)), this.compiler.close()]);
+    const exited = Promise.all([...Array.from(this.processes, (proc) => proc.shutdown(grace, SHUTDOWN_CAUSE)), this.compiler.close()]);
+    // Every runtime has been sent SIGKILL after `grace`. Its end is what its host reports (a
+    // forked runtime: its report channel closing), and a host that never reports one must not
+    // hold the pool open: after a bounded wait the host closes anyway (zygotes ended, every
+    // runtime SIGKILLed again and awaited there).
+    await untilOr(exited, grace + SHUTDOWN_REPORT_SLACK_MS);
     await this.host.close();
     await this.fleet?.close();
   }
@@ -457,4 +465,16 @@ export class PoolManager implements InstanceOwner {
 
 function errorResult(error: InvocationResult['error']): InvocationResult {
   return { cold: false, start: 'warm', initMs: 0, handlerMs: 0, queuedMs: 0, response: null, error, logs: [], instanceId: null };
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first (the timer does not hold the process). */
+function untilOr(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

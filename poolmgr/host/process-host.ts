@@ -76,6 +76,9 @@ interface Runtime extends HostedRuntime {
   gone: Promise<void>;
 }
 
+/** How long close() waits for forked runtimes' report channels to close by themselves after SIGKILL. */
+const REPORT_CLOSE_WAIT_MS = 2000;
+
 export class ProcessHost implements RuntimeHost {
   readonly isolation: Isolation;
   private readonly runtimes = new Map<string, Runtime>();
@@ -338,7 +341,13 @@ export class ProcessHost implements RuntimeHost {
     await Promise.all(zygotes.map((zygote) => zygote.close()));
     const all = [...this.runtimes.values()];
     for (const rt of all) this.signal(rt, 'SIGKILL');
-    await Promise.all(all.map((rt) => rt.gone));
+    const gone = Promise.all(all.map((rt) => rt.gone));
+    // A forked runtime's end is its report channel closing; a channel still open once its keeper
+    // was SIGKILLed (and the zygotes ended) is closed from here, which reports the end.
+    const timer = setTimeout(() => { for (const rt of all) rt.report?.destroy(); }, REPORT_CLOSE_WAIT_MS);
+    timer.unref();
+    await gone;
+    clearTimeout(timer);
     this.cgroups?.close();
   }
 
