@@ -35,9 +35,11 @@ fi
 echo "test: checking the dependency rules (layers, one door per service, no cycles)"
 npm run --silent check:deps
 
+# Only *.test.js files: Node 20 treats every .js file under a `test/` directory as a test file, and
+# a harness module (no tests, a top-level `after`) never ends under --test-force-exit.
 case "$tier" in
-  all) files=(dist/test/) ;;
-  unit|integration|e2e|kube) files=("dist/test/$tier/") ;;
+  all) mapfile -t files < <(find dist/test -name '*.test.js' | sort) ;;
+  unit|integration|e2e|kube) mapfile -t files < <(find "dist/test/$tier" -name '*.test.js' | sort) ;;
   conformance) mapfile -t files < <(grep -l -E "conformance/[a-z-]+-suite\.js" dist/test/*/*.test.js | sort) ;;
 esac
 if [ "${#files[@]}" -eq 0 ]; then echo "test: no test files for tier $tier" >&2; exit 1; fi

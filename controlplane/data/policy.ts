@@ -4,7 +4,7 @@
  * database or runs code on the server, cursors only of the same binding. Pure: the proxy asks,
  * this answers. Anything not named here is refused.
  */
-import type { Document } from 'mongodb';
+import type { Document } from 'bson';
 import type { OpMsg } from './wire.js';
 
 /** Commands answered by the proxy itself (no backend round trip), also before authentication. */

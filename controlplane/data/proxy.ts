@@ -11,7 +11,7 @@
 import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { BSON, type Document } from 'mongodb';
+import { BSON, type Document } from 'bson';
 import type { ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { decide, type Decision } from './policy.js';

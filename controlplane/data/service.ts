@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { BSON } from 'mongodb';
+import { BSON } from 'bson';
 import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';

@@ -3,7 +3,7 @@
  * message framing, OP_MSG (opcode 2013) both ways, the legacy OP_QUERY handshake and its OP_REPLY.
  * Everything else is refused by the proxy before it gets here. Pure: no I/O.
  */
-import { BSON, type Document } from 'mongodb';
+import { BSON, type Document } from 'bson';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;

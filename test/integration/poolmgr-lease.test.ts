@@ -68,7 +68,8 @@ describe('poolmgr lease', () => {
     const running = pool.invoke(fn, ev({ sleep: '0.3' }));
     await until(() => pool.stats().functions[keyOf(fn)]?.busy === 1, 15_000, 'a busy instance');
     const stats = pool.stats();
-    assert.deepEqual(Object.keys(stats).sort(), ['busy', 'functions', 'generic', 'queued', 'spawning', 'specializing', 'warm']);
+    assert.deepEqual(Object.keys(stats).sort(), ['busy', 'functions', 'generic', 'queued', 'scaledToZero', 'spawning', 'specializing', 'warm']);
+    assert.equal(stats.scaledToZero[fn.name], undefined, 'a busy function has not been scaled to zero');
     assert.deepEqual(stats.functions[keyOf(fn)], { name: fn.name, version: 'v1', specializing: 0, warm: 1, busy: 1, queued: 0 });
     assert.ok(stats.warm >= 1 && stats.busy >= 1);
     assert.equal((await running).error, null);
