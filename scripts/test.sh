@@ -38,8 +38,9 @@ npm run --silent check:deps
 # Only *.test.js files: Node 20 treats every .js file under a `test/` directory as a test file, and
 # a harness module (no tests, a top-level `after`) never ends under --test-force-exit.
 case "$tier" in
-  all) mapfile -t files < <(find dist/test -name '*.test.js' | sort) ;;
-  unit|integration|e2e|kube) mapfile -t files < <(find "dist/test/$tier" -name '*.test.js' | sort) ;;
+  all|unit|integration|e2e|kube)
+    dir=dist/test; if [ "$tier" != all ]; then dir+="/$tier"; fi
+    mapfile -t files < <(find "$dir" -name '*.test.js' | sort) ;;
   conformance) mapfile -t files < <(grep -l -E "conformance/[a-z-]+-suite\.js" dist/test/*/*.test.js | sort) ;;
 esac
 if [ "${#files[@]}" -eq 0 ]; then echo "test: no test files for tier $tier" >&2; exit 1; fi
