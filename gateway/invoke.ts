@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
   ERRORS, isPlatformError, isPlatformToken, PlatformError,
-  type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
+  type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
@@ -75,7 +75,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
 interface Origin {
   trigger: RunTrigger;
   arrivedAt: number;
-  signal: AbortSignal | undefined;
+  signal: Abortable | undefined;
   attempt: number;
 }
 
@@ -148,7 +148,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
 
   const runId = randomUUID();
   const startedAt = Date.now();
-  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.signal, attempt: 1 };
+  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.abortable, attempt: 1 };
   if (deps.shuttingDown()) {
     return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
   }
@@ -163,7 +163,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   event.rootPath = edge.prefix + rootPath;
   event.scheme = edge.scheme;
   event.client = edge.client;
-  const result = await deps.pool.invoke(fn, event, { signal: req.signal, attempt: 1 });
+  const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
   return finish(deps, origin, fn, runId, startedAt, result, true).response;
 }
 

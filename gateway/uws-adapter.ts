@@ -31,7 +31,7 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { errorBody, PlatformError, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
 
@@ -67,8 +67,10 @@ export interface IncomingRequest {
   readonly headers: Pairs;
   /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`); this uWS build does not give its port. */
   readonly peer: string;
-  /** Aborted when the client goes away. */
+  /** Aborted when the client goes away (an AbortController made on first use). */
   readonly signal: AbortSignal;
+  /** The same disconnect without an AbortController: what the invoke path listens to. */
+  readonly abortable: Abortable;
   /** `performance.now()` when the request arrived. */
   readonly arrivedAt: number;
   /**
@@ -143,15 +145,17 @@ function statusLine(status: number): string {
 }
 
 /** One request/response pair and the state that keeps rules 2, 3 and 5-7. */
-class Exchange implements IncomingRequest {
+class Exchange implements IncomingRequest, Abortable {
   readonly method: string;
   readonly url: string;
   readonly rawQuery: string;
   readonly headers: Pairs = [];
   readonly peer: string;
   readonly arrivedAt = performance.now();
-  private readonly controller = new AbortController();
-  readonly signal = this.controller.signal;
+  /** Made when someone asks for `signal` (most requests never do). */
+  private controller: AbortController | null = null;
+  /** Told once, when the client goes away (Abortable, without an AbortController). */
+  private listeners: { handleEvent(): void }[] | null = null;
   aborted = false;
   /** send() was called: the response is ours to finish, nothing else may start one. */
   responded = false;
@@ -191,7 +195,10 @@ class Exchange implements IncomingRequest {
       this.aborted = true;
       this.stream?.gone();
       this.finish();
-      this.controller.abort();
+      this.controller?.abort();
+      const listeners = this.listeners;
+      this.listeners = null;
+      if (listeners !== null) for (const l of listeners) l.handleEvent();
       this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
     });
 
@@ -230,6 +237,27 @@ class Exchange implements IncomingRequest {
     // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
     if (contentLength !== null && !chunked) this.preallocated = Buffer.allocUnsafe(contentLength);
     res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  get abortable(): Abortable {
+    return this;
+  }
+
+  addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    if (!this.aborted) (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    const at = this.listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.listeners!.splice(at, 1);
   }
 
   body(): Promise<Uint8Array> {

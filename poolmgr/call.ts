@@ -3,7 +3,7 @@
  * It settles exactly once, with a result (never a rejection). It is its own queue node, its own
  * abort listener (`handleEvent`) and its own timer argument, so the hot path allocates no closures.
  */
-import type { LogLine, LogTap, WireEvent, WireResponse } from '../protocol/index.js';
+import type { Abortable, LogLine, LogTap, WireEvent, WireResponse } from '../protocol/index.js';
 import type { FunctionGroup } from './group.js';
 import type { Instance } from './instance.js';
 import { hostError } from './outcome.js';
@@ -71,7 +71,7 @@ export class Call implements QueueLinks<Call> {
   constructor(
     readonly group: FunctionGroup,
     readonly event: WireEvent,
-    readonly signal: AbortSignal | undefined,
+    readonly signal: Abortable | undefined,
     readonly attempt: number,
     now: number,
     /** Where lines go live while someone tails the function (protocol/live-logs.ts); null: nowhere. */
@@ -217,7 +217,7 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
-  /** The AbortSignal fired while the call was queued: it leaves the queue. */
+  /** The caller went away (its Abortable fired) while the call was queued: it leaves the queue. */
   handleEvent(): void {
     if (this.queuedIn === null) return;
     this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));

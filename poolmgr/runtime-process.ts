@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  encodeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
+  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
   type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
 import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
@@ -102,7 +102,12 @@ export class RuntimeProcess {
   send(msg: HostMessage): boolean {
     if (!this.alive) return false;
     if (this.pending.length === 0) setImmediate(flushFrames, this);
-    this.pending.push(encodeFrame(msg));
+    if (msg.t === 'invoke') {
+      // The one message of every call: written by hand (protocol/invoke-frame.ts), a large body not copied.
+      for (const part of encodeInvokeFrame(msg.id, msg.event, msg.context)) this.pending.push(part);
+    } else {
+      this.pending.push(encodeFrame(msg));
+    }
     return true;
   }
 

@@ -2,11 +2,11 @@
  * The pool manager's public types. The gateway (and later the control plane) talk to the pool
  * only through `PoolManager` (poolmgr/index.ts) and these types.
  */
-import type { ErrorClass, ErrorCode, FunctionSpec, FunctionVersion, LogLine, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
+import type { Abortable, ErrorClass, ErrorCode, FunctionSpec, FunctionVersion, LogLine, WireContext, WireEvent, WireResponse } from '../protocol/index.js';
 
 export interface InvokeOptions {
   /** Aborted when the client goes away; a queued call then leaves the queue. */
-  signal?: AbortSignal;
+  signal?: Abortable;
   /** 1 for the first attempt (async retries come later). */
   attempt?: number;
 }

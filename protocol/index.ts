@@ -1,5 +1,6 @@
 /** The shared protocol: wire frames, runtime messages and error codes. The only module every service imports. */
 export * from './frames.js';
+export * from './invoke-frame.js';
 export * from './messages.js';
 export * from './errors.js';
 export * from './units.js';

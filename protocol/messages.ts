@@ -30,6 +30,17 @@ export const ERROR_CLASSES: readonly ErrorClass[] = Object.values(ErrorClass);
 
 export type Pairs = [string, string][];
 
+/**
+ * What a call needs of its caller's disconnect: whether it happened, and a listener while the call
+ * waits. An AbortSignal is one; the gateway's requests are one too without creating an
+ * AbortController per request (issue 11: that was ~4 % of the gateway's CPU under load).
+ */
+export interface Abortable {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: { handleEvent(): void }): void;
+  removeEventListener(type: 'abort', listener: { handleEvent(): void }): void;
+}
+
 /** A failure as the runtime reports it (user code errors carry the innermost user frame). */
 export interface WireError {
   class: ErrorClass;
