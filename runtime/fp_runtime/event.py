@@ -21,23 +21,31 @@ class Event(dict):
         return self["body"].decode(encoding)
 
 
-def _grouped(pairs):
+def _grouped(pairs, joiner):
+    """(one value per name, every value per name), in one pass; `joiner` None keeps the last
+    value, else the values joined by it."""
+    single = {}
     multi = {}
     for name, value in pairs:
-        multi.setdefault(name, []).append(value)
-    return multi
+        if name in multi:
+            multi[name].append(value)
+            single[name] = value if joiner is None else single[name] + joiner + value
+        else:
+            multi[name] = [value]
+            single[name] = value
+    return single, multi
 
 
 def make_event(wire: dict) -> Event:
-    multi_query = _grouped(wire.get("query") or [])
-    multi_headers = _grouped(wire.get("headers") or [])
+    query, multi_query = _grouped(wire.get("query") or (), None)
+    headers, multi_headers = _grouped(wire.get("headers") or (), ", ")
     return Event(
         method=wire.get("method", "GET"),
         path=wire.get("path", "/"),
         rawQuery=wire.get("rawQuery", ""),
-        query={k: v[-1] for k, v in multi_query.items()},
+        query=query,
         multiQuery=multi_query,
-        headers={k: ", ".join(v) for k, v in multi_headers.items()},
+        headers=headers,
         multiHeaders=multi_headers,
         body=wire.get("body") or b"",
         requestId=wire.get("requestId", ""),
