@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeHost, LocalCoordinator, RedisCoordinator, type PodPreset, type PoolConfig } from '../poolmgr/index.js';
+import { loadKubeHost, LocalCoordinator, RedisCoordinator, type KubeHost, type PodPreset, type PoolConfig } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
 
 const MIB = 1024 * 1024;
@@ -31,7 +31,8 @@ export async function openKubeHost(config: PlatformConfig, codeRoots: string[], 
   const coordinator = config.redisUrl !== undefined
     ? await RedisCoordinator.open({ redisUrl: config.redisUrl, prefix: config.redisPrefix, pool: config.kubePool, hostId, log })
     : new LocalCoordinator(hostId);
-  const host = new KubeHost({
+  const KubeHostClass = await loadKubeHost();
+  const host = new KubeHostClass({
     kubeConfig, hostId, coordinator, tokenKey, log,
     namespace: config.kubeNamespace,
     pool: config.kubePool,

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
-import { openKubeHost } from './kube.js';
+import type { KubeSetup } from './kube.js';
 
 export interface PoolSetup {
   /** Operator messages (the Kubernetes host's). */
@@ -35,10 +35,11 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
     ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })
     : undefined;
-  let kube;
+  let kube: KubeSetup | null;
   try {
     // Runtimes as local processes (default) or as Pods (docs/kubernetes.md); the pool closes the host.
-    kube = config.runtimeHost === 'kubernetes' ? await openKubeHost(config, codeRoots, log) : null;
+    // Loaded only then: the Kubernetes client costs ~0.5 s and ~70 MB at start (platform/kube.ts).
+    kube = config.runtimeHost === 'kubernetes' ? await (await import('./kube.js')).openKubeHost(config, codeRoots, log) : null;
   } catch (err) {
     await fleet?.close();
     throw err;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { defaultPoolConfig, KubeHost, type KubeHostOptions, type PodPreset } from '../../poolmgr/index.js';
+import { defaultPoolConfig, loadKubeHost, type KubeHost, type KubeHostOptions, type PodPreset } from '../../poolmgr/index.js';
 import { findRepoRoot } from '../../poolmgr/config.js';
 import { freePort, startCluster, type ClusterOptions, type TestCluster } from '../helpers/kube-cluster.js';
 import { TestKubelet } from '../helpers/test-kubelet.js';
@@ -37,9 +37,10 @@ export async function startWorld(options: ClusterOptions = {}): Promise<KubeWorl
   const runtimePort = await freePort();
   const tokenKey = randomBytes(32);
   const pool = `t${randomBytes(3).toString('hex')}`;
+  const KubeHostClass = await loadKubeHost();
   return {
     cluster, kubelet, runtimePort, tokenKey, pool,
-    host: (overrides = {}) => new KubeHost({
+    host: (overrides = {}) => new KubeHostClass({
       kubeConfig: cluster.config('fp-platform'),
       namespace: cluster.namespace,
       pool,

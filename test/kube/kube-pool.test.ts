@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { defaultPoolConfig, KubeHost, PoolManager, RedisCoordinator } from '../../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, RedisCoordinator, type KubeHost } from '../../poolmgr/index.js';
 import { tmpdir } from 'node:os';
 import { kubeTierUnavailable, sleep } from '../helpers/kube-cluster.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
