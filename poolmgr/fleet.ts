@@ -8,7 +8,7 @@
  * warmReportIntervalMs), so a dead gateway stops counting within three report intervals.
  * Docs: docs/kubernetes.md ("Scale"), docs/poolmgr.md.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisKeys } from '../protocol/index.js';
 
 export interface FleetView {
@@ -30,20 +30,20 @@ export interface RedisFleetOptions {
 const FORGET_MS = 10 * 60_000;
 
 export class RedisFleetView implements FleetView {
-  private readonly redis: Redis;
   private readonly keys: ReturnType<typeof redisKeys>;
   private readonly asked = new Map<string, number>();
   private readonly ahead = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly options: RedisFleetOptions) {
-    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  private constructor(private readonly options: RedisFleetOptions, private readonly redis: Redis) {
     this.redis.on('error', () => {}); // a failed refresh keeps the last view
     this.keys = redisKeys(options.prefix);
   }
 
   static async open(options: RedisFleetOptions): Promise<RedisFleetView> {
-    const view = new RedisFleetView(options);
+    // Loaded here, not with the module: the embedded default never needs the Redis client (~0.25 s, ~24 MB).
+    const { Redis } = await import('ioredis');
+    const view = new RedisFleetView(options, new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 }));
     await view.redis.connect();
     view.timer = setInterval(() => void view.refresh().catch(() => {}), options.refreshMs ?? 2_000);
     view.timer.unref();

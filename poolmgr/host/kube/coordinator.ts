@@ -5,7 +5,7 @@
  * alive, so that the Pods held by a dead one are cleaned up. The local coordinator is for a
  * single gateway; several gateways share Redis.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisKeys } from '../../../protocol/index.js';
 
 export interface PoolCoordinator {
@@ -49,7 +49,6 @@ return 0`;
 
 /** Several gateways: heartbeats and the filler claim in Redis, refreshed in the background. */
 export class RedisCoordinator implements PoolCoordinator {
-  private readonly redis: Redis;
   private readonly keys: ReturnType<ReturnType<typeof redisKeys>['kubePool']>;
   private readonly ttlMs: number;
   private filler = false;
@@ -58,15 +57,16 @@ export class RedisCoordinator implements PoolCoordinator {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(private readonly options: RedisCoordinatorOptions) {
-    this.redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  private constructor(private readonly options: RedisCoordinatorOptions, private readonly redis: Redis) {
     this.redis.on('error', () => {}); // reported through failed refreshes
     this.keys = redisKeys(options.prefix).kubePool(options.pool);
     this.ttlMs = options.ttlMs ?? 15_000;
   }
 
   static async open(options: RedisCoordinatorOptions): Promise<RedisCoordinator> {
-    const c = new RedisCoordinator(options);
+    // Loaded here, not with the module: a platform without Redis never needs its client.
+    const { Redis } = await import('ioredis');
+    const c = new RedisCoordinator(options, new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true }));
     await c.redis.connect();
     await c.refresh();
     c.timer = setInterval(() => void c.refresh().catch((err: unknown) => c.options.log?.(`kubernetes host: Redis refresh failed: ${String(err)}`)), Math.max(100, Math.floor(c.ttlMs / 3)));
