@@ -134,7 +134,7 @@ export async function deployLoop(opts: BenchOptions): Promise<DeployLoopResult> 
       for (const c of order) await round(c, `v${i}`);
     }
     for (let i = 0; i < Math.min(10, opts.deployRounds); i++) {
-      for (const c of checkouts) {
+      for (const c of i % 2 === 0 ? checkouts : [...checkouts].reverse()) {
         c.samples.cliStart.push(await cli(c.root, ['--version'], c.env));
         c.samples.validate.push(await cli(c.root, ['validate', c.dir], c.env));
       }

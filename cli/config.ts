@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { Credentials, Profile } from './credentials-schema.js';
 import { CliError, EXIT } from './errors.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -52,27 +52,7 @@ export function loadCliEnv(env: Record<string, string | undefined>, home: string
   });
 }
 
-/** One platform (and workspace) to talk to: what `login` saves. */
-const profileSchema = z.strictObject({
-  url: z.url(),
-  token: z.string().min(1).optional(),
-  /** The workspace the token acts in: a workspace token's own, or the one an admin token names with FP-Workspace. */
-  workspace: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,28}[a-z0-9])?$/).optional(),
-  /** Invoke tokens of `token`-mode functions, by function key (shown once by the server). */
-  invokeTokens: z.record(z.string(), z.string()).default({}),
-});
-export type Profile = z.output<typeof profileSchema>;
-
-/**
- * The credentials file: its top level is the default profile (as before profiles existed, so an
- * older file reads unchanged), `profiles` the named ones (`login --profile NAME`).
- */
-const credentialsSchema = profileSchema.extend({
-  /** The state directory `up` used when it saved this token (absolute). */
-  stateDir: z.string().optional(),
-  profiles: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), profileSchema).optional(),
-});
-export type Credentials = z.output<typeof credentialsSchema>;
+export type { Credentials, Profile } from './credentials-schema.js';
 
 /** The name of the top-level profile. */
 export const DEFAULT_PROFILE = 'default';
@@ -136,6 +116,8 @@ export async function readCredentials(configDir: string): Promise<Credentials | 
   } catch {
     throw new CliError(EXIT.FAILURE, 'CREDENTIALS_INVALID', `${file} is not valid JSON; fix or delete it`);
   }
+  // zod only here, when there is a file to check: every command starts without it (bench/README.md, section 9).
+  const { credentialsSchema } = await import('./credentials-schema.js');
   const parsed = credentialsSchema.safeParse(raw);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

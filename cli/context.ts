@@ -4,6 +4,7 @@ import { str } from './args.js';
 import { ApiClient } from './client.js';
 import { credentialsWarning, DEFAULT_PROFILE, profileOf, readCredentials, resolveTarget, type CliEnv, type Credentials, type Profile, type Target } from './config.js';
 import type { Io, Output } from './output.js';
+import type { PythonPreflight } from './python.js';
 import { DEFAULT_WORKSPACE, TOKEN_PREFIXES } from '../protocol/index.js';
 
 export interface Context {
@@ -15,6 +16,8 @@ export interface Context {
   now: () => number;
   /** Waits for SIGINT/SIGTERM (for `up`); resolves with the signal name. */
   waitForSignal: () => Promise<string>;
+  /** validate.py started for this command (main.ts, `python` commands); absent: a process per check. */
+  python?: PythonPreflight;
 }
 
 export interface Command {

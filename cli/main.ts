@@ -10,6 +10,7 @@ import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
+import { PythonChecker, pythonPath } from './python.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -19,13 +20,19 @@ import { Output, type Io } from './output.js';
 export interface CommandEntry {
   name: string;
   load: () => Promise<Command>;
+  /**
+   * It checks a folder with runtime/validate.py: the interpreter is started before the command
+   * loads, so Python's start-up runs beside Node's loading of the command's modules instead of
+   * after it (bench/README.md, section 9), and the check itself is a request to a ready process.
+   */
+  python?: true;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', load: async () => (await import('./commands/init.js')).initCommand },
-  { name: 'validate', load: async () => (await import('./commands/validate.js')).validateCommand },
+  { name: 'validate', load: async () => (await import('./commands/validate.js')).validateCommand, python: true },
   { name: 'dev', load: async () => (await import('./commands/dev.js')).devCommand },
-  { name: 'deploy', load: async () => (await import('./commands/deploy.js')).deployCommand },
+  { name: 'deploy', load: async () => (await import('./commands/deploy.js')).deployCommand, python: true },
   { name: 'invoke', load: async () => (await import('./commands/invoke.js')).invokeCommand },
   { name: 'functions', load: async () => (await import('./commands/functions.js')).functionsCommand },
   { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
@@ -93,6 +100,7 @@ export interface MainOptions {
 export async function main(argv: readonly string[], options: MainOptions): Promise<number> {
   const json = argv.includes('--json');
   const out = new Output(options.io, json);
+  let python: PythonChecker | null = null;
   try {
     const { command: name, rest } = splitCommand(argv);
     if (name === null || name === 'help') {
@@ -107,6 +115,9 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     }
     const entry = COMMANDS.find((c) => c.name === name);
     if (entry === undefined) throw usageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    const env = loadCliEnv(options.env, homedir());
+    const onlyHelp = rest.some((a) => a === '--help' || a === '-h' || a === '--version');
+    if (entry.python === true && !onlyHelp) python = new PythonChecker().start(pythonPath(env.python));
     const command = await entry.load();
     const args = parseCommandArgs(rest, command.options, command.name);
     if (flag(args, 'help')) {
@@ -117,10 +128,12 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       options.io.stdout(`${cliVersion()}\n`);
       return EXIT.OK;
     }
-    const ctx: Context = { out, io: options.io, env: loadCliEnv(options.env, homedir()), cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal };
+    const ctx: Context = { out, io: options.io, env, cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal, ...(python !== null ? { python: python.check } : {}) };
     return await command.run(ctx, args);
   } catch (err) {
     return report(out, err);
+  } finally {
+    python?.close();
   }
 }
 

@@ -8,7 +8,6 @@ else the normalized name with `-` as `_`. Imports inside a `try` block are optio
 relative imports and the bundle's own modules are followed, never reported.
 """
 import ast
-import importlib.metadata
 import importlib.util
 import sys
 
@@ -34,6 +33,7 @@ _SUGGEST = {module: dist for dist, modules in KNOWN.items() for module in module
 
 def modules_of(dist: str) -> set:
     """Top-level module names a distribution provides."""
+    import importlib.metadata  # ~30 ms: only for a folder that declares requirements (bench/README.md, section 9)
     try:
         found = importlib.metadata.distribution(dist)
     except importlib.metadata.PackageNotFoundError:

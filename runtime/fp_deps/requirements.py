@@ -8,13 +8,8 @@ references (`name @ https://…`, `git+…`), and local paths. The control plane
 first check (controlplane/deps/requirements.ts) so an upload fails at once; the builder and
 `validate` use this module.
 """
+import functools
 import re
-
-try:  # pip vendors packaging; a runtime without pip (validate only) falls back to a name regex
-    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
-except ImportError:  # pragma: no cover - pip ships with every venv the platform makes
-    Requirement = None
-    InvalidRequirement = ValueError
 
 FILES = ("requirements.txt", "pyproject.toml")
 NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
@@ -36,6 +31,18 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
+def _packaging():
+    """pip's vendored (Requirement, InvalidRequirement), or (None, ValueError) without pip. Imported
+    on the first requirement only: it costs ~45 ms, most of `validate`'s start, and a folder that
+    declares nothing never needs it (bench/README.md, section 9)."""
+    try:  # pip vendors packaging; a runtime without pip (validate only) falls back to a name regex
+        from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # pragma: no cover - pip ships with every venv the platform makes
+        return None, ValueError
+    return Requirement, InvalidRequirement
+
+
 def check(text: str, file: str, line):
     """The requirement `text` (hash options allowed) as (name, text), or BadRequirement."""
     bare = HASH_OPTION.sub("", text).strip()
@@ -43,6 +50,7 @@ def check(text: str, file: str, line):
         raise BadRequirement(file, line, f"options are not allowed ({bare.split()[0]}): the platform chooses the index and installs wheels by name")
     if "://" in bare or bare.startswith((".", "/", "~")) or re.match(r"^[A-Za-z0-9._-]+\s*@", bare):
         raise BadRequirement(file, line, f"{bare!r}: URLs, direct references and paths are not allowed; name a package from the index")
+    Requirement, InvalidRequirement = _packaging()
     if Requirement is not None:
         try:
             req = Requirement(bare)

@@ -378,3 +378,32 @@ describe('cli and the sandbox', { skip, timeout: 60_000 }, () => {
     assert.doesNotMatch(runs.stderr, /WITHOUT a sandbox/);
   });
 });
+
+describe('cli start', () => {
+  /** Runs the CLI with zod made unloadable (a module resolution hook), as `node --import`. */
+  function withoutZod(argv: string[]): Promise<{ code: number | null; stderr: string }> {
+    const hook = "export async function resolve(s, c, next) { if (s === 'zod' || s.startsWith('zod/')) throw new Error('zod was loaded'); return next(s, c); }";
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, ...argv], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => resolvePromise({ code, stderr }));
+    });
+  }
+
+  it('loads no zod before a command needs it (the credentials schema is loaded to read a credentials file)', async () => {
+    const version = await withoutZod(['--version']);
+    assert.equal(version.code, EXIT.OK, version.stderr);
+    // The hook works: a command that reads platform.yaml needs zod and fails without it.
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cli-start-'));
+    try {
+      const validate = await withoutZod(['validate', dir]);
+      assert.notEqual(validate.code, EXIT.OK);
+      assert.match(validate.stderr, /zod was loaded/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,10 +1,11 @@
 /** `init` and `validate` as commands (in-process, real files, real Python; no platform needed). */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
+import { pythonPath } from '../../cli/python.js';
 import { runCli } from '../helpers/cli-harness.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -105,5 +106,23 @@ describe('cli validate', () => {
     const r = await runCli(['validate', dir, '--json']);
     assert.equal(r.code, EXIT.INVALID);
     assert.match(r.stdout, /platform\.yaml/);
+  });
+
+  it('starts validate.py before it loads the command, as one kept process (not for --help)', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ok-name\nentrypoint: main:handler\n');
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    // FP_PYTHON: a wrapper that records how it is started.
+    const log = join(dir, '.python-calls');
+    const wrapper = join(dir, '.python');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> '${log}'\nexec '${pythonPath(undefined)}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', FP_PYTHON: wrapper };
+    assert.equal((await runCli(['validate', dir, '--help'], { env })).code, EXIT.OK);
+    assert.equal(existsSync(log), false);
+    const r = await runCli(['validate', dir, '--json'], { env });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { ok: boolean }).ok, true);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' ').slice(-1)[0]), ['--serve']);
   });
 });

@@ -1,21 +1,45 @@
 /** runtime/validate.py, the Python side of `validate`, on a real interpreter. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pythonPath, runPythonPreflight, type PyReport } from '../../cli/python.js';
+import { EXIT } from '../../cli/errors.js';
+import { PythonChecker, pythonPath, runPythonPreflight, VALIDATE_SCRIPT, type PyReport } from '../../cli/python.js';
 
 const PYTHON = pythonPath(undefined);
 
-async function check(files: Record<string, string>, entrypoint: string): Promise<PyReport> {
+function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fp-cli-py-'));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+async function check(files: Record<string, string>, entrypoint: string): Promise<PyReport> {
+  const dir = folder(files);
   try {
-    for (const [path, content] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), content);
-    }
     return await runPythonPreflight(PYTHON, dir, entrypoint, Object.keys(files));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The modules of `names` that validate.py's check of `files` left imported. */
+function importedBy(files: Record<string, string>, names: string[]): string[] {
+  const dir = folder(files);
+  try {
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(dirname(VALIDATE_SCRIPT))})`,
+      'import validate',
+      `validate.check(${JSON.stringify(dir)}, "main:handler", ${JSON.stringify(Object.keys(files))})`,
+      `print(json.dumps([m for m in ${JSON.stringify(names)} if m in sys.modules]))`,
+    ].join('\n');
+    return JSON.parse(execFileSync(PYTHON, ['-I', '-c', script], { encoding: 'utf8' })) as string[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -111,5 +135,36 @@ describe('runtime/validate.py', () => {
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
+  });
+
+  it('imports pip\'s requirement parser and importlib.metadata only for a folder that declares requirements', () => {
+    // Together ~80 ms of every check's start (bench/README.md, section 9).
+    const heavy = ['pip._vendor.packaging.requirements', 'importlib.metadata'];
+    const code = 'import json\n\ndef handler(event, context):\n    return 1\n';
+    assert.deepEqual(importedBy({ 'main.py': code }, heavy), []);
+    assert.deepEqual(importedBy({ 'main.py': code, 'requirements.txt': 'pillow>=10\n' }, heavy), heavy);
+  });
+});
+
+describe('PythonChecker', () => {
+  it('started before the check, answers it as a process per check does', async (t) => {
+    const files = { 'main.py': 'import surely_not_installed_pkg\n\ndef handler(event, context):\n    return 1\n', 'bad.py': 'def f(:\n' };
+    const dir = folder(files);
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const checker = new PythonChecker().start(PYTHON);
+    t.after(() => checker.close());
+    const kept = await checker.check(PYTHON, dir, 'main:handler', Object.keys(files));
+    assert.deepEqual(kept, await runPythonPreflight(PYTHON, dir, 'main:handler', Object.keys(files)));
+    assert.equal(kept.warnings.length, 1);
+    assert.equal(kept.syntaxErrors.length, 1);
+  });
+
+  it('reports an interpreter that cannot start at the check (PYTHON_UNAVAILABLE)', async (t) => {
+    const dir = folder({ 'main.py': '' });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const missing = join(dir, 'no-such-python');
+    const checker = new PythonChecker().start(missing);
+    t.after(() => checker.close());
+    await assert.rejects(checker.check(missing, dir, 'main:handler', ['main.py']), (err: { code?: string; exitCode?: number }) => err.code === 'PYTHON_UNAVAILABLE' && err.exitCode === EXIT.FAILURE);
   });
 });
