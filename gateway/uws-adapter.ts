@@ -1,12 +1,13 @@
 /**
  * Every contact with uWebSockets.js lives in this file. The rest of the gateway sees plain data:
- * an `IncomingRequest` (copied fields, an AbortSignal, a body promise) and an `OutgoingResponse`.
+ * an `IncomingRequest` (copied fields, its disconnect, a body promise) and an `OutgoingResponse`.
  *
  * The rules of uWS, enforced here (breaking one crashes the process or corrupts a connection):
  *  1. `HttpRequest` is stack-allocated: it is valid only during the synchronous route callback.
  *     Method, URL, query and headers are copied out before anything can await.
  *  2. Every `HttpResponse` gets `onAborted` at once, or uWS terminates the process when the
- *     handler returns unanswered. The abort becomes an AbortSignal for the rest of the gateway.
+ *     handler returns unanswered. The abort reaches the rest of the gateway as an `Abortable` (the
+ *     request itself: no AbortController per request) and, for whoever asks, an AbortSignal.
  *  3. After `onAborted` fired, or after the response ended, `res` is never touched again
  *     (it is freed memory). `Exchange.aborted` / `Exchange.responded` guard every access.
  *  4. Writes happen inside `res.cork()`, so status, headers and body leave in one syscall.
