@@ -203,7 +203,7 @@ async function main(): Promise<number> {
   if (opts.sections.includes('limiter')) {
     console.error(`11. rate limiter: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, a rate-limited function vs the same without a limit, interleaved (embedded, then production)`);
     lim = await section('limiter', errors, () => limiter(opts as BenchOptions));
-    for (const m of lim?.modes ?? []) console.error(`  ${m.mode.padEnd(10)} on ÷ off  ${m.ratio.toFixed(3)} (the limiter costs ${((1 - m.ratio) * 100).toFixed(1)} %)`);
+    for (const m of lim?.modes ?? []) console.error(`  ${m.mode.padEnd(10)} on ÷ off  ${m.ratio.toFixed(3)} (the limiter costs ${((1 - m.ratio) * 100).toFixed(1)} %); median of the rounds' on ÷ off ${m.medianRoundRatio.toFixed(3)}`);
     for (const f of lim?.failures ?? []) errors.push({ section: `limiter (${f.mode})`, message: f.message });
   }
 

@@ -334,7 +334,7 @@ export function buildRows(r: Results): ResultRow[] {
       extra: `costs ${((1 - m.ratio) * 100).toFixed(1)} %`,
       target: '≥ 0.97×',
       check: (_p, ratio) => ratio !== null && ratio >= 0.97,
-      note: `11 (${m.mode}): means of ${counted} counted runs, interleaved; rate ${r.limiter!.rate} (nothing refused)`,
+      note: `11 (${m.mode}): means of ${counted} counted runs, interleaved (median of the rounds' on ÷ off ${m.medianRoundRatio.toFixed(3)}); rate ${r.limiter!.rate} (nothing refused)`,
     }));
   }
   return rows;

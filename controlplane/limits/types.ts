@@ -2,8 +2,10 @@
  * The admission limiter port (docs/adr/0011-tenants.md, "Quotas and rate limits"): a function's
  * token bucket (`limits.rate`, `limits.burst`) and its workspace's calls per minute
  * (`invocationsPerMinute`), checked together for one call — both are taken or neither. Embedded:
- * in the process (./memory.ts). Production: one Lua script in Redis (./redis.ts), exact across
- * every process, one round trip per call that has a limit at all. Chosen in platform/adapters.ts.
+ * in the process (./memory.ts). Production: shared in Redis (./redis.ts), taken by every process
+ * in leases sized to the limits (./lease.ts, docs/adr/0022-limiter-leases.md): one round trip per
+ * call for low limits (exact across processes), one per batch of up to 64 calls for high ones.
+ * Chosen in platform/adapters.ts.
  */
 
 /** A function's token bucket: `requests` per `periodMs` refill, `burst` tokens at most. */
