@@ -38,3 +38,14 @@ export function treeCpuUs(root: number): number {
   }
   return total;
 }
+
+/** user + system CPU of one process (all its threads), µs; 0 when it is gone. */
+export function processCpuUs(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return 0;
+  }
+}

@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { BSON, type Document } from 'bson';
 import type { ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
+import { readCommand, type Command } from './command.js';
 import { decide, type Decision } from './policy.js';
 import { decodeOpMsg, decodeOpQuery, encodeOpMsg, encodeOpReply, FrameReader, OP_MSG, OP_QUERY, readHeader, summarizeReply, WireError } from './wire.js';
 import { runIdOfComment, type WriteLedger } from './writes.js';
@@ -158,7 +159,9 @@ export class DataProxy {
       socket.write(legacy ? encodeOpReply(doc, requestId, responseTo) : encodeOpMsg(doc, requestId, responseTo));
     };
 
-    const handle = async (frame: Buffer): Promise<void> => {
+    // The hot path is synchronous up to the backend write and continues in the backend's reply
+    // callback: no promise per message (ADR 0024). `done` is called once per frame.
+    const handle = (frame: Buffer, done: () => void): void => {
       const header = readHeader(frame);
       if (header.opCode === OP_QUERY) {
         // Only the legacy handshake (hello/isMaster on admin.$cmd) is answered; nothing else.
@@ -166,80 +169,81 @@ export class DataProxy {
         const name = Object.keys(query.query)[0] ?? '';
         if (query.collection !== 'admin.$cmd' || !['hello', 'ismaster', 'isMaster'].includes(name)) throw new WireError('OP_QUERY is only accepted for the handshake');
         reply(helloReply(connectionId), header.requestId, true);
-        return;
+        return done();
       }
       if (header.opCode !== OP_MSG) throw new WireError(`opcode ${header.opCode} is not accepted`);
-      const msg = decodeOpMsg(frame);
-      if (msg.flags !== 0) throw new WireError('OP_MSG flags (checksum, moreToCome, exhaust) are not accepted');
+      const command = readCommand(frame, grant?.physical ?? '');
+      if (command.flags !== 0) throw new WireError('OP_MSG flags (checksum, moreToCome, exhaust) are not accepted');
       if (user !== null && !this.options.credentials.live(user)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.unauthorized, 'DATA_CREDENTIALS_REVOKED', 'this binding credential was revoked or rotated out'), header.requestId);
         grant = null;
         user = null;
-        return;
+        return done();
       }
       const cursors = grant !== null ? this.cursorsOf(grant) : null;
-      const decision: Decision = decide(msg, grant?.physical ?? '', grant !== null, (id) => cursors?.has(id) ?? false);
+      const decision: Decision = decide(command, grant?.physical ?? '', grant !== null, (id) => cursors?.has(id) ?? false);
       if (decision.kind === 'refuse') {
         this.stats.refused += 1;
         reply(errorDoc(CODE.unauthorized, 'DATA_SCOPE_FORBIDDEN', decision.reason), header.requestId);
-        return;
+        return done();
       }
       if (decision.kind === 'local') {
-        if (decision.command === 'saslStart') {
-          const found = this.authenticate(msg.body, functionKey);
-          if (found === null) {
-            reply(errorDoc(CODE.authFailed, 'DATA_AUTH_FAILED', 'authentication failed'), header.requestId);
-            return;
-          }
+        this.answerLocally(decision.command, decodeOpMsg(frame).body, functionKey, header.requestId, connectionId, reply, (found) => {
           grant = found.grant;
           user = found.user;
-          reply({ conversationId: 1, done: true, payload: new BSON.Binary(Buffer.alloc(0)), ok: 1 }, header.requestId);
-          return;
-        }
-        if (decision.command === 'buildInfo' || decision.command === 'buildinfo') reply({ version: '6.0.0', versionArray: [6, 0, 0, 0], ok: 1 }, header.requestId);
-        else if (decision.command === 'getParameter') reply(errorDoc(CODE.unauthorized, 'DATA_SCOPE_FORBIDDEN', 'getParameter is not allowed'), header.requestId);
-        else if (decision.command === 'ping' || decision.command === 'endSessions') reply({ ok: 1 }, header.requestId);
-        else reply(helloReply(connectionId), header.requestId);
-        return;
+        });
+        return done();
       }
       if (backend?.dead === true) backend = null;
-      backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4);
-      let answer: Buffer;
-      try {
-        answer = await backend.roundTrip(frame);
-      } catch (err) {
-        backend.close();
-        backend = null;
-        reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${(err as Error).message})`), header.requestId);
-        return;
-      }
-      this.stats.forwarded += 1;
-      // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
-      socket.write(answer);
-      this.account(grant!, decision, msg.body, answer, cursors!);
+      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4));
+      connection.roundTrip(frame, (err, answer) => {
+        try {
+          if (err !== null) {
+            connection.close();
+            if (backend === connection) backend = null;
+            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${err.message})`), header.requestId);
+            return done();
+          }
+          this.stats.forwarded += 1;
+          // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
+          socket.write(answer!);
+          this.account(grant!, decision, command, answer!, cursors!);
+        } catch {
+          return close(); // never thrown into the backend socket's event: this connection ends, nothing else
+        }
+        done();
+      });
     };
 
+    // A loop, not recursion: frames answered at once (refusals, the handshake) are handled in turn
+    // without growing the stack however many a client sends in one chunk.
     const pump = (): void => {
-      if (busy) return;
-      const frame = queue.shift();
-      if (frame === undefined) {
-        socket.resume();
-        return;
+      while (!busy) {
+        const frame = queue.shift();
+        if (frame === undefined) {
+          if (socket.isPaused()) socket.resume();
+          return;
+        }
+        busy = true;
+        let inHandle = true;
+        try {
+          handle(frame, () => {
+            busy = false;
+            if (!inHandle) pump();
+          });
+        } catch {
+          close(); // malformed, or not a message the proxy accepts: this connection ends
+          return;
+        }
+        inHandle = false;
       }
-      busy = true;
-      handle(frame).then(
-        () => {
-          busy = false;
-          pump();
-        },
-        () => close(),
-      );
     };
 
     socket.on('data', (chunk: Buffer) => {
       try {
-        queue.push(...reader.push(chunk));
+        const frames = reader.push(chunk);
+        for (const frame of frames) queue.push(frame);
       } catch {
         close(); // too large or nonsense: nothing more of it is read
         return;
@@ -249,6 +253,20 @@ export class DataProxy {
       if (queue.length > 0 && busy) socket.pause();
       pump();
     });
+  }
+
+  /** Answers a command the proxy handles itself (the handshake, authentication, ping). */
+  private answerLocally(command: string, body: Document, functionKey: string, requestId: number, connectionId: number, reply: (doc: Document, responseTo: number) => void, authenticated: (found: { grant: Grant; user: string }) => void): void {
+    if (command === 'saslStart') {
+      const found = this.authenticate(body, functionKey);
+      if (found === null) return reply(errorDoc(CODE.authFailed, 'DATA_AUTH_FAILED', 'authentication failed'), requestId);
+      authenticated(found);
+      return reply({ conversationId: 1, done: true, payload: new BSON.Binary(Buffer.alloc(0)), ok: 1 }, requestId);
+    }
+    if (command === 'buildInfo' || command === 'buildinfo') reply({ version: '6.0.0', versionArray: [6, 0, 0, 0], ok: 1 }, requestId);
+    else if (command === 'getParameter') reply(errorDoc(CODE.unauthorized, 'DATA_SCOPE_FORBIDDEN', 'getParameter is not allowed'), requestId);
+    else if (command === 'ping' || command === 'endSessions') reply({ ok: 1 }, requestId);
+    else reply(helloReply(connectionId), requestId);
   }
 
   private authenticate(body: Document, functionKey: string): { grant: Grant; user: string } | null {
@@ -264,7 +282,7 @@ export class DataProxy {
     return { grant, user };
   }
 
-  private account(grant: Grant, decision: Extract<Decision, { kind: 'forward' }>, body: Document, answer: Buffer, cursors: CursorSet): void {
+  private account(grant: Grant, decision: Extract<Decision, { kind: 'forward' }>, command: Command, answer: Buffer, cursors: CursorSet): void {
     if (!decision.cursor && decision.write === null && decision.command !== 'killCursors') return;
     const summary = summarizeReply(answer);
     if (summary === null || !summary.ok) return;
@@ -274,54 +292,41 @@ export class DataProxy {
       else cursors.add(summary.cursorId);
     }
     if (decision.write === null || decision.collection === null) return;
-    const runId = runIdOfComment(body.comment);
+    const runId = runIdOfComment(command.comment);
     if (runId === null) return;
     const n = summary.n ?? 0;
     const counts =
       decision.write === 'insert' ? { inserted: n }
         : decision.write === 'delete' ? { deleted: n }
           : decision.write === 'update' ? { updated: summary.nModified ?? 0, upserted: summary.upserted }
-            : body.remove === true ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
+            : command.remove ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
     this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
   }
 }
 
 /** One connection to the real server, one request at a time (the client side is sequential too). */
 class BackendConnection {
-  private socket: Socket | null = null;
-  private pending: { resolve: (frame: Buffer) => void; reject: (err: Error) => void } | null = null;
+  private readonly socket: Socket;
+  private pending: ((err: Error | null, frame: Buffer | null) => void) | null = null;
   private readonly reader: FrameReader;
-  private ready: Promise<void> | null = null;
   /** Closed or failed: the proxy opens a new one for the next command. */
   dead = false;
 
-  constructor(private readonly address: BackendAddress, maxReplyBytes: number) {
+  /** Connects at once; writes made before the connection is up are buffered by the socket. */
+  constructor(address: BackendAddress, maxReplyBytes: number) {
     this.reader = new FrameReader(maxReplyBytes);
+    this.socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
+    this.socket.setNoDelay?.(true);
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error('connection closed')));
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
-  private connect(): Promise<void> {
-    this.ready ??= new Promise((resolve, reject) => {
-      const socket = 'path' in this.address ? createConnection(this.address.path) : createConnection(this.address.port, this.address.host);
-      this.socket = socket;
-      socket.setNoDelay?.(true);
-      socket.once('connect', () => resolve());
-      socket.on('error', (err) => {
-        reject(err);
-        this.fail(err);
-      });
-      socket.on('close', () => this.fail(new Error('connection closed')));
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    });
-    return this.ready;
-  }
-
-  async roundTrip(frame: Buffer): Promise<Buffer> {
-    await this.connect();
-    if (this.dead) throw new Error('connection closed');
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.socket!.write(frame);
-    });
+  /** Sends one request frame; `callback` gets its reply frame, or the error that ended the connection. */
+  roundTrip(frame: Buffer, callback: (err: Error | null, frame: Buffer | null) => void): void {
+    if (this.dead) return callback(new Error('connection closed'), null);
+    this.pending = callback;
+    this.socket.write(frame);
   }
 
   private onData(chunk: Buffer): void {
@@ -334,7 +339,7 @@ class BackendConnection {
     for (const frame of frames) {
       const pending = this.pending;
       this.pending = null;
-      pending?.resolve(frame);
+      pending?.(null, frame);
     }
   }
 
@@ -342,11 +347,11 @@ class BackendConnection {
     this.dead = true;
     const pending = this.pending;
     this.pending = null;
-    pending?.reject(err);
-    this.socket?.destroy();
+    pending?.(err, null);
+    this.socket.destroy();
   }
 
   close(): void {
-    this.socket?.destroy();
+    this.socket.destroy();
   }
 }

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Long, MongoClient } from 'mongodb';
+import { createConnection } from 'node:net';
 import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { encodeOpMsg, FrameReader, readHeader } from '../../controlplane/data/wire.js';
 import { repoPath } from '../helpers/runtime-process.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 
@@ -94,6 +96,27 @@ describe('data proxy under attack', { skip }, () => {
     // The attacker's one tagged write is in its own run's ledger, under its own function only.
     assert.deepEqual(ledger.take('crm-fn.acme', 'attack-run'), []);
     assert.deepEqual(ledger.take('shop-fn', 'attack-run').map((w) => [w.database, w.collection, w.inserted]), [[shop.physical, 'items', 1]]);
+  });
+
+  it('answers thousands of commands sent in one write, in order, and keeps the connection', async () => {
+    // Refusals are answered at once, without the server: every one of them, in order, on the same connection.
+    const count = 5_000;
+    const frames = Array.from({ length: count }, (_, i) => encodeOpMsg({ find: 'c', $db: shop.physical }, i + 1, 0));
+    const socket = createConnection(shopSock);
+    after(() => socket.destroy());
+    const reader = new FrameReader(1 << 20);
+    const answered: number[] = [];
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const all = new Promise<void>((resolve) => socket.on('data', (chunk: Buffer) => {
+      for (const frame of reader.push(chunk)) answered.push(readHeader(frame).responseTo);
+      if (answered.length === count) resolve();
+    }));
+    socket.write(Buffer.concat(frames));
+    await Promise.race([all, closed]);
+    assert.equal(answered.length, count, 'the proxy closed the connection before answering every command');
+    assert.deepEqual(answered.slice(0, 3), [1, 2, 3]);
+    assert.equal(answered[count - 1], count);
+    assert.equal(socket.destroyed, false);
   });
 
   it('stops a revoked credential mid-connection and a rotated one after its grace', async () => {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BSON, Long } from 'mongodb';
+import { readCommand } from '../../controlplane/data/command.js';
 import { decide } from '../../controlplane/data/policy.js';
 import { decodeOpMsg, encodeOpMsg, FrameReader, summarizeReply, WireError } from '../../controlplane/data/wire.js';
 import { runIdOfComment, WriteLedger } from '../../controlplane/data/writes.js';
@@ -13,7 +14,37 @@ import { DataCredentials } from '../../controlplane/data/credentials.js';
 import { bindingTarget, parseManifest } from '../../protocol/index.js';
 
 const DB = 'default_shop';
-const msg = (body: Record<string, unknown>, sequences = new Map<string, Record<string, unknown>[]>()) => ({ flags: 0, body: { ...body }, sequences });
+/** An OP_MSG frame: a body section (a document, or raw BSON bytes) and document sequences. */
+function frameOf(body: Record<string, unknown> | Buffer, sequences = new Map<string, Record<string, unknown>[]>(), flags = 0): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(16), Buffer.alloc(4), Buffer.from([0]), Buffer.isBuffer(body) ? body : Buffer.from(BSON.serialize(body))];
+  parts[1]!.writeUInt32LE(flags, 0);
+  for (const [id, docs] of sequences) {
+    const payload = Buffer.concat([Buffer.from(`${id}\0`), ...docs.map((d) => Buffer.from(BSON.serialize(d)))]);
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(payload.length + 4, 0);
+    parts.push(Buffer.from([1]), size, payload);
+  }
+  const frame = Buffer.concat(parts);
+  frame.writeInt32LE(frame.length, 0);
+  frame.writeInt32LE(2013, 12);
+  return frame;
+}
+/** A BSON document (or array) already encoded, to nest in rawDocument. */
+class Raw {
+  constructor(readonly bytes: Buffer, readonly array = false) {}
+}
+/** A BSON document from ordered [key, value] pairs: keys may repeat (a JS object cannot say that). */
+function rawDocument(pairs: [string, unknown][]): Buffer {
+  const elements = pairs.map(([k, v]) => {
+    if (v instanceof Raw) return Buffer.concat([Buffer.from([v.array ? 4 : 3]), Buffer.from(`${k}\0`), v.bytes]);
+    const one = Buffer.from(BSON.serialize({ [k]: v }));
+    return one.subarray(4, one.length - 1);
+  });
+  const doc = Buffer.concat([Buffer.alloc(4), ...elements, Buffer.from([0])]);
+  doc.writeInt32LE(doc.length, 0);
+  return doc;
+}
+const msg = (body: Record<string, unknown> | Buffer, sequences?: Map<string, Record<string, unknown>[]>) => readCommand(frameOf(body, sequences), DB);
 const owns = (id: string) => id === '42';
 
 describe('data proxy policy', () => {
@@ -54,6 +85,61 @@ describe('data proxy policy', () => {
     refused({ find: 'orders', $db: DB, $internal: 1 });
     refused({ update: 'orders', $db: DB }, true, new Map([['updates', [{ q: { $where: '1' }, u: {} }]]]));
     refused({ insert: 'orders', $db: DB }, true, new Map([['other', [{}]]]));
+    refused({ constructor: 'orders', $db: DB });
+    refused({ toString: 'orders', $db: DB });
+    refused({ find: 'orders', filter: { a: { b: { $where: '1' } } }, $db: DB });
+    refused({ find: 'orders', filter: { $and: [{ a: 1 }, { $expr: { $function: {} } }] }, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $unionWith: { coll: 'x', db: 'default_crm' } }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $out: { db: 1, coll: 'x' } }], cursor: {}, $db: DB });
+    refused({ delete: 'orders', $db: DB }, true, new Map([['deletes', [{ q: { a: new BSON.Code('1') }, limit: 1 }]]]));
+    let deep: Record<string, unknown> = { a: 1 };
+    for (let i = 0; i < 120; i++) deep = { a: deep };
+    refused({ find: 'orders', filter: deep, $db: DB });
+  });
+
+  it('refuses a repeated field, which a server and a checker could read differently', () => {
+    // The server may read the first `find`, a checker the last: neither order gets through.
+    for (const pairs of [[['find', 'system.users'], ['find', 'orders'], ['$db', DB]], [['find', 'orders'], ['$db', 'default_crm'], ['$db', DB]], [['find', 'orders'], ['$db', DB], ['filter', {}], ['filter', { $where: '1' }]]] as [string, unknown][][]) {
+      const d = decide(msg(rawDocument(pairs)), DB, true, owns);
+      assert.equal(d.kind, 'refuse', JSON.stringify(pairs));
+    }
+    // `$out: {db: <other>, db: <own>}`: a checker reading the last `db` would let it through.
+    const spec = rawDocument([['db', 'default_crm'], ['db', DB], ['coll', 'x']]);
+    const pipeline = rawDocument([['0', new Raw(rawDocument([['$out', new Raw(spec)]]))]]);
+    const body = rawDocument([['aggregate', 'orders'], ['pipeline', new Raw(pipeline, true)], ['cursor', {}], ['$db', DB]]);
+    assert.deepEqual(decide(msg(body), DB, true, owns), { kind: 'refuse', reason: '$out into another database is not allowed' });
+  });
+
+  it('does not look into documents to insert (data), but checks their structure', () => {
+    const docs = new Map([['documents', [{ $where: '1', code: new BSON.Code('x'), n: { $function: 1 } }]]]);
+    assert.equal(decide(msg({ insert: 'orders', $db: DB }, docs), DB, true, owns).kind, 'forward');
+    const good = frameOf({ insert: 'orders', $db: DB }, docs);
+    const broken = Buffer.from(good);
+    broken.writeInt32LE(1_000, good.length - Buffer.from(BSON.serialize(docs.get('documents')![0]!)).length);
+    assert.throws(() => readCommand(broken, DB), WireError);
+  });
+
+  it('reads what the ledger needs: the run tag and findAndModify removes', () => {
+    const c = msg({ findAndModify: 'orders', query: {}, remove: true, comment: 'fp:run=r1', $db: DB });
+    assert.equal(c.comment, 'fp:run=r1');
+    assert.equal(c.remove, true);
+    assert.deepEqual(msg({ getMore: Long.fromString('1234567890123'), collection: 'orders', $db: DB }).getMore, '1234567890123');
+    assert.deepEqual(msg({ killCursors: 'orders', cursors: [Long.fromNumber(42), 7], $db: DB }).cursors, ['42', '7']);
+  });
+
+  it('never fails on a mangled frame but with WireError', () => {
+    const good = frameOf({ aggregate: 'orders', pipeline: [{ $match: { a: { $in: [1, 'x', null, new BSON.ObjectId(), 2.5, Long.fromNumber(3)] } } }, { $lookup: { from: 'b', as: 'c', pipeline: [] } }], cursor: {}, comment: 'x', $db: DB }, new Map([['documents', [{ a: new BSON.Binary(Buffer.from('hi')), r: /x/i }]]]));
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 5_000; i++) {
+      const bad = Buffer.from(good);
+      for (let k = 0; k < 1 + Math.floor(random() * 3); k++) bad[20 + Math.floor(random() * (bad.length - 20))] = Math.floor(random() * 256);
+      try {
+        readCommand(bad, DB);
+      } catch (err) {
+        assert.ok(err instanceof WireError, String(err));
+      }
+    }
   });
 });
 
