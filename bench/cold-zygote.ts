@@ -51,7 +51,7 @@ function host(codeRoot: string, zygotes: boolean): ProcessHost {
 }
 
 /** Spawns one runtime; resolves with it once it said hello. */
-function hello(h: ProcessHost): Promise<HostedRuntime> {
+export function hello(h: ProcessHost): Promise<HostedRuntime> {
   const rt = h.spawn({ onExit: () => {} });
   const channel = h.connect(rt);
   const decoder = new FrameDecoder();
@@ -76,13 +76,13 @@ function children(pid: number): number[] {
 }
 
 /** The runtime process: the last of the keeper → init → runtime chain. */
-function deepest(pid: number): number {
+export function deepest(pid: number): number {
   const [child] = children(pid);
   return child === undefined ? pid : deepest(child);
 }
 
 /** Private bytes of `pid` and (unless `tree` is false) every descendant. */
-function privateBytes(pid: number, tree = true): number {
+export function privateBytes(pid: number, tree = true): number {
   let total = 0;
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -129,7 +129,7 @@ async function readyAndUss(codeRoot: string, n: number): Promise<Pick<ZygoteCold
   }
 }
 
-function version(dir: string, name: string, entrypoint = 'main:handler'): FunctionVersion {
+export function version(dir: string, name: string, entrypoint = 'main:handler'): FunctionVersion {
   return { name, version: 'v1', dir, entrypoint, env: {}, memoryBytes: 0, timeoutMs: 30_000, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 };
 }
 
@@ -158,7 +158,7 @@ async function emptyPool(codeRoot: string, n: number): Promise<ZygoteCold['empty
   }
 }
 
-const FASTAPI_APP = [
+export const FASTAPI_APP = [
   'from fastapi import FastAPI',
   'from pydantic import BaseModel',
   'class Item(BaseModel):',
