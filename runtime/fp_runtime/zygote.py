@@ -219,7 +219,7 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         from fp_sandbox import forked
         forked.begin(report_fd)
         if not as_init:
-            forked.announce()
+            forked.announce(os.getpid())
         if as_init:
             from fp_sandbox.keeper import init
             sandbox = init(box, data_fd, template_fd)  # returns in the runtime (pid 2 of its box) only

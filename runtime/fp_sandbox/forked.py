@@ -34,10 +34,15 @@ def begin(report_fd: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
-def announce() -> None:
-    """The reporter's host pid, before anything else is reported (/proc must still be the host's:
-    init of its own PID namespace gets 1 from getpid())."""
-    _send({"t": "pid", "pid": int(os.readlink("/proc/self"))})
+def host_pid() -> int:
+    """This process's pid in the host's PID namespace, while /proc is still the host's (init of its
+    own PID namespace gets 1 from getpid())."""
+    return int(os.readlink("/proc/self"))
+
+
+def announce(pid: int) -> None:
+    """The pid the host signals, before anything else is reported."""
+    _send({"t": "pid", "pid": pid})
 
 
 def redirect_output() -> tuple:

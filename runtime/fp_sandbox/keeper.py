@@ -94,7 +94,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
     meanwhile), loses its privileges, then tells R (whose specialize waits for that) and serves
     (forked.serve_init). Never returns in I; returns in R. No setsid: the zygote's session has no
     controlling terminal already (fp_runtime/zygote.py), and a setsid here costs milliseconds."""
-    forked.announce()  # on the host's /proc: the host pid the host signals
+    host_pid = forked.host_pid()  # announced once R is forked: off the way to its hello
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
     joined_r, joined_w = os.pipe()
@@ -104,6 +104,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
         return _runtime(cfg, keep_fd, joined_r)
     os.close(keep_fd)
     os.close(joined_r)
+    forked.announce(host_pid)
     pidfd = os.pidfd_open(pid)
     try:
         forked.join(procs, pid)
