@@ -5,7 +5,7 @@
  * - ready:     ProcessHost.spawn() → the runtime's hello; a host whose default zygote forks vs a
  *              host that spawns a fresh interpreter (both boxed the same way).
  * - USS:       private memory (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup) of an idle
- *              generic runtime: its keeper, the box's init and the runtime together, forked vs
+ *              generic runtime: its box's processes together (keeper unless forked in root mode, init, runtime), forked vs
  *              spawned, averaged over a few runtimes started and left idle.
  * - emptyPool: PoolManager with poolSize 0 (nothing ready, as after scaling everything to zero):
  *              invoke of a fresh version, wall time, zygotes on vs off.
@@ -35,7 +35,7 @@ const FASTAPI_N = 20;
 export interface ZygoteCold {
   mode: string;
   ready: { fork: ColdSeries; spawn: ColdSeries };
-  /** Average private bytes of one idle generic runtime: its box (keeper + init + runtime), and the runtime process alone. */
+  /** Average private bytes of one idle generic runtime: its box (init + runtime, and a keeper outside root mode or when spawned), and the runtime process alone. */
   uss: { fork: number; spawn: number; forkRuntime: number; spawnRuntime: number; runtimes: number };
   emptyPool: { fork: ColdSeries; spawn: ColdSeries; notForked: number };
   fastapi: { preset: ColdSeries; default: ColdSeries };
@@ -75,7 +75,7 @@ function children(pid: number): number[] {
   }
 }
 
-/** The runtime process: the last of the keeper → init → runtime chain. */
+/** The runtime process: the last of the (keeper →) init → runtime chain. */
 export function deepest(pid: number): number {
   const [child] = children(pid);
   return child === undefined ? pid : deepest(child);
