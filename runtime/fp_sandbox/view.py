@@ -2,7 +2,8 @@
 
     /usr, /bin, /lib…     the host's, read-only (symlinks kept as symlinks)
     /etc                  a few host files read-only (DNS, TLS roots, time zone, loader cache)
-                          plus passwd/group written for the function at specialize
+                          plus passwd/group: read-only binds of the box's own files in /.fp/id,
+                          written for the function at specialize
     <python prefixes>     the interpreter and its virtual environment, read-only, at their paths
     <runtime dir>         this code, read-only, at its path
     /proc                 a new proc for the runtime's PID namespace (others' processes hidden)
@@ -13,9 +14,9 @@
     /deps                 empty until specialize binds the version's dependency site there, read-only
     /run/fp-data          empty until specialize binds the function's data socket directory there
                           (read-only: connecting to a socket needs no write access to the mount)
-    /.fp                  hidden until specialize: the code roots and the deps root (read-only)
-                          and the cgroup directories the runtime joins; unmounted before any
-                          user code runs
+    /.fp                  hidden until specialize: the code roots and the deps root (read-only),
+                          the cgroup directories the runtime joins and the identity originals
+                          (id/); unmounted before any user code runs
     <binds>               the dependency builder's box only (runtime/deps_build.py): its own
                           staging directories and the local wheel directory, at fixed paths
 
@@ -23,6 +24,12 @@ Built like bubblewrap does: a tmpfs over /tmp becomes a staging root with the ho
 under it (so host paths stay reachable while binding), the box root is assembled beside it, and a
 second pivot_root leaves only the box. Nothing here changes the host's mounts: the namespace is
 made private first. docs/security.md describes the view; docs/adr/0009-sandbox.md the choices.
+
+Two parts: `_shared`, the same for every box of one configuration, and `_own`, the box's alone.
+`build` does both for one box. A zygote in root mode has `prepare` run once (the shared part, in a
+mount namespace it keeps: fp_sandbox/template.py), and each box it forks copies that namespace
+and runs `finish` (its own part) in the copy: the same view either way. Cgroup directories are
+taken as detached mounts (`open_tree`, Linux 5.2) on the host's root and moved in.
 """
 import functools
 import os
