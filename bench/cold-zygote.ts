@@ -5,7 +5,7 @@
  * - ready:     ProcessHost.spawn() → the runtime's hello; a host whose default zygote forks vs a
  *              host that spawns a fresh interpreter (both boxed the same way).
  * - USS:       private memory (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup) of an idle
- *              generic runtime: its keeper, the box's init and the runtime together, forked vs
+ *              generic runtime: its box's processes together (keeper unless forked in root mode, init, runtime), forked vs
  *              spawned, averaged over a few runtimes started and left idle.
  * - emptyPool: PoolManager with poolSize 0 (nothing ready, as after scaling everything to zero):
  *              invoke of a fresh version, wall time, zygotes on vs off.
@@ -35,7 +35,7 @@ const FASTAPI_N = 20;
 export interface ZygoteCold {
   mode: string;
   ready: { fork: ColdSeries; spawn: ColdSeries };
-  /** Average private bytes of one idle generic runtime: its box (keeper + init + runtime), and the runtime process alone. */
+  /** Average private bytes of one idle generic runtime: its box (init + runtime, and a keeper outside root mode or when spawned), and the runtime process alone. */
   uss: { fork: number; spawn: number; forkRuntime: number; spawnRuntime: number; runtimes: number };
   emptyPool: { fork: ColdSeries; spawn: ColdSeries; notForked: number };
   fastapi: { preset: ColdSeries; default: ColdSeries };
@@ -51,7 +51,7 @@ function host(codeRoot: string, zygotes: boolean): ProcessHost {
 }
 
 /** Spawns one runtime; resolves with it once it said hello. */
-function hello(h: ProcessHost): Promise<HostedRuntime> {
+export function hello(h: ProcessHost): Promise<HostedRuntime> {
   const rt = h.spawn({ onExit: () => {} });
   const channel = h.connect(rt);
   const decoder = new FrameDecoder();
@@ -75,14 +75,14 @@ function children(pid: number): number[] {
   }
 }
 
-/** The runtime process: the last of the keeper → init → runtime chain. */
-function deepest(pid: number): number {
+/** The runtime process: the last of the (keeper →) init → runtime chain. */
+export function deepest(pid: number): number {
   const [child] = children(pid);
   return child === undefined ? pid : deepest(child);
 }
 
 /** Private bytes of `pid` and (unless `tree` is false) every descendant. */
-function privateBytes(pid: number, tree = true): number {
+export function privateBytes(pid: number, tree = true): number {
   let total = 0;
   try {
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -129,7 +129,7 @@ async function readyAndUss(codeRoot: string, n: number): Promise<Pick<ZygoteCold
   }
 }
 
-function version(dir: string, name: string, entrypoint = 'main:handler'): FunctionVersion {
+export function version(dir: string, name: string, entrypoint = 'main:handler'): FunctionVersion {
   return { name, version: 'v1', dir, entrypoint, env: {}, memoryBytes: 0, timeoutMs: 30_000, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 };
 }
 
@@ -158,7 +158,7 @@ async function emptyPool(codeRoot: string, n: number): Promise<ZygoteCold['empty
   }
 }
 
-const FASTAPI_APP = [
+export const FASTAPI_APP = [
   'from fastapi import FastAPI',
   'from pydantic import BaseModel',
   'class Item(BaseModel):',

@@ -207,7 +207,7 @@ export function buildRows(r: Results): ResultRow[] {
       }));
     }
     rows.push(row({
-      figure: '3. idle generic runtime, private memory', unit: 'MiB', platform: z.uss.fork / 1048576, platformWhat: 'forked (USS, keeper+init+runtime)',
+      figure: '3. idle generic runtime, private memory', unit: 'MiB', platform: z.uss.fork / 1048576, platformWhat: 'forked (USS of the box: init+runtime, and a keeper outside root mode)',
       baseline: z.uss.spawn / 1048576, baselineWhat: 'spawned', target: '≤ 2 MiB', check: (v) => v <= 2,
     }));
     for (const [p, limit] of [['p50', 30], ['p99', null]] as const) {

@@ -47,16 +47,28 @@ REQUEST_MAX_BYTES = 1 << 16
 def preload(preset: str) -> list:
     """Imports what every runtime imports, then the preset's packages; returns the preset's top-level names."""
     from . import main  # noqa: F401  (the runtime: asyncio, msgpack, capture, specialize, …)
-    from fp_sandbox import enter, forked, keeper, seccomp  # noqa: F401
+    from fp_sandbox import enter, forked, keeper, libc, seccomp, template  # noqa: F401
     seccomp.compiled("spawn")
     seccomp.compiled("enter")
+    libc.cap_last_cap()
     for name in PRESETS[preset]:
         importlib.import_module(name)
+    from .warmup import WARM_UPS
+    if preset in WARM_UPS:
+        try:
+            WARM_UPS[preset]()
+        except Exception:  # an optimization: the zygote serves without it
+            import traceback
+            traceback.print_exc()
     return sorted({name.split(".")[0] for name in PRESETS[preset]})
 
 
 def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     modules = preload(preset)
+    try:
+        os.setsid()  # no controlling terminal, for the zygote and every box it forks (TIOCSTI)
+    except OSError:  # already a session leader
+        pass
     try:
         import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the host
@@ -69,6 +81,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     os.chmod(path, 0o600)
     listener.listen(128)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    boxes = _Boxes()
     gc.collect()
     gc.freeze()
     control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
@@ -94,7 +107,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
             parts[request["role"]] = (conn, request)
             if "data" in parts and "report" in parts:
                 del pending[request["id"]]
-                _fork(parts["data"], parts["report"], [control, listener] + _socks(pending))
+                _fork(parts["data"], parts["report"], [control, listener] + _socks(pending), boxes)
                 if len(pending) > 64:  # halves the host never completed: forget them
                     for parts_left in pending.values():
                         for sock, _ in parts_left.values():
@@ -132,9 +145,59 @@ def _request(conn: socket.socket):
     return msg
 
 
-def _fork(data, report, inherited: list) -> None:
+class _Boxes:
+    """What the zygote keeps for the boxes it forks in root mode: its own PID namespace (to come
+    back to after unsharing one for each child) and the prepared root (fp_sandbox/template.py)."""
+
+    def __init__(self):
+        from fp_sandbox.template import Template
+        self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if os.geteuid() == 0 else -1
+        self.template = Template()
+
+    def root_box(self, box) -> bool:
+        """A root-mode runtime box: its init can be the zygote's child."""
+        return isinstance(box, dict) and box.get("mode", "root") == "root" and not box.get("net") and self.pid_ns >= 0
+
+    def unshare_pid(self) -> bool:
+        """Unshares a PID namespace for the next child (which is then its init)."""
+        from fp_sandbox import libc
+        try:
+            libc.unshare(libc.CLONE_NEWPID)
+        except OSError:  # not allowed here: the child unshares it, as a keeper
+            return False
+        return True
+
+    def back(self) -> None:
+        """The zygote's next children in its own PID namespace again (if this fails, it must not fork on)."""
+        from fp_sandbox import libc
+        libc.setns(self.pid_ns, libc.CLONE_NEWPID)
+
+    def close_in_child(self, keep: int) -> None:
+        """In the child: nothing of these but the template it enters (`keep`)."""
+        if self.pid_ns >= 0:
+            os.close(self.pid_ns)
+        if keep < 0:
+            self.template.close()
+
+
+def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
     (data_sock, request), (report_sock, _) = data, report
-    pid = os.fork()
+    box = request.get("box")
+    template_fd = -1
+    if boxes.root_box(box):
+        try:
+            template_fd = boxes.template.fd(box)  # before the PID namespace: the helper must not be its init
+        except Exception:  # the child builds its whole root
+            template_fd = -1
+    as_init = boxes.root_box(box) and boxes.unshare_pid()
+    if not as_init:
+        template_fd = -1
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if as_init and pid != 0:
+            boxes.back()
     if pid != 0:
         data_sock.close()
         report_sock.close()
@@ -144,6 +207,7 @@ def _fork(data, report, inherited: list) -> None:
         boot = time.perf_counter()
         for sock in inherited:
             sock.close()
+        boxes.close_in_child(template_fd)
         data_fd, report_fd = data_sock.detach(), report_sock.detach()
         if report_fd == CHANNEL_FD:
             report_fd = os.dup(report_fd)
@@ -154,8 +218,12 @@ def _fork(data, report, inherited: list) -> None:
             data_fd = CHANNEL_FD
         from fp_sandbox import forked
         forked.begin(report_fd)
-        box = request.get("box")
-        if isinstance(box, dict):
+        if not as_init:
+            forked.announce(os.getpid())
+        if as_init:
+            from fp_sandbox.keeper import init
+            sandbox = init(box, data_fd, template_fd)  # returns in the runtime (pid 2 of its box) only
+        elif isinstance(box, dict):
             from fp_sandbox.keeper import start
             sandbox = start(box, data_fd, report_fd)  # returns in the runtime (pid 2 of its box) only
         else:

@@ -5,9 +5,11 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
   1. cgroups: write the host's limits into the runtime's own leaves (its memory allowance, its
      share of the function's CPU weight).
   2. code: bind the version's directory read-only at /code, and its dependency site (if any) at
-     /deps; unmount /.fp (every code root, the deps root, every cgroup directory) so nothing
-     else of the host stays reachable.
-  3. identity files and hostname; the root filesystem becomes read-only.
+     /deps.
+  3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
+     them), then unmount /.fp (every code root, the deps root, every cgroup directory, the
+     identity originals) so nothing else of the host stays reachable; hostname; the root
+     filesystem becomes read-only.
   4. resource limits: hard = soft for every rlimit (with the values asked for), so setrlimit can
      only lower them.
   5. identity: the function's own uid/gid (root mode) or no capabilities (userns mode).
@@ -39,7 +41,6 @@ def enter(box, spec: dict) -> str:
         _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
     if spec.get("dataDir"):
         _bind_read_only(box, f"/.fp/data/{_relative(spec['dataDir'])}", DATA)
-    libc.umount("/.fp", libc.MNT_DETACH)
 
     uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
     become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
@@ -59,9 +60,10 @@ def _bind_read_only(box, src: str, dst: str) -> None:
 
 
 def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
-    """Steps 3-6 for this process: identity files, read-only root, hard rlimits, uid, seccomp.
+    """Steps 3-6 for this process: identity files, /.fp gone, read-only root, hard rlimits, uid, seccomp.
     Shared with the dependency builder's box (runtime/deps_build.py)."""
-    view.write_identity("", "fn", uid, gid)
+    view.write_identity(view.IDENTITY, "fn", uid, gid)  # the originals of the box's read-only /etc/passwd and /etc/group
+    libc.umount("/.fp", libc.MNT_DETACH)  # with them, every code root, the deps root and the cgroup directories
     libc.sethostname(hostname)
     libc.mount(None, "/", None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV)
 

@@ -1,17 +1,20 @@
-"""The keeper of a runtime forked from a zygote (fp_runtime/zygote.py, docs/adr/0019-zygotes.md).
+"""How a box forked by a zygote (fp_runtime/zygote.py, docs/adr/0019-zygotes.md) tells the host
+about itself. A spawned keeper is the host's own child: the host reads its exit status and its
+stdout/stderr pipes directly. A forked box is the zygote's child, so it tells the host on a report
+channel: a Unix socket the host opened to the zygote for this runtime. Frames, as everywhere
+(4-byte length + msgpack):
 
-A spawned keeper is the host's own child: the host reads its exit status and its stdout/stderr
-pipes directly. A forked keeper is the zygote's child (and init's, once a zygote died), so it tells
-the host itself, on a report channel: a Unix socket the host opened to the zygote for this runtime,
-held by this keeper only. Frames, as everywhere (4-byte length + msgpack):
-
-    {t: "pid", pid}              first, before anything else: the keeper's host pid (for signals)
+    {t: "pid", pid}              first, before anything else: the host pid the host signals
     {t: "out", s: 1 | 2, b}      what the box wrote to its stdout (1) or stderr (2) outside calls
-    {t: "exit", code, signal}    the runtime's own end, once everything in the box is gone
+    {t: "exit", code, signal}    the runtime's own end
 
-A channel that closes without "exit" means the keeper itself was killed (the host's SIGKILL). No
-process of the box holds the channel (init and the runtime close it before anything else), so a
-function cannot forge its own exit or the pid the host signals.
+Who holds the channel: in root mode the zygote's child is the box's init itself (the zygote
+unshared a PID namespace for it): init reports, as `serve_init`, and the runtime closes the
+channel before anything else. Otherwise (user-namespace mode, no sandbox) the child is a keeper
+outside the box, as a spawned one: it reports (`keep`), and init and the runtime close the channel
+first. Either way no process that runs function code holds it: in root mode the function's uid
+can neither signal init (uid 0) nor open its descriptors (not dumpable, hidepid). A channel that
+closes without "exit" means the reporter itself was killed (the host's SIGKILL or SIGTERM).
 """
 import os
 import select
@@ -24,17 +27,27 @@ _output = ()
 
 
 def begin(report_fd: int) -> None:
-    """First thing in the forked keeper: default SIGCHLD (the zygote ignores it), announce the pid."""
+    """First thing in the zygote's child: default SIGCHLD (the zygote ignores it: the box's status
+    must not be reaped away), and the report channel."""
     global _report
     _report = report_fd
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _send({"t": "pid", "pid": os.getpid()})
+
+
+def host_pid() -> int:
+    """This process's pid in the host's PID namespace, while /proc is still the host's (init of its
+    own PID namespace gets 1 from getpid())."""
+    return int(os.readlink("/proc/self"))
+
+
+def announce(pid: int) -> None:
+    """The pid the host signals, before anything else is reported."""
+    _send({"t": "pid", "pid": pid})
 
 
 def redirect_output() -> tuple:
-    """Points fds 1 and 2 at pipes this keeper reads (the box inherits them); returns the read ends
-    and /dev/null, opened now: once init pivots into the box's root, the keeper (same mount
-    namespace) must not open anything by path."""
+    """Points fds 1 and 2 at pipes the reporter reads (the box inherits them); returns the read ends
+    and /dev/null, opened now, on the host's root."""
     global _output
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -48,7 +61,7 @@ def redirect_output() -> tuple:
 
 
 def close_report() -> None:
-    """In the box's first process: drop the keeper's ends (report channel, output read ends)."""
+    """In init under a keeper: drop the keeper's ends (report channel, output read ends)."""
     for fd in (_report, *_output):
         if fd >= 0:
             try:
@@ -57,61 +70,32 @@ def close_report() -> None:
                 pass
 
 
-class JoinLater:
-    """What a forked keeper needs to move its box into its cgroups after the hello: the
-    cgroup.procs files and the host's /proc, opened now (init pivots the keeper's mount namespace
-    into the box's root), and two pipes: init says R exists (born), the keeper says done (joined)."""
-    __slots__ = ("procs", "proc_dir", "born_r", "born_w", "joined_r", "joined_w")
-
-    def __init__(self, paths):
-        self.procs = [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in paths]
-        self.proc_dir = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        self.born_r, self.born_w = os.pipe()
-        self.joined_r, self.joined_w = os.pipe()
+def open_procs(paths: list) -> list:
+    """Init of a forked box, on the host's root: the cgroup.procs files of the box's leaves."""
+    return [os.open(path, os.O_WRONLY | os.O_CLOEXEC) for path in paths]
 
 
-def prepare_join(paths: list):
-    """None without cgroups to join (they are joined at once then)."""
-    return JoinLater(paths) if paths else None
-
-
-def in_box(later):
-    """In init, right after the keeper forked it: drop the keeper's ends; (born_w, joined_r) or None."""
-    if later is None:
-        return None
-    for fd in (*later.procs, later.proc_dir, later.born_r, later.joined_w):
-        os.close(fd)
-    return (later.born_w, later.joined_r)
-
-
-def join_later(init_pid: int, later: JoinLater) -> None:
-    """The keeper, after forking init: move init, then R (once init says it exists), into the
-    cgroups; then tell R (which waits for it before specialize). On failure the box is killed."""
-    os.close(later.born_w)
-    os.close(later.joined_r)
+def join(procs: list, runtime: int) -> None:
+    """Init, once R is forked: moves itself and R (pids of the box's namespace) into the leaves."""
     try:
-        _move(later, init_pid)
-        if os.read(later.born_r, 1) == b"1":
-            with os.fdopen(os.open(f"{init_pid}/task/{init_pid}/children", os.O_RDONLY, dir_fd=later.proc_dir)) as f:
-                for child in f.read().split():
-                    _move(later, int(child))
-            os.write(later.joined_w, b"1")
-    except OSError:
-        try:
-            os.kill(init_pid, signal.SIGKILL)
-        except OSError:
-            pass
-    for fd in (*later.procs, later.proc_dir, later.born_r, later.joined_w):
-        os.close(fd)
+        for pid in (os.getpid(), runtime):
+            for fd in procs:
+                os.write(fd, str(pid).encode())
+    finally:
+        for fd in procs:
+            os.close(fd)
 
 
-def _move(later: JoinLater, pid: int) -> None:
-    for fd in later.procs:
-        os.write(fd, str(pid).encode())
+def abandon(runtime: int, err: OSError) -> None:
+    """Init, when the box could not be completed: says why and kills R (reported so): no function
+    code runs outside its leaves."""
+    _send({"t": "out", "s": 2, "b": f"the box's init could not join its cgroups: {err}\n".encode()})
+    os.kill(runtime, signal.SIGKILL)
 
 
 def wait_joined(box) -> None:
-    """R at specialize, before anything of the function: its cgroups must be joined."""
+    """R at specialize, before anything of the function: its cgroups joined (and, forked, its init
+    without privileges)."""
     if box.joined < 0:
         return
     ok = os.read(box.joined, 1) == b"1"
@@ -134,24 +118,10 @@ def bare(keep_fd: int, report_fd: int) -> None:
 
 
 def keep(child: int, status_r: int, report_fd: int, output: tuple) -> None:
-    """The keeper's loop: forward output until the child (init, or the bare runtime) is gone, then
+    """A keeper's loop: forward output until the child (init, or the bare runtime) is gone, then
     report the runtime's status (init hands it over on status_r) and exit."""
-    out_r, err_r, null = output
-    os.dup2(null, 1)  # the keeper holds no write end of the box's output: EOF once the box is gone
-    os.dup2(null, 2)
-    os.close(null)
-    pidfd = os.pidfd_open(child)
-    streams = {out_r: 1, err_r: 2}
-    while True:
-        try:
-            ready, _, _ = select.select([pidfd, *streams], [], [])
-        except InterruptedError:
-            continue
-        for fd in ready:
-            if fd in streams and not _forward(fd, streams[fd]):
-                del streams[fd]
-        if pidfd in ready:
-            break
+    streams = _quiet(output)
+    _relay(os.pidfd_open(child), streams)
     while True:
         try:
             _, status = os.waitpid(child, 0)
@@ -162,7 +132,63 @@ def keep(child: int, status_r: int, report_fd: int, output: tuple) -> None:
         data = os.read(status_r, 32)
         if data:
             status = int(data)
-    for fd, n in streams.items():  # what is left, without waiting: an escaped child (bare mode) may hold a pipe
+    _end(status, streams)
+
+
+def serve_init(runtime: int, pidfd: int, output: tuple) -> None:
+    """Init of a forked box (root mode) from the runtime's fork on: reap every process the box
+    orphans, forward output until the runtime is gone, report its status and exit (the kernel then
+    ends whatever is left in the box). A SIGTERM or SIGINT from the host ends the box, as it ended
+    a keeper (init of a PID namespace gets only the signals it handles)."""
+    status = []
+
+    def reap(*_):
+        while True:
+            try:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == runtime:
+                status.append(st)
+
+    signal.signal(signal.SIGCHLD, reap)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: os._exit(1))
+    streams = _quiet(output)
+    while not status:
+        _relay(pidfd, streams)
+        reap()
+    _end(status[0], streams)
+
+
+def _quiet(output: tuple) -> dict:
+    """The reporter holds no write end of the box's output (EOF once the box is gone)."""
+    out_r, err_r, null = output
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    return {out_r: 1, err_r: 2}
+
+
+def _relay(pidfd: int, streams: dict) -> None:
+    """Forwards output until `pidfd`'s process is gone."""
+    while True:
+        try:
+            ready, _, _ = select.select([pidfd, *streams], [], [])
+        except InterruptedError:
+            continue
+        for fd in ready:
+            if fd in streams and not _forward(fd, streams[fd]):
+                del streams[fd]
+        if pidfd in ready:
+            return
+
+
+def _end(status: int, streams: dict) -> None:
+    """What output is left, without waiting (an escaped child may hold a pipe), then the exit report."""
+    for fd, n in streams.items():
         os.set_blocking(fd, False)
         try:
             while _forward(fd, n):

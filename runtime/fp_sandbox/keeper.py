@@ -1,4 +1,5 @@
-"""Spawn-time half of the box: three processes per runtime.
+"""Spawn-time half of the box: three processes per runtime (two when a zygote forks it in root
+mode: `init` below).
 
     keeper (K)   the process the host spawned, in the host's PID namespace. It joins the
                  instance's cgroups, creates the namespaces, forks I, and waits. When the runtime
@@ -10,8 +11,14 @@
                  reaps orphans, and exits with R's status (handed to K through a pipe).
     runtime (R)  PID 2: returns from start() into the normal runtime (fp_runtime.main), still
                  privileged inside its namespaces so it can take on a function later
-                 (enter.py). Before that it has already lost what it will never need: the
-                 capability bounding set, and the right to gain privileges (no_new_privs).
+                 (enter.py). It is born without what it will never need: I dropped the
+                 capability bounding set and set no_new_privs before forking it (inherited).
+
+Forked by a zygote in root mode (docs/adr/0019-zygotes.md), there is no K: the zygote unshares a
+PID namespace for the fork, so its child is I itself (`init`), which reports to the host on the
+fork's report channel as K would (forked.py). Its root is a copy of one prepared once
+(template.py) plus the box's own mounts; it moves itself and R into the cgroups after forking R,
+and R's specialize waits for that.
 
 Modes: "root" (the platform runs as root: new mount, PID, IPC and UTS namespaces; the function
 gets its own uid at specialize) and "userns" (not root: the same plus a user namespace mapping
@@ -43,17 +50,13 @@ class Box:
 
 def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     """Runs K and I (never returning in them); returns in R with the box state.
-    `report_fd` >= 0: this K was forked by a zygote (fp_runtime/zygote.py) and reports on that
-    channel instead of dying like R (forked.py)."""
+    `report_fd` >= 0: this K was forked by a zygote (fp_runtime/zygote.py) in user-namespace mode
+    and reports on that channel instead of dying like R (forked.py)."""
     mode = cfg.get("mode", "root")
     os.setsid()  # no controlling terminal: nothing can be typed into the operator's shell (TIOCSTI)
-    # A forked box joins its cgroups after hello (forked.join_later: each cgroup.procs write waits
-    # for an RCU grace period on cgroup v1); the runtime waits for it before specialize.
-    later = forked.prepare_join(cfg.get("cgroupJoin") or []) if report_fd >= 0 else None
-    if later is None:
-        for procs in cfg.get("cgroupJoin") or []:
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
+    for procs in cfg.get("cgroupJoin") or []:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
     output = forked.redirect_output() if report_fd >= 0 else None
     status_r, status_w = os.pipe()
     life_r, life_w = os.pipe()
@@ -72,21 +75,63 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     if pid == 0:
         os.close(status_r)
         os.close(life_w)
-        joined = forked.in_box(later)
-        _init(cfg, status_w, life_r, keep_fd, joined)
-        spawn_filter = seccomp.compiled("spawn")
-        if spawn_filter is not None:
-            spawn_filter.install()
-        return Box(mode, seccomp.compiled("enter"), joined[1] if joined else -1)
+        return _init(cfg, status_w, life_r, keep_fd)
     os.close(status_w)
     os.close(life_r)
     os.close(keep_fd)  # only R talks to the host; K must not keep the socket open after R died
     if output is not None:
-        if later is not None:
-            forked.join_later(pid, later)
         forked.keep(pid, status_r, report_fd, output)
     _keep(pid, status_r)
     raise AssertionError("unreachable")
+
+
+def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
+    """A zygote's child in root mode, already PID 1 of a PID namespace of its own (the zygote
+    unshared it for this fork; docs/adr/0019-zygotes.md): the box's init, and its reporter in
+    place of a keeper (forked.py). It builds the box as `_init` does, its root from the prepared
+    one when there is one (`_enter_box`), forks R, moves itself and R into their cgroups (after R's
+    fork: each cgroup.procs write of cgroup v1 may wait for an RCU grace period, and R says hello
+    meanwhile), loses its privileges, then tells R (whose specialize waits for that) and serves
+    (forked.serve_init). Never returns in I; returns in R. No setsid: the zygote's session has no
+    controlling terminal already (fp_runtime/zygote.py), and a setsid here costs milliseconds."""
+    host_pid = forked.host_pid()  # announced once R is forked: off the way to its hello
+    procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
+    output = forked.redirect_output()
+    joined_r, joined_w = os.pipe()
+    _enter_box(cfg, template_fd)
+    pid = os.fork()
+    if pid == 0:
+        return _runtime(cfg, keep_fd, joined_r)
+    os.close(keep_fd)
+    os.close(joined_r)
+    forked.announce(host_pid)
+    pidfd = os.pidfd_open(pid)
+    try:
+        forked.join(procs, pid)
+        _lose_privileges()
+        os.write(joined_w, b"1")  # R may take on a function now
+    except OSError as err:
+        forked.abandon(pid, err)
+    os.close(joined_w)
+    forked.serve_init(pid, pidfd, output)
+    raise AssertionError("unreachable")
+
+
+def _enter_box(cfg: dict, template_fd: int) -> None:
+    """I of a forked box: its own mount, IPC and UTS namespaces, its root a copy of the prepared
+    one (`template_fd`, fp_sandbox/template.py: a copy of its mount namespace plus the box's own
+    mounts) when there is one, else built whole; the hostname; `_limit`."""
+    if template_fd >= 0:
+        cgroups = view.detach_cgroups(cfg)
+        libc.setns(template_fd, libc.CLONE_NEWNS)
+        os.close(template_fd)
+        libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS)
+        view.finish(cfg, cgroups)
+    else:
+        libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS)
+        view.build(cfg)
+    libc.sethostname("fp-runtime")
+    _limit()
 
 
 def _write(path: str, text: str) -> None:
@@ -112,10 +157,8 @@ def _keep(init_pid: int, status_r: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int, joined=None) -> None:
-    """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone.
-    `joined` (a forked box joining its cgroups later): (born_w, joined_r): I says on born_w that R
-    exists; R keeps joined_r."""
+def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> Box:
+    """I: PID 1. Builds the view, forks R (which returns), then reaps until R is gone."""
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     forked.close_report()  # a forked K's report channel is K's alone
     if select.select([life_r], [], [], 0)[0]:  # K died before PDEATHSIG was armed
@@ -124,21 +167,14 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int, joined=None) -> N
     if cfg.get("net") == "none":
         libc.loopback_up()
     libc.sethostname("fp-runtime")
+    _limit()
     pid = os.fork()
     if pid == 0:
         os.close(status_w)
         os.close(life_r)
-        _runtime_setup(keep_fd, joined[1] if joined else -1)
-        return
+        return _runtime(cfg, keep_fd)
     os.close(keep_fd)
-    if joined:
-        os.close(joined[1])
-        os.write(joined[0], b"1")  # R exists: the keeper moves it into the cgroups too
-        os.close(joined[0])
-    # I needs nothing but waitpid from here on: no capabilities, and no /proc/1/mem for anyone.
-    libc.prctl(libc.PR_SET_DUMPABLE, 0)
-    libc.drop_bounding_set()
-    libc.clear_capabilities()
+    _lose_privileges()
     while True:
         try:
             child, status = os.waitpid(-1, 0)
@@ -151,10 +187,24 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int, joined=None) -> N
             os._exit(0)
 
 
-def _runtime_setup(keep_fd: int, joined_r: int = -1) -> None:
+def _limit() -> None:
+    """I, before it forks R (which inherits both, for life): no capability bounding set, and no
+    way to gain privileges (no_new_privs). Done once here rather than in each process."""
+    libc.drop_bounding_set()
+    libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _lose_privileges() -> None:
+    """I needs nothing but waitpid (and its report channel) from here on: no capabilities, and no
+    /proc/1/mem for anyone."""
+    libc.prctl(libc.PR_SET_DUMPABLE, 0)
+    libc.clear_capabilities()
+
+
+def _runtime(cfg: dict, keep_fd: int, joined_r: int = -1) -> Box:
     """R before hello: close every inherited descriptor but stdio, the host socket (and the pipe
-    saying its cgroups are joined), lose the bounding set and the right to gain privileges (both
-    kept for life)."""
+    saying its cgroups are joined), install the first seccomp filter. The bounding set and
+    no_new_privs it inherited from I (`_limit`)."""
     kept = sorted({keep_fd, joined_r} - {-1})
     low = 3
     for fd in kept:
@@ -162,8 +212,10 @@ def _runtime_setup(keep_fd: int, joined_r: int = -1) -> None:
             _close_quietly(other)
         low = fd + 1
     os.closerange(low, 1 << 16)
-    libc.drop_bounding_set()
-    libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+    spawn_filter = seccomp.compiled("spawn")
+    if spawn_filter is not None:
+        spawn_filter.install()
+    return Box(cfg.get("mode", "root"), seccomp.compiled("enter"), joined_r)
 
 
 def _close_quietly(fd: int) -> None:

@@ -29,6 +29,13 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
 
+# open_tree / move_mount (Linux 5.2)
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+OPEN_TREE_CLONE = 0x1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+
 # prctl options
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -40,8 +47,8 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 MACHINE = platform.machine()
 # Raw syscall numbers by architecture (only those libc does not wrap in glibc 2.36).
 SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "capset": 126, "seccomp": 317},
-    "aarch64": {"pivot_root": 41, "capset": 91, "seccomp": 277},
+    "x86_64": {"pivot_root": 155, "capset": 126, "seccomp": 317, "open_tree": 428, "move_mount": 429},
+    "aarch64": {"pivot_root": 41, "capset": 91, "seccomp": 277, "open_tree": 428, "move_mount": 429},
 }.get(MACHINE)
 
 
@@ -53,6 +60,11 @@ def _check(result, what):
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Moves this process into the namespace `fd` refers to (for CLONE_NEWPID: its future children)."""
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
 
 
 def mount(source, target: str, fstype, flags: int, data=None) -> None:
@@ -75,6 +87,23 @@ def pivot_root(new_root: str, put_old: str) -> None:
     _check(_syscall("pivot_root", new_root.encode(), put_old.encode()), "pivot_root")
 
 
+def open_tree(path: str) -> int:
+    """A detached copy of the mount tree at `path` (OPEN_TREE_CLONE | AT_RECURSIVE), as a descriptor
+    that can be attached in another mount namespace (move_mount)."""
+    fd = _syscall("open_tree", ctypes.c_int(AT_FDCWD), path.encode(),
+                  ctypes.c_uint(OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"open_tree {path}: {os.strerror(err)}")
+    return fd
+
+
+def move_mount(fd: int, target: str) -> None:
+    """Attaches the detached tree `fd` (open_tree) at `target`."""
+    _check(_syscall("move_mount", ctypes.c_int(fd), b"", ctypes.c_int(AT_FDCWD), target.encode(),
+                    ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)), f"move_mount {target}")
+
+
 def loopback_up() -> None:
     """Brings `lo` up in this (new, empty) network namespace: SIOCSIFFLAGS with IFF_UP | IFF_RUNNING."""
     import fcntl
@@ -84,9 +113,13 @@ def loopback_up() -> None:
         fcntl.ioctl(sock, 0x8914, struct.pack("16sh22x", b"lo", 0x1 | 0x40))
 
 
+_prctl = _libc.prctl
+_prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
-    _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0)), f"prctl {option}")
+    if _prctl(option, arg2, arg3, 0, 0) != 0:
+        _check(-1, f"prctl {option}")
 
 
 def sethostname(name: str) -> None:
@@ -113,11 +146,20 @@ def clear_capabilities() -> None:
     _check(_syscall("capset", ctypes.byref(header), ctypes.byref(data)), "capset")
 
 
+_cap_last = []
+
+
+def cap_last_cap() -> int:
+    """The kernel's highest capability number, read once per process (a zygote reads it before forking)."""
+    if not _cap_last:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            _cap_last.append(int(f.read()))
+    return _cap_last[0]
+
+
 def drop_bounding_set() -> None:
     """Removes every capability from the bounding set (needs CAP_SETPCAP)."""
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last = int(f.read())
-    for cap in range(last + 1):
+    for cap in range(cap_last_cap() + 1):
         prctl(PR_CAPBSET_DROP, cap)
 
 

@@ -91,8 +91,8 @@ def compiled(stage: str):
         return None
     program = _PROGRAMS.get(stage)
     if program is None:
-        program = _PROGRAMS[stage] = spawn_program() if stage == "spawn" else enter_program()
-    return libc.SeccompProgram(program)
+        program = _PROGRAMS[stage] = libc.SeccompProgram(spawn_program() if stage == "spawn" else enter_program())
+    return program
 
 
 def enter_program() -> bytes:

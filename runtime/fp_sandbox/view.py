@@ -2,7 +2,8 @@
 
     /usr, /bin, /lib…     the host's, read-only (symlinks kept as symlinks)
     /etc                  a few host files read-only (DNS, TLS roots, time zone, loader cache)
-                          plus passwd/group written for the function at specialize
+                          plus passwd/group: read-only binds of the box's own files in /.fp/id,
+                          written for the function at specialize
     <python prefixes>     the interpreter and its virtual environment, read-only, at their paths
     <runtime dir>         this code, read-only, at its path
     /proc                 a new proc for the runtime's PID namespace (others' processes hidden)
@@ -13,9 +14,9 @@
     /deps                 empty until specialize binds the version's dependency site there, read-only
     /run/fp-data          empty until specialize binds the function's data socket directory there
                           (read-only: connecting to a socket needs no write access to the mount)
-    /.fp                  hidden until specialize: the code roots and the deps root (read-only)
-                          and the cgroup directories the runtime joins; unmounted before any
-                          user code runs
+    /.fp                  hidden until specialize: the code roots and the deps root (read-only),
+                          the cgroup directories the runtime joins and the identity originals
+                          (id/); unmounted before any user code runs
     <binds>               the dependency builder's box only (runtime/deps_build.py): its own
                           staging directories and the local wheel directory, at fixed paths
 
@@ -23,7 +24,14 @@ Built like bubblewrap does: a tmpfs over /tmp becomes a staging root with the ho
 under it (so host paths stay reachable while binding), the box root is assembled beside it, and a
 second pivot_root leaves only the box. Nothing here changes the host's mounts: the namespace is
 made private first. docs/security.md describes the view; docs/adr/0009-sandbox.md the choices.
+
+Two parts: `_shared`, the same for every box of one configuration, and `_own`, the box's alone.
+`build` does both for one box. A zygote in root mode has `prepare` run once (the shared part, in a
+mount namespace it keeps: fp_sandbox/template.py), and each box it forks copies that namespace
+and runs `finish` (its own part) in the copy: the same view either way. Cgroup directories are
+taken as detached mounts (`open_tree`, Linux 5.2) on the host's root and moved in.
 """
+import functools
 import os
 import sys
 
@@ -40,6 +48,8 @@ _ST_FLAGS = ((1, libc.MS_RDONLY), (2, libc.MS_NOSUID), (4, libc.MS_NODEV), (8, l
 
 PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\n{user}:x:{uid}:{gid}:function:/tmp:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\n{user}:x:{gid}:\n"
+# The writable originals of the box's /etc/passwd and /etc/group (a tmpfs of its own, gone with /.fp).
+IDENTITY = "/.fp/id"
 
 
 def locked_flags(path: str) -> int:
@@ -57,6 +67,10 @@ def bind(src: str, dst: str, read_only: bool = True, extra: int = 0) -> None:
         if not os.path.exists(dst):
             open(dst, "w").close()
     libc.mount(src, dst, None, libc.MS_BIND | libc.MS_REC)
+    _set_flags(dst, read_only, extra)
+
+
+def _set_flags(dst: str, read_only: bool, extra: int) -> None:
     flags = libc.MS_BIND | libc.MS_REMOUNT | libc.MS_NOSUID | extra | locked_flags(dst)
     if read_only:
         flags |= libc.MS_RDONLY
@@ -68,6 +82,7 @@ def _tmpfs(dst: str, mode: str, size: int, extra: int = 0) -> None:
     libc.mount("tmpfs", dst, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | extra, f"mode={mode},size={size}")
 
 
+@functools.lru_cache(maxsize=1)
 def _python_paths() -> list:
     """The interpreter's prefixes and this runtime's directory, outermost first, nested ones dropped.
     Resolved on the host's root (before any pivot): a symlink there would dangle afterwards."""
@@ -79,6 +94,10 @@ def _python_paths() -> list:
             continue
         kept.append(path)
     return kept
+
+
+def _under_tmp(path: str) -> bool:
+    return path == "/tmp" or path.startswith("/tmp/")
 
 
 def _prefix_links() -> list:
@@ -93,17 +112,88 @@ def _prefix_links() -> list:
 
 
 def build(cfg: dict) -> None:
-    """Assembles the box root and pivots into it. Runs as PID 1 of the new PID namespace."""
+    """Assembles the whole box root and pivots into it, in this (new) mount namespace. Runs as PID 1
+    of the box's PID namespace."""
     python_paths, prefix_links = _python_paths(), _prefix_links()
+    cgroups = detach_cgroups(cfg)
+    _stage()
+    host, root = "/old", "/box"
+    _shared(cfg, host, root, python_paths, prefix_links)
+    _own(cfg, root, cgroups)
+    for path in python_paths:  # over the box's own /tmp: an interpreter or runtime that lives under the host's
+        if _under_tmp(path):
+            bind(host + path, root + path)
+    for item in cfg.get("binds") or []:  # the builder's box: visible, at paths the host chose
+        bind(host + item["src"], root + item["dst"], read_only=not item.get("rw"), extra=libc.MS_NODEV)
+    _pivot(root)
+
+
+def template_key(cfg: dict):
+    """What a prepared root (`prepare`) depends on, or None when a box of `cfg` cannot start from one:
+    the builder's box (binds, its own network) and an interpreter or runtime under the host's /tmp
+    (bound over the box's own /tmp, so built per box)."""
+    if cfg.get("binds") or cfg.get("net") or any(_under_tmp(p) for p in _python_paths()):
+        return None
+    return (tuple(cfg.get("codeRoots") or ()), cfg.get("depsRoot"), cfg.get("dataRoot"),
+            tuple(sorted(cfg.get("cgroupBinds") or {})))
+
+
+def prepare(cfg: dict) -> None:
+    """The part of a box root every box of `cfg` shares (everything but `_own`), built once in a
+    mount namespace of its own (fp_sandbox/template.py) and left as its root: each box copies that
+    namespace (unshare) and adds its own mounts (`finish`). Host files change under it only in
+    place; a host file replaced by another is noticed through `etc_stamp` (the template is rebuilt)."""
+    python_paths, prefix_links = _python_paths(), _prefix_links()
+    _stage()
+    _shared(cfg, "/old", "/box", python_paths, prefix_links)
+    _pivot("/box")
+
+
+def finish(cfg: dict, cgroups: dict) -> None:
+    """In a copy of a prepared root's namespace (already at its root): the box's own mounts."""
+    _own(cfg, "", cgroups)
+    os.chdir("/")
+
+
+def etc_stamp() -> tuple:
+    """Which host files `/etc` binds now: a file replaced (not rewritten in place) changes it."""
+    stamp = []
+    for name in ETC_FILES:
+        try:
+            st = os.stat(f"/etc/{name}")
+            stamp.append((name, st.st_dev, st.st_ino))
+        except OSError:
+            pass
+    return tuple(stamp)
+
+
+def detach_cgroups(cfg: dict) -> dict:
+    """The box's cgroup directories as detached mounts (open_tree), taken on the host's root before
+    any pivot: name -> descriptor, attached at /.fp/cg/<name> by `_own`."""
+    return {name: libc.open_tree(path) for name, path in (cfg.get("cgroupBinds") or {}).items()}
+
+
+def _stage() -> None:
+    """Private mounts, and a staging root (a small tmpfs) with the host's root moved to /old."""
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
     libc.mount("fp-staging", "/tmp", "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "mode=0755,size=64k")
     os.makedirs("/tmp/old", exist_ok=True)
     libc.pivot_root("/tmp", "/tmp/old")
     os.chdir("/")
-    host = "/old"
-    root = "/box"
-    _tmpfs(root, "0755", 1 << 20)
 
+
+def _pivot(root: str) -> None:
+    """`root` becomes the root; the staging root and the host's under it are detached."""
+    os.chdir(root)
+    libc.pivot_root(".", ".")
+    libc.umount(".", libc.MNT_DETACH)
+    os.chdir("/")
+
+
+def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: list) -> None:
+    """Everything of the box root that is the same for every box of `cfg` (read-only, or written
+    never again: `/etc/passwd` and `/etc/group` are the box's own, bound over by `_own`)."""
+    _tmpfs(root, "0755", 1 << 20)
     for name in TOP_LINKS:
         src = f"{host}/{name}"
         if os.path.islink(src):
@@ -115,12 +205,12 @@ def build(cfg: dict) -> None:
     for name in ETC_FILES:
         if os.path.lexists(f"{host}/etc/{name}") and os.path.exists(f"{host}/etc/{name}"):
             bind(f"{host}/etc/{name}", f"{root}/etc/{name}")
-    write_identity(root, "fn", 65534, 65534)
-    tmp_bytes = int(cfg.get("tmpBytes") or (64 << 20))
-    # /tmp first: an interpreter or runtime that lives under the host's /tmp is bound over it.
-    _tmpfs(f"{root}/tmp", "1777", tmp_bytes)
+    for name in ("passwd", "group"):
+        open(f"{root}/etc/{name}", "w").close()
+    os.makedirs(f"{root}/tmp")
     for path in python_paths:
-        bind(host + path, root + path)
+        if not _under_tmp(path):
+            bind(host + path, root + path)
     for path, target in prefix_links:
         if not os.path.lexists(root + path):
             os.makedirs(os.path.dirname(root + path), exist_ok=True)
@@ -132,7 +222,7 @@ def build(cfg: dict) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{name}")
-    _tmpfs(f"{root}/dev/shm", "1777", tmp_bytes, libc.MS_NOEXEC)
+    os.makedirs(f"{root}/dev/shm")
     libc.mount(None, f"{root}/dev", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NOEXEC)
     os.makedirs(f"{root}/var")
     os.symlink("/tmp", f"{root}/var/tmp")
@@ -140,13 +230,9 @@ def build(cfg: dict) -> None:
     if os.path.isdir(cpu):
         bind(cpu, f"{root}/sys/devices/system/cpu")
     os.makedirs(f"{root}/proc")
-    libc.mount("proc", f"{root}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "hidepid=2")
-    bind(f"{root}/proc/sys", f"{root}/proc/sys")
     os.makedirs(f"{root}/code")
     os.makedirs(f"{root}/deps")
     os.makedirs(f"{root}/run/fp-data")
-    for item in cfg.get("binds") or []:  # the builder's box: visible, at paths the host chose
-        bind(host + item["src"], root + item["dst"], read_only=not item.get("rw"), extra=libc.MS_NODEV)
 
     # Hidden until specialize: code roots and cgroup directories, under one mount detached at once.
     _tmpfs(f"{root}/.fp", "0700", 64 << 10)
@@ -156,19 +242,39 @@ def build(cfg: dict) -> None:
         bind(host + cfg["depsRoot"], f"{root}/.fp/deps")
     if cfg.get("dataRoot"):
         bind(host + cfg["dataRoot"], f"{root}/.fp/data")
-    for name, path in (cfg.get("cgroupBinds") or {}).items():
-        bind(host + path, f"{root}/.fp/cg/{name}", read_only=False, extra=libc.MS_NOEXEC)
-
-    os.chdir(root)
-    libc.pivot_root(".", ".")
-    libc.umount(".", libc.MNT_DETACH)
-    os.chdir("/")
+    for name in cfg.get("cgroupBinds") or {}:
+        os.makedirs(f"{root}/.fp/cg/{name}")
+    os.makedirs(f"{root}{IDENTITY}")
 
 
-def write_identity(root: str, user: str, uid: int, gid: int) -> None:
-    """/etc/passwd and /etc/group naming the function's user (HOME=/tmp)."""
+def _own(cfg: dict, root: str, cgroups: dict) -> None:
+    """The mounts that are this box's alone, on mount points `_shared` made: /tmp, /dev/shm, a
+    /proc of its PID namespace, its identity files and its cgroup directories."""
+    size = f"size={int(cfg.get('tmpBytes') or (64 << 20))}"
+    plain = libc.MS_NOSUID | libc.MS_NODEV
+    libc.mount("tmpfs", f"{root}/tmp", "tmpfs", plain, "mode=1777," + size)
+    libc.mount("tmpfs", f"{root}/dev/shm", "tmpfs", plain | libc.MS_NOEXEC, "mode=1777," + size)
+    libc.mount("proc", f"{root}/proc", "proc", plain | libc.MS_NOEXEC, "hidepid=2")
+    libc.mount(f"{root}/proc/sys", f"{root}/proc/sys", None, libc.MS_BIND | libc.MS_REC)
+    _set_flags(f"{root}/proc/sys", True, 0)
+    # /etc/passwd and /etc/group: read-only binds of files only `become` writes (through IDENTITY,
+    # which goes with /.fp before any user code), so no box writes into what boxes share.
+    libc.mount("tmpfs", f"{root}{IDENTITY}", "tmpfs", plain, "mode=0755,size=64k")
+    write_identity(f"{root}{IDENTITY}", "fn", 65534, 65534)
+    for name in ("passwd", "group"):
+        libc.mount(f"{root}{IDENTITY}/{name}", f"{root}/etc/{name}", None, libc.MS_BIND)
+        _set_flags(f"{root}/etc/{name}", True, libc.MS_NODEV)
+    for name, fd in cgroups.items():
+        libc.move_mount(fd, f"{root}/.fp/cg/{name}")
+        os.close(fd)
+        libc.mount(None, f"{root}/.fp/cg/{name}", None, libc.MS_REC | libc.MS_PRIVATE)  # a copy of a shared host mount is its peer
+        _set_flags(f"{root}/.fp/cg/{name}", False, libc.MS_NOEXEC)
+
+
+def write_identity(directory: str, user: str, uid: int, gid: int) -> None:
+    """passwd and group in `directory`, naming the function's user (HOME=/tmp)."""
     for name, text in (("passwd", PASSWD), ("group", GROUP)):
-        fd = os.open(f"{root}/etc/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        fd = os.open(f"{directory}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
             os.write(fd, text.format(user=user, uid=uid, gid=gid).encode())
         finally:

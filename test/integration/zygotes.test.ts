@@ -55,6 +55,12 @@ function parentOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+/** The pid of `pid` in its own (innermost) PID namespace. */
+function nsPid(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'))!;
+  return Number(line.trim().split(/\s+/).pop());
+}
+
 function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
@@ -68,7 +74,8 @@ describe('zygotes', () => {
     return dir;
   };
 
-  it('forks a runtime whose keeper is the zygote\'s child and whose box has namespaces of its own', async (t) => {
+  it('forks a runtime whose box has namespaces of its own; in root mode the zygote\'s child is the box\'s init (no keeper)', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box');
     const host = forkingHost();
     t.after(() => host.close());
     assert.equal(await host.zygotesReady(30_000), true);
@@ -77,15 +84,111 @@ describe('zygotes', () => {
     const { rt, hello } = await start(host);
     assert.equal(hello.t, 'hello');
     assert.equal(zygote.forks, forks + 1);
-    await until(() => rt.pid > 0, 5_000, 'the keeper\'s pid');
-    assert.equal(parentOf(rt.pid), zygote.pid, 'the keeper is the zygote\'s child');
-    const [init] = childrenOf(rt.pid);
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    assert.equal(parentOf(rt.pid), zygote.pid, 'the reported process is the zygote\'s child');
+    // Root mode: the zygote unshared a PID namespace for the fork, so its child is pid 1 there;
+    // otherwise the child is a keeper outside the box, whose child is the box's init.
+    const init = SANDBOX === 'root' ? rt.pid : childrenOf(rt.pid)[0]!;
     assert.ok(init !== undefined, 'the box\'s init');
-    for (const ns of ['pid', 'mnt', 'ipc', 'uts']) {
-      assert.notEqual(readlinkSync(`/proc/${init}/ns/${ns}`), readlinkSync(`/proc/${zygote.pid}/ns/${ns}`), `its own ${ns} namespace`);
+    assert.equal(nsPid(init), 1, 'the box\'s init is pid 1 of its namespace');
+    const [runtime] = childrenOf(init);
+    assert.equal(nsPid(runtime!), 2, 'the runtime is pid 2');
+    for (const pid of [init, runtime!]) {
+      for (const ns of ['pid', 'mnt', 'ipc', 'uts']) {
+        assert.notEqual(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/${zygote.pid}/ns/${ns}`), `its own ${ns} namespace`);
+      }
     }
+    assert.equal(readlinkSync(`/proc/${zygote.pid}/ns/pid_for_children`), readlinkSync(`/proc/${zygote.pid}/ns/pid`), 'the zygote is back in its own PID namespace');
     if (SANDBOX === 'userns') assert.notEqual(readlinkSync(`/proc/${init}/ns/user`), readlinkSync(`/proc/${zygote.pid}/ns/user`));
     host.destroy(rt);
+  });
+
+  it('boxes forked from one prepared root have their own /etc/passwd, /etc/group and /tmp, none writable but /tmp', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box');
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    const dir = await fnDir({
+      'main.py': py(
+        'import os',
+        'def handler(event, context):',
+        '    seen = os.listdir("/tmp")',
+        '    open("/tmp/mine", "w").write(str(os.getuid()))',
+        '    denied = []',
+        '    for path in ("/etc/passwd", "/etc/group"):',
+        '        try:',
+        '            open(path, "a").write("x:x:0:0::/:/bin/sh\\n")',
+        '        except OSError as e:',
+        '            denied.append(e.errno)',
+        '    return {"uid": os.getuid(), "passwd": open("/etc/passwd").read(), "group": open("/etc/group").read(), "tmp": seen, "denied": denied, "fp": os.path.exists("/.fp/id")}',
+      ),
+    });
+    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean }[] = [];
+    for (const name of ['ident-a', 'ident-b']) {
+      const runtime = await start(host);
+      const box = host.place(runtime.rt, { name, version: '1', dir, memoryBytes: 0, maxInstances: 1 });
+      runtime.send({ t: 'specialize', fn: { name, version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) });
+      assert.equal((await runtime.next()).t, 'specialized');
+      runtime.send({ t: 'invoke', event: makeEvent(), context: { requestId: name, timeoutMs: 5000, attempt: 1 } });
+      const reply = await runtime.next();
+      assert.equal(reply.t, 'result', JSON.stringify(reply));
+      out.push(reply.t === 'result' ? JSON.parse(Buffer.from(reply.response.body).toString()) : null);
+    }
+    const [a, b] = out as [typeof out[0], typeof out[0]];
+    for (const r of [a, b]) {
+      assert.match(r.passwd, new RegExp(`^fn:x:${r.uid}:${r.uid}:`, 'm'), 'its own uid in its passwd');
+      assert.equal(r.denied.length, 2, `passwd and group not writable: ${JSON.stringify(r)}`);
+      assert.deepEqual(r.tmp, [], 'a /tmp of its own');
+      assert.equal(r.fp, false, 'the identity originals are gone with /.fp');
+    }
+    if (SANDBOX === 'root') {
+      assert.notEqual(a.uid, b.uid);
+      assert.doesNotMatch(b.passwd, new RegExp(`:${a.uid}:`), 'not the other box\'s uid');
+    }
+  });
+
+  it('init reaps what the box orphans, and a SIGTERM from the host ends the box', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box');
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    let onExit!: (e: { exitCode: number | null; signal: string | null }) => void;
+    const ended = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => { onExit = resolve; });
+    const rt = host.spawn({ onExit: (e) => onExit(e) });
+    const channel = host.connect(rt);
+    const decoder = new FrameDecoder();
+    const inbox: RuntimeMessage[] = [];
+    channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
+    const next = async (): Promise<RuntimeMessage> => {
+      await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
+      return inbox.shift()!;
+    };
+    assert.equal((await next()).t, 'hello');
+    const dir = await fnDir({
+      'main.py': py(
+        'import os, time',
+        'def handler(event, context):',
+        '    if os.fork() == 0:',
+        '        if os.fork() == 0:',
+        '            time.sleep(0.2)',
+        '            os._exit(0)',
+        '        os._exit(0)',
+        '    os.wait()',
+        '    time.sleep(0.8)',
+        '    states = [open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] for p in os.listdir("/proc") if p.isdigit()]',
+        '    return {"zombies": states.count("Z")}',
+      ),
+    });
+    const box = host.place(rt, { name: 'orphans', version: '1', dir, memoryBytes: 0, maxInstances: 1 });
+    channel.write(encodeFrame({ t: 'specialize', id: 1, fn: { name: 'orphans', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) }));
+    assert.equal((await next()).t, 'specialized');
+    channel.write(encodeFrame({ t: 'invoke', id: 2, event: makeEvent(), context: { requestId: 'o', timeoutMs: 5000, attempt: 1 } }));
+    const reply = await next();
+    assert.equal(reply.t, 'result', JSON.stringify(reply));
+    assert.deepEqual(reply.t === 'result' ? JSON.parse(Buffer.from(reply.response.body).toString()) : reply, { zombies: 0 });
+    host.signal(rt, 'SIGTERM');
+    const exit = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('SIGTERM did not end the box')), 10_000))]);
+    assert.equal(exit.signal, 'SIGTERM', JSON.stringify(exit));
   });
 
   it('a forked runtime outlives its zygote, which is restarted; runtimes are spawned meanwhile', async (t) => {
@@ -204,25 +307,26 @@ describe('zygotes', () => {
       'main.py': py(
         'import sys',
         'PRELOADED = "pydantic" in sys.modules',
+        'WARMED = "anyio._backends._asyncio" in sys.modules  # imported by a first request: the zygote served one',
         'from fastapi import FastAPI',
         'app = FastAPI()',
         '@app.get("/")',
         'def root():',
-        '    return {"preloaded": PRELOADED}',
+        '    return {"preloaded": PRELOADED, "warmed": WARMED}',
       ),
     });
     const plain = await fnDir({ 'main.py': py('import sys', 'PRELOADED = "pydantic" in sys.modules', 'def handler(event, context):', '    return {"preloaded": PRELOADED}') });
     // The fastapi zygote starts with the first FastAPI app (spawned); later instances are forked.
     const r1 = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
     assert.equal(r1.error, null, JSON.stringify(r1.error));
-    let preloaded = false;
-    for (let i = 0; i < 40 && !preloaded; i++) {
+    let preloaded = { preloaded: false, warmed: false };
+    for (let i = 0; i < 40 && !preloaded.preloaded; i++) {
       const r = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
       assert.equal(r.error, null, JSON.stringify(r.error));
-      preloaded = (JSON.parse(Buffer.from(r.response!.body).toString()) as { preloaded: boolean }).preloaded;
-      if (!preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
+      preloaded = JSON.parse(Buffer.from(r.response!.body).toString()) as typeof preloaded;
+      if (!preloaded.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.equal(preloaded, true, 'a FastAPI app forked by the fastapi zygote');
+    assert.deepEqual(preloaded, { preloaded: true, warmed: true }, 'a FastAPI app forked by the fastapi zygote, which served a warm-up request (fp_runtime/warmup.py)');
     const r2 = await pool.invoke(fnVersion(plain), makeEvent());
     assert.equal(r2.error, null, JSON.stringify(r2.error));
     assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
