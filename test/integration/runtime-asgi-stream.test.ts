@@ -110,6 +110,7 @@ describe('streamed responses (protocol v3)', () => {
         '    started.append(scope["path"])',
         '    running += 1',
         '    if scope["path"] == "/hold":',
+        '        print("waiting for the disconnect")',
         '        message = await receive()  # the request was delivered: waits for the client to leave',
         '        print("held call got", message["type"])',
         '    for _ in range(3):',
@@ -130,8 +131,6 @@ describe('streamed responses (protocol v3)', () => {
     const context = { requestId: 'r', timeoutMs: 30_000, attempt: 1 };
     const held = rt.id();
     rt.send({ t: 'invoke', id: held, event: makeEvent({ path: '/hold' }), context });
-    let health = await rt.health();
-    while (health.inflight === 0) health = await rt.health();
     const ids = ['/a', '/b', '/c'].map((path) => {
       const id = rt.id();
       rt.send({ t: 'invoke', id, event: makeEvent({ path }), context });
@@ -139,12 +138,15 @@ describe('streamed responses (protocol v3)', () => {
     });
     // Read before this health message (frames are handled in order): one running, three waiting.
     assert.equal((await rt.health()).inflight, 4);
+    // A cancel for a call that has not started yet finds no stream: wait until it is in `receive`.
+    const first = await rt.waitFor((m) => m.t === 'logs' && m.id === held, 'the held call\'s first line');
     rt.send({ t: 'cancel', id: held });
     // Nothing went out before the cancel: the call ends with its (discarded) result.
     const heldEnd = await rt.reply(held);
     assert.equal(heldEnd.t, 'result', JSON.stringify(heldEnd));
-    const logs = [...rt.batches(held).flat(), ...(heldEnd.t === 'result' ? heldEnd.logs : [])].map((l) => l.msg);
-    assert.deepEqual(logs, ['held call got http.disconnect', 'send after the disconnect raised']);
+    const lines = [...(first.t === 'logs' ? first.logs : []), ...rt.batches(held).flat(), ...(heldEnd.t === 'result' ? heldEnd.logs : [])];
+    const logs = lines.map((l) => l.msg);
+    assert.deepEqual(logs, ['waiting for the disconnect', 'held call got http.disconnect', 'send after the disconnect raised']);
     for (const [i, id] of ids.entries()) {
       const reply = await rt.reply(id);
       assert.equal(reply.t, 'result', JSON.stringify(reply));
