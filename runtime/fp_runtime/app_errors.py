@@ -29,13 +29,6 @@ class AppRaised(Exception):
         self.response = response
 
 
-def answered(collected: dict):
-    """The response the app sent in full (start and last body message), else None."""
-    if collected.get("status") is None or not collected.get("complete"):
-        return None
-    return {"status": collected["status"], "headers": collected["headers"], "body": b"".join(collected["chunks"])}
-
-
 def result(mid: int, raised: AppRaised, user_dir, logs, handler_ms: float) -> dict:
     report = errors.report(raised.err, errors.USER_ERROR, user_dir)
     response = raised.response

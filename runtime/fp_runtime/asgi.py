@@ -9,13 +9,9 @@ exit; an app that does not support lifespan is fine.
 import asyncio
 
 from . import streaming
-from .app_errors import AppRaised, answered
+from .app_errors import AppRaised
 from .errors import BadReturn
 from .scope import build_scope
-
-
-def _scope(wire: dict, app=None) -> dict:
-    return build_scope(wire, app)
 
 
 class Streamed:
@@ -27,6 +23,112 @@ class Streamed:
         self.bytes = size
 
 
+# Where a call's response is: OPEN (nothing complete yet), HELD (complete, waiting for the app to
+# return: the fast path), EARLY (complete and being sent before the app returns: background
+# tasks), STREAMING (the head went out, pieces follow), RETURNED (the app returned first).
+OPEN, HELD, EARLY, STREAMING, RETURNED = range(5)
+
+
+class _Exchange:
+    """One call's `receive` and `send`, and what the app sent. One object per call, no event or
+    task of its own: a `receive` that must wait (the request was delivered) waits on a future made
+    only then, woken when the response is complete, the app returned or the client left."""
+    __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "chunks", "complete", "phase",
+                 "early", "_waiters")
+
+    def __init__(self, body, stream, fits, loop):
+        self.body = body  # None once delivered
+        self.stream = stream
+        self.fits = fits
+        self.loop = loop
+        self.status = None
+        self.headers = []
+        self.chunks = []
+        self.complete = False  # the last body message was sent, or the app returned
+        self.phase = OPEN
+        self.early = None  # the task sending a complete response before the app returned
+        self._waiters = None
+        if stream is not None:
+            stream.on_cancel = self.wake
+
+    async def receive(self):
+        body = self.body
+        if body is not None:
+            self.body = None
+            return {"type": "http.request", "body": body, "more_body": False}
+        stream = self.stream
+        if not self.complete and (stream is None or not stream.cancelled):
+            # Each waiter has its own future: a cancelled receive (anyio cancels its
+            # disconnect listener) must not cancel the others'.
+            waiter = self.loop.create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+        return {"type": "http.disconnect"}
+
+    def wake(self) -> None:
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def whole(self) -> dict:
+        chunks = self.chunks
+        return {"status": self.status, "headers": self.headers,
+                "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)}
+
+    def answered(self):
+        """The response the app sent in full (start and last body message), else None."""
+        return self.whole() if self.status is not None and self.complete else None
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.headers = [[bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1")]
+                            for k, v in message.get("headers") or ()]
+        elif kind == "http.response.body":
+            data = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if self.complete:
+                return  # after the end of the response: ignored, as ASGI servers do
+            stream = self.stream
+            if stream is not None and stream.cancelled:
+                raise streaming.ClientDisconnected("the client closed the connection")
+            if self.phase == STREAMING:
+                await stream.chunk(data, more)
+            elif more and stream is not None and self.status is not None:
+                self.chunks.append(data)
+                first = self.whole()
+                self.chunks = []
+                self.phase = STREAMING
+                await stream.respond(first, True)
+            else:
+                self.chunks.append(data)
+            if not more:
+                self.complete = True
+                self.wake()
+                if self.phase == OPEN and stream is not None:
+                    self.phase = HELD
+                    self.loop.call_soon(self._maybe_early)
+
+    def _maybe_early(self):
+        # The app did not return right after completing its response (a background task runs):
+        # the response goes out now, the call's end later.
+        if self.phase == HELD:
+            self.phase = EARLY
+            self.early = self.loop.create_task(self._send_early())
+
+    async def _send_early(self):
+        out = self.whole()
+        if self.fits is not None:
+            self.fits(out)
+        await self.stream.respond(out, False)
+
+
 async def call(app, wire: dict, state: dict, stream=None, fits=None):
     """Runs one request. Returns the whole response (dict) when the app returned with it complete
     and nothing was sent yet (one `result` frame: the fast path), else Streamed.
@@ -36,108 +138,41 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
     turn of the loop (background tasks) goes out then, before they run. `fits` checks a whole
     response before it is sent.
     """
-    scope = _scope(wire, app)
+    scope = build_scope(wire, app)
     if state:
         scope["state"] = dict(state)
-    body = wire.get("body") or b""
-    sent_body = False
-    complete = asyncio.Event()
-    response = {"status": None, "headers": [], "chunks": []}
-    # held: a complete response waits for the app to return; early: it is being sent before that;
-    # streaming: the head went out, pieces follow; returned: the app has returned.
-    phase = {"v": "open", "early": None}
-    loop = asyncio.get_running_loop()
-
-    async def receive():
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-        if stream is None:
-            await complete.wait()
-        else:
-            waits = [loop.create_task(complete.wait()), loop.create_task(stream.disconnected.wait())]
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waits:
-                    w.cancel()
-        return {"type": "http.disconnect"}
-
-    def whole():
-        return {"status": response["status"], "headers": response["headers"], "body": b"".join(response["chunks"])}
-
-    async def send_early():
-        out = whole()
-        if fits is not None:
-            fits(out)
-        await stream.respond(out, False)
-
-    def maybe_early():
-        # The app did not return right after completing its response (a background task runs):
-        # the response goes out now, the call's end later.
-        if phase["v"] == "held":
-            phase["v"] = "early"
-            phase["early"] = loop.create_task(send_early())
-
-    async def send(message):
-        kind = message["type"]
-        if kind == "http.response.start":
-            response["status"] = message["status"]
-            response["headers"] = [[bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1")]
-                                   for k, v in message.get("headers") or []]
-        elif kind == "http.response.body":
-            data = bytes(message.get("body", b""))
-            more = bool(message.get("more_body", False))
-            if complete.is_set():
-                return  # after the end of the response: ignored, as ASGI servers do
-            if stream is not None and stream.cancelled:
-                raise streaming.ClientDisconnected("the client closed the connection")
-            if phase["v"] == "streaming":
-                await stream.chunk(data, more)
-            elif more and stream is not None and response["status"] is not None:
-                response["chunks"].append(data)
-                first = whole()
-                response["chunks"] = []
-                phase["v"] = "streaming"
-                await stream.respond(first, True)
-            else:
-                response["chunks"].append(data)
-            if not more:
-                response["complete"] = True
-                complete.set()
-                if phase["v"] == "open" and stream is not None:
-                    phase["v"] = "held"
-                    loop.call_soon(maybe_early)
-
+    ex = _Exchange(bytes(wire.get("body") or b""), stream, fits, asyncio.get_running_loop())
     try:
-        await app(scope, receive, send)
+        await app(scope, ex.receive, ex.send)
     except streaming.ClientDisconnected:
         if stream is None or not stream.cancelled or not stream.sent:
             raise
         # The client left mid-stream and the app let our send's error through: not the app's failure.
     except Exception as err:
-        if isinstance(err, MemoryError) or (stream is not None and stream.sent) or phase["early"] is not None:
+        if isinstance(err, MemoryError) or (stream is not None and stream.sent) or ex.early is not None:
             raise  # a response already went out: the call ends with the error (streamed responses)
         # The caller gets what the app answered (Starlette's 500), the run record the exception.
-        raise AppRaised(err, answered(response)) from err
+        raise AppRaised(err, ex.answered()) from err
     finally:
-        ended = complete.is_set()
-        complete.set()
-        if phase["v"] in ("held", "open"):
-            phase["v"] = "returned"  # a held response is not sent early any more: it is the result
-        if phase["early"] is not None:
+        ended = ex.complete
+        ex.complete = True
+        ex.wake()
+        if stream is not None:
+            stream.on_cancel = None  # no cycle left: the exchange is freed as soon as the call ends
+        if ex.phase in (HELD, OPEN):
+            ex.phase = RETURNED  # a held response is not sent early any more: it is the result
+        if ex.early is not None:
             # Sent before the call's end (`end` or `error`), whatever the app did after it.
-            await phase["early"]
-    if phase["early"] is not None:
+            await ex.early
+    if ex.early is not None:
         return Streamed(stream.sent)
-    if phase["v"] == "streaming" and not ended and not stream.cancelled:  # cancelled: the client left
+    if ex.phase == STREAMING and not ended and not stream.cancelled:  # cancelled: the client left
         raise BadReturn("the ASGI app returned without finishing its response body (more_body was never false)")
-    if response["status"] is None:
+    if ex.status is None:
         raise BadReturn("the ASGI app finished without sending http.response.start")
     if stream is not None and stream.sent:
         return Streamed(stream.sent)
-    return whole()
+    return ex.whole()
 
 
 # A lifespan shutdown that has not finished by then is abandoned and the process exits: below the

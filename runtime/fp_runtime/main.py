@@ -4,11 +4,13 @@ Phases (docs/runtime-protocol.md):
 1. generic: blocking reads; answers health, specialize, shutdown.
 2. sync handler: blocking loop on this thread (a handler may call asyncio.run itself);
    concurrency > 1 runs calls on a thread pool.
-3. async handler or ASGI app: an asyncio loop on this thread; each call is a task.
+3. async handler or ASGI app: an asyncio loop on this thread; each call is a task, made when the
+   call starts (calls beyond `concurrency` wait in a FIFO of messages).
 A malformed frame gets a protocol_error reply; a length prefix over the limit cannot be
 resynchronised, so the runtime replies and exits.
 """
 import asyncio
+import collections
 import os
 import socket
 import sys
@@ -164,16 +166,30 @@ async def _serve_async(conn, loaded, msg, pending):
     await conn.asend(loop, _specialized(msg, loaded, capture.end(cap, token), start))
     tasks = set()
 
-    # The host may pipeline calls beyond `concurrency`; they start in arrival order (a FIFO
-    # semaphore), never more than `concurrency` at once.
-    slots = asyncio.Semaphore(loaded.concurrency)
+    # The host may pipeline calls beyond `concurrency`; they start in arrival order, never more
+    # than `concurrency` at once. A call waiting for a slot is only its message in `waiting`: its
+    # task is made when it starts, not parked on a semaphore.
+    waiting = collections.deque()
+    free = [loaded.concurrency]
+
+    def start(m):
+        tasks.add(loop.create_task(one(m)))
 
     async def one(m):
-        async with slots:
-            reply = await run_async(loaded, m, conn)
-        await conn.asend(loop, reply)
-        if reply.get("fatal"):
-            os._exit(EXIT_OUT_OF_MEMORY)
+        try:
+            try:
+                reply = await run_async(loaded, m, conn)
+            finally:
+                if waiting:
+                    start(waiting.popleft())
+                else:
+                    free[0] += 1
+            await conn.asend(loop, reply)
+            if reply.get("fatal"):
+                os._exit(EXIT_OUT_OF_MEMORY)
+        finally:
+            # Here rather than in a done callback: no extra turn of the loop per call.
+            tasks.discard(asyncio.current_task())
 
     while True:
         try:
@@ -187,13 +203,15 @@ async def _serve_async(conn, loaded, msg, pending):
         if bad:
             await conn.asend(loop, bad)
         elif m["t"] == "invoke":
-            task = loop.create_task(one(m))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            if free[0] > 0:
+                free[0] -= 1
+                start(m)
+            else:
+                waiting.append(m)
         elif m["t"] in ("ack", "cancel"):
             streaming.route(m)  # a streamed response's window and the client's disconnect
         elif m["t"] == "health":
-            await conn.asend(loop, _health(m, len(tasks)))
+            await conn.asend(loop, _health(m, len(tasks) + len(waiting)))
         elif m["t"] == "shutdown":
             break
         else:

@@ -8,7 +8,6 @@ app's `send` here instead of growing the platform's memory. A `cancel` from the 
 went away) wakes a waiting `send`, which then raises ClientDisconnected, and the app's `receive`
 returns `http.disconnect`. Why a window per call: docs/adr/0017-streamed-responses.md.
 """
-import asyncio
 
 # Bytes of one call's body in flight between this runtime and the client's connection.
 WINDOW = 256 * 1024
@@ -23,7 +22,7 @@ class ClientDisconnected(OSError):
 
 
 class CallStream:
-    __slots__ = ("id", "conn", "loop", "unacked", "sent", "cancelled", "_credit", "disconnected")
+    __slots__ = ("id", "conn", "loop", "unacked", "sent", "cancelled", "_credit", "on_cancel")
 
     def __init__(self, mid, conn, loop):
         self.id = mid
@@ -33,7 +32,7 @@ class CallStream:
         self.sent = 0
         self.cancelled = False
         self._credit = None  # a future a `send` waits on while the window is full
-        self.disconnected = asyncio.Event()
+        self.on_cancel = None  # called on `cancel` (wakes the app's waiting `receive`s: asgi.py)
 
     async def respond(self, response: dict, more: bool) -> None:
         """The head and first bytes; `more`: chunks follow. Else the response is complete."""
@@ -74,7 +73,8 @@ class CallStream:
 
     def cancel(self) -> None:
         self.cancelled = True
-        self.disconnected.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
         self._wake()
 
     def _wake(self) -> None:

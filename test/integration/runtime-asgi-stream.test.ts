@@ -1,8 +1,9 @@
 /**
  * Streamed ASGI responses at the runtime protocol (v3, docs/runtime-protocol.md "Streamed
  * responses" and "Lifespan") against real Python processes: the window holds an app that the host
- * does not acknowledge, an `ack` lets exactly that much more through, a `cancel` ends the call,
- * a complete response goes out before background tasks, and a lifespan shutdown that hangs is
+ * does not acknowledge, an `ack` lets exactly that much more through, a `cancel` ends the call
+ * (and wakes an app waiting in `receive`), calls beyond `concurrency` wait and start in arrival
+ * order, a complete response goes out before background tasks, and a lifespan shutdown that hangs is
  * abandoned within its bound (the process still exits 0, not killed).
  */
 import assert from 'node:assert/strict';
@@ -93,6 +94,67 @@ describe('streamed responses (protocol v3)', () => {
     assert.equal(end.t, 'end');
     const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])];
     assert.ok(logs.some((l) => l.msg === 'background ran'));
+  });
+
+  test('a cancel wakes a receive waiting for the disconnect; calls sent beyond concurrency wait, counted, and start in order', async (t) => {
+    const dir = await writeFunction({
+      'main.py': py(
+        'import asyncio, json',
+        'started = []',
+        'running = 0',
+        'async def app(scope, receive, send):',
+        '    global running',
+        '    if scope["type"] != "http":',
+        '        raise RuntimeError("no lifespan")',
+        '    await receive()',
+        '    started.append(scope["path"])',
+        '    running += 1',
+        '    if scope["path"] == "/hold":',
+        '        print("waiting for the disconnect")',
+        '        message = await receive()  # the request was delivered: waits for the client to leave',
+        '        print("held call got", message["type"])',
+        '    for _ in range(3):',
+        '        await asyncio.sleep(0)  # a call that overlapped another would see `running` > 1',
+        '    body = json.dumps({"started": started, "running": running}).encode()',
+        '    running -= 1',
+        '    try:',
+        '        await send({"type": "http.response.start", "status": 200, "headers": []})',
+        '        await send({"type": "http.response.body", "body": body})',
+        '    except OSError:',
+        '        print("send after the disconnect raised")',
+      ),
+    });
+    t.after(() => removeFunction(dir));
+    const rt = await startRuntime();
+    t.after(() => rt.kill());
+    await rt.specialize({ dir, entrypoint: 'main:app', concurrency: 1, timeoutMs: 30_000 });
+    const context = { requestId: 'r', timeoutMs: 30_000, attempt: 1 };
+    const held = rt.id();
+    rt.send({ t: 'invoke', id: held, event: makeEvent({ path: '/hold' }), context });
+    const ids = ['/a', '/b', '/c'].map((path) => {
+      const id = rt.id();
+      rt.send({ t: 'invoke', id, event: makeEvent({ path }), context });
+      return id;
+    });
+    // Read before this health message (frames are handled in order): one running, three waiting.
+    assert.equal((await rt.health()).inflight, 4);
+    // A cancel for a call that has not started yet finds no stream: wait until it is in `receive`.
+    const first = await rt.waitFor((m) => m.t === 'logs' && m.id === held, 'the held call\'s first line');
+    rt.send({ t: 'cancel', id: held });
+    // Nothing went out before the cancel: the call ends with its (discarded) result.
+    const heldEnd = await rt.reply(held);
+    assert.equal(heldEnd.t, 'result', JSON.stringify(heldEnd));
+    const lines = [...(first.t === 'logs' ? first.logs : []), ...rt.batches(held).flat(), ...(heldEnd.t === 'result' ? heldEnd.logs : [])];
+    const logs = lines.map((l) => l.msg);
+    assert.deepEqual(logs, ['waiting for the disconnect', 'held call got http.disconnect', 'send after the disconnect raised']);
+    for (const [i, id] of ids.entries()) {
+      const reply = await rt.reply(id);
+      assert.equal(reply.t, 'result', JSON.stringify(reply));
+      if (reply.t !== 'result') return;
+      const seen = JSON.parse(Buffer.from(reply.response.body).toString()) as { started: string[]; running: number };
+      assert.deepEqual(seen, { started: ['/hold', '/a', '/b', '/c'].slice(0, i + 2), running: 1 });
+    }
+    assert.equal((await rt.health()).inflight, 0);
   });
 
   test('a lifespan shutdown that hangs is abandoned: the runtime exits 0 by itself', async (t) => {
