@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { defaultPoolConfig, PoolManager, ProcessHost, resolveSandbox, type HostedRuntime } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { RuntimeMessage } from '../../protocol/messages.js';
-import { makeEvent, py, removeFunction, writeFunction } from '../helpers/runtime-process.js';
+import { makeEvent, py, removeFunction, repoRoot, writeFunction } from '../helpers/runtime-process.js';
 import { fnVersion, until } from './poolmgr-harness.js';
 
 const SANDBOX = resolveSandbox('auto');
@@ -135,10 +135,14 @@ describe('zygotes', () => {
       out.push(reply.t === 'result' ? JSON.parse(Buffer.from(reply.response.body).toString()) : null);
     }
     const [a, b] = out as [typeof out[0], typeof out[0]];
+    // The runtime's files are bound at their host path: with the repository under /tmp (a CI
+    // clone), the box's /tmp holds that path's first directory as a mount point, and nothing else.
+    const underTmp = relative(tmpdir(), repoRoot());
+    const ownTmp = underTmp !== '' && !underTmp.startsWith('..') && !isAbsolute(underTmp) ? [underTmp.split(sep)[0]!] : [];
     for (const r of [a, b]) {
       assert.match(r.passwd, new RegExp(`^fn:x:${r.uid}:${r.uid}:`, 'm'), 'its own uid in its passwd');
       assert.equal(r.denied.length, 2, `passwd and group not writable: ${JSON.stringify(r)}`);
-      assert.deepEqual(r.tmp, [], 'a /tmp of its own');
+      assert.deepEqual(r.tmp, ownTmp, 'a /tmp of its own');
       assert.equal(r.fp, false, 'the identity originals are gone with /.fp');
     }
     if (SANDBOX === 'root') {
