@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fnName, py, sleep, useGateway } from './gateway-harness.js';
+import { eventually, fnName, py, useGateway } from './gateway-harness.js';
 
 const SLOW = fnName('slow');
 
@@ -17,16 +17,6 @@ const h = useGateway({
   },
 }, {}, { pipelineDepth: 0 });
 
-/** Polls every 10 ms until `done` holds (a wait budget of 15 s, not a speed target). */
-async function eventually<T>(get: () => T, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = get();
-    if (done(value)) return value;
-    assert.ok(Date.now() < deadline, `still ${JSON.stringify(value)}`);
-    await sleep(10);
-  }
-}
 
 const stat = (key: 'busy' | 'queued'): number =>
   Object.values(h.pool.stats().functions).filter((f) => f.name === SLOW).reduce((n, f) => n + f[key], 0);

@@ -2,6 +2,7 @@
  * Shared pieces of the gateway's end-to-end tests: a temp functions directory, a real
  * PoolManager with real Python runtimes, a real gateway on port 0, and small HTTP helpers.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -121,6 +122,17 @@ export function errorOf(body: Buffer | string): { code: string; component: strin
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `get` every 10 ms until `done` holds for its value (a wait budget of 15 s, not a speed target). */
+export async function eventually<T>(get: () => T, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = get();
+    if (done(value)) return value;
+    assert.ok(Date.now() < deadline, `still ${JSON.stringify(value)}`);
+    await sleep(10);
+  }
 }
 
 /** Run records are handed to the sink on setImmediate: wait until `runId` shows up (a wait budget, not a speed target). */

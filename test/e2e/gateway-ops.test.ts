@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createGateway, MemoryRunSink } from '../../gateway/index.js';
 import { gatewaySettings, loadConfig } from '../../platform/config.js';
 import { parseExposition } from '../helpers/prom-text.js';
-import { errorOf, fnName, py, request, runRecord, sleep, useGateway } from './gateway-harness.js';
+import { errorOf, eventually, fnName, py, request, runRecord, useGateway } from './gateway-harness.js';
 
 const SLOW = fnName('slow');
 const BIG = fnName('big');
@@ -29,16 +29,6 @@ const h = useGateway({
   [FAILS]: { files: { 'main.py': py('def handler(event, context):', '    raise KeyError("nope")') } },
 });
 
-/** Polls `get` every 10 ms until `done` holds for its value (a wait budget of 15 s, not a speed target). */
-async function eventually<T>(get: () => T, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = get();
-    if (done(value)) return value;
-    assert.ok(Date.now() < deadline, `still ${JSON.stringify(value)}`);
-    await sleep(10);
-  }
-}
 
 /** Resolves once a call of `name` is running in the pool (an event, not a guessed delay). */
 async function callRunning(name: string): Promise<void> {
