@@ -47,6 +47,8 @@ export class Call implements QueueLinks<Call> {
   timer: NodeJS.Timeout | undefined = undefined;
   /** performance.now() when the runtime started it (host's view): the handler time of a call it never answered. */
   startedAt = 0;
+  /** Times it went back to the pool because its runtime died before being given the function. */
+  respawns = 0;
   /** Logs of the specialization this call waited for, put in front of its own. */
   initLogs: readonly LogLine[] = NO_LOGS;
   done = false;
@@ -86,7 +88,8 @@ export class Call implements QueueLinks<Call> {
     this.instance = null;
     this.started = false;
     this.msgId = 0;
-    this.queuedMs += now - this.sentAt;
+    // A call never sent (it waited for its runtime to start) has waited since it got its slot.
+    this.queuedMs += now - (this.sentAt > 0 ? this.sentAt : this.at);
     this.at = now;
   }
 

@@ -46,6 +46,9 @@ const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireC
   t: 'invoke', id: 0, event: null, context: CONTEXT,
 };
 
+/** How often a call may go back to the pool because its runtime died before it was given the function. */
+const MAX_RESPAWNS = 2;
+
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
 
@@ -239,7 +242,9 @@ export class Instance implements ProcessListener {
 
   onExit(_proc: RuntimeProcess, exit: ProcessExit): void {
     if (this.gone) return;
-    this.markGone(this.deathError(exit));
+    // A runtime that died before it was given the function (a spawn that failed, a zygote killed
+    // mid-fork): nothing of the function ran, so the calls waiting for it try another runtime.
+    this.markGone(this.deathError(exit), this.specializeId < 0);
   }
 
   private specialize(): void {
@@ -353,16 +358,25 @@ export class Instance implements ProcessListener {
   }
 
   /** Fails every call held with `error`, then tells the owner, once. */
-  private markGone(error: InvocationError): void {
-    // Calls behind a specialization that never finished fail with it; on a ready instance, calls
-    // that never started go back to the pool.
+  private markGone(error: InvocationError, respawnWaiting = false): void {
+    // Calls behind a specialization that never finished fail with it, unless the runtime died
+    // before it was given the function (`respawnWaiting`): those go back to the pool, at most
+    // MAX_RESPAWNS times each. On a ready instance, calls that never started go back too.
     const wasReady = this.state === 'ready';
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
     const waiting = this.waiting;
     this.waiting = [];
-    for (const call of waiting) call.fail(error);
+    const respawned: Call[] = [];
+    for (const call of waiting) {
+      if (respawnWaiting && call.respawns < MAX_RESPAWNS) {
+        call.respawns++;
+        respawned.push(call);
+      } else {
+        call.fail(error);
+      }
+    }
     // Pipelined calls never started: they go back to the pool instead of failing.
     const unstarted: Call[] = [];
     for (const call of this.order) if (wasReady && !call.started && !call.done) unstarted.push(call);
@@ -371,7 +385,7 @@ export class Instance implements ProcessListener {
     this.order.length = 0;
     this.inflight = 0;
     this.owner.instanceGone(this);
-    if (unstarted.length > 0) this.owner.requeue(unstarted);
+    if (unstarted.length > 0 || respawned.length > 0) this.owner.requeue([...respawned, ...unstarted]);
   }
 
   /**

@@ -141,6 +141,20 @@ describe('poolmgr spawn failures', () => {
     await assert.rejects(pool.start(), (err: { code?: string }) => err.code === 'RUNTIME_UNAVAILABLE');
   });
 
+  it('gives a call whose runtime died before it was given the function another runtime', async (t) => {
+    // The interpreter fails its first start only (as a runtime forked by a zygote killed mid-fork).
+    const dir = await writeFunction({ 'main.py': STEERED_HANDLER });
+    t.after(() => removeFunction(dir));
+    const mark = join(dir, 'failed-once');
+    const wrapper = join(dir, 'python-once.sh');
+    await writeFile(wrapper, `#!/bin/sh\nif [ ! -e ${mark} ]; then : > ${mark}; exit 1; fi\nexec ${defaultPoolConfig().pythonPath} "$@"\n`, { mode: 0o755 });
+    const pool = new PoolManager(defaultPoolConfig({ pythonPath: wrapper, poolSize: 0, sandbox: 'off', zygotes: false }));
+    t.after(() => pool.close());
+    const result = await pool.invoke(fnVersion(dir), ev());
+    assert.equal(result.error, null, JSON.stringify(result.error));
+    assert.equal(result.cold, true);
+  });
+
   it('fails a call with RUNTIME_UNAVAILABLE when no runtime can be spawned', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ pythonPath: '/nonexistent/python', poolSize: 0 }));
     t.after(() => pool.close());
