@@ -67,6 +67,8 @@ export class Instance implements ProcessListener {
   private readonly order: Call[] = [];
   private waiting: Call[] = [];
   private specializeId = -1;
+  /** performance.now() when the specialize frame was queued. */
+  private specializeSentAt = 0;
   private initTimer: NodeJS.Timeout | undefined;
   /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
   private tasksLimitHits = 0;
@@ -183,7 +185,7 @@ export class Instance implements ProcessListener {
         this.onStreamed(msg);
         return;
       case 'specialized':
-        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs);
+        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs);
         return;
       case 'health':
         return;
@@ -260,6 +262,7 @@ export class Instance implements ProcessListener {
       return;
     }
     this.specializeId = this.proc.nextId();
+    this.specializeSentAt = performance.now();
     this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec } : { t: 'specialize', id: this.specializeId, fn: spec, box });
     this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
     const waiting = this.waiting;
@@ -274,20 +277,23 @@ export class Instance implements ProcessListener {
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 
-  private becomeReady(logs: LogLine[] | undefined): void {
+  private becomeReady(logs: LogLine[] | undefined, initMs: unknown): void {
     clearTimeout(this.initTimer);
     const now = performance.now();
     this.state = 'ready';
     this.lastUsed = now;
-    // The calls sent behind the specialize frame start now (the first `concurrency` of them).
+    // The calls sent behind the specialize frame (the first `concurrency` of them) started as soon
+    // as the function had loaded, before its `specialized` reached us: their clock starts at the
+    // frame's send plus the runtime's own load time (never later than now), not a reply's trip later.
+    const started = typeof initMs === 'number' && initMs >= 0 ? Math.min(now, this.specializeSentAt + initMs) : now;
     const concurrency = this.group.limits.concurrency;
     for (let i = 0; i < this.order.length; i++) {
       const call = this.order[i]!;
       call.initMs = now - call.at;
       if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
       if (i < concurrency) {
-        call.sentAt = now;
-        this.begin(call, now);
+        call.sentAt = started;
+        this.begin(call, started);
       }
     }
   }
