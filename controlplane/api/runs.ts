@@ -51,9 +51,11 @@ export const getRun = operation(
     }
     // Another workspace's run answers exactly as one that does not exist.
     if (view !== null && call.scope.owns(view.function ?? '')) {
-      // Each attempt with its own record (logs, timings): written before the answer, bounded as for lists.
+      // Each attempt with its own record (logs, timings): written before the answer, bounded as for
+      // lists; a record still on its way to the store (a slow write) is taken from the sink itself.
       await call.ctx.runs.runs.flush(1000);
-      return json(200, { run: presentAsync(view, await call.ctx.store.runs.attempts(runId)) });
+      const records = [...(await call.ctx.store.runs.attempts(runId)), ...call.ctx.runs.pendingAttempts(runId)];
+      return json(200, { run: presentAsync(view, records) });
     }
     const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));
     const run = found !== null && found !== undefined && call.scope.owns(found.function) ? found : null;

@@ -106,6 +106,15 @@ class Ring<T> implements Waiting<T, T[]> {
     return undefined;
   }
 
+  filter(predicate: (item: T) => boolean): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const item = this.items[(this.head + i) % this.capacity] as T;
+      if (predicate(item)) out.push(item);
+    }
+    return out;
+  }
+
   shift(): T | undefined {
     if (this.length === 0) return undefined;
     const item = this.items[this.head];
@@ -360,5 +369,10 @@ export class BufferedRecorder<T> extends Recorder<T, readonly T[]> {
   /** A record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
   find(predicate: (item: T) => boolean): T | undefined {
     return this.held?.batch.find(predicate) ?? this.ring.find(predicate);
+  }
+
+  /** Every record not yet written (in flight or waiting) that matches, oldest first; O(n), for reads. */
+  filter(predicate: (item: T) => boolean): T[] {
+    return [...(this.held?.batch.filter(predicate) ?? []), ...this.ring.filter(predicate)];
   }
 }

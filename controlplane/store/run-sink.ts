@@ -121,6 +121,11 @@ export class RecordingRunSink {
     return this.runs.find((r) => r.runId === runId);
   }
 
+  /** Every attempt of a run not yet written to the RunStore, oldest first. */
+  pendingAttempts(runId: string): RunRecord[] {
+    return this.runs.filter((r) => r.runId === runId);
+  }
+
   /** Dropped records by `<destination>_<reason>` (e.g. `runs_overflow`): `fp_runs_dropped_total{reason}`. */
   droppedByReason(): Record<string, number> {
     const out: Record<string, number> = {};

@@ -176,6 +176,35 @@ describe('RecordingRunSink', () => {
   });
 });
 
+describe('RecordingRunSink.pendingAttempts', () => {
+  it('finds every attempt of a run not yet in the store (a slow write), oldest first, and none once written', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stored: RunRecord[] = [];
+    const runs: Pick<RunStore, 'record'> = {
+      record: async (batch) => {
+        await gate; // the store is slow: the first batch stays in flight
+        stored.push(...batch);
+      },
+    };
+    const sink = new RecordingRunSink({ runs: runs as RunStore });
+    const a1 = run({ runId: 'r-async', attempt: 1, status: 'failed' });
+    const other = run({ runId: 'r-other' });
+    const a2 = run({ runId: 'r-async', attempt: 2 });
+    sink.record(a1);
+    sink.record(other);
+    await new Promise((r) => setImmediate(r)); // a1 and other go out in a batch that hangs
+    sink.record(a2); // waits behind it
+    assert.deepEqual(sink.pendingAttempts('r-async').map((r) => r.attempt), [1, 2]);
+    assert.deepEqual(sink.pendingAttempts('r-none'), []);
+    release();
+    assert.equal(await sink.flush(2000), true);
+    assert.deepEqual(sink.pendingAttempts('r-async'), []);
+    assert.deepEqual(stored.filter((r) => r.runId === 'r-async').map((r) => r.attempt), [1, 2]);
+    await sink.close();
+  });
+});
+
 describe('latency histogram', () => {
   it('puts durations in quarter-octave buckets with fixed boundaries', () => {
     assert.equal(bucketIndex(0), 0);
