@@ -101,6 +101,13 @@ function num(n: number): void {
     return;
   }
   if (Number.isInteger(n) && n < 0 && n >= -0x80000000) { scratch[pos++] = 0xd2; scratch.writeInt32BE(n, pos); pos += 4; return; }
+  if (Number.isSafeInteger(n)) {
+    // An integer stays an integer on the runtime's side (a float id would be a protocol error there).
+    scratch[pos++] = n > 0 ? 0xcf : 0xd3;
+    scratch.writeBigInt64BE(BigInt(n), pos);
+    pos += 8;
+    return;
+  }
   scratch[pos++] = 0xcb;
   scratch.writeDoubleBE(n, pos);
   pos += 8;

@@ -101,5 +101,14 @@ describe('encodeInvokeFrame', () => {
     ].join('\n');
     const out = execFileSync(PYTHON, ['-I', '-c', script, join(REPO, 'runtime')], { input: frame }).toString().trim();
     assert.equal(out, 'invoke 9 2 POST Zoë 51234 {"a":1}');
+    // Integers past 32 bits stay integers there (ids and timeouts are checked as int).
+    const big = Buffer.concat(encodeInvokeFrame(2 ** 40, event(), { requestId: 'r', timeoutMs: -(2 ** 33), attempt: 1 }));
+    const types = execFileSync(PYTHON, ['-I', '-c', [
+      'import sys; sys.path.insert(0, sys.argv[1])',
+      'from fp_runtime.frames import Decoder',
+      '[m] = Decoder().feed(sys.stdin.buffer.read())',
+      'print(type(m["id"]).__name__, m["id"], type(m["context"]["timeoutMs"]).__name__, m["context"]["timeoutMs"])',
+    ].join('\n'), join(REPO, 'runtime')], { input: big }).toString().trim();
+    assert.equal(types, `int ${2 ** 40} int ${-(2 ** 33)}`);
   });
 });
