@@ -9,10 +9,11 @@
  * of its own (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms removed at start):
  *   v1  memory/…/fp-<pid>-<n>/<rid>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
  *   v2  …/fp-<pid>-<n>/<rid>
- * The keeper joins the leaves at spawn, so the whole box lives there from its first process on.
- * Nothing moves at specialize: moving a process between cgroups waits for an RCU grace period
- * (cgroup_threadgroup_rwsem), measured here at 10-30 ms, far too slow for a cold start. Specialize
- * only writes limits: the memory allowance (charged + the function's memory), and the leaf's CPU
+ * The keeper joins the leaves at spawn, so the whole box lives there from its first process on
+ * (a forked box's init moves itself and the runtime: docs/adr/0019-zygotes.md). Moving a process
+ * between cgroups waits for an RCU grace period (8-30 ms here) unless the kernel favours dynamic
+ * modifications, which `open()` turns on (cgroup-migrations.ts). Nothing moves at specialize;
+ * specialize only writes limits: the memory allowance (charged + the function's memory), and the leaf's CPU
  * weight. Every function gets the same total CPU weight, split evenly over its instances (each
  * leaf: cpuShares / instances, the siblings rebalanced right after, off the call path), so a
  * function with many busy instances shares the CPU with a function with one instead of starving
@@ -21,6 +22,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import type { CgroupOp } from '../../protocol/index.js';
+import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
 import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
@@ -68,9 +70,19 @@ export class Cgroups {
     this.swapAccounted = version === 'v1' && existsSync(`${roots['memory']}/memory.memsw.limit_in_bytes`);
   }
 
-  /** Creates the platform's cgroup directories; null (with the reason) when cgroups are unusable. */
-  static open(options: CgroupOptions, name = `fp-${process.pid}-${++opened}`): { cgroups: Cgroups | null; reason: string } {
+  /**
+   * Creates the platform's cgroup directories; null (with the reason) when cgroups are unusable.
+   * Also makes moves into cgroups fast where the kernel can (`migrations`).
+   */
+  static open(options: CgroupOptions, name = `fp-${process.pid}-${++opened}`): { cgroups: Cgroups | null; reason: string; migrations?: MigrationMode } {
     const found = discover();
+    if (found.v2 === null && Object.keys(found.v1).length === 0) return { cgroups: null, reason: 'no cgroup hierarchy is mounted' };
+    const migrations = favorDynamicModifications();
+    const opened = Cgroups.create(found, options, name);
+    return { ...opened, migrations };
+  }
+
+  private static create(found: Discovered, options: CgroupOptions, name: string): { cgroups: Cgroups | null; reason: string } {
     try {
       if (found.v2 !== null && v2Usable(found.v2)) {
         const own = join2(found.v2.mount, found.v2.own);

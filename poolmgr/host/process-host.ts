@@ -104,6 +104,7 @@ export class ProcessHost implements RuntimeHost {
       const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);
+      else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);
     } else if (options.sandbox === 'userns') {
       warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and limits use rlimits only (no cgroups)');
     } else {
