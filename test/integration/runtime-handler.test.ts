@@ -356,3 +356,68 @@ describe('asyncio inside a sync handler', () => {
     assert.deepEqual(bodyJson(await rt.invokeOk()), 10);
   });
 });
+
+describe('the entrypoint\'s shape decides the contract', () => {
+  const FILES = {
+    'main.py': py(
+      'import functools',
+      'def plain(event, context):',
+      '    return "plain"',
+      'async def coro(event, context):',
+      '    return "coro"',
+      'def logged(fn):',
+      '    @functools.wraps(fn)',
+      '    def wrapper(*args, **kwargs):',
+      '        return fn(*args, **kwargs)',
+      '    return wrapper',
+      '@logged',
+      'def wrapped(event, context):',
+      '    return "wrapped"',
+      'def keyword_only(event, context, *, extra=None):',
+      '    return "keyword_only"',
+      'def with_default(event, context=None):',
+      '    return "with_default"',
+      'def positional_only(event, context, /):',
+      '    return "positional_only"',
+      'class Callable:',
+      '    def __call__(self, event, context):',
+      '        return "instance"',
+      'instance = Callable()',
+      'async def app(scope, receive, send):',
+      '    await send({"type": "http.response.start", "status": 200, "headers": []})',
+      '    await send({"type": "http.response.body", "body": b"asgi"})',
+      'def one(event):',
+      '    return "one"',
+      'def star(*args):',
+      '    return "star"',
+    ),
+  };
+
+  for (const [entry, contract] of [
+    ['plain', 'handler'], ['coro', 'handler'], ['wrapped', 'handler'], ['keyword_only', 'handler'], ['with_default', 'handler'],
+    ['positional_only', 'handler'], ['instance', 'handler'], ['app', 'asgi'],
+  ] as const) {
+    test(`${entry}: ${contract}`, async (t) => {
+      const dir = await writeFunction(FILES);
+      t.after(() => removeFunction(dir));
+      const rt = await startRuntime();
+      t.after(() => rt.kill());
+      const ready = await rt.specialize({ dir, entrypoint: `main:${entry}` });
+      assert.equal(ready.contract, contract);
+      const body = bodyText(await rt.invokeOk());
+      assert.equal(entry === 'app' ? body : JSON.parse(body), entry === 'app' ? 'asgi' : (entry === 'instance' ? 'instance' : entry));
+    });
+  }
+
+  for (const entry of ['one', 'star']) {
+    test(`${entry}: refused at specialize`, async (t) => {
+      const dir = await writeFunction(FILES);
+      t.after(() => removeFunction(dir));
+      const rt = await startRuntime();
+      t.after(() => rt.kill());
+      const reply = await rt.specializeRaw({ dir, entrypoint: `main:${entry}` });
+      assert.equal(reply.t, 'error');
+      assert.match(JSON.stringify(reply), /positional arguments/);
+    });
+  }
+});
