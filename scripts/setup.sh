@@ -69,6 +69,8 @@ cat "$python_log"
 # The runtime's bytecode, ahead: sandboxed runtimes see this directory read-only and could not
 # cache it themselves (each spawn would compile the runtime from source).
 .venv/bin/python -m compileall -q runtime >/dev/null
+# The native init of forked boxes (C; a note, and the Python init, where no compiler is found).
+bash scripts/build-init.sh
 
 if [ "$depth" = start ]; then
   echo "setup: transpiling TypeScript (npm test type-checks it)"

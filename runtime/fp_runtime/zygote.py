@@ -51,6 +51,9 @@ def preload(preset: str) -> list:
     seccomp.compiled("spawn")
     seccomp.compiled("enter")
     libc.cap_last_cap()
+    if not forked.native_init():
+        print(f"zygote: {forked.NATIVE_INIT} is not built (scripts/build-init.sh): forked boxes keep a Python init",
+              file=sys.stderr)
     for name in PRESETS[preset]:
         importlib.import_module(name)
     from .warmup import WARM_UPS

@@ -9,8 +9,9 @@ channel: a Unix socket the host opened to the zygote for this runtime. Frames, a
     {t: "exit", code, signal}    the runtime's own end
 
 Who holds the channel: in root mode the zygote's child is the box's init itself (the zygote
-unshared a PID namespace for it): init reports, as `serve_init`, and the runtime closes the
-channel before anything else. Otherwise (user-namespace mode, no sandbox) the child is a keeper
+unshared a PID namespace for it): init reports, as `serve_init`, or, once it exec'd the native
+init (`exec_init`, init.c: the same frames), as `fp-init`; the runtime closes the channel before
+anything else. Otherwise (user-namespace mode, no sandbox) the child is a keeper
 outside the box, as a spawned one: it reports (`keep`), and init and the runtime close the channel
 first. Either way no process that runs function code holds it: in root mode the function's uid
 can neither signal init (uid 0) nor open its descriptors (not dumpable, hidepid). A channel that
@@ -22,8 +23,13 @@ import signal
 
 import msgpack
 
+# The native init (init.c, built by scripts/build-init.sh; docs/adr/0026-native-init.md): what a
+# root-mode box's init exec's once it forked the runtime. Not built: the Python init serves.
+NATIVE_INIT = os.path.join(os.path.dirname(os.path.realpath(__file__)), "fp-init")  # where the box binds it (view.py)
+
 _report = -1
 _output = ()
+_native = []
 
 
 def begin(report_fd: int) -> None:
@@ -38,6 +44,31 @@ def host_pid() -> int:
     """This process's pid in the host's PID namespace, while /proc is still the host's (init of its
     own PID namespace gets 1 from getpid())."""
     return int(os.readlink("/proc/self"))
+
+
+def native_init() -> str:
+    """The native init's path if it is built (looked at once per process: a zygote, before it forks), else ""."""
+    if not _native:
+        _native.append(NATIVE_INIT if os.access(NATIVE_INIT, os.X_OK) else "")
+    return _native[0]
+
+
+def exec_init(host_pid: int, runtime: int, procs: list, output: tuple, joined_w: int) -> None:
+    """Init of a forked box, once R is forked: becomes the native init, which reports, joins the
+    cgroups, loses its privileges, tells R and reaps (init.c). Every descriptor it needs is named
+    on its command line; it closes any other. Returns only if there is none or exec failed (the
+    Python init goes on; nothing was reported yet)."""
+    path = native_init()
+    if not path:
+        return
+    fds = [_report, *output, joined_w, *procs]
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    try:
+        os.execve(path, [path, str(host_pid), str(runtime), *map(str, fds)], {})
+    except OSError:
+        for fd in fds:
+            os.set_inheritable(fd, False)
 
 
 def announce(pid: int) -> None:

@@ -18,7 +18,8 @@ Forked by a zygote in root mode (docs/adr/0019-zygotes.md), there is no K: the z
 PID namespace for the fork, so its child is I itself (`init`), which reports to the host on the
 fork's report channel as K would (forked.py). Its root is a copy of one prepared once
 (template.py) plus the box's own mounts; it moves itself and R into the cgroups after forking R,
-and R's specialize waits for that.
+and R's specialize waits for that. Once R is forked, I exec's the native init (init.c) for all
+of that when it is built (docs/adr/0026-native-init.md).
 
 Modes: "root" (the platform runs as root: new mount, PID, IPC and UTS namespaces; the function
 gets its own uid at specialize) and "userns" (not root: the same plus a user namespace mapping
@@ -92,8 +93,11 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
     one when there is one (`_enter_box`), forks R, moves itself and R into their cgroups (after R's
     fork: each cgroup.procs write of cgroup v1 may wait for an RCU grace period, and R says hello
     meanwhile), loses its privileges, then tells R (whose specialize waits for that) and serves
-    (forked.serve_init). Never returns in I; returns in R. No setsid: the zygote's session has no
-    controlling terminal already (fp_runtime/zygote.py), and a setsid here costs milliseconds."""
+    (forked.serve_init). Once R is forked, I exec's the native init (init.c, docs/adr/0026-native-init.md)
+    that does all of that after the fork with none of the interpreter's memory; this Python half
+    goes on only where it is not built or could not be exec'd. Never returns in I; returns in R.
+    No setsid: the zygote's session has no controlling terminal already (fp_runtime/zygote.py),
+    and a setsid here costs milliseconds."""
     host_pid = forked.host_pid()  # announced once R is forked: off the way to its hello
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
@@ -104,6 +108,7 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
         return _runtime(cfg, keep_fd, joined_r)
     os.close(keep_fd)
     os.close(joined_r)
+    forked.exec_init(host_pid, pid, procs, output, joined_w)  # the rest in C (init.c); returns if it could not
     forked.announce(host_pid)
     pidfd = os.pidfd_open(pid)
     try:

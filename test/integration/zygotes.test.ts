@@ -5,7 +5,7 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { defaultPoolConfig, PoolManager, ProcessHost, resolveSandbox, type HostedRuntime } from '../../poolmgr/index.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 import type { RuntimeMessage } from '../../protocol/messages.js';
-import { makeEvent, py, removeFunction, repoRoot, writeFunction } from '../helpers/runtime-process.js';
+import { makeEvent, py, removeFunction, repoPath, repoRoot, writeFunction } from '../helpers/runtime-process.js';
 import { fnVersion, until } from './poolmgr-harness.js';
 
 const SANDBOX = resolveSandbox('auto');
@@ -101,6 +101,55 @@ describe('zygotes', () => {
     assert.equal(readlinkSync(`/proc/${zygote.pid}/ns/pid_for_children`), readlinkSync(`/proc/${zygote.pid}/ns/pid`), 'the zygote is back in its own PID namespace');
     if (SANDBOX === 'userns') assert.notEqual(readlinkSync(`/proc/${init}/ns/user`), readlinkSync(`/proc/${zygote.pid}/ns/user`));
     host.destroy(rt);
+  });
+
+  it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
+    if (SANDBOX === 'off') return t.skip('no box');
+    const host = forkingHost();
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    let onExit!: (e: { exitCode: number | null; signal: string | null }) => void;
+    const ended = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => { onExit = resolve; });
+    const rt = host.spawn({ onExit: (e) => onExit(e) });
+    const channel = host.connect(rt);
+    const decoder = new FrameDecoder();
+    const inbox: RuntimeMessage[] = [];
+    channel.on('error', () => {});
+    channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
+    const next = async (): Promise<RuntimeMessage> => {
+      await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
+      return inbox.shift()!;
+    };
+    assert.equal((await next()).t, 'hello');
+    await until(() => rt.pid > 0, 5_000, 'the reported pid');
+    if (SANDBOX === 'root' && existsSync(repoPath('runtime', 'fp_sandbox', 'fp-init'))) {
+      const status = readFileSync(`/proc/${rt.pid}/status`, 'utf8');
+      assert.equal(readFileSync(`/proc/${rt.pid}/comm`, 'utf8').trim(), 'fp-init', 'pid 1 of the box is the native init');
+      assert.equal(nsPid(rt.pid), 1);
+      for (const set of ['CapPrm', 'CapEff', 'CapInh', 'CapAmb']) assert.match(status, new RegExp(`^${set}:\\s+0+$`, 'm'), `${set} empty`);
+      assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m, 'uid 0: the function\'s uid may not signal it');
+    }
+    const dir = await fnDir({
+      'main.py': py(
+        'import os, threading, time',
+        'def late():',
+        '    time.sleep(0.3)',
+        '    os.write(2, b"written after the call\\n")',
+        '    time.sleep(0.3)',
+        '    os._exit(7)',
+        'def handler(event, context):',
+        '    threading.Thread(target=late, daemon=True).start()',
+        '    return "ok"',
+      ),
+    });
+    const box = host.place(rt, { name: 'late', version: '1', dir, memoryBytes: 0, maxInstances: 1 });
+    channel.write(encodeFrame({ t: 'specialize', id: 1, fn: { name: 'late', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) }));
+    assert.equal((await next()).t, 'specialized');
+    channel.write(encodeFrame({ t: 'invoke', id: 2, event: makeEvent(), context: { requestId: 'l', timeoutMs: 5000, attempt: 1 } }));
+    assert.equal((await next()).t, 'result');
+    const exit = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the runtime did not end')), 10_000))]);
+    assert.deepEqual({ exitCode: exit.exitCode, signal: exit.signal }, { exitCode: 7, signal: null });
+    assert.match(host.lastOutput(rt), /written after the call/);
   });
 
   it('boxes forked from one prepared root have their own /etc/passwd, /etc/group and /tmp, none writable but /tmp', async (t) => {
