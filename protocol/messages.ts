@@ -159,6 +159,13 @@ export interface BoxSpec {
   depsDir?: string;
   /** The data socket directory relative to the data root, bound read-only at /run/fp-data; absent: none. */
   dataDir?: string;
+  /**
+   * Bytes of the instance's writable layer over /code (root mode): /code is then an overlay of the
+   * version's files (read-only, as they were deployed) and a tmpfs of this size private to the
+   * instance, so an app can create files in its working directory (`sqlite:///app.db`), lost
+   * with the instance. Absent: /code is a read-only bind.
+   */
+  workBytes?: number;
 }
 
 // host -> runtime

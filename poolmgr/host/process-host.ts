@@ -302,6 +302,8 @@ export class ProcessHost implements RuntimeHost {
       cgroup: this.cgroups?.place(rt.id, fn.name, fn.memoryBytes) ?? [],
       ...(depsDir !== undefined ? { depsDir } : {}),
       ...(dataDir !== undefined ? { dataDir } : {}),
+      // A writable working directory (an overlay over the code) where the function has a uid of its own to own it.
+      ...(this.options.sandbox === 'root' ? { workBytes: tmpBytes } : {}),
     };
   }
 

@@ -4,8 +4,9 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
 (uid, cgroup files and values, limits) was made there, this only carries it out, in this order:
   1. cgroups: write the host's limits into the runtime's own leaves (its memory allowance, its
      share of the function's CPU weight).
-  2. code: bind the version's directory read-only at /code, and its dependency site (if any) at
-     /deps.
+  2. code: the version's directory at /code, read-only, or (root mode, `workBytes`) as the lower
+     layer of an overlay whose upper layer is a tmpfs of the instance's own, so new files can be
+     created at /code's top level; its dependency site (if any) read-only at /deps.
   3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
      them), then unmount /.fp (every code root, the deps root, every cgroup directory, the
      identity originals) so nothing else of the host stays reachable; hostname; the root
@@ -36,13 +37,17 @@ def enter(box, spec: dict) -> str:
     forked.wait_joined(box)  # a forked box joins its cgroups after hello (forked.py)
     for op in spec.get("cgroup") or []:
         _cgroup_op(op)
-    _bind_read_only(box, f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}", CODE)
+    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
+    code = f"/.fp/code/{int(spec['codeRoot'])}/{_relative(spec['codeDir'])}"
+    if spec.get("workBytes") and box.mode == "root" and not any(c in code for c in ",:\\"):  # overlay's option syntax
+        _overlay_code(code, int(spec["workBytes"]), uid, gid)
+    else:
+        _bind_read_only(box, code, CODE)
     if spec.get("depsDir"):
         _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
     if spec.get("dataDir"):
         _bind_read_only(box, f"/.fp/data/{_relative(spec['dataDir'])}", DATA)
 
-    uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
     become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
     return CODE
 
@@ -51,6 +56,22 @@ def _relative(path: str) -> str:
     if path.startswith("/") or ".." in path.split("/"):
         raise ValueError(f"bad directory {path!r}")
     return path
+
+
+def _overlay_code(lower: str, size: int, uid: int, gid: int) -> None:
+    """/code as an overlay: the version's files (lower, read-only; they keep their owner and
+    mode, so the function cannot change them) and an upper layer on a tmpfs of `size` bytes mounted
+    at view.WORK, which goes out of reach with /.fp (the overlay keeps it alive). The upper
+    layer's root belongs to the function's uid, so /code's top level takes new files; directories
+    of the version stay the deployer's. Nothing written reaches the version's directory, another
+    instance or the next cold start."""
+    plain = libc.MS_NOSUID | libc.MS_NODEV
+    libc.mount("fp-work", view.WORK, "tmpfs", plain, f"mode=0700,size={size}")
+    os.mkdir(f"{view.WORK}/upper", 0o755)
+    os.mkdir(f"{view.WORK}/work", 0o700)
+    os.chown(f"{view.WORK}/upper", uid, gid)
+    libc.mount("fp-code", CODE, "overlay", plain,
+               f"lowerdir={lower},upperdir={view.WORK}/upper,workdir={view.WORK}/work")
 
 
 def _bind_read_only(box, src: str, dst: str) -> None:

@@ -53,11 +53,11 @@ def native_init() -> str:
     return _native[0]
 
 
-def exec_init(host_pid: int, runtime: int, procs: list, output: tuple, joined_w: int) -> None:
+def exec_init(runtime: int, procs: list, output: tuple, joined_w: int) -> None:
     """Init of a forked box, once R is forked: becomes the native init, which reports, joins the
     cgroups, loses its privileges, tells R and reaps (init.c). Every descriptor it needs is named
     on its command line; it closes any other. Returns only if there is none or exec failed (the
-    Python init goes on; nothing was reported yet)."""
+    Python init goes on; only the pid was reported yet, by the caller)."""
     path = native_init()
     if not path:
         return
@@ -65,7 +65,7 @@ def exec_init(host_pid: int, runtime: int, procs: list, output: tuple, joined_w:
     for fd in fds:
         os.set_inheritable(fd, True)
     try:
-        os.execve(path, [path, str(host_pid), str(runtime), *map(str, fds)], {})
+        os.execve(path, [path, str(runtime), *map(str, fds)], {})
     except OSError:
         for fd in fds:
             os.set_inheritable(fd, False)

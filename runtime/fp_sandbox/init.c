@@ -8,13 +8,14 @@
  * then exec's this program, which keeps none of the interpreter's memory: an idle box's init
  * costs a few pages instead of a forked interpreter's ~1.3 MiB.
  *
- *   fp-init HOST_PID RUNTIME_PID REPORT_FD OUT_FD ERR_FD NULL_FD JOINED_FD [PROCS_FD...]
+ *   fp-init RUNTIME_PID REPORT_FD OUT_FD ERR_FD NULL_FD JOINED_FD [PROCS_FD...]
  *
  * It does what fp_sandbox/forked.py `serve_init` and keeper.py `init` did after the fork, with the
  * same report channel (fp_sandbox/forked.py: 4-byte big-endian length + msgpack):
  *   1. not dumpable (no /proc/1/mem, no ptrace for anyone but root); every descriptor but the
  *      ones named closed; SIGCHLD default (the zygote ignores it), SIGPIPE ignored;
- *   2. {t: "pid", pid: HOST_PID} first;
+ *   2. (the Python half sent {t: "pid", pid} already, before the exec: first on the channel, and
+ *      ahead of the runtime's hello on its own channel);
  *   3. itself and the runtime moved into the cgroup leaves (a write of each pid to each
  *      PROCS_FD), its capabilities cleared, then "1" on JOINED_FD: the runtime's specialize waits
  *      for it, so no function code runs outside its leaves or beside a privileged init. If any
@@ -105,14 +106,6 @@ static void send_frame(size_t end) {
         if (n <= 0) return;
         done += (size_t)n;
     }
-}
-
-static void send_pid(uint32_t pid) {
-    size_t n = 4;
-    frame[n++] = 0x82;
-    n += put_str(frame + n, "t"); n += put_str(frame + n, "pid");
-    n += put_str(frame + n, "pid"); n += put_uint(frame + n, pid);
-    send_frame(n);
 }
 
 /* {t: "out", s, b}: the data is read into place first (frame + OUT_DATA), then moved after its header. */
@@ -222,26 +215,25 @@ static int forward(int fd, int stream) {
 }
 
 int main(int argc, char **argv) {
-    int host_pid, runtime, out_r, err_r, null_fd, joined_w, procs[MAX_PROCS], nprocs, keep[5 + MAX_PROCS];
+    int runtime, out_r, err_r, null_fd, joined_w, procs[MAX_PROCS], nprocs, keep[5 + MAX_PROCS];
     int pidfd, sigfd, err, status = 0, streams[2];
     sigset_t chld;
     struct sigaction act;
 
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* exec made it dumpable again: first of all */
-    if (argc < 8 || argc - 8 > MAX_PROCS) {
-        static const char msg[] = "usage: fp-init HOST_PID RUNTIME_PID REPORT_FD OUT_FD ERR_FD NULL_FD JOINED_FD [PROCS_FD...]\n";
+    if (argc < 7 || argc - 7 > MAX_PROCS) {
+        static const char msg[] = "usage: fp-init RUNTIME_PID REPORT_FD OUT_FD ERR_FD NULL_FD JOINED_FD [PROCS_FD...]\n";
         (void)!write(2, msg, sizeof msg - 1);
         return 2;
     }
-    host_pid = number(argv[1], 1 << 30);
-    runtime = number(argv[2], 1 << 30);
-    report = number(argv[3], 1 << 20);
-    out_r = number(argv[4], 1 << 20);
-    err_r = number(argv[5], 1 << 20);
-    null_fd = number(argv[6], 1 << 20);
-    joined_w = number(argv[7], 1 << 20);
-    nprocs = argc - 8;
-    for (int i = 0; i < nprocs; i++) procs[i] = number(argv[8 + i], 1 << 20);
+    runtime = number(argv[1], 1 << 30);
+    report = number(argv[2], 1 << 20);
+    out_r = number(argv[3], 1 << 20);
+    err_r = number(argv[4], 1 << 20);
+    null_fd = number(argv[5], 1 << 20);
+    joined_w = number(argv[6], 1 << 20);
+    nprocs = argc - 7;
+    for (int i = 0; i < nprocs; i++) procs[i] = number(argv[7 + i], 1 << 20);
     keep[0] = report; keep[1] = out_r; keep[2] = err_r; keep[3] = null_fd; keep[4] = joined_w;
     memcpy(keep + 5, procs, sizeof *procs * (size_t)nprocs);
     close_others(keep, 5 + nprocs);
@@ -259,7 +251,6 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &chld, NULL); /* SIGCHLD only through the signalfd */
     sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 
-    send_pid((uint32_t)host_pid);
     pidfd = (int)syscall(SYS_pidfd_open, runtime, 0);
     err = join(procs, nprocs, runtime);
     if (err == 0) err = lose_capabilities();

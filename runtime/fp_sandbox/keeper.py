@@ -108,8 +108,10 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
         return _runtime(cfg, keep_fd, joined_r)
     os.close(keep_fd)
     os.close(joined_r)
-    forked.exec_init(host_pid, pid, procs, output, joined_w)  # the rest in C (init.c); returns if it could not
+    # The pid first, at once: the runtime's hello goes out on another channel, and the host should
+    # know whom to signal by then (the native init's exec would let the hello win the race).
     forked.announce(host_pid)
+    forked.exec_init(pid, procs, output, joined_w)  # the rest in C (init.c); returns if it could not
     pidfd = os.pidfd_open(pid)
     try:
         forked.join(procs, pid)

@@ -50,6 +50,7 @@ PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\n{user}:x:{uid}:{gid}:function
 GROUP = "root:x:0:\n{user}:x:{gid}:\n"
 # The writable originals of the box's /etc/passwd and /etc/group (a tmpfs of its own, gone with /.fp).
 IDENTITY = "/.fp/id"
+WORK = "/.fp/work"  # mount point of the instance's writable layer over /code (fp_sandbox/enter.py)
 
 
 def locked_flags(path: str) -> int:
@@ -245,6 +246,7 @@ def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: l
     for name in cfg.get("cgroupBinds") or {}:
         os.makedirs(f"{root}/.fp/cg/{name}")
     os.makedirs(f"{root}{IDENTITY}")
+    os.makedirs(f"{root}{WORK}")
 
 
 def _own(cfg: dict, root: str, cgroups: dict) -> None:

@@ -4,6 +4,7 @@
  * must fail, and the victim function must keep answering its caller with its own secret.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +139,9 @@ describe('attack: isolation between functions and from the platform', () => {
     assert.ok(!top.includes('home') && !top.includes('srv') && !top.includes('mnt'), `root: ${top}`);
   });
 
-  it('can write nowhere but its private /tmp and /dev/shm; its own code is read-only (1d)', async () => {
+  it('can write nowhere but its private /tmp, /dev/shm and its instance\'s layer over /code; its deployed code stays as deployed (1d)', async () => {
+    const find = (name: string): string[] => execFileSync('find', [h.stateDir, '-name', name], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const codeBefore = find('main.py');
     const res = await attack(h, [
       'import os',
       'for d in sorted(set(["/", "/code", "/etc", "/usr", "/dev", "/var", "/tmp", "/dev/shm", "/proc/sys/kernel"] + ["/" + x for x in os.listdir("/")])):',
@@ -152,11 +155,26 @@ describe('attack: isolation between functions and from the platform', () => {
       '    out("wrote own code")',
       'except OSError as e:',
       '    out(e.errno)',
+      'try:',
+      '    os.unlink("/code/main.py")',
+      '    out("removed own code")',
+      'except OSError as e:',
+      '    out(e.errno)',
     ].join('\n'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    const erofs = res.out.pop();
-    assert.deepEqual(res.out.sort(), ['/dev/shm', '/tmp']);
-    assert.ok(erofs === 30 || erofs === 13, `writing its own code gave ${String(erofs)}`);
+    const removed = res.out.pop();
+    const planted = res.out.pop();
+    // Root mode: /code is an overlay whose upper layer is the instance's own tmpfs (docs/security.md, "files").
+    const writable = h.platform.isolation.mode === 'root' ? ['/code', '/dev/shm', '/tmp'] : ['/dev/shm', '/tmp'];
+    assert.deepEqual(res.out.sort(), writable);
+    assert.ok(planted === 30 || planted === 13, `writing its own code gave ${String(planted)}`);
+    // Root mode: removing a file only hides it in the instance's own layer (a whiteout); otherwise refused.
+    if (h.platform.isolation.mode === 'root') assert.equal(removed, 'removed own code');
+    else assert.ok(removed === 30 || removed === 13, `removing its own code gave ${String(removed)}`);
+    // Nothing the instance did to /code reached the versions on the host.
+    assert.deepEqual(find('.fp-probe'), [], 'the probe reached the host');
+    assert.deepEqual(find('main.py'), codeBefore, 'a deployed file went away');
+    for (const file of codeBefore) assert.doesNotMatch(readFileSync(file, 'utf8'), /# planted/);
   });
 
   it('cannot steal a runtime socket or trace anything: pidfd_getfd, ptrace, process_vm_readv are refused (1c)', async () => {

@@ -68,6 +68,7 @@ if pid == 0:
     time.sleep(30)  # cgroup-fail: killed before this ends
     os._exit(0)
 os.close(joined_r)
-forked.exec_init(os.getpid(), pid, procs, output, joined_w)
+forked.announce(os.getpid())  # as keeper.init does, before the exec
+forked.exec_init(pid, procs, output, joined_w)
 sys.stderr.write("exec_init returned\n")
 os._exit(99)
