@@ -141,7 +141,9 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
     scope = build_scope(wire, app)
     if state:
         scope["state"] = dict(state)
-    ex = _Exchange(bytes(wire.get("body") or b""), stream, fits, asyncio.get_running_loop())
+    # The stream knows the loop: asking asyncio for it costs a getpid() system call (3.11).
+    loop = stream.loop if stream is not None else asyncio.get_running_loop()
+    ex = _Exchange(bytes(wire.get("body") or b""), stream, fits, loop)
     try:
         await app(scope, ex.receive, ex.send)
     except streaming.ClientDisconnected:

@@ -18,14 +18,22 @@ class Conn:
         self.sock = sock
         self.decoder = Decoder()
         self.queue = []
+        self._readable = select.poll()
+        self._readable.register(sock, select.POLLIN)
         self._lock = threading.Lock()
         self._owner = None
         self._alock = None
+        self._asending = 0  # asend calls holding or waiting for _alock
 
     # Blocking side -------------------------------------------------------------------------
     def recv(self):
         """Next message, BadFrame, or None at end of stream. Raises FrameTooLarge."""
         while not self.queue:
+            # Sleep in poll(POLLIN), not in recv: a reader blocked in recv() on a Unix stream socket
+            # is woken each time the host reads a reply this side wrote (the kernel's write-space
+            # wake-up shares the reader's wait queue), so it would wake, find nothing and sleep
+            # again once per call, while the host handles that reply (issue 11).
+            self._readable.poll()
             data = self.sock.recv(1 << 16)
             if not data:
                 return None
@@ -68,28 +76,83 @@ class Conn:
                 select.select([], [self.sock], [])
 
     # asyncio side --------------------------------------------------------------------------
-    async def arecv(self, loop):
-        while not self.queue:
-            data = await loop.sock_recv(self.sock, 1 << 16)
-            if not data:
-                return None
-            self.queue.extend(self.decoder.feed(data))
-        return self.queue.pop(0)
+    def listen(self, loop, on_message) -> None:
+        """Calls on_message(msg) for every message as it arrives, from one reader callback kept on
+        the loop for the rest of the phase: a call costs one recv and no future, task or epoll
+        registration of its own (sock_recv registers and unregisters the socket on every read).
+        Messages already read in the blocking phase (an invoke right behind `specialize`) come first.
+        At end of stream on_message(None), for a length prefix over the limit on_message(FrameTooLarge),
+        and nothing after either."""
+        queued, self.queue = self.queue, []
+        for m in queued:
+            on_message(m)
+        buf = bytearray(1 << 16)
+        view = memoryview(buf)
+        recv_into = self.sock.recv_into
+        feed = self.decoder.feed
+
+        def readable():
+            try:
+                n = recv_into(buf)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                n = 0  # the host is gone: as end of stream
+            if n == 0:
+                loop.remove_reader(self.sock)
+                on_message(None)
+                return
+            try:
+                messages = feed(view[:n])
+            except FrameTooLarge as err:
+                loop.remove_reader(self.sock)
+                on_message(err)
+                return
+            for m in messages:
+                on_message(m)
+
+        loop.add_reader(self.sock, readable)
 
     async def asend(self, loop, message) -> None:
         frame = encode(message)
         if self._alock is None:
             self._alock = asyncio.Lock()
-        async with self._alock:
-            # Held across the await: the asyncio lock keeps the loop's other tasks out, and the
-            # flusher thread waits at most for this one frame.
-            self._lock.acquire()
-            self._owner = threading.get_ident()
+        if self._asending == 0 and self._lock.acquire(blocking=False):
+            # Nobody is writing or waiting to: the frame goes now if the socket takes it whole (the
+            # usual case), without a wait on either lock or sock_sendall's coroutine.
             try:
-                await loop.sock_sendall(self.sock, frame)
-            finally:
-                self._owner = None
+                sent = self.sock.send(frame)
+            except BlockingIOError:
+                sent = 0
+            except BaseException:
                 self._lock.release()
+                raise
+            if sent == len(frame):
+                self._lock.release()
+                return
+            # The rest goes before any other frame: both locks stay held until it is out. The
+            # asyncio lock has no holder and no waiter (none in the slow path): taking it does not wait.
+            frame = memoryview(frame)[sent:]
+            self._asending += 1
+            await self._alock.acquire()
+        else:
+            self._asending += 1
+            try:
+                await self._alock.acquire()
+            except BaseException:  # cancelled while waiting for it
+                self._asending -= 1
+                raise
+            self._lock.acquire()
+        # Held across the await: the asyncio lock keeps the loop's other tasks out, and the flusher
+        # thread waits at most for this one frame.
+        self._owner = threading.get_ident()
+        try:
+            await loop.sock_sendall(self.sock, frame)
+        finally:
+            self._owner = None
+            self._lock.release()
+            self._alock.release()
+            self._asending -= 1
 
 
 __all__ = ["Conn", "BadFrame", "FrameTooLarge"]

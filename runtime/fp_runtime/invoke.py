@@ -52,10 +52,10 @@ def run_sync(loaded, msg) -> dict:
     return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
 
 
-async def run_async(loaded, msg, conn=None) -> dict:
+async def run_async(loaded, msg, conn=None, loop=None) -> dict:
     """An async handler or an ASGI app, as a task on the running loop (its own context). With
     `conn`, an ASGI app's response may go out before the call ends (streaming.py): the reply is
-    then `end` (or `error`)."""
+    then `end` (or `error`). `loop`: the running loop, when the caller has it at hand."""
     mid = msg.get("id", 0)
     cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = time.perf_counter()
@@ -63,7 +63,7 @@ async def run_async(loaded, msg, conn=None) -> dict:
         wire = msg["event"]
         if loaded.contract == "asgi":
             state = loaded.lifespan.state if loaded.lifespan else {}
-            stream = streaming.open_stream(mid, conn, asyncio.get_running_loop()) if conn is not None else None
+            stream = streaming.open_stream(mid, conn, loop or asyncio.get_running_loop()) if conn is not None else None
             try:
                 outcome = await asgi.call(loaded.target, wire, state, stream, _fits)
             finally:

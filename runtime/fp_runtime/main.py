@@ -4,8 +4,9 @@ Phases (docs/runtime-protocol.md):
 1. generic: blocking reads; answers health, specialize, shutdown.
 2. sync handler: blocking loop on this thread (a handler may call asyncio.run itself);
    concurrency > 1 runs calls on a thread pool.
-3. async handler or ASGI app: an asyncio loop on this thread; each call is a task, made when the
-   call starts (calls beyond `concurrency` wait in a FIFO of messages).
+3. async handler or ASGI app: an asyncio loop on this thread; messages are read and dispatched by
+   one reader callback on the socket (Conn.listen); each call is a task, made when the call starts
+   (calls beyond `concurrency` wait in a FIFO of messages).
 A malformed frame gets a protocol_error reply; a length prefix over the limit cannot be
 resynchronised, so the runtime replies and exits.
 """
@@ -178,7 +179,7 @@ async def _serve_async(conn, loaded, msg, pending):
     async def one(m):
         try:
             try:
-                reply = await run_async(loaded, m, conn)
+                reply = await run_async(loaded, m, conn, loop)
             finally:
                 if waiting:
                     start(waiting.popleft())
@@ -189,19 +190,36 @@ async def _serve_async(conn, loaded, msg, pending):
                 os._exit(EXIT_OUT_OF_MEMORY)
         finally:
             # Here rather than in a done callback: no extra turn of the loop per call.
-            tasks.discard(asyncio.current_task())
+            tasks.discard(asyncio.current_task(loop))  # given the loop: no getpid() (3.11)
 
-    while True:
+    replies = set()  # not calls: not counted in flight
+
+    def reply(message):
+        # A reply outside any call (protocol error, health): a task of its own, so the reader never waits.
+        replies.add(loop.create_task(replying(message)))
+
+    async def replying(message):
         try:
-            m = await conn.arecv(loop)
-        except FrameTooLarge as err:
-            await conn.asend(loop, _protocol_error(0, str(err)))
-            os._exit(EXIT_FRAME_TOO_LARGE)
-        if m is None:
-            break
+            await conn.asend(loop, message)
+        finally:
+            replies.discard(asyncio.current_task(loop))
+
+    async def too_large(err):
+        await conn.asend(loop, _protocol_error(0, str(err)))
+        os._exit(EXIT_FRAME_TOO_LARGE)
+
+    ended = loop.create_future()  # set at end of stream or `shutdown`
+
+    def on_message(m):
+        # Called by the socket's reader callback, once per message, in arrival order.
+        if ended.done():
+            return
+        if m is None or isinstance(m, FrameTooLarge):
+            ended.set_result(None if m is None else loop.create_task(too_large(m)))
+            return
         bad = _check(m)
         if bad:
-            await conn.asend(loop, bad)
+            reply(bad)
         elif m["t"] == "invoke":
             if free[0] > 0:
                 free[0] -= 1
@@ -211,11 +229,17 @@ async def _serve_async(conn, loaded, msg, pending):
         elif m["t"] in ("ack", "cancel"):
             streaming.route(m)  # a streamed response's window and the client's disconnect
         elif m["t"] == "health":
-            await conn.asend(loop, _health(m, len(tasks) + len(waiting)))
+            reply(_health(m, len(tasks) + len(waiting)))
         elif m["t"] == "shutdown":
-            break
+            loop.remove_reader(conn.sock)
+            ended.set_result(None)
         else:
-            await conn.asend(loop, _protocol_error(m["id"], f"unexpected message {m['t']!r}"))
+            reply(_protocol_error(m["id"], f"unexpected message {m['t']!r}"))
+
+    conn.listen(loop, on_message)
+    exiting = await ended
+    if exiting is not None:
+        await exiting  # the protocol_error reply to an oversized frame, then the process exits
     if loaded.lifespan:
         await loaded.lifespan.shutdown()
     os._exit(0)

@@ -127,6 +127,23 @@ describe('FastAPI app served unchanged', () => {
     assert.ok(Buffer.from(res.response.body).equals(body));
   });
 
+  test('replies larger than the socket buffer arrive whole and in one piece each, with health asked meanwhile', async () => {
+    // Several MiB per reply: the runtime's first send takes only part of it and the rest goes while
+    // it holds the write locks (fp_runtime/conn.py `asend`); the health replies and the second
+    // echo must wait for it, never cut into it.
+    const bodies = [0x5a, 0xa5].map((seed) => Buffer.from(Array.from({ length: 6 * 1024 * 1024 }, (_, i) => (i * 31 + seed) & 0xff)));
+    const [first, health, second, health2] = await Promise.all([
+      rt.invokeOk({ method: 'POST', path: '/echo', body: bodies[0]! }),
+      rt.health(),
+      rt.invokeOk({ method: 'POST', path: '/echo', body: bodies[1]! }),
+      rt.health(),
+    ]);
+    assert.ok(Buffer.from(first.response.body).equals(bodies[0]!));
+    assert.ok(Buffer.from(second.response.body).equals(bodies[1]!));
+    assert.equal(health.ok, true);
+    assert.equal(health2.ok, true);
+  });
+
   test('rootPath: event rootPath /fn/x with path /items/1 matches the app route /items/{id}', async () => {
     const res = await rt.invokeOk({ rootPath: '/fn/x', path: '/items/1', rawQuery: 'tag=z', query: [['tag', 'z']] });
     assert.equal(res.response.status, 200, bodyText(res));

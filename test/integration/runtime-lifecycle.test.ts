@@ -3,6 +3,7 @@
  * isolation between runtimes, and malformed frames (which must be answered, never hang).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { encodeFrame, MAX_FRAME_BYTES } from '../../protocol/frames.js';
 import { ErrorClass, PROTOCOL_VERSION } from '../../protocol/messages.js';
@@ -253,11 +254,14 @@ describe('malformed frames', () => {
   });
 
   test('a frame split into single bytes is reassembled', async (t) => {
-    const rt = await runtime(t);
-    const frame = encodeFrame({ t: 'health', id: 5 });
-    for (const byte of frame) rt.sendRaw(Uint8Array.of(byte));
-    const reply = await rt.reply(5);
-    assert.equal(reply.t, 'health');
+    // In every phase: the blocking reads and the asyncio phase's reader callback (Conn.listen).
+    await inEveryPhase(t, async (rt, phase) => {
+      const id = rt.id();
+      const frame = encodeFrame({ t: 'health', id });
+      for (const byte of frame) rt.sendRaw(Uint8Array.of(byte));
+      const reply = await rt.reply(id);
+      assert.equal(reply.t, 'health', phase);
+    });
   });
 
   test('a length prefix over 64 MiB gets protocol_error (id 0), then the process exits 3', async (t) => {
@@ -295,5 +299,39 @@ describe('malformed frames', () => {
     assertProtocolError(await rt.reply(0), 0);
     assert.deepEqual(await rt.waitExit(30_000), { code: 3, signal: null });
     assert.ok((await call) instanceof Error, 'the in-flight call cannot complete');
+  });
+});
+
+describe('waiting for the next call', () => {
+  // x86-64 system call numbers (another architecture skips the test).
+  const SYSCALLS = { poll: 7, ppoll: 271, recvfrom: 45 } as const;
+
+  /** The pid and its descendants (the sandbox's keeper, then the runtime under it). */
+  function tree(pid: number): number[] {
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // gone
+    }
+    return [pid, ...children.flatMap(tree)];
+  }
+
+  test('an idle sync runtime waits in poll(), not recv(): reading its reply does not wake it', { skip: process.arch !== 'x64' }, async (t) => {
+    // A reader blocked in recv() on a Unix stream socket is woken (and sleeps again) each time the
+    // peer reads what it wrote, so every call cost the runtime a second wake-up while the gateway
+    // handled its reply; poll(POLLIN) sleeps through those (fp_runtime/conn.py, issue 11).
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, SYNC) });
+    for (let i = 0; i < 3; i++) await rt.invokeOk();
+    let waits: number[] = [];
+    for (let attempt = 0; attempt < 200; attempt++) {
+      // A process on a CPU reads `running`; the idle runtime shows the call it sleeps in.
+      waits = tree(rt.pid).map((pid) => Number(readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]));
+      if (waits.includes(SYSCALLS.poll) || waits.includes(SYSCALLS.ppoll)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(waits.includes(SYSCALLS.poll) || waits.includes(SYSCALLS.ppoll), `system calls waited in: ${waits.join(', ')}`);
+    assert.ok(!waits.includes(SYSCALLS.recvfrom), `system calls waited in: ${waits.join(', ')}`);
   });
 });
