@@ -92,6 +92,9 @@ export async function sink(opts: BenchOptions): Promise<SinkResult> {
     await redis.stop();
     const redisDown: SinkArm = { down: 'Redis', callUs: summarize(await produce(recording, fn, records)) };
     await redis.start();
+    // Each outage starts with the buffers empty: the run records wait up to a second for their
+    // write (PLATFORM_SINK_TUNING), and this arm's 10 000 records are the ring's whole capacity.
+    await recording.flush(30_000);
     await ferret.stop('SIGKILL');
     const ferretDown: SinkArm = { down: 'FerretDB', callUs: summarize(await produce(recording, fn, records)) };
     await ferret.start();

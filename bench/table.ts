@@ -224,7 +224,9 @@ export function buildRows(r: Results): ResultRow[] {
     for (const a of rec.arms) {
       const what = `${a.build === 'compare' ? '--compare build, ' : ''}${whatOf[a.kind]}`;
       const rounds = a.runs.length > 1 ? `median of ${a.runs.length} rounds; ` : '';
-      const cpu = a.storesCpuUsPerRequest === undefined ? '' : `; CPU per request: redis-server ${a.storesCpuUsPerRequest.redis.toFixed(2)} µs, FerretDB ${a.storesCpuUsPerRequest.ferret.toFixed(2)} µs`;
+      const c = a.cpuUsPerRequest;
+      const stores = c.redis === undefined ? '' : ` + redis-server ${c.redis.toFixed(2)} + FerretDB ${(c.ferret ?? 0).toFixed(2)}`;
+      const cpu = `; CPU µs per request: platform and runtimes ${c.platform.toFixed(1)}${stores} (off: ${rec.offCpuUsPerRequest.toFixed(1)}): ${a.cpuRatio.toFixed(3)}× off's`;
       rows.push(row({
         figure: `4. warm throughput with recording (${what}), ${r.options.connections} conns`,
         unit: 'req/s',

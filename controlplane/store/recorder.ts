@@ -198,8 +198,10 @@ export class Recorder<T, B> {
     if (this.closed) return this.drop(1, 'closed');
     const dropped = this.waiting.add(item, this.heldCount);
     if (dropped > 0) this.drop(dropped, 'overflow');
-    if (this.lingering && this.waiting.full(this.opts.batchSize)) this.kick();
-    else this.schedule();
+    // A full batch ends a linger, on the next turn: the write's own work (building and encoding the
+    // batch) must not run inside record().
+    if (this.lingering && this.waiting.full(this.opts.batchSize)) this.clearTimers();
+    this.schedule();
   }
 
   /** Records dropped so far, all reasons: the value for a `*_dropped_total` metric. */
@@ -270,11 +272,11 @@ export class Recorder<T, B> {
 
   private schedule(): void {
     if (this.writing || this.backingOff || this.timer !== null || this.immediate !== null) return;
-    if (this.opts.lingerMs > 0) this.linger();
+    if (this.opts.lingerMs > 0 && !this.waiting.full(this.opts.batchSize)) this.linger();
     else this.immediate = setImmediate(() => this.kick());
   }
 
-  /** Writes after `lingerMs`, or as soon as a full batch waits (record() checks). */
+  /** Writes after `lingerMs`, or on the next turn once a full batch waits (record() checks). */
   private linger(): void {
     this.lingering = true;
     this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
