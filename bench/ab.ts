@@ -3,16 +3,19 @@
  * `hello` under the same wrk load, rounds interleaved A, B, A, B… so noise lands on both; prints
  * each run and the median of each side, and B ÷ A, for requests/s and for the CPU time the
  * platform and its runtimes spent per request (bench/proc-cpu.ts: steadier on a shared machine). Not a section of the bench: run by hand,
- *   node dist/bench/ab.js <other checkout> [rounds] [seconds] [setting] [connections] [A env] [B env]
+ *   node dist/bench/ab.js <other checkout> [rounds] [seconds] [setting] [connections] [A env] [B env] [embedded|production]
  * where the other checkout is built (its dist/platform/main.js and runtime/ are used) and "B" is
  * this one (`.` for this one on both sides); the env arguments add FP_* settings to one side,
- * `K=V,K=V` (e.g. FP_RUN_SAMPLE_ONE_IN=1). Copy a build aside first to compare with a change of your own.
+ * `K=V,K=V` (e.g. FP_RUN_SAMPLE_ONE_IN=1; `-` for none). Copy a build aside first to compare with a change of your own.
+ * `production` runs both sides in production mode against one redis-server and FerretDB (started
+ * as the tests do, co-located), each platform with its own database and prefix, and adds the
+ * servers' CPU to each request's.
  */
 import { join, resolve } from 'node:path';
 import { HELLO_PATH } from './load.js';
-import { platformWithHello } from './platform.js';
+import { platformWithHello, type StoreMode } from './platform.js';
 import { PLATFORM_MAIN } from './paths.js';
-import { treeCpuUs } from './proc-cpu.js';
+import { processCpuUs, treeCpuUs } from './proc-cpu.js';
 import { runWrk, wrkProblems } from './wrk.js';
 
 const other = process.argv[2];
@@ -27,27 +30,36 @@ const connections = Number(process.argv[6] ?? '64');
 const envOf = (text: string | undefined): Record<string, string> =>
   Object.fromEntries((text ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const envs = { A: envOf(process.argv[7]), B: envOf(process.argv[8]) };
+const production = process.argv[9] === 'production';
+const { startFerret, startRedis } = await import('../test/helpers/servers.js');
+const stores = production ? await Promise.all([startRedis(), startFerret()]) : null;
+const mode: StoreMode = stores === null ? { store: 'embedded' } : { store: 'production', redisUrl: stores[0].url, mongoUrl: stores[1].url };
+const storesCpuUs = (): number => (stores === null ? 0 : processCpuUs(stores[0].pid) + processCpuUs(stores[1].pid));
 const sides = { A: join(resolve(other), 'dist', 'platform', 'main.js'), B: PLATFORM_MAIN };
 const results: Record<'A' | 'B', number[]> = { A: [], B: [] };
 const cpu: Record<'A' | 'B', number[]> = { A: [], B: [] };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-for (let round = 1; round <= rounds; round++) {
-  for (const side of ['A', 'B'] as const) {
-    const server = await platformWithHello({ store: 'embedded' }, { maxInstances, concurrency }, { main: sides[side], env: envs[side] });
-    try {
-      const url = `http://127.0.0.1:${server.port}${HELLO_PATH}`;
-      await runWrk({ url, connections, threads: connections > 1 ? 2 : 1, durationS: 1 });
-      const before = treeCpuUs(server.pid);
-      const wrk = await runWrk({ url, connections, threads: connections > 1 ? 2 : 1, durationS: seconds });
-      const perRequest = (treeCpuUs(server.pid) - before) / Math.max(1, wrk.requests);
-      const problems = wrkProblems(wrk);
-      results[side].push(wrk.requestsPerSec);
-      cpu[side].push(perRequest);
-      console.log(`round ${round} ${side}: ${wrk.requestsPerSec.toFixed(0)} req/s  p50 ${wrk.p50Us.toFixed(0)} µs  p99 ${wrk.p99Us.toFixed(0)} µs  CPU ${perRequest.toFixed(1)} µs/request (platform + runtimes)${problems.length ? `  [${problems.join('; ')}]` : ''}`);
-    } finally {
-      await server.stop();
+try {
+  for (let round = 1; round <= rounds; round++) {
+    for (const side of ['A', 'B'] as const) {
+      const server = await platformWithHello(mode, { maxInstances, concurrency }, { main: sides[side], env: envs[side] });
+      try {
+        const url = `http://127.0.0.1:${server.port}${HELLO_PATH}`;
+        await runWrk({ url, connections, threads: connections > 1 ? 2 : 1, durationS: 1 });
+        const before = treeCpuUs(server.pid) + storesCpuUs();
+        const wrk = await runWrk({ url, connections, threads: connections > 1 ? 2 : 1, durationS: seconds });
+        const perRequest = (treeCpuUs(server.pid) + storesCpuUs() - before) / Math.max(1, wrk.requests);
+        const problems = wrkProblems(wrk);
+        results[side].push(wrk.requestsPerSec);
+        cpu[side].push(perRequest);
+        console.log(`round ${round} ${side}: ${wrk.requestsPerSec.toFixed(0)} req/s  p50 ${wrk.p50Us.toFixed(0)} µs  p99 ${wrk.p99Us.toFixed(0)} µs  CPU ${perRequest.toFixed(1)} µs/request (platform + runtimes${production ? ' + Redis + FerretDB' : ''})${problems.length ? `  [${problems.join('; ')}]` : ''}`);
+      } finally {
+        await server.stop();
+      }
     }
   }
+} finally {
+  await Promise.all(stores?.map((s) => s.destroy()) ?? []);
 }
 const a = median(results.A);
 const b = median(results.B);

@@ -71,13 +71,14 @@ export const USAGE = `Usage: node dist/bench/run.js [flags]
   --fastapi-settings LIST  gateway limits for the FastAPI app at 64 connections (default 1x1,2x1,2x4)
   --cold N                 fresh function versions for the cold-start runs (default 100)
   --cold-pool-size N       generic runtimes kept ready in cold-start runs (default 3)
-  --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1)
+  --rounds N               repeat sections 1 and 2 N times, interleaved; report the best (default 1);
+                           section 4 runs its arms N times in turn and reports medians
   --dev-saves N            saves measured in the dev section (default 40; quick 10)
   --dev-pause MS           pause before each save (default 500: the pool refills, as between saves)
   --deploy-rounds N        deploys measured in the deploy section (default 20; quick 5)
   --deploy-pause MS        pause before each deploy round (default 500)
   --compare DIR            another checkout of this repository (built) measured side by side in
-                           the deploy and fresh sections: before/after figures on the same load
+                           the recording, deploy and fresh sections: before/after figures on the same load
   --fresh-runs N           fresh clones per checkout in the fresh section (default 1)
   --limiter-modes LIST     section 11's modes: embedded,production (default both)
   --soak S                 seconds of load in the storage section (default 30; quick 10)

@@ -15,6 +15,7 @@ import type { BenchOptions } from './args.js';
 import { tempDir } from './functions.js';
 import { HELLO_FIXTURE, PLATFORM_MAIN, PYTHON } from './paths.js';
 import { childEnv, freePort, httpGet, startServer, type RunningServer } from './servers.js';
+import { median } from './stats.js';
 import { runWrk, wrkProblems, type WrkResult } from './wrk.js';
 
 export type LimiterMode = 'embedded' | 'production';
@@ -94,13 +95,6 @@ async function platform(opts: BenchOptions, urls: { redis: string; mongo: string
     await server.stop();
     throw err;
   }
-}
-
-/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function measureMode(opts: BenchOptions, mode: LimiterMode, urls: { redis: string; mongo: string } | null, rounds: number): Promise<LimiterModeResult> {

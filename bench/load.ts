@@ -45,11 +45,19 @@ async function checkHello(server: RunningServer): Promise<void> {
   }
 }
 
-export async function measure(label: string, server: RunningServer, load: Load, round: number): Promise<LoadRun> {
+/** Called right before and right after the measured run (not the warm-up): e.g. to read CPU times. */
+export interface MeasureHooks {
+  start(): void;
+  end(): void;
+}
+
+export async function measure(label: string, server: RunningServer, load: Load, round: number, hooks?: MeasureHooks): Promise<LoadRun> {
   const path = HELLO_PATH;
   const url = `http://127.0.0.1:${server.port}${path}`;
   await runWrk({ url, connections: load.connections, threads: load.threads, durationS: load.warmupS });
+  hooks?.start();
   const wrk = await runWrk({ url, connections: load.connections, threads: load.threads, durationS: load.durationS });
+  hooks?.end();
   const problems = wrkProblems(wrk);
   const p = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`);
   console.error(

@@ -47,7 +47,8 @@ export async function platformWithHello(mode: StoreMode, setting: GatewaySetting
     FP_STORE: mode.store, FP_PORT: String(port), FP_STATE_DIR: state.path, FP_POOL_SIZE: String(Math.max(3, setting.maxInstances)),
     FP_PYTHON: PYTHON, FP_SECRETS_KEY: randomBytes(32).toString('base64'), ...extraEnv,
   };
-  if (mode.store === 'production') Object.assign(own, { FP_REDIS_URL: mode.redisUrl, FP_MONGO_URL: mode.mongoUrl, FP_MONGO_DB: `bench${randomBytes(4).toString('hex')}` });
+  // Its own database and Redis prefix: platforms of one section share the servers, not their counts.
+  if (mode.store === 'production') Object.assign(own, { FP_REDIS_URL: mode.redisUrl, FP_MONGO_URL: mode.mongoUrl, FP_MONGO_DB: `bench${randomBytes(4).toString('hex')}`, FP_REDIS_PREFIX: `bench${randomBytes(4).toString('hex')}` });
   const env = childEnv(own);
   // The bench's environment may carry FP_* settings of its own; only ours count.
   for (const key of Object.keys(env)) if (key.startsWith('FP_') && !(key in own)) delete env[key];

@@ -2,14 +2,15 @@
  * CPU profile of the platform under load (issue 11, "How to know where time goes"): the embedded
  * platform with `hello` (recording on), `node --cpu-prof`, wrk for `--duration` seconds, then a
  * summary of the profile by self time (functions and files). Not a section of the bench: run by
- * hand, `node dist/bench/profile.js [seconds] [connections] [setting]`; the .cpuprofile is kept
- * in a temporary folder (printed) for Chrome DevTools or speedscope.
+ * hand, `node dist/bench/profile.js [seconds] [connections] [setting] [embedded|production]`; the
+ * .cpuprofile is kept in a temporary folder (printed) for Chrome DevTools or speedscope.
+ * `production` starts a redis-server and FerretDB (as the tests do) and profiles the platform on them.
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HELLO_PATH } from './load.js';
-import { platformWithHello } from './platform.js';
+import { platformWithHello, type StoreMode } from './platform.js';
 import { runWrk } from './wrk.js';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -18,8 +19,12 @@ interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
 const seconds = Number(process.argv[2] ?? '8');
 const connections = Number(process.argv[3] ?? '64');
 const [maxInstances, concurrency] = (process.argv[4] ?? '2x1').split('x').map(Number) as [number, number];
+const production = process.argv[5] === 'production';
 const dir = await mkdtemp(join(tmpdir(), 'fp-profile-'));
-const server = await platformWithHello({ store: 'embedded' }, { maxInstances, concurrency }, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+const { startFerret, startRedis } = await import('../test/helpers/servers.js');
+const stores = production ? await Promise.all([startRedis(), startFerret()]) : null;
+const mode: StoreMode = stores === null ? { store: 'embedded' } : { store: 'production', redisUrl: stores[0].url, mongoUrl: stores[1].url };
+const server = await platformWithHello(mode, { maxInstances, concurrency }, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
 let rps = 0;
 try {
   const url = `http://127.0.0.1:${server.port}${HELLO_PATH}`;
@@ -27,6 +32,7 @@ try {
   rps = (await runWrk({ url, connections, threads: 2, durationS: seconds })).requestsPerSec;
 } finally {
   await server.stop();
+  await Promise.all(stores?.map((s) => s.destroy()) ?? []);
 }
 const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
 if (file === undefined) throw new Error(`no profile written in ${dir}`);

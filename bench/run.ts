@@ -146,11 +146,12 @@ async function main(): Promise<number> {
   }
 
   if (opts.sections.includes('recording')) {
-    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, directory mode (recording off) vs the platform embedded (SQLite) and in production mode (Redis + FerretDB)`);
+    console.error(`4. recording: wrk -c${opts.connections} -t${opts.threads} ${opts.durationS}s, ${opts.rounds} round(s): directory mode (recording off) vs the platform embedded (SQLite) and in production mode (Redis + FerretDB co-located, and in a separate network namespace)${opts.compare ? `; side by side with ${opts.compare}` : ''}`);
     rec = await section('recording', errors, () => recording(opts as BenchOptions));
-    for (const [name, a] of [['SQLite', rec?.embedded], ['Redis+Mongo', rec?.production]] as const) {
-      if (a) console.error(`  on ÷ off (${name})`.padEnd(23) + `${a.ratio.toFixed(3)} (recording costs ${((1 - a.ratio) * 100).toFixed(1)} %)`);
+    for (const a of rec?.arms ?? []) {
+      console.error(`  on ÷ off (${a.build === 'compare' ? 'compare, ' : ''}${a.kind})`.padEnd(34) + `${a.ratio.toFixed(3)} (recording costs ${((1 - a.ratio) * 100).toFixed(1)} %); CPU per request ${a.cpuRatio.toFixed(3)}× off's`);
     }
+    if (rec?.namespaceSkipped) console.error(`  separate namespace   skipped: ${rec.namespaceSkipped}`);
     if (rec?.productionSkipped) console.error(`  production           skipped: ${rec.productionSkipped}`);
   }
   if (opts.sections.includes('storage')) {

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RecordingRunSink } from '../controlplane/store/index.js';
+import { PLATFORM_SINK_TUNING, RecordingRunSink } from '../controlplane/store/index.js';
 import { connectRedis, openMongoStore, redisReady, RedisHotMetrics } from '../controlplane/store/production/index.js';
 import type { RunRecord } from '../protocol/index.js';
 import type { BenchOptions } from './args.js';
@@ -82,9 +82,7 @@ export async function sink(opts: BenchOptions): Promise<SinkResult> {
       runs: store.runs,
       metrics,
       ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
-      tuning: { lingerMs: 100, batchSize: 2000 },
-      metricsTuning: { retryMaxMs: 1000 },
-      historyTuning: { lingerMs: 5000 },
+      ...PLATFORM_SINK_TUNING,
     });
     cleanups.push(() => recording.close(5000));
     const fn = `bench-sink-${randomBytes(3).toString('hex')}`;
@@ -94,6 +92,9 @@ export async function sink(opts: BenchOptions): Promise<SinkResult> {
     await redis.stop();
     const redisDown: SinkArm = { down: 'Redis', callUs: summarize(await produce(recording, fn, records)) };
     await redis.start();
+    // Each outage starts with the buffers empty: the run records wait up to a second for their
+    // write (PLATFORM_SINK_TUNING), and this arm's 10 000 records are the ring's whole capacity.
+    await recording.flush(30_000);
     await ferret.stop('SIGKILL');
     const ferretDown: SinkArm = { down: 'FerretDB', callUs: summarize(await produce(recording, fn, records)) };
     await ferret.start();

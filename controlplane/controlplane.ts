@@ -24,7 +24,7 @@ import { KeyedLock } from './service/locks.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
-import { NO_QUOTAS, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
+import { NO_QUOTAS, PLATFORM_SINK_TUNING, RecordingRunSink, RunSinkMetrics, type ConfigBus, type HotMetrics, type RunSampling, type SinkStats, type Store, type WorkspaceQuotas } from './store/index.js';
 import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
@@ -179,11 +179,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     metrics: options.metrics,
     ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
-    tuning: { lingerMs: 100, batchSize: 2000 },
-    // Live numbers: retry at least every second, so they catch up within moments of Redis coming back.
-    metricsTuning: { retryMaxMs: 1000 },
-    // Rollups are for 7d/30d: fewer, bigger writes (one document per function-hour per batch in MongoDB).
-    historyTuning: { lingerMs: options.usageHistoryLingerMs ?? 5000 },
+    // Runs once a second, live metrics every 100 ms, rollups every 5 s (why: PLATFORM_SINK_TUNING).
+    tuning: PLATFORM_SINK_TUNING.tuning,
+    metricsTuning: PLATFORM_SINK_TUNING.metricsTuning,
+    historyTuning: { ...PLATFORM_SINK_TUNING.historyTuning, ...(options.usageHistoryLingerMs !== undefined ? { lingerMs: options.usageHistoryLingerMs } : {}) },
     // The first failure of an outage is told; the retries that follow are not (the records wait, counted).
     onError: (target, err, failures) => {
       if (failures === 1) log(`controlplane: could not write ${target === 'runs' ? 'run records' : target === 'metrics' ? 'run metrics' : 'usage rollups'}; they wait in memory and are retried until it works: ${(err as Error).message}`);

@@ -7,7 +7,12 @@
  *   the oldest waiting record is dropped and counted (`dropped`, `onDrop`): memory stays bounded and
  *   no loss is silent. (Run samples wait folded per function-minute instead: ./sample-recorder.ts,
  *   same engine, another `Waiting`.)
- * - One batch (default up to 500) is written at a time, in arrival order. A failed or timed-out
+ * - One batch (default up to 500) is written at a time, in arrival order. With `lingerMs`, writes are
+ *   spaced: a record waits up to `lingerMs` for others to join its batch, and while records keep
+ *   coming the next write starts `lingerMs` after the last one ended, not at once, so a steady
+ *   stream is written in a few large batches (e.g. ten a second) instead of back to back in as many
+ *   small ones as the backend can take. A full batch waiting, `flush` and `close` cut the wait short.
+ *   A failed or timed-out
  *   write is retried, as exactly the same batch with the same `batchId`, after an exponential
  *   backoff with jitter (100 ms doubling to 5 s); once the backend answers again the buffer drains.
  *   The batch being retried is never dropped (overflow drops the oldest record waiting behind it).
@@ -29,7 +34,11 @@ export interface RecorderOptions<B> {
   write(batch: B, batchId: string): Promise<void>;
   /** Most units per write (records, or function-minutes for samples). Default 500. */
   batchSize?: number;
-  /** How long a first record waits for others to join its batch. Default 0 (the next turn of the event loop). */
+  /**
+   * How long a first record waits for others to join its batch, and, while records keep coming, the
+   * pause between the end of one write and the start of the next (unless a full batch waits).
+   * Default 0: the next turn of the event loop, writes back to back.
+   */
   lingerMs?: number;
   /** First retry delay after a failed write; doubles per consecutive failure. Default 100. */
   retryBaseMs?: number;
@@ -61,6 +70,8 @@ export interface Waiting<T, B> {
   readonly length: number;
   /** Adds one; returns how many records were dropped to stay in bounds (an older one, or this one). */
   add(item: T, inFlight: number): number;
+  /** True when at least a full batch (`max` units) waits: it is written without lingering. */
+  full(max: number): boolean;
   /** Takes the next batch, of at most `max` units, and how many records it holds; null when none wait. */
   take(max: number): { batch: B; count: number } | null;
   /** Drops everything waiting; returns how many records that was. */
@@ -135,6 +146,10 @@ class Ring<T> implements Waiting<T, T[]> {
     return dropped;
   }
 
+  full(max: number): boolean {
+    return this.length >= max;
+  }
+
   take(max: number): { batch: T[]; count: number } | null {
     if (this.length === 0) return null;
     const batch: T[] = [];
@@ -163,6 +178,10 @@ export class Recorder<T, B> {
   private writing = false;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** `timer` is a linger (for company, or between writes): a full batch ends it. */
+  private lingering = false;
+  /** Flushes waiting: writes go back to back, without lingering. */
+  private urgent = 0;
   private backingOff = false;
   private closed = false;
   private readonly counts = { written: 0, failedWrites: 0, consecutiveFailures: 0 };
@@ -179,6 +198,9 @@ export class Recorder<T, B> {
     if (this.closed) return this.drop(1, 'closed');
     const dropped = this.waiting.add(item, this.heldCount);
     if (dropped > 0) this.drop(dropped, 'overflow');
+    // A full batch ends a linger, on the next turn: the write's own work (building and encoding the
+    // batch) must not run inside record().
+    if (this.lingering && this.waiting.full(this.opts.batchSize)) this.clearTimers();
     this.schedule();
   }
 
@@ -207,12 +229,17 @@ export class Recorder<T, B> {
    */
   async flush(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    if (!this.writing && this.waiting.length + this.heldCount > 0) this.kick();
-    while (this.waiting.length + this.heldCount > 0) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, Math.min(10, Math.max(1, deadline - Date.now()))));
+    this.urgent++;
+    try {
+      if (!this.writing && this.waiting.length + this.heldCount > 0) this.kick();
+      while (this.waiting.length + this.heldCount > 0) {
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, Math.min(10, Math.max(1, deadline - Date.now()))));
+      }
+      return true;
+    } finally {
+      this.urgent--;
     }
-    return true;
   }
 
   /**
@@ -245,12 +272,15 @@ export class Recorder<T, B> {
 
   private schedule(): void {
     if (this.writing || this.backingOff || this.timer !== null || this.immediate !== null) return;
-    if (this.opts.lingerMs > 0) {
-      this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
-      this.timer.unref();
-    } else {
-      this.immediate = setImmediate(() => this.kick());
-    }
+    if (this.opts.lingerMs > 0 && !this.waiting.full(this.opts.batchSize)) this.linger();
+    else this.immediate = setImmediate(() => this.kick());
+  }
+
+  /** Writes after `lingerMs`, or on the next turn once a full batch waits (record() checks). */
+  private linger(): void {
+    this.lingering = true;
+    this.timer = setTimeout(() => this.kick(), this.opts.lingerMs);
+    this.timer.unref();
   }
 
   private clearTimers(): void {
@@ -258,6 +288,7 @@ export class Recorder<T, B> {
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
+    this.lingering = false;
     this.backingOff = false;
   }
 
@@ -291,6 +322,11 @@ export class Recorder<T, B> {
         this.held = null;
         this.counts.written += held.count;
         this.counts.consecutiveFailures = 0;
+        // Records kept coming during the write: let more join them before the next one.
+        if (this.opts.lingerMs > 0 && this.urgent === 0 && this.waiting.length > 0 && !this.waiting.full(this.opts.batchSize)) {
+          this.linger();
+          return;
+        }
       } catch (err) {
         // The batch stays held and is retried as it is (same records, same id) after the backoff.
         this.counts.failedWrites++;

@@ -47,6 +47,22 @@ export interface RecordingRunSinkOptions {
   onWrite?(target: SinkTarget, count: number, seconds: number, ok: boolean): void;
 }
 
+/**
+ * How the platform tunes the sink (controlplane.ts; bench section 7 uses the same). Run records are
+ * written at most once a second under steady load, in one batch of what came meanwhile (at 20 000
+ * calls/s with the default sampling ~200 records), and at once when 2000 wait: each write costs the
+ * store a round trip and a transaction whatever its size (FerretDB: ~1 ms of CPU, then ~75 µs a
+ * document), so fewer, larger batches cost it less. Reads do not wait for it: `GET /runs` flushes
+ * first and `GET /runs/:id` looks in the buffer. Live metrics go every 100 ms (one Redis script per
+ * write, whatever the call rate) and retry at least every second, so they catch up within moments
+ * of Redis coming back; the rollups (for 7d/30d) every 5 s: one document per function-hour.
+ */
+export const PLATFORM_SINK_TUNING = {
+  tuning: { lingerMs: 1000, batchSize: 2000 },
+  metricsTuning: { lingerMs: 100, retryMaxMs: 1000 },
+  historyTuning: { lingerMs: 5000 },
+} as const satisfies Pick<RecordingRunSinkOptions, 'tuning' | 'metricsTuning' | 'historyTuning'>;
+
 export function sampleOf(run: RunRecord): RunSample {
   return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
 }

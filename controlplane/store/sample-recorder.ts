@@ -35,6 +35,10 @@ class FoldedSamples implements Waiting<RunSample, SampleBatch> {
     return this.pending.add(sample, this.capacity) ? 0 : 1;
   }
 
+  full(max: number): boolean {
+    return this.pending.size >= max;
+  }
+
   take(max: number): { batch: SampleBatch; count: number } | null {
     if (this.pending.length === 0) return null;
     const batch = this.pending.size <= max ? this.pending : this.pending.take(max);

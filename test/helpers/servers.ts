@@ -134,6 +134,8 @@ export interface ServerProcess {
   /** redis://127.0.0.1:PORT or mongodb://127.0.0.1:PORT/ */
   readonly url: string;
   readonly running: boolean;
+  /** The server process's pid while it runs, else -1 (bench/recording.ts reads its CPU time). */
+  readonly pid: number;
   /** Starts (again) on the same port with the same data directory. */
   start(): Promise<void>;
   /** SIGTERM (a clean shutdown) or SIGKILL (a crash); resolves when the process has exited. */
@@ -175,6 +177,9 @@ async function makeServer(spec: Spec, port: number): Promise<ServerProcess> {
     url: spec.url(port),
     get running() {
       return child !== null;
+    },
+    get pid() {
+      return child?.pid ?? -1;
     },
     async start() {
       if (child !== null) return;

@@ -70,6 +70,19 @@ describe('SampleBatch', () => {
     assert.deepEqual([first.size, first.length, batch.size, batch.length], [100, 100, 200, 200]);
     assert.equal(first.minutes().next().value?.minute, Math.floor(NOW / 60_000));
   });
+
+  it('folds a sample of the function-minute just taken into a new entry, not into the batch that left', () => {
+    const batch = new SampleBatch();
+    batch.add(sample('f', 0));
+    batch.add(sample('f', 1)); // the same function-minute as the last sample
+    const gone = batch.take(1);
+    batch.add(sample('f', 2));
+    batch.add(sample('g', 3));
+    batch.add(sample('f', 4)); // back to an entry that is not the last one
+    assert.deepEqual([gone.length, gone.size, gone.minutes().next().value?.tally.count], [2, 1, 2]);
+    assert.deepEqual([batch.length, batch.size], [3, 2]);
+    assert.deepEqual([...batch.totals()].map(([fn, t]) => [fn, t.invocations]), [['f', 2], ['g', 1]]);
+  });
 });
 
 describe('SampleRecorder', () => {

@@ -4,7 +4,7 @@
  * bucket math and the Redis key builders.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferedRecorder, MemoryHotMetrics, RecordingRunSink, type DropReason, type RunStore } from '../../controlplane/store/index.js';
 import { bucketIndex, bucketLower, bucketUpper, FINITE_BUCKETS, percentile, windowBuckets } from '../../controlplane/store/metrics/index.js';
@@ -133,6 +133,65 @@ describe('BufferedRecorder', () => {
     for (let i = 0; i < 3; i++) rec.record(i);
     assert.equal(await rec.flush(2000), true);
     assert.deepEqual(writes, [[2, false], [2, true], [1, true]]);
+  });
+
+  it('spaces its writes by lingerMs while records keep coming; a full batch, flush and close do not wait', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+    try {
+      const batches: number[][] = [];
+      const ends: (() => void)[] = [];
+      // Each write stays in flight until the test ends it.
+      const rec = new BufferedRecorder<number>({ lingerMs: 100, batchSize: 4, write: (b) => (batches.push([...b]), new Promise<void>((resolve) => ends.push(resolve))) });
+      const endWrite = async (): Promise<void> => {
+        ends.shift()!();
+        for (let i = 0; i < 10; i++) await Promise.resolve(); // the recorder's continuation, not a timer
+      };
+      rec.record(1);
+      mock.timers.tick(99);
+      assert.equal(batches.length, 0, 'a first record waits for company');
+      mock.timers.tick(1);
+      assert.deepEqual(batches, [[1]]);
+      rec.record(2);
+      rec.record(3); // arrive during the write
+      await endWrite();
+      assert.equal(batches.length, 1, 'the next write does not start as the last one ends');
+      rec.record(4);
+      mock.timers.tick(99);
+      assert.equal(batches.length, 1);
+      mock.timers.tick(1);
+      assert.deepEqual(batches[1], [2, 3, 4], 'lingerMs after the last write ended, one batch of what came meanwhile');
+      for (const i of [5, 6, 7, 8]) rec.record(i);
+      await endWrite();
+      assert.deepEqual(batches[2], [5, 6, 7, 8], 'a full batch is written at once');
+      rec.record(9);
+      await endWrite();
+      assert.equal(batches.length, 3);
+      for (const i of [10, 11]) rec.record(i);
+      assert.equal(batches.length, 3, 'still lingering: three of four');
+      rec.record(12);
+      assert.equal(batches.length, 3, 'not inside record(): the write is work');
+      mock.timers.tick(0);
+      assert.deepEqual(batches[3], [9, 10, 11, 12], 'the batch filled during the linger goes on the next turn');
+      rec.record(13);
+      const flushed = rec.flush(1000);
+      await endWrite();
+      assert.deepEqual(batches[4], [13], 'a flush writes what waits without lingering');
+      await endWrite();
+      mock.timers.tick(10); // flush polls the buffer every 10 ms
+      assert.equal(await flushed, true);
+      rec.record(14);
+      mock.timers.tick(100);
+      rec.record(15);
+      const closed = rec.close(1000);
+      await endWrite();
+      assert.deepEqual(batches[6], [15], 'so does close');
+      await endWrite();
+      mock.timers.tick(10);
+      assert.equal((await closed).written, 15);
+      assert.equal(rec.dropped, 0);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('refuses settings that cannot work', () => {

@@ -21,6 +21,8 @@ export type Samples = readonly RunSample[] | SampleBatch;
 
 export class SampleBatch {
   private readonly entries = new Map<string, MinuteTally>();
+  /** The entry the last sample went to (held here, or null). */
+  private last: MinuteTally | null = null;
   /** Samples folded in (across all entries; scale-to-zero events included). */
   length = 0;
 
@@ -43,11 +45,16 @@ export class SampleBatch {
    */
   add(sample: RunSample, maxEntries = Infinity): boolean {
     const minute = Math.floor(sample.startedAt / MINUTE_MS);
-    const key = `${sample.function}/${minute}`;
-    let entry = this.entries.get(key);
-    if (entry === undefined) {
-      if (this.entries.size >= maxEntries) return false;
-      this.entries.set(key, (entry = { function: sample.function, minute, tally: emptyTally(), lastOk: null }));
+    // Calls come in runs of one function and minute: the entry of the last sample, without a key.
+    let entry = this.last;
+    if (entry === null || entry.minute !== minute || entry.function !== sample.function) {
+      const key = `${sample.function}/${minute}`;
+      entry = this.entries.get(key) ?? null;
+      if (entry === null) {
+        if (this.entries.size >= maxEntries) return false;
+        this.entries.set(key, (entry = { function: sample.function, minute, tally: emptyTally(), lastOk: null }));
+      }
+      this.last = entry;
     }
     addSample(entry.tally, sample);
     if (sample.kind === undefined && sample.status === 'succeeded' && (entry.lastOk === null || sample.startedAt >= entry.lastOk.at)) entry.lastOk = { runId: sample.runId, at: sample.startedAt };
@@ -58,6 +65,7 @@ export class SampleBatch {
   /** Moves up to `max` entries, oldest first, into a new batch. */
   take(max: number): SampleBatch {
     const out = new SampleBatch();
+    this.last = null; // it may leave with them
     for (const [key, entry] of this.entries) {
       if (out.entries.size >= max) break;
       this.entries.delete(key);

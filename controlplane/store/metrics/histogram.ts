@@ -14,9 +14,12 @@ export const FINITE_BUCKETS = 85;
 /** Finite buckets plus the overflow bucket. */
 export const LATENCY_BUCKETS = FINITE_BUCKETS + 1;
 
+/** The finite upper bounds, computed once: a fractional power per call was most of `bucketIndex`. */
+const UPPER: readonly number[] = Array.from({ length: FINITE_BUCKETS }, (_, i) => 2 ** (i / 4 - 2));
+
 /** Upper bound of bucket `i` in ms (Infinity for the overflow bucket). */
 export function bucketUpper(i: number): number {
-  return i >= FINITE_BUCKETS ? Infinity : 2 ** (i / 4 - 2);
+  return i >= FINITE_BUCKETS ? Infinity : (UPPER[i] ?? 2 ** (i / 4 - 2));
 }
 
 /** Lower bound (exclusive) of bucket `i` in ms. */
