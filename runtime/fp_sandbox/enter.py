@@ -4,8 +4,8 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
 (uid, cgroup files and values, limits) was made there, this only carries it out, in this order:
   1. cgroups: write the host's limits into the runtime's own leaves (its memory allowance, its
      share of the function's CPU weight).
-  2. code: bind the version's directory read-only at /code, and its dependency site (if any) at
-     /deps.
+  2. code: bind the version's directory read-only at /code, its dependency site (if any) at
+     /deps, its data socket directory at /run/fp-data, a template's socket directory at /run/fp-tpl.
   3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
      them), then unmount /.fp (every code root, the deps root, every cgroup directory, the
      identity originals) so nothing else of the host stays reachable; hostname; the root
@@ -25,6 +25,7 @@ from . import forked, libc, view
 CODE = "/code"
 DEPS = "/deps"
 DATA = "/run/fp-data"
+TEMPLATE = "/run/fp-tpl"
 _RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE, "as": resource.RLIMIT_AS}
 
@@ -41,6 +42,8 @@ def enter(box, spec: dict) -> str:
         _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
     if spec.get("dataDir"):
         _bind_read_only(box, f"/.fp/data/{_relative(spec['dataDir'])}", DATA)
+    if spec.get("templateDir"):  # a template's own socket directory: its forks connect there (fp_runtime/template.py)
+        _bind_read_only(box, f"/.fp/tpl/{_relative(spec['templateDir'])}", TEMPLATE)
 
     uid, gid = (int(spec["uid"]), int(spec["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
     become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
