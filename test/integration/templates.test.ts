@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { basename } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSandbox, type FunctionVersion, type InvocationResult, type PoolManager } from '../../poolmgr/index.js';
-import { ev, fnVersion, isAlive, keyOf, openPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
+import { testSandbox } from '../helpers/runtime-process.js';
+import { ev, fnVersion, isAlive, keyOf, openPool as openAnyPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
 
-const SANDBOX = resolveSandbox('auto');
+/** FP_TEST_SANDBOX=userns runs these in user-namespace mode (as root too). */
+const SANDBOX = resolveSandbox(testSandbox());
 
 /** Imports for ~400 ms, keeps what it saw at import, and answers with what it sees now. */
 const SLOW_IMPORT = py(
@@ -57,6 +59,10 @@ interface Seen {
   root: string[];
   hidden: string[];
   reachable: string[];
+}
+
+function openPool(overrides: Parameters<typeof openAnyPool>[0] = {}): Promise<PoolManager> {
+  return openAnyPool({ sandbox: SANDBOX, ...overrides });
 }
 
 function seen(result: InvocationResult): Seen {
