@@ -35,6 +35,22 @@ def _extra_threads(flusher_started: bool) -> int:
     return count - 1 - (1 if flusher_started else 0)
 
 
+def _open_descriptors(conn) -> int:
+    """Descriptors besides stdio and the channel: files or connections the import opened, which
+    every forked instance would share (one socket, one file offset, one epoll set)."""
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd <= 2 or fd == conn.sock.fileno():
+            continue
+        try:
+            os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed since
+            continue
+        count += 1
+    return count
+
+
 class _Children:
     """Forked children alive, and whether the template may exit once they are gone."""
 
@@ -88,10 +104,12 @@ def serve(conn, msg, loaded, pending):
     (conn, specialize message, pending capture) and the child goes on as a specialized runtime."""
     cap, token, start = pending
     flusher = capture.sink()
-    extra = _extra_threads(bool(getattr(flusher, "_started", False)))
-    if extra > 0:
-        err = errors.plain(errors.INIT_ERROR, "NotForkable",
-                           f"the module started {extra} thread(s) at import: a forked instance would not have them")
+    threads = _extra_threads(bool(getattr(flusher, "_started", False)))
+    fds = _open_descriptors(conn)
+    if threads > 0 or fds > 0:
+        why = (f"the module started {threads} thread(s) at import: a forked instance would not have them" if threads
+               else f"the module keeps {fds} descriptor(s) open after import: every forked instance would share them")
+        err = errors.plain(errors.INIT_ERROR, "NotForkable", why)
         conn.send({"t": "error", "id": msg["id"], "error": err, "logs": capture.end(cap, token), "fatal": True})
         os._exit(0)
     conn.send({"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,

@@ -279,6 +279,26 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     }
   });
 
+  it('a module that starts a thread or keeps a descriptor open at import gets no template; its calls are served as before', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    for (const setup of ['import threading; threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()', 'LOG = open("/tmp/x", "a")']) {
+      const dir = await writeFunction({ 'main.py': py('import os, time', 'time.sleep(0.2)', setup, 'def handler(event, context):', '    time.sleep(0.2)', '    return {"ok": True}') });
+      dirs.push(dir);
+      const fn = fnVersion(dir);
+      assert.equal((await pool.invoke(fn, ev())).error, null);
+      assert.equal(pool.stats().functions[keyOf(fn)]?.template, 'starting');
+      // The template is made, refuses, and is not made again.
+      await until(() => pool.stats().functions[keyOf(fn)]?.template === null, 10_000, 'the refused template to go');
+      const results = await Promise.all([0, 1].map(() => pool.invoke(fn, ev())));
+      for (const r of results) {
+        assert.equal(r.error, null, JSON.stringify(r.error));
+        assert.notEqual(r.start, 'template');
+      }
+      assert.equal(pool.stats().functions[keyOf(fn)]?.template, null);
+    }
+  });
+
   it('templateMinInitMs: 0 makes none', async (t) => {
     const pool = await openPool({ templateMinInitMs: 0 });
     t.after(() => pool.close());
