@@ -7,8 +7,9 @@ closes the template's channel, connects to the host's socket for this template (
 /run/fp-tpl by the box: fp_sandbox/enter.py) and says `hello` with the fork's nonce, so the host
 can tell the connection is this fork's; from there it is an instance that was never specialized:
 its first `specialize` is answered at once (`forked: true`) and it serves as any instance does.
-The template waits for each child and reports its end (`forkExit`); once told to shut down it
-forks no more and exits after its last child, because its box (PID namespace) ends with it.
+The template's one reaper thread waits for its children and reports each end (`forkExit`); once
+told to shut down it forks no more and exits after its last child: its box (PID namespace) ends
+with it. A module that started threads or keeps descriptors open at import is not forked.
 """
 import gc
 import os
@@ -52,19 +53,43 @@ def _open_descriptors(conn) -> int:
 
 
 class _Children:
-    """Forked children alive, and whether the template may exit once they are gone."""
+    """The forked children alive (pid → fork id) and their one reaper thread, started with the
+    template: a fork never waits for (nor fails on) a new thread. The template may exit once it
+    is draining and the last child ended."""
 
     def __init__(self, conn):
         self.conn = conn
-        self.alive = 0
+        self.ids = {}
         self.draining = False
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
 
-    def started(self):
-        with self.lock:
-            self.alive += 1
+    def fork(self, fid):
+        """os.fork() under the lock, so the reaper never sees a child it does not know yet; 0 in the child."""
+        with self.cond:
+            pid = os.fork()
+            if pid > 0:
+                self.ids[pid] = fid
+                self.cond.notify()
+            return pid
 
-    def ended(self, fid, status):
+    def reap(self):
+        while True:
+            with self.cond:
+                while not self.ids:
+                    self.cond.wait()
+            try:
+                pid, status = os.wait()
+            except (InterruptedError, ChildProcessError):
+                continue
+            with self.cond:
+                fid = self.ids.pop(pid, None)
+                last = self.draining and not self.ids
+            if fid is not None:
+                self._report(fid, status)
+            if last:
+                os._exit(0)
+
+    def _report(self, fid, status):
         code = os.waitstatus_to_exitcode(status)
         reply = {"t": "forkExit", "id": fid, "code": code if code >= 0 else None,
                  "signal": signal.Signals(-code).name if code < 0 else None}
@@ -72,31 +97,13 @@ class _Children:
             self.conn.send(reply)
         except OSError:
             pass
-        with self.lock:
-            self.alive -= 1
-            last = self.draining and self.alive == 0
-        if last:
-            os._exit(0)
 
     def drain(self):
-        with self.lock:
+        with self.cond:
             self.draining = True
-            last = self.alive == 0
+            last = not self.ids
         if last:
             os._exit(0)
-
-
-def _wait(children, pid, fid):
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            status = 0
-            break
-    children.ended(fid, status)
 
 
 def serve(conn, msg, loaded, pending):
@@ -119,6 +126,7 @@ def serve(conn, msg, loaded, pending):
     gc.collect()
     gc.freeze()
     children = _Children(conn)
+    threading.Thread(target=children.reap, daemon=True).start()  # a RuntimeError here: the template failed, nothing forked yet
     while True:
         m = conn.recv()
         if m is None:
@@ -136,18 +144,12 @@ def serve(conn, msg, loaded, pending):
                 continue
             forked_at = time.perf_counter()
             try:
-                pid = os.fork()
+                pid = children.fork(m["id"])
             except OSError:
                 conn.send({"t": "forkExit", "id": m["id"], "code": None, "signal": None, "refused": True})
                 continue
             if pid == 0:
                 return _child(conn, m["nonce"], forked_at)
-            children.started()
-            try:
-                threading.Thread(target=_wait, args=(children, pid, m["id"]), daemon=True).start()
-            except RuntimeError:  # no thread to be had (limits): a child nobody waits for is not kept
-                os.kill(pid, signal.SIGKILL)
-                _wait(children, pid, m["id"])
 
 
 def _child(conn, nonce, forked_at):
