@@ -48,6 +48,7 @@ const SLOW_IMPORT = py(
   '            pass',
   '    return {"imported": IMPORTED, "pid": os.getpid(), "uid": os.getuid(), "cgroup": open("/proc/self/cgroup").read(),',
   '            "root": sorted(os.listdir("/")), "hidden": os.listdir("/.fp") if os.path.isdir("/.fp") else [],',
+  '            "tpl": sorted(os.listdir("/run/fp-tpl")),',
   '            "reachable": reachable}',
 );
 
@@ -58,6 +59,7 @@ interface Seen {
   cgroup: string;
   root: string[];
   hidden: string[];
+  tpl: string[];
   reachable: string[];
 }
 
@@ -121,6 +123,9 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     assert.ok(!mine.root.includes('home'), `root: ${mine.root.join(' ')}`);
     assert.deepEqual(mine.hidden, [], 'the hidden roots were unmounted in the template before the module was imported');
     assert.deepEqual(mine.reachable, [], 'a host path was reachable from the forked instance');
+    // Only a template's box has its socket; an instance specialized as usual sees an empty /run/fp-tpl.
+    assert.deepEqual(mine.tpl, ['s']);
+    assert.deepEqual(original.tpl, []);
   });
 
   it('a template never serves a call; a deploy drops it and the new version never forks from it', async (t) => {
