@@ -8,14 +8,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { encodeFrame, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { Cgroups } from './cgroups.js';
-import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, TemplateSocket, type ForkHello } from './templates.js';
+import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -145,7 +144,7 @@ export class ProcessHost implements RuntimeHost {
     this.cgroups = cgroups;
     this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1]) : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
-    this.tplRoot = options.sandbox === 'off' ? null : mkdtempSync(join(tmpdir(), 'fp-tpl-'));
+    this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
     this.templates = this.tplRoot !== null;
     this.isolation = Object.freeze({
       mode: options.sandbox,

@@ -10,6 +10,7 @@
  * `hello` carrying the nonce of a fork the host asked for; anything else is closed.
  */
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -19,6 +20,42 @@ import { FrameDecoder } from '../../protocol/index.js';
 export const FORK_HELLO_TIMEOUT_MS = 2000;
 /** The most bytes a connection may send before its hello decodes. */
 const HELLO_MAX_BYTES = 4096;
+
+/** Template roots made by this process (each host has its own). */
+let roots = 0;
+
+/**
+ * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>`. Those of processes that no
+ * longer exist (a platform that was killed) are removed first.
+ */
+export function makeTemplateRoot(): string {
+  const parent = tmpdir();
+  for (const name of readdirSafe(parent)) {
+    const m = /^fp-tpl-(\d+)-\d+$/.exec(name);
+    if (m !== null && !alive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { mode: 0o700 });
+  return root;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 export interface ForkHello {
   t: 'hello';
