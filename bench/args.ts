@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Section = 'throughput' | 'latency' | 'cold' | 'zygotes' | 'recording' | 'storage' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh' | 'limiter';
-export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'zygotes', 'recording', 'storage', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh', 'limiter'];
+export type Section = 'throughput' | 'latency' | 'cold' | 'zygotes' | 'templates' | 'recording' | 'storage' | 'fairness' | 'fastapi' | 'sink' | 'dev' | 'deploy' | 'fresh' | 'limiter';
+export const SECTIONS: readonly Section[] = ['throughput', 'latency', 'cold', 'zygotes', 'templates', 'recording', 'storage', 'fairness', 'fastapi', 'sink', 'dev', 'deploy', 'fresh', 'limiter'];
 /** Run when no --only is given: `fresh` takes minutes and installs packages, so it runs only when named. */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'fresh');
 
@@ -56,7 +56,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: node dist/bench/run.js [flags]
 
   --quick                  smoke run: 3 s runs, 1 s warm-up, N=20 cold starts, one setting each
-  --only LIST              sections to run: throughput,latency,cold,zygotes,recording,
+  --only LIST              sections to run: throughput,latency,cold,zygotes,templates,recording,
                            storage,fairness,fastapi,sink,dev,deploy,fresh,limiter (default all but fresh, which takes minutes: a
                            fresh clone and npm start; recording, sink and limiter's production half
                            need redis-server and FerretDB,

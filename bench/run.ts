@@ -24,6 +24,7 @@ import { gatewayCold, pythonBaseline, type GatewayCold, type PythonBaseline } fr
 import { poolCold, type PoolColdPair } from './cold-pool.js';
 import { depsCold, type DepsCold } from './cold-deps.js';
 import { zygoteCold, type ZygoteCold } from './cold-zygote.js';
+import { templateCold, type TemplateCold } from './cold-template.js';
 import { fairness, type FairnessResult } from './fairness.js';
 import { fastapiApp, type FastapiResult } from './fastapi.js';
 import { devLoop, type DevLoopResult } from './dev-loop.js';
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
   let pool: PoolColdPair | null = null;
   let deps: DepsCold | null = null;
   let zygotes: ZygoteCold | null = null;
+  let templates: TemplateCold | null = null;
   let rec: RecordingResult | null = null;
   let store: StorageResult | null = null;
   let fair: FairnessResult | null = null;
@@ -142,6 +144,15 @@ async function main(): Promise<number> {
       console.error(`  idle runtime USS     fork ${(z.uss.fork / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.forkRuntime / 1048576).toFixed(2)})  spawn ${(z.uss.spawn / 1048576).toFixed(2)} MiB (runtime alone ${(z.uss.spawnRuntime / 1048576).toFixed(2)})`);
       console.error(`  empty-pool cold      fork p50 ${z.emptyPool.fork.summary.p50.toFixed(2)} ms  spawn p50 ${z.emptyPool.spawn.summary.p50.toFixed(2)} ms`);
       console.error(`  FastAPI cold         preset p50 ${z.fastapi.preset.summary.p50.toFixed(2)} ms  default p50 ${z.fastapi.default.summary.p50.toFixed(2)} ms`);
+    }
+  }
+
+  if (opts.sections.includes('templates')) {
+    console.error(`3c. templates: scale-out of a function with a 400 ms import, forked from its template vs specialized on a pool runtime, ${opts.coldN} each`);
+    templates = await section('templates', errors, () => templateCold(opts as BenchOptions));
+    if (templates) {
+      const t = templates;
+      console.error(`  scale-out            template p50 ${t.template.summary.p50.toFixed(2)} ms  p99 ${t.template.summary.p99.toFixed(2)} ms  generic p50 ${t.generic.summary.p50.toFixed(2)} ms  p99 ${t.generic.summary.p99.toFixed(2)} ms (sandbox ${t.mode}; not forked: ${t.notForked})`);
     }
   }
 
@@ -215,7 +226,7 @@ async function main(): Promise<number> {
     machine: { ...machine, loadavgAfter: describeMachine(wrkVersion).loadavg },
     throughput: tp,
     latency: lat,
-    cold: { baseline, pool, gateway: gw, deps, zygotes },
+    cold: { baseline, pool, gateway: gw, deps, zygotes, templates },
     recording: rec,
     storage: store,
     fairness: fair,

@@ -4,6 +4,7 @@ import type { GatewayCold, PythonBaseline } from './cold.js';
 import type { PoolColdPair } from './cold-pool.js';
 import type { DepsCold } from './cold-deps.js';
 import type { ZygoteCold } from './cold-zygote.js';
+import type { TemplateCold } from './cold-template.js';
 import type { FairnessResult } from './fairness.js';
 import type { FastapiResult } from './fastapi.js';
 import type { LimiterResult } from './limiter.js';
@@ -25,7 +26,7 @@ export interface Results {
   machine: Machine & { loadavgAfter: number[] };
   throughput: ThroughputResult | null;
   latency: LatencyResult | null;
-  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null; zygotes?: ZygoteCold | null };
+  cold: { baseline: PythonBaseline | null; pool: PoolColdPair | null; gateway: GatewayCold | null; deps?: DepsCold | null; zygotes?: ZygoteCold | null; templates?: TemplateCold | null };
   recording: RecordingResult | null;
   storage: StorageResult | null;
   fairness: FairnessResult | null;
@@ -191,6 +192,16 @@ export function buildRows(r: Results): ResultRow[] {
     if (notes.length && rows.length) {
       const last = rows[rows.length - 1]!;
       last.note = `3: ${notes.join('; ')}`;
+    }
+  }
+  const tc = r.cold.templates;
+  if (tc) {
+    for (const [p, limit] of [['p50', 10], ['p99', null]] as const) {
+      rows.push(row({
+        figure: `3c. scale-out, 400 ms import ${p}`, unit: 'ms', platform: tc.template.summary[p], platformWhat: `forked from the version's template (sandbox ${tc.mode})`,
+        baseline: tc.generic.summary[p], baselineWhat: 'pool runtime specialized (imports)',
+        ...(limit !== null ? { target: '≤ 10 ms', check: (v: number) => v <= limit } : {}),
+      }));
     }
   }
   const z = r.cold.zygotes;

@@ -1,6 +1,6 @@
 /**
  * Pool manager options, with their defaults. Units are in the names (`…Ms`).
- * `defaultPoolConfig` is the one place the pool reads the environment (FP_DEBUG, FP_ZYGOTES, PATH, LANG);
+ * `defaultPoolConfig` is the one place the pool reads the environment (FP_DEBUG, FP_ZYGOTES, FP_TEMPLATES, PATH, LANG);
  * it takes the environment as an argument so callers and tests can pass their own.
  */
 import { existsSync } from 'node:fs';
@@ -64,6 +64,13 @@ export interface PoolConfig {
    * `FP_ZYGOTES=0` turns it off). docs/adr/0019-zygotes.md.
    */
   zygotes: boolean;
+  /**
+   * A version whose cold start's init (module import) took at least this long gets a template,
+   * made in the background, that forks its scale-out instances with the module already imported
+   * (default 50; 0 = no templates; `FP_TEMPLATES=0` turns them off). Local process host, sandboxed
+   * modes only. docs/adr/0030-function-templates.md.
+   */
+  templateMinInitMs: number;
 }
 
 /** The sandbox mode 'auto' stands for here. */
@@ -104,6 +111,7 @@ export function defaultPoolConfig(
     cpuShares: 1024,
     maxInstancesTotal: 64,
     zygotes: env['FP_ZYGOTES'] !== '0',
+    templateMinInitMs: env['FP_TEMPLATES'] === '0' ? 0 : 50,
     ...overrides,
   };
   return Object.freeze(config);

@@ -5,6 +5,8 @@
 import { workspaceOfKey, type FunctionSpec } from '../protocol/index.js';
 import type { Call } from './call.js';
 import type { Instance } from './instance.js';
+import type { Placement } from './host/types.js';
+import type { FunctionTemplate } from './template.js';
 import type { FunctionStats, FunctionVersion, InvocationError } from './types.js';
 import type { Preset } from './preset.js';
 import { WaitQueue } from './wait-queue.js';
@@ -33,6 +35,10 @@ export class FunctionGroup {
   retired = false;
   /** The runtime preset its instances start on (poolmgr/preset.ts), decided at its first instance. */
   preset: Preset | null = null;
+  /** The version's template, forking its scale-out instances (docs/adr/0030-function-templates.md); null: none. */
+  template: FunctionTemplate | null = null;
+  /** A template of this version failed or refused (threads at import): it gets no other. */
+  templateRefused = false;
   /** Set when the pool forgot this group; a cached reference must be looked up again. */
   removed = false;
   /** The workspace of the function's key (its instances count against the workspace's cap). */
@@ -62,6 +68,15 @@ export class FunctionGroup {
     };
   }
 
+  /** What the host is told when a runtime takes this version on. */
+  placement(): Placement {
+    const spec = this.spec;
+    return {
+      name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: this.limits.maxInstances,
+      ...(spec.depsDir !== undefined ? { depsDir: spec.depsDir } : {}), ...(spec.dataDir !== undefined ? { dataDir: spec.dataDir } : {}),
+    };
+  }
+
   stats(): FunctionStats {
     let specializing = 0;
     let warm = 0;
@@ -73,7 +88,8 @@ export class FunctionGroup {
         if (inst.inflight > 0) busy++;
       }
     }
-    return { name: this.fn.name, version: this.fn.version, specializing, warm, busy, queued: this.queue.length };
+    const template = this.template === null ? null : this.template.usable ? 'ready' : 'starting';
+    return { name: this.fn.name, version: this.fn.version, specializing, warm, busy, queued: this.queue.length, template };
   }
 }
 

@@ -31,6 +31,8 @@ export interface InstanceOwner {
   instanceGone(inst: Instance): void;
   /** Calls sent to an instance that died before they started: lease them again, first in line. */
   requeue(calls: Call[]): void;
+  /** The instance loaded its function (`forked`: it was forked from the version's template instead) in `initMs`. */
+  specialized(inst: Instance, initMs: number, forked: boolean): void;
 }
 
 export interface InstanceTimings {
@@ -75,7 +77,8 @@ export class Instance implements ProcessListener {
 
   constructor(
     readonly group: FunctionGroup,
-    readonly kind: Exclude<StartKind, 'warm'>,
+    /** 'template' once its runtime says it was forked from the version's template (docs/adr/0030-function-templates.md). */
+    public kind: Exclude<StartKind, 'warm'>,
     private readonly proc: RuntimeProcess,
     private readonly owner: InstanceOwner,
     private readonly timings: InstanceTimings,
@@ -185,7 +188,7 @@ export class Instance implements ProcessListener {
         this.onStreamed(msg);
         return;
       case 'specialized':
-        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs);
+        if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs, msg.forked === true);
         return;
       case 'health':
         return;
@@ -254,7 +257,7 @@ export class Instance implements ProcessListener {
     const spec = this.group.spec;
     let box;
     try {
-      box = this.proc.place({ name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: this.group.limits.maxInstances, ...(spec.depsDir !== undefined ? { depsDir: spec.depsDir } : {}), ...(spec.dataDir !== undefined ? { dataDir: spec.dataDir } : {}) });
+      box = this.proc.place(this.group.placement());
     } catch (err) {
       // The function cannot be boxed here (its code is outside the code roots, no uid left): never run it unboxed.
       const code = isPlatformError(err) ? err.code : 'INTERNAL_ERROR';
@@ -277,9 +280,10 @@ export class Instance implements ProcessListener {
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 
-  private becomeReady(logs: LogLine[] | undefined, initMs: unknown): void {
+  private becomeReady(logs: LogLine[] | undefined, initMs: unknown, forked: boolean): void {
     clearTimeout(this.initTimer);
     const now = performance.now();
+    if (forked) this.kind = 'template';
     this.state = 'ready';
     this.lastUsed = now;
     // The calls sent behind the specialize frame (the first `concurrency` of them) started as soon
@@ -290,12 +294,14 @@ export class Instance implements ProcessListener {
     for (let i = 0; i < this.order.length; i++) {
       const call = this.order[i]!;
       call.initMs = now - call.at;
+      call.start = this.kind;
       if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
       if (i < concurrency) {
         call.sentAt = started;
         this.begin(call, started);
       }
     }
+    this.owner.specialized(this, typeof initMs === 'number' ? initMs : 0, forked);
   }
 
   private initFailed(error: InvocationError, logs: LogLine[] | undefined): void {

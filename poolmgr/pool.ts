@@ -43,6 +43,7 @@ import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
 import { presetOf } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
+import { FunctionTemplate } from './template.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
 
 /** How long past the grace close() waits for runtimes' exit reports before it closes the host. */
@@ -150,6 +151,7 @@ export class PoolManager implements InstanceOwner {
         continue;
       }
       group.retired = true;
+      this.dropTemplate(group); // a new version: its instances never come from this one's template
       for (const inst of group.instances.splice(0)) {
         inst.draining = true;
         if (inst.state === 'ready' && inst.inflight === 0) inst.retire();
@@ -224,6 +226,22 @@ export class PoolManager implements InstanceOwner {
     }
     // Ahead of everything queued meanwhile, in their original order.
     for (let i = waiting.length - 1; i >= 0; i--) this.wait(waiting[i]!, true);
+  }
+
+  /**
+   * A version whose cold start's init took at least `templateMinInitMs` gets a template, made in
+   * the background (docs/adr/0030-function-templates.md); forked instances do not make one.
+   */
+  specialized(inst: Instance, initMs: number, forked: boolean): void {
+    const group = inst.group;
+    const min = this.config.templateMinInitMs;
+    if (forked || min <= 0 || initMs < min || this.host.templates !== true || group.template !== null || group.templateRefused
+      || group.retired || group.removed || this.closing !== null) return;
+    const proc = this.spawnProcess(this.hintFor(group));
+    group.template = new FunctionTemplate(group, proc, this.config.initTimeoutMs, (tpl, failed) => {
+      if (group.template === tpl) group.template = null;
+      if (failed) group.templateRefused = true;
+    });
   }
 
   instanceGone(inst: Instance): void {
@@ -381,13 +399,27 @@ export class PoolManager implements InstanceOwner {
     // A version on another preset than the generic pool's starts on a runtime of its own preset
     // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
     group.preset ??= presetOf(group.spec);
-    const pooled = group.preset === 'default' ? this.generic.take() : null;
-    const hint: SpawnHint = { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
+    // A version with a ready template forks from it (the host falls back to a generic runtime if it cannot).
+    const template = group.template?.usable === true ? group.template : null;
+    const pooled = group.preset === 'default' && template === null ? this.generic.take() : null;
+    const hint = this.hintFor(group);
+    if (template !== null) hint.template = template.hosted;
     const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
     this.workspaceCount.set(group.workspace, this.workspaceInstances(group.workspace) + 1);
     return inst;
+  }
+
+  private hintFor(group: FunctionGroup): SpawnHint {
+    group.preset ??= presetOf(group.spec);
+    return { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
+  }
+
+  /** The version's template forks no more and goes once the instances it forked are gone. */
+  private dropTemplate(group: FunctionGroup): void {
+    group.template?.drop();
+    group.template = null;
   }
 
   private groupFor(fn: FunctionVersion): FunctionGroup {
@@ -432,6 +464,8 @@ export class PoolManager implements InstanceOwner {
       }
       if (before > 0 && list.length === 0 && !group.retired) this.scaledToZero[group.fn.name] = (this.scaledToZero[group.fn.name] ?? 0) + 1;
       if (list.length === 0 && group.queue.length === 0) {
+        // No instance left (the last one was reaped or ended): its template goes with the version.
+        this.dropTemplate(group);
         group.removed = true;
         this.groups.delete(group.key);
       }

@@ -76,6 +76,11 @@ export class RuntimeProcess {
     return this.rt.pid;
   }
 
+  /** The host's handle of this runtime (a template's is passed back to the host to fork from it). */
+  get hosted(): HostedRuntime {
+    return this.rt;
+  }
+
   /** The box for `fn` (null when the host does not sandbox); see RuntimeHost.place. */
   place(fn: Placement): BoxSpec | null {
     return this.host.place(this.rt, fn);

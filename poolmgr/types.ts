@@ -28,8 +28,11 @@ export interface InvocationError {
 export interface InvocationResult {
   /** True when this call had to specialize an instance (from the pool or a fresh spawn). */
   cold: boolean;
-  /** 'warm' | 'pool' (specialized a pre-spawned runtime) | 'spawn' (started a new process first). */
-  start: 'warm' | 'pool' | 'spawn';
+  /**
+   * 'warm' | 'pool' (specialized a pre-spawned runtime) | 'spawn' (started a new process first) |
+   * 'template' (forked from the version's template, the module already imported: docs/adr/0030-function-templates.md).
+   */
+  start: 'warm' | 'pool' | 'spawn' | 'template';
   /** Time spent specializing (0 when warm). */
   initMs: number;
   /**
@@ -118,6 +121,8 @@ export interface FunctionStats {
   warm: number;
   busy: number;
   queued: number;
+  /** The version's template (docs/adr/0030-function-templates.md): starting, ready to fork, or none. */
+  template: 'starting' | 'ready' | null;
 }
 
 export type { FunctionSpec, FunctionVersion, WireContext, WireEvent, WireResponse, LogLine };

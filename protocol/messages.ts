@@ -166,11 +166,16 @@ export interface BoxSpec {
    * with the instance. Absent: /code is a read-only bind.
    */
   workBytes?: number;
+  /** A template's socket directory relative to the host's template root, bound read-only at /run/fp-tpl (docs/adr/0030-function-templates.md); absent: not a template. */
+  templateDir?: string;
 }
 
 // host -> runtime
 export type HostMessage =
-  | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec }
+  /** `template`: the runtime becomes the version's template (forks instances, serves no call: docs/adr/0030-function-templates.md). */
+  | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec; template?: true }
+  /** To a template only: fork an instance, which connects to the template's socket and says hello with `nonce`. */
+  | { t: 'fork'; id: number; nonce: string }
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }
   | { t: 'health'; id: number }
   | { t: 'shutdown'; id: number }
@@ -181,8 +186,12 @@ export type HostMessage =
 
 // runtime -> host
 export type RuntimeMessage =
-  | { t: 'hello'; v: number; pid: number; python: string; bootMs: number }
-  | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[] }
+  /** `nonce`: an instance forked from a template, on its template's socket (its `pid` is the one inside its box). */
+  | { t: 'hello'; v: number; pid: number; python: string; bootMs: number; nonce?: string }
+  /** `forked`: the instance was forked from a template and did not load the function itself. */
+  | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[]; forked?: boolean }
+  /** From a template: the child of fork `id` ended (or, `refused`, was never forked). */
+  | { t: 'forkExit'; id: number; code: number | null; signal: string | null; refused?: boolean }
   /**
    * `error` (a `user_error`): an ASGI app raised after (or instead of) answering; `response` is its
    * answer (Starlette's 500) or the plain 500 uvicorn would send. The caller gets the response, the

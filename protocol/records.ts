@@ -14,7 +14,7 @@ export const RUN_STATUSES = ['succeeded', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** How the instance that served the run was obtained. */
-export const RUN_STARTS = ['warm', 'pool', 'spawn'] as const;
+export const RUN_STARTS = ['warm', 'pool', 'spawn', 'template'] as const;
 export type RunStart = (typeof RUN_STARTS)[number];
 
 /** A failure as a run keeps it: user-code errors carry the innermost user frame. */

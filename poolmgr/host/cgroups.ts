@@ -185,6 +185,40 @@ export class Cgroups {
     };
   }
 
+  /**
+   * A template's forked child (docs/adr/0030-function-templates.md): makes the leaves of `rid`,
+   * moves host process `pid` into them and writes its function's limits from here (the child is
+   * already boxed and cannot). Its memory allowance is on top of what the leaf is charged after
+   * the move: the pages it shares with its template stay charged to the template's leaf.
+   */
+  adopt(rid: string, pid: number, fnName: string, memoryBytes: number): void {
+    const cg = this.forRuntime(rid);
+    for (const file of cg.join) writeFileSync(file, String(pid));
+    const onHost = (path: string): string => {
+      const [name, ...rest] = path.slice(IN_BOX.length + 1).split('/');
+      return `${cg.binds[name!]!}/${rest.join('/')}`;
+    };
+    for (const op of this.place(rid, fnName, memoryBytes)) {
+      if ('limit' in op) {
+        const limit = String((num(onHost(op.usage)) ?? 0) + op.bytes);
+        writeFileSync(onHost(op.limit), limit);
+        if (op.alsoLimit !== undefined) writeFileSync(onHost(op.alsoLimit), limit);
+      } else {
+        for (const [path, value] of Object.entries(op.write)) writeFileSync(onHost(path), value);
+      }
+    }
+  }
+
+  /** The host pids in the leaf of `rid` (what is left of a forked child when it is killed). */
+  pids(rid: string): number[] {
+    const root = this.roots['pids'] ?? this.roots['unified'];
+    try {
+      return readFileSync(`${root!}/${rid}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
   /** Removes a dead runtime's leaves (retrying while its last processes exit). */
   async release(rid: string): Promise<void> {
     const fnName = this.placed.get(rid);

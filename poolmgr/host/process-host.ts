@@ -7,12 +7,14 @@
  * and killing it takes the whole box down (runtime/fp_sandbox/keeper.py).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
-import { FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
+import type { Duplex, Readable } from 'node:stream';
+import { encodeFrame, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { Cgroups } from './cgroups.js';
+import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
@@ -67,14 +69,40 @@ interface Runtime extends HostedRuntime {
   lastSignal: NodeJS.Signals | null;
   /** The zygote preset it was forked from, or null when spawned. */
   preset: ZygotePreset | null;
-  socket: Socket;
+  socket: Duplex;
   stderrTail: string;
   settleGone?: () => void;
   /** The function it was placed for (its uid is held while it lives). */
   placedFn: string | null;
   alive: boolean;
   gone: Promise<void>;
+  /** Set when it was placed as a template (docs/adr/0030-function-templates.md). */
+  template: TemplateState | null;
+  /** Set when it was forked from a template. */
+  fork: ForkState | null;
 }
+
+interface TemplateState {
+  socket: TemplateSocket;
+  fn: Placement;
+  /** Its children by fork id, until each ends. */
+  forks: Map<number, Runtime>;
+  /** A fork failed: no more forks from it (the pool specializes generic runtimes instead). */
+  broken: boolean;
+}
+
+interface ForkState {
+  template: Runtime;
+  id: number;
+  nonce: string;
+  report: (exitCode: number | null, signal: NodeJS.Signals | null) => void;
+  timer: NodeJS.Timeout | undefined;
+  /** Joined to the child's connection at its hello. */
+  channel: LateChannel;
+}
+
+/** Why a fork ended when the pool killed it before its hello (not the template's fault). */
+const KILLED_BEFORE_HELLO = 'killed before it connected';
 
 /** How long close() waits for forked runtimes' report channels to close by themselves after SIGKILL. */
 const REPORT_CLOSE_WAIT_MS = 2000;
@@ -88,7 +116,11 @@ export class ProcessHost implements RuntimeHost {
   private readonly depsRoot: string | null;
   private readonly dataRoot: string | null;
   private readonly zygotes = new Map<ZygotePreset, Zygote>();
+  /** Holds every template's socket directory; bound hidden into every box (null: no templates). */
+  private readonly tplRoot: string | null;
   private seq = 0;
+  private forkSeq = 0;
+  readonly templates: boolean;
 
   constructor(private readonly options: ProcessHostOptions) {
     const warnings: string[] = [];
@@ -112,6 +144,9 @@ export class ProcessHost implements RuntimeHost {
     }
     this.cgroups = cgroups;
     this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1]) : null;
+    // Templates need a box to bind their socket into: sandboxed modes only.
+    this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
+    this.templates = this.tplRoot !== null;
     this.isolation = Object.freeze({
       mode: options.sandbox,
       cgroups: cgroups?.version ?? null,
@@ -163,6 +198,8 @@ export class ProcessHost implements RuntimeHost {
   }
 
   spawn(events: RuntimeEvents, hint?: SpawnHint): HostedRuntime {
+    const fromTemplate = hint?.template !== undefined ? this.forkFrom(hint.template, events) : null;
+    if (fromTemplate !== null) return fromTemplate;
     const id = `r${++this.seq}`;
     let setupError: Error | null = null;
     let box: Record<string, unknown> | null = null;
@@ -177,6 +214,7 @@ export class ProcessHost implements RuntimeHost {
         mode: this.options.sandbox, codeRoots: this.codeRoots, tmpBytes: this.options.tmpBytes,
         ...(this.depsRoot !== null ? { depsRoot: this.depsRoot } : {}),
         ...(this.dataRoot !== null ? { dataRoot: this.dataRoot } : {}),
+        ...(this.tplRoot !== null ? { tplRoot: this.tplRoot } : {}),
         cgroupJoin: cg?.join ?? [], cgroupBinds: cg?.binds ?? {},
       };
     }
@@ -243,11 +281,11 @@ export class ProcessHost implements RuntimeHost {
     return rt;
   }
 
-  private track(id: string, child: ChildProcess | null, report: Socket | null, socket: Socket, preset: ZygotePreset | null): Runtime {
+  private track(id: string, child: ChildProcess | null, report: Socket | null, socket: Duplex, preset: ZygotePreset | null): Runtime {
     let settleGone!: () => void;
     const rt: Runtime = {
       id, pid: child?.pid ?? 0, child, report, socket, preset, pendingSignal: null, lastSignal: null,
-      stderrTail: '', placedFn: null, alive: true,
+      stderrTail: '', placedFn: null, alive: true, template: null, fork: null,
       gone: new Promise<void>((resolve) => { settleGone = resolve; }),
     };
     rt.settleGone = settleGone;
@@ -273,13 +311,14 @@ export class ProcessHost implements RuntimeHost {
     };
   }
 
-  connect(rt: HostedRuntime): Socket {
+  connect(rt: HostedRuntime): Duplex {
     return this.get(rt).socket;
   }
 
   place(hosted: HostedRuntime, fn: Placement): BoxSpec | null {
     if (this.options.sandbox === 'off') return null;
     const rt = this.get(hosted);
+    if (rt.fork !== null) return this.placeFork(rt, fn);
     const { root, dir } = this.locate(fn.dir);
     const depsDir = fn.depsDir === undefined ? undefined : this.locateDeps(fn.depsDir);
     const dataDir = fn.dataDir === undefined ? undefined : this.locateUnder(this.dataRoot, fn.dataDir, 'data socket');
@@ -290,6 +329,13 @@ export class ProcessHost implements RuntimeHost {
       rt.placedFn = fn.name;
     }
     const { tasksMax, tmpBytes, openFiles } = this.options;
+    let templateDir: string | undefined;
+    if (fn.template === true && this.tplRoot !== null) {
+      const socket = new TemplateSocket(this.tplRoot, rt.id, this.uids !== null ? uid : null);
+      rt.template = { socket, fn, forks: new Map(), broken: false };
+      this.watchTemplate(rt);
+      templateDir = socket.rel;
+    }
     return {
       codeRoot: root, codeDir: dir, uid, gid: uid, hostname: fn.name.slice(0, 63),
       rlimits: {
@@ -304,7 +350,112 @@ export class ProcessHost implements RuntimeHost {
       ...(dataDir !== undefined ? { dataDir } : {}),
       // A writable working directory (an overlay over the code) where the function has a uid of its own to own it.
       ...(this.options.sandbox === 'root' ? { workBytes: tmpBytes } : {}),
+      ...(templateDir !== undefined ? { templateDir } : {}),
     };
+  }
+
+  // ---- templates (docs/adr/0030-function-templates.md) ----
+
+  /** A forked child takes on its template's version and nothing else; its uid is counted like any instance's. Its box is its template's (the reply is not used). */
+  private placeFork(rt: Runtime, fn: Placement): BoxSpec {
+    const of = rt.fork!.template.template?.fn;
+    if (of === undefined || of.name !== fn.name || of.version !== fn.version || of.dir !== fn.dir) {
+      throw new PlatformError('INTERNAL_ERROR', `runtime ${rt.id} was forked from a template of another version`);
+    }
+    let uid = 1000;
+    if (this.uids !== null) {
+      if (rt.placedFn !== null) throw new PlatformError('INTERNAL_ERROR', `runtime ${rt.id} was already placed`);
+      uid = this.uids.acquire(fn.name);
+      rt.placedFn = fn.name;
+    }
+    return { codeRoot: 0, codeDir: '', uid, gid: uid, hostname: '', rlimits: {}, cgroup: [] };
+  }
+
+  /** Asks `template` to fork a child; null when it cannot (gone, broken, not a template): the caller starts a generic runtime. */
+  private forkFrom(template: HostedRuntime, events: RuntimeEvents): Runtime | null {
+    const tpl = this.runtimes.get(template.id);
+    if (tpl === undefined || !tpl.alive || tpl.template === null || tpl.template.broken) return null;
+    const id = `r${++this.seq}`;
+    const channel = new LateChannel();
+    const rt = this.track(id, null, null, channel, null);
+    const report = this.reporter(rt, events);
+    const fork: ForkState = { template: tpl, id: ++this.forkSeq, nonce: randomBytes(16).toString('hex'), report, timer: undefined, channel };
+    rt.fork = fork;
+    tpl.template.forks.set(fork.id, rt);
+    tpl.template.socket.expect(fork.nonce, (sock, first, hello) => this.adoptFork(rt, sock, first, hello));
+    fork.timer = setTimeout(() => this.forkFailed(rt, `the template did not fork within ${FORK_HELLO_TIMEOUT_MS} ms`), FORK_HELLO_TIMEOUT_MS);
+    tpl.socket.write(encodeFrame({ t: 'fork', id: fork.id, nonce: fork.nonce }));
+    return rt;
+  }
+
+  /** The child said hello on its template's socket: into its own cgroup leaves, then its channel is the pool's. */
+  private adoptFork(rt: Runtime, sock: Socket, first: Buffer, hello: ForkHello): void {
+    const fork = rt.fork!;
+    clearTimeout(fork.timer);
+    if (!rt.alive) {
+      sock.destroy();
+      return;
+    }
+    const pid = findHostPid(fork.template.pid, hello.pid);
+    if (pid === 0) {
+      sock.destroy(); // the child ends at end of stream
+      this.forkFailed(rt, `no process ${hello.pid} in the template's box`);
+      return;
+    }
+    rt.pid = pid;
+    if (this.cgroups !== null) {
+      try {
+        this.cgroups.adopt(rt.id, pid, fork.template.template!.fn.name, fork.template.template!.fn.memoryBytes);
+      } catch (err) {
+        killQuietly(pid);
+        sock.destroy();
+        this.forkFailed(rt, `could not move the forked instance into its cgroups: ${(err as Error).message}`);
+        return;
+      }
+    }
+    fork.channel.attach(sock, first);
+    if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
+  }
+
+  /** A fork that went wrong: the child's runtime ends before hello (the pool falls back) and its template forks no more. */
+  private forkFailed(rt: Runtime, why: string): void {
+    const fork = rt.fork!;
+    const tpl = fork.template.template;
+    clearTimeout(fork.timer);
+    rt.stderrTail ||= why;
+    fork.channel.destroy();
+    fork.report(null, rt.lastSignal);
+    if (tpl === null) return;
+    tpl.socket.forget(fork.nonce); // a late connection with its nonce is closed
+    tpl.forks.delete(fork.id);
+    if (!fork.template.alive || why === KILLED_BEFORE_HELLO) return;
+    tpl.broken = true;
+    // Nothing it forked is alive: it goes now (the pool makes no other for the version); else when dropped.
+    if (tpl.forks.size === 0) this.signal(fork.template, 'SIGKILL');
+  }
+
+  /** Reads a template's own reports (`forkExit`) beside the pool, which ignores them. */
+  private watchTemplate(tpl: Runtime): void {
+    const decoder = new FrameDecoder();
+    tpl.socket.on('data', (chunk: Buffer) => {
+      let messages: unknown[];
+      try {
+        messages = decoder.push(chunk);
+      } catch {
+        return; // the pool's own decoder fails too and kills it
+      }
+      for (const m of messages as { t?: unknown; id?: unknown; code?: unknown; signal?: unknown; refused?: unknown }[]) {
+        if (m?.t !== 'forkExit' || typeof m.id !== 'number') continue;
+        const child = tpl.template?.forks.get(m.id);
+        if (child === undefined) continue;
+        tpl.template!.forks.delete(m.id);
+        if (m.refused === true || child.pid === 0) {
+          this.forkFailed(child, m.refused === true ? 'the template refused to fork' : 'the forked instance ended before its hello');
+        } else {
+          child.fork!.report(typeof m.code === 'number' ? m.code : null, typeof m.signal === 'string' ? m.signal as NodeJS.Signals : null);
+        }
+      }
+    });
   }
 
   signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
@@ -315,6 +466,10 @@ export class ProcessHost implements RuntimeHost {
       return;
     }
     r.lastSignal = signal;
+    if (r.fork !== null && r.pid === 0 && signal === 'SIGKILL') {
+      this.forkFailed(r, KILLED_BEFORE_HELLO);
+      return;
+    }
     if (r.pid === 0) {
       r.pendingSignal = signal;
       return;
@@ -352,6 +507,7 @@ export class ProcessHost implements RuntimeHost {
     await gone;
     clearTimeout(timer);
     this.cgroups?.close();
+    if (this.tplRoot !== null) rmSync(this.tplRoot, { recursive: true, force: true });
   }
 
   /** Which code root holds `dir`, and the path under it. */
@@ -388,6 +544,21 @@ export class ProcessHost implements RuntimeHost {
   private async release(rt: Runtime): Promise<void> {
     if (rt.placedFn !== null) this.uids?.release(rt.placedFn);
     rt.placedFn = null;
+    if (rt.fork !== null) {
+      clearTimeout(rt.fork.timer);
+      rt.fork.template.template?.forks.delete(rt.fork.id);
+      // What the child started and left behind in its leaf goes with it.
+      if (this.cgroups !== null) for (const pid of this.cgroups.pids(rt.id)) killQuietly(pid);
+    }
+    if (rt.template !== null) {
+      // Its box is gone, and with it every child it forked.
+      rt.template.socket.close();
+      for (const child of [...rt.template.forks.values()]) {
+        child.stderrTail ||= 'its template ended';
+        child.fork!.report(null, 'SIGKILL');
+      }
+      rt.template.forks.clear();
+    }
     await this.cgroups?.release(rt.id);
     this.runtimes.delete(rt.id);
   }
@@ -403,6 +574,14 @@ type ForkReport =
 function shadows(modules: readonly string[], depsDir: string | undefined): boolean {
   if (depsDir === undefined || modules.length === 0) return false;
   return modules.some((name) => existsSync(join(depsDir, name)) || existsSync(join(depsDir, `${name}.py`)));
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function realpathOr(path: string): string {

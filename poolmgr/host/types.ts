@@ -56,6 +56,12 @@ export interface SpawnHint {
   preset?: 'default' | 'fastapi';
   /** The function's dependency site: a host does not start it on a preset whose packages the site ships. */
   depsDir?: string;
+  /**
+   * A ready template of the version (docs/adr/0030-function-templates.md): the host forks the
+   * runtime from it, already specialized, when it can, and starts a generic one otherwise (the
+   * runtime says which with `forked` in its `specialized` reply).
+   */
+  template?: HostedRuntime;
 }
 
 /** What the pool knows of the function a runtime is about to take on. */
@@ -72,6 +78,8 @@ export interface Placement {
   memoryBytes: number;
   /** The function's instance ceiling (sizes per-uid limits). */
   maxInstances: number;
+  /** The runtime becomes the version's template: its box gets the socket its forks connect to. */
+  template?: boolean;
 }
 
 /** A runtime's resource use, read from its cgroups; null fields are not measured by this host. */
@@ -101,6 +109,8 @@ export interface RuntimeHost {
    * 100 ms): a remote host learns of an exit later than the connection drops.
    */
   readonly exitReportMs?: number;
+  /** True when this host can make templates (Placement.template, SpawnHint.template); absent: it cannot. */
+  readonly templates?: boolean;
   /** Starts a generic runtime. Never throws: a failed start is reported through onExit. */
   spawn(events: RuntimeEvents, hint?: SpawnHint): HostedRuntime;
   /**

@@ -229,6 +229,18 @@ def set_sink(sink) -> None:
     _sink = sink
 
 
+def sink():
+    """The flusher captures report to (None before specialize)."""
+    return _sink
+
+
+def after_fork_install() -> None:
+    """A template's forked child is an instance (fp_runtime/template.py): its output goes to calls
+    again, through the proxies the at-fork hook took away (the root log handler stayed)."""
+    sys.stdout = _Proxy("stdout", sys.__stdout__)
+    sys.stderr = _Proxy("stderr", sys.__stderr__)
+
+
 def _after_fork_in_child():
     """A forked child (multiprocessing, os.fork) has no flusher and a copy of the captures: its
     output goes to the process's own stdout/stderr, never into a call, and it takes a fresh lock

@@ -18,7 +18,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import asgi, capture, errors, remote, streaming
+from . import asgi, capture, errors, remote, streaming, template
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
@@ -111,8 +111,11 @@ def _generic(conn, sandbox):
 
 
 def _specialized(msg, loaded, logs, start):
-    return {"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,
-            "contract": loaded.contract, "logs": logs}
+    reply = {"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,
+             "contract": loaded.contract, "logs": logs}
+    if msg.get("forked"):  # forked from a template, the module already imported (template.py)
+        reply["forked"] = True
+    return reply
 
 
 def _serve_sync(conn, loaded):
@@ -280,6 +283,8 @@ def main(argv, boot, sandbox=None) -> int:
     conn.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                "bootMs": (time.perf_counter() - boot) * 1000.0})
     msg, loaded, pending = _generic(conn, sandbox)
+    if msg.get("template"):  # returns only in an instance the template forked
+        conn, msg, pending = template.serve(conn, msg, loaded, pending)
     if loaded.contract == "handler" and not loaded.is_async:
         cap, token, start = pending
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))

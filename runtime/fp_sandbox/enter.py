@@ -6,7 +6,8 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
      share of the function's CPU weight).
   2. code: the version's directory at /code, read-only, or (root mode, `workBytes`) as the lower
      layer of an overlay whose upper layer is a tmpfs of the instance's own, so new files can be
-     created at /code's top level; its dependency site (if any) read-only at /deps.
+     created at /code's top level; its dependency site (if any) read-only at /deps, its data
+     socket directory at /run/fp-data, a template's socket directory at /run/fp-tpl.
   3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
      them), then unmount /.fp (every code root, the deps root, every cgroup directory, the
      identity originals) so nothing else of the host stays reachable; hostname; the root
@@ -26,6 +27,7 @@ from . import forked, libc, view
 CODE = "/code"
 DEPS = "/deps"
 DATA = "/run/fp-data"
+TEMPLATE = "/run/fp-tpl"
 _RLIMITS = {"nofile": resource.RLIMIT_NOFILE, "nproc": resource.RLIMIT_NPROC,
             "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE, "as": resource.RLIMIT_AS}
 
@@ -47,6 +49,8 @@ def enter(box, spec: dict) -> str:
         _bind_read_only(box, f"/.fp/deps/{_relative(spec['depsDir'])}", DEPS)
     if spec.get("dataDir"):
         _bind_read_only(box, f"/.fp/data/{_relative(spec['dataDir'])}", DATA)
+    if spec.get("templateDir"):  # a template's own socket directory: its forks connect there (fp_runtime/template.py)
+        _bind_read_only(box, f"/.fp/tpl/{_relative(spec['templateDir'])}", TEMPLATE)
 
     become(box, uid, gid, spec.get("hostname") or "fn", spec.get("rlimits") or {})
     return CODE

@@ -14,6 +14,8 @@
     /deps                 empty until specialize binds the version's dependency site there, read-only
     /run/fp-data          empty until specialize binds the function's data socket directory there
                           (read-only: connecting to a socket needs no write access to the mount)
+    /run/fp-tpl           empty until a template's specialize binds its own socket directory there
+                          (docs/adr/0030-function-templates.md)
     /.fp                  hidden until specialize: the code roots and the deps root (read-only),
                           the cgroup directories the runtime joins and the identity originals
                           (id/); unmounted before any user code runs
@@ -135,7 +137,7 @@ def template_key(cfg: dict):
     (bound over the box's own /tmp, so built per box)."""
     if cfg.get("binds") or cfg.get("net") or any(_under_tmp(p) for p in _python_paths()):
         return None
-    return (tuple(cfg.get("codeRoots") or ()), cfg.get("depsRoot"), cfg.get("dataRoot"),
+    return (tuple(cfg.get("codeRoots") or ()), cfg.get("depsRoot"), cfg.get("dataRoot"), cfg.get("tplRoot"),
             tuple(sorted(cfg.get("cgroupBinds") or {})))
 
 
@@ -234,6 +236,7 @@ def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: l
     os.makedirs(f"{root}/code")
     os.makedirs(f"{root}/deps")
     os.makedirs(f"{root}/run/fp-data")
+    os.makedirs(f"{root}/run/fp-tpl")
 
     # Hidden until specialize: code roots and cgroup directories, under one mount detached at once.
     _tmpfs(f"{root}/.fp", "0700", 64 << 10)
@@ -243,6 +246,8 @@ def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: l
         bind(host + cfg["depsRoot"], f"{root}/.fp/deps")
     if cfg.get("dataRoot"):
         bind(host + cfg["dataRoot"], f"{root}/.fp/data")
+    if cfg.get("tplRoot"):
+        bind(host + cfg["tplRoot"], f"{root}/.fp/tpl")
     for name in cfg.get("cgroupBinds") or {}:
         os.makedirs(f"{root}/.fp/cg/{name}")
     os.makedirs(f"{root}{IDENTITY}")

@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,7 @@ export function testSandbox(): PoolConfig['sandbox'] {
 export class RuntimeHandle {
   readonly host: ProcessHost;
   readonly rt: HostedRuntime;
-  readonly socket: Socket;
+  readonly socket: Duplex;
   hello!: Hello;
   /** Everything the process wrote to stdout/stderr (outside captured invocations). */
   stdout = '';

@@ -70,7 +70,7 @@ describe('poolmgr lease', () => {
     const stats = pool.stats();
     assert.deepEqual(Object.keys(stats).sort(), ['busy', 'functions', 'generic', 'queued', 'scaledToZero', 'spawning', 'specializing', 'warm']);
     assert.equal(stats.scaledToZero[fn.name], undefined, 'a busy function has not been scaled to zero');
-    assert.deepEqual(stats.functions[keyOf(fn)], { name: fn.name, version: 'v1', specializing: 0, warm: 1, busy: 1, queued: 0 });
+    assert.deepEqual(stats.functions[keyOf(fn)], { name: fn.name, version: 'v1', specializing: 0, warm: 1, busy: 1, queued: 0, template: null });
     assert.ok(stats.warm >= 1 && stats.busy >= 1);
     assert.equal((await running).error, null);
     assert.equal(pool.stats().functions[keyOf(fn)]?.busy, 0);

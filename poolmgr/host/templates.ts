@@ -1,0 +1,215 @@
+/**
+ * The local process host's side of function templates (docs/adr/0030-function-templates.md): the
+ * socket a template's forked children connect to, the channel handed to the pool before the child
+ * connects, and finding a child's host pid from the pid it reports inside its box.
+ *
+ * Each template gets a fresh 0700 directory under the host's template root (itself 0700, bound
+ * hidden into every box at /.fp/tpl and unmounted at specialize), owned by the function's uid in
+ * root mode, with a listening socket `s` in it; specialize binds that one directory read-only at
+ * /run/fp-tpl in the template's box only. A connection counts only once its first frame is a
+ * `hello` carrying the nonce of a fork the host asked for; anything else is closed.
+ */
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { Duplex } from 'node:stream';
+import { FrameDecoder } from '../../protocol/index.js';
+
+/** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
+export const FORK_HELLO_TIMEOUT_MS = 2000;
+/** The most bytes a connection may send before its hello decodes. */
+const HELLO_MAX_BYTES = 4096;
+
+/** Template roots made by this process (each host has its own). */
+let roots = 0;
+
+/**
+ * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>`. Those of processes that no
+ * longer exist (a platform that was killed) are removed first.
+ */
+export function makeTemplateRoot(): string {
+  const parent = tmpdir();
+  for (const name of readdirSafe(parent)) {
+    const m = /^fp-tpl-(\d+)-\d+$/.exec(name);
+    if (m !== null && !alive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { mode: 0o700 });
+  return root;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export interface ForkHello {
+  t: 'hello';
+  pid: number;
+  nonce: string;
+}
+
+/** One template's listening socket and the forks it waits for. */
+export class TemplateSocket {
+  /** The directory relative to the template root (the box's `templateDir`). */
+  readonly rel: string;
+  private readonly dir: string;
+  private readonly server: Server;
+  private readonly expected = new Map<string, (sock: Socket, first: Buffer, hello: ForkHello) => void>();
+
+  constructor(root: string, name: string, uid: number | null) {
+    this.rel = name;
+    this.dir = join(root, name);
+    mkdirSync(this.dir, { mode: 0o700 });
+    if (uid !== null) chownSync(this.dir, uid, uid);
+    this.server = createServer((sock) => this.onConnection(sock));
+    this.server.on('error', () => {}); // a failed listen: forks get no hello and fall back
+    this.server.listen(join(this.dir, 's'));
+    // Only the function's uid can reach it (the directory); the socket itself needs write access to connect.
+    try {
+      chmodSync(join(this.dir, 's'), 0o666);
+    } catch {
+      // not bound (yet): forks time out and fall back
+    }
+  }
+
+  /** Hands the connection whose hello carries `nonce` to `adopt` (once). */
+  expect(nonce: string, adopt: (sock: Socket, first: Buffer, hello: ForkHello) => void): void {
+    this.expected.set(nonce, adopt);
+  }
+
+  forget(nonce: string): void {
+    this.expected.delete(nonce);
+  }
+
+  close(): void {
+    this.expected.clear();
+    this.server.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private onConnection(sock: Socket): void {
+    const decoder = new FrameDecoder();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => sock.destroy(), FORK_HELLO_TIMEOUT_MS);
+    sock.on('error', () => {});
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      let messages: unknown[];
+      try {
+        messages = decoder.push(chunk);
+      } catch {
+        messages = [];
+        size = Infinity;
+      }
+      if (messages.length === 0) {
+        if (size > HELLO_MAX_BYTES) sock.destroy();
+        return;
+      }
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.pause();
+      const hello = messages[0] as Partial<ForkHello> | null;
+      const adopt = typeof hello?.nonce === 'string' && hello.t === 'hello' && Number.isInteger(hello.pid) ? this.expected.get(hello.nonce) : undefined;
+      if (adopt === undefined) {
+        sock.destroy();
+        return;
+      }
+      this.expected.delete(hello!.nonce!);
+      adopt(sock, Buffer.concat(chunks), hello as ForkHello);
+    };
+    sock.on('data', onData);
+  }
+}
+
+/**
+ * The channel of a forked child, handed to the pool at spawn (RuntimeHost.connect) and joined to
+ * the child's connection once it said hello; its first bytes are that hello. Closed if it never does.
+ */
+export class LateChannel extends Duplex {
+  private sock: Socket | null = null;
+
+  attach(sock: Socket, first: Buffer): void {
+    this.sock = sock;
+    this.push(first);
+    sock.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) sock.pause();
+    });
+    sock.on('end', () => this.push(null));
+    sock.on('close', () => this.destroy());
+    sock.resume();
+  }
+
+  override _read(): void {
+    this.sock?.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Nothing is written before hello (the pool waits for it); after a close writes are dropped.
+    if (this.sock === null || this.sock.destroyed) callback();
+    else this.sock.write(chunk, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.sock?.destroy();
+    callback(error);
+  }
+}
+
+/**
+ * The host pid of the descendant of `rootPid` whose pid in its innermost PID namespace is `nsPid`
+ * (what a forked child reports from inside its box), or 0. Only processes in a nested namespace
+ * count, so a box can never name a process outside it.
+ */
+export function findHostPid(rootPid: number, nsPid: number): number {
+  const queue = [rootPid];
+  for (let depth = 0; depth < 6 && queue.length > 0; depth++) {
+    const level = queue.splice(0);
+    for (const pid of level) {
+      for (const child of childrenOf(pid)) {
+        const ns = nsPids(child);
+        if (ns.length >= 2 && ns[ns.length - 1] === nsPid) return child;
+        queue.push(child);
+      }
+    }
+  }
+  return 0;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (text !== '') for (const c of text.split(/\s+/)) out.push(Number(c));
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return out;
+}
+
+function nsPids(pid: number): number[] {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
+    return line === undefined ? [] : line.slice(6).trim().split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,180 @@
+"""A function template: a runtime specialized for one version that never serves a call, and forks
+instances that start with the module already imported (docs/adr/0030-function-templates.md).
+
+The template did everything a specialized instance does (box, uid, limits, seccomp, the user's
+module imported), then answers only `health`, `fork` and `shutdown`. On `fork` it forks; the child
+closes the template's channel, connects to the host's socket for this template (bound at
+/run/fp-tpl by the box: fp_sandbox/enter.py) and says `hello` with the fork's nonce, so the host
+can tell the connection is this fork's; from there it is an instance that was never specialized:
+its first `specialize` is answered at once (`forked: true`) and it serves as any instance does.
+The template's one reaper thread waits for its children and reports each end (`forkExit`); once
+told to shut down it forks no more and exits after its last child: its box (PID namespace) ends
+with it. A module that started threads or keeps descriptors open at import is not forked.
+"""
+import gc
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+from . import capture, errors
+from .conn import Conn
+from .flusher import Flusher
+from .frames import PROTOCOL_VERSION
+
+SOCKET = "/run/fp-tpl/s"
+
+
+def _extra_threads(flusher_started: bool) -> int:
+    """Threads besides this one (and the log flusher): a forked child would not have them."""
+    try:
+        count = len(os.listdir("/proc/self/task"))
+    except OSError:
+        count = threading.active_count()
+    return count - 1 - (1 if flusher_started else 0)
+
+
+def _open_descriptors(conn) -> int:
+    """Descriptors besides stdio and the channel: files or connections the import opened, which
+    every forked instance would share (one socket, one file offset, one epoll set)."""
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd <= 2 or fd == conn.sock.fileno():
+            continue
+        try:
+            os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed since
+            continue
+        count += 1
+    return count
+
+
+class _Children:
+    """The forked children alive (pid → fork id) and their one reaper thread, started with the
+    template: a fork never waits for (nor fails on) a new thread. The template may exit once it
+    is draining and the last child ended."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.ids = {}
+        self.draining = False
+        self.cond = threading.Condition()
+
+    def fork(self, fid):
+        """os.fork() under the lock, so the reaper never sees a child it does not know yet; 0 in the child."""
+        with self.cond:
+            pid = os.fork()
+            if pid > 0:
+                self.ids[pid] = fid
+                self.cond.notify()
+            return pid
+
+    def reap(self):
+        while True:
+            with self.cond:
+                while not self.ids:
+                    self.cond.wait()
+            try:
+                pid, status = os.wait()
+            except (InterruptedError, ChildProcessError):
+                continue
+            with self.cond:
+                fid = self.ids.pop(pid, None)
+                last = self.draining and not self.ids
+            if fid is not None:
+                self._report(fid, status)
+            if last:
+                os._exit(0)
+
+    def _report(self, fid, status):
+        code = os.waitstatus_to_exitcode(status)
+        reply = {"t": "forkExit", "id": fid, "code": code if code >= 0 else None,
+                 "signal": signal.Signals(-code).name if code < 0 else None}
+        try:
+            self.conn.send(reply)
+        except OSError:
+            pass
+
+    def drain(self):
+        with self.cond:
+            self.draining = True
+            last = not self.ids
+        if last:
+            os._exit(0)
+
+
+def serve(conn, msg, loaded, pending):
+    """The template's life. Never returns in the template; in a forked child it returns the child's
+    (conn, specialize message, pending capture) and the child goes on as a specialized runtime."""
+    cap, token, start = pending
+    flusher = capture.sink()
+    threads = _extra_threads(bool(getattr(flusher, "_started", False)))
+    fds = _open_descriptors(conn)
+    if threads > 0 or fds > 0:
+        why = (f"the module started {threads} thread(s) at import: a forked instance would not have them" if threads
+               else f"the module keeps {fds} descriptor(s) open after import: every forked instance would share them")
+        err = errors.plain(errors.INIT_ERROR, "NotForkable", why)
+        conn.send({"t": "error", "id": msg["id"], "error": err, "logs": capture.end(cap, token), "fatal": True})
+        os._exit(0)
+    conn.send({"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,
+               "contract": loaded.contract, "logs": capture.end(cap, token)})
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a forked box inherits the zygote's SIG_IGN: statuses would be lost
+    # What the import made is never collected by the children: their collector does not touch (so copy) it.
+    gc.collect()
+    gc.freeze()
+    children = _Children(conn)
+    threading.Thread(target=children.reap, daemon=True).start()  # a RuntimeError here: the template failed, nothing forked yet
+    while True:
+        m = conn.recv()
+        if m is None:
+            os._exit(0)
+        if not isinstance(m, dict) or not isinstance(m.get("id"), int):
+            continue
+        kind = m.get("t")
+        if kind == "health":
+            conn.send({"t": "health", "id": m["id"], "ok": True, "rssBytes": 0, "inflight": 0})
+        elif kind == "shutdown":
+            children.drain()
+        elif kind == "fork" and isinstance(m.get("nonce"), str):
+            if children.draining:
+                conn.send({"t": "forkExit", "id": m["id"], "code": None, "signal": None, "refused": True})
+                continue
+            forked_at = time.perf_counter()
+            try:
+                pid = children.fork(m["id"])
+            except OSError:
+                conn.send({"t": "forkExit", "id": m["id"], "code": None, "signal": None, "refused": True})
+                continue
+            if pid == 0:
+                return _child(conn, m["nonce"], forked_at)
+
+
+def _child(conn, nonce, forked_at):
+    """In the forked child: its own channel to the host, then an instance waiting for `specialize`."""
+    try:
+        conn.sock.close()  # the template's channel is the template's alone
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(SOCKET)
+        own = Conn(sock)
+        capture.after_fork_install()  # the at-fork hook reset stdout/stderr and the sink
+        Flusher(own).install()
+        own.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
+                  "bootMs": (time.perf_counter() - forked_at) * 1000.0, "nonce": nonce})
+        while True:
+            m = own.recv()
+            if m is None or not isinstance(m, dict):
+                os._exit(0)
+            if m.get("t") == "specialize" and isinstance(m.get("id"), int):
+                break
+            if m.get("t") == "shutdown":
+                os._exit(0)
+            if m.get("t") == "health" and isinstance(m.get("id"), int):
+                own.send({"t": "health", "id": m["id"], "ok": True, "rssBytes": 0, "inflight": 0})
+        m["forked"] = True
+        cap, token = capture.begin()
+        return own, m, (cap, token, time.perf_counter())
+    except BaseException:  # no channel: the template reports this child's end, the host falls back
+        os._exit(1)

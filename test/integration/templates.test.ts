@@ -1,0 +1,342 @@
+/**
+ * Function templates (docs/adr/0030-function-templates.md): a version whose import is slow gets a
+ * template after its first cold start, and its scale-out instances are forked from it. Real pool,
+ * real runtimes, in the sandbox this machine runs (root or user namespaces).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { resolveSandbox, type FunctionVersion, type InvocationResult, type PoolManager } from '../../poolmgr/index.js';
+import { testSandbox } from '../helpers/runtime-process.js';
+import { ev, fnVersion, isAlive, keyOf, openPool as openAnyPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
+
+/** FP_TEST_SANDBOX=userns runs these in user-namespace mode (as root too). */
+const SANDBOX = resolveSandbox(testSandbox());
+
+/** Imports for ~400 ms, keeps what it saw at import, and answers with what it sees now. */
+const SLOW_IMPORT = py(
+  'import os, socket, struct, time',
+  'import msgpack',
+  'time.sleep(0.4)',
+  'def forge():',
+  '    """Connects to the template socket as a fork would, with a nonce of its own making."""',
+  '    if not os.path.exists("/run/fp-tpl/s"): return "no socket"',
+  '    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+  '    s.connect("/run/fp-tpl/s")',
+  '    body = msgpack.packb({"t": "hello", "v": 1, "pid": os.getpid(), "python": "", "bootMs": 0, "nonce": "00" * 16})',
+  '    s.sendall(struct.pack(">I", len(body)) + body)',
+  '    s.settimeout(5)',
+  '    try:',
+  '        return "closed" if s.recv(1) == b"" else "answered"',
+  '    except OSError as e:',
+  '        return "closed" if e.errno in (104, 32) else "timeout"',
+  'IMPORTED = {"pid": os.getpid(), "cgroup": open("/proc/self/cgroup").read(), "token": os.urandom(8).hex()}',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    if "sleep" in q: time.sleep(float(q["sleep"]))',
+  '    if "exit" in q: os._exit(int(q["exit"]))',
+  '    if "forge" in q: return {"forged": forge()}',
+  '    reachable = []',
+  '    for path in q.get("paths", "").split(","):',
+  '        if not path: continue',
+  '        try:',
+  '            os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(16)',
+  '            reachable.append(path)',
+  '        except OSError:',
+  '            pass',
+  '    return {"imported": IMPORTED, "pid": os.getpid(), "uid": os.getuid(), "cgroup": open("/proc/self/cgroup").read(),',
+  '            "root": sorted(os.listdir("/")), "hidden": os.listdir("/.fp") if os.path.isdir("/.fp") else [],',
+  '            "tpl": sorted(os.listdir("/run/fp-tpl")),',
+  '            "reachable": reachable}',
+);
+
+interface Seen {
+  imported: { pid: number; cgroup: string; token: string };
+  pid: number;
+  uid: number;
+  cgroup: string;
+  root: string[];
+  hidden: string[];
+  tpl: string[];
+  reachable: string[];
+}
+
+function openPool(overrides: Parameters<typeof openAnyPool>[0] = {}): Promise<PoolManager> {
+  return openAnyPool({ sandbox: SANDBOX, ...overrides });
+}
+
+function seen(result: InvocationResult): Seen {
+  if (result.response === null) throw new Error(`call failed: ${JSON.stringify(result.error)}`);
+  return JSON.parse(Buffer.from(result.response.body).toString('utf8')) as Seen;
+}
+
+async function templateReady(pool: PoolManager, fn: FunctionVersion): Promise<void> {
+  await until(() => pool.stats().functions[keyOf(fn)]?.template === 'ready', 15_000, 'a ready template');
+}
+
+describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box' : false }, () => {
+  const dirs: string[] = [];
+  after(async () => { for (const dir of dirs) await removeFunction(dir); });
+  const slowFn = async (overrides: Partial<FunctionVersion> = {}): Promise<FunctionVersion> => {
+    const dir = await writeFunction({ 'main.py': SLOW_IMPORT });
+    dirs.push(dir);
+    return fnVersion(dir, { concurrency: 1, ...overrides });
+  };
+
+  it('after a slow cold start a template appears; a scale-out instance is forked from it, boxed, in its own cgroup leaf', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const fn = await slowFn();
+    const first = await pool.invoke(fn, ev());
+    assert.equal(first.start, 'pool');
+    assert.ok(first.initMs >= 400, `the first cold start paid the import (${first.initMs} ms)`);
+    await templateReady(pool, fn);
+
+    // Two calls at once with concurrency 1: the second needs a new instance (scale-out).
+    // Each probes host paths (none must be reachable from any box).
+    const paths = [fn.dir, '/proc/1/root/etc', `/proc/${process.pid}/environ`, '/etc/shadow', tmpdir() + '/fp-tpl-x'].join(',');
+    const [a, b] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.3', paths })), pool.invoke(fn, ev({ sleep: '0.3', paths }))]);
+    const forked = [a, b].find((r) => r.start === 'template');
+    assert.ok(forked !== undefined, `no call started on a forked instance: ${a.start}, ${b.start}`);
+    const warm = [a, b].find((r) => r !== forked)!;
+    assert.equal(warm.start, 'warm');
+    const mine = seen(forked);
+    const original = seen(first);
+    // The module was imported by the template, not by this instance: its import-time state is the template's.
+    assert.notEqual(mine.imported.token, original.imported.token, 'forked from the template, not from the first instance');
+    assert.notEqual(mine.pid, mine.imported.pid, 'the instance is a child of the process that imported the module');
+    assert.ok(forked.initMs < 400, `the forked instance did not pay the import (${forked.initMs} ms)`);
+    t.diagnostic(`forked instance: initMs ${forked.initMs.toFixed(1)}, cgroup ${memoryLeaf(mine.cgroup)}; template's ${memoryLeaf(mine.imported.cgroup)}`);
+    // Same identity as any instance of the function.
+    assert.equal(mine.uid, original.uid);
+    if (SANDBOX === 'root') assert.ok(mine.uid >= 600_000, `runs as the function's uid (${mine.uid})`);
+    // Its own cgroup leaf (root mode with cgroups): not the template's, where the module was imported.
+    if (SANDBOX === 'root' && pool.isolation.cgroups !== null) {
+      assert.match(memoryLeaf(mine.cgroup), /fp-\d+-\d+\/r\d+$/);
+      assert.match(memoryLeaf(mine.imported.cgroup), /fp-\d+-\d+\/r\d+$/);
+      assert.notEqual(memoryLeaf(mine.cgroup), memoryLeaf(mine.imported.cgroup));
+    }
+    // The same view as any box: nothing of the host, no hidden roots left.
+    assert.ok(mine.root.includes('code') && mine.root.includes('tmp'), `root: ${mine.root.join(' ')}`);
+    assert.ok(!mine.root.includes('home'), `root: ${mine.root.join(' ')}`);
+    assert.deepEqual(mine.hidden, [], 'the hidden roots were unmounted in the template before the module was imported');
+    assert.deepEqual(mine.reachable, [], 'a host path was reachable from the forked instance');
+    // Only a template's box has its socket; an instance specialized as usual sees an empty /run/fp-tpl.
+    assert.deepEqual(mine.tpl, ['s']);
+    assert.deepEqual(original.tpl, []);
+  });
+
+  it('a template never serves a call; a deploy drops it and the new version never forks from it', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const v1 = await slowFn();
+    await pool.invoke(v1, ev());
+    await templateReady(pool, v1);
+    // Many sequential calls: all on the one warm instance, never the template.
+    for (let i = 0; i < 5; i++) assert.equal((await pool.invoke(v1, ev())).start, 'warm');
+
+    const oldTemplate = templateHostPid(v1);
+    assert.ok(oldTemplate > 0, 'found the template process');
+    const v2 = { ...(await slowFn()), name: v1.name, version: 'v2' };
+    pool.drain(v1.name, 'v2');
+    assert.equal(pool.stats().functions[keyOf(v1)]?.template ?? null, null, 'the old version\'s template is dropped at the deploy');
+    await until(() => !isAlive(oldTemplate), 5000, 'the dropped template to exit');
+    const [c, d] = await Promise.all([pool.invoke(v2, ev({ sleep: '0.2' })), pool.invoke(v2, ev({ sleep: '0.2' }))]);
+    for (const r of [c, d]) {
+      assert.notEqual(r.start, 'template', 'the new version has no template yet');
+      assert.equal(r.error, null);
+      assert.ok(r.initMs >= 400, 'the new version imports its own module');
+    }
+  });
+
+  it('killing the template fails no call: scale-out goes back to specializing', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const fn = await slowFn();
+    await pool.invoke(fn, ev());
+    await templateReady(pool, fn);
+    const templatePid = templateHostPid(fn);
+    assert.ok(templatePid > 0, 'found the template process');
+    process.kill(templatePid, 'SIGKILL');
+    await until(() => pool.stats().functions[keyOf(fn)]?.template !== 'ready', 5000, 'the template to be forgotten');
+    const results = await Promise.all([0, 1, 2].map(() => pool.invoke(fn, ev({ sleep: '0.2' }))));
+    for (const r of results) {
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      assert.notEqual(r.start, 'template');
+    }
+  });
+
+  it('a template that does not fork in time fails no call: the host falls back and forks from it no more', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const fn = await slowFn();
+    await pool.invoke(fn, ev());
+    await templateReady(pool, fn);
+    const templatePid = templateHostPid(fn);
+    process.kill(templatePid, 'SIGSTOP');
+    t.after(() => { try { process.kill(templatePid, 'SIGCONT'); } catch { /* gone */ } });
+    const [a, b] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.3' })), pool.invoke(fn, ev({ sleep: '0.3' }))]);
+    assert.equal(a.error, null, JSON.stringify(a.error));
+    assert.equal(b.error, null, JSON.stringify(b.error));
+    assert.deepEqual([a.start, b.start].sort(), ['spawn', 'warm']);
+    // It forked nothing alive: the host ended it, and the version gets no other.
+    await until(() => pool.stats().functions[keyOf(fn)]?.template === null && !isAlive(templatePid), 5000, 'the failed template to go');
+    const [c, d] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.3' })), pool.invoke(fn, ev({ sleep: '0.3' })), pool.invoke(fn, ev({ sleep: '0.3' }))]);
+    for (const r of [c, d]) assert.notEqual(r.start, 'template');
+    assert.equal(pool.stats().functions[keyOf(fn)]?.template, null);
+  });
+
+  it('a forked instance: a forged hello on the template socket is closed; its exit code, its timeout kill and a deploy under it', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const fn = await slowFn({ timeoutMs: 1000 });
+    await pool.invoke(fn, ev());
+    await templateReady(pool, fn);
+    const templatePid = templateHostPid(fn);
+
+    // A call on a forked instance (the warm one is busy) tries to pass for a fork.
+    const scaleOut = async (query: Record<string, string>): Promise<InvocationResult> => {
+      const [busy, other] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.5' })), new Promise<InvocationResult>((r) => setTimeout(() => r(pool.invoke(fn, ev(query))), 50))]);
+      assert.equal(busy.error, null);
+      return other;
+    };
+    const forged = await scaleOut({ forge: '1' });
+    assert.equal(forged.start, 'template');
+    assert.deepEqual(seen(forged) as unknown, { forged: 'closed' });
+
+    // Its end is its own: the exit code comes from the template's report.
+    const exited = await scaleOut({ exit: '7' });
+    assert.equal(exited.error?.code, 'RUNTIME_CRASHED');
+    assert.match(exited.error?.message ?? '', /exit code 7/);
+
+    // A call past its timeout: the host kills the forked instance by its host pid.
+    const slow = await scaleOut({ sleep: '5' });
+    assert.equal(slow.error?.code, 'FUNCTION_TIMEOUT');
+
+    // A deploy while a forked instance serves: its call completes, then the template goes.
+    const [busy, onForked] = await Promise.all([
+      pool.invoke(fn, ev({ sleep: '0.6' })),
+      new Promise<InvocationResult>((r) => setTimeout(() => r(pool.invoke(fn, ev({ sleep: '0.6' }))), 50)),
+      new Promise<void>((r) => setTimeout(() => { pool.drain(fn.name, 'v9'); r(); }, 350)),
+    ]);
+    assert.equal(busy.error, null);
+    assert.equal(onForked.error, null, JSON.stringify(onForked.error));
+    assert.equal(onForked.start, 'template');
+    await until(() => !isAlive(templatePid), 10_000, 'the dropped template to exit after its last instance');
+  });
+
+  it('a version idle for idleTimeoutMs loses its template with its last instance', async (t) => {
+    const pool = await openPool({ idleTimeoutMs: 2000, reapIntervalMs: 100 });
+    t.after(() => pool.close());
+    const fn = await slowFn();
+    await pool.invoke(fn, ev());
+    await templateReady(pool, fn);
+    const pid = templateHostPid(fn);
+    assert.ok(pid > 0, 'found the template process');
+    await until(() => pool.stats().functions[keyOf(fn)] === undefined && !isAlive(pid), 10_000, 'the idle version and its template to go');
+  });
+
+  it('an async handler and an ASGI app (its lifespan started in each forked instance) scale out from their templates too', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const sources = [
+      py(
+        'import asyncio, os, time',
+        'time.sleep(0.2)',
+        'async def handler(event, context):',
+        '    await asyncio.sleep(0.3)',
+        '    return {"pid": os.getpid()}',
+      ),
+      py(
+        'import asyncio, json, os, time',
+        'time.sleep(0.2)',
+        'STARTED = []',
+        'async def app(scope, receive, send):',
+        '    if scope["type"] == "lifespan":',
+        '        while True:',
+        '            m = await receive()',
+        '            if m["type"] == "lifespan.startup":',
+        '                STARTED.append(os.getpid())',
+        '                await send({"type": "lifespan.startup.complete"})',
+        '            elif m["type"] == "lifespan.shutdown":',
+        '                await send({"type": "lifespan.shutdown.complete"})',
+        '                return',
+        '    await asyncio.sleep(0.3)',
+        '    body = json.dumps({"pid": os.getpid(), "started": STARTED}).encode()',
+        '    await send({"type": "http.response.start", "status": 200, "headers": [[b"content-type", b"application/json"]]})',
+        '    await send({"type": "http.response.body", "body": body})',
+      ),
+    ];
+    for (const [i, source] of sources.entries()) {
+      const dir = await writeFunction({ 'main.py': source });
+      dirs.push(dir);
+      const fn = fnVersion(dir, { entrypoint: i === 0 ? 'main:handler' : 'main:app' });
+      assert.equal((await pool.invoke(fn, ev())).error, null);
+      await templateReady(pool, fn);
+      const [a, b] = await Promise.all([pool.invoke(fn, ev()), pool.invoke(fn, ev())]);
+      const forked = [a, b].find((r) => r.start === 'template');
+      assert.ok(forked !== undefined, `no call on a forked instance: ${a.start} ${JSON.stringify(a.error)}, ${b.start} ${JSON.stringify(b.error)}`);
+      assert.equal(forked.error, null);
+      const body = JSON.parse(Buffer.from(forked.response!.body).toString('utf8')) as { pid: number; started?: number[] };
+      if (i === 1) assert.deepEqual(body.started, [body.pid], 'the forked instance ran its own lifespan startup, the template none');
+    }
+  });
+
+  it('a module that starts a thread or keeps a descriptor open at import gets no template; its calls are served as before', async (t) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    for (const setup of ['import threading; threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()', 'LOG = open("/tmp/x", "a")']) {
+      const dir = await writeFunction({ 'main.py': py('import os, time', 'time.sleep(0.2)', setup, 'def handler(event, context):', '    time.sleep(0.2)', '    return {"ok": True}') });
+      dirs.push(dir);
+      const fn = fnVersion(dir);
+      assert.equal((await pool.invoke(fn, ev())).error, null);
+      assert.equal(pool.stats().functions[keyOf(fn)]?.template, 'starting');
+      // The template is made, refuses, and is not made again.
+      await until(() => pool.stats().functions[keyOf(fn)]?.template === null, 10_000, 'the refused template to go');
+      const results = await Promise.all([0, 1].map(() => pool.invoke(fn, ev())));
+      for (const r of results) {
+        assert.equal(r.error, null, JSON.stringify(r.error));
+        assert.notEqual(r.start, 'template');
+      }
+      assert.equal(pool.stats().functions[keyOf(fn)]?.template, null);
+    }
+  });
+
+  it('templateMinInitMs: 0 makes none', async (t) => {
+    const pool = await openPool({ templateMinInitMs: 0 });
+    t.after(() => pool.close());
+    const fn = await slowFn();
+    await pool.invoke(fn, ev());
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(pool.stats().functions[keyOf(fn)]?.template, null);
+  });
+});
+
+/** The memory controller's line of /proc/<pid>/cgroup (v1), or the unified one (v2). */
+function memoryLeaf(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.find((l) => l.split(':')[1] === 'memory') ?? lines.find((l) => l.startsWith('0::')) ?? '';
+}
+
+/**
+ * The host pid of `fn`'s template: the box's runtime (pid 2 inside its box) whose mount namespace
+ * has the template socket bound at /run/fp-tpl and the function's code at /code.
+ */
+function templateHostPid(fn: FunctionVersion): number {
+  const name = basename(fn.dir);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+      if (!mounts.includes(' /run/fp-tpl ') || !mounts.includes(name)) continue;
+      const nspid = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'))!;
+      if (nspid.trim().split(/\s+/).pop() === '2') return pid;
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return 0;
+}
