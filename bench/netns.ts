@@ -15,7 +15,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './servers.js';
@@ -49,19 +48,6 @@ function freeSubnet(): { host: string; peer: string } {
     return { host: `${prefix}${base + 1}`, peer: `${prefix}${base + 2}` };
   }
   throw new Error('no free /30 in 10.213.0.0/16');
-}
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
 }
 
 /** Everything set up so far, undone in reverse by `teardown` (also from the exit hook: synchronous). */
@@ -98,7 +84,7 @@ class Setup {
 }
 
 export async function storesInNamespace(): Promise<StoresHost> {
-  const { findBinary } = await import('../test/helpers/servers.js');
+  const { findBinary, tcpProbe } = await import('../test/helpers/servers.js');
   const redisBin = findBinary('redis-server');
   const ferretBin = findBinary('ferretdb');
   if (redisBin === null || ferretBin === null) throw new Error('redis-server or FerretDB is not installed (bash scripts/services.sh)');
@@ -141,7 +127,7 @@ export async function storesInNamespace(): Promise<StoresHost> {
     ]);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (const [what, child, port] of [['redis-server', redis, REDIS_PORT], ['FerretDB', ferret, MONGO_PORT]] as const) {
-      while (!(await tcpOpen(peer, port))) {
+      while (!(await tcpProbe(port, undefined, undefined, peer))) {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} in namespace ${namespace} exited during start-up (code ${child.exitCode})`);
         if (Date.now() > deadline) throw new Error(`${what} in namespace ${namespace} not reachable at ${peer}:${port} after ${READY_TIMEOUT_MS} ms`);
         await sleep(50);

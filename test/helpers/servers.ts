@@ -95,8 +95,8 @@ async function waitReady(child: ChildProcess, probe: () => Promise<boolean>, wha
   throw new Error(`${what} not ready after ${READY_TIMEOUT_MS} ms`);
 }
 
-/** Connects, optionally sends `send`, resolves true when the reply starts with `expect` (or on connect). */
-function tcpProbe(port: number, send?: string, expect?: string): Promise<boolean> {
+/** Connects to `host`, optionally sends `send`, resolves true when the reply starts with `expect` (or on connect). */
+export function tcpProbe(port: number, send?: string, expect?: string, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean): void => {
@@ -105,7 +105,7 @@ function tcpProbe(port: number, send?: string, expect?: string): Promise<boolean
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => {
+    socket.connect(port, host, () => {
       if (send === undefined) return done(true);
       socket.write(send);
     });

@@ -76,6 +76,7 @@ async function templateReady(pool: PoolManager, fn: FunctionVersion): Promise<vo
   await until(() => pool.stats().functions[keyOf(fn)]?.template === 'ready', 15_000, 'a ready template');
 }
 
+
 describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box' : false }, () => {
   const dirs: string[] = [];
   after(async () => { for (const dir of dirs) await removeFunction(dir); });
@@ -83,6 +84,15 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     const dir = await writeFunction({ 'main.py': SLOW_IMPORT });
     dirs.push(dir);
     return fnVersion(dir, { concurrency: 1, ...overrides });
+  };
+  /** A pool whose version of a slow function has its template ready, and the template's host pid. */
+  const withTemplate = async (t: { after(fn: () => unknown): void }, options?: Partial<FunctionVersion>) => {
+    const pool = await openPool();
+    t.after(() => pool.close());
+    const fn = await slowFn(options);
+    await pool.invoke(fn, ev());
+    await templateReady(pool, fn);
+    return { pool, fn, templatePid: templateHostPid(fn) };
   };
 
   it('after a slow cold start a template appears; a scale-out instance is forked from it, boxed, in its own cgroup leaf', async (t) => {
@@ -152,12 +162,7 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
   });
 
   it('killing the template fails no call: scale-out goes back to specializing', async (t) => {
-    const pool = await openPool();
-    t.after(() => pool.close());
-    const fn = await slowFn();
-    await pool.invoke(fn, ev());
-    await templateReady(pool, fn);
-    const templatePid = templateHostPid(fn);
+    const { pool, fn, templatePid } = await withTemplate(t);
     assert.ok(templatePid > 0, 'found the template process');
     process.kill(templatePid, 'SIGKILL');
     await until(() => pool.stats().functions[keyOf(fn)]?.template !== 'ready', 5000, 'the template to be forgotten');
@@ -169,12 +174,7 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
   });
 
   it('a template that does not fork in time fails no call: the host falls back and forks from it no more', async (t) => {
-    const pool = await openPool();
-    t.after(() => pool.close());
-    const fn = await slowFn();
-    await pool.invoke(fn, ev());
-    await templateReady(pool, fn);
-    const templatePid = templateHostPid(fn);
+    const { pool, fn, templatePid } = await withTemplate(t);
     process.kill(templatePid, 'SIGSTOP');
     t.after(() => { try { process.kill(templatePid, 'SIGCONT'); } catch { /* gone */ } });
     const [a, b] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.3' })), pool.invoke(fn, ev({ sleep: '0.3' }))]);
@@ -189,12 +189,7 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
   });
 
   it('a forked instance: a forged hello on the template socket is closed; its exit code, its timeout kill and a deploy under it', async (t) => {
-    const pool = await openPool();
-    t.after(() => pool.close());
-    const fn = await slowFn({ timeoutMs: 1000 });
-    await pool.invoke(fn, ev());
-    await templateReady(pool, fn);
-    const templatePid = templateHostPid(fn);
+    const { pool, fn, templatePid } = await withTemplate(t, { timeoutMs: 1000 });
 
     // A call on a forked instance (the warm one is busy) tries to pass for a fork.
     const scaleOut = async (query: Record<string, string>): Promise<InvocationResult> => {

@@ -65,6 +65,27 @@ function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
+
+/** A host that forks, and one runtime forked by it: its channel, its end, and the next message it sends. */
+async function forkedRuntime(t: { after(fn: () => unknown): void }) {
+  const host = forkingHost();
+  t.after(() => host.close());
+  assert.equal(await host.zygotesReady(30_000), true);
+  let onExit!: (e: { exitCode: number | null; signal: string | null }) => void;
+  const ended = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => { onExit = resolve; });
+  const rt = host.spawn({ onExit: (e) => onExit(e) });
+  const channel = host.connect(rt);
+  const decoder = new FrameDecoder();
+  const inbox: RuntimeMessage[] = [];
+  channel.on('error', () => {});
+  channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
+  const next = async (): Promise<RuntimeMessage> => {
+    await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
+    return inbox.shift()!;
+  };
+  return { host, rt, channel, ended, next };
+}
+
 describe('zygotes', () => {
   const dirs: string[] = [];
   after(async () => { for (const dir of dirs) await removeFunction(dir); });
@@ -105,21 +126,7 @@ describe('zygotes', () => {
 
   it('in root mode the box\'s init is the native one once built (fp_sandbox/init.c): no capabilities, and it reports the box\'s output outside calls and the runtime\'s own exit code', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
-    const host = forkingHost();
-    t.after(() => host.close());
-    assert.equal(await host.zygotesReady(30_000), true);
-    let onExit!: (e: { exitCode: number | null; signal: string | null }) => void;
-    const ended = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => { onExit = resolve; });
-    const rt = host.spawn({ onExit: (e) => onExit(e) });
-    const channel = host.connect(rt);
-    const decoder = new FrameDecoder();
-    const inbox: RuntimeMessage[] = [];
-    channel.on('error', () => {});
-    channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
-    const next = async (): Promise<RuntimeMessage> => {
-      await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
-      return inbox.shift()!;
-    };
+    const { host, rt, channel, ended, next } = await forkedRuntime(t);
     assert.equal((await next()).t, 'hello');
     await until(() => rt.pid > 0, 5_000, 'the reported pid');
     if (SANDBOX === 'root' && existsSync(repoPath('runtime', 'fp_sandbox', 'fp-init'))) {
@@ -202,20 +209,7 @@ describe('zygotes', () => {
 
   it('init reaps what the box orphans, and a SIGTERM from the host ends the box', async (t) => {
     if (SANDBOX === 'off') return t.skip('no box');
-    const host = forkingHost();
-    t.after(() => host.close());
-    assert.equal(await host.zygotesReady(30_000), true);
-    let onExit!: (e: { exitCode: number | null; signal: string | null }) => void;
-    const ended = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => { onExit = resolve; });
-    const rt = host.spawn({ onExit: (e) => onExit(e) });
-    const channel = host.connect(rt);
-    const decoder = new FrameDecoder();
-    const inbox: RuntimeMessage[] = [];
-    channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
-    const next = async (): Promise<RuntimeMessage> => {
-      await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
-      return inbox.shift()!;
-    };
+    const { host, rt, channel, ended, next } = await forkedRuntime(t);
     assert.equal((await next()).t, 'hello');
     const dir = await fnDir({
       'main.py': py(
