@@ -235,7 +235,8 @@ export class PoolManager implements InstanceOwner {
   specialized(inst: Instance, initMs: number, forked: boolean): void {
     const group = inst.group;
     const min = this.config.templateMinInitMs;
-    if (forked || min <= 0 || initMs < min || this.host.templates !== true || group.template !== null || group.templateRefused
+    // A version that may run one instance only never scales out: a template would only cost memory.
+    if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
       || group.retired || group.removed || this.closing !== null) return;
     const proc = this.spawnProcess(this.hintFor(group));
     group.template = new FunctionTemplate(group, proc, this.config.initTimeoutMs, (tpl, failed) => {

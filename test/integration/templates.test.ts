@@ -299,13 +299,15 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     }
   });
 
-  it('templateMinInitMs: 0 makes none', async (t) => {
-    const pool = await openPool({ templateMinInitMs: 0 });
-    t.after(() => pool.close());
-    const fn = await slowFn();
-    await pool.invoke(fn, ev());
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(pool.stats().functions[keyOf(fn)]?.template, null);
+  it('templateMinInitMs: 0 makes none, nor does a version that may run one instance only', async (t) => {
+    for (const [config, fnOverrides] of [[{ templateMinInitMs: 0 }, {}], [{}, { maxInstances: 1 }]] as const) {
+      const pool = await openPool(config);
+      t.after(() => pool.close());
+      const fn = await slowFn(fnOverrides);
+      await pool.invoke(fn, ev());
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(pool.stats().functions[keyOf(fn)]?.template, null, JSON.stringify(fnOverrides));
+    }
   });
 });
 
