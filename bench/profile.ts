@@ -28,8 +28,8 @@ const server = await platformWithHello(mode, { maxInstances, concurrency }, { no
 let rps = 0;
 try {
   const url = `http://127.0.0.1:${server.port}${HELLO_PATH}`;
-  await runWrk({ url, connections, threads: 2, durationS: 2 });
-  rps = (await runWrk({ url, connections, threads: 2, durationS: seconds })).requestsPerSec;
+  await runWrk({ url, connections, threads: Math.min(2, connections), durationS: 2 });
+  rps = (await runWrk({ url, connections, threads: Math.min(2, connections), durationS: seconds })).requestsPerSec;
 } finally {
   await server.stop();
   await Promise.all(stores?.map((s) => s.destroy()) ?? []);
