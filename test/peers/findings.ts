@@ -58,6 +58,18 @@ export const FINDINGS: FindingSpec[] = [
     match: (t) => hasError(t, 'FUNCTION_INIT_FAILED', /^SandboxError$/),
   },
   {
+    id: 'instance-local-files',
+    title: "Files an app writes in its working directory live as long as its instance: a test that creates data and reads it back on a new instance (the first one recycled under the platform's instance cap) finds nothing",
+    kind: 'difference',
+    intermittent: true,
+    where: 'runtime/fp_sandbox/enter.py (/code: an overlay with a layer of the instance\'s own), poolmgr/pool.ts (at the instance cap the least recently used idle instance is stopped)',
+    reproduction: [
+      APP.replace('app = FastAPI()\n', 'import sqlite3\napp = FastAPI()\ndb = sqlite3.connect("database.db", check_same_thread=False)\n') + '```',
+      'Create a row, let enough other functions run to push this one\'s idle instance out (`FP_MAX_INSTANCES`, default 64; the peer tier deploys 118-333 apps), read it back: a new instance with an empty database. Under uvicorn the file outlives every request. Persistent data belongs in the data binding (docs/data-binding.md); the working directory is scratch space (docs/security.md, "What is not isolated").',
+    ].join('\n'),
+    match: (t) => /sqlite:\/\/\//.test(t.appSource) && errors(t).length === 0,
+  },
+  {
     id: 'read-only-workdir',
     title: "The working directory is the function's read-only code: an app that writes a file next to itself (a SQLite database) fails at startup",
     kind: 'gap',
