@@ -23,6 +23,7 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsS
 import { rmdir } from 'node:fs/promises';
 import type { CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
+import { pidAlive } from './pid-alive.js';
 import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
@@ -320,15 +321,6 @@ function removeStale(parent: string, mine: string): void {
     const match = /^fp-(\d+)-\d+$/.exec(entry);
     if (match === null || entry === mine || pidAlive(Number(match[1]))) continue;
     removeTree(`${parent}/${entry}`);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -397,7 +397,8 @@ export class ProcessHost implements RuntimeHost {
       return;
     }
     const pid = findHostPid(fork.template.pid, hello.pid);
-    if (pid === 0) {
+    // Another instance of the template already answers for that process: a child that names its sibling is refused.
+    if (pid === 0 || [...this.runtimes.values()].some((other) => other !== rt && other.alive && other.pid === pid)) {
       sock.destroy(); // the child ends at end of stream
       this.forkFailed(rt, `no process ${hello.pid} in the template's box`);
       return;

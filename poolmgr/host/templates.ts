@@ -15,6 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/index.js';
+import { pidAlive } from './pid-alive.js';
 
 /** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
 export const FORK_HELLO_TIMEOUT_MS = 2000;
@@ -32,21 +33,12 @@ export function makeTemplateRoot(): string {
   const parent = tmpdir();
   for (const name of readdirSafe(parent)) {
     const m = /^fp-tpl-(\d+)-\d+$/.exec(name);
-    if (m !== null && !alive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
+    if (m !== null && !pidAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
   }
   const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { mode: 0o700 });
   return root;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readdirSafe(dir: string): string[] {
@@ -174,17 +166,20 @@ export class LateChannel extends Duplex {
 
 /**
  * The host pid of the descendant of `rootPid` whose pid in its innermost PID namespace is `nsPid`
- * (what a forked child reports from inside its box), or 0. Only processes in a nested namespace
- * count, so a box can never name a process outside it.
+ * (what a forked child reports from inside its box), or 0. Only a direct child of the box's
+ * runtime (pid 2 of the box, the template) counts: a box can never name a process outside it,
+ * nor its init, nor a grandchild.
  */
 export function findHostPid(rootPid: number, nsPid: number): number {
   const queue = [rootPid];
   for (let depth = 0; depth < 6 && queue.length > 0; depth++) {
     const level = queue.splice(0);
     for (const pid of level) {
+      const parent = nsPids(pid);
+      const ofTemplate = parent.length >= 2 && parent[parent.length - 1] === 2;
       for (const child of childrenOf(pid)) {
         const ns = nsPids(child);
-        if (ns.length >= 2 && ns[ns.length - 1] === nsPid) return child;
+        if (ofTemplate && ns.length >= 2 && ns[ns.length - 1] === nsPid) return child;
         queue.push(child);
       }
     }
