@@ -85,6 +85,8 @@ const OPTIONS = {
   sandboxTasks: { env: 'FP_SANDBOX_TASKS', kind: 'int', schema: int(16, 1_000_000).default(256) },
   // Fork runtimes from a zygote per preset instead of spawning interpreters (docs/adr/0019-zygotes.md).
   zygotes: { env: 'FP_ZYGOTES', kind: 'flag', schema: z.boolean().default(true) },
+  // Fork a slow-to-load version's scale-out instances from a template of it (docs/adr/0030-function-templates.md).
+  templates: { env: 'FP_TEMPLATES', kind: 'flag', schema: z.boolean().default(true) },
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },

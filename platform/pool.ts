@@ -82,6 +82,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
     zygotes: config.zygotes,
+    ...(config.templates ? {} : { templateMinInitMs: 0 }),
   };
 }
 

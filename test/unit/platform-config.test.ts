@@ -19,7 +19,7 @@ describe('platform config', () => {
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
         dispatchConcurrency: 4, dispatchLeaseMs: 30_000, secretsKeyFile: '/home/u/.config/fastapi-platform/secrets.key',
         sandbox: 'auto', unsafeNoSandbox: false, sandboxUids: '600000-699999', sandboxTmpBytes: 64 * MIB,
-        sandboxTasks: 256, zygotes: true, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
+        sandboxTasks: 256, zygotes: true, templates: true, sandboxOpenFiles: 1024, maxInstances: 64, maxFunctionInstances: 50,
         redisAllowVolatile: false,
         runtimeHost: 'process', kubeNamespace: 'default', kubePool: 'fp', kubeImagePullPolicy: 'IfNotPresent',
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
@@ -49,6 +49,11 @@ describe('platform config', () => {
   it('turns the zygotes off with FP_ZYGOTES=0', () => {
     assert.equal(loadConfig({ FP_ZYGOTES: '0' }).zygotes, false);
     assert.equal(loadConfig({ FP_ZYGOTES: '1' }).zygotes, true);
+  });
+
+  it('turns the templates off with FP_TEMPLATES=0', () => {
+    assert.equal(loadConfig({ FP_TEMPLATES: '0' }).templates, false);
+    assert.equal(loadConfig({}).templates, true);
   });
 
   it('reads the functions directory of directory mode, not with the production store', () => {
