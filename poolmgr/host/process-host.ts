@@ -249,6 +249,9 @@ export class ProcessHost implements RuntimeHost {
     const decoder = new FrameDecoder();
     let exit: [number | null, NodeJS.Signals | null] | null = null;
     const prefix = (stream: string): string => `[runtime ${rt.pid} ${stream}] `;
+    // The pid comes on the report socket, the hello on the data socket: two sockets, no order between them.
+    // The data socket stays paused until the pid is known (or the keeper is gone), so a hello implies a pid.
+    forked.data.pause();
     forked.report.on('data', (chunk: Buffer) => {
       let messages: ForkReport[];
       try {
@@ -260,6 +263,7 @@ export class ProcessHost implements RuntimeHost {
       for (const m of messages) {
         if (m.t === 'pid' && rt.pid === 0 && Number.isInteger(m.pid) && m.pid > 0) {
           rt.pid = m.pid;
+          forked.data.resume();
           if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
         } else if (m.t === 'out' && m.b instanceof Uint8Array) {
           const stream = m.s === 1 ? 'stdout' : 'stderr';
@@ -275,6 +279,7 @@ export class ProcessHost implements RuntimeHost {
     forked.data.on('error', () => {});
     // No exit frame: the keeper itself was killed (by us: the signal we sent), or never forked (its zygote died first).
     forked.report.on('close', () => {
+      forked.data.resume();
       if (exit === null && rt.pid === 0) rt.stderrTail ||= `the ${preset} zygote closed the fork request before forking`;
       report(...(exit ?? [null, rt.lastSignal]));
     });
