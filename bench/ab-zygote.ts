@@ -6,8 +6,8 @@
  *   node dist/bench/ab-zygote.js <other checkout> [n]
  * A is the other checkout, B this one. Figures (bench/README.md section 3, "zygotes"): generic
  * runtime ready (spawn → hello) p50, the private memory of an idle forked box and of its runtime
- * process alone, the empty-pool cold start p50, and a FastAPI app's cold start on the fastapi
- * preset p50; each with B ÷ A and the load average before and after.
+ * process alone, the empty-pool cold start p50, a FastAPI app's cold start on the fastapi
+ * preset p50, and the cold start from the pool (a waiting generic runtime) p50 and p99; each with B ÷ A and the load average before and after.
  */
 import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -108,6 +108,36 @@ async function coldStarts(codeRoot: string): Promise<void> {
   }
 }
 
+/** A generic runtime waiting in the pool (poolSize 1, refilled before each call) specialized for a new version. */
+async function fromPool(codeRoot: string): Promise<void> {
+  const pools = pair((side) => new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON, runtimeEntry: entries[side] })));
+  try {
+    await Promise.all(SIDES.map((side) => pools[side].start()));
+    const cold = pair(() => [] as number[]);
+    for (let i = -3; i < n; i++) {
+      for (const side of i % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+        const name = `pool-${side}-${i + 3}`;
+        const dir = await writeHelloFunction(codeRoot, name, {}, name);
+        await pools[side].prepare(dir);
+        for (let waited = 0; pools[side].stats().generic < 1 || pools[side].stats().spawning > 0; waited += 5) {
+          if (waited > 15_000) throw new Error(`${side}: the pool did not refill`);
+          await sleep(5);
+        }
+        await sleep(30);
+        const start = process.hrtime.bigint();
+        // The manifest's default memory, as the gateway passes it: the box then sets a memory limit at specialize.
+        const r = await pools[side].invoke({ ...version(dir, name), memoryBytes: 256 * 2 ** 20 }, { ...EVENT, requestId: name });
+        if (r.error !== null || r.start !== 'pool') throw new Error(`${side}: pool cold start failed or not from the pool: ${JSON.stringify(r.error ?? r.start)}`);
+        if (i >= 0) cold[side].push(msSince(start));
+      }
+    }
+    report('cold start from the pool p50 (ms)', percentile(cold.A, 50), percentile(cold.B, 50));
+    report('cold start from the pool p99 (ms)', percentile(cold.A, 99), percentile(cold.B, 99));
+  } finally {
+    await Promise.all(SIDES.map((side) => pools[side].close()));
+  }
+}
+
 function report(what: string, a: number, b: number): void {
   console.log(`${what.padEnd(60)} A ${a.toFixed(2).padStart(8)}  B ${b.toFixed(2).padStart(8)}  B/A ${(b / a).toFixed(2)}`);
 }
@@ -117,6 +147,7 @@ try {
   console.log(`A = ${entries.A}\nB = ${entries.B}\nn = ${n}, sandbox ${resolveSandbox('auto')}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await readyAndUss(dir.path);
   await coldStarts(dir.path);
+  await fromPool(dir.path);
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await dir.remove();

@@ -271,6 +271,10 @@ export class Instance implements ProcessListener {
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.send(call);
+    // Written now, with the calls behind it, not at the end of this turn of the event loop: the
+    // batching that pays off for warm calls would add the rest of the turn (0.15-0.8 ms measured)
+    // to every cold start.
+    this.proc.flush();
   }
 
   /** @internal the specialization timer fired. */

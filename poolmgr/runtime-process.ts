@@ -116,7 +116,7 @@ export class RuntimeProcess {
     return true;
   }
 
-  /** @internal writes the frames queued by send(). */
+  /** Writes the frames queued by send() now (a cold start's specialize: poolmgr/instance.ts); else they go at the end of the turn. */
   flush(): void {
     const frames = this.pending;
     if (frames.length === 0) return;

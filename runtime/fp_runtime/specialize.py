@@ -35,8 +35,11 @@ class Loaded:
 def _vm_size_bytes() -> int:
     """The process's address-space size: the first field of /proc/self/statm, in pages (one short
     line, where /proc/self/status builds forty)."""
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split(None, 1)[0]) * resource.getpagesize()
+    fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)  # not open(): see fp_sandbox/enter.py _write
+    try:
+        return int(os.read(fd, 256).split(None, 1)[0]) * resource.getpagesize()
+    finally:
+        os.close(fd)
 
 
 def _cap_malloc_arenas() -> None:

@@ -114,8 +114,11 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
 def _cgroup_op(op: dict) -> None:
     """One host-decided operation (protocol/messages.ts CgroupOp)."""
     if "limit" in op:
-        with open(op["usage"]) as f:
-            limit = int(f.read()) + int(op["bytes"])
+        fd = os.open(op["usage"], os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            limit = int(os.read(fd, 64)) + int(op["bytes"])
+        finally:
+            os.close(fd)
         _write(op["limit"], limit)
         if op.get("alsoLimit"):
             _write(op["alsoLimit"], limit)
@@ -125,5 +128,9 @@ def _cgroup_op(op: dict) -> None:
 
 
 def _write(path: str, value) -> None:
-    with open(path, "w") as f:
-        f.write(str(value))
+    # Not open(): a text file's first use in a fresh fork costs ~0.2 ms (its codec and buffer machinery).
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
