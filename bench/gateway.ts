@@ -12,6 +12,8 @@ export interface GatewayRun {
   /** Generic runtimes the pool keeps ready (FP_POOL_SIZE). */
   poolSize: number;
   verbose: boolean;
+  /** Options for node itself (e.g. `--cpu-prof`: bench/profile.ts). */
+  nodeArgs?: string[];
 }
 
 export function requireGatewayBuild(): void {
@@ -35,7 +37,7 @@ export async function startGateway(run: GatewayRun): Promise<RunningServer> {
   const server = await startServer({
     name: 'gateway',
     command: process.execPath,
-    args: [PLATFORM_MAIN, '--functions', run.functionsDir, '--port', String(port)],
+    args: [...(run.nodeArgs ?? []), PLATFORM_MAIN, '--functions', run.functionsDir, '--port', String(port)],
     env,
     port,
     readyPath: '/metrics',

@@ -108,7 +108,7 @@ export async function startLimit(): Promise<RunningServer> {
 }
 
 /** A gateway serving only `hello` with the given limits; the directory goes when the gateway stops. */
-export async function gatewayWithHello(setting: GatewaySetting, verbose: boolean): Promise<RunningServer> {
+export async function gatewayWithHello(setting: GatewaySetting, verbose: boolean, nodeArgs: string[] = []): Promise<RunningServer> {
   const dir = await tempDir('hello');
   await writeHelloFunction(dir.path, 'hello', {
     maxInstances: setting.maxInstances,
@@ -117,7 +117,7 @@ export async function gatewayWithHello(setting: GatewaySetting, verbose: boolean
     maxQueue: 10_000,
   });
   try {
-    const server = await startGateway({ functionsDir: dir.path, poolSize: Math.max(3, setting.maxInstances), verbose });
+    const server = await startGateway({ functionsDir: dir.path, poolSize: Math.max(3, setting.maxInstances), verbose, nodeArgs });
     const stop = server.stop;
     server.stop = async () => {
       await stop();
