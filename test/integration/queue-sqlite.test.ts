@@ -35,6 +35,25 @@ describe('sqlite queue', () => {
     db.close();
   });
 
+  it('answers an idle claim without the write lock: a writer holding it does not make an empty claim wait or fail', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
+    t.after(() => rm(stateDir, { recursive: true, force: true }));
+    const q = await openSqliteQueue({ stateDir, busyTimeoutMs: 200 });
+    t.after(() => q.close());
+    await q.enqueue({ runId: 'later', function: 'f', payload: Buffer.from('x'), notBefore: Date.now() + 60_000 });
+    const writer = new Database(join(stateDir, ASYNC_DB_FILE));
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      // only a delayed job: nothing claimable (a claim that took the lock would fail SQLITE_BUSY after 200 ms)
+      assert.deepEqual(await q.claim('c', 1), []);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+    await q.enqueue({ runId: 'now', function: 'f', payload: Buffer.from('y') });
+    assert.deepEqual((await q.claim('c', 1)).map((j) => j.runId), ['now']);
+  });
+
   it('refuses a queue file written by a newer platform', async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
     t.after(() => rm(stateDir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@
  * Why: docs/adr/0007-async-queue.md.
  */
 import { randomBytes } from 'node:crypto';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
 import { QueueError } from './errors.js';
 import {
@@ -73,6 +73,8 @@ function info(row: JobRow, now: number): JobInfo {
 
 export class SqliteQueue implements Queue {
   private closed = false;
+  /** The read that spares an idle claim its write transaction (claim); prepared once. */
+  private claimable: [ready: Statement, expired: Statement] | null = null;
 
   constructor(
     private readonly db: Db,
@@ -123,6 +125,17 @@ export class SqliteQueue implements Queue {
 
   async claim(consumer: string, max: number): Promise<ClaimedJob[]> {
     checkMax(max);
+    // Every idle dispatcher worker claims every poll (200 ms): when nothing is claimable, a read
+    // answers without the write lock, a transaction or compiling SQL (an idle platform spent ~3 ms
+    // of CPU a second, and its garbage, on empty claims). A job that arrives right after is
+    // claimed at the next poll, as if it had arrived after the claim.
+    this.check();
+    const at = this.now();
+    this.claimable ??= [
+      this.db.prepare('SELECT 1 FROM jobs WHERE ready_at <= ? AND consumer IS NULL LIMIT 1'),
+      this.db.prepare('SELECT 1 FROM jobs WHERE lease_until <= ? AND consumer IS NOT NULL LIMIT 1'),
+    ];
+    if (this.claimable[0].get(at) === undefined && this.claimable[1].get(at) === undefined) return [];
     return this.tx(() => {
       const now = this.now();
       // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
