@@ -27,13 +27,19 @@ let roots = 0;
 
 /**
  * A fresh 0700 template root for one host: `<tmp>/fp-tpl-<pid>-<n>`. Those of processes that no
- * longer exist (a platform that was killed) are removed first.
+ * longer exist (a platform that was killed) are removed first, where this user may: another
+ * user's (a root platform's, seen by one running as nobody) stays, and is no reason not to start.
  */
 export function makeTemplateRoot(): string {
   const parent = tmpdir();
   for (const name of readdirSafe(parent)) {
     const m = /^fp-tpl-(\d+)-\d+$/.exec(name);
-    if (m !== null && !pidAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
+    if (m === null || pidAlive(Number(m[1]))) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    } catch {
+      // not ours to remove
+    }
   }
   const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
   rmSync(root, { recursive: true, force: true });

@@ -6,8 +6,8 @@
  * interpreter under /root); the venv made here borrows msgpack from the repository's.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,7 @@ describe('a platform not running as root (user-namespace sandbox)', { skip, time
   let api: Api;
   let url: string;
   let stateDir: string;
+  let stale = '';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-nonroot-'));
     chmodSync(dir, 0o755);
@@ -53,6 +54,11 @@ describe('a platform not running as root (user-namespace sandbox)', { skip, time
     execFileSync(SYSTEM_PYTHON, ['-m', 'venv', '--without-pip', venv]);
     const minor = execFileSync(SYSTEM_PYTHON, ['-c', 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'], { encoding: 'utf8' }).trim();
     cpSync(join(repoRoot(), '.venv', 'lib', `python${minor}`, 'site-packages', 'msgpack'), join(venv, 'lib', `python${minor}`, 'site-packages', 'msgpack'), { recursive: true });
+    // A template root left in /tmp by a root platform that was killed (0700, root's): nobody
+    // cannot remove it, and that must not keep the platform from starting (CI saw START_FAILED).
+    const dead = spawnSync('true').pid!;
+    stale = join(tmpdir(), `fp-tpl-${dead}-1`);
+    mkdirSync(join(stale, 'x'), { recursive: true, mode: 0o700 });
     stateDir = join(dir, 'state');
     const home = join(dir, 'home');
     for (const d of [stateDir, home]) {
@@ -81,6 +87,7 @@ describe('a platform not running as root (user-namespace sandbox)', { skip, time
       await new Promise((r) => child.once('exit', r));
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (stale) rmSync(stale, { recursive: true, force: true });
   });
 
   it('reports the user-namespace sandbox in /readyz', async () => {
