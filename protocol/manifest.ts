@@ -4,6 +4,7 @@
  * environment for `${VAR}` references. See docs/gateway.md ("Functions directory").
  */
 import { z } from 'zod';
+import { isIanaZone, parseCronSchedule } from './cron-schedule.js';
 import { isPlatformError, PlatformError } from './errors.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes, parseRate, RATE_PATTERN, type Rate } from './units.js';
 
@@ -132,26 +133,28 @@ export const retrySchema = z
 /** Trigger ids: unique per function (`/hooks/<name>/<id>`, cron tick keys). */
 export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-function isIanaZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * A schedule. The expression's syntax is checked by the control plane when a version is uploaded
- * (controlplane/async/triggers' parseSchedule; 400 naming `manifest.triggers[i].schedule`).
+ * A schedule. The expression is parsed here as the scheduler parses it (protocol/cron-schedule.ts),
+ * so `validate` and the API's checks refuse what the control plane would refuse at upload
+ * (`61 * * * *`, `0 0 30 2 *`: never fires).
  */
-const cronTriggerSchema = z.strictObject({
-  type: z.literal('cron'),
-  id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
-  schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
-  timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
-  payload: z.unknown().optional(),
-});
+const cronTriggerSchema = z
+  .strictObject({
+    type: z.literal('cron'),
+    id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
+    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
+    timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
+    payload: z.unknown().optional(),
+  })
+  .superRefine((t, ctx) => {
+    const timezone = t.timezone ?? 'UTC';
+    if (!isIanaZone(timezone)) return; // reported on `timezone`
+    try {
+      parseCronSchedule(t.schedule, timezone, Date.now());
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], message: `bad cron expression ${JSON.stringify(t.schedule)}: ${(err as Error).message}` });
+    }
+  });
 
 /** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
 export const WEBHOOK_TRIGGER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -100,6 +100,15 @@ describe('cli validate', () => {
     assert.deepEqual([doc.ok, doc.problems.map((p) => p.kind)], [false, ['manifest', 'manifest', 'syntax', 'entrypoint']]);
   });
 
+  it('refuses a cron schedule the platform would refuse at deploy, at its line (exit 3)', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ticks\ntriggers:\n  - type: cron\n    schedule: "61 * * * *"\n');
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.INVALID, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: platform\.yaml:5:5: triggers\.0\.schedule: bad cron expression "61 \* \* \* \*": .*out of range/m);
+  });
+
   it('says where platform.yaml is missing', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
