@@ -36,9 +36,21 @@ const duration = durationText.transform((text, ctx) => {
   }
 });
 
+/**
+ * The smallest memory limit a function may have: below it no Python runtime starts (the call would
+ * fail at its cold start with a sandbox error), and the pool reads a limit of 0 as "no limit".
+ * The largest is the platform's (FP_MAX_FUNCTION_MEMORY_BYTES, checked by the control plane).
+ */
+export const MIN_FUNCTION_MEMORY_BYTES = 16 * 1024 * 1024;
+
 const memory = memoryText.transform((text, ctx) => {
   try {
-    return parseMemoryBytes(text);
+    const bytes = parseMemoryBytes(text);
+    if (bytes < MIN_FUNCTION_MEMORY_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `"${text.trim()}" is below the smallest memory limit, 16Mi (a Python runtime needs more; 0 is not "no limit")` });
+      return z.NEVER;
+    }
+    return bytes;
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;

@@ -190,6 +190,10 @@ const BAD_CREATES: [unknown, string, string][] = [
   [{ name: 'ok-name', limits: { maxInstances: 0 } }, 'INVALID_FIELD', 'limits.maxInstances'],
   [{ name: 'ok-name', limits: { maxInstances: 51 } }, 'INVALID_FIELD', 'limits.maxInstances'], // the platform's ceiling (FP_MAX_FUNCTION_INSTANCES, 50)
   [{ name: 'ok-name', limits: { maxInstances: 10_000 } }, 'INVALID_FIELD', 'limits.maxInstances'],
+  [{ name: 'ok-name', limits: { memory: '0Mi' } }, 'INVALID_FIELD', 'limits.memory'], // 0 was "no limit" in the pool
+  [{ name: 'ok-name', limits: { memory: '1Ki' } }, 'INVALID_FIELD', 'limits.memory'], // below 16Mi: no runtime starts
+  [{ name: 'ok-name', limits: { memory: '100Ti' } }, 'INVALID_FIELD', 'limits.memory'], // the platform's ceiling (FP_MAX_FUNCTION_MEMORY_BYTES, 4Gi)
+  [{ name: 'ok-name', limits: { timeout: '99999h' } }, 'INVALID_FIELD', 'limits.timeout'], // the platform's ceiling (FP_MAX_FUNCTION_TIMEOUT_MS, 1h); was clamped to 24.8 days
   [{ name: 'ok-name', limits: { minWarm: 5, maxInstances: 2 } }, 'INVALID_FIELD', 'limits.minWarm'],
   [{ name: 'ok-name', env: { A: 1 } }, 'INVALID_FIELD', 'env.A'],
   [{ name: 'ok-name', env: { '1BAD': 'x' } }, 'INVALID_FIELD', 'env.1BAD'],
