@@ -372,6 +372,18 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, version === undefined ? {} : { version });
   }
 
+  pause(name: string, note?: string): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/pause`, note === undefined ? {} : { note });
+  }
+
+  resume(name: string, note?: string): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/resume`, note === undefined ? {} : { note });
+  }
+
+  deleteFunction(name: string): Promise<void> {
+    return this.request('DELETE', `/functions/${encodeURIComponent(name)}`);
+  }
+
   rollback(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
   }

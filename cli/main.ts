@@ -10,6 +10,7 @@ import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
+import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 
 /**
@@ -153,10 +154,16 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Resolves on the first SIGINT/SIGTERM; a second one exits at once (130). */
-function waitForSignal(): Promise<string> {
+/**
+ * Resolves on the first SIGINT/SIGTERM, or when stdout's reader is gone (`closed`: a command that
+ * runs until stopped stops then, as on Ctrl-C); a signal after that exits at once (130).
+ */
+function waitForSignal(closed: Promise<string>): Promise<string> {
   return new Promise((resolvePromise) => {
+    let stopped = false;
     const first = (signal: string): void => {
+      if (stopped) return;
+      stopped = true;
       process.removeListener('SIGINT', first);
       process.removeListener('SIGTERM', first);
       const again = (): never => process.exit(130);
@@ -166,6 +173,7 @@ function waitForSignal(): Promise<string> {
     };
     process.once('SIGINT', first);
     process.once('SIGTERM', first);
+    void closed.then(first);
   });
 }
 
@@ -182,10 +190,11 @@ async function confirm(question: string): Promise<boolean> {
 
 /** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
 export async function runFromProcess(): Promise<void> {
+  const output = processOutput();
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
+    io: { stdout: output.stdout, stderr: output.stderr, readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
-    waitForSignal,
+    waitForSignal: () => waitForSignal(output.closed),
   });
 }

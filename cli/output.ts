@@ -2,6 +2,8 @@
  * Output: text for people by default, one JSON document for scripts with `--json`. Commands write
  * through `Io` so tests can capture it. Small formatters for sizes, durations, times and tables.
  */
+import { terminalSafe } from './terminal.js';
+
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -65,7 +67,10 @@ export function formatAgo(at: number, now: number): string {
 }
 
 /** Columns padded to the widest cell; the last column is not padded. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rawRows: readonly (readonly string[])[]): string {
+  // Cells hold what others wrote (env values, labels, audit details): never raw control characters,
+  // and one row stays one line (cli/terminal.ts).
+  const rows = rawRows.map((r) => r.map((cell) => terminalSafe(cell)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: readonly string[]): string =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();

@@ -70,6 +70,10 @@ export interface ControlPlaneOptions {
   runStoreMaxBytes?: number;
   /** The highest limits.maxInstances a function may ask for (default 50). */
   maxFunctionInstances?: number;
+  /** The highest limits.memory a function may ask for, in bytes (default 4 GiB). */
+  maxFunctionMemoryBytes?: number;
+  /** The longest limits.timeout a function may ask for, in ms (default 1 h). */
+  maxFunctionTimeoutMs?: number;
   /** Rate limits and calls per minute (docs/adr/0011-tenants.md); default: in this process (the embedded limiter). Closed by the caller. */
   limiter?: AdmissionLimiter;
   /** Quotas of a new workspace (FP_WORKSPACE_QUOTA_*; default none). */
@@ -261,6 +265,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       asyncPayloadBytes: options.asyncPayloadBytes,
       runRetentionMs: options.runRetentionMs,
       maxFunctionInstances: options.maxFunctionInstances ?? 50,
+      maxFunctionMemoryBytes: options.maxFunctionMemoryBytes ?? 4 * 1024 ** 3,
+      maxFunctionTimeoutMs: options.maxFunctionTimeoutMs ?? 3_600_000,
       defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
       auditRetentionMs,
       publicUrl: options.publicUrl,

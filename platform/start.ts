@@ -153,6 +153,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
       maxFunctionInstances: config.maxFunctionInstances,
+      maxFunctionMemoryBytes: config.maxFunctionMemoryBytes,
+      maxFunctionTimeoutMs: config.maxFunctionTimeoutMs,
       limiter: adapters.limiter,
       defaultQuotas: {
         functions: config.workspaceQuotaFunctions ?? null,

@@ -9,7 +9,7 @@
  * `yaml` is loaded on first use, so services that import protocol but never read a manifest
  * (the gateway, the pool) do not pay for it.
  */
-import { isManifestError, parseManifest, type Manifest } from './manifest.js';
+import { isManifestError, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from './manifest.js';
 
 export const MANIFEST_FILE = 'platform.yaml';
 /** The entrypoint checked when platform.yaml does not name one. */
@@ -110,6 +110,11 @@ export async function readManifestText(text: string, env: Record<string, string 
   const raw: unknown = doc.toJS();
   if (raw === null || raw === undefined) {
     return { raw, manifest: null, problems: [{ kind: 'manifest', file, line: null, column: null, path: '', message: 'the file is empty; it needs at least `kind: function` and `name`' }] };
+  }
+  // The upload refuses it (MANIFEST_TOO_LARGE, controlplane/bundles/worker.ts): say so before a deploy creates anything.
+  const manifestBytes = Buffer.byteLength(JSON.stringify(raw));
+  if (manifestBytes > MAX_MANIFEST_BYTES) {
+    return { raw, manifest: null, problems: [{ kind: 'manifest', file, line: null, column: null, path: '', message: `the manifest is ${manifestBytes} bytes as JSON; the limit is ${MAX_MANIFEST_BYTES} (a big cron payload? read it from a file in the code instead)` }] };
   }
   try {
     return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file }), problems: [] };

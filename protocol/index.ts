@@ -5,6 +5,7 @@ export * from './messages.js';
 export * from './errors.js';
 export * from './units.js';
 export * from './manifest.js';
+export * from './cron-schedule.js';
 export * from './records.js';
 export * from './live-logs.js';
 export * from './json-text.js';

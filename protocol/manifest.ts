@@ -4,6 +4,7 @@
  * environment for `${VAR}` references. See docs/gateway.md ("Functions directory").
  */
 import { z } from 'zod';
+import { isIanaZone, parseCronSchedule } from './cron-schedule.js';
 import { isPlatformError, PlatformError } from './errors.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes, parseRate, RATE_PATTERN, type Rate } from './units.js';
 
@@ -35,9 +36,21 @@ const duration = durationText.transform((text, ctx) => {
   }
 });
 
+/**
+ * The smallest memory limit a function may have: below it no Python runtime starts (the call would
+ * fail at its cold start with a sandbox error), and the pool reads a limit of 0 as "no limit".
+ * The largest is the platform's (FP_MAX_FUNCTION_MEMORY_BYTES, checked by the control plane).
+ */
+export const MIN_FUNCTION_MEMORY_BYTES = 16 * 1024 * 1024;
+
 const memory = memoryText.transform((text, ctx) => {
   try {
-    return parseMemoryBytes(text);
+    const bytes = parseMemoryBytes(text);
+    if (bytes < MIN_FUNCTION_MEMORY_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `"${text.trim()}" is below the smallest memory limit, 16Mi (a Python runtime needs more; 0 is not "no limit")` });
+      return z.NEVER;
+    }
+    return bytes;
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;
@@ -132,26 +145,28 @@ export const retrySchema = z
 /** Trigger ids: unique per function (`/hooks/<name>/<id>`, cron tick keys). */
 export const TRIGGER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-function isIanaZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * A schedule. The expression's syntax is checked by the control plane when a version is uploaded
- * (controlplane/async/triggers' parseSchedule; 400 naming `manifest.triggers[i].schedule`).
+ * A schedule. The expression is parsed here as the scheduler parses it (protocol/cron-schedule.ts),
+ * so `validate` and the API's checks refuse what the control plane would refuse at upload
+ * (`61 * * * *`, `0 0 30 2 *`: never fires).
  */
-const cronTriggerSchema = z.strictObject({
-  type: z.literal('cron'),
-  id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
-  schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
-  timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
-  payload: z.unknown().optional(),
-});
+const cronTriggerSchema = z
+  .strictObject({
+    type: z.literal('cron'),
+    id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
+    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
+    timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
+    payload: z.unknown().optional(),
+  })
+  .superRefine((t, ctx) => {
+    const timezone = t.timezone ?? 'UTC';
+    if (!isIanaZone(timezone)) return; // reported on `timezone`
+    try {
+      parseCronSchedule(t.schedule, timezone, Date.now());
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['schedule'], message: `bad cron expression ${JSON.stringify(t.schedule)}: ${(err as Error).message}` });
+    }
+  });
 
 /** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
 export const WEBHOOK_TRIGGER_ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -1,5 +1,8 @@
-/** `functions [list]` and `functions show <name>`: the workspace's functions, one with its contract card. */
-import { positionals, type ParsedArgs } from '../args.js';
+/**
+ * `functions [list]`, `functions show <name>`: the workspace's functions, one with its contract card;
+ * `functions pause|resume <name>` and `functions delete <name>`: the API's pause, resume and DELETE.
+ */
+import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
 import { CliError, EXIT, usageError } from '../errors.js';
@@ -7,9 +10,17 @@ import { table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 import { describeSettings } from './deploy.js';
 
+const VERBS = ['list', 'show', 'pause', 'resume', 'delete'] as const;
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 2, 'functions');
   const verb = pos[0] ?? 'list';
+  if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}; functions ${VERBS.join('|')}`);
+  if (verb !== 'list' && (pos[1] === undefined || !FUNCTION_NAME.test(pos[1]))) {
+    throw usageError(`functions ${verb} needs a function name: fastapi-platform functions ${verb} <name>`);
+  }
+  if (str(args, 'note') !== undefined && verb !== 'pause' && verb !== 'resume') throw usageError('--note goes with functions pause or resume');
+  if (flag(args, 'yes') && verb !== 'delete') throw usageError('--yes goes with functions delete');
   const client = await clientOf(ctx, args);
   if (verb === 'list') {
     const { items } = await client.listFunctions();
@@ -18,9 +29,30 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
     return EXIT.OK;
   }
-  if (verb !== 'show') throw usageError(`unknown subcommand ${JSON.stringify(verb)}; functions list|show <name>`);
-  const name = pos[1];
-  if (name === undefined || !FUNCTION_NAME.test(name)) throw usageError('functions show needs a function name: fastapi-platform functions show <name>');
+  const name = pos[1]!;
+  if (verb === 'pause' || verb === 'resume') {
+    const note = str(args, 'note');
+    const { function: fn } = verb === 'pause' ? await client.pause(name, note) : await client.resume(name, note);
+    ctx.out.data({ ok: true, function: name, status: fn.status, activeVersion: fn.activeVersion });
+    ctx.out.line(fn.status === 'paused'
+      ? `Paused "${name}": calls (also /async/) answer 503 FUNCTION_PAUSED, its instances drain, cron triggers do not fire. Resume: fastapi-platform functions resume ${name}`
+      : `Resumed "${name}": serving version ${fn.activeVersion ?? '-'} again.`);
+    return EXIT.OK;
+  }
+  if (verb === 'delete') {
+    if (!flag(args, 'yes')) {
+      if (ctx.io.confirm === undefined) {
+        throw new CliError(EXIT.USAGE, 'CONFIRMATION_REQUIRED', `functions delete removes "${name}" with its versions, runs and invoke tokens: pass --yes to delete without asking (no terminal to ask on)`);
+      }
+      if (!(await ctx.io.confirm(`Delete function "${name}" with its versions, runs and invoke tokens? [y/N] `))) {
+        throw new CliError(EXIT.FAILURE, 'NOT_CONFIRMED', 'not confirmed; nothing was deleted');
+      }
+    }
+    await client.deleteFunction(name);
+    ctx.out.data({ ok: true, function: name, deleted: true });
+    ctx.out.line(`Deleted "${name}" with its versions, runs and invoke tokens.`);
+    return EXIT.OK;
+  }
   const found = await client.getFunction(name);
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
   ctx.out.data({ ok: true, ...found });
@@ -33,8 +65,16 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
 export const functionsCommand: Command = {
   name: 'functions',
-  summary: "list the workspace's functions, or show one with its URL and contract card (limits, rate, quotas)",
-  usage: 'functions [list] | functions show <name>',
-  options: {},
+  summary: "list the workspace's functions, show one with its URL and contract card, pause, resume or delete one",
+  usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes]',
+  details: [
+    'pause: calls answer 503 FUNCTION_PAUSED, instances drain, cron triggers stop; resume serves the',
+    'active version again (role deployer). delete removes the function with its versions, deploy log,',
+    'runs and invoke tokens (role owner); it asks first, or takes --yes.',
+  ].join('\n'),
+  options: {
+    note: { type: 'string', value: 'TEXT', description: 'with pause or resume: a note for the deploy log' },
+    yes: { type: 'boolean', description: 'with delete: do not ask' },
+  },
   run,
 };

@@ -33,6 +33,10 @@ export interface ServiceSettings {
   runRetentionMs: number;
   /** The highest limits.maxInstances a function may have (FP_MAX_FUNCTION_INSTANCES). */
   maxFunctionInstances: number;
+  /** The highest limits.memory (bytes) a function may have (FP_MAX_FUNCTION_MEMORY_BYTES). */
+  maxFunctionMemoryBytes: number;
+  /** The longest limits.timeout (ms) a function may have (FP_MAX_FUNCTION_TIMEOUT_MS). */
+  maxFunctionTimeoutMs: number;
   /** The quotas a new workspace gets unless its create names others (FP_WORKSPACE_QUOTA_*). */
   defaultQuotas: WorkspaceQuotas;
   /** How long audit entries are kept (FP_AUDIT_RETENTION). */

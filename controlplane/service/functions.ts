@@ -3,7 +3,7 @@
  * first, then — in the same turn — to the registry and token index the gateway reads, and the
  * pool drains instances whose settings went stale.
  */
-import { nameOfKey, PlatformError } from '../../protocol/index.js';
+import { formatDurationMs, formatMemoryBytes, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
 import type { FunctionRecord, FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -23,11 +23,16 @@ export async function getFunction(ctx: ServiceContext, name: string): Promise<Fu
 
 /** The platform's ceilings on a function's limits (the manifest schema has only static bounds). */
 function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>): void {
-  const max = ctx.settings.maxFunctionInstances;
-  if (settings.limits !== undefined && settings.limits.maxInstances > max) {
-    const issue = { code: 'INVALID_FIELD', field: 'limits.maxInstances', message: `this platform allows at most ${max} instances per function (FP_MAX_FUNCTION_INSTANCES)` };
-    throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit: max, issues: [issue] });
-  }
+  const limits = settings.limits;
+  if (limits === undefined) return;
+  const { maxFunctionInstances, maxFunctionMemoryBytes, maxFunctionTimeoutMs } = ctx.settings;
+  const over = (field: string, limit: number, message: string): never => {
+    const issue = { code: 'INVALID_FIELD', field, message };
+    throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit, issues: [issue] });
+  };
+  if (limits.maxInstances > maxFunctionInstances) over('limits.maxInstances', maxFunctionInstances, `this platform allows at most ${maxFunctionInstances} instances per function (FP_MAX_FUNCTION_INSTANCES)`);
+  if (limits.memoryBytes > maxFunctionMemoryBytes) over('limits.memory', maxFunctionMemoryBytes, `this platform allows at most ${formatMemoryBytes(maxFunctionMemoryBytes)} of memory per function (FP_MAX_FUNCTION_MEMORY_BYTES)`);
+  if (limits.timeoutMs > maxFunctionTimeoutMs) over('limits.timeout', maxFunctionTimeoutMs, `this platform allows a timeout of at most ${formatDurationMs(maxFunctionTimeoutMs)} (FP_MAX_FUNCTION_TIMEOUT_MS)`);
 }
 
 export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings): Promise<FunctionChange> {

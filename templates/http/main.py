@@ -10,7 +10,12 @@ Try it:  fastapi-platform invoke {{name}} --file payload.json
 
 
 def handler(event, context):
-    payload = event.json() if event["body"] else {}
-    name = (payload or {}).get("name") or event["query"].get("name", "world")
+    try:
+        payload = event.json() if event["body"] else {}
+    except ValueError:  # a caller's mistake, not the function's: answer 400, not a 500
+        return {"statusCode": 400, "body": {"error": "the body is not JSON"}}
+    if not isinstance(payload, dict):
+        return {"statusCode": 400, "body": {"error": 'the body must be a JSON object, e.g. {"name": "Ada"}'}}
+    name = payload.get("name") or event["query"].get("name", "world")
     context.logger.info("greeting %s", name)
     return {"message": f"hello, {name}", "method": event["method"], "path": event["path"]}

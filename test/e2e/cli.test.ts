@@ -203,6 +203,33 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     await eventually(async () => json<{ body: { message: string } }>(await cli(['invoke', name, '-d', '{"name":"Ada"}', '--json'])).body.message === 'hello, Ada');
   });
 
+  it('functions pause/resume/delete: a paused function answers 503 FUNCTION_PAUSED; delete asks or takes --yes', async () => {
+    const fn = `${name}-life`;
+    const dir = join(work, 'life');
+    assert.equal((await cli(['init', dir, '--name', fn])).code, EXIT.OK);
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const paused = await cli(['functions', 'pause', fn, '--note', 'maintenance', '--json']);
+    assert.equal(paused.code, EXIT.OK, paused.stderr);
+    assert.deepEqual(json(paused), { ok: true, function: fn, status: 'paused', activeVersion: 1 });
+    const refused = await cli(['invoke', fn, '--json']);
+    assert.deepEqual([refused.code, json<{ status: number; body: { error: { code: string } } }>(refused).body.error.code], [EXIT.FAILURE, 'FUNCTION_PAUSED']);
+    const resumed = await cli(['functions', 'resume', fn]);
+    assert.equal(resumed.code, EXIT.OK, resumed.stderr);
+    assert.match(resumed.stdout, /Resumed .* serving version 1/);
+    assert.equal(json<{ status: number }>(await cli(['invoke', fn, '--json'])).status, 200);
+    // No terminal to ask on: delete needs --yes, and nothing is deleted without it.
+    const unasked = await cli(['functions', 'delete', fn, '--json']);
+    assert.deepEqual([unasked.code, json<{ error: { code: string } }>(unasked).error.code], [EXIT.USAGE, 'CONFIRMATION_REQUIRED']);
+    assert.equal((await cli(['functions', 'show', fn])).code, EXIT.OK);
+    assert.deepEqual(json(await cli(['functions', 'delete', fn, '--yes', '--json'])), { ok: true, function: fn, deleted: true });
+    assert.equal((await cli(['functions', 'show', fn])).code, EXIT.API);
+    assert.equal(json<{ body: { error: { code: string } } }>(await cli(['invoke', fn, '--json'])).body.error.code, 'FUNCTION_NOT_FOUND');
+    assert.equal((await cli(['functions', 'pause', fn])).code, EXIT.API);
+    assert.equal((await cli(['functions', 'pause'])).code, EXIT.USAGE);
+    const help = await cli(['functions', '--help']);
+    assert.match(help.stdout, /functions pause\|resume <name>/);
+  });
+
   it('a failing function: invoke exits 1, runs <id> shows the error with file and line', async () => {
     const dir = join(work, 'boom');
     mkdirSync(dir);

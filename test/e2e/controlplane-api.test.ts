@@ -190,6 +190,10 @@ const BAD_CREATES: [unknown, string, string][] = [
   [{ name: 'ok-name', limits: { maxInstances: 0 } }, 'INVALID_FIELD', 'limits.maxInstances'],
   [{ name: 'ok-name', limits: { maxInstances: 51 } }, 'INVALID_FIELD', 'limits.maxInstances'], // the platform's ceiling (FP_MAX_FUNCTION_INSTANCES, 50)
   [{ name: 'ok-name', limits: { maxInstances: 10_000 } }, 'INVALID_FIELD', 'limits.maxInstances'],
+  [{ name: 'ok-name', limits: { memory: '0Mi' } }, 'INVALID_FIELD', 'limits.memory'], // 0 was "no limit" in the pool
+  [{ name: 'ok-name', limits: { memory: '1Ki' } }, 'INVALID_FIELD', 'limits.memory'], // below 16Mi: no runtime starts
+  [{ name: 'ok-name', limits: { memory: '100Ti' } }, 'INVALID_FIELD', 'limits.memory'], // the platform's ceiling (FP_MAX_FUNCTION_MEMORY_BYTES, 4Gi)
+  [{ name: 'ok-name', limits: { timeout: '99999h' } }, 'INVALID_FIELD', 'limits.timeout'], // the platform's ceiling (FP_MAX_FUNCTION_TIMEOUT_MS, 1h); was clamped to 24.8 days
   [{ name: 'ok-name', limits: { minWarm: 5, maxInstances: 2 } }, 'INVALID_FIELD', 'limits.minWarm'],
   [{ name: 'ok-name', env: { A: 1 } }, 'INVALID_FIELD', 'env.A'],
   [{ name: 'ok-name', env: { '1BAD': 'x' } }, 'INVALID_FIELD', 'env.1BAD'],
@@ -283,6 +287,7 @@ describe('bad input', () => {
   it('answers 404 for a run, version or function that does not exist', async () => {
     const run = await h.api.call('GET', '/runs/00000000-0000-0000-0000-000000000000');
     assert.deepEqual([run.status, errorOf(run).code], [404, 'RUN_NOT_FOUND']);
+    assert.match(String(errorOf(run).message), /runs are kept for \d+[smhd]\)$/, 'the retention in human units, not milliseconds');
     const fn = await h.api.call('POST', `/functions/${fnName('ghost')}/deploy`, {});
     assert.deepEqual([fn.status, errorOf(fn).code, errorOf(fn).field], [404, 'FUNCTION_NOT_FOUND', 'name']);
     const bad = await h.api.call('GET', `/functions/${fnName('ghost')}/versions/one`);

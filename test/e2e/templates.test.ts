@@ -55,6 +55,13 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
     const answer = await cli(['invoke', name, '--file', 'payload.json'], dir);
     assert.equal(answer.status, 200, JSON.stringify(answer));
     assert.match(JSON.stringify(answer.body), /Ada|hello/i);
+    // A caller's malformed body is the caller's mistake: 400 with a reason, not a 500 FUNCTION_ERROR.
+    for (const body of ['{"name":', '[1, 2]']) {
+      const r = await runCli(['invoke', name, '--data', body, '--json'], { cwd: dir, env: { FP_URL: h.url, FP_TOKEN: h.api.token! } });
+      const bad = JSON.parse(r.stdout) as Json;
+      assert.deepEqual([r.code, bad.status], [1, 400], r.stdout);
+      assert.match(bad.body.error, /JSON/);
+    }
   });
 
   it('mongo stores its payload in its database and lists the run\'s writes', { skip: serverSkip('ferretdb') }, async () => {

@@ -100,6 +100,26 @@ describe('cli validate', () => {
     assert.deepEqual([doc.ok, doc.problems.map((p) => p.kind)], [false, ['manifest', 'manifest', 'syntax', 'entrypoint']]);
   });
 
+  it('refuses a cron schedule the platform would refuse at deploy, at its line (exit 3)', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ticks\ntriggers:\n  - type: cron\n    schedule: "61 * * * *"\n');
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.INVALID, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: platform\.yaml:5:5: triggers\.0\.schedule: bad cron expression "61 \* \* \* \*": .*out of range/m);
+  });
+
+  it('refuses a manifest larger than the upload takes (MANIFEST_TOO_LARGE at deploy), before anything is created', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: big\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    payload: "${'x'.repeat(70_000)}"\n`);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.INVALID, r.stdout + r.stderr);
+    assert.match(r.stderr, /the manifest is \d+ bytes as JSON; the limit is 65536/);
+    const d = await runCli(['deploy', dir, '--url', 'http://127.0.0.1:9']);
+    assert.equal(d.code, EXIT.INVALID, 'deploy stops at validate: nothing reaches a platform');
+  });
+
   it('says where platform.yaml is missing', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');

@@ -104,5 +104,7 @@ describe('cli files and output helpers', () => {
     assert.equal(formatAgo(1000, 6000), '5s ago');
     assert.equal(formatAgo(0, 7_200_000), '2h ago');
     assert.equal(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y');
+    // A cell is what someone else wrote (an env value, a label): escaped, one row one line.
+    assert.equal(table(['NAME', 'VALUE'], [['X', 'a\nb \x1b[31mred\x1b]0;title\x07']]), 'NAME  VALUE\nX     a\\nb \\x1b[31mred\\x1b]0;title\\x07');
   });
 });

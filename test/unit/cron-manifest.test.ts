@@ -32,6 +32,19 @@ describe('cron triggers in the manifest', () => {
     );
   });
 
+  it('refuses a schedule the scheduler cannot parse or that never fires, as the scheduler would (validate catches it before a deploy)', () => {
+    for (const schedule of ['61 * * * *', 'not cron', '0 0 30 2 *', '* * * * * * *']) {
+      assert.throws(
+        () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: '* * * * *' }, { type: 'cron', schedule }] }),
+        (err: unknown) => err instanceof ManifestError && err.issues.some((i) => i.path === 'triggers.1.schedule' && i.message.startsWith(`bad cron expression ${JSON.stringify(schedule)}`)),
+        schedule,
+      );
+    }
+    for (const schedule of ['*/5 * * * *', '0 0 9 * * mon-fri', '@hourly']) {
+      assert.doesNotThrow(() => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule, timezone: 'Europe/Berlin' }] }), schedule);
+    }
+  });
+
   it('the upload check names the field of a bad schedule; good manifests pass', () => {
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *' }, { type: 'cron', schedule: 'not cron' }] }), 'manifest.triggers[1].schedule');
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *', timezone: 'Mars/Base' }] }), 'manifest.triggers[0].timezone');

@@ -84,6 +84,11 @@ describe('parseManifest', () => {
     assert.ok(Object.keys(issues).some((p) => p.startsWith('env')), 'the bad env name is reported');
   });
 
+  it('refuses a memory limit below 16Mi (0 would mean no limit in the pool)', () => {
+    for (const memory of ['0', '0Mi', '1Ki', '15Mi', '16M']) assert.ok('limits.memory' in issuesOf({ kind: 'function', name: 'x', limits: { memory } }), memory);
+    assert.equal(parseManifest({ kind: 'function', name: 'x', limits: { memory: '16Mi' } }).limits.memoryBytes, 16 * 1024 * 1024);
+  });
+
   it('reads the retry policy and checks its bounds', () => {
     const m = parseManifest({ kind: 'function', name: 'x', retry: { maxAttempts: 1, backoff: '500ms', maxBackoff: '5s', maxEventAge: '1h' } });
     assert.deepEqual(m.retry, { maxAttempts: 1, backoffBaseMs: 500, backoffMaxMs: 5000, maxEventAgeMs: 3_600_000 });

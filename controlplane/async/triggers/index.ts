@@ -1,7 +1,7 @@
 /** Cron and webhook triggers' public door: the scheduler, tick locks, signature checks and replay guards. Docs: docs/triggers.md, ADR 0008. */
 export * from './types.js';
 export { isTriggerError, TriggerError, TRIGGER_ERROR_CODES, WEBHOOK_FAILURE_CODES, type TriggerErrorCode, type WebhookFailureCode } from './errors.js';
-export { DEFAULT_TIMEZONE, isValidTimezone, parseSchedule, type Schedule } from './schedule.js';
+export { DEFAULT_TIMEZONE, parseSchedule, type Schedule } from './schedule.js';
 export { CronScheduler, type CronSchedulerOptions, type FiredTrigger, type FireResult } from './scheduler.js';
 export { DEFAULT_TICK_LOCK_TTL_MS, MemoryTickLock, openSqliteTickLock, TICK_LOCK_DB_FILE, type SqliteTickLockOptions } from './locks.js';
 export { redisReplayGuard, redisTickLock, type RedisTriggerOptions } from './redis.js';
