@@ -145,23 +145,31 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     && JSON.stringify(active.manifest) === JSON.stringify(raw);
   const upload = !sameCode || options.force === true;
 
-  const [applied, uploadedBytes] = await Promise.all([
-    existing === null
-      ? client.createFunction({ name, ...settings, auth: options.auth ?? 'public', ...(Object.keys(givenSecrets).length > 0 ? { secrets: givenSecrets } : {}) })
-      : client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) }),
+  const applySettings = () => existing === null
+    ? client.createFunction({ name, ...settings, auth: options.auth ?? 'public', ...(Object.keys(givenSecrets).length > 0 ? { secrets: givenSecrets } : {}) })
+    : client.updateFunction(name, { ...settings, ...(options.auth ? { auth: options.auth } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+  // An existing function's settings change only once its new version is uploaded and built: a
+  // deploy the platform refuses on the way (a bad manifest, a quota, a dependency build) leaves the
+  // function as it was. A new one is created first (its versions need it), a settings-only change
+  // goes at once.
+  const settingsFirst = existing === null || !upload;
+  const [early, uploadedBytes] = await Promise.all([
+    settingsFirst ? applySettings() : null,
     upload ? uploadMissing(client, checked.dir, byHash, missing) : 0,
   ]);
-  const fn = applied.function;
-  // A token is issued when the function was created `auth: token` or a change switched it to token.
-  const invokeToken = applied.invokeToken;
-  const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
-  const asyncUrl = applied.asyncUrl;
-  const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
-  const base = { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+  const resultOf = (applied: Awaited<ReturnType<typeof applySettings>>) => {
+    const fn = applied.function;
+    // A token is issued when the function was created `auth: token` or a change switched it to token.
+    const invokeToken = applied.invokeToken;
+    const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
+    const asyncUrl = applied.asyncUrl;
+    const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
+    return { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+  };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.
-    const contract = applied.contract;
-    return { ...base, version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
+    const contract = early!.contract;
+    return { ...resultOf(early!), version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
   }
 
   const note = options.note ?? manifest.version;
@@ -173,6 +181,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   });
   // The platform builds declared dependencies off the upload; the deploy needs them ready.
   const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
+  const base = resultOf(early ?? await applySettings());
   await client.deploy(name, version.version);
   const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
   // The card as it is now (the upload counts against the workspace's code quota).

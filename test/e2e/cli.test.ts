@@ -188,6 +188,11 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(json<{ deps: { state: string; packages: unknown[] } }>(d).deps, { ...json<{ deps: Record<string, unknown> }>(d).deps, state: 'ready', packages: [{ name: 'alpha', version: '1.0' }] });
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
 
+    // The failing deploy also changes a setting: refused on the way, it must leave the function as it was.
+    const timeoutOf = async (): Promise<number | undefined> => json<{ function: { limits: Record<string, number> } }>(await cli(['functions', 'show', `${name}-deps`, '--json'])).function.limits['timeoutMs'];
+    const timeoutBefore = await timeoutOf();
+    assert.equal(typeof timeoutBefore, 'number');
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-deps\nlimits:\n  timeout: 7s\n`);
     writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\n');
     const bad = await cli(['deploy', dir]);
     assert.equal(bad.code, EXIT.API, bad.stderr);
@@ -195,6 +200,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(bad.stderr, /No matching distribution found for no-such-package-here/);
     assert.match(bad.stderr, /\[DEPS_NOT_FOUND\]/);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
+    assert.notEqual(timeoutBefore, 7000);
+    assert.equal(await timeoutOf(), timeoutBefore);
   });
 
   it('rollback brings the old behaviour back', async () => {
