@@ -3,7 +3,8 @@
 sys.stdout/sys.stderr are replaced once by proxies that write into the capture of the current
 invocation (a contextvar, so concurrent async or threaded calls each keep their own lines) and
 fall back to the real stream outside any invocation. Capture is bounded over the whole call: past
-MAX_BYTES lines are dropped and one marker line, in the call's reply, says how much.
+MAX_BYTES lines are dropped (the line that crosses the budget keeps its start, marked CUT_MARK)
+and one marker line, in the call's reply, says how much.
 
 A call's capture streams: its lines go to the host in `logs` batches while it runs (flusher.py),
 and its reply carries only the rest. One lock guards every capture, so a batch taken by the flusher
@@ -18,6 +19,10 @@ import time
 
 MAX_BYTES = 256 * 1024
 LINE_OVERHEAD = 40  # about what one line's map (stream, ts, msg keys) takes in msgpack
+# A line too long for what is left of the budget keeps its start, if at least this much is left,
+# with CUT_MARK at its end (a 10 MB print keeps ~256 KiB, not nothing).
+MIN_CUT_BYTES = 1024
+CUT_MARK = " … [line truncated]"
 # A batch this big is sent at once rather than at the flusher's next tick.
 URGENT_BYTES = 64 * 1024
 _current = contextvars.ContextVar("fp_capture", default=None)
@@ -52,16 +57,37 @@ class Capture:
         n = len(msg) if msg.isascii() else len(msg.encode("utf-8", "replace"))
         # Every line costs its map on the wire too, so a flood of empty lines is bounded as well.
         if self.size + n + LINE_OVERHEAD > MAX_BYTES:
-            self.dropped += n
-            self.dropped_lines += 1
-            self.truncated = True
-            return
+            cut = self._cut(msg, n)
+            if cut is None:
+                self.dropped += n
+                self.dropped_lines += 1
+                self.truncated = True
+                return
+            msg, n = cut
+        self._add_line(stream, msg, n, level)
+
+    def _add_line(self, stream, msg, n, level=None):
         self.size += n + LINE_OVERHEAD
         self.unsent += n + LINE_OVERHEAD
         line = {"stream": stream, "ts": time.time() * 1000.0, "msg": msg}
         if level is not None:
             line["level"] = level
         self.lines.append(line)
+
+    def _cut(self, msg, n):
+        """`msg` (n bytes) cut to what is left of the budget, with CUT_MARK: (msg, bytes), or None
+        when too little is left. Counts the bytes cut off as dropped."""
+        room = MAX_BYTES - self.size - LINE_OVERHEAD - len(CUT_MARK.encode())
+        if room < MIN_CUT_BYTES:
+            return None
+        kept = msg[:room]
+        if not kept.isascii():
+            kept = kept.encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
+        size = len(kept.encode("utf-8", "replace")) if not kept.isascii() else len(kept)
+        self.dropped += n - size
+        self.truncated = True
+        kept += CUT_MARK
+        return kept, len(kept.encode("utf-8", "replace"))
 
     def _write(self, stream, text):
         *complete, rest = text.split("\n")
@@ -79,17 +105,24 @@ class Capture:
             return
         held[0].append(text)
         held[1] += len(text)
-        if self.size + held[1] > MAX_BYTES:  # it can never fit: drop it now, not after it grew
-            self.dropped += held[1]
-            self.truncated = True
-            held[0] = []
-            held[1] = -1
+        if self.size + held[1] > MAX_BYTES:  # it can never fit whole: cut it (or drop it) now, not after it grew
+            line = "".join(held[0])
+            cut = self._cut(line, len(line.encode("utf-8", "replace")))
+            if cut is None:
+                self.dropped += held[1]
+                self.truncated = True
+                held[0] = []
+                held[1] = -1
+            else:  # its start, ended now; the rest of the line is dropped as it comes
+                self._add_line(stream, cut[0], cut[1])
+                held[0] = []
+                held[1] = -2
 
     def _end_line(self, stream):
         held = self.partial.pop(stream, None)
         if held is not None and held[1] >= 0:
             self._add(stream, "".join(held[0]))
-        elif held is not None:
+        elif held is not None and held[1] == -1:
             self.dropped_lines += 1
 
     def _end_partials(self):

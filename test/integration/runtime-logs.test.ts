@@ -123,7 +123,7 @@ describe('log capture', () => {
     }
   });
 
-  test('capture is bounded: one 1 MB print comes back under the budget with a truncation line', async (t) => {
+  test('capture is bounded: one 1 MB print comes back cut to the budget, with a truncation line', async (t) => {
     const rt = await serve(t, {
       'main.py': py(
         'def handler(event, context):',
@@ -139,6 +139,9 @@ describe('log capture', () => {
     const res = await rt.invokeOk();
     assert.ok(msgBytes(res.logs) < LOG_BUDGET_BYTES, `${msgBytes(res.logs)} bytes captured`);
     assert.equal(res.logs[0]!.msg, 'start');
+    // The long line keeps its start (most of the budget), marked as cut; nothing fits after it.
+    assert.match(res.logs[1]!.msg, /^x{200000,} … \[line truncated\]$/);
+    assert.equal(res.logs.length, 3);
     const last = res.logs[res.logs.length - 1]!;
     assert.match(last.msg, TRUNCATION);
     // The runtime still works and the next call starts with a fresh budget.
