@@ -98,14 +98,18 @@ export async function readManifestText(text: string, env: Record<string, string 
   const lines = new Y.LineCounter();
   const doc = Y.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return {
-      raw: null,
-      manifest: null,
-      problems: doc.errors.map((e) => {
-        const pos = lines.linePos(e.pos[0]);
-        return { kind: 'yaml', file, line: pos.line, column: pos.col, path: '', message: e.message.split('\n')[0]! };
-      }),
-    };
+    // The parser can report one mistake several times at one place (`{{{`: three unclosed maps): once each.
+    const seen = new Set<string>();
+    const problems: ManifestProblem[] = [];
+    for (const e of doc.errors) {
+      const pos = lines.linePos(e.pos[0]);
+      const message = e.message.split('\n')[0]!;
+      const key = `${pos.line}:${pos.col}:${message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push({ kind: 'yaml', file, line: pos.line, column: pos.col, path: '', message });
+    }
+    return { raw: null, manifest: null, problems };
   }
   const raw: unknown = doc.toJS();
   if (raw === null || raw === undefined) {

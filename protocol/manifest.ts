@@ -302,6 +302,9 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
       if (issue.code === 'unrecognized_keys') {
         // One issue per unknown key so each carries its own full path.
         for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'unknown key' });
+      } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+        // A record's key (an env name): what is wrong with the key, not zod's "Invalid key in record".
+        issues.push({ path: base.join('.'), message: issue.issues[0]!.message });
       } else {
         issues.push({ path: base.join('.'), message: issue.message });
       }

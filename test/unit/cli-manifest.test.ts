@@ -37,6 +37,15 @@ describe('cli manifest reading', () => {
     assert.equal(formatProblem(timeout).startsWith('platform.yaml:4:3: limits.timeout: '), true);
   });
 
+  it('says what an env name must be, and reports one YAML mistake once per place', async () => {
+    const [env] = (await readManifestText('kind: function\nname: a\nenv:\n  c-d: x\n', {})).problems;
+    assert.deepEqual([env?.path, env?.line], ['env.c-d', 4]);
+    assert.match(env!.message, /letters, digits and _/);
+    const yaml = (await readManifestText('{{{\n', {})).problems;
+    assert.ok(yaml.length > 0 && yaml.every((p) => p.kind === 'yaml'));
+    assert.equal(new Set(yaml.map((p) => `${p.line}:${p.column}:${p.message}`)).size, yaml.length, JSON.stringify(yaml));
+  });
+
   it('reports a missing required key at the document', async () => {
     assert.deepEqual(await problems('kind: function\n'), [{ path: 'name', line: null, kind: 'manifest' }]);
     assert.deepEqual(await problems(''), [{ path: '', line: null, kind: 'manifest' }]);
