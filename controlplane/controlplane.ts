@@ -222,6 +222,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         log: (line) => log(`dispatcher: ${line}`),
       })
     : null;
+  if (asyncRuns !== null && dispatcher !== null) asyncRuns.onAccepted = () => dispatcher.wake();
   let dispatcherStopped: Promise<void> | null = null;
   const cron = asyncRuns && options.async?.tickLock
     ? new CronTriggers(store, options.async.tickLock, async (fn, triggerId, tickMs, body, key) => {

@@ -243,5 +243,45 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal(peak, 3);
       assert.equal(runner.seen.length, 9);
     });
+
+    it('idle, one worker claims per poll for all; jobs that come then use every worker; wake() claims at once', async (t) => {
+      const site = await newSite(t);
+      const queue = await site.connect();
+      t.after(() => queue.close());
+      let claims = 0;
+      const counted = new Proxy(queue, {
+        get(target, prop) {
+          if (prop === 'claim') return (consumer: string, max: number) => { claims++; return target.claim(consumer, max); };
+          const value = Reflect.get(target, prop) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      let now = 0;
+      let peak = 0;
+      const runner = new ScriptedRunner(async () => {
+        peak = Math.max(peak, ++now);
+        for (const end = Date.now() + 2_000; peak < 4 && Date.now() < end;) await delay(10);
+        now--;
+        return success();
+      });
+      // pollMs 100: four workers polling each on their own would claim ~40 times in a second.
+      const { timeline, dispatcher } = await setup(t, site, { runner, queue: counted, concurrency: 4, pollMs: 100 });
+      dispatcher.start();
+      await delay(1_000);
+      assert.ok(claims <= 16, `${claims} claims in an idle second`);
+      const ids = Array.from({ length: 4 }, () => randomUUID());
+      for (const runId of ids) await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      for (const runId of ids) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      assert.equal(peak, 4, 'the jobs found while idle ran on every worker at once');
+
+      // A long poll: the run starts only because wake() says it is there.
+      const sleepy = await setup(t, site, { runner: new ScriptedRunner(() => success()), pollMs: 60_000 });
+      sleepy.dispatcher.start();
+      await delay(200);
+      const runId = randomUUID();
+      await enqueueRun(sleepy.queue, sleepy.timeline, { runId, function: 'fn', payload }, Date.now());
+      sleepy.dispatcher.wake();
+      assert.equal((await settled(sleepy.timeline, runId, 5_000)).state, 'succeeded');
+    });
   });
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type Lease, type Queue } from '../queue/index.js';
+import { IdleWorkers } from './idle.js';
 import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
 import { NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
@@ -20,7 +21,7 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** The queue's lease time; heartbeats (`extend`) go out every leaseMs/3. Default 30 s. */
   leaseMs?: number;
-  /** How long an idle worker waits before claiming again (default 200 ms). */
+  /** How often the idle workers (one of them for all: ./idle.ts) claim again (default 200 ms). */
   pollMs?: number;
   /** How long stop() lets running attempts finish before leaving their leases to expire (default 10 s). */
   graceMs?: number;
@@ -40,7 +41,7 @@ export interface DispatcherOptions {
   log?: (line: string) => void;
 }
 
-/** How often each worker tries to claim while claims fail (the queue is down). */
+/** How often the idle workers claim while claims fail (the queue is down). */
 const DOWN_POLL_MS = 1000;
 
 /** Thrown out of an attempt's bookkeeping when another consumer owns the job now. */
@@ -51,6 +52,7 @@ export class Dispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'policies'>> & { policies: RetryPolicySource | null };
   private readonly workers: Promise<void>[] = [];
   private readonly stopping = new AbortController();
+  private readonly idle = new IdleWorkers(this.stopping.signal);
   /** Aborted when the grace is over: attempts still running are abandoned to their leases. */
   private readonly abandon = new AbortController();
   private inFlight = 0;
@@ -76,6 +78,11 @@ export class Dispatcher {
   /** Attempts running now. */
   get running(): number {
     return this.inFlight;
+  }
+
+  /** Work may be waiting (a run this process accepted): an idle worker claims now, not at the next poll. */
+  wake(): void {
+    this.idle.wake();
   }
 
   /** Starts the workers; call once. */
@@ -108,9 +115,10 @@ export class Dispatcher {
         this.claimFailed(err);
       }
       if (job === undefined) {
-        await sleep(this.failedClaims > 0 ? Math.max(this.o.pollMs, DOWN_POLL_MS) : this.o.pollMs, this.stopping.signal);
+        await this.idle.wait(this.failedClaims > 0 ? Math.max(this.o.pollMs, DOWN_POLL_MS) : this.o.pollMs);
         continue;
       }
+      this.idle.found();
       this.inFlight++;
       try {
         await this.handle(job);
@@ -254,18 +262,5 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
     const onAbort = (): void => resolve(null);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }

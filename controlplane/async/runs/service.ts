@@ -23,6 +23,9 @@ export interface AsyncRunView extends RunTimelineView {
 }
 
 export class AsyncRuns implements AsyncIntake {
+  /** Told of each new run once it is in the queue (the dispatcher of this process: it claims at once). */
+  onAccepted: (() => void) | null = null;
+
   constructor(
     readonly queue: Queue,
     readonly timeline: RunTimeline,
@@ -90,12 +93,15 @@ export class AsyncRuns implements AsyncIntake {
   private async accept(fn: string, payload: Buffer, idempotencyKey: string | null, replayOf: string | null): Promise<{ runId: string; created: boolean }> {
     const runId = randomUUID();
     const acceptedAt = this.now();
+    let accepted: { runId: string; created: boolean };
     try {
       const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}) };
-      return await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
+      accepted = await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
     } catch (err) {
       throw queueDown(err);
     }
+    if (accepted.created) this.onAccepted?.();
+    return accepted;
   }
 
   private async mustView(runId: string): Promise<AsyncRunView> {
