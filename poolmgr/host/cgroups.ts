@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsS
 import { rmdir } from 'node:fs/promises';
 import type { CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
-import { pidAlive } from './pid-alive.js';
+import { pidAlive } from './host-pids.js';
 import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */

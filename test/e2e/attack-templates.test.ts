@@ -1,0 +1,156 @@
+/**
+ * Red team, part 3: function templates (docs/adr/0030-function-templates.md). A template is the
+ * function's own code (its module ran in it at import), so it may lie, reap its children without
+ * a word, or hand its channel to another process. Real Python in deployed functions.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { eventually, processesOfUid } from '../helpers/processes.js';
+import { deploy, deployed, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+
+/**
+ * A hostile template: at import it makes its reaper silent (a child's end is never reported); an
+ * instance asked to `stale` names itself, forks a process that keeps its channel open, and ends:
+ * its template reaps it, so its host pid is free for any process of the host.
+ */
+const HOSTILE = py(
+  'import os, time',
+  'import fp_runtime.template as template',
+  'template._Children._report = lambda self, fid, status: None',
+  'time.sleep(0.3)  # a slow import: the version gets a template',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    if q.get("mode") == "stale" and os.getppid() != 1:  # forked: its parent is its template, not the box init',
+  '        open("/proc/self/comm", "w").write(q["marker"])',
+  '        time.sleep(1.5)  # the test finds its host pid meanwhile',
+  '        if os.fork() == 0:',
+  '            open("/proc/self/comm", "w").write(q["marker"] + "g")',
+  '            time.sleep(120)',
+  '            os._exit(0)',
+  '        os._exit(0)',
+  '    time.sleep(float(q.get("sleep", "0")))',
+  '    return {"pid": os.getpid(), "uid": os.getuid()}',
+);
+
+/**
+ * A template that will not go: at import it hides a thread of its own from the template's check
+ * and makes `shutdown` a no-op. Dropped (a deploy, an undeploy), it would run on, in no cap.
+ */
+const IMMORTAL = (marker: string): string => py(
+  'import os, threading, time',
+  'import fp_runtime.template as template',
+  'template._Children.drain = lambda self: None',
+  'template._extra_threads = lambda started: 0',
+  'def beat():',
+  `    open(f"/proc/self/task/{threading.get_native_id()}/comm", "w").write("${marker}")`,
+  '    while True: time.sleep(0.5)',
+  'time.sleep(0.3)  # a slow import: the version gets a template',
+  'threading.Thread(target=beat, daemon=True).start()',
+  'def handler(event, context):',
+  '    return {"uid": os.getuid()}',
+);
+
+/** Host threads named `name`. */
+function threadsNamed(name: string): number {
+  let count = 0;
+  for (const p of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      for (const tid of readdirSync(`/proc/${p}/task`)) if (readFileSync(`/proc/${p}/task/${tid}/comm`, 'utf8').trim() === name) count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
+}
+
+function byName(name: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** A host process (sleep) with pid `pid`, taken through ns_last_pid; null if other forks kept winning. */
+function takePid(pid: number): ChildProcess | null {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    if (child.pid === pid) return child;
+    child.kill('SIGKILL');
+  }
+  return null;
+}
+
+describe('attack: function templates', () => {
+  const h = usePlatform({ poolSize: 2 });
+
+  it('a forked instance whose template reaped it silently: the platform never signals the process that took its pid', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('taking a given pid (ns_last_pid) needs root');
+    const name = fnName('tpl-stale');
+    await deployed(h.api, name, { 'main.py': HOSTILE }, { limits: { timeout: '4s', maxInstances: 4, concurrency: 1 } });
+    const call = (query: string): Promise<Response> => fetch(`${h.url}/fn/${name}/?${query}`);
+    const { uid } = (await (await call('sleep=0')).json()) as { uid: number };
+    assert.ok(await eventually(() => processesOfUid(uid).length >= 2, 10_000), 'no template beside the instance');
+
+    const marker = `fp-st-${randomBytes(3).toString('hex')}`; // comm holds 15 bytes
+    // Every warm instance is kept busy, so the next call needs a new one: forked from the template once it is ready.
+    let warm = 1;
+    let busy: Promise<Response>[] = [];
+    let stale: Promise<Response> | null = null;
+    for (let round = 0; round < 10 && stale === null; round++) {
+      for (const res of busy) await (await res).text();
+      busy = Array.from({ length: warm }, () => call('sleep=2'));
+      await sleep(300);
+      const attempt = call(`mode=stale&marker=${marker}`);
+      const named = await Promise.race([attempt.then(() => false), eventually(() => byName(marker).length === 1, 5000)]);
+      if (named) {
+        stale = attempt;
+      } else {
+        assert.equal((await attempt).status, 200); // a specialized instance (the template was not ready): it said so and answered
+        warm++;
+      }
+    }
+    assert.ok(stale !== null, 'no call ran on a forked instance');
+    const [pid] = byName(marker) as [number];
+    assert.ok(await eventually(() => byName(marker).length === 0, 5000), 'the forked instance did not end');
+    assert.ok(await eventually(() => byName(`${marker}g`).length === 1, 5000), 'its channel holder runs');
+    const bystander = takePid(pid);
+    if (bystander === null) return t.skip(`could not take pid ${pid} on this busy machine`);
+    const died = new Promise<NodeJS.Signals | null>((resolve) => bystander.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      const res = await stale;
+      assert.equal(res.status, 504, 'the call ends at its timeout; the platform kills the instance');
+      await res.text();
+      const signal = await Promise.race([died, sleep(1000).then(() => 'alive' as const)]);
+      assert.equal(signal, 'alive', 'the platform signalled the host process that took the freed pid');
+      assert.ok(await eventually(() => byName(`${marker}g`).length === 0, 5000), 'what the instance left in its leaf was not killed');
+      for (const res of busy) await (await res).text();
+      assert.equal((await call('sleep=0')).status, 200, 'the function still answers');
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  });
+
+  it('a template that ignores its shutdown and hides a thread is ended when its version is replaced, and when its function is deleted', async () => {
+    const name = fnName('tpl-immortal');
+    const marker = `fp-im-${randomBytes(3).toString('hex')}`;
+    await deployed(h.api, name, { 'main.py': IMMORTAL(marker) }, { limits: { maxInstances: 4 } });
+    const call = async (): Promise<void> => assert.equal((await fetch(`${h.url}/fn/${name}/`)).status, 200);
+    // The instance runs the thread too; its template is a second one.
+    await call();
+    assert.ok(await eventually(() => threadsNamed(marker) === 2, 10_000), 'no template beside the instance');
+    await upload(h.api, name, { 'main.py': IMMORTAL(marker) });
+    await deploy(h.api, name); // drains the old version: its instance and its template go
+    assert.ok(await eventually(() => threadsNamed(marker) === 0, 10_000), `${threadsNamed(marker)} thread(s) of the old version still run`);
+    await call();
+    assert.ok(await eventually(() => threadsNamed(marker) === 2, 10_000), 'no template for the new version');
+    assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
+    assert.ok(await eventually(() => threadsNamed(marker) === 0, 10_000), `${threadsNamed(marker)} thread(s) of the deleted function still run`);
+  });
+});
