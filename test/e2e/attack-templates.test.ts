@@ -66,6 +66,58 @@ function threadsNamed(name: string): number {
   return count;
 }
 
+/**
+ * Leaves what it can in its box, which a template shares with every instance it forks: a detached
+ * System V shared memory segment (16 MiB, touched), message queues and files in /tmp and /code
+ * until the file system says no; then ends. Asked to `count`, says what is there.
+ */
+const LEAVER = py(
+  'import ctypes, os, threading, time',
+  'time.sleep(0.3)  # a slow import: the version gets a template',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'libc.shmat.restype = ctypes.c_void_p',
+  'libc.shmget.argtypes = (ctypes.c_int, ctypes.c_size_t, ctypes.c_int)',
+  'def fill(d):',
+  '    made = 0',
+  '    try:',
+  '        while made < 300_000:',
+  '            os.close(os.open(f"{d}/l{os.getpid()}-{made}", os.O_CREAT | os.O_WRONLY, 0o600)); made += 1',
+  '    except OSError:',
+  '        pass',
+  '    return made',
+  'def handler(event, context):',
+  '    q = event["query"]',
+  '    forked = os.getppid() != 1',
+  '    if "sleep" in q: time.sleep(float(q["sleep"]))',
+  '    if q.get("mode") == "leave" and forked:',
+  '        sid = libc.shmget(0, 16 << 20, 0o1000 | 0o600)',
+  '        addr = libc.shmat(sid, None, 0); ctypes.memset(addr, 1, 16 << 20); libc.shmdt(ctypes.c_void_p(addr))',
+  '        queues = 0',
+  '        while queues < 1000 and libc.msgget(0, 0o1000 | 0o600) >= 0: queues += 1',
+  '        answer = {"forked": True, "tmp": fill("/tmp"), "code": fill("/code"), "queues": queues}',
+  '        threading.Timer(0.3, os._exit, (0,)).start()  # ends after answering',
+  '        return answer',
+  '    return {"forked": forked, "segments": len(open("/proc/sysvipc/shm").read().splitlines()) - 1,',
+  '            "queues": len(open("/proc/sysvipc/msg").read().splitlines()) - 1,',
+  '            "tmp": len(os.listdir("/tmp")), "code": len(os.listdir("/code")), "inodes": os.statvfs("/tmp").f_files}',
+);
+
+/** Calls `name` until an instance forked from its template answers (every warm one kept busy meanwhile); its answer. */
+async function onForked(url: string, name: string, query: string): Promise<Record<string, unknown>> {
+  let warm = 1;
+  for (let round = 0; round < 10; round++) {
+    const busy = Array.from({ length: warm }, () => fetch(`${url}/fn/${name}/?sleep=1.5`));
+    await sleep(300);
+    const res = await fetch(`${url}/fn/${name}/?${query}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    for (const b of busy) await (await b).text();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    if (body['forked'] === true) return body;
+    warm++; // a specialized instance (the template was not ready yet)
+  }
+  throw new Error('no call ran on a forked instance');
+}
+
 function byName(name: string): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
@@ -152,5 +204,21 @@ describe('attack: function templates', () => {
     assert.ok(await eventually(() => threadsNamed(marker) === 2, 10_000), 'no template for the new version');
     assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
     assert.ok(await eventually(() => threadsNamed(marker) === 0, 10_000), `${threadsNamed(marker)} thread(s) of the deleted function still run`);
+  });
+
+  it('what a forked instance leaves in its template\'s box is capped: no detached shared memory segment survives, few queues and files', async () => {
+    const name = fnName('tpl-leaver');
+    await deployed(h.api, name, { 'main.py': LEAVER }, { limits: { maxInstances: 4, concurrency: 1 } });
+    assert.equal((await fetch(`${h.url}/fn/${name}/`)).status, 200);
+    const left = await onForked(h.url, name, 'mode=leave');
+    await sleep(500); // it ended: the next forked instance is another one
+    const seen = await onForked(h.url, name, 'mode=count');
+    assert.equal(seen['segments'], 0, 'a detached segment outlived its instance (charged to no live cgroup)');
+    assert.ok((left['queues'] as number) <= 16 && (seen['queues'] as number) <= 16, JSON.stringify([left, seen]));
+    // Files stay (the box's /tmp is the template's), up to an inode cap well below the kernel's default (millions).
+    const inodes = seen['inodes'] as number;
+    assert.ok(inodes <= 64 * 1024, `${inodes} inodes in /tmp`);
+    assert.ok((left['tmp'] as number) < inodes && (seen['tmp'] as number) <= inodes, JSON.stringify([left, seen]));
+    assert.ok((left['code'] as number) <= inodes, JSON.stringify(left));
   });
 });
