@@ -14,10 +14,12 @@ import type { Readable } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../../protocol/index.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
 import { dropStaging, makeStaging, publish, usage } from './site.js';
-import type { BuildOutcome, BuildPhase, DepsOptions } from './types.js';
+import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
 const LOG_TAIL_CHARS = 64 * 1024;
 const MIB = 1024 * 1024;
+/** Names the cgroup leaves of each build. */
+let builds = 0;
 
 /** The declaration files, by name (requirements.txt, pyproject.toml). */
 export type BuildInput = Map<string, Buffer>;
@@ -72,8 +74,18 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
       maxBytes: opts.maxBytes,
     };
     const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--build', JSON.stringify(spec)];
-    if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca)));
-    const ran = await runProcess(opts, args, request, note);
+    // One leaf for the whole box (without it each of a build script's processes had the address-space
+    // limit: 1024 × 2 GiB in all): one pip process at that limit and a full /tmp (tmpfs pages count).
+    const cgroups = boxed ? opts.cgroups : null;
+    const leaf = `b${++builds}`;
+    const procs = cgroups?.forBuild(leaf, opts.memoryBytes + builderTmpBytes(opts)) ?? [];
+    if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca, procs)));
+    let ran: ProcessOutcome;
+    try {
+      ran = await runProcess(opts, args, request, note);
+    } finally {
+      await cgroups?.release(leaf);
+    }
     const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
       ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
       : ran;
@@ -90,7 +102,12 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
   }
 }
 
-function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null): Record<string, unknown> {
+/** The builder box's /tmp: downloads and pip's temporary install both live there before the site gets them. */
+function builderTmpBytes(opts: DepsOptions): number {
+  return 2 * opts.maxBytes + 64 * MIB;
+}
+
+function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[]): Record<string, unknown> {
   const binds = [
     { src: staging.site, dst: '/deps', rw: true },
     { src: staging.work, dst: '/build', rw: true },
@@ -99,13 +116,13 @@ function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, c
   ];
   return {
     mode: opts.sandbox,
-    // Downloads and pip's temporary install both live in /tmp before the site gets them.
-    tmpBytes: 2 * opts.maxBytes + 64 * MIB,
+    tmpBytes: builderTmpBytes(opts),
+    cgroupJoin,
     net: 'none',
     binds,
     uid: opts.builderUid,
     gid: opts.builderUid,
-    rlimits: { nofile: 1024, nproc: 1024, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
+    rlimits: { nofile: 1024, nproc: BUILD_TASKS, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
   };
 }
 

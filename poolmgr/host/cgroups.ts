@@ -210,6 +210,23 @@ export class Cgroups {
     }
   }
 
+  /**
+   * Leaves for one dependency build (controlplane/deps/builder.ts), joined by its keeper at spawn:
+   * `memoryBytes` for the whole box (every process of it, and its /tmp), written from here, and
+   * the options' tasks. Returns their `cgroup.procs` files; `release(id)` once the build is gone.
+   */
+  forBuild(id: string, memoryBytes: number): string[] {
+    const { join } = this.forRuntime(id);
+    const limit = String(memoryBytes);
+    if (this.version === 'v2') {
+      writeFileSync(`${this.roots['unified']!}/${id}/memory.max`, limit);
+    } else {
+      writeFileSync(`${this.roots['memory']!}/${id}/memory.limit_in_bytes`, limit);
+      if (this.swapAccounted) writeFileSync(`${this.roots['memory']!}/${id}/memory.memsw.limit_in_bytes`, limit);
+    }
+    return join;
+  }
+
   /** The host pids in the leaf of `rid` (what is left of a forked child when it is killed). */
   pids(rid: string): number[] {
     const root = this.roots['pids'] ?? this.roots['unified'];
