@@ -9,6 +9,7 @@ export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from 
 export type { Invoker, PoolDrain } from './service/context.js';
 export { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './bundles/index.js';
 export type { DepsOptions } from './deps/index.js';
+export { BUILD_TASKS } from './deps/index.js';
 // The adapters behind every port, for the composition root (platform/adapters.ts) to choose from.
 export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type Store, type UsageWindow } from './store/index.js';
 export {

@@ -1,7 +1,7 @@
 /** The dependency builder's options from the platform's (docs/dependencies.md, FP_DEPS_*). */
 import { dirname, join } from 'node:path';
-import type { DepsOptions } from '../controlplane/index.js';
-import { defaultPoolConfig } from '../poolmgr/index.js';
+import { BUILD_TASKS, type DepsOptions } from '../controlplane/index.js';
+import { Cgroups, defaultPoolConfig } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
@@ -26,6 +26,8 @@ export function depsOptions(config: PlatformConfig, stateDir: string, path: stri
     maxBytes: config.depsMaxBytes,
     memoryBytes: config.depsMemoryBytes,
     concurrency: config.depsConcurrency,
+    // Without cgroups (none writable) the rlimits are the builds' only limits, as for runtimes.
+    cgroups: sandbox === 'root' ? Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups : null,
   };
 }
 

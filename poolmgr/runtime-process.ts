@@ -132,6 +132,11 @@ export class RuntimeProcess {
     this.socket.uncork();
   }
 
+  /** A dropped template: the host ends it once the instances forked from it are gone (RuntimeHost.retireTemplate). */
+  retireTemplate(): void {
+    this.host.retireTemplate?.(this.rt);
+  }
+
   /** Ends the process now with SIGKILL; the first cause given is the one reported. */
   kill(cause: KillCause): void {
     this.cause ??= cause;

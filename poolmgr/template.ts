@@ -62,6 +62,7 @@ export class FunctionTemplate implements ProcessListener {
     }
     this.proc.send({ t: 'shutdown', id: this.proc.nextId() });
     this.proc.flush();
+    this.proc.retireTemplate(); // it may ignore the shutdown: the host ends it after its last fork
   }
 
   onMessage(_proc: RuntimeProcess, msg: RuntimeMessage): void {

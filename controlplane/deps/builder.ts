@@ -14,10 +14,16 @@ import type { Readable } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../../protocol/index.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
 import { dropStaging, makeStaging, publish, usage } from './site.js';
-import type { BuildOutcome, BuildPhase, DepsOptions } from './types.js';
+import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
 const LOG_TAIL_CHARS = 64 * 1024;
 const MIB = 1024 * 1024;
+/** Names the cgroup leaves of each build. */
+let builds = 0;
+/** How often the host measures a running build's staging directories (on its own disk). */
+const WATCH_MS = 250;
+/** Entries a build may make in them (a large legitimate site has tens of thousands). */
+const MAX_ENTRIES = 200_000;
 
 /** The declaration files, by name (requirements.txt, pyproject.toml). */
 export type BuildInput = Map<string, Buffer>;
@@ -72,8 +78,22 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
       maxBytes: opts.maxBytes,
     };
     const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--build', JSON.stringify(spec)];
-    if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca)));
-    const ran = await runProcess(opts, args, request, note);
+    // One leaf for the whole box (without it each of a build script's processes had the address-space
+    // limit: 1024 × 2 GiB in all): one pip process at that limit and a full /tmp (tmpfs pages count).
+    const cgroups = boxed ? opts.cgroups : null;
+    const leaf = `b${++builds}`;
+    const procs = cgroups?.forBuild(leaf, opts.memoryBytes + builderTmpBytes(opts)) ?? [];
+    if (boxed) args.push('--box', JSON.stringify(boxConfig(opts, staging, ca, procs)));
+    let ran: ProcessOutcome;
+    const watch = boxed ? watchStaging(staging, opts.maxBytes, request.signal) : null;
+    try {
+      ran = await runProcess(opts, args, { ...request, ...(watch !== null ? { signal: watch.signal } : {}) }, note);
+    } finally {
+      watch?.stop();
+      await cgroups?.release(leaf);
+    }
+    const over = watch?.over ?? null;
+    if (over !== null) return failed('DEPS_TOO_LARGE', `the build wrote ${over} into its staging directories (at most ${2 * opts.maxBytes} bytes and ${MAX_ENTRIES} entries while it runs)`, log);
     const outcome = ran.error?.code === 'DEPS_NOT_FOUND' && unreachable !== null
       ? { ...ran, error: { code: 'DEPS_INDEX_UNREACHABLE' as const, message: `the package index could not be reached (${unreachable})\n${ran.error.message}` } }
       : ran;
@@ -90,7 +110,53 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
   }
 }
 
-function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null): Record<string, unknown> {
+/**
+ * Measures a running build's staging directories (the site and the work folder, bound writable
+ * into the box from the host's disk) and kills the build (its returned signal aborts) once they
+ * hold more than twice `maxBytes` or MAX_ENTRIES entries. pip unpacks into the box's capped /tmp
+ * first, but a build script (sdists allowed) writes where it likes: without this it could fill
+ * the disk until the time limit. Overshoot: what it writes in WATCH_MS. A walk that fails (an
+ * entry the platform may not read) ends the build too.
+ */
+function watchStaging(staging: { site: string; work: string }, maxBytes: number, outer: AbortSignal | undefined): { signal: AbortSignal; over: string | null; stop(): void } {
+  const abort = new AbortController();
+  const stopOuter = (): void => abort.abort();
+  outer?.addEventListener('abort', stopOuter, { once: true });
+  let measuring = false;
+  const state = {
+    signal: abort.signal,
+    over: null as string | null,
+    stop: (): void => {
+      clearInterval(timer);
+      outer?.removeEventListener('abort', stopOuter);
+    },
+  };
+  const timer = setInterval(() => {
+    if (measuring || abort.signal.aborted) return;
+    measuring = true;
+    void Promise.all([usage(staging.site), usage(staging.work)]).then(([site, work]) => {
+      const bytes = site.bytes + work.bytes;
+      const entries = site.entries + work.entries;
+      if (bytes > 2 * maxBytes || entries > MAX_ENTRIES) {
+        state.over = `${bytes} bytes in ${entries} entries`;
+        abort.abort();
+      }
+    }, (err: Error) => { // fail closed: a tree it cannot measure is one it cannot bound
+      state.over = `what it cannot measure (${err.message})`;
+      abort.abort();
+    }).finally(() => {
+      measuring = false;
+    });
+  }, WATCH_MS);
+  return state;
+}
+
+/** The builder box's /tmp: downloads and pip's temporary install both live there before the site gets them. */
+function builderTmpBytes(opts: DepsOptions): number {
+  return 2 * opts.maxBytes + 64 * MIB;
+}
+
+function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[]): Record<string, unknown> {
   const binds = [
     { src: staging.site, dst: '/deps', rw: true },
     { src: staging.work, dst: '/build', rw: true },
@@ -99,13 +165,13 @@ function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, c
   ];
   return {
     mode: opts.sandbox,
-    // Downloads and pip's temporary install both live in /tmp before the site gets them.
-    tmpBytes: 2 * opts.maxBytes + 64 * MIB,
+    tmpBytes: builderTmpBytes(opts),
+    cgroupJoin,
     net: 'none',
     binds,
     uid: opts.builderUid,
     gid: opts.builderUid,
-    rlimits: { nofile: 1024, nproc: 1024, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
+    rlimits: { nofile: 1024, nproc: BUILD_TASKS, fsize: opts.maxBytes, core: 0, as: opts.memoryBytes },
   };
 }
 

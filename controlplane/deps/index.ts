@@ -4,4 +4,4 @@
  */
 export { DependencyBuilds } from './service.js';
 export { checkRequirementsTxt, depsFilesOf, DEPS_FILES } from './requirements.js';
-export { BUILD_PHASES, DEPS_STATES, type BuildPhase, type DepsOptions, type DepsState, type DepsStatus } from './types.js';
+export { BUILD_PHASES, BUILD_TASKS, DEPS_STATES, type BuildPhase, type DepsOptions, type DepsState, type DepsStatus } from './types.js';

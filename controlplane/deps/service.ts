@@ -139,6 +139,7 @@ export class DependencyBuilds {
     for (const run of this.running.values()) run.abort.abort();
     for (const next of this.queue.splice(0)) next(); // queued builds wake up, see the abort, and end
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
+    this.opts?.cgroups?.close();
   }
 
   private launch(key: string, version: VersionRecord): Running {

@@ -27,13 +27,18 @@ export async function makeStaging(root: string, id: string, builderUid: number |
   return staging;
 }
 
-/** Bytes and entries under `dir`, symlinks counted, never followed. */
+/**
+ * Bytes and entries under `dir`, symlinks counted, never followed. An entry that vanishes while it
+ * is walked is not counted (a running build is measured too: its script could otherwise make
+ * every walk fail by removing files under it).
+ */
 export async function usage(dir: string): Promise<{ bytes: number; entries: number }> {
   let bytes = 0;
   let entries = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(gone([]))) {
     const path = join(dir, entry.name);
-    const st = await lstat(path);
+    const st = await lstat(path).catch(gone(null));
+    if (st === null) continue;
     bytes += st.size;
     entries++;
     if (st.isDirectory()) {
@@ -43,6 +48,14 @@ export async function usage(dir: string): Promise<{ bytes: number; entries: numb
     }
   }
   return { bytes, entries };
+}
+
+/** A promise's fallback for ENOENT (the entry is gone); any other error is thrown. */
+function gone<T>(value: T): (err: NodeJS.ErrnoException) => T {
+  return (err) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return value;
+    throw err;
+  };
 }
 
 /** Platform-owned and read-only, bottom-up; symlinks and special files are left as they are (never followed). */

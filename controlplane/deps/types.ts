@@ -41,6 +41,24 @@ export interface DepsOptions {
   memoryBytes: number;
   /** Builds running at once; the others wait (phase `queued`). */
   concurrency: number;
+  /**
+   * Each build's cgroup leaves (root mode: poolmgr's Cgroups), limiting the whole build's memory and
+   * tasks; null: the rlimits are the only limits (each process has the address-space limit).
+   */
+  cgroups: BuildCgroups | null;
+}
+
+/** Processes and threads of one build (its cgroup's pids.max and its RLIMIT_NPROC). */
+export const BUILD_TASKS = 1024;
+
+/** Where a build's cgroup leaves come from (poolmgr's Cgroups is one). */
+export interface BuildCgroups {
+  /** Makes the leaves of build `id` with `memoryBytes` for all of it; their cgroup.procs files (its keeper joins them). */
+  forBuild(id: string, memoryBytes: number): string[];
+  /** Removes the leaves once the build's processes are gone. */
+  release(id: string): Promise<void>;
+  /** Removes what is left (the platform stops). */
+  close(): void;
 }
 
 export interface PackagePin {

@@ -23,7 +23,7 @@ import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsS
 import { rmdir } from 'node:fs/promises';
 import type { CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
-import { pidAlive } from './pid-alive.js';
+import { pidAlive } from './host-pids.js';
 import type { RuntimeStats } from './types.js';
 
 /** Where the box sees the bound cgroup directories (runtime/fp_sandbox/view.py). */
@@ -208,6 +208,23 @@ export class Cgroups {
         for (const [path, value] of Object.entries(op.write)) writeFileSync(onHost(path), value);
       }
     }
+  }
+
+  /**
+   * Leaves for one dependency build (controlplane/deps/builder.ts), joined by its keeper at spawn:
+   * `memoryBytes` for the whole box (every process of it, and its /tmp), written from here, and
+   * the options' tasks. Returns their `cgroup.procs` files; `release(id)` once the build is gone.
+   */
+  forBuild(id: string, memoryBytes: number): string[] {
+    const { join } = this.forRuntime(id);
+    const limit = String(memoryBytes);
+    if (this.version === 'v2') {
+      writeFileSync(`${this.roots['unified']!}/${id}/memory.max`, limit);
+    } else {
+      writeFileSync(`${this.roots['memory']!}/${id}/memory.limit_in_bytes`, limit);
+      if (this.swapAccounted) writeFileSync(`${this.roots['memory']!}/${id}/memory.memsw.limit_in_bytes`, limit);
+    }
+    return join;
   }
 
   /** The host pids in the leaf of `rid` (what is left of a forked child when it is killed). */

@@ -14,6 +14,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { encodeFrame, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { Cgroups } from './cgroups.js';
+import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
 import { UidAllocator } from './uids.js';
@@ -61,6 +62,11 @@ const NO_STATS: RuntimeStats = {
 interface Runtime extends HostedRuntime {
   /** The keeper's host pid: 0 until a forked keeper said it. */
   pid: number;
+  /**
+   * When the process `pid` named started (host-pids.ts `startedAt`), for a pid this host did not
+   * start (a box's init, a template's child): it is signalled only while the pid still names it.
+   */
+  started: string | null;
   /** The spawned keeper; null for a forked one (its report channel tells its pid, output and end). */
   child: ChildProcess | null;
   report: Socket | null;
@@ -89,6 +95,8 @@ interface TemplateState {
   forks: Map<number, Runtime>;
   /** A fork failed: no more forks from it (the pool specializes generic runtimes instead). */
   broken: boolean;
+  /** Dropped by the pool: no more forks, and it is killed once `forks` is empty (retireTemplate). */
+  retired: boolean;
 }
 
 interface ForkState {
@@ -263,6 +271,7 @@ export class ProcessHost implements RuntimeHost {
       for (const m of messages) {
         if (m.t === 'pid' && rt.pid === 0 && Number.isInteger(m.pid) && m.pid > 0) {
           rt.pid = m.pid;
+          rt.started = startedAt(m.pid);
           forked.data.resume();
           if (rt.pendingSignal !== null) this.signal(rt, rt.pendingSignal);
         } else if (m.t === 'out' && m.b instanceof Uint8Array) {
@@ -289,7 +298,7 @@ export class ProcessHost implements RuntimeHost {
   private track(id: string, child: ChildProcess | null, report: Socket | null, socket: Duplex, preset: ZygotePreset | null): Runtime {
     let settleGone!: () => void;
     const rt: Runtime = {
-      id, pid: child?.pid ?? 0, child, report, socket, preset, pendingSignal: null, lastSignal: null,
+      id, pid: child?.pid ?? 0, started: null, child, report, socket, preset, pendingSignal: null, lastSignal: null,
       stderrTail: '', placedFn: null, alive: true, template: null, fork: null,
       gone: new Promise<void>((resolve) => { settleGone = resolve; }),
     };
@@ -337,7 +346,7 @@ export class ProcessHost implements RuntimeHost {
     let templateDir: string | undefined;
     if (fn.template === true && this.tplRoot !== null) {
       const socket = new TemplateSocket(this.tplRoot, rt.id, this.uids !== null ? uid : null);
-      rt.template = { socket, fn, forks: new Map(), broken: false };
+      rt.template = { socket, fn, forks: new Map(), broken: false, retired: false };
       this.watchTemplate(rt);
       templateDir = socket.rel;
     }
@@ -379,7 +388,7 @@ export class ProcessHost implements RuntimeHost {
   /** Asks `template` to fork a child; null when it cannot (gone, broken, not a template): the caller starts a generic runtime. */
   private forkFrom(template: HostedRuntime, events: RuntimeEvents): Runtime | null {
     const tpl = this.runtimes.get(template.id);
-    if (tpl === undefined || !tpl.alive || tpl.template === null || tpl.template.broken) return null;
+    if (tpl === undefined || !tpl.alive || tpl.template === null || tpl.template.broken || tpl.template.retired) return null;
     const id = `r${++this.seq}`;
     const channel = new LateChannel();
     const rt = this.track(id, null, null, channel, null);
@@ -408,7 +417,14 @@ export class ProcessHost implements RuntimeHost {
       this.forkFailed(rt, `no process ${hello.pid} in the template's box`);
       return;
     }
+    const started = startedAt(pid);
+    if (started === null) {
+      sock.destroy();
+      this.forkFailed(rt, 'the forked instance ended before its hello');
+      return;
+    }
     rt.pid = pid;
+    rt.started = started;
     if (this.cgroups !== null) {
       try {
         this.cgroups.adopt(rt.id, pid, fork.template.template!.fn.name, fork.template.template!.fn.memoryBytes);
@@ -464,6 +480,18 @@ export class ProcessHost implements RuntimeHost {
     });
   }
 
+  retireTemplate(rt: HostedRuntime): void {
+    const tpl = this.runtimes.get(rt.id);
+    if (tpl?.template === null || tpl === undefined) return;
+    tpl.template.retired = true;
+    this.endRetired(tpl);
+  }
+
+  /** A retired template with no fork left goes now: it need not exit by itself (the function's code may keep it). */
+  private endRetired(tpl: Runtime): void {
+    if (tpl.template?.retired === true && tpl.template.forks.size === 0) this.signal(tpl, 'SIGKILL');
+  }
+
   signal(rt: HostedRuntime, signal: NodeJS.Signals): void {
     const r = this.runtimes.get(rt.id);
     if (r === undefined || !r.alive) return;
@@ -480,11 +508,28 @@ export class ProcessHost implements RuntimeHost {
       r.pendingSignal = signal;
       return;
     }
-    try {
-      process.kill(r.pid, signal); // the keeper: alive until its report channel closes (pid not reused before)
-    } catch {
-      // already gone: its report channel is closing
+    // Not our child: its pid may have been freed and taken by any process of the host (a forked
+    // child is reaped by its template, the function's own code, which need not say so).
+    const same = r.started !== null && startedAt(r.pid) === r.started;
+    if (same) {
+      try {
+        process.kill(r.pid, signal);
+      } catch {
+        // already gone: its report channel is closing
+      }
     }
+    if (r.fork !== null && (signal === 'SIGKILL' || !same)) this.forkEnded(r);
+  }
+
+  /**
+   * A forked child killed, or found gone: its end is known here, whatever its template says (a
+   * template is the function's own code and may never report it). What is left in its leaf is
+   * killed and its channel closed (another process of the box may hold a copy of it).
+   */
+  private forkEnded(r: Runtime): void {
+    if (this.cgroups !== null) for (const pid of this.cgroups.pids(r.id)) killQuietly(pid);
+    r.fork!.channel.destroy();
+    r.fork!.report(null, r.lastSignal);
   }
 
   stats(rt: HostedRuntime): RuntimeStats {
@@ -555,6 +600,7 @@ export class ProcessHost implements RuntimeHost {
       rt.fork.template.template?.forks.delete(rt.fork.id);
       // What the child started and left behind in its leaf goes with it.
       if (this.cgroups !== null) for (const pid of this.cgroups.pids(rt.id)) killQuietly(pid);
+      this.endRetired(rt.fork.template);
     }
     if (rt.template !== null) {
       // Its box is gone, and with it every child it forked.

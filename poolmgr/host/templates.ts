@@ -15,7 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/index.js';
-import { pidAlive } from './pid-alive.js';
+import { pidAlive } from './host-pids.js';
 
 /** How long a forked child has to connect and say hello before the fork counts as failed (the pool falls back). */
 export const FORK_HELLO_TIMEOUT_MS = 2000;

@@ -128,6 +128,12 @@ export interface RuntimeHost {
   place(rt: HostedRuntime, fn: Placement): BoxSpec | null;
   /** Delivers a signal to the runtime's whole box (SIGKILL ends every process in it). */
   signal(rt: HostedRuntime, signal: 'SIGKILL' | 'SIGTERM'): void;
+  /**
+   * A template that was dropped (hosts with `templates`): it forks no more, and the host ends it
+   * once no instance forked from it is alive. A template is the function's own code: its word that
+   * it will exit (`shutdown`) is not relied on.
+   */
+  retireTemplate?(rt: HostedRuntime): void;
   stats(rt: HostedRuntime): RuntimeStats;
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages. */
   lastOutput(rt: HostedRuntime): string;

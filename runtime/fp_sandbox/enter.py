@@ -70,7 +70,7 @@ def _overlay_code(lower: str, size: int, uid: int, gid: int) -> None:
     of the version stay the deployer's. Nothing written reaches the version's directory, another
     instance or the next cold start."""
     plain = libc.MS_NOSUID | libc.MS_NODEV
-    libc.mount("fp-work", view.WORK, "tmpfs", plain, f"mode=0700,size={size}")
+    libc.mount("fp-work", view.WORK, "tmpfs", plain, view.tmpfs_options("0700", size))
     os.mkdir(f"{view.WORK}/upper", 0o755)
     os.mkdir(f"{view.WORK}/work", 0o700)
     os.chown(f"{view.WORK}/upper", uid, gid)

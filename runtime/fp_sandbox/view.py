@@ -50,6 +50,12 @@ _ST_FLAGS = ((1, libc.MS_RDONLY), (2, libc.MS_NOSUID), (4, libc.MS_NODEV), (8, l
 
 PASSWD = "root:x:0:0:root:/root:/usr/sbin/nologin\n{user}:x:{uid}:{gid}:function:/tmp:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\n{user}:x:{gid}:\n"
+# System V IPC limits of the box's own IPC namespace (written by `_own`): no shared memory segment
+# outlives its last user (a box's IPC namespace lives as long as the box: a template's outlives the
+# instances forked from it, and a detached segment is charged to no live cgroup), and message queues
+# and semaphores stay small. Defaults: 4096 segments of any size, 32000 queues of 16 KiB, 32000 sets.
+IPC_LIMITS = (("kernel/shm_rmid_forced", "1"), ("kernel/shmmni", "64"), ("kernel/msgmni", "16"),
+              ("kernel/sem", "250 4096 32 128"))
 # The writable originals of the box's /etc/passwd and /etc/group (a tmpfs of its own, gone with /.fp).
 IDENTITY = "/.fp/id"
 WORK = "/.fp/work"  # mount point of the instance's writable layer over /code (fp_sandbox/enter.py)
@@ -78,6 +84,14 @@ def _set_flags(dst: str, read_only: bool, extra: int) -> None:
     if read_only:
         flags |= libc.MS_RDONLY
     libc.mount(None, dst, None, flags)
+
+
+def tmpfs_options(mode: str, size: int) -> str:
+    """Options of a writable tmpfs of `size` bytes: the size caps its pages, and an inode count (one
+    per 2 KiB, at least 1024) caps its files, whose kernel memory (~1 KiB each) the size does not
+    count: without it a box could make millions of empty files. Each mount of a box, and a
+    template's box outlives the cgroup leaves of the instances that wrote into it."""
+    return f"mode={mode},size={size},nr_inodes={max(1024, size // 2048)}"
 
 
 def _tmpfs(dst: str, mode: str, size: int, extra: int = 0) -> None:
@@ -257,11 +271,12 @@ def _shared(cfg: dict, host: str, root: str, python_paths: list, prefix_links: l
 def _own(cfg: dict, root: str, cgroups: dict) -> None:
     """The mounts that are this box's alone, on mount points `_shared` made: /tmp, /dev/shm, a
     /proc of its PID namespace, its identity files and its cgroup directories."""
-    size = f"size={int(cfg.get('tmpBytes') or (64 << 20))}"
+    options = tmpfs_options("1777", int(cfg.get('tmpBytes') or (64 << 20)))
     plain = libc.MS_NOSUID | libc.MS_NODEV
-    libc.mount("tmpfs", f"{root}/tmp", "tmpfs", plain, "mode=1777," + size)
-    libc.mount("tmpfs", f"{root}/dev/shm", "tmpfs", plain | libc.MS_NOEXEC, "mode=1777," + size)
+    libc.mount("tmpfs", f"{root}/tmp", "tmpfs", plain, options)
+    libc.mount("tmpfs", f"{root}/dev/shm", "tmpfs", plain | libc.MS_NOEXEC, options)
     libc.mount("proc", f"{root}/proc", "proc", plain | libc.MS_NOEXEC, "hidepid=2")
+    _limit_ipc(root, cfg.get("mode") == "userns")
     libc.mount(f"{root}/proc/sys", f"{root}/proc/sys", None, libc.MS_BIND | libc.MS_REC)
     _set_flags(f"{root}/proc/sys", True, 0)
     # /etc/passwd and /etc/group: read-only binds of files only `become` writes (through IDENTITY,
@@ -276,6 +291,23 @@ def _own(cfg: dict, root: str, cgroups: dict) -> None:
         os.close(fd)
         libc.mount(None, f"{root}/.fp/cg/{name}", None, libc.MS_REC | libc.MS_PRIVATE)  # a copy of a shared host mount is its peer
         _set_flags(f"{root}/.fp/cg/{name}", False, libc.MS_NOEXEC)
+
+
+def _limit_ipc(root: str, userns: bool) -> None:
+    """IPC_LIMITS, in this process's IPC namespace (the box's: unshared before the view). A user
+    namespace whose creator is not root cannot write them (the kernel wants the namespace's uid 0,
+    which the box does not map): that mode keeps the kernel's defaults (docs/security.md)."""
+    for name, value in IPC_LIMITS:
+        try:
+            fd = os.open(f"{root}/proc/sys/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        except PermissionError:
+            if userns:
+                return
+            raise
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
 
 
 def write_identity(directory: str, user: str, uid: int, gid: int) -> None:

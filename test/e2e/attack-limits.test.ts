@@ -83,6 +83,41 @@ describe('attack: limits and process trees', () => {
     assert.ok(written <= TMP_BYTES, `wrote ${written} bytes past an ${TMP_BYTES}-byte cap`);
   });
 
+  it('makes files in /tmp, /dev/shm and /code only up to an inode cap, and no shared memory segment outlives its users', async () => {
+    // Inodes cost kernel memory (~1 KiB each) that a tmpfs size does not count; a box's IPC
+    // namespace lives as long as the box (a template's, longer than its instances' cgroup leaves).
+    const res = await attack(h, [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.shmat.restype = ctypes.c_void_p',
+      'libc.shmget.argtypes = (ctypes.c_int, ctypes.c_size_t, ctypes.c_int)',
+      'sid = libc.shmget(0, 4 << 20, 0o1000 | 0o600)',
+      'addr = libc.shmat(sid, None, 0); ctypes.memset(addr, 1, 4 << 20); libc.shmdt(ctypes.c_void_p(addr))',
+      'out(len(open("/proc/sysvipc/shm").read().splitlines()) - 1)',
+      'queues = 0',
+      'while queues < 1000 and libc.msgget(0, 0o1000 | 0o600) >= 0: queues += 1',
+      'out(queues)',
+      'for d in ("/tmp", "/dev/shm", "/code"):',
+      '    made = 0',
+      '    try:',
+      '        while made < 100_000:',
+      '            os.close(os.open(f"{d}/i{made}", os.O_CREAT | os.O_WRONLY)); made += 1',
+      '    except OSError as e:',
+      '        out([d, made, e.errno])',
+      '    for i in range(made): os.unlink(f"{d}/i{i}")',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [segments, queues, ...dirs] = res.out as [number, number, ...[string, number, number][]];
+    assert.equal(segments, 0, 'a detached segment outlived its last user');
+    assert.ok(queues <= 16, `${queues} message queues`);
+    const writable = h.platform.isolation.mode === 'root' ? ['/tmp', '/dev/shm', '/code'] : ['/tmp', '/dev/shm'];
+    for (const d of writable) {
+      const hit = dirs.find(([dir]) => dir === d);
+      assert.ok(hit !== undefined && hit[2] === 28 && hit[1] <= TMP_BYTES / 2048, `${d}: ${JSON.stringify(hit)}`); // ENOSPC
+    }
+    await victimStillAnswers(h);
+  });
+
   it('leaves no process behind after a timeout: subprocess, setsid and fork children all die (3)', async () => {
     const name = `orphans-${randomBytes(3).toString('hex')}`;
     const marker = `fp-orphan-${randomBytes(4).toString('hex')}`;

@@ -1,0 +1,112 @@
+/**
+ * The dependency builder's memory (docs/security.md, "The dependency builder"): with sdists
+ * allowed, a package's build script runs in the builder's box, and its address-space limit is per
+ * process. A hostile in-tree build backend (no build requirements: it runs as soon as pip asks it
+ * for its own) forks four processes that hold 150 MiB each at once, 600 MiB under a 256 MiB
+ * limit; in root mode the whole build is one cgroup leaf and they cannot.
+ * Its staging directories are on the host's disk: a build script that writes there without end is
+ * stopped by the host's measure.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runBuild } from '../../controlplane/deps/builder.js';
+import { BUILD_TASKS, type DepsOptions } from '../../controlplane/deps/types.js';
+import { Cgroups, defaultPoolConfig, resolveSandbox } from '../../poolmgr/index.js';
+
+const MIB = 1024 * 1024;
+const mode = resolveSandbox('auto');
+
+const BACKEND = [
+  'import os, sys, time',
+  'def _attack(*_args, **_kw):',
+  '    kids = []',
+  '    for _ in range(4):',
+  '        pid = os.fork()',
+  '        if pid == 0:',
+  '            try:',
+  '                held = bytearray(150 << 20)',
+  '                for i in range(0, len(held), 4096): held[i] = 1',
+  '                time.sleep(3)',
+  '                os._exit(0)',
+  '            except MemoryError:',
+  '                os._exit(3)',
+  '        kids.append(pid)',
+  '    statuses = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids]',
+  '    sys.stderr.write(f"FP-ATTACK statuses={statuses}\\n")',
+  '    raise RuntimeError("the attack is over")',
+  'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
+  '',
+].join('\n');
+
+/**
+ * Writes into the site being built (/deps: a staging directory on the host's disk, bound
+ * writable), 1 MiB a file (the file size limit here), until 600 MiB: far past its limit.
+ */
+const FILLER = [
+  'import os, sys, time',
+  'def _attack(*_args, **_kw):',
+  '    chunk = b"x" * (1 << 20)',
+  '    for i in range(600):',
+  '        with open(f"/deps/fill-{i}", "wb") as f: f.write(chunk)',
+  '        if i % 40 == 0: time.sleep(0.1)',
+  '    sys.stderr.write("FP-FILLED\\n")',
+  '    raise RuntimeError("the attack is over")',
+  'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
+  '',
+].join('\n');
+
+/** <name>-1.0.tar.gz in <dir>/links, an sdist whose build backend is its own backend.py. */
+function hostileSdist(dir: string, name: string, backend: string): void {
+  const src = join(dir, 'src', `${name}-1.0`);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'pyproject.toml'), '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n');
+  writeFileSync(join(src, 'backend.py'), backend);
+  writeFileSync(join(src, 'PKG-INFO'), `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`);
+  execFileSync('tar', ['czf', join(dir, 'links', `${name}-1.0.tar.gz`), '-C', join(dir, 'src'), `${name}-1.0`]);
+}
+
+function options(dir: string, cgroups: DepsOptions['cgroups'], maxBytes: number): DepsOptions {
+  const pool = defaultPoolConfig();
+  return {
+    root: join(dir, 'root'), pythonPath: pool.pythonPath, runtimeDir: dirname(pool.runtimeEntry),
+    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin', sandbox: mode, builderUid: 599999,
+    indexUrl: null, extraIndexUrls: [], findLinks: join(dir, 'links'), allowSdist: true, caFile: null, allowHosts: [],
+    timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, cgroups,
+  };
+}
+
+function build(opts: DepsOptions, requirement: string): ReturnType<typeof runBuild> {
+  return runBuild(opts, { input: new Map([['requirements.txt', Buffer.from(`${requirement}\n`)]]), scope: 'hostile', onPhase: () => {} });
+}
+
+describe('the dependency builder\'s limits', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fp-deps-limits-'));
+  mkdirSync(join(dir, 'links'));
+  mkdirSync(join(dir, 'root'));
+  hostileSdist(dir, 'hostile', BACKEND);
+  hostileSdist(dir, 'filler', FILLER);
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a build script\'s processes together stay within the build\'s memory limit', { skip: mode !== 'root' ? 'one cgroup leaf per build needs root mode' : false }, async () => {
+    const cgroups = Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups;
+    after(() => cgroups?.close());
+    assert.ok(cgroups !== null, 'no writable cgroups');
+    const outcome = await build(options(dir, cgroups, 16 * MIB), 'hostile==1.0');
+    assert.equal(outcome.ok, false);
+    const line = /FP-ATTACK statuses=\[([^\]]*)\]/.exec(outcome.log);
+    assert.ok(line !== null, `the backend did not run: ${outcome.log.slice(-2000)}`);
+    assert.notEqual(line[1], '0, 0, 0, 0', 'four processes held 600 MiB under a 256 MiB limit');
+    assert.match(line[1] ?? '', /-9/, 'the build\'s cgroup stops them (the OOM killer)');
+  });
+
+  it('a build script cannot fill the host\'s disk through its staging directories: the build ends with DEPS_TOO_LARGE', async () => {
+    const outcome = await build(options(dir, null, MIB), 'filler==1.0');
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.error?.code, 'DEPS_TOO_LARGE', `${JSON.stringify(outcome.error)}\n${outcome.log.slice(-1500)}`);
+    assert.doesNotMatch(outcome.log, /FP-FILLED/, 'it wrote its 600 MiB');
+  });
+});
