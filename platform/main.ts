@@ -83,13 +83,16 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   } catch (err) {
     return fail(codeOf(err), (err as Error).message);
   }
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  for (const line of 'functionsDir' in running ? directoryBanner(running) : platformBanner(running)) out(line);
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening for the signals before the banner: whoever reads it may stop the platform at once, and
+  // a SIGTERM that came before any listener would end the process without its shutdown.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  for (const line of 'functionsDir' in running ? directoryBanner(running) : platformBanner(running)) out(line);
+
+  const signal = await stopped;
   out(`fp-platform: ${signal}, shutting down`);
   // A second signal while draining means "now".
   const force = () => process.exit(130);
