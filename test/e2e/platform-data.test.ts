@@ -9,7 +9,7 @@
  * another interpreter that has it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -200,6 +200,18 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
       const res = await h.api.call('POST', `/functions/${name}/versions`, { files: [{ path: 'main.py', contentBase64: Buffer.from(SHOP).toString('base64') }], manifest: manifest(name, data) });
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.equal(errorOf(res).code, code);
+    }
+    // The CLI says what was refused, without sending a good token to log in again.
+    const dir = mkdtempSync(join(tmpdir(), 'fp-data-cli-'));
+    try {
+      writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\ndata:\n  mongo:\n    database: crm.acme\n`);
+      writeFileSync(join(dir, 'main.py'), SHOP);
+      const cli = await runCli(['deploy'], { cwd: dir, env: { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir } });
+      assert.equal(cli.code, 4, cli.stderr);
+      assert.match(cli.stderr, /can only bind databases of default.*\[DATA_DATABASE_FORBIDDEN\]/);
+      assert.doesNotMatch(cli.stderr, /token|log in/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
     // An existing database with create: false is fine (`shop` was created by the first test).
     await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop', create: false } }) });
