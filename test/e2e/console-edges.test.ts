@@ -115,6 +115,21 @@ describe('the console with odd inputs', { skip }, () => {
     // The draft is a valid function as it is: its binding deploys.
     const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
     assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+
+    // In another workspace, the URLs name the function's key there: `<name>.<workspace>`.
+    assert.equal((await c.platform.api.call('POST', '/workspaces', { name: 'edgews' })).status, 201);
+    await page.goto(page.url().replace(/#.*$/, '#/functions'));
+    await page.reload(); // the header lists the workspaces it found when it was drawn
+    await page.getByTestId('workspace').selectOption('edgews');
+    await page.goto(page.url().replace(/#.*$/, '#/new'));
+    await page.getByLabel('Name').fill('there');
+    await page.getByLabel('async', { exact: true }).check();
+    const [invokeUrl, asyncUrl] = (await page.locator('.preview code').allTextContents()).map((t) => t.trim());
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByRole('heading', { name: 'Created there' }).waitFor();
+    const answer = (await c.platform.api.call('GET', '/functions/there', undefined, { 'fp-workspace': 'edgews' })).body as { invokeUrl: string; asyncUrl: string };
+    assert.equal(new URL(invokeUrl!).pathname, new URL(answer.invokeUrl).pathname);
+    assert.equal(new URL(asyncUrl!).pathname, new URL(answer.asyncUrl).pathname);
     assert.deepEqual(problems, []);
     await context.close();
   });
@@ -125,7 +140,8 @@ describe('the console with odd inputs', { skip }, () => {
     const { token, secret } = created.body as { token: { id: string }; secret: string };
     const { page, context, problems } = await c.page({ token: secret });
     assert.equal((await c.platform.api.call('DELETE', `/tokens/${token.id}`)).status, 200);
-    await page.getByRole('link', { name: 'Cold starts' }).click();
+    // The next call the page makes (whichever it is) is refused.
+    await page.goto(page.url().replace(/#.*$/, '#/coldstarts'));
     await page.getByLabel('Token', { exact: true }).waitFor();
     assert.match(await textOf(page.getByTestId('signed-out')), /^Signed out: .+\[[A-Z_]+\]$/);
     // Signing out by hand says nothing.

@@ -6,6 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type FnAnswer } from '../api.js';
+import { currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
 import { DATABASE_NAME, scaffold, type Invocation, type Preset } from '../scaffolds.js';
@@ -42,6 +43,9 @@ export function NewFunction(): JSX.Element {
   const valid = NAME.test(name);
   const databaseValid = database === null || DATABASE_NAME.test(database);
   const origin = functionsOrigin(location);
+  // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
+  const workspace = currentSession()?.workspace ?? 'default';
+  const key = `${valid ? name : '<name>'}${workspace === 'default' ? '' : `.${workspace}`}`;
 
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -123,8 +127,8 @@ export function NewFunction(): JSX.Element {
           : 'Lower-case letters, digits, _ and -, starting with a letter (1-32): a database of this workspace, created on first deploy, as context.db in the handler.'}</p>
 
         <div class="preview" aria-live="polite">
-          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{valid ? name : '<name>'}/</code></div>
-          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{valid ? name : '<name>'}/</code></div> : null}
+          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div>
+          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}</code></div> : null}
           <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>
         <ErrorBox error={error} />
