@@ -8,6 +8,9 @@
 import { CliError, EXIT } from './errors.js';
 import { send, type HttpAnswer, type HttpRequest } from './http.js';
 
+/** The 403 codes that refuse the token itself (any other 403 is about the call). */
+const TOKEN_REFUSED: ReadonlySet<string> = new Set(['ADMIN_TOKEN_FORBIDDEN', 'INVOKE_TOKEN_FORBIDDEN']);
+
 export interface ApiFunction {
   name: string;
   /** Absent from servers before workspaces. */
@@ -313,7 +316,9 @@ export class ApiClient {
     const code = error.code ?? `HTTP_${status}`;
     let message = error.message ?? `${method} /api/v1${path} answered ${status}`;
     if (error.field) message += ` (field: ${error.field})`;
-    if (status === 401 || (status === 403 && code !== 'ROLE_FORBIDDEN' && code !== 'QUOTA_EXCEEDED')) {
+    // A hint about the token only where the token is the problem: a 403 of a role, a quota or a
+    // data binding (DATA_DATABASE_FORBIDDEN) is no reason to log in again.
+    if (status === 401 || (status === 403 && TOKEN_REFUSED.has(code))) {
       message += this.token === undefined
         ? '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.'
         : '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.';

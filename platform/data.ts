@@ -87,20 +87,38 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   const home = join(stateDir, 'data', 'ferretdb');
   mkdirSync(join(home, 'sqlite'), { recursive: true, mode: 0o700 });
   const socket = join(home, 'ferretdb.sock');
-  rmSync(socket, { force: true });
   const logFile = createWriteStream(join(home, 'ferretdb.log'), { flags: 'a' });
-  const child = spawn(binary, [
-    '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
-    `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(logFile, { end: false });
-  child.stderr?.pipe(logFile, { end: false });
-  child.on('exit', (code, signal) => {
-    if (!stopping) log(`platform: ferretdb exited (code ${code}, signal ${signal}); data bindings answer DATA_BACKEND_UNAVAILABLE until the platform restarts`);
-  });
+  const launch = (): ChildProcess => {
+    rmSync(socket, { force: true });
+    const started = spawn(binary, [
+      '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
+      `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.stdout?.pipe(logFile, { end: false });
+    started.stderr?.pipe(logFile, { end: false });
+    const at = Date.now();
+    started.on('exit', (code, signal) => {
+      if (stopping) return;
+      // The platform's own server: started again (after a pause that doubles while it keeps dying
+      // soon after each start, up to 30 s); meanwhile commands answer DATA_BACKEND_UNAVAILABLE and
+      // the proxy reconnects at the next one once it is back.
+      restartDelay = Date.now() - at > 60_000 ? 500 : Math.min(restartDelay * 2, 30_000);
+      log(`platform: ferretdb exited (code ${code}, signal ${signal}); data bindings answer DATA_BACKEND_UNAVAILABLE until it is started again in ${restartDelay} ms (log: ${join(home, 'ferretdb.log')})`);
+      restart = setTimeout(() => {
+        restart = null;
+        if (!stopping) child = launch();
+      }, restartDelay);
+      restart.unref();
+    });
+    return started;
+  };
   let stopping = false;
+  let restartDelay = 250;
+  let restart: NodeJS.Timeout | null = null;
+  let child = launch();
   const stop = async (): Promise<void> => {
     stopping = true;
+    if (restart !== null) clearTimeout(restart);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');

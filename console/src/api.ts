@@ -38,8 +38,9 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   }
   if (!res.ok) {
     const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
-    if (res.status === 401 && token === undefined) signOut();
-    throw new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
+    const failure = new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
+    if (res.status === 401 && token === undefined && authHeaders()['authorization'] !== undefined) signOut(`${failure.message} [${failure.code}]`);
+    throw failure;
   }
   return parsed as T;
 }
@@ -244,6 +245,16 @@ export interface Run {
   error: RunError | null;
   startedAt: number;
   logs?: LogLine[];
+  /** What it wrote through the function's data binding (docs/data-binding.md); absent: no binding. */
+  writes?: RunWrite[];
+}
+export interface RunWrite {
+  database: string;
+  collection: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  upserted: number;
 }
 export interface AsyncRun {
   runId: string;

@@ -72,6 +72,7 @@ function save(session: Session): Session {
 
 /** Stores a token the caller has checked with `GET /whoami`. */
 export function startSession(token: string, who: { label: string; role: Role; workspace: string; kind: 'admin' | 'workspace' }): Session {
+  sessionStorage.removeItem(ENDED_KEY);
   return save({ token, label: who.label, role: who.role, workspace: who.workspace, root: who.kind === 'admin', signedInAt: Date.now() });
 }
 
@@ -82,9 +83,22 @@ export function switchWorkspace(workspace: string): void {
   save({ ...session, workspace });
 }
 
-export function signOut(): void {
+/** Why the API ended the last session (shown on the sign-in page, also after a reload); none after Sign out. */
+const ENDED_KEY = 'fp.console.ended';
+
+/**
+ * Ends the session: by the user (Sign out), or with `why` when the API refused the token (it
+ * expired, was revoked or rotated), so the sign-in page can say why the page is back there.
+ */
+export function signOut(why?: string): void {
+  if (why === undefined) sessionStorage.removeItem(ENDED_KEY);
+  else sessionStorage.setItem(ENDED_KEY, why);
   sessionStorage.removeItem(KEY);
   for (const l of listeners) l(null);
+}
+
+export function signedOutBecause(): string | null {
+  return sessionStorage.getItem(ENDED_KEY);
 }
 
 export function onSessionChange(listener: Listener): () => void {

@@ -45,7 +45,7 @@ function App(): JSX.Element {
         </nav>
         <WorkspacePicker session={session} />
         <span class="who">{session.label} · {session.role}</span>
-        <button type="button" class="small" onClick={signOut}>Sign out</button>
+        <button type="button" class="small" onClick={() => signOut()}>Sign out</button>
       </header>
       <main id="main" tabIndex={-1}>{page}</main>
     </>

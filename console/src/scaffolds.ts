@@ -25,11 +25,18 @@ const TEMPLATES: Record<Preset, { main: string; yaml: string; payload: string }>
   worker: { main: workerMain, yaml: workerYaml, payload: workerPayload },
 };
 
-/** The files of a new function: main.py, platform.yaml (with its invocation mode) and a sample payload. */
-export function scaffold(name: string, preset: Preset, invocation: Invocation): { path: string; content: string }[] {
+/** A database name of a binding (protocol/manifest.ts, `data.mongo.database`). */
+export const DATABASE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * The files of a new function: main.py, platform.yaml (with its invocation mode, and its data
+ * binding when `database` names one: docs/data-binding.md) and a sample payload.
+ */
+export function scaffold(name: string, preset: Preset, invocation: Invocation, database?: string): { path: string; content: string }[] {
   const t = TEMPLATES[preset];
   const fill = (text: string): string => text.replaceAll('{{name}}', name);
-  const yaml = fill(t.yaml).replace(/^invocation:\s*\w+/m, `invocation: ${invocation}`);
+  let yaml = fill(t.yaml).replace(/^invocation:\s*\w+/m, `invocation: ${invocation}`);
+  if (database !== undefined) yaml = `${yaml.trimEnd()}\n# A database of this function's workspace, as context.db (docs/data-binding.md).\ndata:\n  mongo:\n    database: ${database}\n`;
   return [
     { path: 'main.py', content: fill(t.main) },
     { path: 'payload.json', content: fill(t.payload) },

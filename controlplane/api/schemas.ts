@@ -180,7 +180,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export const testInvokeBody = z
   .strictObject({
     method: z.string().regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method, e.g. GET or POST').optional(),
-    path: z.string().max(4096).regex(/^\/[^\s\x00]*$/, 'must start with / and hold no spaces').optional(),
+    // The query string goes in `query`: a `?` left in the path reached the handler as part of its path.
+    path: z.string().max(4096).regex(/^\/[^\s\x00?#]*$/, 'must start with / and hold no spaces, ? or # (give the query string as query)').optional(),
     query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
     headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string().regex(/^[^\r\n\x00]*$/, 'must not hold CR, LF or NUL')).optional(),
     body: z.unknown().optional(),

@@ -202,7 +202,9 @@ export class DataProxy {
           if (err !== null) {
             connection.close();
             if (backend === connection) backend = null;
-            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${err.message})`), header.requestId);
+            // The reason without the server's address (a socket path, a host and port): a function
+            // learns nothing of where the platform keeps its database server.
+            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`), header.requestId);
             return done();
           }
           this.stats.forwarded += 1;

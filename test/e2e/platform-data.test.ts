@@ -9,7 +9,7 @@
  * another interpreter that has it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -201,6 +201,18 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.equal(errorOf(res).code, code);
     }
+    // The CLI says what was refused, without sending a good token to log in again.
+    const dir = mkdtempSync(join(tmpdir(), 'fp-data-cli-'));
+    try {
+      writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\ndata:\n  mongo:\n    database: crm.acme\n`);
+      writeFileSync(join(dir, 'main.py'), SHOP);
+      const cli = await runCli(['deploy'], { cwd: dir, env: { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir } });
+      assert.equal(cli.code, 4, cli.stderr);
+      assert.match(cli.stderr, /can only bind databases of default.*\[DATA_DATABASE_FORBIDDEN\]/);
+      assert.doesNotMatch(cli.stderr, /token|log in/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     // An existing database with create: false is fine (`shop` was created by the first test).
     await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop', create: false } }) });
   });
@@ -226,7 +238,48 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     const res = await fetch(`${h.url}/fn/${again}/`, { method: 'POST', body: '{"item": "b"}' });
     assert.equal(((await res.json()) as { count: number }).count, 2);
   });
+
+  it('starts its own FerretDB again when it dies: bindings fail meanwhile, then work with their data', async () => {
+    const name = fnName('revive');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'revive' } }) });
+    await deploy(h.api, name);
+    const call = (): Promise<Response> => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: '{"item": "a"}' });
+    assert.equal((await call()).status, 200);
+    const pid = ferretdbPid(h.stateDir);
+    process.kill(pid, 'SIGKILL');
+    // Down: the call fails on its binding (or, once it is back, succeeds); then it is served again.
+    const down = await call();
+    if (down.status !== 200) assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'FUNCTION_ERROR');
+    const deadline = Date.now() + 20_000;
+    let count = 0;
+    for (;;) {
+      const res = await call();
+      if (res.status === 200) {
+        count = ((await res.json()) as { count: number }).count;
+        break;
+      }
+      assert.ok(Date.now() < deadline, `still failing: ${res.status}`);
+      await sleep(200);
+    }
+    assert.notEqual(ferretdbPid(h.stateDir), pid);
+    assert.ok(count >= 2, `the data before the crash is kept (count ${count})`);
+  });
 });
+
+/** The pid of the FerretDB an embedded platform started for this state directory. */
+function ferretdbPid(stateDir: string): number {
+  const socket = `--listen-unix=${join(stateDir, 'data', 'ferretdb', 'ferretdb.sock')}`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(socket)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  throw new Error('no ferretdb process for this state directory');
+}
 
 describe('a data binding whose server goes down', { skip, timeout: 120_000 }, () => {
   let ferret: ServerProcess;

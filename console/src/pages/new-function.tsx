@@ -1,14 +1,15 @@
 /**
- * New → Function: name, preset, invocation mode, auth (and the data binding, once it exists).
+ * New → Function: name, preset, invocation mode, auth and a data binding (a Mongo database).
  * Shows the URLs at once; on create, the contract card from the API, the invoke token when there is
  * one (shown once), and a draft with the preset's scaffold (the `init` templates) to edit and deploy.
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type FnAnswer } from '../api.js';
+import { currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
-import { scaffold, type Invocation, type Preset } from '../scaffolds.js';
+import { DATABASE_NAME, scaffold, type Invocation, type Preset } from '../scaffolds.js';
 import { Card, ErrorBox, ShownOnce } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -20,16 +21,31 @@ const PRESETS: [Preset, string, string][] = [
 ];
 const DEFAULT_MODE: Record<Preset, Invocation> = { http: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
 
+/**
+ * Where functions answer, seen from the console's page: the console has a host of its own,
+ * `console.<base domain>`, on which no function answers (docs/console.md, "Security"); its functions
+ * are at `/fn/<name>/` of the base domain, same scheme and port. With host routing off the console
+ * is on the functions' host.
+ */
+export function functionsOrigin(at: { protocol: string; host: string; origin: string }): string {
+  return at.host.startsWith('console.') ? `${at.protocol}//${at.host.slice('console.'.length)}` : at.origin;
+}
+
 export function NewFunction(): JSX.Element {
   const [name, setName] = useState('');
   const [preset, setPreset] = useState<Preset>('http');
   const [mode, setMode] = useState<Invocation>('sync');
   const [auth, setAuth] = useState<'public' | 'token'>('public');
+  const [database, setDatabase] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<FnAnswer | null>(null);
   const [busy, setBusy] = useState(false);
   const valid = NAME.test(name);
-  const origin = location.origin;
+  const databaseValid = database === null || DATABASE_NAME.test(database);
+  const origin = functionsOrigin(location);
+  // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
+  const workspace = currentSession()?.workspace ?? 'default';
+  const key = `${valid ? name : '<name>'}${workspace === 'default' ? '' : `.${workspace}`}`;
 
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
@@ -37,7 +53,7 @@ export function NewFunction(): JSX.Element {
     setError(null);
     try {
       const answer = await api<FnAnswer>('POST', '/functions', { name, preset, invocation: mode, auth });
-      await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode), removed: [] });
+      await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode, database ?? undefined), removed: [] });
       setCreated(answer);
     } catch (err) {
       setError(err);
@@ -95,16 +111,28 @@ export function NewFunction(): JSX.Element {
         </fieldset>
 
         <label for="binding">Data binding</label>
-        <select id="binding" disabled aria-describedby="binding-hint"><option>none</option></select>
-        <p id="binding-hint" class="hint">Mongo database bindings come with the data binding feature.</p>
+        <select id="binding" aria-describedby="binding-hint" value={database === null ? 'none' : 'mongo'} onChange={(e) => setDatabase((e.target as HTMLSelectElement).value === 'mongo' ? database ?? 'app' : null)}>
+          <option value="none">none</option>
+          <option value="mongo">Mongo database</option>
+        </select>
+        {database !== null ? (
+          <>
+            <label for="binding-db">Database</label>
+            <input id="binding-db" value={database} aria-invalid={!databaseValid} aria-describedby="binding-hint" autoComplete="off" spellcheck={false}
+              onInput={(e) => setDatabase((e.target as HTMLInputElement).value)} />
+          </>
+        ) : null}
+        <p id="binding-hint" class="hint">{database === null
+          ? 'A database of this workspace as context.db in the handler (platform.yaml data.mongo).'
+          : 'Lower-case letters, digits, _ and -, starting with a letter (1-32): a database of this workspace, created on first deploy, as context.db in the handler.'}</p>
 
         <div class="preview" aria-live="polite">
-          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{valid ? name : '<name>'}/</code></div>
-          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{valid ? name : '<name>'}/</code></div> : null}
+          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div>
+          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}</code></div> : null}
           <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>
         <ErrorBox error={error} />
-        <button type="submit" class="primary" disabled={!valid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
+        <button type="submit" class="primary" disabled={!valid || !databaseValid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
       </form>
     </div>
   );

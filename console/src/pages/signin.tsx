@@ -2,13 +2,14 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { startSession, type Role } from '../auth.js';
+import { signedOutBecause, startSession, type Role } from '../auth.js';
 import { ErrorBox } from '../ui.js';
 
 export function SignIn(): JSX.Element {
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const ended = signedOutBecause();
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     setBusy(true);
@@ -28,6 +29,7 @@ export function SignIn(): JSX.Element {
       <form onSubmit={submit} class="card" aria-labelledby="signin-title">
         <h1 id="signin-title">fastapi-platform</h1>
         <p class="muted">Sign in with the platform's admin token (printed once at the first start; lost it? <code>node dist/platform/main.js --rotate-admin-token</code>) or a workspace token (<code>fastapi-platform tokens create</code>).</p>
+        {ended !== null && error === null ? <p class="error-box" role="alert" data-testid="signed-out">Signed out: {ended}</p> : null}
         <label for="token">Token</label>
         <input id="token" name="token" type="password" autoComplete="off" spellcheck={false} required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
         <ErrorBox error={error} />

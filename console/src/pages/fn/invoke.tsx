@@ -27,6 +27,32 @@ export function parseHeaders(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The Path field as typed (`/items?q=1&q=2`) → the request's `path` and `query` (repeated keys as
+ * lists), as the CLI's `invoke` splits it: the API takes the query string apart from the path.
+ */
+export function splitPath(text: string): Pick<TestRequest, 'path' | 'query'> {
+  const raw = text.trim().replace(/#.*$/, '');
+  const q = raw.indexOf('?');
+  const bare = q < 0 ? raw : raw.slice(0, q);
+  const path = bare.startsWith('/') ? bare : `/${bare}`;
+  if (q < 0) return { path };
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(raw.slice(q + 1))) {
+    const seen = query[key];
+    query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return Object.keys(query).length > 0 ? { path, query } : { path };
+}
+
+/** A request's path and query back into the Path field (a saved test case loaded into the form). */
+export function joinPath(path: string, query?: Record<string, string | string[]>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) for (const v of Array.isArray(value) ? value : [value]) q.append(key, v);
+  const search = q.toString();
+  return search === '' ? path : `${path}?${search}`;
+}
+
 export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const f = fn.function;
   const [mode, setMode] = useState<'sync' | 'async'>(f.invocation === 'async' ? 'async' : 'sync');
@@ -42,7 +68,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
 
   const request = (): TestRequest => {
-    const req: TestRequest = { method, path: path.startsWith('/') ? path : `/${path}` };
+    const req: TestRequest = { method, ...splitPath(path) };
     const h = parseHeaders(headers);
     if (Object.keys(h).length > 0) req.headers = h;
     if (payload.trim() !== '' && method !== 'GET') {
@@ -73,7 +99,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const load = (c: TestCase): void => {
     setMode(c.mode);
     setMethod(c.request.method ?? 'POST');
-    setPath(c.request.path ?? '/');
+    setPath(joinPath(c.request.path ?? '/', c.request.query));
     setHeaders(Object.entries(c.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'));
     setPayload(c.request.body === undefined ? '' : JSON.stringify(c.request.body, null, 2));
     setCaseName(c.name);
@@ -92,7 +118,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   let curl = '';
   try {
     const req = request();
-    const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + (req.path ?? '/');
+    const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + joinPath(req.path ?? '/', req.query);
     curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
   } catch {
     curl = '(fix the request to see its curl line)';
@@ -164,7 +190,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
               <li key={c.name}>
-                <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {c.request.path ?? '/'}</span>
+                <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
                 <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button>
                 <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button>
               </li>

@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type AsyncRun, type LogLine, type Run, type RunError } from '../../api.js';
+import { api, enc, type AsyncRun, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { bodyText, clock, ms, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
@@ -114,6 +114,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
       </div>
       <ErrorBox error={error} />
       <Timeline run={r} />
+      <Writes attempts={async ? r.attempts : [{ ...r, attempt: 1 }]} />
       {err !== null ? (
         <div class="run-error" data-testid="run-error">
           <p><strong>{err.type}</strong>: <span data-testid="error-message">{err.message}</span></p>
@@ -150,6 +151,32 @@ function Timeline({ run }: { run: Run | AsyncRun }): JSX.Element {
       {parts.map(([k, v]) => (v > 0 ? <span key={k} class={`seg seg-${k}`} style={{ width: `${Math.max(2, (v / total) * 100)}%` }} title={`${k} ${ms(v)}`}>{k} {ms(v)}</span> : null))}
       <span class="muted"> total {ms(run.durationMs)} · {run.cold ? `cold (${run.start})` : 'warm'}</span>
     </div>
+  );
+}
+
+/**
+ * What the run wrote through its data binding, per collection and attempt (`runs <id> --writes`);
+ * nothing for a function without a binding (no `writes` at all).
+ */
+function Writes({ attempts }: { attempts: readonly { attempt: number; writes?: RunWrite[] }[] }): JSX.Element | null {
+  const bound = attempts.filter((a) => a.writes !== undefined);
+  if (bound.length === 0) return null;
+  const rows = bound.flatMap((a) => a.writes!.map((w) => ({ attempt: a.attempt, ...w })));
+  const several = attempts.length > 1;
+  return (
+    <>
+      <h4>Writes</h4>
+      {rows.length === 0 ? <p class="muted" data-testid="writes">Wrote nothing through its database binding.</p> : (
+        <div class="table-wrap"><table class="list" aria-label="Writes" data-testid="writes">
+          <thead><tr>{several ? <th>Attempt</th> : null}<th>Database</th><th>Collection</th><th>Inserted</th><th>Updated</th><th>Deleted</th><th>Upserted</th></tr></thead>
+          <tbody>
+            {rows.map((w) => (
+              <tr key={`${w.attempt} ${w.database} ${w.collection}`}>{several ? <td>{w.attempt}</td> : null}<td>{w.database}</td><td>{w.collection}</td><td>{w.inserted}</td><td>{w.updated}</td><td>{w.deleted}</td><td>{w.upserted}</td></tr>
+            ))}
+          </tbody>
+        </table></div>
+      )}
+    </>
   );
 }
 

@@ -1,0 +1,156 @@
+/**
+ * The console with inputs and situations the journey does not use: a Path typed with a query
+ * string (`/items?q=1&q=2`) is sent as the request's path and query, as the CLI's `invoke` and the
+ * curl line do (the API refuses a `?` in `path`); a run of a function with a data binding shows what
+ * it wrote (`runs <id> --writes`, docs/data-binding.md); New function declares a binding and shows
+ * an invoke URL that answers (not on the console's own host); a token revoked mid-session ends it
+ * with the reason on the sign-in page.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { serverSkip } from '../helpers/servers.js';
+import { request } from './gateway-harness.js';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+const ECHO = py(
+  'def handler(event, context):',
+  '    return {"path": event["path"], "query": event["query"], "method": event["method"]}',
+);
+
+const SHOP = py(
+  'def handler(event, context):',
+  '    orders = context.db.orders',
+  '    orders.insert_one({"item": "pen"})',
+  '    orders.update_many({"item": "pen"}, {"$set": {"seen": True}})',
+  '    return {"count": orders.count_documents({})}',
+);
+
+let echo = '';
+
+describe('the console with odd inputs', { skip }, () => {
+  it('sends a Path typed with a query string as path and query, as its curl line does', async () => {
+    const name = fnName('echo');
+    echo = name;
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    // Over the API, a `?` in `path` is refused: the handler would get it as part of its path.
+    const refused = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', path: '/items?q=1' });
+    assert.equal(refused.status, 400);
+    assert.equal(errorOf(refused).code, 'INVALID_FIELD');
+    assert.equal(errorOf(refused).field, 'path');
+
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.getByLabel('Method').selectOption('GET');
+    await page.getByLabel('Path').fill('/items?q=1&q=2&z=a%20b');
+    assert.match(await textOf(page.locator('#inv-curl')), new RegExp(`/fn/${name}/items\\?q=1&q=2&z=a\\+b'`));
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    const body = JSON.parse(await textOf(page.getByTestId('response-body'))) as unknown;
+    // The gateway gives a handler the last of repeated keys (as for a real request).
+    assert.deepEqual(body, { path: '/items', query: { q: '2', z: 'a b' }, method: 'GET' });
+
+    // Saved as a test case, it comes back into the Path field whole.
+    await page.getByLabel('Test case name').fill('with query');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const saved = await eventually(async () => {
+      const res = await c.platform.api.call('GET', `/functions/${name}/test-cases`);
+      const item = (res.body as { items: { name: string; request: unknown }[] }).items.find((i) => i.name === 'with query');
+      assert.ok(item);
+      return item;
+    });
+    assert.deepEqual(saved.request, { method: 'GET', path: '/items', query: { q: ['1', '2'], z: 'a b' } });
+    await page.getByLabel('Path').fill('/');
+    await page.getByRole('button', { name: 'with query', exact: true }).click();
+    assert.equal(await page.getByLabel('Path').inputValue(), '/items?q=1&q=2&z=a+b');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('shows what a run of a bound function wrote, per collection', { skip: serverSkip('ferretdb') }, async () => {
+    const name = fnName('shop');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': SHOP }, { manifest: { kind: 'function', name, data: { mongo: { database: 'consoleshop' } } } });
+    await deploy(c.platform.api, name);
+    const res = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST' });
+    assert.equal(res.status, 200, await res.clone().text());
+    const runId = res.headers.get('x-run-id')!;
+    await runsWritten(c.platform.url);
+
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    const writes = page.getByTestId('run-detail').getByRole('table', { name: 'Writes' });
+    await writes.waitFor();
+    const cells = await writes.locator('tbody td').allTextContents();
+    assert.deepEqual(cells, ['default_consoleshop', 'orders', '1', '1', '0', '0']);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('creates a function with a data binding, showing an invoke URL that answers', async () => {
+    const { page, context, problems } = await c.page({ hash: '#/new' });
+    assert.match(page.url(), /\/\/console\.localhost:/);
+    // The preview of an existing function's name is a URL that reaches it (never the console's host).
+    await page.getByLabel('Name').fill(echo);
+    const preview = (await textOf(page.locator('.preview code').first())).trim();
+    assert.doesNotMatch(preview, /\/\/console\./);
+    const target = new URL(preview);
+    const reached = await request(`${c.platform.url}${target.pathname}`, { method: 'POST', headers: { host: target.host } });
+    assert.equal(reached.status, 200, `${preview}: ${reached.body.toString()}`);
+
+    const name = fnName('newshop');
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Data binding').selectOption('mongo');
+    await page.getByLabel('Database', { exact: true }).fill('Not-a-name');
+    assert.equal(await page.getByRole('button', { name: 'Create function' }).isDisabled(), true);
+    await page.getByLabel('Database', { exact: true }).fill('edgeshop');
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByRole('heading', { name: `Created ${name}` }).waitFor();
+    const draft = (await c.platform.api.call('GET', `/functions/${name}/draft`)).body as { draft: { files: { path: string; content: string }[] } };
+    const yaml = draft.draft.files.find((f) => f.path === 'platform.yaml')!.content;
+    assert.match(yaml, /\ndata:\n {2}mongo:\n {4}database: edgeshop\n/);
+    // The draft is a valid function as it is: its binding deploys.
+    const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
+    assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+
+    // In another workspace, the URLs name the function's key there: `<name>.<workspace>`.
+    assert.equal((await c.platform.api.call('POST', '/workspaces', { name: 'edgews' })).status, 201);
+    await page.goto(page.url().replace(/#.*$/, '#/functions'));
+    await page.reload(); // the header lists the workspaces it found when it was drawn
+    await page.getByTestId('workspace').selectOption('edgews');
+    await page.goto(page.url().replace(/#.*$/, '#/new'));
+    await page.getByLabel('Name').fill('there');
+    await page.getByLabel('async', { exact: true }).check();
+    const [invokeUrl, asyncUrl] = (await page.locator('.preview code').allTextContents()).map((t) => t.trim());
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByRole('heading', { name: 'Created there' }).waitFor();
+    const answer = (await c.platform.api.call('GET', '/functions/there', undefined, { 'fp-workspace': 'edgews' })).body as { invokeUrl: string; asyncUrl: string };
+    assert.equal(new URL(invokeUrl!).pathname, new URL(answer.invokeUrl).pathname);
+    assert.equal(new URL(asyncUrl!).pathname, new URL(answer.asyncUrl).pathname);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('says why the session ended when the API refuses the token mid-session', async () => {
+    const created = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'short-lived' });
+    assert.equal(created.status, 201);
+    const { token, secret } = created.body as { token: { id: string }; secret: string };
+    const { page, context, problems } = await c.page({ token: secret });
+    assert.equal((await c.platform.api.call('DELETE', `/tokens/${token.id}`)).status, 200);
+    // The next call the page makes (whichever it is) is refused.
+    await page.goto(page.url().replace(/#.*$/, '#/coldstarts'));
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    assert.match(await textOf(page.getByTestId('signed-out')), /^Signed out: .+\[[A-Z_]+\]$/);
+    // Signing out by hand says nothing.
+    await page.getByLabel('Token', { exact: true }).fill(c.platform.api.token!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    assert.equal(await page.getByTestId('signed-out').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
