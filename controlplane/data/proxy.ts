@@ -204,7 +204,7 @@ export class DataProxy {
             if (backend === connection) backend = null;
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
-            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`), header.requestId);
+            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', unreachable(err)), header.requestId);
             return done();
           }
           this.stats.forwarded += 1;
@@ -356,4 +356,12 @@ class BackendConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * Why the database server could not be reached, as callers may read it: the error's code
+ * (ECONNREFUSED), never its message, which names the server's address or socket path.
+ */
+export function unreachable(err: Error): string {
+  return `the database server cannot be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`;
 }

@@ -10,7 +10,7 @@ import { BSON } from 'bson';
 import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
-import { DataProxy, type BackendAddress } from './proxy.js';
+import { DataProxy, unreachable, type BackendAddress } from './proxy.js';
 import { WriteLedger, type CollectionWrites } from './writes.js';
 import { createConnection } from 'node:net';
 
@@ -149,6 +149,6 @@ async function backendCommand(address: BackendAddress, command: Record<string, u
         resolve(BSON.deserialize(data.subarray(21, data.readInt32LE(0))));
       }
     });
-    socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server cannot be reached (${err.message})`)));
+    socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', unreachable(err))));
   });
 }

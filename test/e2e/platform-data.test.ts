@@ -317,6 +317,12 @@ describe('a data binding whose server goes down', { skip, timeout: 120_000 }, ()
       if (first === undefined) await sleep(50);
     }
     assert.match(first.error!.message, /DATA_BACKEND_UNAVAILABLE/);
+    // A binding that needs its database to exist cannot be checked now: said without the server's address.
+    const checked = fnName('down-check');
+    await createFunction(h.api, checked);
+    const refused = await h.api.call('POST', `/functions/${checked}/versions`, { files: filesOf({ 'main.py': SHOP }), manifest: manifest(checked, { mongo: { database: 'down', create: false } }) });
+    assert.equal(errorOf(refused).code, 'DATA_BACKEND_UNAVAILABLE', JSON.stringify(refused.body));
+    assert.equal(JSON.stringify(refused.body).includes(String(ferret.port)), false, JSON.stringify(refused.body));
     await ferret.start();
     for (let i = 0; ; i++) {
       const r = await h.api.call('GET', `/runs/${runId}`);
