@@ -5,6 +5,9 @@
 import cronMain from '../../templates/cron/main.py';
 import cronPayload from '../../templates/cron/payload.json?text';
 import cronYaml from '../../templates/cron/platform.yaml';
+import fastapiApp from '../../templates/fastapi/app.py';
+import fastapiPayload from '../../templates/fastapi/payload.json?text';
+import fastapiYaml from '../../templates/fastapi/platform.yaml';
 import httpMain from '../../templates/http/main.py';
 import httpPayload from '../../templates/http/payload.json?text';
 import httpYaml from '../../templates/http/platform.yaml';
@@ -15,36 +18,45 @@ import workerMain from '../../templates/worker/main.py';
 import workerPayload from '../../templates/worker/payload.json?text';
 import workerYaml from '../../templates/worker/platform.yaml';
 
+/** A runtime preset of the API (protocol/manifest.ts RUNTIME_PRESETS). */
 export type Preset = 'http' | 'webhook' | 'cron' | 'worker';
+/** What a new function starts from: a preset's template, or a FastAPI app (on the http preset). */
+export type Template = Preset | 'fastapi';
 export type Invocation = 'sync' | 'async' | 'both';
 
-const TEMPLATES: Record<Preset, { main: string; yaml: string; payload: string }> = {
-  http: { main: httpMain, yaml: httpYaml, payload: httpPayload },
-  webhook: { main: webhookMain, yaml: webhookYaml, payload: webhookPayload },
-  cron: { main: cronMain, yaml: cronYaml, payload: cronPayload },
-  worker: { main: workerMain, yaml: workerYaml, payload: workerPayload },
+const TEMPLATES: Record<Template, { code: string; file: string; yaml: string; payload: string }> = {
+  http: { code: httpMain, file: 'main.py', yaml: httpYaml, payload: httpPayload },
+  fastapi: { code: fastapiApp, file: 'app.py', yaml: fastapiYaml, payload: fastapiPayload },
+  webhook: { code: webhookMain, file: 'main.py', yaml: webhookYaml, payload: webhookPayload },
+  cron: { code: cronMain, file: 'main.py', yaml: cronYaml, payload: cronPayload },
+  worker: { code: workerMain, file: 'main.py', yaml: workerYaml, payload: workerPayload },
 };
+
+/** The API preset a template's function is created with. */
+export function presetOf(template: Template): Preset {
+  return template === 'fastapi' ? 'http' : template;
+}
 
 /** A database name of a binding (protocol/manifest.ts, `data.mongo.database`). */
 export const DATABASE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
- * The files of a new function: main.py, platform.yaml (with its invocation mode, and its data
+ * The files of a new function: its code (main.py, or app.py for a FastAPI app), platform.yaml (with its invocation mode, and its data
  * binding when `database` names one: docs/data-binding.md) and a sample payload.
  */
-export function scaffold(name: string, preset: Preset, invocation: Invocation, database?: string): { path: string; content: string }[] {
-  const t = TEMPLATES[preset];
+export function scaffold(name: string, template: Template, invocation: Invocation, database?: string): { path: string; content: string }[] {
+  const t = TEMPLATES[template];
   const fill = (text: string): string => text.replaceAll('{{name}}', name);
   let yaml = fill(t.yaml).replace(/^invocation:\s*\w+/m, `invocation: ${invocation}`);
   if (database !== undefined) yaml = `${yaml.trimEnd()}\n# A database of this function's workspace, as context.db (docs/data-binding.md).\ndata:\n  mongo:\n    database: ${database}\n`;
   return [
-    { path: 'main.py', content: fill(t.main) },
+    { path: t.file, content: fill(t.code) },
     { path: 'payload.json', content: fill(t.payload) },
     { path: 'platform.yaml', content: /^invocation:/m.test(yaml) ? yaml : `${yaml.trimEnd()}\ninvocation: ${invocation}\n` },
   ];
 }
 
 /** The sample request body of a scaffold (for the Invoke tab's first payload). */
-export function samplePayload(preset: Preset): string {
-  return TEMPLATES[preset].payload;
+export function samplePayload(template: Template): string {
+  return TEMPLATES[template].payload;
 }

@@ -134,6 +134,25 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('creates a FastAPI app from the init template: app.py on the http preset, a draft that validates', async () => {
+    const { page, context, problems } = await c.page({ hash: '#/new' });
+    const name = fnName('newapi');
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel(/FastAPI app/).check();
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByRole('heading', { name: `Created ${name}` }).waitFor();
+    const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body as { function: { preset: string; invocation: string } };
+    assert.deepEqual([fn.function.preset, fn.function.invocation], ['http', 'sync']);
+    const draft = (await c.platform.api.call('GET', `/functions/${name}/draft`)).body as { draft: { files: { path: string; content: string }[] } };
+    assert.deepEqual(draft.draft.files.map((f) => f.path).sort(), ['app.py', 'payload.json', 'platform.yaml']);
+    assert.match(draft.draft.files.find((f) => f.path === 'platform.yaml')!.content, /^entrypoint: app:app/m);
+    assert.match(draft.draft.files.find((f) => f.path === 'app.py')!.content, new RegExp(`FastAPI\\(title="${name}"\\)`));
+    const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
+    assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('says why the session ended when the API refuses the token mid-session', async () => {
     const created = await c.platform.api.call('POST', '/tokens', { role: 'viewer', label: 'short-lived' });
     assert.equal(created.status, 201);

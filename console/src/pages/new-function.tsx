@@ -9,17 +9,18 @@ import { api, enc, type FnAnswer } from '../api.js';
 import { currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
-import { DATABASE_NAME, scaffold, type Invocation, type Preset } from '../scaffolds.js';
+import { DATABASE_NAME, presetOf, scaffold, type Invocation, type Template } from '../scaffolds.js';
 import { Card, ErrorBox, ShownOnce } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const PRESETS: [Preset, string, string][] = [
+const PRESETS: [Template, string, string][] = [
   ['http', 'HTTP', 'a URL that answers requests'],
+  ['fastapi', 'FastAPI app', 'an ASGI app with its routes under the URL'],
   ['webhook', 'Webhook', 'signed deliveries from GitHub or Stripe, queued'],
   ['cron', 'Cron', 'runs on a schedule'],
   ['worker', 'Async worker', 'jobs queued with POST /async'],
 ];
-const DEFAULT_MODE: Record<Preset, Invocation> = { http: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
+const DEFAULT_MODE: Record<Template, Invocation> = { http: 'sync', fastapi: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
  * Where functions answer, seen from the console's page: the console has a host of its own,
@@ -33,7 +34,7 @@ export function functionsOrigin(at: { protocol: string; host: string; origin: st
 
 export function NewFunction(): JSX.Element {
   const [name, setName] = useState('');
-  const [preset, setPreset] = useState<Preset>('http');
+  const [preset, setPreset] = useState<Template>('http');
   const [mode, setMode] = useState<Invocation>('sync');
   const [auth, setAuth] = useState<'public' | 'token'>('public');
   const [database, setDatabase] = useState<string | null>(null);
@@ -52,7 +53,7 @@ export function NewFunction(): JSX.Element {
     setBusy(true);
     setError(null);
     try {
-      const answer = await api<FnAnswer>('POST', '/functions', { name, preset, invocation: mode, auth });
+      const answer = await api<FnAnswer>('POST', '/functions', { name, preset: presetOf(preset), invocation: mode, auth });
       await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode, database ?? undefined), removed: [] });
       setCreated(answer);
     } catch (err) {
