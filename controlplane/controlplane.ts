@@ -215,8 +215,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         ...(options.async.concurrency !== undefined ? { concurrency: options.async.concurrency } : {}),
         ...(options.async.leaseMs !== undefined ? { leaseMs: options.async.leaseMs } : {}),
         ...(options.async.graceMs !== undefined ? { graceMs: options.async.graceMs } : {}),
-        // Each function's `retry` settings (the defaults for a function without them, or one deleted since).
-        policies: { policyFor: async (fn) => (await store.functions.get(fn))?.retry ?? {} },
+        // Each function's `retry` settings (the defaults for a function without them, or one deleted
+        // since), as this process holds them: the registry the attempt itself is served from, kept
+        // current by the config bus. Not a store read per claim: a MongoDB outage would then lease
+        // every queued job only to drop it for a full lease, logging each, while sync calls run on.
+        policies: { policyFor: (fn) => registry.recordOf(fn)?.retry ?? {} },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),

@@ -147,13 +147,13 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
-  const store = opened.keep(await openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring }));
+  const store = opened.keep(await naming('FP_MONGO_URL', openMongoStore({ url: config.mongoUrl!, database: config.mongoDatabase, keyring })));
   // Returns at once even when Redis is down: its calls fail fast until Redis answers (the run sink's recorders absorb that).
   const metrics = opened.keep(new RedisHotMetrics({ client: connectRedis(redisUrl), ownsClient: true, prefix }));
   const bus = opened.keep(new RedisConfigBus({ redisUrl, prefix, origin, log }));
   // The queue owns its connection, watched for persistence (at start and after every reconnect):
   // every way a run enters is an enqueue, refused while that Redis would lose it (ASYNC_QUEUE_NOT_DURABLE).
-  const queueClient = await openRedis(redisUrl);
+  const queueClient = await naming('FP_REDIS_URL', openRedis(redisUrl));
   const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log });
   opened.onClose(() => durability.close());
   try {
@@ -189,4 +189,14 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     log,
   }));
   return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter, logs };
+}
+
+/** A server that cannot be used at start: its error, with the setting to check appended (the code kept). */
+async function naming<T>(setting: string, opening: Promise<T>): Promise<T> {
+  try {
+    return await opening;
+  } catch (err) {
+    if (err instanceof Error) err.message = `${err.message} (check ${setting})`;
+    throw err;
+  }
 }

@@ -59,7 +59,13 @@ export const getRun = operation(
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for
       // lists; a record still on its way to the store (a slow write) is taken from the sink itself.
       await call.ctx.runs.runs.flush(1000);
-      const records = [...(await call.ctx.store.runs.attempts(runId)), ...call.ctx.runs.pendingAttempts(runId)];
+      // MongoDB down: the state, timeline and result (Redis) still answer, with the attempts' records
+      // still waiting in the sink (those of an outage wait there), not a 503 for the whole run.
+      const stored = await call.ctx.store.runs.attempts(runId).catch((err: unknown) => {
+        if ((err as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') return [];
+        throw err;
+      });
+      const records = [...stored, ...call.ctx.runs.pendingAttempts(runId)];
       return json(200, { run: presentAsync(view, records) });
     }
     const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));

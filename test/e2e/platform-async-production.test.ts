@@ -1,7 +1,8 @@
 /**
  * Async invocation in production mode (Redis Streams queue, MongoDB store via FerretDB): an async
  * call runs to `succeeded`, a second process over the same Redis sees the run's timeline and output,
- * and runs still queued in Redis when the platform stops run after it starts again (none lost).
+ * runs still queued in Redis when the platform stops run after it starts again (none lost), and
+ * async calls run while MongoDB is down.
  * Real redis-server (append-only) and FerretDB processes.
  */
 import assert from 'node:assert/strict';
@@ -89,6 +90,20 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
       assert.deepEqual(run.result.body, { body: '{"from":"other"}', attempt: 1 });
     } finally {
       await other.close();
+    }
+  });
+
+  it('runs async calls while MongoDB is down, as sync calls do (the retry policy is read from memory)', async () => {
+    // Before, each claim read the function's retry policy from MongoDB: with it down, every queued
+    // job was leased, dropped for a full lease (30 s) and logged, and nothing ran until it was back.
+    await servers.ferret.stop('SIGKILL');
+    try {
+      const runId = await fire(platform.url, echo, '{"mongo":"down"}');
+      assert.equal(await finalState(api, runId, 10_000), 'succeeded');
+      const run = (await api.call('GET', `/runs/${runId}`)).body.run;
+      assert.deepEqual(run.result.body, { body: '{"mongo":"down"}', attempt: 1 });
+    } finally {
+      await servers.ferret.start();
     }
   });
 

@@ -4,7 +4,7 @@
  * latency windows live in Redis behind their own port (./redis-metrics.ts, ../metrics/).
  * Why this shape: docs/adr/0006-production-stores.md. Collections and gaps: docs/stores.md.
  */
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../types.js';
@@ -65,7 +65,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     if (closed) throw new StoreError('STORE_CLOSED', 'the store is closed');
   };
   try {
-    await client.connect();
+    await connect(client, options.url, timeout);
     const db = client.db(options.database ?? DEFAULT_DATABASE);
     const col = collections(db);
     const now = options.now ?? Date.now;
@@ -107,4 +107,26 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     await client.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Connects, or fails with STORE_UNAVAILABLE naming the server (by address, never its password) and
+ * why, in words an operator can act on; the driver's error stays as the cause.
+ */
+async function connect(client: MongoClient, url: string, timeoutMs: number): Promise<void> {
+  try {
+    await client.connect();
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]!.trim() : String(err);
+    const auth = err instanceof MongoServerError && (err.code === 18 || /auth/i.test(message));
+    const why = auth ? `it refused the credentials in the URL (${message})` : /ECONNREFUSED/.test(message) ? 'connection refused (nothing listens there)' : message;
+    throw new StoreError('STORE_UNAVAILABLE', `MongoDB at ${mongoAddress(url)} could not be used (waited up to ${timeoutMs} ms): ${why}`, {}, err);
+  }
+}
+
+/** The URL's hosts (or socket path) without credentials or options, for messages. */
+function mongoAddress(url: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]*)/.exec(url);
+  if (match === null) return 'mongodb (unparsable URL)';
+  return `${match[1]}${decodeURIComponent(match[2]!)}`;
 }

@@ -52,20 +52,55 @@ export function connectRedisSubscriber(url: string): Redis {
   return connectRedis(url, { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined });
 }
 
-/** Resolves once the client is connected and ready (or rejects after `timeoutMs`). */
+/**
+ * Resolves once the client is connected and ready, or rejects after `timeoutMs` with what stopped
+ * it, in words an operator can act on (refused, wrong or missing password, no such host), naming
+ * the server by address only: never its password.
+ */
 export function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
+    let last: Error | null = null;
+    const onError = (err: Error): void => {
+      last = err;
+    };
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+      client.off('error', onError);
+      reject(new Error(`Redis at ${clientAddress(client)} did not become ready within ${timeoutMs} ms: ${whyNotReady(last)}`, last === null ? undefined : { cause: last }));
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);
+      client.off('error', onError);
       resolve();
     };
     client.once('ready', onReady);
+    client.on('error', onError);
   });
+}
+
+/** The last connection error in plain words, with the server's own reply or the system code. */
+function whyNotReady(err: Error | null): string {
+  if (err === null) return 'no answer (is it loading its data, or is the address a server that does not speak Redis?)';
+  const message = err.message;
+  const code = (err as { code?: unknown }).code;
+  if (message.startsWith('WRONGPASS')) return `it refused the user name or password in the URL (${firstLine(message)})`;
+  if (message.startsWith('NOAUTH')) return `it requires a password and the URL has none (${firstLine(message)})`;
+  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';
+  if (code === 'ETIMEDOUT' || message === 'connect ETIMEDOUT') return 'the connection timed out';
+  return firstLine(message);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+/** host:port (or the socket path) and db of a client, without credentials. */
+function clientAddress(client: Redis): string {
+  const { host, port, path, db } = client.options;
+  const where = path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
+  return `redis://${where}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
 }
 
 /** A client that answered, or the error (and no connection left behind): for parts opened at start. */
