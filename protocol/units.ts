@@ -94,6 +94,11 @@ export function parseLongDurationMs(text: string): number {
   return ms;
 }
 
+/** Milliseconds back to the shortest exact form parseLongDurationMs reads (`604800000` → `7d`). */
+export function formatLongDurationMs(ms: number): string {
+  return ms >= 86_400_000 && ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : formatDurationMs(ms);
+}
+
 /** A rate as written in `limits.rate`: `100/s`, `6000/m`, `10/h` (a whole number of calls per unit). */
 export const RATE_PATTERN = /^[ \t]*([0-9]{1,9})[ \t]*\/[ \t]*(s|m|h)[ \t]*$/;
 const RATE_PERIOD_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };

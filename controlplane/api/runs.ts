@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatDurationMs, isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import type { z } from 'zod';
@@ -10,11 +10,6 @@ import { operation, type Call } from './router.js';
 import { RUN_ID, runsQuery, testInvokeBody } from './schemas.js';
 import { runView } from './present.js';
 import { functionParam, textParam } from './validate.js';
-
-/** A retention in its largest whole unit (`7d`, `36h`): formatDurationMs stops at hours. */
-function formatRetention(ms: number): string {
-  return ms >= 86_400_000 && ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : formatDurationMs(ms);
-}
 
 const tag = 'runs';
 /** Triggers whose runs never have async state (a sync webhook run may, and waits for Redis like the others). */
@@ -78,7 +73,7 @@ export const getRun = operation(
 );
 
 function runNotFound(call: Call, runId: string): PlatformError {
-  return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatRetention(call.ctx.settings.runRetentionMs)})`, { field: 'runId' });
+  return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatLongDurationMs(call.ctx.settings.runRetentionMs)})`, { field: 'runId' });
 }
 
 /** An async run of the call's workspace, else RUN_NOT_FOUND (another workspace's run does not exist for it). */

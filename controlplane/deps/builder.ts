@@ -141,8 +141,9 @@ function watchStaging(staging: { site: string; work: string }, maxBytes: number,
         state.over = `${bytes} bytes in ${entries} entries`;
         abort.abort();
       }
-    }, (err: Error) => { // fail closed: a tree it cannot measure is one it cannot bound
-      state.over = `what it cannot measure (${err.message})`;
+    }, (err: NodeJS.ErrnoException) => { // fail closed: a tree it cannot measure is one it cannot bound
+      // The code only: the message names host paths, and the deployer (a tenant) reads this.
+      state.over = `what it cannot measure (${err.code ?? 'unreadable'})`;
       abort.abort();
     }).finally(() => {
       measuring = false;

@@ -482,7 +482,7 @@ export class ProcessHost implements RuntimeHost {
 
   retireTemplate(rt: HostedRuntime): void {
     const tpl = this.runtimes.get(rt.id);
-    if (tpl?.template === null || tpl === undefined) return;
+    if (tpl === undefined || tpl.template === null) return;
     tpl.template.retired = true;
     this.endRetired(tpl);
   }

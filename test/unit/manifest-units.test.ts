@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDurationMs, formatMemoryBytes, parseDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
+import { formatDurationMs, formatLongDurationMs, formatMemoryBytes, parseDurationMs, parseLongDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
 
 describe('parseDurationMs', () => {
   const cases: [string, number][] = [
@@ -42,6 +42,9 @@ describe('formatting back', () => {
     assert.equal(formatDurationMs(30_000), '30s');
     assert.equal(formatDurationMs(1500), '1500ms');
     assert.equal(formatDurationMs(120_000), '2m');
+    assert.equal(formatLongDurationMs(7 * 86_400_000), '7d');
+    assert.equal(formatLongDurationMs(36 * 3_600_000), '36h');
+    assert.equal(parseLongDurationMs(formatLongDurationMs(90 * 86_400_000)), 90 * 86_400_000);
     assert.equal(formatMemoryBytes(256 * 1024 ** 2), '256Mi');
     assert.equal(formatMemoryBytes(1000), '1000');
   });
