@@ -50,7 +50,12 @@ fi
 # --- FerretDB ----------------------------------------------------------------------------------
 # Looked for where test/helpers/servers.ts looks: PATH, then $(go env GOPATH)/bin.
 ferretdb_ok() {
-  "$1" --version 2>/dev/null | grep -q "version: ${FERRETDB_VERSION}"
+  # Its output read whole first: `… | grep -q` under pipefail fails at random (grep exits at the
+  # first line, FerretDB's next write gets SIGPIPE), which made a fresh machine's CI report the
+  # build it had just made as not running.
+  local out
+  out=$("$1" --version 2>/dev/null) || return 1
+  [[ "$out" == *"version: ${FERRETDB_VERSION}"* ]]
 }
 
 found=""
