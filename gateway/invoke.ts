@@ -335,7 +335,13 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     }
     result.body?.cancel(); // its head was refused (FUNCTION_BAD_RESPONSE): the app's stream is cancelled
   }
-  recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null);
+  if (origin.trigger === 'http') {
+    // After the response is written (RunBatcher.afterResponse); a direct caller (async runs,
+    // triggers) may act on the run as soon as it has the result, so its record is not deferred.
+    deps.runs.afterResponse(() => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs));
+  } else {
+    recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs);
+  }
   return { response: out, error, cold: result.cold, durationMs: totalMs, result };
 }
 
@@ -346,10 +352,12 @@ interface LateEnd {
   bytes: number;
 }
 
-/** The run record and the metrics of a call, at its end; `late` when it responded before it ended. */
+/**
+ * The run record and the metrics of a call, at its end; `late` when it responded before it ended.
+ * `totalMs`: its duration when it ended with its response (else measured now, at its end).
+ */
 function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
-  invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null): void {
-  const totalMs = performance.now() - origin.arrivedAt;
+  invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null, totalMs = performance.now() - origin.arrivedAt): void {
   deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000);
   const run: RunRecord = {
     runId,

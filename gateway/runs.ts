@@ -52,6 +52,8 @@ export class MemoryRunSink implements RunSink {
  */
 export class RunBatcher {
   private pending: RunRecord[] = [];
+  /** Work of runs whose responses are on their way: building the record, the metrics (see `afterResponse`). */
+  private deferred: (() => void)[] = [];
   private scheduled = false;
   dropped = 0;
   failed = 0;
@@ -69,15 +71,41 @@ export class RunBatcher {
       this.onDrop(1, 'overflow');
     }
     this.pending.push(run);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.schedule();
   }
 
-  /** Hands every pending record to the sink now (also used on shutdown). */
+  /**
+   * Runs `task` after the response of the current request is written: `setImmediate` comes after
+   * the loop turn's I/O callbacks and their microtasks, where the response is sent. A run's record
+   * and metrics need not hold its response (at one connection they were 3-10 µs of each
+   * request's latency). `flush()` runs what is still waiting first, so shutdown loses none.
+   */
+  afterResponse(task: () => void): void {
+    this.deferred.push(task);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Hands every pending record to the sink now (also used on shutdown), after the work still deferred. */
   flush(): void {
     this.scheduled = false;
+    if (this.deferred.length > 0) {
+      const tasks = this.deferred;
+      this.deferred = [];
+      for (const task of tasks) {
+        try {
+          task();
+        } catch (err) {
+          // A bug in building a record must not take the gateway down or skip the others.
+          process.emitWarning(`gateway: could not record a run: ${String(err)}`);
+        }
+      }
+    }
     const batch = this.pending;
     this.pending = [];
     for (const run of batch) {

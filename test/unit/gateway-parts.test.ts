@@ -128,6 +128,34 @@ describe('RunBatcher', () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(drops, ['overflow:1', 'sink_error:1', 'sink_error:1']);
   });
+
+  it('runs deferred work after the current I/O turn, before the records it pushes are handed over; a throwing task skips no other', async () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      batcher.afterResponse(() => { throw new Error('bug'); });
+      batcher.afterResponse(() => batcher.push(run('late')));
+      await Promise.resolve(); // microtasks (where a response is sent) come first
+      assert.equal(sink.size, 0, 'nothing ran before the loop turn ended');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(sink.get('late')?.runId, 'late', 'the deferred record reached the sink in the same flush');
+      await new Promise((r) => setImmediate(r));
+      assert.match(warnings.join('\n'), /could not record a run: Error: bug/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('flush() (shutdown) runs the work still deferred', () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    batcher.afterResponse(() => batcher.push(run('closing')));
+    batcher.flush();
+    assert.equal(sink.get('closing')?.runId, 'closing');
+  });
 });
 
 describe('GatewayMetrics', () => {
