@@ -33,8 +33,11 @@ DENIED_X86_64 = {
     "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159, "iopl": 172, "ioperm": 173,
     "quotactl": 179, "quotactl_fd": 443, "vhangup": 153, "nfsservctl": 180, "_sysctl": 156,
 }
-# Denied from specialize on (the runtime binds the function's code with them first).
-ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166}
+# Denied from specialize on (the runtime binds the function's code with mount and umount2 first).
+# listen: a function serves through the platform only; a socket of its own listening on a port of
+# the host's network (or an abstract name) could take a host service's port before it starts and
+# read what its clients send (a password to Redis), or serve the outside world past the gateway.
+ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166, "listen": 50}
 CLONE_X86_64 = 56
 CLONE3_X86_64 = 435
 PERSONALITY_X86_64 = 135
@@ -96,7 +99,7 @@ def compiled(stage: str):
 
 
 def enter_program() -> bytes:
-    """The specialize-time filter: mount and umount2 denied, everything else left to the first."""
+    """The specialize-time filter: mount, umount2 and listen denied, everything else left to the first."""
     body = [_ins(_LD_W_ABS, _NR)]
     for nr in sorted(ENTER_STAGE_X86_64.values()):
         body.append(_ins(_JEQ_K, nr, "@deny", 0))

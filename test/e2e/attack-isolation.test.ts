@@ -251,6 +251,32 @@ describe('attack: isolation between functions and from the platform', () => {
     assert.deepEqual(res.out, [401, 401]);
   });
 
+  it('cannot listen: no TCP port of the host, no abstract stream name (a host service\'s port taken while it restarts); connecting out still works', async (t) => {
+    if (!h.platform.isolation.seccomp) return t.skip('no seccomp on this machine');
+    const res = await attack(h, [
+      'import socket, errno',
+      'def attempt(family, address):',
+      '    s = socket.socket(family, socket.SOCK_STREAM)',
+      '    try:',
+      '        s.bind(address)',
+      '        s.listen(8)',
+      '        out("listening")',
+      '    except OSError as e:',
+      '        out(errno.errorcode.get(e.errno, e.errno))',
+      '    finally:',
+      '        s.close()',
+      'attempt(socket.AF_INET, ("127.0.0.1", 0))',
+      'attempt(socket.AF_INET, ("0.0.0.0", 0))',
+      'attempt(socket.AF_INET6, ("::1", 0))',
+      'attempt(socket.AF_UNIX, "\\0fp-red-listen")',
+      `c = socket.create_connection(("127.0.0.1", ${new URL(h.url).port}), timeout=5)`,
+      'c.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); out(c.recv(12).decode()); c.close()',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.out.slice(0, 4), ['EPERM', 'EPERM', 'EPERM', 'EPERM'], JSON.stringify(res.out));
+    assert.equal(res.out[4], 'HTTP/1.1 200', 'a connection out (to the gateway) works');
+  });
+
   it('a kill of everything it can signal ends only itself; the victim and the platform go on (1g)', async () => {
     const res = await attack(h, 'import os, signal\nos.kill(-1, signal.SIGKILL)\nimport time\ntime.sleep(1)\nout("survived")');
     assert.ok(res.status === 502 || res.status === 200, `status ${res.status}`);
