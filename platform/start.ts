@@ -23,6 +23,7 @@ import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackEr
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
 import { openAdapters } from './adapters.js';
+import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
@@ -127,6 +128,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const data = pool.isolation.mode === 'pod' ? null : await startData(config, stateDir, pool.isolation.mode !== 'off', runtimeEnv?.['PATH'], log);
     if (data !== null) cleanup.push(() => data.close());
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
+    for (const warning of exposureWarnings(config, pool.isolation.mode !== 'off')) log(`platform: warning: ${warning}`);
 
     // The gateway needs the control plane's API to start, and the control plane needs the
     // gateway for test invokes and its URL: both are bound late, through this variable.

@@ -32,4 +32,21 @@ describe('platform in production mode', { skip: productionSkip, timeout: 90_000 
     assert.equal((await node.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
     await usageWhen(node.api, name, (b) => b.state === 'paused', '1m');
   });
+
+  it('warns at start that its Redis takes no password, which any function can indeed reach (docs/security.md, "Network")', async (t) => {
+    if (node.platform.isolation.mode === 'off') return t.skip('functions are not sandboxed here: no such warning');
+    const port = new URL(servers.redis.url).port;
+    assert.ok(node.logs.some((l) => l.startsWith(`platform: warning: Redis at 127.0.0.1:${port} takes commands without a password`)), node.logs.join('\n'));
+    const name = fnName('reach');
+    await deployed(node.api, name, { 'main.py': [
+      'import socket',
+      'def handler(event, context):',
+      `    s = socket.create_connection(("127.0.0.1", ${port}), timeout=5)`,
+      '    s.sendall(b"PING\\r\\n")',
+      '    return {"answer": s.recv(16).decode()}',
+      '',
+    ].join('\n') });
+    const res = await fetch(`${node.url}/fn/${name}/`);
+    assert.deepEqual(await res.json(), { answer: '+PONG\r\n' }, 'the warning is true: a function reached the open Redis');
+  });
 });

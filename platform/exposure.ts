@@ -1,0 +1,53 @@
+/**
+ * What a function could reach of the platform's own servers (docs/security.md, "Network"). Boxes
+ * share the host's network, so a store reached over TCP without credentials is a store every
+ * function can open too: the platform's state (Redis, MongoDB) or, for the data bindings' server,
+ * every workspace's data past the proxy's checks. The platform connected without credentials, so
+ * the server takes none: said at start, once, as a warning naming the server and the fix.
+ *
+ * Only URLs are read (nothing is probed): a Unix socket is not in any box, and a URL with a user
+ * or password is a server that asks for one (the connection would have failed otherwise).
+ */
+import type { PlatformConfig } from './config.js';
+
+export type ExposureConfig = Pick<PlatformConfig, 'store' | 'redisUrl' | 'mongoUrl' | 'dataMongoUrl'>;
+
+/** `host:port` of a TCP URL that carries no credentials; null for a socket or a URL with credentials. */
+export function openTcpEndpoint(url: string, defaultPort: number): string | null {
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return null;
+  const rest = url.slice(scheme + 3);
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  // A user (and password), or a mechanism that needs none in the URL (X.509): the server asks for them.
+  if (authority.includes('@') || /[?&]authMechanism=/i.test(rest)) return null;
+  // A seed list names several hosts (mongodb://a:1,b:2/): the first says enough.
+  const host = authority.split(',')[0]!;
+  if (host === '' || /^%2f/i.test(host) || host.startsWith('/') || /(\.|%2e)sock$/i.test(host)) return null; // a Unix socket: in no box
+  return /:\d+$/.test(host) ? host : `${host}:${defaultPort}`;
+}
+
+/** One warning per server a function could open (none when functions are not sandboxed: they can read everything then anyway, as the platform says). */
+export function exposureWarnings(config: ExposureConfig, sandboxed: boolean): string[] {
+  if (!sandboxed) return [];
+  const warnings: string[] = [];
+  if (config.store === 'production') {
+    const redis = config.redisUrl === undefined ? null : openTcpEndpoint(config.redisUrl, 6379);
+    if (redis !== null) {
+      warnings.push(`Redis at ${redis} takes commands without a password, and functions share this host's network: any function can read and change `
+        + 'the platform\'s queue, limits and live state through it. Set requirepass and put the password in FP_REDIS_URL (README, "Production mode").');
+    }
+    const mongo = config.mongoUrl === undefined ? null : openTcpEndpoint(config.mongoUrl, 27017);
+    if (mongo !== null) {
+      warnings.push(`MongoDB at ${mongo} is used without credentials, and functions share this host's network: any function can read and change `
+        + 'every function, version, token digest and run through it. Require authentication and put the user in FP_MONGO_URL, or use a Unix socket (README, "Production mode").');
+    }
+  }
+  const data = config.dataMongoUrl === undefined ? null : openTcpEndpoint(config.dataMongoUrl, 27017);
+  if (data !== null) {
+    warnings.push(`the data bindings' server at ${data} is reached over TCP without credentials: a function can connect to it directly, past its `
+      + 'binding\'s checks, and read every workspace\'s data. Give it a Unix socket (FP_DATA_MONGO_URL=mongodb://%2Fpath%2Fto.sock) or a firewall that '
+      + 'functions\' uids cannot pass (docs/data-binding.md, "Production").');
+  }
+  return warnings;
+}

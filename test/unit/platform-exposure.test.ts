@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { exposureWarnings, openTcpEndpoint } from '../../platform/exposure.js';
+
+describe('openTcpEndpoint', () => {
+  it('names a TCP server reached without credentials', () => {
+    assert.equal(openTcpEndpoint('redis://127.0.0.1:6379', 6379), '127.0.0.1:6379');
+    assert.equal(openTcpEndpoint('redis://localhost/0', 6379), 'localhost:6379');
+    assert.equal(openTcpEndpoint('rediss://cache.internal:6380/?x=1', 6379), 'cache.internal:6380');
+    assert.equal(openTcpEndpoint('mongodb://127.0.0.1:27017/fp', 27017), '127.0.0.1:27017');
+    assert.equal(openTcpEndpoint('mongodb://a.example:27018,b.example:27018/fp?replicaSet=rs', 27017), 'a.example:27018');
+    assert.equal(openTcpEndpoint('mongodb://[::1]:27017/', 27017), '[::1]:27017');
+    assert.equal(openTcpEndpoint('mongodb://db.example', 27017), 'db.example:27017');
+  });
+
+  it('says nothing of a server that asks for credentials, or of a Unix socket (in no box)', () => {
+    assert.equal(openTcpEndpoint('redis://:s3cret@127.0.0.1:6379', 6379), null);
+    assert.equal(openTcpEndpoint('redis://fp:s3cret@127.0.0.1:6379', 6379), null);
+    assert.equal(openTcpEndpoint('mongodb://fp:pw@127.0.0.1:27017/fp', 27017), null);
+    assert.equal(openTcpEndpoint('mongodb://db.example/?authMechanism=MONGODB-X509&tls=true', 27017), null);
+    assert.equal(openTcpEndpoint('mongodb://%2Fhome%2Fme%2Fferretdb.sock/', 27017), null);
+    assert.equal(openTcpEndpoint('mongodb://%2Fhome%2Fme%2Fferret%2Esock', 27017), null);
+    assert.equal(openTcpEndpoint('not a url', 27017), null);
+  });
+});
+
+describe('exposureWarnings', () => {
+  const open = { store: 'production' as const, redisUrl: 'redis://127.0.0.1:6379', mongoUrl: 'mongodb://127.0.0.1:27017/', dataMongoUrl: 'mongodb://127.0.0.1:27018' };
+
+  it('warns once per open server, naming it and the fix', () => {
+    const warnings = exposureWarnings(open, true);
+    assert.equal(warnings.length, 3);
+    assert.match(warnings[0]!, /^Redis at 127\.0\.0\.1:6379 takes commands without a password.*requirepass.*FP_REDIS_URL/);
+    assert.match(warnings[1]!, /^MongoDB at 127\.0\.0\.1:27017 is used without credentials.*FP_MONGO_URL/);
+    assert.match(warnings[2]!, /^the data bindings' server at 127\.0\.0\.1:27018 .*past its binding's checks.*Unix socket/);
+  });
+
+  it('is silent for closed servers, for the embedded store\'s unused URLs, and when functions are not sandboxed', () => {
+    assert.deepEqual(exposureWarnings({ store: 'production', redisUrl: 'redis://:pw@127.0.0.1:6379', mongoUrl: 'mongodb://%2Ftmp%2Ff.sock/' }, true), []);
+    assert.deepEqual(exposureWarnings({ store: 'embedded', redisUrl: 'redis://127.0.0.1:6379', mongoUrl: 'mongodb://127.0.0.1/' }, true), []);
+    assert.deepEqual(exposureWarnings(open, false), []);
+  });
+});
