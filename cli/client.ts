@@ -417,6 +417,10 @@ export class ApiClient {
     return (await this.request<{ databases: { workspace: string; database: string; physical: string; functions: string[] }[] }>('GET', '/data/databases')).databases;
   }
 
+  dropDatabase(database: string): Promise<{ dropped: true; workspace: string; database: string; physical: string }> {
+    return this.request('DELETE', `/data/databases/${encodeURIComponent(database)}`);
+  }
+
   rotateDataCredentials(name: string, grace?: string): Promise<{ rotated: true; graceMs: number }> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/data/rotate`, grace !== undefined ? { grace } : {});
   }

@@ -76,7 +76,9 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   const socketRoot = join(stateDir, 'data', 'sock');
   mkdirSync(socketRoot, { recursive: true, mode: 0o755 });
   if (config.dataMongoUrl !== undefined) {
-    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, log });
+    // The bindings' server may be the store's own: its database is nobody's to bind, list or drop.
+    const reserved = config.store === 'production' ? [config.mongoDatabase] : [];
+    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, reserved, log });
     return { bindings, socketRoot, backend: 'external', close: () => bindings.close() };
   }
   const binary = findFerretdb(config, pathEnv);

@@ -176,7 +176,8 @@ export const ERRORS = {
   DATA_BACKEND_NOT_CONFIGURED: { status: 503, component: 'platform', title: 'The function declares a Mongo binding but the platform has no database server to bind it to.' },
   DATA_DATABASE_FORBIDDEN: { status: 403, component: 'request', title: "A binding may only name a database of the function's own workspace." },
   DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
-  DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The bound database does not exist and the binding says create: false.' },
+  DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The database does not exist in the workspace (a binding with create: false, or a drop).' },
+  DATA_DATABASE_IN_USE: { status: 409, component: 'request', title: 'The database is bound to functions: it cannot be dropped while they use it.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

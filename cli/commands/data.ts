@@ -1,11 +1,13 @@
 /**
- * `data` (docs/data-binding.md): `data` / `data list` shows the workspace's bound databases and the
- * functions using each; `data show <name>` which database a function uses; `data rotate <name> [--grace 60s]`
- * gives the binding new credentials (never shown: the platform hands them to new instances).
+ * `data` (docs/data-binding.md): `data` / `data list` shows the workspace's databases (bound, or left
+ * by functions that no longer use them) and the functions using each; `data show <name>` which
+ * database a function uses; `data rotate <name> [--grace 60s]` gives the binding new credentials
+ * (never shown: the platform hands them to new instances); `data drop <database> [--yes]` drops a
+ * database no function is bound to, with all its data (it asks first).
  */
-import { positionals, str, type ParsedArgs } from '../args.js';
+import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
@@ -17,11 +19,12 @@ function nameOf(verb: string, name: string | undefined): string {
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [verb = 'list', target] = positionals(args, 2, 'data');
+  if (flag(args, 'yes') && verb !== 'drop') throw usageError('--yes goes with data drop');
   const client = await clientOf(ctx, args);
   if (verb === 'list') {
     const dbs = await client.dataDatabases();
     ctx.out.data({ ok: true, databases: dbs });
-    ctx.out.line(dbs.length === 0 ? 'No function has a data binding.' : table(['WORKSPACE', 'DATABASE', 'ON THE SERVER', 'FUNCTIONS'], dbs.map((d) => [d.workspace, d.database, d.physical, d.functions.join(', ')])));
+    ctx.out.line(dbs.length === 0 ? 'No databases in this workspace.' : table(['WORKSPACE', 'DATABASE', 'ON THE SERVER', 'FUNCTIONS'], dbs.map((d) => [d.workspace, d.database, d.physical, d.functions.length === 0 ? '(none: `data drop` removes it)' : d.functions.join(', ')])));
     return EXIT.OK;
   }
   if (verb === 'show') {
@@ -39,20 +42,38 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`New credentials for "${name}"'s binding; the old ones stop working in ${Math.round(answer.graceMs / 1000)} s. Its instances are replaced as their calls finish.`);
     return EXIT.OK;
   }
-  throw usageError(`unknown data command ${JSON.stringify(verb)}: use list, show <name> or rotate <name>`);
+  if (verb === 'drop') {
+    if (target === undefined) throw usageError('data drop needs the database name: fastapi-platform data drop <database>');
+    if (!flag(args, 'yes')) {
+      if (ctx.io.confirm === undefined) {
+        throw new CliError(EXIT.USAGE, 'CONFIRMATION_REQUIRED', `data drop deletes database "${target}" and all its data for good: pass --yes to drop it without asking (no terminal to ask on)`);
+      }
+      if (!(await ctx.io.confirm(`Drop database "${target}" and all its data, for good? [y/N] `))) {
+        throw new CliError(EXIT.FAILURE, 'NOT_CONFIRMED', 'not confirmed; nothing was dropped');
+      }
+    }
+    const answer = await client.dropDatabase(target);
+    ctx.out.data({ ok: true, ...answer });
+    ctx.out.line(`Dropped database ${answer.database} of workspace ${answer.workspace} (${answer.physical} on the server) and all its data.`);
+    return EXIT.OK;
+  }
+  throw usageError(`unknown data command ${JSON.stringify(verb)}: use list, show <name>, rotate <name> or drop <database>`);
 }
 
 export const dataCommand: Command = {
   name: 'data',
-  summary: 'which database each function of the workspace uses and which functions use each; rotate a binding\'s credentials',
-  usage: 'data [list]   |   data show <name>   |   data rotate <name> [--grace 60s]',
+  summary: 'which database each function of the workspace uses and which functions use each; rotate a binding\'s credentials; drop a database',
+  usage: 'data [list]   |   data show <name>   |   data rotate <name> [--grace 60s]   |   data drop <database> [--yes]',
   details: [
     'A function binds a database of its workspace with `data: {mongo: {database: NAME}}` in platform.yaml;',
     'its handler gets it as `context.db` (docs/data-binding.md). Credentials are never shown.',
-    'Reading needs the role viewer, rotate needs deployer; both act in the profile\'s workspace.',
+    'Deleting a function never drops its database: `data list` shows a database no function uses any more,',
+    '`data drop` removes it with all its data (refused while a function is bound to it; it asks first).',
+    'Reading needs the role viewer, rotate needs deployer, drop needs owner; all act in the profile\'s workspace.',
   ].join('\n'),
   options: {
     grace: { type: 'string', value: 'DURATION', description: 'rotate: how long the old credentials keep working (default 60s, 0s: at once, at most 168h)' },
+    yes: { type: 'boolean', description: 'drop: do not ask' },
   },
   run,
 };

@@ -146,6 +146,7 @@ export const dataDatabasesAnswer = z.strictObject({
   databases: z.array(z.strictObject({ workspace: z.string(), database: z.string(), physical: z.string(), functions: z.array(z.string()) })),
 });
 export const dataRotateAnswer = z.strictObject({ rotated: z.literal(true), graceMs: z.number() });
+export const dataDropAnswer = z.strictObject({ dropped: z.literal(true), workspace: z.string(), database: z.string(), physical: z.string() });
 
 export const versionSummaryView = z.strictObject({
   function: z.string(),

@@ -34,6 +34,7 @@ const COMPONENTS: Record<string, z.ZodType> = {
   DataBinding: answers.dataBindingAnswer,
   DataDatabases: answers.dataDatabasesAnswer,
   DataRotate: answers.dataRotateAnswer,
+  DataDrop: answers.dataDropAnswer,
   VersionSummary: answers.versionSummaryView,
   Deps: answers.depsView,
   DepsAnswer: answers.depsAnswer,
@@ -92,6 +93,7 @@ const PARAM_DESCRIPTIONS: Record<keyof typeof pathParams, string> = {
   testCase: "A saved test case's name (letters, digits, space, `_`, `.`, `-`; percent-encoded).",
   workspace: "A workspace name (the caller's own, unless it holds the admin token).",
   tokenId: 'A token id (`tok_…`) of the workspace.',
+  database: "A database's name in the caller's workspace (as in `data.mongo.database`, without `.workspace`).",
 };
 
 /** The registry codes a bad or unknown path parameter answers with. */
@@ -105,6 +107,7 @@ const PARAM_ERRORS: Record<keyof typeof pathParams, readonly ErrorCode[]> = {
   testCase: ['INVALID_FIELD'],
   workspace: ['WORKSPACE_NOT_FOUND'],
   tokenId: ['INVALID_FIELD'],
+  database: ['INVALID_FIELD'],
 };
 
 /** What any request may get before its handler runs: the gateway's HTTP checks and the body limit. */

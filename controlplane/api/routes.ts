@@ -73,6 +73,7 @@ export const ROUTES: readonly Route[] = [
   { template: '/functions/{name}/data', methods: { GET: data.getBinding } },
   { template: '/functions/{name}/data/rotate', methods: { POST: data.rotate } },
   { template: '/data/databases', methods: { GET: data.listDatabases } },
+  { template: '/data/databases/{database}', methods: { DELETE: data.dropDatabase } },
   { template: '/blobs/missing', methods: { POST: code.blobsMissing } },
   { template: '/blobs/{sha256}', methods: { PUT: code.putBlob }, bodyLimit: (s) => s.bundleLimits.maxFileBytes },
   { template: '/runs', methods: { GET: runs.listRuns } },

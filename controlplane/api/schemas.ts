@@ -255,6 +255,9 @@ export const runsQuery = z.strictObject({
   cursor: z.string().min(1).max(1024).optional(),
 });
 
+/** A database's name in its workspace (no `.workspace`: only the caller's own can be named). */
+export const LOCAL_DATABASE = /^[a-z][a-z0-9_-]{0,31}$/;
+
 /**
  * The path parameters of the route templates (routes.ts), as the handlers check them
  * (validate.ts: `nameParam`, `positiveIntParam`, `textParam`), for the OpenAPI document.
@@ -273,6 +276,8 @@ export const pathParams = {
   workspace: z.string().regex(WORKSPACE_NAME),
   /** A token id (`tok_…`); another workspace's, or none, is 404 TOKEN_NOT_FOUND. */
   tokenId: z.string().regex(TOKEN_ID),
+  /** A database's name in the caller's workspace (data.ts: `textParam`). */
+  database: z.string().regex(LOCAL_DATABASE),
 } as const satisfies Record<string, z.ZodType>;
 
 export const pageQuery = z.strictObject({

@@ -26,6 +26,13 @@ export interface DataBindingsOptions {
   sandboxed: boolean;
   /** The workspace of a function key (ADR 0011); default: the key's own (`<name>.<workspace>`, `<name>` in `default`). */
   workspaceOf?: (functionKey: string) => string;
+  /**
+   * Databases of the server that belong to no workspace although their names look like one's
+   * (`<workspace>_<database>`): the platform's own store database (FP_MONGO_DB, e.g.
+   * `fastapi_platform`) when the bindings' server may be the store's. No binding gets them, no
+   * listing shows them, no drop reaches them.
+   */
+  reserved?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -63,8 +70,9 @@ export class DataBindings {
     const own = this.workspaceOf(functionKey);
     const target = bindingTarget(spec.database, own);
     if (target.workspace !== own) throw new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${spec.database}: a function of workspace ${own} can only bind databases of ${own}`);
-    if (spec.create) return;
     const physical = physicalDatabase(own, target.database);
+    if (this.isReserved(physical)) throw reservedError(spec.database, physical);
+    if (spec.create) return;
     const names = await this.listDatabases();
     if (!names.includes(physical)) throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${target.database} does not exist in workspace ${own} (data.mongo.create is false)`);
   }
@@ -78,11 +86,16 @@ export class DataBindings {
     const workspace = this.workspaceOf(functionKey);
     const target = bindingTarget(spec.database, workspace);
     const physical = physicalDatabase(workspace, target.database);
+    const dir = this.socketDir(functionKey);
+    if (this.isReserved(physical)) {
+      // Refused at upload since the name was reserved; a version stored before gets no credential (context.db raises).
+      this.options.log?.(`data: ${functionKey} names ${physical}, the platform's own database: no credential`);
+      return { env: {}, dataDir: dir };
+    }
     const previous = this.bound.get(functionKey);
     if (previous !== undefined && previous.physical !== physical) this.credentials.revoke(functionKey); // rebound: the old database's credential ends
     const grant: Grant = { functionKey, workspace, database: target.database, physical };
     this.bound.set(functionKey, { function: functionKey, workspace, database: target.database, physical });
-    const dir = this.socketDir(functionKey);
     this.proxy.listen(functionKey, join(dir, SOCKET)).catch((err: unknown) => this.options.log?.(`data: cannot open the socket of ${functionKey}: ${(err as Error).message}`));
     const socketPath = this.options.sandboxed ? `${BOX_DATA_DIR}/${SOCKET}` : join(dir, SOCKET);
     return { env: { FP_MONGO_URI: bindingUri(socketPath, physical, this.credentials.credentialFor(grant)), FP_MONGO_DATABASE: physical }, dataDir: dir };
@@ -112,6 +125,40 @@ export class DataBindings {
     return [...this.bound.values()].sort((a, b) => a.function.localeCompare(b.function));
   }
 
+  /**
+   * The workspace's databases on the server (bound or not: a database outlives the functions that
+   * used it), by their name in the workspace. DATA_BACKEND_UNAVAILABLE if the server cannot be asked.
+   */
+  async serverDatabases(workspace: string): Promise<string[]> {
+    const prefix = physicalDatabase(workspace, '');
+    return (await this.listDatabases())
+      .filter((physical) => physical.startsWith(prefix) && physical.length > prefix.length && !this.isReserved(physical))
+      .map((physical) => physical.slice(prefix.length));
+  }
+
+  /**
+   * Drops a database of `workspace` and everything in it, when asked (the API's DELETE
+   * /data/databases/{database}): refused while a function is bound to it (DATA_DATABASE_IN_USE),
+   * DATA_DATABASE_NOT_FOUND when the server has no such database.
+   */
+  async drop(workspace: string, database: string): Promise<{ physical: string }> {
+    const physical = physicalDatabase(workspace, database);
+    const users = this.list().filter((b) => b.physical === physical).map((b) => b.function);
+    if (users.length > 0) {
+      throw new PlatformError('DATA_DATABASE_IN_USE', `database ${database} is bound to ${users.join(', ')}: deploy them without data.mongo, or delete them, first`, { functions: users });
+    }
+    if (this.isReserved(physical) || !(await this.listDatabases()).includes(physical)) {
+      throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${database} does not exist in workspace ${workspace}`);
+    }
+    const reply = await backendCommand(this.options.backend, { dropDatabase: 1, $db: physical });
+    if (reply.ok !== 1) throw new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server did not drop ${database}: ${String(reply.errmsg ?? 'no reason given')}`);
+    return { physical };
+  }
+
+  private isReserved(physical: string): boolean {
+    return (this.options.reserved ?? []).includes(physical);
+  }
+
   /** What a run wrote through its function's binding; forgets it (the run record keeps it). */
   takeWrites(functionKey: string, runId: string): CollectionWrites[] {
     return this.ledger.take(functionKey, runId);
@@ -127,6 +174,10 @@ export class DataBindings {
     const dbs = (reply.databases as { name: string }[] | undefined) ?? [];
     return dbs.map((d) => d.name);
   }
+}
+
+function reservedError(asked: string, physical: string): PlatformError {
+  return new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${asked}: ${physical} is the platform's own database on that server`);
 }
 
 /** One OP_MSG command on a fresh backend connection; DATA_BACKEND_UNAVAILABLE if it cannot be reached. */

@@ -4,6 +4,7 @@
  * active version's manifest; credentials never leave the platform.
  */
 import { nameOfKey, PlatformError } from '../../protocol/index.js';
+import { physicalDatabase } from '../data/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 
@@ -24,16 +25,42 @@ export async function bindingOf(ctx: ServiceContext, name: string): Promise<Bind
   return { workspace: bound.workspace, database: bound.database, physical: bound.physical, create: spec.create };
 }
 
-/** The workspace's bound databases, each with the functions using it (by short name), by name. */
-export function databases(ctx: ServiceContext, workspace: string): { workspace: string; database: string; physical: string; functions: string[] }[] {
-  const byPhysical = new Map<string, { workspace: string; database: string; physical: string; functions: string[] }>();
-  for (const bound of ctx.data?.list() ?? []) {
+export interface DatabaseView {
+  workspace: string;
+  database: string;
+  physical: string;
+  /** The functions bound to it (short names); none: its data outlived them (drop it with `data drop`). */
+  functions: string[];
+}
+
+/**
+ * The workspace's databases, each with the functions using it (by short name), by name: the bound
+ * ones and those on the server that no function uses any more. DATA_BACKEND_UNAVAILABLE when the
+ * server cannot be asked.
+ */
+export async function databases(ctx: ServiceContext, workspace: string): Promise<DatabaseView[]> {
+  const byPhysical = new Map<string, DatabaseView>();
+  if (ctx.data === null) return [];
+  for (const database of await ctx.data.serverDatabases(workspace)) {
+    const physical = physicalDatabase(workspace, database);
+    byPhysical.set(physical, { workspace, database, physical, functions: [] });
+  }
+  for (const bound of ctx.data.list()) {
     if (bound.workspace !== workspace) continue;
     const entry = byPhysical.get(bound.physical) ?? { workspace: bound.workspace, database: bound.database, physical: bound.physical, functions: [] };
     entry.functions.push(nameOfKey(bound.function));
     byPhysical.set(bound.physical, entry);
   }
   return [...byPhysical.values()].sort((a, b) => a.physical.localeCompare(b.physical));
+}
+
+/**
+ * Drops a database of the workspace and all its data, when its owner asks: never while a function
+ * is bound to it (DATA_DATABASE_IN_USE). Deleting functions never does this (docs/data-binding.md).
+ */
+export async function dropDatabase(ctx: ServiceContext, workspace: string, database: string): Promise<{ physical: string }> {
+  if (ctx.data === null) throw new PlatformError('DATA_BACKEND_NOT_CONFIGURED', 'this platform has no database server for data bindings');
+  return ctx.data.drop(workspace, database);
 }
 
 /**

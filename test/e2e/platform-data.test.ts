@@ -150,13 +150,24 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.equal(((await version(a.deployer)) as { status: number }).status, 201);
     await a.deployer.expect(200, 'POST', '/functions/shop/deploy');
     assert.equal((await a.viewer.expect(200, 'GET', '/functions/shop/data')).body.binding, null);
+    // Its data stays, listed with no function using it, until the workspace's owner drops it.
+    const left = [{ workspace: a.name, database: 'shop', physical: `${a.name}_shop`, functions: [] }];
+    assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, left);
+    assert.deepEqual((await b.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    const notOwner = await a.deployer.call('DELETE', '/data/databases/shop');
+    assert.deepEqual([notOwner.status, notOwner.body.error.code, notOwner.body.error.required], [403, 'ROLE_FORBIDDEN', 'owner']);
+    assert.deepEqual(await b.owner.refused('DELETE', '/data/databases/shop'), [404, 'DATA_DATABASE_NOT_FOUND'], 'another workspace\'s database is not there for b');
+    assert.deepEqual(await a.owner.refused('DELETE', `/data/databases/shop.${b.name}`), [400, 'INVALID_FIELD']);
+    assert.deepEqual((await a.owner.expect(200, 'DELETE', '/data/databases/shop')).body, { dropped: true, workspace: a.name, database: 'shop', physical: `${a.name}_shop` });
     assert.deepEqual((await a.viewer.expect(200, 'GET', '/data/databases')).body.databases, []);
+    assert.deepEqual(await a.owner.refused('DELETE', '/data/databases/shop'), [404, 'DATA_DATABASE_NOT_FOUND']);
     const entries = (await a.owner.expect(200, 'GET', '/audit?limit=1000')).body.items as { action: string; target: string; workspace: string; detail: Record<string, unknown> }[];
     const data = entries.filter((e) => e.action.startsWith('data')).reverse().map((e) => [e.action, e.target, e.workspace, e.detail['database'], e.detail['graceMs']]);
     assert.deepEqual(data, [
       ['data.bind', 'shop', a.name, 'shop', undefined],
       ['data-credentials.rotate', 'shop', a.name, 'shop', 0],
       ['data.unbind', 'shop', a.name, 'shop', undefined],
+      ['data.drop', 'shop', a.name, undefined, undefined],
     ]);
     assert.equal(JSON.stringify(entries).includes('FP_MONGO_URI'), false);
   });
@@ -217,7 +228,7 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'shop', create: false } }) });
   });
 
-  it('revokes the credential and closes the socket when the function is deleted; the data stays', async () => {
+  it('revokes the credential and closes the socket when the function is deleted; the data stays until its database is dropped, when asked', async () => {
     const name = fnName('gone');
     await createFunction(h.api, name);
     await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'keep' } }) });
@@ -237,6 +248,27 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     await deploy(h.api, again);
     const res = await fetch(`${h.url}/fn/${again}/`, { method: 'POST', body: '{"item": "b"}' });
     assert.equal(((await res.json()) as { count: number }).count, 2);
+    // Dropped only when asked, and never while a function is bound to it.
+    const inUse = await h.api.call('DELETE', '/data/databases/keep');
+    assert.deepEqual([inUse.status, errorOf(inUse).code, inUse.body.error.functions], [409, 'DATA_DATABASE_IN_USE', [again]]);
+    const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: h.stateDir };
+    const refused = await runCli(['data', 'drop', 'keep', '--yes'], { env });
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /bound to .*\[DATA_DATABASE_IN_USE\]/);
+    const current2 = await h.api.call('GET', `/functions/${again}`);
+    await h.api.call('DELETE', `/functions/${again}`, undefined, { 'if-match': String(current2.body.function.revision) });
+    const listed = await runCli(['data', 'list'], { env });
+    assert.match(listed.stdout, /keep\s+default_keep\s+\(none: `data drop` removes it\)/, listed.stdout);
+    const unasked = await runCli(['data', 'drop', 'keep'], { env });
+    assert.equal(unasked.code, 2, unasked.stderr);
+    assert.match(unasked.stderr, /CONFIRMATION_REQUIRED|pass --yes/);
+    const dropped = await runCli(['data', 'drop', 'keep', '--yes'], { env });
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.match(dropped.stdout, /Dropped database keep of workspace default \(default_keep on the server\)/);
+    const probe = fnName('probe');
+    await createFunction(h.api, probe);
+    const gone = await h.api.call('POST', `/functions/${probe}/versions`, { files: filesOf({ 'main.py': SHOP }), manifest: manifest(probe, { mongo: { database: 'keep', create: false } }) });
+    assert.equal(errorOf(gone).code, 'DATA_DATABASE_NOT_FOUND', 'its data is gone from the server');
   });
 
   it('starts its own FerretDB again when it dies: bindings fail meanwhile, then work with their data', async () => {

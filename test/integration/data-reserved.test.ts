@@ -1,0 +1,62 @@
+/**
+ * The bindings' server may be the store's own (FP_DATA_MONGO_URL = FP_MONGO_URL): the platform's
+ * database (FP_MONGO_DB, `fastapi_platform` by default) looks like database `platform` of a
+ * workspace `fastapi`. Such a workspace must get none of it: no binding, no listing, no drop.
+ * Real FerretDB, the platform's DataBindings as platform/data.ts makes them in production.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { DataBindings } from '../../controlplane/index.js';
+import { workspaceOfKey } from '../../protocol/index.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+
+describe('data bindings on the store\'s own server', { skip: serverSkip('ferretdb') }, () => {
+  let ferret: ServerProcess;
+  let client: MongoClient;
+  let bindings: DataBindings;
+  let dir: string;
+
+  before(async () => {
+    ferret = await startFerret();
+    client = new MongoClient(ferret.url, { directConnection: true });
+    await client.db('fastapi_platform').collection('functions').insertOne({ name: 'secret-fn' });
+    await client.db('fastapi_shop').collection('orders').insertOne({ item: 'pen' });
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-reserved-'));
+    bindings = new DataBindings({ backend: { host: '127.0.0.1', port: ferret.port }, socketRoot: dir, sandboxed: false, workspaceOf: workspaceOfKey, reserved: ['fastapi_platform'] });
+  });
+  after(async () => {
+    await bindings?.close();
+    await client?.close();
+    await ferret?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a binding to the platform\'s database, existing or to be created', async () => {
+    for (const create of [true, false]) {
+      await assert.rejects(bindings.check('reader.fastapi', { database: 'platform', create }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'DATA_DATABASE_FORBIDDEN');
+        assert.match(err.message, /fastapi_platform is the platform's own database/);
+        return true;
+      });
+    }
+    await bindings.check('reader.fastapi', { database: 'shop', create: false }); // the workspace's own is fine
+  });
+
+  it('gives a version stored with such a binding no credential', () => {
+    const { env } = bindings.runtimeBinding('reader.fastapi', { database: 'platform', create: true });
+    assert.deepEqual(env, {});
+    assert.equal(bindings.bindingOf('reader.fastapi'), null);
+  });
+
+  it('neither lists nor drops it', async () => {
+    assert.deepEqual(await bindings.serverDatabases('fastapi'), ['shop']);
+    await assert.rejects(bindings.drop('fastapi', 'platform'), { code: 'DATA_DATABASE_NOT_FOUND' });
+    assert.deepEqual(await client.db('fastapi_platform').collection('functions').findOne({}, { projection: { _id: 0 } }), { name: 'secret-fn' });
+    assert.deepEqual(await bindings.drop('fastapi', 'shop'), { physical: 'fastapi_shop' });
+    assert.deepEqual(await bindings.serverDatabases('fastapi'), []);
+  });
+});
