@@ -165,6 +165,8 @@ describe('every answer is the declared one', () => {
     await call('POST', `/functions/${LIVE}/data/rotate`, { grace: '1s' });
     await call('POST', `/functions/${LIVE}/data/rotate`, { grace: 'soon' });
     await call('GET', '/data/databases');
+    await call('DELETE', '/data/databases/nothere');
+    await call('DELETE', '/data/databases/Not%20A%20Name');
 
     // Logs: stored lines (filtered; a run of another function is not found), the live stream.
     const logs = await call('GET', `/functions/${LIVE}/logs?since=2020-01-01&level=info&grep=called&limit=5`);
