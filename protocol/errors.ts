@@ -177,6 +177,8 @@ export const ERRORS = {
   DATA_DATABASE_FORBIDDEN: { status: 403, component: 'request', title: "A binding may only name a database of the function's own workspace." },
   DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
   DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The bound database does not exist and the binding says create: false.' },
+  // ---- users' rough edges; appended, never renamed ----
+  IDEMPOTENCY_KEY_REUSED: { status: 422, component: 'request', title: 'This Idempotency-Key was sent before with a different request; nothing was queued.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

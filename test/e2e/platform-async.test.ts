@@ -148,12 +148,19 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(errorOf(bad).field, 'retry.maxAttempts');
   });
 
-  it('returns the same run for a repeated Idempotency-Key', async () => {
+  it('returns the same run for a repeated Idempotency-Key with the same request, 422 IDEMPOTENCY_KEY_REUSED for another', async () => {
     const first = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42' });
-    const again = await fireAsync(platform.url, echo, '{"n":2}', { 'idempotency-key': 'order-42' });
+    const again = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42', 'x-trace': 'other' });
     assert.equal(first.status, 202);
     assert.equal(again.status, 202);
     assert.equal(again.runId, first.runId);
+    assert.equal(again.body['created'], false);
+    // Another body, path or query under the same key is another request: refused, nothing queued.
+    for (const [body, path] of [['{"n":2}', '/'], ['{"n":1}', '/other'], ['{"n":1}', '/?q=1']] as const) {
+      const reused = await fireAsync(platform.url, echo, body, { 'idempotency-key': 'order-42' }, path);
+      assert.equal(reused.status, 422, JSON.stringify(reused.body));
+      assert.equal((reused.body['error'] as { code: string }).code, 'IDEMPOTENCY_KEY_REUSED');
+    }
     const run = await settled(api, first.runId);
     assert.equal(run.attempts.length, 1);
     assert.deepEqual(run.result.body.body, '{"n":1}');
