@@ -48,6 +48,14 @@ describe('cli main', () => {
     assert.deepEqual([doc.ok, doc.error.code, doc.error.exitCode], [false, 'USAGE', EXIT.USAGE]);
   });
 
+  it('env set refuses a name the platform reserves (FP_*) before asking the server (exit 2)', async () => {
+    for (const item of ['FP_MONGO_URI=mongodb://elsewhere', 'FP_OTHER=1']) {
+      const r = await runCli(['env', 'set', 'shop', item, '--url', 'http://127.0.0.1:9', '--token', 't']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, /reserved for the platform/);
+    }
+  });
+
   it('up refuses bad FP_* settings and directory mode before starting anything (exit 2, BAD_CONFIG)', async () => {
     for (const env of [{ FP_PORT: 'eighty' }, { FP_FUNCTIONS_DIR: '/srv/functions' }] as Record<string, string>[]) {
       const r = await runCli(['up', '--json'], { env: { HOME: '/nonexistent', ...env } });
