@@ -10,7 +10,7 @@ import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
 import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
-import { describeIsolation, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
+import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
@@ -120,10 +120,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   try {
     const { token, issued } = await rememberCredentials(ctx, started);
     const { secrets } = started;
-    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
+    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, store: describeStore(started.config, started.stateDir), sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
     ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token)`);
+    ctx.out.line(`  store:     ${describeStore(started.config, started.stateDir)}`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);

@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Api, deployed, errorOf, fnName, handlerReturning, sleep } from './platform-harness.js';
 import { running, started, startMain, type Proc } from './main-harness.js';
 import { cpuOf, cpuSince, type CpuSample } from '../helpers/thread-cpu.js';
+import { serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
 
 async function stop(proc: Proc): Promise<void> {
   proc.child.kill('SIGTERM');
@@ -86,6 +87,7 @@ describe('platform process', () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0']);
     const first = await started(proc);
     assert.ok(first.token, 'the first start prints an admin token');
+    assert.match(proc.stdout(), new RegExp(`^  store: embedded SQLite \\(${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/platform\\.db, async\\.db\\)$`, 'm'));
     token = first.token!;
     const api = new Api(first.url, token);
     await deployed(api, keep, handlerReturning('kept'));
@@ -147,5 +149,29 @@ describe('platform process', () => {
     for (const key of ['FP_PORT', 'FP_RUN_RETENTION_MS', 'FP_DEBUG']) assert.match(bad.stderr, new RegExp(key));
     const usage = await startMain(['--bogus']).exited;
     assert.equal(usage.code, 2);
+  });
+});
+
+describe('platform process on the production store', { skip: serverSkip('redis-server', 'ferretdb') }, () => {
+  let redis: ServerProcess;
+  let ferret: ServerProcess;
+  before(async () => {
+    [redis, ferret] = await Promise.all([startRedis({ appendOnly: true }), startFerret()]);
+  });
+  after(async () => {
+    await Promise.all([redis?.destroy(), ferret?.destroy()]);
+  });
+
+  it('names the store in its banner: Redis and MongoDB host:port (and database), nothing after the hosts', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-prod-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], {
+      FP_STORE: 'production', FP_REDIS_URL: `${redis.url}/0`, FP_MONGO_URL: `mongodb://127.0.0.1:${ferret.port}/?appName=banner-secret-ish`,
+      FP_MONGO_DB: 'fp_banner', FP_DATA: 'off',
+    });
+    await started(proc);
+    const line = proc.stdout().split('\n').find((l) => l.startsWith('  store: '));
+    assert.equal(line, `  store: production: Redis 127.0.0.1:${redis.port}, MongoDB 127.0.0.1:${ferret.port}/fp_banner`, proc.stdout());
+    await stop(proc);
   });
 });
