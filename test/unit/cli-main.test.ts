@@ -6,6 +6,7 @@ import { EXIT } from '../../cli/errors.js';
 import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
+import { formatRun } from '../../cli/commands/runs.js';
 import type { ApiFunction } from '../../cli/client.js';
 import { parseManifest } from '../../protocol/index.js';
 import { runCli } from '../helpers/cli-harness.js';
@@ -46,6 +47,18 @@ describe('cli main', () => {
     assert.equal(r.code, EXIT.USAGE);
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number } };
     assert.deepEqual([doc.ok, doc.error.code, doc.error.exitCode], [false, 'USAGE', EXIT.USAGE]);
+  });
+
+  it('runs <id> says how the instance was obtained in words (not "warm (warm)")', () => {
+    const run = {
+      runId: 'r', function: 'f', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2, status: 'succeeded',
+      httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0,
+    };
+    const startLine = (cold: boolean, start: string | null): string | undefined => formatRun({ ...run, cold, start }, 1000).split('\n').find((l) => l.startsWith('start '));
+    assert.equal(startLine(false, 'warm'), 'start     warm');
+    assert.equal(startLine(true, 'pool'), 'start     cold (a pre-started runtime from the pool, given the code)');
+    assert.equal(startLine(true, 'template'), 'start     cold (forked from a template of this version)');
+    assert.equal(startLine(true, null), 'start     cold');
   });
 
   it('env set refuses a name the platform reserves (FP_*) before asking the server (exit 2)', async () => {
