@@ -242,6 +242,17 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(queued.code, 0, queued.stderr);
     const { runId } = JSON.parse(queued.stdout) as { runId: string };
     assert.equal((await settled(api, runId)).state, 'succeeded');
+    // A repeated key: the first run's id, said to be that (not a new run); a different request: 422, exit 1.
+    const keyed = ['invoke', echo, '--async', '--idempotency-key', 'cli-k', '--data', '{"cli":3}', ...target];
+    const first = await runCli([...keyed, '--json'], { env });
+    assert.equal(JSON.parse(first.stdout).created, true, first.stdout);
+    const again = await runCli(keyed, { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), JSON.parse(first.stdout).runId);
+    assert.match(again.stderr, /was sent before with this request: .* nothing new was queued/);
+    const other = await runCli(['invoke', echo, '--async', '--idempotency-key', 'cli-k', '--data', '{"cli":4}', ...target], { env });
+    assert.equal(other.code, 1);
+    assert.match(other.stdout, /IDEMPOTENCY_KEY_REUSED/);
     const waited = await runCli(['invoke', echo, '--async', '--wait', '--data', '{"cli":2}', ...target], { env });
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /succeeded/);

@@ -61,6 +61,12 @@ describe('cli main', () => {
     assert.equal(startLine(true, null), 'start     cold');
   });
 
+  it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
+    const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
+    assert.equal(r.code, EXIT.USAGE, r.stderr);
+    assert.match(r.stderr, /--idempotency-key needs --async/);
+  });
+
   it('env set refuses a name the platform reserves (FP_*) before asking the server (exit 2)', async () => {
     for (const item of ['FP_MONGO_URI=mongodb://elsewhere', 'FP_OTHER=1']) {
       const r = await runCli(['env', 'set', 'shop', item, '--url', 'http://127.0.0.1:9', '--token', 't']);
