@@ -338,7 +338,7 @@ export const invokeCommand: Command = {
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },
-    'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key within 24 h returns the same run' },
+    'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key and request within 24 h return the same run; another request with it fails (IDEMPOTENCY_KEY_REUSED)' },
     'invoke-token': { type: 'string', value: 'TOKEN', description: 'invoke token of a token-mode function' },
     include: { type: 'boolean', short: 'i', description: 'also print the response headers' },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE' },

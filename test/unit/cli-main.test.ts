@@ -61,6 +61,10 @@ describe('cli main', () => {
     assert.equal(startLine(true, null), 'start     cold');
   });
 
+  it('invoke --help says what a reused idempotency key with another request does', async () => {
+    assert.match((await runCli(['invoke', '--help'])).stdout, /--idempotency-key KEY .*IDEMPOTENCY_KEY_REUSED/);
+  });
+
   it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
     const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
     assert.equal(r.code, EXIT.USAGE, r.stderr);
