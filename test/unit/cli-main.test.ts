@@ -7,6 +7,7 @@ import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/depl
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
+import { printDeploy, webhookUrl } from '../../cli/commands/deploy.js';
 import type { ApiFunction } from '../../cli/client.js';
 import { parseManifest } from '../../protocol/index.js';
 import { runCli } from '../helpers/cli-harness.js';
@@ -59,6 +60,20 @@ describe('cli main', () => {
     assert.equal(startLine(true, 'pool'), 'start     cold (a pre-started runtime from the pool, given the code)');
     assert.equal(startLine(true, 'template'), 'start     cold (forked from a template of this version)');
     assert.equal(startLine(true, null), 'start     cold');
+  });
+
+  it('deploy names each webhook trigger\'s URL and how to get its signing secret', () => {
+    assert.equal(webhookUrl('http://127.0.0.1:8080/fn/hooky/', 'github'), 'http://127.0.0.1:8080/hooks/hooky/github');
+    assert.equal(webhookUrl('https://fp.example.com/fn/shop.acme/', 'stripe'), 'https://fp.example.com/hooks/shop.acme/stripe');
+    const lines: string[] = [];
+    const out = { line: (text = '') => lines.push(text) } as unknown as Parameters<typeof printDeploy>[0];
+    const settings = parseManifest({ kind: 'function', name: 'hooky', invocation: 'async' });
+    printDeploy(out, {
+      function: 'hooky', created: true, settingsChanged: [], settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
+      version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
+      invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
+    });
+    assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: POST /api/v1/functions/hooky/triggers/github/secret/rotate, docs/triggers.md)'), lines.join('\n'));
   });
 
   it('invoke --help says what a reused idempotency key with another request does', async () => {
