@@ -15,6 +15,7 @@ import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
 import { callDirect, formatBody, summaryLine } from './invoke.js';
+import { isPlatformError } from '../../protocol/index.js';
 
 export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
 const DEMO_NAME = 'hello';
@@ -102,12 +103,23 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
   };
 }
 
+/**
+ * What stopped the start, as the CLI reports errors: the platform's code and message (a port in
+ * use was an "unexpected error" with a stack trace), exit 1. An error without a registry code
+ * stays unexpected: that is a bug.
+ */
+function startError(err: unknown, port: number | undefined): unknown {
+  if (!isPlatformError(err)) return err;
+  const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
+  return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'up');
   const options = await platformOptions(ctx, args);
   // Loaded here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
   const { startPlatform } = await loadServer();
-  const started = await startPlatform(options);
+  const started = await startPlatform(options).catch((err: unknown) => { throw startError(err, options.port); });
   const stop = async (signal: string): Promise<number> => {
     ctx.out.line(`\n${signal}: stopping (calls in flight finish first)…`);
     await started.close();
