@@ -8,6 +8,7 @@ import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
 import { printDeploy, webhookUrl } from '../../cli/commands/deploy.js';
+import { oldCredentials } from '../../cli/commands/data.js';
 import type { ApiFunction } from '../../cli/client.js';
 import { parseManifest } from '../../protocol/index.js';
 import { runCli } from '../helpers/cli-harness.js';
@@ -74,6 +75,12 @@ describe('cli main', () => {
       invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
     });
     assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: POST /api/v1/functions/hooky/triggers/github/secret/rotate, docs/triggers.md)'), lines.join('\n'));
+  });
+
+  it('data rotate says when the old credentials stop working in words ("at once", not "in 0 s")', () => {
+    assert.equal(oldCredentials(0), 'the old ones stopped working at once');
+    assert.equal(oldCredentials(60_000), 'the old ones keep working for 1m');
+    assert.equal(oldCredentials(7 * 86_400_000), 'the old ones keep working for 7d');
   });
 
   it('invoke --help says what a reused idempotency key with another request does', async () => {
