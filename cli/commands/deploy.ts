@@ -94,7 +94,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   if (!checked.ok) {
     ctx.out.data(preflightJson(checked));
-    ctx.out.line(`${checked.problems.length} problem(s) found; nothing was uploaded.`);
+    const n = checked.problems.length;
+    ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
   const note = str(args, 'message');
