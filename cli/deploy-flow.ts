@@ -47,6 +47,8 @@ export interface DeployResult {
   invokeUrl: string;
   /** Where async runs are queued (`POST`), for an `async` or `both` function. */
   asyncUrl?: string;
+  /** The ids of the manifest's webhook triggers (each answers at `/hooks/<key>/<id>`). */
+  webhooks?: string[];
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
@@ -164,7 +166,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
     const asyncUrl = applied.asyncUrl;
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
-    return { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
+    return { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

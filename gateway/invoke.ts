@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  ERRORS, isPlatformError, isPlatformToken, PlatformError,
+  ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES,
   type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -302,8 +302,9 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   let response: OutgoingResponse | null = null;
   let functionTiming: string[] = [];
   // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
-  // the run record the exception (docs/api-invoke.md, "Errors").
-  const appAnswered = error !== null && error.class === 'user_error' && result.response !== null;
+  // the run record the exception (docs/api-invoke.md, "Errors"), also when what it raised was the
+  // platform's failure under it (DATA_BACKEND_UNAVAILABLE: no class, poolmgr/outcome.ts).
+  const appAnswered = error !== null && result.response !== null && (error.class === 'user_error' || error.code === 'DATA_BACKEND_UNAVAILABLE');
   if ((!error || appAnswered) && result.response) {
     const checked = checkFunctionResponse(result.response);
     if ('problem' in checked) {
@@ -398,8 +399,12 @@ function headLength(response: WireResponse): number {
   return response.body.byteLength;
 }
 
-/** Codes whose message carries the function's own text (an exception's, a bad return's). */
-const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT']);
+/**
+ * Codes whose message carries the function's own text (an exception's, a bad return's). With
+ * DATA_BACKEND_UNAVAILABLE from the runtime, the text is the function's exception too (it may have
+ * wrapped the proxy's error in its own words): shown like the others, only when verbose.
+ */
+const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT', ...RUNTIME_PLATFORM_CODES]);
 
 /**
  * What an HTTP client may see about a failure. By default, for the function's own failures, the

@@ -95,7 +95,14 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
     const started = spawn(binary, [
       '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
       `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C in the terminal (SIGINT to the whole foreground group) must
+      // reach the platform only, which lets calls in flight finish, with their database, and then
+      // stops it (`stop` below). Before, FerretDB died with the keypress and the platform logged that
+      // it would start it again.
+      detached: true,
+    });
     started.stdout?.pipe(logFile, { end: false });
     started.stderr?.pipe(logFile, { end: false });
     const at = Date.now();
@@ -141,6 +148,9 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {
+      // Closing the proxy's connections may be what lets a FerretDB that was asked to stop finally
+      // exit: that is not a crash to report and restart.
+      stopping = true;
       await bindings.close();
       await stop();
     },

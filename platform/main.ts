@@ -11,6 +11,7 @@ import { isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
 import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
+import { describeStore } from './store-description.js';
 import type { StartedPlatform } from './start.js';
 
 const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>] [--host <addr>] [--rotate-admin-token] [--rotate-secrets-key] [--unsafe-no-sandbox]
@@ -107,6 +108,7 @@ function platformBanner(platform: StartedPlatform): string[] {
   const lines = [
     `fp-platform listening on ${platform.url}`,
     `  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`,
+    `  store: ${describeStore(platform.config, platform.stateDir)}`,
     `  API: ${platform.url}/api/v1/   invoke: ${platform.url}/fn/<name>/   console: ${platform.consoleUrl}`,
     `  sandbox: ${describeIsolation(platform.isolation)}`,
     ...secretsLines(platform),

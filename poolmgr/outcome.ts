@@ -1,7 +1,7 @@
 /**
  * How runtime failure classes become registry codes, in one table. Match on codes, never on text.
  */
-import { ERROR_CLASSES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
+import { ERROR_CLASSES, RUNTIME_PLATFORM_CODES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
 import type { InvocationError } from './types.js';
 import type { KillCause } from './runtime-process.js';
 
@@ -25,7 +25,12 @@ export function fromWireError(err: WireError): InvocationError {
       message: `the runtime reported an error of unknown class ${JSON.stringify((err as { class?: unknown } | null)?.class)}`,
     };
   }
-  const out: InvocationError = { code: CODE_FOR_CLASS[err.class], class: err.class, type: String(err.type), message: String(err.message) };
+  // The platform failed under the function's code (its database server was down): the platform's
+  // code, and no class, as for RUNTIME_UNAVAILABLE, so retries and stats count it as ours, not the function's.
+  const platform = (RUNTIME_PLATFORM_CODES as readonly unknown[]).includes(err.code) ? err.code! : null;
+  const out: InvocationError = platform !== null
+    ? { code: platform, class: null, type: String(err.type), message: String(err.message) }
+    : { code: CODE_FOR_CLASS[err.class], class: err.class, type: String(err.type), message: String(err.message) };
   if (err.stack !== undefined) out.stack = err.stack;
   if (err.file !== undefined) out.file = err.file;
   if (err.line !== undefined) out.line = err.line;

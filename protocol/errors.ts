@@ -178,6 +178,8 @@ export const ERRORS = {
   DATA_BINDING_NOT_FOUND: { status: 404, component: 'request', title: 'The function has no data binding (its active version declares no data.mongo).' },
   DATA_DATABASE_NOT_FOUND: { status: 404, component: 'request', title: 'The database does not exist in the workspace (a binding with create: false, or a drop).' },
   DATA_DATABASE_IN_USE: { status: 409, component: 'request', title: 'The database is bound to functions: it cannot be dropped while they use it.' },
+  // ---- users' rough edges; appended, never renamed ----
+  IDEMPOTENCY_KEY_REUSED: { status: 422, component: 'request', title: 'This Idempotency-Key was sent before with a different request; nothing was queued.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

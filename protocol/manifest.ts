@@ -22,6 +22,28 @@ const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.
 /** An env (and secret) name: letters, digits and _, not starting with a digit. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The prefix of the names the platform sets in a function's process (FP_MONGO_URI and
+ * FP_MONGO_DATABASE for a data binding; the runtime reads them) and keeps for those it will set.
+ * A function's env or secret of such a name would be overridden by the platform's, or override it
+ * where the platform sets none (context.db then talks to another server), so it is refused.
+ */
+export const RESERVED_ENV_PREFIX = 'FP_';
+
+/** Why an env or secret name is refused (the caller names the key), or null. ENV_NAME is checked separately. */
+export function reservedEnvName(name: string): string | null {
+  if (!name.startsWith(RESERVED_ENV_PREFIX)) return null;
+  return `names starting with ${RESERVED_ENV_PREFIX} are reserved for the platform (it sets FP_MONGO_URI and FP_MONGO_DATABASE for a data binding); rename the variable`;
+}
+
+/** An env or secret name: ENV_NAME (with `rule` as the message when it does not match), not reserved. */
+export function envNameSchema(rule: string) {
+  return z.string().regex(ENV_NAME, rule).superRefine((name, ctx) => {
+    const reserved = ENV_NAME.test(name) ? reservedEnvName(name) : null;
+    if (reserved !== null) ctx.addIssue({ code: 'custom', message: reserved });
+  });
+}
+
 /** A duration as written (`30s`); the pattern is parseDurationMs's own, shown by the JSON Schemas. */
 const durationText = z.string().meta({ pattern: DURATION_PATTERN.source });
 /** A memory size as written (`256Mi`); the pattern is parseMemoryBytes's own. */
@@ -228,7 +250,7 @@ export const manifestSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   retry: retrySchema.prefault({}),
   env: z
-    .record(z.string().regex(ENV_NAME, 'env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
+    .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
   data: dataSchema.optional(),

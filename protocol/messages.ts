@@ -41,9 +41,19 @@ export interface Abortable {
   removeEventListener(type: 'abort', listener: { handleEvent(): void }): void;
 }
 
+/**
+ * Platform codes the runtime may name in a `user_error` it reports (WireError.code): the exception
+ * came from the platform's side, not the function's code. Only the data binding's server being
+ * down, seen in the exception's chain as the proxy's reply (`fpCode` in OperationFailure.details).
+ */
+export const RUNTIME_PLATFORM_CODES = ['DATA_BACKEND_UNAVAILABLE'] as const;
+export type RuntimePlatformCode = (typeof RUNTIME_PLATFORM_CODES)[number];
+
 /** A failure as the runtime reports it (user code errors carry the innermost user frame). */
 export interface WireError {
   class: ErrorClass;
+  /** A platform failure under the user's exception (RUNTIME_PLATFORM_CODES); the host reports that code, with no class. */
+  code?: RuntimePlatformCode;
   type: string;
   message: string;
   stack?: string;

@@ -213,7 +213,8 @@ export interface AsyncCall {
 export interface AsyncIntake {
   /**
    * Resolves once the run is durably queued (or, for a repeated idempotency key, with the first
-   * run). Rejects with PlatformError ASYNC_QUEUE_UNAVAILABLE when nothing could be queued.
+   * run). Rejects with PlatformError ASYNC_QUEUE_UNAVAILABLE when nothing could be queued, and
+   * IDEMPOTENCY_KEY_REUSED when the key was sent before with a different request.
    */
   submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }>;
 }

@@ -104,6 +104,8 @@ export interface QueueKeys {
   jobPrefix: string;
   /** String: the run id first queued with this idempotency key. TTL = the idempotency window. */
   idempotency(key: string): string;
+  /** String: the fingerprint of the request first queued with this idempotency key (when it had one). TTL = the idempotency window. */
+  idempotencyFingerprint(key: string): string;
   /** Stream: dead letters (field `r` = run id, plus the job's fields and `reason`, `at`). */
   dead: string;
   /** Hash: run id → its entry id in the dead stream. */
@@ -150,6 +152,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
         job: (runId) => qKey(`job:${runId}`),
         jobPrefix: qKey('job:'),
         idempotency: (key) => qKey(`idem:${key}`),
+        idempotencyFingerprint: (key) => qKey(`idemfp:${key}`),
         dead: qKey('dead'),
         deadIndex: qKey('dead-index'),
         waiting: (fn) => qKey(`waiting:${fn}`),

@@ -9,7 +9,7 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
+import { formatLongDurationMs, FUNCTION_NAME } from '../../protocol/index.js';
 
 function nameOf(verb: string, name: string | undefined): string {
   if (name === undefined) throw usageError(`data ${verb} needs the function name: fastapi-platform data ${verb} <name>`);
@@ -39,7 +39,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const grace = str(args, 'grace');
     const answer = await client.rotateDataCredentials(name, grace);
     ctx.out.data({ ok: true, function: name, graceMs: answer.graceMs });
-    ctx.out.line(`New credentials for "${name}"'s binding; the old ones stop working in ${Math.round(answer.graceMs / 1000)} s. Its instances are replaced as their calls finish.`);
+    ctx.out.line(`New credentials for "${name}"'s binding; ${oldCredentials(answer.graceMs)}. Its instances are replaced as their calls finish.`);
     return EXIT.OK;
   }
   if (verb === 'drop') {
@@ -77,3 +77,8 @@ export const dataCommand: Command = {
   },
   run,
 };
+
+/** When the rotated-out credential stops working, in words (`--grace 0s` read "stop working in 0 s"). */
+export function oldCredentials(graceMs: number): string {
+  return graceMs <= 0 ? 'the old ones stopped working at once' : `the old ones keep working for ${formatLongDurationMs(graceMs)}`;
+}

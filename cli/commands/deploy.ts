@@ -28,6 +28,11 @@ export function describeSettings(fn: ApiFunction): string {
   return [fn.preset, fn.invocation, ...limits, `auth ${fn.auth}`].join(', ');
 }
 
+/** `<base>/hooks/<key>/<id>` from the function's invoke URL (`<base>/fn/<key>/`). */
+export function webhookUrl(invokeUrl: string, id: string): string {
+  return `${invokeUrl.replace(/\/fn\/([^/]+)\/?$/, '/hooks/$1/')}${id}`;
+}
+
 /** Prints what a deploy did (text mode). */
 export function printDeploy(out: Output, r: DeployResult): void {
   out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${r.settingsChanged.join(', ')})` : 'settings unchanged'}.`);
@@ -57,6 +62,10 @@ export function printDeploy(out: Output, r: DeployResult): void {
     out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`fastapi-platform runs <runId>\`)`);
     out.line(`curl:  ${curlLine(r.asyncUrl, r.auth, 'POST')}`);
   }
+  // A webhook's sender needs its URL and signing secret; neither was said anywhere after a deploy.
+  for (const id of r.webhooks ?? []) {
+    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: POST /api/v1/functions/${r.function}/triggers/${id}/secret/rotate, docs/triggers.md)`);
+  }
   if (r.contract !== undefined) {
     out.line();
     for (const line of contractLines(r.contract)) out.line(line);
@@ -85,14 +94,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   if (!checked.ok) {
     ctx.out.data(preflightJson(checked));
-    ctx.out.line(`${checked.problems.length} problem(s) found; nothing was uploaded.`);
+    const n = checked.problems.length;
+    ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
   const note = str(args, 'message');
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
-  ctx.out.data({ ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}) });
+  ctx.out.data({
+    ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
+    ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
+  });
   printDeploy(ctx.out, result);
   return EXIT.OK;
 }

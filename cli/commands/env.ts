@@ -10,7 +10,7 @@ import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import { ENV_NAME, FUNCTION_NAME } from '../../protocol/index.js';
+import { ENV_NAME, FUNCTION_NAME, reservedEnvName } from '../../protocol/index.js';
 import { pull, push } from './env-sync.js';
 
 const HIDDEN = '(hidden)';
@@ -23,8 +23,15 @@ function functionName(args: ParsedArgs, action: string): string {
   return name;
 }
 
-function checkedName(name: string): string {
+function validName(name: string): string {
   if (!ENV_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not an env name: letters, digits and _, not starting with a digit`);
+  return name;
+}
+
+/** A name to set: valid and not reserved (a reserved one may still be unset: functions from before the rule). */
+function checkedName(name: string): string {
+  const reserved = reservedEnvName(validName(name));
+  if (reserved !== null) throw usageError(`${name}: ${reserved}`);
   return name;
 }
 
@@ -78,7 +85,7 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
 
 async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
   const name = functionName(args, 'unset');
-  const names = args.positionals.slice(2).map(checkedName);
+  const names = args.positionals.slice(2).map(validName);
   if (names.length === 0) throw usageError('env unset needs at least one NAME');
   const client = await clientOf(ctx, args);
   const fn = await current(client, name);

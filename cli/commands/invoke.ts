@@ -203,9 +203,11 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     ctx.out.line(text);
     return EXIT.FAILURE;
   }
-  const { runId } = JSON.parse(text) as { runId: string };
+  const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
+  // A repeated key names the run it queued first: say so, or the caller takes it for a new run.
+  if (created === false) ctx.out.note(`Idempotency-Key ${JSON.stringify(idempotency)} was sent before with this request: ${runId} is the run it queued then; nothing new was queued.`);
   if (!flag(args, 'wait')) {
-    ctx.out.data({ ok: true, function: name, runId });
+    ctx.out.data({ ok: true, function: name, runId, created: created !== false });
     ctx.out.line(runId);
     return EXIT.OK;
   }
@@ -245,6 +247,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const req = await buildRequest(ctx, args, pos[1] === '-');
   if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
   if (flag(args, 'wait')) throw usageError('--wait needs --async');
+  if (str(args, 'idempotency-key') !== undefined) throw usageError('--idempotency-key needs --async (a sync call is not queued, so it is never deduplicated)');
   const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req);
 
   const output = str(args, 'output');
@@ -335,7 +338,7 @@ export const invokeCommand: Command = {
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },
-    'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key within 24 h returns the same run' },
+    'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key and request within 24 h return the same run; another request with it fails (IDEMPOTENCY_KEY_REUSED)' },
     'invoke-token': { type: 'string', value: 'TOKEN', description: 'invoke token of a token-mode function' },
     include: { type: 'boolean', short: 'i', description: 'also print the response headers' },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE' },

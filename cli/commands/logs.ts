@@ -77,8 +77,10 @@ function filtersOf(args: ParsedArgs): Filters {
   const out: Filters = {};
   const runId = str(args, 'run');
   if (runId !== undefined) {
-    if (!isRunId(runId)) throw usageError(`--run must be a run id (a UUID), got ${JSON.stringify(runId)}`);
-    out.runId = runId;
+    if (!isRunId(runId) && !RUN_PREFIX.test(runId)) {
+      throw usageError(`--run must be a run id (a UUID, or its first 8 or more characters as the log lines show it), got ${JSON.stringify(runId)}`);
+    }
+    out.runId = runId.toLowerCase();
   }
   const level = str(args, 'level');
   if (level !== undefined) {
@@ -92,6 +94,22 @@ function filtersOf(args: ParsedArgs): Filters {
     out.grep = grep;
   }
   return out;
+}
+
+/** The start of a run id, as each line shows it (8 characters) or longer. */
+const RUN_PREFIX = /^[0-9a-f]{8}(?:[0-9a-f-]{0,28})$/i;
+
+/**
+ * The full run id of `--run` given as the prefix the lines show: looked up among the function's
+ * newest 1000 runs. A full id is taken as it is.
+ */
+async function fullRunId(client: ApiClient, fn: string, given: string): Promise<string> {
+  if (isRunId(given)) return given;
+  const { items } = await client.listRuns({ function: fn, limit: 1000 });
+  const found = [...new Set(items.map((r) => r.runId).filter((id) => id.startsWith(given)))];
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) throw new CliError(EXIT.API, 'RUN_NOT_FOUND', `no recent run of "${fn}" starts with ${given}; the full ids: fastapi-platform runs ${fn}`);
+  throw usageError(`--run ${given} matches ${found.length} runs of "${fn}" (${found.slice(0, 3).join(', ')}…); give more characters`);
 }
 
 /** The run id shown on each line: its first 8 characters. */
@@ -404,6 +422,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (!FUNCTION_NAME.test(fn)) throw usageError(`${JSON.stringify(fn)} is not a function name`);
   const filters = filtersOf(args);
   const client = await clientOf(ctx, args);
+  if (filters.runId !== undefined) filters.runId = await fullRunId(client, fn, filters.runId);
   return flag(args, 'follow') ? follow(ctx, client, fn, filters, args) : printStored(ctx, client, fn, filters, args);
 }
 
@@ -423,7 +442,7 @@ export const logsCommand: Command = {
   ].join('\n'),
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep streaming new lines as they are written' },
-    run: { type: 'string', value: 'ID', description: 'only the lines of this run' },
+    run: { type: 'string', value: 'ID', description: 'only the lines of this run (its id, or the first 8+ characters the lines show)' },
     since: { type: 'string', value: 'WHEN', description: 'only lines since then: 10m, 2h, 1d, or an ISO 8601 time' },
     level: { type: 'string', value: 'LEVEL', description: `only lines at this level or above (${LOG_LEVELS.join(', ')})` },
     grep: { type: 'string', value: 'TEXT', description: 'only lines containing TEXT (case-sensitive)' },

@@ -57,13 +57,26 @@ function printList(ctx: Context, runs: ApiRun[]): void {
   ));
 }
 
+/** How the instance was obtained, in words (`warm (warm)` said nothing; `cold (pool)` little). */
+const START_WORDS: Readonly<Record<string, string>> = {
+  pool: 'a pre-started runtime from the pool, given the code',
+  spawn: 'a runtime process started for it',
+  template: 'forked from a template of this version',
+};
+
+function startText(r: Pick<ApiRun, 'cold' | 'start'>): string {
+  const kind = r.cold ? 'cold' : 'warm';
+  const how = r.start !== null && r.start !== 'warm' ? START_WORDS[r.start] ?? r.start : null;
+  return how === null ? kind : `${kind} (${how})`;
+}
+
 /** The detail view of one run (text). */
 export function formatRun(r: ApiRun, now: number): string {
   const lines = [
     `run       ${r.runId}`,
     `function  ${r.function} (version ${r.version}, trigger ${r.trigger})`,
     `status    ${r.status}: HTTP ${r.httpStatus}${r.errorCode ? `, ${r.errorCode}` : ''}${r.errorClass ? ` (${r.errorClass})` : ''}${r.clientAborted ? ', client went away' : ''}`,
-    `start     ${r.cold ? 'cold' : 'warm'}${r.start ? ` (${r.start})` : ''}`,
+    `start     ${startText(r)}`,
     `timing    total ${formatMs(r.durationMs)} = queued ${formatMs(r.queuedMs)} + init ${formatMs(r.initMs)} + handler ${formatMs(r.handlerMs)} (+ gateway)`,
     `when      ${new Date(r.startedAt).toISOString()} (${formatAgo(r.startedAt, now)})`,
   ];

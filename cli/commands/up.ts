@@ -10,11 +10,12 @@ import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
 import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
-import { describeIsolation, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
+import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
 import { callDirect, formatBody, summaryLine } from './invoke.js';
+import { isPlatformError } from '../../protocol/index.js';
 
 export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
 const DEMO_NAME = 'hello';
@@ -102,12 +103,23 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
   };
 }
 
+/**
+ * What stopped the start, as the CLI reports errors: the platform's code and message (a port in
+ * use was an "unexpected error" with a stack trace), exit 1. An error without a registry code
+ * stays unexpected: that is a bug.
+ */
+function startError(err: unknown, port: number | undefined): unknown {
+  if (!isPlatformError(err)) return err;
+  const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
+  return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'up');
   const options = await platformOptions(ctx, args);
   // Loaded here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
   const { startPlatform } = await loadServer();
-  const started = await startPlatform(options);
+  const started = await startPlatform(options).catch((err: unknown) => { throw startError(err, options.port); });
   const stop = async (signal: string): Promise<number> => {
     ctx.out.line(`\n${signal}: stopping (calls in flight finish first)…`);
     await started.close();
@@ -120,10 +132,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   try {
     const { token, issued } = await rememberCredentials(ctx, started);
     const { secrets } = started;
-    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
+    ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, store: describeStore(started.config, started.stateDir), sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
     ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token)`);
+    ctx.out.line(`  store:     ${describeStore(started.config, started.stateDir)}`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import {
   DURATION_PATTERN,
   ENV_NAME,
+  envNameSchema,
+  reservedEnvName,
   formatDurationMs,
   formatMemoryBytes,
   formatRate,
@@ -46,7 +48,8 @@ const env = manifestSchema.shape.env.unwrap();
 
 /** Secret values: write-only, never echoed (messages here name the rule, never the value). */
 const SECRET_VALUE_CHARS = 65_536;
-const secretName = z.string().regex(ENV_NAME, 'secret names are letters, digits and _, not starting with a digit');
+const SECRET_NAME_RULE = 'secret names are letters, digits and _, not starting with a digit';
+const secretName = envNameSchema(SECRET_NAME_RULE);
 const secretValue = z
   .string({ error: 'secret values must be strings' })
   .max(SECRET_VALUE_CHARS, `secret values are at most ${SECRET_VALUE_CHARS} characters`)
@@ -54,7 +57,13 @@ const secretValue = z
 /** `secrets` on create: name → value. */
 const secrets = z.record(secretName, secretValue);
 /** `secrets` on PATCH: name → value (set or replace) or null (remove); names not given are kept. */
-const secretsPatch = z.record(secretName, secretValue.nullable());
+// A reserved name may still be removed (null): a function may hold one from before the rule.
+const secretsPatch = z.record(z.string().regex(ENV_NAME, SECRET_NAME_RULE), secretValue.nullable()).superRefine((patch, ctx) => {
+  for (const [name, value] of Object.entries(patch)) {
+    const reserved = value === null ? null : reservedEnvName(name);
+    if (reserved !== null) ctx.addIssue({ code: 'custom', path: [name], message: reserved });
+  }
+});
 export type SecretsPatch = z.output<typeof secretsPatch>;
 
 /** The current secrets with a PATCH's changes applied (null removes). */

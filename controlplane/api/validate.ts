@@ -45,7 +45,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, options
       continue;
     }
     const field = fieldOf(issue.path, options.prefix);
-    issues.push({ code: nameFields.includes(field) ? 'INVALID_NAME' : 'INVALID_FIELD', field, message: issue.message });
+    // A record's key (an env or secret name): what is wrong with the key, not zod's "Invalid key in record".
+    const message = issue.code === 'invalid_key' && issue.issues.length > 0 ? issue.issues[0]!.message : issue.message;
+    issues.push({ code: nameFields.includes(field) ? 'INVALID_NAME' : 'INVALID_FIELD', field, message });
   }
   // An unknown field is usually a typo of a missing one: name it first.
   issues.sort((a, b) => Number(b.code === 'UNKNOWN_FIELD') - Number(a.code === 'UNKNOWN_FIELD'));

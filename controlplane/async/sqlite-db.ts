@@ -52,6 +52,7 @@ export async function openAsyncDb(stateDir: string, busyTimeoutMs = 5000): Promi
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new QueueError('QUEUE_INVALID', `${ASYNC_DB_FILE} has schema ${version}, newer than this platform's ${SCHEMA_VERSION}`);
     db.exec(QUEUE_SCHEMA + TIMELINE_SCHEMA + RUNS_SCHEMA);
+    addMissingColumns(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     mergeLegacy(db, dir);
   } catch (err) {
@@ -59,6 +60,16 @@ export async function openAsyncDb(stateDir: string, busyTimeoutMs = 5000): Promi
     throw err;
   }
   return db;
+}
+
+/**
+ * Columns added after a table was first created, each nullable, so an older platform still reads
+ * the file (no schema version bump): `idempotency.fingerprint` (a key kept without one matches any
+ * repeat, as it did when it was kept).
+ */
+function addMissingColumns(db: Db): void {
+  const has = (db.prepare('PRAGMA table_info(idempotency)').all() as { name: string }[]).some((c) => c.name === 'fingerprint');
+  if (!has) db.exec('ALTER TABLE idempotency ADD COLUMN fingerprint TEXT');
 }
 
 function mergeLegacy(db: Db, dir: string): void {

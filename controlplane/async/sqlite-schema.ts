@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
-CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL, fingerprint TEXT);
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 CREATE TABLE IF NOT EXISTS dead (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

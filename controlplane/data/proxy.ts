@@ -49,7 +49,9 @@ function helloReply(connectionId: number): Document {
 
 function errorDoc(code: number, platformCode: ErrorCode, message: string): Document {
   const codeName = Object.entries(CODE).find(([, c]) => c === code)?.[0] ?? 'Error';
-  return { ok: 0, errmsg: `${platformCode}: ${message}`, code, codeName: codeName[0]!.toUpperCase() + codeName.slice(1) };
+  // `fpCode`: the platform's code as a field (pymongo keeps the reply as OperationFailure.details), so the
+  // runtime classes the failure by code, never by the message's text (runtime/fp_runtime/errors.py).
+  return { ok: 0, errmsg: `${platformCode}: ${message}`, code, codeName: codeName[0]!.toUpperCase() + codeName.slice(1), fpCode: platformCode };
 }
 
 interface Listener {

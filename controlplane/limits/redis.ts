@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from '../../protocol/index.js';
+import { redisFailure } from '../store/production/redis-client.js';
 import { LeaseLedger, type Grant } from './lease.js';
 import { GIVE, MINUTE_COUNT, TAKE } from './redis-scripts.js';
 import { ADMITTED, type AdmissionLimiter, type Bucket, type LimitVerdict } from './types.js';
@@ -76,7 +77,7 @@ export class RedisLimiter implements AdmissionLimiter {
     try {
       reply = await this.run(TAKE, [keys.bucket(bucket?.fn ?? '-'), keys.minutePrefix], args);
     } catch (err) {
-      if (!this.failing) this.log(`limits: Redis did not answer; calls are admitted without their rate limits and quotas until it does: ${(err as Error).message}`);
+      if (!this.failing) this.log(`limits: calls are admitted without their rate limits and quotas until Redis answers: ${redisFailure(this.client, err)}`);
       this.failing = true;
       return { kind: 'verdict', verdict: ADMITTED };
     }

@@ -19,6 +19,7 @@ import { endEvent, lineEvents, type FeedEntry, type FeedEvent } from './entries.
 import { FEED_DEFAULTS, Reader, type Backfill, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
 import { compareFeedIds, formatFeedId, parseFeedId, ZERO_ID, type FeedId } from './ids.js';
 import { LogRing } from './ring.js';
+import { redisFailure } from '../store/production/redis-client.js';
 
 export interface RedisFeedOptions {
   /** Commands: appends, reads, the tails hash. */
@@ -117,7 +118,7 @@ export class RedisLogFeed implements LogFeed {
     });
     // Every (re)connect: what was announced meanwhile is in the hash.
     subscriber.on('ready', () => void this.refresh());
-    subscriber.subscribe(channel).catch((err: unknown) => options.log(`controlplane: live logs: could not subscribe to tail announcements: ${String(err)}`));
+    subscriber.subscribe(channel).catch((err: unknown) => options.log(`controlplane: live logs: could not subscribe to tail announcements: ${redisFailure(subscriber, err)}`));
     reader.on('ready', () => {
       reader.client('ID').then((id) => { this.readerId = Number(id); }, () => {});
     });
@@ -240,7 +241,7 @@ export class RedisLogFeed implements LogFeed {
 
   private failed(count: number, err: unknown): void {
     this.dropped += count;
-    if (!this.failing) this.options.log(`controlplane: live logs: ${count} entries could not be appended to Redis (${String(err)}); dropping until it answers`);
+    if (!this.failing) this.options.log(`controlplane: live logs: ${count} entries could not be appended, dropping until it answers: ${redisFailure(this.options.client, err)}`);
     this.failing = true;
   }
 
@@ -323,7 +324,7 @@ export class RedisLogFeed implements LogFeed {
         failures = 0;
       } catch (err) {
         if (this.closed) return;
-        if (failures++ === 0) this.options.log(`controlplane: live logs: reading from Redis failed (${String(err)}); retrying`);
+        if (failures++ === 0) this.options.log(`controlplane: live logs: reading failed, retrying: ${redisFailure(this.options.reader, err)}`);
         await sleep(Math.min(100 * 2 ** Math.min(failures, 4), 1000));
         continue;
       } finally {
@@ -406,7 +407,7 @@ function parseEntry([key, fields]: StreamRow): FeedEntry | null {
 
 function unavailable(options: RedisFeedOptions, what: string, err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
-  options.log(`controlplane: live logs: could not ${what}: ${String(err)}`);
+  options.log(`controlplane: live logs: could not ${what}: ${redisFailure(options.client, err)}`);
   return new PlatformError('LOGS_UNAVAILABLE', 'the live log feed (Redis) did not answer; try again shortly');
 }
 

@@ -4,7 +4,7 @@ the runtime's own packages or by a declared requirement; anything else is a warn
 
 Which modules a declared distribution provides: its `top_level.txt` or RECORD when it is
 installed here, else a table of well-known names that differ (PyYAML → yaml, Pillow → PIL, …),
-else the normalized name with `-` as `_`. Imports inside a `try` block are optional and skipped;
+else the normalized name with `-` as `_` (also without a `python-` / `py` prefix or `-python` suffix). Imports inside a `try` block are optional and skipped;
 relative imports and the bundle's own modules are followed, never reported.
 """
 import ast
@@ -50,7 +50,22 @@ def modules_of(dist: str) -> set:
             names.add(head[:-3] if head.endswith(".py") else head.split(".")[0])
         if names:
             return names
-    return set(KNOWN.get(requirements.normalize(dist), [])) or {requirements.normalize(dist).replace("-", "_")}
+    name = requirements.normalize(dist)
+    return set(KNOWN.get(name, [])) or guessed_modules(name)
+
+
+def guessed_modules(name: str) -> set:
+    """The modules a distribution that is not installed here probably provides: its name with `_`,
+    and without the `python-` / `py` prefix or `-python` suffix many carry (python-slugify → slugify,
+    python-magic → magic, pyserial → serial). A wrong guess only hides a warning; a missing one
+    warned about a module the requirement does provide."""
+    stems = {name}
+    for prefix in ("python-", "py-", "py"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            stems.add(name[len(prefix):])
+    if name.endswith("-python") and len(name) > len("-python"):
+        stems.add(name[: -len("-python")])
+    return {stem.replace("-", "_") for stem in stems}
 
 
 def local_modules(files) -> dict:

@@ -24,6 +24,28 @@ class BadReturn(Exception):
     """The handler returned a value that cannot become an HTTP response."""
 
 
+# Platform codes the host takes from a user_error (RUNTIME_PLATFORM_CODES in protocol/messages.ts).
+PLATFORM_CODES = ("DATA_BACKEND_UNAVAILABLE",)
+# How far down __cause__ / __context__ a platform failure is looked for.
+_CHAIN_DEPTH = 8
+
+
+def platform_code(err: BaseException) -> str | None:
+    """The platform failure under a user exception, by code: the data proxy's reply (pymongo keeps it
+    as OperationFailure.details, with `fpCode`) on the exception or in its chain (re-raised, wrapped)."""
+    seen = 0
+    while err is not None and seen < _CHAIN_DEPTH:
+        try:
+            details = getattr(err, "details", None)
+        except Exception:  # a user exception's property that raises: not the proxy's reply
+            details = None
+        if isinstance(details, dict) and details.get("fpCode") in PLATFORM_CODES:
+            return details["fpCode"]
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return None
+
+
 def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     """The wire form of an error: class, type, message, stack and the innermost user frame."""
     try:
@@ -31,6 +53,13 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     except Exception:  # a broken __str__ must not cost the call its reply
         message = f"<{type(err).__name__}: str() failed>"
     out = {"class": klass, "type": type(err).__name__, "message": _clip(message)}
+    if klass == USER_ERROR:
+        try:
+            code = platform_code(err)
+        except Exception:  # a property that raises must not cost the call its reply
+            code = None
+        if code is not None:
+            out["code"] = code
     frames = traceback.extract_tb(err.__traceback__)
     if user_dir:
         prefix = os.path.join(os.path.realpath(user_dir), "")

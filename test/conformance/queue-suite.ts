@@ -226,6 +226,24 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         { idempotencyWindowMs: WINDOW_MS },
       ));
 
+    it('answers mismatch for a repeated idempotency key whose fingerprint differs; no fingerprint on either side matches', () =>
+      withQueue(open, async (q) => {
+        const fn = uniqueName();
+        const [first, same, other, plain] = [runId(), runId(), runId(), runId()];
+        assert.deepEqual(await q.enqueue({ runId: first, function: fn, payload: bytes('1'), idempotencyKey: 'fk', fingerprint: 'sha256:a' }), { runId: first, created: true });
+        assert.deepEqual(await q.enqueue({ runId: same, function: fn, payload: bytes('1'), idempotencyKey: 'fk', fingerprint: 'sha256:a' }), { runId: first, created: false });
+        assert.deepEqual(await q.enqueue({ runId: other, function: fn, payload: bytes('2'), idempotencyKey: 'fk', fingerprint: 'sha256:b' }), { runId: first, created: false, mismatch: true });
+        // A repeat without a fingerprint (a cron tick's key) matches whatever was kept.
+        assert.deepEqual(await q.enqueue({ runId: plain, function: fn, payload: bytes('3'), idempotencyKey: 'fk' }), { runId: first, created: false });
+        for (const id of [same, other, plain]) assert.equal(await q.peek(id), null);
+        // A key kept without a fingerprint matches any repeat (keys kept before fingerprints were).
+        const [bare, later] = [runId(), runId()];
+        assert.deepEqual(await q.enqueue({ runId: bare, function: fn, payload: bytes('4'), idempotencyKey: 'bare' }), { runId: bare, created: true });
+        assert.deepEqual(await q.enqueue({ runId: later, function: fn, payload: bytes('5'), idempotencyKey: 'bare', fingerprint: 'sha256:c' }), { runId: bare, created: false });
+        assert.equal(await q.stats().then((s) => s.ready), 2);
+        await assert.rejects(q.enqueue({ runId: runId(), function: fn, payload: bytes('6'), idempotencyKey: 'x', fingerprint: 'has space' }), (err: { code?: string }) => err.code === 'QUEUE_INVALID');
+      }));
+
     it('never leases one job to two concurrent consumers', () =>
       withQueue(open, async (q, space) => {
         const other = await space.open();

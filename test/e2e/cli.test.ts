@@ -122,6 +122,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const d = await cli(['deploy', broken, '--json']);
     assert.equal(d.code, EXIT.INVALID);
     assert.equal(json<{ problems: { kind: string; line: number }[] }>(d).problems[0]!.kind, 'syntax');
+    // In text, counted as `validate` counts them (it said "2 problem(s)").
+    assert.match((await cli(['deploy', broken])).stdout, /^2 problems found; nothing was uploaded\.$/m);
     const i = await cli(['invoke', `${name}-broken`, '--json']);
     assert.equal(i.code, EXIT.FAILURE);
     assert.equal(json<{ status: number; body: { error: { code: string } } }>(i).body.error.code, 'FUNCTION_NOT_FOUND');
@@ -439,5 +441,24 @@ describe('cli start', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cli up on a port that is taken', () => {
+  it('says which port and what to do (LISTEN_FAILED, exit 1), not an unexpected error with a stack trace', async (t) => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    t.after(() => holder.close());
+    const port = (holder.address() as { port: number }).port;
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-port-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work, FP_POOL_SIZE: '1' };
+    const text = await spawnCli(['up', '--port', String(port), '--state-dir', join(work, 'state')], { env, timeoutMs: 60_000 });
+    assert.equal(text.code, 1, text.stderr);
+    assert.doesNotMatch(text.stderr, /unexpected error|at file:/);
+    assert.match(text.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*--port`));
+    const json = await spawnCli(['up', '--port', String(port), '--state-dir', join(work, 'state'), '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(JSON.parse(json.stdout).error.code, 'LISTEN_FAILED');
   });
 });

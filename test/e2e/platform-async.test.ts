@@ -148,12 +148,19 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(errorOf(bad).field, 'retry.maxAttempts');
   });
 
-  it('returns the same run for a repeated Idempotency-Key', async () => {
+  it('returns the same run for a repeated Idempotency-Key with the same request, 422 IDEMPOTENCY_KEY_REUSED for another', async () => {
     const first = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42' });
-    const again = await fireAsync(platform.url, echo, '{"n":2}', { 'idempotency-key': 'order-42' });
+    const again = await fireAsync(platform.url, echo, '{"n":1}', { 'idempotency-key': 'order-42', 'x-trace': 'other' });
     assert.equal(first.status, 202);
     assert.equal(again.status, 202);
     assert.equal(again.runId, first.runId);
+    assert.equal(again.body['created'], false);
+    // Another body, path or query under the same key is another request: refused, nothing queued.
+    for (const [body, path] of [['{"n":2}', '/'], ['{"n":1}', '/other'], ['{"n":1}', '/?q=1']] as const) {
+      const reused = await fireAsync(platform.url, echo, body, { 'idempotency-key': 'order-42' }, path);
+      assert.equal(reused.status, 422, JSON.stringify(reused.body));
+      assert.equal((reused.body['error'] as { code: string }).code, 'IDEMPOTENCY_KEY_REUSED');
+    }
     const run = await settled(api, first.runId);
     assert.equal(run.attempts.length, 1);
     assert.deepEqual(run.result.body.body, '{"n":1}');
@@ -235,6 +242,17 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(queued.code, 0, queued.stderr);
     const { runId } = JSON.parse(queued.stdout) as { runId: string };
     assert.equal((await settled(api, runId)).state, 'succeeded');
+    // A repeated key: the first run's id, said to be that (not a new run); a different request: 422, exit 1.
+    const keyed = ['invoke', echo, '--async', '--idempotency-key', 'cli-k', '--data', '{"cli":3}', ...target];
+    const first = await runCli([...keyed, '--json'], { env });
+    assert.equal(JSON.parse(first.stdout).created, true, first.stdout);
+    const again = await runCli(keyed, { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), JSON.parse(first.stdout).runId);
+    assert.match(again.stderr, /was sent before with this request: .* nothing new was queued/);
+    const other = await runCli(['invoke', echo, '--async', '--idempotency-key', 'cli-k', '--data', '{"cli":4}', ...target], { env });
+    assert.equal(other.code, 1);
+    assert.match(other.stdout, /IDEMPOTENCY_KEY_REUSED/);
     const waited = await runCli(['invoke', echo, '--async', '--wait', '--data', '{"cli":2}', ...target], { env });
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /succeeded/);

@@ -280,9 +280,13 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.equal((await call()).status, 200);
     const pid = ferretdbPid(h.stateDir);
     process.kill(pid, 'SIGKILL');
-    // Down: the call fails on its binding (or, once it is back, succeeds); then it is served again.
+    // Down: the call fails on its binding, as the platform's failure (503, not the function's
+    // FUNCTION_ERROR), or, once it is back, succeeds; then it is served again.
     const down = await call();
-    if (down.status !== 200) assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'FUNCTION_ERROR');
+    if (down.status !== 200) {
+      assert.equal(down.status, 503);
+      assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'DATA_BACKEND_UNAVAILABLE');
+    }
     const deadline = Date.now() + 20_000;
     let count = 0;
     for (;;) {
@@ -341,14 +345,23 @@ describe('a data binding whose server goes down', { skip, timeout: 120_000 }, ()
     assert.equal(accepted.status, 202);
     const { runId } = (await accepted.json()) as { runId: string };
     // Wait for the first attempt to fail (an event, not a delay), then bring the server back.
-    let first: { status: string; error: { message: string } | null } | undefined;
+    type Attempt = { status: string; errorCode: string | null; errorClass: string | null; error: { message: string } | null };
+    let first: Attempt | undefined;
     for (let i = 0; first === undefined; i++) {
       const r = await h.api.call('GET', `/runs/${runId}`);
-      first = (r.body.run.attempts as { status: string; error: { message: string } | null }[]).find((a) => a.status === 'failed');
+      first = (r.body.run.attempts as Attempt[]).find((a) => a.status === 'failed');
       assert.ok(i < 300, JSON.stringify(r.body));
       if (first === undefined) await sleep(50);
     }
     assert.match(first.error!.message, /DATA_BACKEND_UNAVAILABLE/);
+    // The platform's failure, not the function's: its code and no class (as RUNTIME_UNAVAILABLE), so
+    // retries and stats do not count it against the function's code.
+    assert.deepEqual([first.errorCode, first.errorClass], ['DATA_BACKEND_UNAVAILABLE', null], JSON.stringify(first));
+    // A sync call meanwhile: 503 with the code, its text only in the run record (errors: generic).
+    const sync = await fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: '{"item": "sync"}' });
+    const syncBody = (await sync.json()) as { error: { code: string; message: string } };
+    assert.deepEqual([sync.status, syncBody.error.code], [503, 'DATA_BACKEND_UNAVAILABLE'], JSON.stringify(syncBody));
+    assert.doesNotMatch(syncBody.error.message, /ECONNREFUSED|full error/);
     // A binding that needs its database to exist cannot be checked now: said without the server's address.
     const checked = fnName('down-check');
     await createFunction(h.api, checked);

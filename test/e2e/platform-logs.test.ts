@@ -116,6 +116,9 @@ describe('logs and logs --follow (embedded platform)', () => {
     assert.deepEqual(msgs(await cli('--level', 'warn', '--since', '1h')).filter((m) => m.includes(k)), [`app: warned-${k}`]);
     assert.deepEqual(msgs(await cli('--grep', `other-${k}`)), [`other-${k}`]);
     assert.deepEqual(msgs(await cli('--run', run)), [`plain-${k}`, `app: warned-${k}`]);
+    // The run id as each line shows it (its first 8 characters) finds the run too.
+    assert.deepEqual(msgs(await cli('--run', run.slice(0, 8))), [`plain-${k}`, `app: warned-${k}`]);
+    assert.equal((await cli('--run', '00000000')).code, 4);
     assert.equal(second.status, 200);
     const bad = await cli('--level', 'loud');
     assert.equal(bad.code, 2);

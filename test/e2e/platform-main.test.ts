@@ -6,13 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { Api, deployed, errorOf, fnName, handlerReturning, sleep } from './platform-harness.js';
+import { after, before, describe, it } from 'node:test';
+import { Api, createFunction, deploy, deployed, errorOf, fnName, handlerReturning, py, sleep, upload } from './platform-harness.js';
 import { running, started, startMain, type Proc } from './main-harness.js';
+import { MongoClient } from 'mongodb';
+import { processesWith } from '../helpers/processes.js';
 import { cpuOf, cpuSince, type CpuSample } from '../helpers/thread-cpu.js';
+import { findBinary, serverSkip, startFerret, startRedis, type ServerProcess } from '../helpers/servers.js';
 
 async function stop(proc: Proc): Promise<void> {
   proc.child.kill('SIGTERM');
@@ -86,6 +89,7 @@ describe('platform process', () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0']);
     const first = await started(proc);
     assert.ok(first.token, 'the first start prints an admin token');
+    assert.match(proc.stdout(), new RegExp(`^  store: embedded SQLite \\(${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/platform\\.db, async\\.db\\)$`, 'm'));
     token = first.token!;
     const api = new Api(first.url, token);
     await deployed(api, keep, handlerReturning('kept'));
@@ -147,5 +151,72 @@ describe('platform process', () => {
     for (const key of ['FP_PORT', 'FP_RUN_RETENTION_MS', 'FP_DEBUG']) assert.match(bad.stderr, new RegExp(key));
     const usage = await startMain(['--bogus']).exited;
     assert.equal(usage.code, 2);
+  });
+});
+
+describe('platform process on the production store', { skip: serverSkip('redis-server', 'ferretdb') }, () => {
+  let redis: ServerProcess;
+  let ferret: ServerProcess;
+  before(async () => {
+    [redis, ferret] = await Promise.all([startRedis({ appendOnly: true }), startFerret()]);
+  });
+  after(async () => {
+    await Promise.all([redis?.destroy(), ferret?.destroy()]);
+  });
+
+  it('names the store in its banner: Redis and MongoDB host:port (and database), nothing after the hosts', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-prod-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], {
+      FP_STORE: 'production', FP_REDIS_URL: `${redis.url}/0`, FP_MONGO_URL: `mongodb://127.0.0.1:${ferret.port}/?appName=banner-secret-ish`,
+      FP_MONGO_DB: 'fp_banner', FP_DATA: 'off',
+    });
+    await started(proc);
+    const line = proc.stdout().split('\n').find((l) => l.startsWith('  store: '));
+    assert.equal(line, `  store: production: Redis 127.0.0.1:${redis.port}, MongoDB 127.0.0.1:${ferret.port}/fp_banner`, proc.stdout());
+    await stop(proc);
+  });
+});
+
+describe('platform process with its embedded FerretDB', { skip: serverSkip('ferretdb') }, () => {
+  it('a Ctrl-C (SIGINT to the whole process group) lets a call in flight finish with its database; FerretDB is stopped after the drain, not by the keypress', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-ctrlc-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_FERRETDB: findBinary('ferretdb')!, FP_SHUTDOWN_GRACE_MS: '10000' }, { detached: true });
+    const { url, token } = await started(proc);
+    // FerretDB leads a process group of its own: the terminal's Ctrl-C reaches the platform only.
+    const ferret = processesWith(join(stateDir, 'data', 'ferretdb'));
+    assert.equal(ferret.length, 1, 'one FerretDB of this state directory');
+    const pgidOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+    assert.notEqual(pgidOf(ferret[0]!), pgidOf(proc.child.pid!));
+    const api = new Api(url, token!);
+    const name = fnName('ctrlc');
+    await createFunction(api, name);
+    const code = py(
+      'import time',
+      'def handler(event, context):',
+      '    context.db.notes.insert_one({"at": "start"})',
+      '    time.sleep(1.5)',
+      '    context.db.notes.insert_one({"at": "end"})',
+      '    return {"count": context.db.notes.count_documents({})}',
+    );
+    await upload(api, name, { 'main.py': code }, { manifest: { kind: 'function', name, data: { mongo: { database: 'ctrlc' } } } });
+    await deploy(api, name);
+    const call = fetch(`${url}/fn/${name}/`, { method: 'POST', body: '{}' });
+    // Signal once the handler is inside its call (its first write landed), as a terminal's Ctrl-C would.
+    const direct = new MongoClient(`mongodb://${encodeURIComponent(join(stateDir, 'data', 'ferretdb', 'ferretdb.sock'))}/`);
+    after(() => direct.close());
+    for (let i = 0; (await direct.db('default_ctrlc').collection('notes').countDocuments({})) === 0; i++) {
+      assert.ok(i < 400, 'the call never wrote');
+      await sleep(25);
+    }
+    process.kill(-proc.child.pid!, 'SIGINT');
+    const res = await call;
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    assert.deepEqual(JSON.parse(body), { count: 2 });
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.doesNotMatch(exit.stdout + exit.stderr, /ferretdb exited/);
   });
 });

@@ -97,7 +97,9 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
 
   it('webhook takes a GitHub-signed delivery and refuses an unsigned one', async () => {
     const name = fnName('tpl-webhook');
-    const { dir } = await scaffold('webhook', name);
+    const { dir, deployed } = await scaffold('webhook', name);
+    // deploy names the webhook's URL (and, in text, how to get its secret).
+    assert.deepEqual([deployed.webhooks, deployed.webhookUrls], [['github'], [`${h.url}/hooks/${name}/github`]]);
     const rotated = await h.api.call('POST', `/functions/${name}/triggers/github/secret/rotate`, {});
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     const body = readFileSync(join(dir, 'payload.json'), 'utf8');

@@ -131,6 +131,9 @@ describe('runtime/validate.py', () => {
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
     const declared = await check({ ...files, 'requirements.txt': 'Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:00\n', 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);
+    // A distribution not installed here, named `python-<module>` (python-slugify provides slugify): no warning.
+    const prefixed = await check({ 'main.py': 'import slugify\nimport magic\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'python-slugify==8.0.4\npython-magic\n' }, 'main:handler');
+    assert.deepEqual(missing(prefixed), []);
     assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['beautifulsoup4', 'pyproject.toml', null]]);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');

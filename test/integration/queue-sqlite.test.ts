@@ -54,6 +54,21 @@ describe('sqlite queue', () => {
     assert.deepEqual((await q.claim('c', 1)).map((j) => j.runId), ['now']);
   });
 
+  it('adds the fingerprint column to an async.db from before it; a key kept without one matches any repeat', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
+    t.after(() => rm(stateDir, { recursive: true, force: true }));
+    const old = new Database(join(stateDir, ASYNC_DB_FILE));
+    old.exec('CREATE TABLE idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+    old.prepare('INSERT INTO idempotency VALUES (?, ?, ?)').run('f k', 'old-run', Date.now() + 60_000);
+    old.pragma('user_version = 1');
+    old.close();
+    const q = await openSqliteQueue({ stateDir });
+    t.after(() => q.close());
+    assert.deepEqual(await q.enqueue({ runId: 'r2', function: 'f', payload: Buffer.from('x'), idempotencyKey: 'f k', fingerprint: 'sha256:a' }), { runId: 'old-run', created: false });
+    assert.deepEqual(await q.enqueue({ runId: 'r3', function: 'f', payload: Buffer.from('x'), idempotencyKey: 'f k2', fingerprint: 'sha256:a' }), { runId: 'r3', created: true });
+    assert.deepEqual(await q.enqueue({ runId: 'r4', function: 'f', payload: Buffer.from('y'), idempotencyKey: 'f k2', fingerprint: 'sha256:b' }), { runId: 'r3', created: false, mismatch: true });
+  });
+
   it('refuses a queue file written by a newer platform', async (t) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'fp-queue-'));
     t.after(() => rm(stateDir, { recursive: true, force: true }));

@@ -124,6 +124,41 @@ describe('user errors', () => {
   });
 });
 
+describe('a platform failure under the function\'s exception', () => {
+  test('the data proxy\'s DATA_BACKEND_UNAVAILABLE (raised, or wrapped by the function) is reported with its code; other failures carry none', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'from pymongo.errors import OperationFailure',
+        'REPLY = {"ok": 0, "errmsg": "DATA_BACKEND_UNAVAILABLE: the database server cannot be reached (ECONNREFUSED)", "code": 6, "codeName": "HostUnreachable", "fpCode": "DATA_BACKEND_UNAVAILABLE"}',
+        'class Wrapped(Exception):',
+        '    details = property(lambda self: 1 / 0)  # a property that raises: ignored',
+        'def handler(event, context):',
+        '    down = OperationFailure(REPLY["errmsg"], 6, REPLY)',
+        '    if event["path"] == "/raw":',
+        '        raise down',
+        '    if event["path"] == "/wrapped":',
+        '        try:',
+        '            raise down',
+        '        except OperationFailure as err:',
+        '            raise Wrapped("could not save the order") from err',
+        '    if event["path"] == "/server":',
+        '        raise OperationFailure("the server\'s own", 6, {"ok": 0, "code": 6, "codeName": "HostUnreachable"})',
+        '    raise ValueError("mine")',
+      ),
+    });
+    await rt.specialize({ dir });
+    const raw = asError(await rt.invoke({ path: '/raw' }));
+    assert.deepEqual([raw.error.class, raw.error.code, raw.error.type], [ErrorClass.user, 'DATA_BACKEND_UNAVAILABLE', 'OperationFailure']);
+    const wrapped = asError(await rt.invoke({ path: '/wrapped' }));
+    assert.deepEqual([wrapped.error.class, wrapped.error.code, wrapped.error.type, wrapped.error.message], [ErrorClass.user, 'DATA_BACKEND_UNAVAILABLE', 'Wrapped', 'could not save the order']);
+    for (const path of ['/server', '/mine']) {
+      const other = asError(await rt.invoke({ path }));
+      assert.equal(other.error.class, ErrorClass.user);
+      assert.equal(other.error.code, undefined, path);
+    }
+  });
+});
+
 describe('replies the host can always read', () => {
   for (const asyncDef of [false, true]) {
     test(`an exception whose str() fails is still reported as user_error (${asyncDef ? 'async' : 'sync'})`, async (t) => {

@@ -6,6 +6,9 @@ import { EXIT } from '../../cli/errors.js';
 import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
+import { formatRun } from '../../cli/commands/runs.js';
+import { printDeploy, webhookUrl } from '../../cli/commands/deploy.js';
+import { oldCredentials } from '../../cli/commands/data.js';
 import type { ApiFunction } from '../../cli/client.js';
 import { parseManifest } from '../../protocol/index.js';
 import { runCli } from '../helpers/cli-harness.js';
@@ -46,6 +49,56 @@ describe('cli main', () => {
     assert.equal(r.code, EXIT.USAGE);
     const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; exitCode: number } };
     assert.deepEqual([doc.ok, doc.error.code, doc.error.exitCode], [false, 'USAGE', EXIT.USAGE]);
+  });
+
+  it('runs <id> says how the instance was obtained in words (not "warm (warm)")', () => {
+    const run = {
+      runId: 'r', function: 'f', version: '1', trigger: 'http', initMs: 0, handlerMs: 1, queuedMs: 0, durationMs: 2, status: 'succeeded',
+      httpStatus: 200, errorCode: null, errorClass: null, error: null, startedAt: 0,
+    };
+    const startLine = (cold: boolean, start: string | null): string | undefined => formatRun({ ...run, cold, start }, 1000).split('\n').find((l) => l.startsWith('start '));
+    assert.equal(startLine(false, 'warm'), 'start     warm');
+    assert.equal(startLine(true, 'pool'), 'start     cold (a pre-started runtime from the pool, given the code)');
+    assert.equal(startLine(true, 'template'), 'start     cold (forked from a template of this version)');
+    assert.equal(startLine(true, null), 'start     cold');
+  });
+
+  it('deploy names each webhook trigger\'s URL and how to get its signing secret', () => {
+    assert.equal(webhookUrl('http://127.0.0.1:8080/fn/hooky/', 'github'), 'http://127.0.0.1:8080/hooks/hooky/github');
+    assert.equal(webhookUrl('https://fp.example.com/fn/shop.acme/', 'stripe'), 'https://fp.example.com/hooks/shop.acme/stripe');
+    const lines: string[] = [];
+    const out = { line: (text = '') => lines.push(text) } as unknown as Parameters<typeof printDeploy>[0];
+    const settings = parseManifest({ kind: 'function', name: 'hooky', invocation: 'async' });
+    printDeploy(out, {
+      function: 'hooky', created: true, settingsChanged: [], settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
+      version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
+      invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
+    });
+    assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: POST /api/v1/functions/hooky/triggers/github/secret/rotate, docs/triggers.md)'), lines.join('\n'));
+  });
+
+  it('data rotate says when the old credentials stop working in words ("at once", not "in 0 s")', () => {
+    assert.equal(oldCredentials(0), 'the old ones stopped working at once');
+    assert.equal(oldCredentials(60_000), 'the old ones keep working for 1m');
+    assert.equal(oldCredentials(7 * 86_400_000), 'the old ones keep working for 7d');
+  });
+
+  it('invoke --help says what a reused idempotency key with another request does', async () => {
+    assert.match((await runCli(['invoke', '--help'])).stdout, /--idempotency-key KEY .*IDEMPOTENCY_KEY_REUSED/);
+  });
+
+  it('invoke --idempotency-key without --async is a usage error, not silently ignored', async () => {
+    const r = await runCli(['invoke', 'shop', '--idempotency-key', 'k1', '-d', '{}', '--url', 'http://127.0.0.1:9', '--token', 't']);
+    assert.equal(r.code, EXIT.USAGE, r.stderr);
+    assert.match(r.stderr, /--idempotency-key needs --async/);
+  });
+
+  it('env set refuses a name the platform reserves (FP_*) before asking the server (exit 2)', async () => {
+    for (const item of ['FP_MONGO_URI=mongodb://elsewhere', 'FP_OTHER=1']) {
+      const r = await runCli(['env', 'set', 'shop', item, '--url', 'http://127.0.0.1:9', '--token', 't']);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, /reserved for the platform/);
+    }
   });
 
   it('up refuses bad FP_* settings and directory mode before starting anything (exit 2, BAD_CONFIG)', async () => {

@@ -1,7 +1,7 @@
 /** Pure parts of the control plane API: field paths, zod issues → codes, path parameters, merged limits, entrypoints. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createFunctionBody, limitsSchema, mergedLimits } from '../../controlplane/api/schemas.js';
+import { createFunctionBody, limitsSchema, mergedLimits, patchFunctionBody } from '../../controlplane/api/schemas.js';
 import { fieldOf, nameParam, parseQuery, positiveIntParam, validate } from '../../controlplane/api/validate.js';
 import { checkEntrypoint } from '../../controlplane/service/versions.js';
 
@@ -32,6 +32,26 @@ describe('controlplane validation', () => {
       assert.deepEqual([e.code, e.details.field], ['UNKNOWN_FIELD', 'extra']);
       assert.deepEqual(e.details.issues.map((i) => `${i.code}:${i.field}`).sort(), ['INVALID_FIELD:preset', 'INVALID_NAME:name', 'UNKNOWN_FIELD:extra']);
     }
+  });
+
+  it('refuses env and secret names the platform reserves (FP_*), naming the key; a reserved secret may still be removed', () => {
+    for (const body of [{ name: 'a', env: { FP_MONGO_URI: 'mongodb://elsewhere' } }, { name: 'a', secrets: { FP_MONGO_DATABASE: 'x' } }]) {
+      try {
+        validate(createFunctionBody, body);
+        assert.fail('accepted');
+      } catch (err) {
+        const e = err as { code: string; message: string; details: { field: string } };
+        const key = Object.keys(body.env ?? body.secrets ?? {})[0]!;
+        assert.equal(e.code, 'INVALID_FIELD');
+        assert.equal(e.details.field, `${'env' in body ? 'env' : 'secrets'}.${key}`);
+        assert.match(e.message, /reserved for the platform/);
+      }
+    }
+    assert.deepEqual(codeAndField(() => validate(patchFunctionBody, { env: { FP_X: '1' } })), ['INVALID_FIELD', 'env.FP_X']);
+    assert.deepEqual(codeAndField(() => validate(patchFunctionBody, { secrets: { FP_X: 'v' } })), ['INVALID_FIELD', 'secrets.FP_X']);
+    assert.deepEqual(validate(patchFunctionBody, { secrets: { FP_X: null } }).secrets, { FP_X: null });
+    // Only the upper-case prefix is the platform's (env names are case-sensitive).
+    assert.deepEqual(validate(createFunctionBody, { name: 'a', env: { fp_mine: '1', MY_FP_X: '2' } }).env, { fp_mine: '1', MY_FP_X: '2' });
   });
 
   it('checks path parameters', () => {

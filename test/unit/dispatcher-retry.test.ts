@@ -27,6 +27,8 @@ describe('classifyFailure', () => {
     ['function answered 503', failed(503, null), true],
     ['busy', failed(429, null, 'FUNCTION_BUSY'), true],
     ['runtime unavailable', failed(503, null, 'RUNTIME_UNAVAILABLE'), true],
+    ['data binding server down (a handler)', failed(503, null, 'DATA_BACKEND_UNAVAILABLE'), true],
+    ['data binding server down (an ASGI app answered 500)', failed(500, null, 'DATA_BACKEND_UNAVAILABLE'), true],
     ['shutting down', failed(503, null, 'SHUTTING_DOWN'), true],
     ['function removed', failed(404, null, 'FUNCTION_NOT_FOUND'), false],
     ['our own abort', failed(499, null, 'CLIENT_CLOSED_REQUEST'), true],

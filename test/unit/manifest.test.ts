@@ -84,6 +84,13 @@ describe('parseManifest', () => {
     assert.ok(Object.keys(issues).some((p) => p.startsWith('env')), 'the bad env name is reported');
   });
 
+  it('refuses env names the platform reserves (FP_*) with their path and why; fp_ in lower case is the function\'s', () => {
+    const issues = issuesOf({ kind: 'function', name: 'a', env: { FP_MONGO_URI: 'mongodb://elsewhere', FP_ANYTHING: 'x', OK: '1' } });
+    assert.deepEqual(Object.keys(issues).sort(), ['env.FP_ANYTHING', 'env.FP_MONGO_URI']);
+    assert.match(issues['env.FP_MONGO_URI']!, /reserved for the platform/);
+    assert.deepEqual(parseManifest({ kind: 'function', name: 'a', env: { fp_mine: '1' } }).env, { fp_mine: '1' });
+  });
+
   it('refuses a memory limit below 16Mi (0 would mean no limit in the pool)', () => {
     for (const memory of ['0', '0Mi', '1Ki', '15Mi', '16M']) assert.ok('limits.memory' in issuesOf({ kind: 'function', name: 'x', limits: { memory } }), memory);
     assert.equal(parseManifest({ kind: 'function', name: 'x', limits: { memory: '16Mi' } }).limits.memoryBytes, 16 * 1024 * 1024);

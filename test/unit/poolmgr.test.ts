@@ -28,6 +28,11 @@ describe('poolmgr error classes', () => {
   it('keeps the user frame of a runtime error and treats an unknown class as a protocol error', () => {
     const known = fromWireError({ class: 'user_error', type: 'KeyError', message: "'x'", file: 'main.py', line: 3 });
     assert.deepEqual(known, { code: 'FUNCTION_ERROR', class: 'user_error', type: 'KeyError', message: "'x'", file: 'main.py', line: 3 });
+    // The data binding's server down under the function's exception: the platform's code, no class (as RUNTIME_UNAVAILABLE).
+    const platform = fromWireError({ class: 'user_error', code: 'DATA_BACKEND_UNAVAILABLE', type: 'OperationFailure', message: 'DATA_BACKEND_UNAVAILABLE: …', file: 'main.py', line: 4 });
+    assert.deepEqual(platform, { code: 'DATA_BACKEND_UNAVAILABLE', class: null, type: 'OperationFailure', message: 'DATA_BACKEND_UNAVAILABLE: …', file: 'main.py', line: 4 });
+    // @ts-expect-error: a code the runtime may not name is ignored
+    assert.equal(fromWireError({ class: 'user_error', code: 'INTERNAL_ERROR', type: 'X', message: 'y' }).code, 'FUNCTION_ERROR');
     // @ts-expect-error: a class outside the closed list, as a buggy runtime could send
     const unknown = fromWireError({ class: 'meltdown', type: 'X', message: 'y' });
     assert.equal(unknown.code, 'RUNTIME_PROTOCOL_ERROR');

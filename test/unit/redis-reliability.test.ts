@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Dispatcher, type ClaimedJob, type Queue } from '../../controlplane/async/index.js';
 import { MemoryHotMetrics, RecordingRunSink, SampleRecorder, type RunStore } from '../../controlplane/store/index.js';
 import { SampleBatch, type RunSample } from '../../controlplane/store/metrics/index.js';
-import { reconnectDelayMs, redisAddress, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
+import { connectRedis, reconnectDelayMs, redisAddress, redisFailure, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
 import { judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
 
 const NOW = 1_900_000_000_000;
@@ -165,5 +165,20 @@ describe('dispatcher claim loop', () => {
     assert.equal(errors.length, 1, 'one report for the outage');
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /claims work again after \d+\.\d s/);
+  });
+});
+
+describe('Redis failures in operator log lines', () => {
+  it('name the server by address (never its password), say what happened in plain words, and what to check', (t) => {
+    const client = connectRedis('redis://:s3cret-pass@10.1.2.3:6390/2', { lazyConnect: true });
+    t.after(() => client.disconnect());
+    const closed = redisFailure(client, new Error('Connection is closed.'));
+    assert.equal(closed, 'Redis at redis://10.1.2.3:6390/2 is not connected (the client is reconnecting); check that it runs and answers at FP_REDIS_URL');
+    const retries = Object.assign(new Error('Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest" option for details.'), { name: 'MaxRetriesPerRequestError' });
+    assert.match(redisFailure(client, retries), / did not answer while the client reconnected several times; /);
+    assert.match(redisFailure(client, Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:6390'), { code: 'ECONNREFUSED' })), / connection refused \(nothing listens there\); /);
+    assert.match(redisFailure(client, new Error('READONLY You can\'t write against a read only replica.')), /read-only replica \(FP_REDIS_URL must name the primary\)/);
+    assert.match(redisFailure(client, new Error('ERR unknown command')), /answered: ERR unknown command; check/);
+    for (const line of [closed, redisFailure(client, retries)]) assert.doesNotMatch(line, /s3cret|maxRetriesPerRequest|Connection is closed/);
   });
 });

@@ -24,13 +24,20 @@ end
 `;
 
 /**
- * KEYS stream, delayed, job, idempotency, waiting (of this function), waitingFunctions.
- * ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs.
+ * KEYS stream, delayed, job, idempotency, waiting (of this function), waitingFunctions, idempotencyFingerprint.
+ * ARGV runId, fn, payload, attempt, notBefore, now, idemKey|'', windowMs, fingerprint|''.
+ * The fingerprint lives in a key of its own beside the idempotency key (same TTL), so a process of
+ * an older version still reads the run id where it always was. A repeat whose fingerprint differs
+ * from the one kept answers {2, first run}; a key kept without one matches any repeat.
  */
 export const ENQUEUE = `
 if ARGV[7] ~= '' then
   local seen = redis.call('GET', KEYS[4])
-  if seen then return {0, seen} end
+  if seen then
+    local fp = redis.call('GET', KEYS[7])
+    if ARGV[9] ~= '' and fp and fp ~= ARGV[9] then return {2, seen} end
+    return {0, seen}
+  end
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, ARGV[1]} end
 redis.call('HSET', KEYS[3], 'f', ARGV[2], 'p', ARGV[3], 'a', ARGV[4], 'nb', ARGV[5], 'eq', ARGV[6], 'ik', ARGV[7], 'd', 0)
@@ -44,7 +51,10 @@ else
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
 end
 redis.call('SADD', KEYS[6], ARGV[2])
-if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[8]) end
+if ARGV[7] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[8])
+  if ARGV[9] ~= '' then redis.call('SET', KEYS[7], ARGV[9], 'PX', ARGV[8]) end
+end
 return {1, ARGV[1]}
 `;
 

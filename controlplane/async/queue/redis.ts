@@ -170,10 +170,11 @@ class RedisQueue implements Queue {
       const idem = job.idempotencyKey ?? '';
       const [status, runId] = (await scripts.enqueue.run(
         this.client,
-        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions],
-        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs],
+        [k.stream, k.delayed, k.job(job.runId), k.idempotency(idem), k.waiting(job.function), k.waitingFunctions, k.idempotencyFingerprint(idem)],
+        [job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, job.notBefore ?? now, now, idem, this.windowMs, job.fingerprint ?? ''],
       )) as [number, string];
       if (status === -1) throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId });
+      if (status === 2) return { runId, created: false, mismatch: true };
       return { runId, created: status === 1 };
     });
   }

@@ -105,8 +105,12 @@ export class SqliteQueue implements Queue {
       const now = this.now();
       if (job.idempotencyKey !== undefined) {
         this.db.prepare('DELETE FROM idempotency WHERE expires_at <= ?').run(now);
-        const seen = this.db.prepare('SELECT run_id FROM idempotency WHERE key = ?').get(job.idempotencyKey) as { run_id: string } | undefined;
-        if (seen) return { runId: seen.run_id, created: false };
+        const seen = this.db.prepare('SELECT run_id, fingerprint FROM idempotency WHERE key = ?').get(job.idempotencyKey) as
+          { run_id: string; fingerprint: string | null } | undefined;
+        if (seen) {
+          const differs = job.fingerprint !== undefined && seen.fingerprint !== null && seen.fingerprint !== job.fingerprint;
+          return differs ? { runId: seen.run_id, created: false, mismatch: true } : { runId: seen.run_id, created: false };
+        }
       }
       if (this.db.prepare('SELECT 1 FROM jobs WHERE run_id = ?').get(job.runId)) {
         throw new QueueError('QUEUE_RUN_EXISTS', 'this run is queued already', { runId: job.runId });
@@ -117,7 +121,8 @@ export class SqliteQueue implements Queue {
           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(job.runId, job.function, Buffer.from(job.payload), job.attempt ?? 1, notBefore, Math.max(notBefore, now), now, job.idempotencyKey ?? null);
       if (job.idempotencyKey !== undefined) {
-        this.db.prepare('INSERT INTO idempotency (key, run_id, expires_at) VALUES (?, ?, ?)').run(job.idempotencyKey, job.runId, now + this.windowMs);
+        this.db.prepare('INSERT INTO idempotency (key, run_id, expires_at, fingerprint) VALUES (?, ?, ?, ?)')
+          .run(job.idempotencyKey, job.runId, now + this.windowMs, job.fingerprint ?? null);
       }
       return { runId: job.runId, created: true };
     });

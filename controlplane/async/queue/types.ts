@@ -17,6 +17,12 @@ export interface NewJob {
   notBefore?: number;
   /** A repeated key within the idempotency window returns the run queued first. */
   idempotencyKey?: string;
+  /**
+   * What the request was (a hash), kept with the idempotency key: a repeated key whose fingerprint
+   * differs from the one kept is not the same request, and is answered `mismatch` (nothing queued).
+   * Without one on either side (cron ticks; keys kept before fingerprints were), any repeat matches.
+   */
+  fingerprint?: string;
 }
 
 export interface EnqueueResult {
@@ -24,6 +30,8 @@ export interface EnqueueResult {
   runId: string;
   /** False when the idempotency key was seen within the window (nothing was queued). */
   created: boolean;
+  /** Present (true) when the key was seen with another fingerprint: `runId` is the first run, nothing was queued. */
+  mismatch?: true;
 }
 
 /** Where a job is: waiting for its time, claimable, or leased to a consumer. */

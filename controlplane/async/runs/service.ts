@@ -2,11 +2,11 @@
  * Async runs as the API and the gateway see them: accept (durably queue, then `queued`), read
  * (timeline + output), cancel a waiting run, replay a failed one as a new linked run.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PlatformError } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
-import { isQueueError, type Queue } from '../queue/index.js';
+import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
 import { acceptInOrder, type AcceptRun } from './accept.js';
 import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
@@ -38,9 +38,12 @@ export class AsyncRuns implements AsyncIntake {
   /**
    * An `Idempotency-Key` is the caller's for one function: it is kept as `<function key> <key>`, so
    * the same key sent to another function (another workspace's, above all) never finds this run.
+   * The request's fingerprint is kept with it: the same key with another method, path, query or
+   * body is IDEMPOTENCY_KEY_REUSED (422), as Stripe answers it; the same request gets the first run.
    */
   submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }> {
-    return this.accept(name, encodeCall(call), idempotencyKey === null ? null : `${name} ${idempotencyKey}`, null);
+    if (idempotencyKey === null) return this.accept(name, encodeCall(call), null, null);
+    return this.accept(name, encodeCall(call), `${name} ${idempotencyKey}`, null, requestFingerprint(name, call));
   }
 
   /**
@@ -90,18 +93,23 @@ export class AsyncRuns implements AsyncIntake {
     return { runId: created.runId, replayOf: runId };
   }
 
-  private async accept(fn: string, payload: Buffer, idempotencyKey: string | null, replayOf: string | null): Promise<{ runId: string; created: boolean }> {
+  private async accept(fn: string, payload: Buffer, idempotencyKey: string | null, replayOf: string | null, fingerprint?: string): Promise<{ runId: string; created: boolean }> {
     const runId = randomUUID();
     const acceptedAt = this.now();
-    let accepted: { runId: string; created: boolean };
+    let accepted: EnqueueResult;
     try {
-      const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}) };
+      const job = { runId, function: fn, payload, ...(idempotencyKey !== null ? { idempotencyKey } : {}), ...(fingerprint !== undefined ? { fingerprint } : {}) };
       accepted = await this.acceptRun({ runId, function: fn, acceptedAt, replayOf, trigger: triggerOf(payload) }, job);
     } catch (err) {
       throw queueDown(err);
     }
+    if (accepted.mismatch === true) {
+      throw new PlatformError('IDEMPOTENCY_KEY_REUSED',
+        'this Idempotency-Key was sent before (within its window, 24 h by default) with a different request: another method, path, query or body; send a new key for a new request',
+        { field: 'headers.idempotency-key', function: fn });
+    }
     if (accepted.created) this.onAccepted?.();
-    return accepted;
+    return { runId: accepted.runId, created: accepted.created };
   }
 
   private async mustView(runId: string): Promise<AsyncRunView> {
@@ -129,4 +137,19 @@ function triggerOf(payload: Buffer): QueuedTrigger {
   } catch {
     return 'async';
   }
+}
+
+/**
+ * What makes two async requests "the same" for an idempotency key: function, method, path, query
+ * and body (headers are left out: tracing ids and dates differ between honest retries). Each part
+ * is length-prefixed, so no two different requests hash the same input.
+ */
+export function requestFingerprint(fn: string, call: Pick<AsyncCall, 'method' | 'path' | 'rawQuery' | 'body'>): string {
+  const h = createHash('sha256');
+  for (const part of [fn, call.method, call.path, call.rawQuery]) {
+    const bytes = Buffer.from(part, 'utf8');
+    h.update(`${bytes.length}:`).update(bytes);
+  }
+  h.update(`${call.body.length}:`).update(call.body);
+  return `sha256:${h.digest('hex')}`;
 }

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { redisKeys } from '../../../protocol/index.js';
 import { parseConfigMessage, type ConfigBus, type ConfigChange, type ConfigListener } from '../config-bus.js';
-import { connectRedis, connectRedisSubscriber } from './redis-client.js';
+import { connectRedis, connectRedisSubscriber, redisFailure } from './redis-client.js';
 
 export interface RedisConfigBusOptions {
   redisUrl: string;
@@ -30,7 +30,7 @@ export class RedisConfigBus implements ConfigBus {
   publish(change: ConfigChange): void {
     this.pub.publish(this.channel, JSON.stringify({ origin: this.options.origin, change })).catch((err: unknown) => {
       // The others resync when their connection comes back; a lost message is only late, never wrong.
-      this.options.log(`controlplane: could not publish a config change (${change.kind}): ${String(err)}`);
+      this.options.log(`controlplane: could not publish a config change (${change.kind}) to the other processes: ${redisFailure(this.pub, err)}`);
     });
   }
 
@@ -49,7 +49,7 @@ export class RedisConfigBus implements ConfigBus {
       else this.options.log('controlplane: config bus reconnected; resyncing from the store');
       listener.resync();
     });
-    sub.subscribe(this.channel).catch((err: unknown) => this.options.log(`controlplane: could not subscribe to config changes: ${String(err)}`));
+    sub.subscribe(this.channel).catch((err: unknown) => this.options.log(`controlplane: could not subscribe to the other processes' config changes: ${redisFailure(sub, err)}`));
   }
 
   async close(): Promise<void> {

@@ -92,6 +92,31 @@ function whyNotReady(err: Error | null): string {
   return firstLine(message);
 }
 
+/**
+ * A Redis command's failure, for an operator's log line: the server by address (never its
+ * password), what went wrong in plain words instead of ioredis's ("Connection is closed.",
+ * "MaxRetriesPerRequestError: Reached the max retries per request limit…"), and what to check.
+ */
+export function redisFailure(client: Redis, err: unknown): string {
+  return `Redis at ${clientAddress(client)} ${whyFailed(err)}; check that it runs and answers at FP_REDIS_URL`;
+}
+
+function whyFailed(err: unknown): string {
+  if (!(err instanceof Error)) return `failed (${String(err)})`;
+  const message = err.message;
+  const name = err.name;
+  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) return 'is not connected (the client is reconnecting)';
+  if (name === 'MaxRetriesPerRequestError') return 'did not answer while the client reconnected several times';
+  if (message === 'Command timed out') return 'did not answer a command in time';
+  if (message.startsWith('LOADING')) return 'is loading its data and answers nothing yet';
+  if (message.startsWith('READONLY')) return 'is a read-only replica (FP_REDIS_URL must name the primary)';
+  if (message.startsWith('OOM')) return 'is out of memory (maxmemory) and refuses writes';
+  if (message.startsWith('MISCONF')) return 'refuses writes because it cannot save its data (see its own log)';
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return whyNotReady(err);
+  return `answered: ${firstLine(message)}`;
+}
+
 function firstLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
