@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { formatMemoryBytes, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, formatMemoryBytes, isPlatformError, STREAM_WINDOW_BYTES, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
@@ -173,13 +173,13 @@ export class Instance implements ProcessListener {
         this.inflight--;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
-        call.finish(null, this.classify(fromWireError(msg.error)), logsOf(msg.logs), handlerMsOf(msg.handlerMs));
+        call.finish(null, this.classify(fromWireError(msg.error)), msg.logs, handlerMsOf(msg.handlerMs));
         return;
       }
       case 'logs': {
         // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
         const call = this.running.get(msg.id);
-        if (call !== undefined && Array.isArray(msg.logs)) call.addLogs(msg.logs);
+        if (call !== undefined) call.addLogs(msg.logs);
         return;
       }
       case 'response':
@@ -284,7 +284,7 @@ export class Instance implements ProcessListener {
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 
-  private becomeReady(logs: LogLine[] | undefined, initMs: unknown, forked: boolean): void {
+  private becomeReady(logs: unknown, initMs: unknown, forked: boolean): void {
     clearTimeout(this.initTimer);
     const now = performance.now();
     if (forked) this.kind = 'template';
@@ -293,23 +293,26 @@ export class Instance implements ProcessListener {
     // The calls sent behind the specialize frame (the first `concurrency` of them) started as soon
     // as the function had loaded, before its `specialized` reached us: their clock starts at the
     // frame's send plus the runtime's own load time (never later than now), not a reply's trip later.
-    const started = typeof initMs === 'number' && initMs >= 0 ? Math.min(now, this.specializeSentAt + initMs) : now;
+    const loadMs = typeof initMs === 'number' && Number.isFinite(initMs) && initMs >= 0 ? initMs : null;
+    const started = loadMs !== null ? Math.min(now, this.specializeSentAt + loadMs) : now;
+    // The runtime's report is untrusted (user code can write frames): lines cleaned, within a budget of their own.
+    const initLogs = boundedLogLines(logs);
     const concurrency = this.group.limits.concurrency;
     for (let i = 0; i < this.order.length; i++) {
       const call = this.order[i]!;
       call.initMs = now - call.at;
       call.start = this.kind;
-      if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
+      if (initLogs.length > 0) call.initLogs = initLogs;
       if (i < concurrency) {
         call.sentAt = started;
         this.begin(call, started);
       }
     }
-    this.owner.specialized(this, typeof initMs === 'number' ? initMs : 0, forked);
+    this.owner.specialized(this, loadMs ?? 0, forked);
   }
 
-  private initFailed(error: InvocationError, logs: LogLine[] | undefined): void {
-    const initLogs = logsOf(logs);
+  private initFailed(error: InvocationError, logs: unknown): void {
+    const initLogs = boundedLogLines(logs);
     const now = performance.now();
     for (const call of [...this.waiting, ...this.order]) {
       call.initMs = now - call.at;
@@ -360,10 +363,10 @@ export class Instance implements ProcessListener {
   }
 
   private complete(call: Call, response: WireResponse | null, error: InvocationError | null,
-    logs: LogLine[] | undefined, handlerMs: number | undefined): void {
+    logs: unknown, handlerMs: number | undefined): void {
     this.inflight--;
     this.lastUsed = performance.now();
-    call.finish(response, error, logsOf(logs), handlerMsOf(handlerMs));
+    call.finish(response, error, logs, handlerMsOf(handlerMs));
     if (!this.gone) this.owner.slotFreed(this);
   }
 
@@ -460,11 +463,6 @@ class CallChannel implements BodyChannel {
   cancel(): void {
     this.proc.send({ t: 'cancel', id: this.id });
   }
-}
-
-/** The runtime's log lines, or a fresh empty list if it sent none. */
-function logsOf(logs: LogLine[] | undefined): LogLine[] {
-  return Array.isArray(logs) ? logs : [];
 }
 
 function handlerMsOf(handlerMs: number | undefined): number {
