@@ -99,6 +99,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Response bytes held for slow clients, all connections together (rule 10); default 1 GiB. */
+  maxHeldResponseBytes?: number;
   /**
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
