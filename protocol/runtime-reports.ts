@@ -106,3 +106,9 @@ export function cleanErrorFields(err: WireError): Pick<WireError, 'type' | 'mess
   if (typeof err.line === 'number' && Number.isInteger(err.line) && err.line >= 0) out.line = err.line;
   return out;
 }
+
+/** A message type a runtime sent, as a protocol error names it: quoted, escaped, at most 64 characters. */
+export function shownMessageType(t: unknown): string {
+  const text = JSON.stringify(String(t));
+  return text.length <= 64 ? text : `${text.slice(0, 60)}…" (${String(t).length} characters)`;
+}

@@ -136,6 +136,15 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     }
   });
 
+  it('a message of an unknown type named with 1 MB of escapes and newlines: RUNTIME_PROTOCOL_ERROR naming it in a few escaped characters', async () => {
+    const res = await forge('send({"t": "\\u001b[31m\\nplatform: forged " + "x" * 1000000, "id": mid})\ntime.sleep(0.5)');
+    assert.equal(res.status, 502, res.text.slice(0, 300));
+    const error = (JSON.parse(res.text) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, 'RUNTIME_PROTOCOL_ERROR');
+    assert.ok(error.message.length < 200, `${error.message.length} characters`);
+    assert.equal(/[\u001b\n]/.test(error.message), false, error.message);
+  });
+
   it('replies forged for other message ids and a late "specialized" change nothing: the call answers with its own result', async () => {
     const res = await forge([
       'for other in (0, mid + 1, mid + 2, 10 ** 9):',
