@@ -145,6 +145,29 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     assert.equal(/[\u001b\n]/.test(error.message), false, error.message);
   });
 
+  it('frames of two million tiny items each: the runtime is cut at the first, and the platform keeps answering others at once', async () => {
+    const victim = async (): Promise<number> => {
+      const at = performance.now();
+      await victimStillAnswers(h);
+      return performance.now() - at;
+    };
+    await victim(); // warm
+    const attackDone = forge([
+      'lines = [{"s": 1}] * 2000000',
+      'for _ in range(5): send({"t": "logs", "id": mid, "logs": lines})',
+      'out("sent")',
+    ].join('\n'));
+    const latencies: number[] = [];
+    let attackOver = false;
+    void attackDone.then(() => { attackOver = true; });
+    while (!attackOver) latencies.push(await victim());
+    const res = await attackDone;
+    assert.equal(res.status, 502, res.text.slice(0, 300));
+    assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'RUNTIME_PROTOCOL_ERROR');
+    // Decoding one such frame took the platform's event loop ~2 s: every other call waited.
+    assert.ok(Math.max(...latencies) < 1000, `the victim's calls took up to ${Math.round(Math.max(...latencies))} ms`);
+  });
+
   it('replies forged for other message ids and a late "specialized" change nothing: the call answers with its own result', async () => {
     const res = await forge([
       'for other in (0, mid + 1, mid + 2, 10 ** 9):',
