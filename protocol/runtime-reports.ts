@@ -112,3 +112,12 @@ export function shownMessageType(t: unknown): string {
   const text = JSON.stringify(String(t));
   return text.length <= 64 ? text : `${text.slice(0, 60)}…" (${String(t).length} characters)`;
 }
+
+/**
+ * `text` (a runtime's own output, written by user code) with every control character but newline
+ * and tab shown as `\xNN`: what reaches an operator's terminal or log (FP_DEBUG forwarding) cannot
+ * move its cursor, set its title, write its clipboard (OSC 52) or hide a line with a carriage return.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromWireError } from '../../poolmgr/outcome.js';
-import { boundedLogLines, capErrorText, MAX_ERROR_TEXT_CHARS, type WireError } from '../../protocol/index.js';
+import { boundedLogLines, capErrorText, escapeControls, MAX_ERROR_TEXT_CHARS, type WireError } from '../../protocol/index.js';
 
 describe('runtime reports', () => {
   it('cuts an error\'s texts as the runtime would, and leaves out a file or line of the wrong type', () => {
@@ -33,5 +33,12 @@ describe('runtime reports', () => {
     assert.equal(lines.length, 6);
     assert.equal(lines[5]!.msg, '[logs truncated by the platform: 5 lines dropped]');
     assert.deepEqual(boundedLogLines(undefined), []);
+  });
+});
+
+describe('runtime output forwarded to the operator (FP_DEBUG)', () => {
+  it('shows control characters but newline and tab as escapes', () => {
+    assert.equal(escapeControls('a\x1b]52;c;cHduZWQ=\x07b\r\n\tc\x7f\x9b'), 'a\\x1b]52;c;cHduZWQ=\\x07b\\x0d\n\tc\\x7f\\x9b');
+    assert.equal(escapeControls('plain é ☃'), 'plain é ☃');
   });
 });
