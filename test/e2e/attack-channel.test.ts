@@ -168,6 +168,28 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     assert.ok(Math.max(...latencies) < 1000, `the victim's calls took up to ${Math.round(Math.max(...latencies))} ms`);
   });
 
+  it('a flood of small frames nobody asked for (health, replies for ended calls, empty log batches) ends the runtime after a few', async () => {
+    for (const frame of [
+      '{"t": "health", "id": 0, "ok": True, "rssBytes": 0, "inflight": 0}',
+      '{"t": "result", "id": 1, "response": {"status": 200, "headers": [], "body": b""}, "logs": [], "handlerMs": 1}',
+      '{"t": "logs", "id": mid, "logs": [None]}',
+      '{"t": "error", "id": 0, "error": {"class": "protocol_error", "type": "X", "message": "x"}, "logs": [], "fatal": False}',
+    ]) {
+      const at = performance.now();
+      const res = await forge([
+        'from fp_runtime.frames import encode',
+        `blob = encode(${frame}) * 5000`,
+        'end = time.time() + 8',
+        'with conn._lock:',
+        '    while time.time() < end: conn.sock.sendall(blob)',
+        'out("flooded for 8 s")',
+      ].join('\n'));
+      assert.equal(res.status, 502, `${frame}: ${res.status} ${res.text.slice(0, 200)}`);
+      assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'RUNTIME_PROTOCOL_ERROR', frame);
+      assert.ok(performance.now() - at < 5000, `${frame}: the flood ran ${Math.round(performance.now() - at)} ms`);
+    }
+  });
+
   it('replies forged for other message ids and a late "specialized" change nothing: the call answers with its own result', async () => {
     const res = await forge([
       'for other in (0, mid + 1, mid + 2, 10 ** 9):',
