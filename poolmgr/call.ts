@@ -91,15 +91,20 @@ export class Call implements QueueLinks<Call> {
 
   /**
    * A batch of the call's lines, sent while it runs (as the runtime sent it: untrusted, cleaned and
-   * bounded here); the reply (if any) carries the lines after them.
+   * bounded here); the reply (if any) carries the lines after them. False when the batch is not what
+   * an honest runtime sends (no line, or lines dropped): the instance counts it (MAX_UNASKED_FRAMES).
    */
-  addLogs(raw: unknown): void {
-    if (this.done) return;
+  addLogs(raw: unknown): boolean {
+    if (this.done) return true;
+    const dropped = this.budget.dropped;
     const lines = this.budget.take(raw);
-    if (lines.length === 0) return;
-    const streamed = this.streamed ??= [];
-    for (const line of lines) streamed.push(line);
-    if (this.tap !== null) this.live(lines);
+    if (lines.length > 0) {
+      const streamed = this.streamed ??= [];
+      for (const line of lines) streamed.push(line);
+      if (this.tap !== null) this.live(lines);
+    }
+    // What an honest runtime sends: a batch of at least one line, none of them dropped.
+    return lines.length > 0 && this.budget.dropped === dropped;
   }
 
   /** The response went out before the call's end (respond()). */

@@ -50,6 +50,15 @@ const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireC
 
 /** How often a call may go back to the pool because its runtime died before it was given the function. */
 const MAX_RESPAWNS = 2;
+/**
+ * Frames an honest runtime never sends (a reply for no running call, a `health` nobody asked for, a
+ * log batch with no line or with lines the host dropped, an empty chunk that ends nothing) that a
+ * live instance may send before it is killed (RUNTIME_PROTOCOL_ERROR). User code can write frames
+ * on the runtime's socket, and every frame costs the host's one event loop a decode: a flood of
+ * small ones (~500 000 a second) made every other function's calls wait (docs/security.md, "The
+ * runtime's channel"). A few are let through: a frame can race a call's end.
+ */
+const MAX_UNASKED_FRAMES = 16;
 
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
@@ -74,6 +83,8 @@ export class Instance implements ProcessListener {
   private initTimer: NodeJS.Timeout | undefined;
   /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
   private tasksLimitHits = 0;
+  /** Frames of the kinds MAX_UNASKED_FRAMES counts, so far. */
+  private unasked = 0;
 
   constructor(
     readonly group: FunctionGroup,
@@ -143,7 +154,7 @@ export class Instance implements ProcessListener {
     switch (msg.t) {
       case 'result': {
         const call = this.running.get(msg.id);
-        if (call === undefined) return; // a late reply to a call that already ended
+        if (call === undefined) return this.unaskedFrame(msg.t); // a reply to a call that already ended (a timeout raced it) or never was
         this.running.delete(msg.id);
         this.forget(call);
         if (!validResponse(msg.response) || call.responded) {
@@ -162,7 +173,7 @@ export class Instance implements ProcessListener {
           return;
         }
         const call = this.running.get(msg.id);
-        if (call === undefined) return;
+        if (call === undefined) return this.unaskedFrame(msg.t);
         this.running.delete(msg.id);
         this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
@@ -179,7 +190,7 @@ export class Instance implements ProcessListener {
       case 'logs': {
         // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
         const call = this.running.get(msg.id);
-        if (call !== undefined) call.addLogs(msg.logs);
+        if (call === undefined || !call.addLogs(msg.logs)) this.unaskedFrame(msg.t);
         return;
       }
       case 'response':
@@ -189,8 +200,10 @@ export class Instance implements ProcessListener {
         return;
       case 'specialized':
         if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs, msg.forked === true);
+        else this.unaskedFrame(msg.t);
         return;
-      case 'health':
+      case 'health': // the host never asks for one
+        this.unaskedFrame(msg.t);
         return;
       default:
         this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
@@ -204,7 +217,7 @@ export class Instance implements ProcessListener {
    */
   private onStreamed(msg: Extract<RuntimeMessage, { t: 'response' | 'chunk' | 'end' }>): void {
     const call = this.running.get(msg.id);
-    if (call === undefined) return; // the call already ended (a timeout raced it)
+    if (call === undefined) return this.unaskedFrame(msg.t); // the call already ended (a timeout raced it), or never was
     if (msg.t === 'response') {
       const response = msg.response;
       if (call.responded || !validResponse(response) || response.body.byteLength > STREAM_WINDOW_BYTES) {
@@ -224,6 +237,8 @@ export class Instance implements ProcessListener {
     if (msg.t === 'chunk') {
       if (call.body === null || !(msg.body instanceof Uint8Array)) {
         this.breach(call, 'the runtime sent a body chunk for a call without a streamed response');
+      } else if (msg.body.byteLength === 0 && msg.more !== false) {
+        this.unaskedFrame('an empty chunk'); // ends nothing: the runtime never sends one
       } else if (!call.body.push(msg.body, msg.more !== false)) {
         this.breach(call, `the runtime sent more than ${STREAM_WINDOW_BYTES} unacknowledged body bytes`);
       }
@@ -236,6 +251,13 @@ export class Instance implements ProcessListener {
     this.running.delete(msg.id);
     this.forget(call);
     this.complete(call, null, null, msg.logs, msg.handlerMs);
+  }
+
+  /** A frame an honest runtime never sends: past MAX_UNASKED_FRAMES of them the process is killed. */
+  private unaskedFrame(what: string): void {
+    if (this.gone || ++this.unasked <= MAX_UNASKED_FRAMES) return;
+    this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
+      message: `the runtime sent more than ${MAX_UNASKED_FRAMES} frames nobody asked for (the last: ${shownMessageType(what)})` });
   }
 
   /** A running call's runtime broke the protocol: the call fails and the process is killed. */
