@@ -24,6 +24,11 @@ export interface GatewaySettings {
   readonly port: number;
   /** Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE. */
   readonly maxBodyBytes: number;
+  /**
+   * Response bytes held for clients that have not read them yet, all connections together; past
+   * it a response that cannot be written at once is cut (docs/gateway.md, "Slow clients"). Default 1 GiB.
+   */
+  readonly maxHeldResponseBytes?: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
   /**
@@ -181,6 +186,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
+    ...(config.maxHeldResponseBytes !== undefined ? { maxHeldResponseBytes: config.maxHeldResponseBytes } : {}),
     bodyLimit: (method, url, headers) => {
       const host: HostRoute = hostRoute(headers, baseDomain);
       if (host !== null && !('console' in host)) return config.maxBodyBytes;

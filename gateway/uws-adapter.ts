@@ -27,6 +27,10 @@
  *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
  *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and
  *     `closeAll` drops its connection (`abort`: never a truncated body that looks complete).
+ * 10. What of a whole response waits for a slow client (rule 6) counts in the server's
+ *     `HeldResponses`: past `maxHeldResponseBytes` the response is cut (its connection closed),
+ *     and while more than half of it is held, clients reading slower than the minimum rate are cut
+ *     (gateway/held-responses.ts, docs/gateway.md "Slow clients").
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +39,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
+import { DEFAULT_MAX_HELD_RESPONSE_BYTES, HeldResponses, type Holder } from './held-responses.js';
 
 /**
  * True when the native uWS binary is loaded. The npm build silently falls back to a slow
@@ -99,6 +104,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Response bytes held for slow clients, all connections together (rule 10); default 1 GiB. */
+  maxHeldResponseBytes?: number;
   /**
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
@@ -146,7 +153,7 @@ function statusLine(status: number): string {
 }
 
 /** One request/response pair and the state that keeps rules 2, 3 and 5-7. */
-class Exchange implements IncomingRequest, Abortable {
+class Exchange implements IncomingRequest, Abortable, Holder {
   readonly method: string;
   readonly url: string;
   readonly rawQuery: string;
@@ -183,6 +190,7 @@ class Exchange implements IncomingRequest, Abortable {
     private readonly res: HttpResponse,
     req: HttpRequest,
     bodyLimit: (method: string, url: string, headers: Pairs) => number,
+    private readonly heldResponses: HeldResponses,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
@@ -375,7 +383,13 @@ class Exchange implements IncomingRequest, Abortable {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.heldResponses.release(this);
     this.onFinished();
+  }
+
+  /** Rule 10: the response waited too long or too much for its client; its connection goes (after the current cork). */
+  cut(): void {
+    queueMicrotask(() => this.destroy());
   }
 
   /** Last resort when writing the response threw: drop the connection rather than hang it. */
@@ -394,6 +408,11 @@ class Exchange implements IncomingRequest, Abortable {
       this.finish();
       return;
     }
+    // Rule 10: what waits for the client counts against the server's bound, or is cut now.
+    if (!this.heldResponses.hold(this, body.byteLength - (res.getWriteOffset() - base))) {
+      this.cut();
+      return;
+    }
     // Rule 6: uWS took what the socket could take; continue from where it stopped.
     res.onWritable((offset) => {
       if (this.aborted || this.ended) return true; // rule 3: the connection is gone, stop writing
@@ -402,6 +421,7 @@ class Exchange implements IncomingRequest, Abortable {
         const [retryOk, done] = res.tryEnd(body.subarray(offset - base), body.byteLength);
         wrote = retryOk;
         if (done) this.finish();
+        else this.heldResponses.progress(this, body.byteLength - (res.getWriteOffset() - base));
       });
       return wrote;
     });
@@ -505,13 +525,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
+  const heldResponses = new HeldResponses(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES);
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
   /** Streamed responses still open (rule 9), ended by closeAll. */
   const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, bodyLimit);
+    const exchange = new Exchange(res, req, bodyLimit, heldResponses);
     exchange.onStream = (open) => {
       if (open) streams.add(exchange);
       else streams.delete(exchange);
@@ -578,6 +599,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
           return inFlight === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake));
         },
         closeAll() {
+          heldResponses.stop();
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
           // Streams end cleanly first (their last chunks are written), then every socket closes.

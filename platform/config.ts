@@ -43,6 +43,8 @@ const OPTIONS = {
   publicUrl: { env: 'FP_PUBLIC_URL', kind: 'string', schema: z.url({ protocol: /^https?$/ }).optional() },
   maxBodyBytes: { env: 'FP_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(6 * MIB) },
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
+  // Response bytes the gateway holds for clients that have not read them yet, all connections together (docs/gateway.md, "Slow clients").
+  maxHeldResponseBytes: { env: 'FP_MAX_HELD_RESPONSE_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
   poolSize: { env: 'FP_POOL_SIZE', kind: 'int', schema: int(1, 1000).default(3) },
   idleTimeoutMs: { env: 'FP_IDLE_TIMEOUT_MS', kind: 'int', schema: int(1000, 7 * DAY_MS).default(300_000) },
   shutdownGraceMs: { env: 'FP_SHUTDOWN_GRACE_MS', kind: 'int', schema: int(0, 600_000).default(10_000) },
@@ -179,6 +181,7 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
     host: c.host,
     port: c.port,
     maxBodyBytes: c.maxBodyBytes,
+    maxHeldResponseBytes: c.maxHeldResponseBytes,
     shutdownGraceMs: c.shutdownGraceMs,
     baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,
     trustedProxies: proxyList(c.trustedProxies),

@@ -3,7 +3,7 @@
  * It settles exactly once, with a result (never a rejection). It is its own queue node, its own
  * abort listener (`handleEvent`) and its own timer argument, so the hot path allocates no closures.
  */
-import type { Abortable, LogLine, LogTap, WireEvent, WireResponse } from '../protocol/index.js';
+import { LogBudget, type Abortable, type LogLine, type LogTap, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { FunctionGroup } from './group.js';
 import type { Instance } from './instance.js';
 import { hostError } from './outcome.js';
@@ -15,14 +15,6 @@ export type StartKind = InvocationResult['start'];
 
 /** Only ever read (concatenated), never handed out: each result gets its own logs array. */
 const NO_LOGS: readonly LogLine[] = [];
-
-/**
- * A bound on what a call's `logs` messages may add up to. The runtime bounds a call's capture at
- * 256 KiB (UTF-8 bytes + 40 per line, which this count never exceeds); this only stops a runtime
- * that writes frames of its own (user code can reach the socket) from growing the host's memory.
- */
-export const MAX_STREAMED_LOG_UNITS = 512 * 1024;
-const LINE_OVERHEAD = 40;
 
 export class Call implements QueueLinks<Call> {
   prev: Call | null = null;
@@ -54,8 +46,12 @@ export class Call implements QueueLinks<Call> {
   done = false;
   /** Lines the runtime streamed (`logs` messages) while the call ran; null until the first batch. */
   private streamed: LogLine[] | null = null;
-  private streamedUnits = 0;
-  private streamedDropped = 0;
+  /**
+   * What the call's own lines (streamed batches and the reply's) may add up to. The runtime bounds
+   * them itself; this bounds a runtime whose user code writes frames of its own on the socket
+   * (protocol/runtime-reports.ts), and drops lines that are not lines.
+   */
+  private readonly budget = new LogBudget();
   /**
    * Lines of the call's log list (the run record's `logs`) accounted for so far, published live or
    * not: the `seq` of the next live batch. The init logs are accounted first, at the first batch.
@@ -93,21 +89,22 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
-  /** A batch of the call's lines, sent while it runs; the reply (if any) carries the lines after them. */
-  addLogs(lines: readonly LogLine[]): void {
-    if (this.done) return;
-    const streamed = this.streamed ??= [];
-    const before = streamed.length;
-    for (const line of lines) {
-      const units = LINE_OVERHEAD + (typeof line?.msg === 'string' ? line.msg.length : 0);
-      if (this.streamedUnits + units > MAX_STREAMED_LOG_UNITS) {
-        this.streamedDropped++;
-        continue;
-      }
-      this.streamedUnits += units;
-      streamed.push(line);
+  /**
+   * A batch of the call's lines, sent while it runs (as the runtime sent it: untrusted, cleaned and
+   * bounded here); the reply (if any) carries the lines after them. False when the batch is not what
+   * an honest runtime sends (no line, or lines dropped): the instance counts it (MAX_UNASKED_FRAMES).
+   */
+  addLogs(raw: unknown): boolean {
+    if (this.done) return true;
+    const dropped = this.budget.dropped;
+    const lines = this.budget.take(raw);
+    if (lines.length > 0) {
+      const streamed = this.streamed ??= [];
+      for (const line of lines) streamed.push(line);
+      if (this.tap !== null) this.live(lines);
     }
-    if (this.tap !== null && streamed.length > before) this.live(streamed.length - before === lines.length ? lines : streamed.slice(before));
+    // What an honest runtime sends: a batch of at least one line, none of them dropped.
+    return lines.length > 0 && this.budget.dropped === dropped;
   }
 
   /** The response went out before the call's end (respond()). */
@@ -134,14 +131,17 @@ export class Call implements QueueLinks<Call> {
     this.settle(result);
   }
 
-  /** Settles the call; later calls are ignored (a reply can race a timeout or a crash). */
-  finish(response: WireResponse | null, error: InvocationError | null, logs: LogLine[], handlerMs: number): void {
+  /**
+   * Settles the call; later calls are ignored (a reply can race a timeout or a crash). `raw`: the
+   * reply's lines as the runtime sent them (cleaned and bounded with the streamed ones).
+   */
+  finish(response: WireResponse | null, error: InvocationError | null, raw: unknown, handlerMs: number): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
     if (this.queuedIn !== null) this.leaveQueue();
-    const notice: LogLine | null = this.streamedDropped === 0 ? null
-      : { stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.streamedDropped} streamed lines dropped]` };
+    const logs = this.budget.take(raw);
+    const notice = this.budget.notice();
     if (this.tap !== null) {
       // The rest of the record's lines, in the record's order: init logs (if not yet), the reply's, the notice.
       this.live(logs);
@@ -152,7 +152,7 @@ export class Call implements QueueLinks<Call> {
       this.body?.close();
       this.ended({
         error, handlerMs, bytes: this.body?.received ?? this.responseBytes,
-        logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs, notice),
+        logs: this.streamed === null && this.initLogs.length === 0 && notice === null ? logs : this.allLogs(logs, notice),
       });
       return;
     }
@@ -164,7 +164,7 @@ export class Call implements QueueLinks<Call> {
       queuedMs: this.queuedMs,
       response,
       error,
-      logs: this.streamed === null && this.initLogs.length === 0 ? logs : this.allLogs(logs, notice),
+      logs: this.streamed === null && this.initLogs.length === 0 && notice === null ? logs : this.allLogs(logs, notice),
       instanceId: this.instance === null ? null : this.instance.id,
     });
   }

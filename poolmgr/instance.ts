@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { formatMemoryBytes, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
@@ -50,6 +50,15 @@ const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireC
 
 /** How often a call may go back to the pool because its runtime died before it was given the function. */
 const MAX_RESPAWNS = 2;
+/**
+ * Frames an honest runtime never sends (a reply for no running call, a `health` nobody asked for, a
+ * log batch with no line or with lines the host dropped, an empty chunk that ends nothing) that a
+ * live instance may send before it is killed (RUNTIME_PROTOCOL_ERROR). User code can write frames
+ * on the runtime's socket, and every frame costs the host's one event loop a decode: a flood of
+ * small ones (~500 000 a second) made every other function's calls wait (docs/security.md, "The
+ * runtime's channel"). A few are let through: a frame can race a call's end.
+ */
+const MAX_UNASKED_FRAMES = 16;
 
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
@@ -74,6 +83,8 @@ export class Instance implements ProcessListener {
   private initTimer: NodeJS.Timeout | undefined;
   /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
   private tasksLimitHits = 0;
+  /** Frames of the kinds MAX_UNASKED_FRAMES counts, so far. */
+  private unasked = 0;
 
   constructor(
     readonly group: FunctionGroup,
@@ -143,7 +154,7 @@ export class Instance implements ProcessListener {
     switch (msg.t) {
       case 'result': {
         const call = this.running.get(msg.id);
-        if (call === undefined) return; // a late reply to a call that already ended
+        if (call === undefined) return this.unaskedFrame(msg.t); // a reply to a call that already ended (a timeout raced it) or never was
         this.running.delete(msg.id);
         this.forget(call);
         if (!validResponse(msg.response) || call.responded) {
@@ -162,7 +173,7 @@ export class Instance implements ProcessListener {
           return;
         }
         const call = this.running.get(msg.id);
-        if (call === undefined) return;
+        if (call === undefined) return this.unaskedFrame(msg.t);
         this.running.delete(msg.id);
         this.forget(call, msg.fatal !== true); // after a fatal error the runtime exits: nothing else starts
         if (msg.fatal !== true) {
@@ -173,13 +184,13 @@ export class Instance implements ProcessListener {
         this.inflight--;
         this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'RuntimeExiting',
           message: 'the runtime process ended after a fatal error in another call' });
-        call.finish(null, this.classify(fromWireError(msg.error)), logsOf(msg.logs), handlerMsOf(msg.handlerMs));
+        call.finish(null, this.classify(fromWireError(msg.error)), msg.logs, handlerMsOf(msg.handlerMs));
         return;
       }
       case 'logs': {
         // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
         const call = this.running.get(msg.id);
-        if (call !== undefined && Array.isArray(msg.logs)) call.addLogs(msg.logs);
+        if (call === undefined || !call.addLogs(msg.logs)) this.unaskedFrame(msg.t);
         return;
       }
       case 'response':
@@ -189,12 +200,14 @@ export class Instance implements ProcessListener {
         return;
       case 'specialized':
         if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs, msg.forked === true);
+        else this.unaskedFrame(msg.t);
         return;
-      case 'health':
+      case 'health': // the host never asks for one
+        this.unaskedFrame(msg.t);
         return;
       default:
         this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
-          message: `the runtime sent an unknown message type '${String((msg as { t: unknown }).t)}'` });
+          message: `the runtime sent an unknown message type ${shownMessageType((msg as { t: unknown }).t)}` });
     }
   }
 
@@ -204,7 +217,7 @@ export class Instance implements ProcessListener {
    */
   private onStreamed(msg: Extract<RuntimeMessage, { t: 'response' | 'chunk' | 'end' }>): void {
     const call = this.running.get(msg.id);
-    if (call === undefined) return; // the call already ended (a timeout raced it)
+    if (call === undefined) return this.unaskedFrame(msg.t); // the call already ended (a timeout raced it), or never was
     if (msg.t === 'response') {
       const response = msg.response;
       if (call.responded || !validResponse(response) || response.body.byteLength > STREAM_WINDOW_BYTES) {
@@ -224,6 +237,8 @@ export class Instance implements ProcessListener {
     if (msg.t === 'chunk') {
       if (call.body === null || !(msg.body instanceof Uint8Array)) {
         this.breach(call, 'the runtime sent a body chunk for a call without a streamed response');
+      } else if (msg.body.byteLength === 0 && msg.more !== false) {
+        this.unaskedFrame('an empty chunk'); // ends nothing: the runtime never sends one
       } else if (!call.body.push(msg.body, msg.more !== false)) {
         this.breach(call, `the runtime sent more than ${STREAM_WINDOW_BYTES} unacknowledged body bytes`);
       }
@@ -236,6 +251,13 @@ export class Instance implements ProcessListener {
     this.running.delete(msg.id);
     this.forget(call);
     this.complete(call, null, null, msg.logs, msg.handlerMs);
+  }
+
+  /** A frame an honest runtime never sends: past MAX_UNASKED_FRAMES of them the process is killed. */
+  private unaskedFrame(what: string): void {
+    if (this.gone || ++this.unasked <= MAX_UNASKED_FRAMES) return;
+    this.discard({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
+      message: `the runtime sent more than ${MAX_UNASKED_FRAMES} frames nobody asked for (the last: ${shownMessageType(what)})` });
   }
 
   /** A running call's runtime broke the protocol: the call fails and the process is killed. */
@@ -284,7 +306,7 @@ export class Instance implements ProcessListener {
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 
-  private becomeReady(logs: LogLine[] | undefined, initMs: unknown, forked: boolean): void {
+  private becomeReady(logs: unknown, initMs: unknown, forked: boolean): void {
     clearTimeout(this.initTimer);
     const now = performance.now();
     if (forked) this.kind = 'template';
@@ -293,23 +315,26 @@ export class Instance implements ProcessListener {
     // The calls sent behind the specialize frame (the first `concurrency` of them) started as soon
     // as the function had loaded, before its `specialized` reached us: their clock starts at the
     // frame's send plus the runtime's own load time (never later than now), not a reply's trip later.
-    const started = typeof initMs === 'number' && initMs >= 0 ? Math.min(now, this.specializeSentAt + initMs) : now;
+    const loadMs = typeof initMs === 'number' && Number.isFinite(initMs) && initMs >= 0 ? initMs : null;
+    const started = loadMs !== null ? Math.min(now, this.specializeSentAt + loadMs) : now;
+    // The runtime's report is untrusted (user code can write frames): lines cleaned, within a budget of their own.
+    const initLogs = boundedLogLines(logs);
     const concurrency = this.group.limits.concurrency;
     for (let i = 0; i < this.order.length; i++) {
       const call = this.order[i]!;
       call.initMs = now - call.at;
       call.start = this.kind;
-      if (Array.isArray(logs) && logs.length > 0) call.initLogs = logs;
+      if (initLogs.length > 0) call.initLogs = initLogs;
       if (i < concurrency) {
         call.sentAt = started;
         this.begin(call, started);
       }
     }
-    this.owner.specialized(this, typeof initMs === 'number' ? initMs : 0, forked);
+    this.owner.specialized(this, loadMs ?? 0, forked);
   }
 
-  private initFailed(error: InvocationError, logs: LogLine[] | undefined): void {
-    const initLogs = logsOf(logs);
+  private initFailed(error: InvocationError, logs: unknown): void {
+    const initLogs = boundedLogLines(logs);
     const now = performance.now();
     for (const call of [...this.waiting, ...this.order]) {
       call.initMs = now - call.at;
@@ -360,10 +385,10 @@ export class Instance implements ProcessListener {
   }
 
   private complete(call: Call, response: WireResponse | null, error: InvocationError | null,
-    logs: LogLine[] | undefined, handlerMs: number | undefined): void {
+    logs: unknown, handlerMs: number | undefined): void {
     this.inflight--;
     this.lastUsed = performance.now();
-    call.finish(response, error, logsOf(logs), handlerMsOf(handlerMs));
+    call.finish(response, error, logs, handlerMsOf(handlerMs));
     if (!this.gone) this.owner.slotFreed(this);
   }
 
@@ -460,11 +485,6 @@ class CallChannel implements BodyChannel {
   cancel(): void {
     this.proc.send({ t: 'cancel', id: this.id });
   }
-}
-
-/** The runtime's log lines, or a fresh empty list if it sent none. */
-function logsOf(logs: LogLine[] | undefined): LogLine[] {
-  return Array.isArray(logs) ? logs : [];
 }
 
 function handlerMsOf(handlerMs: number | undefined): number {

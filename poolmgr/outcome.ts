@@ -1,7 +1,7 @@
 /**
  * How runtime failure classes become registry codes, in one table. Match on codes, never on text.
  */
-import { ERROR_CLASSES, RUNTIME_PLATFORM_CODES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
+import { capErrorText, cleanErrorFields, ERROR_CLASSES, RUNTIME_PLATFORM_CODES, type ErrorClass, type ErrorCode, type WireError } from '../protocol/index.js';
 import type { InvocationError } from './types.js';
 import type { KillCause } from './runtime-process.js';
 
@@ -16,25 +16,26 @@ export const CODE_FOR_CLASS: Readonly<Record<ErrorClass, ErrorCode>> = Object.fr
   process_limit: 'FUNCTION_PROCESS_LIMIT',
 });
 
-/** A runtime's error report as an invocation error; an unknown class is a protocol error. */
+/**
+ * A runtime's error report as an invocation error; an unknown class is a protocol error. The report
+ * is untrusted (user code can write it on the runtime's socket): its texts are cut and fields of
+ * the wrong type left out (protocol/runtime-reports.ts).
+ */
 export function fromWireError(err: WireError): InvocationError {
   const known = typeof err === 'object' && err !== null && ERROR_CLASSES.includes(err.class);
   if (!known) {
+    const cls = JSON.stringify((err as { class?: unknown } | null)?.class) ?? 'undefined';
     return {
       code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError',
-      message: `the runtime reported an error of unknown class ${JSON.stringify((err as { class?: unknown } | null)?.class)}`,
+      message: `the runtime reported an error of unknown class ${capErrorText(cls, 256)}`,
     };
   }
   // The platform failed under the function's code (its database server was down): the platform's
   // code, and no class, as for RUNTIME_UNAVAILABLE, so retries and stats count it as ours, not the function's.
   const platform = (RUNTIME_PLATFORM_CODES as readonly unknown[]).includes(err.code) ? err.code! : null;
-  const out: InvocationError = platform !== null
-    ? { code: platform, class: null, type: String(err.type), message: String(err.message) }
-    : { code: CODE_FOR_CLASS[err.class], class: err.class, type: String(err.type), message: String(err.message) };
-  if (err.stack !== undefined) out.stack = err.stack;
-  if (err.file !== undefined) out.file = err.file;
-  if (err.line !== undefined) out.line = err.line;
-  return out;
+  return platform !== null
+    ? { code: platform, class: null, ...cleanErrorFields(err) }
+    : { code: CODE_FOR_CLASS[err.class], class: err.class, ...cleanErrorFields(err) };
 }
 
 /** An error the host itself decided on (queue full, timeout, crash, spawn failure). */

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION,
+  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION, shownMessageType,
   type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
 import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
@@ -174,7 +174,7 @@ export class RuntimeProcess {
       }
       const m = msg as RuntimeMessage;
       if (m.t === 'hello') this.onHello(m);
-      else if (!this.helloSeen) this.kill(protocolError(`the runtime sent '${m.t}' before 'hello'`));
+      else if (!this.helloSeen) this.kill(protocolError(`the runtime sent ${shownMessageType(m.t)} before 'hello'`));
       else if (this.listener !== null) this.listener.onMessage(this, m);
     }
   }

@@ -24,11 +24,15 @@ export interface TemplateVersion {
   placement(): Placement;
 }
 
+/** As poolmgr/instance.ts: frames an honest template never sends, let through before it is killed. */
+const MAX_UNASKED_FRAMES = 16;
 const DROPPED: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the template was dropped' };
 
 export class FunctionTemplate implements ProcessListener {
   private state: 'starting' | 'ready' | 'dead' = 'starting';
   private dropped = false;
+  /** Frames other than the specialization's answer and `forkExit`s, so far. */
+  private unasked = 0;
   private specializeId = -1;
   private timer: NodeJS.Timeout | undefined;
 
@@ -71,8 +75,11 @@ export class FunctionTemplate implements ProcessListener {
       this.state = 'ready';
     } else if (msg.t === 'error' && msg.id === this.specializeId) {
       this.proc.kill({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'TemplateRefused', message: 'the template could not be made' });
+    } else if (msg.t !== 'forkExit' && ++this.unasked > MAX_UNASKED_FRAMES) {
+      // An honest template sends nothing else; its import's code can write frames (poolmgr/instance.ts, MAX_UNASKED_FRAMES).
+      this.proc.kill({ code: 'RUNTIME_PROTOCOL_ERROR', class: 'protocol_error', type: 'ProtocolError', message: `the template sent more than ${MAX_UNASKED_FRAMES} frames nobody asked for` });
     }
-    // forkExit is the host's (process-host.ts reads it beside us); health and the rest: nothing to do.
+    // forkExit is the host's (process-host.ts reads it beside us).
   }
 
   onExit(_proc: RuntimeProcess, _exit: ProcessExit): void {

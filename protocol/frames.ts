@@ -9,6 +9,16 @@ import { PlatformError } from './errors.js';
 /** Largest frame either side accepts; a bigger length prefix is a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Most msgpack items (values, map keys included) one frame may hold; more is a protocol error,
+ * found before decoding. The host decodes a runtime's frames on its one event loop, and user code
+ * can write frames of its own on the runtime's socket: a 6 MB frame of two million tiny maps took
+ * ~2 s to decode, while every other function's calls waited (red team, December 2026). An honest
+ * runtime's largest frames hold ~60 000 (a call's 256 KiB of empty log lines); decoding 262 144
+ * tiny items takes ~60 ms. Bytes (a response body) are one item whatever their size.
+ */
+export const MAX_FRAME_ITEMS = 256 * 1024;
+
 let packr: Packr | null = null;
 let unpackr: Unpackr | null = null;
 
@@ -46,7 +56,7 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES, private readonly maxItems = MAX_FRAME_ITEMS) {}
 
   /** Returns every complete message in the data seen so far; throws FrameError on a bad frame. */
   push(chunk: Buffer): unknown[] {
@@ -61,6 +71,9 @@ export class FrameDecoder {
       }
       if (this.buffered < 4 + length) break;
       const frame = this.take(4 + length).subarray(4);
+      if (!withinItems(frame, this.maxItems)) {
+        throw new FrameError(`frame holds more than ${this.maxItems} msgpack items`);
+      }
       try {
         out.push((unpackr ?? codecs().unpackr).unpack(frame));
       } catch (err) {
@@ -85,4 +98,56 @@ export class FrameDecoder {
     this.buffered -= n;
     return taken;
   }
+}
+
+/**
+ * False when `buf` (msgpack) holds more than `max` items: counted from the type bytes alone, no
+ * value decoded, stopping at the first item past `max`. A malformed frame counts as within (the
+ * decoder then says what is wrong with it).
+ */
+export function withinItems(buf: Uint8Array, max: number): boolean {
+  const end = buf.length;
+  let at = 0;
+  let pending = 1;
+  let count = 0;
+  const u16 = (p: number): number => (buf[p]! << 8) | buf[p + 1]!;
+  const u32 = (p: number): number => buf[p]! * 0x1000000 + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);
+  while (pending > 0) {
+    if (at >= end) return true;
+    if (++count > max) return false;
+    pending--;
+    const b = buf[at]!;
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) at += 1;
+    else if (b <= 0x8f) { pending += 2 * (b & 0x0f); at += 1; }
+    else if (b <= 0x9f) { pending += b & 0x0f; at += 1; }
+    else if (b <= 0xbf) at += 1 + (b & 0x1f);
+    else if (at + 5 > end && b >= 0xc4) return true;
+    else {
+      switch (b) {
+        case 0xc4: case 0xd9: at += 2 + buf[at + 1]!; break; // bin8, str8
+        case 0xc5: case 0xda: at += 3 + u16(at + 1); break; // bin16, str16
+        case 0xc6: case 0xdb: at += 5 + u32(at + 1); break; // bin32, str32
+        case 0xc7: at += 3 + buf[at + 1]!; break; // ext8
+        case 0xc8: at += 4 + u16(at + 1); break; // ext16
+        case 0xc9: at += 6 + u32(at + 1); break; // ext32
+        case 0xca: at += 5; break;
+        case 0xcb: at += 9; break;
+        case 0xcc: case 0xd0: at += 2; break;
+        case 0xcd: case 0xd1: at += 3; break;
+        case 0xce: case 0xd2: at += 5; break;
+        case 0xcf: case 0xd3: at += 9; break;
+        case 0xd4: at += 3; break;
+        case 0xd5: at += 4; break;
+        case 0xd6: at += 6; break;
+        case 0xd7: at += 10; break;
+        case 0xd8: at += 18; break;
+        case 0xdc: pending += u16(at + 1); at += 3; break;
+        case 0xdd: pending += u32(at + 1); at += 5; break;
+        case 0xde: pending += 2 * u16(at + 1); at += 3; break;
+        case 0xdf: pending += 2 * u32(at + 1); at += 5; break;
+        default: return true; // 0xc1: never used; the decoder refuses it
+      }
+    }
+  }
+  return true;
 }

@@ -8,6 +8,7 @@ export * from './manifest.js';
 export * from './cron-schedule.js';
 export * from './records.js';
 export * from './live-logs.js';
+export * from './runtime-reports.js';
 export * from './json-text.js';
 export * from './file-names.js';
 export * from './ports.js';

@@ -151,6 +151,27 @@ function otherDb(buf: Buffer, type: number, at: number, end: number, database: s
   return other;
 }
 
+/**
+ * The reserved collection (`system.*`, or a name with NUL) a namespace stage names, or null: its
+ * value as a string (`$out: "system.js"`, `$unionWith: …`, `$merge: …`), or the string (or
+ * `{db, coll}`) under `from`, `coll` or `into`. The command's own collection is checked by the
+ * policy; a stage's is checked here, so no pipeline reaches `system.views` or `system.js` either.
+ */
+function reservedCollection(buf: Buffer, type: number, at: number, end: number): string | null {
+  if (type === 0x02) {
+    const name = buf.toString('utf8', at + 4, end - 1);
+    return name.startsWith('system.') || name.includes('\0') ? name : null;
+  }
+  if (type !== 0x03) return null;
+  let found: string | null = null;
+  eachElement(buf, at, end, (t, nameAt, nameEnd, valueAt, valueEnd) => {
+    if (found !== null) return;
+    const name = buf.toString('latin1', nameAt, nameEnd);
+    if (name === 'from' || name === 'coll' || name === 'into') found = reservedCollection(buf, t, valueAt, valueEnd);
+  });
+  return found;
+}
+
 /** The first forbidden thing in a value (walked recursively), or null; validates what it walks. */
 function scan(buf: Buffer, type: number, at: number, end: number, database: string, depth: number): string | null {
   if (type === 0x0d || type === 0x0f) return 'server-side JavaScript is not allowed';
@@ -163,6 +184,8 @@ function scan(buf: Buffer, type: number, at: number, end: number, database: stri
       const key = buf.toString('latin1', nameAt, nameEnd);
       if (FORBIDDEN_OPERATORS.has(key)) return void (bad = `${key} is not allowed`);
       if (NAMESPACE_STAGES.has(key) && otherDb(buf, t, valueAt, valueEnd, database)) return void (bad = `${key} into another database is not allowed`);
+      const reserved = NAMESPACE_STAGES.has(key) ? reservedCollection(buf, t, valueAt, valueEnd) : null;
+      if (reserved !== null) return void (bad = `${key} on the reserved collection ${JSON.stringify(reserved)} is not allowed`);
     }
     bad = scan(buf, t, valueAt, valueEnd, database, depth + 1);
   });

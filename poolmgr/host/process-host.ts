@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import { encodeFrame, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
+import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { Cgroups } from './cgroups.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
@@ -278,7 +278,7 @@ export class ProcessHost implements RuntimeHost {
           const stream = m.s === 1 ? 'stdout' : 'stderr';
           const text = Buffer.from(m.b).toString('utf8');
           this.output(rt, stream, text);
-          if (this.options.debug) process.stderr.write(prefix(stream) + text);
+          if (this.options.debug) process.stderr.write(prefix(stream) + escapeControls(text));
         } else if (m.t === 'exit') {
           exit = [typeof m.code === 'number' ? m.code : null, typeof m.signal === 'string' ? m.signal as NodeJS.Signals : null];
         }
@@ -654,6 +654,7 @@ function drain(stream: Readable | null, prefix: string | null, keep: ((text: str
   stream.setEncoding('utf8');
   stream.on('data', (text: string) => {
     keep?.(text);
-    if (prefix !== null) process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
+    // User code's output: no terminal escape reaches the operator (docs/security.md, "The runtime's channel").
+    if (prefix !== null) process.stderr.write(prefix + escapeControls(text).replace(/\n(?=.)/g, `\n${prefix}`));
   });
 }

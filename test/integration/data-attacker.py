@@ -55,6 +55,8 @@ attempt("explain-other-db", lambda: own.command("explain", {"find": "c", "$db": 
 attempt("getmore-other-cursor", lambda: own.command({"getMore": Int64(int(other_cursor)), "collection": "c"}))
 attempt("killcursors-other-cursor", lambda: own.command({"killCursors": "c", "cursors": [Int64(int(other_cursor))]}))
 attempt("system-collection", lambda: own["system.users"].find_one())
+attempt("lookup-system-collection", lambda: list(own.items.aggregate([{"$lookup": {"from": "system.views", "as": "x", "pipeline": []}}])))
+attempt("unionwith-system-collection", lambda: list(own.items.aggregate([{"$unionWith": "system.js"}])))
 attempt("other-binding-credential", lambda: MongoClient(other_uri, serverSelectionTimeoutMS=3000)[other_db].c.find_one())
 
 

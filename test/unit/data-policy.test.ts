@@ -92,6 +92,14 @@ describe('data proxy policy', () => {
     refused({ aggregate: 'orders', pipeline: [{ $unionWith: { coll: 'x', db: 'default_crm' } }], cursor: {}, $db: DB });
     refused({ aggregate: 'orders', pipeline: [{ $out: { db: 1, coll: 'x' } }], cursor: {}, $db: DB });
     refused({ delete: 'orders', $db: DB }, true, new Map([['deletes', [{ q: { a: new BSON.Code('1') }, limit: 1 }]]]));
+    // A stage naming a reserved collection of the bound database (red team, December 2026: only the command's own was checked).
+    refused({ aggregate: 'orders', pipeline: [{ $lookup: { from: 'system.views', as: 'x', pipeline: [] } }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $unionWith: 'system.js' }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $unionWith: { coll: 'system.js', pipeline: [] } }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $out: 'system.js' }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $merge: { into: { db: DB, coll: 'system.views' } } }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $merge: 'system.views' }], cursor: {}, $db: DB });
+    refused({ aggregate: 'orders', pipeline: [{ $facet: { a: [{ $graphLookup: { from: 'system.profile', startWith: '$a', connectFromField: 'a', connectToField: 'a', as: 'x' } }] } }], cursor: {}, $db: DB });
     let deep: Record<string, unknown> = { a: 1 };
     for (let i = 0; i < 120; i++) deep = { a: deep };
     refused({ find: 'orders', filter: deep, $db: DB });

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Call, MAX_STREAMED_LOG_UNITS } from '../../poolmgr/call.js';
+import { Call } from '../../poolmgr/call.js';
+import { MAX_CALL_LOG_UNITS } from '../../protocol/index.js';
 import { FunctionGroup } from '../../poolmgr/group.js';
 import { hostError } from '../../poolmgr/outcome.js';
 import type { FunctionVersion } from '../../poolmgr/types.js';
@@ -59,12 +60,39 @@ describe('poolmgr call logs', () => {
   it('bounds what streamed batches add up to, and says how many lines it dropped', async () => {
     const call = newCall();
     const big = 'x'.repeat(100_000);
-    const count = Math.ceil(MAX_STREAMED_LOG_UNITS / 100_000) + 3;
+    const count = Math.ceil(MAX_CALL_LOG_UNITS / 100_000) + 3;
     for (let i = 0; i < count; i++) call.addLogs([line(big)]);
     call.fail(CRASH);
     const { logs } = await call.promise;
-    const kept = Math.floor(MAX_STREAMED_LOG_UNITS / (100_000 + 40));
+    const kept = Math.floor(MAX_CALL_LOG_UNITS / (100_000 + 40));
     assert.equal(logs.length, kept + 1);
-    assert.equal(logs[logs.length - 1]!.msg, `[logs truncated by the platform: ${count - kept} streamed lines dropped]`);
+    assert.equal(logs[logs.length - 1]!.msg, `[logs truncated by the platform: ${count - kept} lines dropped]`);
+  });
+});
+
+describe('poolmgr call logs from a runtime whose user code writes frames (protocol/runtime-reports.ts)', () => {
+  it('counts the reply\'s lines in the same budget as the streamed ones', async () => {
+    const call = newCall();
+    const big = 'x'.repeat(100_000);
+    call.addLogs([line(big), line(big), line(big)]);
+    call.finish({ status: 200, headers: [], body: new Uint8Array(0) }, null, Array.from({ length: 10 }, () => line(big)), 1);
+    const { logs } = await call.promise;
+    const kept = Math.floor(MAX_CALL_LOG_UNITS / (100_000 + 40));
+    assert.equal(logs.length, kept + 1);
+    assert.equal(logs[logs.length - 1]!.msg, `[logs truncated by the platform: ${13 - kept} lines dropped]`);
+  });
+
+  it('drops what is no line and mends the fields of one that is', async () => {
+    const call = newCall();
+    call.addLogs([null, 5, 'text', [1], { stream: 'stdout', ts: 1, msg: { a: 1 } }]);
+    call.addLogs({ not: 'a list' });
+    call.finish(null, CRASH, [{ stream: { x: 1 }, ts: Number.NaN, msg: 'kept', level: { a: 1 } }], 1);
+    const { logs } = await call.promise;
+    assert.equal(logs.length, 2);
+    assert.equal(logs[0]!.stream, 'stdout');
+    assert.ok(Number.isFinite(logs[0]!.ts));
+    assert.equal(logs[0]!.msg, 'kept');
+    assert.equal('level' in logs[0]!, false);
+    assert.equal(logs[1]!.msg, '[logs truncated by the platform: 5 lines dropped]');
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * What a runtime reports about a call (its log lines, its error) is untrusted: user code runs in
+ * the runtime's process and can write frames of its own on the runtime's socket, with any shape
+ * msgpack carries (docs/security.md, "The runtime's channel"). The runtime's own bounds (256 KiB of
+ * lines per call, 64 Ki characters per error text) hold only for frames it wrote; these are the
+ * host's, applied to every report before anything keeps it (the run record, the store, the live
+ * feed, the gateway's answer).
+ */
+import type { LogLine, WireError } from './messages.js';
+
+/**
+ * The most a call's lines (streamed batches and the reply's together) may add up to, in units:
+ * UTF-16 characters of `msg` + LOG_LINE_UNITS per line. The runtime bounds a call's capture at
+ * 256 KiB (UTF-8 bytes + 40 per line, which this count never exceeds), so its own lines always fit.
+ */
+export const MAX_CALL_LOG_UNITS = 512 * 1024;
+/** What a line costs beyond its text, so a flood of empty lines is bounded too. */
+export const LOG_LINE_UNITS = 40;
+/** The runtime's bound on an error's message and stack (runtime/fp_runtime/errors.py MAX_TEXT_CHARS). */
+export const MAX_ERROR_TEXT_CHARS = 64 * 1024;
+const MAX_ERROR_TYPE_CHARS = 256;
+const MAX_ERROR_FILE_CHARS = 4096;
+const MAX_LEVEL_CHARS = 64;
+const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'log']);
+
+/**
+ * `raw` as a log line, or null when it is none: not an object, or no string `msg`. An unknown
+ * stream counts as stdout, a time that is not a finite number as now, a level that is not a short
+ * string is left out.
+ */
+export function cleanLogLine(raw: unknown): LogLine | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const { stream, ts, msg, level } = raw as Record<string, unknown>;
+  if (typeof msg !== 'string') return null;
+  const line: LogLine = {
+    stream: typeof stream === 'string' && STREAMS.has(stream) ? stream : 'stdout',
+    ts: typeof ts === 'number' && Number.isFinite(ts) ? ts : Date.now(),
+    msg,
+  };
+  if (typeof level === 'string' && level.length > 0 && level.length <= MAX_LEVEL_CHARS) line.level = level;
+  return line;
+}
+
+/**
+ * A call's budget of log units: `take` keeps the clean lines of a batch that fit, and counts the
+ * others (malformed or past the budget) in `dropped`.
+ */
+export class LogBudget {
+  used = 0;
+  dropped = 0;
+
+  constructor(readonly limit: number = MAX_CALL_LOG_UNITS) {}
+
+  /** The lines of `raw` (anything a runtime sent as `logs`) kept within the budget. */
+  take(raw: unknown): LogLine[] {
+    if (!Array.isArray(raw)) return [];
+    const out: LogLine[] = [];
+    for (const item of raw as unknown[]) {
+      const line = cleanLogLine(item);
+      const units = line === null ? 0 : LOG_LINE_UNITS + line.msg.length;
+      if (line === null || this.used + units > this.limit) {
+        this.dropped++;
+        continue;
+      }
+      this.used += units;
+      out.push(line);
+    }
+    return out;
+  }
+
+  /** The platform's line saying how many lines it dropped, or null when none. */
+  notice(): LogLine | null {
+    return this.dropped === 0 ? null
+      : { stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.dropped} lines dropped]` };
+  }
+}
+
+/** Lines of `raw` within a budget of their own (a specialization's), with the notice at the end if any was dropped. */
+export function boundedLogLines(raw: unknown, limit: number = MAX_CALL_LOG_UNITS): LogLine[] {
+  const budget = new LogBudget(limit);
+  const lines = budget.take(raw);
+  const notice = budget.notice();
+  if (notice !== null) lines.push(notice);
+  return lines;
+}
+
+/** `text` as the runtime would have cut it: its start and end, with the count of characters cut between. */
+export function capErrorText(text: string, max: number = MAX_ERROR_TEXT_CHARS): string {
+  if (text.length <= max) return text;
+  const half = Math.floor(max / 2);
+  return `${text.slice(0, half)}\n[... ${text.length - max} characters cut ...]\n${text.slice(-half)}`;
+}
+
+/**
+ * The fields of a runtime's error report, bounded: `type` and `message` as strings (cut), `stack`
+ * and `file` only when strings (cut), `line` only when a non-negative integer. `class` is left to
+ * the caller, which knows the classes.
+ */
+export function cleanErrorFields(err: WireError): Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> {
+  const out: Pick<WireError, 'type' | 'message' | 'stack' | 'file' | 'line'> = {
+    type: capErrorText(typeof err.type === 'string' ? err.type : String(err.type), MAX_ERROR_TYPE_CHARS),
+    message: capErrorText(typeof err.message === 'string' ? err.message : String(err.message)),
+  };
+  if (typeof err.stack === 'string') out.stack = capErrorText(err.stack);
+  if (typeof err.file === 'string' && err.file.length <= MAX_ERROR_FILE_CHARS) out.file = err.file;
+  if (typeof err.line === 'number' && Number.isInteger(err.line) && err.line >= 0) out.line = err.line;
+  return out;
+}
+
+/** A message type a runtime sent, as a protocol error names it: quoted, escaped, at most 64 characters. */
+export function shownMessageType(t: unknown): string {
+  const text = JSON.stringify(String(t));
+  return text.length <= 64 ? text : `${text.slice(0, 60)}…" (${String(t).length} characters)`;
+}
+
+/**
+ * `text` (a runtime's own output, written by user code) with every control character but newline
+ * and tab shown as `\xNN`: what reaches an operator's terminal or log (FP_DEBUG forwarding) cannot
+ * move its cursor, set its title, write its clipboard (OSC 52) or hide a line with a carriage return.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

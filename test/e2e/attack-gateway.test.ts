@@ -1,0 +1,92 @@
+/**
+ * Red team, part 5 (December 2026, second probe): the gateway's memory against clients that do
+ * not read. A response body waits in the platform's memory until its client has taken it; a
+ * client that never reads (or reads a few bytes now and then) kept a function's 60 MiB answer
+ * there for as long as it liked, and each new connection kept one more: 20 such clients took the
+ * platform from 200 MiB to 1.7 GiB. The bytes held for clients are now bounded across the gateway
+ * (`maxHeldResponseBytes`), and a client reading slower than the gateway's minimum rate is cut.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { deployed, py, usePlatform } from './platform-harness.js';
+
+const MIB = 1024 * 1024;
+const BODY_BYTES = 16 * MIB;
+const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
+
+const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p) => {
+  await deployed(p.api, BIG, {
+    'main.py': py(
+      `BODY = b"x" * ${BODY_BYTES}`,
+      'def handler(event, context):',
+      '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": BODY}',
+    ),
+  }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
+});
+
+/** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
+function stalledClient(port: number): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  socket.once('connect', () => {
+    socket.pause();
+    socket.write(`GET /fn/${BIG}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  });
+  return {
+    socket,
+    drain() {
+      return new Promise((resolve) => {
+        let bytes = 0;
+        let head = '';
+        let expected = -1;
+        let timer: NodeJS.Timeout | undefined;
+        const done = (): void => {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve({ bytes, complete: expected >= 0 && bytes >= expected });
+        };
+        socket.on('data', (chunk: Buffer) => {
+          if (expected < 0) {
+            head += chunk.toString('latin1');
+            const end = head.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            expected = Number(/content-length: (\d+)/i.exec(head.slice(0, end))?.[1] ?? '0');
+            bytes = head.length - end - 4;
+          } else {
+            bytes += chunk.length;
+          }
+          if (expected >= 0 && bytes >= expected) done();
+        });
+        socket.on('close', done);
+        timer = setTimeout(done, 20_000);
+        socket.resume();
+      });
+    },
+  };
+}
+
+describe('attack: clients that do not read the platform\'s answers', () => {
+  it('holds at most maxHeldResponseBytes of answers for stalled clients; the others are cut, and a reading client is served', async () => {
+    const port = Number(new URL(h.url).port);
+    const clients = Array.from({ length: 5 }, () => stalledClient(port));
+    // Every call answered (its body now waiting for a client that does not read).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const runs = await h.api.call('GET', `/runs?function=${BIG}`);
+      if ((runs.body as { items: unknown[] }).items.length >= 5) break;
+      assert.ok(Date.now() < deadline, 'the five calls did not all run');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const results = await Promise.all(clients.map((c) => c.drain()));
+    const complete = results.filter((r) => r.complete).length;
+    // 20 MiB hold one 16 MiB answer (less the ~4 MiB its socket took at once), never all five.
+    assert.ok(complete <= 2, `the gateway held ${complete} answers of ${BODY_BYTES} bytes for clients that did not read: ${JSON.stringify(results)}`);
+    assert.ok(complete >= 1, `no stalled client was served at all: ${JSON.stringify(results)}`);
+    // A client that reads gets the whole answer once the stalled ones are gone.
+    const res = await fetch(`${h.url}/fn/${BIG}/`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, BODY_BYTES);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Red team, part 6 (December 2026, second probe): the run store's size cap against one function.
+ * `FP_RUN_STORE_MAX_BYTES` caps the whole store and, past it, deletes the oldest runs whatever
+ * their function or workspace (docs/stores.md, "By size"). A function that fails every call with
+ * its full 256 KiB of logs gets every run recorded, fills the cap and so deletes every other
+ * function's run history, another workspace's included (its own earlier runs too: traces gone).
+ *
+ * KNOWN, NOT FIXED (docs/security.md, "What is not isolated"): marked `todo`, so it runs and
+ * reports without failing the suite. Closing it needs eviction fair by function (or workspace):
+ * past the cap, the oldest runs of whoever holds the most bytes go first.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { deployed, fnName, py, runsWritten, sleep, usePlatform } from './platform-harness.js';
+
+const MIB = 1024 * 1024;
+const VICTIM = fnName('keeper');
+const ATTACKER = fnName('flooder');
+
+const h = usePlatform({ runStoreMaxBytes: 4 * MIB, poolSize: 1 }, async (p) => {
+  await deployed(p.api, VICTIM, { 'main.py': py('def handler(event, context):', '    return {"ok": True}') });
+  await deployed(p.api, ATTACKER, {
+    'main.py': py('def handler(event, context):', '    print("L" * 200000)', '    raise ValueError("fill the run store")'),
+  });
+});
+
+async function runsOf(name: string): Promise<number> {
+  await runsWritten(h.url);
+  const res = await h.api.call('GET', `/runs?function=${name}&limit=100`);
+  return (res.body as { items: unknown[] }).items.length;
+}
+
+describe('attack: the run store\'s size cap', () => {
+  it('a function failing with full logs does not delete another function\'s runs', { todo: 'eviction fair by function is not done: docs/security.md, "What is not isolated"', timeout: 120_000 }, async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/${VICTIM}/`)).status, 200);
+    assert.equal(await runsOf(VICTIM), 3);
+    for (let i = 0; i < 40; i++) assert.equal((await fetch(`${h.url}/fn/${ATTACKER}/`)).status, 500);
+    // The size check runs every 10 s.
+    await sleep(25_000);
+    assert.equal(await runsOf(VICTIM), 3, 'the flooder\'s runs pushed the victim\'s out of the store');
+  });
+});
