@@ -1,8 +1,9 @@
 /**
  * Retention: runs (with their logs) older than `runRetentionMs` are pruned, once at start and
  * then every `intervalMs`; and, with `maxBytes`, the run store is held under a size cap, checked
- * every `sizeCheckMs` (default 10 s): past the cap the oldest runs go, whatever their age, until
- * the store is back under 90 % of it (so a store at the cap is not pruned on every check). The
+ * every `sizeCheckMs` (default 10 s): past the cap runs go, whatever their age (the oldest of
+ * whichever function holds the most bytes first: RunStore.pruneOldest), until the store is back
+ * under 90 % of it (so a store at the cap is not pruned on every check). The
  * store prunes in small chunks and yields between them, so a large backlog does not stall
  * requests. Usage rollups (when the store keeps them) are pruned on the age schedule, after
  * HISTORY_RETENTION_MS (31 days), and audit entries after their own retention

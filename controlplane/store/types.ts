@@ -251,7 +251,11 @@ export interface RunStore {
   bytes(): Promise<number>;
   /** Stored run records (attempts), for sizing a prune; may be an estimate. */
   count(): Promise<number>;
-  /** Deletes the `count` oldest run records (by start time) with their logs; returns how many went. */
+  /**
+   * Deletes `count` run records with their logs, the oldest (by start time) of whichever functions
+   * hold the most bytes first (controlplane/store/eviction.ts: one function's flood of large runs
+   * costs its own history, not its neighbours'); returns how many went.
+   */
   pruneOldest(count: number): Promise<number>;
 }
 

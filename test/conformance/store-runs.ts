@@ -160,6 +160,21 @@ export function runTests(open: OpenStore): void {
         assert.equal(await store.runs.pruneOldest(0), 0);
       }));
 
+    it('prunes the runs of whichever function holds the most bytes first, its oldest first; a light function keeps its older runs', () =>
+      withStore(open, async (store) => {
+        const [keeper, flooder] = [uniqueName(), uniqueName()];
+        const big = { stream: 'stderr' as const, ts: T0, msg: 'z'.repeat(20_000) };
+        // The keeper's runs are the oldest in the store: oldest-first store-wide would take them first.
+        const kept = Array.from({ length: 5 }, (_, i) => run({ function: keeper, startedAt: T0 + i }));
+        const flood = Array.from({ length: 20 }, (_, i) => run({ function: flooder, startedAt: T0 + 100 + i, logs: [big] }));
+        await store.runs.record([...kept, ...flood]);
+        assert.equal(await store.runs.pruneOldest(10), 10);
+        assert.equal((await store.runs.list({ function: keeper, limit: 100 })).items.length, 5);
+        const left = (await store.runs.list({ function: flooder, limit: 100 })).items.map((r) => r.startedAt);
+        assert.deepEqual([left.length, Math.min(...left)], [10, T0 + 110]);
+        assert.deepEqual(await store.runs.get(flood[19]!.runId), flood[19]); // its newest, logs and all
+      }));
+
     it('a store over its size cap is pruned, oldest first, until it is under the cap', () =>
       withStore(open, async (store) => {
         const fn = uniqueName();

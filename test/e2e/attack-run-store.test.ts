@@ -1,13 +1,10 @@
 /**
  * Red team, part 6 (December 2026, second probe): the run store's size cap against one function.
- * `FP_RUN_STORE_MAX_BYTES` caps the whole store and, past it, deletes the oldest runs whatever
- * their function or workspace (docs/stores.md, "By size"). A function that fails every call with
- * its full 256 KiB of logs gets every run recorded, fills the cap and so deletes every other
- * function's run history, another workspace's included (its own earlier runs too: traces gone).
- *
- * KNOWN, NOT FIXED (docs/security.md, "What is not isolated"): marked `todo`, so it runs and
- * reports without failing the suite. Closing it needs eviction fair by function (or workspace):
- * past the cap, the oldest runs of whoever holds the most bytes go first.
+ * `FP_RUN_STORE_MAX_BYTES` caps the whole store. A function that fails every call with its full
+ * 256 KiB of logs gets every run recorded and fills the cap; past it the oldest runs used to go
+ * whatever their function or workspace, so it deleted every other function's run history. Now
+ * the runs of whoever holds the most bytes go first (controlplane/store/eviction.ts; docs/stores.md,
+ * "By size"): the flood costs the flooder's own history only.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -31,7 +28,7 @@ async function runsOf(name: string): Promise<number> {
 }
 
 describe('attack: the run store\'s size cap', () => {
-  it('a function failing with full logs does not delete another function\'s runs', { todo: 'eviction fair by function is not done: docs/security.md, "What is not isolated"', timeout: 120_000 }, async () => {
+  it('a function failing with full logs does not delete another function\'s runs', { timeout: 120_000 }, async () => {
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/${VICTIM}/`)).status, 200);
     assert.equal(await runsOf(VICTIM), 3);
     for (let i = 0; i < 40; i++) assert.equal((await fetch(`${h.url}/fn/${ATTACKER}/`)).status, 500);

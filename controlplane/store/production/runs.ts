@@ -14,6 +14,7 @@
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { evictionPlan, RECORD_BYTES } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import type { LogDoc, MongoContext, RunDoc } from './context.js';
@@ -80,6 +81,24 @@ export async function sweepExpiredLogs(ctx: MongoContext): Promise<number> {
 
 export function mongoRunStore(ctx: MongoContext): RunStore {
   const { col } = ctx;
+
+  /** Deletes `fn`'s `count` oldest run records with their logs (ties at the edge's instant: see below). */
+  const pruneOldestOf = async (fn: string, count: number): Promise<number> => {
+    // The start time of its count-th oldest run; everything it started before that goes (ties at
+    // that instant stay: the next check takes them if the store is still over).
+    const edge = await col.runs.find({ function: fn }, { projection: { startedAt: 1 } }).sort({ startedAt: 1 }).skip(count).limit(1).toArray();
+    const at = edge[0]?.startedAt;
+    const remove = async (filter: { function: string; startedAt?: { $lt: number } | { $lte: number } }): Promise<number> => {
+      const { deletedCount } = await col.runs.deleteMany(filter);
+      await col.logs.deleteMany(filter);
+      return deletedCount;
+    };
+    if (at === undefined) return remove({ function: fn });
+    const before = await remove({ function: fn, startedAt: { $lt: at } });
+    // Every one of its oldest shares that instant: take them, so a prune always makes progress.
+    return before > 0 ? before : remove({ function: fn, startedAt: { $lte: at } });
+  };
+
   return {
     async record(runs) {
       ctx.check();
@@ -189,19 +208,16 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
     async pruneOldest(count) {
       ctx.check();
       if (count <= 0) return 0;
-      // The start time of the count-th oldest run; everything started before it goes (ties at that
-      // instant stay: the next check takes them if the store is still over).
-      const edge = await col.runs.find({}, { projection: { startedAt: 1 } }).sort({ startedAt: 1 }).skip(count).limit(1).toArray();
-      const at = edge[0]?.startedAt;
-      const remove = async (filter: { startedAt?: { $lt: number } | { $lte: number } }): Promise<number> => {
-        const { deletedCount } = await col.runs.deleteMany(filter);
-        await col.logs.deleteMany(filter);
-        return deletedCount;
-      };
-      if (at === undefined) return remove({});
-      const before = await remove({ startedAt: { $lt: at } });
-      // Every one of the oldest shares that instant: take them, so a prune always makes progress.
-      return before > 0 ? before : remove({ startedAt: { $lte: at } });
+      // The heaviest functions' oldest runs (controlplane/store/eviction.ts).
+      const [byRuns, byLogs] = await Promise.all([
+        col.runs.aggregate<{ _id: string; runs: number }>([{ $group: { _id: '$function', runs: { $sum: 1 } } }]).toArray(),
+        col.logs.aggregate<{ _id: string; bytes: number }>([{ $group: { _id: '$function', bytes: { $sum: '$bytes' } } }]).toArray(),
+      ]);
+      const logBytes = new Map(byLogs.map((l) => [l._id, l.bytes]));
+      const weights = byRuns.map((r) => ({ function: r._id, runs: r.runs, bytes: (logBytes.get(r._id) ?? 0) + r.runs * RECORD_BYTES }));
+      let total = 0;
+      for (const [fn, n] of evictionPlan(weights, count)) total += await pruneOldestOf(fn, n);
+      return total;
     },
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { LogLine, RunRecord, RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
+import { evictionPlan, RECORD_BYTES, type FunctionWeight } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
 import type { RunPage, RunQuery, RunStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
@@ -54,7 +55,8 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
   const getAttempts = db.prepare('SELECT run_id, started_at, summary, logs FROM runs WHERE run_id = ? ORDER BY attempt');
   const pruneChunk = db.prepare(`DELETE FROM runs WHERE rowid IN
     (SELECT rowid FROM runs WHERE started_at < ? ORDER BY started_at LIMIT ${PRUNE_CHUNK})`);
-  const oldestChunk = db.prepare('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs ORDER BY started_at LIMIT ?)');
+  const oldestOf = db.prepare('DELETE FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE function = ? ORDER BY started_at LIMIT ?)');
+  const weights = db.prepare(`SELECT function, count(*) AS runs, sum(log_bytes) + count(*) * ${RECORD_BYTES} AS bytes FROM runs GROUP BY function`);
   const countRuns = db.prepare('SELECT count(*) AS n FROM runs');
 
   return {
@@ -145,13 +147,19 @@ export function sqliteRunStore(ctx: SqliteContext): RunStore {
     },
 
     async pruneOldest(count) {
+      if (count <= 0) return 0;
+      ctx.check();
+      // The heaviest functions' oldest runs (controlplane/store/eviction.ts), in chunks.
       let total = 0;
-      while (total < count) {
-        ctx.check();
-        const { changes } = oldestChunk.run(Math.min(PRUNE_CHUNK, count - total));
-        total += changes;
-        if (changes === 0) return total;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const [fn, n] of evictionPlan(weights.all() as FunctionWeight[], count)) {
+        for (let left = n; left > 0;) {
+          ctx.check();
+          const { changes } = oldestOf.run(fn, Math.min(PRUNE_CHUNK, left));
+          total += changes;
+          left -= changes;
+          if (changes === 0) break;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
       return total;
     },

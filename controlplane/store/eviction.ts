@@ -1,0 +1,56 @@
+/**
+ * Who loses runs when the run store is over its size cap (docs/stores.md, "By size"): the runs of
+ * whichever function holds the most bytes go first, oldest first within it. A function that fails
+ * every call with full logs then only pushes out its own history, not its neighbours' (the cap used
+ * to take the oldest runs store-wide: a flooding function emptied every other workspace's history).
+ * Both run stores (SQLite, MongoDB) plan with this and delete each function's oldest runs.
+ */
+
+/** What a function holds in the run store. */
+export interface FunctionWeight {
+  function: string;
+  /** Its run records (attempts). */
+  runs: number;
+  /** What they take, as the store can tell cheaply (their log bytes plus RECORD_BYTES each). */
+  bytes: number;
+}
+
+/** What a run record takes besides its logs, roughly (its summary: timings, error, ids). */
+export const RECORD_BYTES = 1024;
+
+/**
+ * How many of each function's oldest runs to delete so that `count` records go: the heaviest
+ * function's first, down to the next one's bytes, then both, and so on (water filling: whatever is
+ * left after the deletions is as even as they allow). Found as the highest level L at which the
+ * runs over L number at least `count`; each function loses the runs it holds above L, and the
+ * rounding's few extra deletions are given back by the functions cut deepest below L. Functions
+ * that lose nothing are left out; the counts sum to `count` (or to every run, if there are fewer).
+ */
+export function evictionPlan(weights: readonly FunctionWeight[], count: number): Map<string, number> {
+  const held = weights.filter((w) => w.runs > 0).map((w) => ({ function: w.function, runs: w.runs, bytes: Math.max(0, w.bytes), per: Math.max(1, w.bytes / w.runs) }));
+  const todo = Math.min(Math.max(0, Math.floor(count)), held.reduce((sum, w) => sum + w.runs, 0));
+  const plan = new Map<string, number>();
+  if (todo === 0) return plan;
+  const over = (level: number, w: (typeof held)[number]): number => Math.min(w.runs, Math.max(0, Math.ceil((w.bytes - level) / w.per)));
+  const total = (level: number): number => held.reduce((sum, w) => sum + over(level, w), 0);
+  // total(0) is every run, so at least `todo`; search the highest level that still gives `todo`.
+  let low = 0;
+  let high = Math.max(...held.map((w) => w.bytes));
+  for (let i = 0; i < 64 && high - low > 1e-6 * Math.max(1, high); i++) {
+    const mid = (low + high) / 2;
+    if (total(mid) >= todo) low = mid;
+    else high = mid;
+  }
+  const cut = held.map((w) => ({ w, n: over(low, w) }));
+  let excess = cut.reduce((sum, c) => sum + c.n, 0) - todo;
+  // Give the rounding back where a deletion went deepest below the level.
+  cut.sort((a, b) => (a.w.bytes - a.n * a.w.per) - (b.w.bytes - b.n * b.w.per));
+  for (let i = 0; excess > 0; i = (i + 1) % cut.length) {
+    if (cut[i]!.n > 0) {
+      cut[i]!.n--;
+      excess--;
+    }
+  }
+  for (const { w, n } of cut) if (n > 0) plan.set(w.function, n);
+  return plan;
+}
