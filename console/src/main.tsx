@@ -7,15 +7,18 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { Fragment, render, type JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
-import { currentSession, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { onWorkspaceMissing } from './api.js';
+import { currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
 import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
 import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
 import { href, useRoute } from './router.js';
+import { leaveMissingWorkspace, listWorkspaces } from './workspace-gone.js';
+
+onWorkspaceMissing(leaveMissingWorkspace);
 
 function App(): JSX.Element {
   const [session, setSession] = useState<Session | null>(currentSession);
@@ -47,6 +50,11 @@ function App(): JSX.Element {
         <span class="who">{session.label} · {session.role}</span>
         <button type="button" class="small" onClick={() => signOut()}>Sign out</button>
       </header>
+      {session.notice !== undefined ? (
+        <div class="notice top-notice" role="status" data-testid="session-notice">
+          {session.notice} <button type="button" class="small" onClick={() => dismissNotice()}>Dismiss</button>
+        </div>
+      ) : null}
       <main id="main" tabIndex={-1}>{page}</main>
     </>
   );
@@ -54,19 +62,33 @@ function App(): JSX.Element {
 
 /**
  * The workspace the console acts in: shown to every token; the admin token picks one from
- * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own.
+ * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own. The list
+ * is read again when the picker is opened or focused and when the tab gets the focus back, so
+ * workspaces created or deleted elsewhere appear and go without a reload; when the one in use is
+ * gone, the console moves to another (workspace-gone.ts).
  */
 function WorkspacePicker({ session }: { session: Session }): JSX.Element {
   const [names, setNames] = useState<string[]>([session.workspace]);
+  const refresh = useCallback(() => {
+    if (!session.root) return;
+    listWorkspaces().then((list) => {
+      setNames(list);
+      const now = currentSession();
+      if (now !== null && !list.includes(now.workspace)) leaveMissingWorkspace(now.workspace);
+    }, () => undefined);
+  }, [session.root]);
+  useEffect(refresh, [refresh, session.workspace]);
   useEffect(() => {
     if (!session.root) return;
-    api<{ items: { name: string }[] }>('GET', '/workspaces').then((a) => setNames(a.items.map((w) => w.name)), () => undefined);
-  }, [session.root]);
+    addEventListener('focus', refresh);
+    return () => removeEventListener('focus', refresh);
+  }, [refresh, session.root]);
   if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
   return (
     <label class="workspace">
       workspace{' '}
-      <select data-testid="workspace" value={session.workspace} onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
+      <select data-testid="workspace" value={session.workspace} onFocus={refresh} onMouseDown={refresh}
+        onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
         {(names.includes(session.workspace) ? names : [session.workspace, ...names]).map((n) => <option key={n} value={n}>{n}</option>)}
       </select>
     </label>

@@ -172,4 +172,53 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('refuses two environment variables with the same name (and bad names) inline, before saving', async () => {
+    const name = fnName('envdup');
+    await createFunction(c.platform.api, name, { env: { FOO: 'a' } });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    const form = page.getByRole('form', { name: 'Environment' });
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-k-1').fill('FOO');
+    await page.locator('#env-v-1').fill('b');
+    // Enter in a field submits the form, as the button does.
+    await page.locator('#env-v-1').press('Enter');
+    const problem = form.getByTestId('env-problem');
+    await problem.waitFor();
+    assert.match(await textOf(problem), /FOO is already set in row 1/);
+    assert.equal(await page.locator('#env-k-1').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#env-k-1').getAttribute('aria-describedby'), 'env-k-1-problem');
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'env-k-1');
+    // Nothing was sent: the first FOO is as it was.
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { FOO: 'a' });
+    // A name the platform refuses, and a value without a name: said at their row too.
+    await page.locator('#env-k-1').fill('1BAR');
+    await eventually(async () => assert.match(await textOf(problem), /1BAR is not a valid name/));
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-v-2').fill('orphan');
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    await eventually(async () => assert.equal(await form.getByTestId('env-problem').count(), 2));
+    assert.match(await textOf(form.getByTestId('env-problem').nth(1)), /Give this value a name/);
+    await form.getByRole('button', { name: 'Remove', exact: false }).nth(2).click();
+    // Fixed, it saves, and says so in the form.
+    await page.locator('#env-k-1').fill('BAR');
+    assert.equal(await problem.count(), 0);
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    await form.getByText('Environment saved.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { FOO: 'a', BAR: 'b' });
+
+    // Secrets: Enter sets one; a bad name is refused in the Secrets form, with its value kept.
+    const secrets = page.getByRole('form', { name: 'Secrets' });
+    await secrets.getByLabel('Secret name').fill('BAD NAME');
+    await secrets.getByLabel('Secret value').fill('v');
+    await secrets.getByLabel('Secret value').press('Enter');
+    await eventually(async () => assert.match(await textOf(secrets.getByRole('alert')), /BAD NAME is not a valid name/));
+    assert.equal(await secrets.getByLabel('Secret value').inputValue(), 'v');
+    await secrets.getByLabel('Secret name').fill('API_KEY');
+    await secrets.getByLabel('Secret value').press('Enter');
+    await secrets.getByText('Secret API_KEY set.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.secrets, ['API_KEY']);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { fnName } from './platform-harness.js';
-import { Caller, deployAs, echoFunction, makeTenant, type Platform } from './tenants-harness.js';
+import { Caller, deployAs, echoFunction, makeTenant, workspaceName, type Platform } from './tenants-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -49,5 +49,66 @@ describe('the console with workspaces', { skip }, () => {
     assert.equal(await admin.page.locator(`tr[data-function="${outside}"]`).count(), 0);
     assert.deepEqual(admin.problems, []);
     await admin.context.close();
+  });
+
+  it('the picker lists workspaces made and deleted elsewhere; the one in use deleted elsewhere moves the console to default', async () => {
+    const root = new Caller({ urls: [c.platform.url], rootToken: c.platform.api.token! }, c.platform.api.token!);
+    const { page, context, problems } = await c.page();
+    const picker = page.getByTestId('workspace');
+    const options = async (): Promise<string[]> => picker.locator('option').evaluateAll((os) => os.map((o) => o.textContent ?? ''));
+    await eventually(async () => assert.ok((await options()).includes('default')));
+
+    // Made by the CLI after the page loaded: listed once the picker is opened (no reload).
+    const made = workspaceName('made');
+    await root.expect(201, 'POST', '/workspaces', { name: made });
+    await picker.focus();
+    await eventually(async () => assert.ok((await options()).includes(made), JSON.stringify(await options())));
+    await picker.selectOption(made);
+    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
+    await page.getByText('No functions yet.').waitFor();
+
+    // Deleted by the CLI while the console acts in it: the next call moves the console to default, and says so.
+    await root.expect(204, 'DELETE', `/workspaces/${made}`);
+    await page.getByRole('link', { name: 'Cold starts' }).click();
+    const notice = page.getByTestId('session-notice');
+    await notice.waitFor();
+    assert.match(await textOf(notice), new RegExp(`"${made}" was deleted.*now acts in "default"`));
+    await eventually(async () => assert.equal(await picker.inputValue(), 'default'));
+    assert.ok(!(await options()).includes(made));
+    // The functions list of default, without an error left on the page.
+    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
+    await eventually(async () => assert.equal(await page.getByRole('alert').count(), 0));
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    assert.equal(await notice.count(), 0);
+
+    // Deleted elsewhere while the tab is away: opening the picker finds it gone and moves too.
+    const other = workspaceName('gone');
+    await root.expect(201, 'POST', '/workspaces', { name: other });
+    await picker.focus();
+    await eventually(async () => assert.ok((await options()).includes(other)));
+    await picker.selectOption(other);
+    await page.getByText('No functions yet.').waitFor();
+    await root.expect(204, 'DELETE', `/workspaces/${other}`);
+    await page.getByRole('link', { name: 'Functions' }).first().focus();
+    await picker.focus();
+    await eventually(async () => assert.equal(await picker.inputValue(), 'default'));
+    await eventually(async () => assert.ok(!(await options()).includes(other)));
+    assert.match(await textOf(page.getByTestId('session-notice')), new RegExp(`"${other}" was deleted`));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a workspace token whose workspace is deleted is signed out with the reason', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const t = await makeTenant(p);
+    const owner = (await t.root.expect(201, 'POST', '/tokens', { role: 'owner', label: 'console owner' })).body.secret as string;
+    const { page, context, problems } = await c.page({ token: owner });
+    await page.getByText('No functions yet.').waitFor();
+    await new Caller(p, p.rootToken).expect(204, 'DELETE', `/workspaces/${t.name}`);
+    await page.getByRole('link', { name: 'Cold starts' }).click();
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    assert.match(await textOf(page.getByTestId('signed-out')), /^Signed out: .+\[[A-Z_]+\]$/);
+    assert.deepEqual(problems, []);
+    await context.close();
   });
 });
