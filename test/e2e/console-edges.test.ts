@@ -221,4 +221,48 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('says at the field what is wrong with a request or a name, and submits forms with Enter', async () => {
+    const name = fnName('fields');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    const payload = page.getByLabel('JSON payload');
+    await payload.fill('{"name": ');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    const payloadProblem = page.locator('#inv-payload-problem');
+    await payloadProblem.waitFor();
+    assert.match(await textOf(payloadProblem), /^The payload is not JSON: .+Leave it empty to send no body\.$/);
+    assert.equal(await payload.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'inv-payload');
+    assert.equal(await page.getByTestId('invoke-result').count(), 0);
+    assert.equal(await page.getByRole('alert').count(), 0);
+    // Nothing was sent.
+    assert.deepEqual((await c.platform.api.call('GET', `/runs?function=${name}`)).body.items, []);
+    await payload.fill('{"name": "Ada"}');
+    assert.equal(await payloadProblem.count(), 0);
+    await page.getByLabel('Headers (one').fill('no colon here');
+    await page.locator('#inv-headers-problem').waitFor();
+    assert.match(await textOf(page.locator('#inv-headers-problem')), /Name: value/);
+    await page.getByLabel('Headers (one').fill('X-Test: 1');
+    // Enter in the Path field sends; Enter in the test case name saves.
+    await page.getByLabel('Path').press('Enter');
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    await page.getByLabel('Test case name').fill('by keyboard');
+    await page.getByLabel('Test case name').press('Enter');
+    await page.getByRole('button', { name: 'Run by keyboard' }).waitFor();
+
+    // New function: a name it cannot take says why, at the field.
+    await page.goto(`${c.platform.url}/console/#/new`);
+    await page.getByLabel('Name').fill('my_func');
+    assert.match(await textOf(page.getByTestId('name-problem')), /Not allowed in a name: "_"/);
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), 'fn-name-problem fn-name-hint');
+    await page.getByLabel('Name').fill('-edge');
+    assert.match(await textOf(page.getByTestId('name-problem')), /starts and ends with a letter or a digit/);
+    await page.getByLabel('Name').fill('fine-name');
+    assert.equal(await page.getByTestId('name-problem').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

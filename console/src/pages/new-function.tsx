@@ -20,6 +20,15 @@ const PRESETS: [Template, string, string][] = [
   ['cron', 'Cron', 'runs on a schedule'],
   ['worker', 'Async worker', 'jobs queued with POST /async'],
 ];
+/** Why `name` is not a function name (what the user must change), or null. */
+export function nameProblem(name: string): string | null {
+  if (name === '' || NAME.test(name)) return null;
+  const bad = [...new Set(name.replace(/[a-z0-9-]/g, ''))].join('');
+  if (bad !== '') return `Not allowed in a name: ${bad === ' ' ? 'spaces' : JSON.stringify(bad)}. Use lower-case letters, digits and hyphens.`;
+  if (name.length > 63) return `At most 63 characters (this one has ${name.length}).`;
+  return 'A name starts and ends with a letter or a digit.';
+}
+
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'sync', fastapi: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
@@ -42,6 +51,7 @@ export function NewFunction(): JSX.Element {
   const [created, setCreated] = useState<FnAnswer | null>(null);
   const [busy, setBusy] = useState(false);
   const valid = NAME.test(name);
+  const problem = nameProblem(name);
   const databaseValid = database === null || DATABASE_NAME.test(database);
   const origin = functionsOrigin(location);
   // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
@@ -82,8 +92,9 @@ export function NewFunction(): JSX.Element {
       <h1>New function</h1>
       <form onSubmit={submit} class="card form" aria-label="New function">
         <label for="fn-name">Name</label>
-        <input id="fn-name" required value={name} aria-describedby="fn-name-hint" aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
+        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint' : 'fn-name-hint'} aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
           onInput={(e) => setName((e.target as HTMLInputElement).value.toLowerCase())} />
+        {problem !== null ? <p id="fn-name-problem" class="field-problem" data-testid="name-problem">{problem}</p> : null}
         <p id="fn-name-hint" class="hint">Lower-case letters, digits and hyphens (a DNS label): it is part of the URL.</p>
 
         <fieldset>

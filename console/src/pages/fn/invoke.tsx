@@ -53,6 +53,10 @@ export function joinPath(path: string, query?: Record<string, string | string[]>
   return search === '' ? path : `${path}?${search}`;
 }
 
+function invalidIf(problem: { field: string } | null, id: string): { 'aria-invalid'?: true; 'aria-describedby'?: string } {
+  return problem?.field === id ? { 'aria-invalid': true, 'aria-describedby': `${id}-problem` } : {};
+}
+
 export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const f = fn.function;
   const [mode, setMode] = useState<'sync' | 'async'>(f.invocation === 'async' ? 'async' : 'sync');
@@ -66,6 +70,24 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const [busy, setBusy] = useState(false);
   const [caseName, setCaseName] = useState('');
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
+
+  /** What is wrong with the headers or the payload as typed (shown at the field, live), or null. */
+  const fieldProblem = (): { field: 'inv-headers' | 'inv-payload'; message: string } | null => {
+    try {
+      parseHeaders(headers);
+    } catch (err) {
+      return { field: 'inv-headers', message: (err as Error).message };
+    }
+    if (payload.trim() !== '' && method !== 'GET') {
+      try {
+        JSON.parse(payload);
+      } catch (err) {
+        return { field: 'inv-payload', message: `The payload is not JSON: ${(err as Error).message}. Leave it empty to send no body.` };
+      }
+    }
+    return null;
+  };
+  const problem = fieldProblem();
 
   const request = (): TestRequest => {
     const req: TestRequest = { method, ...splitPath(path) };
@@ -107,6 +129,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
 
   const save = async (): Promise<void> => {
     setError(null);
+    if (problem !== null) return void document.getElementById(problem.field)?.focus();
     try {
       await api('PUT', `/functions/${enc(name)}/test-cases/${enc(caseName.trim())}`, { mode, request: request() });
       cases.reload();
@@ -121,12 +144,17 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + joinPath(req.path ?? '/', req.query);
     curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
   } catch {
-    curl = '(fix the request to see its curl line)';
+    curl = '(fix the request above to see its curl line)';
   }
 
   return (
     <div class="invoke-tab grid2">
-      <form class="card form" aria-label="Request" onSubmit={(e) => { e.preventDefault(); try { void send(request(), mode); } catch (err) { setError(err); } }}>
+      <form class="card form" aria-label="Request" onSubmit={(e) => {
+        e.preventDefault();
+        // A request that cannot be built is said at its field (below), not sent.
+        if (problem !== null) return void document.getElementById(problem.field)?.focus();
+        void send(request(), mode);
+      }}>
         <fieldset class="row">
           <legend>Mode</legend>
           <label class="choice inline"><input type="radio" name="mode" checked={mode === 'sync'} onChange={() => setMode('sync')} /> sync</label>
@@ -143,13 +171,15 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
           </div>
         </div>
         <label for="inv-headers">Headers (one <code>Name: value</code> per line)</label>
-        <textarea id="inv-headers" rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
-        <label for="inv-payload">JSON payload</label>
-        <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+        <textarea id="inv-headers" rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} spellcheck={false} {...invalidIf(problem, 'inv-headers')} />
+        {problem?.field === 'inv-headers' ? <p id="inv-headers-problem" class="field-problem">{problem.message}</p> : null}
+        <label for="inv-payload">JSON payload{method === 'GET' ? ' (not sent with GET)' : ''}</label>
+        <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} {...invalidIf(problem, 'inv-payload')} />
+        {problem?.field === 'inv-payload' ? <p id="inv-payload-problem" class="field-problem">{problem.message}</p> : null}
         <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
         <div class="curl">
           <label for="inv-curl">curl</label>
-          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code><CopyButton text={curl} /></div>
+          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code>{problem === null ? <CopyButton text={curl} /> : null}</div>
           {f.auth === 'token' ? <p class="hint">Set <code>FP_INVOKE_TOKEN</code> to the function's invoke token (Settings → rotate shows a new one).</p> : null}
         </div>
       </form>
@@ -181,11 +211,11 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         </section>
         <section class="card" aria-label="Saved test cases">
           <h3>Test cases</h3>
-          <div class="row">
+          <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
             <label for="case-name" class="visually-hidden">Test case name</label>
             <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} onInput={(e) => setCaseName((e.target as HTMLInputElement).value)} />
-            <button type="button" onClick={() => void save()} disabled={caseName.trim() === ''}>Save</button>
-          </div>
+            <button type="submit" disabled={caseName.trim() === ''}>Save</button>
+          </form>
           <ErrorBox error={cases.error} />
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
