@@ -265,4 +265,42 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('adds a file through a dialog that says why a path is refused, and deploys with Enter', async () => {
+    const name = fnName('newfile');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.getByRole('button', { name: 'New file' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New file' });
+    const path = dialog.getByLabel('Path');
+    await path.waitFor();
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'new-file-path');
+    // An existing file was silently ignored before: now said.
+    await path.fill('main.py');
+    await path.press('Enter');
+    assert.match(await textOf(dialog.locator('#new-file-problem')), /main\.py exists/);
+    assert.equal(await path.getAttribute('aria-invalid'), 'true');
+    await path.fill('../up.py');
+    assert.match(await textOf(dialog.locator('#new-file-problem')), /cannot contain \.\./);
+    await path.fill('./lib//util.py');
+    await path.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    const util = page.getByRole('option', { name: /lib\/util\.py/ });
+    await util.waitFor();
+    assert.equal(await util.getAttribute('aria-selected'), 'true');
+    // Deploy: Enter in the note deploys.
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    const note = page.getByLabel('Note (optional)');
+    await note.fill('by keyboard');
+    await note.press('Enter');
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 2));
+    const v2 = (await c.platform.api.call('GET', `/functions/${name}/versions/2`)).body.version as { note: string; files: { path: string }[] };
+    assert.equal(v2.note, 'by keyboard');
+    assert.ok(v2.files.some((f) => f.path === 'lib/util.py'), JSON.stringify(v2.files));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -30,6 +30,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [saved, setSaved] = useState<string>('');
   const [error, setError] = useState<unknown>(null);
   const [deploying, setDeploying] = useState(false);
+  const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const timers = useRef<{ check?: number; save?: number }>({});
@@ -116,9 +117,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const changes = changesOf(w);
   void tick;
 
-  const addFile = (): void => {
-    const path = prompt('New file path (e.g. lib/util.py)')?.trim();
-    if (!path || w.files.has(path)) return;
+  const addFile = (path: string): void => {
     w.files.set(path, '');
     setFile(path);
     setTick((t) => t + 1);
@@ -166,7 +165,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
           {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
-        <button type="button" onClick={addFile}>New file</button>
+        <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
         <button type="button" onClick={removeFile} disabled={file === null}>Remove file</button>
         <button type="button" onClick={discard} disabled={w.draft === null && !hasChanges(changes)}>Discard draft</button>
         <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
@@ -221,6 +220,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         )}
         {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
       </section>
+      <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
         onDone={() => { setDeploying(false); reload(); versions.reload(); ws.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
@@ -274,14 +274,63 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         ))}
       </div>
       {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
-      <label for="deploy-note">Note (optional)</label>
-      <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
-      <ErrorBox error={error} />
-      <div class="row end">
-        <button type="button" onClick={onClose}>Cancel</button>
-        <button type="button" class="primary" onClick={() => void go()} disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
-        {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
-      </div>
+      <form onSubmit={(e) => { e.preventDefault(); if (!busy && !blocked) void go(); }}>
+        <label for="deploy-note">Note (optional)</label>
+        <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+        <ErrorBox error={error} />
+        <div class="row end">
+          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="submit" class="primary" disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
+          {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** What is wrong with a new file's path (the API's rules, controlplane/bundles/paths.ts, the common ones), or null. */
+export function newFileProblem(raw: string, files: ReadonlyMap<string, string>): string | null {
+  const path = raw.trim().replace(/^(\.\/)+/, '').replace(/\/{2,}/g, '/');
+  if (path === '') return 'Give the file a path, e.g. lib/util.py.';
+  if (path.includes('\\')) return 'Separate folders with /, not \\.';
+  if (path.startsWith('/')) return 'The path is relative to the function\'s root: leave out the leading /.';
+  if (path.split('/').includes('..')) return 'The path cannot contain .. (it would leave the function\'s files).';
+  if (path.endsWith('/')) return 'That names a folder: add the file\'s name.';
+  if (files.has(path)) return `${path} exists: pick it in the file list.`;
+  return null;
+}
+
+/** New file: its path typed in a dialog, checked as typed; an existing path is said, not ignored. */
+function NewFileDialog({ open, onClose, onAdd, files }: { open: boolean; onClose: () => void; onAdd: (path: string) => void; files: ReadonlyMap<string, string> }): JSX.Element {
+  const [path, setPath] = useState('');
+  const [tried, setTried] = useState(false);
+  const problem = newFileProblem(path, files);
+  const shown = tried || path !== '' ? problem : null;
+  const close = (): void => {
+    setPath('');
+    setTried(false);
+    onClose();
+  };
+  return (
+    <Dialog title="New file" open={open} onClose={close}>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        if (problem !== null) return;
+        onAdd(path.trim().replace(/^(\.\/)+/, '').replace(/\/{2,}/g, '/'));
+        setPath('');
+        setTried(false);
+      }}>
+        <label for="new-file-path">Path</label>
+        <input id="new-file-path" value={path} autoFocus autoComplete="off" spellcheck={false} placeholder="lib/util.py"
+          aria-invalid={shown !== null ? true : undefined} aria-describedby={shown !== null ? 'new-file-problem' : undefined}
+          onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+        {shown !== null ? <p id="new-file-problem" class="field-problem">{shown}</p> : null}
+        <div class="row end">
+          <button type="button" onClick={close}>Cancel</button>
+          <button type="submit" class="primary">Add file</button>
+        </div>
+      </form>
     </Dialog>
   );
 }
