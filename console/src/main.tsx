@@ -15,8 +15,9 @@ import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
 import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
+import { WorkspacesPage } from './pages/workspaces.js';
 import { href, useRoute } from './router.js';
-import { leaveMissingWorkspace, listWorkspaces } from './workspace-gone.js';
+import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
 
 onWorkspaceMissing(leaveMissingWorkspace);
 
@@ -32,6 +33,7 @@ function App(): JSX.Element {
   let page: JSX.Element;
   if (section === 'new') page = <NewFunction />;
   else if (section === 'coldstarts') page = <ColdStartsPage />;
+  else if (section === 'workspaces') page = <WorkspacesPage />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail name={name} tab={tab ?? 'code'} query={route.query} />;
   else page = <FunctionList />;
   // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
@@ -45,6 +47,7 @@ function App(): JSX.Element {
           <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
           <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a>
+          {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />
         <span class="who">{session.label} · {session.role}</span>
@@ -81,7 +84,11 @@ function WorkspacePicker({ session }: { session: Session }): JSX.Element {
   useEffect(() => {
     if (!session.root) return;
     addEventListener('focus', refresh);
-    return () => removeEventListener('focus', refresh);
+    addEventListener(WORKSPACES_CHANGED, refresh);
+    return () => {
+      removeEventListener('focus', refresh);
+      removeEventListener(WORKSPACES_CHANGED, refresh);
+    };
   }, [refresh, session.root]);
   if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
   return (

@@ -39,3 +39,10 @@ export function leaveMissingWorkspace(gone: string): void {
       moving = null;
     });
 }
+
+/** The event the workspace picker re-reads its list on (the Workspaces page created or deleted one). */
+export const WORKSPACES_CHANGED = 'fp-workspaces-changed';
+
+export function workspacesChanged(): void {
+  dispatchEvent(new Event(WORKSPACES_CHANGED));
+}

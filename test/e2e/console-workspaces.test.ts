@@ -111,4 +111,57 @@ describe('the console with workspaces', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('the admin creates, switches to and deletes workspaces on the Workspaces page', async () => {
+    const root = new Caller({ urls: [c.platform.url], rootToken: c.platform.api.token! }, c.platform.api.token!);
+    const { page, context, problems } = await c.page();
+    await page.getByRole('link', { name: 'Workspaces' }).click();
+    await page.getByRole('heading', { name: 'Workspaces', exact: true }).waitFor();
+    const form = page.getByRole('form', { name: 'New workspace' });
+    const field = form.getByLabel('Name');
+    await field.fill('bad_name');
+    assert.match(await textOf(form.locator('#ws-name-problem')), /Lower-case letters, digits and hyphens only/);
+    const name = workspaceName('page');
+    await field.fill(name);
+    assert.equal(await form.locator('#ws-name-problem').count(), 0);
+    await field.press('Enter');
+    await form.getByText(`Workspace ${name} created.`).waitFor();
+    assert.equal((await root.call('GET', `/workspaces/${name}`)).status, 200);
+    // Listed here and in the picker at once.
+    await page.locator(`tr[data-workspace="${name}"]`).waitFor();
+    const picker = page.getByTestId('workspace');
+    await eventually(async () => assert.ok((await picker.locator('option').allTextContents()).includes(name)));
+    // The same name again: the API's refusal, in the form.
+    await field.fill(name);
+    await field.press('Enter');
+    await eventually(async () => assert.match(await textOf(form.getByRole('alert')), /WORKSPACE_EXISTS/));
+
+    // A workspace with a function cannot be deleted: said at its row.
+    await new Caller({ urls: [c.platform.url], rootToken: c.platform.api.token! }, c.platform.api.token!, name).expect(201, 'POST', '/functions', { name: 'held' });
+    page.on('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Delete ${name}` }).click();
+    const row = page.locator(`tr[data-workspace="${name}"]`);
+    await eventually(async () => assert.match(await textOf(row.getByRole('alert')), /WORKSPACE_NOT_EMPTY/));
+    await row.getByRole('button', { name: `Switch to ${name}` }).click();
+    await page.locator('tr[data-function="held"]').waitFor();
+    assert.equal(await picker.inputValue(), name);
+    await root.expect(204, 'DELETE', `/functions/held`, undefined, { 'fp-workspace': name });
+
+    // Deleting the one it acts in moves the console to default.
+    await page.getByRole('link', { name: 'Workspaces' }).click();
+    await page.getByRole('button', { name: `Delete ${name}` }).click();
+    await eventually(async () => assert.equal(await page.locator(`tr[data-workspace="${name}"]`).count(), 0));
+    assert.equal(await picker.inputValue(), 'default');
+    assert.equal(await page.getByRole('button', { name: 'Delete default' }).count(), 0);
+    assert.equal((await root.call('GET', `/workspaces/${name}`)).status, 404);
+    assert.deepEqual(problems, []);
+    await context.close();
+
+    // A workspace token has no Workspaces link.
+    const t = await makeTenant({ urls: [c.platform.url], rootToken: c.platform.api.token! });
+    const viewer = (await t.owner.expect(201, 'POST', '/tokens', { role: 'viewer', label: 'no workspaces page' })).body.secret as string;
+    const other = await c.page({ token: viewer });
+    assert.equal(await other.page.getByRole('link', { name: 'Workspaces' }).count(), 0);
+    await other.context.close();
+  });
 });
