@@ -7,11 +7,12 @@
  * with the reason on the sign-in page.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload } from './platform-harness.js';
+import { createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -300,6 +301,33 @@ describe('the console with odd inputs', { skip }, () => {
     const v2 = (await c.platform.api.call('GET', `/functions/${name}/versions/2`)).body.version as { note: string; files: { path: string }[] };
     assert.equal(v2.note, 'by keyboard');
     assert.ok(v2.files.some((f) => f.path === 'lib/util.py'), JSON.stringify(v2.files));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('says a webhook needs its secret rotated once, and rotates it with Enter to a secret that signs', async () => {
+    const name = fnName('hook');
+    await createFunction(c.platform.api, name, { invocation: 'async' });
+    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': ECHO }), manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'github', style: 'github' }] } });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers` });
+    const hint = page.getByTestId('hook-secret-hint');
+    await hint.waitFor();
+    assert.match(await textOf(hint), /never shows it: rotate to get one/);
+    const grace = page.getByLabel('Grace for the old secret');
+    await grace.fill('0s');
+    await grace.press('Enter');
+    const shown = page.getByTestId('shown-once');
+    await shown.waitFor();
+    const secret = await textOf(shown);
+    assert.equal(await hint.count(), 0);
+    const body = JSON.stringify({ ref: 'refs/heads/main', commits: [] });
+    const signed = await fetch(`${c.platform.url}/hooks/${name}/github`, {
+      method: 'POST', body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+    });
+    assert.equal(signed.status, 202, await signed.text());
     assert.deepEqual(problems, []);
     await context.close();
   });
