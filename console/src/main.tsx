@@ -34,7 +34,7 @@ function App(): JSX.Element {
   if (section === 'new') page = <NewFunction />;
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'workspaces') page = <WorkspacesPage />;
-  else if (section === 'functions' && name !== undefined) page = <FunctionDetail name={name} tab={tab ?? 'code'} query={route.query} />;
+  else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
   else page = <FunctionList />;
   // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
   page = <Fragment key={session.workspace}>{page}</Fragment>;

@@ -331,4 +331,28 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('a function deleted elsewhere says so; another function\'s page never shows the previous one', async () => {
+    const [gone, next] = [fnName('gone'), fnName('next')];
+    await createFunction(c.platform.api, gone);
+    await createFunction(c.platform.api, next);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${gone}/settings` });
+    await page.getByRole('heading', { name: gone }).waitFor();
+    assert.equal((await c.platform.api.call('DELETE', `/functions/${gone}`)).status, 204);
+    await page.getByLabel('Timeout').fill('5s');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    const goneBox = page.getByTestId('function-gone');
+    await goneBox.waitFor();
+    assert.match(await textOf(goneBox), /FUNCTION_NOT_FOUND.*deleted \(in another tab or by the CLI\) while this page was open/s);
+    // A function that does not exist, reached from another one's page: its own name, no stale header.
+    await page.goto(`${c.platform.url}/console/#/functions/${next}/code`);
+    await page.getByRole('heading', { name: next }).waitFor();
+    await page.goto(`${c.platform.url}/console/#/functions/nosuch-${next}/code`);
+    await goneBox.waitFor();
+    assert.equal(await textOf(page.getByRole('heading', { level: 1 })), `nosuch-${next}`);
+    assert.match(await textOf(goneBox), /There is no function of this name in this workspace/);
+    assert.equal(await page.getByRole('heading', { name: next, exact: true }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

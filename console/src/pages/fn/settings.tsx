@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type FnAnswer } from '../../api.js';
+import { api, ApiError, enc, type FnAnswer } from '../../api.js';
 import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
 import { navigate } from '../../router.js';
@@ -59,6 +59,8 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       return true;
     } catch (err) {
       setOutcome({ form, error: err });
+      // Deleted elsewhere: the page says so (detail.tsx) instead of a form error.
+      if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') reload();
       return false;
     }
   };
