@@ -355,4 +355,23 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('a run that cannot be loaded, opened from another run, shows its error and never the other run', async () => {
+    const name = fnName('runs');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const called = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', path: '/' });
+    assert.equal(called.status, 200, JSON.stringify(called.body));
+    const runId = (called.body as { runId: string }).runId;
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    await page.getByTestId('run-detail').waitFor();
+    const missing = '00000000-0000-4000-8000-000000000000';
+    // In the page (a link followed, not a reload): the tab stays mounted and gets the new run id.
+    await page.evaluate(`location.hash = '#/functions/${name}/runs?run=${missing}'`);
+    await page.getByRole('alert').filter({ hasText: 'RUN_NOT_FOUND' }).waitFor();
+    assert.equal(await page.getByTestId('run-detail').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
