@@ -374,4 +374,21 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('says when the search matches no function, and clears it', async () => {
+    const name = fnName('findme');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page();
+    await page.locator(`tr[data-function="${name}"]`).waitFor();
+    await page.getByLabel('Search functions').fill('no-such-function-zz');
+    const none = page.getByTestId('no-match');
+    await none.waitFor();
+    assert.match(await textOf(none), /No function name contains “no-such-function-zz”/);
+    assert.equal(await page.getByRole('table', { name: 'Functions' }).count(), 0);
+    await none.getByRole('button', { name: 'Clear the search' }).click();
+    await page.locator(`tr[data-function="${name}"]`).waitFor();
+    assert.equal(await page.getByLabel('Search functions').inputValue(), '');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

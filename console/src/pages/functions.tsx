@@ -88,6 +88,10 @@ export function FunctionList(): JSX.Element {
           <p>No functions yet.</p>
           <a class="button primary" href={href(['new'])}>Create your first function</a>
         </div>
+      ) : shown.length === 0 ? (
+        <p class="empty card" data-testid="no-match">
+          No function name contains “{query.trim()}”. <button type="button" class="small" onClick={() => { setQuery(''); document.getElementById('search')?.focus(); }}>Clear the search</button>
+        </p>
       ) : (
         <div class="table-wrap">
           <table class="list cards" aria-label="Functions">
