@@ -391,4 +391,30 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('marks the Settings field the API refused and moves the focus to it', async () => {
+    const name = fnName('limits');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    const form = page.getByRole('form', { name: 'Limits' });
+    const timeout = form.getByLabel('Timeout');
+    await timeout.fill('abc');
+    await timeout.press('Enter');
+    await eventually(async () => assert.match(await textOf(form.getByRole('alert')), /INVALID_FIELD.*limits\.timeout/));
+    assert.equal(await timeout.getAttribute('aria-invalid'), 'true');
+    assert.equal(await timeout.getAttribute('aria-describedby'), 'lim-timeout-hint limits-outcome');
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'lim-timeout'));
+    await timeout.fill('10s');
+    await form.getByLabel('Min warm').fill('50');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await eventually(async () => assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), 'true'));
+    assert.equal(await timeout.getAttribute('aria-invalid'), null);
+    await form.getByLabel('Min warm').fill('0');
+    await form.getByLabel('Min warm').press('Enter');
+    await form.getByText('Limits saved.').waitFor();
+    assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), null);
+    assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.limits.timeoutMs, 10_000);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -14,6 +14,14 @@ import type { TabProps } from './tab.js';
 type Row = { key: string; value: string };
 type Form = 'limits' | 'retry' | 'env' | 'secrets' | 'access' | 'state';
 
+/** The API's `field` of a refused change → the input that holds it (as sent, and as checked after the merge). */
+const FIELD_INPUTS: Record<string, string> = {
+  'limits.timeout': 'lim-timeout', 'limits.timeoutMs': 'lim-timeout', 'limits.memory': 'lim-memory', 'limits.memoryBytes': 'lim-memory',
+  'limits.concurrency': 'lim-concurrency', 'limits.maxInstances': 'lim-max', 'limits.minWarm': 'lim-minwarm', 'limits.maxQueue': 'lim-queue',
+  'retry.maxAttempts': 're-attempts', 'retry.backoff': 're-backoff', 'retry.backoffBaseMs': 're-backoff', 'retry.maxBackoff': 're-max',
+  'retry.backoffMaxMs': 're-max', 'retry.maxEventAge': 're-age', 'retry.maxEventAgeMs': 're-age',
+};
+
 /** The platform's env names (protocol/manifest.ts): letters, digits and _, not starting with a digit. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -59,25 +67,33 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       return true;
     } catch (err) {
       setOutcome({ form, error: err });
+      const input = err instanceof ApiError && err.field !== undefined ? FIELD_INPUTS[err.field] : undefined;
+      if (input !== undefined) requestAnimationFrame(() => document.getElementById(input)?.focus());
       // Deleted elsewhere: the page says so (detail.tsx) instead of a form error.
       if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') reload();
       return false;
     }
   };
   const status = (form: Form): JSX.Element => (
-    <div class="form-status" data-testid={`status-${form}`}>
+    <div class="form-status" data-testid={`status-${form}`} id={`${form}-outcome`}>
       <p aria-live="polite" class="ok">{outcome?.form === form ? outcome.saved ?? '' : ''}</p>
       <ErrorBox error={outcome?.form === form ? outcome.error : null} />
     </div>
   );
   const num = (s: string): number => Number(s);
-  const field = (id: string, label: string, value: string, set: (v: string) => void, hint?: string): JSX.Element => (
-    <div class="field">
-      <label for={id}>{label}</label>
-      <input id={id} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} aria-describedby={hint ? `${id}-hint` : undefined} />
-      {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
-    </div>
-  );
+  // The input the last refusal named (its message is in the form's outcome).
+  const refused = outcome?.error instanceof ApiError && outcome.error.field !== undefined ? { input: FIELD_INPUTS[outcome.error.field], form: outcome.form } : null;
+  const field = (id: string, label: string, value: string, set: (v: string) => void, hint?: string): JSX.Element => {
+    const bad = refused?.input === id;
+    const described = [hint ? `${id}-hint` : '', bad ? `${refused!.form}-outcome` : ''].filter((x) => x !== '').join(' ');
+    return (
+      <div class="field">
+        <label for={id}>{label}</label>
+        <input id={id} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} aria-invalid={bad ? true : undefined} aria-describedby={described === '' ? undefined : described} />
+        {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
+      </div>
+    );
+  };
 
   return (
     <div class="settings grid2">
