@@ -9,7 +9,7 @@ import './styles.css';
 import { Fragment, render, type JSX } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { onWorkspaceMissing } from './api.js';
-import { currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
+import { can, currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
 import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
@@ -46,7 +46,7 @@ function App(): JSX.Element {
         <nav aria-label="Main">
           <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
-          <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a>
+          {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a> : null}
           {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />

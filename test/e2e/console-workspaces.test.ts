@@ -164,4 +164,47 @@ describe('the console with workspaces', { skip }, () => {
     assert.equal(await other.page.getByRole('link', { name: 'Workspaces' }).count(), 0);
     await other.context.close();
   });
+
+  it('offers only what the role allows: a viewer reads, an invoker also calls, an owner also deletes', async () => {
+    const p: Platform = { urls: [c.platform.url], rootToken: c.platform.api.token! };
+    const t = await makeTenant(p);
+    const fn = fnName('roles');
+    await deployAs(t.deployer, fn, echoFunction('roles'));
+    const token = async (role: string): Promise<string> => (await t.owner.expect(201, 'POST', '/tokens', { role, label: `console ${role}` })).body.secret as string;
+
+    const viewer = await c.page({ token: await token('viewer') });
+    const v = viewer.page;
+    await v.locator(`tr[data-function="${fn}"]`).waitFor();
+    assert.equal(await v.getByRole('link', { name: 'New function' }).count(), 0);
+    await v.goto(`${c.platform.url}/console/#/functions/${fn}/invoke`);
+    await v.getByTestId('role-note').waitFor();
+    assert.match(await textOf(v.getByTestId('role-note')), /role \(viewer\) can read this function but not call it/);
+    assert.equal(await v.getByRole('button', { name: 'Invoke', exact: true }).count(), 0);
+    assert.equal(await v.getByLabel('Test case name').count(), 0);
+    assert.equal(await v.getByTestId('pause-toggle').count(), 0);
+    await v.getByRole('tab', { name: 'Settings' }).click();
+    await v.getByTestId('role-note').filter({ hasText: 'can read these settings, not change them' }).waitFor();
+    assert.equal(await v.getByRole('button', { name: 'Save limits' }).isDisabled(), true);
+    assert.equal(await v.getByLabel('Timeout').isDisabled(), true);
+    assert.equal(await v.getByRole('button', { name: 'Delete function' }).count(), 0);
+    await v.goto(`${c.platform.url}/console/#/new`);
+    assert.match(await textOf(v.getByTestId('role-note')), /cannot create functions/);
+    assert.deepEqual(viewer.problems, []);
+    await viewer.context.close();
+
+    const invoker = await c.page({ token: await token('invoker'), hash: `#/functions/${fn}/invoke` });
+    await invoker.page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await invoker.page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    await invoker.page.getByRole('tab', { name: 'Settings' }).click();
+    assert.equal(await invoker.page.getByRole('button', { name: 'Save limits' }).isDisabled(), true);
+    assert.deepEqual(invoker.problems, []);
+    await invoker.context.close();
+
+    const owner = await c.page({ token: await token('owner'), hash: `#/functions/${fn}/settings` });
+    await owner.page.getByRole('button', { name: 'Delete function' }).waitFor();
+    assert.equal(await owner.page.getByRole('button', { name: 'Save limits' }).isDisabled(), false);
+    assert.equal(await owner.page.getByTestId('role-note').count(), 0);
+    assert.deepEqual(owner.problems, []);
+    await owner.context.close();
+  });
 });

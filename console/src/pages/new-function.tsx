@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type FnAnswer } from '../api.js';
-import { currentSession } from '../auth.js';
+import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
 import { DATABASE_NAME, presetOf, scaffold, type Invocation, type Template } from '../scaffolds.js';
@@ -72,6 +72,15 @@ export function NewFunction(): JSX.Element {
       setBusy(false);
     }
   };
+
+  if (!can('deployer')) {
+    return (
+      <div class="page narrow">
+        <h1>New function</h1>
+        <p class="notice" data-testid="role-note">Your token's role ({currentSession()?.role}) cannot create functions: that needs the deployer role.</p>
+      </div>
+    );
+  }
 
   if (created !== null) {
     return (

@@ -166,8 +166,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
           {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
         <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
-        <button type="button" onClick={removeFile} disabled={file === null}>Remove file</button>
-        <button type="button" onClick={discard} disabled={w.draft === null && !hasChanges(changes)}>Discard draft</button>
+        <button type="button" onClick={removeFile} disabled={file === null || !editable}>Remove file</button>
+        <button type="button" onClick={discard} disabled={!editable || w.draft === null && !hasChanges(changes)}>Discard draft</button>
         <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
       <ErrorBox error={error} />
@@ -194,11 +194,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
-                {v.version !== active ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
+                {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
               </li>
             ))}
           </ol>
-          {active !== null && active > 1 ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
+          {active !== null && active > 1 && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
         </aside>
         <div class="editor-wrap">
           <div class="editor-file">{file ?? 'no file'}</div>

@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type FnAnswer, type Usage } from '../../api.js';
+import { can } from '../../auth.js';
 import { href } from '../../router.js';
 import { CopyButton, ErrorBox, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
 import { CodeTab } from './code.js';
@@ -72,7 +73,7 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
           <div class="meta url"><code>{fn.data.invokeUrl}</code> <CopyButton text={fn.data.invokeUrl} label="Copy URL" /></div>
         </div>
         <div class="actions">
-          <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+          {can('deployer') ? <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button> : null}
         </div>
       </div>
       <ErrorBox error={actionError} />

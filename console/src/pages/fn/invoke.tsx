@@ -6,6 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
+import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
 import { bodyText, ms } from '../../format.js';
 import { href } from '../../router.js';
@@ -176,7 +177,9 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         <label for="inv-payload">JSON payload{method === 'GET' ? ' (not sent with GET)' : ''}</label>
         <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} {...invalidIf(problem, 'inv-payload')} />
         {problem?.field === 'inv-payload' ? <p id="inv-payload-problem" class="field-problem">{problem.message}</p> : null}
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
+        {can('invoker')
+          ? <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
+          : <p class="notice" data-testid="role-note">Your token's role ({currentSession()?.role}) can read this function but not call it from here: that needs the invoker role.</p>}
         <div class="curl">
           <label for="inv-curl">curl</label>
           <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code>{problem === null ? <CopyButton text={curl} /> : null}</div>
@@ -211,18 +214,18 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         </section>
         <section class="card" aria-label="Saved test cases">
           <h3>Test cases</h3>
-          <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
+          {can('deployer') ? <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
             <label for="case-name" class="visually-hidden">Test case name</label>
             <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} onInput={(e) => setCaseName((e.target as HTMLInputElement).value)} />
             <button type="submit" disabled={caseName.trim() === ''}>Save</button>
-          </form>
+          </form> : null}
           <ErrorBox error={cases.error} />
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
               <li key={c.name}>
                 <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
-                <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button>
-                <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button>
+                {can('invoker') ? <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
+                {can('deployer') ? <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button> : null}
               </li>
             ))}
           </ul>

@@ -5,6 +5,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type FnAnswer } from '../../api.js';
+import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
 import { navigate } from '../../router.js';
@@ -95,9 +96,12 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     );
   };
 
+  // What the role allows is offered (the API decides): below deployer the settings are shown, not changed.
+  const canChange = can('deployer');
   return (
     <div class="settings grid2">
-      <div>
+      {!canChange ? <p class="notice span2" data-testid="role-note">Your token's role ({currentSession()?.role}) can read these settings, not change them: that needs the deployer role (deleting the function, the owner role).</p> : null}
+      <fieldset class="plain" disabled={!canChange}>
         <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', { limits: { timeout: limits.timeout, memory: limits.memory, concurrency: num(limits.concurrency), maxInstances: num(limits.maxInstances), minWarm: num(limits.minWarm), maxQueue: num(limits.maxQueue) } }, 'Limits saved.'); }}>
           <h3>Limits</h3>
           <div class="fields">
@@ -171,8 +175,8 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           </div>
           {status('secrets')}
         </form>
-      </div>
-      <div>
+      </fieldset>
+      <fieldset class="plain" disabled={!canChange}>
         <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} /></Card>
         <section class="card form" aria-label="Access">
           <h3>Auth and tokens</h3>
@@ -190,10 +194,10 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           <h3>State</h3>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
           <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
-          <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button>
+          {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
           {status('state')}
         </section>
-      </div>
+      </fieldset>
     </div>
   );
 }
