@@ -226,6 +226,13 @@ describe('the console with odd inputs', { skip }, () => {
   it('says at the field what is wrong with a request or a name, and submits forms with Enter', async () => {
     const name = fnName('fields');
     await createFunction(c.platform.api, name);
+    // Not deployed yet: the answer says where to deploy it.
+    const early = await c.page({ hash: `#/functions/${name}/invoke` });
+    await early.page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await early.page.getByRole('alert').filter({ hasText: 'FUNCTION_NOT_DEPLOYED' }).waitFor();
+    await early.page.getByTestId('not-deployed').getByRole('link', { name: 'open the Code tab and deploy' }).click();
+    await early.page.getByRole('tab', { name: 'Code', selected: true }).waitFor();
+    await early.context.close();
     await upload(c.platform.api, name, { 'main.py': ECHO });
     await deploy(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });

@@ -5,7 +5,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
+import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
 import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
 import { bodyText, ms } from '../../format.js';
@@ -190,6 +190,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         <section class="card" aria-label="Response" aria-live="polite">
           <h3>Response</h3>
           <ErrorBox error={error} />
+          {error instanceof ApiError && error.code === 'FUNCTION_NOT_DEPLOYED' ? <p data-testid="not-deployed">Nothing runs until a version is deployed: <a href={href(['functions', name, 'code'])}>open the Code tab and deploy</a>.</p> : null}
           {queued !== null ? (
             <p data-testid="async-run">Queued as run <code>{queued}</code> — <a href={href(['functions', name, 'runs'], { run: queued })}>open its timeline</a></p>
           ) : null}
