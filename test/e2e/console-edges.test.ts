@@ -424,4 +424,23 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('the Logs tab shows a run older than the 20 it lists as the chosen one', async () => {
+    const name = fnName('manyruns');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    print("line of", event["path"])', '    return {}') });
+    await deploy(c.platform.api, name);
+    const ids: string[] = [];
+    for (let i = 0; i < 21; i++) {
+      const res = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', path: `/call-${i}` });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      ids.push((res.body as { runId: string }).runId);
+    }
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs?run=${ids[0]}` });
+    await eventually(async () => assert.match(await textOf(page.getByTestId('logs')), /line of \/call-0$/m));
+    await eventually(async () => assert.equal(await page.getByLabel('Run', { exact: true }).inputValue(), ids[0]));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
