@@ -403,6 +403,7 @@ describe('the console with odd inputs', { skip }, () => {
     const name = fnName('limits');
     await createFunction(c.platform.api, name);
     const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    assert.match(await textOf(page.getByTestId('env-empty')), /No variables\..*use a secret/);
     const form = page.getByRole('form', { name: 'Limits' });
     const timeout = form.getByLabel('Timeout');
     await timeout.fill('abc');

@@ -134,6 +134,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           void patch('env', { env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment saved.');
         }}>
           <h3>Environment variables</h3>
+          {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
           {env.map((r, i) => {
             const problem = envChecked ? envProblems[i] ?? null : null;
             return (
