@@ -7,7 +7,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { Fragment, render, type JSX } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { onWorkspaceMissing } from './api.js';
 import { can, currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
@@ -90,14 +90,33 @@ function WorkspacePicker({ session }: { session: Session }): JSX.Element {
       removeEventListener(WORKSPACES_CHANGED, refresh);
     };
   }, [refresh, session.root]);
+  // Arrow keys on a closed <select> fire `change` at each step (Chrome): moving through the list must
+  // not switch workspace (and leave the page) at every step, so a keyboard choice waits for Enter
+  // or for the focus to leave (WCAG 3.2.2, on input); a pointer choice switches at once.
+  const keyed = useRef(false);
+  const [pending, setPending] = useState<string | null>(null);
+  const commit = (value: string): void => {
+    keyed.current = false;
+    setPending(null);
+    if (value === currentSession()?.workspace) return;
+    switchWorkspace(value);
+    location.hash = href(['functions']);
+  };
   if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
   return (
     <label class="workspace">
       workspace{' '}
-      <select data-testid="workspace" value={session.workspace} onFocus={refresh} onMouseDown={refresh}
-        onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
+      <select data-testid="workspace" value={pending ?? session.workspace} onFocus={refresh} aria-describedby="workspace-hint"
+        onMouseDown={() => { keyed.current = false; refresh(); }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(e.currentTarget.value);
+          else if (e.key.startsWith('Arrow') || e.key.length === 1 || ['Home', 'End', 'PageUp', 'PageDown'].includes(e.key)) keyed.current = true;
+        }}
+        onBlur={(e) => commit(e.currentTarget.value)}
+        onChange={(e) => { const value = (e.target as HTMLSelectElement).value; if (keyed.current) setPending(value); else commit(value); }}>
         {(names.includes(session.workspace) ? names : [session.workspace, ...names]).map((n) => <option key={n} value={n}>{n}</option>)}
       </select>
+      <span id="workspace-hint" class="visually-hidden">With the keyboard, the arrow keys choose and Enter switches.</span>
     </label>
   );
 }

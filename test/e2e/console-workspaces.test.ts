@@ -207,4 +207,31 @@ describe('the console with workspaces', { skip }, () => {
     assert.deepEqual(owner.problems, []);
     await owner.context.close();
   });
+
+  it('the picker switches on Enter with the keyboard, not at each arrow key', async () => {
+    const root = new Caller({ urls: [c.platform.url], rootToken: c.platform.api.token! }, c.platform.api.token!);
+    const names = [workspaceName('kb'), workspaceName('kb')];
+    for (const n of names) await root.expect(201, 'POST', '/workspaces', { name: n });
+    const { page, context, problems } = await c.page();
+    const picker = page.getByTestId('workspace');
+    await picker.focus();
+    await eventually(async () => assert.ok((await picker.locator('option').allTextContents()).includes(names[1]!)));
+    const options = await picker.locator('option').allTextContents();
+    const at = options.indexOf('default');
+    assert.ok(at >= 0 && at < options.length - 1, JSON.stringify(options));
+    const seen: string[] = [];
+    page.on('request', (r) => { const w = r.headers()['fp-workspace']; if (w !== undefined) seen.push(w); });
+    await page.keyboard.press('ArrowDown');
+    const chosen = options[at + 1]!;
+    await eventually(async () => assert.equal(await picker.inputValue(), chosen));
+    // Chosen, not switched: the console still acts in default.
+    assert.equal(await page.evaluate('JSON.parse(sessionStorage.getItem("fp.console.session")).workspace'), 'default');
+    await page.keyboard.press('Enter');
+    await eventually(async () => assert.equal(await page.evaluate('JSON.parse(sessionStorage.getItem("fp.console.session")).workspace'), chosen));
+    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
+    await eventually(async () => assert.ok(seen.includes(chosen)));
+    for (const n of names) await root.expect(204, 'DELETE', `/workspaces/${n}`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
