@@ -268,8 +268,13 @@ describe('the console with odd inputs', { skip }, () => {
     assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), 'fn-name-problem fn-name-hint');
     await page.getByLabel('Name').fill('-edge');
     assert.match(await textOf(page.getByTestId('name-problem')), /starts and ends with a letter or a digit/);
-    await page.getByLabel('Name').fill('fine-name');
+    const created = fnName('kbd');
+    await page.getByLabel('Name').fill(created);
     assert.equal(await page.getByTestId('name-problem').count(), 0);
+    // Enter creates; the focus goes to the result's heading (the form it was in is gone).
+    await page.getByLabel('Name').press('Enter');
+    await page.getByTestId('created').waitFor();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'created-title'));
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -4,7 +4,7 @@
  * one (shown once), and a draft with the preset's scaffold (the `init` templates) to edit and deploy.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type FnAnswer } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
@@ -52,6 +52,10 @@ export function NewFunction(): JSX.Element {
   const [busy, setBusy] = useState(false);
   const valid = NAME.test(name);
   const problem = nameProblem(name);
+  // The form is replaced by the result: the focus goes to its heading, not to the page's start.
+  useEffect(() => {
+    if (created !== null) document.getElementById('created-title')?.focus();
+  }, [created]);
   const databaseValid = database === null || DATABASE_NAME.test(database);
   const origin = functionsOrigin(location);
   // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
@@ -85,7 +89,7 @@ export function NewFunction(): JSX.Element {
   if (created !== null) {
     return (
       <div class="page narrow">
-        <h1>Created <code>{created.function.name}</code></h1>
+        <h1 tabIndex={-1} id="created-title" data-testid="created">Created <code>{created.function.name}</code></h1>
         {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} /> : null}
         <Card title="Contract">
           <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} />
