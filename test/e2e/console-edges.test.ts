@@ -150,6 +150,18 @@ describe('the console with odd inputs', { skip }, () => {
     assert.match(draft.draft.files.find((f) => f.path === 'app.py')!.content, new RegExp(`FastAPI\\(title="${name}"\\)`));
     const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
     assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+    // A first call that works (POST / is not one of its routes): the template's greet, as a test case.
+    assert.match(await textOf(page.locator('main')), /A test case greet \(POST \/greet\) is saved/);
+    const cases = (await c.platform.api.call('GET', `/functions/${name}/test-cases`)).body as { items: { name: string; request: unknown }[] };
+    assert.deepEqual(cases.items.map((t) => [t.name, t.request]), [['greet', { method: 'POST', path: '/greet', body: { name: 'Ada' } }]]);
+    await page.getByRole('link', { name: 'Open the editor' }).click();
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByLabel('Note (optional)').press('Enter');
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 1), 60_000);
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await page.getByRole('button', { name: 'Run greet' }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor({ timeout: 60_000 });
+    assert.deepEqual(JSON.parse(await textOf(page.getByTestId('response-body'))), { message: 'hello, Ada' });
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -9,7 +9,7 @@ import { api, enc, type FnAnswer } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
-import { DATABASE_NAME, presetOf, scaffold, type Invocation, type Template } from '../scaffolds.js';
+import { DATABASE_NAME, presetOf, samplePayload, scaffold, type Invocation, type Template } from '../scaffolds.js';
 import { Card, ErrorBox, ShownOnce } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -27,6 +27,11 @@ export function nameProblem(name: string): string | null {
   if (bad !== '') return `Not allowed in a name: ${bad === ' ' ? 'spaces' : JSON.stringify(bad)}. Use lower-case letters, digits and hyphens.`;
   if (name.length > 63) return `At most 63 characters (this one has ${name.length}).`;
   return 'A name starts and ends with a letter or a digit.';
+}
+
+/** A test case saved with a new function whose template has no route for the Invoke tab's default (POST /). */
+export function starterCase(template: Template): { name: string; request: { method: string; path: string; body: unknown } } | null {
+  return template === 'fastapi' ? { name: 'greet', request: { method: 'POST', path: '/greet', body: JSON.parse(samplePayload('fastapi')) as unknown } } : null;
 }
 
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'sync', fastapi: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
@@ -69,6 +74,10 @@ export function NewFunction(): JSX.Element {
     try {
       const answer = await api<FnAnswer>('POST', '/functions', { name, preset: presetOf(preset), invocation: mode, auth });
       await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode, database ?? undefined), removed: [] });
+      // The Invoke tab's default (POST /) is not a route of the FastAPI template (405): a saved test
+      // case gives the first call that works (the template's "Try it"). Not worth failing the create for.
+      const starter = starterCase(preset);
+      if (starter !== null) await api('PUT', `/functions/${enc(name)}/test-cases/${enc(starter.name)}`, { mode: 'sync', request: starter.request }).catch(() => undefined);
       setCreated(answer);
     } catch (err) {
       setError(err);
@@ -95,6 +104,7 @@ export function NewFunction(): JSX.Element {
           <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} />
         </Card>
         <p>Its code is a draft from the <strong>{preset}</strong> template: edit it, then deploy.</p>
+        {starterCase(preset) !== null ? <p>A test case <strong>{starterCase(preset)!.name}</strong> ({starterCase(preset)!.request.method} {starterCase(preset)!.request.path}) is saved on its Invoke tab: run it once deployed.</p> : null}
         <a class="button primary" href={href(['functions', created.function.name, 'code'])}>Open the editor</a>
       </div>
     );
