@@ -461,4 +461,27 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('keeps an edit made just before leaving the Code tab (saved on leaving, not dropped)', async () => {
+    const name = fnName('quickedit');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n# typed just before leaving\n');
+    // At once, well within the autosave's delay.
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await eventually(async () => {
+      const draft = await c.platform.api.call('GET', `/functions/${name}/draft`);
+      assert.equal(draft.status, 200, JSON.stringify(draft.body));
+      assert.match((draft.body as { draft: { files: { content: string }[] } }).draft.files[0]!.content, /# typed just before leaving/);
+    });
+    await page.getByRole('tab', { name: 'Code' }).click();
+    await eventually(async () => assert.match(await page.locator('.cm-content').innerText(), /typed just before leaving/));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });

@@ -34,6 +34,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const editorBox = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const timers = useRef<{ check?: number; save?: number }>({});
+  const mounted = useRef(true);
   const wsRef = useRef<Workspace | null>(null);
   wsRef.current = ws.data ?? null;
   const wantedFile = query.get('file');
@@ -59,12 +60,20 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
     if (!editable) return;
     setSaved('unsaved changes');
-    timers.current.save = window.setTimeout(() => {
-      const w = wsRef.current;
-      if (w === null) return;
-      saveDraft(name, w).then((d) => { w.draft = d; setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`); }, setError);
-    }, SAVE_DELAY_MS);
+    timers.current.save = window.setTimeout(saveNow, SAVE_DELAY_MS);
   };
+  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet). */
+  function saveNow(): void {
+    timers.current.save = undefined;
+    const w = wsRef.current;
+    if (w === null) return;
+    saveDraft(name, w).then((d) => {
+      w.draft = d;
+      if (mounted.current) setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
+    }, (err: unknown) => { if (mounted.current) setError(err); });
+  }
+  const saveNowRef = useRef(saveNow);
+  saveNowRef.current = saveNow;
 
   // The editor, once the workspace is there.
   useEffect(() => {
@@ -110,7 +119,26 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     else if (wantedLine > 0) editor.current?.markLine(wantedLine);
   }, [wantedFile, wantedLine]);
 
-  useEffect(() => () => { clearTimeout(timers.current.check); clearTimeout(timers.current.save); }, []);
+  // Leaving the tab (another tab, another page) with an edit of the last second not saved yet: save it
+  // now rather than drop it; closing or reloading the page then asks first.
+  useEffect(() => {
+    mounted.current = true;
+    const warn = (e: BeforeUnloadEvent): void => {
+      if (timers.current.save === undefined) return;
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    addEventListener('beforeunload', warn);
+    return () => {
+      mounted.current = false;
+      removeEventListener('beforeunload', warn);
+      clearTimeout(timers.current.check);
+      if (timers.current.save !== undefined) {
+        clearTimeout(timers.current.save);
+        saveNowRef.current();
+      }
+    };
+  }, []);
 
   if (ws.data === undefined) return ws.error ? <ErrorBox error={ws.error} /> : <Loading what="Loading the code" />;
   const w = ws.data;
