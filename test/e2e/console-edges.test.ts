@@ -316,6 +316,16 @@ describe('the console with odd inputs', { skip }, () => {
     const util = page.getByRole('option', { name: /lib\/util\.py/ });
     await util.waitFor();
     assert.equal(await util.getAttribute('aria-selected'), 'true');
+    // The file list is one tab stop; the arrow keys move through it and open the file.
+    const options = page.getByRole('listbox', { name: 'Files' }).getByRole('option');
+    assert.deepEqual(await options.evaluateAll((os) => os.map((o) => [o.textContent, o.getAttribute('tabindex')])), [['main.py', '-1'], ['lib/util.pyA', '0']]);
+    await util.focus();
+    await page.keyboard.press('ArrowUp');
+    const main = page.getByRole('option', { name: /^main\.py/ });
+    await eventually(async () => assert.equal(await main.getAttribute('aria-selected'), 'true'));
+    await eventually(async () => assert.match(await page.evaluate('document.activeElement && document.activeElement.textContent') as string, /^main\.py/));
+    await page.keyboard.press('End');
+    await eventually(async () => assert.equal(await util.getAttribute('aria-selected'), 'true'));
     // Deploy: Enter in the note deploys.
     await page.getByRole('button', { name: 'Deploy…' }).click();
     const note = page.getByLabel('Note (optional)');

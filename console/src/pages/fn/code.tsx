@@ -202,19 +202,28 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       <ErrorBox error={checkError} />
       <div class="code-layout">
         <aside class="files" aria-label="Files">
-          <ul role="listbox" aria-label="Files">
-            {[...w.files.keys()].map((path) => {
+          {/* A listbox (WAI-ARIA): one tab stop, the arrow keys, Home and End move and open. */}
+          <ul role="listbox" aria-label="Files" onKeyDown={(e) => {
+            const paths = [...w.files.keys()];
+            const at = file === null ? -1 : paths.indexOf(file);
+            const next = e.key === 'ArrowDown' ? Math.min(at + 1, paths.length - 1) : e.key === 'ArrowUp' ? Math.max(at - 1, 0) : e.key === 'Home' ? 0 : e.key === 'End' ? paths.length - 1 : null;
+            if (next === null || paths[next] === undefined) return;
+            e.preventDefault();
+            setFile(paths[next]!);
+            requestAnimationFrame(() => document.getElementById(`file-${next}`)?.focus());
+          }}>
+            {[...w.files.keys()].map((path, i) => {
               const n = problems.filter((p) => p.file === path).length;
               const state = changes.added.includes(path) ? 'added' : changes.modified.includes(path) ? 'modified' : '';
               return (
-                <li key={path}>
-                  <button type="button" role="option" aria-selected={path === file} class={path === file ? 'file active' : 'file'} onClick={() => setFile(path)}>
+                <li key={path} role="presentation">
+                  <button type="button" role="option" id={`file-${i}`} tabIndex={path === file || (file === null && i === 0) ? 0 : -1} aria-selected={path === file} class={path === file ? 'file active' : 'file'} onClick={() => setFile(path)}>
                     {path}{state ? <span class={`tag ${state}`}>{state === 'added' ? 'A' : 'M'}</span> : null}{n > 0 ? <span class="tag bad" aria-label={`${n} problems`}>{n}</span> : null}
                   </button>
                 </li>
               );
             })}
-            {w.binary.map((f) => <li key={f.path} class="muted file-binary">{f.path} (binary)</li>)}
+            {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
           <h3>Versions</h3>
           <ol class="versions" aria-label="Version history">
