@@ -494,4 +494,24 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('the time window picker is one tab stop that the arrow keys move', async () => {
+    const name = fnName('window');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    const group = page.getByRole('radiogroup', { name: 'Time window' });
+    await group.waitFor();
+    const checked = async (): Promise<string> => textOf(group.getByRole('radio', { checked: true }));
+    const start = await checked();
+    assert.deepEqual(await group.getByRole('radio').evaluateAll((rs) => rs.filter((r) => r.getAttribute('tabindex') === '0').length), 1);
+    await group.getByRole('radio', { checked: true }).focus();
+    await page.keyboard.press('ArrowRight');
+    await eventually(async () => assert.notEqual(await checked(), start));
+    const moved = await checked();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), moved));
+    await page.keyboard.press('ArrowLeft');
+    await eventually(async () => assert.equal(await checked(), start));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
