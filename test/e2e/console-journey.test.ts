@@ -173,6 +173,13 @@ describe('the console journey', { skip }, () => {
 
     // Rollback: back to version 1.
     await page.getByRole('tab', { name: 'Code' }).click();
+    // Asked first (it changes what serves the URL at once): dismissed, nothing changes.
+    const asked: string[] = [];
+    page.once('dialog', (d) => { asked.push(d.message()); void d.dismiss(); });
+    await page.getByTestId('rollback').click();
+    await eventually(async () => assert.match(asked[0] ?? '', /^Serve version 1 instead of version 2\?/));
+    assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 2);
+    page.once('dialog', (d) => void d.accept());
     await page.getByTestId('rollback').click();
     await page.locator('.fn-head').getByText('version 1').waitFor();
 

@@ -170,6 +170,9 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   };
   const rollback = async (version?: number): Promise<void> => {
     setError(null);
+    // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
+    const target = version ?? (active !== null ? active - 1 : null);
+    if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
     try {
       if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, {});
       else await api('POST', `/functions/${enc(name)}/deploy`, { version });
