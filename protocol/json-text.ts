@@ -16,7 +16,8 @@
 export const MAX_JSON_DEPTH = 128;
 
 export type JsonTextProblem =
-  | { code: 'INVALID_JSON'; field: 'body'; message: string }
+  /** `field` is `body`, or the path of a key given twice in one object (`env.FOO`). */
+  | { code: 'INVALID_JSON'; field: string; message: string }
   /** `field` is the top-level member holding the nesting (`manifest`, `env`, …), else `body`. */
   | { code: 'JSON_TOO_DEEP'; field: string; message: string; limit: number };
 
@@ -37,14 +38,69 @@ export function readJsonText(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): Json
     return { ok: false, problem: { code: 'JSON_TOO_DEEP', field: deep, message: `${deep} nests arrays or objects deeper than ${maxDepth} levels`, limit: maxDepth } };
   }
   if (text.trim() === '') return { ok: true, value: {} };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     // Never the parser's message itself: V8 quotes a piece of the body in it, and a body may hold
     // secret values (docs/secrets.md). The position is enough to find the mistake.
     const position = /at position (\d+)/.exec((err as Error).message)?.[1];
     return { ok: false, problem: { code: 'INVALID_JSON', field: 'body', message: `the body is not valid JSON${position !== undefined ? ` (at position ${position})` : ''}` } };
   }
+  const twice = duplicateKey(bytes);
+  if (twice !== null) {
+    // JSON.parse keeps the last: `{"env": {"FOO": "a", "FOO": "b"}}` would silently set FOO=b.
+    return { ok: false, problem: { code: 'INVALID_JSON', field: twice, message: `${twice} is given twice in one object; give each key once` } };
+  }
+  return { ok: true, value };
+}
+
+interface Frame {
+  object: boolean;
+  keys: Set<string> | null;
+  /** The member being read (object) or the element's index (array), for the path. */
+  at: string | number;
+  expectKey: boolean;
+}
+
+/** `env.FOO`, `files[2].path`: the API's field names (docs/errors.md, UNKNOWN_FIELD). */
+function pathOf(frames: readonly Frame[], key: string): string {
+  let path = '';
+  for (const f of frames) path += f.object ? `${path === '' ? '' : '.'}${String(f.at)}` : `[${String(f.at)}]`;
+  return path === '' ? key : `${path}.${key}`;
+}
+
+/**
+ * The path (`env.FOO`, `files[2].path`) of the first key given twice in one object, or null. Run on
+ * bytes that JSON.parse accepted; one linear pass, no recursion (the depth is bounded already).
+ */
+export function duplicateKey(bytes: Uint8Array): string | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const stack: Frame[] = [];
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i]!;
+    const top = stack[stack.length - 1];
+    if (b === QUOTE) {
+      const end = closingQuote(buf, i);
+      if (end < 0) return null;
+      if (top !== undefined && top.object && top.expectKey) {
+        const key = JSON.parse(buf.toString('utf8', i, end + 1)) as string;
+        if (top.keys!.has(key)) return pathOf(stack.slice(0, -1), key);
+        top.keys!.add(key);
+        top.at = key;
+        top.expectKey = false;
+      }
+      i = end;
+    } else if (b === 0x7b || b === 0x5b) {
+      stack.push({ object: b === 0x7b, keys: b === 0x7b ? new Set() : null, at: b === 0x7b ? '' : 0, expectKey: b === 0x7b });
+    } else if (b === 0x7d || b === 0x5d) {
+      stack.pop();
+    } else if (b === COMMA && top !== undefined) {
+      if (top.object) top.expectKey = true;
+      else top.at = (top.at as number) + 1;
+    }
+  }
+  return null;
 }
 
 const QUOTE = 0x22;

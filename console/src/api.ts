@@ -3,7 +3,7 @@
  * private to the console; the CLI calls the same routes. Errors come back as ApiError with the
  * registry code; a 401 ends the session (the token was rotated or is wrong).
  */
-import { authHeaders, signOut } from './auth.js';
+import { authHeaders, currentSession, signOut } from './auth.js';
 
 export class ApiError extends Error {
   constructor(
@@ -17,6 +17,15 @@ export class ApiError extends Error {
 }
 
 const BASE = '/api/v1';
+
+type WorkspaceMissing = (workspace: string) => void;
+const workspaceMissing = new Set<WorkspaceMissing>();
+
+/** Called when a call answers that the session's workspace does not exist (any more). */
+export function onWorkspaceMissing(listener: WorkspaceMissing): () => void {
+  workspaceMissing.add(listener);
+  return () => workspaceMissing.delete(listener);
+}
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : authHeaders();
@@ -40,6 +49,12 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
     const failure = new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
     if (res.status === 401 && token === undefined && authHeaders()['authorization'] !== undefined) signOut(`${failure.message} [${failure.code}]`);
+    // The workspace the session acts in is gone (deleted in another tab or by the CLI): every call
+    // of this session would fail the same way until it moves (workspace-gone.ts).
+    if (failure.code === 'WORKSPACE_NOT_FOUND' && failure.field === 'headers.fp-workspace' && token === undefined) {
+      const gone = headers['fp-workspace'] ?? currentSession()?.workspace;
+      if (gone !== undefined) for (const l of workspaceMissing) l(gone);
+    }
     throw failure;
   }
   return parsed as T;

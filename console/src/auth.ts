@@ -24,6 +24,8 @@ export interface Session {
   /** The admin token: may switch workspaces. */
   root: boolean;
   signedInAt: number;
+  /** Something the console did on its own that the header says until dismissed (e.g. it left a deleted workspace). */
+  notice?: string;
 }
 
 type Listener = (session: Session | null) => void;
@@ -46,6 +48,7 @@ export function currentSession(): Session | null {
       workspace: typeof p.workspace === 'string' && p.workspace !== '' ? p.workspace : 'default',
       root: p.root ?? true,
       signedInAt: Number(p.signedInAt ?? 0),
+      ...(typeof p.notice === 'string' ? { notice: p.notice } : {}),
     };
   } catch {
     return null;
@@ -76,11 +79,22 @@ export function startSession(token: string, who: { label: string; role: Role; wo
   return save({ token, label: who.label, role: who.role, workspace: who.workspace, root: who.kind === 'admin', signedInAt: Date.now() });
 }
 
-/** The admin token acts in another workspace from now on (a workspace token cannot). */
-export function switchWorkspace(workspace: string): void {
+/**
+ * The admin token acts in another workspace from now on (a workspace token cannot); `notice` says
+ * why when the console moved by itself (shown in the header until dismissed or the next switch).
+ */
+export function switchWorkspace(workspace: string, notice?: string): void {
   const session = currentSession();
   if (session === null || !session.root || session.workspace === workspace) return;
-  save({ ...session, workspace });
+  const { notice: _old, ...rest } = session;
+  save({ ...rest, workspace, ...(notice !== undefined ? { notice } : {}) });
+}
+
+export function dismissNotice(): void {
+  const session = currentSession();
+  if (session === null || session.notice === undefined) return;
+  const { notice: _old, ...rest } = session;
+  save(rest);
 }
 
 /** Why the API ended the last session (shown on the sign-in page, also after a reload); none after Sign out. */

@@ -7,15 +7,19 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { Fragment, render, type JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
-import { currentSession, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { onWorkspaceMissing } from './api.js';
+import { can, currentSession, dismissNotice, onSessionChange, signOut, switchWorkspace, type Session } from './auth.js';
 import { ColdStartsPage } from './pages/coldstarts.js';
 import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
 import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
+import { WorkspacesPage } from './pages/workspaces.js';
 import { href, useRoute } from './router.js';
+import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
+
+onWorkspaceMissing(leaveMissingWorkspace);
 
 function App(): JSX.Element {
   const [session, setSession] = useState<Session | null>(currentSession);
@@ -29,7 +33,8 @@ function App(): JSX.Element {
   let page: JSX.Element;
   if (section === 'new') page = <NewFunction />;
   else if (section === 'coldstarts') page = <ColdStartsPage />;
-  else if (section === 'functions' && name !== undefined) page = <FunctionDetail name={name} tab={tab ?? 'code'} query={route.query} />;
+  else if (section === 'workspaces') page = <WorkspacesPage />;
+  else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
   else page = <FunctionList />;
   // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
   page = <Fragment key={session.workspace}>{page}</Fragment>;
@@ -41,12 +46,18 @@ function App(): JSX.Element {
         <nav aria-label="Main">
           <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
-          <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a>
+          {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a> : null}
+          {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />
         <span class="who">{session.label} · {session.role}</span>
         <button type="button" class="small" onClick={() => signOut()}>Sign out</button>
       </header>
+      {session.notice !== undefined ? (
+        <div class="notice top-notice" role="status" data-testid="session-notice">
+          {session.notice} <button type="button" class="small" onClick={() => dismissNotice()}>Dismiss</button>
+        </div>
+      ) : null}
       <main id="main" tabIndex={-1}>{page}</main>
     </>
   );
@@ -54,21 +65,58 @@ function App(): JSX.Element {
 
 /**
  * The workspace the console acts in: shown to every token; the admin token picks one from
- * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own.
+ * `GET /workspaces` (sent as FP-Workspace, auth.ts), a workspace token has only its own. The list
+ * is read again when the picker is opened or focused and when the tab gets the focus back, so
+ * workspaces created or deleted elsewhere appear and go without a reload; when the one in use is
+ * gone, the console moves to another (workspace-gone.ts).
  */
 function WorkspacePicker({ session }: { session: Session }): JSX.Element {
   const [names, setNames] = useState<string[]>([session.workspace]);
+  const refresh = useCallback(() => {
+    if (!session.root) return;
+    listWorkspaces().then((list) => {
+      setNames(list);
+      const now = currentSession();
+      if (now !== null && !list.includes(now.workspace)) leaveMissingWorkspace(now.workspace);
+    }, () => undefined);
+  }, [session.root]);
+  useEffect(refresh, [refresh, session.workspace]);
   useEffect(() => {
     if (!session.root) return;
-    api<{ items: { name: string }[] }>('GET', '/workspaces').then((a) => setNames(a.items.map((w) => w.name)), () => undefined);
-  }, [session.root]);
+    addEventListener('focus', refresh);
+    addEventListener(WORKSPACES_CHANGED, refresh);
+    return () => {
+      removeEventListener('focus', refresh);
+      removeEventListener(WORKSPACES_CHANGED, refresh);
+    };
+  }, [refresh, session.root]);
+  // Arrow keys on a closed <select> fire `change` at each step (Chrome): moving through the list must
+  // not switch workspace (and leave the page) at every step, so a keyboard choice waits for Enter
+  // or for the focus to leave (WCAG 3.2.2, on input); a pointer choice switches at once.
+  const keyed = useRef(false);
+  const [pending, setPending] = useState<string | null>(null);
+  const commit = (value: string): void => {
+    keyed.current = false;
+    setPending(null);
+    if (value === currentSession()?.workspace) return;
+    switchWorkspace(value);
+    location.hash = href(['functions']);
+  };
   if (!session.root) return <span class="workspace" data-testid="workspace">workspace <strong>{session.workspace}</strong></span>;
   return (
     <label class="workspace">
       workspace{' '}
-      <select data-testid="workspace" value={session.workspace} onChange={(e) => { switchWorkspace((e.target as HTMLSelectElement).value); location.hash = href(['functions']); }}>
+      <select data-testid="workspace" value={pending ?? session.workspace} onFocus={refresh} aria-describedby="workspace-hint"
+        onMouseDown={() => { keyed.current = false; refresh(); }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(e.currentTarget.value);
+          else if (e.key.startsWith('Arrow') || e.key.length === 1 || ['Home', 'End', 'PageUp', 'PageDown'].includes(e.key)) keyed.current = true;
+        }}
+        onBlur={(e) => commit(e.currentTarget.value)}
+        onChange={(e) => { const value = (e.target as HTMLSelectElement).value; if (keyed.current) setPending(value); else commit(value); }}>
         {(names.includes(session.workspace) ? names : [session.workspace, ...names]).map((n) => <option key={n} value={n}>{n}</option>)}
       </select>
+      <span id="workspace-hint" class="visually-hidden">With the keyboard, the arrow keys choose and Enter switches.</span>
     </label>
   );
 }

@@ -15,14 +15,21 @@ export interface AsyncState<T> {
   reload: () => void;
 }
 
-/** Runs `load` when `deps` change (and on `reload`); the latest call wins. */
+/**
+ * Runs `load` when `deps` change (and on `reload`); the latest call wins. A reload keeps the data
+ * shown until the new answer; new `deps` drop it at once, so nothing loaded for other deps (another
+ * run, another filter) is ever shown under the new ones, nor left beside their error.
+ */
 export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
+  const lastDeps = useRef<readonly unknown[] | null>(null);
   useEffect(() => {
     const mine = ++seq.current;
-    setState((s) => ({ ...s, loading: true }));
+    const changed = lastDeps.current !== null && (lastDeps.current.length !== deps.length || deps.some((d, i) => !Object.is(d, lastDeps.current![i])));
+    lastDeps.current = deps;
+    setState((s) => (changed ? { data: undefined, error: null, loading: true } : { ...s, loading: true }));
     load().then(
       (data) => mine === seq.current && setState({ data, error: null, loading: false }),
       (error: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false })),

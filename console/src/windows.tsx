@@ -6,9 +6,18 @@ export type Window = (typeof WINDOWS)[number];
 
 export function WindowPicker({ value, onChange }: { value: Window; onChange: (w: Window) => void }): JSX.Element {
   return (
-    <div class="segmented" role="radiogroup" aria-label="Time window">
+    // A radio group (WAI-ARIA): one tab stop, the arrow keys move the choice and the focus.
+    <div class="segmented" role="radiogroup" aria-label="Time window" onKeyDown={(e) => {
+      const step = e.key === 'ArrowRight' || e.key === 'ArrowDown' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowUp' ? -1 : 0;
+      if (step === 0) return;
+      e.preventDefault();
+      const next = WINDOWS[(WINDOWS.indexOf(value) + step + WINDOWS.length) % WINDOWS.length]!;
+      onChange(next);
+      const group = e.currentTarget;
+      requestAnimationFrame(() => group.querySelector<HTMLElement>(`[data-window="${next}"]`)?.focus());
+    }}>
       {WINDOWS.map((w) => (
-        <button key={w} type="button" role="radio" aria-checked={w === value} class={w === value ? 'active' : ''} onClick={() => onChange(w)}>{w}</button>
+        <button key={w} type="button" role="radio" data-window={w} aria-checked={w === value} tabIndex={w === value ? 0 : -1} class={w === value ? 'active' : ''} onClick={() => onChange(w)}>{w}</button>
       ))}
     </div>
   );

@@ -7,11 +7,12 @@
  * with the reason on the sign-in page.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, deploy, errorOf, fnName, py, runsWritten, upload } from './platform-harness.js';
+import { createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -149,6 +150,18 @@ describe('the console with odd inputs', { skip }, () => {
     assert.match(draft.draft.files.find((f) => f.path === 'app.py')!.content, new RegExp(`FastAPI\\(title="${name}"\\)`));
     const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
     assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+    // A first call that works (POST / is not one of its routes): the template's greet, as a test case.
+    assert.match(await textOf(page.locator('main')), /A test case greet \(POST \/greet\) is saved/);
+    const cases = (await c.platform.api.call('GET', `/functions/${name}/test-cases`)).body as { items: { name: string; request: unknown }[] };
+    assert.deepEqual(cases.items.map((t) => [t.name, t.request]), [['greet', { method: 'POST', path: '/greet', body: { name: 'Ada' } }]]);
+    await page.getByRole('link', { name: 'Open the editor' }).click();
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByLabel('Note (optional)').press('Enter');
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 1), 60_000);
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await page.getByRole('button', { name: 'Run greet' }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor({ timeout: 60_000 });
+    assert.deepEqual(JSON.parse(await textOf(page.getByTestId('response-body'))), { message: 'hello, Ada' });
     assert.deepEqual(problems, []);
     await context.close();
   });
@@ -169,6 +182,335 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Token', { exact: true }).waitFor();
     assert.equal(await page.getByTestId('signed-out').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('refuses two environment variables with the same name (and bad names) inline, before saving', async () => {
+    const name = fnName('envdup');
+    await createFunction(c.platform.api, name, { env: { FOO: 'a' } });
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    const form = page.getByRole('form', { name: 'Environment' });
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-k-1').fill('FOO');
+    await page.locator('#env-v-1').fill('b');
+    // Enter in a field submits the form, as the button does.
+    await page.locator('#env-v-1').press('Enter');
+    const problem = form.getByTestId('env-problem');
+    await problem.waitFor();
+    assert.match(await textOf(problem), /FOO is already set in row 1/);
+    assert.equal(await page.locator('#env-k-1').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#env-k-1').getAttribute('aria-describedby'), 'env-k-1-problem');
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'env-k-1');
+    // Nothing was sent: the first FOO is as it was.
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { FOO: 'a' });
+    // A name the platform refuses, and a value without a name: said at their row too.
+    await page.locator('#env-k-1').fill('1BAR');
+    await eventually(async () => assert.match(await textOf(problem), /1BAR is not a valid name/));
+    await form.getByRole('button', { name: 'Add variable' }).click();
+    await page.locator('#env-v-2').fill('orphan');
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    await eventually(async () => assert.equal(await form.getByTestId('env-problem').count(), 2));
+    assert.match(await textOf(form.getByTestId('env-problem').nth(1)), /Give this value a name/);
+    await form.getByRole('button', { name: 'Remove', exact: false }).nth(2).click();
+    // Fixed, it saves, and says so in the form.
+    await page.locator('#env-k-1').fill('BAR');
+    assert.equal(await problem.count(), 0);
+    await form.getByRole('button', { name: 'Save environment' }).click();
+    await form.getByText('Environment saved.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.env, { FOO: 'a', BAR: 'b' });
+
+    // Secrets: Enter sets one; a bad name is refused in the Secrets form, with its value kept.
+    const secrets = page.getByRole('form', { name: 'Secrets' });
+    await secrets.getByLabel('Secret name').fill('BAD NAME');
+    await secrets.getByLabel('Secret value').fill('v');
+    await secrets.getByLabel('Secret value').press('Enter');
+    await eventually(async () => assert.match(await textOf(secrets.getByRole('alert')), /BAD NAME is not a valid name/));
+    assert.equal(await secrets.getByLabel('Secret value').inputValue(), 'v');
+    await secrets.getByLabel('Secret name').fill('API_KEY');
+    await secrets.getByLabel('Secret value').press('Enter');
+    await secrets.getByText('Secret API_KEY set.').waitFor();
+    assert.deepEqual((await c.platform.api.call('GET', `/functions/${name}`)).body.function.secrets, ['API_KEY']);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('says at the field what is wrong with a request or a name, and submits forms with Enter', async () => {
+    const name = fnName('fields');
+    await createFunction(c.platform.api, name);
+    // Not deployed yet: the answer says where to deploy it.
+    const early = await c.page({ hash: `#/functions/${name}/invoke` });
+    await early.page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await early.page.getByRole('alert').filter({ hasText: 'FUNCTION_NOT_DEPLOYED' }).waitFor();
+    await early.page.getByTestId('not-deployed').getByRole('link', { name: 'open the Code tab and deploy' }).click();
+    await early.page.getByRole('tab', { name: 'Code', selected: true }).waitFor();
+    await early.context.close();
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    const payload = page.getByLabel('JSON payload');
+    await payload.fill('{"name": ');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    const payloadProblem = page.locator('#inv-payload-problem');
+    await payloadProblem.waitFor();
+    assert.match(await textOf(payloadProblem), /^The payload is not JSON: .+Leave it empty to send no body\.$/);
+    assert.equal(await payload.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'inv-payload');
+    assert.equal(await page.getByTestId('invoke-result').count(), 0);
+    assert.equal(await page.getByRole('alert').count(), 0);
+    // Nothing was sent.
+    assert.deepEqual((await c.platform.api.call('GET', `/runs?function=${name}`)).body.items, []);
+    await payload.fill('{"name": "Ada"}');
+    assert.equal(await payloadProblem.count(), 0);
+    await page.getByLabel('Headers (one').fill('no colon here');
+    await page.locator('#inv-headers-problem').waitFor();
+    assert.match(await textOf(page.locator('#inv-headers-problem')), /Name: value/);
+    await page.getByLabel('Headers (one').fill('X-Test: 1');
+    // Enter in the Path field sends; Enter in the test case name saves.
+    await page.getByLabel('Path').press('Enter');
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    await page.getByLabel('Test case name').fill('by keyboard');
+    await page.getByLabel('Test case name').press('Enter');
+    await page.getByRole('button', { name: 'Run by keyboard' }).waitFor();
+
+    // New function: a name it cannot take says why, at the field.
+    await page.goto(`${c.platform.url}/console/#/new`);
+    await page.getByLabel('Name').fill('my_func');
+    assert.match(await textOf(page.getByTestId('name-problem')), /Not allowed in a name: "_"/);
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-describedby'), 'fn-name-problem fn-name-hint');
+    await page.getByLabel('Name').fill('-edge');
+    assert.match(await textOf(page.getByTestId('name-problem')), /starts and ends with a letter or a digit/);
+    const created = fnName('kbd');
+    await page.getByLabel('Name').fill(created);
+    assert.equal(await page.getByTestId('name-problem').count(), 0);
+    // Enter creates; the focus goes to the result's heading (the form it was in is gone).
+    await page.getByLabel('Name').press('Enter');
+    await page.getByTestId('created').waitFor();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'created-title'));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('adds a file through a dialog that says why a path is refused, and deploys with Enter', async () => {
+    const name = fnName('newfile');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.getByRole('button', { name: 'New file' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New file' });
+    const path = dialog.getByLabel('Path');
+    await path.waitFor();
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'new-file-path');
+    // An existing file was silently ignored before: now said.
+    await path.fill('main.py');
+    await path.press('Enter');
+    assert.match(await textOf(dialog.locator('#new-file-problem')), /main\.py exists/);
+    assert.equal(await path.getAttribute('aria-invalid'), 'true');
+    await path.fill('../up.py');
+    assert.match(await textOf(dialog.locator('#new-file-problem')), /cannot contain \.\./);
+    await path.fill('./lib//util.py');
+    await path.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    const util = page.getByRole('option', { name: /lib\/util\.py/ });
+    await util.waitFor();
+    assert.equal(await util.getAttribute('aria-selected'), 'true');
+    // The file list is one tab stop; the arrow keys move through it and open the file.
+    const options = page.getByRole('listbox', { name: 'Files' }).getByRole('option');
+    assert.deepEqual(await options.evaluateAll((os) => os.map((o) => [o.textContent, o.getAttribute('tabindex')])), [['main.py', '-1'], ['lib/util.pyA', '0']]);
+    await util.focus();
+    await page.keyboard.press('ArrowUp');
+    const main = page.getByRole('option', { name: /^main\.py/ });
+    await eventually(async () => assert.equal(await main.getAttribute('aria-selected'), 'true'));
+    await eventually(async () => assert.match(await page.evaluate('document.activeElement && document.activeElement.textContent') as string, /^main\.py/));
+    await page.keyboard.press('End');
+    await eventually(async () => assert.equal(await util.getAttribute('aria-selected'), 'true'));
+    // Deploy: Enter in the note deploys.
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    const note = page.getByLabel('Note (optional)');
+    await note.fill('by keyboard');
+    await note.press('Enter');
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 2));
+    const v2 = (await c.platform.api.call('GET', `/functions/${name}/versions/2`)).body.version as { note: string; files: { path: string }[] };
+    assert.equal(v2.note, 'by keyboard');
+    assert.ok(v2.files.some((f) => f.path === 'lib/util.py'), JSON.stringify(v2.files));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('says a webhook needs its secret rotated once, and rotates it with Enter to a secret that signs', async () => {
+    const name = fnName('hook');
+    await createFunction(c.platform.api, name, { invocation: 'async' });
+    const up = await c.platform.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': ECHO }), manifest: { kind: 'function', name, triggers: [{ type: 'webhook', id: 'github', style: 'github' }] } });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/triggers` });
+    const hint = page.getByTestId('hook-secret-hint');
+    await hint.waitFor();
+    assert.match(await textOf(hint), /never shows it: rotate to get one/);
+    const grace = page.getByLabel('Grace for the old secret');
+    await grace.fill('0s');
+    await grace.press('Enter');
+    const shown = page.getByTestId('shown-once');
+    await shown.waitFor();
+    const secret = await textOf(shown);
+    assert.equal(await hint.count(), 0);
+    const body = JSON.stringify({ ref: 'refs/heads/main', commits: [] });
+    const signed = await fetch(`${c.platform.url}/hooks/${name}/github`, {
+      method: 'POST', body,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+    });
+    assert.equal(signed.status, 202, await signed.text());
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a function deleted elsewhere says so; another function\'s page never shows the previous one', async () => {
+    const [gone, next] = [fnName('gone'), fnName('next')];
+    await createFunction(c.platform.api, gone);
+    await createFunction(c.platform.api, next);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${gone}/settings` });
+    await page.getByRole('heading', { name: gone }).waitFor();
+    assert.equal((await c.platform.api.call('DELETE', `/functions/${gone}`)).status, 204);
+    await page.getByLabel('Timeout').fill('5s');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    const goneBox = page.getByTestId('function-gone');
+    await goneBox.waitFor();
+    assert.match(await textOf(goneBox), /FUNCTION_NOT_FOUND.*deleted \(in another tab or by the CLI\) while this page was open/s);
+    // A function that does not exist, reached from another one's page: its own name, no stale header.
+    await page.goto(`${c.platform.url}/console/#/functions/${next}/code`);
+    await page.getByRole('heading', { name: next }).waitFor();
+    await page.goto(`${c.platform.url}/console/#/functions/nosuch-${next}/code`);
+    await goneBox.waitFor();
+    assert.equal(await textOf(page.getByRole('heading', { level: 1 })), `nosuch-${next}`);
+    assert.match(await textOf(goneBox), /There is no function of this name in this workspace/);
+    assert.equal(await page.getByRole('heading', { name: next, exact: true }).count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('a run that cannot be loaded, opened from another run, shows its error and never the other run', async () => {
+    const name = fnName('runs');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const called = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', path: '/' });
+    assert.equal(called.status, 200, JSON.stringify(called.body));
+    const runId = (called.body as { runId: string }).runId;
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/runs?run=${runId}` });
+    await page.getByTestId('run-detail').waitFor();
+    const missing = '00000000-0000-4000-8000-000000000000';
+    // In the page (a link followed, not a reload): the tab stays mounted and gets the new run id.
+    await page.evaluate(`location.hash = '#/functions/${name}/runs?run=${missing}'`);
+    await page.getByRole('alert').filter({ hasText: 'RUN_NOT_FOUND' }).waitFor();
+    assert.equal(await page.getByTestId('run-detail').count(), 0);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('says when the search matches no function, and clears it', async () => {
+    const name = fnName('findme');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page();
+    await page.locator(`tr[data-function="${name}"]`).waitFor();
+    await page.getByLabel('Search functions').fill('no-such-function-zz');
+    const none = page.getByTestId('no-match');
+    await none.waitFor();
+    assert.match(await textOf(none), /No function name contains “no-such-function-zz”/);
+    assert.equal(await page.getByRole('table', { name: 'Functions' }).count(), 0);
+    await none.getByRole('button', { name: 'Clear the search' }).click();
+    await page.locator(`tr[data-function="${name}"]`).waitFor();
+    assert.equal(await page.getByLabel('Search functions').inputValue(), '');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('marks the Settings field the API refused and moves the focus to it', async () => {
+    const name = fnName('limits');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    assert.match(await textOf(page.getByTestId('env-empty')), /No variables\..*use a secret/);
+    const form = page.getByRole('form', { name: 'Limits' });
+    const timeout = form.getByLabel('Timeout');
+    await timeout.fill('abc');
+    await timeout.press('Enter');
+    await eventually(async () => assert.match(await textOf(form.getByRole('alert')), /INVALID_FIELD.*limits\.timeout/));
+    assert.equal(await timeout.getAttribute('aria-invalid'), 'true');
+    assert.equal(await timeout.getAttribute('aria-describedby'), 'lim-timeout-hint limits-outcome');
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'lim-timeout'));
+    await timeout.fill('10s');
+    await form.getByLabel('Min warm').fill('50');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await eventually(async () => assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), 'true'));
+    assert.equal(await timeout.getAttribute('aria-invalid'), null);
+    await form.getByLabel('Min warm').fill('0');
+    await form.getByLabel('Min warm').press('Enter');
+    await form.getByText('Limits saved.').waitFor();
+    assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), null);
+    assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.limits.timeoutMs, 10_000);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('the Logs tab shows a run older than the 20 it lists as the chosen one', async () => {
+    const name = fnName('manyruns');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    print("line of", event["path"])', '    return {}') });
+    await deploy(c.platform.api, name);
+    const ids: string[] = [];
+    for (let i = 0; i < 21; i++) {
+      const res = await c.platform.api.call('POST', `/functions/${name}/invoke`, { method: 'GET', path: `/call-${i}` });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      ids.push((res.body as { runId: string }).runId);
+    }
+    await runsWritten(c.platform.url);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/logs?run=${ids[0]}` });
+    await eventually(async () => assert.match(await textOf(page.getByTestId('logs')), /line of \/call-0$/m));
+    await eventually(async () => assert.equal(await page.getByLabel('Run', { exact: true }).inputValue(), ids[0]));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('keeps an edit made just before leaving the Code tab (saved on leaving, not dropped)', async () => {
+    const name = fnName('quickedit');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n# typed just before leaving\n');
+    // At once, well within the autosave's delay.
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    await eventually(async () => {
+      const draft = await c.platform.api.call('GET', `/functions/${name}/draft`);
+      assert.equal(draft.status, 200, JSON.stringify(draft.body));
+      assert.match((draft.body as { draft: { files: { content: string }[] } }).draft.files[0]!.content, /# typed just before leaving/);
+    });
+    await page.getByRole('tab', { name: 'Code' }).click();
+    await eventually(async () => assert.match(await page.locator('.cm-content').innerText(), /typed just before leaving/));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('the time window picker is one tab stop that the arrow keys move', async () => {
+    const name = fnName('window');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    const group = page.getByRole('radiogroup', { name: 'Time window' });
+    await group.waitFor();
+    const checked = async (): Promise<string> => textOf(group.getByRole('radio', { checked: true }));
+    const start = await checked();
+    assert.deepEqual(await group.getByRole('radio').evaluateAll((rs) => rs.filter((r) => r.getAttribute('tabindex') === '0').length), 1);
+    await group.getByRole('radio', { checked: true }).focus();
+    await page.keyboard.press('ArrowRight');
+    await eventually(async () => assert.notEqual(await checked(), start));
+    const moved = await checked();
+    await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.textContent'), moved));
+    await page.keyboard.press('ArrowLeft');
+    await eventually(async () => assert.equal(await checked(), start));
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -108,10 +108,10 @@ describe('the console journey', { skip }, () => {
     await page.getByRole('button', { name: 'Save retries' }).click();
     await page.getByText('Retries saved').waitFor();
     // A secret: written, its name listed, its value never shown again (not in the page, not in the API).
-    const secrets = page.getByRole('region', { name: 'Secrets' });
+    const secrets = page.getByRole('form', { name: 'Secrets' });
     await secrets.getByLabel('Secret name').fill('JOURNEY_KEY');
     await secrets.getByLabel('Secret value').fill('s3cret-value-never-shown');
-    await secrets.getByRole('button', { name: 'Set' }).click();
+    await secrets.getByLabel('Secret value').press('Enter');
     await secrets.locator('code', { hasText: 'JOURNEY_KEY' }).waitFor();
     assert.equal(await secrets.getByLabel('Secret value').inputValue(), '');
     assert.ok(!(await page.content()).includes('s3cret-value-never-shown'));
@@ -173,6 +173,13 @@ describe('the console journey', { skip }, () => {
 
     // Rollback: back to version 1.
     await page.getByRole('tab', { name: 'Code' }).click();
+    // Asked first (it changes what serves the URL at once): dismissed, nothing changes.
+    const asked: string[] = [];
+    page.once('dialog', (d) => { asked.push(d.message()); void d.dismiss(); });
+    await page.getByTestId('rollback').click();
+    await eventually(async () => assert.match(asked[0] ?? '', /^Serve version 1 instead of version 2\?/));
+    assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 2);
+    page.once('dialog', (d) => void d.accept());
     await page.getByTestId('rollback').click();
     await page.locator('.fn-head').getByText('version 1').waitFor();
 

@@ -223,6 +223,16 @@ describe('bad input', () => {
     assert.deepEqual([errorOf(res).code, errorOf(res).field], ['INVALID_JSON', 'body']);
   });
 
+  it('refuses an env name given twice (JSON would keep the last silently): 400 INVALID_JSON naming it, nothing changed', async () => {
+    const created = await h.api.call('POST', '/functions', { name: 'dup-env', env: { FOO: 'a' } });
+    assert.equal(created.status, 201);
+    const res = await h.api.call('PATCH', '/functions/dup-env', '{"env": {"FOO": "b", "BAR": "x", "FOO": "c"}}');
+    assert.equal(res.status, 400);
+    assert.deepEqual([errorOf(res).code, errorOf(res).field], ['INVALID_JSON', 'env.FOO']);
+    assert.deepEqual((await h.api.call('GET', '/functions/dup-env')).body.function.env, { FOO: 'a' });
+    assert.equal((await h.api.call('DELETE', '/functions/dup-env')).status, 204);
+  });
+
   it('checks names in paths after percent-decoding: 400 INVALID_NAME', async () => {
     for (const raw of ['a%2Fb', '..', '%2E%2E', 'UP', 'a%00b', '%ZZ']) {
       for (const [method, suffix] of [['GET', ''], ['PATCH', ''], ['POST', '/deploy'], ['GET', '/versions']] as const) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseJson } from '../../controlplane/api/validate.js';
-import { MAX_JSON_DEPTH, readJsonText, tooDeep } from '../../protocol/index.js';
+import { duplicateKey, MAX_JSON_DEPTH, readJsonText, tooDeep } from '../../protocol/index.js';
 
 const bytes = (text: string | Buffer): Uint8Array => (typeof text === 'string' ? Buffer.from(text) : text);
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
@@ -17,6 +17,16 @@ describe('strict JSON bodies', () => {
   it('parses ordinary bodies; an empty one is {}', () => {
     assert.deepEqual(readJsonText(bytes('{"a": [1, {"b": "ü ☃ 😀"}]}')), { ok: true, value: { a: [1, { b: 'ü ☃ 😀' }] } });
     assert.deepEqual(readJsonText(bytes('  \n')), { ok: true, value: {} });
+  });
+
+  it('refuses a key given twice in one object, naming its path (JSON.parse would keep the last silently)', () => {
+    assert.deepEqual(problem('{"env": {"FOO": "a", "BAR": "x", "FOO": "b"}}'), { code: 'INVALID_JSON', field: 'env.FOO' });
+    assert.deepEqual(problem('{"a": 1, "a": 2}'), { code: 'INVALID_JSON', field: 'a' });
+    assert.deepEqual(problem('{"files": [{"path": "a"}, {"path": "b", "path": "c"}]}'), { code: 'INVALID_JSON', field: 'files[1].path' });
+    assert.equal(duplicateKey(bytes('{"k\\u0041": 1, "kA": 2}')), 'kA', 'escapes decoded before comparing');
+    // The same key in sibling objects, in strings, or as a value: not a duplicate.
+    assert.equal(readJsonText(bytes('{"a": {"x": 1}, "b": {"x": 2}, "c": ["x", "x"], "d": "\\"x\\": 1, \\"x\\": 2", "x": "x"}')).ok, true);
+    assert.equal(duplicateKey(bytes('[{"a": 1}, {"a": 2}]')), null);
   });
 
   it('refuses invalid UTF-8 instead of replacing it with U+FFFD', () => {

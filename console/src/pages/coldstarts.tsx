@@ -7,6 +7,7 @@
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { api, enc, type ColdRow, type ColdStarts } from '../api.js';
+import { can } from '../auth.js';
 import { Chart, COLORS, formatValue, type ChartSpec } from '../chart.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
@@ -101,7 +102,7 @@ export function ColdStartsPage(): JSX.Element {
 function Advice({ row, onKeepWarm }: { row: ColdRow; onKeepWarm: () => void }): JSX.Element {
   if (row.state === 'paused') return <span class="muted">paused</span>;
   if (row.invocations === 0) return <span class="muted">no calls</span>;
-  if (row.minWarm === 0 && row.coldStartRatio >= 0.05) return <button type="button" class="small" onClick={onKeepWarm} title="Set limits.minWarm to 1">Keep 1 warm</button>;
+  if (row.minWarm === 0 && row.coldStartRatio >= 0.05) return !can('deployer') ? <span>keep 1 warm (minWarm: 1) — a deployer can set it</span> : <button type="button" class="small" onClick={onKeepWarm} title="Set limits.minWarm to 1">Keep 1 warm</button>;
   if (row.initP95Ms !== null && row.initP95Ms > 500) return <span>slow init: import less at module level</span>;
   return <span class="ok">fine</span>;
 }

@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { api, enc, type Fn, type Series, type Usage } from '../api.js';
+import { can } from '../auth.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
@@ -75,7 +76,7 @@ export function FunctionList(): JSX.Element {
     <div class="page">
       <div class="page-head">
         <h1>Functions</h1>
-        <a class="button primary" href={href(['new'])}>New function</a>
+        {can('deployer') ? <a class="button primary" href={href(['new'])}>New function</a> : null}
       </div>
       <div class="toolbar">
         <label for="search" class="visually-hidden">Search functions</label>
@@ -86,8 +87,12 @@ export function FunctionList(): JSX.Element {
       {rows.data === undefined ? <Loading what="Loading functions" /> : rows.data.length === 0 ? (
         <div class="empty card">
           <p>No functions yet.</p>
-          <a class="button primary" href={href(['new'])}>Create your first function</a>
+          {can('deployer') ? <a class="button primary" href={href(['new'])}>Create your first function</a> : null}
         </div>
+      ) : shown.length === 0 ? (
+        <p class="empty card" data-testid="no-match">
+          No function name contains “{query.trim()}”. <button type="button" class="small" onClick={() => { setQuery(''); document.getElementById('search')?.focus(); }}>Clear the search</button>
+        </p>
       ) : (
         <div class="table-wrap">
           <table class="list cards" aria-label="Functions">

@@ -4,12 +4,12 @@
  * one (shown once), and a draft with the preset's scaffold (the `init` templates) to edit and deploy.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, enc, type FnAnswer } from '../api.js';
-import { currentSession } from '../auth.js';
+import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
-import { DATABASE_NAME, presetOf, scaffold, type Invocation, type Template } from '../scaffolds.js';
+import { DATABASE_NAME, presetOf, samplePayload, scaffold, type Invocation, type Template } from '../scaffolds.js';
 import { Card, ErrorBox, ShownOnce } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -20,6 +20,20 @@ const PRESETS: [Template, string, string][] = [
   ['cron', 'Cron', 'runs on a schedule'],
   ['worker', 'Async worker', 'jobs queued with POST /async'],
 ];
+/** Why `name` is not a function name (what the user must change), or null. */
+export function nameProblem(name: string): string | null {
+  if (name === '' || NAME.test(name)) return null;
+  const bad = [...new Set(name.replace(/[a-z0-9-]/g, ''))].join('');
+  if (bad !== '') return `Not allowed in a name: ${bad === ' ' ? 'spaces' : JSON.stringify(bad)}. Use lower-case letters, digits and hyphens.`;
+  if (name.length > 63) return `At most 63 characters (this one has ${name.length}).`;
+  return 'A name starts and ends with a letter or a digit.';
+}
+
+/** A test case saved with a new function whose template has no route for the Invoke tab's default (POST /). */
+export function starterCase(template: Template): { name: string; request: { method: string; path: string; body: unknown } } | null {
+  return template === 'fastapi' ? { name: 'greet', request: { method: 'POST', path: '/greet', body: JSON.parse(samplePayload('fastapi')) as unknown } } : null;
+}
+
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'sync', fastapi: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
@@ -42,6 +56,11 @@ export function NewFunction(): JSX.Element {
   const [created, setCreated] = useState<FnAnswer | null>(null);
   const [busy, setBusy] = useState(false);
   const valid = NAME.test(name);
+  const problem = nameProblem(name);
+  // The form is replaced by the result: the focus goes to its heading, not to the page's start.
+  useEffect(() => {
+    if (created !== null) document.getElementById('created-title')?.focus();
+  }, [created]);
   const databaseValid = database === null || DATABASE_NAME.test(database);
   const origin = functionsOrigin(location);
   // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
@@ -55,6 +74,10 @@ export function NewFunction(): JSX.Element {
     try {
       const answer = await api<FnAnswer>('POST', '/functions', { name, preset: presetOf(preset), invocation: mode, auth });
       await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode, database ?? undefined), removed: [] });
+      // The Invoke tab's default (POST /) is not a route of the FastAPI template (405): a saved test
+      // case gives the first call that works (the template's "Try it"). Not worth failing the create for.
+      const starter = starterCase(preset);
+      if (starter !== null) await api('PUT', `/functions/${enc(name)}/test-cases/${enc(starter.name)}`, { mode: 'sync', request: starter.request }).catch(() => undefined);
       setCreated(answer);
     } catch (err) {
       setError(err);
@@ -63,15 +86,25 @@ export function NewFunction(): JSX.Element {
     }
   };
 
+  if (!can('deployer')) {
+    return (
+      <div class="page narrow">
+        <h1>New function</h1>
+        <p class="notice" data-testid="role-note">Your token's role ({currentSession()?.role}) cannot create functions: that needs the deployer role.</p>
+      </div>
+    );
+  }
+
   if (created !== null) {
     return (
       <div class="page narrow">
-        <h1>Created <code>{created.function.name}</code></h1>
+        <h1 tabIndex={-1} id="created-title" data-testid="created">Created <code>{created.function.name}</code></h1>
         {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} /> : null}
         <Card title="Contract">
           <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} />
         </Card>
         <p>Its code is a draft from the <strong>{preset}</strong> template: edit it, then deploy.</p>
+        {starterCase(preset) !== null ? <p>A test case <strong>{starterCase(preset)!.name}</strong> ({starterCase(preset)!.request.method} {starterCase(preset)!.request.path}) is saved on its Invoke tab: run it once deployed.</p> : null}
         <a class="button primary" href={href(['functions', created.function.name, 'code'])}>Open the editor</a>
       </div>
     );
@@ -82,8 +115,9 @@ export function NewFunction(): JSX.Element {
       <h1>New function</h1>
       <form onSubmit={submit} class="card form" aria-label="New function">
         <label for="fn-name">Name</label>
-        <input id="fn-name" required value={name} aria-describedby="fn-name-hint" aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
+        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint' : 'fn-name-hint'} aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
           onInput={(e) => setName((e.target as HTMLInputElement).value.toLowerCase())} />
+        {problem !== null ? <p id="fn-name-problem" class="field-problem" data-testid="name-problem">{problem}</p> : null}
         <p id="fn-name-hint" class="hint">Lower-case letters, digits and hyphens (a DNS label): it is part of the URL.</p>
 
         <fieldset>

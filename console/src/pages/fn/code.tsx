@@ -30,9 +30,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [saved, setSaved] = useState<string>('');
   const [error, setError] = useState<unknown>(null);
   const [deploying, setDeploying] = useState(false);
+  const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const timers = useRef<{ check?: number; save?: number }>({});
+  const mounted = useRef(true);
   const wsRef = useRef<Workspace | null>(null);
   wsRef.current = ws.data ?? null;
   const wantedFile = query.get('file');
@@ -58,12 +60,20 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
     if (!editable) return;
     setSaved('unsaved changes');
-    timers.current.save = window.setTimeout(() => {
-      const w = wsRef.current;
-      if (w === null) return;
-      saveDraft(name, w).then((d) => { w.draft = d; setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`); }, setError);
-    }, SAVE_DELAY_MS);
+    timers.current.save = window.setTimeout(saveNow, SAVE_DELAY_MS);
   };
+  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet). */
+  function saveNow(): void {
+    timers.current.save = undefined;
+    const w = wsRef.current;
+    if (w === null) return;
+    saveDraft(name, w).then((d) => {
+      w.draft = d;
+      if (mounted.current) setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
+    }, (err: unknown) => { if (mounted.current) setError(err); });
+  }
+  const saveNowRef = useRef(saveNow);
+  saveNowRef.current = saveNow;
 
   // The editor, once the workspace is there.
   useEffect(() => {
@@ -109,16 +119,33 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     else if (wantedLine > 0) editor.current?.markLine(wantedLine);
   }, [wantedFile, wantedLine]);
 
-  useEffect(() => () => { clearTimeout(timers.current.check); clearTimeout(timers.current.save); }, []);
+  // Leaving the tab (another tab, another page) with an edit of the last second not saved yet: save it
+  // now rather than drop it; closing or reloading the page then asks first.
+  useEffect(() => {
+    mounted.current = true;
+    const warn = (e: BeforeUnloadEvent): void => {
+      if (timers.current.save === undefined) return;
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    addEventListener('beforeunload', warn);
+    return () => {
+      mounted.current = false;
+      removeEventListener('beforeunload', warn);
+      clearTimeout(timers.current.check);
+      if (timers.current.save !== undefined) {
+        clearTimeout(timers.current.save);
+        saveNowRef.current();
+      }
+    };
+  }, []);
 
   if (ws.data === undefined) return ws.error ? <ErrorBox error={ws.error} /> : <Loading what="Loading the code" />;
   const w = ws.data;
   const changes = changesOf(w);
   void tick;
 
-  const addFile = (): void => {
-    const path = prompt('New file path (e.g. lib/util.py)')?.trim();
-    if (!path || w.files.has(path)) return;
+  const addFile = (path: string): void => {
     w.files.set(path, '');
     setFile(path);
     setTick((t) => t + 1);
@@ -143,6 +170,9 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   };
   const rollback = async (version?: number): Promise<void> => {
     setError(null);
+    // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
+    const target = version ?? (active !== null ? active - 1 : null);
+    if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
     try {
       if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, {});
       else await api('POST', `/functions/${enc(name)}/deploy`, { version });
@@ -166,28 +196,37 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
           {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
-        <button type="button" onClick={addFile}>New file</button>
-        <button type="button" onClick={removeFile} disabled={file === null}>Remove file</button>
-        <button type="button" onClick={discard} disabled={w.draft === null && !hasChanges(changes)}>Discard draft</button>
+        <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
+        <button type="button" onClick={removeFile} disabled={file === null || !editable}>Remove file</button>
+        <button type="button" onClick={discard} disabled={!editable || w.draft === null && !hasChanges(changes)}>Discard draft</button>
         <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
       <ErrorBox error={error} />
       <ErrorBox error={checkError} />
       <div class="code-layout">
         <aside class="files" aria-label="Files">
-          <ul role="listbox" aria-label="Files">
-            {[...w.files.keys()].map((path) => {
+          {/* A listbox (WAI-ARIA): one tab stop, the arrow keys, Home and End move and open. */}
+          <ul role="listbox" aria-label="Files" onKeyDown={(e) => {
+            const paths = [...w.files.keys()];
+            const at = file === null ? -1 : paths.indexOf(file);
+            const next = e.key === 'ArrowDown' ? Math.min(at + 1, paths.length - 1) : e.key === 'ArrowUp' ? Math.max(at - 1, 0) : e.key === 'Home' ? 0 : e.key === 'End' ? paths.length - 1 : null;
+            if (next === null || paths[next] === undefined) return;
+            e.preventDefault();
+            setFile(paths[next]!);
+            requestAnimationFrame(() => document.getElementById(`file-${next}`)?.focus());
+          }}>
+            {[...w.files.keys()].map((path, i) => {
               const n = problems.filter((p) => p.file === path).length;
               const state = changes.added.includes(path) ? 'added' : changes.modified.includes(path) ? 'modified' : '';
               return (
-                <li key={path}>
-                  <button type="button" role="option" aria-selected={path === file} class={path === file ? 'file active' : 'file'} onClick={() => setFile(path)}>
+                <li key={path} role="presentation">
+                  <button type="button" role="option" id={`file-${i}`} tabIndex={path === file || (file === null && i === 0) ? 0 : -1} aria-selected={path === file} class={path === file ? 'file active' : 'file'} onClick={() => setFile(path)}>
                     {path}{state ? <span class={`tag ${state}`}>{state === 'added' ? 'A' : 'M'}</span> : null}{n > 0 ? <span class="tag bad" aria-label={`${n} problems`}>{n}</span> : null}
                   </button>
                 </li>
               );
             })}
-            {w.binary.map((f) => <li key={f.path} class="muted file-binary">{f.path} (binary)</li>)}
+            {w.binary.map((f) => <li key={f.path} role="option" aria-disabled="true" aria-selected="false" class="muted file-binary">{f.path} (binary)</li>)}
           </ul>
           <h3>Versions</h3>
           <ol class="versions" aria-label="Version history">
@@ -195,11 +234,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               <li key={v.version}>
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
-                {v.version !== active ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
+                {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
               </li>
             ))}
           </ol>
-          {active !== null && active > 1 ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
+          {active !== null && active > 1 && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
         </aside>
         <div class="editor-wrap">
           <div class="editor-file">{file ?? 'no file'}</div>
@@ -221,6 +260,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         )}
         {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
       </section>
+      <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
         onDone={() => { setDeploying(false); reload(); versions.reload(); ws.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
@@ -274,14 +314,63 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         ))}
       </div>
       {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
-      <label for="deploy-note">Note (optional)</label>
-      <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
-      <ErrorBox error={error} />
-      <div class="row end">
-        <button type="button" onClick={onClose}>Cancel</button>
-        <button type="button" class="primary" onClick={() => void go()} disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
-        {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
-      </div>
+      <form onSubmit={(e) => { e.preventDefault(); if (!busy && !blocked) void go(); }}>
+        <label for="deploy-note">Note (optional)</label>
+        <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+        <ErrorBox error={error} />
+        <div class="row end">
+          <button type="button" onClick={onClose}>Cancel</button>
+          <button type="submit" class="primary" disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
+          {busy && step !== '' ? <span class="muted" aria-live="polite" data-testid="deploy-step">{step}…</span> : null}
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** What is wrong with a new file's path (the API's rules, controlplane/bundles/paths.ts, the common ones), or null. */
+export function newFileProblem(raw: string, files: ReadonlyMap<string, string>): string | null {
+  const path = raw.trim().replace(/^(\.\/)+/, '').replace(/\/{2,}/g, '/');
+  if (path === '') return 'Give the file a path, e.g. lib/util.py.';
+  if (path.includes('\\')) return 'Separate folders with /, not \\.';
+  if (path.startsWith('/')) return 'The path is relative to the function\'s root: leave out the leading /.';
+  if (path.split('/').includes('..')) return 'The path cannot contain .. (it would leave the function\'s files).';
+  if (path.endsWith('/')) return 'That names a folder: add the file\'s name.';
+  if (files.has(path)) return `${path} exists: pick it in the file list.`;
+  return null;
+}
+
+/** New file: its path typed in a dialog, checked as typed; an existing path is said, not ignored. */
+function NewFileDialog({ open, onClose, onAdd, files }: { open: boolean; onClose: () => void; onAdd: (path: string) => void; files: ReadonlyMap<string, string> }): JSX.Element {
+  const [path, setPath] = useState('');
+  const [tried, setTried] = useState(false);
+  const problem = newFileProblem(path, files);
+  const shown = tried || path !== '' ? problem : null;
+  const close = (): void => {
+    setPath('');
+    setTried(false);
+    onClose();
+  };
+  return (
+    <Dialog title="New file" open={open} onClose={close}>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        setTried(true);
+        if (problem !== null) return;
+        onAdd(path.trim().replace(/^(\.\/)+/, '').replace(/\/{2,}/g, '/'));
+        setPath('');
+        setTried(false);
+      }}>
+        <label for="new-file-path">Path</label>
+        <input id="new-file-path" value={path} autoFocus autoComplete="off" spellcheck={false} placeholder="lib/util.py"
+          aria-invalid={shown !== null ? true : undefined} aria-describedby={shown !== null ? 'new-file-problem' : undefined}
+          onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+        {shown !== null ? <p id="new-file-problem" class="field-problem">{shown}</p> : null}
+        <div class="row end">
+          <button type="button" onClick={close}>Cancel</button>
+          <button type="submit" class="primary">Add file</button>
+        </div>
+      </form>
     </Dialog>
   );
 }

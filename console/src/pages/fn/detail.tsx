@@ -1,7 +1,8 @@
 /** A function's page: header (state, version, URL, pause/resume) and the tabs of the product brief. */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type FnAnswer, type Usage } from '../../api.js';
+import { api, ApiError, enc, type FnAnswer, type Usage } from '../../api.js';
+import { can } from '../../auth.js';
 import { href } from '../../router.js';
 import { CopyButton, ErrorBox, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
 import { CodeTab } from './code.js';
@@ -27,9 +28,22 @@ const TABS: [string, string, (p: TabProps) => JSX.Element][] = [
 
 export function FunctionDetail({ name, tab, query }: { name: string; tab: string; query: URLSearchParams }): JSX.Element {
   const fn = useAsync(() => api<FnAnswer>('GET', `/functions/${enc(name)}`), [name]);
-  const live = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch(() => null), [name]);
+  // The 5 s poll also notices the function deleted elsewhere (another tab, the CLI): then the page says so.
+  const live = useAsync(() => api<Usage>('GET', `/functions/${enc(name)}/usage?window=1m`).catch((err: unknown) => {
+    if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') fn.reload();
+    return null;
+  }), [name]);
   const [actionError, setActionError] = useState<unknown>(null);
   useInterval(live.reload, 5000);
+  if (fn.error instanceof ApiError && fn.error.code === 'FUNCTION_NOT_FOUND') {
+    return (
+      <div class="page" data-testid="function-gone">
+        <h1>{name}</h1>
+        <ErrorBox error={fn.error} />
+        <p>{fn.data !== undefined ? 'It was deleted (in another tab or by the CLI) while this page was open.' : 'There is no function of this name in this workspace.'} <a href={href(['functions'])}>Back to the functions</a></p>
+      </div>
+    );
+  }
   if (fn.data === undefined) return <div class="page">{fn.error ? <ErrorBox error={fn.error} /> : <Loading />}</div>;
   const f = fn.data.function;
   const state = f.status === 'paused' ? 'paused' : live.data?.state ?? 'cold';
@@ -59,7 +73,7 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
           <div class="meta url"><code>{fn.data.invokeUrl}</code> <CopyButton text={fn.data.invokeUrl} label="Copy URL" /></div>
         </div>
         <div class="actions">
-          <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+          {can('deployer') ? <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button> : null}
         </div>
       </div>
       <ErrorBox error={actionError} />

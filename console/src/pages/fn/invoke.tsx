@@ -5,7 +5,8 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
+import { api, ApiError, enc, type InvokeAnswer, type TestCase, type TestRequest } from '../../api.js';
+import { can, currentSession } from '../../auth.js';
 import { curlLine } from '../../curl.js';
 import { bodyText, ms } from '../../format.js';
 import { href } from '../../router.js';
@@ -53,6 +54,10 @@ export function joinPath(path: string, query?: Record<string, string | string[]>
   return search === '' ? path : `${path}?${search}`;
 }
 
+function invalidIf(problem: { field: string } | null, id: string): { 'aria-invalid'?: true; 'aria-describedby'?: string } {
+  return problem?.field === id ? { 'aria-invalid': true, 'aria-describedby': `${id}-problem` } : {};
+}
+
 export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const f = fn.function;
   const [mode, setMode] = useState<'sync' | 'async'>(f.invocation === 'async' ? 'async' : 'sync');
@@ -66,6 +71,24 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const [busy, setBusy] = useState(false);
   const [caseName, setCaseName] = useState('');
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
+
+  /** What is wrong with the headers or the payload as typed (shown at the field, live), or null. */
+  const fieldProblem = (): { field: 'inv-headers' | 'inv-payload'; message: string } | null => {
+    try {
+      parseHeaders(headers);
+    } catch (err) {
+      return { field: 'inv-headers', message: (err as Error).message };
+    }
+    if (payload.trim() !== '' && method !== 'GET') {
+      try {
+        JSON.parse(payload);
+      } catch (err) {
+        return { field: 'inv-payload', message: `The payload is not JSON: ${(err as Error).message}. Leave it empty to send no body.` };
+      }
+    }
+    return null;
+  };
+  const problem = fieldProblem();
 
   const request = (): TestRequest => {
     const req: TestRequest = { method, ...splitPath(path) };
@@ -107,6 +130,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
 
   const save = async (): Promise<void> => {
     setError(null);
+    if (problem !== null) return void document.getElementById(problem.field)?.focus();
     try {
       await api('PUT', `/functions/${enc(name)}/test-cases/${enc(caseName.trim())}`, { mode, request: request() });
       cases.reload();
@@ -121,12 +145,17 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + joinPath(req.path ?? '/', req.query);
     curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
   } catch {
-    curl = '(fix the request to see its curl line)';
+    curl = '(fix the request above to see its curl line)';
   }
 
   return (
     <div class="invoke-tab grid2">
-      <form class="card form" aria-label="Request" onSubmit={(e) => { e.preventDefault(); try { void send(request(), mode); } catch (err) { setError(err); } }}>
+      <form class="card form" aria-label="Request" onSubmit={(e) => {
+        e.preventDefault();
+        // A request that cannot be built is said at its field (below), not sent.
+        if (problem !== null) return void document.getElementById(problem.field)?.focus();
+        void send(request(), mode);
+      }}>
         <fieldset class="row">
           <legend>Mode</legend>
           <label class="choice inline"><input type="radio" name="mode" checked={mode === 'sync'} onChange={() => setMode('sync')} /> sync</label>
@@ -143,13 +172,17 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
           </div>
         </div>
         <label for="inv-headers">Headers (one <code>Name: value</code> per line)</label>
-        <textarea id="inv-headers" rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
-        <label for="inv-payload">JSON payload</label>
-        <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
-        <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
+        <textarea id="inv-headers" rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} spellcheck={false} {...invalidIf(problem, 'inv-headers')} />
+        {problem?.field === 'inv-headers' ? <p id="inv-headers-problem" class="field-problem">{problem.message}</p> : null}
+        <label for="inv-payload">JSON payload{method === 'GET' ? ' (not sent with GET)' : ''}</label>
+        <textarea id="inv-payload" rows={8} class="mono" value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} spellcheck={false} {...invalidIf(problem, 'inv-payload')} />
+        {problem?.field === 'inv-payload' ? <p id="inv-payload-problem" class="field-problem">{problem.message}</p> : null}
+        {can('invoker')
+          ? <button type="submit" class="primary" disabled={busy}>{busy ? 'Sending…' : mode === 'sync' ? 'Invoke' : 'Queue async run'}</button>
+          : <p class="notice" data-testid="role-note">Your token's role ({currentSession()?.role}) can read this function but not call it from here: that needs the invoker role.</p>}
         <div class="curl">
           <label for="inv-curl">curl</label>
-          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code><CopyButton text={curl} /></div>
+          <div class="row"><code id="inv-curl" class="grow wrap">{curl}</code>{problem === null ? <CopyButton text={curl} /> : null}</div>
           {f.auth === 'token' ? <p class="hint">Set <code>FP_INVOKE_TOKEN</code> to the function's invoke token (Settings → rotate shows a new one).</p> : null}
         </div>
       </form>
@@ -157,6 +190,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         <section class="card" aria-label="Response" aria-live="polite">
           <h3>Response</h3>
           <ErrorBox error={error} />
+          {error instanceof ApiError && error.code === 'FUNCTION_NOT_DEPLOYED' ? <p data-testid="not-deployed">Nothing runs until a version is deployed: <a href={href(['functions', name, 'code'])}>open the Code tab and deploy</a>.</p> : null}
           {queued !== null ? (
             <p data-testid="async-run">Queued as run <code>{queued}</code> — <a href={href(['functions', name, 'runs'], { run: queued })}>open its timeline</a></p>
           ) : null}
@@ -181,18 +215,18 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
         </section>
         <section class="card" aria-label="Saved test cases">
           <h3>Test cases</h3>
-          <div class="row">
+          {can('deployer') ? <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
             <label for="case-name" class="visually-hidden">Test case name</label>
             <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} onInput={(e) => setCaseName((e.target as HTMLInputElement).value)} />
-            <button type="button" onClick={() => void save()} disabled={caseName.trim() === ''}>Save</button>
-          </div>
+            <button type="submit" disabled={caseName.trim() === ''}>Save</button>
+          </form> : null}
           <ErrorBox error={cases.error} />
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
               <li key={c.name}>
                 <button type="button" class="link" onClick={() => load(c)}>{c.name}</button> <span class="tag">{c.mode}</span> <span class="muted">{c.request.method ?? 'POST'} {joinPath(c.request.path ?? '/', c.request.query)}</span>
-                <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button>
-                <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button>
+                {can('invoker') ? <button type="button" class="small" onClick={() => void send(c.request, c.mode)} aria-label={`Run ${c.name}`}>Run</button> : null}
+                {can('deployer') ? <button type="button" class="small" onClick={() => void api('DELETE', `/functions/${enc(name)}/test-cases/${enc(c.name)}`).then(cases.reload, setError)} aria-label={`Delete ${c.name}`}>Delete</button> : null}
               </li>
             ))}
           </ul>

@@ -57,6 +57,9 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <label for="log-run">Run</label>
         <select id="log-run" value={runId ?? ''} disabled={live} onChange={(e) => { location.hash = href(['functions', name, 'logs'], { run: (e.target as HTMLSelectElement).value }); }}>
           <option value="">choose a run</option>
+          {/* A run older than the 20 listed (a link from Runs) is still the one shown, so it is an option too. */}
+          {runId !== null && !(recent.data?.items ?? []).some((r) => r.runId === runId)
+            ? <option value={runId}>{typeof one.data?.startedAt === 'number' ? `${time(one.data.startedAt)} · ${one.data.status} · ${one.data.trigger}` : `run ${runId.slice(0, 8)}`}</option> : null}
           {(recent.data?.items ?? []).map((r) => <option key={r.runId} value={r.runId}>{time(r.startedAt)} · {r.status} · {r.trigger}</option>)}
         </select>
         <label for="log-stream">Stream</label>
@@ -67,7 +70,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
       </div>
       <ErrorBox error={error ?? one.error} />
-      {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : 'No lines (or none match the filters).'}</p> : (
+      {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
           {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${l.msg}\n`}</span>)}
         </pre>

@@ -5,6 +5,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
+import { can } from '../../auth.js';
 import { bodyText, clock, ms, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
@@ -108,7 +109,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
         <h3>Run <code>{runId}</code></h3>
         <StateBadge state={async ? r.state : r.status} />
         <span class="spacer" />
-        {async && failed ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
+        {async && failed && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
         {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {err.file}:{err.line}</a> : null}
         <button type="button" class="small" onClick={run.reload}>Refresh</button>
       </div>

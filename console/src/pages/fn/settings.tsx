@@ -4,7 +4,8 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type FnAnswer } from '../../api.js';
+import { api, ApiError, enc, type FnAnswer } from '../../api.js';
+import { can, currentSession } from '../../auth.js';
 import { ContractCard } from '../../contract.js';
 import { duration, memory } from '../../format.js';
 import { navigate } from '../../router.js';
@@ -12,6 +13,32 @@ import { Card, ErrorBox, ShownOnce } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
 type Row = { key: string; value: string };
+type Form = 'limits' | 'retry' | 'env' | 'secrets' | 'access' | 'state';
+
+/** The API's `field` of a refused change → the input that holds it (as sent, and as checked after the merge). */
+const FIELD_INPUTS: Record<string, string> = {
+  'limits.timeout': 'lim-timeout', 'limits.timeoutMs': 'lim-timeout', 'limits.memory': 'lim-memory', 'limits.memoryBytes': 'lim-memory',
+  'limits.concurrency': 'lim-concurrency', 'limits.maxInstances': 'lim-max', 'limits.minWarm': 'lim-minwarm', 'limits.maxQueue': 'lim-queue',
+  'retry.maxAttempts': 're-attempts', 'retry.backoff': 're-backoff', 'retry.backoffBaseMs': 're-backoff', 'retry.maxBackoff': 're-max',
+  'retry.backoffMaxMs': 're-max', 'retry.maxEventAge': 're-age', 'retry.maxEventAgeMs': 're-age',
+};
+
+/** The platform's env names (protocol/manifest.ts): letters, digits and _, not starting with a digit. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What is wrong with each row's name (null: nothing); empty rows are dropped on save. */
+export function envRowProblems(rows: readonly Row[]): (string | null)[] {
+  const firstAt = new Map<string, number>();
+  return rows.map((r, i) => {
+    const name = r.key.trim();
+    if (name === '') return r.value === '' ? null : 'Give this value a name (or remove the row).';
+    if (!ENV_NAME.test(name)) return `${name} is not a valid name: letters, digits and _, not starting with a digit.`;
+    const first = firstAt.get(name);
+    if (first !== undefined) return `${name} is already set in row ${first + 1}: keep one (remove this row or rename it).`;
+    firstAt.set(name, i);
+    return null;
+  });
+}
 
 export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const f = fn.function;
@@ -21,38 +48,61 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const [env, setEnv] = useState<Row[]>(Object.entries(f.env).map(([key, value]) => ({ key, value })));
   const [secretName, setSecretName] = useState('');
   const [secretValue, setSecretValue] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState('');
+  // The outcome of the last change, shown in the form it came from (not at the top of a long page).
+  const [outcome, setOutcome] = useState<{ form: Form; saved?: string; error?: unknown } | null>(null);
+  const setError = (form: Form) => (error: unknown): void => setOutcome({ form, error });
   const [token, setToken] = useState<string | null>(null);
+  // Checked before saving (the API takes `env` as an object: a second row with the same name would
+  // silently replace the first); shown from the first Save on, then as the rows change.
+  const [envChecked, setEnvChecked] = useState(false);
+  const envProblems = envRowProblems(env);
 
-  const patch = async (body: Record<string, unknown>, what: string): Promise<void> => {
-    setError(null);
-    setSaved('');
+  /** Sends the change; true when it was saved (the outcome is shown in `form`). */
+  const patch = async (form: Form, body: Record<string, unknown>, done: string): Promise<boolean> => {
+    setOutcome(null);
     try {
       const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, body);
       if (answer.invokeToken !== undefined) setToken(answer.invokeToken);
-      setSaved(`${what} saved`);
+      setOutcome({ form, saved: done });
       reload();
+      return true;
     } catch (err) {
-      setError(err);
+      setOutcome({ form, error: err });
+      const input = err instanceof ApiError && err.field !== undefined ? FIELD_INPUTS[err.field] : undefined;
+      if (input !== undefined) requestAnimationFrame(() => document.getElementById(input)?.focus());
+      // Deleted elsewhere: the page says so (detail.tsx) instead of a form error.
+      if (err instanceof ApiError && err.code === 'FUNCTION_NOT_FOUND') reload();
+      return false;
     }
   };
-  const num = (s: string): number => Number(s);
-  const field = (id: string, label: string, value: string, set: (v: string) => void, hint?: string): JSX.Element => (
-    <div class="field">
-      <label for={id}>{label}</label>
-      <input id={id} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} aria-describedby={hint ? `${id}-hint` : undefined} />
-      {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
+  const status = (form: Form): JSX.Element => (
+    <div class="form-status" data-testid={`status-${form}`} id={`${form}-outcome`}>
+      <p aria-live="polite" class="ok">{outcome?.form === form ? outcome.saved ?? '' : ''}</p>
+      <ErrorBox error={outcome?.form === form ? outcome.error : null} />
     </div>
   );
+  const num = (s: string): number => Number(s);
+  // The input the last refusal named (its message is in the form's outcome).
+  const refused = outcome?.error instanceof ApiError && outcome.error.field !== undefined ? { input: FIELD_INPUTS[outcome.error.field], form: outcome.form } : null;
+  const field = (id: string, label: string, value: string, set: (v: string) => void, hint?: string): JSX.Element => {
+    const bad = refused?.input === id;
+    const described = [hint ? `${id}-hint` : '', bad ? `${refused!.form}-outcome` : ''].filter((x) => x !== '').join(' ');
+    return (
+      <div class="field">
+        <label for={id}>{label}</label>
+        <input id={id} value={value} onInput={(e) => set((e.target as HTMLInputElement).value)} aria-invalid={bad ? true : undefined} aria-describedby={described === '' ? undefined : described} />
+        {hint ? <p id={`${id}-hint`} class="hint">{hint}</p> : null}
+      </div>
+    );
+  };
 
+  // What the role allows is offered (the API decides): below deployer the settings are shown, not changed.
+  const canChange = can('deployer');
   return (
     <div class="settings grid2">
-      <div>
-        <p aria-live="polite" class="ok">{saved}</p>
-        <ErrorBox error={error} />
-        {token !== null ? <ShownOnce label="Invoke token" value={token} /> : null}
-        <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch({ limits: { timeout: limits.timeout, memory: limits.memory, concurrency: num(limits.concurrency), maxInstances: num(limits.maxInstances), minWarm: num(limits.minWarm), maxQueue: num(limits.maxQueue) } }, 'Limits'); }}>
+      {!canChange ? <p class="notice span2" data-testid="role-note">Your token's role ({currentSession()?.role}) can read these settings, not change them: that needs the deployer role (deleting the function, the owner role).</p> : null}
+      <fieldset class="plain" disabled={!canChange}>
+        <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', { limits: { timeout: limits.timeout, memory: limits.memory, concurrency: num(limits.concurrency), maxInstances: num(limits.maxInstances), minWarm: num(limits.minWarm), maxQueue: num(limits.maxQueue) } }, 'Limits saved.'); }}>
           <h3>Limits</h3>
           <div class="fields">
             {field('lim-timeout', 'Timeout', limits.timeout, (v) => setLimits({ ...limits, timeout: v }), 'e.g. 500ms, 30s, 2m')}
@@ -62,9 +112,10 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
             {field('lim-minwarm', 'Min warm', limits.minWarm, (v) => setLimits({ ...limits, minWarm: v }), '0 = scale to zero when idle')}
             {field('lim-queue', 'Max waiting calls', limits.maxQueue, (v) => setLimits({ ...limits, maxQueue: v }))}
           </div>
+          {status('limits')}
           <button type="submit">Save limits</button>
         </form>
-        <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch({ retry: { maxAttempts: num(retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }, 'Retries'); }}>
+        <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch('retry', { retry: { maxAttempts: num(retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }, 'Retries saved.'); }}>
           <h3>Retries (async, cron, webhooks)</h3>
           <div class="fields">
             {field('re-attempts', 'Attempts', retry.maxAttempts, (v) => setRetry({ ...retry, maxAttempts: v }), '1-10, the first included')}
@@ -72,38 +123,61 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
             {field('re-max', 'Max backoff', retry.maxBackoff, (v) => setRetry({ ...retry, maxBackoff: v }))}
             {field('re-age', 'Give up after', retry.maxEventAge, (v) => setRetry({ ...retry, maxEventAge: v }))}
           </div>
+          {status('retry')}
           <button type="submit">Save retries</button>
         </form>
-        <form class="card form" aria-label="Environment" onSubmit={(e) => { e.preventDefault(); void patch({ env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment'); }}>
+        <form class="card form" aria-label="Environment" noValidate onSubmit={(e) => {
+          e.preventDefault();
+          setEnvChecked(true);
+          const first = envProblems.findIndex((p) => p !== null);
+          if (first >= 0) return void document.getElementById(`env-k-${first}`)?.focus();
+          void patch('env', { env: Object.fromEntries(env.filter((r) => r.key.trim() !== '').map((r) => [r.key.trim(), r.value])) }, 'Environment saved.');
+        }}>
           <h3>Environment variables</h3>
-          {env.map((r, i) => (
-            <div class="row" key={i}>
-              <label class="visually-hidden" for={`env-k-${i}`}>Name</label>
-              <input id={`env-k-${i}`} placeholder="NAME" value={r.key} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, key: (e.target as HTMLInputElement).value } : x)))} />
-              <label class="visually-hidden" for={`env-v-${i}`}>Value</label>
-              <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />
-              <button type="button" class="small" aria-label={`Remove ${r.key}`} onClick={() => setEnv(env.filter((_, k) => k !== i))}>✕</button>
-            </div>
-          ))}
+          {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
+          {env.map((r, i) => {
+            const problem = envChecked ? envProblems[i] ?? null : null;
+            return (
+              <div key={i}>
+                <div class="row">
+                  <label class="visually-hidden" for={`env-k-${i}`}>Name</label>
+                  <input id={`env-k-${i}`} placeholder="NAME" value={r.key} aria-invalid={problem !== null ? true : undefined} aria-describedby={problem !== null ? `env-k-${i}-problem` : undefined}
+                    onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, key: (e.target as HTMLInputElement).value } : x)))} />
+                  <label class="visually-hidden" for={`env-v-${i}`}>Value</label>
+                  <input id={`env-v-${i}`} placeholder="value" class="grow" value={r.value} onInput={(e) => setEnv(env.map((x, k) => (k === i ? { ...x, value: (e.target as HTMLInputElement).value } : x)))} />
+                  <button type="button" class="small" aria-label={`Remove ${r.key}`} onClick={() => setEnv(env.filter((_, k) => k !== i))}>✕</button>
+                </div>
+                {problem !== null ? <p id={`env-k-${i}-problem`} class="field-problem" data-testid="env-problem">{problem}</p> : null}
+                {problem === null && f.secrets.includes(r.key.trim()) ? <p class="hint">{r.key.trim()} is also a secret: the function gets the secret's value.</p> : null}
+              </div>
+            );
+          })}
+          {status('env')}
           <div class="row">
             <button type="button" onClick={() => setEnv([...env, { key: '', value: '' }])}>Add variable</button>
             <button type="submit">Save environment</button>
           </div>
         </form>
-        <section class="card form" aria-label="Secrets">
+        <form class="card form" aria-label="Secrets" onSubmit={(e) => {
+          e.preventDefault();
+          const secret = secretName.trim();
+          if (!ENV_NAME.test(secret)) return void setOutcome({ form: 'secrets', error: new Error(`${secret === '' ? 'Give the secret a name' : `${secret} is not a valid name`}: letters, digits and _, not starting with a digit.`) });
+          void patch('secrets', { secrets: { [secret]: secretValue } }, `Secret ${secret} set.`).then((ok) => { if (ok) { setSecretName(''); setSecretValue(''); } });
+        }}>
           <h3>Secrets</h3>
-          <p class="hint">Write-only: values are encrypted at rest and never shown again.</p>
-          <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" onClick={() => void patch({ secrets: { [s]: null } }, `Secret ${s} removed;`)}>Remove</button></li>)}</ul>
+          <p class="hint">Write-only: values are encrypted at rest and never shown again. Setting a name that exists replaces its value.</p>
+          {f.secrets.length > 0 ? <ul>{f.secrets.map((s) => <li key={s}><code>{s}</code> <button type="button" class="small" aria-label={`Remove secret ${s}`} onClick={() => void patch('secrets', { secrets: { [s]: null } }, `Secret ${s} removed.`)}>Remove</button></li>)}</ul> : <p class="muted">No secrets.</p>}
           <div class="row">
             <label class="visually-hidden" for="sec-name">Secret name</label>
             <input id="sec-name" placeholder="NAME" value={secretName} onInput={(e) => setSecretName((e.target as HTMLInputElement).value)} />
             <label class="visually-hidden" for="sec-value">Secret value</label>
             <input id="sec-value" type="password" autoComplete="new-password" placeholder="value" value={secretValue} onInput={(e) => setSecretValue((e.target as HTMLInputElement).value)} />
-            <button type="button" disabled={secretName === ''} onClick={() => { void patch({ secrets: { [secretName]: secretValue } }, `Secret ${secretName}`); setSecretValue(''); }}>Set</button>
+            <button type="submit" disabled={secretName.trim() === ''}>Set secret</button>
           </div>
-        </section>
-      </div>
-      <div>
+          {status('secrets')}
+        </form>
+      </fieldset>
+      <fieldset class="plain" disabled={!canChange}>
         <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} /></Card>
         <section class="card form" aria-label="Access">
           <h3>Auth and tokens</h3>
@@ -112,16 +186,19 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
             <label class="choice inline"><input type="radio" name="auth" checked={auth === 'public'} onChange={() => setAuth('public')} /> public</label>
             <label class="choice inline"><input type="radio" name="auth" checked={auth === 'token'} onChange={() => setAuth('token')} /> invoke token</label>
           </fieldset>
-          <button type="button" onClick={() => void patch({ auth }, 'Auth')}>Save auth</button>
-          {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string }>('POST', `/functions/${enc(name)}/tokens/rotate`).then((a) => setToken(a.invokeToken), setError)}>Rotate invoke token</button> : null}
+          <button type="button" onClick={() => void patch('access', { auth }, 'Auth saved.')}>Save auth</button>
+          {status('access')}
+          {token !== null ? <ShownOnce label="Invoke token" value={token} /> : null}
+          {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string }>('POST', `/functions/${enc(name)}/tokens/rotate`).then((a) => setToken(a.invokeToken), setError('access'))}>Rotate invoke token</button> : null}
         </section>
         <section class="card form" aria-label="State">
           <h3>State</h3>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
-          <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError)}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
-          <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError); }}>Delete function</button>
+          <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+          {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
+          {status('state')}
         </section>
-      </div>
+      </fieldset>
     </div>
   );
 }

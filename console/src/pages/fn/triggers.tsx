@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type Trigger } from '../../api.js';
+import { can } from '../../auth.js';
 import { time } from '../../format.js';
 import { CopyButton, ErrorBox, Loading, ShownOnce, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -60,11 +61,15 @@ function Webhook({ name, hook, reload }: { name: string; hook: Extract<Trigger, 
       <p><strong>{hook.id}</strong> ({hook.style} style{hook.sync ? ', answered sync' : ', queued'})</p>
       <p><code>{hook.url}</code> <CopyButton text={hook.url} /></p>
       {hook.previousSecretValidUntil !== null ? <p class="muted">The previous secret is accepted until {time(hook.previousSecretValidUntil)}.</p> : null}
-      <div class="row">
+      {!can('deployer') ? null : <>
+      {secret === null ? <p class="hint" data-testid="hook-secret-hint">The platform made a signing secret at deploy and never shows it: rotate to get one to give to the sender ({hook.style === 'stripe' ? "the endpoint's signing secret in Stripe" : 'the webhook\'s Secret in GitHub'}). Deliveries signed otherwise are refused.</p> : null}
+      <form class="row" aria-label={`Rotate the secret of ${hook.id}`} onSubmit={(e) => { e.preventDefault(); void rotate(); }}>
         <label for={`grace-${hook.id}`}>Grace for the old secret</label>
-        <input id={`grace-${hook.id}`} value={grace} size={6} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
-        <button type="button" onClick={() => void rotate()}>Rotate secret</button>
-      </div>
+        <input id={`grace-${hook.id}`} value={grace} size={6} aria-describedby={`grace-${hook.id}-hint`} onInput={(e) => setGrace((e.target as HTMLInputElement).value)} />
+        <button type="submit">Rotate secret</button>
+      </form>
+      <p id={`grace-${hook.id}-hint`} class="hint">How long the old secret still works (e.g. 10m, 1h; 0s ends it at once).</p>
+      </>}
       <ErrorBox error={error} />
       {secret !== null ? <ShownOnce label={`Signing secret of ${hook.id}`} value={secret} /> : null}
     </div>
