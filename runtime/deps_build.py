@@ -18,10 +18,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 def _boxed(argv):
     if "--box" not in argv:
         return
+    from fp_sandbox import seccomp
     from fp_sandbox.enter import become
     from fp_sandbox.keeper import start
     cfg = json.loads(argv[argv.index("--box") + 1])
     box = start(cfg, 3)  # returns in the box's pid 2 only; fd 3 (progress) is kept open
+    # pip's proxy listens on the loopback of the build's own network namespace (fp_deps/forward.py):
+    # the build's filter keeps listen, which a function's denies.
+    box.seccomp = seccomp.compiled("build")
     uid, gid = (int(cfg["uid"]), int(cfg["gid"])) if box.mode == "root" else (os.getuid(), os.getgid())
     become(box, uid, gid, "fp-deps", cfg.get("rlimits") or {})
 

@@ -34,10 +34,13 @@ DENIED_X86_64 = {
     "quotactl": 179, "quotactl_fd": 443, "vhangup": 153, "nfsservctl": 180, "_sysctl": 156,
 }
 # Denied from specialize on (the runtime binds the function's code with mount and umount2 first).
-# listen: a function serves through the platform only; a socket of its own listening on a port of
-# the host's network (or an abstract name) could take a host service's port before it starts and
-# read what its clients send (a password to Redis), or serve the outside world past the gateway.
-ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166, "listen": 50}
+ENTER_STAGE_X86_64 = {"mount": 165, "umount2": 166}
+# Denied to functions from specialize on, not to a dependency build (whose box has a network
+# namespace of its own, where pip's proxy listens on loopback: fp_deps/forward.py). listen: a
+# function serves through the platform only; a socket of its own listening on a port of the host's
+# network (or an abstract name) could take a host service's port before it starts and read what its
+# clients send (a password to Redis), or serve the outside world past the gateway.
+FUNCTION_STAGE_X86_64 = {"listen": 50}
 CLONE_X86_64 = 56
 CLONE3_X86_64 = 435
 PERSONALITY_X86_64 = 135
@@ -88,20 +91,30 @@ _PROGRAMS = {}
 
 
 def compiled(stage: str):
-    """The filter of `stage` ("spawn" or "enter") ready to install; None on other architectures.
-    Assembled once per process (a zygote assembles them before forking: docs/adr/0019-zygotes.md)."""
+    """The filter of `stage` ready to install: "spawn" (a runtime's first), "enter" (a function's,
+    at specialize) or "build" (a dependency build's, in its own network namespace); None on other
+    architectures. Assembled once per process (a zygote assembles them before forking:
+    docs/adr/0019-zygotes.md)."""
     if libc.MACHINE != "x86_64":
         return None
     program = _PROGRAMS.get(stage)
     if program is None:
-        program = _PROGRAMS[stage] = libc.SeccompProgram(spawn_program() if stage == "spawn" else enter_program())
+        if stage == "spawn":
+            body = spawn_program()
+        elif stage == "enter":
+            body = enter_program({**ENTER_STAGE_X86_64, **FUNCTION_STAGE_X86_64})
+        elif stage == "build":
+            body = enter_program(ENTER_STAGE_X86_64)
+        else:
+            raise ValueError(f"no seccomp stage {stage!r}")
+        program = _PROGRAMS[stage] = libc.SeccompProgram(body)
     return program
 
 
-def enter_program() -> bytes:
-    """The specialize-time filter: mount, umount2 and listen denied, everything else left to the first."""
+def enter_program(denied: dict) -> bytes:
+    """A specialize-time filter: the calls of `denied` refused, everything else left to the first."""
     body = [_ins(_LD_W_ABS, _NR)]
-    for nr in sorted(ENTER_STAGE_X86_64.values()):
+    for nr in sorted(denied.values()):
         body.append(_ins(_JEQ_K, nr, "@deny", 0))
     body.append(_ins(_RET_K, RET_ALLOW))
     labels = {"deny": len(body)}
