@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisKeys, type RedisKeys } from '../../protocol/index.js';
-import { redisFailure } from '../store/production/redis-client.js';
+import { redisFailure } from '../store/production/redis-words.js';
 import { LeaseLedger, type Grant } from './lease.js';
 import { GIVE, MINUTE_COUNT, TAKE } from './redis-scripts.js';
 import { ADMITTED, type AdmissionLimiter, type Bucket, type LimitVerdict } from './types.js';

@@ -19,7 +19,7 @@ import { endEvent, lineEvents, type FeedEntry, type FeedEvent } from './entries.
 import { FEED_DEFAULTS, Reader, type Backfill, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
 import { compareFeedIds, formatFeedId, parseFeedId, ZERO_ID, type FeedId } from './ids.js';
 import { LogRing } from './ring.js';
-import { redisFailure } from '../store/production/redis-client.js';
+import { redisFailure } from '../store/production/redis-words.js';
 
 export interface RedisFeedOptions {
   /** Commands: appends, reads, the tails hash. */

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import { Dispatcher, type ClaimedJob, type Queue } from '../../controlplane/async/index.js';
 import { MemoryHotMetrics, RecordingRunSink, SampleRecorder, type RunStore } from '../../controlplane/store/index.js';
 import { SampleBatch, type RunSample } from '../../controlplane/store/metrics/index.js';
-import { connectRedis, reconnectDelayMs, redisAddress, redisFailure, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
+import { connectRedis, reconnectDelayMs, redisAddress, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
+import { redisFailure } from '../../controlplane/store/production/redis-words.js';
 import { judgePersistence } from '../../controlplane/store/production/redis-persistence.js';
 
 const NOW = 1_900_000_000_000;

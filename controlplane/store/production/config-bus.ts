@@ -7,7 +7,8 @@
 import type { Redis } from 'ioredis';
 import { redisKeys } from '../../../protocol/index.js';
 import { parseConfigMessage, type ConfigBus, type ConfigChange, type ConfigListener } from '../config-bus.js';
-import { connectRedis, connectRedisSubscriber, redisFailure } from './redis-client.js';
+import { connectRedis, connectRedisSubscriber } from './redis-client.js';
+import { redisFailure } from './redis-words.js';
 
 export interface RedisConfigBusOptions {
   redisUrl: string;

@@ -23,6 +23,7 @@
  * wait for the connection and is sent again on every reconnect.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { clientAddress, whyNotReady } from './redis-words.js';
 
 /** Reconnect delay after the n-th failed attempt: 100 ms, 200 ms, 400 ms, 800 ms, then 1 s. */
 export function reconnectDelayMs(attempt: number): number {
@@ -77,55 +78,6 @@ export function redisReady(client: Redis, timeoutMs = 5000): Promise<void> {
     client.once('ready', onReady);
     client.on('error', onError);
   });
-}
-
-/** The last connection error in plain words, with the server's own reply or the system code. */
-function whyNotReady(err: Error | null): string {
-  if (err === null) return 'no answer (is it loading its data, or is the address a server that does not speak Redis?)';
-  const message = err.message;
-  const code = (err as { code?: unknown }).code;
-  if (message.startsWith('WRONGPASS')) return `it refused the user name or password in the URL (${firstLine(message)})`;
-  if (message.startsWith('NOAUTH')) return `it requires a password and the URL has none (${firstLine(message)})`;
-  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens there)';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';
-  if (code === 'ETIMEDOUT' || message === 'connect ETIMEDOUT') return 'the connection timed out';
-  return firstLine(message);
-}
-
-/**
- * A Redis command's failure, for an operator's log line: the server by address (never its
- * password), what went wrong in plain words instead of ioredis's ("Connection is closed.",
- * "MaxRetriesPerRequestError: Reached the max retries per request limit…"), and what to check.
- */
-export function redisFailure(client: Redis, err: unknown): string {
-  return `Redis at ${clientAddress(client)} ${whyFailed(err)}; check that it runs and answers at FP_REDIS_URL`;
-}
-
-function whyFailed(err: unknown): string {
-  if (!(err instanceof Error)) return `failed (${String(err)})`;
-  const message = err.message;
-  const name = err.name;
-  if (message === 'Connection is closed.' || message.startsWith("Stream isn't writeable")) return 'is not connected (the client is reconnecting)';
-  if (name === 'MaxRetriesPerRequestError') return 'did not answer while the client reconnected several times';
-  if (message === 'Command timed out') return 'did not answer a command in time';
-  if (message.startsWith('LOADING')) return 'is loading its data and answers nothing yet';
-  if (message.startsWith('READONLY')) return 'is a read-only replica (FP_REDIS_URL must name the primary)';
-  if (message.startsWith('OOM')) return 'is out of memory (maxmemory) and refuses writes';
-  if (message.startsWith('MISCONF')) return 'refuses writes because it cannot save its data (see its own log)';
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return whyNotReady(err);
-  return `answered: ${firstLine(message)}`;
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
-}
-
-/** host:port (or the socket path) and db of a client, without credentials. */
-function clientAddress(client: Redis): string {
-  const { host, port, path, db } = client.options;
-  const where = path !== undefined && path !== null && path !== '' ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
-  return `redis://${where}${db !== undefined && db !== 0 ? `/${db}` : ''}`;
 }
 
 /** A client that answered, or the error (and no connection left behind): for parts opened at start. */
