@@ -164,8 +164,9 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     const res = await attackDone;
     assert.equal(res.status, 502, res.text.slice(0, 300));
     assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'RUNTIME_PROTOCOL_ERROR');
-    // Decoding one such frame took the platform's event loop ~2 s: every other call waited.
-    assert.ok(Math.max(...latencies) < 1000, `the victim's calls took up to ${Math.round(Math.max(...latencies))} ms`);
+    // Decoding one such frame took the platform's event loop ~2 s: every other call waited. The
+    // bound leaves room for a loaded CI machine (a warm call is ~10 ms there), not for one frame's decode.
+    assert.ok(Math.max(...latencies) < 1500, `the victim's calls took up to ${Math.round(Math.max(...latencies))} ms`);
   });
 
   it('a flood of small frames nobody asked for (health, replies for ended calls, empty log batches) ends the runtime after a few', async () => {
