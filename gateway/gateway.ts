@@ -68,6 +68,8 @@ export interface GatewayOptions {
   readiness?: () => readonly ReadinessProblem[];
   /** Told when each run ends while its function is tailed (live logs; the pool publishes the lines). */
   logTap?: LogTap;
+  /** Whether the data proxy told a function DATA_BACKEND_UNAVAILABLE since a time (InvokeDeps.dataOutage); absent: never. */
+  dataOutage?: (functionKey: string, since: number) => boolean;
 }
 
 export interface Gateway {
@@ -106,7 +108,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const unsafe = pool.isolation.mode === 'off';
   const trustedProxies = new TrustedProxies(config.trustedProxies ?? []);
   const baseDomain = config.baseDomain ?? null;
-  const deps: InvokeDeps = { pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown };
+  const deps: InvokeDeps = {
+    pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown,
+    ...(options.dataOutage !== undefined ? { dataOutage: options.dataOutage } : {}),
+  };
 
   // Each request is routed twice, for its body limit on arrival and then to be handled, right after
   // for a request without a body: the last URL's route is kept, so the second pass is a lookup.

@@ -32,6 +32,11 @@ export interface InvokeDeps {
   logTap: LogTap | null;
   /** Whose X-Forwarded-* / Forwarded headers are believed (docs/gateway.md, "Proxy headers"). */
   trustedProxies: TrustedProxies;
+  /**
+   * Whether the data bindings' proxy told the function DATA_BACKEND_UNAVAILABLE since `since`
+   * (Date.now()): a runtime's claim of that platform failure is believed only then. Absent: never.
+   */
+  dataOutage?: (functionKey: string, since: number) => boolean;
   shuttingDown(): boolean;
 }
 
@@ -299,6 +304,11 @@ interface Finished {
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
 function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult, invoked: boolean): Finished {
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
+  if (error?.code === 'DATA_BACKEND_UNAVAILABLE' && !(deps.dataOutage?.(fn.name, startedAt) ?? false)) {
+    // The runtime's claim comes from the function's process; the proxy said no such thing during
+    // this call: the function's own failure (it raised or re-raised that error itself).
+    error = { ...error, code: 'FUNCTION_ERROR', class: 'user_error' };
+  }
   let response: OutgoingResponse | null = null;
   let functionTiming: string[] = [];
   // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,

@@ -200,6 +200,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       // E.g. a Redis that does not persist the async queue: /readyz says so (docs/platform.md, "Production mode").
       readiness: () => adapters.readiness(),
       logTap: adapters.logs,
+      ...(data !== null ? { dataOutage: (key: string, since: number) => data.bindings.toldUnavailable(key, since) } : {}),
       log,
     });
     gateway = started;

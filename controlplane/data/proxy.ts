@@ -85,6 +85,8 @@ export class DataProxy {
   private nextRequestId = 1;
   /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
   readonly stats = { forwarded: 0, refused: 0, closed: 0 };
+  /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
+  private readonly outages = new Map<string, number>();
 
   constructor(private readonly options: DataProxyOptions) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -119,6 +121,16 @@ export class DataProxy {
 
   async close(): Promise<void> {
     await Promise.all([...this.listeners.keys()].map((key) => this.unlisten(key)));
+  }
+
+  /**
+   * True when this proxy answered DATA_BACKEND_UNAVAILABLE to the function at or after `since`
+   * (Date.now()). A runtime's report of that failure comes from the function's own process, which
+   * could raise it unprovoked (its failures then counted as the platform's): the host believes it
+   * only when the proxy did say so during the call.
+   */
+  toldUnavailable(functionKey: string, since: number): boolean {
+    return (this.outages.get(functionKey) ?? -Infinity) >= since;
   }
 
   private cursorsOf(grant: Grant): CursorSet {
@@ -206,6 +218,7 @@ export class DataProxy {
             if (backend === connection) backend = null;
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
+            this.outages.set(functionKey, Date.now());
             reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', unreachable(err)), header.requestId);
             return done();
           }

@@ -115,6 +115,11 @@ export class DataBindings {
     return true;
   }
 
+  /** True when the function's proxy said DATA_BACKEND_UNAVAILABLE to it at or after `since` (Date.now()). */
+  toldUnavailable(functionKey: string, since: number): boolean {
+    return this.proxy.toldUnavailable(functionKey, since);
+  }
+
   /** The function's binding, or null. */
   bindingOf(functionKey: string): BoundFunction | null {
     return this.bound.get(functionKey) ?? null;

@@ -271,6 +271,26 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.equal(errorOf(gone).code, 'DATA_DATABASE_NOT_FOUND', 'its data is gone from the server');
   });
 
+  it('believes a function\'s DATA_BACKEND_UNAVAILABLE only when its proxy said so: one it raises itself is its own FUNCTION_ERROR', async () => {
+    const name = fnName('forger');
+    await createFunction(h.api, name);
+    const FORGER = py(
+      'from pymongo.errors import OperationFailure',
+      'def handler(event, context):',
+      '    context.db.t.insert_one({"ok": 1})  # the binding works',
+      '    raise OperationFailure("DATA_BACKEND_UNAVAILABLE: forged", 6, {"ok": 0, "code": 6, "errmsg": "forged", "fpCode": "DATA_BACKEND_UNAVAILABLE"})',
+    );
+    await upload(h.api, name, { 'main.py': FORGER }, { manifest: manifest(name, { mongo: { database: 'forger' } }) });
+    await deploy(h.api, name);
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 500, await res.clone().text());
+    const body = (await res.json()) as { error: { code: string; runId: string } };
+    assert.equal(body.error.code, 'FUNCTION_ERROR');
+    await runsWritten(h.url);
+    const run = (await h.api.call('GET', `/runs/${res.headers.get('x-run-id')}`)).body.run as { errorCode: string; errorClass: string };
+    assert.deepEqual([run.errorCode, run.errorClass], ['FUNCTION_ERROR', 'user_error']);
+  });
+
   it('starts its own FerretDB again when it dies: bindings fail meanwhile, then work with their data', async () => {
     const name = fnName('revive');
     await createFunction(h.api, name);
