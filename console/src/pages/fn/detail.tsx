@@ -6,6 +6,7 @@ import { can } from '../../auth.js';
 import { href } from '../../router.js';
 import { CopyButton, ErrorBox, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
 import { CodeTab } from './code.js';
+import { DataTab } from './data.js';
 import { InvokeTab } from './invoke.js';
 import { LogsTab } from './logs.js';
 import { RunsTab } from './runs.js';
@@ -23,6 +24,7 @@ const TABS: [string, string, (p: TabProps) => JSX.Element][] = [
   ['runs', 'Runs', RunsTab],
   ['logs', 'Logs', LogsTab],
   ['settings', 'Settings', SettingsTab],
+  ['data', 'Data', DataTab],
   ['usage', 'Usage', UsageTab],
 ];
 
