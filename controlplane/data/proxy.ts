@@ -32,12 +32,20 @@ export interface DataProxyOptions {
   maxCursors?: number;
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
+  /**
+   * How long the proxy waits for the database server: to connect, and for each reply (no byte of
+   * it for that long). Past it the command is answered DATA_BACKEND_UNAVAILABLE and the backend
+   * connection dropped; the next command reconnects. Default DEFAULT_BACKEND_TIMEOUT_MS.
+   */
+  backendTimeoutMs?: number;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
 const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59 } as const;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+/** FP_DATA_BACKEND_TIMEOUT_MS's default: a hung server costs a command this, not the function's whole timeout. */
+export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
 
 /** What the proxy says about itself in `hello`: a plain primary, no sessions, no compression. */
 function helloReply(connectionId: number): Document {
@@ -198,7 +206,7 @@ export class DataProxy {
         return done();
       }
       if (backend?.dead === true) backend = null;
-      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4));
+      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS));
       connection.roundTrip(frame, (err, answer) => {
         try {
           if (err !== null) {
@@ -316,11 +324,20 @@ class BackendConnection {
   /** Closed or failed: the proxy opens a new one for the next command. */
   dead = false;
 
-  /** Connects at once; writes made before the connection is up are buffered by the socket. */
-  constructor(address: BackendAddress, maxReplyBytes: number) {
+  /**
+   * Connects at once; writes made before the connection is up are buffered by the socket.
+   * `timeoutMs`: the socket's idle timer (connecting counts, every write and every chunk read
+   * re-arms it), so it fires only when the server has said nothing for that long. One timer per
+   * connection that Node re-arms itself: no timer per command on the hot path (ADR 0024).
+   */
+  constructor(address: BackendAddress, maxReplyBytes: number, timeoutMs: number) {
     this.reader = new FrameReader(maxReplyBytes);
     this.socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
     this.socket.setNoDelay?.(true);
+    this.socket.setTimeout(timeoutMs, () => {
+      // Idle with nothing asked is no failure (a pooled driver connection between commands).
+      if (this.pending !== null || this.socket.connecting) this.fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+    });
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error('connection closed')));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -365,5 +382,7 @@ class BackendConnection {
  * (ECONNREFUSED), never its message, which names the server's address or socket path.
  */
 export function unreachable(err: Error): string {
-  return `the database server cannot be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ETIMEDOUT') return 'the database server did not answer in time (ETIMEDOUT)';
+  return `the database server cannot be reached (${code ?? err.message})`;
 }
