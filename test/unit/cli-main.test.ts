@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { COMMANDS } from '../../cli/main.js';
 import { EXIT } from '../../cli/errors.js';
-import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/deploy-flow.js';
+import { changedSettings, diffFiles, settingChanges, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
@@ -70,7 +70,7 @@ describe('cli main', () => {
     const out = { line: (text = '') => lines.push(text) } as unknown as Parameters<typeof printDeploy>[0];
     const settings = parseManifest({ kind: 'function', name: 'hooky', invocation: 'async' });
     printDeploy(out, {
-      function: 'hooky', created: true, settingsChanged: [], settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
+      function: 'hooky', created: true, settingsChanged: [], settingChanges: { added: [], changed: [], removed: [] }, settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
       version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
       invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
     });
@@ -128,6 +128,23 @@ describe('cli deploy helpers', () => {
     assert.deepEqual(changedSettings(fn, { ...fn, limits: { timeoutMs: 2000, memoryBytes: 1 }, env: {}, activeVersion: 2 }), ['limits.timeoutMs', 'env.A']);
     assert.deepEqual(changedSettings(fn, { ...fn }), []);
     assert.deepEqual(changedSettings({ ...fn, retry: { maxAttempts: 3 } }, { ...fn, retry: { maxAttempts: 1 } }), ['retry.maxAttempts']);
+  });
+
+  it('deploy says which settings it added, changed and removed (env values pushed earlier and not in platform.yaml: removed)', () => {
+    const fn: ApiFunction = { name: 'x', preset: 'http', invocation: 'sync', limits: { timeoutMs: 1000, memoryBytes: 1 }, env: { A: '1', B: '2', PUSHED: 'p' }, auth: 'public', status: 'active', activeVersion: 1 };
+    const after: ApiFunction = { ...fn, limits: { timeoutMs: 2000, memoryBytes: 1 }, env: { A: '1', B: '3', C: 'new' } };
+    const changes = settingChanges(fn, after);
+    assert.deepEqual(changes, { added: ['env.C'], changed: ['limits.timeoutMs', 'env.B'], removed: ['env.PUSHED'] });
+    const lines: string[] = [];
+    const notes: string[] = [];
+    const out = { line: (text = '') => lines.push(text), note: (text: string) => notes.push(text) } as unknown as Parameters<typeof printDeploy>[0];
+    printDeploy(out, {
+      function: 'x', created: false, settingsChanged: changedSettings(fn, after), settingChanges: changes, settings: after,
+      version: 2, previousVersion: 1, unchanged: true, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 0, uploadedBytes: 0,
+      invokeUrl: 'http://h/fn/x/', auth: 'public', deps: null,
+    });
+    assert.equal(lines[0], 'Function "x": settings updated (added env.C; changed limits.timeoutMs, env.B; removed env.PUSHED).');
+    assert.match(notes.join('\n'), /^Removed env PUSHED: not in platform\.yaml's env/);
   });
 });
 

@@ -1,0 +1,55 @@
+/**
+ * The CLI speaks the command line's words when the API refuses one of its arguments: the API's
+ * own refusal (built here by the API's validator) goes through a stand-in API server.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { textParam } from '../../controlplane/api/validate.js';
+import { TOKEN_ID } from '../../controlplane/api/schemas.js';
+import { EXIT } from '../../cli/errors.js';
+import { errorBody, httpStatus, PlatformError } from '../../protocol/index.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+describe('cli: API refusals in the command line\'s words', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-cli-words-'));
+    server = createServer((req, res) => {
+      const m = /^\/api\/v1\/tokens\/([^/]+)$/.exec(req.url ?? '');
+      try {
+        if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
+        textParam(m[1]!, 'tokenId', TOKEN_ID);
+        throw new PlatformError('TOKEN_NOT_FOUND', `token ${m[1]} not found`);
+      } catch (err) {
+        const e = err as PlatformError;
+        res.writeHead(httpStatus(e.code, e.details), { 'content-type': 'application/json' });
+        res.end(errorBody(e));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tokens revoke nope: says ID, the usage\'s name for it, not the API\'s tokenId', async () => {
+    const r = await runCli(['tokens', 'revoke', 'nope', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    assert.equal(r.code, EXIT.API);
+    assert.doesNotMatch(r.stderr, /tokenId/);
+    assert.match(r.stderr, /ID "nope" is not a token id: ids look like tok_…/);
+    const json = await runCli(['tokens', 'revoke', 'nope', '--url', url, '--token', 'fpa_test', '--json'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const error = (JSON.parse(json.stdout) as { error: { code: string; field: string } }).error;
+    assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'ID']);
+    // A well-formed id the API does not know: its own answer, unchanged.
+    const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    assert.match(unknown.stderr, /token tok_zzz not found/);
+  });
+});
