@@ -10,6 +10,7 @@ const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
 const ms = (value: number | null): string => (value === null ? '-' : formatMs(value));
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The text view of a usage answer. */
 export function formatUsage(u: ApiUsage, now: number): string {
@@ -19,7 +20,7 @@ export function formatUsage(u: ApiUsage, now: number): string {
     `invocations   ${u.invocations} (errors ${u.errors}, ${percent(u.errorRate)})`,
     `latency       p50 ${ms(u.p50Ms)}  p95 ${ms(u.p95Ms)}  p99 ${ms(u.p99Ms)}`,
     `cold starts   ${u.coldStarts} (${percent(u.coldStartRatio)})`,
-    `all time      ${u.totals.invocations} invocations, ${u.totals.errors} errors, ${u.totals.coldStarts} cold starts`,
+    `all time      ${count(u.totals.invocations, 'invocation')}, ${count(u.totals.errors, 'error')}, ${count(u.totals.coldStarts, 'cold start')}`,
     `last success  ${u.lastSuccess === null ? '-' : `${formatAgo(u.lastSuccess.at, now)} (run ${u.lastSuccess.runId})`}`,
   ].join('\n');
 }

@@ -22,7 +22,14 @@ describe('cli: API refusals in the command line\'s words', () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-cli-words-'));
     server = createServer((req, res) => {
       const m = /^\/api\/v1\/tokens\/([^/]+)$/.exec(req.url ?? '');
+      const answer = (status: number, value: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
+      if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
+        if (req.url === '/api/v1/functions/nope') throw new PlatformError('FUNCTION_NOT_FOUND');
         if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
         textParam(m[1]!, 'tokenId', TOKEN_ID);
         throw new PlatformError('TOKEN_NOT_FOUND', `token ${m[1]} not found`);
@@ -51,5 +58,16 @@ describe('cli: API refusals in the command line\'s words', () => {
     // A well-formed id the API does not know: its own answer, unchanged.
     const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
     assert.match(unknown.stderr, /token tok_zzz not found/);
+  });
+
+  it('runs <name>: an unknown function is FUNCTION_NOT_FOUND, not "No runs yet"', async () => {
+    const cli = (argv: string[]) => runCli([...argv, '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const typo = await cli(['runs', 'nope']);
+    assert.equal(typo.code, EXIT.API);
+    assert.match(typo.stderr, /no function "nope" in this workspace/);
+    const quiet = await cli(['runs', 'quiet']);
+    assert.equal(quiet.code, EXIT.OK);
+    assert.equal(quiet.stdout, 'No runs yet.\n');
+    assert.equal((await cli(['runs', 'quiet', '--status', 'failed'])).stdout, 'No failed runs.\n');
   });
 });

@@ -7,6 +7,7 @@ import { changedSettings, diffFiles, settingChanges, settingsFromManifest } from
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
+import { formatUsage } from '../../cli/commands/usage.js';
 import { printDeploy, webhookUrl } from '../../cli/commands/deploy.js';
 import { oldCredentials } from '../../cli/commands/data.js';
 import type { ApiFunction } from '../../cli/client.js';
@@ -176,5 +177,16 @@ describe('cli files and output helpers', () => {
     assert.equal(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y');
     // A cell is what someone else wrote (an env value, a label): escaped, one row one line.
     assert.equal(table(['NAME', 'VALUE'], [['X', 'a\nb \x1b[31mred\x1b]0;title\x07']]), 'NAME  VALUE\nX     a\\nb \\x1b[31mred\\x1b]0;title\\x07');
+  });
+});
+
+describe('cli usage', () => {
+  it('counts in words: 1 cold start, 2 cold starts', () => {
+    const u = {
+      function: 'f', window: '15m', from: 0, to: 0, invocations: 2, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 0.5,
+      p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 1, errors: 1, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
+    };
+    assert.match(formatUsage(u, 0), /^all time {6}1 invocation, 1 error, 1 cold start$/m);
+    assert.match(formatUsage({ ...u, totals: { invocations: 2, errors: 0, coldStarts: 2 } }, 0), /^all time {6}2 invocations, 0 errors, 2 cold starts$/m);
   });
 });
