@@ -29,10 +29,10 @@ describe('cli: API refusals in the command line\'s words', () => {
       if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
       if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
-        if (req.url === '/api/v1/functions/nope') throw new PlatformError('FUNCTION_NOT_FOUND');
+        if (req.url?.startsWith('/api/v1/functions/nope')) throw new PlatformError('FUNCTION_NOT_FOUND', 'no function named "nope"', { field: 'name' });
         if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
         textParam(m[1]!, 'tokenId', TOKEN_ID);
-        throw new PlatformError('TOKEN_NOT_FOUND', `token ${m[1]} not found`);
+        throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
       } catch (err) {
         const e = err as PlatformError;
         res.writeHead(httpStatus(e.code, e.details), { 'content-type': 'application/json' });
@@ -57,7 +57,7 @@ describe('cli: API refusals in the command line\'s words', () => {
     assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'ID']);
     // A well-formed id the API does not know: its own answer, unchanged.
     const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
-    assert.match(unknown.stderr, /token tok_zzz not found/);
+    assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace [TOKEN_NOT_FOUND]\n'); // no "(field: id)": the API's word
   });
 
   it('runs <name>: an unknown function is FUNCTION_NOT_FOUND, not "No runs yet"', async () => {
@@ -65,6 +65,10 @@ describe('cli: API refusals in the command line\'s words', () => {
     const typo = await cli(['runs', 'nope']);
     assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /no function "nope" in this workspace/);
+    // The API's own FUNCTION_NOT_FOUND (field: name) through another command: without the API's field name.
+    const logs = await cli(['usage', 'nope']);
+    assert.equal(logs.code, EXIT.API);
+    assert.doesNotMatch(logs.stderr, /field/);
     const quiet = await cli(['runs', 'quiet']);
     assert.equal(quiet.code, EXIT.OK);
     assert.equal(quiet.stdout, 'No runs yet.\n');
