@@ -165,6 +165,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   printList(ctx, page.items, status);
+  // A full page says so: the newest N are not all the runs there are.
+  if (page.nextCursor !== null) ctx.out.note(limit < 1000 ? `(the newest ${page.items.length}; there are more: -n ${Math.min(limit * 5, 1000)} shows more)` : `(the newest ${page.items.length}; there are more)`);
   return EXIT.OK;
 }
 

@@ -26,6 +26,10 @@ describe('cli: API refusals in the command line\'s words', () => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
       };
+      if (req.url?.startsWith('/api/v1/runs?function=busy')) {
+        const run = { runId: '6f226e90-a2f5-4896-9552-b43590cc84b0', function: 'busy', version: '1', trigger: 'http', cold: false, durationMs: 1, status: 'succeeded', httpStatus: 200, errorCode: null, startedAt: 0 };
+        return answer(200, { items: [run, { ...run, runId: '78cd9707-5a39-4796-8ada-e8c2c0eb35a2' }], nextCursor: 'c2' });
+      }
       if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
       if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
@@ -73,5 +77,9 @@ describe('cli: API refusals in the command line\'s words', () => {
     assert.equal(quiet.code, EXIT.OK);
     assert.equal(quiet.stdout, 'No runs yet.\n');
     assert.equal((await cli(['runs', 'quiet', '--status', 'failed'])).stdout, 'No failed runs.\n');
+    assert.equal(quiet.stderr, '');
+    // A full page: says there are more and how to see them.
+    const busy = await cli(['runs', 'busy', '-n', '2']);
+    assert.match(busy.stderr, /\(the newest 2; there are more: -n 10 shows more\)/);
   });
 });
