@@ -183,10 +183,20 @@ describe('cli files and output helpers', () => {
 describe('cli usage', () => {
   it('counts in words: 1 cold start, 2 cold starts', () => {
     const u = {
-      function: 'f', window: '15m', from: 0, to: 0, invocations: 2, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 0.5,
+      function: 'f', window: '15m', from: 0, to: 0, invocations: 1, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 1,
       p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 1, errors: 1, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
     };
     assert.match(formatUsage(u, 0), /^all time {6}1 invocation, 1 error, 1 cold start$/m);
     assert.match(formatUsage({ ...u, totals: { invocations: 2, errors: 0, coldStarts: 2 } }, 0), /^all time {6}2 invocations, 0 errors, 2 cold starts$/m);
+  });
+
+  it('says when the live totals began again with the platform (a 7d window counting more than "all time")', () => {
+    const u = {
+      function: 'f', window: '7d', from: 0, to: 0, invocations: 5, errors: 0, coldStarts: 3, errorRate: 0, coldStartRatio: 0.6,
+      p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 0, errors: 0, coldStarts: 0 }, warmInstances: 0, state: 'cold' as const, lastSuccess: null,
+    };
+    const text = formatUsage(u, 0);
+    assert.match(text, /^all time {6}0 invocations, 0 errors, 0 cold starts \(counted since the platform started/m);
+    assert.match(text, /^last success  - \(none since the platform started\)$/m);
   });
 });
