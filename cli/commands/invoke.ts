@@ -187,9 +187,8 @@ const HEAD_LINES = 40;
  * decides) is not printed at all; either way it says how to get it whole (-o FILE). Megabytes
  * of text scroll everything else away, and binary bytes can leave the terminal garbled.
  */
-export function formatBodyForTerminal(a: InvokeAnswer, name: string): string {
+export function formatBodyForTerminal(a: InvokeAnswer, save: string): string {
   const size = formatBytes(a.body.length);
-  const save = `fastapi-platform invoke ${name} … -o FILE`;
   if (!isText(a) || a.body.subarray(0, 8192).includes(0)) {
     return `(${size} of ${a.headers['content-type'] ?? 'binary data'}: binary, not printed on the terminal; save it whole with ${save})`;
   }
@@ -258,7 +257,11 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
     const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
-    ctx.out.line(body);
+    // On a terminal a large result is cut as a sync answer's is (the whole one: `runs <id> --json`).
+    const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined && Buffer.byteLength(body) > TERMINAL_BODY_BYTES
+      ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)
+      : body;
+    ctx.out.line(cut);
   }
   if (!ok) ctx.out.note(`The state timeline and each attempt's error: fastapi-platform runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
@@ -293,7 +296,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
-  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, name) : formatBody(answer));
+  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `fastapi-platform invoke ${name} … -o FILE`) : formatBody(answer));
   if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) explainFailure(ctx, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;

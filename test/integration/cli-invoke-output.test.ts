@@ -35,6 +35,10 @@ describe('cli invoke output', () => {
       if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
       if (req.url === '/fn/gone/') return send(404, 'application/json', '{"error":{"code":"ROUTE_NOT_FOUND","message":"No such route.","component":"gateway"}}', 'run-gone');
       if (req.url === '/fn/broken/') return send(500, 'application/json', '{"error":{"code":"FUNCTION_ERROR","message":"The function raised an error.","component":"function","runId":"run-500"}}', 'run-500');
+      if (req.url === '/async/bigasync/') return send(202, 'application/json', '{"runId":"run-a","created":true}', 'run-a');
+      if (req.url === '/api/v1/runs/run-a') {
+        return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
+      }
       if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
       send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
     });
@@ -58,6 +62,14 @@ describe('cli invoke output', () => {
     const json = await invoke('bigjson', true);
     assert.ok(json.stdout.length < 8192);
     assert.match(json.stdout, /^ {4}"line 0",$/m);
+  });
+
+  it('cuts a large async result on a terminal too (--async --wait), and says where the whole one is', async () => {
+    const r = await invoke('bigasync', true, ['--async', '--wait']);
+    assert.equal(r.code, EXIT.OK);
+    assert.ok(r.stdout.length < 8192, `${r.stdout.length} characters printed`);
+    assert.match(r.stdout, /shown: save it whole with fastapi-platform runs run-a --json > result\.json/);
+    assert.ok((await invoke('bigasync', false, ['--async', '--wait'])).stdout.includes(BIG));
   });
 
   it('prints a binary body (by type, or a NUL byte) on a terminal as its size only', async () => {
