@@ -6,6 +6,7 @@ import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
+import { terminalSafe } from '../terminal.js';
 import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
@@ -192,13 +193,22 @@ export function formatBodyForTerminal(a: InvokeAnswer, save: string): string {
   if (!isText(a) || a.body.subarray(0, 8192).includes(0)) {
     return `(${size} of ${a.headers['content-type'] ?? 'binary data'}: binary, not printed on the terminal; save it whole with ${save})`;
   }
-  if (a.body.length <= TERMINAL_BODY_BYTES) return formatBody(a);
+  if (a.body.length <= TERMINAL_BODY_BYTES) return shownSafe(formatBody(a));
   const text = formatBody(a);
   let head = text.slice(0, HEAD_CHARS);
   const lines = head.split('\n');
   if (lines.length > HEAD_LINES) head = lines.slice(0, HEAD_LINES).join('\n');
   else if (lines.length > 1) head = lines.slice(0, -1).join('\n'); // end on a whole line
-  return `${head}\n… (${size} in all, the first ${formatBytes(Buffer.byteLength(head))} shown: save it whole with ${save}, or pipe it: … | less)`;
+  return `${shownSafe(head)}\n… (${size} in all, the first ${formatBytes(Buffer.byteLength(head))} shown: save it whole with ${save}, or pipe it: … | less)`;
+}
+
+/**
+ * A function's text as a terminal may show it: control characters other than line breaks and
+ * tabs escaped (cli/terminal.ts), as `logs` and `runs` show what functions write; an escape
+ * sequence in a body must not retitle, recolor or rewrite the terminal. Piped output is untouched.
+ */
+function shownSafe(text: string): string {
+  return text.split(/\r?\n/).map((line) => line.split('\t').map((part) => terminalSafe(part, Number.MAX_SAFE_INTEGER)).join('\t')).join('\n');
 }
 
 /** The one-line summary: status, duration, cold/warm, run id. */
@@ -257,8 +267,8 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
     const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
-    // On a terminal a large result is cut as a sync answer's is (the whole one: `runs <id> --json`).
-    const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined && Buffer.byteLength(body) > TERMINAL_BODY_BYTES
+    // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
+    const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)
       : body;
     ctx.out.line(cut);

@@ -30,6 +30,7 @@ describe('cli invoke output', () => {
       if (req.url === '/fn/bigjson/') return send(200, 'application/json', JSON.stringify({ items: BIG.split('\n') }));
       if (req.url === '/fn/small/') return send(200, 'application/json', '{"a":1}');
       if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
+      if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
       if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
       if (req.url === '/fn/missing/') return send(404, 'application/json', '{"detail":"no such order"}', 'run-404');
       if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
@@ -79,6 +80,13 @@ describe('cli invoke output', () => {
       assert.ok(!r.stdout.includes('\0') && !r.stdout.includes('PNG'), name);
       assert.match(r.stdout, new RegExp(`binary, not printed on the terminal; save it whole with fastapi-platform invoke ${name} … -o FILE`));
     }
+  });
+
+  it('escapes control characters of a body on a terminal (tabs and line breaks kept), not when piped', async () => {
+    const r = await invoke('ansi', true);
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /\\x1b\]0;pwned\\x07hello\t\\x1b\[31mred\nline 2\n/);
+    assert.ok((await invoke('ansi', false)).stdout.includes('\x1b]0;pwned\x07hello'));
   });
 
   it('keeps piped output whole and unchanged; -o saves the body as it came', async () => {
