@@ -315,7 +315,8 @@ export class ApiClient {
     }
     const code = error.code ?? `HTTP_${status}`;
     let message = error.message ?? `${method} /api/v1${path} answered ${status}`;
-    if (error.field) message += ` (field: ${error.field})`;
+    // The API's field names (`runId`, `headers.fp-workspace`, `query.path`) are not the command line's
+    // words: the message names what is wrong, `--json` keeps `field` among the details.
     // A hint about the token only where the token is the problem: a 403 of a role, a quota or a
     // data binding (DATA_DATABASE_FORBIDDEN) is no reason to log in again.
     if (status === 401 || (status === 403 && TOKEN_REFUSED.has(code))) {

@@ -32,6 +32,8 @@ export interface DeployResult {
   created: boolean;
   /** Setting keys that changed (`limits.timeoutMs`); empty when none. */
   settingsChanged: string[];
+  /** The same keys by what happened to them (an env value set by `env push` and not in platform.yaml: removed). */
+  settingChanges: SettingChanges;
   /** The function as the server now has it. */
   settings: ApiFunction;
   /** The deployed version; the active one when `unchanged`. */
@@ -78,15 +80,44 @@ export function settingsFromManifest(m: Manifest, update = false): Record<string
 
 /** Dotted keys whose values differ between two function records (settings only). */
 export function changedSettings(before: ApiFunction, after: ApiFunction): string[] {
+  const { added, changed, removed } = settingChanges(before, after);
+  const all = new Set([...added, ...changed, ...removed]);
+  return walkOrder(before, after).filter((p) => all.has(p));
+}
+
+/** Setting paths that differ, in walk order (sorted keys); `kinds` gets each one's kind. */
+function walkOrder(before: ApiFunction, after: ApiFunction, kinds?: Map<string, keyof SettingChanges>): string[] {
   const out: string[] = [];
   const walk = (a: unknown, b: unknown, path: string): void => {
     if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a)) {
       const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
       for (const k of [...keys].sort()) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-    } else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(path);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      out.push(path);
+      kinds?.set(path, a === undefined ? 'added' : b === undefined ? 'removed' : 'changed');
+    }
   };
   for (const key of ['preset', 'invocation', 'limits', 'env', 'auth', 'retry'] as const) walk(before[key], after[key], key);
   return out;
+}
+
+/** Setting paths a deploy added, changed and removed (`env.GREETING`, `limits.timeoutMs`). */
+export interface SettingChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+export function settingChanges(before: ApiFunction, after: ApiFunction): SettingChanges {
+  const kinds = new Map<string, keyof SettingChanges>();
+  const out: SettingChanges = { added: [], changed: [], removed: [] };
+  for (const path of walkOrder(before, after, kinds)) out[kinds.get(path)!].push(path);
+  return out;
+}
+
+/** `added env.B; changed limits.timeoutMs; removed env.A, env.C` (what printDeploy says). */
+export function describeSettingChanges(c: SettingChanges): string {
+  return (['added', 'changed', 'removed'] as const).filter((k) => c[k].length > 0).map((k) => `${k} ${c[k].join(', ')}`).join('; ');
 }
 
 /** File changes from `before` to `after` (by path and sha256), each list sorted. */
@@ -165,9 +196,10 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const invokeToken = applied.invokeToken;
     const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
     const asyncUrl = applied.asyncUrl;
+    const changes = existing === null ? { added: [], changed: [], removed: [] } : settingChanges(existing.function, fn);
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
-    return { function: name, created: existing === null, settingsChanged, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

@@ -37,3 +37,13 @@ export function usageError(message: string): CliError {
 export function isCliError(err: unknown): err is CliError {
   return err instanceof CliError;
 }
+
+/**
+ * An API refusal of one of its own parameter names (INVALID_FIELD with `field: tokenId`) said in
+ * the command line's words (`message`, and `field: ID` for a command whose usage calls that
+ * argument ID). Anything else passes through unchanged; code and exit code stay the API's.
+ */
+export function inCommandWords(err: unknown, apiField: string, argument: string, message: string): unknown {
+  if (!(err instanceof CliError) || err.code !== 'INVALID_FIELD' || err.details.field !== apiField) return err;
+  return new CliError(err.exitCode, err.code, message, { ...err.details, field: argument });
+}

@@ -192,7 +192,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function runFromProcess(): Promise<void> {
   const output = processOutput();
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: output.stdout, stderr: output.stderr, readStdin, ...(process.stdin.isTTY ? { confirm } : {}) },
+    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal: () => waitForSignal(output.closed),

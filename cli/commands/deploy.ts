@@ -4,7 +4,7 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
-import { deployFolder, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, describeSettingChanges, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
@@ -35,7 +35,10 @@ export function webhookUrl(invokeUrl: string, id: string): string {
 
 /** Prints what a deploy did (text mode). */
 export function printDeploy(out: Output, r: DeployResult): void {
-  out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${r.settingsChanged.join(', ')})` : 'settings unchanged'}.`);
+  out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${describeSettingChanges(r.settingChanges)})` : 'settings unchanged'}.`);
+  // Plain env comes from platform.yaml at each deploy: a value set since (env push, env set) is gone now.
+  const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
+  if (lost.length > 0) out.note(`Removed env ${lost.join(', ')}: not in platform.yaml's env (a value set by \`env push\` or \`env set\` lasts until the next deploy). Keep ${lost.length === 1 ? 'it' : 'them'} in platform.yaml, push ${lost.length === 1 ? 'it' : 'them'} again, or make ${lost.length === 1 ? 'it a secret' : 'them secrets'} (deploys leave secrets alone).`);
   if (r.unchanged) {
     out.line(`No code changes: version ${r.version} is already deployed (use --force to deploy a new version anyway).`);
   } else {

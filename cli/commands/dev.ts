@@ -86,7 +86,7 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
     client,
     banner: [
       `  platform:  ${target.url} (every valid save deploys a new version there)`,
-      ...(dotenvPresent ? ['  .env:      not sent (its values stay on this machine); `fastapi-platform env set` sets values there'] : []),
+      ...(dotenvPresent ? ['  .env:      not sent (its values stay on this machine); `fastapi-platform env set NAME=… --secret` sets values there that reloads keep (plain env comes from platform.yaml at each one)'] : []),
     ],
     started: { mode: 'remote', url: target.url },
     dotenv: false,

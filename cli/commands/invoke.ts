@@ -5,8 +5,9 @@ import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { formatMs } from '../output.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey } from '../../protocol/index.js';
+import { formatBytes, formatMs } from '../output.js';
+import { terminalSafe } from '../terminal.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -176,6 +177,40 @@ export function formatBody(a: InvokeAnswer): string {
   return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
 }
 
+/** Bodies above this are cut to a head on a terminal (docs/cli.md, "invoke"); piped, nothing is cut. */
+export const TERMINAL_BODY_BYTES = 64 * 1024;
+const HEAD_CHARS = 4096;
+const HEAD_LINES = 40;
+
+/**
+ * The body for a terminal: as `formatBody`, but a large one (over TERMINAL_BODY_BYTES) is cut
+ * to its first lines and a binary one (by its type, or a NUL byte near its start, as curl
+ * decides) is not printed at all; either way it says how to get it whole (-o FILE). Megabytes
+ * of text scroll everything else away, and binary bytes can leave the terminal garbled.
+ */
+export function formatBodyForTerminal(a: InvokeAnswer, save: string): string {
+  const size = formatBytes(a.body.length);
+  if (!isText(a) || a.body.subarray(0, 8192).includes(0)) {
+    return `(${size} of ${a.headers['content-type'] ?? 'binary data'}: binary, not printed on the terminal; save it whole with ${save})`;
+  }
+  if (a.body.length <= TERMINAL_BODY_BYTES) return shownSafe(formatBody(a));
+  const text = formatBody(a);
+  let head = text.slice(0, HEAD_CHARS);
+  const lines = head.split('\n');
+  if (lines.length > HEAD_LINES) head = lines.slice(0, HEAD_LINES).join('\n');
+  else if (lines.length > 1) head = lines.slice(0, -1).join('\n'); // end on a whole line
+  return `${shownSafe(head)}\n… (${size} in all, the first ${formatBytes(Buffer.byteLength(head))} shown: save it whole with ${save}, or pipe it: … | less)`;
+}
+
+/**
+ * A function's text as a terminal may show it: control characters other than line breaks and
+ * tabs escaped (cli/terminal.ts), as `logs` and `runs` show what functions write; an escape
+ * sequence in a body must not retitle, recolor or rewrite the terminal. Piped output is untouched.
+ */
+function shownSafe(text: string): string {
+  return text.split(/\r?\n/).map((line) => line.split('\t').map((part) => terminalSafe(part, Number.MAX_SAFE_INTEGER)).join('\t')).join('\n');
+}
+
 /** The one-line summary: status, duration, cold/warm, run id. */
 export function summaryLine(a: InvokeAnswer): string {
   const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
@@ -232,7 +267,11 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
     const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
-    ctx.out.line(body);
+    // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
+    const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
+      ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)
+      : body;
+    ctx.out.line(cut);
   }
   if (!ok) ctx.out.note(`The state timeline and each attempt's error: fastapi-platform runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
@@ -267,7 +306,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
-  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : formatBody(answer));
+  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `fastapi-platform invoke ${name} … -o FILE`) : formatBody(answer));
   if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) explainFailure(ctx, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
@@ -299,14 +338,26 @@ async function showRunError(ctx: Context, args: ParsedArgs, a: InvokeAnswer): Pr
   }
 }
 
+/**
+ * The platform's error code when the answer is the platform's error (`{error: {code, component}}`
+ * with a registry code: the call failed), else undefined: the function answered this status
+ * itself (a 404 it returned on purpose is a successful run).
+ */
+export function platformErrorCode(a: InvokeAnswer): ErrorCode | undefined {
+  if (!/\bjson\b/.test(a.headers['content-type'] ?? '')) return undefined;
+  try {
+    const error = (JSON.parse(a.body.toString('utf8')) as { error?: { code?: unknown; component?: unknown } } | null)?.error;
+    return typeof error?.code === 'string' && isErrorCode(error.code) && typeof error.component === 'string' ? error.code : undefined;
+  } catch {
+    return undefined; // the function's own body
+  }
+}
+
 function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   if (ctx.out.json) return;
-  let code: string | undefined;
-  try {
-    code = (JSON.parse(a.body.toString('utf8')) as { error?: { code?: string } }).error?.code;
-  } catch {
-    // the function's own error body
-  }
+  const code = platformErrorCode(a);
+  // The function's own 4xx/5xx answer: its run did not fail, the summary line has its run id.
+  if (code === undefined) return;
   if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`fastapi-platform deploy\` (or pick the workspace with --workspace / --profile).`);
   else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);

@@ -10,7 +10,7 @@
  * it prints the stored lines written since the last line it saw, the same way.
  */
 import { int, str, flag, positionals, type ParsedArgs } from '../args.js';
-import type { ApiClient, ApiLogLine } from '../client.js';
+import { isAsyncRun, type ApiClient, type ApiLogLine } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
@@ -266,6 +266,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
       const at = Date.now();
       if (!printer.incomplete(end)) {
         printer.end(end, at);
+        stopIfFollowedRunEnded(end);
         return;
       }
       // Lines of this run the tail did not see live (written before it connected or reconnected,
@@ -279,6 +280,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
           printer.note(`… could not read the stored lines of run ${shortRun(end.runId)}: ${err instanceof Error ? err.message : String(err)}`);
         }
         printer.end(end, at);
+        stopIfFollowedRunEnded(end);
         release();
       });
     } else if (event.type === 'gap') {
@@ -294,6 +296,16 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
         backfill = backfill.then(() => printBackfill(since));
       }
     }
+  };
+  // `--run ID`: the tail ends with that run (an async run's attempt ending with a retry to come does not end it).
+  const stopIfFollowedRunEnded = (end: LiveEnd): void => {
+    if (filters.runId === undefined || end.runId !== filters.runId) return;
+    if (end.status === 'succeeded') return stop.abort();
+    // Failed: an async run (its record exists from the 202 on) may have a retry to come; a sync
+    // run's one attempt was all (its record may not be written yet).
+    void client.getRun(end.runId).catch(() => null).then((run) => {
+      if (run === null || !isAsyncRun(run) || ['succeeded', 'failed', 'cancelled'].includes(run.state)) stop.abort();
+    });
   };
   const printBackfill = async (since: number): Promise<void> => {
     try {
@@ -347,12 +359,16 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
         const answer = await stored(client, fn, filters, { limit: history, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
         for (const line of answer.lines) printer.line(line);
       } catch (err) {
-        // A refusal (no such function, a bad token) ends the command, like the stream's own.
-        if (err instanceof CliError && err.exitCode === EXIT.API) {
+        // `--run` of a run still going: no attempt is stored before it ends; its live lines follow.
+        if (err instanceof CliError && err.code === 'RUN_NOT_FOUND' && filters.runId !== undefined) {
+          printer.note(`(run ${shortRun(filters.runId)} has no stored lines yet: following its live lines until it ends)`);
+        } else if (err instanceof CliError && err.exitCode === EXIT.API) {
+          // A refusal (no such function, a bad token) ends the command, like the stream's own.
           stop.abort();
           throw err;
+        } else {
+          printer.note(`… could not read stored lines: ${err instanceof Error ? err.message : String(err)}`);
         }
-        printer.note(`… could not read stored lines: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     release();
@@ -423,7 +439,22 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const filters = filtersOf(args);
   const client = await clientOf(ctx, args);
   if (filters.runId !== undefined) filters.runId = await fullRunId(client, fn, filters.runId);
+  if (flag(args, 'follow') && filters.runId !== undefined && (await runEnded(client, filters.runId))) {
+    // Nothing more will come: its lines, and the command ends (it used to follow until Ctrl-C).
+    ctx.out.note(`(run ${shortRun(filters.runId)} has ended: its stored lines, nothing more to follow)`);
+    return printStored(ctx, client, fn, filters, args);
+  }
   return flag(args, 'follow') ? follow(ctx, client, fn, filters, args) : printStored(ctx, client, fn, filters, args);
+}
+
+/**
+ * Whether a run is over: an async run in a final state, or a sync run with a record (written when
+ * it ends). A run not recorded yet (a sync call in flight, an unknown id) is not.
+ */
+async function runEnded(client: ApiClient, runId: string): Promise<boolean> {
+  const run = await client.getRun(runId).catch(() => null);
+  if (run === null) return false;
+  return isAsyncRun(run) ? ['succeeded', 'failed', 'cancelled'].includes(run.state) : true;
 }
 
 export const logsCommand: Command = {

@@ -5,7 +5,7 @@
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { isAsyncRun, type ApiAsyncRun, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
 import { FUNCTION_NAME, RUN_STATUSES } from '../../protocol/index.js';
@@ -45,9 +45,9 @@ function logLines(logs: readonly { ts: number; stream: string; level?: string; m
   return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} ${terminalSafe(l.msg.trimEnd())}`);
 }
 
-function printList(ctx: Context, runs: ApiRun[]): void {
+function printList(ctx: Context, runs: ApiRun[], status?: string): void {
   if (runs.length === 0) {
-    ctx.out.line('No runs yet.');
+    ctx.out.line(status === undefined ? 'No runs yet.' : `No ${status} runs.`);
     return;
   }
   const now = ctx.now();
@@ -159,8 +159,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
   const limit = int(args, 'limit', 20, 1, 1000);
   const page = await client.listRuns({ ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit });
+  // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
+  if (page.items.length === 0 && what.list !== undefined && (await client.getFunction(what.list)) === null) {
+    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name (\`fastapi-platform functions\` lists them; --workspace picks another)`);
+  }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
-  printList(ctx, page.items);
+  printList(ctx, page.items, status);
+  // A full page says so: the newest N are not all the runs there are.
+  if (page.nextCursor !== null) ctx.out.note(limit < 1000 ? `(the newest ${page.items.length}; there are more: -n ${Math.min(limit * 5, 1000)} shows more)` : `(the newest ${page.items.length}; there are more)`);
   return EXIT.OK;
 }
 

@@ -2,7 +2,7 @@
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiToken } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { EXIT, inCommandWords, usageError } from '../errors.js';
 import { formatAgo, table } from '../output.js';
 import { LONG_DURATION_PATTERN, ROLES } from '../../protocol/index.js';
 
@@ -48,7 +48,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (verb === 'revoke') {
     const id = pos[1];
     if (id === undefined) throw usageError('tokens revoke needs a token id: fastapi-platform tokens revoke <id> (see tokens list)');
-    const { token } = await client.revokeToken(id);
+    const { token } = await client.revokeToken(id).catch((err: unknown) => {
+      throw inCommandWords(err, 'tokenId', 'ID', `ID ${JSON.stringify(id)} is not a token id: ids look like tok_… (the ID column of \`fastapi-platform tokens list\`)`);
+    });
     ctx.out.data({ ok: true, token });
     ctx.out.line(`Revoked token ${token.id} (${token.role}, ${token.label}); it stops working at once.`);
     return EXIT.OK;

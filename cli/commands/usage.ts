@@ -10,17 +10,21 @@ const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
 
 const percent = (ratio: number): string => `${(ratio * 100).toFixed(1)} %`;
 const ms = (value: number | null): string => (value === null ? '-' : formatMs(value));
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The text view of a usage answer. */
 export function formatUsage(u: ApiUsage, now: number): string {
+  // Fewer calls "all time" than in the window: the live totals began again with the process (the
+  // embedded default keeps them in memory; a 7d/30d window comes from the stored history).
+  const restarted = u.totals.invocations < u.invocations;
   return [
     `function      ${u.function} (last ${u.window})`,
     `state         ${u.state}, ${u.warmInstances} warm instance${u.warmInstances === 1 ? '' : 's'}`,
     `invocations   ${u.invocations} (errors ${u.errors}, ${percent(u.errorRate)})`,
     `latency       p50 ${ms(u.p50Ms)}  p95 ${ms(u.p95Ms)}  p99 ${ms(u.p99Ms)}`,
     `cold starts   ${u.coldStarts} (${percent(u.coldStartRatio)})`,
-    `all time      ${u.totals.invocations} invocations, ${u.totals.errors} errors, ${u.totals.coldStarts} cold starts`,
-    `last success  ${u.lastSuccess === null ? '-' : `${formatAgo(u.lastSuccess.at, now)} (run ${u.lastSuccess.runId})`}`,
+    `all time      ${count(u.totals.invocations, 'invocation')}, ${count(u.totals.errors, 'error')}, ${count(u.totals.coldStarts, 'cold start')}${restarted ? ' (counted since the platform started: the embedded store keeps these in memory)' : ''}`,
+    `last success  ${u.lastSuccess === null ? (restarted && u.invocations > u.errors ? '- (none since the platform started)' : '-') : `${formatAgo(u.lastSuccess.at, now)} (run ${u.lastSuccess.runId})`}`,
   ].join('\n');
 }
 

@@ -11,7 +11,7 @@
  */
 import type { ApiClient } from '../client.js';
 import type { Context } from '../context.js';
-import { deployFolder, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
 import { formatMs } from '../output.js';
@@ -114,16 +114,24 @@ export class Reloader {
         const r = outcome.result;
         out.event({
           event: outcome.kind === 'deployed' ? 'reloaded' : 'unchanged', function: r.function, version: r.version, previousVersion: r.previousVersion,
-          changes: r.changes, envChanged: outcome.envChanged, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
+          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
         });
-        const env = outcome.envChanged.length > 0 ? `; .env: ${outcome.envChanged.join(', ')}` : '';
+        // Plain env comes from platform.yaml at each reload: a value set there since (env set, env
+        // push) is removed; say so, or it vanishes unseen.
+        const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
+        const removed = lost.length > 0 ? `; removed env ${lost.join(', ')}: not in platform.yaml (\`env set --secret\` keeps a value across reloads)` : '';
+        const env = (outcome.envChanged.length > 0 ? `; .env: ${outcome.envChanged.join(', ')}` : '') + removed;
         if (outcome.kind === 'deployed') {
           const { added, modified, removed } = r.changes;
           const files = [...added.map((p) => `+${p}`), ...modified.map((p) => `~${p}`), ...removed.map((p) => `-${p}`)];
           const what = files.length > 0 ? files.join(' ') : 'settings';
           out.line(`${when}  reloaded: "${r.function}" version ${r.version} (${what}${env}) in ${formatMs(outcome.ms)}`);
-        } else if (env !== '') {
-          out.line(`${when}  reloaded: "${r.function}" version ${r.version}, env from .env changed (${outcome.envChanged.join(', ')}) in ${formatMs(outcome.ms)}`);
+        } else if (outcome.envChanged.length > 0) {
+          out.line(`${when}  reloaded: "${r.function}" version ${r.version}, env from .env changed (${outcome.envChanged.join(', ')}${removed}) in ${formatMs(outcome.ms)}`);
+        } else if (r.settingsChanged.length > 0) {
+          const c = r.settingChanges;
+          const others = describeSettingChanges({ ...c, removed: c.removed.filter((p) => !p.startsWith('env.')) });
+          out.line(`${when}  settings updated: "${r.function}" version ${r.version} (${others === '' ? removed.slice(2) : `${others}${removed}`}) in ${formatMs(outcome.ms)}`);
         } else {
           out.line(`${when}  no changes: "${r.function}" version ${r.version} is serving`);
         }

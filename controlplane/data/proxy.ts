@@ -32,12 +32,26 @@ export interface DataProxyOptions {
   maxCursors?: number;
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
+  /**
+   * How long the proxy waits for the database server: to connect, and for each reply (no byte of
+   * it for that long). Past it the command is answered DATA_BACKEND_UNAVAILABLE and the backend
+   * connection dropped; the next command reconnects. Default DEFAULT_BACKEND_TIMEOUT_MS.
+   */
+  backendTimeoutMs?: number;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
 const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59 } as const;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+/**
+ * FP_DATA_BACKEND_TIMEOUT_MS's default: a hung server costs a command this, not the function's
+ * whole timeout. Under the templates' function timeout (10 s) with room to answer the call.
+ */
+export const DEFAULT_BACKEND_TIMEOUT_MS = 5_000;
+/** How long after a timeout commands are answered at once (long enough for a driver's immediate retry). */
+const HUNG_WINDOW_MS = 1_000;
+const TIMED_OUT: Error = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
 
 /** What the proxy says about itself in `hello`: a plain primary, no sessions, no compression. */
 function helloReply(connectionId: number): Document {
@@ -83,6 +97,13 @@ export class DataProxy {
   private readonly maxMessageBytes: number;
   private nextConnectionId = 1;
   private nextRequestId = 1;
+  /**
+   * Set for a moment after the server failed to answer in time: commands then get
+   * DATA_BACKEND_UNAVAILABLE at once instead of a wait of their own. A driver retries a read that
+   * failed with code 6 at once (pymongo, the Node driver): without this a hung server cost a
+   * read two waits, as long as a 10 s function's whole timeout.
+   */
+  private backendHung = false;
   /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
   readonly stats = { forwarded: 0, refused: 0, closed: 0 };
   /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
@@ -209,13 +230,18 @@ export class DataProxy {
         });
         return done();
       }
+      if (this.backendHung) {
+        reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', unreachable(TIMED_OUT)), header.requestId);
+        return done();
+      }
       if (backend?.dead === true) backend = null;
-      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4));
+      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS));
       connection.roundTrip(frame, (err, answer) => {
         try {
           if (err !== null) {
             connection.close();
             if (backend === connection) backend = null;
+            if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.markHung();
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
             this.outages.set(functionKey, Date.now());
@@ -270,6 +296,13 @@ export class DataProxy {
       if (queue.length > 0 && busy) socket.pause();
       pump();
     });
+  }
+
+  private markHung(): void {
+    if (this.backendHung) return;
+    this.backendHung = true;
+    const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
+    setTimeout(() => { this.backendHung = false; }, Math.min(HUNG_WINDOW_MS, timeout)).unref();
   }
 
   /** Answers a command the proxy handles itself (the handshake, authentication, ping). */
@@ -329,11 +362,20 @@ class BackendConnection {
   /** Closed or failed: the proxy opens a new one for the next command. */
   dead = false;
 
-  /** Connects at once; writes made before the connection is up are buffered by the socket. */
-  constructor(address: BackendAddress, maxReplyBytes: number) {
+  /**
+   * Connects at once; writes made before the connection is up are buffered by the socket.
+   * `timeoutMs`: the socket's idle timer (connecting counts, every write and every chunk read
+   * re-arms it), so it fires only when the server has said nothing for that long. One timer per
+   * connection that Node re-arms itself: no timer per command on the hot path (ADR 0024).
+   */
+  constructor(address: BackendAddress, maxReplyBytes: number, timeoutMs: number) {
     this.reader = new FrameReader(maxReplyBytes);
     this.socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
     this.socket.setNoDelay?.(true);
+    this.socket.setTimeout(timeoutMs, () => {
+      // Idle with nothing asked is no failure (a pooled driver connection between commands).
+      if (this.pending !== null || this.socket.connecting) this.fail(TIMED_OUT);
+    });
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error('connection closed')));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -378,5 +420,7 @@ class BackendConnection {
  * (ECONNREFUSED), never its message, which names the server's address or socket path.
  */
 export function unreachable(err: Error): string {
-  return `the database server cannot be reached (${(err as NodeJS.ErrnoException).code ?? err.message})`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ETIMEDOUT') return 'the database server did not answer in time (ETIMEDOUT)';
+  return `the database server cannot be reached (${code ?? err.message})`;
 }

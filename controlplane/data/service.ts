@@ -10,7 +10,7 @@ import { BSON } from 'bson';
 import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
-import { DataProxy, unreachable, type BackendAddress } from './proxy.js';
+import { DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, unreachable, type BackendAddress } from './proxy.js';
 import { WriteLedger, type CollectionWrites } from './writes.js';
 import { createConnection } from 'node:net';
 
@@ -33,6 +33,8 @@ export interface DataBindingsOptions {
    * listing shows them, no drop reaches them.
    */
   reserved?: readonly string[];
+  /** The proxy's wait for the server (connect, each reply) and the platform's own commands' (FP_DATA_BACKEND_TIMEOUT_MS). */
+  backendTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -50,7 +52,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs });
   }
 
   private workspaceOf(functionKey: string): string {
@@ -155,7 +157,7 @@ export class DataBindings {
     if (this.isReserved(physical) || !(await this.listDatabases()).includes(physical)) {
       throw new PlatformError('DATA_DATABASE_NOT_FOUND', `database ${database} does not exist in workspace ${workspace}`);
     }
-    const reply = await backendCommand(this.options.backend, { dropDatabase: 1, $db: physical });
+    const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dropDatabase: 1, $db: physical });
     if (reply.ok !== 1) throw new PlatformError('DATA_BACKEND_UNAVAILABLE', `the database server did not drop ${database}: ${String(reply.errmsg ?? 'no reason given')}`);
     return { physical };
   }
@@ -175,7 +177,7 @@ export class DataBindings {
 
   /** The backend's databases, asked over a connection of the platform's own (one command, no driver). */
   private async listDatabases(): Promise<string[]> {
-    const reply = await backendCommand(this.options.backend, { listDatabases: 1, nameOnly: true, $db: 'admin' });
+    const reply = await backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { listDatabases: 1, nameOnly: true, $db: 'admin' });
     const dbs = (reply.databases as { name: string }[] | undefined) ?? [];
     return dbs.map((d) => d.name);
   }
@@ -186,7 +188,7 @@ function reservedError(asked: string, physical: string): PlatformError {
 }
 
 /** One OP_MSG command on a fresh backend connection; DATA_BACKEND_UNAVAILABLE if it cannot be reached. */
-async function backendCommand(address: BackendAddress, command: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function backendCommand(address: BackendAddress, timeoutMs: number, command: Record<string, unknown>): Promise<Record<string, unknown>> {
   const body = BSON.serialize(command);
   const frame = Buffer.alloc(21 + body.length);
   frame.writeInt32LE(frame.length, 0);
@@ -196,7 +198,7 @@ async function backendCommand(address: BackendAddress, command: Record<string, u
   return new Promise((resolve, reject) => {
     const socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
     let data = Buffer.alloc(0);
-    socket.setTimeout(5_000, () => socket.destroy(new Error('timed out')));
+    socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     socket.on('connect', () => socket.write(frame));
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);

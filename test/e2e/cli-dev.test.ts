@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventProcess, type Event } from '../../bench/events.js';
-import { BIN, ROOT } from '../helpers/cli-harness.js';
+import { BIN, ROOT, spawnCli } from '../helpers/cli-harness.js';
 import { descendantsOf, eventually, isAlive } from '../helpers/processes.js';
 
 const skip = existsSync(join(ROOT, 'dist', 'platform', 'start.js')) ? false : 'dist/platform/start.js is not built yet';
@@ -211,9 +211,13 @@ describe('cli dev --remote (against a running platform)', { skip, timeout: 240_0
       assert.equal(call.httpStatus, 200);
       assert.ok((call.logs as { msg: string }[]).some((l) => l.msg === `working ${first.runId}`));
 
+      // A value set there since (env set), not in platform.yaml: the next reload removes it, and says so.
+      const set = await spawnCli(['env', 'set', name, 'EXTRA=1'], { env, cwd: work });
+      assert.equal(set.code, 0, set.stderr);
       const reloaded = dev.next((e) => e.event === 'reloaded' && e.version === 2, WAIT_MS);
       writeFileSync(join(dir, 'main.py'), handler('v2'));
-      await reloaded;
+      const event = await reloaded;
+      assert.deepEqual((event.settingChanges as { removed: string[] }).removed, ['env.EXTRA']);
       assert.equal((await get(`${upUrl}/fn/${name}/`)).body.version, 'v2');
     } finally {
       assert.equal(await dev.stop(), 0);

@@ -174,6 +174,15 @@ export class Tail {
     return this.waitFor((e) => e.type === 'line' && e['msg'] === msg, `line ${JSON.stringify(msg)}`, from);
   }
 
+  /** The exit code once the process ends by itself, or 'running' if it still runs after `ms`. */
+  async exitWithin(ms: number): Promise<number | null | 'running'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'running'>((resolve) => { timer = setTimeout(() => resolve('running'), ms); });
+    const code = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    return code;
+  }
+
   /** SIGTERM (Ctrl-C); resolves with the exit code. */
   async stop(): Promise<number | null> {
     this.child.kill('SIGTERM');

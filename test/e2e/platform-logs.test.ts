@@ -73,6 +73,29 @@ describe('logs and logs --follow (embedded platform)', () => {
     assert.equal(await tail.stop(), 0);
   });
 
+  it('--follow --run ends with its run: one in flight (no stored lines yet) when it ends, an ended one at once', async () => {
+    const watcher = follow(FN);
+    await watcher.waitFor((e) => e.type === 'ready', 'ready');
+    const k = tag();
+    const call = invoke(FN, { say: `flight-${k}`, wait: k, then: `landed-${k}` });
+    const runId = (await watcher.line(`flight-${k}`))['runId'] as string;
+    await watcher.stop();
+    // Stored lines first (the default 10): the run has none before it ends; it used to end the command with RUN_NOT_FOUND.
+    const one = new Tail(platform.url, api.token, [FN, '--run', runId], { FP_CONFIG_DIR: configDir });
+    tails.push(one);
+    await one.waitFor((e) => e.type === 'ready', 'ready');
+    gate.release(k);
+    assert.equal((await call).status, 200);
+    await one.line(`landed-${k}`);
+    await one.waitFor((e) => e.type === 'end' && e['runId'] === runId, 'the end of the run');
+    assert.equal(await one.exitWithin(10_000), 0, one.stderr);
+    // The run has ended: its stored lines, and the command ends (it used to follow until Ctrl-C).
+    const ended = await spawnCli(['logs', FN, '--follow', '--run', runId, '--url', platform.url, '--token', api.token!], { env: { FP_CONFIG_DIR: configDir }, timeoutMs: 15_000 });
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.match(ended.stdout, new RegExp(`flight-${k}[\\s\\S]*landed-${k}`));
+    assert.match(ended.stderr, /has ended: its stored lines, nothing more to follow/);
+  });
+
   it('--follow gets the lines of a call its timeout then kills, and its end as FUNCTION_TIMEOUT', async () => {
     const tail = follow(SHORT);
     await tail.waitFor((e) => e.type === 'ready', 'ready');

@@ -17,7 +17,8 @@ export interface CliResult {
 }
 
 /** Runs one command line in this process. `env` is the whole environment the CLI sees. */
-export async function runCli(argv: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {}): Promise<CliResult> {
+/** `tty`: stdout plays a terminal (as `process.stdout.isTTY`). */
+export async function runCli(argv: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string; tty?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
@@ -25,6 +26,7 @@ export async function runCli(argv: string[], options: { cwd?: string; env?: Reco
       stdout: (t) => { stdout += t; },
       stderr: (t) => { stderr += t; },
       readStdin: async () => Buffer.from(options.stdin ?? ''),
+      ...(options.tty === true ? { stdoutIsTTY: true } : {}),
     },
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),

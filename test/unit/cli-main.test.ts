@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { COMMANDS } from '../../cli/main.js';
 import { EXIT } from '../../cli/errors.js';
-import { changedSettings, diffFiles, settingsFromManifest } from '../../cli/deploy-flow.js';
+import { changedSettings, diffFiles, settingChanges, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
+import { formatUsage } from '../../cli/commands/usage.js';
 import { printDeploy, webhookUrl } from '../../cli/commands/deploy.js';
 import { oldCredentials } from '../../cli/commands/data.js';
 import type { ApiFunction } from '../../cli/client.js';
@@ -70,7 +71,7 @@ describe('cli main', () => {
     const out = { line: (text = '') => lines.push(text) } as unknown as Parameters<typeof printDeploy>[0];
     const settings = parseManifest({ kind: 'function', name: 'hooky', invocation: 'async' });
     printDeploy(out, {
-      function: 'hooky', created: true, settingsChanged: [], settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
+      function: 'hooky', created: true, settingsChanged: [], settingChanges: { added: [], changed: [], removed: [] }, settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
       version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
       invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
     });
@@ -129,6 +130,23 @@ describe('cli deploy helpers', () => {
     assert.deepEqual(changedSettings(fn, { ...fn }), []);
     assert.deepEqual(changedSettings({ ...fn, retry: { maxAttempts: 3 } }, { ...fn, retry: { maxAttempts: 1 } }), ['retry.maxAttempts']);
   });
+
+  it('deploy says which settings it added, changed and removed (env values pushed earlier and not in platform.yaml: removed)', () => {
+    const fn: ApiFunction = { name: 'x', preset: 'http', invocation: 'sync', limits: { timeoutMs: 1000, memoryBytes: 1 }, env: { A: '1', B: '2', PUSHED: 'p' }, auth: 'public', status: 'active', activeVersion: 1 };
+    const after: ApiFunction = { ...fn, limits: { timeoutMs: 2000, memoryBytes: 1 }, env: { A: '1', B: '3', C: 'new' } };
+    const changes = settingChanges(fn, after);
+    assert.deepEqual(changes, { added: ['env.C'], changed: ['limits.timeoutMs', 'env.B'], removed: ['env.PUSHED'] });
+    const lines: string[] = [];
+    const notes: string[] = [];
+    const out = { line: (text = '') => lines.push(text), note: (text: string) => notes.push(text) } as unknown as Parameters<typeof printDeploy>[0];
+    printDeploy(out, {
+      function: 'x', created: false, settingsChanged: changedSettings(fn, after), settingChanges: changes, settings: after,
+      version: 2, previousVersion: 1, unchanged: true, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 0, uploadedBytes: 0,
+      invokeUrl: 'http://h/fn/x/', auth: 'public', deps: null,
+    });
+    assert.equal(lines[0], 'Function "x": settings updated (added env.C; changed limits.timeoutMs, env.B; removed env.PUSHED).');
+    assert.match(notes.join('\n'), /^Removed env PUSHED: not in platform\.yaml's env/);
+  });
 });
 
 describe('cli files and output helpers', () => {
@@ -159,5 +177,26 @@ describe('cli files and output helpers', () => {
     assert.equal(table(['A', 'BB'], [['xxx', 'y']]), 'A    BB\nxxx  y');
     // A cell is what someone else wrote (an env value, a label): escaped, one row one line.
     assert.equal(table(['NAME', 'VALUE'], [['X', 'a\nb \x1b[31mred\x1b]0;title\x07']]), 'NAME  VALUE\nX     a\\nb \\x1b[31mred\\x1b]0;title\\x07');
+  });
+});
+
+describe('cli usage', () => {
+  it('counts in words: 1 cold start, 2 cold starts', () => {
+    const u = {
+      function: 'f', window: '15m', from: 0, to: 0, invocations: 1, errors: 0, coldStarts: 1, errorRate: 0, coldStartRatio: 1,
+      p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 1, errors: 1, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
+    };
+    assert.match(formatUsage(u, 0), /^all time {6}1 invocation, 1 error, 1 cold start$/m);
+    assert.match(formatUsage({ ...u, totals: { invocations: 2, errors: 0, coldStarts: 2 } }, 0), /^all time {6}2 invocations, 0 errors, 2 cold starts$/m);
+  });
+
+  it('says when the live totals began again with the platform (a 7d window counting more than "all time")', () => {
+    const u = {
+      function: 'f', window: '7d', from: 0, to: 0, invocations: 5, errors: 0, coldStarts: 3, errorRate: 0, coldStartRatio: 0.6,
+      p50Ms: 1, p95Ms: 1, p99Ms: 1, meanMs: 1, totals: { invocations: 0, errors: 0, coldStarts: 0 }, warmInstances: 0, state: 'cold' as const, lastSuccess: null,
+    };
+    const text = formatUsage(u, 0);
+    assert.match(text, /^all time {6}0 invocations, 0 errors, 0 cold starts \(counted since the platform started/m);
+    assert.match(text, /^last success  - \(none since the platform started\)$/m);
   });
 });

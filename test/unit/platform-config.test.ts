@@ -13,7 +13,7 @@ describe('platform config', () => {
       {
         stateDir: '.state', port: 8080, host: '127.0.0.1', maxBodyBytes: 6 * MIB, asyncMaxBodyBytes: 256 * 1024, maxHeldResponseBytes: 1024 * MIB,
         baseDomain: 'localhost', trustedProxies: 'none',
-        poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false, data: 'auto',
+        poolSize: 3, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000, debug: false, data: 'auto', dataBackendTimeoutMs: 5_000,
         runRetentionMs: 7 * 24 * 3_600_000, runPruneIntervalMs: 600_000, runKeepPerMinute: 60, runSampleOneIn: 100, runStoreMaxBytes: 1024 * 1024 * 1024,
         maxBundleBytes: 50 * MIB, maxBundleFiles: 1000, maxFileBytes: 10 * MIB, bundleCheckTimeoutMs: 30_000,
         store: 'embedded', redisPrefix: 'fp', mongoDatabase: 'fastapi_platform', warmReportIntervalMs: 10_000,
@@ -30,6 +30,11 @@ describe('platform config', () => {
       },
     );
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads the data proxy\'s wait for its server (FP_DATA_BACKEND_TIMEOUT_MS), in bounds', () => {
+    assert.equal(loadConfig({ FP_DATA_BACKEND_TIMEOUT_MS: '2500' }).dataBackendTimeoutMs, 2500);
+    assert.throws(() => loadConfig({ FP_DATA_BACKEND_TIMEOUT_MS: '0' }), (err: ConfigError) => err.issues.some((i) => i.key === 'FP_DATA_BACKEND_TIMEOUT_MS'));
   });
 
   it('reads the tenants settings: new workspaces\' quotas, the audit retention as a duration', () => {

@@ -1,0 +1,117 @@
+/**
+ * `invoke`'s output against a stand-in gateway (a local HTTP server): on a terminal a large or
+ * binary body is cut to a head (or not printed) with how to save it whole; piped it stays whole;
+ * the "runs <id>" hint only follows a failed run (a platform error), not a 4xx the function chose.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+const BIG = Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join('\n'); // ~0.9 MiB
+const BINARY = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.alloc(2000, 0)]);
+
+describe('cli invoke output', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-cli-invoke-'));
+    server = createServer((req, res) => {
+      const send = (status: number, type: string, body: string | Buffer, runId = 'run-1'): void => {
+        res.writeHead(status, { 'content-type': type, 'x-run-id': runId, 'x-cold-start': '0' });
+        res.end(body);
+      };
+      if (req.url === '/fn/big/') return send(200, 'text/plain; charset=utf-8', BIG);
+      if (req.url === '/fn/bigjson/') return send(200, 'application/json', JSON.stringify({ items: BIG.split('\n') }));
+      if (req.url === '/fn/small/') return send(200, 'application/json', '{"a":1}');
+      if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
+      if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
+      if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
+      if (req.url === '/fn/missing/') return send(404, 'application/json', '{"detail":"no such order"}', 'run-404');
+      if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
+      if (req.url === '/fn/gone/') return send(404, 'application/json', '{"error":{"code":"ROUTE_NOT_FOUND","message":"No such route.","component":"gateway"}}', 'run-gone');
+      if (req.url === '/fn/broken/') return send(500, 'application/json', '{"error":{"code":"FUNCTION_ERROR","message":"The function raised an error.","component":"function","runId":"run-500"}}', 'run-500');
+      if (req.url === '/async/bigasync/') return send(202, 'application/json', '{"runId":"run-a","created":true}', 'run-a');
+      if (req.url === '/api/v1/runs/run-a') {
+        return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
+      }
+      if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
+      send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const invoke = (name: string, tty: boolean, more: string[] = []) =>
+    runCli(['invoke', name, '--url', url, '--token', 'fpa_test', ...more], { env: { FP_CONFIG_DIR: dir }, cwd: dir, tty });
+
+  it('cuts a large body to a head on a terminal, and says how to save it whole', async () => {
+    const r = await invoke('big', true);
+    assert.equal(r.code, EXIT.OK);
+    assert.ok(r.stdout.length < 8192, `${r.stdout.length} characters printed`);
+    assert.match(r.stdout, /^line 0$/m);
+    assert.match(r.stdout, /… \(\d+(\.\d)? (KiB|MiB) in all, the first [\d.]+ (B|KiB) shown: save it whole with fastapi-platform invoke big … -o FILE/);
+    const json = await invoke('bigjson', true);
+    assert.ok(json.stdout.length < 8192);
+    assert.match(json.stdout, /^ {4}"line 0",$/m);
+  });
+
+  it('cuts a large async result on a terminal too (--async --wait), and says where the whole one is', async () => {
+    const r = await invoke('bigasync', true, ['--async', '--wait']);
+    assert.equal(r.code, EXIT.OK);
+    assert.ok(r.stdout.length < 8192, `${r.stdout.length} characters printed`);
+    assert.match(r.stdout, /shown: save it whole with fastapi-platform runs run-a --json > result\.json/);
+    assert.ok((await invoke('bigasync', false, ['--async', '--wait'])).stdout.includes(BIG));
+  });
+
+  it('prints a binary body (by type, or a NUL byte) on a terminal as its size only', async () => {
+    for (const name of ['bin', 'nul']) {
+      const r = await invoke(name, true);
+      assert.equal(r.code, EXIT.OK);
+      assert.ok(!r.stdout.includes('\0') && !r.stdout.includes('PNG'), name);
+      assert.match(r.stdout, new RegExp(`binary, not printed on the terminal; save it whole with fastapi-platform invoke ${name} … -o FILE`));
+    }
+  });
+
+  it('escapes control characters of a body on a terminal (tabs and line breaks kept), not when piped', async () => {
+    const r = await invoke('ansi', true);
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /\\x1b\]0;pwned\\x07hello\t\\x1b\[31mred\nline 2\n/);
+    assert.ok((await invoke('ansi', false)).stdout.includes('\x1b]0;pwned\x07hello'));
+  });
+
+  it('keeps piped output whole and unchanged; -o saves the body as it came', async () => {
+    const r = await invoke('big', false);
+    assert.ok(r.stdout.includes(BIG));
+    assert.doesNotMatch(r.stdout, /shown: save it whole/);
+    const small = await invoke('small', true);
+    assert.match(small.stdout, /\{\n {2}"a": 1\n\}/);
+    const saved = await invoke('bin', true, ['-o', 'out.png']);
+    assert.match(saved.stdout, new RegExp(`${BINARY.length} bytes written to out\\.png`));
+    assert.deepEqual(readFileSync(join(dir, 'out.png')), BINARY);
+  });
+
+  it('gives the runs hint only for a failed run, not for a 4xx the function returned', async () => {
+    for (const name of ['missing', 'fake']) {
+      const own = await invoke(name, true);
+      assert.equal(own.code, EXIT.FAILURE);
+      assert.match(own.stdout, new RegExp(`HTTP 404 .* run run-${name === 'missing' ? '404' : 'fake'}`));
+      assert.doesNotMatch(own.stderr, /Details, logs and the stack/);
+    }
+    const gone = await invoke('gone', true);
+    assert.match(gone.stderr, /Details, logs and the stack: fastapi-platform runs run-gone/);
+    const broken = await invoke('broken', true);
+    assert.equal(broken.code, EXIT.FAILURE);
+    assert.match(broken.stdout, /error \(from the run record\): ValueError: bad value/);
+    assert.match(broken.stderr, /Details, logs and the stack: fastapi-platform runs run-500/);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The data proxy's wait for its database server is bounded (FP_DATA_BACKEND_TIMEOUT_MS): a server
+ * that accepts and never answers, or one stopped mid-way (SIGSTOP), costs a command the timeout and
+ * a DATA_BACKEND_UNAVAILABLE reply, not the function's whole timeout; the hung connection is dropped
+ * and the next command reconnects.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
+import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+
+type MongoError = { code?: number; message: string; errorResponse?: { fpCode?: string } };
+
+function unavailable(port: number): (err: MongoError) => boolean {
+  return (err) => err.code === 6 && err.message.startsWith('DATA_BACKEND_UNAVAILABLE') && err.message.includes('did not answer in time')
+    && !err.message.includes(String(port)) && !err.message.includes('127.0.0.1');
+}
+
+describe('data proxy: a database server that never answers', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-timeout-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers DATA_BACKEND_UNAVAILABLE after the timeout, drops the connection, reconnects for the next command', async () => {
+    // Accepts every connection, reads everything, answers nothing.
+    const accepted: Socket[] = [];
+    const closed: Socket[] = [];
+    const server = createServer((socket) => {
+      accepted.push(socket);
+      socket.on('close', () => closed.push(socket));
+      socket.on('error', () => undefined);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as { port: number }).port;
+    const credentials = new DataCredentials();
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 300 });
+    const grant = { functionKey: 'hang-fn', workspace: 'default', database: 'hang', physical: physicalDatabase('default', 'hang') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'hang', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryReads: false, retryWrites: false });
+    try {
+      const started = Date.now();
+      await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(port));
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 3000, `the command waited ${took} ms`);
+      await waitFor(() => closed.length === 1, 'the hung backend connection was not dropped');
+      assert.equal(accepted.length, 1);
+      // Right after (a driver's retry): answered at once, the hung server not asked again.
+      const retried = Date.now();
+      await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(port));
+      assert.ok(Date.now() - retried < 200, `the retry waited ${Date.now() - retried} ms`);
+      assert.equal(accepted.length, 1);
+      // A moment later: a new backend connection (and the same bounded wait).
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const next = Date.now();
+      await assert.rejects(client.db(grant.physical).collection('x').insertOne({ a: 1 }), unavailable(port));
+      assert.ok(Date.now() - next >= 250, 'the next command did not ask the server again');
+      assert.equal(accepted.length, 2);
+      await waitFor(() => closed.length === 2, 'the second hung connection was not dropped');
+    } finally {
+      await client.close();
+      await proxy.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb') }, () => {
+  let ferret: ServerProcess;
+  let dir: string;
+  before(async () => {
+    ferret = await startFerret();
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-stop-'));
+  });
+  after(async () => {
+    await ferret?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers DATA_BACKEND_UNAVAILABLE while it is stopped and works again once it continues', async () => {
+    const credentials = new DataCredentials();
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 500 });
+    const grant = { functionKey: 'stop-fn', workspace: 'default', database: 'stop', physical: physicalDatabase('default', 'stop') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'stop', 'mongo.sock'));
+    // The driver's defaults: a read failing with code 6 is retried at once (as pymongo does).
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000 });
+    const pid = ferret.pid;
+    try {
+      await client.db(grant.physical).collection('x').insertOne({ a: 1 });
+      process.kill(pid, 'SIGSTOP');
+      const started = Date.now();
+      await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(ferret.port));
+      // One wait, not one per attempt of the driver.
+      const took = Date.now() - started;
+      assert.ok(took >= 450 && took < 900, `the read (with the driver's retry) waited ${took} ms`);
+      process.kill(pid, 'SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+      await client.close();
+      await proxy.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(what);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
