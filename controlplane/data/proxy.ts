@@ -230,8 +230,14 @@ export class DataProxy {
         });
         return done();
       }
+      // The one answer for a server that cannot serve the command; remembered, so the function's
+      // report of it can be believed (toldUnavailable).
+      const unavailable = (reason: string): void => {
+        this.outages.set(functionKey, Date.now());
+        reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
+      };
       if (this.backendHung) {
-        reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', unreachable(TIMED_OUT)), header.requestId);
+        unavailable(unreachable(TIMED_OUT));
         return done();
       }
       if (backend?.dead === true) backend = null;
@@ -244,8 +250,7 @@ export class DataProxy {
             if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.markHung();
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
-            this.outages.set(functionKey, Date.now());
-            reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', unreachable(err)), header.requestId);
+            unavailable(unreachable(err));
             return done();
           }
           this.stats.forwarded += 1;
