@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { screenshot } from '../helpers/browser.js';
+import { ferretdbPid } from '../helpers/processes.js';
 import { serverSkip } from '../helpers/servers.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deploy, fnName, py, runsWritten, upload } from './platform-harness.js';
@@ -78,16 +79,19 @@ describe('the console Data tab', { skip, timeout: 180_000 }, () => {
     await asViewer.page.getByTestId('rotate-role-note').waitFor();
     assert.equal(await asViewer.page.getByTestId('rotate').count(), 0);
     assert.match(await textOf(asViewer.page.getByTestId('rotate-role-note')), /deployer.*viewer/);
-    // The database server cannot be asked (as the API answers then; FerretDB is not stopped under
-    // the other tests): the card says so with the code, the binding stays shown.
-    await asViewer.page.route('**/api/v1/data/databases', (route) => route.fulfill({
-      status: 503, contentType: 'application/json',
-      body: JSON.stringify({ error: { code: 'DATA_BACKEND_UNAVAILABLE', message: 'the database server cannot be reached (ECONNREFUSED)' } }),
-    }));
-    await asViewer.page.reload();
-    await asViewer.page.getByTestId('data-error').waitFor();
-    assert.match(await textOf(asViewer.page.getByTestId('data-error')), /DATA_BACKEND_UNAVAILABLE.*cannot be reached/);
-    await asViewer.page.getByTestId('binding').waitFor();
+    // The database server cannot be asked (this platform's own FerretDB, stopped: it does not
+    // answer, and is not restarted as a dead one would be): the card says so with the code, the
+    // binding stays shown.
+    const ferret = ferretdbPid(c.platform.stateDir);
+    process.kill(ferret, 'SIGSTOP');
+    try {
+      await asViewer.page.reload();
+      await asViewer.page.getByTestId('data-error').waitFor({ timeout: 20_000 });
+      assert.match(await textOf(asViewer.page.getByTestId('data-error')), /DATA_BACKEND_UNAVAILABLE/);
+      await asViewer.page.getByTestId('binding').waitFor();
+    } finally {
+      process.kill(ferret, 'SIGCONT');
+    }
     assert.deepEqual(asViewer.problems, []);
     await asViewer.context.close();
 

@@ -9,7 +9,7 @@
  * another interpreter that has it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +19,7 @@ import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import { Api, createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, sleep, TEST_SECRETS_KEY, upload, usePlatform } from './platform-harness.js';
 import { makeTenant, type Caller } from './tenants-harness.js';
+import { ferretdbPid } from '../helpers/processes.js';
 
 const skip = serverSkip('ferretdb');
 const manifest = (name: string, data: unknown): Record<string, unknown> => ({ kind: 'function', name, data });
@@ -323,19 +324,6 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
   });
 });
 
-/** The pid of the FerretDB an embedded platform started for this state directory. */
-function ferretdbPid(stateDir: string): number {
-  const socket = `--listen-unix=${join(stateDir, 'data', 'ferretdb', 'ferretdb.sock')}`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(socket)) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  throw new Error('no ferretdb process for this state directory');
-}
 
 describe('a data binding whose server goes down', { skip, timeout: 120_000 }, () => {
   let ferret: ServerProcess;

@@ -2,6 +2,7 @@
  * Test helper: host processes seen from /proc (Linux), to check what a box left behind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 function pids(): string[] {
   return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
@@ -76,4 +77,18 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid of the FerretDB an embedded platform started for this state directory. */
+export function ferretdbPid(stateDir: string): number {
+  const socket = `--listen-unix=${join(stateDir, 'data', 'ferretdb', 'ferretdb.sock')}`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(socket)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  throw new Error('no ferretdb process for this state directory');
 }
