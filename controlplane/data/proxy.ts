@@ -377,7 +377,9 @@ class BackendConnection {
     this.reader = new FrameReader(maxReplyBytes);
     this.socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
     this.socket.setNoDelay?.(true);
-    this.socket.setTimeout(timeoutMs, () => {
+    this.socket.setTimeout(timeoutMs);
+    // `on`, not setTimeout's callback (a `once` listener): the timer fires again after an idle spell.
+    this.socket.on('timeout', () => {
       // Idle with nothing asked is no failure (a pooled driver connection between commands).
       if (this.pending !== null || this.socket.connecting) this.fail(TIMED_OUT);
     });

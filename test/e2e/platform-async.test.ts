@@ -266,6 +266,7 @@ describe('async invocation (embedded platform)', () => {
     const replay = await runCli(['runs', 'replay', runId, ...target], { env });
     assert.equal(replay.code, 4, 'a succeeded run is not replayed');
     assert.match(replay.stderr + replay.stdout, /RUN_NOT_REPLAYABLE/);
+    assert.match(replay.stderr, new RegExp(`run ${runId} succeeded; only failed runs are replayed`)); // not "is succeeded"
     const cancel = await runCli(['runs', 'cancel', runId, ...target], { env });
     assert.equal(cancel.code, 4);
     assert.match(cancel.stderr + cancel.stdout, /RUN_NOT_CANCELLABLE/);

@@ -28,7 +28,7 @@ describe('data proxy: a database server that never answers', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('answers DATA_BACKEND_UNAVAILABLE after the timeout, drops the connection, reconnects for the next command', async () => {
+  it('answers DATA_BACKEND_UNAVAILABLE after the timeout, drops the connection, reconnects for the next command', { timeout: 30_000 }, async () => {
     // Accepts every connection, reads everything, answers nothing.
     const accepted: Socket[] = [];
     const closed: Socket[] = [];
@@ -84,11 +84,13 @@ describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb'
     dir = mkdtempSync(join(tmpdir(), 'fp-data-stop-'));
   });
   after(async () => {
+    // A test that timed out while the server was stopped: let it continue, so it can stop.
+    if (ferret?.running) process.kill(ferret.pid, 'SIGCONT');
     await ferret?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers DATA_BACKEND_UNAVAILABLE while it is stopped and works again once it continues', async () => {
+  it('answers DATA_BACKEND_UNAVAILABLE while it is stopped and works again once it continues', { timeout: 30_000 }, async () => {
     const credentials = new DataCredentials();
     const proxy = new DataProxy({ backend: { host: '127.0.0.1', port: ferret.port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 1000 });
     const grant = { functionKey: 'stop-fn', workspace: 'default', database: 'stop', physical: physicalDatabase('default', 'stop') };
@@ -98,6 +100,10 @@ describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb'
     const pid = ferret.pid;
     try {
       await client.db(grant.physical).collection('x').insertOne({ a: 1 });
+      // Idle longer than the timeout: no failure (nothing was asked), and the timer is armed again by the next command.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
+      await new Promise((resolve) => setTimeout(resolve, 700));
       process.kill(pid, 'SIGSTOP');
       const started = Date.now();
       await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(ferret.port));

@@ -86,7 +86,7 @@ export class AsyncRuns implements AsyncIntake {
   /** A failed run's payload, queued again as a new run (it runs the version active now). */
   async replay(runId: string): Promise<{ runId: string; replayOf: string }> {
     const view = await this.mustView(runId);
-    if (view.state !== 'failed') throw new PlatformError('RUN_NOT_REPLAYABLE', `run ${runId} is ${view.state}; only failed runs are replayed`, { runId, state: view.state });
+    if (view.state !== 'failed') throw new PlatformError('RUN_NOT_REPLAYABLE', `run ${runId} ${view.state === 'succeeded' ? 'succeeded' : `is ${view.state}`}; only failed runs are replayed`, { runId, state: view.state });
     const dead = await this.queue.getDead(runId).catch((err: unknown) => { throw queueDown(err); });
     if (dead === null) throw new PlatformError('RUN_NOT_REPLAYABLE', `the payload of run ${runId} is no longer kept`, { runId, state: view.state });
     const created = await this.accept(dead.function, dead.payload, null, runId);
