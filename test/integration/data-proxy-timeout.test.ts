@@ -101,9 +101,9 @@ describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb'
     try {
       await client.db(grant.physical).collection('x').insertOne({ a: 1 });
       // Idle longer than the timeout: no failure (nothing was asked), and the timer is armed again by the next command.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, 1200));
       assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, 1200));
       process.kill(pid, 'SIGSTOP');
       const started = Date.now();
       await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(ferret.port));
