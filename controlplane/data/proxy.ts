@@ -51,7 +51,17 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
 export const DEFAULT_BACKEND_TIMEOUT_MS = 5_000;
 /** How long after a timeout commands are answered at once (long enough for a driver's immediate retry). */
 const HUNG_WINDOW_MS = 1_000;
-const TIMED_OUT: Error = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+/** The system code of a wait that ran out (an errno, not a registry code: `unreachable` words it). */
+const ETIMEDOUT = 'ETIMEDOUT';
+
+/** An errno-like error for a database server that did not answer in time. */
+export function timedOut(): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error('timed out');
+  err.code = ETIMEDOUT;
+  return err;
+}
+
+const TIMED_OUT = timedOut();
 
 /** What the proxy says about itself in `hello`: a plain primary, no sessions, no compression. */
 function helloReply(connectionId: number): Document {
@@ -247,7 +257,7 @@ export class DataProxy {
           if (err !== null) {
             connection.close();
             if (backend === connection) backend = null;
-            if ((err as NodeJS.ErrnoException).code === 'ETIMEDOUT') this.markHung();
+            if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung();
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
             unavailable(unreachable(err));
@@ -428,6 +438,6 @@ class BackendConnection {
  */
 export function unreachable(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ETIMEDOUT') return 'the database server did not answer in time (ETIMEDOUT)';
+  if (code === ETIMEDOUT) return 'the database server did not answer in time (ETIMEDOUT)';
   return `the database server cannot be reached (${code ?? err.message})`;
 }

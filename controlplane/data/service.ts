@@ -10,7 +10,7 @@ import { BSON } from 'bson';
 import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
-import { DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, unreachable, type BackendAddress } from './proxy.js';
+import { DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, timedOut, unreachable, type BackendAddress } from './proxy.js';
 import { WriteLedger, type CollectionWrites } from './writes.js';
 import { createConnection } from 'node:net';
 
@@ -198,7 +198,7 @@ async function backendCommand(address: BackendAddress, timeoutMs: number, comman
   return new Promise((resolve, reject) => {
     const socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
     let data = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    socket.setTimeout(timeoutMs, () => socket.destroy(timedOut()));
     socket.on('connect', () => socket.write(frame));
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
