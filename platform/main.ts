@@ -91,7 +91,9 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.once('SIGTERM', resolve);
   });
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  for (const line of 'functionsDir' in running ? directoryBanner(running) : platformBanner(running)) out(line);
+  // One write: a reader of the pipe (a supervisor, a test) never sees the banner without its last
+  // lines (the admin token), which line-by-line writes allowed between two reads.
+  out(('functionsDir' in running ? directoryBanner(running) : platformBanner(running)).join('\n'));
 
   const signal = await stopped;
   out(`fp-platform: ${signal}, shutting down`);
