@@ -7,7 +7,8 @@
  */
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
+import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
 import { formatLongDurationMs, FUNCTION_NAME } from '../../protocol/index.js';
 
@@ -44,14 +45,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (verb === 'drop') {
     if (target === undefined) throw usageError('data drop needs the database name: fastapi-platform data drop <database>');
-    if (!flag(args, 'yes')) {
-      if (ctx.io.confirm === undefined) {
-        throw new CliError(EXIT.USAGE, 'CONFIRMATION_REQUIRED', `data drop deletes database "${target}" and all its data for good: pass --yes to drop it without asking (no terminal to ask on)`);
-      }
-      if (!(await ctx.io.confirm(`Drop database "${target}" and all its data, for good? [y/N] `))) {
-        throw new CliError(EXIT.FAILURE, 'NOT_CONFIRMED', 'not confirmed; nothing was dropped');
-      }
-    }
+    await confirmOrStop(ctx, args, {
+      question: `Drop database "${target}" and all its data, for good? [y/N] `,
+      noTerminal: `data drop deletes database "${target}" and all its data for good: pass --yes to drop it without asking (no terminal to ask on)`,
+      declined: 'not confirmed; nothing was dropped',
+    });
     const answer = await client.dropDatabase(target);
     ctx.out.data({ ok: true, ...answer });
     ctx.out.line(`Dropped database ${answer.database} of workspace ${answer.workspace} (${answer.physical} on the server) and all its data.`);

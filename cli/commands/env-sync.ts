@@ -21,6 +21,7 @@ import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, targetOf, type Context } from '../context.js';
 import { formatDotenv, parseDotenv, type DotenvFile } from '../dotenv.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { confirmOrStop } from '../confirm.js';
 import { MANIFEST_FILE, readManifestFile } from '../manifest-file.js';
 import { terminalSafe } from '../terminal.js';
 import { ENV_NAME } from '../../protocol/index.js';
@@ -225,12 +226,11 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line('Dry run: nothing applied.');
     return EXIT.OK;
   }
-  if (!flag(args, 'yes')) {
-    if (ctx.io.confirm === undefined) {
-      throw new CliError(EXIT.USAGE, 'CONFIRMATION_REQUIRED', 'env push changes the function: pass --yes to apply without asking (no terminal to ask on), or --dry-run to only see the diff');
-    }
-    if (!(await ctx.io.confirm(`Apply these changes to "${name}"? [y/N] `))) throw new CliError(EXIT.FAILURE, 'NOT_CONFIRMED', 'not confirmed; nothing was changed');
-  }
+  await confirmOrStop(ctx, args, {
+    question: `Apply these changes to "${name}"? [y/N] `,
+    noTerminal: 'env push changes the function: pass --yes to apply without asking (no terminal to ask on), or --dry-run to only see the diff',
+    declined: 'not confirmed; nothing was changed',
+  });
   const secrets: Record<string, string | null> = {};
   for (const s of file.entries) if (s.secret || secretNames.has(s.name)) secrets[s.name] = s.value;
   for (const plain of diff.secretsToPlain) secrets[plain] = null;

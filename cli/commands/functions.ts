@@ -6,6 +6,7 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 import { describeSettings } from './deploy.js';
@@ -40,14 +41,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if (verb === 'delete') {
-    if (!flag(args, 'yes')) {
-      if (ctx.io.confirm === undefined) {
-        throw new CliError(EXIT.USAGE, 'CONFIRMATION_REQUIRED', `functions delete removes "${name}" with its versions, runs and invoke tokens: pass --yes to delete without asking (no terminal to ask on)`);
-      }
-      if (!(await ctx.io.confirm(`Delete function "${name}" with its versions, runs and invoke tokens? [y/N] `))) {
-        throw new CliError(EXIT.FAILURE, 'NOT_CONFIRMED', 'not confirmed; nothing was deleted');
-      }
-    }
+    await confirmOrStop(ctx, args, {
+      question: `Delete function "${name}" with its versions, runs and invoke tokens? [y/N] `,
+      noTerminal: `functions delete removes "${name}" with its versions, runs and invoke tokens: pass --yes to delete without asking (no terminal to ask on)`,
+      declined: 'not confirmed; nothing was deleted',
+    });
     await client.deleteFunction(name);
     ctx.out.data({ ok: true, function: name, deleted: true });
     ctx.out.line(`Deleted "${name}" with its versions, runs and invoke tokens.`);
