@@ -7,13 +7,16 @@
  * and a version declaring a binding is refused with DATA_BACKEND_NOT_CONFIGURED.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DataBindings, type BackendAddress } from '../controlplane/index.js';
 import { workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+
+/** util-linux's setpriv (Debian: always there), for FerretDB's parent-death signal; null: not found. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
 export interface DataSetup {
   bindings: DataBindings;
@@ -92,10 +95,14 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   const logFile = createWriteStream(join(home, 'ferretdb.log'), { flags: 'a' });
   const launch = (): ChildProcess => {
     rmSync(socket, { force: true });
-    const started = spawn(binary, [
+    const args = [
       '--handler=sqlite', `--sqlite-url=file:${join(home, 'sqlite')}/`, '--listen-addr=', `--listen-unix=${socket}`,
       `--state-dir=${home}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-    ], {
+    ];
+    // It dies with the platform (PR_SET_PDEATHSIG, set by util-linux's setpriv, which then exec's it
+    // in place: the same pid): a platform killed outright (SIGKILL, the OOM killer) leaves no
+    // FerretDB behind on the state directory's files. Without setpriv: as before.
+    const started = spawn(SETPRIV ?? binary, SETPRIV !== null ? ['--pdeathsig', 'KILL', '--', binary, ...args] : args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C in the terminal (SIGINT to the whole foreground group) must
       // reach the platform only, which lets calls in flight finish, with their database, and then

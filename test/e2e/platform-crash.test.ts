@@ -9,8 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ferretdbPid, isAlive } from '../helpers/processes.js';
 import { started, startMain } from './main-harness.js';
 import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
+
+/** The FerretDB a platform started for `stateDir`, if it has one (none when FerretDB is not installed). */
+function ferretdbPids(stateDir: string): number[] {
+  try {
+    return [ferretdbPid(stateDir)];
+  } catch {
+    return [];
+  }
+}
 
 /** A short lease, so the killed process's claim expires quickly. */
 const ENV = { FP_DISPATCH_LEASE_MS: '1000' };
@@ -42,8 +52,14 @@ describe('platform crash during an async run', { timeout: 60_000 }, () => {
     const { runId } = (await res.json()) as { runId: string };
     await runState(new Api(url, token), runId, (s) => s === 'running', 15_000);
 
+    const ferret = ferretdbPids(stateDir);
     first.child.kill('SIGKILL');
     await first.exited;
+    // Its embedded FerretDB (data bindings) dies with it: nothing is left on the state directory's files.
+    for (let i = 0; ferret.some(isAlive); i++) {
+      assert.ok(i < 100, `FerretDB ${ferret.filter(isAlive).join(', ')} outlived its platform`);
+      await sleep(50);
+    }
 
     const second = startMain(['--state-dir', stateDir, '--port', '0'], ENV);
     const again = await started(second);
