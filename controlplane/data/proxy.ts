@@ -108,12 +108,13 @@ export class DataProxy {
   private nextConnectionId = 1;
   private nextRequestId = 1;
   /**
-   * Set for a moment after the server failed to answer in time: commands then get
-   * DATA_BACKEND_UNAVAILABLE at once instead of a wait of their own. A driver retries a read that
-   * failed with code 6 at once (pymongo, the Node driver): without this a hung server cost a
-   * read two waits, as long as a 10 s function's whole timeout.
+   * Per function, until when (Date.now()) its commands get DATA_BACKEND_UNAVAILABLE at once, for a
+   * moment after one of them was not answered in time, instead of a wait of their own. A driver
+   * retries a read that failed with code 6 at once (pymongo, the Node driver): without this a hung
+   * server cost a read two waits, as long as a 10 s function's whole timeout. Per function: one
+   * function's slow command (a heavy scan) must not make every other function's commands fail.
    */
-  private backendHung = false;
+  private readonly hungUntil = new Map<string, number>();
   /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
   readonly stats = { forwarded: 0, refused: 0, closed: 0 };
   /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
@@ -246,7 +247,7 @@ export class DataProxy {
         this.outages.set(functionKey, Date.now());
         reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
       };
-      if (this.backendHung) {
+      if (this.hung(functionKey)) {
         unavailable(unreachable(TIMED_OUT));
         return done();
       }
@@ -257,7 +258,7 @@ export class DataProxy {
           if (err !== null) {
             connection.close();
             if (backend === connection) backend = null;
-            if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung();
+            if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung(functionKey);
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
             unavailable(unreachable(err));
@@ -313,11 +314,17 @@ export class DataProxy {
     });
   }
 
-  private markHung(): void {
-    if (this.backendHung) return;
-    this.backendHung = true;
+  private markHung(functionKey: string): void {
     const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
-    setTimeout(() => { this.backendHung = false; }, Math.min(HUNG_WINDOW_MS, timeout)).unref();
+    this.hungUntil.set(functionKey, Date.now() + Math.min(HUNG_WINDOW_MS, timeout));
+  }
+
+  private hung(functionKey: string): boolean {
+    const until = this.hungUntil.get(functionKey);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.hungUntil.delete(functionKey);
+    return false;
   }
 
   /** Answers a command the proxy handles itself (the handshake, authentication, ping). */

@@ -54,6 +54,20 @@ describe('data proxy: a database server that never answers', () => {
       assert.equal(proxy.toldUnavailable('other-fn', started), false);
       await waitFor(() => closed.length === 1, 'the hung backend connection was not dropped');
       assert.equal(accepted.length, 1);
+      // Another function's command meanwhile is its own: it asks the server (one function's slow
+      // command must not make every binding fail).
+      const other = { functionKey: 'other-fn', workspace: 'default', database: 'other', physical: physicalDatabase('default', 'other') };
+      const otherSock = await proxy.listen(other.functionKey, join(dir, 'other', 'mongo.sock'));
+      const otherClient = new MongoClient(bindingUri(otherSock, other.physical, credentials.credentialFor(other)), { serverSelectionTimeoutMS: 5000, retryReads: false });
+      const asked = accepted.length;
+      void otherClient.db(other.physical).collection('x').findOne({}).catch(() => undefined);
+      await waitFor(() => accepted.length === asked + 1, 'the other function\'s command was answered without asking the server');
+      // Not counted below, as accepted or as closed.
+      const otherConn = accepted.pop()!;
+      otherConn.destroy();
+      await waitFor(() => closed.includes(otherConn), 'the other connection did not close');
+      closed.splice(closed.indexOf(otherConn), 1);
+      await otherClient.close();
       // Right after (a driver's retry): answered at once, the hung server not asked again.
       const retried = Date.now();
       await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(port));
