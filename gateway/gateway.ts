@@ -4,7 +4,7 @@
  */
 import type { Registry } from 'prom-client';
 import { PlatformError, type LogTap, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
-import { invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
+import { admitDirect, invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
 import { serveMounted, type MountedApi } from './mount.js';
@@ -83,6 +83,8 @@ export interface Gateway {
    * Throws PlatformError FUNCTION_NOT_FOUND / FUNCTION_PAUSED / FUNCTION_NOT_DEPLOYED when nothing ran.
    */
   invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
+  /** The admission of `/fn/<name>/` minus the invoke token, for a call the API makes (Invoker.admit). */
+  admit(name: string): PlatformError | null | Promise<PlatformError | null>;
   /**
    * Graceful stop: refuse new invocations (503 SHUTTING_DOWN, /readyz 503), stop listening, let
    * in-flight requests finish for up to shutdownGraceMs, flush run records, close connections.
@@ -212,6 +214,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port: server.port,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`,
     invoke: (name, request, trigger) => invokeDirect(deps, name, request, trigger),
+    admit: (name) => admitDirect(deps, name),
     close() {
       closing ??= (async () => {
         shuttingDown = true;

@@ -126,6 +126,19 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string): Admitted |
 }
 
 /**
+ * `admit` for a call made through the API (a test invoke, sync or queued): no token to check, the
+ * rest the same. Without it a token of the workspace could call past the workspace's
+ * `invocationsPerMinute` and the function's rate limit (red team, December 2026).
+ */
+export function admitDirect(deps: InvokeDeps, name: string): PlatformError | null | Promise<PlatformError | null> {
+  const found = deps.registry.resolve(name);
+  if (!found.found) return null;
+  const fn = servable(found, name);
+  if (fn instanceof PlatformError) return fn;
+  return found.limit?.admit() ?? null;
+}
+
+/**
  * A public function gets the caller's headers as sent, except a platform token in Authorization
  * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
  * no function ever receives one. A prefix check, so public calls pay no hash.

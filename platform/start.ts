@@ -146,6 +146,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),
+        admit: (name) => (gateway ? gateway.admit(name) : new PlatformError('SHUTTING_DOWN', 'the gateway is not running')),
       },
       publicUrl: () => config.publicUrl?.replace(/\/+$/, '') ?? (gateway ? reachable(gateway.url) : ''),
       syncPayloadBytes: config.maxBodyBytes,

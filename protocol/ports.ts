@@ -269,4 +269,11 @@ export interface PoolDrain {
 /** The gateway's in-process invoke (the control plane's test invoke and async attempts call it). */
 export interface Invoker {
   invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
+  /**
+   * The admission `/fn` and `/async` apply before a call, for one made through the API (a test
+   * invoke, sync or queued): the function servable, its rate limit and its workspace's
+   * `invocationsPerMinute` (the call is counted). Null: admitted (an unknown function too: the
+   * caller answers that); else the refusal (RATE_LIMITED, QUOTA_EXCEEDED, FUNCTION_PAUSED, …).
+   */
+  admit(name: string): PlatformError | null | Promise<PlatformError | null>;
 }

@@ -186,12 +186,15 @@ export const testInvoke = operation(
     id: 'testInvoke', tag, role: 'invoker', summary: "Run a request through the function's deployed version (trigger `test`)",
     body: testInvokeBody,
     answers: { 200: { description: "What the gateway would have answered (also for the function's failures, with `error`)", schema: testInvokeAnswer } },
-    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED'],
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'RATE_LIMITED', 'QUOTA_EXCEEDED'],
   },
   async (call, input) => {
     const { key: name } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
     await getFunction(call.ctx, name);
+    // The function's rate limit and its workspace's quota, as on /fn (counted): a test invoke is a call.
+    const refused = await call.ctx.invoker.admit(name);
+    if (refused !== null) throw refused;
     const { headers, payload, rawQuery } = requestOf(body);
     const result = await call.ctx.invoker.invoke(
       name,
@@ -239,7 +242,7 @@ export const testInvokeAsync = operation(
     id: 'testInvokeAsync', tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
     body: testInvokeBody,
     answers: { 202: { description: 'Queued: the run id and where to follow it', schema: asyncAccepted } },
-    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE'],
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -249,6 +252,9 @@ export const testInvokeAsync = operation(
     if (record.status === 'paused') throw new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused`, { function: name });
     const intake = call.ctx.async;
     if (intake === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
+    // Counted as POST /async/<name> is, when accepted.
+    const refused = await call.ctx.invoker.admit(key);
+    if (refused !== null) throw refused;
     const { headers, payload, rawQuery } = requestOf(body);
     let runId: string;
     try {

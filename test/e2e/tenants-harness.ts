@@ -139,7 +139,8 @@ export async function tokensEverywhere(p: Platform, ...callers: Caller[]): Promi
   for (const caller of callers) await settle(p, async (url) => (await caller.on(url).call('GET', '/whoami')).status === 200);
 }
 
-/** Every process serves the active version of `name` in `workspace` (a test invoke through each; it counts against no limit). */
+/** Every process serves the active version of `name` in `workspace` (a test invoke through each: it counts against the function's rate limit and its workspace's
+ * invocationsPerMinute, as any call does). */
 export async function servedEverywhere(p: Platform, workspace: string, ...names: string[]): Promise<void> {
   const root = new Caller(p, p.rootToken, workspace);
   for (const name of names) {
