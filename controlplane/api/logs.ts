@@ -32,7 +32,9 @@ export const functionLogs = operation(
     await getFunction(call.ctx, key);
     // Read-your-writes, bounded as for run lists: a run recorded just before is in the answer.
     await call.ctx.runs.runs.flush(1000);
-    const found = await storedLines(call.ctx.store.runs, { ...q, function: key, limit: q.limit ?? DEFAULT_LOG_LIMIT });
+    // One such read at a time per workspace in this process: a tenant's many queries at once wait
+    // for each other instead of taking turns on the event loop with every other function's calls.
+    const found = await call.ctx.locks.run(`stored-logs:${call.scope.workspace}`, () => storedLines(call.ctx.store.runs, { ...q, function: key, limit: q.limit ?? DEFAULT_LOG_LIMIT }));
     return json(200, { function: name, ...found });
   },
 );

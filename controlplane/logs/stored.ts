@@ -1,8 +1,11 @@
 /**
  * A function's recent lines from its stored run records (`GET /functions/{name}/logs`): runs are
  * read newest first, each with its attempts, until enough lines pass the filters; the answer is
- * the newest `limit` of them, oldest first. Bounded: at most MAX_RUNS runs are read and about
- * MAX_TEXT_CHARS of text returned (`more` says that older lines were left out).
+ * the newest `limit` of them, oldest first. Bounded: at most MAX_RUNS runs and about
+ * MAX_SCAN_CHARS of log text are read, and about MAX_TEXT_CHARS of text returned (`more` says that
+ * older lines were left out). Reading a record parses its whole log on the event loop: without the
+ * bound on what is read, a query whose filter matches nothing parsed 500 full logs (~125 MiB, about
+ * 0.5 s), and a few at a time held every function's calls for seconds (red team, December 2026).
  */
 import { capLine, PlatformError, type RunRecord } from '../../protocol/index.js';
 import type { RunStore } from '../store/index.js';
@@ -39,6 +42,8 @@ export interface StoredLines {
 
 export const MAX_RUNS = 500;
 export const MAX_TEXT_CHARS = 4 * 1024 * 1024;
+/** Log text read per query, whether it passes the filters or not (32 full logs of 256 KiB). */
+export const MAX_SCAN_CHARS = 8 * 1024 * 1024;
 /** How far before `since` a run may have started and still have lines after it. */
 export const LOOKBACK_MS = 15 * 60_000;
 const PAGE = 50;
@@ -55,6 +60,7 @@ export async function storedLines(runs: RunStore, q: StoredQuery): Promise<Store
   const found: StoredLine[] = [];
   let scanned = 0;
   let chars = 0;
+  let read = 0;
   let cursor: string | undefined;
   let more = false;
   for (;;) {
@@ -65,14 +71,27 @@ export async function storedLines(runs: RunStore, q: StoredQuery): Promise<Store
       limit: Math.min(PAGE, MAX_RUNS - scanned),
       ...(cursor !== undefined ? { cursor } : {}),
     });
-    for (let at = 0; at < page.items.length; at += PARALLEL) {
+    let taken = 0;
+    for (let at = 0; at < page.items.length && read < MAX_SCAN_CHARS; at += PARALLEL) {
+      // A turn of the event loop between batches: the embedded store answers synchronously, so a
+      // whole query (and every query queued behind it) would otherwise run as one block of microtasks.
+      if (at > 0 || scanned > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const records = await Promise.all(page.items.slice(at, at + PARALLEL).map((r) => runs.attempts(r.runId)));
-      for (const attempts of records) for (const r of attempts) for (const line of linesOf(r, q)) {
-        found.push(line);
-        chars += line.msg.length;
+      taken = Math.min(page.items.length, at + PARALLEL);
+      for (const attempts of records) for (const r of attempts) {
+        for (const l of r.logs) read += typeof l.msg === 'string' ? l.msg.length : 0;
+        for (const line of linesOf(r, q)) {
+          found.push(line);
+          chars += line.msg.length;
+        }
       }
     }
-    scanned += page.items.length;
+    scanned += taken;
+    // Read enough: whatever is left (in this page or after it) is older than what was read.
+    if (read >= MAX_SCAN_CHARS) {
+      more = taken < page.items.length || page.nextCursor !== null;
+      break;
+    }
     // Enough: this page's runs are all older than every run still unread.
     if (found.length >= q.limit || chars >= MAX_TEXT_CHARS) {
       more = page.nextCursor !== null;
