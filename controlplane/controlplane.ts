@@ -21,6 +21,7 @@ import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
+import { StagedUploads } from './service/staged-uploads.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
@@ -254,6 +255,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     deps,
     bundles,
     locks: new KeyedLock(),
+    staged: new StagedUploads(),
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,

@@ -34,7 +34,7 @@ export const putBlob = operation(
       201: { description: 'Stored (new content)', schema: blobPutAnswer },
       200: { description: 'Already stored', schema: blobPutAnswer },
     },
-    errors: ['INVALID_FIELD', 'BLOB_HASH_MISMATCH'],
+    errors: ['INVALID_FIELD', 'BLOB_HASH_MISMATCH', 'QUOTA_EXCEEDED'],
   },
   async (call) => {
     const sha256 = textParam(call.params[0]!, 'sha256', SHA256_HEX);

@@ -19,6 +19,7 @@ import type { CodeDirs } from './code-dirs.js';
 import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
 import type { KeyedLock } from './locks.js';
+import type { StagedUploads } from './staged-uploads.js';
 import type { TokenIndex } from './tokens.js';
 
 // Ports the control plane calls, implemented by the pool and the gateway: shared types (protocol/ports.ts).
@@ -59,6 +60,8 @@ export interface ServiceContext {
   readonly deps: DependencyBuilds;
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
+  /** Uploaded contents no version uses yet, charged to their workspace's codeBytes (this process). */
+  readonly staged: StagedUploads;
   /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
   readonly codeCheck: CodeChecker | null;
   readonly runs: RecordingRunSink;

@@ -1,16 +1,19 @@
 /**
  * Versions: an upload checked in the bundle workers becomes an immutable, numbered version whose
  * files are content-addressed blobs. Every check that can refuse the upload runs before the store
- * is asked to number it, so a refused upload leaves no version behind (blobs it wrote are
- * harmless: content-addressed, reused by the next upload of the same content).
+ * is asked to number it, so a refused upload leaves no version behind. Blobs are never deleted,
+ * so what a workspace may store is checked before anything is written: an upload over its
+ * `codeBytes` quota writes no content, and contents uploaded alone (`PUT /blobs`) count in it
+ * until a version uses them (./staged-uploads.ts).
  */
 import { dataSchema, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
-import type { FileEntry, VersionRecord } from '../store/index.js';
+import { quotaExceeded, type FileEntry, type VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { checkManifestTriggers } from '../async/index.js';
 import { getFunction } from './functions.js';
 import { scopedBlobs } from './scoped-blobs.js';
+import { MAX_STAGED_CONTENTS } from './staged-uploads.js';
 
 /** The upload body after validation (contents already hashed by the workers). */
 export interface VersionUpload {
@@ -39,6 +42,7 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   });
   checkEntrypoint(body.entrypoint, checked.planned.map((p) => p.path));
   const workspace = workspaceOfKey(name);
+  await stageInline(ctx, workspace, checked);
   // Content named by hash must be content this workspace holds; uploaded content becomes its own.
   const entries = await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits);
   checkReferencedSizes(body, checked, entries);
@@ -53,9 +57,48 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
     createdBy: actor,
     ...(body.note !== undefined ? { note: body.note } : {}),
   }));
+  ctx.staged.remove(workspace, entries.map((e) => e.sha256));
   // Off the request path: the build runs on; a deploy waits for it (docs/dependencies.md).
   await ctx.deps.start(version);
   return version;
+}
+
+/**
+ * With a codeBytes quota, the contents an upload carries (not held by the workspace yet) are
+ * checked against it before any is written (403 QUOTA_EXCEEDED), then charged as staged: if the
+ * version is refused after they were written (the store checks the whole version, named blobs
+ * included), they stay charged, as they stay on disk.
+ */
+async function stageInline(ctx: ServiceContext, workspace: string, checked: CheckedUpload): Promise<void> {
+  if (ctx.workspaces.quotas(workspace).codeBytes === null) return;
+  const carried = new Map<string, number>();
+  for (const f of checked.bundle.files) if (f.content !== null) carried.set(f.sha256, f.content.length);
+  for (const sha of await ctx.store.blobGrants.granted(workspace, [...carried.keys()])) carried.delete(sha);
+  await charge(ctx, workspace, carried);
+}
+
+/**
+ * Charges contents (sha256 → bytes) to the workspace's staged uploads, or 403 QUOTA_EXCEEDED
+ * (nothing charged) when they would take its versions and staged uploads past its codeBytes.
+ */
+async function charge(ctx: ServiceContext, workspace: string, contents: ReadonlyMap<string, number>): Promise<void> {
+  const limit = ctx.workspaces.quotas(workspace).codeBytes;
+  if (limit === null || contents.size === 0) return;
+  const stored = (await ctx.store.workspaces.usage(workspace)).codeBytes;
+  // From here to the charge, one turn: concurrent uploads of the workspace see each other's charges.
+  const used = stored + ctx.staged.bytes(workspace);
+  let adding = 0;
+  let count = ctx.staged.count(workspace);
+  for (const [sha, size] of contents) {
+    if (ctx.staged.has(workspace, sha)) continue;
+    adding += size;
+    count += 1;
+  }
+  if (used + adding > limit) throw quotaExceeded('codeBytes', workspace, limit, used);
+  if (count > MAX_STAGED_CONTENTS) {
+    throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" has ${MAX_STAGED_CONTENTS} uploaded contents that no version uses yet: upload a version using them first`, { quota: 'codeBytes', workspace, limit, used });
+  }
+  for (const [sha, size] of contents) ctx.staged.add(workspace, sha, size);
 }
 
 /**
@@ -115,7 +158,19 @@ export async function missingBlobs(ctx: ServiceContext, workspace: string, hashe
   return unique.filter((_, i) => !present[i]);
 }
 
-/** One content uploaded by `workspace` (stored once for the install; granted to the workspace). */
-export function putBlob(ctx: ServiceContext, workspace: string, data: Uint8Array, sha256: string): Promise<{ sha256: string; size: number; created: boolean }> {
-  return scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace).put(data, sha256);
+/**
+ * One content uploaded by `workspace` (stored once for the install; granted to the workspace). With
+ * a codeBytes quota it is charged to the workspace until a version uses it, and refused (403
+ * QUOTA_EXCEEDED, nothing stored) when the workspace's versions and such contents would pass it.
+ */
+export async function putBlob(ctx: ServiceContext, workspace: string, data: Uint8Array, sha256: string): Promise<{ sha256: string; size: number; created: boolean }> {
+  const blobs = scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace);
+  if (ctx.workspaces.quotas(workspace).codeBytes === null || ctx.staged.has(workspace, sha256) || (await blobs.has(sha256))) return blobs.put(data, sha256);
+  await charge(ctx, workspace, new Map([[sha256, data.length]]));
+  try {
+    return await blobs.put(data, sha256);
+  } catch (err) {
+    ctx.staged.remove(workspace, [sha256]);
+    throw err;
+  }
 }

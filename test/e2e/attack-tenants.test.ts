@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useAttackPlatform } from './attack-harness.js';
-import { Api, deployed, errorOf, py, sleep } from './platform-harness.js';
+import { randomBytes } from 'node:crypto';
+import { Api, b64, deployed, errorOf, py, sha256, sleep } from './platform-harness.js';
 
 const h = useAttackPlatform();
 
@@ -49,6 +50,51 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
     await freshMinute();
     for (let i = 0; i < 3; i++) assert.equal((await t.api.call('POST', '/functions/counted/invoke', {})).status, 200);
     assert.equal((await fetch(`${h.url}/fn/counted.${t.name}/`)).status, 429, 'test invokes were not counted');
+  });
+});
+
+describe('attack: a tenant against its workspace\'s codeBytes quota (the state directory\'s disk)', () => {
+  const KIB = 1024;
+  const content = (bytes: number): Buffer => randomBytes(bytes);
+
+  it('contents uploaded with PUT /blobs count until a version uses them: past the quota they are refused and not stored', async () => {
+    const t = await tenant({ codeBytes: 1024 * KIB });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const data = content(400 * KIB);
+      statuses.push((await t.api.call('PUT', `/blobs/${sha256(data)}`, data)).status);
+    }
+    // Before: every upload was stored (201), a workspace's quota of 1 MiB bounded nothing of the disk.
+    assert.deepEqual(statuses, [201, 201, 403, 403]);
+    const refused = content(400 * KIB);
+    const answer = await t.api.call('PUT', `/blobs/${sha256(refused)}`, refused);
+    assert.equal(errorOf(answer).code, 'QUOTA_EXCEEDED');
+    assert.equal(errorOf(answer).quota, 'codeBytes');
+    assert.deepEqual((await t.api.call('POST', '/blobs/missing', { sha256: [sha256(refused)] })).body.missing, [sha256(refused)]);
+  });
+
+  it('a version over the quota is refused before its contents are written', async () => {
+    const t = await tenant({ codeBytes: 1024 * KIB });
+    await t.api.call('POST', '/functions', { name: 'big' });
+    const data = content(2048 * KIB);
+    const files = [{ path: 'main.py', contentBase64: b64('def handler(event, context):\n    return 1\n') }, { path: 'blob.bin', contentBase64: b64(data) }];
+    const upload = await t.api.call('POST', '/functions/big/versions', { files });
+    assert.equal(upload.status, 403);
+    assert.equal(errorOf(upload).code, 'QUOTA_EXCEEDED');
+    // Before: the refused version's contents stayed stored (and granted to the workspace), one upload after another.
+    assert.deepEqual((await t.api.call('POST', '/blobs/missing', { sha256: [sha256(data)] })).body.missing, [sha256(data)]);
+  });
+
+  it('the CLI\'s way still works within the quota: contents uploaded, a version naming them, more contents', async () => {
+    const t = await tenant({ codeBytes: 1024 * KIB });
+    await t.api.call('POST', '/functions', { name: 'fits' });
+    for (let round = 0; round < 2; round++) {
+      const data = content(300 * KIB);
+      assert.equal((await t.api.call('PUT', `/blobs/${sha256(data)}`, data)).status, 201);
+      const main = b64(`def handler(event, context):\n    return ${round}\n`);
+      const upload = await t.api.call('POST', '/functions/fits/versions', { files: [{ path: 'main.py', contentBase64: main }, { path: 'data.bin', sha256: sha256(data), size: data.length }] });
+      assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    }
   });
 });
 
