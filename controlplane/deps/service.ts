@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PlatformError } from '../../protocol/index.js';
+import { PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
 import { runBuild, type BuildInput } from './builder.js';
 import { checkRequirementsTxt, depsFilesOf } from './requirements.js';
@@ -37,7 +37,13 @@ export class DependencyBuilds {
   private readonly sites = new Map<string, string>();
   private readonly fingerprint: string;
   private active = 0;
-  private readonly queue: (() => void)[] = [];
+  /**
+   * Builds waiting for a slot, per workspace; slots go to the workspaces in turn (round robin), so
+   * one workspace's many builds cannot hold another's for as long as they all take. One queue for
+   * every build let a tenant's eight versions (up to FP_DEPS_TIMEOUT_MS each) run before another
+   * workspace's one (red team, December 2026).
+   */
+  private readonly queues = new Map<string, (() => void)[]>();
 
   /** `opts` null: this platform builds no dependencies (declaration files are plain files). */
   constructor(private readonly opts: DepsOptions | null, private readonly blobs: BlobStore, private readonly log: (line: string) => void) {
@@ -137,7 +143,9 @@ export class DependencyBuilds {
   /** Stops every running build (they end `failed`). */
   async close(): Promise<void> {
     for (const run of this.running.values()) run.abort.abort();
-    for (const next of this.queue.splice(0)) next(); // queued builds wake up, see the abort, and end
+    const waiting = [...this.queues.values()].flat();
+    this.queues.clear();
+    for (const next of waiting) next(); // queued builds wake up, see the abort, and end
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => undefined)));
     this.opts?.cgroups?.close();
   }
@@ -146,7 +154,7 @@ export class DependencyBuilds {
     const opts = this.opts!;
     const run = { phase: 'queued', startedAt: Date.now(), log: '', abort: new AbortController() } as Running;
     run.done = (async (): Promise<DepsRecord> => {
-      await this.slot();
+      await this.slot(workspaceOfKey(version.function));
       let record: DepsRecord;
       try {
         if (run.abort.signal.aborted) throw new Error('the platform is stopping');
@@ -214,18 +222,30 @@ export class DependencyBuilds {
     await rename(tmp, join(dir, `${key}.json`));
   }
 
-  private async slot(): Promise<void> {
+  private async slot(workspace: string): Promise<void> {
     if (this.active < this.opts!.concurrency) {
       this.active++;
       return;
     }
-    await new Promise<void>((resolve) => this.queue.push(resolve));
+    await new Promise<void>((resolve) => {
+      const queue = this.queues.get(workspace);
+      if (queue === undefined) this.queues.set(workspace, [resolve]);
+      else queue.push(resolve);
+    });
   }
 
+  /** Hands the slot to the first waiting build of the next workspace in turn (it goes to the back of the line). */
   private release(): void {
-    const next = this.queue.shift();
-    if (next !== undefined) next();
-    else this.active--;
+    const first = this.queues.entries().next();
+    if (first.done === true) {
+      this.active--;
+      return;
+    }
+    const [workspace, queue] = first.value;
+    const next = queue.shift()!;
+    this.queues.delete(workspace);
+    if (queue.length > 0) this.queues.set(workspace, queue);
+    next();
   }
 }
 

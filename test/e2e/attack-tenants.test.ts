@@ -5,12 +5,20 @@
  * tenant's own scripts would; the operator's quota must hold whatever route the tenant takes.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { useAttackPlatform } from './attack-harness.js';
 import { randomBytes } from 'node:crypto';
-import { Api, b64, deployed, errorOf, py, sha256, sleep } from './platform-harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeWheel } from '../helpers/wheels.js';
+import { Api, b64, deployed, errorOf, filesOf, py, sha256, sleep } from './platform-harness.js';
 
-const h = useAttackPlatform();
+const wheels = mkdtempSync(join(tmpdir(), 'fp-red-wheels-'));
+after(() => rmSync(wheels, { recursive: true, force: true }));
+writeWheel(wheels, { name: 'gamma', version: '1.0', modules: { 'gamma.py': 'VALUE = 1\n' } });
+
+const h = useAttackPlatform({ depsIndexUrl: 'none', depsFindLinks: wheels });
 
 /** A workspace with `quotas`, and an API client holding a token of it with `role`. */
 async function tenant(quotas: Record<string, number>, role = 'deployer'): Promise<{ name: string; api: Api }> {
@@ -136,5 +144,40 @@ describe('attack: a tenant\'s log queries against the platform\'s event loop', (
     // the test's own client sharing the platform's event loop.
     const median = latencies[latencies.length >> 1]!;
     assert.ok(median < 300, `the victim waited ${Math.round(median)} ms (median; worst ${Math.round(latencies[latencies.length - 1]!)} ms) behind another workspace's log queries`);
+  });
+});
+
+describe('attack: a tenant\'s dependency builds against another workspace\'s deploys', () => {
+  /** Seconds until the version's dependencies leave `building`, and their state then. */
+  async function built(api: Api, name: string, version: number): Promise<string> {
+    for (const start = Date.now(); ; await sleep(100)) {
+      const res = await api.call('GET', `/functions/${name}/versions/${version}/deps`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      if (res.body.deps.state !== 'building') return res.body.deps.state as string;
+      assert.ok(Date.now() - start < 170_000, `deps of ${name}@${version} still building`);
+    }
+  }
+
+  it('builds queued by one workspace do not hold another\'s: the victim\'s build runs next, not after all of them', { timeout: 200_000 }, async () => {
+    const attacker = await tenant({});
+    const victim = await tenant({});
+    const main = py('def handler(event, context):', '    return 1');
+    // Eight versions whose requirements differ only by a comment: eight builds (the key is the files').
+    await attacker.api.call('POST', '/functions', { name: 'hog' });
+    for (let i = 0; i < 8; i++) {
+      const up = await attacker.api.call('POST', '/functions/hog/versions', { files: filesOf({ 'main.py': main, 'requirements.txt': `gamma  # build ${i} ${Math.random()}\n` }) });
+      assert.equal(up.status, 201, JSON.stringify(up.body));
+    }
+    await victim.api.call('POST', '/functions', { name: 'shop' });
+    assert.equal((await victim.api.call('POST', '/functions/shop/versions', { files: filesOf({ 'main.py': main, 'requirements.txt': 'gamma\n' }) })).status, 201);
+    assert.equal(await built(victim.api, 'shop', 1), 'ready');
+    // When the victim's build is done, most of the attacker's are still waiting (before: all eight ran first).
+    const waiting: number[] = [];
+    for (let v = 1; v <= 8; v++) {
+      const res = await attacker.api.call('GET', `/functions/hog/versions/${v}/deps`);
+      if (res.body.deps.state === 'building') waiting.push(v);
+    }
+    assert.ok(waiting.length >= 5, `the victim's build waited for ${8 - waiting.length} of the attacker's 8 builds`);
+    for (let v = 1; v <= 8; v++) assert.equal(await built(attacker.api, 'hog', v), 'ready');
   });
 });
