@@ -234,6 +234,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         // told this one): no run that would only fail with FUNCTION_PAUSED.
         const now = registry.resolve(fn);
         if (now.found && now.paused) return 'paused';
+        // A tick is a call: the function's rate limit and its workspace's invocationsPerMinute take
+        // it (as /async does), else it is skipped. Without this, triggers firing every second ran
+        // past any quota (red team, December 2026; docs/adr/0034-every-call-counts.md).
+        if (now.found && (await (now.limit?.admit() ?? null)) !== null) return 'limited';
         await asyncRuns.submitTick(fn, triggerId, tickMs, body, key);
         return 'fired';
       }, log, asyncMetrics ?? undefined)

@@ -1,8 +1,11 @@
 /**
  * Red team, part 7 (December 2026, third probe): a tenant holding a token of one workspace (an
- * `invoker` or `deployer`, never the root token) against the limits the operator set on that
- * workspace (docs/adr/0011-tenants.md, "Quotas"). Each attack is made through the API as the
- * tenant's own scripts would; the operator's quota must hold whatever route the tenant takes.
+ * `invoker`, `viewer` or `deployer`, never the root token) against the limits the operator set on
+ * that workspace (docs/adr/0011-tenants.md, "Quotas") and against the other workspaces sharing
+ * the platform: the quota must hold whatever route the tenant takes (test invokes, cron ticks,
+ * uploads), and what the tenant may ask of shared things (the event loop, the dependency
+ * builder) must not hold another workspace's calls and deploys. Each attack goes through the API
+ * as the tenant's own scripts would.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -50,6 +53,24 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
     const queued = await t.api.call('POST', '/functions/spender/invoke/async', {});
     assert.equal(queued.status, 429, `an async test invoke was queued past the workspace's quota: ${JSON.stringify(queued.body)}`);
     assert.equal(errorOf(queued).code, 'QUOTA_EXCEEDED');
+  });
+
+  it('cron ticks count against invocationsPerMinute: five triggers firing every second run at most the quota\'s five calls a minute', { timeout: 120_000 }, async () => {
+    const t = await tenant({ invocationsPerMinute: 5 });
+    await freshMinute(25_000);
+    const manifest = { kind: 'function', name: 'ticker', triggers: Array.from({ length: 5 }, (_, i) => ({ type: 'cron', id: `every-second-${i}`, schedule: '* * * * * *' })) };
+    await t.api.call('POST', '/functions', { name: 'ticker' });
+    const up = await t.api.call('POST', '/functions/ticker/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    return 1') }), manifest });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal((await t.api.call('POST', '/functions/ticker/deploy', {})).status, 200);
+    await sleep(8000);
+    await t.api.call('POST', '/functions/ticker/pause', {});
+    await sleep(1000);
+    const runs = (await t.api.call('GET', '/runs?function=ticker&limit=100')).body.items as unknown[];
+    // Before: 5 ticks a second, every one a run (~40 in 8 s), whatever the workspace's quota.
+    assert.ok(runs.length <= 5, `${runs.length} cron runs in 8 s under a quota of 5 a minute`);
+    assert.ok(runs.length >= 1, 'no cron run at all');
+    assert.equal((await fetch(`${h.url}/fn/ticker.${t.name}/`)).status, 503, 'paused');
   });
 
   it('test invokes are counted: three of them use up a quota of three for /fn too', { timeout: 120_000 }, async () => {

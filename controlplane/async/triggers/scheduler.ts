@@ -12,8 +12,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type FiredTrigger = Schedule['trigger'];
 
-/** What `fire` did: queued the tick's run, or skipped it because the function is paused. */
-export type FireResult = 'fired' | 'paused';
+/** What `fire` did: queued the tick's run, or skipped it because the function is paused, or its limits refused it. */
+export type FireResult = 'fired' | 'paused' | 'limited';
 
 const NO_METRICS: CronMetrics = { tick() {} };
 
@@ -143,7 +143,7 @@ export class CronScheduler {
     if (!claimed) return this.#count(ref, 'skipped_locked');
     try {
       const result = await this.#options.fire(trigger, tickMs);
-      this.#count(ref, result === 'paused' ? 'skipped_paused' : 'fired');
+      this.#count(ref, result === 'paused' ? 'skipped_paused' : result === 'limited' ? 'skipped_limited' : 'fired');
     } catch (err) {
       this.#count(ref, 'failed_enqueue');
       this.#options.onError?.(err, ref, tickMs);

@@ -84,10 +84,11 @@ export interface WebhookTrigger extends TriggerRef {
 /**
  * What became of one tick in one scheduler (`fp_cron_ticks_total{outcome}`): queued as a run;
  * claimed by another scheduler (in a cluster every tick is `fired` once and `skipped_locked` by
- * the others); woke too late (a stalled process); the function was paused; the tick lock's store
- * failed; queueing the run failed.
+ * the others); woke too late (a stalled process); the function was paused; the function's rate
+ * limit or its workspace's invocationsPerMinute refused it; the tick lock's store failed; queueing
+ * the run failed.
  */
-export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'failed_lock', 'failed_enqueue'] as const;
+export const CRON_TICK_OUTCOMES = ['fired', 'skipped_locked', 'skipped_late', 'skipped_paused', 'skipped_limited', 'failed_lock', 'failed_enqueue'] as const;
 export type CronTickOutcome = (typeof CRON_TICK_OUTCOMES)[number];
 
 /** Where the cron scheduler counts its ticks. Calls are cheap and must not throw. */
