@@ -76,10 +76,11 @@ function runNotFound(call: Call, runId: string): PlatformError {
   return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatLongDurationMs(call.ctx.settings.runRetentionMs)})`, { field: 'runId' });
 }
 
-/** An async run of the call's workspace, else RUN_NOT_FOUND (another workspace's run does not exist for it). */
-async function ownRun(call: Call, runId: string): Promise<void> {
+/** An async run of the call's workspace (its function's key), else RUN_NOT_FOUND (another workspace's run does not exist for it). */
+async function ownRun(call: Call, runId: string): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
-  if (view === null || !call.scope.owns(view.function ?? '')) throw runNotFound(call, runId);
+  if (view === null || view.function === null || !call.scope.owns(view.function)) throw runNotFound(call, runId);
+  return view.function;
 }
 
 const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
@@ -105,11 +106,15 @@ export const replayRun = operation(
   {
     id: 'replayRun', tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
     answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
-    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE'],
+    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    await ownRun(call, runId);
+    const fn = await ownRun(call, runId);
+    // A replay is a new call: admitted as POST /async/<name> is (ADR 0034); a failed run may be
+    // replayed again and again, so without this an invoker token queued runs past any quota.
+    const refused = await call.ctx.invoker.admit(fn);
+    if (refused !== null) throw refused;
     const replay = await asyncRuns(call).replay(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     return json(202, { runId: replay.runId, replayOf: replay.replayOf, statusUrl: `/api/v1/runs/${replay.runId}` });
   },

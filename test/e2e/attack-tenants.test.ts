@@ -73,6 +73,22 @@ describe('attack: a tenant against its workspace\'s quotas', () => {
     assert.equal((await fetch(`${h.url}/fn/ticker.${t.name}/`)).status, 503, 'paused');
   });
 
+  it('replays of a failed async run count against invocationsPerMinute: past it they are refused', { timeout: 120_000 }, async () => {
+    const t = await tenant({ invocationsPerMinute: 3 }, 'deployer');
+    await t.api.call('POST', '/functions', { name: 'failing', retry: { maxAttempts: 1 } });
+    await t.api.call('POST', '/functions/failing/versions', { files: filesOf({ 'main.py': py('def handler(event, context):', '    raise ValueError("always")') }) });
+    assert.equal((await t.api.call('POST', '/functions/failing/deploy', {})).status, 200);
+    await freshMinute(30_000);
+    const accepted = await fetch(`${h.url}/async/failing.${t.name}/`, { method: 'POST' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    for (let state = ''; state !== 'failed'; await sleep(100)) state = (await t.api.call('GET', `/runs/${runId}`)).body.run.state;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await t.api.call('POST', `/runs/${runId}/replay`, {})).status);
+    // Before: every replay was queued (202), as many as the tenant asked for.
+    assert.deepEqual(statuses, [202, 202, 429, 429, 429]);
+  });
+
   it('test invokes are counted: three of them use up a quota of three for /fn too', { timeout: 120_000 }, async () => {
     const t = await tenant({ invocationsPerMinute: 3 });
     await deployed(t.api, 'counted', { 'main.py': py('def handler(event, context):', '    return {"ok": True}') });
