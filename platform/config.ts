@@ -80,6 +80,8 @@ const OPTIONS = {
   dataMongoUrl: { env: 'FP_DATA_MONGO_URL', kind: 'string', schema: z.string().regex(/^mongodb:\/\/([^@/\s]+:\d+|%2F[^@/\s]+\.sock)\/?$/, 'must be mongodb://HOST:PORT or mongodb://%2Fpath%2Fto.sock (no credentials: see docs/data-binding.md)').optional() },
   // How long the data proxy waits for that server (connect, each reply) before the command gets DATA_BACKEND_UNAVAILABLE.
   dataBackendTimeoutMs: { env: 'FP_DATA_BACKEND_TIMEOUT_MS', kind: 'int', schema: int(100, 3_600_000).default(5_000) },
+  // Past this size (the server's dbStats: data and indexes) a bound database takes no more writes (DATA_QUOTA_EXCEEDED).
+  dataMaxDatabaseBytes: { env: 'FP_DATA_MAX_DATABASE_BYTES', kind: 'int', schema: int(MIB, 2 ** 50).default(10 * 1024 * MIB) },
   ferretdbPath: { env: 'FP_FERRETDB', kind: 'string', schema: z.string().min(1).optional() },
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },

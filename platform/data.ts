@@ -81,7 +81,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   if (config.dataMongoUrl !== undefined) {
     // The bindings' server may be the store's own: its database is nobody's to bind, list or drop.
     const reserved = config.store === 'production' ? [config.mongoDatabase] : [];
-    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, reserved, backendTimeoutMs: config.dataBackendTimeoutMs, log });
+    const bindings = new DataBindings({ backend: parseDataUrl(config.dataMongoUrl), socketRoot, sandboxed, workspaceOf: workspaceOfKey, reserved, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, log });
     return { bindings, socketRoot, backend: 'external', close: () => bindings.close() };
   }
   const binary = findFerretdb(config, pathEnv);
@@ -151,7 +151,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
     log(`platform: data bindings off: ${(err as Error).message} (see ${join(home, 'ferretdb.log')})`);
     return null;
   }
-  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, log });
+  const bindings = new DataBindings({ backend: { path: socket }, socketRoot, sandboxed, workspaceOf: workspaceOfKey, backendTimeoutMs: config.dataBackendTimeoutMs, maxDatabaseBytes: config.dataMaxDatabaseBytes, log });
   return {
     bindings, socketRoot, backend: 'ferretdb',
     async close() {

@@ -171,6 +171,7 @@ export const ERRORS = {
   // ---- Mongo data binding (issue 13); appended, never renamed ----
   DATA_SCOPE_FORBIDDEN: { status: 403, component: 'function', title: "The function asked its database binding for something outside its scope (another database, an admin command, server-side JavaScript, another binding's cursor)." },
   DATA_AUTH_FAILED: { status: 401, component: 'function', title: 'The data binding credential is unknown, wrong, or belongs to another function.' },
+  DATA_QUOTA_EXCEEDED: { status: 507, component: 'function', title: 'The bound database is at its size cap (FP_DATA_MAX_DATABASE_BYTES): it takes reads and deletes, no more writes.' },
   DATA_CREDENTIALS_REVOKED: { status: 401, component: 'function', title: "The data binding credential was rotated out or revoked; a new instance gets the current one." },
   DATA_BACKEND_UNAVAILABLE: { status: 503, component: 'controlplane', title: 'The database server behind the data binding could not be reached.' },
   DATA_BACKEND_NOT_CONFIGURED: { status: 503, component: 'platform', title: 'The function declares a Mongo binding but the platform has no database server to bind it to.' },

@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, chmodSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { BSON, type Document } from 'bson';
-import type { ErrorCode } from '../../protocol/index.js';
+import { PlatformError, type ErrorCode } from '../../protocol/index.js';
 import type { DataCredentials, Grant } from './credentials.js';
 import { readCommand, type Command } from './command.js';
 import { decide, type Decision } from './policy.js';
@@ -38,10 +38,18 @@ export interface DataProxyOptions {
    * connection dropped; the next command reconnects. Default DEFAULT_BACKEND_TIMEOUT_MS.
    */
   backendTimeoutMs?: number;
+  /**
+   * FP_DATA_MAX_DATABASE_BYTES: a bound database at or past this size (the server's dbStats, data
+   * and indexes) takes no more writes that can grow it (DATA_QUOTA_EXCEEDED); reads and deletes go
+   * on. Absent: no cap.
+   */
+  maxDatabaseBytes?: number;
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
-const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59 } as const;
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031 } as const;
+/** How old a database's measured size may be before a write measures it again (one dbStats at a time per database). */
+const SIZE_REFRESH_MS = 1_000;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
 /**
@@ -119,6 +127,12 @@ export class DataProxy {
   readonly stats = { forwarded: 0, refused: 0, closed: 0 };
   /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
   private readonly outages = new Map<string, number>();
+  /**
+   * Each written database's size as last measured (dbStats on a connection of the proxy's own),
+   * for FP_DATA_MAX_DATABASE_BYTES. Before it, a function wrote into its database until the state
+   * directory's disk was full, for every function and the platform (red team, December 2026).
+   */
+  private readonly sizes = new Map<string, { bytes: number; written: number; at: number; measuring: boolean }>();
 
   constructor(private readonly options: DataProxyOptions) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -247,6 +261,11 @@ export class DataProxy {
         this.outages.set(functionKey, Date.now());
         reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
       };
+      if (grows(decision, command) && this.full(grant!.physical, frame.length)) {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data to write again`), header.requestId);
+        return done();
+      }
       if (this.hung(functionKey)) {
         unavailable(unreachable(TIMED_OUT));
         return done();
@@ -314,6 +333,41 @@ export class DataProxy {
     });
   }
 
+  /**
+   * True when the database, as last measured plus the bytes of the growing commands sent since,
+   * is at or past maxDatabaseBytes; else counts this command's `bytes` and lets it through.
+   * Measures again (off this command's path) when the last measure is older than
+   * SIZE_REFRESH_MS, which takes in deletes and what a command really added. A measure that
+   * fails keeps the last one.
+   */
+  private full(physical: string, bytes: number): boolean {
+    const max = this.options.maxDatabaseBytes;
+    if (max === undefined) return false;
+    let size = this.sizes.get(physical);
+    if (size === undefined) this.sizes.set(physical, (size = { bytes: 0, written: 0, at: 0, measuring: false }));
+    if (!size.measuring && Date.now() - size.at >= SIZE_REFRESH_MS) {
+      const entry = size;
+      const writtenBefore = entry.written;
+      entry.measuring = true;
+      backendCommand(this.options.backend, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, { dbStats: 1, $db: physical })
+        .then((stats) => {
+          const measured = Number(stats.dataSize ?? 0) + Number(stats.indexSize ?? 0);
+          if (!Number.isFinite(measured)) return;
+          // What was sent before the measure began is in it (one connection per function command at a time: nearly).
+          entry.bytes = measured;
+          entry.written -= writtenBefore;
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          entry.measuring = false;
+          entry.at = Date.now();
+        });
+    }
+    if (size.bytes + size.written >= max) return true;
+    size.written += bytes;
+    return false;
+  }
+
   private markHung(functionKey: string): void {
     const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
     this.hungUntil.set(functionKey, Date.now() + Math.min(HUNG_WINDOW_MS, timeout));
@@ -374,6 +428,13 @@ export class DataProxy {
             : command.remove ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
     this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
   }
+}
+
+/** A command that can make its database bigger: inserts, updates, upserting findAndModify, new collections and indexes. */
+function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Command): boolean {
+  if (decision.write === 'insert' || decision.write === 'update') return true;
+  if (decision.write === 'findAndModify') return !command.remove;
+  return decision.command === 'create' || decision.command === 'createIndexes';
 }
 
 /** One connection to the real server, one request at a time (the client side is sequential too). */
@@ -447,4 +508,28 @@ export function unreachable(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === ETIMEDOUT) return 'the database server did not answer in time (ETIMEDOUT)';
   return `the database server cannot be reached (${code ?? err.message})`;
+}
+
+/** One OP_MSG command on a fresh backend connection; DATA_BACKEND_UNAVAILABLE if it cannot be reached. */
+export async function backendCommand(address: BackendAddress, timeoutMs: number, command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const body = BSON.serialize(command);
+  const frame = Buffer.alloc(21 + body.length);
+  frame.writeInt32LE(frame.length, 0);
+  frame.writeInt32LE(1, 4);
+  frame.writeInt32LE(2013, 12);
+  frame.set(body, 21);
+  return new Promise((resolve, reject) => {
+    const socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
+    let data = Buffer.alloc(0);
+    socket.setTimeout(timeoutMs, () => socket.destroy(timedOut()));
+    socket.on('connect', () => socket.write(frame));
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length >= 4 && data.length >= data.readInt32LE(0)) {
+        socket.end();
+        resolve(BSON.deserialize(data.subarray(21, data.readInt32LE(0))));
+      }
+    });
+    socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', unreachable(err))));
+  });
 }

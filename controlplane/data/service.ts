@@ -6,13 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { BSON } from 'bson';
 import { bindingTarget, PlatformError, workspaceOfKey, type DataBindingSpec } from '../../protocol/index.js';
 import { DataCredentials, type Grant } from './credentials.js';
 import { bindingUri, physicalDatabase } from './names.js';
-import { DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, timedOut, unreachable, type BackendAddress } from './proxy.js';
+import { backendCommand, DataProxy, DEFAULT_BACKEND_TIMEOUT_MS, type BackendAddress } from './proxy.js';
 import { WriteLedger, type CollectionWrites } from './writes.js';
-import { createConnection } from 'node:net';
 
 /** Where a sandboxed runtime finds its data socket directory (runtime/fp_sandbox/enter.py). */
 export const BOX_DATA_DIR = '/run/fp-data';
@@ -35,6 +33,8 @@ export interface DataBindingsOptions {
   reserved?: readonly string[];
   /** The proxy's wait for the server (connect, each reply) and the platform's own commands' (FP_DATA_BACKEND_TIMEOUT_MS). */
   backendTimeoutMs?: number;
+  /** FP_DATA_MAX_DATABASE_BYTES: past it a bound database takes no more writes (default: no cap). */
+  maxDatabaseBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -52,7 +52,7 @@ export class DataBindings {
   private readonly bound = new Map<string, BoundFunction>();
 
   constructor(private readonly options: DataBindingsOptions) {
-    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs });
+    this.proxy = new DataProxy({ backend: options.backend, credentials: this.credentials, ledger: this.ledger, backendTimeoutMs: options.backendTimeoutMs, ...(options.maxDatabaseBytes !== undefined ? { maxDatabaseBytes: options.maxDatabaseBytes } : {}) });
   }
 
   private workspaceOf(functionKey: string): string {
@@ -185,28 +185,4 @@ export class DataBindings {
 
 function reservedError(asked: string, physical: string): PlatformError {
   return new PlatformError('DATA_DATABASE_FORBIDDEN', `data.mongo.database ${asked}: ${physical} is the platform's own database on that server`);
-}
-
-/** One OP_MSG command on a fresh backend connection; DATA_BACKEND_UNAVAILABLE if it cannot be reached. */
-async function backendCommand(address: BackendAddress, timeoutMs: number, command: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const body = BSON.serialize(command);
-  const frame = Buffer.alloc(21 + body.length);
-  frame.writeInt32LE(frame.length, 0);
-  frame.writeInt32LE(1, 4);
-  frame.writeInt32LE(2013, 12);
-  frame.set(body, 21);
-  return new Promise((resolve, reject) => {
-    const socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
-    let data = Buffer.alloc(0);
-    socket.setTimeout(timeoutMs, () => socket.destroy(timedOut()));
-    socket.on('connect', () => socket.write(frame));
-    socket.on('data', (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      if (data.length >= 4 && data.length >= data.readInt32LE(0)) {
-        socket.end();
-        resolve(BSON.deserialize(data.subarray(21, data.readInt32LE(0))));
-      }
-    });
-    socket.on('error', (err) => reject(new PlatformError('DATA_BACKEND_UNAVAILABLE', unreachable(err))));
-  });
 }

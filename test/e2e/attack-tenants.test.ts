@@ -21,7 +21,8 @@ const wheels = mkdtempSync(join(tmpdir(), 'fp-red-wheels-'));
 after(() => rmSync(wheels, { recursive: true, force: true }));
 writeWheel(wheels, { name: 'gamma', version: '1.0', modules: { 'gamma.py': 'VALUE = 1\n' } });
 
-const h = useAttackPlatform({ depsIndexUrl: 'none', depsFindLinks: wheels });
+const MIB = 1024 * 1024;
+const h = useAttackPlatform({ depsIndexUrl: 'none', depsFindLinks: wheels, dataMaxDatabaseBytes: 8 * MIB });
 
 /** A workspace with `quotas`, and an API client holding a token of it with `role`. */
 async function tenant(quotas: Record<string, number>, role = 'deployer'): Promise<{ name: string; api: Api }> {
@@ -216,5 +217,38 @@ describe('attack: a tenant\'s dependency builds against another workspace\'s dep
     }
     assert.ok(waiting.length >= 5, `the victim's build waited for ${8 - waiting.length} of the attacker's 8 builds`);
     for (let v = 1; v <= 8; v++) assert.equal(await built(attacker.api, 'hog', v), 'ready');
+  });
+});
+
+describe('attack: a function filling its bound database (the state directory\'s disk)', () => {
+  it('writes past FP_DATA_MAX_DATABASE_BYTES are refused (DATA_QUOTA_EXCEEDED); reads and deletes still work', { timeout: 180_000 }, async () => {
+    const t = await tenant({});
+    const filler = py(
+      'def handler(event, context):',
+      '    big = "x" * (1024 * 1024)',
+      '    written, refused = 0, None',
+      '    for i in range(40):',
+      '        try:',
+      '            context.db.fill.insert_one({"i": i, "blob": big})',
+      '            written += 1',
+      '        except Exception as err:',
+      '            refused = getattr(err, "details", {}).get("fpCode") or repr(err)[:200]',
+      '            break',
+      '    count = context.db.fill.count_documents({})',
+      '    context.db.fill.delete_many({})',
+      '    return {"written": written, "refused": refused, "count": count}',
+    );
+    const manifest = { kind: 'function', name: 'filler', data: { mongo: { database: 'fill' } }, limits: { timeout: '120s' } };
+    await t.api.call('POST', '/functions', { name: 'filler' });
+    const up = await t.api.call('POST', '/functions/filler/versions', { files: filesOf({ 'main.py': filler }), manifest });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal((await t.api.call('POST', '/functions/filler/deploy', {})).status, 200);
+    const res = await fetch(`${h.url}/fn/filler.${t.name}/`);
+    const body = (await res.json()) as { written: number; refused: string | null; count: number };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    // Before: all 40 MiB were written, and as much more as the function's time allowed, under no limit.
+    assert.equal(body.refused, 'DATA_QUOTA_EXCEEDED', JSON.stringify(body));
+    assert.ok(body.written < 24, `${body.written} MiB written into a database capped at 8 MiB`);
+    assert.equal(body.count, body.written);
   });
 });
