@@ -5,7 +5,7 @@
  * ./redis-feed.ts). Why: docs/adr/0014-live-logs.md. Both keep a bounded ring per tailed function
  * and serve readers from it through the same `Reader`; a reader holds a cursor, never a buffer.
  */
-import type { LogTap } from '../../protocol/index.js';
+import { PlatformError, workspaceOfKey, type LogTap } from '../../protocol/index.js';
 import type { FeedEntry } from './entries.js';
 import { compareFeedIds, formatFeedId, type FeedId } from './ids.js';
 import type { LogRing } from './ring.js';
@@ -65,6 +65,11 @@ export interface LogFeed extends LogTap {
 export interface FeedLimits {
   /** Open subscriptions per process. */
   maxSubscribers: number;
+  /**
+   * Open subscriptions per process of one workspace's functions: a tenant holding every stream of
+   * the process left no tail to anyone else (red team, December 2026).
+   */
+  maxSubscribersPerWorkspace: number;
   /** Entries and bytes kept per function. */
   ringEntries: number;
   ringBytes: number;
@@ -74,6 +79,7 @@ export interface FeedLimits {
 
 export const FEED_DEFAULTS: FeedLimits = Object.freeze({
   maxSubscribers: 100,
+  maxSubscribersPerWorkspace: 25,
   ringEntries: 2000,
   ringBytes: 4 * 1024 * 1024,
   readBatch: 64,
@@ -169,5 +175,29 @@ export class Reader implements FeedSubscription {
     if (first === null) return next;
     if (next === null) return first;
     return { reason: first.reason, since: first.since ?? next.since, dropped: first.dropped !== null && next.dropped !== null ? first.dropped + next.dropped : null };
+  }
+}
+
+/** Subscriptions per workspace, against FeedLimits.maxSubscribersPerWorkspace (both feeds count with it). */
+export class WorkspaceShares {
+  private readonly held = new Map<string, number>();
+  constructor(private readonly max: number) {}
+
+  /** Counts one subscription of the function `fn` (a key); LOG_STREAM_LIMIT when its workspace holds its share. Returns the release. */
+  take(fn: string): () => void {
+    const workspace = workspaceOfKey(fn);
+    const now = this.held.get(workspace) ?? 0;
+    if (now >= this.max) {
+      throw new PlatformError('LOG_STREAM_LIMIT', `this workspace already holds ${this.max} live log streams of this platform process`, { limit: this.max, workspace });
+    }
+    this.held.set(workspace, now + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.held.get(workspace) ?? 1) - 1;
+      if (left <= 0) this.held.delete(workspace);
+      else this.held.set(workspace, left);
+    };
   }
 }

@@ -7,7 +7,7 @@
  */
 import { PlatformError, type LiveLines, type LiveRunEnd } from '../../protocol/index.js';
 import { endEvent, lineEvents, type FeedEvent } from './entries.js';
-import { FEED_DEFAULTS, Reader, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
+import { FEED_DEFAULTS, Reader, WorkspaceShares, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
 import { compareFeedIds, formatFeedId, IdClock, type FeedId } from './ids.js';
 import { LogRing } from './ring.js';
 
@@ -27,6 +27,7 @@ interface Tailed {
 
 export class MemoryLogFeed implements LogFeed {
   private readonly limits: FeedLimits;
+  private readonly shares: WorkspaceShares;
   private readonly lingerMs: number;
   private readonly now: () => number;
   private readonly clock: IdClock;
@@ -39,6 +40,7 @@ export class MemoryLogFeed implements LogFeed {
 
   constructor(options: MemoryFeedOptions = {}) {
     this.limits = { ...FEED_DEFAULTS, ...options.limits };
+    this.shares = new WorkspaceShares(this.limits.maxSubscribersPerWorkspace);
     this.lingerMs = options.lingerMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.clock = new IdClock(this.now);
@@ -68,6 +70,7 @@ export class MemoryLogFeed implements LogFeed {
     if (this.readers >= this.limits.maxSubscribers) {
       throw new PlatformError('LOG_STREAM_LIMIT', `this platform process already serves ${this.limits.maxSubscribers} live log streams`, { limit: this.limits.maxSubscribers });
     }
+    const giveBack = this.shares.take(fn);
     let t = this.tailed.get(fn);
     if (t === undefined || (t.readers === 0 && t.lingerUntil <= this.now())) {
       t = { ring: new LogRing({ maxEntries: this.limits.ringEntries, maxBytes: this.limits.ringBytes }, this.clock.current), readers: 0, lingerUntil: 0 };
@@ -87,6 +90,7 @@ export class MemoryLogFeed implements LogFeed {
       if (gap !== null) start = tail.ring.from;
     }
     return new Reader(tail.ring, start, gap, this.limits.readBatch, null, () => {
+      giveBack();
       this.readers--;
       tail.readers--;
       if (tail.readers === 0) tail.lingerUntil = this.now() + this.lingerMs;

@@ -16,7 +16,7 @@
 import type { Redis } from 'ioredis';
 import { PlatformError, redisKeys, type LiveLines, type LiveRunEnd, type RedisKeys } from '../../protocol/index.js';
 import { endEvent, lineEvents, type FeedEntry, type FeedEvent } from './entries.js';
-import { FEED_DEFAULTS, Reader, type Backfill, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
+import { FEED_DEFAULTS, Reader, WorkspaceShares, type Backfill, type FeedLimits, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
 import { compareFeedIds, formatFeedId, parseFeedId, ZERO_ID, type FeedId } from './ids.js';
 import { LogRing } from './ring.js';
 import { redisFailure } from '../store/production/redis-words.js';
@@ -74,6 +74,7 @@ type StreamRow = [id: string, fields: string[]];
 export class RedisLogFeed implements LogFeed {
   private readonly keys: RedisKeys;
   private readonly limits: FeedLimits;
+  private readonly shares: WorkspaceShares;
   private readonly now: () => number;
   private readonly maxLen: number;
   private readonly streamTtlMs: number;
@@ -104,6 +105,7 @@ export class RedisLogFeed implements LogFeed {
   constructor(private readonly options: RedisFeedOptions) {
     this.keys = redisKeys(options.prefix);
     this.limits = { ...FEED_DEFAULTS, ...options.limits };
+    this.shares = new WorkspaceShares(this.limits.maxSubscribersPerWorkspace);
     this.now = options.now ?? Date.now;
     this.maxLen = options.maxLen ?? 1000;
     this.streamTtlMs = options.streamTtlMs ?? 10 * 60_000;
@@ -150,6 +152,7 @@ export class RedisLogFeed implements LogFeed {
     if (this.readers >= this.limits.maxSubscribers) {
       throw new PlatformError('LOG_STREAM_LIMIT', `this platform process already serves ${this.limits.maxSubscribers} live log streams`, { limit: this.limits.maxSubscribers });
     }
+    const giveBack = this.shares.take(fn);
     this.readers++;
     let local: Local;
     try {
@@ -158,10 +161,12 @@ export class RedisLogFeed implements LogFeed {
       while (this.local.get(fn) !== local);
       local.readers++;
     } catch (err) {
+      giveBack();
       this.readers--;
       throw unavailable(this.options, 'start reading the function\'s stream', err);
     }
     const release = (): void => {
+      giveBack();
       this.readers--;
       local.readers--;
       if (local.readers === 0 && this.local.get(fn) === local) {

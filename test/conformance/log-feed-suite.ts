@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { FeedRead, FeedSubscription, LogFeed } from '../../controlplane/logs/index.js';
-import { parseFeedId } from '../../controlplane/logs/index.js';
+import { FEED_DEFAULTS, parseFeedId } from '../../controlplane/logs/index.js';
 import { MAX_LIVE_LINE_CHARS, type LiveLines, type LiveRunEnd } from '../../protocol/index.js';
 import { rejectsWithCode } from './fixtures.js';
 
@@ -172,6 +172,24 @@ export function logFeedConformance(name: string, open: () => Promise<FeedSpace>)
         c.close();
         assert.equal(feed.stats().subscribers, 0);
       } finally {
+        await feed.close();
+        await space.destroy();
+      }
+    });
+
+    it('gives one workspace at most its share of the readers (FEED_DEFAULTS.maxSubscribersPerWorkspace); another workspace still subscribes', async () => {
+      const space = await open();
+      const feed = (await space.feed())!;
+      const subs: { close(): void }[] = [];
+      try {
+        const workspace = `ws-${Math.random().toString(36).slice(2, 8)}`;
+        for (let i = 0; i < FEED_DEFAULTS.maxSubscribersPerWorkspace; i++) subs.push(await feed.subscribe(`${fnName()}.${workspace}`, null));
+        await rejectsWithCode(feed.subscribe(`${fnName()}.${workspace}`, null), 'LOG_STREAM_LIMIT');
+        subs.push(await feed.subscribe(fnName(), null));
+        subs.shift()!.close();
+        subs.push(await feed.subscribe(`${fnName()}.${workspace}`, null));
+      } finally {
+        for (const sub of subs) sub.close();
         await feed.close();
         await space.destroy();
       }

@@ -253,6 +253,32 @@ describe('attack: a function filling its bound database (the state directory\'s 
   });
 });
 
+describe('attack: a tenant holding every live log stream', () => {
+  it('one workspace\'s tails take at most its share of the process\'s streams: another workspace can still tail', { timeout: 60_000 }, async () => {
+    const t = await tenant({}, 'viewer');
+    const aborts: AbortController[] = [];
+    const open = async (token: string, workspace: string | null, fn: string): Promise<number> => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      const res = await fetch(`${h.url}/api/v1/functions/${fn}/logs/stream`, { headers: { authorization: `Bearer ${token}`, ...(workspace !== null ? { 'fp-workspace': workspace } : {}) }, signal: abort.signal });
+      if (res.status !== 200) await res.text();
+      return res.status;
+    };
+    try {
+      const tenantToken = t.api.token!;
+      // The viewer's workspace needs a function to tail: made with the root token.
+      assert.equal((await h.api.call('POST', '/functions', { name: 'mine' }, { 'fp-workspace': t.name })).status, 201);
+      const statuses: number[] = [];
+      for (let i = 0; i < 100; i++) statuses.push(await open(tenantToken, null, 'mine'));
+      // Before: all 100 opened, and every other workspace's tail (the root token's too) got 503 LOG_STREAM_LIMIT.
+      assert.ok(statuses.includes(503), 'one workspace took every live log stream of the process');
+      assert.equal(await open(h.api.token!, null, h.victim), 200, 'another workspace could not tail its function');
+    } finally {
+      for (const a of aborts) a.abort();
+    }
+  });
+});
+
 describe('attack: what a stranger learns of the workspaces', () => {
   // Not closed (docs/security.md, "What is not isolated"): /metrics answers anyone, including any
   // function over loopback, with every workspace's function keys and their traffic, against ADR
