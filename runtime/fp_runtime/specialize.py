@@ -85,6 +85,41 @@ def add_deps(site_dir: str) -> None:
     added = [p for p in sys.path if p not in before]
     at = next((i for i, p in enumerate(before) if p.endswith("site-packages")), len(before))
     sys.path[:] = before[:at] + added + before[at:]
+    rebind_optional_imports()
+
+
+# Optional packages that modules a zygote preloads (zygote.py PRESETS, warmup.py) look for once, at
+# their own import: missing then, they stay missing in every runtime forked from it, even when the
+# function's dependency site brings them. Starlette's form parsing is the one apps hit:
+# python-multipart declared in requirements.txt, yet every Form/UploadFile route answered 400
+# "There was an error parsing the body" (starlette.requests' parse_options_header stayed None).
+# Each entry: module, attribute, what Starlette's own import tries, in its order ("mod:attr").
+_OPTIONAL_IMPORTS = (
+    ("starlette.formparsers", "multipart", ("python_multipart", "multipart")),
+    ("starlette.formparsers", "parse_options_header",
+     ("python_multipart.multipart:parse_options_header", "multipart.multipart:parse_options_header")),
+    ("starlette.requests", "parse_options_header",
+     ("python_multipart.multipart:parse_options_header", "multipart.multipart:parse_options_header")),
+)
+
+
+def rebind_optional_imports() -> None:
+    """Binds what a preloaded module found missing and the dependency site now provides, as the
+    module's own import would have with the site on sys.path (docs/dependencies.md, "Path order")."""
+    for module_name, attr, candidates in _OPTIONAL_IMPORTS:
+        module = sys.modules.get(module_name)
+        if module is None or getattr(module, attr, True) is not None:
+            continue  # not preloaded (its own import will find the site), or found at its import
+        for candidate in candidates:
+            source, _, name = candidate.partition(":")
+            try:
+                value = importlib.import_module(source)
+            except ModuleNotFoundError:
+                continue
+            value = getattr(value, name, None) if name else value
+            if value is not None:
+                setattr(module, attr, value)
+                break
 
 
 def _positional_arity(obj) -> int:

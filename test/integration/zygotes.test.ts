@@ -5,7 +5,7 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -377,6 +377,43 @@ describe('zygotes', () => {
     const r2 = await pool.invoke(fnVersion(plain), makeEvent());
     assert.equal(r2.error, null, JSON.stringify(r2.error));
     assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
+  });
+
+  it('the pool: a FastAPI app forked by the fastapi zygote parses forms with python-multipart from its dependency site', async (t) => {
+    // The zygote imported Starlette without python-multipart: its form parsers stayed None in every
+    // fork, so a Form/UploadFile route answered 400 although requirements.txt declared the package.
+    const depsRoot = await fnDir({});
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }));
+    t.after(() => pool.close());
+    await pool.start();
+    // A stand-in for python-multipart (no network in tests): what Starlette imports from it.
+    const site = join(depsRoot, 'site-multipart');
+    mkdirSync(join(site, 'python_multipart'), { recursive: true });
+    writeFileSync(join(site, 'python_multipart', '__init__.py'), 'STAND_IN = True\n');
+    writeFileSync(join(site, 'python_multipart', 'multipart.py'), 'def parse_options_header(value):\n    return b"stand/in", {}\n');
+    const app = await fnDir({
+      'main.py': py(
+        'import sys',
+        'PRELOADED = "starlette.requests" in sys.modules',
+        'from fastapi import FastAPI, Request',
+        'import starlette.formparsers, starlette.requests',
+        'app = FastAPI()',
+        '@app.get("/")',
+        'async def root(request: Request):',
+        '    return {"preloaded": PRELOADED, "requests": starlette.requests.parse_options_header(b"x")[0].decode(),',
+        '            "formparsers": getattr(starlette.formparsers.multipart, "STAND_IN", False)}',
+      ),
+    });
+    const version = fnVersion(app, { entrypoint: 'main:app', depsDir: site });
+    let seen = { preloaded: false, requests: '', formparsers: false };
+    for (let i = 0; i < 40 && !seen.preloaded; i++) {
+      // A new instance each time (the last one is stopped) until one is forked by the fastapi zygote.
+      const r = await pool.invoke({ ...version, name: `f-multipart-${i}` }, makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      seen = JSON.parse(Buffer.from(r.response!.body).toString()) as typeof seen;
+      if (!seen.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true });
   });
 
   it('the pool: killing the zygote during refills fails no call', async (t) => {
