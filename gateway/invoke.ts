@@ -339,7 +339,13 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   if (result.after !== undefined) {
     if (error === null) {
       // The response went out before the call's end: the record waits for that end.
-      if (result.body !== undefined) out.stream = streamBody(result.body);
+      if (result.body !== undefined) {
+        out.stream = streamBody(result.body);
+        // Announced by the function (an ASGI app's Content-Length, e.g. behind BaseHTTPMiddleware):
+        // the body goes out with it, as under uvicorn, instead of chunked.
+        const length = declaredLength(result.response!);
+        if (length !== undefined) out.streamLength = length;
+      }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
       return { response: out, error, cold: result.cold, durationMs: totalMs, result };
@@ -403,10 +409,18 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
 
 /** The length a HEAD answer announces: the function's own Content-Length when it is one number, else its body's. */
 function headLength(response: WireResponse): number {
+  return declaredLength(response) ?? response.body.byteLength;
+}
+
+/** The function's own Content-Length when it sent exactly one, a number; else undefined. */
+function declaredLength(response: WireResponse): number | undefined {
+  let found: number | undefined;
   for (const [name, value] of response.headers) {
-    if (name.toLowerCase() === 'content-length' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
+    if (name.toLowerCase() !== 'content-length') continue;
+    if (found !== undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+    found = Number(value.trim());
   }
-  return response.body.byteLength;
+  return found;
 }
 
 /**

@@ -1,0 +1,112 @@
+/**
+ * Response framing of ASGI apps, as under uvicorn (issue 10): a body the app sends in pieces under
+ * a Content-Length of its own goes out with that Content-Length, not chunked. That is every
+ * response of an app with `@app.middleware("http")` (Starlette's BaseHTTPMiddleware re-sends the
+ * body as a stream), a FileResponse larger than one read, a multi-range answer. A body that runs
+ * past its announced length or ends short of it drops the connection, so no client takes it for
+ * whole. A stream without a Content-Length stays chunked.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { describe, test } from 'node:test';
+import { fnName, py, request, useGateway } from './gateway-harness.js';
+
+const APP = py(
+  'import os',
+  'from fastapi import FastAPI, Request',
+  'from fastapi.responses import FileResponse, StreamingResponse',
+  '',
+  'app = FastAPI()',
+  'BIG = "/tmp/big.bin"',
+  'with open(BIG, "wb") as f:',
+  '    f.write(bytes(range(256)) * (12 * 1024 * 1024 // 256 + 7))',
+  '',
+  '@app.middleware("http")',
+  'async def tag(request: Request, call_next):',
+  '    response = await call_next(request)',
+  '    response.headers["x-tagged"] = "1"',
+  '    return response',
+  '',
+  '@app.get("/json")',
+  'async def as_json():',
+  '    return {"items": list(range(100))}',
+  '',
+  '@app.get("/file")',
+  'async def file():',
+  '    return FileResponse(BIG)',
+  '',
+  '@app.get("/chunked")',
+  'async def chunked():',
+  '    async def pieces():',
+  '        yield b"a"',
+  '        yield b"b"',
+  '    return StreamingResponse(pieces())',
+  '',
+  'def lying(declared, pieces):',
+  '    async def asgi(scope, receive, send):',
+  '        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(declared).encode())]})',
+  '        for i, piece in enumerate(pieces):',
+  '            await send({"type": "http.response.body", "body": piece, "more_body": i < len(pieces) - 1})',
+  '    return asgi',
+  '',
+  'app.mount("/short", lying(10, [b"abc", b"de"]))',
+  'app.mount("/long", lying(4, [b"abc", b"def"]))',
+);
+
+const name = fnName('framing');
+const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' } });
+
+/** A GET whose outcome is the response or the error the connection ended with. */
+function outcome(path: string): Promise<{ headers?: http.IncomingHttpHeaders; body?: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(`${h.url}/fn/${name}${path}`, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', (err) => resolve({ headers: res.headers, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+      res.on('aborted', () => resolve({ headers: res.headers, error: 'aborted' }));
+    });
+    req.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
+  });
+}
+
+describe('ASGI response framing', () => {
+  test('a response re-streamed by @app.middleware("http") keeps its Content-Length', async () => {
+    const res = await request(`${h.url}/fn/${name}/json`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-tagged'], '1');
+    assert.equal(res.headers['transfer-encoding'], undefined);
+    assert.equal(res.headers['content-length'], String(res.body.byteLength));
+    assert.deepEqual(JSON.parse(res.body.toString()).items.length, 100);
+  });
+
+  test('a FileResponse sent in many reads goes out with its Content-Length, whole, to a slow reader too', async () => {
+    const expected = Buffer.alloc(256 * (12 * 1024 * 1024 / 256 + 7));
+    for (let i = 0; i < expected.length; i++) expected[i] = i % 256;
+    const digest = createHash('sha256').update(expected).digest('hex');
+    for (const readDelayMs of [0, 300]) {
+      const res = await request(`${h.url}/fn/${name}/file`, { readDelayMs });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['transfer-encoding'], undefined);
+      assert.equal(res.headers['content-length'], String(expected.length));
+      assert.equal(res.body.byteLength, expected.length);
+      assert.equal(createHash('sha256').update(res.body).digest('hex'), digest);
+    }
+  });
+
+  test('a stream without a Content-Length is still chunked', async () => {
+    const res = await request(`${h.url}/fn/${name}/chunked`);
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    assert.equal(res.body.toString(), 'ab');
+  });
+
+  test('a body shorter or longer than its Content-Length drops the connection', async () => {
+    for (const path of ['/short/', '/long/']) {
+      const got = await outcome(path);
+      assert.ok(got.error !== undefined, `${path}: ${JSON.stringify(got.body?.toString())} taken for whole`);
+    }
+    // The connection was the only casualty: the function still answers.
+    assert.equal((await request(`${h.url}/fn/${name}/json`)).status, 200);
+  });
+});
