@@ -148,6 +148,12 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { fn } = admitted;
+  // Refused before anything runs: an app would only see a GET it cannot answer with 101
+  // (FastAPI: 404 for its own @app.websocket route). docs/adr/0035-no-websockets.md.
+  if (isWebSocketHandshake(req.headers)) {
+    return errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
+      `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name }));
+  }
   const edge = edgeOf(deps, req, admitted.headers);
   const headers = edge.headers;
 
@@ -219,6 +225,14 @@ export function queryPairs(rawQuery: string): Pairs {
   const pairs: Pairs = [];
   for (const [key, value] of new URLSearchParams(rawQuery)) pairs.push([key, value]);
   return pairs;
+}
+
+/** `Upgrade: websocket` (RFC 6455 §4.1; any case, among other protocols). */
+function isWebSocketHandshake(headers: Pairs): boolean {
+  for (const [key, value] of headers) {
+    if (key === 'upgrade' && value.split(',').some((p) => p.trim().toLowerCase() === 'websocket')) return true;
+  }
+  return false;
 }
 
 function notFound(name: string): PlatformError {

@@ -1,20 +1,25 @@
 /**
- * Response framing of ASGI apps, as under uvicorn (issue 10): a body the app sends in pieces under
+ * FastAPI apps as under uvicorn where a user would notice (issue 10).
+ *
+ * Response framing: a body the app sends in pieces under
  * a Content-Length of its own goes out with that Content-Length, not chunked. That is every
  * response of an app with `@app.middleware("http")` (Starlette's BaseHTTPMiddleware re-sends the
  * body as a stream), a FileResponse larger than one read, a multi-range answer. A body that runs
  * past its announced length or ends short of it drops the connection, so no client takes it for
  * whole. A stream without a Content-Length stays chunked.
+ *
+ * WebSockets, which functions do not take (docs/adr/0035-no-websockets.md): the handshake is
+ * refused with its own code, not passed on as a GET the app answers 404.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { describe, test } from 'node:test';
-import { fnName, py, request, useGateway } from './gateway-harness.js';
+import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
 
 const APP = py(
   'import os',
-  'from fastapi import FastAPI, Request',
+  'from fastapi import FastAPI, Request, WebSocket',
   'from fastapi.responses import FileResponse, StreamingResponse',
   '',
   'app = FastAPI()',
@@ -49,6 +54,11 @@ const APP = py(
   '        for i, piece in enumerate(pieces):',
   '            await send({"type": "http.response.body", "body": piece, "more_body": i < len(pieces) - 1})',
   '    return asgi',
+  '',
+  '@app.websocket("/ws")',
+  'async def ws(websocket: WebSocket):',
+  '    await websocket.accept()',
+  '    await websocket.send_text("hello")',
   '',
   'app.mount("/short", lying(10, [b"abc", b"de"]))',
   'app.mount("/long", lying(4, [b"abc", b"def"]))',
@@ -108,5 +118,21 @@ describe('ASGI response framing', () => {
     }
     // The connection was the only casualty: the function still answers.
     assert.equal((await request(`${h.url}/fn/${name}/json`)).status, 200);
+  });
+});
+
+describe('WebSockets', () => {
+  test('a WebSocket handshake is refused with 501 WEBSOCKET_NOT_SUPPORTED before anything runs', async () => {
+    const res = await request(`${h.url}/fn/${name}/ws`, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    assert.equal(res.status, 501);
+    const err = errorOf(res.body);
+    assert.equal(err.code, 'WEBSOCKET_NOT_SUPPORTED');
+    assert.equal(err.component, 'gateway');
+    assert.equal(res.headers['x-run-id'], undefined, 'no run: nothing ran');
+    // Another upgrade (h2c, as curl --http2 sends it) is an ordinary request.
+    const h2c = await request(`${h.url}/fn/${name}/json`, { headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
+    assert.equal(h2c.status, 200);
   });
 });
