@@ -335,6 +335,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
       if (!appAnswered) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
       response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
+      if (result.response.latin1 === true) response.latin1Headers = true;
       functionTiming = checked.serverTiming;
     }
   } else if (!error) {

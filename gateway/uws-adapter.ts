@@ -105,6 +105,8 @@ export interface OutgoingResponse {
   headLength?: number;
   /** A streamed body's announced length (the function's own Content-Length): sent with it instead of chunked (rule 9). */
   streamLength?: number;
+  /** Header values are bytes, one char each (WireResponse.latin1): written as Latin-1, not UTF-8. */
+  latin1Headers?: boolean;
 }
 
 export interface HttpServerOptions {
@@ -336,7 +338,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
-      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      writeHeaders(res, out);
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -374,7 +376,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
-      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      writeHeaders(res, out);
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -564,6 +566,17 @@ class StreamWriter implements StreamSink {
     this.controller.abort();
     this.onClose();
   }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
+function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
+  if (out.latin1Headers !== true) {
+    for (const [name, value] of out.headers) res.writeHeader(name, value);
+    return;
+  }
+  for (const [name, value] of out.headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
 }
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */

@@ -8,6 +8,9 @@
  * past its announced length or ends short of it drops the connection, so no client takes it for
  * whole. A stream without a Content-Length stays chunked.
  *
+ * Header bytes: Starlette encodes header text as Latin-1 (`café` is the byte E9); uvicorn sends
+ * those bytes, so the platform does too, not their UTF-8 re-encoding (`cafÃ©` in a browser).
+ *
  * WebSockets, which functions do not take (docs/adr/0035-no-websockets.md): the handshake is
  * refused with its own code, not passed on as a GET the app answers 404.
  */
@@ -20,7 +23,7 @@ import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
 const APP = py(
   'import os',
   'from fastapi import FastAPI, Request, WebSocket',
-  'from fastapi.responses import FileResponse, StreamingResponse',
+  'from fastapi.responses import FileResponse, Response, StreamingResponse',
   '',
   'app = FastAPI()',
   'BIG = "/tmp/big.bin"',
@@ -54,6 +57,19 @@ const APP = py(
   '        for i, piece in enumerate(pieces):',
   '            await send({"type": "http.response.body", "body": piece, "more_body": i < len(pieces) - 1})',
   '    return asgi',
+  '',
+  'NAMED = {"X-Name": "café", "Content-Disposition": \'attachment; filename="résumé.pdf"\'}',
+  '',
+  '@app.get("/latin1")',
+  'async def latin1():',
+  '    return Response("ok", headers=NAMED)',
+  '',
+  '@app.get("/latin1-stream")',
+  'async def latin1_stream():',
+  '    async def pieces():',
+  '        yield b"o"',
+  '        yield b"k"',
+  '    return StreamingResponse(pieces(), headers=NAMED)',
   '',
   '@app.websocket("/ws")',
   'async def ws(websocket: WebSocket):',
@@ -118,6 +134,19 @@ describe('ASGI response framing', () => {
     }
     // The connection was the only casualty: the function still answers.
     assert.equal((await request(`${h.url}/fn/${name}/json`)).status, 200);
+  });
+});
+
+describe('header bytes', () => {
+  test("an ASGI app's non-ASCII header values go out as the bytes it sent (Latin-1), whole or streamed", async () => {
+    for (const path of ['/latin1', '/latin1-stream']) {
+      const res = await request(`${h.url}/fn/${name}${path}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'ok');
+      // node:http reads header bytes as Latin-1: the app's bytes give back the app's text.
+      assert.equal(res.headers['x-name'], 'café', path);
+      assert.equal(res.headers['content-disposition'], 'attachment; filename="résumé.pdf"', path);
+    }
   });
 });
 
