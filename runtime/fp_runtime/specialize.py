@@ -93,33 +93,36 @@ def add_deps(site_dir: str) -> None:
 # function's dependency site brings them. Starlette's form parsing is the one apps hit:
 # python-multipart declared in requirements.txt, yet every Form/UploadFile route answered 400
 # "There was an error parsing the body" (starlette.requests' parse_options_header stayed None).
-# Each entry: module, attribute, what Starlette's own import tries, in its order ("mod:attr").
-_OPTIONAL_IMPORTS = (
-    ("starlette.formparsers", "multipart", ("python_multipart", "multipart")),
-    ("starlette.formparsers", "parse_options_header",
-     ("python_multipart.multipart:parse_options_header", "multipart.multipart:parse_options_header")),
-    ("starlette.requests", "parse_options_header",
-     ("python_multipart.multipart:parse_options_header", "multipart.multipart:parse_options_header")),
-)
+# Starlette's own import tries these packages in this order (python-multipart's current name, then
+# its old one); a package counts only with its `multipart.parse_options_header`, as there.
+_MULTIPART_PACKAGES = ("python_multipart", "multipart")
 
 
 def rebind_optional_imports() -> None:
-    """Binds what a preloaded module found missing and the dependency site now provides, as the
-    module's own import would have with the site on sys.path (docs/dependencies.md, "Path order")."""
-    for module_name, attr, candidates in _OPTIONAL_IMPORTS:
-        module = sys.modules.get(module_name)
-        if module is None or getattr(module, attr, True) is not None:
-            continue  # not preloaded (its own import will find the site), or found at its import
-        for candidate in candidates:
-            source, _, name = candidate.partition(":")
-            try:
-                value = importlib.import_module(source)
-            except ModuleNotFoundError:
-                continue
-            value = getattr(value, name, None) if name else value
-            if value is not None:
-                setattr(module, attr, value)
-                break
+    """Binds what the preloaded Starlette found missing and the dependency site now provides, as
+    its own import would have with the site on sys.path (docs/dependencies.md, "Path order")."""
+    # Only a module that has the attribute and found nothing (None) is fixed: another Starlette
+    # version's layout is left alone, never an error at specialize.
+    formparsers = sys.modules.get("starlette.formparsers")
+    if formparsers is not None and getattr(formparsers, "multipart", True) is not None:
+        formparsers = None
+    requests = sys.modules.get("starlette.requests")
+    if requests is not None and getattr(requests, "parse_options_header", True) is not None:
+        requests = None
+    if formparsers is None and requests is None:
+        return  # not preloaded (its own import will find the site), or found at its import
+    for name in _MULTIPART_PACKAGES:
+        try:
+            package = importlib.import_module(name)
+            parse_options_header = importlib.import_module(name + ".multipart").parse_options_header
+        except (ImportError, AttributeError):
+            continue
+        if formparsers is not None:
+            formparsers.multipart = package
+            formparsers.parse_options_header = parse_options_header
+        if requests is not None:
+            requests.parse_options_header = parse_options_header
+        return
 
 
 def _positional_arity(obj) -> int:
