@@ -96,11 +96,24 @@ def add_deps(site_dir: str) -> None:
 # Starlette's own import tries these packages in this order (python-multipart's current name, then
 # its old one); a package counts only with its `multipart.parse_options_header`, as there.
 _MULTIPART_PACKAGES = ("python_multipart", "multipart")
+# Module attributes that are the optional package itself, None when it was missing: FastAPI's
+# ORJSONResponse / UJSONResponse (`default_response_class=ORJSONResponse` with orjson declared
+# answered 500: "orjson must be installed").
+_OPTIONAL_MODULES = (("fastapi.responses", "orjson", "orjson"), ("fastapi.responses", "ujson", "ujson"))
 
 
 def rebind_optional_imports() -> None:
-    """Binds what the preloaded Starlette found missing and the dependency site now provides, as
-    its own import would have with the site on sys.path (docs/dependencies.md, "Path order")."""
+    """Binds what preloaded FastAPI and Starlette modules found missing and the dependency site
+    now provides, as their own imports would have with the site on sys.path
+    (docs/dependencies.md, "Path order")."""
+    for module_name, attr, package in _OPTIONAL_MODULES:
+        module = sys.modules.get(module_name)
+        if module is None or getattr(module, attr, True) is not None:
+            continue
+        try:
+            setattr(module, attr, importlib.import_module(package))
+        except ImportError:
+            pass
     # Only a module that has the attribute and found nothing (None) is fixed: another Starlette
     # version's layout is left alone, never an error at specialize.
     formparsers = sys.modules.get("starlette.formparsers")

@@ -379,9 +379,10 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
   });
 
-  it('the pool: a FastAPI app forked by the fastapi zygote parses forms with python-multipart from its dependency site', async (t) => {
-    // The zygote imported Starlette without python-multipart: its form parsers stayed None in every
-    // fork, so a Form/UploadFile route answered 400 although requirements.txt declared the package.
+  it('the pool: a FastAPI app forked by the fastapi zygote gets python-multipart and orjson from its dependency site', async (t) => {
+    // The zygote imported Starlette and FastAPI without these optional packages: Starlette's form
+    // parsers and FastAPI's orjson stayed None in every fork, so a Form/UploadFile route answered
+    // 400 and ORJSONResponse 500 although requirements.txt declared them.
     const depsRoot = await fnDir({});
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }));
     t.after(() => pool.close());
@@ -391,21 +392,23 @@ describe('zygotes', () => {
     mkdirSync(join(site, 'python_multipart'), { recursive: true });
     writeFileSync(join(site, 'python_multipart', '__init__.py'), 'STAND_IN = True\n');
     writeFileSync(join(site, 'python_multipart', 'multipart.py'), 'def parse_options_header(value):\n    return b"stand/in", {}\n');
+    writeFileSync(join(site, 'orjson.py'), 'STAND_IN = True\n');
     const app = await fnDir({
       'main.py': py(
         'import sys',
         'PRELOADED = "starlette.requests" in sys.modules',
         'from fastapi import FastAPI, Request',
-        'import starlette.formparsers, starlette.requests',
+        'import fastapi.responses, starlette.formparsers, starlette.requests',
         'app = FastAPI()',
         '@app.get("/")',
         'async def root(request: Request):',
         '    return {"preloaded": PRELOADED, "requests": starlette.requests.parse_options_header(b"x")[0].decode(),',
-        '            "formparsers": getattr(starlette.formparsers.multipart, "STAND_IN", False)}',
+        '            "formparsers": getattr(starlette.formparsers.multipart, "STAND_IN", False),',
+        '            "orjson": getattr(fastapi.responses.orjson, "STAND_IN", False)}',
       ),
     });
     const version = fnVersion(app, { entrypoint: 'main:app', depsDir: site });
-    let seen = { preloaded: false, requests: '', formparsers: false };
+    let seen = { preloaded: false, requests: '', formparsers: false, orjson: false };
     for (let i = 0; i < 40 && !seen.preloaded; i++) {
       // A new instance each time (the last one is stopped) until one is forked by the fastapi zygote.
       const r = await pool.invoke({ ...version, name: `f-multipart-${i}` }, makeEvent());
@@ -413,7 +416,7 @@ describe('zygotes', () => {
       seen = JSON.parse(Buffer.from(r.response!.body).toString()) as typeof seen;
       if (!seen.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true });
+    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, orjson: true });
   });
 
   it('the pool: killing the zygote during refills fails no call', async (t) => {
