@@ -5,6 +5,7 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -417,6 +418,41 @@ describe('zygotes', () => {
       if (!seen.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, orjson: true });
+  });
+
+  it('every optional package the fastapi preset finds missing is bound at specialize, or known to change nothing that matters', () => {
+    // A FastAPI or Starlette upgrade that probes a new optional package at import would leave it
+    // missing for functions that declare it (fp_runtime/specialize.py): this names it.
+    const script = [
+      'import importlib, importlib.abc, json, sys',
+      `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+      'missing = set()',
+      'class Finder(importlib.abc.MetaPathFinder):',
+      '    def find_spec(self, name, path=None, target=None):',
+      '        for finder in sys.meta_path:',
+      '            if finder is not self and getattr(finder, "find_spec", None) and finder.find_spec(name, path, target):',
+      '                return None',
+      '        missing.add(name.split(".")[0])',
+      '        return None',
+      'sys.meta_path.insert(0, Finder())',
+      'from fp_runtime import specialize, warmup, zygote',
+      'for name in zygote.PRESETS["fastapi"]:',
+      '    importlib.import_module(name)',
+      'warmup.fastapi()',
+      'bound = set(specialize._MULTIPART_PACKAGES) | {package for _, _, package in specialize._OPTIONAL_MODULES}',
+      'print(json.dumps({"missing": sorted(missing), "bound": sorted(bound)}))',
+    ].join('\n');
+    const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
+    const { missing, bound } = JSON.parse(out.trim().split('\n').pop()!) as { missing: string[]; bound: string[] };
+    const harmless = new Set([
+      '_winapi', 'msvcrt', 'nt', 'winreg', 'org', // other platforms' modules (the standard library's probes)
+      'cython', // pydantic.v1 asks whether it was compiled
+      'sniffio', // anyio falls back to asking asyncio itself
+      'email_validator', 'pydantic_extra_types', // documented: docs/dependencies.md, "Path order"
+    ]);
+    const unhandled = missing.filter((name) => !bound.includes(name) && !harmless.has(name));
+    assert.deepEqual(unhandled, [], `optional packages the fastapi zygote found missing that a function's site could not provide: ${unhandled.join(', ')}`);
+    assert.ok(missing.includes('python_multipart') && missing.includes('orjson'), missing.join());
   });
 
   it('the pool: killing the zygote during refills fails no call', async (t) => {
