@@ -203,8 +203,19 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
-    this.url = req.getUrl();
-    this.rawQuery = req.getQuery() ?? '';
+    let url = req.getUrl();
+    let rawQuery = req.getQuery() ?? '';
+    // A fragment is no part of a request target (RFC 9112 §3.2): dropped, as uvicorn's parser does.
+    const inUrl = url.indexOf('#');
+    if (inUrl !== -1) {
+      url = url.slice(0, inUrl);
+      rawQuery = '';
+    } else {
+      const inQuery = rawQuery.indexOf('#');
+      if (inQuery !== -1) rawQuery = rawQuery.slice(0, inQuery);
+    }
+    this.url = url;
+    this.rawQuery = rawQuery;
     req.forEach((name, value) => this.headers.push([name, value]));
     this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 

@@ -11,12 +11,16 @@
  * Header bytes: Starlette encodes header text as Latin-1 (`café` is the byte E9); uvicorn sends
  * those bytes, so the platform does too, not their UTF-8 re-encoding (`cafÃ©` in a browser).
  *
+ * A request target with a fragment (`/x#frag`; no client should send one) is read without it, as
+ * uvicorn's parser does, not with `#frag` in the path or the query.
+ *
  * WebSockets, which functions do not take (docs/adr/0035-no-websockets.md): the handshake is
  * refused with its own code, not passed on as a GET the app answers 404.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { describe, test } from 'node:test';
 import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
 
@@ -70,6 +74,10 @@ const APP = py(
   '        yield b"o"',
   '        yield b"k"',
   '    return StreamingResponse(pieces(), headers=NAMED)',
+  '',
+  '@app.get("/where/{rest:path}")',
+  'async def where(request: Request, rest: str):',
+  '    return {"rest": rest, "raw_path": request.scope["raw_path"].decode(), "query": request.scope["query_string"].decode()}',
   '',
   '@app.websocket("/ws")',
   'async def ws(websocket: WebSocket):',
@@ -163,5 +171,27 @@ describe('WebSockets', () => {
     // Another upgrade (h2c, as curl --http2 sends it) is an ordinary request.
     const h2c = await request(`${h.url}/fn/${name}/json`, { headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
     assert.equal(h2c.status, 200);
+  });
+});
+
+describe('request targets', () => {
+  /** The body of a GET for `target` sent as is over a socket (node:http and fetch drop fragments). */
+  function rawGet(target: string): Promise<string> {
+    const { port } = new URL(h.url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString().split('\r\n\r\n').slice(1).join('\r\n\r\n')));
+      socket.on('error', reject);
+    });
+  }
+
+  test('a fragment in the request target is dropped, from the path or the query', async () => {
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a?q=1#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: 'q=1' });
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag?q=1`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
   });
 });
