@@ -161,6 +161,12 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { fn } = admitted;
+  // Refused before anything runs: an app would only see a GET it cannot answer with 101
+  // (FastAPI: 404 for its own @app.websocket route). docs/adr/0035-no-websockets.md.
+  if (isWebSocketHandshake(req.headers)) {
+    return errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
+      `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name }));
+  }
   const edge = edgeOf(deps, req, admitted.headers);
   const headers = edge.headers;
 
@@ -232,6 +238,14 @@ export function queryPairs(rawQuery: string): Pairs {
   const pairs: Pairs = [];
   for (const [key, value] of new URLSearchParams(rawQuery)) pairs.push([key, value]);
   return pairs;
+}
+
+/** `Upgrade: websocket` (RFC 6455 §4.1; any case, among other protocols). */
+function isWebSocketHandshake(headers: Pairs): boolean {
+  for (const [key, value] of headers) {
+    if (key === 'upgrade' && value.split(',').some((p) => p.trim().toLowerCase() === 'websocket')) return true;
+  }
+  return false;
 }
 
 function notFound(name: string): PlatformError {
@@ -334,6 +348,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
       if (!appAnswered) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
       response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
+      if (result.response.latin1 === true) response.latin1Headers = true;
       functionTiming = checked.serverTiming;
     }
   } else if (!error) {
@@ -352,7 +367,13 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
   if (result.after !== undefined) {
     if (error === null) {
       // The response went out before the call's end: the record waits for that end.
-      if (result.body !== undefined) out.stream = streamBody(result.body);
+      if (result.body !== undefined) {
+        out.stream = streamBody(result.body);
+        // Announced by the function (an ASGI app's Content-Length, e.g. behind BaseHTTPMiddleware):
+        // the body goes out with it, as under uvicorn, instead of chunked.
+        const length = declaredLength(result.response!);
+        if (length !== undefined) out.streamLength = length;
+      }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
       return { response: out, error, cold: result.cold, durationMs: totalMs, result };
@@ -416,10 +437,18 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
 
 /** The length a HEAD answer announces: the function's own Content-Length when it is one number, else its body's. */
 function headLength(response: WireResponse): number {
+  return declaredLength(response) ?? response.body.byteLength;
+}
+
+/** The function's own Content-Length when it sent exactly one, a number; else undefined. */
+function declaredLength(response: WireResponse): number | undefined {
+  let found: number | undefined;
   for (const [name, value] of response.headers) {
-    if (name.toLowerCase() === 'content-length' && /^\d{1,15}$/.test(value.trim())) return Number(value.trim());
+    if (name.toLowerCase() !== 'content-length') continue;
+    if (found !== undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+    found = Number(value.trim());
   }
-  return response.body.byteLength;
+  return found;
 }
 
 /**

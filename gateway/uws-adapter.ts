@@ -27,6 +27,11 @@
  *     does not count as in flight (a graceful stop waits for calls, not for tails) and `closeAll`
  *     ends it before closing sockets; a call's body (`holdsCall`) counts until it ends, and
  *     `closeAll` drops its connection (`abort`: never a truncated body that looks complete).
+ *     A stream whose length is known (`streamLength`: the function announced its Content-Length,
+ *     e.g. FastAPI behind `@app.middleware("http")`) goes out with that Content-Length, as uvicorn
+ *     sends it, not chunked: each chunk with `tryEnd(chunk, length)` (rule 6's resumption from
+ *     `getWriteOffset()` for a backed-up chunk); a body that runs past the length or ends short of
+ *     it drops the connection, so no client takes it for whole.
  * 10. What of a whole response waits for a slow client (rule 6) counts in the server's
  *     `HeldResponses`: past `maxHeldResponseBytes` the response is cut (its connection closed),
  *     and while more than half of it is held, clients reading slower than the minimum rate are cut
@@ -98,6 +103,10 @@ export interface OutgoingResponse {
   closeConnection?: boolean;
   /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
   headLength?: number;
+  /** A streamed body's announced length (the function's own Content-Length): sent with it instead of chunked (rule 9). */
+  streamLength?: number;
+  /** Header values are bytes, one char each (WireResponse.latin1): written as Latin-1, not UTF-8. */
+  latin1Headers?: boolean;
 }
 
 export interface HttpServerOptions {
@@ -194,8 +203,19 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
-    this.url = req.getUrl();
-    this.rawQuery = req.getQuery() ?? '';
+    let url = req.getUrl();
+    let rawQuery = req.getQuery() ?? '';
+    // A fragment is no part of a request target (RFC 9112 §3.2): dropped, as uvicorn's parser does.
+    const inUrl = url.indexOf('#');
+    if (inUrl !== -1) {
+      url = url.slice(0, inUrl);
+      rawQuery = '';
+    } else {
+      const inQuery = rawQuery.indexOf('#');
+      if (inQuery !== -1) rawQuery = rawQuery.slice(0, inQuery);
+    }
+    this.url = url;
+    this.rawQuery = rawQuery;
     req.forEach((name, value) => this.headers.push([name, value]));
     this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
@@ -329,7 +349,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
-      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      writeHeaders(res, out);
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -357,17 +377,17 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private startStream(out: OutgoingResponse, stream: ResponseStream): void {
     const res = this.res;
     const holdsCall = stream.holdsCall === true;
-    const writer = new StreamWriter(res, holdsCall, () => {
+    const writer = new StreamWriter(res, holdsCall, out.streamLength, () => {
       this.stream = null;
       this.onStream(false);
       if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
     });
     this.stream = writer;
     this.onStream(true);
-    res.onWritable(() => writer.writable());
+    res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
-      for (const [name, value] of out.headers) res.writeHeader(name, value);
+      writeHeaders(res, out);
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -439,15 +459,49 @@ class StreamWriter implements StreamSink {
   private readonly controller = new AbortController();
   readonly closed = this.controller.signal;
 
-  constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly onClose: () => void) {}
+  /** With a length: body bytes handed to uWS so far, and the part of the last chunk it has not taken yet. */
+  private sent = 0;
+  private pending: Uint8Array | null = null;
+  private pendingBase = 0;
+  private ending = false;
+  /** The last byte was handed over: uWS ended the response (rule 3: `res` is not touched again). */
+  private finished = false;
+
+  constructor(private readonly res: HttpResponse, readonly holdsCall: boolean, private readonly length: number | undefined,
+    private readonly onClose: () => void) {}
 
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return false;
+    if (this.length !== undefined) return this.writeCounted(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, this.length);
     let ok = false;
     this.res.cork(() => {
       ok = this.res.write(chunk);
     });
     if (!ok) this.backedUp = true;
+    return ok;
+  }
+
+  /** Rule 9 with a known length: `tryEnd` writes the Content-Length and ends the response at the last byte. */
+  private writeCounted(chunk: Uint8Array, length: number): boolean {
+    if (this.finished) return true; // past a complete body: dropped (the client has its whole answer)
+    if (this.sent + chunk.byteLength > length) {
+      this.abort(); // longer than announced (uvicorn refuses it too): never a body that lies about its end
+      return false;
+    }
+    if (chunk.byteLength === 0) return true;
+    const base = this.sent;
+    this.sent += chunk.byteLength;
+    let ok = false;
+    this.res.cork(() => {
+      [ok] = this.res.tryEnd(chunk, length);
+    });
+    if (this.sent === length) this.finished = true;
+    if (!ok && this.open) {
+      // uWS took what the socket could; the rest waits for onWritable, from the write offset.
+      this.pending = Buffer.from(chunk); // a copy: the caller's buffer is not ours to keep
+      this.pendingBase = base;
+      this.backedUp = true;
+    }
     return ok;
   }
 
@@ -457,8 +511,21 @@ class StreamWriter implements StreamSink {
   }
 
   /** uWS's onWritable: the backlog left the socket. */
-  writable(): boolean {
+  writable(offset: number): boolean {
     if (!this.open) return true;
+    const pending = this.pending;
+    if (pending !== null) {
+      let ok = false;
+      this.res.cork(() => {
+        [ok] = this.res.tryEnd(pending.subarray(offset - this.pendingBase), this.length!);
+      });
+      if (!ok) return false;
+      this.pending = null;
+      if (this.ending) {
+        this.end();
+        return true;
+      }
+    }
     this.backedUp = false;
     this.runDrain();
     return true;
@@ -472,6 +539,21 @@ class StreamWriter implements StreamSink {
 
   end(): void {
     if (!this.open) return;
+    if (this.length !== undefined) {
+      if (this.pending !== null) {
+        this.ending = true; // ends once the last chunk left (writable)
+        return;
+      }
+      if (!this.finished) {
+        if (this.length === 0) this.res.cork(() => this.res.end()); // announced empty, and it is
+        else {
+          this.abort(); // shorter than announced: the client must not take it for whole
+          return;
+        }
+      }
+      this.close(); // the last tryEnd ended the response
+      return;
+    }
     this.res.cork(() => this.res.end());
     this.close();
   }
@@ -495,6 +577,17 @@ class StreamWriter implements StreamSink {
     this.controller.abort();
     this.onClose();
   }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
+function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
+  if (out.latin1Headers !== true) {
+    for (const [name, value] of out.headers) res.writeHeader(name, value);
+    return;
+  }
+  for (const [name, value] of out.headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
 }
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */

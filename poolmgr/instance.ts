@@ -231,7 +231,7 @@ export class Instance implements ProcessListener {
       // The first bytes go through the body too, so its consumer sees one sequence of pieces.
       const body = new ResponseBody(new CallChannel(this.proc, msg.id));
       body.push(response.body, true);
-      call.respond({ status: response.status, headers: response.headers, body: NO_BYTES }, body);
+      call.respond({ status: response.status, headers: response.headers, body: NO_BYTES, ...(response.latin1 === true ? { latin1: true } : {}) }, body);
       return;
     }
     if (msg.t === 'chunk') {

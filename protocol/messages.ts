@@ -126,6 +126,11 @@ export interface WireResponse {
   status: number;
   headers: Pairs;
   body: Uint8Array;
+  /**
+   * Header values are bytes, one char each (an ASGI app's, with a byte past ASCII): written back
+   * as those bytes (Latin-1), as uvicorn does. Without it, values are text, sent as UTF-8.
+   */
+  latin1?: boolean;
 }
 
 /**

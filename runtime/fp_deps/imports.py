@@ -30,6 +30,17 @@ KNOWN = {
 }
 _SUGGEST = {module: dist for dist, modules in KNOWN.items() for module in modules}
 
+# Names whose use needs a package the code never imports itself: FastAPI parses forms with
+# python-multipart, and without it the app fails at import ('Form data requires
+# "python-multipart" to be installed'), a FUNCTION_INIT_FAILED found only at the first call.
+# (module, name) -> the module it needs.
+IMPLIED = {
+    (module, name): "python_multipart"
+    for module in ("fastapi", "fastapi.param_functions", "fastapi.params", "fastapi.datastructures", "fastapi.security")
+    for name in ("Form", "File", "UploadFile", "OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict")
+}
+_IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)"}
+
 
 def modules_of(dist: str) -> set:
     """Top-level module names a distribution provides."""
@@ -103,6 +114,9 @@ def _imports(tree, package: str):
             yield base, node.lineno, optional
             for alias in node.names:  # `from pkg import sub` may name a submodule
                 yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True
+                implied = IMPLIED.get((base, alias.name))
+                if implied is not None:
+                    yield implied, node.lineno, optional
 
 
 def third_party_imports(trees: dict, files, entry_file):
@@ -147,7 +161,9 @@ def undeclared(trees: dict, files, entry_file, declared_names):
             continue  # the runtime's own packages have it
         reported.add((top, rel))
         dist = _SUGGEST.get(top, top.replace("_", "-"))
+        why = _IMPLIED_WHY.get(top)
+        what = f"uses {why}, which needs {top!r}" if why is not None else f"imports {top!r}"
         warnings.append({"file": rel, "line": line,
-                         "message": f"imports {top!r}, an undeclared third-party module: the runtime does not provide it and no "
+                         "message": f"{what}, an undeclared third-party module: the runtime does not provide it and no "
                                     f"requirement does; add {dist!r} (or the package that provides it) to requirements.txt"})
     return warnings

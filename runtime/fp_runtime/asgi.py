@@ -33,7 +33,7 @@ class _Exchange:
     """One call's `receive` and `send`, and what the app sent. One object per call, no event or
     task of its own: a `receive` that must wait (the request was delivered) waits on a future made
     only then, woken when the response is complete, the app returned or the client left."""
-    __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "chunks", "complete", "phase",
+    __slots__ = ("body", "stream", "fits", "loop", "status", "headers", "latin1", "chunks", "complete", "phase",
                  "early", "_waiters")
 
     def __init__(self, body, stream, fits, loop):
@@ -43,6 +43,7 @@ class _Exchange:
         self.loop = loop
         self.status = None
         self.headers = []
+        self.latin1 = False  # a header value has a byte past ASCII: the gateway writes it back as that byte
         self.chunks = []
         self.complete = False  # the last body message was sent, or the app returned
         self.phase = OPEN
@@ -77,8 +78,11 @@ class _Exchange:
 
     def whole(self) -> dict:
         chunks = self.chunks
-        return {"status": self.status, "headers": self.headers,
-                "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)}
+        out = {"status": self.status, "headers": self.headers,
+               "body": chunks[0] if len(chunks) == 1 else b"".join(chunks)}
+        if self.latin1:
+            out["latin1"] = True
+        return out
 
     def answered(self):
         """The response the app sent in full (start and last body message), else None."""
@@ -88,8 +92,12 @@ class _Exchange:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
-            self.headers = [[bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1")]
-                            for k, v in message.get("headers") or ()]
+            raw = [(bytes(k), bytes(v)) for k, v in message.get("headers") or ()]
+            # ASGI header values are bytes (Starlette encodes text as Latin-1: "café" is b"caf\xe9").
+            # One char per byte; `latin1` tells the gateway to write them back as those bytes, as
+            # uvicorn does, not as UTF-8 text (docs/api-invoke.md, "Return value → response").
+            self.headers = [[k.decode("latin-1").lower(), v.decode("latin-1")] for k, v in raw]
+            self.latin1 = not all(v.isascii() for _, v in raw)
         elif kind == "http.response.body":
             data = bytes(message.get("body", b""))
             more = bool(message.get("more_body", False))

@@ -85,6 +85,57 @@ def add_deps(site_dir: str) -> None:
     added = [p for p in sys.path if p not in before]
     at = next((i for i, p in enumerate(before) if p.endswith("site-packages")), len(before))
     sys.path[:] = before[:at] + added + before[at:]
+    rebind_optional_imports()
+
+
+# Optional packages that modules a zygote preloads (zygote.py PRESETS, warmup.py) look for once, at
+# their own import: missing then, they stay missing in every runtime forked from it, even when the
+# function's dependency site brings them. Starlette's form parsing is the one apps hit:
+# python-multipart declared in requirements.txt, yet every Form/UploadFile route answered 400
+# "There was an error parsing the body" (starlette.requests' parse_options_header stayed None).
+# Starlette's own import tries these packages in this order (python-multipart's current name, then
+# its old one); a package counts only with its `multipart.parse_options_header`, as there.
+_MULTIPART_PACKAGES = ("python_multipart", "multipart")
+# Module attributes that are the optional package itself, None when it was missing: FastAPI's
+# ORJSONResponse / UJSONResponse (`default_response_class=ORJSONResponse` with orjson declared
+# answered 500: "orjson must be installed").
+_OPTIONAL_MODULES = (("fastapi.responses", "orjson", "orjson"), ("fastapi.responses", "ujson", "ujson"))
+
+
+def rebind_optional_imports() -> None:
+    """Binds what preloaded FastAPI and Starlette modules found missing and the dependency site
+    now provides, as their own imports would have with the site on sys.path
+    (docs/dependencies.md, "Path order")."""
+    for module_name, attr, package in _OPTIONAL_MODULES:
+        module = sys.modules.get(module_name)
+        if module is None or getattr(module, attr, True) is not None:
+            continue
+        try:
+            setattr(module, attr, importlib.import_module(package))
+        except ImportError:
+            pass
+    # Only a module that has the attribute and found nothing (None) is fixed: another Starlette
+    # version's layout is left alone, never an error at specialize.
+    formparsers = sys.modules.get("starlette.formparsers")
+    if formparsers is not None and getattr(formparsers, "multipart", True) is not None:
+        formparsers = None
+    requests = sys.modules.get("starlette.requests")
+    if requests is not None and getattr(requests, "parse_options_header", True) is not None:
+        requests = None
+    if formparsers is None and requests is None:
+        return  # not preloaded (its own import will find the site), or found at its import
+    for name in _MULTIPART_PACKAGES:
+        try:
+            package = importlib.import_module(name)
+            parse_options_header = importlib.import_module(name + ".multipart").parse_options_header
+        except (ImportError, AttributeError):
+            continue
+        if formparsers is not None:
+            formparsers.multipart = package
+            formparsers.parse_options_header = parse_options_header
+        if requests is not None:
+            requests.parse_options_header = parse_options_header
+        return
 
 
 def _positional_arity(obj) -> int:

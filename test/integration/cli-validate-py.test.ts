@@ -140,6 +140,21 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
   });
 
+  it('warns that FastAPI\'s Form, File and UploadFile need python-multipart when it is not declared (issue 10)', async (t) => {
+    const probe = execFileSync(PYTHON, ['-I', '-c', 'import importlib.util; print(importlib.util.find_spec("python_multipart") is None)'], { encoding: 'utf8' }).trim();
+    if (probe !== 'True') return t.skip('python-multipart is installed in the runtime\'s environment: nothing to declare');
+    // FastAPI imports it only when a route declares a form parameter: the app then fails at import
+    // on the platform (FUNCTION_INIT_FAILED at the first call). No import statement names it.
+    const app = 'from fastapi import FastAPI, Form, UploadFile\napp = FastAPI()\n@app.post("/")\nasync def up(file: UploadFile, title: str = Form()):\n    return {}\n';
+    const bare = await check({ 'app.py': app }, 'app:app');
+    assert.deepEqual(bare.warnings.map((w) => [w.file, w.line]), [['app.py', 1]]);
+    assert.match(bare.warnings[0]!.message, /form parsing.*'python_multipart'.*add 'python-multipart'/);
+    const security = await check({ 'app.py': 'from fastapi.security import OAuth2PasswordRequestForm\nfrom fastapi import FastAPI\napp = FastAPI()\n' }, 'app:app');
+    assert.deepEqual(security.warnings.map((w) => [w.file, w.line]), [['app.py', 1]]);
+    const declared = await check({ 'app.py': app, 'requirements.txt': 'python-multipart==0.0.20\n' }, 'app:app');
+    assert.deepEqual(declared.warnings, []);
+  });
+
   it('imports pip\'s requirement parser and importlib.metadata only for a folder that declares requirements', () => {
     // Together ~80 ms of every check's start (bench/README.md, section 9).
     const heavy = ['pip._vendor.packaging.requirements', 'importlib.metadata'];

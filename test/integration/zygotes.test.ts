@@ -5,7 +5,8 @@
  * FP_TEST_ZYGOTES=1, the red-team suites against a platform whose pool is forked (the default).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -377,6 +378,81 @@ describe('zygotes', () => {
     const r2 = await pool.invoke(fnVersion(plain), makeEvent());
     assert.equal(r2.error, null, JSON.stringify(r2.error));
     assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
+  });
+
+  it('the pool: a FastAPI app forked by the fastapi zygote gets python-multipart and orjson from its dependency site', async (t) => {
+    // The zygote imported Starlette and FastAPI without these optional packages: Starlette's form
+    // parsers and FastAPI's orjson stayed None in every fork, so a Form/UploadFile route answered
+    // 400 and ORJSONResponse 500 although requirements.txt declared them.
+    const depsRoot = await fnDir({});
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }));
+    t.after(() => pool.close());
+    await pool.start();
+    // A stand-in for python-multipart (no network in tests): what Starlette imports from it.
+    const site = join(depsRoot, 'site-multipart');
+    mkdirSync(join(site, 'python_multipart'), { recursive: true });
+    writeFileSync(join(site, 'python_multipart', '__init__.py'), 'STAND_IN = True\n');
+    writeFileSync(join(site, 'python_multipart', 'multipart.py'), 'def parse_options_header(value):\n    return b"stand/in", {}\n');
+    writeFileSync(join(site, 'orjson.py'), 'STAND_IN = True\n');
+    const app = await fnDir({
+      'main.py': py(
+        'import sys',
+        'PRELOADED = "starlette.requests" in sys.modules',
+        'from fastapi import FastAPI, Request',
+        'import fastapi.responses, starlette.formparsers, starlette.requests',
+        'app = FastAPI()',
+        '@app.get("/")',
+        'async def root(request: Request):',
+        '    return {"preloaded": PRELOADED, "requests": starlette.requests.parse_options_header(b"x")[0].decode(),',
+        '            "formparsers": getattr(starlette.formparsers.multipart, "STAND_IN", False),',
+        '            "orjson": getattr(fastapi.responses.orjson, "STAND_IN", False)}',
+      ),
+    });
+    const version = fnVersion(app, { entrypoint: 'main:app', depsDir: site });
+    let seen = { preloaded: false, requests: '', formparsers: false, orjson: false };
+    for (let i = 0; i < 40 && !seen.preloaded; i++) {
+      // A new instance each time (the last one is stopped) until one is forked by the fastapi zygote.
+      const r = await pool.invoke({ ...version, name: `f-multipart-${i}` }, makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      seen = JSON.parse(Buffer.from(r.response!.body).toString()) as typeof seen;
+      if (!seen.preloaded) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, orjson: true });
+  });
+
+  it('every optional package the fastapi preset finds missing is bound at specialize, or known to change nothing that matters', () => {
+    // A FastAPI or Starlette upgrade that probes a new optional package at import would leave it
+    // missing for functions that declare it (fp_runtime/specialize.py): this names it.
+    const script = [
+      'import importlib, importlib.abc, json, sys',
+      `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+      'missing = set()',
+      'class Finder(importlib.abc.MetaPathFinder):',
+      '    def find_spec(self, name, path=None, target=None):',
+      '        for finder in sys.meta_path:',
+      '            if finder is not self and getattr(finder, "find_spec", None) and finder.find_spec(name, path, target):',
+      '                return None',
+      '        missing.add(name.split(".")[0])',
+      '        return None',
+      'sys.meta_path.insert(0, Finder())',
+      'from fp_runtime import specialize, warmup, zygote',
+      'for name in zygote.PRESETS["fastapi"]:',
+      '    importlib.import_module(name)',
+      'warmup.fastapi()',
+      'bound = set(specialize._MULTIPART_PACKAGES) | {package for _, _, package in specialize._OPTIONAL_MODULES}',
+      'print(json.dumps({"missing": sorted(missing), "bound": sorted(bound)}))',
+    ].join('\n');
+    const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
+    const { missing, bound } = JSON.parse(out.trim().split('\n').pop()!) as { missing: string[]; bound: string[] };
+    const harmless = new Set([
+      '_winapi', 'msvcrt', 'nt', 'winreg', 'org', // other platforms' modules (the standard library's probes)
+      'cython', // pydantic.v1 asks whether it was compiled
+      'sniffio', // anyio falls back to asking asyncio itself
+      'email_validator', 'pydantic_extra_types', // documented: docs/dependencies.md, "Path order"
+    ]);
+    const unhandled = missing.filter((name) => !bound.includes(name) && !harmless.has(name));
+    assert.deepEqual(unhandled, [], `optional packages the fastapi zygote found missing that a function's site could not provide: ${unhandled.join(', ')}`);
+    assert.ok(missing.includes('python_multipart') && missing.includes('orjson'), missing.join());
   });
 
   it('the pool: killing the zygote during refills fails no call', async (t) => {

@@ -1,0 +1,197 @@
+/**
+ * FastAPI apps as under uvicorn where a user would notice (issue 10).
+ *
+ * Response framing: a body the app sends in pieces under
+ * a Content-Length of its own goes out with that Content-Length, not chunked. That is every
+ * response of an app with `@app.middleware("http")` (Starlette's BaseHTTPMiddleware re-sends the
+ * body as a stream), a FileResponse larger than one read, a multi-range answer. A body that runs
+ * past its announced length or ends short of it drops the connection, so no client takes it for
+ * whole. A stream without a Content-Length stays chunked.
+ *
+ * Header bytes: Starlette encodes header text as Latin-1 (`café` is the byte E9); uvicorn sends
+ * those bytes, so the platform does too, not their UTF-8 re-encoding (`cafÃ©` in a browser).
+ *
+ * A request target with a fragment (`/x#frag`; no client should send one) is read without it, as
+ * uvicorn's parser does, not with `#frag` in the path or the query.
+ *
+ * WebSockets, which functions do not take (docs/adr/0035-no-websockets.md): the handshake is
+ * refused with its own code, not passed on as a GET the app answers 404.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
+
+const APP = py(
+  'import os',
+  'from fastapi import FastAPI, Request, WebSocket',
+  'from fastapi.responses import FileResponse, Response, StreamingResponse',
+  '',
+  'app = FastAPI()',
+  'BIG = "/tmp/big.bin"',
+  'with open(BIG, "wb") as f:',
+  '    f.write(bytes(range(256)) * (12 * 1024 * 1024 // 256 + 7))',
+  '',
+  '@app.middleware("http")',
+  'async def tag(request: Request, call_next):',
+  '    response = await call_next(request)',
+  '    response.headers["x-tagged"] = "1"',
+  '    return response',
+  '',
+  '@app.get("/json")',
+  'async def as_json():',
+  '    return {"items": list(range(100))}',
+  '',
+  '@app.get("/file")',
+  'async def file():',
+  '    return FileResponse(BIG)',
+  '',
+  '@app.get("/chunked")',
+  'async def chunked():',
+  '    async def pieces():',
+  '        yield b"a"',
+  '        yield b"b"',
+  '    return StreamingResponse(pieces())',
+  '',
+  'def lying(declared, pieces):',
+  '    async def asgi(scope, receive, send):',
+  '        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(declared).encode())]})',
+  '        for i, piece in enumerate(pieces):',
+  '            await send({"type": "http.response.body", "body": piece, "more_body": i < len(pieces) - 1})',
+  '    return asgi',
+  '',
+  'NAMED = {"X-Name": "café", "Content-Disposition": \'attachment; filename="résumé.pdf"\'}',
+  '',
+  '@app.get("/latin1")',
+  'async def latin1():',
+  '    return Response("ok", headers=NAMED)',
+  '',
+  '@app.get("/latin1-stream")',
+  'async def latin1_stream():',
+  '    async def pieces():',
+  '        yield b"o"',
+  '        yield b"k"',
+  '    return StreamingResponse(pieces(), headers=NAMED)',
+  '',
+  '@app.get("/where/{rest:path}")',
+  'async def where(request: Request, rest: str):',
+  '    return {"rest": rest, "raw_path": request.scope["raw_path"].decode(), "query": request.scope["query_string"].decode()}',
+  '',
+  '@app.websocket("/ws")',
+  'async def ws(websocket: WebSocket):',
+  '    await websocket.accept()',
+  '    await websocket.send_text("hello")',
+  '',
+  'app.mount("/short", lying(10, [b"abc", b"de"]))',
+  'app.mount("/long", lying(4, [b"abc", b"def"]))',
+);
+
+const name = fnName('framing');
+const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' } });
+
+/** A GET whose outcome is the response or the error the connection ended with. */
+function outcome(path: string): Promise<{ headers?: http.IncomingHttpHeaders; body?: Buffer; error?: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(`${h.url}/fn/${name}${path}`, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', (err) => resolve({ headers: res.headers, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+      res.on('aborted', () => resolve({ headers: res.headers, error: 'aborted' }));
+    });
+    req.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code ?? err.message }));
+  });
+}
+
+describe('ASGI response framing', () => {
+  test('a response re-streamed by @app.middleware("http") keeps its Content-Length', async () => {
+    const res = await request(`${h.url}/fn/${name}/json`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-tagged'], '1');
+    assert.equal(res.headers['transfer-encoding'], undefined);
+    assert.equal(res.headers['content-length'], String(res.body.byteLength));
+    assert.deepEqual(JSON.parse(res.body.toString()).items.length, 100);
+  });
+
+  test('a FileResponse sent in many reads goes out with its Content-Length, whole, to a slow reader too', async () => {
+    const expected = Buffer.alloc(256 * (12 * 1024 * 1024 / 256 + 7));
+    for (let i = 0; i < expected.length; i++) expected[i] = i % 256;
+    const digest = createHash('sha256').update(expected).digest('hex');
+    for (const readDelayMs of [0, 300]) {
+      const res = await request(`${h.url}/fn/${name}/file`, { readDelayMs });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['transfer-encoding'], undefined);
+      assert.equal(res.headers['content-length'], String(expected.length));
+      assert.equal(res.body.byteLength, expected.length);
+      assert.equal(createHash('sha256').update(res.body).digest('hex'), digest);
+    }
+  });
+
+  test('a stream without a Content-Length is still chunked', async () => {
+    const res = await request(`${h.url}/fn/${name}/chunked`);
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    assert.equal(res.body.toString(), 'ab');
+  });
+
+  test('a body shorter or longer than its Content-Length drops the connection', async () => {
+    for (const path of ['/short/', '/long/']) {
+      const got = await outcome(path);
+      assert.ok(got.error !== undefined, `${path}: ${JSON.stringify(got.body?.toString())} taken for whole`);
+    }
+    // The connection was the only casualty: the function still answers.
+    assert.equal((await request(`${h.url}/fn/${name}/json`)).status, 200);
+  });
+});
+
+describe('header bytes', () => {
+  test("an ASGI app's non-ASCII header values go out as the bytes it sent (Latin-1), whole or streamed", async () => {
+    for (const path of ['/latin1', '/latin1-stream']) {
+      const res = await request(`${h.url}/fn/${name}${path}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'ok');
+      // node:http reads header bytes as Latin-1: the app's bytes give back the app's text.
+      assert.equal(res.headers['x-name'], 'café', path);
+      assert.equal(res.headers['content-disposition'], 'attachment; filename="résumé.pdf"', path);
+    }
+  });
+});
+
+describe('WebSockets', () => {
+  test('a WebSocket handshake is refused with 501 WEBSOCKET_NOT_SUPPORTED before anything runs', async () => {
+    const res = await request(`${h.url}/fn/${name}/ws`, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    assert.equal(res.status, 501);
+    const err = errorOf(res.body);
+    assert.equal(err.code, 'WEBSOCKET_NOT_SUPPORTED');
+    assert.equal(err.component, 'gateway');
+    assert.equal(res.headers['x-run-id'], undefined, 'no run: nothing ran');
+    // Another upgrade (h2c, as curl --http2 sends it) is an ordinary request.
+    const h2c = await request(`${h.url}/fn/${name}/json`, { headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
+    assert.equal(h2c.status, 200);
+  });
+});
+
+describe('request targets', () => {
+  /** The body of a GET for `target` sent as is over a socket (node:http and fetch drop fragments). */
+  function rawGet(target: string): Promise<string> {
+    const { port } = new URL(h.url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString().split('\r\n\r\n').slice(1).join('\r\n\r\n')));
+      socket.on('error', reject);
+    });
+  }
+
+  test('a fragment in the request target is dropped, from the path or the query', async () => {
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a?q=1#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: 'q=1' });
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag?q=1`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
+  });
+});
