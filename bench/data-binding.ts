@@ -10,7 +10,7 @@
  * in full, a direct one is sampled like any warm call; `--env FP_RUN_SAMPLE_ONE_IN=1` records every
  * run on both sides, leaving the data path alone in the difference.
  *
- *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…]
+ *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…] [--background C]
  *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT]
  *
  * `--proxy-only` leaves the gateway out: one Python process runs insert + find pairs in a loop,
@@ -48,12 +48,15 @@ const python = arg('python', '');
 const extraEnv = Object.fromEntries(arg('env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const BOUND = ['def handler(event, context):', '    c = context.db.bench', '    c.insert_one({"v": 1})', '    c.find_one({"v": 1})', '    return {"ok": True}', ''].join('\n');
+const NOOP = ['def handler(event, context):', '    return {"ok": True}', ''].join('\n');
 const DIRECT = (url: string): string => ['import os', 'from pymongo import MongoClient', `_db = MongoClient(${JSON.stringify(url)}, directConnection=True)["direct_bench"]`,
   'def handler(event, context):', '    c = _db.bench', '    c.insert_one({"v": 1})', '    c.find_one({"v": 1})', '    return {"ok": True}', ''].join('\n');
 
 interface Deployed {
   /** One call of a function: its latency in ms. */
   call: (name: string) => Promise<number>;
+  /** The URL of a function that does nothing (`noop`), for background load (`--background`). */
+  noopUrl: string;
   /** CPU time so far, µs (bench/proc-cpu.ts): the platform process with its runtimes, and the platform process alone. */
   cpuUs: () => { tree: number; platform: number };
 }
@@ -82,6 +85,7 @@ async function deployBoth(main: string, ferretPort: number, cleanup: (() => Prom
   };
   await deploy('bound', BOUND, { mongo: { database: 'bench' } });
   await deploy('direct', DIRECT(`mongodb://127.0.0.1:${ferretPort}`));
+  await deploy('noop', NOOP);
   return {
     call: async (name: string): Promise<number> => {
       const t = performance.now();
@@ -90,6 +94,7 @@ async function deployBoth(main: string, ferretPort: number, cleanup: (() => Prom
       await res.arrayBuffer();
       return performance.now() - t;
     },
+    noopUrl: `http://127.0.0.1:${port}/fn/noop/`,
     cpuUs: () => ({ tree: treeCpuUs(server.pid), platform: processCpuUs(server.pid) }),
   };
 }
@@ -111,6 +116,16 @@ async function main(): Promise<void> {
     const samples: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
     const cpuUs: Record<string, { tree: number; platform: number }> = Object.fromEntries(names.map((v) => [v, { tree: 0, platform: 0 }]));
     for (const { fn, platform } of variants.values()) for (let i = 0; i < 200; i++) await platform.call(fn); // warm-up
+    // `--background C`: wrk keeps C requests to `noop` in flight on each platform meanwhile, so
+    // the gateway's event loop has HTTP work of its own while the proxy (on the same loop) serves.
+    const background = Number(arg('background', '0'));
+    if (background > 0) {
+      const { spawn } = await import('node:child_process');
+      for (const platform of Object.values(platforms)) {
+        const wrk = spawn('wrk', ['-c', String(background), '-t', '1', '-d', '3600s', platform.noopUrl], { stdio: 'ignore' });
+        cleanup.push(async () => void wrk.kill('SIGKILL'));
+      }
+    }
     const block = Math.max(1, Math.floor(calls / rounds));
     for (let r = 0; r < rounds; r++) {
       for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
