@@ -10,7 +10,7 @@
  * in full, a direct one is sampled like any warm call; `--env FP_RUN_SAMPLE_ONE_IN=1` records every
  * run on both sides, leaving the data path alone in the difference.
  *
- *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…] [--background C]
+ *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…] [--background C] [--warm 200]
  *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT]
  *
  * `--proxy-only` leaves the gateway out: one Python process runs insert + find pairs in a loop,
@@ -115,7 +115,10 @@ async function main(): Promise<void> {
     const names = [...variants.keys()];
     const samples: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
     const cpuUs: Record<string, { tree: number; platform: number }> = Object.fromEntries(names.map((v) => [v, { tree: 0, platform: 0 }]));
-    for (const { fn, platform } of variants.values()) for (let i = 0; i < 200; i++) await platform.call(fn); // warm-up
+    // Warm-up: V8's optimizing compiler is still busy for seconds after 1,000 calls (ADR 0033), so
+    // the CPU of the first rounds includes compiling; `--warm` calls more of each first.
+    const warm = Number(arg('warm', '200'));
+    for (const { fn, platform } of variants.values()) for (let i = 0; i < warm; i++) await platform.call(fn);
     // `--background C`: wrk keeps C requests to `noop` in flight on each platform meanwhile, so
     // the gateway's event loop has HTTP work of its own while the proxy (on the same loop) serves.
     const background = Number(arg('background', '0'));
