@@ -11,7 +11,7 @@
  * run on both sides, leaving the data path alone in the difference.
  *
  *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…] [--background C] [--warm 200]
- *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT]
+ *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT] [--warm 200]
  *
  * `--proxy-only` leaves the gateway out: one Python process runs insert + find pairs in a loop,
  * through the proxy, straight to the server, and through a bare Node pipe to the server (no
@@ -160,10 +160,10 @@ async function main(): Promise<void> {
 const LOOP = `
 import json, sys, time
 from pymongo import MongoClient
-urls, n, rounds = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+urls, n, rounds, warm = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 clients = {name: MongoClient(url, directConnection=True)[db].loop for name, (url, db) in urls.items()}
 for c in clients.values():
-    for _ in range(200):
+    for _ in range(warm):
         c.insert_one({"v": 1}); c.find_one({"v": 1})
 order = list(clients)
 for r in range(rounds):
@@ -220,7 +220,7 @@ async function proxyOnly(): Promise<void> {
     }
     // The Python loop runs in a child; the proxy must keep serving meanwhile, so spawnSync is out.
     const { spawn } = await import('node:child_process');
-    const child = spawn(python || repoPath('.venv', 'bin', 'python'), ['-c', LOOP, JSON.stringify(urls), String(n), String(rounds)]);
+    const child = spawn(python || repoPath('.venv', 'bin', 'python'), ['-c', LOOP, JSON.stringify(urls), String(n), String(rounds), arg('warm', '200')]);
     const spent: Record<string, { wallS: number; cpuUs: number }> = {};
     let err = '';
     let buffered = '';
