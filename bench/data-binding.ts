@@ -10,8 +10,8 @@
  * in full, a direct one is sampled like any warm call; `--env FP_RUN_SAMPLE_ONE_IN=1` records every
  * run on both sides, leaving the data path alone in the difference.
  *
- *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…]
- *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT]
+ *   npx tsc -p . && node dist/bench/data-binding.js [--calls 2000] [--rounds 50] [--python PATH] [--against OTHER_CHECKOUT] [--env K=V,…] [--background C] [--warm 200]
+ *   node dist/bench/data-binding.js --proxy-only [--calls 5000] [--rounds 50] [--against OTHER_CHECKOUT] [--warm 200]
  *
  * `--proxy-only` leaves the gateway out: one Python process runs insert + find pairs in a loop,
  * through the proxy, straight to the server, and through a bare Node pipe to the server (no
@@ -48,12 +48,15 @@ const python = arg('python', '');
 const extraEnv = Object.fromEntries(arg('env', '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 const BOUND = ['def handler(event, context):', '    c = context.db.bench', '    c.insert_one({"v": 1})', '    c.find_one({"v": 1})', '    return {"ok": True}', ''].join('\n');
+const NOOP = ['def handler(event, context):', '    return {"ok": True}', ''].join('\n');
 const DIRECT = (url: string): string => ['import os', 'from pymongo import MongoClient', `_db = MongoClient(${JSON.stringify(url)}, directConnection=True)["direct_bench"]`,
   'def handler(event, context):', '    c = _db.bench', '    c.insert_one({"v": 1})', '    c.find_one({"v": 1})', '    return {"ok": True}', ''].join('\n');
 
 interface Deployed {
   /** One call of a function: its latency in ms. */
   call: (name: string) => Promise<number>;
+  /** The URL of a function that does nothing (`noop`), for background load (`--background`). */
+  noopUrl: string;
   /** CPU time so far, µs (bench/proc-cpu.ts): the platform process with its runtimes, and the platform process alone. */
   cpuUs: () => { tree: number; platform: number };
 }
@@ -82,6 +85,7 @@ async function deployBoth(main: string, ferretPort: number, cleanup: (() => Prom
   };
   await deploy('bound', BOUND, { mongo: { database: 'bench' } });
   await deploy('direct', DIRECT(`mongodb://127.0.0.1:${ferretPort}`));
+  await deploy('noop', NOOP);
   return {
     call: async (name: string): Promise<number> => {
       const t = performance.now();
@@ -90,6 +94,7 @@ async function deployBoth(main: string, ferretPort: number, cleanup: (() => Prom
       await res.arrayBuffer();
       return performance.now() - t;
     },
+    noopUrl: `http://127.0.0.1:${port}/fn/noop/`,
     cpuUs: () => ({ tree: treeCpuUs(server.pid), platform: processCpuUs(server.pid) }),
   };
 }
@@ -110,7 +115,20 @@ async function main(): Promise<void> {
     const names = [...variants.keys()];
     const samples: Record<string, number[]> = Object.fromEntries(names.map((v) => [v, []]));
     const cpuUs: Record<string, { tree: number; platform: number }> = Object.fromEntries(names.map((v) => [v, { tree: 0, platform: 0 }]));
-    for (const { fn, platform } of variants.values()) for (let i = 0; i < 200; i++) await platform.call(fn); // warm-up
+    // Warm-up: V8's optimizing compiler is still busy for seconds after 1,000 calls (ADR 0033), so
+    // the CPU of the first rounds includes compiling; `--warm` calls more of each first.
+    const warm = Number(arg('warm', '200'));
+    for (const { fn, platform } of variants.values()) for (let i = 0; i < warm; i++) await platform.call(fn);
+    // `--background C`: wrk keeps C requests to `noop` in flight on each platform meanwhile, so
+    // the gateway's event loop has HTTP work of its own while the proxy (on the same loop) serves.
+    const background = Number(arg('background', '0'));
+    if (background > 0) {
+      const { spawn } = await import('node:child_process');
+      for (const platform of Object.values(platforms)) {
+        const wrk = spawn('wrk', ['-c', String(background), '-t', '1', '-d', '3600s', platform.noopUrl], { stdio: 'ignore' });
+        cleanup.push(async () => void wrk.kill('SIGKILL'));
+      }
+    }
     const block = Math.max(1, Math.floor(calls / rounds));
     for (let r = 0; r < rounds; r++) {
       for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
@@ -142,10 +160,10 @@ async function main(): Promise<void> {
 const LOOP = `
 import json, sys, time
 from pymongo import MongoClient
-urls, n, rounds = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+urls, n, rounds, warm = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 clients = {name: MongoClient(url, directConnection=True)[db].loop for name, (url, db) in urls.items()}
 for c in clients.values():
-    for _ in range(200):
+    for _ in range(warm):
         c.insert_one({"v": 1}); c.find_one({"v": 1})
 order = list(clients)
 for r in range(rounds):
@@ -202,7 +220,7 @@ async function proxyOnly(): Promise<void> {
     }
     // The Python loop runs in a child; the proxy must keep serving meanwhile, so spawnSync is out.
     const { spawn } = await import('node:child_process');
-    const child = spawn(python || repoPath('.venv', 'bin', 'python'), ['-c', LOOP, JSON.stringify(urls), String(n), String(rounds)]);
+    const child = spawn(python || repoPath('.venv', 'bin', 'python'), ['-c', LOOP, JSON.stringify(urls), String(n), String(rounds), arg('warm', '200')]);
     const spent: Record<string, { wallS: number; cpuUs: number }> = {};
     let err = '';
     let buffered = '';

@@ -198,6 +198,8 @@ export class DataProxy {
     listener.connections.add(socket);
     const connectionId = this.nextConnectionId++;
     let grant: Grant | null = null;
+    /** The binding's cursor ids, looked up once at authentication (not per command). */
+    let cursors: CursorSet | null = null;
     let user: string | null = null;
     let backend: BackendConnection | null = null;
     const reader = new FrameReader(this.maxMessageBytes);
@@ -238,10 +240,10 @@ export class DataProxy {
         this.stats.refused += 1;
         reply(errorDoc(CODE.unauthorized, 'DATA_CREDENTIALS_REVOKED', 'this binding credential was revoked or rotated out'), header.requestId);
         grant = null;
+        cursors = null;
         user = null;
         return done();
       }
-      const cursors = grant !== null ? this.cursorsOf(grant) : null;
       const decision: Decision = decide(command, grant?.physical ?? '', grant !== null, (id) => cursors?.has(id) ?? false);
       if (decision.kind === 'refuse') {
         this.stats.refused += 1;
@@ -251,6 +253,7 @@ export class DataProxy {
       if (decision.kind === 'local') {
         this.answerLocally(decision.command, decodeOpMsg(frame).body, functionKey, header.requestId, connectionId, reply, (found) => {
           grant = found.grant;
+          cursors = this.cursorsOf(found.grant);
           user = found.user;
         });
         return done();
@@ -436,6 +439,11 @@ function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Comman
   if (decision.write === 'findAndModify') return !command.remove;
   return decision.command === 'create' || decision.command === 'createIndexes';
 }
+/**
+ * Where every backend connection's reads land (`onread`), copied out before the next read: one
+ * event loop, so one buffer serves them all. 64 KiB, what Node allocates per read otherwise.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** One connection to the real server, one request at a time (the client side is sequential too). */
 class BackendConnection {
@@ -453,7 +461,11 @@ class BackendConnection {
    */
   constructor(address: BackendAddress, maxReplyBytes: number, timeoutMs: number) {
     this.reader = new FrameReader(maxReplyBytes);
-    this.socket = 'path' in address ? createConnection(address.path) : createConnection(address.port, address.host);
+    // `onread`: the server's bytes land in one buffer the proxy keeps, not in a fresh 64 KiB one
+    // per read pushed through a stream (ADR 0033). They are copied out at once: the buffer is
+    // shared by every backend connection, and the next read overwrites it.
+    const onread = { buffer: READ_BUFFER, callback: (bytes: number, buffer: Uint8Array): boolean => this.onData(Buffer.from(buffer.subarray(0, bytes))) };
+    this.socket = 'path' in address ? createConnection({ path: address.path, onread }) : createConnection({ port: address.port, host: address.host, onread });
     this.socket.setNoDelay?.(true);
     this.socket.setTimeout(timeoutMs);
     // `on`, not setTimeout's callback (a `once` listener): the timer fires again after an idle spell.
@@ -463,7 +475,6 @@ class BackendConnection {
     });
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error('connection closed')));
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
   /** Sends one request frame; `callback` gets its reply frame, or the error that ended the connection. */
@@ -473,18 +484,21 @@ class BackendConnection {
     this.socket.write(frame);
   }
 
-  private onData(chunk: Buffer): void {
+  /** A chunk of the server's bytes (the proxy's own copy); always true: keep reading. */
+  private onData(chunk: Buffer): boolean {
     let frames: Buffer[];
     try {
       frames = this.reader.push(chunk);
     } catch {
-      return this.fail(new Error('bad reply size'));
+      this.fail(new Error('bad reply size'));
+      return true;
     }
     for (const frame of frames) {
       const pending = this.pending;
       this.pending = null;
       pending?.(null, frame);
     }
+    return true;
   }
 
   private fail(err: Error): void {
