@@ -39,32 +39,51 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import uws from 'uWebSockets.js';
+import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
-import { checkRequestHead, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
+import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
 import { DEFAULT_MAX_HELD_RESPONSE_BYTES, HeldResponses, type Holder } from './held-responses.js';
 
 /**
- * True when the native uWS binary is loaded. The npm build silently falls back to a slow
- * JavaScript implementation when the binary cannot load; its `App` is then a plain JS function.
+ * The uWebSockets.js binding, or why it did not load: the package throws at import when it ships
+ * no binary for this Node.js ABI, platform or C library. Loaded here, not by a static import, so a
+ * start on such a machine ends with UWS_FALLBACK and its reason instead of a stack trace.
+ *
+ * The native parser's limit on a request head is read from the environment once, when the binary
+ * loads (4 KiB unless set): twice the gateway's own, so a head between the two gets the gateway's
+ * `431 REQUEST_HEADERS_TOO_LARGE` and only a larger one the parser's bare 431 page.
  */
+process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(2 * MAX_HEADER_BYTES);
+const loaded: typeof Uws | Error = await import('uWebSockets.js').then(
+  (module) => module,
+  (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+);
+
+/** True when the native uWS binary is loaded (its `App` is a native function). */
 export function uwsIsNative(): boolean {
-  return String(uws.App).includes('[native code]');
+  return !(loaded instanceof Error) && String(loaded.App).includes('[native code]');
 }
 
-/** Startup refusal (UWS_FALLBACK): uWebSockets.js is running its JavaScript fallback. */
+/** Startup refusal (UWS_FALLBACK): uWebSockets.js has no working native binary here. */
 export class UwsFallbackError extends PlatformError {
   constructor() {
     super(
       'UWS_FALLBACK',
-      'uWebSockets.js loaded its JavaScript fallback instead of the native binary ' +
-        `(node ${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}). ` +
-        'The gateway refuses to run on it: it is slow and behaves differently. ' +
-        'Use a Node.js version the installed uWebSockets.js ships a binary for, and unset UWS_USE_FALLBACK.',
+      'uWebSockets.js could not load its native binary ' +
+        `(node ${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}` +
+        (loaded instanceof Error ? `: ${loaded.message.split('\n')[0]}` : '') +
+        '). The gateway runs only on the native build. ' +
+        'Use a Node.js version the installed uWebSockets.js ships a binary for (20 or 22 on glibc Linux x64/arm64).',
     );
   }
+}
+
+/** The loaded binding; throws UWS_FALLBACK when there is none. */
+function native(): typeof Uws {
+  if (loaded instanceof Error || !uwsIsNative()) throw new UwsFallbackError();
+  return loaded;
 }
 
 export interface IncomingRequest {
@@ -141,13 +160,13 @@ const EMPTY = new Uint8Array(0);
 
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (exported by the binary, missing from the typings). */
-const LISTEN_EXCLUSIVE_PORT = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+const LISTEN_EXCLUSIVE_PORT = (loaded as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 /**
  * uWS writes a `uWebSockets: 20` header on every response unless its loop is "silent". The
  * switch is the undocumented `_cfg(key)` (missing from the typings): this build turns silent on
  * for a key whose character codes sum to 655, which "silent" does. Process-wide; Date stays.
  */
-const uwsConfig = (uws as unknown as { _cfg?: (key: string) => void })._cfg;
+const uwsConfig = (loaded as unknown as { _cfg?: (key: string) => void })._cfg;
 /** LoopData::CORK_BUFFER_SIZE of this build: a write that does not fit is sent at once (rule 8). */
 const CORK_BUFFER_BYTES = 16 * 1024;
 const statusLines = new Map<number, string>();
@@ -614,6 +633,7 @@ function refusalResponse(err: PlatformError): OutgoingResponse {
 /** Starts listening; resolves with the bound port (useful with port 0). */
 export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
+  const uws = native();
   uwsConfig?.('silent');
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;

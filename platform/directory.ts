@@ -33,7 +33,7 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   const config = parseOptions(settings);
   if (config.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
   const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
+  // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const functionsDir = resolve(config.functionsDir);
   const registry = await DirectoryRegistry.load(functionsDir, { platformEnv: platformEnv ?? {} });

@@ -101,7 +101,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
   }
   const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // Before anything is spawned: the JavaScript fallback of uWS is refused outright.
+  // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);
 

@@ -124,7 +124,7 @@ export const ERRORS = {
   BAD_FUNCTIONS_DIR: { status: 500, component: 'platform', title: 'The functions directory cannot be read, or a function in it is invalid.' },
   START_FAILED: { status: 500, component: 'platform', title: 'The platform process could not start.' },
   LISTEN_FAILED: { status: 500, component: 'gateway', title: 'The gateway cannot listen on its host and port.' },
-  UWS_FALLBACK: { status: 500, component: 'gateway', title: 'uWebSockets.js loaded its JavaScript fallback instead of the native binary.' },
+  UWS_FALLBACK: { status: 500, component: 'gateway', title: 'uWebSockets.js has no working native binary for this Node.js and platform.' },
   SANDBOX_UNAVAILABLE: { status: 500, component: 'poolmgr', title: 'The function sandbox could not start a runtime.' },
   UNREACHABLE: { status: 503, component: 'cli', title: 'The CLI could not reach the platform.' },
   BAD_RESPONSE: { status: 502, component: 'cli', title: 'The platform answered with a body that is not JSON.' },

@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import uWS from 'uWebSockets.js';
+import * as uWS from 'uWebSockets.js';
 import { encodeFrame, FrameDecoder } from '../../protocol/frames.js';
 
 if (typeof (uWS as { us_socket_local_port?: unknown }).us_socket_local_port !== 'function') {
-  console.error('forwarder: uWebSockets.js native binary did not load (JS fallback); refusing to run');
+  console.error('forwarder: uWebSockets.js App is not the native binary; refusing to run');
   process.exit(2);
 }
 const [portArg, python, worker, runtimeDir] = process.argv.slice(2);

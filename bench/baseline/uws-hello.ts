@@ -3,12 +3,12 @@
  * the gateway uses; answers every request with `{"ok":true}`.
  * Usage: node dist/bench/baseline/uws-hello.js <port>
  */
-import uWS from 'uWebSockets.js';
+import * as uWS from 'uWebSockets.js';
 
 // The unofficial build silently falls back to a JavaScript implementation when its native
 // binary cannot load; the native module is the only one with us_socket_local_port.
 if (typeof (uWS as { us_socket_local_port?: unknown }).us_socket_local_port !== 'function') {
-  console.error('uws-hello: uWebSockets.js native binary did not load (JS fallback); refusing to run');
+  console.error('uws-hello: uWebSockets.js App is not the native binary; refusing to run');
   process.exit(2);
 }
 

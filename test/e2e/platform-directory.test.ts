@@ -1,7 +1,7 @@
 /**
  * Directory mode of the one entry point (`node dist/platform/main.js --functions DIR`): it serves
  * the examples without a store, API or async wing, writes nothing (no state directory, no key
- * file), stops cleanly on SIGTERM, and refuses what it cannot do: uWS' JavaScript fallback, bad
+ * file), stops cleanly on SIGTERM, and refuses what it cannot do: no native uWS binary, bad
  * settings (all listed), a bad functions directory, and flags of the store mode.
  */
 import assert from 'node:assert/strict';
@@ -53,10 +53,24 @@ describe('platform process, directory mode', () => {
     assert.equal(existsSync(KEY_FILE), false, 'directory mode created a secrets key file');
   });
 
-  it('refuses to start on the JavaScript fallback of uWebSockets.js', async (t) => {
-    const exit = await startMain(['--functions', tempDir(t), '--port', '0'], { UWS_USE_FALLBACK: '1' }).exited;
+  it('refuses to start, with UWS_FALLBACK and the reason, when uWebSockets.js has no binary here', async (t) => {
+    // A module hook makes the package throw at import, as it does on a Node.js ABI, platform or
+    // C library it ships no binary for.
+    const dir = tempDir(t);
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      'export async function resolve(specifier, context, next) {\n' +
+        "  if (specifier === 'uWebSockets.js') return { url: 'data:text/javascript,throw new Error(\"no binary for this platform (test)\")', shortCircuit: true };\n" +
+        '  return next(specifier, context);\n}\n',
+    );
+    writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+    const functions = join(dir, 'functions');
+    mkdirSync(functions);
+    const exit = await startMain(['--functions', functions, '--port', '0'], { NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}` }).exited;
     assert.equal(exit.code, 1);
     assert.match(exit.stderr, /\[UWS_FALLBACK\]/);
+    assert.match(exit.stderr, /no binary for this platform \(test\)/);
+    assert.doesNotMatch(exit.stderr, /\n\s+at /, 'no stack trace');
     assert.doesNotMatch(exit.stdout, /listening on/);
   });
 
