@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { screenshot } from '../helpers/browser.js';
-import { ferretdbPid } from '../helpers/processes.js';
+import { ferretdbPid, stopProcess } from '../helpers/processes.js';
 import { serverSkip } from '../helpers/servers.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
 import { createFunction, deploy, fnName, py, runsWritten, upload } from './platform-harness.js';
@@ -83,7 +83,7 @@ describe('the console Data tab', { skip, timeout: 180_000 }, () => {
     // answer, and is not restarted as a dead one would be): the card says so with the code, the
     // binding stays shown.
     const ferret = ferretdbPid(c.platform.stateDir);
-    process.kill(ferret, 'SIGSTOP');
+    await stopProcess(ferret);
     try {
       await asViewer.page.reload();
       await asViewer.page.getByTestId('data-error').waitFor({ timeout: 20_000 });

@@ -92,3 +92,23 @@ export function ferretdbPid(stateDir: string): number {
   }
   throw new Error('no ferretdb process for this state directory');
 }
+
+/**
+ * Stops `pid` (SIGSTOP) and waits until every one of its threads is stopped: `kill` returns
+ * before a busy machine has run the stop, and until then the process may still answer (a
+ * FerretDB answered a command 4 ms after the signal under load).
+ */
+export async function stopProcess(pid: number, ms = 5000): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  const stopped = (): boolean => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).every((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return /^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+      });
+    } catch {
+      return false;
+    }
+  };
+  if (!(await eventually(stopped, ms))) throw new Error(`process ${pid} did not stop within ${ms} ms`);
+}

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
+import { stopProcess } from '../helpers/processes.js';
 
 type MongoError = { code?: number; message: string; errorResponse?: { fpCode?: string } };
 
@@ -118,7 +119,7 @@ describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb'
       await new Promise((resolve) => setTimeout(resolve, 1200));
       assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
       await new Promise((resolve) => setTimeout(resolve, 1200));
-      process.kill(pid, 'SIGSTOP');
+      await stopProcess(pid);
       const started = Date.now();
       await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(ferret.port));
       // One wait, not one per attempt of the driver.

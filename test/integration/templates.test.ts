@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveSandbox, type FunctionVersion, type InvocationResult, type PoolManager } from '../../poolmgr/index.js';
 import { testSandbox } from '../helpers/runtime-process.js';
+import { stopProcess } from '../helpers/processes.js';
 import { ev, fnVersion, isAlive, keyOf, openPool as openAnyPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
 
 /** FP_TEST_SANDBOX=userns runs these in user-namespace mode (as root too). */
@@ -175,7 +176,7 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
 
   it('a template that does not fork in time fails no call: the host falls back and forks from it no more', async (t) => {
     const { pool, fn, templatePid } = await withTemplate(t);
-    process.kill(templatePid, 'SIGSTOP');
+    await stopProcess(templatePid);
     t.after(() => { try { process.kill(templatePid, 'SIGCONT'); } catch { /* gone */ } });
     const [a, b] = await Promise.all([pool.invoke(fn, ev({ sleep: '0.3' })), pool.invoke(fn, ev({ sleep: '0.3' }))]);
     assert.equal(a.error, null, JSON.stringify(a.error));
