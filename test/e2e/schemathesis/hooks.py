@@ -2,7 +2,9 @@
 
 registry_error: every answer of 400 or above is the registry's error body, `{"error": {"code", "message",
 "component", ...}}`, with a code of protocol/errors.ts and the status the registry gives that code.
-The test passes the registry as FP_ERROR_STATUSES (JSON: code -> status). The only 5xx allowed is
+The test passes the registry as FP_ERROR_STATUSES (JSON: code -> [status, statusBy or null]; a
+`statusBy` code's status follows one of its details, as protocol/errors.ts httpStatus() decides:
+QUOTA_EXCEEDED is 403 for `quota: codeBytes`). The only 5xx allowed is
 503 FUNCTION_PAUSED (schemathesis.toml lets 503 through `not_a_server_error` for it).
 """
 import json
@@ -30,8 +32,11 @@ def registry_error(ctx, response, case):
     code = error.get("code")
     if code not in STATUSES:
         raise AssertionError(f"error code {code!r} is not in the registry (protocol/errors.ts)")
-    if STATUSES[code] != response.status_code:
-        raise AssertionError(f"{code} answered {response.status_code}; the registry says {STATUSES[code]}")
+    status, by = STATUSES[code]
+    if by is not None and isinstance(error.get(by["field"]), str):
+        status = by["values"].get(error[by["field"]], status)
+    if status != response.status_code:
+        raise AssertionError(f"{code} answered {response.status_code}; the registry says {status}")
     if not isinstance(error.get("message"), str) or not isinstance(error.get("component"), str):
         raise AssertionError(f"{code}: the error lacks message or component")
     if response.status_code >= 500 and code not in ALLOWED_5XX:
