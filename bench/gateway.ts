@@ -46,7 +46,7 @@ export async function startGateway(run: GatewayRun): Promise<RunningServer> {
   return server;
 }
 
-/** `fp_pool_runtimes{state="…"}` values from the gateway's /metrics. */
+/** `fp_pool_runtimes{state="…"}` values from the gateway's /metrics (a platform-level series: served without a token in every mode, docs/adr/0036-metrics-scope.md). */
 export async function poolGauges(port: number): Promise<Record<string, number>> {
   const reply = await httpGet(port, '/metrics', 5_000);
   const out: Record<string, number> = {};

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { AsyncIntake, FunctionRegistry, MountedApi, RunSink, Webhooks } from '../protocol/index.js';
-import { createApi } from './api/index.js';
+import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
+import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
@@ -130,6 +130,11 @@ export interface ControlPlane {
    * wing); the gateway adds its own and serves it at /metrics (GatewayOptions.metricsRegistry).
    */
   readonly metricsRegistry: Registry;
+  /**
+   * What a `/metrics` scrape with these headers may see, by its token (GatewayOptions.metricsView;
+   * docs/adr/0036-metrics-scope.md), or the API's error for a token that is no good.
+   */
+  metricsView(headers: Pairs): MetricsView | PlatformError;
   /**
    * The clear admin token when this start issued one (first start, or rotateAdminToken), handed
    * over once: the first call returns it and drops the control plane's reference; later calls
@@ -294,6 +299,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     registry,
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
     metricsRegistry,
+    metricsView: (headers) => metricsView(tokens, workspaces, headers),
     takeAdminToken() {
       const once = adminToken;
       adminToken = null;

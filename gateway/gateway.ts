@@ -3,7 +3,7 @@
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
 import type { Registry } from 'prom-client';
-import { PlatformError, type LogTap, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
+import { ALL_METRICS, PlatformError, type LogTap, type MetricsView, type Pairs, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
 import { admitDirect, invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -59,6 +59,12 @@ export interface GatewayOptions {
    * control plane's, so both appear in one exposition. Default: a registry of the gateway's own.
    */
   metricsRegistry?: Registry;
+  /**
+   * What a `/metrics` scrape may see, from its headers (the control plane's token check,
+   * docs/adr/0036-metrics-scope.md); a PlatformError is the answer instead (a bad token: 401).
+   * Absent: everything, to anyone (directory mode: one owner, no tokens).
+   */
+  metricsView?: (headers: Pairs) => MetricsView | PlatformError;
   /**
    * The web console's built files, served under `/console/` (./static-site.ts); null: built
    * nowhere (the route says how to build it); absent: no console route (directory mode).
@@ -177,7 +183,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
       }
       case 'metrics': {
-        const { contentType, body } = await metrics.render();
+        const view = options.metricsView?.(req.headers) ?? ALL_METRICS;
+        if (view instanceof PlatformError) return errorResponse(view);
+        const { contentType, body } = await metrics.render(view);
         return { status: 200, headers: [['content-type', contentType]], body };
       }
     }

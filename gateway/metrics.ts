@@ -9,9 +9,13 @@
  * code of the closed registry; `cold` is `true|false`. Hot-path updates go through cached label
  * children (one Map lookup, no label-object hashing); pool gauges are computed at scrape time
  * from `pool.stats()`.
+ *
+ * Who sees which series is decided per scrape (docs/adr/0036-metrics-scope.md): the whole registry
+ * is rendered, then cut to the scraper's view (./metrics-view.ts).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { functionLabelsOf, OTHER_FUNCTION, type ErrorCode, type FunctionLabels } from '../protocol/index.js';
+import { ALL_METRICS, functionLabelsOf, OTHER_FUNCTION, type ErrorCode, type FunctionLabels, type MetricsView } from '../protocol/index.js';
+import { viewOf } from './metrics-view.js';
 import type { InvocationPool } from './pool.js';
 import { processRegistry } from './process-metrics.js';
 
@@ -157,11 +161,14 @@ export class GatewayMetrics {
     return this.children.get(name)?.label ?? this.labels.of(name);
   }
 
-  /** The text exposition of the registry, plus the process's default metrics unless turned off. */
-  async render(): Promise<{ contentType: string; body: string }> {
+  /**
+   * The text exposition of the registry, plus the process's default metrics unless turned off,
+   * as far as `view` may see it (./metrics-view.ts; default: all of it).
+   */
+  async render(view: MetricsView = ALL_METRICS): Promise<{ contentType: string; body: string }> {
     // Merged per scrape (a few dozen references), so families registered later still show.
     const registry = this.process === null ? this.registry : Registry.merge([this.registry, this.process]);
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    return { contentType: registry.contentType, body: viewOf(await registry.metrics(), view) };
   }
 
   private childrenFor(name: string): FunctionChildren {

@@ -193,6 +193,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       registry: controlPlane.registry,
       runSink: withWrites(observer?.run ? observed(controlPlane.runSink, observer.run.bind(observer)) : controlPlane.runSink, data?.bindings ?? null),
       metricsRegistry: controlPlane.metricsRegistry,
+      // /metrics by token: none, the platform's series; a workspace's, its functions too; the root's, all (ADR 0036).
+      metricsView: (headers) => controlPlane.metricsView(headers),
       api: controlPlane.api,
       // The web console, built next to this file by scripts/build-console.ts (dist/console).
       console: await loadStaticSite(CONSOLE_DIR),

@@ -39,3 +39,17 @@ export function functionLabelsOf(registry: object, max: number = DEFAULT_MAX_FUN
   }
   return labels;
 }
+
+/**
+ * What one `/metrics` scrape may see (docs/adr/0036-metrics-scope.md): `all` (the root token, or
+ * directory mode: one owner, no tokens), `platform` (no token: only the series without a
+ * `function` label) or `workspace` (a workspace token: those plus the series of that workspace's
+ * own functions; never `_other`, which mixes workspaces).
+ */
+export type MetricsView =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'platform' }
+  | { readonly kind: 'workspace'; readonly workspace: string };
+
+export const ALL_METRICS: MetricsView = Object.freeze({ kind: 'all' });
+export const PLATFORM_METRICS: MetricsView = Object.freeze({ kind: 'platform' });

@@ -17,6 +17,8 @@ import { DEFAULT_BODY_LIMIT, match } from './router.js';
 import { ROUTES } from './routes.js';
 import { PUBLIC_SCOPE, resolveScope } from './scope.js';
 
+export { metricsView } from './metrics-access.js';
+
 const PREFIX = '/api/v1';
 
 export function createApi(ctx: ServiceContext): MountedApi {

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { useAttackPlatform } from './attack-harness.js';
+import { attack, useAttackPlatform, victimStillAnswers } from './attack-harness.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -280,14 +280,84 @@ describe('attack: a tenant holding every live log stream', () => {
 });
 
 describe('attack: what a stranger learns of the workspaces', () => {
-  // Not closed (docs/security.md, "What is not isolated"): /metrics answers anyone, including any
-  // function over loopback, with every workspace's function keys and their traffic, against ADR
-  // 0011's "no existence leak". Closing it means a token on /metrics (a change for every scraper).
-  it('GET /metrics with no token names no function of another workspace', { todo: 'needs a decision on authenticating /metrics' }, async () => {
+  // Closed by docs/adr/0036-metrics-scope.md: /metrics answered anyone, any function over
+  // loopback included, with every workspace's function keys and their traffic, against ADR 0011's
+  // "no existence leak". Now: no token, the platform's series only; a workspace token, its own
+  // functions too; the root token, everything.
+  const metrics = async (token?: string): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${h.url}/metrics`, token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {});
+    return { status: res.status, text: await res.text() };
+  };
+  const called = async (t: { name: string; api: Api }, fn: string): Promise<void> => {
+    await deployed(t.api, fn, { 'main.py': py('def handler(event, context):', '    return 1') });
+    assert.equal((await fetch(`${h.url}/fn/${fn}.${t.name}/`)).status, 200);
+  };
+
+  it('GET /metrics with no token names no function of any workspace; the platform\'s own series stay', { timeout: 60_000 }, async () => {
     const t = await tenant({});
-    await deployed(t.api, 'hidden', { 'main.py': py('def handler(event, context):', '    return 1') });
-    assert.equal((await fetch(`${h.url}/fn/hidden.${t.name}/`)).status, 200);
-    const text = await (await fetch(`${h.url}/metrics`)).text();
+    await called(t, 'hidden');
+    await victimStillAnswers(h); // a call of the default workspace's function too
+    const { status, text } = await metrics();
+    assert.equal(status, 200);
     assert.equal(text.includes(`hidden.${t.name}`), false, 'the function key (and its workspace) is in the public metrics');
+    assert.equal(text.includes(h.victim), false, 'a function of the default workspace is in the public metrics');
+    assert.doesNotMatch(text, /function="/, 'a per-function series is in the public metrics');
+    assert.match(text, /^fp_pool_runtimes\{state="generic"\} \d+$/m, 'the pool totals are public');
+    assert.match(text, /^process_resident_memory_bytes \d+$/m, 'the process metrics are public');
+    assert.match(text, /^# TYPE fp_invocations_total counter$/m);
+  });
+
+  it('a function scraping /metrics over loopback (no token) learns no function name', { timeout: 60_000 }, async () => {
+    const t = await tenant({});
+    await called(t, 'secretive');
+    const res = await attack(h, [
+      'import urllib.request',
+      `out(urllib.request.urlopen("${h.url}/metrics", timeout=5).read().decode())`,
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const text = String(res.out[0]);
+    assert.match(text, /fp_pool_runtimes/);
+    assert.equal(text.includes(`secretive.${t.name}`) || text.includes(h.victim) || text.includes('function="'), false, text.slice(0, 400));
+  });
+
+  it('a workspace token (viewer) sees its own functions\' series, never another workspace\'s; the root token sees all', { timeout: 60_000 }, async () => {
+    const a = await tenant({}, 'deployer');
+    const b = await tenant({}, 'deployer');
+    await called(a, 'mine');
+    await called(b, 'theirs');
+    await victimStillAnswers(h);
+    const viewer = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'scraper' }, { 'fp-workspace': a.name });
+    assert.equal(viewer.status, 201, JSON.stringify(viewer.body));
+    const seen = await metrics(viewer.body.secret as string);
+    assert.equal(seen.status, 200);
+    assert.match(seen.text, new RegExp(`^fp_invocations_total\\{function="mine\\.${a.name}",status="ok",cold="(true|false)"\\} 1$`, 'm'));
+    assert.match(seen.text, new RegExp(`^fp_invocation_duration_seconds_count\\{function="mine\\.${a.name}"\\} 1$`, 'm'));
+    assert.equal(seen.text.includes(`theirs.${b.name}`), false, 'workspace A\'s token sees workspace B\'s function');
+    assert.equal(seen.text.includes(h.victim), false, 'workspace A\'s token sees a function of the default workspace');
+    assert.equal(seen.text.includes('function="_other"'), false, '_other mixes workspaces');
+    assert.match(seen.text, /^fp_pool_runtimes\{state="generic"\} \d+$/m);
+    // B's own deployer token: the mirror image.
+    const other = await metrics(b.api.token!);
+    assert.ok(other.text.includes(`theirs.${b.name}`) && !other.text.includes(`mine.${a.name}`));
+    const all = await metrics(h.api.token!);
+    assert.equal(all.status, 200);
+    for (const key of [`mine.${a.name}`, `theirs.${b.name}`, h.victim]) assert.ok(all.text.includes(`function="${key}"`), `the root token does not see ${key}`);
+  });
+
+  it('a bad token is refused with the API\'s codes, never answered as if none had been sent', async () => {
+    const refused = async (headers: Record<string, string>): Promise<[number, string]> => {
+      const res = await fetch(`${h.url}/metrics`, { headers });
+      const body = (await res.json()) as { error: { code: string } };
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      return [res.status, body.error.code];
+    };
+    assert.deepEqual(await refused({ authorization: 'Bearer fp_not-a-token' }), [401, 'ADMIN_TOKEN_INVALID']);
+    assert.deepEqual(await refused({ authorization: 'Basic dXNlcjpwYXNz' }), [401, 'ADMIN_TOKEN_REQUIRED']);
+    assert.deepEqual(await refused({ authorization: `Bearer ${h.victimToken}` }), [403, 'ADMIN_TOKEN_FORBIDDEN'], 'an invoke token');
+    const t = await tenant({}, 'viewer');
+    const revoked = t.api.token!;
+    const list = await h.api.call('GET', '/tokens', undefined, { 'fp-workspace': t.name });
+    for (const token of list.body.items as { id: string }[]) await h.api.call('DELETE', `/tokens/${token.id}`, undefined, { 'fp-workspace': t.name });
+    assert.deepEqual(await refused({ authorization: `Bearer ${revoked}` }), [401, 'ADMIN_TOKEN_INVALID'], 'a revoked token');
   });
 });

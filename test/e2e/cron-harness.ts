@@ -61,13 +61,15 @@ export async function untilTicks(sink: TickSink, count: number, timeoutMs = 15_0
 
 /**
  * Resolves once the async queue holds no run of `name` (none waiting, none running: the
- * `fp_async_queue_depth` gauges of the platform at `url`), so every tick it ran has reported to
- * the sink: the event to wait for after a pause, instead of a guessed delay.
+ * `fp_async_queue_depth` gauges of the platform `api` talks to, read with its token: without one
+ * /metrics has no per-function series, ADR 0036, and the depth would read 0 at once), so every
+ * tick it ran has reported to the sink: the event to wait for after a pause, instead of a guessed delay.
  */
-export async function queueDrained(url: string, name: string, timeoutMs = 15_000): Promise<void> {
+export async function queueDrained(api: Api, name: string, timeoutMs = 15_000): Promise<void> {
+  if (api.token === null) throw new Error('queueDrained needs a token that sees the function\'s series');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const depth = sumOf(await scrape(url), 'fp_async_queue_depth', { function: name });
+    const depth = sumOf(await scrape(api.url, api.token), 'fp_async_queue_depth', { function: name });
     if (depth === 0) return;
     if (Date.now() > deadline) throw new Error(`${depth} runs of ${name} still queued or running after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -33,7 +33,7 @@ describe('cron on two platform processes (production stores)', { skip: productio
     await untilTicks(sink, 2);
     // Stop scheduling (both processes), then let the ticks already queued finish.
     assert.equal((await b.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
-    await queueDrained(a.url, name);
+    await queueDrained(a.api, name);
     const counts = countByTick(sink);
     assert.ok(counts.size >= 2, `ticks: ${JSON.stringify([...counts])} logs: ${[...a.logs, ...b.logs].join('\n')}`);
     for (const [tick, n] of counts) assert.equal(n, 1, `tick ${tick} ran ${n} times`);

@@ -64,7 +64,7 @@ describe('cron triggers (embedded platform)', { timeout: 60_000 }, () => {
     assert.ok(!cronRuns.some((r) => r.runId === posted.runId), 'a caller reached a tick\'s run through its key');
 
     assert.equal((await api.call('POST', `/functions/${name}/pause`, {})).status, 200);
-    await queueDrained(platform.url, name); // a tick claimed just before the pause may still run
+    await queueDrained(api, name); // a tick claimed just before the pause may still run
     const paused = ticksIn(sink).length;
     await sleep(1500); // a second and a half of schedule in which nothing may run
     assert.equal(ticksIn(sink).length, paused, 'no runs while paused');

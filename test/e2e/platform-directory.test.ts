@@ -1,7 +1,8 @@
 /**
  * Directory mode of the one entry point (`node dist/platform/main.js --functions DIR`): it serves
- * the examples without a store, API or async wing, writes nothing (no state directory, no key
- * file), stops cleanly on SIGTERM, and refuses what it cannot do: no native uWS binary, bad
+ * the examples without a store, API or async wing (and `/metrics` in full without a token), writes
+ * nothing (no state directory, no key file), stops cleanly on SIGTERM, and refuses what it cannot
+ * do: no native uWS binary, bad
  * settings (all listed), a bad functions directory, and flags of the store mode.
  */
 import assert from 'node:assert/strict';
@@ -44,6 +45,13 @@ describe('platform process, directory mode', () => {
     assert.equal(queued.status, 503);
     assert.equal(((await queued.json()) as { error: { code: string } }).error.code, 'ASYNC_NOT_ENABLED');
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    // One owner, no tokens: /metrics serves every function's series to anyone (ADR 0036), as before.
+    const metrics = await fetch(`${url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^fp_invocations_total\{function="hello",status="ok",cold="true"\} 1$/m);
+    const withToken = await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer anything' } });
+    assert.equal(withToken.status, 200, 'no tokens to check: a sent one changes nothing');
+    assert.match(await withToken.text(), /function="fastapi-app"/);
 
     proc.child.kill('SIGTERM');
     const exit = await proc.exited;

@@ -28,7 +28,7 @@ describe('platform /metrics (production stores, two processes)', { skip: product
     await b?.close();
     await a?.close();
   });
-  const both = (): Promise<[Exposition, Exposition]> => Promise.all([scrape(a.url), scrape(b.url)]);
+  const both = (): Promise<[Exposition, Exposition]> => Promise.all([scrape(a.url, a.api.token), scrape(b.url, b.api.token)]);
 
   it('queue depth and age come from the Redis queue, the same on both processes', async () => {
     const slow = fnName('slow');
@@ -36,7 +36,7 @@ describe('platform /metrics (production stores, two processes)', { skip: product
     await deployed(a.api, slow, SLOW);
     await deployed(a.api, waiting, OK);
     const slowRuns = [await fireAsync(a.url, slow), await fireAsync(a.url, slow)];
-    await eventually(() => scrape(a.url), (m) => assert.equal(valueOf(m, 'fp_async_queue_depth', { function: slow, state: 'leased' }), 2));
+    await eventually(() => scrape(a.url, a.api.token), (m) => assert.equal(valueOf(m, 'fp_async_queue_depth', { function: slow, state: 'leased' }), 2));
     const firedAt = performance.now();
     const queued = await fireAsync(a.url, waiting);
     await sleep(300); // time for the run to age: the figure below must show it
@@ -94,10 +94,10 @@ describe('platform /metrics (production stores, two processes)', { skip: product
   it('run sink: records flushed to MongoDB and samples to Redis, per destination', async () => {
     const name = fnName('sync');
     await deployed(a.api, name, OK);
-    const before = await scrape(a.url);
+    const before = await scrape(a.url, a.api.token);
     const flushed = (m: Exposition, target: string): number => valueOf(m, 'fp_run_sink_flushed_records_total', { target }) ?? 0;
     for (let i = 0; i < 5; i++) assert.equal((await fetch(`${a.url}/fn/${name}/`)).status, 200);
-    const m = await eventually(() => scrape(a.url), (x) => {
+    const m = await eventually(() => scrape(a.url, a.api.token), (x) => {
       assert.ok(flushed(x, 'runs') >= flushed(before, 'runs') + 5);
       assert.ok(flushed(x, 'metrics') >= flushed(before, 'metrics') + 5);
       assert.equal(valueOf(x, 'fp_run_sink_buffered_records', { target: 'runs' }), 0);

@@ -25,11 +25,16 @@ const SLOW = { 'main.py': py('import time', 'def handler(event, context):', '   
 describe('platform /metrics (embedded)', { timeout: 120_000 }, () => {
   // One dispatcher worker: a slow run holds it, so the next run waits in the queue.
   const h = usePlatform({ poolSize: 2, dispatchConcurrency: 1 });
-  const metrics = (): ReturnType<typeof scrape> => scrape(h.url);
+  // The root token: every series (without it, the per-function ones are left out: ADR 0036).
+  const metrics = (): ReturnType<typeof scrape> => scrape(h.url, h.api.token);
 
   it('serves one strict exposition with every family, the process defaults under their standard names', async () => {
     const m = await metrics();
     assertPlatformFamilies(m);
+    // Without a token: every family still declared (HELP and TYPE), no series of any function.
+    const anyone = await scrape(h.url);
+    assertPlatformFamilies(anyone);
+    for (const family of anyone.values()) for (const sample of family.samples) assert.equal(sample.labels['function'], undefined, sample.name);
     assert.ok(valueOf(m, 'process_resident_memory_bytes')! > 0);
     assert.ok(valueOf(m, 'process_cpu_user_seconds_total')! > 0);
     for (const name of m.keys()) assert.ok(!name.startsWith('fp_process') && !name.startsWith('fp_nodejs'), name);
@@ -150,12 +155,13 @@ describe('platform /metrics (embedded)', { timeout: 120_000 }, () => {
   it('two platforms in one process keep their own registries', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'fp-metrics-'));
     const other = await startPlatform({ stateDir, port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => {} });
+    const otherToken = other.takeAdminToken() ?? null;
     try {
       const name = fnName('mine');
       await deployed(h.api, name, OK);
       const res = await fetch(`${h.url}/fn/${name}/`);
       assert.equal(res.status, 200, await res.text());
-      const [mine, theirs] = await Promise.all([metrics(), scrape(other.url)]);
+      const [mine, theirs] = await Promise.all([metrics(), scrape(other.url, otherToken)]);
       assertPlatformFamilies(theirs);
       assert.equal(sumOf(mine, 'fp_invocations_total', { function: name }), 1);
       assert.equal(sumOf(theirs, 'fp_invocations_total'), 0, 'the other platform counted nothing');

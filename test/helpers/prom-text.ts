@@ -208,9 +208,12 @@ export function sumOf(exposition: Exposition, name: string, labels: Record<strin
   return sum;
 }
 
-/** Fetches `<url>/metrics` and parses it strictly. */
-export async function scrape(url: string): Promise<Exposition> {
-  const res = await fetch(`${url}/metrics`);
+/**
+ * Fetches `<url>/metrics` and parses it strictly. A platform over a store serves the per-function
+ * series only with a token (docs/adr/0036-metrics-scope.md): pass the root token for all of them.
+ */
+export async function scrape(url: string, token?: string | null): Promise<Exposition> {
+  const res = await fetch(`${url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   const type = res.headers.get('content-type') ?? '';
   if (!/^text\/plain; version=0\.0\.4; charset=utf-8$/.test(type)) throw new Error(`/metrics content type ${type}`);

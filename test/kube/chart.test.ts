@@ -29,6 +29,7 @@ const VARIANTS: Record<string, string[]> = {
     '--set', 'mongodb.enabled=false', '--set', 'mongodb.url=mongodb://mongo.example:27017/',
     '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'autoscaling.enabled=false',
     '--set', 'existingSecret=fp-keys', '--set', 'networkPolicy.enabled=false',
+    '--set', 'metrics.serviceMonitor.tokenSecret.name=fp-metrics-token',
   ],
 };
 
@@ -73,6 +74,17 @@ describe('Helm chart', { skip }, () => {
     const dashboard = docs.find((d) => d['kind'] === 'ConfigMap' && String(d['metadata']['name']).endsWith('-dashboard'));
     const panels = JSON.parse(dashboard?.['data']['fastapi-platform.json']).panels as { title: string }[];
     assert.ok(panels.some((p) => /cold/i.test(p.title)), 'the dashboard has cold-start panels');
+  });
+
+  it('the ServiceMonitor sends the token of metrics.serviceMonitor.tokenSecret, and none when unset (ADR 0036)', () => {
+    const monitor = (args: string[]): Record<string, any> => // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+      parseAllDocuments(helm(['template', 'fp', chart, '--namespace', 'fp', '--set', 'metrics.serviceMonitor.enabled=true', ...args]))
+        .map((d) => d.toJS() as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any -- rendered YAML
+        .find((d) => d['kind'] === 'ServiceMonitor')!['spec']['endpoints'][0];
+    assert.deepEqual(monitor(['--set', 'metrics.serviceMonitor.tokenSecret.name=fp-metrics-token'])['authorization'], {
+      type: 'Bearer', credentials: { name: 'fp-metrics-token', key: 'token' },
+    });
+    assert.equal(monitor([])['authorization'], undefined);
   });
 });
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { queryPairs } from '../../gateway/invoke.js';
 import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
+import { labelValue, viewOf } from '../../gateway/metrics-view.js';
+import { PLATFORM_METRICS } from '../../protocol/index.js';
 import type { InvocationPool, PoolStats } from '../../gateway/pool.js';
 import { checkFunctionResponse, invocationHeaders } from '../../gateway/responses.js';
 import { route } from '../../gateway/routes.js';
@@ -175,5 +177,71 @@ describe('GatewayMetrics', () => {
     assert.match(body, /fp_invocations_total\{function="_other",status="ok",cold="false"\} 2/);
     assert.doesNotMatch(body, /function="c"/);
     assert.match(body, /fp_pool_runtimes\{state="generic"\} 2/);
+  });
+});
+
+describe('metrics views (ADR 0036)', () => {
+  const text = [
+    '# HELP fp_invocations_total Function invocations by outcome.',
+    '# TYPE fp_invocations_total counter',
+    'fp_invocations_total{function="shop",status="ok",cold="false"} 1',
+    'fp_invocations_total{function="shop.acme",status="ok",cold="false"} 2',
+    'fp_invocations_total{function="cart.acme",status="ok",cold="true"} 3',
+    'fp_invocations_total{function="shop.rival",status="ok",cold="false"} 4',
+    'fp_invocations_total{function="_other",status="ok",cold="false"} 5',
+    'fp_invocations_total{function="shop.default",status="ok",cold="false"} 6',
+    'fp_invocation_duration_seconds_bucket{le="0.5",function="cart.acme"} 7',
+    'fp_invocation_duration_seconds_bucket{function="shop.rival",le="+Inf"} 8',
+    '# TYPE fp_pool_runtimes gauge',
+    'fp_pool_runtimes{state="warm"} 9',
+    'fp_runs_dropped_total 10',
+    'nodejs_version_info{version="function=\\"x.acme\\""} 1',
+    '',
+  ].join('\n');
+  const samples = (body: string): number[] => body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => Number(l.split(' ').at(-1)));
+
+  it('all: the text as it is', () => assert.equal(viewOf(text, { kind: 'all' }), text));
+
+  it('platform: no sample with a function label, every header and platform series kept', () => {
+    const body = viewOf(text, PLATFORM_METRICS);
+    assert.deepEqual(samples(body), [9, 10, 1]);
+    assert.match(body, /^# TYPE fp_invocations_total counter$/m, 'headers are the same whatever the traffic');
+    assert.doesNotMatch(body, /shop|cart/);
+  });
+
+  it('workspace: its own keys only; never another workspace, _other or a non-canonical key', () => {
+    assert.deepEqual(samples(viewOf(text, { kind: 'workspace', workspace: 'acme' })), [2, 3, 7, 9, 10, 1]);
+    assert.deepEqual(samples(viewOf(text, { kind: 'workspace', workspace: 'default' })), [1, 9, 10, 1]);
+    assert.deepEqual(samples(viewOf(text, { kind: 'workspace', workspace: 'nobody' })), [9, 10, 1]);
+  });
+
+  it('drops a line whose labels do not parse (fail closed)', () => {
+    for (const bad of ['x{function="a.acme} 1', 'x{function="a.acme",oops} 1', 'x{function="a.acme",function="b.acme"} 1', 'x{function="a.acme"x} 1', 'x{bad-name="1",function="a.acme"} 1']) {
+      assert.equal(viewOf(bad, { kind: 'workspace', workspace: 'acme' }), '', bad);
+    }
+  });
+
+  it('reads label values with their escapes', () => {
+    assert.equal(labelValue('x{a="q\\"\\\\\\n",function="f.w"} 1', 'a'), 'q"\\\n');
+    assert.equal(labelValue('x{a="1",function="f.w"} 1', 'function'), 'f.w');
+    assert.equal(typeof labelValue('x 1', 'function'), 'symbol');
+    assert.equal(typeof labelValue('x{a="1",} 1', 'function'), 'symbol');
+  });
+
+  it('GatewayMetrics.render cuts its exposition to the view, label cap unchanged', async () => {
+    const stats: PoolStats = { generic: 1, spawning: 0, specializing: 0, warm: 0, busy: 0, queued: 0, functions: {}, scaledToZero: {} };
+    const pool: InvocationPool = {
+      invoke: () => Promise.reject(new Error('not used')), stats: () => stats,
+      isolation: { mode: 'off', cgroups: null, seccomp: false, uidRange: null, warnings: [] },
+    };
+    const metrics = new GatewayMetrics(pool, { maxFunctions: 2, processMetrics: false });
+    for (const name of ['a.acme', 'b.rival', 'c.acme']) metrics.observe(name, 'ok', false, 0.01);
+    const mine = (await metrics.render({ kind: 'workspace', workspace: 'acme' })).body;
+    assert.match(mine, /fp_invocations_total\{function="a\.acme",status="ok",cold="false"\} 1/);
+    assert.doesNotMatch(mine, /b\.rival|_other/, 'c.acme is past the cap: in _other, which only the root token sees');
+    assert.match((await metrics.render()).body, /function="_other"/);
+    const anyone = (await metrics.render(PLATFORM_METRICS)).body;
+    assert.doesNotMatch(anyone, /function=/);
+    assert.match(anyone, /fp_pool_runtimes\{state="generic"\} 1/);
   });
 });
