@@ -101,9 +101,9 @@ export const FINDINGS: FindingSpec[] = [
   },
   {
     id: 'underscore-header',
-    title: 'A request header whose name contains `_` (valid in HTTP) gets no response: the gateway holds the connection about 10 s, then closes it',
+    title: 'The connection closed without a response (was: a request header whose name contains `_` got none; fixed 2026-12-03 by the uWebSockets.js build of ADR 0037, so a match now is a regression)',
     kind: 'bug',
-    where: 'the native HTTP parser of the pinned uWebSockets.js build: a header name byte outside letters, digits and `-` makes it wait for more input; no JavaScript runs, so the gateway can neither serve nor refuse it (docs/gateway.md, "Malformed requests")',
+    where: 'the native HTTP parser of the uWebSockets.js build: the trufflesuite 20.30 build waited for more input on a header name byte outside letters, digits and `-`, and no JavaScript ran (docs/gateway.md, "Malformed requests")',
     reproduction: [
       APP + '@app.get("/")\nasync def root():\n    return {}\n```',
       "`curl -H 'save_data: true' …/fn/demo/` → nothing for ~10 s, then `curl: (52) Empty reply from server`; uvicorn answers 200 at once and the app sees `save_data` (FastAPI's `Header(convert_underscores=False)` tutorial).",
