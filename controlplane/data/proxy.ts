@@ -34,8 +34,11 @@ export interface DataProxyOptions {
   maxConnectionsPerFunction?: number;
   /**
    * How long the proxy waits for the database server: to connect, and for each reply (no byte of
-   * it for that long). Past it the command is answered DATA_BACKEND_UNAVAILABLE and the backend
-   * connection dropped; the next command reconnects. Default DEFAULT_BACKEND_TIMEOUT_MS.
+   * it for that long). Past it the proxy asks the server for a `ping` on a connection of its own:
+   * answered (in at most LIVENESS_PROBE_MS), the server is alive and the command merely slow (a
+   * big aggregation), so the wait goes on, the function's own timeout bounding it; not answered,
+   * the command is answered DATA_BACKEND_UNAVAILABLE and the backend connection dropped; the next
+   * command reconnects. Default DEFAULT_BACKEND_TIMEOUT_MS.
    */
   backendTimeoutMs?: number;
   /**
@@ -57,6 +60,11 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
  * whole timeout. Under the templates' function timeout (10 s) with room to answer the call.
  */
 export const DEFAULT_BACKEND_TIMEOUT_MS = 5_000;
+/**
+ * How long the liveness `ping` of a silent server may take (at most half the backend timeout): a
+ * live server answers it in milliseconds, even while it runs a slow command for another connection.
+ */
+const LIVENESS_PROBE_MS = 1_000;
 /** How long after a timeout commands are answered at once (long enough for a driver's immediate retry). */
 const HUNG_WINDOW_MS = 1_000;
 /** The system code of a wait that ran out (an errno, not a registry code: `unreachable` words it). */
@@ -274,7 +282,7 @@ export class DataProxy {
         return done();
       }
       if (backend?.dead === true) backend = null;
-      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS));
+      const connection = (backend ??= new BackendConnection(this.options.backend, this.maxMessageBytes * 4, this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS, () => this.alive()));
       connection.roundTrip(frame, (err, answer) => {
         try {
           if (err !== null) {
@@ -371,6 +379,12 @@ export class DataProxy {
     return false;
   }
 
+  /** True when the server answers a `ping` on a fresh connection in time: it is alive, a silent command of it is slow, not hung. */
+  private alive(): Promise<boolean> {
+    const timeout = Math.min(LIVENESS_PROBE_MS, Math.ceil((this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS) / 2));
+    return backendCommand(this.options.backend, timeout, { ping: 1, $db: 'admin' }).then((reply) => reply.ok === 1, () => false);
+  }
+
   private markHung(functionKey: string): void {
     const timeout = this.options.backendTimeoutMs ?? DEFAULT_BACKEND_TIMEOUT_MS;
     this.hungUntil.set(functionKey, Date.now() + Math.min(HUNG_WINDOW_MS, timeout));
@@ -452,14 +466,18 @@ class BackendConnection {
   private readonly reader: FrameReader;
   /** Closed or failed: the proxy opens a new one for the next command. */
   dead = false;
+  /** A liveness ping is out for this connection's silent command. */
+  private probing = false;
 
   /**
    * Connects at once; writes made before the connection is up are buffered by the socket.
    * `timeoutMs`: the socket's idle timer (connecting counts, every write and every chunk read
    * re-arms it), so it fires only when the server has said nothing for that long. One timer per
-   * connection that Node re-arms itself: no timer per command on the hot path (ADR 0024).
+   * connection that Node re-arms itself: no timer per command on the hot path (ADR 0024). When it
+   * fires with a command outstanding, `alive()` decides: a server that answers its ping is kept
+   * waiting for (the timer fires again after the next silent spell, and asks again).
    */
-  constructor(address: BackendAddress, maxReplyBytes: number, timeoutMs: number) {
+  constructor(address: BackendAddress, maxReplyBytes: number, timeoutMs: number, private readonly alive: () => Promise<boolean>) {
     this.reader = new FrameReader(maxReplyBytes);
     // `onread`: the server's bytes land in one buffer the proxy keeps, not in a fresh 64 KiB one
     // per read pushed through a stream (ADR 0033). They are copied out at once: the buffer is
@@ -471,7 +489,17 @@ class BackendConnection {
     // `on`, not setTimeout's callback (a `once` listener): the timer fires again after an idle spell.
     this.socket.on('timeout', () => {
       // Idle with nothing asked is no failure (a pooled driver connection between commands).
-      if (this.pending !== null || this.socket.connecting) this.fail(TIMED_OUT);
+      if (this.socket.connecting) return this.fail(TIMED_OUT);
+      if (this.pending === null || this.probing) return;
+      const waiting = this.pending;
+      this.probing = true;
+      void this.alive().then((alive) => {
+        this.probing = false;
+        // Still the same command outstanding (it may have been answered, or failed, meanwhile).
+        if (this.pending !== waiting) return;
+        if (!alive) return this.fail(TIMED_OUT);
+        this.socket.setTimeout(timeoutMs); // alive: wait another spell, then ask again
+      });
     });
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error('connection closed')));

@@ -1,8 +1,9 @@
 /**
  * The data proxy's wait for its database server is bounded (FP_DATA_BACKEND_TIMEOUT_MS): a server
- * that accepts and never answers, or one stopped mid-way (SIGSTOP), costs a command the timeout and
- * a DATA_BACKEND_UNAVAILABLE reply, not the function's whole timeout; the hung connection is dropped
- * and the next command reconnects.
+ * that accepts and never answers, or one stopped mid-way (SIGSTOP), costs a command the timeout
+ * (and a liveness ping's short wait) and a DATA_BACKEND_UNAVAILABLE reply, not the function's whole
+ * timeout; the hung connection is dropped and the next command reconnects. A server that answers
+ * its ping is alive: its slow command is waited for.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { BSON, MongoClient } from 'mongodb';
 import { bindingUri, DataCredentials, DataProxy, physicalDatabase, WriteLedger } from '../../controlplane/index.js';
 import { serverSkip, startFerret, type ServerProcess } from '../helpers/servers.js';
 import { stopProcess } from '../helpers/processes.js';
@@ -30,13 +31,18 @@ describe('data proxy: a database server that never answers', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('answers DATA_BACKEND_UNAVAILABLE after the timeout, drops the connection, reconnects for the next command', { timeout: 30_000 }, async () => {
-    // Accepts every connection, reads everything, answers nothing.
+    // Accepts every connection, reads everything, answers nothing. The proxy's liveness pings
+    // (a connection whose first bytes are a `ping`) are counted apart.
     const accepted: Socket[] = [];
     const closed: Socket[] = [];
+    const probes: Socket[] = [];
     const server = createServer((socket) => {
-      accepted.push(socket);
-      socket.on('close', () => closed.push(socket));
       socket.on('error', () => undefined);
+      socket.once('data', (first: Buffer) => {
+        if (first.includes('ping')) return void probes.push(socket);
+        accepted.push(socket);
+        socket.on('close', () => closed.push(socket));
+      });
       socket.resume();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -53,6 +59,7 @@ describe('data proxy: a database server that never answers', () => {
       assert.ok(took >= 950 && took < 6000, `the command waited ${took} ms`);
       assert.equal(proxy.toldUnavailable('hang-fn', started), true, 'the proxy remembers what it told the function');
       assert.equal(proxy.toldUnavailable('other-fn', started), false);
+      assert.equal(probes.length, 1, 'one liveness ping before giving up');
       await waitFor(() => closed.length === 1, 'the hung backend connection was not dropped');
       assert.equal(accepted.length, 1);
       // Another function's command meanwhile is its own: it asks the server (one function's slow
@@ -122,9 +129,9 @@ describe('data proxy: a FerretDB stopped mid-way', { skip: serverSkip('ferretdb'
       await stopProcess(pid);
       const started = Date.now();
       await assert.rejects(client.db(grant.physical).collection('x').findOne({}), unavailable(ferret.port));
-      // One wait, not one per attempt of the driver.
+      // One wait (the timeout, then the ping's 0.5 s), not one per attempt of the driver.
       const took = Date.now() - started;
-      assert.ok(took >= 950 && took < 1900, `the read (with the driver's retry) waited ${took} ms`); // two waits: 2 s
+      assert.ok(took >= 1400 && took < 2800, `the read (with the driver's retry) waited ${took} ms`); // two waits: 3 s
       process.kill(pid, 'SIGCONT');
       await new Promise((resolve) => setTimeout(resolve, 1100));
       assert.equal(await client.db(grant.physical).collection('x').countDocuments(), 1);
@@ -147,3 +154,58 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('data proxy: a slow command on a live server', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-data-slow-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is waited for past the timeout while the server answers its liveness ping (a big aggregation is not an outage)', { timeout: 30_000 }, async () => {
+    // A server that answers `ping` at once and every other command 2.5 s later (2.5 backend timeouts).
+    let pings = 0;
+    const reply = (request: Buffer, doc: Record<string, unknown>): Buffer => {
+      const body = BSON.serialize(doc);
+      const frame = Buffer.alloc(21 + body.length);
+      frame.writeInt32LE(frame.length, 0);
+      frame.writeInt32LE(7, 4);
+      frame.writeInt32LE(request.readInt32LE(4), 8); // responseTo: the request's id
+      frame.writeInt32LE(2013, 12);
+      frame.set(body, 21);
+      return frame;
+    };
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', (request: Buffer) => {
+        const command = BSON.deserialize(request.subarray(21, request.readInt32LE(0)));
+        if ('ping' in command) {
+          pings += 1;
+          socket.write(reply(request, { ok: 1 }));
+          return;
+        }
+        const ns = `${String(command.$db)}.${String(command.find)}`;
+        setTimeout(() => socket.write(reply(request, { cursor: { id: BSON.Long.fromNumber(0), ns, firstBatch: [{ slow: true }] }, ok: 1 })), 2500);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as { port: number }).port;
+    const credentials = new DataCredentials();
+    const proxy = new DataProxy({ backend: { host: '127.0.0.1', port }, credentials, ledger: new WriteLedger(), backendTimeoutMs: 1000 });
+    const grant = { functionKey: 'slow-fn', workspace: 'default', database: 'slow', physical: physicalDatabase('default', 'slow') };
+    const sock = await proxy.listen(grant.functionKey, join(dir, 'slow', 'mongo.sock'));
+    const client = new MongoClient(bindingUri(sock, grant.physical, credentials.credentialFor(grant)), { serverSelectionTimeoutMS: 5000, retryReads: false });
+    try {
+      const started = Date.now();
+      const doc = await client.db(grant.physical).collection('x').findOne({}, { projection: { _id: 0 } });
+      assert.deepEqual(doc, { slow: true });
+      assert.ok(Date.now() - started >= 2400, 'the answer came when the server sent it');
+      assert.ok(pings >= 2, `the proxy asked whether the server was alive at each silent spell (${pings} pings)`);
+      assert.equal(proxy.toldUnavailable('slow-fn', started), false);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
