@@ -4,23 +4,42 @@
  * of their own; every later one shares `_other` (function names are DNS labels, so no function is
  * called `_other`). One cap per metrics registry, shared by everything that registers in it (the
  * gateway's families and the control plane's), so a function has the same label everywhere.
+ *
+ * Shared fairly between workspaces (red team, December 2026: one workspace with many functions
+ * took every label, and every other tenant's later functions went dark into `_other`, which only
+ * the root token sees): the last fifth of the labels is kept for workspaces that hold fewer than a
+ * tenth of them. One workspace alone can name 400 of 500 functions; after that, any other
+ * workspace still gets labels for its first 50.
  */
+
+import { parseFunctionKey } from './function-key.js';
 
 export const OTHER_FUNCTION = '_other';
 export const DEFAULT_MAX_FUNCTION_LABELS = 500;
 
 export class FunctionLabels {
   private readonly known = new Set<string>();
+  /** Labels held per workspace (a name that is not a function key counts as its own workspace ''). */
+  private readonly held = new Map<string, number>();
+  /** Labels only a workspace holding fewer than `small` may take. */
+  private readonly reserved: number;
+  private readonly small: number;
 
   constructor(readonly max: number = DEFAULT_MAX_FUNCTION_LABELS) {
     if (!Number.isInteger(max) || max < 0) throw new RangeError(`max must be an integer ≥ 0, got ${max}`);
+    this.reserved = Math.floor(max / 5);
+    this.small = Math.max(1, Math.floor(max / 10));
   }
 
-  /** The label of `name`: itself while fewer than `max` names were seen, else `_other`. */
+  /** The label of `name`: itself while there is room for its workspace (above), else `_other`. */
   of(name: string): string {
     if (this.known.has(name)) return name;
     if (this.known.size >= this.max) return OTHER_FUNCTION;
+    const workspace = parseFunctionKey(name)?.workspace ?? '';
+    const held = this.held.get(workspace) ?? 0;
+    if (this.known.size >= this.max - this.reserved && held >= this.small) return OTHER_FUNCTION;
     this.known.add(name);
+    this.held.set(workspace, held + 1);
     return name;
   }
 }

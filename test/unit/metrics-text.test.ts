@@ -48,6 +48,17 @@ describe('exposition reader', () => {
 });
 
 describe('function labels', () => {
+  it('keeps the last fifth for workspaces holding less than a tenth: one workspace cannot take them all', () => {
+    const labels = new FunctionLabels(20); // 4 reserved, "small" below 2
+    const greedy = Array.from({ length: 30 }, (_, i) => labels.of(`f${i}.greedy`));
+    assert.equal(greedy.filter((l) => l !== OTHER_FUNCTION).length, 16, 'the greedy workspace stops at max - reserved');
+    // Every other workspace still gets its first labels, up to the small share each, while room is left.
+    assert.deepEqual(['a.one', 'b.one', 'c.one'].map((n) => labels.of(n)), ['a.one', 'b.one', OTHER_FUNCTION]);
+    assert.deepEqual(['a', 'b'].map((n) => labels.of(n)), ['a', 'b'], 'the default workspace too');
+    assert.equal(labels.of('x.two'), OTHER_FUNCTION, 'the cap is full');
+    assert.equal(labels.of('f0.greedy'), 'f0.greedy', 'a label once given stays');
+  });
+
   it('names the first `max` functions, then _other; one cap per registry', () => {
     const labels = new FunctionLabels(2);
     assert.deepEqual(['a', 'b', 'c', 'a', 'd'].map((n) => labels.of(n)), ['a', 'b', OTHER_FUNCTION, 'a', OTHER_FUNCTION]);
