@@ -12,14 +12,14 @@
  * workspace still gets labels for its first 50.
  */
 
-import { parseFunctionKey } from './function-key.js';
+import { workspaceOfKey } from './function-key.js';
 
 export const OTHER_FUNCTION = '_other';
 export const DEFAULT_MAX_FUNCTION_LABELS = 500;
 
 export class FunctionLabels {
   private readonly known = new Set<string>();
-  /** Labels held per workspace (a name that is not a function key counts as its own workspace ''). */
+  /** Labels held per workspace. */
   private readonly held = new Map<string, number>();
   /** Labels only a workspace holding fewer than `small` may take. */
   private readonly reserved: number;
@@ -35,7 +35,7 @@ export class FunctionLabels {
   of(name: string): string {
     if (this.known.has(name)) return name;
     if (this.known.size >= this.max) return OTHER_FUNCTION;
-    const workspace = parseFunctionKey(name)?.workspace ?? '';
+    const workspace = workspaceOfKey(name);
     const held = this.held.get(workspace) ?? 0;
     if (this.known.size >= this.max - this.reserved && held >= this.small) return OTHER_FUNCTION;
     this.known.add(name);

@@ -1,10 +1,15 @@
 /**
  * Who loses runs when the run store is over its size cap (docs/stores.md, "By size"): the runs of
- * whichever function holds the most bytes go first, oldest first within it. A function that fails
- * every call with full logs then only pushes out its own history, not its neighbours' (the cap used
- * to take the oldest runs store-wide: a flooding function emptied every other workspace's history).
- * Both run stores (SQLite, MongoDB) plan with this and delete each function's oldest runs.
+ * whichever workspace holds the most bytes go first, and within it those of whichever function
+ * holds the most, oldest first within it. A function that fails every call with full logs then
+ * only pushes out its own history, not its neighbours' (the cap used to take the oldest runs
+ * store-wide: a flooding function emptied every other workspace's history); nor can a workspace
+ * spread its flood over many functions, each lighter than another tenant's busiest one, to have
+ * that tenant's history go first. Both run stores (SQLite, MongoDB) plan with this and delete each
+ * function's oldest runs.
  */
+
+import { workspaceOfKey } from '../../protocol/index.js';
 
 /** What a function holds in the run store. */
 export interface FunctionWeight {
@@ -27,6 +32,26 @@ export const RECORD_BYTES = 1024;
  * that lose nothing are left out; the counts sum to `count` (or to every run, if there are fewer).
  */
 export function evictionPlan(weights: readonly FunctionWeight[], count: number): Map<string, number> {
+  // Workspaces first, as if each were one function holding all of its functions' runs and bytes.
+  const groups = new Map<string, FunctionWeight[]>();
+  for (const w of weights) {
+    const workspace = workspaceOfKey(w.function);
+    let group = groups.get(workspace);
+    if (group === undefined) groups.set(workspace, (group = []));
+    group.push(w);
+  }
+  const totals = [...groups].map(([workspace, group]) => ({
+    function: workspace,
+    runs: group.reduce((sum, w) => sum + Math.max(0, w.runs), 0),
+    bytes: group.reduce((sum, w) => sum + Math.max(0, w.bytes), 0),
+  }));
+  const plan = new Map<string, number>();
+  for (const [workspace, n] of waterFill(totals, count)) for (const [fn, k] of waterFill(groups.get(workspace)!, n)) plan.set(fn, k);
+  return plan;
+}
+
+/** The water filling above over one level (workspaces, or one workspace's functions). */
+function waterFill(weights: readonly FunctionWeight[], count: number): Map<string, number> {
   const held = weights.filter((w) => w.runs > 0).map((w) => ({ function: w.function, runs: w.runs, bytes: Math.max(0, w.bytes), per: Math.max(1, w.bytes / w.runs) }));
   const todo = Math.min(Math.max(0, Math.floor(count)), held.reduce((sum, w) => sum + w.runs, 0));
   const plan = new Map<string, number>();

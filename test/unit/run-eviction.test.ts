@@ -14,6 +14,14 @@ describe('evictionPlan (who loses runs past the size cap)', () => {
     assert.deepEqual([...plan], [['flooder', 20]]);
   });
 
+  it('takes from the workspace holding the most bytes first: a flood spread over many functions does not push out another tenant\'s busiest one', () => {
+    const flood = Array.from({ length: 100 }, (_, i) => ({ function: `f${i}.attacker`, runs: 10, bytes: 10 * 2048 }));
+    const plan = evictionPlan([...flood, { function: 'busy.victim', runs: 200, bytes: 200 * 2048 }], 300);
+    assert.equal(sum(plan), 300);
+    assert.equal(plan.get('busy.victim'), undefined, 'the victim\'s one function is heavier than any of the flood\'s, but its workspace is lighter');
+    assert.ok([...plan.keys()].every((key) => key.endsWith('.attacker')));
+  });
+
   it('evens out: once the heaviest is down to the next, both lose runs, by their sizes', () => {
     const plan = evictionPlan([{ function: 'a', runs: 100, bytes: 100_000 }, { function: 'b', runs: 50, bytes: 50_000 }], 100);
     assert.equal(sum(plan), 100);
