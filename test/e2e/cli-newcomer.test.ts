@@ -1,0 +1,74 @@
+/**
+ * The first minutes of a newcomer, as README's quickstart runs them (`npm start` is `up --demo`):
+ * every command the CLI prints as a next step runs as written (no `fastapi-platform` on PATH after
+ * `npm start`), `invoke --query` encodes a query for you, and a run id's first digits as `logs`
+ * prints them open the run (docs/adr/0040-runnable-hints.md).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, ROOT, spawnCli } from '../helpers/cli-harness.js';
+
+const skip = existsSync(join(ROOT, 'dist', 'platform', 'start.js')) ? false : 'the platform is not built';
+
+/** PATH without any directory that holds a `fastapi-platform` (as on a fresh clone after `npm start`). */
+function pathWithoutCli(): string {
+  return (process.env.PATH ?? '').split(delimiter).filter((dir) => {
+    try { accessSync(join(dir, 'fastapi-platform'), constants.X_OK); return false; } catch { return true; }
+  }).join(delimiter);
+}
+
+describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
+  let work = '';
+  let env: Record<string, string> = {};
+  let up: ChildProcess | undefined;
+  let demo = '';
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-newcomer-'));
+    env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work, PATH: pathWithoutCli() };
+    up = spawn(process.execPath, [BIN, 'up', '--demo', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    up.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up --demo did not finish its demo in 60 s:\n${demo}\n${err}`)), 60_000);
+      up!.stdout!.on('data', (b: Buffer) => {
+        demo += b.toString();
+        if (demo.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); }
+      });
+      up!.on('exit', (code) => reject(new Error(`up exited with ${code}:\n${demo}\n${err}`)));
+    });
+  });
+  after(async () => {
+    if (up && up.exitCode === null) {
+      const exited = new Promise((r) => up!.on('exit', r));
+      up.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('up --demo ends with commands that run as written, and says how to start your own function', () => {
+    assert.match(demo, /^Its runs:\s+npx fastapi-platform runs hello$/m, demo);
+    assert.match(demo, /npx fastapi-platform init my-fn/, demo);
+  });
+
+  it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
+    const outside = await spawnCli(['init', join(work, 'outside')], { cwd: ROOT, env });
+    assert.equal(outside.code, 0, outside.stderr);
+    assert.match(outside.stdout, new RegExp(`^  node ${BIN.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} validate$`, 'm'), outside.stdout);
+    assert.doesNotMatch(outside.stdout, /^  (npx )?fastapi-platform validate$/m);
+
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'fastapi-platform'), '#!/bin/sh\n');
+    chmodSync(join(bin, 'fastapi-platform'), 0o755);
+    const linked = await spawnCli(['init', 'linked'], { cwd: work, env: { ...env, PATH: `${bin}${delimiter}${env.PATH}` } });
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.match(linked.stdout, /^  fastapi-platform validate$/m, linked.stdout);
+  });
+
+});
