@@ -82,6 +82,14 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
   if (type !== undefined && headers['content-type'] === undefined) headers['content-type'] = type;
   let path = str(args, 'path') ?? '/';
   if (!path.startsWith('/')) path = `/${path}`;
+  // `--query name=Ada` (curl -G --data-urlencode, `faas-cli invoke --query`): encoded here, appended to --path's own query.
+  const query = new URLSearchParams();
+  for (const item of list(args, 'query')) {
+    const eq = item.indexOf('=');
+    if (eq === 0) throw usageError(`--query must look like name=value, got ${JSON.stringify(item)}`);
+    query.append(eq < 0 ? item : item.slice(0, eq), eq < 0 ? '' : item.slice(eq + 1));
+  }
+  if ([...query.keys()].length > 0) path += `${path.includes('?') ? '&' : '?'}${query.toString()}`;
   const method = (str(args, 'method') ?? (body === null ? 'GET' : 'POST')).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw usageError(`--method must be an HTTP method, got ${JSON.stringify(method)}`);
   return { method, path, headers, body };
@@ -368,7 +376,7 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
 export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
-  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test | --async [--wait] [--idempotency-key K]]',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]]',
   details: [
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
@@ -386,6 +394,7 @@ export const invokeCommand: Command = {
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
     header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
+    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (repeatable; added to --path\'s query)' },
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },

@@ -71,4 +71,13 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(linked.stdout, /^  fastapi-platform validate$/m, linked.stdout);
   });
 
+  it('invoke --query encodes the parameters and adds them to --path', async () => {
+    const r = await spawnCli(['invoke', 'hello', '--query', 'name=Ada Lovelace', '--path', '/?x=1', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const answer = JSON.parse(r.stdout) as { body: { message: string } };
+    assert.equal(answer.body.message, 'hello, Ada Lovelace', r.stdout);
+    const bad = await spawnCli(['invoke', 'hello', '--query', '=x'], { env });
+    assert.equal(bad.code, 2, bad.stderr);
+  });
+
 });
