@@ -80,4 +80,17 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(bad.code, 2, bad.stderr);
   });
 
+  it('runs <first digits of a run id> shows that run; a prefix of none says so with its code', async () => {
+    const full = /cold start \(init [^)]*\)\s+·\s+run ([0-9a-f-]{36})/.exec(demo)?.[1];
+    assert.ok(full, demo);
+    const short = await spawnCli(['runs', full.slice(0, 8), '--json'], { env });
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal((JSON.parse(short.stdout) as { run: { runId: string } }).run.runId, full);
+    const shown = await spawnCli(['runs', 'show', full.slice(0, 8)], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^run\\s+${full}$`, 'm'));
+    const none = await spawnCli(['runs', 'show', 'ffffffff'], { env });
+    assert.equal(none.code, 4);
+    assert.match(none.stderr, /\[RUN_NOT_FOUND\]/, none.stderr);
+  });
 });
