@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
   { name: 'runs', load: async () => (await import('./commands/runs.js')).runsCommand },
+  { name: 'triggers', load: async () => (await import('./commands/triggers.js')).triggersCommand },
   { name: 'data', load: async () => (await import('./commands/data.js')).dataCommand },
   { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
   { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },

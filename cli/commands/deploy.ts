@@ -67,7 +67,7 @@ export function printDeploy(out: Output, r: DeployResult): void {
   }
   // A webhook's sender needs its URL and signing secret; neither was said anywhere after a deploy.
   for (const id of r.webhooks ?? []) {
-    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: POST /api/v1/functions/${r.function}/triggers/${id}/secret/rotate, docs/triggers.md)`);
+    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret ${r.function} ${id}, docs/triggers.md)`);
   }
   if (r.contract !== undefined) {
     out.line();

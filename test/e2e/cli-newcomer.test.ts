@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,5 +93,31 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const none = await spawnCli(['runs', 'show', 'ffffffff'], { env });
     assert.equal(none.code, 4);
     assert.match(none.stderr, /\[RUN_NOT_FOUND\]/, none.stderr);
+  });
+
+  it('a webhook template gets its secret from the CLI (triggers rotate-secret) and a signed delivery is accepted', async () => {
+    const dir = join(work, 'hook');
+    assert.equal((await spawnCli(['init', dir, '--name', 'hook', '--template', 'webhook'], { env })).code, 0);
+    assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /triggers rotate-secret hook github/);
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /its secret: fastapi-platform triggers rotate-secret hook github/, deployed.stdout);
+
+    const listed = await spawnCli(['triggers', 'hook', '--json'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const hook = (JSON.parse(listed.stdout) as { items: { type: string; id?: string; url?: string }[] }).items.find((t) => t.type === 'webhook');
+    assert.equal(hook?.id, 'github', listed.stdout);
+
+    const rotated = await spawnCli(['triggers', 'rotate-secret', 'hook', 'github', '--grace', '0s', '--json'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const { secret } = JSON.parse(rotated.stdout) as { secret: string };
+    assert.match(secret, /^whsec_/);
+    const body = '{"zen":"hi"}';
+    const res = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
+    assert.equal(res.status, 202, await res.text());
+
+    const unknown = await spawnCli(['triggers', 'rotate-secret', 'hook', 'nope'], { env });
+    assert.equal(unknown.code, 4);
+    assert.match(unknown.stderr, /\[TRIGGER_NOT_FOUND\]/);
   });
 });
