@@ -5,6 +5,7 @@
  * folder); with --remote (or --url) on the platform the other commands use, under the function's
  * name. Decisions: docs/adr/0015-dev-loop.md.
  */
+import { selfCommandOf } from '../self-command.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
@@ -62,7 +63,7 @@ async function localSession(ctx: Context, args: ParsedArgs, printer: CallPrinter
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
-      `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} fastapi-platform runs …`,
+      `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,
     ],
     started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, sandbox: platform.isolation, adminToken: local.token },
     dotenv: true,

@@ -120,4 +120,24 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(unknown.code, 4);
     assert.match(unknown.stderr, /\[TRIGGER_NOT_FOUND\]/);
   });
+
+  it("dev's banner names the CLI as it runs from the function's folder", async () => {
+    const dir = join(work, 'devfn');
+    assert.equal((await spawnCli(['init', dir, '--name', 'devfn'], { env })).code, 0);
+    const dev = spawn(process.execPath, [BIN, 'dev', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`dev printed no API line in 30 s:\n${out}`)), 30_000);
+        const take = (b: Buffer): void => { out += b.toString(); if (/API: .*\n/.test(out)) { clearTimeout(timer); resolve(); } };
+        dev.stdout!.on('data', take);
+        dev.stderr!.on('data', take);
+      });
+    } finally {
+      const exited = new Promise((r) => dev.on('exit', r));
+      dev.kill('SIGTERM');
+      await exited;
+    }
+    assert.ok(out.includes(` node ${BIN} runs …`), out);
+  });
 });
