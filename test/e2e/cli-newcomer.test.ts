@@ -140,4 +140,20 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     }
     assert.ok(out.includes(` node ${BIN} runs …`), out);
   });
+
+  it("an async run's timeline says when the next attempt is as a time, not epoch milliseconds", async () => {
+    const dir = join(work, 'flaky');
+    assert.equal((await spawnCli(['init', dir, '--name', 'flaky', '--template', 'worker'], { env })).code, 0);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    if context.attempt < 2:\n        raise RuntimeError("boom")\n    return {"attempt": context.attempt}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: flaky\nentrypoint: main:handler\ninvocation: async\nretry:\n  maxAttempts: 3\n  backoff: 100ms\n');
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const waited = await spawnCli(['invoke', 'flaky', '--async', '--wait', '-d', '{}', '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(waited.code, 0, waited.stderr);
+    const { runId } = JSON.parse(waited.stdout) as { runId: string };
+    const shown = await spawnCli(['runs', runId], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /retried .*attempt 2 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, shown.stdout);
+    assert.doesNotMatch(shown.stdout, /at \d{13}/, shown.stdout);
+  });
 });
