@@ -145,7 +145,9 @@ function report(out: Output, err: unknown): number {
   const exit = known?.exitCode ?? EXIT.FAILURE;
   const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
-  else out.io.stderr(`error: ${message}${exit === EXIT.API ? ` [${code}]` : ''}\n`);
+  // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
+  // says how to fix each); a usage error's `USAGE` says nothing its message does not.
+  else out.io.stderr(`error: ${message}${known !== null && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
   return exit;
 }
 

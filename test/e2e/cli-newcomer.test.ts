@@ -156,4 +156,13 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(shown.stdout, /retried .*attempt 2 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, shown.stdout);
     assert.doesNotMatch(shown.stdout, /at \d{13}/, shown.stdout);
   });
+
+  it('an error of the CLI itself ends with its stable code, as API errors do', async () => {
+    const r = await spawnCli(['runs', '--url', 'http://127.0.0.1:1'], { env });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /^error: cannot reach the platform at .* \[UNREACHABLE\]$/m, r.stderr);
+    const usage = await spawnCli(['logs'], { env });
+    assert.equal(usage.code, 2);
+    assert.doesNotMatch(usage.stderr, /\[USAGE\]/);
+  });
 });
