@@ -165,4 +165,10 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(usage.code, 2);
     assert.doesNotMatch(usage.stderr, /\[USAGE\]/);
   });
+
+  it('rollback of a function with one version says there is nothing to roll back to, not "name a version"', async () => {
+    const r = await spawnCli(['rollback', 'hello'], { env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /only version, so there is nothing to roll back to yet: deploy a new version first \[NO_PREVIOUS_VERSION\]/, r.stderr);
+  });
 });
