@@ -171,4 +171,16 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /only version, so there is nothing to roll back to yet: deploy a new version first \[NO_PREVIOUS_VERSION\]/, r.stderr);
   });
+
+  it('validate and deploy in a folder without platform.yaml give the one problem and what to do', async () => {
+    const empty = join(work, 'empty');
+    mkdirSync(empty);
+    for (const command of ['validate', 'deploy']) {
+      const r = await spawnCli([command], { cwd: empty, env });
+      assert.equal(r.code, 3, r.stderr);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0]!, /platform\.yaml: not found in .*: this is not a function folder; cd into yours, or create one here with `node .*bin\/fastapi-platform\.js init \.`/, r.stderr);
+    }
+  });
 });
