@@ -88,6 +88,9 @@ export function commandHelp(c: Command): string {
     formatOptions(GLOBAL_OPTIONS),
     ...(c.details ? ['', c.details] : []),
     '',
+    'Examples:',
+    ...c.examples.map((e) => `  fastapi-platform ${e}`),
+    '',
   ].join('\n');
 }
 

@@ -125,6 +125,11 @@ export const deployCommand: Command = {
   name: 'deploy',
   summary: 'validate, upload what changed, and deploy a new version',
   usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force]',
+  examples: [
+    'deploy',
+    'deploy ./my-fn --message \'fix the greeting\'',
+    'deploy --auth token',
+  ],
   details: [
     'Runs `validate` first (exit 3 and nothing uploaded if it fails). Creates the function from',
     'platform.yaml if it does not exist, else updates its settings; hashes every file (sha256),',

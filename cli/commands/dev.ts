@@ -143,6 +143,11 @@ export const devCommand: Command = {
   name: 'dev',
   summary: 'run a function folder locally and reload it on every save, showing each call',
   usage: 'dev [dir] [--port N] [--host H] [--unsafe-no-sandbox] | dev [dir] --remote [--url URL]',
+  examples: [
+    'dev',
+    'dev ./my-fn --port 8091',
+    'dev --remote',
+  ],
   details: [
     'Starts a platform of its own in this process (the same runtime, sandbox, checks and limits as',
     'any platform; state in a temporary folder, removed at exit), deploys the folder to it, and',

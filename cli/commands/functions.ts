@@ -65,6 +65,12 @@ export const functionsCommand: Command = {
   name: 'functions',
   summary: "list the workspace's functions, show one with its URL and contract card, pause, resume or delete one",
   usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes]',
+  examples: [
+    'functions',
+    'functions show my-fn',
+    'functions pause my-fn --note \'bad deploy\'',
+    'functions delete my-fn --yes',
+  ],
   details: [
     'pause: calls answer 503 FUNCTION_PAUSED, instances drain, cron triggers stop; resume serves the',
     'active version again (role deployer). delete removes the function with its versions, deploy log,',

@@ -105,6 +105,11 @@ export const initCommand: Command = {
   name: 'init',
   summary: 'scaffold a function: code, platform.yaml, a sample payload.json and local tests',
   usage: 'init [dir] [--name NAME] [--template http|webhook|cron|fastapi|worker|mongo] [--ci github]',
+  examples: [
+    'init my-fn',
+    'init hooks --template webhook',
+    'init api --template fastapi --ci github',
+  ],
   details: [
     'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are',
     'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',

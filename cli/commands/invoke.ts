@@ -377,6 +377,12 @@ export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
   usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]]',
+  examples: [
+    'invoke my-fn --file payload.json',
+    'invoke my-fn -d \'{"name": "Ada"}\'',
+    'invoke my-fn --query name=Ada -H \'X-Trace: 1\'',
+    'invoke my-fn --async --wait -d \'{}\'',
+  ],
   details: [
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',

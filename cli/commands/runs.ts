@@ -201,6 +201,11 @@ export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
   usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  examples: [
+    'runs my-fn --status failed',
+    'runs 856954a4',
+    'runs replay <runId>',
+  ],
   details: [
     'A run id is a UUID (X-Run-Id of every invocation); its first digits, as `logs` prints them',
     '(`runs 856954a4`), also do when no function has that name and one recent run id starts so.',

@@ -48,12 +48,15 @@ export const triggersCommand: Command = {
   name: 'triggers',
   summary: "list a function's triggers (URLs, webhooks, cron schedules and next fires); rotate a webhook's secret",
   usage: 'triggers <name>   |   triggers rotate-secret <name> <triggerId> [--grace 1h]',
+  examples: [
+    'triggers my-hook',
+    'triggers rotate-secret my-hook github --grace 0s',
+  ],
   details: [
     'Triggers are declared in platform.yaml (`triggers: [{type: webhook, id: github}]`, `{type: cron, schedule: …}`)',
     'and exist while the version declaring them is active. A webhook\'s secret is generated at deploy and',
     'never shown: `triggers rotate-secret <name> <id>` makes a new one and prints it once (role deployer);',
-    'the old one keeps working for --grace. Example:',
-    '  fastapi-platform triggers rotate-secret my-hook github --grace 0s',
+    'the old one keeps working for --grace.',
     'Details: docs/triggers.md.',
   ].join('\n'),
   options: {

@@ -171,6 +171,10 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'start the whole platform locally (embedded store, gateway, API)',
   usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo] [--unsafe-no-sandbox]',
+  examples: [
+    'up',
+    'up --port 9000 --demo',
+  ],
   details: [
     'Runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then lets calls in flight finish.',
     'On the first start of a state directory it prints the admin token once and saves {url, token}',

@@ -64,6 +64,10 @@ export const validateCommand: Command = {
   name: 'validate',
   summary: 'check a function folder before uploading anything',
   usage: 'validate [dir]',
+  examples: [
+    'validate',
+    'validate ./my-fn',
+  ],
   details: [
     'Checks, without contacting the platform: platform.yaml against the manifest schema (each problem',
     'with its key path and line), Python syntax of every .py file with the runtime\'s own compiler',

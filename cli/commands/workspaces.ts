@@ -114,6 +114,11 @@ export const workspacesCommand: Command = {
   name: 'workspaces',
   summary: 'list, create, show, change the quotas of, or delete workspaces (the admin token)',
   usage: 'workspaces [list] | create NAME [quotas] | show NAME | set NAME [quotas] | delete NAME',
+  examples: [
+    'workspaces',
+    'workspaces create acme --functions 20 --invocations-per-minute 6000',
+    'workspaces set acme --code-bytes 200MiB',
+  ],
   details: [
     'Quotas (create and set): --functions N, --instances N, --invocations-per-minute N, --code-bytes SIZE,',
     '--log-bytes SIZE (sizes with units: 500Mi, 2Gi); `none` removes one. A new workspace gets the',
