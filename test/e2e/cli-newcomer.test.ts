@@ -183,4 +183,23 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
       assert.match(errors[0]!, /platform\.yaml: not found in .*: this is not a function folder; cd into yours, or create one here with `node .*bin\/fastapi-platform\.js init \.`/, r.stderr);
     }
   });
+
+  // Last: it restarts the platform.
+  it('after a restart, usage still names the last successful run (the run store has it)', async () => {
+    const exited = new Promise((r) => up!.on('exit', r));
+    up!.kill('SIGTERM');
+    await exited;
+    up = spawn(process.execPath, [BIN, 'up', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up did not restart in 30 s:\n${out}`)), 30_000);
+      up!.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); } });
+    });
+    const r = await spawnCli(['usage', 'hello', '--window', '24h', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const { usage } = JSON.parse(r.stdout) as { usage: { lastSuccess: { runId: string; at: number } | null } };
+    assert.ok(usage.lastSuccess !== null, r.stdout);
+    const newest = await spawnCli(['runs', 'hello', '--status', 'succeeded', '-n', '1', '--json'], { env });
+    assert.equal(usage.lastSuccess.runId, (JSON.parse(newest.stdout) as { items: { runId: string }[] }).items[0]!.runId);
+  });
 });
