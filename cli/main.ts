@@ -2,7 +2,7 @@
  * The `fastapi-platform` command. `main(argv)` parses, dispatches and maps every failure to a
  * documented exit code (docs/cli.md); bin/fastapi-platform.js calls it with process.argv.
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from './args.js';
@@ -154,6 +154,17 @@ function report(out: Output, err: unknown): number {
   return exit;
 }
 
+/** What fd 0 is (Io.stdinKind). */
+function stdinKind(): 'tty' | 'file' | 'pipe' | 'other' {
+  if (process.stdin.isTTY) return 'tty';
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? 'file' : st.isFIFO() || st.isSocket() ? 'pipe' : 'other';
+  } catch {
+    return 'other';
+  }
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -198,7 +209,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function runFromProcess(): Promise<void> {
   const output = processOutput();
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
+    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdinKind: stdinKind(), stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal: () => waitForSignal(output.closed),

@@ -291,7 +291,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name>');
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
   if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
-  const req = await buildRequest(ctx, args, pos[1] === '-');
+  // `invoke f < payload.json` sends the file, as `-` would: the shell already opened it for us. A
+  // pipe is not read unasked (a script's open stdin would hang the call), but it is not silently
+  // dropped either: faas-cli users pipe bodies by habit (`echo … | faas-cli invoke f`).
+  const noBody = str(args, 'data') === undefined && str(args, 'file') === undefined && pos[1] !== '-';
+  if (noBody && ctx.io.stdinKind === 'pipe') ctx.out.note('note: stdin is not read without `-`: to send it as the body, add - (`… | fastapi-platform invoke <name> -`)');
+  const req = await buildRequest(ctx, args, pos[1] === '-' || (noBody && ctx.io.stdinKind === 'file'));
   if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
   if (flag(args, 'wait')) throw usageError('--wait needs --async');
   if (str(args, 'idempotency-key') !== undefined) throw usageError('--idempotency-key needs --async (a sync call is not queued, so it is never deduplicated)');
@@ -386,7 +391,8 @@ export const invokeCommand: Command = {
   details: [
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
-    'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin.',
+    'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin;',
+    'without a body option, a file on stdin (`< payload.json`) is the body too (a pipe needs the `-`).',
     'The method defaults to POST with a body, GET without. A token-mode function is called with',
     '--invoke-token, else the token deploy saved when it created the function, else the API token',
     'in use (a workspace token with the role invoker or above, or the admin token).',

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -182,6 +182,30 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
       assert.equal(errors.length, 1, r.stderr);
       assert.match(errors[0]!, /platform\.yaml: not found in .*: this is not a function folder; cd into yours, or create one here with `node .*bin\/fastapi-platform\.js init \.`/, r.stderr);
     }
+  });
+
+  it('invoke < payload.json sends the file; a pipe without - is not dropped silently', async () => {
+    const dir = join(work, 'echo');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"method": event["method"], "body": event.json() if event["body"] else None}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: echo\nentrypoint: main:handler\n');
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+
+    const payload = join(work, 'payload.json');
+    writeFileSync(payload, '{"name": "Redirected"}');
+    const fd = openSync(payload, 'r');
+    const child = spawn(process.execPath, [BIN, 'invoke', 'echo', '--json'], { cwd: ROOT, env, stdio: [fd, 'pipe', 'pipe'] });
+    closeSync(fd);
+    let stdout = '';
+    child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
+    assert.equal(await new Promise((r) => child.on('close', r)), 0, stdout);
+    assert.deepEqual((JSON.parse(stdout) as { body: unknown }).body, { method: 'POST', body: { name: 'Redirected' } });
+
+    const piped = await spawnCli(['invoke', 'echo', '--json'], { env, stdin: '{"name": "Piped"}' });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual((JSON.parse(piped.stdout) as { body: unknown }).body, { method: 'GET', body: null });
+    assert.match(piped.stderr, /stdin is not read without `-`/, piped.stderr);
   });
 
   // Last: it restarts the platform.
