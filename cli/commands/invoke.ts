@@ -1,4 +1,5 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
+import { selfCommandOf } from '../self-command.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
@@ -372,6 +373,8 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   // The function's own 4xx/5xx answer: its run did not fail, the summary line has its run id.
   if (code === undefined) return;
   if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`fastapi-platform deploy\` (or pick the workspace with --workspace / --profile).`);
+  else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
+  else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
   else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);

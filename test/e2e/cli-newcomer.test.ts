@@ -208,6 +208,21 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(piped.stderr, /stdin is not read without `-`/, piped.stderr);
   });
 
+  it('invoking a paused function, or one never deployed, says what to do', async () => {
+    assert.equal((await spawnCli(['functions', 'pause', 'hello'], { env })).code, 0);
+    const paused = await spawnCli(['invoke', 'hello'], { cwd: ROOT, env });
+    assert.equal(paused.code, 1);
+    assert.match(paused.stderr, /"hello" is paused: resume it with `npx fastapi-platform functions resume hello`/, paused.stderr);
+    assert.equal((await spawnCli(['functions', 'resume', 'hello'], { env })).code, 0);
+
+    const config = JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { url: string; token: string };
+    const created = await fetch(`${config.url}/api/v1/functions`, { method: 'POST', headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'empty-fn' }) });
+    assert.equal(created.status, 201, await created.text());
+    const none = await spawnCli(['invoke', 'empty-fn'], { cwd: ROOT, env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
