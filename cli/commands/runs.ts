@@ -34,6 +34,14 @@ export async function resolveRunPrefix(client: { listRuns: ApiClient['listRuns']
   return ids[0] ?? null;
 }
 
+/** A run id as given, or the full id its first digits stand for; RUN_NOT_FOUND when none. */
+async function fullRunId(client: { listRuns: ApiClient['listRuns'] }, id: string): Promise<string> {
+  if (isRunId(id)) return id;
+  const full = await resolveRunPrefix(client, id);
+  if (full === null) throw new CliError(EXIT.API, 'RUN_NOT_FOUND', `no recent run whose id starts with ${JSON.stringify(id)} (\`fastapi-platform runs\` lists the newest)`);
+  return full;
+}
+
 /** What `runs` should do with its positionals. */
 export function runsTarget(pos: readonly string[]): { show: string } | { list: string | undefined } | { cancel: string } | { replay: string } {
   for (const verb of ['show', 'cancel', 'replay'] as const) {
@@ -149,13 +157,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const what = runsTarget(positionals(args, 2, 'runs'));
   const client = await clientOf(ctx, args);
   if ('show' in what) {
-    let id = what.show;
-    if (!isRunId(id)) {
-      const full = await resolveRunPrefix(client, id);
-      if (full === null) throw new CliError(EXIT.API, 'RUN_NOT_FOUND', `no recent run whose id starts with ${JSON.stringify(id)} (\`fastapi-platform runs\` lists the newest)`);
-      id = full;
-    }
-    const r = await client.getRun(id);
+    const r = await client.getRun(await fullRunId(client, what.show));
     if (flag(args, 'writes')) {
       const writes = isAsyncRun(r) ? null : r.writes ?? null;
       ctx.out.data({ ok: true, runId: r.runId, writes });
@@ -167,13 +169,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if ('cancel' in what) {
-    const r = await client.cancelRun(what.cancel);
+    const r = await client.cancelRun(await fullRunId(client, what.cancel));
     ctx.out.data({ ok: true, run: r });
     ctx.out.line(`run ${r.runId} cancelled`);
     return EXIT.OK;
   }
   if ('replay' in what) {
-    const r = await client.replayRun(what.replay);
+    const r = await client.replayRun(await fullRunId(client, what.replay));
     ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
     ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: fastapi-platform runs ${r.runId}`);
     return EXIT.OK;

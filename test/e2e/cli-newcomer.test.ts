@@ -223,6 +223,20 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
   });
 
+  it('runs replay takes the first digits of a failed run id too', async () => {
+    const dir = join(work, 'fails');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise RuntimeError("always")\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: fails\nentrypoint: main:handler\ninvocation: async\nretry:\n  maxAttempts: 1\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const failed = await spawnCli(['invoke', 'fails', '--async', '--wait', '-d', '{}', '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(failed.code, 1, failed.stdout);
+    const { runId } = JSON.parse(failed.stdout) as { runId: string };
+    const replayed = await spawnCli(['runs', 'replay', runId.slice(0, 8), '--json'], { env });
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.equal((JSON.parse(replayed.stdout) as { replayOf: string }).replayOf, runId);
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
