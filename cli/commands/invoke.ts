@@ -268,7 +268,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   }
   if (run === null) {
     ctx.out.data({ ok: false, function: name, runId, state: 'timeout' });
-    ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: fastapi-platform runs ${runId}`);
+    ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: ${selfCommandOf(ctx)} runs ${runId}`);
     return EXIT.FAILURE;
   }
   const ok = run.state === 'succeeded';
@@ -282,7 +282,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
       : body;
     ctx.out.line(cut);
   }
-  if (!ok) ctx.out.note(`The state timeline and each attempt's error: fastapi-platform runs ${runId}`);
+  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
@@ -372,13 +372,13 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   const code = platformErrorCode(a);
   // The function's own 4xx/5xx answer: its run did not fail, the summary line has its run id.
   if (code === undefined) return;
-  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`fastapi-platform deploy\` (or pick the workspace with --workspace / --profile).`);
+  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`);
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
   else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
-  else if (a.runId) ctx.out.note(`Details, logs and the stack: fastapi-platform runs ${a.runId}`);
+  else if (a.runId) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {

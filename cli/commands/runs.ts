@@ -2,6 +2,7 @@
  * `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail (an
  * async run with its state timeline and attempts); `runs cancel|replay <runId>` act on async runs.
  */
+import { selfCommandOf } from '../self-command.js';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { isAsyncRun, type ApiAsyncRun, type ApiClient, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
@@ -177,7 +178,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if ('replay' in what) {
     const r = await client.replayRun(await fullRunId(client, what.replay));
     ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
-    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: fastapi-platform runs ${r.runId}`);
+    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}`);
     return EXIT.OK;
   }
   const status = str(args, 'status');

@@ -2,6 +2,7 @@
  * `workspaces list|create|show|set|delete`: the workspaces of a platform and their quotas (the admin
  * token's; a workspace owner sees its own with `list` and `show`). Docs: docs/cli.md.
  */
+import { selfCommandOf } from '../self-command.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiQuotas, ApiWorkspace } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
@@ -79,7 +80,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       const quotas = quotasFromArgs(args);
       const made = await client.createWorkspace({ name, ...(Object.keys(quotas).length > 0 ? { quotas } : {}) });
       ctx.out.data({ ok: true, ...made });
-      ctx.out.line(`Created workspace "${name}". Its first token: fastapi-platform tokens create --role owner --workspace ${name}`);
+      ctx.out.line(`Created workspace "${name}". Its first token: ${selfCommandOf(ctx)} tokens create --role owner --workspace ${name}`);
       printUsage(ctx, made.workspace, made.usage);
       return EXIT.OK;
     }

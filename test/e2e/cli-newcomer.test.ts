@@ -209,7 +209,9 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
   });
 
   it('invoking a paused function, or one never deployed, says what to do', async () => {
-    assert.equal((await spawnCli(['functions', 'pause', 'hello'], { env })).code, 0);
+    const pause = await spawnCli(['functions', 'pause', 'hello'], { cwd: ROOT, env });
+    assert.equal(pause.code, 0, pause.stderr);
+    assert.match(pause.stdout, /Resume: npx fastapi-platform functions resume hello$/m, pause.stdout);
     const paused = await spawnCli(['invoke', 'hello'], { cwd: ROOT, env });
     assert.equal(paused.code, 1);
     assert.match(paused.stderr, /"hello" is paused: resume it with `npx fastapi-platform functions resume hello`/, paused.stderr);
