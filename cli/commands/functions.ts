@@ -28,7 +28,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const { items } = await client.listFunctions();
     ctx.out.data({ ok: true, items });
     if (items.length === 0) ctx.out.line(`No functions in this workspace yet: ${selfCommandOf(ctx)} init my-fn, then deploy from its folder`);
-    else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
+    // "active" with version "-" read as serving; the console says "not deployed" too.
+    else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.activeVersion === null ? 'not deployed' : f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
     return EXIT.OK;
   }
   const name = pos[1]!;

@@ -220,6 +220,8 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const config = JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { url: string; token: string };
     const created = await fetch(`${config.url}/api/v1/functions`, { method: 'POST', headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'empty-fn' }) });
     assert.equal(created.status, 201, await created.text());
+    const listed = await spawnCli(['functions'], { env });
+    assert.match(listed.stdout, /^empty-fn\s+not deployed\s+-\s/m, listed.stdout);
     const none = await spawnCli(['invoke', 'empty-fn'], { cwd: ROOT, env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
