@@ -307,7 +307,7 @@ export class ApiClient {
       return res;
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`fastapi-platform up\`, or pass --url.`);
+      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
     }
   }
 

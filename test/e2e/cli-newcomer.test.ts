@@ -161,6 +161,7 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const r = await spawnCli(['runs', '--url', 'http://127.0.0.1:1'], { env });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /^error: cannot reach the platform at .* \[UNREACHABLE\]$/m, r.stderr);
+    assert.match(r.stderr, /Start it with `npm start` in the repository/, r.stderr);
     const usage = await spawnCli(['logs'], { env });
     assert.equal(usage.code, 2);
     assert.doesNotMatch(usage.stderr, /\[USAGE\]/);
