@@ -251,6 +251,12 @@ export interface ApiAuditEntry {
   detail: Record<string, unknown>;
 }
 
+/** One entry of GET /functions/{name}/triggers. */
+export type ApiTrigger =
+  | { type: 'http'; invokeUrl: string; asyncUrl?: string; auth: string; invocation: string }
+  | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
+  | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
+
 export class ApiClient {
   private unsafeSeen = false;
 
@@ -301,7 +307,7 @@ export class ApiClient {
       return res;
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`fastapi-platform up\`, or pass --url.`);
+      throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
     }
   }
 
@@ -420,6 +426,16 @@ export class ApiClient {
 
   dropDatabase(database: string): Promise<{ dropped: true; workspace: string; database: string; physical: string }> {
     return this.request('DELETE', `/data/databases/${encodeURIComponent(database)}`);
+  }
+
+  /** The function's triggers: HTTP, the active version's webhooks and cron schedules. */
+  async listTriggers(name: string): Promise<ApiTrigger[]> {
+    return (await this.request<{ items: ApiTrigger[] }>('GET', `/functions/${encodeURIComponent(name)}/triggers`)).items;
+  }
+
+  /** A new webhook secret, answered this once; the previous one works for `grace` (default 1h). */
+  rotateHookSecret(name: string, triggerId: string, grace?: string): Promise<{ secret: string } & Record<string, unknown>> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/triggers/${encodeURIComponent(triggerId)}/secret/rotate`, grace !== undefined ? { grace } : {});
   }
 
   rotateDataCredentials(name: string, grace?: string): Promise<{ rotated: true; graceMs: number }> {

@@ -27,6 +27,12 @@ export interface Command {
   usage: string;
   /** More help text, shown after the options. */
   details?: string;
+  /**
+   * Command lines after `fastapi-platform ` shown under "Examples:" in --help; a test parses each
+   * with this command's options (test/unit/cli-help-examples.test.ts), so they run as written.
+   * `<runId>`-style placeholders stand for values the user has.
+   */
+  examples: readonly string[];
   options: OptionTable;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }

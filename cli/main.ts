@@ -2,7 +2,7 @@
  * The `fastapi-platform` command. `main(argv)` parses, dispatches and maps every failure to a
  * documented exit code (docs/cli.md); bin/fastapi-platform.js calls it with process.argv.
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from './args.js';
@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'env', load: async () => (await import('./commands/env.js')).envCommand },
   { name: 'logs', load: async () => (await import('./commands/logs.js')).logsCommand },
   { name: 'runs', load: async () => (await import('./commands/runs.js')).runsCommand },
+  { name: 'triggers', load: async () => (await import('./commands/triggers.js')).triggersCommand },
   { name: 'data', load: async () => (await import('./commands/data.js')).dataCommand },
   { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
   { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
@@ -86,6 +87,9 @@ export function commandHelp(c: Command): string {
     'Global options:',
     formatOptions(GLOBAL_OPTIONS),
     ...(c.details ? ['', c.details] : []),
+    '',
+    'Examples:',
+    ...c.examples.map((e) => `  fastapi-platform ${e}`),
     '',
   ].join('\n');
 }
@@ -144,8 +148,21 @@ function report(out: Output, err: unknown): number {
   const exit = known?.exitCode ?? EXIT.FAILURE;
   const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
-  else out.io.stderr(`error: ${message}${exit === EXIT.API ? ` [${code}]` : ''}\n`);
+  // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
+  // says how to fix each); a usage error's `USAGE` says nothing its message does not.
+  else out.io.stderr(`error: ${message}${known !== null && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
   return exit;
+}
+
+/** What fd 0 is (Io.stdinKind). */
+function stdinKind(): 'tty' | 'file' | 'pipe' | 'other' {
+  if (process.stdin.isTTY) return 'tty';
+  try {
+    const st = fstatSync(0);
+    return st.isFile() ? 'file' : st.isFIFO() || st.isSocket() ? 'pipe' : 'other';
+  } catch {
+    return 'other';
+  }
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -192,7 +209,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function runFromProcess(): Promise<void> {
   const output = processOutput();
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
+    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdinKind: stdinKind(), stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal: () => waitForSignal(output.closed),

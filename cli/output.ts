@@ -9,6 +9,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Reads all of stdin (for `invoke -`). */
   readStdin: () => Promise<Buffer>;
+  /** What stdin is: a terminal, a file (`< payload.json`), a pipe (`echo … |`), or anything else (/dev/null). */
+  stdinKind?: 'tty' | 'file' | 'pipe' | 'other';
   /** True when stdout is a terminal (a person reads it, not a pipe or a file). */
   stdoutIsTTY?: boolean;
   /** Asks a yes/no question on the terminal; absent when there is none (stdin is not a TTY). */

@@ -2,7 +2,9 @@
  * The preflight `validate` runs and `deploy` runs first: manifest, files and limits, Python syntax
  * and the entrypoint contract. Collects every problem rather than stopping at the first.
  */
-import { readManifestFile } from './manifest-file.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
 import { entrypointToCheck, reportProblems, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
@@ -32,6 +34,8 @@ export interface PreflightOptions {
    * part): `deploy` starts its read-only requests there. `manifest` is null when it is invalid.
    */
   onRead?: (folder: { manifest: Manifest | null; files: LocalFile[] }) => void;
+  /** How the CLI is spelled in the hint for a folder without platform.yaml (cli/self-command.ts). */
+  selfCommand?: string;
 }
 
 /**
@@ -53,6 +57,17 @@ export async function preflight(dir: string, python: string, env: Record<string,
   const found = reportProblems(report);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
+
+  // No platform.yaml: not a function folder (an empty one, the wrong `cd`). The entrypoint and
+  // file problems that follow from it ("module 'main' not found", "no files to upload") were
+  // noise around the one thing to do.
+  if (read.raw === null && !existsSync(join(dir, MANIFEST_FILE))) {
+    problems.splice(0, problems.length, {
+      kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '',
+      message: `not found in ${dir}: this is not a function folder; cd into yours, or create one here with \`${options.selfCommand ?? 'fastapi-platform'} init .\``,
+    });
+    warnings.length = 0;
+  }
 
   return {
     dir,

@@ -323,7 +323,8 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
       const base = issue.path.map(String);
       if (issue.code === 'unrecognized_keys') {
         // One issue per unknown key so each carries its own full path.
-        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'unknown key' });
+        const known = knownKeysAt(base);
+        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: unknownKeyMessage(key, known) });
       } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
         // A record's key (an env name): what is wrong with the key, not zod's "Invalid key in record".
         issues.push({ path: base.join('.'), message: issue.issues[0]!.message });
@@ -336,6 +337,70 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
   const { env, issues } = resolveEnv(result.data.env, options.platformEnv ?? {});
   if (issues.length > 0) throw new ManifestError(issues, options.source);
   return { ...result.data, env };
+}
+
+// zod 4 internals, read only to name the keys a mapping takes (for "did you mean"): the def's type,
+// its object shape, array element, union options, or the schema a wrapper (optional, default…) holds.
+interface ZodDef { type: string; shape?: Record<string, ZodLike>; element?: ZodLike; options?: ZodLike[]; innerType?: ZodLike; in?: ZodLike }
+interface ZodLike { _zod: { def: ZodDef } }
+
+function unwrapSchema(s: ZodLike): ZodLike {
+  for (let i = 0; i < 10; i++) {
+    const d = s._zod.def;
+    const inner = ['optional', 'default', 'nullable', 'prefault', 'readonly', 'catch', 'pipe'].includes(d.type) ? d.innerType ?? d.in : undefined;
+    if (inner === undefined) return s;
+    s = inner;
+  }
+  return s;
+}
+
+/** The schemas a union stands for, flattened; anything else as itself. */
+function alternatives(s: ZodLike): ZodLike[] {
+  const u = unwrapSchema(s);
+  return u._zod.def.type === 'union' ? (u._zod.def.options ?? []).flatMap(alternatives) : [u];
+}
+
+/** The keys the manifest takes at `path` (a mapping's path; array indexes as digits); [] if unknown. */
+export function knownKeysAt(path: readonly string[]): string[] {
+  let current = alternatives(manifestSchema as unknown as ZodLike);
+  for (const segment of path) {
+    current = current.flatMap((c) => {
+      const d = c._zod.def;
+      if (d.type === 'object') return d.shape?.[segment] ? alternatives(d.shape[segment]) : [];
+      if (d.type === 'array' && d.element) return alternatives(d.element);
+      return [];
+    });
+  }
+  return [...new Set(current.flatMap((c) => (c._zod.def.type === 'object' ? Object.keys(c._zod.def.shape ?? {}) : [])))];
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = here;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * "unknown key", with the likely intended key (`limit` → `limits`, `max_instances` →
+ * `maxInstances`, `Memory` → `memory`) or, failing one, the keys taken there: a bare "unknown
+ * key" left a newcomer guessing (docs/adr/0040-runnable-hints.md).
+ */
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  if (known.length === 0) return 'unknown key';
+  const squash = (k: string): string => k.toLowerCase().replace(/[-_]/g, '');
+  const best = known
+    .map((k) => ({ k, d: squash(k) === squash(key) ? 0 : editDistance(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0]!;
+  if (best.d <= Math.max(1, Math.floor(key.length / 4))) return `unknown key; did you mean "${best.k}"?`;
+  return `unknown key (here: ${known.join(', ')})`;
 }
 
 function envOf(raw: unknown): Record<string, unknown> {

@@ -55,6 +55,10 @@ export const auditCommand: Command = {
   name: 'audit',
   summary: "show the workspace's audit log: every change, who made it, from where",
   usage: 'audit [--since 1h|TIME] [--action ACTION] [--actor TOKEN_ID] [--limit N] [--all]',
+  examples: [
+    'audit --since 1h',
+    'audit --action deploy',
+  ],
   details: [
     'Newest first. Actions: function.create, function.update, function.delete, version.upload, deploy,',
     'rollback, pause, resume, secret.set, secret.unset, deps.build, hook-secret.rotate, invoke-token.rotate,',

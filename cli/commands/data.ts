@@ -62,6 +62,11 @@ export const dataCommand: Command = {
   name: 'data',
   summary: 'which database each function of the workspace uses and which functions use each; rotate a binding\'s credentials; drop a database',
   usage: 'data [list]   |   data show <name>   |   data rotate <name> [--grace 60s]   |   data drop <database> [--yes]',
+  examples: [
+    'data',
+    'data show my-fn',
+    'data rotate my-fn --grace 0s',
+  ],
   details: [
     'A function binds a database of its workspace with `data: {mongo: {database: NAME}}` in platform.yaml;',
     'its handler gets it as `context.db` (docs/data-binding.md). Credentials are never shown.',

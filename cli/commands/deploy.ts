@@ -67,7 +67,7 @@ export function printDeploy(out: Output, r: DeployResult): void {
   }
   // A webhook's sender needs its URL and signing secret; neither was said anywhere after a deploy.
   for (const id of r.webhooks ?? []) {
-    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: POST /api/v1/functions/${r.function}/triggers/${id}/secret/rotate, docs/triggers.md)`);
+    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret ${r.function} ${id}, docs/triggers.md)`);
   }
   if (r.contract !== undefined) {
     out.line();
@@ -125,6 +125,11 @@ export const deployCommand: Command = {
   name: 'deploy',
   summary: 'validate, upload what changed, and deploy a new version',
   usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force]',
+  examples: [
+    'deploy',
+    'deploy ./my-fn --message \'fix the greeting\'',
+    'deploy --auth token',
+  ],
   details: [
     'Runs `validate` first (exit 3 and nothing uploaded if it fails). Creates the function from',
     'platform.yaml if it does not exist, else updates its settings; hashes every file (sha256),',

@@ -5,6 +5,7 @@
  * folder); with --remote (or --url) on the platform the other commands use, under the function's
  * name. Decisions: docs/adr/0015-dev-loop.md.
  */
+import { selfCommandOf } from '../self-command.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
@@ -62,7 +63,7 @@ async function localSession(ctx: Context, args: ParsedArgs, printer: CallPrinter
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
-      `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} fastapi-platform runs …`,
+      `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,
     ],
     started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, sandbox: platform.isolation, adminToken: local.token },
     dotenv: true,
@@ -142,6 +143,11 @@ export const devCommand: Command = {
   name: 'dev',
   summary: 'run a function folder locally and reload it on every save, showing each call',
   usage: 'dev [dir] [--port N] [--host H] [--unsafe-no-sandbox] | dev [dir] --remote [--url URL]',
+  examples: [
+    'dev',
+    'dev ./my-fn --port 8091',
+    'dev --remote',
+  ],
   details: [
     'Starts a platform of its own in this process (the same runtime, sandbox, checks and limits as',
     'any platform; state in a temporary folder, removed at exit), deploys the folder to it, and',

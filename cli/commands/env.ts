@@ -139,6 +139,12 @@ export const envCommand: Command = {
   name: 'env',
   summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
   usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env list <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
+  examples: [
+    'env set my-fn GREETING=hi',
+    'env set my-fn API_KEY --secret < api-key.txt',
+    'env pull my-fn',
+    'env push my-fn --dry-run',
+  ],
   details: [
     'Secrets (--secret) are write-only: stored encrypted, listed by name only, never printed. A lone NAME',
     '(`env set <fn> DB_PASSWORD --secret < file`) reads the value from stdin, keeping it out of shell history.',

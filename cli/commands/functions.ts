@@ -2,6 +2,7 @@
  * `functions [list]`, `functions show <name>`: the workspace's functions, one with its contract card;
  * `functions pause|resume <name>` and `functions delete <name>`: the API's pause, resume and DELETE.
  */
+import { selfCommandOf } from '../self-command.js';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
@@ -26,8 +27,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (verb === 'list') {
     const { items } = await client.listFunctions();
     ctx.out.data({ ok: true, items });
-    if (items.length === 0) ctx.out.line('No functions in this workspace yet: fastapi-platform deploy');
-    else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
+    if (items.length === 0) ctx.out.line(`No functions in this workspace yet: ${selfCommandOf(ctx)} init my-fn, then deploy from its folder`);
+    // "active" with version "-" read as serving; the console says "not deployed" too.
+    else ctx.out.line(table(['NAME', 'STATUS', 'VERSION', 'SETTINGS'], items.map((f) => [f.name, f.activeVersion === null ? 'not deployed' : f.status, f.activeVersion === null ? '-' : String(f.activeVersion), describeSettings(f)])));
     return EXIT.OK;
   }
   const name = pos[1]!;
@@ -36,7 +38,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const { function: fn } = verb === 'pause' ? await client.pause(name, note) : await client.resume(name, note);
     ctx.out.data({ ok: true, function: name, status: fn.status, activeVersion: fn.activeVersion });
     ctx.out.line(fn.status === 'paused'
-      ? `Paused "${name}": calls (also /async/) answer 503 FUNCTION_PAUSED, its instances drain, cron triggers do not fire. Resume: fastapi-platform functions resume ${name}`
+      ? `Paused "${name}": calls (also /async/) answer 503 FUNCTION_PAUSED, its instances drain, cron triggers do not fire. Resume: ${selfCommandOf(ctx)} functions resume ${name}`
       : `Resumed "${name}": serving version ${fn.activeVersion ?? '-'} again.`);
     return EXIT.OK;
   }
@@ -65,6 +67,12 @@ export const functionsCommand: Command = {
   name: 'functions',
   summary: "list the workspace's functions, show one with its URL and contract card, pause, resume or delete one",
   usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes]',
+  examples: [
+    'functions',
+    'functions show my-fn',
+    'functions pause my-fn --note \'bad deploy\'',
+    'functions delete my-fn --yes',
+  ],
   details: [
     'pause: calls answer 503 FUNCTION_PAUSED, instances drain, cron triggers stop; resume serves the',
     'active version again (role deployer). delete removes the function with its versions, deploy log,',

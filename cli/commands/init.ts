@@ -1,4 +1,5 @@
 /** `init [dir]`: scaffolds a function from templates/ without overwriting anything. */
+import { selfCommandOf } from '../self-command.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -88,9 +89,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line();
   ctx.out.line('Next:');
   if (shown !== '.') ctx.out.line(`  cd ${shown}`);
-  ctx.out.line('  fastapi-platform validate');
-  ctx.out.line('  fastapi-platform deploy');
-  ctx.out.line(`  fastapi-platform invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
+  const fp = selfCommandOf({ env: ctx.env, cwd: dir }); // where the user runs them: after `cd`
+  ctx.out.line(`  ${fp} validate`);
+  ctx.out.line(`  ${fp} deploy`);
+  ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
   ctx.out.line('  python -m pytest            # the tests next to the code (pip install pytest)');
   if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
@@ -103,6 +105,11 @@ export const initCommand: Command = {
   name: 'init',
   summary: 'scaffold a function: code, platform.yaml, a sample payload.json and local tests',
   usage: 'init [dir] [--name NAME] [--template http|webhook|cron|fastapi|worker|mongo] [--ci github]',
+  examples: [
+    'init my-fn',
+    'init hooks --template webhook',
+    'init api --template fastapi --ci github',
+  ],
   details: [
     'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are',
     'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',

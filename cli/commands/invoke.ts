@@ -1,4 +1,5 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
+import { selfCommandOf } from '../self-command.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
@@ -82,6 +83,14 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
   if (type !== undefined && headers['content-type'] === undefined) headers['content-type'] = type;
   let path = str(args, 'path') ?? '/';
   if (!path.startsWith('/')) path = `/${path}`;
+  // `--query name=Ada` (curl -G --data-urlencode, `faas-cli invoke --query`): encoded here, appended to --path's own query.
+  const query = new URLSearchParams();
+  for (const item of list(args, 'query')) {
+    const eq = item.indexOf('=');
+    if (eq === 0) throw usageError(`--query must look like name=value, got ${JSON.stringify(item)}`);
+    query.append(eq < 0 ? item : item.slice(0, eq), eq < 0 ? '' : item.slice(eq + 1));
+  }
+  if ([...query.keys()].length > 0) path += `${path.includes('?') ? '&' : '?'}${query.toString()}`;
   const method = (str(args, 'method') ?? (body === null ? 'GET' : 'POST')).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw usageError(`--method must be an HTTP method, got ${JSON.stringify(method)}`);
   return { method, path, headers, body };
@@ -259,7 +268,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   }
   if (run === null) {
     ctx.out.data({ ok: false, function: name, runId, state: 'timeout' });
-    ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: fastapi-platform runs ${runId}`);
+    ctx.out.line(`run ${runId} did not finish within ${WAIT_MAX_MS / 1000} s; follow it with: ${selfCommandOf(ctx)} runs ${runId}`);
     return EXIT.FAILURE;
   }
   const ok = run.state === 'succeeded';
@@ -273,7 +282,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
       : body;
     ctx.out.line(cut);
   }
-  if (!ok) ctx.out.note(`The state timeline and each attempt's error: fastapi-platform runs ${runId}`);
+  if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
@@ -283,7 +292,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name>');
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
   if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
-  const req = await buildRequest(ctx, args, pos[1] === '-');
+  // `invoke f < payload.json` sends the file, as `-` would: the shell already opened it for us. A
+  // pipe is not read unasked (a script's open stdin would hang the call), but it is not silently
+  // dropped either: faas-cli users pipe bodies by habit (`echo … | faas-cli invoke f`).
+  const noBody = str(args, 'data') === undefined && str(args, 'file') === undefined && pos[1] !== '-';
+  if (noBody && ctx.io.stdinKind === 'pipe') ctx.out.note('note: stdin is not read without `-`: to send it as the body, add - (`… | fastapi-platform invoke <name> -`)');
+  const req = await buildRequest(ctx, args, pos[1] === '-' || (noBody && ctx.io.stdinKind === 'file'));
   if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
   if (flag(args, 'wait')) throw usageError('--wait needs --async');
   if (str(args, 'idempotency-key') !== undefined) throw usageError('--idempotency-key needs --async (a sync call is not queued, so it is never deduplicated)');
@@ -358,21 +372,30 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   const code = platformErrorCode(a);
   // The function's own 4xx/5xx answer: its run did not fail, the summary line has its run id.
   if (code === undefined) return;
-  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`fastapi-platform deploy\` (or pick the workspace with --workspace / --profile).`);
+  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`);
+  else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
+  else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
   else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
-  else if (a.runId) ctx.out.note(`Details, logs and the stack: fastapi-platform runs ${a.runId}`);
+  else if (a.runId) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
-  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--test | --async [--wait] [--idempotency-key K]]',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]]',
+  examples: [
+    'invoke my-fn --file payload.json',
+    'invoke my-fn -d \'{"name": "Ada"}\'',
+    'invoke my-fn --query name=Ada -H \'X-Trace: 1\'',
+    'invoke my-fn --async --wait -d \'{}\'',
+  ],
   details: [
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
-    'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin.',
+    'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin;',
+    'without a body option, a file on stdin (`< payload.json`) is the body too (a pipe needs the `-`).',
     'The method defaults to POST with a body, GET without. A token-mode function is called with',
     '--invoke-token, else the token deploy saved when it created the function, else the API token',
     'in use (a workspace token with the role invoker or above, or the admin token).',
@@ -386,6 +409,7 @@ export const invokeCommand: Command = {
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
     header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
+    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (repeatable; added to --path\'s query)' },
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },

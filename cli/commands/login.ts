@@ -58,6 +58,9 @@ export const loginCommand: Command = {
   name: 'login',
   summary: 'check a token and save it (with the platform URL) as a profile of the credentials file',
   usage: 'login [URL] --token TOKEN [--profile NAME] [--workspace NAME]',
+  examples: [
+    'login http://127.0.0.1:8080 --token <token> --profile acme',
+  ],
   details: [
     'Asks the platform who the token is (GET /api/v1/whoami) and saves URL, token and workspace in',
     'the credentials file (mode 0600): as the default profile, or under --profile NAME. Every command',
@@ -72,6 +75,9 @@ export const logoutCommand: Command = {
   name: 'logout',
   summary: 'forget the token of a profile (the default one, or --profile NAME)',
   usage: 'logout [--profile NAME]',
+  examples: [
+    'logout --profile acme',
+  ],
   details: 'The token stays valid on the platform: revoke it there (`fastapi-platform tokens revoke ID`) if it leaked.',
   options: {},
   run: logout,

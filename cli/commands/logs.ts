@@ -461,6 +461,11 @@ export const logsCommand: Command = {
   name: 'logs',
   summary: "show a function's recent log lines; --follow streams new ones live",
   usage: 'logs <fn> [--follow] [--run ID] [--since 10m] [--level LEVEL] [--grep TEXT] [-n N]',
+  examples: [
+    'logs my-fn -f',
+    'logs my-fn --since 10m --level error',
+    'logs my-fn --run <runId>',
+  ],
   details: [
     'Each line: local time, run id (first 8 characters), level (or stdout/stderr), message. Control',
     'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',

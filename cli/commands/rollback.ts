@@ -20,6 +20,10 @@ export const rollbackCommand: Command = {
   name: 'rollback',
   summary: 'deploy the previous version again (or the one given with --to)',
   usage: 'rollback <name> [--to VERSION]',
+  examples: [
+    'rollback my-fn',
+    'rollback my-fn --to 3',
+  ],
   details: 'Without --to: the version before the active one. Versions are immutable, so a rollback is instant.',
   options: {
     to: { type: 'string', value: 'VERSION', description: 'the version number to make active' },

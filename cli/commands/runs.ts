@@ -2,8 +2,9 @@
  * `runs [name]` lists recent runs; `runs <runId>` / `runs show <runId>` shows one in detail (an
  * async run with its state timeline and attempts); `runs cancel|replay <runId>` act on async runs.
  */
+import { selfCommandOf } from '../self-command.js';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
-import { isAsyncRun, type ApiAsyncRun, type ApiRun } from '../client.js';
+import { isAsyncRun, type ApiAsyncRun, type ApiClient, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
@@ -15,6 +16,31 @@ const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function isRunId(text: string): boolean {
   return RUN_ID.test(text);
+}
+
+/** The first characters of a run id, as `logs` and the console print them (8 hex digits). */
+const RUN_ID_PREFIX = /^[0-9a-f]{4,}(?:-[0-9a-f]*)*$/i;
+
+/**
+ * The full id of the one recent run (the newest 1000) whose id starts with `prefix`; null when
+ * none does. Several: a usage error listing them. `logs` prints runs by their first 8 digits and
+ * `runs 856954a4` said "no function" (docs/adr/0040-runnable-hints.md).
+ */
+export async function resolveRunPrefix(client: { listRuns: ApiClient['listRuns'] }, prefix: string): Promise<string | null> {
+  if (!RUN_ID_PREFIX.test(prefix)) return null;
+  const wanted = prefix.toLowerCase();
+  const page = await client.listRuns({ limit: 1000 });
+  const ids = [...new Set(page.items.map((r) => r.runId).filter((id) => id.toLowerCase().startsWith(wanted)))];
+  if (ids.length > 1) throw usageError(`${JSON.stringify(prefix)} starts ${ids.length} run ids (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); give more of it`);
+  return ids[0] ?? null;
+}
+
+/** A run id as given, or the full id its first digits stand for; RUN_NOT_FOUND when none. */
+async function fullRunId(client: { listRuns: ApiClient['listRuns'] }, id: string): Promise<string> {
+  if (isRunId(id)) return id;
+  const full = await resolveRunPrefix(client, id);
+  if (full === null) throw new CliError(EXIT.API, 'RUN_NOT_FOUND', `no recent run whose id starts with ${JSON.stringify(id)} (\`fastapi-platform runs\` lists the newest)`);
+  return full;
 }
 
 /** What `runs` should do with its positionals. */
@@ -132,7 +158,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const what = runsTarget(positionals(args, 2, 'runs'));
   const client = await clientOf(ctx, args);
   if ('show' in what) {
-    const r = await client.getRun(what.show);
+    const r = await client.getRun(await fullRunId(client, what.show));
     if (flag(args, 'writes')) {
       const writes = isAsyncRun(r) ? null : r.writes ?? null;
       ctx.out.data({ ok: true, runId: r.runId, writes });
@@ -144,15 +170,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if ('cancel' in what) {
-    const r = await client.cancelRun(what.cancel);
+    const r = await client.cancelRun(await fullRunId(client, what.cancel));
     ctx.out.data({ ok: true, run: r });
     ctx.out.line(`run ${r.runId} cancelled`);
     return EXIT.OK;
   }
   if ('replay' in what) {
-    const r = await client.replayRun(what.replay);
+    const r = await client.replayRun(await fullRunId(client, what.replay));
     ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
-    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: fastapi-platform runs ${r.runId}`);
+    ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}`);
     return EXIT.OK;
   }
   const status = str(args, 'status');
@@ -161,7 +187,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const page = await client.listRuns({ ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit });
   // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
   if (page.items.length === 0 && what.list !== undefined && (await client.getFunction(what.list)) === null) {
-    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name (\`fastapi-platform functions\` lists them; --workspace picks another)`);
+    // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
+    const full = await resolveRunPrefix(client, what.list);
+    if (full !== null) return run(ctx, { ...args, positionals: ['show', full] });
+    const orRun = RUN_ID_PREFIX.test(what.list) ? ', nor a recent run whose id starts so (`runs` lists the newest)' : '';
+    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (\`fastapi-platform functions\` lists them; --workspace picks another)`);
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   printList(ctx, page.items, status);
@@ -174,8 +204,14 @@ export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
   usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  examples: [
+    'runs my-fn --status failed',
+    'runs 856954a4',
+    'runs replay <runId>',
+  ],
   details: [
-    'A run id is a UUID (X-Run-Id of every invocation); anything else is taken as a function name.',
+    'A run id is a UUID (X-Run-Id of every invocation); its first digits, as `logs` prints them',
+    '(`runs 856954a4`), also do when no function has that name and one recent run id starts so.',
     '`runs cancel <id>` removes an async run still waiting in the queue; `runs replay <id>` queues a',
     'failed async run\'s request again as a new run (against the version deployed now).',
   ].join('\n'),

@@ -62,6 +62,11 @@ export const tokensCommand: Command = {
   name: 'tokens',
   summary: "create, list or revoke the workspace's tokens (roles viewer, invoker, deployer, owner)",
   usage: 'tokens create --role ROLE [--expires 30d] [--label TEXT] | tokens [list] [--all] | tokens revoke ID',
+  examples: [
+    'tokens create --role deployer --label ci --expires 90d',
+    'tokens',
+    'tokens revoke <tokenId>',
+  ],
   details: [
     'Roles, each including the ones before it: viewer (read functions, runs, logs, usage), invoker',
     '(+ invoke, also token-mode functions), deployer (+ create, upload, deploy, settings, secrets),',

@@ -11,6 +11,7 @@ import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../co
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
+import { selfCommandOf } from '../self-command.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
@@ -69,7 +70,10 @@ async function demo(ctx: Context, client: ApiClient, token: string | undefined):
   }
   ctx.out.line();
   ctx.out.line(`Try it yourself:  ${curlLine(`${client.baseUrl}/fn/${DEMO_NAME}/?name=you`, 'public')}`);
-  ctx.out.line(`Its runs:         fastapi-platform runs ${DEMO_NAME}`);
+  const fp = selfCommandOf(ctx);
+  ctx.out.line(`Its runs:         ${fp} runs ${DEMO_NAME}`);
+  ctx.out.line(`Your own function, in another terminal (README "Your own function, from the terminal"):`);
+  ctx.out.line(`  ${fp} init my-fn && cd my-fn && ${fp} deploy && ${fp} invoke my-fn --file payload.json`);
 }
 
 /** The platform's configuration from FP_* variables, as `node dist/platform/main.js` reads them; BAD_CONFIG (exit 2) if invalid. */
@@ -167,6 +171,10 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'start the whole platform locally (embedded store, gateway, API)',
   usage: 'up [--state-dir DIR] [--port N] [--host H] [--demo] [--unsafe-no-sandbox]',
+  examples: [
+    'up',
+    'up --port 9000 --demo',
+  ],
   details: [
     'Runs in the foreground until Ctrl-C (SIGINT) or SIGTERM, then lets calls in flight finish.',
     'On the first start of a state directory it prints the admin token once and saves {url, token}',

@@ -45,6 +45,10 @@ export const usageCommand: Command = {
   name: 'usage',
   summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state',
   usage: 'usage <name> [--window 1m|15m|1h|24h|7d|30d]',
+  examples: [
+    'usage my-fn',
+    'usage my-fn --window 24h',
+  ],
   details: 'Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
   options: {
     window: { type: 'string', value: 'WINDOW', description: 'how far back: 1m, 15m (default), 1h, 24h, 7d or 30d' },

@@ -7,10 +7,11 @@ import { BUNDLE_LIMITS } from '../files.js';
 import { formatBytes } from '../output.js';
 import { formatProblem, preflight, type Preflight, type PreflightOptions } from '../preflight.js';
 import { pythonPath } from '../python.js';
+import { selfCommandOf } from '../self-command.js';
 
 /** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
 export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}): Promise<Preflight> {
-  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, { ...(ctx.python !== undefined ? { runPython: ctx.python } : {}), ...options });
+  const result = await preflight(dir, pythonPath(ctx.env.python), ctx.env.manifestEnv, { selfCommand: selfCommandOf({ env: ctx.env, cwd: dir }), ...(ctx.python !== undefined ? { runPython: ctx.python } : {}), ...options });
   for (const w of result.warnings) ctx.out.note(`warning: ${formatProblem(w)}`);
   if (!ctx.out.json) for (const p of result.problems) ctx.io.stderr(`error: ${formatProblem(p)}\n`);
   return result;
@@ -63,6 +64,10 @@ export const validateCommand: Command = {
   name: 'validate',
   summary: 'check a function folder before uploading anything',
   usage: 'validate [dir]',
+  examples: [
+    'validate',
+    'validate ./my-fn',
+  ],
   details: [
     'Checks, without contacting the platform: platform.yaml against the manifest schema (each problem',
     'with its key path and line), Python syntax of every .py file with the runtime\'s own compiler',

@@ -20,6 +20,10 @@ export const whoamiCommand: Command = {
   name: 'whoami',
   summary: 'show the token in use: kind, role, workspace and platform',
   usage: 'whoami',
+  examples: [
+    'whoami',
+    'whoami --profile acme',
+  ],
   options: {},
   run,
 };

@@ -2,6 +2,7 @@
  * `workspaces list|create|show|set|delete`: the workspaces of a platform and their quotas (the admin
  * token's; a workspace owner sees its own with `list` and `show`). Docs: docs/cli.md.
  */
+import { selfCommandOf } from '../self-command.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiQuotas, ApiWorkspace } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
@@ -79,7 +80,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       const quotas = quotasFromArgs(args);
       const made = await client.createWorkspace({ name, ...(Object.keys(quotas).length > 0 ? { quotas } : {}) });
       ctx.out.data({ ok: true, ...made });
-      ctx.out.line(`Created workspace "${name}". Its first token: fastapi-platform tokens create --role owner --workspace ${name}`);
+      ctx.out.line(`Created workspace "${name}". Its first token: ${selfCommandOf(ctx)} tokens create --role owner --workspace ${name}`);
       printUsage(ctx, made.workspace, made.usage);
       return EXIT.OK;
     }
@@ -114,6 +115,11 @@ export const workspacesCommand: Command = {
   name: 'workspaces',
   summary: 'list, create, show, change the quotas of, or delete workspaces (the admin token)',
   usage: 'workspaces [list] | create NAME [quotas] | show NAME | set NAME [quotas] | delete NAME',
+  examples: [
+    'workspaces',
+    'workspaces create acme --functions 20 --invocations-per-minute 6000',
+    'workspaces set acme --code-bytes 200MiB',
+  ],
   details: [
     'Quotas (create and set): --functions N, --instances N, --invocations-per-minute N, --code-bytes SIZE,',
     '--log-bytes SIZE (sizes with units: 500Mi, 2Gi); `none` removes one. A new workspace gets the',

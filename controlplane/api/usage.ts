@@ -52,9 +52,27 @@ export const usage = operation(
       call.ctx.log(`controlplane: live metrics of ${name} could not be read: ${detail(err)}`);
       throw new PlatformError('METRICS_UNAVAILABLE', 'the live metrics (Redis) could not be read; try again shortly');
     }
+    if (answer.lastSuccess === null) answer = { ...answer, lastSuccess: await lastSuccessOfRuns(call.ctx, name) };
     return json(200, { ...answer, function: nameOfKey(answer.function), workspace: workspaceOfKey(answer.function) });
   },
 );
+
+/**
+ * The newest succeeded run in the run store, when the live metrics know none: the embedded
+ * platform keeps them in memory, and after a restart the console's list said "Last success:
+ * never" (and `usage` "-") for functions with successful runs minutes old. One indexed query, only
+ * until this process records a success of its own; null if the store cannot answer.
+ */
+async function lastSuccessOfRuns(ctx: ServiceContext, name: string): Promise<{ runId: string; at: number } | null> {
+  try {
+    const page = await ctx.store.runs.list({ function: name, status: 'succeeded', limit: 1 });
+    const run = page.items[0];
+    return run === undefined ? null : { runId: run.runId, at: run.startedAt };
+  } catch (err) {
+    ctx.log(`controlplane: the last successful run of ${name} could not be read: ${detail(err)}`);
+    return null;
+  }
+}
 
 function detail(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -80,7 +80,12 @@ async function defaultTarget(ctx: ServiceContext, fn: FunctionRecord, action: 'd
     throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${fn.name}" has no deployed version to roll back from`, { function: fn.name });
   }
   if (fn.activeVersion <= 1) {
-    throw new PlatformError('NO_PREVIOUS_VERSION', `version ${fn.activeVersion} of "${fn.name}" is the first; name a version to roll back to`, { field: 'version', function: fn.name });
+    // "name a version to roll back to" sent people looking for one when version 1 was the only one.
+    const latest = await ctx.store.versions.latest(fn.name);
+    const what = latest !== null && latest.version > fn.activeVersion
+      ? `later versions exist (up to ${latest.version}): name the one to go to (\`{"version": ${latest.version}}\`; CLI: rollback ${fn.name} --to ${latest.version})`
+      : 'it is the only version, so there is nothing to roll back to yet: deploy a new version first';
+    throw new PlatformError('NO_PREVIOUS_VERSION', `version ${fn.activeVersion} of "${fn.name}" is the first; ${what}`, { field: 'version', function: fn.name });
   }
   return fn.activeVersion - 1;
 }

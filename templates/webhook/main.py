@@ -6,8 +6,7 @@ context.run_id (a redelivered attempt has the same run id).
 
 Set it up:
   fastapi-platform deploy
-  curl -s -X POST -H "Authorization: Bearer $TOKEN" \\
-    http://127.0.0.1:8080/api/v1/functions/{{name}}/triggers/github/secret/rotate   # → the secret
+  fastapi-platform triggers rotate-secret {{name}} github   # → the secret, shown once
   Point the sender (GitHub: Settings → Webhooks) at http://<host>/hooks/{{name}}/github
   with that secret and content type application/json. Details: docs/triggers.md.
 """

@@ -108,10 +108,10 @@ describe('cli invoke output', () => {
       assert.doesNotMatch(own.stderr, /Details, logs and the stack/);
     }
     const gone = await invoke('gone', true);
-    assert.match(gone.stderr, /Details, logs and the stack: fastapi-platform runs run-gone/);
+    assert.match(gone.stderr, /Details, logs and the stack: .*fastapi-platform(\.js)? runs run-gone/);
     const broken = await invoke('broken', true);
     assert.equal(broken.code, EXIT.FAILURE);
     assert.match(broken.stdout, /error \(from the run record\): ValueError: bad value/);
-    assert.match(broken.stderr, /Details, logs and the stack: fastapi-platform runs run-500/);
+    assert.match(broken.stderr, /Details, logs and the stack: .*fastapi-platform(\.js)? runs run-500/);
   });
 });

@@ -75,7 +75,7 @@ describe('cli main', () => {
       version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
       invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
     });
-    assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: POST /api/v1/functions/hooky/triggers/github/secret/rotate, docs/triggers.md)'), lines.join('\n'));
+    assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret hooky github, docs/triggers.md)'), lines.join('\n'));
   });
 
   it('data rotate says when the old credentials stop working in words ("at once", not "in 0 s")', () => {

@@ -55,6 +55,16 @@ describe('parseManifest', () => {
     assert.deepEqual(Object.keys(issues).sort(), ['handler', 'limits.cpu', 'triggers.0.secret']);
   });
 
+  it('an unknown key names the key meant, or the keys taken there', () => {
+    const issues = issuesOf({ kind: 'function', name: 'x', limit: {}, limits: { max_instances: 2, Memory: '1Gi', cpu: 2 }, triggers: [{ type: 'cron', schedule: '* * * * *', timezon: 'UTC' }], retry: { attempts: 3 } });
+    assert.equal(issues['limit'], 'unknown key; did you mean "limits"?');
+    assert.equal(issues['limits.max_instances'], 'unknown key; did you mean "maxInstances"?');
+    assert.equal(issues['limits.Memory'], 'unknown key; did you mean "memory"?');
+    assert.equal(issues['limits.cpu'], 'unknown key (here: timeout, memory, concurrency, maxInstances, minWarm, maxQueue, rate, burst)');
+    assert.equal(issues['triggers.0.timezon'], 'unknown key; did you mean "timezone"?');
+    assert.match(issues['retry.attempts']!, /^unknown key; did you mean "maxAttempts"\?$|^unknown key \(here: maxAttempts, /);
+  });
+
   it('reports bad values with their path', () => {
     const issues = issuesOf({
       kind: 'app',

@@ -204,7 +204,8 @@ export class Dispatcher {
     }
     await this.guard(queue.nack(lease, retryAt));
     metrics.attempt(job.function, 'failed_retry');
-    await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${retryAt}`);
+    // A time people read (`runs <id>`, the console's timeline): ISO 8601, not epoch milliseconds.
+    await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}`);
   }
 
   /** Runs the attempt, extending the lease every leaseMs/3. Null when abandoned at stop. */

@@ -1,0 +1,66 @@
+/**
+ * `triggers <name>` lists a function's triggers (its URLs, the active version's webhooks and cron
+ * schedules with their next fire times); `triggers rotate-secret <name> <id> [--grace 1h]` makes a
+ * new webhook secret and prints it this once (docs/triggers.md). Before, a newcomer needed curl,
+ * the admin token and the API path to get a secret to give GitHub (docs/adr/0040-runnable-hints.md).
+ */
+import { positionals, str, type ParsedArgs } from '../args.js';
+import { clientOf, type Command, type Context } from '../context.js';
+import { EXIT, usageError } from '../errors.js';
+import { table } from '../output.js';
+import { FUNCTION_NAME } from '../../protocol/index.js';
+
+function nameOf(name: string | undefined, usage: string): string {
+  if (name === undefined) throw usageError(`${usage} needs the function name: fastapi-platform ${usage}`);
+  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  return name;
+}
+
+async function run(ctx: Context, args: ParsedArgs): Promise<number> {
+  const pos = positionals(args, 3, 'triggers');
+  const client = await clientOf(ctx, args);
+  if (pos[0] === 'rotate-secret') {
+    const name = nameOf(pos[1], 'triggers rotate-secret <name> <triggerId>');
+    const id = pos[2];
+    if (id === undefined) throw usageError('triggers rotate-secret needs the webhook trigger id (`fastapi-platform triggers <name>` lists them): fastapi-platform triggers rotate-secret <name> <triggerId>');
+    const grace = str(args, 'grace');
+    const answer = await client.rotateHookSecret(name, id, grace);
+    ctx.out.data({ ok: true, function: name, trigger: id, secret: answer.secret });
+    ctx.out.line(`New secret for webhook "${id}" of "${name}" (shown only this once; give it to the sender):`);
+    ctx.out.line(`  ${answer.secret}`);
+    ctx.out.note(grace !== undefined && /^0+(ms|s|m|h)?$/.test(grace) ? 'the previous secret no longer works' : `the previous secret keeps working for ${grace ?? '1h'} (--grace 0s ends it at once)`);
+    return EXIT.OK;
+  }
+  if (pos.length > 1) throw usageError('usage: fastapi-platform triggers <name> | triggers rotate-secret <name> <triggerId> [--grace 1h]');
+  const name = nameOf(pos[0], 'triggers <name>');
+  const items = await client.listTriggers(name);
+  ctx.out.data({ ok: true, function: name, items });
+  const rows = items.map((t): string[] => {
+    if (t.type === 'http') return ['http', '-', `${t.invokeUrl}${t.asyncUrl !== undefined ? `  async: ${t.asyncUrl}` : ''}`, `auth ${t.auth}, ${t.invocation}`];
+    if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: triggers rotate-secret ${name} ${t.id}`];
+    return ['cron', t.id, `${t.schedule} (${t.timezone})`, t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'];
+  });
+  ctx.out.line(table(['TYPE', 'ID', 'WHERE', 'DETAILS'], rows));
+  return EXIT.OK;
+}
+
+export const triggersCommand: Command = {
+  name: 'triggers',
+  summary: "list a function's triggers (URLs, webhooks, cron schedules and next fires); rotate a webhook's secret",
+  usage: 'triggers <name>   |   triggers rotate-secret <name> <triggerId> [--grace 1h]',
+  examples: [
+    'triggers my-hook',
+    'triggers rotate-secret my-hook github --grace 0s',
+  ],
+  details: [
+    'Triggers are declared in platform.yaml (`triggers: [{type: webhook, id: github}]`, `{type: cron, schedule: …}`)',
+    'and exist while the version declaring them is active. A webhook\'s secret is generated at deploy and',
+    'never shown: `triggers rotate-secret <name> <id>` makes a new one and prints it once (role deployer);',
+    'the old one keeps working for --grace.',
+    'Details: docs/triggers.md.',
+  ].join('\n'),
+  options: {
+    grace: { type: 'string', value: 'DURATION', description: 'rotate-secret: how long the previous secret keeps working (default 1h; 0s: at once)' },
+  },
+  run,
+};

@@ -1,0 +1,30 @@
+/**
+ * How to spell this CLI in a hint the user will paste (`Next: … validate`): `fastapi-platform`
+ * only when that name is on PATH (`npm link`, a global install); `npx fastapi-platform` inside the
+ * repository (its package.json declares the bin); elsewhere `node <repo>/bin/fastapi-platform.js`.
+ * A newcomer after `npm start` has no `fastapi-platform` on PATH: the bare name answered
+ * "command not found" (docs/adr/0040-runnable-hints.md).
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, relative, isAbsolute } from 'node:path';
+import { PACKAGE_ROOT } from './config.js';
+
+/** Pure apart from the PATH look-up: the command prefix a user can run from `cwd`. */
+export function selfCommand(searchPath: string | undefined, cwd: string, root: string = PACKAGE_ROOT): string {
+  for (const dir of (searchPath ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, 'fastapi-platform'), constants.X_OK);
+      return 'fastapi-platform';
+    } catch { /* not in this directory */ }
+  }
+  const rel = relative(root, cwd);
+  if (!rel.startsWith('..') && !isAbsolute(rel)) return 'npx fastapi-platform';
+  const bin = join(root, 'bin', 'fastapi-platform.js');
+  return /^[\w./-]+$/.test(bin) ? `node ${bin}` : `node '${bin.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `selfCommand` for a command's context (its PATH is the one the CLI was started with). */
+export function selfCommandOf(ctx: { env: { runtimeEnv: Record<string, string | undefined> }; cwd: string }): string {
+  return selfCommand(ctx.env.runtimeEnv['PATH'], ctx.cwd);
+}

@@ -1,0 +1,263 @@
+/**
+ * The first minutes of a newcomer, as README's quickstart runs them (`npm start` is `up --demo`):
+ * every command the CLI prints as a next step runs as written (no `fastapi-platform` on PATH after
+ * `npm start`), `invoke --query` encodes a query for you, and a run id's first digits as `logs`
+ * prints them open the run (docs/adr/0040-runnable-hints.md).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, ROOT, spawnCli } from '../helpers/cli-harness.js';
+
+const skip = existsSync(join(ROOT, 'dist', 'platform', 'start.js')) ? false : 'the platform is not built';
+
+/** PATH without any directory that holds a `fastapi-platform` (as on a fresh clone after `npm start`). */
+function pathWithoutCli(): string {
+  return (process.env.PATH ?? '').split(delimiter).filter((dir) => {
+    try { accessSync(join(dir, 'fastapi-platform'), constants.X_OK); return false; } catch { return true; }
+  }).join(delimiter);
+}
+
+describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
+  let work = '';
+  let env: Record<string, string> = {};
+  let up: ChildProcess | undefined;
+  let demo = '';
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'fp-newcomer-'));
+    env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work, PATH: pathWithoutCli() };
+    up = spawn(process.execPath, [BIN, 'up', '--demo', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    up.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up --demo did not finish its demo in 60 s:\n${demo}\n${err}`)), 60_000);
+      up!.stdout!.on('data', (b: Buffer) => {
+        demo += b.toString();
+        if (demo.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); }
+      });
+      up!.on('exit', (code) => reject(new Error(`up exited with ${code}:\n${demo}\n${err}`)));
+    });
+  });
+  after(async () => {
+    if (up && up.exitCode === null) {
+      const exited = new Promise((r) => up!.on('exit', r));
+      up.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('up --demo ends with commands that run as written, and says how to start your own function', () => {
+    assert.match(demo, /^Its runs:\s+npx fastapi-platform runs hello$/m, demo);
+    assert.match(demo, /npx fastapi-platform init my-fn/, demo);
+  });
+
+  it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
+    const outside = await spawnCli(['init', join(work, 'outside')], { cwd: ROOT, env });
+    assert.equal(outside.code, 0, outside.stderr);
+    assert.match(outside.stdout, new RegExp(`^  node ${BIN.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} validate$`, 'm'), outside.stdout);
+    assert.doesNotMatch(outside.stdout, /^  (npx )?fastapi-platform validate$/m);
+
+    const bin = join(work, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'fastapi-platform'), '#!/bin/sh\n');
+    chmodSync(join(bin, 'fastapi-platform'), 0o755);
+    const linked = await spawnCli(['init', 'linked'], { cwd: work, env: { ...env, PATH: `${bin}${delimiter}${env.PATH}` } });
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.match(linked.stdout, /^  fastapi-platform validate$/m, linked.stdout);
+  });
+
+  it('invoke --query encodes the parameters and adds them to --path', async () => {
+    const r = await spawnCli(['invoke', 'hello', '--query', 'name=Ada Lovelace', '--path', '/?x=1', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const answer = JSON.parse(r.stdout) as { body: { message: string } };
+    assert.equal(answer.body.message, 'hello, Ada Lovelace', r.stdout);
+    const bad = await spawnCli(['invoke', 'hello', '--query', '=x'], { env });
+    assert.equal(bad.code, 2, bad.stderr);
+  });
+
+  it('runs <first digits of a run id> shows that run; a prefix of none says so with its code', async () => {
+    const full = /cold start \(init [^)]*\)\s+·\s+run ([0-9a-f-]{36})/.exec(demo)?.[1];
+    assert.ok(full, demo);
+    const short = await spawnCli(['runs', full.slice(0, 8), '--json'], { env });
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal((JSON.parse(short.stdout) as { run: { runId: string } }).run.runId, full);
+    const shown = await spawnCli(['runs', 'show', full.slice(0, 8)], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^run\\s+${full}$`, 'm'));
+    const none = await spawnCli(['runs', 'show', 'ffffffff'], { env });
+    assert.equal(none.code, 4);
+    assert.match(none.stderr, /\[RUN_NOT_FOUND\]/, none.stderr);
+  });
+
+  it('a webhook template gets its secret from the CLI (triggers rotate-secret) and a signed delivery is accepted', async () => {
+    const dir = join(work, 'hook');
+    assert.equal((await spawnCli(['init', dir, '--name', 'hook', '--template', 'webhook'], { env })).code, 0);
+    assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /triggers rotate-secret hook github/);
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /its secret: fastapi-platform triggers rotate-secret hook github/, deployed.stdout);
+
+    const listed = await spawnCli(['triggers', 'hook', '--json'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const hook = (JSON.parse(listed.stdout) as { items: { type: string; id?: string; url?: string }[] }).items.find((t) => t.type === 'webhook');
+    assert.equal(hook?.id, 'github', listed.stdout);
+
+    const rotated = await spawnCli(['triggers', 'rotate-secret', 'hook', 'github', '--grace', '0s', '--json'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const { secret } = JSON.parse(rotated.stdout) as { secret: string };
+    assert.match(secret, /^whsec_/);
+    const body = '{"zen":"hi"}';
+    const res = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
+    assert.equal(res.status, 202, await res.text());
+
+    const unknown = await spawnCli(['triggers', 'rotate-secret', 'hook', 'nope'], { env });
+    assert.equal(unknown.code, 4);
+    assert.match(unknown.stderr, /\[TRIGGER_NOT_FOUND\]/);
+  });
+
+  it("dev's banner names the CLI as it runs from the function's folder", async () => {
+    const dir = join(work, 'devfn');
+    assert.equal((await spawnCli(['init', dir, '--name', 'devfn'], { env })).code, 0);
+    const dev = spawn(process.execPath, [BIN, 'dev', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`dev printed no API line in 30 s:\n${out}`)), 30_000);
+        const take = (b: Buffer): void => { out += b.toString(); if (/API: .*\n/.test(out)) { clearTimeout(timer); resolve(); } };
+        dev.stdout!.on('data', take);
+        dev.stderr!.on('data', take);
+      });
+    } finally {
+      const exited = new Promise((r) => dev.on('exit', r));
+      dev.kill('SIGTERM');
+      await exited;
+    }
+    assert.ok(out.includes(` node ${BIN} runs …`), out);
+  });
+
+  it("an async run's timeline says when the next attempt is as a time, not epoch milliseconds", async () => {
+    const dir = join(work, 'flaky');
+    assert.equal((await spawnCli(['init', dir, '--name', 'flaky', '--template', 'worker'], { env })).code, 0);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    if context.attempt < 2:\n        raise RuntimeError("boom")\n    return {"attempt": context.attempt}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: flaky\nentrypoint: main:handler\ninvocation: async\nretry:\n  maxAttempts: 3\n  backoff: 100ms\n');
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const waited = await spawnCli(['invoke', 'flaky', '--async', '--wait', '-d', '{}', '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(waited.code, 0, waited.stderr);
+    const { runId } = JSON.parse(waited.stdout) as { runId: string };
+    const shown = await spawnCli(['runs', runId], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /retried .*attempt 2 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, shown.stdout);
+    assert.doesNotMatch(shown.stdout, /at \d{13}/, shown.stdout);
+  });
+
+  it('an error of the CLI itself ends with its stable code, as API errors do', async () => {
+    const r = await spawnCli(['runs', '--url', 'http://127.0.0.1:1'], { env });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /^error: cannot reach the platform at .* \[UNREACHABLE\]$/m, r.stderr);
+    assert.match(r.stderr, /Start it with `npm start` in the repository/, r.stderr);
+    const usage = await spawnCli(['logs'], { env });
+    assert.equal(usage.code, 2);
+    assert.doesNotMatch(usage.stderr, /\[USAGE\]/);
+  });
+
+  it('rollback of a function with one version says there is nothing to roll back to, not "name a version"', async () => {
+    const r = await spawnCli(['rollback', 'hello'], { env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /only version, so there is nothing to roll back to yet: deploy a new version first \[NO_PREVIOUS_VERSION\]/, r.stderr);
+  });
+
+  it('validate and deploy in a folder without platform.yaml give the one problem and what to do', async () => {
+    const empty = join(work, 'empty');
+    mkdirSync(empty);
+    for (const command of ['validate', 'deploy']) {
+      const r = await spawnCli([command], { cwd: empty, env });
+      assert.equal(r.code, 3, r.stderr);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0]!, /platform\.yaml: not found in .*: this is not a function folder; cd into yours, or create one here with `node .*bin\/fastapi-platform\.js init \.`/, r.stderr);
+    }
+  });
+
+  it('invoke < payload.json sends the file; a pipe without - is not dropped silently', async () => {
+    const dir = join(work, 'echo');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"method": event["method"], "body": event.json() if event["body"] else None}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: echo\nentrypoint: main:handler\n');
+    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+
+    const payload = join(work, 'payload.json');
+    writeFileSync(payload, '{"name": "Redirected"}');
+    const fd = openSync(payload, 'r');
+    const child = spawn(process.execPath, [BIN, 'invoke', 'echo', '--json'], { cwd: ROOT, env, stdio: [fd, 'pipe', 'pipe'] });
+    closeSync(fd);
+    let stdout = '';
+    child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
+    assert.equal(await new Promise((r) => child.on('close', r)), 0, stdout);
+    assert.deepEqual((JSON.parse(stdout) as { body: unknown }).body, { method: 'POST', body: { name: 'Redirected' } });
+
+    const piped = await spawnCli(['invoke', 'echo', '--json'], { env, stdin: '{"name": "Piped"}' });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual((JSON.parse(piped.stdout) as { body: unknown }).body, { method: 'GET', body: null });
+    assert.match(piped.stderr, /stdin is not read without `-`/, piped.stderr);
+  });
+
+  it('invoking a paused function, or one never deployed, says what to do', async () => {
+    const pause = await spawnCli(['functions', 'pause', 'hello'], { cwd: ROOT, env });
+    assert.equal(pause.code, 0, pause.stderr);
+    assert.match(pause.stdout, /Resume: npx fastapi-platform functions resume hello$/m, pause.stdout);
+    const paused = await spawnCli(['invoke', 'hello'], { cwd: ROOT, env });
+    assert.equal(paused.code, 1);
+    assert.match(paused.stderr, /"hello" is paused: resume it with `npx fastapi-platform functions resume hello`/, paused.stderr);
+    assert.equal((await spawnCli(['functions', 'resume', 'hello'], { env })).code, 0);
+
+    const config = JSON.parse(readFileSync(join(env.FP_CONFIG_DIR!, 'credentials.json'), 'utf8')) as { url: string; token: string };
+    const created = await fetch(`${config.url}/api/v1/functions`, { method: 'POST', headers: { authorization: `Bearer ${config.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'empty-fn' }) });
+    assert.equal(created.status, 201, await created.text());
+    const listed = await spawnCli(['functions'], { env });
+    assert.match(listed.stdout, /^empty-fn\s+not deployed\s+-\s/m, listed.stdout);
+    const none = await spawnCli(['invoke', 'empty-fn'], { cwd: ROOT, env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /"empty-fn" exists but has no deployed version yet: deploy it from its folder with `npx fastapi-platform deploy`/, none.stderr);
+  });
+
+  it('runs replay takes the first digits of a failed run id too', async () => {
+    const dir = join(work, 'fails');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise RuntimeError("always")\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: fails\nentrypoint: main:handler\ninvocation: async\nretry:\n  maxAttempts: 1\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const failed = await spawnCli(['invoke', 'fails', '--async', '--wait', '-d', '{}', '--json'], { env, timeoutMs: 60_000 });
+    assert.equal(failed.code, 1, failed.stdout);
+    const { runId } = JSON.parse(failed.stdout) as { runId: string };
+    const replayed = await spawnCli(['runs', 'replay', runId.slice(0, 8), '--json'], { env });
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.equal((JSON.parse(replayed.stdout) as { replayOf: string }).replayOf, runId);
+  });
+
+  // Last: it restarts the platform.
+  it('after a restart, usage still names the last successful run (the run store has it)', async () => {
+    const exited = new Promise((r) => up!.on('exit', r));
+    up!.kill('SIGTERM');
+    await exited;
+    up = spawn(process.execPath, [BIN, 'up', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`up did not restart in 30 s:\n${out}`)), 30_000);
+      up!.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); } });
+    });
+    const r = await spawnCli(['usage', 'hello', '--window', '24h', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const { usage } = JSON.parse(r.stdout) as { usage: { lastSuccess: { runId: string; at: number } | null } };
+    assert.ok(usage.lastSuccess !== null, r.stdout);
+    const newest = await spawnCli(['runs', 'hello', '--status', 'succeeded', '-n', '1', '--json'], { env });
+    assert.equal(usage.lastSuccess.runId, (JSON.parse(newest.stdout) as { items: { runId: string }[] }).items[0]!.runId);
+  });
+});
