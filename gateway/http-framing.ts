@@ -38,10 +38,17 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // the connection on most of them; DEL (0x7f) gets through it.
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^[0-9]+$/;
+// RFC 9110 §9.1: a method is a token. The native parser takes any text up to the first space for
+// one, the empty text too; it also ends a chunked body at `0\r\n`, skips two bytes and reads the
+// trailer section as the next request, so a trailer field line (`X: /fn/a/ HTTP/1.1`) arrives
+// here with the method "", ":" or "<rest of its name>:". Refusing those stops a request hidden in
+// a body's trailers, which a proxy in front forwards, from running (red team 2, December 2026).
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
 export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
   // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
+  if (!METHOD.test(method)) return refuse('the request method is not a token (RFC 9110 §9.1)', { method: method.slice(0, 32) });
   let size = method.length + url.length + (rawQuery === '' ? 0 : rawQuery.length + 1) + 13;
   let lengths: string[] | null = null;
   let codings: string[] | null = null;
