@@ -157,6 +157,8 @@ export interface HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The pieces a chunked request body is gathered in (Exchange.append). */
+const TAIL_BYTES = 64 * 1024;
 
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (exported by the binary, missing from the typings). */
@@ -206,6 +208,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
 
   private received = 0;
   private chunks: Buffer[] = [];
+  /** The chunked body's last piece, filled by append(); `tailUsed` of its bytes are the body's. */
+  private tail: Buffer | null = null;
+  private tailUsed = 0;
   private preallocated: Buffer | null = null;
   private outcome: { body: Uint8Array } | { error: PlatformError } | null = null;
   private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
@@ -320,19 +325,46 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     if (this.received + size > this.maxBodyBytes) {
       // Rule 7, while streaming (chunked bodies have no Content-Length to check up front).
       this.chunks = [];
+      this.tail = null;
       this.preallocated = null;
       this.settle({ error: tooLarge(this.maxBodyBytes) });
       return;
     }
     // Rule 5: copy now, the ArrayBuffer is neutered when this callback returns.
     if (this.preallocated) Buffer.from(chunk).copy(this.preallocated, this.received);
-    else if (size > 0) this.chunks.push(Buffer.from(new Uint8Array(chunk)));
+    else if (size > 0) this.append(new Uint8Array(chunk));
     this.received += size;
     if (!isLast) return;
+    if (this.tail !== null) this.chunks.push(this.tail.subarray(0, this.tailUsed));
     const body = this.preallocated ? this.preallocated.subarray(0, this.received) : Buffer.concat(this.chunks, this.received);
     this.chunks = [];
+    this.tail = null;
     this.preallocated = null;
     this.settle({ body });
+  }
+
+  /**
+   * Copies a piece of a chunked body into `tail`, a buffer of up to TAIL_BYTES, so what the body
+   * costs is its size: the native parser hands over every chunk on its own, and a Buffer per
+   * 1-byte chunk cost ~130 bytes each (a 4 MiB body of such chunks took 500 MiB; red team 2).
+   */
+  private append(piece: Uint8Array): void {
+    const room = this.tail === null ? 0 : this.tail.length - this.tailUsed;
+    if (piece.length <= room) {
+      this.tail!.set(piece, this.tailUsed);
+      this.tailUsed += piece.length;
+      return;
+    }
+    if (this.tail !== null) this.chunks.push(this.tail.subarray(0, this.tailUsed));
+    if (piece.length >= TAIL_BYTES) {
+      this.tail = null;
+      this.chunks.push(Buffer.from(piece));
+      return;
+    }
+    // Never more than the body may still take (the limit was checked before this piece).
+    this.tail = Buffer.allocUnsafe(Math.max(piece.length, Math.min(TAIL_BYTES, this.maxBodyBytes - this.received)));
+    this.tail.set(piece, 0);
+    this.tailUsed = piece.length;
   }
 
   private settle(outcome: { body: Uint8Array } | { error: PlatformError }): void {

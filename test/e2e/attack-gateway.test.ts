@@ -14,6 +14,7 @@ import { deployed, py, usePlatform } from './platform-harness.js';
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
+const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 
 const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
@@ -23,6 +24,7 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p)
       '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": BODY}',
     ),
   }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
+  await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -88,5 +90,42 @@ describe('attack: clients that do not read the platform\'s answers', () => {
     const res = await fetch(`${h.url}/fn/${BIG}/`);
     assert.equal(res.status, 200);
     assert.equal((await res.arrayBuffer()).byteLength, BODY_BYTES);
+  });
+});
+
+describe('attack: a chunked request body in tiny chunks (red team 2, December 2026)', () => {
+  // The native parser hands JavaScript every chunk of a chunked body on its own; the gateway kept
+  // each as a Buffer of its own (~130 bytes of memory for a 1-byte chunk): a 4 MiB body sent as
+  // 1-byte chunks (24 MiB on the wire) took the platform from 77 to 590 MiB, and a few such
+  // requests at once to gigabytes, from any client of a public function.
+  it('costs about the body\'s size in memory, not ~130 bytes per chunk', async () => {
+    const bytes = 3 * MIB;
+    const socket = connect({ host: '127.0.0.1', port: new URL(h.url).port ? Number(new URL(h.url).port) : 80 });
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (/\r\n\r\n[^]*\}/.test(text)) resolve(text);
+      });
+      socket.on('close', () => resolve(text));
+    });
+    socket.write(`POST /fn/${SIZE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const piece = Buffer.from('1\r\na\r\n'.repeat(64 * 1024));
+    for (let sent = 0; sent < bytes; sent += 64 * 1024) {
+      if (!socket.write(piece)) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+    socket.write('0\r\n\r\n');
+    const text = await answer;
+    clearInterval(sampler);
+    socket.destroy();
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, new RegExp(`"size": ?${bytes}`));
+    const grown = (peak - baseline) / MIB;
+    assert.ok(grown < 96, `the platform grew by ${grown.toFixed(0)} MiB for a ${bytes / MIB} MiB body`);
   });
 });
