@@ -52,12 +52,16 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
   let size = method.length + url.length + (rawQuery === '' ? 0 : rawQuery.length + 1) + 13;
   let lengths: string[] | null = null;
   let codings: string[] | null = null;
+  // RFC 9112 §3.2: more than one Host is a 400. A proxy in front routing (or checking) by one and
+  // the gateway's host routing or the app's TrustedHostMiddleware by the other would disagree.
+  let hosts = 0;
   for (const [name, value] of headers) {
     size += name.length + value.length + 4;
     if (!TOKEN.test(name)) return refuse(`header name ${JSON.stringify(name)} is not a token`, { header: name });
     if (CONTROL.test(value)) return refuse(`header ${name} contains a control character`, { header: name });
     if (name === 'content-length') (lengths ??= []).push(value);
     else if (name === 'transfer-encoding') (codings ??= []).push(value);
+    else if (name === 'host' && ++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
   }
   if (size + 2 > MAX_HEADER_BYTES) {
     return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${MAX_HEADER_BYTES} bytes`, { limitBytes: MAX_HEADER_BYTES }) };

@@ -170,6 +170,8 @@ describe('malformed framing: 400 BAD_REQUEST, then the connection closes', () =>
   it('duplicate Content-Length 5 then 51 (the smuggling shape)', () =>
     assertRefused([post(['Content-Length: 5', 'Content-Length: 51'], 'hello'.padEnd(51, 'x'))], 400, 'BAD_REQUEST'));
   it('duplicate Content-Length with equal values', () => assertRefused([post(['Content-Length: 5', 'content-length: 5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Host twice (RFC 9112 §3.2: 400; a proxy routing by one and the gateway or the app by the other disagree)', () =>
+    assertRefused([`GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nHost: other.localhost\r\n\r\n`], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: gzip', () => assertRefused([post(['Transfer-Encoding: gzip'], 'hello')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: chunked, gzip', () => assertRefused([post(['Transfer-Encoding: chunked, gzip'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding twice', () =>

@@ -44,6 +44,9 @@ describe('checkRequestHead', () => {
     assert.equal(code(head([['transfer-encoding', 'chunked'], ['transfer-encoding', 'chunked']])), 'BAD_REQUEST');
   });
 
+  it('refuses Host given twice', () => {
+    assert.equal(code(head([['host', 'y']])), 'BAD_REQUEST');
+  });
   it('refuses a method that is not a token: what a trailer field line becomes in the native parser', () => {
     for (const method of ['', ':', 'X:', 'UGGLED:', 'G ET', 'GET\x7f']) {
       assert.equal(code(checkRequestHead(method, '/fn/x/', '', [['host', 'x']])), 'BAD_REQUEST', JSON.stringify(method));
