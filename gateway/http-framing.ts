@@ -38,19 +38,30 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // the connection on most of them; DEL (0x7f) gets through it.
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^[0-9]+$/;
+// RFC 9110 §9.1: a method is a token. The native parser takes any text up to the first space for
+// one, the empty text too; it also ends a chunked body at `0\r\n`, skips two bytes and reads the
+// trailer section as the next request, so a trailer field line (`X: /fn/a/ HTTP/1.1`) arrives
+// here with the method "", ":" or "<rest of its name>:". Refusing those stops a request hidden in
+// a body's trailers, which a proxy in front forwards, from running (red team 2, December 2026).
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
 export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
   // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
+  if (!METHOD.test(method)) return refuse('the request method is not a token (RFC 9110 §9.1)', { method: method.slice(0, 32) });
   let size = method.length + url.length + (rawQuery === '' ? 0 : rawQuery.length + 1) + 13;
   let lengths: string[] | null = null;
   let codings: string[] | null = null;
+  // RFC 9112 §3.2: more than one Host is a 400. A proxy in front routing (or checking) by one and
+  // the gateway's host routing or the app's TrustedHostMiddleware by the other would disagree.
+  let hosts = 0;
   for (const [name, value] of headers) {
     size += name.length + value.length + 4;
     if (!TOKEN.test(name)) return refuse(`header name ${JSON.stringify(name)} is not a token`, { header: name });
     if (CONTROL.test(value)) return refuse(`header ${name} contains a control character`, { header: name });
     if (name === 'content-length') (lengths ??= []).push(value);
     else if (name === 'transfer-encoding') (codings ??= []).push(value);
+    else if (name === 'host' && ++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
   }
   if (size + 2 > MAX_HEADER_BYTES) {
     return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${MAX_HEADER_BYTES} bytes`, { limitBytes: MAX_HEADER_BYTES }) };

@@ -103,7 +103,10 @@ const FORWARDING = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto',
  * holds the same address. From an untrusted peer nothing is removed (as uvicorn).
  */
 export function withoutForwarding(headers: Pairs): Pairs {
-  return headers.filter(([name]) => !FORWARDING.has(name));
+  // Also their spellings with `_` (`x_forwarded_for`): Django's ASGI request and every WSGI bridge
+  // read a header as HTTP_<NAME> with `-` turned into `_`, so to them the client's look-alike
+  // would be the only X-Forwarded-For left once the proxy's is consumed (docs/adr/0039-underscore-forwarding.md).
+  return headers.filter(([name]) => !FORWARDING.has(name) && !(name.includes('_') && FORWARDING.has(name.replaceAll('_', '-'))));
 }
 
 /** One hop of a forwarding chain, as a proxy wrote it. */

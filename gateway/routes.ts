@@ -102,7 +102,7 @@ export function hostRoute(headers: Pairs, baseDomain: string | null): HostRoute 
   let host: string | null = null;
   for (const [name, value] of headers) {
     if (name !== 'host') continue;
-    if (host !== null) return null; // two Host headers: no host routing (RFC 9112 says 400; path routing decides)
+    if (host !== null) return null; // two Host headers: no host routing (the adapter refuses them with 400 before any route)
     host = value;
   }
   if (host === null) return null;

@@ -272,7 +272,7 @@ export class DataProxy {
         this.outages.set(functionKey, Date.now());
         reply(errorDoc(CODE.hostUnreachable, 'DATA_BACKEND_UNAVAILABLE', reason), header.requestId);
       };
-      if (grows(decision, command) && this.full(grant!.physical, frame.length)) {
+      if (grows(decision, command, frame) && this.full(grant!.physical, frame.length)) {
         this.stats.refused += 1;
         reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data to write again`), header.requestId);
         return done();
@@ -448,11 +448,18 @@ export class DataProxy {
 }
 
 /** A command that can make its database bigger: inserts, updates, upserting findAndModify, new collections and indexes. */
-function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Command): boolean {
+function grows(decision: Extract<Decision, { kind: 'forward' }>, command: Command, frame: Buffer): boolean {
   if (decision.write === 'insert' || decision.write === 'update') return true;
   if (decision.write === 'findAndModify') return !command.remove;
+  // A pipeline ending in $out or $merge writes a collection server-side, as large as what it reads
+  // (a whole collection copied by one small command): at the cap it is refused like an insert
+  // (red team 2). Found as a BSON element name ("$out\0"); a string value ending in the same
+  // bytes is refused too, at the cap only (fail closed).
+  if (decision.command === 'aggregate') return frame.includes(OUT_STAGE) || frame.includes(MERGE_STAGE);
   return decision.command === 'create' || decision.command === 'createIndexes';
 }
+const OUT_STAGE = Buffer.from('$out\0', 'latin1');
+const MERGE_STAGE = Buffer.from('$merge\0', 'latin1');
 /**
  * Where every backend connection's reads land (`onread`), copied out before the next read: one
  * event loop, so one buffer serves them all. 64 KiB, what Node allocates per read otherwise.

@@ -14,6 +14,7 @@ import { deployed, py, usePlatform } from './platform-harness.js';
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
+const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 
 const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
@@ -23,6 +24,7 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p)
       '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": BODY}',
     ),
   }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
+  await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -88,5 +90,85 @@ describe('attack: clients that do not read the platform\'s answers', () => {
     const res = await fetch(`${h.url}/fn/${BIG}/`);
     assert.equal(res.status, 200);
     assert.equal((await res.arrayBuffer()).byteLength, BODY_BYTES);
+  });
+});
+
+describe('attack: a chunked request body in tiny chunks (red team 2, December 2026)', () => {
+  // The native parser hands JavaScript every chunk of a chunked body on its own; the gateway kept
+  // each as a Buffer of its own (~130 bytes of memory for a 1-byte chunk): a 4 MiB body sent as
+  // 1-byte chunks (24 MiB on the wire) took the platform from 77 to 590 MiB, and a few such
+  // requests at once to gigabytes, from any client of a public function.
+  it('costs about the body\'s size in memory, not ~130 bytes per chunk (and is refused past the chunk bound)', async () => {
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    const got = await tinyChunks(Number(new URL(h.url).port), `/fn/${SIZE}/`, 3 * MIB);
+    clearInterval(sampler);
+    assert.match(got.text, /^HTTP\/1\.1 413 /, got.text.slice(0, 200));
+    const grown = (peak - baseline) / MIB;
+    assert.ok(grown < 96, `the platform grew by ${grown.toFixed(0)} MiB for ${got.written} chunks`);
+  });
+});
+
+/**
+ * Writes a chunked POST of 1-byte chunks to `path` until the server closes the connection or
+ * `maxChunks` were written; returns what came back and how many chunks were written.
+ */
+async function tinyChunks(port: number, path: string, maxChunks: number): Promise<{ text: string; written: number; closed: boolean }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  let text = '';
+  let closed = false;
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.on('close', () => (closed = true));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const batch = 4096;
+  const piece = Buffer.from('1\r\na\r\n'.repeat(batch));
+  let written = 0;
+  while (!closed && written < maxChunks) {
+    if (!socket.write(piece)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+    written += batch;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  socket.destroy();
+  return { text, written, closed };
+}
+
+describe('attack: a request body of endless tiny chunks (red team 2, December 2026)', () => {
+  // Every chunk is a call from the native parser into JavaScript, on the one event loop all
+  // functions share: two clients sending 1-byte chunks held /healthz for 1-2.5 s. After an early
+  // answer (an unknown route's 404) the connection stayed open and its body had no limit at all.
+  it('a body of more chunks than the gateway takes per request is refused (413) and its connection closed', async () => {
+    const port = Number(new URL(h.url).port);
+    const got = await tinyChunks(port, `/fn/${SIZE}/`, 2_000_000);
+    assert.match(got.text, /^HTTP\/1\.1 413 /, got.text.slice(0, 200));
+    assert.ok(got.closed, 'the connection is closed');
+    assert.ok(got.written < 1_000_000, `the gateway read ${got.written} chunks`);
+  });
+  it('after an early answer (404) the rest of a body is not read: the connection is closed', async () => {
+    const port = Number(new URL(h.url).port);
+    const got = await tinyChunks(port, '/no-such-route', 2_000_000);
+    assert.match(got.text, /^HTTP\/1\.1 404 /);
+    assert.ok(got.closed, 'the connection is closed');
+    assert.ok(got.written < 1_000_000, `the gateway read ${got.written} chunks`);
+  });
+  it('a body of small chunks within the bound is served', async () => {
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(h.url).port) });
+    socket.on('error', () => {});
+    let text = '';
+    const done = new Promise<void>((resolve) => {
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        if (/\}$/.test(text)) resolve();
+      });
+      socket.on('close', () => resolve());
+    });
+    socket.write(`POST /fn/${SIZE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n${'3\r\nabc\r\n'.repeat(4000)}0\r\n\r\n`);
+    await done;
+    socket.destroy();
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /"size": ?12000/);
   });
 });

@@ -253,6 +253,45 @@ describe('attack: a function filling its bound database (the state directory\'s 
   });
 });
 
+describe('attack: a function copying its bound database into itself (red team 2, December 2026)', () => {
+  // `aggregate` with `$out` or `$merge` into the bound database is allowed and was counted as no
+  // write: at the cap, one small command could still copy a whole collection server-side, again
+  // and again (MongoDB; the embedded FerretDB 1.x does not implement $out and answers
+  // NotImplemented, so what is checked here is the proxy's refusal before forwarding).
+  it('at the cap, an aggregate with $out or $merge is refused (DATA_QUOTA_EXCEEDED); one without is served', { timeout: 180_000 }, async () => {
+    const t = await tenant({});
+    const copier = py(
+      'def handler(event, context):',
+      '    db = context.db',
+      '    big = "x" * (1024 * 1024)',
+      '    def code(fn):',
+      '        try:',
+      '            fn()',
+      '            return "ok"',
+      '        except Exception as err:',
+      '            return getattr(err, "details", {}).get("fpCode") or getattr(err, "code", None) or repr(err)[:120]',
+      '    for i in range(40):',
+      '        if code(lambda: db.seed.insert_one({"i": i, "blob": big})) != "ok":',
+      '            break',
+      '    out = code(lambda: list(db.seed.aggregate([{"$match": {}}, {"$out": "copy"}])))',
+      '    merge = code(lambda: list(db.seed.aggregate([{"$match": {}}, {"$merge": {"into": "copy2"}}])))',
+      '    read = code(lambda: list(db.seed.aggregate([{"$match": {"i": 0}}, {"$project": {"i": 1}}])))',
+      '    for name in db.list_collection_names():',
+      '        db.drop_collection(name)',
+      '    return {"out": out, "merge": merge, "read": read}',
+    );
+    const manifest = { kind: 'function', name: 'copier', data: { mongo: { database: 'copy' } }, limits: { timeout: '120s' } };
+    await t.api.call('POST', '/functions', { name: 'copier' });
+    const up = await t.api.call('POST', '/functions/copier/versions', { files: filesOf({ 'main.py': copier }), manifest });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal((await t.api.call('POST', '/functions/copier/deploy', {})).status, 200);
+    const res = await fetch(`${h.url}/fn/copier.${t.name}/`);
+    const body = (await res.json()) as { out: unknown; merge: unknown; read: unknown };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual(body, { out: 'DATA_QUOTA_EXCEEDED', merge: 'DATA_QUOTA_EXCEEDED', read: 'ok' });
+  });
+});
+
 describe('attack: a tenant holding every live log stream', () => {
   it('one workspace\'s tails take at most its share of the process\'s streams: another workspace can still tail', { timeout: 60_000 }, async () => {
     const t = await tenant({}, 'viewer');

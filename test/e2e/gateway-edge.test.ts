@@ -137,6 +137,19 @@ describe('proxy headers and the client', () => {
     assert.deepEqual([rfc.scheme, rfc.client, rfc.host], ['https', ['2001:db8::1', 0], 'shop.example']);
   });
 
+  it('forwarding headers spelt with `_` are consumed too: WSGI and Django read x_forwarded_for as X-Forwarded-For (red team 2)', async () => {
+    // Django's ASGI request and every WSGI bridge name a header HTTP_<NAME> with `-` turned into
+    // `_`, so `x_forwarded_for` (which uWS passes and a proxy such as Envoy or HAProxy forwards)
+    // is X-Forwarded-For to them. The gateway consumed the proxy's real one and left the client's
+    // look-alike: the app saw only the client's own choice of address (ADR 0039).
+    const proxied = await info(`/fn/${app}/info`, {
+      'x-forwarded-for': '203.0.113.7', x_forwarded_for: '6.6.6.6', x_forwarded_proto: 'https', x_forwarded_host: 'evil.example',
+      x_forwarded_prefix: '/evil', Forwarded_: 'x', 'x-forwarded_for': '6.6.6.7',
+    });
+    assert.deepEqual(proxied.client, ['203.0.113.7', 0]);
+    assert.deepEqual(proxied.forwarding, ['forwarded_']);
+  });
+
   it('X-Forwarded-Prefix from a trusted proxy goes before root_path, so the app\'s URLs carry it', async () => {
     const host = `${app}.localhost`;
     const atRoot = await info('/info', { host, 'x-forwarded-prefix': '/api/v1' });

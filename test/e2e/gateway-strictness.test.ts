@@ -170,10 +170,37 @@ describe('malformed framing: 400 BAD_REQUEST, then the connection closes', () =>
   it('duplicate Content-Length 5 then 51 (the smuggling shape)', () =>
     assertRefused([post(['Content-Length: 5', 'Content-Length: 51'], 'hello'.padEnd(51, 'x'))], 400, 'BAD_REQUEST'));
   it('duplicate Content-Length with equal values', () => assertRefused([post(['Content-Length: 5', 'content-length: 5'], 'hello')], 400, 'BAD_REQUEST'));
+  it('Host twice (RFC 9112 §3.2: 400; a proxy routing by one and the gateway or the app by the other disagree)', () =>
+    assertRefused([`GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nHost: other.localhost\r\n\r\n`], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: gzip', () => assertRefused([post(['Transfer-Encoding: gzip'], 'hello')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: chunked, gzip', () => assertRefused([post(['Transfer-Encoding: chunked, gzip'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding twice', () =>
     assertRefused([post(['Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
+});
+
+describe('a chunked body\'s trailer section never runs as a request (red team 2, December 2026)', () => {
+  // The native parser ends a chunked body at `0\r\n`, skips the next two bytes unread and parses
+  // what follows as the next request on the connection: a trailer field (valid HTTP, which a proxy
+  // in front forwards) ran as a request of its own, the proxy never having seen it. Whatever such a
+  // field line becomes (`X: /fn/… HTTP/1.1` → method "", `Xy: …` → ":", `Smuggled: …` →
+  // "uggled:"), its method is no RFC 9110 token: 400 BAD_REQUEST and the connection closed.
+  for (const name of ['X', 'Xy', 'Smuggled']) {
+    it(`a trailer field "${name}: /fn/<name>/ HTTP/1.1" after a chunked body to a route answered at once`, async () => {
+      const smuggled = `POST /no-such-route HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n` +
+        `${name}: /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`;
+      const answer = await raw([smuggled], 3000);
+      const text = answer.data.toString('latin1');
+      assert.match(text, /^HTTP\/1\.1 404 /, 'the chunked request itself is answered');
+      assert.doesNotMatch(text, /HTTP\/1\.1 200 /, `the trailer ran as a request: ${JSON.stringify(text.slice(0, 600))}`);
+      assert.match(text, /HTTP\/1\.1 400 [^]*"code":"BAD_REQUEST"/);
+      assert.ok(answer.closed, 'the connection is closed after the refusal');
+      await assertServing();
+    });
+  }
+  it('a request line whose method is no token ("X:", empty): 400 BAD_REQUEST', async () => {
+    await assertRefused([`X: /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`], 400, 'BAD_REQUEST');
+    await assertRefused([` /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello`], 400, 'BAD_REQUEST');
+  });
 });
 
 describe('malformed headers answered by the gateway', () => {

@@ -44,6 +44,15 @@ describe('checkRequestHead', () => {
     assert.equal(code(head([['transfer-encoding', 'chunked'], ['transfer-encoding', 'chunked']])), 'BAD_REQUEST');
   });
 
+  it('refuses Host given twice', () => {
+    assert.equal(code(head([['host', 'y']])), 'BAD_REQUEST');
+  });
+  it('refuses a method that is not a token: what a trailer field line becomes in the native parser', () => {
+    for (const method of ['', ':', 'X:', 'UGGLED:', 'G ET', 'GET\x7f']) {
+      assert.equal(code(checkRequestHead(method, '/fn/x/', '', [['host', 'x']])), 'BAD_REQUEST', JSON.stringify(method));
+    }
+    for (const method of ['GET', 'QUERY', 'PROPFIND', 'M-SEARCH']) assert.equal(code(checkRequestHead(method, '/fn/x/', '', [['host', 'x']])), 'ok');
+  });
   it('refuses control characters in values (HTAB and non-ASCII are fine) and names that are not tokens', () => {
     for (const value of ['a\x7fb', 'a\x01b', 'a\x1bb', 'a\0b']) assert.equal(code(head([['x-a', value]])), 'BAD_REQUEST', JSON.stringify(value));
     assert.equal(code(head([['x-a', 'a\tb café']])), 'ok');
