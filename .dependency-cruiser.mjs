@@ -68,5 +68,8 @@ export default {
     exclude: { path: '^(dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
+    // An ESM project: resolve packages as Node's `import` does (uWebSockets.js, from uws-pack,
+    // exports only an `import` condition).
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
   },
 };
