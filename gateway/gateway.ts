@@ -29,6 +29,11 @@ export interface GatewaySettings {
    * it a response that cannot be written at once is cut (docs/gateway.md, "Slow clients"). Default 1 GiB.
    */
   readonly maxHeldResponseBytes?: number;
+  /**
+   * Request body bytes being received, all connections together; past it a body is refused with
+   * 503 GATEWAY_OVERLOADED (docs/gateway.md, "Slow clients"). Default 512 MiB.
+   */
+  readonly maxBodyBytesInFlight?: number;
   /** On close, how long in-flight requests may take to finish. */
   readonly shutdownGraceMs: number;
   /**
@@ -202,6 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
     ...(config.maxHeldResponseBytes !== undefined ? { maxHeldResponseBytes: config.maxHeldResponseBytes } : {}),
+    ...(config.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: config.maxBodyBytesInFlight } : {}),
     bodyLimit: (method, url, headers) => {
       const host: HostRoute = hostRoute(headers, baseDomain);
       if (host !== null && !('console' in host)) return config.maxBodyBytes;

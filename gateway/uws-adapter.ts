@@ -15,7 +15,11 @@
  *  6. Large bodies go out with `tryEnd` and continue in `onWritable` from `getWriteOffset()`
  *     (backpressure), instead of buffering the whole body a second time inside uWS.
  *  7. The request body limit is enforced while streaming (and up front from Content-Length):
- *     bytes past the limit are never buffered.
+ *     bytes past the limit are never buffered. Bodies being received, all connections together,
+ *     count in the server's `bodies` budget (`maxBodyBytesInFlight`, gateway/byte-budget.ts): a
+ *     body that would pass it gets `503 GATEWAY_OVERLOADED`, and while more than half of it is
+ *     used, a client sending slower than the minimum rate gets `408 REQUEST_BODY_TOO_SLOW`; both
+ *     close the connection.
  *  8. A malformed request head (gateway/http-framing.ts) is refused from inside the route callback,
  *     before uWS parses the body, with the connection closed. The native parser may close the
  *     socket right after the callback returns (invalid Content-Length, a coding other than chunked)
@@ -33,9 +37,9 @@
  *     `getWriteOffset()` for a backed-up chunk); a body that runs past the length or ends short of
  *     it drops the connection, so no client takes it for whole.
  * 10. What of a whole response waits for a slow client (rule 6) counts in the server's
- *     `HeldResponses`: past `maxHeldResponseBytes` the response is cut (its connection closed),
+ *     `responses` budget: past `maxHeldResponseBytes` the response is cut (its connection closed),
  *     and while more than half of it is held, clients reading slower than the minimum rate are cut
- *     (gateway/held-responses.ts, docs/gateway.md "Slow clients").
+ *     (gateway/byte-budget.ts, docs/gateway.md "Slow clients").
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -44,7 +48,13 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
-import { DEFAULT_MAX_HELD_RESPONSE_BYTES, HeldResponses, type Holder } from './held-responses.js';
+import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, type Holder } from './byte-budget.js';
+
+/** The server's two bounds on bytes kept for clients (rules 7 and 10). */
+interface Budgets {
+  responses: ByteBudget;
+  bodies: ByteBudget;
+}
 
 /**
  * The uWebSockets.js binding, or why it did not load: the package throws at import when it ships
@@ -134,6 +144,8 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   /** Response bytes held for slow clients, all connections together (rule 10); default 1 GiB. */
   maxHeldResponseBytes?: number;
+  /** Request body bytes being received, all connections together (rule 7); default 512 MiB. */
+  maxBodyBytesInFlight?: number;
   /**
    * The body limit of one request, from its method and raw path (e.g. larger for code uploads
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
@@ -219,14 +231,16 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
 
   private readonly maxBodyBytes: number;
-  /** The request head is malformed: answer this at once, without calling the handler (rule 8). */
+  /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
+  private bodyHolder: Holder | null = null;
+  /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
   constructor(
     private readonly res: HttpResponse,
     req: HttpRequest,
     bodyLimit: (method: string, url: string, headers: Pairs) => number,
-    private readonly heldResponses: HeldResponses,
+    private readonly budgets: Budgets,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
@@ -291,6 +305,14 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.settle({ body: new Uint8Array(0) });
       return;
     }
+    // Rule 7: the announced size counts in the server's budget before a byte is allocated.
+    this.bodyHolder = { cut: () => this.refuseBody(bodyTooSlow()) };
+    if (contentLength !== null && !chunked && !this.budgets.bodies.hold(this.bodyHolder, contentLength)) {
+      this.bodyHolder = null;
+      this.refusal = overloaded(this.budgets.bodies.maxBytes);
+      this.settle({ error: this.refusal });
+      return;
+    }
     // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
     if (contentLength !== null && !chunked) this.preallocated = Buffer.allocUnsafe(contentLength);
     res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
@@ -340,6 +362,13 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.settle({ error: tooLarge(this.maxBodyBytes) });
       return;
     }
+    const budget = this.budgets.bodies;
+    if (this.preallocated === null && size > 0 && !budget.hold(this.bodyHolder!, size)) {
+      // Rule 7: a chunked body grows the server's budget as it arrives.
+      this.refuseBody(overloaded(budget.maxBytes));
+      return;
+    }
+    budget.moved(this.bodyHolder!, size);
     // Rule 5: copy now, the ArrayBuffer is neutered when this callback returns.
     if (this.preallocated) Buffer.from(chunk).copy(this.preallocated, this.received);
     else if (size > 0) this.append(new Uint8Array(chunk));
@@ -355,8 +384,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
 
   /** More chunks than bodyChunkLimit(): 413 and the connection closed, or only closed once answering began. */
   private tooManyChunks(): void {
+    this.refuseBody(new PlatformError('PAYLOAD_TOO_LARGE', `the request body came in more than ${this.maxChunks} chunks (send larger chunks)`, { limitChunks: this.maxChunks }));
+  }
+
+  /** The body is refused while it arrives: what it took is freed, `error` answered and the connection closed (or only closed once answering began). */
+  private refuseBody(error: PlatformError): void {
     if (this.aborted || this.ended) return;
-    const error = new PlatformError('PAYLOAD_TOO_LARGE', `the request body came in more than ${this.maxChunks} chunks (send larger chunks)`, { limitChunks: this.maxChunks });
     this.chunks = [];
     this.tail = null;
     this.preallocated = null;
@@ -392,6 +425,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private settle(outcome: { body: Uint8Array } | { error: PlatformError }): void {
     if (this.outcome) return;
     this.outcome = outcome;
+    // Received (or refused): the body leaves the budget of bodies being received.
+    if (this.bodyHolder !== null) this.budgets.bodies.release(this.bodyHolder);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {
@@ -481,7 +516,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    this.heldResponses.release(this);
+    this.budgets.responses.release(this);
     this.onFinished();
   }
 
@@ -507,7 +542,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     // Rule 10: what waits for the client counts against the server's bound, or is cut now.
-    if (!this.heldResponses.hold(this, body.byteLength - (res.getWriteOffset() - base))) {
+    if (!this.budgets.responses.hold(this, body.byteLength - (res.getWriteOffset() - base))) {
       this.cut();
       return;
     }
@@ -519,7 +554,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
         const [retryOk, done] = res.tryEnd(body.subarray(offset - base), body.byteLength);
         wrote = retryOk;
         if (done) this.finish();
-        else this.heldResponses.progress(this, body.byteLength - (res.getWriteOffset() - base));
+        else this.budgets.responses.progress(this, body.byteLength - (res.getWriteOffset() - base));
       });
       return wrote;
     });
@@ -680,6 +715,16 @@ export function bodyChunkLimit(maxBodyBytes: number): number {
   return Math.max(4096, Math.ceil(maxBodyBytes / 256));
 }
 
+/** The server's budget of bodies being received is used up (rule 7). */
+function overloaded(maxBytes: number): PlatformError {
+  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${maxBytes} bytes together); retry in a moment`, { limitBytes: maxBytes });
+}
+
+/** A body sent slower than the minimum rate while the budget is more than half used (rule 7). */
+function bodyTooSlow(): PlatformError {
+  return new PlatformError('REQUEST_BODY_TOO_SLOW', `the request body arrived slower than ${MIN_CLIENT_BYTES_PER_S} bytes/s while the gateway was busy receiving bodies`, { minBytesPerSecond: MIN_CLIENT_BYTES_PER_S });
+}
+
 function tooLarge(maxBodyBytes: number): PlatformError {
   return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes });
 }
@@ -706,14 +751,17 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
-  const heldResponses = new HeldResponses(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES);
+  const budgets: Budgets = {
+    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES),
+    bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+  };
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
   /** Streamed responses still open (rule 9), ended by closeAll. */
   const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, bodyLimit, heldResponses);
+    const exchange = new Exchange(res, req, bodyLimit, budgets);
     exchange.onStream = (open) => {
       if (open) streams.add(exchange);
       else streams.delete(exchange);
@@ -780,7 +828,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
           return inFlight === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake));
         },
         closeAll() {
-          heldResponses.stop();
+          budgets.responses.stop();
+          budgets.bodies.stop();
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
           // Streams end cleanly first (their last chunks are written), then every socket closes.

@@ -45,6 +45,8 @@ const OPTIONS = {
   asyncMaxBodyBytes: { env: 'FP_ASYNC_MAX_BODY_BYTES', kind: 'int', schema: int(1, 1024 * MIB).default(256 * KIB) },
   // Response bytes the gateway holds for clients that have not read them yet, all connections together (docs/gateway.md, "Slow clients").
   maxHeldResponseBytes: { env: 'FP_MAX_HELD_RESPONSE_BYTES', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(1024 * MIB) },
+  // Request body bytes being received, all connections together (docs/gateway.md, "Slow clients").
+  maxBodyBytesInFlight: { env: 'FP_MAX_BODY_BYTES_IN_FLIGHT', kind: 'int', schema: int(MIB, 1024 * 1024 * MIB).default(512 * MIB) },
   poolSize: { env: 'FP_POOL_SIZE', kind: 'int', schema: int(1, 1000).default(3) },
   idleTimeoutMs: { env: 'FP_IDLE_TIMEOUT_MS', kind: 'int', schema: int(1000, 7 * DAY_MS).default(300_000) },
   shutdownGraceMs: { env: 'FP_SHUTDOWN_GRACE_MS', kind: 'int', schema: int(0, 600_000).default(10_000) },
@@ -186,6 +188,7 @@ export function gatewaySettings(c: PlatformConfig): GatewaySettings {
     port: c.port,
     maxBodyBytes: c.maxBodyBytes,
     maxHeldResponseBytes: c.maxHeldResponseBytes,
+    maxBodyBytesInFlight: c.maxBodyBytesInFlight,
     shutdownGraceMs: c.shutdownGraceMs,
     baseDomain: c.baseDomain === 'none' ? null : c.baseDomain,
     trustedProxies: proxyList(c.trustedProxies),

@@ -5,6 +5,7 @@
  * there for as long as it liked, and each new connection kept one more: 20 such clients took the
  * platform from 200 MiB to 1.7 GiB. The bytes held for clients are now bounded across the gateway
  * (`maxHeldResponseBytes`), and a client reading slower than the gateway's minimum rate is cut.
+ * The same for request bodies being received (`maxBodyBytesInFlight`, part 6 below).
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -16,7 +17,7 @@ const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 
-const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, poolSize: 1 }, async (p) => {
+const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
     'main.py': py(
       `BODY = b"x" * ${BODY_BYTES}`,
@@ -110,30 +111,43 @@ describe('attack: a chunked request body in tiny chunks (red team 2, December 20
   });
 });
 
-/**
- * Writes a chunked POST of 1-byte chunks to `path` until the server closes the connection or
- * `maxChunks` were written; returns what came back and how many chunks were written.
- */
-async function tinyChunks(port: number, path: string, maxChunks: number): Promise<{ text: string; written: number; closed: boolean }> {
+/** A raw connection that keeps what comes back; `chunkedPost` sends a chunked POST's head to `path`. */
+function rawClient(port: number): { socket: Socket; text(): string; closed(): boolean; connected: Promise<unknown>; chunkedPost(path: string): void } {
   const socket = connect({ host: '127.0.0.1', port });
   let text = '';
   let closed = false;
   socket.on('error', () => {});
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   socket.on('close', () => (closed = true));
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  return {
+    socket,
+    text: () => text,
+    closed: () => closed,
+    connected: new Promise((resolve) => socket.once('connect', resolve)),
+    chunkedPost: (path) => socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`),
+  };
+}
+
+/**
+ * Writes a chunked POST of 1-byte chunks to `path` until the server closes the connection or
+ * `maxChunks` were written; returns what came back and how many chunks were written.
+ */
+async function tinyChunks(port: number, path: string, maxChunks: number): Promise<{ text: string; written: number; closed: boolean }> {
+  const client = rawClient(port);
+  const socket = client.socket;
+  await client.connected;
+  client.chunkedPost(path);
   const batch = 4096;
   const piece = Buffer.from('1\r\na\r\n'.repeat(batch));
   let written = 0;
-  while (!closed && written < maxChunks) {
+  while (!client.closed() && written < maxChunks) {
     if (!socket.write(piece)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
     written += batch;
     await new Promise((resolve) => setImmediate(resolve));
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
   socket.destroy();
-  return { text, written, closed };
+  return { text: client.text(), written, closed: client.closed() };
 }
 
 describe('attack: a request body of endless tiny chunks (red team 2, December 2026)', () => {
@@ -170,5 +184,86 @@ describe('attack: a request body of endless tiny chunks (red team 2, December 20
     socket.destroy();
     assert.match(text, /^HTTP\/1\.1 200 /);
     assert.match(text, /"size": ?12000/);
+  });
+});
+
+/**
+ * A POST announcing `length` body bytes that sends `send` of them, then 6 KiB every 250 ms: 24
+ * KiB/s, above the 16 KiB/s uWS itself requires of a body (slower, it closes the connection after
+ * ~10 s without an answer) and below the gateway's 32 KiB/s; what came back, and whether it closed.
+ */
+function partialBody(port: number, length: number, send: number): { result(): { text: string; closed: boolean }; destroy(): void } {
+  const socket = connect({ host: '127.0.0.1', port });
+  let text = '';
+  let closed = false;
+  const trickle = setInterval(() => socket.write(Buffer.alloc(6 * 1024, 120)), 250);
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.on('close', () => {
+    closed = true;
+    clearInterval(trickle);
+  });
+  socket.once('connect', () => {
+    socket.write(`POST /fn/${SIZE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${length}\r\n\r\n`);
+    socket.write(Buffer.alloc(send, 120));
+  });
+  return { result: () => ({ text, closed }), destroy: () => socket.destroy() };
+}
+
+const until = async (what: string, ok: () => boolean, ms: number): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    assert.ok(Date.now() < deadline, `timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('attack: request bodies that arrive and never end (December 2026)', () => {
+  // The gateway receives a body whole before the call. 200 connections that each sent most of a
+  // 6 MiB body and then nothing (or a byte now and then, which keeps the idle timer from firing)
+  // took the platform from 100 MiB to 1.3 GiB; nothing bounded bodies across connections.
+  // (A sender slower than 16 KiB/s is closed by uWS itself after ~10 s, without an answer.)
+  it('past maxBodyBytesInFlight a body is refused at once (503 GATEWAY_OVERLOADED); stalled senders are cut (408) while the budget is over half used; then bodies are served', async () => {
+    const port = Number(new URL(h.url).port);
+    // Two bodies of 6 MiB announced (12 of the 16 MiB budget), each then sent at 24 KiB/s.
+    const stalled = [partialBody(port, 6 * MIB, 8 * 1024), partialBody(port, 6 * MIB, 8 * 1024)];
+    await new Promise((r) => setTimeout(r, 500));
+    // A third would pass the budget: refused before a byte of it is read, its connection closed.
+    const third = partialBody(port, 6 * MIB, 0);
+    await until('the third body is refused', () => third.result().closed, 5_000);
+    assert.match(third.result().text, /^HTTP\/1\.1 503 /);
+    assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
+    for (const s of stalled) assert.equal(s.result().text, '', 'the stalled bodies are still waited for');
+    // Too slow for a window while more than half the budget is theirs: cut with 408 while more than half the budget is theirs.
+    await until('the stalled senders are cut', () => stalled.every((s) => s.result().closed), 15_000);
+    for (const s of stalled) {
+      assert.match(s.result().text, /^HTTP\/1\.1 408 /);
+      assert.match(s.result().text, /"code":"REQUEST_BODY_TOO_SLOW"/);
+    }
+    // The budget is free again: a large body is served whole.
+    const res = await fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
+    third.destroy();
+  });
+
+  it('a chunked body counts as it arrives: refused (503) when its next piece would pass the budget', async () => {
+    const port = Number(new URL(h.url).port);
+    const holding = partialBody(port, 6 * MIB, 8 * 1024);
+    const holding2 = partialBody(port, 6 * MIB, 8 * 1024);
+    await new Promise((r) => setTimeout(r, 300));
+    const client = rawClient(port);
+    await client.connected;
+    client.chunkedPost(`/fn/${SIZE}/`);
+    const piece = Buffer.concat([Buffer.from('100000\r\n'), Buffer.alloc(MIB, 98), Buffer.from('\r\n')]);
+    for (let i = 0; i < 5 && !client.closed(); i++) {
+      client.socket.write(piece);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await until('the chunked body is refused', () => client.closed(), 5_000);
+    assert.match(client.text(), /^HTTP\/1\.1 503 /);
+    assert.match(client.text(), /"code":"GATEWAY_OVERLOADED"/);
+    holding.destroy();
+    holding2.destroy();
   });
 });

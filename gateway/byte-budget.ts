@@ -1,0 +1,124 @@
+/**
+ * Bytes the gateway keeps in memory for clients, bounded across the server (docs/gateway.md, "Slow
+ * clients"). Two budgets use this class (uws-adapter rules 7 and 10):
+ *
+ *  - **response bytes waiting for clients** (`maxHeldResponseBytes`): a whole response is written
+ *    with `tryEnd`; what the socket does not take at once waits. Before this bound a client that
+ *    never read (or read a few bytes now and then, which keeps a connection's idle timer from
+ *    firing) kept a function's 60 MiB answer there as long as it liked, one per connection (red
+ *    team, December 2026; test/e2e/attack-gateway.test.ts);
+ *  - **request bodies being received** (`maxBodyBytesInFlight`): a body is buffered whole before
+ *    the call, up to its limit, and 200 connections each sending most of a 6 MiB body and then
+ *    trickling took the platform from 100 MiB to 1.3 GiB (December 2026, same test file).
+ *
+ * For both:
+ *  - what would take the bytes held past `maxBytes` is refused (`hold` answers false; the caller
+ *    cuts it);
+ *  - while more than half of `maxBytes` is held, a client that moved (read, or sent) less than
+ *    MIN_CLIENT_BYTES_PER_S over its last SLOW_CLIENT_WINDOW_MS is cut, so slow clients cannot
+ *    keep the budget full and starve everyone else.
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Bytes held for a client; `cut()` ends its exchange (and releases it). */
+export interface Holder {
+  cut(): void;
+}
+
+export const SLOW_CLIENT_WINDOW_MS = 10_000;
+export const MIN_CLIENT_BYTES_PER_S = 32 * 1024;
+export const DEFAULT_MAX_HELD_RESPONSE_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
+
+interface Entry {
+  /** Bytes this holder holds now. */
+  held: number;
+  /** Bytes its client moved since the current window started, and when that window started. */
+  moved: number;
+  since: number;
+}
+
+export class ByteBudget {
+  /** Bytes held now, all holders together. */
+  held = 0;
+  /** Holders cut so far (over the budget, or too slow while it was half used). */
+  cutCount = 0;
+  private readonly entries = new Map<Holder, Entry>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * `holder` holds `bytes` more (a new holder starts its window now); false when that would pass
+   * the budget (the caller cuts it). While nothing else is held, anything fits: one body or answer
+   * larger than the whole budget is still served alone.
+   */
+  hold(holder: Holder, bytes: number): boolean {
+    if (this.held + bytes > this.maxBytes && this.held - (this.entries.get(holder)?.held ?? 0) > 0) {
+      this.cutCount++;
+      return false;
+    }
+    this.held += bytes;
+    const entry = this.entries.get(holder);
+    if (entry !== undefined) {
+      entry.held += bytes;
+      return true;
+    }
+    this.entries.set(holder, { held: bytes, moved: 0, since: this.now() });
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.sweep(), 1000);
+      this.timer.unref();
+    }
+    return true;
+  }
+
+  /** A response's client took bytes: `left` remain held. */
+  progress(holder: Holder, left: number): void {
+    const entry = this.entries.get(holder);
+    if (entry === undefined || left >= entry.held) return;
+    const took = entry.held - left;
+    this.held -= took;
+    entry.held = left;
+    entry.moved += took;
+  }
+
+  /** A request's client sent `bytes` more (what it holds is counted by `hold`). */
+  moved(holder: Holder, bytes: number): void {
+    const entry = this.entries.get(holder);
+    if (entry !== undefined) entry.moved += bytes;
+  }
+
+  /** The exchange ended, or its client left. */
+  release(holder: Holder): void {
+    const entry = this.entries.get(holder);
+    if (entry === undefined) return;
+    this.entries.delete(holder);
+    this.held -= entry.held;
+    if (this.entries.size === 0) this.stop();
+  }
+
+  /** Cuts the clients too slow over their last window, while more than half the budget is held. */
+  sweep(): void {
+    const now = this.now();
+    const slow: Holder[] = [];
+    for (const [holder, entry] of this.entries) {
+      if (now - entry.since < SLOW_CLIENT_WINDOW_MS) continue;
+      if (this.held > this.maxBytes / 2 && entry.moved < (MIN_CLIENT_BYTES_PER_S * (now - entry.since)) / 1000) slow.push(holder);
+      entry.moved = 0;
+      entry.since = now;
+    }
+    for (const holder of slow) {
+      this.cutCount++;
+      this.release(holder);
+      holder.cut();
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,75 @@
+/** The gateway's bounds on bytes kept for clients (gateway/byte-budget.ts, uws-adapter rules 7 and 10). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ByteBudget, MIN_CLIENT_BYTES_PER_S, SLOW_CLIENT_WINDOW_MS, type Holder } from '../../gateway/byte-budget.js';
+
+function holder(): Holder & { cuts: number } {
+  return { cuts: 0, cut() { this.cuts++; } };
+}
+
+describe('byte budget', () => {
+  it('refuses what would pass the budget, and counts bytes as clients take them', () => {
+    const held = new ByteBudget(100, () => 0);
+    const a = holder();
+    assert.equal(held.hold(a, 60), true);
+    assert.equal(held.hold(holder(), 50), false);
+    held.progress(a, 20);
+    assert.equal(held.held, 20);
+    assert.equal(held.hold(holder(), 50), true);
+    held.release(a);
+    assert.equal(held.held, 50);
+    assert.equal(held.cutCount, 1);
+    held.stop();
+  });
+
+  it('takes one holder alone whatever its size, and lets it grow while it is alone', () => {
+    const budget = new ByteBudget(100, () => 0);
+    const big = holder();
+    assert.equal(budget.hold(big, 150), true);
+    assert.equal(budget.hold(big, 50), true, 'the only holder grows past the budget');
+    assert.equal(budget.hold(holder(), 1), false, 'anyone else waits');
+    budget.release(big);
+    assert.equal(budget.held, 0);
+    assert.equal(budget.hold(holder(), 100), true);
+    budget.stop();
+  });
+
+  it('cuts clients slower than the minimum rate only while more than half the budget is held', () => {
+    let now = 0;
+    const window = (MIN_CLIENT_BYTES_PER_S * SLOW_CLIENT_WINDOW_MS) / 1000;
+    const held = new ByteBudget(8 * window, () => now);
+    const slow = holder();
+    const fast = holder();
+    held.hold(slow, 3 * window);
+    held.hold(fast, 3 * window);
+    now = SLOW_CLIENT_WINDOW_MS;
+    held.progress(fast, 2 * window); // took one window's worth: fast enough
+    held.sweep();
+    assert.equal(slow.cuts, 1);
+    assert.equal(fast.cuts, 0);
+    assert.equal(held.held, 2 * window);
+    // Under half the budget: a slow client may take its time.
+    now += SLOW_CLIENT_WINDOW_MS;
+    held.sweep();
+    assert.equal(fast.cuts, 0);
+    held.stop();
+  });
+
+  it('counts what a sending client moved (a request body) for the minimum rate, not what it holds', () => {
+    let now = 0;
+    const window = (MIN_CLIENT_BYTES_PER_S * SLOW_CLIENT_WINDOW_MS) / 1000;
+    const budget = new ByteBudget(4 * window, () => now);
+    const trickling = holder();
+    const sending = holder();
+    budget.hold(trickling, 2 * window); // a Content-Length body: its whole size counted at once
+    budget.hold(sending, window);
+    now = SLOW_CLIENT_WINDOW_MS;
+    budget.moved(trickling, 10);
+    budget.moved(sending, window);
+    budget.sweep();
+    assert.equal(trickling.cuts, 1);
+    assert.equal(sending.cuts, 0);
+    assert.equal(budget.held, window, 'the cut body left the budget');
+    budget.stop();
+  });
+});
