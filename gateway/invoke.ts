@@ -44,7 +44,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
 
 /** `/async/<name>/…`: the same admission as `/fn/`, then the call is queued and answered 202. */
 export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | null, req: IncomingRequest, name: string, path: string): Promise<OutgoingResponse> {
-  let admitted = admit(deps, req, name);
+  let admitted = admit(deps, req, name, 'async');
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { headers } = admitted;
@@ -106,7 +106,7 @@ type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
  * and workspace quota let the call in (before the body is read; docs/adr/0011-tenants.md). Else
  * the refusal. Synchronous unless a shared limiter (Redis) must be asked.
  */
-function admit(deps: InvokeDeps, req: IncomingRequest, name: string): Admitted | Promise<Admitted> {
+function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'sync' | 'async'): Admitted | Promise<Admitted> {
   const found = deps.registry.resolve(name);
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
@@ -117,12 +117,24 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string): Admitted |
   } else {
     headers = withoutPlatformTokens(headers);
   }
+  const mode = found.invocation ?? 'both';
+  if (mode !== 'both' && mode !== route) return errorResponse(wrongRoute(name, mode));
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
   const verdict = found.limit?.admit() ?? null;
   if (verdict === null) return { fn, headers };
   if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
   return errorResponse(verdict);
+}
+
+/**
+ * A call on the route its function's `invocation` does not take (docs/adr/0046-invocation-mode.md):
+ * the caller is told the route that would take it. Checked after the token, so only a caller
+ * allowed to invoke learns the mode.
+ */
+function wrongRoute(name: string, mode: 'sync' | 'async'): PlatformError {
+  const other = mode === 'sync' ? `/fn/${name}/` : `/async/${name}/`;
+  return new PlatformError('INVOCATION_MODE_NOT_ALLOWED', `function "${name}" takes ${mode} calls only (invocation: ${mode}): call ${other}, or set invocation: both in its platform.yaml`, { function: name, invocation: mode, use: other });
 }
 
 /**
@@ -157,7 +169,7 @@ function withoutPlatformTokens(headers: Pairs): Pairs {
  * (rootPath ``: docs/adr/0020-addressing.md).
  */
 export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath = `/fn/${name}`): Promise<OutgoingResponse> {
-  let admitted = admit(deps, req, name);
+  let admitted = admit(deps, req, name, 'sync');
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { fn } = admitted;

@@ -115,7 +115,7 @@ async function loadFunction(dir: string, manifestPath: string, text: string, pla
     errors: manifest.errors,
   };
   const frozen = Object.freeze(fn);
-  return { fn: frozen, manifest, resolution: Object.freeze({ found: true, fn: frozen, paused: false, auth: null }) };
+  return { fn: frozen, manifest, resolution: Object.freeze({ found: true, fn: frozen, paused: false, auth: null, invocation: manifest.invocation }) };
 }
 
 const SKIPPED_DIRS = new Set(['__pycache__', 'node_modules']);

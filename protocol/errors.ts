@@ -182,6 +182,7 @@ export const ERRORS = {
   DATA_DATABASE_IN_USE: { status: 409, component: 'request', title: 'The database is bound to functions: it cannot be dropped while they use it.' },
   // ---- users' rough edges; appended, never renamed ----
   IDEMPOTENCY_KEY_REUSED: { status: 422, component: 'request', title: 'This Idempotency-Key was sent before with a different request; nothing was queued.' },
+  INVOCATION_MODE_NOT_ALLOWED: { status: 409, component: 'request', title: "The function's invocation mode does not take calls on this route (sync: /fn/, async: /async/)." },
   GATEWAY_OVERLOADED: { status: 503, component: 'gateway', title: 'The gateway is receiving as many request bodies as it may hold; retry in a moment.' },
   REQUEST_BODY_TOO_SLOW: { status: 408, component: 'request', title: 'The request body arrived too slowly while the gateway was busy.' },
 } as const satisfies Record<string, ErrorDef>;

@@ -244,7 +244,7 @@ export const manifestSchema = z.strictObject({
   name: z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
   entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app').default('main:handler'),
   runtime: z.enum(RUNTIME_PRESETS).default('http'),
-  invocation: z.enum(INVOCATION_MODES).default('sync'),
+  invocation: z.enum(INVOCATION_MODES).default('both'),
   triggers: triggersSchema,
   // prefault: an absent `limits` is parsed as `{}`, so the defaults above live in one place.
   limits: limitsSchema.prefault({}),

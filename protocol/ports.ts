@@ -5,6 +5,7 @@
  * service imports, so no service imports another's types (docs/architecture.md).
  */
 import type { ErrorCode, PlatformError } from './errors.js';
+import type { InvocationMode } from './manifest.js';
 import type { ErrorClass, FunctionSpec, Pairs } from './messages.js';
 import type { RunRecord, RunTrigger } from './records.js';
 
@@ -52,6 +53,8 @@ export type Resolution =
       readonly paused: boolean;
       /** null: public. */
       readonly auth: InvokeAuth | null;
+      /** Which public routes take its calls (`/fn/`: sync, `/async/`: async); absent: both. docs/adr/0046-invocation-mode.md. */
+      readonly invocation?: InvocationMode;
       /**
        * The function's rate limit and its workspace's call quota, checked at admission; null (or
        * absent) when neither applies, so an unlimited function pays nothing.

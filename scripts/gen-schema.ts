@@ -24,7 +24,7 @@ const DESCRIPTIONS: Record<string, string> = {
   name: 'The function name: a DNS label (a-z, 0-9, -; 1-63; no leading/trailing -). Part of its URL: /fn/<name>/.',
   entrypoint: '`module:attr`: handler(event, context) (sync or async) or an ASGI app such as `app:app`.',
   runtime: 'Runtime preset.',
-  invocation: 'How the function may be called: sync (HTTP request/response), async (queued), or both.',
+  invocation: 'Which public routes take its calls: both (the default), sync (/fn/ only: HTTP request/response) or async (/async/ only: queued runs). A call on the other route gets 409 INVOCATION_MODE_NOT_ALLOWED; triggers and test invokes through the API are not concerned.',
   triggers: 'Triggers besides HTTP: {type: cron, schedule, id?, timezone?, payload?} (runs on a schedule, seconds field allowed) or {type: webhook, id, style?: github|stripe, sync?, tolerance?} (signed calls at /hooks/<name>/<id>; the secret is kept by the platform).',
   limits: 'Per-function limits, in human units.',
   'limits.timeout': 'Longest a call may run: 500ms, 30s, 2m, 1h.',

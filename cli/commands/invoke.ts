@@ -245,6 +245,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     ctx.out.data({ ok: false, function: name, status: res.status, body: text });
     ctx.out.line(`HTTP ${res.status}`);
     ctx.out.line(text);
+    explainFailure(ctx, { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} }, name);
     return EXIT.FAILURE;
   }
   const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
@@ -375,7 +376,10 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`);
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
-  else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
+  else if (code === 'INVOCATION_MODE_NOT_ALLOWED') {
+    const sync = a.body.toString('utf8').includes('"invocation":"sync"');
+    ctx.out.note(`"${name}" is invocation: ${sync ? 'sync' : 'async'} in its platform.yaml: ${sync ? 'invoke it without --async' : 'invoke it with --async (--wait prints the result)'}, or set invocation: both and deploy again.`);
+  } else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
   else if (a.runId) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);

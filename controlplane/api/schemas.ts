@@ -79,7 +79,7 @@ export function mergedSecrets(current: Readonly<Record<string, string>>, patch: 
 export const createFunctionBody = z.strictObject({
   name: functionName,
   preset: preset.default('http'),
-  invocation: invocation.default('sync'),
+  invocation: invocation.default('both'),
   limits,
   env: env.default({}),
   secrets: secrets.default({}),

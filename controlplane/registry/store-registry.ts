@@ -111,7 +111,7 @@ export class StoreRegistry implements FunctionRegistry {
     const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail, binding);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const limit = this.limits === null ? null : callLimit(this.limits, record);
-    const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit });
+    const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit, invocation: record.invocation });
     const { hookSecrets: _dropped, ...kept } = record;
     this.entries.set(record.name, { record: kept, entrypoint, fn, resolution, binding });
     return true;

@@ -155,6 +155,11 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /retried .*attempt 2 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/, shown.stdout);
     assert.doesNotMatch(shown.stdout, /at \d{13}/, shown.stdout);
+    // An async-only function called without --async: refused (409), and the CLI says what works.
+    const sync = await spawnCli(['invoke', 'flaky', '-d', '{}'], { env });
+    assert.equal(sync.code, 1, sync.stderr);
+    assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
+    assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
   });
 
   it('an error of the CLI itself ends with its stable code, as API errors do', async () => {

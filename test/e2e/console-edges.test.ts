@@ -143,7 +143,7 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByRole('button', { name: 'Create function' }).click();
     await page.getByRole('heading', { name: `Created ${name}` }).waitFor();
     const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body as { function: { preset: string; invocation: string } };
-    assert.deepEqual([fn.function.preset, fn.function.invocation], ['http', 'sync']);
+    assert.deepEqual([fn.function.preset, fn.function.invocation], ['http', 'both']);
     const draft = (await c.platform.api.call('GET', `/functions/${name}/draft`)).body as { draft: { files: { path: string; content: string }[] } };
     assert.deepEqual(draft.draft.files.map((f) => f.path).sort(), ['app.py', 'payload.json', 'platform.yaml']);
     assert.match(draft.draft.files.find((f) => f.path === 'platform.yaml')!.content, /^entrypoint: app:app/m);

@@ -345,7 +345,7 @@ describe('a data binding whose server goes down', { skip, timeout: 120_000 }, ()
 
   it('fails the attempt with DATA_BACKEND_UNAVAILABLE and retries the async run until it is back; nothing is lost', async () => {
     const name = fnName('down');
-    await createFunction(h.api, name, { invocation: 'async', retry: { maxAttempts: 10, backoff: '1s', maxBackoff: '1s' } });
+    await createFunction(h.api, name, { invocation: 'both', retry: { maxAttempts: 10, backoff: '1s', maxBackoff: '1s' } });
     await upload(h.api, name, { 'main.py': SHOP }, { manifest: manifest(name, { mongo: { database: 'down' } }) });
     await deploy(h.api, name);
     await ferret.stop('SIGKILL');

@@ -121,7 +121,7 @@ describe('cli deploy helpers', () => {
   it('takes settings from the manifest as written, and names the ones that changed', () => {
     const manifest = parseManifest({ kind: 'function', name: 'x', limits: { timeout: '5s' }, retry: { maxAttempts: 1 }, env: { A: '${A:-1}' } });
     assert.deepEqual(settingsFromManifest(manifest), {
-      preset: 'http', invocation: 'sync', env: { A: '1' },
+      preset: 'http', invocation: 'both', env: { A: '1' },
       limits: { timeout: '5s', memory: '256Mi', concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
       retry: { maxAttempts: 1, backoff: '1s', maxBackoff: '1m', maxEventAge: '6h' },
     });

@@ -20,7 +20,7 @@ describe('parseManifest', () => {
       name: 'hello',
       entrypoint: 'main:handler',
       runtime: 'http',
-      invocation: 'sync',
+      invocation: 'both',
       triggers: [],
       limits: { timeoutMs: 30_000, memoryBytes: 256 * 1024 ** 2, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 },
       retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 },
@@ -35,7 +35,7 @@ describe('parseManifest', () => {
       name: 'api-v2',
       entrypoint: 'pkg.app:app',
       runtime: 'webhook',
-      invocation: 'both',
+      invocation: 'async',
       triggers: [{ type: 'cron', schedule: '*/5 * * * *' }, { type: 'webhook', id: 'gh' }],
       limits: { timeout: '500ms', memory: '1Gi', concurrency: 8, maxInstances: 3, minWarm: 1, maxQueue: 0 },
       env: { MODE: 'prod' },
@@ -43,7 +43,7 @@ describe('parseManifest', () => {
     });
     assert.equal(m.entrypoint, 'pkg.app:app');
     assert.equal(m.runtime, 'webhook');
-    assert.equal(m.invocation, 'both');
+    assert.equal(m.invocation, 'async');
     assert.equal(m.triggers.length, 2);
     assert.deepEqual(m.limits, { timeoutMs: 500, memoryBytes: 1024 ** 3, concurrency: 8, maxInstances: 3, minWarm: 1, maxQueue: 0 });
     assert.deepEqual(m.env, { MODE: 'prod' });

@@ -34,7 +34,7 @@ export function starterCase(template: Template): { name: string; request: { meth
   return template === 'fastapi' ? { name: 'greet', request: { method: 'POST', path: '/greet', body: JSON.parse(samplePayload('fastapi')) as unknown } } : null;
 }
 
-const DEFAULT_MODE: Record<Template, Invocation> = { http: 'sync', fastapi: 'sync', webhook: 'async', cron: 'async', worker: 'async' };
+const DEFAULT_MODE: Record<Template, Invocation> = { http: 'both', fastapi: 'both', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
  * Where functions answer, seen from the console's page: the console has a host of its own,
@@ -49,7 +49,7 @@ export function functionsOrigin(at: { protocol: string; host: string; origin: st
 export function NewFunction(): JSX.Element {
   const [name, setName] = useState('');
   const [preset, setPreset] = useState<Template>('http');
-  const [mode, setMode] = useState<Invocation>('sync');
+  const [mode, setMode] = useState<Invocation>('both');
   const [auth, setAuth] = useState<'public' | 'token'>('public');
   const [database, setDatabase] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -132,6 +132,7 @@ export function NewFunction(): JSX.Element {
 
         <fieldset>
           <legend>Invocation</legend>
+          <p class="muted">Which URLs take calls: sync <code>/fn/</code>, async <code>/async/</code> (queued, retried), or both.</p>
           {(['sync', 'async', 'both'] as const).map((m) => (
             <label key={m} class="choice inline">
               <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => setMode(m)} /> {m}
