@@ -129,6 +129,14 @@ export async function openAdapters(settings: AdapterSettings): Promise<Adapters>
 async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: Opened): Promise<Ports> {
   const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
   const metrics = opened.keep(new MemoryHotMetrics());
+  // The live usage is in this process's memory: taken over from the last one, handed to the next
+  // (closed before the store and the metrics: steps close in reverse).
+  const live = store.liveUsage;
+  if (live !== undefined) {
+    const since = MemoryHotMetrics.keptSince(Date.now());
+    metrics.restore(await live.load(since.hours, since.minutes));
+    opened.onClose(() => live.save(metrics.snapshot()));
+  }
   const bus = opened.keep(new LocalConfigBus());
   const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));

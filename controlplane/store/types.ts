@@ -19,6 +19,7 @@ import type {
   RuntimePreset,
 } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
+import type { LiveUsageStore } from './metrics/live-state.js';
 
 // ---------------------------------------------------------------------------------------------
 // Functions
@@ -558,6 +559,8 @@ export interface Store {
   readonly blobGrants: BlobGrants;
   /** Hourly usage rollups for the long windows (7 d, 30 d); optional so a store may go without. */
   readonly usageHistory?: UsageHistory;
+  /** Where the embedded default keeps its in-memory live usage across restarts (metrics/live-state.ts); absent in production (Redis keeps it). */
+  readonly liveUsage?: LiveUsageStore;
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */
   close(): Promise<void>;
 }

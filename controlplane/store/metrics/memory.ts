@@ -7,6 +7,7 @@ import { BATCH_MARKER_TTL_MS, HOUR_BUCKET_TTL_MS, MINUTE_BUCKET_TTL_MS } from '.
 import { SampleBatch, type Samples } from './batch.js';
 import { emptyTally, HOUR_MS, mergeTally, MINUTE_MS, windowBuckets, type Tally } from './histogram.js';
 import { DEFAULT_WARM_TTL_MS, type FunctionUsage, type HotMetrics, type TallySeries, type UsageCounts, type UsageWindow } from './types.js';
+import type { LiveSeed, LiveSnapshot } from './live-state.js';
 import { assertWarm, assertWindow, buildUsage, closedError } from './usage.js';
 
 /** Most batch ids remembered (an in-process retry comes within seconds). */
@@ -146,6 +147,37 @@ export class MemoryHotMetrics implements HotMetrics {
       return { at: index * size, tally };
     });
     return { from, to: now, stepMs: size, buckets };
+  }
+
+  /**
+   * Takes the state a previous process left (metrics/live-state.ts), before any call is recorded:
+   * buckets past their TTL are dropped as `record` would have.
+   */
+  restore(seeds: readonly LiveSeed[]): void {
+    const now = this.now();
+    for (const seed of seeds) {
+      const s = this.state(seed.function);
+      for (const [index, tally] of seed.minutes) if ((index + 1) * MINUTE_MS >= now - MINUTE_BUCKET_TTL_MS) s.minutes.set(index, tally);
+      for (const [index, tally] of seed.hours) if ((index + 1) * HOUR_MS >= now - HOUR_BUCKET_TTL_MS) s.hours.set(index, tally);
+      s.totals = { ...seed.totals };
+      s.lastSuccess = seed.lastSuccess;
+    }
+  }
+
+  /** What a graceful stop saves for the next process: each function's minute buckets within their TTL and its last success. */
+  snapshot(): LiveSnapshot[] {
+    const now = this.now();
+    const out: LiveSnapshot[] = [];
+    for (const [fn, s] of this.fns) {
+      const minutes = [...s.minutes].filter(([index]) => (index + 1) * MINUTE_MS >= now - MINUTE_BUCKET_TTL_MS);
+      if (minutes.length > 0 || s.lastSuccess !== null) out.push({ function: fn, minutes, lastSuccess: s.lastSuccess });
+    }
+    return out;
+  }
+
+  /** The minute and hour bucket indices `restore` still keeps at `now`: older ones are past their TTL. */
+  static keptSince(now: number): { hours: number; minutes: number } {
+    return { hours: Math.floor((now - HOUR_BUCKET_TTL_MS) / HOUR_MS), minutes: Math.floor((now - MINUTE_BUCKET_TTL_MS) / MINUTE_MS) };
   }
 
   async forget(fn: string): Promise<void> {

@@ -18,6 +18,7 @@ import { migrate } from './migrations.js';
 import { sqliteRunStore } from './runs.js';
 import { sqliteTokenStore } from './tokens.js';
 import { sqliteUsageHistory } from './usage-history.js';
+import { sqliteLiveUsage } from './live-usage.js';
 import { sqliteVersionStore } from './versions.js';
 import { sqliteDraftStore, sqliteTestCaseStore } from './workbench.js';
 import { sqliteAuditStore, sqliteBlobGrants, sqliteWorkspaceStore } from './workspaces.js';
@@ -78,6 +79,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     drafts: sqliteDraftStore(ctx),
     testCases: sqliteTestCaseStore(ctx),
     usageHistory: sqliteUsageHistory(ctx),
+    liveUsage: sqliteLiveUsage(ctx),
     workspaces: sqliteWorkspaceStore(ctx),
     audit: sqliteAuditStore(ctx),
     blobGrants: sqliteBlobGrants(ctx),

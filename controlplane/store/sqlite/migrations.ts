@@ -281,6 +281,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_function_start ON runs (function, started_at, log_bytes);
     `,
   },
+  {
+    version: 8,
+    name: 'usage_live: the embedded live usage kept across a graceful restart',
+    sql: `
+      -- The in-memory minute buckets and last success of each function, written when the platform
+      -- stops and read when it starts (controlplane/store/sqlite/live-usage.ts).
+      CREATE TABLE usage_live (
+        function     TEXT PRIMARY KEY,
+        minutes      TEXT NOT NULL,              -- JSON [[minute index, Tally], ...]
+        last_success TEXT                        -- JSON {runId, at}
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

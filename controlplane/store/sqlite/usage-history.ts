@@ -9,7 +9,7 @@ import { fromJson, type SqliteContext } from './context.js';
 /** Batch ids are remembered this long (a retry comes within minutes). */
 const BATCH_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
-interface RollupRow {
+export interface RollupRow {
   hour: number;
   count: number;
   errors: number;
@@ -23,13 +23,13 @@ interface RollupRow {
 }
 
 /** A row as a full Tally (histograms a row lacks are zeros). */
-function tallyOf(row: RollupRow): Tally {
+export function tallyOf(row: RollupRow): Tally {
   const tally = emptyTally();
   mergeTally(tally, { count: row.count, errors: row.errors, cold: row.cold, sumMs: row.sum_ms, latency: fromJson<number[]>(row.latency), coldLatency: fromJson<number[]>(row.cold_latency), init: fromJson<number[]>(row.init), scaleToZero: row.scale_to_zero });
   return tally;
 }
 
-const COLUMNS = 'hour, count, errors, cold, sum_ms, latency, cold_latency, init, scale_to_zero';
+export const COLUMNS = 'hour, count, errors, cold, sum_ms, latency, cold_latency, init, scale_to_zero';
 
 export function sqliteUsageHistory(ctx: SqliteContext): UsageHistory {
   const { db } = ctx;
