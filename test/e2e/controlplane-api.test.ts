@@ -91,10 +91,10 @@ describe('functions', () => {
     assert.equal(res.status, 201);
     const { function: fn, invokeUrl, contract } = res.body;
     assert.equal(fn.name, name);
-    assert.deepEqual([fn.preset, fn.invocation, fn.auth, fn.status, fn.activeVersion], ['http', 'sync', 'public', 'active', null]);
+    assert.deepEqual([fn.preset, fn.invocation, fn.auth, fn.status, fn.activeVersion], ['http', 'both', 'public', 'active', null]);
     assert.deepEqual(fn.limits, { timeoutMs: 30_000, memoryBytes: 256 * 1024 * 1024, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
     assert.equal(invokeUrl, `${h.url}/fn/${name}/`);
-    assert.equal(res.body.asyncUrl, undefined);
+    assert.equal(res.body.asyncUrl, `${h.url}/async/${name}`, 'invocation both (the default): both routes take its calls');
     assert.equal(res.body.invokeToken, undefined);
     const { quotas, ...card } = contract;
     assert.deepEqual(card, {

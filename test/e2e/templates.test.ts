@@ -51,7 +51,7 @@ describe('init templates: scaffold, test, validate, deploy, invoke', { timeout: 
   it('http answers its payload', async () => {
     const name = fnName('tpl-http');
     const { dir, deployed } = await scaffold('http', name);
-    assert.equal(deployed.asyncUrl, undefined);
+    assert.equal(deployed.asyncUrl, `${h.url}/async/${name}/`, 'invocation: both in the template');
     const answer = await cli(['invoke', name, '--file', 'payload.json'], dir);
     assert.equal(answer.status, 200, JSON.stringify(answer));
     assert.match(JSON.stringify(answer.body), /Ada|hello/i);

@@ -72,7 +72,10 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
             <span>{f.preset} · {f.invocation} · {f.auth}</span>
             {live.data ? <span>{live.data.warmInstances} warm</span> : null}
           </div>
-          <div class="meta url"><code>{fn.data.invokeUrl}</code> <CopyButton text={fn.data.invokeUrl} label="Copy URL" /></div>
+          {/* The URL that takes its calls: an async-only function answers 409 at /fn/ (docs/adr/0046-invocation-mode.md). */}
+          {f.invocation === 'async' && fn.data.asyncUrl !== undefined
+            ? <div class="meta url"><code>{fn.data.asyncUrl}</code> <CopyButton text={fn.data.asyncUrl} label="Copy URL" /> <span class="muted">(POST: queued runs)</span></div>
+            : <div class="meta url"><code>{fn.data.invokeUrl}</code> <CopyButton text={fn.data.invokeUrl} label="Copy URL" /></div>}
         </div>
         <div class="actions">
           {can('deployer') ? <button type="button" onClick={toggle} data-testid="pause-toggle">{f.status === 'paused' ? 'Resume' : 'Pause'}</button> : null}

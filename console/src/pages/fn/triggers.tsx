@@ -17,7 +17,7 @@ export function TriggersTab({ name, fn }: TabProps): JSX.Element {
       {list.data.items.filter((t) => t.type === 'http').map((t) => (
         <section class="card" key="http" aria-label="HTTP trigger">
           <h3>HTTP</h3>
-          <p><code>{t.invokeUrl}</code> <CopyButton text={t.invokeUrl} /></p>
+          {t.invocation !== 'async' ? <p><code>{t.invokeUrl}</code> <CopyButton text={t.invokeUrl} /></p> : null}
           {t.asyncUrl !== undefined ? <p>Async: <code>{t.asyncUrl}</code> <CopyButton text={t.asyncUrl} /></p> : null}
           <p class="muted">Invocation {t.invocation}; auth {t.auth === 'token' ? 'by invoke token' : 'public'}.</p>
         </section>
