@@ -1,0 +1,114 @@
+/**
+ * Red team, round 3 (December 2026): odd inputs to the control plane (manifests sent to
+ * `POST /validate`, which the console's editor and any token holder call) and a bound function
+ * naming run ids and collections of its choosing in its writes' comments. Real platform, real
+ * FerretDB behind the data proxy, real runtimes.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { serverSkip } from '../helpers/servers.js';
+import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 2 });
+
+const MAIN = 'def handler(event, context):\n    return 1\n';
+
+async function validateManifest(text: string): Promise<{ status: number; body: { ok?: boolean; problems?: { kind: string; message: string }[] } }> {
+  const res = await h.api.call('POST', '/validate', { files: [{ path: 'platform.yaml', content: text }, { path: 'main.py', content: MAIN }] });
+  return { status: res.status, body: res.body as { ok?: boolean; problems?: { kind: string; message: string }[] } };
+}
+
+describe('attack: manifests that make the YAML parser recurse or expand', () => {
+  // Before: the parser and toJS recursed once per level on the platform's event loop. 10 KB of
+  // `[` overflowed its stack (caught by yaml, reported as "Maximum call stack size exceeded" at a
+  // varying column); once, a 400 KB one took the platform down (V8: "RegExpCompiler Allocation
+  // failed - process out of memory", during the overflow). Now refused before parsing.
+  it('deep flow and block nesting is refused unparsed with a yaml problem; the platform keeps serving', { timeout: 60_000 }, async () => {
+    const deep = [
+      '['.repeat(200_000) + ']'.repeat(200_000),
+      '{a: '.repeat(100_000) + '1' + '}'.repeat(100_000),
+      'kind: function\nname: x\nenv:\n  A: ' + '- '.repeat(200_000) + 'x\n',
+      'kind: function\nname: x\nx:\n' + Array.from({ length: 300 }, (_, i) => ' '.repeat(i + 1) + 'a:').join('\n') + '\n',
+    ];
+    for (const text of deep) {
+      const started = Date.now();
+      const res = await validateManifest(text);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.ok, false);
+      const yaml = res.body.problems?.filter((p) => p.kind === 'yaml') ?? [];
+      assert.equal(yaml.length, 1, JSON.stringify(res.body.problems));
+      assert.match(yaml[0]!.message, /nested deeper than 128 levels/);
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+    }
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+  });
+
+  it('an alias bomb is a yaml problem (it was 500 INTERNAL_ERROR), and an ordinary manifest still validates', { timeout: 60_000 }, async () => {
+    const lines = ['kind: function', 'name: x', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+    const bomb = await validateManifest(lines.join('\n'));
+    assert.equal(bomb.status, 200, JSON.stringify(bomb.body));
+    assert.equal(bomb.body.ok, false);
+    assert.equal(bomb.body.problems?.[0]?.kind, 'yaml', JSON.stringify(bomb.body.problems));
+    const plain = await validateManifest('kind: function\nname: fine\nentrypoint: main:handler\nlimits: {timeout: 10s}\ntriggers:\n  - {type: cron, schedule: "0 * * * * *", payload: {"a": [1, {"b": [2]}]}}\n');
+    assert.equal(plain.status, 200);
+    assert.deepEqual(plain.body.problems, []);
+  });
+});
+
+describe('attack: a bound function naming run ids and collections in its comments', { skip: serverSkip('ferretdb') }, () => {
+  // The proxy counts a write for the run its comment names (`fp:run=<id>`), within the writer's
+  // function. The ledger kept 10 000 runs for all functions together: a function writing with
+  // 10 000 made-up run ids pushed every other function's pending runs out (their run records lost
+  // their writes), and one run listed every collection it touched (2000 zero-count deletes: a
+  // 197 KB run record; made-up ids are never taken, so they also held platform memory).
+  it('made-up run ids cost the writer its own entries only; a run lists at most 100 collections', { timeout: 240_000 }, async () => {
+    const victim = py(
+      'import time',
+      'def handler(event, context):',
+      '    if event["path"] == "/open":',
+      '        context.db.gate.insert_one({"go": 1})',
+      '        return "opened"',
+      '    context.db.orders.insert_one({"item": "pen"})',
+      '    deadline = time.time() + 120',
+      '    while context.db.gate.find_one({"go": 1}) is None and time.time() < deadline:',
+      '        time.sleep(0.1)',
+      '    return "done"',
+    );
+    const attacker = py(
+      'import os',
+      'from pymongo import MongoClient',
+      'def handler(event, context):',
+      '    what = event["path"]',
+      '    if what == "/collections":',
+      '        for i in range(300):',
+      '            context.db[f"c{i}"].delete_many({"none": 1})',
+      '        return 300',
+      '    db = MongoClient(os.environ["FP_MONGO_URI"])[os.environ["FP_MONGO_DATABASE"]]',
+      '    for i in range(10_050):',
+      '        db.command({"delete": "x", "deletes": [{"q": {"none": 1}, "limit": 0}], "comment": f"fp:run=made-up-{i}"})',
+      '    return 10_050',
+    );
+    for (const [name, code] of [['shop', victim], ['flood', attacker]] as const) {
+      await createFunction(h.api, name, { limits: { timeout: '180s' } });
+      await upload(h.api, name, { 'main.py': code }, { manifest: { kind: 'function', name, data: { mongo: { database: name } } } });
+      await deploy(h.api, name);
+    }
+    const call = fetch(`${h.url}/fn/shop/`).then(async (res) => ({ status: res.status, runId: res.headers.get('x-run-id'), body: await res.text() }));
+    await sleep(2000); // the victim's insert is in the ledger before the flood starts
+    const flood = await fetch(`${h.url}/fn/flood/`);
+    assert.equal(flood.status, 200, await flood.text());
+    assert.equal((await fetch(`${h.url}/fn/shop/open`)).status, 200);
+    const done = await call;
+    assert.equal(done.status, 200, done.body);
+    const many = await fetch(`${h.url}/fn/flood/collections`);
+    assert.equal(many.status, 200, await many.text());
+    await runsWritten(h.url);
+    const run = await h.api.call('GET', `/runs/${done.runId}`);
+    const writes = (run.body as { run: { writes?: { collection: string; inserted: number }[] } }).run.writes ?? [];
+    assert.deepEqual(writes.map((w) => [w.collection, w.inserted]), [['orders', 1]], 'the victim\'s run kept its write');
+    const own = await h.api.call('GET', `/runs/${many.headers.get('x-run-id')}`);
+    const listed = (own.body as { run: { writes?: unknown[] } }).run.writes ?? [];
+    assert.equal(listed.length, 100, `a run listed ${listed.length} collections`);
+  });
+});
