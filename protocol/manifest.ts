@@ -434,6 +434,13 @@ export function resolveEnvValue(value: string, platformEnv: Record<string, strin
       error ??= `bad reference ${whole}: use \${NAME} or \${NAME:-default}`;
       return '';
     }
+    // FP_ variables configure the platform and the CLI (FP_TOKEN, FP_URL, FP_REDIS_URL with its
+    // password…): a folder deployed from elsewhere (a clone, a pull request in CI) could otherwise
+    // copy the deployer's token into the function's env with `${FP_TOKEN}` (red team 3).
+    if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX)) {
+      error ??= `references \${${name}}: ${RESERVED_ENV_PREFIX} variables configure the platform and the CLI (FP_TOKEN…) and are never put into a function's env`;
+      return '';
+    }
     const found = platformEnv[name];
     if (found !== undefined) return found;
     if (fallback !== undefined) return fallback;

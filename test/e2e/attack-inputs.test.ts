@@ -5,7 +5,11 @@
  * FerretDB behind the data proxy, real runtimes.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
 
@@ -110,5 +114,58 @@ describe('attack: a bound function naming run ids and collections in its comment
     const own = await h.api.call('GET', `/runs/${many.headers.get('x-run-id')}`);
     const listed = (own.body as { run: { writes?: unknown[] } }).run.writes ?? [];
     assert.equal(listed.length, 100, `a run listed ${listed.length} collections`);
+  });
+});
+
+describe('attack: a function folder from elsewhere (a clone, a pull request in CI) deployed with the CLI', () => {
+  // Before: `deploy` followed every symbolic link to a file and uploaded its target: a committed
+  // `env.txt -> /proc/self/environ` shipped the deploying process's environment (FP_TOKEN and
+  // every CI secret), `creds.json -> ~/.config/fastapi-platform/credentials.json` the admin
+  // token, and the function served them to anyone ("Uploaded 4 of 4 files", no warning). And
+  // `env: {X: "${FP_TOKEN}"}` in platform.yaml put the deployer's token into the function's env.
+  const work = mkdtempSync(join(tmpdir(), 'fp-red3-cli-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  const secretFile = join(work, 'outside-secret.txt');
+  writeFileSync(secretFile, 'outside-secret-value\n');
+  const folder = (name: string, extra: (dir: string) => void, env = ''): string => {
+    const dir = join(work, name);
+    mkdirSync(join(dir, 'lib'), { recursive: true });
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return open("shared.txt").read()\n');
+    writeFileSync(join(dir, 'lib', 'shared.txt'), 'inside\n');
+    symlinkSync(join('lib', 'shared.txt'), join(dir, 'shared.txt'));
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\n${env}`);
+    extra(dir);
+    return dir;
+  };
+  const cli = (dir: string, argv: string[]) => runCli(argv, { cwd: dir, env: { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: work, PATH: process.env.PATH ?? '' } });
+
+  it('links to files outside the folder are problems: nothing is uploaded', { timeout: 60_000 }, async () => {
+    const dir = folder('linked', (d) => {
+      symlinkSync('/proc/self/environ', join(d, 'env.txt'));
+      symlinkSync(secretFile, join(d, 'creds.json'));
+    });
+    const res = await cli(dir, ['deploy', '--json']);
+    assert.equal(res.code, 3, res.stdout + res.stderr);
+    const problems = (JSON.parse(res.stdout) as { problems: { file: string | null; message: string }[] }).problems;
+    assert.deepEqual(problems.map((p) => p.file).sort(), ['creds.json', 'env.txt'], JSON.stringify(problems));
+    for (const p of problems) assert.match(p.message, /outside the folder/);
+    assert.equal((await h.api.call('GET', '/functions/linked')).status, 404, 'nothing was created or uploaded');
+  });
+
+  it('${FP_TOKEN} in platform.yaml env is a problem, not the deployer\'s token in the function\'s env', { timeout: 60_000 }, async () => {
+    const dir = folder('tokenref', () => undefined, 'env:\n  STOLEN: "${FP_TOKEN}"\n  OK: "${HOME}"\n');
+    const res = await cli(dir, ['deploy', '--json']);
+    assert.equal(res.code, 3, res.stdout + res.stderr);
+    assert.match(res.stdout, /FP_ variables configure the platform and the CLI/);
+    assert.ok(!res.stdout.includes(h.api.token!), 'the token is not echoed');
+    assert.equal((await h.api.call('GET', '/functions/tokenref')).status, 404);
+  });
+
+  it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
+    const dir = folder('inside', () => undefined);
+    const res = await cli(dir, ['deploy']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const call = await fetch(`${h.url}/fn/inside/`);
+    assert.equal(await call.text(), '"inside\\n"');
   });
 });
