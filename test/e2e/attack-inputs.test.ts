@@ -161,6 +161,20 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     assert.equal((await h.api.call('GET', '/functions/tokenref')).status, 404);
   });
 
+  it('invoke shows a failed call\'s error from the run record escaped, as runs does', { timeout: 60_000 }, async () => {
+    // Before: `error (from the run record): ValueError: E<ESC>]52;c;…<BEL>` reached the terminal
+    // raw: the function retitled it, cleared it, or (OSC 52) wrote the user's clipboard.
+    await createFunction(h.api, 'boom');
+    await upload(h.api, 'boom', { 'main.py': py('def handler(event, context):', '    raise ValueError("E\\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x1b[2J")') });
+    await deploy(h.api, 'boom');
+    const res = await cli(work, ['invoke', 'boom']);
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    const line = res.stdout.split('\n').find((l) => l.startsWith('error (from the run record)'));
+    assert.ok(line !== undefined, res.stdout);
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(res.stdout + res.stderr), JSON.stringify(line));
+    assert.match(line, /ValueError: E\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J/);
+  });
+
   it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
     const dir = folder('inside', () => undefined);
     const res = await cli(dir, ['deploy']);
