@@ -117,6 +117,97 @@ describe('attack: a bound function naming run ids and collections in its comment
   });
 });
 
+describe('attack: a bound function holding the data proxy\'s memory', { skip: serverSkip('ferretdb') }, () => {
+  // The proxy runs in the platform's process (here, this test's). Before: 60 connections that
+  // each sent 16 MiB of a message and stopped took the platform from 100 MB to 1.1 GB in 1.3 s
+  // (256 connections allowed per function, a message up to 16 MiB each), and `find`s of a 15 MB
+  // document pipelined without reading the replies took it to 550 MB in 9 s, without bound.
+  const MIB = 1024 * 1024;
+  const held = (): number => process.memoryUsage().arrayBuffers;
+  async function peakDuring(work: Promise<Response>): Promise<{ res: Response; peak: number }> {
+    let peak = 0;
+    const base = held();
+    let done = false;
+    const sampling = (async () => {
+      while (!done) {
+        peak = Math.max(peak, held() - base);
+        await sleep(50);
+      }
+    })();
+    const res = await work;
+    done = true;
+    await sampling;
+    return { res, peak };
+  }
+
+  it('messages begun and never finished on many connections: past 256 MiB the function\'s connections are closed', { timeout: 180_000 }, async () => {
+    const code = py(
+      'import socket, struct, time',
+      'def handler(event, context):',
+      '    size = 16 * 1024 * 1024',
+      '    part = struct.pack("<iiii", size, 1, 0, 2013) + b"\\0" * (size - 17)',
+      '    socks, refused = [], 0',
+      '    for i in range(40):',
+      '        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      '        try:',
+      '            s.connect("/run/fp-data/mongo.sock")',
+      '            s.sendall(part)',
+      '            socks.append(s)',
+      '        except OSError:',
+      '            refused += 1',
+      '    time.sleep(2)',
+      '    open_ = 0',
+      '    for s in socks:',
+      '        s.setblocking(False)',
+      '        try:',
+      '            open_ += 0 if s.recv(1) == b"" else 1',
+      '        except BlockingIOError:',
+      '            open_ += 1',
+      '        except OSError:',
+      '            pass',
+      '    return {"open": open_, "refused": refused}',
+    );
+    await createFunction(h.api, 'hoard', { limits: { timeout: '120s', memory: '256Mi' } });
+    await upload(h.api, 'hoard', { 'main.py': code }, { manifest: { kind: 'function', name: 'hoard', data: { mongo: { database: 'hoard' } } } });
+    await deploy(h.api, 'hoard');
+    const { res, peak } = await peakDuring(fetch(`${h.url}/fn/hoard/`));
+    const body = (await res.json()) as { open: number; refused: number };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.ok(body.open * 16 <= 256 + 16, `${body.open} connections of 16 MiB each still open (${JSON.stringify(body)})`);
+    assert.ok(peak < 400 * MIB, `the platform held ${Math.round(peak / MIB)} MiB more`);
+  });
+
+  it('replies never read: one at a time waits in the socket; the next command waits for it', { timeout: 180_000 }, async () => {
+    const code = py(
+      'import bson, os, struct, time',
+      'from pymongo import MongoClient',
+      'from pymongo.server_selectors import any_server_selector',
+      'def handler(event, context):',
+      '    name = os.environ["FP_MONGO_DATABASE"]',
+      '    client = MongoClient(os.environ["FP_MONGO_URI"])',
+      '    db = client[name]',
+      '    if db.big.count_documents({}) == 0:',
+      '        db.big.insert_one({"_id": 1, "blob": "x" * (8 * 1024 * 1024)})',
+      '    server = client._get_topology().select_server(any_server_selector, "find")',
+      '    with server.pool.checkout() as conn:',
+      '        sock = conn.conn.get_conn if hasattr(conn.conn, "get_conn") else conn.conn',
+      '        sock = getattr(sock, "sock", sock)',
+      '        for i in range(60):',
+      '            msg = struct.pack("<I", 0) + b"\\0" + bson.encode({"find": "big", "filter": {}, "batchSize": 1, "$db": name})',
+      '            sock.sendall(struct.pack("<iiii", 16 + len(msg), 1000 + i, 0, 2013) + msg)',
+      '        time.sleep(8)',
+      '        conn.close_conn(None)',
+      '    return "sent"',
+    );
+    await createFunction(h.api, 'unread', { limits: { timeout: '120s' } });
+    await upload(h.api, 'unread', { 'main.py': code }, { manifest: { kind: 'function', name: 'unread', data: { mongo: { database: 'unread' } } } });
+    await deploy(h.api, 'unread');
+    const { res, peak } = await peakDuring(fetch(`${h.url}/fn/unread/`));
+    assert.equal(res.status, 200, await res.text());
+    assert.ok(peak < 100 * MIB, `the platform held ${Math.round(peak / MIB)} MiB more for replies nobody read`);
+  });
+});
+
 describe('attack: a function folder from elsewhere (a clone, a pull request in CI) deployed with the CLI', () => {
   // Before: `deploy` followed every symbolic link to a file and uploaded its target: a committed
   // `env.txt -> /proc/self/environ` shipped the deploying process's environment (FP_TOKEN and
