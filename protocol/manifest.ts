@@ -250,7 +250,9 @@ export const manifestSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   retry: retrySchema.prefault({}),
   env: z
-    .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
+    // NUL: no process environment can hold it, so every specialize failed (FUNCTION_INIT_FAILED) on
+    // a value the API had stored (red team 3); secrets refused it already.
+    .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }).regex(/^[^\x00]*$/, 'env values must not contain NUL'))
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
   data: dataSchema.optional(),

@@ -60,6 +60,18 @@ describe('attack: manifests that make the YAML parser recurse or expand', () => 
   });
 });
 
+describe('attack: env values a process cannot hold', () => {
+  it('an env value with NUL is refused (it was stored, and every call then failed FUNCTION_INIT_FAILED)', async () => {
+    await createFunction(h.api, 'nul-env');
+    for (const body of [{ env: { E: 'a\u0000b' } }, { secrets: { S: 'a\u0000b' } }]) {
+      const res = await h.api.call('PATCH', '/functions/nul-env', body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal((res.body as { error: { code: string } }).error.code, 'INVALID_FIELD');
+    }
+    assert.equal((await h.api.call('POST', '/functions', { name: 'nul-env2', env: { E: '\u0000' } })).status, 400);
+  });
+});
+
 describe('attack: a bound function naming run ids and collections in its comments', { skip: serverSkip('ferretdb') }, () => {
   // The proxy counts a write for the run its comment names (`fp:run=<id>`), within the writer's
   // function. The ledger kept 10 000 runs for all functions together: a function writing with
