@@ -130,7 +130,7 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
   const metrics = opened.keep(new MemoryHotMetrics());
   const bus = opened.keep(new LocalConfigBus());
-  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
+  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
   const limiter = opened.keep(new MemoryLimiter());

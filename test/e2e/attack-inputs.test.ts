@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
@@ -284,5 +285,52 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     assert.equal(res.code, 0, res.stdout + res.stderr);
     const call = await fetch(`${h.url}/fn/inside/`);
     assert.equal(await call.text(), '"inside\\n"');
+  });
+});
+
+describe('attack: async results kept by the platform (anyone may call a public function\'s /async)', () => {
+  // Before: the embedded store kept every async run's index row, with the function's whole answer
+  // (up to 63 MiB), its timeline and attempts, for ever (the Redis store expires them with the run
+  // retention): five anonymous `POST /async/<fn>` of a function answering 30 MiB grew async.db by
+  // 150 MB, never freed.
+  const p = usePlatform({ poolSize: 1, runRetentionMs: 3000, runPruneIntervalMs: 500 });
+
+  async function finished(runId: string): Promise<{ state: string; result: { headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null }> {
+    for (let i = 0; i < 200; i++) {
+      const res = await p.api.call('GET', `/runs/${runId}`);
+      const run = (res.body as { run?: { state?: string; result: never } }).run;
+      if (run?.state === 'succeeded' || run?.state === 'failed') return run as never;
+      await sleep(100);
+    }
+    throw new Error(`run ${runId} did not finish`);
+  }
+
+  it('a result over 6 MiB is kept without its body (its size in x-fp-result-omitted); a small one whole', { timeout: 120_000 }, async () => {
+    await createFunction(p.api, 'big-answer');
+    await upload(p.api, 'big-answer', { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": b"x" * (8 * 1024 * 1024)}') });
+    await deploy(p.api, 'big-answer');
+    const queued = (await (await fetch(`${p.url}/async/big-answer/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    const run = await finished(queued.runId);
+    assert.equal(run.state, 'succeeded');
+    assert.equal(run.result?.headers['x-fp-result-omitted'], String(8 * 1024 * 1024));
+    assert.ok((run.result?.bodyBase64 ?? '').length === 0 && (run.result?.body ?? '') === '', 'no body kept');
+  });
+
+  it('finished async runs go after the run retention, with their results, timelines and attempts', { timeout: 120_000 }, async () => {
+    await createFunction(p.api, 'small-answer');
+    await upload(p.api, 'small-answer', { 'main.py': py('def handler(event, context):', '    return "ok"') });
+    await deploy(p.api, 'small-answer');
+    const queued = (await (await fetch(`${p.url}/async/small-answer/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    const run = await finished(queued.runId);
+    assert.equal(run.result?.body, 'ok');
+    const db = new Database(join(p.stateDir, 'async.db'), { readonly: true });
+    after(() => db.close());
+    const rows = (): number[] => ['async_runs', 'transitions', 'attempts'].map((t) => (db.prepare(`SELECT count(*) AS n FROM ${t} WHERE run_id = ?`).get(queued.runId) as { n: number }).n);
+    assert.ok(rows().every((n) => n > 0), JSON.stringify(rows()));
+    const deadline = Date.now() + 30_000;
+    while (rows().some((n) => n > 0) && Date.now() < deadline) await sleep(250);
+    assert.deepEqual(rows(), [0, 0, 0], 'the run is gone from async.db after the retention');
+    const left = (await p.api.call('GET', `/runs/${queued.runId}`)).body as { run?: { result?: unknown } };
+    assert.equal(left.run?.result, undefined, 'no stored result is served any more');
   });
 });
