@@ -156,7 +156,7 @@ export const MAX_YAML_NESTING = 128;
 /**
  * The first line (1-based) whose nesting may exceed MAX_YAML_NESTING, or null. One linear scan, no
  * recursion; it over-counts (each line's indentation in characters, plus its block indicators
- * `- `, `? ` and `: `, plus the open flow brackets), so what passes is well within what the
+ * `- `, `? ` and `: ` outside flow collections, plus the open flow brackets), so what passes is well within what the
  * parser's recursion takes. Quoted scalars and comments are skipped; brackets in plain scalars
  * count (a false positive needs over a hundred of them open).
  */
@@ -196,7 +196,8 @@ export function deepestLine(text: string): number | null {
       }
       if (c === '[' || c === '{') flow++;
       else if ((c === ']' || c === '}') && flow > 0) flow--;
-      else if ((c === '-' || c === '?' || c === ':') && (i + 1 === text.length || text[i + 1] === ' ' || text[i + 1] === '\n')) depth++;
+      // Block indicators nest only outside flow collections (`{"a": 1, "b": 2, …}` is one level).
+      else if (flow === 0 && (c === '-' || c === '?' || c === ':') && (i + 1 === text.length || text[i + 1] === ' ' || text[i + 1] === '\n')) depth++;
     }
     if (depth + flow > MAX_YAML_NESTING) return line;
   }

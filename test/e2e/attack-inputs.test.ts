@@ -55,7 +55,8 @@ describe('attack: manifests that make the YAML parser recurse or expand', () => 
     assert.equal(bomb.status, 200, JSON.stringify(bomb.body));
     assert.equal(bomb.body.ok, false);
     assert.equal(bomb.body.problems?.[0]?.kind, 'yaml', JSON.stringify(bomb.body.problems));
-    const plain = await validateManifest('kind: function\nname: fine\nentrypoint: main:handler\nlimits: {timeout: 10s}\ntriggers:\n  - {type: cron, schedule: "0 * * * * *", payload: {"a": [1, {"b": [2]}]}}\n');
+    const keys = Array.from({ length: 300 }, (_, i) => `"k${i}": ${i}`).join(', ');
+    const plain = await validateManifest(`kind: function\nname: fine\nentrypoint: main:handler\nlimits: {timeout: 10s}\ntriggers:\n  - {type: cron, schedule: "0 * * * * *", payload: {"a": [1, {"b": [2]}], ${keys}}}\n  - type: cron\n    schedule: "0 * * * * *"\n    payload: |\n      {${keys}}\n`);
     assert.equal(plain.status, 200);
     assert.deepEqual(plain.body.problems, []);
   });
