@@ -67,7 +67,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
  * Held bytes (DataProxyOptions.maxHeldBytesPerFunction, maxHeldBytes). Before them (red team 3) a
  * function took the platform from 100 MB to 1.1 GB in 1.3 s by opening 60 connections that each
  * sent 16 MiB of a message and stopped (256 were allowed per function), and to 550 MB in 9 s by
- * pipelining `find`s of a 15 MB document without reading the replies, without bound.
+ * pipelining `find`s of a 15 MB document without reading the replies, without bound (docs/adr/0043-red-team-3-bounds.md).
  */
 export const DEFAULT_MAX_HELD_BYTES_PER_FUNCTION = 256 * 1024 * 1024;
 export const DEFAULT_MAX_HELD_BYTES = 1024 * 1024 * 1024;

@@ -14,7 +14,7 @@ import type { AsyncRunIndex } from './runs-sqlite.js';
  * The largest result body kept with an async run (6 MiB, the sync request limit). A larger one is
  * kept without its body, its size in `x-fp-result-omitted`: each run's result is stored for the
  * run retention, and a public function's async route lets anyone make the platform store what it
- * answers (up to 63 MiB a call before; red team 3).
+ * answers (up to 63 MiB a call before; red team 3, docs/adr/0043-red-team-3-bounds.md).
  */
 export const MAX_STORED_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
