@@ -3,8 +3,8 @@
  * default exclusions and `.platformignore`, checked against the server's bundle limits, hashed.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { nameProblem } from '../protocol/index.js';
 import { formatBytes } from './output.js';
 
@@ -113,6 +113,12 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
   const ignored = compileIgnore(ignoreText);
   const walk: Walk = { files: [], totalBytes: 0, problems: [], warnings: [] };
   let truncated = false;
+  const root = await realpath(dir);
+  /** Where a symbolic link leads, when that is outside the folder (or cannot be told). */
+  const outside = async (full: string): Promise<string | null> => {
+    const target = await realpath(full).catch(() => null);
+    return target !== null && target.startsWith(root + sep) ? null : (target ?? full);
+  };
 
   const visit = async (rel: string): Promise<void> => {
     const entries = (await readdir(rel ? join(dir, rel) : dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -138,6 +144,14 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       }
       if (!info.isFile()) {
         walk.warnings.push({ file: path, message: 'skipped: not a regular file' });
+        continue;
+      }
+      // A link a folder holds (a clone, a pull request in CI) to a file outside it would upload
+      // that file: the deploying user's credentials file, or /proc/self/environ with FP_TOKEN and
+      // every CI secret, which the function then serves (red team 3). Only links within the folder.
+      const away = link ? await outside(full) : null;
+      if (away !== null) {
+        walk.problems.push({ file: path, message: `is a symbolic link to ${away}, outside the folder; the platform would upload that file: copy it in if you mean to deploy it` });
         continue;
       }
       const why = badName(path);

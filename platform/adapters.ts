@@ -138,7 +138,7 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
     opened.onClose(() => live.save(metrics.snapshot()));
   }
   const bus = opened.keep(new LocalConfigBus());
-  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs }));
+  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(new MemoryReplayGuard());
   const limiter = opened.keep(new MemoryLimiter());

@@ -94,6 +94,12 @@ export const ANY_ENV: Record<string, string | undefined> = new Proxy({}, { get: 
  * default is a problem); the server checks with ANY_ENV.
  */
 export async function readManifestText(text: string, env: Record<string, string | undefined>, file = MANIFEST_FILE): Promise<ManifestRead> {
+  // The parser and toJS recurse per level on the platform's event loop: a deep document (10 KB of
+  // `[`) overflowed its stack, and once the platform died of it (red team 3). Refused unparsed.
+  const deep = deepestLine(text);
+  if (deep !== null) {
+    return { raw: null, manifest: null, problems: [{ kind: 'yaml', file, line: deep, column: 1, path: '', message: `nested deeper than ${MAX_YAML_NESTING} levels (indentation, \`- \`, \`? \`, \`: \`, brackets); a manifest needs a handful` }] };
+  }
   const Y = await import('yaml');
   const lines = new Y.LineCounter();
   const doc = Y.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -111,7 +117,14 @@ export async function readManifestText(text: string, env: Record<string, string 
     }
     return { raw: null, manifest: null, problems };
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // An alias bomb (`&a [*b, *b, …]` ten levels down): yaml refuses it with a ReferenceError, which
+    // was a 500 INTERNAL_ERROR of POST /validate (red team 3).
+    return { raw: null, manifest: null, problems: [{ kind: 'yaml', file, line: null, column: null, path: '', message: `not a manifest the platform reads: ${(err as Error).message.split('\n')[0]}` }] };
+  }
   if (raw === null || raw === undefined) {
     return { raw, manifest: null, problems: [{ kind: 'manifest', file, line: null, column: null, path: '', message: 'the file is empty; it needs at least `kind: function` and `name`' }] };
   }
@@ -135,6 +148,60 @@ export async function readManifestText(text: string, env: Record<string, string 
         .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
     };
   }
+}
+
+/** How deep a manifest may nest, counted generously per line (deepestLine). */
+export const MAX_YAML_NESTING = 128;
+
+/**
+ * The first line (1-based) whose nesting may exceed MAX_YAML_NESTING, or null. One linear scan, no
+ * recursion; it over-counts (each line's indentation in characters, plus its block indicators
+ * `- `, `? ` and `: ` outside flow collections, plus the open flow brackets), so what passes is well within what the
+ * parser's recursion takes. Quoted scalars and comments are skipped; brackets in plain scalars
+ * count (a false positive needs over a hundred of them open).
+ */
+export function deepestLine(text: string): number | null {
+  let flow = 0;
+  let line = 1;
+  let depth = 0;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      line++;
+      depth = 0;
+      atStart = true;
+      continue;
+    }
+    if (atStart && c === ' ') {
+      depth++;
+    } else {
+      atStart = false;
+      if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+        while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+        continue;
+      }
+      if (c === '"' || c === "'") {
+        // Skip the quoted scalar (it may span lines: keep counting them).
+        for (i++; i < text.length; i++) {
+          const q = text[i]!;
+          if (q === '\n') line++;
+          if (c === '"' && q === '\\') i++;
+          else if (q === c) {
+            if (c === "'" && text[i + 1] === "'") i++;
+            else break;
+          }
+        }
+        continue;
+      }
+      if (c === '[' || c === '{') flow++;
+      else if ((c === ']' || c === '}') && flow > 0) flow--;
+      // Block indicators nest only outside flow collections (`{"a": 1, "b": 2, …}` is one level).
+      else if (flow === 0 && (c === '-' || c === '?' || c === ':') && (i + 1 === text.length || text[i + 1] === ' ' || text[i + 1] === '\n')) depth++;
+    }
+    if (depth + flow > MAX_YAML_NESTING) return line;
+  }
+  return null;
 }
 
 /** A bare number where a unit is needed is the most common slip: say how to write it. */

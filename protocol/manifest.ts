@@ -250,7 +250,9 @@ export const manifestSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   retry: retrySchema.prefault({}),
   env: z
-    .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }))
+    // NUL: no process environment can hold it, so every specialize failed (FUNCTION_INIT_FAILED) on
+    // a value the API had stored (red team 3); secrets refused it already.
+    .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: 'env values must be strings (quote numbers and booleans)' }).regex(/^[^\x00]*$/, 'env values must not contain NUL'))
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
   data: dataSchema.optional(),
@@ -432,6 +434,13 @@ export function resolveEnvValue(value: string, platformEnv: Record<string, strin
     if (whole === '$$') return '$';
     if (name === undefined) {
       error ??= `bad reference ${whole}: use \${NAME} or \${NAME:-default}`;
+      return '';
+    }
+    // FP_ variables configure the platform and the CLI (FP_TOKEN, FP_URL, FP_REDIS_URL with its
+    // password…): a folder deployed from elsewhere (a clone, a pull request in CI) could otherwise
+    // copy the deployer's token into the function's env with `${FP_TOKEN}` (red team 3).
+    if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX)) {
+      error ??= `references \${${name}}: ${RESERVED_ENV_PREFIX} variables configure the platform and the CLI (FP_TOKEN…) and are never put into a function's env`;
       return '';
     }
     const found = platformEnv[name];

@@ -344,8 +344,10 @@ async function showRunError(ctx: Context, args: ParsedArgs, a: InvokeAnswer): Pr
     const run = await client.getRun(a.runId).catch(() => null);
     const error = run !== null && 'error' in run ? run.error : null;
     if (error !== null && error !== undefined) {
-      const where = error.file !== undefined ? `  (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-      ctx.out.line(`error (from the run record): ${error.type}: ${error.message}${where}`);
+      // The function wrote all of it: escaped as `runs <id>` shows it (a raw ESC retitled the
+      // terminal or wrote the clipboard with OSC 52; red team 3).
+      const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+      ctx.out.line(`error (from the run record): ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}`);
       return;
     }
     if (run !== null || Date.now() > deadline) return;

@@ -15,10 +15,15 @@ export interface SqliteAsyncStores {
   timeline: RunTimeline;
   runs: AsyncRunIndex;
   accept: AcceptRun;
+  /** Deletes finished runs accepted before `beforeMs` (index, result, timeline, attempts); how many rows went. */
+  prune(beforeMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function openSqliteAsync(options: { stateDir: string; leaseMs: number }): Promise<SqliteAsyncStores> {
+/** How many rows one prune step deletes per table before it yields (a backlog never stalls the loop long). */
+const PRUNE_CHUNK = 500;
+
+export async function openSqliteAsync(options: { stateDir: string; leaseMs: number; retentionMs?: number; pruneIntervalMs?: number }): Promise<SqliteAsyncStores> {
   const db = await openAsyncDb(options.stateDir);
   const queue = sqliteQueueOn(db, { leaseMs: options.leaseMs }, false);
   const timeline = new SqliteRunTimeline(db, false);
@@ -30,10 +35,44 @@ export async function openSqliteAsync(options: { stateDir: string; leaseMs: numb
     else runs.removeSync(run.runId);
     return result;
   });
+  // Retention: the run index (with each run's stored result, up to MAX_STORED_RESULT_BYTES), its
+  // timeline and attempts go after the run retention, as their Redis keys expire (runs/redis.ts).
+  // Before (red team 3) the embedded store kept them for ever: five async calls of a public
+  // function answering 30 MiB grew async.db by 150 MB that nothing ever freed. A run still in the
+  // queue is kept.
+  const pruneSteps = [
+    db.prepare(`DELETE FROM async_runs WHERE rowid IN (SELECT r.rowid FROM async_runs r WHERE r.accepted_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.run_id) LIMIT ${PRUNE_CHUNK})`),
+    db.prepare(`DELETE FROM transitions WHERE rowid IN (SELECT t.rowid FROM transitions t WHERE t.at < ? AND NOT EXISTS (SELECT 1 FROM async_runs r WHERE r.run_id = t.run_id) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = t.run_id) LIMIT ${PRUNE_CHUNK})`),
+    db.prepare(`DELETE FROM attempts WHERE rowid IN (SELECT a.rowid FROM attempts a WHERE a.started_at < ? AND NOT EXISTS (SELECT 1 FROM async_runs r WHERE r.run_id = a.run_id) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = a.run_id) LIMIT ${PRUNE_CHUNK})`),
+  ];
+  let pruning = false;
+  const prune = async (beforeMs: number): Promise<number> => {
+    if (pruning) return 0;
+    pruning = true;
+    let deleted = 0;
+    try {
+      for (const step of pruneSteps) {
+        for (;;) {
+          const n = step.run(beforeMs).changes;
+          deleted += n;
+          if (n < PRUNE_CHUNK) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    } finally {
+      pruning = false;
+    }
+    return deleted;
+  };
+  const retentionMs = options.retentionMs;
+  const timer = retentionMs === undefined ? null : setInterval(() => void prune(Date.now() - retentionMs).catch(() => undefined), options.pruneIntervalMs ?? 60_000);
+  timer?.unref();
+  if (retentionMs !== undefined) void prune(Date.now() - retentionMs).catch(() => undefined);
   return {
-    queue, timeline, runs,
+    queue, timeline, runs, prune,
     accept: async (run, job) => acceptTx.immediate(run, job),
     async close() {
+      if (timer !== null) clearInterval(timer);
       await queue.close();
       db.close();
     },

@@ -33,6 +33,14 @@ export interface DataProxyOptions {
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
   /**
+   * Bytes the proxy may hold for one function's connections together: messages not yet complete
+   * or not yet handled, and replies its sockets have not taken yet (default 256 MiB). A connection
+   * that takes its function past it, or the proxy past `maxHeldBytes`, is closed.
+   */
+  maxHeldBytesPerFunction?: number;
+  /** The same for all functions together (default 1 GiB). */
+  maxHeldBytes?: number;
+  /**
    * How long the proxy waits for the database server: to connect, and for each reply (no byte of
    * it for that long). Past it the proxy asks the server for a `ping` on a connection of its own:
    * answered (in at most LIVENESS_PROBE_MS), the server is alive and the command merely slow (a
@@ -55,6 +63,14 @@ const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotF
 const SIZE_REFRESH_MS = 1_000;
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 16 * 1024;
+/**
+ * Held bytes (DataProxyOptions.maxHeldBytesPerFunction, maxHeldBytes). Before them (red team 3) a
+ * function took the platform from 100 MB to 1.1 GB in 1.3 s by opening 60 connections that each
+ * sent 16 MiB of a message and stopped (256 were allowed per function), and to 550 MB in 9 s by
+ * pipelining `find`s of a 15 MB document without reading the replies, without bound (docs/adr/0043-red-team-3-bounds.md).
+ */
+export const DEFAULT_MAX_HELD_BYTES_PER_FUNCTION = 256 * 1024 * 1024;
+export const DEFAULT_MAX_HELD_BYTES = 1024 * 1024 * 1024;
 /**
  * FP_DATA_BACKEND_TIMEOUT_MS's default: a hung server costs a command this, not the function's
  * whole timeout. Under the templates' function timeout (10 s) with room to answer the call.
@@ -98,6 +114,8 @@ interface Listener {
   server: Server;
   path: string;
   connections: Set<Socket>;
+  /** Bytes held for this function's connections. */
+  held: number;
 }
 
 /** Cursor ids a binding opened (so another binding's ids are refused). */
@@ -132,7 +150,9 @@ export class DataProxy {
    */
   private readonly hungUntil = new Map<string, number>();
   /** Counters for /metrics and tests: refusals by reason kind and closed frames. */
-  readonly stats = { forwarded: 0, refused: 0, closed: 0 };
+  readonly stats = { forwarded: 0, refused: 0, closed: 0, overHeld: 0 };
+  /** Bytes held for all connections (see `charge` in serve). */
+  private held = 0;
   /** When each function was last told DATA_BACKEND_UNAVAILABLE (Date.now()), so its claim of one can be checked. */
   private readonly outages = new Map<string, number>();
   /**
@@ -152,7 +172,7 @@ export class DataProxy {
     if (found !== undefined) return found.path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     rmSync(path, { force: true });
-    const listener: Listener = { server: createServer(), path, connections: new Set() };
+    const listener: Listener = { server: createServer(), path, connections: new Set(), held: 0 };
     listener.server.on('connection', (socket) => this.serve(functionKey, socket, listener));
     this.listeners.set(functionKey, listener);
     await new Promise<void>((resolve, reject) => {
@@ -213,14 +233,37 @@ export class DataProxy {
     const reader = new FrameReader(this.maxMessageBytes);
     let busy = false;
     const queue: Buffer[] = [];
+    let queuedBytes = 0;
+    let handling = 0;
+    let waitingDrain = false;
+    let charged = 0;
+    const maxPerFunction = this.options.maxHeldBytesPerFunction ?? DEFAULT_MAX_HELD_BYTES_PER_FUNCTION;
+    const maxTotal = this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
+    /**
+     * Charges what this connection holds (a message coming in, messages waiting, the one handled,
+     * replies not yet taken by the function) to its function and to the proxy; false past a bound.
+     */
+    const charge = (): boolean => {
+      const now = socket.destroyed ? 0 : reader.pending + queuedBytes + handling + socket.writableLength;
+      listener.held += now - charged;
+      this.held += now - charged;
+      charged = now;
+      return listener.held <= maxPerFunction && this.held <= maxTotal;
+    };
 
     const close = (): void => {
       if (!socket.destroyed) this.stats.closed += 1;
       socket.destroy();
+      charge();
+    };
+    const overHeld = (): void => {
+      this.stats.overHeld += 1;
+      close();
     };
     socket.on('close', () => {
       listener.connections.delete(socket);
       backend?.close();
+      charge();
     });
     socket.on('error', () => undefined);
 
@@ -297,6 +340,7 @@ export class DataProxy {
           this.stats.forwarded += 1;
           // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
           socket.write(answer!);
+          if (!charge()) return overHeld();
           this.account(grant!, decision, command, answer!, cursors!);
         } catch {
           return close(); // never thrown into the backend socket's event: this connection ends, nothing else
@@ -309,16 +353,34 @@ export class DataProxy {
     // without growing the stack however many a client sends in one chunk.
     const pump = (): void => {
       while (!busy) {
+        // One reply at a time waits in the socket for the function to read it: a function that
+        // pipelines commands and never reads their replies held them all in the platform (red team 3).
+        if (socket.writableNeedDrain) {
+          if (!waitingDrain) {
+            waitingDrain = true;
+            socket.pause();
+            socket.once('drain', () => {
+              waitingDrain = false;
+              charge();
+              pump();
+            });
+          }
+          return;
+        }
         const frame = queue.shift();
         if (frame === undefined) {
           if (socket.isPaused()) socket.resume();
           return;
         }
+        queuedBytes -= frame.length;
+        handling = frame.length;
         busy = true;
         let inHandle = true;
         try {
           handle(frame, () => {
             busy = false;
+            handling = 0;
+            charge();
             if (!inHandle) pump();
           });
         } catch {
@@ -332,14 +394,20 @@ export class DataProxy {
     socket.on('data', (chunk: Buffer) => {
       try {
         const frames = reader.push(chunk);
-        for (const frame of frames) queue.push(frame);
+        for (const frame of frames) {
+          queue.push(frame);
+          queuedBytes += frame.length;
+        }
       } catch {
         close(); // too large or nonsense: nothing more of it is read
         return;
       }
-      // One message is handled at a time; while one waits behind it, nothing more is read, so a
-      // client that pipelines holds at most about two messages of the proxy's memory.
-      if (queue.length > 0 && busy) socket.pause();
+      // Messages begun and never finished, on many connections, were held without bound (red team 3).
+      if (!charge()) return overHeld();
+      // One message is handled at a time; while one waits behind it (or a reply waits to be read),
+      // nothing more is read, so a client that pipelines holds at most about two messages of the
+      // proxy's memory.
+      if (queue.length > 0 && (busy || waitingDrain)) socket.pause();
       pump();
     });
   }

@@ -197,7 +197,7 @@ describe('runs and writes', () => {
   });
 
   it('keeps writes per function and run, until taken', () => {
-    const ledger = new WriteLedger(2);
+    const ledger = new WriteLedger({ maxRuns: 2 });
     ledger.record('f', 'r1', DB, 'orders', { inserted: 2 });
     ledger.record('f', 'r1', DB, 'orders', { updated: 1 });
     ledger.record('g', 'r1', DB, 'orders', { deleted: 1 });
@@ -206,6 +206,28 @@ describe('runs and writes', () => {
     ledger.record('h', 'r2', DB, 'a', { inserted: 1 });
     ledger.record('h', 'r3', DB, 'a', { inserted: 1 });
     assert.deepEqual(ledger.take('g', 'r1'), [], 'the oldest run is dropped beyond the cap');
+  });
+
+  // Red team 3: a function names any run ids and collections it likes in its comments.
+  it('a function\'s made-up run ids push out its own oldest runs, never another function\'s', () => {
+    const ledger = new WriteLedger({ maxRuns: 10, maxRunsPerFunction: 4 });
+    ledger.record('victim', 'real', DB, 'orders', { inserted: 1 });
+    for (let i = 0; i < 100; i++) ledger.record('attacker', `fake-${i}`, DB, 'x', { deleted: 0 });
+    assert.equal(ledger.size, 5);
+    assert.deepEqual(ledger.peek('attacker', 'fake-95'), [], 'its oldest went first');
+    assert.equal(ledger.peek('attacker', 'fake-99').length, 1);
+    for (let f = 0; f < 3; f++) for (let i = 0; i < 4; i++) ledger.record(`attacker-${f}`, `fake-${i}`, DB, 'x', { deleted: 0 });
+    assert.equal(ledger.size, 10, 'the global bound holds');
+    assert.deepEqual(ledger.take('victim', 'real'), [{ database: DB, collection: 'orders', inserted: 1, updated: 0, deleted: 0, upserted: 0 }], 'the function holding the most runs lost them, not the victim');
+  });
+
+  it('lists at most maxCollectionsPerRun collections per run', () => {
+    const ledger = new WriteLedger({ maxCollectionsPerRun: 3 });
+    for (let i = 0; i < 50; i++) ledger.record('f', 'r', DB, `c${i}`, { deleted: 0 });
+    ledger.record('f', 'r', DB, 'c0', { inserted: 2 });
+    const writes = ledger.take('f', 'r');
+    assert.deepEqual(writes.map((w) => w.collection), ['c0', 'c1', 'c2']);
+    assert.equal(writes[0]!.inserted, 2, 'a listed collection still counts');
   });
 });
 

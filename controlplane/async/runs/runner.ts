@@ -10,6 +10,15 @@ import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/in
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
 
+/**
+ * The largest result body kept with an async run (6 MiB, the sync request limit). A larger one is
+ * kept without its body, its size in `x-fp-result-omitted`: each run's result is stored for the
+ * run retention, and a public function's async route lets anyone make the platform store what it
+ * answers (up to 63 MiB a call before; red team 3, docs/adr/0043-red-team-3-bounds.md).
+ */
+export const MAX_STORED_RESULT_BYTES = 6 * 1024 * 1024;
+export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
+
 export class InvokerRunner implements AttemptRunner {
   constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex) {}
 
@@ -18,7 +27,13 @@ export class InvokerRunner implements AttemptRunner {
     const { call, trigger } = decodeEnvelope(job.payload);
     try {
       const r = await this.invoker.invoke(job.function, { ...call, signal, attempt: job.attempt, runId: job.runId }, trigger);
-      await this.runs.setResult(job.runId, { status: r.status, headers: r.headers, body: Buffer.from(r.body), attempt: job.attempt });
+      const kept = r.body.length <= MAX_STORED_RESULT_BYTES;
+      await this.runs.setResult(job.runId, {
+        status: r.status,
+        headers: kept ? r.headers : [...r.headers, [RESULT_OMITTED_HEADER, String(r.body.length)]],
+        body: kept ? Buffer.from(r.body) : Buffer.alloc(0),
+        attempt: job.attempt,
+      });
       const base = { cold: r.cold, durationMs: r.durationMs, initMs: r.initMs, handlerMs: r.handlerMs };
       if (r.error === null) return { ok: r.status < 400, httpStatus: r.status, errorCode: null, errorClass: null, ...base };
       const { type, message, file, line } = r.error;

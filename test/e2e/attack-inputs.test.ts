@@ -1,0 +1,337 @@
+/**
+ * Red team, round 3 (December 2026): odd inputs to the control plane (manifests sent to
+ * `POST /validate`, which the console's editor and any token holder call) and a bound function
+ * naming run ids and collections of its choosing in its writes' comments. Real platform, real
+ * FerretDB behind the data proxy, real runtimes.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { runCli } from '../helpers/cli-harness.js';
+import { serverSkip } from '../helpers/servers.js';
+import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 2 });
+
+const MAIN = 'def handler(event, context):\n    return 1\n';
+
+async function validateManifest(text: string): Promise<{ status: number; body: { ok?: boolean; problems?: { kind: string; message: string }[] } }> {
+  const res = await h.api.call('POST', '/validate', { files: [{ path: 'platform.yaml', content: text }, { path: 'main.py', content: MAIN }] });
+  return { status: res.status, body: res.body as { ok?: boolean; problems?: { kind: string; message: string }[] } };
+}
+
+describe('attack: manifests that make the YAML parser recurse or expand', () => {
+  // Before: the parser and toJS recursed once per level on the platform's event loop. 10 KB of
+  // `[` overflowed its stack (caught by yaml, reported as "Maximum call stack size exceeded" at a
+  // varying column); once, a 400 KB one took the platform down (V8: "RegExpCompiler Allocation
+  // failed - process out of memory", during the overflow). Now refused before parsing.
+  it('deep flow and block nesting is refused unparsed with a yaml problem; the platform keeps serving', { timeout: 60_000 }, async () => {
+    const deep = [
+      '['.repeat(200_000) + ']'.repeat(200_000),
+      '{a: '.repeat(100_000) + '1' + '}'.repeat(100_000),
+      'kind: function\nname: x\nenv:\n  A: ' + '- '.repeat(200_000) + 'x\n',
+      'kind: function\nname: x\nx:\n' + Array.from({ length: 300 }, (_, i) => ' '.repeat(i + 1) + 'a:').join('\n') + '\n',
+    ];
+    for (const text of deep) {
+      const started = Date.now();
+      const res = await validateManifest(text);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.ok, false);
+      const yaml = res.body.problems?.filter((p) => p.kind === 'yaml') ?? [];
+      assert.equal(yaml.length, 1, JSON.stringify(res.body.problems));
+      assert.match(yaml[0]!.message, /nested deeper than 128 levels/);
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+    }
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+  });
+
+  it('an alias bomb is a yaml problem (it was 500 INTERNAL_ERROR), and an ordinary manifest still validates', { timeout: 60_000 }, async () => {
+    const lines = ['kind: function', 'name: x', 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+    const bomb = await validateManifest(lines.join('\n'));
+    assert.equal(bomb.status, 200, JSON.stringify(bomb.body));
+    assert.equal(bomb.body.ok, false);
+    assert.equal(bomb.body.problems?.[0]?.kind, 'yaml', JSON.stringify(bomb.body.problems));
+    const keys = Array.from({ length: 300 }, (_, i) => `"k${i}": ${i}`).join(', ');
+    const plain = await validateManifest(`kind: function\nname: fine\nentrypoint: main:handler\nlimits: {timeout: 10s}\ntriggers:\n  - {type: cron, schedule: "0 * * * * *", payload: {"a": [1, {"b": [2]}], ${keys}}}\n  - type: cron\n    schedule: "0 * * * * *"\n    payload: |\n      {${keys}}\n`);
+    assert.equal(plain.status, 200);
+    assert.deepEqual(plain.body.problems, []);
+  });
+});
+
+describe('attack: env values a process cannot hold', () => {
+  it('an env value with NUL is refused (it was stored, and every call then failed FUNCTION_INIT_FAILED)', async () => {
+    await createFunction(h.api, 'nul-env');
+    for (const body of [{ env: { E: 'a\u0000b' } }, { secrets: { S: 'a\u0000b' } }]) {
+      const res = await h.api.call('PATCH', '/functions/nul-env', body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal((res.body as { error: { code: string } }).error.code, 'INVALID_FIELD');
+    }
+    assert.equal((await h.api.call('POST', '/functions', { name: 'nul-env2', env: { E: '\u0000' } })).status, 400);
+  });
+});
+
+describe('attack: a bound function naming run ids and collections in its comments', { skip: serverSkip('ferretdb') }, () => {
+  // The proxy counts a write for the run its comment names (`fp:run=<id>`), within the writer's
+  // function. The ledger kept 10 000 runs for all functions together: a function writing with
+  // 10 000 made-up run ids pushed every other function's pending runs out (their run records lost
+  // their writes), and one run listed every collection it touched (2000 zero-count deletes: a
+  // 197 KB run record; made-up ids are never taken, so they also held platform memory).
+  it('made-up run ids cost the writer its own entries only; a run lists at most 100 collections', { timeout: 240_000 }, async () => {
+    const victim = py(
+      'import time',
+      'def handler(event, context):',
+      '    if event["path"] == "/open":',
+      '        context.db.gate.insert_one({"go": 1})',
+      '        return "opened"',
+      '    context.db.orders.insert_one({"item": "pen"})',
+      '    deadline = time.time() + 120',
+      '    while context.db.gate.find_one({"go": 1}) is None and time.time() < deadline:',
+      '        time.sleep(0.1)',
+      '    return "done"',
+    );
+    const attacker = py(
+      'import os',
+      'from pymongo import MongoClient',
+      'def handler(event, context):',
+      '    what = event["path"]',
+      '    if what == "/collections":',
+      '        for i in range(300):',
+      '            context.db[f"c{i}"].delete_many({"none": 1})',
+      '        return 300',
+      '    db = MongoClient(os.environ["FP_MONGO_URI"])[os.environ["FP_MONGO_DATABASE"]]',
+      '    for i in range(10_050):',
+      '        db.command({"delete": "x", "deletes": [{"q": {"none": 1}, "limit": 0}], "comment": f"fp:run=made-up-{i}"})',
+      '    return 10_050',
+    );
+    for (const [name, code] of [['shop', victim], ['flood', attacker]] as const) {
+      await createFunction(h.api, name, { limits: { timeout: '180s' } });
+      await upload(h.api, name, { 'main.py': code }, { manifest: { kind: 'function', name, data: { mongo: { database: name } } } });
+      await deploy(h.api, name);
+    }
+    const call = fetch(`${h.url}/fn/shop/`).then(async (res) => ({ status: res.status, runId: res.headers.get('x-run-id'), body: await res.text() }));
+    await sleep(2000); // the victim's insert is in the ledger before the flood starts
+    const flood = await fetch(`${h.url}/fn/flood/`);
+    assert.equal(flood.status, 200, await flood.text());
+    assert.equal((await fetch(`${h.url}/fn/shop/open`)).status, 200);
+    const done = await call;
+    assert.equal(done.status, 200, done.body);
+    const many = await fetch(`${h.url}/fn/flood/collections`);
+    assert.equal(many.status, 200, await many.text());
+    await runsWritten(h.url);
+    const run = await h.api.call('GET', `/runs/${done.runId}`);
+    const writes = (run.body as { run: { writes?: { collection: string; inserted: number }[] } }).run.writes ?? [];
+    assert.deepEqual(writes.map((w) => [w.collection, w.inserted]), [['orders', 1]], 'the victim\'s run kept its write');
+    const own = await h.api.call('GET', `/runs/${many.headers.get('x-run-id')}`);
+    const listed = (own.body as { run: { writes?: unknown[] } }).run.writes ?? [];
+    assert.equal(listed.length, 100, `a run listed ${listed.length} collections`);
+  });
+});
+
+describe('attack: a bound function holding the data proxy\'s memory', { skip: serverSkip('ferretdb') }, () => {
+  // The proxy runs in the platform's process (here, this test's). Before: 60 connections that
+  // each sent 16 MiB of a message and stopped took the platform from 100 MB to 1.1 GB in 1.3 s
+  // (256 connections allowed per function, a message up to 16 MiB each), and `find`s of a 15 MB
+  // document pipelined without reading the replies took it to 550 MB in 9 s, without bound.
+  const MIB = 1024 * 1024;
+  const held = (): number => process.memoryUsage().arrayBuffers;
+  async function peakDuring(work: Promise<Response>): Promise<{ res: Response; peak: number }> {
+    let peak = 0;
+    const base = held();
+    let done = false;
+    const sampling = (async () => {
+      while (!done) {
+        peak = Math.max(peak, held() - base);
+        await sleep(50);
+      }
+    })();
+    const res = await work;
+    done = true;
+    await sampling;
+    return { res, peak };
+  }
+
+  it('messages begun and never finished on many connections: past 256 MiB the function\'s connections are closed', { timeout: 180_000 }, async () => {
+    const code = py(
+      'import socket, struct, time',
+      'def handler(event, context):',
+      '    size = 16 * 1024 * 1024',
+      '    part = struct.pack("<iiii", size, 1, 0, 2013) + b"\\0" * (size - 17)',
+      '    socks, refused = [], 0',
+      '    for i in range(40):',
+      '        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      '        try:',
+      '            s.connect("/run/fp-data/mongo.sock")',
+      '            s.sendall(part)',
+      '            socks.append(s)',
+      '        except OSError:',
+      '            refused += 1',
+      '    time.sleep(2)',
+      '    open_ = 0',
+      '    for s in socks:',
+      '        s.setblocking(False)',
+      '        try:',
+      '            open_ += 0 if s.recv(1) == b"" else 1',
+      '        except BlockingIOError:',
+      '            open_ += 1',
+      '        except OSError:',
+      '            pass',
+      '    return {"open": open_, "refused": refused}',
+    );
+    await createFunction(h.api, 'hoard', { limits: { timeout: '120s', memory: '256Mi' } });
+    await upload(h.api, 'hoard', { 'main.py': code }, { manifest: { kind: 'function', name: 'hoard', data: { mongo: { database: 'hoard' } } } });
+    await deploy(h.api, 'hoard');
+    const { res, peak } = await peakDuring(fetch(`${h.url}/fn/hoard/`));
+    const body = (await res.json()) as { open: number; refused: number };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.ok(body.open * 16 <= 256 + 16, `${body.open} connections of 16 MiB each still open (${JSON.stringify(body)})`);
+    assert.ok(peak < 400 * MIB, `the platform held ${Math.round(peak / MIB)} MiB more`);
+  });
+
+  it('replies never read: one at a time waits in the socket; the next command waits for it', { timeout: 180_000 }, async () => {
+    const code = py(
+      'import bson, os, struct, time',
+      'from pymongo import MongoClient',
+      'from pymongo.server_selectors import any_server_selector',
+      'def handler(event, context):',
+      '    name = os.environ["FP_MONGO_DATABASE"]',
+      '    client = MongoClient(os.environ["FP_MONGO_URI"])',
+      '    db = client[name]',
+      '    if db.big.count_documents({}) == 0:',
+      '        db.big.insert_one({"_id": 1, "blob": "x" * (8 * 1024 * 1024)})',
+      '    server = client._get_topology().select_server(any_server_selector, "find")',
+      '    with server.pool.checkout() as conn:',
+      '        sock = conn.conn.get_conn if hasattr(conn.conn, "get_conn") else conn.conn',
+      '        sock = getattr(sock, "sock", sock)',
+      '        for i in range(60):',
+      '            msg = struct.pack("<I", 0) + b"\\0" + bson.encode({"find": "big", "filter": {}, "batchSize": 1, "$db": name})',
+      '            sock.sendall(struct.pack("<iiii", 16 + len(msg), 1000 + i, 0, 2013) + msg)',
+      '        time.sleep(8)',
+      '        conn.close_conn(None)',
+      '    return "sent"',
+    );
+    await createFunction(h.api, 'unread', { limits: { timeout: '120s' } });
+    await upload(h.api, 'unread', { 'main.py': code }, { manifest: { kind: 'function', name: 'unread', data: { mongo: { database: 'unread' } } } });
+    await deploy(h.api, 'unread');
+    const { res, peak } = await peakDuring(fetch(`${h.url}/fn/unread/`));
+    assert.equal(res.status, 200, await res.text());
+    assert.ok(peak < 100 * MIB, `the platform held ${Math.round(peak / MIB)} MiB more for replies nobody read`);
+  });
+});
+
+describe('attack: a function folder from elsewhere (a clone, a pull request in CI) deployed with the CLI', () => {
+  // Before: `deploy` followed every symbolic link to a file and uploaded its target: a committed
+  // `env.txt -> /proc/self/environ` shipped the deploying process's environment (FP_TOKEN and
+  // every CI secret), `creds.json -> ~/.config/fastapi-platform/credentials.json` the admin
+  // token, and the function served them to anyone ("Uploaded 4 of 4 files", no warning). And
+  // `env: {X: "${FP_TOKEN}"}` in platform.yaml put the deployer's token into the function's env.
+  const work = mkdtempSync(join(tmpdir(), 'fp-red3-cli-'));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  const secretFile = join(work, 'outside-secret.txt');
+  writeFileSync(secretFile, 'outside-secret-value\n');
+  const folder = (name: string, extra: (dir: string) => void, env = ''): string => {
+    const dir = join(work, name);
+    mkdirSync(join(dir, 'lib'), { recursive: true });
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return open("shared.txt").read()\n');
+    writeFileSync(join(dir, 'lib', 'shared.txt'), 'inside\n');
+    symlinkSync(join('lib', 'shared.txt'), join(dir, 'shared.txt'));
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\n${env}`);
+    extra(dir);
+    return dir;
+  };
+  const cli = (dir: string, argv: string[]) => runCli(argv, { cwd: dir, env: { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: work, PATH: process.env.PATH ?? '' } });
+
+  it('links to files outside the folder are problems: nothing is uploaded', { timeout: 60_000 }, async () => {
+    const dir = folder('linked', (d) => {
+      symlinkSync('/proc/self/environ', join(d, 'env.txt'));
+      symlinkSync(secretFile, join(d, 'creds.json'));
+    });
+    const res = await cli(dir, ['deploy', '--json']);
+    assert.equal(res.code, 3, res.stdout + res.stderr);
+    const problems = (JSON.parse(res.stdout) as { problems: { file: string | null; message: string }[] }).problems;
+    assert.deepEqual(problems.map((p) => p.file).sort(), ['creds.json', 'env.txt'], JSON.stringify(problems));
+    for (const p of problems) assert.match(p.message, /outside the folder/);
+    assert.equal((await h.api.call('GET', '/functions/linked')).status, 404, 'nothing was created or uploaded');
+  });
+
+  it('${FP_TOKEN} in platform.yaml env is a problem, not the deployer\'s token in the function\'s env', { timeout: 60_000 }, async () => {
+    const dir = folder('tokenref', () => undefined, 'env:\n  STOLEN: "${FP_TOKEN}"\n  OK: "${HOME}"\n');
+    const res = await cli(dir, ['deploy', '--json']);
+    assert.equal(res.code, 3, res.stdout + res.stderr);
+    assert.match(res.stdout, /FP_ variables configure the platform and the CLI/);
+    assert.ok(!res.stdout.includes(h.api.token!), 'the token is not echoed');
+    assert.equal((await h.api.call('GET', '/functions/tokenref')).status, 404);
+  });
+
+  it('invoke shows a failed call\'s error from the run record escaped, as runs does', { timeout: 60_000 }, async () => {
+    // Before: `error (from the run record): ValueError: E<ESC>]52;c;…<BEL>` reached the terminal
+    // raw: the function retitled it, cleared it, or (OSC 52) wrote the user's clipboard.
+    await createFunction(h.api, 'boom');
+    await upload(h.api, 'boom', { 'main.py': py('def handler(event, context):', '    raise ValueError("E\\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x1b[2J")') });
+    await deploy(h.api, 'boom');
+    const res = await cli(work, ['invoke', 'boom']);
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    const line = res.stdout.split('\n').find((l) => l.startsWith('error (from the run record)'));
+    assert.ok(line !== undefined, res.stdout);
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(res.stdout + res.stderr), JSON.stringify(line));
+    assert.match(line, /ValueError: E\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J/);
+  });
+
+  it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
+    const dir = folder('inside', () => undefined);
+    const res = await cli(dir, ['deploy']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const call = await fetch(`${h.url}/fn/inside/`);
+    assert.equal(await call.text(), '"inside\\n"');
+  });
+});
+
+describe('attack: async results kept by the platform (anyone may call a public function\'s /async)', () => {
+  // Before: the embedded store kept every async run's index row, with the function's whole answer
+  // (up to 63 MiB), its timeline and attempts, for ever (the Redis store expires them with the run
+  // retention): five anonymous `POST /async/<fn>` of a function answering 30 MiB grew async.db by
+  // 150 MB, never freed.
+  const p = usePlatform({ poolSize: 1, runRetentionMs: 3000, runPruneIntervalMs: 500 });
+
+  async function finished(runId: string): Promise<{ state: string; result: { headers: Record<string, string>; body?: unknown; bodyBase64?: string } | null }> {
+    for (let i = 0; i < 200; i++) {
+      const res = await p.api.call('GET', `/runs/${runId}`);
+      const run = (res.body as { run?: { state?: string; result: never } }).run;
+      if (run?.state === 'succeeded' || run?.state === 'failed') return run as never;
+      await sleep(100);
+    }
+    throw new Error(`run ${runId} did not finish`);
+  }
+
+  it('a result over 6 MiB is kept without its body (its size in x-fp-result-omitted); a small one whole', { timeout: 120_000 }, async () => {
+    await createFunction(p.api, 'big-answer');
+    await upload(p.api, 'big-answer', { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": b"x" * (8 * 1024 * 1024)}') });
+    await deploy(p.api, 'big-answer');
+    const queued = (await (await fetch(`${p.url}/async/big-answer/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    const run = await finished(queued.runId);
+    assert.equal(run.state, 'succeeded');
+    assert.equal(run.result?.headers['x-fp-result-omitted'], String(8 * 1024 * 1024));
+    assert.ok((run.result?.bodyBase64 ?? '').length === 0 && (run.result?.body ?? '') === '', 'no body kept');
+  });
+
+  it('finished async runs go after the run retention, with their results, timelines and attempts', { timeout: 120_000 }, async () => {
+    await createFunction(p.api, 'small-answer');
+    await upload(p.api, 'small-answer', { 'main.py': py('def handler(event, context):', '    return "ok"') });
+    await deploy(p.api, 'small-answer');
+    const queued = (await (await fetch(`${p.url}/async/small-answer/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    const run = await finished(queued.runId);
+    assert.equal(run.result?.body, 'ok');
+    const db = new Database(join(p.stateDir, 'async.db'), { readonly: true });
+    after(() => db.close());
+    const rows = (): number[] => ['async_runs', 'transitions', 'attempts'].map((t) => (db.prepare(`SELECT count(*) AS n FROM ${t} WHERE run_id = ?`).get(queued.runId) as { n: number }).n);
+    assert.ok(rows().every((n) => n > 0), JSON.stringify(rows()));
+    const deadline = Date.now() + 30_000;
+    while (rows().some((n) => n > 0) && Date.now() < deadline) await sleep(250);
+    assert.deepEqual(rows(), [0, 0, 0], 'the run is gone from async.db after the retention');
+    const left = (await p.api.call('GET', `/runs/${queued.runId}`)).body as { run?: { result?: unknown } };
+    assert.equal(left.run?.result, undefined, 'no stored result is served any more');
+  });
+});
