@@ -50,7 +50,10 @@ export function readJsonText(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): Json
   const twice = duplicateKey(bytes);
   if (twice !== null) {
     // JSON.parse keeps the last: `{"env": {"FOO": "a", "FOO": "b"}}` would silently set FOO=b.
-    return { ok: false, problem: { code: 'INVALID_JSON', field: twice, message: `${twice} is given twice in one object; give each key once` } };
+    // A `__proto__` key is refused the same way: every object schema (zod's records included)
+    // drops it without a word, so `{"env": {"__proto__": "x"}}` was answered 200 and lost (red team 3).
+    const message = twice.endsWith('__proto__') ? `${twice}: __proto__ cannot be a key here` : `${twice} is given twice in one object; give each key once`;
+    return { ok: false, problem: { code: 'INVALID_JSON', field: twice, message } };
   }
   return { ok: true, value };
 }
@@ -71,8 +74,9 @@ function pathOf(frames: readonly Frame[], key: string): string {
 }
 
 /**
- * The path (`env.FOO`, `files[2].path`) of the first key given twice in one object, or null. Run on
- * bytes that JSON.parse accepted; one linear pass, no recursion (the depth is bounded already).
+ * The path (`env.FOO`, `files[2].path`) of the first key given twice in one object, or of a
+ * `__proto__` key, or null. Run on bytes that JSON.parse accepted; one linear pass, no recursion
+ * (the depth is bounded already).
  */
 export function duplicateKey(bytes: Uint8Array): string | null {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -85,7 +89,7 @@ export function duplicateKey(bytes: Uint8Array): string | null {
       if (end < 0) return null;
       if (top !== undefined && top.object && top.expectKey) {
         const key = JSON.parse(buf.toString('utf8', i, end + 1)) as string;
-        if (top.keys!.has(key)) return pathOf(stack.slice(0, -1), key);
+        if (top.keys!.has(key) || key === '__proto__') return pathOf(stack.slice(0, -1), key);
         top.keys!.add(key);
         top.at = key;
         top.expectKey = false;

@@ -20,7 +20,8 @@ export const FUNCTION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const PY_IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.${PY_IDENT})*$`);
 /** An env (and secret) name: letters, digits and _, not starting with a digit. */
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `__proto__` is no env name: as a key of a JavaScript object it would be dropped, silently (red team 3). */
+export const ENV_NAME = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * The prefix of the names the platform sets in a function's process (FP_MONGO_URI and

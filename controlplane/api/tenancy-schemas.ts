@@ -38,10 +38,18 @@ export const createWorkspaceBody = z.strictObject({
 
 export const patchWorkspaceBody = z.strictObject({ quotas: quotasInput });
 
-/** A lifetime in long units (`30d`, `12h`); converted to an absolute `expiresAt` by the handler. */
+/** The longest token lifetime: ten years (a longer one is no expiry; omit `expiresIn` for that). */
+const MAX_LIFETIME_MS = 3650 * 24 * 3_600_000;
+
+/** A lifetime in long units (`30d`, `12h`), at most ten years; converted to an absolute `expiresAt` by the handler. */
 const lifetime = z.string().meta({ pattern: LONG_DURATION_PATTERN.source }).transform((text, ctx) => {
   try {
-    return parseLongDurationMs(text);
+    const ms = parseLongDurationMs(text);
+    if (ms > MAX_LIFETIME_MS) {
+      ctx.addIssue({ code: 'custom', message: 'at most 3650d (ten years); leave expiresIn out for a token that works until it is revoked' });
+      return z.NEVER;
+    }
+    return ms;
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
     return z.NEVER;

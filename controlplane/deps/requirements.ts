@@ -26,7 +26,9 @@ export function checkRequirementsTxt(text: string): number {
   let count = 0;
   let pending = '';
   let first = 0;
-  text.split(/\r?\n/).forEach((raw, i) => {
+  // Lines as pip reads them (Python's str.splitlines): a lone \r or \f ends a line too, so
+  // `requests\r-e ./x` is two lines here as for the builder (red team 3).
+  text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).forEach((raw, i) => {
     const stripped = raw.replace(/(^|\s)#.*$/, '').trimEnd();
     if (stripped.endsWith('\\')) {
       pending += `${stripped.slice(0, -1)} `;

@@ -72,6 +72,33 @@ describe('attack: env values a process cannot hold', () => {
     }
     assert.equal((await h.api.call('POST', '/functions', { name: 'nul-env2', env: { E: '\u0000' } })).status, 400);
   });
+
+  it('an env or secret named __proto__ is refused (it was answered 200 and silently dropped)', async () => {
+    await createFunction(h.api, 'proto-env');
+    for (const body of [{ env: { ['__proto__']: 'x' } }, { secrets: { ['__proto__']: 'x' } }]) {
+      const res = await h.api.call('PATCH', '/functions/proto-env', body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal((res.body as { error: { code: string } }).error.code, 'INVALID_JSON');
+    }
+  });
+
+  it('a token lifetime past ten years is refused (it had no bound)', async () => {
+    const res = await h.api.call('POST', '/tokens', { role: 'viewer', expiresIn: '99999999d' });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal((await h.api.call('POST', '/tokens', { role: 'viewer', expiresIn: '3650d' })).status, 201);
+  });
+
+  it('requirements.txt lines end where pip ends them: an option after a lone \\r is refused at upload', async () => {
+    await createFunction(h.api, 'req-cr');
+    const res = await h.api.call('POST', '/functions/req-cr/versions', {
+      files: [
+        { path: 'main.py', contentBase64: Buffer.from('def handler(event, context):\n    return 1\n').toString('base64') },
+        { path: 'requirements.txt', contentBase64: Buffer.from('requests\r-e ./x\n').toString('base64') },
+      ],
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal((res.body as { error: { code: string } }).error.code, 'DEPS_REQUIREMENT_INVALID');
+  });
 });
 
 describe('attack: a bound function naming run ids and collections in its comments', { skip: serverSkip('ferretdb') }, () => {

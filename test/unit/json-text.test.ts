@@ -27,6 +27,7 @@ describe('strict JSON bodies', () => {
     // The same key in sibling objects, in strings, or as a value: not a duplicate.
     assert.equal(readJsonText(bytes('{"a": {"x": 1}, "b": {"x": 2}, "c": ["x", "x"], "d": "\\"x\\": 1, \\"x\\": 2", "x": "x"}')).ok, true);
     assert.equal(duplicateKey(bytes('[{"a": 1}, {"a": 2}]')), null);
+    assert.equal(duplicateKey(bytes('{"env": {"__proto__": "x"}}')), 'env.__proto__', 'a key every object schema would drop');
   });
 
   it('refuses invalid UTF-8 instead of replacing it with U+FFFD', () => {
