@@ -9,7 +9,7 @@ import type { ApiChanges, ApiClient, ApiContract, ApiDeps, ApiFunction, ApiVersi
 import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
-import { formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
+import { envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
 
 export interface DeployOptions {
   /** `auth` for a new function, or a change of it; absent: public for a new one, unchanged otherwise. */
@@ -58,6 +58,18 @@ export interface DeployResult {
   contract?: ApiContract;
   /** The deployed version's dependencies (null: none declared, or nothing was deployed). */
   deps: ApiDeps | null;
+  /** platform.yaml's env keys whose values came from the deploying shell's environment, with the variables each named. */
+  envFromEnvironment: { key: string; from: string[] }[];
+}
+
+/** The env keys of a raw platform.yaml that reference variables of the environment the deploy runs in. */
+export function envFromEnvironment(raw: Record<string, unknown>): { key: string; from: string[] }[] {
+  const env = raw['env'];
+  if (env === null || typeof env !== 'object') return [];
+  return Object.entries(env as Record<string, unknown>).flatMap(([key, value]) => {
+    const from = typeof value === 'string' ? envReferences(value) : [];
+    return from.length > 0 ? [{ key, from }] : [];
+  });
 }
 
 /**
@@ -199,7 +211,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const changes = existing === null ? { added: [], changed: [], removed: [] } : settingChanges(existing.function, fn);
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
-    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw), ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

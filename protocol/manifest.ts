@@ -425,6 +425,13 @@ function resolveEnv(env: Record<string, unknown>, platformEnv: Record<string, st
 
 const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
 
+/** The variables an env value takes from the environment it is resolved in (`${VAR}`, `${VAR:-default}`), in order. */
+export function envReferences(value: string): string[] {
+  const names: string[] = [];
+  for (const match of value.matchAll(REFERENCE)) if (match[1] !== undefined && !names.includes(match[1])) names.push(match[1]);
+  return names;
+}
+
 /**
  * Resolves `${VAR}` and `${VAR:-default}` against the platform environment; `$$` is a literal `$`.
  * A reference to an unset variable without a default is an error (never silently empty).

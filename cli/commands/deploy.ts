@@ -38,6 +38,11 @@ export function printDeploy(out: Output, r: DeployResult): void {
   out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${describeSettingChanges(r.settingChanges)})` : 'settings unchanged'}.`);
   // Plain env comes from platform.yaml at each deploy: a value set since (env push, env set) is gone now.
   const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
+  // A folder from elsewhere (a clone, a pull request in CI) can name any variable of this shell:
+  // say which values came from it, so a `${AWS_SECRET_ACCESS_KEY}` does not go unseen (red team 3).
+  if (r.envFromEnvironment.length > 0) {
+    out.note(`env ${r.envFromEnvironment.map((e) => `${e.key} ← ${e.from.map((n) => `\${${n}}`).join(' ')}`).join(', ')}: taken from this shell's environment (platform.yaml's env); check them before deploying a folder you did not write.`);
+  }
   if (lost.length > 0) out.note(`Removed env ${lost.join(', ')}: not in platform.yaml's env (a value set by \`env push\` or \`env set\` lasts until the next deploy). Keep ${lost.length === 1 ? 'it' : 'them'} in platform.yaml, push ${lost.length === 1 ? 'it' : 'them'} again, or make ${lost.length === 1 ? 'it a secret' : 'them secrets'} (deploys leave secrets alone).`);
   if (r.unchanged) {
     out.line(`No code changes: version ${r.version} is already deployed (use --force to deploy a new version anyway).`);

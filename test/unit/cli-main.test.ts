@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { COMMANDS } from '../../cli/main.js';
 import { EXIT } from '../../cli/errors.js';
-import { changedSettings, diffFiles, settingChanges, settingsFromManifest } from '../../cli/deploy-flow.js';
+import { changedSettings, diffFiles, envFromEnvironment, settingChanges, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
@@ -73,7 +73,7 @@ describe('cli main', () => {
     printDeploy(out, {
       function: 'hooky', created: true, settingsChanged: [], settingChanges: { added: [], changed: [], removed: [] }, settings: { ...settingsFromManifest(settings, false), name: 'hooky', auth: 'public' } as unknown as ApiFunction,
       version: 1, previousVersion: null, unchanged: false, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 1, uploadedBytes: 1,
-      invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null,
+      invokeUrl: 'http://h/fn/hooky/', asyncUrl: 'http://h/async/hooky/', webhooks: ['github'], auth: 'public', deps: null, envFromEnvironment: [],
     });
     assert.ok(lines.includes('Webhook: http://h/hooks/hooky/github  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret hooky github, docs/triggers.md)'), lines.join('\n'));
   });
@@ -143,9 +143,12 @@ describe('cli deploy helpers', () => {
       function: 'x', created: false, settingsChanged: changedSettings(fn, after), settingChanges: changes, settings: after,
       version: 2, previousVersion: 1, unchanged: true, changes: { added: [], modified: [], removed: [] }, files: 1, uploaded: 0, uploadedBytes: 0,
       invokeUrl: 'http://h/fn/x/', auth: 'public', deps: null,
+      envFromEnvironment: envFromEnvironment({ env: { A: '1', B: '${B_VALUE:-3}', C: 'x-${CI_SECRET}-$$' } }),
     });
     assert.equal(lines[0], 'Function "x": settings updated (added env.C; changed limits.timeoutMs, env.B; removed env.PUSHED).');
-    assert.match(notes.join('\n'), /^Removed env PUSHED: not in platform\.yaml's env/);
+    // A folder from elsewhere names variables of the deploying shell: each one is said (red team 3).
+    assert.match(notes[0]!, /^env B ← \$\{B_VALUE\}, C ← \$\{CI_SECRET\}: taken from this shell's environment/);
+    assert.match(notes.join('\n'), /Removed env PUSHED: not in platform\.yaml's env/);
   });
 });
 
