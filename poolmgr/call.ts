@@ -112,6 +112,11 @@ export class Call implements QueueLinks<Call> {
     return this.ended !== null;
   }
 
+  /** The whole response went out before the call's end: only its tail runs (a teardown, background tasks). */
+  get answered(): boolean {
+    return this.ended !== null && (this.body === null || this.body.done);
+  }
+
   /**
    * The response went out before the call's end (a streamed body, or background tasks after a
    * complete one): the caller gets it now, with `after` telling how the call ended (finish()).

@@ -107,6 +107,16 @@ export class Instance implements ProcessListener {
     return id;
   }
 
+  /**
+   * Every call it holds has answered in full and only finishes (a `yield` dependency's teardown, a
+   * background task): its slot frees soon. docs/adr/0045-finishing-calls.md.
+   */
+  get finishing(): boolean {
+    if (this.state !== 'ready' || this.draining || this.inflight === 0 || this.inflight !== this.running.size) return false;
+    for (const call of this.running.values()) if (!call.answered) return false;
+    return true;
+  }
+
   /** Takes a slot for `call` and waits for the specialization to run it. */
   join(call: Call): void {
     this.inflight++;

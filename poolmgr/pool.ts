@@ -21,6 +21,9 @@
  *    specializing another one. Only when the version is at maxInstances with every slot taken
  *    may a ready instance hold up to `pipelineDepth` more calls, sent but not started; they
  *    start in order as slots free, and go back to the pool if the instance dies first.
+ *    A new call that finds no free slot while an instance only finishes (its calls answered, a
+ *    teardown or background task runs) waits up to `finishingWaitMs` for that slot before a new
+ *    instance is started (docs/adr/0045-finishing-calls.md).
  * 5. The wait queue of a version is FIFO and bounded by `maxQueue`; a call past the bound fails at
  *    once with FUNCTION_BUSY; a queued call leaves on abort or after `timeoutMs` (FUNCTION_BUSY).
  * 6. A call that passes `timeoutMs` fails with FUNCTION_TIMEOUT and its process is killed; a
@@ -123,7 +126,7 @@ export class PoolManager implements InstanceOwner {
       if (group === undefined || group.removed) group = this.groupFor(fn);
       call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
-      else if (!this.lease(call)) this.wait(call);
+      else if (!this.lease(call, true)) this.wait(call);
       return call.promise;
     } catch (err) {
       const error = hostError('INTERNAL_ERROR', null, 'InternalError', `pool manager failure: ${(err as Error).message}`);
@@ -261,9 +264,10 @@ export class PoolManager implements InstanceOwner {
 
   /**
    * acquire: a ready instance with a free slot (warm), else a specializing one with a free slot,
+   * else (a new call: `fresh`) the slot of an instance that only finishes, for `finishingWaitMs`,
    * else a new instance if under maxInstances (from the pool, or a fresh spawn). False: no room.
    */
-  private lease(call: Call): boolean {
+  private lease(call: Call, fresh = false): boolean {
     const group = call.group;
     const instances = group.instances;
     const concurrency = group.limits.concurrency;
@@ -278,9 +282,33 @@ export class PoolManager implements InstanceOwner {
       starting ??= inst;
     }
     if (starting !== null) starting.join(call);
+    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && this.anyFinishing(group)) this.awaitFinishing(call);
     else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;
+  }
+
+  private anyFinishing(group: FunctionGroup): boolean {
+    for (const inst of group.instances) if (inst.finishing) return true;
+    return false;
+  }
+
+  /**
+   * A call that would start a new instance while one of the version's instances only finishes
+   * its calls (they answered; a teardown or a background task runs): it waits in the queue, where
+   * the slot that frees takes it (slotFreed), for at most `finishingWaitMs`; then it leases as if
+   * nothing were finishing. A client that sends its next request right after an answer then keeps
+   * its instance (the app's memory and /tmp) and pays no cold start. docs/adr/0045-finishing-calls.md.
+   */
+  private awaitFinishing(call: Call): void {
+    this.wait(call);
+    if (call.queuedIn === null) return; // refused (the queue is full)
+    const queue = call.group.queue;
+    setTimeout(() => {
+      if (call.queuedIn !== queue || this.closing !== null) return; // it got a slot, failed, or left
+      call.leaveQueue();
+      if (!this.lease(call)) this.wait(call, true);
+    }, this.config.finishingWaitMs).unref();
   }
 
   /**
