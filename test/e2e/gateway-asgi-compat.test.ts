@@ -176,15 +176,20 @@ describe('WebSockets', () => {
 
 describe('request targets', () => {
   /** The body of a GET for `target` sent as is over a socket (node:http and fetch drop fragments). */
-  function rawGet(target: string): Promise<string> {
+  function rawGet(target: string | Buffer): Promise<string> {
+    return rawAnswer(target).then((answer) => answer.split('\r\n\r\n').slice(1).join('\r\n\r\n'));
+  }
+
+  /** The whole answer (head and body) to a GET for `target`, sent as these bytes; the connection closes after it. */
+  function rawAnswer(target: string | Buffer): Promise<string> {
     const { port } = new URL(h.url);
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(port), '127.0.0.1', () => {
-        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+        socket.write(Buffer.concat([Buffer.from('GET '), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
       });
       const chunks: Buffer[] = [];
       socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.on('end', () => resolve(Buffer.concat(chunks).toString().split('\r\n\r\n').slice(1).join('\r\n\r\n')));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
       socket.on('error', reject);
     });
   }
@@ -193,5 +198,19 @@ describe('request targets', () => {
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a?q=1#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: 'q=1' });
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag?q=1`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
+  });
+
+  test('bytes outside ASCII in the request target are refused with 400 BAD_REQUEST, as uvicorn refuses them', async () => {
+    // Clients percent-encode them (RFC 3986); sent raw, uWS handed JavaScript a decoded text, and
+    // the app got a path of U+FFFD (Latin-1 é) or a raw_path and query_string encoded twice
+    // (UTF-8 é): bytes the client never sent. uvicorn answers 400 "Invalid HTTP request received.".
+    for (const target of [Buffer.from(`/fn/${name}/where/caf\xe9`, 'latin1'), Buffer.from(`/fn/${name}/where/café?q=é`, 'utf8'), Buffer.from(`/fn/${name}/where/a?q=\xe9`, 'latin1')]) {
+      const answer = await rawAnswer(target);
+      assert.match(answer, /^HTTP\/1\.1 400 /, target.toString('latin1'));
+      const body = answer.split('\r\n\r\n').slice(1).join('');
+      assert.equal(errorOf(Buffer.from(body)).code, 'BAD_REQUEST');
+    }
+    // Percent-encoded, the same text reaches the app as it does under uvicorn.
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/caf%C3%A9?q=%E9`)), { rest: 'café', raw_path: `/fn/${name}/where/caf%C3%A9`, query: 'q=%E9' });
   });
 });

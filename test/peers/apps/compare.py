@@ -52,6 +52,12 @@ def J(obj) -> tuple[bytes, dict]:
     return json.dumps(obj).encode(), {"Content-Type": "application/json"}
 
 
+def raw(data: bytes, name: str) -> dict:
+    """A request sent as these bytes over a socket (what http.client refuses to send): `{P}` is
+    the path prefix, `{H}` the Host value. The connection is closed after the answer."""
+    return {"raw": data, "name": name}
+
+
 def req(method, path, headers=None, body=b"", name=None, cookies=True):
     return {"method": method, "path": path, "headers": headers or {}, "body": body, "name": name or f"{method} {path}", "cookies": cookies}
 
@@ -132,6 +138,18 @@ def requests_for(app: str) -> list[dict]:
                 req("GET", "/html"), req("GET", "/go"), req("GET", "/nocontent"), req("GET", "/notmodified"),
                 req("GET", "/status/205"), req("GET", "/status/304"), req("GET", "/status/199"), req("GET", "/status/600"),
                 req("GET", "/%E9t%C3%A9"), req("GET", "/items/?q=a+b&q=c%26d")]
+    if app == "edge":
+        chunked = b"POST {P}/echo/up HTTP/1.1\r\nHost: {H}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        expect = b"POST {P}/echo/x HTTP/1.1\r\nHost: {H}\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+        return [req("GET", "/echo/a%2Fb/c?x=1&y=%E9", {"X-Multi": "1", "Accept-Encoding": "identity"}),
+                raw(b"GET {P}/echo/caf\xe9?q=\xe9 HTTP/1.1\r\nHost: {H}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n", "raw bytes in path and query"),
+                raw(b"GET {P}/echo/h HTTP/1.1\r\nHost: {H}\r\nX-Name: caf\xe9\r\nX-Multi: a\r\nX-Multi: b, c\r\nCookie: k=v\xe9; j=\"q\"\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n", "raw bytes in headers, repeated headers"),
+                raw(b"GET {P}/echo/old HTTP/1.0\r\nHost: {H}\r\nAccept-Encoding: identity\r\n\r\n", "HTTP/1.0"),
+                raw(chunked.replace(b"Connection: close\r\n", b"Accept-Encoding: identity\r\nConnection: close\r\n"), "chunked upload"),
+                raw(expect.replace(b"Connection: close\r\n", b"Accept-Encoding: identity\r\nConnection: close\r\n"), "Expect: 100-continue"),
+                req("GET", "//echo//double", {"Accept-Encoding": "identity"}), req("GET", "/echo/../echo/dots", {"Accept-Encoding": "identity"}),
+                req("GET", "/fail"), req("GET", "/stream-fail"), req("GET", "/stream-gzip", {"Accept-Encoding": "gzip"}),
+                req("GET", "/nocontent-body"), req("GET", "/headers-order"), req("GET", "/empty-header")]
     raise SystemExit(f"no requests for {app}")
 
 
@@ -202,14 +220,47 @@ class Side:
 
     def send(self, r: dict) -> dict:
         try:
+            if "raw" in r:
+                return self._raw(r)
             return self._send(r)
         except (OSError, http.client.HTTPException) as e:
             return {"status": f"no answer ({type(e).__name__})", "headers": [], "body": b""}
 
+    def _raw(self, r: dict) -> dict:
+        data = r["raw"].replace(b"{P}", self.prefix.encode()).replace(b"{H}", self.host.encode())
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        s.sendall(data)
+        got = b""
+        try:
+            while True:
+                piece = s.recv(65536)
+                if not piece:
+                    break
+                got += piece
+        except OSError as e:
+            got += f"<{type(e).__name__}>".encode()
+        s.close()
+        if got.startswith(b"HTTP/1.1 100"):
+            got = got.split(b"\r\n\r\n", 1)[1]
+        head, _, body = got.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = lines[0].decode("latin-1") if lines else "no answer"
+        hdrs = [(k.strip().lower(), v.strip()) for k, _, v in (ln.decode("latin-1").partition(":") for ln in lines[1:])]
+        if ("transfer-encoding", "chunked") in hdrs:
+            out, rest = b"", body
+            while rest:
+                size, _, rest = rest.partition(b"\r\n")
+                n = int(size or b"0", 16)
+                if n == 0:
+                    break
+                out, rest = out + rest[:n], rest[n + 2:]
+            body = out
+        return {"status": status.replace("HTTP/1.0", "HTTP/1.1"), "headers": hdrs, "body": body}
+
     def _send(self, r: dict) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Host": self.host, "User-Agent": "compare/1", **r["headers"]}
-        if r["cookies"] and self.jar:
+        if r.get("cookies") and self.jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
         conn.putrequest(r["method"], self.prefix + r["path"], skip_host=True, skip_accept_encoding=True)
         for k, v in headers.items():
