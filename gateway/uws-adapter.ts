@@ -189,6 +189,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly rawQuery: string;
   readonly headers: Pairs = [];
   readonly peer: string;
+  /** The client sent `Connection: close`: uWS closes after the answer, which then says so (RFC 9112 §9.6), as uvicorn's does. */
+  private readonly clientCloses: boolean;
   readonly arrivedAt = performance.now();
   /** Made when someone asks for `signal` (most requests never do). */
   private controller: AbortController | null = null;
@@ -243,7 +245,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.url = url;
     this.rawQuery = rawQuery;
-    req.forEach((name, value) => this.headers.push([name, value]));
+    let clientCloses = false;
+    req.forEach((name, value) => {
+      this.headers.push([name, value]);
+      if (name === 'connection' && CLOSE_OPTION.test(value)) clientCloses = true;
+    });
+    this.clientCloses = clientCloses;
     this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
     // Rule 2: the abort handler goes on before anything else can happen.
@@ -428,6 +435,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
+      // uWS writes its own `Connection: close` when it is told to close (out.closeConnection).
+      if (this.clientCloses && out.closeConnection !== true) res.writeHeader('connection', 'close');
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -466,6 +475,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
+      // uWS writes its own `Connection: close` when it is told to close (out.closeConnection).
+      if (this.clientCloses && out.closeConnection !== true) res.writeHeader('connection', 'close');
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -660,6 +671,9 @@ class StreamWriter implements StreamSink {
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
+/** `close` among the options of a Connection header value. */
+const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
+
 function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
   if (out.latin1Headers !== true) {
     for (const [name, value] of out.headers) res.writeHeader(name, value);

@@ -213,4 +213,14 @@ describe('request targets', () => {
     // Percent-encoded, the same text reaches the app as it does under uvicorn.
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/caf%C3%A9?q=%E9`)), { rest: 'café', raw_path: `/fn/${name}/where/caf%C3%A9`, query: 'q=%E9' });
   });
+
+  test('a request with Connection: close is answered with Connection: close, as uvicorn answers it', async () => {
+    // RFC 9112 §9.6: the server closes the connection after that response and SHOULD say so.
+    for (const target of [`/fn/${name}/where/a`, `/fn/${name}/chunked`, `/fn/${name}/file`, `/fn/${fnName('nope')}/`, '/healthz']) {
+      const head = (await rawAnswer(target)).split('\r\n\r\n')[0]!;
+      const connection = head.split('\r\n').filter((line) => /^connection:/i.test(line));
+      assert.deepEqual(connection.map((line) => line.toLowerCase()), ['connection: close'], target);
+    }
+  });
 });
+
