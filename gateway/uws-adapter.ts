@@ -435,8 +435,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
-      // uWS writes its own `Connection: close` when it is told to close (out.closeConnection).
-      if (this.clientCloses && out.closeConnection !== true) res.writeHeader('connection', 'close');
+      // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
+      // when the client asked for the close: then this is the only one.
+      if (this.clientCloses) res.writeHeader('connection', 'close');
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -475,8 +476,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
-      // uWS writes its own `Connection: close` when it is told to close (out.closeConnection).
-      if (this.clientCloses && out.closeConnection !== true) res.writeHeader('connection', 'close');
+      // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
+      // when the client asked for the close: then this is the only one.
+      if (this.clientCloses) res.writeHeader('connection', 'close');
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
