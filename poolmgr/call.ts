@@ -65,6 +65,8 @@ export class Call implements QueueLinks<Call> {
   body: ResponseBody | null = null;
   /** Bytes of an early response sent whole. */
   private responseBytes = 0;
+  /** Listening for its caller leaving while it runs (watchCaller). */
+  private watching = false;
 
   constructor(
     readonly group: FunctionGroup,
@@ -145,6 +147,10 @@ export class Call implements QueueLinks<Call> {
     this.done = true;
     clearTimeout(this.timer);
     if (this.queuedIn !== null) this.leaveQueue();
+    if (this.watching) {
+      this.watching = false;
+      this.signal?.removeEventListener('abort', this);
+    }
     const logs = this.budget.take(raw);
     const notice = this.budget.notice();
     if (this.tap !== null) {
@@ -225,10 +231,24 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
-  /** The caller went away (its Abortable fired) while the call was queued: it leaves the queue. */
+  /**
+   * The caller went away (its Abortable fired). Queued, the call leaves the queue and fails; sent to
+   * a runtime and not answered yet, the runtime is told (`cancel`: an ASGI app's `receive` returns
+   * `http.disconnect`, as under uvicorn) and the call runs on to its end, which nobody reads.
+   */
   handleEvent(): void {
-    if (this.queuedIn === null) return;
-    this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));
+    if (this.queuedIn !== null) {
+      this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));
+    } else if (!this.done && this.ended === null) {
+      this.instance?.callerLeft(this);
+    }
+  }
+
+  /** Listens for the caller leaving while the call runs (Instance.send); finish() stops listening. */
+  watchCaller(): void {
+    if (this.signal === undefined || this.watching || this.signal.aborted) return;
+    this.watching = true;
+    this.signal.addEventListener('abort', this);
   }
 }
 

@@ -149,6 +149,14 @@ export class Instance implements ProcessListener {
     this.proc.kill(cause);
   }
 
+  /**
+   * The caller of a running call went away before its answer: the runtime is told, as it is told
+   * when a streamed body's client leaves (`cancel`); an ASGI app then sees `http.disconnect`.
+   */
+  callerLeft(call: Call): void {
+    if (!this.gone && this.running.get(call.msgId) === call) this.proc.send({ t: 'cancel', id: call.msgId });
+  }
+
   /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
   timedOut(call: Call, timeoutMs: number): void {
     if (!this.running.delete(call.msgId)) return;
@@ -364,6 +372,7 @@ export class Instance implements ProcessListener {
     call.sentAt = performance.now();
     this.running.set(id, call);
     this.order.push(call);
+    call.watchCaller();
     INVOKE.id = id;
     INVOKE.event = call.event;
     CONTEXT.requestId = call.event.requestId;

@@ -88,8 +88,35 @@ const APP = py(
   'app.mount("/long", lying(4, [b"abc", b"def"]))',
 );
 
+
+// No @app.middleware("http") here: Starlette's BaseHTTPMiddleware hides the disconnect from
+// request.is_disconnected() under uvicorn too (its receive wrapper loses the message to the
+// already-cancelled scope is_disconnected polls with).
+const WATCHER = py(
+  'from fastapi import FastAPI, Request',
+  '',
+  'app = FastAPI()',
+  '',
+  '@app.get("/watch")',
+  'async def watch(request: Request, report: str):',
+  '    import asyncio, time, urllib.request',
+  '    await asyncio.to_thread(urllib.request.urlopen, report + "?started", None, 10)',
+  '    t0 = time.monotonic()',
+  '    while time.monotonic() - t0 < 10:',
+  '        if await request.is_disconnected():',
+  '            await asyncio.to_thread(urllib.request.urlopen, report + "?disconnected", None, 10)',
+  '            return {"gone": True}',
+  '        await asyncio.sleep(0.02)',
+  '    await asyncio.to_thread(urllib.request.urlopen, report + "?never", None, 10)',
+  '    return {"gone": False}',
+);
+
 const name = fnName('framing');
-const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' } });
+const watcher = fnName('watcher');
+const h = useGateway({
+  [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
+  [watcher]: { files: { 'app.py': WATCHER }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
+});
 
 /** A GET whose outcome is the response or the error the connection ended with. */
 function outcome(path: string): Promise<{ headers?: http.IncomingHttpHeaders; body?: Buffer; error?: string }> {
@@ -225,3 +252,32 @@ describe('request targets', () => {
   });
 });
 
+describe('client disconnects', () => {
+  test('a client that leaves before the answer is seen by the app (request.is_disconnected()), as under uvicorn', async () => {
+    // The app reports to this server: when its handler started, then what it saw.
+    const reports: string[] = [];
+    let notify: () => void = () => {};
+    const reporter = http.createServer((req, res) => {
+      reports.push(new URL(req.url ?? '/', 'http://x').search.slice(1));
+      res.end('ok');
+      notify();
+    });
+    await new Promise<void>((resolve) => reporter.listen(0, '127.0.0.1', resolve));
+    try {
+      const report = `http://127.0.0.1:${(reporter.address() as net.AddressInfo).port}/r`;
+      const next = (): Promise<void> => new Promise((resolve) => { notify = resolve; });
+      let seen = next();
+      const req = http.get(`${h.url}/fn/${watcher}/watch?report=${encodeURIComponent(report)}`, { agent: false });
+      req.on('error', () => {}); // ours: destroyed below
+      await seen;
+      assert.deepEqual(reports, ['started']);
+      seen = next();
+      req.destroy(); // the client leaves while the handler runs, before any answer
+      await seen;
+      assert.deepEqual(reports, ['started', 'disconnected']);
+    } finally {
+      reporter.closeAllConnections();
+      await new Promise<void>((resolve) => reporter.close(() => resolve()));
+    }
+  });
+});
