@@ -21,7 +21,7 @@ export interface PoolConfig {
   reapIntervalMs: number;
   /** Time a new process has to say hello (default 10 000); past it: RUNTIME_UNAVAILABLE. */
   spawnTimeoutMs: number;
-  /** Time a specialization may take (default 10 000); past it: FUNCTION_INIT_FAILED. */
+  /** Time a specialization may take (default 10 000), or the function's timeout when longer; past it: FUNCTION_INIT_FAILED. */
   initTimeoutMs: number;
   /** Delay before the pool replaces a generic runtime it handed out (default 30; why: poolmgr/generic-pool.ts). */
   refillDelayMs: number;

@@ -307,7 +307,7 @@ export class Instance implements ProcessListener {
     this.specializeId = this.proc.nextId();
     this.specializeSentAt = performance.now();
     this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec } : { t: 'specialize', id: this.specializeId, fn: spec, box });
-    this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
+    this.initTimer = setTimeout(onInitTimeout, this.initLimitMs(), this);
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.send(call);
@@ -317,10 +317,19 @@ export class Instance implements ProcessListener {
     this.proc.flush();
   }
 
+  /**
+   * How long its specialization may take: the platform's init timeout, or the function's own
+   * timeout when that is longer (an ASGI lifespan startup that loads a model or warms a cache runs
+   * here; uvicorn waits for any startup).
+   */
+  private initLimitMs(): number {
+    return Math.max(this.timings.initTimeoutMs, this.group.limits.timeoutMs);
+  }
+
   /** @internal the specialization timer fired. */
   initTimedOut(): void {
     if (this.state !== 'starting') return;
-    const message = `the function did not load within ${this.timings.initTimeoutMs} ms`;
+    const message = `the function did not load within ${this.initLimitMs()} ms`;
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 

@@ -242,7 +242,7 @@ export class PoolManager implements InstanceOwner {
     if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
       || group.retired || group.removed || this.closing !== null) return;
     const proc = this.spawnProcess(this.hintFor(group));
-    group.template = new FunctionTemplate(group, proc, this.config.initTimeoutMs, (tpl, failed) => {
+    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
       if (group.template === tpl) group.template = null;
       if (failed) group.templateRefused = true;
     });
