@@ -196,6 +196,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private controller: AbortController | null = null;
   /** Told once, when the client goes away (Abortable, without an AbortController). */
   private listeners: { handleEvent(): void }[] | null = null;
+  /** The first listener, kept apart: every invocation's call listens while it runs (no array per request). */
+  private listener: { handleEvent(): void } | null = null;
   aborted = false;
   /** send() was called: the response is ours to finish, nothing else may start one. */
   responded = false;
@@ -259,8 +261,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.stream?.gone();
       this.finish();
       this.controller?.abort();
+      const first = this.listener;
       const listeners = this.listeners;
+      this.listener = null;
       this.listeners = null;
+      first?.handleEvent();
       if (listeners !== null) for (const l of listeners) l.handleEvent();
       this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
     });
@@ -316,10 +321,16 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   }
 
   addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
-    if (!this.aborted) (this.listeners ??= []).push(listener);
+    if (this.aborted) return;
+    if (this.listener === null) this.listener = listener;
+    else (this.listeners ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    if (this.listener === listener) {
+      this.listener = null;
+      return;
+    }
     const at = this.listeners?.indexOf(listener) ?? -1;
     if (at >= 0) this.listeners!.splice(at, 1);
   }
