@@ -13,7 +13,10 @@ Date, Server and the platform's timing and run headers) and body bytes.
     python compare.py --platform http://127.0.0.1:18745 [--python VENV/bin/python] [app ...]
 
 Not part of `npm test`: it needs a running platform and the apps' packages in the uvicorn
-interpreter's environment (how the round of 2026-12-03 ran it: test/peers/apps/README.md).
+interpreter's environment (test/README.md, "Apps the tutorials do not cover"). The round of
+2026-12-03 ran it with a venv made from the runtime's interpreter, a .pth file pointing at .venv's
+site-packages, and `pip install sqlalchemy pydantic-settings pyjwt python-multipart jinja2
+itsdangerous httpx` in it.
 """
 from __future__ import annotations
 
