@@ -65,6 +65,8 @@ export class Call implements QueueLinks<Call> {
   body: ResponseBody | null = null;
   /** Bytes of an early response sent whole. */
   private responseBytes = 0;
+  /** Queued for the slot of an instance that only finishes (pool.ts, awaitFinishing): counted in its group's `finishWaiters`. */
+  awaitingFinish = false;
   /** Listening for its caller leaving while it runs (watchCaller). */
   private watching = false;
 
@@ -223,6 +225,10 @@ export class Call implements QueueLinks<Call> {
 
   /** Leaves the queue (to take a slot, or to fail); records the time spent waiting. */
   leaveQueue(now: number = performance.now()): void {
+    if (this.awaitingFinish) {
+      this.awaitingFinish = false;
+      this.group.finishWaiters--;
+    }
     this.queuedIn?.remove(this);
     clearTimeout(this.timer);
     this.timer = undefined;

@@ -23,7 +23,8 @@
  *    start in order as slots free, and go back to the pool if the instance dies first.
  *    A new call that finds no free slot while an instance only finishes (its calls answered, a
  *    teardown or background task runs) waits up to `finishingWaitMs` for that slot before a new
- *    instance is started (docs/adr/0045-finishing-calls.md).
+ *    instance is started, as long as fewer calls wait so than such slots exist
+ *    (docs/adr/0045-finishing-calls.md).
  * 5. The wait queue of a version is FIFO and bounded by `maxQueue`; a call past the bound fails at
  *    once with FUNCTION_BUSY; a queued call leaves on abort or after `timeoutMs` (FUNCTION_BUSY).
  * 6. A call that passes `timeoutMs` fails with FUNCTION_TIMEOUT and its process is killed; a
@@ -282,15 +283,17 @@ export class PoolManager implements InstanceOwner {
       starting ??= inst;
     }
     if (starting !== null) starting.join(call);
-    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && this.anyFinishing(group)) this.awaitFinishing(call);
+    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && this.finishingSlots(group) > group.finishWaiters) this.awaitFinishing(call);
     else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;
   }
 
-  private anyFinishing(group: FunctionGroup): boolean {
-    for (const inst of group.instances) if (inst.finishing) return true;
-    return false;
+  /** Slots that free soon: those of the version's instances that only finish their calls. */
+  private finishingSlots(group: FunctionGroup): number {
+    let slots = 0;
+    for (const inst of group.instances) if (inst.finishing) slots += inst.inflight;
+    return slots;
   }
 
   /**
@@ -301,11 +304,16 @@ export class PoolManager implements InstanceOwner {
    * its instance (the app's memory and /tmp) and pays no cold start. docs/adr/0045-finishing-calls.md.
    */
   private awaitFinishing(call: Call): void {
+    const group = call.group;
     this.wait(call);
     if (call.queuedIn === null) return; // refused (the queue is full)
-    const queue = call.group.queue;
+    // Counted while it waits (Call.leaveQueue uncounts it): a burst is held back by at most as
+    // many calls as the finishing slots, the rest scale out at once.
+    call.awaitingFinish = true;
+    group.finishWaiters++;
+    const queue = group.queue;
     setTimeout(() => {
-      if (call.queuedIn !== queue || this.closing !== null) return; // it got a slot, failed, or left
+      if (call.queuedIn !== queue || !call.awaitingFinish || this.closing !== null) return; // it got a slot, failed, or left
       call.leaveQueue();
       if (!this.lease(call)) this.wait(call, true);
     }, this.config.finishingWaitMs).unref();

@@ -30,6 +30,18 @@ const APP = py(
   '    SEEN.append(1)',
   '    return {"instance": INSTANCE, "rows": len(SEEN)}',
   '',
+  'GATE = {"url": None}',
+  '',
+  'def gated_session():',
+  '    yield "db"',
+  '    if GATE["url"]:',
+  '        urllib.request.urlopen(GATE["url"], timeout=60).read()  # the teardown holds until the test releases it',
+  '',
+  '@app.post("/gated")',
+  'def gated(gate: str, db: str = Depends(gated_session)):',
+  '    GATE["url"] = gate',
+  '    return {"instance": INSTANCE}',
+  '',
   'def hold(url):',
   '    urllib.request.urlopen(url, timeout=60).read()',
   '',
@@ -83,3 +95,34 @@ describe('a call arriving while the only instance runs a long background task', 
     release();
   });
 });
+
+describe('a burst arriving while the only instance finishes its last call', () => {
+  const name = fnName('finish');
+  // However long the wait may be, only as many calls wait as the finishing instance has slots.
+  // A call timeout past the test's own: only the fix can answer the burst before the gate opens.
+  const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 120s' } }, {}, { finishingWaitMs: 60_000 });
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const gate = http.createServer((_req, res) => { void held.then(() => res.end('go')); });
+  before(() => new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve)));
+  after(() => { release(); gate.closeAllConnections(); return new Promise<void>((resolve) => gate.close(() => resolve())); });
+
+  // Without the bound both calls wait for the finishing slot: a hang, ended by this budget.
+  test('scales out for the calls past its slots at once', { timeout: 30_000 }, async () => {
+    const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/gate`;
+    const first = await request(`${h.url}/fn/${name}/gated?gate=${encodeURIComponent(gateUrl)}`, { method: 'POST' });
+    assert.equal(first.status, 200);
+    // The first instance finishes until release(): of two calls, one waits for its slot, the other
+    // gets an instance of its own and answers before the gate opens.
+    const calls = [request(`${h.url}/fn/${name}/instance`), request(`${h.url}/fn/${name}/instance`)];
+    const earliest = await Promise.race(calls);
+    assert.equal(earliest.status, 200);
+    assert.equal(earliest.headers['x-cold-start'], '1');
+    assert.notEqual(JSON.parse(earliest.body.toString()).instance, JSON.parse(first.body.toString()).instance);
+    // The other runs on whichever slot frees first (the new instance's, as a rule).
+    release();
+    const both = await Promise.all(calls);
+    assert.deepEqual(both.map((r) => r.status), [200, 200]);
+  });
+});
+
