@@ -201,11 +201,15 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly rawQuery: string;
   readonly headers: Pairs = [];
   readonly peer: string;
+  /** The client sent `Connection: close`: uWS closes after the answer, which then says so (RFC 9112 §9.6), as uvicorn's does. */
+  private readonly clientCloses: boolean;
   readonly arrivedAt = performance.now();
   /** Made when someone asks for `signal` (most requests never do). */
   private controller: AbortController | null = null;
   /** Told once, when the client goes away (Abortable, without an AbortController). */
   private listeners: { handleEvent(): void }[] | null = null;
+  /** The first listener, kept apart: every invocation's call listens while it runs (no array per request). */
+  private listener: { handleEvent(): void } | null = null;
   aborted = false;
   /** send() was called: the response is ours to finish, nothing else may start one. */
   responded = false;
@@ -257,7 +261,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.url = url;
     this.rawQuery = rawQuery;
-    req.forEach((name, value) => this.headers.push([name, value]));
+    let clientCloses = false;
+    req.forEach((name, value) => {
+      this.headers.push([name, value]);
+      if (name === 'connection' && CLOSE_OPTION.test(value)) clientCloses = true;
+    });
+    this.clientCloses = clientCloses;
     this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
     // Rule 2: the abort handler goes on before anything else can happen.
@@ -266,8 +275,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.stream?.gone();
       this.finish();
       this.controller?.abort();
+      const first = this.listener;
       const listeners = this.listeners;
+      this.listener = null;
       this.listeners = null;
+      first?.handleEvent();
       if (listeners !== null) for (const l of listeners) l.handleEvent();
       this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
     });
@@ -331,10 +343,16 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   }
 
   addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
-    if (!this.aborted) (this.listeners ??= []).push(listener);
+    if (this.aborted) return;
+    if (this.listener === null) this.listener = listener;
+    else (this.listeners ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    if (this.listener === listener) {
+      this.listener = null;
+      return;
+    }
     const at = this.listeners?.indexOf(listener) ?? -1;
     if (at >= 0) this.listeners!.splice(at, 1);
   }
@@ -463,6 +481,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
+      // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
+      // when the client asked for the close: then this is the only one.
+      if (this.clientCloses) res.writeHeader('connection', 'close');
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -501,6 +522,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
       writeHeaders(res, out);
+      // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
+      // when the client asked for the close: then this is the only one.
+      if (this.clientCloses) res.writeHeader('connection', 'close');
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -695,6 +719,9 @@ class StreamWriter implements StreamSink {
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
+/** `close` among the options of a Connection header value. */
+const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
+
 function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
   if (out.latin1Headers !== true) {
     for (const [name, value] of out.headers) res.writeHeader(name, value);

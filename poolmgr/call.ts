@@ -65,6 +65,10 @@ export class Call implements QueueLinks<Call> {
   body: ResponseBody | null = null;
   /** Bytes of an early response sent whole. */
   private responseBytes = 0;
+  /** Queued for the slot of an instance that only finishes (pool.ts, awaitFinishing): counted in its group's `finishWaiters`. */
+  awaitingFinish = false;
+  /** Listening for its caller leaving while it runs (watchCaller). */
+  private watching = false;
 
   constructor(
     readonly group: FunctionGroup,
@@ -112,6 +116,11 @@ export class Call implements QueueLinks<Call> {
     return this.ended !== null;
   }
 
+  /** The whole response went out before the call's end: only its tail runs (a teardown, background tasks). */
+  get answered(): boolean {
+    return this.ended !== null && (this.body === null || this.body.done);
+  }
+
   /**
    * The response went out before the call's end (a streamed body, or background tasks after a
    * complete one): the caller gets it now, with `after` telling how the call ended (finish()).
@@ -140,6 +149,10 @@ export class Call implements QueueLinks<Call> {
     this.done = true;
     clearTimeout(this.timer);
     if (this.queuedIn !== null) this.leaveQueue();
+    if (this.watching) {
+      this.watching = false;
+      this.signal?.removeEventListener('abort', this);
+    }
     const logs = this.budget.take(raw);
     const notice = this.budget.notice();
     if (this.tap !== null) {
@@ -212,6 +225,10 @@ export class Call implements QueueLinks<Call> {
 
   /** Leaves the queue (to take a slot, or to fail); records the time spent waiting. */
   leaveQueue(now: number = performance.now()): void {
+    if (this.awaitingFinish) {
+      this.awaitingFinish = false;
+      this.group.finishWaiters--;
+    }
     this.queuedIn?.remove(this);
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -220,10 +237,24 @@ export class Call implements QueueLinks<Call> {
     this.at = now;
   }
 
-  /** The caller went away (its Abortable fired) while the call was queued: it leaves the queue. */
+  /**
+   * The caller went away (its Abortable fired). Queued, the call leaves the queue and fails; sent to
+   * a runtime and not answered yet, the runtime is told (`cancel`: an ASGI app's `receive` returns
+   * `http.disconnect`, as under uvicorn) and the call runs on to its end, which nobody reads.
+   */
   handleEvent(): void {
-    if (this.queuedIn === null) return;
-    this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));
+    if (this.queuedIn !== null) {
+      this.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away while the call was queued'));
+    } else if (!this.done && this.ended === null) {
+      this.instance?.callerLeft(this);
+    }
+  }
+
+  /** Listens for the caller leaving while the call runs (Instance.send); finish() stops listening. */
+  watchCaller(): void {
+    if (this.signal === undefined || this.watching || this.signal.aborted) return;
+    this.watching = true;
+    this.signal.addEventListener('abort', this);
   }
 }
 

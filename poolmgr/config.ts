@@ -21,7 +21,7 @@ export interface PoolConfig {
   reapIntervalMs: number;
   /** Time a new process has to say hello (default 10 000); past it: RUNTIME_UNAVAILABLE. */
   spawnTimeoutMs: number;
-  /** Time a specialization may take (default 10 000); past it: FUNCTION_INIT_FAILED. */
+  /** Time a specialization may take (default 10 000), or the function's timeout when longer; past it: FUNCTION_INIT_FAILED. */
   initTimeoutMs: number;
   /** Delay before the pool replaces a generic runtime it handed out (default 30; why: poolmgr/generic-pool.ts). */
   refillDelayMs: number;
@@ -30,6 +30,13 @@ export interface PoolConfig {
    * maxInstances: sent ahead so the runtime never idles between calls (default 16; 0 = off).
    */
   pipelineDepth: number;
+  /**
+   * A call that finds every instance busy but one of them only finishing (its calls answered in
+   * full, a `yield` dependency's teardown or a background task still running) waits this long for
+   * that slot before a new instance is started (default 50; 0 = start one at once).
+   * docs/adr/0045-finishing-calls.md.
+   */
+  finishingWaitMs: number;
   /** After a shutdown request, time before SIGKILL (default 2 000). */
   shutdownGraceMs: number;
   /** The whole environment of a runtime process; function env vars are added at specialize. */
@@ -96,6 +103,8 @@ export function defaultPoolConfig(
     refillDelayMs: 30,
     // 16, not 4: measured 1.5× the requests/s at 0.77× the CPU per request (docs/adr/0018-pipeline-depth.md).
     pipelineDepth: 16,
+    // A teardown takes a millisecond or so; a cold start tens to hundreds (docs/adr/0045-finishing-calls.md).
+    finishingWaitMs: 50,
     shutdownGraceMs: 2_000,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
     childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },

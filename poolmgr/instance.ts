@@ -107,6 +107,16 @@ export class Instance implements ProcessListener {
     return id;
   }
 
+  /**
+   * Every call it holds has answered in full and only finishes (a `yield` dependency's teardown, a
+   * background task): its slot frees soon. docs/adr/0045-finishing-calls.md.
+   */
+  get finishing(): boolean {
+    if (this.state !== 'ready' || this.draining || this.inflight === 0 || this.inflight !== this.running.size) return false;
+    for (const call of this.running.values()) if (!call.answered) return false;
+    return true;
+  }
+
   /** Takes a slot for `call` and waits for the specialization to run it. */
   join(call: Call): void {
     this.inflight++;
@@ -137,6 +147,14 @@ export class Instance implements ProcessListener {
     if (this.gone) return;
     this.markGone(fromCause(cause));
     this.proc.kill(cause);
+  }
+
+  /**
+   * The caller of a running call went away before its answer: the runtime is told, as it is told
+   * when a streamed body's client leaves (`cancel`); an ASGI app then sees `http.disconnect`.
+   */
+  callerLeft(call: Call): void {
+    if (!this.gone && this.running.get(call.msgId) === call) this.proc.send({ t: 'cancel', id: call.msgId });
   }
 
   /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
@@ -289,7 +307,7 @@ export class Instance implements ProcessListener {
     this.specializeId = this.proc.nextId();
     this.specializeSentAt = performance.now();
     this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec } : { t: 'specialize', id: this.specializeId, fn: spec, box });
-    this.initTimer = setTimeout(onInitTimeout, this.timings.initTimeoutMs, this);
+    this.initTimer = setTimeout(onInitTimeout, this.initLimitMs(), this);
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.send(call);
@@ -299,10 +317,19 @@ export class Instance implements ProcessListener {
     this.proc.flush();
   }
 
+  /**
+   * How long its specialization may take: the platform's init timeout, or the function's own
+   * timeout when that is longer (an ASGI lifespan startup that loads a model or warms a cache runs
+   * here; uvicorn waits for any startup).
+   */
+  private initLimitMs(): number {
+    return Math.max(this.timings.initTimeoutMs, this.group.limits.timeoutMs);
+  }
+
   /** @internal the specialization timer fired. */
   initTimedOut(): void {
     if (this.state !== 'starting') return;
-    const message = `the function did not load within ${this.timings.initTimeoutMs} ms`;
+    const message = `the function did not load within ${this.initLimitMs()} ms`;
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
   }
 
@@ -354,6 +381,7 @@ export class Instance implements ProcessListener {
     call.sentAt = performance.now();
     this.running.set(id, call);
     this.order.push(call);
+    call.watchCaller();
     INVOKE.id = id;
     INVOKE.event = call.event;
     CONTEXT.requestId = call.event.requestId;

@@ -21,6 +21,10 @@
  *    specializing another one. Only when the version is at maxInstances with every slot taken
  *    may a ready instance hold up to `pipelineDepth` more calls, sent but not started; they
  *    start in order as slots free, and go back to the pool if the instance dies first.
+ *    A new call that finds no free slot while an instance only finishes (its calls answered, a
+ *    teardown or background task runs) waits up to `finishingWaitMs` for that slot before a new
+ *    instance is started, as long as fewer calls wait so than such slots exist
+ *    (docs/adr/0045-finishing-calls.md).
  * 5. The wait queue of a version is FIFO and bounded by `maxQueue`; a call past the bound fails at
  *    once with FUNCTION_BUSY; a queued call leaves on abort or after `timeoutMs` (FUNCTION_BUSY).
  * 6. A call that passes `timeoutMs` fails with FUNCTION_TIMEOUT and its process is killed; a
@@ -123,7 +127,7 @@ export class PoolManager implements InstanceOwner {
       if (group === undefined || group.removed) group = this.groupFor(fn);
       call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
-      else if (!this.lease(call)) this.wait(call);
+      else if (!this.lease(call, true)) this.wait(call);
       return call.promise;
     } catch (err) {
       const error = hostError('INTERNAL_ERROR', null, 'InternalError', `pool manager failure: ${(err as Error).message}`);
@@ -239,7 +243,7 @@ export class PoolManager implements InstanceOwner {
     if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
       || group.retired || group.removed || this.closing !== null) return;
     const proc = this.spawnProcess(this.hintFor(group));
-    group.template = new FunctionTemplate(group, proc, this.config.initTimeoutMs, (tpl, failed) => {
+    group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
       if (group.template === tpl) group.template = null;
       if (failed) group.templateRefused = true;
     });
@@ -261,9 +265,10 @@ export class PoolManager implements InstanceOwner {
 
   /**
    * acquire: a ready instance with a free slot (warm), else a specializing one with a free slot,
+   * else (a new call: `fresh`) the slot of an instance that only finishes, for `finishingWaitMs`,
    * else a new instance if under maxInstances (from the pool, or a fresh spawn). False: no room.
    */
-  private lease(call: Call): boolean {
+  private lease(call: Call, fresh = false): boolean {
     const group = call.group;
     const instances = group.instances;
     const concurrency = group.limits.concurrency;
@@ -278,9 +283,40 @@ export class PoolManager implements InstanceOwner {
       starting ??= inst;
     }
     if (starting !== null) starting.join(call);
+    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && this.finishingSlots(group) > group.finishWaiters) this.awaitFinishing(call);
     else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;
+  }
+
+  /** Slots that free soon: those of the version's instances that only finish their calls. */
+  private finishingSlots(group: FunctionGroup): number {
+    let slots = 0;
+    for (const inst of group.instances) if (inst.finishing) slots += inst.inflight;
+    return slots;
+  }
+
+  /**
+   * A call that would start a new instance while one of the version's instances only finishes
+   * its calls (they answered; a teardown or a background task runs): it waits in the queue, where
+   * the slot that frees takes it (slotFreed), for at most `finishingWaitMs`; then it leases as if
+   * nothing were finishing. A client that sends its next request right after an answer then keeps
+   * its instance (the app's memory and /tmp) and pays no cold start. docs/adr/0045-finishing-calls.md.
+   */
+  private awaitFinishing(call: Call): void {
+    const group = call.group;
+    this.wait(call);
+    if (call.queuedIn === null) return; // refused (the queue is full)
+    // Counted while it waits (Call.leaveQueue uncounts it): a burst is held back by at most as
+    // many calls as the finishing slots, the rest scale out at once.
+    call.awaitingFinish = true;
+    group.finishWaiters++;
+    const queue = group.queue;
+    setTimeout(() => {
+      if (call.queuedIn !== queue || !call.awaitingFinish || this.closing !== null) return; // it got a slot, failed, or left
+      call.leaveQueue();
+      if (!this.lease(call)) this.wait(call, true);
+    }, this.config.finishingWaitMs).unref();
   }
 
   /**

@@ -7,7 +7,7 @@
  * read-only (docs/adr/0003-embedded-store.md).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BlobStore, FileEntry } from '../store/types.js';
 import { normalizeBundlePath } from './paths.js';
@@ -29,6 +29,13 @@ export interface MaterializeOptions {
    * still write its `__pycache__`.
    */
   readOnly?: boolean;
+  /**
+   * Give every copied or written file this modification time (ms since the epoch), e.g. the
+   * version's creation time: StaticFiles and FileResponse derive Last-Modified and the ETag from
+   * it, so every copy of a version (another platform process, a rebuild after a restart) must
+   * agree. Default: the time of the write.
+   */
+  mtimeMs?: number;
 }
 
 const CONCURRENCY = 16;
@@ -76,6 +83,7 @@ export async function materialize(version: { files: readonly FileEntry[] }, blob
         if (data === null) throw new Error(`blob ${file.sha256} of ${file.path} is missing from the blob store`);
         await writeFile(target, data);
       }
+      if (options.mtimeMs !== undefined) await utimes(target, options.mtimeMs / 1000, options.mtimeMs / 1000);
       if (options.readOnly) await chmod(target, 0o444);
       result.copied++;
     };

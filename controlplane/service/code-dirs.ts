@@ -37,7 +37,8 @@ export class CodeDirs {
   /** Writes the version's files unless they are there already; returns the directory. */
   async ensure(version: VersionRecord): Promise<string> {
     const dir = this.dirOf(version.function, version.version);
-    const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true });
+    // Files carry the version's creation time, whoever writes them when (materialize.ts, `mtimeMs`).
+    const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true, mtimeMs: version.createdAt });
     if (written.created) await this.prepare(dir);
     await this.deps?.ensure(version);
     return dir;

@@ -155,9 +155,10 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
     try:
         await app(scope, ex.receive, ex.send)
     except streaming.ClientDisconnected:
-        if stream is None or not stream.cancelled or not stream.sent:
+        if stream is None or not stream.cancelled:
             raise
-        # The client left mid-stream and the app let our send's error through: not the app's failure.
+        # The client left (mid-stream, or before the answer: the app saw http.disconnect) and the
+        # app let our send's error through: not the app's failure.
     except Exception as err:
         if isinstance(err, MemoryError) or (stream is not None and stream.sent) or ex.early is not None:
             raise  # a response already went out: the call ends with the error (streamed responses)

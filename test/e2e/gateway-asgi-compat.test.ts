@@ -88,8 +88,35 @@ const APP = py(
   'app.mount("/long", lying(4, [b"abc", b"def"]))',
 );
 
+
+// No @app.middleware("http") here: Starlette's BaseHTTPMiddleware hides the disconnect from
+// request.is_disconnected() under uvicorn too (its receive wrapper loses the message to the
+// already-cancelled scope is_disconnected polls with).
+const WATCHER = py(
+  'from fastapi import FastAPI, Request',
+  '',
+  'app = FastAPI()',
+  '',
+  '@app.get("/watch")',
+  'async def watch(request: Request, report: str):',
+  '    import asyncio, time, urllib.request',
+  '    await asyncio.to_thread(urllib.request.urlopen, report + "?started", None, 10)',
+  '    t0 = time.monotonic()',
+  '    while time.monotonic() - t0 < 10:',
+  '        if await request.is_disconnected():',
+  '            await asyncio.to_thread(urllib.request.urlopen, report + "?disconnected", None, 10)',
+  '            return {"gone": True}',
+  '        await asyncio.sleep(0.02)',
+  '    await asyncio.to_thread(urllib.request.urlopen, report + "?never", None, 10)',
+  '    return {"gone": False}',
+);
+
 const name = fnName('framing');
-const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' } });
+const watcher = fnName('watcher');
+const h = useGateway({
+  [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
+  [watcher]: { files: { 'app.py': WATCHER }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
+});
 
 /** A GET whose outcome is the response or the error the connection ended with. */
 function outcome(path: string): Promise<{ headers?: http.IncomingHttpHeaders; body?: Buffer; error?: string }> {
@@ -176,15 +203,20 @@ describe('WebSockets', () => {
 
 describe('request targets', () => {
   /** The body of a GET for `target` sent as is over a socket (node:http and fetch drop fragments). */
-  function rawGet(target: string): Promise<string> {
+  function rawGet(target: string | Buffer): Promise<string> {
+    return rawAnswer(target).then((answer) => answer.split('\r\n\r\n').slice(1).join('\r\n\r\n'));
+  }
+
+  /** The whole answer (head and body) to a GET for `target`, sent as these bytes; the connection closes after it. */
+  function rawAnswer(target: string | Buffer): Promise<string> {
     const { port } = new URL(h.url);
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(port), '127.0.0.1', () => {
-        socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+        socket.write(Buffer.concat([Buffer.from('GET '), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
       });
       const chunks: Buffer[] = [];
       socket.on('data', (c: Buffer) => chunks.push(c));
-      socket.on('end', () => resolve(Buffer.concat(chunks).toString().split('\r\n\r\n').slice(1).join('\r\n\r\n')));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
       socket.on('error', reject);
     });
   }
@@ -193,5 +225,59 @@ describe('request targets', () => {
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a?q=1#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: 'q=1' });
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag?q=1`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
+  });
+
+  test('bytes outside ASCII in the request target are refused with 400 BAD_REQUEST, as uvicorn refuses them', async () => {
+    // Clients percent-encode them (RFC 3986); sent raw, uWS handed JavaScript a decoded text, and
+    // the app got a path of U+FFFD (Latin-1 é) or a raw_path and query_string encoded twice
+    // (UTF-8 é): bytes the client never sent. uvicorn answers 400 "Invalid HTTP request received.".
+    for (const target of [Buffer.from(`/fn/${name}/where/caf\xe9`, 'latin1'), Buffer.from(`/fn/${name}/where/café?q=é`, 'utf8'), Buffer.from(`/fn/${name}/where/a?q=\xe9`, 'latin1')]) {
+      const answer = await rawAnswer(target);
+      assert.match(answer, /^HTTP\/1\.1 400 /, target.toString('latin1'));
+      const body = answer.split('\r\n\r\n').slice(1).join('');
+      assert.equal(errorOf(Buffer.from(body)).code, 'BAD_REQUEST');
+    }
+    // Percent-encoded, the same text reaches the app as it does under uvicorn.
+    assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/caf%C3%A9?q=%E9`)), { rest: 'café', raw_path: `/fn/${name}/where/caf%C3%A9`, query: 'q=%E9' });
+  });
+
+  test('a request with Connection: close is answered with Connection: close, as uvicorn answers it', async () => {
+    // RFC 9112 §9.6: the server closes the connection after that response and SHOULD say so.
+    const refused = Buffer.from(`/fn/${name}/where/caf\xe9`, 'latin1'); // 400 BAD_REQUEST, closed by the gateway too
+    for (const target of [`/fn/${name}/where/a`, `/fn/${name}/chunked`, `/fn/${name}/file`, `/fn/${fnName('nope')}/`, '/healthz', refused]) {
+      const head = (await rawAnswer(target)).split('\r\n\r\n')[0]!;
+      const connection = head.split('\r\n').filter((line) => /^connection:/i.test(line));
+      assert.deepEqual(connection.map((line) => line.toLowerCase()), ['connection: close'], target.toString());
+    }
+  });
+});
+
+describe('client disconnects', () => {
+  test('a client that leaves before the answer is seen by the app (request.is_disconnected()), as under uvicorn', async () => {
+    // The app reports to this server: when its handler started, then what it saw.
+    const reports: string[] = [];
+    let notify: () => void = () => {};
+    const reporter = http.createServer((req, res) => {
+      reports.push(new URL(req.url ?? '/', 'http://x').search.slice(1));
+      res.end('ok');
+      notify();
+    });
+    await new Promise<void>((resolve) => reporter.listen(0, '127.0.0.1', resolve));
+    try {
+      const report = `http://127.0.0.1:${(reporter.address() as net.AddressInfo).port}/r`;
+      const next = (): Promise<void> => new Promise((resolve) => { notify = resolve; });
+      let seen = next();
+      const req = http.get(`${h.url}/fn/${watcher}/watch?report=${encodeURIComponent(report)}`, { agent: false });
+      req.on('error', () => {}); // ours: destroyed below
+      await seen;
+      assert.deepEqual(reports, ['started']);
+      seen = next();
+      req.destroy(); // the client leaves while the handler runs, before any answer
+      await seen;
+      assert.deepEqual(reports, ['started', 'disconnected']);
+    } finally {
+      reporter.closeAllConnections();
+      await new Promise<void>((resolve) => reporter.close(() => resolve()));
+    }
   });
 });

@@ -126,8 +126,9 @@ describe('poolmgr slow specialization', () => {
     t.after(() => pool.close());
     const slow = await writeFunction({ 'main.py': py('import time', 'time.sleep(10)', 'def handler(event, context):', '    return 1') });
     t.after(() => removeFunction(slow));
-    // The import would take 10 s and then succeed: an InitTimeout can only come from the 300 ms limit.
-    const result = await pool.invoke(fnVersion(slow), ev());
+    // The import would take 10 s and then succeed: an InitTimeout can only come from the 300 ms limit
+    // (the function's own timeout, when longer, would bound its init instead: e2e/gateway-asgi-startup).
+    const result = await pool.invoke(fnVersion(slow, { timeoutMs: 200 }), ev());
     assert.equal(result.error?.code, 'FUNCTION_INIT_FAILED');
     assert.equal(result.error?.type, 'InitTimeout');
     assert.equal(pool.stats().specializing, 0);

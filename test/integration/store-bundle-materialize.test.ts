@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkBundle, materialize, saveBundle } from '../../controlplane/bundles/index.js';
+import { CodeDirs } from '../../controlplane/service/code-dirs.js';
 import type { BlobStore, Store, VersionRecord } from '../../controlplane/store/index.js';
 import { openSqliteStore } from '../../controlplane/store/sqlite/index.js';
 import { settings, sha256, uniqueName } from '../conformance/fixtures.js';
@@ -84,6 +85,22 @@ describe('bundle save and materialize', () => {
     assert.equal(results.filter((r) => r.created).length >= 1, true);
     assert.deepEqual((await readdir(join(dir, 'race'))).sort(), ['v1']);
     assert.equal(await readFile(join(target, 'main.py'), 'utf8'), 'def handler(e, c):\n    return 1\n');
+  });
+
+  it('writes every file of a version with the version\'s creation time, so its copies agree on it', async () => {
+    // Starlette's StaticFiles and FileResponse make Last-Modified and the ETag from the file's mtime:
+    // two platform processes (production mode), or one process after a restart, that each write
+    // the version must give the same, or a conditional request to the other gets a full 200.
+    const first = new CodeDirs(join(dir, 'replica-a'), store.blobs);
+    const second = new CodeDirs(join(dir, 'replica-b'), store.blobs);
+    const a = await first.ensure(version);
+    const b = await second.ensure(version);
+    for (const file of ['main.py', 'pkg/util.py']) {
+      // Written after the version was created: only a time set on purpose equals its creation time.
+      const [sa, sb] = [await stat(join(a, file)), await stat(join(b, file))];
+      assert.equal(Math.round(sa.mtimeMs), version.createdAt, file);
+      assert.equal(sb.mtimeMs, sa.mtimeMs, file);
+    }
   });
 });
 
