@@ -81,6 +81,13 @@ export class Instance implements ProcessListener {
   /** performance.now() when the specialize frame was queued. */
   private specializeSentAt = 0;
   private initTimer: NodeJS.Timeout | undefined;
+  /**
+   * One timer for the handler timeouts of every call running here, instead of one per call
+   * (issue 11: a Timeout made and cleared per call). Armed when a call starts and none is armed;
+   * when it fires it times out a call past its deadline, or re-arms for the earliest one still
+   * running, or stops. A call that ends leaves it armed: it fires at most once per timeout.
+   */
+  private callTimer: NodeJS.Timeout | undefined;
   /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
   private tasksLimitHits = 0;
   /** Frames of the kinds MAX_UNASKED_FRAMES counts, so far. */
@@ -139,7 +146,7 @@ export class Instance implements ProcessListener {
     this.proc.kill(cause);
   }
 
-  /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
+  /** Called by the call timer (checkTimeouts): the call fails with FUNCTION_TIMEOUT and the process is killed. */
   timedOut(call: Call, timeoutMs: number): void {
     if (!this.running.delete(call.msgId)) return;
     this.forget(call, false); // the process is about to die: nothing behind it starts here
@@ -371,7 +378,35 @@ export class Instance implements ProcessListener {
     call.startedAt = now;
     call.queuedMs += now - call.sentAt;
     const timeoutMs = this.group.limits.timeoutMs;
-    if (timeoutMs > 0) call.timer = setTimeout(onCallTimeout, timeoutMs, call, timeoutMs);
+    call.timeoutMs = timeoutMs;
+    if (timeoutMs > 0 && this.callTimer === undefined) this.armCallTimer(timeoutMs);
+  }
+
+  /**
+   * Not holding the process: while a call runs, its runtime's socket does; an idle instance's timer
+   * left armed by its last call must not keep a stopping process up until it fires.
+   */
+  private armCallTimer(ms: number): void {
+    this.callTimer = setTimeout(onCallTimers, ms, this);
+    this.callTimer.unref();
+  }
+
+  /** @internal the call timer fired: a call past its timeout fails (and the process with it), else the timer re-arms or stops. */
+  checkTimeouts(): void {
+    this.callTimer = undefined;
+    if (this.gone) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of this.running.values()) {
+      if (!call.started || call.done || call.timeoutMs <= 0) continue;
+      const deadline = call.startedAt + call.timeoutMs;
+      if (deadline <= now) {
+        this.timedOut(call, call.timeoutMs); // the process is killed: every other call here ends with it
+        return;
+      }
+      if (deadline < next) next = deadline;
+    }
+    if (next !== Infinity) this.armCallTimer(Math.max(1, Math.ceil(next - now)));
   }
 
   /** A sent call ended: the first pipelined call behind the running ones starts (unless told not to). */
@@ -407,6 +442,8 @@ export class Instance implements ProcessListener {
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
+    clearTimeout(this.callTimer);
+    this.callTimer = undefined;
     const waiting = this.waiting;
     this.waiting = [];
     const respawned: Call[] = [];
@@ -491,8 +528,8 @@ function handlerMsOf(handlerMs: number | undefined): number {
   return typeof handlerMs === 'number' && Number.isFinite(handlerMs) ? handlerMs : 0;
 }
 
-function onCallTimeout(call: Call, timeoutMs: number): void {
-  call.instance?.timedOut(call, timeoutMs);
+function onCallTimers(inst: Instance): void {
+  inst.checkTimeouts();
 }
 
 function onInitTimeout(inst: Instance): void {
