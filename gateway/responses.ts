@@ -96,8 +96,8 @@ export function checkFunctionResponse(response: WireResponse): CheckedHeaders | 
     return { problem: `status ${String(status)} is not an integer from 200 to 599` };
   }
   if (!Array.isArray(response.headers)) return { problem: 'headers are not a list of pairs' };
-  const checked: Pairs = [];
-  const listed = new Set<string>();
+  // Names listed in the function's own Connection header; made only when it sends one (most never do).
+  let listed: Set<string> | null = null;
   for (const pair of response.headers) {
     const [name, value] = Array.isArray(pair) ? pair : [];
     if (typeof name !== 'string' || typeof value !== 'string') return { problem: 'a header is not a [name, value] pair of strings' };
@@ -107,16 +107,18 @@ export function checkFunctionResponse(response: WireResponse): CheckedHeaders | 
       const code = control[0].charCodeAt(0).toString(16).padStart(2, '0');
       return { problem: `header ${name} contains the control character 0x${code}; only HTAB is allowed in header values` };
     }
-    const lower = name.toLowerCase();
-    if (lower === 'connection') for (const option of value.split(',')) listed.add(option.trim().toLowerCase());
-    checked.push([name, value]);
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      listed ??= new Set<string>();
+      for (const option of value.split(',')) listed.add(option.trim().toLowerCase());
+    }
   }
   if (!(response.body instanceof Uint8Array)) return { problem: 'body is not bytes' };
+  // Checked above: every pair is two strings. A new pair each, as before: the caller's list is not shared.
   const headers: Pairs = [];
   const serverTiming: string[] = [];
-  for (const [name, value] of checked) {
+  for (const [name, value] of response.headers as [string, string][]) {
     const lower = name.toLowerCase();
-    if (DROPPED_HEADERS.has(lower) || listed.has(lower)) continue;
+    if (DROPPED_HEADERS.has(lower) || (listed !== null && listed.has(lower))) continue;
     if (lower === 'server-timing') serverTiming.push(...prefixTiming(value));
     else headers.push([name, value]);
   }

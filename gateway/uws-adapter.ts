@@ -157,6 +157,8 @@ export interface HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The default of the exchange's callbacks: one function, not two closures per request. */
+const NOOP = (): void => {};
 /** The pieces a chunked request body is gathered in (Exchange.append). */
 const TAIL_BYTES = 64 * 1024;
 
@@ -200,11 +202,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** uWS finished the response: `res` is gone (rule 3). */
   private ended = false;
   /** Called once, when the response has ended or the client went away. */
-  onFinished: () => void = () => {};
+  onFinished: () => void = NOOP;
   /** Set while a streamed response is open (rule 9): how the server ends it at closeAll. */
   stream: StreamWriter | null = null;
-  /** Told when a streamed response opens and when it is over. */
-  onStream: (open: boolean) => void = () => {};
 
   private received = 0;
   private chunks: Buffer[] = [];
@@ -227,6 +227,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     req: HttpRequest,
     bodyLimit: (method: string, url: string, headers: Pairs) => number,
     private readonly heldResponses: HeldResponses,
+    /** The server's open streamed responses (rule 9): this one is in it while its stream is open. */
+    private readonly streams: Set<Exchange>,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
@@ -392,6 +394,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private settle(outcome: { body: Uint8Array } | { error: PlatformError }): void {
     if (this.outcome) return;
     this.outcome = outcome;
+    if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {
@@ -457,11 +460,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const holdsCall = stream.holdsCall === true;
     const writer = new StreamWriter(res, holdsCall, out.streamLength, () => {
       this.stream = null;
-      this.onStream(false);
+      this.streams.delete(this);
       if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
     });
     this.stream = writer;
-    this.onStream(true);
+    this.streams.add(this);
     res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
@@ -727,11 +730,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, bodyLimit, heldResponses);
-    exchange.onStream = (open) => {
-      if (open) streams.add(exchange);
-      else streams.delete(exchange);
-    };
+    const exchange = new Exchange(res, req, bodyLimit, heldResponses, streams);
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;
