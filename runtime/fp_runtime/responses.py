@@ -26,12 +26,30 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 _C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
 
 
-def _encode(value) -> str:
-    if _C_MAKE_ENCODER is None or type(value) not in (dict, list):
-        return _ENCODER.encode(value)
+def _fast_encode(value) -> str:
     enc = _ENCODER
     return "".join(_C_MAKE_ENCODER({}, enc.default, json.encoder.encode_basestring, None, enc.key_separator,
                                    enc.item_separator, enc.sort_keys, enc.skipkeys, enc.allow_nan)(value, 0))
+
+
+def _fast_path_works() -> bool:
+    """The C encoder's signature is CPython's internals: used only if it gives what encode() gives."""
+    if _C_MAKE_ENCODER is None:
+        return False
+    probe = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -0.0}}
+    try:
+        return _fast_encode(probe) == _ENCODER.encode(probe)
+    except Exception:  # another Python's internals: the slow path is always right
+        return False
+
+
+_FAST = _fast_path_works()
+
+
+def _encode(value) -> str:
+    if _FAST and type(value) in (dict, list):
+        return _fast_encode(value)
+    return _ENCODER.encode(value)
 
 
 def _json_bytes(value) -> bytes:
