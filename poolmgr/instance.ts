@@ -15,6 +15,7 @@
  */
 import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
+import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
 import { ResponseBody, type BodyChannel } from './response-body.js';
@@ -73,7 +74,8 @@ export class Instance implements ProcessListener {
   /** Set by drain(): finishes the calls it holds, takes no more, then shuts down. */
   draining = false;
   private gone = false;
-  private readonly running = new Map<number, Call>();
+  /** Sent calls not yet ended, by message id (not a Map: ./call-table.ts says why). */
+  private readonly running = new CallTable<Call>();
   /** Calls sent and not finished, in send order; the first `concurrency` of them are running. */
   private readonly order: Call[] = [];
   private waiting: Call[] = [];
@@ -359,7 +361,7 @@ export class Instance implements ProcessListener {
     call.msgId = id;
     call.instance = this;
     call.sentAt = performance.now();
-    this.running.set(id, call);
+    this.running.add(call);
     this.order.push(call);
     INVOKE.id = id;
     INVOKE.event = call.event;
