@@ -3,12 +3,13 @@
  * `Map<number, Call>` until issue 11.
  *
  * Why not a Map: an instance lives long and its map churned, one `set` and one `delete` per call
- * with ids always new, so V8 rebuilt its table every few dozen calls. Each table left behind sat in
- * the old generation still pointing at the calls it held when it was replaced, and a scavenge takes
- * such old-to-new pointers as roots until the next full GC marks the table dead. So a quarter of
- * every request's objects (the call, its event, the request's exchange, the runtime's reply) were
- * promoted instead of dying young: `--trace-gc-nvp` showed 21-26 % of the bytes allocated promoted
- * and 4-15 ms per scavenge, against 0.1 % and under 1 ms with this table (bench/README.md, "Fewer
+ * with ids always new, and that kept a quarter of every request's objects (the call, its event, the
+ * request's exchange, the runtime's reply) alive through two scavenges, so they were promoted
+ * instead of dying young. Likely (the cause is measured, V8's internals were not traced): the map
+ * rebuilds its table every few dozen calls, each dead table sits in the old generation still
+ * pointing at the calls it held, and a scavenge takes those pointers as roots until a full GC finds
+ * the table dead. `--trace-gc-nvp` showed 21-26 % of the bytes allocated promoted
+ * and 4-15 ms per scavenge, against 0.1 % and under 2 ms with this table (bench/README.md, "Fewer
  * µs per request"). An array searched from the front finds a reply's call at once: calls end about
  * in the order they were sent, and there are at most concurrency + pipelineDepth of them.
  */
