@@ -46,8 +46,20 @@ export function invocationHeaders(runId: string, cold: boolean, t: Timings, func
   ];
 }
 
-function ms(value: number): string {
-  return (Math.round(value * 100) / 100).toString();
+/**
+ * Milliseconds with at most two decimals, as `(Math.round(v * 100) / 100).toString()` writes them
+ * (`0.07`, `1.5`, `12`), from integers: four of these per response, and a double's shortest
+ * decimal form cost ~0.1 µs each where this costs ~0.03 (issue 11). Outside 0 ≤ v < 1e13 the
+ * double's own form.
+ */
+export function ms(value: number): string {
+  const n = Math.round(value * 100);
+  if (!(n >= 0 && n < 1e15)) return (n / 100).toString();
+  const whole = Math.floor(n / 100);
+  const frac = n - whole * 100;
+  if (frac === 0) return `${whole}`;
+  if (frac % 10 === 0) return `${whole}.${frac / 10}`;
+  return frac < 10 ? `${whole}.0${frac}` : `${whole}.${frac}`;
 }
 
 /**
