@@ -49,3 +49,36 @@ export function processCpuUs(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * Context switches of one process (all its threads), from /proc/<pid>/task/<tid>/status:
+ * voluntary (it went to sleep) and involuntary (it was preempted). Zero when it is gone.
+ */
+export function processSwitches(pid: number): { voluntary: number; involuntary: number } {
+  const out = { voluntary: 0, involuntary: 0 };
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      out.voluntary += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(text)?.[1] ?? 0);
+      out.involuntary += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(text)?.[1] ?? 0);
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return out;
+}
+
+/** The live descendants of `root` (not `root` itself). */
+export function descendants(root: number): number[] {
+  const all = stats();
+  const children = new Map<number, number[]>();
+  for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
+  const out: number[] = [];
+  const stack = [...(children.get(root) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}

@@ -13,8 +13,9 @@
  * Who sees which series is decided per scrape (docs/adr/0036-metrics-scope.md): the whole registry
  * is rendered, then cut to the scraper's view (./metrics-view.ts).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { ALL_METRICS, functionLabelsOf, OTHER_FUNCTION, type ErrorCode, type FunctionLabels, type MetricsView } from '../protocol/index.js';
+import { OneLabelHistogram } from './function-histogram.js';
 import { viewOf } from './metrics-view.js';
 import type { InvocationPool } from './pool.js';
 import { processRegistry } from './process-metrics.js';
@@ -39,10 +40,15 @@ export type InvocationStatus = 'ok' | ErrorCode;
 
 interface FunctionChildren {
   label: string;
-  duration: Histogram.Internal<'function'>;
   coldStarts: Counter.Internal;
-  /** Keyed by `${status}|${cold}`. */
-  invocations: Map<string, Counter.Internal>;
+  /** Keyed by status, for cold = false and cold = true: invocations not yet added to the counter. */
+  invocations: [Map<string, PendingCount>, Map<string, PendingCount>];
+}
+
+/** Invocations of one series counted since the last scrape; added to the prom-client counter at scrape time. */
+interface PendingCount {
+  labels: { function: string; status: string; cold: 'true' | 'false' };
+  n: number;
 }
 
 const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -53,8 +59,7 @@ export class GatewayMetrics {
   private readonly labels: FunctionLabels;
   /** The process's default metrics, rendered with ours (null: turned off). */
   private readonly process: Registry | null;
-  private readonly invocations: Counter<'function' | 'status' | 'cold'>;
-  private readonly duration: Histogram<'function'>;
+  private readonly duration: OneLabelHistogram;
   private readonly coldStarts: Counter<'function'>;
   private readonly runsDropped: Counter<'reason'>;
   private readonly children = new Map<string, FunctionChildren>();
@@ -66,19 +71,30 @@ export class GatewayMetrics {
     this.process = options.processMetrics === false ? null : processRegistry();
     const sinkDrops = options.sinkDrops;
     const registers = [this.registry];
-    this.invocations = new Counter({
+    // Counted per call in plain numbers (PendingCount), added to the counter when it is scraped:
+    // prom-client's `labels(...).inc()` hashes the label object on every call (issue 11).
+    const children = this.children;
+    new Counter({
       name: 'fp_invocations_total',
       help: 'Function invocations by outcome: status is ok or an error code.',
       labelNames: ['function', 'status', 'cold'],
       registers,
+      collect() {
+        for (const c of children.values()) {
+          for (const byStatus of c.invocations) {
+            for (const pending of byStatus.values()) {
+              if (pending.n === 0) continue;
+              this.inc(pending.labels, pending.n);
+              pending.n = 0;
+            }
+          }
+        }
+      },
     });
-    this.duration = new Histogram({
-      name: 'fp_invocation_duration_seconds',
-      help: 'Gateway-measured invocation time, request arrival to response ready.',
-      labelNames: ['function'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers,
-    });
+    // Same family and text as prom-client's Histogram, without its per-observation hashing (./function-histogram.ts).
+    this.duration = new OneLabelHistogram('fp_invocation_duration_seconds', 'Gateway-measured invocation time, request arrival to response ready.',
+      'function', DURATION_BUCKETS_SECONDS);
+    this.registry.registerMetric(this.duration as unknown as Parameters<Registry['registerMetric']>[0]); // the Registry takes any metric of this shape
     this.coldStarts = new Counter({
       name: 'fp_cold_starts_total',
       help: 'Invocations that had to specialize an instance.',
@@ -138,17 +154,17 @@ export class GatewayMetrics {
     });
   }
 
-  /** Records one finished invocation. Cheap: cached children, no allocation when warm. */
+  /** Records one finished invocation. Cheap: two Map lookups and additions, no allocation when warm. */
   observe(fnName: string, status: InvocationStatus, cold: boolean, durationSeconds: number): void {
     const c = this.childrenFor(fnName);
-    const key = cold ? `${status}|1` : `${status}|0`;
-    let counter = c.invocations.get(key);
-    if (!counter) {
-      counter = this.invocations.labels(c.label, status, cold ? 'true' : 'false');
-      c.invocations.set(key, counter);
+    const byStatus = c.invocations[cold ? 1 : 0];
+    let pending = byStatus.get(status);
+    if (pending === undefined) {
+      pending = { labels: { function: c.label, status, cold: cold ? 'true' : 'false' }, n: 0 };
+      byStatus.set(status, pending);
     }
-    counter.inc();
-    c.duration.observe(durationSeconds);
+    pending.n++;
+    this.duration.observe(c.label, durationSeconds);
     if (cold) c.coldStarts.inc();
   }
 
@@ -177,9 +193,8 @@ export class GatewayMetrics {
       const label = this.labels.of(name);
       c = {
         label,
-        duration: this.duration.labels(label),
         coldStarts: this.coldStarts.labels(label),
-        invocations: new Map(),
+        invocations: [new Map(), new Map()],
       };
       // Names past the cap share `_other` children but still get a map entry (bounded by the
       // registry's size, which the caller checked: only registered functions get here).

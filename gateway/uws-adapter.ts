@@ -169,6 +169,8 @@ export interface HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The default of the exchange's callbacks: one function, not two closures per request. */
+const NOOP = (): void => {};
 /** The pieces a chunked request body is gathered in (Exchange.append). */
 const TAIL_BYTES = 64 * 1024;
 
@@ -216,11 +218,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** uWS finished the response: `res` is gone (rule 3). */
   private ended = false;
   /** Called once, when the response has ended or the client went away. */
-  onFinished: () => void = () => {};
+  onFinished: () => void = NOOP;
   /** Set while a streamed response is open (rule 9): how the server ends it at closeAll. */
   stream: StreamWriter | null = null;
-  /** Told when a streamed response opens and when it is over. */
-  onStream: (open: boolean) => void = () => {};
 
   private received = 0;
   private chunks: Buffer[] = [];
@@ -245,6 +245,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     req: HttpRequest,
     bodyLimit: (method: string, url: string, headers: Pairs) => number,
     private readonly budgets: Budgets,
+    /** The server's open streamed responses (rule 9): this one is in it while its stream is open. */
+    private readonly streams: Set<Exchange>,
   ) {
     // Rule 1: copy everything out of `req` now.
     this.method = req.getMethod().toUpperCase();
@@ -445,6 +447,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.outcome = outcome;
     // Received (or refused): the body leaves the budget of bodies being received.
     if (this.bodyHolder !== null) this.budgets.bodies.release(this.bodyHolder);
+    if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) {
@@ -513,11 +516,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const holdsCall = stream.holdsCall === true;
     const writer = new StreamWriter(res, holdsCall, out.streamLength, () => {
       this.stream = null;
-      this.onStream(false);
+      this.streams.delete(this);
       if (holdsCall) this.finish(); // a call's body is in flight until it ends (or the client leaves)
     });
     this.stream = writer;
-    this.onStream(true);
+    this.streams.add(this);
     res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
       res.writeStatus(statusLine(out.status));
@@ -770,6 +773,20 @@ function refusalResponse(err: PlatformError): OutgoingResponse {
   };
 }
 
+/**
+ * Only a bug in onError/send gets here; keep the process up, answer if nothing was written yet,
+ * else drop the connection (a half-written response must not hang).
+ */
+function answerBug(exchange: Exchange, err: unknown): void {
+  process.emitWarning(`gateway: could not answer a request: ${String(err)}`);
+  try {
+    if (!exchange.responded) exchange.send({ status: 500, headers: [], body: '' });
+    else exchange.destroy();
+  } catch (again) {
+    process.emitWarning(`gateway: could not answer a request: ${String(again)}`);
+  }
+}
+
 /** Starts listening; resolves with the bound port (useful with port 0). */
 export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
@@ -788,11 +805,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, bodyLimit, budgets);
-    exchange.onStream = (open) => {
-      if (open) streams.add(exchange);
-      else streams.delete(exchange);
-    };
+    const exchange = new Exchange(res, req, bodyLimit, budgets, streams);
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;
@@ -813,23 +826,35 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       partDone();
       return;
     }
+    // One `then` per request, not a chain of four promises (catch, then, catch, finally): each
+    // link is an allocation and a microtask on the hot path (issue 11).
+    const answer = (out: OutgoingResponse): void => {
+      try {
+        exchange.send(out);
+      } catch (err) {
+        answerBug(exchange, err);
+      }
+      partDone();
+    };
+    const fail = (err: unknown): void => {
+      let out: OutgoingResponse;
+      try {
+        out = options.onError(err, exchange);
+      } catch (bug) {
+        answerBug(exchange, bug);
+        partDone();
+        return;
+      }
+      answer(out);
+    };
     let pending: Promise<OutgoingResponse>;
     try {
       pending = options.handle(exchange);
     } catch (err) {
-      pending = Promise.reject(err);
+      fail(err);
+      return;
     }
-    pending
-      .catch((err: unknown) => options.onError(err, exchange))
-      .then((out) => exchange.send(out))
-      .catch((err: unknown) => {
-        // Only a bug in onError/send gets here; keep the process up, answer if nothing was
-        // written yet, else drop the connection (a half-written response must not hang).
-        process.emitWarning(`gateway: could not answer a request: ${String(err)}`);
-        if (!exchange.responded) exchange.send({ status: 500, headers: [], body: '' });
-        else exchange.destroy();
-      })
-      .finally(partDone);
+    void pending.then(answer, fail);
   });
 
   return new Promise((resolve, reject) => {

@@ -35,8 +35,10 @@ export class Call implements QueueLinks<Call> {
   sentAt = 0;
   /** The runtime has started it (it is among the first `concurrency` sent calls). */
   started = false;
-  /** The queue wait timer, then the handler timeout timer. */
+  /** The queue wait timer (the handler timeout is its instance's: Instance.begin). */
   timer: NodeJS.Timeout | undefined = undefined;
+  /** Once started: the handler timeout it runs under (0 = none), from `startedAt`. */
+  timeoutMs = 0;
   /** performance.now() when the runtime started it (host's view): the handler time of a call it never answered. */
   startedAt = 0;
   /** Times it went back to the pool because its runtime died before being given the function. */

@@ -15,6 +15,7 @@
  */
 import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
+import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
 import { fromCause, fromWireError, hostError } from './outcome.js';
 import { ResponseBody, type BodyChannel } from './response-body.js';
@@ -73,7 +74,8 @@ export class Instance implements ProcessListener {
   /** Set by drain(): finishes the calls it holds, takes no more, then shuts down. */
   draining = false;
   private gone = false;
-  private readonly running = new Map<number, Call>();
+  /** Sent calls not yet ended, by message id (not a Map: ./call-table.ts says why). */
+  private readonly running = new CallTable<Call>();
   /** Calls sent and not finished, in send order; the first `concurrency` of them are running. */
   private readonly order: Call[] = [];
   private waiting: Call[] = [];
@@ -81,6 +83,13 @@ export class Instance implements ProcessListener {
   /** performance.now() when the specialize frame was queued. */
   private specializeSentAt = 0;
   private initTimer: NodeJS.Timeout | undefined;
+  /**
+   * One timer for the handler timeouts of every call running here, instead of one per call
+   * (issue 11: a Timeout made and cleared per call). Armed when a call starts and none is armed;
+   * when it fires it times out a call past its deadline, or re-arms for the earliest one still
+   * running, or stops. A call that ends leaves it armed: it fires at most once per timeout.
+   */
+  private callTimer: NodeJS.Timeout | undefined;
   /** Refused forks and thread starts seen so far (cgroup pids.events), to attribute new ones to a call. */
   private tasksLimitHits = 0;
   /** Frames of the kinds MAX_UNASKED_FRAMES counts, so far. */
@@ -157,7 +166,7 @@ export class Instance implements ProcessListener {
     if (!this.gone && this.running.get(call.msgId) === call) this.proc.send({ t: 'cancel', id: call.msgId });
   }
 
-  /** Called by the call's timer: the call fails with FUNCTION_TIMEOUT and the process is killed. */
+  /** Called by the call timer (checkTimeouts): the call fails with FUNCTION_TIMEOUT and the process is killed. */
   timedOut(call: Call, timeoutMs: number): void {
     if (!this.running.delete(call.msgId)) return;
     this.forget(call, false); // the process is about to die: nothing behind it starts here
@@ -379,7 +388,7 @@ export class Instance implements ProcessListener {
     call.msgId = id;
     call.instance = this;
     call.sentAt = performance.now();
-    this.running.set(id, call);
+    this.running.add(call);
     this.order.push(call);
     call.watchCaller();
     INVOKE.id = id;
@@ -399,7 +408,35 @@ export class Instance implements ProcessListener {
     call.startedAt = now;
     call.queuedMs += now - call.sentAt;
     const timeoutMs = this.group.limits.timeoutMs;
-    if (timeoutMs > 0) call.timer = setTimeout(onCallTimeout, timeoutMs, call, timeoutMs);
+    call.timeoutMs = timeoutMs;
+    if (timeoutMs > 0 && this.callTimer === undefined) this.armCallTimer(timeoutMs);
+  }
+
+  /**
+   * Not holding the process: while a call runs, its runtime's socket does; an idle instance's timer
+   * left armed by its last call must not keep a stopping process up until it fires.
+   */
+  private armCallTimer(ms: number): void {
+    this.callTimer = setTimeout(onCallTimers, ms, this);
+    this.callTimer.unref();
+  }
+
+  /** @internal the call timer fired: a call past its timeout fails (and the process with it), else the timer re-arms or stops. */
+  checkTimeouts(): void {
+    this.callTimer = undefined;
+    if (this.gone) return;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of this.running.values()) {
+      if (!call.started || call.done || call.timeoutMs <= 0) continue;
+      const deadline = call.startedAt + call.timeoutMs;
+      if (deadline <= now) {
+        this.timedOut(call, call.timeoutMs); // the process is killed: every other call here ends with it
+        return;
+      }
+      if (deadline < next) next = deadline;
+    }
+    if (next !== Infinity) this.armCallTimer(Math.max(1, Math.ceil(next - now)));
   }
 
   /** A sent call ended: the first pipelined call behind the running ones starts (unless told not to). */
@@ -435,6 +472,8 @@ export class Instance implements ProcessListener {
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);
+    clearTimeout(this.callTimer);
+    this.callTimer = undefined;
     const waiting = this.waiting;
     this.waiting = [];
     const respawned: Call[] = [];
@@ -519,8 +558,8 @@ function handlerMsOf(handlerMs: number | undefined): number {
   return typeof handlerMs === 'number' && Number.isFinite(handlerMs) ? handlerMs : 0;
 }
 
-function onCallTimeout(call: Call, timeoutMs: number): void {
-  call.instance?.timedOut(call, timeoutMs);
+function onCallTimers(inst: Instance): void {
+  inst.checkTimeouts();
 }
 
 function onInitTimeout(inst: Instance): void {

@@ -13,10 +13,16 @@ MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
 
 
 def _fits(response: dict) -> dict:
-    size = len(response["body"]) + sum(len(k) + len(v) for k, v in response["headers"])
+    size = len(response["body"])
+    for k, v in response["headers"]:
+        size += len(k) + len(v)
     if size > MAX_RESPONSE_BYTES:
         raise errors.BadReturn(f"response of {size} bytes exceeds the {MAX_RESPONSE_BYTES} byte limit")
     return response
+
+
+# Return types that are never awaitable: inspect.isawaitable's ABC check is skipped for them.
+_PLAIN = frozenset((dict, list, str, bytes, type(None), int, float, bool))
 
 
 def _error(mid, err, loaded, cap, token, start):
@@ -43,7 +49,7 @@ def run_sync(loaded, msg) -> dict:
         event = make_event(msg["event"])
         context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
         value = loaded.target(event, context)
-        if inspect.isawaitable(value):
+        if type(value) not in _PLAIN and inspect.isawaitable(value):
             value = asyncio.run(value)
         response = _fits(to_response(value))
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply

@@ -20,11 +20,41 @@ _BINARY = [["content-type", "application/octet-stream"]]
 # One encoder for every call (json.dumps with options builds a new one each time: ~1 µs); it
 # keeps no state between calls, so calls on several threads may share it.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# What _ENCODER.encode does for a dict or list, without its Python layers (encode → iterencode):
+# the C encoder made per call with a fresh `markers` map (circular references are still reported
+# as ValueError, and a failed call leaves nothing behind for the next). ~0.9 → ~0.6 µs a call.
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _fast_encode(value) -> str:
+    enc = _ENCODER
+    return "".join(_C_MAKE_ENCODER({}, enc.default, json.encoder.encode_basestring, None, enc.key_separator,
+                                   enc.item_separator, enc.sort_keys, enc.skipkeys, enc.allow_nan)(value, 0))
+
+
+def _fast_path_works() -> bool:
+    """The C encoder's signature is CPython's internals: used only if it gives what encode() gives."""
+    if _C_MAKE_ENCODER is None:
+        return False
+    probe = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -0.0}}
+    try:
+        return _fast_encode(probe) == _ENCODER.encode(probe)
+    except Exception:  # another Python's internals: the slow path is always right
+        return False
+
+
+_FAST = _fast_path_works()
+
+
+def _encode(value) -> str:
+    if _FAST and type(value) in (dict, list):
+        return _fast_encode(value)
+    return _ENCODER.encode(value)
 
 
 def _json_bytes(value) -> bytes:
     try:
-        return _ENCODER.encode(value).encode()
+        return _encode(value).encode()
     except (TypeError, ValueError) as err:
         raise BadReturn(f"return value is not JSON-serialisable: {err}") from None
 

@@ -65,6 +65,25 @@ describe('poolmgr failures', () => {
     assert.notEqual(next.instanceId, warm.instanceId);
   });
 
+  it('gives each pipelined call its whole timeout from its own start (one timer per instance, issue 11)', async () => {
+    // Three calls of 0.5 s behind each other on one instance under a 900 ms timeout: together they
+    // run 1.5 s, each within its limit. A timer counted from the first call's start would kill the third.
+    const fn = fnVersion(dir, { timeoutMs: 900, maxInstances: 1 });
+    const warm = await pool.invoke(fn, ev());
+    const calls = await Promise.all([1, 2, 3].map(() => pool.invoke(fn, ev({ sleep: '0.5' }))));
+    for (const call of calls) {
+      assert.equal(call.error, null, JSON.stringify(call.error));
+      assert.equal(call.instanceId, warm.instanceId);
+    }
+    // A call that starts behind a quick one still times out at its own limit, measured from its own start.
+    const quick = pool.invoke(fn, ev({ sleep: '0.2' }));
+    const slow = pool.invoke(fn, ev({ sleep: '10' }));
+    assert.equal((await quick).error, null);
+    const timedOut = await slow;
+    assert.equal(timedOut.error?.code, 'FUNCTION_TIMEOUT');
+    assert.ok(timedOut.handlerMs >= 900 && timedOut.handlerMs < 5_000, `handlerMs ${timedOut.handlerMs}`);
+  });
+
   it('fails the call of a process that exits mid-call with RUNTIME_CRASHED, and the next call works', async () => {
     const fn = fnVersion(dir);
     const crashed = await pool.invoke(fn, ev({ exit: '3' }));

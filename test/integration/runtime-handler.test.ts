@@ -144,6 +144,10 @@ for (const asyncDef of [false, true]) {
 /** A handler whose return value is chosen by `?kind=`. */
 const RETURNS = py(
   'import base64, asyncio',
+  'def circular():',
+  '    d = {"a": [1]}',
+  '    d["a"].append(d)',
+  '    return d',
   'CASES = {',
   '    "explicit-str": lambda: {"statusCode": 201, "headers": {"X-One": "1", "Set-Cookie": ["a=1", "b=2"]}, "body": "héllo"},',
   '    "explicit-bytes": lambda: {"statusCode": 200, "body": bytes([0, 255, 10, 13])},',
@@ -172,6 +176,8 @@ const RETURNS = py(
   '    "bad-body": lambda: {"statusCode": 200, "body": 12},',
   '    "not-serialisable": lambda: {"when": object()},',
   '    "nan": lambda: {"x": float("nan")},',
+  '    "nan-list": lambda: [1.0, float("inf")],',
+  '    "circular": circular,',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
   '}',
@@ -252,7 +258,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       for (const kind of [
         'bad-status-str', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
         'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
-        'bad-body', 'not-serialisable', 'nan', 'set', 'object',
+        'bad-body', 'not-serialisable', 'nan', 'nan-list', 'circular', 'set', 'object',
       ]) {
         const res = await call(kind);
         assert.equal(res.t, 'error', kind);
@@ -262,6 +268,18 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
         assert.equal(typeof err.error.type, 'string');
       }
       assert.equal((await ok('plain-int')).response.status, 200);
+    });
+
+    test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {
+      // The JSON encoder's `markers` are made per call (fp_runtime/responses.py): a failed
+      // encoding must not make the next dict look circular.
+      for (let i = 0; i < 3; i++) {
+        const res = await call('circular');
+        assert.equal(res.t, 'error');
+        assert.equal((res as ErrorReply).error.class, ErrorClass.badReturn);
+        assert.deepEqual(bodyJson(await ok('plain-dict')), { a: 1, b: 'ü' });
+        assert.deepEqual(bodyJson(await ok('plain-list')), [1, 'two', null]);
+      }
     });
   });
 }

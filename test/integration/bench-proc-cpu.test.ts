@@ -1,0 +1,22 @@
+/** bench/proc-cpu.ts: the /proc readings ab.ts reports per request (CPU, context switches, descendants). */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { descendants, processCpuUs, processSwitches, treeCpuUs } from '../../bench/proc-cpu.js';
+
+describe('bench proc-cpu', () => {
+  it('counts this process\'s context switches, finds a child among its descendants, and reads nothing for a gone pid', async (t) => {
+    const before = processSwitches(process.pid);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // sleeping is a voluntary switch
+    const after = processSwitches(process.pid);
+    assert.ok(after.voluntary > before.voluntary, `${after.voluntary} > ${before.voluntary}`);
+    assert.ok(after.involuntary >= before.involuntary);
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+    t.after(() => child.kill('SIGKILL'));
+    await new Promise((resolve) => child.once('spawn', resolve));
+    assert.ok(descendants(process.pid).includes(child.pid!));
+    assert.ok(!descendants(process.pid).includes(process.pid));
+    assert.ok(treeCpuUs(process.pid) >= processCpuUs(process.pid));
+    assert.deepEqual(processSwitches(2 ** 22 + 12345), { voluntary: 0, involuntary: 0 });
+  });
+});
