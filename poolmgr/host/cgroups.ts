@@ -9,7 +9,7 @@
  * of its own (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms removed at start):
  *   v1  memory/…/fp-<pid>-<n>/<leaf>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
  *   v2  …/fp-<pid>-<n>/<leaf>
- * Leaves are made ahead, a few at a time, off the spawn path (`l<n>`, never used twice: a leaf
+ * Leaves are made ahead, a few at a time, off the spawn path (refilled REFILL_DELAY_MS after one is taken) (`l<n>`, never used twice: a leaf
  * leaves with its runtime), and handed to runtimes as they start: a leaf's mkdir in each hierarchy
  * costs ~0.2 ms that a fork would otherwise wait for (bench/README.md section 3, 2026-12-03 night).
  * The keeper joins the leaves at spawn, so the whole box lives there from its first process on
@@ -35,6 +35,8 @@ const IN_BOX = '/.fp/cg';
 let opened = 0;
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
+/** How long after a leaf is taken the stock is refilled (past the fork of the box that took it). */
+export const REFILL_DELAY_MS = 20;
 
 export interface CgroupOptions {
   /** Processes and threads per instance (pids.max). */
@@ -156,18 +158,21 @@ export class Cgroups {
     return leaf;
   }
 
-  /** Tops the stock of made-ahead leaves up, after this turn of the event loop (off the spawn that took one). */
+  /**
+   * Tops the stock of made-ahead leaves up a little later: not in the milliseconds the box that
+   * took one is being built (on a busy machine the mkdirs would compete with it for a CPU).
+   */
   private refillSoon(): void {
     if (this.refilling || this.closed || this.stock.length >= (this.options.leafStock ?? 0)) return;
     this.refilling = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.refilling = false;
       try {
         while (!this.closed && this.stock.length < (this.options.leafStock ?? 0)) this.stock.push(this.makeLeaf());
       } catch {
         // a full or failing hierarchy: the next spawn makes its leaf itself (and reports the error)
       }
-    }).unref();
+    }, REFILL_DELAY_MS).unref();
   }
 
   /** The directory of `rid`'s leaf under a hierarchy's root (its name in every hierarchy). */

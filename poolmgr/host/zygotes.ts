@@ -32,6 +32,8 @@ const BYPASS_MS = 60_000;
 const RESTART_MS = 100;
 /** Connection pairs kept open ahead at a ready zygote (a pool refill forks up to its size at once; more connect then). */
 const SPARE_PAIRS = 2;
+/** How long after a pair is taken (or the zygote is ready) pairs are opened ahead again. */
+const TOP_UP_DELAY_MS = 20;
 
 export interface ZygoteOptions {
   pythonPath: string;
@@ -132,11 +134,11 @@ export class Zygote {
     return socket;
   }
 
-  /** Opens pairs ahead up to SPARE_PAIRS, after this turn (off the fork that took one). */
+  /** Opens pairs ahead up to SPARE_PAIRS a little later: not while the zygote forks the box that took one. */
   private topUpSoon(): void {
     if (this.topping || this.closed) return;
     this.topping = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.topping = false;
       while (this.hello !== null && this.hello.v >= 2 && !this.closed && this.spare.length < SPARE_PAIRS) {
         const id = `spare-${++this.spareSeq}`;
@@ -148,7 +150,7 @@ export class Zygote {
         }
         this.spare.push(pair);
       }
-    }).unref();
+    }, TOP_UP_DELAY_MS).unref();
   }
 
   /** Forgets a waiting pair and closes both of its connections (the zygote drops its half). */

@@ -8,23 +8,25 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
+import { REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
 import { Cgroups } from '../../poolmgr/index.js';
 
 const isRoot = process.geteuid?.() === 0;
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Past the stock's refill. */
+const later = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, REFILL_DELAY_MS + 50));
 
 describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs root' }, () => {
-  it('hands out fresh leaves from a stock it refills, and removes a released runtime\'s', async (t) => {
+  it('hands out fresh leaves from a stock it refills (a little later), and removes a released runtime\'s', async (t) => {
     const cgroups = Cgroups.open({ tasksMax: 37, cpuShares: 1024, leafStock: 2 }, `fp-${process.pid}-leaves-${Date.now()}`).cgroups;
     if (cgroups === null) return t.skip('no usable cgroups');
     t.after(() => cgroups.close());
-    await turn();
+    await later();
     const first = cgroups.forRuntime('r1');
     const roots = first.join.map((procs) => dirname(dirname(procs)));
     const leaves = (): string[] => readdirSync(roots[0]!, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    // Made before it was asked for: the stock of 2 existed, one was taken, and after this turn it is 2 again.
+    // Made before it was asked for: the stock of 2 existed, one was taken, and a little later it is 2 again.
     assert.equal(leaves().length, 2, 'one leaf taken from a stock of two');
-    await turn();
+    await later();
     assert.equal(leaves().length, 3, 'the stock refilled');
     const second = cgroups.forRuntime('r2');
     assert.notEqual(second.join[0], first.join[0], 'each runtime its own leaf');
@@ -37,7 +39,7 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     assert.deepEqual(cgroups.pids('r1'), []);
     await cgroups.release('r1');
     for (const procs of first.join) assert.equal(existsSync(dirname(procs)), false, `${dirname(procs)} removed`);
-    await turn();
+    await later();
     assert.ok(leaves().every((leaf) => `${roots[0]}/${leaf}/cgroup.procs` !== first.join[0]), 'a released leaf is never handed out again');
   });
 });
