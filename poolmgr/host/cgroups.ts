@@ -7,8 +7,11 @@
  *
  * Layout: one leaf per runtime, under the platform's own cgroup in each hierarchy, in a directory
  * of its own (`fp-<pid>-<n>`, removed at close; stale ones of dead platforms removed at start):
- *   v1  memory/…/fp-<pid>-<n>/<rid>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
- *   v2  …/fp-<pid>-<n>/<rid>
+ *   v1  memory/…/fp-<pid>-<n>/<leaf>, pids/…, cpu/…, cpuacct/… (when cpuacct has its own hierarchy)
+ *   v2  …/fp-<pid>-<n>/<leaf>
+ * Leaves are made ahead, a few at a time, off the spawn path (refilled REFILL_DELAY_MS after one is taken) (`l<n>`, never used twice: a leaf
+ * leaves with its runtime), and handed to runtimes as they start: a leaf's mkdir in each hierarchy
+ * costs ~0.2 ms that a fork would otherwise wait for (bench/README.md section 3, 2026-12-03 night).
  * The keeper joins the leaves at spawn, so the whole box lives there from its first process on
  * (a forked box's init moves itself and the runtime: docs/adr/0019-zygotes.md). Moving a process
  * between cgroups waits for an RCU grace period (8-30 ms here) unless the kernel favours dynamic
@@ -32,12 +35,16 @@ const IN_BOX = '/.fp/cg';
 let opened = 0;
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
+/** How long after a leaf is taken the stock is refilled (past the fork of the box that took it). */
+export const REFILL_DELAY_MS = 20;
 
 export interface CgroupOptions {
   /** Processes and threads per instance (pids.max). */
   tasksMax: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
   cpuShares: number;
+  /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
+  leafStock?: number;
 }
 
 /** A mounted hierarchy: its mount point and this process's cgroup path in it. */
@@ -61,6 +68,12 @@ export class Cgroups {
   private readonly rebalancing = new Set<string>();
   /** v1 with swap accounting (memory.memsw.* files). */
   private readonly swapAccounted: boolean;
+  /** The leaf (directory name in every hierarchy) of each runtime, and leaves made ahead for the next ones. */
+  private readonly leaves = new Map<string, string>();
+  private readonly stock: string[] = [];
+  private leafSeq = 0;
+  private refilling = false;
+  private closed = false;
 
   private constructor(
     readonly version: 'v1' | 'v2',
@@ -69,6 +82,7 @@ export class Cgroups {
     private readonly options: CgroupOptions,
   ) {
     this.swapAccounted = version === 'v1' && existsSync(`${roots['memory']}/memory.memsw.limit_in_bytes`);
+    this.refillSoon();
   }
 
   /**
@@ -115,21 +129,55 @@ export class Cgroups {
     }
   }
 
-  /** Creates a runtime's leaves at spawn (off the call path). */
+  /**
+   * A runtime's leaves at spawn: made ahead (the stock, refilled after this turn) or, when none
+   * is left, now. Every leaf is fresh: no process, no limit but pids.max was ever written to it.
+   */
   forRuntime(rid: string): RuntimeCgroups {
-    const join: string[] = [];
-    for (const [name, root] of Object.entries(this.roots)) {
-      const leaf = `${root}/${rid}`;
-      mkdirSync(leaf);
-      if (name === 'pids' || name === 'unified') writeFileSync(`${leaf}/pids.max`, String(this.options.tasksMax));
-      // v2: no swap at all for a box (memory.max must be the limit, not memory + swap).
-      if (name === 'unified' && existsSync(`${leaf}/memory.swap.max`)) writeFileSync(`${leaf}/memory.swap.max`, '0');
-      join.push(`${leaf}/cgroup.procs`);
-    }
+    if (this.leaves.has(rid)) throw new Error(`runtime ${rid} has cgroup leaves already`);
+    const leaf = this.stock.shift() ?? this.makeLeaf();
+    this.leaves.set(rid, leaf);
+    this.refillSoon();
+    const join = Object.values(this.roots).map((root) => `${root}/${leaf}/cgroup.procs`);
     const binds: Record<string, string> = this.version === 'v2'
-      ? { unified: `${this.roots['unified']!}/${rid}` }
-      : { memory: `${this.roots['memory']!}/${rid}`, cpu: `${this.roots['cpu']!}/${rid}` };
+      ? { unified: `${this.roots['unified']!}/${leaf}` }
+      : { memory: `${this.roots['memory']!}/${leaf}`, cpu: `${this.roots['cpu']!}/${leaf}` };
     return { join, binds };
+  }
+
+  /** Makes one leaf in every hierarchy, with the limits every box gets from its start; returns its name. */
+  private makeLeaf(): string {
+    const leaf = `l${++this.leafSeq}`;
+    for (const [name, root] of Object.entries(this.roots)) {
+      const dir = `${root}/${leaf}`;
+      mkdirSync(dir);
+      if (name === 'pids' || name === 'unified') writeFileSync(`${dir}/pids.max`, String(this.options.tasksMax));
+      // v2: no swap at all for a box (memory.max must be the limit, not memory + swap).
+      if (name === 'unified' && existsSync(`${dir}/memory.swap.max`)) writeFileSync(`${dir}/memory.swap.max`, '0');
+    }
+    return leaf;
+  }
+
+  /**
+   * Tops the stock of made-ahead leaves up a little later: not in the milliseconds the box that
+   * took one is being built (on a busy machine the mkdirs would compete with it for a CPU).
+   */
+  private refillSoon(): void {
+    if (this.refilling || this.closed || this.stock.length >= (this.options.leafStock ?? 0)) return;
+    this.refilling = true;
+    setTimeout(() => {
+      this.refilling = false;
+      try {
+        while (!this.closed && this.stock.length < (this.options.leafStock ?? 0)) this.stock.push(this.makeLeaf());
+      } catch {
+        // a full or failing hierarchy: the next spawn makes its leaf itself (and reports the error)
+      }
+    }, REFILL_DELAY_MS).unref();
+  }
+
+  /** The directory of `rid`'s leaf under a hierarchy's root (its name in every hierarchy). */
+  private leaf(rid: string): string {
+    return this.leaves.get(rid) ?? rid;
   }
 
   /**
@@ -162,7 +210,7 @@ export class Cgroups {
 
   stats(rid: string): RuntimeStats {
     if (this.version === 'v2') {
-      const leaf = `${this.roots['unified']!}/${rid}`;
+      const leaf = `${this.roots['unified']!}/${this.leaf(rid)}`;
       const usec = keyed(`${leaf}/cpu.stat`, 'usage_usec');
       return {
         memoryBytes: num(`${leaf}/memory.current`), memoryLimitBytes: num(`${leaf}/memory.max`),
@@ -172,9 +220,10 @@ export class Cgroups {
         cpuNs: usec === null ? null : usec * 1000,
       };
     }
-    const mem = `${this.roots['memory']!}/${rid}`;
-    const pids = `${this.roots['pids']!}/${rid}`;
-    const acct = `${this.roots['cpuacct'] ?? this.roots['cpu']!}/${rid}`;
+    const leaf = this.leaf(rid);
+    const mem = `${this.roots['memory']!}/${leaf}`;
+    const pids = `${this.roots['pids']!}/${leaf}`;
+    const acct = `${this.roots['cpuacct'] ?? this.roots['cpu']!}/${leaf}`;
     const limit = num(`${mem}/memory.limit_in_bytes`);
     return {
       memoryBytes: num(`${mem}/memory.usage_in_bytes`),
@@ -219,10 +268,10 @@ export class Cgroups {
     const { join } = this.forRuntime(id);
     const limit = String(memoryBytes);
     if (this.version === 'v2') {
-      writeFileSync(`${this.roots['unified']!}/${id}/memory.max`, limit);
+      writeFileSync(`${this.roots['unified']!}/${this.leaf(id)}/memory.max`, limit);
     } else {
-      writeFileSync(`${this.roots['memory']!}/${id}/memory.limit_in_bytes`, limit);
-      if (this.swapAccounted) writeFileSync(`${this.roots['memory']!}/${id}/memory.memsw.limit_in_bytes`, limit);
+      writeFileSync(`${this.roots['memory']!}/${this.leaf(id)}/memory.limit_in_bytes`, limit);
+      if (this.swapAccounted) writeFileSync(`${this.roots['memory']!}/${this.leaf(id)}/memory.memsw.limit_in_bytes`, limit);
     }
     return join;
   }
@@ -231,7 +280,7 @@ export class Cgroups {
   pids(rid: string): number[] {
     const root = this.roots['pids'] ?? this.roots['unified'];
     try {
-      return readFileSync(`${root!}/${rid}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+      return readFileSync(`${root!}/${this.leaf(rid)}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
     } catch {
       return [];
     }
@@ -247,7 +296,9 @@ export class Cgroups {
       if (siblings !== undefined && siblings.size === 0) this.byFunction.delete(fnName);
       else this.rebalanceSoon(fnName);
     }
-    for (const root of Object.values(this.roots)) await removeWhenEmpty(`${root}/${rid}`);
+    const leaf = this.leaf(rid);
+    for (const root of Object.values(this.roots)) await removeWhenEmpty(`${root}/${leaf}`);
+    this.leaves.delete(rid);
   }
 
   /** The CPU weight file and value of one of `instances` instances of a function. */
@@ -268,7 +319,7 @@ export class Cgroups {
       const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
       for (const rid of siblings) {
         try {
-          writeFileSync(`${root}/${rid}/${file}`, value);
+          writeFileSync(`${root}/${this.leaf(rid)}/${file}`, value);
         } catch {
           // the runtime is going away
         }
@@ -278,6 +329,8 @@ export class Cgroups {
 
   /** Removes the platform's directories (every runtime must be gone). */
   close(): void {
+    this.closed = true;
+    this.stock.length = 0;
     for (const root of Object.values(this.roots)) removeTree(root);
   }
 }

@@ -141,7 +141,8 @@ export class ProcessHost implements RuntimeHost {
     this.dataRoot = options.dataRoot ? realpathOr(options.dataRoot) : null;
     let cgroups: Cgroups | null = null;
     if (options.sandbox === 'root') {
-      const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares });
+      // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
+      const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares, leafStock: 3 });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);
       else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);

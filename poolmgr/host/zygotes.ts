@@ -6,6 +6,9 @@
  * A fork is two connections to the zygote's socket (in a 0700 directory of the platform's user):
  * `data` becomes the runtime's frame channel, `report` the keeper's (pid, stdout/stderr, exit:
  * runtime/fp_sandbox/forked.py). Each starts with one frame `{t: 'fork', id, role, box?}`.
+ * A few pairs are opened ahead (`wait: true`, SPARE_PAIRS): a fork then only writes
+ * `{t: 'go', box?}` on a waiting pair's data connection, and connecting (two connects, two
+ * accepts, ~0.5 ms of a fork) happens off the spawn path (docs/adr/0042-cold-start-steps.md).
  *
  * A zygote that dies is restarted; one that fails FAILURES_TO_BYPASS times in a row (died before
  * ready, or within STABLE_MS of it) is bypassed for BYPASS_MS: `ready()` says null and the host
@@ -27,6 +30,10 @@ const FAILURES_TO_BYPASS = 3;
 const STABLE_MS = 10_000;
 const BYPASS_MS = 60_000;
 const RESTART_MS = 100;
+/** Connection pairs kept open ahead at a ready zygote (a pool refill forks up to its size at once; more connect then). */
+const SPARE_PAIRS = 2;
+/** How long after a pair is taken (or the zygote is ready) pairs are opened ahead again. */
+const TOP_UP_DELAY_MS = 20;
 
 export interface ZygoteOptions {
   pythonPath: string;
@@ -46,6 +53,8 @@ export interface Forked {
 
 interface Hello {
   t: 'zygote';
+  /** Its protocol: 2 and later hold pairs opened ahead (`wait`); a zygote of 1 would fork at once, unboxed. */
+  v: number;
   pid: number;
   modules: string[];
   bootMs: number;
@@ -61,6 +70,10 @@ export class Zygote {
   private closed = false;
   private readonly dir: string;
   private readonly path: string;
+  /** Pairs opened ahead to the running zygote, oldest first. */
+  private spare: Forked[] = [];
+  private spareSeq = 0;
+  private topping = false;
   /** How often this zygote was (re)started, and forks it made (for tests and stats). */
   starts = 0;
   forks = 0;
@@ -100,12 +113,57 @@ export class Zygote {
   fork(id: string, box: Record<string, unknown> | null): Forked | null {
     if (this.hello === null || this.closed) return null;
     this.forks++;
-    const open = (role: 'data' | 'report'): Socket => {
-      const socket = connect(this.path);
-      socket.write(encodeFrame(role === 'data' ? { t: 'fork', id, role, box } : { t: 'fork', id, role }));
-      return socket;
-    };
-    return { report: open('report'), data: open('data') };
+    let pair: Forked | undefined;
+    while ((pair = this.spare.shift()) !== undefined && (pair.data.destroyed || pair.report.destroyed)) {
+      pair.data.destroy();
+      pair.report.destroy();
+    }
+    this.topUpSoon();
+    if (pair !== undefined) {
+      for (const socket of [pair.data, pair.report]) socket.ref();
+      pair.data.write(encodeFrame({ t: 'go', box }));
+      return pair;
+    }
+    return { report: this.open(id, 'report', {}), data: this.open(id, 'data', { box }) };
+  }
+
+  /** A connection to the zygote, its first frame written. */
+  private open(id: string, role: 'data' | 'report', extra: Record<string, unknown>): Socket {
+    const socket = connect(this.path);
+    socket.write(encodeFrame({ t: 'fork', id, role, ...extra }));
+    return socket;
+  }
+
+  /** Opens pairs ahead up to SPARE_PAIRS a little later: not while the zygote forks the box that took one. */
+  private topUpSoon(): void {
+    if (this.topping || this.closed) return;
+    this.topping = true;
+    setTimeout(() => {
+      this.topping = false;
+      while (this.hello !== null && this.hello.v >= 2 && !this.closed && this.spare.length < SPARE_PAIRS) {
+        const id = `spare-${++this.spareSeq}`;
+        const pair: Forked = { report: this.open(id, 'report', { wait: true }), data: this.open(id, 'data', { wait: true }) };
+        for (const socket of [pair.data, pair.report]) {
+          socket.unref(); // a pair waiting keeps nothing alive; ref'd when a fork takes it
+          socket.on('error', () => {});
+          socket.once('close', () => this.drop(pair));
+        }
+        this.spare.push(pair);
+      }
+    }, TOP_UP_DELAY_MS).unref();
+  }
+
+  /** Forgets a waiting pair and closes both of its connections (the zygote drops its half). */
+  private drop(pair: Forked): void {
+    const at = this.spare.indexOf(pair);
+    if (at < 0) return;
+    this.spare.splice(at, 1);
+    pair.data.destroy();
+    pair.report.destroy();
+  }
+
+  private dropSpare(): void {
+    for (const pair of [...this.spare]) this.drop(pair);
   }
 
   /** Resolves true once the zygote can fork, false after `timeoutMs` or when closed. */
@@ -126,6 +184,7 @@ export class Zygote {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.dropSpare();
     const child = this.child;
     this.child = null;
     this.hello = null;
@@ -165,8 +224,9 @@ export class Zygote {
       }
       for (const m of messages as Hello[]) {
         if (m.t === 'zygote' && this.child === child && Number.isInteger(m.pid)) {
-          this.hello = { t: 'zygote', pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], bootMs: m.bootMs };
+          this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], bootMs: m.bootMs };
           this.readyAt = Date.now();
+          this.topUpSoon();
         }
       }
     });
@@ -179,6 +239,7 @@ export class Zygote {
     const wasReady = this.hello !== null;
     this.child = null;
     this.hello = null;
+    this.dropSpare(); // the dead zygote's pairs: closed by it already, or soon
     if (this.closed) return;
     this.failures = wasReady && Date.now() - this.readyAt >= STABLE_MS ? 1 : this.failures + 1;
     let delay = RESTART_MS;

@@ -9,12 +9,16 @@ so the collector never touches (and copies) the inherited objects, and it waits 
             (EOF: exit). Nothing else is read from it.
   listener  a Unix socket at --listen PATH, in a directory only the platform's user may enter
             (the host made it 0700). For each runtime the host opens two connections, each
-            starting with one frame {t: "fork", id, role: "data" | "report", box?}. Once both
-            of an id are in, the zygote forks: the child becomes the runtime's keeper (the data
-            connection is the runtime's channel, the report connection the keeper's, see
+            starting with one frame {t: "fork", id, role: "data" | "report", box?, wait?}. Once
+            both of an id are in, the zygote forks: the child becomes the runtime's keeper (the
+            data connection is the runtime's channel, the report connection the keeper's, see
             fp_sandbox/forked.py) and builds the same box a spawned runtime builds
             (fp_sandbox/keeper.py), before any user code. The zygote itself never runs user code
             and never waits for a child (SIGCHLD ignored: the kernel reaps them).
+            With `wait: true` the pair is opened ahead (the host keeps a few: connecting and
+            accepting are off the spawn path): the zygote holds it until one frame {t: "go",
+            box?} arrives on its data connection, then forks with that box; a pair closed
+            before its "go" is dropped.
 
 The socket's directory is the only gate: no box sees the host's filesystem, and a secret checked
 here would be known to every runtime forked from this process (it inherits its memory).
@@ -31,7 +35,7 @@ import time
 
 from .frames import Decoder, encode
 
-ZYGOTE_PROTOCOL = 1
+ZYGOTE_PROTOCOL = 2  # 2: pairs opened ahead (`wait`, "go")
 # What each preset imports ahead (top-level names reported to the host, which keeps a function
 # whose own dependency site ships one of them on the default preset: its pinned versions win).
 PRESETS = {
@@ -42,6 +46,7 @@ PRESETS = {
 REQUEST_TIMEOUT_S = 2.0
 CHANNEL_FD = 3
 REQUEST_MAX_BYTES = 1 << 16
+MAX_WAITING_PAIRS = 16
 
 
 def preload(preset: str) -> list:
@@ -90,13 +95,20 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
                             "modules": modules, "bootMs": (time.perf_counter() - boot) * 1000.0}))
     pending = {}
+    waiting = {}  # data socket -> (data part, report part) of a pair opened ahead, until its "go"
     while True:
         try:
-            ready, _, _ = select.select([control, listener], [], [])
+            ready, _, _ = select.select([control, listener, *waiting], [], [])
         except InterruptedError:
             continue
         if control in ready and not control.recv(4096):
             os._exit(0)
+        for sock in ready:
+            if sock in waiting:
+                data, report = waiting.pop(sock)
+                messages = _frames(sock, data[1]["decoder"])
+                _go(data, report, messages[0] if messages and len(messages) == 1 else None,
+                    [control, listener] + _socks(pending) + _socks(waiting), boxes)
         if listener in ready:
             conn, _ = listener.accept()
             request = _request(conn)
@@ -110,7 +122,17 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
             parts[request["role"]] = (conn, request)
             if "data" in parts and "report" in parts:
                 del pending[request["id"]]
-                _fork(parts["data"], parts["report"], [control, listener] + _socks(pending), boxes)
+                data, report = parts["data"], parts["report"]
+                inherited = [control, listener] + _socks(pending) + _socks(waiting)
+                if data[1].get("wait") is not True:
+                    _fork(data, report, inherited, boxes)
+                elif "go" in data[1]:  # taken by a fork as soon as opened: its "go" came with the request
+                    _go(data, report, data[1].pop("go"), inherited, boxes)
+                else:
+                    if len(waiting) >= MAX_WAITING_PAIRS:  # more than the host keeps: drop the oldest
+                        for sock, _ in waiting.pop(next(iter(waiting))):
+                            sock.close()
+                    waiting[data[0]] = (data, report)
                 if len(pending) > 64:  # halves the host never completed: forget them
                     for parts_left in pending.values():
                         for sock, _ in parts_left.values():
@@ -118,14 +140,41 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
                     pending.clear()
 
 
-def _socks(pending: dict) -> list:
-    return [sock for parts in pending.values() for sock, _ in parts.values()]
+def _go(data, report, go, inherited: list, boxes) -> None:
+    """A pair opened ahead, told to fork (`go`: {t: "go", box?}); anything else closes it."""
+    if not isinstance(go, dict) or go.get("t") != "go":
+        data[0].close()
+        report[0].close()
+        return
+    data[1]["box"] = go.get("box")
+    _fork(data, report, inherited, boxes)
+
+
+def _socks(parts_by_key: dict) -> list:
+    """The sockets of pending halves or waiting pairs (closed in every child: a box holds only its own)."""
+    return [sock for parts in parts_by_key.values() for sock, _ in (parts.values() if isinstance(parts, dict) else parts)]
 
 
 def _request(conn: socket.socket):
-    """The connection's first frame, if it is a well-formed fork request."""
-    conn.settimeout(REQUEST_TIMEOUT_S)
+    """The connection's first frame, if it is a well-formed fork request (with, for a pair opened
+    ahead and taken at once, its "go" as `go`; and its decoder, which may hold the start of it)."""
     decoder = Decoder()
+    messages = _frames(conn, decoder)
+    msg = messages[0] if messages else None
+    if (not isinstance(msg, dict) or msg.get("t") != "fork" or msg.get("role") not in ("data", "report")
+            or not isinstance(msg.get("id"), str)):
+        return None
+    if len(messages) > 1:
+        if len(messages) > 2 or msg.get("wait") is not True or msg["role"] != "data":
+            return None
+        msg["go"] = messages[1]
+    msg["decoder"] = decoder
+    return msg
+
+
+def _frames(conn: socket.socket, decoder: Decoder):
+    """What the host sent before the fork, read until at least one whole frame is in, or None."""
+    conn.settimeout(REQUEST_TIMEOUT_S)
     received = 0
     try:
         while True:
@@ -141,11 +190,7 @@ def _request(conn: socket.socket):
     except Exception:
         return None
     conn.settimeout(None)
-    msg = messages[0]
-    if (len(messages) != 1 or not isinstance(msg, dict) or msg.get("t") != "fork" or msg.get("role") not in ("data", "report")
-            or not isinstance(msg.get("id"), str)):
-        return None
-    return msg
+    return messages
 
 
 class _Boxes:
@@ -197,7 +242,7 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         template_fd = -1
     pid = -1
     try:
-        pid = os.fork()
+        pid = _fork_bare() if as_init else os.fork()
     finally:
         if as_init and pid != 0:
             boxes.back()
@@ -242,6 +287,37 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         code = 1
     finally:
         _exit(code)
+
+
+def _libc_fork():
+    try:
+        import ctypes
+        return ctypes.PyDLL(None, use_errno=True).fork  # PyDLL: called holding the GIL
+    except Exception:
+        return None
+
+
+_LIBC_FORK = _libc_fork()
+
+
+def _fork_bare() -> int:
+    """fork(2) without CPython's own fork handling, for a child that is a root-mode box's init
+    (docs/adr/0042-cold-start-steps.md). os.fork() runs the interpreter's at-fork hooks in the
+    child (threading's, random's reseed, logging's locks), ~0.6 ms of copy-on-write faults in a
+    fresh fork, for an init that runs a few fixed steps on this one thread, forks the runtime with
+    os.fork() (whose hooks then run in the runtime, the only process of the box that runs user
+    code: its `random` is reseeded there) and exec's fp-init. Safe only in a zygote of one
+    thread: the child's interpreter state (GIL, import lock, thread ident) is the parent's,
+    held by the same thread: while any other thread lives (a preset's warm-up may leave idle
+    workers for a while), and where libc's fork cannot be called, it is os.fork()."""
+    if _LIBC_FORK is None or len(os.listdir("/proc/self/task")) != 1:
+        return os.fork()
+    pid = _LIBC_FORK()
+    if pid < 0:
+        import ctypes
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return pid
 
 
 def _exit(code: int) -> None:

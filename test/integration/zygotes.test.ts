@@ -347,6 +347,85 @@ describe('zygotes', () => {
     host.destroy(b.rt);
   });
 
+  it('runtimes forked by one zygote do not share `random`\'s state (its init is forked without the at-fork hooks; the runtime with them)', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 2, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const dir = await fnDir({ 'main.py': py('import random', 'def handler(event, context):', '    return {"r": [random.getrandbits(64) for _ in range(4)]}') });
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      seen.add(Buffer.from(r.response!.body).toString());
+    }
+    assert.equal(seen.size, 3, `three runtimes, three random sequences: ${[...seen].join(' ')}`);
+  });
+
+  it('a fork takes a connection pair opened ahead (`wait`) and only writes `go` with its box; a zygote of protocol 1 gets no such pair', async (t) => {
+    // A stand-in zygote that records what each connection sends first (and what follows), and forks nothing.
+    const log = join(await fnDir({}), 'frames.jsonl');
+    const fake = await fnDir({
+      'zygote.py': py(
+        'import json, os, select, socket, sys',
+        `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+        'from fp_runtime.frames import Decoder, encode',
+        'args = sys.argv',
+        'path, version = args[args.index("--listen") + 1], int(os.environ.get("FAKE_V", "2"))',
+        'control = socket.socket(fileno=3)',
+        'listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+        'listener.bind(path)',
+        'listener.listen(16)',
+        'control.sendall(encode({"t": "zygote", "v": version, "preset": "default", "pid": os.getpid(), "modules": [], "bootMs": 0}))',
+        'conns = {}',
+        'while True:',
+        '    ready, _, _ = select.select([control, listener, *conns], [], [])',
+        '    if control in ready and not control.recv(4096):',
+        '        os._exit(0)',
+        '    if listener in ready:',
+        '        conn, _ = listener.accept()',
+        '        conns[conn] = Decoder()',
+        '    for conn in [c for c in ready if c in conns]:',
+        '        data = conn.recv(65536)',
+        '        if not data:',
+        '            del conns[conn]',
+        '            continue',
+        `        with open(${JSON.stringify(log)}, "a") as f:`,
+        '            for m in conns[conn].feed(data):',
+        '                f.write(json.dumps({"fd": conn.fileno(), **m}) + "\\n")',
+      ),
+    });
+    const frames = (): { fd: number; t: string; id?: string; role?: string; wait?: boolean; box?: unknown }[] =>
+      existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const host = forkingHost({ zygoteEntry: join(fake, 'zygote.py') });
+    t.after(() => host.close());
+    assert.equal(await host.zygotesReady(30_000), true);
+    await until(() => frames().filter((f) => f.wait === true).length === 4, 5_000, 'two pairs opened ahead');
+    const waiting = frames();
+    assert.deepEqual(waiting.map((f) => f.role).sort(), ['data', 'data', 'report', 'report']);
+    assert.ok(waiting.every((f) => f.t === 'fork' && f.box === undefined), 'a pair opened ahead carries no box');
+    const rt = host.spawn({ onExit: () => {} });
+    await until(() => frames().some((f) => f.t === 'go'), 5_000, 'the go frame');
+    const go = frames().find((f) => f.t === 'go')!;
+    const dataFds = waiting.filter((f) => f.role === 'data').map((f) => f.fd);
+    assert.ok(dataFds.includes(go.fd), 'written on a waiting pair\'s data connection');
+    assert.equal(typeof go.box === 'object', SANDBOX !== 'off', 'with the runtime\'s box (none with the sandbox off)');
+    await until(() => frames().filter((f) => f.wait === true).length === 6, 5_000, 'the pair taken is replaced');
+    assert.equal(frames().filter((f) => f.t === 'fork' && f.wait !== true).length, 0, 'no fresh connection for that fork');
+    host.destroy(rt);
+
+    // Protocol 1 would fork a pair at once (unboxed): the host connects per fork instead.
+    const log1 = frames().length;
+    const old = forkingHost({ zygoteEntry: join(fake, 'zygote.py'), childEnv: { ...defaultPoolConfig({ codeRoots: [tmpdir()] }).childEnv, FAKE_V: '1' } });
+    t.after(() => old.close());
+    assert.equal(await old.zygotesReady(30_000), true);
+    const rt1 = old.spawn({ onExit: () => {} });
+    await until(() => frames().length >= log1 + 2, 5_000, 'the fork requests');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after1 = frames().slice(log1);
+    assert.deepEqual(after1.map((f) => [f.t, f.wait ?? false]).sort(), [['fork', false], ['fork', false]]);
+    old.destroy(rt1);
+  });
+
   it('the pool: a FastAPI app starts with the preset\'s modules already imported, a plain handler without them', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());
