@@ -10,8 +10,8 @@
  *  - **request bodies being received or held by their calls** (`maxBodyBytesInFlight`): a body is
  *    buffered whole before the call, up to its limit, and 200 connections each sending most of a
  *    6 MiB body and then trickling took the platform from 100 MiB to 1.3 GiB (December 2026, same
- *    test file). A body received whole stays counted (`settle`) until its exchange answers or its
- *    client leaves: released on arrival, bodies sent quickly to a slow function waited in its
+ *    test file). A body received whole stays counted (`settle`) until its call is answered, its
+ *    client gone or not: released on arrival, bodies sent quickly to a slow function waited in its
  *    queue (up to `maxQueue`, 100 000) uncounted, 1.5 GiB from 240 of them (red team 4).
  *
  * For both:

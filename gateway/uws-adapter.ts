@@ -16,8 +16,8 @@
  *     (backpressure), instead of buffering the whole body a second time inside uWS.
  *  7. The request body limit is enforced while streaming (and up front from Content-Length):
  *     bytes past the limit are never buffered. Bodies being received, and bodies received whole
- *     until their exchange answers (their call holds them) or their client leaves, all
- *     connections together, count in the server's `bodies` budget (`maxBodyBytesInFlight`,
+ *     until the handler answers (their call holds them, whether their client is still there or
+ *     not), all connections together, count in the server's `bodies` budget (`maxBodyBytesInFlight`,
  *     gateway/byte-budget.ts): a
  *     body that would pass it gets `503 GATEWAY_OVERLOADED`, and while more than half of it is
  *     used, a client sending slower than the minimum rate gets `408 REQUEST_BODY_TOO_SLOW`; both
@@ -239,6 +239,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private readonly maxBodyBytes: number;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
   private bodyHolder: Holder | null = null;
+  /** The body arrived whole: from then on its call holds it, and only the handler's answer releases it (rule 7). */
+  private bodyReceived = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
@@ -448,10 +450,15 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     if (this.outcome) return;
     this.outcome = outcome;
     // Refused: the body leaves the budget. Received: it stays counted while its call holds it
-    // (until the answer or the client leaving: releaseBody), no longer timed as a slow client.
+    // (until the handler answers, even for a client that left: releaseBody), no longer timed as
+    // a slow client.
     if (this.bodyHolder !== null) {
-      if ('body' in outcome) this.budgets.bodies.settle(this.bodyHolder);
-      else this.releaseBody();
+      if ('body' in outcome) {
+        this.bodyReceived = true;
+        this.budgets.bodies.settle(this.bodyHolder);
+      } else {
+        this.releaseBody();
+      }
     }
     if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
@@ -462,7 +469,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
   }
 
-  /** The request body leaves the server's budget of bodies (rule 7): its call answered, or its client left. */
+  /**
+   * The request body leaves the server's budget of bodies (rule 7): the handler answered (its call
+   * ended; a streamed body's call: when the stream ends), or the client left before the body was
+   * whole. A client that leaves after does not release it: its call may still run, holding it.
+   */
   private releaseBody(): void {
     if (this.bodyHolder === null) return;
     this.budgets.bodies.release(this.bodyHolder);
@@ -472,6 +483,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
   send(out: OutgoingResponse): void {
     if (this.aborted || this.responded) {
+      this.releaseBody(); // the handler answered: its call no longer holds the body
       out.stream?.cancel?.();
       return;
     }
@@ -558,7 +570,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    this.releaseBody();
+    // Ended before the handler answered (the client left): a body received whole stays counted
+    // until the handler's answer comes (send), since its call still holds it.
+    if (!this.bodyReceived || this.responded) this.releaseBody();
     this.budgets.responses.release(this);
     this.onFinished();
   }

@@ -29,7 +29,7 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
   await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
   await deployed(p.api, SLOW, {
     'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
-  }, { limits: { maxInstances: 1, maxQueue: 50, timeout: '30s' } });
+  }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -280,7 +280,7 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
   it('a body received whole counts until its call answers: past the budget the next is refused (503); then served', async () => {
     const port = Number(new URL(h.url).port);
     const held = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120) }));
-    // Both arrive whole within this second: one runs (3 s), one waits in the queue.
+    // Both arrive whole within this second and run (3 s each).
     await new Promise((r) => setTimeout(r, 1_500));
     const third = partialBody(port, 6 * MIB, 0, SLOW);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
@@ -295,6 +295,25 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
     for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
+    }
+  });
+
+  it('a client that leaves once its body is in does not free it while its call still runs', async () => {
+    const port = Number(new URL(h.url).port);
+    const ctl = new AbortController();
+    const left = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120), signal: ctl.signal }).catch(() => null));
+    await new Promise((r) => setTimeout(r, 1_500));
+    ctl.abort(); // both calls run on (3 s), each holding its 6 MiB
+    await Promise.all(left);
+    await new Promise((r) => setTimeout(r, 200));
+    const third = partialBody(port, 6 * MIB, 0, SLOW);
+    await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
+    assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'the bodies of calls still running count, their clients gone or not');
+    third.destroy();
+    // Once those calls ended, their bodies left the budget.
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+      assert.equal(res.status, 200);
     }
   });
 });
