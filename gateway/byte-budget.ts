@@ -7,9 +7,12 @@
  *    never read (or read a few bytes now and then, which keeps a connection's idle timer from
  *    firing) kept a function's 60 MiB answer there as long as it liked, one per connection (red
  *    team, December 2026; test/e2e/attack-gateway.test.ts);
- *  - **request bodies being received** (`maxBodyBytesInFlight`): a body is buffered whole before
- *    the call, up to its limit, and 200 connections each sending most of a 6 MiB body and then
- *    trickling took the platform from 100 MiB to 1.3 GiB (December 2026, same test file).
+ *  - **request bodies being received or held by their calls** (`maxBodyBytesInFlight`): a body is
+ *    buffered whole before the call, up to its limit, and 200 connections each sending most of a
+ *    6 MiB body and then trickling took the platform from 100 MiB to 1.3 GiB (December 2026, same
+ *    test file). A body received whole stays counted (`settle`) until its call is answered, its
+ *    client gone or not: released on arrival, bodies sent quickly to a slow function waited in its
+ *    queue (up to `maxQueue`, 100 000) uncounted, 1.5 GiB from 240 of them (red team 4).
  *
  * For both:
  *  - what would take the bytes held past `maxBytes` is refused (`hold` answers false; the caller
@@ -36,6 +39,8 @@ interface Entry {
   /** Bytes its client moved since the current window started, and when that window started. */
   moved: number;
   since: number;
+  /** A request body received whole: still held (its call holds it), no longer a client to time. */
+  settled: boolean;
 }
 
 export class ByteBudget {
@@ -67,7 +72,7 @@ export class ByteBudget {
       entry.held += bytes;
       return true;
     }
-    this.entries.set(holder, { held: bytes, moved: 0, since: this.now() });
+    this.entries.set(holder, { held: bytes, moved: 0, since: this.now(), settled: false });
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), 1000);
       this.timer.unref();
@@ -91,6 +96,15 @@ export class ByteBudget {
     if (entry !== undefined) entry.moved += bytes;
   }
 
+  /**
+   * A request body arrived whole: its bytes stay held (its call holds the body until it answers),
+   * but its client has nothing left to send, so the slow-client rule no longer times it.
+   */
+  settle(holder: Holder): void {
+    const entry = this.entries.get(holder);
+    if (entry !== undefined) entry.settled = true;
+  }
+
   /** The exchange ended, or its client left. */
   release(holder: Holder): void {
     const entry = this.entries.get(holder);
@@ -105,7 +119,7 @@ export class ByteBudget {
     const now = this.now();
     const slow: Holder[] = [];
     for (const [holder, entry] of this.entries) {
-      if (now - entry.since < SLOW_CLIENT_WINDOW_MS) continue;
+      if (entry.settled || now - entry.since < SLOW_CLIENT_WINDOW_MS) continue;
       if (this.held > this.maxBytes / 2 && entry.moved < (MIN_CLIENT_BYTES_PER_S * (now - entry.since)) / 1000) slow.push(holder);
       entry.moved = 0;
       entry.since = now;

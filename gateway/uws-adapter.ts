@@ -15,8 +15,10 @@
  *  6. Large bodies go out with `tryEnd` and continue in `onWritable` from `getWriteOffset()`
  *     (backpressure), instead of buffering the whole body a second time inside uWS.
  *  7. The request body limit is enforced while streaming (and up front from Content-Length):
- *     bytes past the limit are never buffered. Bodies being received, all connections together,
- *     count in the server's `bodies` budget (`maxBodyBytesInFlight`, gateway/byte-budget.ts): a
+ *     bytes past the limit are never buffered. Bodies being received, and bodies received whole
+ *     until the handler answers (their call holds them, whether their client is still there or
+ *     not), all connections together, count in the server's `bodies` budget (`maxBodyBytesInFlight`,
+ *     gateway/byte-budget.ts): a
  *     body that would pass it gets `503 GATEWAY_OVERLOADED`, and while more than half of it is
  *     used, a client sending slower than the minimum rate gets `408 REQUEST_BODY_TOO_SLOW`; both
  *     close the connection.
@@ -237,6 +239,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private readonly maxBodyBytes: number;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
   private bodyHolder: Holder | null = null;
+  /** The body arrived whole: from then on its call holds it, and only the handler's answer releases it (rule 7). */
+  private bodyReceived = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
@@ -445,8 +449,17 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private settle(outcome: { body: Uint8Array } | { error: PlatformError }): void {
     if (this.outcome) return;
     this.outcome = outcome;
-    // Received (or refused): the body leaves the budget of bodies being received.
-    if (this.bodyHolder !== null) this.budgets.bodies.release(this.bodyHolder);
+    // Refused: the body leaves the budget. Received: it stays counted while its call holds it
+    // (until the handler answers, even for a client that left: releaseBody), no longer timed as
+    // a slow client.
+    if (this.bodyHolder !== null) {
+      if ('body' in outcome) {
+        this.bodyReceived = true;
+        this.budgets.bodies.settle(this.bodyHolder);
+      } else {
+        this.releaseBody();
+      }
+    }
     if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
     this.waiters = [];
@@ -456,13 +469,27 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
   }
 
+  /**
+   * The request body leaves the server's budget of bodies (rule 7): the handler answered (its call
+   * ended; a streamed body's call: when the stream ends), or the client left before the body was
+   * whole. A client that leaves after does not release it: its call may still run, holding it.
+   */
+  private releaseBody(): void {
+    if (this.bodyHolder === null) return;
+    this.budgets.bodies.release(this.bodyHolder);
+    this.bodyHolder = null;
+  }
+
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
   send(out: OutgoingResponse): void {
     if (this.aborted || this.responded) {
+      this.releaseBody(); // the handler answered: its call no longer holds the body
       out.stream?.cancel?.();
       return;
     }
     this.responded = true;
+    // Rule 7: the call answered, so it no longer holds the body (a streamed body's call holds it until it ends: finish).
+    if (out.stream?.holdsCall !== true) this.releaseBody();
     // Nothing may arrive for this request any more (404 before reading a body, 413 mid-stream).
     // The rest of its body is not read: the connection closes with this answer, so the client
     // cannot go on sending it, unbounded, for the parser to hand over piece by piece (red team 2).
@@ -543,6 +570,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    // Ended before the handler answered (the client left): a body received whole stays counted
+    // until the handler's answer comes (send), since its call still holds it.
+    if (!this.bodyReceived || this.responded) this.releaseBody();
     this.budgets.responses.release(this);
     this.onFinished();
   }

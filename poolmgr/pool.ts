@@ -283,7 +283,9 @@ export class PoolManager implements InstanceOwner {
       starting ??= inst;
     }
     if (starting !== null) starting.join(call);
-    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && this.finishingSlots(group) > group.finishWaiters) this.awaitFinishing(call);
+    // The wait is one in the queue: without room there (maxQueue: 0, or full) the call scales out.
+    else if (fresh && instances.length < group.limits.maxInstances && this.config.finishingWaitMs > 0 && group.queue.length < group.limits.maxQueue
+      && this.finishingSlots(group) > group.finishWaiters) this.awaitFinishing(call);
     else if (instances.length < group.limits.maxInstances && this.roomForInstance(group)) this.specialize(group).join(call);
     else return this.pipeline(call);
     return true;

@@ -1,5 +1,6 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
 import { formatLongDurationMs, isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
+import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import type { z } from 'zod';
@@ -85,6 +86,19 @@ async function ownRun(call: Call, runId: string): Promise<string> {
 
 const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;
 
+/**
+ * A `sync` function is never queued, so never retried (docs/adr/0047-sync-never-queued.md): the
+ * API's async test invoke and a replay refuse it as `POST /async/<key>/` does. Before (red team 4)
+ * an `invoker` token queued a sync-only, non-idempotent function and it ran three times.
+ */
+function refuseSyncOnly(record: Pick<FunctionRecord, 'invocation'>, key: string): void {
+  if (record.invocation !== 'sync') return;
+  const name = nameOfKey(key);
+  throw new PlatformError('INVOCATION_MODE_NOT_ALLOWED',
+    `function "${name}" takes sync calls only (invocation: sync): it is never queued; call /fn/${key}/ (or the test invoke without async), or set invocation: both`,
+    { function: name, invocation: 'sync', use: `/fn/${key}/` });
+}
+
 /** `POST /runs/{runId}/cancel`: a run still waiting in the queue becomes `cancelled`. */
 export const cancelRun = operation(
   {
@@ -106,11 +120,14 @@ export const replayRun = operation(
   {
     id: 'replayRun', tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
     answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
-    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED'],
+    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'INVOCATION_MODE_NOT_ALLOWED'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
     const fn = await ownRun(call, runId);
+    // A replay is a new run: a function that became sync-only since is not queued again.
+    const record = await getFunction(call.ctx, fn).catch(() => null);
+    if (record !== null) refuseSyncOnly(record, fn);
     // A replay is a new call: admitted as POST /async/<name> is (ADR 0034); a failed run may be
     // replayed again and again, so without this an invoker token queued runs past any quota.
     const refused = await call.ctx.invoker.admit(fn);
@@ -247,7 +264,7 @@ export const testInvokeAsync = operation(
     id: 'testInvokeAsync', tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
     body: testInvokeBody,
     answers: { 202: { description: 'Queued: the run id and where to follow it', schema: asyncAccepted } },
-    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED'],
+    errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'INVOCATION_MODE_NOT_ALLOWED'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -255,6 +272,7 @@ export const testInvokeAsync = operation(
     const record = await getFunction(call.ctx, key);
     if (record.activeVersion === null) throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${name}" has no deployed version`, { function: name });
     if (record.status === 'paused') throw new PlatformError('FUNCTION_PAUSED', `function "${name}" is paused`, { function: name });
+    refuseSyncOnly(record, key);
     const intake = call.ctx.async;
     if (intake === null) throw new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue');
     // Counted as POST /async/<name> is, when accepted.

@@ -16,6 +16,7 @@ const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
+const SLOW = `slow-${Math.random().toString(36).slice(2, 8)}`;
 
 const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
@@ -26,6 +27,9 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
     ),
   }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
   await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
+  await deployed(p.api, SLOW, {
+    'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
+  }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -192,7 +196,7 @@ describe('attack: a request body of endless tiny chunks (red team 2, December 20
  * KiB/s, above the 16 KiB/s uWS itself requires of a body (slower, it closes the connection after
  * ~10 s without an answer) and below the gateway's 32 KiB/s; what came back, and whether it closed.
  */
-function partialBody(port: number, length: number, send: number): { result(): { text: string; closed: boolean }; destroy(): void } {
+function partialBody(port: number, length: number, send: number, fn = SIZE): { result(): { text: string; closed: boolean }; destroy(): void } {
   const socket = connect({ host: '127.0.0.1', port });
   let text = '';
   let closed = false;
@@ -204,7 +208,7 @@ function partialBody(port: number, length: number, send: number): { result(): { 
     clearInterval(trickle);
   });
   socket.once('connect', () => {
-    socket.write(`POST /fn/${SIZE}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${length}\r\n\r\n`);
+    socket.write(`POST /fn/${fn}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${length}\r\n\r\n`);
     socket.write(Buffer.alloc(send, 120));
   });
   return { result: () => ({ text, closed }), destroy: () => socket.destroy() };
@@ -265,5 +269,51 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
     assert.match(client.text(), /"code":"GATEWAY_OVERLOADED"/);
     holding.destroy();
     holding2.destroy();
+  });
+});
+
+describe('attack: request bodies sent whole to a slow function (red team 4, December 2026)', () => {
+  // A body left the budget as soon as it had arrived, but its call holds it until it answers, and
+  // a slow function queues calls (maxQueue, up to 100 000): bodies sent quickly, in waves under the
+  // budget, waited there uncounted. 240 bodies of 6 MiB to a function sleeping 30 s (queue 1000)
+  // took the platform from 90 MiB to 1.5 GiB with the default 512 MiB budget, no token needed.
+  it('a body received whole counts until its call answers: past the budget the next is refused (503); then served', async () => {
+    const port = Number(new URL(h.url).port);
+    const held = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120) }));
+    // Both arrive whole within this second and run (3 s each).
+    await new Promise((r) => setTimeout(r, 1_500));
+    const third = partialBody(port, 6 * MIB, 0, SLOW);
+    await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
+    assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'bodies held by their calls count in maxBodyBytesInFlight');
+    assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
+    third.destroy();
+    for (const res of await Promise.all(held)) {
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { size: number }).size, 6 * MIB);
+    }
+    // Answered: their bodies left the budget; three bodies of 5 MiB at once fit again.
+    for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
+    }
+  });
+
+  it('a client that leaves once its body is in does not free it while its call still runs', async () => {
+    const port = Number(new URL(h.url).port);
+    const ctl = new AbortController();
+    const left = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120), signal: ctl.signal }).catch(() => null));
+    await new Promise((r) => setTimeout(r, 1_500));
+    ctl.abort(); // both calls run on (3 s), each holding its 6 MiB
+    await Promise.all(left);
+    await new Promise((r) => setTimeout(r, 200));
+    const third = partialBody(port, 6 * MIB, 0, SLOW);
+    await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
+    assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'the bodies of calls still running count, their clients gone or not');
+    third.destroy();
+    // Once those calls ended, their bodies left the budget.
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+      assert.equal(res.status, 200);
+    }
   });
 });

@@ -126,3 +126,25 @@ describe('a burst arriving while the only instance finishes its last call', () =
   });
 });
 
+
+describe('a function that never queues (maxQueue: 0) while its only instance finishes (red team 4)', () => {
+  const name = fnName('finish');
+  // The wait for a finishing slot is a wait in the queue: with no queue the call was refused
+  // 429 FUNCTION_BUSY (QueueFull) while 9 of its 10 instances could still start.
+  const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  maxQueue: 0' } }, {}, { finishingWaitMs: 200 });
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const gate = http.createServer((_req, res) => { void held.then(() => res.end('go')); });
+  before(() => new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve)));
+  after(() => { release(); gate.closeAllConnections(); return new Promise<void>((resolve) => gate.close(() => resolve())); });
+
+  test('starts another instance instead of refusing the call', async () => {
+    const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/gate`;
+    const first = await request(`${h.url}/fn/${name}/slow-task?gate=${encodeURIComponent(gateUrl)}`, { method: 'POST' });
+    assert.equal(first.status, 200);
+    const second = await request(`${h.url}/fn/${name}/instance`);
+    assert.equal(second.status, 200, `refused: ${second.body.toString()}`);
+    assert.equal(second.headers['x-cold-start'], '1');
+    release();
+  });
+});

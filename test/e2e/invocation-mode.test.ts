@@ -2,7 +2,8 @@
  * `invocation` (platform.yaml or the API's function settings) decides which public routes take a
  * function's calls: `sync` only `/fn/` (and its own host), `async` only `/async/`, `both` (the
  * default) either. The other route answers 409 INVOCATION_MODE_NOT_ALLOWED, after the token
- * check. Test invokes through the API and triggers are not concerned. docs/adr/0046-invocation-mode.md.
+ * check. Triggers and the API's synchronous test invoke are not concerned; a sync-only function is
+ * never queued, not even through the API (docs/adr/0047-sync-never-queued.md). docs/adr/0046-invocation-mode.md.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -66,10 +67,32 @@ describe('invocation mode', () => {
     assert.equal(refused.body.error?.code, 'INVOKE_TOKEN_REQUIRED');
   });
 
-  it('test invokes through the API are not concerned: an async-only function can be run synchronously by its owner', async () => {
+  it('test invokes through the API: an async-only function can be run synchronously by its owner', async () => {
     const res = await h.api.call('POST', `/functions/${ASYNC}/invoke`, { body: {} });
     assert.equal(res.status, 200);
-    const queued = await h.api.call('POST', `/functions/${SYNC}/invoke/async`, { body: {} });
+    const queued = await h.api.call('POST', `/functions/${BOTH}/invoke/async`, { body: {} });
     assert.equal(queued.status, 202);
+  });
+
+  // Red team 4: the API's async test invoke (role invoker) queued a sync-only function, and the
+  // dispatcher retried it (a failing one ran three times): what `sync` promises never to do.
+  it('a sync-only function is never queued: the async test invoke and a replay refuse it (409)', async () => {
+    const queued = await h.api.call('POST', `/functions/${SYNC}/invoke/async`, { body: {} });
+    assert.equal(queued.status, 409);
+    assert.equal((queued.body as { error: { code: string } }).error.code, 'INVOCATION_MODE_NOT_ALLOWED');
+    // A failed run of a function that takes both, then made sync-only: its replay is a new run, refused.
+    const flip = `flip-${tag}`;
+    await deployed(h.api, flip, { 'main.py': py('def handler(event, context):', '    raise RuntimeError("no")') }, { invocation: 'both', retry: { maxAttempts: 1 } });
+    const accepted = await fetch(`${h.url}/async/${flip}/`, { method: 'POST', body: '{}' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    for (let i = 0; i < 200; i++) {
+      if (((await h.api.call('GET', `/runs/${runId}`)).body as { run?: { state?: string } }).run?.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await h.api.call('PATCH', `/functions/${flip}`, { invocation: 'sync' })).status, 200);
+    const replay = await h.api.call('POST', `/runs/${runId}/replay`);
+    assert.equal(replay.status, 409, JSON.stringify(replay.body));
+    assert.equal((replay.body as { error: { code: string } }).error.code, 'INVOCATION_MODE_NOT_ALLOWED');
   });
 });

@@ -72,4 +72,22 @@ describe('byte budget', () => {
     assert.equal(budget.held, window, 'the cut body left the budget');
     budget.stop();
   });
+
+  it('keeps a body received whole (settled) counted until released, and never cuts it as slow (red team 4)', () => {
+    let now = 0;
+    const window = (MIN_CLIENT_BYTES_PER_S * SLOW_CLIENT_WINDOW_MS) / 1000;
+    const budget = new ByteBudget(4 * window, () => now);
+    const queued = holder();
+    budget.hold(queued, 3 * window);
+    budget.moved(queued, 3 * window);
+    budget.settle(queued); // arrived whole; its call waits in a queue
+    now = 3 * SLOW_CLIENT_WINDOW_MS;
+    budget.sweep();
+    assert.equal(queued.cuts, 0, 'nothing left to send: not a slow client');
+    assert.equal(budget.held, 3 * window, 'still held while its call holds it');
+    assert.equal(budget.hold(holder(), 2 * window), false, 'a body past the budget is refused');
+    budget.release(queued);
+    assert.equal(budget.held, 0);
+    budget.stop();
+  });
 });
