@@ -12,7 +12,9 @@
  *    6 MiB body and then trickling took the platform from 100 MiB to 1.3 GiB (December 2026, same
  *    test file). A body received whole stays counted (`settle`) until its call is answered, its
  *    client gone or not: released on arrival, bodies sent quickly to a slow function waited in its
- *    queue (up to `maxQueue`, 100 000) uncounted, 1.5 GiB from 240 of them (red team 4).
+ *    queue (up to `maxQueue`, 100 000) uncounted, 1.5 GiB from 240 of them (red team 4). The
+ *    bodies of one function's calls (a *share*) hold at most a quarter of it, so a client of one
+ *    slow function cannot fill the budget and have every other function's bodies refused.
  *
  * For both:
  *  - what would take the bytes held past `maxBytes` is refused (`hold` answers false; the caller
@@ -33,6 +35,9 @@ export const MIN_CLIENT_BYTES_PER_S = 32 * 1024;
 export const DEFAULT_MAX_HELD_RESPONSE_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
 
+/** What one share (a function's calls) may hold of a budget that has shares: a quarter. */
+export const SHARE_DIVISOR = 4;
+
 interface Entry {
   /** Bytes this holder holds now. */
   held: number;
@@ -41,6 +46,8 @@ interface Entry {
   since: number;
   /** A request body received whole: still held (its call holds it), no longer a client to time. */
   settled: boolean;
+  /** The share it counts in (a function's key), or null. */
+  share: string | null;
 }
 
 export class ByteBudget {
@@ -49,6 +56,10 @@ export class ByteBudget {
   /** Holders cut so far (over the budget, or too slow while it was half used). */
   cutCount = 0;
   private readonly entries = new Map<Holder, Entry>();
+  /** Bytes held per share. */
+  private readonly shares = new Map<string, number>();
+  /** Refusals because a share was full (the rest of `cutCount` are the whole budget's). */
+  shareFullCount = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -61,18 +72,28 @@ export class ByteBudget {
    * the budget (the caller cuts it). While nothing else is held, anything fits: one body or answer
    * larger than the whole budget is still served alone.
    */
-  hold(holder: Holder, bytes: number): boolean {
-    if (this.held + bytes > this.maxBytes && this.held - (this.entries.get(holder)?.held ?? 0) > 0) {
+  hold(holder: Holder, bytes: number, share: string | null = null): boolean {
+    const entry = this.entries.get(holder);
+    const own = entry?.held ?? 0;
+    if (this.held + bytes > this.maxBytes && this.held - own > 0) {
       this.cutCount++;
       return false;
     }
+    // A share (one function's calls) may hold a quarter of the budget; its first body always fits.
+    const key = entry?.share ?? share;
+    const inShare = key === null ? 0 : this.shares.get(key) ?? 0;
+    if (key !== null && inShare + bytes > this.maxBytes / SHARE_DIVISOR && inShare - own > 0) {
+      this.cutCount++;
+      this.shareFullCount++;
+      return false;
+    }
     this.held += bytes;
-    const entry = this.entries.get(holder);
+    if (key !== null) this.shares.set(key, inShare + bytes);
     if (entry !== undefined) {
       entry.held += bytes;
       return true;
     }
-    this.entries.set(holder, { held: bytes, moved: 0, since: this.now(), settled: false });
+    this.entries.set(holder, { held: bytes, moved: 0, since: this.now(), settled: false, share: key });
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), 1000);
       this.timer.unref();
@@ -86,6 +107,7 @@ export class ByteBudget {
     if (entry === undefined || left >= entry.held) return;
     const took = entry.held - left;
     this.held -= took;
+    if (entry.share !== null) this.unshare(entry.share, took);
     entry.held = left;
     entry.moved += took;
   }
@@ -111,7 +133,19 @@ export class ByteBudget {
     if (entry === undefined) return;
     this.entries.delete(holder);
     this.held -= entry.held;
+    if (entry.share !== null) this.unshare(entry.share, entry.held);
     if (this.entries.size === 0) this.stop();
+  }
+
+  /** Bytes `share` holds now. */
+  heldBy(share: string): number {
+    return this.shares.get(share) ?? 0;
+  }
+
+  private unshare(share: string, bytes: number): void {
+    const left = (this.shares.get(share) ?? 0) - bytes;
+    if (left > 0) this.shares.set(share, left);
+    else this.shares.delete(share);
   }
 
   /** Cuts the clients too slow over their last window, while more than half the budget is held. */

@@ -216,6 +216,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if ((kind === 'async' || kind === 'hook') && options.async) return options.async.maxBodyBytes;
       return config.maxBodyBytes;
     },
+    // A function's calls hold at most a quarter of the body budget (docs/gateway.md, "Slow clients").
+    bodyShare: (url, headers) => {
+      const host: HostRoute = hostRoute(headers, baseDomain);
+      if (host !== null) return 'key' in host ? host.key : null;
+      const r = routeOf(url);
+      return r.kind === 'invoke' || r.kind === 'async' || r.kind === 'hook' ? r.name : null;
+    },
     handle,
     onError(err) {
       log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

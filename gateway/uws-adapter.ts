@@ -50,7 +50,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
-import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, type Holder } from './byte-budget.js';
+import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 
 /** The server's two bounds on bytes kept for clients (rules 7 and 10). */
 interface Budgets {
@@ -153,6 +153,12 @@ export interface HttpServerOptions {
    * under /api/); default `maxBodyBytes` for every request. Called once per request, synchronously.
    */
   bodyLimit?(method: string, url: string, headers: Pairs): number;
+  /**
+   * The share of the body budget a request with a body counts in (its function's key; null: none),
+   * so one function's calls hold at most a quarter of it (rule 7). Called after `bodyLimit`, only
+   * for a request that has a body.
+   */
+  bodyShare?(url: string, headers: Pairs): string | null;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -239,6 +245,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private readonly maxBodyBytes: number;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
   private bodyHolder: Holder | null = null;
+  /** The share of that budget its body counts in (its function's key), or null. */
+  private share: string | null = null;
   /** The body arrived whole: from then on its call holds it, and only the handler's answer releases it (rule 7). */
   private bodyReceived = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
@@ -248,6 +256,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     private readonly res: HttpResponse,
     req: HttpRequest,
     bodyLimit: (method: string, url: string, headers: Pairs) => number,
+    private readonly bodyShare: ((url: string, headers: Pairs) => string | null) | null,
     private readonly budgets: Budgets,
     /** The server's open streamed responses (rule 9): this one is in it while its stream is open. */
     private readonly streams: Set<Exchange>,
@@ -323,11 +332,17 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.settle({ body: new Uint8Array(0) });
       return;
     }
-    // Rule 7: the announced size counts in the server's budget before a byte is allocated.
+    // Rule 7: the announced size counts in the server's budget (and its function's share of it)
+    // before a byte is allocated.
     this.bodyHolder = { cut: () => this.refuseBody(bodyTooSlow()) };
-    if (contentLength !== null && !chunked && !this.budgets.bodies.hold(this.bodyHolder, contentLength)) {
+    try {
+      this.share = this.bodyShare?.(this.url, this.headers) ?? null;
+    } catch (err) {
+      process.emitWarning(`gateway: body share failed, counting the body in none: ${String(err)}`);
+    }
+    if (contentLength !== null && !chunked && !this.budgets.bodies.hold(this.bodyHolder, contentLength, this.share)) {
       this.bodyHolder = null;
-      this.refusal = overloaded(this.budgets.bodies.maxBytes);
+      this.refusal = overloaded(this.budgets.bodies, this.share, contentLength);
       this.settle({ error: this.refusal });
       return;
     }
@@ -387,9 +402,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     const budget = this.budgets.bodies;
-    if (this.preallocated === null && size > 0 && !budget.hold(this.bodyHolder!, size)) {
+    if (this.preallocated === null && size > 0 && !budget.hold(this.bodyHolder!, size, this.share)) {
       // Rule 7: a chunked body grows the server's budget as it arrives.
-      this.refuseBody(overloaded(budget.maxBytes));
+      this.refuseBody(overloaded(budget, this.share, size));
       return;
     }
     budget.moved(this.bodyHolder!, size);
@@ -775,9 +790,13 @@ export function bodyChunkLimit(maxBodyBytes: number): number {
   return Math.max(4096, Math.ceil(maxBodyBytes / 256));
 }
 
-/** The server's budget of bodies being received is used up (rule 7). */
-function overloaded(maxBytes: number): PlatformError {
-  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${maxBytes} bytes together); retry in a moment`, { limitBytes: maxBytes });
+/** The server's budget of bodies, or its function's share of it, is used up (rule 7): `bytes` more did not fit. */
+function overloaded(budget: ByteBudget, share: string | null, bytes: number): PlatformError {
+  const shareBytes = budget.maxBytes / SHARE_DIVISOR;
+  if (share !== null && budget.heldBy(share) > 0 && budget.heldBy(share) + bytes > shareBytes) {
+    return new PlatformError('GATEWAY_OVERLOADED', `this function's calls hold as many request bodies as one function may (${shareBytes} bytes, a quarter of the gateway's budget); retry in a moment`, { limitBytes: shareBytes, scope: 'function' });
+  }
+  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${budget.maxBytes} bytes together); retry in a moment`, { limitBytes: budget.maxBytes, scope: 'gateway' });
 }
 
 /** A body sent slower than the minimum rate while the budget is more than half used (rule 7). */
@@ -825,6 +844,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
+  const bodyShare = options.bodyShare?.bind(options) ?? null;
   const budgets: Budgets = {
     responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES),
     bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
@@ -835,7 +855,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const streams = new Set<Exchange>();
 
   app.any('/*', (res, req) => {
-    const exchange = new Exchange(res, req, bodyLimit, budgets, streams);
+    const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;

@@ -17,6 +17,7 @@ const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 const SLOW = `slow-${Math.random().toString(36).slice(2, 8)}`;
+const SLOW2 = `slow2-${Math.random().toString(36).slice(2, 8)}`;
 
 const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
@@ -27,9 +28,11 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
     ),
   }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
   await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
-  await deployed(p.api, SLOW, {
-    'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
-  }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
+  for (const name of [SLOW, SLOW2]) {
+    await deployed(p.api, name, {
+      'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
+    }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
+  }
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -229,8 +232,9 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
   // (A sender slower than 16 KiB/s is closed by uWS itself after ~10 s, without an answer.)
   it('past maxBodyBytesInFlight a body is refused at once (503 GATEWAY_OVERLOADED); stalled senders are cut (408) while the budget is over half used; then bodies are served', async () => {
     const port = Number(new URL(h.url).port);
-    // Two bodies of 6 MiB announced (12 of the 16 MiB budget), each then sent at 24 KiB/s.
-    const stalled = [partialBody(port, 6 * MIB, 8 * 1024), partialBody(port, 6 * MIB, 8 * 1024)];
+    // Two bodies of 6 MiB announced (12 of the 16 MiB budget), each then sent at 24 KiB/s (to two
+    // functions: one function's calls hold at most a quarter of the budget, or one body alone).
+    const stalled = [partialBody(port, 6 * MIB, 8 * 1024, SLOW), partialBody(port, 6 * MIB, 8 * 1024, SLOW2)];
     await new Promise((r) => setTimeout(r, 500));
     // A third would pass the budget: refused before a byte of it is read, its connection closed.
     const third = partialBody(port, 6 * MIB, 0);
@@ -238,7 +242,7 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
     assert.match(third.result().text, /^HTTP\/1\.1 503 /);
     assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
     for (const s of stalled) assert.equal(s.result().text, '', 'the stalled bodies are still waited for');
-    // Too slow for a window while more than half the budget is theirs: cut with 408 while more than half the budget is theirs.
+    // Too slow for a window while more than half the budget is theirs: cut with 408.
     await until('the stalled senders are cut', () => stalled.every((s) => s.result().closed), 15_000);
     for (const s of stalled) {
       assert.match(s.result().text, /^HTTP\/1\.1 408 /);
@@ -253,8 +257,8 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
 
   it('a chunked body counts as it arrives: refused (503) when its next piece would pass the budget', async () => {
     const port = Number(new URL(h.url).port);
-    const holding = partialBody(port, 6 * MIB, 8 * 1024);
-    const holding2 = partialBody(port, 6 * MIB, 8 * 1024);
+    const holding = partialBody(port, 6 * MIB, 8 * 1024, SLOW);
+    const holding2 = partialBody(port, 6 * MIB, 8 * 1024, SLOW2);
     await new Promise((r) => setTimeout(r, 300));
     const client = rawClient(port);
     await client.connected;
@@ -279,20 +283,23 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
   // took the platform from 90 MiB to 1.5 GiB with the default 512 MiB budget, no token needed.
   it('a body received whole counts until its call answers: past the budget the next is refused (503); then served', async () => {
     const port = Number(new URL(h.url).port);
-    const held = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120) }));
+    // One 6 MiB body to each of two slow functions (a function's calls may hold a quarter of the
+    // 16 MiB budget, or one body of any size alone: the test below).
+    const held = [SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120) }));
     // Both arrive whole within this second and run (3 s each).
     await new Promise((r) => setTimeout(r, 1_500));
-    const third = partialBody(port, 6 * MIB, 0, SLOW);
+    const third = partialBody(port, 6 * MIB, 0, SIZE);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'bodies held by their calls count in maxBodyBytesInFlight');
     assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
+    assert.match(third.result().text, /"scope":"gateway"/);
     third.destroy();
     for (const res of await Promise.all(held)) {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { size: number }).size, 6 * MIB);
     }
-    // Answered: their bodies left the budget; three bodies of 5 MiB at once fit again.
-    for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    // Answered: their bodies left the budget; three bodies of 5 MiB at once (one per function) fit again.
+    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
     }
@@ -301,19 +308,41 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
   it('a client that leaves once its body is in does not free it while its call still runs', async () => {
     const port = Number(new URL(h.url).port);
     const ctl = new AbortController();
-    const left = [0, 1].map(() => fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120), signal: ctl.signal }).catch(() => null));
+    const left = [SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(6 * MIB, 120), signal: ctl.signal }).catch(() => null));
     await new Promise((r) => setTimeout(r, 1_500));
     ctl.abort(); // both calls run on (3 s), each holding its 6 MiB
     await Promise.all(left);
     await new Promise((r) => setTimeout(r, 200));
-    const third = partialBody(port, 6 * MIB, 0, SLOW);
+    const third = partialBody(port, 6 * MIB, 0, SIZE);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'the bodies of calls still running count, their clients gone or not');
     third.destroy();
     // Once those calls ended, their bodies left the budget.
     await new Promise((r) => setTimeout(r, 3_000));
-    for (const res of await Promise.all([0, 1, 2].map(() => fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
     }
+  });
+});
+
+describe('attack: one slow function\'s queued bodies against every other function (December 2026)', () => {
+  // Counting a body until its call answers (above) let the clients of one slow public function
+  // fill the whole budget without any bandwidth, and then every function's request bodies were
+  // refused. A function's calls now hold at most a quarter of it (one body of any size alone).
+  it('past its quarter a function\'s next body is refused (503, scope function) while another function\'s body is served', async () => {
+    const port = Number(new URL(h.url).port);
+    const first = fetch(`${h.url}/fn/${SLOW}/`, { method: 'POST', body: Buffer.alloc(3 * MIB, 120) });
+    await new Promise((r) => setTimeout(r, 1_000));
+    // 3 MiB held by SLOW's call; 2 more would pass its 4 MiB quarter of the 16 MiB budget.
+    const second = partialBody(port, 2 * MIB, 0, SLOW);
+    await until('the second body is answered', () => second.result().closed || second.result().text !== '', 5_000);
+    assert.match(second.result().text, /^HTTP\/1\.1 503 /);
+    assert.match(second.result().text, /"scope":"function"/);
+    second.destroy();
+    // Another function is not concerned: 5 MiB to SIZE is served meanwhile.
+    const other = await fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) });
+    assert.equal(other.status, 200);
+    assert.equal(((await other.json()) as { size: number }).size, 5 * MIB);
+    assert.equal((await first).status, 200);
   });
 });

@@ -91,3 +91,24 @@ describe('byte budget', () => {
     budget.stop();
   });
 });
+
+describe('byte budget shares', () => {
+  it('a share holds at most a quarter of the budget, its first holder whatever its size; other shares are not concerned', () => {
+    const budget = new ByteBudget(100, () => 0);
+    const [a1, a2, a3, b1] = [holder(), holder(), holder(), holder()];
+    assert.equal(budget.hold(a1, 20, 'a'), true);
+    assert.equal(budget.hold(a2, 10, 'a'), false, '30 would pass a\'s quarter (25)');
+    assert.equal(budget.shareFullCount, 1);
+    assert.equal(budget.hold(b1, 25, 'b'), true, 'another share takes its own quarter');
+    assert.equal(budget.heldBy('a'), 20);
+    budget.release(a1);
+    assert.equal(budget.heldBy('a'), 0);
+    assert.equal(budget.hold(a3, 40, 'a'), true, 'alone in its share, a holder of any size fits (the whole budget permitting)');
+    assert.equal(budget.hold(a3, 5), true, 'a holder grows in the share it started in');
+    assert.equal(budget.heldBy('a'), 45);
+    budget.progress(a3, 10);
+    assert.equal(budget.heldBy('a'), 10);
+    assert.equal(budget.held, 35);
+    budget.stop();
+  });
+});
