@@ -82,3 +82,19 @@ export function descendants(root: number): number[] {
   }
   return out;
 }
+
+/**
+ * Time the threads of one process spent runnable but waiting for a CPU, µs (the second field of
+ * /proc/<pid>/task/<tid>/schedstat, ns; the kernel keeps it when schedstats are available, as
+ * /proc/<pid>/schedstat exists). A process that waits here is held back by the machine, not by
+ * its peers. Zero when it is gone.
+ */
+export function processRunqueueWaitUs(pid: number): number {
+  let ns = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+  } catch {
+    // gone meanwhile
+  }
+  return ns / 1000;
+}

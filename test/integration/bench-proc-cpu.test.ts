@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { descendants, processCpuUs, processSwitches, treeCpuUs } from '../../bench/proc-cpu.js';
+import { descendants, processCpuUs, processRunqueueWaitUs, processSwitches, treeCpuUs } from '../../bench/proc-cpu.js';
 
 describe('bench proc-cpu', () => {
   it('counts this process\'s context switches, finds a child among its descendants, and reads nothing for a gone pid', async (t) => {
@@ -21,5 +21,17 @@ describe('bench proc-cpu', () => {
     const self = processCpuUs(process.pid);
     assert.ok(treeCpuUs(process.pid) >= self);
     assert.deepEqual(processSwitches(2 ** 22 + 12345), { voluntary: 0, involuntary: 0 });
+  });
+
+  it('reads the time a process waited for a CPU (bench/utilization.ts), growing, and nothing for a gone pid', () => {
+    const before = processRunqueueWaitUs(process.pid);
+    assert.ok(Number.isFinite(before) && before >= 0, String(before));
+    // Three busy children on at most a few CPUs make this process wait for one now and then.
+    const end = Date.now() + 300;
+    const kids = [0, 1, 2].map(() => spawn(process.execPath, ['-e', `while (Date.now() < ${end}) {}`], { stdio: 'ignore' }));
+    while (Date.now() < end) { /* busy, so it is runnable and competes */ }
+    for (const kid of kids) kid.kill('SIGKILL');
+    assert.ok(processRunqueueWaitUs(process.pid) >= before);
+    assert.equal(processRunqueueWaitUs(2 ** 22 + 12345), 0);
   });
 });
