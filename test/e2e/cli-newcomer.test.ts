@@ -247,6 +247,58 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal((JSON.parse(replayed.stdout) as { replayOf: string }).replayOf, runId);
   });
 
+  it("${VAR} in env: validate says the shell's environment, deploy says when a default was used, the template says where values come from", async () => {
+    const dir = join(work, 'shellenv');
+    assert.equal((await spawnCli(['init', dir, '--name', 'shellenv'], { env })).code, 0);
+    const scaffold = readFileSync(join(dir, 'platform.yaml'), 'utf8');
+    assert.doesNotMatch(scaffold, /PLATFORM_VAR/, scaffold);
+    assert.match(scaffold, /\$\{VAR\}.*shell/, scaffold);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: shellenv\nentrypoint: main:handler\nenv:\n  GREETING: ${U3_GREETING:-hello}\n  KEY: ${U3_NOT_SET}\n');
+    const invalid = await spawnCli(['validate'], { cwd: dir, env });
+    assert.equal(invalid.code, 3, invalid.stderr);
+    assert.match(invalid.stderr, /env\.KEY: references \$\{U3_NOT_SET\}, which is not set in this shell's environment/, invalid.stderr);
+    assert.doesNotMatch(invalid.stderr, /platform's environment/, invalid.stderr);
+
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: shellenv\nentrypoint: main:handler\nenv:\n  GREETING: ${U3_GREETING:-hello}\n');
+    const set = await spawnCli(['deploy', '--json'], { cwd: dir, env: { ...env, U3_GREETING: 'salut' }, timeoutMs: 60_000 });
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { envFromEnvironment: unknown }).envFromEnvironment, [{ key: 'GREETING', from: ['U3_GREETING'], unset: [] }]);
+    // The same folder deployed from a shell without the variable: its value quietly became the default.
+    const unset = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(unset.stderr, /env GREETING ← \$\{U3_GREETING\}: not set in this shell, so its default "hello" was used/, unset.stderr);
+    assert.match(unset.stdout, /changed env\.GREETING/, unset.stdout);
+  });
+
+  it("an entrypoint that names no function of the module suggests the one meant", async () => {
+    const dir = join(work, 'nearmiss');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def helper(x):\n    return x\n\n\ndef handle(event, context):\n    return {}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: nearmiss\nentrypoint: main:handler\n');
+    const r = await spawnCli(['validate'], { cwd: dir, env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /main\.py defines no 'handler' at module level; did you mean 'handle' \(main\.py:5\)\? entrypoint: main:handle/, r.stderr);
+    writeFileSync(join(dir, 'main.py'), 'def run(event, context):\n    return {}\n');
+    const far = await spawnCli(['validate'], { cwd: dir, env });
+    assert.match(far.stderr, /defines no 'handler' at module level \(its functions: run\)/, far.stderr);
+  });
+
+  it('rollback says what it does not restore (settings and env), and deploy names its cron triggers', async () => {
+    const dir = join(work, 'rolly');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 1}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: rolly\nentrypoint: main:handler\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    timezone: Europe/Berlin\n');
+    const first = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^Cron:  cron-0  0 0 \* \* \* \(Europe\/Berlin\); each tick is an async run: fastapi-platform runs rolly  \(next ticks: fastapi-platform triggers rolly\)$/m, first.stdout);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 2}\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const back = await spawnCli(['rollback', 'rolly'], { env });
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /^Rolled back "rolly" from version 2 to version 1\.$/m, back.stdout);
+    assert.match(back.stdout, /code, triggers and data binding of version 1; settings \(limits, invocation, auth\), env and secrets stay as they are/, back.stdout);
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
