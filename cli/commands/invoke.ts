@@ -8,7 +8,7 @@ import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Con
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -276,7 +276,8 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result });
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
-    const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
+    const omitted = omittedResultNote(run.result.headers);
+    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
     const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)

@@ -299,6 +299,21 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(back.stdout, /code, triggers and data binding of version 1; settings \(limits, invocation, auth\), env and secrets stay as they are/, back.stdout);
   });
 
+  it('an async result too large to keep is said to be so, not printed as an empty body', async () => {
+    const dir = join(work, 'bigresult');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return "x" * (7 * 1024 * 1024)\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: bigresult\nentrypoint: main:handler\ninvocation: async\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const waited = await spawnCli(['invoke', 'bigresult', '--async', '--wait'], { env, timeoutMs: 60_000 });
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /^\(body not kept: 7\.0 MiB, over the 6\.0 MiB an async run's result keeps/m, waited.stdout);
+    const runId = /^run ([0-9a-f-]{36})/m.exec(waited.stdout)?.[1];
+    assert.ok(runId, waited.stdout);
+    const shown = await spawnCli(['runs', runId], { env });
+    assert.match(shown.stdout, /result {4}HTTP 200 \(attempt 1\)\n {2}\(body not kept: 7\.0 MiB/, shown.stdout);
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
