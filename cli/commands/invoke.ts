@@ -284,6 +284,14 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
       : body;
     ctx.out.line(cut);
   }
+  // The owner waited for it: the last attempt's exception, as a sync call's failure shows it
+  // (escaped: the function wrote it; red team 3).
+  const failed = ok ? undefined : [...run.attempts].reverse().find((a) => a.error !== null);
+  if (failed?.error) {
+    const { type, message, file, line } = failed.error;
+    const where = file !== undefined ? `  (${terminalSafe(file)}${line !== undefined ? `:${line}` : ''})` : '';
+    ctx.out.line(`error (attempt ${failed.attempt}): ${terminalSafe(type)}: ${terminalSafe(message)}${where}`);
+  }
   if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }

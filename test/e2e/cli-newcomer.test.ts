@@ -160,6 +160,13 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(sync.code, 1, sync.stderr);
     assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
     assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
+    // A run that fails every attempt: --wait shows the last attempt's exception, as a sync call's failure does.
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise ValueError("bad input \\x1b]0;title\\x07")\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const failed = await spawnCli(['invoke', 'flaky', '--async', '--wait', '-d', '{}'], { env, timeoutMs: 60_000 });
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /^error \(attempt 3\): ValueError: bad input \\x1b\]0;title\\x07 {2}\(main\.py:2\)$/m, failed.stdout);
+    assert.doesNotMatch(failed.stdout, /\x1b/);
   });
 
   it('an error of the CLI itself ends with its stable code, as API errors do', async () => {
