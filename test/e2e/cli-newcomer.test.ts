@@ -321,6 +321,21 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(shown.stdout, /result {4}HTTP 200 \(attempt 1\)\n {2}\(body not kept: 7\.0 MiB/, shown.stdout);
   });
 
+  it("a workspace at its functions quota says how to free or raise it", async () => {
+    const made = await spawnCli(['workspaces', 'create', 'tiny', '--functions', '1'], { env });
+    assert.equal(made.code, 0, made.stderr);
+    for (const name of ['one', 'two']) {
+      const dir = join(work, `tiny-${name}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {}\n');
+      writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\n`);
+      const r = await spawnCli(['deploy', '-w', 'tiny'], { cwd: dir, env, timeoutMs: 60_000 });
+      if (name === 'one') { assert.equal(r.code, 0, r.stderr); continue; }
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /is at its functions quota \(1 of 1\): delete a function \(`fastapi-platform functions delete <name>`\), or an admin raises it \(`fastapi-platform workspaces set tiny --functions N`\) \[QUOTA_EXCEEDED\]/, r.stderr);
+    }
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
