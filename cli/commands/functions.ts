@@ -57,8 +57,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
   ctx.out.data({ ok: true, ...found });
   ctx.out.line(`${found.function.name}  (${found.function.status}, version ${found.function.activeVersion ?? '-'}, workspace ${found.function.workspace ?? 'default'})`);
-  ctx.out.line(`URL:     ${found.invokeUrl}`);
-  if (found.asyncUrl !== undefined) ctx.out.line(`Async:   ${found.asyncUrl}`);
+  // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
+  if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
+  if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);
+  if (found.function.invocation !== 'both') ctx.out.line(`Calls:   ${found.function.invocation} only (the other route answers 409 INVOCATION_MODE_NOT_ALLOWED; invocation: both takes either)`);
   if (found.contract !== undefined) for (const line of contractLines(found.contract)) ctx.out.line(line);
   return EXIT.OK;
 }

@@ -160,6 +160,12 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(sync.code, 1, sync.stderr);
     assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
     assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
+    // functions show names only the URL that takes its calls.
+    const shown2 = await spawnCli(['functions', 'show', 'flaky'], { env });
+    assert.equal(shown2.code, 0, shown2.stderr);
+    assert.doesNotMatch(shown2.stdout, /^URL: /m, shown2.stdout);
+    assert.match(shown2.stdout, /^Async: +http:\/\/\S+\/async\/flaky/m, shown2.stdout);
+    assert.match(shown2.stdout, /^Calls: +async only \(the other route answers 409 INVOCATION_MODE_NOT_ALLOWED/m, shown2.stdout);
     // A run that fails every attempt: --wait shows the last attempt's exception, as a sync call's failure does.
     writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise ValueError("bad input \\x1b]0;title\\x07")\n');
     assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
