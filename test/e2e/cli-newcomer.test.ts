@@ -115,6 +115,16 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const body = '{"zen":"hi"}';
     const res = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
     assert.equal(res.status, 202, await res.text());
+    // Unsigned, or signed with something else: the refusal names the header expected and where the secret comes from.
+    const unsigned = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    assert.equal(unsigned.status, 401);
+    const missing = (await unsigned.json()) as { error: { code: string; message: string } };
+    assert.equal(missing.error.code, 'WEBHOOK_SIGNATURE_MISSING');
+    assert.match(missing.error.message, /no X-Hub-Signature-256 header \(a github-style trigger\); the sender signs each delivery's body with the trigger's secret \(its owner gets it with `fastapi-platform triggers rotate-secret hook github`/, missing.error.message);
+    const wrong = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', 'not-it').update(body).digest('hex')}` } });
+    const invalid = (await wrong.json()) as { error: { code: string; message: string } };
+    assert.equal(invalid.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.match(invalid.error.message, /the X-Hub-Signature-256 signature is malformed or matches no secret in force/, invalid.error.message);
 
     const unknown = await spawnCli(['triggers', 'rotate-secret', 'hook', 'nope'], { env });
     assert.equal(unknown.code, 4);
