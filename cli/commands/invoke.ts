@@ -254,6 +254,8 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   if (!flag(args, 'wait')) {
     ctx.out.data({ ok: true, function: name, runId, created: created !== false });
     ctx.out.line(runId);
+    // stdout stays the bare id (RUN=$(invoke --async …)); a bare UUID said nothing of what next.
+    ctx.out.note(`Queued. Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
     return EXIT.OK;
   }
   const deadline = Date.now() + WAIT_MAX_MS;

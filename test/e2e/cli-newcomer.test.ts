@@ -170,6 +170,11 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(sync.code, 1, sync.stderr);
     assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
     assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
+    // Without --wait: the bare run id on stdout (for scripts), and on stderr what to do with it.
+    const queued = await spawnCli(['invoke', 'flaky', '--async', '-d', '{}'], { env });
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.match(queued.stdout, /^[0-9a-f-]{36}\n$/, queued.stdout);
+    assert.match(queued.stderr, new RegExp(`^Queued\\. Its state, attempts and result: .*runs ${queued.stdout.trim()} {2}\\(or invoke with --wait\\)$`, 'm'), queued.stderr);
     // functions show names only the URL that takes its calls.
     const shown2 = await spawnCli(['functions', 'show', 'flaky'], { env });
     assert.equal(shown2.code, 0, shown2.stderr);
@@ -291,6 +296,10 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(unset.code, 0, unset.stderr);
     assert.match(unset.stderr, /env GREETING ← \$\{U3_GREETING\}: not set in this shell, so its default "hello" was used/, unset.stderr);
     assert.match(unset.stdout, /changed env\.GREETING/, unset.stdout);
+    // `env <fn>` lists, as `env list <fn>` does (and `triggers <fn>`, `runs <fn>`).
+    const listed = await spawnCli(['env', 'shellenv'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^GREETING +env +hello$/m, listed.stdout);
   });
 
   it("an entrypoint that names no function of the module suggests the one meant", async () => {
