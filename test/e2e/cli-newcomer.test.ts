@@ -372,6 +372,8 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
       const timer = setTimeout(() => reject(new Error(`up did not restart in 30 s:\n${out}`)), 30_000);
       up!.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); } });
     });
+    // The token is not shown again: the banner says where it is, for the console's sign-in.
+    assert.match(out, /^ {2}console: +http:\/\/\S+ \(sign in with the admin token: "token" in .*config\/credentials\.json\)$/m, out);
     const r = await spawnCli(['usage', 'hello', '--window', '24h', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const { usage } = JSON.parse(r.stdout) as { usage: { lastSuccess: { runId: string; at: number } | null } };
