@@ -12,6 +12,7 @@ import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { selfCommandOf } from '../self-command.js';
+import { describeData } from '../describe-data.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
@@ -145,6 +146,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token${where})`);
     ctx.out.line(`  store:     ${describeStore(started.config, started.stateDir)}`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
+    ctx.out.line(`  data:      ${describeData(started)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);
     if (issued && token !== undefined) {

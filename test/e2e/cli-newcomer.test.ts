@@ -55,6 +55,8 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
   it('up --demo ends with commands that run as written, and says how to start your own function', () => {
     assert.match(demo, /^Its runs:\s+npx fastapi-platform runs hello$/m, demo);
     assert.match(demo, /npx fastapi-platform init my-fn/, demo);
+    // Whether context.db works here is said up front (no FerretDB on this test's PATH and HOME: none).
+    assert.match(demo, /^ {2}data: +(none: no FerretDB found and no FP_DATA_MONGO_URL .*is refused \(DATA_BACKEND_NOT_CONFIGURED\)|FerretDB, started here \(.*\), for context\.db .*)$/m, demo);
   });
 
   it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
