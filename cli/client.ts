@@ -434,6 +434,11 @@ export class ApiClient {
   }
 
   /** A new webhook secret, answered this once; the previous one works for `grace` (default 1h). */
+  /** A new invoke token for an `auth: token` function; the old one stops working at once. */
+  rotateInvokeToken(name: string): Promise<{ invokeToken: string }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/tokens/rotate`, {});
+  }
+
   rotateHookSecret(name: string, triggerId: string, grace?: string): Promise<{ secret: string } & Record<string, unknown>> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/triggers/${encodeURIComponent(triggerId)}/secret/rotate`, grace !== undefined ? { grace } : {});
   }

@@ -131,7 +131,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 }
 
 /** Saves a function's invoke token (by its key) in the profile this call used. */
-async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: string, token: string): Promise<void> {
+export async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: string, token: string): Promise<void> {
   const { target, profileName } = await targetOf(ctx, args);
   const saved = await readCredentials(ctx.env.configDir);
   const profile = profileOf(saved, profileName) ?? { url: target.url, invokeTokens: {} };

@@ -363,6 +363,27 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     }
   });
 
+  it('functions rotate-token gives a token function a new invoke token, saved for invoke; the old one stops working', async () => {
+    const dir = join(work, 'priv');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"ok": True}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: priv\nentrypoint: main:handler\n');
+    const deployed = await spawnCli(['deploy', '--auth', 'token', '--json'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const { invokeToken: first, invokeUrl } = JSON.parse(deployed.stdout) as { invokeToken: string; invokeUrl: string };
+    const rotated = await spawnCli(['functions', 'rotate-token', 'priv'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const second = /^ {2}(fpi_\S+)$/m.exec(rotated.stdout)?.[1];
+    assert.ok(second !== undefined && second !== first, rotated.stdout);
+    assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${first}` } })).status, 401);
+    assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${second}` } })).status, 200);
+    const invoked = await spawnCli(['invoke', 'priv'], { env });
+    assert.equal(invoked.code, 0, invoked.stderr);
+    const publicOne = await spawnCli(['functions', 'rotate-token', 'hello'], { env });
+    assert.equal(publicOne.code, 2, publicOne.stderr);
+    assert.match(publicOne.stderr, /"hello" is public \(auth public\): it has no invoke token to rotate/, publicOne.stderr);
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
