@@ -223,7 +223,8 @@ function shownSafe(text: string): string {
 /** The one-line summary: status, duration, cold/warm, run id. */
 export function summaryLine(a: InvokeAnswer): string {
   const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
-  if (a.cold !== null) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
+  // A call refused before any instance (413, a token, paused…) was neither cold nor warm.
+  if (a.cold !== null && !refusedUpFront(a)) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
   if (a.runId) parts.push(`run ${a.runId}`);
   return parts.join('  ·  ');
 }
@@ -381,6 +382,20 @@ export function platformErrorCode(a: InvokeAnswer): ErrorCode | undefined {
   }
 }
 
+/**
+ * True when the platform refused the call before any instance ran it (the error's component is the
+ * request or the gateway, not the function, runtime or pool): no cold start, no logs, no stack.
+ */
+function refusedUpFront(a: InvokeAnswer): boolean {
+  if (platformErrorCode(a) === undefined) return false;
+  try {
+    const component = (JSON.parse(a.body.toString('utf8')) as { error: { component: string; code: string } }).error;
+    return (component.component === 'request' || component.component === 'gateway') && component.code !== 'INTERNAL_ERROR';
+  } catch {
+    return false;
+  }
+}
+
 function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   if (ctx.out.json) return;
   const code = platformErrorCode(a);
@@ -395,7 +410,8 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   } else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
-  else if (a.runId) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  else if (code === 'PAYLOAD_TOO_LARGE') ctx.out.note(`The body was refused before the function ran: a sync call takes up to 6 MiB (FP_MAX_BODY_BYTES), an async one 256 KiB; pass large data by reference (a URL, or the data binding) instead.`);
+  else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {

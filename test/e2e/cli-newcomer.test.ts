@@ -384,6 +384,25 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(publicOne.stderr, /"hello" is public \(auth public\): it has no invoke token to rotate/, publicOne.stderr);
   });
 
+  it('a body over the sync limit: refused before the function, said so (not "warm", no stack to look for)', async () => {
+    const big = join(work, 'big.json');
+    writeFileSync(big, JSON.stringify({ x: 'a'.repeat(7 * 1024 * 1024) }));
+    // The gateway answers 413 as soon as the head announces the length and closes: the CLI, still
+    // writing, either reads the answer or sees the connection cut. Both say what happened.
+    for (let i = 0; i < 3; i++) {
+      const r = await spawnCli(['invoke', 'hello', '--file', big], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /UNREACHABLE|Is it running/, r.stderr);
+      if (r.stdout.startsWith('HTTP 413')) {
+        assert.match(r.stdout, /^HTTP 413 {2}· {2}\S+ ms {2}· {2}run [0-9a-f-]{36}$/m, r.stdout);
+        assert.match(r.stderr, /The body was refused before the function ran: a sync call takes up to 6 MiB/, r.stderr);
+        assert.doesNotMatch(r.stderr, /Details, logs and the stack/, r.stderr);
+      } else {
+        assert.match(r.stderr, /closed the connection while the 7\.0 MiB body was being sent: most likely refused as too large .* \[PAYLOAD_TOO_LARGE\]$/m, r.stderr);
+      }
+    }
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
