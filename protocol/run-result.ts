@@ -11,5 +11,5 @@ export function omittedResultNote(headers: Readonly<Record<string, string>> | un
   const size = Number(headers?.[RESULT_OMITTED_HEADER]);
   if (!Number.isFinite(size) || size <= 0) return null;
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `(body not kept: ${mib(size)}, over the ${mib(MAX_STORED_RESULT_BYTES)} an async run's result keeps; the call succeeded, but nothing stores its answer: write a large result to the data binding or elsewhere and return a reference)`;
+  return `(body not kept: ${mib(size)}, over the ${mib(MAX_STORED_RESULT_BYTES)} an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
 }

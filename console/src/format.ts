@@ -71,7 +71,7 @@ const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 export function resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string {
   const size = Number(result.headers?.[RESULT_OMITTED_HEADER]);
   if (Number.isFinite(size) && size > 0) {
-    return `(body not kept: ${(size / 1024 / 1024).toFixed(1)} MiB, over the 6.0 MiB an async run's result keeps; the call succeeded, but nothing stores its answer: write a large result to the data binding or elsewhere and return a reference)`;
+    return `(body not kept: ${(size / 1024 / 1024).toFixed(1)} MiB, over the 6.0 MiB an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
   }
   return bodyText(result.body, result.bodyBase64);
 }
