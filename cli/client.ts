@@ -257,6 +257,9 @@ export type ApiTrigger =
   | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
   | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
 
+/** The smallest body limit of the platform's routes (an async call's, 256 KiB): a cut connection while sending more is most likely a 413. */
+const SMALLEST_BODY_LIMIT = 256 * 1024;
+
 export class ApiClient {
   private unsafeSeen = false;
 
@@ -307,6 +310,13 @@ export class ApiClient {
       return res;
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // The gateway answers 413 to a too-large body as soon as its head announces it and closes the
+      // connection; the CLI, still writing, often sees only EPIPE/ECONNRESET. That read as "cannot
+      // reach the platform. Is it running?" (docs/adr/0048-newcomer-round-3.md).
+      const bytes = init.body === undefined ? 0 : typeof init.body === 'string' ? Buffer.byteLength(init.body) : init.body.length;
+      if ((why === 'EPIPE' || why === 'ECONNRESET') && bytes > SMALLEST_BODY_LIMIT) {
+        throw new CliError(EXIT.FAILURE, 'PAYLOAD_TOO_LARGE', `the platform at ${this.baseUrl} closed the connection while the ${(bytes / 1024 / 1024).toFixed(1)} MiB body was being sent: most likely refused as too large (a sync call takes up to 6 MiB, FP_MAX_BODY_BYTES; an async one 256 KiB); pass large data by reference (a URL, or the data binding) instead`, { bytes });
+      }
       throw new CliError(EXIT.UNREACHABLE, 'UNREACHABLE', `cannot reach the platform at ${this.baseUrl} (${why}). Is it running? Start it with \`npm start\` in the repository (the quickstart; or the CLI's \`up\` command), or point the CLI at it with --url or FP_URL.`);
     }
   }
@@ -434,6 +444,11 @@ export class ApiClient {
   }
 
   /** A new webhook secret, answered this once; the previous one works for `grace` (default 1h). */
+  /** A new invoke token for an `auth: token` function; the old one stops working at once. */
+  rotateInvokeToken(name: string): Promise<{ invokeToken: string }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/tokens/rotate`, {});
+  }
+
   rotateHookSecret(name: string, triggerId: string, grace?: string): Promise<{ secret: string } & Record<string, unknown>> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/triggers/${encodeURIComponent(triggerId)}/secret/rotate`, grace !== undefined ? { grace } : {});
   }

@@ -51,6 +51,8 @@ export interface DeployResult {
   asyncUrl?: string;
   /** The ids of the manifest's webhook triggers (each answers at `/hooks/<key>/<id>`). */
   webhooks?: string[];
+  /** The version's cron triggers (id, schedule, zone): every tick is an async run. */
+  crons?: { id: string; schedule: string; timezone: string }[];
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
   auth: 'public' | 'token';
@@ -59,16 +61,27 @@ export interface DeployResult {
   /** The deployed version's dependencies (null: none declared, or nothing was deployed). */
   deps: ApiDeps | null;
   /** platform.yaml's env keys whose values came from the deploying shell's environment, with the variables each named. */
-  envFromEnvironment: { key: string; from: string[] }[];
+  envFromEnvironment: EnvFromEnvironment[];
 }
 
+/**
+ * An env key of platform.yaml whose value references the deploying shell's variables (`from`);
+ * `unset`: those of them the shell did not set, so their `:-default` was used — a redeploy from
+ * another shell (CI, a new terminal) quietly changes the value (`default`: the value, when every one was unset).
+ */
+export interface EnvFromEnvironment { key: string; from: string[]; unset: string[]; default?: string }
+
 /** The env keys of a raw platform.yaml that reference variables of the environment the deploy runs in. */
-export function envFromEnvironment(raw: Record<string, unknown>): { key: string; from: string[] }[] {
+export function envFromEnvironment(raw: Record<string, unknown>, unsetNames: readonly string[] = [], resolved: Record<string, string> = {}): EnvFromEnvironment[] {
   const env = raw['env'];
   if (env === null || typeof env !== 'object') return [];
   return Object.entries(env as Record<string, unknown>).flatMap(([key, value]) => {
     const from = typeof value === 'string' ? envReferences(value) : [];
-    return from.length > 0 ? [{ key, from }] : [];
+    if (from.length === 0) return [];
+    const unset = from.filter((name) => unsetNames.includes(name));
+    // The value is printed only when no variable of the shell went into it (it is platform.yaml's text then).
+    const fallback = unset.length === from.length ? resolved[key] : undefined;
+    return [{ key, from, unset, ...(fallback !== undefined ? { default: fallback } : {}) }];
   });
 }
 
@@ -211,7 +224,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const changes = existing === null ? { added: [], changed: [], removed: [] } : settingChanges(existing.function, fn);
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
-    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw), ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    const crons = manifest.triggers.flatMap((t) => (t.type === 'cron' ? [{ id: t.id ?? '', schedule: t.schedule, timezone: t.timezone ?? 'UTC' }] : []));
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
-import { entrypointToCheck, reportProblems, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { entrypointToCheck, envReferences, reportProblems, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export { formatProblem, type Problem, type ProblemKind } from '../protocol/index.js';
 
@@ -24,6 +24,8 @@ export interface Preflight {
   python: { version: string; checked: number; entrypoint: PyEntrypoint } | null;
   /** Declared dependencies (requirements.txt, pyproject.toml); the platform installs them at deploy. */
   dependencies: PyRequirement[];
+  /** The variables platform.yaml's env references that `env` does not set (their `:-default` was used): names only. */
+  envUnset: string[];
 }
 
 export interface PreflightOptions {
@@ -80,5 +82,14 @@ export async function preflight(dir: string, python: string, env: Record<string,
     totalBytes: walk.totalBytes,
     python: { version: report.python, checked: report.checked, entrypoint: report.entrypoint },
     dependencies: report.dependencies?.declared ?? [],
+    envUnset: unsetReferences(read.raw, env),
   };
+}
+
+/** The variables `${VAR}` references in a raw manifest's env name that `env` does not set. */
+function unsetReferences(raw: unknown, env: Record<string, string | undefined>): string[] {
+  const values = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)['env'] : undefined;
+  if (values === null || typeof values !== 'object') return [];
+  const names = Object.values(values as Record<string, unknown>).flatMap((v) => (typeof v === 'string' ? envReferences(v) : []));
+  return [...new Set(names)].filter((name) => env[name] === undefined);
 }

@@ -6,7 +6,7 @@
  * invoke, answered with the function's response. What a trigger is and how it verifies is the
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
-import { isPlatformError, PlatformError, type AsyncCall, type Webhooks } from '../protocol/index.js';
+import { isPlatformError, PlatformError, type AsyncCall, type ErrorCode, type Webhooks } from '../protocol/index.js';
 import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
@@ -28,7 +28,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (limited !== null) return errorResponse(limited);
     const body = await req.body();
     const refused = await hook.verify(req.headers, body);
-    if (refused !== null) return errorResponse(new PlatformError(refused, `webhook refused: ${refused}`, { function: name, triggerId }));
+    if (refused !== null) return errorResponse(new PlatformError(refused, refusal(refused, hook.style ?? 'github', name, triggerId), { function: name, triggerId }));
     // Verified: now the function's own state decides (paused 503, nothing deployed 404).
     const now = deps.registry.resolve(name);
     if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
@@ -50,5 +50,22 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
   } catch (err) {
     if (isPlatformError(err)) return errorResponse(err);
     throw err;
+  }
+}
+
+/**
+ * Why a delivery was refused, in words a sender's owner can act on: "webhook refused:
+ * WEBHOOK_SIGNATURE_MISSING" alone said nothing of the header expected or where the secret comes
+ * from (docs/adr/0048-newcomer-round-3.md). Names only what the URL and the style already tell.
+ */
+function refusal(code: ErrorCode, style: 'github' | 'stripe', name: string, triggerId: string): string {
+  const header = style === 'stripe' ? 'Stripe-Signature' : 'X-Hub-Signature-256';
+  const secret = `the trigger's secret (its owner gets it with \`fastapi-platform triggers rotate-secret ${name} ${triggerId}\`, docs/triggers.md)`;
+  switch (code) {
+    case 'WEBHOOK_SIGNATURE_MISSING': return `webhook refused: no ${header} header (a ${style}-style trigger); the sender signs each delivery's body with ${secret}`;
+    case 'WEBHOOK_SIGNATURE_INVALID': return `webhook refused: the ${header} signature is malformed or matches no secret in force (rotated since? the body changed on the way?); sign the raw body with ${secret}`;
+    case 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE': return `webhook refused: the ${header} timestamp is outside the trigger's tolerance (a delayed delivery, or a clock off)`;
+    case 'WEBHOOK_REPLAYED': return 'webhook refused: this signed delivery was already accepted (a replay)';
+    default: return `webhook refused: ${code}`;
   }
 }

@@ -90,6 +90,8 @@ export interface StartedPlatform {
   readonly config: PlatformConfig;
   /** How functions are isolated; mode 'off' (--unsafe-no-sandbox) must be shown to the operator. */
   readonly isolation: Isolation;
+  /** What serves data bindings (`context.db`): null when nothing does (no FerretDB found, FP_DATA off, Kubernetes). */
+  readonly data: { backend: 'external' | 'ferretdb' } | null;
   /** Stop taking calls, let in-flight ones finish (shutdownGraceMs), write pending runs, stop everything. */
   close(): Promise<void>;
 }
@@ -224,6 +226,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       functions: controlPlane.functionsLoaded,
       config,
       isolation: pool.isolation,
+      data: data === null ? null : { backend: data.backend },
       close() {
         // Reverse order: the gateway drains its calls and flushes run records into the control
         // plane's sink, which writes them before the pool and the store go.

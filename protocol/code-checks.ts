@@ -134,7 +134,8 @@ export async function readManifestText(text: string, env: Record<string, string 
     return { raw, manifest: null, problems: [{ kind: 'manifest', file, line: null, column: null, path: '', message: `the manifest is ${manifestBytes} bytes as JSON; the limit is ${MAX_MANIFEST_BYTES} (a big cron payload? read it from a file in the code instead)` }] };
   }
   try {
-    return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file }), problems: [] };
+    // Only the CLI resolves against a real environment (the server checks with ANY_ENV): its shell's.
+    return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file, envSource: "this shell's environment" }), problems: [] };
   } catch (err) {
     if (!isManifestError(err)) throw err;
     return {
@@ -214,7 +215,7 @@ function hint(path: string, message: string): string {
 }
 
 function envHint(path: string, message: string): string {
-  return path.startsWith('env.') && message.includes('not set') ? ' (deploy resolves ${NAME} from the environment it runs in; set it, or write ${NAME:-default})' : '';
+  return path.startsWith('env.') && message.includes('not set') ? ' (validate and deploy take ${NAME} from the shell they run in, not from the platform: export it, or write ${NAME:-default})' : '';
 }
 
 type Yaml = typeof import('yaml');

@@ -17,3 +17,4 @@ export * from './redis-keys.js';
 export * from './code-checks.js';
 export * from './function-key.js';
 export * from './roles.js';
+export * from './run-result.js';

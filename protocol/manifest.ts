@@ -314,6 +314,8 @@ export interface ParseManifestOptions {
   platformEnv?: Record<string, string | undefined>;
   /** Shown in the error message (e.g. the file path). */
   source?: string;
+  /** Where `platformEnv` comes from, for "not set in …" (default: the platform's environment; the CLI's: this shell's environment). */
+  envSource?: string;
 }
 
 /** Validates a decoded manifest document; throws ManifestError listing every issue. */
@@ -321,7 +323,7 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
   const result = manifestSchema.safeParse(raw);
   if (!result.success) {
     // Also check the `${VAR}` references, so one run reports every problem of the file.
-    const issues: ManifestIssue[] = resolveEnv(envOf(raw), options.platformEnv ?? {}).issues;
+    const issues: ManifestIssue[] = resolveEnv(envOf(raw), options.platformEnv ?? {}, options.envSource).issues;
     for (const issue of result.error.issues) {
       const base = issue.path.map(String);
       if (issue.code === 'unrecognized_keys') {
@@ -337,7 +339,7 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
     }
     throw new ManifestError(issues, options.source);
   }
-  const { env, issues } = resolveEnv(result.data.env, options.platformEnv ?? {});
+  const { env, issues } = resolveEnv(result.data.env, options.platformEnv ?? {}, options.envSource);
   if (issues.length > 0) throw new ManifestError(issues, options.source);
   return { ...result.data, env };
 }
@@ -411,12 +413,12 @@ function envOf(raw: unknown): Record<string, unknown> {
   return typeof env === 'object' && env !== null ? (env as Record<string, unknown>) : {};
 }
 
-function resolveEnv(env: Record<string, unknown>, platformEnv: Record<string, string | undefined>): { env: Record<string, string>; issues: ManifestIssue[] } {
+function resolveEnv(env: Record<string, unknown>, platformEnv: Record<string, string | undefined>, envSource?: string): { env: Record<string, string>; issues: ManifestIssue[] } {
   const out: Record<string, string> = {};
   const issues: ManifestIssue[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (typeof value !== 'string') continue; // the schema reports it
-    const resolved = resolveEnvValue(value, platformEnv);
+    const resolved = resolveEnvValue(value, platformEnv, envSource);
     if (typeof resolved === 'string') out[key] = resolved;
     else issues.push({ path: `env.${key}`, message: resolved.error });
   }
@@ -436,7 +438,7 @@ export function envReferences(value: string): string[] {
  * Resolves `${VAR}` and `${VAR:-default}` against the platform environment; `$$` is a literal `$`.
  * A reference to an unset variable without a default is an error (never silently empty).
  */
-export function resolveEnvValue(value: string, platformEnv: Record<string, string | undefined>): string | { error: string } {
+export function resolveEnvValue(value: string, platformEnv: Record<string, string | undefined>, envSource = "the platform's environment"): string | { error: string } {
   let error: string | null = null;
   const out = value.replace(REFERENCE, (whole, name: string | undefined, fallback: string | undefined) => {
     if (whole === '$$') return '$';
@@ -454,7 +456,7 @@ export function resolveEnvValue(value: string, platformEnv: Record<string, strin
     const found = platformEnv[name];
     if (found !== undefined) return found;
     if (fallback !== undefined) return fallback;
-    error ??= `references \${${name}}, which is not set in the platform's environment`;
+    error ??= `references \${${name}}, which is not set in ${envSource}`;
     return '';
   });
   return error === null ? out : { error };

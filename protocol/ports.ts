@@ -146,6 +146,8 @@ export interface MountedApi {
 /** One declared webhook trigger, as found for a request. */
 export interface FoundHook {
   sync: boolean;
+  /** Whose signature scheme it checks: github (X-Hub-Signature-256) or stripe (Stripe-Signature); named in a refusal. */
+  style?: 'github' | 'stripe';
   /**
    * Null when the signature is good (and, Stripe style, the delivery new: it is recorded now);
    * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.

@@ -19,6 +19,7 @@ the platform's API runs the check on code anyone with a token sends, and compili
 must not take the host's CPU or memory with it.
 """
 import ast
+import difflib
 import importlib
 import json
 import os
@@ -111,6 +112,20 @@ def describe(node, name):
     return None
 
 
+def nearest(body, name, module, rel):
+    """What the module defines instead of `name`: the near miss meant (`handle` for `handler`), else
+    its functions; "" when it defines none (a newcomer's typo named only what was missing)."""
+    functions = {}
+    for node in module_level(body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            functions.setdefault(node.name, node.lineno)
+    close = difflib.get_close_matches(name, list(functions), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r} ({rel}:{functions[close[0]]})? entrypoint: {module}:{close[0]}"
+    public = [n for n in functions if not n.startswith("_")]
+    return f" (its functions: {', '.join(public[:10])})" if public else ""
+
+
 def check_entrypoint(entrypoint, files, trees, syntax_files):
     module, _, attr = entrypoint.partition(":")
     result = {"module": module, "attr": attr, "file": None, "line": None, "kind": None, "async": None, "arity": None}
@@ -137,7 +152,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         found = describe(node, first) or found  # the last binding wins, as when the module runs
     if found is None:
         problems.append({"file": rel, "line": None,
-                         "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level"})
+                         "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level{nearest(trees[rel].body, first, module, rel)}"})
         return result, problems
     result.update(found)
     if found["kind"] == "function" and "." not in attr:

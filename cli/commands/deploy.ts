@@ -40,8 +40,16 @@ export function printDeploy(out: Output, r: DeployResult): void {
   const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
   // A folder from elsewhere (a clone, a pull request in CI) can name any variable of this shell:
   // say which values came from it, so a `${AWS_SECRET_ACCESS_KEY}` does not go unseen (red team 3).
-  if (r.envFromEnvironment.length > 0) {
-    out.note(`env ${r.envFromEnvironment.map((e) => `${e.key} ← ${e.from.map((n) => `\${${n}}`).join(' ')}`).join(', ')}: taken from this shell's environment (platform.yaml's env); check them before deploying a folder you did not write.`);
+  const refs = (names: string[]) => names.map((n) => `\${${n}}`).join(' ');
+  const taken = r.envFromEnvironment.filter((e) => e.unset.length < e.from.length);
+  if (taken.length > 0) {
+    out.note(`env ${taken.map((e) => `${e.key} ← ${refs(e.from.filter((n) => !e.unset.includes(n)))}`).join(', ')}: taken from this shell's environment (platform.yaml's env); check them before deploying a folder you did not write.`);
+  }
+  // A variable this shell does not set took its `:-default`: deployed from a shell that sets it
+  // (CI, another terminal) the value differs, and a redeploy from here changes it back unannounced.
+  for (const e of r.envFromEnvironment.filter((x) => x.unset.length > 0)) {
+    const what = e.default !== undefined ? `its default ${JSON.stringify(e.default)} was used` : 'its default was used for it';
+    out.note(`env ${e.key} ← ${refs(e.unset)}: not set in this shell, so ${what} (export it before deploying to set the value).`);
   }
   if (lost.length > 0) out.note(`Removed env ${lost.join(', ')}: not in platform.yaml's env (a value set by \`env push\` or \`env set\` lasts until the next deploy). Keep ${lost.length === 1 ? 'it' : 'them'} in platform.yaml, push ${lost.length === 1 ? 'it' : 'them'} again, or make ${lost.length === 1 ? 'it a secret' : 'them secrets'} (deploys leave secrets alone).`);
   if (r.unchanged) {
@@ -73,6 +81,10 @@ export function printDeploy(out: Output, r: DeployResult): void {
   // A webhook's sender needs its URL and signing secret; neither was said anywhere after a deploy.
   for (const id of r.webhooks ?? []) {
     out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret ${r.function} ${id}, docs/triggers.md)`);
+  }
+  // A schedule was said nowhere after a deploy: where its ticks go is the first thing to look for.
+  for (const c of r.crons ?? []) {
+    out.line(`Cron:  ${c.id}  ${c.schedule} (${c.timezone}); each tick is an async run: fastapi-platform runs ${r.function}  (next ticks: fastapi-platform triggers ${r.function})`);
   }
   if (r.contract !== undefined) {
     out.line();
@@ -119,7 +131,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 }
 
 /** Saves a function's invoke token (by its key) in the profile this call used. */
-async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: string, token: string): Promise<void> {
+export async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: string, token: string): Promise<void> {
   const { target, profileName } = await targetOf(ctx, args);
   const saved = await readCredentials(ctx.env.configDir);
   const profile = profileOf(saved, profileName) ?? { url: target.url, invokeTokens: {} };

@@ -14,6 +14,7 @@ import { targetOf, UNSAFE_WARNING, type Command, type Context } from '../context
 import { readDotenv } from '../dotenv.js';
 import { EXIT, usageError } from '../errors.js';
 import { describeIsolation } from '../../platform/index.js';
+import { describeData } from '../describe-data.js';
 import { CallPrinter } from '../dev/calls.js';
 import { followRuns, type RunFollower } from '../dev/follow.js';
 import { startLocal, type LocalPlatform } from '../dev/local.js';
@@ -63,6 +64,7 @@ async function localSession(ctx: Context, args: ParsedArgs, printer: CallPrinter
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
+      `  data:      ${describeData(platform)}${platform.data?.backend === 'ferretdb' ? ': its own database, removed at exit with the state' : ''}`,
       `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,
     ],
     started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, sandbox: platform.isolation, adminToken: local.token },

@@ -132,13 +132,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     if (name !== undefined && !FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
     return action === 'pull' ? pull(ctx, args) : push(ctx, args);
   }
+  // `env my-fn` lists, as `triggers my-fn` and `runs my-fn` do (a newcomer typed it first).
+  if (action !== undefined && args.positionals.length === 1 && FUNCTION_NAME.test(action)) return listEnv(ctx, { ...args, positionals: ['list', action] });
   throw usageError(`env needs an action: set, unset, list, pull or push (got ${action === undefined ? 'none' : JSON.stringify(action)})\nRun \`fastapi-platform env --help\` for usage.`);
 }
 
 export const envCommand: Command = {
   name: 'env',
   summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
-  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env list <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
   examples: [
     'env set my-fn GREETING=hi',
     'env set my-fn API_KEY --secret < api-key.txt',

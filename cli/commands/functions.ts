@@ -1,6 +1,7 @@
 /**
  * `functions [list]`, `functions show <name>`: the workspace's functions, one with its contract card;
- * `functions pause|resume <name>` and `functions delete <name>`: the API's pause, resume and DELETE.
+ * `functions pause|resume <name>` and `functions delete <name>`: the API's pause, resume and DELETE;
+ * `functions rotate-token <name>`: a new invoke token.
  */
 import { selfCommandOf } from '../self-command.js';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
@@ -9,10 +10,10 @@ import { contractLines } from '../contract.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
-import { describeSettings } from './deploy.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey } from '../../protocol/index.js';
+import { describeSettings, saveInvokeToken } from './deploy.js';
 
-const VERBS = ['list', 'show', 'pause', 'resume', 'delete'] as const;
+const VERBS = ['list', 'show', 'pause', 'resume', 'delete', 'rotate-token'] as const;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 2, 'functions');
@@ -42,6 +43,19 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       : `Resumed "${name}": serving version ${fn.activeVersion ?? '-'} again.`);
     return EXIT.OK;
   }
+  if (verb === 'rotate-token') {
+    // The console had a button and the API a route; from the terminal a leaked invoke token needed
+    // curl and the admin token (docs/adr/0048-newcomer-round-3.md).
+    const found = await client.getFunction(name);
+    if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
+    if (found.function.auth !== 'token') throw usageError(`"${name}" is public (auth public): it has no invoke token to rotate; \`deploy --auth token\` makes it need one`);
+    const { invokeToken } = await client.rotateInvokeToken(name);
+    await saveInvokeToken(ctx, args, functionKey(name, found.function.workspace ?? DEFAULT_WORKSPACE), invokeToken);
+    ctx.out.data({ ok: true, function: name, invokeToken });
+    ctx.out.line(`New invoke token for "${name}" (shown once; saved to the credentials file for \`fastapi-platform invoke\`; the old one stopped working):`);
+    ctx.out.line(`  ${invokeToken}`);
+    return EXIT.OK;
+  }
   if (verb === 'delete') {
     await confirmOrStop(ctx, args, {
       question: `Delete function "${name}" with its versions, runs and invoke tokens? [y/N] `,
@@ -57,8 +71,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
   ctx.out.data({ ok: true, ...found });
   ctx.out.line(`${found.function.name}  (${found.function.status}, version ${found.function.activeVersion ?? '-'}, workspace ${found.function.workspace ?? 'default'})`);
-  ctx.out.line(`URL:     ${found.invokeUrl}`);
-  if (found.asyncUrl !== undefined) ctx.out.line(`Async:   ${found.asyncUrl}`);
+  // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
+  if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
+  if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);
+  if (found.function.invocation !== 'both') ctx.out.line(`Calls:   ${found.function.invocation} only (the other route answers 409 INVOCATION_MODE_NOT_ALLOWED; invocation: both takes either)`);
   if (found.contract !== undefined) for (const line of contractLines(found.contract)) ctx.out.line(line);
   return EXIT.OK;
 }
@@ -66,17 +82,19 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const functionsCommand: Command = {
   name: 'functions',
   summary: "list the workspace's functions, show one with its URL and contract card, pause, resume or delete one",
-  usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes]',
+  usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes] | functions rotate-token <name>',
   examples: [
     'functions',
     'functions show my-fn',
     'functions pause my-fn --note \'bad deploy\'',
     'functions delete my-fn --yes',
+    'functions rotate-token my-fn',
   ],
   details: [
     'pause: calls answer 503 FUNCTION_PAUSED, instances drain, cron triggers stop; resume serves the',
     'active version again (role deployer). delete removes the function with its versions, deploy log,',
-    'runs and invoke tokens (role owner); it asks first, or takes --yes.',
+    'runs and invoke tokens (role owner); it asks first, or takes --yes. rotate-token: a new invoke token',
+    'for an auth: token function, shown once and saved for invoke; the old one stops working at once (role deployer).',
   ].join('\n'),
   options: {
     note: { type: 'string', value: 'TEXT', description: 'with pause or resume: a note for the deploy log' },

@@ -8,7 +8,7 @@ import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Con
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -223,7 +223,8 @@ function shownSafe(text: string): string {
 /** The one-line summary: status, duration, cold/warm, run id. */
 export function summaryLine(a: InvokeAnswer): string {
   const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
-  if (a.cold !== null) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
+  // A call refused before any instance (413, a token, paused…) was neither cold nor warm.
+  if (a.cold !== null && !refusedUpFront(a)) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
   if (a.runId) parts.push(`run ${a.runId}`);
   return parts.join('  ·  ');
 }
@@ -254,6 +255,8 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   if (!flag(args, 'wait')) {
     ctx.out.data({ ok: true, function: name, runId, created: created !== false });
     ctx.out.line(runId);
+    // stdout stays the bare id (RUN=$(invoke --async …)); a bare UUID said nothing of what next.
+    ctx.out.note(`Queued. Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
     return EXIT.OK;
   }
   const deadline = Date.now() + WAIT_MAX_MS;
@@ -276,12 +279,21 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result });
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
-    const body = run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2);
+    const omitted = omittedResultNote(run.result.headers);
+    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
     const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)
       : body;
     ctx.out.line(cut);
+  }
+  // The owner waited for it: the last attempt's exception, as a sync call's failure shows it
+  // (escaped: the function wrote it; red team 3).
+  const failed = ok ? undefined : [...run.attempts].reverse().find((a) => a.error !== null);
+  if (failed?.error) {
+    const { type, message, file, line } = failed.error;
+    const where = file !== undefined ? `  (${terminalSafe(file)}${line !== undefined ? `:${line}` : ''})` : '';
+    ctx.out.line(`error (attempt ${failed.attempt}): ${terminalSafe(type)}: ${terminalSafe(message)}${where}`);
   }
   if (!ok) ctx.out.note(`The state timeline and each attempt's error: ${selfCommandOf(ctx)} runs ${runId}`);
   return ok ? EXIT.OK : EXIT.FAILURE;
@@ -370,6 +382,20 @@ export function platformErrorCode(a: InvokeAnswer): ErrorCode | undefined {
   }
 }
 
+/**
+ * True when the platform refused the call before any instance ran it (the error's component is the
+ * request or the gateway, not the function, runtime or pool): no cold start, no logs, no stack.
+ */
+function refusedUpFront(a: InvokeAnswer): boolean {
+  if (platformErrorCode(a) === undefined) return false;
+  try {
+    const component = (JSON.parse(a.body.toString('utf8')) as { error: { component: string; code: string } }).error;
+    return (component.component === 'request' || component.component === 'gateway') && component.code !== 'INTERNAL_ERROR';
+  } catch {
+    return false;
+  }
+}
+
 function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   if (ctx.out.json) return;
   const code = platformErrorCode(a);
@@ -384,7 +410,8 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
   } else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
-  else if (a.runId) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
+  else if (code === 'PAYLOAD_TOO_LARGE') ctx.out.note(`The body was refused before the function ran: a sync call takes up to 6 MiB (FP_MAX_BODY_BYTES), an async one 256 KiB; pass large data by reference (a URL, or the data binding) instead.`);
+  else if (a.runId && !refusedUpFront(a)) ctx.out.note(`Details, logs and the stack: ${selfCommandOf(ctx)} runs ${a.runId}`);
 }
 
 export const invokeCommand: Command = {

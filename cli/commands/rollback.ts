@@ -8,11 +8,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'rollback');
   if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION]');
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
-  const to = args.values.to === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
+  const target = args.values.to === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
   const client = await clientOf(ctx, args);
-  const { function: fn, deploy } = await client.rollback(name, to);
+  const { function: fn, deploy } = await client.rollback(name, target);
   ctx.out.data({ ok: true, function: name, fromVersion: deploy.fromVersion, toVersion: deploy.toVersion, activeVersion: fn.activeVersion, status: fn.status });
-  ctx.out.line(`Rolled back "${name}" from version ${deploy.fromVersion ?? '-'} to version ${deploy.toVersion ?? fn.activeVersion ?? '-'}.`);
+  const to = deploy.toVersion ?? fn.activeVersion ?? '-';
+  ctx.out.line(`Rolled back "${name}" from version ${deploy.fromVersion ?? '-'} to version ${to}.`);
+  // Only what a version holds comes back; a newcomer expected an env value changed by the last
+  // deploy to come back too (docs/adr/0048-newcomer-round-3.md).
+  ctx.out.line(`It now runs the code, triggers and data binding of version ${to}; settings (limits, invocation, auth), env and secrets stay as they are (\`deploy\` a folder, \`env set\` or \`env push\` to change them).`);
   return EXIT.OK;
 }
 
@@ -24,7 +28,11 @@ export const rollbackCommand: Command = {
     'rollback my-fn',
     'rollback my-fn --to 3',
   ],
-  details: 'Without --to: the version before the active one. Versions are immutable, so a rollback is instant.',
+  details: [
+    'Without --to: the version before the active one. Versions are immutable, so a rollback is instant.',
+    'A version holds the code, platform.yaml\'s triggers and its data binding: those come back. The',
+    'function\'s settings (limits, invocation, auth), env and secrets are not part of a version and stay as they are.',
+  ].join('\n'),
   options: {
     to: { type: 'string', value: 'VERSION', description: 'the version number to make active' },
   },

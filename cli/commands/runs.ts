@@ -9,7 +9,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { FUNCTION_NAME, RUN_STATUSES } from '../../protocol/index.js';
+import { FUNCTION_NAME, omittedResultNote, RUN_STATUSES } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -148,7 +148,7 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
     if (logs.length > 0) lines.push(...logLines(logs, '       '));
   }
   if (r.result !== null) {
-    const body = r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body);
+    const body = omittedResultNote(r.result.headers) ?? (r.result.bodyBase64 !== undefined ? `(${Buffer.from(r.result.bodyBase64, 'base64').length} bytes)` : typeof r.result.body === 'string' ? r.result.body : JSON.stringify(r.result.body));
     lines.push('', `result    HTTP ${r.result.status} (attempt ${r.result.attempt})`, indent(safeLines(body), '  '));
   }
   return lines.join('\n');

@@ -12,6 +12,7 @@ import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
 import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { selfCommandOf } from '../self-command.js';
+import { describeData } from '../describe-data.js';
 import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
@@ -25,7 +26,7 @@ const DEMO_NAME = 'hello';
  * Saves or refreshes the credentials for this platform; returns the token the CLI can use and,
  * when this start issued it, that it is new (the platform hands it over once and forgets it).
  */
-async function rememberCredentials(ctx: Context, started: StartedPlatform): Promise<{ token: string | undefined; issued: boolean }> {
+async function rememberCredentials(ctx: Context, started: StartedPlatform): Promise<{ token: string | undefined; issued: boolean; saved?: true }> {
   const { stateDir } = started;
   const saved = await credentialsOf(ctx);
   const issued = started.takeAdminToken();
@@ -37,7 +38,7 @@ async function rememberCredentials(ctx: Context, started: StartedPlatform): Prom
   if (saved !== null && saved.stateDir === stateDir) {
     // Same state directory: the token still holds; the URL may have changed (another port).
     if (saved.url !== started.url) await writeCredentials(ctx.env.configDir, { ...saved, url: started.url });
-    return { token: saved.token, issued: false };
+    return { token: saved.token, issued: false, saved: true };
   }
   if (ctx.env.token === undefined) {
     ctx.out.note('note: no admin token saved for this state directory (it is shown only on its first start); pass --token or set FP_TOKEN for other commands.');
@@ -134,14 +135,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const signal = ctx.waitForSignal();
 
   try {
-    const { token, issued } = await rememberCredentials(ctx, started);
+    const { token, issued, saved } = await rememberCredentials(ctx, started);
     const { secrets } = started;
     ctx.out.event({ event: 'started', url: started.url, consoleUrl: started.consoleUrl, port: started.port, stateDir: started.stateDir, store: describeStore(started.config, started.stateDir), sandbox: started.isolation, credentials: credentialsPath(ctx.env.configDir), secretsKey: secrets.where, ...(issued && token !== undefined ? { adminToken: token } : {}) });
     ctx.out.line(`fastapi-platform is running at ${started.url}`);
     ctx.out.line(`  functions: ${started.url}/fn/<name>/    API: ${started.url}/api/v1/`);
-    ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token)`);
+    // After the first start the token is no longer on screen: say where it is (a newcomer's restart
+    // left the console's sign-in page with nothing to paste; docs/adr/0048-newcomer-round-3.md).
+    const where = issued ? ' below' : saved === true ? `: "token" in ${credentialsPath(ctx.env.configDir)}` : '';
+    ctx.out.line(`  console:   ${started.consoleUrl} (sign in with the admin token${where})`);
     ctx.out.line(`  store:     ${describeStore(started.config, started.stateDir)}`);
     ctx.out.line(`  sandbox:   ${describeIsolation(started.isolation)}`);
+    ctx.out.line(`  data:      ${describeData(started)}`);
     if (started.isolation.mode === 'off') ctx.out.note(UNSAFE_WARNING);
     if (secrets.created) ctx.out.line(`  secrets key: created ${secrets.where} (back it up, apart from the state: stored secrets cannot be read without it)`);
     if (issued && token !== undefined) {

@@ -7,9 +7,22 @@ import { workspaceOfKey, type LogLine } from '../../protocol/index.js';
 import { StoreError } from './errors.js';
 import type { WorkspaceQuotas } from './types.js';
 
-/** QUOTA_EXCEEDED naming the quota, its limit and what is used (a store error; the API answers it). */
+/** How each quota is raised (`workspaces set <ws> --<flag>`), and what frees some of it. */
+const RAISE: Record<keyof WorkspaceQuotas, { flag: string; free: string }> = {
+  functions: { flag: '--functions N', free: 'delete a function (`fastapi-platform functions delete <name>`)' },
+  instances: { flag: '--instances N', free: 'wait for idle instances to stop' },
+  invocationsPerMinute: { flag: '--invocations-per-minute N', free: 'wait for the next minute' },
+  codeBytes: { flag: '--code-bytes SIZE', free: 'delete a function you no longer need (its versions go with it)' },
+  logBytes: { flag: '--log-bytes SIZE', free: 'wait for retention to prune older runs' },
+};
+
+/**
+ * QUOTA_EXCEEDED naming the quota, its limit and what is used (a store error; the API answers it),
+ * and what to do: a newcomer at a quota of 2 functions got only the numbers (docs/adr/0048-newcomer-round-3.md).
+ */
 export function quotaExceeded(quota: keyof WorkspaceQuotas, workspace: string, limit: number, used: number): StoreError {
-  return new StoreError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its ${quota} quota (${used} of ${limit})`, { quota, workspace, limit, used });
+  const fix = RAISE[quota];
+  return new StoreError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its ${quota} quota (${used} of ${limit}): ${fix.free}, or an admin raises it (\`fastapi-platform workspaces set ${workspace} ${fix.flag}\`)`, { quota, workspace, limit, used });
 }
 
 /** The bytes a run's log lines count against `logBytes`: their stored JSON, 0 when there are none. */

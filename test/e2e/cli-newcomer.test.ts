@@ -55,6 +55,8 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
   it('up --demo ends with commands that run as written, and says how to start your own function', () => {
     assert.match(demo, /^Its runs:\s+npx fastapi-platform runs hello$/m, demo);
     assert.match(demo, /npx fastapi-platform init my-fn/, demo);
+    // Whether context.db works here is said up front (no FerretDB on this test's PATH and HOME: none).
+    assert.match(demo, /^ {2}data: +(none: no FerretDB found and no FP_DATA_MONGO_URL .*is refused \(DATA_BACKEND_NOT_CONFIGURED\)|FerretDB, started here \(.*\), for context\.db .*)$/m, demo);
   });
 
   it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
@@ -115,6 +117,16 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     const body = '{"zen":"hi"}';
     const res = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
     assert.equal(res.status, 202, await res.text());
+    // Unsigned, or signed with something else: the refusal names the header expected and where the secret comes from.
+    const unsigned = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    assert.equal(unsigned.status, 401);
+    const missing = (await unsigned.json()) as { error: { code: string; message: string } };
+    assert.equal(missing.error.code, 'WEBHOOK_SIGNATURE_MISSING');
+    assert.match(missing.error.message, /no X-Hub-Signature-256 header \(a github-style trigger\); the sender signs each delivery's body with the trigger's secret \(its owner gets it with `fastapi-platform triggers rotate-secret hook github`/, missing.error.message);
+    const wrong = await fetch(hook!.url!, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${createHmac('sha256', 'not-it').update(body).digest('hex')}` } });
+    const invalid = (await wrong.json()) as { error: { code: string; message: string } };
+    assert.equal(invalid.error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    assert.match(invalid.error.message, /the X-Hub-Signature-256 signature is malformed or matches no secret in force/, invalid.error.message);
 
     const unknown = await spawnCli(['triggers', 'rotate-secret', 'hook', 'nope'], { env });
     assert.equal(unknown.code, 4);
@@ -160,6 +172,24 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(sync.code, 1, sync.stderr);
     assert.match(sync.stdout + sync.stderr, /INVOCATION_MODE_NOT_ALLOWED/);
     assert.match(sync.stderr, /"flaky" is invocation: async in its platform\.yaml: invoke it with --async/, sync.stderr);
+    // Without --wait: the bare run id on stdout (for scripts), and on stderr what to do with it.
+    const queued = await spawnCli(['invoke', 'flaky', '--async', '-d', '{}'], { env });
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.match(queued.stdout, /^[0-9a-f-]{36}\n$/, queued.stdout);
+    assert.match(queued.stderr, new RegExp(`^Queued\\. Its state, attempts and result: .*runs ${queued.stdout.trim()} {2}\\(or invoke with --wait\\)$`, 'm'), queued.stderr);
+    // functions show names only the URL that takes its calls.
+    const shown2 = await spawnCli(['functions', 'show', 'flaky'], { env });
+    assert.equal(shown2.code, 0, shown2.stderr);
+    assert.doesNotMatch(shown2.stdout, /^URL: /m, shown2.stdout);
+    assert.match(shown2.stdout, /^Async: +http:\/\/\S+\/async\/flaky/m, shown2.stdout);
+    assert.match(shown2.stdout, /^Calls: +async only \(the other route answers 409 INVOCATION_MODE_NOT_ALLOWED/m, shown2.stdout);
+    // A run that fails every attempt: --wait shows the last attempt's exception, as a sync call's failure does.
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    raise ValueError("bad input \\x1b]0;title\\x07")\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const failed = await spawnCli(['invoke', 'flaky', '--async', '--wait', '-d', '{}'], { env, timeoutMs: 60_000 });
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(failed.stdout, /^error \(attempt 3\): ValueError: bad input \\x1b\]0;title\\x07 {2}\(main\.py:2\)$/m, failed.stdout);
+    assert.doesNotMatch(failed.stdout, /\x1b/);
   });
 
   it('an error of the CLI itself ends with its stable code, as API errors do', async () => {
@@ -247,6 +277,132 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal((JSON.parse(replayed.stdout) as { replayOf: string }).replayOf, runId);
   });
 
+  it("${VAR} in env: validate says the shell's environment, deploy says when a default was used, the template says where values come from", async () => {
+    const dir = join(work, 'shellenv');
+    assert.equal((await spawnCli(['init', dir, '--name', 'shellenv'], { env })).code, 0);
+    const scaffold = readFileSync(join(dir, 'platform.yaml'), 'utf8');
+    assert.doesNotMatch(scaffold, /PLATFORM_VAR/, scaffold);
+    assert.match(scaffold, /\$\{VAR\}.*shell/, scaffold);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: shellenv\nentrypoint: main:handler\nenv:\n  GREETING: ${U3_GREETING:-hello}\n  KEY: ${U3_NOT_SET}\n');
+    const invalid = await spawnCli(['validate'], { cwd: dir, env });
+    assert.equal(invalid.code, 3, invalid.stderr);
+    assert.match(invalid.stderr, /env\.KEY: references \$\{U3_NOT_SET\}, which is not set in this shell's environment/, invalid.stderr);
+    assert.doesNotMatch(invalid.stderr, /platform's environment/, invalid.stderr);
+
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: shellenv\nentrypoint: main:handler\nenv:\n  GREETING: ${U3_GREETING:-hello}\n');
+    const set = await spawnCli(['deploy', '--json'], { cwd: dir, env: { ...env, U3_GREETING: 'salut' }, timeoutMs: 60_000 });
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { envFromEnvironment: unknown }).envFromEnvironment, [{ key: 'GREETING', from: ['U3_GREETING'], unset: [] }]);
+    // The same folder deployed from a shell without the variable: its value quietly became the default.
+    const unset = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(unset.stderr, /env GREETING ← \$\{U3_GREETING\}: not set in this shell, so its default "hello" was used/, unset.stderr);
+    assert.match(unset.stdout, /changed env\.GREETING/, unset.stdout);
+    // `env <fn>` lists, as `env list <fn>` does (and `triggers <fn>`, `runs <fn>`).
+    const listed = await spawnCli(['env', 'shellenv'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^GREETING +env +hello$/m, listed.stdout);
+  });
+
+  it("an entrypoint that names no function of the module suggests the one meant", async () => {
+    const dir = join(work, 'nearmiss');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def helper(x):\n    return x\n\n\ndef handle(event, context):\n    return {}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: nearmiss\nentrypoint: main:handler\n');
+    const r = await spawnCli(['validate'], { cwd: dir, env });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /main\.py defines no 'handler' at module level; did you mean 'handle' \(main\.py:5\)\? entrypoint: main:handle/, r.stderr);
+    writeFileSync(join(dir, 'main.py'), 'def run(event, context):\n    return {}\n');
+    const far = await spawnCli(['validate'], { cwd: dir, env });
+    assert.match(far.stderr, /defines no 'handler' at module level \(its functions: run\)/, far.stderr);
+  });
+
+  it('rollback says what it does not restore (settings and env), and deploy names its cron triggers', async () => {
+    const dir = join(work, 'rolly');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 1}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: rolly\nentrypoint: main:handler\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    timezone: Europe/Berlin\n');
+    const first = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^Cron:  cron-0  0 0 \* \* \* \(Europe\/Berlin\); each tick is an async run: fastapi-platform runs rolly  \(next ticks: fastapi-platform triggers rolly\)$/m, first.stdout);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 2}\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const back = await spawnCli(['rollback', 'rolly'], { env });
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, /^Rolled back "rolly" from version 2 to version 1\.$/m, back.stdout);
+    assert.match(back.stdout, /code, triggers and data binding of version 1; settings \(limits, invocation, auth\), env and secrets stay as they are/, back.stdout);
+  });
+
+  it('an async result too large to keep is said to be so, not printed as an empty body', async () => {
+    const dir = join(work, 'bigresult');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return "x" * (7 * 1024 * 1024)\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: bigresult\nentrypoint: main:handler\ninvocation: async\n');
+    assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
+    const waited = await spawnCli(['invoke', 'bigresult', '--async', '--wait'], { env, timeoutMs: 60_000 });
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /^\(body not kept: 7\.0 MiB, over the 6\.0 MiB an async run's result keeps/m, waited.stdout);
+    const runId = /^run ([0-9a-f-]{36})/m.exec(waited.stdout)?.[1];
+    assert.ok(runId, waited.stdout);
+    const shown = await spawnCli(['runs', runId], { env });
+    assert.match(shown.stdout, /result {4}HTTP 200 \(attempt 1\)\n {2}\(body not kept: 7\.0 MiB/, shown.stdout);
+  });
+
+  it("a workspace at its functions quota says how to free or raise it", async () => {
+    const made = await spawnCli(['workspaces', 'create', 'tiny', '--functions', '1'], { env });
+    assert.equal(made.code, 0, made.stderr);
+    for (const name of ['one', 'two']) {
+      const dir = join(work, `tiny-${name}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {}\n');
+      writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\nentrypoint: main:handler\n`);
+      const r = await spawnCli(['deploy', '-w', 'tiny'], { cwd: dir, env, timeoutMs: 60_000 });
+      if (name === 'one') { assert.equal(r.code, 0, r.stderr); continue; }
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /is at its functions quota \(1 of 1\): delete a function \(`fastapi-platform functions delete <name>`\), or an admin raises it \(`fastapi-platform workspaces set tiny --functions N`\) \[QUOTA_EXCEEDED\]/, r.stderr);
+    }
+  });
+
+  it('functions rotate-token gives a token function a new invoke token, saved for invoke; the old one stops working', async () => {
+    const dir = join(work, 'priv');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"ok": True}\n');
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: priv\nentrypoint: main:handler\n');
+    const deployed = await spawnCli(['deploy', '--auth', 'token', '--json'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const { invokeToken: first, invokeUrl } = JSON.parse(deployed.stdout) as { invokeToken: string; invokeUrl: string };
+    const rotated = await spawnCli(['functions', 'rotate-token', 'priv'], { env });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const second = /^ {2}(fpi_\S+)$/m.exec(rotated.stdout)?.[1];
+    assert.ok(second !== undefined && second !== first, rotated.stdout);
+    assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${first}` } })).status, 401);
+    assert.equal((await fetch(invokeUrl, { headers: { authorization: `Bearer ${second}` } })).status, 200);
+    const invoked = await spawnCli(['invoke', 'priv'], { env });
+    assert.equal(invoked.code, 0, invoked.stderr);
+    const publicOne = await spawnCli(['functions', 'rotate-token', 'hello'], { env });
+    assert.equal(publicOne.code, 2, publicOne.stderr);
+    assert.match(publicOne.stderr, /"hello" is public \(auth public\): it has no invoke token to rotate/, publicOne.stderr);
+  });
+
+  it('a body over the sync limit: refused before the function, said so (not "warm", no stack to look for)', async () => {
+    const big = join(work, 'big.json');
+    writeFileSync(big, JSON.stringify({ x: 'a'.repeat(7 * 1024 * 1024) }));
+    // The gateway answers 413 as soon as the head announces the length and closes: the CLI, still
+    // writing, either reads the answer or sees the connection cut. Both say what happened.
+    for (let i = 0; i < 3; i++) {
+      const r = await spawnCli(['invoke', 'hello', '--file', big], { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /UNREACHABLE|Is it running/, r.stderr);
+      if (r.stdout.startsWith('HTTP 413')) {
+        assert.match(r.stdout, /^HTTP 413 {2}· {2}\S+ ms {2}· {2}run [0-9a-f-]{36}$/m, r.stdout);
+        assert.match(r.stderr, /The body was refused before the function ran: a sync call takes up to 6 MiB/, r.stderr);
+        assert.doesNotMatch(r.stderr, /Details, logs and the stack/, r.stderr);
+      } else {
+        assert.match(r.stderr, /closed the connection while the 7\.0 MiB body was being sent: most likely refused as too large .* \[PAYLOAD_TOO_LARGE\]$/m, r.stderr);
+      }
+    }
+  });
+
   // Last: it restarts the platform.
   it('after a restart, usage still names the last successful run (the run store has it)', async () => {
     const exited = new Promise((r) => up!.on('exit', r));
@@ -258,6 +414,8 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
       const timer = setTimeout(() => reject(new Error(`up did not restart in 30 s:\n${out}`)), 30_000);
       up!.stdout!.on('data', (b: Buffer) => { out += b.toString(); if (out.includes('Press Ctrl-C to stop.')) { clearTimeout(timer); resolve(); } });
     });
+    // The token is not shown again: the banner says where it is, for the console's sign-in.
+    assert.match(out, /^ {2}console: +http:\/\/\S+ \(sign in with the admin token: "token" in .*config\/credentials\.json\)$/m, out);
     const r = await spawnCli(['usage', 'hello', '--window', '24h', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);
     const { usage } = JSON.parse(r.stdout) as { usage: { lastSuccess: { runId: string; at: number } | null } };

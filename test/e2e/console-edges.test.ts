@@ -124,13 +124,21 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByTestId('workspace').selectOption('edgews');
     await page.goto(page.url().replace(/#.*$/, '#/new'));
     await page.getByLabel('Name').fill('there');
+    const [invokeUrl] = (await page.locator('.preview code').allTextContents()).map((t) => t.trim());
+    // Async only: its /fn/ URL answers 409 INVOCATION_MODE_NOT_ALLOWED, so only the async URL is shown.
     await page.getByLabel('async', { exact: true }).check();
-    const [invokeUrl, asyncUrl] = (await page.locator('.preview code').allTextContents()).map((t) => t.trim());
+    const shown = (await page.locator('.preview code').allTextContents()).map((t) => t.trim());
+    assert.equal(shown.length, 1, shown.join(' '));
+    const asyncUrl = shown[0];
     await page.getByRole('button', { name: 'Create function' }).click();
     await page.getByRole('heading', { name: 'Created there' }).waitFor();
     const answer = (await c.platform.api.call('GET', '/functions/there', undefined, { 'fp-workspace': 'edgews' })).body as { invokeUrl: string; asyncUrl: string };
     assert.equal(new URL(invokeUrl!).pathname, new URL(answer.invokeUrl).pathname);
     assert.equal(new URL(asyncUrl!).pathname, new URL(answer.asyncUrl).pathname);
+    const card = await textOf(page.locator('dl.contract'));
+    assert.doesNotMatch(card, /Invoke URL/, card);
+    assert.match(card, /Async URL\s*http:\/\/[^\s]+\/async\/there\.edgews/, card);
+    assert.match(card, /Invocation\s*async only: POST to the async URL/, card);
     assert.deepEqual(problems, []);
     await context.close();
   });

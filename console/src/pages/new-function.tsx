@@ -101,7 +101,7 @@ export function NewFunction(): JSX.Element {
         <h1 tabIndex={-1} id="created-title" data-testid="created">Created <code>{created.function.name}</code></h1>
         {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} /> : null}
         <Card title="Contract">
-          <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} />
+          <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} invocation={created.function.invocation} />
         </Card>
         <p>Its code is a draft from the <strong>{preset}</strong> template: edit it, then deploy.</p>
         {starterCase(preset) !== null ? <p>A test case <strong>{starterCase(preset)!.name}</strong> ({starterCase(preset)!.request.method} {starterCase(preset)!.request.path}) is saved on its Invoke tab: run it once deployed.</p> : null}
@@ -163,7 +163,8 @@ export function NewFunction(): JSX.Element {
           : 'Lower-case letters, digits, _ and -, starting with a letter (1-32): a database of this workspace, created on first deploy, as context.db in the handler.'}</p>
 
         <div class="preview" aria-live="polite">
-          <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div>
+          {/* An async-only function's /fn/ URL answers 409 INVOCATION_MODE_NOT_ALLOWED: not shown as its URL (docs/adr/0048-newcomer-round-3.md). */}
+          {mode !== 'async' ? <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div> : null}
           {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}</code></div> : null}
           <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>

@@ -5,7 +5,7 @@
  * passed through (`context.attempt`). The attempt's response is kept as the run's output; its
  * record (logs, timings, error) is stored under the run id and attempt number.
  */
-import { httpStatus, isPlatformError, type Invoker } from '../../../protocol/index.js';
+import { httpStatus, isPlatformError, MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER, type Invoker } from '../../../protocol/index.js';
 import type { AttemptJob, AttemptOutcome, AttemptRunner } from '../dispatcher/index.js';
 import { decodeEnvelope } from './envelope.js';
 import type { AsyncRunIndex } from './runs-sqlite.js';
@@ -16,8 +16,7 @@ import type { AsyncRunIndex } from './runs-sqlite.js';
  * run retention, and a public function's async route lets anyone make the platform store what it
  * answers (up to 63 MiB a call before; red team 3, docs/adr/0043-red-team-3-bounds.md).
  */
-export const MAX_STORED_RESULT_BYTES = 6 * 1024 * 1024;
-export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
+export { MAX_STORED_RESULT_BYTES, RESULT_OMITTED_HEADER };
 
 export class InvokerRunner implements AttemptRunner {
   constructor(private readonly invoker: Invoker, private readonly runs: AsyncRunIndex) {}

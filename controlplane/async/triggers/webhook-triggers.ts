@@ -129,6 +129,7 @@ export function storeWebhooks(
       }
       return {
         sync: trigger.sync ?? false,
+        style: trigger.style ?? 'github',
         async verify(headers, body) {
           const lower: Record<string, string | string[]> = {};
           for (const [k, v] of headers) {

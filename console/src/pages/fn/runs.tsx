@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
-import { bodyText, clock, ms, time } from '../../format.js';
+import { clock, ms, resultText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
@@ -123,7 +123,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
           {err.stack ? <details open><summary>Stack trace</summary><pre class="out">{err.stack}</pre></details> : null}
         </div>
       ) : null}
-      {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{bodyText(r.result.body, r.result.bodyBase64)}</pre></details> : null}
+      {async && r.result !== null ? <details><summary>Result (HTTP {r.result.status}, attempt {r.result.attempt})</summary><pre class="out">{resultText(r.result)}</pre></details> : null}
       <h4>Logs</h4>
       <LogView lines={logs} />
     </section>

@@ -178,7 +178,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         </form>
       </fieldset>
       <fieldset class="plain" disabled={!canChange}>
-        <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} /></Card>
+        <Card title="Contract"><ContractCard contract={fn.contract} asyncUrl={fn.asyncUrl} invocation={fn.function.invocation} /></Card>
         <section class="card form" aria-label="Access">
           <h3>Auth and tokens</h3>
           <fieldset>

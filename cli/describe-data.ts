@@ -1,0 +1,13 @@
+/** The `data:` line of the `up` and `dev` banners. */
+import { join } from 'node:path';
+import type { StartedPlatform } from '../platform/index.js';
+
+/**
+ * What serves `context.db` (docs/data-binding.md): the banner said nothing, so whether a
+ * `data: mongo:` function would work was found out only at its deploy (DATA_BACKEND_NOT_CONFIGURED).
+ */
+export function describeData(started: Pick<StartedPlatform, 'data' | 'stateDir'>): string {
+  if (started.data === null) return 'none: no FerretDB found and no FP_DATA_MONGO_URL (bash scripts/services.sh installs FerretDB); deploying a function with data.mongo is refused (DATA_BACKEND_NOT_CONFIGURED)';
+  if (started.data.backend === 'external') return 'FP_DATA_MONGO_URL, for context.db (platform.yaml data.mongo; docs/data-binding.md)';
+  return `FerretDB, started here (${join(started.stateDir, 'data', 'ferretdb')}), for context.db (platform.yaml data.mongo; docs/data-binding.md)`;
+}

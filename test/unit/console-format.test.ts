@@ -1,0 +1,25 @@
+/**
+ * The console's text helpers (console/src/format.ts) that need no page: an async run's result whose
+ * body the platform did not keep (over 6 MiB, `x-fp-result-omitted`) says so instead of showing an
+ * empty box (docs/adr/0048-newcomer-round-3.md). Bundled by esbuild in memory, as the console build does.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+
+interface Format { resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string }
+
+let format: Format;
+before(async () => {
+  const { build } = await import('esbuild');
+  const out = await build({ entryPoints: [join(process.cwd(), 'console', 'src', 'format.ts')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
+  format = (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`)) as Format;
+});
+
+describe('console format: async results', () => {
+  it('a result whose body was not kept names its size; a kept one shows its body', () => {
+    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7\.0 MiB, over the 6\.0 MiB/);
+    assert.equal(format.resultText({ headers: {}, body: { ok: true } }), '{\n  "ok": true\n}');
+    assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: 'hi' }), 'hi');
+  });
+});
