@@ -1,9 +1,12 @@
-/** `usage <name> [--window 15m]`: invocations, errors, latency percentiles, cold starts and state. */
+/**
+ * `usage <name> [--window 15m]`: invocations, errors, latency percentiles, cold starts and state.
+ * Without a name: one line per function of the workspace, as the console's Functions list.
+ */
 import { positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { formatAgo, formatMs } from '../output.js';
+import { formatAgo, formatMs, table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
@@ -28,13 +31,36 @@ export function formatUsage(u: ApiUsage, now: number): string {
   ].join('\n');
 }
 
+/** The overview's rows: one per function, its usage over the window (`-` where it has none). */
+export function formatUsageTable(all: readonly ApiUsage[]): string {
+  return table(['NAME', 'STATE', 'CALLS', 'ERRORS', 'P50', 'P95', 'COLD'], all.map((u) => [
+    u.function, u.state, String(u.invocations), u.invocations === 0 ? '-' : percent(u.errorRate), ms(u.p50Ms), ms(u.p95Ms), String(u.coldStarts),
+  ]));
+}
+
+/** At most this many usage requests at once for the overview. */
+const OVERVIEW_CONCURRENCY = 8;
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'usage');
-  if (name === undefined) throw usageError('usage needs the function name: fastapi-platform usage <name> [--window 15m]');
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  if (name !== undefined && !FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
   const window = str(args, 'window') ?? '15m';
   if (!WINDOWS.includes(window)) throw usageError(`--window must be one of ${WINDOWS.join(', ')}`);
   const client = await clientOf(ctx, args);
+  if (name === undefined) {
+    const { items } = await client.listFunctions();
+    const all: ApiUsage[] = new Array(items.length);
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(OVERVIEW_CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        all[i] = await client.usage(items[i]!.name, window);
+      }
+    }));
+    ctx.out.data({ ok: true, window, items: all });
+    ctx.out.line(items.length === 0 ? 'No functions in this workspace yet.' : `Last ${window}:\n${formatUsageTable(all)}`);
+    return EXIT.OK;
+  }
   const usage = await client.usage(name, window);
   ctx.out.data({ ok: true, usage });
   ctx.out.line(formatUsage(usage, ctx.now()));
@@ -43,13 +69,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 
 export const usageCommand: Command = {
   name: 'usage',
-  summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state',
-  usage: 'usage <name> [--window 1m|15m|1h|24h|7d|30d]',
+  summary: 'show a function\'s invocations, error rate, p50/p95/p99, cold starts and warm state (no name: every function, one line each)',
+  usage: 'usage [name] [--window 1m|15m|1h|24h|7d|30d]',
   examples: [
+    'usage',
     'usage my-fn',
     'usage my-fn --window 24h',
   ],
-  details: 'Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
+  details: 'Without a name: one line per function of the workspace (calls, error rate, p50, p95, cold starts over the window). Windows up to 24h are live numbers from the platform\'s metrics (Redis in production mode, memory in the embedded default); 7d and 30d come from hourly rollups in the durable store (MongoDB, or SQLite embedded), written a few seconds after the calls. Latency percentiles are within ~19 %.',
   options: {
     window: { type: 'string', value: 'WINDOW', description: 'how far back: 1m, 15m (default), 1h, 24h, 7d or 30d' },
   },

@@ -81,6 +81,14 @@ describe('usage (embedded)', { timeout: 60_000 }, () => {
     const doc = JSON.parse(json.stdout) as { ok: boolean; usage: { invocations: number; window: string } };
     assert.deepEqual([doc.ok, doc.usage.invocations, doc.usage.window], [true, 3, '15m']);
     assert.equal((await runCli(['usage', name, '--window', '2d', ...target])).code, 2);
+    // Without a name: one line per function of the workspace (it was a usage error).
+    const all = await runCli(['usage', '--window', '1h', ...target]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^Last 1h:\nNAME\s+STATE\s+CALLS\s+ERRORS\s+P50\s+P95\s+COLD/);
+    assert.match(all.stdout, new RegExp(`^${name}\\s+warm\\s+3\\s+0\\.0 %`, 'm'));
+    const allJson = JSON.parse((await runCli(['usage', '--json', ...target])).stdout) as { window: string; items: { function: string; invocations: number }[] };
+    assert.equal(allJson.window, '15m');
+    assert.equal(allJson.items.find((u) => u.function === name)?.invocations, 3);
     const help = await runCli(['usage', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--window/);
