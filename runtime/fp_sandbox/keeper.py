@@ -195,10 +195,18 @@ def _init(cfg: dict, status_w: int, life_r: int, keep_fd: int) -> Box:
 
 
 def _limit() -> None:
-    """I, before it forks R (which inherits both, for life): no capability bounding set, and no
-    way to gain privileges (no_new_privs). Done once here rather than in each process."""
+    """I, before it forks R (which inherits all three, for life): no capability bounding set, no
+    way to gain privileges (no_new_privs), and the first seccomp filter. Done once here rather
+    than in each process. The filter goes on in I, whose last namespace or mount call is behind
+    it (what I does from here on, native or not: fork R, execve, prctl, capset, cgroup writes,
+    pidfd, wait, is allowed), not in R: R is then under it from its first instruction, and in a
+    fresh fork the install costs ~0.1 ms more than in I (ctypes' first call there; bench/README.md
+    3e, docs/adr/0049-seccomp-in-init.md)."""
     libc.drop_bounding_set()
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+    spawn_filter = seccomp.compiled("spawn")
+    if spawn_filter is not None:
+        spawn_filter.install()
 
 
 def _lose_privileges() -> None:
@@ -210,8 +218,8 @@ def _lose_privileges() -> None:
 
 def _runtime(cfg: dict, keep_fd: int, joined_r: int = -1) -> Box:
     """R before hello: close every inherited descriptor but stdio, the host socket (and the pipe
-    saying its cgroups are joined), install the first seccomp filter. The bounding set and
-    no_new_privs it inherited from I (`_limit`)."""
+    saying its cgroups are joined). The bounding set, no_new_privs and the first seccomp filter
+    it inherited from I (`_limit`)."""
     kept = sorted({keep_fd, joined_r} - {-1})
     low = 3
     for fd in kept:
@@ -219,9 +227,6 @@ def _runtime(cfg: dict, keep_fd: int, joined_r: int = -1) -> Box:
             _close_quietly(other)
         low = fd + 1
     os.closerange(low, 1 << 16)
-    spawn_filter = seccomp.compiled("spawn")
-    if spawn_filter is not None:
-        spawn_filter.install()
     return Box(cfg.get("mode", "root"), seccomp.compiled("enter"), joined_r)
 
 

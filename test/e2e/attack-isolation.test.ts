@@ -34,7 +34,7 @@ describe('attack: isolation between functions and from the platform', () => {
     const res = await attack(h, [
       'out(os.getuid()); out(os.geteuid()); out(os.getgid())',
       'status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)',
-      'out({k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")})',
+      'out({k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters")})',
     ].join('\n').replace(/^/, 'import os\n'));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const [uid, euid, , status] = res.out as [number, number, number, Record<string, string>];
@@ -49,6 +49,17 @@ describe('attack: isolation between functions and from the platform', () => {
     for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.equal(status[cap], '0000000000000000', cap);
     assert.equal(status['NoNewPrivs'], '1');
     assert.equal(status['Seccomp'], '2');
+    assert.equal(status['Seccomp_filters'], '2', 'the spawn filter and the function\'s');
+    if (h.platform.isolation.mode === 'root') {
+      // The box's init (seen from the host: the box shows the function only its own processes) is
+      // under the spawn filter too: it goes on there, before init forks the runtime (ADR 0049).
+      const fields = (pid: number): Record<string, string> => Object.fromEntries(readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n').filter((l) => l.includes(':\t')).map((l) => [l.split(':\t')[0], l.split(':\t')[1]!.trim()]));
+      const inits = new Set(processesOfUid(uid).map((pid) => Number(fields(pid)['PPid'])).filter((ppid) => !processesOfUid(uid).includes(ppid)));
+      assert.equal(inits.size, 1, `the function's processes have one parent outside them: ${[...inits].join(', ')}`);
+      const init = fields([...inits][0]!);
+      assert.deepEqual([init['NoNewPrivs'], init['Seccomp'], init['Seccomp_filters']], ['1', '2', '1'], 'the box\'s init under the spawn filter');
+    }
   });
 
   it('sees only its own processes: not the victim, not the platform, not the generic runtimes (1a, 1c, 1g)', async () => {
