@@ -55,10 +55,13 @@ describe('attack: isolation between functions and from the platform', () => {
       // under the spawn filter too: it goes on there, before init forks the runtime (ADR 0049).
       const fields = (pid: number): Record<string, string> => Object.fromEntries(readFileSync(`/proc/${pid}/status`, 'utf8')
         .split('\n').filter((l) => l.includes(':\t')).map((l) => [l.split(':\t')[0], l.split(':\t')[1]!.trim()]));
+      // One init per instance of the function (earlier tests may have scaled it out).
       const inits = new Set(processesOfUid(uid).map((pid) => Number(fields(pid)['PPid'])).filter((ppid) => !processesOfUid(uid).includes(ppid)));
-      assert.equal(inits.size, 1, `the function's processes have one parent outside them: ${[...inits].join(', ')}`);
-      const init = fields([...inits][0]!);
-      assert.deepEqual([init['NoNewPrivs'], init['Seccomp'], init['Seccomp_filters']], ['1', '2', '1'], 'the box\'s init under the spawn filter');
+      assert.ok(inits.size >= 1, 'the function\'s processes have a parent outside them');
+      for (const pid of inits) {
+        const init = fields(pid);
+        assert.deepEqual([init['NoNewPrivs'], init['Seccomp'], init['Seccomp_filters']], ['1', '2', '1'], `the box's init ${pid} under the spawn filter`);
+      }
     }
   });
 
