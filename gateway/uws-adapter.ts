@@ -247,8 +247,6 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private bodyHolder: Holder | null = null;
   /** The share of that budget its body counts in (its function's key), or null. */
   private share: string | null = null;
-  /** The body arrived whole: from then on its call holds it, and only the handler's answer releases it (rule 7). */
-  private bodyReceived = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
@@ -468,12 +466,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     // (until the handler answers, even for a client that left: releaseBody), no longer timed as
     // a slow client.
     if (this.bodyHolder !== null) {
-      if ('body' in outcome) {
-        this.bodyReceived = true;
-        this.budgets.bodies.settle(this.bodyHolder);
-      } else {
-        this.releaseBody();
-      }
+      if ('body' in outcome) this.budgets.bodies.settle(this.bodyHolder);
+      else this.releaseBody();
     }
     if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
@@ -585,9 +579,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
-    // Ended before the handler answered (the client left): a body received whole stays counted
-    // until the handler's answer comes (send), since its call still holds it.
-    if (!this.bodyReceived || this.responded) this.releaseBody();
+    // Ended before the handler answered (the client left): a body received whole (the outcome is
+    // the body) stays counted until the handler's answer comes (send), since its call still holds it.
+    if (this.responded || this.outcome === null || !('body' in this.outcome)) this.releaseBody();
     this.budgets.responses.release(this);
     this.onFinished();
   }
