@@ -225,7 +225,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
     const crons = manifest.triggers.flatMap((t) => (t.type === 'cron' ? [{ id: t.id ?? '', schedule: t.schedule, timezone: t.timezone ?? 'UTC' }] : []));
-    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl: `${asyncUrl}/` } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

@@ -8,7 +8,7 @@
  * transfer coding other than chunked, both Content-Length and Transfer-Encoding) must be answered
  * 400 and the connection closed; "first Content-Length wins" is the request-smuggling shape.
  */
-import { PlatformError, type Pairs } from '../protocol/index.js';
+import { describeBytes, PlatformError, type Pairs } from '../protocol/index.js';
 
 /**
  * The largest request head (request line and headers) the gateway accepts; larger → 431.
@@ -70,7 +70,7 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
     else if (name === 'host' && ++hosts > 1) return refuse('the request repeats Host (RFC 9112 §3.2)', { header: 'host' });
   }
   if (size + 2 > MAX_HEADER_BYTES) {
-    return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${MAX_HEADER_BYTES} bytes`, { limitBytes: MAX_HEADER_BYTES }) };
+    return { ok: false, error: new PlatformError('REQUEST_HEADERS_TOO_LARGE', `the request line and headers are larger than ${describeBytes(MAX_HEADER_BYTES)}`, { limitBytes: MAX_HEADER_BYTES }) };
   }
   if (lengths !== null && codings !== null) return refuse('the request has both Content-Length and Transfer-Encoding', { header: 'transfer-encoding' });
   if (codings !== null) {

@@ -3,7 +3,7 @@
  * function's streamed body piped to the client under backpressure, and the same result made whole
  * for callers that need the whole body (the control plane's test invoke, async runs).
  */
-import { MAX_FRAME_BYTES, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { describeBytes, MAX_FRAME_BYTES, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import type { BodyReader } from '../poolmgr/index.js';
 import type { InvocationResult } from './pool.js';
 
@@ -84,7 +84,7 @@ export async function wholeResult(result: InvocationResult): Promise<InvocationR
   delete out.after;
   if (tooLarge) {
     out.response = null;
-    out.error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: `the streamed response is larger than ${MAX_FRAME_BYTES} bytes` };
+    out.error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: `the streamed response is larger than ${describeBytes(MAX_FRAME_BYTES)}` };
   } else if (end.error !== null) {
     // A body cut short is not a response; an error after a complete body (a background task) is kept for the record only.
     if (result.body !== undefined && !result.body.done) out.response = null;

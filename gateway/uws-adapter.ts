@@ -47,7 +47,7 @@ import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
-import { errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
@@ -788,9 +788,9 @@ export function bodyChunkLimit(maxBodyBytes: number): number {
 function overloaded(budget: ByteBudget, share: string | null, bytes: number): PlatformError {
   const shareBytes = budget.maxBytes / SHARE_DIVISOR;
   if (share !== null && budget.heldBy(share) > 0 && budget.heldBy(share) + bytes > shareBytes) {
-    return new PlatformError('GATEWAY_OVERLOADED', `this function's calls hold as many request bodies as one function may (${shareBytes} bytes, a quarter of the gateway's budget); retry in a moment`, { limitBytes: shareBytes, scope: 'function' });
+    return new PlatformError('GATEWAY_OVERLOADED', `this function's calls hold as many request bodies as one function may (${describeBytes(shareBytes)}, a quarter of the gateway's budget); retry in a moment`, { limitBytes: shareBytes, scope: 'function' });
   }
-  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${budget.maxBytes} bytes together); retry in a moment`, { limitBytes: budget.maxBytes, scope: 'gateway' });
+  return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${describeBytes(budget.maxBytes)} together); retry in a moment`, { limitBytes: budget.maxBytes, scope: 'gateway' });
 }
 
 /** A body sent slower than the minimum rate while the budget is more than half used (rule 7). */
@@ -799,7 +799,7 @@ function bodyTooSlow(): PlatformError {
 }
 
 function tooLarge(maxBodyBytes: number): PlatformError {
-  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes });
+  return new PlatformError('PAYLOAD_TOO_LARGE', `the request body is larger than ${describeBytes(maxBodyBytes)}`, { limitBytes: maxBodyBytes });
 }
 
 /**

@@ -78,6 +78,15 @@ export function formatMemoryBytes(bytes: number): string {
 }
 
 /**
+ * A size for a person to read in an error message: `6 MiB (6291456 bytes)` when it is a whole
+ * number of KiB/MiB/GiB, else `1000 bytes`. The exact figure stays, so scripts can still read it.
+ */
+export function describeBytes(bytes: number): string {
+  const short = formatMemoryBytes(bytes);
+  return short === String(bytes) ? `${bytes} bytes` : `${short.replace(/i$/, 'iB').replace(/([0-9])([KMGT])/, '$1 $2')} (${bytes} bytes)`;
+}
+
+/**
  * A duration that may also be given in days (`30d`, `90d`, `12h`, `15m`): token expiry, the audit
  * log's retention, the CLI's `--since`. The manifest's durations stay without days
  * (DURATION_PATTERN): nothing there runs that long.

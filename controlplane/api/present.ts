@@ -47,7 +47,7 @@ export function functionView(r: FunctionRecord): FunctionView {
 export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string } {
   const base = settings.publicUrl();
   const invokeUrl = `${base}/fn/${r.name}/`;
-  return r.invocation === 'sync' ? { invokeUrl } : { invokeUrl, asyncUrl: `${base}/async/${r.name}` };
+  return r.invocation === 'sync' ? { invokeUrl } : { invokeUrl, asyncUrl: `${base}/async/${r.name}/` };
 }
 
 /**

@@ -6,6 +6,7 @@
  * calling thread, for tests and the CLI.
  */
 import { createHash } from 'node:crypto';
+import { describeBytes } from '../../protocol/units.js';
 import { BundleError } from './errors.js';
 import { checkPathSet, normalizeBundlePath } from './paths.js';
 
@@ -101,12 +102,12 @@ function checkSizes(entries: readonly PlannedFile[], limits: BundleLimits): void
   let total = 0;
   for (const e of entries) {
     if (e.size > limits.maxFileBytes) {
-      throw new BundleError({ code: 'BUNDLE_FILE_TOO_LARGE', message: `${JSON.stringify(e.raw)} is ${e.size} bytes; the limit per file is ${limits.maxFileBytes}`, path: e.raw, field: e.field, limit: limits.maxFileBytes, actual: e.size });
+      throw new BundleError({ code: 'BUNDLE_FILE_TOO_LARGE', message: `${JSON.stringify(e.raw)} is ${describeBytes(e.size)}; the limit per file is ${describeBytes(limits.maxFileBytes)}`, path: e.raw, field: e.field, limit: limits.maxFileBytes, actual: e.size });
     }
     total += e.size;
   }
   if (total > limits.maxTotalBytes) {
-    throw new BundleError({ code: 'BUNDLE_TOO_LARGE', message: `the bundle is ${total} bytes; the limit is ${limits.maxTotalBytes}`, path: null, field: 'files', limit: limits.maxTotalBytes, actual: total });
+    throw new BundleError({ code: 'BUNDLE_TOO_LARGE', message: `the bundle is ${describeBytes(total)}; the limit is ${describeBytes(limits.maxTotalBytes)}`, path: null, field: 'files', limit: limits.maxTotalBytes, actual: total });
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import type { BlobStore, FileEntry } from '../store/types.js';
 import { bundleLimits, type BundleLimits, type CheckedBundle } from './check.js';
+import { describeBytes } from '../../protocol/units.js';
 import { BundleError } from './errors.js';
 
 /** How many blob writes run at once. */
@@ -22,13 +23,13 @@ export async function saveBundle(bundle: CheckedBundle, blobs: BlobStore, limits
       throw new BundleError({ code: 'BUNDLE_BLOB_MISSING', message: `${JSON.stringify(file.path)} refers to content ${file.sha256} that was never uploaded; send its contentBase64`, path: file.path, field: 'files' });
     }
     if (size > max.maxFileBytes) {
-      throw new BundleError({ code: 'BUNDLE_FILE_TOO_LARGE', message: `${JSON.stringify(file.path)} is ${size} bytes; the limit per file is ${max.maxFileBytes}`, path: file.path, field: 'files', limit: max.maxFileBytes, actual: size });
+      throw new BundleError({ code: 'BUNDLE_FILE_TOO_LARGE', message: `${JSON.stringify(file.path)} is ${describeBytes(size)}; the limit per file is ${describeBytes(max.maxFileBytes)}`, path: file.path, field: 'files', limit: max.maxFileBytes, actual: size });
     }
     total += size;
     entries.push({ path: file.path, sha256: file.sha256, size });
   }
   if (total > max.maxTotalBytes) {
-    throw new BundleError({ code: 'BUNDLE_TOO_LARGE', message: `the bundle is ${total} bytes; the limit is ${max.maxTotalBytes}`, path: null, field: 'files', limit: max.maxTotalBytes, actual: total });
+    throw new BundleError({ code: 'BUNDLE_TOO_LARGE', message: `the bundle is ${describeBytes(total)}; the limit is ${describeBytes(max.maxTotalBytes)}`, path: null, field: 'files', limit: max.maxTotalBytes, actual: total });
   }
   const uploads = bundle.files.filter((f) => f.content !== null);
   for (let i = 0; i < uploads.length; i += PUT_CONCURRENCY) {

@@ -52,7 +52,7 @@ describe('the console journey', { skip }, () => {
     await page.getByRole('link', { name: 'New function' }).first().click();
     await page.getByLabel('Name').fill(name);
     await page.getByLabel('both').check();
-    await page.locator('.preview').getByText(new RegExp(`/async/${name}$`)).waitFor(); // as the API's asyncUrl: no trailing slash
+    await page.locator('.preview').getByText(new RegExp(`/async/${name}/$`)).waitFor(); // as the API's asyncUrl: with the trailing slash, like invokeUrl
     await screenshot(page, '03-new-function');
     await page.getByRole('button', { name: 'Create function' }).click();
     await page.getByRole('region', { name: 'Contract' }).getByText('Run and log retention').waitFor();

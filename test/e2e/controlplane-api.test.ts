@@ -94,7 +94,7 @@ describe('functions', () => {
     assert.deepEqual([fn.preset, fn.invocation, fn.auth, fn.status, fn.activeVersion], ['http', 'both', 'public', 'active', null]);
     assert.deepEqual(fn.limits, { timeoutMs: 30_000, memoryBytes: 256 * 1024 * 1024, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
     assert.equal(invokeUrl, `${h.url}/fn/${name}/`);
-    assert.equal(res.body.asyncUrl, `${h.url}/async/${name}`, 'invocation both (the default): both routes take its calls');
+    assert.equal(res.body.asyncUrl, `${h.url}/async/${name}/`, 'invocation both (the default): both routes take its calls');
     assert.equal(res.body.invokeToken, undefined);
     const { quotas, ...card } = contract;
     assert.deepEqual(card, {
@@ -117,7 +117,7 @@ describe('functions', () => {
     });
     assert.equal(res.status, 201);
     assert.deepEqual(res.body.function.limits, { timeoutMs: 2000, memoryBytes: 64 * 1024 * 1024, concurrency: 4, maxInstances: 3, minWarm: 1, maxQueue: 7 });
-    assert.equal(res.body.asyncUrl, `${h.url}/async/${name}`);
+    assert.equal(res.body.asyncUrl, `${h.url}/async/${name}/`);
     assert.match(res.body.invokeToken, /^fpi_/);
     assert.equal(res.body.contract.auth, 'token');
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDurationMs, formatLongDurationMs, formatMemoryBytes, parseDurationMs, parseLongDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
+import { describeBytes, formatDurationMs, formatLongDurationMs, formatMemoryBytes, parseDurationMs, parseLongDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
 
 describe('parseDurationMs', () => {
   const cases: [string, number][] = [
@@ -47,5 +47,12 @@ describe('formatting back', () => {
     assert.equal(parseLongDurationMs(formatLongDurationMs(90 * 86_400_000)), 90 * 86_400_000);
     assert.equal(formatMemoryBytes(256 * 1024 ** 2), '256Mi');
     assert.equal(formatMemoryBytes(1000), '1000');
+  });
+
+  it('describes a size for an error message with the exact figure kept', () => {
+    assert.equal(describeBytes(6 * 1024 ** 2), '6 MiB (6291456 bytes)');
+    assert.equal(describeBytes(512 * 1024 ** 3), '512 GiB (549755813888 bytes)');
+    assert.equal(describeBytes(64 * 1024), '64 KiB (65536 bytes)');
+    assert.equal(describeBytes(1000), '1000 bytes');
   });
 });

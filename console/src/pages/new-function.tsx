@@ -165,7 +165,7 @@ export function NewFunction(): JSX.Element {
         <div class="preview" aria-live="polite">
           {/* An async-only function's /fn/ URL answers 409 INVOCATION_MODE_NOT_ALLOWED: not shown as its URL (docs/adr/0048-newcomer-round-3.md). */}
           {mode !== 'async' ? <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div> : null}
-          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}</code></div> : null}
+          {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}/</code></div> : null}
           <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>
         <ErrorBox error={error} />
