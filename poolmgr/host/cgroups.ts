@@ -89,11 +89,11 @@ export class Cgroups {
    * Creates the platform's cgroup directories; null (with the reason) when cgroups are unusable.
    * Also makes moves into cgroups fast where the kernel can (`migrations`).
    */
-  static open(options: CgroupOptions, name = `fp-${process.pid}-${++opened}`): { cgroups: Cgroups | null; reason: string; migrations?: MigrationMode } {
+  static open(options: CgroupOptions, name?: string): { cgroups: Cgroups | null; reason: string; migrations?: MigrationMode } {
     const found = discover();
     if (found.v2 === null && Object.keys(found.v1).length === 0) return { cgroups: null, reason: 'no cgroup hierarchy is mounted' };
     const migrations = favorDynamicModifications();
-    const opened = Cgroups.create(found, options, name);
+    const opened = Cgroups.create(found, options, name ?? unusedName(found));
     return { ...opened, migrations };
   }
 
@@ -381,6 +381,19 @@ function v2Usable(h: Hierarchy): boolean {
     return V2_CONTROLLERS.every((c) => offered.includes(c));
   } catch {
     return false;
+  }
+}
+
+/**
+ * `fp-<pid>-<n>` with the first n no hierarchy has yet. A counter alone is not enough: two copies
+ * of this module in one process (a benchmark loading two builds, bench/ab-cold.ts) each count from
+ * 1, and the second host took the first one's directories.
+ */
+function unusedName(found: Discovered): string {
+  const parents = [...(found.v2 !== null ? [found.v2] : []), ...Object.values(found.v1)].map((h) => join2(h.mount, h.own));
+  for (;;) {
+    const name = `fp-${process.pid}-${++opened}`;
+    if (parents.every((parent) => !existsSync(`${parent}/${name}`))) return name;
   }
 }
 

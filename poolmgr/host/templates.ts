@@ -41,10 +41,17 @@ export function makeTemplateRoot(): string {
       // not ours to remove
     }
   }
-  const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(root, { mode: 0o700 });
-  return root;
+  // One with this pid is another host's of this process (a second copy of this module counts
+  // from 1 too: bench/ab-cold.ts loads two builds): never removed, the next number taken.
+  for (;;) {
+    const root = join(parent, `fp-tpl-${process.pid}-${++roots}`);
+    try {
+      mkdirSync(root, { mode: 0o700 });
+      return root;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 function readdirSafe(dir: string): string[] {

@@ -1,0 +1,51 @@
+/**
+ * Names a host takes on the machine (its cgroup root `fp-<pid>-<n>`, its template root
+ * `<tmp>/fp-tpl-<pid>-<n>`) stay its own when a second copy of the host's modules runs in the same
+ * process (bench/ab-cold.ts loads two builds side by side): the second copy's counter starts at 1
+ * too, and it used to take, and then remove, the first one's directories.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as CgroupsModule from '../../poolmgr/host/cgroups.js';
+import type * as TemplatesModule from '../../poolmgr/host/templates.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The module at `dist/poolmgr/host/<file>`, as a copy of its own (a query makes another module instance). */
+async function copyOf<T>(file: string, copy: string): Promise<T> {
+  return await import(`${pathToFileURL(join(here, '..', '..', 'poolmgr', 'host', file)).href}?copy=${copy}`) as T;
+}
+const isRoot = process.geteuid?.() === 0;
+
+describe('a second copy of the host in one process', () => {
+  it('gets its own cgroup root, and the first keeps its own', { skip: isRoot ? false : 'needs root' }, async (t) => {
+    const [a, b] = [await copyOf<typeof CgroupsModule>('cgroups.js', 'a'), await copyOf<typeof CgroupsModule>('cgroups.js', 'b')];
+    const first = a.Cgroups.open({ tasksMax: 8, cpuShares: 1024, leafStock: 0 }).cgroups;
+    if (first === null) return t.skip('no usable cgroups');
+    t.after(() => first.close());
+    const second = b.Cgroups.open({ tasksMax: 8, cpuShares: 1024, leafStock: 0 }).cgroups;
+    assert.ok(second !== null);
+    t.after(() => second.close());
+    const rootOf = (c: CgroupsModule.Cgroups, id: string): string => dirname(dirname(c.forRuntime(id).join[0]!));
+    const [r1, r2] = [rootOf(first, 'one'), rootOf(second, 'two')];
+    assert.notEqual(r1, r2, 'two roots');
+    assert.match(r2, /\/fp-\d+-\d+$/, 'named as ever: the stale-directory sweep recognises it');
+    assert.ok(existsSync(r1) && existsSync(r2), 'both still there');
+  });
+
+  it('gets its own template root, and the first keeps its own', async () => {
+    const [a, b] = [await copyOf<typeof TemplatesModule>('templates.js', 'a'), await copyOf<typeof TemplatesModule>('templates.js', 'b')];
+    const r1 = a.makeTemplateRoot();
+    const r2 = b.makeTemplateRoot();
+    try {
+      assert.notEqual(r1, r2);
+      assert.ok(existsSync(r1), 'the first root was not removed by the second copy');
+      assert.match(r2, /\/fp-tpl-\d+-\d+$/);
+    } finally {
+      const { rmSync } = await import('node:fs');
+      for (const r of [r1, r2]) rmSync(r, { recursive: true, force: true });
+    }
+  });
+});
