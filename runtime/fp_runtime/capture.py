@@ -204,6 +204,10 @@ def begin(mid=None):
     return cap, _current.set(cap)
 
 
+# begin() without its tuple: run_sync makes the Capture and sets it itself (issue 11).
+set_current = _current.set
+
+
 def end(cap, token):
     try:
         _current.reset(token)
