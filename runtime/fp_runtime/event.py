@@ -47,7 +47,10 @@ def make_event(wire: dict) -> Event:
     else:
         query, multi_query = {}, {}
     headers = get("headers")
-    if headers:
+    if headers and len(headers) == 1 and len(headers[0]) == 2:
+        name, value = headers[0]
+        headers, multi_headers = {name: value}, {name: [value]}
+    elif headers:
         headers, multi_headers = _grouped(headers, ", ")
     else:
         headers, multi_headers = {}, {}

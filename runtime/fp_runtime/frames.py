@@ -100,7 +100,10 @@ def _pack_response(response, pack) -> bytes:
 def encode_json_result(mid: int, body: bytes, logs: list, handler_ms: float) -> bytes:
     """encode_result for {status 200, the JSON content type, body}: what a handler returning a
     plain dict or list answers (responses.to_response), with that response's head a constant."""
-    head = _packer().pack(mid)
+    try:
+        head = _packers.packer.pack(mid)
+    except AttributeError:  # this thread's first reply
+        head = _packer().pack(mid)
     n = len(body)
     bin_head = _BIN8(0xC4, n) if n < 0x100 else _BIN16(0xC5, n) if n < 0x10000 else _BIN32(0xC6, n)
     if logs:

@@ -157,7 +157,9 @@ def _serve_sync(conn, loaded):
             if not more:
                 os._exit(0)
         msg = queue.pop(0)
-        if _invoke_ok(msg):
+        # _invoke_ok, inline.
+        if (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
+                and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict):
             frame, fatal = run_sync(loaded, msg)
             send_frame(frame)
             if fatal:
