@@ -148,7 +148,7 @@ def _serve_sync(conn, loaded):
     fill = conn.fill
     send_frame = conn.send_frame
     while True:
-        if not queue:
+        while not queue:  # a read may end inside a frame (a large body): read until one is whole
             try:
                 more = fill()
             except FrameTooLarge as err:
