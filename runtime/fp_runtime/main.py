@@ -147,16 +147,24 @@ def _serve_sync(conn, loaded):
     queue = conn.queue
     fill = conn.fill
     send_frame = conn.send_frame
+    # The queue is read directly unless the connection's recv does more (remote.RemoteConn takes
+    # `code` messages itself).
+    direct = type(conn).recv is Conn.recv
     while True:
-        while not queue:  # a read may end inside a frame (a large body): read until one is whole
-            try:
-                more = fill()
-            except FrameTooLarge as err:
-                conn.send(_protocol_error(0, str(err)))
-                os._exit(EXIT_FRAME_TOO_LARGE)
-            if not more:
+        if not direct:
+            msg = _recv(conn)
+            if msg is None:
                 os._exit(0)
-        msg = queue.pop(0)
+        else:
+            while not queue:  # a read may end inside a frame (a large body): read until one is whole
+                try:
+                    more = fill()
+                except FrameTooLarge as err:
+                    conn.send(_protocol_error(0, str(err)))
+                    os._exit(EXIT_FRAME_TOO_LARGE)
+                if not more:
+                    os._exit(0)
+            msg = queue.pop(0)
         # _invoke_ok, inline.
         if (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
                 and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict):

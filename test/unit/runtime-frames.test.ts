@@ -112,4 +112,33 @@ describe('the sync runtime\'s frames', () => {
     ]);
     assert.equal(out, 'ok');
   });
+
+  it('the serial serve loop leaves a remote connection its own messages (a `code` frame mid-serve)', () => {
+    const out = python([
+      'import os, socket, tempfile, threading',
+      'from fp_runtime import main, remote',
+      'from fp_runtime.frames import Decoder, encode',
+      'from fp_runtime.specialize import load',
+      'fn = tempfile.mkdtemp(); code = tempfile.mkdtemp()',
+      'open(os.path.join(fn, "main.py"), "w").write("def handler(event, context):\\n    return {\\"ok\\": event[\\"path\\"]}\\n")',
+      'ours, host = socket.socketpair()',
+      'conn = remote.RemoteConn(ours, code)',
+      'loaded = load({"name": "f", "version": "1", "dir": fn})',
+      'class Done(BaseException): pass',
+      'def done(status): raise Done(status)',
+      'main.os._exit = done',
+      'def serve():',
+      '    try: main._serve_sync(conn, loaded)',
+      '    except Done: pass',
+      't = threading.Thread(target=serve); t.start()',
+      'event = {"method": "GET", "path": "/a", "rawQuery": "", "query": [], "headers": [["host", "h"]], "requestId": "r", "body": b""}',
+      'host.sendall(encode({"t": "code", "id": 1, "dir": "/src", "files": [["x.txt", b"hi", 420]]}))',
+      'host.sendall(encode({"t": "invoke", "id": 2, "context": {"requestId": "r", "timeoutMs": 1000, "attempt": 1}, "event": event}))',
+      'd = Decoder(); got = []',
+      'while not got: got += d.feed(host.recv(65536))',
+      'host.close(); t.join(10)',
+      'print(got[0]["t"], got[0]["id"], bytes(got[0]["response"]["body"]).decode(), sorted(conn.copies))',
+    ]);
+    assert.equal(out, 'result 2 {"ok":"/a"} [\'/src\']');
+  });
 });
