@@ -12,6 +12,13 @@ checkouts can be compared by alternating runs:
 
 --profile prints cProfile's top functions (by own time) instead; --repeat R runs R times, one
 line each, then the median.
+
+--inproc N: no socket and no fork: N calls of the same frames decoded, checked, run and encoded in
+a loop (what the serve loop does between its reads and writes), for an instruction count that
+does not depend on the machine's load (bench/README.md, "The sync runtime's per-call path"):
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/runtime_loop.py --inproc 1600
+    (the same with 4800; the difference of the two "Collected" counts ÷ 3200 is a call's instructions)
 """
 import argparse
 import os
@@ -118,6 +125,28 @@ def one_run(args) -> float:
     return us
 
 
+def inproc(args) -> None:
+    sys.path.insert(0, args.runtime)
+    from fp_runtime import frames, invoke
+    from fp_runtime import main as rt_main
+    from fp_runtime.specialize import load
+    loaded = load({"name": "hello", "version": "1", "dir": args.dir, "entrypoint": "main:handler"}, None)
+    batch = b"".join(_frame(i + 1) for i in range(args.depth))
+    decoder = frames.Decoder()
+    new = hasattr(frames, "encode_result")  # run_sync returns the frame itself since 2026-12-04
+    start = time.perf_counter()
+    for _ in range(args.inproc // args.depth):
+        for msg in decoder.feed(batch):
+            if new:
+                if rt_main._invoke_ok(msg):
+                    invoke.run_sync(loaded, msg)
+            elif not rt_main._check(msg):
+                frames.encode(invoke.run_sync(loaded, msg))
+    took = time.perf_counter() - start
+    print(f"{took / args.inproc * 1e6:.2f} us a call in process, {args.inproc} calls, runtime {args.runtime}",
+          file=sys.__stdout__)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=100_000)
@@ -126,9 +155,13 @@ def main() -> None:
     parser.add_argument("--dir", default=os.path.join(HERE, "fixtures", "hello"))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--inproc", type=int, default=0)
     args = parser.parse_args()
     args.runtime = os.path.abspath(args.runtime)
     args.dir = os.path.abspath(args.dir)
+    if args.inproc:
+        inproc(args)
+        return
     results = []
     for _ in range(args.repeat):
         # Each run in a fresh process: specialize changes process state (cwd, sys.stdout, os._exit).
