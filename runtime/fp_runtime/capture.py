@@ -33,24 +33,25 @@ _sink = None
 
 
 class Capture:
-    __slots__ = ("id", "lines", "size", "dropped", "dropped_lines", "truncated", "partial", "done",
-                 "unsent", "queued", "urgent")
+    # No __slots__: the fields that start at zero are class attributes until a call first writes
+    # a line, so a call that prints nothing sets two (issue 11).
+    size = 0  # counts every line kept since the call began, sent or not: the bound is per call
+    dropped = 0
+    dropped_lines = 0  # counted too: a flood of empty lines drops 0 bytes but many lines
+    truncated = False
+    # stream -> [pieces, length] of its unfinished line; length -1: the line is being dropped.
+    # None until the first unfinished line.
+    partial = None
+    # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
+    done = False
+    unsent = 0  # bytes in self.lines
+    queued = False  # the flusher has been told about the lines in self.lines
+    urgent = False  # ... and told to send them now
 
     def __init__(self, mid=None):
         # The invoke's message id: its lines are streamed under it. None (specialize): sent at the end.
         self.id = mid
         self.lines = []  # lines not yet handed out (to a `logs` batch or the reply)
-        self.size = 0  # counts every line kept since the call began, sent or not: the bound is per call
-        self.dropped = 0
-        self.dropped_lines = 0  # counted too: a flood of empty lines drops 0 bytes but many lines
-        self.truncated = False
-        # stream -> [pieces, length] of its unfinished line; length -1: the line is being dropped.
-        self.partial = {}
-        # Set by finish(): later writes (a task or thread that outlived its call) go to the real stream.
-        self.done = False
-        self.unsent = 0  # bytes in self.lines
-        self.queued = False  # the flusher has been told about the lines in self.lines
-        self.urgent = False  # ... and told to send them now
 
     # Under _lock --------------------------------------------------------------------------
     def _add(self, stream, msg, level=None):
@@ -99,6 +100,8 @@ class Capture:
 
     def _hold(self, stream, text):
         """Keep a piece of an unfinished line (a list, not a growing str: no quadratic copying)."""
+        if self.partial is None:
+            self.partial = {}
         held = self.partial.setdefault(stream, [[], 0])
         if held[1] < 0:
             self.dropped += len(text)
@@ -119,16 +122,16 @@ class Capture:
                 held[1] = -2
 
     def _end_line(self, stream):
-        held = self.partial.pop(stream, None)
+        held = self.partial.pop(stream, None) if self.partial else None
         if held is not None and held[1] >= 0:
             self._add(stream, "".join(held[0]))
         elif held is not None and held[1] == -1:
             self.dropped_lines += 1
 
     def _end_partials(self):
-        for stream in list(self.partial):
+        for stream in list(self.partial or ()):
             self._end_line(stream)
-        self.partial = {}
+        self.partial = None
 
     def _wake(self):
         """What the flusher must hear now: (is this a new batch, must it go out at once), or None."""
@@ -202,6 +205,10 @@ def begin(mid=None):
     """Start capturing in the current context; returns (capture, token). With `mid` the lines stream."""
     cap = Capture(mid)
     return cap, _current.set(cap)
+
+
+# begin() without its tuple: run_sync makes the Capture and sets it itself (issue 11).
+set_current = _current.set
 
 
 def end(cap, token):

@@ -29,22 +29,34 @@ class Conn:
     def recv(self):
         """Next message, BadFrame, or None at end of stream. Raises FrameTooLarge."""
         while not self.queue:
-            # Sleep in poll(POLLIN), not in recv: a reader blocked in recv() on a Unix stream socket
-            # is woken each time the host reads a reply this side wrote (the kernel's write-space
-            # wake-up shares the reader's wait queue), so it would wake, find nothing and sleep
-            # again once per call, while the host handles that reply (issue 11).
-            self._readable.poll()
-            data = self.sock.recv(1 << 16)
-            if not data:
+            if not self.fill():
                 return None
-            self.queue.extend(self.decoder.feed(data))
         return self.queue.pop(0)
+
+    def fill(self) -> bool:
+        """Waits for data and appends the messages it completes to `queue` (maybe none: a frame's
+        start); False at end of stream. Raises FrameTooLarge."""
+        # Sleep in poll(POLLIN), not in recv: a reader blocked in recv() on a Unix stream socket
+        # is woken each time the host reads a reply this side wrote (the kernel's write-space
+        # wake-up shares the reader's wait queue), so it would wake, find nothing and sleep
+        # again once per call, while the host handles that reply (issue 11).
+        self._readable.poll()
+        data = self.sock.recv(1 << 16)
+        if not data:
+            return False
+        self.queue.extend(self.decoder.feed(data))
+        return True
 
     def send(self, message) -> None:
         """One frame, in the blocking phases (generic, sync handlers)."""
-        frame = encode(message)
+        self.send_frame(encode(message))
+
+    def send_frame(self, frame) -> None:
+        """An encoded frame, in the blocking phases: one send, the rest (rarely any) after it."""
         with self._lock:
-            self.sock.sendall(frame)
+            sent = self.sock.send(frame)
+            if sent < len(frame):
+                self.sock.sendall(memoryview(frame)[sent:])
 
     def send_built(self, build, timeout=-1) -> bool:
         """Calls build() under the send lock and writes the messages it returns in one write, so

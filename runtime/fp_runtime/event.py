@@ -3,6 +3,8 @@ import json
 import logging
 import time
 
+_monotonic = time.monotonic
+
 
 class Event(dict):
     """A dict (Lambda-style keys) with helpers for the body.
@@ -37,18 +39,31 @@ def _grouped(pairs, joiner):
 
 
 def make_event(wire: dict) -> Event:
-    query, multi_query = _grouped(wire.get("query") or (), None)
-    headers, multi_headers = _grouped(wire.get("headers") or (), ", ")
+    get = wire.get
+    query = get("query")
+    # No query (most calls) or one header each: no pass over the pairs (issue 11).
+    if query:
+        query, multi_query = _grouped(query, None)
+    else:
+        query, multi_query = {}, {}
+    headers = get("headers")
+    if headers and len(headers) == 1 and len(headers[0]) == 2:
+        name, value = headers[0]
+        headers, multi_headers = {name: value}, {name: [value]}
+    elif headers:
+        headers, multi_headers = _grouped(headers, ", ")
+    else:
+        headers, multi_headers = {}, {}
     return Event(
-        method=wire.get("method", "GET"),
-        path=wire.get("path", "/"),
-        rawQuery=wire.get("rawQuery", ""),
+        method=get("method", "GET"),
+        path=get("path", "/"),
+        rawQuery=get("rawQuery", ""),
         query=query,
         multiQuery=multi_query,
         headers=headers,
         multiHeaders=multi_headers,
-        body=wire.get("body") or b"",
-        requestId=wire.get("requestId", ""),
+        body=get("body") or b"",
+        requestId=get("requestId", ""),
     )
 
 
@@ -58,12 +73,14 @@ class Context:
     __slots__ = ("request_id", "function_name", "function_version", "attempt", "logger", "_deadline")
 
     def __init__(self, wire: dict, function_name: str, function_version: str, logger: logging.Logger):
-        self.request_id = wire.get("requestId", "")
+        get = wire.get
+        self.request_id = get("requestId", "")
         self.function_name = function_name
         self.function_version = function_version
-        self.attempt = int(wire.get("attempt", 1))
+        attempt = get("attempt", 1)
+        self.attempt = attempt if type(attempt) is int else int(attempt)
         self.logger = logger
-        self._deadline = time.monotonic() + wire.get("timeoutMs", 0) / 1000.0
+        self._deadline = _monotonic() + get("timeoutMs", 0) / 1000.0
 
     @property
     def remaining_ms(self) -> int:

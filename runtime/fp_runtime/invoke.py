@@ -5,17 +5,28 @@ import time
 
 from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, make_event
-from .frames import MAX_FRAME_BYTES
-from .responses import to_response
+from .frames import MAX_FRAME_BYTES, encode, encode_json_result, encode_result
+from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
 
 # A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
 MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
 
 
+_clock = time.perf_counter
+_set_capture = capture.set_current
+_Capture = capture.Capture
+_NO_CONTEXT = {}  # read only
+_JSON_HEADERS_SIZE = sum(len(k) + len(v) for k, v in _JSON_HEADERS)
+
+
 def _fits(response: dict) -> dict:
     size = len(response["body"])
-    for k, v in response["headers"]:
-        size += len(k) + len(v)
+    headers = response["headers"]
+    if headers is _JSON_HEADERS:  # the usual JSON answer's constant header list
+        size += _JSON_HEADERS_SIZE
+    else:
+        for k, v in headers:
+            size += len(k) + len(v)
     if size > MAX_RESPONSE_BYTES:
         raise errors.BadReturn(f"response of {size} bytes exceeds the {MAX_RESPONSE_BYTES} byte limit")
     return response
@@ -40,22 +51,38 @@ def _classify(err):
     return errors.USER_ERROR
 
 
-def run_sync(loaded, msg) -> dict:
-    """A sync handler, called on this thread."""
-    mid = msg.get("id", 0)
-    cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
-    start = time.perf_counter()
+def run_sync(loaded, msg):
+    """A sync handler, called on this thread: (the reply's frame, whether the process must exit).
+    `msg` is a checked invoke (main._check). A result is encoded by frames.encode_result without
+    building the reply's map, and a plain dict or list (the usual return) goes from the JSON
+    encoder to the frame without the response map either (issue 11)."""
+    mid = msg["id"]
+    cap = _Capture(mid)  # its lines stream under the call's id (flusher.py)
+    token = _set_capture(cap)
+    start = _clock()
     try:
         event = make_event(msg["event"])
-        context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
+        context = Context(msg.get("context") or _NO_CONTEXT, loaded.name, loaded.version, loaded.logger)
         value = loaded.target(event, context)
-        if type(value) not in _PLAIN and inspect.isawaitable(value):
-            value = asyncio.run(value)
-        response = _fits(to_response(value))
+        kind = type(value)
+        if kind is dict and "statusCode" not in value or kind is list:
+            # What to_response and _fits do for these, in fewer steps.
+            response = None
+            body = json_body(value)
+            if len(body) + _JSON_HEADERS_SIZE > MAX_RESPONSE_BYTES:
+                raise errors.BadReturn(f"response of {len(body) + _JSON_HEADERS_SIZE} bytes exceeds the "
+                                       f"{MAX_RESPONSE_BYTES} byte limit")
+        else:
+            if kind not in _PLAIN and inspect.isawaitable(value):
+                value = asyncio.run(value)
+            response = _fits(to_response(value))
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
-        return _error(mid, err, loaded, cap, token, start)
-    handler_ms = (time.perf_counter() - start) * 1000.0
-    return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
+        reply = _error(mid, err, loaded, cap, token, start)
+        return encode(reply), reply["fatal"]
+    handler_ms = (_clock() - start) * 1000.0
+    if response is None:
+        return encode_json_result(mid, body, capture.end(cap, token), handler_ms), False
+    return encode_result(mid, response, capture.end(cap, token), handler_ms), False
 
 
 async def run_async(loaded, msg, conn=None, loop=None) -> dict:

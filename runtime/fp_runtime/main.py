@@ -127,40 +127,92 @@ def _specialized(msg, loaded, logs, start):
     return reply
 
 
+def _invoke_ok(msg) -> bool:
+    """True for a well-formed invoke (what _check passes and routes to a call), in a few type
+    checks: msgpack gives exact types, and anything else takes _check's full path."""
+    return (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
+            and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict)
+
+
+_NO_CONTEXT = {}
+
+
 def _serve_sync(conn, loaded):
-    pool = ThreadPoolExecutor(loaded.concurrency) if loaded.concurrency > 1 else None
+    if loaded.concurrency > 1:
+        _serve_sync_pool(conn, loaded)
+        return
+    # One call at a time on this thread (the usual case; issue 11): the loop reads, runs and
+    # answers each invoke with no closure, no in-flight counter (a health check between calls
+    # finds none in flight) and the reply frame built by run_sync.
+    queue = conn.queue
+    fill = conn.fill
+    send_frame = conn.send_frame
+    # The queue is read directly unless the connection's recv does more (remote.RemoteConn takes
+    # `code` messages itself).
+    direct = type(conn).recv is Conn.recv
+    while True:
+        if not direct:
+            msg = _recv(conn)
+            if msg is None:
+                os._exit(0)
+        else:
+            while not queue:  # a read may end inside a frame (a large body): read until one is whole
+                try:
+                    more = fill()
+                except FrameTooLarge as err:
+                    conn.send(_protocol_error(0, str(err)))
+                    os._exit(EXIT_FRAME_TOO_LARGE)
+                if not more:
+                    os._exit(0)
+            msg = queue.pop(0)
+        # _invoke_ok, inline.
+        if (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
+                and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict):
+            frame, fatal = run_sync(loaded, msg)
+            send_frame(frame)
+            if fatal:
+                os._exit(EXIT_OUT_OF_MEMORY)
+        else:
+            _other(conn, msg, 0)
+
+
+def _other(conn, msg, inflight):
+    """Any message of the sync phase but a well-formed invoke."""
+    bad = _check(msg)
+    if bad:
+        conn.send(bad)
+    elif msg["t"] in ("ack", "cancel"):
+        pass  # only ASGI responses stream; one arriving late for any call is ignored
+    elif msg["t"] == "health":
+        conn.send(_health(msg, inflight))
+    elif msg["t"] == "shutdown":
+        os._exit(0)
+    else:
+        conn.send(_protocol_error(msg["id"], f"unexpected message {msg['t']!r}"))
+
+
+def _serve_sync_pool(conn, loaded):
+    pool = ThreadPoolExecutor(loaded.concurrency)
     inflight = [0]
 
     def one(msg):
         inflight[0] += 1
         try:
-            reply = run_sync(loaded, msg)
+            frame, fatal = run_sync(loaded, msg)
         finally:
             inflight[0] -= 1
-        conn.send(reply)
-        if reply.get("fatal"):
+        conn.send_frame(frame)
+        if fatal:
             os._exit(EXIT_OUT_OF_MEMORY)
 
     while True:
         msg = _recv(conn)
         if msg is None:
             os._exit(0)
-        bad = _check(msg)
-        if bad:
-            conn.send(bad)
-        elif msg["t"] == "invoke":
-            if pool is None:
-                one(msg)
-            else:
-                pool.submit(one, msg)
-        elif msg["t"] in ("ack", "cancel"):
-            pass  # only ASGI responses stream; one arriving late for any call is ignored
-        elif msg["t"] == "health":
-            conn.send(_health(msg, inflight[0]))
-        elif msg["t"] == "shutdown":
-            os._exit(0)
+        if _invoke_ok(msg):
+            pool.submit(one, msg)
         else:
-            conn.send(_protocol_error(msg["id"], f"unexpected message {msg['t']!r}"))
+            _other(conn, msg, inflight[0])
 
 
 async def _serve_async(conn, loaded, msg, pending):

@@ -121,6 +121,14 @@ for (const asyncDef of [false, true]) {
       assert.ok(Buffer.from(res.response.body).equals(body), 'body differs');
     });
 
+    test('a body larger than one read of the socket arrives whole, and the next call too', async () => {
+      // The frame reaches the runtime in several reads: its serve loop waits for the whole frame.
+      const body = Buffer.alloc(1024 * 1024 + 7, 'abcdefghij');
+      const res = await rt.invokeOk({ method: 'POST', path: '/raw', body });
+      assert.ok(Buffer.from(res.response.body).equals(body), 'body differs');
+      assert.equal((bodyJson(await rt.invokeOk({ path: '/' })) as Record<string, unknown>).bodyLen, 0);
+    });
+
     test('event.json() parses the body (None when empty); event.text() decodes it', async () => {
       const doc = { a: [1, 2.5, null], 'é': 'ü ✓', nested: { t: true } };
       const res = await rt.invokeOk({ method: 'POST', path: '/json', body: Buffer.from(JSON.stringify(doc)) });
@@ -271,8 +279,8 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
     });
 
     test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {
-      // The JSON encoder's `markers` are made per call (fp_runtime/responses.py): a failed
-      // encoding must not make the next dict look circular.
+      // The C JSON encoder is kept between calls and dropped after a failure, its `markers` with
+      // it (fp_runtime/responses.py): a failed encoding must not make the next dict look circular.
       for (let i = 0; i < 3; i++) {
         const res = await call('circular');
         assert.equal(res.t, 'error');
