@@ -121,6 +121,8 @@ export interface IncomingRequest {
    * CLIENT_CLOSED_REQUEST when the client went away.
    */
   body(): Promise<Uint8Array>;
+  /** The whole body if it has arrived (what `body()` would resolve with), else null: then await `body()`. */
+  bodyNow(): Uint8Array | null;
 }
 
 export interface OutgoingResponse {
@@ -204,6 +206,18 @@ function statusLine(status: number): string {
   return line;
 }
 
+/**
+ * `req.forEach`'s callback: one function for all requests instead of a closure per request
+ * (issue 11). It appends to `collecting`, set by the Exchange just before the (synchronous) call.
+ */
+let collecting: Pairs = [];
+/** Whether the headers collected held `Connection: close` (RFC 9112 §9.6). */
+let collectedClose = false;
+function collectHeader(name: string, value: string): void {
+  collecting.push([name, value]);
+  if (name === 'connection' && CLOSE_OPTION.test(value)) collectedClose = true;
+}
+
 /** One request/response pair and the state that keeps rules 2, 3 and 5-7. */
 class Exchange implements IncomingRequest, Abortable, Holder {
   readonly method: string;
@@ -274,12 +288,10 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     this.url = url;
     this.rawQuery = rawQuery;
-    let clientCloses = false;
-    req.forEach((name, value) => {
-      this.headers.push([name, value]);
-      if (name === 'connection' && CLOSE_OPTION.test(value)) clientCloses = true;
-    });
-    this.clientCloses = clientCloses;
+    collecting = this.headers;
+    collectedClose = false;
+    req.forEach(collectHeader);
+    this.clientCloses = collectedClose;
     this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
 
     // Rule 2: the abort handler goes on before anything else can happen.
@@ -374,6 +386,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     const at = this.listeners?.indexOf(listener) ?? -1;
     if (at >= 0) this.listeners!.splice(at, 1);
+  }
+
+  bodyNow(): Uint8Array | null {
+    const outcome = this.outcome;
+    return outcome !== null && 'body' in outcome ? outcome.body : null;
   }
 
   body(): Promise<Uint8Array> {
