@@ -134,10 +134,49 @@ function readBin(length: number): Buffer | null {
 function readAscii(length: number): string | null {
   const stop = at + length;
   if (stop > end) return giveUp();
-  for (let i = at; i < stop; i++) if (src[i]! >= 0x80) return giveUp();
-  const out = (src as LatinSlicing).latin1Slice(at, stop);
+  let out = '';
+  if (length <= SHORT_STRING) {
+    // A call into C++ per string costs more than these few bytes (most strings of a reply are short).
+    for (let i = at; i < stop; i++) {
+      const c = src[i]!;
+      if (c >= 0x80) return giveUp();
+      out += String.fromCharCode(c);
+    }
+  } else {
+    for (let i = at; i < stop; i++) if (src[i]! >= 0x80) return giveUp();
+    out = (src as LatinSlicing).latin1Slice(at, stop);
+  }
   at = stop;
   return out;
+}
+
+/** Strings up to this many bytes are built in JavaScript, longer ones by Buffer's latin1 slice. */
+const SHORT_STRING = 16;
+
+/**
+ * Map keys seen before, by length and first bytes: a reply's keys are the same few each time, so
+ * most keys are a compare, with no new string (as msgpackr's key cache).
+ */
+const keyCache: ({ bytes: Uint8Array; key: string } | undefined)[] = new Array(4096);
+
+function readKey(length: number): string | null {
+  const stop = at + length;
+  if (stop > end) return giveUp();
+  const slot = ((length << 5) ^ (length > 1 ? (src[at]! << 8) | src[at + 1]! : length > 0 ? src[at]! : 0)) & 0xfff;
+  const entry = keyCache[slot];
+  if (entry !== undefined && entry.bytes.length === length) {
+    const bytes = entry.bytes;
+    let i = 0;
+    while (i < length && bytes[i] === src[at + i]) i++;
+    if (i === length) {
+      at = stop;
+      return entry.key;
+    }
+  }
+  const start = at;
+  const key = readAscii(length);
+  if (key !== null && length <= SHORT_STRING) keyCache[slot] = { bytes: Uint8Array.prototype.slice.call(src, start, stop), key };
+  return key;
 }
 
 function readArray(length: number): unknown[] | null {
@@ -155,8 +194,8 @@ function readMap(length: number): Record<string, unknown> | null {
     if (at >= end || --budget < 0) return giveUp();
     const b = src[at++]!;
     let key: string | null;
-    if (b >= 0xa0 && b <= 0xbf) key = readAscii(b & 0x1f);
-    else if (b === 0xd9 && need(1)) key = readAscii(src[at++]!);
+    if (b >= 0xa0 && b <= 0xbf) key = readKey(b & 0x1f);
+    else if (b === 0xd9 && need(1)) key = readKey(src[at++]!);
     else return giveUp(); // not a string key: msgpackr converts it; the generic path does
     if (key === null || key === '__proto__') return giveUp();
     out[key] = read();
