@@ -53,4 +53,39 @@ describe('uws adapter: answering', () => {
     assert.equal(server.inFlight, 0);
     await server.idle();
   });
+
+  it('gives the whole body without a promise once it arrived (bodyNow: at once without a body), and each request its own headers', async (t) => {
+    const seen: { url: string; now: string | null; body: string; headers: string }[] = [];
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1 << 20,
+      async handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        const now = req.bodyNow();
+        const body = await req.body();
+        // Once body() resolved, bodyNow gives the same bytes.
+        assert.equal(req.bodyNow(), body);
+        seen.push({ url: req.url, now: now === null ? null : Buffer.from(now).toString(), body: Buffer.from(body).toString(), headers: req.headers.filter(([k]) => k.startsWith('x-')).map((p) => p.join('=')).join(',') });
+        return { status: 200, headers: [], body: 'ok' };
+      },
+      onError(): OutgoingResponse {
+        return { status: 500, headers: [], body: '' };
+      },
+    });
+    t.after(() => server.closeAll());
+    const base = `http://127.0.0.1:${server.port}`;
+    await fetch(`${base}/none`, { headers: { 'x-a': '1' } }).then((r) => r.text());
+    await fetch(`${base}/small`, { method: 'POST', body: 'hello', headers: { 'x-b': '2', 'x-c': '3' } }).then((r) => r.text());
+    const big = 'y'.repeat(300_000);
+    await fetch(`${base}/big`, { method: 'POST', body: big }).then((r) => r.text());
+    const closing = await fetch(`${base}/close`, { headers: { connection: 'close' } });
+    await closing.text();
+    assert.equal(closing.headers.get('connection'), 'close');
+    const byUrl = Object.fromEntries(seen.map((s) => [s.url, s]));
+    assert.deepEqual(byUrl['/none'], { url: '/none', now: '', body: '', headers: 'x-a=1' });
+    // The handler starts in uWS's callback for the head, before any body bytes are handed over.
+    assert.deepEqual(byUrl['/small'], { url: '/small', now: null, body: 'hello', headers: 'x-b=2,x-c=3' });
+    assert.equal(byUrl['/big']!.now, null);
+    assert.equal(byUrl['/big']!.body, big);
+  });
 });
