@@ -88,4 +88,35 @@ describe('uws adapter: answering', () => {
     assert.equal(byUrl['/big']!.now, null);
     assert.equal(byUrl['/big']!.body, big);
   });
+
+  it('writes every header as its own line, in order, with the one call into uWS for all of them', async (t) => {
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024,
+      handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        if (req.url === '/none') return Promise.resolve({ status: 204, headers: [] });
+        if (req.url === '/latin1') return Promise.resolve({ status: 200, headers: [['x-l', 'caf\u00e9'], ['x-m', 'plain']], body: 'l', latin1Headers: true });
+        return Promise.resolve({ status: 200, headers: [['content-type', 'text/plain'], ['x-run-id', 'abc'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['server-timing', 'queue;dur=0, total;dur=1.5']], body: 'hi' });
+      },
+      onError(): OutgoingResponse {
+        return { status: 500, headers: [], body: '' };
+      },
+    });
+    t.after(() => server.closeAll());
+    const { connect } = await import('node:net');
+    const raw = (path: string): Promise<Buffer> => new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    const head = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').filter((l) => !/^(date|connection|content-length):/i.test(l));
+    assert.deepEqual(head(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2', 'server-timing: queue;dur=0, total;dur=1.5']);
+    assert.deepEqual(head(await raw('/none')), ['HTTP/1.1 204 No Content']);
+    // Latin-1 values as bytes, as before: one call per header there.
+    const latin = await raw('/latin1');
+    assert.ok(latin.includes(Buffer.from('x-l: caf\xe9\r\nx-m: plain\r\n', 'latin1')), latin.toString('latin1'));
+  });
 });
