@@ -245,7 +245,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   stream: StreamWriter | null = null;
 
   private received = 0;
-  private chunks: Buffer[] = [];
+  /** A chunked body's pieces so far; made at its first piece (most requests have no body, or one of known length). */
+  private chunks: Buffer[] | null = null;
   /** The chunked body's last piece, filled by append(); `tailUsed` of its bytes are the body's. */
   private tail: Buffer | null = null;
   private tailUsed = 0;
@@ -254,7 +255,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private maxChunks = 0;
   private preallocated: Buffer | null = null;
   private outcome: { body: Uint8Array } | { error: PlatformError } | null = null;
-  private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] = [];
+  /** Who awaits a body still arriving; made when someone does (usually nobody: the body is settled first). */
+  private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] | null = null;
 
   private readonly maxBodyBytes: number;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
@@ -396,7 +398,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   body(): Promise<Uint8Array> {
     const outcome = this.outcome;
     if (outcome) return 'body' in outcome ? Promise.resolve(outcome.body) : Promise.reject(outcome.error);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
   }
 
   private onChunk(chunk: ArrayBuffer, isLast: boolean): void {
@@ -410,7 +412,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const size = chunk.byteLength;
     if (this.received + size > this.maxBodyBytes) {
       // Rule 7, while streaming (chunked bodies have no Content-Length to check up front).
-      this.chunks = [];
+      this.chunks = null;
       this.tail = null;
       this.preallocated = null;
       this.settle({ error: tooLarge(this.maxBodyBytes) });
@@ -428,9 +430,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     else if (size > 0) this.append(new Uint8Array(chunk));
     this.received += size;
     if (!isLast) return;
-    if (this.tail !== null) this.chunks.push(this.tail.subarray(0, this.tailUsed));
-    const body = this.preallocated ? this.preallocated.subarray(0, this.received) : Buffer.concat(this.chunks, this.received);
-    this.chunks = [];
+    if (this.tail !== null) (this.chunks ??= []).push(this.tail.subarray(0, this.tailUsed));
+    const body = this.preallocated ? this.preallocated.subarray(0, this.received) : Buffer.concat(this.chunks ?? [], this.received);
+    this.chunks = null;
     this.tail = null;
     this.preallocated = null;
     this.settle({ body });
@@ -444,7 +446,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** The body is refused while it arrives: what it took is freed, `error` answered and the connection closed (or only closed once answering began). */
   private refuseBody(error: PlatformError): void {
     if (this.aborted || this.ended) return;
-    this.chunks = [];
+    this.chunks = null;
     this.tail = null;
     this.preallocated = null;
     this.settle({ error });
@@ -464,10 +466,10 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.tailUsed += piece.length;
       return;
     }
-    if (this.tail !== null) this.chunks.push(this.tail.subarray(0, this.tailUsed));
+    if (this.tail !== null) (this.chunks ??= []).push(this.tail.subarray(0, this.tailUsed));
     if (piece.length >= TAIL_BYTES) {
       this.tail = null;
-      this.chunks.push(Buffer.from(piece));
+      (this.chunks ??= []).push(Buffer.from(piece));
       return;
     }
     // Never more than the body may still take (the limit was checked before this piece).
@@ -486,9 +488,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       if ('body' in outcome) this.budgets.bodies.settle(this.bodyHolder);
       else this.releaseBody();
     }
-    if (this.waiters.length === 0) return; // the usual case: the body is settled before anyone asks
+    if (this.waiters === null) return; // the usual case: the body is settled before anyone asks
     const waiters = this.waiters;
-    this.waiters = [];
+    this.waiters = null;
     for (const w of waiters) {
       if ('body' in outcome) w.resolve(outcome.body);
       else w.reject(outcome.error);
