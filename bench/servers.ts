@@ -67,11 +67,31 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/**
+ * A free port on 127.0.0.1: any (port 0), or with `FP_BENCH_PORTS=<from>-<to>` one of that range
+ * (for a machine shared by several people who were each given a range), tried in random order.
+ */
+export async function freePort(): Promise<number> {
+  const range = /^(\d+)-(\d+)$/.exec(process.env['FP_BENCH_PORTS'] ?? '');
+  if (range === null) return listenOn(0);
+  const from = Number(range[1]);
+  const to = Number(range[2]);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    try {
+      return await listenOn(port);
+    } catch {
+      // taken: another one
+    }
+  }
+  throw new Error(`no free port in FP_BENCH_PORTS=${from}-${to}`);
+}
+
+function listenOn(wanted: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(wanted, '127.0.0.1', () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));

@@ -139,7 +139,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return lastRoute;
   };
 
-  async function handle(req: IncomingRequest): Promise<OutgoingResponse> {
+  /**
+   * An invocation under `/fn/` without host routing (the common case) is invokeHttp's own promise:
+   * no async function around it, whose promise would adopt invokeHttp's (three more microtasks and
+   * two promises a request; issue 11). Everything else goes through `route`.
+   */
+  function handle(req: IncomingRequest): Promise<OutgoingResponse> {
+    if (baseDomain === null) {
+      const r = routeOf(req.url);
+      if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
+    }
+    return routed(req);
+  }
+
+  async function routed(req: IncomingRequest): Promise<OutgoingResponse> {
     const atRoot = hostRoute(req.headers, baseDomain);
     if (atRoot !== null && !('console' in atRoot)) return serveAtRoot(req, atRoot);
     const onConsoleHost = atRoot !== null;

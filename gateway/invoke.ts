@@ -188,15 +188,19 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   if (deps.shuttingDown()) {
     return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
   }
-  let body: Uint8Array;
-  try {
-    body = await req.body();
-  } catch (err) {
-    const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
-    return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
+  // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
+  // without a promise and a microtask (issue 11). A body still arriving is awaited.
+  let body = req.bodyNow();
+  if (body === null) {
+    try {
+      body = await req.body();
+    } catch (err) {
+      const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
+      return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
+    }
   }
-  const event = wireEvent(name, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
-  event.rootPath = edge.prefix + rootPath;
+  // The root path built once (no default `/fn/<name>` made first and replaced).
+  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
@@ -222,7 +226,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   if (deps.shuttingDown()) {
     done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
-    const event = wireEvent(name, runId, request);
+    const event = wireEvent(`/fn/${name}`, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
     done = finish(deps, origin, fn, runId, startedAt, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
@@ -315,7 +319,7 @@ function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { schem
   return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
 }
 
-function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
+function wireEvent(rootPath: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
   return {
     method: r.method,
     path: r.path,
@@ -324,7 +328,7 @@ function wireEvent(name: string, runId: string, r: Omit<DirectRequest, 'signal'>
     headers: r.headers,
     body: r.body,
     requestId: runId,
-    rootPath: `/fn/${name}`,
+    rootPath,
   };
 }
 

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Packr, Unpackr } from 'msgpackr';
 import { PlatformError } from './errors.js';
+import { decodePlain, GENERIC } from './plain-decode.js';
 
 /** Largest frame either side accepts; a bigger length prefix is a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -71,6 +72,12 @@ export class FrameDecoder {
       }
       if (this.buffered < 4 + length) break;
       const frame = this.take(4 + length).subarray(4);
+      // The usual reply in one pass (protocol/plain-decode.ts); anything unusual as before.
+      const plain = decodePlain(frame, this.maxItems);
+      if (plain !== GENERIC) {
+        out.push(plain);
+        continue;
+      }
       if (!withinItems(frame, this.maxItems)) {
         throw new FrameError(`frame holds more than ${this.maxItems} msgpack items`);
       }

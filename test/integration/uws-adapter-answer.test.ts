@@ -53,4 +53,70 @@ describe('uws adapter: answering', () => {
     assert.equal(server.inFlight, 0);
     await server.idle();
   });
+
+  it('gives the whole body without a promise once it arrived (bodyNow: at once without a body), and each request its own headers', async (t) => {
+    const seen: { url: string; now: string | null; body: string; headers: string }[] = [];
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1 << 20,
+      async handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        const now = req.bodyNow();
+        const body = await req.body();
+        // Once body() resolved, bodyNow gives the same bytes.
+        assert.equal(req.bodyNow(), body);
+        seen.push({ url: req.url, now: now === null ? null : Buffer.from(now).toString(), body: Buffer.from(body).toString(), headers: req.headers.filter(([k]) => k.startsWith('x-')).map((p) => p.join('=')).join(',') });
+        return { status: 200, headers: [], body: 'ok' };
+      },
+      onError(): OutgoingResponse {
+        return { status: 500, headers: [], body: '' };
+      },
+    });
+    t.after(() => server.closeAll());
+    const base = `http://127.0.0.1:${server.port}`;
+    await fetch(`${base}/none`, { headers: { 'x-a': '1' } }).then((r) => r.text());
+    await fetch(`${base}/small`, { method: 'POST', body: 'hello', headers: { 'x-b': '2', 'x-c': '3' } }).then((r) => r.text());
+    const big = 'y'.repeat(300_000);
+    await fetch(`${base}/big`, { method: 'POST', body: big }).then((r) => r.text());
+    const closing = await fetch(`${base}/close`, { headers: { connection: 'close' } });
+    await closing.text();
+    assert.equal(closing.headers.get('connection'), 'close');
+    const byUrl = Object.fromEntries(seen.map((s) => [s.url, s]));
+    assert.deepEqual(byUrl['/none'], { url: '/none', now: '', body: '', headers: 'x-a=1' });
+    // The handler starts in uWS's callback for the head, before any body bytes are handed over.
+    assert.deepEqual(byUrl['/small'], { url: '/small', now: null, body: 'hello', headers: 'x-b=2,x-c=3' });
+    assert.equal(byUrl['/big']!.now, null);
+    assert.equal(byUrl['/big']!.body, big);
+  });
+
+  it('writes every header as its own line, in order, with the one call into uWS for all of them', async (t) => {
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024,
+      handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        if (req.url === '/none') return Promise.resolve({ status: 204, headers: [] });
+        if (req.url === '/latin1') return Promise.resolve({ status: 200, headers: [['x-l', 'caf\u00e9'], ['x-m', 'plain']], body: 'l', latin1Headers: true });
+        return Promise.resolve({ status: 200, headers: [['content-type', 'text/plain'], ['x-run-id', 'abc'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['server-timing', 'queue;dur=0, total;dur=1.5']], body: 'hi' });
+      },
+      onError(): OutgoingResponse {
+        return { status: 500, headers: [], body: '' };
+      },
+    });
+    t.after(() => server.closeAll());
+    const { connect } = await import('node:net');
+    const raw = (path: string): Promise<Buffer> => new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    const head = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').filter((l) => !/^(date|connection|content-length):/i.test(l));
+    assert.deepEqual(head(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2', 'server-timing: queue;dur=0, total;dur=1.5']);
+    assert.deepEqual(head(await raw('/none')), ['HTTP/1.1 204 No Content']);
+    // Latin-1 values as bytes, as before: one call per header there.
+    const latin = await raw('/latin1');
+    assert.ok(latin.includes(Buffer.from('x-l: caf\xe9\r\nx-m: plain\r\n', 'latin1')), latin.toString('latin1'));
+  });
 });
