@@ -25,6 +25,14 @@ from .frames import PROTOCOL_VERSION
 from .invoke import run_async, run_sync
 from .specialize import load
 
+try:
+    # The async phase's event loop: uvloop when it is installed, as uvicorn's `--loop auto` picks
+    # it (docs/adr/0050-uvloop-async-phase.md). Imported here, at boot: a zygote's forks inherit it.
+    import uvloop
+    _new_loop = uvloop.new_event_loop
+except ImportError:  # pragma: no cover - the platform's own environment installs it
+    _new_loop = None
+
 EXIT_FRAME_TOO_LARGE = 3
 EXIT_OUT_OF_MEMORY = 70
 
@@ -299,5 +307,6 @@ def main(argv, boot, sandbox=None) -> int:
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))
         _serve_sync(conn, loaded)
     else:
-        asyncio.run(_serve_async(conn, loaded, msg, pending))
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            runner.run(_serve_async(conn, loaded, msg, pending))
     return 0
