@@ -323,7 +323,7 @@ export function buildRows(r: Results): ResultRow[] {
     }));
     if (uMore) {
       rows.push(row({
-        figure: `6. FastAPI app throughput, ${cN.connections} conns, vs uvicorn's best`,
+        figure: `6. FastAPI app throughput, ${cN.connections} conns, vs uvicorn with more workers`,
         unit: 'req/s',
         platform: cN.gateway?.wrk.requestsPerSec,
         platformWhat: gWhat,

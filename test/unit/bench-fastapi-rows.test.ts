@@ -38,7 +38,7 @@ describe('section 6 rows', () => {
     assert.equal(target.baseline, 3000);
     assert.equal(target.met, true);
     assert.match(target.cells[2] ?? '', /uvicorn 1 worker/);
-    const beside = rows.find((r) => r.figure === "6. FastAPI app throughput, 64 conns, vs uvicorn's best");
+    const beside = rows.find((r) => r.figure === "6. FastAPI app throughput, 64 conns, vs uvicorn with more workers");
     assert.ok(beside);
     assert.equal(beside.baseline, 5000);
     assert.equal(beside.met, null);
