@@ -4,9 +4,9 @@ Phases (docs/runtime-protocol.md):
 1. generic: blocking reads; answers health, specialize, shutdown.
 2. sync handler: blocking loop on this thread (a handler may call asyncio.run itself);
    concurrency > 1 runs calls on a thread pool.
-3. async handler or ASGI app: an asyncio loop on this thread (uvloop's: ADR 0050); messages are read and dispatched by
-   one reader callback on the socket (Conn.listen); each call is a task, made when the call starts
-   (calls beyond `concurrency` wait in a FIFO of messages).
+3. async handler or ASGI app: an asyncio loop on this thread (uvloop's: ADR 0050); messages are
+   read and dispatched by one reader callback on the socket (Conn.listen); each call is a task,
+   made when the call starts (calls beyond `concurrency` wait in a FIFO of messages).
 A malformed frame gets a protocol_error reply; a length prefix over the limit cannot be
 resynchronised, so the runtime replies and exits.
 """
