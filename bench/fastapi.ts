@@ -179,7 +179,8 @@ export async function fastapiApp(opts: BenchOptions): Promise<FastapiResult> {
   for (let round = 1; round <= opts.rounds; round++) {
     await attempt('uvicorn workers=1 (c1)', () => served(() => startShopUvicorn(1), c1('uvicorn', 'uvicorn workers=1 (c1)', round)), c1Runs);
     await attempt('gateway 1x1 (c1)', async () => ({ ...(await served(() => startShopGateway(one, opts.verbose), c1('gateway', 'gateway 1x1 (c1)', round))), setting: one }), c1Runs);
-    for (const workers of opts.uvicornWorkers) {
+    // One worker is the issue's baseline (the target row); two, one per core, beside it (bench/table.ts).
+    for (const workers of [...new Set([1, 2, ...opts.uvicornWorkers])].sort((a, b) => a - b)) {
       const label = `uvicorn workers=${workers}`;
       await attempt(label, () => served(() => startShopUvicorn(workers), (s) => measure(label, s, opts.connections, opts.threads, opts, opts.durationS, round)), cNRuns);
     }

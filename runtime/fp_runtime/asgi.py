@@ -92,12 +92,20 @@ class _Exchange:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
-            raw = [(bytes(k), bytes(v)) for k, v in message.get("headers") or ()]
             # ASGI header values are bytes (Starlette encodes text as Latin-1: "café" is b"caf\xe9").
             # One char per byte; `latin1` tells the gateway to write them back as those bytes, as
             # uvicorn does, not as UTF-8 text (docs/api-invoke.md, "Return value → response").
-            self.headers = [[k.decode("latin-1").lower(), v.decode("latin-1")] for k, v in raw]
-            self.latin1 = not all(v.isascii() for _, v in raw)
+            # One pass, a pair (tuple: the same msgpack array) per header; bytes are not copied.
+            headers = []
+            ascii_only = True
+            for k, v in message.get("headers") or ():
+                if type(v) is not bytes:
+                    v = bytes(v)  # a bytearray or memoryview: ASGI allows any bytes-like value
+                if ascii_only and not v.isascii():
+                    ascii_only = False
+                headers.append((bytes(k).decode("latin-1").lower(), v.decode("latin-1")))
+            self.headers = headers
+            self.latin1 = not ascii_only
         elif kind == "http.response.body":
             data = bytes(message.get("body", b""))
             more = bool(message.get("more_body", False))

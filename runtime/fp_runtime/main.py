@@ -4,9 +4,9 @@ Phases (docs/runtime-protocol.md):
 1. generic: blocking reads; answers health, specialize, shutdown.
 2. sync handler: blocking loop on this thread (a handler may call asyncio.run itself);
    concurrency > 1 runs calls on a thread pool.
-3. async handler or ASGI app: an asyncio loop on this thread; messages are read and dispatched by
-   one reader callback on the socket (Conn.listen); each call is a task, made when the call starts
-   (calls beyond `concurrency` wait in a FIFO of messages).
+3. async handler or ASGI app: an asyncio loop on this thread (uvloop's: ADR 0050); messages are
+   read and dispatched by one reader callback on the socket (Conn.listen); each call is a task,
+   made when the call starts (calls beyond `concurrency` wait in a FIFO of messages).
 A malformed frame gets a protocol_error reply; a length prefix over the limit cannot be
 resynchronised, so the runtime replies and exits.
 """
@@ -24,6 +24,14 @@ from .flusher import Flusher
 from .frames import PROTOCOL_VERSION
 from .invoke import run_async, run_sync
 from .specialize import load
+
+try:
+    # The async phase's event loop: uvloop when it is installed, as uvicorn's `--loop auto` picks
+    # it (docs/adr/0050-uvloop-async-phase.md). Imported here, at boot: a zygote's forks inherit it.
+    import uvloop
+    _new_loop = uvloop.new_event_loop
+except ImportError:  # pragma: no cover - the platform's own environment installs it
+    _new_loop = None
 
 EXIT_FRAME_TOO_LARGE = 3
 EXIT_OUT_OF_MEMORY = 70
@@ -351,5 +359,6 @@ def main(argv, boot, sandbox=None) -> int:
         conn.send(_specialized(msg, loaded, capture.end(cap, token), start))
         _serve_sync(conn, loaded)
     else:
-        asyncio.run(_serve_async(conn, loaded, msg, pending))
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            runner.run(_serve_async(conn, loaded, msg, pending))
     return 0

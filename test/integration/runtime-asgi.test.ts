@@ -275,3 +275,33 @@ describe('bare ASGI app', () => {
     assert.equal((res as ErrorReply).fatal, false);
   });
 });
+
+describe('the async phase event loop (ADR 0050)', () => {
+  test('an ASGI app and an async handler run on uvloop, as under uvicorn --loop auto', async (t) => {
+    const dir = await writeFunction({
+      'main.py': py(
+        'import asyncio',
+        'async def app(scope, receive, send):',
+        '    if scope["type"] != "http":',
+        '        return',
+        '    loop = type(asyncio.get_running_loop())',
+        '    await send({"type": "http.response.start", "status": 200, "headers": []})',
+        '    await send({"type": "http.response.body", "body": f"{loop.__module__}.{loop.__name__}".encode()})',
+        '',
+        'async def handler(event, context):',
+        '    loop = type(asyncio.get_running_loop())',
+        '    return {"loop": f"{loop.__module__}.{loop.__name__}"}',
+      ),
+    });
+    t.after(() => removeFunction(dir));
+    const asgi = await startRuntime();
+    t.after(() => asgi.kill());
+    await asgi.specialize({ dir, entrypoint: 'main:app' });
+    // Two calls: the loop keeps serving after the first (the reader callback stays registered).
+    for (let i = 0; i < 2; i++) assert.equal(bodyText(await asgi.invokeOk()), 'uvloop.Loop');
+    const handler = await startRuntime();
+    t.after(() => handler.kill());
+    await handler.specialize({ dir, entrypoint: 'main:handler' });
+    assert.deepEqual(bodyJson(await handler.invokeOk()), { loop: 'uvloop.Loop' });
+  });
+});
