@@ -179,8 +179,13 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
         return Streamed(stream.sent)
     if ex.phase == STREAMING and not ended and not stream.cancelled:  # cancelled: the client left
         raise BadReturn("the ASGI app returned without finishing its response body (more_body was never false)")
+    if (ex.status is None or not ended) and not (stream is not None and stream.cancelled):
+        # Nothing went out yet: the caller gets uvicorn's plain 500 (uvicorn sends it for a missing
+        # start, and cuts a response whose body never ended), the run record the reason.
+        why = "finished without sending http.response.start" if ex.status is None else "returned without finishing its response body (more_body was never false)"
+        raise AppRaised(BadReturn(f"the ASGI app {why}"), None)
     if ex.status is None:
-        raise BadReturn("the ASGI app finished without sending http.response.start")
+        raise BadReturn("the ASGI app finished without sending http.response.start")  # to a client that left
     if stream is not None and stream.sent:
         return Streamed(stream.sent)
     return ex.whole()

@@ -210,6 +210,12 @@ def requests_for(app: str) -> list[dict]:
         # docs/api-invoke.md "State lives per instance").
         return [req("POST", "/reset"), timed(req("POST", "/send?seconds=1.5")), "SETTLE3", timed(req("GET", "/with-dep")), "SETTLE3",
                 timed(req("GET", "/response-task")), "SETTLE3", timed(req("GET", "/task-fails")), "SETTLE3", req("GET", "/done")]
+    if app == "rawasgi":
+        return [req("GET", "/tiny-chunks"), req("GET", "/stream-head"), req("HEAD", "/stream-head"), req("GET", "/latin1-header"),
+                req("GET", "/many-headers"), req("GET", "/cl-right"), req("GET", "/cl-short"), req("GET", "/cl-long"), req("GET", "/te-chunked"),
+                req("GET", "/empty-messages"), req("GET", "/no-start"), req("GET", "/no-body"), req("GET", "/dup-ctype"), req("GET", "/header-spaces")]
+    if app == "lifestate":
+        return [req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
     raise SystemExit(f"no requests for {app}")
 
 
