@@ -215,7 +215,7 @@ def requests_for(app: str) -> list[dict]:
                 req("GET", "/many-headers"), req("GET", "/cl-right"), req("GET", "/cl-short"), req("GET", "/cl-long"), req("GET", "/te-chunked"),
                 req("GET", "/empty-messages"), req("GET", "/no-start"), req("GET", "/no-body"), req("GET", "/dup-ctype"), req("GET", "/header-spaces")]
     if app == "lifestate":
-        return [req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
+        return [req("POST", "/reset"), req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
     raise SystemExit(f"no requests for {app}")
 
 

@@ -25,6 +25,12 @@ def state(request: Request, p: Annotated[dict, Depends(pool)]):
     return {"pool": p, "started": request.app.state.started, "scope_state_keys": sorted(request.scope["state"].keys())}
 
 
+@app.post("/reset")
+def reset(request: Request):
+    request.state.hits["n"] = 0
+    return {}
+
+
 @app.get("/hits")
 def hits(request: Request):
     return request.state.hits
