@@ -16,7 +16,10 @@ Not part of `npm test`: it needs a running platform and the apps' packages in th
 interpreter's environment (test/README.md, "Apps the tutorials do not cover"). The round of
 2026-12-03 ran it with a venv made from the runtime's interpreter, a .pth file pointing at .venv's
 site-packages, and `pip install sqlalchemy pydantic-settings pyjwt python-multipart jinja2
-itsdangerous httpx` in it.
+itsdangerous httpx` in it. The round of 2026-12-04 (the apps from `wsapp` on) used FastAPI's peer
+environment (test/peers, its venv has orjson, python-multipart, jinja2) for the platform's
+FP_PYTHON, and for uvicorn a venv over it with `websockets` added (uvicorn answers a WebSocket
+handshake only with it). What differs in those rounds, and why, is in docs/api-invoke.md.
 """
 from __future__ import annotations
 
