@@ -309,6 +309,7 @@ def start_uvicorn(python: str, app: str, root_path: str | None) -> tuple[subproc
 class Side:
     def __init__(self, port: int, prefix: str, host: str):
         self.port, self.prefix, self.host, self.jar = port, prefix, host, {}
+        self.extra: dict = {}  # headers every request carries (a proxy's X-Forwarded-Prefix)
 
     def send(self, r: dict) -> dict:
         try:
@@ -367,7 +368,7 @@ class Side:
 
     def _send(self, r: dict) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Host": self.host, "User-Agent": "compare/1", **r["headers"]}
+        headers = {"Host": self.host, "User-Agent": "compare/1", **self.extra, **r["headers"]}
         if r.get("cookies") and self.jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
         conn.putrequest(r["method"], self.prefix + r["path"], skip_host=True, skip_accept_encoding=True)
@@ -474,13 +475,20 @@ def sse_disconnect(side: Side) -> str:
 def run_app(app: str, python: str, platform: str) -> list[str]:
     plat = urlsplit(platform)
     problems = []
-    for mode in ("root", "fn"):
+    # COMPARE_PROXY_PREFIX=/api/v1 adds a third mode: a prefix-stripping proxy in front, i.e. uvicorn
+    # --root-path /api/v1 vs the platform at the app's host with X-Forwarded-Prefix: /api/v1 (the
+    # platform must trust 127.0.0.1: FP_TRUSTED_PROXIES).
+    proxy = os.environ.get("COMPARE_PROXY_PREFIX")
+    for mode in ("root", "fn") + (("proxy",) if proxy else ()):
         prefix = f"/fn/{app}" if mode == "fn" else ""
         host = f"{plat.hostname}:{plat.port}" if mode == "fn" else f"{app}.localhost:{plat.port}"
-        proc, port = start_uvicorn(python, app, None if app in OWN_ROOT_PATH else prefix or None)
+        root_path = proxy if mode == "proxy" else prefix or None
+        proc, port = start_uvicorn(python, app, None if app in OWN_ROOT_PATH else root_path)
         try:
             uv = Side(port, "", host)
             pf = Side(plat.port, prefix, host)
+            if mode == "proxy":
+                pf.extra = {"X-Forwarded-Prefix": proxy}
             for r in requests_for(app):
                 if r == "TOKEN":
                     tok_a = json.loads(uv.send(req("POST", "/token", {"Content-Type": "application/x-www-form-urlencoded"}, b"username=bob&password=builder"))["body"])["access_token"]
