@@ -11,7 +11,13 @@ import asyncio
 from . import streaming
 from .app_errors import AppRaised
 from .errors import BadReturn
+from .frames import MAX_FRAME_BYTES
 from .scope import build_scope
+
+# A whole response with a body past this goes out as a stream (its head, then pieces) instead of
+# one `result` frame it would not fit: FastAPI sends every non-streaming body in one message, and
+# uvicorn sends any size. Below invoke.MAX_RESPONSE_BYTES, with room for the headers.
+WHOLE_BODY_MAX = MAX_FRAME_BYTES - 2 * 1024 * 1024
 
 
 class Streamed:
@@ -132,7 +138,7 @@ class _Exchange:
 
     async def _send_early(self):
         out = self.whole()
-        if self.fits is not None:
+        if self.fits is not None and len(out["body"]) <= WHOLE_BODY_MAX:  # a bigger body goes in pieces
             self.fits(out)
         await self.stream.respond(out, False)
 
@@ -188,7 +194,14 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
         raise BadReturn("the ASGI app finished without sending http.response.start")  # to a client that left
     if stream is not None and stream.sent:
         return Streamed(stream.sent)
-    return ex.whole()
+    out = ex.whole()
+    if stream is not None and len(out["body"]) > WHOLE_BODY_MAX:
+        try:
+            await stream.respond(out, False)
+        except streaming.ClientDisconnected:
+            pass  # the client left while it was sent: the call ends here
+        return Streamed(stream.sent)
+    return out
 
 
 # A lifespan shutdown that has not finished by then is abandoned and the process exits: below the
