@@ -216,7 +216,10 @@ def requests_for(app: str) -> list[dict]:
     if app == "rawasgi":
         return [req("GET", "/tiny-chunks"), req("GET", "/stream-head"), req("HEAD", "/stream-head"), req("GET", "/latin1-header"),
                 req("GET", "/many-headers"), req("GET", "/cl-right"), req("GET", "/cl-short"), req("GET", "/cl-long"), req("GET", "/te-chunked"),
-                req("GET", "/empty-messages"), req("GET", "/no-start"), req("GET", "/no-body"), req("GET", "/dup-ctype"), req("GET", "/header-spaces")]
+                req("GET", "/empty-messages"), req("GET", "/no-start"), req("GET", "/no-body"), req("GET", "/dup-ctype"), req("GET", "/header-spaces"),
+                req("HEAD", "/tiny-chunks"), req("GET", "/hop-by-hop"), req("GET", "/hop-by-hop", {"Connection": "close"}, name="hop-by-hop, client closes")]
+    if app == "bigbody":
+        return [req("GET", "/bytes?mib=10"), req("GET", "/bytes?mib=70"), req("HEAD", "/bytes?mib=70"), req("GET", "/json?mib=70")]
     if app == "lifestate":
         return [req("POST", "/reset"), req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
     raise SystemExit(f"no requests for {app}")

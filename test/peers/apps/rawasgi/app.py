@@ -68,6 +68,11 @@ async def app(scope, receive, send):
         for _ in range(5):
             await send({"type": "http.response.body", "body": b"", "more_body": True})
         await send({"type": "http.response.body", "body": b"end"})
+    elif path == "/hop-by-hop":
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"connection", b"close"), (b"keep-alive", b"timeout=5"), (b"upgrade", b"h2c"), (b"proxy-connection", b"x"),
+            (b"x-kept", b"1"), (b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"hop"})
     elif path == "/no-start":
         return
     elif path == "/no-body":
