@@ -309,7 +309,7 @@ export function bearerToken(headers: Pairs): string | null {
  * starts with its root_path. A path that does not start with the prefix is one the proxy stripped
  * (the usual case) and goes after it. `path === prefix` leaves `` (the app sees `/api/v1`, as the
  * client sent it). Under `/fn/<name>/` the prefix is before the mount, never in the path below it.
- * docs/gateway.md, "Proxy headers".
+ * docs/gateway.md, "Proxy headers"; docs/adr/0054-forwarded-prefix-not-doubled.md.
  */
 export function belowPrefix(path: string, prefix: string, rootPath: string): string {
   if (prefix === '' || rootPath !== '') return path;
