@@ -11,7 +11,13 @@ import asyncio
 from . import streaming
 from .app_errors import AppRaised
 from .errors import BadReturn
+from .frames import MAX_FRAME_BYTES
 from .scope import build_scope
+
+# A whole response with a body past this goes out as a stream (its head, then pieces) instead of
+# one `result` frame it would not fit: FastAPI sends every non-streaming body in one message, and
+# uvicorn sends any size. Below invoke.MAX_RESPONSE_BYTES, with room for the headers.
+WHOLE_BODY_MAX = MAX_FRAME_BYTES - 2 * 1024 * 1024
 
 
 class Streamed:
@@ -140,7 +146,7 @@ class _Exchange:
 
     async def _send_early(self):
         out = self.whole()
-        if self.fits is not None:
+        if self.fits is not None and len(out["body"]) <= WHOLE_BODY_MAX:  # a bigger body goes in pieces
             self.fits(out)
         await self.stream.respond(out, False)
 
@@ -187,11 +193,23 @@ async def call(app, wire: dict, state: dict, stream=None, fits=None):
         return Streamed(stream.sent)
     if ex.phase == STREAMING and not ended and not stream.cancelled:  # cancelled: the client left
         raise BadReturn("the ASGI app returned without finishing its response body (more_body was never false)")
+    if (ex.status is None or not ended) and not (stream is not None and stream.cancelled):
+        # Nothing went out yet: the caller gets uvicorn's plain 500 (uvicorn sends it for a missing
+        # start, and cuts a response whose body never ended), the run record the reason.
+        why = "finished without sending http.response.start" if ex.status is None else "returned without finishing its response body (more_body was never false)"
+        raise AppRaised(BadReturn(f"the ASGI app {why}"), None)
     if ex.status is None:
-        raise BadReturn("the ASGI app finished without sending http.response.start")
+        raise BadReturn("the ASGI app finished without sending http.response.start")  # to a client that left
     if stream is not None and stream.sent:
         return Streamed(stream.sent)
-    return ex.whole()
+    out = ex.whole()
+    if stream is not None and len(out["body"]) > WHOLE_BODY_MAX:
+        try:
+            await stream.respond(out, False)
+        except streaming.ClientDisconnected:
+            pass  # the client left while it was sent: the call ends here
+        return Streamed(stream.sent)
+    return out
 
 
 # A lifespan shutdown that has not finished by then is abandoned and the process exits: below the

@@ -111,10 +111,24 @@ const WATCHER = py(
   '    return {"gone": False}',
 );
 
+// No middleware: FastAPI sends a whole response in one body message (APP's middleware re-streams it).
+const HUGE = py(
+  'import asyncio',
+  'from fastapi import FastAPI, Response',
+  'from starlette.background import BackgroundTask',
+  'app = FastAPI()',
+  '@app.get("/huge")',
+  'def huge(background: bool = False):',
+  '    return Response(b"z" * (65 * 2**20), media_type="application/octet-stream",',
+  '                    background=BackgroundTask(asyncio.sleep, 0.3) if background else None)',
+);
+
 const name = fnName('framing');
+const huge = fnName('huge');
 const watcher = fnName('watcher');
 const h = useGateway({
   [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
+  [huge]: { files: { 'app.py': HUGE }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s\n  memory: 512Mi' },
   [watcher]: { files: { 'app.py': WATCHER }, manifest: 'entrypoint: app:app\nlimits:\n  timeout: 20s' },
 });
 
@@ -153,6 +167,17 @@ describe('ASGI response framing', () => {
       assert.equal(res.headers['content-length'], String(expected.length));
       assert.equal(res.body.byteLength, expected.length);
       assert.equal(createHash('sha256').update(res.body).digest('hex'), digest);
+    }
+  });
+
+  test('a whole body past the frame limit (65 MiB in one message) is sent, as uvicorn sends it, with its Content-Length', async () => {
+    // It was 502 FUNCTION_BAD_RESPONSE ("response of … bytes exceeds the … byte limit"): peer app bigbody.
+    for (const query of ['', '?background=true']) {
+      const res = await request(`${h.url}/fn/${huge}/huge${query}`);
+      assert.equal(res.status, 200, query);
+      assert.equal(res.headers['content-length'], String(65 * 2 ** 20));
+      assert.equal(res.body.byteLength, 65 * 2 ** 20);
+      assert.ok(res.body.every((b) => b === 0x7a), query);
     }
   });
 

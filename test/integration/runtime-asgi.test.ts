@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { ErrorClass } from '../../protocol/messages.js';
 import {
   bodyJson, bodyText, headerValues, py, removeFunction, startRuntime, writeFunction,
-  type ErrorReply, type Result, type RuntimeHandle,
+  type Result, type RuntimeHandle,
 } from '../helpers/runtime-process.js';
 
 const APP = py(
@@ -261,18 +261,30 @@ describe('bare ASGI app', () => {
     assert.deepEqual(bodyJson(res), { name: 'café x' });
   });
 
-  test('an app that returns without sending a response is bad_return', async (t) => {
+  test('an app that returns without a response, or without its body\'s end: uvicorn\'s plain 500, the reason in the run record', async (t) => {
+    // uvicorn answers the first with `500 Internal Server Error` and cuts the second after its
+    // head; the runtime sent 502 FUNCTION_BAD_RESPONSE and a 200 with an empty body (peer app rawasgi).
     const dir = await writeFunction({
-      'main.py': py('async def app(scope, receive, send):', '    if scope["type"] == "http":', '        return'),
+      'main.py': py(
+        'async def app(scope, receive, send):',
+        '    if scope["type"] == "http" and scope["path"] == "/head-only":',
+        '        await send({"type": "http.response.start", "status": 200, "headers": []})',
+      ),
     });
     t.after(() => removeFunction(dir));
     const rt = await startRuntime();
     t.after(() => rt.kill());
     await rt.specialize({ dir, entrypoint: 'main:app' });
-    const res = await rt.invoke();
-    assert.equal(res.t, 'error');
-    assert.equal((res as ErrorReply).error.class, ErrorClass.badReturn);
-    assert.equal((res as ErrorReply).fatal, false);
+    for (const [path, why] of [['/', /without sending http\.response\.start/], ['/head-only', /without finishing its response body/]] as const) {
+      const reply = await rt.invoke({ path });
+      assert.equal(reply.t, 'result', path);
+      const r = reply as Result;
+      assert.equal(r.response.status, 500);
+      assert.equal(bodyText(r), 'Internal Server Error');
+      assert.equal(r.error?.class, ErrorClass.user);
+      assert.equal(r.error?.type, 'BadReturn');
+      assert.match(r.error?.message ?? '', why);
+    }
   });
 });
 

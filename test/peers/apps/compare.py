@@ -16,7 +16,10 @@ Not part of `npm test`: it needs a running platform and the apps' packages in th
 interpreter's environment (test/README.md, "Apps the tutorials do not cover"). The round of
 2026-12-03 ran it with a venv made from the runtime's interpreter, a .pth file pointing at .venv's
 site-packages, and `pip install sqlalchemy pydantic-settings pyjwt python-multipart jinja2
-itsdangerous httpx` in it.
+itsdangerous httpx` in it. The round of 2026-12-04 (the apps from `wsapp` on) used FastAPI's peer
+environment (test/peers, its venv has orjson, python-multipart, jinja2) for the platform's
+FP_PYTHON, and for uvicorn a venv over it with `websockets` added (uvicorn answers a WebSocket
+handshake only with it). What differs in those rounds, and why, is in docs/api-invoke.md.
 """
 from __future__ import annotations
 
@@ -160,7 +163,76 @@ def requests_for(app: str) -> list[dict]:
     if app == "rootpath":
         return [req("GET", "/items/3"), req("GET", "/api/items/3"), req("GET", "/go"), req("GET", "/api/go"), req("GET", "/slash"),
                 req("GET", "/api/slash"), req("GET", "/openapi.json"), req("GET", "/api/openapi.json"), req("GET", "/docs"), req("GET", "/api/docs")]
+    if app == "wsapp":
+        ws = b"GET {P}/ws HTTP/1.1\r\nHost: {H}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        return [req("GET", "/"), req("GET", "/ws"), head_only(ws, "WebSocket handshake to /ws"),
+                head_only(ws.replace(b"/ws ", b"/ "), "WebSocket handshake to an HTTP route")]
+    if app == "depsyield":
+        return [req("POST", "/reset"), req("GET", "/ok"), req("GET", "/conflict"), req("GET", "/crash"), req("GET", "/http-error"),
+                req("GET", "/teardown-fails"), req("GET", "/cached"), req("GET", "/settings"), req("GET", "/guarded"),
+                req("GET", "/guarded", {"X-Token": "t"}), "SETTLE", req("GET", "/events")]
+    if app == "responses":
+        return [req("GET", "/orjson"), req("GET", "/text"), req("GET", "/html"), req("GET", "/redirect/relative"), req("GET", "/redirect/root"),
+                req("GET", "/redirect/urlfor"), req("GET", "/redirect/path"), req("GET", "/redirect/away"), req("GET", "/cookies"),
+                req("GET", "/custom"), req("GET", "/http-exc"), req("GET", "/quota"), req("GET", "/created"), req("GET", "/empty"),
+                req("GET", "/json-none"), req("HEAD", "/orjson"), req("POST", "/orjson")]
+    if app == "paths":
+        return [req("GET", "/files/a%2Fb"), req("GET", "/files/a%2fb%20c"), req("GET", "/files/a/b"), req("GET", "/tree/a%2Fb/c/"),
+                req("GET", "/tree/x/../y"), req("GET", "/color/red"), req("GET", "/color/green"), req("GET", "/num/007"), req("GET", "/num/1e3"),
+                req("GET", "/q?ids=1&ids=2&ids=3&tag=a&tag=&flag=yes"), req("GET", "/q?ids=x"), req("GET", "/q?ids=1,2"),
+                req("GET", "/slash"), req("GET", "/slash?x=1&y=%2F"), req("GET", "/slash/"), req("GET", "/noslash/"), req("GET", "/noslash/?a=b"),
+                req("GET", "/r"), req("GET", "/r/"), req("GET", "/r/leaf"), req("POST", "/slash"), req("GET", "/strict/x"), req("GET", "/strict/x/"),
+                req("GET", "/%C3%A9/%C3%A9"), req("GET", "/%c3%a9/v"), req("GET", "/files/%E9")]
+    if app == "openapidocs":
+        return [req("GET", "/spec/openapi.json"), req("GET", "/api-docs"), req("GET", "/api-redoc"), req("GET", "/api-docs/oauth2-redirect"),
+                req("GET", "/docs"), req("GET", "/openapi.json"), req("GET", "/plain/openapi.json"), req("GET", "/plain/docs"), req("GET", "/plain/ping"),
+                req("POST", "/items", {"Content-Type": "application/json"}, b'{"name": "n", "price": "2.5"}')]
+    if app == "subapps":
+        return [req("GET", "/"), req("GET", "/v1/items/1"), req("GET", "/v1/openapi.json"), req("GET", "/v1/docs"), req("GET", "/v2/items/2"),
+                req("GET", "/v2/openapi.json"), req("GET", "/star/hi"), req("GET", "/star"), req("GET", "/static/hello.txt"), req("GET", "/v1"),
+                req("GET", "/v1/"), req("GET", "/openapi.json")]
+    if app == "bodymw":
+        body, ctype = multipart([("a", "1"), ("f", ("x.txt", b"x" * 5000, "text/plain")), ("a", "2")])
+        return [req("POST", "/echo", {}, b"hello"), req("POST", "/echo", {}, bytes(range(256)) * 8000, name="POST /echo 2 MB"),
+                req("POST", "/json", {"Content-Type": "application/json"}, b'{"k": [1, 2]}'), req("POST", "/form", {"Content-Type": ctype}, body),
+                req("POST", "/stream-in", {}, b"z" * 300000), req("POST", "/echo", {"X-Block": "1"}, b"abc"), req("GET", "/stream-out"),
+                req("POST", "/echo"), req("POST", "/json", {"Content-Type": "application/json"}, b"{bad")]
+    if app == "bigfiles":
+        def files(n, size):
+            return multipart([("files", (f"f{i}.bin", bytes([i]) * size, "application/octet-stream")) for i in range(n)])
+        under, uc = files(3, 2_000_000)
+        over, oc = files(3, 2_200_000)
+        return [req("GET", "/gen?mib=64", name="GET /gen 64 MiB"), "SLOWREAD", req("GET", "/file"), req("HEAD", "/file"),
+                req("GET", "/file", {"Range": "bytes=1000-1999"}), req("GET", "/file", {"Range": "bytes=20971000-"}),
+                req("GET", "/file", {"Range": "bytes=0-0,-1"}), req("GET", "/file", {"Range": "bytes=30000000-"}),
+                "ETAG", req("POST", "/upload", {"Content-Type": uc}, under, name="3 files, 6.0 MB (under 6 MiB)"),
+                req("POST", "/upload", {"Content-Type": oc}, over, name="3 files, 6.6 MB (over 6 MiB)")]
+    if app == "bgslow":
+        # A pause after each call lets its tasks end on its instance: back to back, the next call
+        # scales out to a new instance and the tasks' writes are in another process (by design:
+        # docs/api-invoke.md "State lives per instance").
+        return [req("POST", "/reset"), timed(req("POST", "/send?seconds=1.5")), "SETTLE3", timed(req("GET", "/with-dep")), "SETTLE3",
+                timed(req("GET", "/response-task")), "SETTLE3", timed(req("GET", "/task-fails")), "SETTLE3", req("GET", "/done")]
+    if app == "rawasgi":
+        return [req("GET", "/tiny-chunks"), req("GET", "/stream-head"), req("HEAD", "/stream-head"), req("GET", "/latin1-header"),
+                req("GET", "/many-headers"), req("GET", "/cl-right"), req("GET", "/cl-short"), req("GET", "/cl-long"), req("GET", "/te-chunked"),
+                req("GET", "/empty-messages"), req("GET", "/no-start"), req("GET", "/no-body"), req("GET", "/dup-ctype"), req("GET", "/header-spaces"),
+                req("HEAD", "/tiny-chunks"), req("GET", "/hop-by-hop"), req("GET", "/hop-by-hop", {"Connection": "close"}, name="hop-by-hop, client closes")]
+    if app == "bigbody":
+        return [req("GET", "/bytes?mib=10"), req("GET", "/bytes?mib=70"), req("HEAD", "/bytes?mib=70"), req("GET", "/json?mib=70")]
+    if app == "lifestate":
+        return [req("POST", "/reset"), req("GET", "/state"), req("GET", "/state"), req("GET", "/hits")]
     raise SystemExit(f"no requests for {app}")
+
+
+def head_only(data: bytes, name: str) -> dict:
+    """A raw request whose answer is read up to the end of its head (a 101 keeps the connection)."""
+    return {"raw": data, "name": name, "head_only": True}
+
+
+def timed(r: dict) -> dict:
+    """Also compares how long the whole answer took: a difference over 300 ms is one."""
+    return {**r, "timed": True}
 
 
 def parse_manifest_env(app: str) -> dict:
@@ -186,10 +258,20 @@ SECRETS = {"settingsapp": {"APP_API_KEY": "sk-live-123456"}}
 OWN_ROOT_PATH = {"rootpath"}
 
 
+# COMPARE_PORTS=19520-19559: take uvicorn's ports from this range (a machine shared by several runs).
+PORTS = os.environ.get("COMPARE_PORTS")
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    candidates = [0] if not PORTS else list(range(int(PORTS.split("-")[0]), int(PORTS.split("-")[1]) + 1))
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit(f"no free port in {PORTS}")
 
 
 class Upstream(BaseHTTPRequestHandler):
@@ -230,6 +312,7 @@ def start_uvicorn(python: str, app: str, root_path: str | None) -> tuple[subproc
 class Side:
     def __init__(self, port: int, prefix: str, host: str):
         self.port, self.prefix, self.host, self.jar = port, prefix, host, {}
+        self.extra: dict = {}  # headers every request carries (a proxy's X-Forwarded-Prefix)
 
     def send(self, r: dict) -> dict:
         try:
@@ -244,6 +327,22 @@ class Side:
         s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         s.sendall(data)
         got = b""
+        if r.get("head_only"):
+            s.settimeout(10)
+            t0 = time.monotonic()
+            try:
+                while b"\r\n\r\n" not in got:
+                    piece = s.recv(65536)
+                    if not piece:
+                        break
+                    got += piece
+            except OSError as e:
+                got += f"<{type(e).__name__} after {time.monotonic() - t0:.1f} s>".encode()
+            s.close()
+            head, _, body = got.partition(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            hdrs = [(k.strip().lower(), v.strip()) for k, _, v in (ln.decode("latin-1").partition(":") for ln in lines[1:])]
+            return {"status": lines[0].decode("latin-1") if got else "no answer", "headers": hdrs, "body": body}
         try:
             while True:
                 piece = s.recv(65536)
@@ -272,7 +371,7 @@ class Side:
 
     def _send(self, r: dict) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Host": self.host, "User-Agent": "compare/1", **r["headers"]}
+        headers = {"Host": self.host, "User-Agent": "compare/1", **self.extra, **r["headers"]}
         if r.get("cookies") and self.jar:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
         conn.putrequest(r["method"], self.prefix + r["path"], skip_host=True, skip_accept_encoding=True)
@@ -321,6 +420,50 @@ def diff(name: str, a: dict, b: dict) -> list[str]:
     return [f"  [{name}] {line}" for line in out]
 
 
+def slow_read(mode: str, uv: Side, pf: Side) -> list[str]:
+    """A client that reads 1 MiB of a 64 MiB stream, stalls 3 s, then reads the rest: the same bytes."""
+    import hashlib
+    got = {}
+    for name, side in (("uvicorn", uv), ("platform", pf)):
+        conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=30)
+        conn.request("GET", side.prefix + "/gen?mib=64", headers={"Host": side.host})
+        res = conn.getresponse()
+        h, n = hashlib.sha256(), 0
+        first = res.read(2**20)
+        h.update(first)
+        n += len(first)
+        time.sleep(3)
+        t0 = time.monotonic()
+        while True:
+            piece = res.read(2**20)
+            if not piece:
+                break
+            h.update(piece)
+            n += len(piece)
+        got[name] = (res.status, n, h.hexdigest()[:16])
+        conn.close()
+    if got["uvicorn"] != got["platform"]:
+        return [f"  [{mode} slow reader of /gen] uvicorn {got['uvicorn']} vs platform {got['platform']}"]
+    return []
+
+
+def etag_round(mode: str, uv: Side, pf: Side) -> list[str]:
+    """Conditional requests with each side's own validators (they differ: mtime, docs/api-invoke.md)."""
+    out = []
+    va = {k: v for k, v in uv.send(req("HEAD", "/file"))["headers"]}
+    vb = {k: v for k, v in pf.send(req("HEAD", "/file"))["headers"]}
+    for name, build in (("If-None-Match", lambda v: {"If-None-Match": v.get("etag", "")}),
+                        ("If-None-Match list", lambda v: {"If-None-Match": f'"other", {v.get("etag", "")}'}),
+                        ("If-Modified-Since", lambda v: {"If-Modified-Since": v.get("last-modified", "")}),
+                        ("If-Range matching", lambda v: {"Range": "bytes=0-9", "If-Range": v.get("etag", "")}),
+                        ("If-Range stale", lambda v: {"Range": "bytes=0-9", "If-Range": '"stale"'})):
+        for method in ("GET", "HEAD"):
+            a = uv.send(req(method, "/file", build(va)))
+            b = pf.send(req(method, "/file", build(vb)))
+            out += diff(f"{mode} {method} /file {name}", a, b)
+    return out
+
+
 def sse_disconnect(side: Side) -> str:
     s = socket.create_connection(("127.0.0.1", side.port))
     s.sendall(f"GET {side.prefix}/sse?n=200 HTTP/1.1\r\nHost: {side.host}\r\n\r\n".encode())
@@ -335,13 +478,20 @@ def sse_disconnect(side: Side) -> str:
 def run_app(app: str, python: str, platform: str) -> list[str]:
     plat = urlsplit(platform)
     problems = []
-    for mode in ("root", "fn"):
+    # COMPARE_PROXY_PREFIX=/api/v1 adds a third mode: a prefix-stripping proxy in front, i.e. uvicorn
+    # --root-path /api/v1 vs the platform at the app's host with X-Forwarded-Prefix: /api/v1 (the
+    # platform must trust 127.0.0.1: FP_TRUSTED_PROXIES).
+    proxy = os.environ.get("COMPARE_PROXY_PREFIX")
+    for mode in ("root", "fn") + (("proxy",) if proxy else ()):
         prefix = f"/fn/{app}" if mode == "fn" else ""
         host = f"{plat.hostname}:{plat.port}" if mode == "fn" else f"{app}.localhost:{plat.port}"
-        proc, port = start_uvicorn(python, app, None if app in OWN_ROOT_PATH else prefix or None)
+        root_path = proxy if mode == "proxy" else prefix or None
+        proc, port = start_uvicorn(python, app, None if app in OWN_ROOT_PATH else root_path)
         try:
             uv = Side(port, "", host)
             pf = Side(plat.port, prefix, host)
+            if mode == "proxy":
+                pf.extra = {"X-Forwarded-Prefix": proxy}
             for r in requests_for(app):
                 if r == "TOKEN":
                     tok_a = json.loads(uv.send(req("POST", "/token", {"Content-Type": "application/x-www-form-urlencoded"}, b"username=bob&password=builder"))["body"])["access_token"]
@@ -353,13 +503,27 @@ def run_app(app: str, python: str, platform: str) -> list[str]:
                         b = pf.send(req("GET", path, {"Authorization": f"Bearer {tok_b}"}))
                         problems += diff(f"{mode} GET {path} (bob)", a, b)
                     continue
+                if isinstance(r, str) and r.startswith("SETTLE"):
+                    time.sleep(float(r[len("SETTLE"):] or 1))  # background work after the answers
+                    continue
+                if r == "SLOWREAD":
+                    problems += slow_read(mode, uv, pf)
+                    continue
+                if r == "ETAG":
+                    problems += etag_round(mode, uv, pf)
+                    continue
                 if r == "SSE_DISCONNECT":
                     sse_disconnect(uv)
                     sse_disconnect(pf)
                     continue
+                t0 = time.monotonic()
                 a = uv.send(r)
+                t1 = time.monotonic()
                 b = pf.send(r)
+                t2 = time.monotonic()
                 problems += diff(f"{mode} {r['name']}", a, b)
+                if r.get("timed") and abs((t2 - t1) - (t1 - t0)) > 0.3:
+                    problems.append(f"  [{mode} {r['name']}] answered after {t1 - t0:.2f} s (uvicorn) vs {t2 - t1:.2f} s (platform)")
         finally:
             proc.terminate()
             proc.wait()
@@ -373,7 +537,7 @@ def main():
     ap.add_argument("apps", nargs="*")
     ns = ap.parse_args()
     apps = ns.apps or sorted(d for d in os.listdir(HERE) if os.path.isfile(os.path.join(HERE, d, "platform.yaml")))
-    upstream = ThreadingHTTPServer(("127.0.0.1", 18799), Upstream)
+    upstream = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("COMPARE_UPSTREAM_PORT", "18799"))), Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     total = 0
     for app in apps:
