@@ -400,3 +400,65 @@ describe('attack: what a stranger learns of the workspaces', () => {
     assert.deepEqual(await refused({ authorization: `Bearer ${revoked}` }), [401, 'ADMIN_TOKEN_INVALID'], 'a revoked token');
   });
 });
+
+describe('attack: a workspace name given to another tenant after the first one left (red team 5, December 2026)', () => {
+  // Deleting a workspace left its bound databases on the data server (a database outlives its
+  // functions) and its audit entries: a workspace created later under the same name (another
+  // customer signing up as `acme`) bound `shop` with `create: false` and read the first tenant's
+  // documents, and its owner read the first tenant's audit log (who, from where, what).
+  const storeFn = py(
+    'def handler(event, context):',
+    '    body = event["body"].decode()',
+    '    if body.startswith("put:"):',
+    '        context.db.secrets.insert_one({"v": body[4:]})',
+    '        return {"ok": True}',
+    '    return {"docs": [d["v"] for d in context.db.secrets.find({}, {"_id": 0})]}',
+  );
+  const bind = async (api: Api, workspace: string, fn: string, create: boolean): Promise<void> => {
+    const manifest = { kind: 'function', name: fn, data: { mongo: { database: 'shop', create } } };
+    assert.equal((await api.call('POST', '/functions', { name: fn }, { 'fp-workspace': workspace })).status, 201);
+    const up = await api.call('POST', `/functions/${fn}/versions`, { files: filesOf({ 'main.py': storeFn }), manifest }, { 'fp-workspace': workspace });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    const dep = await api.call('POST', `/functions/${fn}/deploy`, {}, { 'fp-workspace': workspace });
+    assert.equal(dep.status, 200, JSON.stringify(dep.body));
+  };
+
+  it('a workspace whose databases are still on the data server is not deleted (WORKSPACE_NOT_EMPTY); once they are dropped, a new workspace of that name starts empty', { timeout: 120_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const secret = `first-tenant-${randomBytes(6).toString('hex')}`;
+    await bind(first.api, first.name, 'store', true);
+    const put = await fetch(`${h.url}/fn/store.${first.name}/`, { method: 'POST', body: `put:${secret}` });
+    assert.equal(put.status, 200, await put.text());
+    assert.equal((await first.api.call('DELETE', '/functions/store')).status, 204);
+
+    const refused = await h.api.call('DELETE', `/workspaces/${first.name}`);
+    // Before: 204, and the database (with the first tenant's documents) stayed behind, unnamed by any workspace.
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(errorOf(refused).code, 'WORKSPACE_NOT_EMPTY');
+    assert.deepEqual(errorOf(refused)['databases'], ['shop']);
+
+    const dropped = await h.api.call('DELETE', '/data/databases/shop', undefined, { 'fp-workspace': first.name });
+    assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+
+    // Another tenant gets the name.
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    assert.equal(token.status, 201);
+    const second = new Api(h.url, token.body.secret as string);
+    assert.deepEqual((await second.call('GET', '/data/databases')).body, { databases: [] });
+    await bind(second, first.name, 'reader', true);
+    const read = await fetch(`${h.url}/fn/reader.${first.name}/`, { method: 'POST', body: 'get' });
+    assert.deepEqual(await read.json(), { docs: [] }, 'the new workspace read the first tenant\'s documents');
+
+    // Its audit log starts with the workspace: nothing of the first tenant's (before: every entry, back to the first create).
+    const audit = await second.call('GET', '/audit?limit=200');
+    assert.equal(audit.status, 200);
+    const actions = (audit.body.items as { action: string; target: string }[]).map((e) => `${e.action} ${e.target}`);
+    assert.ok(!actions.includes('function.delete store') && !actions.includes('workspace.delete ' + first.name), actions.join(', '));
+    assert.ok(actions.includes(`workspace.create ${first.name}`), actions.join(', '));
+    // The root token still reads the name's whole history.
+    const all = await h.api.call('GET', '/audit?limit=200', undefined, { 'fp-workspace': first.name });
+    assert.ok((all.body.items as { action: string }[]).some((e) => e.action === 'workspace.delete'));
+  });
+});
