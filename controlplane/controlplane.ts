@@ -299,7 +299,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     registry,
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
     metricsRegistry,
-    metricsView: (headers) => metricsView(tokens, workspaces, headers),
+    metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
     takeAdminToken() {
       const once = adminToken;
       adminToken = null;

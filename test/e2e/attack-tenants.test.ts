@@ -462,3 +462,24 @@ describe('attack: a workspace name given to another tenant after the first one l
     assert.ok((all.body.items as { action: string }[]).some((e) => e.action === 'workspace.delete'));
   });
 });
+
+describe('attack: a recycled workspace name and /metrics (red team 5, December 2026)', () => {
+  it('a workspace token sees no series of a function deleted before (another tenant\'s, under the same workspace name)', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    await deployed(first.api, 'payroll', { 'main.py': py('def handler(event, context):', '    return 1') });
+    assert.equal((await fetch(`${h.url}/fn/payroll.${first.name}/`)).status, 200);
+    assert.equal((await fetch(`${h.url}/async/payroll.${first.name}/`, { method: 'POST' })).status, 202);
+    assert.equal((await first.api.call('DELETE', '/functions/payroll')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'second tenant' }, { 'fp-workspace': first.name });
+    assert.equal(token.status, 201);
+    const res = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${token.body.secret as string}` } });
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    // Before: fp_invocations_total, fp_invocation_duration_seconds, fp_cold_starts_total and the async families named it, with its traffic.
+    assert.equal(text.includes(`payroll.${first.name}`), false, text.split('\n').filter((l) => l.includes('payroll')).join('\n'));
+    const all = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${h.api.token!}` } })).text();
+    assert.ok(all.includes(`function="payroll.${first.name}"`), 'the root token still sees every series the process keeps');
+  });
+});
