@@ -186,6 +186,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const runs = new RecordingRunSink({
     onWrite: sinkMetrics.onWrite,
     runs: logBudget.wrap(store.runs),
+    // A deleted function's records still buffered are not written (red team 5).
+    exists: (key) => registry.resolve(key).found,
     metrics: options.metrics,
     ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),

@@ -483,3 +483,27 @@ describe('attack: a recycled workspace name and /metrics (red team 5, December 2
     assert.ok(all.includes(`function="payroll.${first.name}"`), 'the root token still sees every series the process keeps');
   });
 });
+
+describe('attack: a deleted function\'s last runs under a recycled name (red team 5, December 2026)', () => {
+  it('runs still buffered when a function is deleted are not written: a function created later under its key (another tenant\'s) shows none of them', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const secret = `printed-by-the-first-tenant-${randomBytes(6).toString('hex')}`;
+    await deployed(first.api, 'leaky', { 'main.py': py('def handler(event, context):', `    print(${JSON.stringify(secret)})`, '    return 1') });
+    assert.equal((await fetch(`${h.url}/fn/leaky.${first.name}/`)).status, 200);
+    // Deleted at once: its run record is still in the sink's buffer (written at most once a second).
+    assert.equal((await first.api.call('DELETE', '/functions/leaky')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    await sleep(2500);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    await deployed(second, 'leaky', { 'main.py': py('def handler(event, context):', '    return 2') });
+    const logs = await second.call('GET', '/functions/leaky/logs');
+    // Before: the first tenant's run and its printed line, written after the delete had removed the function's runs.
+    assert.equal(JSON.stringify(logs.body).includes(secret), false, JSON.stringify(logs.body));
+    const runs = await second.call('GET', '/runs?function=leaky');
+    assert.deepEqual(runs.body.items, [], JSON.stringify(runs.body));
+    const usage = await second.call('GET', '/functions/leaky/usage?window=1h');
+    assert.equal(usage.body.invocations, 0, JSON.stringify(usage.body));
+  });
+});
