@@ -23,13 +23,15 @@ export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'o
 export interface RecordingRunSinkOptions {
   runs: RunStore;
   /**
-   * Whether a function key names a function that exists now; absent: every record is written.
+   * Whether a function key names a function that exists now, and did when the run started (a run
+ * that started before the function now under that key was created is a deleted one's); absent:
+ * every record is written.
    * Checked when a batch is written: a function deleted meanwhile had its runs and usage removed,
    * and its records still buffered (up to a second of them) would outlive that, to be shown to a
    * function created later under the same key, another tenant's in a workspace whose name was
    * deleted and given again (red team 5). Such records are dropped.
    */
-  exists?: (functionKey: string) => boolean;
+  exists?: (functionKey: string, startedAt: number) => boolean;
   /** Optional: without it only run records are written. */
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
@@ -88,8 +90,9 @@ export class RecordingRunSink {
     this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
     const tuning = options.tuning ?? {};
     const exists = options.exists;
-    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function)));
-    const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only(exists));
+    const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
+    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
+    const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
     this.runs = new BufferedRecorder<RunRecord>({
       ...tuning,
       write: (batch) => options.runs.record(existing(batch)),

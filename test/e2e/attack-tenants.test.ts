@@ -507,3 +507,29 @@ describe('attack: a deleted function\'s last runs under a recycled name (red tea
     assert.equal(usage.body.invocations, 0, JSON.stringify(usage.body));
   });
 });
+
+describe('attack: a deleted function\'s queued requests under a recycled name (red team 5, December 2026)', () => {
+  it('an async run of a deleted function waiting for its retry is never delivered to a function created later under its key, nor shown to it', { timeout: 90_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const card = `4111-first-tenant-${randomBytes(6).toString('hex')}`;
+    await deployed(first.api, 'orders', { 'main.py': py('def handler(event, context):', '    raise RuntimeError("down")') },
+      { retry: { maxAttempts: 10, backoff: '3s', maxBackoff: '3s' } });
+    const accepted = await fetch(`${h.url}/async/orders.${first.name}/`, { method: 'POST', body: JSON.stringify({ card }) });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    await sleep(500);
+    assert.equal((await first.api.call('DELETE', '/functions/orders')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    await deployed(second, 'orders', { 'main.py': py('def handler(event, context):', '    print("got", event["body"].decode())', '    return 1') });
+    await sleep(12_000);
+    const logs = await second.call('GET', '/functions/orders/logs');
+    // Before: the retry ran the new tenant's code with the first tenant's request (its card number in the new tenant's logs).
+    assert.equal(JSON.stringify(logs.body).includes(card), false, JSON.stringify(logs.body));
+    assert.equal((await second.call('GET', `/runs/${runId}`)).status, 404, 'the first tenant\'s run is shown to the second');
+    assert.equal((await second.call('POST', `/runs/${runId}/replay`)).status, 404, 'the first tenant\'s run can be replayed into the second\'s function');
+    assert.deepEqual((await second.call('GET', '/runs?function=orders')).body.items, []);
+  });
+});
