@@ -533,3 +533,28 @@ describe('attack: a deleted function\'s queued requests under a recycled name (r
     assert.deepEqual((await second.call('GET', '/runs?function=orders')).body.items, []);
   });
 });
+
+describe('attack: a deleted function\'s 7d/30d usage under a recycled name (red team 5, December 2026)', () => {
+  it('the hourly rollups of a deleted function are deleted with it: a function created later under its key starts with no usage', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    await deployed(first.api, 'metered', { 'main.py': py('def handler(event, context):', '    return 1') });
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/metered.${first.name}/`)).status, 200);
+    // The rollups are written every 5 s.
+    const deadline = Date.now() + 15_000;
+    while ((await first.api.call('GET', '/functions/metered/usage?window=7d')).body.invocations !== 3) {
+      assert.ok(Date.now() < deadline, 'the rollups were not written');
+      await sleep(500);
+    }
+    assert.equal((await first.api.call('DELETE', '/functions/metered')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    assert.equal((await h.api.call('POST', '/functions', { name: 'metered' }, { 'fp-workspace': first.name })).status, 201);
+    for (const window of ['7d', '30d']) {
+      const usage = await second.call('GET', `/functions/metered/usage?window=${window}`);
+      // Before: 3 invocations, the first tenant's.
+      assert.equal(usage.body.invocations, 0, `${window}: ${JSON.stringify(usage.body)}`);
+    }
+  });
+});
