@@ -186,6 +186,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const runs = new RecordingRunSink({
     onWrite: sinkMetrics.onWrite,
     runs: logBudget.wrap(store.runs),
+    // A deleted function's records still buffered are not written (red team 5).
+    exists: (key, startedAt) => (registry.recordOf(key)?.createdAt ?? Infinity) <= startedAt,
     metrics: options.metrics,
     ...(options.runSampling !== undefined ? { sampling: options.runSampling } : {}),
     ...(store.usageHistory !== undefined ? { history: store.usageHistory } : {}),
@@ -225,7 +227,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         // since), as this process holds them: the registry the attempt itself is served from, kept
         // current by the config bus. Not a store read per claim: a MongoDB outage would then lease
         // every queued job only to drop it for a full lease, logging each, while sync calls run on.
-        policies: { policyFor: (fn) => registry.recordOf(fn)?.retry ?? {} },
+        policies: { policyFor: (fn) => registry.recordOf(fn)?.retry ?? {}, createdAt: (fn) => registry.recordOf(fn)?.createdAt },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),
@@ -299,7 +301,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     registry,
     runSink: { record: (run) => runs.record(run), dropped: () => runs.droppedByReason() },
     metricsRegistry,
-    metricsView: (headers) => metricsView(tokens, workspaces, headers),
+    metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
     takeAdminToken() {
       const once = adminToken;
       adminToken = null;

@@ -2,8 +2,10 @@
  * One scrape's part of the exposition (docs/adr/0036-metrics-scope.md): the text prom-client
  * rendered, less the samples whose `function` label the view may not see. `all` is the text as
  * is; `platform` drops every sample with a `function` label; `workspace` keeps only the samples of
- * that workspace's function keys (`<name>` for `default`, `<name>.<workspace>` otherwise), never
- * `_other` (it sums functions of every workspace past the label cap).
+ * that workspace's function keys (`<name>` for `default`, `<name>.<workspace>` otherwise) that
+ * exist now (series outlive a deleted function: a workspace deleted and created again under the
+ * same name, for another tenant, must not show the first one's functions), never `_other` (it
+ * sums functions of every workspace past the label cap).
  *
  * `# HELP` and `# TYPE` lines are always kept: they are the code's own text, the same in every
  * install, and keeping them makes what a view shows independent of other workspaces' traffic
@@ -41,7 +43,7 @@ export function viewOf(exposition: string, view: MetricsView): string {
 function sees(view: MetricsView, functionLabel: string): boolean {
   if (view.kind !== 'workspace') return view.kind === 'all';
   // `_other` and anything that is not a canonical key parse as null: never a workspace's.
-  return parseFunctionKey(functionLabel)?.workspace === view.workspace;
+  return parseFunctionKey(functionLabel)?.workspace === view.workspace && (view.exists?.(functionLabel) ?? true);
 }
 
 /**

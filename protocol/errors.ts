@@ -158,7 +158,7 @@ export const ERRORS = {
   ROLE_FORBIDDEN: { status: 403, component: 'request', title: "The token's role does not allow this call." },
   TOKEN_EXPIRED: { status: 401, component: 'request', title: 'The token has expired.' },
   WORKSPACE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'No workspace with this name.' },
-  WORKSPACE_NOT_EMPTY: { status: 409, component: 'controlplane', title: 'The workspace still has functions; delete them first.' },
+  WORKSPACE_NOT_EMPTY: { status: 409, component: 'controlplane', title: 'The workspace still has functions or databases; delete them first.' },
   WORKSPACE_EXISTS: { status: 409, component: 'controlplane', title: 'A workspace with this name already exists.' },
   WORKSPACE_PROTECTED: { status: 409, component: 'controlplane', title: 'The default workspace cannot be deleted.' },
   PROFILE_NOT_FOUND: { status: 400, component: 'cli', title: 'No saved profile with this name.' },

@@ -68,7 +68,16 @@ export function functionLabelsOf(registry: object, max: number = DEFAULT_MAX_FUN
 export type MetricsView =
   | { readonly kind: 'all' }
   | { readonly kind: 'platform' }
-  | { readonly kind: 'workspace'; readonly workspace: string };
+  | {
+      readonly kind: 'workspace';
+      readonly workspace: string;
+      /**
+       * Whether a function key names a function that exists now (absent: every key of the
+       * workspace). Series outlive their function in the process; a deleted function's, maybe
+       * another tenant's under a recycled workspace name, are not the workspace's (red team 5).
+       */
+      readonly exists?: (functionKey: string) => boolean;
+    };
 
 export const ALL_METRICS: MetricsView = Object.freeze({ kind: 'all' });
 export const PLATFORM_METRICS: MetricsView = Object.freeze({ kind: 'platform' });

@@ -16,7 +16,12 @@ export const list = operation(
   async (call, input) => {
     const { scope, ...query } = input.query();
     if (scope === 'all' && !call.scope.isRoot) throw new PlatformError('ROLE_FORBIDDEN', 'scope=all needs the admin token', { field: 'query.scope', required: 'root' });
-    const page = await call.ctx.store.audit.list({ ...query, ...(scope === 'all' ? {} : { workspace: call.scope.workspace }) });
+    // A workspace token reads its workspace's entries from its creation on: a name deleted and
+    // created again (another tenant) does not show the first one's log (red team 5). The root token
+    // reads the name's whole history.
+    const born = call.scope.isRoot ? undefined : call.ctx.workspaces.get(call.scope.workspace)?.createdAt;
+    const since = born === undefined ? query.since : Math.max(born, query.since ?? 0);
+    const page = await call.ctx.store.audit.list({ ...query, ...(since !== undefined ? { since } : {}), ...(scope === 'all' ? {} : { workspace: call.scope.workspace }) });
     return json(200, { items: page.items.map(auditView), nextCursor: page.nextCursor });
   },
 );

@@ -14,14 +14,15 @@ import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
 import { authenticate } from './auth.js';
 
 /** The view of a scrape with these headers, or the error to answer it with. */
-export function metricsView(tokens: TokenIndex, workspaces: WorkspaceRegistry, headers: Pairs, now: number = Date.now()): MetricsView | PlatformError {
+export function metricsView(tokens: TokenIndex, workspaces: WorkspaceRegistry, headers: Pairs, now: number = Date.now(), exists?: (functionKey: string) => boolean): MetricsView | PlatformError {
   if (!headers.some(([key]) => key === 'authorization')) return PLATFORM_METRICS;
   try {
     const principal = authenticate(tokens, headers, now);
     if (principal.workspace === null) return ALL_METRICS;
     // A deleted workspace's tokens go with it; this only closes the moment in between (as resolveScope does).
     if (!workspaces.has(principal.workspace)) return new PlatformError('WORKSPACE_NOT_FOUND', `no workspace ${JSON.stringify(principal.workspace)}`);
-    return { kind: 'workspace', workspace: principal.workspace };
+    // Only functions that exist now: a deleted one's series stay in the process (red team 5).
+    return { kind: 'workspace', workspace: principal.workspace, ...(exists !== undefined ? { exists } : {}) };
   } catch (err) {
     return toPlatformError(err);
   }

@@ -51,7 +51,7 @@ export const getRun = operation(
       asyncDown = err;
     }
     // Another workspace's run answers exactly as one that does not exist.
-    if (view !== null && call.scope.owns(view.function ?? '')) {
+    if (view !== null && call.scope.owns(view.function ?? '') && current(call, view.function ?? '', view.acceptedAt)) {
       // Each attempt with its own record (logs, timings): written before the answer, bounded as for
       // lists; a record still on its way to the store (a slow write) is taken from the sink itself.
       await call.ctx.runs.runs.flush(1000);
@@ -65,7 +65,7 @@ export const getRun = operation(
       return json(200, { run: presentAsync(view, records) });
     }
     const found = view !== null ? null : (call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId)));
-    const run = found !== null && found !== undefined && call.scope.owns(found.function) ? found : null;
+    const run = found !== null && found !== undefined && call.scope.owns(found.function) && current(call, found.function, found.startedAt) ? found : null;
     // With the async state unreadable, an attempt of a queued run must not pass for the whole run.
     if (run !== null && (asyncDown === null || SYNC_TRIGGERS.has(run.trigger))) return json(200, { run: runView(run) });
     if (asyncDown !== null) throw asyncUnavailable(call, asyncDown);
@@ -80,8 +80,19 @@ function runNotFound(call: Call, runId: string): PlatformError {
 /** An async run of the call's workspace (its function's key), else RUN_NOT_FOUND (another workspace's run does not exist for it). */
 async function ownRun(call: Call, runId: string): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
-  if (view === null || view.function === null || !call.scope.owns(view.function)) throw runNotFound(call, runId);
+  if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.acceptedAt)) throw runNotFound(call, runId);
   return view.function;
+}
+
+/**
+ * Whether a run of `fnKey` that began at `at` belongs to the function now under that key: one
+ * deleted and created again (the same workspace's, or another tenant's under a recycled workspace
+ * name) does not inherit the first one's runs, their requests and results (red team 5). A key with
+ * no function now keeps its runs (until pruned).
+ */
+function current(call: Call, fnKey: string, at: number | null): boolean {
+  const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
+  return born === undefined || at === null || at >= born;
 }
 
 const asyncErrors = ['INVALID_FIELD', 'RUN_NOT_FOUND', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_RUNS_UNAVAILABLE'] as const;

@@ -92,7 +92,7 @@ export const remove = operation(
   {
     id: 'deleteWorkspace', tag, role: 'root', summary: 'Delete an empty workspace and its tokens (one with functions: 409, nothing changed)',
     answers: { 204: { description: 'Deleted', schema: null } },
-    errors: ['WORKSPACE_NOT_EMPTY', 'WORKSPACE_PROTECTED'],
+    errors: ['WORKSPACE_NOT_EMPTY', 'WORKSPACE_PROTECTED', 'DATA_BACKEND_UNAVAILABLE'],
   },
   async (call) => {
     const name = workspaceParam(call);

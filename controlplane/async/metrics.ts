@@ -60,7 +60,7 @@ export class AsyncMetrics implements DispatchMetrics, CronMetrics, WebhookMetric
     });
     this.deadLetters = new Counter({
       name: 'fp_async_dead_letters_total',
-      help: 'Async runs moved to the dead-letter list, by reason: max_attempts, non_retryable, max_event_age.',
+      help: 'Async runs moved to the dead-letter list, by reason: max_attempts, non_retryable, max_event_age, function_deleted.',
       labelNames: ['function', 'reason'],
       registers,
     });

@@ -81,6 +81,8 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     ctx.pool.drain(name);
     announce(ctx, name, false);
     ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
+    // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
+    ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));
     await ctx.code.removeFunction(name);
     await ctx.cron?.refresh(name);
   });

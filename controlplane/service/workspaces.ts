@@ -3,6 +3,7 @@
  * is now. Each change goes to the store first, then — in the same turn — to the in-memory
  * registry the gateway and the API read (and the pool's caps), then to the other processes.
  */
+import { PlatformError } from '../../protocol/index.js';
 import type { WorkspaceQuotas, WorkspaceRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -45,8 +46,19 @@ export async function updateWorkspace(ctx: ServiceContext, name: string, quotas:
   return record;
 }
 
-/** Deletes an empty workspace (the store refuses one with functions: nothing changes then) and its tokens. */
+/**
+ * Deletes an empty workspace and its tokens. Empty: no function (the store refuses otherwise:
+ * nothing changes then) and no database left on the data server. A database outlives the
+ * functions that used it, and its name is `<workspace>_<database>`: a workspace created later
+ * under the same name (another tenant) would bind it and read the first one's documents (red
+ * team 5). Its owner drops them first (`DELETE /data/databases/{database}`); a server that cannot
+ * be asked refuses the delete (DATA_BACKEND_UNAVAILABLE) rather than leave data unnamed.
+ */
 export async function deleteWorkspace(ctx: ServiceContext, name: string): Promise<void> {
+  const left = ctx.data === null ? [] : await ctx.data.serverDatabases(name);
+  if (left.length > 0) {
+    throw new PlatformError('WORKSPACE_NOT_EMPTY', `workspace ${name} still has ${left.length} database(s) on the data server (${left.join(', ')}): drop them first (fastapi-platform data drop <database> -w ${name})`, { workspace: name, functions: 0, databases: left });
+  }
   await ctx.store.workspaces.delete(name);
   ctx.workspaces.remove(name);
   ctx.tokens.removeWorkspace(name);

@@ -10,6 +10,7 @@
 import type { RunRecord } from '../../protocol/index.js';
 import type { UsageHistory } from './metrics/history.js';
 import type { HotMetrics, RunSample } from './metrics/types.js';
+import type { SampleBatch } from './metrics/batch.js';
 import { BufferedRecorder, type BufferedRecorderOptions, type DropReason, type RecorderStats } from './recorder.js';
 import { KEEP_ALL, RunSampler, type RunSampling } from './run-sampling.js';
 import { SampleRecorder } from './sample-recorder.js';
@@ -21,6 +22,16 @@ export type RecorderTuning = Omit<BufferedRecorderOptions<unknown>, 'write' | 'o
 
 export interface RecordingRunSinkOptions {
   runs: RunStore;
+  /**
+   * Whether a function key names a function that exists now, and did when the run started (a run
+ * that started before the function now under that key was created is a deleted one's); absent:
+ * every record is written.
+   * Checked when a batch is written: a function deleted meanwhile had its runs and usage removed,
+   * and its records still buffered (up to a second of them) would outlive that, to be shown to a
+   * function created later under the same key, another tenant's in a workspace whose name was
+   * deleted and given again (red team 5). Such records are dropped.
+   */
+  exists?: (functionKey: string, startedAt: number) => boolean;
   /** Optional: without it only run records are written. */
   metrics?: HotMetrics;
   /** Optional: hourly usage rollups in the durable store (for the 7d/30d windows). */
@@ -78,9 +89,13 @@ export class RecordingRunSink {
   constructor(options: RecordingRunSinkOptions) {
     this.sampler = new RunSampler(options.sampling ?? KEEP_ALL);
     const tuning = options.tuning ?? {};
+    const exists = options.exists;
+    const MINUTE_MS = 60_000; // a sample batch keeps minutes: one that ends before the function was created is a deleted one's
+    const existing = (batch: readonly RunRecord[]): readonly RunRecord[] => (exists === undefined ? batch : batch.filter((r) => exists(r.function, r.startedAt)));
+    const existingSamples = (batch: SampleBatch): SampleBatch => (exists === undefined ? batch : batch.only((fn, minuteMs) => exists(fn, minuteMs + MINUTE_MS - 1)));
     this.runs = new BufferedRecorder<RunRecord>({
       ...tuning,
-      write: (batch) => options.runs.record(batch),
+      write: (batch) => options.runs.record(existing(batch)),
       onDrop: (count, reason) => options.onDrop?.('runs', count, reason),
       onError: (err, n) => options.onError?.('runs', err, n),
       onWrite: (count, seconds, ok) => options.onWrite?.('runs', count, seconds, ok),
@@ -92,7 +107,7 @@ export class RecordingRunSink {
         : new SampleRecorder({
             ...tuning,
             ...options.metricsTuning,
-            write: (batch, batchId) => metrics.record(batch, { batchId }),
+            write: (batch, batchId) => metrics.record(existingSamples(batch), { batchId }),
             onDrop: (count, reason) => options.onDrop?.('metrics', count, reason),
             onError: (err, n) => options.onError?.('metrics', err, n),
             onWrite: (count, seconds, ok) => options.onWrite?.('metrics', count, seconds, ok),
@@ -104,7 +119,7 @@ export class RecordingRunSink {
         : new SampleRecorder({
             ...tuning,
             ...options.historyTuning,
-            write: (batch, batchId) => history.record(batch, batchId),
+            write: (batch, batchId) => history.record(existingSamples(batch), batchId),
             onDrop: (count, reason) => options.onDrop?.('history', count, reason),
             onError: (err, n) => options.onError?.('history', err, n),
             onWrite: (count, seconds, ok) => options.onWrite?.('history', count, seconds, ok),

@@ -125,5 +125,15 @@ export function usageHistoryConformance(name: string, open: OpenHistoryStore): v
         await h.prune(hourStart - (7 * 24 - 1) * HOUR);
         assert.equal((await h.usage(fn, '30d')).tally.count, 2);
       }));
+
+    it('forget deletes every rollup of one function, and only of it (a deleted function, red team 5)', () =>
+      withHistory(open, async (h) => {
+        const gone = uniqueName();
+        const kept = uniqueName();
+        await h.record([sample(gone), sample(gone, { startedAt: NOW - 3 * DAY }), sample(kept)], `f-${uniqueName()}`);
+        await h.forget(gone);
+        assert.equal((await h.usage(gone, '30d')).tally.count, 0);
+        assert.equal((await h.usage(kept, '30d')).tally.count, 1);
+      }));
   });
 }

@@ -400,3 +400,161 @@ describe('attack: what a stranger learns of the workspaces', () => {
     assert.deepEqual(await refused({ authorization: `Bearer ${revoked}` }), [401, 'ADMIN_TOKEN_INVALID'], 'a revoked token');
   });
 });
+
+describe('attack: a workspace name given to another tenant after the first one left (red team 5, December 2026)', () => {
+  // Deleting a workspace left its bound databases on the data server (a database outlives its
+  // functions) and its audit entries: a workspace created later under the same name (another
+  // customer signing up as `acme`) bound `shop` with `create: false` and read the first tenant's
+  // documents, and its owner read the first tenant's audit log (who, from where, what).
+  const storeFn = py(
+    'def handler(event, context):',
+    '    body = event["body"].decode()',
+    '    if body.startswith("put:"):',
+    '        context.db.secrets.insert_one({"v": body[4:]})',
+    '        return {"ok": True}',
+    '    return {"docs": [d["v"] for d in context.db.secrets.find({}, {"_id": 0})]}',
+  );
+  const bind = async (api: Api, workspace: string, fn: string, create: boolean): Promise<void> => {
+    const manifest = { kind: 'function', name: fn, data: { mongo: { database: 'shop', create } } };
+    assert.equal((await api.call('POST', '/functions', { name: fn }, { 'fp-workspace': workspace })).status, 201);
+    const up = await api.call('POST', `/functions/${fn}/versions`, { files: filesOf({ 'main.py': storeFn }), manifest }, { 'fp-workspace': workspace });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    const dep = await api.call('POST', `/functions/${fn}/deploy`, {}, { 'fp-workspace': workspace });
+    assert.equal(dep.status, 200, JSON.stringify(dep.body));
+  };
+
+  it('a workspace whose databases are still on the data server is not deleted (WORKSPACE_NOT_EMPTY); once they are dropped, a new workspace of that name starts empty', { timeout: 120_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const secret = `first-tenant-${randomBytes(6).toString('hex')}`;
+    await bind(first.api, first.name, 'store', true);
+    const put = await fetch(`${h.url}/fn/store.${first.name}/`, { method: 'POST', body: `put:${secret}` });
+    assert.equal(put.status, 200, await put.text());
+    assert.equal((await first.api.call('DELETE', '/functions/store')).status, 204);
+
+    const refused = await h.api.call('DELETE', `/workspaces/${first.name}`);
+    // Before: 204, and the database (with the first tenant's documents) stayed behind, unnamed by any workspace.
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(errorOf(refused).code, 'WORKSPACE_NOT_EMPTY');
+    assert.deepEqual(errorOf(refused)['databases'], ['shop']);
+
+    const dropped = await h.api.call('DELETE', '/data/databases/shop', undefined, { 'fp-workspace': first.name });
+    assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+
+    // Another tenant gets the name.
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    assert.equal(token.status, 201);
+    const second = new Api(h.url, token.body.secret as string);
+    assert.deepEqual((await second.call('GET', '/data/databases')).body, { databases: [] });
+    await bind(second, first.name, 'reader', true);
+    const read = await fetch(`${h.url}/fn/reader.${first.name}/`, { method: 'POST', body: 'get' });
+    assert.deepEqual(await read.json(), { docs: [] }, 'the new workspace read the first tenant\'s documents');
+
+    // Its audit log starts with the workspace: nothing of the first tenant's (before: every entry, back to the first create).
+    const audit = await second.call('GET', '/audit?limit=200');
+    assert.equal(audit.status, 200);
+    const actions = (audit.body.items as { action: string; target: string }[]).map((e) => `${e.action} ${e.target}`);
+    assert.ok(!actions.includes('function.delete store') && !actions.includes('workspace.delete ' + first.name), actions.join(', '));
+    assert.ok(actions.includes(`workspace.create ${first.name}`), actions.join(', '));
+    // The root token still reads the name's whole history.
+    const all = await h.api.call('GET', '/audit?limit=200', undefined, { 'fp-workspace': first.name });
+    assert.ok((all.body.items as { action: string }[]).some((e) => e.action === 'workspace.delete'));
+  });
+});
+
+describe('attack: a recycled workspace name and /metrics (red team 5, December 2026)', () => {
+  it('a workspace token sees no series of a function deleted before (another tenant\'s, under the same workspace name)', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    await deployed(first.api, 'payroll', { 'main.py': py('def handler(event, context):', '    return 1') });
+    assert.equal((await fetch(`${h.url}/fn/payroll.${first.name}/`)).status, 200);
+    assert.equal((await fetch(`${h.url}/async/payroll.${first.name}/`, { method: 'POST' })).status, 202);
+    assert.equal((await first.api.call('DELETE', '/functions/payroll')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'second tenant' }, { 'fp-workspace': first.name });
+    assert.equal(token.status, 201);
+    const res = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${token.body.secret as string}` } });
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    // Before: fp_invocations_total, fp_invocation_duration_seconds, fp_cold_starts_total and the async families named it, with its traffic.
+    assert.equal(text.includes(`payroll.${first.name}`), false, text.split('\n').filter((l) => l.includes('payroll')).join('\n'));
+    const all = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${h.api.token!}` } })).text();
+    assert.ok(all.includes(`function="payroll.${first.name}"`), 'the root token still sees every series the process keeps');
+  });
+});
+
+describe('attack: a deleted function\'s last runs under a recycled name (red team 5, December 2026)', () => {
+  it('runs still buffered when a function is deleted are not written: a function created later under its key (another tenant\'s) shows none of them', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const secret = `printed-by-the-first-tenant-${randomBytes(6).toString('hex')}`;
+    await deployed(first.api, 'leaky', { 'main.py': py('def handler(event, context):', `    print(${JSON.stringify(secret)})`, '    return 1') });
+    assert.equal((await fetch(`${h.url}/fn/leaky.${first.name}/`)).status, 200);
+    // Deleted at once: its run record is still in the sink's buffer (written at most once a second).
+    assert.equal((await first.api.call('DELETE', '/functions/leaky')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    await sleep(2500);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    await deployed(second, 'leaky', { 'main.py': py('def handler(event, context):', '    return 2') });
+    const logs = await second.call('GET', '/functions/leaky/logs');
+    // Before: the first tenant's run and its printed line, written after the delete had removed the function's runs.
+    assert.equal(JSON.stringify(logs.body).includes(secret), false, JSON.stringify(logs.body));
+    const runs = await second.call('GET', '/runs?function=leaky');
+    assert.deepEqual(runs.body.items, [], JSON.stringify(runs.body));
+    const usage = await second.call('GET', '/functions/leaky/usage?window=1h');
+    assert.equal(usage.body.invocations, 0, JSON.stringify(usage.body));
+  });
+});
+
+describe('attack: a deleted function\'s queued requests under a recycled name (red team 5, December 2026)', () => {
+  it('an async run of a deleted function waiting for its retry is never delivered to a function created later under its key, nor shown to it', { timeout: 90_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const card = `4111-first-tenant-${randomBytes(6).toString('hex')}`;
+    await deployed(first.api, 'orders', { 'main.py': py('def handler(event, context):', '    raise RuntimeError("down")') },
+      { retry: { maxAttempts: 10, backoff: '3s', maxBackoff: '3s' } });
+    const accepted = await fetch(`${h.url}/async/orders.${first.name}/`, { method: 'POST', body: JSON.stringify({ card }) });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    await sleep(500);
+    assert.equal((await first.api.call('DELETE', '/functions/orders')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    await deployed(second, 'orders', { 'main.py': py('def handler(event, context):', '    print("got", event["body"].decode())', '    return 1') });
+    await sleep(12_000);
+    const logs = await second.call('GET', '/functions/orders/logs');
+    // Before: the retry ran the new tenant's code with the first tenant's request (its card number in the new tenant's logs).
+    assert.equal(JSON.stringify(logs.body).includes(card), false, JSON.stringify(logs.body));
+    assert.equal((await second.call('GET', `/runs/${runId}`)).status, 404, 'the first tenant\'s run is shown to the second');
+    assert.equal((await second.call('POST', `/runs/${runId}/replay`)).status, 404, 'the first tenant\'s run can be replayed into the second\'s function');
+    assert.deepEqual((await second.call('GET', '/runs?function=orders')).body.items, []);
+  });
+});
+
+describe('attack: a deleted function\'s 7d/30d usage under a recycled name (red team 5, December 2026)', () => {
+  it('the hourly rollups of a deleted function are deleted with it: a function created later under its key starts with no usage', { timeout: 60_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    await deployed(first.api, 'metered', { 'main.py': py('def handler(event, context):', '    return 1') });
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/metered.${first.name}/`)).status, 200);
+    // The rollups are written every 5 s.
+    const deadline = Date.now() + 15_000;
+    while ((await first.api.call('GET', '/functions/metered/usage?window=7d')).body.invocations !== 3) {
+      assert.ok(Date.now() < deadline, 'the rollups were not written');
+      await sleep(500);
+    }
+    assert.equal((await first.api.call('DELETE', '/functions/metered')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    assert.equal((await h.api.call('POST', '/functions', { name: 'metered' }, { 'fp-workspace': first.name })).status, 201);
+    for (const window of ['7d', '30d']) {
+      const usage = await second.call('GET', `/functions/metered/usage?window=${window}`);
+      // Before: 3 invocations, the first tenant's.
+      assert.equal(usage.body.invocations, 0, `${window}: ${JSON.stringify(usage.body)}`);
+    }
+  });
+});

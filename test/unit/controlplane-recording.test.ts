@@ -31,6 +31,22 @@ describe('RecordingRunSink for the control plane', () => {
   });
 });
 
+describe('RecordingRunSink with `exists` (red team 5)', () => {
+  it('writes no record and no sample of a function deleted while they waited in the buffer', async () => {
+    const written: string[] = [];
+    const runs: Pick<RunStore, 'record'> = { record: async (batch) => { for (const r of batch) written.push(r.function); } };
+    const metrics = new MemoryHotMetrics();
+    const live = new Set(['kept', 'gone']);
+    const sink = new RecordingRunSink({ runs: runs as RunStore, metrics, exists: (key) => live.has(key), tuning: { lingerMs: 20 } });
+    for (const fn of ['kept', 'gone', 'kept', 'gone']) sink.record(run({ function: fn, startedAt: Date.now() }));
+    live.delete('gone'); // deleted before the batch is written
+    await sink.close(1000);
+    assert.deepEqual(written, ['kept', 'kept']);
+    assert.equal((await metrics.usage('kept', '1h')).invocations, 2);
+    assert.equal((await metrics.usage('gone', '1h')).invocations, 0);
+  });
+});
+
 describe('WarmReporter', () => {
   it('reports warm + busy instances per function, and withdraws a function that has none left', async () => {
     const metrics = new MemoryHotMetrics();

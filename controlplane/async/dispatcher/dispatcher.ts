@@ -150,6 +150,15 @@ export class Dispatcher {
     // redelivery's wait includes the lost lease, so only first deliveries are measured.
     if (job.deliveries === 1) metrics.claimed(job.function, Math.max(0, now() - Math.max(job.notBefore, job.enqueuedAt)) / 1000);
     const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
+    // A job of a deleted function must not reach a function created since under its key (the same
+    // workspace's, or another tenant's under a recycled workspace name): its request is not theirs.
+    const born = this.o.policies?.createdAt?.(job.function);
+    if (born !== undefined && job.enqueuedAt < born) {
+      await this.guard(queue.deadLetter(lease, 'function_deleted'));
+      metrics.deadLettered(job.function, 'function_deleted');
+      await timeline.transition(job.runId, 'failed', now(), 'function_deleted');
+      return;
+    }
     const policy = resolvePolicy(this.o.policies === null ? {} : await this.o.policies.policyFor(job.function));
     if (now() - job.enqueuedAt > policy.maxEventAgeMs) {
       await this.guard(queue.deadLetter(lease, 'max_event_age'));

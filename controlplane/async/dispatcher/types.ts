@@ -70,6 +70,12 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
 /** Looks up a function's policy; fields left out take DEFAULT_RETRY_POLICY. */
 export interface RetryPolicySource {
   policyFor(fn: string): Partial<RetryPolicy> | Promise<Partial<RetryPolicy>>;
+  /**
+   * When the function now under the key `fn` was created (Unix ms); undefined: none, or not known.
+   * A job accepted before that was accepted for a function since deleted: it is dead-lettered
+   * (`function_deleted`), never run by the function that took the key since (red team 5).
+   */
+  createdAt?(fn: string): number | undefined;
 }
 
 export interface TimelineTransition {
@@ -115,7 +121,7 @@ export const ATTEMPT_OUTCOMES = ['succeeded', 'failed_retry', 'failed_final', 'l
 export type AttemptOutcomeLabel = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** Why a run was dead-lettered: the first word of the dead letter's reason (docs/dispatcher.md). */
-export const DEAD_LETTER_REASONS = ['max_attempts', 'non_retryable', 'max_event_age'] as const;
+export const DEAD_LETTER_REASONS = ['max_attempts', 'non_retryable', 'max_event_age', 'function_deleted'] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** Where the dispatcher reports what it does (the async wing's metrics). Calls are cheap and must not throw. */

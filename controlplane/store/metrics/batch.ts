@@ -76,6 +76,20 @@ export class SampleBatch {
     return out;
   }
 
+  /** The function-minutes `keep` accepts, given each one's minute as Unix ms (this batch itself when it accepts them all). */
+  only(keep: (functionKey: string, minuteMs: number) => boolean): SampleBatch {
+    let all = true;
+    for (const m of this.entries.values()) all &&= keep(m.function, m.minute * MINUTE_MS);
+    if (all) return this;
+    const out = new SampleBatch();
+    for (const [key, entry] of this.entries) {
+      if (!keep(entry.function, entry.minute * MINUTE_MS)) continue;
+      out.entries.set(key, entry);
+      out.length += entry.tally.count + entry.tally.scaleToZero;
+    }
+    return out;
+  }
+
   minutes(): IterableIterator<MinuteTally> {
     return this.entries.values();
   }

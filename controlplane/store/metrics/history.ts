@@ -23,6 +23,11 @@ export interface UsageHistory {
   series(fn: string, window: HistoryWindow): Promise<TallySeries>;
   /** Deletes the rollups of hours that ended at or before `cutoff` (Unix ms). */
   prune(cutoff: number): Promise<void>;
+  /**
+   * Deletes every rollup of `fn` (on delete): a function created later under the same key (maybe
+   * another tenant's, under a recycled workspace name) starts with no usage (red team 5).
+   */
+  forget(fn: string): Promise<void>;
 }
 
 /** How long rollups are kept: the longest window and a day to spare. */

@@ -64,5 +64,9 @@ export function mongoUsageHistory(ctx: MongoContext): UsageHistory {
       ctx.check();
       await col.deleteMany({ hour: { $lt: Math.floor(cutoff / HOUR_MS) } });
     },
+    async forget(fn) {
+      ctx.check();
+      await col.deleteMany({ function: fn });
+    },
   };
 }

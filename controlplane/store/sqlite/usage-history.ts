@@ -42,6 +42,7 @@ export function sqliteUsageHistory(ctx: SqliteContext): UsageHistory {
        latency = excluded.latency, cold_latency = excluded.cold_latency, init = excluded.init, scale_to_zero = excluded.scale_to_zero`,
   );
   const pruneBefore = db.prepare('DELETE FROM usage_rollups WHERE hour < ?');
+  const forgetFunction = db.prepare('DELETE FROM usage_rollups WHERE function = ?');
   const range = db.prepare(`SELECT ${COLUMNS} FROM usage_rollups WHERE function = ? AND hour BETWEEN ? AND ?`);
   const apply = db.transaction((rollups: ReturnType<typeof rollupsOf>, batchId: string, now: number) => {
     if (seen.run(batchId, now).changes === 0) return;
@@ -78,6 +79,10 @@ export function sqliteUsageHistory(ctx: SqliteContext): UsageHistory {
     async prune(cutoff) {
       ctx.check();
       pruneBefore.run(Math.floor(cutoff / HOUR_MS));
+    },
+    async forget(fn) {
+      ctx.check();
+      forgetFunction.run(fn);
     },
   };
 }
