@@ -49,7 +49,12 @@ async function assignments(ctx: Context, items: readonly string[]): Promise<Map<
     const eq = item.indexOf('=');
     if (eq === -1) {
       if (items.length > 1) throw usageError(`${JSON.stringify(item)}: give NAME=value, or a single NAME to read its value from stdin`);
-      out.set(checkedName(item), (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, ''));
+      const key = checkedName(item);
+      if (ctx.io.stdinKind === 'tty') ctx.io.stderr(`Type the value of ${key}, then Enter and Ctrl-D (it stays out of shell history):\n`);
+      const value = (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, '');
+      // An empty stdin is a forgotten `< file` (or `=`), not a value: `NAME=` sets an empty one on purpose.
+      if (value === '') throw usageError(`${key}: stdin gave no value; give it with \`< file\` or a pipe, or write ${key}=value (${key}= for an empty value)`);
+      out.set(key, value);
     } else {
       out.set(checkedName(item.slice(0, eq)), item.slice(eq + 1));
     }

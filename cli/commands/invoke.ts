@@ -442,7 +442,7 @@ export const invokeCommand: Command = {
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
     header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
-    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (repeatable; added to --path\'s query)' },
+    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (added to --path\'s query)' },
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },

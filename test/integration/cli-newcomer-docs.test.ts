@@ -1,0 +1,35 @@
+/** Round 4 of the new-user walk (docs-driven): what a typo or a forgotten argument gets (in-process, no platform). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+const NOWHERE = ['--url', 'http://127.0.0.1:1', '--token', 'fpa_x'];
+
+describe('cli: typos and forgotten arguments say what to do next', () => {
+  for (const command of ['validate', 'deploy']) {
+    it(`${command} of a folder that does not exist is a usage error naming it, not a stack trace`, async () => {
+      const r = await runCli([command, '/nonexistent-fp-folder', ...NOWHERE]);
+      assert.equal(r.code, EXIT.USAGE, r.stderr);
+      assert.match(r.stderr, /\/nonexistent-fp-folder is not a folder: give the function's folder/);
+      assert.doesNotMatch(r.stderr, /unexpected error|at async/);
+    });
+  }
+
+  it('env set NAME with nothing on stdin refuses instead of setting an empty value', async () => {
+    const r = await runCli(['env', 'set', 'my-fn', 'API_KEY', '--secret', ...NOWHERE], { stdin: '' });
+    assert.equal(r.code, EXIT.USAGE, r.stderr);
+    assert.match(r.stderr, /API_KEY: stdin gave no value; .*API_KEY=value/);
+  });
+
+  it('env set NAME= still sets an empty value on purpose (it gets as far as the platform)', async () => {
+    const r = await runCli(['env', 'set', 'my-fn', 'API_KEY=', ...NOWHERE]);
+    assert.equal(r.code, EXIT.UNREACHABLE, r.stderr);
+  });
+
+  it('invoke --help says "(repeatable)" once per option', async () => {
+    const r = await runCli(['invoke', '--help']);
+    assert.equal(r.code, EXIT.OK);
+    for (const line of r.stdout.split('\n')) assert.ok((line.match(/\(repeatable/g) ?? []).length <= 1, line);
+  });
+});
