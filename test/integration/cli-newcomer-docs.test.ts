@@ -1,5 +1,8 @@
 /** Round 4 of the new-user walk (docs-driven): what a typo or a forgotten argument gets (in-process, no platform). */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { runCli } from '../helpers/cli-harness.js';
@@ -31,5 +34,13 @@ describe('cli: typos and forgotten arguments say what to do next', () => {
     const r = await runCli(['invoke', '--help']);
     assert.equal(r.code, EXIT.OK);
     for (const line of r.stdout.split('\n')) assert.ok((line.match(/\(repeatable/g) ?? []).length <= 1, line);
+  });
+
+  it("the http template's docstring says a returned str is sent as JSON (quoted), as docs/api-invoke.md does", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cli-docs-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runCli(['init', dir, '--name', 'shapes']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /dict, list or str \(sent as JSON: a str arrives quoted\)/);
   });
 });
