@@ -58,7 +58,7 @@ async function demo(ctx: Context, client: ApiClient, token: string | undefined):
     const result = await deployFolder(client, checked);
     ctx.out.event({ event: 'deployed', ...result });
     ctx.out.line(`Deploying the example function examples/hello:`);
-    printDeploy(ctx.out, result);
+    printDeploy(ctx.out, result, selfCommandOf(ctx));
     ctx.out.line();
   }
   if (token === undefined) ctx.out.note('note: without the admin token the example cannot be deployed here; calling it as it is.');

@@ -103,7 +103,7 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /triggers rotate-secret hook github/);
     const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
     assert.equal(deployed.code, 0, deployed.stderr);
-    assert.match(deployed.stdout, /its secret: fastapi-platform triggers rotate-secret hook github/, deployed.stdout);
+    assert.match(deployed.stdout, /its secret: node \S*fastapi-platform\.js triggers rotate-secret hook github/, deployed.stdout);
 
     const listed = await spawnCli(['triggers', 'hook', '--json'], { env });
     assert.equal(listed.code, 0, listed.stderr);
@@ -324,7 +324,10 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: rolly\nentrypoint: main:handler\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    timezone: Europe/Berlin\n');
     const first = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /^Cron:  cron-0  0 0 \* \* \* \(Europe\/Berlin\); each tick is an async run: fastapi-platform runs rolly  \(next ticks: fastapi-platform triggers rolly\)$/m, first.stdout);
+    // The hints name the CLI as it runs here (ADR 0040): outside the repository, without it on PATH, `node <bin>`.
+    const fp = `node ${BIN}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(first.stdout, new RegExp(`^Cron:  cron-0  0 0 \\* \\* \\* \\(Europe/Berlin\\); each tick is an async run: ${fp} runs rolly  \\(next ticks: ${fp} triggers rolly\\)$`, 'm'), first.stdout);
+    assert.match(first.stdout, new RegExp(`^Async: .*retried, see \`${fp} runs <runId>\`\\)$`, 'm'), first.stdout);
     writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 2}\n');
     assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
     const back = await spawnCli(['rollback', 'rolly'], { env });
