@@ -244,9 +244,10 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   const text = res.text();
   if (res.status !== 202) {
     ctx.out.data({ ok: false, function: name, status: res.status, body: text });
+    const answer: InvokeAnswer = { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} };
     ctx.out.line(`HTTP ${res.status}`);
-    ctx.out.line(text);
-    explainFailure(ctx, { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} }, name);
+    ctx.out.line(formatBody(answer)); // indented as a sync call's error is
+    explainFailure(ctx, answer, name);
     return EXIT.FAILURE;
   }
   const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
@@ -256,7 +257,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     ctx.out.data({ ok: true, function: name, runId, created: created !== false });
     ctx.out.line(runId);
     // stdout stays the bare id (RUN=$(invoke --async …)); a bare UUID said nothing of what next.
-    ctx.out.note(`Queued. Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
+    ctx.out.note(`${created === false ? '' : 'Queued. '}Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
     return EXIT.OK;
   }
   const deadline = Date.now() + WAIT_MAX_MS;
