@@ -1,6 +1,6 @@
 /** Round 4 of the new-user walk (docs-driven): what a typo or a forgotten argument gets (in-process, no platform). */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -42,5 +42,17 @@ describe('cli: typos and forgotten arguments say what to do next', () => {
     const r = await runCli(['init', dir, '--name', 'shapes']);
     assert.equal(r.code, EXIT.OK, r.stderr);
     assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /dict, list or str \(sent as JSON: a str arrives quoted\)/);
+  });
+
+  it('init into a file, or where no folder can be made, says so (no stack trace, and /proc does not hang)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-cli-docs-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'afile'), '');
+    const file = await runCli(['init', join(dir, 'afile')]);
+    assert.equal(file.code, EXIT.USAGE, file.stderr);
+    assert.match(file.stderr, /afile is a file, not a folder/);
+    const proc = await runCli(['init', '/proc/fp-no-such/fn', '--name', 'x']);
+    assert.equal(proc.code, EXIT.FAILURE, proc.stderr);
+    assert.match(proc.stderr, /cannot create the folder \/proc\/fp-no-such \(E[A-Z]+\): pick a folder you can write in \[FOLDER_NOT_CREATED\]/);
   });
 });
