@@ -142,11 +142,26 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
   }
 }
 
+/**
+ * What to do next after a "not found" (a typo, most often) or a refusal the API names in its own
+ * words only: added to the message unless it already says where to look (it names a command).
+ */
+function nextStep(code: string, details: Record<string, unknown>): string | null {
+  switch (code) {
+    case 'FUNCTION_NOT_FOUND': return 'the `functions` command lists this workspace\'s functions; --workspace or --profile picks another';
+    case 'WORKSPACE_NOT_FOUND': return 'the `workspaces` command lists them';
+    case 'TOKEN_NOT_FOUND': return 'the `tokens` command lists the live ones (--all: revoked ones too)';
+    case 'WORKSPACE_NOT_EMPTY': return `delete its functions first (\`functions -w ${typeof details['workspace'] === 'string' ? details['workspace'] : '<workspace>'}\` lists them)`;
+    default: return null;
+  }
+}
+
 function report(out: Output, err: unknown): number {
   const known = err instanceof CliError ? err : null;
   const code = known?.code ?? 'INTERNAL_ERROR';
   const exit = known?.exitCode ?? EXIT.FAILURE;
-  const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
+  const hint = known !== null && !known.message.includes('`') ? nextStep(code, known.details) : null;
+  const message = known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
   // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
   // says how to fix each); a usage error's `USAGE` says nothing its message does not.

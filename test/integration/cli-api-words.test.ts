@@ -61,7 +61,8 @@ describe('cli: API refusals in the command line\'s words', () => {
     assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'ID']);
     // A well-formed id the API does not know: its own answer, unchanged.
     const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
-    assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace [TOKEN_NOT_FOUND]\n'); // no "(field: id)": the API's word
+    // No "(field: id)": the API's word; then where to look (a typo, most often).
+    assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace; the `tokens` command lists the live ones (--all: revoked ones too) [TOKEN_NOT_FOUND]\n');
   });
 
   it('runs <name>: an unknown function is FUNCTION_NOT_FOUND, not "No runs yet"', async () => {
@@ -73,6 +74,7 @@ describe('cli: API refusals in the command line\'s words', () => {
     const logs = await cli(['usage', 'nope']);
     assert.equal(logs.code, EXIT.API);
     assert.doesNotMatch(logs.stderr, /field/);
+    assert.match(logs.stderr, /no function named "nope"; the `functions` command lists this workspace's functions; --workspace or --profile picks another \[FUNCTION_NOT_FOUND\]/);
     const quiet = await cli(['runs', 'quiet']);
     assert.equal(quiet.code, EXIT.OK);
     assert.equal(quiet.stdout, 'No runs yet.\n');
