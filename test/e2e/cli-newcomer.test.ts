@@ -334,6 +334,18 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /^Rolled back "rolly" from version 2 to version 1\.$/m, back.stdout);
     assert.match(back.stdout, /code, triggers and data binding of version 1; settings \(limits, invocation, auth\), env and secrets stay as they are/, back.stdout);
+    // The numbers `rollback --to` takes, and the deploy log the paused hint points at (ADR 0055).
+    const shown = await spawnCli(['functions', 'show', 'rolly'], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^Versions \(newest 2; `rollback rolly --to N` makes one active\):$/m, shown.stdout);
+    assert.match(shown.stdout, /^ {2}1 +active +\d{4}-\d\d-\d\d \d\d:\d\d +admin +\+2 ~0 -0/m, shown.stdout);
+    assert.match(shown.stdout, /^ {2}\S+ \S+ +rollback +2 → 1 +admin$/m, shown.stdout);
+    const again = await spawnCli(['rollback', 'rolly', '--to', '1'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Version 1 of "rolly" was already the active one: it stays active/m, again.stdout);
+    const typo = await spawnCli(['rollback', 'rolly', '--to', 'v1'], { env });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `fastapi-platform functions show rolly` lists them\), got "v1"/);
   });
 
   it('an async result too large to keep is said to be so, not printed as an empty body', async () => {
