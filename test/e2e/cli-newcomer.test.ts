@@ -59,6 +59,14 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(demo, /^ {2}data: +(none: no FerretDB found and no FP_DATA_MONGO_URL .*is refused \(DATA_BACKEND_NOT_CONFIGURED\)|FerretDB, started here \(.*\), for context\.db .*)$/m, demo);
   });
 
+  it('a second up on the same state directory is refused, naming the running one (ADR 0055)', async () => {
+    const second = await spawnCli(['up', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, timeoutMs: 30_000 });
+    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.match(second.stderr, /the platform of .*state is already running at http:\/\/127\.0\.0\.1:\d+: use that one .* \[STATE_DIR_IN_USE\]/);
+    // The first one is untouched: still served, and still the CLI's.
+    assert.equal((await spawnCli(['functions'], { env })).code, 0);
+  });
+
   it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
     const outside = await spawnCli(['init', join(work, 'outside')], { cwd: ROOT, env });
     assert.equal(outside.code, 0, outside.stderr);
