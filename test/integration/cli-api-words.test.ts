@@ -33,7 +33,7 @@ describe('cli: API refusals in the command line\'s words', () => {
       if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
       if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
-        if (req.url?.startsWith('/api/v1/functions/nope')) throw new PlatformError('FUNCTION_NOT_FOUND', 'no function named "nope"', { field: 'name' });
+        if (req.url?.startsWith('/api/v1/functions/nope') || req.url?.startsWith('/api/v1/functions/12345678')) throw new PlatformError('FUNCTION_NOT_FOUND', 'no function named "nope"', { field: 'name' });
         if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
         textParam(m[1]!, 'tokenId', TOKEN_ID);
         throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
@@ -70,6 +70,10 @@ describe('cli: API refusals in the command line\'s words', () => {
     const typo = await cli(['runs', 'nope']);
     assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /no function "nope" in this workspace/);
+    // A run id's first digits that match nothing: one parenthesis saying where both lists are.
+    const digits = await cli(['runs', '12345678']);
+    assert.equal(digits.code, EXIT.API);
+    assert.equal(digits.stderr, 'error: no function "12345678" in this workspace and no runs of one by that name, nor a recent run whose id starts so (`runs` lists the newest runs, `functions` the functions; --workspace picks another workspace) [FUNCTION_NOT_FOUND]\n');
     // The API's own FUNCTION_NOT_FOUND (field: name) through another command: without the API's field name.
     const logs = await cli(['usage', 'nope']);
     assert.equal(logs.code, EXIT.API);
