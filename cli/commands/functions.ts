@@ -70,16 +70,16 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   const found = await client.getFunction(name);
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
-  ctx.out.data({ ok: true, ...found });
+  // `rollback --to N` needs the numbers, and the paused hint of `invoke` sends here for who paused
+  // it: both were nowhere in the CLI (docs/adr/0055-newcomer-round-4.md).
+  const [versions, deploys] = await Promise.all([client.listVersions(name, SHOWN), client.listDeploys(name, SHOWN)]);
+  ctx.out.data({ ok: true, ...found, versions, deploys });
   ctx.out.line(`${found.function.name}  (${found.function.status}, version ${found.function.activeVersion ?? '-'}, workspace ${found.function.workspace ?? 'default'})`);
   // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
   if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
   if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);
   if (found.function.invocation !== 'both') ctx.out.line(`Calls:   ${found.function.invocation} only (the other route answers 409 INVOCATION_MODE_NOT_ALLOWED; invocation: both takes either)`);
   if (found.contract !== undefined) for (const line of contractLines(found.contract)) ctx.out.line(line);
-  // `rollback --to N` needs the numbers, and the paused hint of `invoke` sends here for who paused
-  // it: both were nowhere in the CLI (docs/adr/0055-newcomer-round-4.md).
-  const [versions, deploys] = await Promise.all([client.listVersions(name, SHOWN), client.listDeploys(name, SHOWN)]);
   if (versions.length > 0) {
     ctx.out.line();
     ctx.out.line(`Versions (newest ${versions.length}; \`rollback ${name} --to N\` makes one active):`);

@@ -348,6 +348,9 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(shown.stdout, /^Versions \(newest 2; `rollback rolly --to N` makes one active\):$/m, shown.stdout);
     assert.match(shown.stdout, /^ {2}1 +active +\d{4}-\d\d-\d\d \d\d:\d\d +admin +\+2 ~0 -0/m, shown.stdout);
     assert.match(shown.stdout, /^ {2}\S+ \S+ +rollback +2 → 1 +admin$/m, shown.stdout);
+    const json = JSON.parse((await spawnCli(['functions', 'show', 'rolly', '--json'], { env })).stdout) as { versions: { version: number }[]; deploys: { action: string }[] };
+    assert.deepEqual(json.versions.map((v) => v.version), [2, 1]);
+    assert.equal(json.deploys[0]!.action, 'rollback');
     const again = await spawnCli(['rollback', 'rolly', '--to', '1'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^Version 1 of "rolly" was already the active one: it stays active/m, again.stdout);
