@@ -88,7 +88,9 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     const runs = await h.api.call('GET', `/runs?function=${name}`);
     assert.ok((runs.body.items as { trigger: string }[]).some((r) => r.trigger === 'webhook'), JSON.stringify(runs.body.items));
 
-    assert.equal((await post(`${h.url}/hooks/${name}/nope`, body, github(secret, body))).body.error.code, 'TRIGGER_NOT_FOUND');
+    const unknown = (await post(`${h.url}/hooks/${name}/nope`, body, github(secret, body))).body.error;
+    assert.equal(unknown.code, 'TRIGGER_NOT_FOUND');
+    assert.ok(unknown.message.includes(`fastapi-platform triggers ${name}`), unknown.message); // where the owner finds the ids
   });
 
   it('Stripe style: valid → 202; outside the tolerance → 401; the same delivery twice → WEBHOOK_REPLAYED', async () => {
