@@ -145,7 +145,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const envCommand: Command = {
   name: 'env',
   summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
-  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes] [--no-manifest]',
   examples: [
     'env set my-fn GREETING=hi',
     'env set my-fn API_KEY --secret < api-key.txt',

@@ -418,7 +418,7 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
 export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
-  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]]',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]] [--invoke-token T] [--include] [--output FILE]',
   examples: [
     'invoke my-fn --file payload.json',
     'invoke my-fn -d \'{"name": "Ada"}\'',
