@@ -31,9 +31,11 @@ describe('cli: API refusals in the command line\'s words', () => {
         return answer(200, { items: [run, { ...run, runId: '78cd9707-5a39-4796-8ada-e8c2c0eb35a2' }], nextCursor: 'c2' });
       }
       if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
+      if (req.url === '/api/v1/functions') return answer(200, { items: [{ name: 'quiet' }, { name: 'busy' }] });
       if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
-        if (req.url?.startsWith('/api/v1/functions/nope') || req.url?.startsWith('/api/v1/functions/12345678')) throw new PlatformError('FUNCTION_NOT_FOUND', 'no function named "nope"', { field: 'name' });
+        const missing = /^\/api\/v1\/functions\/(nope|12345678|quite)\b/.exec(req.url ?? '');
+        if (missing !== null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${missing[1]}"`, { field: 'name' });
         if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
         textParam(m[1]!, 'tokenId', TOKEN_ID);
         throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
@@ -70,6 +72,10 @@ describe('cli: API refusals in the command line\'s words', () => {
     const typo = await cli(['runs', 'nope']);
     assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /no function "nope" in this workspace/);
+    // A name a letter or two from one of the workspace's functions: the one meant, instead of the list.
+    const near = await cli(['rollback', 'quite']);
+    assert.equal(near.code, EXIT.API);
+    assert.equal(near.stderr, 'error: no function named "quite"; did you mean "quiet"? [FUNCTION_NOT_FOUND]\n');
     // A run id's first digits that match nothing: one parenthesis saying where both lists are.
     const digits = await cli(['runs', '12345678']);
     assert.equal(digits.code, EXIT.API);
