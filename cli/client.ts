@@ -65,6 +65,26 @@ export interface ApiDeps {
   log?: string;
 }
 
+/** A version as listed (GET /functions/:name/versions). */
+export interface ApiVersionSummary {
+  version: number;
+  createdAt: number;
+  createdBy: string;
+  note: string;
+  changes: ApiChanges;
+}
+
+/** An entry of the deploy log (GET /functions/:name/deploys). */
+export interface ApiDeployLogEntry {
+  seq: number;
+  action: string;
+  fromVersion: number | null;
+  toVersion: number | null;
+  actor: string;
+  note: string;
+  at: number;
+}
+
 export interface ApiDeployEntry {
   action: string;
   fromVersion: number | null;
@@ -383,6 +403,18 @@ export class ApiClient {
   async getVersion(name: string, version: number): Promise<ApiVersion> {
     const answer = await this.request<{ version: ApiVersion }>('GET', `/functions/${encodeURIComponent(name)}/versions/${version}`);
     return answer.version;
+  }
+
+  /** GET /functions/:name/versions: newest first, without files or manifest. */
+  async listVersions(name: string, limit: number): Promise<ApiVersionSummary[]> {
+    const answer = await this.request<{ items: ApiVersionSummary[] }>('GET', `/functions/${encodeURIComponent(name)}/versions?limit=${limit}`);
+    return answer.items;
+  }
+
+  /** GET /functions/:name/deploys: the deploy log, newest first. */
+  async listDeploys(name: string, limit: number): Promise<ApiDeployLogEntry[]> {
+    const answer = await this.request<{ items: ApiDeployLogEntry[] }>('GET', `/functions/${encodeURIComponent(name)}/deploys?limit=${limit}`);
+    return answer.items;
   }
 
   async getDeps(name: string, version: number): Promise<ApiDeps | null> {

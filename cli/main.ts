@@ -5,7 +5,7 @@
 import { fstatSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand } from './args.js';
+import { flag, formatOptions, GLOBAL_OPTIONS, parseCommandArgs, splitCommand, type ParsedArgs } from './args.js';
 import { loadCliEnv, PACKAGE_ROOT } from './config.js';
 import type { Command, Context } from './context.js';
 import { CliError, EXIT, usageError } from './errors.js';
@@ -134,7 +134,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       return EXIT.OK;
     }
     const ctx: Context = { out, io: options.io, env, cwd: options.cwd, now: Date.now, waitForSignal: options.waitForSignal, ...(python !== null ? { python: python.check } : {}) };
-    return await command.run(ctx, args);
+    return await command.run(ctx, args).catch(async (err: unknown) => { throw await withSuggestion(ctx, args, err); });
   } catch (err) {
     return report(out, err);
   } finally {
@@ -142,11 +142,57 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
   }
 }
 
+/**
+ * A FUNCTION_NOT_FOUND for a name one or two letters from a function of the workspace (`my-fm`)
+ * gets `did you mean "my-fn"?`. Best effort: a listing that fails leaves the error as it was.
+ */
+async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Promise<unknown> {
+  if (!(err instanceof CliError) || err.code !== 'FUNCTION_NOT_FOUND') return err;
+  const asked = /"([a-z0-9][a-z0-9-]*)"/.exec(err.message)?.[1];
+  if (asked === undefined) return err;
+  try {
+    // Loaded here, not at the top: a start loads no zod before a command needs it (test/e2e/cli.test.ts).
+    const { clientOf } = await import('./context.js');
+    const { items } = await (await clientOf(ctx, args)).listFunctions();
+    const near = items.map((f) => f.name).filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked));
+    if (near.length === 0) return err;
+    return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near[0])}?`, { ...err.details, suggestion: near[0] });
+  } catch {
+    return err;
+  }
+}
+
+/** Levenshtein distance (names are short: 63 characters at most). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * What to do next after a "not found" (a typo, most often) or a refusal the API names in its own
+ * words only: added to the message unless it already says where to look (it names a command).
+ */
+function nextStep(code: string, details: Record<string, unknown>): string | null {
+  switch (code) {
+    case 'FUNCTION_NOT_FOUND': return 'the `functions` command lists this workspace\'s functions; --workspace or --profile picks another';
+    case 'WORKSPACE_NOT_FOUND': return 'the `workspaces` command lists them';
+    case 'TOKEN_NOT_FOUND': return 'the `tokens` command lists the live ones (--all: revoked ones too)';
+    case 'WORKSPACE_NOT_EMPTY': return `delete its functions first (\`functions -w ${typeof details['workspace'] === 'string' ? details['workspace'] : '<workspace>'}\` lists them)`;
+    default: return null;
+  }
+}
+
 function report(out: Output, err: unknown): number {
   const known = err instanceof CliError ? err : null;
   const code = known?.code ?? 'INTERNAL_ERROR';
   const exit = known?.exitCode ?? EXIT.FAILURE;
-  const message = known ? known.message : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
+  const hint = known !== null && !known.message.includes('`') && known.details['suggestion'] === undefined ? nextStep(code, known.details) : null;
+  const message = known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
   // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
   // says how to fix each); a usage error's `USAGE` says nothing its message does not.

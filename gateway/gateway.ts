@@ -188,6 +188,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return jsonResponse(200, { status: 'ok' });
       case 'readyz': {
         const stats = pool.stats();
+        // Per-function entries name every workspace's functions: like /metrics, only a view of
+        // everything (the admin token; directory mode) sees them (docs/adr/0036-metrics-scope.md).
+        const view = options.metricsView?.(req.headers) ?? ALL_METRICS;
+        const { functions: _perFunction, scaledToZero: _scaled, ...counts } = stats;
         const problems = options.readiness?.() ?? [];
         const ready = isReady(stats, shuttingDown) && problems.length === 0;
         return jsonResponse(ready ? 200 : 503, {
@@ -195,7 +199,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           // Each problem names its registry code and what fixes it (docs/gateway.md, "Routes").
           problems,
           functions: registry.list().length,
-          pool: stats,
+          pool: !(view instanceof PlatformError) && view.kind === 'all' ? stats : counts,
           // 'off' means every function can read and change the platform: never hidden (docs/security.md).
           sandbox: { ...pool.isolation, unsafe: pool.isolation.mode === 'off' },
         });

@@ -21,7 +21,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
   try {
     const hook = await hooks.find(name, triggerId);
     if (hook === null) {
-      return errorResponse(new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}"`, { function: name, triggerId }));
+      return errorResponse(new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}" in its active version (its owner lists them with \`fastapi-platform triggers ${name}\`)`, { function: name, triggerId }));
     }
     // The function's rate limit and its workspace's quota, before the body is read (docs/adr/0011-tenants.md).
     const limited = await (found.limit?.admit() ?? null);
@@ -37,7 +37,10 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
     const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
     if (hook.sync) {
-      const result = await invokeDirect(deps, name, { ...call, signal: req.signal }, 'webhook');
+      // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
+      // trigger called it, never a value the sender put there.
+      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id'), ['x-fp-trigger-id', triggerId]];
+      const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
       return { status: result.status, headers: result.headers, body: result.body };
     }
     const accepted = await hooks.submit(name, triggerId, call);

@@ -206,10 +206,13 @@ export class ConfigError extends PlatformError {
 }
 
 /**
- * The default secrets key file: `$XDG_CONFIG_HOME/fastapi-platform/secrets.key`, else
- * `~/.config/fastapi-platform/secrets.key` — the user's config folder, outside every state directory.
+ * The default secrets key file: `$FP_CONFIG_DIR/secrets.key` (the CLI's folder, where `up` keeps
+ * it next to the credentials: the same state started either way finds the same key), else
+ * `$XDG_CONFIG_HOME/fastapi-platform/secrets.key`, else `~/.config/fastapi-platform/secrets.key` —
+ * the user's config folder, outside every state directory.
  */
-export function defaultSecretsKeyFile(env: { XDG_CONFIG_HOME?: string | undefined; HOME?: string | undefined }): string {
+export function defaultSecretsKeyFile(env: { FP_CONFIG_DIR?: string | undefined; XDG_CONFIG_HOME?: string | undefined; HOME?: string | undefined }): string {
+  if (env.FP_CONFIG_DIR) return join(env.FP_CONFIG_DIR, 'secrets.key');
   const config = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(config, 'fastapi-platform', 'secrets.key');
 }
@@ -234,9 +237,12 @@ export function parseOptions(options: PlatformOptions | Record<string, unknown>)
   return check(options, [], (key) => key);
 }
 
+/** The CLI's variables a platform's shell often has too (docs/cli.md); FP_CONFIG_DIR also places the default key file. */
+const SHARED_WITH_CLI: readonly string[] = ['FP_CONFIG_DIR', 'FP_URL', 'FP_TOKEN', 'FP_PROFILE', 'FP_WORKSPACE', 'FP_PYTHON'];
+
 /** `FP_*` variables `loadConfig` does not know: likely typos (main.ts warns about them). */
 export function unknownSettings(env: Record<string, string | undefined>): string[] {
-  return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key));
+  return Object.keys(env).filter((key) => key.startsWith('FP_') && !CONFIG_VARIABLES.includes(key) && !SHARED_WITH_CLI.includes(key));
 }
 
 const KIND_MESSAGES = {

@@ -93,7 +93,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const out = (line: string) => process.stdout.write(`${line}\n`);
   // One write: a reader of the pipe (a supervisor, a test) never sees the banner without its last
   // lines (the admin token), which line-by-line writes allowed between two reads.
-  out(('functionsDir' in running ? directoryBanner(running) : platformBanner(running)).join('\n'));
+  out(('functionsDir' in running ? directoryBanner(running) : platformBanner(running, args['rotate-admin-token'] ?? false)).join('\n'));
 
   const signal = await stopped;
   out(`fp-platform: ${signal}, shutting down`);
@@ -106,7 +106,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   return 0;
 }
 
-function platformBanner(platform: StartedPlatform): string[] {
+function platformBanner(platform: StartedPlatform, rotatedAdminToken: boolean): string[] {
   const lines = [
     `fp-platform listening on ${platform.url}`,
     `  state: ${platform.stateDir} (${platform.functions} function${platform.functions === 1 ? '' : 's'})`,
@@ -120,6 +120,8 @@ function platformBanner(platform: StartedPlatform): string[] {
   if (adminToken !== undefined) {
     lines.push(`  admin token: ${adminToken}`);
     lines.push('  (shown once: keep it; only a keyed digest is stored. Lost it? Restart with --rotate-admin-token.)');
+    // The CLI's saved token (and a console's session) is one of those just revoked: say how to swap it.
+    if (rotatedAdminToken) lines.push(`  (every earlier admin token stopped working; give this one to the CLI: fastapi-platform login ${platform.url} --token <this token>)`);
   }
   return lines;
 }

@@ -34,8 +34,18 @@ export function hostsOf(url: string, defaultPort: number | null): string {
 }
 
 function withPort(host: string, defaultPort: number | null): string {
+  // A Unix socket is its percent-encoded path (README's FerretDB): no port, shown as a path.
+  if (/%2F/i.test(host)) return `unix:${safeDecode(host)}`;
   if (defaultPort === null) return host;
   // An IPv6 literal is bracketed: its port is after the `]`.
   const hasPort = host.startsWith('[') ? /\]:\d+$/.test(host) : /:\d+$/.test(host);
   return hasPort ? host : `${host}:${defaultPort}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

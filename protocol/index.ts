@@ -17,4 +17,5 @@ export * from './redis-keys.js';
 export * from './code-checks.js';
 export * from './function-key.js';
 export * from './roles.js';
+export * from './audit-actions.js';
 export * from './run-result.js';

@@ -4,7 +4,7 @@ import type { ApiAuditEntry } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import { LONG_DURATION_PATTERN, parseLongDurationMs } from '../../protocol/index.js';
+import { AUDIT_ACTIONS, LONG_DURATION_PATTERN, parseLongDurationMs } from '../../protocol/index.js';
 
 /** `--since 1h` (that long ago) or an ISO time / Unix ms as the API takes it. */
 export function sinceParam(text: string, now: number): string {
@@ -34,7 +34,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'audit');
   const since = str(args, 'since');
   const action = str(args, 'action');
-  if (action !== undefined && !/^[a-z][a-z.-]{0,63}$/.test(action)) throw usageError(`--action must be an action such as deploy or token.create, got ${JSON.stringify(action)}`);
+  if (action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(action)) throw usageError(`--action must be one of ${AUDIT_ACTIONS.join(', ')}; got ${JSON.stringify(action)}`);
   const all = flag(args, 'all');
   const client = await clientOf(ctx, args);
   const page = await client.audit({
@@ -54,15 +54,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const auditCommand: Command = {
   name: 'audit',
   summary: "show the workspace's audit log: every change, who made it, from where",
-  usage: 'audit [--since 1h|TIME] [--action ACTION] [--actor TOKEN_ID] [--limit N] [--all]',
+  usage: 'audit [--since 1h|TIME] [--action ACTION] [--actor TOKEN_ID] [--limit N] [--cursor C] [--all]',
   examples: [
     'audit --since 1h',
     'audit --action deploy',
   ],
   details: [
-    'Newest first. Actions: function.create, function.update, function.delete, version.upload, deploy,',
-    'rollback, pause, resume, secret.set, secret.unset, deps.build, hook-secret.rotate, invoke-token.rotate,',
-    'token.create, token.revoke, admin-token.rotate, workspace.create, workspace.update, workspace.delete.',
+    `Newest first. Actions: ${AUDIT_ACTIONS.join(', ')}.`,
     'Needs an owner token (or the admin token); --all (admin token) shows every workspace.',
   ].join('\n'),
   options: {

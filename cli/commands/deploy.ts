@@ -10,6 +10,7 @@ import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
+import { selfCommandOf } from '../self-command.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
 export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: 'POST'): string {
@@ -33,8 +34,8 @@ export function webhookUrl(invokeUrl: string, id: string): string {
   return `${invokeUrl.replace(/\/fn\/([^/]+)\/?$/, '/hooks/$1/')}${id}`;
 }
 
-/** Prints what a deploy did (text mode). */
-export function printDeploy(out: Output, r: DeployResult): void {
+/** Prints what a deploy did (text mode); `fp` is the CLI as the user can run it (ADR 0040). */
+export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform'): void {
   out.line(r.created ? `Created function "${r.function}" (${describeSettings(r.settings)}).` : `Function "${r.function}": ${r.settingsChanged.length > 0 ? `settings updated (${describeSettingChanges(r.settingChanges)})` : 'settings unchanged'}.`);
   // Plain env comes from platform.yaml at each deploy: a value set since (env push, env set) is gone now.
   const lost = r.settingChanges.removed.filter((p) => p.startsWith('env.')).map((p) => p.slice('env.'.length));
@@ -75,16 +76,16 @@ export function printDeploy(out: Output, r: DeployResult): void {
     out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
   }
   if (r.asyncUrl !== undefined) {
-    out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`fastapi-platform runs <runId>\`)`);
+    out.line(`Async: ${r.asyncUrl}  (POST → 202 {runId}; retried, see \`${fp} runs <runId>\`)`);
     out.line(`curl:  ${curlLine(r.asyncUrl, r.auth, 'POST')}`);
   }
   // A webhook's sender needs its URL and signing secret; neither was said anywhere after a deploy.
   for (const id of r.webhooks ?? []) {
-    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: fastapi-platform triggers rotate-secret ${r.function} ${id}, docs/triggers.md)`);
+    out.line(`Webhook: ${webhookUrl(r.invokeUrl, id)}  (signed deliveries only; its secret: ${fp} triggers rotate-secret ${r.function} ${id}, docs/triggers.md)`);
   }
   // A schedule was said nowhere after a deploy: where its ticks go is the first thing to look for.
   for (const c of r.crons ?? []) {
-    out.line(`Cron:  ${c.id}  ${c.schedule} (${c.timezone}); each tick is an async run: fastapi-platform runs ${r.function}  (next ticks: fastapi-platform triggers ${r.function})`);
+    out.line(`Cron:  ${c.id}  ${c.schedule} (${c.timezone}); each tick is an async run: ${fp} runs ${r.function}  (next ticks: ${fp} triggers ${r.function})`);
   }
   if (r.contract !== undefined) {
     out.line();
@@ -92,7 +93,7 @@ export function printDeploy(out: Output, r: DeployResult): void {
   }
   if (r.invokeToken) {
     out.line();
-    out.line(`Invoke token (shown once; saved to the credentials file for \`fastapi-platform invoke\`):`);
+    out.line(`Invoke token (shown once; saved to the credentials file for \`${fp} invoke\`):`);
     out.line(`  ${r.invokeToken}`);
   }
 }
@@ -126,7 +127,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
     ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
   });
-  printDeploy(ctx.out, result);
+  printDeploy(ctx.out, result, selfCommandOf(ctx));
   return EXIT.OK;
 }
 

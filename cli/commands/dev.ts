@@ -12,6 +12,7 @@ import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
 import { targetOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { readDotenv } from '../dotenv.js';
+import { readManifestFile } from '../manifest-file.js';
 import { EXIT, usageError } from '../errors.js';
 import { describeIsolation } from '../../platform/index.js';
 import { describeData } from '../describe-data.js';
@@ -84,12 +85,15 @@ async function remoteSession(ctx: Context, args: ParsedArgs, dir: string, printe
   // Fails now (exit 4 or 5) rather than on the first save: the platform is there and the token works.
   await client.listRuns({ limit: 1 });
   const dotenvPresent = (await readDotenv(dir)).present;
+  // The hint below is a command to run: with the function's name and the CLI as it runs here (ADR 0040).
+  const raw = (await readManifestFile(dir, ctx.env.manifestEnv)).raw as { name?: unknown } | null;
+  const fnName = typeof raw?.name === 'string' ? raw.name : '<name>';
   const since = ctx.now();
   return {
     client,
     banner: [
       `  platform:  ${target.url} (every valid save deploys a new version there)`,
-      ...(dotenvPresent ? ['  .env:      not sent (its values stay on this machine); `fastapi-platform env set NAME=… --secret` sets values there that reloads keep (plain env comes from platform.yaml at each one)'] : []),
+      ...(dotenvPresent ? [`  .env:      not sent (its values stay on this machine); \`${selfCommandOf(ctx)} env set ${fnName} NAME=… --secret\` sets values there that reloads keep (plain env comes from platform.yaml at each one)`] : []),
     ],
     started: { mode: 'remote', url: target.url },
     dotenv: false,

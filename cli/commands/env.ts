@@ -49,7 +49,12 @@ async function assignments(ctx: Context, items: readonly string[]): Promise<Map<
     const eq = item.indexOf('=');
     if (eq === -1) {
       if (items.length > 1) throw usageError(`${JSON.stringify(item)}: give NAME=value, or a single NAME to read its value from stdin`);
-      out.set(checkedName(item), (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, ''));
+      const key = checkedName(item);
+      if (ctx.io.stdinKind === 'tty') ctx.io.stderr(`Type the value of ${key}, then Enter and Ctrl-D (it stays out of shell history):\n`);
+      const value = (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, '');
+      // An empty stdin is a forgotten `< file` (or `=`), not a value: `NAME=` sets an empty one on purpose.
+      if (value === '') throw usageError(`${key}: stdin gave no value; give it with \`< file\` or a pipe, or write ${key}=value (${key}= for an empty value)`);
+      out.set(key, value);
     } else {
       out.set(checkedName(item.slice(0, eq)), item.slice(eq + 1));
     }
@@ -140,7 +145,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const envCommand: Command = {
   name: 'env',
   summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
-  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes]',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes] [--no-manifest]',
   examples: [
     'env set my-fn GREETING=hi',
     'env set my-fn API_KEY --secret < api-key.txt',

@@ -12,6 +12,7 @@ import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
 import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey } from '../../protocol/index.js';
 import { describeSettings, saveInvokeToken } from './deploy.js';
+import type { ApiVersionSummary } from '../client.js';
 
 const VERBS = ['list', 'show', 'pause', 'resume', 'delete', 'rotate-token'] as const;
 
@@ -69,14 +70,43 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   const found = await client.getFunction(name);
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
-  ctx.out.data({ ok: true, ...found });
+  // `rollback --to N` needs the numbers, and the paused hint of `invoke` sends here for who paused
+  // it: both were nowhere in the CLI (docs/adr/0055-newcomer-round-4.md).
+  const [versions, deploys] = await Promise.all([client.listVersions(name, SHOWN), client.listDeploys(name, SHOWN)]);
+  ctx.out.data({ ok: true, ...found, versions, deploys });
   ctx.out.line(`${found.function.name}  (${found.function.status}, version ${found.function.activeVersion ?? '-'}, workspace ${found.function.workspace ?? 'default'})`);
   // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
   if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
   if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);
   if (found.function.invocation !== 'both') ctx.out.line(`Calls:   ${found.function.invocation} only (the other route answers 409 INVOCATION_MODE_NOT_ALLOWED; invocation: both takes either)`);
   if (found.contract !== undefined) for (const line of contractLines(found.contract)) ctx.out.line(line);
+  if (versions.length > 0) {
+    ctx.out.line();
+    ctx.out.line(`Versions (newest ${versions.length}; \`rollback ${name} --to N\` makes one active):`);
+    const changed = (v: ApiVersionSummary) => `+${v.changes.added.length} ~${v.changes.modified.length} -${v.changes.removed.length}`;
+    ctx.out.line(indent(table(['VERSION', '', 'CREATED (UTC)', 'BY', 'FILES', 'NOTE'], versions.map((v) => [
+      String(v.version), v.version === found.function.activeVersion ? 'active' : '', utc(v.createdAt), v.createdBy, changed(v), v.note,
+    ]))));
+  }
+  if (deploys.length > 0) {
+    ctx.out.line();
+    ctx.out.line(`Deploy log (newest ${deploys.length}):`);
+    ctx.out.line(indent(table(['WHEN (UTC)', 'ACTION', 'VERSION', 'BY', 'NOTE'], deploys.map((d) => [
+      utc(d.at), d.action, d.fromVersion === d.toVersion ? String(d.toVersion ?? '-') : `${d.fromVersion ?? '-'} → ${d.toVersion ?? '-'}`, d.actor, d.note,
+    ]))));
+  }
   return EXIT.OK;
+}
+
+/** How many versions and deploy-log entries `functions show` prints. */
+const SHOWN = 5;
+
+function utc(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function indent(text: string): string {
+  return text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n');
 }
 
 export const functionsCommand: Command = {

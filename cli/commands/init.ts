@@ -1,6 +1,6 @@
 /** `init [dir]`: scaffolds a function from templates/ without overwriting anything. */
 import { selfCommandOf } from '../self-command.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { positionals, str, type ParsedArgs } from '../args.js';
@@ -49,6 +49,35 @@ export function gitignoreWith(existing: string | null): string | null {
   return `${base}${missing.join('\n')}\n`;
 }
 
+/**
+ * `mkdir -p` of the function's folder, one level at a time from the nearest existing one, so a
+ * place that cannot hold it is said so: a file in the way, no permission, or a pseudo-filesystem
+ * (`mkdir(…, {recursive: true})` under /proc loops forever on its ENOENT).
+ */
+async function makeFolder(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    const info = (() => { try { return statSync(at); } catch { return null; } })();
+    if (info !== null) {
+      if (!info.isDirectory()) throw usageError(`${at} is a file, not a folder: give init a folder to create the function in (or none: the current one)`);
+      break;
+    }
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const level of missing) {
+    try {
+      await mkdir(level);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+      throw new CliError(EXIT.FAILURE, 'FOLDER_NOT_CREATED', `cannot create the folder ${level} (${code}): pick a folder you can write in`, { dir: level });
+    }
+  }
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'init');
   const dir = resolve(ctx.cwd, dirArg ?? '.');
@@ -69,7 +98,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (existing.length > 0) {
     throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (init never overwrites)`, { files: existing });
   }
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   // `wx`: fail rather than overwrite if a file appeared since the check above.
   for (const [file, content] of files) {
     await mkdir(dirname(join(dir, file)), { recursive: true });

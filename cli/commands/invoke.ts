@@ -244,9 +244,10 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   const text = res.text();
   if (res.status !== 202) {
     ctx.out.data({ ok: false, function: name, status: res.status, body: text });
+    const answer: InvokeAnswer = { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} };
     ctx.out.line(`HTTP ${res.status}`);
-    ctx.out.line(text);
-    explainFailure(ctx, { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} }, name);
+    ctx.out.line(formatBody(answer)); // indented as a sync call's error is
+    explainFailure(ctx, answer, name);
     return EXIT.FAILURE;
   }
   const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
@@ -256,7 +257,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     ctx.out.data({ ok: true, function: name, runId, created: created !== false });
     ctx.out.line(runId);
     // stdout stays the bare id (RUN=$(invoke --async …)); a bare UUID said nothing of what next.
-    ctx.out.note(`Queued. Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
+    ctx.out.note(`${created === false ? '' : 'Queued. '}Its state, attempts and result: ${selfCommandOf(ctx)} runs ${runId}  (or invoke with --wait)`);
     return EXIT.OK;
   }
   const deadline = Date.now() + WAIT_MAX_MS;
@@ -417,7 +418,7 @@ function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
 export const invokeCommand: Command = {
   name: 'invoke',
   summary: 'call a function and show status, duration, cold/warm, run id and body',
-  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]]',
+  usage: 'invoke <name> [--data JSON | --file F | -] [--method M] [--path P] [--header K:V]... [--query K=V]... [--test | --async [--wait] [--idempotency-key K]] [--invoke-token T] [--include] [--output FILE]',
   examples: [
     'invoke my-fn --file payload.json',
     'invoke my-fn -d \'{"name": "Ada"}\'',
@@ -442,7 +443,7 @@ export const invokeCommand: Command = {
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },
     header: { type: 'string', short: 'H', value: 'K:V', multiple: true, description: 'request header' },
-    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (repeatable; added to --path\'s query)' },
+    query: { type: 'string', short: 'q', value: 'K=V', multiple: true, description: 'query parameter, URL-encoded for you (added to --path\'s query)' },
     test: { type: 'boolean', description: 'use the test-invoke endpoint of the API' },
     async: { type: 'boolean', description: 'queue the call as an async run and print its run id' },
     wait: { type: 'boolean', description: 'with --async: wait until the run is final and show its result' },

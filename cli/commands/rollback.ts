@@ -8,11 +8,20 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'rollback');
   if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION]');
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
-  const target = args.values.to === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
+  const toText = args.values.to;
+  if (toText !== undefined && (typeof toText !== 'string' || !/^[1-9]\d{0,8}$/.test(toText))) {
+    throw usageError(`--to must be a version number (1, 2, …; \`fastapi-platform functions show ${name}\` lists them), got ${JSON.stringify(toText)}`);
+  }
+  const target = toText === undefined ? undefined : int(args, 'to', 0, 1, Number.MAX_SAFE_INTEGER);
   const client = await clientOf(ctx, args);
   const { function: fn, deploy } = await client.rollback(name, target);
   ctx.out.data({ ok: true, function: name, fromVersion: deploy.fromVersion, toVersion: deploy.toVersion, activeVersion: fn.activeVersion, status: fn.status });
   const to = deploy.toVersion ?? fn.activeVersion ?? '-';
+  // "Rolled back from version 1 to version 1" read as if something had changed.
+  if (deploy.fromVersion !== null && deploy.fromVersion === deploy.toVersion) {
+    ctx.out.line(`Version ${to} of "${name}" was already the active one: it stays active (\`functions show ${name}\` lists its versions).`);
+    return EXIT.OK;
+  }
   ctx.out.line(`Rolled back "${name}" from version ${deploy.fromVersion ?? '-'} to version ${to}.`);
   // Only what a version holds comes back; a newcomer expected an env value changed by the last
   // deploy to come back too (docs/adr/0048-newcomer-round-3.md).

@@ -190,8 +190,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
     const full = await resolveRunPrefix(client, what.list);
     if (full !== null) return run(ctx, { ...args, positionals: ['show', full] });
-    const orRun = RUN_ID_PREFIX.test(what.list) ? ', nor a recent run whose id starts so (`runs` lists the newest)' : '';
-    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (\`fastapi-platform functions\` lists them; --workspace picks another)`);
+    const orRun = RUN_ID_PREFIX.test(what.list) ? ', nor a recent run whose id starts so' : '';
+    const lists = RUN_ID_PREFIX.test(what.list) ? '`runs` lists the newest runs, `functions` the functions' : '`functions` lists them';
+    throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (${lists}; --workspace picks another workspace)`);
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   printList(ctx, page.items, status);

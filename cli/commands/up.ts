@@ -58,7 +58,7 @@ async function demo(ctx: Context, client: ApiClient, token: string | undefined):
     const result = await deployFolder(client, checked);
     ctx.out.event({ event: 'deployed', ...result });
     ctx.out.line(`Deploying the example function examples/hello:`);
-    printDeploy(ctx.out, result);
+    printDeploy(ctx.out, result, selfCommandOf(ctx));
     ctx.out.line();
   }
   if (token === undefined) ctx.out.note('note: without the admin token the example cannot be deployed here; calling it as it is.');
@@ -119,9 +119,25 @@ function startError(err: unknown, port: number | undefined): unknown {
   return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
 }
 
+/**
+ * A second `up` on the state directory a running `up` serves (`npm start` in a second terminal)
+ * started beside it: a second FerretDB on the same data folder, whose exit took the first one's
+ * socket (every `context.db` call then hung), and the credentials pointed at the second. The
+ * credentials file says which state directory its URL serves: if that URL answers, refuse
+ * (docs/adr/0055-newcomer-round-4.md).
+ */
+async function refuseIfRunning(ctx: Context, stateDir: string): Promise<void> {
+  const saved = await credentialsOf(ctx);
+  if (saved?.stateDir !== stateDir) return;
+  const alive = await fetch(`${saved.url}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+  if (!alive) return;
+  throw new CliError(EXIT.FAILURE, 'STATE_DIR_IN_USE', `the platform of ${stateDir} is already running at ${saved.url}: use that one (the other commands already talk to it), stop it first (Ctrl-C in its terminal), or start another platform with --state-dir DIR`, { stateDir, url: saved.url });
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   positionals(args, 0, 'up');
   const options = await platformOptions(ctx, args);
+  await refuseIfRunning(ctx, resolve(ctx.cwd, options.stateDir ?? '.state'));
   // Loaded here: only `up` needs the server (uWebSockets.js, SQLite, the pool).
   const { startPlatform } = await loadServer();
   const started = await startPlatform(options).catch((err: unknown) => { throw startError(err, options.port); });

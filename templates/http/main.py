@@ -2,8 +2,8 @@
 
 event:   method, path, query, headers, body (bytes); event.json() parses a JSON body.
 context: request_id, function_name, function_version, remaining_ms, logger.
-Return a dict or list (sent as JSON), a str, bytes, None (204), or
-{"statusCode": 201, "headers": {...}, "body": ...}. Details: docs/api-invoke.md.
+Return a dict, list or str (sent as JSON: a str arrives quoted), bytes (sent as-is), None (204),
+or {"statusCode": 201, "headers": {...}, "body": ...} (a str body is sent as text). Details: docs/api-invoke.md.
 
 Try it:  fastapi-platform invoke {{name}} --file payload.json
 """

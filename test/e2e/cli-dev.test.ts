@@ -6,7 +6,9 @@
  * calls show, Ctrl-C leaves no process and no state behind — and with --remote against `up`.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +226,23 @@ describe('cli dev --remote (against a running platform)', { skip, timeout: 240_0
     }
     // The function stays deployed there.
     assert.equal((await get(`${upUrl}/fn/${name}/`)).body.version, 'v2');
+  });
+
+  it("its banner's env hint names the function and the CLI as it runs here (ADR 0055)", async () => {
+    const child = spawn(process.execPath, [BIN, 'dev', dir, '--remote'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner in ${WAIT_MS} ms:\n${out}`)), WAIT_MS);
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('Ctrl-C stops.')) { clearTimeout(timer); resolve(); }
+      });
+    });
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    await exited;
+    // Run from the repository (this test's cwd): `npx fastapi-platform`, with the function's name.
+    assert.ok(out.includes(`\`npx fastapi-platform env set ${name} NAME=… --secret\``), out);
   });
 
   it('refuses the options of the platform it would start (exit 2)', async () => {

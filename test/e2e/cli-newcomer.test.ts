@@ -59,6 +59,14 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(demo, /^ {2}data: +(none: no FerretDB found and no FP_DATA_MONGO_URL .*is refused \(DATA_BACKEND_NOT_CONFIGURED\)|FerretDB, started here \(.*\), for context\.db .*)$/m, demo);
   });
 
+  it('a second up on the same state directory is refused, naming the running one (ADR 0055)', async () => {
+    const second = await spawnCli(['up', '--state-dir', join(work, 'state'), '--port', '0'], { cwd: ROOT, env, timeoutMs: 30_000 });
+    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.match(second.stderr, /the platform of .*state is already running at http:\/\/127\.0\.0\.1:\d+: use that one .* \[STATE_DIR_IN_USE\]/);
+    // The first one is untouched: still served, and still the CLI's.
+    assert.equal((await spawnCli(['functions'], { env })).code, 0);
+  });
+
   it("init's next steps name the CLI as the user can run it from the function's folder", async () => {
     const outside = await spawnCli(['init', join(work, 'outside')], { cwd: ROOT, env });
     assert.equal(outside.code, 0, outside.stderr);
@@ -103,7 +111,7 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /triggers rotate-secret hook github/);
     const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
     assert.equal(deployed.code, 0, deployed.stderr);
-    assert.match(deployed.stdout, /its secret: fastapi-platform triggers rotate-secret hook github/, deployed.stdout);
+    assert.match(deployed.stdout, /its secret: node \S*fastapi-platform\.js triggers rotate-secret hook github/, deployed.stdout);
 
     const listed = await spawnCli(['triggers', 'hook', '--json'], { env });
     assert.equal(listed.code, 0, listed.stderr);
@@ -324,13 +332,31 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: rolly\nentrypoint: main:handler\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    timezone: Europe/Berlin\n');
     const first = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /^Cron:  cron-0  0 0 \* \* \* \(Europe\/Berlin\); each tick is an async run: fastapi-platform runs rolly  \(next ticks: fastapi-platform triggers rolly\)$/m, first.stdout);
+    // The hints name the CLI as it runs here (ADR 0040): outside the repository, without it on PATH, `node <bin>`.
+    const fp = `node ${BIN}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(first.stdout, new RegExp(`^Cron:  cron-0  0 0 \\* \\* \\* \\(Europe/Berlin\\); each tick is an async run: ${fp} runs rolly  \\(next ticks: ${fp} triggers rolly\\)$`, 'm'), first.stdout);
+    assert.match(first.stdout, new RegExp(`^Async: .*retried, see \`${fp} runs <runId>\`\\)$`, 'm'), first.stdout);
     writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 2}\n');
     assert.equal((await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 })).code, 0);
     const back = await spawnCli(['rollback', 'rolly'], { env });
     assert.equal(back.code, 0, back.stderr);
     assert.match(back.stdout, /^Rolled back "rolly" from version 2 to version 1\.$/m, back.stdout);
     assert.match(back.stdout, /code, triggers and data binding of version 1; settings \(limits, invocation, auth\), env and secrets stay as they are/, back.stdout);
+    // The numbers `rollback --to` takes, and the deploy log the paused hint points at (ADR 0055).
+    const shown = await spawnCli(['functions', 'show', 'rolly'], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^Versions \(newest 2; `rollback rolly --to N` makes one active\):$/m, shown.stdout);
+    assert.match(shown.stdout, /^ {2}1 +active +\d{4}-\d\d-\d\d \d\d:\d\d +admin +\+2 ~0 -0/m, shown.stdout);
+    assert.match(shown.stdout, /^ {2}\S+ \S+ +rollback +2 → 1 +admin$/m, shown.stdout);
+    const json = JSON.parse((await spawnCli(['functions', 'show', 'rolly', '--json'], { env })).stdout) as { versions: { version: number }[]; deploys: { action: string }[] };
+    assert.deepEqual(json.versions.map((v) => v.version), [2, 1]);
+    assert.equal(json.deploys[0]!.action, 'rollback');
+    const again = await spawnCli(['rollback', 'rolly', '--to', '1'], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^Version 1 of "rolly" was already the active one: it stays active/m, again.stdout);
+    const typo = await spawnCli(['rollback', 'rolly', '--to', 'v1'], { env });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `fastapi-platform functions show rolly` lists them\), got "v1"/);
   });
 
   it('an async result too large to keep is said to be so, not printed as an empty body', async () => {

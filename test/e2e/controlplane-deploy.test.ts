@@ -30,11 +30,24 @@ async function until(check: () => Promise<boolean>, message: string): Promise<vo
 }
 
 async function warmInstances(name: string, version?: string): Promise<number> {
-  const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { pool: { functions: Record<string, { name: string; version: string; warm: number; specializing: number }> } };
+  // Per-function pool entries are the admin token's to see (ADR 0055).
+  const ready = (await (await fetch(`${h.url}/readyz`, { headers: { authorization: `Bearer ${h.api.token}` } })).json()) as { pool: { functions: Record<string, { name: string; version: string; warm: number; specializing: number }> } };
   return Object.values(ready.pool.functions)
     .filter((f) => f.name === name && (version === undefined || f.version === version))
     .reduce((sum, f) => sum + f.warm + f.specializing, 0);
 }
+
+describe('/readyz and function names', () => {
+  it("names no function without the admin token (another tenant's names stay theirs), counts only", async () => {
+    const name = fnName('ready');
+    await deployed(h.api, name, handlerReturning('r'));
+    assert.equal((await fetch(`${h.url}/fn/${name}/`)).status, 200);
+    const anon = await (await fetch(`${h.url}/readyz`)).text();
+    assert.ok(!anon.includes(name), anon);
+    assert.match(anon, /"pool":\{"generic":\d+/);
+    assert.ok(await warmInstances(name) >= 1, 'the admin token sees the per-function entries');
+  });
+});
 
 describe('deploy and rollback', () => {
   it('serves a new version from the first call after its deploy answers', async () => {

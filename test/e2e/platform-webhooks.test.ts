@@ -88,7 +88,9 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     const runs = await h.api.call('GET', `/runs?function=${name}`);
     assert.ok((runs.body.items as { trigger: string }[]).some((r) => r.trigger === 'webhook'), JSON.stringify(runs.body.items));
 
-    assert.equal((await post(`${h.url}/hooks/${name}/nope`, body, github(secret, body))).body.error.code, 'TRIGGER_NOT_FOUND');
+    const unknown = (await post(`${h.url}/hooks/${name}/nope`, body, github(secret, body))).body.error;
+    assert.equal(unknown.code, 'TRIGGER_NOT_FOUND');
+    assert.ok(unknown.message.includes(`fastapi-platform triggers ${name}`), unknown.message); // where the owner finds the ids
   });
 
   it('Stripe style: valid → 202; outside the tolerance → 401; the same delivery twice → WEBHOOK_REPLAYED', async () => {
@@ -151,9 +153,10 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     await hookFunction(h.api, name, [{ type: 'webhook', id: 'now', sync: true }]);
     const secret = await rotate(h.api, name, 'now');
     const url = `${h.url}/hooks/${name}/now`;
-    const res = await post(url, 'hello', github(secret, 'hello'));
+    // The handler learns which trigger called it in sync mode too, and a sender cannot name another.
+    const res = await post(url, 'hello', { ...github(secret, 'hello'), 'x-fp-trigger-id': 'forged' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body, { body: 'hello', trigger: null });
+    assert.deepEqual(res.body, { body: 'hello', trigger: 'now' });
     assert.equal((await h.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
     const paused = await post(url, 'x', github(secret, 'x'));
     assert.equal(paused.status, 503);

@@ -31,9 +31,11 @@ describe('cli: API refusals in the command line\'s words', () => {
         return answer(200, { items: [run, { ...run, runId: '78cd9707-5a39-4796-8ada-e8c2c0eb35a2' }], nextCursor: 'c2' });
       }
       if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
+      if (req.url === '/api/v1/functions') return answer(200, { items: [{ name: 'quiet' }, { name: 'busy' }] });
       if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
       try {
-        if (req.url?.startsWith('/api/v1/functions/nope')) throw new PlatformError('FUNCTION_NOT_FOUND', 'no function named "nope"', { field: 'name' });
+        const missing = /^\/api\/v1\/functions\/(nope|12345678|quite)\b/.exec(req.url ?? '');
+        if (missing !== null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${missing[1]}"`, { field: 'name' });
         if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
         textParam(m[1]!, 'tokenId', TOKEN_ID);
         throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
@@ -61,7 +63,8 @@ describe('cli: API refusals in the command line\'s words', () => {
     assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'ID']);
     // A well-formed id the API does not know: its own answer, unchanged.
     const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
-    assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace [TOKEN_NOT_FOUND]\n'); // no "(field: id)": the API's word
+    // No "(field: id)": the API's word; then where to look (a typo, most often).
+    assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace; the `tokens` command lists the live ones (--all: revoked ones too) [TOKEN_NOT_FOUND]\n');
   });
 
   it('runs <name>: an unknown function is FUNCTION_NOT_FOUND, not "No runs yet"', async () => {
@@ -69,10 +72,19 @@ describe('cli: API refusals in the command line\'s words', () => {
     const typo = await cli(['runs', 'nope']);
     assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /no function "nope" in this workspace/);
+    // A name a letter or two from one of the workspace's functions: the one meant, instead of the list.
+    const near = await cli(['rollback', 'quite']);
+    assert.equal(near.code, EXIT.API);
+    assert.equal(near.stderr, 'error: no function named "quite"; did you mean "quiet"? [FUNCTION_NOT_FOUND]\n');
+    // A run id's first digits that match nothing: one parenthesis saying where both lists are.
+    const digits = await cli(['runs', '12345678']);
+    assert.equal(digits.code, EXIT.API);
+    assert.equal(digits.stderr, 'error: no function "12345678" in this workspace and no runs of one by that name, nor a recent run whose id starts so (`runs` lists the newest runs, `functions` the functions; --workspace picks another workspace) [FUNCTION_NOT_FOUND]\n');
     // The API's own FUNCTION_NOT_FOUND (field: name) through another command: without the API's field name.
     const logs = await cli(['usage', 'nope']);
     assert.equal(logs.code, EXIT.API);
     assert.doesNotMatch(logs.stderr, /field/);
+    assert.match(logs.stderr, /no function named "nope"; the `functions` command lists this workspace's functions; --workspace or --profile picks another \[FUNCTION_NOT_FOUND\]/);
     const quiet = await cli(['runs', 'quiet']);
     assert.equal(quiet.code, EXIT.OK);
     assert.equal(quiet.stdout, 'No runs yet.\n');

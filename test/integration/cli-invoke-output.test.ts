@@ -36,6 +36,8 @@ describe('cli invoke output', () => {
       if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
       if (req.url === '/fn/gone/') return send(404, 'application/json', '{"error":{"code":"ROUTE_NOT_FOUND","message":"No such route.","component":"gateway"}}', 'run-gone');
       if (req.url === '/fn/broken/') return send(500, 'application/json', '{"error":{"code":"FUNCTION_ERROR","message":"The function raised an error.","component":"function","runId":"run-500"}}', 'run-500');
+      if (req.url === '/async/again/') return send(202, 'application/json', '{"runId":"run-a","created":false}', 'run-a');
+      if (req.url === '/async/reused/') return send(422, 'application/json', '{"error":{"code":"IDEMPOTENCY_KEY_REUSED","message":"sent before","component":"request"}}', 'x');
       if (req.url === '/async/bigasync/') return send(202, 'application/json', '{"runId":"run-a","created":true}', 'run-a');
       if (req.url === '/api/v1/runs/run-a') {
         return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
@@ -115,5 +117,16 @@ describe('cli invoke output', () => {
     assert.equal(broken.code, EXIT.FAILURE);
     assert.match(broken.stdout, /error \(from the run record\): ValueError: bad value/);
     assert.match(broken.stderr, /Details, logs and the stack: .*fastapi-platform(\.js)? runs run-500/);
+  });
+
+  it('--async with a repeated Idempotency-Key does not also say "Queued."; a refusal prints its JSON as the sync path does', async () => {
+    const again = await invoke('again', false, ['--async', '--idempotency-key', 'k1']);
+    assert.equal(again.code, EXIT.OK, again.stderr);
+    assert.equal(again.stdout, 'run-a\n');
+    assert.match(again.stderr, /nothing new was queued/);
+    assert.doesNotMatch(again.stderr, /Queued\./);
+    const reused = await invoke('reused', false, ['--async', '--idempotency-key', 'k1']);
+    assert.equal(reused.code, EXIT.FAILURE);
+    assert.match(reused.stdout, /^HTTP 422\n\{\n {2}"error": \{\n {4}"code": "IDEMPOTENCY_KEY_REUSED",/);
   });
 });

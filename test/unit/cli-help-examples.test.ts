@@ -41,3 +41,15 @@ describe('cli help examples', () => {
     assert.deepEqual(words(`invoke f -d '{"name": "Ada"}' < in.txt --json`), ['invoke', 'f', '-d', '{"name": "Ada"}', '--json']);
   });
 });
+
+describe('cli help: usage lines', () => {
+  it("name every option of their command (workspaces' quota options stand as [quotas])", async () => {
+    for (const entry of COMMANDS) {
+      const command = await entry.load();
+      const missing = Object.entries(command.options ?? {})
+        .filter(([key, option]) => !command.usage.includes(`--${key}`) && !(option.short !== undefined && command.usage.includes(`-${option.short} `)))
+        .filter(() => !(command.name === 'workspaces' && command.usage.includes('[quotas]')));
+      assert.deepEqual(missing.map(([key]) => key), [], `${command.name}: ${command.usage}`);
+    }
+  });
+});

@@ -154,4 +154,10 @@ describe('platform config', () => {
   it('names unknown FP_* variables (likely typos)', () => {
     assert.deepEqual(unknownSettings({ FP_PORT: '1', FP_PROT: '2', HOME: '/' }), ['FP_PROT']);
   });
+
+  it("FP_CONFIG_DIR (the CLI's folder, docs/cli.md) is known and holds the default secrets key, as for `up`", () => {
+    assert.deepEqual(unknownSettings({ FP_CONFIG_DIR: '/cfg', HOME: '/' }), []);
+    assert.equal(loadConfig({ FP_CONFIG_DIR: '/cfg', HOME: '/home/u' }).secretsKeyFile, '/cfg/secrets.key');
+    assert.equal(loadConfig({ HOME: '/home/u' }).secretsKeyFile, '/home/u/.config/fastapi-platform/secrets.key');
+  });
 });

@@ -37,4 +37,9 @@ describe('describeStore', () => {
     assert.equal(hostsOf('mongodb://a:b@c@h:1', 27017), 'h:1');
     assert.equal(hostsOf('redis://[::1]:7000', 6379), '[::1]:7000');
   });
+
+  it("names a MongoDB Unix socket (README's FerretDB) by its path, without a port", () => {
+    const url = `mongodb://${encodeURIComponent('/home/me/fp-data/ferretdb/ferretdb.sock')}/`;
+    assert.equal(hostsOf(url, 27017), 'unix:/home/me/fp-data/ferretdb/ferretdb.sock');
+  });
 });
