@@ -9,7 +9,7 @@
  */
 const SERVICES = '(protocol|poolmgr|gateway|controlplane|platform|cli)';
 /** Loaded by the bundle worker threads (controlplane/bundles/pool.ts): kept light, see their rule. */
-const WORKER_THREAD_MODULES = '^controlplane/bundles/(worker|paths)\\.ts$';
+const WORKER_THREAD_MODULES = '^controlplane/bundles/(worker|paths|check)\\.ts$';
 
 /** A rule forbidding `from` to import any of `above`. */
 const noUpward = (from, above) => ({
@@ -41,7 +41,7 @@ export default {
       comment: 'Modules that run in the bundle worker threads import single protocol files (leaves), not the door: each thread would load all of protocol (msgpackr, zod) at start.',
       severity: 'error',
       from: { path: WORKER_THREAD_MODULES },
-      to: { path: `^${SERVICES}/`, pathNot: ['^controlplane/bundles/', '^protocol/(json-text|file-names)\\.ts$'] },
+      to: { path: `^${SERVICES}/`, pathNot: ['^controlplane/bundles/', '^protocol/(json-text|file-names|units|errors)\\.ts$'] },
     },
     noUpward('protocol', ['poolmgr', 'gateway', 'controlplane', 'platform', 'cli']),
     noUpward('poolmgr', ['gateway', 'controlplane', 'platform', 'cli']),

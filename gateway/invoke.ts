@@ -200,9 +200,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     }
   }
   // The root path built once (no default `/fn/<name>` made first and replaced).
-  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
-  const event = wireEvent(name, runId, { method: req.method, path: belowPrefix(path, edge.prefix, rootPath), rawQuery: req.rawQuery, headers, body });
-  event.rootPath = edge.prefix + rootPath;
+  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path: belowPrefix(path, edge.prefix, rootPath), rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });

@@ -6,6 +6,7 @@
  * calling thread, for tests and the CLI.
  */
 import { createHash } from 'node:crypto';
+// The file itself, not protocol/index.js: this module runs in the bundle worker threads too.
 import { describeBytes } from '../../protocol/units.js';
 import { BundleError } from './errors.js';
 import { checkPathSet, normalizeBundlePath } from './paths.js';

@@ -5,9 +5,9 @@
  * Blobs written for a version that then fails to be created are harmless: content-addressed,
  * they are reused by the next upload of the same content.
  */
+import { describeBytes } from '../../protocol/index.js';
 import type { BlobStore, FileEntry } from '../store/types.js';
 import { bundleLimits, type BundleLimits, type CheckedBundle } from './check.js';
-import { describeBytes } from '../../protocol/units.js';
 import { BundleError } from './errors.js';
 
 /** How many blob writes run at once. */
