@@ -19,6 +19,7 @@ import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, typ
 import { startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
+import { lockStateDir } from './state-lock.js';
 import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
@@ -106,8 +107,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);
+  // One process per state directory (STATE_DIR_IN_USE), before anything in it is opened.
+  const lock = lockStateDir(stateDir);
 
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanup: (() => Promise<void>)[] = [async () => lock.release()];
   const unwind = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`platform: shutdown step failed: ${String(err)}`));
   };

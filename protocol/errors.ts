@@ -131,7 +131,7 @@ export const ERRORS = {
   CREDENTIALS_UNREADABLE: { status: 500, component: 'cli', title: "The CLI's credentials file cannot be read." },
   CREDENTIALS_INVALID: { status: 500, component: 'cli', title: "The CLI's credentials file is not valid." },
   FILES_EXIST: { status: 409, component: 'cli', title: 'init would overwrite files that exist; nothing was written.' },
-  STATE_DIR_IN_USE: { status: 409, component: 'cli', title: 'up: the platform of this state directory is already running.' },
+  STATE_DIR_IN_USE: { status: 409, component: 'platform', title: 'Another platform process holds this state directory.' },
   FOLDER_NOT_CREATED: { status: 500, component: 'cli', title: "init could not create the function's folder there." },
   PYTHON_UNAVAILABLE: { status: 500, component: 'cli', title: 'The CLI found no Python interpreter for its local checks.' },
   PYTHON_PREFLIGHT_FAILED: { status: 500, component: 'cli', title: "The CLI's local Python check failed to run." },

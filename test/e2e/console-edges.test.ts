@@ -358,7 +358,7 @@ describe('the console with odd inputs', { skip }, () => {
     await hint.waitFor();
     // An async-only function: the URL shown is the one that takes its calls (/fn/ answers 409).
     const shownUrl = await textOf(page.locator('.fn-head .url code'));
-    assert.match(shownUrl, new RegExp(`/async/${name}$`), shownUrl);
+    assert.match(shownUrl, new RegExp(`/async/${name}/$`), shownUrl);
     assert.doesNotMatch(await textOf(page.getByRole('region', { name: 'HTTP trigger' })), new RegExp(`/fn/${name}/`));
     assert.match(await textOf(hint), /never shows it: rotate to get one/);
     const grace = page.getByLabel('Grace for the old secret');

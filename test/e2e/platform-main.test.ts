@@ -134,6 +134,16 @@ describe('platform process', () => {
     await stop(proc);
   });
 
+  it('refuses a second process on a state directory a running one holds (STATE_DIR_IN_USE), exit 1', async () => {
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    await started(proc);
+    const second = await startMain(['--state-dir', stateDir, '--port', '0']).exited;
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /STATE_DIR_IN_USE/);
+    assert.match(second.stderr, new RegExp(`pid ${proc.child.pid}`));
+    await stop(proc);
+  });
+
   it('replaces a lost admin token with --rotate-admin-token', async () => {
     const proc = startMain(['--state-dir', stateDir, '--port', '0', '--rotate-admin-token']);
     const { url, token: fresh } = await started(proc);
