@@ -12,6 +12,7 @@ import { CliError, EXIT, usageError } from './errors.js';
 import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
+import { selfCommand, spelledAs } from './self-command.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -105,6 +106,9 @@ export interface MainOptions {
 export async function main(argv: readonly string[], options: MainOptions): Promise<number> {
   const json = argv.includes('--json');
   const out = new Output(options.io, json);
+  // Computed once, when a note or an error first names a command (a PATH look-up).
+  let self: string | undefined;
+  out.spell = (text) => text.includes('fastapi-platform') ? spelledAs(text, self ??= selfCommand(options.env['PATH'], options.cwd)) : text;
   let python: PythonChecker | null = null;
   try {
     const { command: name, rest } = splitCommand(argv);
@@ -192,7 +196,7 @@ function report(out: Output, err: unknown): number {
   const code = known?.code ?? 'INTERNAL_ERROR';
   const exit = known?.exitCode ?? EXIT.FAILURE;
   const hint = known !== null && !known.message.includes('`') && known.details['suggestion'] === undefined ? nextStep(code, known.details) : null;
-  const message = known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`;
+  const message = out.spell(known ? `${known.message}${hint !== null ? `; ${hint}` : ''}` : `unexpected error: ${(err as Error | undefined)?.stack ?? String(err)}`);
   if (out.json) out.data({ ok: false, error: { code, message, exitCode: exit, ...(known?.details ?? {}) } });
   // Every stable code is shown, the CLI's own too (UNREACHABLE, PYTHON_UNAVAILABLE, …: docs/errors.md
   // says how to fix each); a usage error's `USAGE` says nothing its message does not.

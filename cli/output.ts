@@ -18,6 +18,12 @@ export interface Io {
 }
 
 export class Output {
+  /**
+   * How a note's and an error's `fastapi-platform <command>` is spelled for this user (main.ts sets
+   * it from cli/self-command.ts `spelledAs`; unchanged by default).
+   */
+  spell: (text: string) => string = (text) => text;
+
   constructor(readonly io: Io, readonly json: boolean) {}
 
   /** A line for people (suppressed with --json). */
@@ -27,7 +33,7 @@ export class Output {
 
   /** A note on stderr (shown in both modes; never part of the JSON document). */
   note(text: string): void {
-    this.io.stderr(`${text}\n`);
+    this.io.stderr(`${this.spell(text)}\n`);
   }
 
   /** The JSON document (only with --json). */

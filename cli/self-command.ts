@@ -28,3 +28,14 @@ export function selfCommand(searchPath: string | undefined, cwd: string, root: s
 export function selfCommandOf(ctx: { env: { runtimeEnv: Record<string, string | undefined> }; cwd: string }): string {
   return selfCommand(ctx.env.runtimeEnv['PATH'], ctx.cwd);
 }
+
+/**
+ * `text` with each bare `fastapi-platform <command …>` (a usage line in an error, a command in a
+ * note, the API's own hints) spelled `self`: the one rule for what the CLI prints on stderr (main.ts
+ * `report`, Output.note). An already spelled one (`npx fastapi-platform …`, `…/bin/fastapi-platform.js`)
+ * and a path (`~/.config/fastapi-platform/`) are left as they are.
+ */
+export function spelledAs(text: string, self: string): string {
+  if (self === 'fastapi-platform') return text;
+  return text.replace(/(?<![\w./-]|npx )fastapi-platform(?= [a-z<])/g, () => self);
+}

@@ -284,7 +284,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
     const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
-      ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `fastapi-platform runs ${runId} --json > result.json`)
+      ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `${selfCommandOf(ctx)} runs ${runId} --json > result.json`)
       : body;
     ctx.out.line(cut);
   }
@@ -334,7 +334,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
-  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `fastapi-platform invoke ${name} … -o FILE`) : formatBody(answer));
+  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
   if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) explainFailure(ctx, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;

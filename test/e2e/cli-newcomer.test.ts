@@ -356,7 +356,7 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(again.stdout, /^Version 1 of "rolly" was already the active one: it stays active/m, again.stdout);
     const typo = await spawnCli(['rollback', 'rolly', '--to', 'v1'], { env });
     assert.equal(typo.code, 2);
-    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `fastapi-platform functions show rolly` lists them\), got "v1"/);
+    assert.match(typo.stderr, /--to must be a version number \(1, 2, …; `npx fastapi-platform functions show rolly` lists them\), got "v1"/);
   });
 
   it('an async result too large to keep is said to be so, not printed as an empty body', async () => {
@@ -385,7 +385,7 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
       const r = await spawnCli(['deploy', '-w', 'tiny'], { cwd: dir, env, timeoutMs: 60_000 });
       if (name === 'one') { assert.equal(r.code, 0, r.stderr); continue; }
       assert.equal(r.code, 4, r.stderr);
-      assert.match(r.stderr, /is at its functions quota \(1 of 1\): delete a function \(`fastapi-platform functions delete <name>`\), or an admin raises it \(`fastapi-platform workspaces set tiny --functions N`\) \[QUOTA_EXCEEDED\]/, r.stderr);
+      assert.match(r.stderr, /is at its functions quota \(1 of 1\): delete a function \(`node \S+\/bin\/fastapi-platform\.js functions delete <name>`\), or an admin raises it \(`node \S+\/bin\/fastapi-platform\.js workspaces set tiny --functions N`\) \[QUOTA_EXCEEDED\]/, r.stderr);
     }
   });
 

@@ -61,7 +61,7 @@ describe('cli invoke output', () => {
     assert.equal(r.code, EXIT.OK);
     assert.ok(r.stdout.length < 8192, `${r.stdout.length} characters printed`);
     assert.match(r.stdout, /^line 0$/m);
-    assert.match(r.stdout, /… \(\d+(\.\d)? (KiB|MiB) in all, the first [\d.]+ (B|KiB) shown: save it whole with fastapi-platform invoke big … -o FILE/);
+    assert.match(r.stdout, /… \(\d+(\.\d)? (KiB|MiB) in all, the first [\d.]+ (B|KiB) shown: save it whole with node \S+\/bin\/fastapi-platform\.js invoke big … -o FILE/);
     const json = await invoke('bigjson', true);
     assert.ok(json.stdout.length < 8192);
     assert.match(json.stdout, /^ {4}"line 0",$/m);
@@ -71,7 +71,7 @@ describe('cli invoke output', () => {
     const r = await invoke('bigasync', true, ['--async', '--wait']);
     assert.equal(r.code, EXIT.OK);
     assert.ok(r.stdout.length < 8192, `${r.stdout.length} characters printed`);
-    assert.match(r.stdout, /shown: save it whole with fastapi-platform runs run-a --json > result\.json/);
+    assert.match(r.stdout, /shown: save it whole with node \S+\/bin\/fastapi-platform\.js runs run-a --json > result\.json/);
     assert.ok((await invoke('bigasync', false, ['--async', '--wait'])).stdout.includes(BIG));
   });
 
@@ -80,7 +80,7 @@ describe('cli invoke output', () => {
       const r = await invoke(name, true);
       assert.equal(r.code, EXIT.OK);
       assert.ok(!r.stdout.includes('\0') && !r.stdout.includes('PNG'), name);
-      assert.match(r.stdout, new RegExp(`binary, not printed on the terminal; save it whole with fastapi-platform invoke ${name} … -o FILE`));
+      assert.match(r.stdout, new RegExp(`binary, not printed on the terminal; save it whole with node \\S+/bin/fastapi-platform\\.js invoke ${name} … -o FILE`));
     }
   });
 
