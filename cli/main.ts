@@ -13,6 +13,7 @@ import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
+import { nearFunctionName } from './suggest.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -154,27 +155,9 @@ async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Pro
   if (!(err instanceof CliError) || err.code !== 'FUNCTION_NOT_FOUND') return err;
   const asked = /"([a-z0-9][a-z0-9-]*)"/.exec(err.message)?.[1];
   if (asked === undefined) return err;
-  try {
-    // Loaded here, not at the top: a start loads no zod before a command needs it (test/e2e/cli.test.ts).
-    const { clientOf } = await import('./context.js');
-    const { items } = await (await clientOf(ctx, args)).listFunctions();
-    const near = items.map((f) => f.name).filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked));
-    if (near.length === 0) return err;
-    return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near[0])}?`, { ...err.details, suggestion: near[0] });
-  } catch {
-    return err;
-  }
-}
-
-/** Levenshtein distance (names are short: 63 characters at most). */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
+  const near = await nearFunctionName(ctx, args, asked);
+  if (near === null) return err;
+  return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near)}?`, { ...err.details, suggestion: near });
 }
 
 /**

@@ -1,5 +1,6 @@
 /** `invoke <name>`: calls the function (its URL, or the test-invoke endpoint) and shows the answer. */
 import { selfCommandOf } from '../self-command.js';
+import { nearFunctionName } from '../suggest.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
@@ -247,7 +248,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
     const answer: InvokeAnswer = { status: res.status, headers: { 'content-type': res.header('content-type') ?? '' }, body: Buffer.from(text), runId: null, cold: null, durationMs: 0, timing: {} };
     ctx.out.line(`HTTP ${res.status}`);
     ctx.out.line(formatBody(answer)); // indented as a sync call's error is
-    explainFailure(ctx, answer, name);
+    await explainFailure(ctx, args, answer, name);
     return EXIT.FAILURE;
   }
   const { runId, created } = JSON.parse(text) as { runId: string; created?: boolean };
@@ -336,7 +337,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
   ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
   if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
-  if (!ok) explainFailure(ctx, answer, name);
+  if (!ok) await explainFailure(ctx, args, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
 
@@ -397,12 +398,17 @@ function refusedUpFront(a: InvokeAnswer): boolean {
   }
 }
 
-function explainFailure(ctx: Context, a: InvokeAnswer, name: string): void {
+async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, name: string): Promise<void> {
   if (ctx.out.json) return;
   const code = platformErrorCode(a);
   // The function's own 4xx/5xx answer: its run did not fail, the summary line has its run id.
   if (code === undefined) return;
-  if (code === 'FUNCTION_NOT_FOUND') ctx.out.note(`No function "${name}" is deployed in this workspace: deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`);
+  if (code === 'FUNCTION_NOT_FOUND') {
+    // A typo (`my-fm`) gets the near name, as the API commands' FUNCTION_NOT_FOUND does (main.ts).
+    const near = await nearFunctionName(ctx, args, name);
+    const deploy = `deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`;
+    ctx.out.note(`No function "${name}" is deployed in this workspace${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : `: ${deploy}`}`);
+  }
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);
   else if (code === 'INVOCATION_MODE_NOT_ALLOWED') {

@@ -43,6 +43,7 @@ describe('cli invoke output', () => {
         return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
       }
       if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
+      if (req.url === '/api/v1/functions') return send(200, 'application/json', JSON.stringify({ items: [{ name: 'small' }, { name: 'bigjson' }, { name: 'my-fn' }] }));
       send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -128,5 +129,14 @@ describe('cli invoke output', () => {
     const reused = await invoke('reused', false, ['--async', '--idempotency-key', 'k1']);
     assert.equal(reused.code, EXIT.FAILURE);
     assert.match(reused.stdout, /^HTTP 422\n\{\n {2}"error": \{\n {4}"code": "IDEMPOTENCY_KEY_REUSED",/);
+  });
+
+  it("a 404 FUNCTION_NOT_FOUND suggests a near name, as the API commands' not-found errors do", async () => {
+    const typo = await invoke('my-fm', false);
+    assert.equal(typo.code, EXIT.FAILURE);
+    assert.match(typo.stderr, /No function "my-fm" is deployed in this workspace; did you mean "my-fn"\? Deploy it with `/, typo.stderr);
+    const far = await invoke('zzzzzz', false);
+    assert.match(far.stderr, /No function "zzzzzz" is deployed in this workspace: deploy it with `/, far.stderr);
+    assert.doesNotMatch(far.stderr, /did you mean/);
   });
 });

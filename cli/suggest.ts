@@ -1,0 +1,31 @@
+/**
+ * `did you mean "my-fn"?` for a function name one or two edits from one of the workspace's: one
+ * listing call, on an error path only. Used by main.ts for a FUNCTION_NOT_FOUND of the API and by
+ * `invoke` for the gateway's 404 (ADR 0055).
+ */
+import type { ParsedArgs } from './args.js';
+import type { Context } from './context.js';
+
+/** The workspace's function nearest to `asked` (two edits at most), or null; null too when the listing fails. */
+export async function nearFunctionName(ctx: Context, args: ParsedArgs, asked: string): Promise<string | null> {
+  try {
+    // Loaded here, not at the top: a start loads no zod before a command needs it (test/e2e/cli.test.ts).
+    const { clientOf } = await import('./context.js');
+    const { items } = await (await clientOf(ctx, args)).listFunctions();
+    const near = items.map((f) => f.name).filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked));
+    return near[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Levenshtein distance (names are short: 63 characters at most). */
+export function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
