@@ -155,7 +155,7 @@ export class Call implements QueueLinks<Call> {
       this.watching = false;
       this.signal?.removeEventListener('abort', this);
     }
-    const logs = this.budget.take(raw);
+    const logs = this.budget.take(raw, true);
     const notice = this.budget.notice();
     if (this.tap !== null) {
       // The rest of the record's lines, in the record's order: init logs (if not yet), the reply's, the notice.

@@ -60,10 +60,13 @@ export function parseLevel(text: string): LogLevel | null {
   return LEVEL_ALIASES[lower] ?? null;
 }
 
-/** The level a line counts as: its `logging` level; stdout info; stderr error; an unknown level info. */
+/**
+ * The level a line counts as: its `logging` level; stdout info; stderr error; the platform's own
+ * note (stream `platform`: lines were dropped) warning; an unknown level info.
+ */
 export function levelOf(line: Pick<LogLine, 'stream' | 'level'>): LogLevel {
   if (typeof line.level === 'string') return parseLevel(line.level) ?? 'info';
-  return line.stream === 'stderr' ? 'error' : 'info';
+  return line.stream === 'stderr' ? 'error' : line.stream === 'platform' ? 'warning' : 'info';
 }
 
 /** True when `line` is at `min` or above. */

@@ -24,6 +24,19 @@ const MAX_LEVEL_CHARS = 64;
 const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'log']);
 
 /**
+ * The stream of the platform's own notes in a call's logs (the truncation markers): never the
+ * function's stderr, shown as `platform` by `logs`, `runs` and the console, level warning
+ * (protocol/live-logs.ts `levelOf`). A runtime cannot send it: its lines are one of STREAMS.
+ */
+export const PLATFORM_STREAM = 'platform';
+/**
+ * The runtime's own marker (runtime/fp_runtime/capture.py `finish`), the last line of a call's
+ * reply, sent on stderr: the host names it the platform's line (ADR 0055, "Round 4b"). A function
+ * that prints this exact text as its very last line gets the same; its logs are its owner's only.
+ */
+const RUNTIME_TRUNCATION = /^\[logs truncated: \d+ lines, \d+ bytes dropped\]$/;
+
+/**
  * `raw` as a log line, or null when it is none: not an object, or no string `msg`. An unknown
  * stream counts as stdout, a time that is not a finite number as now, a level that is not a short
  * string is left out.
@@ -51,8 +64,11 @@ export class LogBudget {
 
   constructor(readonly limit: number = MAX_CALL_LOG_UNITS) {}
 
-  /** The lines of `raw` (anything a runtime sent as `logs`) kept within the budget. */
-  take(raw: unknown): LogLine[] {
+  /**
+   * The lines of `raw` (anything a runtime sent as `logs`) kept within the budget. `reply`: the
+   * lines of the call's reply, whose last may be the runtime's truncation marker.
+   */
+  take(raw: unknown, reply = false): LogLine[] {
     if (!Array.isArray(raw)) return [];
     const out: LogLine[] = [];
     for (const item of raw as unknown[]) {
@@ -65,20 +81,22 @@ export class LogBudget {
       this.used += units;
       out.push(line);
     }
+    const last = out[out.length - 1];
+    if (reply && last !== undefined && last.stream === 'stderr' && RUNTIME_TRUNCATION.test(last.msg)) last.stream = PLATFORM_STREAM;
     return out;
   }
 
   /** The platform's line saying how many lines it dropped, or null when none. */
   notice(): LogLine | null {
     return this.dropped === 0 ? null
-      : { stream: 'stderr', ts: Date.now(), msg: `[logs truncated by the platform: ${this.dropped} lines dropped]` };
+      : { stream: PLATFORM_STREAM, ts: Date.now(), msg: `[logs truncated by the platform: ${this.dropped} lines dropped]` };
   }
 }
 
 /** Lines of `raw` within a budget of their own (a specialization's), with the notice at the end if any was dropped. */
 export function boundedLogLines(raw: unknown, limit: number = MAX_CALL_LOG_UNITS): LogLine[] {
   const budget = new LogBudget(limit);
-  const lines = budget.take(raw);
+  const lines = budget.take(raw, true);
   const notice = budget.notice();
   if (notice !== null) lines.push(notice);
   return lines;

@@ -469,7 +469,8 @@ export const logsCommand: Command = {
   details: [
     'Each line: local time, run id (first 8 characters), level (or stdout/stderr), message. Control',
     'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',
-    'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error.',
+    'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error,',
+    'the platform\'s note that lines were dropped (level column: platform) as warning.',
     'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first.',
     'With --follow: the last --limit lines (default 10), then new lines as the functions write them —',
     'lines of a call that is then killed (timeout, memory) included — and the end of each run.',

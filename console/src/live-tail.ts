@@ -85,11 +85,12 @@ const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
 
 /**
  * The level filter of the stored-logs API (docs/api.md "Logs"), in the page: that level or above;
- * `print` (stdout) counts as info, stderr as error, `logging` lines by their level.
+ * `print` (stdout) counts as info, stderr as error, `logging` lines by their level, the platform's
+ * note (stream `platform`: lines were dropped) as warning (protocol/live-logs.ts levelOf).
  */
 export function atLeast(line: Pick<LogLine, 'stream' | 'level'>, level: string): boolean {
   if (level === '') return true;
-  const own = line.level !== undefined ? line.level.toLowerCase() : line.stream === 'stderr' ? 'error' : 'info';
+  const own = line.level !== undefined ? line.level.toLowerCase() : line.stream === 'stderr' ? 'error' : line.stream === 'platform' ? 'warning' : 'info';
   return LEVELS.indexOf(own === 'warn' ? 'warning' : own) >= LEVELS.indexOf(level);
 }
 

@@ -1,7 +1,7 @@
 /**
  * What a log feed carries: events (a run's lines, or the end of a run) made from what the pool and
  * the gateway publish. Lines come from function code, so they are normalized here, once, before any
- * feed stores them: a message is a string cut to MAX_LIVE_LINE_CHARS, the stream one of three
+ * feed stores them: a message is a string cut to MAX_LIVE_LINE_CHARS, the stream one of four
  * names, the time a finite number; a big batch becomes several events of bounded size.
  */
 import { capLine, type LiveLines, type LiveRunEnd, type LogLine } from '../../protocol/index.js';
@@ -33,7 +33,8 @@ export interface FeedEntry {
 /** The most message text one event carries; a bigger batch is split. */
 export const MAX_EVENT_CHARS = 32 * 1024;
 const LINE_OVERHEAD = 64;
-const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'log']);
+// `platform`: the platform's own notes (protocol/runtime-reports.ts PLATFORM_STREAM), set by the pool.
+const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'log', 'platform']);
 
 function cleanLine(raw: unknown, i: number): FeedLine {
   const l = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Call } from '../../poolmgr/call.js';
-import { MAX_CALL_LOG_UNITS } from '../../protocol/index.js';
+import { boundedLogLines, levelOf, MAX_CALL_LOG_UNITS } from '../../protocol/index.js';
 import { FunctionGroup } from '../../poolmgr/group.js';
 import { hostError } from '../../poolmgr/outcome.js';
 import type { FunctionVersion } from '../../poolmgr/types.js';
@@ -94,5 +94,31 @@ describe('poolmgr call logs from a runtime whose user code writes frames (protoc
     assert.equal(logs[0]!.msg, 'kept');
     assert.equal('level' in logs[0]!, false);
     assert.equal(logs[1]!.msg, '[logs truncated by the platform: 5 lines dropped]');
+  });
+});
+
+describe("the truncation notes are the platform's lines, not the function's stderr (ADR 0055, Round 4b)", () => {
+  const marker = '[logs truncated: 1200 lines, 98304 bytes dropped]';
+  it("the runtime's marker, the reply's last line, is stream platform (level warning); the same text elsewhere stays stderr", async () => {
+    const call = newCall();
+    call.addLogs([{ stream: 'stderr', ts: 1, msg: marker }]);
+    call.finish({ status: 200, headers: [], body: new Uint8Array(0) }, null, [line('a'), { stream: 'stderr', ts: 2, msg: marker }], 1);
+    const { logs } = await call.promise;
+    assert.deepEqual(logs.map((l) => l.stream), ['stderr', 'stdout', 'platform']);
+    assert.equal(levelOf(logs[2]!), 'warning');
+    assert.equal(levelOf(logs[0]!), 'error');
+    // A runtime cannot name its lines `platform` itself.
+    const other = newCall();
+    other.finish(null, CRASH, [{ stream: 'platform', ts: 1, msg: 'forged' }], 1);
+    assert.equal((await other.promise).logs[0]!.stream, 'stdout');
+  });
+
+  it("the host's own notice is stream platform", async () => {
+    const call = newCall();
+    call.finish(null, CRASH, [null], 1);
+    const { logs } = await call.promise;
+    assert.equal(logs[0]!.msg, '[logs truncated by the platform: 1 lines dropped]');
+    assert.equal(logs[0]!.stream, 'platform');
+    assert.equal(boundedLogLines([{ stream: 'stderr', ts: 1, msg: marker }])[0]!.stream, 'platform');
   });
 });
