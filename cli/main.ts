@@ -238,11 +238,19 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** A secret typed on the terminal, not echoed (cli/secret-prompt.ts); Ctrl-C interrupts as it would outside raw mode. */
+async function readSecret(prompt: string): Promise<string> {
+  const { readHidden } = await import('./secret-prompt.js');
+  const value = await readHidden(process.stdin, (t) => process.stderr.write(t), prompt, () => process.kill(process.pid, 'SIGINT'));
+  // Interrupted: the SIGINT ends the process (exit 130) before this resolves anything.
+  return value ?? new Promise<string>(() => undefined);
+}
+
 /** The process entry (bin/fastapi-platform.js): real stdio, environment, signals. */
 export async function runFromProcess(): Promise<void> {
   const output = processOutput();
   process.exitCode = await main(process.argv.slice(2), {
-    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdinKind: stdinKind(), stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm } : {}) },
+    io: { stdout: output.stdout, stderr: output.stderr, readStdin, stdinKind: stdinKind(), stdoutIsTTY: process.stdout.isTTY === true, ...(process.stdin.isTTY ? { confirm, readSecret } : {}) },
     env: process.env,
     cwd: process.cwd(),
     waitForSignal: () => waitForSignal(output.closed),

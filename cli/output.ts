@@ -15,6 +15,8 @@ export interface Io {
   stdoutIsTTY?: boolean;
   /** Asks a yes/no question on the terminal; absent when there is none (stdin is not a TTY). */
   confirm?: (question: string) => Promise<boolean>;
+  /** Reads one line typed on the terminal without echo (a secret); absent when stdin is not a TTY. */
+  readSecret?: (prompt: string) => Promise<string>;
 }
 
 export class Output {

@@ -50,7 +50,13 @@ async function assignments(ctx: Context, items: readonly string[]): Promise<Map<
     if (eq === -1) {
       if (items.length > 1) throw usageError(`${JSON.stringify(item)}: give NAME=value, or a single NAME to read its value from stdin`);
       const key = checkedName(item);
-      if (ctx.io.stdinKind === 'tty') ctx.io.stderr(`Type the value of ${key}, then Enter and Ctrl-D (it stays out of shell history):\n`);
+      if (ctx.io.stdinKind === 'tty' && ctx.io.readSecret !== undefined) {
+        // On a terminal: typed without echo, as a password (it stays off the screen and out of shell history).
+        const typed = await ctx.io.readSecret(`Value of ${key} (not shown as you type; Enter ends it): `);
+        if (typed === '') throw usageError(`${key}: no value was typed; type it at the prompt, give it with \`< file\` or a pipe, or write ${key}=value (${key}= for an empty value)`);
+        out.set(key, typed);
+        continue;
+      }
       const value = (await ctx.io.readStdin()).toString('utf8').replace(/\r?\n$/, '');
       // An empty stdin is a forgotten `< file` (or `=`), not a value: `NAME=` sets an empty one on purpose.
       if (value === '') throw usageError(`${key}: stdin gave no value; give it with \`< file\` or a pipe, or write ${key}=value (${key}= for an empty value)`);
@@ -154,7 +160,8 @@ export const envCommand: Command = {
   ],
   details: [
     'Secrets (--secret) are write-only: stored encrypted, listed by name only, never printed. A lone NAME',
-    '(`env set <fn> DB_PASSWORD --secret < file`) reads the value from stdin, keeping it out of shell history.',
+    '(`env set <fn> DB_PASSWORD --secret < file`) reads the value from stdin, keeping it out of shell history;',
+    'on a terminal it asks for it and reads it without echo, as a password prompt (Enter ends it).',
     'A name lives in one place: setting it as a secret removes the plain value and the other way round;',
     'a secret wins over a plain value of the same name. Plain env is also replaced by `deploy` from',
     'platform.yaml; secrets are left alone by deploys. Changes reach new instances without a redeploy:',
