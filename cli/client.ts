@@ -442,7 +442,7 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
   }
 
-  listRuns(query: { function?: string; status?: string; limit?: number; since?: number }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+  listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();

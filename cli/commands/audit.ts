@@ -4,12 +4,9 @@ import type { ApiAuditEntry } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { table } from '../output.js';
-import { AUDIT_ACTIONS, LONG_DURATION_PATTERN, parseLongDurationMs } from '../../protocol/index.js';
+import { AUDIT_ACTIONS } from '../../protocol/index.js';
+import { parseWhen } from '../when.js';
 
-/** `--since 1h` (that long ago) or an ISO time / Unix ms as the API takes it. */
-export function sinceParam(text: string, now: number): string {
-  return LONG_DURATION_PATTERN.test(text) ? String(now - parseLongDurationMs(text)) : text;
-}
 
 function detailText(detail: Record<string, unknown>): string {
   const text = Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
@@ -36,9 +33,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const action = str(args, 'action');
   if (action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(action)) throw usageError(`--action must be one of ${AUDIT_ACTIONS.join(', ')}; got ${JSON.stringify(action)}`);
   const all = flag(args, 'all');
+  const sinceMs = since !== undefined ? parseWhen(since, ctx.now(), 'since') : undefined;
   const client = await clientOf(ctx, args);
   const page = await client.audit({
-    ...(since !== undefined ? { since: sinceParam(since, ctx.now()) } : {}),
+    ...(sinceMs !== undefined ? { since: String(sinceMs) } : {}),
     action,
     actor: str(args, 'actor'),
     limit: int(args, 'limit', 50, 1, 1000),

@@ -16,7 +16,8 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
 import { localIso, terminalSafe } from '../terminal.js';
 import { formatMs } from '../output.js';
-import { FUNCTION_NAME, LOG_LEVELS, parseDurationMs, parseLevel, type LogLevel } from '../../protocol/index.js';
+import { FUNCTION_NAME, LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
+import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
 
 /** Runs whose printed lines are remembered (to skip repeats). */
@@ -32,6 +33,33 @@ interface Filters {
   runId?: string;
   level?: LogLevel;
   grep?: string;
+}
+
+/** `--since` / `--until` as Unix ms, parsed before any request (cli/when.ts). */
+interface Window {
+  since?: number;
+  until?: number;
+}
+
+function windowOf(ctx: Context, args: ParsedArgs): Window {
+  const since = str(args, 'since');
+  const until = str(args, 'until');
+  if (until !== undefined && flag(args, 'follow')) throw usageError('--until goes without --follow (new lines are never before it)');
+  return {
+    ...(since !== undefined ? { since: parseWhen(since, ctx.now(), 'since') } : {}),
+    ...(until !== undefined ? { until: parseWhen(until, ctx.now(), 'until') } : {}),
+  };
+}
+
+/** What narrowed the listing, for the "no lines" note: ` at level error or above since …`. */
+function describeFilters(filters: Filters, args: ParsedArgs): string {
+  const since = str(args, 'since');
+  const until = str(args, 'until');
+  return [
+    filters.level !== undefined ? ` at level ${filters.level} or above` : '',
+    filters.grep !== undefined ? ` containing ${JSON.stringify(filters.grep)}` : '',
+    since !== undefined && until !== undefined ? ` between ${since} and ${until}` : since !== undefined ? ` since ${since}` : until !== undefined ? ` before ${until}` : '',
+  ].join('');
 }
 
 /** A line as the live stream's `logs` event carries it. */
@@ -57,20 +85,6 @@ interface Gap {
   reason: string;
   since: number | null;
   dropped: number | null;
-}
-
-/** `10m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time / Unix ms, as Unix ms. */
-export function parseSince(text: string, now: number): number {
-  const days = /^([0-9]+)d$/.exec(text);
-  if (days) return now - Number(days[1]) * 86_400_000;
-  try {
-    return now - parseDurationMs(text);
-  } catch {
-    // not a duration: a time
-  }
-  const ms = /^[0-9]{1,15}$/.test(text) ? Number(text) : Date.parse(text);
-  if (Number.isNaN(ms)) throw usageError(`--since must be a duration (10m, 2h, 1d) or an ISO 8601 time, got ${JSON.stringify(text)}`);
-  return ms;
 }
 
 function filtersOf(args: ParsedArgs): Filters {
@@ -215,21 +229,20 @@ async function stored(client: ApiClient, fn: string, filters: Filters, extra: Re
   return client.request('GET', `/functions/${encodeURIComponent(fn)}/logs${query(filters, extra)}`);
 }
 
-async function printStored(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs): Promise<number> {
-  const since = str(args, 'since');
+async function printStored(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs, window: Window): Promise<number> {
   const limit = int(args, 'limit', 200, 1, 5000);
-  const answer = await stored(client, fn, filters, { limit, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
+  const answer = await stored(client, fn, filters, { limit, ...window });
   ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more });
   if (ctx.out.json) return EXIT.OK;
   const printer = new Printer(ctx, fn, true);
   for (const line of answer.lines) printer.line(line);
-  if (answer.lines.length === 0) ctx.out.note(`No log lines${since !== undefined ? ` since ${since}` : ''} in the stored runs of "${fn}" (${answer.runs} read).`);
-  if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--run)`);
+  if (answer.lines.length === 0) ctx.out.note(`No log lines${describeFilters(filters, args)} in the stored runs of "${fn}" (${answer.runs} read).`);
+  if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--until/--run)`);
   return EXIT.OK;
 }
 
 /** `--follow`: stored lines first (the last --limit, default 10), then the live tail until a signal. */
-async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs): Promise<number> {
+async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs, window: Window): Promise<number> {
   const { target } = await targetOf(ctx, args);
   const printer = new Printer(ctx, fn, filters.level !== undefined || filters.grep !== undefined);
   const stop = new AbortController();
@@ -352,11 +365,10 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
 
   // Subscribe first, then read the stored lines: nothing written in between is lost (repeats are skipped).
   const history = int(args, 'limit', 10, 0, 5000);
-  const since = str(args, 'since');
   backfill = (async () => {
     if (history > 0) {
       try {
-        const answer = await stored(client, fn, filters, { limit: history, ...(since !== undefined ? { since: parseSince(since, ctx.now()) } : {}) });
+        const answer = await stored(client, fn, filters, { limit: history, ...window });
         for (const line of answer.lines) printer.line(line);
       } catch (err) {
         // `--run` of a run still going: no attempt is stored before it ends; its live lines follow.
@@ -437,14 +449,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (fn === undefined) throw usageError('logs needs the function name: fastapi-platform logs <fn> [--follow]');
   if (!FUNCTION_NAME.test(fn)) throw usageError(`${JSON.stringify(fn)} is not a function name`);
   const filters = filtersOf(args);
+  const window = windowOf(ctx, args);
   const client = await clientOf(ctx, args);
   if (filters.runId !== undefined) filters.runId = await fullRunId(client, fn, filters.runId);
   if (flag(args, 'follow') && filters.runId !== undefined && (await runEnded(client, filters.runId))) {
     // Nothing more will come: its lines, and the command ends (it used to follow until Ctrl-C).
     ctx.out.note(`(run ${shortRun(filters.runId)} has ended: its stored lines, nothing more to follow)`);
-    return printStored(ctx, client, fn, filters, args);
+    return printStored(ctx, client, fn, filters, args, window);
   }
-  return flag(args, 'follow') ? follow(ctx, client, fn, filters, args) : printStored(ctx, client, fn, filters, args);
+  return flag(args, 'follow') ? follow(ctx, client, fn, filters, args, window) : printStored(ctx, client, fn, filters, args, window);
 }
 
 /**
@@ -460,7 +473,7 @@ async function runEnded(client: ApiClient, runId: string): Promise<boolean> {
 export const logsCommand: Command = {
   name: 'logs',
   summary: "show a function's recent log lines; --follow streams new ones live",
-  usage: 'logs <fn> [--follow] [--run ID] [--since 10m] [--level LEVEL] [--grep TEXT] [-n N]',
+  usage: 'logs <fn> [--follow] [--run ID] [--since 10m] [--until 5m] [--level LEVEL] [--grep TEXT] [-n N]',
   examples: [
     'logs my-fn -f',
     'logs my-fn --since 10m --level error',
@@ -480,7 +493,8 @@ export const logsCommand: Command = {
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep streaming new lines as they are written' },
     run: { type: 'string', value: 'ID', description: 'only the lines of this run (its id, or the first 8+ characters the lines show)' },
-    since: { type: 'string', value: 'WHEN', description: 'only lines since then: 10m, 2h, 1d, or an ISO 8601 time' },
+    since: { type: 'string', value: 'WHEN', description: 'only lines since then: 10m, 2h, 1d, 1w ago, or an ISO 8601 time / Unix ms' },
+    until: { type: 'string', value: 'WHEN', description: 'only lines before then (as --since; not with --follow)' },
     level: { type: 'string', value: 'LEVEL', description: `only lines at this level or above (${LOG_LEVELS.join(', ')})` },
     grep: { type: 'string', value: 'TEXT', description: 'only lines containing TEXT (case-sensitive)' },
     limit: { type: 'string', short: 'n', value: 'N', description: 'stored lines to show (default 200; with --follow 10; at most 5000)' },

@@ -3,6 +3,7 @@
  * async run with its state timeline and attempts); `runs cancel|replay <runId>` act on async runs.
  */
 import { selfCommandOf } from '../self-command.js';
+import { parseWhen } from '../when.js';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
 import { isAsyncRun, type ApiAsyncRun, type ApiClient, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
@@ -184,7 +185,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const status = str(args, 'status');
   if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
   const limit = int(args, 'limit', 20, 1, 1000);
-  const page = await client.listRuns({ ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit });
+  const since = str(args, 'since');
+  const until = str(args, 'until');
+  const cursor = str(args, 'cursor');
+  const page = await client.listRuns({
+    ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit,
+    ...(since !== undefined ? { since: parseWhen(since, ctx.now(), 'since') } : {}),
+    ...(until !== undefined ? { until: parseWhen(until, ctx.now(), 'until') } : {}),
+    ...(cursor !== undefined ? { cursor } : {}),
+  });
   // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
   if (page.items.length === 0 && what.list !== undefined && (await client.getFunction(what.list)) === null) {
     // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
@@ -197,14 +206,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
   printList(ctx, page.items, status);
   // A full page says so: the newest N are not all the runs there are.
-  if (page.nextCursor !== null) ctx.out.note(limit < 1000 ? `(the newest ${page.items.length}; there are more: -n ${Math.min(limit * 5, 1000)} shows more)` : `(the newest ${page.items.length}; there are more)`);
+  if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;
 }
 
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed] [--limit N]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  usage: 'runs [name] [--status succeeded|failed] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
   examples: [
     'runs my-fn --status failed',
     'runs 856954a4',
@@ -219,6 +228,9 @@ export const runsCommand: Command = {
   options: {
     status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')})` },
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
+    since: { type: 'string', value: 'WHEN', description: 'only runs started since then: 10m, 2h, 1d, 1w ago, or an ISO 8601 time / Unix ms' },
+    until: { type: 'string', value: 'WHEN', description: 'only runs started before then (as --since)' },
+    cursor: { type: 'string', value: 'C', description: 'the next page: the cursor the previous list named (--json: nextCursor)' },
     writes: { type: 'boolean', description: "with a run id: only what the run wrote through its data binding, per collection" },
   },
   run,

@@ -92,6 +92,6 @@ describe('cli: API refusals in the command line\'s words', () => {
     assert.equal(quiet.stderr, '');
     // A full page: says there are more and how to see them.
     const busy = await cli(['runs', 'busy', '-n', '2']);
-    assert.match(busy.stderr, /\(the newest 2; there are more: -n 10 shows more\)/);
+    assert.match(busy.stderr, /\(the newest 2; there are more: the next page with --cursor \S+, or -n 10\)/);
   });
 });
