@@ -119,8 +119,10 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
         options.io.stdout(`${cliVersion()}\n`);
         return EXIT.OK;
       }
-      options.io.stdout(topic ? commandHelp(await topic.load()) : await topHelp());
       const asked = name === 'help' || rest.includes('--help') || rest.includes('-h');
+      // `--json` alone: the usage error as the one JSON document, not the help text.
+      if (!asked && json) throw usageError(`no command given; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+      options.io.stdout(topic ? commandHelp(await topic.load()) : await topHelp());
       return asked ? EXIT.OK : EXIT.USAGE;
     }
     const entry = COMMANDS.find((c) => c.name === name);

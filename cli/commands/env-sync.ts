@@ -158,7 +158,9 @@ export async function pull(ctx: Context, args: ParsedArgs): Promise<number> {
   ], env, secrets);
   const file = str(args, 'file') ?? DEFAULT_ENV_FILE;
   if (file === '-') {
-    ctx.io.stdout(text);
+    // --json: one document, the file's text in it (never the text alone).
+    if (ctx.out.json) ctx.out.data({ ok: true, function: name, file: '-', env, secrets, text });
+    else ctx.io.stdout(text);
     return EXIT.OK;
   }
   const path = resolve(ctx.cwd, file);

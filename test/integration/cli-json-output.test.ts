@@ -1,0 +1,53 @@
+/**
+ * `--json` prints one JSON document on stdout, never text (docs/cli.md "Global options"): the
+ * cases the Round 4b walk found printing text (ADR 0055).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+describe('cli --json: one document', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-cli-json-'));
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: { A: '1' }, secrets: ['S'] }, invokeUrl: 'x' }));
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('env pull --file - --json: the values and the file text in one document', async () => {
+    const r = await runCli(['env', 'pull', 'f', '--file', '-', '--json', '--url', url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; file: string; env: Record<string, string>; secrets: string[]; text: string };
+    assert.equal(doc.ok, true);
+    assert.equal(doc.file, '-');
+    assert.deepEqual(doc.env, { A: '1' });
+    assert.deepEqual(doc.secrets, ['S']);
+    assert.match(doc.text, /^A='1'$/m);
+  });
+
+  it('no command with --json: a usage error as JSON, not the help text', async () => {
+    const r = await runCli(['--json']);
+    assert.equal(r.code, EXIT.USAGE);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string } };
+    assert.equal(doc.ok, false);
+    assert.equal(doc.error.code, 'USAGE');
+    const asked = await runCli(['--help', '--json']);
+    assert.equal(asked.code, EXIT.OK); // asked for help: the help (text) it asked for
+  });
+});
