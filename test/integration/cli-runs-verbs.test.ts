@@ -1,0 +1,61 @@
+/**
+ * `runs cancel|replay` of a sync run (an HTTP call, found by `runs <id>`): the API answers 404
+ * RUN_NOT_FOUND ("no run … kept for 7d"), which contradicted `runs <id>`; the CLI says what the
+ * run is and why the verb does not apply (ADR 0055, Round 4b).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+const SYNC = '0f7dee35-5030-4af2-b7e7-3a5ab8839732';
+const GONE = '0f7dee35-5030-4af2-b7e7-3a5ab8839799';
+
+describe('cli runs cancel|replay of a sync run', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fp-cli-runs-'));
+    server = createServer((req, res) => {
+      const notFound = (): void => {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'RUN_NOT_FOUND', message: 'no run (runs are kept for 7d)', component: 'controlplane' } }));
+      };
+      if (req.method === 'POST') return notFound();
+      if (req.url === `/api/v1/runs/${SYNC}`) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ run: { runId: SYNC, function: 'my-fn', trigger: 'http', status: 'succeeded', httpStatus: 200 } }));
+      }
+      notFound();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cli = (argv: string[]) => runCli([...argv, '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+
+  it('says the run is a sync call, with the code of the refusal, exit 4', async () => {
+    const cancel = await cli(['runs', 'cancel', SYNC]);
+    assert.equal(cancel.code, EXIT.API);
+    assert.match(cancel.stderr, /run 0f7dee35-[0-9a-f-]+ is a sync call \(trigger http\), never queued: only an async run waiting in the queue can be cancelled \[RUN_NOT_CANCELLABLE\]/, cancel.stderr);
+    const replay = await cli(['runs', 'replay', SYNC, '--json']);
+    assert.equal(replay.code, EXIT.API);
+    const doc = JSON.parse(replay.stdout) as { error: { code: string; message: string } };
+    assert.equal(doc.error.code, 'RUN_NOT_REPLAYABLE');
+    assert.match(doc.error.message, /only a failed async run can be replayed; call the function again \(`\S.* invoke my-fn`\)/);
+  });
+
+  it('a run nobody has is still RUN_NOT_FOUND', async () => {
+    const r = await cli(['runs', 'cancel', GONE]);
+    assert.equal(r.code, EXIT.API);
+    assert.match(r.stderr, /\[RUN_NOT_FOUND\]/);
+  });
+});
