@@ -455,6 +455,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (flag(args, 'follow') && filters.runId !== undefined && (await runEnded(client, filters.runId))) {
     // Nothing more will come: its lines, and the command ends (it used to follow until Ctrl-C).
     ctx.out.note(`(run ${shortRun(filters.runId)} has ended: its stored lines, nothing more to follow)`);
+    if (ctx.out.json) {
+      // --follow --json promises one object per line (line, …, stopped): the same here, not the listing's document.
+      const printer = new Printer(ctx, fn, true);
+      const limit = int(args, 'limit', 200, 0, 5000);
+      const answer = limit > 0 ? await stored(client, fn, filters, { limit, ...window }) : { lines: [] };
+      for (const line of answer.lines) printer.line(line);
+      ctx.out.event({ type: 'stopped', lines: printer.lines });
+      return EXIT.OK;
+    }
     return printStored(ctx, client, fn, filters, args, window);
   }
   return flag(args, 'follow') ? follow(ctx, client, fn, filters, args, window) : printStored(ctx, client, fn, filters, args, window);

@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { runCli } from '../helpers/cli-harness.js';
 
+const RUN = '0f7dee35-5030-4af2-b7e7-3a5ab8839732';
+
 describe('cli --json: one document', () => {
   let server: Server;
   let url: string;
@@ -19,6 +21,8 @@ describe('cli --json: one document', () => {
     dir = mkdtempSync(join(tmpdir(), 'fp-cli-json-'));
     server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url === `/api/v1/runs/${RUN}`) return res.end(JSON.stringify({ run: { runId: RUN, function: 'f', trigger: 'http', status: 'succeeded' } }));
+      if (req.url?.startsWith('/api/v1/functions/f/logs?')) return res.end(JSON.stringify({ function: 'f', runs: 1, more: false, lines: [{ runId: RUN, attempt: 1, version: '1', i: 0, ts: 1, stream: 'stdout', msg: 'hi' }] }));
       if (req.url === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: { A: '1' }, secrets: ['S'] }, invokeUrl: 'x' }));
       res.end('{}');
     });
@@ -49,5 +53,14 @@ describe('cli --json: one document', () => {
     assert.equal(doc.error.code, 'USAGE');
     const asked = await runCli(['--help', '--json']);
     assert.equal(asked.code, EXIT.OK); // asked for help: the help (text) it asked for
+  });
+
+  it('logs -f --json of a run that has ended: the events of --follow (one object per line), not the listing', async () => {
+    const r = await runCli(['logs', 'f', '-f', '--run', RUN, '--json', '--url', url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; msg?: string; lines?: number });
+    assert.deepEqual(events.map((e) => e.type), ['line', 'stopped']);
+    assert.equal(events[0]!.msg, 'hi');
+    assert.equal(events[1]!.lines, 1);
   });
 });
