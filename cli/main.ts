@@ -13,7 +13,7 @@ import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
-import { nearFunctionName } from './suggest.js';
+import { didYouMean, nearFunctionName } from './suggest.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -126,7 +126,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
       return asked ? EXIT.OK : EXIT.USAGE;
     }
     const entry = COMMANDS.find((c) => c.name === name);
-    if (entry === undefined) throw usageError(`unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (entry === undefined) throw usageError(`unknown command ${JSON.stringify(name)}${didYouMean(name, COMMANDS.map((c) => c.name))}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
     const env = loadCliEnv(options.env, homedir());
     const onlyHelp = rest.some((a) => a === '--help' || a === '-h' || a === '--version');
     if (entry.python === true && !onlyHelp) python = new PythonChecker().start(pythonPath(env.python));

@@ -29,3 +29,10 @@ export function editDistance(a: string, b: string): number {
   }
   return row[b.length]!;
 }
+
+/** `; did you mean "show"?` when `word` is one or two edits from one of `words` (a typed verb), else ''. */
+export function didYouMean(word: string, words: readonly string[]): string {
+  const near = words.filter((w) => w !== word && editDistance(w, word) <= Math.min(2, Math.max(1, word.length - 2)))
+    .sort((a, b) => editDistance(a, word) - editDistance(b, word));
+  return near[0] !== undefined ? `; did you mean ${JSON.stringify(near[0])}?` : '';
+}

@@ -8,6 +8,7 @@
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
 import { formatLongDurationMs, FUNCTION_NAME } from '../../protocol/index.js';
@@ -55,7 +56,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`Dropped database ${answer.database} of workspace ${answer.workspace} (${answer.physical} on the server) and all its data.`);
     return EXIT.OK;
   }
-  throw usageError(`unknown data command ${JSON.stringify(verb)}: use list, show <name>, rotate <name> or drop <database>`);
+  throw usageError(`unknown data command ${JSON.stringify(verb)}${didYouMean(verb, ['list', 'show', 'rotate', 'drop'])}: use list, show <name>, rotate <name> or drop <database>`);
 }
 
 export const dataCommand: Command = {

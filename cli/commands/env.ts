@@ -9,6 +9,7 @@ import { flag, type ParsedArgs } from '../args.js';
 import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { table } from '../output.js';
 import { ENV_NAME, FUNCTION_NAME, reservedEnvName } from '../../protocol/index.js';
 import { pull, push } from './env-sync.js';
@@ -145,7 +146,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   // `env my-fn` lists, as `triggers my-fn` and `runs my-fn` do (a newcomer typed it first).
   if (action !== undefined && args.positionals.length === 1 && FUNCTION_NAME.test(action)) return listEnv(ctx, { ...args, positionals: ['list', action] });
-  throw usageError(`env needs an action: set, unset, list, pull or push (got ${action === undefined ? 'none' : JSON.stringify(action)})\nRun \`fastapi-platform env --help\` for usage.`);
+  throw usageError(`env needs an action: set, unset, list, pull or push (got ${action === undefined ? 'none' : JSON.stringify(action)}${action === undefined ? '' : didYouMean(action, ['set', 'unset', 'list', 'pull', 'push'])})\nRun \`fastapi-platform env --help\` for usage.`);
 }
 
 export const envCommand: Command = {

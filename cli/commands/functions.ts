@@ -8,6 +8,7 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
 import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey } from '../../protocol/index.js';
@@ -19,7 +20,7 @@ const VERBS = ['list', 'show', 'pause', 'resume', 'delete', 'rotate-token'] as c
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 2, 'functions');
   const verb = pos[0] ?? 'list';
-  if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}; functions ${VERBS.join('|')}`);
+  if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; functions ${VERBS.join('|')}`);
   if (verb !== 'list' && (pos[1] === undefined || !FUNCTION_NAME.test(pos[1]))) {
     throw usageError(`functions ${verb} needs a function name: fastapi-platform functions ${verb} <name>`);
   }

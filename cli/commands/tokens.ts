@@ -3,6 +3,7 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiToken } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, inCommandWords, usageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { formatAgo, table } from '../output.js';
 import { LONG_DURATION_PATTERN, ROLES } from '../../protocol/index.js';
 
@@ -55,7 +56,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`Revoked token ${token.id} (${token.role}, ${token.label}); it stops working at once.`);
     return EXIT.OK;
   }
-  throw usageError(`unknown subcommand ${JSON.stringify(verb)}; tokens create|list|revoke`);
+  throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, ['create', 'list', 'revoke'])}; tokens create|list|revoke`);
 }
 
 export const tokensCommand: Command = {

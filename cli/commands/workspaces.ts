@@ -7,6 +7,7 @@ import { positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiQuotas, ApiWorkspace } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { formatBytes, table } from '../output.js';
 import { isWorkspaceName, parseMemoryBytes, type UnitError } from '../../protocol/index.js';
 
@@ -107,7 +108,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       return EXIT.OK;
     }
     default:
-      throw usageError(`unknown subcommand ${JSON.stringify(verb)}; workspaces list|create|show|set|delete`);
+      throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, ['list', 'create', 'show', 'set', 'delete'])}; workspaces list|create|show|set|delete`);
   }
 }
 

@@ -1,0 +1,31 @@
+/**
+ * A mistyped command or subcommand names the near one (`workspaces shwo` → `did you mean "show"?`),
+ * as a mistyped function name does (ADR 0055, Round 4b). Usage errors: exit 2, no request made.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
+
+const env = { FP_CONFIG_DIR: '/nonexistent-fp-config', FP_URL: 'http://127.0.0.1:9' };
+
+describe('cli typos', () => {
+  it('names the near command or subcommand', async () => {
+    const cases: [string[], string][] = [
+      [['invok', 'f'], 'invoke'],
+      [['workspaces', 'shwo', 'x'], 'show'],
+      [['tokens', 'lst'], 'list'],
+      [['functions', 'delte', 'f'], 'delete'],
+      [['data', 'rotat', 'f'], 'rotate'],
+      [['env', 'sett', 'f', 'A=1'], 'set'],
+    ];
+    for (const [argv, near] of cases) {
+      const r = await runCli(argv, { env });
+      assert.equal(r.code, EXIT.USAGE, `${argv.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`did you mean "${near}"?`), `${argv.join(' ')}: ${r.stderr}`);
+    }
+    const far = await runCli(['workspaces', 'zzzzzz'], { env });
+    assert.equal(far.code, EXIT.USAGE);
+    assert.doesNotMatch(far.stderr, /did you mean/);
+  });
+});
