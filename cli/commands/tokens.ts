@@ -5,7 +5,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, inCommandWords, usageError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { formatAgo, table } from '../output.js';
-import { LONG_DURATION_PATTERN, ROLES } from '../../protocol/index.js';
+import { parseLongDurationMs, ROLES } from '../../protocol/index.js';
 
 function printList(ctx: Context, items: ApiToken[]): void {
   if (items.length === 0) {
@@ -31,7 +31,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const role = str(args, 'role');
     if (role === undefined || !(ROLES as readonly string[]).includes(role)) throw usageError(`tokens create needs --role ${ROLES.join('|')}`);
     const expires = str(args, 'expires');
-    if (expires !== undefined && !LONG_DURATION_PATTERN.test(expires)) throw usageError(`--expires must be a duration such as 30d, 12h or 90m, got ${JSON.stringify(expires)}`);
+    // Checked here as the API checks it (0d is a duration too short to be one): exit 2, not the API's INVALID_FIELD.
+    if (expires !== undefined) {
+      try {
+        parseLongDurationMs(expires);
+      } catch {
+        throw usageError(`--expires must be a duration of at least 1 ms such as 30d, 12h or 90m, got ${JSON.stringify(expires)}`);
+      }
+    }
     const label = str(args, 'label');
     const { token, secret } = await client.createToken({ role, ...(label !== undefined ? { label } : {}), ...(expires !== undefined ? { expiresIn: expires } : {}) });
     ctx.out.data({ ok: true, token, secret });

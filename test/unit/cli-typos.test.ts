@@ -28,4 +28,12 @@ describe('cli typos', () => {
     assert.equal(far.code, EXIT.USAGE);
     assert.doesNotMatch(far.stderr, /did you mean/);
   });
+
+  it('a duration the API would refuse (--expires 0d) is a usage error before any request', async () => {
+    for (const expires of ['0d', '0.0000001s', '5y']) {
+      const r = await runCli(['tokens', 'create', '--role', 'viewer', '--expires', expires], { env });
+      assert.equal(r.code, EXIT.USAGE, `${expires}: ${r.stderr}`);
+      assert.match(r.stderr, /--expires must be a duration/, r.stderr);
+    }
+  });
 });
