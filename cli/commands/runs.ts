@@ -87,9 +87,10 @@ function logLines(logs: readonly { ts: number; stream: string; level?: string; m
   return logs.map((l) => `${pad}${new Date(l.ts).toISOString().slice(11, 23)} ${terminalSafe(l.level ?? l.stream).padEnd(7)} ${terminalSafe(l.msg.trimEnd())}`);
 }
 
-function printList(ctx: Context, runs: ApiRun[], status?: string): void {
+/** `where`: what narrowed the list besides the status (` started since 1h`, ` on this page`), '' for none. */
+function printList(ctx: Context, runs: ApiRun[], status?: string, where = ''): void {
   if (runs.length === 0) {
-    ctx.out.line(status === undefined ? 'No runs yet.' : `No ${status} runs.`);
+    ctx.out.line(status === undefined && where === '' ? 'No runs yet.' : `No ${status !== undefined ? `${status} ` : ''}runs${where}.`);
     return;
   }
   const now = ctx.now();
@@ -221,9 +222,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (${lists}; --workspace picks another workspace)`);
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
-  printList(ctx, page.items, status);
+  const where = since !== undefined && until !== undefined ? ` started between ${since} and ${until}` : since !== undefined ? ` started since ${since}` : until !== undefined ? ` started before ${until}` : cursor !== undefined ? ' on this page' : '';
+  printList(ctx, page.items, status, where);
   // A full page says so: the newest N are not all the runs there are.
-  if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
+  if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;
 }
 

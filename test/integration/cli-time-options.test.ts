@@ -77,6 +77,9 @@ describe('cli time and page options', () => {
     assert.equal(rq.get('until'), '1700000000000');
     assert.ok(rq.get('since') !== null);
     assert.match(first.stderr, /--cursor CUR2/, first.stderr);
+    assert.equal(first.stdout, 'No runs started between 1d and 1700000000000.\n');
+    const page2 = await cli(['runs', '--cursor', 'CUR2', '--status', 'failed']);
+    assert.equal(page2.stdout, 'No failed runs on this page.\n');
     seen.length = 0;
     const next = await cli(['runs', '--cursor', 'CUR2', '--json']);
     assert.equal(next.code, EXIT.OK, next.stderr);
