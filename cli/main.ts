@@ -13,7 +13,7 @@ import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
-import { didYouMean, nearFunctionName } from './suggest.js';
+import { didYouMean, nearFunctionName, nearWorkspaceName } from './suggest.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -151,13 +151,13 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
 
 /**
  * A FUNCTION_NOT_FOUND for a name one or two letters from a function of the workspace (`my-fm`)
- * gets `did you mean "my-fn"?`. Best effort: a listing that fails leaves the error as it was.
+ * gets `did you mean "my-fn"?`; a WORKSPACE_NOT_FOUND the same from the workspaces the token may list. Best effort: a listing that fails leaves the error as it was.
  */
 async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Promise<unknown> {
-  if (!(err instanceof CliError) || err.code !== 'FUNCTION_NOT_FOUND') return err;
+  if (!(err instanceof CliError) || (err.code !== 'FUNCTION_NOT_FOUND' && err.code !== 'WORKSPACE_NOT_FOUND')) return err;
   const asked = /"([a-z0-9][a-z0-9-]*)"/.exec(err.message)?.[1];
   if (asked === undefined) return err;
-  const near = await nearFunctionName(ctx, args, asked);
+  const near = err.code === 'FUNCTION_NOT_FOUND' ? await nearFunctionName(ctx, args, asked) : await nearWorkspaceName(ctx, args, asked);
   if (near === null) return err;
   return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near)}?`, { ...err.details, suggestion: near });
 }

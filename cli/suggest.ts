@@ -12,11 +12,27 @@ export async function nearFunctionName(ctx: Context, args: ParsedArgs, asked: st
     // Loaded here, not at the top: a start loads no zod before a command needs it (test/e2e/cli.test.ts).
     const { clientOf } = await import('./context.js');
     const { items } = await (await clientOf(ctx, args)).listFunctions();
-    const near = items.map((f) => f.name).filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked));
-    return near[0] ?? null;
+    return nearest(items.map((f) => f.name), asked);
   } catch {
     return null;
   }
+}
+
+/** The workspace nearest to `asked` among those the token may list (the admin token), or null. */
+export async function nearWorkspaceName(ctx: Context, args: ParsedArgs, asked: string): Promise<string | null> {
+  try {
+    const { clientFor, targetOf } = await import('./context.js');
+    // Listed without the mistyped workspace (`-w defualt` would make the listing fail too).
+    const { target } = await targetOf(ctx, args);
+    const { items } = await clientFor(ctx, { ...target, workspace: undefined }).listWorkspaces();
+    return nearest(items.map((w) => w.name), asked);
+  } catch {
+    return null;
+  }
+}
+
+function nearest(names: readonly string[], asked: string): string | null {
+  return names.filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked))[0] ?? null;
 }
 
 /** Levenshtein distance (names are short: 63 characters at most). */
