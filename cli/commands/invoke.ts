@@ -407,7 +407,8 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
     // A typo (`my-fm`) gets the near name, as the API commands' FUNCTION_NOT_FOUND does (main.ts).
     const near = await nearFunctionName(ctx, args, name);
     const deploy = `deploy it with \`${selfCommandOf(ctx)} deploy\` (or pick the workspace with --workspace / --profile).`;
-    ctx.out.note(`No function "${name}" is deployed in this workspace${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : `: ${deploy}`}`);
+    const workspace = (await targetOf(ctx, args)).target.workspace;
+    ctx.out.note(`No function "${name}" is deployed in ${workspace !== undefined ? `workspace ${JSON.stringify(workspace)}` : 'this workspace'}${near !== null ? `; did you mean ${JSON.stringify(near)}? ${deploy[0]!.toUpperCase()}${deploy.slice(1)}` : `: ${deploy}`}`);
   }
   else if (code === 'FUNCTION_PAUSED') ctx.out.note(`"${name}" is paused: resume it with \`${selfCommandOf(ctx)} functions resume ${name}\` (\`functions show ${name}\` says who paused it in its deploy log).`);
   else if (code === 'FUNCTION_NOT_DEPLOYED') ctx.out.note(`"${name}" exists but has no deployed version yet: deploy it from its folder with \`${selfCommandOf(ctx)} deploy\` (or its draft from the console's Code tab).`);

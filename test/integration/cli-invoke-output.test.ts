@@ -138,5 +138,8 @@ describe('cli invoke output', () => {
     const far = await invoke('zzzzzz', false);
     assert.match(far.stderr, /No function "zzzzzz" is deployed in this workspace: deploy it with `/, far.stderr);
     assert.doesNotMatch(far.stderr, /did you mean/);
+    // -w names a workspace: the note says which one it looked in.
+    const other = await invoke('zzzzzz', false, ['-w', 'staging']);
+    assert.match(other.stderr, /No function "zzzzzz" is deployed in workspace "staging": deploy it with `/, other.stderr);
   });
 });
