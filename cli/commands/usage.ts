@@ -23,9 +23,10 @@ export function formatUsage(u: ApiUsage, now: number): string {
   return [
     `function      ${u.function} (last ${u.window})`,
     `state         ${u.state}, ${u.warmInstances} warm instance${u.warmInstances === 1 ? '' : 's'}`,
-    `invocations   ${u.invocations} (errors ${u.errors}, ${percent(u.errorRate)})`,
+    // No calls: no rate to show (the table says "-"; "0.0 %" read as "no errors").
+    `invocations   ${u.invocations}${u.invocations === 0 ? ' (no calls in the window)' : ` (errors ${u.errors}, ${percent(u.errorRate)})`}`,
     `latency       p50 ${ms(u.p50Ms)}  p95 ${ms(u.p95Ms)}  p99 ${ms(u.p99Ms)}`,
-    `cold starts   ${u.coldStarts} (${percent(u.coldStartRatio)})`,
+    `cold starts   ${u.coldStarts}${u.invocations === 0 ? '' : ` (${percent(u.coldStartRatio)})`}`,
     `all time      ${count(u.totals.invocations, 'invocation')}, ${count(u.totals.errors, 'error')}, ${count(u.totals.coldStarts, 'cold start')}${restarted ? ' (counted since the platform started: the embedded store keeps these in memory)' : ''}`,
     `last success  ${u.lastSuccess === null ? (restarted && u.invocations > u.errors ? '- (none since the platform started)' : '-') : `${formatAgo(u.lastSuccess.at, now)} (run ${u.lastSuccess.runId})`}`,
   ].join('\n');

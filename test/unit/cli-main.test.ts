@@ -193,6 +193,16 @@ describe('cli usage', () => {
     assert.match(formatUsage({ ...u, totals: { invocations: 2, errors: 0, coldStarts: 2 } }, 0), /^all time {6}2 invocations, 0 errors, 2 cold starts$/m);
   });
 
+  it('no calls in the window: no rate (as the table\'s "-"), not 0.0 %', () => {
+    const u = {
+      function: 'f', window: '1m', from: 0, to: 0, invocations: 0, errors: 0, coldStarts: 0, errorRate: 0, coldStartRatio: 0,
+      p50Ms: null, p95Ms: null, p99Ms: null, meanMs: null, totals: { invocations: 1, errors: 0, coldStarts: 1 }, warmInstances: 1, state: 'warm' as const, lastSuccess: null,
+    };
+    const text = formatUsage(u, 0);
+    assert.match(text, /^invocations {3}0 \(no calls in the window\)$/m, text);
+    assert.match(text, /^cold starts {3}0$/m, text);
+  });
+
   it('says when the live totals began again with the platform (a 7d window counting more than "all time")', () => {
     const u = {
       function: 'f', window: '7d', from: 0, to: 0, invocations: 5, errors: 0, coldStarts: 3, errorRate: 0, coldStartRatio: 0.6,
