@@ -44,21 +44,6 @@ async function fullRunId(client: { listRuns: ApiClient['listRuns'] }, id: string
   return full;
 }
 
-/**
- * The API's 404 RUN_NOT_FOUND for `cancel`/`replay` of a sync run (an HTTP call: no async run by
- * that id), said as what it is: `runs <id>` shows that run, so "no run" was false. Anything else
- * passes through.
- */
-async function syncRunRefusal(ctx: Context, client: ApiClient, runId: string, err: unknown, verb: 'cancel' | 'replay'): Promise<unknown> {
-  if (!(err instanceof CliError) || err.code !== 'RUN_NOT_FOUND') return err;
-  const run = await client.getRun(runId).catch(() => null);
-  if (run === null || isAsyncRun(run)) return err;
-  const what = `run ${runId} is a sync call (trigger ${run.trigger}), never queued`;
-  return verb === 'cancel'
-    ? new CliError(EXIT.API, 'RUN_NOT_CANCELLABLE', `${what}: only an async run waiting in the queue can be cancelled`, { runId })
-    : new CliError(EXIT.API, 'RUN_NOT_REPLAYABLE', `${what}: only a failed async run can be replayed; call the function again (\`${selfCommandOf(ctx)} invoke ${run.function}\`)`, { runId });
-}
-
 /** What `runs` should do with its positionals. */
 export function runsTarget(pos: readonly string[]): { show: string } | { list: string | undefined } | { cancel: string } | { replay: string } {
   for (const verb of ['show', 'cancel', 'replay'] as const) {
@@ -188,14 +173,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if ('cancel' in what) {
     const id = await fullRunId(client, what.cancel);
-    const r = await client.cancelRun(id).catch(async (err: unknown) => { throw await syncRunRefusal(ctx, client, id, err, 'cancel'); });
+    const r = await client.cancelRun(id);
     ctx.out.data({ ok: true, run: r });
     ctx.out.line(`run ${r.runId} cancelled`);
     return EXIT.OK;
   }
   if ('replay' in what) {
     const id = await fullRunId(client, what.replay);
-    const r = await client.replayRun(id).catch(async (err: unknown) => { throw await syncRunRefusal(ctx, client, id, err, 'replay'); });
+    const r = await client.replayRun(id);
     ctx.out.data({ ok: true, runId: r.runId, replayOf: r.replayOf });
     ctx.out.line(`run ${r.runId} queued (replay of ${r.replayOf}); follow it with: ${selfCommandOf(ctx)} runs ${r.runId}`);
     return EXIT.OK;

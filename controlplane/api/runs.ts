@@ -77,11 +77,28 @@ function runNotFound(call: Call, runId: string): PlatformError {
   return new PlatformError('RUN_NOT_FOUND', `no run ${runId} (runs are kept for ${formatLongDurationMs(call.ctx.settings.runRetentionMs)})`, { field: 'runId' });
 }
 
-/** An async run of the call's workspace (its function's key), else RUN_NOT_FOUND (another workspace's run does not exist for it). */
-async function ownRun(call: Call, runId: string): Promise<string> {
+/**
+ * An async run of the call's workspace (its function's key), else RUN_NOT_FOUND (another
+ * workspace's run does not exist for it). A sync run the caller can see (`GET /runs/{runId}` shows
+ * it) is `refused` (409: RUN_NOT_CANCELLABLE or RUN_NOT_REPLAYABLE), not "no run".
+ */
+async function ownRun(call: Call, runId: string, refused: (run: { function: string; trigger: string }) => PlatformError): Promise<string> {
   const view = await asyncRuns(call).view(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+  if (view === null) {
+    const found = call.ctx.runs.pendingRun(runId) ?? (await call.ctx.store.runs.get(runId).catch(() => null));
+    if (found !== null && found !== undefined && SYNC_TRIGGERS.has(found.trigger) && call.scope.owns(found.function) && current(call, found.function, found.startedAt)) throw refused(found);
+  }
   if (view === null || view.function === null || !call.scope.owns(view.function) || !current(call, view.function, view.acceptedAt)) throw runNotFound(call, runId);
   return view.function;
+}
+
+/** What a sync run's cancel or replay gets: it ran once, as a call, and is final. */
+function syncRunRefusal(code: 'RUN_NOT_CANCELLABLE' | 'RUN_NOT_REPLAYABLE', runId: string) {
+  return (run: { function: string; trigger: string }): PlatformError => new PlatformError(code,
+    code === 'RUN_NOT_CANCELLABLE'
+      ? `run ${runId} is a sync call (trigger ${run.trigger}), never queued: only an async run waiting in the queue can be cancelled`
+      : `run ${runId} is a sync call (trigger ${run.trigger}), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke ${nameOfKey(run.function)}\`)`,
+    { runId, state: 'sync', trigger: run.trigger });
 }
 
 /**
@@ -119,7 +136,7 @@ export const cancelRun = operation(
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    await ownRun(call, runId);
+    await ownRun(call, runId, syncRunRefusal('RUN_NOT_CANCELLABLE', runId));
     const view = await asyncRuns(call).cancel(runId).catch((err: unknown) => { throw asyncUnavailable(call, err); });
     if (view.function !== null) call.ctx.asyncMetrics?.cancelled(view.function);
     return json(200, { run: presentAsync(view, []) });
@@ -135,7 +152,7 @@ export const replayRun = operation(
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
-    const fn = await ownRun(call, runId);
+    const fn = await ownRun(call, runId, syncRunRefusal('RUN_NOT_REPLAYABLE', runId));
     // A replay is a new run: a function that became sync-only since is not queued again.
     const record = await getFunction(call.ctx, fn).catch(() => null);
     if (record !== null) refuseSyncOnly(record, fn);

@@ -210,6 +210,22 @@ describe('async invocation (embedded platform)', () => {
     assert.equal((await api.call('POST', `/runs/${waiting.runId}/cancel`)).status, 409);
   });
 
+  it('a sync run is 409 to cancel and to replay (GET /runs shows it), not RUN_NOT_FOUND', async () => {
+    const res = await fetch(`${platform.url}/fn/${echo}/`);
+    await res.arrayBuffer();
+    const runId = res.headers.get('x-run-id')!;
+    assert.equal((await api.call('GET', `/runs/${runId}`)).status, 200, 'the sync run is there');
+    const cancel = await api.call('POST', `/runs/${runId}/cancel`);
+    assert.deepEqual([cancel.status, errorOf(cancel).code], [409, 'RUN_NOT_CANCELLABLE']);
+    assert.match(String(errorOf(cancel).message), /is a sync call/);
+    const replay = await api.call('POST', `/runs/${runId}/replay`);
+    assert.deepEqual([replay.status, errorOf(replay).code], [409, 'RUN_NOT_REPLAYABLE']);
+    // Another workspace's token still learns nothing: the same id is "no run" there.
+    assert.equal((await api.call('POST', '/workspaces', { name: 'otherasync' })).status, 201);
+    const other = await api.call('POST', `/runs/${runId}/cancel`, undefined, { 'fp-workspace': 'otherasync' });
+    assert.deepEqual([other.status, errorOf(other).code], [404, 'RUN_NOT_FOUND']);
+  });
+
   it('replays a failed run against the fixed version as a new linked run', async () => {
     const name = fnName('broken');
     // An import error is not retried (a new version fixes it, not waiting): one attempt, failed.

@@ -1,7 +1,8 @@
 /**
- * `runs cancel|replay` of a sync run (an HTTP call, found by `runs <id>`): the API answers 404
- * RUN_NOT_FOUND ("no run … kept for 7d"), which contradicted `runs <id>`; the CLI says what the
- * run is and why the verb does not apply (ADR 0055, Round 4b).
+ * `runs cancel|replay` of a sync run (an HTTP call, found by `runs <id>`): the API answered 404
+ * RUN_NOT_FOUND ("no run … kept for 7d"), which contradicted `runs <id>`; it now answers 409 with
+ * what the run is (controlplane/api/runs.ts, `test/e2e/platform-async.test.ts`), and the CLI shows
+ * that with the code, exit 4, the command in it spelled as the CLI was run (ADR 0055, Round 4b).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +27,14 @@ describe('cli runs cancel|replay of a sync run', () => {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'RUN_NOT_FOUND', message: 'no run (runs are kept for 7d)', component: 'controlplane' } }));
       };
+      if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/cancel`) {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { code: 'RUN_NOT_CANCELLABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only an async run waiting in the queue can be cancelled`, component: 'controlplane' } }));
+      }
+      if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/replay`) {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { code: 'RUN_NOT_REPLAYABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke my-fn\`)`, component: 'controlplane' } }));
+      }
       if (req.method === 'POST') return notFound();
       if (req.url === `/api/v1/runs/${SYNC}`) {
         res.writeHead(200, { 'content-type': 'application/json' });
