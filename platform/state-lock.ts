@@ -7,7 +7,7 @@
  * at once one wins. A lock whose owner is gone (killed, crashed) is taken over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlatformError } from '../protocol/index.js';
 
@@ -83,6 +83,24 @@ function removeIfStill(path: string, stale: string, mine: string): void {
   } finally {
     rmSync(takeover, { force: true });
   }
+}
+
+/**
+ * What is wrong with who may write to the state directory (empty: nothing). Another user who can
+ * write there can plant or remove the lock, and replace the secrets key, the SQLite files and the
+ * code (red team 6): told at start, not refused (a Kubernetes emptyDir is world-writable).
+ */
+export function stateDirWarnings(stateDir: string): string[] {
+  const st = statSync(stateDir);
+  const out: string[] = [];
+  if ((st.mode & 0o002) !== 0) {
+    out.push(`the state directory ${stateDir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}): any local user can take over this platform's data and secrets; chmod 700 it`);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    out.push(`the state directory ${stateDir} belongs to another user (uid ${st.uid}): that user can read and change this platform's data and secrets`);
+  }
+  return out;
 }
 
 function release(stateDir: string, path: string, mine: string): void {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LOCK_FILE, lockStateDir } from '../../platform/state-lock.js';
+import { LOCK_FILE, lockStateDir, stateDirWarnings } from '../../platform/state-lock.js';
 import { isPlatformError } from '../../protocol/index.js';
 
 function stateDir(t: { after(fn: () => void): void }): string {
@@ -87,6 +87,15 @@ describe('the state directory lock', () => {
     assert.equal(readFileSync(target, 'utf8'), '1\n');
     symlinkSync(join(dir, 'nowhere'), join(dir, LOCK_FILE)); // dangling: before, 'could not take the lock'
     lockStateDir(dir).release();
+  });
+
+  it('a state directory every user can write to is told at start (red team 6)', (t) => {
+    const dir = stateDir(t);
+    assert.deepEqual(stateDirWarnings(dir), []);
+    chmodSync(dir, 0o777);
+    const warnings = stateDirWarnings(dir);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /writable by every user \(mode 777\)/);
   });
 
   it('does not remove a lock it no longer owns', (t) => {
