@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
+import { functionLabelsOf } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
@@ -270,6 +271,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,
+    // Late: the gateway registers its families (and the registry's label cap) after this is made.
+    forgetSeries: (name) => functionLabelsOf(metricsRegistry).forget(name),
     warm,
     bus: options.bus,
     logs: options.logs ?? null,

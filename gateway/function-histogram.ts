@@ -49,6 +49,11 @@ export class OneLabelHistogram {
     s.count += 1;
   }
 
+  /** Removes the series of the label value `of` (a deleted function's). */
+  forget(of: string): void {
+    this.series.delete(of);
+  }
+
   /** What the Registry renders: per series its cumulative buckets, `+Inf`, `_sum` and `_count` (prom-client's order). */
   get(): { name: string; help: string; type: string; values: ValuePair[]; aggregator: string } {
     const values: ValuePair[] = [];

@@ -434,7 +434,7 @@ interface LateEnd {
  */
 function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
   invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null, totalMs = performance.now() - origin.arrivedAt): void {
-  deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000);
+  deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000, startedAt);
   const run: RunRecord = {
     runId,
     attempt: origin.attempt,
@@ -461,7 +461,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({
       function: fn.name, version: fn.version, runId, attempt: origin.attempt, status: run.status, errorCode: run.errorCode,
-      httpStatus: run.httpStatus, durationMs: totalMs, lines: run.logs.length,
+      httpStatus: run.httpStatus, durationMs: totalMs, lines: run.logs.length, startedAt,
     });
   }
 }

@@ -52,6 +52,22 @@ interface PendingCount {
 }
 
 const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** How long a deleted function's calls may still end (and not be counted): the longest function timeout (1 h). */
+const FORGOTTEN_KEEP_MS = 3_600_000;
+
+/**
+ * Removes the series of a prom-client metric whose `function` label is `label`. prom-client's
+ * `remove()` needs every label's value, so the series are found in its `hashMap` (its entries hold
+ * their `labels`; prom-client is pinned, and gateway-metrics-forget tests this).
+ */
+function removeSeries(metric: object, label: string): void {
+  const m = metric as { labelNames?: readonly string[]; hashMap?: Record<string, { labels?: Record<string, unknown> }>; remove?: (labels: Record<string, unknown>) => void };
+  if (m.labelNames?.includes('function') !== true || m.hashMap === undefined || m.remove === undefined) return;
+  for (const entry of Object.values(m.hashMap)) {
+    if (entry.labels?.['function'] === label) m.remove.call(metric, entry.labels);
+  }
+}
+
 const POOL_STATES = ['generic', 'spawning', 'specializing', 'warm', 'busy', 'queued'] as const;
 
 export class GatewayMetrics {
@@ -63,6 +79,8 @@ export class GatewayMetrics {
   private readonly coldStarts: Counter<'function'>;
   private readonly runsDropped: Counter<'reason'>;
   private readonly children = new Map<string, FunctionChildren>();
+  /** Deleted functions (by name) and when: calls of theirs that began before are not counted (they drain after the delete). */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(pool: InvocationPool, options: GatewayMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -118,6 +136,8 @@ export class GatewayMetrics {
       },
     });
     const metrics = this;
+    // A deleted function's series leave the whole registry, the control plane's families too (red team 6).
+    this.labels.onForget((name) => metrics.forget(name));
     new Gauge({
       name: 'fp_pool_runtimes',
       help: 'Runtime processes (and queued calls) of the pool by state.',
@@ -154,8 +174,12 @@ export class GatewayMetrics {
     });
   }
 
-  /** Records one finished invocation. Cheap: two Map lookups and additions, no allocation when warm. */
-  observe(fnName: string, status: InvocationStatus, cold: boolean, durationSeconds: number): void {
+  /**
+   * Records one finished invocation that began at `startedAt` (ms, wall clock; absent: now). Cheap:
+   * two Map lookups and additions, no allocation when warm.
+   */
+  observe(fnName: string, status: InvocationStatus, cold: boolean, durationSeconds: number, startedAt?: number): void {
+    if (this.forgotten.size > 0 && startedAt !== undefined && startedAt < (this.forgotten.get(fnName) ?? -Infinity)) return;
     const c = this.childrenFor(fnName);
     const byStatus = c.invocations[cold ? 1 : 0];
     let pending = byStatus.get(status);
@@ -166,6 +190,22 @@ export class GatewayMetrics {
     pending.n++;
     this.duration.observe(c.label, durationSeconds);
     if (cold) c.coldStarts.inc();
+  }
+
+  /**
+   * Removes every series of the function `name` from the registry (any family with a `function`
+   * label, the control plane's too); calls of it still running are not counted when they end.
+   * Through FunctionLabels.forget, when the function is deleted.
+   */
+  private forget(name: string): void {
+    const now = Date.now();
+    for (const [old, at] of this.forgotten) if (now - at > FORGOTTEN_KEEP_MS) this.forgotten.delete(old);
+    this.forgotten.set(name, now);
+    const label = this.functionLabel(name);
+    if (label === OTHER_FUNCTION) return;
+    this.children.delete(name);
+    this.duration.forget(label);
+    for (const metric of this.registry.getMetricsAsArray()) removeSeries(metric, label);
   }
 
   runDropped(count: number, reason: 'overflow' | 'sink_error'): void {

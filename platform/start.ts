@@ -19,7 +19,7 @@ import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, typ
 import { startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
-import { lockStateDir } from './state-lock.js';
+import { lockStateDir, stateDirWarnings } from './state-lock.js';
 import { CONSOLE_HOST, createGateway, loadStaticSite, uwsIsNative, UwsFallbackError, type Gateway } from '../gateway/index.js';
 import type { Isolation } from '../poolmgr/index.js';
 import { PlatformError, type LogLine, type LogTap, type RunRecord, type RunSink } from '../protocol/index.js';
@@ -109,6 +109,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   const stateDir = resolve(config.stateDir);
   // One process per state directory (STATE_DIR_IN_USE), before anything in it is opened.
   const lock = lockStateDir(stateDir);
+  for (const warning of stateDirWarnings(stateDir)) log(`platform: warning: ${warning}`);
 
   const cleanup: (() => Promise<void>)[] = [async () => lock.release()];
   const unwind = async (): Promise<void> => {

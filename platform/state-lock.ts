@@ -6,7 +6,8 @@
  * after a reboot or a crash is not taken for the owner); it is made with O_EXCL, so of two starts
  * at once one wins. A lock whose owner is gone (killed, crashed) is taken over.
  */
-import { mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlatformError } from '../protocol/index.js';
 
@@ -24,31 +25,88 @@ export function lockStateDir(stateDir: string): StateLock {
   const path = join(stateDir, LOCK_FILE);
   const mine = `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`;
   for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, mine);
-      } finally {
-        closeSync(fd);
-      }
+    if (create(path, mine)) {
       held.add(stateDir);
       return { release: () => release(stateDir, path, mine) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
     }
-    const owner = ownerOf(path);
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`could not take the lock ${path}: other processes kept taking and dropping it`);
+    const seen = contentOf(path);
+    if (seen === null) continue; // removed meanwhile: try again
+    const owner = parseOwner(seen);
     if (owner !== null && (owner.pid !== process.pid || held.has(stateDir)) && alive(owner)) {
       throw new PlatformError('STATE_DIR_IN_USE', `the state directory ${stateDir} is in use by another platform process (pid ${owner.pid}): use that one, stop it first, or start this one with another state directory (--state-dir DIR)`, { stateDir, pid: owner.pid });
     }
-    // Its owner is gone: take it over (another start doing the same loses the O_EXCL race above).
-    rmSync(path, { force: true });
+    // Its owner is gone: take it over.
+    removeIfStill(path, seen, mine);
   }
+}
+
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Makes the lock with its whole content at once (written aside, then hard-linked: link fails when
+ * the name exists, as O_EXCL does). A file made with O_EXCL is empty until written, and a reader
+ * in between took it for a dead owner's (red team 6). False: a lock is there.
+ */
+function create(path: string, content: string): boolean {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(aside, content, { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(aside, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(aside, { force: true });
+  }
+}
+
+/**
+ * Removes the lock if it still reads `stale`, under `<lock>.takeover` (made the same way): reading
+ * the dead owner and removing the file are two steps, and without it a process that read the dead
+ * owner removed the lock another process had just taken over; two or three platforms then ran on
+ * one state (red team 6). Only the takeover's holder removes the lock, and only the dead owner's.
+ * A takeover whose holder is gone (it died in those few microseconds) is removed in turn.
+ */
+function removeIfStill(path: string, stale: string, mine: string): void {
+  const takeover = `${path}.takeover`;
+  if (!create(takeover, mine)) {
+    const holder = contentOf(takeover);
+    const owner = holder === null ? null : parseOwner(holder);
+    if (owner !== null && alive(owner)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // another start is taking over: wait
+    else if (holder !== null && contentOf(takeover) === holder) rmSync(takeover, { force: true });
+    return;
+  }
+  try {
+    if (contentOf(path) === stale) rmSync(path, { force: true });
+  } finally {
+    rmSync(takeover, { force: true });
+  }
+}
+
+/**
+ * What is wrong with who may write to the state directory (empty: nothing). Another user who can
+ * write there can plant or remove the lock, and replace the secrets key, the SQLite files and the
+ * code (red team 6): told at start, not refused (a Kubernetes emptyDir is world-writable).
+ */
+export function stateDirWarnings(stateDir: string): string[] {
+  const st = statSync(stateDir);
+  const out: string[] = [];
+  if ((st.mode & 0o002) !== 0) {
+    out.push(`the state directory ${stateDir} is writable by every user (mode ${(st.mode & 0o7777).toString(8)}): any local user can take over this platform's data and secrets; chmod 700 it`);
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    out.push(`the state directory ${stateDir} belongs to another user (uid ${st.uid}): that user can read and change this platform's data and secrets`);
+  }
+  return out;
 }
 
 function release(stateDir: string, path: string, mine: string): void {
   if (!held.delete(stateDir)) return;
   try {
-    if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
+    if (contentOf(path) === mine) unlinkSync(path);
   } catch {
     // already gone
   }
@@ -59,14 +117,34 @@ interface Owner {
   start: string;
 }
 
-function ownerOf(path: string): Owner | null {
+/**
+ * The lock's text, or null when there is none. Never through a symbolic link (the platform makes
+ * none): a link in its place reads as no owner, and is taken over (the link removed, not its target).
+ */
+function contentOf(path: string): string | null {
+  let fd: number;
   try {
-    const [pid, start] = readFileSync(path, 'utf8').trim().split(' ');
-    const n = Number(pid);
-    return Number.isInteger(n) && n > 0 ? { pid: n, start: start ?? '' } : null;
-  } catch {
-    return null;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') return SYMLINK;
+    throw err;
   }
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What a symbolic link in the lock's place reads as (no owner). */
+const SYMLINK = 'symlink';
+
+function parseOwner(text: string): Owner | null {
+  const [pid, start] = text.trim().split(' ');
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 ? { pid: n, start: start ?? '' } : null;
 }
 
 function alive(owner: Owner): boolean {

@@ -41,6 +41,8 @@ export class Call implements QueueLinks<Call> {
   timeoutMs = 0;
   /** performance.now() when the runtime started it (host's view): the handler time of a call it never answered. */
   startedAt = 0;
+  /** When the call was accepted, wall clock (live lines carry it: LiveLines.startedAt). */
+  private readonly acceptedAt = Date.now();
   /** Times it went back to the pool because its runtime died before being given the function. */
   respawns = 0;
   /** Logs of the specialization this call waited for, put in front of its own. */
@@ -212,7 +214,7 @@ export class Call implements QueueLinks<Call> {
     const tap = this.tap!;
     const fn = this.group.fn;
     if (tap.wants(fn.name)) {
-      tap.lines({ function: fn.name, version: fn.version, runId: this.event.requestId, attempt: this.attempt, seq: this.logged, lines });
+      tap.lines({ function: fn.name, version: fn.version, runId: this.event.requestId, attempt: this.attempt, seq: this.logged, lines, startedAt: this.acceptedAt });
     }
     this.logged += lines.length;
   }

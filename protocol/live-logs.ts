@@ -20,6 +20,12 @@ export interface LiveLines {
   attempt: number;
   seq: number;
   lines: readonly LogLine[];
+  /**
+   * When the run began (ms since the epoch, this process's clock). A reader drops the lines of runs
+   * that began before the function now under the key was created: a deleted function's calls still
+   * draining print into the feed of the key, which another function may hold by then (red team 6).
+   */
+  startedAt: number;
 }
 
 /** A run ended (any outcome, including refused before it ran): what its record says in brief. */
@@ -34,6 +40,8 @@ export interface LiveRunEnd {
   durationMs: number;
   /** How many lines the run's record holds (the live lines of the run were `seq` 0 … lines-1). */
   lines: number;
+  /** When the run began (as LiveLines.startedAt). */
+  startedAt: number;
 }
 
 /**

@@ -31,6 +31,25 @@ export class FunctionLabels {
     this.small = Math.max(1, Math.floor(max / 10));
   }
 
+  /** What removes a function's series, one per family owner (the gateway's metrics). */
+  private readonly forgetters = new Set<(label: string) => void>();
+
+  /** Registers `forget`, called with a deleted function's label (below). */
+  onForget(forget: (label: string) => void): void {
+    this.forgetters.add(forget);
+  }
+
+  /**
+   * A function was deleted: every series labelled with its name goes from the registry, so a
+   * function created again under the key starts from zero instead of continuing the deleted one's
+   * counters (red team 6). Its label stays its own (the cap counts names, not incarnations). A
+   * name sharing `_other` has no series of its own to remove.
+   */
+  forget(name: string): void {
+    if (!this.known.has(name)) return;
+    for (const forget of this.forgetters) forget(name);
+  }
+
   /** The label of `name`: itself while there is room for its workspace (above), else `_other`. */
   of(name: string): string {
     if (this.known.has(name)) return name;

@@ -5,7 +5,7 @@
  */
 import { PlatformError, type Pairs, type StreamSink } from '../../protocol/index.js';
 import {
-  entryEvent, filterEvent, gapEvent, KEEPALIVE, KEEPALIVE_MS, parseFeedId, readyEvent, storedLines,
+  beforeIncarnation, entryEvent, filterEvent, gapEvent, KEEPALIVE, KEEPALIVE_MS, parseFeedId, readyEvent, storedLines,
   type FeedId, type FeedSubscription, type LineFilter,
 } from '../logs/index.js';
 import { getFunction } from '../service/functions.js';
@@ -58,7 +58,7 @@ export const streamLogs = operation(
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const q = input.query();
     const after = resumePoint(call.req.headers, q.lastEventId);
-    await getFunction(call.ctx, key);
+    const { createdAt } = await getFunction(call.ctx, key);
     const feed = call.ctx.logs;
     if (feed === null) throw new PlatformError('LOGS_UNAVAILABLE', 'this platform process serves no live logs');
     const filter: LineFilter = {
@@ -73,12 +73,33 @@ export const streamLogs = operation(
       status: 200,
       headers: [...STREAM_HEADERS],
       stream: {
-        start: (sink) => void pump(sub, sink, name, filter, resumedFrom, call.ctx.log),
+        start: (sink) => void pump(sub, sink, name, filter, resumedFrom, call.ctx.log, incarnation(call.ctx.registry, key, createdAt)),
         cancel: () => sub.close(),
       },
     };
   },
 );
+
+/** The function a stream tails: its key's creation time, and whether the function under the key is still that one. */
+interface Incarnation {
+  createdAt: number;
+  current(): boolean;
+}
+
+function incarnation(registry: { recordOf(key: string): { createdAt: number } | null }, key: string, createdAt: number): Incarnation {
+  // In production mode this process's registry may learn of a function created elsewhere a moment
+  // after the store does: until it has held this one, an absent record is not a deletion.
+  let seen = false;
+  return {
+    createdAt,
+    current: () => {
+      const held = registry.recordOf(key);
+      if (held === null) return !seen;
+      seen = true;
+      return held.createdAt === createdAt;
+    },
+  };
+}
 
 /** The Last-Event-ID header (what EventSource sends on a reconnect) over the query's `lastEventId`. */
 function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | null {
@@ -100,7 +121,7 @@ function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | nu
  * write waits in the server: after a write the connection could not take, the next read waits
  * for the drain (the feed's ring bounds what the reader may then have missed: a `gap`).
  */
-async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter: LineFilter, resumedFrom: string | null, log: (line: string) => void): Promise<void> {
+async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter: LineFilter, resumedFrom: string | null, log: (line: string) => void, tailed: Incarnation): Promise<void> {
   let backedUp = !sink.write(readyEvent(fn, sub.start, resumedFrom));
   let lastWrite = Date.now();
   const keepalive = setInterval(() => {
@@ -120,8 +141,12 @@ async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter:
       }
       const read = await sub.next(sink.closed);
       if (read === null) break;
+      // The function tailed was deleted (and maybe created again): its stream ends, nothing of another incarnation is shown.
+      if (!tailed.current()) break;
       let chunk = read.gap !== null ? gapEvent(read.gap, read.position) : '';
       for (const entry of read.entries) {
+        // Lines of a deleted function under the same key (still in the feed, or of its calls still draining): never shown (red team 6).
+        if (beforeIncarnation(entry, tailed.createdAt)) continue;
         const event = filterEvent(entry.event, filter);
         if (event !== null) chunk += entryEvent(entry, event.function === fn ? event : { ...event, function: fn });
       }

@@ -13,8 +13,18 @@ export interface FeedLine extends LogLine {
 }
 
 export type FeedEvent =
-  | { kind: 'lines'; function: string; version: string; runId: string; attempt: number; lines: FeedLine[] }
-  | ({ kind: 'end' } & LiveRunEnd);
+  | { kind: 'lines'; function: string; version: string; runId: string; attempt: number; lines: FeedLine[]; startedAt?: number }
+  // `startedAt` may be absent in entries another (older) process wrote to a shared feed.
+  | ({ kind: 'end' } & Omit<LiveRunEnd, 'startedAt'> & { startedAt?: number });
+
+/**
+ * Whether an entry is of a run that began before `createdAt` (the creation of the function a reader
+ * tails): a deleted function's, under the same key (red team 6). Entries without a start time are
+ * judged by when they were published.
+ */
+export function beforeIncarnation(entry: FeedEntry, createdAt: number): boolean {
+  return (entry.event.startedAt ?? entry.id.ms) < createdAt;
+}
 
 /** One entry of a function's feed. */
 export interface FeedEntry {
@@ -56,7 +66,7 @@ export function lineEvents(batch: LiveLines): { event: FeedEvent; n: number; byt
   const flush = (): void => {
     if (lines.length === 0) return;
     out.push({
-      event: { kind: 'lines', function: batch.function, version: batch.version, runId: batch.runId, attempt: batch.attempt, lines },
+      event: { kind: 'lines', function: batch.function, version: batch.version, runId: batch.runId, attempt: batch.attempt, lines, startedAt: batch.startedAt },
       n: lines.length,
       bytes: size + 256,
     });

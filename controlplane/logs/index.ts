@@ -4,6 +4,7 @@
  * framing, the filters, and the reading of stored run records. Why: docs/adr/0014-live-logs.md.
  */
 export type { FeedEvent, FeedEntry, FeedLine } from './entries.js';
+export { beforeIncarnation } from './entries.js';
 export { FEED_DEFAULTS, type FeedLimits, type FeedRead, type FeedStats, type FeedSubscription, type Gap, type LogFeed } from './feed.js';
 export { formatFeedId, parseFeedId, type FeedId } from './ids.js';
 export { MemoryLogFeed, type MemoryFeedOptions } from './memory-feed.js';

@@ -26,11 +26,12 @@ export function readyEvent(fn: string, start: string, resumedFrom: string | null
 
 /** An entry (already filtered) as its event: `logs` or `end`, with its id. */
 export function entryEvent(entry: FeedEntry, event: FeedEvent): string {
+  // `startedAt` is the feed's own (which incarnation of the function a run belongs to), not the stream's.
   if (event.kind === 'lines') {
-    const { kind: _kind, ...data } = event;
+    const { kind: _kind, startedAt: _startedAt, ...data } = event;
     return sseEvent('logs', data, entry.key);
   }
-  const { kind: _kind, ...data } = event;
+  const { kind: _kind, startedAt: _startedAt, ...data } = event;
   return sseEvent('end', data, entry.key);
 }
 

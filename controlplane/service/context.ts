@@ -67,6 +67,8 @@ export interface ServiceContext {
   readonly runs: RecordingRunSink;
   /** Live counters and state (Redis in production, memory embedded): usage, paused, warm. */
   readonly metrics: HotMetrics;
+  /** Removes a deleted function's Prometheus series from this process's registry (red team 6). */
+  readonly forgetSeries: (name: string) => void;
   readonly warm: WarmReporter;
   /** Tells the other platform processes about changes (Redis pub/sub in production; nobody, embedded). */
   readonly bus: ConfigBus;

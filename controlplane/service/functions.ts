@@ -80,6 +80,8 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     ctx.tokens.removeScope(name);
     ctx.pool.drain(name);
     announce(ctx, name, false);
+    // Its /metrics series too: a function created later under this key starts from zero (red team 6).
+    ctx.forgetSeries(name);
     ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
     // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
     ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));

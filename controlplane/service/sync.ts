@@ -16,6 +16,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
   await ctx.locks.run(name, async () => {
     const record = await ctx.store.functions.get(name);
     if (record === null) {
+      if (ctx.registry.recordOf(name) !== null) ctx.forgetSeries(name);
       ctx.registry.remove(name);
       ctx.tokens.removeScope(name);
       ctx.pool.drain(name);
@@ -28,6 +29,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
       // Deleted and created again elsewhere (its revisions start over): the old one goes first.
       ctx.registry.remove(name);
       ctx.pool.drain(name);
+      ctx.forgetSeries(name);
       held = null;
     }
     if (held !== null && held.revision >= record.revision) return;

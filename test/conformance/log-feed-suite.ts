@@ -25,11 +25,11 @@ export interface FeedSpace {
 const fnName = (): string => `f${randomBytes(4).toString('hex')}`;
 
 export function batch(fn: string, runId: string, seq: number, msgs: string[], attempt = 1): LiveLines {
-  return { function: fn, version: '1', runId, attempt, seq, lines: msgs.map((msg, k) => ({ stream: 'stdout', ts: 1000 + seq + k, msg })) };
+  return { function: fn, version: '1', runId, attempt, seq, lines: msgs.map((msg, k) => ({ stream: 'stdout', ts: 1000 + seq + k, msg })), startedAt: Date.now() };
 }
 
 export function ended(fn: string, runId: string, lines: number): LiveRunEnd {
-  return { function: fn, version: '1', runId, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: 200, durationMs: 5, lines };
+  return { function: fn, version: '1', runId, attempt: 1, status: 'succeeded', errorCode: null, httpStatus: 200, durationMs: 5, lines, startedAt: Date.now() };
 }
 
 /** Reads until `count` lines (and ends) arrived; the reads' gaps are collected. */

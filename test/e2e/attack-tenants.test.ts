@@ -480,7 +480,8 @@ describe('attack: a recycled workspace name and /metrics (red team 5, December 2
     // Before: fp_invocations_total, fp_invocation_duration_seconds, fp_cold_starts_total and the async families named it, with its traffic.
     assert.equal(text.includes(`payroll.${first.name}`), false, text.split('\n').filter((l) => l.includes('payroll')).join('\n'));
     const all = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${h.api.token!}` } })).text();
-    assert.ok(all.includes(`function="payroll.${first.name}"`), 'the root token still sees every series the process keeps');
+    // A deleted function's series leave the registry (red team 6); the root token sees every series kept.
+    assert.ok(all.includes(`function="${h.victim}"`), 'the root token sees every function\'s series');
   });
 });
 
@@ -556,5 +557,74 @@ describe('attack: a deleted function\'s 7d/30d usage under a recycled name (red 
       // Before: 3 invocations, the first tenant's.
       assert.equal(usage.body.invocations, 0, `${window}: ${JSON.stringify(usage.body)}`);
     }
+  });
+});
+
+/** What a live tail of `fn` (the API's SSE stream) delivers in `ms`, as text. */
+async function tailFor(api: Api, fn: string, ms: number, lastEventId?: string): Promise<string> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ms);
+  let text = '';
+  try {
+    const query = lastEventId !== undefined ? `?lastEventId=${lastEventId}` : '';
+    const res = await fetch(`${h.url}/api/v1/functions/${fn}/logs/stream${query}`, { headers: { authorization: `Bearer ${api.token!}` }, signal: abort.signal });
+    assert.equal(res.status, 200);
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) text += decoder.decode(chunk as Uint8Array, { stream: true });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
+
+describe('attack: a deleted function\'s running calls and live logs under a recycled key (red team 6, December 2026)', () => {
+  it('lines of calls still running in a deleted function\'s pool, and its lines still in the feed, never reach the live tail of the function created under its key', { timeout: 90_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    const secret = `tailed-from-the-first-tenant-${randomBytes(6).toString('hex')}`;
+    await deployed(first.api, 'chatty', { 'main.py': py('import time', 'def handler(event, context):', '    for _ in range(40):', `        print(${JSON.stringify(secret)}, flush=True)`, '        time.sleep(0.25)', '    return 1') },
+      { limits: { timeout: '30s' } });
+    // The first tenant tails its function (so the feed keeps its lines), and calls it.
+    const firstTail = tailFor(first.api, 'chatty', 1500);
+    const running = fetch(`${h.url}/fn/chatty.${first.name}/`).then((r) => r.text()).catch(() => '');
+    await sleep(1500);
+    assert.ok((await firstTail).includes(secret), 'the first tenant\'s own tail shows its lines');
+    // Deleted while the call runs (drained, not killed); the name given to another tenant.
+    assert.equal((await first.api.call('DELETE', '/functions/chatty')).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
+    assert.equal((await h.api.call('POST', '/workspaces', { name: first.name })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'second tenant' }, { 'fp-workspace': first.name });
+    const second = new Api(h.url, token.body.secret as string);
+    assert.equal((await second.call('POST', '/functions', { name: 'chatty' })).status, 201);
+    const live = await tailFor(second, 'chatty', 3000);
+    // Before: the first tenant's running call printed into the second tenant's live tail.
+    assert.equal(live.includes(secret), false, live.slice(0, 2000));
+    // Resumed from the beginning of the feed: the deleted function's lines still held for the key.
+    const resumed = await tailFor(second, 'chatty', 1500, '1-0');
+    assert.equal(resumed.includes(secret), false, resumed.slice(0, 2000));
+    await running;
+  });
+});
+
+describe('attack: /metrics of a function created again under a deleted one\'s key (red team 6, December 2026)', () => {
+  it('the deleted function\'s series are removed: the new function\'s counters start at zero', { timeout: 60_000 }, async () => {
+    const t = await tenant({}, 'owner');
+    await deployed(t.api, 'counted', { 'main.py': py('def handler(event, context):', '    return 1') });
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${h.url}/fn/counted.${t.name}/`)).status, 200);
+    const series = async (): Promise<string[]> => (await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${h.api.token!}` } })).text())
+      .split('\n').filter((l) => l.includes(`function="counted.${t.name}"`));
+    assert.ok((await series()).some((l) => l.startsWith('fp_invocations_total')), 'the function has series');
+    assert.equal((await t.api.call('DELETE', '/functions/counted')).status, 204);
+    // Before: every series stayed until the process restarted (the root token saw them). The pool's
+    // gauges (fp_function_instances, fp_function_queued) show its instances while they drain: state, not history.
+    const kept = (await series()).filter((l) => !l.startsWith('fp_function_instances') && !l.startsWith('fp_function_queued'));
+    assert.deepEqual(kept, [], 'a deleted function\'s series are gone');
+    await deployed(t.api, 'counted', { 'main.py': py('def handler(event, context):', '    return 2') });
+    assert.equal((await fetch(`${h.url}/fn/counted.${t.name}/`)).status, 200);
+    const invocations = (await series()).filter((l) => l.startsWith('fp_invocations_total'));
+    const total = invocations.reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    // Before: 4, the first incarnation's three calls and the new one's.
+    assert.equal(total, 1, invocations.join('\n'));
   });
 });

@@ -105,4 +105,22 @@ describe('platform /metrics (production stores, two processes)', { skip: product
     assert.ok(valueOf(m, 'fp_run_sink_flush_duration_seconds_count', { target: 'runs', result: 'ok' })! >= 1);
     assert.equal(sumOf(m, 'fp_run_sink_flush_duration_seconds_count', { result: 'error' }), 0);
   });
+
+  it('a function deleted on one process loses its series on both: created again, it counts from zero (red team 6)', async () => {
+    const fn = fnName('again');
+    await deployed(a.api, fn, OK);
+    const call = (url: string): Promise<number> => fetch(`${url}/fn/${fn}/`).then(async (r) => (await r.text(), r.status));
+    assert.equal(await call(a.url), 200);
+    await eventually(() => call(b.url), (status) => assert.equal(status, 200)); // b learns of it over the bus
+    await eventually(() => scrape(b.url, b.api.token), (m) => assert.equal(sumOf(m, 'fp_invocations_total', { function: fn }), 1));
+    assert.equal((await a.api.call('DELETE', `/functions/${fn}`)).status, 204);
+    // Before: both processes kept the deleted function's counters until they restarted.
+    for (const node of [a, b]) {
+      await eventually(() => scrape(node.url, node.api.token), (m) => assert.equal(sumOf(m, 'fp_invocations_total', { function: fn }), 0));
+    }
+    await deployed(a.api, fn, OK);
+    await eventually(() => call(b.url), (status) => assert.equal(status, 200));
+    const mb = await scrape(b.url, b.api.token);
+    assert.equal(sumOf(mb, 'fp_invocations_total', { function: fn }), 1);
+  });
 });

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LOCK_FILE, lockStateDir } from '../../platform/state-lock.js';
+import { LOCK_FILE, lockStateDir, stateDirWarnings } from '../../platform/state-lock.js';
 import { isPlatformError } from '../../protocol/index.js';
 
 function stateDir(t: { after(fn: () => void): void }): string {
@@ -53,6 +53,49 @@ describe('the state directory lock', () => {
     const dir = stateDir(t);
     writeFileSync(join(dir, LOCK_FILE), `1 12345\n`); // pid 1 is alive, but did not start at tick 12345
     lockStateDir(dir).release();
+  });
+
+  it('of several processes taking over a dead owner\'s lock at once, exactly one gets it (red team 6)', { timeout: 120_000 }, async (t) => {
+    // Before: each read the dead owner, then removed whatever lock was there, the lock just made by
+    // another one too: two or three platforms on one state (about one round in two of three).
+    const module = new URL('../../platform/state-lock.js', import.meta.url).href;
+    const child = `import { lockStateDir } from ${JSON.stringify(module)};
+      const at = Number(process.argv[2]); while (Date.now() < at) {}
+      try { lockStateDir(process.argv[1]); console.log('got'); } catch (e) { console.log(e.code ?? String(e)); }
+      setTimeout(() => {}, 800);`;
+    for (let round = 0; round < 8; round++) {
+      const dir = stateDir(t);
+      writeFileSync(join(dir, LOCK_FILE), '999999 1\n');
+      const at = Date.now() + 500;
+      const outs = await Promise.all([0, 1, 2].map(() => new Promise<string>((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child, dir, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        p.on('exit', () => resolve(out.trim()));
+      })));
+      assert.equal(outs.filter((o) => o === 'got').length, 1, `round ${round}: ${outs.join(', ')}`);
+      assert.deepEqual(outs.filter((o) => o !== 'got'), ['STATE_DIR_IN_USE', 'STATE_DIR_IN_USE'], `round ${round}: ${outs.join(', ')}`);
+    }
+  });
+
+  it('a symbolic link in the lock\'s place is replaced, its target neither read as an owner nor touched', (t) => {
+    const dir = stateDir(t);
+    const target = join(dir, 'elsewhere');
+    writeFileSync(target, '1\n'); // pid 1, alive: read through the link, a refusal
+    symlinkSync(target, join(dir, LOCK_FILE));
+    lockStateDir(dir).release();
+    assert.equal(readFileSync(target, 'utf8'), '1\n');
+    symlinkSync(join(dir, 'nowhere'), join(dir, LOCK_FILE)); // dangling: before, 'could not take the lock'
+    lockStateDir(dir).release();
+  });
+
+  it('a state directory every user can write to is told at start (red team 6)', (t) => {
+    const dir = stateDir(t);
+    assert.deepEqual(stateDirWarnings(dir), []);
+    chmodSync(dir, 0o777);
+    const warnings = stateDirWarnings(dir);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /writable by every user \(mode 777\)/);
   });
 
   it('does not remove a lock it no longer owns', (t) => {
