@@ -200,7 +200,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     }
   }
   // The root path built once (no default `/fn/<name>` made first and replaced).
-  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path: belowPrefix(path, edge.prefix, rootPath), rawQuery: req.rawQuery, headers, body });
+  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
@@ -304,21 +304,6 @@ export function bearerToken(headers: Pairs): string | null {
     return match ? match[1]! : null;
   }
   return null;
-}
-
-/**
- * The path below root_path at the root of a function's host, when a trusted proxy sent
- * `X-Forwarded-Prefix` but forwarded the path with that prefix still on it (`/api/v1/items/42`):
- * the prefix is not put before it a second time, as Starlette (>= 0.35) routes a path that already
- * starts with its root_path. A path that does not start with the prefix is one the proxy stripped
- * (the usual case) and goes after it. `path === prefix` leaves `` (the app sees `/api/v1`, as the
- * client sent it). Under `/fn/<name>/` the prefix is before the mount, never in the path below it.
- * docs/gateway.md, "Proxy headers"; docs/adr/0054-forwarded-prefix-not-doubled.md.
- */
-export function belowPrefix(path: string, prefix: string, rootPath: string): string {
-  if (prefix === '' || rootPath !== '') return path;
-  if (path === prefix) return '';
-  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : path;
 }
 
 /**

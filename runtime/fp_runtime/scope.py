@@ -28,11 +28,7 @@ def build_scope(wire: dict, app=None) -> dict:
     # The host passes the path as it came in the URL (percent-escapes kept) and text it decoded
     # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
     root = wire.get("rootPath") or ""
-    path = wire.get("path")
-    if not isinstance(path, str) or not (path or root):
-        # "" below a root_path: the request was for the root_path itself (`/api/v1`, a proxy's
-        # prefix the path already carried): the app sees it as sent, as Starlette's TestClient does.
-        path = "/"
+    path = wire.get("path") or "/"
     raw_query = wire.get("rawQuery") or ""
     if own_root_path(app):
         # The app sets scope["root_path"] itself and routes the path as given: the mount point

@@ -112,12 +112,12 @@ export const FINDINGS: FindingSpec[] = [
   },
   {
     id: 'proxy-prefix',
-    title: 'A request whose path already carries the proxy prefix (TestClient(root_path="/api/v1") then GET /api/v1/items/42): the prefix went before the path a second time, so the route was not found (fixed 2026-12-04: a path at the root of the host that starts with X-Forwarded-Prefix is not prefixed again; a match now is a regression)',
+    title: 'A request whose path already carries the proxy prefix (TestClient(root_path="/api/v1") then GET /api/v1/items/42): the platform, like uvicorn --root-path, puts X-Forwarded-Prefix before the path, so the route is not found. Kept on purpose (ADR 0054): guessing that such a path was not stripped let /P/P/admin past a proxy guarding /P/admin (red team 6)',
     kind: 'difference',
-    where: 'gateway/invoke.ts belowPrefix (was: runtime/fp_runtime/scope.py path = root_path + path, as uvicorn --root-path builds it); Starlette\'s TestClient passes the path as given. docs/gateway.md "Proxy headers"',
+    where: 'runtime/fp_runtime/scope.py (path = root_path + path, as uvicorn --root-path builds it); Starlette\'s TestClient passes the path as given instead. Prefixes a proxy strips work (X-Forwarded-Prefix, docs/gateway.md "Proxy headers")',
     reproduction: [
       APP + '@app.get("/items/{id}")\ndef item(id: str):\n    return {"id": id}\n```',
-      "Behind a proxy that serves the app at `/api/v1` without stripping it and sends `X-Forwarded-Prefix: /api/v1`: `GET /api/v1/items/42` → 404 (the app saw `/api/v1/api/v1/items/42`); uvicorn `--root-path /api/v1` → 404 too; TestClient(root_path=\"/api/v1\") in-process → 200, and now the platform too.",
+      "Behind a proxy that serves the app at `/api/v1` without stripping it and sends `X-Forwarded-Prefix: /api/v1`: `GET /api/v1/items/42` → 404 (the app sees `/api/v1/api/v1/items/42`); uvicorn `--root-path /api/v1` → 404 too; TestClient(root_path=\"/api/v1\") in-process → 200.",
     ].join('\n'),
     match: (t) => (t.record.flags ?? []).includes('TestClient(root_path=…)'),
   },
