@@ -72,7 +72,7 @@ def _check(msg):
     if type(msg) is list:  # protocol v4: an `invoke` array (frames.py)
         if is_invoke(msg):
             return None
-        mid = msg[1] if len(msg) > 1 and type(msg[1]) is int else 0
+        mid = msg[1] if len(msg) > 1 and msg[0] == "invoke" and type(msg[1]) is int else 0
         return _protocol_error(mid, f"an array message must be an invoke of {INVOKE_LENGTH} fields "
                                     "(docs/runtime-protocol.md)")
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str) or not isinstance(msg.get("id"), int):
