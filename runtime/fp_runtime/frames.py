@@ -207,12 +207,15 @@ _length_at = _LENGTH.unpack_from
 
 
 class Decoder:
-    """Incremental decoder: feed bytes, get messages (or BadFrame items) back."""
+    """Incremental decoder: feed bytes, get messages (or BadFrame items) back. `invoke_maps`: a v3
+    map `invoke` is returned as its v4 array (what the serve loops read); off for a reader that
+    takes the map as it is (the bench's limit, bench/baseline/forward_worker.py)."""
 
-    __slots__ = ("buf",)
+    __slots__ = ("buf", "invoke_maps")
 
-    def __init__(self):
+    def __init__(self, invoke_maps=True):
         self.buf = bytearray()
+        self.invoke_maps = invoke_maps
 
     def feed(self, data) -> list:
         # Frames are decoded where they lie (views, no copy per frame); only an unfinished frame's
@@ -227,6 +230,7 @@ class Decoder:
         out = []
         pos = 0
         end = len(src)
+        invoke_maps = self.invoke_maps
         with memoryview(src) as view:
             while end - pos >= 4:
                 n = _length_at(view, pos)[0]
@@ -236,7 +240,7 @@ class Decoder:
                     break
                 try:
                     m = _unpackb(view[pos + 4:pos + 4 + n], raw=False, strict_map_key=False)
-                    if type(m) is dict and m.get("t") == INVOKE_TAG:
+                    if invoke_maps and type(m) is dict and m.get("t") == INVOKE_TAG:
                         # The v3 map form of invoke, still read (tests, hand-written hosts): as its array.
                         m = invoke_array(m) or m
                     out.append(m)
