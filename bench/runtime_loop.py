@@ -31,8 +31,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _frame(mid: int) -> bytes:
+def _frame(mid: int, version: int = 4) -> bytes:
     import msgpack
+    if version >= 4:  # protocol v4: the invoke array (protocol/wire-arrays.ts, runtime/fp_runtime/frames.py)
+        rid = f"01JEXAMPLE{mid:016d}"
+        body = msgpack.packb(["invoke", mid, rid, 30000, 1, "GET", "/", "", [], ["host", "127.0.0.1:19301"], rid,
+                              "/fn/hello", "http", ["127.0.0.1", 40000 + mid % 20000], b""], use_bin_type=True)
+        return len(body).to_bytes(4, "big") + body
     message = {
         "t": "invoke", "id": mid,
         "context": {"requestId": f"01JEXAMPLE{mid:016d}", "timeoutMs": 30000, "attempt": 1},
@@ -45,8 +50,8 @@ def _frame(mid: int) -> bytes:
     return len(body).to_bytes(4, "big") + body
 
 
-def _host(sock, calls: int, depth: int) -> None:
-    frames = [_frame(i + 1) for i in range(calls)]
+def _host(sock, calls: int, depth: int, version: int = 4) -> None:
+    frames = [_frame(i + 1, version) for i in range(calls)]
     buf = bytearray()
     sent = 0
     while sent < calls:
@@ -83,7 +88,8 @@ def one_run(args) -> float:
     pid = os.fork()
     if pid == 0:
         ours.close()
-        _host(theirs, args.calls, args.depth)
+        from fp_runtime.frames import PROTOCOL_VERSION
+        _host(theirs, args.calls, args.depth, PROTOCOL_VERSION)
         os._exit(0)
     theirs.close()
     conn = Conn(ours)
@@ -131,7 +137,7 @@ def inproc(args) -> None:
     from fp_runtime import main as rt_main
     from fp_runtime.specialize import load
     loaded = load({"name": "hello", "version": "1", "dir": args.dir, "entrypoint": "main:handler"}, None)
-    batch = b"".join(_frame(i + 1) for i in range(args.depth))
+    batch = b"".join(_frame(i + 1, frames.PROTOCOL_VERSION) for i in range(args.depth))
     decoder = frames.Decoder()
     new = hasattr(frames, "encode_result")  # run_sync returns the frame itself since 2026-12-04
     start = time.perf_counter()

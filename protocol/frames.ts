@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Packr, Unpackr } from 'msgpackr';
 import { PlatformError } from './errors.js';
 import { decodePlain, GENERIC } from './plain-decode.js';
+import { fromArrayFrame } from './wire-arrays.js';
 
 /** Largest frame either side accepts; a bigger length prefix is a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -75,17 +76,20 @@ export class FrameDecoder {
       // The usual reply in one pass (protocol/plain-decode.ts); anything unusual as before.
       const plain = decodePlain(frame, this.maxItems);
       if (plain !== GENERIC) {
-        out.push(plain);
+        // Protocol v4: a `result` is a fixed-position array (protocol/wire-arrays.ts), made the message object here.
+        out.push(Array.isArray(plain) ? fromArrayFrame(plain) : plain);
         continue;
       }
       if (!withinItems(frame, this.maxItems)) {
         throw new FrameError(`frame holds more than ${this.maxItems} msgpack items`);
       }
+      let value: unknown;
       try {
-        out.push((unpackr ?? codecs().unpackr).unpack(frame));
+        value = (unpackr ?? codecs().unpackr).unpack(frame);
       } catch (err) {
         throw new FrameError(`undecodable frame: ${(err as Error).message}`);
       }
+      out.push(Array.isArray(value) ? fromArrayFrame(value) : value);
     }
     return out;
   }

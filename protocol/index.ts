@@ -1,6 +1,7 @@
 /** The shared protocol: wire frames, runtime messages and error codes. The only module every service imports. */
 export * from './frames.js';
 export * from './invoke-frame.js';
+export * from './wire-arrays.js';
 export * from './messages.js';
 export * from './errors.js';
 export * from './units.js';

@@ -1,13 +1,14 @@
 /**
  * The `invoke` frame, encoded by hand (issue 11): the one message sent per call. The generic
  * codec (msgpackr, frames.ts) spent ~5 µs of gateway CPU per call walking this object; this
- * writer knows its shape and writes plain msgpack (the same bytes any msgpack reader decodes to
- * the same map) in well under a microsecond. Keys are written in a fixed order with the body
+ * writer knows its shape and writes plain msgpack in well under a microsecond. Since protocol v4
+ * (ADR 0057) the frame is a fixed-position array (protocol/wire-arrays.ts), no keys; the body is
  * last, so a large body is not copied: it follows the encoded head as a second buffer, and the
  * caller writes both (corked). Strings are written as UTF-8 by Buffer.write: a lone surrogate
  * arrives as U+FFFD, never as bytes the runtime's decoder would refuse.
  */
 import type { WireContext, WireEvent } from './messages.js';
+import { INVOKE_LENGTH, INVOKE_TAG } from './wire-arrays.js';
 
 /** A body up to this size is copied into the frame (one buffer); a bigger one goes as it is. */
 const INLINE_BODY_BYTES = 4096;
@@ -48,21 +49,9 @@ function raw(bytes: Uint8Array): void {
   pos += bytes.length;
 }
 
-const HEAD = constant(0x84, 't', 'invoke', 'id');
-const CONTEXT = constant('context', 0x83, 'requestId');
-const TIMEOUT = constant('timeoutMs');
-const ATTEMPT = constant('attempt');
-const EVENT = constant('event');
-const METHOD = constant('method');
-const PATH = constant('path');
-const RAW_QUERY = constant('rawQuery');
-const QUERY = constant('query');
-const HEADERS = constant('headers');
-const REQUEST_ID = constant('requestId');
-const ROOT_PATH = constant('rootPath');
-const SCHEME = constant('scheme');
-const CLIENT = constant('client', 0x92);
-const BODY = constant('body');
+/** `[` (fixarray of INVOKE_LENGTH) `'invoke'`: the frame's constant start. */
+const HEAD = constant(0x90 | INVOKE_LENGTH, INVOKE_TAG);
+const NIL = 0xc0;
 
 function str(s: string): void {
   const n = s.length;
@@ -120,17 +109,20 @@ function head(small: number, len: number, code16: number): void {
   else { scratch[pos++] = code16 + 1; scratch.writeUInt32BE(len, pos); pos += 4; }
 }
 
-const map = (len: number): void => head(0x80, len, 0xde);
 const array = (len: number): void => head(0x90, len, 0xdc);
 
-function pairs(list: readonly (readonly [string, string])[]): void {
-  array(list.length);
+/** A list of pairs as one flat array `[name, value, …]` (protocol v4: no array per pair). */
+function flat(list: readonly (readonly [string, string])[]): void {
+  array(list.length * 2);
   for (const [k, v] of list) {
-    room(1);
-    scratch[pos++] = 0x92;
     str(k);
     str(v);
   }
+}
+
+function nil(): void {
+  room(1);
+  scratch[pos++] = NIL;
 }
 
 function binHead(len: number): void {
@@ -141,7 +133,7 @@ function binHead(len: number): void {
 }
 
 /**
- * `{t: 'invoke', id, context, event}` as a length-prefixed frame: one buffer, or two (the head
+ * The `invoke` array (protocol v4, positions in protocol/wire-arrays.ts) as a length-prefixed frame: one buffer, or two (the head
  * and the body itself) when the body is larger than INLINE_BODY_BYTES.
  */
 export function encodeInvokeFrame(id: number, event: WireEvent, context: WireContext): Buffer[] {
@@ -151,23 +143,15 @@ export function encodeInvokeFrame(id: number, event: WireEvent, context: WireCon
   }
   start = pos;
   pos += 4; // the length prefix is written last
+  // In the order of INVOKE (protocol/wire-arrays.ts); test/unit/wire-arrays.test.ts pins it.
   raw(HEAD); num(id);
-  raw(CONTEXT); str(context.requestId);
-  raw(TIMEOUT); num(context.timeoutMs);
-  raw(ATTEMPT); num(context.attempt);
-  raw(EVENT);
-  const optional = (event.rootPath !== undefined ? 1 : 0) + (event.scheme !== undefined ? 1 : 0) + (event.client !== undefined ? 1 : 0);
-  map(7 + optional);
-  raw(METHOD); str(event.method);
-  raw(PATH); str(event.path);
-  raw(RAW_QUERY); str(event.rawQuery);
-  raw(QUERY); pairs(event.query);
-  raw(HEADERS); pairs(event.headers);
-  raw(REQUEST_ID); str(event.requestId);
-  if (event.rootPath !== undefined) { raw(ROOT_PATH); str(event.rootPath); }
-  if (event.scheme !== undefined) { raw(SCHEME); str(event.scheme); }
-  if (event.client !== undefined) { raw(CLIENT); str(event.client[0]); num(event.client[1]); }
-  raw(BODY);
+  str(context.requestId); num(context.timeoutMs); num(context.attempt);
+  str(event.method); str(event.path); str(event.rawQuery);
+  flat(event.query); flat(event.headers);
+  str(event.requestId);
+  if (event.rootPath !== undefined) str(event.rootPath); else nil();
+  if (event.scheme !== undefined) str(event.scheme); else nil();
+  if (event.client !== undefined) { room(1); scratch[pos++] = 0x92; str(event.client[0]); num(event.client[1]); } else nil();
   const body = event.body;
   binHead(body.byteLength);
   const inline = body.byteLength <= INLINE_BODY_BYTES;

@@ -8,8 +8,9 @@
 /**
  * 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`.
  * 3: a response may go out before its call ends (`response`, `chunk`, `end`; the host's `ack` and `cancel`).
+ * 4: `invoke` and `result` are fixed-position arrays, event query/headers flat lists (protocol/wire-arrays.ts, ADR 0057).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
 export const STREAM_WINDOW_BYTES = 256 * 1024;

@@ -38,6 +38,40 @@ def _grouped(pairs, joiner):
     return single, multi
 
 
+def _grouped_flat(flat, joiner):
+    """_grouped over a flat [name, value, name, value, ...] list (protocol v4)."""
+    single = {}
+    multi = {}
+    it = iter(flat)
+    for name, value in zip(it, it):
+        if name in multi:
+            multi[name].append(value)
+            single[name] = value if joiner is None else single[name] + joiner + value
+        else:
+            multi[name] = [value]
+            single[name] = value
+    return single, multi
+
+
+def event_from_invoke(a: list) -> Event:
+    """The Event of a well-formed `invoke` array (frames.is_invoke; positions in frames.py)."""
+    query = a[8]  # frames.INVOKE_QUERY
+    if query:
+        query, multi_query = _grouped_flat(query, None)
+    else:
+        query, multi_query = {}, {}
+    headers = a[9]  # frames.INVOKE_HEADERS
+    if len(headers) == 2:  # one header (wrk's `host`): no pass over the list
+        name, value = headers
+        headers, multi_headers = {name: value}, {name: [value]}
+    elif headers:
+        headers, multi_headers = _grouped_flat(headers, ", ")
+    else:
+        headers, multi_headers = {}, {}
+    return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=headers,
+                 multiHeaders=multi_headers, body=a[14] or b"", requestId=a[10])
+
+
 def make_event(wire: dict) -> Event:
     get = wire.get
     query = get("query")
@@ -74,13 +108,22 @@ class Context:
 
     def __init__(self, wire: dict, function_name: str, function_version: str, logger: logging.Logger):
         get = wire.get
-        self.request_id = get("requestId", "")
+        self._set(get("requestId", ""), get("timeoutMs", 0), get("attempt", 1), function_name, function_version, logger)
+
+    def _set(self, request_id, timeout_ms, attempt, function_name, function_version, logger):
+        self.request_id = request_id
         self.function_name = function_name
         self.function_version = function_version
-        attempt = get("attempt", 1)
         self.attempt = attempt if type(attempt) is int else int(attempt)
         self.logger = logger
-        self._deadline = _monotonic() + get("timeoutMs", 0) / 1000.0
+        self._deadline = _monotonic() + timeout_ms / 1000.0
+
+    @classmethod
+    def of_invoke(cls, a: list, function_name: str, function_version: str, logger: logging.Logger):
+        """The Context of a well-formed `invoke` array (positions in frames.py)."""
+        self = cls.__new__(cls)
+        self._set(a[2], a[3], a[4], function_name, function_version, logger)
+        return self
 
     @property
     def remaining_ms(self) -> int:

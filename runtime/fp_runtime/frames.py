@@ -1,11 +1,41 @@
-"""Length-prefixed msgpack frames (4-byte big-endian length, then msgpack), as protocol/frames.ts."""
+"""Length-prefixed msgpack frames (4-byte big-endian length, then msgpack), as protocol/frames.ts.
+
+Protocol v4 (docs/adr/0057-fixed-position-frames.md): `invoke` and `result` are msgpack arrays
+with a fixed position per field, defined here (INVOKE_*, RESULT_*) and, for TypeScript, in
+protocol/wire-arrays.ts; test/unit/wire-arrays.test.ts pins the two against each other.
+"""
 import struct
 import threading
 
 import msgpack
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
+
+# The `invoke` array (host -> runtime): [tag, id, context requestId, timeoutMs, attempt, method,
+# path, rawQuery, query (flat [name, value, ...]), headers (flat), requestId, rootPath | nil,
+# scheme | nil, client ([host, port]) | nil, body].
+INVOKE_TAG = "invoke"
+INVOKE_ID = 1
+INVOKE_CONTEXT_REQUEST_ID = 2
+INVOKE_TIMEOUT_MS = 3
+INVOKE_ATTEMPT = 4
+INVOKE_METHOD = 5
+INVOKE_PATH = 6
+INVOKE_RAW_QUERY = 7
+INVOKE_QUERY = 8
+INVOKE_HEADERS = 9
+INVOKE_REQUEST_ID = 10
+INVOKE_ROOT_PATH = 11
+INVOKE_SCHEME = 12
+INVOKE_CLIENT = 13
+INVOKE_BODY = 14
+INVOKE_LENGTH = 15
+
+# The `result` array (runtime -> host): [tag, id, status, headers ([[name, value], ...]), body,
+# latin1 (true | nil), logs, handlerMs, error | nil].
+RESULT_TAG = "result"
+RESULT_LENGTH = 9
 
 
 class FrameTooLarge(Exception):
@@ -32,27 +62,22 @@ def _packer():
 
 
 def encode(message) -> bytes:
+    if type(message) is dict and message.get("t") == RESULT_TAG and type(message.get("response")) is dict:
+        message = result_array(message)  # protocol v4: a result goes as its array, whoever built it
     body = _packer().pack(message)
     return len(body).to_bytes(4, "big") + body
 
 
 _LENGTH = struct.Struct(">I")
 _DOUBLE = struct.Struct(">d").pack
-# The constant runs of a `result` reply, as the Packer writes them for
-# {"t": "result", "id": …, "response": …, "logs": …, "handlerMs": …} (keys in that order).
-_RESULT_HEAD = b"\x85\xa1t\xa6result\xa2id"
-_RESPONSE_KEY = b"\xa8response"
-_NO_LOGS = b"\xa4logs\x90"
-_LOGS_KEY = b"\xa4logs"
-_HANDLER_MS_KEY = b"\xa9handlerMs\xcb"  # a float is packed as a float 64 (use_single_float off)
-_FIXED = len(_RESULT_HEAD) + len(_RESPONSE_KEY) + len(_HANDLER_MS_KEY) + 8
-_FIXED_LOGS = _FIXED + len(_LOGS_KEY)
-_FIXED_NO_LOGS = _FIXED + len(_NO_LOGS)
+# The constant runs of a `result` array (RESULT_* above), as the Packer writes them.
+_RESULT_HEAD = b"\x99\xa6result"  # fixarray of RESULT_LENGTH, then the tag
+_NIL = b"\xc0"
+_TRUE = b"\xc3"
+_NO_LOGS = b"\x90"
+_HANDLER_MS = b"\xcb"  # a float is packed as a float 64 (use_single_float off)
+_FIXED = len(_RESULT_HEAD) + len(_HANDLER_MS) + 8 + len(_NIL)  # the head, handlerMs, error (nil)
 
-
-_STATUS_KEY = b"\x83\xa6status"
-_HEADERS_KEY = b"\xa7headers"
-_BODY_KEY = b"\xa4body"
 _NO_HEADERS = b"\x90"
 _BIN8 = struct.Struct(">BB").pack
 _BIN16 = struct.Struct(">BH").pack
@@ -62,23 +87,21 @@ _KNOWN_HEADERS = {}
 
 
 _JSON_200 = b""
-_FIXED_JSON_LOGS = _FIXED_JSON_NO_LOGS = 0
 
 
 def known_headers(headers: list, json_200: bool = False) -> None:
     """`headers` (a list never changed afterwards) is packed once, here, instead of per reply;
     `json_200`: they are the ones encode_json_result writes."""
-    global _JSON_200, _FIXED_JSON_LOGS, _FIXED_JSON_NO_LOGS
+    global _JSON_200
     packed = msgpack.packb(headers, use_bin_type=True)
     _KNOWN_HEADERS[id(headers)] = (headers, packed)
     if json_200:
-        _JSON_200 = _RESPONSE_KEY + _STATUS_KEY + msgpack.packb(200) + _HEADERS_KEY + packed + _BODY_KEY
-        _FIXED_JSON_LOGS = _FIXED + len(_JSON_200) - len(_RESPONSE_KEY) + len(_LOGS_KEY)
-        _FIXED_JSON_NO_LOGS = _FIXED + len(_JSON_200) - len(_RESPONSE_KEY) + len(_NO_LOGS)
+        _JSON_200 = msgpack.packb(200) + packed  # status, headers; the body follows
 
 
 def _pack_response(response, pack) -> bytes:
-    """{status, headers, body} as the Packer writes it; the common shapes without the Packer."""
+    """A response's positions of the result array (status, headers, body, latin1), as the Packer
+    writes them; the common shapes without the Packer."""
     if len(response) == 3 and type(response.get("body")) is bytes:
         status = response.get("status")
         headers = response.get("headers")
@@ -93,8 +116,10 @@ def _pack_response(response, pack) -> bytes:
             body = response["body"]
             n = len(body)
             bin_head = _BIN8(0xC4, n) if n < 0x100 else _BIN16(0xC5, n) if n < 0x10000 else _BIN32(0xC6, n)
-            return b"".join((_STATUS_KEY, pack(status), _HEADERS_KEY, packed_headers, _BODY_KEY, bin_head, body))
-    return pack(response)
+            return b"".join((pack(status), packed_headers, bin_head, body, _NIL))
+    get = response.get
+    return b"".join((pack(get("status")), pack(get("headers") or []), pack(get("body") or b""),
+                     _TRUE if get("latin1") else _NIL))
 
 
 def encode_json_result(mid: int, body: bytes, logs: list, handler_ms: float) -> bytes:
@@ -106,31 +131,75 @@ def encode_json_result(mid: int, body: bytes, logs: list, handler_ms: float) -> 
         head = _packer().pack(mid)
     n = len(body)
     bin_head = _BIN8(0xC4, n) if n < 0x100 else _BIN16(0xC5, n) if n < 0x10000 else _BIN32(0xC6, n)
-    if logs:
-        packed_logs = _packer().pack(logs)
-        size = _FIXED_JSON_LOGS + len(head) + len(bin_head) + n + len(packed_logs)
-        return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, _JSON_200, bin_head, body, _LOGS_KEY, packed_logs,
-                         _HANDLER_MS_KEY, _DOUBLE(handler_ms)))
-    size = _FIXED_JSON_NO_LOGS + len(head) + len(bin_head) + n
-    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, _JSON_200, bin_head, body, _NO_LOGS,
-                     _HANDLER_MS_KEY, _DOUBLE(handler_ms)))
+    packed_logs = _packer().pack(logs) if logs else _NO_LOGS
+    size = _FIXED + len(head) + len(_JSON_200) + len(bin_head) + n + 1 + len(packed_logs)
+    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, _JSON_200, bin_head, body, _NIL, packed_logs,
+                     _HANDLER_MS, _DOUBLE(handler_ms), _NIL))
 
 
-def encode_result(mid: int, response: dict, logs: list, handler_ms: float) -> bytes:
-    """The frame of a `result` reply, byte for byte what encode() writes for its map, in one
-    join: the constant keys and known header lists written once, the packer called for the
-    small integers only (issue 11; test/unit/runtime-frames.test.ts compares the two)."""
+def encode_result(mid: int, response: dict, logs: list, handler_ms: float, error=None) -> bytes:
+    """The frame of a `result` reply (the RESULT_* array), byte for byte what encode() writes for
+    that array, in one join: known header lists written once, the packer called for the small
+    integers only (issue 11; test/unit/runtime-frames.test.ts compares the two)."""
     pack = _packer().pack
     head = pack(mid)
     resp = _pack_response(response, pack)
-    tail = _DOUBLE(handler_ms)
-    if logs:
-        packed_logs = pack(logs)
-        size = _FIXED_LOGS + len(head) + len(resp) + len(packed_logs)
-        return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, _RESPONSE_KEY, resp, _LOGS_KEY, packed_logs,
-                         _HANDLER_MS_KEY, tail))
-    size = _FIXED_NO_LOGS + len(head) + len(resp)
-    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, _RESPONSE_KEY, resp, _NO_LOGS, _HANDLER_MS_KEY, tail))
+    packed_logs = pack(logs) if logs else _NO_LOGS
+    tail = _NIL if error is None else pack(error)
+    size = _FIXED - 1 + len(tail) + len(head) + len(resp) + len(packed_logs)
+    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, resp, packed_logs, _HANDLER_MS,
+                     _DOUBLE(handler_ms), tail))
+
+
+def result_array(message: dict) -> list:
+    """A `result` message (the map form the async path builds) as its array."""
+    response = message["response"]
+    return [RESULT_TAG, message["id"], response.get("status"), response.get("headers") or [],
+            response.get("body") or b"", True if response.get("latin1") else None, message.get("logs") or [],
+            float(message.get("handlerMs") or 0.0), message.get("error")]
+
+
+def invoke_array(message: dict):
+    """An `invoke` in the map form (protocol v3; tests and hand-written hosts still send it) as
+    its array, or None when it is not a well-formed one (main._check then reports it)."""
+    event = message.get("event")
+    context = message.get("context") or {}
+    if type(message.get("id")) is not int or type(event) is not dict or type(context) is not dict:
+        return None
+    get = event.get
+
+    def flat(pairs):
+        return [item for pair in pairs or () for item in pair]
+
+    return [INVOKE_TAG, message["id"], context.get("requestId", ""), context.get("timeoutMs", 0),
+            context.get("attempt", 1), get("method", "GET"), get("path", "/"), get("rawQuery", ""),
+            flat(get("query")), flat(get("headers")), get("requestId", ""), get("rootPath"), get("scheme"),
+            get("client"), get("body") or b""]
+
+
+def is_invoke(a) -> bool:
+    """True for a well-formed `invoke` array (what the serve loops run)."""
+    return (type(a) is list and len(a) == INVOKE_LENGTH and a[0] == INVOKE_TAG and type(a[1]) is int
+            and type(a[INVOKE_QUERY]) is list and type(a[INVOKE_HEADERS]) is list)
+
+
+def invoke_message(a) -> dict:
+    """A well-formed `invoke` array as the map form's message (the async and ASGI paths read it;
+    query and headers back as lists of pairs)."""
+    q = iter(a[INVOKE_QUERY])
+    h = iter(a[INVOKE_HEADERS])
+    event = {"method": a[INVOKE_METHOD], "path": a[INVOKE_PATH], "rawQuery": a[INVOKE_RAW_QUERY],
+             "query": [[k, v] for k, v in zip(q, q)], "headers": [[k, v] for k, v in zip(h, h)],
+             "requestId": a[INVOKE_REQUEST_ID], "body": a[INVOKE_BODY]}
+    if a[INVOKE_ROOT_PATH] is not None:
+        event["rootPath"] = a[INVOKE_ROOT_PATH]
+    if a[INVOKE_SCHEME] is not None:
+        event["scheme"] = a[INVOKE_SCHEME]
+    if a[INVOKE_CLIENT] is not None:
+        event["client"] = a[INVOKE_CLIENT]
+    return {"t": "invoke", "id": a[INVOKE_ID], "event": event,
+            "context": {"requestId": a[INVOKE_CONTEXT_REQUEST_ID], "timeoutMs": a[INVOKE_TIMEOUT_MS],
+                        "attempt": a[INVOKE_ATTEMPT]}}
 
 
 _unpackb = msgpack.unpackb
@@ -138,12 +207,15 @@ _length_at = _LENGTH.unpack_from
 
 
 class Decoder:
-    """Incremental decoder: feed bytes, get messages (or BadFrame items) back."""
+    """Incremental decoder: feed bytes, get messages (or BadFrame items) back. `invoke_maps`: a v3
+    map `invoke` is returned as its v4 array (what the serve loops read); off for a reader that
+    takes the map as it is (the bench's limit, bench/baseline/forward_worker.py)."""
 
-    __slots__ = ("buf",)
+    __slots__ = ("buf", "invoke_maps")
 
-    def __init__(self):
+    def __init__(self, invoke_maps=True):
         self.buf = bytearray()
+        self.invoke_maps = invoke_maps
 
     def feed(self, data) -> list:
         # Frames are decoded where they lie (views, no copy per frame); only an unfinished frame's
@@ -158,6 +230,7 @@ class Decoder:
         out = []
         pos = 0
         end = len(src)
+        invoke_maps = self.invoke_maps
         with memoryview(src) as view:
             while end - pos >= 4:
                 n = _length_at(view, pos)[0]
@@ -166,7 +239,11 @@ class Decoder:
                 if end - pos - 4 < n:
                     break
                 try:
-                    out.append(_unpackb(view[pos + 4:pos + 4 + n], raw=False, strict_map_key=False))
+                    m = _unpackb(view[pos + 4:pos + 4 + n], raw=False, strict_map_key=False)
+                    if invoke_maps and type(m) is dict and m.get("t") == INVOKE_TAG:
+                        # The v3 map form of invoke, still read (tests, hand-written hosts): as its array.
+                        m = invoke_array(m) or m
+                    out.append(m)
                 except Exception as err:  # any decode failure is reported, never raised past here
                     out.append(BadFrame(f"undecodable frame: {type(err).__name__}: {err}"))
                 pos += 4 + n

@@ -4,7 +4,7 @@ import inspect
 import time
 
 from . import app_errors, asgi, capture, errors, streaming
-from .event import Context, make_event
+from .event import Context, event_from_invoke, make_event
 from .frames import MAX_FRAME_BYTES, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
 
@@ -15,7 +15,7 @@ MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
 _clock = time.perf_counter
 _set_capture = capture.set_current
 _Capture = capture.Capture
-_NO_CONTEXT = {}  # read only
+_of_invoke = Context.of_invoke
 _JSON_HEADERS_SIZE = sum(len(k) + len(v) for k, v in _JSON_HEADERS)
 
 
@@ -53,16 +53,16 @@ def _classify(err):
 
 def run_sync(loaded, msg):
     """A sync handler, called on this thread: (the reply's frame, whether the process must exit).
-    `msg` is a checked invoke (main._check). A result is encoded by frames.encode_result without
+    `msg` is a well-formed `invoke` array (frames.is_invoke; protocol v4). A result is encoded by frames.encode_result without
     building the reply's map, and a plain dict or list (the usual return) goes from the JSON
     encoder to the frame without the response map either (issue 11)."""
-    mid = msg["id"]
+    mid = msg[1]  # frames.INVOKE_ID
     cap = _Capture(mid)  # its lines stream under the call's id (flusher.py)
     token = _set_capture(cap)
     start = _clock()
     try:
-        event = make_event(msg["event"])
-        context = Context(msg.get("context") or _NO_CONTEXT, loaded.name, loaded.version, loaded.logger)
+        event = event_from_invoke(msg)
+        context = _of_invoke(msg, loaded.name, loaded.version, loaded.logger)
         value = loaded.target(event, context)
         kind = type(value)
         if kind is dict and "statusCode" not in value or kind is list:

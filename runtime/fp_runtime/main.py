@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import asgi, capture, errors, remote, streaming, template
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
-from .frames import PROTOCOL_VERSION
+from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, invoke_message, is_invoke
 from .invoke import run_async, run_sync
 from .specialize import load
 
@@ -69,6 +69,12 @@ def _check(msg):
     """None if msg is a well-formed message, else the protocol_error reply for it."""
     if isinstance(msg, BadFrame):
         return _protocol_error(0, str(msg))
+    if type(msg) is list:  # protocol v4: an `invoke` array (frames.py)
+        if is_invoke(msg):
+            return None
+        mid = msg[1] if len(msg) > 1 and msg[0] == "invoke" and type(msg[1]) is int else 0
+        return _protocol_error(mid, f"an array message must be an invoke of {INVOKE_LENGTH} fields "
+                                    "(docs/runtime-protocol.md)")
     if not isinstance(msg, dict) or not isinstance(msg.get("t"), str) or not isinstance(msg.get("id"), int):
         mid = msg.get("id") if isinstance(msg, dict) and isinstance(msg.get("id"), int) else 0
         return _protocol_error(mid, "a message must be a map with a string `t` and an integer `id`")
@@ -100,6 +106,9 @@ def _generic(conn, sandbox):
         bad = _check(msg)
         if bad:
             conn.send(bad)
+            continue
+        if type(msg) is list:  # an invoke array, before specialize
+            conn.send(_protocol_error(msg[1], "unexpected message 'invoke' before specialize"))
             continue
         kind = msg["t"]
         if kind == "health":
@@ -136,13 +145,11 @@ def _specialized(msg, loaded, logs, start):
 
 
 def _invoke_ok(msg) -> bool:
-    """True for a well-formed invoke (what _check passes and routes to a call), in a few type
-    checks: msgpack gives exact types, and anything else takes _check's full path."""
-    return (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
-            and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict)
-
-
-_NO_CONTEXT = {}
+    """True for a well-formed invoke array (what _check passes and routes to a call), in a few
+    type checks: msgpack gives exact types, and anything else takes _check's full path. (A v3 map
+    invoke was made an array by the decoder: frames.Decoder.)"""
+    return (type(msg) is list and len(msg) == 15 and msg[0] == "invoke" and type(msg[1]) is int
+            and type(msg[8]) is list and type(msg[9]) is list)
 
 
 def _serve_sync(conn, loaded):
@@ -173,9 +180,9 @@ def _serve_sync(conn, loaded):
                 if not more:
                     os._exit(0)
             msg = queue.pop(0)
-        # _invoke_ok, inline.
-        if (type(msg) is dict and msg.get("t") == "invoke" and type(msg.get("id")) is int
-                and type(msg.get("event")) is dict and type(msg.get("context") or _NO_CONTEXT) is dict):
+        # _invoke_ok, inline (positions: frames.INVOKE_*).
+        if (type(msg) is list and len(msg) == 15 and msg[0] == "invoke" and type(msg[1]) is int
+                and type(msg[8]) is list and type(msg[9]) is list):
             frame, fatal = run_sync(loaded, msg)
             send_frame(frame)
             if fatal:
@@ -292,7 +299,8 @@ async def _serve_async(conn, loaded, msg, pending):
         bad = _check(m)
         if bad:
             reply(bad)
-        elif m["t"] == "invoke":
+        elif type(m) is list:  # an invoke array: the async and ASGI paths read the map form
+            m = invoke_message(m)
             if free[0] > 0:
                 free[0] -= 1
                 start(m)

@@ -44,7 +44,7 @@ describe('hello, health, shutdown', () => {
     const helloAfterMs = performance.now() - spawned;
     assert.equal(rt.hello.t, 'hello');
     assert.equal(rt.hello.v, PROTOCOL_VERSION);
-    assert.equal(rt.hello.v, 3);
+    assert.equal(rt.hello.v, 4);
     // In its box the runtime is pid 2 of its own PID namespace (its init is 1); unsandboxed, the host's pid.
     assert.equal(rt.hello.pid, testSandbox() === 'off' ? rt.pid : 2);
     assert.match(rt.hello.python, /^3\.\d+\.\d+/);
@@ -217,6 +217,9 @@ describe('malformed frames', () => {
       assertProtocolError(await rt.reply(0), 0);
       rt.send([1, 2, 3]);
       assertProtocolError(await rt.reply(0), 0);
+      // Protocol v4: an invoke array of the wrong length gets protocol_error echoing its id.
+      rt.send(['invoke', 11, 'r']);
+      assertProtocolError(await rt.reply(11), 11);
       rt.send({ t: 'no-such-message', id: 9 });
       assertProtocolError(await rt.reply(9), 9);
       assert.equal((await rt.health()).ok, true);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { encodeInvokeFrame, FrameDecoder, type WireContext, type WireEvent } from '../../protocol/index.js';
+import { encodeInvokeFrame, FrameDecoder, invokeFromArray, type WireContext, type WireEvent } from '../../protocol/index.js';
 import { repoRoot } from '../helpers/runtime-process.js';
 
 const REPO = repoRoot();
@@ -23,10 +23,12 @@ function event(over: Partial<WireEvent> = {}): WireEvent {
 }
 const CONTEXT: WireContext = { requestId: '0d3c5b0e-2f7a-4b47-9a53-1e0e7e0a4f11', timeoutMs: 30_000, attempt: 2 };
 
+/** The frame (protocol v4: an array, protocol/wire-arrays.ts) read back as the message `{t, id, context, event}`. */
 function decode(parts: Buffer[]): unknown {
   const messages = new FrameDecoder().push(Buffer.concat(parts));
   assert.equal(messages.length, 1);
-  return messages[0];
+  assert.ok(Array.isArray(messages[0]));
+  return { t: 'invoke', ...invokeFromArray(messages[0] as unknown[]) };
 }
 
 /** What the decoder gives back: bodies as Uint8Array views, compared by content. */
@@ -90,12 +92,13 @@ describe('encodeInvokeFrame', () => {
     assert.deepEqual(Buffer.concat(first), copy);
   });
 
-  it('is read by the runtime (Python msgpack) as the same map', () => {
+  it('is read by the runtime (Python msgpack) as the same message', () => {
     const frame = Buffer.concat(encodeInvokeFrame(9, event({ headers: [['x-name', 'Zoë']] }), CONTEXT));
     const script = [
       'import sys; sys.path.insert(0, sys.argv[1])',
-      'from fp_runtime.frames import Decoder',
+      'from fp_runtime.frames import Decoder, invoke_message',
       '[m] = Decoder().feed(sys.stdin.buffer.read())',
+      'm = invoke_message(m)',
       'e = m["event"]',
       'print(m["t"], m["id"], m["context"]["attempt"], e["method"], e["headers"][0][1], e["client"][1], bytes(e["body"]).decode())',
     ].join('\n');
@@ -105,8 +108,9 @@ describe('encodeInvokeFrame', () => {
     const big = Buffer.concat(encodeInvokeFrame(2 ** 40, event(), { requestId: 'r', timeoutMs: -(2 ** 33), attempt: 1 }));
     const types = execFileSync(PYTHON, ['-I', '-c', [
       'import sys; sys.path.insert(0, sys.argv[1])',
-      'from fp_runtime.frames import Decoder',
+      'from fp_runtime.frames import Decoder, invoke_message',
       '[m] = Decoder().feed(sys.stdin.buffer.read())',
+      'm = invoke_message(m)',
       'print(type(m["id"]).__name__, m["id"], type(m["context"]["timeoutMs"]).__name__, m["context"]["timeoutMs"])',
     ].join('\n'), join(REPO, 'runtime')], { input: big }).toString().trim();
     assert.equal(types, `int ${2 ** 40} int ${-(2 ** 33)}`);
