@@ -23,6 +23,13 @@ export const DRAIN_MAX_MS = 5_000;
  * has read an error's head): the answer ends then, without waiting for the rest of the body.
  */
 export const DRAIN_IDLE_MS = 250;
+/**
+ * uWS's keep-alive timeout (HTTP_IDLE_TIMEOUT_S), measured: once the answer's last byte went out
+ * before the body ended (the client paused for DRAIN_IDLE_MS), uWS reads what the client still
+ * sends for this long at most (data does not extend it), and JavaScript can no longer close the
+ * connection. The drain's slot stays taken for that time, so such tails count in MAX_DRAINING.
+ */
+export const UWS_KEEP_ALIVE_MS = 10_000;
 /** Connections draining at once, the whole gateway; past it a refusal closes at once, as before. */
 export const MAX_DRAINING = 64;
 

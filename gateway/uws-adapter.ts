@@ -42,8 +42,8 @@
  *     `responses` budget: past `maxHeldResponseBytes` the response is cut (its connection closed),
  *     and while more than half of it is held, clients reading slower than the minimum rate are cut
  *     (gateway/byte-budget.ts, docs/gateway.md "Slow clients").
- * 11. A body refused before it was read whole (413, 503, 408, an answer given before reading it)
- *     is drained, not cut (ADR 0059, gateway/body-drain.ts): closing with bytes unread makes the
+ * 11. A body refused before it was read whole (413, 503, an answer given before reading it; not
+ *     408 too slow, nor too many chunks: those close at once) is drained, not cut (ADR 0059, gateway/body-drain.ts): closing with bytes unread makes the
  *     kernel reset the connection, and a client that writes its whole body before reading
  *     (Python's `http.client`, `requests`) got a broken pipe instead of the answer. The answer
  *     goes out at once with `Connection: close`, all of it but its last byte (`tryEnd` with the
@@ -54,7 +54,8 @@
  *     DRAIN_IDLE_MS (it waits for the answer, as curl does once it read the head); past
  *     DRAIN_MAX_MS, drainBytesFor(limit) bytes or the chunk bound, or with MAX_DRAINING drains
  *     running, the connection is closed at once as before. After that last byte uWS reads what
- *     a client still sends for at most its keep-alive timeout (10 s, data does not extend it).
+ *     a client still sends for at most its keep-alive timeout (10 s, data does not extend it);
+ *     the drain's slot stays taken that long.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -63,7 +64,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
-import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor } from './body-drain.js';
+import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 
 /** The server's two bounds on bytes kept for clients (rules 7 and 10). */
@@ -382,7 +383,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     // Rule 7: the announced size counts in the server's budget (and its function's share of it)
     // before a byte is allocated.
-    this.bodyHolder = { cut: () => this.refuseBody(bodyTooSlow()) };
+    this.bodyHolder = {
+      cut: () => {
+        this.noDrain = true; // cut to free the budget under pressure, from a sender too slow to finish a drain (ADR 0059)
+        this.refuseBody(bodyTooSlow());
+      },
+    };
     try {
       this.share = this.bodyShare?.(this.url, this.headers) ?? null;
     } catch (err) {
@@ -668,7 +674,10 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.drain = null;
     this.drained = true;
     clearTimeout(drain.idle);
-    this.budgets.drains.give();
+    const slots = this.budgets.drains;
+    // A body not read to its end leaves uWS reading it after the answer ends (UWS_KEEP_ALIVE_MS): the slot stays taken as long.
+    if (complete && !this.bodyDone && !this.aborted) setTimeout(() => slots.give(), UWS_KEEP_ALIVE_MS).unref();
+    else slots.give();
     if (this.aborted) return; // rule 3
     const res = this.res;
     if (!complete) {
