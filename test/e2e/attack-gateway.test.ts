@@ -272,7 +272,7 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
     }
     // Answered at once with Connection: close; the rest is drained (ADR 0059), the answer's last
     // byte sent once the client stops sending.
-    await until('the chunked body is refused', () => /\}\s*$/.test(client.text()), 5_000);
+    await until('the chunked body is refused', () => /\}\}\s*$/.test(client.text()), 5_000);
     assert.match(client.text(), /^HTTP\/1\.1 503 /);
     assert.match(client.text(), /connection: close/i);
     assert.match(client.text(), /"code":"GATEWAY_OVERLOADED"/);

@@ -195,6 +195,6 @@ describe('the drain is bounded (ADR 0059)', () => {
     assert.match(text, /^HTTP\/1\.1 413 /);
     assert.match(text, /connection: close/i);
     assert.match(text, /"code":"PAYLOAD_TOO_LARGE"/);
-    assert.match(text, /\}\s*$/, 'the whole answer arrived');
+    assert.match(text, /\}\}\s*$/, 'the whole answer arrived');
   });
 });
