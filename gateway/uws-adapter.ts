@@ -51,11 +51,12 @@
  *     refuses every use of `res` once a response ended, so a drain could not close it after).
  *     The rest of the body is read and dropped, never buffered and counted in no budget. The
  *     last byte ends the response when the body ends, or when the client sent nothing for
- *     DRAIN_IDLE_MS (it waits for the answer, as curl does once it read the head); past
- *     DRAIN_MAX_MS, drainBytesFor(limit) bytes or the chunk bound, or with MAX_DRAINING drains
- *     running, the connection is closed at once as before. After that last byte uWS reads what
- *     a client still sends for at most its keep-alive timeout (10 s, data does not extend it);
- *     the drain's slot stays taken that long.
+ *     DRAIN_IDLE_MS (it waits for the answer), or past DRAIN_MAX_MS or drainBytesFor(limit)
+ *     bytes (curl, reading while it sends, then has it whole and closes). After that last byte
+ *     with the body unfinished, uWS reads what a client still sends for at most its keep-alive
+ *     timeout (10 s, data does not extend it) and then closes; the drain's slot stays taken that
+ *     long. Past the chunk bound, or with MAX_DRAINING drains running, the connection is closed at
+ *     once as before.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -663,11 +664,14 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     if (drain === null) return; // after the answer's last byte: uWS's (rule 11)
     drain.bytes += bytes;
     if (isLast) this.endDrain(true);
-    else if (drain.bytes > drain.maxBytes || this.chunkCalls > this.maxChunks || performance.now() > drain.until) this.endDrain(false);
+    else if (this.chunkCalls > this.maxChunks) this.endDrain(false); // the chunks are the attack (red team 2): cut
+    // Past its bytes or time the answer ends all the same (a client that reads while it sends, curl,
+    // has it whole); uWS then closes the connection within its keep-alive timeout.
+    else if (drain.bytes > drain.maxBytes || performance.now() > drain.until) this.endDrain(true);
     else drain.idle.refresh();
   }
 
-  /** Ends the drain: the answer's last byte (`complete`), or the connection closed (past a bound, or gone). */
+  /** Ends the drain: the answer's last byte (`complete`), or the connection closed (too many chunks, or gone). */
   private endDrain(complete: boolean): void {
     const drain = this.drain;
     if (drain === null) return;
