@@ -43,9 +43,10 @@
  *     and while more than half of it is held, clients reading slower than the minimum rate are cut
  *     (gateway/byte-budget.ts, docs/gateway.md "Slow clients").
  * 11. A body refused before it was read whole (413, 503, an answer given before reading it; not
- *     408 too slow, nor too many chunks: those close at once) is drained, not cut (ADR 0059, gateway/body-drain.ts): closing with bytes unread makes the
- *     kernel reset the connection, and a client that writes its whole body before reading
- *     (Python's `http.client`, `requests`) got a broken pipe instead of the answer. The answer
+ *     408 too slow, nor too many chunks: those close at once) is drained, not cut (ADR 0059,
+ *     gateway/body-drain.ts): closing with bytes unread makes the kernel reset the connection,
+ *     and a client that writes its whole body before reading (Python's `http.client`, `urllib`)
+ *     got a broken pipe instead of the answer. The answer
  *     goes out at once with `Connection: close`, all of it but its last byte (`tryEnd` with the
  *     whole length), so the response stays open in uWS: `res` and `onAborted` stay valid (uWS.js
  *     refuses every use of `res` once a response ended, so a drain could not close it after).
@@ -293,6 +294,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** The refused body being drained (rule 11), and whether one was (later chunks are uWS's to drop). */
   private drain: Drain | null = null;
   private drained = false;
+  /** The drained answer's last byte left: uWS ended the response (rule 3). */
+  private answerEnded = false;
   /** The refusal is about the chunks themselves (too many): closed at once, never drained. */
   private noDrain = false;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
@@ -643,11 +646,16 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       res.writeHeader('connection', 'close');
       const [ok] = res.tryEnd(answer.subarray(0, total - 1), total);
       if (!ok) {
-        // A client that reads nothing while it sends: the rest of the answer waits for the socket.
+        // A client that reads nothing while it sends: the rest of the answer waits for the socket
+        // (its last byte too, once the drain ended).
         res.onWritable((offset) => {
-          if (this.drain === null) return true;
+          if (this.aborted || this.answerEnded) return true;
           let wrote = false;
-          res.cork(() => ([wrote] = res.tryEnd(answer.subarray(offset, total - 1), total)));
+          res.cork(() => {
+            const [written, done] = res.tryEnd(answer.subarray(offset, this.drain === null ? total : total - 1), total);
+            wrote = written;
+            if (done) this.answerEnded = true;
+          });
           return wrote;
         });
       }
@@ -690,7 +698,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     const total = drain.answer.byteLength;
     res.cork(() => {
-      res.tryEnd(drain.answer.subarray(Math.min(res.getWriteOffset(), total - 1)), total);
+      const [, done] = res.tryEnd(drain.answer.subarray(Math.min(res.getWriteOffset(), total - 1)), total);
+      if (done) this.answerEnded = true; // rule 3: else onWritable ends it
     });
   }
 
