@@ -42,6 +42,22 @@
  *     `responses` budget: past `maxHeldResponseBytes` the response is cut (its connection closed),
  *     and while more than half of it is held, clients reading slower than the minimum rate are cut
  *     (gateway/byte-budget.ts, docs/gateway.md "Slow clients").
+ * 11. A body refused before it was read whole (413, 503, an answer given before reading it; not
+ *     408 too slow, nor too many chunks: those close at once) is drained, not cut (ADR 0059,
+ *     gateway/body-drain.ts): closing with bytes unread makes the kernel reset the connection,
+ *     and a client that writes its whole body before reading (Python's `http.client`, `urllib`)
+ *     got a broken pipe instead of the answer. The answer
+ *     goes out at once with `Connection: close`, all of it but its last byte (`tryEnd` with the
+ *     whole length), so the response stays open in uWS: `res` and `onAborted` stay valid (uWS.js
+ *     refuses every use of `res` once a response ended, so a drain could not close it after).
+ *     The rest of the body is read and dropped, never buffered and counted in no budget. The
+ *     last byte ends the response when the body ends, or when the client sent nothing for
+ *     DRAIN_IDLE_MS (it waits for the answer), or past DRAIN_MAX_MS or drainBytesFor(limit)
+ *     bytes (curl, reading while it sends, then has it whole and closes). After that last byte
+ *     with the body unfinished, uWS reads what a client still sends for at most its keep-alive
+ *     timeout (10 s, data does not extend it) and then closes; the drain's slot stays taken that
+ *     long. Past the chunk bound, or with MAX_DRAINING drains running, the connection is closed at
+ *     once as before.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -50,12 +66,24 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { formatAddress } from './peer.js';
+import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 
 /** The server's two bounds on bytes kept for clients (rules 7 and 10). */
 interface Budgets {
   responses: ByteBudget;
   bodies: ByteBudget;
+  /** Connections draining a refused body (rule 11). */
+  drains: DrainSlots;
+}
+
+/** A refused body being read and dropped (rule 11); `answer` is the response body, its last byte held back. */
+interface Drain {
+  readonly answer: Uint8Array;
+  bytes: number;
+  readonly maxBytes: number;
+  readonly until: number;
+  readonly idle: NodeJS.Timeout;
 }
 
 /**
@@ -259,6 +287,17 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private waiters: { resolve(body: Uint8Array): void; reject(err: PlatformError): void }[] | null = null;
 
   private readonly maxBodyBytes: number;
+  /** onData is registered: uWS hands this request's body to onChunk. */
+  private reading = false;
+  /** The body's last chunk arrived (or it had none): nothing is left unread. */
+  private bodyDone = false;
+  /** The refused body being drained (rule 11), and whether one was (later chunks are uWS's to drop). */
+  private drain: Drain | null = null;
+  private drained = false;
+  /** The drained answer's last byte left: uWS ended the response (rule 3). */
+  private answerEnded = false;
+  /** The refusal is about the chunks themselves (too many): closed at once, never drained. */
+  private noDrain = false;
   /** What stands for this request's body in the server's budget of bodies being received (rule 7). */
   private bodyHolder: Holder | null = null;
   /** The share of that budget its body counts in (its function's key), or null. */
@@ -299,6 +338,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
       this.aborted = true;
+      this.endDrain(false);
       this.stream?.gone();
       this.finish();
       this.controller?.abort();
@@ -334,8 +374,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     if (contentLength !== null && contentLength > maxBodyBytes) {
-      // Rule 7, early: refuse without buffering a byte. uWS discards the body it then receives.
+      // Rule 7, early: refuse without buffering a byte. The body is read only to be dropped (rule 11).
       this.settle({ error: tooLarge(maxBodyBytes) });
+      this.read();
       return;
     }
     if (!chunked && !contentLength) {
@@ -346,7 +387,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     // Rule 7: the announced size counts in the server's budget (and its function's share of it)
     // before a byte is allocated.
-    this.bodyHolder = { cut: () => this.refuseBody(bodyTooSlow()) };
+    this.bodyHolder = {
+      cut: () => {
+        this.noDrain = true; // cut to free the budget under pressure, from a sender too slow to finish a drain (ADR 0059)
+        this.refuseBody(bodyTooSlow());
+      },
+    };
     try {
       this.share = this.bodyShare?.(this.url, this.headers) ?? null;
     } catch (err) {
@@ -356,11 +402,18 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.bodyHolder = null;
       this.refusal = overloaded(this.budgets.bodies, this.share, contentLength);
       this.settle({ error: this.refusal });
+      this.read(); // drained after the answer (rule 11)
       return;
     }
     // One copy per chunk into a buffer of the announced size; chunked bodies are concatenated once at the end.
     if (contentLength !== null && !chunked) this.preallocated = Buffer.allocUnsafe(contentLength);
-    res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
+    this.read();
+  }
+
+  /** Has uWS hand over the body (to be kept, or dropped once settled: onChunk). */
+  private read(): void {
+    this.reading = true;
+    this.res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
   }
 
   get signal(): AbortSignal {
@@ -402,6 +455,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   }
 
   private onChunk(chunk: ArrayBuffer, isLast: boolean): void {
+    if (isLast) this.bodyDone = true;
+    if (this.drain !== null || this.drained) {
+      this.chunkCalls++;
+      this.drainChunk(chunk.byteLength, isLast);
+      return;
+    }
     // Every call is a crossing from the native parser on the event loop all functions share,
     // answered or not: past the bound, the request is refused and its connection closed.
     if (++this.chunkCalls > this.maxChunks && !isLast) {
@@ -440,6 +499,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
 
   /** More chunks than bodyChunkLimit(): 413 and the connection closed, or only closed once answering began. */
   private tooManyChunks(): void {
+    this.noDrain = true; // the chunks are the attack (red team 2): no more of them are read
     this.refuseBody(new PlatformError('PAYLOAD_TOO_LARGE', `the request body came in more than ${this.maxChunks} chunks (send larger chunks)`, { limitChunks: this.maxChunks }));
   }
 
@@ -535,6 +595,10 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       }
       out.stream.cancel?.();
     }
+    if (this.shouldDrain(out, body, noBody)) {
+      this.startDrain(out, body);
+      return;
+    }
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
       res.writeStatus(statusLine(out.status));
@@ -562,6 +626,80 @@ class Exchange implements IncomingRequest, Abortable, Holder {
         return;
       }
       this.writeWithBackpressure(body);
+    });
+  }
+
+  /** Rule 11: a body still arriving is left unread only past the drain's bounds. */
+  private shouldDrain(out: OutgoingResponse, body: Uint8Array, noBody: boolean): boolean {
+    return out.closeConnection === true && !noBody && body.byteLength > 0 && this.reading && !this.bodyDone && !this.noDrain &&
+      this.budgets.drains.take();
+  }
+
+  /** Rule 11: the answer but its last byte, with `Connection: close`; the body is read and dropped from now on. */
+  private startDrain(out: OutgoingResponse, answer: Uint8Array): void {
+    const res = this.res;
+    const total = answer.byteLength;
+    res.cork(() => {
+      res.writeStatus(statusLine(out.status));
+      writeHeaders(res, out);
+      // uWS keeps the connection open (a response that closes would end it now): the client is told.
+      res.writeHeader('connection', 'close');
+      const [ok] = res.tryEnd(answer.subarray(0, total - 1), total);
+      if (!ok) {
+        // A client that reads nothing while it sends: the rest of the answer waits for the socket
+        // (its last byte too, once the drain ended).
+        res.onWritable((offset) => {
+          if (this.aborted || this.answerEnded) return true;
+          let wrote = false;
+          res.cork(() => {
+            const [written, done] = res.tryEnd(answer.subarray(offset, this.drain === null ? total : total - 1), total);
+            wrote = written;
+            if (done) this.answerEnded = true;
+          });
+          return wrote;
+        });
+      }
+    });
+    const idle = setTimeout(() => this.endDrain(true), DRAIN_IDLE_MS);
+    this.drain = { answer, bytes: 0, maxBytes: drainBytesFor(this.maxBodyBytes), until: performance.now() + DRAIN_MAX_MS, idle };
+    // Not in flight any more: a graceful stop does not wait for a drain (closeAll closes it).
+    this.finish();
+  }
+
+  /** A chunk of a drained body: dropped; the drain ends with the body, or at its bounds (closed). */
+  private drainChunk(bytes: number, isLast: boolean): void {
+    const drain = this.drain;
+    if (drain === null) return; // after the answer's last byte: uWS's (rule 11)
+    drain.bytes += bytes;
+    if (isLast) this.endDrain(true);
+    else if (this.chunkCalls > this.maxChunks) this.endDrain(false); // the chunks are the attack (red team 2): cut
+    // Past its bytes or time the answer ends all the same (a client that reads while it sends, curl,
+    // has it whole); uWS then closes the connection within its keep-alive timeout.
+    else if (drain.bytes > drain.maxBytes || performance.now() > drain.until) this.endDrain(true);
+    else drain.idle.refresh();
+  }
+
+  /** Ends the drain: the answer's last byte (`complete`), or the connection closed (too many chunks, or gone). */
+  private endDrain(complete: boolean): void {
+    const drain = this.drain;
+    if (drain === null) return;
+    this.drain = null;
+    this.drained = true;
+    clearTimeout(drain.idle);
+    const slots = this.budgets.drains;
+    // A body not read to its end leaves uWS reading it after the answer ends (UWS_KEEP_ALIVE_MS): the slot stays taken as long.
+    if (complete && !this.bodyDone && !this.aborted) setTimeout(() => slots.give(), UWS_KEEP_ALIVE_MS).unref();
+    else slots.give();
+    if (this.aborted) return; // rule 3
+    const res = this.res;
+    if (!complete) {
+      res.close(); // fires onAborted
+      return;
+    }
+    const total = drain.answer.byteLength;
+    res.cork(() => {
+      const [, done] = res.tryEnd(drain.answer.subarray(Math.min(res.getWriteOffset(), total - 1)), total);
+      if (done) this.answerEnded = true; // rule 3: else onWritable ends it
     });
   }
 
@@ -875,6 +1013,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const budgets: Budgets = {
     responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES),
     bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+    drains: new DrainSlots(),
   };
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
