@@ -40,17 +40,8 @@ def _grouped(pairs, joiner):
 
 def _grouped_flat(flat, joiner):
     """_grouped over a flat [name, value, name, value, ...] list (protocol v4)."""
-    single = {}
-    multi = {}
     it = iter(flat)
-    for name, value in zip(it, it):
-        if name in multi:
-            multi[name].append(value)
-            single[name] = value if joiner is None else single[name] + joiner + value
-        else:
-            multi[name] = [value]
-            single[name] = value
-    return single, multi
+    return _grouped(zip(it, it), joiner)
 
 
 def event_from_invoke(a: list) -> Event:
