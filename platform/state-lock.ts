@@ -3,8 +3,9 @@
  * on the same state started a second FerretDB on its data folder, whose exit took the first one's
  * socket, and two SQLite writers with their own in-memory views (usage, webhook replay guards).
  * `<state>/platform.lock` holds the owner's pid and its start time (from /proc, so a pid reused
- * after a reboot or a crash is not taken for the owner); it is made with O_EXCL, so of two starts
- * at once one wins. A lock whose owner is gone (killed, crashed) is taken over.
+ * after a reboot or a crash is not taken for the owner); it is hard-linked into place whole (the
+ * link fails when the name exists), so of two starts at once one wins. A lock whose owner is gone
+ * (killed, crashed) is taken over, under a second lock (`platform.lock.takeover`).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
