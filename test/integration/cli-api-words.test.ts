@@ -3,72 +3,57 @@
  * own refusal (built here by the API's validator) goes through a stand-in API server.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { textParam } from '../../controlplane/api/validate.js';
 import { TOKEN_ID } from '../../controlplane/api/schemas.js';
 import { EXIT } from '../../cli/errors.js';
 import { errorBody, httpStatus, PlatformError } from '../../protocol/index.js';
 import { runCli } from '../helpers/cli-harness.js';
+import { stubApi } from '../helpers/stub-api.js';
 
 describe('cli: API refusals in the command line\'s words', () => {
-  let server: Server;
-  let url: string;
-  let dir: string;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cli-words-'));
-    server = createServer((req, res) => {
-      const m = /^\/api\/v1\/tokens\/([^/]+)$/.exec(req.url ?? '');
-      const answer = (status: number, value: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      if (req.url?.startsWith('/api/v1/runs?function=busy')) {
-        const run = { runId: '6f226e90-a2f5-4896-9552-b43590cc84b0', function: 'busy', version: '1', trigger: 'http', cold: false, durationMs: 1, status: 'succeeded', httpStatus: 200, errorCode: null, startedAt: 0 };
-        return answer(200, { items: [run, { ...run, runId: '78cd9707-5a39-4796-8ada-e8c2c0eb35a2' }], nextCursor: 'c2' });
-      }
-      if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
-      if (req.url === '/api/v1/functions') return answer(200, { items: [{ name: 'quiet' }, { name: 'busy' }] });
-      if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${url}/fn/quiet/` });
-      try {
-        const missing = /^\/api\/v1\/functions\/(nope|12345678|quite)\b/.exec(req.url ?? '');
-        if (missing !== null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${missing[1]}"`, { field: 'name' });
-        if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
-        textParam(m[1]!, 'tokenId', TOKEN_ID);
-        throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
-      } catch (err) {
-        const e = err as PlatformError;
-        res.writeHead(httpStatus(e.code, e.details), { 'content-type': 'application/json' });
-        res.end(errorBody(e));
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
+  const api = stubApi('fp-cli-words-', (req, res) => {
+    const m = /^\/api\/v1\/tokens\/([^/]+)$/.exec(req.url ?? '');
+    const answer = (status: number, value: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (req.url?.startsWith('/api/v1/runs?function=busy')) {
+      const run = { runId: '6f226e90-a2f5-4896-9552-b43590cc84b0', function: 'busy', version: '1', trigger: 'http', cold: false, durationMs: 1, status: 'succeeded', httpStatus: 200, errorCode: null, startedAt: 0 };
+      return answer(200, { items: [run, { ...run, runId: '78cd9707-5a39-4796-8ada-e8c2c0eb35a2' }], nextCursor: 'c2' });
+    }
+    if (req.url?.startsWith('/api/v1/runs?')) return answer(200, { items: [], nextCursor: null });
+    if (req.url === '/api/v1/functions') return answer(200, { items: [{ name: 'quiet' }, { name: 'busy' }] });
+    if (req.url === '/api/v1/functions/quiet') return answer(200, { function: { name: 'quiet' }, invokeUrl: `${api.url}/fn/quiet/` });
+    try {
+      const missing = /^\/api\/v1\/functions\/(nope|12345678|quite)\b/.exec(req.url ?? '');
+      if (missing !== null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${missing[1]}"`, { field: 'name' });
+      if (req.method !== 'DELETE' || m === null) throw new PlatformError('ROUTE_NOT_FOUND');
+      textParam(m[1]!, 'tokenId', TOKEN_ID);
+      throw new PlatformError('TOKEN_NOT_FOUND', `no live token ${JSON.stringify(m[1])} in this workspace`, { field: 'id' }); // as the API says it
+    } catch (err) {
+      const e = err as PlatformError;
+      res.writeHead(httpStatus(e.code, e.details), { 'content-type': 'application/json' });
+      res.end(errorBody(e));
+    }
   });
 
   it('tokens revoke nope: says ID, the usage\'s name for it, not the API\'s tokenId', async () => {
-    const r = await runCli(['tokens', 'revoke', 'nope', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const r = await runCli(['tokens', 'revoke', 'nope', '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir });
     assert.equal(r.code, EXIT.API);
     assert.doesNotMatch(r.stderr, /tokenId/);
     assert.match(r.stderr, /ID "nope" is not a token id: ids look like tok_…/);
-    const json = await runCli(['tokens', 'revoke', 'nope', '--url', url, '--token', 'fpa_test', '--json'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const json = await runCli(['tokens', 'revoke', 'nope', '--url', api.url, '--token', 'fpa_test', '--json'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir });
     const error = (JSON.parse(json.stdout) as { error: { code: string; field: string } }).error;
     assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'ID']);
     // A well-formed id the API does not know: its own answer, unchanged.
-    const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const unknown = await runCli(['tokens', 'revoke', 'tok_zzz', '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir });
     // No "(field: id)": the API's word; then where to look (a typo, most often).
     assert.equal(unknown.stderr, 'error: no live token "tok_zzz" in this workspace; the `tokens` command lists the live ones (--all: revoked ones too) [TOKEN_NOT_FOUND]\n');
   });
 
   it('runs <name>: an unknown function is FUNCTION_NOT_FOUND, not "No runs yet"', async () => {
-    const cli = (argv: string[]) => runCli([...argv, '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const cli = api.cli;
     const typo = await cli(['runs', 'nope']);
     assert.equal(typo.code, EXIT.API);
     assert.match(typo.stderr, /no function "nope" in this workspace/);

@@ -4,58 +4,45 @@
  * the "runs <id>" hint only follows a failed run (a platform error), not a 4xx the function chose.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { runCli } from '../helpers/cli-harness.js';
+import { stubApi } from '../helpers/stub-api.js';
 
 const BIG = Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join('\n'); // ~0.9 MiB
 const BINARY = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.alloc(2000, 0)]);
 
 describe('cli invoke output', () => {
-  let server: Server;
-  let url: string;
-  let dir: string;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cli-invoke-'));
-    server = createServer((req, res) => {
-      const send = (status: number, type: string, body: string | Buffer, runId = 'run-1'): void => {
-        res.writeHead(status, { 'content-type': type, 'x-run-id': runId, 'x-cold-start': '0' });
-        res.end(body);
-      };
-      if (req.url === '/fn/big/') return send(200, 'text/plain; charset=utf-8', BIG);
-      if (req.url === '/fn/bigjson/') return send(200, 'application/json', JSON.stringify({ items: BIG.split('\n') }));
-      if (req.url === '/fn/small/') return send(200, 'application/json', '{"a":1}');
-      if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
-      if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
-      if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
-      if (req.url === '/fn/missing/') return send(404, 'application/json', '{"detail":"no such order"}', 'run-404');
-      if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
-      if (req.url === '/fn/gone/') return send(404, 'application/json', '{"error":{"code":"ROUTE_NOT_FOUND","message":"No such route.","component":"gateway"}}', 'run-gone');
-      if (req.url === '/fn/broken/') return send(500, 'application/json', '{"error":{"code":"FUNCTION_ERROR","message":"The function raised an error.","component":"function","runId":"run-500"}}', 'run-500');
-      if (req.url === '/async/again/') return send(202, 'application/json', '{"runId":"run-a","created":false}', 'run-a');
-      if (req.url === '/async/reused/') return send(422, 'application/json', '{"error":{"code":"IDEMPOTENCY_KEY_REUSED","message":"sent before","component":"request"}}', 'x');
-      if (req.url === '/async/bigasync/') return send(202, 'application/json', '{"runId":"run-a","created":true}', 'run-a');
-      if (req.url === '/api/v1/runs/run-a') {
-        return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
-      }
-      if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
-      if (req.url === '/api/v1/functions') return send(200, 'application/json', JSON.stringify({ items: [{ name: 'small' }, { name: 'bigjson' }, { name: 'my-fn' }] }));
-      send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
+  const api = stubApi('fp-cli-invoke-', (req, res) => {
+    const send = (status: number, type: string, body: string | Buffer, runId = 'run-1'): void => {
+      res.writeHead(status, { 'content-type': type, 'x-run-id': runId, 'x-cold-start': '0' });
+      res.end(body);
+    };
+    if (req.url === '/fn/big/') return send(200, 'text/plain; charset=utf-8', BIG);
+    if (req.url === '/fn/bigjson/') return send(200, 'application/json', JSON.stringify({ items: BIG.split('\n') }));
+    if (req.url === '/fn/small/') return send(200, 'application/json', '{"a":1}');
+    if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
+    if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
+    if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
+    if (req.url === '/fn/missing/') return send(404, 'application/json', '{"detail":"no such order"}', 'run-404');
+    if (req.url === '/fn/fake/') return send(404, 'application/json', '{"error":{"code":"ORDER_GONE","message":"gone"}}', 'run-fake');
+    if (req.url === '/fn/gone/') return send(404, 'application/json', '{"error":{"code":"ROUTE_NOT_FOUND","message":"No such route.","component":"gateway"}}', 'run-gone');
+    if (req.url === '/fn/broken/') return send(500, 'application/json', '{"error":{"code":"FUNCTION_ERROR","message":"The function raised an error.","component":"function","runId":"run-500"}}', 'run-500');
+    if (req.url === '/async/again/') return send(202, 'application/json', '{"runId":"run-a","created":false}', 'run-a');
+    if (req.url === '/async/reused/') return send(422, 'application/json', '{"error":{"code":"IDEMPOTENCY_KEY_REUSED","message":"sent before","component":"request"}}', 'x');
+    if (req.url === '/async/bigasync/') return send(202, 'application/json', '{"runId":"run-a","created":true}', 'run-a');
+    if (req.url === '/api/v1/runs/run-a') {
+      return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-a', state: 'succeeded', transitions: [], attempts: [{}], result: { status: 200, attempt: 1, headers: {}, body: BIG } } }));
+    }
+    if (req.url === '/api/v1/runs/run-500') return send(200, 'application/json', JSON.stringify({ run: { runId: 'run-500', error: { type: 'ValueError', message: 'bad value' } } }));
+    if (req.url === '/api/v1/functions') return send(200, 'application/json', JSON.stringify({ items: [{ name: 'small' }, { name: 'bigjson' }, { name: 'my-fn' }] }));
+    send(404, 'application/json', '{"error":{"code":"FUNCTION_NOT_FOUND","message":"No function with this name.","component":"gateway"}}', 'x');
   });
 
   const invoke = (name: string, tty: boolean, more: string[] = []) =>
-    runCli(['invoke', name, '--url', url, '--token', 'fpa_test', ...more], { env: { FP_CONFIG_DIR: dir }, cwd: dir, tty });
+    runCli(['invoke', name, '--url', api.url, '--token', 'fpa_test', ...more], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir, tty });
 
   it('cuts a large body to a head on a terminal, and says how to save it whole', async () => {
     const r = await invoke('big', true);
@@ -100,7 +87,7 @@ describe('cli invoke output', () => {
     assert.match(small.stdout, /\{\n {2}"a": 1\n\}/);
     const saved = await invoke('bin', true, ['-o', 'out.png']);
     assert.match(saved.stdout, new RegExp(`${BINARY.length} bytes written to out\\.png`));
-    assert.deepEqual(readFileSync(join(dir, 'out.png')), BINARY);
+    assert.deepEqual(readFileSync(join(api.dir, 'out.png')), BINARY);
   });
 
   it('gives the runs hint only for a failed run, not for a 4xx the function returned', async () => {

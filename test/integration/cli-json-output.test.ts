@@ -3,39 +3,24 @@
  * cases the Round 4b walk found printing text (ADR 0055).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { runCli } from '../helpers/cli-harness.js';
+import { stubApi } from '../helpers/stub-api.js';
 
 const RUN = '0f7dee35-5030-4af2-b7e7-3a5ab8839732';
 
 describe('cli --json: one document', () => {
-  let server: Server;
-  let url: string;
-  let dir: string;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cli-json-'));
-    server = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url === `/api/v1/runs/${RUN}`) return res.end(JSON.stringify({ run: { runId: RUN, function: 'f', trigger: 'http', status: 'succeeded' } }));
-      if (req.url?.startsWith('/api/v1/functions/f/logs?')) return res.end(JSON.stringify({ function: 'f', runs: 1, more: false, lines: [{ runId: RUN, attempt: 1, version: '1', i: 0, ts: 1, stream: 'stdout', msg: 'hi' }] }));
-      if (req.url === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: { A: '1' }, secrets: ['S'] }, invokeUrl: 'x' }));
-      res.end('{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
+  const api = stubApi('fp-cli-json-', (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url === `/api/v1/runs/${RUN}`) return res.end(JSON.stringify({ run: { runId: RUN, function: 'f', trigger: 'http', status: 'succeeded' } }));
+    if (req.url?.startsWith('/api/v1/functions/f/logs?')) return res.end(JSON.stringify({ function: 'f', runs: 1, more: false, lines: [{ runId: RUN, attempt: 1, version: '1', i: 0, ts: 1, stream: 'stdout', msg: 'hi' }] }));
+    if (req.url === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: { A: '1' }, secrets: ['S'] }, invokeUrl: 'x' }));
+    res.end('{}');
   });
 
   it('env pull --file - --json: the values and the file text in one document', async () => {
-    const r = await runCli(['env', 'pull', 'f', '--file', '-', '--json', '--url', url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const r = await runCli(['env', 'pull', 'f', '--file', '-', '--json', '--url', api.url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir });
     assert.equal(r.code, EXIT.OK, r.stderr);
     const doc = JSON.parse(r.stdout) as { ok: boolean; file: string; env: Record<string, string>; secrets: string[]; text: string };
     assert.equal(doc.ok, true);
@@ -56,7 +41,7 @@ describe('cli --json: one document', () => {
   });
 
   it('logs -f --json of a run that has ended: the events of --follow (one object per line), not the listing', async () => {
-    const r = await runCli(['logs', 'f', '-f', '--run', RUN, '--json', '--url', url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+    const r = await runCli(['logs', 'f', '-f', '--run', RUN, '--json', '--url', api.url, '--token', 'fpa_t'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir });
     assert.equal(r.code, EXIT.OK, r.stderr);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; msg?: string; lines?: number });
     assert.deepEqual(events.map((e) => e.type), ['line', 'stopped']);

@@ -5,51 +5,35 @@
  * that with the code, exit 4, the command in it spelled as the CLI was run (ADR 0055, Round 4b).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { runCli } from '../helpers/cli-harness.js';
+import { stubApi } from '../helpers/stub-api.js';
 
 const SYNC = '0f7dee35-5030-4af2-b7e7-3a5ab8839732';
 const GONE = '0f7dee35-5030-4af2-b7e7-3a5ab8839799';
 
 describe('cli runs cancel|replay of a sync run', () => {
-  let server: Server;
-  let url: string;
-  let dir: string;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cli-runs-'));
-    server = createServer((req, res) => {
-      const notFound = (): void => {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'RUN_NOT_FOUND', message: 'no run (runs are kept for 7d)', component: 'controlplane' } }));
-      };
-      if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/cancel`) {
-        res.writeHead(409, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { code: 'RUN_NOT_CANCELLABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only an async run waiting in the queue can be cancelled`, component: 'controlplane' } }));
-      }
-      if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/replay`) {
-        res.writeHead(409, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { code: 'RUN_NOT_REPLAYABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke my-fn\`)`, component: 'controlplane' } }));
-      }
-      if (req.method === 'POST') return notFound();
-      if (req.url === `/api/v1/runs/${SYNC}`) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ run: { runId: SYNC, function: 'my-fn', trigger: 'http', status: 'succeeded', httpStatus: 200 } }));
-      }
-      notFound();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const api = stubApi('fp-cli-runs-', (req, res) => {
+    const notFound = (): void => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'RUN_NOT_FOUND', message: 'no run (runs are kept for 7d)', component: 'controlplane' } }));
+    };
+    if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/cancel`) {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { code: 'RUN_NOT_CANCELLABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only an async run waiting in the queue can be cancelled`, component: 'controlplane' } }));
+    }
+    if (req.method === 'POST' && req.url === `/api/v1/runs/${SYNC}/replay`) {
+      res.writeHead(409, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { code: 'RUN_NOT_REPLAYABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke my-fn\`)`, component: 'controlplane' } }));
+    }
+    if (req.method === 'POST') return notFound();
+    if (req.url === `/api/v1/runs/${SYNC}`) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ run: { runId: SYNC, function: 'my-fn', trigger: 'http', status: 'succeeded', httpStatus: 200 } }));
+    }
+    notFound();
   });
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const cli = (argv: string[]) => runCli([...argv, '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+  const cli = api.cli;
 
   it('says the run is a sync call, with the code of the refusal, exit 4', async () => {
     const cancel = await cli(['runs', 'cancel', SYNC]);

@@ -4,40 +4,24 @@
  * request, `logs -f` included), `logs --until`, `runs --since/--until/--cursor`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { parseWhen } from '../../cli/when.js';
-import { runCli } from '../helpers/cli-harness.js';
+import { stubApi } from '../helpers/stub-api.js';
 
 describe('cli time and page options', () => {
-  let server: Server;
-  let url: string;
-  let dir: string;
   const seen: URL[] = [];
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fp-cli-time-'));
-    server = createServer((req, res) => {
-      const u = new URL(req.url ?? '/', 'http://x');
-      seen.push(u);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (u.pathname === '/api/v1/runs') return res.end(JSON.stringify({ items: [], nextCursor: u.searchParams.get('cursor') === null ? 'CUR2' : null }));
-      if (u.pathname === '/api/v1/functions/f/logs') return res.end(JSON.stringify({ function: 'f', lines: [], runs: 3, more: false }));
-      if (u.pathname === '/api/v1/audit') return res.end(JSON.stringify({ items: [], nextCursor: null }));
-      if (u.pathname === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: {} } }));
-      res.end('{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const api = stubApi('fp-cli-time-', (req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    seen.push(u);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (u.pathname === '/api/v1/runs') return res.end(JSON.stringify({ items: [], nextCursor: u.searchParams.get('cursor') === null ? 'CUR2' : null }));
+    if (u.pathname === '/api/v1/functions/f/logs') return res.end(JSON.stringify({ function: 'f', lines: [], runs: 3, more: false }));
+    if (u.pathname === '/api/v1/audit') return res.end(JSON.stringify({ items: [], nextCursor: null }));
+    if (u.pathname === '/api/v1/functions/f') return res.end(JSON.stringify({ function: { name: 'f', env: {} } }));
+    res.end('{}');
   });
-  after(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const cli = (argv: string[]) => runCli([...argv, '--url', url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: dir }, cwd: dir });
+  const cli = api.cli;
 
   it('parseWhen: a duration ago, Unix ms or an ISO time; anything else names the option', () => {
     const now = 10 * 86_400_000;

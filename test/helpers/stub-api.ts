@@ -1,0 +1,38 @@
+/**
+ * A stand-in for the platform's API in CLI tests: `handler` answers on 127.0.0.1, and `dir` is a
+ * fresh config folder for the CLI (`FP_CONFIG_DIR`, also its working directory). Started in the
+ * calling suite's `before`, removed in its `after`; `url` and `dir` are set from then on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { runCli, type CliResult } from './cli-harness.js';
+
+export interface StubApi {
+  url: string;
+  dir: string;
+  /** The CLI against this API with the token `fpa_test`. */
+  cli(argv: string[]): Promise<CliResult>;
+}
+
+export function stubApi(prefix: string, handler: RequestListener): StubApi {
+  let server: Server;
+  const api: StubApi = {
+    url: '',
+    dir: '',
+    cli: (argv) => runCli([...argv, '--url', api.url, '--token', 'fpa_test'], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir }),
+  };
+  before(async () => {
+    api.dir = mkdtempSync(join(tmpdir(), prefix));
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    api.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(api.dir, { recursive: true, force: true });
+  });
+  return api;
+}
