@@ -165,7 +165,11 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByRole('link', { name: 'Open the editor' }).click();
     await page.getByRole('button', { name: 'Deploy…' }).click();
     await page.getByLabel('Note (optional)').press('Enter');
-    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 1), 60_000);
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 1), 60_000).catch(async (err: unknown) => {
+      // Intermittent in CI (not reproduced by hand): say what the page showed, to find why.
+      const open = await page.locator('dialog[open]').count();
+      throw new Error(`not deployed after Enter; ${open} dialog(s) open; problems ${JSON.stringify(problems)}; page: ${(await textOf(page.locator('body'))).slice(0, 2000)}`, { cause: err });
+    });
     await page.getByRole('tab', { name: 'Invoke' }).click();
     await page.getByRole('button', { name: 'Run greet' }).click();
     await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor({ timeout: 60_000 });
