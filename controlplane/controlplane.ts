@@ -213,6 +213,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   retention.start();
 
   const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
+  if (asyncRuns !== null) asyncRuns.bornOf = (fn) => registry.recordOf(fn)?.createdAt;
   const asyncMetrics = options.async
     ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => log(`metrics: could not read the async queue: ${(err as Error).message}`) })
     : null;

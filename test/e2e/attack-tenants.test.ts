@@ -535,6 +535,33 @@ describe('attack: a deleted function\'s queued requests under a recycled name (r
   });
 });
 
+describe('attack: a deleted function\'s idempotency keys under a recycled name', () => {
+  it('an Idempotency-Key sent to a deleted function is not the new function\'s: its request is queued and runs, not answered with the old run', { timeout: 90_000 }, async () => {
+    const first = await tenant({}, 'owner');
+    await deployed(first.api, 'billing', { 'main.py': py('def handler(event, context):', '    return "first"') });
+    const body = JSON.stringify({ invoice: 7 });
+    const old = await fetch(`${h.url}/async/billing.${first.name}/`, { method: 'POST', body, headers: { 'idempotency-key': 'inv-7' } });
+    assert.equal(old.status, 202);
+    const oldRun = ((await old.json()) as { runId: string }).runId;
+    assert.equal((await first.api.call('DELETE', '/functions/billing')).status, 204);
+    await deployed(first.api, 'billing', { 'main.py': py('def handler(event, context):', '    print("second got", event["body"].decode())', '    return "second"') });
+    // The same key and request within the 24 h window: before, the answer was the deleted
+    // function's run (404 to its new owner) and nothing was queued: the request was lost.
+    const again = await fetch(`${h.url}/async/billing.${first.name}/`, { method: 'POST', body, headers: { 'idempotency-key': 'inv-7' } });
+    assert.equal(again.status, 202);
+    const answer = (await again.json()) as { runId: string; created: boolean };
+    assert.notEqual(answer.runId, oldRun);
+    assert.equal(answer.created, true);
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'succeeded'; i++) {
+      await sleep(200);
+      const run = await first.api.call('GET', `/runs/${answer.runId}`);
+      state = (run.body as { run?: { state: string } }).run?.state ?? String(run.status);
+    }
+    assert.equal(state, 'succeeded');
+  });
+});
+
 describe('attack: a deleted function\'s 7d/30d usage under a recycled name (red team 5, December 2026)', () => {
   it('the hourly rollups of a deleted function are deleted with it: a function created later under its key starts with no usage', { timeout: 60_000 }, async () => {
     const first = await tenant({}, 'owner');

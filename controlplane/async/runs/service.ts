@@ -25,6 +25,13 @@ export interface AsyncRunView extends RunTimelineView {
 export class AsyncRuns implements AsyncIntake {
   /** Told of each new run once it is in the queue (the dispatcher of this process: it claims at once). */
   onAccepted: (() => void) | null = null;
+  /**
+   * When the function now under a key was created (Unix ms; undefined: not known). Idempotency keys
+   * are kept per incarnation of a function: a key sent to a function since deleted is not the key
+   * of the one created under its name after it (whose request would otherwise get the old run's
+   * id, a run its owner cannot see, and never be queued).
+   */
+  bornOf: ((fn: string) => number | undefined) | null = null;
 
   constructor(
     readonly queue: Queue,
@@ -36,14 +43,16 @@ export class AsyncRuns implements AsyncIntake {
   ) {}
 
   /**
-   * An `Idempotency-Key` is the caller's for one function: it is kept as `<function key> <key>`, so
-   * the same key sent to another function (another workspace's, above all) never finds this run.
+   * An `Idempotency-Key` is the caller's for one function: it is kept as `<function key>@<created>
+   * <key>`, so the same key sent to another function (another workspace's, above all, or one
+   * created under the same key after a delete) never finds this run.
    * The request's fingerprint is kept with it: the same key with another method, path, query or
    * body is IDEMPOTENCY_KEY_REUSED (422), as Stripe answers it; the same request gets the first run.
    */
   submit(name: string, call: AsyncCall, idempotencyKey: string | null): Promise<{ runId: string; created: boolean }> {
     if (idempotencyKey === null) return this.accept(name, encodeCall(call), null, null);
-    return this.accept(name, encodeCall(call), `${name} ${idempotencyKey}`, null, requestFingerprint(name, call));
+    const born = this.bornOf?.(name);
+    return this.accept(name, encodeCall(call), `${name}${born === undefined ? '' : `@${born}`} ${idempotencyKey}`, null, requestFingerprint(name, call));
   }
 
   /**
