@@ -480,6 +480,17 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { same: true, diff: {}, module: false });
   });
 
+  it('the libc symbols the box uses at specialize are resolved at import, so a fork inherits them (ADR 0061)', () => {
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+      'from fp_sandbox import libc',
+      'print(json.dumps(sorted(n for n in ("mount", "umount2", "sethostname", "syscall") if n not in vars(libc._libc))))',
+    ].join('\n');
+    const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), []);
+  });
+
   it('the pool: a FastAPI app starts with the preset\'s modules already imported, a plain handler without them', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());
