@@ -6,7 +6,7 @@ until the function is quickened (8 calls), then each adaptive instruction's coun
 cache until it is specialized. In a fork each of those writes is a copy-on-write fault on a page
 shared with the zygote (~3 µs here, bench/README.md section 3d). Run here, in the zygote, enough
 times for the interpreter to settle, those writes are made once in memory every fork shares: a
-child's specialize then mostly reads its code objects.
+child's specialize no longer rewrites their bytecode (the reference counts it writes remain).
 
 Only the platform's own code runs, on a throwaway module this writes itself; nothing of any
 function exists yet. Everything the rehearsal changes is undone before it returns (the module,
@@ -29,9 +29,9 @@ from .flusher import Flusher
 from .frames import Decoder, encode
 from .invoke import run_sync
 
-# Enough rounds for CPython 3.11 to quicken every function on the path (8 calls) and for its
-# adaptive instructions to specialize or back off; more changed nothing measurable
-# (bench/README.md section 3f).
+# Well past what CPython 3.11 needs to quicken every function on the path (8 calls) and for its
+# adaptive instructions to try to specialize (after their first executions, then with backoff);
+# not tuned: ~30 ms once per zygote at load ~10 (first round included). Effect: bench/README.md section 3f.
 ROUNDS = 64
 _MODULE = "_fp_rehearsal_main"
 _NAME = "_fp-rehearsal"
