@@ -31,7 +31,8 @@ from .invoke import run_sync
 
 # Well past what CPython 3.11 needs to quicken every function on the path (8 calls) and for its
 # adaptive instructions to try to specialize (after their first executions, then with backoff);
-# not tuned: ~30 ms once per zygote at load ~10 (first round included). Effect: bench/README.md section 3f.
+# not tuned: ~30 ms once per zygote at load ~10 (first round included). Effect: bench/README.md
+# section 3f.
 ROUNDS = 64
 _MODULE = "_fp_rehearsal_main"
 _NAME = "_fp-rehearsal"
