@@ -7,7 +7,8 @@
  * A is the other checkout, B this one. Figures (bench/README.md section 3, "zygotes"): generic
  * runtime ready (spawn → hello) p50, the private memory of an idle forked box and of its runtime
  * process alone, the empty-pool cold start p50, a FastAPI app's cold start on the fastapi
- * preset p50, and the cold start from the pool (a waiting generic runtime) p50 and p99; each with B ÷ A and the load average before and after.
+ * preset p50, and the cold start from the pool (a waiting generic runtime) p50 and p99 and its specialization
+ * (the call's initMs) p50; each with B ÷ A and the load average before and after.
  */
 import { loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -114,6 +115,16 @@ async function fromPool(codeRoot: string): Promise<void> {
   try {
     await Promise.all(SIDES.map((side) => pools[side].start()));
     const cold = pair(() => [] as number[]);
+    const init = pair(() => [] as number[]);
+    // The runtime's own figure (its `specialized` message's initMs: specialize read → loaded),
+    // taken where the pool is told (PoolManager.specialized, its InstanceOwner side).
+    const own = pair(() => [] as number[]);
+    const lastOwn = pair(() => NaN);
+    for (const side of SIDES) {
+      const pool = pools[side];
+      const told = pool.specialized.bind(pool);
+      pool.specialized = (inst, ms, forked) => { lastOwn[side] = ms; told(inst, ms, forked); };
+    }
     for (let i = -3; i < n; i++) {
       for (const side of i % 2 === 0 ? SIDES : [...SIDES].reverse()) {
         const name = `pool-${side}-${i + 3}`;
@@ -128,11 +139,18 @@ async function fromPool(codeRoot: string): Promise<void> {
         // The manifest's default memory, as the gateway passes it: the box then sets a memory limit at specialize.
         const r = await pools[side].invoke({ ...version(dir, name), memoryBytes: 256 * 2 ** 20 }, { ...EVENT, requestId: name });
         if (r.error !== null || r.start !== 'pool') throw new Error(`${side}: pool cold start failed or not from the pool: ${JSON.stringify(r.error ?? r.start)}`);
-        if (i >= 0) cold[side].push(msSince(start));
+        if (i >= 0) {
+          cold[side].push(msSince(start));
+          init[side].push(r.initMs);
+          own[side].push(lastOwn[side]);
+        }
       }
     }
     report('cold start from the pool p50 (ms)', percentile(cold.A, 50), percentile(cold.B, 50));
     report('cold start from the pool p99 (ms)', percentile(cold.A, 99), percentile(cold.B, 99));
+    // The call's initMs: from the call to its runtime's `specialized` read by the pool (its run excluded).
+    report('… of which until specialized (initMs) p50 (ms)', percentile(init.A, 50), percentile(init.B, 50));
+    report('… of which in the runtime (its initMs) p50 (ms)', percentile(own.A, 50), percentile(own.B, 50));
   } finally {
     await Promise.all(SIDES.map((side) => pools[side].close()));
   }

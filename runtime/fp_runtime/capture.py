@@ -293,13 +293,23 @@ def _after_fork_in_child():
     sys.stderr = sys.__stderr__
 
 
+def _log_handler():
+    handler = _LogHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    return handler
+
+
+# Made at import, before any function is known (a zygote's forks inherit it): a handler, its lock
+# and its formatter were ~0.1 ms of a cold start's specialize when made there (issue 11,
+# bench/README.md section 3f). It holds nothing of any call until install() adds it to the root.
+_HANDLER = _log_handler()
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
     sys.stderr = _Proxy("stderr", sys.__stderr__)
-    handler = _LogHandler()
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root = logging.getLogger()
-    root.addHandler(handler)
+    root.addHandler(_HANDLER)
     root.setLevel(level)
     os.register_at_fork(after_in_child=_after_fork_in_child)

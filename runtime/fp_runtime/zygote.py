@@ -68,6 +68,14 @@ def preload(preset: str) -> list:
         except Exception:  # an optimization: the zygote serves without it
             import traceback
             traceback.print_exc()
+    from .rehearsal import specialize_path
+    try:
+        # The specialize path's code run here until it settles: every fork shares what that wrote
+        # (docs/adr/0061-specialize-rehearsed-in-the-zygote.md).
+        specialize_path()
+    except Exception:  # an optimization too
+        import traceback
+        traceback.print_exc()
     return sorted({name.split(".")[0] for name in PRESETS[preset]})
 
 

@@ -8,6 +8,12 @@ import os
 import platform
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# Resolved now, at import (a zygote's forks inherit them): a CDLL resolves a symbol on first use
+# (dlsym, a function object made and cached on the CDLL), which in a fresh fork is copy-on-write
+# faults on the call path of the box (issue 11, docs/adr/0061-specialize-rehearsed-in-the-zygote.md).
+for _name in ("mount", "umount2", "sethostname", "syscall", "unshare", "setns"):
+    getattr(_libc, _name)
+del _name
 
 # clone/unshare flags
 CLONE_NEWNS = 0x00020000

@@ -426,6 +426,71 @@ describe('zygotes', () => {
     old.destroy(rt1);
   });
 
+  it('the zygote rehearsed the specialize path (its code quickened in the memory forks share) and a forked runtime finds nothing of the rehearsal (ADR 0061)', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const dir = await fnDir({
+      'main.py': py(
+        'import dis, logging, os, sys',
+        'def quick(fn):',
+        '    return any(i.opname == "RESUME_QUICK" for i in dis.get_instructions(fn, adaptive=True))',
+        'def handler(event, context):',
+        '    from fp_runtime import specialize',
+        '    return {"rehearsed": "fp_runtime.rehearsal" in sys.modules,',
+        '            # called once per specialize: quickened (8 calls) only by the zygote\'s rehearsal',
+        '            "contractQuick": quick(specialize._contract),',
+        '            "left": [m for m in sys.modules if "rehearsal_main" in m]',
+        '                    + [p for p in list(sys.path) + list(sys.path_importer_cache) if "fp-rehearsal" in p]',
+        '                    + [n for n in logging.Logger.manager.loggerDict if "rehearsal" in n],',
+        '            "rootHandlers": len(logging.getLogger().handlers), "cwd": os.getcwd()}',
+      ),
+    });
+    let seen: Record<string, unknown> = {};
+    for (let i = 0; i < 40 && seen.rehearsed !== true; i++) {
+      // The first runtime may be spawned while the default zygote starts; later ones are forked.
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      seen = JSON.parse(Buffer.from(r.response!.body).toString()) as Record<string, unknown>;
+      if (seen.rehearsed !== true) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(seen, { rehearsed: true, contractQuick: true, left: [], rootHandlers: 1, cwd: SANDBOX === 'off' ? dir : '/code' });
+  });
+
+  it('the rehearsal undoes what it changed: path, modules, loggers, working directory, environment, streams, capture, its files', () => {
+    const script = [
+      'import json, logging, os, sys, tempfile',
+      `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+      'tempfile.tempdir = tempfile.mkdtemp()',
+      'from fp_runtime import capture, rehearsal',
+      'def state():',
+      '    return {"path": list(sys.path), "cache": sorted(k for k in sys.path_importer_cache if k is not None),',
+      '            "loggers": sorted(logging.Logger.manager.loggerDict), "cwd": os.getcwd(), "env": dict(os.environ),',
+      '            "streams": [id(sys.stdout), id(sys.stderr)], "handlers": len(logging.getLogger().handlers),',
+      '            "level": logging.getLogger().level, "capture": capture.current() is None, "sink": capture.sink() is None,',
+      '            "exit": id(os._exit), "files": os.listdir(tempfile.tempdir)}',
+      'rehearsal.specialize_path(1)  # what it imports on first use (py_compile, …) stays imported, as any import',
+      'before = state()',
+      'rehearsal.specialize_path(12)',
+      'after = state()',
+      'print(json.dumps({"same": before == after, "diff": {k: [before[k], after[k]] for k in before if before[k] != after[k]},',
+      '                  "module": "_fp_rehearsal_main" in sys.modules}))',
+    ].join('\n');
+    const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { same: true, diff: {}, module: false });
+  });
+
+  it('the libc symbols the box uses at specialize are resolved at import, so a fork inherits them (ADR 0061)', () => {
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(repoPath('runtime'))})`,
+      'from fp_sandbox import libc',
+      'print(json.dumps(sorted(n for n in ("mount", "umount2", "sethostname", "syscall") if n not in vars(libc._libc))))',
+    ].join('\n');
+    const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), []);
+  });
+
   it('the pool: a FastAPI app starts with the preset\'s modules already imported, a plain handler without them', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
     t.after(() => pool.close());
