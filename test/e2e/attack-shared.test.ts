@@ -1,0 +1,67 @@
+/**
+ * Red team 7 (December 2026): what one tenant, or anyone who can reach the gateway, can take of
+ * what the platform shares between workspaces and between a workspace's functions: the
+ * workspace's per-minute quota and a function's rate limit (taken by webhook posts nobody
+ * signed), and the async dispatcher's workers (held by one workspace's slow runs). Each attack
+ * goes through the gateway or the API, as a stranger's or a tenant's own scripts would.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Api, deployed, filesOf, py, sleep, usePlatform } from './platform-harness.js';
+
+const h = usePlatform({ poolSize: 2, dispatchConcurrency: 4 });
+
+/** A workspace with `quotas`, and an API client holding an owner token of it. */
+async function tenant(quotas: Record<string, number> = {}): Promise<{ name: string; api: Api }> {
+  const name = `red-${Math.random().toString(36).slice(2, 8)}`;
+  assert.equal((await h.api.call('POST', '/workspaces', { name, quotas })).status, 201);
+  const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'tenant' }, { 'fp-workspace': name });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  return { name, api: new Api(h.url, token.body.secret as string) };
+}
+
+/** Waits, if needed, so that the next few seconds stay within one calendar minute (per-minute quotas). */
+async function freshMinute(needMs = 15_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await sleep(left + 200);
+}
+
+const OK = py('def handler(event, context):', '    return {"ok": True}');
+
+describe('attack: unsigned webhook posts against a workspace\'s quota and a function\'s rate limit', () => {
+  it('posts without a valid signature are refused 401 and take nothing: the workspace\'s other calls still run', { timeout: 120_000 }, async () => {
+    const t = await tenant({ invocationsPerMinute: 4 });
+    await t.api.call('POST', '/functions', { name: 'hook', limits: { rate: '2/m' } });
+    const manifest = { kind: 'function', name: 'hook', triggers: [{ type: 'webhook', id: 'github' }] };
+    const up = await t.api.call('POST', '/functions/hook/versions', { files: filesOf({ 'main.py': OK }), manifest });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal((await t.api.call('POST', '/functions/hook/deploy', {})).status, 200);
+    const shop = await deployed(t.api, 'shop', { 'main.py': OK }, { auth: 'token' });
+    await freshMinute();
+    // A stranger: no token, no secret, only the webhook's URL (its id is a word like `github`).
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${h.url}/hooks/hook.${t.name}/github`, { method: 'POST', body: '{"forged": true}', headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` } });
+      codes.push(res.status);
+      await res.arrayBuffer();
+    }
+    // Before the fix: 401 401 then 429 RATE_LIMITED (the hook's 2/m were spent), and the
+    // workspace's quota was spent too: its token function answered 429 QUOTA_EXCEEDED.
+    assert.deepEqual(codes, Array(8).fill(401), `unsigned posts: ${codes.join(' ')}`);
+    const call = await fetch(`${h.url}/fn/shop.${t.name}/`, { headers: { authorization: `Bearer ${shop.invokeToken}` } });
+    assert.equal(call.status, 200, `the workspace's own call was refused: ${call.status} ${await call.clone().text()}`);
+    // The secret's holder still gets through, and the limits still count its deliveries.
+    const secret = (await t.api.call('POST', '/functions/hook/triggers/github/secret/rotate', {})).body.secret as string;
+    const { createHmac } = await import('node:crypto');
+    const signed = async (): Promise<number> => {
+      const body = '{"action": "opened"}';
+      const sig = createHmac('sha256', secret).update(body).digest('hex');
+      const res = await fetch(`${h.url}/hooks/hook.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${sig}` } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await signed(), 202);
+    assert.equal(await signed(), 202);
+    assert.equal(await signed(), 429, 'the rate limit (2/m) holds for signed deliveries');
+  });
+});
