@@ -65,3 +65,36 @@ describe('attack: unsigned webhook posts against a workspace\'s quota and a func
     assert.equal(await signed(), 429, 'the rate limit (2/m) holds for signed deliveries');
   });
 });
+
+describe('attack: one workspace\'s slow async runs against every other workspace\'s', () => {
+  it('a workspace never holds every dispatcher worker: another workspace\'s run starts while six slow ones wait', { timeout: 120_000 }, async () => {
+    const hog = await tenant();
+    const good = await tenant();
+    // The hog: a public function anyone may call on /async, which takes its time (up to its timeout).
+    await deployed(hog.api, 'slow', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(20)', '    return 1') }, { limits: { timeout: '30s' } });
+    await deployed(good.api, 'quick', { 'main.py': OK });
+    const hogRuns: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${h.url}/async/slow.${hog.name}/`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 202);
+      hogRuns.push(((await res.json()) as { runId: string }).runId);
+    }
+    await sleep(1500); // the hog's runs are claimed and running
+    const accepted = await fetch(`${h.url}/async/quick.${good.name}/`, { method: 'POST', body: '{}' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    const started = Date.now();
+    let state = '';
+    // Before the fix: `queued` for ~20 s, until the first of the hog's four running calls ended
+    // (and with a timeout of an hour, for an hour).
+    while (Date.now() - started < 12_000) {
+      state = ((await good.api.call('GET', `/runs/${runId}`)).body.run as { state: string }).state;
+      if (state === 'succeeded') break;
+      await sleep(250);
+    }
+    assert.equal(state, 'succeeded', `another workspace's async run was still ${state} after ${Date.now() - started} ms`);
+    // The hog still runs its four at once (concurrency 4), not fewer: the fifth worker is the others'.
+    const states = await Promise.all(hogRuns.map(async (id) => ((await hog.api.call('GET', `/runs/${id}`)).body.run as { state: string }).state));
+    assert.equal(states.filter((s) => s === 'running').length, 4, `the hog's runs: ${states.join(' ')}`);
+  });
+});
