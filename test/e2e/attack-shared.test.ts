@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Api, deployed, filesOf, py, sleep, usePlatform } from './platform-harness.js';
 
-const h = usePlatform({ poolSize: 2, dispatchConcurrency: 4 });
+// Four instance places (and the reserve of one the platform adds for the other workspaces), four
+// async workers (and the one more for the other workspaces): small enough to fill in a test.
+const h = usePlatform({ poolSize: 2, dispatchConcurrency: 4, maxInstances: 4 });
 
 /** A workspace with `quotas`, and an API client holding an owner token of it. */
 async function tenant(quotas: Record<string, number> = {}): Promise<{ name: string; api: Api }> {
@@ -63,6 +65,27 @@ describe('attack: unsigned webhook posts against a workspace\'s quota and a func
     assert.equal(await signed(), 202);
     assert.equal(await signed(), 202);
     assert.equal(await signed(), 429, 'the rate limit (2/m) holds for signed deliveries');
+  });
+});
+
+describe('attack: one workspace\'s slow calls against every other workspace\'s cold starts', () => {
+  it('a workspace never holds every instance place: another workspace\'s cold call is served while five slow calls hold the hog\'s', { timeout: 120_000 }, async () => {
+    const hog = await tenant();
+    const good = await tenant();
+    // A public function anyone may call, which takes its time (up to its timeout, 1 h at most).
+    await deployed(hog.api, 'slow', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(12)', '    return 1') }, { limits: { timeout: '30s' } });
+    await deployed(good.api, 'quick', { 'main.py': OK });
+    const slow = Array.from({ length: 5 }, () => fetch(`${h.url}/fn/slow.${hog.name}/`, { method: 'POST', body: '{}' }).then(async (r) => { await r.arrayBuffer(); return r.status; }));
+    await sleep(2500); // the hog's four instances are busy, its fifth call waits
+    const started = Date.now();
+    const res = await fetch(`${h.url}/fn/quick.${good.name}/`);
+    const tookMs = Date.now() - started;
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    // Before the fix: ~9.5 s, until the first of the hog's calls ended and gave up its place
+    // (with a timeout of an hour, until this call's own timeout).
+    assert.ok(tookMs < 5000, `another workspace's cold call took ${tookMs} ms`);
+    assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200, 200], 'the hog\'s own calls are all served');
   });
 });
 
