@@ -42,7 +42,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (hook.sync) {
       // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
       // trigger called it, never a value the sender put there.
-      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id'), ['x-fp-trigger-id', triggerId]];
+      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick'), ['x-fp-trigger-id', triggerId]];
       const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
       return { status: result.status, headers: result.headers, body: result.body };
     }

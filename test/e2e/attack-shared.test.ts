@@ -151,7 +151,7 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
     const secret = (await t.api.call('POST', '/functions/receiver/triggers/github/secret/rotate', {})).body.secret as string;
     const { createHmac } = await import('node:crypto');
     const body = '{}';
-    const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` } });
+    const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-fp-cron-tick': 'forged' } });
     assert.equal(signed.status, 202);
     const delivered = (await signed.json()) as { runId: string };
     assert.deepEqual(await result(delivered.runId), { trigger: 'github', tick: null });
