@@ -81,7 +81,8 @@ export class PoolManager implements InstanceOwner {
    * The platform-wide cap: `maxInstancesTotal` and a reserve no one workspace reaches, since a
    * workspace is capped at `maxInstancesTotal` (`capOf`). Before (red team 7), one tenant's slow
    * calls held every place, and every other workspace's cold calls waited for one to end (up to
-   * the slow function's timeout). A platform with one workspace runs as many as before.
+   * the slow function's timeout). A platform with one workspace runs as many as before
+   * (docs/adr/0062-workspace-shares.md).
    */
   private get totalCap(): number {
     return this.config.maxInstancesTotal + Math.max(1, Math.ceil(this.config.maxInstancesTotal / 8));

@@ -76,7 +76,8 @@ export class Dispatcher {
     // One workspace never holds every worker (red team 7): before, four slow async runs of one
     // tenant (a public function anyone may call, sleeping up to its timeout) held all four, and
     // every other workspace's async runs, webhooks and cron ticks waited behind them. A workspace
-    // runs at most `concurrency` attempts; one more worker takes only other workspaces' jobs.
+    // runs at most `concurrency` attempts; one more worker takes only other workspaces' jobs
+    // (docs/adr/0062-workspace-shares.md).
     this.share = concurrency;
     this.o = {
       concurrency, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, pollMs: options.pollMs ?? 200,
