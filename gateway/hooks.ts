@@ -1,7 +1,8 @@
 /**
  * `POST /hooks/<name>/<triggerId>` (docs/api-invoke.md, "Webhooks"): the trigger is found, the raw
- * body read (async payload limit, 413) and its signature verified BEFORE anything else; a refused
- * request answers 401 with the verdict's code and creates no run. Accepted: the same durable
+ * body read (async payload limit, 413) and its signature verified BEFORE anything else, the rate
+ * limit and the workspace's quota included; a refused request answers 401 with the verdict's code,
+ * creates no run and takes nothing of the function's rate limit or its workspace's quota. Accepted: the same durable
  * enqueue as `/async/<name>` (202 + run id, trigger `webhook`), or with `sync` the in-process
  * invoke, answered with the function's response. What a trigger is and how it verifies is the
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
@@ -23,12 +24,14 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (hook === null) {
       return errorResponse(new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}" in its active version (its owner lists them with \`fastapi-platform triggers ${name}\`)`, { function: name, triggerId }));
     }
-    // The function's rate limit and its workspace's quota, before the body is read (docs/adr/0011-tenants.md).
-    const limited = await (found.limit?.admit() ?? null);
-    if (limited !== null) return errorResponse(limited);
     const body = await req.body();
     const refused = await hook.verify(req.headers, body);
     if (refused !== null) return errorResponse(new PlatformError(refused, refusal(refused, hook.style ?? 'github', name, triggerId), { function: name, triggerId }));
+    // The function's rate limit and its workspace's quota only once the sender is known to hold the
+    // secret: before (red team 7), unsigned posts by anyone took them, and the workspace's every
+    // call (`/fn` with its invoke token included) was refused 429 for the rest of the minute.
+    const limited = await (found.limit?.admit() ?? null);
+    if (limited !== null) return errorResponse(limited);
     // Verified: now the function's own state decides (paused 503, nothing deployed 404).
     const now = deps.registry.resolve(name);
     if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
@@ -39,7 +42,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (hook.sync) {
       // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
       // trigger called it, never a value the sender put there.
-      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id'), ['x-fp-trigger-id', triggerId]];
+      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick'), ['x-fp-trigger-id', triggerId]];
       const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
       return { status: result.status, headers: result.headers, body: result.body };
     }

@@ -117,6 +117,7 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'syn
   } else {
     headers = withoutPlatformTokens(headers);
   }
+  headers = withoutTriggerHeaders(headers);
   const mode = found.invocation ?? 'both';
   if (mode !== 'both' && mode !== route) return errorResponse(wrongRoute(name, mode));
   const fn = servable(found, name);
@@ -155,6 +156,20 @@ export function admitDirect(deps: InvokeDeps, name: string): PlatformError | nul
  * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
  * no function ever receives one. A prefix check, so public calls pay no hash.
  */
+/**
+ * The headers the platform sets on a verified webhook delivery and a cron tick (`x-fp-trigger-id`,
+ * `x-fp-cron-tick`) never come from a caller of `/fn` or `/async`: a handler tells by them that
+ * the platform checked the signature or fired the schedule. Before (red team 7) they passed, and
+ * anyone posting to a public webhook function's `/async` route with `x-fp-trigger-id: github`
+ * looked like a signed delivery.
+ */
+function withoutTriggerHeaders(headers: Pairs): Pairs {
+  for (const [key] of headers) {
+    if (key === 'x-fp-trigger-id' || key === 'x-fp-cron-tick') return headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick');
+  }
+  return headers;
+}
+
 function withoutPlatformTokens(headers: Pairs): Pairs {
   for (const [key, value] of headers) {
     if (key !== 'authorization') continue;

@@ -13,9 +13,11 @@
  * 1. A generic runtime that is taken leaves the pool at once, and a refill starts at once.
  * 2. A process that failed (or timed out) specializing is killed, never reused.
  * 3. A version never has more than `maxInstances` instances taking calls, specializing included;
- *    the functions of one workspace never have more than its cap (`setWorkspaceInstances`), the
- *    platform never more than `maxInstancesTotal`. At a cap, the least recently used idle instance
- *    of another function within it is stopped to make room.
+ *    the functions of one workspace never have more than its cap (`setWorkspaceInstances`) nor
+ *    more than `maxInstancesTotal`; the platform never more than `maxInstancesTotal` plus its
+ *    reserve (an eighth of it, at least 1), places that only the other workspaces can take. At a
+ *    cap, the least recently used idle instance of another function within it is stopped to make
+ *    room.
  * 4. An instance never runs more than `concurrency` calls, calls waiting for its specialization
  *    included: a call that finds a specializing instance with a free slot waits for it instead of
  *    specializing another one. Only when the version is at maxInstances with every slot taken
@@ -75,6 +77,21 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /**
+   * The platform-wide cap: `maxInstancesTotal` and a reserve no one workspace reaches, since a
+   * workspace is capped at `maxInstancesTotal` (`capOf`). Before (red team 7), one tenant's slow
+   * calls held every place, and every other workspace's cold calls waited for one to end (up to
+   * the slow function's timeout). A platform with one workspace runs as many as before
+   * (docs/adr/0062-workspace-shares.md).
+   */
+  private get totalCap(): number {
+    return this.config.maxInstancesTotal + Math.max(1, Math.ceil(this.config.maxInstancesTotal / 8));
+  }
+
+  /** The most instances `workspace` may have: its quota, and never more than `maxInstancesTotal`. */
+  private capOf(workspace: string): number {
+    return Math.min(this.workspaceCaps.get(workspace) ?? Infinity, this.config.maxInstancesTotal);
+  }
   /** Scale-to-zero events by function name since start: the reaper stopped a version's last idle instance. */
   private readonly scaledToZero: Record<string, number> = {};
   /** The same per workspace, and the caps set on some (docs/adr/0011-tenants.md, the `instances` quota). */
@@ -328,18 +345,18 @@ export class PoolManager implements InstanceOwner {
    * instance is busy: the call waits for one to end.
    */
   private roomForInstance(group: FunctionGroup): boolean {
-    const cap = this.workspaceCaps.get(group.workspace);
-    if (cap !== undefined && this.workspaceInstances(group.workspace) >= cap) {
+    const cap = this.capOf(group.workspace);
+    if (this.workspaceInstances(group.workspace) >= cap) {
       const victim = this.idleVictim(group, group.workspace);
       if (victim === null) return false;
       victim.retire();
       if (this.workspaceInstances(group.workspace) >= cap) return false;
     }
-    if (this.instanceCount < this.config.maxInstancesTotal) return true;
+    if (this.instanceCount < this.totalCap) return true;
     const victim = this.idleVictim(group);
     if (victim === null) return false;
     victim.retire();
-    return this.instanceCount < this.config.maxInstancesTotal;
+    return this.instanceCount < this.totalCap;
   }
 
   /** True when `group` could start an instance but for its workspace's cap. */
@@ -378,13 +395,14 @@ export class PoolManager implements InstanceOwner {
 
   /** True when some other function has calls waiting only because the platform (or this workspace) is at its cap. */
   private capWaiters(except: FunctionGroup): boolean {
-    const cap = this.workspaceCaps.get(except.workspace);
-    const workspaceFull = cap !== undefined && this.workspaceInstances(except.workspace) >= cap;
-    if (this.instanceCount < this.config.maxInstancesTotal && !workspaceFull) return false;
-    const platformFull = this.instanceCount >= this.config.maxInstancesTotal;
+    const workspaceFull = this.workspaceInstances(except.workspace) >= this.capOf(except.workspace);
+    if (this.instanceCount < this.totalCap && !workspaceFull) return false;
+    const platformFull = this.instanceCount >= this.totalCap;
     for (const group of this.groups.values()) {
       if (group === except || group.queue.length === 0 || group.instances.length >= group.limits.maxInstances) continue;
-      if (platformFull || group.workspace === except.workspace) return true;
+      if (group.workspace === except.workspace) return true;
+      // Another workspace's call gains from the place only if that workspace is under its own cap.
+      if (platformFull && this.workspaceInstances(group.workspace) < this.capOf(group.workspace)) return true;
     }
     return false;
   }
@@ -423,10 +441,9 @@ export class PoolManager implements InstanceOwner {
   }
 
   private hasRoom(group: FunctionGroup): boolean {
-    const cap = this.workspaceCaps.get(group.workspace);
-    const underWorkspaceCap = cap === undefined || this.workspaceInstances(group.workspace) < cap || this.idleVictim(group, group.workspace) !== null;
+    const underWorkspaceCap = this.workspaceInstances(group.workspace) < this.capOf(group.workspace) || this.idleVictim(group, group.workspace) !== null;
     if (group.instances.length < group.limits.maxInstances && underWorkspaceCap
-      && (this.instanceCount < this.config.maxInstancesTotal || this.idleVictim(group) !== null)) return true;
+      && (this.instanceCount < this.totalCap || this.idleVictim(group) !== null)) return true;
     const room = group.limits.concurrency + this.config.pipelineDepth;
     for (const inst of group.instances) if (inst.inflight < (inst.state === 'ready' ? room : group.limits.concurrency)) return true;
     return false;

@@ -1,11 +1,16 @@
-"""{{name}}: a webhook receiver. The platform checks the delivery's signature BEFORE this runs
-(GitHub style here: X-Hub-Signature-256, HMAC-SHA256 with the trigger's secret; a bad or missing
-signature is refused with 401 and never reaches this code), then queues it as an async run:
-retried on failure, replayable, at least once. So: trust the payload, be idempotent on
+"""{{name}}: a webhook receiver. On /hooks/{{name}}/github the platform checks the delivery's
+signature BEFORE this runs (GitHub style here: X-Hub-Signature-256, HMAC-SHA256 with the
+trigger's secret; a bad or missing signature is refused with 401 and never reaches this code),
+then queues it as an async run: retried on failure, replayable, at least once. Be idempotent on
 context.run_id (a redelivered attempt has the same run id).
 
+The signature guards /hooks/ only: a public function's /async/{{name}}/ route takes anyone's
+call, unsigned. Deploy with --auth token so that route needs the invoke token; a verified
+delivery carries the header X-FP-Trigger-Id: github, which the platform sets and never passes
+from a caller.
+
 Set it up:
-  fastapi-platform deploy
+  fastapi-platform deploy --auth token
   fastapi-platform triggers rotate-secret {{name}} github   # → the secret, shown once
   Point the sender (GitHub: Settings → Webhooks) at http://<host>/hooks/{{name}}/github
   with that secret and content type application/json. Details: docs/triggers.md.

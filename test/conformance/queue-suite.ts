@@ -75,6 +75,34 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         assert.deepEqual(listed.map((j) => [j.runId, j.state, j.consumer, j.payloadBytes]), ids.map((id) => [id, 'leased', 'c1', 2]));
       }));
 
+    it('passes over the ready jobs of skipped workspaces, which stay queued as they were (the dispatcher\'s share)', () =>
+      withQueue(open, async (q) => {
+        const hog = `hog${randomBytes(3).toString('hex')}`;
+        const hogs = Array.from({ length: 5 }, runId);
+        for (const id of hogs) await q.enqueue({ runId: id, function: `${uniqueName()}.${hog}`, payload: bytes('h') });
+        const [other, plain] = [runId(), runId()];
+        await q.enqueue({ runId: other, function: `${uniqueName()}.other`, payload: bytes('o') });
+        await q.enqueue({ runId: plain, function: uniqueName(), payload: bytes('d') });
+        const skip = { skipWorkspaces: [hog] };
+        assert.deepEqual((await q.claim('c1', 1, skip)).map((j) => j.runId), [other], 'another workspace\'s job behind five skipped ones');
+        assert.deepEqual((await q.claim('c1', 1, skip)).map((j) => j.runId), [plain], 'the default workspace (a key without a dot)');
+        assert.deepEqual(await q.claim('c1', 1, skip), []);
+        assert.deepEqual(await q.claim('c1', 1, { skipWorkspaces: ['default', 'other', hog] }), []);
+        assert.deepEqual(await q.stats(), { delayed: 0, ready: 5, leased: 2, dead: 0 });
+        const later = await q.claim('dead', 10, { skipWorkspaces: [] });
+        assert.deepEqual(later.map((j) => j.runId), hogs, 'the skipped jobs, in their order');
+        for (const job of later) {
+          assert.equal(job.attempt, 1);
+          assert.equal(job.deliveries, 1);
+        }
+        // A dead consumer's leases of a skipped workspace are passed over too, and stay claimable.
+        await sleep(LEASE_MS + 200);
+        assert.deepEqual((await q.claim('c2', 10, skip)).map((j) => j.runId).sort(), [other, plain].sort(), 'only the others\' leases taken over');
+        const taken = await q.claim('c2', 10);
+        assert.deepEqual(taken.map((j) => j.runId).sort(), [...hogs].sort());
+        for (const job of taken) assert.equal(job.attempt, 1);
+      }));
+
     it('keeps every job, lease and idempotency key across close and reopen', () =>
       withQueue(open, async (q, space) => {
         const fn = uniqueName();

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type Lease, type Queue } from '../queue/index.js';
+import { workspaceOfKey } from '../../../protocol/index.js';
+import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type ClaimOptions, type Lease, type Queue } from '../queue/index.js';
 import { IdleWorkers } from './idle.js';
 import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
 import { NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
@@ -17,7 +18,10 @@ export interface DispatcherOptions {
   timeline: RunTimeline;
   /** Per-function policy; every function gets DEFAULT_RETRY_POLICY when left out. */
   policies?: RetryPolicySource;
-  /** Attempts running at once (default 4). */
+  /**
+   * Attempts one workspace runs at once (default 4). One more worker takes only the other
+   * workspaces' jobs, so in all up to `concurrency + 1` run at once (docs/dispatcher.md).
+   */
   concurrency?: number;
   /** The queue's lease time; heartbeats (`extend`) go out every leaseMs/3. Default 30 s. */
   leaseMs?: number;
@@ -56,6 +60,11 @@ export class Dispatcher {
   /** Aborted when the grace is over: attempts still running are abandoned to their leases. */
   private readonly abandon = new AbortController();
   private inFlight = 0;
+  /** Attempts running now per workspace, and how many one workspace may run at once (below). */
+  private readonly byWorkspace = new Map<string, number>();
+  private readonly share: number;
+  /** Claims go one at a time, so two workers never both take a workspace's last place. */
+  private claiming: Promise<unknown> = Promise.resolve();
   /** Claims failed in a row, all workers together, and since when: one log line per outage. */
   private failedClaims = 0;
   private failingSince = 0;
@@ -64,6 +73,12 @@ export class Dispatcher {
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
     this.consumer = options.consumer ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    // One workspace never holds every worker (red team 7): before, four slow async runs of one
+    // tenant (a public function anyone may call, sleeping up to its timeout) held all four, and
+    // every other workspace's async runs, webhooks and cron ticks waited behind them. A workspace
+    // runs at most `concurrency` attempts; one more worker takes only other workspaces' jobs
+    // (docs/adr/0062-workspace-shares.md).
+    this.share = concurrency;
     this.o = {
       concurrency, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, pollMs: options.pollMs ?? 200,
       graceMs: options.graceMs ?? 10_000, consumer: this.consumer, now: options.now ?? Date.now,
@@ -88,7 +103,7 @@ export class Dispatcher {
   /** Starts the workers; call once. */
   start(): void {
     if (this.workers.length > 0) throw new Error('dispatcher already started');
-    for (let i = 0; i < this.o.concurrency; i++) this.workers.push(this.work());
+    for (let i = 0; i < this.o.concurrency + 1; i++) this.workers.push(this.work());
   }
 
   /**
@@ -109,7 +124,7 @@ export class Dispatcher {
     while (!this.stopping.signal.aborted) {
       let job: ClaimedJob | undefined;
       try {
-        [job] = await this.o.queue.claim(this.consumer, 1);
+        job = await this.claimOne();
         this.claimWorked();
       } catch (err) {
         this.claimFailed(err);
@@ -120,14 +135,37 @@ export class Dispatcher {
       }
       this.idle.found();
       this.inFlight++;
+      const workspace = workspaceOfKey(job.function);
       try {
         await this.handle(job);
       } catch (err) {
         if (err !== LEASE_LOST) this.o.onError(err, job.runId);
       } finally {
         this.inFlight--;
+        const left = (this.byWorkspace.get(workspace) ?? 1) - 1;
+        if (left > 0) this.byWorkspace.set(workspace, left);
+        else this.byWorkspace.delete(workspace);
       }
     }
+  }
+
+  /**
+   * One job, passing over the workspaces that run their share (`concurrency`) already, and
+   * counted for its workspace before the next claim starts.
+   */
+  private claimOne(): Promise<ClaimedJob | undefined> {
+    const next = this.claiming.then(async () => {
+      const skip = [...this.byWorkspace].filter(([, n]) => n >= this.share).map(([ws]) => ws);
+      const options: ClaimOptions | undefined = skip.length > 0 ? { skipWorkspaces: skip } : undefined;
+      const [job] = await (options === undefined ? this.o.queue.claim(this.consumer, 1) : this.o.queue.claim(this.consumer, 1, options));
+      if (job !== undefined) {
+        const ws = workspaceOfKey(job.function);
+        this.byWorkspace.set(ws, (this.byWorkspace.get(ws) ?? 0) + 1);
+      }
+      return job;
+    });
+    this.claiming = next.catch(() => undefined);
+    return next;
   }
 
   /** The first failure of an outage is reported; the rest are counted (the queue is down, not N times broken). */

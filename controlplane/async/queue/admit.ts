@@ -4,7 +4,7 @@
  * queued are still claimed and finished. Every way a run enters (async calls, webhooks, cron ticks,
  * replays) is an enqueue, so one gate covers them all.
  */
-import type { CancelResult, ClaimedJob, DeadLetter, DeadLetterInfo, EnqueueResult, FunctionQueueStats, Job, JobInfo, Lease, NewJob, Queue, QueueStats } from './types.js';
+import type { CancelResult, ClaimedJob, ClaimOptions, DeadLetter, DeadLetterInfo, EnqueueResult, FunctionQueueStats, Job, JobInfo, Lease, NewJob, Queue, QueueStats } from './types.js';
 
 export function admitFirst(queue: Queue, admit: () => Promise<void>): Queue {
   return new AdmittingQueue(queue, admit);
@@ -18,7 +18,7 @@ class AdmittingQueue implements Queue {
     return this.q.enqueue(job);
   }
 
-  claim(consumer: string, max: number): Promise<ClaimedJob[]> { return this.q.claim(consumer, max); }
+  claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]> { return this.q.claim(consumer, max, options); }
   ack(lease: Lease): Promise<void> { return this.q.ack(lease); }
   nack(lease: Lease, notBefore: number): Promise<void> { return this.q.nack(lease, notBefore); }
   extend(lease: Lease): Promise<void> { return this.q.extend(lease); }

@@ -59,14 +59,38 @@ return {1, ARGV[1]}
 `;
 
 /**
- * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix, waitingPrefix.
- * Moves due delayed jobs into the stream, takes over entries idle longer than the lease
- * (XAUTOCLAIM: a dead consumer's work), then reads new entries (XREADGROUP). Returns
- * {{runId, token, {hash fields...}}...}. Entries whose job is gone or moved on are acked away.
+ * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix, waitingPrefix,
+ * skipped workspaces... Moves due delayed jobs into the stream, takes over entries idle longer
+ * than the lease (XAUTOCLAIM: a dead consumer's work), then reads new entries (XREADGROUP).
+ * Returns {{runId, token, {hash fields...}}...}. Entries whose job is gone or moved on are acked
+ * away. An entry of a skipped workspace (a key is `name` in `default`, else `name.workspace`)
+ * goes back to the stream's end as a new entry, the job unchanged (same attempt; ready, a dead
+ * consumer's too): up to SKIP_SCAN new ones per claim, so a claim finds another workspace's job
+ * behind many.
  */
 export const CLAIM = `
+local SKIP_SCAN = 500
 local stream, delayed, group, consumer = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local max, prefix, waiting = tonumber(ARGV[3]), ARGV[6], ARGV[7]
+local skip = {}
+for i = 8, #ARGV do skip[ARGV[i]] = true end
+local function skipped(id, fields)
+  if not fields or next(skip) == nil then return false end
+  local job = prefix .. fields[2]
+  if redis.call('HGET', job, 'e') ~= id then return false end
+  local fn = redis.call('HGET', job, 'f') or ''
+  if not skip[string.match(fn, '%.(.+)$') or 'default'] then return false end
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+  redis.call('HSET', job, 'e', redis.call('XADD', stream, '*', 'r', fields[2]))
+  if redis.call('HGET', job, 's') == 'leased' then
+    -- a dead consumer's lease, taken over: the job is ready again, for whoever claims it next
+    redis.call('HDEL', job, 'c', 't')
+    redis.call('HSET', job, 's', 'ready')
+    redis.call('ZADD', waiting .. fn, ARGV[5], fields[2])
+  end
+  return true
+end
 for _, run in ipairs(redis.call('ZRANGEBYSCORE', delayed, '-inf', ARGV[5], 'LIMIT', 0, 1000)) do
   redis.call('ZREM', delayed, run)
   if redis.call('EXISTS', prefix .. run) == 1 then
@@ -93,14 +117,19 @@ for _ = 1, 10 do
   if #out >= max then break end
   local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', max - #out)
   cursor = r[1]
-  for _, e in ipairs(r[2]) do take(e[1], e[2]) end
+  for _, e in ipairs(r[2]) do
+    if not skipped(e[1], e[2]) then take(e[1], e[2]) end
+  end
   if cursor == '0-0' then break end
 end
-for _ = 1, 10 do
-  if #out >= max then break end
+local passed = 0
+for _ = 1, 10 + SKIP_SCAN do
+  if #out >= max or passed >= SKIP_SCAN then break end
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', stream, '>')
   if not r then break end
-  for _, e in ipairs(r[1][2]) do take(e[1], e[2]) end
+  for _, e in ipairs(r[1][2]) do
+    if skipped(e[1], e[2]) then passed = passed + 1 else take(e[1], e[2]) end
+  end
 end
 return out
 `;

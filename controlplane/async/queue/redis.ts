@@ -15,7 +15,7 @@ import { isQueueError, QueueError } from './errors.js';
 import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
-  type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
+  type CancelResult, type ClaimedJob, type ClaimOptions, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
   type FunctionQueueStats, type Job, type JobInfo, type JobState, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
@@ -179,14 +179,15 @@ class RedisQueue implements Queue {
     });
   }
 
-  async claim(consumer: string, max: number): Promise<ClaimedJob[]> {
+  async claim(consumer: string, max: number, options: ClaimOptions = {}): Promise<ClaimedJob[]> {
     checkMax(max);
+    const skip = options.skipWorkspaces ?? [];
     return this.op(async () => {
       const now = this.now();
       const reply = (await scripts.claim.runBuffer(
         this.client,
         [this.keys.stream, this.keys.delayed],
-        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix, this.keys.waitingPrefix],
+        [QUEUE_GROUP, consumer, max, this.leaseMs, now, this.keys.jobPrefix, this.keys.waitingPrefix, ...skip],
       )) as [Buffer, Buffer, Buffer[]][];
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);

@@ -12,10 +12,13 @@ import { openAsyncDb } from '../sqlite-db.js';
 import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
-  type CancelResult, type ClaimedJob, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
+  type CancelResult, type ClaimedJob, type ClaimOptions, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
   type FunctionQueueStats, type Job, type JobInfo, type Lease, type NewJob, type Queue, type QueueOptions, type QueueStats,
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
+
+/** A job's workspace in SQL, as `workspaceOfKey` reads a function key (one dot at most). */
+const WORKSPACE_SQL = "(CASE WHEN instr(function, '.') > 0 THEN substr(function, instr(function, '.') + 1) ELSE 'default' END)";
 
 
 export interface SqliteQueueOptions extends QueueOptions {
@@ -128,8 +131,9 @@ export class SqliteQueue implements Queue {
     });
   }
 
-  async claim(consumer: string, max: number): Promise<ClaimedJob[]> {
+  async claim(consumer: string, max: number, options: ClaimOptions = {}): Promise<ClaimedJob[]> {
     checkMax(max);
+    const skip = options.skipWorkspaces ?? [];
     // Every idle dispatcher worker claims every poll (200 ms): when nothing is claimable, a read
     // answers without the write lock, a transaction or compiling SQL (an idle platform spent ~3 ms
     // of CPU a second, and its garbage, on empty claims). A job that arrives right after is
@@ -144,10 +148,13 @@ export class SqliteQueue implements Queue {
     return this.tx(() => {
       const now = this.now();
       // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
+      // Skipped workspaces' jobs stay where they are, a dead consumer's too (a key is `name` in
+      // `default`, else `name.workspace`: protocol/function-key.ts).
+      const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
       const rows = this.db
-        .prepare(`SELECT seq FROM jobs WHERE (consumer IS NOT NULL AND lease_until <= ?) OR (consumer IS NULL AND ready_at <= ?)
+        .prepare(`SELECT seq FROM jobs WHERE ((consumer IS NOT NULL AND lease_until <= ?) OR (consumer IS NULL AND ready_at <= ?))${skipped}
           ORDER BY consumer IS NULL, ready_at, seq LIMIT ?`)
-        .all(now, now, max) as { seq: number }[];
+        .all(now, now, ...skip, max) as { seq: number }[];
       const lease = this.db.prepare(`UPDATE jobs SET consumer = ?, lease_until = ?, deliveries = deliveries + 1, token = ?
         WHERE seq = ? RETURNING ${INFO_COLUMNS}, payload`);
       return rows.map(({ seq }) => {

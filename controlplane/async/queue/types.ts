@@ -107,14 +107,25 @@ export interface FunctionQueueStats {
 
 export type CancelResult = 'cancelled' | 'leased' | 'not_found';
 
+export interface ClaimOptions {
+  /**
+   * Workspaces (protocol/function-key.ts `workspaceOfKey` of a job's function) whose jobs this
+   * claim passes over: they hold their share of the claiming dispatcher's workers already.
+   */
+  skipWorkspaces?: readonly string[];
+}
+
 export interface Queue {
   /** Resolves once the job is durable (committed to disk / acknowledged by Redis). QUEUE_RUN_EXISTS if the run id is queued already. */
   enqueue(job: NewJob): Promise<EnqueueResult>;
   /**
    * Leases up to `max` jobs to `consumer` for the queue's lease time: jobs whose lease expired
-   * first (a dead consumer's work comes back), then ready jobs, oldest ready first.
+   * first (a dead consumer's work comes back), then ready jobs, oldest ready first. Jobs of the
+   * workspaces in `options.skipWorkspaces` (a dead consumer's included) are passed over and stay
+   * queued, same attempt (the dispatcher's share per workspace; Redis moves them behind the jobs
+   * waiting).
    */
-  claim(consumer: string, max: number): Promise<ClaimedJob[]>;
+  claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]>;
   /** Done: the job leaves the queue. QUEUE_LEASE_LOST if the lease was taken over. */
   ack(lease: Lease): Promise<void>;
   /** Retry later: queued again as attempt + 1, not claimable before `notBefore`. */

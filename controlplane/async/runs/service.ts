@@ -67,7 +67,8 @@ export class AsyncRuns implements AsyncIntake {
 
   /** A verified webhook as a run: the request as received plus `x-fp-trigger-id`; its attempts run with trigger `webhook`. */
   submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string; created: boolean }> {
-    const headers: [string, string][] = [...call.headers.filter(([k]) => k !== 'x-fp-trigger-id'), ['x-fp-trigger-id', triggerId]];
+    // A delivery is no cron tick: the sender's `x-fp-cron-tick` goes too (red team 7).
+    const headers: [string, string][] = [...call.headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick'), ['x-fp-trigger-id', triggerId]];
     return this.accept(name, encodeCall({ ...call, headers }, 'webhook'), null, null);
   }
 

@@ -1,0 +1,159 @@
+/**
+ * Red team 7 (December 2026): what one tenant, or anyone who can reach the gateway, can take of
+ * what the platform shares between workspaces and between a workspace's functions: the
+ * workspace's per-minute quota and a function's rate limit (taken by webhook posts nobody
+ * signed), and the async dispatcher's workers (held by one workspace's slow runs). Each attack
+ * goes through the gateway or the API, as a stranger's or a tenant's own scripts would.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Api, deployed, filesOf, py, sleep, usePlatform } from './platform-harness.js';
+
+// Four instance places (and the reserve of one the platform adds for the other workspaces), four
+// async workers (and the one more for the other workspaces): small enough to fill in a test.
+const h = usePlatform({ poolSize: 2, dispatchConcurrency: 4, maxInstances: 4 });
+
+/** A workspace with `quotas`, and an API client holding an owner token of it. */
+async function tenant(quotas: Record<string, number> = {}): Promise<{ name: string; api: Api }> {
+  const name = `red-${Math.random().toString(36).slice(2, 8)}`;
+  assert.equal((await h.api.call('POST', '/workspaces', { name, quotas })).status, 201);
+  const token = await h.api.call('POST', '/tokens', { role: 'owner', label: 'tenant' }, { 'fp-workspace': name });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  return { name, api: new Api(h.url, token.body.secret as string) };
+}
+
+/** Waits, if needed, so that the next few seconds stay within one calendar minute (per-minute quotas). */
+async function freshMinute(needMs = 15_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < needMs) await sleep(left + 200);
+}
+
+const OK = py('def handler(event, context):', '    return {"ok": True}');
+
+describe('attack: unsigned webhook posts against a workspace\'s quota and a function\'s rate limit', () => {
+  it('posts without a valid signature are refused 401 and take nothing: the workspace\'s other calls still run', { timeout: 120_000 }, async () => {
+    const t = await tenant({ invocationsPerMinute: 4 });
+    await t.api.call('POST', '/functions', { name: 'hook', limits: { rate: '2/m' } });
+    const manifest = { kind: 'function', name: 'hook', triggers: [{ type: 'webhook', id: 'github' }] };
+    const up = await t.api.call('POST', '/functions/hook/versions', { files: filesOf({ 'main.py': OK }), manifest });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    assert.equal((await t.api.call('POST', '/functions/hook/deploy', {})).status, 200);
+    const shop = await deployed(t.api, 'shop', { 'main.py': OK }, { auth: 'token' });
+    await freshMinute();
+    // A stranger: no token, no secret, only the webhook's URL (its id is a word like `github`).
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${h.url}/hooks/hook.${t.name}/github`, { method: 'POST', body: '{"forged": true}', headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` } });
+      codes.push(res.status);
+      await res.arrayBuffer();
+    }
+    // Before the fix: 401 401 then 429 RATE_LIMITED (the hook's 2/m were spent), and the
+    // workspace's quota was spent too: its token function answered 429 QUOTA_EXCEEDED.
+    assert.deepEqual(codes, Array(8).fill(401), `unsigned posts: ${codes.join(' ')}`);
+    const call = await fetch(`${h.url}/fn/shop.${t.name}/`, { headers: { authorization: `Bearer ${shop.invokeToken}` } });
+    assert.equal(call.status, 200, `the workspace's own call was refused: ${call.status} ${await call.clone().text()}`);
+    // The secret's holder still gets through, and the limits still count its deliveries.
+    const secret = (await t.api.call('POST', '/functions/hook/triggers/github/secret/rotate', {})).body.secret as string;
+    const { createHmac } = await import('node:crypto');
+    const signed = async (): Promise<number> => {
+      const body = '{"action": "opened"}';
+      const sig = createHmac('sha256', secret).update(body).digest('hex');
+      const res = await fetch(`${h.url}/hooks/hook.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${sig}` } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await signed(), 202);
+    assert.equal(await signed(), 202);
+    assert.equal(await signed(), 429, 'the rate limit (2/m) holds for signed deliveries');
+  });
+});
+
+describe('attack: one workspace\'s slow calls against every other workspace\'s cold starts', () => {
+  it('a workspace never holds every instance place: another workspace\'s cold call is served while five slow calls hold the hog\'s', { timeout: 120_000 }, async () => {
+    const hog = await tenant();
+    const good = await tenant();
+    // A public function anyone may call, which takes its time (up to its timeout, 1 h at most).
+    await deployed(hog.api, 'slow', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(12)', '    return 1') }, { limits: { timeout: '30s' } });
+    await deployed(good.api, 'quick', { 'main.py': OK });
+    const slow = Array.from({ length: 5 }, () => fetch(`${h.url}/fn/slow.${hog.name}/`, { method: 'POST', body: '{}' }).then(async (r) => { await r.arrayBuffer(); return r.status; }));
+    await sleep(2500); // the hog's four instances are busy, its fifth call waits
+    const started = Date.now();
+    const res = await fetch(`${h.url}/fn/quick.${good.name}/`);
+    const tookMs = Date.now() - started;
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    // Before the fix: ~9.5 s, until the first of the hog's calls ended and gave up its place
+    // (with a timeout of an hour, until this call's own timeout).
+    assert.ok(tookMs < 5000, `another workspace's cold call took ${tookMs} ms`);
+    assert.deepEqual(await Promise.all(slow), [200, 200, 200, 200, 200], 'the hog\'s own calls are all served');
+  });
+});
+
+describe('attack: one workspace\'s slow async runs against every other workspace\'s', () => {
+  it('a workspace never holds every dispatcher worker: another workspace\'s run starts while six slow ones wait', { timeout: 120_000 }, async () => {
+    const hog = await tenant();
+    const good = await tenant();
+    // The hog: a public function anyone may call on /async, which takes its time (up to its timeout).
+    await deployed(hog.api, 'slow', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(20)', '    return 1') }, { limits: { timeout: '30s' } });
+    await deployed(good.api, 'quick', { 'main.py': OK });
+    const hogRuns: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${h.url}/async/slow.${hog.name}/`, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 202);
+      hogRuns.push(((await res.json()) as { runId: string }).runId);
+    }
+    await sleep(1500); // the hog's runs are claimed and running
+    const accepted = await fetch(`${h.url}/async/quick.${good.name}/`, { method: 'POST', body: '{}' });
+    assert.equal(accepted.status, 202);
+    const { runId } = (await accepted.json()) as { runId: string };
+    const started = Date.now();
+    let state = '';
+    // Before the fix: `queued` for ~20 s, until the first of the hog's four running calls ended
+    // (and with a timeout of an hour, for an hour).
+    while (Date.now() - started < 12_000) {
+      state = ((await good.api.call('GET', `/runs/${runId}`)).body.run as { state: string }).state;
+      if (state === 'succeeded') break;
+      await sleep(250);
+    }
+    assert.equal(state, 'succeeded', `another workspace's async run was still ${state} after ${Date.now() - started} ms`);
+    // The hog still runs its four at once (concurrency 4), not fewer: the fifth worker is the others'.
+    const states = await Promise.all(hogRuns.map(async (id) => ((await hog.api.call('GET', `/runs/${id}`)).body.run as { state: string }).state));
+    assert.equal(states.filter((s) => s === 'running').length, 4, `the hog's runs: ${states.join(' ')}`);
+  });
+});
+
+describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
+  it('x-fp-trigger-id and x-fp-cron-tick from a caller of /fn and /async never reach the handler; a signed delivery\'s does', { timeout: 120_000 }, async () => {
+    const t = await tenant();
+    const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick")}');
+    // As `init --template webhook` makes it: public (the default), with a GitHub-style trigger.
+    await t.api.call('POST', '/functions', { name: 'receiver' });
+    const manifest = { kind: 'function', name: 'receiver', triggers: [{ type: 'webhook', id: 'github' }] };
+    assert.equal((await t.api.call('POST', '/functions/receiver/versions', { files: filesOf({ 'main.py': echo }), manifest })).status, 201);
+    assert.equal((await t.api.call('POST', '/functions/receiver/deploy', {})).status, 200);
+    const forged = { 'x-fp-trigger-id': 'github', 'x-fp-cron-tick': '2026-12-24T00:00:00.000Z', 'content-type': 'application/json' };
+    // Before the fix: {"trigger": "github", "tick": "2026-12-24…"}, as a verified delivery's.
+    const sync = await fetch(`${h.url}/fn/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
+    assert.deepEqual(await sync.json(), { trigger: null, tick: null });
+    const queued = await fetch(`${h.url}/async/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
+    assert.equal(queued.status, 202);
+    const { runId } = (await queued.json()) as { runId: string };
+    const result = async (id: string): Promise<unknown> => {
+      for (let i = 0; ; i++) {
+        const run = (await t.api.call('GET', `/runs/${id}`)).body.run as { state: string; result?: { body?: unknown } };
+        if (run.state === 'succeeded') return run.result?.body;
+        assert.ok(i < 150, JSON.stringify(run));
+        await sleep(100);
+      }
+    };
+    assert.deepEqual(await result(runId), { trigger: null, tick: null });
+    // The real delivery still carries the trigger's id (set by the platform).
+    const secret = (await t.api.call('POST', '/functions/receiver/triggers/github/secret/rotate', {})).body.secret as string;
+    const { createHmac } = await import('node:crypto');
+    const body = '{}';
+    const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-fp-cron-tick': 'forged' } });
+    assert.equal(signed.status, 202);
+    const delivered = (await signed.json()) as { runId: string };
+    assert.deepEqual(await result(delivered.runId), { trigger: 'github', tick: null });
+  });
+});
