@@ -8,7 +8,10 @@ client waits G µs between a reply and the next call, sleeping (its CPU may go i
 gateway's does while wrk answers) or, with --spin, busy (the CPU stays awake). Prints one line
 per gap, after --warmup calls not counted:
 
-    .venv/bin/python bench/runtime_gap.py [--root DIR] [--calls N] [--gaps 0,200] [--spin]
+    .venv/bin/python bench/runtime_gap.py [--root DIR] [--calls N] [--gaps 0,200] [--spin] [--uvicorn]
+
+--uvicorn: the same, against uvicorn (uvloop, httptools, one worker) serving the same app, over one
+keep-alive HTTP connection: its round trip and the CPU of its process per request.
 
 At one connection under the platform the runtime waits ~100-150 µs between calls (the gateway
 answers wrk, wrk sends the next request), uvicorn's process ~20-40 µs (wrk's own turn-around).
@@ -65,7 +68,48 @@ class Runtime:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(rt: Runtime, first_id: int, calls: int, warmup: int, gap_s: float, spin: bool) -> str:
+class Uvicorn:
+    """uvicorn serving the same app, and one keep-alive connection to it (the mix as HTTP requests)."""
+
+    def __init__(self, root: str):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.proc = subprocess.Popen([os.path.join(root, ".venv", "bin", "python"), "-m", "uvicorn", "app:app",
+                                      "--app-dir", SHOP, "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+                                      "--http", "httptools", "--no-access-log", "--log-level", "warning"])
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("uvicorn did not start")
+                time.sleep(0.05)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    cpu_s = Runtime.cpu_s
+
+    def call(self, method, path, query, headers, body) -> bool:
+        target = path + ("?" + query if query else "")
+        head = [f"{method} {target} HTTP/1.1"] + [f"{headers[i]}: {headers[i + 1]}" for i in range(0, len(headers), 2)]
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        data = b""
+        while True:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise SystemExit("uvicorn closed the connection")
+            data += chunk
+            top, sep, rest = data.partition(b"\r\n\r\n")
+            if sep:
+                length = next(int(line.split(b":", 1)[1]) for line in top.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                if len(rest) >= length:
+                    return top.startswith(b"HTTP/1.1 2")
+
+
+def run(rt, first_id: int, calls: int, warmup: int, gap_s: float, spin: bool) -> str:
     times = []
     cpu = 0.0
     for i in range(warmup + calls):
@@ -80,17 +124,21 @@ def run(rt: Runtime, first_id: int, calls: int, warmup: int, gap_s: float, spin:
                 time.sleep(gap_s)
         method, path, query, headers, body = MIX[i % len(MIX)]
         start = time.perf_counter()
-        rt.send(["invoke", first_id + i, "r", 30000, 1, method, path, query, [], headers, "r", "/fn/shop", "http",
-                 ["127.0.0.1", 40000], body])
-        reply = rt.recv()
+        if isinstance(rt, Uvicorn):
+            ok, reply = rt.call(method, path, query, headers, body), "an error status"
+        else:
+            rt.send(["invoke", first_id + i, "r", 30000, 1, method, path, query, [], headers, "r", "/fn/shop", "http",
+                     ["127.0.0.1", 40000], body])
+            reply = rt.recv()
+            ok = (reply[0] if type(reply) is list else reply.get("t")) == "result"
         if i >= warmup:
             times.append(time.perf_counter() - start)
-        kind = reply[0] if type(reply) is list else reply.get("t")
-        if kind != "result":
+        if not ok:
             raise SystemExit(f"call {i}: {reply!r}")
     cpu = rt.cpu_s() - cpu
-    return (f"gap {gap_s * 1e6:.0f} µs ({'busy' if spin else 'sleeping'}): round trip p50 "
-            f"{statistics.median(times) * 1e6:.1f} µs, runtime CPU {cpu / calls * 1e6:.1f} µs a call, {calls} calls")
+    who = "uvicorn" if isinstance(rt, Uvicorn) else "runtime"
+    return (f"{who}, gap {gap_s * 1e6:.0f} µs ({'busy' if spin else 'sleeping'}): round trip p50 "
+            f"{statistics.median(times) * 1e6:.1f} µs, {who} CPU {cpu / calls * 1e6:.1f} µs a call, {calls} calls")
 
 
 def main() -> None:
@@ -100,7 +148,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--gaps", default="0,200")
     parser.add_argument("--spin", action="store_true")
+    parser.add_argument("--uvicorn", action="store_true")
     args = parser.parse_args()
+    if args.uvicorn:
+        server = Uvicorn(os.path.abspath(args.root))
+        try:
+            for gap in (float(g) for g in args.gaps.split(",")):
+                print(run(server, 0, args.calls, args.warmup, gap / 1e6, args.spin), flush=True)
+        finally:
+            server.proc.kill()
+            server.proc.wait()
+        return
     rt = Runtime(os.path.abspath(args.root))
     try:
         rt.recv()  # hello
