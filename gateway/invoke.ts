@@ -78,10 +78,41 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
 
 /** Where a call came from: what the run record and the abort handling need. */
 interface Origin {
-  trigger: RunTrigger;
-  arrivedAt: number;
-  signal: Abortable | undefined;
-  attempt: number;
+  readonly trigger: RunTrigger;
+  readonly arrivedAt: number;
+  readonly signal: Abortable | undefined;
+  readonly attempt: number;
+}
+
+/**
+ * One call, from admission to its run record, as ONE object (issue 11): its origin, what `finish`
+ * made of its result (the `Finished` it returns is the call itself) and the task that records it
+ * after the response (`run`, handed to RunBatcher.afterResponse) were three objects and a closure
+ * with its context per request.
+ */
+class Call implements Origin, Finished {
+  response: OutgoingResponse = NO_RESPONSE;
+  error: InvocationError | null = null;
+  cold = false;
+  durationMs = 0;
+  result: InvocationResult = NOT_INVOKED_RESULT;
+  invoked = false;
+
+  constructor(
+    readonly deps: InvokeDeps,
+    readonly trigger: RunTrigger,
+    readonly arrivedAt: number,
+    readonly signal: Abortable | undefined,
+    readonly attempt: number,
+    readonly fn: FunctionVersion,
+    readonly runId: string,
+    readonly startedAt: number,
+  ) {}
+
+  /** The deferred record of a call that ended with its response (RunBatcher.afterResponse). */
+  run(): void {
+    recordRun(this.deps, this, this.fn, this.runId, this.startedAt, this.result, this.invoked, this.response.status, this.error, null, this.durationMs);
+  }
 }
 
 /** What happened before the pool was asked, when the call never reached it. */
@@ -95,6 +126,10 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
   logs: [],
   instanceId: null,
 };
+
+/** Placeholders of a Call not finished yet (never read: finish sets both). */
+const NO_RESPONSE: OutgoingResponse = { status: 500, headers: [] };
+const NOT_INVOKED_RESULT: InvocationResult = { ...NOT_INVOKED, error: { code: 'INTERNAL_ERROR', class: null, type: 'NotFinished', message: 'not finished' } };
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
@@ -184,9 +219,9 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
 
   const runId = randomUUID();
   const startedAt = Date.now();
-  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.abortable, attempt: 1 };
+  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, fn, runId, startedAt);
   if (deps.shuttingDown()) {
-    return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
+    return finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
   // without a promise and a microtask (issue 11). A body still arriving is awaited.
@@ -196,7 +231,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
       body = await req.body();
     } catch (err) {
       const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
-      return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
+      return finish(call, notInvoked(code, (err as Error).message), false).response;
     }
   }
   // The root path built once (no default `/fn/<name>` made first and replaced).
@@ -204,7 +239,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
-  return finish(deps, origin, fn, runId, startedAt, result, true).response;
+  return finish(call, result, true).response;
 }
 
 /**
@@ -221,15 +256,15 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const runId = request.runId ?? randomUUID();
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
-  const origin: Origin = { trigger, arrivedAt: performance.now(), signal: request.signal, attempt };
+  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, fn, runId, startedAt);
   let done: Finished;
   if (deps.shuttingDown()) {
-    done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
+    done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
     const event = wireEvent(`/fn/${name}`, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
-    done = finish(deps, origin, fn, runId, startedAt, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
+    done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
   }
   const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
@@ -345,7 +380,9 @@ interface Finished {
 }
 
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
-function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult, invoked: boolean): Finished {
+function finish(call: Call, result: InvocationResult, invoked: boolean): Finished {
+  const { deps, fn, runId, startedAt } = call;
+  const origin: Origin = call;
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   if (error?.code === 'DATA_BACKEND_UNAVAILABLE' && !(deps.dataOutage?.(fn.name, startedAt) ?? false)) {
     // The runtime's claim comes from the function's process; the proxy said no such thing during
@@ -392,18 +429,31 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
       }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
-      return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+      return settled(call, out, error, result, invoked, totalMs);
     }
     result.body?.cancel(); // its head was refused (FUNCTION_BAD_RESPONSE): the app's stream is cancelled
   }
+  settled(call, out, error, result, invoked, totalMs);
   if (origin.trigger === 'http') {
-    // After the response is written (RunBatcher.afterResponse); a direct caller (async runs,
-    // triggers) may act on the run as soon as it has the result, so its record is not deferred.
-    deps.runs.afterResponse(() => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs));
+    // After the response is written (RunBatcher.afterResponse: the call itself is the task); a
+    // direct caller (async runs, triggers) may act on the run as soon as it has the result, so its
+    // record is not deferred.
+    deps.runs.afterResponse(call);
   } else {
-    recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs);
+    call.run();
   }
-  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+  return call;
+}
+
+/** What finish made of the call, kept on it (the Finished it returns, and what its record reads). */
+function settled(call: Call, response: OutgoingResponse, error: InvocationError | null, result: InvocationResult, invoked: boolean, durationMs: number): Call {
+  call.response = response;
+  call.error = error;
+  call.cold = result.cold;
+  call.durationMs = durationMs;
+  call.result = result;
+  call.invoked = invoked;
+  return call;
 }
 
 /** What the end of a call that responded early changes in its record. */

@@ -601,11 +601,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
       // when the client asked for the close: then this is the only one.
-      if (this.clientCloses) res.writeHeader('connection', 'close');
+      writeHead(res, out, this.clientCloses);
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -640,10 +638,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const res = this.res;
     const total = answer.byteLength;
     res.cork(() => {
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS keeps the connection open (a response that closes would end it now): the client is told.
-      res.writeHeader('connection', 'close');
+      writeHead(res, out, true);
       const [ok] = res.tryEnd(answer.subarray(0, total - 1), total);
       if (!ok) {
         // A client that reads nothing while it sends: the rest of the answer waits for the socket
@@ -716,11 +712,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.streams.add(this);
     res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
       // when the client asked for the close: then this is the only one.
-      if (this.clientCloses) res.writeHeader('connection', 'close');
+      writeHead(res, out, this.clientCloses);
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -921,26 +915,32 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** `close` among the options of a Connection header value. */
 const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
 
-function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
-  if (out.latin1Headers !== true) {
-    const headers = out.headers;
-    const first = headers[0];
-    if (first === undefined) return;
-    // One call into uWS for all the headers (issue 11): it writes `name: value\r\n` as given, so
-    // `value1\r\nname2: value2…` as the first header's value puts the same bytes on the wire, and
-    // each string crossing into uWS costs a UTF-8 length pass, an allocation and a copy (~0.25 µs
-    // a response with four headers). No new way to inject a line: uWS never checked values for
-    // CR/LF; a function's headers are checked (responses.ts checkFunctionResponse) and the
-    // gateway's own never hold them.
-    let value = first[1];
-    for (let i = 1; i < headers.length; i++) {
-      const [n, v] = headers[i]!;
-      value += '\r\n' + n + ': ' + v;
-    }
-    res.writeHeader(first[0], value);
+/**
+ * The status line and every header in ONE call into uWS (issue 11): `writeStatus` writes
+ * `HTTP/1.1 ` + its argument + `\r\n`, and `writeHeader` writes `name: value\r\n`, both as given,
+ * so `200 OK\r\nname1: value1\r\nname2: value2` as the status puts the same bytes on the wire as
+ * one `writeStatus` and a `writeHeader` per header, and each string crossing into uWS costs a call,
+ * a UTF-8 length pass, an allocation and a copy. No new way to inject a line: uWS never checked
+ * values for CR/LF; a function's headers are checked (responses.ts checkFunctionResponse) and the
+ * gateway's own never hold them. `close`: a `Connection: close` the gateway writes itself (last).
+ * Latin-1 headers (bytes ≥ 0x80 as single bytes) as before: the status, then one call each.
+ */
+function writeHead(res: HttpResponse, out: OutgoingResponse, close: boolean): void {
+  const status = statusLine(out.status);
+  const headers = out.headers;
+  if (out.latin1Headers === true) {
+    res.writeStatus(status);
+    for (const [name, value] of headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
+    if (close) res.writeHeader('connection', 'close');
     return;
   }
-  for (const [name, value] of out.headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
+  let head = status;
+  for (let i = 0; i < headers.length; i++) {
+    const [n, v] = headers[i]!;
+    head += '\r\n' + n + ': ' + v;
+  }
+  if (close) head += '\r\nconnection: close';
+  res.writeStatus(head);
 }
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */

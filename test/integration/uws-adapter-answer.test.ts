@@ -89,13 +89,14 @@ describe('uws adapter: answering', () => {
     assert.equal(byUrl['/big']!.body, big);
   });
 
-  it('writes every header as its own line, in order, with the one call into uWS for all of them', async (t) => {
+  it('writes the status line and every header as its own line, in order, with one call into uWS for all of them', async (t) => {
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       maxBodyBytes: 1024,
       handle(req: IncomingRequest): Promise<OutgoingResponse> {
         if (req.url === '/none') return Promise.resolve({ status: 204, headers: [] });
+        if (req.url === '/teapot') return Promise.resolve({ status: 418, headers: [['x-a', '1']], body: 'tea' });
         if (req.url === '/latin1') return Promise.resolve({ status: 200, headers: [['x-l', 'caf\u00e9'], ['x-m', 'plain']], body: 'l', latin1Headers: true });
         return Promise.resolve({ status: 200, headers: [['content-type', 'text/plain'], ['x-run-id', 'abc'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['server-timing', 'queue;dur=0, total;dur=1.5']], body: 'hi' });
       },
@@ -115,6 +116,14 @@ describe('uws adapter: answering', () => {
     const head = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').filter((l) => !/^(date|connection|content-length):/i.test(l));
     assert.deepEqual(head(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2', 'server-timing: queue;dur=0, total;dur=1.5']);
     assert.deepEqual(head(await raw('/none')), ['HTTP/1.1 204 No Content']);
+    // The whole head as it leaves, with the lines uWS adds (only Date's value varies): the client's
+    // `Connection: close` answered by the gateway's own line, after the handler's headers.
+    const whole = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').map((l) => (/^date:/i.test(l) ? 'Date: *' : l));
+    // (The same bytes as the status and each header in a call of their own: checked against the build before.)
+    assert.deepEqual(whole(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2',
+      'server-timing: queue;dur=0, total;dur=1.5', 'connection: close', 'Date: *', 'Content-Length: 2']);
+    assert.deepEqual(whole(await raw('/none')), ['HTTP/1.1 204 No Content', 'connection: close', 'Date: *']);
+    assert.deepEqual(whole(await raw('/teapot')), ['HTTP/1.1 418 I\'m a Teapot', 'x-a: 1', 'connection: close', 'Date: *', 'Content-Length: 3']);
     // Latin-1 values as bytes, as before: one call per header there.
     const latin = await raw('/latin1');
     assert.ok(latin.includes(Buffer.from('x-l: caf\xe9\r\nx-m: plain\r\n', 'latin1')), latin.toString('latin1'));

@@ -151,6 +151,26 @@ describe('RunBatcher', () => {
     }
   });
 
+  it('takes an object whose run() does the deferred work (the gateway\'s Call), in order with functions, on flush too', () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    const order: string[] = [];
+    const call = { id: 'obj', run(): void { order.push(this.id); batcher.push(run(this.id)); } };
+    batcher.afterResponse(() => order.push('fn'));
+    batcher.afterResponse(call);
+    batcher.afterResponse({ run: () => { throw new Error('bug'); } });
+    batcher.afterResponse(() => order.push('after'));
+    const onWarning = (): void => {};
+    process.on('warning', onWarning);
+    try {
+      batcher.flush();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(order, ['fn', 'obj', 'after']);
+    assert.equal(sink.get('obj')?.runId, 'obj', 'run() was called with the object as `this`');
+  });
+
   it('flush() (shutdown) runs the work still deferred', () => {
     const sink = new MemoryRunSink();
     const batcher = new RunBatcher(sink);
