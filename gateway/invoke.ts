@@ -16,7 +16,7 @@ import {
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
-import { clientView, withoutForwarding, type TrustedProxies } from './peer.js';
+import { clientView, withoutForwarding, type ClientView, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
@@ -214,8 +214,9 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     return errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
       `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name }));
   }
-  const edge = edgeOf(deps, req, admitted.headers);
-  const headers = edge.headers;
+  // The edge view as clientView made it (no second object per request with the same fields).
+  const edge = clientView(req.peer, admitted.headers, deps.trustedProxies);
+  const headers = edge.trusted ? trustedHeaders(edge, admitted.headers) : admitted.headers;
 
   const runId = randomUUID();
   const startedAt = Date.now();
@@ -342,16 +343,14 @@ export function bearerToken(headers: Pairs): string | null {
 }
 
 /**
- * The request's origin as the function sees it: scheme and client from trusted proxies (else the
- * peer over http), and the Host a trusted proxy reports in place of its own.
+ * The headers a function sees behind a trusted proxy (clientView made the rest of the request's
+ * origin as the function sees it: scheme and client from trusted proxies, else the peer over
+ * http): without the forwarding headers, and with the Host that proxy reports in place of its own.
  */
-function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
-  const view = clientView(req.peer, headers, deps.trustedProxies);
-  const { scheme, client, prefix } = view;
-  if (!view.trusted) return { scheme, client, prefix, headers };
+function trustedHeaders(view: ClientView, headers: Pairs): Pairs {
   const forwarded = withoutForwarding(headers);
-  if (view.host === null) return { scheme, client, prefix, headers: forwarded };
-  return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
+  if (view.host === null) return forwarded;
+  return [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]];
 }
 
 function wireEvent(rootPath: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
