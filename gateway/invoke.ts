@@ -389,7 +389,7 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
     error = { ...error, code: 'FUNCTION_ERROR', class: 'user_error' };
   }
   let response: OutgoingResponse | null = null;
-  let functionTiming: string[] = [];
+  let functionTiming: string[] | undefined;
   // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
   // the run record the exception (docs/api-invoke.md, "Errors"), also when what it raised was the
   // platform's failure under it (DATA_BACKEND_UNAVAILABLE: no class, poolmgr/outcome.ts).
@@ -409,11 +409,11 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
 
   const totalMs = performance.now() - origin.arrivedAt;
   const timings = { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs };
-  const headers = invocationHeaders(runId, result.cold, timings, response === null ? [] : functionTiming);
   if (response === null) {
-    response = errorResponse(publicError(fn, error!, runId), runId, headers);
+    response = errorResponse(publicError(fn, error!, runId), runId, invocationHeaders(runId, result.cold, timings));
   } else {
-    response!.headers.push(...headers);
+    // Appended to the function's checked headers (a list of their own) in place.
+    invocationHeaders(runId, result.cold, timings, functionTiming, response.headers);
   }
   const out = response!;
   if (result.after !== undefined) {
