@@ -5,7 +5,7 @@
  * docs/api-invoke.md) and `invokeDirect` for callers inside the process (the control plane's test
  * invoke), which are trusted and skip the invoke token.
  */
-import { randomUUID } from 'node:crypto';
+import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
@@ -218,7 +218,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   const edge = clientView(req.peer, admitted.headers, deps.trustedProxies);
   const headers = edge.trusted ? trustedHeaders(edge, admitted.headers) : admitted.headers;
 
-  const runId = randomUUID();
+  const runId = newRunId();
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, fn, runId, startedAt);
   if (deps.shuttingDown()) {
@@ -254,7 +254,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const fn = servable(found, name);
   if (fn instanceof PlatformError) throw fn;
   // An async run keeps its id across attempts: the handler sees the same requestId each time.
-  const runId = request.runId ?? randomUUID();
+  const runId = request.runId ?? newRunId();
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
   const call = new Call(deps, trigger, performance.now(), request.signal, attempt, fn, runId, startedAt);

@@ -223,15 +223,15 @@ const LISTEN_EXCLUSIVE_PORT = (loaded as unknown as { LIBUS_LISTEN_EXCLUSIVE_POR
 const uwsConfig = (loaded as unknown as { _cfg?: (key: string) => void })._cfg;
 /** LoopData::CORK_BUFFER_SIZE of this build: a write that does not fit is sent at once (rule 8). */
 const CORK_BUFFER_BYTES = 16 * 1024;
-const statusLines = new Map<number, string>();
+/** Status lines made once, indexed by status (an array read, not a Map's hash, per response). */
+const statusLines: (string | undefined)[] = new Array<string | undefined>(1000).fill(undefined);
 
 function statusLine(status: number): string {
-  let line = statusLines.get(status);
-  if (line === undefined) {
-    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
-    statusLines.set(status, line);
-  }
-  return line;
+  const line = statusLines[status];
+  if (line !== undefined) return line;
+  const made = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+  if (Number.isInteger(status) && status >= 0 && status < statusLines.length) statusLines[status] = made;
+  return made;
 }
 
 /**
