@@ -131,6 +131,9 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
 const NO_RESPONSE: OutgoingResponse = { status: 500, headers: [] };
 const NOT_INVOKED_RESULT: InvocationResult = { ...NOT_INVOKED, error: { code: 'INTERNAL_ERROR', class: null, type: 'NotFinished', message: 'not finished' } };
 
+/** The body of every bodyless HTTP call's event (frozen: nothing may write into it). */
+const NO_BODY: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
 type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
@@ -226,7 +229,9 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
   // without a promise and a microtask (issue 11). A body still arriving is awaited.
-  let body = req.bodyNow();
+  // A request without a body: a shared empty buffer, only ever copied into the invoke frame (no
+  // buffer made per GET; issue 11). Never one a handler could transfer: the event stays in the gateway.
+  let body = req.bodyless === true ? NO_BODY : req.bodyNow();
   if (body === null) {
     try {
       body = await req.body();

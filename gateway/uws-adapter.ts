@@ -151,6 +151,12 @@ export interface IncomingRequest {
   body(): Promise<Uint8Array>;
   /** The whole body if it has arrived (what `body()` would resolve with), else null: then await `body()`. */
   bodyNow(): Uint8Array | null;
+  /**
+   * True when the request came without a body (no Content-Length, not chunked, or a length of 0):
+   * a caller that only copies the body (the invoke frame) may then use a shared empty buffer of its
+   * own instead of asking `bodyNow()` for a fresh one (issue 11). Absent: unknown.
+   */
+  readonly bodyless?: boolean;
 }
 
 export interface OutgoingResponse {
@@ -302,6 +308,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private bodyHolder: Holder | null = null;
   /** The share of that budget its body counts in (its function's key), or null. */
   private share: string | null = null;
+  /** Came without a body (IncomingRequest.bodyless). */
+  bodyless = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
@@ -380,9 +388,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     if (!chunked && !contentLength) {
-      // A fresh (empty) buffer per request, never a shared one: a handler may move the body it
-      // gets to a worker thread (controlplane/bundles), which detaches its ArrayBuffer.
-      this.settle({ body: new Uint8Array(0) });
+      // Settled as empty; the buffer itself is made when someone asks (bodyNow/body): a fresh one
+      // per request, never a shared one, since a handler may move the body it gets to a worker
+      // thread (controlplane/bundles), which detaches its ArrayBuffer. The invoke path asks
+      // `bodyless` instead and asks for none (an ArrayBuffer and an object fewer per GET).
+      this.bodyless = true;
+      this.settle(NO_BODY);
       return;
     }
     // Rule 7: the announced size counts in the server's budget (and its function's share of it)
@@ -444,14 +455,20 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   }
 
   bodyNow(): Uint8Array | null {
-    const outcome = this.outcome;
+    const outcome = this.ownOutcome();
     return outcome !== null && 'body' in outcome ? outcome.body : null;
   }
 
   body(): Promise<Uint8Array> {
-    const outcome = this.outcome;
+    const outcome = this.ownOutcome();
     if (outcome) return 'body' in outcome ? Promise.resolve(outcome.body) : Promise.reject(outcome.error);
     return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
+  }
+
+  /** The outcome, with a bodyless request's empty body made now (its own buffer, kept: bodyNow and body give the same one). */
+  private ownOutcome(): Exchange['outcome'] {
+    if (this.outcome === NO_BODY) this.outcome = { body: new Uint8Array(0) };
+    return this.outcome;
   }
 
   private onChunk(chunk: ArrayBuffer, isLast: boolean): void {
@@ -942,6 +959,9 @@ function writeHead(res: HttpResponse, out: OutgoingResponse, close: boolean): vo
   if (close) head += '\r\nconnection: close';
   res.writeStatus(head);
 }
+
+/** The outcome of a request without a body until someone asks for it (Exchange.ownOutcome makes its own then). Never handed out. */
+const NO_BODY: { body: Uint8Array } = { body: new Uint8Array(0) };
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */
 const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;

@@ -56,13 +56,17 @@ describe('uws adapter: answering', () => {
 
   it('gives the whole body without a promise once it arrived (bodyNow: at once without a body), and each request its own headers', async (t) => {
     const seen: { url: string; now: string | null; body: string; headers: string }[] = [];
+    const bodyless: Record<string, boolean | undefined> = {};
+    const emptyBodies: Uint8Array[] = [];
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       maxBodyBytes: 1 << 20,
       async handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        bodyless[req.url] = req.bodyless;
         const now = req.bodyNow();
         const body = await req.body();
+        if (req.bodyless === true) emptyBodies.push(body);
         // Once body() resolved, bodyNow gives the same bytes.
         assert.equal(req.bodyNow(), body);
         seen.push({ url: req.url, now: now === null ? null : Buffer.from(now).toString(), body: Buffer.from(body).toString(), headers: req.headers.filter(([k]) => k.startsWith('x-')).map((p) => p.join('=')).join(',') });
@@ -87,6 +91,12 @@ describe('uws adapter: answering', () => {
     assert.deepEqual(byUrl['/small'], { url: '/small', now: null, body: 'hello', headers: 'x-b=2,x-c=3' });
     assert.equal(byUrl['/big']!.now, null);
     assert.equal(byUrl['/big']!.body, big);
+    // Without a body: said so (the invoke path then makes no buffer), and whoever asks still gets
+    // a fresh empty buffer of the request's own (one may be transferred to a worker and detached).
+    assert.deepEqual(bodyless, { '/none': true, '/small': false, '/big': false, '/close': true });
+    assert.equal(emptyBodies.length, 2);
+    assert.notEqual(emptyBodies[0], emptyBodies[1]);
+    assert.notEqual(emptyBodies[0]!.buffer, emptyBodies[1]!.buffer);
   });
 
   it('writes the status line and every header as its own line, in order, with one call into uWS for all of them', async (t) => {
