@@ -52,7 +52,9 @@ test('the limit speaks the platform\'s protocol v4: it reads the gateway\'s invo
   t.after(() => socket.destroy());
   const event = { method: 'GET', path: '/fn/hello/', rawQuery: '', query: [], headers: [['host', 'x'] as [string, string]], body: new Uint8Array(0), requestId: '' };
   for (const frame of encodeInvokeFrame(7, event, { requestId: '', timeoutMs: 0, attempt: 1 })) socket.write(frame);
-  const reply = await new Promise<Buffer>((resolve) => {
+  const reply = await new Promise<Buffer>((resolve, reject) => {
+    // A worker that cannot read the frame dies (a v3 worker: "list indices must be integers"): fail at once.
+    worker.once('exit', (code) => reject(new Error(`forward_worker.py exited (${String(code)}) before answering`)));
     let got = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       got = Buffer.concat([got, chunk]);
