@@ -50,6 +50,9 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Checks header syntax, size and body framing; the framing to read the body with, or the refusal. */
+/** The framing of a request without a body (most of them): one frozen object, not one per request. */
+const NO_BODY: Framing = Object.freeze({ ok: true, contentLength: null, chunked: false });
+
 export function checkRequestHead(method: string, url: string, rawQuery: string, headers: Pairs): Framing {
   // "METHOD SP url[?query] SP HTTP/1.1 CRLF", then "name: value CRLF" per header, then CRLF.
   if (!METHOD.test(method)) return refuse('the request method is not a token (RFC 9110 §9.1)', { method: method.slice(0, 32) });
@@ -79,7 +82,7 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
     }
     return { ok: true, contentLength: null, chunked: true };
   }
-  if (lengths === null) return { ok: true, contentLength: null, chunked: false };
+  if (lengths === null) return NO_BODY;
   if (lengths.length > 1) return refuse('the request repeats Content-Length', { header: 'content-length' });
   const value = lengths[0]!.trim();
   if (!DIGITS.test(value)) return refuse('Content-Length is not a decimal number', { header: 'content-length' });

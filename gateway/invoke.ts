@@ -5,7 +5,7 @@
  * docs/api-invoke.md) and `invokeDirect` for callers inside the process (the control plane's test
  * invoke), which are trusted and skip the invoke token.
  */
-import { randomUUID } from 'node:crypto';
+import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
@@ -16,7 +16,7 @@ import {
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
-import { clientView, withoutForwarding, type TrustedProxies } from './peer.js';
+import { clientView, withoutForwarding, type ClientView, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
@@ -78,10 +78,41 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
 
 /** Where a call came from: what the run record and the abort handling need. */
 interface Origin {
-  trigger: RunTrigger;
-  arrivedAt: number;
-  signal: Abortable | undefined;
-  attempt: number;
+  readonly trigger: RunTrigger;
+  readonly arrivedAt: number;
+  readonly signal: Abortable | undefined;
+  readonly attempt: number;
+}
+
+/**
+ * One call, from admission to its run record, as ONE object (issue 11): its origin, what `finish`
+ * made of its result (the `Finished` it returns is the call itself) and the task that records it
+ * after the response (`run`, handed to RunBatcher.afterResponse) were three objects and a closure
+ * with its context per request.
+ */
+class Call implements Origin, Finished {
+  response: OutgoingResponse = NO_RESPONSE;
+  error: InvocationError | null = null;
+  cold = false;
+  durationMs = 0;
+  result: InvocationResult = NOT_INVOKED_RESULT;
+  invoked = false;
+
+  constructor(
+    readonly deps: InvokeDeps,
+    readonly trigger: RunTrigger,
+    readonly arrivedAt: number,
+    readonly signal: Abortable | undefined,
+    readonly attempt: number,
+    readonly fn: FunctionVersion,
+    readonly runId: string,
+    readonly startedAt: number,
+  ) {}
+
+  /** The deferred record of a call that ended with its response (RunBatcher.afterResponse). */
+  run(): void {
+    recordRun(this.deps, this, this.fn, this.runId, this.startedAt, this.result, this.invoked, this.response.status, this.error, null, this.durationMs);
+  }
 }
 
 /** What happened before the pool was asked, when the call never reached it. */
@@ -95,6 +126,13 @@ const NOT_INVOKED: Omit<InvocationResult, 'error'> = {
   logs: [],
   instanceId: null,
 };
+
+/** Placeholders of a Call not finished yet (never read: finish sets both). */
+const NO_RESPONSE: OutgoingResponse = { status: 500, headers: [] };
+const NOT_INVOKED_RESULT: InvocationResult = { ...NOT_INVOKED, error: { code: 'INTERNAL_ERROR', class: null, type: 'NotFinished', message: 'not finished' } };
+
+/** The body of every bodyless HTTP call's event (frozen: nothing may write into it). */
+const NO_BODY: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
 
 const WWW_AUTHENTICATE: [string, string] = ['www-authenticate', 'Bearer'];
 
@@ -194,24 +232,27 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
     return errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
       `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name }));
   }
-  const edge = edgeOf(deps, req, admitted.headers);
-  const headers = edge.headers;
+  // The edge view as clientView made it (no second object per request with the same fields).
+  const edge = clientView(req.peer, admitted.headers, deps.trustedProxies);
+  const headers = edge.trusted ? trustedHeaders(edge, admitted.headers) : admitted.headers;
 
-  const runId = randomUUID();
+  const runId = newRunId();
   const startedAt = Date.now();
-  const origin: Origin = { trigger: 'http', arrivedAt: req.arrivedAt, signal: req.abortable, attempt: 1 };
+  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, fn, runId, startedAt);
   if (deps.shuttingDown()) {
-    return finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
+    return finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
   // without a promise and a microtask (issue 11). A body still arriving is awaited.
-  let body = req.bodyNow();
+  // A request without a body: a shared empty buffer, only ever copied into the invoke frame (no
+  // buffer made per GET; issue 11). Never one a handler could transfer: the event stays in the gateway.
+  let body = req.bodyless === true ? NO_BODY : req.bodyNow();
   if (body === null) {
     try {
       body = await req.body();
     } catch (err) {
       const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
-      return finish(deps, origin, fn, runId, startedAt, notInvoked(code, (err as Error).message), false).response;
+      return finish(call, notInvoked(code, (err as Error).message), false).response;
     }
   }
   // The root path built once (no default `/fn/<name>` made first and replaced).
@@ -219,7 +260,7 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   event.scheme = edge.scheme;
   event.client = edge.client;
   const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
-  return finish(deps, origin, fn, runId, startedAt, result, true).response;
+  return finish(call, result, true).response;
 }
 
 /**
@@ -233,18 +274,18 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const fn = servable(found, name);
   if (fn instanceof PlatformError) throw fn;
   // An async run keeps its id across attempts: the handler sees the same requestId each time.
-  const runId = request.runId ?? randomUUID();
+  const runId = request.runId ?? newRunId();
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
-  const origin: Origin = { trigger, arrivedAt: performance.now(), signal: request.signal, attempt };
+  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, fn, runId, startedAt);
   let done: Finished;
   if (deps.shuttingDown()) {
-    done = finish(deps, origin, fn, runId, startedAt, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
+    done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
     const event = wireEvent(`/fn/${name}`, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
-    done = finish(deps, origin, fn, runId, startedAt, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
+    done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
   }
   const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));
@@ -322,16 +363,14 @@ export function bearerToken(headers: Pairs): string | null {
 }
 
 /**
- * The request's origin as the function sees it: scheme and client from trusted proxies (else the
- * peer over http), and the Host a trusted proxy reports in place of its own.
+ * The headers a function sees behind a trusted proxy (clientView made the rest of the request's
+ * origin as the function sees it: scheme and client from trusted proxies, else the peer over
+ * http): without the forwarding headers, and with the Host that proxy reports in place of its own.
  */
-function edgeOf(deps: InvokeDeps, req: IncomingRequest, headers: Pairs): { scheme: 'http' | 'https'; client: [string, number]; prefix: string; headers: Pairs } {
-  const view = clientView(req.peer, headers, deps.trustedProxies);
-  const { scheme, client, prefix } = view;
-  if (!view.trusted) return { scheme, client, prefix, headers };
+function trustedHeaders(view: ClientView, headers: Pairs): Pairs {
   const forwarded = withoutForwarding(headers);
-  if (view.host === null) return { scheme, client, prefix, headers: forwarded };
-  return { scheme, client, prefix, headers: [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]] };
+  if (view.host === null) return forwarded;
+  return [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]];
 }
 
 function wireEvent(rootPath: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
@@ -360,7 +399,9 @@ interface Finished {
 }
 
 /** Maps the result to the response, and (off the request path) records the run and metrics. */
-function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult, invoked: boolean): Finished {
+function finish(call: Call, result: InvocationResult, invoked: boolean): Finished {
+  const { deps, fn, runId, startedAt } = call;
+  const origin: Origin = call;
   let error: InvocationError | null = result.error ? relativize(result.error, fn.dir) : null;
   if (error?.code === 'DATA_BACKEND_UNAVAILABLE' && !(deps.dataOutage?.(fn.name, startedAt) ?? false)) {
     // The runtime's claim comes from the function's process; the proxy said no such thing during
@@ -368,7 +409,7 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
     error = { ...error, code: 'FUNCTION_ERROR', class: 'user_error' };
   }
   let response: OutgoingResponse | null = null;
-  let functionTiming: string[] = [];
+  let functionTiming: string[] | undefined;
   // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
   // the run record the exception (docs/api-invoke.md, "Errors"), also when what it raised was the
   // platform's failure under it (DATA_BACKEND_UNAVAILABLE: no class, poolmgr/outcome.ts).
@@ -388,11 +429,11 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
 
   const totalMs = performance.now() - origin.arrivedAt;
   const timings = { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs };
-  const headers = invocationHeaders(runId, result.cold, timings, response === null ? [] : functionTiming);
   if (response === null) {
-    response = errorResponse(publicError(fn, error!, runId), runId, headers);
+    response = errorResponse(publicError(fn, error!, runId), runId, invocationHeaders(runId, result.cold, timings));
   } else {
-    response!.headers.push(...headers);
+    // Appended to the function's checked headers (a list of their own) in place.
+    invocationHeaders(runId, result.cold, timings, functionTiming, response.headers);
   }
   const out = response!;
   if (result.after !== undefined) {
@@ -407,18 +448,31 @@ function finish(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: st
       }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
-      return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+      return settled(call, out, error, result, invoked, totalMs);
     }
     result.body?.cancel(); // its head was refused (FUNCTION_BAD_RESPONSE): the app's stream is cancelled
   }
+  settled(call, out, error, result, invoked, totalMs);
   if (origin.trigger === 'http') {
-    // After the response is written (RunBatcher.afterResponse); a direct caller (async runs,
-    // triggers) may act on the run as soon as it has the result, so its record is not deferred.
-    deps.runs.afterResponse(() => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs));
+    // After the response is written (RunBatcher.afterResponse: the call itself is the task); a
+    // direct caller (async runs, triggers) may act on the run as soon as it has the result, so its
+    // record is not deferred.
+    deps.runs.afterResponse(call);
   } else {
-    recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status, error, null, totalMs);
+    call.run();
   }
-  return { response: out, error, cold: result.cold, durationMs: totalMs, result };
+  return call;
+}
+
+/** What finish made of the call, kept on it (the Finished it returns, and what its record reads). */
+function settled(call: Call, response: OutgoingResponse, error: InvocationError | null, result: InvocationResult, invoked: boolean, durationMs: number): Call {
+  call.response = response;
+  call.error = error;
+  call.cold = result.cold;
+  call.durationMs = durationMs;
+  call.result = result;
+  call.invoked = invoked;
+  return call;
 }
 
 /** What the end of a call that responded early changes in its record. */

@@ -32,18 +32,22 @@ export interface Timings {
   totalMs: number;
 }
 
+const NO_TIMING: readonly string[] = [];
+
 /**
  * The headers every invocation response carries, success or failure. `functionTiming` holds the
  * function's own Server-Timing entries, already prefixed (`fn.`): they follow the platform's in
- * the one Server-Timing header.
+ * the one Server-Timing header. Appended to `into` (a response's own list: no list of them made
+ * and copied per request, issue 11), which is returned.
  */
-export function invocationHeaders(runId: string, cold: boolean, t: Timings, functionTiming: readonly string[] = []): Pairs {
+export function invocationHeaders(runId: string, cold: boolean, t: Timings, functionTiming: readonly string[] = NO_TIMING, into: Pairs = []): Pairs {
   const timing = `queue;dur=${ms(t.queuedMs)}, init;dur=${ms(t.initMs)}, handler;dur=${ms(t.handlerMs)}, total;dur=${ms(t.totalMs)}`;
-  return [
+  into.push(
     ['x-run-id', runId],
     ['x-cold-start', cold ? '1' : '0'],
     ['server-timing', functionTiming.length === 0 ? timing : `${timing}, ${functionTiming.join(', ')}`],
-  ];
+  );
+  return into;
 }
 
 /**

@@ -50,10 +50,16 @@ export class MemoryRunSink implements RunSink {
  * bounded: past `maxPending` the oldest record is dropped and counted, so a stuck sink cannot
  * grow memory without limit.
  */
+/**
+ * Work deferred until after the response: a function, or an object whose `run()` does it (the
+ * gateway's per-request Call, gateway/invoke.ts: no closure and context made per request).
+ */
+export type DeferredTask = (() => void) | { run(): void };
+
 export class RunBatcher {
   private pending: RunRecord[] = [];
   /** Work of runs whose responses are on their way: building the record, the metrics (see `afterResponse`). */
-  private deferred: (() => void)[] = [];
+  private deferred: DeferredTask[] = [];
   private scheduled = false;
   dropped = 0;
   failed = 0;
@@ -80,7 +86,7 @@ export class RunBatcher {
    * and metrics need not hold its response (at one connection they were 3-10 µs of each
    * request's latency). `flush()` runs what is still waiting first, so shutdown loses none.
    */
-  afterResponse(task: () => void): void {
+  afterResponse(task: DeferredTask): void {
     this.deferred.push(task);
     this.schedule();
   }
@@ -99,7 +105,8 @@ export class RunBatcher {
       this.deferred = [];
       for (const task of tasks) {
         try {
-          task();
+          if (typeof task === 'function') task();
+          else task.run();
         } catch (err) {
           // A bug in building a record must not take the gateway down or skip the others.
           process.emitWarning(`gateway: could not record a run: ${String(err)}`);

@@ -151,6 +151,12 @@ export interface IncomingRequest {
   body(): Promise<Uint8Array>;
   /** The whole body if it has arrived (what `body()` would resolve with), else null: then await `body()`. */
   bodyNow(): Uint8Array | null;
+  /**
+   * True when the request came without a body (no Content-Length, not chunked, or a length of 0):
+   * a caller that only copies the body (the invoke frame) may then use a shared empty buffer of its
+   * own instead of asking `bodyNow()` for a fresh one (issue 11). Absent: unknown.
+   */
+  readonly bodyless?: boolean;
 }
 
 export interface OutgoingResponse {
@@ -223,15 +229,15 @@ const LISTEN_EXCLUSIVE_PORT = (loaded as unknown as { LIBUS_LISTEN_EXCLUSIVE_POR
 const uwsConfig = (loaded as unknown as { _cfg?: (key: string) => void })._cfg;
 /** LoopData::CORK_BUFFER_SIZE of this build: a write that does not fit is sent at once (rule 8). */
 const CORK_BUFFER_BYTES = 16 * 1024;
-const statusLines = new Map<number, string>();
+/** Status lines made once, indexed by status (an array read, not a Map's hash, per response). */
+const statusLines: (string | undefined)[] = new Array<string | undefined>(1000).fill(undefined);
 
 function statusLine(status: number): string {
-  let line = statusLines.get(status);
-  if (line === undefined) {
-    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
-    statusLines.set(status, line);
-  }
-  return line;
+  const line = statusLines[status];
+  if (line !== undefined) return line;
+  const made = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+  if (Number.isInteger(status) && status >= 0 && status < statusLines.length) statusLines[status] = made;
+  return made;
 }
 
 /**
@@ -302,6 +308,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   private bodyHolder: Holder | null = null;
   /** The share of that budget its body counts in (its function's key), or null. */
   private share: string | null = null;
+  /** Came without a body (IncomingRequest.bodyless). */
+  bodyless = false;
   /** The request head is malformed, or its body cannot be taken now: answer this at once, without calling the handler (rule 8). */
   readonly refusal: PlatformError | null = null;
 
@@ -380,9 +388,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     if (!chunked && !contentLength) {
-      // A fresh (empty) buffer per request, never a shared one: a handler may move the body it
-      // gets to a worker thread (controlplane/bundles), which detaches its ArrayBuffer.
-      this.settle({ body: new Uint8Array(0) });
+      // Settled as empty; the buffer itself is made when someone asks (bodyNow/body): a fresh one
+      // per request, never a shared one, since a handler may move the body it gets to a worker
+      // thread (controlplane/bundles), which detaches its ArrayBuffer. The invoke path asks
+      // `bodyless` instead and asks for none (an ArrayBuffer and an object fewer per GET).
+      this.bodyless = true;
+      this.settle(NO_BODY);
       return;
     }
     // Rule 7: the announced size counts in the server's budget (and its function's share of it)
@@ -444,14 +455,20 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   }
 
   bodyNow(): Uint8Array | null {
-    const outcome = this.outcome;
+    const outcome = this.ownOutcome();
     return outcome !== null && 'body' in outcome ? outcome.body : null;
   }
 
   body(): Promise<Uint8Array> {
-    const outcome = this.outcome;
+    const outcome = this.ownOutcome();
     if (outcome) return 'body' in outcome ? Promise.resolve(outcome.body) : Promise.reject(outcome.error);
     return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
+  }
+
+  /** The outcome, with a bodyless request's empty body made now (its own buffer, kept: bodyNow and body give the same one). */
+  private ownOutcome(): Exchange['outcome'] {
+    if (this.outcome === NO_BODY) this.outcome = { body: new Uint8Array(0) };
+    return this.outcome;
   }
 
   private onChunk(chunk: ArrayBuffer, isLast: boolean): void {
@@ -601,11 +618,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     }
     res.cork(() => {
       // Rule 4: status, headers and body in one corked write.
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
       // when the client asked for the close: then this is the only one.
-      if (this.clientCloses) res.writeHeader('connection', 'close');
+      writeHead(res, out, this.clientCloses);
       if (noBody) {
         // No body bytes (uWS would write the body even for HEAD). Call it with no arguments: in
         // this build an explicit `undefined` length writes a garbage Content-Length and breaks
@@ -640,10 +655,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     const res = this.res;
     const total = answer.byteLength;
     res.cork(() => {
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS keeps the connection open (a response that closes would end it now): the client is told.
-      res.writeHeader('connection', 'close');
+      writeHead(res, out, true);
       const [ok] = res.tryEnd(answer.subarray(0, total - 1), total);
       if (!ok) {
         // A client that reads nothing while it sends: the rest of the answer waits for the socket
@@ -716,11 +729,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.streams.add(this);
     res.onWritable((offset) => writer.writable(offset));
     res.cork(() => {
-      res.writeStatus(statusLine(out.status));
-      writeHeaders(res, out);
       // uWS writes its own `Connection: close` when told to close (out.closeConnection), but not
       // when the client asked for the close: then this is the only one.
-      if (this.clientCloses) res.writeHeader('connection', 'close');
+      writeHead(res, out, this.clientCloses);
       // The stream's first chunks leave with the head, in this cork.
       try {
         stream.start(writer);
@@ -921,27 +932,36 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** `close` among the options of a Connection header value. */
 const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
 
-function writeHeaders(res: HttpResponse, out: OutgoingResponse): void {
-  if (out.latin1Headers !== true) {
-    const headers = out.headers;
-    const first = headers[0];
-    if (first === undefined) return;
-    // One call into uWS for all the headers (issue 11): it writes `name: value\r\n` as given, so
-    // `value1\r\nname2: value2…` as the first header's value puts the same bytes on the wire, and
-    // each string crossing into uWS costs a UTF-8 length pass, an allocation and a copy (~0.25 µs
-    // a response with four headers). No new way to inject a line: uWS never checked values for
-    // CR/LF; a function's headers are checked (responses.ts checkFunctionResponse) and the
-    // gateway's own never hold them.
-    let value = first[1];
-    for (let i = 1; i < headers.length; i++) {
-      const [n, v] = headers[i]!;
-      value += '\r\n' + n + ': ' + v;
-    }
-    res.writeHeader(first[0], value);
+/**
+ * The status line and every header in ONE call into uWS (issue 11): `writeStatus` writes
+ * `HTTP/1.1 ` + its argument + `\r\n`, and `writeHeader` writes `name: value\r\n`, both as given,
+ * so `200 OK\r\nname1: value1\r\nname2: value2` as the status puts the same bytes on the wire as
+ * one `writeStatus` and a `writeHeader` per header, and each string crossing into uWS costs a call,
+ * a UTF-8 length pass, an allocation and a copy. No new way to inject a line: uWS never checked
+ * values for CR/LF; a function's headers are checked (responses.ts checkFunctionResponse) and the
+ * gateway's own never hold them. `close`: a `Connection: close` the gateway writes itself (last).
+ * Latin-1 headers (bytes ≥ 0x80 as single bytes) as before: the status, then one call each.
+ */
+function writeHead(res: HttpResponse, out: OutgoingResponse, close: boolean): void {
+  const status = statusLine(out.status);
+  const headers = out.headers;
+  if (out.latin1Headers === true) {
+    res.writeStatus(status);
+    for (const [name, value] of headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
+    if (close) res.writeHeader('connection', 'close');
     return;
   }
-  for (const [name, value] of out.headers) res.writeHeader(name, NON_ASCII.test(value) ? Buffer.from(value, 'latin1') : value);
+  let head = status;
+  for (let i = 0; i < headers.length; i++) {
+    const [n, v] = headers[i]!;
+    head += '\r\n' + n + ': ' + v;
+  }
+  if (close) head += '\r\nconnection: close';
+  res.writeStatus(head);
 }
+
+/** The outcome of a request without a body until someone asks for it (Exchange.ownOutcome makes its own then). Never handed out. */
+const NO_BODY: { body: Uint8Array } = { body: new Uint8Array(0) };
 
 /** The outcome of a body nobody may read any more; one shared object, not one per response. */
 const ALREADY_ANSWERED = { error: new PlatformError('BAD_REQUEST', 'the request was already answered') } as const;

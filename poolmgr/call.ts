@@ -9,17 +9,17 @@ import type { Instance } from './instance.js';
 import { hostError } from './outcome.js';
 import type { ResponseBody } from './response-body.js';
 import type { CallEnd, InvocationError, InvocationResult } from './types.js';
-import type { QueueLinks, WaitQueue } from './wait-queue.js';
+import type { Deadlined, QueueLinks, TimedWaitQueue } from './wait-queue.js';
 
 export type StartKind = InvocationResult['start'];
 
 /** Only ever read (concatenated), never handed out: each result gets its own logs array. */
 const NO_LOGS: readonly LogLine[] = [];
 
-export class Call implements QueueLinks<Call> {
+export class Call implements QueueLinks<Call>, Deadlined {
   prev: Call | null = null;
   next: Call | null = null;
-  queuedIn: WaitQueue<Call> | null = null;
+  queuedIn: TimedWaitQueue<Call> | null = null;
 
   readonly promise: Promise<InvocationResult>;
   start: StartKind = 'warm';
@@ -35,8 +35,13 @@ export class Call implements QueueLinks<Call> {
   sentAt = 0;
   /** The runtime has started it (it is among the first `concurrency` sent calls). */
   started = false;
-  /** The queue wait timer (the handler timeout is its instance's: Instance.begin). */
-  timer: NodeJS.Timeout | undefined = undefined;
+  /**
+   * While queued: performance.now() past which it fails with QueueTimeout (Infinity: no limit), and
+   * that limit. One timer per queue watches them (TimedWaitQueue); the handler timeout is its
+   * instance's (Instance.begin).
+   */
+  deadline = Infinity;
+  private waitMs = 0;
   /** Once started: the handler timeout it runs under (0 = none), from `startedAt`. */
   timeoutMs = 0;
   /** performance.now() when the runtime started it (host's view): the handler time of a call it never answered. */
@@ -151,7 +156,6 @@ export class Call implements QueueLinks<Call> {
   finish(response: WireResponse | null, error: InvocationError | null, raw: unknown, handlerMs: number): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
     if (this.queuedIn !== null) this.leaveQueue();
     if (this.watching) {
       this.watching = false;
@@ -220,11 +224,20 @@ export class Call implements QueueLinks<Call> {
   }
 
   /** Waits in the group's queue for at most `waitMs` (0 = no limit of its own); `first` jumps the line. */
-  enqueue(queue: WaitQueue<Call>, waitMs: number, first = false): void {
+  enqueue(queue: TimedWaitQueue<Call>, waitMs: number, first = false): void {
     if (first) queue.unshift(this);
     else queue.push(this);
-    if (waitMs > 0) this.timer = setTimeout(onQueueTimeout, waitMs, this, waitMs);
+    if (waitMs > 0) {
+      this.waitMs = waitMs;
+      this.deadline = performance.now() + waitMs;
+      queue.watch(this.deadline);
+    }
     this.signal?.addEventListener('abort', this);
+  }
+
+  /** Deadlined: waited `waitMs` in the queue without getting a slot. */
+  expire(): void {
+    this.fail(this.group.quotaRefusal() ?? hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${this.waitMs} ms`));
   }
 
   /** Leaves the queue (to take a slot, or to fail); records the time spent waiting. */
@@ -233,9 +246,8 @@ export class Call implements QueueLinks<Call> {
       this.awaitingFinish = false;
       this.group.finishWaiters--;
     }
+    this.deadline = Infinity;
     this.queuedIn?.remove(this);
-    clearTimeout(this.timer);
-    this.timer = undefined;
     this.signal?.removeEventListener('abort', this);
     this.queuedMs += now - this.at;
     this.at = now;
@@ -262,6 +274,3 @@ export class Call implements QueueLinks<Call> {
   }
 }
 
-function onQueueTimeout(call: Call, waitMs: number): void {
-  call.fail(call.group.quotaRefusal() ?? hostError('FUNCTION_BUSY', null, 'QueueTimeout', `no instance became free within ${waitMs} ms`));
-}

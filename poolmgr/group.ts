@@ -9,7 +9,7 @@ import type { Placement } from './host/types.js';
 import type { FunctionTemplate } from './template.js';
 import type { FunctionStats, FunctionVersion, InvocationError } from './types.js';
 import type { Preset } from './preset.js';
-import { WaitQueue } from './wait-queue.js';
+import { TimedWaitQueue } from './wait-queue.js';
 
 export const FUNCTION_DEFAULTS = Object.freeze({ concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
 
@@ -27,7 +27,7 @@ export interface Limits {
 export class FunctionGroup {
   /** Instances that take calls: specializing or ready. Drained and discarded ones are not here. */
   readonly instances: Instance[] = [];
-  readonly queue = new WaitQueue<Call>();
+  readonly queue = new TimedWaitQueue<Call>();
   fn!: FunctionVersion;
   spec!: FunctionSpec;
   limits!: Limits;

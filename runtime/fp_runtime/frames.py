@@ -209,7 +209,7 @@ _length_at = _LENGTH.unpack_from
 class Decoder:
     """Incremental decoder: feed bytes, get messages (or BadFrame items) back. `invoke_maps`: a v3
     map `invoke` is returned as its v4 array (what the serve loops read); off for a reader that
-    takes the map as it is (the bench's limit, bench/baseline/forward_worker.py)."""
+    takes the map as it is."""
 
     __slots__ = ("buf", "invoke_maps")
 

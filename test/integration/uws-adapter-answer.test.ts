@@ -56,13 +56,17 @@ describe('uws adapter: answering', () => {
 
   it('gives the whole body without a promise once it arrived (bodyNow: at once without a body), and each request its own headers', async (t) => {
     const seen: { url: string; now: string | null; body: string; headers: string }[] = [];
+    const bodyless: Record<string, boolean | undefined> = {};
+    const emptyBodies: Uint8Array[] = [];
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       maxBodyBytes: 1 << 20,
       async handle(req: IncomingRequest): Promise<OutgoingResponse> {
+        bodyless[req.url] = req.bodyless;
         const now = req.bodyNow();
         const body = await req.body();
+        if (req.bodyless === true) emptyBodies.push(body);
         // Once body() resolved, bodyNow gives the same bytes.
         assert.equal(req.bodyNow(), body);
         seen.push({ url: req.url, now: now === null ? null : Buffer.from(now).toString(), body: Buffer.from(body).toString(), headers: req.headers.filter(([k]) => k.startsWith('x-')).map((p) => p.join('=')).join(',') });
@@ -87,15 +91,22 @@ describe('uws adapter: answering', () => {
     assert.deepEqual(byUrl['/small'], { url: '/small', now: null, body: 'hello', headers: 'x-b=2,x-c=3' });
     assert.equal(byUrl['/big']!.now, null);
     assert.equal(byUrl['/big']!.body, big);
+    // Without a body: said so (the invoke path then makes no buffer), and whoever asks still gets
+    // a fresh empty buffer of the request's own (one may be transferred to a worker and detached).
+    assert.deepEqual(bodyless, { '/none': true, '/small': false, '/big': false, '/close': true });
+    assert.equal(emptyBodies.length, 2);
+    assert.notEqual(emptyBodies[0], emptyBodies[1]);
+    assert.notEqual(emptyBodies[0]!.buffer, emptyBodies[1]!.buffer);
   });
 
-  it('writes every header as its own line, in order, with the one call into uWS for all of them', async (t) => {
+  it('writes the status line and every header as its own line, in order, with one call into uWS for all of them', async (t) => {
     const server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       maxBodyBytes: 1024,
       handle(req: IncomingRequest): Promise<OutgoingResponse> {
         if (req.url === '/none') return Promise.resolve({ status: 204, headers: [] });
+        if (req.url === '/teapot') return Promise.resolve({ status: 418, headers: [['x-a', '1']], body: 'tea' });
         if (req.url === '/latin1') return Promise.resolve({ status: 200, headers: [['x-l', 'caf\u00e9'], ['x-m', 'plain']], body: 'l', latin1Headers: true });
         return Promise.resolve({ status: 200, headers: [['content-type', 'text/plain'], ['x-run-id', 'abc'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['server-timing', 'queue;dur=0, total;dur=1.5']], body: 'hi' });
       },
@@ -115,6 +126,14 @@ describe('uws adapter: answering', () => {
     const head = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').filter((l) => !/^(date|connection|content-length):/i.test(l));
     assert.deepEqual(head(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2', 'server-timing: queue;dur=0, total;dur=1.5']);
     assert.deepEqual(head(await raw('/none')), ['HTTP/1.1 204 No Content']);
+    // The whole head as it leaves, with the lines uWS adds (only Date's value varies): the client's
+    // `Connection: close` answered by the gateway's own line, after the handler's headers.
+    const whole = (bytes: Buffer): string[] => bytes.toString('latin1').split('\r\n\r\n')[0]!.split('\r\n').map((l) => (/^date:/i.test(l) ? 'Date: *' : l));
+    // (The same bytes as the status and each header in a call of their own: checked against the build before.)
+    assert.deepEqual(whole(await raw('/many')), ['HTTP/1.1 200 OK', 'content-type: text/plain', 'x-run-id: abc', 'set-cookie: a=1', 'set-cookie: b=2',
+      'server-timing: queue;dur=0, total;dur=1.5', 'connection: close', 'Date: *', 'Content-Length: 2']);
+    assert.deepEqual(whole(await raw('/none')), ['HTTP/1.1 204 No Content', 'connection: close', 'Date: *']);
+    assert.deepEqual(whole(await raw('/teapot')), ['HTTP/1.1 418 I\'m a Teapot', 'x-a: 1', 'connection: close', 'Date: *', 'Content-Length: 3']);
     // Latin-1 values as bytes, as before: one call per header there.
     const latin = await raw('/latin1');
     assert.ok(latin.includes(Buffer.from('x-l: caf\xe9\r\nx-m: plain\r\n', 'latin1')), latin.toString('latin1'));

@@ -20,6 +20,13 @@ describe('checkRequestHead', () => {
     assert.deepEqual(head([]), { ok: true, contentLength: null, chunked: false });
   });
 
+  it('answers every request without a body with the same frozen framing (no object per request)', () => {
+    const a = checkRequestHead('GET', '/a', '', [['host', 'x']]);
+    const b = checkRequestHead('GET', '/b', 'q=1', [['host', 'y'], ['accept', '*/*']]);
+    assert.equal(a, b);
+    assert.deepEqual(a, { ok: true, contentLength: null, chunked: false });
+    assert.ok(Object.isFrozen(a));
+  });
   it('refuses every Content-Length that is not one decimal number', () => {
     for (const value of ['-1', '+5', '5a', '5, 5', '', '0x10', '1e3']) {
       assert.equal(code(head([['content-length', value]])), 'BAD_REQUEST', JSON.stringify(value));

@@ -92,6 +92,12 @@ describe('invocationHeaders', () => {
     const timing = invocationHeaders('r1', false, { queuedMs: 0, initMs: 0, handlerMs: 1, totalMs: 2 }, ['fn.db;dur=5']).find(([k]) => k === 'server-timing');
     assert.deepEqual(timing, ['server-timing', 'queue;dur=0, init;dur=0, handler;dur=1, total;dur=2, fn.db;dur=5']);
   });
+  it('appends to a response\'s own list when given one, after its headers, and returns that list', () => {
+    const own: [string, string][] = [['content-type', 'application/json']];
+    const out = invocationHeaders('r2', false, { queuedMs: 0, initMs: 0, handlerMs: 0.5, totalMs: 1 }, undefined, own);
+    assert.equal(out, own);
+    assert.deepEqual(own, [['content-type', 'application/json'], ['x-run-id', 'r2'], ['x-cold-start', '0'], ['server-timing', 'queue;dur=0, init;dur=0, handler;dur=0.5, total;dur=1']]);
+  });
 });
 
 function run(runId: string): RunRecord {
@@ -149,6 +155,26 @@ describe('RunBatcher', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('takes an object whose run() does the deferred work (the gateway\'s Call), in order with functions, on flush too', () => {
+    const sink = new MemoryRunSink();
+    const batcher = new RunBatcher(sink);
+    const order: string[] = [];
+    const call = { id: 'obj', run(): void { order.push(this.id); batcher.push(run(this.id)); } };
+    batcher.afterResponse(() => order.push('fn'));
+    batcher.afterResponse(call);
+    batcher.afterResponse({ run: () => { throw new Error('bug'); } });
+    batcher.afterResponse(() => order.push('after'));
+    const onWarning = (): void => {};
+    process.on('warning', onWarning);
+    try {
+      batcher.flush();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(order, ['fn', 'obj', 'after']);
+    assert.equal(sink.get('obj')?.runId, 'obj', 'run() was called with the object as `this`');
   });
 
   it('flush() (shutdown) runs the work still deferred', () => {

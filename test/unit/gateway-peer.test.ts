@@ -6,6 +6,17 @@ import { hostRoute } from '../../gateway/routes.js';
 import { gatewaySettings, loadConfig, proxyList } from '../../platform/config.js';
 
 describe('formatAddress', () => {
+  it('gives each IPv4 peer its own text when addresses alternate (the last one is kept, never a stale one)', () => {
+    const v4 = (a: number, b: number, c: number, d: number): Uint8Array => new Uint8Array([a, b, c, d]);
+    const mapped = (a: number, b: number, c: number, d: number): Uint8Array => new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, a, b, c, d]);
+    const seq: [Uint8Array, string][] = [
+      [v4(127, 0, 0, 1), '127.0.0.1'], [v4(127, 0, 0, 1), '127.0.0.1'], [v4(10, 0, 0, 1), '10.0.0.1'],
+      [mapped(10, 0, 0, 1), '10.0.0.1'], [mapped(192, 168, 1, 255), '192.168.1.255'], [v4(127, 0, 0, 1), '127.0.0.1'],
+      [v4(255, 255, 255, 255), '255.255.255.255'], [v4(0, 0, 0, 0), '0.0.0.0'], [v4(1, 0, 0, 0), '1.0.0.0'], [v4(0, 0, 0, 1), '0.0.0.1'],
+    ];
+    for (const [raw, text] of seq) assert.equal(formatAddress(raw), text);
+  });
+
   it('formats IPv4, IPv4-mapped IPv6 and compressed IPv6', () => {
     assert.equal(formatAddress(new Uint8Array([127, 0, 0, 1])), '127.0.0.1');
     assert.equal(formatAddress(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 10, 1, 2, 3])), '10.1.2.3');

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { ERROR_CLASSES, ERRORS } from '../../protocol/index.js';
 import { defaultPoolConfig, FUNCTION_DEFAULTS } from '../../poolmgr/index.js';
 import { FunctionGroup } from '../../poolmgr/group.js';
 import { CODE_FOR_CLASS, fromWireError } from '../../poolmgr/outcome.js';
 import type { FunctionVersion } from '../../poolmgr/types.js';
-import { WaitQueue, type QueueLinks } from '../../poolmgr/wait-queue.js';
+import { TimedWaitQueue, WaitQueue, type Deadlined, type QueueLinks } from '../../poolmgr/wait-queue.js';
 
 describe('poolmgr error classes', () => {
   it('maps every runtime error class to a registered code', () => {
@@ -128,5 +128,87 @@ describe('poolmgr wait queue', () => {
     const item = new Item(1);
     q.push(item);
     assert.throws(() => q.push(item));
+  });
+});
+
+describe('poolmgr timed wait queue (one timer for every queued call\'s deadline)', () => {
+  class Waiting implements QueueLinks<Waiting>, Deadlined {
+    prev: Waiting | null = null;
+    next: Waiting | null = null;
+    queuedIn: TimedWaitQueue<Waiting> | null = null;
+    deadline = Infinity;
+    constructor(readonly n: number, private readonly expired: number[]) {}
+    expire(): void {
+      this.expired.push(this.n);
+      this.queuedIn?.remove(this); // as Call.fail → leaveQueue does
+    }
+  }
+
+  it('expires each item at its deadline, not before, with one timer; re-arms for the next; none when empty', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let clock = 0;
+    const q = new TimedWaitQueue<Waiting>(() => clock);
+    const expired: number[] = [];
+    const add = (n: number, waitMs: number, first = false): Waiting => {
+      const item = new Waiting(n, expired);
+      if (first) q.unshift(item);
+      else q.push(item);
+      if (Number.isFinite(waitMs)) {
+        item.deadline = clock + waitMs;
+        q.watch(item.deadline);
+      }
+      return item;
+    };
+    const advance = (ms: number): void => {
+      clock += ms;
+      t.mock.timers.tick(ms);
+    };
+    const timeouts = mock.method(globalThis, 'setTimeout');
+    add(1, 100);
+    add(2, 100);
+    advance(50);
+    add(3, 100); // deadline 150
+    add(4, Infinity); // no limit of its own
+    add(5, 20, true); // jumps the line, deadline 70: the timer moves earlier
+    assert.equal(timeouts.mock.callCount(), 2, 'one timer for the first deadline, one more only when an earlier one came');
+    advance(19);
+    assert.deepEqual(expired, []);
+    advance(1);
+    assert.deepEqual(expired, [5]);
+    advance(29);
+    assert.deepEqual(expired, [5], 'not before its deadline');
+    advance(1);
+    assert.deepEqual(expired, [5, 1, 2]);
+    advance(50);
+    assert.deepEqual(expired, [5, 1, 2, 3]);
+    assert.equal(q.length, 1);
+    advance(10_000);
+    assert.deepEqual(expired, [5, 1, 2, 3], 'an item without a deadline waits');
+    timeouts.mock.restore();
+  });
+
+  it('drops its timer when the queue empties, and an item that left never expires', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let clock = 0;
+    const q = new TimedWaitQueue<Waiting>(() => clock);
+    const expired: number[] = [];
+    const a = new Waiting(1, expired);
+    q.push(a);
+    a.deadline = 100;
+    q.watch(a.deadline);
+    const cleared = mock.method(globalThis, 'clearTimeout');
+    q.remove(a);
+    assert.equal(cleared.mock.callCount(), 1, 'the queue emptied: its timer goes');
+    cleared.mock.restore();
+    clock = 200;
+    t.mock.timers.tick(200);
+    assert.deepEqual(expired, []);
+    const b = new Waiting(2, expired);
+    q.push(b);
+    b.deadline = clock + 10;
+    q.watch(b.deadline);
+    clock += 10;
+    t.mock.timers.tick(10);
+    assert.deepEqual(expired, [2], 'armed again by the next item');
   });
 });
