@@ -54,6 +54,18 @@ describe('runtime/validate.py', () => {
     assert.deepEqual([async.entrypoint.kind, async.entrypoint.async, async.entrypoint.file], ['handler', true, 'pkg/api.py']);
   });
 
+  it('refuses a handler that yields (every call would be 502 FUNCTION_BAD_RESPONSE), at the yield', async () => {
+    for (const def of ['def', 'async def']) {
+      const r = await check({ 'main.py': `import json\n\n${def} handler(event, context):\n    for i in range(3):\n        yield str(i)\n` }, 'main:handler');
+      assert.equal(r.problems.length, 1, def);
+      assert.deepEqual([r.problems[0]!.file, r.problems[0]!.line], ['main.py', 5]);
+      assert.match(r.problems[0]!.message, /handler\(\) yields, .*not streamed.*StreamingResponse/);
+    }
+    // A yield in a function inside the handler, or in a lambda, makes no generator of the handler.
+    const inner = await check({ 'main.py': 'def handler(event, context):\n    def gen():\n        yield 1\n    return list(gen())\n' }, 'main:handler');
+    assert.deepEqual(inner.problems, []);
+  });
+
   it('reports each syntax error with file and line, by the interpreter\'s own compiler', async () => {
     const r = await check({
       'main.py': 'def handler(event, context):\n    return 1\n',
