@@ -9,7 +9,7 @@ import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Con
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -144,7 +144,8 @@ async function invokeTest(ctx: Context, args: ParsedArgs, name: string, req: Inv
   const payload: Record<string, unknown> = { method: req.method, path, headers: req.headers };
   if (query !== null) payload.query = queryRecord(query);
   if (req.body !== null) {
-    if (req.headers['content-type'] === 'application/json' && looksLikeJson(req.body)) payload.body = JSON.parse(req.body.toString('utf8'));
+    // JSON goes as `body`, unless a number in it would not survive the parse (9007199254740993): then the bytes, as sent.
+    if (req.headers['content-type'] === 'application/json' && looksLikeJson(req.body) && jsonNumbersSurviveParse(req.body.toString('utf8'))) payload.body = JSON.parse(req.body.toString('utf8'));
     else payload.bodyBase64 = req.body.toString('base64');
   }
   const r = await client.testInvoke(name, payload);
@@ -180,9 +181,21 @@ function isText(answer: InvokeAnswer): boolean {
   return type.startsWith('text/') || /json|xml|javascript|charset=/.test(type) || (type === '' && !answer.body.includes(0));
 }
 
+/** A JSON result the API kept as text (a number in it past 2^53, protocol/json-numbers.ts), indented; other text as is. */
+function jsonTextShown(text: string, contentType: string | undefined): string {
+  if (!/\bjson\b/.test(contentType ?? '')) return text;
+  try {
+    JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return indentJsonText(text);
+}
+
 /** The body for people: JSON indented, text as is, binary as a size. */
 export function formatBody(a: InvokeAnswer): string {
-  if (isJson(a)) return JSON.stringify(JSON.parse(a.body.toString('utf8')), null, 2);
+  // Indented from the text: JSON.parse would change the digits of an integer past 2^53.
+  if (isJson(a)) return indentJsonText(a.body.toString('utf8'));
   if (isText(a)) return a.body.toString('utf8');
   return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
 }
@@ -282,7 +295,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
     const omitted = omittedResultNote(run.result.headers);
-    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
+    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? jsonTextShown(run.result.body, run.result.headers['content-type']) : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
     const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `${selfCommandOf(ctx)} runs ${runId} --json > result.json`)
@@ -331,7 +344,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     runId: answer.runId,
     timing: answer.timing,
     headers: answer.headers,
-    ...(json ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
+    ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);

@@ -421,6 +421,23 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('sends and shows a JSON integer past 2^53 with its digits (JSON.parse made 9007199254740993 ...992)', async () => {
+    const name = fnName('bigint');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"got": event.json(), "big": 2**70}') });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.locator('#inv-payload').fill('{"id": 9007199254740993}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    const body = await textOf(page.getByTestId('response-body'));
+    assert.match(body, /"got": ?\{"id": ?9007199254740993\}/, body);
+    assert.match(body, /"big": ?1180591620717411303424/, body);
+    assert.match(await textOf(page.locator('#inv-curl')), /9007199254740993/);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('says when the search matches no function, and clears it', async () => {
     const name = fnName('findme');
     await createFunction(c.platform.api, name);

@@ -35,3 +35,44 @@ describe('cli triggers <fn>: the http row names only the routes that take calls'
     assert.match(both.stdout, /auth public, sync and async/);
   });
 });
+
+describe('cli invoke: a JSON integer past 2^53 is shown and sent with its digits', () => {
+  const BIG = '{"id":9007199254740993,"n":123456789012345678901234567890,"s":"9007199254740993"}';
+  let testBody = '';
+  const api = stubApi('fp-cli-new5-big-', (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/fn/big/') {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-run-id': '0f7dee35-5030-4af2-b7e7-3a5ab8839732', 'x-cold-start': '0' });
+        return res.end(BIG);
+      }
+      if (req.url === '/api/v1/functions/big/invoke') {
+        testBody = Buffer.concat(chunks).toString('utf8');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ runId: '0f7dee35-5030-4af2-b7e7-3a5ab8839732', status: 200, headers: { 'content-type': 'application/json' }, body: BIG, durationMs: 1, cold: false }));
+      }
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'ROUTE_NOT_FOUND', message: 'no', component: 'gateway' } }));
+    });
+  });
+
+  it('the answer, indented and in --json, keeps 9007199254740993 (JSON.parse made it ...992)', async () => {
+    const shown = await api.cli(['invoke', 'big']);
+    assert.equal(shown.code, EXIT.OK, shown.stderr);
+    assert.match(shown.stdout, /"id": 9007199254740993,\n {2}"n": 123456789012345678901234567890,/);
+    const json = await api.cli(['invoke', 'big', '--json']);
+    assert.equal((JSON.parse(json.stdout) as { body: unknown }).body, BIG);
+  });
+
+  it('--test sends such a payload as its bytes (bodyBase64), not as parsed JSON', async () => {
+    const r = await api.cli(['invoke', 'big', '--test', '-d', '{"id": 9007199254740993}']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    const sent = JSON.parse(testBody) as { body?: unknown; bodyBase64?: string };
+    assert.equal(sent.body, undefined);
+    assert.equal(Buffer.from(sent.bodyBase64 ?? '', 'base64').toString('utf8'), '{"id": 9007199254740993}');
+    assert.match(r.stdout, /"id": 9007199254740993/);
+    await api.cli(['invoke', 'big', '--test', '-d', '{"id": 1}']);
+    assert.deepEqual((JSON.parse(testBody) as { body?: unknown }).body, { id: 1 });
+  });
+});
