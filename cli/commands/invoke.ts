@@ -63,8 +63,23 @@ function looksLikeJson(data: Buffer): boolean {
 
 /** The request from the command line: body from --data, --file or `-` (stdin), at most one. */
 export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolean): Promise<InvokeRequest> {
-  const data = str(args, 'data');
-  const file = str(args, 'file');
+  let data = str(args, 'data');
+  let file = str(args, 'file');
+  let fileFlag = '--file';
+  // curl's `-d @payload.json` (and `-d @-`): the body is the file's (stdin's) content, not the text
+  // "@payload.json", which reached the function as a body that is not JSON. A body that really
+  // starts with @ goes with --file or stdin.
+  if (data !== undefined && data.startsWith('@') && data.length > 1) {
+    if (data === '@-') {
+      if (stdin || file !== undefined) throw usageError('give the body once: --data, --file or - (stdin)');
+      stdin = true;
+    } else {
+      if (file !== undefined) throw usageError('give the body once: --data, --file or - (stdin)');
+      file = data.slice(1);
+      fileFlag = '--data @FILE';
+    }
+    data = undefined;
+  }
   if ([data !== undefined, file !== undefined, stdin].filter(Boolean).length > 1) throw usageError('give the body once: --data, --file or - (stdin)');
   let body: Buffer | null = null;
   let type: string | undefined;
@@ -73,7 +88,7 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
     type = looksLikeJson(body) ? 'application/json' : 'text/plain; charset=utf-8';
   } else if (file !== undefined) {
     body = await readFile(resolve(ctx.cwd, file)).catch((err: Error) => {
-      throw usageError(`cannot read --file ${file}: ${err.message}`);
+      throw usageError(`cannot read ${fileFlag === '--file' ? `--file ${file}` : `the file of --data @${file}`}: ${err.message}`);
     });
     type = file.endsWith('.json') || looksLikeJson(body) ? 'application/json' : 'application/octet-stream';
   } else if (stdin) {
@@ -458,7 +473,7 @@ export const invokeCommand: Command = {
     'polls the run until it is final and shows its state, attempts and result (exit 0 if succeeded).',
   ].join('\n'),
   options: {
-    data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json)' },
+    data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json); @FILE reads it from FILE, @- from stdin, as curl does' },
     file: { type: 'string', short: 'f', value: 'FILE', description: 'request body from a file' },
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },

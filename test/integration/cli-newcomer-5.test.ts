@@ -2,6 +2,8 @@
  * New-user round 5 (docs/adr/0063-newcomer-round-5.md), what the CLI prints against a stand-in API.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { stubApi } from '../helpers/stub-api.js';
@@ -74,5 +76,33 @@ describe('cli invoke: a JSON integer past 2^53 is shown and sent with its digits
     assert.match(r.stdout, /"id": 9007199254740993/);
     await api.cli(['invoke', 'big', '--test', '-d', '{"id": 1}']);
     assert.deepEqual((JSON.parse(testBody) as { body?: unknown }).body, { id: 1 });
+  });
+});
+
+describe('cli invoke -d @FILE reads the file, as curl does', () => {
+  const api = stubApi('fp-cli-new5-at-', (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-run-id': '0f7dee35-5030-4af2-b7e7-3a5ab8839732', 'x-cold-start': '0' });
+      res.end(JSON.stringify({ got: Buffer.concat(chunks).toString('utf8'), type: req.headers['content-type'] ?? null }));
+    });
+  });
+
+  it('-d @payload.json sends the file\'s JSON (it sent the text "@payload.json")', async () => {
+    writeFileSync(join(api.dir, 'payload.json'), '{"name": "Ada"}');
+    const r = await api.cli(['invoke', 'echo', '-d', '@payload.json', '--json']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { body: unknown }).body, { got: '{"name": "Ada"}', type: 'application/json' });
+  });
+
+  it('a missing file is a usage error naming it; -d with --file is given twice', async () => {
+    const missing = await api.cli(['invoke', 'echo', '-d', '@nope.json']);
+    assert.equal(missing.code, EXIT.USAGE);
+    assert.match(missing.stderr, /cannot read the file of --data @nope\.json/);
+    const twice = await api.cli(['invoke', 'echo', '-d', '@payload.json', '--file', 'payload.json']);
+    assert.equal(twice.code, EXIT.USAGE);
+    const plain = await api.cli(['invoke', 'echo', '-d', '@', '--json']);
+    assert.deepEqual((JSON.parse(plain.stdout) as { body: { got: string } }).body.got, '@');
   });
 });
