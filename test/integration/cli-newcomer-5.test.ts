@@ -2,10 +2,12 @@
  * New-user round 5 (docs/adr/0063-newcomer-round-5.md), what the CLI prints against a stand-in API.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
+import { runCli } from '../helpers/cli-harness.js';
 import { stubApi } from '../helpers/stub-api.js';
 
 const BASE = 'http://127.0.0.1:8080';
@@ -104,5 +106,20 @@ describe('cli invoke -d @FILE reads the file, as curl does', () => {
     assert.equal(twice.code, EXIT.USAGE);
     const plain = await api.cli(['invoke', 'echo', '-d', '@', '--json']);
     assert.deepEqual((JSON.parse(plain.stdout) as { body: { got: string } }).body.got, '@');
+  });
+});
+
+describe('cli init: a function name made from the folder name is said', () => {
+  it('init My_Fn says the function is named my-fn; init my-fn says nothing more', async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'fp-cli-new5-init-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const odd = await runCli(['init', 'My_Fn'], { cwd: root });
+    assert.equal(odd.code, EXIT.OK, odd.stderr);
+    assert.match(odd.stderr, /the function is named "my-fn", not "My_Fn": a name is lowercase letters, digits and hyphens \(--name NAME/);
+    const plain = await runCli(['init', 'my-fn'], { cwd: root });
+    assert.equal(plain.code, EXIT.OK, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /is named/);
+    const named = await runCli(['init', 'Other', '--name', 'other'], { cwd: root });
+    assert.doesNotMatch(named.stderr, /is named/);
   });
 });
