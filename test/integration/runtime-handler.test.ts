@@ -191,6 +191,8 @@ const RETURNS = py(
   '    "tuple": lambda: ({"a": 1}, 201),',
   '    "generator": lambda: (x for x in "ab"),',
   '    "datetime": lambda: {"when": datetime.datetime(2020, 1, 1)},',
+  '    "huge-bytes": lambda: b"x" * (64 << 20),',
+  '    "huge-dict": lambda: {"data": "x" * (64 << 20)},',
   '}',
   'def handler(event, context):',
   '    return CASES[event["query"]["kind"]]()',
@@ -293,6 +295,9 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
       assert.match(await message('nan'), /NaN or infinity/);
       assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
+      // Past one frame (docs/api-invoke.md said "responses of any size"): the size and limit in MiB, and what streams.
+      assert.match(await message('huge-bytes'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value: .*ASGI app/);
+      assert.match(await message('huge-dict'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
     });
 
     test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {
