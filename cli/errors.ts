@@ -2,7 +2,7 @@
  * Exit codes and the errors that carry them. Every failure of a command ends as a CliError with
  * one of these codes (documented in docs/cli.md); anything else is a bug and exits 1.
  */
-import { isPlatformError } from '../protocol/errors.js';
+import { isPlatformError } from '../protocol/index.js';
 
 export const EXIT = {
   OK: 0,
