@@ -2,8 +2,6 @@
  * Exit codes and the errors that carry them. Every failure of a command ends as a CliError with
  * one of these codes (documented in docs/cli.md); anything else is a bug and exits 1.
  */
-import { isPlatformError } from '../protocol/index.js';
-
 export const EXIT = {
   OK: 0,
   /** The command ran and failed (e.g. an invocation answered with an error status). */
@@ -49,15 +47,3 @@ export function inCommandWords(err: unknown, apiField: string, argument: string,
   if (!(err instanceof CliError) || err.code !== 'INVALID_FIELD' || err.details.field !== apiField) return err;
   return new CliError(err.exitCode, err.code, message, { ...err.details, field: argument });
 }
-
-/**
- * What stopped the start, as the CLI reports errors: the platform's code and message (a port in
- * use was an "unexpected error" with a stack trace, in `up` and `dev`), exit 1. An error without a registry code
- * stays unexpected: that is a bug.
- */
-export function startError(err: unknown, port: number | undefined): unknown {
-  if (!isPlatformError(err)) return err;
-  const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
-  return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
-}
-

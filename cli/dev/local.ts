@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadServer, type RunObserver, type StartedPlatform } from '../../platform/index.js';
 import { platformConfig } from '../commands/up.js';
-import { startError } from '../errors.js';
+import { startError } from '../start-error.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
