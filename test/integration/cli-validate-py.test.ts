@@ -66,6 +66,17 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(inner.problems, []);
   });
 
+  it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {
+    const nfd = 'donne\u0301es.py';
+    const r = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return données.X\n', [nfd]: 'X = 1\n' }, 'main:handler');
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 1]);
+    assert.match(r.warnings[0]!.message, /imports 'données', but the folder's donne\u0301es\.py is named in decomposed Unicode \(NFD/);
+    assert.doesNotMatch(r.warnings[0]!.message, /requirements\.txt/);
+    const nfc = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return 1\n', 'données.py': 'X = 1\n' }, 'main:handler');
+    assert.deepEqual(nfc.warnings, []);
+  });
+
   it('reports each syntax error with file and line, by the interpreter\'s own compiler', async () => {
     const r = await check({
       'main.py': 'def handler(event, context):\n    return 1\n',
