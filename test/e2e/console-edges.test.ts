@@ -434,6 +434,16 @@ describe('the console with odd inputs', { skip }, () => {
     assert.match(body, /"got": ?\{"id": ?9007199254740993\}/, body);
     assert.match(body, /"big": ?1180591620717411303424/, body);
     assert.match(await textOf(page.locator('#inv-curl')), /9007199254740993/);
+    // Saved as a test case (its bytes), it comes back into the payload field as typed.
+    await page.getByLabel('Test case name').fill('big id');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await eventually(async () => {
+      const res = await c.platform.api.call('GET', `/functions/${name}/test-cases`);
+      assert.ok((res.body as { items: { name: string }[] }).items.some((i) => i.name === 'big id'));
+    });
+    await page.locator('#inv-payload').fill('');
+    await page.getByRole('button', { name: 'big id', exact: true }).click();
+    assert.equal(await page.locator('#inv-payload').inputValue(), '{"id": 9007199254740993}');
     assert.deepEqual(problems, []);
     await context.close();
   });
