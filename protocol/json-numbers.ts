@@ -8,6 +8,11 @@
  * plane and the console use it.
  */
 
+/** 0-9 e E . + - */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x65 || c === 0x45 || c === 0x2e || c === 0x2b || c === 0x2d;
+}
+
 /** Each number literal of a JSON text (outside its strings), in order. The text is not validated. */
 function* numberLiterals(text: string): Generator<string> {
   let i = 0;
@@ -20,7 +25,7 @@ function* numberLiterals(text: string): Generator<string> {
     } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       i++;
-      while (i < text.length && /[0-9eE.+-]/.test(text[i]!)) i++;
+      while (i < text.length && isNumberChar(text.charCodeAt(i))) i++;
       yield text.slice(start, i);
     } else {
       i++;
@@ -54,43 +59,60 @@ export function jsonNumbersSurviveParse(text: string): boolean {
  * parse it first to know it is).
  */
 export function indentJsonText(text: string, indent = 2): string {
-  const pad = (depth: number): string => `\n${' '.repeat(depth * indent)}`;
-  let out = '';
+  const pads: string[] = [];
+  const pad = (depth: number): string => (pads[depth] ??= `\n${' '.repeat(depth * indent)}`);
+  const out: string[] = [];
   let depth = 0;
   let i = 0;
   while (i < text.length) {
-    const ch = text[i]!;
-    if (ch === '"') {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
       const start = i;
       i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
       i++;
-      out += text.slice(start, i);
+      out.push(text.slice(start, i));
       continue;
     }
-    i++;
-    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') continue;
-    if (ch === '{' || ch === '[') {
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       // An empty object or array stays `{}` / `[]`.
-      let j = i;
-      while (j < text.length && /\s/.test(text[j]!)) j++;
-      if (text[j] === (ch === '{' ? '}' : ']')) {
-        out += ch === '{' ? '{}' : '[]';
+      let j = i + 1;
+      while (j < text.length && isSpace(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) === c + 2 /* } or ] */) {
+        out.push(c === 0x7b ? '{}' : '[]');
         i = j + 1;
         continue;
       }
       depth++;
-      out += ch + pad(depth);
-    } else if (ch === '}' || ch === ']') {
+      out.push(text[i]!, pad(depth));
+      i++;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
-      out += pad(depth) + ch;
-    } else if (ch === ',') {
-      out += ',' + pad(depth);
-    } else if (ch === ':') {
-      out += ': ';
+      out.push(pad(depth), text[i]!);
+      i++;
+    } else if (c === 0x2c /* , */) {
+      out.push(',', pad(depth));
+      i++;
+    } else if (c === 0x3a /* : */) {
+      out.push(': ');
+      i++;
+    } else if (isSpace(c)) {
+      i++;
     } else {
-      out += ch;
+      // A number, true, false or null: copied whole.
+      const start = i;
+      while (i < text.length && !endsLiteral(text.charCodeAt(i))) i++;
+      out.push(text.slice(start, i));
     }
   }
-  return out;
+  return out.join('');
+}
+
+/** Whitespace or , : ] } — what ends a number or a literal. */
+function endsLiteral(c: number): boolean {
+  return isSpace(c) || c === 0x2c || c === 0x3a || c === 0x5d || c === 0x7d;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }

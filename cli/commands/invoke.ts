@@ -204,13 +204,17 @@ function jsonTextShown(text: string, contentType: string | undefined): string {
   } catch {
     return text;
   }
-  return indentJsonText(text);
+  return indentJson(text);
+}
+
+/** JSON indented; from its text when JSON.parse would change a number's digits (an integer past 2^53), else by the (faster) parse. */
+function indentJson(text: string): string {
+  return jsonNumbersSurviveParse(text) ? JSON.stringify(JSON.parse(text), null, 2) : indentJsonText(text);
 }
 
 /** The body for people: JSON indented, text as is, binary as a size. */
 export function formatBody(a: InvokeAnswer): string {
-  // Indented from the text: JSON.parse would change the digits of an integer past 2^53.
-  if (isJson(a)) return indentJsonText(a.body.toString('utf8'));
+  if (isJson(a)) return indentJson(a.body.toString('utf8'));
   if (isText(a)) return a.body.toString('utf8');
   return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
 }
