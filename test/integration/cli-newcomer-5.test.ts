@@ -123,3 +123,13 @@ describe('cli init: a function name made from the folder name is said', () => {
     assert.doesNotMatch(named.stderr, /is named/);
   });
 });
+
+describe('cli workspaces create Acme: the lower-case name is suggested', () => {
+  it('says did you mean "acme", before any request (exit 2)', async () => {
+    const r = await runCli(['workspaces', 'create', 'Acme', '--url', 'http://127.0.0.1:9', '--token', 'fpa_test']);
+    assert.equal(r.code, EXIT.USAGE, r.stderr);
+    assert.match(r.stderr, /"Acme" is not a workspace name: 1-30 lowercase letters, digits or hyphens; did you mean "acme"\?/);
+    const odd = await runCli(['workspaces', 'create', 'a_b', '--url', 'http://127.0.0.1:9', '--token', 'fpa_test']);
+    assert.doesNotMatch(odd.stderr, /did you mean/);
+  });
+});
