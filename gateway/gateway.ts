@@ -181,7 +181,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${r.name}"`, { function: r.name }));
     }
     if (r.kind === 'unknown' || r.kind === 'api' || r.kind === 'console' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}`));
+      // Said where things are: a newcomer opens the banner's URL (`/`) in a browser first.
+      const where = ['functions answer at /fn/<name>/ (async calls: POST /async/<name>/)', ...(api ? ['the API at /api/v1/'] : []), ...(options.console !== undefined ? ['the console at /console/'] : [])];
+      return errorResponse(new PlatformError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.url}: ${where.join(', ')}`));
     }
     switch (r.kind) {
       case 'healthz':

@@ -527,7 +527,7 @@ export class Instance implements ProcessListener {
     if (exit.cause !== null) return fromCause(exit.cause);
     const how = describeExit(exit);
     if (this.state === 'ready') {
-      return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})`);
+      return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})${crashCause(exit)}`);
     }
     if (this.specializeId < 0) {
       return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})`);
@@ -564,4 +564,16 @@ function onCallTimers(inst: Instance): void {
 
 function onInitTimeout(inst: Instance): void {
   inst.initTimedOut();
+}
+
+/**
+ * What most likely ended a process that died during a call on its own (docs/errors.md,
+ * RUNTIME_CRASHED): the runtime never exits by itself while a call runs, so an exit status is the
+ * function's code ending the process (`os._exit`), and a crash signal is native code. Said in the
+ * message because the component (`runtime`) read as the platform's fault to a newcomer.
+ */
+export function crashCause(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): string {
+  if (exit.signal === null && exit.exitCode !== null) return `: the function's code most likely ended its process (os._exit(${exit.exitCode}), or a library that exits)`;
+  if (exit.signal === 'SIGSEGV' || exit.signal === 'SIGBUS' || exit.signal === 'SIGILL' || exit.signal === 'SIGABRT' || exit.signal === 'SIGFPE') return ': a crash in native code (a C extension or a library it loads), or os.abort()';
+  return '';
 }

@@ -40,7 +40,23 @@ export function parseCronSchedule(expression: string, timezone: string, nowMs: n
     time = new cronTime(expression, timezone);
     time.getNextDateFrom(new Date(nowMs), timezone); // throws for dates that never come
   } catch (err) {
-    throw new Error(err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err));
+    throw new Error(explainCronError(err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)));
   }
   return { next: (afterMs) => time.getNextDateFrom(new Date(afterMs), timezone).toMillis() };
+}
+
+const CRON_FORM = '5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, or @hourly, @daily, @weekly, @monthly, @yearly; e.g. "*/5 * * * *" is every 5 minutes';
+
+/**
+ * The cron library's message made into one a newcomer can act on ("Unknown alias: eve" for
+ * "every 5 minutes", "Something went wrong. No execution date was found in the next 8 years" for
+ * February 31). The library has no error codes, so its words are matched here, in one place; an
+ * unknown message passes as it is.
+ */
+export function explainCronError(message: string): string {
+  if (/too (few|many) fields/i.test(message)) return `${message}: a schedule is ${CRON_FORM}`;
+  if (/unknown alias/i.test(message)) return `not a cron schedule: write ${CRON_FORM}`;
+  if (/no execution date was found/i.test(message)) return 'it never fires: no date matches it in the next 8 years (e.g. February 30, or day 31 of a 30-day month)';
+  if (/out of range/i.test(message)) return `${message} (second and minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-7, Sunday is 0 or 7)`;
+  return message;
 }

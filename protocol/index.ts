@@ -11,6 +11,7 @@ export * from './records.js';
 export * from './live-logs.js';
 export * from './runtime-reports.js';
 export * from './json-text.js';
+export * from './json-numbers.js';
 export * from './file-names.js';
 export * from './ports.js';
 export * from './metric-labels.js';

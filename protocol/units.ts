@@ -69,12 +69,27 @@ export function formatDurationMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/** Bytes back to the shortest exact binary form (`268435456` → `256Mi`). */
+/** Bytes back to the shortest exact form, binary first (`268435456` → `256Mi`; `100000000` → `100M`). */
 export function formatMemoryBytes(bytes: number): string {
+  const binary = binaryForm(bytes);
+  const decimal = decimalForm(bytes);
+  if (binary !== null && (decimal === null || binary.length <= decimal.length)) return binary;
+  return decimal ?? String(bytes);
+}
+
+function binaryForm(bytes: number): string | null {
   for (const [unit, factor] of [['Ti', 1024 ** 4], ['Gi', 1024 ** 3], ['Mi', 1024 ** 2], ['Ki', 1024]] as const) {
     if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
   }
-  return String(bytes);
+  return null;
+}
+
+/** `memory: 100M` (decimal, as Kubernetes and Docker write it) shown back as `100M`, not `100000000`. */
+function decimalForm(bytes: number): string | null {
+  for (const [unit, factor] of [['T', 1000 ** 4], ['G', 1000 ** 3], ['M', 1000 ** 2]] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return null;
 }
 
 /**
@@ -82,8 +97,8 @@ export function formatMemoryBytes(bytes: number): string {
  * number of KiB/MiB/GiB, else `1000 bytes`. The exact figure stays, so scripts can still read it.
  */
 export function describeBytes(bytes: number): string {
-  const short = formatMemoryBytes(bytes);
-  return short === String(bytes) ? `${bytes} bytes` : `${short.replace(/i$/, 'iB').replace(/([0-9])([KMGT])/, '$1 $2')} (${bytes} bytes)`;
+  const short = binaryForm(bytes);
+  return short === null ? `${bytes} bytes` : `${short.replace(/i$/, 'iB').replace(/([0-9])([KMGT])/, '$1 $2')} (${bytes} bytes)`;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf } from '../self-command.js';
+import { readDotenv } from '../dotenv.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
 export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: 'POST'): string {
@@ -128,7 +129,24 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ...(result.webhooks !== undefined ? { webhookUrls: result.webhooks.map((id) => webhookUrl(result.invokeUrl, id)) } : {}),
   });
   printDeploy(ctx.out, result, selfCommandOf(ctx));
+  await noteDotenv(ctx, dir, result);
   return EXIT.OK;
+}
+
+/**
+ * A folder's .env is read by `dev` and written by `env pull`, never by `deploy`: after `env pull`,
+ * an edit and a deploy, the edit silently was not live (newcomer round 5). Said when the file holds
+ * a value the deployed function does not have (secrets cannot be compared: left out).
+ */
+async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Promise<void> {
+  const local = await readDotenv(dir);
+  if (!local.present) return;
+  const secrets = result.settings.secrets ?? [];
+  const differ = Object.entries(local.values).filter(([k, v]) => !secrets.includes(k) && result.settings.env[k] !== v).map(([k]) => k);
+  if (differ.length === 0) return;
+  const workspace = result.settings.workspace ?? DEFAULT_WORKSPACE;
+  const push = `${selfCommandOf(ctx)} env push ${result.function}${workspace === DEFAULT_WORKSPACE ? '' : ` -w ${workspace}`}`;
+  ctx.out.note(`.env has values the deployed function does not (${differ.join(', ')}): deploy does not read .env (dev does, for local runs); \`${push}\` applies it.`);
 }
 
 /** Saves a function's invoke token (by its key) in the profile this call used. */

@@ -114,6 +114,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const shown = relative(ctx.cwd, dir) || '.';
   ctx.out.data({ ok: true, dir, name, template, files: [...files.keys()] });
   ctx.out.line(`Created function "${name}" (${template} template) in ${shown}:`);
+  if (requested === undefined && name !== basename(dir)) {
+    // `init My_Fn` named the function my-fn: said, since a deploy from here replaces whatever is already called so.
+    ctx.out.note(`the function is named "${name}", not ${JSON.stringify(basename(dir))}: a name is lowercase letters, digits and hyphens (--name NAME picks another; it is platform.yaml's name)`);
+  }
   for (const file of files.keys()) ctx.out.line(`  ${file}`);
   ctx.out.line();
   ctx.out.line('Next:');

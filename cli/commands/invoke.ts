@@ -9,7 +9,7 @@ import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Con
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, isErrorCode, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -63,8 +63,23 @@ function looksLikeJson(data: Buffer): boolean {
 
 /** The request from the command line: body from --data, --file or `-` (stdin), at most one. */
 export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolean): Promise<InvokeRequest> {
-  const data = str(args, 'data');
-  const file = str(args, 'file');
+  let data = str(args, 'data');
+  let file = str(args, 'file');
+  let fileFlag = '--file';
+  // curl's `-d @payload.json` (and `-d @-`): the body is the file's (stdin's) content, not the text
+  // "@payload.json", which reached the function as a body that is not JSON. A body that really
+  // starts with @ goes with --file or stdin.
+  if (data !== undefined && data.startsWith('@') && data.length > 1) {
+    if (data === '@-') {
+      if (stdin || file !== undefined) throw usageError('give the body once: --data, --file or - (stdin)');
+      stdin = true;
+    } else {
+      if (file !== undefined) throw usageError('give the body once: --data, --file or - (stdin)');
+      file = data.slice(1);
+      fileFlag = '--data @FILE';
+    }
+    data = undefined;
+  }
   if ([data !== undefined, file !== undefined, stdin].filter(Boolean).length > 1) throw usageError('give the body once: --data, --file or - (stdin)');
   let body: Buffer | null = null;
   let type: string | undefined;
@@ -73,7 +88,7 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
     type = looksLikeJson(body) ? 'application/json' : 'text/plain; charset=utf-8';
   } else if (file !== undefined) {
     body = await readFile(resolve(ctx.cwd, file)).catch((err: Error) => {
-      throw usageError(`cannot read --file ${file}: ${err.message}`);
+      throw usageError(`cannot read ${fileFlag === '--file' ? `--file ${file}` : `the file of --data @${file}`}: ${err.message}`);
     });
     type = file.endsWith('.json') || looksLikeJson(body) ? 'application/json' : 'application/octet-stream';
   } else if (stdin) {
@@ -144,7 +159,8 @@ async function invokeTest(ctx: Context, args: ParsedArgs, name: string, req: Inv
   const payload: Record<string, unknown> = { method: req.method, path, headers: req.headers };
   if (query !== null) payload.query = queryRecord(query);
   if (req.body !== null) {
-    if (req.headers['content-type'] === 'application/json' && looksLikeJson(req.body)) payload.body = JSON.parse(req.body.toString('utf8'));
+    // JSON goes as `body`, unless a number in it would not survive the parse (9007199254740993): then the bytes, as sent.
+    if (req.headers['content-type'] === 'application/json' && looksLikeJson(req.body) && jsonNumbersSurviveParse(req.body.toString('utf8'))) payload.body = JSON.parse(req.body.toString('utf8'));
     else payload.bodyBase64 = req.body.toString('base64');
   }
   const r = await client.testInvoke(name, payload);
@@ -180,9 +196,25 @@ function isText(answer: InvokeAnswer): boolean {
   return type.startsWith('text/') || /json|xml|javascript|charset=/.test(type) || (type === '' && !answer.body.includes(0));
 }
 
+/** A JSON result the API kept as text (a number in it past 2^53, protocol/json-numbers.ts), indented; other text as is. */
+function jsonTextShown(text: string, contentType: string | undefined): string {
+  if (!/\bjson\b/.test(contentType ?? '')) return text;
+  try {
+    JSON.parse(text);
+  } catch {
+    return text;
+  }
+  return indentJson(text);
+}
+
+/** JSON indented; from its text when JSON.parse would change a number's digits (an integer past 2^53), else by the (faster) parse. */
+function indentJson(text: string): string {
+  return jsonNumbersSurviveParse(text) ? JSON.stringify(JSON.parse(text), null, 2) : indentJsonText(text);
+}
+
 /** The body for people: JSON indented, text as is, binary as a size. */
 export function formatBody(a: InvokeAnswer): string {
-  if (isJson(a)) return JSON.stringify(JSON.parse(a.body.toString('utf8')), null, 2);
+  if (isJson(a)) return indentJson(a.body.toString('utf8'));
   if (isText(a)) return a.body.toString('utf8');
   return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
 }
@@ -282,7 +314,7 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
   if (run.result !== null) {
     const omitted = omittedResultNote(run.result.headers);
-    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
+    const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? jsonTextShown(run.result.body, run.result.headers['content-type']) : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
     const cut = ctx.io.stdoutIsTTY === true && run.result.bodyBase64 === undefined
       ? formatBodyForTerminal({ status: run.result.status, headers: { 'content-type': 'text/plain' }, body: Buffer.from(body), runId, cold: null, durationMs: 0, timing: {} }, `${selfCommandOf(ctx)} runs ${runId} --json > result.json`)
@@ -331,7 +363,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     runId: answer.runId,
     timing: answer.timing,
     headers: answer.headers,
-    ...(json ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
+    ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
   ctx.out.line(summaryLine(answer));
   if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
@@ -445,7 +477,7 @@ export const invokeCommand: Command = {
     'polls the run until it is final and shows its state, attempts and result (exit 0 if succeeded).',
   ].join('\n'),
   options: {
-    data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json)' },
+    data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json); @FILE reads it from FILE, @- from stdin, as curl does' },
     file: { type: 'string', short: 'f', value: 'FILE', description: 'request body from a file' },
     method: { type: 'string', short: 'X', value: 'METHOD', description: 'HTTP method (default GET, or POST with a body)' },
     path: { type: 'string', short: 'p', value: 'PATH', description: 'path (and ?query) after /fn/<name> (default /)' },

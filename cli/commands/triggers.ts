@@ -16,6 +16,18 @@ function nameOf(name: string | undefined, usage: string): string {
   return name;
 }
 
+const INVOCATION_WORDS: Record<string, string> = {
+  both: 'sync and async',
+  sync: 'sync only (/async/ answers 409)',
+  async: 'async only (/fn/ answers 409)',
+};
+
+/** The routes that take the function's calls: an async-only function's `/fn/` answers 409 (ADR 0046), so it is not shown as where to call it. */
+function httpWhere(t: { invokeUrl: string; asyncUrl?: string | undefined; invocation: string }): string {
+  if (t.invocation === 'async' && t.asyncUrl !== undefined) return `async: ${t.asyncUrl}`;
+  return `${t.invokeUrl}${t.asyncUrl !== undefined && t.invocation !== 'sync' ? `  async: ${t.asyncUrl}` : ''}`;
+}
+
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 3, 'triggers');
   const client = await clientOf(ctx, args);
@@ -36,7 +48,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const items = await client.listTriggers(name);
   ctx.out.data({ ok: true, function: name, items });
   const rows = items.map((t): string[] => {
-    if (t.type === 'http') return ['http', '-', `${t.invokeUrl}${t.asyncUrl !== undefined ? `  async: ${t.asyncUrl}` : ''}`, `auth ${t.auth}, ${t.invocation}`];
+    if (t.type === 'http') return ['http', '-', httpWhere(t), `auth ${t.auth}, ${INVOCATION_WORDS[t.invocation] ?? t.invocation}`];
     if (t.type === 'webhook') return ['webhook', t.id, t.url, `${t.style} signature${t.sync ? ', sync' : ''}; secret: triggers rotate-secret ${name} ${t.id}`];
     return ['cron', t.id, `${t.schedule} (${t.timezone})`, t.active ? `next ${t.nextFires[0] !== undefined ? new Date(t.nextFires[0]).toISOString() : '-'}` : 'paused'];
   });

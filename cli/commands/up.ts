@@ -10,6 +10,7 @@ import { credentialsPath, PACKAGE_ROOT, writeCredentials } from '../config.js';
 import { credentialsOf, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { deployFolder } from '../deploy-flow.js';
 import { CliError, EXIT } from '../errors.js';
+import { startError } from '../start-error.js';
 import { describeIsolation, describeStore, loadConfig, loadServer, type PlatformConfig, type StartedPlatform, type StartOptions } from '../../platform/index.js';
 import { selfCommandOf } from '../self-command.js';
 import { describeData } from '../describe-data.js';
@@ -17,7 +18,6 @@ import { preflight, formatProblem } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { curlLine, printDeploy } from './deploy.js';
 import { callDirect, formatBody, summaryLine } from './invoke.js';
-import { isPlatformError } from '../../protocol/index.js';
 
 export const DEMO_DIR = join(PACKAGE_ROOT, 'examples', 'hello');
 const DEMO_NAME = 'hello';
@@ -106,17 +106,6 @@ async function platformOptions(ctx: Context, args: ParsedArgs): Promise<StartOpt
     ...(flag(args, 'unsafe-no-sandbox') ? { unsafeNoSandbox: true } : {}),
     runtimeEnv: ctx.env.runtimeEnv,
   };
-}
-
-/**
- * What stopped the start, as the CLI reports errors: the platform's code and message (a port in
- * use was an "unexpected error" with a stack trace), exit 1. An error without a registry code
- * stays unexpected: that is a bug.
- */
-function startError(err: unknown, port: number | undefined): unknown {
-  if (!isPlatformError(err)) return err;
-  const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
-  return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });
 }
 
 /**

@@ -61,7 +61,12 @@ function printUsage(ctx: Context, w: ApiWorkspace, usage: ApiQuotas): void {
 function nameArg(pos: readonly string[], verb: string): string {
   const name = pos[1];
   if (name === undefined) throw usageError(`workspaces ${verb} needs a name: fastapi-platform workspaces ${verb} <name>`);
-  if (!isWorkspaceName(name)) throw usageError(`${JSON.stringify(name)} is not a workspace name: 1-30 lowercase letters, digits or hyphens`);
+  if (!isWorkspaceName(name)) {
+    // `Acme` → did you mean "acme"? (a name made only of the allowed characters once lower-cased)
+    const lower = name.toLowerCase();
+    const near = lower !== name && isWorkspaceName(lower) ? `; did you mean ${JSON.stringify(lower)}?` : '';
+    throw usageError(`${JSON.stringify(name)} is not a workspace name: 1-30 lowercase letters, digits or hyphens${near}`);
+  }
   return name;
 }
 

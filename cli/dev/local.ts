@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadServer, type RunObserver, type StartedPlatform } from '../../platform/index.js';
 import { platformConfig } from '../commands/up.js';
+import { startError } from '../start-error.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -71,7 +72,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     });
   } catch (err) {
     await rm(stateDir, { recursive: true, force: true });
-    throw err;
+    throw startError(err, port);
   }
   // A fresh state directory: this start issued the token (handed over once, kept by no one else).
   const token = platform.takeAdminToken()!;

@@ -299,6 +299,8 @@ export interface TestRequest {
   query?: Record<string, string | string[]>;
   headers?: Record<string, string>;
   body?: unknown;
+  /** The payload's bytes, when parsing it would change a number (protocol/json-numbers.ts). */
+  bodyBase64?: string;
 }
 export interface TestCase {
   name: string;

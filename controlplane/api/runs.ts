@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, jsonNumbersSurviveParse, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -268,15 +268,19 @@ export const testInvoke = operation(
   },
 );
 
-/** JSON parsed when the response says JSON, else text when it is UTF-8, else base64. */
-function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } | { bodyBase64: string } {
+/**
+ * JSON parsed when the response says JSON, else text when it is UTF-8, else base64. JSON holding a
+ * number JavaScript cannot keep (an integer past 2^53: `9007199254740993`) stays text, so the
+ * answer shows the digits the function sent (protocol/json-numbers.ts).
+ */
+export function decodeBody(bytes: Uint8Array, contentType: string): { body: unknown } | { bodyBase64: string } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return { bodyBase64: Buffer.from(bytes).toString('base64') };
   }
-  if (/\bjson\b/i.test(contentType) && text.trim() !== '') {
+  if (/\bjson\b/i.test(contentType) && text.trim() !== '' && jsonNumbersSurviveParse(text)) {
     try {
       return { body: JSON.parse(text) as unknown };
     } catch {

@@ -10,6 +10,7 @@ relative imports and the bundle's own modules are followed, never reported.
 import ast
 import importlib.util
 import sys
+import unicodedata
 
 from . import requirements
 
@@ -149,9 +150,24 @@ def undeclared(trees: dict, files, entry_file, declared_names):
     for dist in declared_names:
         provided |= modules_of(dist)
     stdlib = getattr(sys, "stdlib_module_names", set())
+    # A local module whose file name is decomposed Unicode (NFD: `donne\u0301es.py`, as macOS may
+    # write it): Python names the import in NFKC and Linux compares file names byte for byte, so it
+    # imports on the Mac and is not found on the platform (newcomer round 5).
+    composed = {}
+    for module, rel in local_modules(files).items():
+        head = module.split(".")[0]
+        if unicodedata.normalize("NFKC", head) != head:
+            composed.setdefault(unicodedata.normalize("NFKC", head), rel)
     warnings, reported = [], set()
     for top, rel, line in third_party_imports(trees, files, entry_file):
         if top in stdlib or top == "__future__" or top in provided or (top, rel) in reported:
+            continue
+        if top in composed:
+            reported.add((top, rel))
+            warnings.append({"file": rel, "line": line,
+                             "message": f"imports {top!r}, but the folder's {composed[top]} is named in decomposed Unicode "
+                                        "(NFD, as macOS may write names): Python on the platform looks for the composed "
+                                        "name and will not find it; rename the file, typing its name again"})
             continue
         try:
             spec = importlib.util.find_spec(top)  # top-level only: finding a spec runs nothing

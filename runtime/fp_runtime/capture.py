@@ -247,8 +247,45 @@ class _Proxy:
     def isatty(self):
         return False
 
+    @property
+    def buffer(self):
+        # sys.stdout.buffer.write(b"...") went to the real stream, past the call's logs.
+        return _BufferProxy(self)
+
+    def close(self):
+        # A call that closed sys.stdout closed it for every later call of the instance ("write
+        # to closed file"); the process's streams are the runtime's, so closing is a no-op.
+        pass
+
+    @property
+    def closed(self):
+        return False
+
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+class _BufferProxy:
+    """sys.stdout.buffer / sys.stderr.buffer: bytes written during a call go to its logs, as text
+    (UTF-8, undecodable bytes replaced); outside a call, to the real stream's buffer."""
+
+    def __init__(self, proxy):
+        self._proxy = proxy
+
+    def write(self, data):
+        if _current.get() is None:
+            return self._proxy._real.buffer.write(data)
+        self._proxy.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self):
+        self._proxy.flush()
+
+    def isatty(self):
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._proxy._real.buffer, name)
 
 
 class _LogHandler(logging.Handler):

@@ -28,8 +28,15 @@ def _fits(response: dict) -> dict:
         for k, v in headers:
             size += len(k) + len(v)
     if size > MAX_RESPONSE_BYTES:
-        raise errors.BadReturn(f"response of {size} bytes exceeds the {MAX_RESPONSE_BYTES} byte limit")
+        raise _too_big(size)
     return response
+
+
+def _too_big(size):
+    """A handler's return value goes to the host in one frame; say the limit in MiB and what to do."""
+    return errors.BadReturn(f"response of {size} bytes ({size / 1048576:.1f} MiB) exceeds the {MAX_RESPONSE_BYTES} byte "
+                            f"({MAX_RESPONSE_BYTES // 1048576} MiB) limit of a handler's return value: return less (a "
+                            "reference to data kept in the data binding), or serve an ASGI app, whose responses stream at any size")
 
 
 # Return types that are never awaitable: inspect.isawaitable's ABC check is skipped for them.
@@ -70,8 +77,7 @@ def run_sync(loaded, msg):
             response = None
             body = json_body(value)
             if len(body) + _JSON_HEADERS_SIZE > MAX_RESPONSE_BYTES:
-                raise errors.BadReturn(f"response of {len(body) + _JSON_HEADERS_SIZE} bytes exceeds the "
-                                       f"{MAX_RESPONSE_BYTES} byte limit")
+                raise _too_big(len(body) + _JSON_HEADERS_SIZE)
         else:
             if kind not in _PLAIN and inspect.isawaitable(value):
                 value = asyncio.run(value)

@@ -8,6 +8,7 @@
 - anything else raises BadReturn.
 """
 import base64
+import inspect
 import json
 import re
 import threading
@@ -92,7 +93,7 @@ def json_body(value) -> bytes:
             text = "".join(encoder(value, 0))
             _kept[0] = encoder
         except (TypeError, ValueError) as err:
-            raise BadReturn(f"return value is not JSON-serialisable: {err}") from None
+            raise BadReturn(_not_json(err)) from None
         finally:
             _kept_lock.release()
         return text.encode()
@@ -103,7 +104,16 @@ def _json_bytes(value) -> bytes:
     try:
         return _encode(value).encode()
     except (TypeError, ValueError) as err:
-        raise BadReturn(f"return value is not JSON-serialisable: {err}") from None
+        raise BadReturn(_not_json(err)) from None
+
+
+def _not_json(err: Exception) -> str:
+    hint = ""
+    if isinstance(err, TypeError) and "is not JSON serializable" in str(err):
+        hint = "; convert such values first (str(value), value.isoformat() for a datetime, float(value) for a Decimal, list(value) for a set)"
+    elif "Out of range float" in str(err):
+        hint = " (NaN or infinity, which JSON cannot hold: send None or a str instead)"
+    return f"return value is not JSON-serialisable: {err}{hint}"
 
 
 # RFC 9110 token for names; values without control characters other than HTAB (CR/LF/NUL would
@@ -165,4 +175,29 @@ def to_response(value) -> dict:
         return {"status": 204, "headers": [], "body": b""}
     if isinstance(value, (list, str, int, float, bool)):
         return {"status": 200, "headers": _JSON, "body": _json_bytes(value)}
-    raise BadReturn(f"cannot turn a {type(value).__name__} into a response")
+    raise BadReturn(_cannot(value))
+
+
+_RETURNS = ("return a dict, list, str, number, bool, bytes or None, or "
+            "{\"statusCode\": 201, \"headers\": {...}, \"body\": ...} (docs/api-invoke.md, \"Return value\")")
+
+
+def _cannot(value) -> str:
+    """Why `value` is no response, and what to return instead: the cases a newcomer writes."""
+    kind = type(value).__name__
+    if inspect.isgenerator(value) or inspect.isasyncgen(value):
+        kind = "an async generator" if inspect.isasyncgen(value) else "a generator"
+        return (f"the handler returned {kind} (it yields); a handler's return value is the whole "
+                "response (handlers are not streamed); return the body at once, e.g. \"\".join(...), "
+                "or serve an ASGI app with a StreamingResponse to stream")
+    if isinstance(value, tuple):
+        return (f"cannot turn a tuple of {len(value)} into a response (Flask's `return body, 201` is not "
+                "how a status is set here): return {\"statusCode\": 201, \"body\": body} for a status, "
+                "or a list for a JSON array")
+    if isinstance(value, (set, frozenset)):
+        return f"cannot turn a {kind} into a response: return a list (e.g. sorted(value)) for a JSON array"
+    return f"cannot turn {_a(kind)} {kind} into a response: {_RETURNS}"
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -312,6 +312,20 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.match(listed.stdout, /^GREETING +env +hello$/m, listed.stdout);
   });
 
+  it('deploy says when the folder\'s .env holds values the deployed function does not have (deploy never reads it)', async () => {
+    const dir = join(work, 'dotenvfn');
+    assert.equal((await spawnCli(['init', dir, '--name', 'dotenvfn'], { env })).code, 0);
+    writeFileSync(join(dir, '.env'), 'GREETING=hi\n');
+    const first = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /\.env has values the deployed function does not \(GREETING\): deploy does not read \.env \(dev does, for local runs\); `(npx fastapi-platform|node \S+fastapi-platform\.js) env push dotenvfn` applies it/, first.stderr);
+    assert.equal((await spawnCli(['env', 'push', 'dotenvfn', '--yes'], { cwd: dir, env })).code, 0);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: dotenvfn\nentrypoint: main:handler\nenv:\n  GREETING: hi\n');
+    const same = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(same.code, 0, same.stderr);
+    assert.doesNotMatch(same.stderr, /\.env has values/, same.stderr);
+  });
+
   it("an entrypoint that names no function of the module suggests the one meant", async () => {
     const dir = join(work, 'nearmiss');
     mkdirSync(dir);

@@ -122,8 +122,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const d = await cli(['deploy', broken, '--json']);
     assert.equal(d.code, EXIT.INVALID);
     assert.equal(json<{ problems: { kind: string; line: number }[] }>(d).problems[0]!.kind, 'syntax');
-    // In text, counted as `validate` counts them (it said "2 problem(s)").
-    assert.match((await cli(['deploy', broken])).stdout, /^2 problems found; nothing was uploaded\.$/m);
+    // In text, counted as `validate` counts them (it said "2 problem(s)"); one typo is one problem (the entrypoint is not reported again).
+    assert.match((await cli(['deploy', broken])).stdout, /^1 problem found; nothing was uploaded\.$/m);
     const i = await cli(['invoke', `${name}-broken`, '--json']);
     assert.equal(i.code, EXIT.FAILURE);
     assert.equal(json<{ status: number; body: { error: { code: string } } }>(i).body.error.code, 'FUNCTION_NOT_FOUND');
@@ -460,5 +460,22 @@ describe('cli up on a port that is taken', () => {
     assert.match(text.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*--port`));
     const json = await spawnCli(['up', '--port', String(port), '--state-dir', join(work, 'state'), '--json'], { env, timeoutMs: 60_000 });
     assert.equal(JSON.parse(json.stdout).error.code, 'LISTEN_FAILED');
+  });
+
+  it('dev --port on a taken port says so too (it was "unexpected error" and a stack trace)', async (t) => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    t.after(() => holder.close());
+    const port = (holder.address() as { port: number }).port;
+    const work = mkdtempSync(join(tmpdir(), 'fp-cli-devport-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    writeFileSync(join(work, 'platform.yaml'), 'kind: function\nname: devport\nentrypoint: main:handler\n');
+    writeFileSync(join(work, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work, FP_POOL_SIZE: '1' };
+    const r = await spawnCli(['dev', work, '--port', String(port)], { env, timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /unexpected error|at file:/);
+    assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*--port N \\(--port 0: any free one\\) \\[LISTEN_FAILED\\]`));
   });
 });

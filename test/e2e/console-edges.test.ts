@@ -425,6 +425,33 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('sends and shows a JSON integer past 2^53 with its digits (JSON.parse made 9007199254740993 ...992)', async () => {
+    const name = fnName('bigint');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': py('def handler(event, context):', '    return {"got": event.json(), "big": 2**70}') });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/invoke` });
+    await page.locator('#inv-payload').fill('{"id": 9007199254740993}');
+    await page.getByRole('button', { name: 'Invoke', exact: true }).click();
+    await page.getByTestId('invoke-result').getByText('HTTP 200').waitFor();
+    const body = await textOf(page.getByTestId('response-body'));
+    assert.match(body, /"got": ?\{"id": ?9007199254740993\}/, body);
+    assert.match(body, /"big": ?1180591620717411303424/, body);
+    assert.match(await textOf(page.locator('#inv-curl')), /9007199254740993/);
+    // Saved as a test case (its bytes), it comes back into the payload field as typed.
+    await page.getByLabel('Test case name').fill('big id');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await eventually(async () => {
+      const res = await c.platform.api.call('GET', `/functions/${name}/test-cases`);
+      assert.ok((res.body as { items: { name: string }[] }).items.some((i) => i.name === 'big id'));
+    });
+    await page.locator('#inv-payload').fill('');
+    await page.getByRole('button', { name: 'big id', exact: true }).click();
+    assert.equal(await page.locator('#inv-payload').inputValue(), '{"id": 9007199254740993}');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('says when the search matches no function, and clears it', async () => {
     const name = fnName('findme');
     await createFunction(c.platform.api, name);

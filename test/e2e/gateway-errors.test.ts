@@ -61,7 +61,10 @@ describe('routing errors', () => {
     for (const path of ['/nope', '/fn/', '/fn', '/']) {
       const res = await fetch(`${h.url}${path}`);
       assert.equal(res.status, 404, path);
-      assert.equal(errorOf(await res.text()).code, 'ROUTE_NOT_FOUND');
+      const err = errorOf(await res.text());
+      assert.equal(err.code, 'ROUTE_NOT_FOUND');
+      // It says where things are (a browser opened at the banner's URL got only "no route for GET /").
+      assert.match(String(err.message), /^no route for GET \/\S*: functions answer at \/fn\/<name>\//, path);
     }
   });
 });

@@ -54,6 +54,29 @@ describe('runtime/validate.py', () => {
     assert.deepEqual([async.entrypoint.kind, async.entrypoint.async, async.entrypoint.file], ['handler', true, 'pkg/api.py']);
   });
 
+  it('refuses a handler that yields (every call would be 502 FUNCTION_BAD_RESPONSE), at the yield', async () => {
+    for (const def of ['def', 'async def']) {
+      const r = await check({ 'main.py': `import json\n\n${def} handler(event, context):\n    for i in range(3):\n        yield str(i)\n` }, 'main:handler');
+      assert.equal(r.problems.length, 1, def);
+      assert.deepEqual([r.problems[0]!.file, r.problems[0]!.line], ['main.py', 5]);
+      assert.match(r.problems[0]!.message, /handler\(\) yields, .*not streamed.*StreamingResponse/);
+    }
+    // A yield in a function inside the handler, or in a lambda, makes no generator of the handler.
+    const inner = await check({ 'main.py': 'def handler(event, context):\n    def gen():\n        yield 1\n    return list(gen())\n' }, 'main:handler');
+    assert.deepEqual(inner.problems, []);
+  });
+
+  it('a local module whose file name is decomposed Unicode (NFD, from a Mac) is named so, not as a package to install', async () => {
+    const nfd = 'donne\u0301es.py';
+    const r = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return données.X\n', [nfd]: 'X = 1\n' }, 'main:handler');
+    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+    assert.deepEqual([r.warnings[0]!.file, r.warnings[0]!.line], ['main.py', 1]);
+    assert.match(r.warnings[0]!.message, /imports 'données', but the folder's donne\u0301es\.py is named in decomposed Unicode \(NFD/);
+    assert.doesNotMatch(r.warnings[0]!.message, /requirements\.txt/);
+    const nfc = await check({ 'main.py': 'import données\n\ndef handler(event, context):\n    return 1\n', 'données.py': 'X = 1\n' }, 'main:handler');
+    assert.deepEqual(nfc.warnings, []);
+  });
+
   it('reports each syntax error with file and line, by the interpreter\'s own compiler', async () => {
     const r = await check({
       'main.py': 'def handler(event, context):\n    return 1\n',
@@ -76,7 +99,9 @@ describe('runtime/validate.py', () => {
     assert.match(missingAttr.problems[0]!.message, /defines no 'handler' at module level/);
     const broken = await check({ 'main.py': 'def handler(event, context)\n    pass\n' }, 'main:handler');
     assert.equal(broken.syntaxErrors[0]!.line, 1);
-    assert.match(broken.problems[0]!.message, /syntax error/);
+    // One problem for one typo: the entrypoint is not reported again as "cannot check" (it was: "2 problems found").
+    assert.equal(broken.syntaxErrors.length, 1);
+    assert.deepEqual(broken.problems, []);
   });
 
   it('refuses the wrong number of positional parameters, and a sync 3-parameter function', async () => {

@@ -151,7 +151,7 @@ for (const asyncDef of [false, true]) {
 
 /** A handler whose return value is chosen by `?kind=`. */
 const RETURNS = py(
-  'import base64, asyncio',
+  'import base64, asyncio, datetime',
   'def circular():',
   '    d = {"a": [1]}',
   '    d["a"].append(d)',
@@ -188,6 +188,11 @@ const RETURNS = py(
   '    "circular": circular,',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
+  '    "tuple": lambda: ({"a": 1}, 201),',
+  '    "generator": lambda: (x for x in "ab"),',
+  '    "datetime": lambda: {"when": datetime.datetime(2020, 1, 1)},',
+  '    "huge-bytes": lambda: b"x" * (64 << 20),',
+  '    "huge-dict": lambda: {"data": "x" * (64 << 20)},',
   '}',
   'def handler(event, context):',
   '    return CASES[event["query"]["kind"]]()',
@@ -276,6 +281,23 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
         assert.equal(typeof err.error.type, 'string');
       }
       assert.equal((await ok('plain-int')).response.status, 200);
+    });
+
+    test('a bad return says what to return instead: a tuple (Flask), a generator, a datetime, NaN', async () => {
+      const message = async (kind: string): Promise<string> => {
+        const res = await call(kind);
+        assert.equal(res.t, 'error', kind);
+        assert.equal((res as ErrorReply).error.class, ErrorClass.badReturn, kind);
+        return (res as ErrorReply).error.message;
+      };
+      assert.match(await message('tuple'), /tuple of 2 .*\{"statusCode": 201, "body": body\}/);
+      assert.match(await message('generator'), /returned a generator \(it yields\).*not streamed.*StreamingResponse/);
+      assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
+      assert.match(await message('nan'), /NaN or infinity/);
+      assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
+      // Past one frame (docs/api-invoke.md said "responses of any size"): the size and limit in MiB, and what streams.
+      assert.match(await message('huge-bytes'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value: .*ASGI app/);
+      assert.match(await message('huge-dict'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);
     });
 
     test('a circular return value is bad_return every time, and leaves nothing behind for the next call', async () => {

@@ -88,6 +88,24 @@ describe('log capture', () => {
     assert.equal(res.logs.find((l) => l.msg.includes('hidden at INFO'))?.level, 'DEBUG');
   });
 
+  test('bytes written to sys.stdout.buffer / sys.stderr.buffer are the call\'s lines; closing sys.stdout breaks no later call', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import sys',
+      'def handler(event, context):',
+      '    sys.stdout.buffer.write(b"raw bytes \\xc3\\xbc \\xff\\n")',
+      '    sys.stdout.buffer.flush()',
+      '    sys.stderr.buffer.write(b"to stderr\\n")',
+      '    if event["requestId"] == "first":',
+      '        sys.stdout.close()',
+      '    print("printed", sys.stdout.closed)',
+      '    return 1',
+    ) });
+    const first = await rt.invokeOk({ requestId: 'first' });
+    assert.deepEqual(first.logs.map((l) => [l.stream, l.msg]), [['stdout', 'raw bytes ü \ufffd'], ['stderr', 'to stderr'], ['stdout', 'printed False']]);
+    const second = await rt.invokeOk({ requestId: 'second' });
+    assert.deepEqual(second.logs.map((l) => l.msg), ['raw bytes ü \ufffd', 'to stderr', 'printed False']);
+  });
+
   test('each call gets only its own lines', async (t) => {
     const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    print("call", event["requestId"])') });
     const a = await rt.invokeOk({ requestId: 'first' });

@@ -45,6 +45,23 @@ describe('cron triggers in the manifest', () => {
     }
   });
 
+  it('says what a schedule looks like and why one never fires, not the cron library\'s words', () => {
+    const messageOf = (schedule: string): string => {
+      try {
+        parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule }] });
+      } catch (err) {
+        return (err as ManifestError).issues.find((i) => i.path === 'triggers.0.schedule')?.message ?? '';
+      }
+      return '';
+    };
+    // Was "Unknown alias: eve", and "Something went wrong. No execution date was found in the next 8 years."
+    assert.match(messageOf('every 5 minutes'), /not a cron schedule: write 5 fields \(minute hour day-of-month month day-of-week\).*"\*\/5 \* \* \* \*" is every 5 minutes/);
+    assert.match(messageOf('0 0 31 2 *'), /it never fires: no date matches it/);
+    assert.doesNotMatch(messageOf('0 0 31 2 *'), /Something went wrong/);
+    assert.match(messageOf('*/5 * * *'), /Too few fields: a schedule is 5 fields/);
+    assert.match(messageOf('0 25 * * *'), /out of range \(second and minute 0-59, hour 0-23/);
+  });
+
   it('the upload check names the field of a bad schedule; good manifests pass', () => {
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *' }, { type: 'cron', schedule: 'not cron' }] }), 'manifest.triggers[1].schedule');
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *', timezone: 'Mars/Base' }] }), 'manifest.triggers[0].timezone');

@@ -47,6 +47,11 @@ describe('formatting back', () => {
     assert.equal(parseLongDurationMs(formatLongDurationMs(90 * 86_400_000)), 90 * 86_400_000);
     assert.equal(formatMemoryBytes(256 * 1024 ** 2), '256Mi');
     assert.equal(formatMemoryBytes(1000), '1000');
+    // `memory: 100M` was shown back as `memory 100000000` (deploy's Limits line, functions show).
+    assert.equal(formatMemoryBytes(100_000_000), '100M');
+    assert.equal(formatMemoryBytes(2 * 1000 ** 3), '2G');
+    assert.equal(parseMemoryBytes(formatMemoryBytes(100_000_000)), 100_000_000);
+    assert.equal(describeBytes(100_000_000), '100000000 bytes');
   });
 
   it('describes a size for an error message with the exact figure kept', () => {

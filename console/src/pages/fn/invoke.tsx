@@ -11,6 +11,7 @@ import { curlLine } from '../../curl.js';
 import { bodyText, ms } from '../../format.js';
 import { href } from '../../router.js';
 import { samplePayload } from '../../scaffolds.js';
+import { jsonNumbersSurviveParse } from '../../../../protocol/json-numbers.js';
 import { CopyButton, ErrorBox, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
 
@@ -100,6 +101,12 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
       } catch {
         throw new Error('the payload is not JSON');
       }
+      if (!jsonNumbersSurviveParse(payload)) {
+        // 9007199254740993 parsed is ...992: send the payload's bytes as typed, as JSON.
+        delete req.body;
+        req.bodyBase64 = utf8Base64(payload);
+        if (!Object.keys(req.headers ?? {}).some((k) => k.toLowerCase() === 'content-type')) req.headers = { ...req.headers, 'content-type': 'application/json' };
+      }
     }
     return req;
   };
@@ -124,7 +131,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     setMethod(c.request.method ?? 'POST');
     setPath(joinPath(c.request.path ?? '/', c.request.query));
     setHeaders(Object.entries(c.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'));
-    setPayload(c.request.body === undefined ? '' : JSON.stringify(c.request.body, null, 2));
+    setPayload(c.request.bodyBase64 !== undefined ? base64Utf8(c.request.bodyBase64) : c.request.body === undefined ? '' : JSON.stringify(c.request.body, null, 2));
     setCaseName(c.name);
   };
 
@@ -143,7 +150,7 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   try {
     const req = request();
     const url = (mode === 'async' ? fn.asyncUrl ?? fn.invokeUrl.replace('/fn/', '/async/') : fn.invokeUrl).replace(/\/$/, '') + joinPath(req.path ?? '/', req.query);
-    curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
+    curl = curlLine({ method, url, headers: { ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers }, body: req.bodyBase64 !== undefined ? payload : req.body === undefined ? null : JSON.stringify(req.body), token: f.auth === 'token' });
   } catch {
     curl = '(fix the request above to see its curl line)';
   }
@@ -234,4 +241,14 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
       </div>
     </div>
   );
+}
+
+function utf8Base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function base64Utf8(base64: string): string {
+  return new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
 }

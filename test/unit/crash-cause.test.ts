@@ -1,0 +1,17 @@
+/** RUNTIME_CRASHED says what most likely ended the process (poolmgr/instance.ts crashCause; newcomer round 5). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { crashCause } from '../../poolmgr/instance.js';
+
+describe('crashCause', () => {
+  it('an exit status is the function ending its process (os._exit)', () => {
+    assert.match(crashCause({ exitCode: 0, signal: null }), /the function's code most likely ended its process \(os\._exit\(0\)/);
+    assert.match(crashCause({ exitCode: 3, signal: null }), /os\._exit\(3\)/);
+  });
+  it('a crash signal is native code; other signals and unknown exits say nothing more', () => {
+    assert.match(crashCause({ exitCode: null, signal: 'SIGSEGV' }), /a crash in native code/);
+    assert.match(crashCause({ exitCode: null, signal: 'SIGABRT' }), /os\.abort\(\)/);
+    assert.equal(crashCause({ exitCode: null, signal: 'SIGKILL' }), '');
+    assert.equal(crashCause({ exitCode: null, signal: null }), '');
+  });
+});
