@@ -69,15 +69,15 @@ def locked_flags(path: str) -> int:
     return sum(ms for bit, ms in _ST_FLAGS if st & bit)
 
 
+# Why a cover and not an unmount (docs/adr/0065-cover-not-unmount.md): every mount under HIDDEN
+# (code roots, deps root, cgroup directories, identity originals, the writable layer's tmpfs) stays
+# in this namespace but no path reaches it, and nothing in the box can take the cover off (umount
+# needs CAP_SYS_ADMIN, gone with the uid or `clear_capabilities`, and seccomp refuses it; in a user
+# namespace of its own, a copy of this one, the kernel locks the cover to what it hides). umount2
+# waits for an expedited RCU grace period (0.1 ms quiet, 1.4-7 ms under load) on the cold-start
+# path; a mount over a path waits for nothing (~8 us).
 def cover_hidden() -> None:
-    """Puts an empty read-only tmpfs over HIDDEN: every mount under it (code roots, deps root,
-    cgroup directories, identity originals, the writable layer's tmpfs) stays in this namespace
-    but no path reaches it, and nothing in the box can take the cover off (umount needs
-    CAP_SYS_ADMIN, gone with the uid or `clear_capabilities`, and is refused by seccomp; in a user
-    namespace of its own, a copy of this namespace, the kernel locks the cover to what it hides).
-    Not an unmount: umount2 waits for an expedited RCU grace period, 0.1 ms on a quiet machine and
-    1.4-7 ms under load, on the cold-start path; a mount over a path waits for nothing (~8 us).
-    docs/adr/0065-cover-not-unmount.md."""
+    """Puts an empty read-only tmpfs over HIDDEN (see the comment above)."""
     libc.mount("fp-covered", HIDDEN, "tmpfs", libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
                "mode=0555,size=4k,nr_inodes=1")
 
