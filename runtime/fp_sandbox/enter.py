@@ -9,9 +9,10 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
      created at /code's top level; its dependency site (if any) read-only at /deps, its data
      socket directory at /run/fp-data, a template's socket directory at /run/fp-tpl.
   3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
-     them), then unmount /.fp (every code root, the deps root, every cgroup directory, the
-     identity originals) so nothing else of the host stays reachable; hostname; the root
-     filesystem becomes read-only.
+     them), then cover /.fp with an empty read-only tmpfs (every code root, the deps root, every
+     cgroup directory, the identity originals stay mounted beneath it, out of reach of any path;
+     not unmounted: an unmount waits for an RCU grace period, 1.4-7 ms under load, ADR 0065);
+     hostname; the root filesystem becomes read-only.
   4. resource limits: hard = soft for every rlimit (with the values asked for), so setrlimit can
      only lower them.
   5. identity: the function's own uid/gid (root mode) or no capabilities (userns mode).
@@ -85,10 +86,10 @@ def _bind_read_only(box, src: str, dst: str) -> None:
 
 
 def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
-    """Steps 3-6 for this process: identity files, /.fp gone, read-only root, hard rlimits, uid, seccomp.
+    """Steps 3-6 for this process: identity files, /.fp covered, read-only root, hard rlimits, uid, seccomp.
     Shared with the dependency builder's box (runtime/deps_build.py)."""
     view.write_identity(view.IDENTITY, "fn", uid, gid)  # the originals of the box's read-only /etc/passwd and /etc/group
-    libc.umount("/.fp", libc.MNT_DETACH)  # with them, every code root, the deps root and the cgroup directories
+    view.cover_hidden()  # with them, every code root, the deps root and the cgroup directories (ADR 0065)
     libc.sethostname(hostname)
     libc.mount(None, "/", None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV)
 

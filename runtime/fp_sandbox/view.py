@@ -18,7 +18,8 @@
                           (docs/adr/0030-function-templates.md)
     /.fp                  hidden until specialize: the code roots and the deps root (read-only),
                           the cgroup directories the runtime joins and the identity originals
-                          (id/); unmounted before any user code runs
+                          (id/); covered before any user code runs by an empty read-only
+                          tmpfs (`cover_hidden`), which nothing in the box can remove
     <binds>               the dependency builder's box only (runtime/deps_build.py): its own
                           staging directories and the local wheel directory, at fixed paths
 
@@ -58,6 +59,7 @@ IPC_LIMITS = (("kernel/shm_rmid_forced", "1"), ("kernel/shmmni", "64"), ("kernel
               ("kernel/sem", "250 4096 32 128"))
 # The writable originals of the box's /etc/passwd and /etc/group (a tmpfs of its own, gone with /.fp).
 IDENTITY = "/.fp/id"
+HIDDEN = "/.fp"
 WORK = "/.fp/work"  # mount point of the instance's writable layer over /code (fp_sandbox/enter.py)
 
 
@@ -65,6 +67,19 @@ def locked_flags(path: str) -> int:
     """The mount flags a bind remount must keep (in a user namespace they are locked)."""
     st = os.statvfs(path).f_flag
     return sum(ms for bit, ms in _ST_FLAGS if st & bit)
+
+
+# Why a cover and not an unmount (docs/adr/0065-cover-not-unmount.md): every mount under HIDDEN
+# (code roots, deps root, cgroup directories, identity originals, the writable layer's tmpfs) stays
+# in this namespace but no path reaches it, and nothing in the box can take the cover off (umount
+# needs CAP_SYS_ADMIN, gone with the uid or `clear_capabilities`, and seccomp refuses it; in a user
+# namespace of its own, a copy of this one, the kernel locks the cover to what it hides). umount2
+# waits for an expedited RCU grace period (0.1 ms quiet, 1.4-7 ms under load) on the cold-start
+# path; a mount over a path waits for nothing (~8 us).
+def cover_hidden() -> None:
+    """Puts an empty read-only tmpfs over HIDDEN (see the comment above)."""
+    libc.mount("fp-covered", HIDDEN, "tmpfs", libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+               "mode=0555,size=4k,nr_inodes=1")
 
 
 def bind(src: str, dst: str, read_only: bool = True, extra: int = 0) -> None:

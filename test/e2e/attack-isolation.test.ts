@@ -228,6 +228,36 @@ describe('attack: isolation between functions and from the platform', () => {
     for (const [name, result, errno] of res.out as [string, number, number][]) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused`);
   });
 
+  it('cannot reach what /.fp held: an empty read-only cover over it that stays (docs/adr/0065-cover-not-unmount.md)', async () => {
+    const res = await attack(h, [
+      SYSCALL_PRELUDE,
+      'out(os.listdir("/.fp"))',
+      'out([p for p in ("/.fp/code", "/.fp/code/0", "/.fp/deps", "/.fp/data", "/.fp/tpl", "/.fp/cg", "/.fp/id", "/.fp/work") if os.path.lexists(p)])',
+      'out([l.split()[4:6] + [l.split(" - ")[1].split()[0]] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"])',
+      'try:',
+      '    open("/.fp/x", "w"); out("wrote")',
+      'except OSError as e:',
+      '    out(type(e).__name__)',
+      'sys_("umount2 lazy", 166, b"/.fp", 2)',
+      'sys_("umount2", 166, b"/.fp", 0)',
+      'out(os.listdir("/.fp"))',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [listed, reachable, covers, write, lazy, plain, after] = res.out as [string[], string[], string[][], string, unknown[], unknown[], string[]];
+    assert.deepEqual(listed, []);
+    assert.deepEqual(reachable, [], 'a path reaches under the cover');
+    // The cover: the last mount on /.fp (the one paths reach), a read-only tmpfs; under it, the
+    // hidden tmpfs itself (before ADR 0065 /.fp was unmounted, so neither showed).
+    const cover = covers[covers.length - 1];
+    assert.ok(cover, 'no mount on /.fp');
+    assert.ok(cover[1]!.split(',').includes('ro'), JSON.stringify(covers));
+    assert.equal(cover[2], 'tmpfs');
+    assert.ok(write === 'PermissionError' || write === 'OSError', write); // EACCES (mode 0555) or EROFS
+    assert.deepEqual(lazy, ['umount2 lazy', -1, 1]);
+    assert.deepEqual(plain, ['umount2', -1, 1]);
+    assert.deepEqual(after, []);
+  });
+
   it('cannot signal the platform or the victim (1g)', async () => {
     const victimUid = await victimStillAnswers(h);
     const targets = [process.pid, ...processesOfUid(victimUid)];

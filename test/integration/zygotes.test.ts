@@ -177,10 +177,12 @@ describe('zygotes', () => {
         '            open(path, "a").write("x:x:0:0::/:/bin/sh\\n")',
         '        except OSError as e:',
         '            denied.append(e.errno)',
-        '    return {"uid": os.getuid(), "passwd": open("/etc/passwd").read(), "group": open("/etc/group").read(), "tmp": seen, "denied": denied, "fp": os.path.exists("/.fp/id")}',
+        '    return {"uid": os.getuid(), "passwd": open("/etc/passwd").read(), "group": open("/etc/group").read(), "tmp": seen, "denied": denied, "fp": os.path.exists("/.fp/id"),',
+        '            "fpList": os.listdir("/.fp"), "under": [p for p in ("/.fp/code", "/.fp/cg", "/.fp/id", "/.fp/work", "/.fp/deps") if os.path.lexists(p)],',
+        '            "cover": [l.split()[5].split(",")[0] + " " + l.split(" - ")[1].split()[0] for l in open("/proc/self/mountinfo") if l.split()[4] == "/.fp"][-1:]}',
       ),
     });
-    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean }[] = [];
+    const out: { uid: number; passwd: string; group: string; tmp: string[]; denied: number[]; fp: boolean; fpList: string[]; under: string[]; cover: string[] }[] = [];
     for (const name of ['ident-a', 'ident-b']) {
       const runtime = await start(host);
       const box = host.place(runtime.rt, { name, version: '1', dir, memoryBytes: 0, maxInstances: 1 });
@@ -200,7 +202,9 @@ describe('zygotes', () => {
       assert.match(r.passwd, new RegExp(`^fn:x:${r.uid}:${r.uid}:`, 'm'), 'its own uid in its passwd');
       assert.equal(r.denied.length, 2, `passwd and group not writable: ${JSON.stringify(r)}`);
       assert.deepEqual(r.tmp, ownTmp, 'a /tmp of its own');
-      assert.equal(r.fp, false, 'the identity originals are gone with /.fp');
+      assert.equal(r.fp, false, 'the identity originals are out of reach with /.fp');
+      // /.fp covered, not unmounted (docs/adr/0065-cover-not-unmount.md): an empty read-only tmpfs on top.
+      assert.deepEqual([r.fpList, r.under, r.cover], [[], [], ['ro tmpfs']], JSON.stringify(r));
     }
     if (SANDBOX === 'root') {
       assert.notEqual(a.uid, b.uid);
