@@ -126,6 +126,28 @@ describe('attack: env values a process cannot hold', () => {
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.equal((res.body as { error: { code: string } }).error.code, 'DEPS_REQUIREMENT_INVALID');
   });
+
+  // Red team 8: the upload's requirements check stripped `--hash` options with /\s+--hash…/, which
+  // tries every position of a run of spaces to its end, on the platform's event loop: a line of
+  // 'requests', 200 000 spaces and 'x' (200 KB) took ~12 s; the file may be 10 MiB.
+  it('a requirements.txt line with a long run of spaces is checked quickly; the platform keeps serving meanwhile', { timeout: 120_000 }, async () => {
+    await createFunction(h.api, 'req-spaces');
+    const started = Date.now();
+    const uploading = h.api.call('POST', '/functions/req-spaces/versions', {
+      files: [
+        { path: 'main.py', contentBase64: Buffer.from('def handler(event, context):\n    return 1\n').toString('base64') },
+        { path: 'requirements.txt', contentBase64: Buffer.from(`requests${' '.repeat(200_000)}x\n`).toString('base64') },
+      ],
+    });
+    await sleep(200);
+    const probeStart = Date.now();
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+    const probeMs = Date.now() - probeStart;
+    const res = await uploading;
+    assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 300)); // `requests` with stray text: the builder's packaging parse refuses it
+    assert.ok(Date.now() - started < 3000, `the upload took ${Date.now() - started} ms`);
+    assert.ok(probeMs < 1000, `/healthz waited ${probeMs} ms behind the check`);
+  });
 });
 
 describe('attack: a bound function naming run ids and collections in its comments', { skip: serverSkip('ferretdb') }, () => {
