@@ -100,9 +100,16 @@ export async function readManifestText(text: string, env: Record<string, string 
   if (deep !== null) {
     return { raw: null, manifest: null, problems: [{ kind: 'yaml', file, line: deep, column: 1, path: '', message: `nested deeper than ${MAX_YAML_NESTING} levels (indentation, \`- \`, \`? \`, \`: \`, brackets); a manifest needs a handful` }] };
   }
+  // Red team 8: parsing is linear below (duplicate keys are found with a set, not yaml's pairwise
+  // check, which took 14 s of the event loop for 40 000 keys), and its input is bounded: a manifest
+  // is at most 64 KiB as JSON, so a text past MAX_MANIFEST_TEXT_CHARS is refused unparsed.
+  if (text.length > MAX_MANIFEST_TEXT_CHARS) {
+    return { raw: null, manifest: null, problems: [{ kind: 'yaml', file, line: null, column: null, path: '', message: `the file has ${text.length} characters; the limit is ${MAX_MANIFEST_TEXT_CHARS} (a manifest is at most 64 KiB as JSON: read big data from a file in the code instead)` }] };
+  }
   const Y = await import('yaml');
   const lines = new Y.LineCounter();
-  const doc = Y.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = Y.parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  duplicateKeys(Y, doc);
   if (doc.errors.length > 0) {
     // The parser can report one mistake several times at one place (`{{{`: three unclosed maps): once each.
     const seen = new Set<string>();
@@ -153,6 +160,30 @@ export async function readManifestText(text: string, env: Record<string, string 
 
 /** How deep a manifest may nest, counted generously per line (deepestLine). */
 export const MAX_YAML_NESTING = 128;
+
+/** Longest platform.yaml read, in UTF-16 code units (4 × the manifest's 64 KiB limit as JSON, for comments and layout). */
+export const MAX_MANIFEST_TEXT_CHARS = 256 * 1024;
+
+/**
+ * yaml's `uniqueKeys` check, in linear time: each mapping's scalar keys go into a set, and a key
+ * seen before is an error at its place ("Map keys must be unique", as yaml words it). Keys that
+ * are equal as JS keys (`1` and `"1"`) count as the same: they would overwrite each other in toJS.
+ */
+function duplicateKeys(Y: Yaml, doc: import('yaml').Document): void {
+  Y.visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!Y.isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) {
+          const at = pair.key.range?.[0] ?? 0;
+          doc.errors.push(new Y.YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        } else seen.add(key);
+      }
+    },
+  });
+}
 
 /**
  * The first line (1-based) whose nesting may exceed MAX_YAML_NESTING, or null. One linear scan, no

@@ -13,7 +13,9 @@ import re
 
 FILES = ("requirements.txt", "pyproject.toml")
 NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-HASH_OPTION = re.compile(r"\s+--hash[=\s]+\S+")
+# After whitespace, by a lookbehind: `\s+--hash` tried every position of a run of spaces to its end
+# (quadratic; red team 8). The same rule as controlplane/deps/requirements.ts.
+HASH_OPTION = re.compile(r"(?<=\s)--hash[=\s]+\S+")
 
 
 class BadRequirement(Exception):

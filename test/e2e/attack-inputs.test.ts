@@ -60,6 +60,33 @@ describe('attack: manifests that make the YAML parser recurse or expand', () => 
     assert.equal(plain.status, 200);
     assert.deepEqual(plain.body.problems, []);
   });
+
+  // Red team 8: yaml's duplicate-key check compares every key of a mapping with every other, on the
+  // platform's event loop: a 470 KB platform.yaml of 40 000 env keys sent to POST /validate (role
+  // deployer) took 14 s, and every function's calls waited that long; a 10 MiB one, hours.
+  it('a mapping of many keys is answered quickly and the platform keeps serving meanwhile; a duplicate key is still a yaml problem', { timeout: 120_000 }, async () => {
+    const many = `kind: function\nname: x\nentrypoint: main:handler\nenv:\n${Array.from({ length: 40_000 }, (_, i) => `  K${i}: v\n`).join('')}`;
+    const started = Date.now();
+    const checking = validateManifest(many);
+    await sleep(200);
+    const probeStart = Date.now();
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+    const probeMs = Date.now() - probeStart;
+    const res = await checking;
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.ok, false);
+    assert.ok(Date.now() - started < 3000, `POST /validate took ${Date.now() - started} ms`);
+    assert.ok(probeMs < 1000, `/healthz waited ${probeMs} ms behind the check`);
+    // Under the text limit (229 KB, 20 000 keys: 3.4 s before), parsed, and quickly.
+    const under = `kind: function\nname: x\nentrypoint: main:handler\nenv:\n${Array.from({ length: 20_000 }, (_, i) => `  K${i}: v\n`).join('')}`;
+    const underStart = Date.now();
+    const parsed = await validateManifest(under);
+    assert.equal(parsed.body.problems?.[0]?.kind, 'manifest', JSON.stringify(parsed.body.problems)); // past 64 KiB as JSON, not a yaml problem
+    assert.ok(Date.now() - underStart < 2000, `POST /validate took ${Date.now() - underStart} ms`);
+    const dup = await validateManifest('kind: function\nname: x\nentrypoint: main:handler\nenv:\n  A: "1"\n  B: "2"\n  A: "3"\n');
+    assert.equal(dup.body.ok, false);
+    assert.equal(dup.body.problems?.[0]?.kind, 'yaml', JSON.stringify(dup.body.problems));
+  });
 });
 
 describe('attack: env values a process cannot hold', () => {
@@ -98,6 +125,28 @@ describe('attack: env values a process cannot hold', () => {
     });
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.equal((res.body as { error: { code: string } }).error.code, 'DEPS_REQUIREMENT_INVALID');
+  });
+
+  // Red team 8: the upload's requirements check stripped `--hash` options with /\s+--hash…/, which
+  // tries every position of a run of spaces to its end, on the platform's event loop: a line of
+  // 'requests', 200 000 spaces and 'x' (200 KB) took ~12 s; the file may be 10 MiB.
+  it('a requirements.txt line with a long run of spaces is checked quickly; the platform keeps serving meanwhile', { timeout: 120_000 }, async () => {
+    await createFunction(h.api, 'req-spaces');
+    const started = Date.now();
+    const uploading = h.api.call('POST', '/functions/req-spaces/versions', {
+      files: [
+        { path: 'main.py', contentBase64: Buffer.from('def handler(event, context):\n    return 1\n').toString('base64') },
+        { path: 'requirements.txt', contentBase64: Buffer.from(`requests${' '.repeat(200_000)}x\n`).toString('base64') },
+      ],
+    });
+    await sleep(200);
+    const probeStart = Date.now();
+    assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
+    const probeMs = Date.now() - probeStart;
+    const res = await uploading;
+    assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 300)); // `requests` with stray text: the builder's packaging parse refuses it
+    assert.ok(Date.now() - started < 3000, `the upload took ${Date.now() - started} ms`);
+    assert.ok(probeMs < 1000, `/healthz waited ${probeMs} ms behind the check`);
   });
 });
 

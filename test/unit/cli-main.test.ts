@@ -169,6 +169,19 @@ describe('cli files and output helpers', () => {
     assert.ok(ignored('top.txt', false) && !ignored('a/top.txt', false));
     assert.ok(ignored('docs/a.md', false) && ignored('docs/x/y/a.md', false) && !ignored('other/a.md', false));
     assert.ok(ignored('test_1.py', false) && !ignored('test_10.py', false));
+    const more = compileIgnore('**\nlib/**/x?.py\n*.tar.gz\n[a].txt\n');
+    assert.ok(more('anything/at/all.py', false));
+    const lib = compileIgnore('lib/**/x?.py\n*.tar.gz\n[a].txt\n');
+    assert.ok(lib('lib/x1.py', false) && lib('lib/a/b/x2.py', false) && !lib('lib/a/x12.py', false) && !lib('libx/x1.py', false));
+    assert.ok(lib('a/b.tar.gz', false) && !lib('b.tarxgz', false) && lib('[a].txt', false) && !lib('a.txt', false));
+  });
+
+  it('an .fpignore pattern with many stars is matched in linear time (red team 8: a backtracking RegExp took minutes)', () => {
+    const ignored = compileIgnore(`${'*a'.repeat(8)}*b\n`);
+    const started = performance.now();
+    assert.equal(ignored('a'.repeat(255), false), false);
+    assert.equal(ignored(`${'a'.repeat(254)}b`, false), true);
+    assert.ok(performance.now() - started < 500, `${Math.round(performance.now() - started)} ms`);
   });
 
   it('formats sizes, times and tables', () => {
