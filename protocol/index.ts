@@ -21,3 +21,4 @@ export * from './function-key.js';
 export * from './roles.js';
 export * from './audit-actions.js';
 export * from './run-result.js';
+export * from './run-timeline.js';

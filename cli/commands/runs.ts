@@ -10,7 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { FUNCTION_NAME, omittedResultNote, RUN_STATUSES } from '../../protocol/index.js';
+import { FUNCTION_NAME, omittedResultNote, RUN_STATUSES, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -140,7 +140,8 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   if (r.replayOf !== null) lines.push(`replay of ${r.replayOf}`);
   if (r.replays.length > 0) lines.push(`replayed  as ${r.replays.join(', ')}`);
   lines.push('', 'timeline');
-  for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${t.detail ?? ''}`.trimEnd());
+  // The detail in words (`max_attempts class:user_error` → `no attempts left: the function raised an exception`); --json keeps it raw.
+  for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${timelineDetailText(t.detail)}`.trimEnd());
   lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
   for (const a of r.attempts) {
     const at = a.error?.file ? ` at ${terminalSafe(a.error.file)}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
