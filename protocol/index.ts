@@ -5,6 +5,7 @@ export * from './wire-arrays.js';
 export * from './messages.js';
 export * from './errors.js';
 export * from './units.js';
+export * from './limit-ceilings.js';
 export * from './manifest.js';
 export * from './cron-schedule.js';
 export * from './records.js';
