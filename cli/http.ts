@@ -44,7 +44,6 @@ export class HttpHead {
     for (const name of Object.keys(this.raw)) out[name] = this.header(name)!;
     return out;
   }
-
 }
 
 /** An answer, read whole. */

@@ -259,9 +259,13 @@ function shownSafe(text: string): string {
   return text.split(/\r?\n/).map((line) => line.split('\t').map((part) => terminalSafe(part, Number.MAX_SAFE_INTEGER)).join('\t')).join('\n');
 }
 
-/** The one-line summary: status, duration, cold/warm, run id. */
-export function summaryLine(a: InvokeAnswer): string {
+/**
+ * The one-line summary: status, duration, cold/warm, run id. `streamedMs`: a body printed as it
+ * came took this long in all (the gateway's Server-Timing total was sent with the head, before it).
+ */
+export function summaryLine(a: InvokeAnswer, streamedMs?: number): string {
   const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
+  if (streamedMs !== undefined) parts.push(`streamed ${formatMs(streamedMs)}`);
   // A call refused before any instance (413, a token, paused…) was neither cold nor warm.
   if (a.cold !== null && !refusedUpFront(a)) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
   if (a.runId) parts.push(`run ${a.runId}`);
@@ -360,7 +364,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const live = new LiveBody(ctx, output === undefined ? undefined : resolve(ctx.cwd, output), (head) => {
     if (flag(args, 'include')) for (const [k, v] of Object.entries(head.headers())) ctx.out.line(`${k}: ${v}`);
   });
+  const started = performance.now();
   const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req, live);
+  const streamedMs = live.printed ? performance.now() - started : undefined;
   if (output !== undefined && flag(args, 'test')) await writeFile(resolve(ctx.cwd, output), answer.body);
   const ok = answer.status < 400;
   const json = isJson(answer);
@@ -375,7 +381,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     headers: answer.headers,
     ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
-  ctx.out.line(summaryLine(answer));
+  ctx.out.line(summaryLine(answer, streamedMs));
   if (!live.printed) {
     if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
     ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));

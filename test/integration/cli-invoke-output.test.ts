@@ -103,7 +103,7 @@ describe('cli invoke output', () => {
       assert.equal(tty.code, EXIT.OK);
       assert.equal(tty.seenBeforeEnd, true, `${name}: nothing was printed before the stream ended`);
       assert.equal(tty.stdout, 'data: one é\ndata: \\x1b[31mtwo\n\n\nHTTP 200  ·  ' + tty.stdout.split('HTTP 200  ·  ')[1]);
-      assert.match(tty.stdout, /\n\nHTTP 200 {2}· {2}[\d.]+ m?s {2}· {2}warm {2}· {2}run run-s\n$/);
+      assert.match(tty.stdout, /\n\nHTTP 200 {2}· {2}[\d.]+ m?s {2}· {2}streamed [\d.]+ m?s {2}· {2}warm {2}· {2}run run-s\n$/);
       const piped = await watch(name, false);
       assert.equal(piped.seenBeforeEnd, true, name);
       assert.ok(piped.stdout.startsWith('data: one é\r\ndata: \x1b[31mtwo\n\n\n'), JSON.stringify(piped.stdout));
