@@ -13,14 +13,18 @@ export interface HttpRequest {
   body?: string | Uint8Array;
   /** Aborts the request (the promise rejects with an AbortError). */
   signal?: AbortSignal;
+  /**
+   * Called when the answer's head arrives; the function it returns, if any, gets each piece of the
+   * body as it arrives (`invoke` prints a stream as it comes). The answer still holds the whole body.
+   */
+  onHead?: (head: HttpHead) => ((chunk: Buffer) => void) | undefined;
 }
 
-/** An answer, read whole. Header names are lower-case; repeated headers joined with `, `. */
-export class HttpAnswer {
+/** An answer's status and headers. Header names are lower-case; repeated headers joined with `, `. */
+export class HttpHead {
   constructor(
     readonly status: number,
     private readonly raw: IncomingHttpHeaders,
-    readonly body: Buffer,
   ) {}
 
   get ok(): boolean {
@@ -39,6 +43,13 @@ export class HttpAnswer {
     const out: Record<string, string> = {};
     for (const name of Object.keys(this.raw)) out[name] = this.header(name)!;
     return out;
+  }
+}
+
+/** An answer, read whole. */
+export class HttpAnswer extends HttpHead {
+  constructor(status: number, raw: IncomingHttpHeaders, readonly body: Buffer) {
+    super(status, raw);
   }
 
   text(): string {
@@ -63,7 +74,23 @@ export function send(url: string, req: HttpRequest): Promise<HttpAnswer> {
     const options = { method: req.method, headers, agent: secure ? agents.https : agents.http, ...(req.signal ? { signal: req.signal } : {}) };
     const out = (secure ? httpsRequest : httpRequest)(target, options, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let onChunk: ((chunk: Buffer) => void) | undefined;
+      try {
+        onChunk = req.onHead?.(new HttpHead(res.statusCode ?? 0, res.headers));
+      } catch (err) {
+        res.destroy();
+        reject(err as Error);
+        return;
+      }
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        try {
+          onChunk?.(chunk);
+        } catch (err) {
+          res.destroy();
+          reject(err as Error); // settles first: the 'end' below no longer resolves
+        }
+      });
       res.on('end', () => resolvePromise(new HttpAnswer(res.statusCode ?? 0, res.headers, Buffer.concat(chunks))));
       res.on('error', reject);
     });

@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FILE, readManifestText, type ManifestRead } from '../protocol/index.js';
+import { MANIFEST_FILE, readManifestText, type LimitCeilings, type ManifestRead } from '../protocol/index.js';
 
 export { MANIFEST_FILE, readManifestText, type ManifestProblem, type ManifestRead } from '../protocol/index.js';
 
 /** Reads `<dir>/platform.yaml`; a missing file is a problem, not an exception. */
-export async function readManifestFile(dir: string, env: Record<string, string | undefined>): Promise<ManifestRead> {
+export async function readManifestFile(dir: string, env: Record<string, string | undefined>, options: { ceilings?: LimitCeilings } = {}): Promise<ManifestRead> {
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
@@ -20,5 +20,5 @@ export async function readManifestFile(dir: string, env: Record<string, string |
       : `cannot be read: ${(err as Error).message}`;
     return { raw: null, manifest: null, problems: [{ kind: 'manifest', file: MANIFEST_FILE, line: null, column: null, path: '', message }] };
   }
-  return readManifestText(text, env);
+  return readManifestText(text, env, MANIFEST_FILE, options);
 }

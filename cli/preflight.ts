@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { MANIFEST_FILE, readManifestFile } from './manifest-file.js';
 import { walkFunctionDir, type LocalFile } from './files.js';
 import { runPythonPreflight, type PythonPreflight } from './python.js';
-import { entrypointToCheck, envReferences, reportProblems, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
+import { entrypointToCheck, envReferences, reportProblems, type LimitCeilings, type Manifest, type Problem, type PyEntrypoint, type PyRequirement } from '../protocol/index.js';
 
 export { formatProblem, type Problem, type ProblemKind } from '../protocol/index.js';
 
@@ -38,6 +38,11 @@ export interface PreflightOptions {
   onRead?: (folder: { manifest: Manifest | null; files: LocalFile[] }) => void;
   /** How the CLI is spelled in the hint for a folder without platform.yaml (cli/self-command.ts). */
   selfCommand?: string;
+  /**
+   * The platform's ceilings on limits to check (memory, timeout, instances): `validate` passes the
+   * defaults; `deploy` none, the platform it deploys to checks its own (protocol/limit-ceilings.ts).
+   */
+  ceilings?: LimitCeilings;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface PreflightOptions {
  * what `${VAR}` references in the manifest resolve against.
  */
 export async function preflight(dir: string, python: string, env: Record<string, string | undefined>, options: PreflightOptions = {}): Promise<Preflight> {
-  const [read, walk] = await Promise.all([readManifestFile(dir, env), walkFunctionDir(dir)]);
+  const [read, walk] = await Promise.all([readManifestFile(dir, env, options.ceilings !== undefined ? { ceilings: options.ceilings } : {}), walkFunctionDir(dir)]);
   options.onRead?.({ manifest: walk.problems.length === 0 ? read.manifest : null, files: walk.files });
   const problems: Problem[] = [...read.problems];
   const warnings: Problem[] = walk.warnings.map((w) => ({ kind: 'files', ...w }));

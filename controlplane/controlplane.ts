@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
-import { functionLabelsOf } from '../protocol/index.js';
+import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
 import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
@@ -285,9 +285,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       syncPayloadBytes: options.syncPayloadBytes,
       asyncPayloadBytes: options.asyncPayloadBytes,
       runRetentionMs: options.runRetentionMs,
-      maxFunctionInstances: options.maxFunctionInstances ?? 50,
-      maxFunctionMemoryBytes: options.maxFunctionMemoryBytes ?? 4 * 1024 ** 3,
-      maxFunctionTimeoutMs: options.maxFunctionTimeoutMs ?? 3_600_000,
+      maxFunctionInstances: options.maxFunctionInstances ?? DEFAULT_LIMIT_CEILINGS.maxFunctionInstances,
+      maxFunctionMemoryBytes: options.maxFunctionMemoryBytes ?? DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes,
+      maxFunctionTimeoutMs: options.maxFunctionTimeoutMs ?? DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs,
       defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
       auditRetentionMs,
       publicUrl: options.publicUrl,

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { TrustedProxies, type GatewaySettings } from '../gateway/index.js';
-import { parseLongDurationMs, PlatformError } from '../protocol/index.js';
+import { DEFAULT_LIMIT_CEILINGS, parseLongDurationMs, PlatformError } from '../protocol/index.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -97,9 +97,9 @@ const OPTIONS = {
   templates: { env: 'FP_TEMPLATES', kind: 'flag', schema: z.boolean().default(true) },
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
-  maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(50) },
-  maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(4096 * MIB) },
-  maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(3_600_000) },
+  maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(DEFAULT_LIMIT_CEILINGS.maxFunctionInstances) },
+  maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
+  maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs) },
   secretsKeyFile: { env: 'FP_SECRETS_KEY_FILE', kind: 'string', schema: z.string().min(1).optional() },
   secretsKey: { env: 'FP_SECRETS_KEY', kind: 'string', schema: z.string().regex(KEY_LIST, 'must be one or more base64 keys of 32 bytes, separated by commas (e.g. from `openssl rand -base64 32`)').optional() },
   // ---- where runtimes run (docs/kubernetes.md) ----

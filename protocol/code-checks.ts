@@ -9,6 +9,7 @@
  * `yaml` is loaded on first use, so services that import protocol but never read a manifest
  * (the gateway, the pool) do not pay for it.
  */
+import { ceilingIssues, type LimitCeilings } from './limit-ceilings.js';
 import { isManifestError, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from './manifest.js';
 
 export const MANIFEST_FILE = 'platform.yaml';
@@ -93,7 +94,7 @@ export const ANY_ENV: Record<string, string | undefined> = new Proxy({}, { get: 
  * as given, so `deploy` resolves them from the environment the CLI runs in (an unset one without a
  * default is a problem); the server checks with ANY_ENV.
  */
-export async function readManifestText(text: string, env: Record<string, string | undefined>, file = MANIFEST_FILE): Promise<ManifestRead> {
+export async function readManifestText(text: string, env: Record<string, string | undefined>, file = MANIFEST_FILE, options: { ceilings?: LimitCeilings } = {}): Promise<ManifestRead> {
   // The parser and toJS recurse per level on the platform's event loop: a deep document (10 KB of
   // `[`) overflowed its stack, and once the platform died of it (red team 3). Refused unparsed.
   const deep = deepestLine(text);
@@ -142,7 +143,19 @@ export async function readManifestText(text: string, env: Record<string, string 
   }
   try {
     // Only the CLI resolves against a real environment (the server checks with ANY_ENV): its shell's.
-    return { raw, manifest: parseManifest(raw, { platformEnv: env, source: file, envSource: "this shell's environment" }), problems: [] };
+    const manifest = parseManifest(raw, { platformEnv: env, source: file, envSource: "this shell's environment" });
+    // Past the schema's static bounds: the platform's own ceilings, where the caller knows them (the
+    // same rule and words as deploy's refusal, protocol/limit-ceilings.ts).
+    const over = options.ceilings === undefined ? [] : ceilingIssues(manifest.limits, options.ceilings);
+    if (over.length === 0) return { raw, manifest, problems: [] };
+    return {
+      raw,
+      manifest: null,
+      problems: over.map((issue): ManifestProblem => {
+        const pos = lineOf(Y, doc, lines, issue.field);
+        return { kind: 'manifest', file, line: pos?.line ?? null, column: pos?.col ?? null, path: issue.field, message: issue.message };
+      }),
+    };
   } catch (err) {
     if (!isManifestError(err)) throw err;
     return {

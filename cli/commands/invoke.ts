@@ -9,6 +9,8 @@ import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Con
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
+import type { HttpRequest } from '../http.js';
+import { LiveBody } from './invoke-live.js';
 import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
@@ -113,10 +115,10 @@ export async function buildRequest(ctx: Context, args: ParsedArgs, stdin: boolea
 }
 
 /** Calls `/fn/<name><path>` directly, as any client would; `token` is the function's invoke token. */
-export async function callDirect(client: ApiClient, name: string, req: InvokeRequest, token: string | undefined): Promise<InvokeAnswer> {
+export async function callDirect(client: ApiClient, name: string, req: InvokeRequest, token: string | undefined, onHead?: HttpRequest['onHead']): Promise<InvokeAnswer> {
   const headers = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
   const started = performance.now();
-  const res = await client.send(`${client.baseUrl}/fn/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}) });
+  const res = await client.send(`${client.baseUrl}/fn/${name}${req.path}`, { method: req.method, headers, ...(req.body ? { body: req.body } : {}), ...(onHead ? { onHead } : {}) });
   const body = res.body;
   const elapsed = performance.now() - started;
   const timing = parseServerTiming(res.header('server-timing'));
@@ -147,9 +149,13 @@ async function callTarget(ctx: Context, args: ParsedArgs, name: string): Promise
   return { client, key, token: str(args, 'invoke-token') ?? saved ?? target.token };
 }
 
-async function invokeDirect(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<InvokeAnswer> {
+async function invokeDirect(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest, live: LiveBody): Promise<InvokeAnswer> {
   const { client, key, token } = await callTarget(ctx, args, name);
-  return callDirect(client, key, req, token);
+  try {
+    return await callDirect(client, key, req, token, live.onHead);
+  } finally {
+    live.finish();
+  }
 }
 
 /** Runs the payload through the control plane's test-invoke endpoint (admin token). */
@@ -253,9 +259,13 @@ function shownSafe(text: string): string {
   return text.split(/\r?\n/).map((line) => line.split('\t').map((part) => terminalSafe(part, Number.MAX_SAFE_INTEGER)).join('\t')).join('\n');
 }
 
-/** The one-line summary: status, duration, cold/warm, run id. */
-export function summaryLine(a: InvokeAnswer): string {
+/**
+ * The one-line summary: status, duration, cold/warm, run id. `streamedMs`: a body printed as it
+ * came took this long in all (the gateway's Server-Timing total was sent with the head, before it).
+ */
+export function summaryLine(a: InvokeAnswer, streamedMs?: number): string {
   const parts = [`HTTP ${a.status}`, formatMs(a.durationMs)];
+  if (streamedMs !== undefined) parts.push(`streamed ${formatMs(streamedMs)}`);
   // A call refused before any instance (413, a token, paused…) was neither cold nor warm.
   if (a.cold !== null && !refusedUpFront(a)) parts.push(a.cold ? `cold start${a.timing.init !== undefined ? ` (init ${formatMs(a.timing.init)})` : ''}` : 'warm');
   if (a.runId) parts.push(`run ${a.runId}`);
@@ -348,10 +358,16 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (flag(args, 'async')) return invokeAsync(ctx, args, name, req);
   if (flag(args, 'wait')) throw usageError('--wait needs --async');
   if (str(args, 'idempotency-key') !== undefined) throw usageError('--idempotency-key needs --async (a sync call is not queued, so it is never deduplicated)');
-  const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req);
-
   const output = str(args, 'output');
-  if (output !== undefined) await writeFile(resolve(ctx.cwd, output), answer.body);
+  // The body as it arrives (docs/cli.md, "invoke"): -o FILE written as it comes; a stream (SSE, a
+  // StreamingResponse) printed as it comes, the -i headers before it and the summary line after.
+  const live = new LiveBody(ctx, output === undefined ? undefined : resolve(ctx.cwd, output), (head) => {
+    if (flag(args, 'include')) for (const [k, v] of Object.entries(head.headers())) ctx.out.line(`${k}: ${v}`);
+  });
+  const started = performance.now();
+  const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req, live);
+  const streamedMs = live.printed ? performance.now() - started : undefined;
+  if (output !== undefined && flag(args, 'test')) await writeFile(resolve(ctx.cwd, output), answer.body);
   const ok = answer.status < 400;
   const json = isJson(answer);
   ctx.out.data({
@@ -365,9 +381,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     headers: answer.headers,
     ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
-  ctx.out.line(summaryLine(answer));
-  if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
-  ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
+  ctx.out.line(summaryLine(answer, streamedMs));
+  if (!live.printed) {
+    if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
+    ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
+  }
   if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) await explainFailure(ctx, args, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
@@ -475,6 +493,8 @@ export const invokeCommand: Command = {
     'Exit 0 when the answer is below 400, 1 otherwise (the body is printed either way).',
     'With --async, queues the call at <url>/async/<name><path> and prints the run id; --wait then',
     'polls the run until it is final and shows its state, attempts and result (exit 0 if succeeded).',
+    'A streamed answer (text/event-stream, or chunked text that is not JSON: a StreamingResponse) is',
+    'printed as it arrives, the summary line after its end; --output writes the body as it arrives.',
   ].join('\n'),
   options: {
     data: { type: 'string', short: 'd', value: 'BODY', description: 'request body (JSON gets content-type application/json); @FILE reads it from FILE, @- from stdin, as curl does' },

@@ -10,7 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { FUNCTION_NAME, omittedResultNote, RUN_STATUSES } from '../../protocol/index.js';
+import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -140,7 +140,8 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   if (r.replayOf !== null) lines.push(`replay of ${r.replayOf}`);
   if (r.replays.length > 0) lines.push(`replayed  as ${r.replays.join(', ')}`);
   lines.push('', 'timeline');
-  for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${t.detail ?? ''}`.trimEnd());
+  // The detail in words (`max_attempts class:user_error` → `no attempts left: the function raised an exception`); --json keeps it raw.
+  for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${timelineDetailText(t.detail)}`.trimEnd());
   lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
   for (const a of r.attempts) {
     const at = a.error?.file ? ` at ${terminalSafe(a.error.file)}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
@@ -186,7 +187,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   const status = str(args, 'status');
-  if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
+    // An async run's state (queued, running, retried, cancelled) is no listed status: the list holds
+    // finished attempts, and the states live in the async index (ADR 0067: not listable yet).
+    if ((ASYNC_RUN_STATES as readonly string[]).includes(status)) {
+      throw usageError(`--status ${status} is an async run's state, which the run list cannot select yet (it lists finished attempts: ${RUN_STATUSES.join(', ')}); one async run's state and timeline: ${selfCommandOf(ctx)} runs <runId>`);
+    }
+    throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  }
   const limit = int(args, 'limit', 20, 1, 1000);
   const since = str(args, 'since');
   const until = str(args, 'until');
@@ -230,7 +238,7 @@ export const runsCommand: Command = {
     'failed async run\'s request again as a new run (against the version deployed now).',
   ].join('\n'),
   options: {
-    status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')})` },
+    status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')}; an async run's queued, running, retried or cancelled state is not selectable yet: \`runs <runId>\` shows one run's)` },
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
     since: { type: 'string', value: 'WHEN', description: 'only runs started since then: 10m, 2h, 1d, 1w ago, or an ISO 8601 time / Unix ms' },
     until: { type: 'string', value: 'WHEN', description: 'only runs started before then (as --since)' },

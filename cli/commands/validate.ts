@@ -9,6 +9,7 @@ import { formatBytes } from '../output.js';
 import { formatProblem, preflight, type Preflight, type PreflightOptions } from '../preflight.js';
 import { pythonPath } from '../python.js';
 import { selfCommandOf } from '../self-command.js';
+import { DEFAULT_LIMIT_CEILINGS } from '../../protocol/index.js';
 
 /** Runs the preflight on `dir` and prints its findings (human form). Used by deploy too. */
 export async function checkFolder(ctx: Context, dir: string, options: PreflightOptions = {}): Promise<Preflight> {
@@ -38,7 +39,9 @@ export function preflightJson(result: Preflight): Record<string, unknown> {
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [dirArg] = positionals(args, 1, 'validate');
-  const result = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'));
+  // The platform's default ceilings (memory 4Gi, timeout 1h, 50 instances): deploy is refused past them
+  // with the same words. A platform started with higher FP_MAX_FUNCTION_* takes more (docs/cli.md).
+  const result = await checkFolder(ctx, resolve(ctx.cwd, dirArg ?? '.'), { ceilings: DEFAULT_LIMIT_CEILINGS });
   ctx.out.data(preflightJson(result));
   if (!result.ok) {
     const n = result.problems.length;
@@ -75,7 +78,8 @@ export const validateCommand: Command = {
     'Checks, without contacting the platform: platform.yaml against the manifest schema (each problem',
     'with its key path and line), Python syntax of every .py file with the runtime\'s own compiler',
     '(file and line), that the entrypoint exists at module level with the right signature, and the',
-    'file count and size limits (1000 files, 50 MiB in all, 10 MiB a file). Skipped: dotfiles,',
+    'file count and size limits (1000 files, 50 MiB in all, 10 MiB a file), and limits past the',
+    'platform\'s default ceilings (memory 4Gi, timeout 1h, maxInstances 50: FP_MAX_FUNCTION_*). Skipped: dotfiles,',
     '__pycache__, *.pyc, node_modules, and whatever .platformignore lists. Exit 3 when invalid.',
     'Declared dependencies (requirements.txt, pyproject.toml [project] dependencies) are checked',
     '(options, URLs and paths are refused), and a third-party import of the entrypoint\'s module, or of',

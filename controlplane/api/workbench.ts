@@ -148,7 +148,8 @@ export const validateCode = operation(
     const body = await input.body();
     const checker = call.ctx.codeCheck;
     if (checker === null) throw new PlatformError('VALIDATION_UNAVAILABLE', 'this platform process runs no code check');
-    return json(200, await checker.check(body.files, body.entrypoint));
+    // The platform's own ceilings on limits (memory, timeout, instances), as deploy refuses them.
+    return json(200, await checker.check(body.files, body.entrypoint, call.ctx.settings));
   },
 );
 

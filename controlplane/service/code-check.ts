@@ -17,6 +17,7 @@ import {
   PlatformError,
   readManifestText,
   reportProblems,
+  type LimitCeilings,
   type Problem,
   type PyReport,
 } from '../../protocol/index.js';
@@ -54,7 +55,7 @@ export class CodeChecker {
   ) {}
 
   /** Checks `files` (paths as in a bundle); `entrypoint` is used when there is no platform.yaml. */
-  async check(sent: readonly { path: string; content: string }[], entrypoint?: string): Promise<CodeCheckResult> {
+  async check(sent: readonly { path: string; content: string }[], entrypoint?: string, ceilings?: LimitCeilings): Promise<CodeCheckResult> {
     // The bundle's path rules (a path that escapes, a duplicate…): the same 400s as an upload.
     const paths = sent.map((f, i) => ({ path: normalizeBundlePath(f.path, `files[${i}].path`), raw: f.path, field: `files[${i}].path` }));
     checkPathSet(paths);
@@ -64,7 +65,7 @@ export class CodeChecker {
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
     if (manifestFile !== undefined) {
-      const read = await readManifestText(manifestFile.content, ANY_ENV);
+      const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);
       manifest = read.problems.some((p) => p.kind === 'yaml') ? null : read.raw;
       entry = entrypointToCheck(read);

@@ -3,7 +3,7 @@
  * first, then — in the same turn — to the registry and token index the gateway reads, and the
  * pool drains instances whose settings went stale.
  */
-import { formatDurationMs, formatMemoryBytes, nameOfKey, PlatformError } from '../../protocol/index.js';
+import { ceilingIssues, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
 import type { FunctionRecord, FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -25,14 +25,11 @@ export async function getFunction(ctx: ServiceContext, name: string): Promise<Fu
 function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>): void {
   const limits = settings.limits;
   if (limits === undefined) return;
-  const { maxFunctionInstances, maxFunctionMemoryBytes, maxFunctionTimeoutMs } = ctx.settings;
-  const over = (field: string, limit: number, message: string): never => {
-    const issue = { code: 'INVALID_FIELD', field, message };
-    throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit, issues: [issue] });
-  };
-  if (limits.maxInstances > maxFunctionInstances) over('limits.maxInstances', maxFunctionInstances, `this platform allows at most ${maxFunctionInstances} instances per function (FP_MAX_FUNCTION_INSTANCES)`);
-  if (limits.memoryBytes > maxFunctionMemoryBytes) over('limits.memory', maxFunctionMemoryBytes, `this platform allows at most ${formatMemoryBytes(maxFunctionMemoryBytes)} of memory per function (FP_MAX_FUNCTION_MEMORY_BYTES)`);
-  if (limits.timeoutMs > maxFunctionTimeoutMs) over('limits.timeout', maxFunctionTimeoutMs, `this platform allows a timeout of at most ${formatDurationMs(maxFunctionTimeoutMs)} (FP_MAX_FUNCTION_TIMEOUT_MS)`);
+  // The rule and its words are protocol/limit-ceilings.ts's: `validate` and POST /validate say the same.
+  const [first] = ceilingIssues(limits, ctx.settings);
+  if (first === undefined) return;
+  const issue = { code: 'INVALID_FIELD', field: first.field, message: first.message };
+  throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit: first.limit, issues: [issue] });
 }
 
 export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings): Promise<FunctionChange> {

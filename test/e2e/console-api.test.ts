@@ -25,6 +25,28 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
 }
 
 describe('POST /validate: the checks of `fastapi-platform validate`, each problem at its line', () => {
+  it("reports limits past the platform's ceilings (memory 64Gi, timeout 2h) with deploy's own words", async () => {
+    const name = fnName('ceil');
+    const res = await h.api.call('POST', '/validate', {
+      files: [{ path: 'main.py', content: GOOD }, { path: 'platform.yaml', content: `kind: function\nname: ${name}\nlimits:\n  memory: 64Gi\n  timeout: 2h\n` }],
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.ok, false);
+    const problems = res.body.problems.map((p: { kind: string; line: number; path: string; message: string }) => [p.kind, p.line, p.path, p.message]);
+    // What creating (deploying) it answers: the same field and words.
+    const refused: unknown[] = [];
+    for (const limits of [{ memory: '64Gi' }, { timeout: '2h' }]) {
+      const create = await h.api.call('POST', '/functions', { name, limits });
+      assert.equal(create.status, 400);
+      refused.push(errorOf(create).message);
+    }
+    assert.deepEqual(problems, [
+      ['manifest', 4, 'limits.memory', 'this platform allows at most 4Gi of memory per function (FP_MAX_FUNCTION_MEMORY_BYTES)'],
+      ['manifest', 5, 'limits.timeout', 'this platform allows a timeout of at most 1h (FP_MAX_FUNCTION_TIMEOUT_MS)'],
+    ]);
+    assert.deepEqual(refused, problems.map((p: (string | number)[]) => `${p[2]}: ${p[3]}`));
+  });
+
   it('reports a syntax error, a manifest problem and a wrong handler signature where they are', async () => {
     const name = fnName('check');
     const res = await h.api.call('POST', '/validate', {

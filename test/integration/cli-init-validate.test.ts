@@ -109,6 +109,20 @@ describe('cli validate', () => {
     assert.match(r.stderr, /^error: platform\.yaml:5:5: triggers\.0\.schedule: bad cron expression "61 \* \* \* \*": .*out of range/m);
   });
 
+  it("refuses limits past the platform's default ceilings (memory 64Gi, timeout 2h), at their lines, as deploy would (exit 3)", async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: big\nlimits:\n  memory: 64Gi\n  timeout: 2h\n  maxInstances: 51\n');
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.INVALID, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: platform\.yaml:4:3: limits\.memory: this platform allows at most 4Gi of memory per function \(FP_MAX_FUNCTION_MEMORY_BYTES\)$/m);
+    assert.match(r.stderr, /^error: platform\.yaml:5:3: limits\.timeout: this platform allows a timeout of at most 1h \(FP_MAX_FUNCTION_TIMEOUT_MS\)$/m);
+    assert.match(r.stderr, /^error: platform\.yaml:6:3: limits\.maxInstances: this platform allows at most 50 instances per function \(FP_MAX_FUNCTION_INSTANCES\)$/m);
+    // At the ceilings: valid.
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: big\nlimits:\n  memory: 4Gi\n  timeout: 1h\n  maxInstances: 50\n');
+    assert.equal((await runCli(['validate', dir])).code, EXIT.OK);
+  });
+
   it('refuses a manifest larger than the upload takes (MANIFEST_TOO_LARGE at deploy), before anything is created', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: big\ntriggers:\n  - type: cron\n    schedule: "0 0 * * *"\n    payload: "${'x'.repeat(70_000)}"\n`);

@@ -8,16 +8,45 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
+import { main } from '../../cli/main.js';
 import { runCli } from '../helpers/cli-harness.js';
 import { stubApi } from '../helpers/stub-api.js';
 
 const BIG = Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join('\n'); // ~0.9 MiB
 const BINARY = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.alloc(2000, 0)]);
 
+/** Ends the stream once the CLI has printed its first event, or after 3 s (then the test fails). */
+let firstShown: () => void = () => undefined;
+let streamEnded = false;
+
 describe('cli invoke output', () => {
   const api = stubApi('fp-cli-invoke-', (req, res) => {
+    if (req.url === '/fn/sse/' || req.url === '/fn/chunked/') {
+      const sse = req.url === '/fn/sse/';
+      res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'text/plain; charset=utf-8', 'x-run-id': 'run-s', 'x-cold-start': '0' });
+      streamEnded = false;
+      let ending = false;
+      // Pieces that end inside a UTF-8 character and between \r and \n: never shown as escapes.
+      res.write(Buffer.from('data: one \xc3', 'latin1'));
+      const end = (): void => {
+        if (ending) return;
+        ending = true;
+        res.write(Buffer.from('\xa9\r', 'latin1'));
+        setTimeout(() => {
+          streamEnded = true;
+          res.end('\ndata: \x1b[31mtwo\n\n');
+        }, 30);
+      };
+      if (req.headers['x-end-now'] !== undefined) end();
+      else {
+        firstShown = end;
+        setTimeout(end, 3000).unref();
+      }
+      return;
+    }
+    // With its length, as the gateway answers a whole body (a stream has none: chunked).
     const send = (status: number, type: string, body: string | Buffer, runId = 'run-1'): void => {
-      res.writeHead(status, { 'content-type': type, 'x-run-id': runId, 'x-cold-start': '0' });
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'x-run-id': runId, 'x-cold-start': '0' });
       res.end(body);
     };
     if (req.url === '/fn/big/') return send(200, 'text/plain; charset=utf-8', BIG);
@@ -43,6 +72,52 @@ describe('cli invoke output', () => {
 
   const invoke = (name: string, tty: boolean, more: string[] = []) =>
     runCli(['invoke', name, '--url', api.url, '--token', 'fpa_test', ...more], { env: { FP_CONFIG_DIR: api.dir }, cwd: api.dir, tty });
+
+  /** `invoke` with an stdout that tells when it first printed `data: one`, and whether the stream had ended then. */
+  const watch = async (name: string, tty: boolean, more: string[] = []) => {
+    let stdout = '';
+    let seenBeforeEnd: boolean | null = null;
+    const code = await main(['invoke', name, '--url', api.url, '--token', 'fpa_test', ...more], {
+      io: {
+        stdout: (t) => {
+          stdout += t;
+          if (seenBeforeEnd === null && stdout.includes('data: one')) {
+            seenBeforeEnd = !streamEnded;
+            firstShown();
+          }
+        },
+        stderr: () => undefined,
+        readStdin: async () => Buffer.alloc(0),
+        ...(tty ? { stdoutIsTTY: true } : {}),
+      },
+      env: { FP_CONFIG_DIR: api.dir },
+      cwd: api.dir,
+      waitForSignal: () => new Promise(() => undefined),
+    });
+    return { code, stdout, seenBeforeEnd: seenBeforeEnd as boolean | null };
+  };
+
+  it('prints a streamed answer (SSE, chunked text) as it arrives, escaped on a terminal, the summary line after it', async () => {
+    for (const name of ['sse', 'chunked']) {
+      const tty = await watch(name, true);
+      assert.equal(tty.code, EXIT.OK);
+      assert.equal(tty.seenBeforeEnd, true, `${name}: nothing was printed before the stream ended`);
+      assert.equal(tty.stdout, 'data: one é\ndata: \\x1b[31mtwo\n\n\nHTTP 200  ·  ' + tty.stdout.split('HTTP 200  ·  ')[1]);
+      assert.match(tty.stdout, /\n\nHTTP 200 {2}· {2}[\d.]+ m?s {2}· {2}streamed [\d.]+ m?s {2}· {2}warm {2}· {2}run run-s\n$/);
+      const piped = await watch(name, false);
+      assert.equal(piped.seenBeforeEnd, true, name);
+      assert.ok(piped.stdout.startsWith('data: one é\r\ndata: \x1b[31mtwo\n\n\n'), JSON.stringify(piped.stdout));
+    }
+    // -i: the headers before the body; -o: written as it comes.
+    const headers = await watch('sse', false, ['-i']);
+    assert.match(headers.stdout, /^content-type: text\/event-stream\n[^]*\ndata: one/);
+    const saved = await watch('sse', false, ['-o', 'events.txt', '-H', 'x-end-now: 1']);
+    assert.equal(saved.seenBeforeEnd, null); // nothing of the body on stdout
+    assert.equal(readFileSync(join(api.dir, 'events.txt'), 'utf8'), 'data: one é\r\ndata: \x1b[31mtwo\n\n');
+    // --json: one document, after the end.
+    const json = await watch('sse', false, ['--json', '-H', 'x-end-now: 1']);
+    assert.equal((JSON.parse(json.stdout) as { body: string }).body, 'data: one é\r\ndata: \x1b[31mtwo\n\n');
+  });
 
   it('cuts a large body to a head on a terminal, and says how to save it whole', async () => {
     const r = await invoke('big', true);

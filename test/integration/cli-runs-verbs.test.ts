@@ -46,6 +46,15 @@ describe('cli runs cancel|replay of a sync run', () => {
     assert.match(doc.error.message, /only a failed async run can be replayed; call the function again \(`\S.* invoke my-fn`\)/);
   });
 
+  it("--status of an async run's state (queued, running, retried, cancelled) says it is not listable yet, and where a run's state is (exit 2)", async () => {
+    for (const state of ['queued', 'running', 'retried', 'cancelled']) {
+      const r = await api.cli(['runs', '--status', state]);
+      assert.equal(r.code, EXIT.USAGE);
+      assert.match(r.stderr, new RegExp(`--status ${state} is an async run's state, which the run list cannot select yet \\(it lists finished attempts: succeeded, failed\\); one async run's state and timeline: .*runs <runId>`), r.stderr);
+    }
+    assert.match((await api.cli(['runs', '--status', 'nope'])).stderr, /--status must be one of succeeded, failed/);
+  });
+
   it('a run nobody has is still RUN_NOT_FOUND', async () => {
     const r = await cli(['runs', 'cancel', GONE]);
     assert.equal(r.code, EXIT.API);

@@ -10,6 +10,7 @@ import { clock, ms, resultText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
 import { ErrorBox, Loading, StateBadge, useAsync } from '../../ui.js';
 import type { TabProps } from './tab.js';
+import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 
 interface Page {
   items: Run[];
@@ -136,7 +137,7 @@ function Timeline({ run }: { run: Run | AsyncRun }): JSX.Element {
     return (
       <ol class="timeline" aria-label="Timeline">
         {run.transitions.map((t, i) => (
-          <li key={i}><span class="t">+{ms(t.at - t0)}</span> <StateBadge state={t.state} /> {t.detail ?? ''}</li>
+          <li key={i}><span class="t">+{ms(t.at - t0)}</span> <StateBadge state={t.state} /> <span title={t.detail ?? ''}>{timelineDetailText(t.detail)}</span></li>
         ))}
         {run.attempts.map((a) => (
           <li key={`a${a.attempt}`} class="muted">attempt {a.attempt}: {a.status} in {ms(a.durationMs)}, {a.cold ? `cold (init ${ms(a.initMs)})` : 'warm'}, version {a.version}</li>

@@ -1,0 +1,49 @@
+/**
+ * An async run's timeline details in words (protocol/run-timeline.ts): `runs <id>` and the
+ * console show "no attempts left: the function raised an exception", not `max_attempts
+ * class:user_error`; the API and `--json` keep the raw detail.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatAsyncRun } from '../../cli/commands/runs.js';
+import { classifyFailure } from '../../controlplane/async/dispatcher/retry.js';
+import { ERROR_CLASSES, timelineDetailText } from '../../protocol/index.js';
+
+describe('run timeline details in words', () => {
+  it('says what each reason the dispatcher writes means', () => {
+    assert.equal(timelineDetailText('max_attempts class:user_error'), 'no attempts left: the function raised an exception');
+    assert.equal(timelineDetailText('non_retryable class:bad_return'), 'not retried: the handler returned something that is not a response');
+    assert.equal(timelineDetailText('non_retryable status:404'), 'not retried: HTTP 404');
+    assert.equal(timelineDetailText('max_event_age code:DATA_BACKEND_UNAVAILABLE'), 'too old to retry (max event age): DATA_BACKEND_UNAVAILABLE');
+    assert.equal(timelineDetailText('max_event_age'), 'too old to retry (max event age)');
+    assert.equal(timelineDetailText('class:timeout; attempt 2 at 2026-12-04T04:00:00.000Z'), 'the call ran past its timeout; attempt 2 at 2026-12-04T04:00:00.000Z');
+    assert.match(timelineDetailText('function_deleted'), /^its function was deleted/);
+    // Already words: as written.
+    for (const d of ['attempt 1', 'attempt 2 (delivery 2)', 'cancelled by request']) assert.equal(timelineDetailText(d), d);
+    assert.equal(timelineDetailText(null), '');
+  });
+
+  it('has words for every error class and every reason classifyFailure gives', () => {
+    for (const cls of ERROR_CLASSES) {
+      const words = timelineDetailText(`max_attempts class:${cls}`);
+      assert.doesNotMatch(words, /class|_/, cls);
+      const verdict = classifyFailure({ errorClass: cls, httpStatus: 500, errorCode: null } as Parameters<typeof classifyFailure>[0]);
+      assert.doesNotMatch(timelineDetailText(`${verdict.reason}; attempt 2 at T`), /class:/, cls);
+    }
+  });
+
+  it('runs <id> shows the words in the timeline', () => {
+    const text = formatAsyncRun({
+      runId: 'r1', function: 'f', trigger: 'async', state: 'failed', acceptedAt: 0, replayOf: null, replays: [], attempts: [], result: null,
+      transitions: [
+        { state: 'queued', at: 0, detail: null },
+        { state: 'running', at: 1, detail: 'attempt 1' },
+        { state: 'retried', at: 2, detail: 'class:user_error; attempt 2 at 2026-12-04T04:00:00.000Z' },
+        { state: 'failed', at: 3, detail: 'max_attempts class:user_error' },
+      ],
+    }, 10);
+    assert.match(text, /retried {3}the function raised an exception; attempt 2 at 2026-12-04T04:00:00\.000Z/);
+    assert.match(text, /failed {4}no attempts left: the function raised an exception/);
+    assert.doesNotMatch(text, /class:/);
+  });
+});
