@@ -49,8 +49,14 @@ const INVOKE: { t: 'invoke'; id: number; event: WireEvent | null; context: WireC
   t: 'invoke', id: 0, event: null, context: CONTEXT,
 };
 
-/** How often a call may go back to the pool because its runtime died before it was given the function. */
-const MAX_RESPAWNS = 2;
+/**
+ * How often a call may go back to the pool because its runtime died before it was given the
+ * function. A zygote that dies takes every runtime it forked at once (the pool's ready ones and the
+ * ones still booting), so a call can meet several dead runtimes in a row before the restarted zygote
+ * forks a live one (with 2, a call failed so once in a full suite run: zygotes.test.ts,
+ * "killing the zygote during refills").
+ */
+const MAX_RESPAWNS = 4;
 /**
  * Frames an honest runtime never sends (a reply for no running call, a `health` nobody asked for, a
  * log batch with no line or with lines the host dropped, an empty chunk that ends nothing) that a

@@ -187,6 +187,7 @@ export const ERRORS = {
   INVOCATION_MODE_NOT_ALLOWED: { status: 409, component: 'request', title: "The function's invocation mode does not take calls on this route (sync: /fn/, async: /async/)." },
   GATEWAY_OVERLOADED: { status: 503, component: 'gateway', title: 'The gateway is receiving as many request bodies as it may hold; retry in a moment.' },
   REQUEST_BODY_TOO_SLOW: { status: 408, component: 'request', title: 'The request body arrived too slowly while the gateway was busy.' },
+  OUTPUT_FAILED: { status: 500, component: 'cli', title: 'The CLI could not write the answer to the file named by --output.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
