@@ -36,14 +36,21 @@ export const listRuns = operation(
   },
 );
 
+function listable(call: Call, fnKey: string, acceptedAt: number): boolean {
+  const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
+  return born !== undefined && acceptedAt >= born;
+}
+
 function isRunStatus(status: string): status is RunStatus {
   return (RUN_STATUSES as readonly string[]).includes(status);
 }
 
 /**
  * A run that is not finished has no run record: its state is the async run index's and timeline's
- * (docs/adr/0068-listing-async-runs-by-state.md). Only the caller's workspace is read, and each
- * run is shown only as `GET /runs/{runId}` would show it (its function's current incarnation).
+ * (docs/adr/0068-listing-async-runs-by-state.md). Only the caller's workspace is read, and only
+ * the runs of functions that exist now, accepted since they were created: a deleted function's runs
+ * leave the listing on both stores alike (Redis also drops them from its listing sets then), while
+ * `GET /runs/{runId}` still shows each until it expires.
  */
 async function listAsyncRuns(call: Call, query: z.output<typeof runsQuery> & { status: AsyncRunState }, fn: string | undefined) {
   const page = await asyncRuns(call).list({
@@ -51,7 +58,7 @@ async function listAsyncRuns(call: Call, query: z.output<typeof runsQuery> & { s
     ...(fn !== undefined ? { function: fn } : {}), ...(query.trigger !== undefined ? { trigger: query.trigger } : {}),
     ...(query.since !== undefined ? { since: query.since } : {}), ...(query.until !== undefined ? { until: query.until } : {}),
     ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
-  }, (entry) => call.scope.owns(entry.function) && current(call, entry.function, entry.acceptedAt)).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+  }, (entry) => call.scope.owns(entry.function) && listable(call, entry.function, entry.acceptedAt)).catch((err: unknown) => { throw asyncUnavailable(call, err); });
   return json(200, {
     items: page.items.map((r) => ({
       runId: r.runId, function: nameOfKey(r.function), workspace: workspaceOfKey(r.function), trigger: r.trigger, state: r.state,
