@@ -315,8 +315,10 @@ export const asyncRunSummaryView = z.strictObject({
   replayOf: z.string().nullable(),
 });
 
+export const asyncRunList = z.strictObject({ items: z.array(asyncRunSummaryView), nextCursor: z.string().nullable() });
+
 /** `GET /runs`: run records, or with an async state for `status` async runs (`state` instead of `status`). */
-export const runListAnswer = z.union([runList, z.strictObject({ items: z.array(asyncRunSummaryView), nextCursor: z.string().nullable() })]);
+export const runListAnswer = z.union([runList, asyncRunList]);
 
 /** A response as the API shows one it relayed: headers joined, the body decoded (runs.ts `decodeBody`). */
 function withBody<S extends z.ZodRawShape>(shape: S) {
