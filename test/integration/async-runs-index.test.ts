@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
+import { AsyncRuns, openSqliteAsync, openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
@@ -114,5 +114,37 @@ describe('async run index: redis listing bounds', { skip: redisSkip }, () => {
     assert.deepEqual((await index.list({ workspace: 'bw', limit: 10 })).map((e) => e.function), ['g.bw']);
     // The run's own record stays (GET /runs/{runId}) until it expires.
     assert.equal((await index.get(fresh))?.function, 'f.bw');
+  });
+});
+
+describe('async runs listed by state (AsyncRuns.list on the embedded stores)', () => {
+  it('keeps the asked states from the timeline; one call reads a bounded number of runs and says where to go on', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-async-list-'));
+    const stores = await openSqliteAsync({ stateDir, leaseMs: 30_000 });
+    t.after(async () => { await stores.close(); await rm(stateDir, { recursive: true, force: true }); });
+    const runs = new AsyncRuns(stores.queue, stores.timeline, stores.runs);
+    const at = 1_000_000;
+    // The oldest is waiting to retry; 2,100 newer ones succeeded: past the 2,000 one call reads.
+    const retried = randomUUID();
+    await stores.runs.create({ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null });
+    await stores.timeline.transition(retried, 'queued', at);
+    await stores.timeline.transition(retried, 'running', at + 1);
+    await stores.timeline.attempt(retried, { attempt: 1, startedAt: at + 1, durationMs: 5, cold: false, status: 'failed', errorCode: 'FUNCTION_ERROR', errorClass: 'user_error', error: null });
+    await stores.timeline.transition(retried, 'retried', at + 7, 'retry in 1s');
+    for (let i = 1; i <= 2100; i++) {
+      const id = randomUUID();
+      await stores.runs.create({ runId: id, function: 'f.lw', acceptedAt: at + i * 10, replayOf: null });
+      await stores.timeline.transition(id, 'succeeded', at + i * 10 + 1);
+    }
+    const first = await runs.list({ workspace: 'lw', states: ['retried'], limit: 10 });
+    assert.deepEqual(first.items, []);
+    assert.notEqual(first.nextCursor, null, 'stopped after the bound, with a cursor');
+    const second = await runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: first.nextCursor! });
+    assert.deepEqual(second.items, [{ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null, trigger: 'async', state: 'retried', updatedAt: at + 7, attempts: 1 }]);
+    assert.equal(second.nextCursor, null);
+    // Another workspace's listing, and a function of another workspace, read none of them.
+    assert.deepEqual((await runs.list({ workspace: 'other', states: ['retried', 'succeeded'], limit: 10 })).items, []);
+    assert.deepEqual((await runs.list({ workspace: 'lw', states: ['succeeded'], limit: 3 })).items.length, 3);
+    await assert.rejects(runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: 'nope' }), { code: 'RUN_CURSOR_INVALID' });
   });
 });
