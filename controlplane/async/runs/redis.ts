@@ -105,9 +105,8 @@ export class RedisAsyncRuns implements AsyncRunIndex {
     // accepted before the retention on every write, so a set holds what the retention keeps.
     const lists = listKeys(this.prefix, run.function);
     const oldest = `(${Date.now() - this.ttl}`;
-    for (const key of [lists.ws, lists.fn]) {
-      await this.o.client.multi().zadd(key, run.acceptedAt, run.runId).zremrangebyscore(key, '-inf', oldest).pexpire(key, this.ttl).exec().then(failed);
-    }
+    await Promise.all([lists.ws, lists.fn].map((key) =>
+      this.o.client.multi().zadd(key, run.acceptedAt, run.runId).zremrangebyscore(key, '-inf', oldest).pexpire(key, this.ttl).exec().then(failed)));
   }
 
   async remove(runId: string): Promise<void> {
