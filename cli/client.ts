@@ -121,6 +121,19 @@ export interface ApiUsage {
   lastSuccess: { runId: string; at: number } | null;
 }
 
+/** An async run as `GET /runs?status=<async state>` lists it. */
+export interface ApiAsyncRunSummary {
+  runId: string;
+  function: string;
+  workspace: string;
+  trigger: string;
+  state: string;
+  acceptedAt: number;
+  updatedAt: number;
+  attempts: number;
+  replayOf: string | null;
+}
+
 export interface ApiRun {
   /** 1, 2, 3… for the attempts of an async run (a list shows a run's newest). */
   attempt?: number;
@@ -447,6 +460,11 @@ export class ApiClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return this.request('GET', `/runs${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET /runs?status=queued|running|retried|cancelled`: async runs in that state now (ADR 0068). */
+  listAsyncRuns(query: { function?: string; status: string; limit?: number; since?: number; until?: number; cursor?: string }): Promise<{ items: ApiAsyncRunSummary[]; nextCursor: string | null }> {
+    return this.listRuns(query) as unknown as Promise<{ items: ApiAsyncRunSummary[]; nextCursor: string | null }>; // the same route: its answer for an async state
   }
 
   usage(name: string, window: string): Promise<ApiUsage> {

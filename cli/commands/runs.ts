@@ -5,7 +5,7 @@
 import { selfCommandOf } from '../self-command.js';
 import { parseWhen } from '../when.js';
 import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
-import { isAsyncRun, type ApiAsyncRun, type ApiClient, type ApiRun } from '../client.js';
+import { isAsyncRun, type ApiAsyncRun, type ApiAsyncRunSummary, type ApiClient, type ApiRun } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
@@ -82,6 +82,19 @@ function printList(ctx: Context, runs: ApiRun[], status?: string, where = ''): v
   ctx.out.line(table(
     ['RUN ID', 'FUNCTION', 'VERSION', 'STATUS', 'START', 'DURATION', 'WHEN'],
     runs.map((r) => [r.runId, r.function, r.version, statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
+  ));
+}
+
+/** Async runs in one state (no version or timings before an attempt ran): when queued, when they got there. */
+function printAsyncList(ctx: Context, runs: ApiAsyncRunSummary[], state: string, where: string): void {
+  if (runs.length === 0) {
+    ctx.out.line(`No ${state} runs${where}.`);
+    return;
+  }
+  const now = ctx.now();
+  ctx.out.line(table(
+    ['RUN ID', 'FUNCTION', 'TRIGGER', 'STATE', 'ATTEMPTS', 'QUEUED', 'SINCE'],
+    runs.map((r) => [r.runId, r.function, r.trigger, r.state, String(r.attempts), formatAgo(r.acceptedAt, now), formatAgo(r.updatedAt, now)]),
   ));
 }
 
@@ -187,24 +200,23 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   const status = str(args, 'status');
-  if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
-    // An async run's state (queued, running, retried, cancelled) is no listed status: the list holds
-    // finished attempts, and the states live in the async index (ADR 0067: not listable yet).
-    if ((ASYNC_RUN_STATES as readonly string[]).includes(status)) {
-      throw usageError(`--status ${status} is an async run's state, which the run list cannot select yet (it lists finished attempts: ${RUN_STATUSES.join(', ')}); one async run's state and timeline: ${selfCommandOf(ctx)} runs <runId>`);
-    }
-    throw usageError(`--status must be one of ${RUN_STATUSES.join(', ')}`);
+  if (status !== undefined && !(ASYNC_RUN_STATES as readonly string[]).includes(status)) {
+    throw usageError(`--status must be one of ${ASYNC_RUN_STATES.join(', ')}`);
   }
   const limit = int(args, 'limit', 20, 1, 1000);
   const since = str(args, 'since');
   const until = str(args, 'until');
   const cursor = str(args, 'cursor');
-  const page = await client.listRuns({
-    ...(what.list ? { function: what.list } : {}), ...(status ? { status } : {}), limit,
+  const query = {
+    ...(what.list ? { function: what.list } : {}), limit,
     ...(since !== undefined ? { since: parseWhen(since, ctx.now(), 'since') } : {}),
     ...(until !== undefined ? { until: parseWhen(until, ctx.now(), 'until') } : {}),
     ...(cursor !== undefined ? { cursor } : {}),
-  });
+  };
+  // A state an unfinished async run is in has no run record: the API lists those runs from the
+  // async run index, in their own shape (docs/adr/0068-listing-async-runs-by-state.md).
+  const asyncState = status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status);
+  const page = asyncState ? await client.listAsyncRuns({ ...query, status }) : await client.listRuns({ ...query, ...(status ? { status } : {}) });
   // No runs of a name that is no function (a typo, another workspace): say so, not "No runs yet".
   if (page.items.length === 0 && what.list !== undefined && (await client.getFunction(what.list)) === null) {
     // No such function: perhaps the first digits of a run id, copied from `logs` (856954a4).
@@ -215,8 +227,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function "${what.list}" in this workspace and no runs of one by that name${orRun} (${lists}; --workspace picks another workspace)`);
   }
   ctx.out.data({ ok: true, items: page.items, nextCursor: page.nextCursor });
-  const where = since !== undefined && until !== undefined ? ` started between ${since} and ${until}` : since !== undefined ? ` started since ${since}` : until !== undefined ? ` started before ${until}` : cursor !== undefined ? ' on this page' : '';
-  printList(ctx, page.items, status, where);
+  const verb = asyncState ? 'queued' : 'started';
+  const where = since !== undefined && until !== undefined ? ` ${verb} between ${since} and ${until}` : since !== undefined ? ` ${verb} since ${since}` : until !== undefined ? ` ${verb} before ${until}` : cursor !== undefined ? ' on this page' : '';
+  if (asyncState) printAsyncList(ctx, page.items as ApiAsyncRunSummary[], status, where);
+  else printList(ctx, page.items as ApiRun[], status, where);
   // A full page says so: the newest N are not all the runs there are.
   if (page.nextCursor !== null) ctx.out.note(`(${cursor === undefined ? 'the newest' : 'these'} ${page.items.length}; there are more: the next page with --cursor ${page.nextCursor}${limit < 1000 && cursor === undefined ? `, or -n ${Math.min(limit * 5, 1000)}` : ''})`);
   return EXIT.OK;
@@ -225,9 +239,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
   examples: [
     'runs my-fn --status failed',
+    'runs my-fn --status queued',
     'runs 856954a4',
     'runs replay <runId>',
   ],
@@ -236,9 +251,11 @@ export const runsCommand: Command = {
     '(`runs 856954a4`), also do when no function has that name and one recent run id starts so.',
     '`runs cancel <id>` removes an async run still waiting in the queue; `runs replay <id>` queues a',
     'failed async run\'s request again as a new run (against the version deployed now).',
+    '--status succeeded|failed lists run records (finished attempts); --status queued|running|retried|cancelled',
+    'lists async runs in that state now, by when they were queued (--since/--until too).',
   ].join('\n'),
   options: {
-    status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')}; an async run's queued, running, retried or cancelled state is not selectable yet: \`runs <runId>\` shows one run's)` },
+    status: { type: 'string', value: 'S', description: `only runs with this status (${RUN_STATUSES.join(', ')}), or async runs in this state now (queued, running, retried, cancelled)` },
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
     since: { type: 'string', value: 'WHEN', description: 'only runs started since then: 10m, 2h, 1d, 1w ago, or an ISO 8601 time / Unix ms' },
     until: { type: 'string', value: 'WHEN', description: 'only runs started before then (as --since)' },

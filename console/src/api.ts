@@ -271,6 +271,18 @@ export interface RunWrite {
   deleted: number;
   upserted: number;
 }
+/** An async run as `GET /runs?status=queued|running|retried|cancelled` lists it (ADR 0068). */
+export interface AsyncRunSummary {
+  runId: string;
+  function: string;
+  workspace: string;
+  trigger: string;
+  state: string;
+  acceptedAt: number;
+  updatedAt: number;
+  attempts: number;
+  replayOf: string | null;
+}
 export interface AsyncRun {
   runId: string;
   function: string;

@@ -300,6 +300,26 @@ export const eventStream = z.string().meta({
 export const runView = runSummaryView.extend({ logs: z.array(logLine) });
 export const runList = z.strictObject({ items: z.array(runSummaryView), nextCursor: z.string().nullable() });
 
+/** An async run as `GET /runs?status=queued|running|retried|cancelled` lists it: no version or timings yet (docs/adr/0068-listing-async-runs-by-state.md). */
+export const asyncRunSummaryView = z.strictObject({
+  runId: z.string(),
+  function: z.string(),
+  workspace: z.string(),
+  trigger: z.enum(['async', 'cron', 'webhook']),
+  state: z.enum(ASYNC_RUN_STATES),
+  acceptedAt: time,
+  /** When it entered its state. */
+  updatedAt: time,
+  /** Attempts that ran so far. */
+  attempts: count,
+  replayOf: z.string().nullable(),
+});
+
+export const asyncRunList = z.strictObject({ items: z.array(asyncRunSummaryView), nextCursor: z.string().nullable() });
+
+/** `GET /runs`: run records, or with an async state for `status` async runs (`state` instead of `status`). */
+export const runListAnswer = z.union([runList, asyncRunList]);
+
 /** A response as the API shows one it relayed: headers joined, the body decoded (runs.ts `decodeBody`). */
 function withBody<S extends z.ZodRawShape>(shape: S) {
   return z.union([z.strictObject({ ...shape, body: z.unknown() }), z.strictObject({ ...shape, bodyBase64: z.string() })]);

@@ -1,10 +1,10 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, jsonNumbersSurviveParse, nameOfKey, PlatformError, workspaceOfKey, type Pairs, type RunRecord } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
 import type { z } from 'zod';
-import { asyncRunAnswer, replayAnswer, runAnswer, runList, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
+import { asyncRunAnswer, replayAnswer, runAnswer, runListAnswer, testInvokeAnswer, type AsyncRunView as AsyncRunAnswer } from './answers.js';
 import { asyncAccepted } from './answers-console.js';
 import { json } from './http.js';
 import { operation, type Call } from './router.js';
@@ -18,20 +18,55 @@ const SYNC_TRIGGERS: ReadonlySet<string> = new Set(['http', 'test']);
 
 export const listRuns = operation(
   {
-    id: 'listRuns', tag, role: 'viewer', summary: "The workspace's run records, newest first, filtered and paged (`nextCursor`)",
+    id: 'listRuns', tag, role: 'viewer', summary: "The workspace's run records, newest first, filtered and paged (`nextCursor`); with an async state for `status`, its async runs in that state",
     query: runsQuery, queryNameFields: ['query.function'],
-    answers: { 200: { description: 'A page of runs (without logs)', schema: runList } },
-    errors: ['INVALID_NAME', 'RUN_CURSOR_INVALID'],
+    answers: { 200: { description: 'A page of runs (without logs); for `status` queued, running, retried or cancelled, async runs (`state`, `acceptedAt`)', schema: runListAnswer } },
+    errors: ['INVALID_NAME', 'RUN_CURSOR_INVALID', 'ASYNC_NOT_ENABLED', 'ASYNC_RUNS_UNAVAILABLE'],
   },
   async (call, input) => {
     const query = input.query();
+    const fn = query.function !== undefined ? call.scope.key(query.function) : undefined;
+    const status = query.status;
+    if (status !== undefined && !isRunStatus(status)) return listAsyncRuns(call, { ...query, status }, fn);
     // Read-your-writes: a run recorded just before this call is written before the query runs.
     // Bounded: with the RunStore down the list answers from what is stored instead of waiting.
     await call.ctx.runs.runs.flush(1000);
-    const page = await call.ctx.store.runs.list({ ...query, workspace: call.scope.workspace, ...(query.function !== undefined ? { function: call.scope.key(query.function) } : {}) });
+    const page = await call.ctx.store.runs.list({ ...query, status, workspace: call.scope.workspace, ...(fn !== undefined ? { function: fn } : {}) });
     return json(200, { items: page.items.map(runView), nextCursor: page.nextCursor });
   },
 );
+
+function listable(call: Call, fnKey: string, acceptedAt: number): boolean {
+  const born = call.ctx.registry.recordOf(fnKey)?.createdAt;
+  return born !== undefined && acceptedAt >= born;
+}
+
+function isRunStatus(status: string): status is RunStatus {
+  return (RUN_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * A run that is not finished has no run record: its state is the async run index's and timeline's
+ * (docs/adr/0068-listing-async-runs-by-state.md). Only the caller's workspace is read, and only
+ * the runs of functions that exist now, accepted since they were created: a deleted function's runs
+ * leave the listing on both stores alike (Redis also drops them from its listing sets then), while
+ * `GET /runs/{runId}` still shows each until it expires.
+ */
+async function listAsyncRuns(call: Call, query: z.output<typeof runsQuery> & { status: AsyncRunState }, fn: string | undefined) {
+  const page = await asyncRuns(call).list({
+    workspace: call.scope.workspace, states: [query.status], limit: query.limit ?? 50,
+    ...(fn !== undefined ? { function: fn } : {}), ...(query.trigger !== undefined ? { trigger: query.trigger } : {}),
+    ...(query.since !== undefined ? { since: query.since } : {}), ...(query.until !== undefined ? { until: query.until } : {}),
+    ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+  }, (entry) => call.scope.owns(entry.function) && listable(call, entry.function, entry.acceptedAt)).catch((err: unknown) => { throw asyncUnavailable(call, err); });
+  return json(200, {
+    items: page.items.map((r) => ({
+      runId: r.runId, function: nameOfKey(r.function), workspace: workspaceOfKey(r.function), trigger: r.trigger, state: r.state,
+      acceptedAt: r.acceptedAt, updatedAt: r.updatedAt, attempts: r.attempts, replayOf: r.replayOf,
+    })),
+    nextCursor: page.nextCursor,
+  });
+}
 
 export const getRun = operation(
   {

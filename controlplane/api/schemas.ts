@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import {
+  ASYNC_RUN_STATES,
   DURATION_PATTERN,
   ENV_NAME,
   envNameSchema,
@@ -19,7 +20,6 @@ import {
   manifestSchema,
   parseDurationMs,
   RETRY_FIELDS,
-  RUN_STATUSES,
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
   retrySchema,
@@ -256,7 +256,8 @@ export const usageQuery = z.strictObject({ window: z.enum([...USAGE_WINDOWS, ...
 
 export const runsQuery = z.strictObject({
   function: functionName.optional(),
-  status: z.enum(RUN_STATUSES).optional(),
+  /** `succeeded`, `failed`: the run store's records; `queued`, `running`, `retried`, `cancelled`: async runs in that state now (docs/adr/0068-listing-async-runs-by-state.md). */
+  status: z.enum(ASYNC_RUN_STATES).optional(),
   trigger: z.enum(RUN_TRIGGERS).optional(),
   since: timeParam.optional(),
   until: timeParam.optional(),

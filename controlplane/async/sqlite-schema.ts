@@ -77,4 +77,6 @@ CREATE TABLE IF NOT EXISTS async_runs (
   trigger TEXT
 );
 CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
+CREATE INDEX IF NOT EXISTS async_runs_accepted ON async_runs (accepted_at, run_id); -- listing (newest first)
+CREATE INDEX IF NOT EXISTS async_runs_function ON async_runs (function, accepted_at, run_id);
 `;

@@ -82,6 +82,8 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     ctx.metrics.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the metrics of ${name}: ${String(err)}`));
     // The 7d/30d rollups too: a function created later under this key must not show these calls (red team 5).
     ctx.store.usageHistory?.forget(name).catch((err: unknown) => ctx.log(`controlplane: could not forget the usage rollups of ${name}: ${String(err)}`));
+    // Its async runs leave the listing by state (ADR 0068); each run's own record expires with the retention.
+    ctx.async?.runs.forgetFunction(name).catch((err: unknown) => ctx.log(`controlplane: could not drop the async run listing of ${name}: ${String(err)}`));
     await ctx.code.removeFunction(name);
     await ctx.cron?.refresh(name);
   });

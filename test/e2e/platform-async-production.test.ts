@@ -93,6 +93,43 @@ describe('async invocation (production platform)', { skip: productionSkip }, () 
     }
   });
 
+  it('lists async runs by state from Redis, on every process, for their workspace only; a deleted function leaves the listing', async () => {
+    const hold = fnName('hold');
+    const gone = fnName('gone');
+    await deployed(api, hold, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(8)', '    return "held"') });
+    await deployed(api, gone, { 'main.py': py('def handler(event, context):', '    return 1') });
+    const busy = await fire(platform.url, hold, '{}');
+    await claimed(api, busy);
+    const ids = (res: { body: { items: { runId: string }[] } }): string[] => res.body.items.map((r) => r.runId);
+    // Another process reads the same index (Redis), not its own (closed before anything else is
+    // queued: its dispatcher would claim it).
+    const other = await startNode({ ...options, dispatchConcurrency: 1 }, api.token);
+    try {
+      assert.deepEqual(ids(await new Api(other.url, api.token).call('GET', `/runs?status=running&function=${hold}`)), [busy]);
+    } finally {
+      await other.close();
+    }
+    const waiting = [await fire(platform.url, echo, '{"w":1}')];
+    await sleep(5);
+    waiting.unshift(await fire(platform.url, gone, '{"w":2}'));
+    assert.deepEqual(ids(await api.call('GET', `/runs?status=running&function=${hold}`)), [busy]);
+    assert.deepEqual(ids(await api.call('GET', '/runs?status=queued')), waiting);
+    const paged = await api.call('GET', '/runs?status=queued&limit=1');
+    assert.deepEqual(ids(paged), [waiting[0]]);
+    assert.deepEqual(ids(await api.call('GET', `/runs?status=queued&limit=1&cursor=${encodeURIComponent(paged.body.nextCursor)}`)), [waiting[1]]);
+    assert.equal((await api.call('POST', '/workspaces', { name: 'otherlistp' })).status, 201);
+    const token = await api.call('POST', '/tokens', { role: 'owner', label: 'neighbour' }, { 'fp-workspace': 'otherlistp' });
+    const neighbour = new Api(platform.url, token.body.secret as string);
+    for (const query of ['status=queued', 'status=running', `status=queued&function=${echo}`, `status=running&function=${hold}`]) {
+      const seen = await neighbour.call('GET', `/runs?${query}`);
+      assert.equal(seen.status, 200, JSON.stringify(seen.body));
+      assert.deepEqual(seen.body.items, [], query);
+    }
+    assert.equal((await api.call('DELETE', `/functions/${gone}`)).status, 204);
+    assert.deepEqual(ids(await api.call('GET', '/runs?status=queued')), [waiting[1]]);
+    assert.equal(await finalState(api, waiting[1]!, 30_000), 'succeeded');
+  });
+
   it('runs async calls while MongoDB is down, as sync calls do (the retry policy is read from memory)', async () => {
     // Before, each claim read the function's retry policy from MongoDB: with it down, every queued
     // job was leased, dropped for a full lease (30 s) and logged, and nothing ran until it was back.

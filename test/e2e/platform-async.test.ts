@@ -210,6 +210,60 @@ describe('async invocation (embedded platform)', () => {
     assert.equal((await api.call('POST', `/runs/${waiting.runId}/cancel`)).status, 409);
   });
 
+  it('lists async runs by state (running, queued, cancelled) newest first and paged; another workspace never sees them', async () => {
+    const hold = fnName('hold');
+    await deployed(api, hold, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(4)', '    return {"held": True}') });
+    const busy = await fireAsync(platform.url, hold, '{}');
+    await claimed(api, busy.runId);
+    const waiting: string[] = [];
+    for (const n of [1, 2, 3]) {
+      waiting.unshift((await fireAsync(platform.url, echo, `{"list":${n}}`)).runId);
+      await sleep(5); // distinct acceptance times: the order is theirs
+    }
+    const running = await api.call('GET', `/runs?status=running&function=${hold}`);
+    assert.equal(running.status, 200, JSON.stringify(running.body));
+    assert.deepEqual(running.body.items.map((r: { runId: string }) => r.runId), [busy.runId]);
+    const [item] = running.body.items;
+    assert.deepEqual({ ...item, acceptedAt: 0, updatedAt: 0 }, { runId: busy.runId, function: hold, workspace: 'default', trigger: 'async', state: 'running', acceptedAt: 0, updatedAt: 0, attempts: 0, replayOf: null });
+    const first = await api.call('GET', `/runs?status=queued&function=${echo}&limit=2`);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(first.body.items.map((r: { runId: string }) => r.runId), waiting.slice(0, 2));
+    assert.equal(typeof first.body.nextCursor, 'string');
+    const second = await api.call('GET', `/runs?status=queued&function=${echo}&limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    assert.deepEqual(second.body.items.map((r: { runId: string }) => r.runId), waiting.slice(2));
+    assert.equal(second.body.nextCursor, null);
+    // The whole workspace (no function): the same three queued runs.
+    const all = await api.call('GET', '/runs?status=queued');
+    assert.deepEqual(all.body.items.map((r: { runId: string }) => r.runId), waiting);
+    assert.equal((await api.call('GET', '/runs?status=queued&cursor=bogus')).status, 400);
+    // Another workspace: its own token, and the admin's naming it, list none of them.
+    assert.equal((await api.call('POST', '/workspaces', { name: 'otherlist' })).status, 201);
+    const token = await api.call('POST', '/tokens', { role: 'owner', label: 'neighbour' }, { 'fp-workspace': 'otherlist' });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    const neighbour = new Api(platform.url, token.body.secret as string);
+    for (const state of ['queued', 'running', 'retried', 'cancelled']) {
+      for (const query of [`status=${state}`, `status=${state}&function=${echo}`, `status=${state}&function=${hold}`]) {
+        const seen = await neighbour.call('GET', `/runs?${query}`);
+        assert.equal(seen.status, 200, JSON.stringify(seen.body));
+        assert.deepEqual(seen.body.items, [], query);
+        const named = await api.call('GET', `/runs?${query}`, undefined, { 'fp-workspace': 'otherlist' });
+        assert.deepEqual(named.body.items, [], query);
+      }
+    }
+    // Cancelled: listed as such; the CLI lists a state too.
+    assert.equal((await api.call('POST', `/runs/${waiting[1]}/cancel`)).status, 200);
+    const cancelled = await api.call('GET', `/runs?status=cancelled&function=${echo}`);
+    assert.equal(cancelled.body.items[0].runId, waiting[1]);
+    const env = { FP_CONFIG_DIR: join(stateDir, 'cli-config'), HOME: stateDir };
+    const cli = await runCli(['runs', echo, '--status', 'queued', '--url', platform.url, '--token', api.token!], { env });
+    assert.equal(cli.code, 0, cli.stderr);
+    for (const id of [waiting[0], waiting[2]]) assert.match(cli.stdout, new RegExp(`${id}\\s+${echo}\\s+async\\s+queued`));
+    assert.doesNotMatch(cli.stdout, new RegExp(waiting[1]!));
+    const none = await runCli(['runs', echo, '--status', 'queued', '--url', platform.url, '--token', token.body.secret as string], { env });
+    assert.doesNotMatch(none.stdout + none.stderr, new RegExp(waiting[0]!));
+    for (const id of waiting) await settled(api, id);
+  });
+
   it('a sync run is 409 to cancel and to replay (GET /runs shows it), not RUN_NOT_FOUND', async () => {
     const res = await fetch(`${platform.url}/fn/${echo}/`);
     await res.arrayBuffer();

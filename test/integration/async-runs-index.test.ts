@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
+import { AsyncRuns, openSqliteAsync, openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
@@ -44,6 +44,33 @@ function indexConformance(name: string, open: () => Promise<{ index: AsyncRunInd
       await index.create({ runId: tick, function: 'f', acceptedAt: 1, replayOf: null, trigger: 'cron' });
       assert.equal((await index.get(tick))?.trigger, 'cron');
     });
+
+    it("lists a workspace's runs (or one function's) newest first, paged after an entry, never another workspace's", async (t) => {
+      const { index, destroy } = await open();
+      t.after(destroy);
+      const ws = `w${randomBytes(3).toString('hex')}`;
+      const now = Date.now();
+      // Two at the same time: the run id orders them (descending).
+      const ids = ['a', 'b', 'c', 'd'].map((c) => `${c}${randomUUID().slice(1)}`);
+      await index.create({ runId: ids[0]!, function: `f.${ws}`, acceptedAt: now - 30, replayOf: null });
+      await index.create({ runId: ids[1]!, function: `g.${ws}`, acceptedAt: now - 20, replayOf: null, trigger: 'webhook' });
+      await index.create({ runId: ids[2]!, function: `f.${ws}`, acceptedAt: now - 10, replayOf: null });
+      await index.create({ runId: ids[3]!, function: `f.${ws}`, acceptedAt: now - 10, replayOf: ids[0]! });
+      await index.create({ runId: randomUUID(), function: `f.x${ws}`, acceptedAt: now - 5, replayOf: null });
+      await index.create({ runId: randomUUID(), function: 'f', acceptedAt: now - 5, replayOf: null });
+      const all = await index.list({ workspace: ws, limit: 10 });
+      assert.deepEqual(all.map((e) => e.runId), [ids[3], ids[2], ids[1], ids[0]]);
+      assert.deepEqual(all[0], { runId: ids[3], function: `f.${ws}`, acceptedAt: now - 10, replayOf: ids[0], trigger: 'async' });
+      assert.equal(all[2]?.trigger, 'webhook');
+      assert.deepEqual((await index.list({ workspace: ws, function: `f.${ws}`, limit: 10 })).map((e) => e.runId), [ids[3], ids[2], ids[0]]);
+      // Paged: after the first entry (a tie on time), then after the second.
+      assert.deepEqual((await index.list({ workspace: ws, limit: 1, after: { acceptedAt: now - 10, runId: ids[3]! } })).map((e) => e.runId), [ids[2]]);
+      assert.deepEqual((await index.list({ workspace: ws, limit: 5, after: { acceptedAt: now - 10, runId: ids[2]! } })).map((e) => e.runId), [ids[1], ids[0]]);
+      assert.deepEqual((await index.list({ workspace: ws, limit: 5, since: now - 20, until: now - 10 })).map((e) => e.runId), [ids[1]]);
+      assert.ok((await index.list({ workspace: 'default', limit: 1000 })).every((e) => !e.function.includes('.')));
+      await index.remove(ids[1]!);
+      assert.deepEqual((await index.list({ workspace: ws, limit: 10 })).map((e) => e.runId), [ids[3], ids[2], ids[0]]);
+    });
   });
 }
 
@@ -63,3 +90,61 @@ indexConformance('redis', async () => {
   const index = new RedisAsyncRuns({ client, prefix: `i${randomBytes(4).toString('hex')}` });
   return { index, destroy: async () => { await index.close(); client.disconnect(); } };
 }, redisSkip);
+
+describe('async run index: redis listing bounds', { skip: redisSkip }, () => {
+  it('trims runs accepted before the retention, forgets a deleted function, and expires with the retention', async (t) => {
+    server ??= startRedis();
+    const client = connectRedis((await server).url);
+    await redisReady(client);
+    t.after(() => client.disconnect());
+    const prefix = `i${randomBytes(4).toString('hex')}`;
+    const index = new RedisAsyncRuns({ client, prefix, retentionMs: 60_000 });
+    const now = Date.now();
+    const old = randomUUID();
+    await index.create({ runId: old, function: 'f.bw', acceptedAt: now - 120_000, replayOf: null });
+    const fresh = randomUUID();
+    await index.create({ runId: fresh, function: 'f.bw', acceptedAt: now, replayOf: null });
+    await index.create({ runId: randomUUID(), function: 'g.bw', acceptedAt: now, replayOf: null });
+    assert.deepEqual((await index.list({ workspace: 'bw', function: 'f.bw', limit: 10 })).map((e) => e.runId), [fresh]);
+    assert.equal(await client.zcard(`${prefix}:v1:async-runs:ws:{bw}`), 2);
+    const ttl = await client.pttl(`${prefix}:v1:async-runs:ws:{bw}`);
+    assert.ok(ttl > 0 && ttl <= 60_000, `ttl ${ttl}`);
+    await index.forgetFunction('f.bw');
+    assert.equal(await client.exists(`${prefix}:v1:async-runs:fn:{f.bw}`), 0);
+    assert.deepEqual((await index.list({ workspace: 'bw', limit: 10 })).map((e) => e.function), ['g.bw']);
+    // The run's own record stays (GET /runs/{runId}) until it expires.
+    assert.equal((await index.get(fresh))?.function, 'f.bw');
+  });
+});
+
+describe('async runs listed by state (AsyncRuns.list on the embedded stores)', () => {
+  it('keeps the asked states from the timeline; one call reads a bounded number of runs and says where to go on', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-async-list-'));
+    const stores = await openSqliteAsync({ stateDir, leaseMs: 30_000 });
+    t.after(async () => { await stores.close(); await rm(stateDir, { recursive: true, force: true }); });
+    const runs = new AsyncRuns(stores.queue, stores.timeline, stores.runs);
+    const at = 1_000_000;
+    // The oldest is waiting to retry; 2,100 newer ones succeeded: past the 2,000 one call reads.
+    const retried = randomUUID();
+    await stores.runs.create({ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null });
+    await stores.timeline.transition(retried, 'queued', at);
+    await stores.timeline.transition(retried, 'running', at + 1);
+    await stores.timeline.attempt(retried, { attempt: 1, startedAt: at + 1, durationMs: 5, cold: false, status: 'failed', errorCode: 'FUNCTION_ERROR', errorClass: 'user_error', error: null });
+    await stores.timeline.transition(retried, 'retried', at + 7, 'retry in 1s');
+    for (let i = 1; i <= 2100; i++) {
+      const id = randomUUID();
+      await stores.runs.create({ runId: id, function: 'f.lw', acceptedAt: at + i * 10, replayOf: null });
+      await stores.timeline.transition(id, 'succeeded', at + i * 10 + 1);
+    }
+    const first = await runs.list({ workspace: 'lw', states: ['retried'], limit: 10 });
+    assert.deepEqual(first.items, []);
+    assert.notEqual(first.nextCursor, null, 'stopped after the bound, with a cursor');
+    const second = await runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: first.nextCursor! });
+    assert.deepEqual(second.items, [{ runId: retried, function: 'f.lw', acceptedAt: at, replayOf: null, trigger: 'async', state: 'retried', updatedAt: at + 7, attempts: 1 }]);
+    assert.equal(second.nextCursor, null);
+    // Another workspace's listing, and a function of another workspace, read none of them.
+    assert.deepEqual((await runs.list({ workspace: 'other', states: ['retried', 'succeeded'], limit: 10 })).items, []);
+    assert.deepEqual((await runs.list({ workspace: 'lw', states: ['succeeded'], limit: 3 })).items.length, 3);
+    await assert.rejects(runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: 'nope' }), { code: 'RUN_CURSOR_INVALID' });
+  });
+});

@@ -12,6 +12,8 @@ import { stubApi } from '../helpers/stub-api.js';
 const SYNC = '0f7dee35-5030-4af2-b7e7-3a5ab8839732';
 const GONE = '0f7dee35-5030-4af2-b7e7-3a5ab8839799';
 
+const listed: string[] = [];
+
 describe('cli runs cancel|replay of a sync run', () => {
   const api = stubApi('fp-cli-runs-', (req, res) => {
     const notFound = (): void => {
@@ -27,6 +29,17 @@ describe('cli runs cancel|replay of a sync run', () => {
       return res.end(JSON.stringify({ error: { code: 'RUN_NOT_REPLAYABLE', message: `run ${SYNC} is a sync call (trigger http), never queued: only a failed async run can be replayed; call the function again (\`fastapi-platform invoke my-fn\`)`, component: 'controlplane' } }));
     }
     if (req.method === 'POST') return notFound();
+    if (req.url?.startsWith('/api/v1/runs?') === true) {
+      // An async state lists async runs (ADR 0068): their own shape, no version or timings.
+      const q = new URL(req.url, 'http://x').searchParams;
+      const state = q.get('status') ?? '';
+      listed.push(req.url);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({
+        items: [{ runId: SYNC, function: 'my-fn', workspace: 'default', trigger: 'cron', state, acceptedAt: Date.now() - 60_000, updatedAt: Date.now() - 5_000, attempts: state === 'retried' ? 1 : 0, replayOf: null }],
+        nextCursor: state === 'queued' ? 'next-page' : null,
+      }));
+    }
     if (req.url === `/api/v1/runs/${SYNC}`) {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ run: { runId: SYNC, function: 'my-fn', trigger: 'http', status: 'succeeded', httpStatus: 200 } }));
@@ -46,13 +59,22 @@ describe('cli runs cancel|replay of a sync run', () => {
     assert.match(doc.error.message, /only a failed async run can be replayed; call the function again \(`\S.* invoke my-fn`\)/);
   });
 
-  it("--status of an async run's state (queued, running, retried, cancelled) says it is not listable yet, and where a run's state is (exit 2)", async () => {
+  it("--status of an async run's state (queued, running, retried, cancelled) lists async runs in it, with when they were queued", async () => {
     for (const state of ['queued', 'running', 'retried', 'cancelled']) {
-      const r = await api.cli(['runs', '--status', state]);
-      assert.equal(r.code, EXIT.USAGE);
-      assert.match(r.stderr, new RegExp(`--status ${state} is an async run's state, which the run list cannot select yet \\(it lists finished attempts: succeeded, failed\\); one async run's state and timeline: .*runs <runId>`), r.stderr);
+      const r = await api.cli(['runs', 'my-fn', '--status', state, '--since', '1h']);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      assert.match(r.stdout, /RUN ID\s+FUNCTION\s+TRIGGER\s+STATE\s+ATTEMPTS\s+QUEUED\s+SINCE/);
+      assert.match(r.stdout, new RegExp(`${SYNC}\\s+my-fn\\s+cron\\s+${state}\\s+${state === 'retried' ? 1 : 0}\\s+1m ago`), r.stdout);
+      assert.match(listed.at(-1) ?? '', new RegExp(`[?&]status=${state}(&|$)`));
+      assert.match(listed.at(-1) ?? '', /[?&]function=my-fn(&|$)/);
     }
-    assert.match((await api.cli(['runs', '--status', 'nope'])).stderr, /--status must be one of succeeded, failed/);
+    const more = await api.cli(['runs', '--status', 'queued']);
+    assert.match(more.stderr, /--cursor next-page/);
+    const json = await api.cli(['runs', '--status', 'cancelled', '--json']);
+    assert.equal(JSON.parse(json.stdout).items[0].state, 'cancelled');
+    const bad = await api.cli(['runs', '--status', 'nope']);
+    assert.equal(bad.code, EXIT.USAGE);
+    assert.match(bad.stderr, /--status must be one of queued, running, retried, succeeded, failed, cancelled/);
   });
 
   it('a run nobody has is still RUN_NOT_FOUND', async () => {

@@ -6,14 +6,18 @@
  *   <p>:v1:run:{<runId>}:timeline   list of JSON entries: transitions and attempts, in order
  *   <p>:v1:run:{<runId>}:info       hash: f function, at accepted, ro replay of, tr trigger, rs/rh/rb/ra result
  *   <p>:v1:run:{<runId>}:replays    sorted set: runs replaying this one, by acceptance time
+ *   <p>:v1:async-runs:ws:{<ws>}     sorted set: the workspace's runs by acceptance time (the listing)
+ *   <p>:v1:async-runs:fn:{<key>}    sorted set: one function's runs by acceptance time
  *
  * Every write renews a TTL of `retentionMs` (the run retention), so they go with the run records.
+ * The listing sets are trimmed on every write of runs accepted before the retention, and a
+ * function's entries leave both when it is deleted (docs/adr/0068-listing-async-runs-by-state.md).
  */
 import type { Redis } from 'ioredis';
 import { ASYNC_RUN_STATES, type AsyncRunState, type Pairs } from '../../../protocol/index.js';
-import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION } from '../../../protocol/index.js';
+import { DEFAULT_REDIS_PREFIX, REDIS_KEY_VERSION, workspaceOfKey } from '../../../protocol/index.js';
 import type { AttemptRecord, RunTimeline, RunTimelineView, TimelineTransition } from '../dispatcher/index.js';
-import { queuedTrigger, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
+import { queuedTrigger, type AsyncRunEntry, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunListQuery, type AsyncRunResult, type NewAsyncRun } from './runs-sqlite.js';
 
 export interface RedisAsyncOptions {
   client: Redis;
@@ -27,6 +31,14 @@ type Entry = ({ k: 't' } & TimelineTransition) | ({ k: 'a' } & AttemptRecord);
 function runKeys(prefix: string, runId: string): { timeline: string; info: string; replays: string } {
   const base = `${prefix}:${REDIS_KEY_VERSION}:run:{${runId}}`;
   return { timeline: `${base}:timeline`, info: `${base}:info`, replays: `${base}:replays` };
+}
+
+function listKeys(prefix: string, fn: string): { ws: string; fn: string } {
+  return { ws: `${prefix}:${REDIS_KEY_VERSION}:async-runs:ws:{${workspaceOfKey(fn)}}`, fn: `${prefix}:${REDIS_KEY_VERSION}:async-runs:fn:{${fn}}` };
+}
+
+function workspaceListKey(prefix: string, workspace: string): string {
+  return `${prefix}:${REDIS_KEY_VERSION}:async-runs:ws:{${workspace}}`;
 }
 
 const DEFAULT_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -89,10 +101,69 @@ export class RedisAsyncRuns implements AsyncRunIndex {
       const replays = runKeys(this.prefix, run.replayOf).replays;
       await this.o.client.multi().zadd(replays, run.acceptedAt, run.runId).pexpire(replays, this.ttl).exec().then(failed);
     }
+    // The listing: one set per workspace and per function (each its own slot), trimmed of runs
+    // accepted before the retention on every write, so a set holds what the retention keeps.
+    const lists = listKeys(this.prefix, run.function);
+    const oldest = `(${Date.now() - this.ttl}`;
+    await Promise.all([lists.ws, lists.fn].map((key) =>
+      this.o.client.multi().zadd(key, run.acceptedAt, run.runId).zremrangebyscore(key, '-inf', oldest).pexpire(key, this.ttl).exec().then(failed)));
   }
 
   async remove(runId: string): Promise<void> {
-    await this.o.client.del(runKeys(this.prefix, runId).info);
+    const info = runKeys(this.prefix, runId).info;
+    const fn = await this.o.client.hget(info, 'f');
+    await this.o.client.del(info);
+    if (fn !== null) {
+      const lists = listKeys(this.prefix, fn);
+      await this.o.client.zrem(lists.ws, runId);
+      await this.o.client.zrem(lists.fn, runId);
+    }
+  }
+
+  async list(q: AsyncRunListQuery): Promise<AsyncRunEntry[]> {
+    const key = q.function !== undefined ? listKeys(this.prefix, q.function).fn : workspaceListKey(this.prefix, q.workspace);
+    let max = q.until !== undefined ? `(${q.until}` : '+inf';
+    if (q.after !== undefined && (q.until === undefined || q.after.acceptedAt < q.until)) max = String(q.after.acceptedAt);
+    const min = q.since !== undefined ? String(q.since) : '-inf';
+    const out: AsyncRunEntry[] = [];
+    const batch = Math.max(q.limit, 50);
+    for (let offset = 0; out.length < q.limit;) {
+      const raw = await this.o.client.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', offset, batch);
+      const members: { runId: string; at: number }[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const runId = raw[i]!;
+        const at = Number(raw[i + 1]);
+        // Ties with the cursor's time: only the run ids after it (descending, as ZREVRANGE orders them).
+        if (q.after !== undefined && at === q.after.acceptedAt && runId >= q.after.runId) continue;
+        members.push({ runId, at });
+      }
+      const pipe = this.o.client.pipeline();
+      for (const m of members) pipe.hmget(runKeys(this.prefix, m.runId).info, 'f', 'ro', 'tr');
+      const infos = members.length === 0 ? [] : ((await pipe.exec()) ?? []);
+      const gone: string[] = [];
+      members.forEach((m, i) => {
+        const [err, fields] = infos[i] ?? [null, null];
+        if (err) throw err;
+        const [f, ro, tr] = (fields ?? []) as (string | null)[];
+        // Expired before the set was trimmed: dropped from the set as it is met.
+        if (f === null || f === undefined) { gone.push(m.runId); return; }
+        if (out.length < q.limit) out.push({ runId: m.runId, function: f, acceptedAt: m.at, replayOf: ro ?? null, trigger: queuedTrigger(tr) });
+      });
+      if (gone.length > 0) await this.o.client.zrem(key, ...gone);
+      if (raw.length < batch * 2) break;
+      offset += batch - gone.length;
+    }
+    return out;
+  }
+
+  async forgetFunction(fn: string): Promise<void> {
+    const lists = listKeys(this.prefix, fn);
+    for (;;) {
+      const members = await this.o.client.zrange(lists.fn, '0', '499');
+      if (members.length === 0) break;
+      await this.o.client.zrem(lists.ws, ...members);
+      await this.o.client.zrem(lists.fn, ...members);
+    }
   }
 
   async setResult(runId: string, r: AsyncRunResult): Promise<void> {

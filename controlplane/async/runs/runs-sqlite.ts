@@ -5,7 +5,7 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
-import type { Pairs } from '../../../protocol/index.js';
+import { DEFAULT_WORKSPACE, type Pairs } from '../../../protocol/index.js';
 import type { QueuedTrigger } from './envelope.js';
 
 
@@ -44,8 +44,33 @@ export interface AsyncRunIndex {
   get(runId: string): Promise<AsyncRunInfo | null>;
   /** Runs that replay `runId`, oldest first. */
   replays(runId: string): Promise<string[]>;
+  /**
+   * The workspace's runs (or one function's), newest accepted first (ties: run id descending),
+   * strictly after `after` in that order; at most `limit`. Runs past the retention are gone.
+   */
+  list(query: AsyncRunListQuery): Promise<AsyncRunEntry[]>;
+  /** A deleted function's runs leave the listing (their own records stay until they expire or are pruned). */
+  forgetFunction(fn: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What `list` selects (docs/adr/0068-listing-async-runs-by-state.md). */
+export interface AsyncRunListQuery {
+  /** The workspace of the runs' function keys. */
+  workspace: string;
+  /** One function's key (in `workspace`). */
+  function?: string;
+  /** Accepted at or after (Unix ms). */
+  since?: number;
+  /** Accepted before (Unix ms). */
+  until?: number;
+  /** The last entry of the previous page. */
+  after?: { acceptedAt: number; runId: string };
+  limit: number;
+}
+
+/** A listed run: its index entry without the stored result. */
+export type AsyncRunEntry = Omit<AsyncRunInfo, 'result'>;
 
 
 interface Row {
@@ -101,6 +126,40 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
     const rows = this.db.prepare('SELECT run_id FROM async_runs WHERE replay_of = ? ORDER BY accepted_at, rowid').all(runId) as { run_id: string }[];
     return rows.map((r) => r.run_id);
   }
+
+  async list(q: AsyncRunListQuery): Promise<AsyncRunEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.function !== undefined) {
+      where.push('function = ?');
+      params.push(q.function);
+    }
+    // A key is `<name>` in the default workspace, `<name>.<workspace>` in another (protocol/function-key.ts);
+    // workspace names hold no LIKE wildcard (a DNS label).
+    if (q.workspace === DEFAULT_WORKSPACE) where.push("instr(function, '.') = 0");
+    else {
+      where.push('function LIKE ?');
+      params.push(`%.${q.workspace}`);
+    }
+    if (q.since !== undefined) {
+      where.push('accepted_at >= ?');
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('accepted_at < ?');
+      params.push(q.until);
+    }
+    if (q.after !== undefined) {
+      where.push('(accepted_at < ? OR (accepted_at = ? AND run_id < ?))');
+      params.push(q.after.acceptedAt, q.after.acceptedAt, q.after.runId);
+    }
+    const rows = this.db.prepare(`SELECT run_id, function, accepted_at, replay_of, trigger FROM async_runs WHERE ${where.join(' AND ')}
+      ORDER BY accepted_at DESC, run_id DESC LIMIT ?`).all(...params, q.limit) as Row[];
+    return rows.map((row) => ({ runId: row.run_id, function: row.function, acceptedAt: row.accepted_at, replayOf: row.replay_of, trigger: queuedTrigger(row.trigger) }));
+  }
+
+  /** Nothing to drop: the listing reads the runs' own rows, which pruning removes with the runs. */
+  async forgetFunction(_fn: string): Promise<void> {}
 
   async close(): Promise<void> {
     if (this.ownsDb && this.db.open) this.db.close();

@@ -3,13 +3,13 @@
  * (timeline + output), cancel a waiting run, replay a failed one as a new linked run.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { PlatformError } from '../../../protocol/index.js';
+import { PlatformError, type AsyncRunState } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
 import { acceptInOrder, type AcceptRun } from './accept.js';
-import type { AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
+import type { AsyncRunEntry, AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
 
 export interface AsyncRunView extends RunTimelineView {
   runId: string;
@@ -20,6 +20,46 @@ export interface AsyncRunView extends RunTimelineView {
   trigger: QueuedTrigger;
   replays: string[];
   result: AsyncRunInfo['result'];
+}
+
+/** What `AsyncRuns.list` selects. */
+export interface AsyncRunListRequest {
+  workspace: string;
+  /** A function key in `workspace`. */
+  function?: string;
+  states: readonly AsyncRunState[];
+  trigger?: string;
+  since?: number;
+  until?: number;
+  limit: number;
+  cursor?: string;
+}
+
+/** A listed async run: its index entry, its state now, when it got there and how many attempts ran. */
+export interface AsyncRunSummary extends AsyncRunEntry {
+  state: AsyncRunState;
+  updatedAt: number;
+  attempts: number;
+}
+
+/** Index entries one list call reads at most, and per read. */
+const LIST_SCAN_MAX = 2000;
+const LIST_BATCH = 200;
+
+function encodeListCursor(after: { acceptedAt: number; runId: string }): string {
+  return Buffer.from(JSON.stringify(['a', after.acceptedAt, after.runId]), 'utf8').toString('base64url');
+}
+
+function decodeListCursor(text: string): { acceptedAt: number; runId: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 3 && value[0] === 'a' && Number.isFinite(value[1]) && typeof value[2] === 'string') {
+      return { acceptedAt: value[1] as number, runId: value[2] };
+    }
+  } catch {
+    // not JSON
+  }
+  throw new PlatformError('RUN_CURSOR_INVALID', 'the cursor is not one this listing returned', { field: 'cursor' });
 }
 
 export class AsyncRuns implements AsyncIntake {
@@ -81,6 +121,36 @@ export class AsyncRuns implements AsyncIntake {
       runId, function: info?.function ?? null, acceptedAt: info?.acceptedAt ?? null, replayOf: info?.replayOf ?? null, trigger: info?.trigger ?? 'async',
       replays: await this.runs.replays(runId), result: info?.result ?? null, ...timeline,
     };
+  }
+
+  /**
+   * The workspace's async runs in `states`, newest accepted first, a page of at most `limit`.
+   * The state is each run's timeline's, so the index is read in order and filtered: one call reads
+   * at most LIST_SCAN_MAX entries and then answers what it found with a cursor (possibly an empty
+   * page), so a state that is rare among many runs never makes one call long
+   * (docs/adr/0068-listing-async-runs-by-state.md). `keep`: the caller's own visibility rule.
+   */
+  async list(q: AsyncRunListRequest, keep: (entry: AsyncRunEntry) => boolean = () => true): Promise<{ items: AsyncRunSummary[]; nextCursor: string | null }> {
+    let after = q.cursor !== undefined ? decodeListCursor(q.cursor) : undefined;
+    const items: AsyncRunSummary[] = [];
+    let scanned = 0;
+    while (scanned < LIST_SCAN_MAX) {
+      const want = Math.min(LIST_BATCH, LIST_SCAN_MAX - scanned);
+      const entries = await this.runs.list({ workspace: q.workspace, ...(q.function !== undefined ? { function: q.function } : {}), ...(q.since !== undefined ? { since: q.since } : {}), ...(q.until !== undefined ? { until: q.until } : {}), ...(after !== undefined ? { after } : {}), limit: want });
+      const candidates = entries.filter((e) => keep(e) && (q.trigger === undefined || e.trigger === q.trigger));
+      const timelines = await Promise.all(candidates.map((e) => this.timeline.get(e.runId)));
+      const byRun = new Map(candidates.map((e, i) => [e.runId, timelines[i] ?? null]));
+      for (const entry of entries) {
+        scanned += 1;
+        after = { acceptedAt: entry.acceptedAt, runId: entry.runId };
+        const timeline = byRun.get(entry.runId);
+        if (timeline === undefined || timeline === null || !q.states.includes(timeline.state)) continue;
+        items.push({ ...entry, state: timeline.state, updatedAt: timeline.transitions.at(-1)?.at ?? entry.acceptedAt, attempts: timeline.attempts.length });
+        if (items.length === q.limit) return { items, nextCursor: encodeListCursor(after) };
+      }
+      if (entries.length < want) return { items, nextCursor: null };
+    }
+    return { items, nextCursor: after !== undefined ? encodeListCursor(after) : null };
   }
 
   /** A run still waiting in the queue (queued, or backing off after `retried`) is removed: `cancelled`. */

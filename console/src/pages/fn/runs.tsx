@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, enc, type AsyncRun, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
+import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
 import { clock, ms, resultText, time } from '../../format.js';
 import { href, navigate } from '../../router.js';
@@ -13,14 +13,17 @@ import type { TabProps } from './tab.js';
 import { timelineDetailText } from '../../../../protocol/run-timeline.js';
 
 interface Page {
-  items: Run[];
+  items: (Run | AsyncRunSummary)[];
   nextCursor: string | null;
 }
+
+/** States of async runs not yet finished (or never run): listed from the async run index, in their own shape (ADR 0068). */
+const ASYNC_STATES = ['queued', 'running', 'retried', 'cancelled'];
 
 export function RunsTab({ name, query }: TabProps): JSX.Element {
   const [status, setStatus] = useState('');
   const [trigger, setTrigger] = useState('');
-  const [extra, setExtra] = useState<Run[]>([]);
+  const [extra, setExtra] = useState<(Run | AsyncRunSummary)[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const q = `/runs?function=${enc(name)}&limit=50${status ? `&status=${status}` : ''}${trigger ? `&trigger=${trigger}` : ''}`;
   const page = useAsync(async () => {
@@ -37,12 +40,14 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
     setCursor(p.nextCursor);
   };
   const runs = [...(page.data?.items ?? []), ...extra];
+  const asyncState = ASYNC_STATES.includes(status);
   return (
     <div class="runs-tab">
       <div class="toolbar">
         <label for="runs-status">Status</label>
         <select id="runs-status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
           <option value="">any</option><option value="succeeded">succeeded</option><option value="failed">failed</option>
+          {ASYNC_STATES.map((s) => <option key={s} value={s}>{s} (async)</option>)}
         </select>
         <label for="runs-trigger">Trigger</label>
         <select id="runs-trigger" value={trigger} onChange={(e) => setTrigger((e.target as HTMLSelectElement).value)}>
@@ -52,12 +57,12 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       </div>
       <ErrorBox error={page.error} />
       {selected !== null ? <RunDetail name={name} runId={selected} onReplayed={page.reload} /> : null}
-      {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">No runs yet: invoke it from the Invoke tab.</p> : (
+      {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
             <thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
-              {runs.map((r) => (
+              {(runs as Run[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
                   <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th>
                   <td><StateBadge state={r.status} /></td>
@@ -74,6 +79,28 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
         </div>
       )}
       {cursor !== null ? <button type="button" onClick={() => void more()}>Load more</button> : null}
+    </div>
+  );
+}
+
+/** Async runs in one state: no version, status or timings before an attempt ran. */
+function AsyncRunTable({ name, runs, selected }: { name: string; runs: AsyncRunSummary[]; selected: string | null }): JSX.Element {
+  return (
+    <div class="table-wrap">
+      <table class="list" aria-label="Async runs">
+        <thead><tr><th scope="col">Queued</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Attempts</th><th scope="col">Trigger</th></tr></thead>
+        <tbody>
+          {runs.map((r) => (
+            <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
+              <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.acceptedAt)}</a></th>
+              <td><StateBadge state={r.state} /></td>
+              <td>{time(r.updatedAt)}</td>
+              <td>{r.attempts}</td>
+              <td>{r.trigger}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -1,0 +1,38 @@
+/**
+ * The console's Runs tab lists async runs by state (ADR 0068): with one dispatcher slot held by a
+ * slow run, a second run is queued and cancelled; "cancelled (async)" lists it, linked to its
+ * detail, and "queued (async)" says there are none.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1, dispatchConcurrency: 1 }, skip);
+
+describe('the console lists async runs by state', { skip }, () => {
+  it('the Runs tab status filter selects cancelled (async) runs', async () => {
+    const name = fnName('states');
+    await createFunction(c.platform.api, name, { invocation: 'both' });
+    await upload(c.platform.api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(2)', '    return 1') });
+    await deploy(c.platform.api, name);
+    const busy = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, {});
+    const waiting = await c.platform.api.call('POST', `/functions/${name}/invoke/async`, {});
+    assert.equal(waiting.status, 202);
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/runs/${busy.body.runId}`)).body.run.state, 'running'));
+    assert.equal((await c.platform.api.call('POST', `/runs/${waiting.body.runId}/cancel`)).status, 200);
+
+    const { page, problems } = await c.page({ hash: `#/functions/${name}/runs` });
+    await page.getByLabel('Status').waitFor();
+    await page.getByLabel('Status').selectOption('cancelled');
+    const table = page.getByRole('table', { name: 'Async runs' });
+    await table.waitFor();
+    assert.match(await textOf(table), /cancelled/);
+    await table.getByRole('link').first().click();
+    await page.getByTestId('run-detail').getByText(waiting.body.runId as string).waitFor();
+    await page.getByLabel('Status').selectOption('queued');
+    await page.getByText('No queued runs.').waitFor();
+    assert.deepEqual(problems, []);
+  });
+});
