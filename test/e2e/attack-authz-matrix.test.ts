@@ -54,7 +54,7 @@ const h = usePlatform({ poolSize: 1 }, async () => {
   assert.equal(created.status, 201, JSON.stringify(created.body));
   f.invokeToken = created.body.invokeToken as string;
   const manifest = { kind: 'function', name: FN, triggers: [{ type: 'cron', id: 'tick', schedule: '0 0 1 1 *' }] };
-  const up = await owner.call('POST', `/functions/${FN}/versions`, { files: filesOf({ 'main.py': py('def handler(event, context):', '    print("line-of-A")', '    return {"ok": True}') }), manifest });
+  const up = await owner.call('POST', `/functions/${FN}/versions`, { files: filesOf({ 'main.py': py('def handler(event, context):', '    print("line-of-A", flush=True)', '    return {"ok": True}') }), manifest });
   assert.equal(up.status, 201, JSON.stringify(up.body));
   assert.equal((await owner.call('POST', `/functions/${FN}/deploy`, {})).status, 200);
   assert.ok((await owner.call('PUT', `/functions/${FN}/test-cases/${TC}`, { request: { path: '/' } })).status < 300);
@@ -384,6 +384,50 @@ describe('attack: the authorization matrix of every /api/v1 operation', () => {
     // The root token and tokens without expiry are unchanged.
     const plain = await f.a.tokens.owner.call('POST', '/tokens', { role: 'viewer' });
     assert.equal(plain.body.token.expiresAt, null);
+  });
+
+  it('a live log stream ends when the token that opened it is revoked: it shows no line after (red team 9)', async () => {
+    const tok = await f.a.tokens.owner.call('POST', '/tokens', { role: 'viewer', label: 'tail' });
+    const ac = new AbortController();
+    const res = await fetch(`${h.url}/api/v1/functions/${FN}/logs/stream`, { headers: { authorization: `Bearer ${tok.body.secret as string}` }, signal: ac.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    // One read in flight at a time: a read that lost a race to the timer is awaited next time.
+    let pending: ReturnType<typeof reader.read> | null = null;
+    const readFor = async (ms: number): Promise<boolean> => {
+      const until = Date.now() + ms;
+      for (;;) {
+        const left = until - Date.now();
+        if (left <= 0) return false;
+        pending ??= reader.read();
+        const next = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), left))]);
+        if (next === null) return false;
+        pending = null;
+        if (next.done) return true;
+        seen += decoder.decode(next.value);
+      }
+    };
+    await readFor(300);
+    assert.match(seen, /event: ready/);
+    // Still allowed: the line shows.
+    const fire = async (): Promise<void> => {
+      const r = await fetch(`${h.url}/fn/${FN}.${A}/`, { headers: { authorization: `Bearer ${f.a.tokens.invoker.token}` } });
+      assert.equal(r.status, 200, await r.text());
+      await r.arrayBuffer().catch(() => undefined);
+    };
+    await fire();
+    for (let i = 0; i < 20 && !seen.includes('line-of-A'); i++) await readFor(250);
+    assert.match(seen, /line-of-A/, `the live line before the revoke: ${seen.slice(0, 300)}`);
+    seen = '';
+    assert.ok((await f.a.tokens.owner.call('DELETE', `/tokens/${tok.body.token.id as string}`)).status < 300);
+    await fire();
+    const ended = await readFor(5000);
+    ac.abort();
+    // Before: the revoked token's stream went on, with every line the function printed.
+    assert.doesNotMatch(seen, /line-of-A/, `a revoked token's stream still received lines: ${seen.slice(0, 300)}`);
+    assert.ok(ended, 'the stream of a revoked token did not end');
   });
 
   it('mass assignment: fields a caller may not set are refused (400) and change nothing', async () => {
