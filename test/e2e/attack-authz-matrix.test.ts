@@ -28,7 +28,7 @@ const B = `rb-${rnd()}`;
 const FN = `fa-${rnd()}`;
 const TC = `tc-${rnd()}`;
 const f: {
-  ops: Op[]; a: Tenant; b: Tenant; runId: string; invokeToken: string; revoked: string; revokedId: string; goneRunId: string;
+  ops: Op[]; expired: string; expiredAt: number; a: Tenant; b: Tenant; runId: string; invokeToken: string; revoked: string; revokedId: string; goneRunId: string;
 } = {} as never;
 
 async function tenant(name: string): Promise<Tenant> {
@@ -63,6 +63,9 @@ const h = usePlatform({ poolSize: 1 }, async () => {
   assert.equal(run.status, 200, JSON.stringify(run.body));
   f.runId = (run.body.runId ?? run.headers.get('x-fp-run-id')) as string;
   assert.ok(f.runId, `no run id in ${JSON.stringify(run.body)}`);
+  const short = await owner.call('POST', '/tokens', { role: 'owner', label: 'expiring', expiresIn: '1s' });
+  f.expired = short.body.secret as string;
+  f.expiredAt = short.body.token.expiresAt as number;
   const tok = await owner.call('POST', '/tokens', { role: 'viewer', label: 'to-revoke' });
   f.revoked = tok.body.secret as string;
   f.revokedId = tok.body.token.id as string;
@@ -177,7 +180,9 @@ describe('attack: the authorization matrix of every /api/v1 operation', () => {
       ['two tokens', { authorization: `Bearer ${f.a.tokens.owner.token} ${f.a.tokens.owner.token}` }],
       ['revoked', { authorization: `Bearer ${f.revoked}` }],
       ['truncated', { authorization: `Bearer ${f.a.tokens.owner.token!.slice(0, -1)}` }],
+      ['expired', { authorization: `Bearer ${f.expired}` }],
     ];
+    while (Date.now() <= f.expiredAt + 50) await new Promise((r) => setTimeout(r, 100));
     const anon = new Api(h.url, null);
     for (const op of f.ops) {
       const path = pathOf(op);
@@ -192,9 +197,22 @@ describe('attack: the authorization matrix of every /api/v1 operation', () => {
         assertNoLeak(label(name, op, path), res, '');
       }
       if (op.role === 'public') continue;
+      if (op.method === 'GET') {
+        // HEAD is GET without a body: the same checks.
+        const head = await fetch(`${h.url}/api/v1${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${f.a.tokens.viewer.token}` }, signal: AbortSignal.timeout(2000) }).catch(() => null);
+        if (head !== null && RANK[op.role]! > 0) assert.equal(head.status, 403, `HEAD ${path} as a viewer`);
+      }
       const res = await call(new Api(h.url, f.invokeToken), op, path);
       assert.equal(res.status, 403, `${label('invoke token', op, path)}: ${res.text.slice(0, 200)}`);
       assert.equal(codeOf(res), 'ADMIN_TOKEN_FORBIDDEN');
+    }
+  });
+
+  it('without a token, an unknown route or method says nothing of the routes (401)', async () => {
+    const anon = new Api(h.url, null);
+    for (const [method, path] of [['GET', '/nope'], ['GET', `/functions/${FN}/secret-route`], ['OPTIONS', '/functions'], ['PUT', '/runs']] as const) {
+      const res = await anon.call(method, path);
+      assert.equal(res.status, 401, `${method} ${path}: ${res.status}`);
     }
   });
 
