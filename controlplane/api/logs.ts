@@ -9,6 +9,7 @@ import {
   type FeedId, type FeedSubscription, type LineFilter,
 } from '../logs/index.js';
 import { getFunction } from '../service/functions.js';
+import type { TokenIndex } from '../service/tokens.js';
 import { eventStream, logsAnswer } from './answers.js';
 import { json } from './http.js';
 import { operation } from './router.js';
@@ -73,7 +74,7 @@ export const streamLogs = operation(
       status: 200,
       headers: [...STREAM_HEADERS],
       stream: {
-        start: (sink) => void pump(sub, sink, name, filter, resumedFrom, call.ctx.log, incarnation(call.ctx.registry, key, createdAt)),
+        start: (sink) => void pump(sub, sink, name, filter, resumedFrom, call.ctx.log, incarnation(call.ctx.registry, key, createdAt), holderLive(call.ctx.tokens, call.scope.principal.tokenId)),
         cancel: () => sub.close(),
       },
     };
@@ -101,6 +102,18 @@ function incarnation(registry: { recordOf(key: string): { createdAt: number } | 
   };
 }
 
+/**
+ * Whether the token that opened a stream still may read it (red team 9): a stream outlives its
+ * request, so it is checked again before every write. Before, a revoked or expired token (or one
+ * of a deleted workspace) kept receiving the function's live lines as long as it held the stream.
+ */
+function holderLive(tokens: TokenIndex, tokenId: string): () => boolean {
+  return () => {
+    const entry = tokens.byId(tokenId);
+    return entry !== undefined && !tokens.expired(entry);
+  };
+}
+
 /** The Last-Event-ID header (what EventSource sends on a reconnect) over the query's `lastEventId`. */
 function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | null {
   let header: string | undefined;
@@ -121,10 +134,12 @@ function resumePoint(headers: Pairs, fromQuery: string | undefined): FeedId | nu
  * write waits in the server: after a write the connection could not take, the next read waits
  * for the drain (the feed's ring bounds what the reader may then have missed: a `gap`).
  */
-async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter: LineFilter, resumedFrom: string | null, log: (line: string) => void, tailed: Incarnation): Promise<void> {
+async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter: LineFilter, resumedFrom: string | null, log: (line: string) => void, tailed: Incarnation, allowed: () => boolean): Promise<void> {
   let backedUp = !sink.write(readyEvent(fn, sub.start, resumedFrom));
   let lastWrite = Date.now();
   const keepalive = setInterval(() => {
+    // A quiet stream of a revoked or expired token ends too (not only at its next line).
+    if (!allowed()) sink.end();
     if (backedUp || Date.now() - lastWrite < KEEPALIVE_MS) return;
     lastWrite = Date.now();
     backedUp = !sink.write(KEEPALIVE);
@@ -143,6 +158,8 @@ async function pump(sub: FeedSubscription, sink: StreamSink, fn: string, filter:
       if (read === null) break;
       // The function tailed was deleted (and maybe created again): its stream ends, nothing of another incarnation is shown.
       if (!tailed.current()) break;
+      // The token was revoked or expired (or its workspace deleted) since the stream opened: end it, show nothing more.
+      if (!allowed()) break;
       let chunk = read.gap !== null ? gapEvent(read.gap, read.position) : '';
       for (const entry of read.entries) {
         // Lines of a deleted function under the same key (still in the feed, or of its calls still draining): never shown (red team 6).

@@ -28,7 +28,7 @@ export const create = operation(
     id: 'createToken', tag, role: 'owner', summary: 'A new token of the workspace with a role at most the caller\'s; its secret is shown once',
     body: createTokenBody,
     answers: { 201: { description: 'The token and its secret (shown only here)', schema: tokenCreated } },
-    errors: ['ROLE_FORBIDDEN'],
+    errors: ['ROLE_FORBIDDEN', 'INVALID_FIELD'],
   },
   async (call, input) => {
     const body = await input.body();
@@ -40,7 +40,7 @@ export const create = operation(
       workspace: call.scope.workspace,
       role: body.role,
       label: body.label ?? body.role,
-      expiresAt: body.expiresIn === undefined ? null : Date.now() + body.expiresIn,
+      expiresAt: expiryOf(call.scope.principal.expiresAt, body.expiresIn),
       createdBy: call.scope.label,
     });
     const view = tokenView(issued.record);
@@ -75,3 +75,20 @@ export const revoke = operation(
     return json(200, { token: tokenView(record) });
   },
 );
+
+/**
+ * A new token's expiry: never after its creator's (red team 9). Before, an owner token given for a
+ * day minted an owner token without expiry, and its expiry bounded nothing. Without `expiresIn`
+ * the new token ends with its creator; a longer `expiresIn` is refused, not cut silently.
+ */
+function expiryOf(creatorExpiresAt: number | null, expiresIn: number | undefined, now = Date.now()): number | null {
+  const asked = expiresIn === undefined ? null : now + expiresIn;
+  if (creatorExpiresAt === null) return asked;
+  if (asked === null) return creatorExpiresAt;
+  if (asked > creatorExpiresAt) {
+    throw new PlatformError('INVALID_FIELD', `a token cannot outlive the token that creates it (this one expires at ${new Date(creatorExpiresAt).toISOString()}): ask for a shorter expiresIn, or leave it out`, {
+      field: 'expiresIn', expiresAt: creatorExpiresAt,
+    });
+  }
+  return asked;
+}
