@@ -218,7 +218,9 @@ export function runtimeHostTests(label: string, open: () => HostUnderTest | Prom
         ),
       }), undefined, 64 * 1024 * 1024);
       const before = host.stats(c.rt);
-      assert.ok((before.memoryBytes ?? 0) > 1024 * 1024, JSON.stringify(before));
+      // Measured, not zero: what the box's cgroup is charged for a forked runtime is the pages it wrote
+      // itself (~1 MiB since the zygote rehearses the specialize path, ADR 0061; exactly 1 MiB was seen).
+      assert.ok((before.memoryBytes ?? 0) >= 256 * 1024, JSON.stringify(before));
       assert.ok(before.memoryLimitBytes !== null && before.memoryLimitBytes >= 64 * 1024 * 1024, JSON.stringify(before));
       assert.ok(before.tasksLimit !== null && before.tasks !== null && before.tasks < before.tasksLimit);
       const r = await c.invoke();
