@@ -164,6 +164,9 @@ describe('the console with odd inputs', { skip }, () => {
     assert.deepEqual(cases.items.map((t) => [t.name, t.request]), [['greet', { method: 'POST', path: '/greet', body: { name: 'Ada' } }]]);
     await page.getByRole('link', { name: 'Open the editor' }).click();
     await page.getByRole('button', { name: 'Deploy…' }).click();
+    // Enter submits only while Deploy is enabled (the check passed): a CI run pressed it while the
+    // first check was still failing or pending and nothing was sent (the dialog stayed open).
+    await eventually(async () => assert.equal(await page.getByTestId('confirm-deploy').isEnabled(), true), 30_000);
     await page.getByLabel('Note (optional)').press('Enter');
     await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 1), 60_000).catch(async (err: unknown) => {
       // Intermittent in CI (not reproduced by hand): say what the page showed, to find why.
