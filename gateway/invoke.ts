@@ -190,11 +190,6 @@ export function admitDirect(deps: InvokeDeps, name: string): PlatformError | nul
 }
 
 /**
- * A public function gets the caller's headers as sent, except a platform token in Authorization
- * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
- * no function ever receives one. A prefix check, so public calls pay no hash.
- */
-/**
  * The headers the platform sets on a verified webhook delivery and a cron tick (`x-fp-trigger-id`,
  * `x-fp-cron-tick`) never come from a caller of `/fn` or `/async`: a handler tells by them that
  * the platform checked the signature or fired the schedule. Before (red team 7) they passed, and
@@ -208,6 +203,11 @@ function withoutTriggerHeaders(headers: Pairs): Pairs {
   return headers;
 }
 
+/**
+ * A public function gets the caller's headers as sent, except a platform token in Authorization
+ * (a root, workspace or invoke token sent by mistake, e.g. by a script that adds it everywhere):
+ * no function ever receives one. A prefix check, so public calls pay no hash.
+ */
 function withoutPlatformTokens(headers: Pairs): Pairs {
   for (const [key, value] of headers) {
     if (key !== 'authorization') continue;
