@@ -493,11 +493,12 @@ export class ApiClient {
     return (await this.request<{ items: ApiTrigger[] }>('GET', `/functions/${encodeURIComponent(name)}/triggers`)).items;
   }
 
-  /** A new webhook secret, answered this once; the previous one works for `grace` (default 1h). */
-  /** A new invoke token for an `auth: token` function; the old one stops working at once. */
-  rotateInvokeToken(name: string): Promise<{ invokeToken: string }> {
+  /** A new invoke token for an `auth: token` function; the old one stops working at once. It ends with the calling token, if that has an expiry. */
+  rotateInvokeToken(name: string): Promise<{ invokeToken: string; invokeTokenExpiresAt?: number }> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/tokens/rotate`, {});
   }
+
+  /** A new webhook secret, answered this once; the previous one works for `grace` (default 1h). */
 
   rotateHookSecret(name: string, triggerId: string, grace?: string): Promise<{ secret: string } & Record<string, unknown>> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/triggers/${encodeURIComponent(triggerId)}/secret/rotate`, grace !== undefined ? { grace } : {});

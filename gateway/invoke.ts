@@ -338,14 +338,12 @@ function checkToken(auth: InvokeAuth, headers: Pairs, name: string): PlatformErr
   switch (auth.check(secret)) {
     case 'ok':
       return null;
-    case 'forbidden':
-      return new PlatformError('INVOKE_TOKEN_FORBIDDEN', `this token may not invoke "${name}"`, { function: name });
     case 'expired':
       return new PlatformError('TOKEN_EXPIRED', 'the token has expired; ask for a new one', { function: name });
     case 'role':
       return new PlatformError('ROLE_FORBIDDEN', `invoking "${name}" needs a token with the role invoker or above`, { function: name, required: 'invoker' });
     case 'elsewhere':
-      // A workspace token of another workspace: the function does not exist for it.
+      // A workspace token of another workspace, another function's invoke token: the function does not exist for it.
       return notFound(name);
     default:
       return new PlatformError('INVOKE_TOKEN_INVALID', `the invoke token of "${name}" is wrong or was rotated`, { function: name });

@@ -159,6 +159,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, component: 'request', title: "The function's rate limit is reached; retry after Retry-After seconds." },
   ROLE_FORBIDDEN: { status: 403, component: 'request', title: "The token's role does not allow this call." },
   TOKEN_EXPIRED: { status: 401, component: 'request', title: 'The token has expired.' },
+  EXPIRING_TOKEN_FORBIDDEN: { status: 403, component: 'request', title: 'A token with an expiry may not make a credential that has none.' },
   WORKSPACE_NOT_FOUND: { status: 404, component: 'controlplane', title: 'No workspace with this name.' },
   WORKSPACE_NOT_EMPTY: { status: 409, component: 'controlplane', title: 'The workspace still has functions or databases; delete them first.' },
   WORKSPACE_EXISTS: { status: 409, component: 'controlplane', title: 'A workspace with this name already exists.' },

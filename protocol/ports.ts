@@ -33,7 +33,7 @@ export type ErrorDetail = 'generic' | 'verbose';
  * workspace whose role is below `invoker`; a workspace token of another workspace (answered as if
  * the function did not exist: no tenant learns another's functions).
  */
-export type TokenVerdict = 'ok' | 'invalid' | 'forbidden' | 'expired' | 'role' | 'elsewhere';
+export type TokenVerdict = 'ok' | 'invalid' | 'expired' | 'role' | 'elsewhere';
 
 /** How a `token`-mode function checks the bearer secret of a call. Runs on the hot path: no I/O. */
 export interface InvokeAuth {

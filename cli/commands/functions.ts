@@ -51,11 +51,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const found = await client.getFunction(name);
     if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
     if (found.function.auth !== 'token') throw usageError(`"${name}" is public (auth public): it has no invoke token to rotate; \`deploy --auth token\` makes it need one`);
-    const { invokeToken } = await client.rotateInvokeToken(name);
+    const { invokeToken, invokeTokenExpiresAt } = await client.rotateInvokeToken(name);
     await saveInvokeToken(ctx, args, functionKey(name, found.function.workspace ?? DEFAULT_WORKSPACE), invokeToken);
-    ctx.out.data({ ok: true, function: name, invokeToken });
+    ctx.out.data({ ok: true, function: name, invokeToken, ...(invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) });
     ctx.out.line(`New invoke token for "${name}" (shown once; saved to the credentials file for \`fastapi-platform invoke\`; the old one stopped working):`);
     ctx.out.line(`  ${invokeToken}`);
+    // ADR 0074: issued by a token with an expiry, it ends with it.
+    if (invokeTokenExpiresAt !== undefined) ctx.out.line(`It ends at ${new Date(invokeTokenExpiresAt).toISOString()}, with the token that made this call; rotate it with a token without an expiry for one that does not end.`);
     return EXIT.OK;
   }
   if (verb === 'delete') {

@@ -129,13 +129,15 @@ export type ContractView = z.output<typeof contractView>;
 const urls = { invokeUrl: z.string(), asyncUrl: z.string().optional() };
 /** Shown once: when a change issued an invoke token. */
 const invokeToken = z.string().optional();
+/** When that invoke token ends: the expiry of the token that issued it (ADR 0074); absent: never. */
+const invokeTokenExpiresAt = z.number().int().optional();
 
 export const functionAnswer = z.strictObject({ function: functionView, ...urls, contract: contractView });
 export type FunctionAnswer = z.output<typeof functionAnswer>;
-export const functionCreated = functionAnswer.extend({ invokeToken });
-export const functionPatched = functionAnswer.extend({ invokeToken });
+export const functionCreated = functionAnswer.extend({ invokeToken, invokeTokenExpiresAt });
+export const functionPatched = functionAnswer.extend({ invokeToken, invokeTokenExpiresAt });
 export const functionList = z.strictObject({ items: z.array(functionView) });
-export const invokeTokenAnswer = z.strictObject({ invokeToken: z.string() });
+export const invokeTokenAnswer = z.strictObject({ invokeToken: z.string(), invokeTokenExpiresAt });
 export const adminTokenAnswer = z.strictObject({ adminToken: z.string() });
 export const hookSecretAnswer = z.strictObject({ secret: z.string() });
 

@@ -1,5 +1,5 @@
 /** /functions and /functions/{name} (docs/api.md, "Functions") and invoke-token rotation. */
-import { createFunction, deleteFunction, getFunction, rotateInvokeToken, updateFunction } from '../service/functions.js';
+import { createFunction, deleteFunction, getFunction, rotateInvokeToken, updateFunction, type Issuer } from '../service/functions.js';
 import type { FunctionSettings } from '../store/index.js';
 import { functionAnswer as functionAnswerSchema, functionCreated, functionList, functionPatched, invokeTokenAnswer } from './answers.js';
 import { audit } from './audit-log.js';
@@ -20,11 +20,11 @@ export const create = operation(
   },
   async (call, input) => {
     const { name, ...settings } = await input.body();
-    const { record, invokeToken } = await createFunction(call.ctx, call.scope.key(name), settings);
+    const { record, invokeToken, invokeTokenExpiresAt } = await createFunction(call.ctx, call.scope.key(name), settings, issuer(call));
     await audit(call, 'function.create', name, {
       preset: settings.preset, invocation: settings.invocation, auth: settings.auth, secrets: Object.keys(settings.secrets).sort(),
     });
-    return json(201, { ...(await functionAnswer(call.ctx, record)), ...(invokeToken !== null ? { invokeToken } : {}) });
+    return json(201, { ...(await functionAnswer(call.ctx, record)), ...issued(invokeToken, invokeTokenExpiresAt) });
   },
 );
 
@@ -55,7 +55,7 @@ export const patch = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
-    const { record, invokeToken } = await updateFunction(call.ctx, key, (current) => {
+    const { record, invokeToken, invokeTokenExpiresAt } = await updateFunction(call.ctx, key, (current) => {
       const change: Partial<FunctionSettings> = {};
       if (body.preset !== undefined) change.preset = body.preset;
       if (body.invocation !== undefined) change.invocation = body.invocation;
@@ -66,7 +66,7 @@ export const patch = operation(
       if (body.limits !== undefined) change.limits = validate(limitsSchema, mergedLimits(current.limits, body.limits), { prefix: 'limits' });
       if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
       return change;
-    });
+    }, issuer(call));
     // One entry for the settings, one per kind of secret change: names only, never values.
     const settings = Object.keys(body).filter((k) => k !== 'secrets').sort();
     if (settings.length > 0) await audit(call, 'function.update', name, { changed: settings, ...(body.auth !== undefined ? { auth: body.auth } : {}) });
@@ -76,7 +76,7 @@ export const patch = operation(
     if (set.length > 0) await audit(call, 'secret.set', name, { names: set });
     if (unset.length > 0) await audit(call, 'secret.unset', name, { names: unset });
     if (invokeToken !== null) await audit(call, 'invoke-token.rotate', name, { reason: 'auth became token' });
-    return json(200, { ...(await functionAnswer(call.ctx, record)), ...(invokeToken !== null ? { invokeToken } : {}) });
+    return json(200, { ...(await functionAnswer(call.ctx, record)), ...issued(invokeToken, invokeTokenExpiresAt) });
   },
 );
 
@@ -100,8 +100,20 @@ export const rotateToken = operation(
   },
   async (call) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
-    const invokeToken = await rotateInvokeToken(call.ctx, key);
-    await audit(call, 'invoke-token.rotate', name);
-    return json(200, { invokeToken });
+    const { expiresAt } = issuer(call);
+    const invokeToken = await rotateInvokeToken(call.ctx, key, { expiresAt });
+    await audit(call, 'invoke-token.rotate', name, expiresAt !== null ? { expiresAt } : undefined);
+    return json(200, issued(invokeToken, expiresAt));
   },
 );
+
+/** The token making the call, as the issuer of an invoke token: it ends with it (ADR 0074). */
+function issuer(call: { scope: { principal: { expiresAt: number | null } } }): Issuer {
+  return { expiresAt: call.scope.principal.expiresAt };
+}
+
+/** The answer's invoke token fields: the token (shown once) and, when it has one, its end. */
+function issued(invokeToken: string | null, expiresAt: number | null): { invokeToken?: string; invokeTokenExpiresAt?: number } {
+  if (invokeToken === null) return {};
+  return { invokeToken, ...(expiresAt !== null ? { invokeTokenExpiresAt: expiresAt } : {}) };
+}

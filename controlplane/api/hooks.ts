@@ -21,13 +21,18 @@ export const rotateSecret = operation(
     id: 'rotateWebhookSecret', tag: 'tokens', role: 'deployer', summary: "A new signing secret for a webhook trigger of the active version, shown only in this answer",
     body: graceBody,
     answers: { 200: { description: 'The new secret', schema: hookSecretAnswer } },
-    errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT'],
+    errors: ['TRIGGER_NOT_FOUND', 'REVISION_CONFLICT', 'EXPIRING_TOKEN_FORBIDDEN'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const triggerId = call.params[1]!;
     const body = await input.body();
     await getFunction(call.ctx, key);
+    // A secret has no expiry: a token that has one may not make one it would hold after its end (ADR 0074).
+    const { expiresAt } = call.scope.principal;
+    if (expiresAt !== null) {
+      throw new PlatformError('EXPIRING_TOKEN_FORBIDDEN', `this token expires at ${new Date(expiresAt).toISOString()}, and a webhook secret does not: rotate it with a token without an expiry`, { function: name, expiresAt });
+    }
     if (!WEBHOOK_TRIGGER_ID.test(triggerId)) {
       throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger ${JSON.stringify(triggerId.slice(0, 128))}`, { function: name, triggerId: triggerId.slice(0, 128) });
     }

@@ -165,7 +165,8 @@ export class StoreRegistry implements FunctionRegistry {
   /**
    * Checks a bearer secret against the live tokens (docs/adr/0011-tenants.md): this function's
    * invoke token, the root token, or a workspace token of the function's workspace with the role
-   * invoker or above. A workspace token of another workspace is told the function does not exist.
+   * invoker or above. A workspace token of another workspace, and another function's invoke
+   * token, are told the function does not exist.
    */
   private invokeAuth(name: string): InvokeAuth {
     const tokens = this.tokens;
@@ -174,10 +175,13 @@ export class StoreRegistry implements FunctionRegistry {
       check(secret: string): TokenVerdict {
         const entry = tokens.lookup(secret);
         if (entry === undefined) return 'invalid';
-        if (entry.kind === 'invoke') return entry.scope === name ? 'ok' : 'forbidden';
+        // Another function's invoke token is told what a missing function's caller is (red team 10):
+        // before, 403 against 404 told it which names exist.
         if (entry.kind === 'admin') return 'ok';
-        if (entry.scope !== workspace) return 'elsewhere';
+        if (entry.scope !== (entry.kind === 'invoke' ? name : workspace)) return 'elsewhere';
+        // An invoke token issued by an expiring token ends with it (ADR 0074).
         if (tokens.expired(entry)) return 'expired';
+        if (entry.kind === 'invoke') return 'ok';
         return entry.role !== null && roleAllows(entry.role, 'invoker') ? 'ok' : 'role';
       },
     };

@@ -5,14 +5,26 @@
  */
 import { ceilingIssues, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
-import type { FunctionRecord, FunctionSettings } from '../store/index.js';
+import { isStoreError, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
 export interface FunctionChange {
   record: FunctionRecord;
   /** The clear invoke token when this change issued one (shown once). */
   invokeToken: string | null;
+  /** When that invoke token ends (its issuer's expiry, ADR 0074); null: never, or none issued. */
+  invokeTokenExpiresAt: number | null;
 }
+
+/**
+ * Who makes a change that may issue an invoke token: its expiry, if the token making the call has
+ * one. A credential never outlives the token that made it (ADR 0069, 0074).
+ */
+export interface Issuer {
+  expiresAt: number | null;
+}
+
+const DURABLE: Issuer = { expiresAt: null };
 
 export async function getFunction(ctx: ServiceContext, name: string): Promise<FunctionRecord> {
   const record = await ctx.store.functions.get(name);
@@ -32,16 +44,16 @@ function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>)
   throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit: first.limit, issues: [issue] });
 }
 
-export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings): Promise<FunctionChange> {
+export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings, issuer: Issuer = DURABLE): Promise<FunctionChange> {
   checkCeilings(ctx, settings);
   return ctx.locks.run(name, async () => {
     const record = await ctx.store.functions.create(name, settings);
     // Leftovers of a deleted namesake (e.g. a crash during its delete) must not pass for version 1.
     await ctx.code.removeFunction(name);
-    const invokeToken = settings.auth === 'token' ? await issueInvokeToken(ctx, name) : null;
+    const invokeToken = settings.auth === 'token' ? await issueInvokeToken(ctx, name, issuer) : null;
     ctx.registry.set(record, null);
     announce(ctx, name, invokeToken !== null);
-    return { record, invokeToken };
+    return { record, invokeToken, invokeTokenExpiresAt: invokeToken === null ? null : issuer.expiresAt };
   });
 }
 
@@ -49,14 +61,14 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
  * Changes settings. `change` gets the current record (inside the function's lock) and returns the
  * patch, so a merge (limits) is computed from the state it applies to.
  */
-export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>): Promise<FunctionChange> {
+export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>, issuer: Issuer = DURABLE): Promise<FunctionChange> {
   return ctx.locks.run(name, async () => {
     const current = await getFunction(ctx, name);
     const patch = change(current);
     checkCeilings(ctx, patch);
     const record = await ctx.store.functions.update(name, current.revision, patch);
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
-    const invokeToken = needsToken ? await issueInvokeToken(ctx, name) : null;
+    const invokeToken = needsToken ? await issueInvokeToken(ctx, name, issuer) : null;
     ctx.registry.set(record, ctx.registry.entrypointOf(name));
     if (instancesStale(current, record)) {
       // Warm instances carry the old env/limits: they finish their calls and go; new calls get new
@@ -65,7 +77,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
       if (record.activeVersion !== null && record.status === 'active') ctx.pool.drain(name, String(record.activeVersion));
     }
     announce(ctx, name, invokeToken !== null);
-    return { record, invokeToken };
+    return { record, invokeToken, invokeTokenExpiresAt: invokeToken === null ? null : issuer.expiresAt };
   });
 }
 
@@ -89,21 +101,33 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
   });
 }
 
-/** Issues a new invoke token for the function; every older one stops working at once. */
-export async function rotateInvokeToken(ctx: ServiceContext, name: string): Promise<string> {
+/** Issues a new invoke token for the function (ending with `issuer`'s); every older one stops working at once. */
+export async function rotateInvokeToken(ctx: ServiceContext, name: string, issuer: Issuer = DURABLE): Promise<string> {
   return ctx.locks.run(name, async () => {
     await getFunction(ctx, name);
-    const secret = await issueInvokeToken(ctx, name);
+    const secret = await issueInvokeToken(ctx, name, issuer);
     ctx.bus.publish({ kind: 'tokens' });
     return secret;
   });
 }
 
-async function issueInvokeToken(ctx: ServiceContext, name: string): Promise<string> {
+/**
+ * A new invoke token with the issuer's expiry (red team 10: before, an expiring deployer token
+ * rotated in a token without one, which kept invoking the function after its issuer's end). Not
+ * the store's `rotate`, which copies the old token's expiry: a durable token rotating an expiring
+ * one's must get a durable one.
+ */
+async function issueInvokeToken(ctx: ServiceContext, name: string, issuer: Issuer): Promise<string> {
   const live = await ctx.store.tokens.list({ kind: 'invoke', scope: name });
-  const [first, ...others] = live;
-  const issued = first ? await ctx.store.tokens.rotate(first.id) : await ctx.store.tokens.issue({ kind: 'invoke', scope: name, label: name });
-  for (const extra of others) await ctx.store.tokens.revoke(extra.id);
+  const issued = await ctx.store.tokens.issue({ kind: 'invoke', scope: name, label: name, expiresAt: issuer.expiresAt });
+  for (const old of live) {
+    try {
+      await ctx.store.tokens.revoke(old.id);
+    } catch (err) {
+      // Revoked meanwhile (another process's rotation): already what is wanted.
+      if (!isStoreError(err, 'TOKEN_NOT_FOUND')) throw err;
+    }
+  }
   for (const old of live) ctx.tokens.remove(old.id);
   ctx.tokens.add(issued.record);
   return issued.secret;

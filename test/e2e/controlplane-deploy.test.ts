@@ -132,7 +132,7 @@ describe('pause and resume', () => {
 });
 
 describe('invoke tokens', () => {
-  it('needs the right token: none 401, wrong 401, another function’s 403, the admin token 200 (ADR 0011), right 200; rotation switches at once', async () => {
+  it('needs the right token: none 401, wrong 401, another function’s 404 (as a missing one, red team 10), the admin token 200 (ADR 0011), right 200; rotation switches at once', async () => {
     const name = fnName('tk');
     const created = await deployed(h.api, name, {
       'main.py': py('def handler(event, context):', '    return {"sawAuth": "authorization" in event["headers"]}'),
@@ -144,7 +144,7 @@ describe('invoke tokens', () => {
     assert.deepEqual([none.status, ((await none.json()) as { error: { code: string } }).error.code], [401, 'INVOKE_TOKEN_REQUIRED']);
     assert.equal(none.headers.get('www-authenticate'), 'Bearer');
     assert.deepEqual(await codeOf(name, 'fpi_wrong'), [401, 'INVOKE_TOKEN_INVALID']);
-    assert.deepEqual(await codeOf(name, other.invokeToken), [403, 'INVOKE_TOKEN_FORBIDDEN']);
+    assert.deepEqual(await codeOf(name, other.invokeToken), [404, 'FUNCTION_NOT_FOUND']);
     const asAdmin = await invoke(name, { authorization: `Bearer ${h.api.token!}` });
     assert.deepEqual([asAdmin.status, asAdmin.body], [200, { sawAuth: false }], 'the root token invokes any function, and is never passed on');
     const ok = await invoke(name, { authorization: `Bearer ${token}` });

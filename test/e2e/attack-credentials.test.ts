@@ -1,0 +1,125 @@
+/**
+ * Red team 10 (December 2026): credentials and what they tell. A token given with an expiry must
+ * not leave behind a credential that outlives it (ADR 0074): an invoke token it issues (creating a
+ * `token` function, turning one to `token`, rotating) ends with it; a webhook secret, which cannot
+ * end, is not rotated by it. And another function's invoke token is answered as a caller of a
+ * missing function is, so it cannot tell which names exist. One platform, fixtures made once.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnCli } from '../helpers/cli-harness.js';
+import { Api, createFunction, deploy, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+
+const HANDLER = { 'main.py': py('def handler(event, context):', '    return {"ok": True}') };
+const HOOKED = { kind: 'function', triggers: [{ type: 'webhook', id: 'github', style: 'github' }] };
+
+const f = {} as { expiring: Api; expiresAt: number; owner: Api };
+
+const h = usePlatform({ poolSize: 1 }, async () => {
+  const owner = await h.api.call('POST', '/tokens', { role: 'owner', label: 'durable-owner' });
+  assert.equal(owner.status, 201, JSON.stringify(owner.body));
+  f.owner = new Api(h.url, owner.body.secret as string);
+  // A deployer given for a few seconds: long enough for the calls below, short enough to wait out.
+  const short = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'ci-deployer', expiresIn: '6s' });
+  assert.equal(short.status, 201, JSON.stringify(short.body));
+  f.expiring = new Api(h.url, short.body.secret as string);
+  f.expiresAt = short.body.token.expiresAt as number;
+});
+
+async function invoke(name: string, token: string | null): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const res = await fetch(`${h.url}/fn/${name}/`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  let body: unknown = text;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body };
+}
+
+describe('an expiring token leaves no credential that outlives it (ADR 0074)', () => {
+  it('an invoke token it issues ends with it: on create, on a PATCH to auth token, on rotate; a durable token rotates in a durable one', async () => {
+    const made = fnName('ex-made');
+    const created = await createFunction(f.expiring, made, { auth: 'token' });
+    assert.equal(created.invokeTokenExpiresAt, f.expiresAt, 'the answer says when the invoke token ends');
+    await upload(f.expiring, made, HANDLER);
+    await deploy(f.expiring, made);
+
+    const turned = fnName('ex-turned');
+    await createFunction(f.owner, turned);
+    await upload(f.owner, turned, HANDLER);
+    await deploy(f.owner, turned);
+    const patched = await f.expiring.call('PATCH', `/functions/${turned}`, { auth: 'token' });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.equal(patched.body.invokeTokenExpiresAt, f.expiresAt);
+
+    const rotatedBy = fnName('ex-rotated');
+    const durable = await createFunction(f.owner, rotatedBy, { auth: 'token' });
+    assert.equal(durable.invokeTokenExpiresAt, undefined, 'a durable issuer: a durable invoke token');
+    await upload(f.owner, rotatedBy, HANDLER);
+    await deploy(f.owner, rotatedBy);
+    const rotated = await f.expiring.call('POST', `/functions/${rotatedBy}/tokens/rotate`);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    assert.equal(rotated.body.invokeTokenExpiresAt, f.expiresAt);
+
+    // The CLI says when it ends (functions rotate-token with the expiring token).
+    const home = mkdtempSync(join(tmpdir(), 'fp-red10-cli-'));
+    try {
+      const cli = await spawnCli(['functions', 'rotate-token', rotatedBy], { env: { FP_URL: h.url, FP_TOKEN: f.expiring.token!, FP_CONFIG_DIR: join(home, 'config'), HOME: home } });
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.ok(cli.stdout.includes(`It ends at ${new Date(f.expiresAt).toISOString()}, with the token that made this call`), cli.stdout);
+      rotated.body.invokeToken = /^ {2}(fpi_\S+)$/m.exec(cli.stdout)?.[1];
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    const tokens = [created.invokeToken as string, patched.body.invokeToken as string, rotated.body.invokeToken as string];
+    const names = [made, turned, rotatedBy];
+    for (const [i, name] of names.entries()) assert.equal((await invoke(name, tokens[i]!)).status, 200, `${name} before the issuer's end`);
+
+    await sleep(Math.max(0, f.expiresAt - Date.now()) + 300);
+    for (const [i, name] of names.entries()) {
+      const after = await invoke(name, tokens[i]!);
+      assert.deepEqual([after.status, after.body?.error?.code], [401, 'TOKEN_EXPIRED'], `${name}: its invoke token ended with its issuer`);
+    }
+    // The owner's rotation gives a durable token (not the store's rotate, which copies the old expiry).
+    const again = await f.owner.call('POST', `/functions/${made}/tokens/rotate`);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.invokeTokenExpiresAt, undefined);
+    assert.equal((await invoke(made, again.body.invokeToken as string)).status, 200);
+  });
+
+  it('a webhook secret is not rotated by an expiring token (403 EXPIRING_TOKEN_FORBIDDEN), by a durable one it is', async () => {
+    const name = fnName('ex-hook');
+    await createFunction(f.owner, name);
+    await upload(f.owner, name, HANDLER, { manifest: { ...HOOKED, name } });
+    await deploy(f.owner, name);
+    const token = new Api(h.url, (await h.api.call('POST', '/tokens', { role: 'deployer', label: 'short', expiresIn: '1h' })).body.secret as string);
+    const refused = await token.call('POST', `/functions/${name}/triggers/github/secret/rotate`, {});
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'EXPIRING_TOKEN_FORBIDDEN');
+    assert.equal(typeof refused.body.error.expiresAt, 'number');
+    const done = await f.owner.call('POST', `/functions/${name}/triggers/github/secret/rotate`, {});
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.match(done.body.secret as string, /^whsec_/);
+  });
+});
+
+describe("an invoke token does not tell a function's existence", () => {
+  it("another function's invoke token is answered as a missing function's caller is", async () => {
+    const mine = await createFunction(f.owner, fnName('it-mine'), { auth: 'token' });
+    const theirs = fnName('it-theirs');
+    await createFunction(f.owner, theirs, { auth: 'token' });
+    await upload(f.owner, theirs, HANDLER);
+    await deploy(f.owner, theirs);
+    const missing = `${theirs}x`;
+    const onTheirs = await invoke(theirs, mine.invokeToken as string);
+    const onMissing = await invoke(missing, mine.invokeToken as string);
+    assert.equal(onTheirs.status, onMissing.status, JSON.stringify([onTheirs.body, onMissing.body]));
+    assert.equal(onTheirs.status, 404);
+    assert.deepEqual(JSON.parse(JSON.stringify(onTheirs.body).replaceAll(theirs, missing)), onMissing.body);
+    // The async door answers the same.
+    const asyncTheirs = await fetch(`${h.url}/async/${theirs}/`, { method: 'POST', headers: { authorization: `Bearer ${mine.invokeToken as string}` } });
+    const asyncMissing = await fetch(`${h.url}/async/${missing}/`, { method: 'POST', headers: { authorization: `Bearer ${mine.invokeToken as string}` } });
+    assert.equal(asyncTheirs.status, asyncMissing.status);
+  });
+});
