@@ -2,6 +2,7 @@
  * The tables of the embedded async wing's file, async.db (sqlite-db.ts): the queue's, the run
  * timeline's and the run index's. Every statement is idempotent (IF NOT EXISTS).
  */
+import { DEFAULT_WORKSPACE } from '../../protocol/index.js';
 
 /** The queue (queue/sqlite.ts). */
 export const QUEUE_SCHEMA = `
@@ -63,6 +64,13 @@ CREATE TABLE IF NOT EXISTS attempts (
 CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);
 `;
 
+/**
+ * The workspace of an async run's function key (protocol/function-key.ts: `<name>` in the default
+ * workspace, `<name>.<workspace>` elsewhere), as SQL: the expression of the workspace index, which
+ * the listing must write exactly so for SQLite to use it.
+ */
+export const WORKSPACE_OF_KEY_SQL = `(CASE WHEN instr(function, '.') = 0 THEN '${DEFAULT_WORKSPACE}' ELSE substr(function, instr(function, '.') + 1) END)`;
+
 /** The run index (runs/runs-sqlite.ts). */
 export const RUNS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS async_runs (
@@ -79,4 +87,7 @@ CREATE TABLE IF NOT EXISTS async_runs (
 CREATE INDEX IF NOT EXISTS async_runs_replay ON async_runs (replay_of);
 CREATE INDEX IF NOT EXISTS async_runs_accepted ON async_runs (accepted_at, run_id); -- listing (newest first)
 CREATE INDEX IF NOT EXISTS async_runs_function ON async_runs (function, accepted_at, run_id);
+-- Listing a workspace's runs (red team 10): without it, each listing of a workspace walked every
+-- workspace's runs newer than its own (a scan of the whole table for a workspace with none).
+CREATE INDEX IF NOT EXISTS async_runs_workspace ON async_runs (${WORKSPACE_OF_KEY_SQL}, accepted_at, run_id);
 `;

@@ -5,7 +5,8 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
-import { DEFAULT_WORKSPACE, type Pairs } from '../../../protocol/index.js';
+import { workspaceOfKey, type Pairs } from '../../../protocol/index.js';
+import { WORKSPACE_OF_KEY_SQL } from '../sqlite-schema.js';
 import type { QueuedTrigger } from './envelope.js';
 
 
@@ -131,15 +132,15 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.function !== undefined) {
+      // One function's: its key names its workspace, which must be the one asked for.
+      if (workspaceOfKey(q.function) !== q.workspace) return [];
       where.push('function = ?');
       params.push(q.function);
-    }
-    // A key is `<name>` in the default workspace, `<name>.<workspace>` in another (protocol/function-key.ts);
-    // workspace names hold no LIKE wildcard (a DNS label).
-    if (q.workspace === DEFAULT_WORKSPACE) where.push("instr(function, '.') = 0");
-    else {
-      where.push('function LIKE ?');
-      params.push(`%.${q.workspace}`);
+    } else {
+      // The workspace index's own expression (red team 10: a LIKE on the key walked every
+      // workspace's runs newer than the asked one's: the whole table for a workspace with none).
+      where.push(`${WORKSPACE_OF_KEY_SQL} = ?`);
+      params.push(q.workspace);
     }
     if (q.since !== undefined) {
       where.push('accepted_at >= ?');
@@ -150,8 +151,9 @@ export class SqliteAsyncRuns implements AsyncRunIndex {
       params.push(q.until);
     }
     if (q.after !== undefined) {
-      where.push('(accepted_at < ? OR (accepted_at = ? AND run_id < ?))');
-      params.push(q.after.acceptedAt, q.after.acceptedAt, q.after.runId);
+      // A row value: a range of the index, not a walk from its newest entry.
+      where.push('(accepted_at, run_id) < (?, ?)');
+      params.push(q.after.acceptedAt, q.after.runId);
     }
     const rows = this.db.prepare(`SELECT run_id, function, accepted_at, replay_of, trigger FROM async_runs WHERE ${where.join(' AND ')}
       ORDER BY accepted_at DESC, run_id DESC LIMIT ?`).all(...params, q.limit) as Row[];
