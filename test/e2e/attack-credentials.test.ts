@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnCli } from '../helpers/cli-harness.js';
+import { spawnSync } from 'node:child_process';
+import { ROOT, spawnCli } from '../helpers/cli-harness.js';
 import { Api, createFunction, deploy, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
 
 const HANDLER = { 'main.py': py('def handler(event, context):', '    return {"ok": True}') };
@@ -121,5 +122,49 @@ describe("an invoke token does not tell a function's existence", () => {
     const asyncTheirs = await fetch(`${h.url}/async/${theirs}/`, { method: 'POST', headers: { authorization: `Bearer ${mine.invokeToken as string}` } });
     const asyncMissing = await fetch(`${h.url}/async/${missing}/`, { method: 'POST', headers: { authorization: `Bearer ${mine.invokeToken as string}` } });
     assert.equal(asyncTheirs.status, asyncMissing.status);
+  });
+});
+
+/**
+ * The bookshelf example (examples/bookshelf, copied by users as a starting point) checked its
+ * secrets fail-open: without ADMIN_PASSWORD set, HTTP Basic `admin:` (an empty password) was the
+ * admin; its bearer tokens were `tok-<user>-<SIGNING_KEY>`, so signing in showed the key (any user
+ * could forge any other's token), and without the key they were `tok-<user>-dev`. Run with the
+ * platform's own Python (FastAPI is a preset package), on `security.py` alone.
+ */
+describe('the bookshelf example fails closed', () => {
+  const probe = (env: Record<string, string>, code: string): string => {
+    const python = join(ROOT, '.venv', 'bin', 'python');
+    const r = spawnSync(python, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(join(ROOT, 'examples', 'bookshelf'))})\n${code}`], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const ADMIN = [
+    'from fastapi import HTTPException',
+    'from fastapi.security import HTTPBasicCredentials',
+    'import security',
+    'try:',
+    '    print(security.admin(HTTPBasicCredentials(username="admin", password="")))',
+    'except HTTPException as e:',
+    '    print(e.status_code)',
+  ].join('\n');
+  const TOKEN = [
+    'from fastapi import HTTPException',
+    'import security',
+    'try:',
+    '    print(security.make_token("alice"))',
+    'except HTTPException as e:',
+    '    print(e.status_code)',
+  ].join('\n');
+
+  it('HTTP Basic admin with an empty password is refused when ADMIN_PASSWORD is not set', () => {
+    assert.equal(probe({}, ADMIN), '401');
+    assert.equal(probe({ ADMIN_PASSWORD: '' }, ADMIN), '401');
+  });
+
+  it('a bearer token does not carry SIGNING_KEY, and none is made without it', () => {
+    const token = probe({ SIGNING_KEY: 'k3y-of-the-app' }, TOKEN);
+    assert.ok(token.startsWith('tok-alice-') && !token.includes('k3y-of-the-app'), token);
+    assert.equal(probe({}, TOKEN), '503');
   });
 });

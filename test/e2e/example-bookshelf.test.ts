@@ -11,6 +11,7 @@
  * Needs FerretDB (the data binding) and PyPI (the two packages): skipped without either.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,8 @@ describe('examples/bookshelf deployed with the CLI', { skip, timeout: 180_000 },
         const r = await call(host, '/auth/token', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=alice&password=wonderland' });
         assert.equal(r.status, 200, r.body.toString());
         token = json(r).access_token;
-        assert.equal(token, 'tok-alice-s3cret');
+        // An HMAC under the secret, never the secret itself (red team 10: the token was `tok-alice-s3cret`).
+        assert.equal(token, `tok-alice-${createHmac('sha256', 's3cret').update('alice').digest('hex')}`);
         assert.deepEqual(json(await call(host, '/auth/me', { headers: { authorization: `Bearer ${token}` } })), { user: 'alice' });
         const anonymous = await call(host, '/auth/me');
         assert.equal(anonymous.status, 401);

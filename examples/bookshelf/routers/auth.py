@@ -1,3 +1,4 @@
+import secrets
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import OAuth2PasswordRequestForm
 from security import USERS, make_token, current_user
@@ -6,7 +7,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/token")
 def token(form: OAuth2PasswordRequestForm = Depends()):
-    if USERS.get(form.username) != form.password:
+    if form.username not in USERS or not secrets.compare_digest(USERS[form.username].encode(), form.password.encode()):
         raise HTTPException(400, "Incorrect username or password")
     return {"access_token": make_token(form.username), "token_type": "bearer"}
 
