@@ -285,7 +285,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
     const event = wireEvent(`/fn/${name}`, runId, request);
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
-    done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts)), true);
+    done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts), request.keepBodyBytes), true);
   }
   const { response, error, result } = done;
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : (response.body ?? new Uint8Array(0));

@@ -3,7 +3,7 @@
  * function's streamed body piped to the client under backpressure, and the same result made whole
  * for callers that need the whole body (the control plane's test invoke, async runs).
  */
-import { describeBytes, MAX_FRAME_BYTES, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { describeBytes, MAX_FRAME_BYTES, RESULT_OMITTED_HEADER, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import type { BodyReader } from '../poolmgr/index.js';
 import type { InvocationResult } from './pool.js';
 
@@ -48,16 +48,21 @@ export function streamBody(body: BodyReader): ResponseStream {
 /**
  * The result with its whole body and its end: for callers that cannot take a stream. A body over
  * the frame limit (what a buffered response may carry) is cut off: the call is cancelled and the
- * result fails with FUNCTION_BAD_RESPONSE.
+ * result fails with FUNCTION_BAD_RESPONSE. A body over `keepBytes` (a caller that shows it, not
+ * stores it whole: the test invoke) is read to its end but not kept: the result has no body and
+ * its size in `x-fp-result-omitted` (red team 10: a test invoke held each 60 MiB answer several
+ * times over, base64 and JSON, ~130 MB of the platform's memory a call, as many at once as the
+ * function's instances allow).
  */
-export async function wholeResult(result: InvocationResult): Promise<InvocationResult> {
-  if (result.after === undefined || result.response === null) return result;
+export async function wholeResult(result: InvocationResult, keepBytes: number = MAX_FRAME_BYTES): Promise<InvocationResult> {
+  if (result.response === null) return result;
+  if (result.after === undefined) return result.response.body.byteLength > keepBytes ? omitted(result, result.response.body.byteLength) : result;
   let body: Uint8Array = result.response.body;
   let tooLarge = false;
+  let size = body.byteLength;
   if (result.body !== undefined) {
     const reader = result.body;
     const pieces: Uint8Array[] = [];
-    let size = 0;
     await new Promise<void>((resolve) => {
       reader.pipe({
         chunk(data) {
@@ -68,7 +73,9 @@ export async function wholeResult(result: InvocationResult): Promise<InvocationR
             resolve();
             return false;
           }
-          pieces.push(data);
+          // Past `keepBytes` nothing more is kept, and what was is let go: only the size is.
+          if (size <= keepBytes) pieces.push(data);
+          else pieces.length = 0;
           reader.ack(data.byteLength);
           return true;
         },
@@ -76,12 +83,13 @@ export async function wholeResult(result: InvocationResult): Promise<InvocationR
         abort: resolve,
       });
     });
-    body = Buffer.concat(pieces);
+    body = size > keepBytes ? new Uint8Array(0) : Buffer.concat([body, ...pieces]);
   }
   const end = await result.after;
   const out: InvocationResult = { ...result, handlerMs: end.handlerMs, logs: end.logs, response: { ...result.response, body } };
   delete out.body;
   delete out.after;
+  if (!tooLarge && size > keepBytes) out.response = omittedResponse(out.response!, size);
   if (tooLarge) {
     out.response = null;
     out.error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: `the streamed response is larger than ${describeBytes(MAX_FRAME_BYTES)}` };
@@ -91,4 +99,14 @@ export async function wholeResult(result: InvocationResult): Promise<InvocationR
     out.error = end.error;
   }
   return out;
+}
+
+/** The response without its body, its size in `x-fp-result-omitted` (protocol/run-result.ts). */
+function omittedResponse(response: NonNullable<InvocationResult['response']>, size: number): NonNullable<InvocationResult['response']> {
+  // Appended, never read: the function's headers are checked later (responses.ts), whatever they hold.
+  return { ...response, headers: [...response.headers, [RESULT_OMITTED_HEADER, String(size)]], body: new Uint8Array(0) };
+}
+
+function omitted(result: InvocationResult, size: number): InvocationResult {
+  return { ...result, response: omittedResponse(result.response!, size) };
 }

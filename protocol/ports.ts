@@ -201,6 +201,12 @@ export interface DirectRequest {
    * a fresh one when left out.
    */
   runId?: string;
+  /**
+   * The most of the answer's body the result keeps (default: all of it, up to the frame limit).
+   * A longer body is read to its end and dropped: the result has none, and its size in
+   * `x-fp-result-omitted` (protocol/run-result.ts). The test invoke keeps 6 MiB (red team 10).
+   */
+  keepBodyBytes?: number;
 }
 
 /** A call as the async queue keeps it, to be replayed as the same request by each attempt. */

@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_STORED_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -283,7 +283,8 @@ export const testInvoke = operation(
     const { headers, payload, rawQuery } = requestOf(body);
     const result = await call.ctx.invoker.invoke(
       name,
-      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal },
+      // An answer is shown, not stored: past 6 MiB only its size (red team 10: each was held whole, in base64 and JSON).
+      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal, keepBodyBytes: MAX_STORED_RESULT_BYTES },
       'test',
     );
     const responseHeaders: Record<string, string> = {};
