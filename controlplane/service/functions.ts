@@ -115,21 +115,24 @@ export async function rotateInvokeToken(ctx: ServiceContext, name: string, issue
  * A new invoke token with the issuer's expiry (red team 10: before, an expiring deployer token
  * rotated in a token without one, which kept invoking the function after its issuer's end). Not
  * the store's `rotate`, which copies the old token's expiry: a durable token rotating an expiring
- * one's must get a durable one.
+ * one's must get a durable one. Then every older invoke token of the function is revoked, read
+ * after the new one exists: of two rotations at once (two processes), the newer token stays.
  */
 async function issueInvokeToken(ctx: ServiceContext, name: string, issuer: Issuer): Promise<string> {
-  const live = await ctx.store.tokens.list({ kind: 'invoke', scope: name });
   const issued = await ctx.store.tokens.issue({ kind: 'invoke', scope: name, label: name, expiresAt: issuer.expiresAt });
-  for (const old of live) {
+  const mine = issued.record;
+  const older = (await ctx.store.tokens.list({ kind: 'invoke', scope: name }))
+    .filter((t) => t.createdAt < mine.createdAt || (t.createdAt === mine.createdAt && t.id < mine.id));
+  for (const old of older) {
     try {
       await ctx.store.tokens.revoke(old.id);
     } catch (err) {
       // Revoked meanwhile (another process's rotation): already what is wanted.
       if (!isStoreError(err, 'TOKEN_NOT_FOUND')) throw err;
     }
+    ctx.tokens.remove(old.id);
   }
-  for (const old of live) ctx.tokens.remove(old.id);
-  ctx.tokens.add(issued.record);
+  ctx.tokens.add(mine);
   return issued.secret;
 }
 
