@@ -9,6 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
+// A job's workspace in SQL, as `workspaceOfKey` reads a function key (one dot at most).
+import { WORKSPACE_OF_KEY_SQL } from '../sqlite-schema.js';
 import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
@@ -17,8 +19,6 @@ import {
 } from './types.js';
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
-/** A job's workspace in SQL, as `workspaceOfKey` reads a function key (one dot at most). */
-const WORKSPACE_SQL = "(CASE WHEN instr(function, '.') > 0 THEN substr(function, instr(function, '.') + 1) ELSE 'default' END)";
 
 
 export interface SqliteQueueOptions extends QueueOptions {
@@ -150,7 +150,7 @@ export class SqliteQueue implements Queue {
       // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
       // Skipped workspaces' jobs stay where they are, a dead consumer's too (a key is `name` in
       // `default`, else `name.workspace`: protocol/function-key.ts).
-      const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
+      const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_OF_KEY_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
       const rows = this.db
         .prepare(`SELECT seq FROM jobs WHERE ((consumer IS NOT NULL AND lease_until <= ?) OR (consumer IS NULL AND ready_at <= ?))${skipped}
           ORDER BY consumer IS NULL, ready_at, seq LIMIT ?`)
