@@ -4,6 +4,13 @@
  */
 import { DEFAULT_WORKSPACE } from '../../protocol/index.js';
 
+/**
+ * The workspace of an async run's function key (protocol/function-key.ts: `<name>` in the default
+ * workspace, `<name>.<workspace>` elsewhere), as SQL: the expression of the workspace indexes (the run
+ * listing's, the queue's claim), which a query must write exactly so for SQLite to use them.
+ */
+export const WORKSPACE_OF_KEY_SQL = `(CASE WHEN instr(function, '.') = 0 THEN '${DEFAULT_WORKSPACE}' ELSE substr(function, instr(function, '.') + 1) END)`;
+
 /** The queue (queue/sqlite.ts). */
 export const QUEUE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -24,6 +31,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
+-- claim with skipped workspaces (red team 10): each other workspace's ready jobs in queue order.
+CREATE INDEX IF NOT EXISTS jobs_ready_workspace ON jobs (${WORKSPACE_OF_KEY_SQL}, ready_at, seq) WHERE consumer IS NULL;
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL, fingerprint TEXT);
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at);
 CREATE TABLE IF NOT EXISTS dead (
@@ -63,13 +72,6 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_run ON attempts (run_id, seq);
 `;
-
-/**
- * The workspace of an async run's function key (protocol/function-key.ts: `<name>` in the default
- * workspace, `<name>.<workspace>` elsewhere), as SQL: the expression of the workspace index, which
- * the listing must write exactly so for SQLite to use it.
- */
-export const WORKSPACE_OF_KEY_SQL = `(CASE WHEN instr(function, '.') = 0 THEN '${DEFAULT_WORKSPACE}' ELSE substr(function, instr(function, '.') + 1) END)`;
 
 /** The run index (runs/runs-sqlite.ts). */
 export const RUNS_SCHEMA = `

@@ -149,12 +149,11 @@ export class SqliteQueue implements Queue {
       const now = this.now();
       // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
       // Skipped workspaces' jobs stay where they are, a dead consumer's too (a key is `name` in
-      // `default`, else `name.workspace`: protocol/function-key.ts).
-      const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_OF_KEY_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
-      const rows = this.db
-        .prepare(`SELECT seq FROM jobs WHERE ((consumer IS NOT NULL AND lease_until <= ?) OR (consumer IS NULL AND ready_at <= ?))${skipped}
-          ORDER BY consumer IS NULL, ready_at, seq LIMIT ?`)
-        .all(now, now, ...skip, max) as { seq: number }[];
+      // `default`, else `name.workspace`: protocol/function-key.ts). Each part reads an index in
+      // order and stops at `max` (red team 10: one query ordered by `consumer IS NULL` sorted
+      // every ready job on each claim, ~60 ms for 300 000 queued, on the event loop).
+      const rows = [...this.expiredLeases(now, skip, max)];
+      if (rows.length < max) rows.push(...this.readyJobs(now, skip, max - rows.length));
       const lease = this.db.prepare(`UPDATE jobs SET consumer = ?, lease_until = ?, deliveries = deliveries + 1, token = ?
         WHERE seq = ? RETURNING ${INFO_COLUMNS}, payload`);
       return rows.map(({ seq }) => {
@@ -162,6 +161,35 @@ export class SqliteQueue implements Queue {
         return { ...info(row, now), state: 'leased', consumer, payload: row.payload!, token: row.token! };
       });
     });
+  }
+
+  /** Leases past their time, oldest in queue order first: few (one per claim in flight), by the lease index. */
+  private expiredLeases(now: number, skip: readonly string[], max: number): { seq: number }[] {
+    const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_OF_KEY_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
+    return this.db.prepare(`SELECT seq FROM jobs INDEXED BY jobs_lease WHERE lease_until <= ? AND consumer IS NOT NULL${skipped}
+      ORDER BY ready_at, seq LIMIT ?`).all(now, ...skip, max) as { seq: number }[];
+  }
+
+  /**
+   * Ready jobs in queue order. Without skipped workspaces, the queue-order index read from its
+   * start. With them, the head of each other workspace's ready jobs (by the workspace index: its
+   * workspaces found by a loose index scan, one step each), merged: a skipped workspace's backlog
+   * is never read through.
+   */
+  private readyJobs(now: number, skip: readonly string[], max: number): { seq: number }[] {
+    if (skip.length === 0) {
+      return this.db.prepare('SELECT seq FROM jobs WHERE consumer IS NULL AND ready_at <= ? ORDER BY ready_at, seq LIMIT ?').all(now, max) as { seq: number }[];
+    }
+    const workspaces = (this.db.prepare(`WITH RECURSIVE w(ws) AS (
+        SELECT (SELECT min(${WORKSPACE_OF_KEY_SQL}) FROM jobs WHERE consumer IS NULL)
+        UNION ALL
+        SELECT (SELECT min(${WORKSPACE_OF_KEY_SQL}) FROM jobs WHERE consumer IS NULL AND ${WORKSPACE_OF_KEY_SQL} > w.ws) FROM w WHERE w.ws IS NOT NULL
+      ) SELECT ws FROM w WHERE ws IS NOT NULL`).all() as { ws: string }[]).map((r) => r.ws).filter((ws) => !skip.includes(ws));
+    const head = this.db.prepare(`SELECT seq, ready_at FROM jobs WHERE ${WORKSPACE_OF_KEY_SQL} = ? AND consumer IS NULL AND ready_at <= ?
+      ORDER BY ready_at, seq LIMIT ?`);
+    const found: { seq: number; ready_at: number }[] = [];
+    for (const ws of workspaces) found.push(...(head.all(ws, now, max) as { seq: number; ready_at: number }[]));
+    return found.sort((a, b) => a.ready_at - b.ready_at || a.seq - b.seq).slice(0, max);
   }
 
   /** The row of a lease still held, or QUEUE_LEASE_LOST. */
