@@ -391,11 +391,11 @@ export class ApiClient {
     return this.request('GET', '/functions');
   }
 
-  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string }> {
+  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
     return this.request('POST', '/functions', body);
   }
 
-  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string }> {
+  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
     return this.request('PATCH', `/functions/${encodeURIComponent(name)}`, patch);
   }
 

@@ -55,6 +55,8 @@ export interface DeployResult {
   crons?: { id: string; schedule: string; timezone: string }[];
   /** Only when this deploy made the function `auth: token` (created or switched): shown once by the server. */
   invokeToken?: string;
+  /** When that invoke token ends: it was issued by a token with an expiry (ADR 0074). */
+  invokeTokenExpiresAt?: number;
   auth: 'public' | 'token';
   /** The contract card after the deploy: limits, rate limit, the workspace's quotas with their use (absent from older servers). */
   contract?: ApiContract;
@@ -219,13 +221,14 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const fn = applied.function;
     // A token is issued when the function was created `auth: token` or a change switched it to token.
     const invokeToken = applied.invokeToken;
+    const invokeTokenExpiresAt = applied.invokeTokenExpiresAt;
     const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
     const asyncUrl = applied.asyncUrl;
     const changes = existing === null ? { added: [], changed: [], removed: [] } : settingChanges(existing.function, fn);
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
     const crons = manifest.triggers.flatMap((t) => (t.type === 'cron' ? [{ id: t.id ?? '', schedule: t.schedule, timezone: t.timezone ?? 'UTC' }] : []));
-    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}) };
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}), ...(invokeToken && invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

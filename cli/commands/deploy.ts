@@ -96,6 +96,8 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
     out.line();
     out.line(`Invoke token (shown once; saved to the credentials file for \`${fp} invoke\`):`);
     out.line(`  ${r.invokeToken}`);
+    // ADR 0074: issued by a token with an expiry, it ends with it.
+    if (r.invokeTokenExpiresAt !== undefined) out.line(`It ends at ${new Date(r.invokeTokenExpiresAt).toISOString()}, with the token this deploy used; \`${fp} functions rotate-token ${r.function}\` with a token without an expiry gives one that does not end.`);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -87,6 +87,26 @@ describe('an expiring token leaves no credential that outlives it (ADR 0074)', (
     assert.equal(again.status, 200, JSON.stringify(again.body));
     assert.equal(again.body.invokeTokenExpiresAt, undefined);
     assert.equal((await invoke(made, again.body.invokeToken as string)).status, 200);
+  });
+
+  it('deploy --auth token with an expiring token says when the invoke token ends', async () => {
+    const short = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'ci-1h', expiresIn: '1h' });
+    const home = mkdtempSync(join(tmpdir(), 'fp-red10-deploy-'));
+    try {
+      const dir = join(home, 'fn');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'main.py'), HANDLER['main.py']);
+      writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ex-cli\nentrypoint: main:handler\n');
+      const env = { FP_URL: h.url, FP_TOKEN: short.body.secret as string, FP_CONFIG_DIR: join(home, 'config'), HOME: home };
+      const r = await spawnCli(['deploy', '--auth', 'token'], { cwd: dir, env, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(`It ends at ${new Date(short.body.token.expiresAt as number).toISOString()}, with the token this deploy used`), r.stdout);
+      const json = await spawnCli(['functions', 'rotate-token', 'ex-cli', '--json'], { env });
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal(JSON.parse(json.stdout).invokeTokenExpiresAt, short.body.token.expiresAt);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('a webhook secret is not rotated by an expiring token (403 EXPIRING_TOKEN_FORBIDDEN), by a durable one it is', async () => {
