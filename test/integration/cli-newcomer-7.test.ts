@@ -56,3 +56,14 @@ describe('cli functions <name>: shows the function, as `env <name>` lists its en
     assert.match(other.stderr, /no function named "nothing-here"/);
   });
 });
+
+describe('cli triggers without a name: the usage error reads as the other commands\' do', () => {
+  const api = stubApi('fp-cli-new7-trig-', (_req, res) => res.end());
+  it('`triggers needs the function name` (it said `triggers <name> needs …`)', async () => {
+    const r = await api.cli(['triggers']);
+    assert.equal(r.code, EXIT.USAGE);
+    assert.match(r.stderr, /error: triggers needs the function name: \S.* triggers <name>/);
+    const rotate = await api.cli(['triggers', 'rotate-secret']);
+    assert.match(rotate.stderr, /error: triggers rotate-secret needs the function name: \S.* triggers rotate-secret <name> <triggerId>/);
+  });
+});
