@@ -2,6 +2,9 @@
  * New-user round 7 (docs/adr/0075-newcomer-round-7.md), what the CLI prints against a stand-in API.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
 import { stubApi } from '../helpers/stub-api.js';
@@ -65,5 +68,51 @@ describe('cli triggers without a name: the usage error reads as the other comman
     assert.match(r.stderr, /error: triggers needs the function name: \S.* triggers <name>/);
     const rotate = await api.cli(['triggers', 'rotate-secret']);
     assert.match(rotate.stderr, /error: triggers rotate-secret needs the function name: \S.* triggers rotate-secret <name> <triggerId>/);
+  });
+});
+
+describe('cli deploy --dry-run: what a deploy would change, nothing sent that changes anything', () => {
+  const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+  const MAIN = 'def handler(event, context):\n    return {"v": 2}\n';
+  const YAML = 'kind: function\nname: shop\nentrypoint: main:handler\nenv:\n  KEPT: "1"\n';
+  const writes: string[] = [];
+  const api = stubApi('fp-cli-new7-dry-', (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'POST' && req.url === '/api/v1/blobs/missing') {
+        const { sha256 } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { sha256: string[] };
+        return res.end(JSON.stringify({ missing: sha256.filter((h) => h !== sha(YAML)) }));
+      }
+      if (req.method !== 'GET') writes.push(`${req.method} ${req.url}`);
+      if (req.url === '/api/v1/functions/shop') {
+        return res.end(JSON.stringify({ function: { name: 'shop', status: 'active', activeVersion: 3, env: { KEPT: '1', EXTRA: 'x', OTHER: 'y' }, secrets: ['S'] }, invokeUrl: 'http://x/fn/shop/' }));
+      }
+      if (req.url === '/api/v1/functions/shop/versions/3') {
+        return res.end(JSON.stringify({ version: { version: 3, entrypoint: 'main:handler', manifest: {}, changes: { added: [], modified: [], removed: [] }, files: [{ path: 'main.py', sha256: sha('old'), size: 3 }, { path: 'platform.yaml', sha256: sha(YAML), size: YAML.length }, { path: 'gone.py', sha256: sha('x'), size: 1 }] } }));
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: { code: 'FUNCTION_NOT_FOUND', message: 'not found' } }));
+    });
+  });
+
+  it('lists the files since the active version, the uploads and the env it would remove; only reads', async () => {
+    const dir = join(api.dir, 'shop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'main.py'), MAIN);
+    writeFileSync(join(dir, 'platform.yaml'), YAML);
+    const r = await api.cli(['deploy', dir, '--dry-run']);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stdout, /^Would deploy a new version of "shop" \(active now: 3\)\.$/m);
+    assert.match(r.stdout, /^Changes since version 3: 0 added, 1 modified, 1 removed\n {2}~ main\.py\n {2}- gone\.py$/m);
+    assert.match(r.stdout, new RegExp(`^Would upload 1 file \\(${MAIN.length} B\\); the platform has the rest\\.$`, 'm'));
+    assert.match(r.stdout, /^Would remove env EXTRA, OTHER: not in platform\.yaml's env/m);
+    assert.match(r.stderr, /Dry run: nothing was uploaded or changed\./);
+    assert.deepEqual(writes, []);
+    const json = JSON.parse((await api.cli(['deploy', dir, '--dry-run', '--json'])).stdout) as Record<string, unknown>;
+    assert.deepEqual({ ...json, changes: undefined }, { ok: true, dryRun: true, function: 'shop', created: false, activeVersion: 3, changes: undefined, unchanged: false, upload: { files: 1, bytes: MAIN.length }, envRemoved: ['EXTRA', 'OTHER'] });
+    const both = await api.cli(['deploy', dir, '--dry-run', '--force']);
+    assert.equal(both.code, EXIT.USAGE);
   });
 });
