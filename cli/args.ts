@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { usageError } from './errors.js';
+import { didYouMean } from './near-words.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -63,7 +64,10 @@ export function parseCommandArgs(argv: readonly string[], options: OptionTable, 
     return { values: values as Record<string, OptionValue>, positionals };
   } catch (err) {
     const message = (err as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
-    throw usageError(`${message}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
+    // `--dryrun`, `--mesage`: the option meant, as an unknown command or subcommand names it.
+    const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? '' : didYouMean(unknown, Object.keys(table).map((k) => `--${k}`));
+    throw usageError(`${message}${near}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
   }
 }
 

@@ -5,6 +5,10 @@
  */
 import type { ParsedArgs } from './args.js';
 import type { Context } from './context.js';
+import { editDistance } from './near-words.js';
+
+// Where they were first: the commands import them from here.
+export { didYouMean, editDistance } from './near-words.js';
 
 /** The workspace's function nearest to `asked` (two edits at most), or null; null too when the listing fails. */
 export async function nearFunctionName(ctx: Context, args: ParsedArgs, asked: string): Promise<string | null> {
@@ -33,22 +37,4 @@ export async function nearWorkspaceName(ctx: Context, args: ParsedArgs, asked: s
 
 function nearest(names: readonly string[], asked: string): string | null {
   return names.filter((n) => n !== asked && editDistance(n, asked) <= 2).sort((a, b) => editDistance(a, asked) - editDistance(b, asked))[0] ?? null;
-}
-
-/** Levenshtein distance (names are short: 63 characters at most). */
-export function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
-
-/** `; did you mean "show"?` when `word` is one or two edits from one of `words` (a typed verb), else ''. */
-export function didYouMean(word: string, words: readonly string[]): string {
-  const near = words.filter((w) => w !== word && editDistance(w, word) <= Math.min(2, Math.max(1, word.length - 2)))
-    .sort((a, b) => editDistance(a, word) - editDistance(b, word));
-  return near[0] !== undefined ? `; did you mean ${JSON.stringify(near[0])}?` : '';
 }

@@ -11,6 +11,7 @@
  */
 import { ceilingIssues, type LimitCeilings } from './limit-ceilings.js';
 import { isManifestError, MAX_MANIFEST_BYTES, parseManifest, type Manifest } from './manifest.js';
+import { parseDurationMs, parseMemoryBytes } from './units.js';
 
 export const MANIFEST_FILE = 'platform.yaml';
 /** The entrypoint checked when platform.yaml does not name one. */
@@ -158,10 +159,14 @@ export async function readManifestText(text: string, env: Record<string, string 
     };
   } catch (err) {
     if (!isManifestError(err)) throw err;
+    // The ceilings of the limits that did parse, with the other problems: `memory: 100000Mi` was
+    // reported only once everything else in the file was fixed (newcomer round 7).
+    const reported = new Set(err.issues.map((i) => i.path));
+    const over = options.ceilings === undefined ? [] : ceilingIssues(rawLimits(raw), options.ceilings).filter((i) => !reported.has(i.field));
     return {
       raw,
       manifest: null,
-      problems: err.issues
+      problems: [...err.issues, ...over.map((i) => ({ path: i.field, message: i.message }))]
         .map((issue): ManifestProblem => {
           const pos = lineOf(Y, doc, lines, issue.path);
           return { kind: 'manifest', file, line: pos?.line ?? null, column: pos?.col ?? null, path: issue.path, message: issue.message + hint(issue.path, issue.message) + envHint(issue.path, issue.message) };
@@ -169,6 +174,27 @@ export async function readManifestText(text: string, env: Record<string, string 
         .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
     };
   }
+}
+
+/** The limits of a manifest the schema refused, each one that parses on its own (for the ceilings). */
+function rawLimits(raw: unknown): { maxInstances?: number; memoryBytes?: number; timeoutMs?: number } {
+  const limits = typeof raw === 'object' && raw !== null ? (raw as { limits?: unknown }).limits : undefined;
+  if (typeof limits !== 'object' || limits === null) return {};
+  const { memory, timeout, maxInstances } = limits as Record<string, unknown>;
+  const attempt = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  const memoryBytes = typeof memory === 'string' ? attempt(() => parseMemoryBytes(memory)) : undefined;
+  const timeoutMs = typeof timeout === 'string' ? attempt(() => parseDurationMs(timeout)) : undefined;
+  return {
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(typeof maxInstances === 'number' && Number.isInteger(maxInstances) ? { maxInstances } : {}),
+  };
 }
 
 /** How deep a manifest may nest, counted generously per line (deepestLine). */

@@ -329,12 +329,12 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
       if (issue.code === 'unrecognized_keys') {
         // One issue per unknown key so each carries its own full path.
         const known = knownKeysAt(base);
-        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: unknownKeyMessage(key, known) });
+        for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: base.length === 0 && FOREIGN_KEYS[key] !== undefined ? `unknown key; ${FOREIGN_KEYS[key]}` : unknownKeyMessage(key, known) });
       } else if (issue.code === 'invalid_key' && issue.issues.length > 0) {
         // A record's key (an env name): what is wrong with the key, not zod's "Invalid key in record".
         issues.push({ path: base.join('.'), message: issue.issues[0]!.message });
       } else {
-        issues.push({ path: base.join('.'), message: issue.message });
+        issues.push({ path: base.join('.'), message: issueMessage(issue, base, valueAt(raw, base)) });
       }
     }
     throw new ManifestError(issues, options.source);
@@ -342,6 +342,58 @@ export function parseManifest(raw: unknown, options: ParseManifestOptions = {}):
   const { env, issues } = resolveEnv(result.data.env, options.platformEnv ?? {}, options.envSource);
   if (issues.length > 0) throw new ManifestError(issues, options.source);
   return { ...result.data, env };
+}
+
+/**
+ * Top-level keys of other platforms' manifests (Lambda's SAM and Serverless, OpenFaaS' stack.yml)
+ * a newcomer writes here, with where the thing goes: "unknown key (here: …)" left them to guess.
+ */
+const FOREIGN_KEYS: Readonly<Record<string, string>> = {
+  handler: 'the handler is named by `entrypoint: main:handler` (module:attribute, with a colon)',
+  lang: 'the handler is named by `entrypoint: main:handler` (module:attribute, with a colon); every function is Python',
+  timeout: 'it goes under `limits:` (limits: {timeout: 30s})',
+  memory: 'it goes under `limits:` (limits: {memory: 256Mi})',
+  memorySize: 'it goes under `limits:` as `memory` (limits: {memory: 256Mi})',
+  environment: 'env values go under `env:` (env: {NAME: "value"})',
+  functions: 'a folder holds one function: its `name`, `entrypoint` and `limits` are top-level keys',
+};
+
+/** The value a decoded document has at `path`, or undefined. */
+function valueAt(raw: unknown, path: readonly string[]): unknown {
+  let node = raw;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node;
+}
+
+/** What each required key is, for "missing". */
+const REQUIRED: Readonly<Record<string, string>> = {
+  kind: 'every platform.yaml says `kind: function`',
+  name: "the function's name, a DNS label that is its URL (`name: my-fn` → /fn/my-fn/)",
+};
+
+/**
+ * zod's own wording ("Invalid input: expected string, received undefined", "Too small: expected
+ * number to be >=1", `Invalid option: expected one of "http"|…`) in the manifest's words; a
+ * message this file wrote itself is kept.
+ */
+function issueMessage(issue: z.core.$ZodIssue, path: readonly string[], value: unknown): string {
+  const key = path.join('.');
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && value === undefined) return `missing: ${REQUIRED[key] ?? 'this key is required'}`;
+  if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof value === 'number') return `must be a whole number, not ${value}`;
+  if (issue.code === 'invalid_value' && /^Invalid (option|input)/.test(issue.message)) {
+    const taken = issue.values.map((v) => String(v)).join(', ');
+    if (key === 'kind') return `${JSON.stringify(value)} is not a kind this platform deploys: write \`kind: function\` (a whole FastAPI app is one too: entrypoint: main:app)`;
+    if (key === 'runtime' && typeof value === 'string' && /^(python|py)?\s*[\d.]+$/i.test(value)) {
+      return `${JSON.stringify(value)}: runtime is the function's preset (${taken}), not a Python version; every function runs on the platform's Python`;
+    }
+    return `${JSON.stringify(value)} is not one of ${taken}`;
+  }
+  if (issue.code === 'too_small' && /^Too small/.test(issue.message) && issue.origin === 'number') return `must be at least ${String(issue.minimum)}, not ${String(value)}`;
+  if (issue.code === 'too_big' && /^Too big/.test(issue.message) && issue.origin === 'number') return `must be at most ${String(issue.maximum)}, not ${String(value)}`;
+  return issue.message;
 }
 
 // zod 4 internals, read only to name the keys a mapping takes (for "did you mean"): the def's type,

@@ -12,6 +12,8 @@ import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } f
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf } from '../self-command.js';
 import { readDotenv } from '../dotenv.js';
+import { previewDeploy } from '../deploy-preview.js';
+import type { Preflight } from '../preflight.js';
 
 /** A curl line for the function's URL (with the invoke token header for a token function); a JSON POST for the async URL. */
 export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: 'POST'): string {
@@ -106,6 +108,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const dir = resolve(ctx.cwd, dirArg ?? '.');
   const auth = str(args, 'auth');
   if (auth !== undefined && auth !== 'public' && auth !== 'token') throw usageError(`--auth must be public or token, got ${JSON.stringify(auth)}`);
+  if (flag(args, 'dry-run') && flag(args, 'force')) throw usageError('--dry-run changes nothing: it goes without --force');
   const client = await clientOf(ctx, args);
   // What the deploy reads (nothing that changes anything) goes while the Python check runs.
   let plan: Promise<DeployPlan> | null = null;
@@ -122,6 +125,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
+  if (flag(args, 'dry-run')) return dryRun(ctx, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   const note = str(args, 'message');
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
@@ -132,6 +136,24 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   printDeploy(ctx.out, result, selfCommandOf(ctx));
   await noteDotenv(ctx, dir, result);
+  return EXIT.OK;
+}
+
+/** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */
+function dryRun(ctx: Context, checked: Preflight, plan: DeployPlan): number {
+  const p = previewDeploy(checked, plan);
+  ctx.out.data({ ok: true, dryRun: true, ...p });
+  const { added, modified, removed } = p.changes;
+  ctx.out.line(p.created ? `Would create function "${p.function}" and deploy version 1.` : p.unchanged ? `No code changes: version ${p.activeVersion} of "${p.function}" is deployed (a deploy would only apply platform.yaml's settings).` : `Would deploy a new version of "${p.function}" (active now: ${p.activeVersion ?? 'none'}).`);
+  if (!p.unchanged) {
+    ctx.out.line(`Changes${p.activeVersion === null ? '' : ` since version ${p.activeVersion}`}: ${added.length} added, ${modified.length} modified, ${removed.length} removed`);
+    for (const f of added) ctx.out.line(`  + ${f}`);
+    for (const f of modified) ctx.out.line(`  ~ ${f}`);
+    for (const f of removed) ctx.out.line(`  - ${f}`);
+    ctx.out.line(`Would upload ${p.upload.files} file${p.upload.files === 1 ? '' : 's'} (${formatBytes(p.upload.bytes)}); the platform has the rest.`);
+  }
+  if (p.envRemoved.length > 0) ctx.out.line(`Would remove env ${p.envRemoved.join(', ')}: not in platform.yaml's env (set by \`env set\` or \`env push\`); keep ${p.envRemoved.length === 1 ? 'it' : 'them'} there, or make ${p.envRemoved.length === 1 ? 'it a secret' : 'them secrets'}.`);
+  ctx.out.note('Dry run: nothing was uploaded or changed.');
   return EXIT.OK;
 }
 
@@ -162,11 +184,12 @@ export async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: strin
 export const deployCommand: Command = {
   name: 'deploy',
   summary: 'validate, upload what changed, and deploy a new version',
-  usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force]',
+  usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force | --dry-run]',
   examples: [
     'deploy',
     'deploy ./my-fn --message \'fix the greeting\'',
     'deploy --auth token',
+    'deploy --dry-run',
   ],
   details: [
     'Runs `validate` first (exit 3 and nothing uploaded if it fails). Creates the function from',
@@ -181,6 +204,7 @@ export const deployCommand: Command = {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },
     message: { type: 'string', short: 'm', value: 'TEXT', description: 'a note stored with the version (default: the manifest\'s version)' },
     force: { type: 'boolean', description: 'create and deploy a version even if nothing changed' },
+    'dry-run': { type: 'boolean', description: 'only show what the deploy would change: files, uploads, env it would remove' },
   },
   run,
 };

@@ -18,7 +18,11 @@ import type { ApiVersionSummary } from '../client.js';
 const VERBS = ['list', 'show', 'pause', 'resume', 'delete', 'rotate-token'] as const;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const pos = positionals(args, 2, 'functions');
+  let pos = positionals(args, 2, 'functions');
+  // `functions my-fn` shows it, as `env my-fn` lists its env and `runs <id>` shows a run; a word
+  // close to a verb (`shop`, `puase`) too, and when no function has that name the error names the verb.
+  const implicit = pos[0] !== undefined && pos[1] === undefined && !(VERBS as readonly string[]).includes(pos[0]) && FUNCTION_NAME.test(pos[0]);
+  if (implicit) pos = ['show', pos[0]!];
   const verb = pos[0] ?? 'list';
   if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; functions ${VERBS.join('|')}`);
   if (verb !== 'list' && (pos[1] === undefined || !FUNCTION_NAME.test(pos[1]))) {
@@ -72,6 +76,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   const found = await client.getFunction(name);
+  if (found === null && implicit && didYouMean(name, VERBS) !== '') throw usageError(`no function named "${name}" in this workspace, and no subcommand "${name}"${didYouMean(name, VERBS)}; functions ${VERBS.join('|')}`);
   if (found === null) throw new CliError(EXIT.API, 'FUNCTION_NOT_FOUND', `no function named "${name}" in this workspace`);
   // `rollback --to N` needs the numbers, and the paused hint of `invoke` sends here for who paused
   // it: both were nowhere in the CLI (docs/adr/0055-newcomer-round-4.md).
@@ -115,7 +120,7 @@ function indent(text: string): string {
 export const functionsCommand: Command = {
   name: 'functions',
   summary: "list the workspace's functions, show one with its URL and contract card, pause, resume or delete one",
-  usage: 'functions [list] | functions show <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes] | functions rotate-token <name>',
+  usage: 'functions [list] | functions [show] <name> | functions pause|resume <name> [--note TEXT] | functions delete <name> [--yes] | functions rotate-token <name>',
   examples: [
     'functions',
     'functions show my-fn',
@@ -124,6 +129,8 @@ export const functionsCommand: Command = {
     'functions rotate-token my-fn',
   ],
   details: [
+    '`functions <name>` is `functions show <name>` (when no function has that name and it is close to a',
+    'subcommand, the error names the subcommand).',
     'pause: calls answer 503 FUNCTION_PAUSED, instances drain, cron triggers stop; resume serves the',
     'active version again (role deployer). delete removes the function with its versions, deploy log,',
     'runs and invoke tokens (role owner); it asks first, or takes --yes. rotate-token: a new invoke token',

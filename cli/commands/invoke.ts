@@ -30,6 +30,37 @@ export interface InvokeAnswer {
   durationMs: number;
   /** Server-Timing phases (ms) when the gateway sent them. */
   timing: Record<string, number>;
+  /** The test invoke's `error` (the failure as the run record has it); a direct call has none. */
+  error?: RunErrorShown;
+}
+
+/** A failed call's exception, as the run record and the test invoke's answer carry it. */
+export interface RunErrorShown {
+  code?: string;
+  type?: string;
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+/** The test invoke's `error` when it has a message, else undefined (the API may add fields). */
+export function testInvokeError(raw: unknown): RunErrorShown | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const e = raw as Record<string, unknown>;
+  if (typeof e.message !== 'string') return undefined;
+  return {
+    message: e.message,
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.type === 'string' ? { type: e.type } : {}),
+    ...(typeof e.file === 'string' ? { file: e.file } : {}),
+    ...(typeof e.line === 'number' ? { line: e.line } : {}),
+  };
+}
+
+/** `error (from the run record): KeyError: 'x'  (main.py:4)`, escaped (the function wrote it; red team 3). */
+export function runErrorLine(label: string, error: RunErrorShown): string {
+  const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+  return `error (${label}): ${terminalSafe(error.type ?? error.code ?? 'Error')}: ${terminalSafe(error.message)}${where}`;
 }
 
 /** `queue;dur=0, init;dur=8.61, …` → `{queue: 0, init: 8.61, …}`. */
@@ -174,7 +205,8 @@ async function invokeTest(ctx: Context, args: ParsedArgs, name: string, req: Inv
     ? Buffer.from(r.bodyBase64, 'base64')
     : Buffer.from(typeof r.body === 'string' ? r.body : r.body === undefined || r.body === null ? '' : JSON.stringify(r.body), 'utf8');
   const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  return { status: r.status, headers, body, runId: r.runId, cold: r.cold, durationMs: r.durationMs, timing: parseServerTiming(headers['server-timing']) };
+  const error = testInvokeError(r.error);
+  return { status: r.status, headers, body, runId: r.runId, cold: r.cold, durationMs: r.durationMs, timing: parseServerTiming(headers['server-timing']), ...(error !== undefined ? { error } : {}) };
 }
 
 /** `a=1&b=2&b=3` → `{a: '1', b: ['2', '3']}` (the test-invoke endpoint's form). */
@@ -379,6 +411,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     runId: answer.runId,
     timing: answer.timing,
     headers: answer.headers,
+    ...(answer.error !== undefined ? { error: answer.error } : {}),
     ...(json && jsonNumbersSurviveParse(answer.body.toString('utf8')) ? { body: JSON.parse(answer.body.toString('utf8')) as unknown } : isText(answer) || json ? { body: answer.body.toString('utf8') } : { bodyBase64: answer.body.toString('base64') }),
   });
   ctx.out.line(summaryLine(answer, streamedMs));
@@ -386,7 +419,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
     ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
   }
-  if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
+  // The test invoke answers the failure with the call (its `error`); a direct call's is in the run record.
+  if (!ok && answer.error !== undefined) ctx.out.line(runErrorLine('from the test invoke', answer.error));
+  else if (!ok && !flag(args, 'test')) await showRunError(ctx, args, answer);
   if (!ok) await explainFailure(ctx, args, answer, name);
   return ok ? EXIT.OK : EXIT.FAILURE;
 }
@@ -410,8 +445,7 @@ async function showRunError(ctx: Context, args: ParsedArgs, a: InvokeAnswer): Pr
     if (error !== null && error !== undefined) {
       // The function wrote all of it: escaped as `runs <id>` shows it (a raw ESC retitled the
       // terminal or wrote the clipboard with OSC 52; red team 3).
-      const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-      ctx.out.line(`error (from the run record): ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}`);
+      ctx.out.line(runErrorLine('from the run record', error));
       return;
     }
     if (run !== null || Date.now() > deadline) return;

@@ -81,6 +81,25 @@ interface LiveEnd {
   lines: number;
 }
 
+type RunError = { type: string; message: string; file?: string; line?: number };
+
+/** How long a tail waits for a failed run's record (written off the request path) to name its error. */
+const END_ERROR_WAIT_MS = 3000;
+/** Failed runs whose error a tail looks up at once; past that their end line stands alone. */
+const END_ERROR_LOOKUPS = 4;
+
+/** The error of the attempt `end` ended, from its run record; null when it names none (yet). */
+async function endError(client: ApiClient, end: LiveEnd): Promise<RunError | null> {
+  const deadline = Date.now() + END_ERROR_WAIT_MS;
+  for (;;) {
+    const run = await client.getRun(end.runId).catch(() => null);
+    const error = run === null ? null : isAsyncRun(run) ? run.attempts.find((a) => a.attempt === end.attempt)?.error ?? null : run.error;
+    if (error !== null && error !== undefined) return { type: error.type, message: error.message, ...(error.file !== undefined ? { file: error.file } : {}), ...(error.line !== undefined ? { line: error.line } : {}) };
+    if (Date.now() > deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 interface Gap {
   reason: string;
   since: number | null;
@@ -208,6 +227,20 @@ class Printer {
     this.ctx.io.stdout(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'end'.padEnd(7)} ── ${outcome} in ${formatMs(e.durationMs)} (${e.lines} line${e.lines === 1 ? '' : 's'})\n`);
   }
 
+  /**
+   * A failed run's exception, after its end line: a tail showed `── FUNCTION_ERROR 500` and
+   * nothing of why (the traceback is in the run record, not in the lines).
+   */
+  error(e: LiveEnd, error: RunError): void {
+    if (this.ctx.out.json) {
+      this.ctx.out.event({ type: 'error', function: this.fn, runId: e.runId, attempt: e.attempt, error });
+      return;
+    }
+    const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
+    const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+    this.ctx.io.stdout(`${localIso(Date.now())} ${shortRun(e.runId)}${attempt} ${'error'.padEnd(7)} ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}\n`);
+  }
+
   /** A note for people (stderr); with --json an event on stdout. */
   note(text: string, event?: Record<string, unknown>): void {
     if (this.ctx.out.json) {
@@ -279,6 +312,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
       const at = Date.now();
       if (!printer.incomplete(end)) {
         printer.end(end, at);
+        showEndError(end);
         stopIfFollowedRunEnded(end);
         return;
       }
@@ -293,6 +327,7 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
           printer.note(`… could not read the stored lines of run ${shortRun(end.runId)}: ${err instanceof Error ? err.message : String(err)}`);
         }
         printer.end(end, at);
+        showEndError(end);
         stopIfFollowedRunEnded(end);
         release();
       });
@@ -309,6 +344,17 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
         backfill = backfill.then(() => printBackfill(since));
       }
     }
+  };
+  // A failed run's exception after its end line (not with --grep: it selects lines by their text).
+  let lookups = 0;
+  let errorsShown: Promise<void> = Promise.resolve();
+  const showEndError = (end: LiveEnd): void => {
+    if (end.status === 'succeeded' || filters.grep !== undefined || lookups >= END_ERROR_LOOKUPS) return;
+    lookups++;
+    errorsShown = errorsShown.then(async () => {
+      const error = await endError(client, end);
+      if (error !== null) printer.error(end, error);
+    }).finally(() => { lookups--; });
   };
   // `--run ID`: the tail ends with that run (an async run's attempt ending with a retry to come does not end it).
   const stopIfFollowedRunEnded = (end: LiveEnd): void => {
@@ -408,6 +454,8 @@ async function follow(ctx: Context, client: ApiClient, fn: string, filters: Filt
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   }
   await initial;
+  // `--run`: the tail ended with its run; its error (if it failed) is the last thing it shows.
+  if (filters.runId !== undefined) await errorsShown;
   ctx.out.event({ type: 'stopped', lines: printer.lines });
   return EXIT.OK;
 }
@@ -495,9 +543,10 @@ export const logsCommand: Command = {
     'the platform\'s note that lines were dropped (level column: platform) as warning.',
     'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first.',
     'With --follow: the last --limit lines (default 10), then new lines as the functions write them —',
-    'lines of a call that is then killed (timeout, memory) included — and the end of each run.',
+    'lines of a call that is then killed (timeout, memory) included — and the end of each run, a failed',
+    "run's followed by its exception (error  KeyError: 'sku'  (main.py:12)), as `runs <id>` shows it.",
     'It reconnects after a platform restart or a network drop without repeating lines; Ctrl-C stops.',
-    '--json: one document; with --follow one JSON object per line (type line, end, gap, ready, stopped).',
+    '--json: one document; with --follow one JSON object per line (type line, end, error, gap, ready, stopped).',
   ].join('\n'),
   options: {
     follow: { type: 'boolean', short: 'f', description: 'keep streaming new lines as they are written' },

@@ -94,7 +94,8 @@ function printAsyncList(ctx: Context, runs: ApiAsyncRunSummary[], state: string,
   const now = ctx.now();
   ctx.out.line(table(
     ['RUN ID', 'FUNCTION', 'TRIGGER', 'STATE', 'ATTEMPTS', 'QUEUED', 'SINCE'],
-    runs.map((r) => [r.runId, r.function, r.trigger, r.state, String(r.attempts), formatAgo(r.acceptedAt, now), formatAgo(r.updatedAt, now)]),
+    // `attempts` counts the ended ones: a running run's first attempt showed as 0.
+    runs.map((r) => [r.runId, r.function, r.trigger, r.state, r.state === 'running' ? `${r.attempts + 1} (running)` : String(r.attempts), formatAgo(r.acceptedAt, now), formatAgo(r.updatedAt, now)]),
   ));
 }
 
@@ -155,7 +156,10 @@ export function formatAsyncRun(r: ApiAsyncRun, now: number): string {
   lines.push('', 'timeline');
   // The detail in words (`max_attempts class:user_error` → `no attempts left: the function raised an exception`); --json keeps it raw.
   for (const t of r.transitions) lines.push(`  ${new Date(t.at).toISOString().slice(11, 23)} ${t.state.padEnd(9)} ${timelineDetailText(t.detail)}`.trimEnd());
-  lines.push('', r.attempts.length === 0 ? 'attempts  (none)' : `attempts (${r.attempts.length})`);
+  // The API lists ended attempts: a running run said `attempts  (none)` under `running  attempt 1`.
+  const since = r.state === 'running' ? r.transitions.filter((t) => t.state === 'running').at(-1)?.at : undefined;
+  const running = since !== undefined ? `attempt ${r.attempts.length + 1} is running since ${new Date(since).toISOString().slice(11, 23)}` : null;
+  lines.push('', r.attempts.length === 0 ? `attempts  ${running !== null ? `(none ended yet; ${running})` : '(none)'}` : `attempts (${r.attempts.length}${running !== null ? ` ended; ${running}` : ''})`);
   for (const a of r.attempts) {
     const at = a.error?.file ? ` at ${terminalSafe(a.error.file)}${a.error.line !== undefined ? `:${a.error.line}` : ''}` : '';
     const why = a.error ? `  ${a.errorCode ?? ''}${a.errorClass ? ` (${a.errorClass})` : ''} ${terminalSafe(a.error.type)}: ${terminalSafe(a.error.message)}${at}` : '';

@@ -11,7 +11,8 @@ import { table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
 function nameOf(name: string | undefined, usage: string): string {
-  if (name === undefined) throw usageError(`${usage} needs the function name: fastapi-platform ${usage}`);
+  // `triggers needs …`, as `invoke needs …` (it said `triggers <name> needs the function name`).
+  if (name === undefined) throw usageError(`${usage.split(' <')[0]} needs the function name: fastapi-platform ${usage}`);
   if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
   return name;
 }

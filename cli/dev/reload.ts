@@ -20,8 +20,8 @@ import { PythonChecker, pythonPath } from '../python.js';
 import { clock } from './calls.js';
 
 export type ReloadOutcome =
-  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; ms: number }
-  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; ms: number }
+  | { kind: 'deployed'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
+  | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
   | { kind: 'invalid'; problems: Problem[]; ms: number }
   | { kind: 'refused'; code: string; message: string; ms: number };
 
@@ -96,7 +96,7 @@ export class Reloader {
       if (options.dotenv) this.sent.set(name, new Map(Object.entries(dotenv.values)));
       this.serving = { function: result.function, version: result.version };
       const envChanged = Object.keys(secrets).sort();
-      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, ms: ms() };
+      return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, warnings: checked.warnings, ms: ms() };
     } catch (err) {
       if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms() };
       return { kind: 'refused', code: err.code, message: err.message, ms: ms() };
@@ -114,7 +114,7 @@ export class Reloader {
         const r = outcome.result;
         out.event({
           event: outcome.kind === 'deployed' ? 'reloaded' : 'unchanged', function: r.function, version: r.version, previousVersion: r.previousVersion,
-          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
+          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, warnings: outcome.warnings, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
         });
         // Plain env comes from platform.yaml at each reload: a value set there since (env set, env
         // push) is removed; say so, or it vanishes unseen.
@@ -135,6 +135,9 @@ export class Reloader {
         } else {
           out.line(`${when}  no changes: "${r.function}" version ${r.version} is serving`);
         }
+        // What `validate` and `deploy` warn of (an import no requirement provides fails every call):
+        // the save deployed, but the next call may not work.
+        for (const w of outcome.warnings) out.line(`  warning: ${formatProblem(w)}`);
         this.showUrls(r);
         return;
       }

@@ -11,6 +11,14 @@ import { functionParam, validate } from './validate.js';
 
 const tag = 'functions';
 
+/** Equal settings values, whatever the order of their keys (a merged `limits` is built anew). */
+function sameSetting(a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown => (typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canonical(x)]))
+    : Array.isArray(v) ? v.map(canonical) : v);
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
 export const create = operation(
   {
     id: 'createFunction', tag, role: 'deployer', summary: 'Create a function (no code yet: upload a version, then deploy)',
@@ -55,7 +63,9 @@ export const patch = operation(
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
+    let before: FunctionSettings | undefined;
     const { record, invokeToken, invokeTokenExpiresAt } = await updateFunction(call.ctx, key, (current) => {
+      before = current;
       const change: Partial<FunctionSettings> = {};
       if (body.preset !== undefined) change.preset = body.preset;
       if (body.invocation !== undefined) change.invocation = body.invocation;
@@ -67,8 +77,10 @@ export const patch = operation(
       if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
       return change;
     }, issuer(call));
-    // One entry for the settings, one per kind of secret change: names only, never values.
-    const settings = Object.keys(body).filter((k) => k !== 'secrets').sort();
+    // One entry for the settings, one per kind of secret change: names only, never values. The
+    // settings are those whose value changed: `deploy` sends every key, and the entry said
+    // `changed=[env, invocation, limits, preset, retry]` for a new timeout (newcomer round 7).
+    const settings = Object.keys(body).filter((k) => k !== 'secrets' && !sameSetting(before?.[k as keyof FunctionSettings], record[k as keyof FunctionSettings])).sort();
     if (settings.length > 0) await audit(call, 'function.update', name, { changed: settings, ...(body.auth !== undefined ? { auth: body.auth } : {}) });
     const secrets = Object.entries(body.secrets ?? {});
     const set = secrets.filter(([, v]) => v !== null).map(([k]) => k).sort();

@@ -1,7 +1,8 @@
 """Turning a handler's return value into a wire response {status, headers, body}.
 
 - a dict with "statusCode" is an explicit response: statusCode, headers (str or list values),
-  body (str, bytes, None, or a dict/list sent as JSON), isBase64Encoded;
+  body (str, bytes, None, or a dict/list sent as JSON), isBase64Encoded; Lambda's
+  multiValueHeaders and cookies too;
 - bytes / bytearray / memoryview pass through as application/octet-stream;
 - None is 204 No Content;
 - any other dict, list, str, number or bool becomes JSON with status 200;
@@ -143,11 +144,29 @@ def _headers(raw) -> list:
     return out
 
 
+def _lambda_headers(value: dict, headers: list) -> list:
+    """Lambda's other two header keys, which a handler written for API Gateway or a function URL
+    returns: `multiValueHeaders` ({name: [values]}; a name there replaces the same name of
+    `headers`, as API Gateway merges them) and `cookies` (a list of Set-Cookie values)."""
+    multi = _headers(value.get("multiValueHeaders"))
+    if multi:
+        names = {h[0] for h in multi}
+        headers = [h for h in headers if h[0] not in names] + multi
+    cookies = value.get("cookies")
+    if cookies is not None:
+        if not isinstance(cookies, (list, tuple)):
+            raise BadReturn("cookies must be a list of Set-Cookie values")
+        headers = headers + _headers({"set-cookie": list(cookies)})
+    return headers
+
+
 def _explicit(value: dict) -> dict:
     status = value.get("statusCode")
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise BadReturn(f"statusCode must be an integer from 100 to 599, got {status!r}")
     headers = _headers(value.get("headers"))
+    if "multiValueHeaders" in value or "cookies" in value:
+        headers = _lambda_headers(value, headers)
     body = value.get("body")
     if body is None:
         data = b""
@@ -196,6 +215,16 @@ def _cannot(value) -> str:
                 "or a list for a JSON array")
     if isinstance(value, (set, frozenset)):
         return f"cannot turn a {kind} into a response: return a list (e.g. sorted(value)) for a JSON array"
+    if inspect.iscoroutine(value):
+        value.close()  # never run: no "was never awaited" warning in the logs besides this error
+        return ("the handler returned a coroutine, a call of an async function that was never awaited: "
+                "write `return await f(...)` in an `async def handler`")
+    if callable(getattr(value, "model_dump", None)):  # a pydantic (v2) model
+        return (f"cannot turn {_a(kind)} {kind} (a pydantic model) into a response: "
+                "return value.model_dump(mode=\"json\")")
+    if hasattr(type(value), "__dataclass_fields__"):  # a dataclass instance (dataclasses.is_dataclass, without the import)
+        return (f"cannot turn {_a(kind)} {kind} (a dataclass) into a response: return dataclasses.asdict(value) "
+                "(its fields must be JSON values too)")
     return f"cannot turn {_a(kind)} {kind} into a response: {_RETURNS}"
 
 

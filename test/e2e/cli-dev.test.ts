@@ -159,6 +159,21 @@ describe('cli dev (a platform of its own)', { skip, timeout: 240_000 }, () => {
     assert.equal((await get(url)).body.local, 'changed again');
   });
 
+  it("a save that deploys with validate's warnings shows them (an undeclared import fails every call that reaches it)", async () => {
+    // (Two files: their saves may come as one reload or two; the one with main.py has the warning.)
+    const reloaded = dev.next((e) => e.event === 'reloaded' && (e.warnings as unknown[]).length > 0, WAIT_MS);
+    // One save: the module and the (never called) function that imports it.
+    writeFileSync(join(dir, 'extra.py'), 'import not_a_real_package_zz\n');
+    writeFileSync(join(dir, 'main.py'), `${handler('v3')}def unused():\n    import extra\n`);
+    const event = await reloaded;
+    const warnings = event.warnings as { file: string; line: number; message: string }[];
+    assert.ok(warnings.some((w) => w.file === 'extra.py' && w.line === 1 && /not_a_real_package_zz/.test(w.message)), JSON.stringify(warnings));
+    const clean = dev.next((e) => e.event === 'reloaded' && (e.changes as { modified: string[] }).modified.includes('main.py'), WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), handler('v3'));
+    assert.deepEqual((await clean).warnings, []);
+    rmSync(join(dir, 'extra.py'));
+  });
+
   it('an async call (/async/<name>/) is shown when it ran, as trigger async', async () => {
     const res = await fetch(`${String(started.url)}/async/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(res.status, 202);

@@ -109,6 +109,18 @@ describe('functions', () => {
     assert.equal(fn.workspace, 'default');
   });
 
+  it("the audit entry of a PATCH names the settings that changed, not every key sent (deploy sends them all)", async () => {
+    const name = fnName('audit');
+    assert.equal((await h.api.call('POST', '/functions', { name, env: { A: '1' }, limits: { timeout: '10s', memory: '128Mi' } })).status, 201);
+    const patch = await h.api.call('PATCH', `/functions/${name}`, { preset: 'http', invocation: 'both', env: { A: '1' }, limits: { memory: '128Mi', timeout: '20s' }, retry: { maxAttempts: 3 } });
+    assert.equal(patch.status, 200);
+    const same = await h.api.call('PATCH', `/functions/${name}`, { preset: 'http', env: { A: '1' } });
+    assert.equal(same.status, 200);
+    const audit = await h.api.call('GET', '/audit?action=function.update&limit=50');
+    const mine = (audit.body.items as { target: string; detail: { changed: string[] } }[]).filter((e) => e.target === name);
+    assert.deepEqual(mine.map((e) => e.detail.changed), [['limits']], 'one entry, for the limits; the PATCH that changed nothing is no entry');
+  });
+
   it('takes every setting with human units, and gives asyncUrl and an invoke token when asked', async () => {
     const name = fnName('full');
     const res = await h.api.call('POST', '/functions', {

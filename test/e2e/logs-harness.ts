@@ -104,6 +104,7 @@ export function gatedHandler(gateUrl: string): Record<string, string> {
       '    if "log" in q: logging.getLogger("app").warning(q["log"])',
       '    if "wait" in q: urllib.request.urlopen(GATE + "/wait/" + q["wait"], timeout=120).read()',
       '    if "then" in q: print(q["then"], flush=True)',
+      '    if "raise" in q: raise ValueError(q["raise"])',
       '    return {"ok": True}',
     ),
   };

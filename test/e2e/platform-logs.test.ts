@@ -109,6 +109,20 @@ describe('logs and logs --follow (embedded platform)', () => {
     await tail.stop();
   });
 
+  it("--follow shows a failed run's exception after its end (it showed `── FUNCTION_ERROR 500` alone)", async () => {
+    const tail = follow(FN);
+    await tail.waitFor((e) => e.type === 'ready', 'ready');
+    const k = tag();
+    const res = await invoke(FN, { raise: `boom-${k}` });
+    assert.equal(res.status, 500);
+    const runId = res.headers.get('x-run-id');
+    const error = await tail.waitFor((e) => e.type === 'error' && e['runId'] === runId, 'the error of the failed run');
+    assert.deepEqual(error['error'], { type: 'ValueError', message: `boom-${k}`, file: 'main.py', line: 9 });
+    const end = tail.events.find((e) => e.type === 'end' && e['runId'] === runId);
+    assert.ok(end !== undefined && tail.events.indexOf(end) < tail.events.indexOf(error));
+    await tail.stop();
+  });
+
   it('keeps what a function writes one event and shows it escaped in the terminal', async () => {
     const hostile = `ok\n\ndata: {"fake":true}\n\nevent: end\r\nid: 9999999999999-0\n\n\x1b[31mred\x1b[0m \x1b]0;title\x07`;
     const raw = await RawStream.open(`${platform.url}/api/v1/functions/${FN}/logs/stream`, { authorization: `Bearer ${api.token}` });

@@ -121,6 +121,12 @@ describe('cli validate', () => {
     // At the ceilings: valid.
     writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: big\nlimits:\n  memory: 4Gi\n  timeout: 1h\n  maxInstances: 50\n');
     assert.equal((await runCli(['validate', dir])).code, EXIT.OK);
+    // With another problem in the file, the ceilings are reported too (they waited for the rest to be fixed).
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: big\nlimits:\n  memory: 100000Mi\n  concurrency: 0\n');
+    const both = await runCli(['validate', dir]);
+    assert.equal(both.code, EXIT.INVALID);
+    assert.match(both.stderr, /^error: platform\.yaml:4:3: limits\.memory: this platform allows at most 4Gi of memory per function/m);
+    assert.match(both.stderr, /^error: platform\.yaml:5:3: limits\.concurrency: must be at least 1, not 0$/m);
   });
 
   it('refuses a manifest larger than the upload takes (MANIFEST_TOO_LARGE at deploy), before anything is created', async (t) => {

@@ -151,7 +151,14 @@ for (const asyncDef of [false, true]) {
 
 /** A handler whose return value is chosen by `?kind=`. */
 const RETURNS = py(
-  'import base64, asyncio, datetime',
+  'import base64, asyncio, datetime, dataclasses, pydantic',
+  '@dataclasses.dataclass',
+  'class Point:',
+  '    x: int',
+  'class Model(pydantic.BaseModel):',
+  '    x: int = 1',
+  'async def later():',
+  '    return 1',
   'def circular():',
   '    d = {"a": [1]}',
   '    d["a"].append(d)',
@@ -163,6 +170,10 @@ const RETURNS = py(
   '    "explicit-list-own-type": lambda: {"statusCode": 200, "headers": {"content-type": "application/vnd.x+json"}, "body": [1]},',
   '    "explicit-b64": lambda: {"statusCode": 200, "body": base64.b64encode(bytes([1, 2, 250])).decode(), "isBase64Encoded": True},',
   '    "explicit-none": lambda: {"statusCode": 304},',
+  '    "explicit-lambda": lambda: {"statusCode": 200, "headers": {"x-a": "0", "x-b": "b"}, "multiValueHeaders": {"x-a": ["1", "2"]}, "cookies": ["c=1", "d=2"], "body": "ok"},',
+  '    "coroutine": lambda: later(),',
+  '    "dataclass": lambda: Point(1),',
+  '    "pydantic": lambda: Model(),',
   '    "plain-dict": lambda: {"a": 1, "b": "ü"},',
   '    "plain-list": lambda: [1, "two", None],',
   '    "plain-str": lambda: "text",',
@@ -244,6 +255,14 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.equal(none.response.body.length, 0);
     });
 
+    test("Lambda's multiValueHeaders (replacing the same names of headers) and cookies are sent (they were dropped)", async () => {
+      const res = await ok('explicit-lambda');
+      assert.deepEqual(headerValues(res, 'x-a'), ['1', '2']);
+      assert.deepEqual(headerValues(res, 'x-b'), ['b']);
+      assert.deepEqual(headerValues(res, 'set-cookie'), ['c=1', 'd=2']);
+      assert.equal(bodyText(res), 'ok');
+    });
+
     test('plain dict, list, str and number become 200 JSON', async () => {
       for (const [kind, value] of [
         ['plain-dict', { a: 1, b: 'ü' }], ['plain-list', [1, 'two', null]], ['plain-str', 'text'], ['plain-int', 42],
@@ -295,6 +314,11 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
       assert.match(await message('nan'), /NaN or infinity/);
       assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
+      // Newcomer round 7: what a handler most often returns by mistake, named with its fix.
+      // (A sync handler's returned awaitable is awaited: only an async handler's is a mistake.)
+      if (entrypoint === 'main:ahandler') assert.match(await message('coroutine'), /coroutine, a call of an async function that was never awaited: write `return await f\(\.\.\.\)`/);
+      assert.match(await message('dataclass'), /Point \(a dataclass\) .*dataclasses\.asdict\(value\)/);
+      assert.match(await message('pydantic'), /Model \(a pydantic model\) .*model_dump\(mode="json"\)/);
       // Past one frame (docs/api-invoke.md said "responses of any size"): the size and limit in MiB, and what streams.
       assert.match(await message('huge-bytes'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value: .*ASGI app/);
       assert.match(await message('huge-dict'), /\(64\.0 MiB\) exceeds the 66060288 byte \(63 MiB\) limit of a handler's return value/);

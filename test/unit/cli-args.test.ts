@@ -129,3 +129,23 @@ describe('cli configuration', () => {
     assert.equal(withoutProfile(file, 'default').token, undefined);
   });
 });
+
+describe('parseCommandArgs: an unknown option names the one meant (newcomer round 7)', () => {
+  const options = { 'dry-run': { type: 'boolean' as const, description: '' }, message: { type: 'string' as const, description: '' } };
+  const messageOf = (argv: string[]): string => {
+    try {
+      parseCommandArgs(argv, options, 'deploy');
+    } catch (err) {
+      assert.ok(err instanceof CliError);
+      assert.equal(err.exitCode, EXIT.USAGE);
+      return err.message;
+    }
+    assert.fail('parsed');
+  };
+
+  it('`--dryrun`, `--mesage`: did you mean; nothing near: the plain error', () => {
+    assert.match(messageOf(['--dryrun']), /^Unknown option '--dryrun'; did you mean "--dry-run"\?\nRun `fastapi-platform deploy --help`/);
+    assert.match(messageOf(['--mesage', 'x']), /did you mean "--message"\?/);
+    assert.match(messageOf(['--zzzzzz']), /^Unknown option '--zzzzzz'\nRun/);
+  });
+});

@@ -153,3 +153,35 @@ describe('parseManifest', () => {
     });
   });
 });
+
+describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcomer-round-7.md)', () => {
+  it('a missing kind or name says what to write, not "expected string, received undefined"', () => {
+    assert.match(issuesOf({ name: 'a' })['kind']!, /^missing: .*`kind: function`/);
+    assert.match(issuesOf({ kind: 'function' })['name']!, /^missing: .*`name: my-fn`/);
+  });
+
+  it('kind: app and runtime: python3.11 (Lambda, serverless.yml) say what they mean here', () => {
+    assert.match(issuesOf({ kind: 'app', name: 'a' })['kind']!, /"app" is not a kind .*`kind: function` .*entrypoint: main:app/);
+    assert.match(issuesOf({ kind: 'function', name: 'a', runtime: 'python3.11' })['runtime']!, /not a Python version/);
+    assert.equal(issuesOf({ kind: 'function', name: 'a', runtime: 'lambda' })['runtime'], '"lambda" is not one of http, webhook, cron, worker');
+  });
+
+  it("another platform's top-level keys name the key that holds them here", () => {
+    const issues = issuesOf({ kind: 'function', name: 'a', handler: 'main.handler', timeout: 30, memorySize: 512, environment: {} });
+    assert.match(issues['handler']!, /^unknown key; .*`entrypoint: main:handler`/);
+    assert.match(issues['timeout']!, /under `limits:`/);
+    assert.match(issues['memorySize']!, /under `limits:` as `memory`/);
+    assert.match(issues['environment']!, /under `env:`/);
+  });
+
+  it('numbers out of range, fractions and enum values without zod\'s wording', () => {
+    const issues = issuesOf({ kind: 'function', name: 'a', limits: { concurrency: 0, maxInstances: 2000, minWarm: 1.5 }, retry: { maxAttempts: 20 }, invocation: 'sometimes' });
+    assert.equal(issues['limits.concurrency'], 'must be at least 1, not 0');
+    assert.equal(issues['limits.maxInstances'], 'must be at most 1000, not 2000');
+    assert.equal(issues['limits.minWarm'], 'must be a whole number, not 1.5');
+    assert.equal(issues['retry.maxAttempts'], 'must be at most 10, not 20');
+    assert.equal(issues['invocation'], '"sometimes" is not one of sync, async, both');
+    // A message written here is kept.
+    assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'Bad_Id' }] })['triggers.0.id']!, /^webhook ids are DNS labels/);
+  });
+});
