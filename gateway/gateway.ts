@@ -140,20 +140,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   /**
-   * An invocation under `/fn/` without host routing (the common case) is invokeHttp's own promise:
-   * no async function around it, whose promise would adopt invokeHttp's (three more microtasks and
-   * two promises a request; issue 11). Everything else goes through `route`.
+   * An invocation (under `/fn/` on a host that routes none, or at the root of a function's host) is
+   * invokeHttp's own promise: no async function around it, whose promise would adopt invokeHttp's
+   * (three more microtasks and two promises a request; issue 11). With host routing on (the
+   * default, `localhost`) too: the Host is looked at once, here. Everything else goes through `routed`.
    */
   function handle(req: IncomingRequest): Promise<OutgoingResponse> {
-    if (baseDomain === null) {
+    const atRoot = hostRoute(req.headers, baseDomain);
+    if (atRoot === null) {
       const r = routeOf(req.url);
       if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
+    } else if ('key' in atRoot) {
+      return invokeHttp(deps, req, atRoot.key, req.url, '');
     }
-    return routed(req);
+    return routed(req, atRoot);
   }
 
-  async function routed(req: IncomingRequest): Promise<OutgoingResponse> {
-    const atRoot = hostRoute(req.headers, baseDomain);
+  async function routed(req: IncomingRequest, atRoot: HostRoute): Promise<OutgoingResponse> {
     if (atRoot !== null && !('console' in atRoot)) return serveAtRoot(req, atRoot);
     const onConsoleHost = atRoot !== null;
     const r = routeOf(req.url);

@@ -219,18 +219,30 @@ function withoutPlatformTokens(headers: Pairs): Pairs {
 
 /**
  * `/fn/<name>/…` (rootPath `/fn/<name>`), or a function served at the root of its own host
- * (rootPath ``: docs/adr/0020-addressing.md).
+ * (rootPath ``: docs/adr/0020-addressing.md). Not an async function (issue 11): a call admitted at
+ * once with its body already whole (most of them) goes to the pool and its response is the pool's
+ * promise `then` finish, without an async function's suspension and resumption around the await;
+ * the result is the same promise of the same response, and a throw becomes its rejection as before.
  */
-export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath = `/fn/${name}`): Promise<OutgoingResponse> {
-  let admitted = admit(deps, req, name, 'sync');
-  if (admitted instanceof Promise) admitted = await admitted;
-  if ('status' in admitted) return admitted;
+export function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath = `/fn/${name}`): Promise<OutgoingResponse> {
+  try {
+    const admitted = admit(deps, req, name, 'sync');
+    if (admitted instanceof Promise) return admitted.then((a) => invokeAdmitted(deps, req, name, path, rootPath, a));
+    return invokeAdmitted(deps, req, name, path, rootPath, admitted);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** invokeHttp once admission answered. */
+function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath: string, admitted: Admitted): Promise<OutgoingResponse> {
+  if ('status' in admitted) return Promise.resolve(admitted);
   const { fn } = admitted;
   // Refused before anything runs: an app would only see a GET it cannot answer with 101
   // (FastAPI: 404 for its own @app.websocket route). docs/adr/0035-no-websockets.md.
   if (isWebSocketHandshake(req.headers)) {
-    return errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
-      `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name }));
+    return Promise.resolve(errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
+      `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name })));
   }
   // The edge view as clientView made it (no second object per request with the same fields).
   const edge = clientView(req.peer, admitted.headers, deps.trustedProxies);
@@ -240,27 +252,32 @@ export async function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: s
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, fn, runId, startedAt);
   if (deps.shuttingDown()) {
-    return finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response;
+    return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
   // without a promise and a microtask (issue 11). A body still arriving is awaited.
   // A request without a body: a shared empty buffer, only ever copied into the invoke frame (no
   // buffer made per GET; issue 11). Never one a handler could transfer: the event stays in the gateway.
-  let body = req.bodyless === true ? NO_BODY : req.bodyNow();
+  const body = req.bodyless === true ? NO_BODY : req.bodyNow();
   if (body === null) {
-    try {
-      body = await req.body();
-    } catch (err) {
-      const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
-      return finish(call, notInvoked(code, (err as Error).message), false).response;
-    }
+    return req.body().then(
+      (arrived) => callPool(deps, req, call, edge, headers, rootPath, path, arrived),
+      (err: unknown) => {
+        const code = isPlatformError(err) ? err.code : 'BAD_REQUEST';
+        return finish(call, notInvoked(code, (err as Error).message), false).response;
+      },
+    );
   }
+  return callPool(deps, req, call, edge, headers, rootPath, path, body);
+}
+
+/** The call's event to the pool; its response once the pool answered. */
+function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: ClientView, headers: Pairs, rootPath: string, path: string, body: Uint8Array): Promise<OutgoingResponse> {
   // The root path built once (no default `/fn/<name>` made first and replaced).
-  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
+  const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, call.runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
-  const result = await deps.pool.invoke(fn, event, { signal: req.abortable, attempt: 1 });
-  return finish(call, result, true).response;
+  return deps.pool.invoke(call.fn, event, { signal: req.abortable, attempt: 1 }).then((result) => finish(call, result, true).response);
 }
 
 /**

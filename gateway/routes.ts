@@ -75,7 +75,9 @@ export function route(url: string): Route {
 export const CONSOLE_HOST = 'console';
 
 /** Where a Host header sends a request: a function at its root, a bad key, the console's host, or (null) path routing. */
-export type HostRoute = { key: string } | { bad: string } | { console: true } | null;
+export type HostRoute = { readonly key: string } | { readonly bad: string } | { readonly console: true } | null;
+
+const CONSOLE_ROUTE: HostRoute = Object.freeze({ console: true } as const);
 
 /** `:<port>` of the Host header (empty without one): for a redirect to a sibling host. */
 export function hostPort(headers: Pairs): string {
@@ -106,7 +108,23 @@ export function hostRoute(headers: Pairs, baseDomain: string | null): HostRoute 
     host = value;
   }
   if (host === null) return null;
-  host = host.trim().toLowerCase();
+  // A connection sends the same Host on every request: the last one's route is kept (computed
+  // from the value and the base domain only, so a repeat is a string comparison; issue 11).
+  if (host === lastHost && baseDomain === lastBase) return lastHostRoute;
+  const routed = routeHost(host, baseDomain);
+  lastHost = host;
+  lastBase = baseDomain;
+  lastHostRoute = routed;
+  return routed;
+}
+
+let lastHost = '';
+let lastBase = '';
+let lastHostRoute: HostRoute = null;
+
+/** hostRoute for one Host value; the routes it returns are frozen (hostRoute hands the same one out again). */
+function routeHost(value: string, baseDomain: string): HostRoute {
+  let host = value.trim().toLowerCase();
   if (host.startsWith('[')) return null; // an IPv6 literal
   const colon = host.lastIndexOf(':');
   if (colon !== -1) host = host.slice(0, colon);
@@ -115,7 +133,7 @@ export function hostRoute(headers: Pairs, baseDomain: string | null): HostRoute 
   if (!host.endsWith(suffix)) return null;
   const key = host.slice(0, -suffix.length);
   if (key === '') return null;
-  if (key === CONSOLE_HOST) return { console: true };
+  if (key === CONSOLE_HOST) return CONSOLE_ROUTE;
   // `<name>` (the default workspace) or `<name>.<workspace>`: the function key (ADR 0011).
-  return isFunctionKey(key) ? { key } : { bad: key };
+  return Object.freeze(isFunctionKey(key) ? { key } : { bad: key });
 }

@@ -60,7 +60,7 @@ export class Call implements QueueLinks<Call>, Deadlined {
    * them itself; this bounds a runtime whose user code writes frames of its own on the socket
    * (protocol/runtime-reports.ts), and drops lines that are not lines.
    */
-  private readonly budget = new LogBudget();
+  private budget: LogBudget | null = null;
   /**
    * Lines of the call's log list (the run record's `logs`) accounted for so far, published live or
    * not: the `seq` of the next live batch. The init logs are accounted first, at the first batch.
@@ -109,15 +109,25 @@ export class Call implements QueueLinks<Call>, Deadlined {
    */
   addLogs(raw: unknown): boolean {
     if (this.done) return true;
-    const dropped = this.budget.dropped;
-    const lines = this.budget.take(raw);
+    const dropped = this.budget?.dropped ?? 0;
+    const lines = this.takeLogs(raw, false);
     if (lines.length > 0) {
       const streamed = this.streamed ??= [];
       for (const line of lines) streamed.push(line);
       if (this.tap !== null) this.live(lines);
     }
     // What an honest runtime sends: a batch of at least one line, none of them dropped.
-    return lines.length > 0 && this.budget.dropped === dropped;
+    return lines.length > 0 && (this.budget?.dropped ?? 0) === dropped;
+  }
+
+  /**
+   * `raw` through the call's budget, made at the first line (issue 11: most calls log nothing, and a
+   * budget per call was an object more each): no line, or no list, is nothing to keep or count, as
+   * LogBudget.take would say.
+   */
+  private takeLogs(raw: unknown, reply: boolean): LogLine[] {
+    if (!Array.isArray(raw) || raw.length === 0) return [];
+    return (this.budget ??= new LogBudget()).take(raw, reply);
   }
 
   /** The response went out before the call's end (respond()). */
@@ -161,8 +171,8 @@ export class Call implements QueueLinks<Call>, Deadlined {
       this.watching = false;
       this.signal?.removeEventListener('abort', this);
     }
-    const logs = this.budget.take(raw, true);
-    const notice = this.budget.notice();
+    const logs = this.takeLogs(raw, true);
+    const notice = this.budget?.notice() ?? null;
     if (this.tap !== null) {
       // The rest of the record's lines, in the record's order: init logs (if not yet), the reply's, the notice.
       this.live(logs);

@@ -450,7 +450,9 @@ export class Instance implements ProcessListener {
     const order = this.order;
     const at = order.indexOf(call);
     if (at < 0) return;
-    order.splice(at, 1);
+    // Usually the oldest (replies come about in order): `shift`, not a `splice` that makes an array of what it removed.
+    if (at === 0) order.shift();
+    else order.splice(at, 1);
     const concurrency = this.group.limits.concurrency;
     if (startNext && at < concurrency && order.length >= concurrency) this.begin(order[concurrency - 1]!, performance.now());
   }

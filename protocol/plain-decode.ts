@@ -130,53 +130,54 @@ function readBin(length: number): Buffer | null {
   return out;
 }
 
-/** An ASCII string; a byte ≥ 0x80 gives up (UTF-8 is decoded as msgpackr decodes it, on the generic path). */
+/**
+ * An ASCII string; a byte ≥ 0x80 gives up (UTF-8 is decoded as msgpackr decodes it, on the generic
+ * path). A short one (keys, and values such as `result`, `content-type`, `application/json`: the
+ * same few in every reply) is looked up in `shortCache` first: a compare, no string built.
+ */
 function readAscii(length: number): string | null {
   const stop = at + length;
   if (stop > end) return giveUp();
-  let out = '';
-  if (length <= SHORT_STRING) {
-    // A call into C++ per string costs more than these few bytes (most strings of a reply are short).
-    for (let i = at; i < stop; i++) {
-      const c = src[i]!;
-      if (c >= 0x80) return giveUp();
-      out += String.fromCharCode(c);
-    }
-  } else {
-    for (let i = at; i < stop; i++) if (src[i]! >= 0x80) return giveUp();
-    out = (src as LatinSlicing).latin1Slice(at, stop);
-  }
+  if (length <= SHORT_STRING) return readShort(length, stop);
+  for (let i = at; i < stop; i++) if (src[i]! >= 0x80) return giveUp();
+  const out = (src as LatinSlicing).latin1Slice(at, stop);
   at = stop;
   return out;
 }
 
-/** Strings up to this many bytes are built in JavaScript, longer ones by Buffer's latin1 slice. */
+/** Strings up to this many bytes are built in JavaScript (and cached), longer ones by Buffer's latin1 slice. */
 const SHORT_STRING = 16;
 
 /**
- * Map keys seen before, by length and first bytes: a reply's keys are the same few each time, so
- * most keys are a compare, with no new string (as msgpackr's key cache).
+ * Short strings seen before (map keys and values), by length and first bytes: a reply's keys and
+ * most of its short values are the same few each time, so most are a compare, with no new string
+ * (as msgpackr's key cache; values too since issue 11, branch wt-gw5). A slot holds the last string
+ * that hashed to it.
  */
-const keyCache: ({ bytes: Uint8Array; key: string } | undefined)[] = new Array(4096);
+const shortCache: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(4096);
 
-function readKey(length: number): string | null {
-  const stop = at + length;
-  if (stop > end) return giveUp();
+function readShort(length: number, stop: number): string | null {
   const slot = ((length << 5) ^ (length > 1 ? (src[at]! << 8) | src[at + 1]! : length > 0 ? src[at]! : 0)) & 0xfff;
-  const entry = keyCache[slot];
+  const entry = shortCache[slot];
   if (entry !== undefined && entry.bytes.length === length) {
     const bytes = entry.bytes;
     let i = 0;
     while (i < length && bytes[i] === src[at + i]) i++;
     if (i === length) {
       at = stop;
-      return entry.key;
+      return entry.text;
     }
   }
-  const start = at;
-  const key = readAscii(length);
-  if (key !== null && length <= SHORT_STRING) keyCache[slot] = { bytes: Uint8Array.prototype.slice.call(src, start, stop), key };
-  return key;
+  // A call into C++ per string costs more than these few bytes.
+  let out = '';
+  for (let i = at; i < stop; i++) {
+    const c = src[i]!;
+    if (c >= 0x80) return giveUp();
+    out += String.fromCharCode(c);
+  }
+  shortCache[slot] = { bytes: Uint8Array.prototype.slice.call(src, at, stop), text: out };
+  at = stop;
+  return out;
 }
 
 function readArray(length: number): unknown[] | null {
@@ -194,8 +195,8 @@ function readMap(length: number): Record<string, unknown> | null {
     if (at >= end || --budget < 0) return giveUp();
     const b = src[at++]!;
     let key: string | null;
-    if (b >= 0xa0 && b <= 0xbf) key = readKey(b & 0x1f);
-    else if (b === 0xd9 && need(1)) key = readKey(src[at++]!);
+    if (b >= 0xa0 && b <= 0xbf) key = readAscii(b & 0x1f);
+    else if (b === 0xd9 && need(1)) key = readAscii(src[at++]!);
     else return giveUp(); // not a string key: msgpackr converts it; the generic path does
     if (key === null || key === '__proto__') return giveUp();
     out[key] = read();

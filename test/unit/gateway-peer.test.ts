@@ -87,6 +87,21 @@ describe('hostRoute', () => {
     assert.equal(hostRoute([['host', 'hello.localhost']], null), null);
     assert.equal(hostRoute([['host', 'a.localhost'], ['host', 'b.localhost']], 'localhost'), null);
   });
+
+  it('gives the same answer for a repeated Host as for a new one (the last route is kept), per base domain', () => {
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(host('hello.localhost:8080'), { key: 'hello' });
+      assert.deepEqual(host('hello.localhost:8080'), { key: 'hello' });
+      assert.equal(hostRoute([['host', 'hello.localhost:8080']], 'example.com'), null);
+      assert.deepEqual(hostRoute([['host', 'hello.example.com']], 'example.com'), { key: 'hello' });
+      assert.equal(host('hello.example.com'), null);
+      assert.deepEqual(host('console.localhost'), { console: true });
+      assert.deepEqual(host('a.b.c.localhost'), { bad: 'a.b.c' });
+      assert.equal(hostRoute([['host', 'hello.localhost:8080']], null), null);
+      assert.equal(hostRoute([['host', 'hello.localhost:8080'], ['host', 'hello.localhost:8080']], 'localhost'), null);
+    }
+    assert.ok(Object.isFrozen(host('hello.localhost')), 'a kept route is handed out again: nobody may change it');
+  });
 });
 
 describe('FP_BASE_DOMAIN and FP_TRUSTED_PROXIES', () => {

@@ -106,6 +106,17 @@ describe('plain frame decoder', () => {
     for (const [body, max] of cases) assert.deepStrictEqual(now(body, max), before(body, max), body.toString('hex').slice(0, 80));
   });
 
+  it('decodes repeated short strings and look-alikes of them (same length and first bytes) each as itself', () => {
+    const strings = ['content-type', 'content-typf', 'co', 'c', '', 'application/json', 'application/jsoN', 'result', 'resulT', 'x'.repeat(16), 'x'.repeat(17)];
+    for (let round = 0; round < 3; round++) {
+      for (const s of strings) {
+        const frame = Buffer.from(packr.pack([s, { [s]: s }, s]));
+        assert.deepEqual(decodePlain(frame, 100), [s, { [s]: s }, s], JSON.stringify(s));
+      }
+    }
+    assert.equal(decodePlain(Buffer.from(packr.pack(['caf\u00e9'])), 100), GENERIC);
+  });
+
   it('decodes the frames the encoder writes, through the FrameDecoder', () => {
     const decoder = new FrameDecoder();
     const frames = PLAIN.map((s) => encodeFrame(s));
