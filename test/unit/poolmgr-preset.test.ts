@@ -1,0 +1,66 @@
+/**
+ * The runtime preset a version starts on (poolmgr/preset.ts, docs/adr/0019-zygotes.md "Preset
+ * choice"), decided from its files on its first cold start: the entry module's imports (its first
+ * 64 KiB), a package's `__init__.py`, requirements.txt; anything unreadable counts as absent.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { presetOf } from '../../poolmgr/preset.js';
+
+describe('presetOf', () => {
+  const made: string[] = [];
+  after(async () => { await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))); });
+
+  async function version(files: Record<string, string>): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'fp-preset-'));
+    made.push(dir);
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(join(dir, name, '..'), { recursive: true });
+      await writeFile(join(dir, name), text);
+    }
+    return dir;
+  }
+
+  it('is default for a plain handler without requirements.txt', async () => {
+    const dir = await version({ 'main.py': 'def handler(event, context):\n    return {"ok": True}\n' });
+    assert.equal(presetOf({ dir, entrypoint: 'main:handler' }), 'default');
+  });
+
+  it('is fastapi when the entry module imports fastapi or starlette', async () => {
+    for (const line of ['from fastapi import FastAPI', 'import starlette', '  from starlette.routing import Route']) {
+      const dir = await version({ 'app.py': `"""doc"""\n${line}\napp = None\n` });
+      assert.equal(presetOf({ dir, entrypoint: 'app:app' }), 'fastapi', line);
+    }
+  });
+
+  it('reads a package entry module from its __init__.py, a dotted one from its file', async () => {
+    const pkg = await version({ 'svc/__init__.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
+    assert.equal(presetOf({ dir: pkg, entrypoint: 'svc:app' }), 'fastapi');
+    const dotted = await version({ 'svc/api.py': 'import fastapi\n' });
+    assert.equal(presetOf({ dir: dotted, entrypoint: 'svc.api:app' }), 'fastapi');
+  });
+
+  it('is fastapi when requirements.txt names fastapi, whatever the entry module imports', async () => {
+    const dir = await version({ 'main.py': 'def handler(e, c):\n    return 1\n', 'requirements.txt': 'requests==2.32.3\nFastAPI>=0.110\n' });
+    assert.equal(presetOf({ dir, entrypoint: 'main:handler' }), 'fastapi');
+    const other = await version({ 'main.py': 'def handler(e, c):\n    return 1\n', 'requirements.txt': 'fastapi-utils-not\n# fastapi\n' });
+    assert.equal(presetOf({ dir: other, entrypoint: 'main:handler' }), 'fastapi', 'a name starting with fastapi counts (as before)');
+  });
+
+  it('looks at the first 64 KiB of the entry module only', async () => {
+    const dir = await version({ 'main.py': `${'#\n'.repeat(40 * 1024)}import fastapi\n` });
+    assert.equal(presetOf({ dir, entrypoint: 'main:app' }), 'default');
+    const near = await version({ 'main.py': `${'#\n'.repeat(1024)}import fastapi\n` });
+    assert.equal(presetOf({ dir: near, entrypoint: 'main:app' }), 'fastapi');
+  });
+
+  it('counts a missing or unreadable entry module as absent (a directory named main.py, no module at all)', async () => {
+    const dir = await version({ 'main.py/keep': '', 'requirements.txt': 'fastapi\n' });
+    assert.equal(presetOf({ dir, entrypoint: 'main:app' }), 'fastapi');
+    const empty = await version({});
+    assert.equal(presetOf({ dir: empty, entrypoint: 'main:handler' }), 'default');
+  });
+});
