@@ -126,7 +126,10 @@ class Conn:
         loop.add_reader(self.sock, readable)
 
     async def asend(self, loop, message) -> None:
-        frame = encode(message)
+        await self.asend_frame(loop, encode(message))
+
+    async def asend_frame(self, loop, frame) -> None:
+        """An encoded frame, in the asyncio phase."""
         if self._alock is None:
             self._alock = asyncio.Lock()
         if self._asending == 0 and self._lock.acquire(blocking=False):
