@@ -260,7 +260,7 @@ async def _serve_async(conn, loaded, msg, pending):
             return run_asgi(loaded, a, conn, loop)
     else:
         async def run(a):
-            reply = await run_async(loaded, invoke_message(a), conn, loop)  # handlers read the map form
+            reply = await run_async(loaded, invoke_message(a))  # handlers read the map form
             return encode(reply), reply.get("fatal")
 
     async def one(a):
