@@ -186,20 +186,25 @@ def _drive(coro, ex):
 
 
 async def call(app, wire: dict, state: dict, stream=None, fits=None):
-    """Runs one request. Returns the whole response (dict) when the app returned with it complete
-    and nothing was sent yet (one `result` frame: the fast path), else Streamed.
+    """`serve` for an event in the map form (protocol v3: tests, the zygote's warm-up)."""
+    return await serve(app, build_scope(wire, app), wire.get("body"), state, stream, fits)
+
+
+async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
+    """Runs one request (`scope`, and the request's whole `body`). Returns the whole response (dict)
+    when the app returned with it complete and nothing was sent yet (one `result` frame: the fast
+    path), else Streamed.
 
     With `stream` (streaming.CallStream): a body sent in pieces (`more_body`) goes out as the app
     sends it, under the stream's window; a complete response whose app has not returned by the next
     turn of the loop (background tasks) goes out then, before they run. `fits` checks a whole
     response before it is sent.
     """
-    scope = build_scope(wire, app)
     if state:
         scope["state"] = dict(state)
     # The stream knows the loop: asking asyncio for it costs a getpid() system call (3.11).
     loop = stream.loop if stream is not None else asyncio.get_running_loop()
-    ex = _Exchange(bytes(wire.get("body") or b""), stream, fits, loop)
+    ex = _Exchange(bytes(body or b""), stream, fits, loop)
     try:
         running = app(scope, ex.receive, ex.send)
         if stream is not None and type(running) is types.CoroutineType:

@@ -125,8 +125,12 @@ class Conn:
 
         loop.add_reader(self.sock, readable)
 
-    async def asend(self, loop, message) -> None:
-        frame = encode(message)
+    def asend(self, loop, message):
+        """One message, in the asyncio phase: an awaitable (asend_frame's, no coroutine of its own)."""
+        return self.asend_frame(loop, encode(message))
+
+    async def asend_frame(self, loop, frame) -> None:
+        """An encoded frame, in the asyncio phase."""
         if self._alock is None:
             self._alock = asyncio.Lock()
         if self._asending == 0 and self._lock.acquire(blocking=False):

@@ -7,6 +7,7 @@ from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, event_from_invoke, make_event
 from .frames import MAX_FRAME_BYTES, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
+from .scope import scope_of_invoke
 
 # A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
 MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
@@ -91,36 +92,51 @@ def run_sync(loaded, msg):
     return encode_result(mid, response, capture.end(cap, token), handler_ms), False
 
 
-async def run_async(loaded, msg, conn=None, loop=None) -> dict:
-    """An async handler or an ASGI app, as a task on the running loop (its own context). With
-    `conn`, an ASGI app's response may go out before the call ends (streaming.py): the reply is
-    then `end` (or `error`). `loop`: the running loop, when the caller has it at hand."""
+async def run_async(loaded, msg) -> dict:
+    """An async handler, as a task on the running loop (its own context); `msg` in the map form.
+    An ASGI app's call is run_asgi."""
     mid = msg.get("id", 0)
     cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = time.perf_counter()
     try:
-        wire = msg["event"]
-        if loaded.contract == "asgi":
-            state = loaded.lifespan.state if loaded.lifespan else {}
-            stream = streaming.open_stream(mid, conn, loop or asyncio.get_running_loop()) if conn is not None else None
-            try:
-                outcome = await asgi.call(loaded.target, wire, state, stream, _fits)
-            finally:
-                if stream is not None:
-                    streaming.close_stream(mid)
-            if isinstance(outcome, asgi.Streamed):
-                handler_ms = (time.perf_counter() - start) * 1000.0
-                return {"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}
-            response = _fits(outcome)
-        else:
-            context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
-            response = _fits(to_response(await loaded.target(make_event(wire), context)))
+        context = Context(msg.get("context") or {}, loaded.name, loaded.version, loaded.logger)
+        response = _fits(to_response(await loaded.target(make_event(msg["event"]), context)))
     except asyncio.CancelledError:
         raise
-    except app_errors.AppRaised as raised:
-        handler_ms = (time.perf_counter() - start) * 1000.0
-        return app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)
     except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
         return _error(mid, err, loaded, cap, token, start)
     handler_ms = (time.perf_counter() - start) * 1000.0
     return {"t": "result", "id": mid, "response": response, "logs": capture.end(cap, token), "handlerMs": handler_ms}
+
+
+async def run_asgi(loaded, a: list, conn, loop):
+    """An ASGI app's call from its `invoke` array (frames.is_invoke), with a stream (streaming.py):
+    the scope read from the array (no map form of the message) and the reply returned as its frame,
+    a `result` written by frames.encode_result (bench/README.md, "The ASGI path per call").
+    Returns (frame, whether the process must exit)."""
+    mid = a[1]  # frames.INVOKE_ID
+    cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
+    start = _clock()
+    try:
+        app = loaded.target
+        scope = scope_of_invoke(a, app)
+        state = loaded.lifespan.state if loaded.lifespan else None
+        stream = streaming.open_stream(mid, conn, loop)
+        try:
+            outcome = await asgi.serve(app, scope, a[14], state, stream, _fits)  # frames.INVOKE_BODY
+        finally:
+            streaming.close_stream(mid)
+        if isinstance(outcome, asgi.Streamed):
+            handler_ms = (_clock() - start) * 1000.0
+            return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False
+        response = _fits(outcome)
+    except asyncio.CancelledError:
+        raise
+    except app_errors.AppRaised as raised:
+        handler_ms = (_clock() - start) * 1000.0
+        return encode(app_errors.result(mid, raised, loaded.dir, capture.end(cap, token), handler_ms)), False
+    except BaseException as err:  # every failure of user code (even SystemExit) becomes a reply
+        reply = _error(mid, err, loaded, cap, token, start)
+        return encode(reply), reply["fatal"]
+    handler_ms = (_clock() - start) * 1000.0
+    return encode_result(mid, response, capture.end(cap, token), handler_ms), False

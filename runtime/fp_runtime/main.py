@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from . import asgi, capture, errors, remote, streaming, template
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
-from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, invoke_message, is_invoke
-from .invoke import run_async, run_sync
+from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
+from .invoke import run_asgi, run_async, run_sync
 from .specialize import load
 
 try:
@@ -252,20 +252,28 @@ async def _serve_async(conn, loaded, msg, pending):
     waiting = collections.deque()
     free = [loaded.concurrency]
 
-    def start(m):
-        tasks.add(loop.create_task(one(m)))
+    def start(a):
+        tasks.add(loop.create_task(one(a)))
 
-    async def one(m):
+    if loaded.contract == "asgi":
+        def run(a):  # the array as it came: the scope is read from it (invoke.run_asgi)
+            return run_asgi(loaded, a, conn, loop)
+    else:
+        async def run(a):
+            reply = await run_async(loaded, invoke_message(a))  # handlers read the map form
+            return encode(reply), reply.get("fatal")
+
+    async def one(a):
         try:
             try:
-                reply = await run_async(loaded, m, conn, loop)
+                frame, fatal = await run(a)
             finally:
                 if waiting:
                     start(waiting.popleft())
                 else:
                     free[0] += 1
-            await conn.asend(loop, reply)
-            if reply.get("fatal"):
+            await conn.asend_frame(loop, frame)
+            if fatal:
                 os._exit(EXIT_OUT_OF_MEMORY)
         finally:
             # Here rather than in a done callback: no extra turn of the loop per call.
@@ -296,16 +304,18 @@ async def _serve_async(conn, loaded, msg, pending):
         if m is None or isinstance(m, FrameTooLarge):
             ended.set_result(None if m is None else loop.create_task(too_large(m)))
             return
-        bad = _check(m)
-        if bad:
-            reply(bad)
-        elif type(m) is list:  # an invoke array: the async and ASGI paths read the map form
-            m = invoke_message(m)
+        # A well-formed invoke array (_invoke_ok, inline), before _check's full path.
+        if (type(m) is list and len(m) == 15 and m[0] == "invoke" and type(m[1]) is int
+                and type(m[8]) is list and type(m[9]) is list):
             if free[0] > 0:
                 free[0] -= 1
                 start(m)
             else:
                 waiting.append(m)
+            return
+        bad = _check(m)
+        if bad:
+            reply(bad)
         elif m["t"] in ("ack", "cancel"):
             streaming.route(m)  # a streamed response's window and the client's disconnect
         elif m["t"] == "health":

@@ -86,6 +86,31 @@ describe('protocol v4 fixed-position frames', () => {
     assert.equal(nils, "[None, None, None] ['body', 'headers', 'method', 'path', 'query', 'rawQuery', 'requestId']");
   });
 
+  it('an ASGI scope read from the invoke array is the scope of its map form', () => {
+    // invoke.run_asgi builds the scope from the array (scope.scope_of_invoke); tests and the
+    // zygote's warm-up build it from the map (scope.build_scope): the same scope, field by field.
+    const { rootPath: _r, scheme: _s, client: _c, ...bare } = EVENT;
+    const odd = { ...EVENT, path: '/a%20b/%C3%A9', rootPath: '/fn/f%2Dx', scheme: 'ftp', client: ['', 1] };
+    const frames = [EVENT, bare as WireEvent, odd as unknown as WireEvent].map((e, i) => encodeInvokeFrame(i + 1, e, CONTEXT));
+    assert.deepEqual(JSON.parse(python([
+      'from fp_runtime.frames import Decoder, invoke_message',
+      'from fp_runtime.scope import build_scope, scope_of_invoke',
+      'class Own:',
+      '    root_path = "/api"',
+      'out = []',
+      'for a in Decoder().feed(sys.stdin.buffer.read()):',
+      '    for app in (None, Own()):',
+      '        got, want = scope_of_invoke(a, app), build_scope(invoke_message(a)["event"], app)',
+      '        assert got == want and len(got["headers"]) == 3, (got, want)',
+      '        out.append((got["path"], got["root_path"], got["scheme"], got["client"]))',
+      'print(json.dumps(out))',
+    ], Buffer.concat(frames.flat()))), [
+      ['/fn/f/a/b', '/fn/f', 'https', ['10.0.0.1', 5000]], ['/a/b', '/fn/f', 'https', ['10.0.0.1', 5000]],
+      ['/a/b', '', 'http', ['127.0.0.1', 0]], ['/a/b', '', 'http', ['127.0.0.1', 0]],
+      ['/fn/f-x/a b/é', '/fn/f-x', 'http', ['127.0.0.1', 0]], ['/a b/é', '/fn/f-x', 'http', ['127.0.0.1', 0]],
+    ]);
+  });
+
   it('a v3 map invoke (tests, hand-written hosts) becomes the same array the gateway writes', () => {
     const frame = Buffer.concat([encodeFrame({ t: 'invoke', id: 77, event: EVENT, context: CONTEXT }), ...encodeInvokeFrame(77, EVENT, CONTEXT)]);
     assert.equal(python([
