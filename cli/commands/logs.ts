@@ -45,9 +45,10 @@ function windowOf(ctx: Context, args: ParsedArgs): Window {
   const since = str(args, 'since');
   const until = str(args, 'until');
   if (until !== undefined && flag(args, 'follow')) throw usageError('--until goes without --follow (new lines are never before it)');
+  const now = ctx.now(); // one instant for both: `--since 2h --until 1h` is one hour
   return {
-    ...(since !== undefined ? { since: parseWhen(since, ctx.now(), 'since') } : {}),
-    ...(until !== undefined ? { until: parseWhen(until, ctx.now(), 'until') } : {}),
+    ...(since !== undefined ? { since: parseWhen(since, now, 'since') } : {}),
+    ...(until !== undefined ? { until: parseWhen(until, now, 'until') } : {}),
   };
 }
 

@@ -211,10 +211,11 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const since = str(args, 'since');
   const until = str(args, 'until');
   const cursor = str(args, 'cursor');
+  const now = ctx.now(); // one instant for both: `--since 2h --until 1h` is one hour
   const query = {
     ...(what.list ? { function: what.list } : {}), limit,
-    ...(since !== undefined ? { since: parseWhen(since, ctx.now(), 'since') } : {}),
-    ...(until !== undefined ? { until: parseWhen(until, ctx.now(), 'until') } : {}),
+    ...(since !== undefined ? { since: parseWhen(since, now, 'since') } : {}),
+    ...(until !== undefined ? { until: parseWhen(until, now, 'until') } : {}),
     ...(cursor !== undefined ? { cursor } : {}),
   };
   // A state an unfinished async run is in has no run record: the API lists those runs from the
