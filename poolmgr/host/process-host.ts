@@ -17,6 +17,7 @@ import { Cgroups } from './cgroups.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
+import { UidClaims } from './uid-claims.js';
 import { UidAllocator } from './uids.js';
 import { Zygote, type Forked, type ZygotePreset } from './zygotes.js';
 
@@ -34,6 +35,8 @@ export interface ProcessHostOptions {
   depsRoot?: string | null;
   dataRoot?: string | null;
   uidRange: readonly [number, number];
+  /** Where the host's platforms claim the uids they give out (root mode; default /run/fastapi-platform/uids). */
+  uidClaimsDir?: string;
   /** Size of each box's /tmp and /dev/shm (and the largest file a function may write). */
   tmpBytes: number;
   /** Processes and threads per instance. */
@@ -152,7 +155,7 @@ export class ProcessHost implements RuntimeHost {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
     }
     this.cgroups = cgroups;
-    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1]) : null;
+    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], new UidClaims(options.uidClaimsDir)) : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
     this.templates = this.tplRoot !== null;
@@ -558,6 +561,7 @@ export class ProcessHost implements RuntimeHost {
     timer.unref();
     await gone;
     clearTimeout(timer);
+    this.uids?.close();
     this.cgroups?.close();
     if (this.tplRoot !== null) rmSync(this.tplRoot, { recursive: true, force: true });
   }

@@ -2,15 +2,17 @@
  * One unprivileged uid per function (root mode): every instance of a function runs as the same
  * uid, no two functions share one while either has a runtime, and the uid goes back to the range
  * when the function's last runtime is gone. The lowest free uid is taken, so a function usually
- * keeps its uid across restarts of its instances.
+ * keeps its uid across restarts of its instances. With `claims`, a uid another platform on the host
+ * holds is skipped (uid-claims.ts).
  */
 import { PlatformError } from '../../protocol/index.js';
+import type { UidClaims } from './uid-claims.js';
 
 export class UidAllocator {
   private readonly byFunction = new Map<string, { uid: number; users: number }>();
   private readonly taken = new Set<number>();
 
-  constructor(private readonly first: number, private readonly last: number) {
+  constructor(private readonly first: number, private readonly last: number, private readonly claims: UidClaims | null = null) {
     if (!(Number.isInteger(first) && Number.isInteger(last) && first >= 1 && last >= first)) {
       throw new RangeError(`bad uid range ${first}-${last}`);
     }
@@ -25,12 +27,13 @@ export class UidAllocator {
     }
     for (let uid = this.first; uid <= this.last; uid++) {
       if (this.taken.has(uid)) continue;
+      if (this.claims !== null && !this.claims.claim(uid)) continue;
       this.taken.add(uid);
       this.byFunction.set(fn, { uid, users: 1 });
       return uid;
     }
     throw new PlatformError('RUNTIME_UNAVAILABLE',
-      `every uid of the sandbox range ${this.first}-${this.last} is held by a function; widen FP_SANDBOX_UIDS`);
+      `every uid of the sandbox range ${this.first}-${this.last} is held by a function of this or another platform on the host; widen FP_SANDBOX_UIDS`);
   }
 
   /** One runtime of `fn` is gone. */
@@ -40,6 +43,12 @@ export class UidAllocator {
     if (--held.users > 0) return;
     this.byFunction.delete(fn);
     this.taken.delete(held.uid);
+    this.claims?.release(held.uid);
+  }
+
+  /** Every uid given back to the host (the platform stops). */
+  close(): void {
+    this.claims?.releaseAll();
   }
 
   /** The uid `fn` holds now, if any. */

@@ -1,0 +1,122 @@
+/**
+ * Host-wide claims on sandbox uids (docs/adr/0076-host-wide-uid-claims.md). Every platform on a host
+ * starts from the same range, and a uid is a host-wide identity: two platforms that both gave
+ * uid 600000 to a function would share its process limit (RLIMIT_NPROC counts per uid, host-wide)
+ * and let one platform's function signal the other's. So a platform claims each uid it gives out
+ * with a file `<dir>/<uid>` created exclusively, holding its pid and the process's start time; a
+ * claim whose process is gone (a platform that crashed) is taken over, under a lock so that two
+ * platforms never take over the same one.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { startedAt } from './host-pids.js';
+
+export const DEFAULT_UID_CLAIMS_DIR = '/run/fastapi-platform/uids';
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+export class UidClaims {
+  private readonly owner: string;
+  private readonly held = new Set<number>();
+
+  constructor(private readonly dir: string = DEFAULT_UID_CLAIMS_DIR) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.owner = `${process.pid} ${startedAt(process.pid) ?? '0'}\n`;
+  }
+
+  /** Claims `uid` for this platform; false when a live platform holds it. */
+  claim(uid: number): boolean {
+    if (this.held.has(uid)) return true;
+    const path = join(this.dir, String(uid));
+    if (this.create(path)) return this.took(uid);
+    if (this.ownerAlive(path)) return false;
+    return this.takeOver(path) ? this.took(uid) : false;
+  }
+
+  /** Gives `uid` back to the host (only if this platform still holds it). */
+  release(uid: number): void {
+    if (!this.held.delete(uid)) return;
+    const path = join(this.dir, String(uid));
+    try {
+      if (readFileSync(path, 'utf8') === this.owner) unlinkSync(path);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Every claim of this platform, given back (at close). */
+  releaseAll(): void {
+    for (const uid of [...this.held]) this.release(uid);
+  }
+
+  private took(uid: number): true {
+    this.held.add(uid);
+    return true;
+  }
+
+  /** Creates `path` holding this platform's mark; false when it exists. */
+  private create(path: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      writeSync(fd, this.owner);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+
+  /** Whether the process named in the claim at `path` still runs (the same process: its start time matches). */
+  private ownerAlive(path: string): boolean {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+    const [pid, start] = text.trim().split(' ');
+    const n = Number(pid);
+    // A claim being written (empty for a moment) counts as held.
+    if (text === '' || !Number.isInteger(n) || n <= 0) return text === '';
+    return startedAt(n) === start;
+  }
+
+  /**
+   * Takes over a dead platform's claim. Under a host-wide lock (another platform taking over at the
+   * same time skips the uid rather than wait), the claim is checked again and replaced atomically.
+   */
+  private takeOver(path: string): boolean {
+    const lock = join(this.dir, '.takeover');
+    if (!this.create(lock)) {
+      // A platform that died holding the lock: the lock is cleared for the next try.
+      if (!this.ownerAlive(lock)) this.remove(lock);
+      return false;
+    }
+    try {
+      if (this.ownerAlive(path)) return false;
+      const fresh = `${path}.${process.pid}`;
+      this.remove(fresh);
+      if (!this.create(fresh)) return false;
+      renameSync(fresh, path);
+      return true;
+    } finally {
+      this.remove(lock);
+    }
+  }
+
+  private remove(path: string): void {
+    try {
+      unlinkSync(path);
+    } catch {
+      /* gone */
+    }
+  }
+}

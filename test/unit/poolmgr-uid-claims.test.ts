@@ -1,0 +1,107 @@
+/**
+ * Host-wide uid claims (docs/adr/0076-host-wide-uid-claims.md): two platforms on one host never give
+ * the same uid to functions; a crashed platform's claims are taken over; a platform gives back only
+ * its own claims. "Another platform" is a real second process holding claims in the same directory.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PlatformError } from '../../protocol/index.js';
+import { UidClaims } from '../../poolmgr/host/uid-claims.js';
+import { UidAllocator } from '../../poolmgr/host/uids.js';
+
+const CLAIMS_MODULE = fileURLToPath(new URL('../../poolmgr/host/uid-claims.js', import.meta.url));
+
+/** A second platform process that claims `uids` in `dir`, says so, and holds them until killed. */
+async function otherPlatform(dir: string, uids: number[]): Promise<{ pid: number; kill: () => Promise<void> }> {
+  const script = `import { UidClaims } from ${JSON.stringify(CLAIMS_MODULE)};
+const c = new UidClaims(${JSON.stringify(dir)});
+console.log(JSON.stringify(${JSON.stringify(uids)}.map((u) => c.claim(u))));
+setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  assert.deepEqual(JSON.parse(line.toString()), uids.map(() => true), 'the other platform got its claims');
+  return {
+    pid: child.pid!,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
+}
+
+describe('host-wide uid claims', () => {
+  const dirs: string[] = [];
+  const claimsDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'fp-uids-'));
+    dirs.push(dir);
+    return join(dir, 'uids');
+  };
+  after(() => { for (const dir of dirs) rmSync(dir, { recursive: true, force: true }); });
+
+  it('a uid another live platform holds is skipped: the function gets the next one', async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_000, 600_002]);
+    try {
+      const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir));
+      assert.equal(uids.acquire('a'), 600_001);
+      assert.equal(uids.acquire('b'), 600_003);
+      assert.equal(uids.acquire('a'), 600_001, 'a function keeps its uid for its next runtime');
+      assert.equal(readFileSync(join(dir, '600000'), 'utf8').split(' ')[0], String(other.pid), "the other platform's claim is untouched");
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it("a crashed platform's claims are taken over; a garbled claim too", async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_000]);
+    await other.kill();
+    writeFileSync(join(dir, '600001'), 'not a claim');
+    const claims = new UidClaims(dir);
+    const uids = new UidAllocator(600_000, 600_009, claims);
+    assert.equal(uids.acquire('a'), 600_000);
+    assert.equal(uids.acquire('b'), 600_001);
+    assert.equal(readFileSync(join(dir, '600000'), 'utf8').split(' ')[0], String(process.pid));
+    assert.equal(existsSync(join(dir, '.takeover')), false, 'the takeover lock is gone');
+  });
+
+  it('a uid goes back to the host when its last runtime is gone, and all of them at close', () => {
+    const dir = claimsDir();
+    const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir));
+    uids.acquire('a');
+    uids.acquire('a');
+    uids.acquire('b');
+    uids.release('a');
+    assert.equal(existsSync(join(dir, '600000')), true, 'one runtime of a is left');
+    uids.release('a');
+    assert.equal(existsSync(join(dir, '600000')), false);
+    uids.close();
+    assert.equal(existsSync(join(dir, '600001')), false);
+  });
+
+  it("a platform never removes a claim that is not its own (one taken over since)", () => {
+    const dir = claimsDir();
+    const claims = new UidClaims(dir);
+    assert.equal(claims.claim(600_005), true);
+    writeFileSync(join(dir, '600005'), '1 1\n'); // another process's claim now
+    claims.release(600_005);
+    assert.equal(readFileSync(join(dir, '600005'), 'utf8'), '1 1\n');
+  });
+
+  it('every uid held by this or other platforms: RUNTIME_UNAVAILABLE, saying so', async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_000, 600_001]);
+    try {
+      const uids = new UidAllocator(600_000, 600_001, new UidClaims(dir));
+      assert.throws(() => uids.acquire('a'), (err: unknown) => err instanceof PlatformError && err.code === 'RUNTIME_UNAVAILABLE' && /another platform/.test(err.message));
+    } finally {
+      await other.kill();
+    }
+  });
+});
