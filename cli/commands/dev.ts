@@ -133,6 +133,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     follower?.stop();
     follower = null;
     ctx.out.line(`\n${received}: stopping…`);
+    reloader.stop();
     await reloader.idle();
   } finally {
     watch?.close();

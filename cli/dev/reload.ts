@@ -39,6 +39,7 @@ export class Reloader {
   serving: { function: string; version: number } | null = null;
   private running: Promise<void> | null = null;
   private pending: string[] | null = null;
+  private stopped = false;
   /** The .env values the function has, as last sent (by function name). */
   private sent = new Map<string, Map<string, string>>();
   private shownUrls = '';
@@ -49,6 +50,7 @@ export class Reloader {
 
   /** Reloads now, or once the reload in progress ends (changes requested meanwhile are folded). */
   request(paths: string[]): void {
+    if (this.stopped) return;
     if (this.running !== null) {
       this.pending = [...(this.pending ?? []), ...paths];
       return;
@@ -59,6 +61,12 @@ export class Reloader {
   /** Resolves when no reload is running or queued. */
   async idle(): Promise<void> {
     while (this.running !== null) await this.running;
+  }
+
+  /** Ctrl-C: saves not yet reloaded are dropped (no new deploy starts); then idle() waits only for the one in progress. */
+  stop(): void {
+    this.stopped = true;
+    this.pending = null;
   }
 
   /** After idle(): ends the kept validate.py. */
