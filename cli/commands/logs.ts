@@ -19,6 +19,7 @@ import { formatMs } from '../output.js';
 import { FUNCTION_NAME, LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
+import { errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
 
 /** Runs whose printed lines are remembered (to skip repeats). */
 export const MAX_RUNS_REMEMBERED = 10_000;
@@ -82,7 +83,6 @@ interface LiveEnd {
   lines: number;
 }
 
-type RunError = { type: string; message: string; file?: string; line?: number };
 
 /** How long a tail waits for a failed run's record (written off the request path) to name its error. */
 const END_ERROR_WAIT_MS = 3000;
@@ -232,14 +232,14 @@ class Printer {
    * A failed run's exception, after its end line: a tail showed `── FUNCTION_ERROR 500` and
    * nothing of why (the traceback is in the run record, not in the lines).
    */
-  error(e: LiveEnd, error: RunError): void {
+  error(e: { runId: string; attempt: number }, error: RunError, at = Date.now()): void {
     if (this.ctx.out.json) {
       this.ctx.out.event({ type: 'error', function: this.fn, runId: e.runId, attempt: e.attempt, error });
       return;
     }
     const attempt = e.attempt > 1 ? `#${e.attempt}` : '';
     const where = error.file !== undefined ? `  (${terminalSafe(error.file)}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-    this.ctx.io.stdout(`${localIso(Date.now())} ${shortRun(e.runId)}${attempt} ${'error'.padEnd(7)} ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}\n`);
+    this.ctx.io.stdout(`${localIso(at)} ${shortRun(e.runId)}${attempt} ${'error'.padEnd(7)} ${terminalSafe(error.type)}: ${terminalSafe(error.message)}${where}\n`);
   }
 
   /** A note for people (stderr); with --json an event on stdout. */
@@ -266,11 +266,20 @@ async function stored(client: ApiClient, fn: string, filters: Filters, extra: Re
 async function printStored(ctx: Context, client: ApiClient, fn: string, filters: Filters, args: ParsedArgs, window: Window): Promise<number> {
   const limit = int(args, 'limit', 200, 1, 5000);
   const answer = await stored(client, fn, filters, { limit, ...window });
-  ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more });
+  // Failed runs' exceptions among the lines (not with --grep: it selects lines by their text).
+  const failed: FailedRun[] = filters.grep === undefined && errorsPass(filters.level)
+    ? await failedRuns(client, fn, { ...window, ...(filters.runId !== undefined ? { runId: filters.runId } : {}), ...(answer.more && answer.lines.length > 0 ? { from: answer.lines[0]!.ts } : {}) })
+    : [];
+  ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more, errors: failed });
   if (ctx.out.json) return EXIT.OK;
   const printer = new Printer(ctx, fn, true);
-  for (const line of answer.lines) printer.line(line);
-  if (answer.lines.length === 0) ctx.out.note(`No log lines${describeFilters(filters, args)} in the stored runs of "${fn}" (${answer.runs} read).`);
+  let next = 0;
+  for (const line of answer.lines) {
+    for (; next < failed.length && failed[next]!.ts < line.ts; next++) printer.error(failed[next]!, failed[next]!.error, failed[next]!.ts);
+    printer.line(line);
+  }
+  for (; next < failed.length; next++) printer.error(failed[next]!, failed[next]!.error, failed[next]!.ts);
+  if (answer.lines.length === 0) ctx.out.note(`No log lines${describeFilters(filters, args)} in the stored runs of "${fn}" (${answer.runs} read)${failed.length > 0 ? `; ${failed.length} failed run${failed.length === 1 ? '' : 's'} above` : ''}.`);
   if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--until/--run)`);
   return EXIT.OK;
 }
@@ -542,7 +551,8 @@ export const logsCommand: Command = {
     'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',
     'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error,',
     'the platform\'s note that lines were dropped (level column: platform) as warning.',
-    'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first.',
+    'Without --follow: the newest --limit lines (default 200) of the stored runs, oldest first, and',
+    "failed runs' exceptions among them (error  KeyError: 'sku'  (main.py:12)) where each run ended.",
     'With --follow: the last --limit lines (default 10), then new lines as the functions write them —',
     'lines of a call that is then killed (timeout, memory) included — and the end of each run, a failed',
     "run's followed by its exception (error  KeyError: 'sku'  (main.py:12)), as `runs <id>` shows it.",

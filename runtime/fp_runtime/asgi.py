@@ -258,6 +258,9 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
 # A lifespan shutdown that has not finished by then is abandoned and the process exits: below the
 # host's default grace (2 s) before it kills the process (docs/runtime-protocol.md, "Lifespan").
 SHUTDOWN_TIMEOUT_S = 1.5
+# How long a failed startup waits for the app to raise the exception it reported (Starlette raises
+# at once, right after sending lifespan.startup.failed).
+STARTUP_RAISE_WAIT_S = 0.5
 
 
 class Lifespan:
@@ -271,6 +274,7 @@ class Lifespan:
         self._startup = None
         self._shutdown = None
         self._task = None
+        self._failed = None
 
     async def startup(self):
         self._inbox = asyncio.Queue()
@@ -291,9 +295,11 @@ class Lifespan:
         async def run():
             try:
                 await self.app(scope, receive, send)
-            except BaseException:  # an app without lifespan support raises here: that is allowed
+            except BaseException as err:  # an app without lifespan support raises here: that is allowed
                 if not self._startup.done():
                     self._startup.set_result(None)
+                elif self._failed is None:
+                    self._failed = err  # what the app raised after saying startup.failed
             finally:
                 for fut in (self._startup, self._shutdown):
                     if not fut.done():
@@ -306,7 +312,21 @@ class Lifespan:
             return
         self.supported = True
         if message["type"] == "lifespan.startup.failed":
-            raise RuntimeError(f"lifespan startup failed: {message.get('message', '')}")
+            raise await self._startup_error(message.get("message", ""))
+
+    async def _startup_error(self, text):
+        """The error of a failed startup: the exception the app raises right after saying so
+        (Starlette does: its type, message, file and line are the user's), else the message's last line."""
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STARTUP_RAISE_WAIT_S)
+        except BaseException:  # still running, or raised: either way _failed says what it raised
+            pass
+        err = self._failed
+        if isinstance(err, Exception):
+            err.add_note("(raised in the app's lifespan startup)")
+            return err
+        lines = [line for line in str(text).splitlines() if line.strip()]
+        return RuntimeError(f"lifespan startup failed: {lines[-1].strip() if lines else 'no message'}")
 
     async def shutdown(self, timeout=SHUTDOWN_TIMEOUT_S):
         if not self.supported or self._task is None or self._task.done():

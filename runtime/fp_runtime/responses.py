@@ -162,8 +162,10 @@ def _lambda_headers(value: dict, headers: list) -> list:
 
 def _explicit(value: dict) -> dict:
     status = value.get("statusCode")
+    if isinstance(status, str) and len(status) == 3 and status.isascii() and status.isdigit():
+        status = int(status)  # API Gateway takes "200" as 200: Lambda code returns it so
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise BadReturn(f"statusCode must be an integer from 100 to 599, got {status!r}")
+        raise BadReturn(f"statusCode must be an integer from 100 to 599 (or its three digits as a string), got {status!r}")
     headers = _headers(value.get("headers"))
     if "multiValueHeaders" in value or "cookies" in value:
         headers = _lambda_headers(value, headers)

@@ -123,6 +123,29 @@ describe('logs and logs --follow (embedded platform)', () => {
     await tail.stop();
   });
 
+  it("logs (no --follow) shows a failed run's exception among its lines (it said \"No log lines\" for a function whose calls all raised)", async () => {
+    const k = tag();
+    const res = await invoke(FN, { say: `before-${k}`, raise: `boom-${k}` });
+    assert.equal(res.status, 500);
+    const runId = res.headers.get('x-run-id')!;
+    const logs = (...args: string[]) => spawnCli(['logs', FN, ...args, '--url', platform.url, '--token', api.token!], { env: { FP_CONFIG_DIR: configDir, TZ: 'UTC' } });
+    // The record is written off the request path: asked until it is there.
+    let printed = '';
+    for (let i = 0; i < 50 && !printed.includes(`boom-${k}`); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      printed = (await logs('--run', runId)).stdout;
+    }
+    const rows = printed.trimEnd().split('\n');
+    assert.match(rows[0] ?? '', new RegExp(`${runId.slice(0, 8)} stdout +before-${k}$`), printed);
+    assert.match(rows[1] ?? '', new RegExp(`${runId.slice(0, 8)} error +ValueError: boom-${k} {2}\\(main\\.py:9\\)$`), printed);
+    assert.match((await logs()).stdout, new RegExp(`error +ValueError: boom-${k}`), 'the listing of the function has it too');
+    const json = JSON.parse((await logs('--run', runId, '--json')).stdout) as { errors: { runId: string; error: unknown }[] };
+    assert.deepEqual(json.errors.map((e) => [e.runId, e.error]), [[runId, { type: 'ValueError', message: `boom-${k}`, file: 'main.py', line: 9 }]]);
+    // An exception counts as level error; --grep selects lines by their text only.
+    assert.doesNotMatch((await logs('--run', runId, '--level', 'critical')).stdout, /ValueError/);
+    assert.doesNotMatch((await logs('--run', runId, '--grep', 'before')).stdout, /ValueError/);
+  });
+
   it('keeps what a function writes one event and shows it escaped in the terminal', async () => {
     const hostile = `ok\n\ndata: {"fake":true}\n\nevent: end\r\nid: 9999999999999-0\n\n\x1b[31mred\x1b[0m \x1b]0;title\x07`;
     const raw = await RawStream.open(`${platform.url}/api/v1/functions/${FN}/logs/stream`, { authorization: `Bearer ${api.token}` });

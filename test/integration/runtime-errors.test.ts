@@ -327,6 +327,12 @@ describe('init errors', () => {
       ),
     }, 'main:app');
     assert.equal(reply.error.class, ErrorClass.init);
+    // The app's own exception, where the user raised it: not a traceback inside a RuntimeError's message.
+    assert.equal(reply.error.type, 'RuntimeError');
+    assert.equal(reply.error.message, 'database unreachable');
+    assert.equal(reply.error.file, 'main.py');
+    assert.equal(reply.error.line, 5);
+    assert.match(reply.error.stack ?? '', /raised in the app's lifespan startup/);
   });
 
   test('a raw ASGI app whose lifespan sends startup.failed is init_error', async (t) => {
@@ -335,11 +341,12 @@ describe('init errors', () => {
         'async def app(scope, receive, send):',
         '    if scope["type"] == "lifespan":',
         '        await receive()',
-        '        await send({"type": "lifespan.startup.failed", "message": "no config"})',
+        '        await send({"type": "lifespan.startup.failed", "message": "Traceback: ...\\nKeyError: no config\\n"})',
         '        return',
       ),
     }, 'main:app');
     assert.equal(reply.error.class, ErrorClass.init);
+    assert.equal(reply.error.message, 'lifespan startup failed: KeyError: no config', 'the message\'s last line');
   });
 });
 

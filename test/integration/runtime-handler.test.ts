@@ -182,7 +182,10 @@ const RETURNS = py(
   '    "bytearray": lambda: bytearray(b"ba"),',
   '    "memoryview": lambda: memoryview(b"mv"),',
   '    "none": lambda: None,',
-  '    "bad-status-str": lambda: {"statusCode": "200"},',
+  '    "status-str": lambda: {"statusCode": "201", "body": "made"},',
+  '    "bad-status-str": lambda: {"statusCode": "OK"},',
+  '    "bad-status-str-low": lambda: {"statusCode": "099"},',
+  '    "bad-status-str-digits": lambda: {"statusCode": "٢٠٠"},',
   '    "bad-status-low": lambda: {"statusCode": 99},',
   '    "bad-status-high": lambda: {"statusCode": 600},',
   '    "bad-status-bool": lambda: {"statusCode": True},',
@@ -263,6 +266,12 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.equal(bodyText(res), 'ok');
     });
 
+    test('a statusCode of digits in a string (as API Gateway takes it) is that status', async () => {
+      const res = await ok('status-str');
+      assert.equal(res.response.status, 201);
+      assert.equal(bodyText(res), 'made');
+    });
+
     test('plain dict, list, str and number become 200 JSON', async () => {
       for (const [kind, value] of [
         ['plain-dict', { a: 1, b: 'ü' }], ['plain-list', [1, 'two', null]], ['plain-str', 'text'], ['plain-int', 42],
@@ -288,7 +297,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
 
     test('invalid returns are bad_return, not fatal, and the runtime keeps serving', async () => {
       for (const kind of [
-        'bad-status-str', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
+        'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
         'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
         'bad-body', 'not-serialisable', 'nan', 'nan-list', 'circular', 'set', 'object',
       ]) {
