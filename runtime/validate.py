@@ -107,9 +107,10 @@ def yields(function):
 def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-        arity = len(node.args.posonlyargs) + len(node.args.args)
-        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": arity,
-                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node)}
+        params = node.args.posonlyargs + node.args.args
+        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params),
+                "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
+                "wsgi": len(params) == 2 and params[1].arg == "start_response"}
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):
@@ -172,7 +173,9 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
     if found["kind"] == "function" and "." not in attr:
         arity = found["arity"]
         where = {"file": rel, "line": found["line"]}
-        if arity == 2:
+        if arity == 2 and found.get("wsgi"):
+            result["kind"] = "wsgi"  # app(environ, start_response): served as a WSGI app (its body may be a generator)
+        elif arity == 2:
             result["kind"] = "handler"
             if found["yields"] and not found["decorated"]:
                 # Every call would answer 502 FUNCTION_BAD_RESPONSE: a generator is no response.

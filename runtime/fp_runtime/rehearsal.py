@@ -98,8 +98,7 @@ def _round(frame: bytes, directory: str) -> None:
         sys.path.remove(path)
         sys.modules.pop(module_name, None)
     target = getattr(module, attr)
-    contract, is_async = specialize._contract(target)
-    loaded = specialize.Loaded(fn, target, contract, is_async)
+    loaded = specialize.loaded_of(fn, target)
     encode(main._specialized(spec_msg, loaded, capture.end(cap, token), start))
     # The first call.
     if not main._invoke_ok(invoke):

@@ -2,7 +2,8 @@
 
 Sets the function's environment (this process serves only this version, so nothing leaks to
 other functions), applies the memory limit, imports the module, resolves `module:attr` and
-decides the contract: `handler(event, context)` (sync or async) or an ASGI app.
+decides the contract: `handler(event, context)` (sync or async), an ASGI app, or a WSGI app (served as
+an ASGI app, wsgi.py).
 """
 import importlib
 import inspect
@@ -13,6 +14,7 @@ import sys
 import threading
 
 from . import capture
+from .wsgi import WsgiApp, is_wsgi
 
 THREAD_STACK_BYTES = 2 * 1024 * 1024
 
@@ -159,9 +161,11 @@ def _contract(target):
     if arity == 3:
         return "asgi", True
     if arity == 2:
+        if is_wsgi(target):
+            return "wsgi", True
         call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
-    raise TypeError("entrypoint must be handler(event, context) or an ASGI app(scope, receive, send); "
+    raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
                     f"it takes {arity} positional arguments")
 
 
@@ -188,5 +192,12 @@ def load(spec: dict, flusher=None) -> Loaded:
         if not hasattr(target, part):
             raise AttributeError(f"module {module_name!r} has no attribute {attr!r}")
         target = getattr(target, part)
+    return loaded_of(spec, target)
+
+
+def loaded_of(spec: dict, target) -> Loaded:
+    """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py)."""
     contract, is_async = _contract(target)
+    if contract == "wsgi":
+        return Loaded(spec, WsgiApp(target), "asgi", True)
     return Loaded(spec, target, contract, is_async)

@@ -114,11 +114,14 @@ describe('runtime/validate.py', () => {
     assert.match(syncAsgi.problems[0]!.message, /async def/);
   });
 
-  it('detects an ASGI app: an assignment such as app = FastAPI(), or an async (scope, receive, send) function', async () => {
+  it('detects an ASGI app: an assignment such as app = FastAPI(), or an async (scope, receive, send) function; a WSGI function', async () => {
     const fastapi = await check({ 'app.py': 'from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get("/")\ndef index():\n    return {}\n' }, 'app:app');
     assert.deepEqual([fastapi.entrypoint.kind, fastapi.entrypoint.line, fastapi.problems], ['assignment', 3, []]);
     const raw = await check({ 'asgi.py': 'async def app(scope, receive, send):\n    pass\n' }, 'asgi:app');
     assert.deepEqual([raw.entrypoint.kind, raw.problems], ['asgi', []]);
+    // A WSGI function (environ, start_response) is served as a WSGI app, and may be a generator (docs/adr/0077-wsgi-apps.md).
+    const wsgi = await check({ 'main.py': 'def app(environ, start_response):\n    start_response("200 OK", [])\n    yield b"hi"\n' }, 'main:app');
+    assert.deepEqual([wsgi.entrypoint.kind, wsgi.problems], ['wsgi', []]);
     const conditional = await check({ 'main.py': 'import os\nif os.environ.get("X"):\n    def handler(e, c):\n        return 1\nelse:\n    handler = None\n' }, 'main:handler');
     assert.deepEqual([conditional.entrypoint.kind, conditional.problems], ['assignment', []]);
   });

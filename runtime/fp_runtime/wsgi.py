@@ -1,0 +1,172 @@
+"""WSGI apps (Flask, Django, Bottle, Falcon...) served through the ASGI path (docs/adr/0077-wsgi-apps.md).
+
+An entrypoint whose second positional parameter is `start_response` (PEP 3333), or an object with
+a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
+mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them), and
+the app and each step of its response iterable run in a worker thread (`asyncio.to_thread`, which
+carries the call's log capture). Each chunk is sent as the app yields it (streaming); the thread
+waits for each send (backpressure). Everything else (errors, timeouts, proxies, root_path) is the
+ASGI path's.
+"""
+import asyncio
+import inspect
+import io
+import sys
+import threading
+
+def is_wsgi(target) -> bool:
+    """A callable of two positional parameters that is a WSGI app, not handler(event, context)."""
+    if hasattr(target, "wsgi_app"):
+        return True
+    code = getattr(target, "__code__", None) if inspect.isfunction(target) else None
+    if code is not None and code.co_argcount == 2:
+        return code.co_varnames[1] == "start_response"  # a plain function: no signature() on the cold path
+    try:
+        params = [p for p in inspect.signature(target).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 2 and params[1].name == "start_response"
+
+
+def _wsgi_str(text: str) -> str:
+    """PEP 3333's "bytes in a str": the UTF-8 bytes of the text, one character each."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def environ_of(scope: dict, body: bytes) -> dict:
+    root = scope.get("root_path", "")
+    path = scope["path"]
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root):]
+    scheme = scope.get("scheme", "http")
+    client = scope.get("client") or ("127.0.0.1", 0)
+    env = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": _wsgi_str(root),
+        "PATH_INFO": _wsgi_str(path),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if body:
+        env["CONTENT_LENGTH"] = str(len(body))
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            env[name] = value
+            continue
+        key = "HTTP_" + name
+        if key in env:
+            env[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+        else:
+            env[key] = value
+    host = env.get("HTTP_HOST", "")
+    name, _, port = host.rpartition(":") if host.rpartition(":")[2].isdigit() else (host, "", "")
+    env["SERVER_NAME"] = name or "function"
+    env["SERVER_PORT"] = port or ("443" if scheme == "https" else "80")
+    return env
+
+
+class WsgiApp:
+    """An ASGI app that runs a WSGI app (http only; no lifespan: WSGI has none)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        environ = environ_of(scope, b"".join(chunks))
+        loop = asyncio.get_running_loop()
+        # The app, its iterable and close() run in one thread and one context (Flask's
+        # stream_with_context keeps its request context across yields); each item passes to this
+        # coroutine one at a time: the thread waits until the last one was sent (backpressure).
+        pipe = asyncio.Queue()
+        room = threading.Semaphore(1)
+        stop = threading.Event()
+        response = {}
+        produced = asyncio.ensure_future(asyncio.to_thread(self._produce, environ, response, pipe, room, stop, loop))
+        sent = False
+        try:
+            while True:
+                kind, value = await pipe.get()
+                if kind == "end":
+                    break
+                if kind == "error":
+                    raise value
+                if not sent:
+                    sent = True
+                    await send({"type": "http.response.start", "status": response["status"], "headers": response["headers"]})
+                if value:
+                    await send({"type": "http.response.body", "body": value, "more_body": True})
+                room.release()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except BaseException:
+            stop.set()  # the thread stops at its next item (closing the iterable) without waiting for room
+            raise
+        await produced
+
+    def _produce(self, environ, response, pipe, room, stop, loop):
+        """In the app's thread: calls the app, iterates its response, closes it; every outcome goes to `pipe`."""
+
+        def put(item):
+            while not room.acquire(timeout=0.05):
+                if stop.is_set():
+                    return
+            if not stop.is_set():
+                loop.call_soon_threadsafe(pipe.put_nowait, item)
+
+        def start_response(status, headers, exc_info=None):
+            if exc_info is not None:
+                try:
+                    if response.get("started"):
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            response["status"] = int(str(status).split(" ", 1)[0])
+            response["headers"] = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers]
+            return write
+
+        def write(data):  # PEP 3333's write(): its bytes go before the iterable's
+            start()
+            put(("chunk", bytes(data)))
+
+        def start():
+            if "status" not in response:
+                raise RuntimeError("the WSGI app sent a body before calling start_response")
+            response["started"] = True
+
+        try:
+            result = self.app(environ, start_response)
+            try:
+                for chunk in result:
+                    if stop.is_set():
+                        break
+                    start()
+                    put(("chunk", bytes(chunk)))
+                start()
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            put(("end", None))
+        except BaseException as err:  # to the coroutine, which raises it in the call
+            put(("error", err))
