@@ -11,8 +11,23 @@ class Event(dict):
 
     Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
     order), headers (lower-case names, repeated values joined by ", "), multiHeaders, body
-    (bytes), requestId.
+    (bytes), requestId. Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
+
+    def __missing__(self, key):
+        """Lambda's names (API Gateway REST and HTTP APIs) read as aliases of the platform's keys, so
+        a Lambda handler runs unchanged; computed only when asked (never on the call path)."""
+        alias = _LAMBDA.get(key)
+        if alias is None:
+            raise KeyError(key)
+        return alias(self)
+
+    def get(self, key, default=None):
+        value = dict.get(self, key, _ABSENT)
+        if value is not _ABSENT:
+            return value
+        alias = _LAMBDA.get(key)
+        return default if alias is None else alias(self)
 
     def json(self):
         """The body parsed as JSON (None for an empty body); raises ValueError if it is not JSON."""
@@ -21,6 +36,25 @@ class Event(dict):
 
     def text(self, encoding="utf-8"):
         return self["body"].decode(encoding)
+
+
+_ABSENT = object()
+
+# Lambda's event keys (payload 1.0 and 2.0) → the platform's: docs/api-invoke.md, "Lambda's names".
+# A Lambda event has None where the platform has an empty dict (no query string).
+_LAMBDA = {
+    "httpMethod": lambda e: e["method"],
+    "rawPath": lambda e: e["path"],
+    "rawQueryString": lambda e: e["rawQuery"],
+    "queryStringParameters": lambda e: e["query"] or None,
+    "multiValueQueryStringParameters": lambda e: e["multiQuery"] or None,
+    "multiValueHeaders": lambda e: e["multiHeaders"],
+    "pathParameters": lambda e: None,
+    "stageVariables": lambda e: None,
+    "isBase64Encoded": lambda e: False,
+    "requestContext": lambda e: {"requestId": e["requestId"], "httpMethod": e["method"], "path": e["path"],
+                                 "http": {"method": e["method"], "path": e["path"]}},
+}
 
 
 def _grouped(pairs, joiner):

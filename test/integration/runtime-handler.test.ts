@@ -32,6 +32,18 @@ function echoFunction(asyncDef: boolean): Record<string, string> {
       '        return event["body"]',
       '    if event["path"] == "/json":',
       '        return {"parsed": event.json()}',
+      '    if event["path"] == "/lambda":',
+      '        names = ["httpMethod", "rawPath", "rawQueryString", "queryStringParameters", "multiValueQueryStringParameters",',
+      '                 "multiValueHeaders", "pathParameters", "stageVariables", "isBase64Encoded", "requestContext"]',
+      '        got = {n: event[n] for n in names}',
+      '        got["getQs"] = event.get("queryStringParameters", "default")',
+      '        got["getOther"] = event.get("nope", "default")',
+      '        got["keys"] = sorted(event)',
+      '        try:',
+      '            event["nope"]',
+      '        except KeyError as err:',
+      '            got["missing"] = str(err)',
+      '        return got',
       '    return {',
       '        "isDict": isinstance(event, dict),',
       '        "method": event["method"], "path": event["path"], "rawQuery": event["rawQuery"],',
@@ -101,6 +113,19 @@ for (const asyncDef of [false, true]) {
         const ms = ctx[key] as number;
         assert.ok(Number.isInteger(ms) && ms > 0 && ms <= 3_000, `${key} = ${ms}`);
       }
+    });
+
+    test("Lambda's event names read as aliases (a Lambda handler runs unchanged); they are not keys; other names are KeyError", async () => {
+      const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], requestId: 'req-l' })) as Record<string, unknown>;
+      assert.deepEqual(got, {
+        httpMethod: 'POST', rawPath: '/lambda', rawQueryString: 'a=1&a=2', queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] },
+        multiValueHeaders: { 'x-h': ['v'] }, pathParameters: null, stageVariables: null, isBase64Encoded: false,
+        requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', http: { method: 'POST', path: '/lambda' } },
+        getQs: { a: '2' }, getOther: 'default', keys: ['body', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId'], missing: "'nope'",
+      });
+      const empty = bodyJson(await rt.invokeOk({ path: '/lambda' })) as Record<string, unknown>;
+      assert.equal(empty.queryStringParameters, null, 'no query string: None, as Lambda gives');
+      assert.equal(empty.getQs, null);
     });
 
     test('an empty body is empty bytes; a GET with no query gives empty maps', async () => {
