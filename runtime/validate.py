@@ -189,8 +189,10 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
             problems.append({**where, "message": f"entrypoint {entrypoint}: a function of 3 parameters is served as an ASGI app "
                              "(scope, receive, send) and must be `async def`; a handler takes 2 (event, context)"})
         else:
+            hint = ("; OpenFaaS's handle(req) becomes handle(event, context), with event.text() as req"
+                    if arity == 1 else "")
             problems.append({**where, "message": f"entrypoint {entrypoint}: {first}() takes {arity} positional parameter"
-                             f"{'' if arity == 1 else 's'}; write handler(event, context) or an ASGI app(scope, receive, send)"})
+                             f"{'' if arity == 1 else 's'}; write handler(event, context) or an ASGI app(scope, receive, send){hint}"})
     return result, problems
 
 

@@ -22,6 +22,16 @@ class Event(dict):
             raise KeyError(key)
         return alias(self)
 
+    def __getattr__(self, name):
+        """`event.body`, `event.headers`, `event.method`, ... as OpenFaaS's python3-http event reads
+        (only called for names that are not attributes: nothing on the call path)."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"'Event' object has no attribute {name!r} (its keys: {', '.join(self)})") from None
+
     def get(self, key, default=None):
         value = dict.get(self, key, _ABSENT)
         if value is not _ABSENT:

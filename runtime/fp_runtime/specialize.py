@@ -165,8 +165,9 @@ def _contract(target):
             return "wsgi", True
         call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
+    hint = "; OpenFaaS's handle(req) becomes handle(event, context), with event.text() as req" if arity == 1 else ""
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
-                    f"it takes {arity} positional arguments")
+                    f"it takes {arity} positional arguments{hint}")
 
 
 def load(spec: dict, flusher=None) -> Loaded:

@@ -107,6 +107,7 @@ describe('runtime/validate.py', () => {
   it('refuses the wrong number of positional parameters, and a sync 3-parameter function', async () => {
     const one = await check({ 'main.py': 'def handler(event):\n    pass\n' }, 'main:handler');
     assert.deepEqual([one.problems.length, one.problems[0]!.line, one.entrypoint.arity], [1, 1, 1]);
+    assert.match(one.problems[0]!.message, /OpenFaaS's handle\(req\) becomes handle\(event, context\), with event\.text\(\) as req/);
     const kwOnly = await check({ 'main.py': 'def handler(event, *, context):\n    pass\n' }, 'main:handler');
     assert.equal(kwOnly.entrypoint.arity, 1);
     assert.equal(kwOnly.problems.length, 1);

@@ -39,6 +39,11 @@ function echoFunction(asyncDef: boolean): Record<string, string> {
       '        got["getQs"] = event.get("queryStringParameters", "default")',
       '        got["getOther"] = event.get("nope", "default")',
       '        got["keys"] = sorted(event)',
+      '        got["attrs"] = [event.method, event.path, event.body.decode(), event.headers]',
+      '        try:',
+      '            event.nope',
+      '        except AttributeError as err:',
+      '            got["noAttr"] = str(err).split(" (")[0]',
       '        try:',
       '            event["nope"]',
       '        except KeyError as err:',
@@ -115,13 +120,14 @@ for (const asyncDef of [false, true]) {
       }
     });
 
-    test("Lambda's event names read as aliases (a Lambda handler runs unchanged); they are not keys; other names are KeyError", async () => {
-      const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], requestId: 'req-l' })) as Record<string, unknown>;
+    test("Lambda's event names read as aliases (a Lambda handler runs unchanged), keys as attributes (OpenFaaS's event.body); other names are KeyError/AttributeError", async () => {
+      const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], body: Buffer.from('b'), requestId: 'req-l' })) as Record<string, unknown>;
       assert.deepEqual(got, {
         httpMethod: 'POST', rawPath: '/lambda', rawQueryString: 'a=1&a=2', queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] },
         multiValueHeaders: { 'x-h': ['v'] }, pathParameters: null, stageVariables: null, isBase64Encoded: false,
         requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', http: { method: 'POST', path: '/lambda' } },
         getQs: { a: '2' }, getOther: 'default', keys: ['body', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId'], missing: "'nope'",
+        attrs: ['POST', '/lambda', 'b', { 'x-h': 'v' }], noAttr: "'Event' object has no attribute 'nope'",
       });
       const empty = bodyJson(await rt.invokeOk({ path: '/lambda' })) as Record<string, unknown>;
       assert.equal(empty.queryStringParameters, null, 'no query string: None, as Lambda gives');
