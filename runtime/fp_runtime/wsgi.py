@@ -3,16 +3,17 @@
 An entrypoint whose second positional parameter is `start_response` (PEP 3333), or an object with
 a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
 mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them), and
-the app and each step of its response iterable run in a worker thread (`asyncio.to_thread`, which
-carries the call's log capture). Each chunk is sent as the app yields it (streaming); the thread
-waits for each send (backpressure). Everything else (errors, timeouts, proxies, root_path) is the
-ASGI path's.
+the app, its response iterable and close() run in one worker thread per call (`asyncio.to_thread`,
+which carries the call's log capture). Each chunk is sent as the app yields it (streaming); the
+thread waits for each send (backpressure). Everything else (errors, timeouts, proxies, root_path)
+is the ASGI path's.
 """
 import asyncio
 import inspect
 import io
 import sys
 import threading
+
 
 def is_wsgi(target) -> bool:
     """A callable of two positional parameters that is a WSGI app, not handler(event, context)."""
