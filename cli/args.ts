@@ -53,6 +53,25 @@ export function splitCommand(argv: readonly string[]): { command: string | null;
   return { command: null, rest: [...argv] };
 }
 
+/**
+ * Other tools' words for an option this CLI names otherwise (too far apart for `didYouMean`):
+ * `tokens create --name` → `--label`, `logs --tail` (kubectl) → `--limit`, `--ttl` → `--expires`.
+ */
+const SYNONYMS: Record<string, readonly string[]> = {
+  label: ['name', 'description', 'desc'],
+  limit: ['tail', 'lines', 'count'],
+  expires: ['ttl', 'expiry', 'expire', 'expires-in', 'lifetime'],
+  data: ['body', 'payload'],
+  yes: ['confirm', 'assume-yes', 'non-interactive'],
+};
+
+/** `; did you mean "--label"?` when `option` (`--name`) is another tool's word for one of `table`'s options. */
+function synonymOf(option: string, table: OptionTable): string | undefined {
+  const word = option.slice(2);
+  const meant = Object.keys(SYNONYMS).find((name) => table[name] !== undefined && SYNONYMS[name]!.includes(word));
+  return meant === undefined ? undefined : `; did you mean ${JSON.stringify(`--${meant}`)}?`;
+}
+
 /** Parses `argv` (without the command) against the command's options plus the global ones. */
 export function parseCommandArgs(argv: readonly string[], options: OptionTable, commandName: string): ParsedArgs {
   const table = { ...GLOBAL_OPTIONS, ...options };
@@ -66,7 +85,7 @@ export function parseCommandArgs(argv: readonly string[], options: OptionTable, 
     const message = (err as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
     // `--dryrun`, `--mesage`: the option meant, as an unknown command or subcommand names it.
     const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? '' : didYouMean(unknown, Object.keys(table).map((k) => `--${k}`));
+    const near = unknown === undefined ? '' : synonymOf(unknown, table) ?? didYouMean(unknown, Object.keys(table).map((k) => `--${k}`));
     throw usageError(`${message}${near}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
   }
 }

@@ -148,4 +148,19 @@ describe('parseCommandArgs: an unknown option names the one meant (newcomer roun
     assert.match(messageOf(['--mesage', 'x']), /did you mean "--message"\?/);
     assert.match(messageOf(['--zzzzzz']), /^Unknown option '--zzzzzz'\nRun/);
   });
+
+  it("another tool's word for an option (`tokens create --name`, kubectl's `logs --tail`): the option meant, only if the command has it", () => {
+    const tokens = { label: { type: 'string' as const, description: '' }, expires: { type: 'string' as const, description: '' } };
+    const messageIn = (table: typeof tokens | typeof options, argv: string[]): string => {
+      try {
+        parseCommandArgs(argv, table, 'tokens');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return assert.fail('parsed');
+    };
+    assert.match(messageIn(tokens, ['--name', 'ci']), /^Unknown option '--name'; did you mean "--label"\?/);
+    assert.match(messageIn(tokens, ['--ttl', '1d']), /did you mean "--expires"\?/);
+    assert.match(messageIn(options, ['--name', 'x']), /^Unknown option '--name'\nRun/, 'deploy has no --label: nothing suggested');
+  });
 });
