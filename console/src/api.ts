@@ -107,6 +107,8 @@ export interface FnAnswer {
   asyncUrl?: string;
   contract: Contract;
   invokeToken?: string;
+  /** Unix ms: the invoke token ends with the expiring token that obtained it (ADR 0074); absent: never. */
+  invokeTokenExpiresAt?: number;
 }
 export interface Usage {
   function: string;

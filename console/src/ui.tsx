@@ -7,6 +7,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
+import { time } from './format.js';
 
 export interface AsyncState<T> {
   data: T | undefined;
@@ -172,7 +173,8 @@ export function Dialog({ title, open, onClose, children }: { title: string; open
 }
 
 /** A secret shown once (invoke token, webhook secret): the user must copy it now. */
-export function ShownOnce({ label, value }: { label: string; value: string }): JSX.Element {
+/** A secret shown once; `expiresAt` (Unix ms) says when it stops working (absent: never). */
+export function ShownOnce({ label, value, expiresAt }: { label: string; value: string; expiresAt?: number | undefined }): JSX.Element {
   return (
     <div class="notice" role="status">
       <strong>{label}</strong> — shown only now; copy it:
@@ -180,6 +182,9 @@ export function ShownOnce({ label, value }: { label: string; value: string }): J
         <code class="secret" data-testid="shown-once">{value}</code>
         <CopyButton text={value} />
       </div>
+      {expiresAt !== undefined
+        ? <p data-testid="shown-once-expires">It stops working on {time(expiresAt)}, when the token you signed in with does (it cannot outlive it); a token without an expiry issues one that does not end.</p>
+        : null}
     </div>
   );
 }

@@ -385,6 +385,32 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('an invoke token obtained with an expiring token says when it stops working (ADR 0074)', async () => {
+    const name = fnName('tokfn');
+    await createFunction(c.platform.api, name);
+    const made = await c.platform.api.call('POST', '/tokens', { role: 'deployer', label: 'for a day', expiresIn: '1d' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings`, token: made.body.secret as string });
+    await page.getByRole('heading', { name }).waitFor();
+    await page.getByRole('radio', { name: 'invoke token' }).check();
+    await page.getByRole('button', { name: 'Save auth' }).click();
+    await page.getByTestId('shown-once').waitFor();
+    const ends = (await c.platform.api.call('GET', `/functions/${name}`)).body;
+    assert.equal(ends.function.auth, 'token');
+    assert.match(await textOf(page.getByTestId('shown-once-expires')), /stops working on .*when the token you signed in with does/);
+    // Rotated: the new one ends too; the admin token (no expiry) gets one that does not.
+    await page.getByRole('button', { name: 'Rotate invoke token' }).click();
+    await eventually(async () => assert.equal(await page.getByTestId('shown-once-expires').count(), 1));
+    assert.deepEqual(problems, []);
+    await context.close();
+    const admin = await c.page({ hash: `#/functions/${name}/settings` });
+    await admin.page.getByRole('button', { name: 'Rotate invoke token' }).click();
+    await admin.page.getByTestId('shown-once').waitFor();
+    assert.equal(await admin.page.getByTestId('shown-once-expires').count(), 0);
+    assert.deepEqual(admin.problems, []);
+    await admin.context.close();
+  });
+
   it('a function deleted elsewhere says so; another function\'s page never shows the previous one', async () => {
     const [gone, next] = [fnName('gone'), fnName('next')];
     await createFunction(c.platform.api, gone);

@@ -99,7 +99,7 @@ export function NewFunction(): JSX.Element {
     return (
       <div class="page narrow">
         <h1 tabIndex={-1} id="created-title" data-testid="created">Created <code>{created.function.name}</code></h1>
-        {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} /> : null}
+        {created.invokeToken !== undefined ? <ShownOnce label="Invoke token" value={created.invokeToken} expiresAt={created.invokeTokenExpiresAt} /> : null}
         <Card title="Contract">
           <ContractCard contract={created.contract} asyncUrl={created.asyncUrl} invocation={created.function.invocation} />
         </Card>

@@ -51,7 +51,8 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   // The outcome of the last change, shown in the form it came from (not at the top of a long page).
   const [outcome, setOutcome] = useState<{ form: Form; saved?: string; error?: unknown } | null>(null);
   const setError = (form: Form) => (error: unknown): void => setOutcome({ form, error });
-  const [token, setToken] = useState<string | null>(null);
+  const [token, setTokenValue] = useState<{ value: string; expiresAt?: number | undefined } | null>(null);
+  const setToken = (answer: { invokeToken: string; invokeTokenExpiresAt?: number }): void => setTokenValue({ value: answer.invokeToken, expiresAt: answer.invokeTokenExpiresAt });
   // Checked before saving (the API takes `env` as an object: a second row with the same name would
   // silently replace the first); shown from the first Save on, then as the rows change.
   const [envChecked, setEnvChecked] = useState(false);
@@ -62,7 +63,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     setOutcome(null);
     try {
       const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, body);
-      if (answer.invokeToken !== undefined) setToken(answer.invokeToken);
+      if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
       reload();
       return true;
@@ -188,8 +189,8 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           </fieldset>
           <button type="button" onClick={() => void patch('access', { auth }, 'Auth saved.')}>Save auth</button>
           {status('access')}
-          {token !== null ? <ShownOnce label="Invoke token" value={token} /> : null}
-          {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string }>('POST', `/functions/${enc(name)}/tokens/rotate`).then((a) => setToken(a.invokeToken), setError('access'))}>Rotate invoke token</button> : null}
+          {token !== null ? <ShownOnce label="Invoke token" value={token.value} expiresAt={token.expiresAt} /> : null}
+          {f.auth === 'token' ? <button type="button" onClick={() => void api<{ invokeToken: string; invokeTokenExpiresAt?: number }>('POST', `/functions/${enc(name)}/tokens/rotate`).then(setToken, setError('access'))}>Rotate invoke token</button> : null}
         </section>
         <section class="card form" aria-label="State">
           <h3>State</h3>
