@@ -155,7 +155,15 @@ export class ProcessHost implements RuntimeHost {
       warnings.push('the sandbox is OFF (--unsafe-no-sandbox): every function can read and change the platform, its secrets and every other function');
     }
     this.cgroups = cgroups;
-    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], new UidClaims(options.uidClaimsDir)) : null;
+    let claims: UidClaims | null = null;
+    if (options.sandbox === 'root') {
+      try {
+        claims = new UidClaims(options.uidClaimsDir);
+      } catch (err) {
+        warnings.push(`uids are not claimed host-wide (${(err as Error).message}): another platform on this host may give its functions the same uids; give each platform its own FP_SANDBOX_UIDS range`);
+      }
+    }
+    this.uids = options.sandbox === 'root' ? new UidAllocator(options.uidRange[0], options.uidRange[1], claims) : null;
     // Templates need a box to bind their socket into: sandboxed modes only.
     this.tplRoot = options.sandbox === 'off' ? null : makeTemplateRoot();
     this.templates = this.tplRoot !== null;

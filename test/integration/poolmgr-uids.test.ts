@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEFAULT_UID_CLAIMS_DIR } from '../../poolmgr/host/uid-claims.js';
-import { resolveSandbox, type InvocationResult } from '../../poolmgr/index.js';
+import { defaultPoolConfig, resolveSandbox, type InvocationResult } from '../../poolmgr/index.js';
+import { ProcessHost } from '../../poolmgr/host/process-host.js';
 import { testSandbox } from '../helpers/runtime-process.js';
 import { ev, fnVersion, openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
 
@@ -41,5 +42,18 @@ describe('uids across platforms on one host', { skip: SANDBOX === 'root' ? false
     const c = await openPool();
     t.after(() => c.close());
     assert.notEqual(uidOf(await c.invoke(fnVersion(dir), ev())), uidB);
+  });
+});
+
+describe('uid claims that cannot be made', { skip: SANDBOX === 'root' ? false : 'root mode only' }, () => {
+  it('a claims directory that cannot be made (a file there, a read-only /run) is a warning, not a platform that does not start', async () => {
+    const dir = await writeFunction({ 'not-a-dir': 'x' });
+    try {
+      const host = new ProcessHost({ ...defaultPoolConfig({ codeRoots: [dir] }), sandbox: 'root', zygotes: false, uidClaimsDir: join(dir, 'not-a-dir', 'uids') });
+      assert.ok(host.isolation.warnings.some((w) => /uids are not claimed host-wide .*FP_SANDBOX_UIDS/.test(w)), host.isolation.warnings.join('\n'));
+      await host.close();
+    } finally {
+      await removeFunction(dir);
+    }
   });
 });
