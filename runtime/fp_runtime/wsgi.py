@@ -119,6 +119,8 @@ class WsgiApp:
                 if value:
                     await send({"type": "http.response.body", "body": value, "more_body": True})
                 room.release()
+            if not sent:  # no body at all (HEAD, 204, an empty list)
+                await send({"type": "http.response.start", "status": response["status"], "headers": response["headers"]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except BaseException:
             stop.set()  # the thread stops at its next item (closing the iterable) without waiting for room
@@ -148,7 +150,7 @@ class WsgiApp:
 
         def write(data):  # PEP 3333's write(): its bytes go before the iterable's
             start()
-            put(("chunk", bytes(data)))
+            put(("chunk", _bytes(data)))
 
         def start():
             if "status" not in response:
@@ -162,7 +164,7 @@ class WsgiApp:
                     if stop.is_set():
                         break
                     start()
-                    put(("chunk", bytes(chunk)))
+                    put(("chunk", _bytes(chunk)))
                 start()
             finally:
                 close = getattr(result, "close", None)
@@ -171,3 +173,10 @@ class WsgiApp:
             put(("end", None))
         except BaseException as err:  # to the coroutine, which raises it in the call
             put(("error", err))
+
+
+def _bytes(chunk) -> bytes:
+    if isinstance(chunk, str):
+        raise TypeError(f"the WSGI app's body holds a str ({chunk[:40]!r}); WSGI bodies are bytes: "
+                        "return [text.encode()] (or a framework's response, which encodes it)")
+    return bytes(chunk)

@@ -29,6 +29,9 @@ const FLASK = py(
   '            yield f"chunk {i}\\n"',
   '            time.sleep(0.4)',
   '    return Response(stream_with_context(gen()), mimetype="text/plain")',
+  '@app.route("/empty", methods=["DELETE"])',
+  'def empty():',
+  '    return "", 204',
   '@app.route("/boom")',
   'def boom():',
   '    raise ValueError("a secret in the message")',
@@ -39,10 +42,24 @@ const FLASK = py(
 
 /** PEP 3333 by hand: write() before the iterable, a generator with close(), a path with %2F. */
 const BARE = py(
+  'import time',
   'CLOSED = []',
+  'def forever():',
+  '    try:',
+  '        for i in range(300):',
+  '            yield b"tick\\n"',
+  '            time.sleep(0.05)',
+  '    finally:',
+  '        CLOSED.append("forever")',
   'def app(environ, start_response):',
+  '    if environ["PATH_INFO"] == "/forever":',
+  '        start_response("200 OK", [("content-type", "text/plain")])',
+  '        return forever()',
   '    if environ["PATH_INFO"] == "/raise":',
   '        raise KeyError("a secret key")',
+  '    if environ["PATH_INFO"] == "/str":',
+  '        start_response("200 OK", [])',
+  '        return ["not bytes"]',
   '    if environ["PATH_INFO"] == "/closed":',
   '        start_response("200 OK", [("content-type", "text/plain")])',
   '        return [str(CLOSED).encode()]',
@@ -62,7 +79,8 @@ const flask = fnName('flask');
 const bare = fnName('wsgi');
 const h = useGateway({
   [flask]: { files: { 'main.py': FLASK }, manifest: 'entrypoint: main:app' },
-  [bare]: { files: { 'main.py': BARE }, manifest: 'entrypoint: main:app' },
+  // One instance: a call after the stream's is served where its iterable was (or was not) closed.
+  [bare]: { files: { 'main.py': BARE }, manifest: 'entrypoint: main:app\nlimits:\n  maxInstances: 1' },
 });
 
 describe('WSGI apps', () => {
@@ -87,6 +105,17 @@ describe('WSGI apps', () => {
     const missing = await request(`${h.url}/fn/${flask}/nothing`);
     assert.equal(missing.status, 404);
     assert.match(missing.body.toString(), /Not Found/);
+  });
+
+  it('Flask: HEAD answers the headers with their Content-Length and no body; an empty 204', async () => {
+    const get = await request(`${h.url}/fn/${flask}/?name=x`);
+    const head = await request(`${h.url}/fn/${flask}/?name=x`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], get.headers['content-length']);
+    assert.equal(head.body.length, 0);
+    const empty = await request(`${h.url}/fn/${flask}/empty`, { method: 'DELETE' });
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body.length, 0);
   });
 
   it('Flask: a streamed response reaches the client chunk by chunk', async () => {
@@ -126,6 +155,21 @@ describe('WSGI apps', () => {
     assert.equal(closed.body.toString(), '[True]');
   });
 
+  it('a client that goes away mid-stream: the app stops at its next chunk and its iterable is closed', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${h.url}/fn/${bare}/forever`, { signal: abort.signal });
+    const reader = res.body!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value).slice(0, 5), 'tick\n');
+    abort.abort();
+    // The call ends at once; the app's thread stops at its next chunk (≤ 50 ms here) and closes it.
+    let closed = '';
+    for (let i = 0; i < 40 && !closed.includes("'forever'"); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      closed = (await request(`${h.url}/fn/${bare}/closed`)).body.toString();
+    }
+    assert.match(closed, /'forever'/);
+  });
+
   it('an exception out of a bare WSGI app: a 500 without its message to the caller; type, file and line in the run record', async () => {
     const res = await request(`${h.url}/fn/${bare}/raise`);
     assert.equal(res.status, 500);
@@ -133,6 +177,10 @@ describe('WSGI apps', () => {
     const run = await runRecord(h, String(res.headers['x-run-id']));
     assert.equal(run.error?.type, 'KeyError');
     assert.equal(run.error?.file, 'main.py');
-    assert.equal(run.error?.line, 4);
+    assert.equal(run.error?.line, BARE.split('\n').indexOf('        raise KeyError("a secret key")') + 1);
+    const str = await request(`${h.url}/fn/${bare}/str`);
+    assert.equal(str.status, 500);
+    const strRun = await runRecord(h, String(str.headers['x-run-id']));
+    assert.match(strRun.error?.message ?? '', /body holds a str \('not bytes'\); WSGI bodies are bytes/);
   });
 });
