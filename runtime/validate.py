@@ -29,6 +29,7 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
 from fp_deps import imports as deps_imports  # noqa: E402
 from fp_deps import requirements as deps_requirements  # noqa: E402
+from fp_runtime import migration  # noqa: E402
 
 SKIP_DIRS = {"__pycache__", "node_modules"}
 
@@ -189,8 +190,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
             problems.append({**where, "message": f"entrypoint {entrypoint}: a function of 3 parameters is served as an ASGI app "
                              "(scope, receive, send) and must be `async def`; a handler takes 2 (event, context)"})
         else:
-            hint = ("; OpenFaaS's handle(req) becomes handle(event, context), with event.text() as req"
-                    if arity == 1 else "")
+            hint = migration.hint(arity)
             problems.append({**where, "message": f"entrypoint {entrypoint}: {first}() takes {arity} positional parameter"
                              f"{'' if arity == 1 else 's'}; write handler(event, context) or an ASGI app(scope, receive, send){hint}"})
     return result, problems

@@ -13,7 +13,7 @@ import resource
 import sys
 import threading
 
-from . import capture
+from . import capture, migration
 from .wsgi import WsgiApp, is_wsgi
 
 THREAD_STACK_BYTES = 2 * 1024 * 1024
@@ -165,9 +165,8 @@ def _contract(target):
             return "wsgi", True
         call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
-    hint = "; OpenFaaS's handle(req) becomes handle(event, context), with event.text() as req" if arity == 1 else ""
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
-                    f"it takes {arity} positional arguments{hint}")
+                    f"it takes {arity} positional arguments{migration.hint(arity)}")
 
 
 def load(spec: dict, flusher=None) -> Loaded:

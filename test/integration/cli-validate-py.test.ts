@@ -108,6 +108,8 @@ describe('runtime/validate.py', () => {
     const one = await check({ 'main.py': 'def handler(event):\n    pass\n' }, 'main:handler');
     assert.deepEqual([one.problems.length, one.problems[0]!.line, one.entrypoint.arity], [1, 1, 1]);
     assert.match(one.problems[0]!.message, /OpenFaaS's handle\(req\) becomes handle\(event, context\), with event\.text\(\) as req/);
+    const none = await check({ 'main.py': 'def main():\n    pass\n' }, 'main:main');
+    assert.match(none.problems[0]!.message, /takes 0 positional parameters.*Fission's main\(\) becomes handler\(event, context\)/);
     const kwOnly = await check({ 'main.py': 'def handler(event, *, context):\n    pass\n' }, 'main:handler');
     assert.equal(kwOnly.entrypoint.arity, 1);
     assert.equal(kwOnly.problems.length, 1);

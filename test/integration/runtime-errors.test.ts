@@ -311,7 +311,8 @@ describe('init errors', () => {
     for (const attr of ['one', 'four', 'none', 'NOT_CALLABLE']) {
       const reply = await expectInitError(t, files, `main:${attr}`);
       assert.equal(reply.error.type, 'TypeError', attr);
-      if (attr === 'one') assert.match(reply.error.message, /OpenFaaS's handle\(req\) becomes handle\(event, context\)/);
+      if (attr === 'one') assert.match(reply.error.message, /OpenFaaS's handle\(req\) becomes handle\(event, context\).*OpenWhisk's main\(args\) becomes main\(event, context\)/);
+      if (attr === 'none') assert.match(reply.error.message, /Fission's main\(\) becomes handler\(event, context\)/);
     }
   });
 
