@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -71,18 +71,21 @@ describe('host-wide uid claims', () => {
     assert.equal(existsSync(join(dir, '.takeover')), false, 'the takeover lock is gone');
   });
 
-  it('a uid goes back to the host when its last runtime is gone, and all of them at close', () => {
+  it("a uid freed in the platform stays its claim (its next function takes it, no file operation); all go back to the host at close", () => {
     const dir = claimsDir();
     const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir));
+    assert.equal(uids.acquire('a'), 600_000);
     uids.acquire('a');
-    uids.acquire('a');
-    uids.acquire('b');
+    assert.equal(uids.acquire('b'), 600_001);
     uids.release('a');
-    assert.equal(existsSync(join(dir, '600000')), true, 'one runtime of a is left');
     uids.release('a');
-    assert.equal(existsSync(join(dir, '600000')), false);
+    assert.equal(uids.uidOf('a'), undefined, "a's last runtime is gone");
+    assert.equal(existsSync(join(dir, '600000')), true, 'still claimed by this platform');
+    unlinkSync(join(dir, '600000')); // were it claimed again, the file would come back
+    assert.equal(uids.acquire('c'), 600_000, 'the lowest free uid, taken again');
+    assert.equal(existsSync(join(dir, '600000')), false, 'taken without touching the claims directory');
     uids.close();
-    assert.equal(existsSync(join(dir, '600001')), false);
+    assert.deepEqual(readdirSync(dir), [], 'every claim given back');
   });
 
   it("a platform never removes a claim that is not its own (one taken over since)", () => {
