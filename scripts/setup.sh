@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh           everything `npm test`, `npm run bench` and `npm run build` need:
 #                                   the Python test tools too, and a type-checked build (tsc, and
 #                                   the web console's tsc + esbuild)
-#   bash scripts/setup.sh --start   what `npm start` needs: the runtime's one Python package, and a
+#   bash scripts/setup.sh --start   what `npm start` needs: the runtime's Python packages (its own and
+#                                   what its presets preload: runtime/requirements*.txt but -dev), and a
 #                                   quick build (scripts/transpile.mjs: no type checking; the
 #                                   console bundled by esbuild without its type check)
 #
@@ -24,17 +25,17 @@ case "${1:-}" in
   *) echo "usage: bash scripts/setup.sh [--start]" >&2; exit 2 ;;
 esac
 
-# The runtime's virtual environment: the real interpreter, not pyenv's shell shim. Runtime
-# requirements always; the test and benchmark tools (FastAPI, uvicorn, pytest, Schemathesis) unless --start.
+# The runtime's virtual environment: the real interpreter, not pyenv's shell shim. The runtime's
+# requirements and its presets' always; the test and benchmark tools (uvicorn, pytest, Schemathesis…) unless --start.
 python_env() {
   if [ ! -x .venv/bin/python ]; then
     py=$(python3 -c 'import sys; print(sys.executable)')
     echo "setup: creating .venv from $py"
     "$py" -m venv .venv
   fi
-  local stamp=.venv/.requirements-stamp want_start want_all files=(runtime/requirements.txt)
-  want_start=$(sha256sum < runtime/requirements.txt | cut -d' ' -f1)
-  want_all=$(cat runtime/requirements.txt runtime/requirements-dev.txt | sha256sum | cut -d' ' -f1)
+  local stamp=.venv/.requirements-stamp want_start want_all files=(runtime/requirements.txt runtime/requirements-presets.txt)
+  want_start=$(cat runtime/requirements.txt runtime/requirements-presets.txt | sha256sum | cut -d' ' -f1)
+  want_all=$(cat runtime/requirements.txt runtime/requirements-presets.txt runtime/requirements-dev.txt | sha256sum | cut -d' ' -f1)
   if [ "$depth" = start ] && [ "$(cat "$stamp.start" 2>/dev/null)" = "$want_start" ]; then return; fi
   if [ "$depth" = all ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_all" ]; then return; fi
   if [ "$depth" = all ]; then files+=(runtime/requirements-dev.txt); fi

@@ -24,7 +24,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY runtime runtime
-RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r runtime/requirements.txt
+RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r runtime/requirements.txt -r runtime/requirements-presets.txt
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist

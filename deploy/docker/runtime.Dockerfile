@@ -13,8 +13,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
 
-COPY runtime/requirements.txt /opt/fastapi-platform/runtime/requirements.txt
-RUN pip install --no-cache-dir --no-compile -r /opt/fastapi-platform/runtime/requirements.txt
+COPY runtime/requirements.txt runtime/requirements-presets.txt /opt/fastapi-platform/runtime/
+RUN pip install --no-cache-dir --no-compile -r /opt/fastapi-platform/runtime/requirements.txt -r /opt/fastapi-platform/runtime/requirements-presets.txt
 
 COPY runtime/bootstrap.py /opt/fastapi-platform/runtime/bootstrap.py
 COPY runtime/fp_runtime /opt/fastapi-platform/runtime/fp_runtime

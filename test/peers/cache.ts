@@ -33,11 +33,11 @@ export function cacheRoot(env: NodeJS.ProcessEnv): string {
   return join(base, 'fastapi-platform', 'peers');
 }
 
-/** FastAPI's pinned version, from runtime/requirements-dev.txt. */
+/** FastAPI's pinned version, from runtime/requirements-presets.txt. */
 export async function fastapiVersion(): Promise<string> {
-  const text = await readFile(join(ROOT, 'runtime', 'requirements-dev.txt'), 'utf8');
+  const text = await readFile(join(ROOT, 'runtime', 'requirements-presets.txt'), 'utf8');
   const match = /^fastapi==([0-9][^\s#]*)/m.exec(text);
-  if (!match) throw new Error('runtime/requirements-dev.txt pins no fastapi==<version>');
+  if (!match) throw new Error('runtime/requirements-presets.txt pins no fastapi==<version>');
   return match[1]!;
 }
 
