@@ -11,7 +11,8 @@ class Event(dict):
 
     Keys: method, path, rawQuery, query (last value per key), multiQuery (every value, in
     order), headers (lower-case names, repeated values joined by ", "), multiHeaders, body
-    (bytes), requestId. Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
+    (bytes), requestId, clientIp (the caller's address as the gateway determined it, or None).
+    Lambda's names (httpMethod, queryStringParameters, ...) read as aliases.
     """
 
     def __missing__(self, key):
@@ -63,7 +64,8 @@ _LAMBDA = {
     "stageVariables": lambda e: None,
     "isBase64Encoded": lambda e: False,
     "requestContext": lambda e: {"requestId": e["requestId"], "httpMethod": e["method"], "path": e["path"],
-                                 "http": {"method": e["method"], "path": e["path"]}},
+                                 "identity": {"sourceIp": e["clientIp"]},
+                                 "http": {"method": e["method"], "path": e["path"], "sourceIp": e["clientIp"]}},
 }
 
 
@@ -103,8 +105,13 @@ def event_from_invoke(a: list) -> Event:
         headers, multi_headers = _grouped_flat(headers, ", ")
     else:
         headers, multi_headers = {}, {}
+    client = a[13]  # frames.INVOKE_CLIENT: [host, port], or None
     return Event(method=a[5], path=a[6], rawQuery=a[7], query=query, multiQuery=multi_query, headers=headers,
-                 multiHeaders=multi_headers, body=a[14] or b"", requestId=a[10])
+                 multiHeaders=multi_headers, body=a[14] or b"", requestId=a[10], clientIp=client[0] if client else None)
+
+
+def _client_ip(client):
+    return client[0] if isinstance(client, (list, tuple)) and client else None
 
 
 def make_event(wire: dict) -> Event:
@@ -133,6 +140,7 @@ def make_event(wire: dict) -> Event:
         multiHeaders=multi_headers,
         body=get("body") or b"",
         requestId=get("requestId", ""),
+        clientIp=_client_ip(get("client")),
     )
 
 

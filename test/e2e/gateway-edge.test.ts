@@ -13,6 +13,7 @@ const rooted = fnName('rooted');
 const raw = fnName('raw');
 const handler = fnName('hnd');
 const verbose = fnName('verbose');
+const peer = fnName('peer');
 
 const FASTAPI_APP = py(
   'from fastapi import FastAPI, Request',
@@ -61,6 +62,7 @@ const h = useGateway({
   },
   [handler]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') } },
   [verbose]: { files: { 'main.py': py('def handler(event, context):', '    raise RuntimeError("secret s3cr3t")') }, manifest: 'errors: verbose' },
+  [peer]: { files: { 'main.py': py('def handler(event, context):', '    return {"clientIp": event["clientIp"], "lambda": event["requestContext"]["identity"]["sourceIp"]}') } },
 }, { FP_TRUSTED_PROXIES: '127.0.0.1,::1' });
 
 interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string; forwarding: string[] }
@@ -135,6 +137,13 @@ describe('proxy headers and the client', () => {
     assert.deepEqual(proxied.forwarding, []); // applied, so consumed: the app sees what the client sent the proxy
     const rfc = await info(`/fn/${app}/info`, { forwarded: 'for="[2001:db8::1]:4711";proto=https;host=shop.example' });
     assert.deepEqual([rfc.scheme, rfc.client, rfc.host], ['https', ['2001:db8::1', 0], 'shop.example']);
+  });
+
+  it("a handler's event.clientIp is the same client (Lambda's requestContext.identity.sourceIp too)", async () => {
+    const direct = await request(`${h.url}/fn/${peer}/`);
+    assert.deepEqual(JSON.parse(direct.body.toString()), { clientIp: '127.0.0.1', lambda: '127.0.0.1' });
+    const proxied = await request(`${h.url}/fn/${peer}/`, { headers: { 'x-forwarded-for': '203.0.113.7, 127.0.0.1' } });
+    assert.deepEqual(JSON.parse(proxied.body.toString()), { clientIp: '203.0.113.7', lambda: '203.0.113.7' });
   });
 
   it('forwarding headers spelt with `_` are consumed too: WSGI and Django read x_forwarded_for as X-Forwarded-For (red team 2)', async () => {

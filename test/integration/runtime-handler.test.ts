@@ -121,17 +121,18 @@ for (const asyncDef of [false, true]) {
     });
 
     test("Lambda's event names read as aliases (a Lambda handler runs unchanged), keys as attributes (OpenFaaS's event.body); other names are KeyError/AttributeError", async () => {
-      const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], body: Buffer.from('b'), requestId: 'req-l' })) as Record<string, unknown>;
+      const got = bodyJson(await rt.invokeOk({ method: 'POST', path: '/lambda', rawQuery: 'a=1&a=2', query: [['a', '1'], ['a', '2']], headers: [['x-h', 'v']], body: Buffer.from('b'), requestId: 'req-l', client: ['203.0.113.7', 5555] })) as Record<string, unknown>;
       assert.deepEqual(got, {
         httpMethod: 'POST', rawPath: '/lambda', rawQueryString: 'a=1&a=2', queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] },
         multiValueHeaders: { 'x-h': ['v'] }, pathParameters: null, stageVariables: null, isBase64Encoded: false,
-        requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', http: { method: 'POST', path: '/lambda' } },
-        getQs: { a: '2' }, getOther: 'default', keys: ['body', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId'], missing: "'nope'",
+        requestContext: { requestId: 'req-l', httpMethod: 'POST', path: '/lambda', identity: { sourceIp: '203.0.113.7' }, http: { method: 'POST', path: '/lambda', sourceIp: '203.0.113.7' } },
+        getQs: { a: '2' }, getOther: 'default', keys: ['body', 'clientIp', 'headers', 'method', 'multiHeaders', 'multiQuery', 'path', 'query', 'rawQuery', 'requestId'], missing: "'nope'",
         attrs: ['POST', '/lambda', 'b', { 'x-h': 'v' }], noAttr: "'Event' object has no attribute 'nope'",
       });
       const empty = bodyJson(await rt.invokeOk({ path: '/lambda' })) as Record<string, unknown>;
       assert.equal(empty.queryStringParameters, null, 'no query string: None, as Lambda gives');
       assert.equal(empty.getQs, null);
+      assert.deepEqual(empty.requestContext, { requestId: (empty.requestContext as { requestId: string }).requestId, httpMethod: 'GET', path: '/lambda', identity: { sourceIp: null }, http: { method: 'GET', path: '/lambda', sourceIp: null } }, 'no client: None');
     });
 
     test('an empty body is empty bytes; a GET with no query gives empty maps', async () => {
