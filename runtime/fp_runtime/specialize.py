@@ -199,5 +199,7 @@ def loaded_of(spec: dict, target) -> Loaded:
     """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py)."""
     contract, is_async = _contract(target)
     if contract == "wsgi":
-        return Loaded(spec, WsgiApp(target), "asgi", True)
+        loaded = Loaded(spec, target, "asgi", True)
+        loaded.target = WsgiApp(target, threaded=loaded.concurrency > 1)
+        return loaded
     return Loaded(spec, target, contract, is_async)

@@ -2,11 +2,11 @@
 
 An entrypoint whose second positional parameter is `start_response` (PEP 3333), or an object with
 a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
-mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them), and
-the app, its response iterable and close() run in one worker thread per call (`asyncio.to_thread`,
-which carries the call's log capture). Each chunk is sent as the app yields it (streaming); the
-thread waits for each send (backpressure). Everything else (errors, timeouts, proxies, root_path)
-is the ASGI path's.
+mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them). The
+app, its response iterable and close() run on the loop's thread at concurrency 1, else in one
+worker thread per call (`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming),
+after the previous one was sent (backpressure). Everything else (errors, timeouts, proxies,
+root_path) is the ASGI path's.
 """
 import asyncio
 import inspect
@@ -78,11 +78,51 @@ def environ_of(scope: dict, body: bytes) -> dict:
     return env
 
 
-class WsgiApp:
-    """An ASGI app that runs a WSGI app (http only; no lifespan: WSGI has none)."""
+class _Response:
+    """What start_response set, and the body bytes write() gave before the iterable's."""
 
-    def __init__(self, app):
+    __slots__ = ("status", "headers", "written", "started")
+
+    def __init__(self):
+        self.status = None
+        self.headers = None
+        self.written = []
+        self.started = False  # a body byte was produced: start_response may no longer replace the headers
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.started:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        self.status = int(str(status).split(" ", 1)[0])
+        self.headers = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers]
+        return self.write
+
+    def write(self, data):  # PEP 3333's write(): its bytes go before the iterable's
+        self.start()
+        self.written.append(_bytes(data))
+
+    def start(self):
+        if self.status is None:
+            raise RuntimeError("the WSGI app sent a body before calling start_response")
+        self.started = True
+
+    def message(self):
+        return {"type": "http.response.start", "status": self.status, "headers": self.headers}
+
+
+class WsgiApp:
+    """An ASGI app that runs a WSGI app (http only; no lifespan: WSGI has none).
+
+    `threaded` (the function's concurrency is above 1): the app runs in a worker thread per call,
+    so calls run side by side. Otherwise on the event loop's thread, as a sync handler runs on the
+    runtime's main thread: one call at a time, no thread hop."""
+
+    def __init__(self, app, threaded=False):
         self.app = app
+        self.threaded = threaded
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -96,6 +136,36 @@ class WsgiApp:
             if not message.get("more_body", False):
                 break
         environ = environ_of(scope, b"".join(chunks))
+        if self.threaded:
+            await self._threaded(environ, send)
+        else:
+            await self._inline(environ, send)
+
+    async def _inline(self, environ, send):
+        response = _Response()
+        result = self.app(environ, response.start_response)
+        try:
+            sent = False
+            for chunk in result:
+                chunk = _bytes(chunk)
+                response.start()
+                if not sent:
+                    sent = True
+                    await send(response.message())
+                await _send_written(send, response)
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            response.start()
+            if not sent:  # no body at all (HEAD, 204, an empty list)
+                await send(response.message())
+            await _send_written(send, response)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    async def _threaded(self, environ, send):
         loop = asyncio.get_running_loop()
         # The app, its iterable and close() run in one thread and one context (Flask's
         # stream_with_context keeps its request context across yields); each item passes to this
@@ -103,7 +173,7 @@ class WsgiApp:
         pipe = asyncio.Queue()
         room = threading.Semaphore(1)
         stop = threading.Event()
-        response = {}
+        response = _Response()
         produced = asyncio.ensure_future(asyncio.to_thread(self._produce, environ, response, pipe, room, stop, loop))
         sent = False
         try:
@@ -115,12 +185,14 @@ class WsgiApp:
                     raise value
                 if not sent:
                     sent = True
-                    await send({"type": "http.response.start", "status": response["status"], "headers": response["headers"]})
+                    await send(response.message())
+                await _send_written(send, response)
                 if value:
                     await send({"type": "http.response.body", "body": value, "more_body": True})
                 room.release()
             if not sent:  # no body at all (HEAD, 204, an empty list)
-                await send({"type": "http.response.start", "status": response["status"], "headers": response["headers"]})
+                await send(response.message())
+            await _send_written(send, response)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except BaseException:
             stop.set()  # the thread stops at its next item (closing the iterable) without waiting for room
@@ -137,35 +209,16 @@ class WsgiApp:
             if not stop.is_set():
                 loop.call_soon_threadsafe(pipe.put_nowait, item)
 
-        def start_response(status, headers, exc_info=None):
-            if exc_info is not None:
-                try:
-                    if response.get("started"):
-                        raise exc_info[1].with_traceback(exc_info[2])
-                finally:
-                    exc_info = None
-            response["status"] = int(str(status).split(" ", 1)[0])
-            response["headers"] = [(str(k).lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers]
-            return write
-
-        def write(data):  # PEP 3333's write(): its bytes go before the iterable's
-            start()
-            put(("chunk", _bytes(data)))
-
-        def start():
-            if "status" not in response:
-                raise RuntimeError("the WSGI app sent a body before calling start_response")
-            response["started"] = True
-
         try:
-            result = self.app(environ, start_response)
+            result = self.app(environ, response.start_response)
             try:
                 for chunk in result:
                     if stop.is_set():
                         break
-                    start()
-                    put(("chunk", _bytes(chunk)))
-                start()
+                    chunk = _bytes(chunk)
+                    response.start()
+                    put(("chunk", chunk))
+                response.start()
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
@@ -173,6 +226,12 @@ class WsgiApp:
             put(("end", None))
         except BaseException as err:  # to the coroutine, which raises it in the call
             put(("error", err))
+
+
+async def _send_written(send, response):
+    """What write() gave so far, before the next chunk."""
+    while response.written:
+        await send({"type": "http.response.body", "body": response.written.pop(0), "more_body": True})
 
 
 def _bytes(chunk) -> bytes:

@@ -75,15 +75,21 @@ const BARE = py(
   '    return body()',
 );
 
-const flask = fnName('flask');
-const bare = fnName('wsgi');
-const h = useGateway({
-  [flask]: { files: { 'main.py': FLASK }, manifest: 'entrypoint: main:app' },
+/**
+ * Concurrency 1: the app runs on the runtime's event loop thread; above 1, in a thread per call
+ * (runtime/fp_runtime/wsgi.py). Every test runs against both.
+ */
+const MODES = [
+  { label: 'concurrency 1: on the loop', concurrency: 1, flask: fnName('flask'), bare: fnName('wsgi') },
+  { label: 'concurrency 4: a thread per call', concurrency: 4, flask: fnName('flaskt'), bare: fnName('wsgit') },
+];
+const h = useGateway(Object.fromEntries(MODES.flatMap((m) => [
+  [m.flask, { files: { 'main.py': FLASK }, manifest: `entrypoint: main:app\nlimits:\n  concurrency: ${m.concurrency}` }],
   // One instance: a call after the stream's is served where its iterable was (or was not) closed.
-  [bare]: { files: { 'main.py': BARE }, manifest: 'entrypoint: main:app\nlimits:\n  maxInstances: 1' },
-});
+  [m.bare, { files: { 'main.py': BARE }, manifest: `entrypoint: main:app\nlimits:\n  maxInstances: 1\n  concurrency: ${m.concurrency}` }],
+])));
 
-describe('WSGI apps', () => {
+for (const { label, flask, bare } of MODES) describe(`WSGI apps (${label})`, () => {
   it('Flask: routes, query, JSON body, status, headers, cookies, url_for and script_root under /fn/<name>', async () => {
     const res = await request(`${h.url}/fn/${flask}/?name=ada`, { headers: { cookie: 'a=1; b=2' } });
     assert.equal(res.status, 200, res.body.toString());
