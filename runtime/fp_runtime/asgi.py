@@ -318,8 +318,10 @@ class Lifespan:
         """The error of a failed startup: the exception the app raises right after saying so
         (Starlette does: its type, message, file and line are the user's), else the message's last line."""
         try:
+            # run() keeps what the app raised (in _failed) and ends normally; a cancellation of
+            # this startup is not caught here.
             await asyncio.wait_for(asyncio.shield(self._task), STARTUP_RAISE_WAIT_S)
-        except BaseException:  # still running, or raised: either way _failed says what it raised
+        except asyncio.TimeoutError:  # still running: the message's last line is all there is
             pass
         err = self._failed
         if isinstance(err, Exception):

@@ -149,17 +149,9 @@ class WsgiApp:
             for chunk in result:
                 chunk = _bytes(chunk)
                 response.start()
-                if not sent:
-                    sent = True
-                    await send(response.message())
-                await _send_written(send, response)
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent = await _emit(send, response, chunk, sent)
             response.start()
-            if not sent:  # no body at all (HEAD, 204, an empty list)
-                await send(response.message())
-            await _send_written(send, response)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await _finish(send, response, sent)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
@@ -183,17 +175,9 @@ class WsgiApp:
                     break
                 if kind == "error":
                     raise value
-                if not sent:
-                    sent = True
-                    await send(response.message())
-                await _send_written(send, response)
-                if value:
-                    await send({"type": "http.response.body", "body": value, "more_body": True})
+                sent = await _emit(send, response, value, sent)
                 room.release()
-            if not sent:  # no body at all (HEAD, 204, an empty list)
-                await send(response.message())
-            await _send_written(send, response)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await _finish(send, response, sent)
         except BaseException:
             stop.set()  # the thread stops at its next item (closing the iterable) without waiting for room
             raise
@@ -228,10 +212,21 @@ class WsgiApp:
             put(("error", err))
 
 
-async def _send_written(send, response):
-    """What write() gave so far, before the next chunk."""
+async def _emit(send, response, chunk, sent):
+    """Sends the response's start (unless `sent`), what write() gave so far, then `chunk`; True."""
+    if not sent:
+        await send(response.message())
     while response.written:
         await send({"type": "http.response.body", "body": response.written.pop(0), "more_body": True})
+    if chunk:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    return True
+
+
+async def _finish(send, response, sent):
+    """The end: the start too when nothing was sent (HEAD, 204, an empty body), and what write() gave."""
+    await _emit(send, response, b"", sent)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _bytes(chunk) -> bytes:
