@@ -83,7 +83,6 @@ interface LiveEnd {
   lines: number;
 }
 
-
 /** How long a tail waits for a failed run's record (written off the request path) to name its error. */
 const END_ERROR_WAIT_MS = 3000;
 /** Failed runs whose error a tail looks up at once; past that their end line stands alone. */

@@ -3,11 +3,11 @@
  * starts from the same range, and a uid is a host-wide identity: two platforms that both gave
  * uid 600000 to a function would share its process limit (RLIMIT_NPROC counts per uid, host-wide)
  * and let one platform's function signal the other's. So a platform claims each uid it gives out
- * with a file `<dir>/<uid>` created exclusively, holding its pid and the process's start time; a
+ * with a file `<dir>/<uid>` created exclusively (linked into place whole), holding its pid and the process's start time; a
  * claim whose process is gone (a platform that crashed) is taken over, under a lock so that two
  * platforms never take over the same one.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startedAt } from './host-pids.js';
 
@@ -56,21 +56,23 @@ export class UidClaims {
     return true;
   }
 
-  /** Creates `path` holding this platform's mark; false when it exists. */
+  /**
+   * Creates `path` holding this platform's mark; false when it exists. Written whole beside it and
+   * linked into place (link fails if the name exists), so a claim is never seen empty: a platform
+   * killed mid-write leaves only its own temporary file, not a claim no one could take over.
+   */
   private create(path: string): boolean {
-    let fd: number;
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, this.owner, { mode: 0o600 });
     try {
-      fd = openSync(path, 'wx', 0o600);
+      linkSync(tmp, path);
+      return true;
     } catch (err) {
       if (errCode(err) === 'EEXIST') return false;
       throw err;
-    }
-    try {
-      writeSync(fd, this.owner);
     } finally {
-      closeSync(fd);
+      this.remove(tmp);
     }
-    return true;
   }
 
   /** Whether the process named in the claim at `path` still runs (the same process: its start time matches). */
@@ -84,8 +86,7 @@ export class UidClaims {
     }
     const [pid, start] = text.trim().split(' ');
     const n = Number(pid);
-    // A claim being written (empty for a moment) counts as held.
-    if (text === '' || !Number.isInteger(n) || n <= 0) return text === '';
+    if (!Number.isInteger(n) || n <= 0) return false; // garbage: nobody's
     return startedAt(n) === start;
   }
 
@@ -103,8 +104,7 @@ export class UidClaims {
     try {
       if (this.ownerAlive(path)) return false;
       const fresh = `${path}.${process.pid}`;
-      this.remove(fresh);
-      if (!this.create(fresh)) return false;
+      writeFileSync(fresh, this.owner, { mode: 0o600 });
       renameSync(fresh, path);
       return true;
     } finally {

@@ -298,7 +298,7 @@ class Lifespan:
             except BaseException as err:  # an app without lifespan support raises here: that is allowed
                 if not self._startup.done():
                     self._startup.set_result(None)
-                elif self._failed is None:
+                elif (self._startup.result() or {}).get("type") == "lifespan.startup.failed":
                     self._failed = err  # what the app raised after saying startup.failed
             finally:
                 for fut in (self._startup, self._shutdown):

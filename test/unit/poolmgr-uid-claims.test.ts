@@ -58,15 +58,18 @@ describe('host-wide uid claims', () => {
     }
   });
 
-  it("a crashed platform's claims are taken over; a garbled claim too", async () => {
+  it("a crashed platform's claims are taken over; a garbled or empty claim too", async () => {
     const dir = claimsDir();
     const other = await otherPlatform(dir, [600_000]);
     await other.kill();
     writeFileSync(join(dir, '600001'), 'not a claim');
+    writeFileSync(join(dir, '600002'), ''); // a platform killed mid-write (before claims were linked into place whole)
     const claims = new UidClaims(dir);
     const uids = new UidAllocator(600_000, 600_009, claims);
     assert.equal(uids.acquire('a'), 600_000);
     assert.equal(uids.acquire('b'), 600_001);
+    assert.equal(uids.acquire('c'), 600_002);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.')), [], 'no temporary file left behind');
     assert.equal(readFileSync(join(dir, '600000'), 'utf8').split(' ')[0], String(process.pid));
     assert.equal(existsSync(join(dir, '.takeover')), false, 'the takeover lock is gone');
   });
