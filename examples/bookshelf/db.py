@@ -8,7 +8,10 @@ def init():
     con.commit(); con.close()
 
 def get_db():
-    con = sqlite3.connect(DB_PATH)
+    # FastAPI runs a sync `yield` dependency's two halves, and the endpoint, on whichever threadpool
+    # threads are free: the connection is used across threads (one request at a time), as in
+    # FastAPI's SQL tutorial. Without this, any server (uvicorn too) answers some calls 500.
+    con = sqlite3.connect(DB_PATH, check_same_thread=False)
     con.row_factory = sqlite3.Row
     try:
         yield con

@@ -256,16 +256,18 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
   // 6 MiB body and then nothing (or a byte now and then, which keeps the idle timer from firing)
   // took the platform from 100 MiB to 1.3 GiB; nothing bounded bodies across connections.
   // (A sender slower than 16 KiB/s is closed by uWS itself after ~10 s, without an answer.)
-  it('past maxBodyBytesInFlight a body is refused at once (503 GATEWAY_OVERLOADED); stalled senders are cut (408) while the budget is over half used; then bodies are served', async () => {
+  it('past maxBodyBytesInFlight a body is refused at once (503 GATEWAY_OVERLOADED); stalled senders are cut (408) while the budget is over half used; then bodies are served', async (t) => {
     const port = Number(new URL(h.url).port);
     // Two bodies of 6 MiB announced (12 of the 16 MiB budget), each then sent at 24 KiB/s (to two
     // functions: one function's calls hold at most a quarter of the budget, or one body alone).
     const stalled = [partialBody(port, 6 * MIB, 8 * 1024, SLOW), partialBody(port, 6 * MIB, 8 * 1024, SLOW2)];
+    t.after(() => stalled.forEach((s) => s.destroy())); // a failure here leaves the next tests a free budget
     await new Promise((r) => setTimeout(r, 500));
     // A third would pass the budget: refused before a byte of it is kept (answered at once; what
     // it still sends is drained, never buffered, and its connection closed within the drain's
     // 5 s: ADR 0059).
     const third = partialBody(port, 6 * MIB, 0);
+    t.after(() => third.destroy());
     await until('the third body is refused', () => /"code":"GATEWAY_OVERLOADED"/.test(third.result().text), 2_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /);
     assert.match(third.result().text, /connection: close/i);
@@ -280,13 +282,13 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
     const res = await fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
-    third.destroy();
   });
 
-  it('a chunked body counts as it arrives: refused (503) when its next piece would pass the budget', async () => {
+  it('a chunked body counts as it arrives: refused (503) when its next piece would pass the budget', async (t) => {
     const port = Number(new URL(h.url).port);
     const holding = partialBody(port, 6 * MIB, 8 * 1024, SLOW);
     const holding2 = partialBody(port, 6 * MIB, 8 * 1024, SLOW2);
+    t.after(() => [holding, holding2].forEach((s) => s.destroy()));
     await new Promise((r) => setTimeout(r, 300));
     const client = rawClient(port);
     await client.connected;
@@ -303,8 +305,6 @@ describe('attack: request bodies that arrive and never end (December 2026)', () 
     assert.match(client.text(), /connection: close/i);
     assert.match(client.text(), /"code":"GATEWAY_OVERLOADED"/);
     client.socket.destroy();
-    holding.destroy();
-    holding2.destroy();
   });
 });
 

@@ -55,6 +55,28 @@ describe('byte budget', () => {
     held.stop();
   });
 
+  it('cuts every client slow through a window in which more than half was held, when their windows end a sweep apart (CI)', () => {
+    let now = 0;
+    const window = (MIN_CLIENT_BYTES_PER_S * SLOW_CLIENT_WINDOW_MS) / 1000;
+    const budget = new ByteBudget(8 * window, () => now);
+    const first = holder();
+    const second = holder();
+    budget.hold(first, 3 * window);
+    now = 5; // its head arrived 5 ms later: a sweep can fall between the two windows' ends
+    budget.hold(second, 3 * window);
+    for (now = 1000; now < SLOW_CLIENT_WINDOW_MS; now += 1000) budget.sweep(); // the gateway sweeps every second
+    now = SLOW_CLIENT_WINDOW_MS + 2; // the first's window ended, the second's not
+    budget.sweep();
+    assert.equal(first.cuts, 1);
+    assert.equal(second.cuts, 0, 'its window has not ended');
+    assert.equal(budget.held, 3 * window, 'under half now');
+    now += 1000;
+    budget.sweep();
+    assert.equal(second.cuts, 1, 'as slow, through the same pressure');
+    assert.equal(budget.held, 0);
+    budget.stop();
+  });
+
   it('counts what a sending client moved (a request body) for the minimum rate, not what it holds', () => {
     let now = 0;
     const window = (MIN_CLIENT_BYTES_PER_S * SLOW_CLIENT_WINDOW_MS) / 1000;
