@@ -4,7 +4,8 @@ Where the function is mounted (`rootPath`: `/fn/<name>`, or "" when it is served
 its own host), the scheme and the client the gateway determined (trusted proxies applied,
 docs/gateway.md "Proxy headers"). An app that declares its own public prefix
 (`FastAPI(root_path="/api/v1")`) expects to be called the way a prefix-stripping proxy calls it,
-as under uvicorn: it gets the path without the mount point (docs/runtime-protocol.md, "ASGI").
+as under uvicorn: it gets the path without the mount point (docs/runtime-protocol.md, "ASGI"),
+as does an app of a framework that routes on what follows `root_path` (Falcon, ADR 0079).
 """
 from urllib.parse import unquote
 
@@ -13,6 +14,18 @@ def own_root_path(app) -> str:
     """The prefix an app declares for itself (FastAPI's `root_path`), or ""."""
     value = getattr(app, "root_path", "")
     return value if isinstance(value, str) else ""
+
+
+# Frameworks whose apps route on `path` as what follows `root_path` (WSGI's PATH_INFO; what uvicorn
+# gave before 0.26) and build their URLs as root_path + path: Falcon's `falcon.asgi.App`. Given
+# the full path, as the ASGI spec and Starlette want it, every route under /fn/<name>/ was 404
+# (and under uvicorn --root-path too). ADR 0079.
+_RELATIVE_PATH_MODULES = ("falcon.",)
+
+
+def routes_relative_path(app) -> bool:
+    """Whether `app` is to get the path without its mount point (root_path kept as ever)."""
+    return own_root_path(app) != "" or type(app).__module__.startswith(_RELATIVE_PATH_MODULES)
 
 
 def _client(client):
@@ -43,9 +56,10 @@ def _scope(method, path, raw_query, headers, root, scheme, client, app) -> dict:
     # from the client's UTF-8 bytes: encoding it back as UTF-8 gives the ASGI app those bytes.
     root = root or ""
     path = path or "/"
-    if own_root_path(app):
-        # The app sets scope["root_path"] itself and routes the path as given: the mount point
-        # must not be in it, or no route matches (what a uvicorn behind a stripping proxy sees).
+    if routes_relative_path(app):
+        # The app sets scope["root_path"] itself (FastAPI(root_path=…)) or routes on what follows
+        # it (Falcon): the mount point must not be in the path, or no route matches (what a
+        # uvicorn behind a stripping proxy sees).
         full = path
     else:
         # ASGI: `path` is the full, percent-decoded path including root_path; routers strip root_path.
