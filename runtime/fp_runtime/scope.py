@@ -10,22 +10,39 @@ as does an app of a framework that routes on what follows `root_path` (Falcon, A
 from urllib.parse import unquote
 
 
-def own_root_path(app) -> str:
-    """The prefix an app declares for itself (FastAPI's `root_path`), or ""."""
-    value = getattr(app, "root_path", "")
-    return value if isinstance(value, str) else ""
-
-
 # Frameworks whose apps route on `path` as what follows `root_path` (WSGI's PATH_INFO; what uvicorn
 # gave before 0.26) and build their URLs as root_path + path: Falcon's `falcon.asgi.App`. Given
 # the full path, as the ASGI spec and Starlette want it, every route under /fn/<name>/ was 404
 # (and under uvicorn --root-path too). ADR 0079.
 _RELATIVE_PATH_MODULES = ("falcon.",)
 
+# What each app class is, found once from its classes' modules: "fastapi" (its `root_path`
+# attribute is a URL prefix), "relative" (above) or "" (the ASGI spec's reading). Only FastAPI's
+# attribute counts: Quart's and Flask's `root_path` is their folder on disk (a Quart app was taken
+# for one with its own prefix and answered 404 under /fn/<name>/).
+_KINDS: dict = {}
+
+
+def _kind_of(cls) -> str:
+    for c in cls.__mro__:
+        module = getattr(c, "__module__", None) or ""
+        if module == "fastapi" or module.startswith("fastapi."):
+            return "fastapi"
+        if module.startswith(_RELATIVE_PATH_MODULES):
+            return "relative"
+    return ""
+
 
 def routes_relative_path(app) -> bool:
-    """Whether `app` is to get the path without its mount point (root_path kept as ever)."""
-    return own_root_path(app) != "" or type(app).__module__.startswith(_RELATIVE_PATH_MODULES)
+    """Whether `app` is to get the path without its mount point (root_path kept as ever): a
+    FastAPI app with its own `root_path` (`FastAPI(root_path="/api/v1")`), or a Falcon app."""
+    kind = _KINDS.get(type(app))
+    if kind is None:
+        kind = _KINDS[type(app)] = _kind_of(type(app))
+    if kind == "fastapi":
+        value = getattr(app, "root_path", "")
+        return isinstance(value, str) and value != ""
+    return kind == "relative"
 
 
 def _client(client):

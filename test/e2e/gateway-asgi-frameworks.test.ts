@@ -1,7 +1,10 @@
 /**
- * An ASGI framework that routes on what follows `root_path` (docs/adr/0079-falcon-path.md):
- * Falcon's `falcon.asgi.App`, through the real gateway and runtimes. Given the full path (the ASGI
- * spec's reading, Starlette's), every route of it under /fn/<name>/ answered Falcon's own 404.
+ * ASGI frameworks other than Starlette's, through the real gateway and runtimes, under /fn/<name>/
+ * and at the root of their own host (docs/adr/0079-falcon-path.md):
+ *  - Falcon's `falcon.asgi.App` routes on what follows `root_path`: given the full path (the ASGI
+ *    spec's reading, Starlette's), every route of it under /fn/<name>/ answered its own 404;
+ *  - Quart strips `root_path` itself, but its `root_path` attribute is its folder on disk, which
+ *    the runtime took for a FastAPI-style URL prefix: every route under /fn/<name>/ was 404 too.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -23,8 +26,26 @@ const FALCON = py(
   'app.add_route("/", Home())',
 );
 
+const QUART = py(
+  'from quart import Quart, request, url_for, redirect',
+  'app = Quart(__name__)',
+  '@app.get("/hello/<name>")',
+  'async def hello(name):',
+  '    return {"name": name, "path": request.path, "root": request.root_path, "self": url_for("hello", name=name, _external=True)}',
+  '@app.post("/echo")',
+  'async def echo():',
+  '    return {"got": await request.get_json()}, 201',
+  '@app.get("/")',
+  'async def home():',
+  '    return redirect(url_for("hello", name="x"))',
+);
+
 const name = fnName('falcon');
-const h = useGateway({ [name]: { files: { 'main.py': FALCON }, manifest: 'entrypoint: main:app' } });
+const quart = fnName('quart');
+const h = useGateway({
+  [name]: { files: { 'main.py': FALCON }, manifest: 'entrypoint: main:app' },
+  [quart]: { files: { 'main.py': QUART }, manifest: 'entrypoint: main:app' },
+});
 
 describe('a Falcon ASGI app', () => {
   it('routes under /fn/<name>/: its path is what follows the mount point, its URLs carry it', async () => {
@@ -49,5 +70,25 @@ describe('a Falcon ASGI app', () => {
     const res = await request(`${h.url}/things/3`, { headers: { host } });
     assert.equal(res.status, 200, res.body.toString());
     assert.deepEqual(JSON.parse(res.body.toString()), { id: 3, path: '/things/3', root: '', uri: `http://${host}/things/3`, relative: '/things/3', q: null });
+  });
+});
+
+describe('a Quart app', () => {
+  it('routes under /fn/<name>/ and at the root of its own host; url_for and redirects carry where it is', async () => {
+    const port = new URL(h.url).port;
+    for (const [base, headers, root, origin] of [
+      [`${h.url}/fn/${quart}`, {}, `/fn/${quart}`, h.url],
+      [h.url, { host: `${quart}.localhost:${port}` }, '', `http://${quart}.localhost:${port}`],
+    ] as const) {
+      const res = await request(`${base}/hello/ada`, { headers });
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(JSON.parse(res.body.toString()), { name: 'ada', path: '/hello/ada', root, self: `${origin}${root}/hello/ada` });
+      const post = await request(`${base}/echo`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: Buffer.from('[1,2]') });
+      assert.equal(post.status, 201);
+      assert.deepEqual(JSON.parse(post.body.toString()), { got: [1, 2] });
+      const home = await request(`${base}/`, { headers });
+      assert.equal(home.status, 302);
+      assert.equal(home.headers.location, `${root}/hello/x`);
+    }
   });
 });
