@@ -163,7 +163,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
-  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps);
+  const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps, (dir, entrypoint) => options.pool.expect?.(dir, entrypoint));
   // The workspaces before the functions: admission and the pool's caps read them from the first call.
   const workspaces = new WorkspaceRegistry(options.pool);
   workspaces.replaceAll(await store.workspaces.list());

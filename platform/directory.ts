@@ -40,7 +40,9 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   const pool = await startPool(config, [functionsDir], runtimeEnv);
   try {
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
-    // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts).
+    // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts),
+    // and the zygotes of their presets started.
+    for (const fn of registry.list()) pool.expect(fn.dir, fn.entrypoint);
     await Promise.all(registry.list().map((fn) => pool.prepare(fn.dir)));
     const gateway = await createGateway({
       config: gatewaySettings(config),

@@ -163,6 +163,17 @@ export class PoolManager implements InstanceOwner {
     return this.compiler.compile(dir);
   }
 
+  /**
+   * A version is about to take calls: the zygote of its preset starts now, so its first cold start
+   * forks from it instead of being spawned on the default preset while that zygote starts (the
+   * first call of the first FastAPI app deployed on a platform: init 303 ms, then 70-88 ms).
+   */
+  expect(dir: string, entrypoint: string): void {
+    if (!(this.host instanceof ProcessHost)) return;
+    const preset = presetOf({ dir, entrypoint });
+    if (preset !== 'default') this.host.startZygotes([preset]);
+  }
+
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
   drain(name: string, keepVersion?: string): void {
     for (const group of this.groups.values()) {

@@ -264,6 +264,11 @@ export interface PoolDrain {
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
   /**
+   * A version is about to take calls (deployed, or active at start): the pool gets ready for its
+   * first cold start without waiting for it (the zygote of its runtime preset starts). Optional.
+   */
+  expect?(dir: string, entrypoint: string): void;
+  /**
    * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
    * function key since the pool started (monotonic; the cold-start view counts them).
    */

@@ -24,6 +24,8 @@ export class CodeDirs {
     private readonly prepare: (dir: string) => Promise<boolean> = async () => true,
     /** The version's dependency site: built if needed (throws the build's DEPS_* code when it failed). */
     private readonly deps: { ensure(version: VersionRecord): Promise<string | null> } | null = null,
+    /** Told of every version ensured, written now or before (the pool starts its preset's zygote). */
+    private readonly expect: (dir: string, entrypoint: string) => void = () => {},
   ) {}
 
   dirOf(name: string, version: number): string {
@@ -40,6 +42,7 @@ export class CodeDirs {
     // Files carry the version's creation time, whoever writes them when (materialize.ts, `mtimeMs`).
     const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true, mtimeMs: version.createdAt });
     if (written.created) await this.prepare(dir);
+    this.expect(dir, version.entrypoint);
     await this.deps?.ensure(version);
     return dir;
   }

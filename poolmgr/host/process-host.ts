@@ -179,8 +179,9 @@ export class ProcessHost implements RuntimeHost {
 
   /**
    * Starts the zygote of `preset`: the default one with the host (the generic pool forks from it),
-   * the others on the first runtime asked of them (that one is spawned), so a platform without
-   * FastAPI apps never pays for importing FastAPI.
+   * the others when a version of theirs is deployed or active at start (PoolManager.expect), or on
+   * the first runtime asked of them (that one is spawned), so a platform without FastAPI apps
+   * never pays for importing FastAPI.
    */
   private startZygote(preset: ZygotePreset): void {
     const entry = this.options.zygoteEntry ?? join(dirname(this.options.runtimeEntry), 'zygote.py');
@@ -188,6 +189,12 @@ export class ProcessHost implements RuntimeHost {
       pythonPath: this.options.pythonPath, entry, preset, childEnv: this.options.childEnv,
       ...(this.options.debug ? { onOutput: (text: string) => process.stderr.write(`[zygote ${preset}] ${text}`) } : {}),
     }));
+  }
+
+  /** Starts the zygotes of `presets` that are not running (none without zygotes, or once closed). */
+  startZygotes(presets: readonly ZygotePreset[]): void {
+    if (this.zygotes.size === 0) return;
+    for (const preset of presets) if (!this.zygotes.has(preset)) this.startZygote(preset);
   }
 
   /** The zygote of `preset` (tests and bench: kill it, count its forks); undefined without zygotes. */
@@ -201,7 +208,7 @@ export class ProcessHost implements RuntimeHost {
    */
   async zygotesReady(timeoutMs = 10_000, presets: readonly ZygotePreset[] = ['default']): Promise<boolean> {
     if (this.zygotes.size === 0) return false;
-    for (const preset of presets) if (!this.zygotes.has(preset)) this.startZygote(preset);
+    this.startZygotes(presets);
     const ready = await Promise.all(presets.map((p) => this.zygotes.get(p)!.whenReady(timeoutMs)));
     return ready.every(Boolean);
   }

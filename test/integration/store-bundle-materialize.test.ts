@@ -102,6 +102,18 @@ describe('bundle save and materialize', () => {
       assert.equal(sb.mtimeMs, sa.mtimeMs, file);
     }
   });
+
+  it('prepares a version written now, and tells the pool of every version it ensures, written now or before', async () => {
+    const prepared: string[] = [];
+    const expected: string[][] = [];
+    const root = join(dir, 'told');
+    const make = (): CodeDirs => new CodeDirs(root, store.blobs, async (d) => { prepared.push(d); return true; }, null, (d, entrypoint) => expected.push([d, entrypoint]));
+    const written = await make().ensure(version);
+    const again = await make().ensure(version); // a restart: the directory is there
+    assert.equal(again, written);
+    assert.deepEqual(prepared, [written], 'compiled once, when written');
+    assert.deepEqual(expected, [[written, version.entrypoint], [written, version.entrypoint]], 'expected both times (its preset\'s zygote starts)');
+  });
 });
 
 /** The blob store's methods bound to it, so they survive being spread into another object. */

@@ -528,6 +528,29 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r2.response!.body).toString()), { preloaded: false });
   });
 
+  it('the pool: a FastAPI version expected (deployed, or active at start) starts the fastapi zygote, and its first call is forked from it', async (t) => {
+    // Started on the first runtime asked of it, the zygote was still importing FastAPI when the
+    // first call of the first FastAPI app came: spawned on the default preset (init 303 ms, then 70-88).
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const host = (pool as unknown as { host: ProcessHost }).host; // the pool's own host: which zygotes run
+    const plain = await fnDir({ 'main.py': py('def handler(event, context):', '    return {}') });
+    pool.expect(plain, 'main:handler');
+    assert.equal(host.zygote('fastapi'), undefined, 'a plain handler starts no other zygote');
+    const app = await fnDir({
+      'main.py': py('import sys', 'PRELOADED = "pydantic" in sys.modules', 'from fastapi import FastAPI', 'app = FastAPI()', '@app.get("/")', 'def root():', '    return {"preloaded": PRELOADED}'),
+    });
+    pool.expect(app, 'main:app');
+    const zygote = host.zygote('fastapi');
+    assert.ok(zygote !== undefined, 'started when the version was expected');
+    assert.equal(await zygote.whenReady(60_000), true);
+    const r = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.equal(r.cold, true);
+    assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { preloaded: true }, 'its first call forked from the fastapi zygote');
+  });
+
   it('the pool: a FastAPI app forked by the fastapi zygote gets python-multipart and orjson from its dependency site', async (t) => {
     // The zygote imported Starlette and FastAPI without these optional packages: Starlette's form
     // parsers and FastAPI's orjson stayed None in every fork, so a Form/UploadFile route answered
