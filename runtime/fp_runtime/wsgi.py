@@ -149,6 +149,11 @@ class WsgiApp:
             for chunk in result:
                 chunk = _bytes(chunk)
                 response.start()
+                if sent:
+                    # A streamed body: the loop reads its frames between chunks (the app held its
+                    # thread while it made this one), so a client gone ends the call here, at the
+                    # app's next chunk. A body of one piece pays nothing for it.
+                    await asyncio.sleep(0)
                 sent = await _emit(send, response, chunk, sent)
             response.start()
             await _finish(send, response, sent)
