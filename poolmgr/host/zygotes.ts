@@ -166,13 +166,17 @@ export class Zygote {
     for (const pair of [...this.spare]) this.drop(pair);
   }
 
-  /** Resolves true once the zygote can fork, false after `timeoutMs` or when closed. */
+  /**
+   * Resolves true once the zygote can fork; false after `timeoutMs`, when closed, or once it is
+   * bypassed (it failed repeatedly: an interpreter that cannot start made the pool's start wait
+   * its whole spawnTimeoutMs, 10 s, before saying RUNTIME_UNAVAILABLE).
+   */
   whenReady(timeoutMs: number): Promise<boolean> {
     if (this.ready) return Promise.resolve(true);
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;
       const poll = setInterval(() => {
-        if (this.ready || this.closed || Date.now() >= deadline) {
+        if (this.ready || this.closed || this.bypassed || Date.now() >= deadline) {
           clearInterval(poll);
           resolve(this.ready);
         }
@@ -230,7 +234,12 @@ export class Zygote {
         }
       }
     });
-    child.on('error', () => {}); // a failed spawn also exits (code null): handled there
+    // A failed spawn (no such interpreter) emits 'error' and no 'exit': a failure all the same (onExit
+    // runs once per child). Without it the zygote never restarted nor was bypassed, and the pool's
+    // start() waited its whole spawnTimeoutMs for it before saying RUNTIME_UNAVAILABLE.
+    child.on('error', () => {
+      if (child.pid === undefined) this.onExit(child); // not spawned (a failed kill of a live one is no exit)
+    });
     child.on('exit', () => this.onExit(child));
   }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultPoolConfig, PoolManager } from '../../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, type ProcessHost } from '../../poolmgr/index.js';
 import {
   childPids, ev, fnVersion, isAlive, keyOf, openPool, pidOf, py, removeFunction, STEERED_HANDLER, until, writeFunction,
 } from './poolmgr-harness.js';
@@ -155,10 +155,15 @@ describe('poolmgr slow specialization', () => {
 });
 
 describe('poolmgr spawn failures', () => {
-  it('rejects start() with RUNTIME_UNAVAILABLE when the interpreter cannot start', async (t) => {
+  it('rejects start() with RUNTIME_UNAVAILABLE when the interpreter cannot start, its zygote bypassed (not waited for)', async (t) => {
     const pool = new PoolManager(defaultPoolConfig({ pythonPath: '/nonexistent/python', poolSize: 1 }));
     t.after(() => pool.close());
     await assert.rejects(pool.start(), (err: { code?: string }) => err.code === 'RUNTIME_UNAVAILABLE');
+    // A spawn that fails emits no 'exit': the zygote was neither restarted nor bypassed, and start()
+    // waited its whole spawnTimeoutMs (10 s) for it, twice.
+    const zygote = (pool as unknown as { host: ProcessHost }).host.zygote('default')!;
+    assert.equal(zygote.bypassed, true);
+    assert.equal(zygote.starts, 3);
   });
 
   it('gives a call whose runtime died before it was given the function another runtime', async (t) => {
