@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
@@ -219,7 +219,7 @@ export class ProcessHost implements RuntimeHost {
     const preset = hint?.preset ?? 'default';
     if (!this.zygotes.has(preset)) this.startZygote(preset);
     const wanted = this.zygotes.get(preset);
-    if (wanted?.ready === true && !shadows(wanted.modules, hint?.depsDir)) return wanted;
+    if (wanted?.ready === true && !wanted.shadowedBy(hint?.depsDir)) return wanted;
     const fallback = this.zygotes.get('default');
     return fallback?.ready === true ? fallback : null;
   }
@@ -643,11 +643,6 @@ type ForkReport =
   | { t: 'exit'; code: number | null; signal: string | null };
 
 /** True when the dependency site ships a package the preset imported ahead (its pinned version must win). */
-function shadows(modules: readonly string[], depsDir: string | undefined): boolean {
-  if (depsDir === undefined || modules.length === 0) return false;
-  return modules.some((name) => existsSync(join(depsDir, name)) || existsSync(join(depsDir, `${name}.py`)));
-}
-
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');

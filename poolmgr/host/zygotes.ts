@@ -21,6 +21,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder } from '../../protocol/index.js';
+import { siteShadows } from './site-packages.js';
 
 /** The presets a zygote can preload (runtime/fp_runtime/zygote.py PRESETS). */
 export const ZYGOTE_PRESETS = ['default', 'fastapi'] as const;
@@ -56,7 +57,9 @@ interface Hello {
   /** Its protocol: 2 and later hold pairs opened ahead (`wait`); a zygote of 1 would fork at once, unboxed. */
   v: number;
   pid: number;
+  /** The installed top-level modules the preset brought, and the distribution of each (`anyio-4.16.0`; null: unknown). */
   modules: string[];
+  dists: Record<string, string | null>;
   bootMs: number;
 }
 
@@ -74,6 +77,8 @@ export class Zygote {
   private spare: Forked[] = [];
   private spareSeq = 0;
   private topping = false;
+  /** Whether a dependency site shadows what this zygote imported, by site (sites never change); emptied on each hello. */
+  private readonly shadowing = new Map<string, boolean>();
   /** How often this zygote was (re)started, and forks it made (for tests and stats). */
   starts = 0;
   forks = 0;
@@ -97,6 +102,17 @@ export class Zygote {
   /** Top-level modules the preset imported ahead (a function shipping its own copy must not get this preset). */
   get modules(): readonly string[] {
     return this.hello?.modules ?? [];
+  }
+
+  /** Whether a function with the dependency site `site` must not be forked here: it ships another version of a module this zygote imported. */
+  shadowedBy(site: string | undefined): boolean {
+    if (site === undefined || this.modules.length === 0) return false;
+    let shadowed = this.shadowing.get(site);
+    if (shadowed === undefined) {
+      shadowed = siteShadows(site, this.modules, this.hello?.dists ?? {});
+      this.shadowing.set(site, shadowed);
+    }
+    return shadowed;
   }
 
   /** True when the zygote can fork now. */
@@ -228,7 +244,9 @@ export class Zygote {
       }
       for (const m of messages as Hello[]) {
         if (m.t === 'zygote' && this.child === child && Number.isInteger(m.pid)) {
-          this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], bootMs: m.bootMs };
+          const dists = typeof m.dists === 'object' && m.dists !== null && !Array.isArray(m.dists) ? m.dists : {};
+          this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], dists, bootMs: m.bootMs };
+          this.shadowing.clear();
           this.readyAt = Date.now();
           this.topUpSoon();
         }

@@ -5,7 +5,7 @@ imports, the sandbox's seccomp programs, and the preset's packages (PRESETS). Th
 so the collector never touches (and copies) the inherited objects, and it waits on two doors:
 
   control   fd 3, a socketpair with the host (poolmgr/host/zygotes.ts). The zygote says
-            {t: "zygote", v, preset, pid, modules, bootMs} once ready; its end is its end
+            {t: "zygote", v, preset, pid, modules, dists, bootMs} once ready; its end is its end
             (EOF: exit). Nothing else is read from it.
   listener  a Unix socket at --listen PATH, in a directory only the platform's user may enter
             (the host made it 0700). For each runtime the host opens two connections, each
@@ -36,8 +36,9 @@ import time
 from .frames import Decoder, encode
 
 ZYGOTE_PROTOCOL = 2  # 2: pairs opened ahead (`wait`, "go")
-# What each preset imports ahead (top-level names reported to the host, which keeps a function
-# whose own dependency site ships one of them on the default preset: its pinned versions win).
+# What each preset imports ahead. The installed modules it brought (these and what they import)
+# are reported to the host with their distributions: a function whose own dependency site ships
+# another version of one is kept on the default preset, its pinned versions win (preset_packages.py).
 PRESETS = {
     "default": (),
     "fastapi": ("fastapi", "fastapi.routing", "fastapi.responses", "pydantic", "starlette",
@@ -49,9 +50,11 @@ REQUEST_MAX_BYTES = 1 << 16
 MAX_WAITING_PAIRS = 16
 
 
-def preload(preset: str) -> list:
-    """Imports what every runtime imports, then the preset's packages; returns the preset's top-level names."""
+def preload(preset: str) -> dict:
+    """Imports what every runtime imports, then the preset's packages; returns the installed
+    top-level modules the preset added, with their distributions (preset_packages.py)."""
     from . import main  # noqa: F401  (the runtime: asyncio, msgpack, capture, specialize, …)
+    from . import preset_packages
     from fp_sandbox import enter, forked, keeper, libc, seccomp, template  # noqa: F401
     seccomp.compiled("spawn")
     seccomp.compiled("enter")
@@ -59,6 +62,7 @@ def preload(preset: str) -> list:
     if not forked.native_init():
         print(f"zygote: {forked.NATIVE_INIT} is not built (scripts/build-init.sh): forked boxes keep a Python init",
               file=sys.stderr)
+    before = preset_packages.snapshot()
     for name in PRESETS[preset]:
         importlib.import_module(name)
     from .warmup import WARM_UPS
@@ -76,11 +80,11 @@ def preload(preset: str) -> list:
     except Exception:  # an optimization too
         import traceback
         traceback.print_exc()
-    return sorted({name.split(".")[0] for name in PRESETS[preset]})
+    return preset_packages.imported_since(before) if PRESETS[preset] else {}
 
 
 def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
-    modules = preload(preset)
+    dists = preload(preset)
     try:
         os.setsid()  # no controlling terminal, for the zygote and every box it forks (TIOCSTI)
     except OSError:  # already a session leader
@@ -101,7 +105,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     gc.collect()
     gc.freeze()
     control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
-                            "modules": modules, "bootMs": (time.perf_counter() - boot) * 1000.0}))
+                            "modules": sorted(dists), "dists": dists, "bootMs": (time.perf_counter() - boot) * 1000.0}))
     pending = {}
     waiting = {}  # data socket -> (data part, report part) of a pair opened ahead, until its "go"
     while True:

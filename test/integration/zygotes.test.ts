@@ -331,24 +331,38 @@ describe('zygotes', () => {
     assert.equal(zygote.forks, 0);
   });
 
-  it('a function on the fastapi preset is forked by the fastapi zygote, unless its dependency site ships the preset\'s packages', async (t) => {
+  it('a function on the fastapi preset is forked by the fastapi zygote, unless its dependency site ships other versions of what the preset imported', async (t) => {
     const depsRoot = await fnDir({});
     const host = forkingHost({ depsRoot });
     t.after(() => host.close());
     assert.equal(await host.zygotesReady(60_000, ['default', 'fastapi']), true);
     const fastapi = host.zygote('fastapi')!;
-    assert.ok(fastapi.modules.includes('fastapi') && fastapi.modules.includes('pydantic'), fastapi.modules.join());
-    const before = fastapi.forks;
-    const a = await start(host, { memoryBytes: 0, preset: 'fastapi' });
-    assert.equal(fastapi.forks, before + 1);
-    const site = join(depsRoot, 'site-a');
-    mkdirSync(join(site, 'pydantic'), { recursive: true });
-    const defaults = host.zygote('default')!.forks;
-    const b = await start(host, { memoryBytes: 0, preset: 'fastapi', depsDir: site });
-    assert.equal(fastapi.forks, before + 1, 'not from the fastapi zygote');
-    assert.equal(host.zygote('default')!.forks, defaults + 1, 'from the default one');
-    host.destroy(a.rt);
-    host.destroy(b.rt);
+    // The preset's packages and what they imported (pydantic_core), each with its distribution.
+    for (const name of ['fastapi', 'pydantic', 'pydantic_core', 'starlette', 'anyio']) assert.ok(fastapi.modules.includes(name), fastapi.modules.join());
+    const dists = (fastapi as unknown as { hello: { dists: Record<string, string> } }).hello.dists;
+    assert.match(dists['pydantic_core']!, /^pydantic_core-\d+\.\d+/);
+    /** A site shipping `modules` (a package each) with the given .dist-info directories. */
+    const site = (name: string, modules: string[], distInfos: string[]): string => {
+      const dir = join(depsRoot, name);
+      for (const m of modules) mkdirSync(join(dir, m), { recursive: true });
+      for (const d of distInfos) mkdirSync(join(dir, `${d}.dist-info`), { recursive: true });
+      return dir;
+    };
+    const cases: [string, string, boolean][] = [
+      // requirements.txt naming fastapi: the same distributions at the same versions (one written with
+      // other case and separators, as older installers did): forked by the preset.
+      [site('same', ['fastapi', 'pydantic', 'pydantic_core'], [dists['fastapi']!, dists['pydantic']!.toUpperCase(), dists['pydantic_core']!.replace('_', '.')]), 'fastapi', true],
+      [site('other-pydantic', ['pydantic'], ['pydantic-1.10.0']), 'pydantic 1.10 pinned', false],
+      [site('other-core', ['pydantic_core'], ['pydantic_core-0.0.1']), 'another pydantic_core (imported by pydantic, not named by the preset)', false],
+      [site('unknown', ['anyio'], []), 'anyio of no known distribution', false],
+      [site('unrelated', ['requests'], ['requests-2.32.0']), 'nothing the preset imported', true],
+    ];
+    for (const [depsDir, what, preset] of cases) {
+      const [before, defaults] = [fastapi.forks, host.zygote('default')!.forks];
+      const r = await start(host, { memoryBytes: 0, preset: 'fastapi', depsDir });
+      assert.deepEqual([fastapi.forks - before, host.zygote('default')!.forks - defaults], preset ? [1, 0] : [0, 1], what);
+      host.destroy(r.rt);
+    }
   });
 
   it('runtimes forked by one zygote do not share `random`\'s state (its init is forked without the at-fork hooks; the runtime with them)', async (t) => {
