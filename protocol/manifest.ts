@@ -18,7 +18,8 @@ export type InvocationMode = (typeof INVOCATION_MODES)[number];
 export const FUNCTION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const PY_IDENT = '[A-Za-z_][A-Za-z0-9_]*';
-const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.${PY_IDENT})*$`);
+/** `module:attr`, or `module:factory()`: an app factory called once at the instance's start (as gunicorn's `app:create_app()`). */
+const ENTRYPOINT = new RegExp(`^${PY_IDENT}(?:\\.${PY_IDENT})*:${PY_IDENT}(?:\\.${PY_IDENT})*(?:\\(\\))?$`);
 /** An env (and secret) name: letters, digits and _, not starting with a digit. */
 /** `__proto__` is no env name: as a key of a JavaScript object it would be dropped, silently (red team 3). */
 export const ENV_NAME = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]*$/;
@@ -243,7 +244,7 @@ export const dataSchema = z.strictObject({
 export const manifestSchema = z.strictObject({
   kind: z.literal('function'),
   name: z.string().regex(FUNCTION_NAME, 'must be a DNS label: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen'),
-  entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app').default('main:handler'),
+  entrypoint: z.string().regex(ENTRYPOINT, 'must be module:attr, e.g. main:handler or app:app (module:factory() for an app factory, e.g. app:create_app())').default('main:handler'),
   runtime: z.enum(RUNTIME_PRESETS).default('http'),
   invocation: z.enum(INVOCATION_MODES).default('both'),
   triggers: triggersSchema,

@@ -109,7 +109,8 @@ def describe(node, name):
     """What binds `name` in this statement, or None."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
         params = node.args.posonlyargs + node.args.args
-        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params),
+        required = len(params) - len(node.args.defaults) + sum(1 for d in node.args.kw_defaults if d is None)
+        return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
                 "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
                 "wsgi": len(params) == 2 and params[1].arg == "start_response"}
     if isinstance(node, ast.ClassDef) and node.name == name:
@@ -127,7 +128,7 @@ def describe(node, name):
     return None
 
 
-def nearest(body, name, module, rel):
+def nearest(body, name, module, rel, suffix=""):
     """What the module defines instead of `name`: the near miss meant (`handle` for `handler`), else
     its functions; "" when it defines none (a newcomer's typo named only what was missing)."""
     functions = {}
@@ -136,13 +137,15 @@ def nearest(body, name, module, rel):
             functions.setdefault(node.name, node.lineno)
     close = difflib.get_close_matches(name, list(functions), n=1, cutoff=0.6)
     if close:
-        return f"; did you mean {close[0]!r} ({rel}:{functions[close[0]]})? entrypoint: {module}:{close[0]}"
+        return f"; did you mean {close[0]!r} ({rel}:{functions[close[0]]})? entrypoint: {module}:{close[0]}{suffix}"
     public = [n for n in functions if not n.startswith("_")]
     return f" (its functions: {', '.join(public[:10])})" if public else ""
 
 
 def check_entrypoint(entrypoint, files, trees, syntax_files):
     module, _, attr = entrypoint.partition(":")
+    factory = attr.endswith("()")  # module:create_app(): an app factory, called once at the instance's start
+    attr = attr[:-2] if factory else attr
     result = {"module": module, "attr": attr, "file": None, "line": None, "kind": None, "async": None, "arity": None}
     problems = []
     if entrypoint == "":  # the caller already reported a malformed entrypoint
@@ -168,9 +171,22 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
         found = describe(node, first) or found  # the last binding wins, as when the module runs
     if found is None:
         problems.append({"file": rel, "line": None,
-                         "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level{nearest(trees[rel].body, first, module, rel)}"})
+                         "message": f"entrypoint {entrypoint}: {rel} defines no {first!r} at module level{nearest(trees[rel].body, first, module, rel, '()' if factory else '')}"})
         return result, problems
+    required = found.pop("required", 0)
     result.update(found)
+    if factory:
+        # What it returns is known once it ran: the runtime checks that at the instance's start.
+        result["kind"] = "factory"
+        if found["kind"] == "function" and found["async"]:
+            problem = "an async def returns a coroutine, not an app: make it a plain def"
+        elif found["kind"] == "function" and required:
+            problem = f"it takes {required} required parameter{'' if required == 1 else 's'}"
+        else:
+            return result, problems
+        problems.append({"file": rel, "line": found["line"],
+                         "message": f"entrypoint {entrypoint}: {first}() is called with no arguments to build the app; {problem}"})
+        return result, problems
     if found["kind"] == "function" and "." not in attr:
         arity = found["arity"]
         where = {"file": rel, "line": found["line"]}
@@ -190,7 +206,7 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
             problems.append({**where, "message": f"entrypoint {entrypoint}: a function of 3 parameters is served as an ASGI app "
                              "(scope, receive, send) and must be `async def`; a handler takes 2 (event, context)"})
         else:
-            hint = migration.hint(arity)
+            hint = migration.hint(arity, entrypoint)
             problems.append({**where, "message": f"entrypoint {entrypoint}: {first}() takes {arity} positional parameter"
                              f"{'' if arity == 1 else 's'}; write handler(event, context) or an ASGI app(scope, receive, send){hint}"})
     return result, problems

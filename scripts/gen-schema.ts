@@ -22,7 +22,7 @@ export const SCHEMA_FILE = join(resolve(dirname(fileURLToPath(import.meta.url)),
 const DESCRIPTIONS: Record<string, string> = {
   kind: 'Always `function`.',
   name: 'The function name: a DNS label (a-z, 0-9, -; 1-63; no leading/trailing -). Part of its URL: /fn/<name>/.',
-  entrypoint: '`module:attr`: handler(event, context) (sync or async) or an ASGI app such as `app:app`.',
+  entrypoint: '`module:attr`: handler(event, context) (sync or async), an ASGI app such as `app:app` or a WSGI app; `module:factory()` calls an app factory once at the instance\'s start (`app:create_app()`).',
   runtime: 'Runtime preset.',
   invocation: 'Which public routes take its calls: both (the default), sync (/fn/ only: HTTP request/response) or async (/async/ only: queued runs). A call on the other route gets 409 INVOCATION_MODE_NOT_ALLOWED; triggers and test invokes through the API are not concerned.',
   triggers: 'Triggers besides HTTP: {type: cron, schedule, id?, timezone?, payload?} (runs on a schedule, seconds field allowed) or {type: webhook, id, style?: github|stripe, sync?, tolerance?} (signed calls at /hooks/<name>/<id>; the secret is kept by the platform).',

@@ -52,7 +52,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const entry = result.python!.entrypoint;
   const contract = entry.kind === 'handler'
     ? `handler(event, context)${entry.async ? ', async' : ''}`
-    : entry.kind === 'asgi' ? 'ASGI app function' : entry.kind === 'wsgi' ? 'WSGI app function (environ, start_response)' : entry.kind === 'assignment' ? 'an object (an ASGI app such as FastAPI(), or a WSGI app such as Flask())' : entry.kind ?? 'unknown';
+    : entry.kind === 'asgi' ? 'ASGI app function' : entry.kind === 'wsgi' ? 'WSGI app function (environ, start_response)' : entry.kind === 'assignment' ? 'an object (an ASGI app such as FastAPI(), or a WSGI app such as Flask())'
+      : entry.kind === 'factory' ? 'an app factory, called once at each instance\'s start' : entry.kind ?? 'unknown';
   ctx.out.line(`ok  platform.yaml: function "${m.name}", runtime ${m.runtime}, invocation ${m.invocation}`);
   ctx.out.line(`ok  entrypoint ${m.entrypoint}: ${contract} at ${entry.file}${entry.line ? `:${entry.line}` : ''}`);
   ctx.out.line(`ok  Python ${result.python!.version}: ${result.python!.checked} module${result.python!.checked === 1 ? ' compiles' : 's compile'}`);

@@ -8,7 +8,10 @@ _BY_ARITY = {
 }
 
 
-def hint(arity: int) -> str:
-    """`; <what to write instead>` for an entrypoint of `arity` positional parameters, or ''."""
+def hint(arity: int, entry: str = "") -> str:
+    """`; <what to write instead>` for an entrypoint `entry` of `arity` positional parameters, or ''."""
     text = _BY_ARITY.get(arity)
+    if arity == 0 and entry:
+        # A factory that builds the app (Flask's create_app(), FastAPI's get_application()).
+        text = f"if it builds your app (an app factory), write entrypoint: {entry}(); {text}"
     return f"; {text}" if text else ""

@@ -140,13 +140,18 @@ def rebind_optional_imports() -> None:
         return
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _positional_arity(obj) -> int:
     sig = inspect.signature(obj)
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return sum(1 for p in sig.parameters.values() if p.kind in kinds)
 
 
-def _contract(target):
+def _contract(target, entry=""):
     if not callable(target):
         raise TypeError(f"entrypoint is a {type(target).__name__}, not a callable")
     plain = inspect.isfunction(target) and not hasattr(target, "__wrapped__") and not hasattr(target, "__signature__")
@@ -166,7 +171,7 @@ def _contract(target):
         call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
-                    f"it takes {arity} positional arguments{migration.hint(arity)}")
+                    f"it takes {arity} positional arguments{migration.hint(arity, '' if entry.endswith('()') else entry)}")
 
 
 def load(spec: dict, flusher=None) -> Loaded:
@@ -174,6 +179,8 @@ def load(spec: dict, flusher=None) -> Loaded:
     directory = os.path.realpath(spec["dir"])
     entry = spec.get("entrypoint") or "main:handler"
     module_name, _, attr = entry.partition(":")
+    factory = attr.endswith("()")  # module:create_app(): an app factory, called once here
+    attr = attr[:-2] if factory else attr
     if not module_name or not attr:
         raise ValueError(f"entrypoint {entry!r} must look like module:attr")
     os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
@@ -192,12 +199,19 @@ def load(spec: dict, flusher=None) -> Loaded:
         if not hasattr(target, part):
             raise AttributeError(f"module {module_name!r} has no attribute {attr!r}")
         target = getattr(target, part)
+    if factory:
+        if not callable(target):
+            raise TypeError(f"entrypoint {entry}: {attr} is a {type(target).__name__}, not a factory to call")
+        target = target()
+        if not callable(target):
+            raise TypeError(f"entrypoint {entry}: {attr}() returned {_short(target)}, not an app "
+                            "(a handler(event, context), an ASGI or a WSGI app)")
     return loaded_of(spec, target)
 
 
 def loaded_of(spec: dict, target) -> Loaded:
     """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py)."""
-    contract, is_async = _contract(target)
+    contract, is_async = _contract(target, spec.get("entrypoint") or "")
     if contract == "wsgi":
         loaded = Loaded(spec, target, "asgi", True)
         loaded.target = WsgiApp(target, threaded=loaded.concurrency > 1)

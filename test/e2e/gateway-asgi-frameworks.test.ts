@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fnName, py, request, useGateway } from './gateway-harness.js';
+import { fnName, py, request, runRecord, useGateway } from './gateway-harness.js';
 
 const FALCON = py(
   'import falcon, falcon.asgi',
@@ -40,11 +40,38 @@ const QUART = py(
   '    return redirect(url_for("hello", name="x"))',
 );
 
+/** App factories (`entrypoint: module:factory()`), as gunicorn's `app:create_app()` and uvicorn's `--factory`. */
+const FACTORIES = py(
+  'CALLS = []',
+  'def get_application():',
+  '    from fastapi import FastAPI',
+  '    CALLS.append("fastapi")',
+  '    api = FastAPI()',
+  '    @api.get("/calls")',
+  '    def calls():',
+  '        return CALLS',
+  '    return api',
+  'def create_app(config=None):',
+  '    from flask import Flask, url_for',
+  '    CALLS.append("flask")',
+  '    app = Flask(__name__)',
+  '    @app.route("/calls")',
+  '    def calls():',
+  '        return {"calls": CALLS, "self": url_for("calls")}',
+  '    return app',
+  'def not_an_app():',
+  '    return 42',
+);
+
 const name = fnName('falcon');
 const quart = fnName('quart');
+const factories = { fastapi: fnName('factory-fa'), flask: fnName('factory-fl'), wrong: fnName('factory-no') };
 const h = useGateway({
   [name]: { files: { 'main.py': FALCON }, manifest: 'entrypoint: main:app' },
   [quart]: { files: { 'main.py': QUART }, manifest: 'entrypoint: main:app' },
+  [factories.fastapi]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:get_application()' },
+  [factories.flask]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:create_app()' },
+  [factories.wrong]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:not_an_app()' },
 });
 
 describe('a Falcon ASGI app', () => {
@@ -90,5 +117,27 @@ describe('a Quart app', () => {
       assert.equal(home.status, 302);
       assert.equal(home.headers.location, `${root}/hello/x`);
     }
+  });
+});
+
+describe('app factories (entrypoint: module:factory())', () => {
+  it('calls the factory once per instance and serves the app it returns, ASGI or WSGI', async () => {
+    for (const _ of [1, 2]) {
+      const fa = await request(`${h.url}/fn/${factories.fastapi}/calls`);
+      assert.equal(fa.status, 200, fa.body.toString());
+      assert.deepEqual(JSON.parse(fa.body.toString()), ['fastapi'], 'called once, at the instance\'s start');
+    }
+    const fl = await request(`${h.url}/fn/${factories.flask}/calls`);
+    assert.equal(fl.status, 200, fl.body.toString());
+    assert.deepEqual(JSON.parse(fl.body.toString()), { calls: ['flask'], self: `/fn/${factories.flask}/calls` });
+  });
+
+  it('a factory that returns no app fails the start with what it returned', async () => {
+    const res = await request(`${h.url}/fn/${factories.wrong}/`);
+    assert.equal(res.status, 502);
+    const run = await runRecord(h, String(res.headers['x-run-id']));
+    assert.equal(run.errorCode, 'FUNCTION_INIT_FAILED');
+    assert.equal(run.error?.type, 'TypeError');
+    assert.match(run.error?.message ?? '', /entrypoint main:not_an_app\(\): not_an_app\(\) returned 42, not an app/);
   });
 });

@@ -80,6 +80,15 @@ describe('cli init', () => {
 });
 
 describe('cli validate', () => {
+  it('says what an app factory entrypoint is (module:factory())', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: fac\nentrypoint: app:create_app()\n');
+    writeFileSync(join(dir, 'app.py'), 'def create_app():\n    from flask import Flask\n    return Flask(__name__)\n');
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stdout, /^ok  entrypoint app:create_app\(\): an app factory, called once at each instance's start at app\.py:1$/m);
+  });
+
   it('lists every problem with file, line and key path, and exits 3', async (t) => {
     const dir = tempDir(t);
     writeFileSync(join(dir, 'platform.yaml'), 'kind: function\nname: ok-name\nlimits:\n  timeout: 30\n  cpu: 1\n');

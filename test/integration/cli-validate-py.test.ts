@@ -109,12 +109,25 @@ describe('runtime/validate.py', () => {
     assert.deepEqual([one.problems.length, one.problems[0]!.line, one.entrypoint.arity], [1, 1, 1]);
     assert.match(one.problems[0]!.message, /OpenFaaS's handle\(req\) becomes handle\(event, context\), with event\.text\(\) as req/);
     const none = await check({ 'main.py': 'def main():\n    pass\n' }, 'main:main');
-    assert.match(none.problems[0]!.message, /takes 0 positional parameters.*Fission's main\(\) becomes handler\(event, context\)/);
+    assert.match(none.problems[0]!.message, /takes 0 positional parameters.*if it builds your app \(an app factory\), write entrypoint: main:main\(\); Fission's main\(\) becomes handler\(event, context\)/);
     const kwOnly = await check({ 'main.py': 'def handler(event, *, context):\n    pass\n' }, 'main:handler');
     assert.equal(kwOnly.entrypoint.arity, 1);
     assert.equal(kwOnly.problems.length, 1);
     const syncAsgi = await check({ 'main.py': 'def app(scope, receive, send):\n    pass\n' }, 'main:app');
     assert.match(syncAsgi.problems[0]!.message, /async def/);
+  });
+
+  it('takes an app factory (module:factory()) called with no arguments: not one with required parameters, nor an async def', async () => {
+    const source = 'from flask import Flask\n\ndef create_app(config=None):\n    return Flask(__name__)\n\ndef needs(config):\n    pass\n\nasync def later():\n    pass\n';
+    const ok = await check({ 'app.py': source }, 'app:create_app()');
+    assert.deepEqual([ok.entrypoint.kind, ok.entrypoint.attr, ok.entrypoint.line, ok.problems], ['factory', 'create_app', 3, []]);
+    const needs = await check({ 'app.py': source }, 'app:needs()');
+    assert.deepEqual([needs.problems.length, needs.problems[0]!.line], [1, 6]);
+    assert.match(needs.problems[0]!.message, /needs\(\) is called with no arguments to build the app; it takes 1 required parameter$/);
+    const later = await check({ 'app.py': source }, 'app:later()');
+    assert.match(later.problems[0]!.message, /an async def returns a coroutine, not an app/);
+    const missing = await check({ 'app.py': source }, 'app:create()');
+    assert.match(missing.problems[0]!.message, /defines no 'create' at module level; did you mean 'create_app' \(app\.py:3\)\? entrypoint: app:create_app\(\)$/);
   });
 
   it('detects an ASGI app: an assignment such as app = FastAPI(), or an async (scope, receive, send) function; a WSGI function', async () => {

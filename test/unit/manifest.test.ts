@@ -65,6 +65,15 @@ describe('parseManifest', () => {
     assert.match(issues['retry.attempts']!, /^unknown key; did you mean "maxAttempts"\?$|^unknown key \(here: maxAttempts, /);
   });
 
+  it('takes module:attr and module:factory() (an app factory), nothing else', () => {
+    for (const entrypoint of ['main:handler', 'app:app', 'pkg.app:api.app', 'app:create_app()', 'pkg.web:factory.make()']) {
+      assert.equal(parseManifest({ kind: 'function', name: 'f', entrypoint }).entrypoint, entrypoint);
+    }
+    for (const entrypoint of ['main', 'app:create_app(1)', 'app:create_app( )', 'app:()', 'app:create_app()()', 'app:create_app(']) {
+      assert.ok(issuesOf({ kind: 'function', name: 'f', entrypoint })['entrypoint'], entrypoint);
+    }
+  });
+
   it('reports bad values with their path', () => {
     const issues = issuesOf({
       kind: 'app',
