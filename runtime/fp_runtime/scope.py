@@ -10,11 +10,12 @@ as does an app of a framework that routes on what follows `root_path` (Falcon, A
 from urllib.parse import unquote
 
 
-# Frameworks whose apps route on `path` as what follows `root_path` (WSGI's PATH_INFO; what uvicorn
-# gave before 0.26) and build their URLs as root_path + path: Falcon's `falcon.asgi.App`. Given
-# the full path, as the ASGI spec and Starlette want it, every route under /fn/<name>/ was 404
-# (and under uvicorn --root-path too). ADR 0079.
-_RELATIVE_PATH_MODULES = ("falcon.",)
+# Frameworks whose apps route on the path as what follows `root_path` (WSGI's PATH_INFO; what
+# uvicorn gave before 0.26): Falcon's `falcon.asgi.App` (which builds its URLs as root_path + path)
+# and Sanic (which routes on `raw_path` and knows no root_path). Given the full path, as the ASGI
+# spec and Starlette want it, every route under /fn/<name>/ was 404 (and under uvicorn --root-path
+# too). ADR 0079.
+_RELATIVE_PATH_MODULES = ("falcon.", "sanic.")
 
 # What each app class is, found once from its classes' modules: "fastapi" (its `root_path`
 # attribute is a URL prefix), "relative" (above) or "" (the ASGI spec's reading). Only FastAPI's
