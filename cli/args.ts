@@ -65,15 +65,22 @@ const SYNONYMS: Record<string, readonly string[]> = {
   yes: ['confirm', 'assume-yes', 'non-interactive'],
 };
 
+/** Options other tools name a function by; here it is the command's first argument (`runs hello`). */
+const FUNCTION_OPTIONS = ['function', 'fn', 'function-name'];
+
 /** `; did you mean "--label"?` when `option` (`--name`) is another tool's word for one of `table`'s options. */
-function synonymOf(option: string, table: OptionTable): string | undefined {
+function synonymOf(option: string, table: OptionTable, usage: string | undefined): string | undefined {
   const word = option.slice(2);
+  const takesFunction = usage !== undefined && /[<[](name|fn)[>\]]/.test(usage);
+  if (FUNCTION_OPTIONS.includes(word) && table[word] === undefined && takesFunction) {
+    return `; the function is an argument, not an option: fastapi-platform ${usage.split(' | ')[0]!.trim()}`;
+  }
   const meant = Object.keys(SYNONYMS).find((name) => table[name] !== undefined && SYNONYMS[name]!.includes(word));
   return meant === undefined ? undefined : `; did you mean ${JSON.stringify(`--${meant}`)}?`;
 }
 
 /** Parses `argv` (without the command) against the command's options plus the global ones. */
-export function parseCommandArgs(argv: readonly string[], options: OptionTable, commandName: string): ParsedArgs {
+export function parseCommandArgs(argv: readonly string[], options: OptionTable, commandName: string, usage?: string): ParsedArgs {
   const table = { ...GLOBAL_OPTIONS, ...options };
   const config = Object.fromEntries(
     Object.entries(table).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
@@ -85,7 +92,7 @@ export function parseCommandArgs(argv: readonly string[], options: OptionTable, 
     const message = (err as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
     // `--dryrun`, `--mesage`: the option meant, as an unknown command or subcommand names it.
     const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? '' : synonymOf(unknown, table) ?? didYouMean(unknown, Object.keys(table).map((k) => `--${k}`));
+    const near = unknown === undefined ? '' : synonymOf(unknown, table, usage) ?? didYouMean(unknown, Object.keys(table).map((k) => `--${k}`));
     throw usageError(`${message}${near}\nRun \`fastapi-platform ${commandName} --help\` for usage.`);
   }
 }

@@ -131,7 +131,7 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     const onlyHelp = rest.some((a) => a === '--help' || a === '-h' || a === '--version');
     if (entry.python === true && !onlyHelp) python = new PythonChecker().start(pythonPath(env.python));
     const command = await entry.load();
-    const args = parseCommandArgs(rest, command.options, command.name);
+    const args = parseCommandArgs(rest, command.options, command.name, command.usage);
     if (flag(args, 'help')) {
       options.io.stdout(commandHelp(command));
       return EXIT.OK;

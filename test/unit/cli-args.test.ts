@@ -162,5 +162,18 @@ describe('parseCommandArgs: an unknown option names the one meant (newcomer roun
     assert.match(messageIn(tokens, ['--name', 'ci']), /^Unknown option '--name'; did you mean "--label"\?/);
     assert.match(messageIn(tokens, ['--ttl', '1d']), /did you mean "--expires"\?/);
     assert.match(messageIn(options, ['--name', 'x']), /^Unknown option '--name'\nRun/, 'deploy has no --label: nothing suggested');
+    // `runs --function gql` (a guess from other CLIs): the function is an argument, for a command that takes one.
+    const runsUsage = 'runs [name] [--status S] | runs [show] <runId>';
+    const inRuns = (argv: string[]): string => {
+      try {
+        parseCommandArgs(argv, options, 'runs', runsUsage);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return assert.fail('parsed');
+    };
+    assert.match(inRuns(['--function', 'gql']), /^Unknown option '--function'; the function is an argument, not an option: fastapi-platform runs \[name\] \[--status S\]\nRun/);
+    assert.match(inRuns(['--fn=gql']), /the function is an argument, not an option/);
+    assert.match(messageIn(tokens, ['--function', 'x']), /^Unknown option '--function'\nRun/, 'tokens takes no function: nothing suggested');
   });
 });
