@@ -88,6 +88,26 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     return out
 
 
+# What a shared library's loader says when the address-space limit refuses its mapping (an import
+# of numpy, pandas, … under a small limits.memory), and what an allocation refused says.
+_OUT_OF_MEMORY_TEXTS = ("failed to map segment", "cannot allocate memory")
+
+
+def with_memory_hint(report_: dict, err: BaseException, memory_bytes: int) -> dict:
+    """`report_` of a load error, its message told when the function's memory limit caused it: a
+    MemoryError, or an ImportError/OSError of a library the limit kept from loading (it read
+    "ImportError: …so: failed to map segment from shared object", and nothing said why)."""
+    try:
+        text = "" if isinstance(err, MemoryError) else str(err).lower()
+    except Exception:
+        return report_
+    if isinstance(err, MemoryError) or (isinstance(err, (ImportError, OSError)) and any(t in text for t in _OUT_OF_MEMORY_TEXTS)):
+        limit = f" ({memory_bytes // (1 << 20)} MiB)" if memory_bytes > 0 else ""
+        told = f"the function's memory limit{limit} was reached while loading it: raise limits.memory in platform.yaml"
+        report_["message"] = _clip(f"{report_['message']} [{told}]" if report_["message"] else told)
+    return report_
+
+
 def _clip(text: str) -> str:
     if len(text) <= MAX_TEXT_CHARS:
         return text

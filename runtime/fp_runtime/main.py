@@ -127,7 +127,8 @@ def _generic(conn, sandbox):
                         fn["depsDir"] = "/deps"
                 loaded = load(fn, Flusher(conn))
             except BaseException as err:  # import, syntax or entrypoint errors of user code
-                report = errors.report(err, errors.INIT_ERROR, fn.get("dir"))
+                report = errors.with_memory_hint(errors.report(err, errors.INIT_ERROR, fn.get("dir")), err,
+                                                 int(fn.get("memoryBytes") or 0))
                 conn.send({"t": "error", "id": msg["id"], "error": report, "logs": capture.end(cap, token),
                            "fatal": True})
                 sys.exit(0)

@@ -354,6 +354,18 @@ describe('init errors', () => {
 
 describe('out of memory', () => {
   const MiB = 1024 * 1024;
+  test('a load that passes the memory limit says so: a MemoryError at import, and a library the limit kept from loading', async (t) => {
+    const big = await expectInitError(t, { 'main.py': py('DATA = bytearray(300 * 1024 * 1024)', 'def handler(event, context):', '    return 1') }, 'main:handler', 64 * MiB);
+    assert.equal(big.error.type, 'MemoryError');
+    assert.equal(big.error.message, "the function's memory limit (64 MiB) was reached while loading it: raise limits.memory in platform.yaml");
+    // What the dynamic loader raises when the limit refuses a library's mapping (numpy, pandas… under
+    // 64Mi: "ImportError: …/_libs/properties.cpython-311-x86_64-linux-gnu.so: failed to map segment from shared object").
+    const mapped = await expectInitError(t, { 'main.py': py('raise ImportError("/deps/pandas/_libs/x.so: failed to map segment from shared object")') }, 'main:handler', 64 * MiB);
+    assert.match(mapped.error.message, /failed to map segment from shared object \[the function's memory limit \(64 MiB\) was reached/);
+    const other = await expectInitError(t, { 'main.py': py('import no_such_module_here') });
+    assert.doesNotMatch(other.error.message, /memory limit/, 'an ImportError of another kind is left as it is');
+  });
+
   for (const asyncDef of [false, true]) {
     test(`allocating ~500 MB under a 64 MiB limit is out_of_memory, fatal, and the process exits (${asyncDef ? 'async' : 'sync'})`, async (t) => {
       const { rt, dir } = await start(t, {
