@@ -11,7 +11,7 @@ import types
 
 from . import streaming
 from .app_errors import AppRaised
-from .errors import BadReturn
+from .errors import BadReturn, is_out_of_memory
 from .frames import MAX_FRAME_BYTES
 from .scope import build_scope
 
@@ -217,7 +217,7 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         # The client left (mid-stream, or before the answer: the app saw http.disconnect) and the
         # app let our send's error through: not the app's failure.
     except Exception as err:
-        if isinstance(err, MemoryError) or (stream is not None and stream.sent) or ex.early is not None:
+        if is_out_of_memory(err) or (stream is not None and stream.sent) or ex.early is not None:
             raise  # a response already went out: the call ends with the error (streamed responses)
         # The caller gets what the app answered (Starlette's 500), the run record the exception.
         raise AppRaised(err, ex.answered()) from err

@@ -93,15 +93,25 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
 _OUT_OF_MEMORY_TEXTS = ("failed to map segment", "cannot allocate memory")
 
 
-def with_memory_hint(report_: dict, err: BaseException, memory_bytes: int) -> dict:
-    """`report_` of a load error, its message told when the function's memory limit caused it: a
-    MemoryError, or an ImportError/OSError of a library the limit kept from loading (it read
-    "ImportError: …so: failed to map segment from shared object", and nothing said why)."""
+def is_out_of_memory(err: BaseException) -> bool:
+    """A MemoryError, or an ImportError/OSError of a library the memory limit kept from loading
+    ("ImportError: …so: failed to map segment from shared object")."""
+    if isinstance(err, MemoryError):
+        return True
+    if not isinstance(err, (ImportError, OSError)):
+        return False
     try:
-        text = "" if isinstance(err, MemoryError) else str(err).lower()
+        text = str(err).lower()
     except Exception:
-        return report_
-    if isinstance(err, MemoryError) or (isinstance(err, (ImportError, OSError)) and any(t in text for t in _OUT_OF_MEMORY_TEXTS)):
+        return False
+    return any(t in text for t in _OUT_OF_MEMORY_TEXTS)
+
+
+def with_memory_hint(report_: dict, err: BaseException, memory_bytes: int) -> dict:
+    """`report_` of a load error, its message told when the function's memory limit caused it
+    (is_out_of_memory): it read "ImportError: …so: failed to map segment from shared object", or
+    an empty MemoryError, and nothing said why."""
+    if is_out_of_memory(err):
         limit = f" ({memory_bytes // (1 << 20)} MiB)" if memory_bytes > 0 else ""
         told = f"the function's memory limit{limit} was reached while loading it: raise limits.memory in platform.yaml"
         report_["message"] = _clip(f"{report_['message']} [{told}]" if report_["message"] else told)

@@ -54,7 +54,7 @@ def _error(mid, err, loaded, cap, token, start):
 def _classify(err):
     if isinstance(err, errors.BadReturn):
         return errors.BAD_RETURN
-    if isinstance(err, MemoryError):
+    if errors.is_out_of_memory(err):  # a lazy import of numpy under a small limit too
         return errors.OUT_OF_MEMORY
     return errors.USER_ERROR
 

@@ -392,6 +392,15 @@ describe('out of memory', () => {
     });
   }
 
+  test('a library the limit keeps from loading during a call is out of memory too (fatal), not the function\'s error', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py('def handler(event, context):', '    raise ImportError("/deps/numpy/_core/_multiarray_umath.so: failed to map segment from shared object")'),
+    });
+    await rt.specialize({ dir, memoryBytes: 64 * MiB });
+    const err = asError(await rt.invoke());
+    assert.deepEqual([err.error.class, err.error.type, err.fatal], [ErrorClass.oom, 'ImportError', true]);
+  });
+
   test('threads do not use up the limit: 12 concurrent calls to a sync FastAPI route under 256 MiB', async (t) => {
     const { rt, dir } = await start(t, {
       'main.py': py(
