@@ -13,12 +13,16 @@
  *              module imports fastapi, so it starts on the fastapi preset (forked from the zygote
  *              that imported fastapi, pydantic and starlette), vs the same app whose entrypoint
  *              imports it through a module of its own, so it starts on the default preset (a
- *              generic runtime from the refilled pool) and pays the imports.
+ *              generic runtime from the refilled pool) and pays the imports; and a third arm, the
+ *              app with a dependency site holding what a requirements.txt naming `fastapi`
+ *              resolves to (the preset's distributions at the same versions, copied from the
+ *              platform's environment, as the builder installs them): on the preset too.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultPoolConfig, PoolManager, ProcessHost, resolveSandbox, type FunctionVersion, type HostedRuntime } from '../poolmgr/index.js';
+import { normalizedDist } from '../poolmgr/host/site-packages.js';
 import { FrameDecoder } from '../protocol/frames.js';
 import type { BenchOptions } from './args.js';
 import type { ColdSeries } from './cold.js';
@@ -38,7 +42,8 @@ export interface ZygoteCold {
   /** Average private bytes of one idle generic runtime: its box (init + runtime, and a keeper outside root mode or when spawned), and the runtime process alone. */
   uss: { fork: number; spawn: number; forkRuntime: number; spawnRuntime: number; runtimes: number };
   emptyPool: { fork: ColdSeries; spawn: ColdSeries; notForked: number };
-  fastapi: { preset: ColdSeries; default: ColdSeries };
+  /** `sameSite`: on the preset with a dependency site of the preset's own distributions (requirements.txt naming fastapi); absent in results of before 2026-12-04. */
+  fastapi: { preset: ColdSeries; default: ColdSeries; sameSite?: ColdSeries };
 }
 
 function series(samples: number[]): ColdSeries {
@@ -171,33 +176,54 @@ export const FASTAPI_APP = [
   '',
 ].join('\n');
 
+/**
+ * A dependency site as the builder makes it for a requirements.txt naming `fastapi` that resolves
+ * to the platform's own versions: each module the fastapi zygote imported, with its .dist-info,
+ * copied from the platform's environment.
+ */
+async function presetSite(site: string, dists: Readonly<Record<string, string | null>>): Promise<void> {
+  const purelib = join(PYTHON, '..', '..', 'lib', readdirSync(join(PYTHON, '..', '..', 'lib')).find((d) => d.startsWith('python'))!, 'site-packages');
+  const entries = readdirSync(purelib);
+  await mkdir(site, { recursive: true });
+  for (const [module, dist] of Object.entries(dists)) {
+    for (const e of entries) {
+      const distInfo = e.endsWith('.dist-info') && normalizedDist(e.slice(0, -'.dist-info'.length)) === dist;
+      if (e === module || e === `${module}.py` || distInfo) await cp(join(purelib, e), join(site, e), { recursive: true });
+    }
+  }
+}
+
 async function fastapi(codeRoot: string, n: number): Promise<ZygoteCold['fastapi']> {
-  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON }));
+  const depsRoot = join(codeRoot, 'deps');
+  await mkdir(depsRoot, { recursive: true });
+  const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [codeRoot], pythonPath: PYTHON, depsRoot }));
   try {
     await pool.start();
     const h = (pool as unknown as { host: ProcessHost }).host;
     if (!await h.zygotesReady(60_000, ['default', 'fastapi'])) throw new Error('the fastapi zygote did not start');
-    const out: [number[], number[]] = [[], []];
+    const site = join(depsRoot, 'fastapi-same', 'site');
+    await presetSite(site, h.zygote('fastapi')!.dists);
+    const out: [number[], number[], number[]] = [[], [], []];
     for (let i = -2; i < n; i++) {
-      for (const k of [0, 1] as const) {
+      for (const k of [0, 1, 2] as const) {
         const name = `fastapi-${k}-${i + 2}`;
         const dir = join(codeRoot, name);
         await mkdir(dir, { recursive: true });
-        if (k === 0) await writeFile(join(dir, 'main.py'), FASTAPI_APP);
-        else {
+        if (k === 1) {
           await writeFile(join(dir, 'impl.py'), FASTAPI_APP);
           await writeFile(join(dir, 'main.py'), 'from impl import app\n');
-        }
+        } else await writeFile(join(dir, 'main.py'), FASTAPI_APP);
         for (let w = 0; w < 500 && (pool.stats().generic < 1 || pool.stats().spawning > 0); w++) await sleep(10);
         await sleep(SETTLE_MS);
         const start = process.hrtime.bigint();
-        const r = await pool.invoke(version(dir, name, 'main:app'), { method: 'GET', path: '/', rawQuery: '', query: [], headers: [], body: new Uint8Array(0), requestId: `f${k}-${i}` });
+        const fn = { ...version(dir, name, 'main:app'), ...(k === 2 ? { depsDir: site } : {}) };
+        const r = await pool.invoke(fn, { method: 'GET', path: '/', rawQuery: '', query: [], headers: [], body: new Uint8Array(0), requestId: `f${k}-${i}` });
         const ms = msSince(start);
         if (r.error !== null || r.response?.status !== 200) throw new Error(`FastAPI cold start failed: ${JSON.stringify(r.error ?? r.response?.status)}`);
         if (i >= 0) out[k].push(ms);
       }
     }
-    return { preset: series(out[0]), default: series(out[1]) };
+    return { preset: series(out[0]), default: series(out[1]), sameSite: series(out[2]) };
   } finally {
     await pool.close();
   }

@@ -230,6 +230,14 @@ export function buildRows(r: Results): ResultRow[] {
         baseline: z.fastapi.default.summary[p], baselineWhat: 'default preset (pool)',
         ...(limit !== null ? { target: `≤ ${limit} ms`, check: (v: number) => v <= limit } : {}),
       }));
+      const same = z.fastapi.sameSite;
+      if (same) {
+        rows.push(row({
+          figure: `3. FastAPI app cold start ${p}, requirements.txt naming fastapi`, unit: 'ms', platform: same.summary[p], platformWhat: 'fastapi preset, its site the preset\'s versions',
+          baseline: z.fastapi.default.summary[p], baselineWhat: 'default preset (pool)',
+          ...(limit !== null ? { target: `≤ ${limit} ms`, check: (v: number) => v <= limit } : {}),
+        }));
+      }
     }
   }
   const rec = r.recording;

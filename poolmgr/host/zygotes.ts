@@ -104,12 +104,17 @@ export class Zygote {
     return this.hello?.modules ?? [];
   }
 
+  /** The distribution of each module in `modules` (`anyio-4.16.0`; null: unknown). */
+  get dists(): Readonly<Record<string, string | null>> {
+    return this.hello?.dists ?? {};
+  }
+
   /** Whether a function with the dependency site `site` must not be forked here: it ships another version of a module this zygote imported. */
   shadowedBy(site: string | undefined): boolean {
     if (site === undefined || this.modules.length === 0) return false;
     let shadowed = this.shadowing.get(site);
     if (shadowed === undefined) {
-      shadowed = siteShadows(site, this.modules, this.hello?.dists ?? {});
+      shadowed = siteShadows(site, this.modules, this.dists);
       this.shadowing.set(site, shadowed);
     }
     return shadowed;
