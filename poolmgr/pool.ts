@@ -166,7 +166,7 @@ export class PoolManager implements InstanceOwner {
   /**
    * A version is about to take calls: the zygote of its preset starts now, so its first cold start
    * forks from it instead of being spawned on the default preset while that zygote starts (the
-   * first call of the first FastAPI app deployed on a platform: init 303 ms, then 70-88 ms).
+   * first call of the first FastAPI app deployed on a platform: 203-261 ms, now 26-29 ms).
    */
   expect(dir: string, entrypoint: string): void {
     if (!(this.host instanceof ProcessHost)) return;
