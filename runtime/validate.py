@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 from fp_deps import imports as deps_imports  # noqa: E402
 from fp_deps import requirements as deps_requirements  # noqa: E402
 from fp_runtime import migration  # noqa: E402
+from fp_runtime.wsgi import wsgi_names  # noqa: E402
 
 SKIP_DIRS = {"__pycache__", "node_modules"}
 
@@ -112,7 +113,7 @@ def describe(node, name):
         required = len(params) - len(node.args.defaults) + sum(1 for d in node.args.kw_defaults if d is None)
         return {"kind": "function", "async": isinstance(node, ast.AsyncFunctionDef), "arity": len(params), "required": required,
                 "decorated": bool(node.decorator_list), "line": node.lineno, "yields": yields(node),
-                "wsgi": len(params) == 2 and params[1].arg == "start_response"}
+                "wsgi": len(params) == 2 and wsgi_names(params[0].arg, params[1].arg)}
     if isinstance(node, ast.ClassDef) and node.name == name:
         return {"kind": "class", "line": node.lineno}
     if isinstance(node, ast.Assign) and any(name in bound_names(t) for t in node.targets):

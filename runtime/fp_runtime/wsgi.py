@@ -1,7 +1,7 @@
 """WSGI apps (Flask, Django, Bottle, Falcon...) served through the ASGI path (docs/adr/0077-wsgi-apps.md).
 
-An entrypoint whose second positional parameter is `start_response` (PEP 3333), or an object with
-a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
+An entrypoint whose second positional parameter is `start_response` (PEP 3333) or whose first is
+`environ` (`app(environ, respond)`), or an object with a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
 mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them). The
 app, its response iterable and close() run on the loop's thread at concurrency 1, else in one
 worker thread per call (`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming),
@@ -15,19 +15,26 @@ import sys
 import threading
 
 
+def wsgi_names(first: str, second: str) -> bool:
+    """Whether two positional parameters so named are a WSGI app's, not handler(event, context)'s:
+    PEP 3333's `start_response` second, or `environ` first (`app(environ, respond)`). validate.py
+    decides the same from the source."""
+    return second == "start_response" or first == "environ"
+
+
 def is_wsgi(target) -> bool:
     """A callable of two positional parameters that is a WSGI app, not handler(event, context)."""
     if hasattr(target, "wsgi_app"):
         return True
     code = getattr(target, "__code__", None) if inspect.isfunction(target) else None
     if code is not None and code.co_argcount == 2:
-        return code.co_varnames[1] == "start_response"  # a plain function: no signature() on the cold path
+        return wsgi_names(*code.co_varnames[:2])  # a plain function: no signature() on the cold path
     try:
         params = [p for p in inspect.signature(target).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         return False
-    return len(params) == 2 and params[1].name == "start_response"
+    return len(params) == 2 and wsgi_names(params[0].name, params[1].name)
 
 
 def _wsgi_str(text: str) -> str:

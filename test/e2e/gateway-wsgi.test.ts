@@ -84,11 +84,16 @@ const MODES = [
   { label: 'concurrency 1: on the loop', concurrency: 1, flask: fnName('flask'), bare: fnName('wsgi') },
   { label: 'concurrency 4: a thread per call', concurrency: 4, flask: fnName('flaskt'), bare: fnName('wsgit') },
 ];
-const h = useGateway(Object.fromEntries(MODES.flatMap((m) => [
-  [m.flask, { files: { 'main.py': FLASK }, manifest: `entrypoint: main:app\nlimits:\n  concurrency: ${m.concurrency}` }],
-  // One instance: a call after the stream's is served where its iterable was (or was not) closed.
-  [m.bare, { files: { 'main.py': BARE }, manifest: `entrypoint: main:app\nlimits:\n  maxInstances: 1\n  concurrency: ${m.concurrency}` }],
-])));
+/** A WSGI app whose second parameter is not named start_response: its `environ` first says what it is. */
+const RENAMED = fnName('wsgi-renamed');
+const h = useGateway({
+  ...Object.fromEntries(MODES.flatMap((m) => [
+    [m.flask, { files: { 'main.py': FLASK }, manifest: `entrypoint: main:app\nlimits:\n  concurrency: ${m.concurrency}` }],
+    // One instance: a call after the stream's is served where its iterable was (or was not) closed.
+    [m.bare, { files: { 'main.py': BARE }, manifest: `entrypoint: main:app\nlimits:\n  maxInstances: 1\n  concurrency: ${m.concurrency}` }],
+  ])),
+  [RENAMED]: { files: { 'main.py': py('def app(environ, respond):', '    respond("200 OK", [("content-type", "text/plain")])', '    return [environ["PATH_INFO"].encode()]') }, manifest: 'entrypoint: main:app' },
+});
 
 for (const { label, flask, bare } of MODES) describe(`WSGI apps (${label})`, () => {
   it('Flask: routes, query, JSON body, status, headers, cookies, url_for and script_root under /fn/<name>', async () => {
@@ -189,5 +194,13 @@ for (const { label, flask, bare } of MODES) describe(`WSGI apps (${label})`, () 
     assert.equal(str.status, 500);
     const strRun = await runRecord(h, String(str.headers['x-run-id']));
     assert.match(strRun.error?.message ?? '', /body holds a str \('not bytes'\); WSGI bodies are bytes/);
+  });
+});
+
+describe('a WSGI app of other parameter names', () => {
+  it('app(environ, respond) is served as a WSGI app (it was called as a handler)', async () => {
+    const res = await request(`${h.url}/fn/${RENAMED}/some/where`);
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.body.toString(), '/some/where');
   });
 });

@@ -138,6 +138,11 @@ describe('runtime/validate.py', () => {
     // A WSGI function (environ, start_response) is served as a WSGI app, and may be a generator (docs/adr/0077-wsgi-apps.md).
     const wsgi = await check({ 'main.py': 'def app(environ, start_response):\n    start_response("200 OK", [])\n    yield b"hi"\n' }, 'main:app');
     assert.deepEqual([wsgi.entrypoint.kind, wsgi.problems], ['wsgi', []]);
+    // `environ` first names one too, whatever its second is called; a handler's names do not.
+    const environ = await check({ 'main.py': 'def app(environ, respond):\n    respond("200 OK", [])\n    return [b"hi"]\n' }, 'main:app');
+    assert.equal(environ.entrypoint.kind, 'wsgi');
+    const handler = await check({ 'main.py': 'def handler(env, ctx):\n    return 1\n' }, 'main:handler');
+    assert.equal(handler.entrypoint.kind, 'handler');
     const conditional = await check({ 'main.py': 'import os\nif os.environ.get("X"):\n    def handler(e, c):\n        return 1\nelse:\n    handler = None\n' }, 'main:handler');
     assert.deepEqual([conditional.entrypoint.kind, conditional.problems], ['assignment', []]);
   });
