@@ -41,9 +41,8 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   try {
     for (const warning of pool.isolation.warnings) log(`platform: warning: ${warning}`);
     // Bytecode compiled ahead, so each function's first cold start skips it (poolmgr/prepare.ts),
-    // and the zygotes of their presets started.
-    for (const fn of registry.list()) pool.expect(fn.dir, fn.entrypoint);
-    await Promise.all(registry.list().map((fn) => pool.prepare(fn.dir)));
+    // and the zygotes of their presets ready.
+    await Promise.all(registry.list().flatMap((fn) => [pool.expect(fn.dir, fn.entrypoint), pool.prepare(fn.dir)]));
     const gateway = await createGateway({
       config: gatewaySettings(config),
       pool,

@@ -265,9 +265,10 @@ export interface PoolDrain {
   prepare(dir: string): Promise<boolean>;
   /**
    * A version is about to take calls (deployed, or active at start): the pool gets ready for its
-   * first cold start without waiting for it (the zygote of its runtime preset starts). Optional.
+   * first cold start (the zygote of its runtime preset starts); resolves once it is, or after a
+   * bound (never rejects). Optional.
    */
-  expect?(dir: string, entrypoint: string): void;
+  expect?(dir: string, entrypoint: string): Promise<void>;
   /**
    * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
    * function key since the pool started (monotonic; the cold-start view counts them).

@@ -24,8 +24,8 @@ export class CodeDirs {
     private readonly prepare: (dir: string) => Promise<boolean> = async () => true,
     /** The version's dependency site: built if needed (throws the build's DEPS_* code when it failed). */
     private readonly deps: { ensure(version: VersionRecord): Promise<string | null> } | null = null,
-    /** Told of every version ensured, written now or before (the pool starts its preset's zygote). */
-    private readonly expect: (dir: string, entrypoint: string) => void = () => {},
+    /** Told of every version ensured, written now or before (the pool starts its preset's zygote, and says when it is ready). */
+    private readonly expect: (dir: string, entrypoint: string) => Promise<void> | void = () => {},
   ) {}
 
   dirOf(name: string, version: number): string {
@@ -42,8 +42,11 @@ export class CodeDirs {
     // Files carry the version's creation time, whoever writes them when (materialize.ts, `mtimeMs`).
     const written = await materialize(version, this.blobs, dir, { mode: 'copy', readOnly: true, mtimeMs: version.createdAt });
     if (written.created) await this.prepare(dir);
-    this.expect(dir, version.entrypoint);
+    // The preset's zygote starts while the dependencies are ensured; the version is ready (a deploy
+    // answers) once both are, so a call right after its deploy is forked from the preset too.
+    const expected = this.expect(dir, version.entrypoint);
     await this.deps?.ensure(version);
+    await expected;
     return dir;
   }
 

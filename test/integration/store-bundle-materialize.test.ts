@@ -107,7 +107,7 @@ describe('bundle save and materialize', () => {
     const prepared: string[] = [];
     const expected: string[][] = [];
     const root = join(dir, 'told');
-    const make = (): CodeDirs => new CodeDirs(root, store.blobs, async (d) => { prepared.push(d); return true; }, null, (d, entrypoint) => expected.push([d, entrypoint]));
+    const make = (): CodeDirs => new CodeDirs(root, store.blobs, async (d) => { prepared.push(d); return true; }, null, (d, entrypoint) => { expected.push([d, entrypoint]); });
     const written = await make().ensure(version);
     const again = await make().ensure(version); // a restart: the directory is there
     assert.equal(again, written);

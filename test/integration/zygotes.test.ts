@@ -550,15 +550,16 @@ describe('zygotes', () => {
     await pool.start();
     const host = (pool as unknown as { host: ProcessHost }).host; // the pool's own host: which zygotes run
     const plain = await fnDir({ 'main.py': py('def handler(event, context):', '    return {}') });
-    pool.expect(plain, 'main:handler');
+    await pool.expect(plain, 'main:handler');
     assert.equal(host.zygote('fastapi'), undefined, 'a plain handler starts no other zygote');
     const app = await fnDir({
       'main.py': py('import sys', 'PRELOADED = "pydantic" in sys.modules', 'from fastapi import FastAPI', 'app = FastAPI()', '@app.get("/")', 'def root():', '    return {"preloaded": PRELOADED}'),
     });
-    pool.expect(app, 'main:app');
+    const expected = pool.expect(app, 'main:app');
     const zygote = host.zygote('fastapi');
     assert.ok(zygote !== undefined, 'started when the version was expected');
-    assert.equal(await zygote.whenReady(60_000), true);
+    await expected;
+    assert.equal(zygote.ready, true, 'ready once expect resolved (a deploy answers after it)');
     const r = await pool.invoke(fnVersion(app, { entrypoint: 'main:app' }), makeEvent());
     assert.equal(r.error, null, JSON.stringify(r.error));
     assert.equal(r.cold, true);
