@@ -99,6 +99,8 @@ export class PoolManager implements InstanceOwner {
   /** The same per workspace, and the caps set on some (docs/adr/0011-tenants.md, the `instances` quota). */
   private readonly workspaceCount = new Map<string, number>();
   private readonly workspaceCaps = new Map<string, number>();
+  /** Presets whose zygote expect() waited for in vain, until it is ready. */
+  private readonly unwaited = new Set<string>();
   /** The bytecode compiler process behind prepare(), started on first use. */
   private readonly compiler: BytecodeCompiler;
 
@@ -169,12 +171,20 @@ export class PoolManager implements InstanceOwner {
    * A version is about to take calls: the zygote of its preset starts now, so its first cold start
    * forks from it instead of being spawned on the default preset while that zygote starts (the
    * first call of the first FastAPI app deployed on a platform: 203-261 ms, now 26-29 ms).
-   * Resolves once that zygote can fork, or after EXPECT_WAIT_MS (or at once when it is bypassed).
+   * Resolves once that zygote can fork, or after EXPECT_WAIT_MS (or at once when it is bypassed);
+   * a preset whose zygote was waited for in vain is not waited for again until it is ready (a
+   * zygote that hangs at start must not cost every deploy its 3 s).
    */
   async expect(dir: string, entrypoint: string): Promise<void> {
     if (!(this.host instanceof ProcessHost)) return;
     const preset = presetOf({ dir, entrypoint });
-    if (preset !== 'default') await this.host.zygotesReady(EXPECT_WAIT_MS, [preset]);
+    if (preset === 'default') return;
+    if (this.unwaited.has(preset) && this.host.zygote(preset)?.ready !== true) {
+      this.host.startZygotes([preset]);
+      return;
+    }
+    this.unwaited.delete(preset);
+    if (!await this.host.zygotesReady(EXPECT_WAIT_MS, [preset])) this.unwaited.add(preset);
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */

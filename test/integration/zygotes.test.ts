@@ -331,6 +331,26 @@ describe('zygotes', () => {
     assert.equal(zygote.forks, 0);
   });
 
+  it('the pool: a preset zygote that hangs at start costs one deploy its wait, not every deploy', { timeout: 60_000 }, async (t) => {
+    // The fastapi zygote never says hello (an import that blocks); the default one is the real one.
+    const real = repoPath('runtime', 'zygote.py');
+    const wrapper = await fnDir({ 'zygote-hangs.py': py('import runpy, sys, time', 'if "fastapi" in sys.argv:', '    time.sleep(3600)', `runpy.run_path(${JSON.stringify(real)}, run_name="__main__")`) });
+    const host = forkingHost({ zygoteEntry: join(wrapper, 'zygote-hangs.py') });
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()] }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    const app = await fnDir({ 'main.py': py('from fastapi import FastAPI', 'app = FastAPI()') });
+    let at = performance.now();
+    await pool.expect(app, 'main:app');
+    const first = performance.now() - at;
+    at = performance.now();
+    await pool.expect(app, 'main:app');
+    const second = performance.now() - at;
+    assert.ok(first >= 2_500, `the first deploy waited for the zygote (${first} ms, bound 3 s)`);
+    assert.ok(second < 1_500, `the next one did not wait again (${second} ms)`);
+    assert.equal(host.zygote('fastapi')?.ready, false);
+  });
+
   it('a function on the fastapi preset is forked by the fastapi zygote, unless its dependency site ships other versions of what the preset imported', async (t) => {
     const depsRoot = await fnDir({});
     const host = forkingHost({ depsRoot });
