@@ -57,8 +57,7 @@ interface Hello {
   /** Its protocol: 2 and later hold pairs opened ahead (`wait`); a zygote of 1 would fork at once, unboxed. */
   v: number;
   pid: number;
-  /** The installed top-level modules the preset brought, and the distribution of each (`anyio-4.16.0`; null: unknown). */
-  modules: string[];
+  /** The installed top-level modules the preset brought, each with its distribution (`anyio-4.16.0`; null: unknown). */
   dists: Record<string, string | null>;
   bootMs: number;
 }
@@ -101,7 +100,7 @@ export class Zygote {
 
   /** Top-level modules the preset imported ahead (a function shipping its own copy must not get this preset). */
   get modules(): readonly string[] {
-    return this.hello?.modules ?? [];
+    return Object.keys(this.dists);
   }
 
   /** The distribution of each module in `modules` (`anyio-4.16.0`; null: unknown). */
@@ -111,10 +110,10 @@ export class Zygote {
 
   /** Whether a function with the dependency site `site` must not be forked here: it ships another version of a module this zygote imported. */
   shadowedBy(site: string | undefined): boolean {
-    if (site === undefined || this.modules.length === 0) return false;
+    if (site === undefined || this.hello === null) return false;
     let shadowed = this.shadowing.get(site);
     if (shadowed === undefined) {
-      shadowed = siteShadows(site, this.modules, this.dists);
+      shadowed = siteShadows(site, this.dists);
       this.shadowing.set(site, shadowed);
     }
     return shadowed;
@@ -250,7 +249,7 @@ export class Zygote {
       for (const m of messages as Hello[]) {
         if (m.t === 'zygote' && this.child === child && Number.isInteger(m.pid)) {
           const dists = typeof m.dists === 'object' && m.dists !== null && !Array.isArray(m.dists) ? m.dists : {};
-          this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, modules: Array.isArray(m.modules) ? m.modules : [], dists, bootMs: m.bootMs };
+          this.hello = { t: 'zygote', v: typeof m.v === 'number' ? m.v : 1, pid: m.pid, dists, bootMs: m.bootMs };
           this.shadowing.clear();
           this.readyAt = Date.now();
           this.topUpSoon();

@@ -5,7 +5,7 @@ imports, the sandbox's seccomp programs, and the preset's packages (PRESETS). Th
 so the collector never touches (and copies) the inherited objects, and it waits on two doors:
 
   control   fd 3, a socketpair with the host (poolmgr/host/zygotes.ts). The zygote says
-            {t: "zygote", v, preset, pid, modules, dists, bootMs} once ready; its end is its end
+            {t: "zygote", v, preset, pid, dists, bootMs} once ready; its end is its end
             (EOF: exit). Nothing else is read from it.
   listener  a Unix socket at --listen PATH, in a directory only the platform's user may enter
             (the host made it 0700). For each runtime the host opens two connections, each
@@ -105,7 +105,7 @@ def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     gc.collect()
     gc.freeze()
     control.sendall(encode({"t": "zygote", "v": ZYGOTE_PROTOCOL, "preset": preset, "pid": os.getpid(),
-                            "modules": sorted(dists), "dists": dists, "bootMs": (time.perf_counter() - boot) * 1000.0}))
+                            "dists": dists, "bootMs": (time.perf_counter() - boot) * 1000.0}))
     pending = {}
     waiting = {}  # data socket -> (data part, report part) of a pair opened ahead, until its "go"
     while True:

@@ -359,7 +359,7 @@ describe('zygotes', () => {
     const fastapi = host.zygote('fastapi')!;
     // The preset's packages and what they imported (pydantic_core), each with its distribution.
     for (const name of ['fastapi', 'pydantic', 'pydantic_core', 'starlette', 'anyio']) assert.ok(fastapi.modules.includes(name), fastapi.modules.join());
-    const dists = (fastapi as unknown as { hello: { dists: Record<string, string> } }).hello.dists;
+    const dists = fastapi.dists;
     assert.match(dists['pydantic_core']!, /^pydantic_core-\d+\.\d+/);
     /** A site shipping `modules` (a package each) with the given .dist-info directories. */
     const site = (name: string, modules: string[], distInfos: string[]): string => {
@@ -413,7 +413,7 @@ describe('zygotes', () => {
         'listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
         'listener.bind(path)',
         'listener.listen(16)',
-        'control.sendall(encode({"t": "zygote", "v": version, "preset": "default", "pid": os.getpid(), "modules": [], "bootMs": 0}))',
+        'control.sendall(encode({"t": "zygote", "v": version, "preset": "default", "pid": os.getpid(), "dists": {}, "bootMs": 0}))',
         'conns = {}',
         'while True:',
         '    ready, _, _ = select.select([control, listener, *conns], [], [])',
