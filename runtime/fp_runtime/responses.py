@@ -9,6 +9,7 @@
 - anything else raises BadReturn.
 """
 import base64
+import binascii
 import inspect
 import json
 import re
@@ -93,24 +94,41 @@ def json_body(value) -> bytes:
             _kept[0] = None  # dropped unless it succeeds
             text = "".join(encoder(value, 0))
             _kept[0] = encoder
-        except (TypeError, ValueError) as err:
+            return text.encode()
+        except _NOT_JSON as err:
             raise BadReturn(_not_json(err)) from None
         finally:
             _kept_lock.release()
-        return text.encode()
     return _json_bytes(value)
+
+
+# What encoding a return value raises for a value JSON cannot hold: a type it does not know or a
+# circular reference (TypeError, ValueError), nesting deeper than the interpreter's recursion limit
+# (RecursionError), a lone surrogate in a str (UnicodeEncodeError, a ValueError).
+_NOT_JSON = (TypeError, ValueError, RecursionError)
 
 
 def _json_bytes(value) -> bytes:
     try:
         return _encode(value).encode()
-    except (TypeError, ValueError) as err:
+    except _NOT_JSON as err:
         raise BadReturn(_not_json(err)) from None
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as err:
+        raise BadReturn(f"{what} is not valid text: {err}") from None
 
 
 def _not_json(err: Exception) -> str:
     hint = ""
-    if isinstance(err, TypeError) and "is not JSON serializable" in str(err):
+    if isinstance(err, RecursionError):
+        hint = " (nested deeper than Python's recursion limit: flatten it)"
+    elif isinstance(err, UnicodeEncodeError):
+        hint = " (a lone surrogate, as from decoding with errors='surrogateescape', cannot be sent)"
+    elif isinstance(err, TypeError) and "is not JSON serializable" in str(err):
         hint = "; convert such values first (str(value), value.isoformat() for a datetime, float(value) for a Decimal, list(value) for a set)"
     elif "Out of range float" in str(err):
         hint = " (NaN or infinity, which JSON cannot hold: send None or a str instead)"
@@ -175,7 +193,7 @@ def _explicit(value: dict) -> dict:
     elif isinstance(body, (bytes, bytearray, memoryview)):
         data = bytes(body)
     elif isinstance(body, str):
-        data = base64.b64decode(body) if value.get("isBase64Encoded") else body.encode()
+        data = _base64(body) if value.get("isBase64Encoded") else _utf8(body, "body")
     elif isinstance(body, (dict, list)):
         data = _json_bytes(body)
         if not any(h[0] == "content-type" for h in headers):
@@ -183,6 +201,13 @@ def _explicit(value: dict) -> dict:
     else:
         raise BadReturn(f"body must be str, bytes, dict, list or None, got {type(body).__name__}")
     return {"status": status, "headers": headers, "body": data}
+
+
+def _base64(body: str) -> bytes:
+    try:
+        return base64.b64decode(body)
+    except (binascii.Error, ValueError) as err:
+        raise BadReturn(f"isBase64Encoded is true but body is not base64: {err}") from None
 
 
 def to_response(value) -> dict:

@@ -195,6 +195,11 @@ const RETURNS = py(
   '    d = {"a": [1]}',
   '    d["a"].append(d)',
   '    return d',
+  'def deep():',
+  '    d = cur = {}',
+  '    for _ in range(5000):',
+  '        cur["a"] = cur = {}',
+  '    return d',
   'CASES = {',
   '    "explicit-str": lambda: {"statusCode": 201, "headers": {"X-One": "1", "Set-Cookie": ["a=1", "b=2"]}, "body": "héllo"},',
   '    "explicit-bytes": lambda: {"statusCode": 200, "body": bytes([0, 255, 10, 13])},',
@@ -232,6 +237,10 @@ const RETURNS = py(
   '    "nan": lambda: {"x": float("nan")},',
   '    "nan-list": lambda: [1.0, float("inf")],',
   '    "circular": circular,',
+  '    "deep": deep,',
+  '    "surrogate": lambda: {"s": "\\ud800"},',
+  '    "surrogate-body": lambda: {"statusCode": 200, "body": "a\\udc80"},',
+  '    "bad-b64": lambda: {"statusCode": 200, "body": "!!!notb64", "isBase64Encoded": True},',
   '    "set": lambda: {1, 2},',
   '    "object": lambda: object(),',
   '    "tuple": lambda: ({"a": 1}, 201),',
@@ -332,6 +341,7 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
         'bad-status-str', 'bad-status-str-low', 'bad-status-str-digits', 'bad-status-low', 'bad-status-high', 'bad-status-bool', 'bad-status-float',
         'bad-headers', 'ctl-header-soh', 'ctl-header-del', 'ctl-header-esc', 'bad-header-name',
         'bad-body', 'not-serialisable', 'nan', 'nan-list', 'circular', 'set', 'object',
+        'deep', 'surrogate', 'surrogate-body', 'bad-b64',
       ]) {
         const res = await call(kind);
         assert.equal(res.t, 'error', kind);
@@ -354,6 +364,12 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
       assert.match(await message('generator'), /returned a generator \(it yields\).*not streamed.*StreamingResponse/);
       assert.match(await message('datetime'), /datetime is not JSON serializable; convert .*isoformat\(\)/);
       assert.match(await message('nan'), /NaN or infinity/);
+      // Values the encoder cannot take for other reasons were FUNCTION_ERROR with the encoder's
+      // own exception (a traceback into base64 for a bad isBase64Encoded body).
+      assert.match(await message('deep'), /nested deeper than Python's recursion limit/);
+      assert.match(await message('surrogate'), /surrogates not allowed \(a lone surrogate/);
+      assert.match(await message('surrogate-body'), /^body is not valid text: .*surrogates not allowed/);
+      assert.match(await message('bad-b64'), /^isBase64Encoded is true but body is not base64: /);
       assert.match(await message('object'), /cannot turn an object into a response: return a dict, list/);
       // Newcomer round 7: what a handler most often returns by mistake, named with its fix.
       // (A sync handler's returned awaitable is awaited: only an async handler's is a mistake.)
