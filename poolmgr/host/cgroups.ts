@@ -60,6 +60,9 @@ export interface RuntimeCgroups {
   binds: Record<string, string>;
 }
 
+/** cgroup v1's limit of a leaf's socket buffers; writing it is what makes the kernel count them. */
+const SOCKETS_LIMIT = 'memory.kmem.tcp.limit_in_bytes';
+
 /** The cgroups of one platform process. `open()` returns null when none can be used. */
 export class Cgroups {
   /** The function each placed runtime serves, and the runtimes of each function. */
@@ -68,6 +71,12 @@ export class Cgroups {
   private readonly rebalancing = new Set<string>();
   /** v1 with swap accounting (memory.memsw.* files). */
   private readonly swapAccounted: boolean;
+  /**
+   * v1 can count socket buffers (memory.kmem.tcp.*): not in memory.usage_in_bytes and only once a
+   * limit is written, so a box without one held gigabytes of kernel memory in unread TCP buffers
+   * while its cgroup showed 1 MiB (red team, 2026-12-04). v2 counts them in memory.current.
+   */
+  private readonly socketsAccountable: boolean;
   /** The leaf (directory name in every hierarchy) of each runtime, and leaves made ahead for the next ones. */
   private readonly leaves = new Map<string, string>();
   private readonly stock: string[] = [];
@@ -82,6 +91,7 @@ export class Cgroups {
     private readonly options: CgroupOptions,
   ) {
     this.swapAccounted = version === 'v1' && existsSync(`${roots['memory']}/memory.memsw.limit_in_bytes`);
+    this.socketsAccountable = version === 'v1' && existsSync(`${roots['memory']}/${SOCKETS_LIMIT}`);
     this.refillSoon();
   }
 
@@ -201,6 +211,8 @@ export class Cgroups {
           limit: `${memDir}/memory.limit_in_bytes`, usage: `${memDir}/memory.usage_in_bytes`, bytes: memoryBytes,
           ...(this.swapAccounted ? { alsoLimit: `${memDir}/memory.memsw.limit_in_bytes` } : {}),
         });
+      // Socket buffers (TCP and UDP once this is written) get an allowance of the same size, apart.
+      if (this.socketsAccountable) ops.push({ write: { [`${memDir}/${SOCKETS_LIMIT}`]: String(memoryBytes) } });
     }
     const [file, value] = this.cpuWeight(siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
@@ -272,6 +284,7 @@ export class Cgroups {
     } else {
       writeFileSync(`${this.roots['memory']!}/${this.leaf(id)}/memory.limit_in_bytes`, limit);
       if (this.swapAccounted) writeFileSync(`${this.roots['memory']!}/${this.leaf(id)}/memory.memsw.limit_in_bytes`, limit);
+      if (this.socketsAccountable) writeFileSync(`${this.roots['memory']!}/${this.leaf(id)}/${SOCKETS_LIMIT}`, limit);
     }
     return join;
   }

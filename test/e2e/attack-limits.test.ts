@@ -46,6 +46,34 @@ describe('attack: limits and process trees', () => {
     await victimStillAnswers(h);
   });
 
+  it('cannot hold more socket buffer memory than its memory limit: unread bytes of its own TCP sockets are counted (red team 2026-12-04)', async () => {
+    // A TCP socket connected to itself (no listen needed) keeps what it sends and never reads in
+    // kernel buffers. cgroup v1 counts those only once the leaf's memory.kmem.tcp limit is written:
+    // 64 sockets held ~1 GiB while the 128Mi box's cgroup showed 1 MiB.
+    const res = await attack(h, [
+      'import socket',
+      'held, queued, chunk = [], 0, b"x" * 65536',
+      'for _ in range(64):',
+      '    try:',
+      '        s = socket.socket()',
+      '        s.bind(("127.0.0.1", 0)); s.connect(s.getsockname()); s.setblocking(False)',
+      '    except OSError as err:',
+      '        out(["socket", err.errno]); break',
+      '    held.append(s)',
+      '    while True:',
+      '        try: queued += s.send(chunk)',
+      '        except OSError: break',
+      'out(len(held)); out(queued >> 20)',
+      'for s in held: s.close()',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [sockets, mib] = res.out as [number, number];
+    assert.ok(sockets >= 16, `only ${sockets} sockets were opened: ${JSON.stringify(res.out)}`);
+    // The allowance for socket buffers is the memory limit (128Mi), apart from it.
+    assert.ok(mib <= 160, `${sockets} sockets held ${mib} MiB of unread bytes past a 128Mi limit`);
+    await victimStillAnswers(h);
+  });
+
   it('a fork bomb stops at the task limit with FUNCTION_PROCESS_LIMIT; nothing of it is left afterwards (6)', async () => {
     const marker = `fp-bomb-${randomBytes(4).toString('hex')}`;
     const res = await attack(h, [
