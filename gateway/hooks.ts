@@ -7,7 +7,7 @@
  * invoke, answered with the function's response. What a trigger is and how it verifies is the
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
-import { isPlatformError, PlatformError, type AsyncCall, type ErrorCode, type Webhooks } from '../protocol/index.js';
+import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall, type ErrorCode, type Webhooks } from '../protocol/index.js';
 import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
@@ -42,7 +42,7 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     if (hook.sync) {
       // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
       // trigger called it, never a value the sender put there.
-      const headers: [string, string][] = [...req.headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick'), ['x-fp-trigger-id', triggerId]];
+      const headers: [string, string][] = [...withoutTriggerHeaders(req.headers), [TRIGGER_ID_HEADER, triggerId]];
       const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
       return { status: result.status, headers: result.headers, body: result.body };
     }

@@ -9,7 +9,7 @@ import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES,
+  ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
   type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -187,20 +187,6 @@ export function admitDirect(deps: InvokeDeps, name: string): PlatformError | nul
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return fn;
   return found.limit?.admit() ?? null;
-}
-
-/**
- * The headers the platform sets on a verified webhook delivery and a cron tick (`x-fp-trigger-id`,
- * `x-fp-cron-tick`) never come from a caller of `/fn` or `/async`: a handler tells by them that
- * the platform checked the signature or fired the schedule. Before (red team 7) they passed, and
- * anyone posting to a public webhook function's `/async` route with `x-fp-trigger-id: github`
- * looked like a signed delivery.
- */
-function withoutTriggerHeaders(headers: Pairs): Pairs {
-  for (const [key] of headers) {
-    if (key === 'x-fp-trigger-id' || key === 'x-fp-cron-tick') return headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick');
-  }
-  return headers;
 }
 
 /**
@@ -460,6 +446,10 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
         // the body goes out with it, as under uvicorn, instead of chunked.
         const length = declaredLength(result.response!);
         if (length !== undefined) out.streamLength = length;
+        // A HEAD answer announces only a length the app declared: the first piece's was taken for
+        // the whole body's (a streamed answer's HEAD said `content-length: 0`).
+        if (length === undefined) delete out.headLength;
+        else out.headLength = length;
       }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));

@@ -19,6 +19,7 @@ export * from './metric-labels.js';
 export * from './redis-keys.js';
 export * from './code-checks.js';
 export * from './function-key.js';
+export * from './trigger-headers.js';
 export * from './roles.js';
 export * from './audit-actions.js';
 export * from './run-result.js';

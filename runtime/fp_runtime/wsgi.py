@@ -3,8 +3,8 @@
 An entrypoint whose second positional parameter is `start_response` (PEP 3333) or whose first is
 `environ` (`app(environ, respond)`), or an object with a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
 mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them). The
-app, its response iterable and close() run on the loop's thread at concurrency 1, else in one
-worker thread per call (`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming),
+app, its response iterable and close() run on the loop's thread at concurrency 1 (seeing no running
+loop, as in a WSGI server's thread), else in one worker thread per call (`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming),
 after the previous one was sent (backpressure). Everything else (errors, timeouts, proxies,
 root_path) is the ASGI path's.
 """
@@ -13,6 +13,22 @@ import inspect
 import io
 import sys
 import threading
+
+_get_running_loop = asyncio.events._get_running_loop
+_set_running_loop = asyncio.events._set_running_loop
+
+
+def _off_loop(fn, *args):
+    """fn(*args) on the loop's thread as WSGI code expects its thread: with no running event loop.
+    Django refuses its ORM where one runs (SynchronousOnlyOperation), asgiref's async_to_sync (Flask's
+    async views) and asyncio.run() refuse to start: every database call of a Django app at
+    concurrency 1 was a 500 (2026-12-04)."""
+    loop = _get_running_loop()
+    _set_running_loop(None)
+    try:
+        return fn(*args)
+    finally:
+        _set_running_loop(loop)
 
 
 def wsgi_names(first: str, second: str) -> bool:
@@ -64,10 +80,18 @@ def environ_of(scope: dict, body: bytes) -> dict:
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
+        # The whole body is in wsgi.input: an app may read it to its end even when the request
+        # came chunked (Werkzeug reads nothing of a chunked request's input without this).
+        "wsgi.input_terminated": True,
     }
     if body:
         env["CONTENT_LENGTH"] = str(len(body))
     for raw_name, raw_value in scope.get("headers", ()):
+        if b"_" in raw_name:
+            # `x_fp_trigger_id` would become HTTP_X_FP_TRIGGER_ID, the key of the header only the
+            # platform sets on a signed delivery, and `content_type` replace CONTENT_TYPE (red team,
+            # 2026-12-04): dropped, as gunicorn, Werkzeug's and Django's servers and nginx do.
+            continue
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")
         if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -120,6 +144,9 @@ class _Response:
         return {"type": "http.response.start", "status": self.status, "headers": self.headers}
 
 
+_END = object()
+
+
 class WsgiApp:
     """An ASGI app that runs a WSGI app (http only; no lifespan: WSGI has none).
 
@@ -150,10 +177,14 @@ class WsgiApp:
 
     async def _inline(self, environ, send):
         response = _Response()
-        result = self.app(environ, response.start_response)
+        result = _off_loop(self.app, environ, response.start_response)
         try:
             sent = False
-            for chunk in result:
+            items = _off_loop(iter, result)
+            while True:
+                chunk = _off_loop(next, items, _END)
+                if chunk is _END:
+                    break
                 chunk = _bytes(chunk)
                 response.start()
                 if sent:
@@ -167,7 +198,7 @@ class WsgiApp:
         finally:
             close = getattr(result, "close", None)
             if close is not None:
-                close()
+                _off_loop(close)
 
     async def _threaded(self, environ, send):
         loop = asyncio.get_running_loop()

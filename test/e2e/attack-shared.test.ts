@@ -125,16 +125,20 @@ describe('attack: one workspace\'s slow async runs against every other workspace
 describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
   it('x-fp-trigger-id and x-fp-cron-tick from a caller of /fn and /async never reach the handler; a signed delivery\'s does', { timeout: 120_000 }, async () => {
     const t = await tenant();
-    const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick")}');
+    const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick"), "names": sorted(k for k in h if "fp" in k)}');
     // As `init --template webhook` makes it: public (the default), with a GitHub-style trigger.
     await t.api.call('POST', '/functions', { name: 'receiver' });
     const manifest = { kind: 'function', name: 'receiver', triggers: [{ type: 'webhook', id: 'github' }] };
     assert.equal((await t.api.call('POST', '/functions/receiver/versions', { files: filesOf({ 'main.py': echo }), manifest })).status, 201);
     assert.equal((await t.api.call('POST', '/functions/receiver/deploy', {})).status, 200);
-    const forged = { 'x-fp-trigger-id': 'github', 'x-fp-cron-tick': '2026-12-24T00:00:00.000Z', 'content-type': 'application/json' };
+    // With `_` for `-` too: WSGI's environ (HTTP_X_FP_TRIGGER_ID) and Django fold the two (red team, 2026-12-04).
+    const forged = {
+      'x-fp-trigger-id': 'github', 'x-fp-cron-tick': '2026-12-24T00:00:00.000Z', 'content-type': 'application/json',
+      'x_fp_trigger_id': 'github', 'X_FP_Cron_Tick': '2026-12-24T00:00:00.000Z', 'x-fp_trigger-id': 'github',
+    };
     // Before the fix: {"trigger": "github", "tick": "2026-12-24…"}, as a verified delivery's.
     const sync = await fetch(`${h.url}/fn/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
-    assert.deepEqual(await sync.json(), { trigger: null, tick: null });
+    assert.deepEqual(await sync.json(), { trigger: null, tick: null, names: [] });
     const queued = await fetch(`${h.url}/async/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
     assert.equal(queued.status, 202);
     const { runId } = (await queued.json()) as { runId: string };
@@ -146,14 +150,14 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
         await sleep(100);
       }
     };
-    assert.deepEqual(await result(runId), { trigger: null, tick: null });
+    assert.deepEqual(await result(runId), { trigger: null, tick: null, names: [] });
     // The real delivery still carries the trigger's id (set by the platform).
     const secret = (await t.api.call('POST', '/functions/receiver/triggers/github/secret/rotate', {})).body.secret as string;
     const { createHmac } = await import('node:crypto');
     const body = '{}';
-    const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-fp-cron-tick': 'forged' } });
+    const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-fp-cron-tick': 'forged', 'x_fp_trigger_id': 'forged' } });
     assert.equal(signed.status, 202);
     const delivered = (await signed.json()) as { runId: string };
-    assert.deepEqual(await result(delivered.runId), { trigger: 'github', tick: null });
+    assert.deepEqual(await result(delivered.runId), { trigger: 'github', tick: null, names: ['x-fp-trigger-id'] });
   });
 });

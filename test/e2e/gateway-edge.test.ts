@@ -5,6 +5,7 @@
  * Real Python runtimes (FastAPI apps) behind a real gateway, over HTTP.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, it } from 'node:test';
 import { errorOf, fnName, py, request, runRecord, useGateway } from './gateway-harness.js';
 
@@ -26,6 +27,10 @@ const FASTAPI_APP = py(
   '@app.api_route("/items", methods=["GET", "HEAD"])',
   'def items():',
   '    return {"items": ["a", "b", "c"]}',
+  '@app.api_route("/stream", methods=["GET", "HEAD"])',
+  'def stream():',
+  '    from fastapi.responses import StreamingResponse',
+  '    return StreamingResponse(iter([b"hello ", b"world"]), media_type="text/plain")',
   '@app.get("/boom")',
   'def boom():',
   '    raise ValueError("db password is hunter2")',
@@ -207,6 +212,23 @@ describe('headers', () => {
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
     assert.equal(head.headers['content-length'], String(get.body.length));
+  });
+
+  it('a HEAD answer of a streamed body announces no length (it said content-length: 0, the first piece\'s)', async () => {
+    const get = await request(`${h.url}/fn/${app}/stream`);
+    assert.equal(get.body.toString(), 'hello world');
+    assert.equal(get.headers['transfer-encoding'], 'chunked');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const head = await request(`${h.url}/fn/${app}/stream`, { method: 'HEAD', agent });
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      assert.equal(head.headers['content-length'], undefined, JSON.stringify(head.headers));
+      // The connection goes on: the next answer on it is whole.
+      assert.equal((await request(`${h.url}/fn/${app}/items`, { agent })).body.toString(), '{"items":["a","b","c"]}');
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

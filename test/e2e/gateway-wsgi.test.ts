@@ -35,6 +35,20 @@ const FLASK = py(
   '@app.route("/boom")',
   'def boom():',
   '    raise ValueError("a secret in the message")',
+  '@app.route("/loop")',
+  'def loop():',
+  '    import asyncio',
+  '    try:',
+  '        asyncio.get_running_loop(); running = True',
+  '    except RuntimeError:',
+  '        running = False',
+  '    async def answer():',
+  '        return 42',
+  '    return {"running": running, "ran": asyncio.run(answer())}',
+  '@app.route("/echo", methods=["POST"])',
+  'def echo():',
+  '    return {"len": len(request.get_data()), "type": request.content_type, "trigger": request.headers.get("x-fp-trigger-id"),',
+  '            "underscored": sorted(k for k in request.environ if k.startswith("HTTP_") and "FP" in k)}',
   '@app.route("/héllo")',
   'def unicode_path():',
   '    return {"path": request.path}',
@@ -128,6 +142,29 @@ for (const { label, flask, bare } of MODES) describe(`WSGI apps (${label})`, () 
     const empty = await request(`${h.url}/fn/${flask}/empty`, { method: 'DELETE' });
     assert.equal(empty.status, 204);
     assert.equal(empty.body.length, 0);
+  });
+
+  it('Flask: the app sees no running event loop, as in a WSGI server (Django\'s ORM, asyncio.run and async views refuse one)', async () => {
+    // At concurrency 1 the app runs on the runtime's loop thread: it saw that loop running, and
+    // Django's every database call was SynchronousOnlyOperation (a 500).
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`${h.url}/fn/${flask}/loop`);
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(JSON.parse(res.body.toString()), { running: false, ran: 42 });
+    }
+    assert.equal((await request(`${h.url}/fn/${flask}/?name=after`)).status, 200);
+  });
+
+  it('Flask: a chunked upload is read whole; a header named with `_` is dropped (it would fold into a real one)', async () => {
+    const chunked = await request(`${h.url}/fn/${flask}/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: [Buffer.from('hel'), Buffer.from('lo')] });
+    assert.equal(chunked.status, 200, chunked.body.toString());
+    // Werkzeug read nothing of a chunked request without wsgi.input_terminated: {len: 0}.
+    assert.equal(JSON.parse(chunked.body.toString()).len, 5);
+    const forged = await request(`${h.url}/fn/${flask}/echo`, {
+      method: 'POST', body: Buffer.from('{}'),
+      headers: { 'content-type': 'application/json', 'content_type': 'text/evil', 'x_fp_trigger_id': 'github', 'x_fp_other': '1' },
+    });
+    assert.deepEqual(JSON.parse(forged.body.toString()), { len: 2, type: 'application/json', trigger: null, underscored: [] });
   });
 
   it('Flask: a streamed response reaches the client chunk by chunk', async () => {

@@ -3,7 +3,7 @@
  * (timeline + output), cancel a waiting run, replay a failed one as a new linked run.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { PlatformError, type AsyncRunState } from '../../../protocol/index.js';
+import { CRON_TICK_HEADER, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncRunState } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
 import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
@@ -100,7 +100,7 @@ export class AsyncRuns implements AsyncIntake {
    * and `x-fp-trigger-id` / `x-fp-cron-tick` (ISO time) headers; its attempts run with trigger `cron`.
    */
   async submitTick(name: string, triggerId: string, tickMs: number, body: Uint8Array, idempotencyKey: string): Promise<{ runId: string; created: boolean }> {
-    const headers: [string, string][] = [['x-fp-trigger-id', triggerId], ['x-fp-cron-tick', new Date(tickMs).toISOString()]];
+    const headers: [string, string][] = [[TRIGGER_ID_HEADER, triggerId], [CRON_TICK_HEADER, new Date(tickMs).toISOString()]];
     if (body.length > 0) headers.push(['content-type', 'application/json']);
     return this.accept(name, encodeCall({ method: 'POST', path: '/', rawQuery: '', headers, body }, 'cron'), idempotencyKey, null);
   }
@@ -108,7 +108,7 @@ export class AsyncRuns implements AsyncIntake {
   /** A verified webhook as a run: the request as received plus `x-fp-trigger-id`; its attempts run with trigger `webhook`. */
   submitHook(name: string, triggerId: string, call: AsyncCall): Promise<{ runId: string; created: boolean }> {
     // A delivery is no cron tick: the sender's `x-fp-cron-tick` goes too (red team 7).
-    const headers: [string, string][] = [...call.headers.filter(([k]) => k !== 'x-fp-trigger-id' && k !== 'x-fp-cron-tick'), ['x-fp-trigger-id', triggerId]];
+    const headers: [string, string][] = [...withoutTriggerHeaders(call.headers), [TRIGGER_ID_HEADER, triggerId]];
     return this.accept(name, encodeCall({ ...call, headers }, 'webhook'), null, null);
   }
 
