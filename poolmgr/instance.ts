@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
@@ -66,6 +66,8 @@ const MAX_RESPAWNS = 4;
  * runtime's channel"). A few are let through: a frame can race a call's end.
  */
 const MAX_UNASKED_FRAMES = 16;
+/** Lines a load may stream before `specialized` (its capture's budget holds far fewer). */
+const MAX_LOAD_LINES = 10_000;
 
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
@@ -89,6 +91,8 @@ export class Instance implements ProcessListener {
   /** performance.now() when the specialize frame was queued. */
   private specializeSentAt = 0;
   private initTimer: NodeJS.Timeout | undefined;
+  /** Raw lines the load streamed so far (loadLogs), until it ends. */
+  private loadStreamed: unknown[] | null = null;
   /**
    * One timer for the handler timeouts of every call running here, instead of one per call
    * (issue 11: a Timeout made and cleared per call). Armed when a call starts and none is armed;
@@ -221,6 +225,10 @@ export class Instance implements ProcessListener {
         return;
       }
       case 'logs': {
+        if (msg.id === this.specializeId && this.state === 'starting') {
+          this.loadLogs(msg.logs);
+          return;
+        }
         // Lines of a running call; a batch for a call that already ended (a reply raced it) is dropped.
         const call = this.running.get(msg.id);
         if (call === undefined || !call.addLogs(msg.logs)) this.unaskedFrame(msg.t);
@@ -302,6 +310,8 @@ export class Instance implements ProcessListener {
 
   onExit(_proc: RuntimeProcess, exit: ProcessExit): void {
     if (this.gone) return;
+    // Died loading (os._exit at import, the OOM killer): what it printed stays with the calls.
+    if (this.state === 'starting' && this.specializeId >= 0) this.loadEnded(null);
     // A runtime that died before it was given the function (a spawn that failed, a zygote killed
     // mid-fork): nothing of the function ran, so the calls waiting for it try another runtime.
     this.markGone(this.deathError(exit), this.specializeId < 0);
@@ -321,8 +331,9 @@ export class Instance implements ProcessListener {
     }
     this.specializeId = this.proc.nextId();
     this.specializeSentAt = performance.now();
-    this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec } : { t: 'specialize', id: this.specializeId, fn: spec, box });
-    this.initTimer = setTimeout(onInitTimeout, this.initLimitMs(), this);
+    const initLimitMs = this.initLimitMs();
+    this.proc.send(box === null ? { t: 'specialize', id: this.specializeId, fn: spec, initLimitMs } : { t: 'specialize', id: this.specializeId, fn: spec, box, initLimitMs });
+    this.initTimer = setTimeout(onInitTimeout, initLimitMs, this);
     const waiting = this.waiting;
     this.waiting = [];
     for (const call of waiting) this.send(call);
@@ -344,8 +355,42 @@ export class Instance implements ProcessListener {
   /** @internal the specialization timer fired. */
   initTimedOut(): void {
     if (this.state !== 'starting') return;
-    const message = `the function did not load within ${this.initLimitMs()} ms`;
+    const said = this.loadEnded(null).some((line) => line.msg.startsWith('[platform] still loading after'));
+    const message = `the function did not load within ${this.initLimitMs()} ms`
+      + (said ? '; its log says where its load was shortly before' : '');
     this.discard({ code: 'FUNCTION_INIT_FAILED', class: 'init_error', type: 'InitTimeout', message });
+  }
+
+  /**
+   * A batch of the load's lines, streamed while it runs (runtime/fp_runtime/loadwatch.py): kept for
+   * the calls behind it, so a load that hangs or dies still shows what it printed. An honest
+   * runtime's whole load fits its capture's budget; past MAX_LOAD_LINES, batches count as unasked.
+   */
+  private loadLogs(raw: unknown): void {
+    if (!Array.isArray(raw) || raw.length === 0 || (this.loadStreamed?.length ?? 0) + raw.length > MAX_LOAD_LINES) {
+      this.unaskedFrame('logs');
+      return;
+    }
+    (this.loadStreamed ??= []).push(...raw);
+  }
+
+  /** The load's lines: those streamed, then `rest` (its reply's), within one call's budget. */
+  private loadLines(rest: unknown): LogLine[] {
+    const streamed = this.loadStreamed;
+    this.loadStreamed = null;
+    if (streamed === null) return boundedLogLines(rest);
+    return boundedLogLines(Array.isArray(rest) ? streamed.concat(rest) : streamed);
+  }
+
+  /** The load failed, timed out or its runtime died: every call behind it gets its init time and lines. */
+  private loadEnded(rest: unknown): readonly LogLine[] {
+    const initLogs = this.loadLines(rest);
+    const now = performance.now();
+    for (const call of [...this.waiting, ...this.order]) {
+      call.initMs = now - call.at;
+      call.initLogs = initLogs;
+    }
+    return initLogs;
   }
 
   private becomeReady(logs: unknown, initMs: unknown, forked: boolean): void {
@@ -360,7 +405,7 @@ export class Instance implements ProcessListener {
     const loadMs = typeof initMs === 'number' && Number.isFinite(initMs) && initMs >= 0 ? initMs : null;
     const started = loadMs !== null ? Math.min(now, this.specializeSentAt + loadMs) : now;
     // The runtime's report is untrusted (user code can write frames): lines cleaned, within a budget of their own.
-    const initLogs = boundedLogLines(logs);
+    const initLogs = this.loadLines(logs);
     const concurrency = this.group.limits.concurrency;
     for (let i = 0; i < this.order.length; i++) {
       const call = this.order[i]!;
@@ -376,12 +421,7 @@ export class Instance implements ProcessListener {
   }
 
   private initFailed(error: InvocationError, logs: unknown): void {
-    const initLogs = boundedLogLines(logs);
-    const now = performance.now();
-    for (const call of [...this.waiting, ...this.order]) {
-      call.initMs = now - call.at;
-      call.initLogs = initLogs;
-    }
+    this.loadEnded(logs);
     if (this.gone) return;
     // The calls carry the runtime's own report (type, stack, file, line); the process is killed.
     this.markGone(error);

@@ -189,7 +189,11 @@ export interface BoxSpec {
 // host -> runtime
 export type HostMessage =
   /** `template`: the runtime becomes the version's template (forks instances, serves no call: docs/adr/0030-function-templates.md). */
-  | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec; template?: true }
+  /**
+   * `initLimitMs`: how long the host waits for `specialized`; the load's lines stream under `id`
+   * meanwhile, one saying where it is shortly before the limit (runtime/fp_runtime/loadwatch.py).
+   */
+  | { t: 'specialize'; id: number; fn: FunctionSpec; box?: BoxSpec; template?: true; initLimitMs?: number }
   /** To a template only: fork an instance, which connects to the template's socket and says hello with `nonce`. */
   | { t: 'fork'; id: number; nonce: string }
   | { t: 'invoke'; id: number; event: WireEvent; context: WireContext }

@@ -111,7 +111,7 @@ class Flusher:
 def _batches(caps):
     out = []
     for cap in caps:
-        if cap.id is None:  # specialize's capture (an os._exit at import): its lines are not streamed
+        if cap.id is None:  # a template's load: its lines go with its reply
             continue
         lines = cap.take()
         if lines:

@@ -18,7 +18,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import asgi, capture, errors, remote, streaming, template
+from . import asgi, capture, errors, loadwatch, remote, streaming, template
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
@@ -117,7 +117,13 @@ def _generic(conn, sandbox):
             sys.exit(0)
         elif kind == "specialize":
             start = time.perf_counter()
-            cap, token = capture.begin()
+            # The load's lines stream under the specialize's id, and one says where it is shortly
+            # before the host's limit (loadwatch.py): a load that hangs keeps them. (A template's
+            # load is not a call's: its lines go with its reply.)
+            templating = bool(msg.get("template"))
+            cap, token = capture.begin(None if templating else msg["id"])
+            if not templating:
+                loadwatch.arm(msg.get("initLimitMs"), cap)
             fn = msg.get("fn") or {}
             try:
                 if sandbox is not None:
@@ -138,6 +144,7 @@ def _generic(conn, sandbox):
 
 
 def _specialized(msg, loaded, logs, start):
+    loadwatch.disarm()
     reply = {"t": "specialized", "id": msg["id"], "initMs": (time.perf_counter() - start) * 1000.0,
              "contract": loaded.contract, "logs": logs}
     if msg.get("forked"):  # forked from a template, the module already imported (template.py)

@@ -299,11 +299,14 @@ export class RuntimeHandle {
     };
     this.lastSpec = spec;
     this.box ??= this.host.place(this.rt, { name: spec.name, version: spec.version, dir: spec.dir, memoryBytes: spec.memoryBytes, maxInstances: 1 });
-    const reply = await this.request(this.box === null ? { t: 'specialize', fn: spec } : { t: 'specialize', fn: spec, box: this.box }, timeoutMs);
+    const id = this.id();
+    const reply = await this.request(this.box === null ? { t: 'specialize', id, fn: spec } : { t: 'specialize', id, fn: spec, box: this.box }, timeoutMs);
     if (reply.t !== 'specialized' && reply.t !== 'error') {
       throw new Error(`unexpected reply to specialize: ${JSON.stringify(reply)}`);
     }
-    return reply;
+    // The load's lines stream under its id (a load that takes a while): written before the reply.
+    const batches = this.batches(id);
+    return batches.length === 0 ? reply : { ...reply, logs: [...batches.flat(), ...reply.logs] };
   }
 
   /** Like specializeRaw, but throws unless the reply is `specialized`. */

@@ -152,6 +152,36 @@ describe('poolmgr slow specialization', () => {
     assert.equal(result.error?.type, 'InitTimeout');
     assert.equal(pool.stats().specializing, 0);
   });
+
+  it('a load that runs out of time keeps what it printed, says where it was, and its init time', async (t) => {
+    // Before: `logs (none)` and init 0 ms for a module-level call that never answered.
+    const pool = await openPool({ initTimeoutMs: 1500 });
+    t.after(() => pool.close());
+    const hanging = await writeFunction({
+      'main.py': py('import time', 'def connect():', '    print("connecting to the database...", flush=True)', '    time.sleep(30)', 'connect()',
+        'def handler(event, context):', '    return 1'),
+    });
+    t.after(() => removeFunction(hanging));
+    const result = await pool.invoke(fnVersion(hanging, { timeoutMs: 200 }), ev());
+    assert.equal(result.error?.type, 'InitTimeout');
+    assert.match(result.error?.message ?? '', /did not load within 1500 ms; its log says where its load was/);
+    const text = result.logs.map((l) => l.msg).join('\n');
+    assert.match(text, /connecting to the database\.\.\./);
+    // At 80 % of the limit (or 1 s before it): the function's own frames, innermost last.
+    assert.match(text, /\[platform\] still loading after 1\.2 s \(the limit is 1\.5 s\); it is at:\n[^]*main\.py", line 5, in <module>[^]*main\.py", line 4, in connect/);
+    assert.doesNotMatch(text, /fp_runtime|zygote\.py|importlib/, 'the runtime\'s own frames are not the function\'s');
+    assert.ok(result.initMs >= 1400, `initMs ${result.initMs}`);
+  });
+
+  it('a load that exits keeps what it printed', async (t) => {
+    const pool = await openPool({});
+    t.after(() => pool.close());
+    const exiting = await writeFunction({ 'main.py': py('import os', 'print("about to leave", flush=True)', 'os._exit(3)', 'def handler(event, context):', '    return 1') });
+    t.after(() => removeFunction(exiting));
+    const result = await pool.invoke(fnVersion(exiting), ev());
+    assert.notEqual(result.error, null);
+    assert.deepEqual(result.logs.map((l) => l.msg), ['about to leave']);
+  });
 });
 
 describe('poolmgr spawn failures', () => {
