@@ -66,7 +66,7 @@ const OPTIONS = {
   bundleThreads: { env: 'FP_BUNDLE_THREADS', kind: 'int', schema: int(1, 64).optional() },
   bundleCheckTimeoutMs: { env: 'FP_BUNDLE_CHECK_TIMEOUT_MS', kind: 'int', schema: int(10, 600_000).default(30_000) },
   store: { env: 'FP_STORE', kind: 'string', schema: z.enum(['embedded', 'production']).default('embedded') },
-  redisUrl: { env: 'FP_REDIS_URL', kind: 'string', schema: z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL').optional() },
+  redisUrl: { env: 'FP_REDIS_URL', kind: 'string', schema: z.string().regex(/^(?:rediss?:\/\/|unix:\/\/\/)\S+$/, 'must be a redis:// or rediss:// URL, or unix:///path/to/redis.sock (?password=…)').optional() },
   redisPrefix: { env: 'FP_REDIS_PREFIX', kind: 'string', schema: z.string().regex(/^[^\s{}*?[\]]+$/, 'must not contain spaces, braces or glob characters').default('fp') },
   mongoUrl: { env: 'FP_MONGO_URL', kind: 'string', schema: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URL').optional() },
   mongoDatabase: { env: 'FP_MONGO_DB', kind: 'string', schema: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 letters, digits, _ or -').default('fastapi_platform') },

@@ -26,6 +26,9 @@ export function describeStore(config: Pick<PlatformConfig, 'store' | 'redisUrl' 
  * or query; `defaultPort` filled in where a host gives none (null: leave it out, as for SRV).
  */
 export function hostsOf(url: string, defaultPort: number | null): string {
+  // Redis on a Unix socket: unix:///path/to/redis.sock (its password, if any, in the query).
+  const socket = /^unix:\/\/(\/[^?#]*)/i.exec(url);
+  if (socket !== null) return `unix:${socket[1]!}`;
   const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const authority = rest.split(/[/?#]/, 1)[0] ?? '';
   const hosts = authority.slice(authority.lastIndexOf('@') + 1);

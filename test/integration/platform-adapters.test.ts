@@ -115,6 +115,23 @@ describe('openAdapters, production', { skip }, () => {
     await adapters.close();
   });
 
+  it('opens every port on a Redis reached over a Unix socket (unix:///path?password=…)', async () => {
+    // Where no function can open a connection, not even an unauthenticated one: a function used up
+    // a TCP Redis's maxclients with its password unknown (red team, 2026-12-04; docs/security.md).
+    const socketDir = mkdtempSync(join(tmpdir(), 'fp-redis-sock-'));
+    const socket = join(socketDir, 'redis.sock');
+    const onSocket = await startRedis({ args: ['--unixsocket', socket, '--unixsocketperm', '700', '--user', 'fp', 'on', '>s3cret', '~*', '&*', '+@all'] });
+    try {
+      const config = loadConfig({ FP_STORE: 'production', FP_REDIS_URL: `unix://${socket}?username=fp&password=s3cret`, FP_MONGO_URL: ferret!.url, FP_MONGO_DB: `fp_adapters_${randomBytes(4).toString('hex')}`, FP_REDIS_PREFIX: `u${randomBytes(3).toString('hex')}` });
+      const adapters = await openAdapters({ config, stateDir: stateDir(), keyring: testKeyring(), origin: 'test', log });
+      await exercise(adapters);
+      await adapters.close();
+    } finally {
+      await onSocket.destroy();
+      rmSync(socketDir, { recursive: true, force: true });
+    }
+  });
+
   it('fails, leaving nothing open, when Redis does not answer', async () => {
     const config = loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'redis://127.0.0.1:1', FP_MONGO_URL: ferret!.url, FP_MONGO_DB: `fp_adapters_${randomBytes(4).toString('hex')}` });
     await assert.rejects(openAdapters({ config, stateDir: stateDir(), keyring: testKeyring(), origin: 'test', log }));

@@ -114,6 +114,9 @@ describe('platform config', () => {
     const config = loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'redis://127.0.0.1:6379', FP_MONGO_URL: 'mongodb://127.0.0.1:27017/', FP_MONGO_DB: 'fp_test' });
     assert.deepEqual([config.store, config.redisUrl, config.mongoUrl, config.mongoDatabase], ['production', 'redis://127.0.0.1:6379', 'mongodb://127.0.0.1:27017/', 'fp_test']);
     assert.throws(() => parseOptions({ store: 'production', redisUrl: 'http://x', mongoUrl: 'mongodb://h/' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.key === 'redisUrl'));
+    // Redis on a Unix socket (where no function can open a connection: docs/security.md, "Network").
+    assert.equal(loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'unix:///run/redis/redis.sock?password=pw', FP_MONGO_URL: 'mongodb://h/' }).redisUrl, 'unix:///run/redis/redis.sock?password=pw');
+    assert.throws(() => loadConfig({ FP_STORE: 'production', FP_REDIS_URL: 'unix://relative.sock', FP_MONGO_URL: 'mongodb://h/' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.key === 'FP_REDIS_URL'));
   });
 
   it('lists every bad variable in one error', () => {

@@ -20,6 +20,7 @@ describe('openTcpEndpoint', () => {
     assert.equal(openTcpEndpoint('mongodb://db.example/?authMechanism=MONGODB-X509&tls=true', 27017), null);
     assert.equal(openTcpEndpoint('mongodb://%2Fhome%2Fme%2Fferretdb.sock/', 27017), null);
     assert.equal(openTcpEndpoint('mongodb://%2Fhome%2Fme%2Fferret%2Esock', 27017), null);
+    assert.equal(openTcpEndpoint('unix:///run/redis/redis.sock?password=pw', 6379), null);
     assert.equal(openTcpEndpoint('not a url', 27017), null);
   });
 });

@@ -36,6 +36,8 @@ describe('describeStore', () => {
     assert.equal(hostsOf('redis://user@h', 6379), 'h:6379');
     assert.equal(hostsOf('mongodb://a:b@c@h:1', 27017), 'h:1');
     assert.equal(hostsOf('redis://[::1]:7000', 6379), '[::1]:7000');
+    // Redis on a Unix socket: the path, never the password in its query.
+    assert.equal(hostsOf('unix:///run/redis/redis.sock?password=s3cret&db=2', 6379), 'unix:/run/redis/redis.sock');
   });
 
   it("names a MongoDB Unix socket (README's FerretDB) by its path, without a port", () => {
