@@ -228,6 +228,24 @@ def dependencies(root, files):
     return [{"name": n, "requirement": r, "file": f, "line": line} for n, r, f, line in found], []
 
 
+def websocket_routes(trees):
+    """Warnings for WebSocket endpoints (`@app.websocket(...)`, `add_websocket_route`, Starlette's
+    `WebSocketRoute`): the gateway answers a handshake 501 (docs/adr/0035-no-websockets.md)."""
+    found = []
+    for rel, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute"):
+                found.append({"file": rel, "line": node.lineno,
+                              "message": f"{name}(...): WebSocket endpoints are not served here: a handshake gets 501 "
+                                         "WEBSOCKET_NOT_SUPPORTED (docs/gateway.md); Server-Sent Events (a StreamingResponse "
+                                         "of text/event-stream) stream to the client"})
+    return found
+
+
 def check(root, entrypoint, files):
     """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
@@ -243,6 +261,7 @@ def check(root, entrypoint, files):
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
+    warns.extend(websocket_routes(trees))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

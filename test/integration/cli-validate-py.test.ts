@@ -155,6 +155,16 @@ describe('runtime/validate.py', () => {
     assert.equal(existsSync(marker), false);
   });
 
+  it('warns about WebSocket endpoints (never served: 501), not about HTTP ones', async () => {
+    const r = await check({
+      'main.py': 'from fastapi import FastAPI, WebSocket\napp = FastAPI()\n@app.get("/")\ndef root():\n    return 1\n@app.websocket("/ws")\nasync def ws(sock: WebSocket):\n    await sock.accept()\n',
+      'routes.py': 'from starlette.routing import WebSocketRoute\nroutes = [WebSocketRoute("/live", None)]\n',
+    }, 'main:app');
+    assert.deepEqual(r.warnings.map((w) => [w.file, w.line]).sort(), [['main.py', 6], ['routes.py', 2]]);
+    assert.match(r.warnings[0]!.message, /WebSocket endpoints are not served here: a handshake gets 501 WEBSOCKET_NOT_SUPPORTED/);
+    assert.deepEqual(r.problems, []);
+  });
+
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
     const r = await check({
       'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
