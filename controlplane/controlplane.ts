@@ -160,7 +160,6 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const { store } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tokens = await TokenIndex.load(store.tokens, options.keyring, { log, rekeyed: () => options.bus.publish({ kind: 'tokens' }) });
-  let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
   const deps = new DependencyBuilds(options.deps ?? null, store.blobs, log);
   await deps.init();
   const code = new CodeDirs(join(options.stateDir, 'code'), store.blobs, (dir) => options.pool.prepare(dir), deps, (dir, entrypoint) => options.pool.expect?.(dir, entrypoint));
@@ -298,6 +297,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
 
   await cron?.refreshAll();
   await options.bus.start(syncListener(ctx));
+  // Last: a start that fails before this issues none, and one issued here but never handed over
+  // (the gateway could not listen) is revoked at close, so the next start issues another. It was
+  // kept, shown to nobody, and the state directory was locked out for good.
+  let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
 
   let closing: Promise<void> | null = null;
   return {
@@ -307,7 +310,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     metricsRegistry,
     metricsView: (headers) => metricsView(tokens, workspaces, headers, Date.now(), (key) => registry.resolve(key).found),
     takeAdminToken() {
-      const once = adminToken;
+      const once = adminToken?.secret ?? null;
       adminToken = null;
       return once;
     },
@@ -324,6 +327,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     },
     close() {
       closing ??= (async () => {
+        if (adminToken !== null) {
+          await store.tokens.revoke(adminToken.id);
+          tokens.remove(adminToken.id);
+          adminToken = null;
+        }
         await (dispatcherStopped ??= stopAll());
         await retention.stop();
         await warm.stop();

@@ -13,9 +13,9 @@ const CONCURRENCY = 4;
 
 /**
  * Issues an admin token when there is none (first start), or when `rotate` is set (a lost token:
- * every admin token is revoked first). Returns the clear secret only then; it is never stored.
+ * every admin token is revoked first). Returns its id and clear secret only then; the secret is never stored.
  */
-export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean): Promise<string | null> {
+export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rotate: boolean): Promise<{ id: string; secret: string } | null> {
   const live = await store.tokens.list({ kind: 'admin' });
   if (live.length > 0 && !rotate) return null;
   for (const old of live) {
@@ -24,7 +24,7 @@ export async function bootstrapAdminToken(store: Store, tokens: TokenIndex, rota
   }
   const issued = await store.tokens.issue({ kind: 'admin', label: 'admin' });
   tokens.add(issued.record);
-  return issued.secret;
+  return { id: issued.record.id, secret: issued.secret };
 }
 
 /** Fills the registry from the store; returns how many functions it loaded. */
