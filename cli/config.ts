@@ -176,6 +176,11 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
       : profile !== null
         ? [profile.url, 'credentials' as const]
         : [DEFAULT_URL, 'default' as const];
+  // Not a URL at all: a usage error, not "cannot reach the platform … Is it running?".
+  if (!/^https?:\/\/[^/\s]/i.test(url)) {
+    const where = source === 'flag' ? '--url' : source === 'env' ? 'FP_URL' : 'the saved URL';
+    throw new CliError(EXIT.USAGE, 'USAGE', `${where} must be an http:// or https:// URL (e.g. http://127.0.0.1:8080), got ${JSON.stringify(url)}`);
+  }
   // The saved token belongs to the saved URL: do not send it to another platform.
   const same = profile !== null && sameOrigin(profile.url, url);
   const savedToken = same ? profile.token : undefined;

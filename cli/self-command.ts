@@ -12,7 +12,9 @@ import { PACKAGE_ROOT } from './config.js';
 /** Pure apart from the PATH look-up: the command prefix a user can run from `cwd`. */
 export function selfCommand(searchPath: string | undefined, cwd: string, root: string = PACKAGE_ROOT): string {
   for (const dir of (searchPath ?? '').split(delimiter)) {
-    if (dir === '') continue;
+    // npx and npm scripts put a package's node_modules/.bin on the PATH they run us with: the
+    // user's shell has no such entry (`npx fastapi-platform init` printed a bare `fastapi-platform`).
+    if (dir === '' || /[\\/]node_modules[\\/]\.bin[\\/]?$/.test(dir)) continue;
     try {
       accessSync(join(dir, 'fastapi-platform'), constants.X_OK);
       return 'fastapi-platform';
@@ -20,8 +22,12 @@ export function selfCommand(searchPath: string | undefined, cwd: string, root: s
   }
   const rel = relative(root, cwd);
   if (!rel.startsWith('..') && !isAbsolute(rel)) return 'npx fastapi-platform';
-  const bin = join(root, 'bin', 'fastapi-platform.js');
-  return /^[\w./-]+$/.test(bin) ? `node ${bin}` : `node '${bin.replace(/'/g, `'\\''`)}'`;
+  return `node ${shellWord(join(root, 'bin', 'fastapi-platform.js'))}`;
+}
+
+/** `text` as one word a POSIX shell reads back as it is: bare when plain, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `selfCommand` for a command's context (its PATH is the one the CLI was started with). */

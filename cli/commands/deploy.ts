@@ -73,6 +73,8 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
     }
     out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
   }
+  // A deploy does not resume a paused function: said, or the next call's 503 is a surprise.
+  if (r.settings.status === 'paused') out.note(`note: ${r.function} is paused: its calls answer 503 FUNCTION_PAUSED until \`${fp} functions resume ${r.function}\`.`);
   out.line();
   if (r.settings.invocation !== 'async') {
     out.line(`URL:   ${r.invokeUrl}`);

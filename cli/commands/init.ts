@@ -1,5 +1,5 @@
 /** `init [dir]`: scaffolds a function from templates/ without overwriting anything. */
-import { selfCommandOf } from '../self-command.js';
+import { selfCommandOf, shellWord } from '../self-command.js';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -121,15 +121,22 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   for (const file of files.keys()) ctx.out.line(`  ${file}`);
   ctx.out.line();
   ctx.out.line('Next:');
-  if (shown !== '.') ctx.out.line(`  cd ${shown}`);
+  if (shown !== '.') ctx.out.line(`  cd ${shellWord(shown)}`);
   const fp = selfCommandOf({ env: ctx.env, cwd: dir }); // where the user runs them: after `cd`
   ctx.out.line(`  ${fp} validate`);
-  ctx.out.line(`  ${fp} deploy`);
+  ctx.out.line(`  ${fp} deploy${DEPLOY_FLAGS[template] ?? ''}`);
   ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
   ctx.out.line('  python -m pytest            # the tests next to the code (pip install pytest)');
   if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
 }
+
+/**
+ * How each template is deployed: a webhook receiver with its invoke token, or its public `/async/`
+ * route takes anyone's unsigned call as a delivery (the template's docstring said so; its "Next:"
+ * did not, and a forged push ran).
+ */
+const DEPLOY_FLAGS: Record<string, string> = { webhook: ' --auth token' };
 
 /** How each template's sample is best invoked. */
 const INVOKE_FLAGS: Record<string, string> = { fastapi: ' --path /greet', webhook: ' --async --wait', cron: ' --async --wait', worker: ' --async --wait' };

@@ -107,9 +107,13 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
 
   it('a webhook template gets its secret from the CLI (triggers rotate-secret) and a signed delivery is accepted', async () => {
     const dir = join(work, 'hook');
-    assert.equal((await spawnCli(['init', dir, '--name', 'hook', '--template', 'webhook'], { env })).code, 0);
+    const init = await spawnCli(['init', dir, '--name', 'hook', '--template', 'webhook'], { env });
+    assert.equal(init.code, 0);
     assert.match(readFileSync(join(dir, 'main.py'), 'utf8'), /triggers rotate-secret hook github/);
-    const deployed = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    // "Next:" deploys it with its invoke token, as its docstring says: public, its /async/ route ran
+    // an unsigned post as a delivery.
+    assert.match(init.stdout, /^ {2}\S.* deploy --auth token$/m, init.stdout);
+    const deployed = await spawnCli(['deploy', '--auth', 'token'], { cwd: dir, env, timeoutMs: 60_000 });
     assert.equal(deployed.code, 0, deployed.stderr);
     assert.match(deployed.stdout, /its secret: node \S*fastapi-platform\.js triggers rotate-secret hook github/, deployed.stdout);
 

@@ -222,9 +222,14 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(json(paused), { ok: true, function: fn, status: 'paused', activeVersion: 1 });
     const refused = await cli(['invoke', fn, '--json']);
     assert.deepEqual([refused.code, json<{ status: number; body: { error: { code: string } } }>(refused).body.error.code], [EXIT.FAILURE, 'FUNCTION_PAUSED']);
+    // A deploy leaves it paused, and says so.
+    writeFileSync(join(dir, 'extra.py'), 'X = 1\n');
+    const redeployed = await cli(['deploy', dir]);
+    assert.equal(redeployed.code, EXIT.OK, redeployed.stderr);
+    assert.match(redeployed.stderr, new RegExp(`note: ${fn} is paused: its calls answer 503 FUNCTION_PAUSED until \`.*functions resume ${fn}\``));
     const resumed = await cli(['functions', 'resume', fn]);
     assert.equal(resumed.code, EXIT.OK, resumed.stderr);
-    assert.match(resumed.stdout, /Resumed .* serving version 1/);
+    assert.match(resumed.stdout, /Resumed .* serving version 2/);
     assert.equal(json<{ status: number }>(await cli(['invoke', fn, '--json'])).status, 200);
     // No terminal to ask on: delete needs --yes, and nothing is deleted without it.
     const unasked = await cli(['functions', 'delete', fn, '--json']);

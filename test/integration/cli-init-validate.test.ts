@@ -15,6 +15,13 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 describe('cli init', () => {
+  it('prints a "Next:" cd line a shell reads back (a folder with a space was `cd My Func`)', async (t) => {
+    const root = tempDir(t);
+    const r = await runCli(['init', "Tom's Func"], { cwd: root });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stdout, /^ {2}cd 'Tom'\\''s Func'$/m, r.stdout);
+  });
+
   for (const template of ['http', 'webhook', 'cron', 'worker', 'fastapi']) {
     it(`scaffolds the ${template} template, which validates`, async (t) => {
       const root = tempDir(t);

@@ -101,6 +101,9 @@ describe('cli configuration', () => {
     assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).token, undefined);
     assert.equal(resolveTarget({ url: 'http://127.0.0.1:9000/' }, env, saved).token, 'saved');
     assert.equal(resolveTarget({ token: 'flag' }, fromEnv, saved).token, 'flag');
+    // Not a URL: a usage error naming where it came from (it was "cannot reach the platform").
+    assert.throws(() => resolveTarget({ url: 'notaurl' }, env, saved), (err: { exitCode?: number; message: string }) => /^--url must be an http:\/\/ or https:\/\/ URL .*got "notaurl"/.test(err.message));
+    assert.throws(() => resolveTarget({}, loadCliEnv({ FP_URL: '127.0.0.1:8080' }, '/h'), null), (err: Error) => /^FP_URL must be an http/.test(err.message));
   });
 
   it('resolves the workspace: flag > FP_WORKSPACE > the profile\'s (only for its own URL)', () => {

@@ -4,11 +4,11 @@
  * One rule (cli/self-command.ts `spelledAs`), applied where errors and notes are printed.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spelledAs } from '../../cli/self-command.js';
+import { selfCommand, spelledAs } from '../../cli/self-command.js';
 import { EXIT } from '../../cli/errors.js';
 import { BIN, ROOT, runCli } from '../helpers/cli-harness.js';
 
@@ -52,6 +52,22 @@ describe('the CLI spelled as it runs', () => {
       assert.ok(r.stderr.includes(`node ${BIN} ${usage}`), `${argv.join(' ')}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /(^|[\s`(:])fastapi-platform /, `${argv.join(' ')}: ${r.stderr}`);
     }
+  });
+
+  it("a fastapi-platform found only in npx's node_modules/.bin is not the user's: npx fastapi-platform inside the repository", () => {
+    // npx puts the package's node_modules/.bin on the PATH it runs the CLI with; the user's shell
+    // has none, and the bare name printed in "Next:" was "command not found".
+    const npxBin = join(outside, 'npx-cache', 'node_modules', '.bin');
+    mkdirSync(npxBin, { recursive: true });
+    writeFileSync(join(npxBin, 'fastapi-platform'), '#!/bin/sh\n', { mode: 0o755 });
+    const npxPath = [npxBin, '/usr/bin'].join(':');
+    assert.equal(selfCommand(npxPath, ROOT), 'npx fastapi-platform');
+    assert.equal(selfCommand(npxPath, outside), `node ${BIN}`);
+    // On a PATH of the user's own (npm link, a global install), the bare name.
+    const linked = join(outside, 'linked-bin');
+    mkdirSync(linked, { recursive: true });
+    writeFileSync(join(linked, 'fastapi-platform'), '#!/bin/sh\n', { mode: 0o755 });
+    assert.equal(selfCommand([linked, npxBin].join(':'), outside), 'fastapi-platform');
   });
 
   it('inside the repository: npx fastapi-platform; in --json the message too', async () => {
