@@ -3,7 +3,7 @@
  * is now. Each change goes to the store first, then — in the same turn — to the in-memory
  * registry the gateway and the API read (and the pool's caps), then to the other processes.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, PlatformError } from '../../protocol/index.js';
 import type { WorkspaceQuotas, WorkspaceRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -55,9 +55,12 @@ export async function updateWorkspace(ctx: ServiceContext, name: string, quotas:
  * be asked refuses the delete (DATA_BACKEND_UNAVAILABLE) rather than leave data unnamed.
  */
 export async function deleteWorkspace(ctx: ServiceContext, name: string): Promise<void> {
+  // Before the databases: `default` with a database was "not empty: drop them first", advice to
+  // destroy data for a delete that is refused anyway (new-user round, 2026-12-04).
+  if (name === DEFAULT_WORKSPACE) throw new PlatformError('WORKSPACE_PROTECTED', 'the default workspace cannot be deleted', { workspace: name });
   const left = ctx.data === null ? [] : await ctx.data.serverDatabases(name);
   if (left.length > 0) {
-    throw new PlatformError('WORKSPACE_NOT_EMPTY', `workspace ${name} still has ${left.length} database(s) on the data server (${left.join(', ')}): drop them first (fastapi-platform data drop <database> -w ${name})`, { workspace: name, functions: 0, databases: left });
+    throw new PlatformError('WORKSPACE_NOT_EMPTY', `workspace ${name} still has ${left.length} database(s) on the data server (${left.join(', ')}): drop them first (fastapi-platform data drop <database> -w ${name})`, { workspace: name, databases: left });
   }
   await ctx.store.workspaces.delete(name);
   ctx.workspaces.remove(name);

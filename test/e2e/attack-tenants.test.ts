@@ -437,6 +437,12 @@ describe('attack: a workspace name given to another tenant after the first one l
     assert.equal(errorOf(refused).code, 'WORKSPACE_NOT_EMPTY');
     assert.deepEqual(errorOf(refused)['databases'], ['shop']);
 
+    // `default` is protected whatever it holds: its databases were named first, with advice to drop
+    // them, for a delete that is refused anyway.
+    await bind(h.api, 'default', `keeper-${randomBytes(3).toString('hex')}`, true);
+    const protectedDefault = await h.api.call('DELETE', '/workspaces/default');
+    assert.equal(errorOf(protectedDefault).code, 'WORKSPACE_PROTECTED', JSON.stringify(protectedDefault.body));
+
     const dropped = await h.api.call('DELETE', '/data/databases/shop', undefined, { 'fp-workspace': first.name });
     assert.equal(dropped.status, 200, JSON.stringify(dropped.body));
     assert.equal((await h.api.call('DELETE', `/workspaces/${first.name}`)).status, 204);
