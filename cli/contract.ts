@@ -27,7 +27,8 @@ export function contractLines(c: ApiContract): string[] {
     const q = c.quotas;
     lines.push(
       `Quotas of workspace ${c.workspace ?? 'default'}:  functions ${quota(q.functions)}, instances ${quota(q.instances)}, ` +
-        `calls this minute ${quota(q.invocationsPerMinute)}, code ${quota(q.codeBytes, true)}, logs ${quota(q.logBytes, true)}`,
+        // Calls are counted only against a limit (the API's `used` is 0 without one): "0 (no limit)" read as none made.
+        `calls this minute ${q.invocationsPerMinute.limit === null ? 'not counted (no limit)' : quota(q.invocationsPerMinute)}, code ${quota(q.codeBytes, true)}, logs ${quota(q.logBytes, true)}`,
     );
   }
   return lines;
