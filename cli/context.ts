@@ -1,6 +1,7 @@
 /** What every command receives, and the shape of a command. */
 import type { OptionTable, ParsedArgs } from './args.js';
 import { str } from './args.js';
+import { CliError } from './errors.js';
 import { ApiClient } from './client.js';
 import { credentialsWarning, DEFAULT_PROFILE, profileOf, readCredentials, resolveTarget, type CliEnv, type Credentials, type Profile, type Target } from './config.js';
 import type { Io, Output } from './output.js';
@@ -49,6 +50,21 @@ export async function credentialsOf(ctx: Context): Promise<Credentials | null> {
   return readCredentials(ctx.env.configDir);
 }
 
+/**
+ * The saved credentials, or none when they cannot be read but are not needed: a URL and a token
+ * given by flags or the environment (a damaged credentials.json stopped every command, even those).
+ */
+async function credentialsOrNone(ctx: Context, args: ParsedArgs): Promise<Credentials | null> {
+  try {
+    return await credentialsOf(ctx);
+  } catch (err) {
+    const given = (str(args, 'url') ?? ctx.env.url) !== undefined && (str(args, 'token') ?? ctx.env.token) !== undefined;
+    if (!given || !(err instanceof CliError) || (err.code !== 'CREDENTIALS_INVALID' && err.code !== 'CREDENTIALS_UNREADABLE')) throw err;
+    ctx.out.note(`warning: ${err.message} (not needed here: the URL and token were given)`);
+    return null;
+  }
+}
+
 /** The profile this call uses: `--profile`, else FP_PROFILE, else the default one. */
 export function profileName(ctx: Context, args: ParsedArgs): string {
   return str(args, 'profile') ?? ctx.env.profile ?? DEFAULT_PROFILE;
@@ -59,7 +75,7 @@ export function profileName(ctx: Context, args: ParsedArgs): string {
  * file, and the profile used (null: none saved).
  */
 export async function targetOf(ctx: Context, args: ParsedArgs): Promise<{ target: Target; credentials: Credentials | null; profile: Profile | null; profileName: string }> {
-  const credentials = await credentialsOf(ctx);
+  const credentials = await credentialsOrNone(ctx, args);
   const name = profileName(ctx, args);
   const profile = profileOf(credentials, name);
   return { target: resolveTarget({ url: str(args, 'url'), token: str(args, 'token'), workspace: str(args, 'workspace') }, ctx.env, profile), credentials, profile, profileName: name };

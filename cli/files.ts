@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { nameProblem } from '../protocol/index.js';
-import { formatBytes } from './output.js';
+import { describeBytes, nameProblem } from '../protocol/index.js';
 
 export interface BundleLimits {
   maxFiles: number;
@@ -209,7 +208,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       const why = badName(path);
       if (why) walk.problems.push({ file: path, message: `the path ${why}; the platform refuses it` });
       if (info.size > limits.maxFileBytes) {
-        walk.problems.push({ file: path, message: `is ${formatBytes(info.size)}; the limit per file is ${formatBytes(limits.maxFileBytes)}` });
+        walk.problems.push({ file: path, message: `is ${describeBytes(info.size)}; the limit per file is ${describeBytes(limits.maxFileBytes)}` });
       }
       walk.files.push({ path, size: info.size });
       walk.totalBytes += info.size;
@@ -220,7 +219,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
   if (truncated || walk.files.length > limits.maxFiles) {
     walk.problems.push({ file: null, message: `more than ${limits.maxFiles} files to upload (the limit); exclude some in ${IGNORE_FILE}` });
   } else if (walk.totalBytes > limits.maxTotalBytes) {
-    walk.problems.push({ file: null, message: `the files add up to ${formatBytes(walk.totalBytes)}; the limit is ${formatBytes(limits.maxTotalBytes)}` });
+    walk.problems.push({ file: null, message: `the files add up to ${describeBytes(walk.totalBytes)}; the limit is ${describeBytes(limits.maxTotalBytes)}` });
   }
   if (walk.files.length === 0) walk.problems.push({ file: null, message: 'there are no files to upload' });
   return walk;

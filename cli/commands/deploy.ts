@@ -122,8 +122,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     },
   });
   if (!checked.ok) {
-    ctx.out.data(preflightJson(checked));
     const n = checked.problems.length;
+    // validate's document, with the `error` every failing command's --json has (docs/cli.md).
+    ctx.out.data({ ...preflightJson(checked), error: { code: 'VALIDATION_FAILED', message: `${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded`, exitCode: EXIT.INVALID } });
     ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }

@@ -25,9 +25,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (implicit) pos = ['show', pos[0]!];
   const verb = pos[0] ?? 'list';
   if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; functions ${VERBS.join('|')}`);
-  if (verb !== 'list' && (pos[1] === undefined || !FUNCTION_NAME.test(pos[1]))) {
-    throw usageError(`functions ${verb} needs a function name: fastapi-platform functions ${verb} <name>`);
-  }
+  if (verb !== 'list' && pos[1] === undefined) throw usageError(`functions ${verb} needs a function name: fastapi-platform functions ${verb} <name>`);
+  if (verb !== 'list' && !FUNCTION_NAME.test(pos[1]!)) throw usageError(`${JSON.stringify(pos[1])} is not a function name (lower-case letters, digits and inner hyphens, at most 63)`);
   if (str(args, 'note') !== undefined && verb !== 'pause' && verb !== 'resume') throw usageError('--note goes with functions pause or resume');
   if (flag(args, 'yes') && verb !== 'delete') throw usageError('--yes goes with functions delete');
   const client = await clientOf(ctx, args);

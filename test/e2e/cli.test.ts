@@ -107,6 +107,18 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual([saved.url, saved.token], [up.url, up.started.adminToken]);
   });
 
+  it('a damaged credentials.json stops a command that needs it, not one given --url and --token', async () => {
+    const config = join(work, 'damaged-config');
+    mkdirSync(config);
+    writeFileSync(join(config, 'credentials.json'), '{"url": ', { mode: 0o600 });
+    const damaged = { ...env, FP_CONFIG_DIR: config };
+    const refused = await spawnCli(['functions', '--json'], { env: damaged });
+    assert.equal(json<{ error: { code: string } }>(refused).error.code, 'CREDENTIALS_INVALID');
+    const given = await spawnCli(['functions', '--json', '--url', up.url, '--token', up.started.adminToken as string], { env: damaged });
+    assert.equal(given.code, EXIT.OK, given.stderr);
+    assert.match(given.stderr, /warning: .*credentials\.json is not valid JSON.*not needed here/);
+  });
+
   it('init scaffolds and validate passes', async () => {
     assert.equal((await cli(['init', app])).code, EXIT.OK);
     const v = await cli(['validate'], { cwd: app });
@@ -122,6 +134,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const d = await cli(['deploy', broken, '--json']);
     assert.equal(d.code, EXIT.INVALID);
     assert.equal(json<{ problems: { kind: string; line: number }[] }>(d).problems[0]!.kind, 'syntax');
+    // And the `error` every failing command's --json carries (docs/cli.md).
+    assert.deepEqual(json<{ ok: boolean; error: unknown }>(d).error, { code: 'VALIDATION_FAILED', message: '1 problem found; nothing was uploaded', exitCode: EXIT.INVALID });
     // In text, counted as `validate` counts them (it said "2 problem(s)"); one typo is one problem (the entrypoint is not reported again).
     assert.match((await cli(['deploy', broken])).stdout, /^1 problem found; nothing was uploaded\.$/m);
     const i = await cli(['invoke', `${name}-broken`, '--json']);
@@ -240,6 +254,10 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(json<{ body: { error: { code: string } } }>(await cli(['invoke', fn, '--json'])).body.error.code, 'FUNCTION_NOT_FOUND');
     assert.equal((await cli(['functions', 'pause', fn])).code, EXIT.API);
     assert.equal((await cli(['functions', 'pause'])).code, EXIT.USAGE);
+    // A name that is not one is said so (it read "needs a function name" with one given).
+    const bad = await cli(['functions', 'pause', 'ünï']);
+    assert.equal(bad.code, EXIT.USAGE);
+    assert.match(bad.stderr, /"ünï" is not a function name/);
     const help = await cli(['functions', '--help']);
     assert.match(help.stdout, /functions pause\|resume <name>/);
   });

@@ -41,7 +41,13 @@ describe('cli file walking', () => {
     t.after(() => rmSync(big, { recursive: true, force: true }));
     const sizes = await walkFunctionDir(big, { maxFiles: 5, maxTotalBytes: 200, maxFileBytes: 100 });
     assert.deepEqual(sizes.problems.map((p) => p.file), ['a.bin', null]);
-    assert.match(sizes.problems[1]!.message, /330 B; the limit is 200 B/);
+    assert.match(sizes.problems[1]!.message, /330 bytes; the limit is 200 bytes/);
+    assert.equal(sizes.problems[0]!.message, 'is 150 bytes; the limit per file is 100 bytes');
+    // Sizes that round alike are told apart (it said "is 10 MiB; the limit per file is 10 MiB").
+    const near = folder({ 'big.bin': Buffer.alloc(11_000_000) });
+    t.after(() => rmSync(near, { recursive: true, force: true }));
+    const over = await walkFunctionDir(near, { maxFiles: 5, maxTotalBytes: 64 << 20, maxFileBytes: 10 << 20 });
+    assert.equal(over.problems[0]!.message, 'is 11000000 bytes; the limit per file is 10 MiB (10485760 bytes)');
   });
 
   it('refuses an empty folder and names that the server would refuse', async (t) => {
