@@ -5,7 +5,7 @@
  * it followed anyway.
  */
 import { usageError } from './errors.js';
-import { LONG_DURATION_PATTERN, parseLongDurationMs } from '../protocol/index.js';
+import { DURATION_PATTERN, LONG_DURATION_PATTERN, parseDurationMs, parseLongDurationMs } from '../protocol/index.js';
 
 const WEEKS = /^[ \t]*([0-9]+)w[ \t]*$/;
 
@@ -24,4 +24,24 @@ export function parseWhen(text: string, now: number, option: string): number {
     if (!Number.isNaN(ms)) return ms;
   }
   throw usageError(`--${option} must be a duration ago (30s, 10m, 2h, 1d, 1w), Unix ms or an ISO 8601 time (2026-12-01T10:00:00Z), got ${JSON.stringify(text)}`);
+}
+
+/**
+ * `--grace` of `triggers rotate-secret` and `data rotate`, checked as the API checks it (a
+ * duration, `0s` ends the old secret at once, at most 168h) so a bad one is a usage error (exit 2),
+ * not the API's INVALID_FIELD (exit 4); the text goes to the API as given.
+ */
+export function graceOption(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const m = DURATION_PATTERN.exec(text);
+  let ok = m !== null && Number(m[1]) === 0;
+  if (m !== null && !ok) {
+    try {
+      ok = parseDurationMs(text) <= 168 * 3_600_000;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw usageError(`--grace must be a duration of at most 168h such as 1h, 30m or 0s (0s: the old secret stops at once), got ${JSON.stringify(text)}`);
+  return text;
 }

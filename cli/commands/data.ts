@@ -8,6 +8,7 @@
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
+import { graceOption } from '../when.js';
 import { didYouMean } from '../suggest.js';
 import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
@@ -38,7 +39,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (verb === 'rotate') {
     const name = nameOf(verb, target);
-    const grace = str(args, 'grace');
+    const grace = graceOption(str(args, 'grace'));
     const answer = await client.rotateDataCredentials(name, grace);
     ctx.out.data({ ok: true, function: name, graceMs: answer.graceMs });
     ctx.out.line(`New credentials for "${name}"'s binding; ${oldCredentials(answer.graceMs)}. Its instances are replaced as their calls finish.`);

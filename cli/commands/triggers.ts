@@ -7,6 +7,7 @@
 import { positionals, str, type ParsedArgs } from '../args.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
+import { graceOption } from '../when.js';
 import { table } from '../output.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
@@ -36,7 +37,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     const name = nameOf(pos[1], 'triggers rotate-secret <name> <triggerId>');
     const id = pos[2];
     if (id === undefined) throw usageError('triggers rotate-secret needs the webhook trigger id (`fastapi-platform triggers <name>` lists them): fastapi-platform triggers rotate-secret <name> <triggerId>');
-    const grace = str(args, 'grace');
+    const grace = graceOption(str(args, 'grace'));
     const answer = await client.rotateHookSecret(name, id, grace);
     ctx.out.data({ ok: true, function: name, trigger: id, secret: answer.secret });
     ctx.out.line(`New secret for webhook "${id}" of "${name}" (shown only this once; give it to the sender):`);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
-import { parseWhen } from '../../cli/when.js';
+import { graceOption, parseWhen } from '../../cli/when.js';
 import { stubApi } from '../helpers/stub-api.js';
 
 describe('cli time and page options', () => {
@@ -22,6 +22,19 @@ describe('cli time and page options', () => {
     res.end('{}');
   });
   const cli = api.cli;
+
+  it('--grace: a duration of at most 168h, 0s included; anything else is a usage error before any request', async () => {
+    for (const ok of ['0s', '1h', '90m', '168h', '500ms']) assert.equal(graceOption(ok), ok);
+    assert.equal(graceOption(undefined), undefined);
+    for (const bad of ['forever', '169h', '1d', '-1h', '', '0']) assert.throws(() => graceOption(bad), (err: { exitCode?: number; message: string }) => /^--grace must be a duration/.test(err.message), bad);
+    const before = seen.length;
+    for (const argv of [['triggers', 'rotate-secret', 'f', 'github', '--grace', 'forever'], ['data', 'rotate', 'f', '--grace', 'forever']]) {
+      const r = await cli(argv);
+      assert.equal(r.code, EXIT.USAGE, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--grace must be a duration/);
+    }
+    assert.equal(seen.length, before, 'no request was made');
+  });
 
   it('parseWhen: a duration ago, Unix ms or an ISO time; anything else names the option', () => {
     const now = 10 * 86_400_000;
