@@ -189,6 +189,7 @@ export const ERRORS = {
   GATEWAY_OVERLOADED: { status: 503, component: 'gateway', title: 'The gateway is receiving as many request bodies as it may hold; retry in a moment.' },
   REQUEST_BODY_TOO_SLOW: { status: 408, component: 'request', title: 'The request body arrived too slowly while the gateway was busy.' },
   OUTPUT_FAILED: { status: 500, component: 'cli', title: 'The CLI could not write the answer to the file named by --output.' },
+  VALIDATION_FAILED: { status: 400, component: 'cli', title: "The folder has problems validate reports; deploy uploaded nothing." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
