@@ -1,9 +1,9 @@
 """A load that is about to run out of time says where it is (docs/runtime-protocol.md, "specialize").
 
 The host waits `initLimitMs` for `specialized` and then kills the runtime. Shortly before (at 80 %
-of the limit, or one second before it, whichever is later) a SIGALRM makes the runtime write one
-line to the load's log: how long it has been loading and where its main thread is (the
-function's frames; and, when an event loop runs, where its tasks wait: an ASGI lifespan startup).
+of the limit, or one second before it, whichever is later) a SIGALRM makes the runtime write to
+the load's log how long it has been loading and where its main thread is (the function's frames,
+a line each; and, when an event loop runs, where its tasks wait: an ASGI lifespan startup).
 The load's lines stream to the host as they are written (flusher.py), so a load that hangs keeps
 them: before, `runs` showed `logs (none)` for a module-level `requests.get` that never answered.
 

@@ -1,12 +1,13 @@
 """WSGI apps (Flask, Django, Bottle, Falcon...) served through the ASGI path (docs/adr/0077-wsgi-apps.md).
 
 An entrypoint whose second positional parameter is `start_response` (PEP 3333) or whose first is
-`environ` (`app(environ, respond)`), or an object with a `wsgi_app` (Flask), is wrapped in `WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the
-mount point in SCRIPT_NAME, the rest in PATH_INFO, as a prefix-aware WSGI server gives them). The
-app, its response iterable and close() run on the loop's thread at concurrency 1 (seeing no running
-loop, as in a WSGI server's thread), else in one worker thread per call (`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming),
-after the previous one was sent (backpressure). Everything else (errors, timeouts, proxies,
-root_path) is the ASGI path's.
+`environ` (`app(environ, respond)`), or an object with a `wsgi_app` (Flask), is wrapped in
+`WsgiApp`: the ASGI scope becomes a PEP 3333 environ (the mount point in SCRIPT_NAME, the rest in
+PATH_INFO, as a prefix-aware WSGI server gives them; header names with `_` dropped, as gunicorn
+does). The app, its response iterable and close() run on the loop's thread at concurrency 1
+(seeing no running loop, as in a WSGI server's thread), else in one worker thread per call
+(`WsgiApp.threaded`). Each chunk is sent as the app yields it (streaming), after the previous one
+was sent (backpressure). Everything else (errors, timeouts, proxies, root_path) is the ASGI path's.
 """
 import asyncio
 import inspect
