@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { boundedLogLines, formatMemoryBytes, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, formatMemoryBytes, LogBudget, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
@@ -66,8 +66,6 @@ const MAX_RESPAWNS = 4;
  * runtime's channel"). A few are let through: a frame can race a call's end.
  */
 const MAX_UNASKED_FRAMES = 16;
-/** Lines a load may stream before `specialized` (its capture's budget holds far fewer). */
-const MAX_LOAD_LINES = 10_000;
 
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
@@ -91,8 +89,11 @@ export class Instance implements ProcessListener {
   /** performance.now() when the specialize frame was queued. */
   private specializeSentAt = 0;
   private initTimer: NodeJS.Timeout | undefined;
-  /** Raw lines the load streamed so far (loadLogs), until it ends. */
-  private loadStreamed: unknown[] | null = null;
+  /** The lines the load streamed so far (loadLogs), and their budget, until it ends. */
+  private loadStreamed: LogLine[] | null = null;
+  private loadBudget: LogBudget | null = null;
+  /** loadEnded ran: the calls have the load's lines. */
+  private loadReported = false;
   /**
    * One timer for the handler timeouts of every call running here, instead of one per call
    * (issue 11: a Timeout made and cleared per call). Armed when a call starts and none is armed;
@@ -310,8 +311,6 @@ export class Instance implements ProcessListener {
 
   onExit(_proc: RuntimeProcess, exit: ProcessExit): void {
     if (this.gone) return;
-    // Died loading (os._exit at import, the OOM killer): what it printed stays with the calls.
-    if (this.state === 'starting' && this.specializeId >= 0) this.loadEnded(null);
     // A runtime that died before it was given the function (a spawn that failed, a zygote killed
     // mid-fork): nothing of the function ran, so the calls waiting for it try another runtime.
     this.markGone(this.deathError(exit), this.specializeId < 0);
@@ -363,27 +362,34 @@ export class Instance implements ProcessListener {
 
   /**
    * A batch of the load's lines, streamed while it runs (runtime/fp_runtime/loadwatch.py): kept for
-   * the calls behind it, so a load that hangs or dies still shows what it printed. An honest
-   * runtime's whole load fits its capture's budget; past MAX_LOAD_LINES, batches count as unasked.
+   * the calls behind it, so a load that hangs or dies still shows what it printed. Taken through
+   * one call's budget as they arrive (the runtime is untrusted: what it sends past the budget is
+   * counted, never held); a batch an honest runtime would not send counts as unasked.
    */
   private loadLogs(raw: unknown): void {
-    if (!Array.isArray(raw) || raw.length === 0 || (this.loadStreamed?.length ?? 0) + raw.length > MAX_LOAD_LINES) {
-      this.unaskedFrame('logs');
-      return;
-    }
-    (this.loadStreamed ??= []).push(...raw);
+    const budget = this.loadBudget ??= new LogBudget();
+    const dropped = budget.dropped;
+    const lines = budget.take(raw, false);
+    for (const line of lines) (this.loadStreamed ??= []).push(line);
+    if (lines.length === 0 || budget.dropped !== dropped) this.unaskedFrame('logs');
   }
 
   /** The load's lines: those streamed, then `rest` (its reply's), within one call's budget. */
   private loadLines(rest: unknown): LogLine[] {
-    const streamed = this.loadStreamed;
+    const budget = this.loadBudget;
+    if (budget === null) return boundedLogLines(rest);
+    const lines = (this.loadStreamed ?? []).concat(budget.take(rest, true));
+    const notice = budget.notice();
+    if (notice !== null) lines.push(notice);
+    this.loadBudget = null;
     this.loadStreamed = null;
-    if (streamed === null) return boundedLogLines(rest);
-    return boundedLogLines(Array.isArray(rest) ? streamed.concat(rest) : streamed);
+    return lines;
   }
 
-  /** The load failed, timed out or its runtime died: every call behind it gets its init time and lines. */
+  /** The load failed, timed out or its runtime died: every call behind it gets its init time and lines (once). */
   private loadEnded(rest: unknown): readonly LogLine[] {
+    if (this.loadReported) return [];
+    this.loadReported = true;
     const initLogs = this.loadLines(rest);
     const now = performance.now();
     for (const call of [...this.waiting, ...this.order]) {
@@ -517,6 +523,9 @@ export class Instance implements ProcessListener {
     // before it was given the function (`respawnWaiting`): those go back to the pool, at most
     // MAX_RESPAWNS times each. On a ready instance, calls that never started go back too.
     const wasReady = this.state === 'ready';
+    // Ended while loading (it died: os._exit at import, the OOM killer; or broke the protocol):
+    // what the load printed stays with the calls, with their init time.
+    if (this.state === 'starting' && this.specializeId >= 0) this.loadEnded(null);
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { runsWritten } from './platform-harness.js';
+import { deployed, fnName, py, runsWritten } from './platform-harness.js';
 import { useAttackPlatform, victimStillAnswers } from './attack-harness.js';
 
 const h = useAttackPlatform();
@@ -83,6 +83,29 @@ describe('attack: frames forged on the runtime\'s channel', () => {
     assert.equal(res.status, 200, res.text);
     const run = await runOf(res.runId);
     assert.ok(logChars(run) < LOG_CAP_CHARS, `the record holds ${logChars(run)} characters of logs`);
+  });
+
+  it('log batches forged for the load (the specialize id, streamed since ADR 0081) are bounded by the same cap, never held past it', async () => {
+    // 20 MB sent while loading: the host takes them through one call's budget as they arrive.
+    const name = fnName('loadflood');
+    await deployed(h.api, name, { 'main.py': py(
+      'import gc, sys, time',
+      'from fp_runtime.conn import Conn',
+      'frame = sys._getframe()',
+      'while frame is not None and frame.f_code.co_name != "_generic": frame = frame.f_back',
+      'sid = frame.f_locals["msg"]["id"]',
+      'conn = [o for o in gc.get_objects() if isinstance(o, Conn)][0]',
+      'line = {"stream": "stdout", "ts": time.time() * 1000, "msg": "C" * 100000}',
+      'for _ in range(200): conn.send({"t": "logs", "id": sid, "logs": [line]})',
+      'def handler(event, context):',
+      '    return {"ok": True}',
+    ) });
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    const runId = res.headers.get('x-run-id') ?? '';
+    await res.text();
+    const run = await runOf(runId);
+    assert.ok(logChars(run) < LOG_CAP_CHARS, `the record holds ${logChars(run)} characters of logs`);
+    assert.ok(run.logs.some((l) => l.msg.startsWith('CCCC')), `the lines within the budget are kept: ${res.status} ${JSON.stringify(run.error)} ${run.logs.length}`);
   });
 
   it('malformed log lines (null, numbers, a non-string message, an object for a stream) never reach the record: the function\'s logs still answer', async () => {
