@@ -160,7 +160,9 @@ export async function pull(ctx: Context, args: ParsedArgs): Promise<number> {
   if (file === '-') {
     // --json: one document, the file's text in it (never the text alone).
     if (ctx.out.json) ctx.out.data({ ok: true, function: name, file: '-', env, secrets, text });
-    else ctx.io.stdout(text);
+    // On a terminal a value's control characters are shown escaped, as every table shows them (a
+    // value holding ESC [ 31m coloured the screen); to a pipe or a file, the file as it is.
+    else ctx.io.stdout(ctx.io.stdoutIsTTY === true ? text.split('\n').map((line) => terminalSafe(line, Infinity)).join('\n') : text);
     return EXIT.OK;
   }
   const path = resolve(ctx.cwd, file);

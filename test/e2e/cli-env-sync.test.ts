@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../cli/main.js';
-import { spawnCli, type CliResult } from '../helpers/cli-harness.js';
+import { runCli, spawnCli, type CliResult } from '../helpers/cli-harness.js';
 import { deployed, fnName, py, usePlatform } from './platform-harness.js';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 };
@@ -118,6 +118,18 @@ describe('env push and env pull', () => {
     assert.equal(code, EXIT.FAILURE);
     assert.match(stderr, /not confirmed/);
     assert.equal((await call()).body['greeting'], 'hi there');
+  });
+
+  it('pull --file - on a terminal shows a value\'s control characters escaped; to a pipe, as the file has them', async () => {
+    const set = await cli('set', NAME, 'COLOR=a\x1b[31mb');
+    assert.equal(set.code, EXIT.OK, set.stderr);
+    const argv = ['env', 'pull', NAME, '--file', '-', '--url', h.url, '--token', h.api.token!];
+    const onTerminal = await runCli(argv, { cwd: work, env: { FP_CONFIG_DIR: configDir, HOME: work }, tty: true });
+    assert.equal(onTerminal.code, EXIT.OK, onTerminal.stderr);
+    assert.ok(!onTerminal.stdout.includes('\x1b'), 'a raw ESC reached the terminal');
+    assert.match(onTerminal.stdout, /^COLOR=.*a\\x1b\[31mb/m);
+    const piped = await cli('pull', NAME, '--file', '-');
+    assert.ok(piped.stdout.includes('a\x1b[31mb'), piped.stdout);
   });
 
   it('left no file holding the secret value in clear: not the work folder, the CLI config, nor the platform state', () => {
