@@ -6,7 +6,7 @@ import { positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
 import { DEFAULT_URL, withoutProfile, withProfile, writeCredentials } from '../config.js';
 import { credentialsOf, profileName, UNSAFE_WARNING, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 
 async function login(ctx: Context, args: ParsedArgs): Promise<number> {
   const [urlArg] = positionals(args, 1, 'login');
@@ -20,7 +20,13 @@ async function login(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   const asked = str(args, 'workspace') ?? ctx.env.workspace;
   // The token is checked before anything is saved: a wrong one never lands in the file.
-  const who = await new ApiClient(url, token, () => ctx.out.note(UNSAFE_WARNING), asked).whoami();
+  const who = await new ApiClient(url, token, () => ctx.out.note(UNSAFE_WARNING), asked).whoami().catch((err: unknown) => {
+    // Said as what it is here: the client's "log in again (login)" hint read oddly during a login.
+    if (err instanceof CliError && err.details.status === 401) {
+      throw new CliError(err.exitCode, err.code, `${url} refused this token (${err.code}); nothing was saved. Check it: a token is shown once, when it is made (\`fastapi-platform tokens create\`; the admin token at the platform's first start)`, err.details);
+    }
+    throw err;
+  });
   const name = profileName(ctx, args);
   const credentials = await credentialsOf(ctx);
   const previous = name === 'default' ? credentials : (credentials?.profiles?.[name] ?? null);

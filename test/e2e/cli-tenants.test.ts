@@ -44,6 +44,9 @@ describe('cli: workspaces, tokens, profiles, audit', { timeout: 120_000 }, () =>
     const bad = await cli(['login', h.url, '--token', 'fp_not-a-token', '--json']);
     assert.equal(bad.code, EXIT.API);
     assert.equal(json(bad).error.code, 'ADMIN_TOKEN_INVALID');
+    // Said as a refusal of this login, not "log in again (login)".
+    assert.match(json(bad).error.message, /refused this token \(ADMIN_TOKEN_INVALID\); nothing was saved\. Check it: a token is shown once/);
+    assert.doesNotMatch(json(bad).error.message, /log in again/);
     const ok = await cli(['login', h.url, '--token', h.api.token!, '--json']);
     assert.equal(ok.code, EXIT.OK, ok.stderr);
     assert.deepEqual([json(ok).kind, json(ok).role, json(ok).workspace, json(ok).profile], ['admin', 'root', 'default', 'default']);
