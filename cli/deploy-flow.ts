@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiChanges, ApiClient, ApiContract, ApiDeps, ApiFunction, ApiVersion } from './client.js';
 import { waitForDeps, type DepsProgress } from './deps-wait.js';
+import { CliError } from './errors.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
 import { envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
@@ -236,21 +237,30 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     return { ...resultOf(early!), version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
   }
 
-  const note = options.note ?? manifest.version;
-  const version = await client.createVersion(name, {
-    entrypoint: manifest.entrypoint,
-    manifest: raw,
-    ...(note !== undefined ? { note } : {}),
-    files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
-  });
-  // The platform builds declared dependencies off the upload; the deploy needs them ready.
-  const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
-  const base = resultOf(early ?? await applySettings());
-  await client.deploy(name, version.version);
-  const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
-  // The card as it is now (the upload counts against the workspace's code quota).
-  const contract = (await client.getFunction(name))?.contract;
-  return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}) };
+  try {
+    const note = options.note ?? manifest.version;
+    const version = await client.createVersion(name, {
+      entrypoint: manifest.entrypoint,
+      manifest: raw,
+      ...(note !== undefined ? { note } : {}),
+      files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
+    });
+    // The platform builds declared dependencies off the upload; the deploy needs them ready.
+    const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
+    const base = resultOf(early ?? await applySettings());
+    await client.deploy(name, version.version);
+    const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
+    // The card as it is now (the upload counts against the workspace's code quota).
+    const contract = (await client.getFunction(name))?.contract;
+    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}) };
+  } catch (err) {
+    // A first deploy refused after the create left a function with no version, and the listing's
+    // `not deployed` was the only trace of it: said where the refusal is.
+    if (existing === null && err instanceof CliError) {
+      throw new CliError(err.exitCode, err.code, `${err.message}\n(The function "${name}" was created and is not deployed: deploy again once this is fixed, or remove it with \`fastapi-platform functions delete ${name}\`.)`, err.details);
+    }
+    throw err;
+  }
 }
 
 /** Uploads the contents the server said it lacks (each distinct content once, a few at a time); returns the bytes sent. */

@@ -218,6 +218,15 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
     assert.notEqual(timeoutBefore, 7000);
     assert.equal(await timeoutOf(), timeoutBefore);
+    // Refused on a first deploy: the function was created, and the refusal says so.
+    const first = join(work, 'first-refused');
+    mkdirSync(first);
+    writeFileSync(join(first, 'platform.yaml'), `kind: function\nname: ${name}-firstbad\n`);
+    writeFileSync(join(first, 'main.py'), 'def handler(event, context):\n    return 1\n');
+    writeFileSync(join(first, 'requirements.txt'), 'no-such-package-here\n');
+    const refusedFirst = await cli(['deploy', first]);
+    assert.equal(refusedFirst.code, EXIT.API, refusedFirst.stderr);
+    assert.match(refusedFirst.stderr, new RegExp(`The function "${name}-firstbad" was created and is not deployed: deploy again once this is fixed, or remove it with \`.*functions delete ${name}-firstbad\``));
   });
 
   it('rollback brings the old behaviour back', async () => {
