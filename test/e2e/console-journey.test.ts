@@ -24,7 +24,8 @@ const WORKING = py(
   '        raise ValueError("asked to fail")',
   '    return {"ok": True, "got": body}',
 );
-const FIXED = py('def handler(event, context):', '    body = event.json() if event["body"] else {}', '    print("fixed version", body)', '    return {"ok": True, "fixed": True}');
+const FIXED = py('def handler(event, context):', '    body = event.json() if event["body"] else {}', '    print("fixed version", body)',
+  '    for i in range(body.get("many", 0)):', '        print("line", i)', '    return {"ok": True, "fixed": True}');
 
 describe('the console journey', { skip }, () => {
   it('sign in, create, edit, deploy, invoke, runs, replay, rollback, pause, usage, cold starts', async () => {
@@ -165,6 +166,11 @@ describe('the console journey', { skip }, () => {
     await page.getByTestId('logs').getByText("fixed version {'tail': 'me'}").waitFor();
     await page.getByTestId('logs').getByText(/ended succeeded 200/).waitFor();
     await screenshot(page, '12-logs-live');
+    // Past the tail's 2,000 lines, the older ones go, and it says so (they went silently).
+    assert.equal(await page.getByTestId('tail-dropped').count(), 0);
+    await c.platform.api.call('POST', `/functions/${name}/invoke`, { body: { many: 2100 } });
+    await page.getByTestId('logs').getByText('line 2099', { exact: false }).waitFor();
+    await page.getByTestId('tail-dropped').getByText(/shows its last 2,000 lines: \d[\d,]* older ones are not kept here/).waitFor();
 
     // Triggers: the HTTP and async URLs.
     await page.getByRole('tab', { name: 'Triggers' }).click();

@@ -17,7 +17,8 @@ const STATE_TEXT: Record<TailState, string> = { connecting: 'connecting…', liv
 export function LogsTab({ name, query }: TabProps): JSX.Element {
   const runId = query.get('run');
   const [live, setLive] = useState(false);
-  const [lines, setLines] = useState<TailLine[]>([]);
+  // The live tail keeps its last MAX_LINES lines, and counts what it let go (said above them).
+  const [tail, setTail] = useState<{ lines: TailLine[]; dropped: number }>({ lines: [], dropped: 0 });
   const [state, setState] = useState<TailState>('stopped');
   const [error, setError] = useState<unknown>(null);
   const [stream, setStream] = useState('');
@@ -28,12 +29,17 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
 
   useEffect(() => {
     if (!live) return;
-    setLines([]);
+    setTail({ lines: [], dropped: 0 });
     setError(null);
+    const append = (fresh: TailLine[]): void => setTail((old) => {
+      const all = old.lines.concat(fresh);
+      const over = Math.max(0, all.length - MAX_LINES);
+      return { lines: over > 0 ? all.slice(over) : all, dropped: old.dropped + over };
+    });
     const tail = openTail(name, {
-      onLines: (fresh) => setLines((old) => [...old, ...fresh].slice(-MAX_LINES)),
+      onLines: append,
       // A run's end, as a line of its own (stream `run`).
-      onEnd: (end) => setLines((old) => [...old, { runId: end.runId, attempt: end.attempt, stream: 'run', ts: Date.now(), msg: `ended ${end.status}${end.errorCode ? ` ${end.errorCode}` : ''}${end.httpStatus !== null ? ` ${end.httpStatus}` : ''}${end.durationMs !== null ? ` ${end.durationMs.toFixed(1)} ms` : ''}` }].slice(-MAX_LINES)),
+      onEnd: (end) => append([{ runId: end.runId, attempt: end.attempt, stream: 'run', ts: Date.now(), msg: `ended ${end.status}${end.errorCode ? ` ${end.errorCode}` : ''}${end.httpStatus !== null ? ` ${end.httpStatus}` : ''}${end.durationMs !== null ? ` ${end.durationMs.toFixed(1)} ms` : ''}` }]),
       onState: (next) => {
         setState(next);
         if (next === 'live') setError(null);
@@ -46,7 +52,7 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
     };
   }, [live, name]);
 
-  const shownSource: TailLine[] = live ? lines : runId !== null && one.data ? (one.data.logs ?? one.data.attempts?.flatMap((a) => a.logs ?? []) ?? []).map((l) => ({ ...l, runId })) : [];
+  const shownSource: TailLine[] = live ? tail.lines : runId !== null && one.data ? (one.data.logs ?? one.data.attempts?.flatMap((a) => a.logs ?? []) ?? []).map((l) => ({ ...l, runId })) : [];
   const shown = useMemo(() => shownSource.filter((l) => (stream === '' || l.stream === stream) && (l.stream === 'run' || atLeast(l, level)) && (text === '' || l.msg.toLowerCase().includes(text.toLowerCase()))), [shownSource, stream, level, text]);
 
   return (
@@ -70,6 +76,9 @@ export function LogsTab({ name, query }: TabProps): JSX.Element {
         <input id="log-text" type="search" placeholder="Filter text" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
       </div>
       <ErrorBox error={error ?? one.error} />
+      {live && tail.dropped > 0
+        ? <p class="muted" data-testid="tail-dropped">The live tail shows its last {MAX_LINES.toLocaleString('en-US')} lines: {tail.dropped.toLocaleString('en-US')} older ones are not kept here (each run's logs have them: choose it under Runs).</p>
+        : null}
       {shown.length === 0 ? <p class="muted">{live ? (state === 'live' ? 'Live: waiting for lines…' : 'Connecting…') : runId === null ? 'Choose a run, or turn on the live tail.' : one.data === undefined ? (one.error ? '' : "Loading the run's logs…") : 'No lines (or none match the filters).'}</p> : (
         <pre class="out logs" data-testid="logs" aria-live={live ? 'polite' : undefined}>
           {shown.map((l, i) => <span key={i} class={`log ${l.stream}`}>{`${clock(l.ts)} ${l.runId.slice(0, 8)} ${l.stream}${l.level ? ` ${l.level}` : ''} ${l.msg}\n`}</span>)}
