@@ -24,6 +24,8 @@ onWorkspaceMissing(leaveMissingWorkspace);
 function App(): JSX.Element {
   const [session, setSession] = useState<Session | null>(currentSession);
   const route = useRoute();
+  // "New function" clicked on its own page (after a create: the same URL, so no route change) gives an empty form.
+  const [newForm, setNewForm] = useState(0);
   useEffect(() => onSessionChange(setSession), []);
   useEffect(() => {
     document.title = session === null ? 'Sign in · fastapi-platform' : `${route.parts[1] ?? route.parts[0] ?? 'functions'} · fastapi-platform`;
@@ -31,7 +33,7 @@ function App(): JSX.Element {
   if (session === null) return <SignIn />;
   const [section = 'functions', name, tab] = route.parts;
   let page: JSX.Element;
-  if (section === 'new') page = <NewFunction />;
+  if (section === 'new') page = <NewFunction key={newForm} />;
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'workspaces') page = <WorkspacesPage />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
@@ -46,7 +48,7 @@ function App(): JSX.Element {
         <nav aria-label="Main">
           <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
-          {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined}>New function</a> : null}
+          {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined} onClick={() => { if (section === 'new') setNewForm((n) => n + 1); }}>New function</a> : null}
           {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />

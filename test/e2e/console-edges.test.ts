@@ -314,6 +314,11 @@ describe('the console with odd inputs', { skip }, () => {
     await page.getByLabel('Name').press('Enter');
     await page.getByTestId('created').waitFor();
     await eventually(async () => assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'created-title'));
+    // The nav's "New function" on this page (the same URL) gives an empty form again: it kept showing "Created".
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New function' }).click();
+    await page.getByLabel('Name').waitFor();
+    assert.equal(await page.getByLabel('Name').inputValue(), '');
+    assert.equal(await page.getByTestId('created').count(), 0);
     assert.deepEqual(problems, []);
     await context.close();
   });
