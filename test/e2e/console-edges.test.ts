@@ -534,6 +534,14 @@ describe('the console with odd inputs', { skip }, () => {
     await eventually(async () => assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), 'true'));
     assert.equal(await timeout.getAttribute('aria-invalid'), null);
     await form.getByLabel('Min warm').fill('0');
+    // A count that is no number is refused at its field, in its words (it went as null: "expected number, received null").
+    const concurrency = form.getByLabel('Concurrency per instance');
+    const was = await concurrency.inputValue();
+    await concurrency.fill('two');
+    await concurrency.press('Enter');
+    await eventually(async () => assert.match(await textOf(form.getByRole('alert')), /Concurrency per instance must be a whole number, got "two"/));
+    assert.equal(await concurrency.getAttribute('aria-invalid'), 'true');
+    await concurrency.fill(was);
     await form.getByLabel('Min warm').press('Enter');
     await form.getByText('Limits saved.').waitFor();
     assert.equal(await form.getByLabel('Min warm').getAttribute('aria-invalid'), null);

@@ -59,10 +59,11 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
   const envProblems = envRowProblems(env);
 
   /** Sends the change; true when it was saved (the outcome is shown in `form`). */
-  const patch = async (form: Form, body: Record<string, unknown>, done: string): Promise<boolean> => {
+  const patch = async (form: Form, body: Record<string, unknown> | (() => Record<string, unknown>), done: string): Promise<boolean> => {
     setOutcome(null);
     try {
-      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, body);
+      // A builder's refusal (a count that is no number) is shown and focused as the API's would be.
+      const answer = await api<FnAnswer>('PATCH', `/functions/${enc(name)}`, typeof body === 'function' ? body() : body);
       if (answer.invokeToken !== undefined) setToken({ invokeToken: answer.invokeToken, invokeTokenExpiresAt: answer.invokeTokenExpiresAt });
       setOutcome({ form, saved: done });
       reload();
@@ -82,7 +83,11 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
       <ErrorBox error={outcome?.form === form ? outcome.error : null} />
     </div>
   );
-  const num = (s: string): number => Number(s);
+  /** A count field's value; text that is no whole number is refused here, at its field (it went as null: "expected number, received null"). */
+  const whole = (field: string, label: string, text: string): number => {
+    if (!/^\s*\d+\s*$/.test(text)) throw new ApiError(400, 'INVALID_FIELD', `${label} must be a whole number, got ${JSON.stringify(text)}`, field);
+    return Number(text);
+  };
   // The input the last refusal named (its message is in the form's outcome).
   const refused = outcome?.error instanceof ApiError && outcome.error.field !== undefined ? { input: FIELD_INPUTS[outcome.error.field], form: outcome.form } : null;
   const field = (id: string, label: string, value: string, set: (v: string) => void, hint?: string): JSX.Element => {
@@ -103,7 +108,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
     <div class="settings grid2">
       {!canChange ? <p class="notice span2" data-testid="role-note">Your token's role ({currentSession()?.role}) can read these settings, not change them: that needs the deployer role (deleting the function, the owner role).</p> : null}
       <fieldset class="plain" disabled={!canChange}>
-        <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', { limits: { timeout: limits.timeout, memory: limits.memory, concurrency: num(limits.concurrency), maxInstances: num(limits.maxInstances), minWarm: num(limits.minWarm), maxQueue: num(limits.maxQueue) } }, 'Limits saved.'); }}>
+        <form class="card form" aria-label="Limits" onSubmit={(e) => { e.preventDefault(); void patch('limits', () => ({ limits: { timeout: limits.timeout, memory: limits.memory, concurrency: whole('limits.concurrency', 'Concurrency per instance', limits.concurrency), maxInstances: whole('limits.maxInstances', 'Max instances', limits.maxInstances), minWarm: whole('limits.minWarm', 'Min warm', limits.minWarm), maxQueue: whole('limits.maxQueue', 'Max waiting calls', limits.maxQueue) } }), 'Limits saved.'); }}>
           <h3>Limits</h3>
           <div class="fields">
             {field('lim-timeout', 'Timeout', limits.timeout, (v) => setLimits({ ...limits, timeout: v }), 'e.g. 500ms, 30s, 2m')}
@@ -116,7 +121,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
           {status('limits')}
           <button type="submit">Save limits</button>
         </form>
-        <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch('retry', { retry: { maxAttempts: num(retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }, 'Retries saved.'); }}>
+        <form class="card form" aria-label="Retries" onSubmit={(e) => { e.preventDefault(); void patch('retry', () => ({ retry: { maxAttempts: whole('retry.maxAttempts', 'Attempts', retry.maxAttempts), backoff: retry.backoff, maxBackoff: retry.maxBackoff, maxEventAge: retry.maxEventAge } }), 'Retries saved.'); }}>
           <h3>Retries (async, cron, webhooks)</h3>
           <div class="fields">
             {field('re-attempts', 'Attempts', retry.maxAttempts, (v) => setRetry({ ...retry, maxAttempts: v }), '1-10, the first included')}
