@@ -5,7 +5,7 @@
  * it followed anyway.
  */
 import { usageError } from './errors.js';
-import { DURATION_PATTERN, LONG_DURATION_PATTERN, parseDurationMs, parseLongDurationMs } from '../protocol/index.js';
+import { LONG_DURATION_PATTERN, parseGraceMs, parseLongDurationMs } from '../protocol/index.js';
 
 const WEEKS = /^[ \t]*([0-9]+)w[ \t]*$/;
 
@@ -27,21 +27,16 @@ export function parseWhen(text: string, now: number, option: string): number {
 }
 
 /**
- * `--grace` of `triggers rotate-secret` and `data rotate`, checked as the API checks it (a
- * duration, `0s` ends the old secret at once, at most 168h) so a bad one is a usage error (exit 2),
+ * `--grace` of `triggers rotate-secret` and `data rotate`, checked by the API's rule (parseGraceMs:
+ * a duration, `0s` ends the old secret at once, at most 168h) so a bad one is a usage error (exit 2),
  * not the API's INVALID_FIELD (exit 4); the text goes to the API as given.
  */
 export function graceOption(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const m = DURATION_PATTERN.exec(text);
-  let ok = m !== null && Number(m[1]) === 0;
-  if (m !== null && !ok) {
-    try {
-      ok = parseDurationMs(text) <= 168 * 3_600_000;
-    } catch {
-      ok = false;
-    }
+  try {
+    parseGraceMs(text);
+  } catch {
+    throw usageError(`--grace must be a duration of at most 168h such as 1h, 30m or 0s (0s: the old secret stops at once), got ${JSON.stringify(text)}`);
   }
-  if (!ok) throw usageError(`--grace must be a duration of at most 168h such as 1h, 30m or 0s (0s: the old secret stops at once), got ${JSON.stringify(text)}`);
   return text;
 }

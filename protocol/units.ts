@@ -33,6 +33,20 @@ export function parseDurationMs(text: string): number {
   return ms;
 }
 
+/** The longest grace a rotation (a webhook secret, a binding's credentials) gives the previous secret. */
+const MAX_GRACE_MS = 7 * 24 * 3_600_000;
+
+/**
+ * A rotation's grace: a duration of at most 168h, `0s` (any zero) ending the previous secret at
+ * once. The one rule of the API's `grace` and the CLI's `--grace`; throws UnitError.
+ */
+export function parseGraceMs(text: string): number {
+  if (Number(DURATION_PATTERN.exec(text)?.[1]) === 0) return 0;
+  const ms = parseDurationMs(text);
+  if (ms > MAX_GRACE_MS) throw new UnitError(`"${text}" is longer than 168h`);
+  return ms;
+}
+
 // Kubernetes quantities: binary suffixes are powers of 1024, decimal ones powers of 1000.
 // A trailing `B` is tolerated (`256MiB`, `512MB`) because people write it.
 /** Exactly what parseMemoryBytes reads; the pattern of every memory field in the JSON Schemas. */

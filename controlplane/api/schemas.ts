@@ -18,7 +18,7 @@ import {
   LIMIT_FIELDS,
   LOG_LEVELS,
   manifestSchema,
-  parseDurationMs,
+  parseGraceMs,
   RETRY_FIELDS,
   RUN_TRIGGERS,
   RUNTIME_PRESETS,
@@ -295,22 +295,17 @@ export const pageQuery = z.strictObject({
   before: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
 });
 
-const MAX_GRACE_MS = 7 * 24 * 3_600_000;
-
 /**
  * A rotation's `grace` (a webhook secret, a binding's credentials): how long the previous secret
- * keeps working, as a duration; `0s` ends it at once; at most 168h. Absent: the rotation's default.
+ * keeps working, as a duration; `0s` ends it at once; at most 168h (parseGraceMs). Absent: the rotation's default.
  */
 export const graceBody = z.strictObject({
   grace: z
     .string()
     .meta({ pattern: DURATION_PATTERN.source })
     .transform((text, ctx) => {
-      if (Number(DURATION_PATTERN.exec(text)?.[1]) === 0) return 0;
       try {
-        const ms = parseDurationMs(text);
-        if (ms <= MAX_GRACE_MS) return ms;
-        ctx.addIssue({ code: 'custom', message: 'at most 168h' });
+        return parseGraceMs(text);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeBytes, formatDurationMs, formatLongDurationMs, formatMemoryBytes, parseDurationMs, parseLongDurationMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
+import { describeBytes, formatDurationMs, formatLongDurationMs, formatMemoryBytes, parseDurationMs, parseLongDurationMs, parseGraceMs, parseMemoryBytes, UnitError } from '../../protocol/index.js';
 
 describe('parseDurationMs', () => {
   const cases: [string, number][] = [
@@ -18,6 +18,16 @@ describe('parseDurationMs', () => {
   for (const bad of ['30', '', 's', '-1s', '1d', '1 s', '0ms', '0.1ms', 'abc', '417172839999999999h', '\u00a010s', '١s']) {
     it(`refuses ${JSON.stringify(bad)}`, () => assert.throws(() => parseDurationMs(bad), (e: unknown) => e instanceof UnitError && e.code === 'BAD_UNIT'));
   }
+});
+
+describe('parseGraceMs (the API\'s grace and the CLI\'s --grace)', () => {
+  it('takes a duration up to 168h, any zero ending the old secret at once; refuses the rest', () => {
+    assert.equal(parseGraceMs('0s'), 0);
+    assert.equal(parseGraceMs('0ms'), 0);
+    assert.equal(parseGraceMs('90m'), 5_400_000);
+    assert.equal(parseGraceMs('168h'), 168 * 3_600_000);
+    for (const bad of ['169h', '1d', 'forever', '0', '', '-1h']) assert.throws(() => parseGraceMs(bad), UnitError, bad);
+  });
 });
 
 describe('parseMemoryBytes', () => {
