@@ -6,17 +6,18 @@
  * database no function is bound to, with all its data (it asks first).
  */
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { graceOption } from '../when.js';
 import { didYouMean } from '../suggest.js';
 import { confirmOrStop } from '../confirm.js';
 import { table } from '../output.js';
-import { formatLongDurationMs, FUNCTION_NAME } from '../../protocol/index.js';
+import { formatLongDurationMs } from '../../protocol/index.js';
 
 function nameOf(verb: string, name: string | undefined): string {
   if (name === undefined) throw usageError(`data ${verb} needs the function name: fastapi-platform data ${verb} <name>`);
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  checkFunctionName(name);
   return name;
 }
 

@@ -6,6 +6,7 @@
  * cold start) without a redeploy. Secret values are never printed, not even in --json.
  */
 import { flag, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import type { ApiClient, ApiFunction } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
@@ -20,7 +21,7 @@ const APPLIES = 'New instances get it at their cold start; warm instances finish
 function functionName(args: ParsedArgs, action: string): string {
   const name = args.positionals[1];
   if (name === undefined) throw usageError(`env ${action} needs the function name: fastapi-platform env ${action} <fn> …`);
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  checkFunctionName(name);
   return name;
 }
 
@@ -141,7 +142,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (action === 'list' || action === 'ls') return listEnv(ctx, args);
   if (action === 'pull' || action === 'push') {
     const name = args.positionals[1];
-    if (name !== undefined && !FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+    if (name !== undefined) checkFunctionName(name);
     return action === 'pull' ? pull(ctx, args) : push(ctx, args);
   }
   // `env my-fn` lists, as `triggers my-fn` and `runs my-fn` do (a newcomer typed it first).

@@ -5,6 +5,7 @@
  */
 import { selfCommandOf } from '../self-command.js';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
 import { CliError, EXIT, usageError } from '../errors.js';
@@ -26,7 +27,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const verb = pos[0] ?? 'list';
   if (!(VERBS as readonly string[]).includes(verb)) throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, VERBS)}; functions ${VERBS.join('|')}`);
   if (verb !== 'list' && pos[1] === undefined) throw usageError(`functions ${verb} needs a function name: fastapi-platform functions ${verb} <name>`);
-  if (verb !== 'list' && !FUNCTION_NAME.test(pos[1]!)) throw usageError(`${JSON.stringify(pos[1])} is not a function name (lower-case letters, digits and inner hyphens, at most 63)`);
+  if (verb !== 'list') checkFunctionName(pos[1]!);
   if (str(args, 'note') !== undefined && verb !== 'pause' && verb !== 'resume') throw usageError('--note goes with functions pause or resume');
   if (flag(args, 'yes') && verb !== 'delete') throw usageError('--yes goes with functions delete');
   const client = await clientOf(ctx, args);

@@ -4,6 +4,7 @@ import { nearFunctionName } from '../suggest.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
@@ -11,7 +12,7 @@ import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
 import type { HttpRequest } from '../http.js';
 import { LiveBody } from './invoke-live.js';
-import { DEFAULT_WORKSPACE, FUNCTION_NAME, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
+import { DEFAULT_WORKSPACE, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
 
 export interface InvokeRequest {
   method: string;
@@ -379,7 +380,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const pos = positionals(args, 2, 'invoke');
   const name = pos[0];
   if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name>');
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  checkFunctionName(name);
   if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
   // `invoke f < payload.json` sends the file, as `-` would: the shell already opened it for us. A
   // pipe is not read unasked (a script's open stdin would hang the call), but it is not silently

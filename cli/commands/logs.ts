@@ -9,14 +9,15 @@
  * After a `gap` (the platform restarted, or the tail was away longer than the feed keeps lines)
  * it prints the stored lines written since the last line it saw, the same way.
  */
-import { int, str, flag, positionals, type ParsedArgs } from '../args.js';
+import { flag, int, positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { isAsyncRun, type ApiClient, type ApiLogLine } from '../client.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { connectOnce, SseParser, type SseEvent } from '../sse.js';
 import { localIso, terminalSafe } from '../terminal.js';
 import { formatMs } from '../output.js';
-import { FUNCTION_NAME, LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
+import { LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
 import { errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
@@ -504,7 +505,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [fn] = positionals(args, 1, 'logs');
   if (fn === undefined) throw usageError('logs needs the function name: fastapi-platform logs <fn> [--follow]');
-  if (!FUNCTION_NAME.test(fn)) throw usageError(`${JSON.stringify(fn)} is not a function name`);
+  checkFunctionName(fn);
   const filters = filtersOf(args);
   const window = windowOf(ctx, args);
   const client = await clientOf(ctx, args);

@@ -1,13 +1,13 @@
 /** `rollback <name> [--to N]`: re-deploys the previous (or a named) version. */
 import { int, positionals, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'rollback');
   if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION]');
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  checkFunctionName(name);
   const toText = args.values.to;
   if (toText !== undefined && (typeof toText !== 'string' || !/^[1-9]\d{0,8}$/.test(toText))) {
     throw usageError(`--to must be a version number (1, 2, …; \`fastapi-platform functions show ${name}\` lists them), got ${JSON.stringify(toText)}`);

@@ -5,16 +5,16 @@
  * the admin token and the API path to get a secret to give GitHub (docs/adr/0040-runnable-hints.md).
  */
 import { positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { graceOption } from '../when.js';
 import { table } from '../output.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
 
 function nameOf(name: string | undefined, usage: string): string {
   // `triggers needs …`, as `invoke needs …` (it said `triggers <name> needs the function name`).
   if (name === undefined) throw usageError(`${usage.split(' <')[0]} needs the function name: fastapi-platform ${usage}`);
-  if (!FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  checkFunctionName(name);
   return name;
 }
 

@@ -3,11 +3,11 @@
  * Without a name: one line per function of the workspace, as the console's Functions list.
  */
 import { positionals, str, type ParsedArgs } from '../args.js';
+import { checkFunctionName } from '../function-name.js';
 import type { ApiUsage } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, table } from '../output.js';
-import { FUNCTION_NAME } from '../../protocol/index.js';
 
 const WINDOWS = ['1m', '15m', '1h', '24h', '7d', '30d'];
 
@@ -44,7 +44,7 @@ const OVERVIEW_CONCURRENCY = 8;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const [name] = positionals(args, 1, 'usage');
-  if (name !== undefined && !FUNCTION_NAME.test(name)) throw usageError(`${JSON.stringify(name)} is not a function name`);
+  if (name !== undefined) checkFunctionName(name);
   const window = str(args, 'window') ?? '15m';
   if (!WINDOWS.includes(window)) throw usageError(`--window must be one of ${WINDOWS.join(', ')}`);
   const client = await clientOf(ctx, args);

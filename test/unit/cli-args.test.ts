@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { int, parseCommandArgs, splitCommand } from '../../cli/args.js';
+import { checkFunctionName } from '../../cli/function-name.js';
 import { loadCliEnv, profileOf, resolveTarget, withoutProfile, withProfile, DEFAULT_URL } from '../../cli/config.js';
 import { CliError, EXIT } from '../../cli/errors.js';
 import { parseHeaders, parseServerTiming, queryRecord, splitQuery } from '../../cli/commands/invoke.js';
@@ -88,6 +89,13 @@ describe('cli configuration', () => {
     assert.equal(env.configDir, '/home/u/.config/fastapi-platform');
     assert.equal(loadCliEnv({ FP_CONFIG_DIR: '/c' }, '/home/u').configDir, '/c');
     assert.equal(loadCliEnv({ XDG_CONFIG_HOME: '/x' }, '/home/u').configDir, '/x/fastapi-platform');
+  });
+
+  it('checkFunctionName: a DNS label passes as it is; anything else is one usage error for every command', () => {
+    assert.equal(checkFunctionName('my-fn'), 'my-fn');
+    for (const bad of ['ünï', 'My-Fn', '-x', 'x'.repeat(64), '']) {
+      assert.throws(() => checkFunctionName(bad), (err: Error) => err.message === `${JSON.stringify(bad)} is not a function name (lower-case letters, digits and inner hyphens, at most 63)`, bad);
+    }
   });
 
   it('resolves the target: flag > env > credentials > default, and keeps a saved token to its own URL', () => {
