@@ -69,7 +69,14 @@ export function Loading({ what = 'Loading' }: { what?: string }): JSX.Element {
 }
 
 export function StateBadge({ state }: { state: string }): JSX.Element {
-  return <span class={`badge badge-${state}`}>{state}</span>;
+  return <span class={`badge badge-${state.replace(/ /g, '-')}`}>{state}</span>;
+}
+
+/** A function's status as the list and its page show it: paused, not deployed (no version serves it), else what the pool says (cold when it has nothing). */
+export function functionState(fn: { status: 'active' | 'paused'; activeVersion: number | null }, live: string | undefined): string {
+  if (fn.status === 'paused') return 'paused';
+  if (fn.activeVersion === null) return 'not deployed';
+  return live ?? 'cold';
 }
 
 export function Card({ title, children, class: cls }: { title?: string; children: ComponentChildren; class?: string }): JSX.Element {

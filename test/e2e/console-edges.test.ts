@@ -592,6 +592,46 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('a function with no version says "not deployed", a deploy clears "draft saved", a refused case name is said at its field', async () => {
+    const name = fnName('states');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: '#/functions' });
+    // Not deployed: it has no instance to be cold (the badge said "cold" before).
+    await eventually(async () => assert.equal(await textOf(page.locator(`tr[data-function="${name}"] .badge`)), 'not deployed'));
+    await page.goto(`${c.platform.url}/console/#/functions/${name}`);
+    await page.locator('.badge-not-deployed').waitFor();
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    await page.locator('.cm-content').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n# an edit\n');
+    await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /draft saved/));
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await eventually(async () => assert.equal((await c.platform.api.call('GET', `/functions/${name}`)).body.function.activeVersion, 2));
+    // The draft went with the deploy: its "saved at" stayed on the toolbar before.
+    await eventually(async () => assert.equal(await textOf(page.getByTestId('draft-state')), 'editing over version 2'));
+
+    await page.getByRole('tab', { name: 'Invoke' }).click();
+    const caseName = page.getByLabel('Test case name');
+    await caseName.fill('!bad name');
+    await caseName.press('Enter');
+    const said = page.getByTestId('case-error').getByRole('alert');
+    await said.waitFor();
+    assert.match(await textOf(said), /INVALID/);
+    assert.equal(await caseName.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByTestId('invoke-result').count(), 0);
+    await caseName.fill('fine name');
+    assert.equal(await page.getByTestId('case-error').getByRole('alert').count(), 0);
+    await caseName.press('Enter');
+    await page.getByRole('button', { name: 'Run fine name' }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('the time window picker is one tab stop that the arrow keys move', async () => {
     const name = fnName('window');
     await createFunction(c.platform.api, name);

@@ -5,7 +5,7 @@ import { api, enc, type Fn, type Series, type Usage } from '../api.js';
 import { can } from '../auth.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
-import { ErrorBox, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
+import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
 
 interface Row {
   fn: Fn;
@@ -43,7 +43,7 @@ function sortValue(r: Row, key: SortKey): number | string {
   const u = r.usage;
   switch (key) {
     case 'name': return r.fn.name;
-    case 'state': return u?.state ?? (r.fn.status === 'paused' ? 'paused' : 'cold');
+    case 'state': return functionState(r.fn, u?.state);
     case 'invocations': return u?.invocations ?? 0;
     case 'errorRate': return u?.errorRate ?? 0;
     case 'p95': return u?.p95Ms ?? -1;
@@ -111,10 +111,10 @@ export function FunctionList(): JSX.Element {
             <tbody>
               {shown.map((r) => {
                 const u = r.usage;
-                const state = r.fn.status === 'paused' ? 'paused' : u?.state ?? 'cold';
+                const state = functionState(r.fn, u?.state);
                 return (
                   <tr key={r.fn.name} data-function={r.fn.name}>
-                    <th scope="row"><a href={href(['functions', r.fn.name])}>{r.fn.name}</a>{r.fn.activeVersion === null ? <span class="muted"> (not deployed)</span> : null}</th>
+                    <th scope="row"><a href={href(['functions', r.fn.name])}>{r.fn.name}</a></th>
                     <td data-label="Status"><StateBadge state={state} /></td>
                     <td data-label="Invocations">{count(u?.invocations)}</td>
                     <td data-label="Error rate" class={u !== null && u !== undefined && u.errorRate > 0.05 ? 'bad' : ''}>{pct(u?.errorRate)}</td>

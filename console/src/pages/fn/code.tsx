@@ -21,7 +21,8 @@ const SAVE_DELAY_MS = 1200;
 
 export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const active = fn.function.activeVersion;
-  const ws = useAsync(() => loadWorkspace(name, active), [name]);
+  // Loaded again when the active version changes (a deploy or a rollback here): over the version that serves.
+  const ws = useAsync(() => loadWorkspace(name, active), [name, active]);
   const versions = useAsync(() => api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=50`), [name, active]);
   const [tick, setTick] = useState(0);
   const [file, setFile] = useState<string | null>(null);
@@ -262,7 +263,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
       <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
-        onDone={() => { setDeploying(false); reload(); versions.reload(); ws.reload(); location.hash = href(['functions', name, 'code']); }} />
+        onDone={() => { setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type FnAnswer, type Usage } from '../../api.js';
 import { can } from '../../auth.js';
 import { href } from '../../router.js';
-import { CopyButton, ErrorBox, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
+import { CopyButton, ErrorBox, functionState, Loading, StateBadge, Tabs, useAsync, useInterval } from '../../ui.js';
 import { CodeTab } from './code.js';
 import { DataTab } from './data.js';
 import { InvokeTab } from './invoke.js';
@@ -48,7 +48,7 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
   }
   if (fn.data === undefined) return <div class="page">{fn.error ? <ErrorBox error={fn.error} /> : <Loading />}</div>;
   const f = fn.data.function;
-  const state = f.status === 'paused' ? 'paused' : live.data?.state ?? 'cold';
+  const state = functionState(f, live.data?.state);
   const toggle = async (): Promise<void> => {
     setActionError(null);
     try {

@@ -71,6 +71,8 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [caseName, setCaseName] = useState('');
+  // A name the API refuses is said under the name's field, not in the Response panel.
+  const [caseError, setCaseError] = useState<unknown>(null);
   const cases = useAsync(() => api<{ items: TestCase[] }>('GET', `/functions/${enc(name)}/test-cases`), [name]);
 
   /** What is wrong with the headers or the payload as typed (shown at the field, live), or null. */
@@ -140,9 +142,10 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
     if (problem !== null) return void document.getElementById(problem.field)?.focus();
     try {
       await api('PUT', `/functions/${enc(name)}/test-cases/${enc(caseName.trim())}`, { mode, request: request() });
+      setCaseError(null);
       cases.reload();
     } catch (err) {
-      setError(err);
+      setCaseError(err);
     }
   };
 
@@ -224,9 +227,11 @@ export function InvokeTab({ name, fn }: TabProps): JSX.Element {
           <h3>Test cases</h3>
           {can('deployer') ? <form class="row" aria-label="Save as a test case" onSubmit={(e) => { e.preventDefault(); if (caseName.trim() !== '') void save(); }}>
             <label for="case-name" class="visually-hidden">Test case name</label>
-            <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} onInput={(e) => setCaseName((e.target as HTMLInputElement).value)} />
+            <input id="case-name" placeholder="name, e.g. happy path" value={caseName} maxLength={64} aria-invalid={caseError !== null ? true : undefined}
+              onInput={(e) => { setCaseName((e.target as HTMLInputElement).value); setCaseError(null); }} />
             <button type="submit" disabled={caseName.trim() === ''}>Save</button>
           </form> : null}
+          <div data-testid="case-error"><ErrorBox error={caseError} /></div>
           <ErrorBox error={cases.error} />
           <ul class="cases">
             {(cases.data?.items ?? []).map((c) => (
