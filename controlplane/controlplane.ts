@@ -228,7 +228,14 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         // since), as this process holds them: the registry the attempt itself is served from, kept
         // current by the config bus. Not a store read per claim: a MongoDB outage would then lease
         // every queued job only to drop it for a full lease, logging each, while sync calls run on.
-        policies: { policyFor: (fn) => registry.recordOf(fn)?.retry ?? {}, createdAt: (fn) => registry.recordOf(fn)?.createdAt },
+        policies: {
+          policyFor: (fn) => registry.recordOf(fn)?.retry ?? {},
+          createdAt: (fn) => registry.recordOf(fn)?.createdAt,
+          capacity: (fn) => {
+            const limits = registry.recordOf(fn)?.limits;
+            return limits === undefined ? undefined : limits.maxInstances * limits.concurrency;
+          },
+        },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),
         log: (line) => log(`dispatcher: ${line}`),

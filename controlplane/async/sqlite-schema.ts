@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_order ON jobs (ready_at, seq);
 CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read
+CREATE INDEX IF NOT EXISTS jobs_function ON jobs (function, consumer, ready_at); -- functionStats: covered, no table read; claim with skipped functions: each other function's ready head
 -- claim with skipped workspaces (red team 10): each other workspace's ready jobs in queue order.
 CREATE INDEX IF NOT EXISTS jobs_ready_workspace ON jobs (${WORKSPACE_OF_KEY_SQL}, ready_at, seq) WHERE consumer IS NULL;
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL, fingerprint TEXT);

@@ -103,6 +103,35 @@ export function queueConformance(name: string, open: OpenQueueSpace): void {
         for (const job of taken) assert.equal(job.attempt, 1);
       }));
 
+    it('passes over the ready jobs of skipped functions, which stay queued as they were (a function at its places)', () =>
+      withQueue(open, async (q) => {
+        const slow = `${uniqueName()}.ws${randomBytes(3).toString('hex')}`;
+        const slows = Array.from({ length: 5 }, runId);
+        for (const id of slows) await q.enqueue({ runId: id, function: slow, payload: bytes('s') });
+        const [mate, plain] = [runId(), runId()];
+        // Another function of the same workspace, and one of another workspace.
+        await q.enqueue({ runId: mate, function: `${uniqueName()}.${slow.split('.')[1]}`, payload: bytes('m') });
+        await q.enqueue({ runId: plain, function: uniqueName(), payload: bytes('d') });
+        const skip = { skipFunctions: [slow] };
+        assert.deepEqual((await q.claim('c1', 1, skip)).map((j) => j.runId), [mate], 'the same workspace\'s other function, behind five skipped jobs');
+        assert.deepEqual((await q.claim('c1', 1, skip)).map((j) => j.runId), [plain]);
+        assert.deepEqual(await q.claim('c1', 1, skip), []);
+        // Both kinds together: a workspace skipped passes over all its functions.
+        const other = runId();
+        await q.enqueue({ runId: other, function: `${uniqueName()}.${slow.split('.')[1]}`, payload: bytes('o') });
+        assert.deepEqual(await q.claim('c1', 1, { skipFunctions: [slow], skipWorkspaces: [slow.split('.')[1]!] }), []);
+        assert.deepEqual((await q.claim('c1', 1, skip)).map((j) => j.runId), [other]);
+        // A name is a function's, not a workspace's, and the other way round.
+        assert.deepEqual(await q.claim('c1', 1, { skipWorkspaces: [slow] }).then((js) => js.map((j) => j.runId)), [slows[0]]);
+        const later = await q.claim('dead', 10);
+        assert.deepEqual(later.map((j) => j.runId), slows.slice(1), 'the skipped jobs, in their order');
+        for (const job of later) assert.equal(job.attempt, 1);
+        // A dead consumer's leases of a skipped function are passed over too, and stay claimable.
+        await sleep(LEASE_MS + 200);
+        assert.deepEqual((await q.claim('c2', 10, skip)).map((j) => j.runId).sort(), [mate, plain, other].sort(), 'only the others\' leases taken over');
+        assert.deepEqual((await q.claim('c2', 10)).map((j) => j.runId).sort(), [...slows].sort());
+      }));
+
     it('keeps every job, lease and idempotency key across close and reopen', () =>
       withQueue(open, async (q, space) => {
         const fn = uniqueName();

@@ -2,7 +2,8 @@
  * Red team 7 (December 2026): what one tenant, or anyone who can reach the gateway, can take of
  * what the platform shares between workspaces and between a workspace's functions: the
  * workspace's per-minute quota and a function's rate limit (taken by webhook posts nobody
- * signed), and the async dispatcher's workers (held by one workspace's slow runs). Each attack
+ * signed), and the async dispatcher's workers (held by one workspace's slow runs, or by one
+ * function's runs waiting for its only instance). Each attack
  * goes through the gateway or the API, as a stranger's or a tenant's own scripts would.
  */
 import assert from 'node:assert/strict';
@@ -26,6 +27,34 @@ async function tenant(quotas: Record<string, number> = {}): Promise<{ name: stri
 async function freshMinute(needMs = 15_000): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < needMs) await sleep(left + 200);
+}
+
+/** `n` anonymous posts to a function's /async URL, each accepted (202): their run ids. */
+async function postAsync(key: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${h.url}/async/${key}/`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 202);
+    ids.push(((await res.json()) as { runId: string }).runId);
+  }
+  return ids;
+}
+
+/** The runs' states now. */
+function statesOf(api: Api, runIds: string[]): Promise<string[]> {
+  return Promise.all(runIds.map(async (id) => ((await api.call('GET', `/runs/${id}`)).body.run as { state: string }).state));
+}
+
+/** Polls a run until it succeeded or `withinMs` passed: its last state and the time taken. */
+async function succeededWithin(api: Api, runId: string, withinMs: number): Promise<{ state: string; ms: number }> {
+  const started = Date.now();
+  let state = '';
+  while (Date.now() - started < withinMs) {
+    state = ((await api.call('GET', `/runs/${runId}`)).body.run as { state: string }).state;
+    if (state === 'succeeded') break;
+    await sleep(200);
+  }
+  return { state, ms: Date.now() - started };
 }
 
 const OK = py('def handler(event, context):', '    return {"ok": True}');
@@ -89,6 +118,29 @@ describe('attack: one workspace\'s slow calls against every other workspace\'s c
   });
 });
 
+describe('a function\'s async runs and the workspace\'s other functions', () => {
+  it('a slow function with one instance runs one attempt at a time; the workspace\'s other async runs do not wait behind its queue', { timeout: 120_000 }, async () => {
+    const ws = await tenant();
+    await deployed(ws.api, 'single', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(6)', '    return 1') }, { limits: { timeout: '30s', maxInstances: 1 } });
+    await deployed(ws.api, 'quick', { 'main.py': OK });
+    const slowRuns = await postAsync(`single.${ws.name}`, 5);
+    await sleep(1500);
+    const [runId] = await postAsync(`quick.${ws.name}`, 1);
+    // Before: the single instance's five runs took the workspace's four workers (each waiting for
+    // that instance), and this run stayed `queued` until the first of them ended (~6 s).
+    const { state, ms } = await succeededWithin(ws.api, runId!, 4_500);
+    assert.equal(state, 'succeeded', `another function's async run was still ${state} after ${ms} ms`);
+    const states = await statesOf(ws.api, slowRuns);
+    assert.equal(states.filter((st) => st === 'running').length, 1, `the single instance's runs: ${states.join(' ')}`);
+    assert.equal(states.filter((st) => st === 'queued').length, 4, `the single instance's runs: ${states.join(' ')}`);
+    // Nothing left for the next test's workers: the queued ones cancelled, the running one ended.
+    for (const [i, id] of slowRuns.entries()) {
+      if (states[i] === 'queued') assert.equal((await ws.api.call('POST', `/runs/${id}/cancel`, {})).status, 200);
+    }
+    for (const [i, id] of slowRuns.entries()) if (states[i] === 'running') assert.equal((await succeededWithin(ws.api, id, 10_000)).state, 'succeeded');
+  });
+});
+
 describe('attack: one workspace\'s slow async runs against every other workspace\'s', () => {
   it('a workspace never holds every dispatcher worker: another workspace\'s run starts while six slow ones wait', { timeout: 120_000 }, async () => {
     const hog = await tenant();
@@ -96,28 +148,15 @@ describe('attack: one workspace\'s slow async runs against every other workspace
     // The hog: a public function anyone may call on /async, which takes its time (up to its timeout).
     await deployed(hog.api, 'slow', { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(20)', '    return 1') }, { limits: { timeout: '30s' } });
     await deployed(good.api, 'quick', { 'main.py': OK });
-    const hogRuns: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${h.url}/async/slow.${hog.name}/`, { method: 'POST', body: '{}' });
-      assert.equal(res.status, 202);
-      hogRuns.push(((await res.json()) as { runId: string }).runId);
-    }
+    const hogRuns = await postAsync(`slow.${hog.name}`, 6);
     await sleep(1500); // the hog's runs are claimed and running
-    const accepted = await fetch(`${h.url}/async/quick.${good.name}/`, { method: 'POST', body: '{}' });
-    assert.equal(accepted.status, 202);
-    const { runId } = (await accepted.json()) as { runId: string };
-    const started = Date.now();
-    let state = '';
+    const [runId] = await postAsync(`quick.${good.name}`, 1);
     // Before the fix: `queued` for ~20 s, until the first of the hog's four running calls ended
     // (and with a timeout of an hour, for an hour).
-    while (Date.now() - started < 12_000) {
-      state = ((await good.api.call('GET', `/runs/${runId}`)).body.run as { state: string }).state;
-      if (state === 'succeeded') break;
-      await sleep(250);
-    }
-    assert.equal(state, 'succeeded', `another workspace's async run was still ${state} after ${Date.now() - started} ms`);
+    const { state, ms } = await succeededWithin(good.api, runId!, 12_000);
+    assert.equal(state, 'succeeded', `another workspace's async run was still ${state} after ${ms} ms`);
     // The hog still runs its four at once (concurrency 4), not fewer: the fifth worker is the others'.
-    const states = await Promise.all(hogRuns.map(async (id) => ((await hog.api.call('GET', `/runs/${id}`)).body.run as { state: string }).state));
+    const states = await statesOf(hog.api, hogRuns);
     assert.equal(states.filter((s) => s === 'running').length, 4, `the hog's runs: ${states.join(' ')}`);
   });
 });

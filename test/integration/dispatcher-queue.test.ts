@@ -244,6 +244,51 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal(runner.seen.length, 9);
     });
 
+    it('runs no more attempts of a function than it has places; its other jobs wait, other functions\' run meanwhile', async (t) => {
+      // A slow function with one place (maxInstances 1 × concurrency 1) and five queued runs took
+      // every worker of the workspace's share, each attempt waiting for the one instance, and the
+      // workspace's other async runs waited behind them (docs/dispatcher.md).
+      const running = new Map<string, number>();
+      const peak = new Map<string, number>();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      const runner = new ScriptedRunner(async (job) => {
+        const n = (running.get(job.function) ?? 0) + 1;
+        running.set(job.function, n);
+        peak.set(job.function, Math.max(peak.get(job.function) ?? 0, n));
+        if (job.function === 'slow') await held;
+        if (job.function === 'pair') await delay(100);
+        running.set(job.function, (running.get(job.function) ?? 1) - 1);
+        return success();
+      });
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), {
+        runner, concurrency: 4,
+        policies: { policyFor: () => FAST, capacity: (fn) => (fn === 'slow' ? 1 : fn === 'pair' ? 2 : undefined) },
+      });
+      const slow = Array.from({ length: 5 }, () => randomUUID());
+      for (const runId of slow) await enqueueRun(queue, timeline, { runId, function: 'slow', payload }, Date.now());
+      const quick = Array.from({ length: 3 }, () => randomUUID());
+      for (const runId of quick) await enqueueRun(queue, timeline, { runId, function: 'quick', payload }, Date.now());
+      dispatcher.start();
+      // The quick runs finish while the slow function's first attempt is still held.
+      for (const runId of quick) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      assert.equal(dispatcher.running, 1, 'one slow attempt at a time');
+      assert.equal(runner.seen.filter((j) => j.function === 'slow').length, 1);
+      const queued = await Promise.all(slow.map((id) => timeline.get(id)));
+      assert.equal(queued.filter((v) => v?.state === 'queued').length, 4, 'the slow function\'s other runs stay queued (same attempt)');
+      release();
+      for (const runId of slow) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      assert.equal(peak.get('slow'), 1);
+      assert.ok(runner.seen.filter((j) => j.function === 'slow').every((j) => j.attempt === 1));
+      // A function with two places runs two at once (100 ms each), no more, though four workers are free.
+      const pair = Array.from({ length: 6 }, () => randomUUID());
+      const before = runner.seen.length;
+      for (const runId of pair) await enqueueRun(queue, timeline, { runId, function: 'pair', payload }, Date.now());
+      for (const runId of pair) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      assert.equal(peak.get('pair'), 2);
+      assert.equal(runner.seen.length - before, 6);
+    });
+
     it('idle, one worker claims per poll for all; jobs that come then use every worker; wake() claims at once', async (t) => {
       const site = await newSite(t);
       const queue = await site.connect();

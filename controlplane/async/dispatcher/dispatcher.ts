@@ -61,9 +61,11 @@ export class Dispatcher {
   private readonly abandon = new AbortController();
   private inFlight = 0;
   /** Attempts running now per workspace, and how many one workspace may run at once (below). */
-  private readonly byWorkspace = new Map<string, number>();
+  private readonly byWorkspace = new Running();
   private readonly share: number;
-  /** Claims go one at a time, so two workers never both take a workspace's last place. */
+  /** Attempts running now per function (each passed over at its places: `capacity`). */
+  private readonly byFunction = new Running();
+  /** Claims go one at a time, so two workers never both take a workspace's (or a function's) last place. */
   private claiming: Promise<unknown> = Promise.resolve();
   /** Claims failed in a row, all workers together, and since when: one log line per outage. */
   private failedClaims = 0;
@@ -135,32 +137,36 @@ export class Dispatcher {
       }
       this.idle.found();
       this.inFlight++;
-      const workspace = workspaceOfKey(job.function);
       try {
         await this.handle(job);
       } catch (err) {
         if (err !== LEASE_LOST) this.o.onError(err, job.runId);
       } finally {
         this.inFlight--;
-        const left = (this.byWorkspace.get(workspace) ?? 1) - 1;
-        if (left > 0) this.byWorkspace.set(workspace, left);
-        else this.byWorkspace.delete(workspace);
+        this.byWorkspace.done(workspaceOfKey(job.function));
+        this.byFunction.done(job.function);
       }
     }
   }
 
   /**
-   * One job, passing over the workspaces that run their share (`concurrency`) already, and
-   * counted for its workspace before the next claim starts.
+   * One job, passing over the workspaces that run their share (`concurrency`) already and the
+   * functions that run as many attempts as they have places (an attempt more would only wait for
+   * one of them, holding a worker the workspace's other functions could use), and counted for its
+   * workspace and function before the next claim starts.
    */
   private claimOne(): Promise<ClaimedJob | undefined> {
     const next = this.claiming.then(async () => {
-      const skip = [...this.byWorkspace].filter(([, n]) => n >= this.share).map(([ws]) => ws);
-      const options: ClaimOptions | undefined = skip.length > 0 ? { skipWorkspaces: skip } : undefined;
-      const [job] = await (options === undefined ? this.o.queue.claim(this.consumer, 1) : this.o.queue.claim(this.consumer, 1, options));
+      const workspaces = this.byWorkspace.atLeast(() => this.share);
+      const functions = this.byFunction.atLeast((fn) => this.o.policies?.capacity?.(fn) ?? Infinity);
+      const options: ClaimOptions = {
+        ...(workspaces.length > 0 ? { skipWorkspaces: workspaces } : {}),
+        ...(functions.length > 0 ? { skipFunctions: functions } : {}),
+      };
+      const [job] = await (workspaces.length + functions.length === 0 ? this.o.queue.claim(this.consumer, 1) : this.o.queue.claim(this.consumer, 1, options));
       if (job !== undefined) {
-        const ws = workspaceOfKey(job.function);
-        this.byWorkspace.set(ws, (this.byWorkspace.get(ws) ?? 0) + 1);
+        this.byWorkspace.add(workspaceOfKey(job.function));
+        this.byFunction.add(job.function);
       }
       return job;
     });
@@ -311,4 +317,24 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** Attempts running now, per key (a workspace, a function). */
+class Running {
+  private readonly n = new Map<string, number>();
+
+  add(key: string): void {
+    this.n.set(key, (this.n.get(key) ?? 0) + 1);
+  }
+
+  done(key: string): void {
+    const left = (this.n.get(key) ?? 1) - 1;
+    if (left > 0) this.n.set(key, left);
+    else this.n.delete(key);
+  }
+
+  /** The keys running at least `limit(key)` attempts. */
+  atLeast(limit: (key: string) => number): string[] {
+    return [...this.n].filter(([key, n]) => n >= limit(key)).map(([key]) => key);
+  }
 }

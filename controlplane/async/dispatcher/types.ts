@@ -76,6 +76,11 @@ export interface RetryPolicySource {
    * (`function_deleted`), never run by the function that took the key since (red team 5).
    */
   createdAt?(fn: string): number | undefined;
+  /**
+   * How many attempts of `fn` can run at once (its `maxInstances` × `concurrency`); undefined: no
+   * bound known. The dispatcher passes over its jobs while it runs that many (docs/dispatcher.md).
+   */
+  capacity?(fn: string): number | undefined;
 }
 
 export interface TimelineTransition {

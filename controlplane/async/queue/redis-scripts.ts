@@ -60,13 +60,13 @@ return {1, ARGV[1]}
 
 /**
  * KEYS stream, delayed. ARGV group, consumer, max, leaseMs, now, jobPrefix, waitingPrefix,
- * skipped workspaces... Moves due delayed jobs into the stream, takes over entries idle longer
- * than the lease (XAUTOCLAIM: a dead consumer's work), then reads new entries (XREADGROUP).
- * Returns {{runId, token, {hash fields...}}...}. Entries whose job is gone or moved on are acked
- * away. An entry of a skipped workspace (a key is `name` in `default`, else `name.workspace`)
- * goes back to the stream's end as a new entry, the job unchanged (same attempt; ready, a dead
- * consumer's too): up to SKIP_SCAN new ones per claim, so a claim finds another workspace's job
- * behind many.
+ * skipped... (`w:<workspace>` and `f:<function key>`). Moves due delayed jobs into the stream,
+ * takes over entries idle longer than the lease (XAUTOCLAIM: a dead consumer's work), then reads
+ * new entries (XREADGROUP). Returns {{runId, token, {hash fields...}}...}. Entries whose job is
+ * gone or moved on are acked away. An entry of a skipped workspace (a key is `name` in `default`,
+ * else `name.workspace`) or function goes back to the stream's end as a new entry, the job
+ * unchanged (same attempt; ready, a dead consumer's too): up to SKIP_SCAN new ones per claim, so a
+ * claim finds another's job behind many.
  */
 export const CLAIM = `
 local SKIP_SCAN = 500
@@ -79,7 +79,7 @@ local function skipped(id, fields)
   local job = prefix .. fields[2]
   if redis.call('HGET', job, 'e') ~= id then return false end
   local fn = redis.call('HGET', job, 'f') or ''
-  if not skip[string.match(fn, '%.(.+)$') or 'default'] then return false end
+  if not skip['w:' .. (string.match(fn, '%.(.+)$') or 'default')] and not skip['f:' .. fn] then return false end
   redis.call('XACK', stream, group, id)
   redis.call('XDEL', stream, id)
   redis.call('HSET', job, 'e', redis.call('XADD', stream, '*', 'r', fields[2]))

@@ -181,7 +181,8 @@ class RedisQueue implements Queue {
 
   async claim(consumer: string, max: number, options: ClaimOptions = {}): Promise<ClaimedJob[]> {
     checkMax(max);
-    const skip = options.skipWorkspaces ?? [];
+    // Tagged, so that a workspace and a function of the same name are told apart (redis-scripts.ts CLAIM).
+    const skip = [...(options.skipWorkspaces ?? []).map((w) => `w:${w}`), ...(options.skipFunctions ?? []).map((f) => `f:${f}`)];
     return this.op(async () => {
       const now = this.now();
       const reply = (await scripts.claim.runBuffer(

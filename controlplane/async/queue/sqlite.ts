@@ -11,6 +11,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { openAsyncDb } from '../sqlite-db.js';
 // A job's workspace in SQL, as `workspaceOfKey` reads a function key (one dot at most).
 import { WORKSPACE_OF_KEY_SQL } from '../sqlite-schema.js';
+import { workspaceOfKey } from '../../../protocol/index.js';
 import { QueueError } from './errors.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
@@ -20,6 +21,12 @@ import {
 import { checkJob, checkMax, positiveMs } from './validate.js';
 
 
+
+/** What a claim passes over (ClaimOptions, defaults filled in). */
+interface Skip {
+  workspaces: readonly string[];
+  functions: readonly string[];
+}
 
 export interface SqliteQueueOptions extends QueueOptions {
   /** The state directory; created when missing. */
@@ -133,7 +140,7 @@ export class SqliteQueue implements Queue {
 
   async claim(consumer: string, max: number, options: ClaimOptions = {}): Promise<ClaimedJob[]> {
     checkMax(max);
-    const skip = options.skipWorkspaces ?? [];
+    const skip: Skip = { workspaces: options.skipWorkspaces ?? [], functions: options.skipFunctions ?? [] };
     // Every idle dispatcher worker claims every poll (200 ms): when nothing is claimable, a read
     // answers without the write lock, a transaction or compiling SQL (an idle platform spent ~3 ms
     // of CPU a second, and its garbage, on empty claims). A job that arrives right after is
@@ -148,8 +155,8 @@ export class SqliteQueue implements Queue {
     return this.tx(() => {
       const now = this.now();
       // Expired leases first (as Redis's XAUTOCLAIM comes before XREADGROUP), then ready jobs in order.
-      // Skipped workspaces' jobs stay where they are, a dead consumer's too (a key is `name` in
-      // `default`, else `name.workspace`: protocol/function-key.ts). Each part reads an index in
+      // Skipped workspaces' and functions' jobs stay where they are, a dead consumer's too (a key is
+      // `name` in `default`, else `name.workspace`: protocol/function-key.ts). Each part reads an index in
       // order and stops at `max` (red team 10: one query ordered by `consumer IS NULL` sorted
       // every ready job on each claim, ~60 ms for 300 000 queued, on the event loop).
       const rows = [...this.expiredLeases(now, skip, max)];
@@ -164,31 +171,37 @@ export class SqliteQueue implements Queue {
   }
 
   /** Leases past their time, oldest in queue order first: few (one per claim in flight), by the lease index. */
-  private expiredLeases(now: number, skip: readonly string[], max: number): { seq: number }[] {
-    const skipped = skip.length === 0 ? '' : ` AND ${WORKSPACE_OF_KEY_SQL} NOT IN (${skip.map(() => '?').join(', ')})`;
+  private expiredLeases(now: number, skip: Skip, max: number): { seq: number }[] {
+    const marks = (list: readonly string[]): string => list.map(() => '?').join(', ');
+    const skipped = (skip.workspaces.length === 0 ? '' : ` AND ${WORKSPACE_OF_KEY_SQL} NOT IN (${marks(skip.workspaces)})`)
+      + (skip.functions.length === 0 ? '' : ` AND function NOT IN (${marks(skip.functions)})`);
     return this.db.prepare(`SELECT seq FROM jobs INDEXED BY jobs_lease WHERE lease_until <= ? AND consumer IS NOT NULL${skipped}
-      ORDER BY ready_at, seq LIMIT ?`).all(now, ...skip, max) as { seq: number }[];
+      ORDER BY ready_at, seq LIMIT ?`).all(now, ...skip.workspaces, ...skip.functions, max) as { seq: number }[];
   }
 
   /**
-   * Ready jobs in queue order. Without skipped workspaces, the queue-order index read from its
-   * start. With them, the head of each other workspace's ready jobs (by the workspace index: its
-   * workspaces found by a loose index scan, one step each), merged: a skipped workspace's backlog
-   * is never read through.
+   * Ready jobs in queue order. Without anything skipped, the queue-order index read from its
+   * start. With skipped workspaces, the head of each other workspace's ready jobs (by the workspace
+   * index: its workspaces found by a loose index scan, one step each), merged; with skipped
+   * functions, the same by function (the function index). A skipped backlog is never read through.
    */
-  private readyJobs(now: number, skip: readonly string[], max: number): { seq: number }[] {
-    if (skip.length === 0) {
+  private readyJobs(now: number, skip: Skip, max: number): { seq: number }[] {
+    if (skip.workspaces.length === 0 && skip.functions.length === 0) {
       return this.db.prepare('SELECT seq FROM jobs WHERE consumer IS NULL AND ready_at <= ? ORDER BY ready_at, seq LIMIT ?').all(now, max) as { seq: number }[];
     }
-    const workspaces = (this.db.prepare(`WITH RECURSIVE w(ws) AS (
-        SELECT (SELECT min(${WORKSPACE_OF_KEY_SQL}) FROM jobs WHERE consumer IS NULL)
+    // By function when functions are skipped (a workspace skipped passes over its functions), else by workspace.
+    const byFunction = skip.functions.length > 0;
+    const part = byFunction ? 'function' : WORKSPACE_OF_KEY_SQL;
+    const parts = (this.db.prepare(`WITH RECURSIVE w(k) AS (
+        SELECT (SELECT min(${part}) FROM jobs WHERE consumer IS NULL)
         UNION ALL
-        SELECT (SELECT min(${WORKSPACE_OF_KEY_SQL}) FROM jobs WHERE consumer IS NULL AND ${WORKSPACE_OF_KEY_SQL} > w.ws) FROM w WHERE w.ws IS NOT NULL
-      ) SELECT ws FROM w WHERE ws IS NOT NULL`).all() as { ws: string }[]).map((r) => r.ws).filter((ws) => !skip.includes(ws));
-    const head = this.db.prepare(`SELECT seq, ready_at FROM jobs WHERE ${WORKSPACE_OF_KEY_SQL} = ? AND consumer IS NULL AND ready_at <= ?
+        SELECT (SELECT min(${part}) FROM jobs WHERE consumer IS NULL AND ${part} > w.k) FROM w WHERE w.k IS NOT NULL
+      ) SELECT k FROM w WHERE k IS NOT NULL`).all() as { k: string }[]).map((r) => r.k)
+      .filter((k) => byFunction ? !skip.functions.includes(k) && !skip.workspaces.includes(workspaceOfKey(k)) : !skip.workspaces.includes(k));
+    const head = this.db.prepare(`SELECT seq, ready_at FROM jobs WHERE ${part} = ? AND consumer IS NULL AND ready_at <= ?
       ORDER BY ready_at, seq LIMIT ?`);
     const found: { seq: number; ready_at: number }[] = [];
-    for (const ws of workspaces) found.push(...(head.all(ws, now, max) as { seq: number; ready_at: number }[]));
+    for (const k of parts) found.push(...(head.all(k, now, max) as { seq: number; ready_at: number }[]));
     return found.sort((a, b) => a.ready_at - b.ready_at || a.seq - b.seq).slice(0, max);
   }
 

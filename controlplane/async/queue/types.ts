@@ -113,6 +113,11 @@ export interface ClaimOptions {
    * claim passes over: they hold their share of the claiming dispatcher's workers already.
    */
   skipWorkspaces?: readonly string[];
+  /**
+   * Function keys whose jobs this claim passes over: the claiming dispatcher runs as many of their
+   * attempts as the function has places (`maxInstances` × `concurrency`) already.
+   */
+  skipFunctions?: readonly string[];
 }
 
 export interface Queue {
@@ -121,9 +126,9 @@ export interface Queue {
   /**
    * Leases up to `max` jobs to `consumer` for the queue's lease time: jobs whose lease expired
    * first (a dead consumer's work comes back), then ready jobs, oldest ready first. Jobs of the
-   * workspaces in `options.skipWorkspaces` (a dead consumer's included) are passed over and stay
-   * queued, same attempt (the dispatcher's share per workspace; Redis moves them behind the jobs
-   * waiting).
+   * workspaces in `options.skipWorkspaces` and of the functions in `options.skipFunctions` (a dead
+   * consumer's included) are passed over and stay queued, same attempt (the dispatcher's share per
+   * workspace and per function; Redis moves them behind the jobs waiting).
    */
   claim(consumer: string, max: number, options?: ClaimOptions): Promise<ClaimedJob[]>;
   /** Done: the job leaves the queue. QUEUE_LEASE_LOST if the lease was taken over. */
