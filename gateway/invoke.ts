@@ -9,7 +9,7 @@ import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
+  declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
   type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -444,7 +444,7 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
         out.stream = streamBody(result.body);
         // Announced by the function (an ASGI app's Content-Length, e.g. behind BaseHTTPMiddleware):
         // the body goes out with it, as under uvicorn, instead of chunked.
-        const length = declaredLength(result.response!);
+        const length = declaredLength(result.response!.headers);
         if (length !== undefined) out.streamLength = length;
         // A HEAD answer announces only a length the app declared: the first piece's was taken for
         // the whole body's (a streamed answer's HEAD said `content-length: 0`).
@@ -527,18 +527,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
 
 /** The length a HEAD answer announces: the function's own Content-Length when it is one number, else its body's. */
 function headLength(response: WireResponse): number {
-  return declaredLength(response) ?? response.body.byteLength;
-}
-
-/** The function's own Content-Length when it sent exactly one, a number; else undefined. */
-function declaredLength(response: WireResponse): number | undefined {
-  let found: number | undefined;
-  for (const [name, value] of response.headers) {
-    if (name.toLowerCase() !== 'content-length') continue;
-    if (found !== undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
-    found = Number(value.trim());
-  }
-  return found;
+  return declaredLength(response.headers) ?? response.body.byteLength;
 }
 
 /**

@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { boundedLogLines, formatMemoryBytes, LogBudget, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
@@ -67,6 +67,12 @@ const MAX_RESPAWNS = 4;
  */
 const MAX_UNASKED_FRAMES = 16;
 
+/** How a load ended (Instance.watchLoad). */
+export type LoadOutcome =
+  | { ok: true; initMs: number; logs: readonly LogLine[] }
+  /** `ran`: the function was given to the runtime (else the runtime died before: nothing of it ran). */
+  | { ok: false; initMs: number; logs: readonly LogLine[]; error: InvocationError; ran: boolean };
+
 let instanceSeq = 0;
 const NO_BYTES = new Uint8Array(0);
 
@@ -94,6 +100,10 @@ export class Instance implements ProcessListener {
   private loadBudget: LogBudget | null = null;
   /** loadEnded ran: the calls have the load's lines. */
   private loadReported = false;
+  /** The load's lines as loadEnded gave them to the calls (for a start check's report). */
+  private endedLines: readonly LogLine[] = [];
+  /** A start check waiting for the load's end (watchLoad). */
+  private loadWatcher: ((outcome: LoadOutcome) => void) | null = null;
   /**
    * One timer for the handler timeouts of every call running here, instead of one per call
    * (issue 11: a Timeout made and cleared per call). Armed when a call starts and none is armed;
@@ -271,7 +281,7 @@ export class Instance implements ProcessListener {
         return;
       }
       // The first bytes go through the body too, so its consumer sees one sequence of pieces.
-      const body = new ResponseBody(new CallChannel(this.proc, msg.id));
+      const body = new ResponseBody(new CallChannel(this.proc, msg.id), declaredLength(response.headers));
       body.push(response.body, true);
       call.respond({ status: response.status, headers: response.headers, body: NO_BYTES, ...(response.latin1 === true ? { latin1: true } : {}) }, body);
       return;
@@ -391,6 +401,7 @@ export class Instance implements ProcessListener {
     if (this.loadReported) return [];
     this.loadReported = true;
     const initLogs = this.loadLines(rest);
+    this.endedLines = initLogs;
     const now = performance.now();
     for (const call of [...this.waiting, ...this.order]) {
       call.initMs = now - call.at;
@@ -424,6 +435,19 @@ export class Instance implements ProcessListener {
       }
     }
     this.owner.specialized(this, loadMs ?? 0, forked);
+    this.loadWatcher?.({ ok: true, initMs: loadMs ?? now - this.specializeSentAt, logs: initLogs });
+    this.loadWatcher = null;
+  }
+
+  /** How its load ends: ready (with its time and lines), or failed and gone (with the error and lines). */
+  watchLoad(): Promise<LoadOutcome> {
+    return new Promise((resolve) => {
+      const earlier = this.loadWatcher;
+      this.loadWatcher = (outcome) => {
+        earlier?.(outcome);
+        resolve(outcome);
+      };
+    });
   }
 
   private initFailed(error: InvocationError, logs: unknown): void {
@@ -526,6 +550,11 @@ export class Instance implements ProcessListener {
     // Ended while loading (it died: os._exit at import, the OOM killer; or broke the protocol):
     // what the load printed stays with the calls, with their init time.
     if (this.state === 'starting' && this.specializeId >= 0) this.loadEnded(null);
+    if (this.state === 'starting') {
+      const ran = this.specializeId >= 0;
+      this.loadWatcher?.({ ok: false, error, ran, initMs: ran ? performance.now() - this.specializeSentAt : 0, logs: [...this.endedLines] });
+      this.loadWatcher = null;
+    }
     this.gone = true;
     this.state = 'dead';
     clearTimeout(this.initTimer);

@@ -30,14 +30,27 @@ export class ResponseBody implements BodyReader {
   private outcome: 'end' | 'abort' | null = null;
   private cancelled = false;
 
-  constructor(private readonly channel: BodyChannel) {}
+  /**
+   * `declared`: the length the response declared (its Content-Length), if any. The body is complete
+   * once that many bytes arrived, though the runtime's last piece (`more: false`) may come later:
+   * a WSGI app's close(), or a teardown behind BaseHTTPMiddleware, runs before it. The client has
+   * the whole body then (the gateway sends it with that length), so the call only finishes and
+   * its instance keeps the client's next call (docs/adr/0045-finishing-calls.md); before, such
+   * calls counted as still streaming and each next call started another instance.
+   */
+  constructor(private readonly channel: BodyChannel, private readonly declared?: number) {}
 
   /** A piece from the runtime. False: past the window (a protocol violation); nothing was kept. */
   push(data: Uint8Array, more: boolean): boolean {
-    if (this.complete || this.outcome !== null) return true; // after the end, or after a cancel: dropped
+    if (this.complete || this.outcome !== null) {
+      // After the end, or after a cancel: dropped. Past a declared length (an app that writes more
+      // than it declared) acknowledged as well, so the runtime never waits for room that would not come.
+      if (this.complete && this.declared !== undefined && data.byteLength > 0) this.channel.ack(data.byteLength);
+      return true;
+    }
     if (this.received + data.byteLength - this.acked > STREAM_WINDOW_BYTES) return false;
     this.received += data.byteLength;
-    if (!more) this.complete = true;
+    if (!more || (this.declared !== undefined && this.received >= this.declared)) this.complete = true;
     if (data.byteLength > 0) this.queue.push(data);
     this.deliver();
     return true;

@@ -212,6 +212,7 @@ class WsgiApp:
         response = _Response()
         produced = asyncio.ensure_future(asyncio.to_thread(self._produce, environ, response, pipe, room, stop, loop))
         sent = False
+        finished = False
         try:
             while True:
                 kind, value = await pipe.get()
@@ -219,9 +220,16 @@ class WsgiApp:
                     break
                 if kind == "error":
                     raise value
-                sent = await _emit(send, response, value, sent)
+                if kind == "last":
+                    # The body is whole: the response ends now, before the iterable's close()
+                    # (Django's request_finished work), which is the call's tail, as gunicorn does.
+                    await _finish(send, response, sent)
+                    finished = True
+                else:
+                    sent = await _emit(send, response, value, sent)
                 room.release()
-            await _finish(send, response, sent)
+            if not finished:
+                await _finish(send, response, sent)
         except BaseException:
             stop.set()  # the thread stops at its next item (closing the iterable) without waiting for room
             raise
@@ -247,6 +255,8 @@ class WsgiApp:
                     response.start()
                     put(("chunk", chunk))
                 response.start()
+                if not stop.is_set():
+                    put(("last", None))
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:

@@ -73,6 +73,80 @@ describe('a call arriving while the only instance finishes its last call', () =>
   });
 });
 
+// A body the client has whole (its Content-Length reached) before the call's last piece: behind
+// BaseHTTPMiddleware the teardown runs before the last piece goes, a WSGI app's close() too.
+// Each next call of a client started another instance (apps kept in memory or /tmp lost state).
+const MIDDLEWARE_APP = py(
+  'import time, uuid',
+  'from fastapi import Depends, FastAPI, Request',
+  '',
+  'app = FastAPI()',
+  'INSTANCE = uuid.uuid4().hex',
+  'SEEN = []',
+  '',
+  '@app.middleware("http")',
+  'async def tag(request: Request, call_next):',
+  '    response = await call_next(request)',
+  '    response.headers["x-app"] = "mw"',
+  '    return response',
+  '',
+  'def session():',
+  '    yield "db"',
+  '    time.sleep(0.005)',
+  '',
+  '@app.post("/rows")',
+  'def add(db: str = Depends(session)):',
+  '    SEEN.append(1)',
+  '    return {"instance": INSTANCE, "rows": len(SEEN)}',
+);
+const WSGI_APP = py(
+  'import json, time, uuid',
+  'INSTANCE = uuid.uuid4().hex',
+  'SEEN = []',
+  '',
+  'class Body:',
+  '    def __init__(self, data):',
+  '        self.data = data',
+  '    def __iter__(self):',
+  '        return iter([self.data])',
+  '    def close(self):',
+  '        time.sleep(0.005)  # Django sends request_finished here',
+  '',
+  'def app(environ, start_response):',
+  '    SEEN.append(1)',
+  '    data = json.dumps({"instance": INSTANCE, "rows": len(SEEN)}).encode()',
+  '    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])',
+  '    return Body(data)',
+);
+
+describe('a client\'s next call while a call whose body it has whole still finishes (WSGI close(), BaseHTTPMiddleware)', () => {
+  const mw = fnName('finmw');
+  const wsgi = fnName('finwsgi');
+  const wsgi4 = fnName('finwsgi');
+  const h = useGateway({
+    [mw]: { files: { 'app.py': MIDDLEWARE_APP }, manifest: 'entrypoint: app:app' },
+    [wsgi]: { files: { 'app.py': WSGI_APP }, manifest: 'entrypoint: app:app' },
+    [wsgi4]: { files: { 'app.py': WSGI_APP }, manifest: 'entrypoint: app:app\nlimits:\n  concurrency: 4' },
+  }, {}, { finishingWaitMs: 10_000 });
+
+  for (const [what, key] of [['behind BaseHTTPMiddleware', mw], ['a WSGI app at concurrency 1', wsgi], ['a WSGI app at concurrency 4 (threaded)', wsgi4]] as const) {
+    test(`${what}: one instance serves them all`, async () => {
+      // One keep-alive connection, each request sent as soon as the answer is read (httpx, requests.Session).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const answers: Array<{ instance: string; rows: number; cold: string | undefined }> = [];
+      for (let i = 0; i < 30; i++) {
+        const res = await request(`${h.url}/fn/${key}/rows`, { method: 'POST', agent });
+        assert.equal(res.status, 200);
+        answers.push({ ...(JSON.parse(res.body.toString()) as { instance: string; rows: number }), cold: res.headers['x-cold-start'] as string | undefined });
+      }
+      agent.destroy();
+      assert.equal(answers.filter((a) => a.cold === '1').length, 1, 'one cold start');
+      assert.equal(new Set(answers.map((a) => a.instance)).size, 1, 'one instance served them all');
+      assert.deepEqual(answers.map((a) => a.rows), answers.map((_, i) => i + 1));
+    });
+  }
+});
+
 describe('a call arriving while the only instance runs a long background task', () => {
   const name = fnName('finish');
   const h = useGateway({ [name]: { files: { 'app.py': APP }, manifest: 'entrypoint: app:app' } }, {}, { finishingWaitMs: 200 });

@@ -1,8 +1,9 @@
 /**
  * ResponseBody (poolmgr/response-body.ts): a streamed body between the instance and the gateway.
  * Pieces are delivered in order, delivery pauses when the consumer is backed up, the window is
- * enforced (a runtime past it is refused), acks and the cancel reach the runtime once, and a body
- * whose call ended before its last piece aborts its consumer.
+ * enforced (a runtime past it is refused), acks and the cancel reach the runtime once, a body
+ * with a declared length is complete at that length, and a body whose call ended before its last
+ * piece aborts its consumer.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -54,6 +55,30 @@ describe('ResponseBody', () => {
     assert.equal(c.ended, 1);
     assert.equal(body.done, true);
     assert.equal(body.received, 3);
+  });
+
+  test('with a declared length, complete (and ended) once that many bytes arrived; pieces past it are dropped and acknowledged', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel, 4);
+    const c = new Consumer();
+    body.pipe(c);
+    body.push(bytes('ab'), true);
+    assert.equal(body.done, false);
+    body.push(bytes('cd'), true);
+    // The client has the whole body: the call only finishes now (a WSGI close(), a teardown).
+    assert.equal(body.done, true);
+    assert.equal(c.ended, 1);
+    // The runtime's last piece, and bytes an app wrote past what it declared: dropped, the latter acknowledged.
+    body.push(bytes(''), false);
+    body.push(bytes('xyz'), true);
+    assert.deepEqual(c.got, ['ab', 'cd']);
+    assert.deepEqual(channel.acks, [3]);
+    // Without a declared length the body ends at the last piece only.
+    const open = new ResponseBody(new Channel());
+    open.push(bytes('abcd'), true);
+    assert.equal(open.done, false);
+    open.push(bytes(''), false);
+    assert.equal(open.done, true);
   });
 
   test('a backed-up consumer gets nothing more until resume(); the end waits for the queue', () => {
