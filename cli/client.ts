@@ -85,6 +85,9 @@ export interface ApiDeployLogEntry {
   at: number;
 }
 
+/** What a deploy's start check found: loaded in `initMs`, or not made and why. */
+export type ApiStartReport = { checked: true; initMs: number } | { checked: false; reason: string };
+
 export interface ApiDeployEntry {
   action: string;
   fromVersion: number | null;
@@ -435,8 +438,9 @@ export class ApiClient {
     return answer.deps;
   }
 
-  deploy(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
-    return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, version === undefined ? {} : { version });
+  /** `check: false`: no start check (docs/api.md, "Deploys"); `start` says what the check found (absent from older servers). */
+  deploy(name: string, version?: number, check = true): Promise<{ function: ApiFunction; deploy: ApiDeployEntry; start?: ApiStartReport }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, { ...(version === undefined ? {} : { version }), ...(check ? {} : { check: false }) });
   }
 
   pause(name: string, note?: string): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
@@ -451,8 +455,8 @@ export class ApiClient {
     return this.request('DELETE', `/functions/${encodeURIComponent(name)}`);
   }
 
-  rollback(name: string, version?: number): Promise<{ function: ApiFunction; deploy: ApiDeployEntry }> {
-    return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, version === undefined ? {} : { version });
+  rollback(name: string, version?: number, check = true): Promise<{ function: ApiFunction; deploy: ApiDeployEntry; start?: ApiStartReport }> {
+    return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, { ...(version === undefined ? {} : { version }), ...(check ? {} : { check: false }) });
   }
 
   listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {

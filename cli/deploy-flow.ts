@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiChanges, ApiClient, ApiContract, ApiDeps, ApiFunction, ApiVersion } from './client.js';
+import type { ApiChanges, ApiClient, ApiContract, ApiDeps, ApiFunction, ApiStartReport, ApiVersion } from './client.js';
 import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { CliError } from './errors.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
@@ -23,6 +23,8 @@ export interface DeployOptions {
   deps?: DepsProgress;
   /** Secret env values to set (or, null, remove) with the settings; names not given are kept. */
   secrets?: Record<string, string | null>;
+  /** false: no start check (the platform starts the version before serving it, by default). */
+  check?: boolean;
 }
 
 /** Blob uploads in flight at once. */
@@ -65,6 +67,8 @@ export interface DeployResult {
   deps: ApiDeps | null;
   /** platform.yaml's env keys whose values came from the deploying shell's environment, with the variables each named. */
   envFromEnvironment: EnvFromEnvironment[];
+  /** What the platform's start check found (absent: nothing deployed, no check asked for, or an older server). */
+  start?: ApiStartReport;
 }
 
 /**
@@ -248,11 +252,11 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
     const base = resultOf(early ?? await applySettings());
-    await client.deploy(name, version.version);
+    const { start } = await client.deploy(name, version.version, options.check !== false);
     const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
     // The card as it is now (the upload counts against the workspace's code quota).
     const contract = (await client.getFunction(name))?.contract;
-    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}) };
+    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}) };
   } catch (err) {
     // A first deploy refused after the create left a function with no version, and the listing's
     // `not deployed` was the only trace of it: said where the refusal is.

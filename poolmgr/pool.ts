@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { PlatformError, type LogTap, type WireEvent } from '../protocol/index.js';
+import { PlatformError, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
@@ -54,6 +54,8 @@ import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions,
 
 /** The most a deploy waits for its preset's zygote (PoolManager.expect): ~0.3 s here, more on a loaded machine. */
 const EXPECT_WAIT_MS = 3_000;
+/** How long a deploy's start check waits for the load before the deploy goes on unchecked. */
+const START_CHECK_WAIT_MS = 30_000;
 /** How long past the grace close() waits for runtimes' exit reports before it closes the host. */
 const SHUTDOWN_REPORT_SLACK_MS = 2000;
 
@@ -185,6 +187,41 @@ export class PoolManager implements InstanceOwner {
     }
     this.unwaited.delete(preset);
     if (!await this.host.zygotesReady(EXPECT_WAIT_MS, [preset])) this.unwaited.add(preset);
+  }
+
+  /**
+   * The start check of a deploy (docs/adr/0084-deploy-start-check.md): an instance of `fn` is
+   * started as a call would start one, and its load's end is reported: loaded (then stopped, unless
+   * a call took it meanwhile), or failed with the load's error and lines. A version with an instance
+   * ready already has loaded. Skipped when no instance place is free, or when the platform could
+   * not start a runtime (nothing of the function ran). Never rejects.
+   */
+  async tryStart(fn: FunctionVersion): Promise<StartCheck> {
+    if (this.closing !== null) return { outcome: 'skipped', reason: 'the pool is shutting down' };
+    let group = this.byFn.get(fn);
+    if (group === undefined || group.removed) group = this.groupFor(fn);
+    if (group.instances.some((inst) => inst.state === 'ready')) return { outcome: 'started', initMs: 0, logs: [] };
+    if (group.instances.length >= group.limits.maxInstances || !this.roomForInstance(group)) {
+      return { outcome: 'skipped', reason: 'no instance place is free (every one is busy)' };
+    }
+    const inst = this.specialize(group);
+    // A load may take as long as the function's timeout (a lifespan that loads a model): the deploy
+    // waits START_CHECK_WAIT_MS at most, then goes on unchecked; the instance goes on loading and
+    // serves the first call, or is reaped idle.
+    let timer: NodeJS.Timeout | undefined;
+    const end = await Promise.race([inst.watchLoad(), new Promise<null>((resolve) => { timer = setTimeout(resolve, START_CHECK_WAIT_MS, null); })]);
+    clearTimeout(timer);
+    if (end === null) return { outcome: 'skipped', reason: `still loading after ${START_CHECK_WAIT_MS / 1000} s (its first call waits for this load)` };
+    if (end.ok) {
+      if (inst.inflight === 0) inst.retire();
+      return { outcome: 'started', initMs: end.initMs, logs: [...end.logs] };
+    }
+    const { code, type, message, stack, file, line } = end.error;
+    if (!end.ran || (!end.error.class && code !== 'FUNCTION_INIT_FAILED')) return { outcome: 'skipped', reason: `the platform could not start a runtime (${code}: ${message})` };
+    return {
+      outcome: 'failed', initMs: end.initMs, logs: [...end.logs],
+      error: { code, type, message, ...(stack !== undefined ? { stack } : {}), ...(file !== undefined ? { file } : {}), ...(line !== undefined ? { line } : {}) },
+    };
   }
 
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */

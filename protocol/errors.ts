@@ -190,6 +190,7 @@ export const ERRORS = {
   REQUEST_BODY_TOO_SLOW: { status: 408, component: 'request', title: 'The request body arrived too slowly while the gateway was busy.' },
   OUTPUT_FAILED: { status: 500, component: 'cli', title: 'The CLI could not write the answer to the file named by --output.' },
   VALIDATION_FAILED: { status: 400, component: 'cli', title: "The folder has problems validate reports; deploy uploaded nothing." },
+  DEPLOY_START_FAILED: { status: 422, component: 'controlplane', title: 'The version did not start (its code did not load); the active version keeps serving.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -6,7 +6,7 @@
  */
 import type { ErrorCode, PlatformError } from './errors.js';
 import type { InvocationMode } from './manifest.js';
-import type { ErrorClass, FunctionSpec, Pairs } from './messages.js';
+import type { ErrorClass, FunctionSpec, LogLine, Pairs } from './messages.js';
 import type { RunRecord, RunTrigger } from './records.js';
 
 /** One deployable function version plus the limits the pool enforces for it. */
@@ -270,6 +270,12 @@ export interface PoolDrain {
    */
   expect?(dir: string, entrypoint: string): Promise<void>;
   /**
+   * Starts an instance of `fn` (not yet deployed) and reports whether its code loaded: the start
+   * check a deploy makes before it switches (docs/adr/0084-deploy-start-check.md). The instance
+   * is stopped after the check when no call took it meanwhile. Never rejects. Optional.
+   */
+  tryStart?(fn: FunctionVersion): Promise<StartCheck>;
+  /**
    * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
    * function key since the pool started (monotonic; the cold-start view counts them).
    */
@@ -282,6 +288,13 @@ export interface PoolDrain {
   /** Instances of one workspace's functions in this process now (taking calls or starting). */
   workspaceInstances(workspace: string): number;
 }
+
+/** What a start check found (PoolDrain.tryStart). */
+export type StartCheck =
+  | { outcome: 'started'; initMs: number; logs: LogLine[] }
+  | { outcome: 'failed'; initMs: number; logs: LogLine[]; error: { code: ErrorCode; type: string; message: string; stack?: string; file?: string; line?: number } }
+  /** Nothing was started: `reason` says why (no instance place free, the pool shutting down). */
+  | { outcome: 'skipped'; reason: string };
 
 /** The gateway's in-process invoke (the control plane's test invoke and async attempts call it). */
 export interface Invoker {

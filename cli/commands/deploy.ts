@@ -10,7 +10,8 @@ import { formatBytes, indent, type Output } from '../output.js';
 import type { ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
-import { selfCommandOf } from '../self-command.js';
+import { selfCommandOf, shellWord } from '../self-command.js';
+import { startFailure, startLine } from '../start-check.js';
 import { readDotenv } from '../dotenv.js';
 import { previewDeploy } from '../deploy-preview.js';
 import type { Preflight } from '../preflight.js';
@@ -72,6 +73,7 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
       out.line(`Dependencies: ${names.length === 0 ? 'none to install' : `${names.length} installed (${formatBytes(r.deps.bytes)}): ${names.join(', ')}`}.`);
     }
     out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
+    if (r.start !== undefined) out.line(startLine(r.start));
   }
   // A deploy does not resume a paused function: said, or the next call's 503 is a surprise.
   if (r.settings.status === 'paused') out.note(`note: ${r.function} is paused: its calls answer 503 FUNCTION_PAUSED until \`${fp} functions resume ${r.function}\`.`);
@@ -131,7 +133,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   if (flag(args, 'dry-run')) return dryRun(ctx, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   const note = str(args, 'message');
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
-  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps }, plan === null ? undefined : await plan);
+  const check = !flag(args, 'no-check');
+  const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps, check }, plan === null ? undefined : await plan)
+    .catch((err: unknown) => {
+      const again = `${selfCommandOf(ctx)} deploy${dirArg !== undefined ? ` ${shellWord(dirArg)}` : ''} --no-check`;
+      throw startFailure(ctx.out, err, `Fix it and deploy again (\`${again}\` deploys it without this check: its first call then fails the same way).`);
+    });
   if (result.invokeToken) await saveInvokeToken(ctx, args, functionKey(result.function, result.settings.workspace ?? DEFAULT_WORKSPACE), result.invokeToken);
   ctx.out.data({
     ok: true, ...result, curl: curlLine(result.invokeUrl, result.auth), ...(result.asyncUrl !== undefined ? { asyncCurl: curlLine(result.asyncUrl, result.auth, 'POST') } : {}),
@@ -187,7 +194,7 @@ export async function saveInvokeToken(ctx: Context, args: ParsedArgs, key: strin
 export const deployCommand: Command = {
   name: 'deploy',
   summary: 'validate, upload what changed, and deploy a new version',
-  usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force | --dry-run]',
+  usage: 'deploy [dir] [--auth public|token] [--message TEXT] [--force | --dry-run] [--no-check]',
   examples: [
     'deploy',
     'deploy ./my-fn --message \'fix the greeting\'',
@@ -202,12 +209,17 @@ export const deployCommand: Command = {
     'declares dependencies (requirements.txt, pyproject.toml) is deployed once the platform has',
     'installed them; the progress is shown, and a failed build prints the end of its log and exits 4',
     'with its code (DEPS_NOT_FOUND, DEPS_CONFLICT, ...); the active version keeps serving.',
+    'Before it serves the version, the platform starts an instance of it: a version whose code does',
+    'not load (an import that fails, an error at module level or in a lifespan startup) is refused',
+    '(exit 4, DEPLOY_START_FAILED) with what its load printed and its traceback; the active version',
+    'keeps serving. --no-check deploys it without that check.',
   ].join('\n'),
   options: {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },
     message: { type: 'string', short: 'm', value: 'TEXT', description: 'a note stored with the version (default: the manifest\'s version)' },
     force: { type: 'boolean', description: 'create and deploy a version even if nothing changed' },
     'dry-run': { type: 'boolean', description: 'only show what the deploy would change: files, uploads, env it would remove' },
+    'no-check': { type: 'boolean', description: 'deploy without starting the version first (a version whose code does not load is deployed anyway)' },
   },
   run,
 };

@@ -203,7 +203,12 @@ export const deployView = z.strictObject({
   at: time,
 });
 export type DeployView = z.output<typeof deployView>;
-export const deployAnswer = z.strictObject({ function: functionView, deploy: deployView });
+/** A deploy's or rollback's start check: loaded in `initMs`, or not made and why (docs/api.md, "Deploys"). */
+const startReport = z.union([
+  z.strictObject({ checked: z.literal(true), initMs: z.number().min(0) }),
+  z.strictObject({ checked: z.literal(false), reason: z.string() }),
+]);
+export const deployAnswer = z.strictObject({ function: functionView, deploy: deployView, start: startReport.optional() });
 export const deployList = z.strictObject({ items: z.array(deployView) });
 
 export const blobsMissingAnswer = z.strictObject({ missing: z.array(z.string()) });

@@ -28,7 +28,7 @@ async function answer(call: Call, name: string, key: string, result: DeployResul
   await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}), ...(triggers !== null ? { triggers } : {}) });
   const binding = manifests === null ? null : bindingChange(workspaceOfKey(key), manifests.before, manifests.after);
   if (binding !== null) await audit(call, binding.action, name, { ...binding.detail, fromVersion: e.fromVersion, toVersion: e.toVersion });
-  return json(200, { function: functionView(result.record), deploy: deployView(result.entry) });
+  return json(200, { function: functionView(result.record), deploy: deployView(result.entry), ...(result.start !== undefined ? { start: result.start } : {}) });
 }
 
 async function versionManifests(call: Call, key: string, from: number | null, to: number): Promise<{ before: unknown; after: unknown } | null> {
@@ -44,7 +44,7 @@ async function versionManifests(call: Call, key: string, from: number | null, to
 const DEPS_REFUSALS = ['DEPS_NOT_READY', 'DEPS_NOT_FOUND', 'DEPS_CONFLICT', 'DEPS_TOO_LARGE', 'DEPS_BUILD_TIMEOUT', 'DEPS_INDEX_UNREACHABLE', 'DEPS_BUILD_FAILED'] as const;
 
 export const deploy = operation(
-  { id: 'deploy', tag, role: 'deployer', summary: 'Serve a version (default: the latest)', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT', ...DEPS_REFUSALS] },
+  { id: 'deploy', tag, role: 'deployer', summary: 'Serve a version (default: the latest), once an instance of it started', body: deployBody, answers, errors: ['VERSION_NOT_FOUND', 'REVISION_CONFLICT', 'DEPLOY_START_FAILED', ...DEPS_REFUSALS] },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const body = await input.body();
@@ -55,7 +55,7 @@ export const deploy = operation(
 export const rollbackRoute = operation(
   {
     id: 'rollback', tag, role: 'deployer', summary: 'Serve an earlier version (default: the one numbered below the active one)', body: deployBody, answers,
-    errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT', ...DEPS_REFUSALS],
+    errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT', 'DEPLOY_START_FAILED', ...DEPS_REFUSALS],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);

@@ -178,7 +178,11 @@ export const versionUpload = z.strictObject({
 
 export const blobsMissingBody = z.strictObject({ sha256: z.array(sha256).max(10_000) });
 
-export const deployBody = z.strictObject({ version: z.number().int().min(1).optional(), note: note.optional() });
+export const deployBody = z.strictObject({
+  version: z.number().int().min(1).optional(),
+  note: note.optional(),
+  check: z.boolean().optional().describe('Start the version before serving it and refuse it (DEPLOY_START_FAILED) when its code does not load; default true'),
+});
 export const statusBody = z.strictObject({ note: note.optional() });
 /** A POST that takes no fields (an empty body counts as `{}`). */
 export const emptyBody = z.strictObject({});

@@ -137,6 +137,24 @@ export class StoreRegistry implements FunctionRegistry {
     this.entries.delete(name);
   }
 
+  /**
+   * What `version` of `record` would run as, for the start check before it is deployed
+   * (docs/adr/0084-deploy-start-check.md), made without side effects: a binding is made (and a
+   * rebinding revokes the old credential) only when a version is set, so a version whose data
+   * binding differs from the active one's (a new one included) is not checked: `skip` says why.
+   */
+  candidate(record: FunctionRecord, version: number, entrypoint: string, traits: VersionTraits): { fn: FunctionVersion } | { skip: string } {
+    const base = this.functionVersion(record, version, entrypoint, traits.errors, null);
+    if (traits.binding === null || this.data === null) return { fn: base };
+    const held = this.entries.get(record.name);
+    const same = held?.binding != null && held.binding.database === traits.binding.database && held.fn?.dataDir !== undefined;
+    if (!same) return { skip: 'its data binding is new or changed (the binding is made when the version is deployed)' };
+    const env = held.fn!.env;
+    const bound: Record<string, string> = {};
+    for (const key of ['FP_MONGO_URI', 'FP_MONGO_DATABASE']) if (env[key] !== undefined) bound[key] = env[key];
+    return { fn: Object.freeze({ ...base, env: Object.freeze({ ...base.env, ...bound }), dataDir: held.fn!.dataDir! }) };
+  }
+
   private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);

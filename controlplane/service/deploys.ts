@@ -1,7 +1,8 @@
 /**
  * Deploy, rollback, pause, resume. The order inside a function's lock is what makes "served within
  * a second" and "no call lost" hold:
- *   1. the version's files are written to their own directory (before anything points at them);
+ *   1. the version's files are written to their own directory (before anything points at them),
+ *      and an instance of it is started: a version that does not load is refused (start-check.ts);
  *   2. the store records the change and its deploy-log entry in one step;
  *   3. the registry the gateway reads switches, in the same turn — the next call gets the new
  *      version;
@@ -14,10 +15,13 @@ import type { DeployEntry, FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
+import { startCheck, type StartReport } from './start-check.js';
 
 export interface DeployResult {
   record: FunctionRecord;
   entry: DeployEntry;
+  /** Deploy and rollback: what the start check found (absent: not asked for). */
+  start?: StartReport;
 }
 
 export interface DeployInput {
@@ -25,6 +29,8 @@ export interface DeployInput {
   version?: number;
   actor: string;
   note?: string;
+  /** Deploy and rollback: start the version first and refuse it when it does not load (default true). */
+  check?: boolean;
 }
 
 export function deployVersion(ctx: ServiceContext, name: string, input: DeployInput): Promise<DeployResult> {
@@ -46,6 +52,8 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     // Never switch to a version whose dependencies are not installed: DEPS_NOT_READY or the build's own code.
     await ctx.deps.requireReady(version);
     await ctx.code.ensure(version);
+    // The version must load before it serves: DEPLOY_START_FAILED otherwise, the active one untouched.
+    const start = input.check === false ? undefined : await startCheck(ctx, current, version);
     const { function: applied, entry } = await ctx.store.deploys.apply({
       function: name,
       action,
@@ -64,7 +72,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     ctx.pool.drain(name, String(target));
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
-    return { record, entry };
+    return { record, entry, ...(start !== undefined ? { start } : {}) };
   });
 }
 

@@ -229,6 +229,37 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(refusedFirst.stderr, new RegExp(`The function "${name}-firstbad" was created and is not deployed: deploy again once this is fixed, or remove it with \`.*functions delete ${name}-firstbad\``));
   });
 
+  it('deploy starts the version first: one that does not load is refused with its load\'s lines and traceback, the active one keeps serving; --no-check deploys it', async () => {
+    const dir = join(work, 'start-check');
+    mkdirSync(dir);
+    const fn = `${name}-chk`;
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
+    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 1}\n');
+    const ok = await cli(['deploy', dir]);
+    assert.equal(ok.code, EXIT.OK, ok.stderr);
+    assert.match(ok.stdout, /Start check: it loaded in [\d.]+ ms/);
+    // The exception's text is the function's: a terminal escape in it is shown escaped.
+    writeFileSync(join(dir, 'main.py'), 'print("reading settings")\nraise KeyError("DATABASE_URL \\x1b[31m")\ndef handler(event, context):\n    return {"v": 2}\n');
+    const refused = await cli(['deploy', dir]);
+    assert.equal(refused.code, EXIT.API, refused.stderr);
+    assert.match(refused.stderr, /What its load printed \(last lines\):\n {2}reading settings\n/);
+    assert.match(refused.stderr, /Traceback \(most recent call last\):/);
+    assert.match(refused.stderr, /error: version 2 did not start: KeyError: .*DATABASE_URL \\x1b\[31m.* \(main\.py:2\); version 1 keeps serving\nFix it and deploy again \(`.*deploy .*--no-check` deploys it without this check/);
+    assert.ok(!refused.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
+    assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { v: 1 });
+    const forced = await cli(['deploy', dir, '--no-check']);
+    assert.equal(forced.code, EXIT.OK, forced.stderr);
+    assert.doesNotMatch(forced.stdout, /Start check/);
+    const failing = await cli(['invoke', fn, '--json']);
+    assert.equal(failing.code, EXIT.FAILURE);
+    assert.match(failing.stdout, /FUNCTION_INIT_FAILED/);
+    // Back to version 1, checked as a deploy is.
+    const back = await cli(['rollback', fn, '--to', '1']);
+    assert.equal(back.code, EXIT.OK, back.stderr);
+    assert.match(back.stdout, /Start check: it loaded in/);
+  });
+
   it('rollback brings the old behaviour back', async () => {
     const r = json<{ fromVersion: number; toVersion: number }>(await cli(['rollback', name, '--json']));
     assert.deepEqual([r.fromVersion, r.toVersion], [2, 1]);

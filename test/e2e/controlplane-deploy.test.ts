@@ -66,6 +66,68 @@ describe('deploy and rollback', () => {
     assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o444);
   });
 
+  it('starts a version before serving it: one whose code does not load is refused (422 DEPLOY_START_FAILED) and the active one keeps serving', async () => {
+    const name = fnName('chk');
+    await createFunction(h.api, name);
+    await upload(h.api, name, handlerReturning('one'));
+    const first = await h.api.call('POST', `/functions/${name}/deploy`, {});
+    assert.equal(first.status, 200);
+    assert.equal(first.body.start.checked, true);
+    assert.ok(first.body.start.initMs > 0, JSON.stringify(first.body.start));
+    // The checked instance was stopped: the first call is a cold start, as before the check.
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.headers.get('x-cold-start'), '1');
+    assert.equal((await res.json() as { value: string }).value, 'one');
+
+    // A module-level failure, after a line printed: refused with the exception, its line and the load's lines.
+    const broken = await upload(h.api, name, { 'main.py': py('print("loading v2")', 'import not_a_module_here', 'def handler(event, context):', '    return 2') });
+    const refused = await h.api.call('POST', `/functions/${name}/deploy`, { version: broken });
+    assert.equal(refused.status, 422);
+    const err = errorOf(refused);
+    assert.equal(err.code, 'DEPLOY_START_FAILED');
+    assert.match(String(err.message), /^version 2 did not start: ModuleNotFoundError: No module named 'not_a_module_here' \(main\.py:2\); version 1 keeps serving$/);
+    const details = refused.body.error as { version: number; cause: { code: string; type: string; line: number; stack: string }; logs: { msg: string }[] };
+    assert.equal(details.version, 2);
+    assert.equal(details.cause.code, 'FUNCTION_INIT_FAILED');
+    assert.equal(details.cause.type, 'ModuleNotFoundError');
+    assert.equal(details.cause.line, 2);
+    assert.match(details.cause.stack, /import not_a_module_here/);
+    assert.deepEqual(details.logs.map((l) => l.msg), ['loading v2']);
+    const fn = (await h.api.call('GET', `/functions/${name}`)).body.function as { activeVersion: number };
+    assert.equal(fn.activeVersion, 1);
+    assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });
+
+    // A load that crashes the runtime, and an ASGI app whose startup raises: refused as well.
+    const crash = await upload(h.api, name, { 'main.py': py('import os', 'os._exit(3)', 'def handler(event, context):', '    return 3') });
+    const crashed = await h.api.call('POST', `/functions/${name}/deploy`, { version: crash });
+    assert.equal(crashed.status, 422, JSON.stringify(crashed.body));
+    assert.equal(errorOf(crashed).code, 'DEPLOY_START_FAILED');
+    const asgi = await upload(h.api, name, {
+      'main.py': py(
+        'async def app(scope, receive, send):',
+        '    if scope["type"] == "lifespan":',
+        '        await receive()',
+        '        await send({"type": "lifespan.startup.failed", "message": "no database"})',
+        '        return',
+      ),
+    }, { entrypoint: 'main:app' });
+    const startup = await h.api.call('POST', `/functions/${name}/deploy`, { version: asgi });
+    assert.equal(startup.status, 422, JSON.stringify(startup.body));
+    assert.match(String(errorOf(startup).message), /no database/);
+    assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });
+
+    // `check: false` deploys it anyway; its first call then fails as the check said.
+    const forced = await h.api.call('POST', `/functions/${name}/deploy`, { version: broken, check: false });
+    assert.equal(forced.status, 200);
+    assert.equal(forced.body.start, undefined);
+    assert.equal((await invoke(name)).body.error.code, 'FUNCTION_INIT_FAILED');
+    // A rollback is checked too: back to version 1 works, to the crashing one does not.
+    assert.equal((await h.api.call('POST', `/functions/${name}/rollback`, { version: 1 })).body.start.checked, true);
+    const back = await h.api.call('POST', `/functions/${name}/rollback`, { version: crash });
+    assert.equal(errorOf(back).code, 'DEPLOY_START_FAILED');
+    assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });
+  });
+
   it('rolls back to the previous version, then to a named one, and logs every step', async () => {
     const name = fnName('rb');
     await createFunction(h.api, name);

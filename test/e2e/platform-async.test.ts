@@ -283,7 +283,7 @@ describe('async invocation (embedded platform)', () => {
   it('replays a failed run against the fixed version as a new linked run', async () => {
     const name = fnName('broken');
     // An import error is not retried (a new version fixes it, not waiting): one attempt, failed.
-    await deployed(api, name, { 'main.py': py('raise RuntimeError("broken at import")', 'def handler(event, context):', '    return 1') });
+    await deployed(api, name, { 'main.py': py('raise RuntimeError("broken at import")', 'def handler(event, context):', '    return 1') }, {}, { check: false });
     const a = await fireAsync(platform.url, name, '{"payload":"kept"}');
     const failed = await settled(api, a.runId);
     assert.equal(failed.state, 'failed');

@@ -131,16 +131,17 @@ export async function upload(api: Api, name: string, files: Record<string, strin
   return (res.body as { version: { version: number } }).version.version;
 }
 
-export async function deploy(api: Api, name: string, version?: number): Promise<void> {
-  const res = await api.call('POST', `/functions/${name}/deploy`, version === undefined ? {} : { version });
+/** `check: false`: without the start check (a test of code that does not load on purpose, at its calls). */
+export async function deploy(api: Api, name: string, version?: number, options: { check?: boolean } = {}): Promise<void> {
+  const res = await api.call('POST', `/functions/${name}/deploy`, { ...(version === undefined ? {} : { version }), ...options });
   if (res.status !== 200) throw new Error(`deploy ${name}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 /** Creates, uploads and deploys; returns the create answer (with invokeToken for `auth: token`). */
-export async function deployed(api: Api, name: string, files: Record<string, string>, settings: Record<string, unknown> = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+export async function deployed(api: Api, name: string, files: Record<string, string>, settings: Record<string, unknown> = {}, options: { check?: boolean } = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
   const created = await createFunction(api, name, settings);
   await upload(api, name, files);
-  await deploy(api, name);
+  await deploy(api, name, undefined, options);
   return created;
 }
 

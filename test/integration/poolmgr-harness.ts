@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import { defaultPoolConfig, PoolManager, type FunctionVersion, type InvocationResult, type PoolConfig } from '../../poolmgr/index.js';
 import type { WireEvent } from '../../protocol/index.js';
-import { makeEvent, py } from '../helpers/runtime-process.js';
+import { after, before } from 'node:test';
+import { makeEvent, py, removeFunction } from '../helpers/runtime-process.js';
 
 export { removeFunction, writeFunction, py } from '../helpers/runtime-process.js';
 
@@ -33,6 +34,22 @@ export async function openPool(overrides: Partial<PoolConfig> = {}): Promise<Poo
   const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, shutdownGraceMs: 1000, codeRoots: [tmpdir()], ...overrides }));
   await pool.start();
   return pool;
+}
+
+/**
+ * A pool opened before the suite's tests and closed after them, with the function folders they
+ * wrote (push them on `dirs`) removed then: `site.pool` once the tests run.
+ */
+export function usePool(overrides: Partial<PoolConfig> = {}): { pool: PoolManager; dirs: string[] } {
+  const site = { pool: null as unknown as PoolManager, dirs: [] as string[] };
+  before(async () => {
+    site.pool = await openPool(overrides);
+  });
+  after(async () => {
+    await site.pool.close();
+    for (const dir of site.dirs) await removeFunction(dir);
+  });
+  return site;
 }
 
 /** A FunctionVersion with a random name, for the function files in `dir`. */

@@ -5,40 +5,32 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { PoolManager } from '../../poolmgr/index.js';
-import { openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
+import { describe, it } from 'node:test';
+import { openPool, py, usePool, writeFunction } from './poolmgr-harness.js';
 
 describe('poolmgr: prepare (the kept bytecode compiler)', () => {
-  let pool: PoolManager;
-  const dirs: string[] = [];
-  before(async () => {
-    pool = await openPool({ poolSize: 1 });
-  });
-  after(async () => {
-    await pool.close();
-    for (const dir of dirs) await removeFunction(dir);
-  });
+  const site = usePool({ poolSize: 1 });
+  const { dirs } = site;
 
   it('prepare() compiles a folder (and its subfolders) in the kept compiler, true; a syntax error gives false', async () => {
     const good = await writeFunction({ 'main.py': py('def handler(event, context):', '    return 1'), 'lib/util.py': 'X = 1\n' });
     const bad = await writeFunction({ 'main.py': 'def handler(:\n' });
     dirs.push(good, bad);
-    assert.equal(await pool.prepare(good), true);
+    assert.equal(await site.pool.prepare(good), true);
     assert.ok(readdirSync(join(good, '__pycache__')).some((f) => f.startsWith('main.')));
     assert.ok(readdirSync(join(good, 'lib', '__pycache__')).some((f) => f.startsWith('util.')));
-    assert.equal(await pool.prepare(bad), false);
+    assert.equal(await site.pool.prepare(bad), false);
     // The compiler goes on serving after a failure.
     const again = await writeFunction({ 'main.py': 'Y = 2\n' });
     dirs.push(again);
-    assert.equal(await pool.prepare(again), true);
+    assert.equal(await site.pool.prepare(again), true);
     assert.equal(existsSync(join(again, '__pycache__')), true);
   });
 
   it('requests at once are all served (one by the kept compiler, the others by processes of their own)', async () => {
     const folders = await Promise.all([1, 2, 3].map((i) => writeFunction({ 'main.py': `V = ${i}\n` })));
     dirs.push(...folders);
-    assert.deepEqual(await Promise.all(folders.map((d) => pool.prepare(d))), [true, true, true]);
+    assert.deepEqual(await Promise.all(folders.map((d) => site.pool.prepare(d))), [true, true, true]);
     for (const d of folders) assert.equal(existsSync(join(d, '__pycache__')), true, d);
   });
 
@@ -48,7 +40,7 @@ describe('poolmgr: prepare (the kept bytecode compiler)', () => {
     dirs.push(dir);
     assert.equal(await own.prepare(dir), true);
     assert.equal(compilerChildren().length >= 1, true);
-    await pool.close(); // the shared pool's compiler too, so none of ours is left
+    await site.pool.close(); // the shared pool's compiler too, so none of ours is left
     await own.close();
     assert.deepEqual(compilerChildren(), []);
   });

@@ -1,0 +1,45 @@
+/**
+ * The start check of a deploy or rollback (docs/adr/0084-deploy-start-check.md): before the
+ * switch, an instance of the target version is started as a call would start one. A version whose
+ * code does not load (an import that fails, a module-level error, a lifespan startup that raises,
+ * a load past the init limit, a crash or out-of-memory while loading) is refused with
+ * DEPLOY_START_FAILED, the load's error and lines; the active version keeps serving.
+ */
+import { PlatformError, type LogLine, type StartCheck } from '../../protocol/index.js';
+import { versionTraits } from '../registry/store-registry.js';
+import type { FunctionRecord, VersionRecord } from '../store/index.js';
+import type { ServiceContext } from './context.js';
+
+/** What a deploy's answer says of its check: loaded (in `initMs`), or not checked and why. */
+export type StartReport = { checked: true; initMs: number } | { checked: false; reason: string };
+
+/** The load's last lines a refusal carries (all of them are in the error's `logs` up to this many). */
+const MAX_LINES = 100;
+
+/** Starts `version` of `record`'s function; throws DEPLOY_START_FAILED when it does not load. */
+export async function startCheck(ctx: ServiceContext, record: FunctionRecord, version: VersionRecord): Promise<StartReport> {
+  if (ctx.pool.tryStart === undefined) return { checked: false, reason: 'this platform\'s pool cannot start an instance ahead' };
+  const made = ctx.registry.candidate(record, version.version, version.entrypoint, versionTraits(version.manifest));
+  if ('skip' in made) return { checked: false, reason: made.skip };
+  const found: StartCheck = await ctx.pool.tryStart(made.fn);
+  if (found.outcome === 'skipped') return { checked: false, reason: found.reason };
+  if (found.outcome === 'started') return { checked: true, initMs: round(found.initMs) };
+  const { error } = found;
+  const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
+  const keeps = record.activeVersion !== null ? `version ${record.activeVersion} keeps serving` : 'nothing was deployed';
+  throw new PlatformError('DEPLOY_START_FAILED', `version ${version.version} did not start: ${error.type}: ${error.message}${at}; ${keeps}`, {
+    function: record.name,
+    version: version.version,
+    initMs: round(found.initMs),
+    cause: error,
+    logs: found.logs.slice(-MAX_LINES).map(shown),
+  });
+}
+
+function shown(line: LogLine): { stream: string; msg: string; level?: string } {
+  return { stream: line.stream, msg: line.msg, ...(line.level !== undefined ? { level: line.level } : {}) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
