@@ -12,6 +12,7 @@ import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } f
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
+import { terminalSafe } from '../terminal.js';
 import { readDotenv } from '../dotenv.js';
 import { previewDeploy } from '../deploy-preview.js';
 import type { Preflight } from '../preflight.js';
@@ -132,7 +133,8 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (flag(args, 'dry-run')) return dryRun(ctx, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   const note = str(args, 'message');
-  const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text)}`) };
+  // The build log holds the folder's own text (a requirement's marker, a build script's output): escaped like a function's logs.
+  const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text.split('\n').map((l) => terminalSafe(l)).join('\n'))}`) };
   const check = !flag(args, 'no-check');
   const result = await deployFolder(client, checked, { ...(auth ? { auth } : {}), ...(note !== undefined ? { note } : {}), force: flag(args, 'force'), deps, check }, plan === null ? undefined : await plan)
     .catch((err: unknown) => {

@@ -255,7 +255,19 @@ function indentJson(text: string): string {
 export function formatBody(a: InvokeAnswer): string {
   if (isJson(a)) return indentJson(a.body.toString('utf8'));
   if (isText(a)) return a.body.toString('utf8');
-  return `(${a.body.length} bytes of ${a.headers['content-type'] ?? 'binary data'}; save them with --output FILE)`;
+  // The type is the function's own header: escaped like its body (an 8-bit CSI or OSC drives some terminals).
+  return `(${a.body.length} bytes of ${terminalSafe(headerText(a.headers['content-type'] ?? 'binary data'))}; save them with --output FILE)`;
+}
+
+/**
+ * A response header value as people read it: Node hands header bytes over as Latin-1, the
+ * platform writes text values as UTF-8 (docs/gateway.md), so a value that is valid UTF-8 is shown
+ * decoded (`é`, not `Ã©`); any other is shown as its bytes. Escaped by the caller.
+ */
+function headerText(value: string): string {
+  const bytes = Buffer.from(value, 'latin1');
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : value;
 }
 
 /** Bodies above this are cut to a head on a terminal (docs/cli.md, "invoke"); piped, nothing is cut. */
@@ -395,7 +407,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // The body as it arrives (docs/cli.md, "invoke"): -o FILE written as it comes; a stream (SSE, a
   // StreamingResponse) printed as it comes, the -i headers before it and the summary line after.
   const live = new LiveBody(ctx, output === undefined ? undefined : resolve(ctx.cwd, output), (head) => {
-    if (flag(args, 'include')) for (const [k, v] of Object.entries(head.headers())) ctx.out.line(`${k}: ${v}`);
+    if (flag(args, 'include')) for (const [k, v] of Object.entries(head.headers())) ctx.out.line(terminalSafe(`${k}: ${headerText(v)}`));
   });
   const started = performance.now();
   const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req, live);
@@ -417,7 +429,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.line(summaryLine(answer, streamedMs));
   if (!live.printed) {
-    if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(`${k}: ${v}`);
+    if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(terminalSafe(`${k}: ${headerText(v)}`));
     ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
   }
   // The test invoke answers the failure with the call (its `error`); a direct call's is in the run record.

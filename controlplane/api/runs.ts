@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_STORED_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_STORED_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -248,10 +248,14 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
   };
 }
 
-/** Runs a request through the gateway's own invoke path, with trigger `test`. */
-/** A test invoke's body as the request the function gets: headers (lower-case), the payload bytes, the query string. */
+/**
+ * A test invoke's body as the request the function gets: headers (lower-case), the payload bytes,
+ * the query string. The platform's trust headers (`x-fp-trigger-id`, `x-fp-cron-tick`, any
+ * spelling) are dropped as `/fn/` drops them: an invoker's test call must not pass for a signed
+ * webhook delivery or a cron tick (red team of 2026-12-04).
+ */
 function requestOf(body: z.output<typeof testInvokeBody>): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
-  const headers: Pairs = Object.entries(body.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]);
+  const headers: Pairs = withoutTriggerHeaders(Object.entries(body.headers ?? {}).map(([k, v]): [string, string] => [k.toLowerCase(), v]));
   let payload: Uint8Array = new Uint8Array(0);
   if (body.body !== undefined) {
     payload = Buffer.from(JSON.stringify(body.body));

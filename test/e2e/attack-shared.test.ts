@@ -162,7 +162,7 @@ describe('attack: one workspace\'s slow async runs against every other workspace
 });
 
 describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
-  it('x-fp-trigger-id and x-fp-cron-tick from a caller of /fn and /async never reach the handler; a signed delivery\'s does', { timeout: 120_000 }, async () => {
+  it('x-fp-trigger-id and x-fp-cron-tick from a caller of /fn, /async or the API\'s test invoke never reach the handler; a signed delivery\'s does', { timeout: 120_000 }, async () => {
     const t = await tenant();
     const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick"), "names": sorted(k for k in h if "fp" in k)}');
     // As `init --template webhook` makes it: public (the default), with a GitHub-style trigger.
@@ -190,6 +190,15 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
       }
     };
     assert.deepEqual(await result(runId), { trigger: null, tick: null, names: [] });
+    // The API's test invoke (an invoker token's, a saved test case's), sync and async: dropped too.
+    const invoker = await t.api.call('POST', '/tokens', { role: 'invoker', label: 'tests' });
+    const asInvoker = new Api(h.url, invoker.body.secret as string);
+    const tested = await asInvoker.call('POST', '/functions/receiver/invoke', { headers: forged, body: {} });
+    assert.equal(tested.status, 200, JSON.stringify(tested.body));
+    assert.deepEqual(tested.body.body, { trigger: null, tick: null, names: [] });
+    const testedAsync = await asInvoker.call('POST', '/functions/receiver/invoke/async', { headers: forged, body: {} });
+    assert.equal(testedAsync.status, 202, JSON.stringify(testedAsync.body));
+    assert.deepEqual(await result(testedAsync.body.runId as string), { trigger: null, tick: null, names: [] });
     // The real delivery still carries the trigger's id (set by the platform).
     const secret = (await t.api.call('POST', '/functions/receiver/triggers/github/secret/rotate', {})).body.secret as string;
     const { createHmac } = await import('node:crypto');

@@ -209,10 +209,12 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const timeoutBefore = await timeoutOf();
     assert.equal(typeof timeoutBefore, 'number');
     writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-deps\nlimits:\n  timeout: 7s\n`);
-    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\n');
+    // A marker holding a terminal escape: pip quotes it in the build log, which is printed escaped.
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\nbeta ; os_name == "nt\x1b[2J"\n');
     const bad = await cli(['deploy', dir]);
     assert.equal(bad.code, EXIT.API, bad.stderr);
     assert.match(bad.stderr, /dependency build log/);
+    assert.ok(!bad.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
     assert.match(bad.stderr, /No matching distribution found for no-such-package-here/);
     assert.match(bad.stderr, /\[DEPS_NOT_FOUND\]/);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
@@ -258,6 +260,26 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const back = await cli(['rollback', fn, '--to', '1']);
     assert.equal(back.code, EXIT.OK, back.stderr);
     assert.match(back.stdout, /Start check: it loaded in/);
+  });
+
+  it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
+    const dir = join(work, 'c1-headers');
+    mkdirSync(dir);
+    const fn = `${name}-c1`;
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
+    // 8-bit CSI (U+009B) clears a screen, OSC (U+009D) … ST (U+009C) sets a title, on terminals that take C1 in UTF-8.
+    writeFileSync(join(dir, 'main.py'), [
+      'def handler(event, context):',
+      '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream x\\u009b2J", "x-note": "a\\u009d0;TITLE\\u009c"},',
+      '            "body": "AAECAw==", "isBase64Encoded": True}',
+      '',
+    ].join('\n'));
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const shown = await cli(['invoke', fn, '--include']);
+    assert.equal(shown.code, EXIT.OK, shown.stderr);
+    assert.match(shown.stdout, /^x-note: a\\x9d0;TITLE\\x9c$/m);
+    assert.match(shown.stdout, /\(4 bytes of application\/octet-stream x\\x9b2J; save them with --output FILE\)/);
+    assert.doesNotMatch(shown.stdout, /[\u0080-\u009f]/);
   });
 
   it('rollback brings the old behaviour back', async () => {
