@@ -191,6 +191,7 @@ export const ERRORS = {
   OUTPUT_FAILED: { status: 500, component: 'cli', title: 'The CLI could not write the answer to the file named by --output.' },
   VALIDATION_FAILED: { status: 400, component: 'cli', title: "The folder has problems validate reports; deploy uploaded nothing." },
   DEPLOY_START_FAILED: { status: 422, component: 'controlplane', title: 'The version did not start (its code did not load); the active version keeps serving.' },
+  DATA_TOO_MANY_CURSORS: { status: 429, component: 'function', title: 'The bound database has as many cursors open as it may: read them to the end or close them before opening more.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -30,6 +30,11 @@ export interface DataProxyOptions {
   maxMessageBytes?: number;
   /** Cursors remembered per binding (oldest forgotten first). */
   maxCursors?: number;
+  /**
+   * Cursors open at once on one database, all its connections together (default
+   * DEFAULT_MAX_OPEN_CURSORS); a command that would open one more is refused (DATA_TOO_MANY_CURSORS).
+   */
+  maxOpenCursors?: number;
   /** Connections one function may hold open at once (default 256); more are closed at once. */
   maxConnectionsPerFunction?: number;
   /**
@@ -58,7 +63,16 @@ export interface DataProxyOptions {
 }
 
 /** MongoDB error codes used in refusals (the driver raises OperationFailure with them). */
-const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031 } as const;
+const CODE = { unauthorized: 13, authFailed: 18, hostUnreachable: 6, commandNotFound: 59, exceededStorage: 14031, tooManyCursors: 2 } as const;
+
+/**
+ * Cursors open at once per database. FerretDB's SQLite backend gives a database at most 100
+ * connections of its pool, and every open cursor holds one: the 101st `find` of a function that
+ * kept 100 open (never exhausted, never closed) waited for ever, its connection with it, and every
+ * later command on that database hung, the platform's `listDatabases` (for every workspace)
+ * included (red team of 2026-12-04). Below that bound, with room for the platform's own commands.
+ */
+const DEFAULT_MAX_OPEN_CURSORS = 64;
 /** How old a database's measured size may be before a write measures it again (one dbStats at a time per database). */
 const SIZE_REFRESH_MS = 1_000;
 
@@ -138,6 +152,8 @@ class CursorSet {
 export class DataProxy {
   private readonly listeners = new Map<string, Listener>();
   private readonly cursors = new Map<string, CursorSet>();
+  /** Cursors open now per physical database, over all its connections (a cursor lives on its connection). */
+  private readonly openCursors = new Map<string, number>();
   private readonly maxMessageBytes: number;
   private nextConnectionId = 1;
   private nextRequestId = 1;
@@ -228,6 +244,13 @@ export class DataProxy {
     let grant: Grant | null = null;
     /** The binding's cursor ids, looked up once at authentication (not per command). */
     let cursors: CursorSet | null = null;
+    /** The cursors this connection opened and has not exhausted or killed, and their database. */
+    const open = new Set<string>();
+    let openOn: string | null = null;
+    const forgetOpen = (): void => {
+      if (openOn !== null) this.countOpen(openOn, -open.size);
+      open.clear();
+    };
     let user: string | null = null;
     let backend: BackendConnection | null = null;
     const reader = new FrameReader(this.maxMessageBytes);
@@ -263,6 +286,7 @@ export class DataProxy {
     socket.on('close', () => {
       listener.connections.delete(socket);
       backend?.close();
+      forgetOpen(); // the server closes a connection's cursors with it
       charge();
     });
     socket.on('error', () => undefined);
@@ -320,6 +344,11 @@ export class DataProxy {
         reply(errorDoc(CODE.exceededStorage, 'DATA_QUOTA_EXCEEDED', `the database is over its ${this.options.maxDatabaseBytes} bytes (FP_DATA_MAX_DATABASE_BYTES): delete data to write again`), header.requestId);
         return done();
       }
+      if (decision.cursor && decision.command !== 'getMore' && (this.openCursors.get(grant!.physical) ?? 0) >= (this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS)) {
+        this.stats.refused += 1;
+        reply(errorDoc(CODE.tooManyCursors, 'DATA_TOO_MANY_CURSORS', `${this.options.maxOpenCursors ?? DEFAULT_MAX_OPEN_CURSORS} cursors are open on this database: read them to the end or close them (cursor.close()) before opening more`), header.requestId);
+        return done();
+      }
       if (this.hung(functionKey)) {
         unavailable(unreachable(TIMED_OUT));
         return done();
@@ -331,6 +360,7 @@ export class DataProxy {
           if (err !== null) {
             connection.close();
             if (backend === connection) backend = null;
+            forgetOpen(); // the server's connection, and its cursors, are gone
             if ((err as NodeJS.ErrnoException).code === ETIMEDOUT) this.markHung(functionKey);
             // The reason without the server's address (a socket path, a host and port): a function
             // learns nothing of where the platform keeps its database server.
@@ -341,7 +371,14 @@ export class DataProxy {
           // The backend answers our frame; the function sees its own request id in responseTo (the same bytes).
           socket.write(answer!);
           if (!charge()) return overHeld();
-          this.account(grant!, decision, command, answer!, cursors!);
+          const change = this.account(grant!, decision, command, answer!, cursors!);
+          for (const id of change.closed) if (open.delete(id)) this.countOpen(openOn!, -1);
+          if (change.opened !== null && !open.has(change.opened)) {
+            if (openOn !== grant!.physical) forgetOpen(); // authenticated again, on another binding
+            openOn = grant!.physical;
+            open.add(change.opened);
+            this.countOpen(openOn, 1);
+          }
         } catch {
           return close(); // never thrown into the backend socket's event: this connection ends, nothing else
         }
@@ -493,18 +530,25 @@ export class DataProxy {
     return { grant, user };
   }
 
-  private account(grant: Grant, decision: Extract<Decision, { kind: 'forward' }>, command: Command, answer: Buffer, cursors: CursorSet): void {
-    if (!decision.cursor && decision.write === null && decision.command !== 'killCursors') return;
+  /**
+   * The binding's cursors and the run's writes after a reply. Returns the cursor the command
+   * opened (`opened`) and those it ended (exhausted by a getMore, killed), for the open count.
+   */
+  private account(grant: Grant, decision: Extract<Decision, { kind: 'forward' }>, command: Command, answer: Buffer, cursors: CursorSet): CursorChange {
+    const change: CursorChange = { opened: null, closed: [] };
+    if (!decision.cursor && decision.write === null && decision.command !== 'killCursors') return change;
     const summary = summarizeReply(answer);
-    if (summary === null || !summary.ok) return;
-    if (decision.command === 'killCursors') for (const id of decision.cursorIds) cursors.delete(id);
+    if (summary === null || !summary.ok) return change;
+    if (decision.command === 'killCursors') change.closed = decision.cursorIds;
     if (decision.cursor && summary.cursorId !== null) {
-      if (summary.cursorId === '0') for (const id of decision.cursorIds) cursors.delete(id);
-      else cursors.add(summary.cursorId);
+      if (summary.cursorId === '0') change.closed = decision.cursorIds;
+      else change.opened = summary.cursorId;
     }
-    if (decision.write === null || decision.collection === null) return;
+    for (const id of change.closed) cursors.delete(id);
+    if (change.opened !== null) cursors.add(change.opened);
+    if (decision.write === null || decision.collection === null) return change;
     const runId = runIdOfComment(command.comment);
-    if (runId === null) return;
+    if (runId === null) return change;
     const n = summary.n ?? 0;
     const counts =
       decision.write === 'insert' ? { inserted: n }
@@ -512,7 +556,21 @@ export class DataProxy {
           : decision.write === 'update' ? { updated: summary.nModified ?? 0, upserted: summary.upserted }
             : command.remove ? { deleted: summary.lastErrorN ?? 0 } : { updated: summary.lastErrorN ?? 0 };
     this.options.ledger.record(grant.functionKey, runId, grant.physical, decision.collection, counts);
+    return change;
   }
+
+  /** Adds `delta` to the cursors open on `database`. */
+  private countOpen(database: string, delta: number): void {
+    const n = (this.openCursors.get(database) ?? 0) + delta;
+    if (n > 0) this.openCursors.set(database, n);
+    else this.openCursors.delete(database);
+  }
+}
+
+/** What a reply did to the cursors: the one it opened, the ones it ended. */
+interface CursorChange {
+  opened: string | null;
+  closed: string[];
 }
 
 /** A command that can make its database bigger: inserts, updates, upserting findAndModify, new collections and indexes. */

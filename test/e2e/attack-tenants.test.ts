@@ -220,6 +220,16 @@ describe('attack: a tenant\'s dependency builds against another workspace\'s dep
   });
 });
 
+/** Deploys `code` as `name` of tenant `t`, bound to its database `database` (a 120 s timeout), and calls it once. */
+async function callBound(t: { name: string; api: Api }, name: string, database: string, code: string): Promise<Response> {
+  const manifest = { kind: 'function', name, data: { mongo: { database } }, limits: { timeout: '120s' } };
+  await t.api.call('POST', '/functions', { name });
+  const up = await t.api.call('POST', `/functions/${name}/versions`, { files: filesOf({ 'main.py': code }), manifest });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  assert.equal((await t.api.call('POST', `/functions/${name}/deploy`, {})).status, 200);
+  return fetch(`${h.url}/fn/${name}.${t.name}/`);
+}
+
 describe('attack: a function filling its bound database (the state directory\'s disk)', () => {
   it('writes past FP_DATA_MAX_DATABASE_BYTES are refused (DATA_QUOTA_EXCEEDED); reads and deletes still work', { timeout: 180_000 }, async () => {
     const t = await tenant({});
@@ -238,12 +248,7 @@ describe('attack: a function filling its bound database (the state directory\'s 
       '    context.db.fill.delete_many({})',
       '    return {"written": written, "refused": refused, "count": count}',
     );
-    const manifest = { kind: 'function', name: 'filler', data: { mongo: { database: 'fill' } }, limits: { timeout: '120s' } };
-    await t.api.call('POST', '/functions', { name: 'filler' });
-    const up = await t.api.call('POST', '/functions/filler/versions', { files: filesOf({ 'main.py': filler }), manifest });
-    assert.equal(up.status, 201, JSON.stringify(up.body));
-    assert.equal((await t.api.call('POST', '/functions/filler/deploy', {})).status, 200);
-    const res = await fetch(`${h.url}/fn/filler.${t.name}/`);
+    const res = await callBound(t, 'filler', 'fill', filler);
     const body = (await res.json()) as { written: number; refused: string | null; count: number };
     assert.equal(res.status, 200, JSON.stringify(body));
     // Before: all 40 MiB were written, and as much more as the function's time allowed, under no limit.
@@ -280,15 +285,50 @@ describe('attack: a function copying its bound database into itself (red team 2,
       '        db.drop_collection(name)',
       '    return {"out": out, "merge": merge, "read": read}',
     );
-    const manifest = { kind: 'function', name: 'copier', data: { mongo: { database: 'copy' } }, limits: { timeout: '120s' } };
-    await t.api.call('POST', '/functions', { name: 'copier' });
-    const up = await t.api.call('POST', '/functions/copier/versions', { files: filesOf({ 'main.py': copier }), manifest });
-    assert.equal(up.status, 201, JSON.stringify(up.body));
-    assert.equal((await t.api.call('POST', '/functions/copier/deploy', {})).status, 200);
-    const res = await fetch(`${h.url}/fn/copier.${t.name}/`);
+    const res = await callBound(t, 'copier', 'copy', copier);
     const body = (await res.json()) as { out: unknown; merge: unknown; read: unknown };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.deepEqual(body, { out: 'DATA_QUOTA_EXCEEDED', merge: 'DATA_QUOTA_EXCEEDED', read: 'ok' });
+  });
+});
+
+describe('attack: a function holding cursors open on its bound database (red team of 2026-12-04)', () => {
+  // FerretDB's SQLite backend gives a database 100 pool connections and every open cursor holds
+  // one: the 101st find waited for ever, and so did every later command on that database, and the
+  // platform's listDatabases for every workspace.
+  it('past 64 open cursors a find is refused (DATA_TOO_MANY_CURSORS); closing one lets the next open; the database and the listing keep answering', { timeout: 180_000 }, async () => {
+    const t = await tenant({});
+    const holder = py(
+      'def handler(event, context):',
+      '    db = context.db',
+      '    db.small.insert_many([{"i": i} for i in range(5)])',
+      '    cursors, refused = [], None',
+      '    for i in range(101):',
+      '        try:',
+      '            c = db.small.find({}, batch_size=1)',
+      '            next(c)',
+      '            cursors.append(c)',
+      '        except Exception as err:',
+      '            refused = getattr(err, "details", {}).get("fpCode") or repr(err)[:200]',
+      '            break',
+      '    held = len(cursors)',
+      '    cursors.pop().close()',
+      '    again = db.small.find({}, batch_size=1)',
+      '    next(again)',
+      '    for c in cursors: c.close()',
+      '    again.close()',
+      '    count = db.small.count_documents({})',
+      '    db.small.drop()',
+      '    return {"held": held, "refused": refused, "count": count}',
+    );
+    const res = await callBound(t, 'holder', 'held', holder);
+    const body = (await res.json()) as { held: number; refused: string | null; count: number };
+    const run = async (): Promise<unknown> => (await t.api.call('GET', `/runs/${res.headers.get('x-run-id') ?? ''}`)).body;
+    assert.equal(res.status, 200, JSON.stringify(await run()));
+    assert.deepEqual(body, { held: 64, refused: 'DATA_TOO_MANY_CURSORS', count: 5 });
+    // The platform's listing of databases answers (it hung, for every workspace).
+    const listed = await h.api.call('GET', '/data/databases');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
   });
 });
 
