@@ -20,6 +20,7 @@ export * from './redis-keys.js';
 export * from './code-checks.js';
 export * from './function-key.js';
 export * from './trigger-headers.js';
+export * from './env-size.js';
 export * from './declared-length.js';
 export * from './roles.js';
 export * from './audit-actions.js';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isIanaZone, parseCronSchedule } from './cron-schedule.js';
+import { envSizeProblem } from './env-size.js';
 import { isPlatformError, PlatformError } from './errors.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDurationMs, parseMemoryBytes, parseRate, RATE_PATTERN, type Rate } from './units.js';
 
@@ -255,6 +256,10 @@ export const manifestSchema = z.strictObject({
     // NUL: no process environment can hold it, so every specialize failed (FUNCTION_INIT_FAILED) on
     // a value the API had stored (red team 3); secrets refused it already.
     .record(envNameSchema('env names are letters, digits and _, not starting with a digit'), z.string({ error: (issue) => (issue.input === null ? 'env values must be strings: an empty value is written "" (NAME: "")' : 'env values must be strings (quote numbers and booleans)') }).regex(/^[^\x00]*$/, 'env values must not contain NUL'))
+    .superRefine((env, ctx) => {
+      const problem = envSizeProblem(env);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .default({}),
   version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'version: 1-64 of letters, digits, ., _ and -').optional(),
   data: dataSchema.optional(),

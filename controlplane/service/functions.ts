@@ -3,7 +3,7 @@
  * first, then — in the same turn — to the registry and token index the gateway reads, and the
  * pool drains instances whose settings went stale.
  */
-import { ceilingIssues, nameOfKey, PlatformError } from '../../protocol/index.js';
+import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
 import { isStoreError, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
@@ -44,8 +44,16 @@ function checkCeilings(ctx: ServiceContext, settings: Partial<FunctionSettings>)
   throw new PlatformError('INVALID_FIELD', `${issue.field}: ${issue.message}`, { field: issue.field, limit: first.limit, issues: [issue] });
 }
 
+/** A function's env and secrets together are bounded (protocol/env-size.ts): INVALID_FIELD `env` (or `secrets`) past it. */
+function checkEnvSize(env: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>, changed: 'env' | 'secrets'): void {
+  const problem = envSizeProblem(env, secrets);
+  if (problem === null) return;
+  throw new PlatformError('INVALID_FIELD', `${changed}: ${problem}`, { field: changed, issues: [{ code: 'INVALID_FIELD', field: changed, message: problem }] });
+}
+
 export async function createFunction(ctx: ServiceContext, name: string, settings: FunctionSettings, issuer: Issuer = DURABLE): Promise<FunctionChange> {
   checkCeilings(ctx, settings);
+  checkEnvSize(settings.env, settings.secrets ?? {}, settings.secrets !== undefined && Object.keys(settings.secrets).length > 0 ? 'secrets' : 'env');
   return ctx.locks.run(name, async () => {
     const record = await ctx.store.functions.create(name, settings);
     // Leftovers of a deleted namesake (e.g. a crash during its delete) must not pass for version 1.
@@ -66,6 +74,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
     const current = await getFunction(ctx, name);
     const patch = change(current);
     checkCeilings(ctx, patch);
+    if (patch.env !== undefined || patch.secrets !== undefined) checkEnvSize(patch.env ?? current.env, patch.secrets ?? current.secrets, patch.secrets !== undefined ? 'secrets' : 'env');
     const record = await ctx.store.functions.update(name, current.revision, patch);
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
     const invokeToken = needsToken ? await issueInvokeToken(ctx, name, issuer) : null;

@@ -100,6 +100,26 @@ describe('attack: env values a process cannot hold', () => {
     assert.equal((await h.api.call('POST', '/functions', { name: 'nul-env2', env: { E: '\u0000' } })).status, 400);
   });
 
+  it('env and secrets past 64 KiB together are refused (a deployer filled the platform\'s memory with 1 MiB of env per function)', async () => {
+    await createFunction(h.api, 'big-env');
+    const kib = (n: number): string => 'v'.repeat(n * 1024);
+    // 60 KiB of env fits; 4 KiB of secrets more do not: the refusal names the field that grew.
+    const fits = await h.api.call('PATCH', '/functions/big-env', { env: { A: kib(30), B: kib(30) } });
+    assert.equal(fits.status, 200, JSON.stringify(fits.body));
+    const refused = await h.api.call('PATCH', '/functions/big-env', { secrets: { S: kib(5) } });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    const error = (refused.body as { error: { code: string; field: string; message: string } }).error;
+    assert.deepEqual([error.code, error.field], ['INVALID_FIELD', 'secrets']);
+    assert.match(error.message, /at most 65536 \(64 KiB\)/);
+    assert.doesNotMatch(error.message, /vvvv/, 'no value is echoed');
+    const tooMuch = await h.api.call('PATCH', '/functions/big-env', { env: { A: kib(65) } });
+    assert.equal((tooMuch.body as { error: { field: string } }).error.field, 'env');
+    assert.equal((await h.api.call('POST', '/functions', { name: 'big-env2', env: { E: kib(65) } })).status, 400);
+    // What was refused was not stored.
+    const held = (await h.api.call('GET', '/functions/big-env')).body.function as { env: Record<string, string>; secrets: string[] };
+    assert.deepEqual([Object.keys(held.env), held.secrets], [['A', 'B'], []]);
+  });
+
   it('an env or secret named __proto__ is refused (it was answered 200 and silently dropped)', async () => {
     await createFunction(h.api, 'proto-env');
     for (const body of [{ env: { ['__proto__']: 'x' } }, { secrets: { ['__proto__']: 'x' } }]) {
