@@ -168,10 +168,40 @@ def pip_message(output: str, code: str, sdists: bool) -> str:
             skipping = False
         if not skipping and line.strip() and "pip.pypa.io" not in line:
             kept.append(line.rstrip())
-    message = "\n".join(kept) or "pip failed without a message"
-    if not sdists and "No matching distribution" in message:
-        message += "\n(this platform installs wheels only: a package without a wheel for this Python cannot be installed)"
+    message = "\n".join(_short_versions(line) for line in kept) or "pip failed without a message"
+    if "No matching distribution" in message or "Could not find a version" in message:
+        message += "\n" + _not_found_hint(message, sdists)
     return message[:MESSAGE_CHARS]
+
+
+_FROM_VERSIONS = re.compile(r"\(from versions: ([^)]*)\)")
+
+# Distributions published as sources only, and the one with wheels to use instead.
+_WHEELED = {"psycopg2": "psycopg2-binary"}
+
+
+def _short_versions(line: str) -> str:
+    """pip's `(from versions: …)` lists every release (70 for urllib3): the first three and last five."""
+    def cut(m):
+        versions = [v.strip() for v in m.group(1).split(",")]
+        if len(versions) <= 10:
+            return m.group(0)
+        return f"(from versions: {', '.join(versions[:3])}, … {len(versions) - 8} more …, {', '.join(versions[-5:])})"
+    return _FROM_VERSIONS.sub(cut, line)
+
+
+def _not_found_hint(message: str, sdists: bool) -> str:
+    """What a "no matching distribution" means, from what pip listed: releases exist but none fits
+    the constraints given, or none at all (no such project, or, wheels only, none with a wheel)."""
+    found = _FROM_VERSIONS.search(message)
+    if found is not None and found.group(1).strip() not in ("", "none"):
+        return "(releases exist, listed above, but none fits the version constraints given: check the pins, and pins of the same package in other lines)"
+    if sdists:
+        return "(no release at all: check the name's spelling, and the package index in use)"
+    name = re.search(r"No matching distribution found for ([A-Za-z0-9._-]+)", message)
+    instead = _WHEELED.get(requirements.normalize(name.group(1))) if name else None
+    hint = "(no release with a wheel for this Python: the name is misspelt, or the package is published as sources only, and this platform installs wheels only"
+    return hint + (f"; use {instead!r} instead)" if instead else ")")
 
 
 def runtime_pins() -> dict:

@@ -68,15 +68,19 @@ def modules_of(dist: str) -> set:
 
 def guessed_modules(name: str) -> set:
     """The modules a distribution that is not installed here probably provides: its name with `_`,
-    and without the `python-` / `py` prefix or `-python` suffix many carry (python-slugify → slugify,
-    python-magic → magic, pyserial → serial). A wrong guess only hides a warning; a missing one
-    warned about a module the requirement does provide."""
+    without the `python-` / `py` prefix or `-python` suffix many carry (python-slugify → slugify,
+    python-magic → magic, pyserial → serial), and its first word (strawberry-graphql → strawberry,
+    google-cloud-storage → google; flask-sqlalchemy → flask, which it brings). A wrong guess only
+    hides a warning; a missing one warned about a module the requirement does provide."""
     stems = {name}
     for prefix in ("python-", "py-", "py"):
         if name.startswith(prefix) and len(name) > len(prefix):
             stems.add(name[len(prefix):])
     if name.endswith("-python") and len(name) > len("-python"):
         stems.add(name[: -len("-python")])
+    for stem in list(stems):
+        if "-" in stem:
+            stems.add(stem.split("-")[0])
     return {stem.replace("-", "_") for stem in stems}
 
 
@@ -176,10 +180,16 @@ def undeclared(trees: dict, files, entry_file, declared_names):
         if spec is not None:
             continue  # the runtime's own packages have it
         reported.add((top, rel))
-        dist = _SUGGEST.get(top, top.replace("_", "-"))
         why = _IMPLIED_WHY.get(top)
         what = f"uses {why}, which needs {top!r}" if why is not None else f"imports {top!r}"
+        # A distribution is named only when known to provide the module: a guess from the module's
+        # name can be another project on PyPI (`strawberry` is not strawberry-graphql).
+        known = _SUGGEST.get(top)
+        add = f"add {known!r} to requirements.txt" if known is not None else "add the package that provides it to requirements.txt"
+        # Declared packages not installed here may bring it as one of their own dependencies
+        # (flask-sqlalchemy brings sqlalchemy): that cannot be told without installing them.
+        brought = " (if one of the declared packages brings it as a dependency of its own, nothing is missing)" if declared_names else ""
         warnings.append({"file": rel, "line": line,
-                         "message": f"{what}, an undeclared third-party module: the runtime does not provide it and no "
-                                    f"requirement does; add {dist!r} (or the package that provides it) to requirements.txt"})
+                         "message": f"{what}, a third-party module that the runtime does not provide and no declared "
+                                    f"requirement names: {add}{brought}"})
     return warnings

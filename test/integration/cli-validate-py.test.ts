@@ -186,13 +186,20 @@ describe('runtime/validate.py', () => {
     const bare = await check(files, 'main:handler');
     const missing = (r: PyReport): string[] => r.warnings.map((w) => `${w.file}:${w.line}`).sort();
     assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/util.py:2', 'main.py:2']);
-    assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /undeclared.*'pillow'/i);
+    assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /imports 'PIL', a third-party module .* no declared requirement names: add 'pillow' to requirements\.txt$/);
+    // A module of no known distribution: no name guessed from it (a guess can be another project on PyPI).
+    assert.match(bare.warnings.find((w) => w.file === 'lib/util.py')!.message, /imports 'undeclared_pkg_x', .*: add the package that provides it to requirements\.txt$/);
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
     const declared = await check({ ...files, 'requirements.txt': 'Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:00\n', 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);
     // A distribution not installed here, named `python-<module>` (python-slugify provides slugify): no warning.
     const prefixed = await check({ 'main.py': 'import slugify\nimport magic\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'python-slugify==8.0.4\npython-magic\n' }, 'main:handler');
     assert.deepEqual(missing(prefixed), []);
+    // Named by its first word (strawberry-graphql provides strawberry, flask-sqlalchemy brings flask), extras and all.
+    const worded = await check({ 'main.py': 'import strawberry\nimport flask\nimport sqlalchemy\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'strawberry-graphql[fastapi]==0.240.0\nflask-sqlalchemy\n' }, 'main:handler');
+    // sqlalchemy comes with flask-sqlalchemy, which cannot be told without installing it: said, as a maybe.
+    assert.deepEqual(missing(worded), ['main.py:3']);
+    assert.match(worded.warnings[0]!.message, /if one of the declared packages brings it as a dependency of its own, nothing is missing\)$/);
     assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['beautifulsoup4', 'pyproject.toml', null]]);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
