@@ -92,6 +92,16 @@ export class PoolManager implements InstanceOwner {
     return this.config.maxInstancesTotal + Math.max(1, Math.ceil(this.config.maxInstancesTotal / 8));
   }
 
+  /** Calls waiting in every queue, and per workspace (their queues' onLength). */
+  private queuedCount = 0;
+  private readonly workspaceQueued = new Map<string, number>();
+
+  /** Room for one more waiting call of `workspace`: its share (`maxQueuedTotal`) and the platform's (an eighth more). */
+  private queueRoom(workspace: string): boolean {
+    const share = this.config.maxQueuedTotal;
+    return (this.workspaceQueued.get(workspace) ?? 0) < share && this.queuedCount < share + Math.max(1, Math.ceil(share / 8));
+  }
+
   /** The most instances `workspace` may have: its quota, and never more than `maxInstancesTotal`. */
   private capOf(workspace: string): number {
     return Math.min(this.workspaceCaps.get(workspace) ?? Infinity, this.config.maxInstancesTotal);
@@ -486,6 +496,10 @@ export class PoolManager implements InstanceOwner {
     if (queue.length >= limits.maxQueue) {
       call.fail(this.quotaRefusal(call.group) ?? hostError('FUNCTION_BUSY', null, 'QueueFull',
         `all ${limits.maxInstances} instances are busy and ${queue.length} calls are already waiting`));
+    } else if (!first && !this.queueRoom(call.group.workspace)) {
+      // A call handed back (`first`) was accepted already: it always gets its place back.
+      call.fail(hostError('FUNCTION_BUSY', null, 'QueueFull',
+        `all ${limits.maxInstances} instances are busy and the platform holds as many waiting calls as it takes (FP_MAX_QUEUED_CALLS)`));
     } else if (call.signal?.aborted === true) {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
     } else {
@@ -545,6 +559,12 @@ export class PoolManager implements InstanceOwner {
     if (group === undefined) {
       const created = new FunctionGroup(key, fn);
       created.quotaRefusal = () => this.quotaRefusal(created);
+      created.queue.onLength = (delta) => {
+        this.queuedCount += delta;
+        const n = (this.workspaceQueued.get(created.workspace) ?? 0) + delta;
+        if (n > 0) this.workspaceQueued.set(created.workspace, n);
+        else this.workspaceQueued.delete(created.workspace);
+      };
       group = created;
       this.groups.set(key, group);
     } else {
