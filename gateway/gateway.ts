@@ -96,6 +96,8 @@ export interface Gateway {
   invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
   /** The admission of `/fn/<name>/` minus the invoke token, for a call the API makes (Invoker.admit). */
   admit(name: string): PlatformError | null | Promise<PlatformError | null>;
+  /** The first step of close(), at once: new invocations are refused (503 SHUTTING_DOWN, /readyz 503), nothing new is accepted. */
+  stopAccepting(): void;
   /**
    * Graceful stop: refuse new invocations (503 SHUTTING_DOWN, /readyz 503), stop listening, let
    * in-flight requests finish for up to shutdownGraceMs, flush run records, close connections.
@@ -253,15 +255,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   let closing: Promise<void> | null = null;
+  const stopAccepting = (): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    server.stopListening();
+  };
   return {
     port: server.port,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`,
     invoke: (name, request, trigger) => invokeDirect(deps, name, request, trigger),
     admit: (name) => admitDirect(deps, name),
+    stopAccepting,
     close() {
       closing ??= (async () => {
-        shuttingDown = true;
-        server.stopListening();
+        stopAccepting();
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, config.shutdownGraceMs);

@@ -214,10 +214,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     });
     gateway = started;
     cleanup.push(() => started.close());
-    // Runs after the gateway is up (attempts invoke through it), with the cron scheduler; both stopped first at close, before
-    // the gateway refuses calls and long before the queue closes.
+    // Runs after the gateway is up (attempts invoke through it), with the cron scheduler. At close
+    // the gateway refuses new calls first (/readyz 503 at once), then the dispatcher's attempts and
+    // the gateway's calls in flight finish side by side, within one grace (they took two in turn,
+    // while /readyz said ready and new calls were taken: reliability probe 2026-12-04); the queue
+    // closes long after.
     controlPlane.startDispatcher();
-    cleanup.push(() => controlPlane.stopDispatcher());
+    cleanup.push(async () => {
+      started.stopAccepting();
+      await Promise.all([controlPlane.stopDispatcher(), started.close()]);
+    });
 
     let closing: Promise<void> | null = null;
     return {

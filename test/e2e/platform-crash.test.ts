@@ -5,7 +5,8 @@
  * attempt is redelivered and the run ends `succeeded`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -36,6 +37,53 @@ async function runState(api: Api, runId: string, until: (state: string) => boole
     await sleep(50);
   }
 }
+
+/** Host pids whose command name (comm) is `name`. */
+function pidsNamed(name: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe('a platform killed outright while a handler is busy', { timeout: 60_000 }, () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fp-orphan-'));
+  after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  // Its box died with it only when the handler read the closed channel: one busy in a loop ran on
+  // for ever, past its timeout, with no one left to enforce it (reliability probe, 2026-12-04).
+  it('SIGKILL: the busy handler\'s process dies with it (its box goes with the platform)', async () => {
+    const first = startMain(['--state-dir', stateDir, '--port', '0'], ENV);
+    const { url, token } = await started(first);
+    const name = fnName('spin');
+    const marker = `fp${randomBytes(5).toString('hex')}`; // a comm of at most 15 characters
+    await deployed(new Api(url, token!), name, { 'main.py': py(
+      'import ctypes',
+      'def handler(event, context):',
+      '    ctypes.CDLL(None).prctl(15, event["query"]["name"].encode(), 0, 0, 0)  # PR_SET_NAME',
+      '    while True:',
+      '        pass',
+    ) }, { limits: { timeout: '60s' } });
+    const call = fetch(`${url}/fn/${name}/?name=${marker}`).catch(() => null);
+    for (let i = 0; pidsNamed(marker).length === 0; i++) {
+      assert.ok(i < 200, 'the handler never started');
+      await sleep(50);
+    }
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await call;
+    for (let i = 0; pidsNamed(marker).length > 0; i++) {
+      assert.ok(i < 60, `the handler (pid ${pidsNamed(marker).join(', ')}) outlived its platform by 3 s`);
+      await sleep(50);
+    }
+  });
+});
 
 describe('platform crash during an async run', { timeout: 60_000 }, () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-crash-'));

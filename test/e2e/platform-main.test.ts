@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +192,45 @@ describe('platform process on the production store', { skip: serverSkip('redis-s
 });
 
 describe('platform process with its embedded FerretDB', { skip: serverSkip('ferretdb') }, () => {
+  it('SIGTERM refuses new calls at once (503 SHUTTING_DOWN), lets the sync call and the async attempt in flight finish side by side, within one grace', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-term-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: '6000' });
+    const { url, token } = await started(proc);
+    const api = new Api(url, token!);
+    const name = fnName('term');
+    await deployed(api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return {"ok": True}') });
+    // A keep-alive connection to ask on after the signal (the listening socket closes at once).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (path: string, method = 'GET'): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+      const req = http.request(`${url}${path}`, { agent, method }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal((await ask('/healthz')).status, 200);
+    const queued = await fetch(`${url}/async/${name}/?sleep=3`, { method: 'POST', body: '{}' });
+    assert.equal(queued.status, 202);
+    const sync = fetch(`${url}/fn/${name}/?sleep=3`);
+    await sleep(1000); // both run now
+    proc.child.kill('SIGTERM');
+    await sleep(300);
+    // New calls are refused at once (they were taken for the dispatcher's grace, /readyz said ready).
+    const late = await ask(`/fn/${name}/`);
+    assert.equal(late.status, 503, late.body);
+    assert.match(late.body, /SHUTTING_DOWN/);
+    assert.equal((await ask('/readyz')).status, 503);
+    const answered = await sync;
+    assert.equal(answered.status, 200);
+    const exit = await proc.exited;
+    agent.destroy();
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /stopped/);
+  });
+
   it('a Ctrl-C (SIGINT to the whole process group) lets a call in flight finish with its database; FerretDB is stopped after the drain, not by the keypress', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-ctrlc-'));
     after(() => rmSync(stateDir, { recursive: true, force: true }));
