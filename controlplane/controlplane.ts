@@ -235,6 +235,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
             const limits = registry.recordOf(fn)?.limits;
             return limits === undefined ? undefined : limits.maxInstances * limits.concurrency;
           },
+          paused: () => registry.paused(),
         },
         onError: (err, runId) => log(`dispatcher: run ${runId ?? '-'}: ${err instanceof Error ? err.message : String(err)}`),
         ...(asyncMetrics !== null ? { metrics: asyncMetrics } : {}),

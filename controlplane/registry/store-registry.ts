@@ -65,6 +65,8 @@ export function versionTraits(manifest: unknown): VersionTraits {
 
 export class StoreRegistry implements FunctionRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** The keys of the paused functions (the dispatcher passes over their queued runs). */
+  private readonly pausedKeys = new Set<string>();
 
   /** `codeDir(name, version)`: where the version's files are materialized. */
   constructor(
@@ -114,7 +116,14 @@ export class StoreRegistry implements FunctionRegistry {
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit, invocation: record.invocation });
     const { hookSecrets: _dropped, ...kept } = record;
     this.entries.set(record.name, { record: kept, entrypoint, fn, resolution, binding });
+    if (record.status === 'paused') this.pausedKeys.add(record.name);
+    else this.pausedKeys.delete(record.name);
     return true;
+  }
+
+  /** The functions paused now, by key. */
+  paused(): ReadonlySet<string> {
+    return this.pausedKeys;
   }
 
   /** The record held for `name` (null: unknown). */
@@ -135,6 +144,7 @@ export class StoreRegistry implements FunctionRegistry {
   remove(name: string): void {
     if (this.entries.get(name)?.binding != null) void this.data?.remove(name);
     this.entries.delete(name);
+    this.pausedKeys.delete(name);
   }
 
   /**

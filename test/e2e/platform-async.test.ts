@@ -210,6 +210,22 @@ describe('async invocation (embedded platform)', () => {
     assert.equal((await api.call('POST', `/runs/${waiting.runId}/cancel`)).status, 409);
   });
 
+  it('a pause holds the runs queued before it until the resume (each used up its retries on FUNCTION_PAUSED in ~2 s)', async () => {
+    const busy = await fireAsync(platform.url, slow, '{}');
+    await claimed(api, busy.runId);
+    const queued = [await fireAsync(platform.url, echo, '{"n":1}'), await fireAsync(platform.url, echo, '{"n":2}')];
+    assert.equal((await api.call('POST', `/functions/${echo}/pause`, {})).status, 200);
+    assert.equal((await settled(api, busy.runId)).state, 'succeeded');
+    await sleep(1500); // the dispatcher's slot is free: before, the two runs failed here
+    for (const q of queued) assert.equal((await api.call('GET', `/runs/${q.runId}`)).body.run.state, 'queued');
+    assert.equal((await api.call('POST', `/functions/${echo}/resume`, {})).status, 200);
+    for (const q of queued) {
+      const run = await settled(api, q.runId);
+      assert.equal(run.state, 'succeeded', JSON.stringify(run));
+      assert.equal(run.attempts.length, 1);
+    }
+  });
+
   it('lists async runs by state (running, queued, cancelled) newest first and paged; another workspace never sees them', async () => {
     const hold = fnName('hold');
     await deployed(api, hold, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(4)', '    return {"held": True}') });

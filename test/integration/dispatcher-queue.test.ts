@@ -289,6 +289,29 @@ for (const [name, skip, makeSite] of sites) {
       assert.equal(runner.seen.length - before, 6);
     });
 
+    it('passes over a paused function\'s runs until it is resumed (they used up their retries on FUNCTION_PAUSED)', async (t) => {
+      const paused = new Set<string>(['held']);
+      const runner = new ScriptedRunner(() => success());
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), {
+        runner, policies: { policyFor: () => FAST, paused: () => paused },
+      });
+      const held = Array.from({ length: 3 }, () => randomUUID());
+      for (const runId of held) await enqueueRun(queue, timeline, { runId, function: 'held', payload }, Date.now());
+      const other = randomUUID();
+      await enqueueRun(queue, timeline, { runId: other, function: 'other', payload }, Date.now());
+      dispatcher.start();
+      assert.equal((await settled(timeline, other)).state, 'succeeded');
+      await delay(300);
+      assert.equal(runner.seen.filter((j) => j.function === 'held').length, 0, 'no attempt while paused');
+      for (const runId of held) assert.equal((await timeline.get(runId))?.state, 'queued');
+      paused.delete('held');
+      for (const runId of held) {
+        const view = await settled(timeline, runId);
+        assert.equal(view.state, 'succeeded');
+        assert.equal(view.attempts.length, 1);
+      }
+    });
+
     it('idle, one worker claims per poll for all; jobs that come then use every worker; wake() claims at once', async (t) => {
       const site = await newSite(t);
       const queue = await site.connect();

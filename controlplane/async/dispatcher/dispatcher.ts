@@ -159,6 +159,9 @@ export class Dispatcher {
     const next = this.claiming.then(async () => {
       const workspaces = this.byWorkspace.atLeast(() => this.share);
       const functions = this.byFunction.atLeast((fn) => this.o.policies?.capacity?.(fn) ?? Infinity);
+      // A paused function's runs wait for its resume: each attempt would fail FUNCTION_PAUSED and
+      // use up its retries (a pause of a few seconds failed every run queued behind it).
+      for (const fn of this.o.policies?.paused?.() ?? []) if (!functions.includes(fn)) functions.push(fn);
       const options: ClaimOptions = {
         ...(workspaces.length > 0 ? { skipWorkspaces: workspaces } : {}),
         ...(functions.length > 0 ? { skipFunctions: functions } : {}),

@@ -81,6 +81,8 @@ export interface RetryPolicySource {
    * bound known. The dispatcher passes over its jobs while it runs that many (docs/dispatcher.md).
    */
   capacity?(fn: string): number | undefined;
+  /** The functions paused now: their queued runs wait (passed over) until they are resumed. */
+  paused?(): ReadonlySet<string>;
 }
 
 export interface TimelineTransition {
