@@ -33,7 +33,17 @@ export function toPlatformError(err: unknown): PlatformError {
     const field = STORE_FIELDS[code];
     return new PlatformError(code, err.message, { ...(field ? { field } : {}), ...err.details });
   }
+  if (isDiskFull(err)) return new PlatformError('STORAGE_FULL', "the platform's state directory has no space left: nothing of this request was kept; free space on its disk (or ask the operator to) and send it again");
   return new PlatformError('INTERNAL_ERROR');
+}
+
+/**
+ * A write refused for want of space: SQLite's SQLITE_FULL ("database or disk is full"), the file
+ * system's ENOSPC or EDQUOT. It was an INTERNAL_ERROR ("a platform bug") to the caller.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** True when `toPlatformError` would not know the error (a bug worth logging). */

@@ -192,6 +192,7 @@ export const ERRORS = {
   VALIDATION_FAILED: { status: 400, component: 'cli', title: "The folder has problems validate reports; deploy uploaded nothing." },
   DEPLOY_START_FAILED: { status: 422, component: 'controlplane', title: 'The version did not start (its code did not load); the active version keeps serving.' },
   DATA_TOO_MANY_CURSORS: { status: 429, component: 'function', title: 'The bound database has as many cursors open as it may: read them to the end or close them before opening more.' },
+  STORAGE_FULL: { status: 507, component: 'controlplane', title: "The platform's state directory has no space left; nothing of the request was kept." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

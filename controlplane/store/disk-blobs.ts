@@ -69,9 +69,13 @@ export class DiskBlobStore implements BlobStore {
     try {
       await handle.writeFile(data);
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (err) {
+      // A write that failed (the disk full) leaves nothing behind: it left an empty file in tmp/.
+      await handle.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
     }
+    await handle.close();
     try {
       await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
       await link(tmp, path);
