@@ -51,7 +51,13 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
-  for (const [k, v] of headers) if (k === 'idempotency-key') key = v;
+  for (const [k, v] of headers) {
+    if (k !== 'idempotency-key') continue;
+    // Two keys: a proxy reading the first and the platform the last would deduplicate differently
+    // (the last one won, silently), as two Content-Length or Host headers would frame or route so.
+    if (key !== null) return errorResponse(new PlatformError('BAD_REQUEST', 'the request repeats Idempotency-Key: send one', { field: 'headers.idempotency-key' }));
+    key = v;
+  }
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
     return errorResponse(new PlatformError('BAD_REQUEST', 'Idempotency-Key must be 1-256 visible ASCII characters', { field: 'headers.idempotency-key' }));
   }

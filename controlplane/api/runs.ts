@@ -254,7 +254,7 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
  * spelling) are dropped as `/fn/` drops them: an invoker's test call must not pass for a signed
  * webhook delivery or a cron tick (red team of 2026-12-04).
  */
-function requestOf(body: z.output<typeof testInvokeBody>): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
+function requestOf(body: z.output<typeof testInvokeBody>, maxPayloadBytes: number, route: string): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
   const headers: Pairs = withoutTriggerHeaders(Object.entries(body.headers ?? {}).map(([k, v]): [string, string] => [k.toLowerCase(), v]));
   let payload: Uint8Array = new Uint8Array(0);
   if (body.body !== undefined) {
@@ -262,6 +262,11 @@ function requestOf(body: z.output<typeof testInvokeBody>): { headers: Pairs; pay
     if (!headers.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
   } else if (body.bodyBase64 !== undefined) {
     payload = Buffer.from(body.bodyBase64, 'base64');
+  }
+  // The limit of the route it stands for: the API's own body limit only bounds the JSON around it
+  // (a test invoke took 300 KB that `/async/` refuses past 256 KiB).
+  if (payload.byteLength > maxPayloadBytes) {
+    throw new PlatformError('PAYLOAD_TOO_LARGE', `the request's body is ${payload.byteLength} bytes; ${route} takes at most ${maxPayloadBytes}`, { field: body.body !== undefined ? 'body' : 'bodyBase64', limit: maxPayloadBytes });
   }
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(body.query ?? {})) {
@@ -284,7 +289,7 @@ export const testInvoke = operation(
     // The function's rate limit and its workspace's quota, as on /fn (counted): a test invoke is a call.
     const refused = await call.ctx.invoker.admit(name);
     if (refused !== null) throw refused;
-    const { headers, payload, rawQuery } = requestOf(body);
+    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.syncPayloadBytes, '/fn/');
     const result = await call.ctx.invoker.invoke(
       name,
       // An answer is shown, not stored: past 6 MiB only its size (red team 10: each was held whole, in base64 and JSON).
@@ -350,7 +355,7 @@ export const testInvokeAsync = operation(
     // Counted as POST /async/<name> is, when accepted.
     const refused = await call.ctx.invoker.admit(key);
     if (refused !== null) throw refused;
-    const { headers, payload, rawQuery } = requestOf(body);
+    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.asyncPayloadBytes, '/async/');
     let runId: string;
     try {
       ({ runId } = await intake.submit(key, { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload }, null));

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { startPlatform, type StartedPlatform, type StartOptions } from '../../platform/start.js';
 import { runCli } from '../helpers/cli-harness.js';
 import { Api, deploy, deployed, errorOf, fnName, py, sleep, TEST_SECRETS_KEY, upload } from './platform-harness.js';
+import { request } from './gateway-harness.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /** The dispatcher runs one attempt at a time: a slow call holds it, so later runs stay queued. */
@@ -164,12 +165,24 @@ describe('async invocation (embedded platform)', () => {
     const run = await settled(api, first.runId);
     assert.equal(run.attempts.length, 1);
     assert.deepEqual(run.result.body.body, '{"n":1}');
+    // Two keys in one request (a proxy may read the first; the last won): refused, nothing queued.
+    const twice = await request(`${platform.url}/async/${echo}/`, { method: 'POST', headers: { 'idempotency-key': ['order-43', 'order-44'] }, body: Buffer.from('{}') });
+    assert.equal(twice.status, 400, twice.body.toString());
+    assert.match(twice.body.toString(), /repeats Idempotency-Key/);
+    const listed = (await api.call('GET', `/runs?function=${echo}&status=queued`)).body.items as unknown[];
+    assert.equal(listed.length, 0);
   });
 
-  it('refuses a body over the async limit (413), unknown functions (404) and paused ones (503)', async () => {
+  it('refuses a body over the async limit (413, the API\'s async test invoke too), unknown functions (404) and paused ones (503)', async () => {
     const big = await fetch(`${platform.url}/async/${echo}/`, { method: 'POST', body: 'x'.repeat(5000) });
     assert.equal(big.status, 413);
     assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
+    // The API's async test invoke stands for /async/: the same limit (it took what /async/ refuses).
+    const tested = await api.call('POST', `/functions/${echo}/invoke/async`, { bodyBase64: Buffer.from('x'.repeat(5000)).toString('base64') });
+    assert.equal(tested.status, 413, JSON.stringify(tested.body));
+    assert.equal(errorOf(tested).code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(errorOf(tested).field, 'bodyBase64');
+    assert.equal((await api.call('POST', `/functions/${echo}/invoke/async`, { bodyBase64: Buffer.from('x'.repeat(4000)).toString('base64') })).status, 202);
     const missing = await fetch(`${platform.url}/async/${fnName('nope')}/`, { method: 'POST', body: '{}' });
     assert.equal(missing.status, 404);
     await missing.arrayBuffer();
