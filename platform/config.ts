@@ -84,6 +84,8 @@ const OPTIONS = {
   dataBackendTimeoutMs: { env: 'FP_DATA_BACKEND_TIMEOUT_MS', kind: 'int', schema: int(100, 3_600_000).default(5_000) },
   // Past this size (the server's dbStats: data and indexes) a bound database takes no more writes (DATA_QUOTA_EXCEEDED).
   dataMaxDatabaseBytes: { env: 'FP_DATA_MAX_DATABASE_BYTES', kind: 'int', schema: int(MIB, 2 ** 50).default(10 * 1024 * MIB) },
+  // The embedded FerretDB's memory limit (default: a quarter of the machine's memory, at most 2 GiB).
+  dataMemoryBytes: { env: 'FP_DATA_MEMORY_BYTES', kind: 'int', schema: int(64 * MIB, 2 ** 50).optional() },
   ferretdbPath: { env: 'FP_FERRETDB', kind: 'string', schema: z.string().min(1).optional() },
   // ---- the sandbox (docs/security.md) ----
   sandbox: { env: 'FP_SANDBOX', kind: 'string', schema: z.enum(['auto', 'root', 'userns']).default('auto') },

@@ -9,10 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { homedir } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DataBindings, type BackendAddress } from '../controlplane/index.js';
-import { workspaceOfKey } from '../protocol/index.js';
+import { serviceCgroup } from '../poolmgr/index.js';
+import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** util-linux's setpriv (Debian: always there), for FerretDB's parent-death signal; null: not found. */
@@ -93,6 +94,11 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
   mkdirSync(join(home, 'sqlite'), { recursive: true, mode: 0o700 });
   const socket = join(home, 'ferretdb.sock');
   const logFile = createWriteStream(join(home, 'ferretdb.log'), { flags: 'a' });
+  // Shared by every tenant's bindings: held to a memory limit of its own, so a function's heavy
+  // queries make the kernel kill FerretDB (started again below), never the host's other processes.
+  const memoryBytes = config.dataMemoryBytes ?? Math.min(2 * 1024 ** 3, Math.floor(totalmem() / 4));
+  const cgroup = serviceCgroup(memoryBytes);
+  if ('reason' in cgroup) log(`platform: ferretdb runs without a memory limit of its own: ${cgroup.reason}`);
   const launch = (): ChildProcess => {
     rmSync(socket, { force: true });
     const args = [
@@ -110,6 +116,13 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       // it would start it again.
       detached: true,
     });
+    if (!('reason' in cgroup) && started.pid !== undefined) {
+      try {
+        cgroup.join(started.pid);
+      } catch (err) {
+        log(`platform: ferretdb could not be put under its memory limit (${formatMemoryBytes(memoryBytes)}): ${(err as Error).message}`);
+      }
+    }
     started.stdout?.pipe(logFile, { end: false });
     started.stderr?.pipe(logFile, { end: false });
     const at = Date.now();
@@ -142,6 +155,7 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       await exited;
       clearTimeout(kill);
     }
+    if (!('reason' in cgroup)) cgroup.close();
     logFile.end();
   };
   try {

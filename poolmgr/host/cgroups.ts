@@ -353,6 +353,49 @@ function sharesToWeight(shares: number): number {
   return Math.max(1, Math.min(10_000, Math.round(1 + ((shares - 2) * 9999) / 262_142)));
 }
 
+/**
+ * A service process the platform runs for every tenant (the embedded FerretDB) held to a memory
+ * limit in a cgroup of its own (`fp-<platform pid>-0`, removed as stale once the platform is gone):
+ * a function's query (a large in-memory sort, several at once) grew the shared FerretDB to
+ * gigabytes, toward the host's OOM killer (red team of 2026-12-04); past the limit the kernel kills
+ * FerretDB alone, which the platform starts again. `join(pid)` puts a (re)started process in it.
+ * Null when no writable memory controller is there (not root), with the reason.
+ */
+export function serviceCgroup(memoryBytes: number): { join(pid: number): void; close(): void } | { reason: string } {
+  const found = discover();
+  const name = `fp-${process.pid}-0`;
+  try {
+    let dir: string;
+    let limits: [string, string][];
+    if (found.v2 !== null && v2Usable(found.v2)) {
+      const own = join2(found.v2.mount, found.v2.own);
+      writeFileSync(`${own}/cgroup.subtree_control`, '+memory');
+      dir = join2(own, name);
+      limits = [['memory.max', String(memoryBytes)], ['memory.swap.max', '0']];
+    } else if (found.v1['memory'] !== undefined) {
+      dir = join2(found.v1['memory'].mount, found.v1['memory'].own, name);
+      // The swap limit (memsw) must stay at or above the memory limit, so it is written after it.
+      limits = [['memory.limit_in_bytes', String(memoryBytes)], ['memory.memsw.limit_in_bytes', String(memoryBytes)]];
+    } else {
+      return { reason: 'no cgroup memory controller is mounted' };
+    }
+    mkdirSync(dir, { recursive: true });
+    for (const [file, value] of limits) {
+      if (existsSync(`${dir}/${file}`)) writeFileSync(`${dir}/${file}`, value);
+    }
+    return {
+      join(pid: number) {
+        writeFileSync(`${dir}/cgroup.procs`, String(pid));
+      },
+      close() {
+        removeTree(dir);
+      },
+    };
+  } catch (err) {
+    return { reason: `cgroups are not writable (${(err as Error).message})` };
+  }
+}
+
 interface Discovered {
   v1: Record<string, Hierarchy>;
   v2: Hierarchy | null;

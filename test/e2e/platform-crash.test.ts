@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ferretdbPid, isAlive } from '../helpers/processes.js';
+import { serverSkip } from '../helpers/servers.js';
 import { started, startMain } from './main-harness.js';
 import { Api, deployed, fnName, py, sleep } from './platform-harness.js';
 
@@ -82,6 +83,26 @@ describe('a platform killed outright while a handler is busy', { timeout: 60_000
       assert.ok(i < 60, `the handler (pid ${pidsNamed(marker).join(', ')}) outlived its platform by 3 s`);
       await sleep(50);
     }
+  });
+});
+
+describe('the embedded FerretDB under a memory limit of its own', { timeout: 60_000, skip: serverSkip('ferretdb') || (process.getuid?.() !== 0 && 'needs root (cgroups)') }, () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fp-ferretcg-'));
+  after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  // Shared by every tenant: a function's heavy sorts grew it to gigabytes, toward the host's OOM killer (red team 2026-12-04).
+  it('runs in the platform\'s cgroup fp-<pid>-0 with FP_DATA_MEMORY_BYTES as its memory limit, removed at stop', async () => {
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { ...ENV, FP_DATA_MEMORY_BYTES: String(256 * 1024 * 1024) });
+    await started(proc);
+    const line = readFileSync(`/proc/${ferretdbPid(stateDir)}/cgroup`, 'utf8').split('\n').find((l) => /:memory:/.test(l) || l.startsWith('0::'));
+    const path = line!.split(':')[2]!;
+    assert.match(path, new RegExp(`/fp-${proc.child.pid}-0$`));
+    const dir = existsSync('/sys/fs/cgroup/memory') ? `/sys/fs/cgroup/memory${path}` : `/sys/fs/cgroup${path}`;
+    const limit = readFileSync(existsSync(`${dir}/memory.limit_in_bytes`) ? `${dir}/memory.limit_in_bytes` : `${dir}/memory.max`, 'utf8').trim();
+    assert.equal(limit, String(256 * 1024 * 1024));
+    proc.child.kill('SIGTERM');
+    assert.equal((await proc.exited).code, 0);
+    assert.equal(existsSync(dir), false, 'its cgroup is removed at stop');
   });
 });
 
