@@ -152,7 +152,7 @@ def keep(child: int, status_r: int, report_fd: int, output: tuple) -> None:
     """A keeper's loop: forward output until the child (init, or the bare runtime) is gone, then
     report the runtime's status (init hands it over on status_r) and exit."""
     streams = _quiet(output)
-    _relay(os.pidfd_open(child), streams)
+    _relay(os.pidfd_open(child), streams, lambda: os.kill(child, signal.SIGKILL))
     while True:
         try:
             _, status = os.waitpid(child, 0)
@@ -188,8 +188,13 @@ def serve_init(runtime: int, pidfd: int, output: tuple) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: os._exit(1))
     streams = _quiet(output)
+
+    def host_gone():
+        os.kill(runtime, signal.SIGKILL)
+        os._exit(1)  # init of the PID namespace: the kernel ends the rest of the box
+
     while not status:
-        _relay(pidfd, streams)
+        _relay(pidfd, streams, host_gone)
         reap()
     _end(status[0], streams)
 
@@ -203,18 +208,35 @@ def _quiet(output: tuple) -> dict:
     return {out_r: 1, err_r: 2}
 
 
-def _relay(pidfd: int, streams: dict) -> None:
-    """Forwards output until `pidfd`'s process is gone."""
+def _relay(pidfd: int, streams: dict, host_gone) -> None:
+    """Forwards output until `pidfd`'s process is gone. The host's end of the report channel
+    closing (the platform died, even by SIGKILL: the kernel closes its sockets) calls `host_gone`,
+    which ends the box: a forked box outlives its zygote, not the host (reliability probe
+    2026-12-04: a handler busy in a loop ran on past its timeout with nobody to stop it)."""
+    watched = [pidfd, *streams] + ([_report] if _report >= 0 else [])
     while True:
         try:
-            ready, _, _ = select.select([pidfd, *streams], [], [])
+            ready, _, _ = select.select(watched, [], [])
         except InterruptedError:
             continue
         for fd in ready:
             if fd in streams and not _forward(fd, streams[fd]):
                 del streams[fd]
+                watched.remove(fd)
+        if _report in ready and not _host_alive():
+            host_gone()
+            return
         if pidfd in ready:
             return
+
+
+def _host_alive() -> bool:
+    """The report channel is readable (select said so, so this read does not block): the host
+    closed it (EOF, or an error), or sent something, read and dropped (the host sends nothing)."""
+    try:
+        return len(os.read(_report, 4096)) > 0
+    except OSError:
+        return False
 
 
 def _end(status: int, streams: dict) -> None:

@@ -272,17 +272,30 @@ int main(int argc, char **argv) {
     streams[0] = out_r;
     streams[1] = err_r;
     for (;;) {
-        struct pollfd fds[4] = {
+        /* The host's end of the report channel closing means the platform died (even by SIGKILL:
+         * the kernel closes its sockets): the box goes with it, not with the zygote, which may be
+         * restarted while its boxes serve on. Before, a handler busy in a loop ran on past its
+         * timeout with nobody to stop it (reliability probe 2026-12-04). */
+        struct pollfd fds[5] = {
             { pidfd, POLLIN, 0 }, { sigfd, POLLIN, 0 }, { streams[0], POLLIN, 0 }, { streams[1], POLLIN, 0 },
+            { report, POLLIN, 0 },
         };
         int got = 0;
-        if (poll(fds, 4, -1) < 0) {
+        if (poll(fds, 5, -1) < 0) {
             if (errno == EINTR) continue;
             waitpid(runtime, &status, 0); /* cannot happen with these descriptors: wait for the runtime alone */
             break;
         }
         for (int i = 0; i < 2; i++)
             if (fds[2 + i].revents && !forward(streams[i], i + 1)) streams[i] = -1;
+        if (fds[4].revents) {
+            char drop[256];
+            ssize_t n = read(report, drop, sizeof drop); /* the host sends nothing: data is dropped */
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                kill(runtime, SIGKILL);
+                _exit(1); /* init of the PID namespace: the kernel ends the rest of the box */
+            }
+        }
         if (fds[1].revents) {
             struct signalfd_siginfo info[8];
             while (read(sigfd, info, sizeof info) > 0) {}

@@ -54,11 +54,14 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     `report_fd` >= 0: this K was forked by a zygote (fp_runtime/zygote.py) in user-namespace mode
     and reports on that channel instead of dying like R (forked.py)."""
     mode = cfg.get("mode", "root")
-    # K dies with what started it (the host, or the zygote that forked it), and I with K, so the
-    # whole box goes with a platform killed outright. Without it a handler busy in a loop never read
-    # the closed channel and ran on for ever, past its timeout, with no one to enforce it (a SIGKILLed
-    # platform's async attempt then ran twice at once after the restart: reliability probe 2026-12-04).
-    libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # A K the host spawned dies with the host, and I with K, so the whole box goes with a platform
+    # killed outright. Without it a handler busy in a loop never read the closed channel and ran on
+    # for ever, past its timeout, with no one to enforce it (a SIGKILLed platform's async attempt
+    # then ran twice at once after the restart: reliability probe 2026-12-04). A K a zygote forked
+    # must outlive the zygote (it is restarted; its runtimes serve on): it watches the host's end
+    # of its report channel instead (forked.keep).
+    if report_fd < 0:
+        libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setsid()  # no controlling terminal: nothing can be typed into the operator's shell (TIOCSTI)
     for procs in cfg.get("cgroupJoin") or []:
         with open(procs, "w") as f:
@@ -103,9 +106,6 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
     goes on only where it is not built or could not be exec'd. Never returns in I; returns in R.
     No setsid: the zygote's session has no controlling terminal already (fp_runtime/zygote.py),
     and a setsid here costs milliseconds."""
-    # I dies with the zygote (which dies with the host): the box's PID namespace, R and all it
-    # forked, go with it (see start). Kept across the native init's exec (not set-uid, no file caps).
-    libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     host_pid = forked.host_pid()  # announced once R is forked: off the way to its hello
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()

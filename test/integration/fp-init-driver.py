@@ -11,6 +11,7 @@ for the joined byte, then plays SCENARIO:
   orphans      a grandchild exits after its parent: it must be reaped by init, not left a zombie
   caps         prints init's capability sets and whether it holds a descriptor it should not
   cgroup-fail  the cgroup.procs descriptor is read-only: init must kill the runtime
+  host-gone    waits; the test closes its end of the report channel: init must kill it and exit
 """
 import os
 import signal
@@ -65,7 +66,7 @@ if pid == 0:
         fds = f"/proc/{os.getppid()}/fd"
         print(f"stray={any(os.readlink(f'{fds}/{fd}') == os.path.abspath(__file__) for fd in os.listdir(fds))}", flush=True)
         os._exit(0)
-    time.sleep(30)  # cgroup-fail: killed before this ends
+    time.sleep(30)  # cgroup-fail, host-gone: killed before this ends
     os._exit(0)
 os.close(joined_r)
 forked.announce(os.getpid())  # as keeper.init does, before the exec

@@ -94,6 +94,38 @@ describe('the native init (fp-init)', { skip: SKIP }, () => {
     assert.equal(output(run, 1), `joined=1\ncaps=${['0000000000000000', '0000000000000000', '0000000000000000', '0000000000000000'].join(',')}\nstray=False\n`, output(run, 2));
   });
 
+  it('ends the box when the host\'s end of the report channel closes (the platform died): the runtime is killed, init exits', async () => {
+    const dir = await writeFunction({ procs: '' });
+    try {
+      const procsFile = join(dir, 'procs');
+      writeFileSync(procsFile, '');
+      const child = spawn(repoPath('.venv', 'bin', 'python'), [repoPath('test', 'integration', 'fp-init-driver.py'), repoPath('runtime'), 'host-gone', procsFile],
+        { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+      const decoder = new FrameDecoder();
+      const frames: Frame[] = [];
+      const report = child.stdio[3] as Readable;
+      const joined = new Promise<void>((resolve) => report.on('data', (chunk: Buffer) => {
+        frames.push(...decoder.push(chunk) as Frame[]);
+        if (frames.some((f) => f.t === 'out' && Buffer.from(f.b).toString().includes('joined=1'))) resolve();
+      }));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await joined;
+      const runtimePid = Number(readFileSync(procsFile, 'utf8').slice(String(child.pid).length));
+      report.destroy(); // the host is gone
+      const code = await exited;
+      clearTimeout(timer);
+      assert.equal(code, 1, 'init exited on its own (the runtime sleeps 30 s)');
+      assert.ok(Number.isInteger(runtimePid) && runtimePid > 0, readFileSync(procsFile, 'utf8'));
+      for (let i = 0; existsSync(`/proc/${runtimePid}/stat`) && !readFileSync(`/proc/${runtimePid}/stat`, 'utf8').includes(') Z'); i++) {
+        assert.ok(i < 100, `the runtime ${runtimePid} is still alive`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await removeFunction(dir);
+    }
+  });
+
   it('kills the runtime when a cgroup move fails, and says why', async () => {
     const run = await drive('cgroup-fail');
     assert.deepEqual(run.frames[0], { t: 'pid', pid: run.pid });
