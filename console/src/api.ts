@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** The error's other fields as the API gave them (e.g. DEPLOY_START_FAILED's `cause` and `logs`). */
+    readonly details: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }
@@ -46,8 +48,8 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     }
   }
   if (!res.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
-    const failure = new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field);
+    const error = (parsed as { error?: { code?: string; message?: string; field?: string } & Record<string, unknown> } | null)?.error;
+    const failure = new ApiError(res.status, error?.code ?? `HTTP_${res.status}`, error?.message ?? `HTTP ${res.status}`, error?.field, error ?? {});
     if (res.status === 401 && token === undefined && authHeaders()['authorization'] !== undefined) signOut(`${failure.message} [${failure.code}]`);
     // The workspace the session acts in is gone (deleted in another tab or by the CLI): every call
     // of this session would fail the same way until it moves (workspace-gone.ts).

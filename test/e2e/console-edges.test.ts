@@ -632,6 +632,31 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('a deploy from the Code tab whose code does not load is refused in the dialog, with what it printed and its traceback; the active version keeps serving', async () => {
+    const name = fnName('startfail');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.insertText('print("loading <b>the</b> config")\nimport no_such_module_here\n');
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    const failure = page.getByTestId('start-failure');
+    await failure.waitFor();
+    assert.match(await textOf(page.getByRole('dialog').getByRole('alert')), /DEPLOY_START_FAILED.*ModuleNotFoundError: No module named 'no_such_module_here' \(main\.py:2\); version 1 keeps serving/);
+    // The function's own text is shown as text (no markup made of it).
+    assert.match(await textOf(failure), /loading <b>the<\/b> config/);
+    assert.match(await textOf(failure), /Traceback \(most recent call last\)/);
+    assert.equal(await failure.locator('b').count(), 0);
+    const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body.function as { activeVersion: number };
+    assert.equal(fn.activeVersion, 1);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('the time window picker is one tab stop that the arrow keys move', async () => {
     const name = fnName('window');
     await createFunction(c.platform.api, name);

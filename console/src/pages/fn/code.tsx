@@ -6,7 +6,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc, type Problem, type Validation, type Version } from '../../api.js';
+import { api, ApiError, enc, type Problem, type Validation, type Version } from '../../api.js';
 import { can } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
@@ -319,6 +319,7 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         <label for="deploy-note">Note (optional)</label>
         <input id="deploy-note" value={note} maxLength={1000} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
         <ErrorBox error={error} />
+        <StartFailure error={error} />
         <div class="row end">
           <button type="button" onClick={onClose}>Cancel</button>
           <button type="submit" class="primary" disabled={busy || blocked} data-testid="confirm-deploy">{busy ? 'Deploying…' : 'Deploy'}</button>
@@ -326,6 +327,23 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * A version refused because its code did not load (DEPLOY_START_FAILED, ADR 0084): what its load
+ * printed and its traceback, under the error (the message names the exception and its line).
+ */
+function StartFailure({ error }: { error: unknown }): JSX.Element | null {
+  if (!(error instanceof ApiError) || error.code !== 'DEPLOY_START_FAILED') return null;
+  const logs = Array.isArray(error.details['logs']) ? (error.details['logs'] as { msg?: unknown }[]).map((l) => String(l.msg ?? '')) : [];
+  const stack = (error.details['cause'] as { stack?: unknown } | undefined)?.stack;
+  return (
+    <div class="start-failure" data-testid="start-failure">
+      {logs.length > 0 ? <details open><summary>What its load printed</summary><pre class="out">{logs.join('\n')}</pre></details> : null}
+      {typeof stack === 'string' && stack !== '' ? <details open><summary>Traceback</summary><pre class="out">{stack}</pre></details> : null}
+      <p class="muted">Nothing was deployed{error.details['version'] !== undefined ? ` (version ${String(error.details['version'])} stays uploaded)` : ''}: fix it and deploy again.</p>
+    </div>
   );
 }
 
