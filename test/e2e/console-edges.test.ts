@@ -32,6 +32,18 @@ const SHOP = py(
 
 let echo = '';
 
+/** A function deployed with ECHO, its Code tab open with the editor focused. */
+async function editingEcho(prefix: string): Promise<{ name: string } & Awaited<ReturnType<typeof c.page>>> {
+  const name = fnName(prefix);
+  await createFunction(c.platform.api, name);
+  await upload(c.platform.api, name, { 'main.py': ECHO });
+  await deploy(c.platform.api, name);
+  const opened = await c.page({ hash: `#/functions/${name}/code` });
+  await opened.page.locator('.cm-content').waitFor();
+  await opened.page.locator('.cm-content').click();
+  return { name, ...opened };
+}
+
 describe('the console with odd inputs', { skip }, () => {
   it('sends a Path typed with a query string as path and query, as its curl line does', async () => {
     const name = fnName('echo');
@@ -570,13 +582,7 @@ describe('the console with odd inputs', { skip }, () => {
   });
 
   it('keeps an edit made just before leaving the Code tab (saved on leaving, not dropped)', async () => {
-    const name = fnName('quickedit');
-    await createFunction(c.platform.api, name);
-    await upload(c.platform.api, name, { 'main.py': ECHO });
-    await deploy(c.platform.api, name);
-    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
-    await page.locator('.cm-content').waitFor();
-    await page.locator('.cm-content').click();
+    const { name, page, context, problems } = await editingEcho('quickedit');
     await page.keyboard.press('Control+End');
     await page.keyboard.insertText('\n# typed just before leaving\n');
     // At once, well within the autosave's delay.
@@ -633,13 +639,7 @@ describe('the console with odd inputs', { skip }, () => {
   });
 
   it('a deploy from the Code tab whose code does not load is refused in the dialog, with what it printed and its traceback; the active version keeps serving', async () => {
-    const name = fnName('startfail');
-    await createFunction(c.platform.api, name);
-    await upload(c.platform.api, name, { 'main.py': ECHO });
-    await deploy(c.platform.api, name);
-    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
-    await page.locator('.cm-content').waitFor();
-    await page.locator('.cm-content').click();
+    const { name, page, context, problems } = await editingEcho('startfail');
     await page.keyboard.press('Control+Home');
     await page.keyboard.insertText('print("loading <b>the</b> config")\nimport no_such_module_here\n');
     await page.getByRole('button', { name: 'Deploy…' }).click();
