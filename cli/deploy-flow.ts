@@ -110,6 +110,28 @@ export function settingsFromManifest(m: Manifest, update = false): Record<string
   };
 }
 
+/**
+ * The PATCH that puts a function's settings back as `fn` had them: a deploy refused after it
+ * changed them (its version did not start, its dependencies did not build) leaves the function as
+ * it was, with the version that keeps serving. Secrets are not touched by a deploy's settings.
+ */
+export function settingsOf(fn: ApiFunction): Record<string, unknown> {
+  const l = fn.limits as Record<string, unknown> & { timeoutMs: number; memoryBytes: number };
+  const rate = l['rate'] as { requests: number; periodMs: number } | undefined;
+  const r = fn.retry;
+  return {
+    preset: fn.preset,
+    invocation: fn.invocation,
+    auth: fn.auth,
+    limits: {
+      timeout: formatDurationMs(l.timeoutMs), memory: formatMemoryBytes(l.memoryBytes), concurrency: l['concurrency'], maxInstances: l['maxInstances'],
+      minWarm: l['minWarm'], maxQueue: l['maxQueue'], ...(rate !== undefined ? { rate: formatRate(rate), burst: l['burst'] } : { rate: null }),
+    },
+    env: fn.env,
+    ...(r !== undefined ? { retry: { maxAttempts: r['maxAttempts'], backoff: formatDurationMs(r['backoffBaseMs']!), maxBackoff: formatDurationMs(r['backoffMaxMs']!), maxEventAge: formatDurationMs(r['maxEventAgeMs']!) } } : {}),
+  };
+}
+
 /** Dotted keys whose values differ between two function records (settings only). */
 export function changedSettings(before: ApiFunction, after: ApiFunction): string[] {
   const { added, changed, removed } = settingChanges(before, after);
@@ -241,6 +263,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     return { ...resultOf(early!), version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
   }
 
+  // Set once this deploy changed an existing function's settings: a refusal after that puts them back.
+  let settingsApplied = false;
   try {
     const note = options.note ?? manifest.version;
     const version = await client.createVersion(name, {
@@ -251,6 +275,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     });
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
+    if (early === null) settingsApplied = true;
     const base = resultOf(early ?? await applySettings());
     const { start } = await client.deploy(name, version.version, options.check !== false);
     const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
@@ -258,6 +283,18 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const contract = (await client.getFunction(name))?.contract;
     return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}) };
   } catch (err) {
+    if (existing !== null && settingsApplied && err instanceof CliError) {
+      // The settings and env platform.yaml gave went in before the deploy the platform refused: put
+      // back, the version that keeps serving would run with them (a refused deploy renamed an env
+      // variable the serving version reads, and every call of it failed).
+      const restored = await client.updateFunction(name, settingsOf(existing.function)).then(() => true, () => false);
+      const lost = Object.keys(existing.function.env).filter((k) => !(k in manifest.env));
+      const why = err.code === 'DEPLOY_START_FAILED' && lost.length > 0
+        ? `\nThis deploy also removes env ${lost.join(', ')} (set by \`env set\` or \`env push\`, not in platform.yaml's env): if the version needs ${lost.length === 1 ? 'it' : 'them'}, add ${lost.length === 1 ? 'it' : 'them'} to platform.yaml or make ${lost.length === 1 ? 'it a secret' : 'them secrets'} (\`env set --secret\`).`
+        : '';
+      const back = restored ? '\n(The settings and env this deploy had changed were put back: the function is as it was.)' : '\n(The settings and env this deploy changed could not be put back: check them with `functions show`.)';
+      throw new CliError(err.exitCode, err.code, `${err.message}${why}${back}`, err.details);
+    }
     // A first deploy refused after the create left a function with no version, and the listing's
     // `not deployed` was the only trace of it: said where the refusal is.
     if (existing === null && err instanceof CliError) {

@@ -30,5 +30,6 @@ export function startFailure(out: Output, err: unknown, next: string): unknown {
   const cause = err.details.cause as { stack?: unknown } | undefined;
   if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.note(terminalSafe(line));
   // The message quotes the function's exception: escaped like its log lines.
-  return new CliError(err.exitCode, err.code, `${terminalSafe(err.message)}\n${next}`, err.details);
+  // Line by line: the message's own line breaks (notes added by the deploy) stay breaks.
+  return new CliError(err.exitCode, err.code, `${err.message.split('\n').map((line) => terminalSafe(line)).join('\n')}\n${next}`, err.details);
 }

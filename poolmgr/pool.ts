@@ -54,8 +54,12 @@ import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions,
 
 /** The most a deploy waits for its preset's zygote (PoolManager.expect): ~0.3 s here, more on a loaded machine. */
 const EXPECT_WAIT_MS = 3_000;
-/** How long a deploy's start check waits for the load before the deploy goes on unchecked. */
-const START_CHECK_WAIT_MS = 30_000;
+/**
+ * How long a deploy's start check waits for the load before the deploy goes on unchecked: a
+ * lifespan that loads a model may take minutes (the function's init limit is its timeout then),
+ * and a deploy that waited 30 s put a version live whose import failed at 33 s.
+ */
+const START_CHECK_WAIT_MS = 300_000;
 /** How long past the grace close() waits for runtimes' exit reports before it closes the host. */
 const SHUTDOWN_REPORT_SLACK_MS = 2000;
 

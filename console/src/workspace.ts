@@ -3,7 +3,7 @@
  * against the version, and the deploy (the same steps as `fastapi-platform deploy`: check, settings
  * from platform.yaml, upload only what changed, deploy) — all through the public API.
  */
-import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Validation, type Version } from './api.js';
+import { api, ApiError, enc, type DepsState, type Draft, type FileEntry, type Fn, type Validation, type Version } from './api.js';
 
 export interface Workspace {
   base: Version | null;
@@ -114,7 +114,41 @@ const DEPS_POLL_MS = 1000;
  */
 export async function deployWorkspace(name: string, ws: Workspace, validation: Validation, note: string, progress: (step: string) => void = () => {}): Promise<DeployResult> {
   const patch = settingsPatch(validation.manifest);
-  if (Object.keys(patch).length > 0) await api('PATCH', `/functions/${enc(name)}`, patch);
+  if (Object.keys(patch).length === 0) return uploadAndDeploy(name, ws, validation, note, progress);
+  const before = (await api<{ function: Fn }>('GET', `/functions/${enc(name)}`)).function;
+  await api('PATCH', `/functions/${enc(name)}`, patch);
+  try {
+    return await uploadAndDeploy(name, ws, validation, note, progress);
+  } catch (err) {
+    // Refused (its code did not load, its dependencies did not build): the settings platform.yaml
+    // gave are put back, the version that keeps serving would run with them.
+    await api('PATCH', `/functions/${enc(name)}`, restorePatch(before, patch)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The PATCH that gives back `before`'s values of the keys `patch` changed. */
+export function restorePatch(before: Fn, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if ('preset' in patch) out['preset'] = before.preset;
+  if ('invocation' in patch) out['invocation'] = before.invocation;
+  if ('env' in patch) out['env'] = before.env;
+  if ('limits' in patch) {
+    const l = before.limits as Fn['limits'] & { rate?: { requests: number; periodMs: number }; burst?: number };
+    const unit = l.rate === undefined ? null : ({ 1000: 's', 60_000: 'm', 3_600_000: 'h' } as Record<number, string>)[l.rate.periodMs] ?? null;
+    out['limits'] = {
+      timeout: `${l.timeoutMs}ms`, memory: String(l.memoryBytes), concurrency: l.concurrency, maxInstances: l.maxInstances, minWarm: l.minWarm, maxQueue: l.maxQueue,
+      ...(l.rate === undefined || unit === null ? { rate: null } : { rate: `${l.rate.requests}/${unit}`, burst: l.burst ?? l.rate.requests }),
+    };
+  }
+  if ('retry' in patch) {
+    const r = before.retry;
+    out['retry'] = { maxAttempts: r.maxAttempts, backoff: `${r.backoffBaseMs}ms`, maxBackoff: `${r.backoffMaxMs}ms`, maxEventAge: `${r.maxEventAgeMs}ms` };
+  }
+  return out;
+}
+
+async function uploadAndDeploy(name: string, ws: Workspace, validation: Validation, note: string, progress: (step: string) => void): Promise<DeployResult> {
   const baseSha = new Map((ws.base?.files ?? []).map((f) => [f.path, f.sha256]));
   const files: Record<string, unknown>[] = [];
   for (const [path, text] of ws.files) {

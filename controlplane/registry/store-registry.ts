@@ -149,16 +149,22 @@ export class StoreRegistry implements FunctionRegistry {
 
   /**
    * What `version` of `record` would run as, for the start check before it is deployed
-   * (docs/adr/0084-deploy-start-check.md), made without side effects: a binding is made (and a
-   * rebinding revokes the old credential) only when a version is set, so a version whose data
-   * binding differs from the active one's (a new one included) is not checked: `skip` says why.
+   * (docs/adr/0084-deploy-start-check.md). The active version's binding is reused as it is; a
+   * binding the function has none of yet is made for the check, and `undo` takes it away again if
+   * the version is not deployed after all. A version that binds another database than the active
+   * one is not checked (`skip` says why): making its binding would revoke the serving version's
+   * credential.
    */
-  candidate(record: FunctionRecord, version: number, entrypoint: string, traits: VersionTraits): { fn: FunctionVersion } | { skip: string } {
+  candidate(record: FunctionRecord, version: number, entrypoint: string, traits: VersionTraits): { fn: FunctionVersion; undo?: () => void } | { skip: string } {
     const base = this.functionVersion(record, version, entrypoint, traits.errors, null);
     if (traits.binding === null || this.data === null) return { fn: base };
     const held = this.entries.get(record.name);
-    const same = held?.binding != null && held.binding.database === traits.binding.database && held.fn?.dataDir !== undefined;
-    if (!same) return { skip: 'its data binding is new or changed (the binding is made when the version is deployed)' };
+    if (held?.binding == null) {
+      const data = this.data;
+      return { fn: this.functionVersion(record, version, entrypoint, traits.errors, traits.binding), undo: () => void data.remove(record.name) };
+    }
+    const same = held.binding.database === traits.binding.database && held.fn?.dataDir !== undefined;
+    if (!same) return { skip: 'it binds another database than the serving version, whose credential the new binding would end' };
     const env = held.fn!.env;
     const bound: Record<string, string> = {};
     for (const key of ['FP_MONGO_URI', 'FP_MONGO_DATABASE']) if (env[key] !== undefined) bound[key] = env[key];

@@ -53,7 +53,8 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     await ctx.deps.requireReady(version);
     await ctx.code.ensure(version);
     // The version must load before it serves: DEPLOY_START_FAILED otherwise, the active one untouched.
-    const start = input.check === false ? undefined : await startCheck(ctx, current, version);
+    const checked = input.check === false ? null : await startCheck(ctx, current, version);
+    const start = checked?.report;
     const { function: applied, entry } = await ctx.store.deploys.apply({
       function: name,
       action,
@@ -61,6 +62,9 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       actor: input.actor,
       ...(input.note !== undefined ? { note: input.note } : {}),
       expectedRevision: current.revision,
+    }).catch((err: unknown) => {
+      checked?.undo();
+      throw err;
     });
     // A webhook trigger declared by this version gets its secret now (docs/triggers.md); if that
     // write fails the deploy stands, and the hooks route creates the secret on first use.

@@ -16,17 +16,25 @@ export type StartReport = { checked: true; initMs: number } | { checked: false; 
 /** The load's last lines a refusal carries (all of them are in the error's `logs` up to this many). */
 const MAX_LINES = 100;
 
-/** Starts `version` of `record`'s function; throws DEPLOY_START_FAILED when it does not load. */
-export async function startCheck(ctx: ServiceContext, record: FunctionRecord, version: VersionRecord): Promise<StartReport> {
-  if (ctx.pool.tryStart === undefined) return { checked: false, reason: 'this platform\'s pool cannot start an instance ahead' };
+/**
+ * Starts `version` of `record`'s function; throws DEPLOY_START_FAILED when it does not load.
+ * `undo` takes back what the check set up (a data binding made for it) if the deploy then does
+ * not happen.
+ */
+export async function startCheck(ctx: ServiceContext, record: FunctionRecord, version: VersionRecord): Promise<{ report: StartReport; undo: () => void }> {
+  const none = (): void => {};
+  if (ctx.pool.tryStart === undefined) return { report: { checked: false, reason: 'this platform\'s pool cannot start an instance ahead' }, undo: none };
   const made = ctx.registry.candidate(record, version.version, version.entrypoint, versionTraits(version.manifest));
-  if ('skip' in made) return { checked: false, reason: made.skip };
+  if ('skip' in made) return { report: { checked: false, reason: made.skip }, undo: none };
+  const undo = made.undo ?? none;
   const found: StartCheck = await ctx.pool.tryStart(made.fn);
-  if (found.outcome === 'skipped') return { checked: false, reason: found.reason };
-  if (found.outcome === 'started') return { checked: true, initMs: round(found.initMs) };
+  if (found.outcome === 'skipped') return { report: { checked: false, reason: found.reason }, undo };
+  if (found.outcome === 'started') return { report: { checked: true, initMs: round(found.initMs) }, undo };
+  undo();
   const { error } = found;
   const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-  const keeps = record.activeVersion !== null ? `version ${record.activeVersion} keeps serving` : 'nothing was deployed';
+  const keeps = record.activeVersion === null ? 'nothing was deployed'
+    : record.status === 'paused' ? `version ${record.activeVersion} stays the active one (the function is paused)` : `version ${record.activeVersion} keeps serving`;
   throw new PlatformError('DEPLOY_START_FAILED', `version ${version.version} did not start: ${error.type}: ${error.message}${at}; ${keeps}`, {
     function: record.name,
     version: version.version,

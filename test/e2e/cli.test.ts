@@ -262,6 +262,29 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(back.stdout, /Start check: it loaded in/);
   });
 
+  it('a refused deploy leaves the function\'s settings and env as they were (the serving version reads them), and names env it would have removed', async () => {
+    const dir = join(work, 'start-env');
+    mkdirSync(dir);
+    const fn = `${name}-senv`;
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\nenv:\n  DB_URL: "mongodb://one"\nlimits:\n  timeout: 10s\n`);
+    writeFileSync(join(dir, 'main.py'), 'import os\nURL = os.environ["DB_URL"]\ndef handler(event, context):\n    return {"url": URL}\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    assert.equal((await cli(['env', 'set', fn, 'EXTRA=kept'])).code, EXIT.OK);
+    // v2 renames the variable (and its timeout) but reads a name that does not exist.
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\nenv:\n  DATABASE_URL: "mongodb://two"\nlimits:\n  timeout: 20s\n`);
+    writeFileSync(join(dir, 'main.py'), 'import os\nURL = os.environ["EXTRA"] + os.environ["DATABASE_URLX"]\ndef handler(event, context):\n    return {"url": URL}\n');
+    const refused = await cli(['deploy', dir]);
+    assert.equal(refused.code, EXIT.API, refused.stderr);
+    assert.match(refused.stderr, /\[DEPLOY_START_FAILED\]/);
+    assert.match(refused.stderr, /This deploy also removes env DB_URL, EXTRA \(set by `env set` or `env push`, not in platform\.yaml's env\)/);
+    assert.match(refused.stderr, /\(The settings and env this deploy had changed were put back: the function is as it was\.\)/);
+    assert.doesNotMatch(refused.stderr, /\\n/, 'line breaks, not escaped ones');
+    const shown = json<{ function: { env: Record<string, string>; limits: { timeoutMs: number } } }>(await cli(['functions', 'show', fn, '--json']));
+    assert.deepEqual(shown.function.env, { DB_URL: 'mongodb://one', EXTRA: 'kept' });
+    assert.equal(shown.function.limits.timeoutMs, 10_000);
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, { url: 'mongodb://one' });
+  });
+
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
     const dir = join(work, 'c1-headers');
     mkdirSync(dir);

@@ -642,6 +642,13 @@ describe('the console with odd inputs', { skip }, () => {
     const { name, page, context, problems } = await editingEcho('startfail');
     await page.keyboard.press('Control+Home');
     await page.keyboard.insertText('print("loading <b>the</b> config")\nimport no_such_module_here\n');
+    // And a platform.yaml whose env and timeout the refused deploy must not leave behind.
+    await page.getByRole('button', { name: 'New file' }).click();
+    await page.getByRole('dialog', { name: 'New file' }).getByLabel('Path').fill('platform.yaml');
+    await page.getByRole('dialog', { name: 'New file' }).getByLabel('Path').press('Enter');
+    await page.locator('.cm-content').click();
+    await page.keyboard.insertText(`kind: function\nname: ${name}\nenv:\n  NEW_VAR: "x"\nlimits:\n  timeout: 21s\n`);
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
     await page.getByRole('button', { name: 'Deploy…' }).click();
     await page.getByTestId('confirm-deploy').click();
     const failure = page.getByTestId('start-failure');
@@ -651,8 +658,11 @@ describe('the console with odd inputs', { skip }, () => {
     assert.match(await textOf(failure), /loading <b>the<\/b> config/);
     assert.match(await textOf(failure), /Traceback \(most recent call last\)/);
     assert.equal(await failure.locator('b').count(), 0);
-    const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body.function as { activeVersion: number };
+    const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body.function as { activeVersion: number; env: Record<string, string>; limits: { timeoutMs: number } };
     assert.equal(fn.activeVersion, 1);
+    // The settings the deploy changed before it was refused are put back.
+    assert.deepEqual(fn.env, {});
+    assert.equal(fn.limits.timeoutMs, 30_000);
     assert.deepEqual(problems, []);
     await context.close();
   });

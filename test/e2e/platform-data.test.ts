@@ -173,6 +173,24 @@ describe('Mongo data bindings on the embedded platform', { skip, timeout: 120_00
     assert.equal(JSON.stringify(entries).includes('FP_MONGO_URI'), false);
   });
 
+  it('checks the first deploy of a bound function too: its import using the database runs at deploy; a version that does not load is refused and leaves no binding', async () => {
+    const good = fnName('bound');
+    await createFunction(h.api, good);
+    // The module touches the database at import: the check needs the binding made for it.
+    await upload(h.api, good, { 'main.py': py('import os', 'from pymongo import MongoClient', 'COUNT = MongoClient(os.environ["FP_MONGO_URI"])[os.environ["FP_MONGO_DATABASE"]].warm.count_documents({})', 'def handler(event, context):', '    return {"count": COUNT}') }, { manifest: manifest(good, { mongo: { database: 'warm' } }) });
+    const deployed = await h.api.call('POST', `/functions/${good}/deploy`, {});
+    assert.equal(deployed.status, 200, JSON.stringify(deployed.body));
+    assert.equal(deployed.body.start.checked, true, JSON.stringify(deployed.body.start));
+    assert.deepEqual(await (await fetch(`${h.url}/fn/${good}/`)).json(), { count: 0 });
+    const bad = fnName('boundbad');
+    await createFunction(h.api, bad);
+    await upload(h.api, bad, { 'main.py': py('import not_here_at_all', 'def handler(event, context):', '    return 1') }, { manifest: manifest(bad, { mongo: { database: 'badone' } }) });
+    const refused = await h.api.call('POST', `/functions/${bad}/deploy`, {});
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(errorOf(refused).code, 'DEPLOY_START_FAILED');
+    assert.deepEqual((await h.api.call('GET', `/functions/${bad}/data`)).body, { binding: null });
+  });
+
   it('answers DATA_BINDING_NOT_FOUND for a function without a binding', async () => {
     const name = fnName('plain');
     await createFunction(h.api, name);
