@@ -263,8 +263,8 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     return { ...resultOf(early!), version: previousVersion!, unchanged: true, changes: localChanges!, uploaded: 0, uploadedBytes: 0, deps: null, ...(contract !== undefined ? { contract } : {}) };
   }
 
-  // Set once this deploy changed an existing function's settings: a refusal after that puts them back.
-  let settingsApplied = false;
+  // The function after this deploy changed an existing function's settings: a refusal after that puts them back.
+  let appliedFn: ApiFunction | null = null;
   try {
     const note = options.note ?? manifest.version;
     const version = await client.createVersion(name, {
@@ -275,15 +275,16 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     });
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;
-    if (early === null) settingsApplied = true;
-    const base = resultOf(early ?? await applySettings());
+    const applied = early ?? await applySettings();
+    if (early === null) appliedFn = applied.function;
+    const base = resultOf(applied);
     const { start } = await client.deploy(name, version.version, options.check !== false);
     const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
     // The card as it is now (the upload counts against the workspace's code quota).
     const contract = (await client.getFunction(name))?.contract;
     return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}) };
   } catch (err) {
-    if (existing !== null && settingsApplied && err instanceof CliError) {
+    if (existing !== null && appliedFn !== null && changedSettings(existing.function, appliedFn).length > 0 && err instanceof CliError) {
       // The settings and env platform.yaml gave went in before the deploy the platform refused: put
       // back, the version that keeps serving would run with them (a refused deploy renamed an env
       // variable the serving version reads, and every call of it failed).
