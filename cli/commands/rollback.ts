@@ -46,7 +46,8 @@ export const rollbackCommand: Command = {
     'rollback my-fn --to 3',
   ],
   details: [
-    'Without --to: the version before the active one. Versions are immutable, so a rollback is instant.',
+    'Without --to: the newest version below the active one that served before (one never deployed, e.g.',
+    'refused by its start check, is passed over). Versions are immutable, so a rollback is instant.',
     'A version holds the code, platform.yaml\'s triggers and its data binding: those come back. The',
     'function\'s settings (limits, invocation, auth), env and secrets are not part of a version and stay as they are.',
     'The platform starts the version before it serves it, as deploy does: one that does not load with',

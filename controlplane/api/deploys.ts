@@ -54,7 +54,7 @@ export const deploy = operation(
 
 export const rollbackRoute = operation(
   {
-    id: 'rollback', tag, role: 'deployer', summary: 'Serve an earlier version (default: the one numbered below the active one)', body: deployBody, answers,
+    id: 'rollback', tag, role: 'deployer', summary: 'Serve an earlier version (default: the newest below the active one that served before)', body: deployBody, answers,
     errors: ['VERSION_NOT_FOUND', 'FUNCTION_NOT_DEPLOYED', 'NO_PREVIOUS_VERSION', 'REVISION_CONFLICT', 'DEPLOY_START_FAILED', ...DEPS_REFUSALS],
   },
   async (call, input) => {

@@ -99,7 +99,12 @@ async function defaultTarget(ctx: ServiceContext, fn: FunctionRecord, action: 'd
       : 'it is the only version, so there is nothing to roll back to yet: deploy a new version first';
     throw new PlatformError('NO_PREVIOUS_VERSION', `version ${fn.activeVersion} of "${fn.name}" is the first; ${what}`, { field: 'version', function: fn.name });
   }
-  return fn.activeVersion - 1;
+  // The newest version below the active one that served before: one never deployed (refused by its
+  // start check, or uploaded and left) is passed over. A rollback went to it, and was refused or,
+  // with the check skipped, put code live that had never run (helper round of 2026-12-04).
+  const active = fn.activeVersion;
+  const served = (await ctx.store.deploys.list(fn.name, { limit: 1000 })).map((e) => e.toVersion).filter((v): v is number => v !== null && v < active);
+  return served.length > 0 ? Math.max(...served) : active - 1;
 }
 
 /** Pause: calls answer 503 FUNCTION_PAUSED at once and every instance drains (none stay warm). */

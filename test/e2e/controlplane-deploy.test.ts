@@ -121,8 +121,14 @@ describe('deploy and rollback', () => {
     assert.equal(forced.status, 200);
     assert.equal(forced.body.start, undefined);
     assert.equal((await invoke(name)).body.error.code, 'FUNCTION_INIT_FAILED');
-    // A rollback is checked too: back to version 1 works, to the crashing one does not.
-    assert.equal((await h.api.call('POST', `/functions/${name}/rollback`, { version: 1 })).body.start.checked, true);
+    // The ASGI version forced too (4, never served before): a rollback without a version goes to the
+    // newest version below it that served, 2, not to 3, refused and never served (it went to 3).
+    assert.equal((await h.api.call('POST', `/functions/${name}/deploy`, { version: asgi, check: false })).status, 200);
+    const back1 = await h.api.call('POST', `/functions/${name}/rollback`, { check: false });
+    assert.equal(back1.status, 200, JSON.stringify(back1.body));
+    assert.deepEqual([back1.body.deploy.fromVersion, back1.body.deploy.toVersion], [asgi, broken]);
+    assert.equal((await h.api.call('POST', `/functions/${name}/rollback`, {})).body.deploy.toVersion, 1);
+    // A rollback is checked too: to the crashing one it is refused.
     const back = await h.api.call('POST', `/functions/${name}/rollback`, { version: crash });
     assert.equal(errorOf(back).code, 'DEPLOY_START_FAILED');
     assert.deepEqual((await invoke(name)).body, { value: 'one', version: '1' });

@@ -6,7 +6,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, enc, type Problem, type Validation, type Version } from '../../api.js';
+import { api, ApiError, enc, type DeployEntry, type Problem, type Validation, type Version } from '../../api.js';
 import { can } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
@@ -24,6 +24,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   // Loaded again when the active version changes (a deploy or a rollback here): over the version that serves.
   const ws = useAsync(() => loadWorkspace(name, active), [name, active]);
   const versions = useAsync(() => api<{ items: Version[] }>('GET', `/functions/${enc(name)}/versions?limit=50`), [name, active]);
+  // What a rollback without a version goes to (the API's rule): the newest version below the
+  // active one that served before; versions never deployed (refused by the start check) are passed over.
+  const deploys = useAsync(() => api<{ items: DeployEntry[] }>('GET', `/functions/${enc(name)}/deploys?limit=200`), [name, active]);
+  const served = (deploys.data?.items ?? []).map((e) => e.toVersion).filter((v): v is number => v !== null && active !== null && v < active);
+  const previous = active === null || active <= 1 ? null : served.length > 0 ? Math.max(...served) : active - 1;
   const [tick, setTick] = useState(0);
   const [file, setFile] = useState<string | null>(null);
   const [check, setCheck] = useState<Validation | null>(null);
@@ -172,10 +177,10 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const rollback = async (version?: number): Promise<void> => {
     setError(null);
     // It changes what serves the function's URL at once (no diff shown first, unlike Deploy…): asked.
-    const target = version ?? (active !== null ? active - 1 : null);
+    const target = version ?? previous;
     if (!confirm(`Serve version ${target ?? '?'} instead of version ${active ?? '—'}? Calls go to it at once.`)) return;
     try {
-      if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, {});
+      if (version === undefined) await api('POST', `/functions/${enc(name)}/rollback`, target !== null ? { version: target } : {});
       else await api('POST', `/functions/${enc(name)}/deploy`, { version });
       reload();
       versions.reload();
@@ -239,7 +244,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
               </li>
             ))}
           </ol>
-          {active !== null && active > 1 && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{active - 1}</button> : null}
+          {previous !== null && editable ? <button type="button" onClick={() => void rollback()} data-testid="rollback">Roll back to v{previous}</button> : null}
         </aside>
         <div class="editor-wrap">
           <div class="editor-file">{file ?? 'no file'}</div>
