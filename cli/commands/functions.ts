@@ -82,7 +82,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // it: both were nowhere in the CLI (docs/adr/0055-newcomer-round-4.md).
   const [versions, deploys] = await Promise.all([client.listVersions(name, SHOWN), client.listDeploys(name, SHOWN)]);
   ctx.out.data({ ok: true, ...found, versions, deploys });
-  ctx.out.line(`${found.function.name}  (${found.function.status}, version ${found.function.activeVersion ?? '-'}, workspace ${found.function.workspace ?? 'default'})`);
+  // Never deployed: "active" (its status) read as serving; the listing says "not deployed".
+  const state = found.function.activeVersion === null ? 'not deployed' : `${found.function.status}, version ${found.function.activeVersion}`;
+  ctx.out.line(`${found.function.name}  (${state}, workspace ${found.function.workspace ?? 'default'})`);
   // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
   if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
   if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);

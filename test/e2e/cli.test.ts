@@ -262,6 +262,21 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(back.stdout, /Start check: it loaded in/);
   });
 
+  it('a first deploy refused by the start check says the function was created, not deployed; functions show says so too', async () => {
+    const dir = join(work, 'first-broken');
+    mkdirSync(dir);
+    const fn = `${name}-first`;
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
+    writeFileSync(join(dir, 'main.py'), 'raise RuntimeError("no config")\ndef handler(event, context):\n    return 1\n');
+    const refused = await cli(['deploy', dir]);
+    assert.equal(refused.code, EXIT.API, refused.stderr);
+    // Line breaks between the error and the notes, not escaped ones.
+    assert.match(refused.stderr, /error: version 1 did not start: RuntimeError: no config \(main\.py:1\); nothing was deployed\n\(The function ".*-first" was created and is not deployed/);
+    assert.doesNotMatch(refused.stderr, /\\n/);
+    const shown = await cli(['functions', 'show', fn]);
+    assert.match(shown.stdout, new RegExp(`^${fn}  \\(not deployed, workspace default\\)`, 'm'));
+  });
+
   it('a refused deploy leaves the function\'s settings and env as they were (the serving version reads them), and names env it would have removed', async () => {
     const dir = join(work, 'start-env');
     mkdirSync(dir);
