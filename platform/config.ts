@@ -99,7 +99,7 @@ const OPTIONS = {
   templates: { env: 'FP_TEMPLATES', kind: 'flag', schema: z.boolean().default(true) },
   sandboxOpenFiles: { env: 'FP_SANDBOX_OPEN_FILES', kind: 'int', schema: int(64, 1_048_576).default(1024) },
   maxInstances: { env: 'FP_MAX_INSTANCES', kind: 'int', schema: int(1, 100_000).default(64) },
-  maxQueuedCalls: { env: 'FP_MAX_QUEUED_CALLS', kind: 'int', schema: int(1, 1_000_000).default(4096) },
+  maxHeldCalls: { env: 'FP_MAX_HELD_CALLS', kind: 'int', schema: int(1, 1_000_000).default(4096) },
   maxFunctionInstances: { env: 'FP_MAX_FUNCTION_INSTANCES', kind: 'int', schema: int(1, 1000).default(DEFAULT_LIMIT_CEILINGS.maxFunctionInstances) },
   maxFunctionMemoryBytes: { env: 'FP_MAX_FUNCTION_MEMORY_BYTES', kind: 'int', schema: int(16 * MIB, 1024 * 1024 * MIB).default(DEFAULT_LIMIT_CEILINGS.maxFunctionMemoryBytes) },
   maxFunctionTimeoutMs: { env: 'FP_MAX_FUNCTION_TIMEOUT_MS', kind: 'int', schema: int(1000, 2_147_483_647).default(DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs) },

@@ -81,7 +81,7 @@ function sandboxOptions(config: PlatformConfig, codeRoots: string[], depsRoot: s
     tasksMax: config.sandboxTasks,
     openFiles: config.sandboxOpenFiles,
     maxInstancesTotal: config.maxInstances,
-    maxQueuedTotal: config.maxQueuedCalls,
+    maxHeldCalls: config.maxHeldCalls,
     zygotes: config.zygotes,
     ...(config.templates ? {} : { templateMinInitMs: 0 }),
   };

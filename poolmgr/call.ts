@@ -166,6 +166,7 @@ export class Call implements QueueLinks<Call>, Deadlined {
   finish(response: WireResponse | null, error: InvocationError | null, raw: unknown, handlerMs: number): void {
     if (this.done) return;
     this.done = true;
+    this.group.callEnded();
     if (this.queuedIn !== null) this.leaveQueue();
     if (this.watching) {
       this.watching = false;

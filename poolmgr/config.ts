@@ -67,12 +67,13 @@ export interface PoolConfig {
   /** Specialized instances of all functions together (default 64); past it idle ones of other functions are stopped first. */
   maxInstancesTotal: number;
   /**
-   * Calls one workspace's functions may have waiting for an instance at once, all together
-   * (default 4096); the platform takes an eighth more for the other workspaces. Each waiting call
-   * holds its client's connection: without a bound, one client queued 20 000 calls on a public
-   * function and the gateway ran out of file descriptors for every tenant (red team of 2026-12-04).
+   * Calls one workspace's functions may have in hand at once, all together: waiting, pipelined,
+   * running or streaming (default 4096); the platform takes an eighth more for the other
+   * workspaces. Each holds its client's connection: without a bound, one client queued 20 000 calls
+   * on a public function, or ran 27 000 at once on one with `concurrency: 1000`, and the gateway ran
+   * out of file descriptors for every tenant (red team of 2026-12-04, both rounds).
    */
-  maxQueuedTotal: number;
+  maxHeldCalls: number;
   /**
    * Fork runtimes from a zygote per preset instead of spawning interpreters (default true;
    * `FP_ZYGOTES=0` turns it off). docs/adr/0019-zygotes.md.
@@ -126,7 +127,7 @@ export function defaultPoolConfig(
     openFiles: 1024,
     cpuShares: 1024,
     maxInstancesTotal: 64,
-    maxQueuedTotal: 4096,
+    maxHeldCalls: 4096,
     zygotes: env['FP_ZYGOTES'] !== '0',
     templateMinInitMs: env['FP_TEMPLATES'] === '0' ? 0 : 50,
     ...overrides,

@@ -50,6 +50,10 @@ export class FunctionGroup {
    * version's maxInstances) holds it back: QUOTA_EXCEEDED; null otherwise (FUNCTION_BUSY). Set by the pool.
    */
   quotaRefusal: () => InvocationError | null = () => null;
+  /** The calls in hand of its workspace (one object per workspace, shared by its groups; set by the pool). */
+  workspaceCalls: { n: number } = { n: 0 };
+  /** Told when one of its calls ends (the pool counts the calls in hand). Set by the pool. */
+  callEnded: () => void = () => {};
 
   constructor(readonly key: string, fn: FunctionVersion) {
     this.workspace = workspaceOfKey(fn.name);

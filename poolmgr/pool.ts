@@ -96,14 +96,17 @@ export class PoolManager implements InstanceOwner {
     return this.config.maxInstancesTotal + Math.max(1, Math.ceil(this.config.maxInstancesTotal / 8));
   }
 
-  /** Calls waiting in every queue, and per workspace (their queues' onLength). */
-  private queuedCount = 0;
-  private readonly workspaceQueued = new Map<string, number>();
+  /**
+   * Calls in hand (waiting, pipelined, running, streaming: each holds its caller's connection), in
+   * all and per workspace (a counter object per workspace, shared by its groups: no lookup per call).
+   */
+  private heldCount = 0;
+  private readonly workspaceHeld = new Map<string, { n: number }>();
 
-  /** Room for one more waiting call of `workspace`: its share (`maxQueuedTotal`) and the platform's (an eighth more). */
-  private queueRoom(workspace: string): boolean {
-    const share = this.config.maxQueuedTotal;
-    return (this.workspaceQueued.get(workspace) ?? 0) < share && this.queuedCount < share + Math.max(1, Math.ceil(share / 8));
+  /** Room for one more call of `group`'s workspace: its share (`maxHeldCalls`) and the platform's (an eighth more). */
+  private callRoom(group: FunctionGroup): boolean {
+    const share = this.config.maxHeldCalls;
+    return group.workspaceCalls.n < share && this.heldCount < share + Math.max(1, Math.ceil(share / 8));
   }
 
   /** The most instances `workspace` may have: its quota, and never more than `maxInstancesTotal`. */
@@ -162,8 +165,13 @@ export class PoolManager implements InstanceOwner {
     try {
       let group = this.byFn.get(fn);
       if (group === undefined || group.removed) group = this.groupFor(fn);
+      const room = this.callRoom(group);
       call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
+      // Counted until it ends (Call.finish tells the group); every call holds its caller's connection.
+      this.heldCount++;
+      group.workspaceCalls.n++;
       if (this.closing !== null) call.fail(hostError('SHUTTING_DOWN', null, 'Shutdown', 'the pool is shutting down'));
+      else if (!room) call.fail(hostError('FUNCTION_BUSY', null, 'TooManyCalls', 'the platform holds as many calls of this workspace as it takes (FP_MAX_HELD_CALLS): send it again in a moment'));
       else if (!this.lease(call, true)) this.wait(call);
       return call.promise;
     } catch (err) {
@@ -500,10 +508,6 @@ export class PoolManager implements InstanceOwner {
     if (queue.length >= limits.maxQueue) {
       call.fail(this.quotaRefusal(call.group) ?? hostError('FUNCTION_BUSY', null, 'QueueFull',
         `all ${limits.maxInstances} instances are busy and ${queue.length} calls are already waiting`));
-    } else if (!first && !this.queueRoom(call.group.workspace)) {
-      // A call handed back (`first`) was accepted already: it always gets its place back.
-      call.fail(hostError('FUNCTION_BUSY', null, 'QueueFull',
-        `all ${limits.maxInstances} instances are busy and the platform holds as many waiting calls as it takes (FP_MAX_QUEUED_CALLS)`));
     } else if (call.signal?.aborted === true) {
       call.fail(hostError('CLIENT_CLOSED_REQUEST', null, 'Aborted', 'the caller went away before the call could run'));
     } else {
@@ -563,11 +567,12 @@ export class PoolManager implements InstanceOwner {
     if (group === undefined) {
       const created = new FunctionGroup(key, fn);
       created.quotaRefusal = () => this.quotaRefusal(created);
-      created.queue.onLength = (delta) => {
-        this.queuedCount += delta;
-        const n = (this.workspaceQueued.get(created.workspace) ?? 0) + delta;
-        if (n > 0) this.workspaceQueued.set(created.workspace, n);
-        else this.workspaceQueued.delete(created.workspace);
+      let calls = this.workspaceHeld.get(created.workspace);
+      if (calls === undefined) this.workspaceHeld.set(created.workspace, calls = { n: 0 });
+      created.workspaceCalls = calls;
+      created.callEnded = () => {
+        this.heldCount--;
+        created.workspaceCalls.n--;
       };
       group = created;
       this.groups.set(key, group);

@@ -13,12 +13,9 @@ export class WaitQueue<T extends QueueLinks<T>> {
   head: T | null = null;
   private tail: T | null = null;
   length = 0;
-  /** Told +1 when an item comes in and -1 when one leaves (the pool counts waiting calls across queues). */
-  onLength: ((delta: number) => void) | null = null;
 
   push(item: T): void {
     if (item.queuedIn !== null) throw new Error('item is already queued');
-    this.onLength?.(1);
     item.queuedIn = this;
     item.prev = this.tail;
     item.next = null;
@@ -31,7 +28,6 @@ export class WaitQueue<T extends QueueLinks<T>> {
   /** Puts an item at the front (a call handed back after its instance died). */
   unshift(item: T): void {
     if (item.queuedIn !== null) throw new Error('item is already queued');
-    this.onLength?.(1);
     item.queuedIn = this;
     item.prev = null;
     item.next = this.head;
@@ -57,7 +53,6 @@ export class WaitQueue<T extends QueueLinks<T>> {
     item.prev = item.next = null;
     item.queuedIn = null;
     this.length--;
-    this.onLength?.(-1);
   }
 }
 
