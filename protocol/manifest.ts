@@ -212,8 +212,16 @@ const webhookTriggerSchema = z.strictObject({
 const triggerSchema = z.discriminatedUnion('type', [cronTriggerSchema, webhookTriggerSchema]);
 
 /** Default none. Cron ids default to `cron-<index>`; ids must be unique within the list. */
+/**
+ * Triggers one version may declare: each webhook trigger gets a signing secret of its own, kept
+ * with the function and read (decrypted) by every delivery (red team of 2026-12-04: 1 900 per
+ * manifest, 40 versions, 76 000 secrets, and every anonymous delivery took 0.6 s of the event loop).
+ */
+export const MAX_TRIGGERS = 32;
+
 export const triggersSchema = z
   .array(triggerSchema)
+  .max(MAX_TRIGGERS, `at most ${MAX_TRIGGERS} triggers per function`)
   .default([])
   .transform((list) => list.map((t, i) => (t.type === 'cron' ? { ...t, id: t.id ?? `cron-${i}` } : t)))
   .superRefine((list, ctx) => {

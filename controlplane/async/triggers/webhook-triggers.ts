@@ -7,7 +7,7 @@
  * period; with no grace the old one is dropped at once (docs/secrets.md).
  */
 import { randomBytes } from 'node:crypto';
-import { PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../../protocol/index.js';
+import { MAX_TRIGGERS, PlatformError, triggersSchema, type WebhookTriggerSpec } from '../../../protocol/index.js';
 import type { FunctionRecord, HookSecret, Store } from '../../store/index.js';
 import { isStoreError } from '../../store/index.js';
 import type { AsyncCall, Webhooks } from '../../../protocol/index.js';
@@ -50,25 +50,43 @@ export function ensureHookSecrets(store: Store, name: string, manifest: unknown)
   return ensureIds(store, name, webhookSpecsOf(manifest).map((t) => t.id));
 }
 
+/**
+ * Signing secrets kept per function: those of the triggers the version being deployed declares,
+ * and, for a rollback to come back to the same secret, those of earlier versions' triggers, the
+ * oldest dropped first past this many. Without a bound they piled up, one per trigger id ever
+ * declared (red team of 2026-12-04: 76 000 on one function, each read at every delivery).
+ */
+const MAX_HOOK_SECRETS = 2 * MAX_TRIGGERS;
+
 function ensureIds(store: Store, name: string, ids: string[]): Promise<FunctionRecord | null> {
   return changeSecrets(store, name, (current) => {
     const missing = ids.filter((id) => current[id] === undefined);
-    if (missing.length === 0) return null;
+    const keys = Object.keys(current);
+    if (missing.length === 0 && keys.length <= MAX_HOOK_SECRETS) return null;
     for (const id of missing) current[id] = { current: newSecret() };
+    // Insertion order is age order: the oldest secrets of triggers the version does not declare go first.
+    let excess = Object.keys(current).length - MAX_HOOK_SECRETS;
+    for (const id of keys) {
+      if (excess <= 0) break;
+      if (ids.includes(id)) continue;
+      delete current[id];
+      excess--;
+    }
     return current;
   });
 }
 
 /** The trigger as the active version declares it, or TRIGGER_NOT_FOUND / FUNCTION_NOT_FOUND. */
-async function declared(store: Store, name: string, triggerId: string): Promise<{ record: FunctionRecord; spec: WebhookTriggerSpec }> {
+async function declared(store: Store, name: string, triggerId: string): Promise<{ record: FunctionRecord; spec: WebhookTriggerSpec; ids: string[] }> {
   const record = await store.functions.get(name);
   if (record === null) throw new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name });
   const version = record.activeVersion === null ? null : await store.versions.get(name, record.activeVersion);
-  const spec = version === null ? undefined : webhookSpecsOf(version.manifest).find((t) => t.id === triggerId);
+  const specs = version === null ? [] : webhookSpecsOf(version.manifest);
+  const spec = specs.find((t) => t.id === triggerId);
   if (spec === undefined) {
     throw new PlatformError('TRIGGER_NOT_FOUND', `function "${name}" has no webhook trigger "${triggerId}" in its active version`, { function: name, triggerId });
   }
-  return { record, spec };
+  return { record, spec, ids: specs.map((t) => t.id) };
 }
 
 /** A new current secret, answered once; the old one stays accepted for `graceMs`. */
@@ -99,7 +117,8 @@ export async function lookupWebhook(store: Store, name: string, triggerId: strin
   }
   let secrets = found.record.hookSecrets?.[triggerId];
   if (secrets === undefined) {
-    const record = await ensureIds(store, name, [triggerId]);
+    // Every trigger the active version declares is kept: the bound drops earlier versions' secrets only.
+    const record = await ensureIds(store, name, found.ids);
     secrets = record?.hookSecrets?.[triggerId];
     if (secrets === undefined) return null;
   }
