@@ -12,7 +12,7 @@ import { terminalSafe } from './terminal.js';
 export function startLine(start: ApiStartReport): string {
   return start.checked
     ? `Start check: it loaded in ${start.initMs} ms (then stopped: the first call starts it).`
-    : `Start check: not made (${start.reason}); the first call shows whether it loads.`;
+    : `Start check: not made (${terminalSafe(start.reason)}); the first call shows whether it loads.`;
 }
 
 /**

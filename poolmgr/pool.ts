@@ -239,7 +239,9 @@ export class PoolManager implements InstanceOwner {
       return { outcome: 'started', initMs: end.initMs, logs: [...end.logs] };
     }
     const { code, type, message, stack, file, line } = end.error;
-    if (!end.ran || (!end.error.class && code !== 'FUNCTION_INIT_FAILED')) return { outcome: 'skipped', reason: `the platform could not start a runtime (${code}: ${message})` };
+    // Whatever ended a load the function was given to is the version's failure: the runtime's report
+    // is the function's to forge (it named a platform code to have its check skipped: red team).
+    if (!end.ran) return { outcome: 'skipped', reason: `the platform could not start a runtime (${code}: ${message})` };
     return {
       outcome: 'failed', initMs: end.initMs, logs: [...end.logs],
       error: { code, type, message, ...(stack !== undefined ? { stack } : {}), ...(file !== undefined ? { file } : {}), ...(line !== undefined ? { line } : {}) },

@@ -539,7 +539,10 @@ export class DataProxy {
     if (!decision.cursor && decision.write === null && decision.command !== 'killCursors') return change;
     const summary = summarizeReply(answer);
     if (summary === null || !summary.ok) return change;
-    if (decision.command === 'killCursors') change.closed = decision.cursorIds;
+    // Only what the server says it closed: one asked to kill a cursor of another collection answers
+    // ok with it in `cursorsNotFound`, and the cursor stays open (red team, second round: the count
+    // went to 0 while 110 cursors held the database's pool).
+    if (decision.command === 'killCursors') change.closed = summary.cursorsKilled.filter((id) => decision.cursorIds.includes(id));
     if (decision.cursor && summary.cursorId !== null) {
       if (summary.cursorId === '0') change.closed = decision.cursorIds;
       else change.opened = summary.cursorId;

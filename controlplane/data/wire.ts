@@ -190,6 +190,8 @@ export interface ReplySummary {
   upserted: number;
   /** findAndModify's lastErrorObject.n. */
   lastErrorN: number | null;
+  /** killCursors' `cursorsKilled`, as decimal strings (the ids the server closed); empty when none. */
+  cursorsKilled: string[];
 }
 
 /** Reads ok, n, nModified, cursor.id of an OP_MSG reply frame; null if it is not a plain one. */
@@ -197,7 +199,7 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
   if (frame.length < HEADER_BYTES + 10 || frame.readInt32LE(12) !== OP_MSG || frame[HEADER_BYTES + 4] !== 0) return null;
   const start = HEADER_BYTES + 5;
   try {
-    const top = scanFields(frame, start, ['ok', 'n', 'nModified', 'cursor', 'upserted', 'lastErrorObject']);
+    const top = scanFields(frame, start, ['ok', 'n', 'nModified', 'cursor', 'upserted', 'lastErrorObject', 'cursorsKilled']);
     let cursorId: string | null = null;
     const cursor = top.get('cursor');
     if (cursor?.type === 0x03) {
@@ -206,6 +208,10 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
     }
     const upserted = top.get('upserted');
     const leo = top.get('lastErrorObject');
+    const killed = top.get('cursorsKilled');
+    const cursorsKilled = killed?.type === 0x04
+      ? Object.values(BSON.deserialize(frame.subarray(killed.at, killed.at + frame.readInt32LE(killed.at)), { useBigInt64: true })).map((id) => String(id))
+      : [];
     return {
       ok: numberAt(frame, top.get('ok')) === 1,
       n: numberAt(frame, top.get('n')),
@@ -213,6 +219,7 @@ export function summarizeReply(frame: Buffer): ReplySummary | null {
       cursorId,
       upserted: upserted?.type === 0x04 ? Object.keys(BSON.deserialize(frame.subarray(upserted.at, upserted.at + frame.readInt32LE(upserted.at)))).length : 0,
       lastErrorN: leo?.type === 0x03 ? numberAt(frame, scanFields(frame, leo.at, ['n']).get('n')) : null,
+      cursorsKilled,
     };
   } catch {
     return null;

@@ -312,6 +312,14 @@ describe('attack: a function holding cursors open on its bound database (red tea
       '            refused = getattr(err, "details", {}).get("fpCode") or repr(err)[:200]',
       '            break',
       '    held = len(cursors)',
+      '    # killCursors naming another collection: the server keeps the cursor (cursorsNotFound), so must the count.',
+      '    from bson.int64 import Int64',
+      '    db.command({"killCursors": "elsewhere", "cursors": [Int64(cursors[0].cursor_id)]})',
+      '    try:',
+      '        next(db.small.find({}, batch_size=1))',
+      '        tricked = True',
+      '    except Exception:',
+      '        tricked = False',
       '    cursors.pop().close()',
       '    again = db.small.find({}, batch_size=1)',
       '    next(again)',
@@ -319,13 +327,13 @@ describe('attack: a function holding cursors open on its bound database (red tea
       '    again.close()',
       '    count = db.small.count_documents({})',
       '    db.small.drop()',
-      '    return {"held": held, "refused": refused, "count": count}',
+      '    return {"held": held, "refused": refused, "count": count, "tricked": tricked}',
     );
     const res = await callBound(t, 'holder', 'held', holder);
     const body = (await res.json()) as { held: number; refused: string | null; count: number };
     const run = async (): Promise<unknown> => (await t.api.call('GET', `/runs/${res.headers.get('x-run-id') ?? ''}`)).body;
     assert.equal(res.status, 200, JSON.stringify(await run()));
-    assert.deepEqual(body, { held: 64, refused: 'DATA_TOO_MANY_CURSORS', count: 5 });
+    assert.deepEqual(body, { held: 64, refused: 'DATA_TOO_MANY_CURSORS', count: 5, tricked: false });
     // The platform's listing of databases answers (it hung, for every workspace).
     const listed = await h.api.call('GET', '/data/databases');
     assert.equal(listed.status, 200, JSON.stringify(listed.body));

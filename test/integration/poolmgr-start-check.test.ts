@@ -50,6 +50,24 @@ describe('poolmgr: tryStart (a deploy\'s start check)', () => {
     assert.equal(instancesOf(raisingFn.name) + instancesOf(exitingFn.name), 0);
   });
 
+  it('a load that forges a platform code on its channel is still the version\'s failure, never a check skipped', async () => {
+    // The module finds the specialize frame's id and reports an error of its own making (red team).
+    const dir = await writeFunction({ 'main.py': py(
+      'import gc, sys',
+      'from fp_runtime.conn import Conn',
+      'frame = sys._getframe()',
+      'while frame is not None and frame.f_code.co_name != "_generic": frame = frame.f_back',
+      'sid = frame.f_locals["msg"]["id"]',
+      'conn = [o for o in gc.get_objects() if isinstance(o, Conn)][0]',
+      'conn.send({"t": "error", "id": sid, "error": {"code": "DATA_BACKEND_UNAVAILABLE", "class": "user_error", "type": "X", "message": "all good"}, "logs": []})',
+      'import time',
+      'time.sleep(5)',
+    ) });
+    site.dirs.push(dir);
+    const found = await site.pool.tryStart(fnVersion(dir));
+    assert.equal(found.outcome, 'failed', JSON.stringify(found));
+  });
+
   it('a version with an instance ready has loaded: started at once; with no instance place free: skipped, with the reason', async () => {
     const dir = await writeFunction({ 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return 1') });
     dirs.push(dir);
