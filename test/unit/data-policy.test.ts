@@ -180,8 +180,11 @@ describe('data proxy wire', () => {
     assert.throws(() => new FrameReader(1024).push(tiny), WireError);
   });
 
-  it('reads write counts and cursor ids from replies without decoding documents', () => {
-    assert.deepEqual(summarizeReply(encodeOpMsg({ n: 3, nModified: 2, ok: 1 }, 1, 1)), { ok: true, n: 3, nModified: 2, cursorId: null, upserted: 0, lastErrorN: null });
+  it('reads write counts, cursor ids and the cursors killCursors closed from replies without decoding documents', () => {
+    assert.deepEqual(summarizeReply(encodeOpMsg({ n: 3, nModified: 2, ok: 1 }, 1, 1)), { ok: true, n: 3, nModified: 2, cursorId: null, upserted: 0, lastErrorN: null, cursorsKilled: [] });
+    // killCursors: the ids the server closed, not those it did not find (another collection's).
+    const killed = summarizeReply(encodeOpMsg({ cursorsKilled: [Long.fromString('9007199254740993')], cursorsNotFound: [Long.fromString('7')], cursorsAlive: [], cursorsUnknown: [], ok: 1 }, 1, 1))!;
+    assert.deepEqual(killed.cursorsKilled, ['9007199254740993']);
     const cursor = summarizeReply(encodeOpMsg({ cursor: { firstBatch: [{ a: 'x'.repeat(100) }], id: Long.fromString('1234567890123'), ns: 'a.b' }, ok: 1 }, 1, 1))!;
     assert.equal(cursor.cursorId, '1234567890123');
     assert.equal(summarizeReply(encodeOpMsg({ ok: 0, errmsg: 'no' }, 1, 1))!.ok, false);
