@@ -77,17 +77,26 @@ export function checkRequestHead(method: string, url: string, rawQuery: string, 
   }
   if (lengths !== null && codings !== null) return refuse('the request has both Content-Length and Transfer-Encoding', { header: 'transfer-encoding' });
   if (codings !== null) {
-    if (codings.length > 1 || codings[0]!.trim().toLowerCase() !== 'chunked') {
+    if (codings.length > 1 || ows(codings[0]!).toLowerCase() !== 'chunked') {
       return refuse('Transfer-Encoding must be exactly "chunked" (no other transfer coding is supported)', { header: 'transfer-encoding' });
     }
     return { ok: true, contentLength: null, chunked: true };
   }
   if (lengths === null) return NO_BODY;
   if (lengths.length > 1) return refuse('the request repeats Content-Length', { header: 'content-length' });
-  const value = lengths[0]!.trim();
+  const value = ows(lengths[0]!);
   if (!DIGITS.test(value)) return refuse('Content-Length is not a decimal number', { header: 'content-length' });
   // Digits only, so Number() is exact up to 2^53 and merely large beyond: either way > any limit.
   return { ok: true, contentLength: Number(value), chunked: false };
+}
+
+/**
+ * A value without the optional whitespace around it that HTTP allows (RFC 9110 §5.5: SP and HTAB
+ * only). `String.trim()` also removed NBSP, U+3000 and a BOM, so `Transfer-Encoding:
+ * chunked\u00a0` was taken as chunked where a front proxy may see another coding (red team).
+ */
+function ows(value: string): string {
+  return value.replace(/^[ \t]+|[ \t]+$/g, '');
 }
 
 function refuse(message: string, details: Record<string, unknown>): Framing {

@@ -176,6 +176,9 @@ describe('malformed framing: 400 BAD_REQUEST, then the connection closes', () =>
     assertRefused([`GET /fn/${OK}/ HTTP/1.1\r\nHost: x\r\nHost: other.localhost\r\n\r\n`], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: gzip', () => assertRefused([post(['Transfer-Encoding: gzip'], 'hello')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding: chunked, gzip', () => assertRefused([post(['Transfer-Encoding: chunked, gzip'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
+  // Whitespace other than SP and HTAB is part of the value (String.trim() took NBSP, U+3000 and a BOM off: red team).
+  it('Transfer-Encoding: chunked followed by a UTF-8 no-break space', () => assertRefused([post(['Transfer-Encoding: chunked\u00c2\u00a0'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
+  it('Transfer-Encoding: a byte-order mark, then chunked', () => assertRefused([post(['Transfer-Encoding: \u00ef\u00bb\u00bfchunked'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
   it('Transfer-Encoding twice', () =>
     assertRefused([post(['Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'], '5\r\nhello\r\n0\r\n\r\n')], 400, 'BAD_REQUEST'));
 });
