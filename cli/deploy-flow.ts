@@ -267,7 +267,10 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
   let appliedFn: ApiFunction | null = null;
   try {
     const note = options.note ?? manifest.version;
-    const version = await client.createVersion(name, {
+    // The same folder deployed again after a refusal (its code did not load, its dependencies did
+    // not build) deploys the version it made then: each retry made another identical version.
+    const again = options.force === true || existing === null ? null : await sameAsLatest(client, name, active?.version ?? null, manifest.entrypoint, raw, files);
+    const version = again ?? await client.createVersion(name, {
       entrypoint: manifest.entrypoint,
       manifest: raw,
       ...(note !== undefined ? { note } : {}),
@@ -303,6 +306,21 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     }
     throw err;
   }
+}
+
+/**
+ * The function's newest version when it is not the active one, holds exactly these files,
+ * entrypoint and manifest, and its dependencies did not fail to build; else null.
+ */
+async function sameAsLatest(client: ApiClient, name: string, activeVersion: number | null, entrypoint: string, raw: unknown, files: readonly HashedFile[]): Promise<ApiVersion | null> {
+  const [latest] = await client.listVersions(name, 1);
+  if (latest === undefined || latest.version === activeVersion) return null;
+  const version = await client.getVersion(name, latest.version);
+  const changes = version.files ? diffFiles(version.files, files) : null;
+  const same = changes !== null && changes.added.length + changes.modified.length + changes.removed.length === 0
+    && version.entrypoint === entrypoint && JSON.stringify(version.manifest) === JSON.stringify(raw);
+  // A failed dependency build is tried again only by a new upload (docs/dependencies.md).
+  return same && version.deps?.state !== 'failed' ? version : null;
 }
 
 /** Uploads the contents the server said it lacks (each distinct content once, a few at a time); returns the bytes sent. */

@@ -275,6 +275,11 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.doesNotMatch(refused.stderr, /\\n/);
     const shown = await cli(['functions', 'show', fn]);
     assert.match(shown.stdout, new RegExp(`^${fn}  \\(not deployed, workspace default\\)`, 'm'));
+    // The same folder again: the version made by the refused deploy is tried again, no new one.
+    const again = await cli(['deploy', dir, '--json']);
+    assert.equal(again.code, EXIT.API);
+    const versions = json<{ versions: { version: number }[] }>(await cli(['functions', 'show', fn, '--json'])).versions;
+    assert.deepEqual(versions.map((v) => v.version), [1]);
   });
 
   it('a refused deploy leaves the function\'s settings and env as they were (the serving version reads them), and names env it would have removed', async () => {
