@@ -22,14 +22,28 @@ export function startLine(start: ApiStartReport): string {
  */
 export function startFailure(out: Output, err: unknown, next: string): unknown {
   if (!(err instanceof CliError) || err.code !== 'DEPLOY_START_FAILED') return err;
+  for (const line of loadReport(err)) out.note(line);
+  return new CliError(err.exitCode, err.code, `${safeLines(err.message)}\n${next}`, err.details);
+}
+
+/** A DEPLOY_START_FAILED refusal's load lines and traceback, as lines to print (escaped); none for another error. */
+export function loadReport(err: unknown): string[] {
+  if (!(err instanceof CliError) || err.code !== 'DEPLOY_START_FAILED') return [];
+  const out: string[] = [];
   const logs = Array.isArray(err.details.logs) ? (err.details.logs as { stream?: unknown; msg?: unknown }[]) : [];
   if (logs.length > 0) {
-    out.note('What its load printed (last lines):');
-    for (const l of logs) out.note(`  ${terminalSafe(String(l.msg ?? ''))}`);
+    out.push('What its load printed (last lines):');
+    for (const l of logs) out.push(`  ${terminalSafe(String(l.msg ?? ''))}`);
   }
   const cause = err.details.cause as { stack?: unknown } | undefined;
-  if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.note(terminalSafe(line));
-  // The message quotes the function's exception: escaped like its log lines.
-  // Line by line: the message's own line breaks (notes added by the deploy) stay breaks.
-  return new CliError(err.exitCode, err.code, `${err.message.split('\n').map((line) => terminalSafe(line)).join('\n')}\n${next}`, err.details);
+  if (typeof cause?.stack === 'string' && cause.stack !== '') for (const line of cause.stack.trimEnd().split('\n')) out.push(terminalSafe(line));
+  return out;
+}
+
+/**
+ * A message that quotes the function's exception, escaped like its log lines, line by line: the
+ * message's own line breaks (notes added by the deploy) stay breaks.
+ */
+export function safeLines(text: string): string {
+  return text.split('\n').map((line) => terminalSafe(line)).join('\n');
 }

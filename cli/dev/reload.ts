@@ -14,6 +14,7 @@ import type { Context } from '../context.js';
 import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
+import { loadReport, safeLines } from '../start-check.js';
 import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
@@ -23,7 +24,7 @@ export type ReloadOutcome =
   | { kind: 'deployed'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
   | { kind: 'unchanged'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
   | { kind: 'invalid'; problems: Problem[]; ms: number }
-  | { kind: 'refused'; code: string; message: string; ms: number };
+  | { kind: 'refused'; code: string; message: string; ms: number; report: string[] };
 
 export interface ReloaderOptions {
   dir: string;
@@ -106,8 +107,9 @@ export class Reloader {
       const envChanged = Object.keys(secrets).sort();
       return { kind: result.unchanged ? 'unchanged' : 'deployed', result, envChanged, warnings: checked.warnings, ms: ms() };
     } catch (err) {
-      if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms() };
-      return { kind: 'refused', code: err.code, message: err.message, ms: ms() };
+      if (!isCliError(err)) return { kind: 'refused', code: 'INTERNAL_ERROR', message: (err as Error).stack ?? String(err), ms: ms(), report: [] };
+      // A version whose code did not load: what its load printed and its traceback, under the line.
+      return { kind: 'refused', code: err.code, message: safeLines(err.message), ms: ms(), report: loadReport(err) };
     }
   }
 
@@ -157,8 +159,9 @@ export class Reloader {
         return;
       }
       case 'refused':
-        out.event({ event: 'refused', code: outcome.code, message: outcome.message, serving: this.serving, paths: changed, ms: outcome.ms });
+        out.event({ event: 'refused', code: outcome.code, message: outcome.message, ...(outcome.report.length > 0 ? { load: outcome.report } : {}), serving: this.serving, paths: changed, ms: outcome.ms });
         out.line(`${when}  not reloaded (${serving}): [${outcome.code}] ${outcome.message}`);
+        for (const line of outcome.report) out.line(`  ${line}`);
     }
   }
 

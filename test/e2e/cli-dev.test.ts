@@ -149,6 +149,20 @@ describe('cli dev (a platform of its own)', { skip, timeout: 240_000 }, () => {
     assert.deepEqual(answer.body, { version: 'v3', greeting: 'from-yaml', override: 'from-yaml', local: 'changed' });
   });
 
+  it('a save whose code does not load is not reloaded: the serving version stays, what the load printed and its traceback are shown', async () => {
+    const before = (await get(url)).body.version;
+    const refused = dev.next((e) => e.event === 'refused', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), `print("loading")\nraise RuntimeError("bad start")\n${handler('broken')}`);
+    const event = await refused;
+    assert.equal(event.code, 'DEPLOY_START_FAILED');
+    const load = event.load as string[];
+    assert.ok(load.includes('  loading') && load.some((l) => /RuntimeError: bad start/.test(l)), JSON.stringify(load));
+    assert.equal((await get(url)).body.version, before, 'the version that served before still does');
+    const back = dev.next((e) => e.event === 'reloaded' || e.event === 'unchanged', WAIT_MS);
+    writeFileSync(join(dir, 'main.py'), handler(before as string));
+    await back;
+  });
+
   it('a .env change alone reaches the next call, without a new version', async () => {
     await get(url); // a warm instance with the old value
     const applied = dev.next((e) => e.event === 'unchanged', WAIT_MS);
