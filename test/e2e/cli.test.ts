@@ -80,6 +80,15 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   let env: Record<string, string> = {};
   const cli = (argv: string[], options: { cwd?: string; stdin?: string } = {}): Promise<CliResult> => spawnCli(argv, { env, ...options });
   let up: Up;
+  /** A function folder `work/<sub>` for `<name>-<suffix>`: platform.yaml (its name, then `yaml`) and main.py. */
+  const folder = (sub: string, suffix: string, main: string, yaml = ''): { dir: string; fn: string } => {
+    const dir = join(work, sub);
+    const fn = `${name}-${suffix}`;
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n${yaml}`);
+    writeFileSync(join(dir, 'main.py'), main);
+    return { dir, fn };
+  };
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'fp-cli-e2e-'));
@@ -232,11 +241,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   });
 
   it('deploy starts the version first: one that does not load is refused with its load\'s lines and traceback, the active one keeps serving; --no-check deploys it', async () => {
-    const dir = join(work, 'start-check');
-    mkdirSync(dir);
-    const fn = `${name}-chk`;
-    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
-    writeFileSync(join(dir, 'main.py'), 'def handler(event, context):\n    return {"v": 1}\n');
+    const { dir, fn } = folder('start-check', 'chk', 'def handler(event, context):\n    return {"v": 1}\n');
     const ok = await cli(['deploy', dir]);
     assert.equal(ok.code, EXIT.OK, ok.stderr);
     assert.match(ok.stdout, /Start check: it loaded in [\d.]+ ms/);
@@ -263,11 +268,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   });
 
   it('a first deploy refused by the start check says the function was created, not deployed; functions show says so too', async () => {
-    const dir = join(work, 'first-broken');
-    mkdirSync(dir);
-    const fn = `${name}-first`;
-    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
-    writeFileSync(join(dir, 'main.py'), 'raise RuntimeError("no config")\ndef handler(event, context):\n    return 1\n');
+    const { dir, fn } = folder('first-broken', 'first', 'raise RuntimeError("no config")\ndef handler(event, context):\n    return 1\n');
     const refused = await cli(['deploy', dir]);
     assert.equal(refused.code, EXIT.API, refused.stderr);
     // Line breaks between the error and the notes, not escaped ones.
@@ -283,11 +284,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   });
 
   it('a refused deploy leaves the function\'s settings and env as they were (the serving version reads them), and names env it would have removed', async () => {
-    const dir = join(work, 'start-env');
-    mkdirSync(dir);
-    const fn = `${name}-senv`;
-    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\nenv:\n  DB_URL: "mongodb://one"\nlimits:\n  timeout: 10s\n`);
-    writeFileSync(join(dir, 'main.py'), 'import os\nURL = os.environ["DB_URL"]\ndef handler(event, context):\n    return {"url": URL}\n');
+    const { dir, fn } = folder('start-env', 'senv', 'import os\nURL = os.environ["DB_URL"]\ndef handler(event, context):\n    return {"url": URL}\n', 'env:\n  DB_URL: "mongodb://one"\nlimits:\n  timeout: 10s\n');
     assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
     assert.equal((await cli(['env', 'set', fn, 'EXTRA=kept'])).code, EXIT.OK);
     // v2 renames the variable (and its timeout) but reads a name that does not exist.
@@ -306,12 +303,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   });
 
   it('invoke --include prints the headers, and a binary body\'s notice its type, with control characters escaped (the function writes them)', async () => {
-    const dir = join(work, 'c1-headers');
-    mkdirSync(dir);
-    const fn = `${name}-c1`;
-    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${fn}\n`);
     // 8-bit CSI (U+009B) clears a screen, OSC (U+009D) … ST (U+009C) sets a title, on terminals that take C1 in UTF-8.
-    writeFileSync(join(dir, 'main.py'), [
+    const { dir, fn } = folder('c1-headers', 'c1', [
       'def handler(event, context):',
       '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream x\\u009b2J", "x-note": "a\\u009d0;TITLE\\u009c"},',
       '            "body": "AAECAw==", "isBase64Encoded": True}',
