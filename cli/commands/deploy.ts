@@ -214,7 +214,8 @@ export const deployCommand: Command = {
     'Before it serves the version, the platform starts an instance of it: a version whose code does',
     'not load (an import that fails, an error at module level or in a lifespan startup) is refused',
     '(exit 4, DEPLOY_START_FAILED) with what its load printed and its traceback; the active version',
-    'keeps serving. --no-check deploys it without that check.',
+    'keeps serving, and the settings and env this deploy changed are put back. --no-check deploys it',
+    'without that check. The same folder deployed again deploys the version the refusal made.',
   ].join('\n'),
   options: {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },
