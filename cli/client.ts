@@ -28,6 +28,9 @@ export interface ApiFunction {
   activeVersion: number | null;
 }
 
+/** A function in `GET /functions`: its env names, not values. */
+export type ApiFunctionListed = Omit<ApiFunction, 'env'> & { envNames: string[] };
+
 export interface ApiFileEntry {
   path: string;
   sha256: string;
@@ -390,8 +393,16 @@ export class ApiClient {
     }
   }
 
-  listFunctions(): Promise<{ items: ApiFunction[] }> {
-    return this.request('GET', '/functions');
+  /** Every function of the workspace, by name: the listing's pages, followed to the last. */
+  async listFunctions(): Promise<{ items: ApiFunctionListed[] }> {
+    const items: ApiFunctionListed[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: ApiFunctionListed[]; nextCursor?: string | null } = await this.request('GET', `/functions?limit=1000${cursor !== null ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      items.push(...page.items);
+      cursor = page.nextCursor ?? null;
+    } while (cursor !== null);
+    return { items };
   }
 
   createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {

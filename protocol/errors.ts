@@ -154,7 +154,7 @@ export const ERRORS = {
   // ---- tenants (issue 12, docs/adr/0011-tenants.md); appended, never renamed ----
   QUOTA_EXCEEDED: {
     status: 429, component: 'request', title: 'A quota of the workspace is used up.',
-    statusBy: { field: 'quota', values: { functions: 403, codeBytes: 403 } },
+    statusBy: { field: 'quota', values: { functions: 403, codeBytes: 403, tokens: 403 } },
   },
   RATE_LIMITED: { status: 429, component: 'request', title: "The function's rate limit is reached; retry after Retry-After seconds." },
   ROLE_FORBIDDEN: { status: 403, component: 'request', title: "The token's role does not allow this call." },

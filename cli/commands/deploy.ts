@@ -25,7 +25,7 @@ export function curlLine(invokeUrl: string, auth: 'public' | 'token', method?: '
 }
 
 /** `http, sync, timeout 10s, memory 128Mi, public`. */
-export function describeSettings(fn: ApiFunction): string {
+export function describeSettings(fn: Pick<ApiFunction, 'limits' | 'preset' | 'invocation' | 'auth'>): string {
   const { timeoutMs, memoryBytes } = fn.limits;
   const limits = [
     timeoutMs !== undefined ? `timeout ${formatDurationMs(timeoutMs)}` : null,

@@ -95,6 +95,8 @@ export interface Fn {
   createdAt: number;
   updatedAt: number;
 }
+/** A function in `GET /functions`: env names, not values. */
+export type FnListed = Omit<Fn, 'env'> & { envNames: string[] };
 export interface Contract extends Limits {
   syncPayloadBytes: number;
   asyncPayloadBytes: number;

@@ -136,7 +136,15 @@ export const functionAnswer = z.strictObject({ function: functionView, ...urls, 
 export type FunctionAnswer = z.output<typeof functionAnswer>;
 export const functionCreated = functionAnswer.extend({ invokeToken, invokeTokenExpiresAt });
 export const functionPatched = functionAnswer.extend({ invokeToken, invokeTokenExpiresAt });
-export const functionList = z.strictObject({ items: z.array(functionView) });
+/**
+ * A function in the listing: its settings without env values (the names only: a workspace of a few
+ * hundred functions with 64 KiB of env each made megabytes per listing; `GET /functions/{name}`
+ * has the values).
+ */
+export const functionListItem = functionView.omit({ env: true }).extend({ envNames: z.array(z.string()) });
+export type FunctionListItem = z.output<typeof functionListItem>;
+/** A page of the listing, by name; `nextCursor` (null on the last page) asks for the next. */
+export const functionList = z.strictObject({ items: z.array(functionListItem), nextCursor: z.string().nullable() });
 export const invokeTokenAnswer = z.strictObject({ invokeToken: z.string(), invokeTokenExpiresAt });
 export const adminTokenAnswer = z.strictObject({ adminToken: z.string() });
 export const hookSecretAnswer = z.strictObject({ secret: z.string() });

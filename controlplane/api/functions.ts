@@ -1,12 +1,13 @@
 /** /functions and /functions/{name} (docs/api.md, "Functions") and invoke-token rotation. */
+import { FUNCTION_NAME, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { createFunction, deleteFunction, getFunction, rotateInvokeToken, updateFunction, type Issuer } from '../service/functions.js';
 import type { FunctionSettings } from '../store/index.js';
 import { functionAnswer as functionAnswerSchema, functionCreated, functionList, functionPatched, invokeTokenAnswer } from './answers.js';
 import { audit } from './audit-log.js';
 import { json, noContent } from './http.js';
-import { functionAnswer, functionView } from './present.js';
+import { functionAnswer, functionListItem } from './present.js';
 import { operation } from './router.js';
-import { createFunctionBody, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
+import { createFunctionBody, functionsQuery, limitsSchema, mergedLimits, mergedRetry, mergedSecrets, patchFunctionBody, retrySchema } from './schemas.js';
 import { functionParam, validate } from './validate.js';
 
 const tag = 'functions';
@@ -37,13 +38,36 @@ export const create = operation(
 );
 
 export const list = operation(
-  { id: 'listFunctions', tag, role: 'viewer', summary: "List the workspace's functions, by name", answers: { 200: { description: 'The functions', schema: functionList } }, errors: ['SECRETS_KEY_UNKNOWN', 'SECRET_DECRYPT_FAILED'] },
-  async (call) => {
+  {
+    id: 'listFunctions', tag, role: 'viewer',
+    summary: "The workspace's functions, by name, paged (`nextCursor`); env names only (`GET /functions/{name}` has the values)",
+    query: functionsQuery,
+    answers: { 200: { description: 'A page of functions', schema: functionList } }, errors: ['SECRETS_KEY_UNKNOWN', 'SECRET_DECRYPT_FAILED', 'RUN_CURSOR_INVALID'],
+  },
+  async (call, input) => {
+    const { limit = DEFAULT_LIST_LIMIT, cursor } = input.query();
+    const after = cursor === undefined ? null : cursorName(cursor);
     const records = await call.ctx.store.functions.list({ workspace: call.scope.workspace });
-    const items = records.map(functionView).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return json(200, { items });
+    const names = records.map((r) => ({ r, name: nameOfKey(r.name) }))
+      .filter(({ name }) => after === null || name > after)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const page = names.slice(0, limit);
+    const nextCursor = names.length > limit ? Buffer.from(page[page.length - 1]!.name).toString('base64url') : null;
+    return json(200, { items: page.map(({ r }) => functionListItem(r)), nextCursor });
   },
 );
+
+/** A page of the listing holds this many functions unless `limit` says otherwise. */
+const DEFAULT_LIST_LIMIT = 200;
+
+/** The name a listing cursor continues after (base64url of it); anything else is 400. */
+function cursorName(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!FUNCTION_NAME.test(name) || Buffer.from(name).toString('base64url') !== cursor) {
+    throw new PlatformError('RUN_CURSOR_INVALID', 'cursor is not one a listing of functions answered: pass nextCursor as it came', { cursor });
+  }
+  return name;
+}
 
 export const get = operation(
   { id: 'getFunction', tag, role: 'viewer', summary: 'A function with its URLs and contract card', answers: { 200: { description: 'The function', schema: functionAnswerSchema } }, errors: [] },

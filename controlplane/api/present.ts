@@ -9,7 +9,7 @@ import type { AuditEntry, DeployEntry, FunctionLimits, FunctionRecord, FunctionR
 import type { ServiceContext, ServiceSettings } from '../service/context.js';
 import type { DepsStatus } from '../deps/index.js';
 import { quotaUse } from '../service/workspaces.js';
-import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
+import type { ContractView, DepsView, DeployView, FunctionAnswer, FunctionListItem, FunctionView, QuotasView, VersionSummaryView, VersionView } from './answers.js';
 import type { z } from 'zod';
 import type { auditEntryView, limitsView, tokenView as tokenViewSchema, workspaceView as workspaceViewSchema } from './answers.js';
 
@@ -42,6 +42,12 @@ export function functionView(r: FunctionRecord): FunctionView {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
+}
+
+/** A function as the listing shows it: env names, not values. */
+export function functionListItem(r: FunctionRecord): FunctionListItem {
+  const { env, ...rest } = functionView(r);
+  return { ...rest, envNames: Object.keys(env).sort() };
 }
 
 export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string } {

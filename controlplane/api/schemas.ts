@@ -269,6 +269,12 @@ export const runsQuery = z.strictObject({
   cursor: z.string().min(1).max(1024).optional(),
 });
 
+/** `GET /functions`: a page of at most `limit` functions (default 200), by name, after `cursor`. */
+export const functionsQuery = z.strictObject({
+  limit: intParam(1, 1000).optional(),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
 /** A database's name in its workspace (no `.workspace`: only the caller's own can be named). */
 export const LOCAL_DATABASE = /^[a-z][a-z0-9_-]{0,31}$/;
 

@@ -28,7 +28,7 @@ export const create = operation(
     id: 'createToken', tag, role: 'owner', summary: 'A new token of the workspace with a role at most the caller\'s; its secret is shown once',
     body: createTokenBody,
     answers: { 201: { description: 'The token and its secret (shown only here)', schema: tokenCreated } },
-    errors: ['ROLE_FORBIDDEN', 'INVALID_FIELD'],
+    errors: ['ROLE_FORBIDDEN', 'INVALID_FIELD', 'QUOTA_EXCEEDED'],
   },
   async (call, input) => {
     const body = await input.body();

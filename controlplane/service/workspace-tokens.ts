@@ -16,7 +16,31 @@ export interface NewWorkspaceToken {
   createdBy: string;
 }
 
-export async function createToken(ctx: ServiceContext, input: NewWorkspaceToken): Promise<IssuedToken> {
+/**
+ * Live (unrevoked, unexpired) tokens a workspace may hold: each is an entry of the in-memory index
+ * every API call and invoke looks tokens up in, and of `GET /tokens`; an owner could create tens of
+ * thousands (red team of 2026-12-04).
+ */
+export const MAX_WORKSPACE_TOKENS = 1000;
+
+/** Creates run one at a time in this process, so concurrent ones do not each see a free place. */
+let creating: Promise<unknown> = Promise.resolve();
+
+export function createToken(ctx: ServiceContext, input: NewWorkspaceToken): Promise<IssuedToken> {
+  const turn = creating.then(() => createNow(ctx, input));
+  creating = turn.catch(() => undefined);
+  return turn;
+}
+
+async function createNow(ctx: ServiceContext, input: NewWorkspaceToken): Promise<IssuedToken> {
+  const now = Date.now();
+  const live = (await ctx.store.tokens.list({ kind: 'workspace', scope: input.workspace }))
+    .filter((t) => t.expiresAt === null || t.expiresAt > now).length;
+  if (live >= MAX_WORKSPACE_TOKENS) {
+    throw new PlatformError('QUOTA_EXCEEDED', `workspace "${input.workspace}" holds ${live} live tokens, the most it may (${MAX_WORKSPACE_TOKENS}): revoke some first (fastapi-platform tokens list, tokens revoke <id>)`, {
+      quota: 'tokens', workspace: input.workspace, limit: MAX_WORKSPACE_TOKENS, used: live,
+    });
+  }
   const issued = await ctx.store.tokens.issue({ kind: 'workspace', scope: input.workspace, role: input.role, label: input.label, expiresAt: input.expiresAt, createdBy: input.createdBy });
   ctx.tokens.add(issued.record);
   ctx.bus.publish({ kind: 'tokens' });

@@ -188,3 +188,37 @@ describe('the bookshelf example fails closed', () => {
     assert.equal(probe({}, TOKEN), '503');
   });
 });
+
+describe('tokens per workspace are bounded (red team of 2026-12-04)', () => {
+  it('the 1001st live token is 403 QUOTA_EXCEEDED; an expired or revoked one frees a place', async () => {
+    const ws = `tokcap-${Date.now().toString(36)}`;
+    assert.equal((await h.api.call('POST', '/workspaces', { name: ws })).status, 201);
+    const inWs = { 'fp-workspace': ws };
+    const make = (body: Record<string, unknown>) => h.api.call('POST', '/tokens', body, inWs);
+    // 999 durable ones, then one that expires soon: 1000 live.
+    let next = 0;
+    const ids: string[] = [];
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < 999) {
+        next += 1;
+        const res = await make({ role: 'viewer', label: `t${next}` });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        ids.push(res.body.token.id as string);
+      }
+    }));
+    assert.equal((await make({ role: 'viewer', label: 'short', expiresIn: '3s' })).status, 201);
+    const refused = await make({ role: 'viewer' });
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'QUOTA_EXCEEDED');
+    assert.equal(refused.body.error.quota, 'tokens');
+    assert.equal(refused.body.error.limit, 1000);
+    assert.match(refused.body.error.message, /revoke some first/);
+    // Another workspace is not held back by this one.
+    assert.equal((await h.api.call('POST', '/tokens', { role: 'viewer', label: 'elsewhere' })).status, 201);
+    await sleep(3100);
+    assert.equal((await make({ role: 'viewer', label: 'after-expiry' })).status, 201, 'the expired token left a place');
+    assert.equal((await make({ role: 'viewer' })).status, 403);
+    assert.equal((await h.api.call('DELETE', `/tokens/${ids[0]}`, undefined, inWs)).status, 200);
+    assert.equal((await make({ role: 'viewer', label: 'after-revoke' })).status, 201, 'the revoked token left a place');
+  });
+});

@@ -161,6 +161,39 @@ describe('functions', () => {
     assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 404);
   });
 
+  it('lists env names without their values, by name, in pages that follow nextCursor', async () => {
+    const prefix = fnName('page');
+    const names = [`${prefix}-c`, `${prefix}-a`, `${prefix}-b`];
+    for (const n of names) await createFunction(h.api, n, { env: { SECRET_LOOKING: `value-of-${n}`, B: '2' } });
+    const first = await h.api.call('GET', '/functions');
+    const item = first.body.items.find((f: { name: string }) => f.name === names[0]);
+    assert.deepEqual(item.envNames, ['B', 'SECRET_LOOKING']);
+    assert.equal(item.env, undefined, 'no env values in the listing');
+    assert.ok(!JSON.stringify(first.body).includes('value-of-'), 'no value anywhere in it');
+    assert.equal(first.body.nextCursor, null, 'one page holds them all');
+    // Pages of two: every function exactly once, in name order, then nextCursor null.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await h.api.call('GET', `/functions?limit=2${cursor !== null ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200);
+      assert.ok(page.body.items.length <= 2);
+      seen.push(...page.body.items.map((f: { name: string }) => f.name));
+      cursor = page.body.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 1000);
+    assert.deepEqual(seen, first.body.items.map((f: { name: string }) => f.name));
+    assert.deepEqual(seen, [...seen].sort());
+    assert.deepEqual(seen.filter((n) => n.startsWith(prefix)), [...names].sort());
+    for (const bad of ['nope!', 'QUFB', Buffer.from('../x').toString('base64url')]) {
+      const refused = await h.api.call('GET', `/functions?cursor=${bad}`);
+      assert.equal(refused.status, 400, bad);
+      assert.equal(errorOf(refused).code, 'RUN_CURSOR_INVALID');
+    }
+    assert.equal((await h.api.call('GET', '/functions?limit=0')).status, 400);
+    assert.equal((await h.api.call('GET', '/functions?limit=1001')).status, 400);
+  });
   it('refuses a second function with the same name: 409 FUNCTION_EXISTS', async () => {
     const name = fnName('dup');
     await createFunction(h.api, name);

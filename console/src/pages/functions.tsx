@@ -1,14 +1,14 @@
 /** The functions list: status, invocations, error rate, p95, cold starts, last success and a 24 h sparkline; search and sort. */
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
-import { api, enc, type Fn, type Series, type Usage } from '../api.js';
+import { api, enc, type FnListed, type Series, type Usage } from '../api.js';
 import { can } from '../auth.js';
 import { ago, count, ms, pct } from '../format.js';
 import { href } from '../router.js';
 import { ErrorBox, functionState, Loading, Sparkline, StateBadge, useAsync, useInterval } from '../ui.js';
 
 interface Row {
-  fn: Fn;
+  fn: FnListed;
   usage: Usage | null;
   spark: number[];
 }
@@ -29,7 +29,13 @@ async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) 
 }
 
 async function loadRows(): Promise<Row[]> {
-  const { items } = await api<{ items: Fn[] }>('GET', '/functions');
+  const items: FnListed[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: FnListed[]; nextCursor: string | null } = await api('GET', `/functions?limit=1000${cursor !== null ? `&cursor=${enc(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
   return pooled(items, 6, async (fn) => {
     const [usage, series] = await Promise.all([
       api<Usage>('GET', `/functions/${enc(fn.name)}/usage?window=24h`).catch(() => null),
