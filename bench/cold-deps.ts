@@ -61,7 +61,7 @@ export async function depsCold(opts: BenchOptions): Promise<DepsCold> {
       root: depsRoot, pythonPath: PYTHON, runtimeDir: dirname(config.runtimeEntry), path: process.env['PATH'] ?? '/usr/bin:/bin',
       sandbox: resolveSandbox('auto'), builderUid: 599_999, indexUrl: 'https://pypi.org/simple', extraIndexUrls: [], findLinks: null,
       allowSdist: false, caFile: '/etc/ssl/certs/ca-certificates.crt', allowHosts: [], timeoutMs: 300_000, maxBytes: 512 << 20,
-      memoryBytes: 2048 << 20, concurrency: 1, cgroups: null, // a bench of build time: the rlimits only
+      memoryBytes: 2048 << 20, concurrency: 1, keepMs: 3_600_000, cgroups: null, // a bench of build time: the rlimits only
     }, { input: new Map([['requirements.txt', Buffer.from(REQUIREMENTS)]]), scope: null, onPhase: () => undefined });
     const buildMs = msSince(started);
     if (!built.ok || built.lock === null) {

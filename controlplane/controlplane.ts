@@ -20,6 +20,7 @@ import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
+import { DepsCollector } from './service/deps-collect.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { StagedUploads } from './service/staged-uploads.js';
@@ -263,6 +264,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     if (dispatcher) await dispatcher.stop();
   };
 
+  // Unused dependency sites go (docs/dependencies.md, "Removal"); a platform that builds none has none.
+  const depsCollector = new DepsCollector({ store, deps, log }, options.deps?.keepMs ?? 0);
+  if (options.deps !== undefined) depsCollector.start();
   const ctx: ServiceContext = {
     data: options.data ?? null,
     store,
@@ -273,6 +277,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     pool: options.pool,
     code,
     deps,
+    depsCollector,
     bundles,
     locks: new KeyedLock(),
     staged: new StagedUploads(),
@@ -345,6 +350,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await warm.stop();
         await runs.close();
         await bundles.close();
+        await depsCollector.stop();
         await deps.close();
       })();
       return closing;

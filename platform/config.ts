@@ -130,6 +130,7 @@ const OPTIONS = {
   depsMemoryBytes: { env: 'FP_DEPS_MEMORY_BYTES', kind: 'int', schema: int(256 * MIB, 64 * 1024 * MIB).default(2048 * MIB) },
   depsBuilderUid: { env: 'FP_DEPS_BUILDER_UID', kind: 'int', schema: int(1, 4_294_967_294).default(599_999) },
   depsConcurrency: { env: 'FP_DEPS_CONCURRENCY', kind: 'int', schema: int(1, 64).default(1) },
+  depsKeepMs: { env: 'FP_DEPS_KEEP_MS', kind: 'int', schema: int(0, 30 * 24 * 3_600_000).default(3_600_000) },
   // ---- tenants (issue 12, docs/adr/0011-tenants.md) ----
   // The quotas a new workspace gets (unset: none); `default` has none unless the root token sets them.
   workspaceQuotaFunctions: { env: 'FP_WORKSPACE_QUOTA_FUNCTIONS', kind: 'int', schema: int(0, 1_000_000).optional() },

@@ -26,6 +26,7 @@ export function depsOptions(config: PlatformConfig, stateDir: string, path: stri
     maxBytes: config.depsMaxBytes,
     memoryBytes: config.depsMemoryBytes,
     concurrency: config.depsConcurrency,
+    keepMs: config.depsKeepMs,
     // Without cgroups (none writable) the rlimits are the builds' only limits, as for runtimes.
     cgroups: sandbox === 'root' ? Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups : null,
   };

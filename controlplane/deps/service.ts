@@ -13,12 +13,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
 import { runBuild, type BuildInput } from './builder.js';
 import { checkRequirementsTxt, depsFilesOf } from './requirements.js';
+import { removeSite } from './site.js';
 import type { BuildPhase, DepsOptions, DepsRecord, DepsStatus } from './types.js';
 
 interface Running {
@@ -66,6 +67,26 @@ export class DependencyBuilds {
     if (files.length === 0) return null;
     const scope = this.opts!.allowSdist ? version.function : null;
     return sha256(JSON.stringify({ fingerprint: this.fingerprint, files: files.map((f) => [f.path, f.sha256]), scope }));
+  }
+
+  /** True when `version`'s key has no site yet and none is being built (an upload would start a build). */
+  async wouldBuild(version: Pick<VersionRecord, 'function' | 'files'>): Promise<boolean> {
+    const key = this.keyOf(version as VersionRecord);
+    if (key === null || this.running.has(key)) return false;
+    const record = await this.record(key);
+    return record === null || record.state !== 'ready' || !this.siteExists(record);
+  }
+
+  /** The bytes of the distinct sites these keys' ready builds installed (a site shared by several counts once). */
+  async siteBytes(keys: Iterable<string>): Promise<number> {
+    const sizes = new Map<string, number>();
+    for (const key of keys) {
+      const record = await this.record(key);
+      if (record?.state === 'ready' && record.lock !== null) sizes.set(record.lock, record.bytes);
+    }
+    let total = 0;
+    for (const bytes of sizes.values()) total += bytes;
+    return total;
   }
 
   /** Refuses an upload whose requirements.txt has a line the builder would refuse (DEPS_REQUIREMENT_INVALID). */
@@ -138,6 +159,42 @@ export class DependencyBuilds {
   /** The site a deployed version runs with (after `ensure`); null: none. No I/O: the registry calls it. */
   siteOf(name: string, version: number): string | null {
     return this.sites.get(`${name}@${version}`) ?? null;
+  }
+
+  /**
+   * Removes the build records no version refers to (`live`: the keys of every stored version, any
+   * workspace), then the sites no remaining record names. Only what is older than `graceMs`: a
+   * version being uploaded, or a build just published, is not in `live` yet. Returns what went.
+   */
+  async collect(live: ReadonlySet<string>, graceMs: number, now = Date.now()): Promise<{ records: number; sites: number }> {
+    if (this.opts === null) return { records: 0, sites: 0 };
+    const root = this.opts.root;
+    const old = async (path: string): Promise<boolean> => {
+      const st = await stat(path).catch(() => null);
+      return st !== null && now - st.mtimeMs >= graceMs;
+    };
+    let records = 0;
+    const locks = new Set<string>();
+    for (const file of await readdir(join(root, '.inputs')).catch(() => [] as string[])) {
+      const key = file.endsWith('.json') ? file.slice(0, -5) : '';
+      if (!KEY.test(key)) continue;
+      if (live.has(key) || this.running.has(key) || !(await old(join(root, '.inputs', file)))) {
+        const lock = (await this.record(key))?.lock;
+        if (lock !== null && lock !== undefined) locks.add(lock);
+        continue;
+      }
+      await rm(join(root, '.inputs', file), { force: true });
+      this.records.delete(key);
+      records++;
+    }
+    let sites = 0;
+    for (const lock of await readdir(root).catch(() => [] as string[])) {
+      if (!KEY.test(lock) || locks.has(lock) || !(await old(join(root, lock)))) continue;
+      await removeSite(root, lock);
+      sites++;
+    }
+    if (records + sites > 0) this.log(`deps: removed ${records} build record${records === 1 ? '' : 's'} and ${sites} site${sites === 1 ? '' : 's'} no version uses`);
+    return { records, sites };
   }
 
   /** Stops every running build (they end `failed`). */

@@ -96,9 +96,18 @@ export async function publish(root: string, staging: Staging, lock: string, lock
 
 /** Removes a staging directory (made writable first: a frozen tree cannot be emptied otherwise). */
 export async function dropStaging(staging: Staging): Promise<void> {
-  await rm(staging.dir, { recursive: true, force: true }).catch(async () => {
-    await chmodTree(staging.dir);
-    await rm(staging.dir, { recursive: true, force: true });
+  await removeTree(staging.dir);
+}
+
+/** Removes a published site `<root>/<lock>/` (its frozen tree made writable first). */
+export async function removeSite(root: string, lock: string): Promise<void> {
+  await removeTree(join(root, lock));
+}
+
+async function removeTree(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true }).catch(async () => {
+    await chmodTree(dir);
+    await rm(dir, { recursive: true, force: true });
   });
 }
 

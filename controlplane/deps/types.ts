@@ -42,6 +42,11 @@ export interface DepsOptions {
   /** Builds running at once; the others wait (phase `queued`). */
   concurrency: number;
   /**
+   * A site no stored version uses, and a build record no version declares, is removed once it is
+   * this old (FP_DEPS_KEEP_MS; controlplane/service/deps-collect.ts says when it looks).
+   */
+  keepMs: number;
+  /**
    * Each build's cgroup leaves (root mode: poolmgr's Cgroups), limiting the whole build's memory and
    * tasks; null: the rlimits are the only limits (each process has the address-space limit).
    */

@@ -58,6 +58,8 @@ export interface ServiceContext {
   readonly code: CodeDirs;
   /** Per-version dependency builds and their sites (docs/dependencies.md). */
   readonly deps: DependencyBuilds;
+  /** Removes the sites no version uses; asked to look soon after a function is deleted. */
+  readonly depsCollector: { soon(): void };
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
   /** Uploaded contents no version uses yet, charged to their workspace's codeBytes (this process). */

@@ -107,6 +107,8 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     ctx.async?.runs.forgetFunction(name).catch((err: unknown) => ctx.log(`controlplane: could not drop the async run listing of ${name}: ${String(err)}`));
     await ctx.code.removeFunction(name);
     await ctx.cron?.refresh(name);
+    // Its dependency sites, unless another version uses them.
+    ctx.depsCollector.soon();
   });
 }
 

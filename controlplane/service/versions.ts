@@ -11,6 +11,7 @@ import { saveBundle, type CheckedUpload } from '../bundles/index.js';
 import { quotaExceeded, type FileEntry, type VersionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { checkManifestTriggers } from '../async/index.js';
+import { liveDepsKeys } from './deps-collect.js';
 import { getFunction } from './functions.js';
 import { scopedBlobs } from './scoped-blobs.js';
 import { MAX_STAGED_CONTENTS } from './staged-uploads.js';
@@ -47,6 +48,7 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   const entries = await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits);
   checkReferencedSizes(body, checked, entries);
   await ctx.deps.checkUpload(entries);
+  await checkDepsQuota(ctx, workspace, name, entries);
   // One version at a time per workspace in this process: its codeBytes quota is checked against
   // what the previous upload stored (docs/stores.md on uploads racing in several processes).
   const version = await ctx.locks.run(`workspace:${workspace}`, () => ctx.store.versions.create({
@@ -99,6 +101,23 @@ async function charge(ctx: ServiceContext, workspace: string, contents: Readonly
     throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" has ${MAX_STAGED_CONTENTS} uploaded contents that no version uses yet: upload a version using them first`, { quota: 'codeBytes', workspace, limit, used });
   }
   for (const [sha, size] of contents) ctx.staged.add(workspace, sha, size);
+}
+
+/**
+ * With a codeBytes quota, the workspace's dependency sites count in it (docs/dependencies.md,
+ * "Removal and quota"): an upload that would start a build (dependencies no site holds yet) is
+ * refused (403 QUOTA_EXCEEDED) when its versions, staged uploads and the distinct sites its
+ * versions use already fill it. A site's size is known only once built, so the last build may
+ * pass the quota by at most FP_DEPS_MAX_BYTES; the next is refused.
+ */
+async function checkDepsQuota(ctx: ServiceContext, workspace: string, name: string, files: readonly FileEntry[]): Promise<void> {
+  const limit = ctx.workspaces.quotas(workspace).codeBytes;
+  if (limit === null || !(await ctx.deps.wouldBuild({ function: name, files: [...files] }))) return;
+  const sites = await ctx.deps.siteBytes(await liveDepsKeys(ctx, workspace));
+  const used = (await ctx.store.workspaces.usage(workspace)).codeBytes + ctx.staged.bytes(workspace) + sites;
+  if (used >= limit) {
+    throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its codeBytes quota (${used} of ${limit}, ${sites} of it dependency sites): new dependencies cannot be built; delete a function you no longer need (its versions and their sites go with it), or an admin raises it (\`fastapi-platform workspaces set ${workspace} --code-bytes SIZE\`)`, { quota: 'codeBytes', workspace, limit, used, depsBytes: sites });
+  }
 }
 
 /**

@@ -18,9 +18,12 @@ after(() => rmSync(wheels, { recursive: true, force: true }));
 writeWheel(wheels, { name: 'alpha', version: '1.0', modules: { 'alpha/__init__.py': 'from beta import NAME as BETA\nVALUE = "alpha-1.0"\n' }, requires: ['beta>=1'] });
 writeWheel(wheels, { name: 'beta', version: '1.2', modules: { 'beta.py': 'NAME = "beta-1.2"\n' } });
 writeWheel(wheels, { name: 'beta', version: '0.9', modules: { 'beta.py': 'NAME = "beta-0.9"\n' } });
+writeWheel(wheels, { name: 'medium', version: '1.0', modules: { 'medium.py': `DATA = "${'m'.repeat(300_000)}"\n` } });
+writeWheel(wheels, { name: 'gamma', version: '1.0', modules: { 'gamma.py': 'NAME = "gamma-1.0"\n' } });
 writeWheel(wheels, { name: 'bulky', version: '1.0', modules: { 'bulky.py': `DATA = "${'x'.repeat(1_200_000)}"\n` } });
 
-const h = usePlatform({ poolSize: 1, depsIndexUrl: 'none', depsFindLinks: wheels, depsMaxBytes: 1024 * 1024 });
+// depsKeepMs 0: a site no version uses goes at the next look (the default keeps it an hour).
+const h = usePlatform({ poolSize: 1, depsIndexUrl: 'none', depsFindLinks: wheels, depsMaxBytes: 1024 * 1024, depsKeepMs: 0 });
 
 /** Polls the version's deps until they leave `building`. */
 async function settled(api: Api, name: string, version: number, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
@@ -165,5 +168,80 @@ describe('dependencies', () => {
     await deploy(h.api, name);
     const answer = await invoke(name);
     assert.deepEqual(answer.body, { deps: [], alpha: false, state: false, fp: [] });
+  });
+
+  it('removes a site once no version uses it: after its last function is deleted, not before', async () => {
+    const [keep, gone, other] = [fnName('keep'), fnName('gone'), fnName('other')];
+    const usesBeta = (pin: string) => ({
+      'requirements.txt': `beta==${pin}\n`,
+      'main.py': py('import beta', 'def handler(event, context):', '    return {"beta": beta.NAME}'),
+    });
+    for (const name of [keep, gone, other]) await createFunction(h.api, name);
+    await upload(h.api, keep, usesBeta('1.2'));
+    await upload(h.api, gone, usesBeta('1.2'));
+    await upload(h.api, other, usesBeta('0.9'));
+    const [shared, own] = [await settled(h.api, keep, 1), await settled(h.api, other, 1)];
+    assert.equal((await settled(h.api, gone, 1)).lock, shared.lock);
+    assert.notEqual(shared.lock, own.lock);
+    const depsDir = join(h.stateDir, 'deps');
+    const has = (entry: string): boolean => readdirSync(depsDir).includes(entry);
+    const recorded = (key: string): boolean => readdirSync(join(depsDir, '.inputs')).includes(`${key}.json`);
+    const until = async (what: string, done: () => boolean): Promise<void> => {
+      const start = Date.now();
+      while (!done()) {
+        assert.ok(Date.now() - start < 20_000, `${what} within 20 s`);
+        await sleep(100);
+      }
+    };
+    assert.ok(has(own.lock) && has(shared.lock));
+
+    for (const name of [gone, other]) assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
+    await until("the deleted function's own site removed", () => !has(own.lock));
+    assert.ok(!recorded(own.key), 'its build record too');
+    assert.ok(has(shared.lock), 'a site another function uses stays');
+    assert.ok(recorded(shared.key));
+    await deploy(h.api, keep);
+    assert.deepEqual((await invoke(keep)).body, { beta: 'beta-1.2' });
+
+    assert.equal((await h.api.call('DELETE', `/functions/${keep}`)).status, 204);
+    await until('the shared site removed with its last function', () => !has(shared.lock));
+    assert.ok(has(readdirSync(depsDir).find((d) => /^[0-9a-f]{64}$/.test(d)) ?? ''), "other tests' sites stay");
+  });
+
+  it("counts a workspace's dependency sites in its codeBytes quota: a new build past it is 403, the same site again is not", async () => {
+    const ws = `depq-${Date.now().toString(36)}`;
+    assert.equal((await h.api.call('POST', '/workspaces', { name: ws, quotas: { codeBytes: 500_000 } })).status, 201);
+    const inWs = { 'fp-workspace': ws };
+    const name = 'quota';
+    assert.equal((await h.api.call('POST', '/functions', { name }, inWs)).status, 201);
+    const version = (requirements: string) => h.api.call('POST', `/functions/${name}/versions`, {
+      files: filesOf({ 'requirements.txt': requirements, 'main.py': py('def handler(event, context):', '    return {}') }),
+    }, inWs);
+    const first = await version('medium\n');
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const start = Date.now();
+    let deps;
+    do {
+      await sleep(100);
+      deps = (await h.api.call('GET', `/functions/${name}/versions/1/deps`, undefined, inWs)).body.deps;
+      assert.ok(Date.now() - start < 60_000);
+    } while (deps.state === 'building');
+    assert.equal(deps.state, 'ready', JSON.stringify(deps));
+    assert.ok(deps.bytes > 500_000, `the site (${deps.bytes} B) alone fills the quota`);
+
+    const refused = await version('gamma\n');
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(errorOf(refused).code, 'QUOTA_EXCEEDED');
+    assert.equal(errorOf(refused)['quota'], 'codeBytes');
+    assert.equal(errorOf(refused)['depsBytes'], deps.bytes);
+    assert.match(String(errorOf(refused)['message']), /dependency sites/);
+    // The same requirements.txt again (new code, say) builds nothing: allowed. (Written otherwise it
+    // is a new build until resolved: its lock is not known before.)
+    assert.equal((await version('medium\n')).status, 201);
+    // The default workspace has no quota: the same new dependencies are built there.
+    const free = fnName('free');
+    await createFunction(h.api, free);
+    await upload(h.api, free, { 'requirements.txt': 'gamma\n', 'main.py': py('import gamma', 'def handler(event, context):', '    return {"gamma": gamma.NAME}') });
+    assert.equal((await settled(h.api, free, 1)).state, 'ready');
   });
 });

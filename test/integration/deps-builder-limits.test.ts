@@ -75,7 +75,7 @@ function options(dir: string, cgroups: DepsOptions['cgroups'], maxBytes: number)
     root: join(dir, 'root'), pythonPath: pool.pythonPath, runtimeDir: dirname(pool.runtimeEntry),
     path: pool.childEnv['PATH'] ?? '/usr/bin:/bin', sandbox: mode, builderUid: 599999,
     indexUrl: null, extraIndexUrls: [], findLinks: join(dir, 'links'), allowSdist: true, caFile: null, allowHosts: [],
-    timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, cgroups,
+    timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, keepMs: 3_600_000, cgroups,
   };
 }
 
