@@ -65,7 +65,9 @@ export class DependencyBuilds {
   keyOf(version: VersionRecord): string | null {
     const files = this.opts === null ? [] : depsFilesOf(version.files);
     if (files.length === 0) return null;
-    const scope = this.opts!.allowSdist ? version.function : null;
+    // Per workspace: a workspace uploading requirements another had built got `ready` at once, with
+    // that build's times and log (red team of 2026-12-04). The site is still shared by lock.
+    const scope = this.opts!.allowSdist ? version.function : workspaceOfKey(version.function);
     return sha256(JSON.stringify({ fingerprint: this.fingerprint, files: files.map((f) => [f.path, f.sha256]), scope }));
   }
 

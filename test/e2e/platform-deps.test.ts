@@ -244,4 +244,30 @@ describe('dependencies', () => {
     await upload(h.api, free, { 'requirements.txt': 'gamma\n', 'main.py': py('import gamma', 'def handler(event, context):', '    return {"gamma": gamma.NAME}') });
     assert.equal((await settled(h.api, free, 1)).state, 'ready');
   });
+
+  it("builds per workspace: another workspace's same requirements get their own record and log, and the same site", async () => {
+    const mine = fnName('mine');
+    await createFunction(h.api, mine);
+    await upload(h.api, mine, USES_ALPHA);
+    const first = await settled(h.api, mine, 1);
+    assert.equal(first.state, 'ready');
+    const ws = `depw-${Date.now().toString(36)}`;
+    assert.equal((await h.api.call('POST', '/workspaces', { name: ws })).status, 201);
+    const inWs = { 'fp-workspace': ws };
+    assert.equal((await h.api.call('POST', '/functions', { name: 'theirs' }, inWs)).status, 201);
+    const res = await h.api.call('POST', '/functions/theirs/versions', { files: filesOf(USES_ALPHA) }, inWs);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.version.deps.state, 'building', 'not ready at once with the other workspace\'s build');
+    assert.notEqual(res.body.version.deps.key, first.key);
+    const start = Date.now();
+    let theirs;
+    do {
+      await sleep(100);
+      theirs = (await h.api.call('GET', '/functions/theirs/versions/1/deps', undefined, inWs)).body.deps;
+      assert.ok(Date.now() - start < 60_000);
+    } while (theirs.state === 'building');
+    assert.equal(theirs.state, 'ready');
+    assert.equal(theirs.lock, first.lock, 'the same site');
+    assert.ok(theirs.startedAt > first.finishedAt, 'its own build, with its own times');
+  });
 });
