@@ -17,14 +17,16 @@
  * between cgroups waits for an RCU grace period (8-30 ms here) unless the kernel favours dynamic
  * modifications, which `open()` turns on (cgroup-migrations.ts). Nothing moves at specialize;
  * specialize only writes limits: the memory allowance (charged + the function's memory), and the leaf's CPU
- * weight. Every function gets the same total CPU weight, split evenly over its instances (each
- * leaf: cpuShares / instances, the siblings rebalanced right after, off the call path), so a
- * function with many busy instances shares the CPU with a function with one instead of starving
- * it (probe finding 5).
+ * weight. Every workspace gets the same total CPU weight, split evenly over its functions with
+ * instances, and each function's share evenly over its instances (each leaf: cpuShares /
+ * (functions × instances), the workspace's other leaves rebalanced right after, off the call path):
+ * a function with many busy instances shares the CPU with a function with one instead of starving
+ * it (probe finding 5), and a tenant spreading its load over many functions gets one share, not
+ * one per function (red team of 2026-12-04).
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
-import type { CgroupOp } from '../../protocol/index.js';
+import { workspaceOfKey, type CgroupOp } from '../../protocol/index.js';
 import { favorDynamicModifications, type MigrationMode } from './cgroup-migrations.js';
 import { pidAlive } from './host-pids.js';
 import type { RuntimeStats } from './types.js';
@@ -65,9 +67,9 @@ const SOCKETS_LIMIT = 'memory.kmem.tcp.limit_in_bytes';
 
 /** The cgroups of one platform process. `open()` returns null when none can be used. */
 export class Cgroups {
-  /** The function each placed runtime serves, and the runtimes of each function. */
+  /** The function each placed runtime serves, and the runtimes of each function, by workspace. */
   private readonly placed = new Map<string, string>();
-  private readonly byFunction = new Map<string, Set<string>>();
+  private readonly byWorkspace = new Map<string, Map<string, Set<string>>>();
   private readonly rebalancing = new Set<string>();
   /** v1 with swap accounting (memory.memsw.* files). */
   private readonly swapAccounted: boolean;
@@ -196,9 +198,12 @@ export class Cgroups {
    * after (rebalance), off the call path.
    */
   place(rid: string, fnName: string, memoryBytes: number): CgroupOp[] {
-    const siblings = this.byFunction.get(fnName) ?? new Set<string>();
+    const workspace = workspaceOfKey(fnName);
+    const functions = this.byWorkspace.get(workspace) ?? new Map<string, Set<string>>();
+    this.byWorkspace.set(workspace, functions);
+    const siblings = functions.get(fnName) ?? new Set<string>();
     siblings.add(rid);
-    this.byFunction.set(fnName, siblings);
+    functions.set(fnName, siblings);
     this.placed.set(rid, fnName);
     const [memDir, cpuDir] = this.version === 'v2' ? [`${IN_BOX}/unified`, `${IN_BOX}/unified`] : [`${IN_BOX}/memory`, `${IN_BOX}/cpu`];
     const ops: CgroupOp[] = [];
@@ -214,9 +219,9 @@ export class Cgroups {
       // Socket buffers (TCP and UDP once this is written) get an allowance of the same size, apart.
       if (this.socketsAccountable) ops.push({ write: { [`${memDir}/${SOCKETS_LIMIT}`]: String(memoryBytes) } });
     }
-    const [file, value] = this.cpuWeight(siblings.size);
+    const [file, value] = this.cpuWeight(functions.size, siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
-    if (siblings.size > 1) this.rebalanceSoon(fnName);
+    if (siblings.size > 1 || functions.size > 1) this.rebalanceSoon(workspace);
     return ops;
   }
 
@@ -304,37 +309,42 @@ export class Cgroups {
     const fnName = this.placed.get(rid);
     this.placed.delete(rid);
     if (fnName !== undefined) {
-      const siblings = this.byFunction.get(fnName);
+      const workspace = workspaceOfKey(fnName);
+      const functions = this.byWorkspace.get(workspace);
+      const siblings = functions?.get(fnName);
       siblings?.delete(rid);
-      if (siblings !== undefined && siblings.size === 0) this.byFunction.delete(fnName);
-      else this.rebalanceSoon(fnName);
+      if (siblings !== undefined && siblings.size === 0) functions!.delete(fnName);
+      if (functions !== undefined && functions.size === 0) this.byWorkspace.delete(workspace);
+      else this.rebalanceSoon(workspace);
     }
     const leaf = this.leaf(rid);
     for (const root of Object.values(this.roots)) await removeWhenEmpty(`${root}/${leaf}`);
     this.leaves.delete(rid);
   }
 
-  /** The CPU weight file and value of one of `instances` instances of a function. */
-  private cpuWeight(instances: number): [string, string] {
-    const shares = Math.max(2, Math.round(this.options.cpuShares / Math.max(1, instances)));
+  /** The CPU weight file and value of one of `instances` instances of one of a workspace's `functions`. */
+  private cpuWeight(functions: number, instances: number): [string, string] {
+    const shares = Math.max(2, Math.round(this.options.cpuShares / Math.max(1, functions) / Math.max(1, instances)));
     return this.version === 'v2' ? ['cpu.weight', String(sharesToWeight(shares))] : ['cpu.shares', String(shares)];
   }
 
-  /** Gives every instance of `fnName` its even share of the function's weight, after this turn. */
-  private rebalanceSoon(fnName: string): void {
-    if (this.rebalancing.has(fnName)) return;
-    this.rebalancing.add(fnName);
+  /** Gives every instance of the workspace's functions its even share of the workspace's weight, after this turn. */
+  private rebalanceSoon(workspace: string): void {
+    if (this.rebalancing.has(workspace)) return;
+    this.rebalancing.add(workspace);
     setImmediate(() => {
-      this.rebalancing.delete(fnName);
-      const siblings = this.byFunction.get(fnName);
-      if (siblings === undefined) return;
-      const [file, value] = this.cpuWeight(siblings.size);
+      this.rebalancing.delete(workspace);
+      const functions = this.byWorkspace.get(workspace);
+      if (functions === undefined) return;
       const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
-      for (const rid of siblings) {
-        try {
-          writeFileSync(`${root}/${this.leaf(rid)}/${file}`, value);
-        } catch {
-          // the runtime is going away
+      for (const siblings of functions.values()) {
+        const [file, value] = this.cpuWeight(functions.size, siblings.size);
+        for (const rid of siblings) {
+          try {
+            writeFileSync(`${root}/${this.leaf(rid)}/${file}`, value);
+          } catch {
+            // the runtime is going away
+          }
         }
       }
     });

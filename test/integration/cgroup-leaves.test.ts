@@ -42,4 +42,48 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     await later();
     assert.ok(leaves().every((leaf) => `${roots[0]}/${leaf}/cgroup.procs` !== first.join[0]), 'a released leaf is never handed out again');
   });
+
+  it('splits the CPU weight per workspace, then per function, then per instance (a tenant with many functions gets one share)', async (t) => {
+    const cgroups = Cgroups.open({ tasksMax: 37, cpuShares: 1024 }, `fp-${process.pid}-weights-${Date.now()}`).cgroups;
+    if (cgroups === null) return t.skip('no usable cgroups');
+    t.after(() => cgroups.close());
+    // Each runtime's leaves, made once (as a spawn does), before it is placed.
+    const dirs = new Map<string, string>();
+    const cpuDir = (rid: string): string => {
+      if (!dirs.has(rid)) {
+        const { binds } = cgroups.forRuntime(rid);
+        dirs.set(rid, binds['cpu'] ?? binds['unified']!);
+      }
+      return dirs.get(rid)!;
+    };
+    const file = existsSync(`${cpuDir('probe')}/cpu.shares`) ? 'cpu.shares' : 'cpu.weight';
+    if (file !== 'cpu.shares') return t.skip('the figures below are cgroup v1 shares');
+    const placed = (rid: string, fn: string): string => {
+      cpuDir(rid);
+      const ops = cgroups.place(rid, fn, 0);
+      const write = ops.find((op) => 'write' in op) as { write: Record<string, string> };
+      return Object.values(write.write)[0]!;
+    };
+    const onHost = (rid: string): string => readFileSync(`${cpuDir(rid)}/cpu.shares`, 'utf8').trim();
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // Workspace a: three functions, one instance each; workspace b: one function.
+    assert.equal(placed('a1', 'one.wsa'), '1024');
+    assert.equal(placed('a2', 'two.wsa'), '512');
+    assert.equal(placed('a3', 'three.wsa'), '341');
+    assert.equal(placed('b1', 'solo.wsb'), '1024', 'another workspace keeps its whole weight');
+    await turn();
+    assert.deepEqual(['a1', 'a2', 'a3'].map(onHost), ['341', '341', '341'], "the workspace's leaves rebalanced");
+    // A second instance of b's function: its two halves.
+    assert.equal(placed('b2', 'solo.wsb'), '512');
+    await turn();
+    assert.deepEqual(['b1', 'b2'].map(onHost), ['512', '512']);
+    // a's functions go idle: the last one gets the workspace's weight back.
+    await cgroups.release('a1');
+    await cgroups.release('a2');
+    await turn();
+    assert.equal(onHost('a3'), '1024');
+    // The default workspace is one workspace too.
+    assert.equal(placed('d1', 'plain'), '1024');
+    assert.equal(placed('d2', 'other'), '512');
+  });
 });
