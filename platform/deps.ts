@@ -28,6 +28,8 @@ export function depsOptions(config: PlatformConfig, stateDir: string, path: stri
     concurrency: config.depsConcurrency,
     keepMs: config.depsKeepMs,
     // Without cgroups (none writable) the rlimits are the builds' only limits, as for runtimes.
+    // No bind guard (poolmgr/host/bind-guard.ts): a build's box has a network namespace of its own,
+    // where pip's proxy listens on loopback; no host port is within its reach.
     cgroups: sandbox === 'root' ? Cgroups.open({ tasksMax: BUILD_TASKS, cpuShares: 1024 }).cgroups : null,
   };
 }

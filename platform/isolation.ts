@@ -11,5 +11,6 @@ export function describeIsolation(iso: Isolation): string {
   const parts = [iso.mode === 'root' ? `namespaces, one uid per function (${iso.uidRange?.join('-') ?? '?'})` : 'user namespaces'];
   parts.push(iso.cgroups !== null ? `cgroups ${iso.cgroups}` : 'rlimits');
   if (iso.seccomp) parts.push('seccomp');
+  if (iso.bindGuard === true) parts.push('no port binds');
   return parts.join(', ');
 }

@@ -47,6 +47,12 @@ export interface CgroupOptions {
   cpuShares: number;
   /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
   leafStock?: number;
+  /**
+   * Refuses inet `bind()` in a cgroup v2 directory (runtime/fp_sandbox/bindguard.py); throws when
+   * it cannot. Given, every runtime's processes join a directory it guarded: the platform's own
+   * v2 directory when v2 holds the controllers, else one made for it in the v2 hierarchy (hybrid).
+   */
+  guard?: (dir: string) => void;
 }
 
 /** A mounted hierarchy: its mount point and this process's cgroup path in it. */
@@ -91,6 +97,8 @@ export class Cgroups {
     /** Host directory of the platform's root per hierarchy (v1: by controller; v2: 'unified'). */
     private readonly roots: Record<string, string>,
     private readonly options: CgroupOptions,
+    /** The bind guard: the directory every box joins besides its leaves (v1 + a v2 mount), or why there is none. */
+    readonly guard: { dir: string | null; joinAlso: string | null; reason: string },
   ) {
     this.swapAccounted = version === 'v1' && existsSync(`${roots['memory']}/memory.memsw.limit_in_bytes`);
     this.socketsAccountable = version === 'v1' && existsSync(`${roots['memory']}/${SOCKETS_LIMIT}`);
@@ -120,7 +128,7 @@ export class Cgroups {
         writeFileSync(`${own}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
-        return { cgroups: new Cgroups('v2', { unified: root }, options), reason: '' };
+        return { cgroups: new Cgroups('v2', { unified: root }, options, guarded(options, root, null)), reason: '' };
       }
       const missing = ['memory', 'pids', 'cpu'].filter((c) => found.v1[c] === undefined);
       if (missing.length > 0) return { cgroups: null, reason: `no cgroup controller for ${missing.join(', ')}` };
@@ -135,7 +143,17 @@ export class Cgroups {
         roots[controller] = join2(parent, name);
         mkdirSync(roots[controller]!, { recursive: true });
       }
-      return { cgroups: new Cgroups('v1', roots, options), reason: '' };
+      // The v2 hierarchy holds no controller here, but a BPF program can be attached in it.
+      let guard: Cgroups['guard'] = { dir: null, joinAlso: null, reason: options.guard === undefined ? 'not asked for' : 'no cgroup v2 hierarchy is mounted' };
+      if (options.guard !== undefined && found.v2 !== null) {
+        const parent = join2(found.v2.mount, found.v2.own);
+        removeStale(parent, name);
+        const dir = join2(parent, name);
+        mkdirSync(dir, { recursive: true });
+        guard = guarded(options, dir, `${dir}/cgroup.procs`);
+        if (guard.dir === null) removeTree(dir);
+      }
+      return { cgroups: new Cgroups('v1', roots, options, guard), reason: '' };
     } catch (err) {
       return { cgroups: null, reason: `cgroups are not writable (${(err as Error).message})` };
     }
@@ -151,6 +169,7 @@ export class Cgroups {
     this.leaves.set(rid, leaf);
     this.refillSoon();
     const join = Object.values(this.roots).map((root) => `${root}/${leaf}/cgroup.procs`);
+    if (this.guard.joinAlso !== null) join.push(this.guard.joinAlso);
     const binds: Record<string, string> = this.version === 'v2'
       ? { unified: `${this.roots['unified']!}/${leaf}` }
       : { memory: `${this.roots['memory']!}/${leaf}`, cpu: `${this.roots['cpu']!}/${leaf}` };
@@ -355,6 +374,18 @@ export class Cgroups {
     this.closed = true;
     this.stock.length = 0;
     for (const root of Object.values(this.roots)) removeTree(root);
+    if (this.guard.joinAlso !== null) removeTree(this.guard.dir!);
+  }
+}
+
+/** Guards `dir` (options.guard); its outcome: the directory, and the file to join when it is not a root's. */
+function guarded(options: CgroupOptions, dir: string, joinAlso: string | null): Cgroups['guard'] {
+  if (options.guard === undefined) return { dir: null, joinAlso: null, reason: 'not asked for' };
+  try {
+    options.guard(dir);
+    return { dir, joinAlso, reason: '' };
+  } catch (err) {
+    return { dir: null, joinAlso: null, reason: (err as Error).message };
   }
 }
 

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
+import { bindGuard } from './bind-guard.js';
 import { Cgroups } from './cgroups.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
@@ -145,9 +146,10 @@ export class ProcessHost implements RuntimeHost {
     let cgroups: Cgroups | null = null;
     if (options.sandbox === 'root') {
       // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
-      const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares, leafStock: 3 });
+      const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry) });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);
+      else if (cgroups.guard.dir === null) warnings.push(`functions can bind() host ports, though not listen on them (${cgroups.guard.reason}): one could hold a port another service then cannot take`);
       else if (opened.migrations?.fast === false) warnings.push(`moves into cgroups wait for an RCU grace period (${opened.migrations.how}): forked runtimes and cold starts on an empty pool take ~10 ms longer`);
     } else if (options.sandbox === 'userns') {
       warnings.push('not running as root: functions are boxed in user namespaces but share the platform\'s uid, and limits use rlimits only (no cgroups)');
@@ -171,6 +173,7 @@ export class ProcessHost implements RuntimeHost {
       mode: options.sandbox,
       cgroups: cgroups?.version ?? null,
       seccomp: options.sandbox !== 'off' && process.arch === 'x64',
+      bindGuard: cgroups?.guard.dir != null,
       uidRange: options.sandbox === 'root' ? [options.uidRange[0], options.uidRange[1]] as [number, number] : null,
       warnings,
     });

@@ -22,6 +22,8 @@ export interface Isolation {
   cgroups: 'v1' | 'v2' | null;
   /** True when the seccomp filter is applied (x86_64). */
   seccomp: boolean;
+  /** True when a box's inet `bind()` is refused (cgroup BPF, runtime/fp_sandbox/bindguard.py): no host port can be taken. */
+  bindGuard?: boolean;
   /** The function uid range (root mode), e.g. [600000, 699999]. */
   uidRange: [number, number] | null;
   /** Things an operator should know (a missing controller, an unsandboxed platform). */

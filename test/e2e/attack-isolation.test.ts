@@ -321,6 +321,41 @@ describe('attack: isolation between functions and from the platform', () => {
     assert.equal(res.out[4], 'HTTP/1.1 200', 'a connection out (to the gateway) works');
   });
 
+  it('cannot take a host port by bind() alone: TCP or UDP, a named port or an ephemeral one, IPv4 or IPv6 (red team of 2026-12-05); UDP out and Unix sockets still work', async (t) => {
+    const iso = h.platform.isolation;
+    if (iso.mode !== 'root' || iso.cgroups === null || iso.warnings.some((w) => w.includes('no cgroup v2 hierarchy is mounted'))) return t.skip('no cgroup v2 hierarchy to attach the bind guard to');
+    assert.equal(iso.bindGuard, true, iso.warnings.join('; '));
+    const port = 20_000 + Math.floor(Math.random() * 5000);
+    const res = await attack(h, [
+      'import socket, errno',
+      'def attempt(family, kind, address):',
+      '    s = socket.socket(family, kind)',
+      '    try:',
+      '        s.bind(address)',
+      '        out(["bound", s.getsockname()[1]])',
+      '    except OSError as e:',
+      '        out(errno.errorcode.get(e.errno, e.errno))',
+      '    finally:',
+      '        s.close()',
+      `attempt(socket.AF_INET, socket.SOCK_STREAM, ("0.0.0.0", ${port}))`,
+      'attempt(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", 0))',
+      `attempt(socket.AF_INET6, socket.SOCK_STREAM, ("::", ${port}))`,
+      `attempt(socket.AF_INET, socket.SOCK_DGRAM, ("0.0.0.0", ${port}))`,
+      'attempt(socket.AF_INET6, socket.SOCK_DGRAM, ("::1", 0))',
+      'u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9)); out(u.getsockname()[1] > 0); u.close()',
+      'x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); x.bind("\\0fp-red-bind"); out("unix bound"); x.close()',
+      `c = socket.create_connection(("127.0.0.1", ${new URL(h.url).port}), timeout=5)`,
+      'c.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); out(c.recv(12).decode()); c.close()',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.out, ['EPERM', 'EPERM', 'EPERM', 'EPERM', 'EPERM', true, 'unix bound', 'HTTP/1.1 200'], JSON.stringify(res.out));
+    // The platform's own process is not in the guarded cgroup: it can still take the port.
+    const net = await import('node:net');
+    await new Promise<void>((resolve, reject) => {
+      const server = net.createServer().once('error', reject).listen(port, '127.0.0.1', () => server.close(() => resolve()));
+    });
+  });
+
   it('a kill of everything it can signal ends only itself; the victim and the platform go on (1g)', async () => {
     const res = await attack(h, 'import os, signal\nos.kill(-1, signal.SIGKILL)\nimport time\ntime.sleep(1)\nout("survived")');
     assert.ok(res.status === 502 || res.status === 200, `status ${res.status}`);

@@ -4,9 +4,12 @@
  * keeps answering throughout.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { eventually } from '../helpers/processes.js';
+import { repoRoot } from '../helpers/runtime-process.js';
 import { attack, processesWith, useAttackPlatform, victimStillAnswers } from './attack-harness.js';
 import { deployed, py, sleep } from './platform-harness.js';
 
@@ -46,17 +49,29 @@ describe('attack: limits and process trees', () => {
     await victimStillAnswers(h);
   });
 
-  it('cannot hold more socket buffer memory than its memory limit: unread bytes of its own TCP sockets are counted (red team 2026-12-04)', async () => {
-    // A TCP socket connected to itself (no listen needed) keeps what it sends and never reads in
-    // kernel buffers. cgroup v1 counts those only once the leaf's memory.kmem.tcp limit is written:
-    // 64 sockets held ~1 GiB while the 128Mi box's cgroup showed 1 MiB.
+  it('cannot hold more socket buffer memory than its memory limit: unread bytes of its own TCP sockets are counted (red team 2026-12-04)', async (t) => {
+    // TCP sockets whose peer never reads keep what they send in kernel buffers. cgroup v1 counts
+    // those only once the leaf's memory.kmem.tcp limit is written: 64 sockets held ~1 GiB while
+    // the 128Mi box's cgroup showed 1 MiB. The red team connected a socket to itself (bind, then
+    // connect to its own address); binds are refused now (attack-isolation), so the peer is a
+    // host process that accepts and never reads, with a 4 KiB receive buffer (what it holds is
+    // the host's, not the box's).
+    const peer = spawn(`${repoRoot()}/.venv/bin/python`, ['-I', '-S', '-c', [
+      'import socket, sys',
+      's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+      's.bind(("127.0.0.1", 0)); s.listen(128)',
+      'print(s.getsockname()[1], flush=True)',
+      'held = []',
+      'while True: held.append(s.accept()[0])',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => peer.kill('SIGKILL'));
+    const port = Number((await once(peer.stdout!, 'data'))[0].toString().trim());
     const res = await attack(h, [
       'import socket',
       'held, queued, chunk = [], 0, b"x" * 65536',
       'for _ in range(64):',
       '    try:',
-      '        s = socket.socket()',
-      '        s.bind(("127.0.0.1", 0)); s.connect(s.getsockname()); s.setblocking(False)',
+      `        s = socket.create_connection(("127.0.0.1", ${port}), timeout=5); s.setblocking(False)`,
       '    except OSError as err:',
       '        out(["socket", err.errno]); break',
       '    held.append(s)',
