@@ -32,6 +32,8 @@ export interface InstanceOwner {
   instanceGone(inst: Instance): void;
   /** Calls sent to an instance that died before they started: lease them again, first in line. */
   requeue(calls: Call[]): void;
+  /** The instance takes no more calls (a call on it timed out while others run); it goes once they end. */
+  stopRouting(inst: Instance): void;
   /** The instance loaded its function (`forked`: it was forked from the version's template instead) in `initMs`. */
   specialized(inst: Instance, initMs: number, forked: boolean): void;
 }
@@ -42,6 +44,7 @@ export interface InstanceTimings {
 }
 
 const SHUTDOWN_CAUSE: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the instance was shut down' };
+const TIMED_OUT_CAUSE: KillCause = { code: 'RUNTIME_CRASHED', class: 'crash', type: 'Killed', message: 'the runtime process was killed because another call on it timed out' };
 
 // One reusable invoke message: encodeFrame packs synchronously, so no call ever sees another's fields.
 const CONTEXT: WireContext = { requestId: '', timeoutMs: 0, attempt: 1 };
@@ -85,6 +88,8 @@ export class Instance implements ProcessListener {
   lastUsed = 0;
   /** Set by drain(): finishes the calls it holds, takes no more, then shuts down. */
   draining = false;
+  /** A call timed out here while others ran: it drains as above, and is killed (not shut down) at the end. */
+  private condemned = false;
   private gone = false;
   /** Sent calls not yet ended, by message id (not a Map: ./call-table.ts says why). */
   private readonly running = new CallTable<Call>();
@@ -165,9 +170,13 @@ export class Instance implements ProcessListener {
     this.send(call);
   }
 
-  /** Shuts an idle instance down gracefully (reaped or drained). */
+  /** Shuts an idle instance down gracefully (reaped or drained); a condemned one is killed. */
   retire(): void {
     if (this.gone) return;
+    if (this.condemned) {
+      this.discard(TIMED_OUT_CAUSE);
+      return;
+    }
     this.markGone(fromCause(SHUTDOWN_CAUSE));
     void this.proc.shutdown(this.timings.shutdownGraceMs, SHUTDOWN_CAUSE);
   }
@@ -187,15 +196,33 @@ export class Instance implements ProcessListener {
     if (!this.gone && this.running.get(call.msgId) === call) this.proc.send({ t: 'cancel', id: call.msgId });
   }
 
-  /** Called by the call timer (checkTimeouts): the call fails with FUNCTION_TIMEOUT and the process is killed. */
+  /**
+   * Called by the call timer (checkTimeouts): the call fails with FUNCTION_TIMEOUT and the process,
+   * where its handler may still run, is killed: at once when nothing else runs there, else once
+   * the calls running beside it have ended (each within its own timeout), taking no new ones
+   * meanwhile, unless calls are pipelined behind them. Before, those calls failed with it
+   * (RUNTIME_CRASHED): one slow call of a `concurrency: 4` function cost three others their
+   * answers (helper round, 2026-12-05).
+   */
   timedOut(call: Call, timeoutMs: number): void {
     if (!this.running.delete(call.msgId)) return;
-    this.forget(call, false); // the process is about to die: nothing behind it starts here
+    this.forget(call, false); // its slot in the runtime stays taken by the handler: nothing behind it starts
     this.inflight--;
+    // Others that began (the first concurrency - 1 of those left; the timed-out call held a slot).
+    // Calls pipelined behind them would wait for the slot its handler still holds: then it goes
+    // now, as before, and they are handed to another instance, never having started.
+    const left = this.order.length;
+    const others = left > 0 && left <= this.group.limits.concurrency - 1 && this.state === 'ready';
     call.finish(null, hostError('FUNCTION_TIMEOUT', 'timeout', 'Timeout',
-      `the function did not finish within ${timeoutMs} ms; its runtime process was killed`), [], timeoutMs);
-    this.discard({ code: 'RUNTIME_CRASHED', class: 'crash', type: 'Killed',
-      message: 'the runtime process was killed because another call on it timed out' });
+      `the function did not finish within ${timeoutMs} ms; its runtime process ${others ? 'is killed once the calls running beside it end' : 'was killed'}`), [], timeoutMs);
+    if (!others) {
+      this.discard(TIMED_OUT_CAUSE);
+      return;
+    }
+    if (this.condemned) return;
+    this.condemned = true;
+    this.draining = true;
+    this.owner.stopRouting(this);
   }
 
   onMessage(_proc: RuntimeProcess, msg: RuntimeMessage): void {

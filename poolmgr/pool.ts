@@ -322,6 +322,13 @@ export class PoolManager implements InstanceOwner {
     }
   }
 
+  stopRouting(inst: Instance): void {
+    const at = inst.group.instances.indexOf(inst);
+    if (at >= 0) inst.group.instances.splice(at, 1);
+    // Calls queued for the function go to its other instances, or a new one (it still counts in the caps).
+    this.pump(inst.group);
+  }
+
   requeue(calls: Call[]): void {
     const now = performance.now();
     const waiting: Call[] = [];

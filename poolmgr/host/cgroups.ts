@@ -43,6 +43,12 @@ export const REFILL_DELAY_MS = 20;
 export interface CgroupOptions {
   /** Processes and threads per instance (pids.max). */
   tasksMax: number;
+  /**
+   * Processes and threads of all the instances together (the platform directory's pids.max): with
+   * 256 per instance and no total, a tenant's instances reached 40 % of the host's pid_max
+   * (red team of 2026-12-05). Unset: no total.
+   */
+  totalTasksMax?: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
   cpuShares: number;
   /** Leaves kept made ahead of `forRuntime` (default 0: each made when asked; more than the stock are made inline). */
@@ -128,6 +134,7 @@ export class Cgroups {
         writeFileSync(`${own}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
         mkdirSync(root, { recursive: true });
         writeFileSync(`${root}/cgroup.subtree_control`, V2_CONTROLLERS.map((c) => `+${c}`).join(' '));
+        if (options.totalTasksMax !== undefined) writeFileSync(`${root}/pids.max`, String(options.totalTasksMax));
         return { cgroups: new Cgroups('v2', { unified: root }, options, guarded(options, root, null)), reason: '' };
       }
       const missing = ['memory', 'pids', 'cpu'].filter((c) => found.v1[c] === undefined);
@@ -143,6 +150,7 @@ export class Cgroups {
         roots[controller] = join2(parent, name);
         mkdirSync(roots[controller]!, { recursive: true });
       }
+      if (options.totalTasksMax !== undefined) writeFileSync(`${roots['pids']!}/pids.max`, String(options.totalTasksMax));
       // The v2 hierarchy holds no controller here, but a BPF program can be attached in it.
       let guard: Cgroups['guard'] = { dir: null, joinAlso: null, reason: options.guard === undefined ? 'not asked for' : 'no cgroup v2 hierarchy is mounted' };
       if (options.guard !== undefined && found.v2 !== null) {
@@ -376,6 +384,23 @@ export class Cgroups {
     for (const root of Object.values(this.roots)) removeTree(root);
     if (this.guard.joinAlso !== null) removeTree(this.guard.dir!);
   }
+}
+
+/**
+ * The tasks all of a platform's boxes may have together: half of what the host can have
+ * (`kernel.pid_max`, `kernel.threads-max`), so the rest of the host always keeps the other half.
+ */
+export function hostTaskShare(): number | undefined {
+  const read = (file: string): number | null => {
+    try {
+      const n = Number(readFileSync(file, 'utf8').trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const limits = [read('/proc/sys/kernel/pid_max'), read('/proc/sys/kernel/threads-max')].filter((n): n is number => n !== null);
+  return limits.length === 0 ? undefined : Math.floor(Math.min(...limits) / 2);
 }
 
 /** Guards `dir` (options.guard); its outcome: the directory, and the file to join when it is not a root's. */

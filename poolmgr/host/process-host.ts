@@ -14,7 +14,7 @@ import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { bindGuard } from './bind-guard.js';
-import { Cgroups } from './cgroups.js';
+import { Cgroups, hostTaskShare } from './cgroups.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
@@ -146,7 +146,9 @@ export class ProcessHost implements RuntimeHost {
     let cgroups: Cgroups | null = null;
     if (options.sandbox === 'root') {
       // A pool refill starts up to its size at once: three leaves made ahead cover the default pool.
-      const opened = Cgroups.open({ tasksMax: options.tasksMax, cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry) });
+      const opened = Cgroups.open({
+        tasksMax: options.tasksMax, totalTasksMax: hostTaskShare(), cpuShares: options.cpuShares, leafStock: 3, guard: bindGuard(options.pythonPath, options.runtimeEntry),
+      });
       cgroups = opened.cgroups;
       if (cgroups === null) warnings.push(`no per-instance cgroups (${opened.reason}): memory and process limits use rlimits only, and functions share the CPU without weights`);
       else if (cgroups.guard.dir === null) warnings.push(`functions can bind() host ports, though not listen on them (${cgroups.guard.reason}): one could hold a port another service then cannot take`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import { REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
+import { hostTaskShare, REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
 import { Cgroups } from '../../poolmgr/index.js';
 
 const isRoot = process.geteuid?.() === 0;
@@ -85,5 +85,17 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     // The default workspace is one workspace too.
     assert.equal(placed('d1', 'plain'), '1024');
     assert.equal(placed('d2', 'other'), '512');
+  });
+
+  it("bounds the tasks of all the platform's boxes together: half of what the host can have", async (t) => {
+    const share = hostTaskShare();
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    assert.ok(share !== undefined && share > 0 && share <= pidMax / 2, `share ${share} of pid_max ${pidMax}`);
+    const cgroups = Cgroups.open({ tasksMax: 37, totalTasksMax: 77, cpuShares: 1024 }, `fp-${process.pid}-total-${Date.now()}`).cgroups;
+    if (cgroups === null) return t.skip('no usable cgroups');
+    t.after(() => cgroups.close());
+    const leaf = cgroups.forRuntime('r1').join.find((procs) => existsSync(`${dirname(procs)}/pids.max`))!;
+    assert.equal(readFileSync(`${dirname(leaf)}/pids.max`, 'utf8').trim(), '37', 'each instance its own');
+    assert.equal(readFileSync(`${dirname(dirname(leaf))}/pids.max`, 'utf8').trim(), '77', 'all of them together');
   });
 });

@@ -65,6 +65,28 @@ describe('poolmgr failures', () => {
     assert.notEqual(next.instanceId, warm.instanceId);
   });
 
+  it('a call that times out beside others lets them finish: the instance takes no new call and is killed once they end', async () => {
+    // concurrency 2 on one instance: a slow call (10 s) times out at 800 ms while a neighbour that
+    // started 300 ms later runs 600 ms. Before, the neighbour failed with RUNTIME_CRASHED.
+    const fn = fnVersion(dir, { timeoutMs: 800, concurrency: 2, maxInstances: 2 });
+    const warm = await pool.invoke(fn, ev());
+    const pid = pidOf(warm);
+    const slow = pool.invoke(fn, ev({ sleep: '10' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const neighbour = pool.invoke(fn, ev({ sleep: '0.6' }));
+    const timedOut = await slow;
+    assert.equal(timedOut.error?.code, 'FUNCTION_TIMEOUT');
+    assert.match(timedOut.error!.message, /killed once the calls running beside it end/);
+    // A call made now goes elsewhere: the condemned instance takes none.
+    const after = await pool.invoke(fn, ev());
+    assert.equal(after.error, null, JSON.stringify(after.error));
+    assert.notEqual(after.instanceId, warm.instanceId);
+    const beside = await neighbour;
+    assert.equal(beside.error, null, JSON.stringify(beside.error));
+    assert.equal(beside.instanceId, warm.instanceId);
+    await until(() => !isAlive(pid), 15_000, 'the process with the timed-out handler to be killed');
+  });
+
   it('gives each pipelined call its whole timeout from its own start (one timer per instance, issue 11)', async () => {
     // Three calls of 0.5 s behind each other on one instance under a 900 ms timeout: together they
     // run 1.5 s, each within its limit. A timer counted from the first call's start would kill the third.
