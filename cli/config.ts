@@ -31,7 +31,10 @@ export interface CliEnv {
   platformEnv: Record<string, string | undefined>;
   /** The whole environment, for `${VAR}` references in platform.yaml (resolved by deploy). */
   manifestEnv: Record<string, string | undefined>;
-  /** PATH and LANG for the runtime processes `up` starts (nothing else of the environment reaches user code). */
+  /**
+   * The environment for the runtime processes `up` starts: poolmgr's runtimeChildEnv keeps PATH,
+   * LANG, the TLS trust settings and what FP_FUNCTION_HOST_ENV names; nothing else reaches user code.
+   */
   runtimeEnv: Record<string, string | undefined>;
 }
 
@@ -48,7 +51,7 @@ export function loadCliEnv(env: Record<string, string | undefined>, home: string
     python: get('FP_PYTHON'),
     platformEnv: Object.freeze(Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith('FP_')))),
     manifestEnv: Object.freeze({ ...env }),
-    runtimeEnv: Object.freeze({ PATH: env.PATH, LANG: env.LANG }),
+    runtimeEnv: Object.freeze({ ...env }),
   });
 }
 

@@ -118,6 +118,8 @@ const OPTIONS = {
   kubeHostId: { env: 'FP_KUBE_HOST_ID', kind: 'string', schema: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/, 'must be a label value (the gateway Pod\'s name)').optional() },
   kubeTokenKey: { env: 'FP_KUBE_TOKEN_KEY', kind: 'string', schema: z.string().regex(/^\s*[A-Za-z0-9+/]{43}=\s*$/, 'must be a base64 key of 32 bytes (`openssl rand -base64 32`)').optional() },
   kubePodStartTimeoutMs: { env: 'FP_KUBE_POD_START_TIMEOUT_MS', kind: 'int', schema: int(1000, 3_600_000).default(120_000) },
+  // Variables of the platform's environment every function gets too (e.g. HTTPS_PROXY,NO_PROXY): every tenant can read them.
+  functionHostEnv: { env: 'FP_FUNCTION_HOST_ENV', kind: 'string', schema: z.string().regex(/^\s*([A-Za-z_][A-Za-z0-9_]*\s*(,\s*[A-Za-z_][A-Za-z0-9_]*\s*)*)?$/, 'must be variable names separated by commas').default('') },
   // ---- dependencies (issue 10, docs/dependencies.md) ----
   depsIndexUrl: { env: 'FP_DEPS_INDEX_URL', kind: 'string', schema: z.union([z.literal('none'), z.url({ protocol: /^https?$/ })]).default('https://pypi.org/simple') },
   depsExtraIndexUrls: { env: 'FP_DEPS_EXTRA_INDEX_URLS', kind: 'string', schema: z.string().regex(/^\s*(https?:\/\/[^\s,]+\s*(,\s*https?:\/\/[^\s,]+\s*)*)?$/, 'must be http(s) URLs separated by commas').default('') },

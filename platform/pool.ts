@@ -4,7 +4,7 @@
  * platform/kube.ts), started with the sandbox's failure explained.
  */
 import { dirname, join } from 'node:path';
-import { defaultPoolConfig, PoolManager, RedisFleetView, type FleetView, type PoolConfig } from '../poolmgr/index.js';
+import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type FleetView, type PoolConfig } from '../poolmgr/index.js';
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 import type { KubeSetup } from './kube.js';
@@ -27,7 +27,8 @@ export interface PoolSetup {
 
 /**
  * A started pool whose runtimes may run code under `codeRoots`. `runtimeEnv` gives runtimes their
- * PATH and LANG (nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
+ * PATH, LANG, TLS trust settings and the variables FP_FUNCTION_HOST_ENV names (poolmgr's
+ * runtimeChildEnv: nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
  */
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
   const log = setup.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -54,8 +55,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         ...sandboxOptions(config, codeRoots, setup.depsRoot),
         ...(setup.dataRoot !== undefined ? { dataRoot: setup.dataRoot } : {}),
         ...kube?.pool,
+        childEnv: runtimeChildEnv(runtimeEnv ?? {}, names(config.functionHostEnv)),
       },
-      { PATH: runtimeEnv?.['PATH'], LANG: runtimeEnv?.['LANG'] },
     ),
     kube?.host,
     { ...(fleet ? { fleet } : {}), ...(setup.logTap ? { logTap: setup.logTap } : {}) },
@@ -112,4 +113,9 @@ export function reachable(url: string): string {
 export function codeCheckSettings(config: PlatformConfig): { python: string; script: string } {
   const defaults = defaultPoolConfig(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {});
   return { python: defaults.pythonPath, script: join(dirname(defaults.runtimeEntry), 'validate.py') };
+}
+
+/** The names of a comma-separated list (FP_FUNCTION_HOST_ENV). */
+function names(list: string): string[] {
+  return list.split(',').map((n) => n.trim()).filter((n) => n !== '');
 }

@@ -94,6 +94,32 @@ export function resolveSandbox(mode: PoolConfig['sandbox']): SandboxMode {
   return process.geteuid?.() === 0 ? 'root' : 'userns';
 }
 
+/**
+ * TLS trust settings runtimes get from the platform's environment: paths, never secrets, and only
+ * when they name something that exists. Behind a TLS-inspecting proxy whose CA the host trusts
+ * through them, a function's outgoing HTTPS failed (certifi's bundle) where the same app under
+ * uvicorn worked (helper round, 2026-12-05). The function's own env overrides them.
+ */
+export const TRUST_ENV = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'] as const;
+
+/**
+ * The environment of every runtime: PATH and LANG, the TLS trust settings (TRUST_ENV), and the
+ * variables the operator named in `passThrough` (FP_FUNCTION_HOST_ENV: e.g. HTTPS_PROXY, which
+ * every function can then read). Nothing else of the platform's environment reaches user code.
+ */
+export function runtimeChildEnv(env: Readonly<Record<string, string | undefined>>, passThrough: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' };
+  for (const name of TRUST_ENV) {
+    const value = env[name];
+    if (value !== undefined && value.startsWith('/') && existsSync(value)) out[name] = value;
+  }
+  for (const name of passThrough) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 /** Options with their defaults, paths resolved against the repository root. */
 export function defaultPoolConfig(
   overrides: Partial<PoolConfig> = {},
@@ -115,7 +141,7 @@ export function defaultPoolConfig(
     finishingWaitMs: 50,
     shutdownGraceMs: 2_000,
     // Only what an interpreter needs: the platform's own secrets stay out of user code's reach.
-    childEnv: { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' },
+    childEnv: runtimeChildEnv(env),
     debug: env['FP_DEBUG'] !== undefined && env['FP_DEBUG'] !== '' && env['FP_DEBUG'] !== '0',
     sandbox: 'auto',
     codeRoots: [],

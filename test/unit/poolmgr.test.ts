@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import { ERROR_CLASSES, ERRORS } from '../../protocol/index.js';
-import { defaultPoolConfig, FUNCTION_DEFAULTS } from '../../poolmgr/index.js';
+import { defaultPoolConfig, FUNCTION_DEFAULTS, runtimeChildEnv } from '../../poolmgr/index.js';
 import { FunctionGroup } from '../../poolmgr/group.js';
 import { CODE_FOR_CLASS, fromWireError } from '../../poolmgr/outcome.js';
 import type { FunctionVersion } from '../../poolmgr/types.js';
@@ -52,6 +52,17 @@ describe('poolmgr config', () => {
     assert.ok(config.pythonPath.endsWith(join('.venv', 'bin', 'python')));
     assert.ok(existsSync(config.runtimeEntry), config.runtimeEntry);
     assert.ok(Object.isFrozen(config));
+  });
+
+  it("gives runtimes PATH, LANG, the host's TLS trust settings that exist and the variables named, nothing else", () => {
+    const env = {
+      PATH: '/bin', LANG: 'en_US.UTF-8', SSL_CERT_FILE: '/etc/passwd', SSL_CERT_DIR: '/no/such/dir', REQUESTS_CA_BUNDLE: 'relative.pem',
+      CURL_CA_BUNDLE: '/etc', HTTPS_PROXY: 'http://user:pw@proxy:3128', FP_ADMIN_TOKEN: 'secret', AWS_SECRET_ACCESS_KEY: 'k',
+    };
+    assert.deepEqual(runtimeChildEnv(env), { PATH: '/bin', LANG: 'en_US.UTF-8', SSL_CERT_FILE: '/etc/passwd', CURL_CA_BUNDLE: '/etc' });
+    assert.deepEqual(runtimeChildEnv(env, ['HTTPS_PROXY', 'NO_PROXY']), { PATH: '/bin', LANG: 'en_US.UTF-8', SSL_CERT_FILE: '/etc/passwd', CURL_CA_BUNDLE: '/etc', HTTPS_PROXY: 'http://user:pw@proxy:3128' });
+    assert.deepEqual(defaultPoolConfig({}, env).childEnv, runtimeChildEnv(env));
+    assert.deepEqual(runtimeChildEnv({}), { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' });
   });
 
   it('applies overrides and reads FP_DEBUG from the environment it is given', () => {
