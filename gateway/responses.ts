@@ -4,9 +4,8 @@
  * response passes before it reaches the socket.
  */
 import { errorBody, httpStatus, retryAfterOf, type Pairs, type PlatformError, type WireResponse } from '../protocol/index.js';
+import { ERROR_HEADERS, JSON_TYPE } from './error-headers.js';
 import type { OutgoingResponse } from './uws-adapter.js';
-
-const JSON_TYPE: [string, string] = ['content-type', 'application/json'];
 
 /** The JSON error response for a registry code; the status comes from `httpStatus()` only. */
 export function errorResponse(err: PlatformError, runId?: string, extraHeaders: Pairs = []): OutgoingResponse {
@@ -14,7 +13,7 @@ export function errorResponse(err: PlatformError, runId?: string, extraHeaders: 
   const retryAfter = retryAfterOf(err);
   return {
     status: httpStatus(err.code, err.details),
-    headers: retryAfter === null ? [JSON_TYPE, ...extraHeaders] : [JSON_TYPE, ['retry-after', retryAfter], ...extraHeaders],
+    headers: retryAfter === null ? [...ERROR_HEADERS, ...extraHeaders] : [...ERROR_HEADERS, ['retry-after', retryAfter], ...extraHeaders],
     body: errorBody(err, runId),
     // The body of a refused upload was not read: close, so its remaining bytes are not parsed.
     closeConnection: err.code === 'PAYLOAD_TOO_LARGE',

@@ -68,6 +68,7 @@ import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from '.
 import { formatAddress } from './peer.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
+import { ERROR_HEADERS } from './error-headers.js';
 
 /** The server's two bounds on bytes kept for clients (rules 7 and 10). */
 interface Budgets {
@@ -528,7 +529,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.preallocated = null;
     this.settle({ error });
     if (this.responded) this.destroy();
-    else this.send({ status: error.status, headers: [['content-type', 'application/json']], body: errorBody(error), closeConnection: true });
+    else this.send({ status: error.status, headers: [...ERROR_HEADERS], body: errorBody(error), closeConnection: true });
   }
 
   /**
@@ -1001,7 +1002,7 @@ function refusalResponse(err: PlatformError): OutgoingResponse {
   const json = errorBody(err);
   return {
     status: err.status,
-    headers: [['content-type', 'application/json']],
+    headers: [...ERROR_HEADERS],
     body: json + ' '.repeat(Math.max(0, CORK_BUFFER_BYTES - json.length)) + '\n',
     closeConnection: true,
   };

@@ -53,6 +53,7 @@ describe('routing errors', () => {
       const err = errorOf(await res.text());
       assert.equal(err.code, 'FUNCTION_NOT_FOUND');
       assert.equal(err.component, 'gateway');
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
       assert.equal(res.headers.get('x-run-id'), null);
     }
   });
@@ -75,6 +76,9 @@ describe('413 PAYLOAD_TOO_LARGE', () => {
   it('refuses 6 MiB + 1 announced by Content-Length', async () => {
     const res = await fetch(`${h.url}/fn/${OK}/`, { method: 'POST', body: tooBig });
     assert.equal(res.status, 413);
+    // Readable by a page of another origin (the app's CORS middleware never saw the call).
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.match(res.headers.get('access-control-expose-headers') ?? '', /retry-after/);
     const err = errorOf(await res.text());
     assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
     assert.ok(err.runId, 'a refused call to a known function has a run id');
@@ -88,6 +92,7 @@ describe('413 PAYLOAD_TOO_LARGE', () => {
     assert.equal(Buffer.concat(pieces).length, SIX_MIB + 1);
     const res = await request(`${h.url}/fn/${OK}/`, { method: 'POST', body: pieces, headers: { 'transfer-encoding': 'chunked' } });
     assert.equal(res.status, 413);
+    assert.equal(res.headers['access-control-allow-origin'], '*', 'refused while streaming, by the adapter: the same headers');
     assert.equal(errorOf(res.body).code, 'PAYLOAD_TOO_LARGE');
   });
 
