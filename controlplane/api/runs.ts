@@ -252,10 +252,14 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
  * A test invoke's body as the request the function gets: headers (lower-case), the payload bytes,
  * the query string. The platform's trust headers (`x-fp-trigger-id`, `x-fp-cron-tick`, any
  * spelling) are dropped as `/fn/` drops them: an invoker's test call must not pass for a signed
- * webhook delivery or a cron tick (red team of 2026-12-04).
+ * webhook delivery or a cron tick (red team of 2026-12-04). `host` is the platform's public host
+ * unless the test sets one.
  */
-function requestOf(body: z.output<typeof testInvokeBody>, maxPayloadBytes: number, route: string): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
+function requestOf(body: z.output<typeof testInvokeBody>, maxPayloadBytes: number, route: string, host: string): { headers: Pairs; payload: Uint8Array; rawQuery: string } {
   const headers: Pairs = withoutTriggerHeaders(Object.entries(body.headers ?? {}).map(([k, v]): [string, string] => [k.toLowerCase(), v]));
+  // The platform's public host unless the test names one, as a browser or curl would send it: without
+  // one an app saw `function` (TrustedHostMiddleware answered 400, url_for made http://function/…).
+  if (!headers.some(([k]) => k === 'host')) headers.push(['host', host]);
   let payload: Uint8Array = new Uint8Array(0);
   if (body.body !== undefined) {
     payload = Buffer.from(JSON.stringify(body.body));
@@ -289,7 +293,7 @@ export const testInvoke = operation(
     // The function's rate limit and its workspace's quota, as on /fn (counted): a test invoke is a call.
     const refused = await call.ctx.invoker.admit(name);
     if (refused !== null) throw refused;
-    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.syncPayloadBytes, '/fn/');
+    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.syncPayloadBytes, '/fn/', new URL(call.ctx.settings.publicUrl()).host);
     const result = await call.ctx.invoker.invoke(
       name,
       // An answer is shown, not stored: past 6 MiB only its size (red team 10: each was held whole, in base64 and JSON).
@@ -355,7 +359,7 @@ export const testInvokeAsync = operation(
     // Counted as POST /async/<name> is, when accepted.
     const refused = await call.ctx.invoker.admit(key);
     if (refused !== null) throw refused;
-    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.asyncPayloadBytes, '/async/');
+    const { headers, payload, rawQuery } = requestOf(body, call.ctx.settings.asyncPayloadBytes, '/async/', new URL(call.ctx.settings.publicUrl()).host);
     let runId: string;
     try {
       ({ runId } = await intake.submit(key, { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload }, null));

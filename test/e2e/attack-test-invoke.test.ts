@@ -77,3 +77,15 @@ describe('a test invoke keeps at most 6 MiB of an answer', () => {
     assert.equal(answer.body.body, '');
   });
 });
+
+describe('a test invoke is the request a browser would send (helper round, 2026-12-05)', () => {
+  it("carries the platform's public host unless the test names one (an app saw `function`: TrustedHostMiddleware 400)", async () => {
+    const name = fnName('host');
+    await deployed(h.api, name, { 'main.py': py('def handler(event, context):', '    return {"host": event["headers"].get("host")}') });
+    const plain = await h.api.call('POST', `/functions/${name}/invoke`, {});
+    assert.equal(plain.status, 200, JSON.stringify(plain.body));
+    assert.deepEqual(plain.body.body, { host: new URL(h.url).host });
+    const named = await h.api.call('POST', `/functions/${name}/invoke`, { headers: { Host: 'shop.example.com' } });
+    assert.deepEqual(named.body.body, { host: "shop.example.com" });
+  });
+});
