@@ -1,5 +1,6 @@
 """A function's declared dependencies: `requirements.txt` and `pyproject.toml` `[project]
-dependencies`, at the root of its folder (docs/dependencies.md, "Declaring").
+dependencies` (or, without them, Poetry's `[tool.poetry.dependencies]`), at the root of its folder
+(docs/dependencies.md, "Declaring").
 
 Only requirement specifiers are accepted (`name[extras] <specifier> ; marker`), each optionally
 followed by `--hash=sha256:…` options (pip-compile's output). Refused with the line: global
@@ -86,16 +87,104 @@ def parse_requirements_txt(source: str, file: str = "requirements.txt"):
 
 
 def parse_pyproject(source: str, file: str = "pyproject.toml"):
-    """[(name, requirement text, None)] of `[project] dependencies`; none when the table or key is absent."""
+    """[(name, requirement text, None)] of `[project] dependencies`, or else of
+    `[tool.poetry.dependencies]` (Poetry's constraints as PEP 440 specifiers: `poetry_requirement`);
+    none when neither is there."""
     import tomllib
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as err:
         raise BadRequirement(file, None, f"not valid TOML: {err}") from None
-    deps = (data.get("project") or {}).get("dependencies") or []
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise BadRequirement(file, None, "[project] dependencies must be a list of strings")
-    return [(*check(d, file, None), None) for d in deps]
+    project = data.get("project") or {}
+    if "dependencies" in project:
+        deps = project.get("dependencies") or []
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            raise BadRequirement(file, None, "[project] dependencies must be a list of strings")
+        return [(*check(d, file, None), None) for d in deps]
+    poetry = ((data.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
+    if not isinstance(poetry, dict):
+        raise BadRequirement(file, None, "[tool.poetry.dependencies] must be a table")
+    out = []
+    for name, spec in poetry.items():
+        if normalize(name) == "python":
+            continue
+        text = poetry_requirement(name, spec, file)
+        if text is not None:
+            out.append((*check(text, file, None), None))
+    return out
+
+
+def _caret(version: str) -> str:
+    """Poetry's `^1.2.3` (>=1.2.3,<2.0.0: the first non-zero part may not change)."""
+    parts = [int(p) for p in version.split(".")]
+    upper = next((i for i, p in enumerate(parts) if p != 0), len(parts) - 1)
+    bound = parts[:upper] + [parts[upper] + 1]
+    return f">={version},<{'.'.join(map(str, bound))}"
+
+
+def _tilde(version: str) -> str:
+    """Poetry's `~1.2.3` (>=1.2.3,<1.3.0) and `~1` (>=1,<2)."""
+    parts = [int(p) for p in version.split(".")]
+    at = 0 if len(parts) == 1 else 1
+    bound = parts[:at] + [parts[at] + 1]
+    return f">={version},<{'.'.join(map(str, bound))}"
+
+
+VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+
+
+def poetry_constraint(constraint: str, name: str, file: str) -> str:
+    """A Poetry version constraint as a PEP 440 specifier ("" for any version)."""
+    out = []
+    for part in (p.strip() for p in constraint.split(",")):
+        if part in ("", "*"):
+            continue
+        if "||" in part:
+            raise BadRequirement(file, None, f"{name} = {constraint!r}: alternatives (||) cannot be written as one requirement; pin one range")
+        if part.startswith("^") and VERSION.match(part[1:].strip()):
+            out.append(_caret(part[1:].strip()))
+        elif part.startswith("~") and not part.startswith("~=") and VERSION.match(part[1:].strip()):
+            out.append(_tilde(part[1:].strip()))
+        elif VERSION.match(part):
+            out.append(f"=={part}")
+        elif re.match(r"^\d+(\.\d+)*\.\*$", part):
+            out.append(f"=={part}")
+        else:
+            out.append(part.replace(" ", ""))
+    return ",".join(out)
+
+
+def poetry_requirement(name: str, spec, file: str):
+    """One `[tool.poetry.dependencies]` entry as a requirement text, None for an optional one.
+    Git, path and URL sources are refused as they are in requirements.txt."""
+    if isinstance(spec, list):
+        raise BadRequirement(file, None, f"{name}: several constraints by marker are not supported; give one version constraint")
+    if isinstance(spec, str):
+        spec = {"version": spec}
+    if not isinstance(spec, dict):
+        raise BadRequirement(file, None, f"{name}: a version string or a table")
+    for source in ("git", "path", "url", "file"):
+        if source in spec:
+            raise BadRequirement(file, None, f"{name}: {source} dependencies are not allowed; name a package from the index")
+    if spec.get("optional") is True:
+        return None
+    extras = spec.get("extras") or []
+    text = name + (f"[{','.join(extras)}]" if extras else "") + poetry_constraint(str(spec.get("version", "*")), name, file)
+    markers = spec.get("markers")
+    python = spec.get("python")
+    if python:
+        python_marker = " and ".join(f"python_version {op}" for op in _python_markers(poetry_constraint(str(python), name, file)))
+        markers = f"({markers}) and {python_marker}" if markers else python_marker
+    return f"{text} ; {markers}" if markers else text
+
+
+def _python_markers(specifier: str):
+    """`>=3.8,<4.0` → ['>= "3.8"', '< "4.0"'] for python_version markers."""
+    for item in filter(None, specifier.split(",")):
+        op = re.match(r"^(===|==|!=|<=|>=|~=|<|>)", item)
+        if op is None:
+            continue
+        yield f'{op.group(1)} "{item[len(op.group(1)):]}"'
 
 
 def declared(read):

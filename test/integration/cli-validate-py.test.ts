@@ -206,6 +206,21 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
   });
 
+  it("reads Poetry's [tool.poetry.dependencies] as requirements (carets and tildes as ranges) when [project] has none", async () => {
+    const pyproject = [
+      '[tool.poetry]', 'name = "x"', '[tool.poetry.dependencies]', 'python = "^3.11"', 'bs4 = "^0.0.2"', 'httpx = "~0.27"',
+      'pydantic = {version = "^2.5", extras = ["email"]}', 'rich = {version = "13.7.1", optional = true}', 'old = {version = "*", python = "<3.12"}',
+    ].join('\n');
+    const report = await check({ 'main.py': 'import bs4\nimport httpx\n\ndef handler(e, c):\n    pass\n', 'pyproject.toml': pyproject }, 'main:handler');
+    assert.deepEqual(report.dependencies?.problems, []);
+    assert.deepEqual(report.dependencies?.declared.map((d) => d.requirement), [
+      'bs4>=0.0.2,<0.0.3', 'httpx>=0.27,<0.28', 'pydantic[email]>=2.5,<3', 'old ; python_version < "3.12"',
+    ]);
+    assert.deepEqual(report.warnings, [], 'its imports are declared');
+    const git = await check({ 'main.py': 'def handler(e, c):\n    pass\n', 'pyproject.toml': '[tool.poetry.dependencies]\nx = {git = "https://example.com/x.git"}\n' }, 'main:handler');
+    assert.match(git.dependencies!.problems[0]!.message, /git dependencies are not allowed/);
+  });
+
   it('warns that FastAPI\'s Form, File and UploadFile need python-multipart when it is not declared (issue 10)', async (t) => {
     const probe = execFileSync(PYTHON, ['-I', '-c', 'import importlib.util; print(importlib.util.find_spec("python_multipart") is None)'], { encoding: 'utf8' }).trim();
     if (probe !== 'True') return t.skip('python-multipart is installed in the runtime\'s environment: nothing to declare');
