@@ -188,6 +188,12 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       }
       const isDir = info.isDirectory();
       if (isIgnoredByDefault(entry.name, isDir) || ignored(path, isDir)) continue;
+      // A virtual environment under another name than .venv (`venv/`, `env/`): its packages belong
+      // in requirements.txt, and uploading it sent an interpreter and site-packages (helper round).
+      if (isDir && !link && (await stat(join(full, 'pyvenv.cfg')).then((s) => s.isFile(), () => false))) {
+        walk.warnings.push({ file: path, message: 'skipped: a Python virtual environment (pyvenv.cfg); declare its packages in requirements.txt' });
+        continue;
+      }
       if (isDir) {
         if (link) walk.warnings.push({ file: path, message: 'skipped: a symbolic link to a folder' });
         else await visit(path);

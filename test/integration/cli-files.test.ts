@@ -30,6 +30,18 @@ describe('cli file walking', () => {
     assert.deepEqual(walk.problems, []);
   });
 
+  it('skips a virtual environment under any name (a folder with pyvenv.cfg), with a warning', async (t) => {
+    const dir = folder({
+      'main.py': 'x', 'venv/pyvenv.cfg': 'home = /usr/bin\n', 'venv/lib/python3.11/site-packages/fastapi/__init__.py': 'f',
+      'env2/pyvenv.cfg': 'v', 'envs/readme.txt': 'not a venv',
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.files.map((f) => f.path), ['envs/readme.txt', 'main.py']);
+    assert.deepEqual(walk.warnings.map((w) => w.file).sort(), ['env2', 'venv']);
+    assert.match(walk.warnings[0]!.message, /virtual environment.*requirements\.txt/);
+  });
+
   it('reports every limit breach: file count, total size, one file too large', async (t) => {
     const many = folder(Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.py`, 'x'])));
     t.after(() => rmSync(many, { recursive: true, force: true }));
