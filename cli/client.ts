@@ -161,6 +161,9 @@ export interface ApiRun {
   logs?: { stream: string; ts: number; msg: string; level?: string }[];
   startedAt: number;
   clientAborted?: boolean;
+  /** The request's method and path within the function (absent from older records). */
+  method?: string;
+  path?: string;
   /** Writes through the function's data binding, per collection (docs/data-binding.md). */
   writes?: { database: string; collection: string; inserted: number; updated: number; deleted: number; upserted: number }[];
 }

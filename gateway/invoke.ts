@@ -88,6 +88,9 @@ interface Origin {
   readonly arrivedAt: number;
   readonly signal: Abortable | undefined;
   readonly attempt: number;
+  /** The request's method and its path within the function (no query string): the run record says what was called. */
+  readonly method: string;
+  readonly path: string;
 }
 
 /**
@@ -110,6 +113,8 @@ class Call implements Origin, Finished {
     readonly arrivedAt: number,
     readonly signal: Abortable | undefined,
     readonly attempt: number,
+    readonly method: string,
+    readonly path: string,
     readonly fn: FunctionVersion,
     readonly runId: string,
     readonly startedAt: number,
@@ -242,7 +247,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
 
   const runId = newRunId();
   const startedAt = Date.now();
-  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, fn, runId, startedAt);
+  const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
   if (deps.shuttingDown()) {
     return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
   }
@@ -286,7 +291,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   const runId = request.runId ?? newRunId();
   const startedAt = Date.now();
   const attempt = request.attempt ?? 1;
-  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, fn, runId, startedAt);
+  const call = new Call(deps, trigger, performance.now(), request.signal, attempt, request.method, request.path, fn, runId, startedAt);
   let done: Finished;
   if (deps.shuttingDown()) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
@@ -493,6 +498,9 @@ interface LateEnd {
   bytes: number;
 }
 
+/** A run record keeps this much of a request's path (a path may be up to the head's 16 KiB). */
+const MAX_RECORDED_PATH = 512;
+
 /**
  * The run record and the metrics of a call, at its end; `late` when it responded before it ended.
  * `totalMs`: its duration when it ended with its response (else measured now, at its end).
@@ -520,6 +528,8 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     logs: late === null ? result.logs : late.logs,
     startedAt,
     clientAborted: origin.signal?.aborted ?? false,
+    method: origin.method,
+    path: origin.path.length <= MAX_RECORDED_PATH ? origin.path : `${origin.path.slice(0, MAX_RECORDED_PATH)}…`,
   };
   if (late !== null) run.responseBytes = late.bytes;
   deps.runs.push(run);

@@ -74,6 +74,12 @@ export interface RunRecord {
    * background tasks); `durationMs` and `handlerMs` then run to the call's end. Absent otherwise.
    */
   responseBytes?: number;
+  /**
+   * The request's method and its path within the function (`/items/3`: no query string, at most
+   * 512 characters then `…`). Absent from records written before 2026-12-05.
+   */
+  method?: string;
+  path?: string;
 }
 
 /** A run without its logs: what lists return. */

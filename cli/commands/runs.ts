@@ -80,8 +80,8 @@ function printList(ctx: Context, runs: ApiRun[], status?: string, where = ''): v
   }
   const now = ctx.now();
   ctx.out.line(table(
-    ['RUN ID', 'FUNCTION', 'VERSION', 'STATUS', 'START', 'DURATION', 'WHEN'],
-    runs.map((r) => [r.runId, r.function, r.version, statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
+    ['RUN ID', 'FUNCTION', 'VERSION', 'REQUEST', 'STATUS', 'START', 'DURATION', 'WHEN'],
+    runs.map((r) => [r.runId, r.function, r.version, requestText(r, 40), statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
   ));
 }
 
@@ -112,11 +112,19 @@ function startText(r: Pick<ApiRun, 'cold' | 'start'>): string {
   return how === null ? kind : `${kind} (${how})`;
 }
 
+/** `GET /items/3` (escaped, at most `width` characters), or `-` for a record without it. */
+export function requestText(r: Pick<ApiRun, 'method' | 'path'>, width: number): string {
+  if (r.method === undefined || r.path === undefined) return '-';
+  const text = terminalSafe(`${r.method} ${r.path}`);
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
 /** The detail view of one run (text). */
 export function formatRun(r: ApiRun, now: number): string {
   const lines = [
     `run       ${r.runId}`,
     `function  ${r.function} (version ${r.version}, trigger ${r.trigger})`,
+    ...(r.method !== undefined ? [`request   ${requestText(r, Infinity)}`] : []),
     `status    ${r.status}: HTTP ${r.httpStatus}${r.errorCode ? `, ${r.errorCode}` : ''}${r.errorClass ? ` (${r.errorClass})` : ''}${r.clientAborted ? ', client went away' : ''}`,
     `start     ${startText(r)}`,
     `timing    total ${formatMs(r.durationMs)} = queued ${formatMs(r.queuedMs)} + init ${formatMs(r.initMs)} + handler ${formatMs(r.handlerMs)} (+ gateway)`,

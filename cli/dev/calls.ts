@@ -30,6 +30,9 @@ export interface RunView {
   error: { type: string; message: string; file?: string; line?: number; stack?: string } | null;
   logs?: readonly LogLineView[];
   startedAt: number;
+  /** The request's method and path within the function (absent from older platforms). */
+  method?: string;
+  path?: string;
 }
 
 /** Clock time `HH:MM:SS.mmm` in the local time zone. */
@@ -53,12 +56,13 @@ export function formatLogLine(line: LogLineView): string {
   return `  ${printable(line.level ?? line.stream).padEnd(8)} ${printable(line.msg.trimEnd()).replace(/\n/g, '\n           ')}`;
 }
 
-/** The call's one line: `12:00:01.234  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
+/** The call's one line: `12:00:01.234  GET /items/3  200  4.6 ms  cold (init 3.6 ms)  v3  http  run 5868c7ce-…`. */
 export function formatCall(run: RunView): string {
   const start = run.cold ? `cold (init ${formatMs(run.initMs)})` : 'warm';
   const what = run.status === 'succeeded' ? String(run.httpStatus) : `${run.httpStatus} ${run.errorCode ?? 'failed'}`;
   const attempt = (run.attempt ?? 1) > 1 ? ` attempt ${run.attempt}` : '';
-  return `${clock(run.startedAt)}  ${what}  ${formatMs(run.durationMs)}  ${start}  v${run.version}  ${run.trigger}${attempt}  run ${run.runId}`;
+  const request = run.method !== undefined && run.path !== undefined ? `${printable(`${run.method} ${run.path}`)}  ` : '';
+  return `${clock(run.startedAt)}  ${request}${what}  ${formatMs(run.durationMs)}  ${start}  v${run.version}  ${run.trigger}${attempt}  run ${run.runId}`;
 }
 
 /** `ValueError: bad input (main.py:12)`. */

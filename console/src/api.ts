@@ -268,6 +268,9 @@ export interface Run {
   logs?: LogLine[];
   /** What it wrote through the function's data binding (docs/data-binding.md); absent: no binding. */
   writes?: RunWrite[];
+  /** The request's method and path within the function (absent from older records). */
+  method?: string;
+  path?: string;
 }
 export interface RunWrite {
   database: string;

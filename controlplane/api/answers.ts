@@ -286,6 +286,9 @@ export const runSummaryView = z.strictObject({
   writes: z.array(z.strictObject({ database: z.string(), collection: z.string(), inserted: int, updated: int, deleted: int, upserted: int })).optional(),
   /** Body bytes of a response sent before its call ended (streamed, or followed by background tasks). */
   responseBytes: count.optional(),
+  /** The request's method and path within the function (no query string); absent from older records. */
+  method: z.string().optional(),
+  path: z.string().optional(),
 });
 /** A log line; `ts` is Unix ms as the runtime measured it (fractional). */
 export const logLine = z.strictObject({ stream: z.string(), ts: millis, msg: z.string(), level: z.string().optional() });
@@ -366,6 +369,8 @@ export const asyncRunView = z.strictObject({
       handlerMs: millis.optional(),
       queuedMs: millis.optional(),
       httpStatus: int.optional(),
+      method: z.string().optional(),
+      path: z.string().optional(),
       logs: z.array(logLine),
     }),
   ),

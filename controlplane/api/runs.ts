@@ -226,6 +226,7 @@ function presentAsync(view: AsyncRunView, records: readonly RunRecord[]): AsyncR
     return record === undefined ? { ...a, logs: [] } : {
       ...a, version: record.version, initMs: record.initMs, handlerMs: record.handlerMs, queuedMs: record.queuedMs,
       httpStatus: record.httpStatus, logs: record.logs, ...(record.error !== null ? { error: record.error } : {}),
+      ...(record.method !== undefined && record.path !== undefined ? { method: record.method, path: record.path } : {}),
     };
   });
   const result = view.result === null ? null : (() => {

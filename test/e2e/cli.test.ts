@@ -181,9 +181,11 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     });
     assert.ok(items.every((r) => r.function === name && r.status === 'succeeded'));
     const table = await cli(['runs', name, '--limit', '2']);
-    assert.match(table.stdout, /RUN ID\s+FUNCTION/);
+    assert.match(table.stdout, /RUN ID\s+FUNCTION\s+VERSION\s+REQUEST\s+STATUS/);
+    assert.match(table.stdout, /\s(GET|POST) \/\s/, 'each run says what was called');
     const detail = await cli(['runs', items[items.length - 1]!.runId]);
     assert.equal(detail.code, EXIT.OK);
+    assert.match(detail.stdout, /request\s+(GET|POST) \//);
     assert.match(detail.stdout, /greeting Ada/);
     assert.match(detail.stdout, /start\s+cold/);
   });

@@ -131,6 +131,7 @@ describe('the console journey', { skip }, () => {
       await run.getByTestId('run-error').waitFor({ timeout: 500 });
     });
     assert.equal(await textOf(run.getByTestId('error-message')), 'asked to fail');
+    assert.equal(await textOf(run.getByTestId('run-request')), 'POST /', 'the run says what was called');
     await run.getByText('Stack trace').waitFor();
     await run.getByTestId('logs').getByText("journey says hi {'fail': True}").waitFor();
     await screenshot(page, '09-run-failed');

@@ -67,6 +67,9 @@ describe('cli dev: calls', () => {
     assert.match(cold, /  200  4\.6 ms  cold \(init 3\.6 ms\)  v3  http  run 5868c7ce-0000-4000-8000-000000000000$/);
     const failed = formatCall(run({ cold: false, status: 'failed', httpStatus: 502, errorCode: 'FUNCTION_ERROR', attempt: 2, trigger: 'async' }));
     assert.match(failed, /  502 FUNCTION_ERROR  4\.6 ms  warm  v3  async attempt 2  run /);
+    // The request, when the record has it, escaped.
+    assert.match(formatCall(run({ method: 'GET', path: '/items/3' })), /\d  GET \/items\/3  200  4\.6 ms  cold/);
+    assert.match(formatCall(run({ method: 'GET', path: '/\x1b[2J' })), /GET \/\\x1b\[2J  200/);
   });
 
   it('prints streamed lines at once, and at the end only the lines not shown yet, with the error', () => {

@@ -60,11 +60,12 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
       {page.data === undefined ? <Loading what="Loading runs" /> : runs.length === 0 ? <p class="muted">{status ? `No ${status} runs.` : 'No runs yet: invoke it from the Invoke tab.'}</p> : asyncState ? <AsyncRunTable name={name} runs={runs as AsyncRunSummary[]} selected={selected} /> : (
         <div class="table-wrap">
           <table class="list" aria-label="Runs">
-            <thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
+            <thead><tr><th scope="col">Started</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">HTTP</th><th scope="col">Duration</th><th scope="col">Start</th><th scope="col">Attempt</th><th scope="col">Trigger</th><th scope="col">Version</th></tr></thead>
             <tbody>
               {(runs as Run[]).map((r) => (
                 <tr key={r.runId} class={r.runId === selected ? 'selected' : ''}>
                   <th scope="row"><a href={href(['functions', name, 'runs'], { run: r.runId })}>{time(r.startedAt)}</a></th>
+                  <td class="request" title={requestOf(r)}><code>{requestOf(r)}</code></td>
                   <td><StateBadge state={r.status} /></td>
                   <td>{r.httpStatus ?? '—'}</td>
                   <td>{ms(r.durationMs)}</td>
@@ -111,6 +112,11 @@ function isAsync(run: Run | AsyncRun): run is AsyncRun {
   return 'transitions' in run;
 }
 
+/** `GET /items/3`, or — for a record written before runs kept it. */
+function requestOf(r: { method?: string; path?: string }): string {
+  return r.method !== undefined && r.path !== undefined ? `${r.method} ${r.path}` : '—';
+}
+
 export function RunDetail({ name, runId, onReplayed }: { name: string; runId: string; onReplayed?: () => void }): JSX.Element {
   const run = useAsync(() => api<RunAnswer>('GET', `/runs/${enc(runId)}`), [runId]);
   const [error, setError] = useState<unknown>(null);
@@ -136,6 +142,7 @@ export function RunDetail({ name, runId, onReplayed }: { name: string; runId: st
       <div class="row">
         <h3>Run <code>{runId}</code></h3>
         <StateBadge state={async ? r.state : r.status} />
+        {last !== undefined && requestOf(last) !== '—' ? <code data-testid="run-request">{requestOf(last)}</code> : null}
         <span class="spacer" />
         {async && failed && can('invoker') ? <button type="button" onClick={() => void replay()} data-testid="replay">Replay</button> : null}
         {err?.file !== undefined ? <a class="button" href={href(['functions', name, 'code'], { file: err.file, line: err.line })} data-testid="open-at-line">Open {err.file}:{err.line}</a> : null}
