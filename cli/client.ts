@@ -401,7 +401,7 @@ export class ApiClient {
     const items: ApiFunctionListed[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: ApiFunctionListed[]; nextCursor?: string | null } = await this.request('GET', `/functions?limit=1000${cursor !== null ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page: { items: ApiFunctionListed[]; nextCursor?: string | null } = await this.request('GET', cursor === null ? '/functions' : `/functions?cursor=${encodeURIComponent(cursor)}`);
       items.push(...page.items);
       cursor = page.nextCursor ?? null;
     } while (cursor !== null);

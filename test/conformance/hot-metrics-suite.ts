@@ -155,15 +155,16 @@ export function hotMetricsConformance(name: string, open: OpenHotMetrics): void 
         for (const window of ['1m', '15m', '1h', '24h'] as const) counts[window] = (await m.usage(fn, window)).invocations;
         assert.deepEqual(counts, { '1m': 1, '15m': 3, '1h': 5, '24h': 7 });
         const w1 = await m.usage(fn, '1m');
-        assert.equal(w1.from, Math.floor(NOW / MIN) * MIN);
+        // A window covers at least all of it: its buckets and the current, partial one.
+        assert.equal(w1.from, (Math.floor(NOW / MIN) - 1) * MIN);
         assertSameBucket(w1.p99Ms, 10, '1m p99');
         const w15 = await m.usage(fn, '15m');
-        assert.equal(w15.from, (Math.floor(NOW / MIN) - 14) * MIN);
+        assert.equal(w15.from, (Math.floor(NOW / MIN) - 15) * MIN);
         assertSameBucket(w15.p99Ms, 1000, '15m p99');
         assertSameBucket(w15.p50Ms, 100, '15m p50');
         assert.equal(w15.errors, 1);
         const w24 = await m.usage(fn, '24h');
-        assert.equal(w24.from, (Math.floor(NOW / HOUR) - 23) * HOUR);
+        assert.equal(w24.from, (Math.floor(NOW / HOUR) - 24) * HOUR);
         assert.deepEqual(w24.totals, { invocations: 8, errors: 4, coldStarts: 0 });
       }));
 

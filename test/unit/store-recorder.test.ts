@@ -297,6 +297,10 @@ describe('latency histogram', () => {
     assert.equal(windowBuckets('1h', now).indices.at(-1), 546);
     assert.deepEqual(windowBuckets('24h', now).indices.slice(0, 2), [10, 9]);
     assert.equal(windowBuckets('24h', now).from, -13 * 3_600_000);
+    // The numbers of a window cover at least all of it: one bucket more (the current one is partial).
+    assert.deepEqual(windowBuckets('1m', now, true), { unit: 'minute', indices: [605, 604], from: 604 * 60_000 });
+    assert.equal(windowBuckets('1h', now, true).indices.length, 61);
+    assert.equal(windowBuckets('24h', now, true).indices.length, 25);
   });
 });
 

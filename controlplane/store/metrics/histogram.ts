@@ -127,10 +127,16 @@ export function percentile(latency: readonly number[], q: number): number | null
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 
-/** Which buckets a window merges at time `now`: minute buckets, or hour buckets for `24h`. Newest first. */
-export function windowBuckets(window: UsageWindow, now: number): { unit: 'minute' | 'hour'; indices: number[]; from: number } {
+/**
+ * Which buckets a window merges at time `now`: minute buckets, or hour buckets for `24h`. Newest
+ * first. A chart's points are the window's buckets; the numbers of a window (`cover`) take one
+ * bucket more, so they cover at least the whole window: `1m` was the current calendar minute
+ * alone, and calls made 8 s before were gone at the minute's turn (helper round, 2026-12-05).
+ */
+export function windowBuckets(window: UsageWindow, now: number, cover = false): { unit: 'minute' | 'hour'; indices: number[]; from: number } {
   const [unit, size, n] = window === '24h' ? (['hour', HOUR_MS, 24] as const) : (['minute', MINUTE_MS, window === '1h' ? 60 : window === '15m' ? 15 : 1] as const);
+  const count = cover ? n + 1 : n;
   const current = Math.floor(now / size);
-  const indices = Array.from({ length: n }, (_, k) => current - k);
-  return { unit, indices, from: (current - n + 1) * size };
+  const indices = Array.from({ length: count }, (_, k) => current - k);
+  return { unit, indices, from: (current - count + 1) * size };
 }

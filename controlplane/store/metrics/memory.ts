@@ -105,7 +105,7 @@ export class MemoryHotMetrics implements HotMetrics {
     assertWindow(window);
     const now = this.now();
     const s = this.fns.get(fn);
-    const { unit, indices, from } = windowBuckets(window, now);
+    const { unit, indices, from } = windowBuckets(window, now, true);
     const tally = emptyTally();
     let warmInstances = 0;
     if (s !== undefined) {

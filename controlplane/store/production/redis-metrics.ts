@@ -162,7 +162,7 @@ export class RedisHotMetrics implements HotMetrics {
     this.check();
     assertWindow(window);
     const now = this.now();
-    const { unit, indices, from } = windowBuckets(window, now);
+    const { unit, indices, from } = windowBuckets(window, now, true);
     const p = this.client.pipeline();
     for (const i of indices) p.hgetall(unit === 'minute' ? this.keys.minute(fn, i) : this.keys.hour(fn, i));
     p.hgetall(this.keys.totals(fn));
