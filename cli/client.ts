@@ -295,7 +295,7 @@ export interface ApiAuditEntry {
 
 /** One entry of GET /functions/{name}/triggers. */
 export type ApiTrigger =
-  | { type: 'http'; invokeUrl: string; asyncUrl?: string; auth: string; invocation: string }
+  | { type: 'http'; invokeUrl: string; asyncUrl?: string; hostUrl?: string; auth: string; invocation: string }
   | { type: 'webhook'; id: string; style: string; sync: boolean; url: string; previousSecretValidUntil: number | null }
   | { type: 'cron'; id: string; schedule: string; timezone: string; active: boolean; nextFires: number[] };
 
@@ -387,7 +387,7 @@ export class ApiClient {
   }
 
   /** The function, or null if there is none with this name. */
-  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract } | null> {
+  async getFunction(name: string): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; hostUrl?: string; contract?: ApiContract } | null> {
     try {
       return await this.request('GET', `/functions/${encodeURIComponent(name)}`);
     } catch (err) {
@@ -408,11 +408,11 @@ export class ApiClient {
     return { items };
   }
 
-  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
+  createFunction(body: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; hostUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
     return this.request('POST', '/functions', body);
   }
 
-  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
+  updateFunction(name: string, patch: Record<string, unknown>): Promise<{ function: ApiFunction; invokeUrl: string; asyncUrl?: string; hostUrl?: string; contract?: ApiContract; invokeToken?: string; invokeTokenExpiresAt?: number }> {
     return this.request('PATCH', `/functions/${encodeURIComponent(name)}`, patch);
   }
 

@@ -50,6 +50,8 @@ export interface DeployResult {
   uploaded: number;
   uploadedBytes: number;
   invokeUrl: string;
+  /** The function at `/` of its own host (`http://<key>.localhost:8080/`), when the platform routes by host. */
+  hostUrl?: string;
   /** Where async runs are queued (`POST`), for an `async` or `both` function. */
   asyncUrl?: string;
   /** The ids of the manifest's webhook triggers (each answers at `/hooks/<key>/<id>`). */
@@ -251,11 +253,12 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const invokeTokenExpiresAt = applied.invokeTokenExpiresAt;
     const invokeUrl = existing?.invokeUrl ?? applied.invokeUrl;
     const asyncUrl = applied.asyncUrl;
+    const hostUrl = applied.hostUrl ?? existing?.hostUrl;
     const changes = existing === null ? { added: [], changed: [], removed: [] } : settingChanges(existing.function, fn);
     const settingsChanged = existing === null ? [] : changedSettings(existing.function, fn);
     const webhooks = manifest.triggers.flatMap((t) => (t.type === 'webhook' ? [t.id] : []));
     const crons = manifest.triggers.flatMap((t) => (t.type === 'cron' ? [{ id: t.id ?? '', schedule: t.schedule, timezone: t.timezone ?? 'UTC' }] : []));
-    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}), ...(invokeToken && invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) };
+    return { function: name, created: existing === null, settingsChanged, settingChanges: changes, settings: fn, previousVersion, files: files.length, invokeUrl, ...(hostUrl !== undefined ? { hostUrl } : {}), envFromEnvironment: envFromEnvironment(raw, checked.envUnset, manifest.env), ...(asyncUrl !== undefined ? { asyncUrl } : {}), ...(webhooks.length > 0 ? { webhooks } : {}), ...(crons.length > 0 ? { crons } : {}), auth: fn.auth, ...(invokeToken ? { invokeToken } : {}), ...(invokeToken && invokeTokenExpiresAt !== undefined ? { invokeTokenExpiresAt } : {}) };
   };
   if (!upload) {
     // Nothing uploaded: the card in the create/update answer is current.

@@ -62,6 +62,8 @@ export interface ControlPlaneOptions {
   invoker: Invoker;
   /** The base URL of the gateway for invoke URLs; called per answer, so it may be known late. */
   publicUrl: () => string;
+  /** FP_BASE_DOMAIN (null: no host routing): answers give each function's `hostUrl` on it. */
+  baseDomain?: string | null;
   /** The gateway's sync body limit (shown on contract cards, and the test invoke's limit). */
   syncPayloadBytes: number;
   asyncPayloadBytes: number;
@@ -303,6 +305,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
       auditRetentionMs,
       publicUrl: options.publicUrl,
+      baseDomain: options.baseDomain ?? null,
     },
     log,
     ...(cron !== null ? { cron } : {}),

@@ -155,6 +155,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         admit: (name) => (gateway ? gateway.admit(name) : new PlatformError('SHUTTING_DOWN', 'the gateway is not running')),
       },
       publicUrl: () => config.publicUrl?.replace(/\/+$/, '') ?? (gateway ? reachable(gateway.url) : ''),
+      baseDomain: config.baseDomain,
       syncPayloadBytes: config.maxBodyBytes,
       asyncPayloadBytes: config.asyncMaxBodyBytes,
       runRetentionMs: config.runRetentionMs,

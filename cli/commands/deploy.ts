@@ -81,6 +81,7 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
   out.line();
   if (r.settings.invocation !== 'async') {
     out.line(`URL:   ${r.invokeUrl}`);
+    if (r.hostUrl !== undefined) out.line(`Host:  ${r.hostUrl}  (at / of its own host, as under uvicorn: root-relative links and redirects work)`);
     out.line(`curl:  ${curlLine(r.invokeUrl, r.auth)}`);
   }
   if (r.asyncUrl !== undefined) {

@@ -87,6 +87,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line(`${found.function.name}  (${state}, workspace ${found.function.workspace ?? 'default'})`);
   // Only the URLs that take its calls (ADR 0046): an async-only function's /fn/ answers 409.
   if (found.function.invocation !== 'async') ctx.out.line(`URL:     ${found.invokeUrl}`);
+  if (found.hostUrl !== undefined) ctx.out.line(`Host:    ${found.hostUrl}  (at / of its own host, as under uvicorn)`);
   if (found.asyncUrl !== undefined && found.function.invocation !== 'sync') ctx.out.line(`Async:   ${found.asyncUrl}`);
   if (found.function.invocation !== 'both') ctx.out.line(`Calls:   ${found.function.invocation} only (the other route answers 409 INVOCATION_MODE_NOT_ALLOWED; invocation: both takes either)`);
   if (found.contract !== undefined) for (const line of contractLines(found.contract)) ctx.out.line(line);

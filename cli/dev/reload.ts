@@ -124,7 +124,7 @@ export class Reloader {
         const r = outcome.result;
         out.event({
           event: outcome.kind === 'deployed' ? 'reloaded' : 'unchanged', function: r.function, version: r.version, previousVersion: r.previousVersion,
-          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, warnings: outcome.warnings, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
+          changes: r.changes, envChanged: outcome.envChanged, settingChanges: r.settingChanges, warnings: outcome.warnings, paths: changed, ms: outcome.ms, invokeUrl: r.invokeUrl, ...(r.hostUrl !== undefined ? { hostUrl: r.hostUrl } : {}), ...(r.asyncUrl !== undefined ? { asyncUrl: r.asyncUrl } : {}),
         });
         // Plain env comes from platform.yaml at each reload: a value set there since (env set, env
         // push) is removed; say so, or it vanishes unseen.
@@ -169,6 +169,7 @@ export class Reloader {
   private showUrls(r: DeployResult): void {
     const lines = [
       ...(r.settings.invocation !== 'async' ? [`  URL:   ${r.invokeUrl}`] : []),
+      ...(r.hostUrl !== undefined ? [`  host:  ${r.hostUrl}  (at / of its own host, as under uvicorn)`] : []),
       ...(r.asyncUrl !== undefined ? [`  async: ${r.asyncUrl}  (POST → 202 {runId})`] : []),
     ];
     const key = lines.join('\n');

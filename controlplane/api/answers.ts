@@ -126,7 +126,12 @@ export const contractView = z.strictObject({
 });
 export type ContractView = z.output<typeof contractView>;
 
-const urls = { invokeUrl: z.string(), asyncUrl: z.string().optional() };
+const urls = {
+  invokeUrl: z.string(),
+  asyncUrl: z.string().optional(),
+  /** The function at `/` of its own host (`http://<key>.<FP_BASE_DOMAIN>:<port>/`); absent without host routing or for an async-only function. */
+  hostUrl: z.string().optional(),
+};
 /** Shown once: when a change issued an invoke token. */
 const invokeToken = z.string().optional();
 /** When that invoke token ends: the expiry of the token that issued it (ADR 0074); absent: never. */

@@ -50,10 +50,30 @@ export function functionListItem(r: FunctionRecord): FunctionListItem {
   return { ...rest, envNames: Object.keys(env).sort() };
 }
 
-export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string } {
+export function urls(r: FunctionRecord, settings: ServiceSettings): { invokeUrl: string; asyncUrl?: string; hostUrl?: string } {
   const base = settings.publicUrl();
   const invokeUrl = `${base}/fn/${r.name}/`;
-  return r.invocation === 'sync' ? { invokeUrl } : { invokeUrl, asyncUrl: `${base}/async/${r.name}/` };
+  const host = hostUrl(r.name, base, settings.baseDomain);
+  return {
+    invokeUrl,
+    ...(r.invocation === 'sync' ? {} : { asyncUrl: `${base}/async/${r.name}/` }),
+    ...(host !== null && r.invocation !== 'async' ? { hostUrl: host } : {}),
+  };
+}
+
+/**
+ * `http://<key>.<baseDomain>:<port>/`: the function at the root of its own host, as under uvicorn
+ * (root-relative links and redirects work; docs/adr/0020-addressing.md). Scheme and port are the
+ * public URL's. Null without host routing.
+ */
+function hostUrl(key: string, base: string, baseDomain: string | null): string | null {
+  if (baseDomain === null || base === '') return null;
+  try {
+    const u = new URL(base);
+    return `${u.protocol}//${key}.${baseDomain}${u.port !== '' ? `:${u.port}` : ''}/`;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -44,6 +44,8 @@ export interface ServiceSettings {
   auditRetentionMs: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
+  /** FP_BASE_DOMAIN: a function also answers at `/` of `<key>.<baseDomain>` (null: host routing off). */
+  baseDomain: string | null;
 }
 
 export interface ServiceContext {

@@ -155,10 +155,12 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
   it('deploy creates the function and uploads every file', async () => {
     const d = await cli(['deploy', '--json'], { cwd: app });
     assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
-    const r = json<{ created: boolean; version: number; uploaded: number; files: number; invokeUrl: string; changes: { added: string[] } }>(d);
+    const r = json<{ created: boolean; version: number; uploaded: number; files: number; invokeUrl: string; hostUrl: string; changes: { added: string[] } }>(d);
     assert.deepEqual([r.created, r.version, r.uploaded, r.files], [true, 1, 3, 3]);
     assert.deepEqual(r.changes.added, ['main.py', 'payload.json', 'platform.yaml'], 'the tests init wrote stay local (.platformignore)');
     assert.equal(r.invokeUrl, `${up.url}/fn/${name}/`);
+    assert.equal(r.hostUrl, `http://${name}.localhost:${new URL(up.url).port}/`, 'and at / of its own host');
+    assert.match((await cli(['functions', 'show', name])).stdout, new RegExp(`^Host:\\s+http://${name}\\.localhost:\\d+/ `, 'm'));
   });
 
   it('invoke: cold, then warm, with run id and duration', async () => {

@@ -95,6 +95,8 @@ describe('functions', () => {
     assert.deepEqual(fn.limits, { timeoutMs: 30_000, memoryBytes: 256 * 1024 * 1024, concurrency: 1, maxInstances: 10, minWarm: 0, maxQueue: 100 });
     assert.equal(invokeUrl, `${h.url}/fn/${name}/`);
     assert.equal(res.body.asyncUrl, `${h.url}/async/${name}/`, 'invocation both (the default): both routes take its calls');
+    // At / of its own host too (FP_BASE_DOMAIN, localhost by default), scheme and port the gateway's.
+    assert.equal(res.body.hostUrl, `http://${name}.localhost:${new URL(h.url).port}/`);
     assert.equal(res.body.invokeToken, undefined);
     const { quotas, ...card } = contract;
     assert.deepEqual(card, {
