@@ -455,7 +455,10 @@ export class Instance implements ProcessListener {
       const call = this.order[i]!;
       call.initMs = now - call.at;
       call.start = this.kind;
-      if (initLogs.length > 0) call.initLogs = initLogs;
+      // The load's lines go with the call that started the instance, once: copied into every call
+      // that waited for it, one lifespan's "startup complete" read as 40 startups (helper round).
+      if (i === 0 && initLogs.length > 0) call.initLogs = initLogs;
+      else if (i > 0) call.initLogs = [];
       if (i < concurrency) {
         call.sentAt = started;
         this.begin(call, started);

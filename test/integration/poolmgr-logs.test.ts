@@ -110,6 +110,15 @@ describe('poolmgr: logs and timings of failed calls', () => {
     assert.deepEqual(msgs(other.logs), ['imported', `${first.requestId} before`]);
   });
 
+  it("the lines of a load go with the call that started the instance, not with every call that waited for it", async () => {
+    const fn = fnVersion(dir, { concurrency: 3, maxInstances: 1 });
+    const calls = [1, 2, 3].map(() => ev({ how: 'none', sleep: '0' }));
+    const results = await Promise.all(calls.map((c) => pool.invoke(fn, c)));
+    assert.ok(results.every((r) => r.error === null && r.cold), 'each waited for the one start');
+    assert.equal(results.filter((r) => msgs(r.logs).includes('imported')).length, 1, 'the import printed once, in one run');
+    results.forEach((r, i) => assert.ok(msgs(r.logs).includes(`${calls[i]!.requestId} before`)));
+  });
+
   it('a handler that fails after 200 ms reports handlerMs >= 200 (FUNCTION_ERROR)', async () => {
     const call = ev({ how: 'raise', sleep: '0.2' });
     const sent = performance.now();
