@@ -60,6 +60,18 @@ export function runTests(open: OpenStore): void {
         assert.deepEqual(await store.runs.attempts(sync.runId), [sync]);
       }));
 
+    it('lists the newest attempt when several attempts of several runs come in one batch, in any order', () =>
+      withStore(open, async (store) => {
+        const fn = uniqueName('batch');
+        const runs = [run({ function: fn, trigger: 'async' }), run({ function: fn, trigger: 'cron', startedAt: T0 + 10 })];
+        const attempt = (r: RunRecord, n: number): RunRecord => ({ ...r, attempt: n, startedAt: r.startedAt + n });
+        // Run A: 2 then 1 in one batch; run B: 1, 3, 2 in one batch.
+        await store.runs.record([attempt(runs[0]!, 2), attempt(runs[1]!, 1), attempt(runs[0]!, 1), attempt(runs[1]!, 3), attempt(runs[1]!, 2)]);
+        const listed = (await store.runs.list({ function: fn })).items.map((r) => [r.runId, r.attempt]).sort();
+        assert.deepEqual(listed, [[runs[0]!.runId, 2], [runs[1]!.runId, 3]].sort());
+        assert.deepEqual((await store.runs.attempts(runs[1]!.runId)).map((r) => r.attempt), [1, 2, 3]);
+      }));
+
     it('replaces a run recorded again under the same id', () =>
       withStore(open, async (store) => {
         const first = run({ status: 'failed', httpStatus: 502 });

@@ -12,7 +12,7 @@
  * per run whatever order different processes recorded the attempts in.
  */
 import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
-import type { RunRecord, RunSummary } from '../../../protocol/index.js';
+import { RETRY_FIELDS, type RunRecord, type RunSummary } from '../../../protocol/index.js';
 import { decodeRunCursor, encodeRunCursor, runLimit } from '../cursor.js';
 import { evictionPlan, RECORD_BYTES } from '../eviction.js';
 import { logBytesOf, runWorkspace } from '../quotas.js';
@@ -62,6 +62,8 @@ function docId(run: Pick<RunRecord, 'runId' | 'attempt'>): string {
 
 /** Async triggers: the only runs that can have several attempts. */
 const MULTI_ATTEMPT = new Set(['async', 'cron', 'webhook']);
+/** The most attempts a run can have (`retry.maxAttempts` is at most this: protocol/manifest.ts). */
+const MAX_ATTEMPTS = RETRY_FIELDS.maxAttempts.maxValue ?? 10;
 
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
@@ -112,24 +114,27 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       const multi: RunRecord[] = [];
       for (const run of byId.values()) {
         const doc = summaryDoc(run);
-        if (MULTI_ATTEMPT.has(run.trigger)) {
-          multi.push(run);
-          // Recorded after a newer attempt (another process was faster): listed under that one.
-          if ((await col.runs.countDocuments({ runId: run.runId, attempt: { $gt: run.attempt ?? 1 } }, { limit: 1 })) > 0) doc.superseded = true;
-        }
+        if (MULTI_ATTEMPT.has(run.trigger)) multi.push(run);
         runDocs.push(doc);
         const lines = run.logs ?? [];
         if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt });
       }
-      const replaced = await upsertAll(col.runs, runDocs);
-      for (const run of multi) {
-        if ((run.attempt ?? 1) > 1) {
-          await col.runs.updateMany(
-            { runId: run.runId, _id: { $ne: docId(run) }, $or: [{ attempt: { $lt: run.attempt } }, { attempt: { $exists: false } }] },
-            { $set: { superseded: true } },
-          );
-        }
+      // An attempt recorded after a newer one (another process was faster) is listed under that one:
+      // one lookup by _id for the whole batch. It was a count by runId and attempt range per record,
+      // which FerretDB answers by scanning the collection: ~1 s each, past the write timeout for a
+      // batch of async records, so the sink retried an ever bigger batch and never caught up
+      // (reliability round, 2026-12-05).
+      if (multi.length > 0) {
+        const newer = new Map<string, string>();
+        for (const run of multi) for (let n = (run.attempt ?? 1) + 1; n <= MAX_ATTEMPTS; n++) newer.set(docId({ runId: run.runId, attempt: n }), docId(run));
+        const found = await col.runs.find({ _id: { $in: [...newer.keys()] } }, { projection: { _id: 1 } }).toArray();
+        const superseded = new Set(found.map((d) => newer.get(d._id)));
+        for (const doc of runDocs) if (superseded.has(doc._id)) doc.superseded = true;
       }
+      const replaced = await upsertAll(col.runs, runDocs);
+      // Its older attempts are listed under it: by _id too, one update for the batch.
+      const older = multi.flatMap((run) => Array.from({ length: (run.attempt ?? 1) - 1 }, (_, i) => docId({ runId: run.runId, attempt: i + 1 })));
+      if (older.length > 0) await col.runs.updateMany({ _id: { $in: older } }, { $set: { superseded: true } });
       await upsertAll(col.logs, logDocs);
       // A run recorded again without logs loses the logs it had.
       const withLogs = new Set(logDocs.map((l) => l._id));
