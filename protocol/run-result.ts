@@ -1,15 +1,20 @@
 /**
  * An async run's stored result: a body over MAX_STORED_RESULT_BYTES is not kept, only its status and
  * headers, with its size in RESULT_OMITTED_HEADER (docs/adr/0043-red-team-3-bounds.md). Shared so
- * the CLI says so instead of printing an empty body (docs/adr/0048-newcomer-round-3.md).
+ * the CLI says so instead of printing an empty body (docs/adr/0048-newcomer-round-3.md). 256 KiB
+ * (Lambda's async payload size): results are kept for the run retention (7 days) by age only,
+ * and at 6 MiB each a hundred async calls of a function added 500 MB to async.db (200 MB to
+ * Redis in production) that no cap or quota counted (reliability round, 2026-12-05).
  */
-export const MAX_STORED_RESULT_BYTES = 6 * 1024 * 1024;
+export const MAX_STORED_RESULT_BYTES = 256 * 1024;
+/** A test invoke's answer is shown, not stored: it keeps this much of a body (red team 10). */
+export const MAX_SHOWN_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 
 /** What to print in place of a result's body that was not kept, or null when it was. */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined): string | null {
   const size = Number(headers?.[RESULT_OMITTED_HEADER]);
   if (!Number.isFinite(size) || size <= 0) return null;
-  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `(body not kept: ${mib(size)}, over the ${mib(MAX_STORED_RESULT_BYTES)} an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  return `(body not kept: ${kib(size)}, over the ${kib(MAX_STORED_RESULT_BYTES)} an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
 }

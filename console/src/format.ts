@@ -64,14 +64,14 @@ export function clock(at: number): string {
 }
 
 /** A body as text: JSON pretty-printed, strings as they are. */
-/** protocol/run-result.ts RESULT_OMITTED_HEADER: an async result's body over 6 MiB is not kept, its size is in this header. */
+/** protocol/run-result.ts RESULT_OMITTED_HEADER: an async result's body over 256 KiB is not kept, its size is in this header. */
 const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
 
 /** An async run's stored result as text; one whose body was not kept says so (an empty box read as an empty answer). */
 export function resultText(result: { headers?: Record<string, string>; body?: unknown; bodyBase64?: string }): string {
   const size = Number(result.headers?.[RESULT_OMITTED_HEADER]);
   if (Number.isFinite(size) && size > 0) {
-    return `(body not kept: ${(size / 1024 / 1024).toFixed(1)} MiB, over the 6.0 MiB an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
+    return `(body not kept: ${Math.ceil(size / 1024)} KiB, over the 256 KiB an async run's result keeps: nothing stores a larger answer; write a large result to the data binding or elsewhere and return a reference)`;
   }
   return bodyText(result.body, result.bodyBase64);
 }

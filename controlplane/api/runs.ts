@@ -1,5 +1,5 @@
 /** /runs, /runs/{runId} and the test invoke (docs/api.md, "Runs"). */
-import { formatLongDurationMs, isPlatformError, MAX_STORED_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
+import { formatLongDurationMs, isPlatformError, MAX_SHOWN_RESULT_BYTES, jsonNumbersSurviveParse, nameOfKey, PlatformError, RUN_STATUSES, withoutTriggerHeaders, workspaceOfKey, type AsyncRunState, type Pairs, type RunRecord, type RunStatus } from '../../protocol/index.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { AsyncRuns, AsyncRunView } from '../async/index.js';
 import { getFunction } from '../service/functions.js';
@@ -298,7 +298,7 @@ export const testInvoke = operation(
     const result = await call.ctx.invoker.invoke(
       name,
       // An answer is shown, not stored: past 6 MiB only its size (red team 10: each was held whole, in base64 and JSON).
-      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal, keepBodyBytes: MAX_STORED_RESULT_BYTES },
+      { method: (body.method ?? 'POST').toUpperCase(), path: body.path ?? '/', rawQuery, headers, body: payload, signal: call.req.signal, keepBodyBytes: MAX_SHOWN_RESULT_BYTES },
       'test',
     );
     const responseHeaders: Record<string, string> = {};

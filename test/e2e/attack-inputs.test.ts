@@ -402,15 +402,20 @@ describe('attack: async results kept by the platform (anyone may call a public f
     throw new Error(`run ${runId} did not finish`);
   }
 
-  it('a result over 6 MiB is kept without its body (its size in x-fp-result-omitted); a small one whole', { timeout: 120_000 }, async () => {
+  it('a result over 256 KiB is kept without its body (its size in x-fp-result-omitted); one of 256 KiB whole', { timeout: 120_000 }, async () => {
     await createFunction(p.api, 'big-answer');
-    await upload(p.api, 'big-answer', { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": b"x" * (8 * 1024 * 1024)}') });
+    await upload(p.api, 'big-answer', { 'main.py': py('def handler(event, context):', '    n = int(event["query"].get("n", 8 * 1024 * 1024))', '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": b"x" * n}') });
     await deploy(p.api, 'big-answer');
     const queued = (await (await fetch(`${p.url}/async/big-answer/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
     const run = await finished(queued.runId);
     assert.equal(run.state, 'succeeded');
     assert.equal(run.result?.headers['x-fp-result-omitted'], String(8 * 1024 * 1024));
     assert.ok((run.result?.bodyBase64 ?? '').length === 0 && (run.result?.body ?? '') === '', 'no body kept');
+    for (const [n, kept] of [[256 * 1024 + 1, false], [256 * 1024, true]] as const) {
+      const next = (await (await fetch(`${p.url}/async/big-answer/?n=${n}`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+      const done = await finished(next.runId);
+      assert.equal(done.result?.headers['x-fp-result-omitted'], kept ? undefined : String(n), `a body of ${n} bytes`);
+    }
   });
 
   it('finished async runs go after the run retention, with their results, timelines and attempts', { timeout: 120_000 }, async () => {

@@ -1,6 +1,6 @@
 /**
  * The console's text helpers (console/src/format.ts) that need no page: an async run's result whose
- * body the platform did not keep (over 6 MiB, `x-fp-result-omitted`) says so instead of showing an
+ * body the platform did not keep (over 256 KiB, `x-fp-result-omitted`) says so instead of showing an
  * empty box (docs/adr/0048-newcomer-round-3.md). Bundled by esbuild in memory, as the console build does.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ before(async () => {
 
 describe('console format: async results', () => {
   it('a result whose body was not kept names its size; a kept one shows its body', () => {
-    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7\.0 MiB, over the 6\.0 MiB/);
+    assert.match(format.resultText({ headers: { 'x-fp-result-omitted': String(7 * 1024 * 1024) }, body: '' }), /^\(body not kept: 7168 KiB, over the 256 KiB/);
     assert.equal(format.resultText({ headers: {}, body: { ok: true } }), '{\n  "ok": true\n}');
     assert.equal(format.resultText({ headers: { 'content-type': 'text/plain' }, body: 'hi' }), 'hi');
   });
