@@ -2,7 +2,7 @@
  * A platform start's failure as the CLI reports it (`up`, `dev`). Apart from cli/errors.ts, which
  * every command loads at start: this needs protocol (and so zod), which a CLI start must not load.
  */
-import { isPlatformError } from '../protocol/index.js';
+import { isDiskFull, isPlatformError } from '../protocol/index.js';
 import { CliError, EXIT } from './errors.js';
 
 /**
@@ -11,6 +11,10 @@ import { CliError, EXIT } from './errors.js';
  * stays unexpected: that is a bug.
  */
 export function startError(err: unknown, port: number | undefined): unknown {
+  // A full disk under the state directory was an "unexpected error" with a stack trace (reliability round).
+  if (isDiskFull(err)) {
+    return new CliError(EXIT.FAILURE, 'STORAGE_FULL', `the disk holding the state directory is full (${(err as Error).message}): free some space, then start again`);
+  }
   if (!isPlatformError(err)) return err;
   const hint = err.code === 'LISTEN_FAILED' ? `; another process may be using it: stop it, or pick another port with --port N (--port 0: any free one)` : '';
   return new CliError(EXIT.FAILURE, err.code, `${err.message}${hint}`, { ...err.details, ...(port !== undefined ? { port } : {}) });

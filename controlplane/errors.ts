@@ -4,7 +4,7 @@
  * gets the request `field` it concerns, so the API answer names exactly what to fix.
  * Matching is on `code`, never on the class or the message (docs/errors.md).
  */
-import { ERRORS, isPlatformError, PlatformError, type ErrorCode } from '../protocol/index.js';
+import { ERRORS, isDiskFull, isPlatformError, PlatformError, type ErrorCode } from '../protocol/index.js';
 import { isBundleError } from './bundles/index.js';
 import { isStoreError } from './store/index.js';
 
@@ -35,15 +35,6 @@ export function toPlatformError(err: unknown): PlatformError {
   }
   if (isDiskFull(err)) return new PlatformError('STORAGE_FULL', "the platform's state directory has no space left: nothing of this request was kept; free space on its disk (or ask the operator to) and send it again");
   return new PlatformError('INTERNAL_ERROR');
-}
-
-/**
- * A write refused for want of space: SQLite's SQLITE_FULL ("database or disk is full"), the file
- * system's ENOSPC or EDQUOT. It was an INTERNAL_ERROR ("a platform bug") to the caller.
- */
-export function isDiskFull(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /** True when `toPlatformError` would not know the error (a bug worth logging). */

@@ -7,7 +7,7 @@
  * Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for a usage error.
  */
 import { parseArgs } from 'node:util';
-import { isErrorCode, type ErrorCode } from '../protocol/index.js';
+import { isDiskFull, isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
 import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
@@ -136,9 +136,10 @@ function directoryBanner(dir: StartedDirectory): string[] {
   ];
 }
 
-/** The registry code an error carries; START_FAILED for one that carries none. */
+/** The registry code an error carries (STORAGE_FULL for a full disk); START_FAILED for one that carries none. */
 function codeOf(err: unknown): ErrorCode {
   const code = (err as { code?: unknown } | null)?.code;
+  if (isDiskFull(err)) return 'STORAGE_FULL';
   return typeof code === 'string' && isErrorCode(code) ? code : 'START_FAILED';
 }
 

@@ -24,7 +24,7 @@ export interface StateLock {
 export function lockStateDir(stateDir: string): StateLock {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, LOCK_FILE);
-  const mine = `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`;
+  const mine = `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`;
   for (let attempt = 0; ; attempt++) {
     if (create(path, mine)) {
       held.add(stateDir);
@@ -51,7 +51,13 @@ const MAX_ATTEMPTS = 200;
  */
 function create(path: string, content: string): boolean {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(aside, content, { flag: 'wx', mode: 0o600 });
+  try {
+    writeFileSync(aside, content, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    // Made but not written (a full disk): not left behind, one per failed start (reliability round).
+    rmSync(aside, { force: true });
+    throw err;
+  }
   try {
     linkSync(aside, path);
     return true;
@@ -154,17 +160,21 @@ function alive(owner: Owner): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const start = startTimeOf(owner.pid);
+  const stat = procStat(owner.pid);
+  // A zombie (killed, not yet reaped by its parent) is dead: a restart right after `kill -9`, or
+  // under a parent that never reaps, was refused STATE_DIR_IN_USE (reliability round, 2026-12-05).
+  if (stat?.state === 'Z') return false;
   // Without /proc (or an old lock without a start time) the pid alone decides.
-  return start === null || owner.start === '' || start === owner.start;
+  return stat === null || owner.start === '' || stat.start === owner.start;
 }
 
-/** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or null. */
-function startTimeOf(pid: number): string | null {
+/** The process's state (/proc/<pid>/stat field 3) and start time in clock ticks since boot (field 22), or null. */
+function procStat(pid: number): { state: string; start: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? '' };
   } catch {
     return null;
   }

@@ -250,3 +250,13 @@ export function errorBody(err: PlatformError, runId?: string): string {
     error: { code: err.code, message: err.message, component: err.component, ...(runId ? { runId } : {}), ...err.details },
   });
 }
+
+/**
+ * A write refused for want of space: SQLite's SQLITE_FULL ("database or disk is full"), the file
+ * system's ENOSPC or EDQUOT: STORAGE_FULL to a caller (it was an INTERNAL_ERROR, "a platform bug"),
+ * and at start (it was START_FAILED, or the CLI's "unexpected error").
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}

@@ -49,6 +49,19 @@ describe('the state directory lock', () => {
     lock.release();
   });
 
+  it('takes over a lock whose owner is a zombie (killed, not reaped yet by its parent)', async (t) => {
+    const dir = stateDir(t);
+    // A parent that forks a child which exits at once, and never reaps it.
+    const parent = spawn('python3', ['-I', '-S', '-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => parent.kill('SIGKILL'));
+    const zombie = Number((await new Promise<Buffer>((resolve) => parent.stdout!.once('data', resolve))).toString().trim());
+    const state = (): string => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]!.split(' ')[0]!;
+    for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(state(), 'Z');
+    writeFileSync(join(dir, LOCK_FILE), `${zombie} ${startTime(zombie)}\n`);
+    lockStateDir(dir).release();
+  });
+
   it('takes over a lock whose pid now belongs to another process (other start time)', (t) => {
     const dir = stateDir(t);
     writeFileSync(join(dir, LOCK_FILE), `1 12345\n`); // pid 1 is alive, but did not start at tick 12345

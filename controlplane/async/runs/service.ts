@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { CRON_TICK_HEADER, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncRunState } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
 import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
-import { isDiskFull } from '../../errors.js';
+import { isDiskFull } from '../../../protocol/index.js';
 import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
 import { acceptInOrder, type AcceptRun } from './accept.js';
