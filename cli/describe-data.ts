@@ -6,7 +6,9 @@ import type { StartedPlatform } from '../platform/index.js';
  * What serves `context.db` (docs/data-binding.md): the banner said nothing, so whether a
  * `data: mongo:` function would work was found out only at its deploy (DATA_BACKEND_NOT_CONFIGURED).
  */
-export function describeData(started: Pick<StartedPlatform, 'data' | 'stateDir'>): string {
+export function describeData(started: Pick<StartedPlatform, 'data' | 'stateDir'> & { config: Pick<StartedPlatform['config'], 'data'> }): string {
+  // Turned off is not "not found" (with FerretDB installed, the banner said it was missing: reliability round).
+  if (started.data === null && started.config.data === 'off') return 'off (FP_DATA=off); deploying a function with data.mongo is refused (DATA_BACKEND_NOT_CONFIGURED)';
   if (started.data === null) return 'none: no FerretDB found and no FP_DATA_MONGO_URL (bash scripts/services.sh installs FerretDB); deploying a function with data.mongo is refused (DATA_BACKEND_NOT_CONFIGURED)';
   if (started.data.backend === 'external') return 'FP_DATA_MONGO_URL, for context.db (platform.yaml data.mongo; docs/data-binding.md)';
   return `FerretDB, started here (${join(started.stateDir, 'data', 'ferretdb')}), for context.db (platform.yaml data.mongo; docs/data-binding.md)`;
