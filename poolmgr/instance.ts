@@ -152,6 +152,12 @@ export class Instance implements ProcessListener {
     return true;
   }
 
+  /** performance.now() when its longest-running call began (Infinity: none running). */
+  get busySince(): number {
+    const first = this.order[0];
+    return first !== undefined && first.started ? first.startedAt : Infinity;
+  }
+
   /** Takes a slot for `call` and waits for the specialization to run it. */
   join(call: Call): void {
     this.inflight++;

@@ -33,6 +33,25 @@ describe('poolmgr pipelining', () => {
     assert.ok(results[2]!.queuedMs >= 300, `third call waited ${results[2]!.queuedMs} ms`);
   });
 
+  it('does not pipeline behind a call that has run long while another instance\'s call has not (helper round, 2026-12-05)', async () => {
+    const fn = fnVersion(dir, { maxInstances: 2, concurrency: 1 });
+    const first = await pool.invoke(fn, ev());
+    assert.equal(first.error, null);
+    const slow = pool.invoke(fn, ev({ sleep: '3' })); // on the first instance, the older of the two
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const other = pool.invoke(fn, ev({ sleep: '1' })); // a second instance
+    // At once when it runs: the slow call has run 600 ms or more, the other just begun.
+    await until(() => pool.stats().functions[keyOf(fn)]?.busy === 2, 15_000, 'both instances busy');
+    const started = performance.now();
+    const fast = await pool.invoke(fn, ev({ sleep: '0' }));
+    const waited = performance.now() - started;
+    assert.equal(fast.error, null);
+    assert.notEqual(fast.instanceId, first.instanceId, 'not behind the long call');
+    assert.equal(fast.instanceId, (await other).instanceId);
+    assert.ok(waited < 2000, `waited ${waited} ms`);
+    assert.equal((await slow).error, null);
+  });
+
   it('starts a pipelined call\'s timeout when it starts, not when it was sent', async () => {
     const fn = fnVersion(dir, { maxInstances: 1, concurrency: 1, timeoutMs: 700 });
     assert.equal((await pool.invoke(fn, ev())).error, null);
