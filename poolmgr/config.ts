@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { SandboxMode } from './host/types.js';
 
 export interface PoolConfig {
+  /** Reads the host's open-file table (poolmgr/file-table.ts; default /proc/sys/fs/file-nr). Tests give a smaller one. */
+  fileTable?: () => { allocated: number; max: number } | null;
   /** Python interpreter that runs the runtime (default `<repo>/.venv/bin/python`). */
   pythonPath: string;
   /** The runtime's bootstrap script (default `<repo>/runtime/bootstrap.py`). */

@@ -40,6 +40,7 @@ import { PlatformError, type LogTap, type StartCheck, type WireEvent } from '../
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
+import { FILE_TABLE_CHECK_MS, fileTable, overFileShare } from './file-table.js';
 import { GenericPool } from './generic-pool.js';
 import { FunctionGroup, keyOf } from './group.js';
 import { ProcessHost } from './host/process-host.js';
@@ -86,6 +87,8 @@ export class PoolManager implements InstanceOwner {
   /** Fast path from the caller's FunctionVersion object to its group, without building the key. */
   private readonly byFn = new WeakMap<FunctionVersion, FunctionGroup>();
   private reaper: NodeJS.Timeout | undefined;
+  /** performance.now() of the open-file table's last check (reap). */
+  private fileTableCheckedAt = 0;
   private closing: Promise<void> | null = null;
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
@@ -622,9 +625,28 @@ export class PoolManager implements InstanceOwner {
     this.reaper.unref();
   }
 
+  /**
+   * While the host's open-file table is more than half full, stops the runtime holding the most of
+   * it, when that is at least a tenth (poolmgr/file-table.ts): its calls fail with FUNCTION_FILE_LIMIT.
+   */
+  private guardFileTable(): void {
+    const table = (this.config.fileTable ?? fileTable)();
+    if (table === null || table.allocated * 2 < table.max) return;
+    const top = overFileShare(table, [...this.processes].map((p) => ({ of: p, files: p.openFiles() ?? 0 })));
+    if (top === null) return;
+    top.of.kill({
+      code: 'FUNCTION_FILE_LIMIT', class: 'process_limit', type: 'TooManyOpenFiles',
+      message: `the instance's processes held ${top.files} open files, more than a tenth of the host's table (${table.max}) while it was more than half full: the instance was stopped so the host's other processes can still open files`,
+    });
+  }
+
   /** Retires instances idle for idleTimeoutMs, least recently preferred first, keeping minWarm. */
   private reap(): void {
     const now = performance.now();
+    if (now - this.fileTableCheckedAt >= FILE_TABLE_CHECK_MS) {
+      this.fileTableCheckedAt = now;
+      this.guardFileTable();
+    }
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);
       const list = group.instances;

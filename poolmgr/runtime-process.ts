@@ -91,6 +91,11 @@ export class RuntimeProcess {
     return this.host.stats(this.rt);
   }
 
+  /** Files its box's processes hold open (poolmgr/file-table.ts); null when its host cannot tell. */
+  openFiles(): number | null {
+    return this.host.openFiles?.(this.rt) ?? null;
+  }
+
   private pending: Buffer[] = [];
 
   /** A fresh message id, unique for this process. */

@@ -193,6 +193,7 @@ export const ERRORS = {
   DEPLOY_START_FAILED: { status: 422, component: 'controlplane', title: 'The version did not start (its code did not load); the active version keeps serving.' },
   DATA_TOO_MANY_CURSORS: { status: 429, component: 'function', title: 'The bound database has as many cursors open as it may: read them to the end or close them before opening more.' },
   STORAGE_FULL: { status: 507, component: 'controlplane', title: "The platform's state directory has no space left; nothing of the request was kept." },
+  FUNCTION_FILE_LIMIT: { status: 502, component: 'function', title: "The instance held more of the host's open files than any box may while the host ran short; it was stopped." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
