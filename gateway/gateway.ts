@@ -17,6 +17,9 @@ import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
+/** After the grace, how long the calls it ended may take to answer before the connections close. */
+const ABORT_ANSWER_MS = 1_000;
+
 /** Where and how the gateway listens (the platform's configuration has them: platform/config.ts). */
 export interface GatewaySettings {
   readonly host: string;
@@ -273,8 +276,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, config.shutdownGraceMs);
         });
-        await Promise.race([server.idle(), grace]);
+        const idle = await Promise.race([server.idle().then(() => true), grace.then(() => false)]);
         clearTimeout(timer);
+        if (!idle && deps.pool.abortCalls !== undefined) {
+          // Calls still running get their answer (503 SHUTTING_DOWN) and their run record before
+          // the connections close: they were cut with neither (reliability round, 2026-12-05).
+          deps.pool.abortCalls();
+          await Promise.race([server.idle(), new Promise<void>((resolve) => setTimeout(resolve, ABORT_ANSWER_MS).unref())]);
+        }
         runs.flush();
         server.closeAll();
       })();

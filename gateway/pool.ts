@@ -13,4 +13,9 @@ export interface InvocationPool {
   stats(): PoolStats;
   /** How the pool isolates functions (shown by /readyz; mode 'off' is flagged there). */
   readonly isolation: Isolation;
+  /**
+   * Ends every call still running or waiting, now, with SHUTTING_DOWN (their runtimes are killed):
+   * the gateway's grace is over. Each call's caller gets an answer and a run record.
+   */
+  abortCalls?(): void;
 }

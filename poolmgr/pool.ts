@@ -672,6 +672,20 @@ export class PoolManager implements InstanceOwner {
     return Math.max(0, group.limits.minWarm - (this.fleet?.warmAhead(group.fn.name) ?? 0));
   }
 
+  /**
+   * The platform's shutdown grace is over: every call still waiting fails and every runtime is
+   * killed now, with SHUTTING_DOWN, so each of their callers gets an answer and a run record
+   * (a call cut at the grace's end had neither: its connection just closed; reliability round).
+   */
+  abortCalls(): void {
+    const cause: KillCause = { code: 'SHUTTING_DOWN', class: null, type: 'Shutdown', message: 'the platform stopped before the call ended (its shutdown grace was over)' };
+    const error = hostError(cause.code, null, cause.type, cause.message);
+    for (const group of this.groups.values()) {
+      for (let call = group.queue.head; call !== null; call = group.queue.head) call.fail(error);
+    }
+    for (const proc of this.processes) proc.kill(cause);
+  }
+
   private async shutdownAll(): Promise<void> {
     clearInterval(this.reaper);
     this.generic.close();

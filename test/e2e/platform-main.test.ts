@@ -231,6 +231,40 @@ describe('platform process with its embedded FerretDB', { skip: serverSkip('ferr
     assert.match(exit.stdout, /stopped/);
   });
 
+  it('a sync call still running when the grace ends gets 503 SHUTTING_DOWN and a run record; an async attempt cut so runs again (reliability round, 2026-12-05)', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-cut-'));
+    after(() => rmSync(stateDir, { recursive: true, force: true }));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: '1500' });
+    const { url, token } = await started(proc);
+    const api = new Api(url, token!);
+    const name = fnName('cut');
+    await deployed(api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return {"ok": True}') });
+    const queued = (await (await fetch(`${url}/async/${name}/?sleep=10`, { method: 'POST', body: '{}' })).json()) as { runId: string };
+    const sync = fetch(`${url}/fn/${name}/?sleep=10`);
+    await sleep(1000); // both run now
+    proc.child.kill('SIGTERM');
+    // Before, the connection closed at the grace's end with no status line, and no run was recorded.
+    const cut = await sync;
+    assert.equal(cut.status, 503);
+    const body = (await cut.json()) as { error: { code: string; runId: string } };
+    assert.equal(body.error.code, 'SHUTTING_DOWN');
+    assert.match(body.error.runId, /^[0-9a-f-]{36}$/);
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    // Started again on the same state: the cut call's run is there, failed with the code.
+    const again = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: '1500' });
+    after(async () => { again.child.kill('SIGKILL'); await again.exited; });
+    const second = await started(again);
+    const api2 = new Api(second.url, token!);
+    const run = await api2.call('GET', `/runs/${body.error.runId}`);
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.equal(run.body.run.errorCode, 'SHUTTING_DOWN');
+    // The async attempt the shutdown cut did not count as a failure: the run is not failed.
+    const asyncRun = await api2.call('GET', `/runs/${queued.runId}`);
+    assert.equal(asyncRun.status, 200);
+    assert.notEqual(asyncRun.body.run.state, 'failed', JSON.stringify(asyncRun.body.run));
+  });
+
   it('a Ctrl-C (SIGINT to the whole process group) lets a call in flight finish with its database; FerretDB is stopped after the drain, not by the keypress', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-ctrlc-'));
     after(() => rmSync(stateDir, { recursive: true, force: true }));

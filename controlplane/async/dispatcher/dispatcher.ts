@@ -276,8 +276,10 @@ export class Dispatcher {
     try {
       const attempt = { runId: job.runId, function: job.function, payload: job.payload, attempt: job.attempt };
       const outcome = await untilAborted(this.o.runner.run(attempt, this.abandon.signal).catch(thrownOutcome), this.abandon.signal);
-      // A heartbeat that found the lease gone: another consumer runs this attempt now.
-      if (outcome === null || this.abandon.signal.aborted) return null;
+      // A heartbeat that found the lease gone: another consumer runs this attempt now. An attempt
+      // the platform's shutdown cut (its gateway's grace ended first and ended the calls still
+      // running) is abandoned too: its lease expires and it runs again, not counted as a failure.
+      if (outcome === null || this.abandon.signal.aborted || (this.stopping.signal.aborted && outcome.errorCode === 'SHUTTING_DOWN')) return null;
       if (lost.signal.aborted) throw LEASE_LOST;
       return outcome;
     } finally {
