@@ -80,6 +80,17 @@ async function uploadWhileProbing(url: string, versionsUrl: string, expectedVers
 
 let token = '';
 
+/** A platform of its own (shutdown grace `graceMs`) with a function that sleeps `?sleep=` seconds. */
+async function sleeperPlatform(prefix: string, graceMs: string) {
+  const stateDir = mkdtempSync(join(tmpdir(), `fp-main-${prefix}-`));
+  after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: graceMs });
+  const { url, token } = await started(proc);
+  const name = fnName(prefix);
+  await deployed(new Api(url, token!), name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return {"ok": True}') });
+  return { stateDir, proc, url, token, name };
+}
+
 describe('platform process', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-'));
   after(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -193,13 +204,7 @@ describe('platform process on the production store', { skip: serverSkip('redis-s
 
 describe('platform process with its embedded FerretDB', { skip: serverSkip('ferretdb') }, () => {
   it('SIGTERM refuses new calls at once (503 SHUTTING_DOWN), lets the sync call and the async attempt in flight finish side by side, within one grace', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-term-'));
-    after(() => rmSync(stateDir, { recursive: true, force: true }));
-    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: '6000' });
-    const { url, token } = await started(proc);
-    const api = new Api(url, token!);
-    const name = fnName('term');
-    await deployed(api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return {"ok": True}') });
+    const { proc, url, name } = await sleeperPlatform('term', '6000');
     // A keep-alive connection to ask on after the signal (the listening socket closes at once).
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const ask = (path: string, method = 'GET'): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
@@ -232,13 +237,7 @@ describe('platform process with its embedded FerretDB', { skip: serverSkip('ferr
   });
 
   it('a sync call still running when the grace ends gets 503 SHUTTING_DOWN and a run record; an async attempt cut so runs again (reliability round, 2026-12-05)', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'fp-main-cut-'));
-    after(() => rmSync(stateDir, { recursive: true, force: true }));
-    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_SHUTDOWN_GRACE_MS: '1500' });
-    const { url, token } = await started(proc);
-    const api = new Api(url, token!);
-    const name = fnName('cut');
-    await deployed(api, name, { 'main.py': py('import time', 'def handler(event, context):', '    time.sleep(float(event["query"].get("sleep", "0")))', '    return {"ok": True}') });
+    const { stateDir, proc, url, token, name } = await sleeperPlatform('cut', '1500');
     const queued = (await (await fetch(`${url}/async/${name}/?sleep=10`, { method: 'POST', body: '{}' })).json()) as { runId: string };
     const sync = fetch(`${url}/fn/${name}/?sleep=10`);
     await sleep(1000); // both run now
