@@ -13,6 +13,7 @@ import { terminalSafe } from '../terminal.js';
 import type { HttpRequest } from '../http.js';
 import { LiveBody } from './invoke-live.js';
 import { DEFAULT_WORKSPACE, functionKey, indentJsonText, isErrorCode, jsonNumbersSurviveParse, omittedResultNote, type ErrorCode } from '../../protocol/index.js';
+import { functionOfFolder } from '../folder-function.js';
 
 export interface InvokeRequest {
   method: string;
@@ -389,9 +390,12 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
 }
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const pos = positionals(args, 2, 'invoke');
+  let pos = positionals(args, 2, 'invoke');
+  // In a function's folder the name may be left out (`invoke`, `invoke -`): the folder's.
+  const folder = pos[0] === undefined || (pos[0] === '-' && pos[1] === undefined) ? functionOfFolder(ctx.cwd) : null;
+  if (folder !== null) pos = [folder, ...pos];
   const name = pos[0];
-  if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name>');
+  if (name === undefined) throw usageError('invoke needs the function name: fastapi-platform invoke <name> (or run it in a function\'s folder)');
   checkFunctionName(name);
   if (pos[1] !== undefined && pos[1] !== '-') throw usageError(`unexpected argument ${JSON.stringify(pos[1])}; use - to read the body from stdin`);
   // `invoke f < payload.json` sends the file, as `-` would: the shell already opened it for us. A

@@ -21,6 +21,7 @@ import { LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
 import { errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
+import { functionOfFolder } from '../folder-function.js';
 
 /** Runs whose printed lines are remembered (to skip repeats). */
 export const MAX_RUNS_REMEMBERED = 10_000;
@@ -503,8 +504,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const [fn] = positionals(args, 1, 'logs');
-  if (fn === undefined) throw usageError('logs needs the function name: fastapi-platform logs <fn> [--follow]');
+  const fn = positionals(args, 1, 'logs')[0] ?? functionOfFolder(ctx.cwd) ?? undefined;
+  if (fn === undefined) throw usageError('logs needs the function name: fastapi-platform logs <fn> [--follow] (or run it in a function\'s folder)');
   checkFunctionName(fn);
   const filters = filtersOf(args);
   const window = windowOf(ctx, args);

@@ -5,10 +5,11 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { EXIT, usageError } from '../errors.js';
 import { selfCommandOf } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
+import { functionOfFolder } from '../folder-function.js';
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  const [name] = positionals(args, 1, 'rollback');
-  if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION]');
+  const name = positionals(args, 1, 'rollback')[0] ?? functionOfFolder(ctx.cwd) ?? undefined;
+  if (name === undefined) throw usageError('rollback needs the function name: fastapi-platform rollback <name> [--to VERSION] (or run it in a function\'s folder)');
   checkFunctionName(name);
   const toText = args.values.to;
   if (toText !== undefined && (typeof toText !== 'string' || !/^[1-9]\d{0,8}$/.test(toText))) {

@@ -175,6 +175,17 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(test.status, 200);
   });
 
+  it("invoke and logs take the function of the folder they run in when no name is given", async () => {
+    const here = json<{ status: number; body: { message: string } }>(await cli(['invoke', '--data', '{"name":"Here"}', '--json'], { cwd: app }));
+    assert.deepEqual([here.status, here.body.message], [200, 'hello, Here']);
+    const logs = await cli(['logs'], { cwd: app });
+    assert.equal(logs.code, EXIT.OK, logs.stderr);
+    assert.match(logs.stdout, /greeting Here/);
+    const elsewhere = await cli(['logs'], { cwd: work });
+    assert.equal(elsewhere.code, EXIT.USAGE);
+    assert.match(elsewhere.stderr, /logs needs the function name.*or run it in a function's folder/);
+  });
+
   it('runs lists the calls; runs <id> shows one with its logs', async () => {
     let items: { runId: string; function: string; status: string }[] = [];
     await eventually(async () => {

@@ -74,6 +74,6 @@ describe('the CLI spelled as it runs', () => {
     const r = await runCli(['invoke', '--json'], { env, cwd: ROOT });
     assert.equal(r.code, EXIT.USAGE);
     const doc = JSON.parse(r.stdout) as { error: { message: string } };
-    assert.equal(doc.error.message, 'invoke needs the function name: npx fastapi-platform invoke <name>');
+    assert.equal(doc.error.message, "invoke needs the function name: npx fastapi-platform invoke <name> (or run it in a function's folder)");
   });
 });
