@@ -1,5 +1,5 @@
 /**
- * The host's open-file table (docs/security.md, "Open files"): a box's processes may each hold
+ * The host's open-file table (docs/security.md, the limits table): a box's processes may each hold
  * RLIMIT_NOFILE files, and one instance's 256 processes ~262 000, so a function's few instances
  * could fill `fs.file-max` and every unprivileged process on the host (every other tenant's
  * function) got ENFILE (red team of 2026-12-05; no cgroup counts files). While the host's table is
@@ -12,9 +12,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 export const FILE_TABLE_CHECK_MS = 2_000;
 
 /** `/proc/sys/fs/file-nr`: files allocated and the most there may be; null without /proc. */
-export function fileTable(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): { allocated: number; max: number } | null {
+export function fileTable(): { allocated: number; max: number } | null {
   try {
-    const [allocated, , max] = read('/proc/sys/fs/file-nr').trim().split(/\s+/).map(Number);
+    const [allocated, , max] = readFileSync('/proc/sys/fs/file-nr', 'utf8').trim().split(/\s+/).map(Number);
     return allocated !== undefined && max !== undefined && Number.isFinite(allocated) && Number.isFinite(max) && max > 0 ? { allocated, max } : null;
   } catch {
     return null;
