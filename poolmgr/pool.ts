@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { PlatformError, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
+import { PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
@@ -627,16 +627,23 @@ export class PoolManager implements InstanceOwner {
 
   /**
    * While the host's open-file table is more than half full, stops the runtime holding the most of
-   * it, when that is at least a tenth (poolmgr/file-table.ts): its calls fail with FUNCTION_FILE_LIMIT.
+   * it in the workspace holding the most, when that is at least a tenth (poolmgr/file-table.ts):
+   * its calls fail with FUNCTION_FILE_LIMIT.
    */
   private guardFileTable(): void {
     const table = (this.config.fileTable ?? fileTable)();
     if (table === null || table.allocated * 2 < table.max) return;
-    const top = overFileShare(table, [...this.processes].map((p) => ({ of: p, files: p.openFiles() ?? 0 })));
+    // Owner: the workspace of the function a runtime serves (a generic one serves none: its own).
+    const holders = [...this.processes].map((p) => {
+      const listener = p.listener;
+      const owner = listener instanceof Instance ? `w:${workspaceOfKey(listener.group.fn.name)}` : `r:${p.pid}`;
+      return { of: p, owner, files: p.openFiles() ?? 0 };
+    });
+    const top = overFileShare(table, holders);
     if (top === null) return;
     top.of.kill({
       code: 'FUNCTION_FILE_LIMIT', class: 'process_limit', type: 'TooManyOpenFiles',
-      message: `the instance's processes held ${top.files} open files, more than a tenth of the host's table (${table.max}) while it was more than half full: the instance was stopped so the host's other processes can still open files`,
+      message: `the instance's processes held ${top.files} open files (its workspace ${top.ownerFiles}), while the host's table (${table.max}) was more than half full and the workspace held more than a tenth of it: the instance was stopped so the host's other processes can still open files`,
     });
   }
 

@@ -48,16 +48,19 @@ describe('poolmgr: the host\'s open-file table', () => {
     assert.ok(table !== null && table.allocated > 0 && table.max > table.allocated);
     assert.ok(openFiles([process.pid]) > 3);
     assert.equal(openFiles([2 ** 30]), 0, 'a process gone counts nothing');
-    assert.equal(overFileShare({ allocated: 40, max: 100 }, [{ of: 'a', files: 30 }]), null, 'under half full: nothing');
-    assert.equal(overFileShare({ allocated: 60, max: 100 }, [{ of: 'a', files: 9 }]), null, 'nobody holds a tenth');
-    assert.deepEqual(overFileShare({ allocated: 60, max: 100 }, [{ of: 'a', files: 12 }, { of: 'b', files: 30 }]), { of: 'b', files: 30 });
+    assert.equal(overFileShare({ allocated: 40, max: 100 }, [{ of: 'a', owner: 'w1', files: 30 }]), null, 'under half full: nothing');
+    assert.equal(overFileShare({ allocated: 60, max: 100 }, [{ of: 'a', owner: 'w1', files: 9 }, { of: 'b', owner: 'w2', files: 9 }]), null, 'no workspace holds a tenth');
+    assert.deepEqual(overFileShare({ allocated: 60, max: 100 }, [{ of: 'a', owner: 'w1', files: 12 }, { of: 'b', owner: 'w2', files: 30 }]), { of: 'b', owner: 'w2', files: 30, ownerFiles: 30 });
+    // Many instances each under a tenth are one workspace over it: its biggest goes.
+    const spread = [4, 3, 5, 2].map((files, i) => ({ of: `s${i}`, owner: 'many', files }));
+    assert.deepEqual(overFileShare({ allocated: 60, max: 100 }, [...spread, { of: 'x', owner: 'one', files: 9 }]), { of: 's2', owner: 'many', files: 5, ownerFiles: 14 });
   });
 
   it('stops the instance holding a tenth of a more than half full table with FUNCTION_FILE_LIMIT; the next call works', { timeout: 60_000 }, async () => {
     const fn = fnVersion(dir, { timeoutMs: 50_000, memoryBytes: 512 * 1024 * 1024 });
     const result = await pool.invoke(fn, ev({ hold: '1' }));
     assert.equal(result.error?.code, 'FUNCTION_FILE_LIMIT', JSON.stringify(result.error));
-    assert.match(result.error!.message, /held \d+ open files, more than a tenth of the host's table/);
+    assert.match(result.error!.message, /held \d+ open files \(its workspace \d+\), while the host's table/);
     const next = await pool.invoke(fn, ev());
     assert.equal(next.error, null);
     assert.notEqual(next.instanceId, result.instanceId);
