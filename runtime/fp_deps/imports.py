@@ -85,8 +85,11 @@ def guessed_modules(name: str) -> set:
 
 
 def local_modules(files) -> dict:
-    """Module name -> file for the bundle's .py files (`pkg/__init__.py` is `pkg`)."""
+    """Module name -> file for the bundle's .py files (`pkg/__init__.py` is `pkg`). In a src layout
+    (`src/` without `__init__.py`: the runtime imports from it, fp_runtime/specialize.py) a module
+    under src is also its name without `src.`."""
     out = {}
+    src_layout = "src/__init__.py" not in files
     for rel in files:
         if not rel.endswith(".py"):
             continue
@@ -95,6 +98,8 @@ def local_modules(files) -> dict:
             parts = parts[:-1]
         if parts:
             out[".".join(parts)] = rel
+            if src_layout and parts[0] == "src" and len(parts) > 1:
+                out[".".join(parts[1:])] = rel
     return out
 
 

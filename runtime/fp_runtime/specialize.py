@@ -174,6 +174,20 @@ def _contract(target, entry=""):
                     f"it takes {arity} positional arguments{migration.hint(arity, '' if entry.endswith('()') else entry)}")
 
 
+def src_layout(directory: str, module_name: str) -> str:
+    """A src layout (`src/shop/api.py` with no `src/__init__.py`, entrypoint `src.shop.api:app`):
+    the module is imported from `src`, put first on sys.path, as `uvicorn --app-dir src` does, so
+    its own absolute imports (`import shop`) resolve. It failed at `import shop` (helper round,
+    2026-12-05). Any other entrypoint is returned as it is."""
+    if not module_name.startswith("src."):
+        return module_name
+    src = os.path.join(directory, "src")
+    if os.path.exists(os.path.join(src, "__init__.py")) or not os.path.isdir(src):
+        return module_name
+    sys.path.insert(0, src)
+    return module_name[len("src."):]
+
+
 def load(spec: dict, flusher=None) -> Loaded:
     """Loads the function; `flusher` (flusher.Flusher) is installed before the memory limit."""
     directory = os.path.realpath(spec["dir"])
@@ -186,6 +200,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
     os.chdir(directory)
     sys.path.insert(0, directory)
+    module_name = src_layout(directory, module_name)
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:

@@ -206,6 +206,16 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
   });
 
+  it('a src layout: modules under src/ (no src/__init__.py) are the function\'s own by their names without src.', async () => {
+    const files = { 'src/shop/__init__.py': '', 'src/shop/prices.py': 'PRICE = 1\n', 'src/shop/api.py': 'import shop\nfrom shop.prices import PRICE\n\ndef handler(e, c):\n    return PRICE\n' };
+    const report = await check(files, 'src.shop.api:handler');
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(report.warnings, [], 'shop is no third-party package');
+    // With src/__init__.py, src is a package: `import shop` is not its.
+    const pkg = await check({ ...files, 'src/__init__.py': '' }, 'src.shop.api:handler');
+    assert.ok(pkg.warnings.some((w) => /imports 'shop'/.test(w.message)), JSON.stringify(pkg.warnings));
+  });
+
   it("reads Poetry's [tool.poetry.dependencies] as requirements (carets and tildes as ranges) when [project] has none", async () => {
     const pyproject = [
       '[tool.poetry]', 'name = "x"', '[tool.poetry.dependencies]', 'python = "^3.11"', 'bs4 = "^0.0.2"', 'httpx = "~0.27"',
