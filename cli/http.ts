@@ -31,11 +31,16 @@ export class HttpHead {
     return this.status >= 200 && this.status < 300;
   }
 
-  /** The header's value, or null. */
+  /**
+   * The header's value, or null. Repeated ones are joined with `, `, but Set-Cookie's with a line
+   * break: a cookie's `Expires` holds a comma, so `, ` made one unreadable value of several cookies
+   * (helper round, 2026-12-05); no cookie holds a line break.
+   */
   header(name: string): string | null {
-    const value = this.raw[name.toLowerCase()];
+    const key = name.toLowerCase();
+    const value = this.raw[key];
     if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(', ') : value;
+    return Array.isArray(value) ? value.join(key === 'set-cookie' ? '\n' : ', ') : value;
   }
 
   /** Every header, lower-case names. */

@@ -265,6 +265,11 @@ export function formatBody(a: InvokeAnswer): string {
  * platform writes text values as UTF-8 (docs/gateway.md), so a value that is valid UTF-8 is shown
  * decoded (`é`, not `Ã©`); any other is shown as its bytes. Escaped by the caller.
  */
+/** `-i`: one `name: value` line per header, one per cookie for Set-Cookie (joined by line breaks). */
+function headerLines(headers: Readonly<Record<string, string>>): string[] {
+  return Object.entries(headers).flatMap(([k, v]) => (k === 'set-cookie' ? v.split('\n') : [v]).map((one) => terminalSafe(`${k}: ${headerText(one)}`)));
+}
+
 function headerText(value: string): string {
   const bytes = Buffer.from(value, 'latin1');
   const text = bytes.toString('utf8');
@@ -411,7 +416,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   // The body as it arrives (docs/cli.md, "invoke"): -o FILE written as it comes; a stream (SSE, a
   // StreamingResponse) printed as it comes, the -i headers before it and the summary line after.
   const live = new LiveBody(ctx, output === undefined ? undefined : resolve(ctx.cwd, output), (head) => {
-    if (flag(args, 'include')) for (const [k, v] of Object.entries(head.headers())) ctx.out.line(terminalSafe(`${k}: ${headerText(v)}`));
+    if (flag(args, 'include')) for (const line of headerLines(head.headers())) ctx.out.line(line);
   });
   const started = performance.now();
   const answer = flag(args, 'test') ? await invokeTest(ctx, args, name, req) : await invokeDirect(ctx, args, name, req, live);
@@ -433,7 +438,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   });
   ctx.out.line(summaryLine(answer, streamedMs));
   if (!live.printed) {
-    if (flag(args, 'include')) for (const [k, v] of Object.entries(answer.headers)) ctx.out.line(terminalSafe(`${k}: ${headerText(v)}`));
+    if (flag(args, 'include')) for (const line of headerLines(answer.headers)) ctx.out.line(line);
+    // A redirect says where to, as curl -i would show it: its body is usually empty.
+    else if (answer.status >= 300 && answer.status < 400 && answer.headers['location'] !== undefined) ctx.out.line(terminalSafe(`location: ${headerText(answer.headers['location'])}`));
     ctx.out.line(output !== undefined ? `(${answer.body.length} bytes written to ${output})` : ctx.io.stdoutIsTTY === true ? formatBodyForTerminal(answer, `${selfCommandOf(ctx)} invoke ${name} … -o FILE`) : formatBody(answer));
   }
   // The test invoke answers the failure with the call (its `error`); a direct call's is in the run record.

@@ -304,7 +304,8 @@ export const testInvoke = operation(
     const responseHeaders: Record<string, string> = {};
     for (const [key, value] of result.headers) {
       const k = key.toLowerCase();
-      responseHeaders[k] = k in responseHeaders ? `${responseHeaders[k]}, ${value}` : value;
+      // Set-Cookie values joined by a line break: a cookie's Expires holds a comma (as the CLI does).
+      responseHeaders[k] = k in responseHeaders ? `${responseHeaders[k]}${k === 'set-cookie' ? '\n' : ', '}${value}` : value;
     }
     return json(200, {
       runId: result.runId,

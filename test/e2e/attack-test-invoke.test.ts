@@ -88,4 +88,13 @@ describe('a test invoke is the request a browser would send (helper round, 2026-
     const named = await h.api.call('POST', `/functions/${name}/invoke`, { headers: { Host: 'shop.example.com' } });
     assert.deepEqual(named.body.body, { host: "shop.example.com" });
   });
+
+  it('keeps several Set-Cookie values apart (a line break between them: an Expires holds a comma)', async () => {
+    const name = fnName('cookies');
+    await deployed(h.api, name, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {"set-cookie": ["a=1; Path=/", "old=; expires=Sat, 05 Dec 2026 01:05:38 GMT"], "x-a": ["1", "2"]}, "body": "ok"}') });
+    const res = await h.api.call('POST', `/functions/${name}/invoke`, {});
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.headers['set-cookie'], 'a=1; Path=/\nold=; expires=Sat, 05 Dec 2026 01:05:38 GMT');
+    assert.equal(res.body.headers['x-a'], '1, 2', 'other repeated headers as before');
+  });
 });

@@ -52,6 +52,17 @@ describe('cli invoke output', () => {
     if (req.url === '/fn/big/') return send(200, 'text/plain; charset=utf-8', BIG);
     if (req.url === '/fn/bigjson/') return send(200, 'application/json', JSON.stringify({ items: BIG.split('\n') }));
     if (req.url === '/fn/small/') return send(200, 'application/json', '{"a":1}');
+    if (req.url === '/fn/cookies/') {
+      res.writeHead(200, [['content-type', 'text/plain'], ['content-length', '2'], ['x-run-id', 'run-c'], ['x-cold-start', '0'],
+        ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'old=; expires=Sat, 05 Dec 2026 01:05:38 GMT; Path=/'], ['set-cookie', 'b="two words"']]);
+      res.end('ok');
+      return;
+    }
+    if (req.url === '/fn/moved/') {
+      res.writeHead(307, { location: '/fn/moved/there', 'content-length': '0', 'x-run-id': 'run-r', 'x-cold-start': '0' });
+      res.end();
+      return;
+    }
     if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
     if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
     if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
@@ -117,6 +128,15 @@ describe('cli invoke output', () => {
     // --json: one document, after the end.
     const json = await watch('sse', false, ['--json', '-H', 'x-end-now: 1']);
     assert.equal((JSON.parse(json.stdout) as { body: string }).body, 'data: one é\r\ndata: \x1b[31mtwo\n\n');
+  });
+
+  it('prints each Set-Cookie on its own line with -i, keeps them apart in --json, and a redirect\'s location without -i (helper round, 2026-12-05)', async () => {
+    const included = await invoke('cookies', false, ['-i']);
+    assert.match(included.stdout, /^set-cookie: a=1; Path=\/\nset-cookie: old=; expires=Sat, 05 Dec 2026 01:05:38 GMT; Path=\/\nset-cookie: b="two words"$/m, included.stdout);
+    const json = JSON.parse((await invoke('cookies', false, ['--json'])).stdout) as { headers: Record<string, string> };
+    assert.deepEqual(json.headers['set-cookie']!.split('\n'), ['a=1; Path=/', 'old=; expires=Sat, 05 Dec 2026 01:05:38 GMT; Path=/', 'b="two words"']);
+    const moved = await invoke('moved', false);
+    assert.match(moved.stdout, /^location: \/fn\/moved\/there$/m, moved.stdout);
   });
 
   it('cuts a large body to a head on a terminal, and says how to save it whole', async () => {
