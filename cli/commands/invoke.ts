@@ -541,6 +541,7 @@ export const invokeCommand: Command = {
     'invoke my-fn --async --wait -d \'{}\'',
   ],
   details: [
+    "In a function's folder (platform.yaml with name: in the current directory) the name may be left out.",
     'Calls <url>/fn/<key><path> directly, as any client would (the key is <name> in the default',
     'workspace, <name>.<workspace> in another); with --test, runs the payload through the control',
     'plane\'s test-invoke endpoint instead (needs an invoker token). `-` reads the body from stdin;',

@@ -548,6 +548,7 @@ export const logsCommand: Command = {
     'logs my-fn --run <runId>',
   ],
   details: [
+    "In a function's folder (platform.yaml with name: in the current directory) the name may be left out.",
     'Each line: local time, run id (first 8 characters), level (or stdout/stderr), message. Control',
     'characters in messages are shown escaped (\\n, \\x1b), never sent to the terminal.',
     'Levels, lowest first: debug, info, warning, error, critical; print() counts as info, stderr as error,',

@@ -47,6 +47,7 @@ export const rollbackCommand: Command = {
     'rollback my-fn --to 3',
   ],
   details: [
+    "In a function's folder (platform.yaml with name: in the current directory) the name may be left out.",
     'Without --to: the newest version below the active one that served before (one never deployed, e.g.',
     'refused by its start check, is passed over). Versions are immutable, so a rollback is instant.',
     'A version holds the code, platform.yaml\'s triggers and its data binding: those come back. The',
