@@ -130,12 +130,15 @@ class Conn:
         return self.asend_frame(loop, encode(message))
 
     async def asend_frame(self, loop, frame) -> None:
-        """An encoded frame, in the asyncio phase."""
+        """An encoded frame, in the asyncio phase. Once called, the frame goes out whole, in call
+        order, even if the caller is cancelled meanwhile: a write cut off part-way (Starlette
+        cancels a streaming task when the client leaves) would leave part of a frame on the wire,
+        and the host's decoder would read every later frame out of step (the instance wedged)."""
         if self._alock is None:
             self._alock = asyncio.Lock()
         if self._asending == 0 and self._lock.acquire(blocking=False):
             # Nobody is writing or waiting to: the frame goes now if the socket takes it whole (the
-            # usual case), without a wait on either lock or sock_sendall's coroutine.
+            # usual case), without a wait on either lock or a task.
             try:
                 sent = self.sock.send(frame)
             except BlockingIOError:
@@ -151,16 +154,27 @@ class Conn:
             frame = memoryview(frame)[sent:]
             self._asending += 1
             await self._alock.acquire()
+            write = self._write_held(loop, frame)
         else:
             self._asending += 1
-            try:
-                await self._alock.acquire()
-            except BaseException:  # cancelled while waiting for it
-                self._asending -= 1
-                raise
-            self._lock.acquire()
-        # Held across the await: the asyncio lock keeps the loop's other tasks out, and the flusher
-        # thread waits at most for this one frame.
+            write = self._write_queued(loop, frame)
+        task = loop.create_task(write)
+        task.add_done_callback(_retrieve)
+        await asyncio.shield(task)
+
+    async def _write_queued(self, loop, frame) -> None:
+        """Waits for both locks (in order behind the frames before it), then writes."""
+        try:
+            await self._alock.acquire()
+        except BaseException:
+            self._asending -= 1
+            raise
+        self._lock.acquire()
+        await self._write_held(loop, frame)
+
+    async def _write_held(self, loop, frame) -> None:
+        """Writes with both locks held, then releases them. Held across the await: the asyncio lock
+        keeps the loop's other tasks out, and the flusher thread waits at most for this one frame."""
         self._owner = threading.get_ident()
         try:
             await loop.sock_sendall(self.sock, frame)
@@ -169,6 +183,13 @@ class Conn:
             self._lock.release()
             self._alock.release()
             self._asending -= 1
+
+
+def _retrieve(task) -> None:
+    """A write whose caller was cancelled has nobody to raise to: its error is read here (the host
+    going away ends the runtime anyway), so asyncio logs no "exception was never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 __all__ = ["Conn", "BadFrame", "FrameTooLarge"]
