@@ -172,13 +172,24 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
   };
 
   const visit = async (rel: string): Promise<void> => {
-    const entries = (await readdir(rel ? join(dir, rel) : dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
+    // Names as bytes: a name that is not UTF-8 (`caf\xe9.txt` from a Latin-1 system) made as text
+    // a path that does not exist (U+FFFD), and the walk ended in ENOENT with a stack (new-user round).
+    const raw = await readdir(rel ? join(dir, rel) : dir, { withFileTypes: true, encoding: 'buffer' });
+    const entries = raw.map((entry) => ({ entry, name: entry.name.toString('utf8') }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { entry, name } of entries) {
       if (walk.files.length > limits.maxFiles) {
         truncated = true;
         return;
       }
-      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const path = rel ? `${rel}/${name}` : name;
+      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+        const isDir = entry.isDirectory();
+        if (isIgnoredByDefault(name, isDir) || ignored(path, isDir)) continue; // `caf*` matches it (as U+FFFD)
+        const shown = `${rel ? `${rel}/` : ''}${escapeName(entry.name)}`;
+        walk.problems.push({ file: shown, message: `the name is not UTF-8; the platform refuses it: rename it, or exclude it in ${IGNORE_FILE}` });
+        continue;
+      }
       const full = join(dir, path);
       const link = entry.isSymbolicLink();
       const info = link ? await stat(full).catch(() => null) : await lstat(full);
@@ -187,7 +198,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
         continue;
       }
       const isDir = info.isDirectory();
-      if (isIgnoredByDefault(entry.name, isDir) || ignored(path, isDir)) continue;
+      if (isIgnoredByDefault(name, isDir) || ignored(path, isDir)) continue;
       // A virtual environment under another name than .venv (`venv/`, `env/`): its packages belong
       // in requirements.txt, and uploading it sent an interpreter and site-packages (helper round).
       if (isDir && !link && (await stat(join(full, 'pyvenv.cfg')).then((s) => s.isFile(), () => false))) {
@@ -214,7 +225,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       const why = badName(path);
       if (why) walk.problems.push({ file: path, message: `the path ${why}; the platform refuses it` });
       if (info.size > limits.maxFileBytes) {
-        walk.problems.push({ file: path, message: `is ${describeBytes(info.size)}; the limit per file is ${describeBytes(limits.maxFileBytes)}` });
+        walk.problems.push({ file: path, message: `is ${describeBytes(info.size)}; the limit per file is ${describeBytes(limits.maxFileBytes)}: exclude it in ${IGNORE_FILE}, or keep large data out of the bundle (the data binding, or fetched at start)` });
       }
       walk.files.push({ path, size: info.size });
       walk.totalBytes += info.size;
@@ -225,10 +236,29 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
   if (truncated || walk.files.length > limits.maxFiles) {
     walk.problems.push({ file: null, message: `more than ${limits.maxFiles} files to upload (the limit); exclude some in ${IGNORE_FILE}` });
   } else if (walk.totalBytes > limits.maxTotalBytes) {
-    walk.problems.push({ file: null, message: `the files add up to ${describeBytes(walk.totalBytes)}; the limit is ${describeBytes(limits.maxTotalBytes)}` });
+    walk.problems.push({ file: null, message: `the files add up to ${describeBytes(walk.totalBytes)}; the limit is ${describeBytes(limits.maxTotalBytes)}: exclude what the function does not need in ${IGNORE_FILE}` });
   }
   if (walk.files.length === 0) walk.problems.push({ file: null, message: 'there are no files to upload' });
   return walk;
+}
+
+/** A file name's bytes as text, each byte that is not part of a UTF-8 character as `\xNN`. */
+function escapeName(name: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < name.length) {
+    const b = name[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    const piece = len > 0 ? name.subarray(i, i + len) : null;
+    if (piece !== null && piece.length === len && Buffer.from(piece.toString('utf8'), 'utf8').equals(piece)) {
+      out += piece.toString('utf8');
+      i += len;
+    } else {
+      out += `\\x${b.toString(16).padStart(2, '0')}`;
+      i += 1;
+    }
+  }
+  return out;
 }
 
 export interface HashedFile extends LocalFile {

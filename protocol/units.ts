@@ -108,11 +108,16 @@ function decimalForm(bytes: number): string | null {
 
 /**
  * A size for a person to read in an error message: `6 MiB (6291456 bytes)` when it is a whole
- * number of KiB/MiB/GiB, else `1000 bytes`. The exact figure stays, so scripts can still read it.
+ * number of KiB/MiB/GiB, `54.0 MiB (56624918 bytes)` past 1 KiB otherwise, else `1000 bytes`.
+ * The exact figure stays, so scripts can still read it.
  */
 export function describeBytes(bytes: number): string {
   const short = binaryForm(bytes);
-  return short === null ? `${bytes} bytes` : `${short.replace(/i$/, 'iB').replace(/([0-9])([KMGT])/, '$1 $2')} (${bytes} bytes)`;
+  if (short !== null) return `${short.replace(/i$/, 'iB').replace(/([0-9])([KMGT])/, '$1 $2')} (${bytes} bytes)`;
+  for (const [unit, factor] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (bytes >= factor) return `${(bytes / factor).toFixed(1)} ${unit} (${bytes} bytes)`;
+  }
+  return `${bytes} bytes`;
 }
 
 /**

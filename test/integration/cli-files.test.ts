@@ -54,12 +54,29 @@ describe('cli file walking', () => {
     const sizes = await walkFunctionDir(big, { maxFiles: 5, maxTotalBytes: 200, maxFileBytes: 100 });
     assert.deepEqual(sizes.problems.map((p) => p.file), ['a.bin', null]);
     assert.match(sizes.problems[1]!.message, /330 bytes; the limit is 200 bytes/);
-    assert.equal(sizes.problems[0]!.message, 'is 150 bytes; the limit per file is 100 bytes');
+    assert.match(sizes.problems[0]!.message, /^is 150 bytes; the limit per file is 100 bytes: exclude it in \.platformignore/);
+    assert.match(sizes.problems[1]!.message, /exclude what the function does not need in \.platformignore/);
     // Sizes that round alike are told apart (it said "is 10 MiB; the limit per file is 10 MiB").
     const near = folder({ 'big.bin': Buffer.alloc(11_000_000) });
     t.after(() => rmSync(near, { recursive: true, force: true }));
     const over = await walkFunctionDir(near, { maxFiles: 5, maxTotalBytes: 64 << 20, maxFileBytes: 10 << 20 });
-    assert.equal(over.problems[0]!.message, 'is 11000000 bytes; the limit per file is 10 MiB (10485760 bytes)');
+    assert.equal(over.problems[0]!.message, 'is 10.5 MiB (11000000 bytes); the limit per file is 10 MiB (10485760 bytes): exclude it in .platformignore, or keep large data out of the bundle (the data binding, or fetched at start)');
+  });
+
+  it('a name that is not UTF-8 is a problem shown escaped, not a crash; .platformignore can exclude it', async (t) => {
+    const dir = folder({ 'main.py': 'x' });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const latin1 = Buffer.from('caf\xe9.txt', 'latin1'); // not UTF-8
+    writeFileSync(Buffer.concat([Buffer.from(dir + '/'), latin1]), 'x');
+    mkdirSync(Buffer.concat([Buffer.from(dir + '/'), Buffer.from('d\xefr', 'latin1')]));
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.files.map((f) => f.path), ['main.py']);
+    assert.deepEqual(walk.problems.map((p) => p.file).sort(), ['caf\\xe9.txt', 'd\\xefr']);
+    assert.match(walk.problems[0]!.message, /not UTF-8.*rename it, or exclude it in \.platformignore/);
+    writeFileSync(join(dir, '.platformignore'), 'caf*\nd*r/\n');
+    const ignored = await walkFunctionDir(dir);
+    assert.deepEqual(ignored.problems, []);
+    assert.deepEqual(ignored.files.map((f) => f.path), ['main.py']);
   });
 
   it('refuses an empty folder and names that the server would refuse', async (t) => {

@@ -61,7 +61,7 @@ describe('formatting back', () => {
     assert.equal(formatMemoryBytes(100_000_000), '100M');
     assert.equal(formatMemoryBytes(2 * 1000 ** 3), '2G');
     assert.equal(parseMemoryBytes(formatMemoryBytes(100_000_000)), 100_000_000);
-    assert.equal(describeBytes(100_000_000), '100000000 bytes');
+    assert.equal(describeBytes(100_000_000), '95.4 MiB (100000000 bytes)');
   });
 
   it('describes a size for an error message with the exact figure kept', () => {
@@ -69,5 +69,8 @@ describe('formatting back', () => {
     assert.equal(describeBytes(512 * 1024 ** 3), '512 GiB (549755813888 bytes)');
     assert.equal(describeBytes(64 * 1024), '64 KiB (65536 bytes)');
     assert.equal(describeBytes(1000), '1000 bytes');
+    // Not a whole number of a unit: one decimal, so "56624918 bytes" is readable (new-user round).
+    assert.equal(describeBytes(56_624_918), '54.0 MiB (56624918 bytes)');
+    assert.equal(describeBytes(1536), '1.5 KiB (1536 bytes)');
   });
 });
