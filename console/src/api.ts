@@ -175,7 +175,7 @@ export interface ColdNumbers {
 }
 export interface ColdRow extends ColdNumbers {
   function: string;
-  state: 'warm' | 'cold' | 'paused';
+  state: 'warm' | 'cold' | 'paused' | 'not deployed';
   minWarm: number;
   maxInstances: number;
   lastColdAt: number | null;

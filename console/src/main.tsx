@@ -28,7 +28,8 @@ function App(): JSX.Element {
   const [newForm, setNewForm] = useState(0);
   useEffect(() => onSessionChange(setSession), []);
   useEffect(() => {
-    document.title = session === null ? 'Sign in · fastapi-platform' : `${route.parts[1] ?? route.parts[0] ?? 'functions'} · fastapi-platform`;
+    const known = ['functions', 'new', 'coldstarts', 'workspaces'].includes(route.parts[0] ?? 'functions');
+    document.title = session === null ? 'Sign in · fastapi-platform' : `${known ? route.parts[1] ?? route.parts[0] ?? 'functions' : 'Not found'} · fastapi-platform`;
   }, [session, route]);
   if (session === null) return <SignIn />;
   const [section = 'functions', name, tab] = route.parts;
@@ -37,7 +38,8 @@ function App(): JSX.Element {
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'workspaces') page = <WorkspacesPage />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
-  else page = <FunctionList />;
+  else if (section === 'functions') page = <FunctionList />;
+  else page = <NotFound />; // an unknown route: said so (it showed the functions list titled with the route)
   // Keyed by workspace: a switch mounts every page anew (nothing of the other workspace stays shown).
   page = <Fragment key={session.workspace}>{page}</Fragment>;
   return (
@@ -62,6 +64,15 @@ function App(): JSX.Element {
       ) : null}
       <main id="main" tabIndex={-1}>{page}</main>
     </>
+  );
+}
+
+function NotFound(): JSX.Element {
+  return (
+    <div class="page narrow">
+      <h1 data-testid="not-found">Page not found</h1>
+      <p>The console has no page at this address. <a href={href(['functions'])}>Go to the functions list</a>.</p>
+    </div>
   );
 }
 

@@ -56,6 +56,32 @@ export function scaffold(name: string, template: Template, invocation: Invocatio
   ];
 }
 
+/** The limits a template's platform.yaml sets (the keys it has). */
+export interface TemplateLimits {
+  timeout?: string;
+  memory?: string;
+  concurrency?: number;
+  maxInstances?: number;
+}
+
+/**
+ * The `limits:` of a template's platform.yaml, for the function's create: it then has from the
+ * start the limits its first deploy gives it. Before, the console created it with the platform's
+ * defaults (30s, 256Mi) and the deploy of the http draft changed them to 10s and 128Mi, so the
+ * page and the contract card promised limits the function did not keep (new-user round).
+ */
+export function templateLimits(template: Template): TemplateLimits {
+  const block = /^limits:[ \t]*(?:#.*)?\n((?:[ \t]+.*(?:\n|$))*)/m.exec(TEMPLATES[template].yaml)?.[1] ?? '';
+  const out: TemplateLimits = {};
+  for (const line of block.split('\n')) {
+    const m = /^[ \t]+(timeout|memory|concurrency|maxInstances):[ \t]*([^\s#]+)/.exec(line);
+    if (m === null) continue;
+    if (m[1] === 'timeout' || m[1] === 'memory') out[m[1]] = m[2]!;
+    else out[m[1] as 'concurrency' | 'maxInstances'] = Number(m[2]);
+  }
+  return out;
+}
+
 /** The sample request body of a scaffold (for the Invoke tab's first payload). */
 export function samplePayload(template: Template): string {
   return TEMPLATES[template].payload;

@@ -56,7 +56,8 @@ const coldStartNumbers = {
 
 export const coldStartFunction = z.strictObject({
   function: z.string(),
-  state: z.enum(FUNCTION_STATES),
+  /** As the functions list says it: `not deployed` when no version serves it (it said `cold`). */
+  state: z.enum([...FUNCTION_STATES, 'not deployed']),
   /** The function's minWarm and maxInstances limits (what keeps it warm, how far it scales). */
   minWarm: count,
   maxInstances: count,

@@ -114,7 +114,8 @@ export const coldStarts = operation(
       }
       mergeTally(total, t);
       warmTotal += live.warmInstances;
-      return { function: call.scope.short(fn.name), state: live.state, minWarm: fn.limits.minWarm, maxInstances: fn.limits.maxInstances, ...numbersOf(t, live.warmInstances), lastColdAt };
+      const state = live.state !== 'paused' && fn.activeVersion === null ? 'not deployed' as const : live.state;
+      return { function: call.scope.short(fn.name), state, minWarm: fn.limits.minWarm, maxInstances: fn.limits.maxInstances, ...numbersOf(t, live.warmInstances), lastColdAt };
     });
     functions.sort((a, b) => b.coldStarts - a.coldStarts || (b.coldP95Ms ?? 0) - (a.coldP95Ms ?? 0) || (a.function < b.function ? -1 : 1));
     // Without functions the frame is an empty function's (the window's buckets, all zero).

@@ -118,6 +118,12 @@ describe('usage series and the cold-start view', () => {
     const stopped = after.body.functions.find((f: { function: string }) => f.function === name);
     assert.deepEqual([stopped.warmInstances, stopped.state], [0, 'cold']);
     assert.ok(after.body.points.some((p: { scaleToZero: number }) => p.scaleToZero > 0));
+
+    // A function with no version says so, as the functions list does (it said "cold").
+    const undeployed = fnName('nover');
+    assert.equal((await h.api.call('POST', '/functions', { name: undeployed })).status, 201);
+    const listed = (await h.api.call('GET', '/coldstarts?window=1h')).body.functions.find((f: { function: string }) => f.function === undeployed);
+    assert.equal(listed.state, 'not deployed');
   });
 });
 

@@ -527,6 +527,18 @@ describe('the console with odd inputs', { skip }, () => {
     await context.close();
   });
 
+  it('says an unknown page is not found, with a link to the functions list', async () => {
+    const { page, context, problems } = await c.page({ hash: '#/nonsense' });
+    const heading = page.getByTestId('not-found');
+    await heading.waitFor();
+    assert.equal(await textOf(heading), 'Page not found');
+    assert.equal(await page.title(), 'Not found · fastapi-platform');
+    await page.getByRole('link', { name: 'Go to the functions list' }).click();
+    await page.getByRole('heading', { name: 'Functions', exact: true }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('marks the Settings field the API refused and moves the focus to it', async () => {
     const name = fnName('limits');
     await createFunction(c.platform.api, name);

@@ -55,8 +55,14 @@ describe('the console journey', { skip }, () => {
     await page.getByLabel('both').check();
     await page.locator('.preview').getByText(new RegExp(`/async/${name}/$`)).waitFor(); // as the API's asyncUrl: with the trailing slash, like invokeUrl
     await screenshot(page, '03-new-function');
+    // The limits shown are the template's, which the function gets at once (they were the
+    // platform's defaults, 30s and 256 MiB, and the first deploy of the draft changed them).
+    assert.match(await textOf(page.getByTestId('new-limits')), /timeout 10s · memory 128 MiB · 1 call per instance · up to 10 instances/);
     await page.getByRole('button', { name: 'Create function' }).click();
     await page.getByRole('region', { name: 'Contract' }).getByText('Run and log retention').waitFor();
+    const contract = await textOf(page.getByRole('region', { name: 'Contract' }));
+    assert.match(contract, /Timeout\s*10 ?s/);
+    assert.match(contract, /Memory\s*128 MiB/);
     await screenshot(page, '04-created');
     await page.getByRole('link', { name: 'Open the editor' }).click();
 

@@ -9,7 +9,7 @@ import { api, enc, type FnAnswer } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
-import { DATABASE_NAME, presetOf, samplePayload, scaffold, type Invocation, type Template } from '../scaffolds.js';
+import { DATABASE_NAME, presetOf, samplePayload, scaffold, templateLimits, type Invocation, type TemplateLimits, type Template } from '../scaffolds.js';
 import { Card, ErrorBox, ShownOnce } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -32,6 +32,13 @@ export function nameProblem(name: string): string | null {
 /** A test case saved with a new function whose template has no route for the Invoke tab's default (POST /). */
 export function starterCase(template: Template): { name: string; request: { method: string; path: string; body: unknown } } | null {
   return template === 'fastapi' ? { name: 'greet', request: { method: 'POST', path: '/greet', body: JSON.parse(samplePayload('fastapi')) as unknown } } : null;
+}
+
+/** What the function is created with: its template's limits, the platform's defaults for the rest (docs/gateway.md). */
+function limitsLine(l: TemplateLimits): string {
+  const memory = (l.memory ?? '256Mi').replace(/([KMGT])i$/, ' $1iB');
+  const calls = l.concurrency ?? 1;
+  return `timeout ${l.timeout ?? '30s'} · memory ${memory} · ${calls} call${calls === 1 ? '' : 's'} per instance · up to ${l.maxInstances ?? 10} instances`;
 }
 
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'both', fastapi: 'both', webhook: 'async', cron: 'async', worker: 'async' };
@@ -72,7 +79,7 @@ export function NewFunction(): JSX.Element {
     setBusy(true);
     setError(null);
     try {
-      const answer = await api<FnAnswer>('POST', '/functions', { name, preset: presetOf(preset), invocation: mode, auth });
+      const answer = await api<FnAnswer>('POST', '/functions', { name, preset: presetOf(preset), invocation: mode, auth, limits: templateLimits(preset) });
       await api('PUT', `/functions/${enc(name)}/draft`, { baseVersion: null, files: scaffold(name, preset, mode, database ?? undefined), removed: [] });
       // The Invoke tab's default (POST /) is not a route of the FastAPI template (405): a saved test
       // case gives the first call that works (the template's "Try it"). Not worth failing the create for.
@@ -166,7 +173,7 @@ export function NewFunction(): JSX.Element {
           {/* An async-only function's /fn/ URL answers 409 INVOCATION_MODE_NOT_ALLOWED: not shown as its URL (docs/adr/0048-newcomer-round-3.md). */}
           {mode !== 'async' ? <div><span class="muted">Invoke URL</span> <code>{origin}/fn/{key}/</code></div> : null}
           {mode !== 'sync' ? <div><span class="muted">Async URL</span> <code>{origin}/async/{key}/</code></div> : null}
-          <div><span class="muted">Defaults</span> timeout 30s · memory 256 MiB · 1 call per instance · up to 10 instances · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
+          <div data-testid="new-limits"><span class="muted">Limits</span> {limitsLine(templateLimits(preset))} · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>
         <ErrorBox error={error} />
         <button type="submit" class="primary" disabled={!valid || !databaseValid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
