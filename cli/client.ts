@@ -310,7 +310,9 @@ export class ApiClient {
    * @param onUnsafe called once when the platform says it runs functions without a sandbox.
    * @param workspace sent as `FP-Workspace` (the workspace an admin token acts in).
    */
-  constructor(readonly baseUrl: string, readonly token: string | undefined, private readonly onUnsafe?: () => void, readonly workspace?: string) {}
+  /** `tokenSavedFor`: the URL a saved token belongs to, not sent here (another platform): said when the API asks for a token. */
+  constructor(readonly baseUrl: string, readonly token: string | undefined, private readonly onUnsafe?: () => void, readonly workspace?: string,
+    private readonly tokenSavedFor?: string) {}
 
   /** The function's public invoke URL (what `deploy` prints). */
   invokeUrl(name: string): string {
@@ -378,9 +380,11 @@ export class ApiClient {
     // A hint about the token only where the token is the problem: a 403 of a role, a quota or a
     // data binding (DATA_DATABASE_FORBIDDEN) is no reason to log in again.
     if (status === 401 || (status === 403 && TOKEN_REFUSED.has(code))) {
-      message += this.token === undefined
-        ? '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.'
-        : '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.';
+      message += this.token !== undefined
+        ? '. The token was refused: log in again (`fastapi-platform login`), or pass the right one with --token or FP_TOKEN.'
+        : this.tokenSavedFor !== undefined
+          ? `. The saved token is for ${this.tokenSavedFor}, not sent to ${this.baseUrl} (another platform): use --url ${this.tokenSavedFor}, or \`fastapi-platform login ${this.baseUrl} --token TOKEN\` for this one.`
+          : '. No token: run `fastapi-platform up` (it saves one on first start) or `fastapi-platform login`, or pass --token / set FP_TOKEN.';
     }
     const { code: _code, message: _message, exitCode: _exitCode, ok: _ok, ...details } = error;
     return new CliError(EXIT.API, code, message, { status, ...details });

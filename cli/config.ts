@@ -165,6 +165,8 @@ export interface Target {
   workspace: string | undefined;
   /** Where the URL came from, for error hints. */
   source: 'flag' | 'env' | 'credentials' | 'default';
+  /** The URL the profile's token is saved for, when it was not sent because this URL is another one. */
+  tokenSavedFor?: string;
 }
 
 /**
@@ -188,12 +190,21 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
   const same = profile !== null && sameOrigin(profile.url, url);
   const savedToken = same ? profile.token : undefined;
   const savedWorkspace = same ? profile.workspace : undefined;
-  return { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, workspace: flags.workspace ?? env.workspace ?? savedWorkspace, source };
+  const target: Target = { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, workspace: flags.workspace ?? env.workspace ?? savedWorkspace, source };
+  if (!same && profile?.token !== undefined) target.tokenSavedFor = profile.url;
+  return target;
 }
+
+/** The loopback names of this machine: `localhost` and `127.0.0.1` on one port are one platform. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function sameOrigin(a: string, b: string): boolean {
   try {
-    return new URL(a).origin === new URL(b).origin;
+    const [x, y] = [new URL(a), new URL(b)];
+    if (x.origin === y.origin) return true;
+    // Written one way at login, the other way later (the platform prints *.localhost URLs): the
+    // same process on this machine, not another platform (new-user round: the token was dropped).
+    return x.protocol === y.protocol && x.port === y.port && LOOPBACK.has(x.hostname) && LOOPBACK.has(y.hostname);
   } catch {
     return false;
   }

@@ -88,7 +88,7 @@ export async function clientOf(ctx: Context, args: ParsedArgs): Promise<ApiClien
 
 /** An API client for a target (its token; FP-Workspace when a workspace is named). */
 export function clientFor(ctx: Context, target: Target): ApiClient {
-  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace);
+  return new ApiClient(target.url, target.token, () => ctx.out.note(UNSAFE_WARNING), target.workspace, target.tokenSavedFor);
 }
 
 /** Printed (stderr) by any command talking to a platform started with --unsafe-no-sandbox. */

@@ -128,6 +128,19 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.match(given.stderr, /warning: .*credentials\.json is not valid JSON.*not needed here/);
   });
 
+  it('localhost and 127.0.0.1 on one port get the saved token; another URL is told where the token is saved', async () => {
+    const port = new URL(up.url).port;
+    const local = await spawnCli(['functions', '--json', '--url', `http://localhost:${port}`], { env });
+    assert.equal(local.code, EXIT.OK, local.stderr);
+    // A profile saved for another platform: its token is not sent here, and the error says where it is.
+    const config = join(work, 'other-config');
+    mkdirSync(config);
+    writeFileSync(join(config, 'credentials.json'), JSON.stringify({ url: 'http://127.0.0.1:1', token: 'elsewhere', invokeTokens: {} }), { mode: 0o600 });
+    const other = await spawnCli(['functions', '--url', up.url], { env: { ...env, FP_CONFIG_DIR: config } });
+    assert.equal(other.code, EXIT.API);
+    assert.match(other.stderr, new RegExp(`saved token is for http://127\\.0\\.0\\.1:1, not sent to ${up.url.replace(/\./g, '\\.')} \\(another platform\\): use --url http://127\\.0\\.0\\.1:1, or \`(npx )?fastapi-platform login ${up.url.replace(/\./g, '\\.')} --token TOKEN\``));
+  });
+
   it('init scaffolds and validate passes', async () => {
     assert.equal((await cli(['init', app])).code, EXIT.OK);
     const v = await cli(['validate'], { cwd: app });

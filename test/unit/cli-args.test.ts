@@ -104,9 +104,16 @@ describe('cli configuration', () => {
     assert.deepEqual(resolveTarget({}, env, null), { url: DEFAULT_URL, token: undefined, workspace: undefined, source: 'default' });
     assert.deepEqual(resolveTarget({}, env, saved), { url: 'http://127.0.0.1:9000', token: 'saved', workspace: undefined, source: 'credentials' });
     const fromEnv = loadCliEnv({ FP_URL: 'http://other:1/', FP_TOKEN: 't-env' }, '/h');
-    assert.deepEqual(resolveTarget({}, fromEnv, saved), { url: 'http://other:1', token: 't-env', workspace: undefined, source: 'env' });
-    // A URL given elsewhere does not get the saved token of another platform.
+    assert.deepEqual(resolveTarget({}, fromEnv, saved), { url: 'http://other:1', token: 't-env', workspace: undefined, source: 'env', tokenSavedFor: 'http://127.0.0.1:9000' });
+    // A URL given elsewhere does not get the saved token of another platform; the error can say where it is saved.
     assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).token, undefined);
+    assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).tokenSavedFor, 'http://127.0.0.1:9000');
+    // localhost and 127.0.0.1 on the same port and scheme are this machine's one platform (new-user round).
+    assert.equal(resolveTarget({ url: 'http://localhost:9000' }, env, saved).token, 'saved');
+    assert.equal(resolveTarget({ url: 'http://[::1]:9000' }, env, saved).token, 'saved');
+    assert.equal(resolveTarget({ url: 'http://localhost:9001' }, env, saved).token, undefined);
+    assert.equal(resolveTarget({ url: 'https://localhost:9000' }, env, saved).token, undefined);
+    assert.equal(resolveTarget({ url: 'http://fn.localhost:9000' }, env, saved).token, undefined);
     assert.equal(resolveTarget({ url: 'http://127.0.0.1:9000/' }, env, saved).token, 'saved');
     assert.equal(resolveTarget({ token: 'flag' }, fromEnv, saved).token, 'flag');
     // Not a URL: a usage error naming where it came from (it was "cannot reach the platform").
