@@ -3,7 +3,7 @@
  * function's streamed body piped to the client under backpressure, and the same result made whole
  * for callers that need the whole body (the control plane's test invoke, async runs).
  */
-import { describeBytes, MAX_FRAME_BYTES, RESULT_OMITTED_HEADER, type ResponseStream, type StreamSink } from '../protocol/index.js';
+import { boundResultHeaders, describeBytes, MAX_FRAME_BYTES, RESULT_OMITTED_HEADER, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import type { BodyReader } from '../poolmgr/index.js';
 import type { InvocationResult } from './pool.js';
 
@@ -55,6 +55,18 @@ export function streamBody(body: BodyReader): ResponseStream {
  * function's instances allow).
  */
 export async function wholeResult(result: InvocationResult, keepBytes: number = MAX_FRAME_BYTES): Promise<InvocationResult> {
+  return withBoundHeaders(await whole(result, keepBytes));
+}
+
+/** Its headers within MAX_RESULT_HEADER_BYTES: what is kept or shown of a result is bounded whole, not only its body. */
+function withBoundHeaders(result: InvocationResult): InvocationResult {
+  const response = result.response;
+  if (response === null) return result;
+  const headers = boundResultHeaders(response.headers);
+  return headers === response.headers ? result : { ...result, response: { ...response, headers } };
+}
+
+async function whole(result: InvocationResult, keepBytes: number): Promise<InvocationResult> {
   if (result.response === null) return result;
   if (result.after === undefined) return result.response.body.byteLength > keepBytes ? omitted(result, result.response.body.byteLength) : result;
   let body: Uint8Array = result.response.body;

@@ -10,6 +10,32 @@ export const MAX_STORED_RESULT_BYTES = 256 * 1024;
 /** A test invoke's answer is shown, not stored: it keeps this much of a body (red team 10). */
 export const MAX_SHOWN_RESULT_BYTES = 6 * 1024 * 1024;
 export const RESULT_OMITTED_HEADER = 'x-fp-result-omitted';
+/**
+ * The headers of a result kept or shown whole (an async run's, a test invoke's) keep at most this
+ * many bytes (names and values); the rest are dropped, their count in RESULT_HEADERS_OMITTED_HEADER.
+ * The body's cap did not cover them: one anonymous async call of a function answering 900 headers
+ * of 64 KiB stored 59 MB, and each read of that run built a 59 MB answer (red team of 2026-12-05).
+ */
+export const MAX_RESULT_HEADER_BYTES = 64 * 1024;
+export const RESULT_HEADERS_OMITTED_HEADER = 'x-fp-result-headers-omitted';
+
+/** `headers` within MAX_RESULT_HEADER_BYTES, in order, with the count of those dropped (the same array when all fit). */
+export function boundResultHeaders<H extends readonly (readonly [string, string])[]>(headers: H): H | [string, string][] {
+  let total = 0;
+  for (const [name, value] of headers) total += name.length + value.length;
+  if (total <= MAX_RESULT_HEADER_BYTES) return headers;
+  let bytes = 0;
+  const kept: [string, string][] = [];
+  for (const [name, value] of headers) {
+    bytes += name.length + value.length;
+    if (bytes > MAX_RESULT_HEADER_BYTES) {
+      kept.push([RESULT_HEADERS_OMITTED_HEADER, String(headers.length - kept.length)]);
+      return kept;
+    }
+    kept.push([name, value]);
+  }
+  return kept;
+}
 
 /** What to print in place of a result's body that was not kept, or null when it was. */
 export function omittedResultNote(headers: Readonly<Record<string, string>> | undefined): string | null {

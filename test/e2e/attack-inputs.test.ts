@@ -418,6 +418,25 @@ describe('attack: async results kept by the platform (anyone may call a public f
     }
   });
 
+  it('a result\'s headers are kept up to 64 KiB, the count of those dropped in x-fp-result-headers-omitted (red team of 2026-12-05)', { timeout: 120_000 }, async () => {
+    // 200 headers of 8 KiB: 1.6 MB of headers with a 2-byte body (900 of 64 KiB stored 59 MB).
+    await createFunction(p.api, 'big-headers');
+    await upload(p.api, 'big-headers', { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "headers": {f"x-h{i:03d}": "v" * 8192 for i in range(200)}, "body": "ok"}') });
+    await deploy(p.api, 'big-headers');
+    const queued = (await (await fetch(`${p.url}/async/big-headers/`, { method: 'POST', body: 'x' })).json()) as { runId: string };
+    const run = await finished(queued.runId);
+    assert.equal(run.state, 'succeeded');
+    const headers = run.result?.headers ?? {};
+    const kept = Object.keys(headers).filter((h) => h.startsWith('x-h'));
+    assert.ok(kept.length > 0 && kept.length < 200, `${kept.length} of 200 headers kept`);
+    assert.ok(kept.reduce((n, h) => n + h.length + headers[h]!.length, 0) <= 64 * 1024);
+    assert.ok(Number(headers['x-fp-result-headers-omitted']) >= 200 - kept.length, String(headers['x-fp-result-headers-omitted']));
+    // The test invoke shows what is kept the same way.
+    const shown = await p.api.call('POST', '/functions/big-headers/invoke', {});
+    assert.equal(shown.status, 200);
+    assert.ok(Number((shown.body as { headers: Record<string, string> }).headers['x-fp-result-headers-omitted']) > 0);
+  });
+
   it('finished async runs go after the run retention, with their results, timelines and attempts', { timeout: 120_000 }, async () => {
     await createFunction(p.api, 'small-answer');
     await upload(p.api, 'small-answer', { 'main.py': py('def handler(event, context):', '    return "ok"') });
