@@ -9,7 +9,7 @@ import { newRunId } from './run-id.js';
 import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
-  declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
+  ATTEMPT_HEADER, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
   type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
@@ -296,7 +296,7 @@ export async function invokeDirect(deps: InvokeDeps, name: string, request: Dire
   if (deps.shuttingDown()) {
     done = finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false);
   } else {
-    const event = wireEvent(`/fn/${name}`, runId, request);
+    const event = wireEvent(`/fn/${name}`, runId, request, withRunHeaders(request.headers, runId, attempt));
     const opts = request.signal ? { signal: request.signal, attempt } : { attempt };
     // The whole body: a direct caller cannot take a stream (gateway/streamed.ts).
     done = finish(call, await wholeResult(await deps.pool.invoke(fn, event, opts), request.keepBodyBytes), true);
@@ -385,13 +385,18 @@ function trustedHeaders(view: ClientView, headers: Pairs): Pairs {
   return [...forwarded.filter(([key]) => key !== 'host'), ['host', view.host]];
 }
 
-function wireEvent(rootPath: string, runId: string, r: Omit<DirectRequest, 'signal'>): WireEvent {
+/** A direct run's headers with its run id and attempt (protocol/trigger-headers.ts), any earlier ones dropped. */
+function withRunHeaders(headers: Pairs, runId: string, attempt: number): Pairs {
+  return [...headers.filter(([k]) => k !== RUN_ID_HEADER && k !== ATTEMPT_HEADER), [RUN_ID_HEADER, runId], [ATTEMPT_HEADER, String(attempt)]];
+}
+
+function wireEvent(rootPath: string, runId: string, r: Omit<DirectRequest, 'signal'>, headers: Pairs = r.headers): WireEvent {
   return {
     method: r.method,
     path: r.path,
     rawQuery: r.rawQuery,
     query: queryPairs(r.rawQuery),
-    headers: r.headers,
+    headers,
     body: r.body,
     requestId: runId,
     rootPath,

@@ -1,7 +1,8 @@
 /**
  * The headers the platform sets on a verified webhook delivery (`x-fp-trigger-id`) and a cron tick
  * (`x-fp-trigger-id`, `x-fp-cron-tick`): a handler tells by them that the platform checked the
- * signature or fired the schedule, so they never come from a caller (red team 7). This module is
+ * signature or fired the schedule, so they never come from a caller (red team 7); and on every
+ * direct run (async, cron, webhook, test) its `x-fp-run-id` and `x-fp-attempt`. This module is
  * the one place that decides what counts as one.
  *
  * A name that reads as one once `_` is read as `-` counts too: WSGI's environ (`HTTP_X_FP_TRIGGER_ID`),
@@ -10,13 +11,22 @@
  */
 export const TRIGGER_ID_HEADER = 'x-fp-trigger-id';
 export const CRON_TICK_HEADER = 'x-fp-cron-tick';
+/**
+ * An async, cron, webhook or test run's id and attempt number, on the request the function gets:
+ * an ASGI/WSGI app has no `context`, and could not dedupe retried attempts on the run id as
+ * docs/api-invoke.md asks ("Delivery"; helper round of 2026-12-05). Set by the platform only.
+ */
+export const RUN_ID_HEADER = 'x-fp-run-id';
+export const ATTEMPT_HEADER = 'x-fp-attempt';
 
-/** `name` (lower case, as every header name on the platform is) is, or folds to, a trigger header. */
+const NAMES = new Set([TRIGGER_ID_HEADER, CRON_TICK_HEADER, RUN_ID_HEADER, ATTEMPT_HEADER]);
+const LENGTHS = new Set([...NAMES].map((n) => n.length));
+
+/** `name` (lower case, as every header name on the platform is) is, or folds to, one the platform sets. */
 export function isTriggerHeader(name: string): boolean {
-  // Lengths first: a request's other headers pay one comparison each.
-  if (name.length !== TRIGGER_ID_HEADER.length && name.length !== CRON_TICK_HEADER.length) return false;
-  const folded = name.replaceAll('_', '-');
-  return folded === TRIGGER_ID_HEADER || folded === CRON_TICK_HEADER;
+  // Lengths first: a request's other headers pay one lookup each.
+  if (!LENGTHS.has(name.length) || !name.startsWith('x') || (name[4] !== '-' && name[4] !== '_')) return false;
+  return NAMES.has(name.replaceAll('_', '-'));
 }
 
 /** The headers without any the platform sets itself (the same array when there is none, as in most calls). */

@@ -125,6 +125,32 @@ describe('async invocation (embedded platform)', () => {
     assert.deepEqual(listed.body.items.map((r: { runId: string; attempt: number; status: string }) => [r.runId, r.attempt, r.status]), [[a.runId, 3, 'succeeded']]);
   });
 
+  it('an ASGI app sees the run id and attempt as x-fp-run-id / x-fp-attempt, never a caller\'s', async () => {
+    const name = fnName('asgiretry');
+    await deployed(api, name, {
+      'main.py': py(
+        'from fastapi import FastAPI, Request',
+        'app = handler = FastAPI()  # the default entrypoint, main:handler, is the app',
+        '@app.post("/charge")',
+        'async def charge(request: Request):',
+        '    attempt = int(request.headers["x-fp-attempt"])',
+        '    if attempt < 2: raise RuntimeError("first attempt fails")',
+        '    return {"runId": request.headers["x-fp-run-id"], "attempt": attempt}',
+        '@app.get("/seen")',
+        'async def seen(request: Request):',
+        '    return {k: v for k, v in request.headers.items() if k.startswith("x-fp") or k.startswith("x_fp")}',
+      ),
+    });
+    const a = await fireAsync(platform.url, name, '{}', { 'x-fp-run-id': 'forged', 'x-fp-attempt': '9' }, '/charge');
+    assert.equal(a.status, 202);
+    const run = await settled(api, a.runId, 20_000);
+    assert.equal(run.state, 'succeeded');
+    assert.deepEqual(run.result.body, { runId: a.runId, attempt: 2 });
+    // A sync caller cannot make them up either.
+    const sync = await fetch(`${platform.url}/fn/${name}/seen`, { headers: { 'x-fp-run-id': 'forged', x_fp_attempt: '9' } });
+    assert.deepEqual(await sync.json(), {});
+  });
+
   it('honours a per-function retry policy: maxAttempts 1 fails after one attempt, dead-lettered', async () => {
     const name = fnName('once');
     const created = await deployed(api, name, { 'main.py': py('def handler(event, context):', '    raise RuntimeError(f"attempt {context.attempt} fails")') }, { retry: { maxAttempts: 1 } });
