@@ -20,12 +20,13 @@ export const RUN_ID_HEADER = 'x-fp-run-id';
 export const ATTEMPT_HEADER = 'x-fp-attempt';
 
 const NAMES = new Set([TRIGGER_ID_HEADER, CRON_TICK_HEADER, RUN_ID_HEADER, ATTEMPT_HEADER]);
-const LENGTHS = new Set([...NAMES].map((n) => n.length));
+const SHORTEST = Math.min(...[...NAMES].map((n) => n.length));
+const LONGEST = Math.max(...[...NAMES].map((n) => n.length));
 
 /** `name` (lower case, as every header name on the platform is) is, or folds to, one the platform sets. */
 export function isTriggerHeader(name: string): boolean {
-  // Lengths first: a request's other headers pay one lookup each.
-  if (!LENGTHS.has(name.length) || !name.startsWith('x') || (name[4] !== '-' && name[4] !== '_')) return false;
+  // The length and the first byte first: a request's other headers pay two comparisons each (the hot path).
+  if (name.length < SHORTEST || name.length > LONGEST || name.charCodeAt(0) !== 0x78 /* x */) return false;
   return NAMES.has(name.replaceAll('_', '-'));
 }
 
