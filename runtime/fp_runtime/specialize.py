@@ -16,7 +16,13 @@ import threading
 from . import capture, migration
 from .wsgi import WsgiApp, is_wsgi
 
-THREAD_STACK_BYTES = 2 * 1024 * 1024
+# A thread's stack is address space, not memory (the box's cgroup counts what is touched), yet
+# RLIMIT_AS counts it whole: at 2 MiB and no allowance, a 128Mi function started 64 threads (a
+# ThreadPoolExecutor of 200 failed) where the box allows 256 (helper round of 2026-12-05). 1 MiB
+# is ample for Python frames (3.11 runs Python-to-Python calls without C recursion; musl
+# builds run with less), and the stacks of THREAD_STACKS_ALLOWED threads come on top of the limit.
+THREAD_STACK_BYTES = 1024 * 1024
+THREAD_STACKS_ALLOWED = 128
 
 
 class Loaded:
@@ -65,9 +71,9 @@ def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     if memory_bytes <= 0:
         return
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
-    # routes on up to 40 threads. 2 MiB is ample for Python frames and keeps the limit usable.
+    # routes on up to 40 threads, thread pools fan out to hundreds: see THREAD_STACK_BYTES.
     threading.stack_size(THREAD_STACK_BYTES)
-    limit = _vm_size_bytes() + memory_bytes + reserve
+    limit = _vm_size_bytes() + memory_bytes + reserve + THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)

@@ -430,6 +430,22 @@ describe('out of memory', () => {
     for (const r of replies) assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
   });
 
+  test('threads do not use up the limit: a pool of 200 threads under 128 MiB (it stopped at 64)', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'import threading, time',
+        'from concurrent.futures import ThreadPoolExecutor',
+        'def handler(event, context):',
+        '    with ThreadPoolExecutor(max_workers=200) as pool:',
+        '        list(pool.map(lambda _: time.sleep(0.3), range(200)))',
+        '    return threading.stack_size()',
+      ),
+    });
+    await rt.specialize({ dir, memoryBytes: 128 * MiB });
+    const r = await rt.invoke();
+    assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
+  });
+
   test('allocating past the limit at import time is init_error and the process exits', async (t) => {
     const reply = await expectInitError(t, { 'main.py': py('DATA = b"x" * 500_000_000', 'def handler(e, c):', '    return 1') },
       'main:handler', 64 * MiB);

@@ -320,6 +320,18 @@ describe('waiting for the next call', () => {
     return [pid, ...children.flatMap(tree)];
   }
 
+  test('a box killed by SIGKILL (the OOM killer) ends its keeper by SIGKILL too, not in a traceback and exit 1', async (t) => {
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, SYNC) });
+    const [, inside] = tree(rt.pid); // the keeper's child: the box
+    if (inside === undefined) {
+      t.skip('no sandbox keeper here (not root)');
+      return;
+    }
+    process.kill(inside, 'SIGKILL');
+    assert.deepEqual(await rt.waitExit(15_000), { code: null, signal: 'SIGKILL' });
+  });
+
   test('an idle sync runtime waits in poll(), not recv(): reading its reply does not wake it', { skip: process.arch !== 'x64' }, async (t) => {
     // A reader blocked in recv() on a Unix stream socket is woken (and sleeps again) each time the
     // peer reads what it wrote, so every call cost the runtime a second wake-up while the gateway
