@@ -45,6 +45,8 @@ export interface PoolConfig {
   childEnv: Record<string, string>;
   /** Forward runtime stdout/stderr to our stderr (default: FP_DEBUG is set and not '0'). */
   debug: boolean;
+  /** Where a function's output outside its calls goes, bounded (poolmgr/host/function-output.ts); default: our stderr. Tests give their own. */
+  functionOutput?: (line: string) => void;
   /**
    * How runtimes are boxed (docs/security.md): 'auto' (default) is 'root' when the platform runs
    * as root, else 'userns'; 'off' runs user code unsandboxed and is only for --unsafe-no-sandbox.

@@ -16,6 +16,7 @@ import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec 
 import { openFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
+import { FunctionOutput, type OutputSink } from './function-output.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
@@ -57,9 +58,15 @@ export interface ProcessHostOptions {
   zygoteEntry?: string;
   /** Receives what runtimes write to stdout/stderr outside calls (debug forwarding, tests). */
   onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
+  /** Where a placed function's output outside calls goes, bounded (function-output.ts); default: our stderr. */
+  functionOutput?: OutputSink;
 }
 
 const STDERR_TAIL_BYTES = 4096;
+
+function writeStderr(line: string): void {
+  process.stderr.write(line);
+}
 const NO_STATS: RuntimeStats = {
   memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
 };
@@ -85,6 +92,8 @@ interface Runtime extends HostedRuntime {
   settleGone?: () => void;
   /** The function it was placed for (its uid is held while it lives). */
   placedFn: string | null;
+  /** Its output outside calls, once placed (function-output.ts). */
+  output?: FunctionOutput;
   alive: boolean;
   gone: Promise<void>;
   /** Set when it was placed as a template (docs/adr/0030-function-templates.md). */
@@ -335,6 +344,11 @@ export class ProcessHost implements RuntimeHost {
   private output(rt: Runtime, stream: 'stdout' | 'stderr', text: string): void {
     if (stream === 'stderr') rt.stderrTail = (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
     this.options.onOutput?.(rt, stream, text);
+    // With FP_DEBUG every runtime's output is forwarded whole already (prefixed by its pid).
+    if (rt.placedFn !== null && !this.options.debug) {
+      rt.output ??= new FunctionOutput(rt.placedFn, rt.pid, this.options.functionOutput ?? writeStderr);
+      rt.output.write(stream, text);
+    }
   }
 
   /** The one exit report of `rt` (the first call wins). */

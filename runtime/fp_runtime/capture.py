@@ -236,7 +236,13 @@ class _Proxy:
     def write(self, text):
         cap = _current.get()
         if cap is None or not cap.write(self._name, str(text)):
-            return self._real.write(text)
+            # Outside a call (a thread or task that outlived it): the host prints it in the
+            # platform's log (poolmgr/host/function-output.ts), a line at a time as a terminal
+            # shows it, not when a block buffer fills or the process ends.
+            n = self._real.write(text)
+            if "\n" in text:
+                self._real.flush()
+            return n
         return len(text)
 
     def flush(self):
@@ -292,6 +298,13 @@ class _LogHandler(logging.Handler):
     def emit(self, record):
         cap = _current.get()
         if cap is None or cap.done:
+            # Outside a call: to the process's stderr, which the host prints in the platform's
+            # log (it was dropped: a background loop's warnings went nowhere).
+            try:
+                sys.__stderr__.write(f"{record.levelname}:{self.format(record)}\n")
+                sys.__stderr__.flush()
+            except Exception:  # a bad format string, a closed stream: never the caller's failure
+                pass
             return
         try:
             msg = self.format(record)

@@ -1,0 +1,75 @@
+/**
+ * What a function prints outside its calls (a thread or a task that outlived the call) reaches the
+ * platform's own log, prefixed with the function, bounded per process (poolmgr/host/function-output.ts).
+ * It went nowhere unless FP_DEBUG was set, where uvicorn prints it (helper round of 2026-12-05).
+ * Real pool, real runtimes; the sink is the test's instead of the platform's stderr.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { PoolManager } from '../../poolmgr/index.js';
+import { OUTPUT_BYTES, FunctionOutput } from '../../poolmgr/host/function-output.js';
+import { ev, fnVersion, openPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
+
+const LATE = py(
+  'import logging, sys, threading, time',
+  'def later(tag):',
+  '    time.sleep(0.2)',
+  '    print(f"late print {tag}")',
+  '    logging.getLogger("bg").warning("late warning %s\\x1b[31m", tag)',
+  'def flood():',
+  '    for i in range(5000): print("flood line", i)',
+  'def handler(event, context):',
+  '    q = dict(event["query"])',
+  '    threading.Thread(target=flood if "flood" in q else later, args=() if "flood" in q else (q.get("tag", "x"),)).start()',
+  '    print("inside the call")',
+  '    return "ok"',
+);
+
+describe('a function\'s output outside its calls', () => {
+  let pool: PoolManager;
+  let dir: string;
+  const lines: string[] = [];
+  before(async () => {
+    pool = await openPool({ functionOutput: (line) => lines.push(line) });
+    dir = await writeFunction({ 'main.py': LATE });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('goes to the platform\'s log, prefixed with the function, control characters escaped; a call\'s own lines do not', async () => {
+    const fn = fnVersion(dir);
+    const result = await pool.invoke(fn, ev({ tag: 'a1' }));
+    assert.equal(result.error, null);
+    await until(() => lines.some((l) => l.includes('late warning a1')), 15_000, 'the late lines');
+    const mine = lines.filter((l) => l.startsWith(`[function ${fn.name} `));
+    assert.ok(mine.some((l) => / stdout, outside a call\] late print a1\n$/.test(l)), mine.join(''));
+    assert.ok(mine.some((l) => / stderr, outside a call\] WARNING:bg: late warning a1\\x1b\[31m\n$/.test(l)), mine.join(''));
+    assert.ok(!lines.some((l) => l.includes('inside the call')), 'a call\'s lines are its run\'s');
+  });
+
+  it('is bounded per process: a flood keeps its first lines and says how many it dropped', async () => {
+    const fn = fnVersion(dir);
+    const before = lines.length;
+    assert.equal((await pool.invoke(fn, ev({ flood: '1' }))).error, null);
+    await until(() => lines.slice(before).some((l) => l.includes('flood line')), 15_000, 'the flood');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const flood = lines.slice(before).filter((l) => l.includes('flood line'));
+    assert.ok(flood.length > 10 && flood.length < 5000, `${flood.length} lines of 5000 kept`);
+    const text = flood.reduce((n, l) => n + l.length - l.indexOf('] ') - 2, 0); // what the function wrote, without the prefixes
+    assert.ok(text <= OUTPUT_BYTES, `${flood.length} lines, ${text} bytes`);
+  });
+
+  it('says how many lines it dropped once the window is over', () => {
+    let now = 0;
+    const out: string[] = [];
+    const o = new FunctionOutput('f', 7, (l) => out.push(l), () => now);
+    o.write('stdout', 'x'.repeat(OUTPUT_BYTES - 10) + '\nkept\ndropped 1\ndropped 2\npartial');
+    assert.deepEqual(out.map((l) => l.slice(l.indexOf('] ') + 2, l.indexOf('] ') + 8)), ['xxxxxx', 'kept\n']);
+    now += 10_000;
+    o.write('stdout', ' line\n');
+    assert.match(out[2]!, /\[2 lines dropped: over 16 KiB in 10 s\]\n$/);
+    assert.match(out[3]!, /\] partial line\n$/);
+  });
+});
