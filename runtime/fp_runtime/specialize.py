@@ -93,6 +93,13 @@ def add_deps(site_dir: str) -> None:
     added = [p for p in sys.path if p not in before]
     at = next((i for i, p in enumerate(before) if p.endswith("site-packages")), len(before))
     sys.path[:] = before[:at] + added + before[at:]
+    # Processes the function starts get them too: `subprocess.run([sys.executable, "-m", tool])`,
+    # a declared package's command (its bin/), as in a virtualenv (helper round of 2026-12-05).
+    # There PYTHONPATH puts the site before the standard library (docs/dependencies.md).
+    os.environ["PYTHONPATH"] = os.pathsep.join([site_dir, *filter(None, [os.environ.get("PYTHONPATH")])])
+    bin_dir = os.path.join(site_dir, "bin")
+    if os.path.isdir(bin_dir):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *filter(None, [os.environ.get("PATH")])])
     rebind_optional_imports()
 
 

@@ -233,13 +233,16 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const dir = join(work, 'with-deps');
     mkdirSync(dir);
     writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-deps\n`);
-    writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return {"alpha": alpha.VALUE}\n');
+    // A process the function starts sees the dependencies too, as in a virtualenv (it had ModuleNotFoundError).
+    writeFileSync(join(dir, 'main.py'), 'import alpha, subprocess, sys\ndef handler(event, context):\n'
+      + '    child = subprocess.run([sys.executable, "-c", "import alpha; print(alpha.VALUE)"], capture_output=True, text=True)\n'
+      + '    return {"alpha": alpha.VALUE, "child": child.stdout.strip() or child.stderr[-300:]}\n');
     writeFileSync(join(dir, 'requirements.txt'), 'alpha\n');
     const d = await cli(['deploy', dir, '--json']);
     assert.equal(d.code, EXIT.OK, d.stdout + d.stderr);
     assert.match(d.stderr, /dependencies: (queued|resolving|installing|compiling)/);
     assert.deepEqual(json<{ deps: { state: string; packages: unknown[] } }>(d).deps, { ...json<{ deps: Record<string, unknown> }>(d).deps, state: 'ready', packages: [{ name: 'alpha', version: '1.0' }] });
-    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0', child: 'alpha-1.0' });
 
     // The failing deploy also changes a setting: refused on the way, it must leave the function as it was.
     const timeoutOf = async (): Promise<number | undefined> => json<{ function: { limits: Record<string, number> } }>(await cli(['functions', 'show', `${name}-deps`, '--json'])).function.limits['timeoutMs'];
@@ -254,7 +257,7 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.ok(!bad.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
     assert.match(bad.stderr, /No matching distribution found for no-such-package-here/);
     assert.match(bad.stderr, /\[DEPS_NOT_FOUND\]/);
-    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0' });
+    assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0', child: 'alpha-1.0' });
     assert.notEqual(timeoutBefore, 7000);
     assert.equal(await timeoutOf(), timeoutBefore);
     // Refused on a first deploy: the function was created, and the refusal says so.
