@@ -477,7 +477,7 @@ export class ApiClient {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/rollback`, { ...(version === undefined ? {} : { version }), ...(check ? {} : { check: false }) });
   }
 
-  listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
+  listRuns(query: { function?: string; status?: string; limit?: number; since?: number; until?: number; cursor?: string; trigger?: string }): Promise<{ items: ApiRun[]; nextCursor: string | null }> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
@@ -485,7 +485,7 @@ export class ApiClient {
   }
 
   /** `GET /runs?status=queued|running|retried|cancelled`: async runs in that state now (ADR 0068). */
-  listAsyncRuns(query: { function?: string; status: string; limit?: number; since?: number; until?: number; cursor?: string }): Promise<{ items: ApiAsyncRunSummary[]; nextCursor: string | null }> {
+  listAsyncRuns(query: { function?: string; status: string; limit?: number; since?: number; until?: number; cursor?: string; trigger?: string }): Promise<{ items: ApiAsyncRunSummary[]; nextCursor: string | null }> {
     return this.listRuns(query) as unknown as Promise<{ items: ApiAsyncRunSummary[]; nextCursor: string | null }>; // the same route: its answer for an async state
   }
 

@@ -10,7 +10,7 @@ import { clientOf, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { formatAgo, formatMs, indent, table } from '../output.js';
 import { terminalSafe } from '../terminal.js';
-import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, timelineDetailText } from '../../protocol/index.js';
+import { ASYNC_RUN_STATES, FUNCTION_NAME, omittedResultNote, RUN_STATUSES, RUN_TRIGGERS, timelineDetailText } from '../../protocol/index.js';
 
 /** Run ids are UUIDs; a function name never is (it would be a valid DNS label, but who does that?). */
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -80,8 +80,8 @@ function printList(ctx: Context, runs: ApiRun[], status?: string, where = ''): v
   }
   const now = ctx.now();
   ctx.out.line(table(
-    ['RUN ID', 'FUNCTION', 'VERSION', 'REQUEST', 'STATUS', 'START', 'DURATION', 'WHEN'],
-    runs.map((r) => [r.runId, r.function, r.version, requestText(r, 40), statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
+    ['RUN ID', 'FUNCTION', 'VERSION', 'TRIGGER', 'REQUEST', 'STATUS', 'START', 'DURATION', 'WHEN'],
+    runs.map((r) => [r.runId, r.function, r.version, r.trigger, requestText(r, 40), statusText(r), r.cold ? 'cold' : 'warm', formatMs(r.durationMs), formatAgo(r.startedAt, now)]),
   ));
 }
 
@@ -219,12 +219,17 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const since = str(args, 'since');
   const until = str(args, 'until');
   const cursor = str(args, 'cursor');
+  const trigger = str(args, 'trigger');
+  if (trigger !== undefined && !(RUN_TRIGGERS as readonly string[]).includes(trigger)) {
+    throw usageError(`--trigger must be one of ${RUN_TRIGGERS.join(', ')}, got ${JSON.stringify(trigger)}`);
+  }
   const now = ctx.now(); // one instant for both: `--since 2h --until 1h` is one hour
   const query = {
     ...(what.list ? { function: what.list } : {}), limit,
     ...(since !== undefined ? { since: parseWhen(since, now, 'since') } : {}),
     ...(until !== undefined ? { until: parseWhen(until, now, 'until') } : {}),
     ...(cursor !== undefined ? { cursor } : {}),
+    ...(trigger !== undefined ? { trigger } : {}),
   };
   // A state an unfinished async run is in has no run record: the API lists those runs from the
   // async run index, in their own shape (docs/adr/0068-listing-async-runs-by-state.md).
@@ -252,7 +257,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list recent runs, show one run (async: its state timeline), cancel or replay an async run',
-  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
+  usage: 'runs [name] [--status succeeded|failed|queued|running|retried|cancelled] [--trigger T] [--since WHEN] [--until WHEN] [--limit N] [--cursor C]   |   runs [show] <runId> [--writes]   |   runs cancel|replay <runId>',
   examples: [
     'runs my-fn --status failed',
     'runs my-fn --status queued',
@@ -272,6 +277,7 @@ export const runsCommand: Command = {
     limit: { type: 'string', short: 'n', value: 'N', description: 'at most N runs, newest first (default 20, at most 1000)' },
     since: { type: 'string', value: 'WHEN', description: 'only runs started since then: 10m, 2h, 1d, 1w ago, or an ISO 8601 time / Unix ms' },
     until: { type: 'string', value: 'WHEN', description: 'only runs started before then (as --since)' },
+    trigger: { type: 'string', value: 'T', description: `only runs of this trigger (${RUN_TRIGGERS.join(', ')})` },
     cursor: { type: 'string', value: 'C', description: 'the next page: the cursor the previous list named (--json: nextCursor)' },
     writes: { type: 'boolean', description: "with a run id: only what the run wrote through its data binding, per collection" },
   },

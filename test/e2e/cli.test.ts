@@ -207,7 +207,13 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     });
     assert.ok(items.every((r) => r.function === name && r.status === 'succeeded'));
     const table = await cli(['runs', name, '--limit', '2']);
-    assert.match(table.stdout, /RUN ID\s+FUNCTION\s+VERSION\s+REQUEST\s+STATUS/);
+    assert.match(table.stdout, /RUN ID\s+FUNCTION\s+VERSION\s+TRIGGER\s+REQUEST\s+STATUS/);
+    assert.match(table.stdout, /\shttp\s+(GET|POST) \//, 'each run says what started it');
+    const cron = await cli(['runs', name, '--trigger', 'cron']);
+    assert.deepEqual([cron.code, cron.stdout.trim()], [EXIT.OK, 'No runs yet.']);
+    const http = json<{ items: { trigger: string }[] }>(await cli(['runs', name, '--trigger', 'http', '--json'])).items;
+    assert.ok(http.length > 0 && http.every((r) => r.trigger === 'http'));
+    assert.equal((await cli(['runs', name, '--trigger', 'nope'])).code, EXIT.USAGE);
     assert.match(table.stdout, /\s(GET|POST) \/\s/, 'each run says what was called');
     const detail = await cli(['runs', items[items.length - 1]!.runId]);
     assert.equal(detail.code, EXIT.OK);
