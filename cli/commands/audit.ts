@@ -8,8 +8,11 @@ import { AUDIT_ACTIONS } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 
 
-function detailText(detail: Record<string, unknown>): string {
-  const text = Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+/** An entry's detail as `key=value` pairs; a time (`expiresAt`, any `…At` in ms) as ISO 8601 UTC, as the WHEN column (it printed 1804220376480). */
+export function detailText(detail: Record<string, unknown>): string {
+  const value = (k: string, v: unknown): string => typeof v === 'string' ? v
+    : typeof v === 'number' && k.endsWith('At') && Number.isFinite(v) && v > 0 ? `${new Date(v).toISOString().slice(0, 19)}Z` : JSON.stringify(v);
+  const text = Object.entries(detail).map(([k, v]) => `${k}=${value(k, v)}`).join(' ');
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

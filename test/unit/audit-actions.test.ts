@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { AUDIT_ACTIONS } from '../../protocol/index.js';
 import { DEPLOY_ACTIONS } from '../../controlplane/store/types.js';
 import { EXIT } from '../../cli/errors.js';
+import { detailText } from '../../cli/commands/audit.js';
 import { ROOT, runCli } from '../helpers/cli-harness.js';
 
 function sources(dir: string): string[] {
@@ -30,5 +31,10 @@ describe('audit actions', () => {
     const r = await runCli(['audit', '--action', 'deploys', '--url', 'http://127.0.0.1:1', '--token', 'fpa_x']);
     assert.equal(r.code, EXIT.USAGE, r.stderr);
     assert.match(r.stderr, /--action must be one of .*deploy, rollback/);
+  });
+
+  it('prints a time in an entry\'s detail as ISO 8601, not epoch milliseconds', () => {
+    assert.equal(detailText({ role: 'viewer', expiresAt: 1804220376480 }), 'role=viewer expiresAt=2027-03-05T04:19:36Z');
+    assert.equal(detailText({ count: 3, expiresAt: null }), 'count=3 expiresAt=null');
   });
 });
