@@ -190,7 +190,7 @@ describe('runtime/validate.py', () => {
     // A module of no known distribution: no name guessed from it (a guess can be another project on PyPI).
     assert.match(bare.warnings.find((w) => w.file === 'lib/util.py')!.message, /imports 'undeclared_pkg_x', .*: add the package that provides it to requirements\.txt$/);
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
-    const declared = await check({ ...files, 'requirements.txt': 'Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:00\n', 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
+    const declared = await check({ ...files, 'requirements.txt': `Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:${'0'.repeat(64)}\n`, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);
     // A distribution not installed here, named `python-<module>` (python-slugify provides slugify): no warning.
     const prefixed = await check({ 'main.py': 'import slugify\nimport magic\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'python-slugify==8.0.4\npython-magic\n' }, 'main:handler');
@@ -223,8 +223,9 @@ describe('runtime/validate.py', () => {
     ].join('\n');
     const report = await check({ 'main.py': 'import bs4\nimport httpx\n\ndef handler(e, c):\n    pass\n', 'pyproject.toml': pyproject }, 'main:handler');
     assert.deepEqual(report.dependencies?.problems, []);
+    // As the builder hands them to pip: parsed and written out again (specifiers in packaging's order).
     assert.deepEqual(report.dependencies?.declared.map((d) => d.requirement), [
-      'bs4>=0.0.2,<0.0.3', 'httpx>=0.27,<0.28', 'pydantic[email]>=2.5,<3', 'old ; python_version < "3.12"',
+      'bs4<0.0.3,>=0.0.2', 'httpx<0.28,>=0.27', 'pydantic[email]<3,>=2.5', 'old; python_version < "3.12"',
     ]);
     assert.deepEqual(report.warnings, [], 'its imports are declared');
     const git = await check({ 'main.py': 'def handler(e, c):\n    pass\n', 'pyproject.toml': '[tool.poetry.dependencies]\nx = {git = "https://example.com/x.git"}\n' }, 'main:handler');
