@@ -19,7 +19,7 @@ KNOWN = {
     "pyyaml": ["yaml"], "pillow": ["PIL"], "beautifulsoup4": ["bs4"], "scikit-learn": ["sklearn"],
     "scikit-image": ["skimage"], "python-dateutil": ["dateutil"], "opencv-python": ["cv2"],
     "opencv-python-headless": ["cv2"], "protobuf": ["google"], "attrs": ["attr", "attrs"], "pyjwt": ["jwt"],
-    "psycopg2-binary": ["psycopg2"], "psycopg-binary": ["psycopg"], "python-dotenv": ["dotenv"],
+    "psycopg2-binary": ["psycopg2"], "psycopg-binary": ["psycopg_binary"], "python-dotenv": ["dotenv"],
     "python-multipart": ["multipart", "python_multipart"], "pymongo": ["pymongo", "bson", "gridfs"],
     "pycryptodome": ["Crypto"], "pyopenssl": ["OpenSSL"], "mysqlclient": ["MySQLdb"], "dnspython": ["dns"],
     "websocket-client": ["websocket"], "email-validator": ["email_validator"], "ruamel-yaml": ["ruamel"],
@@ -29,7 +29,13 @@ KNOWN = {
     "faiss-cpu": ["faiss"], "tensorflow-cpu": ["tensorflow"], "torch": ["torch"], "docx2txt": ["docx2txt"],
     "python-docx": ["docx"], "python-pptx": ["pptx"], "pymupdf": ["fitz"], "pypdf2": ["PyPDF2"],
 }
-_SUGGEST = {module: dist for dist, modules in KNOWN.items() for module in modules}
+# Module -> the requirement to advise, where KNOWN read backwards would advise wrong: psycopg's C
+# build is the `binary` extra (psycopg-binary ships only `psycopg_binary`, not `psycopg`: a
+# deploy following that advice failed with ModuleNotFoundError, apps round 4), msgpack-python is
+# msgpack's abandoned old name, and `google` is a namespace many distributions share (None: no
+# distribution is named).
+ADVICE = {"psycopg": "psycopg[binary]", "msgpack": "msgpack", "google": None}
+_SUGGEST = {**{module: dist for dist, modules in KNOWN.items() for module in modules}, **ADVICE}
 
 # Names whose use needs a package the code never imports itself: FastAPI parses forms with
 # python-multipart, and without it the app fails at import ('Form data requires

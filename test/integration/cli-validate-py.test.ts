@@ -206,6 +206,19 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
   });
 
+  it('advises a requirement that provides the module: psycopg[binary] for psycopg (psycopg-binary does not)', async () => {
+    const main = { 'main.py': 'import psycopg\nimport google.protobuf\n\ndef handler(e, c):\n    pass\n' };
+    const bare = await check(main, 'main:handler');
+    assert.match(bare.warnings.find((w) => w.line === 1)!.message, /imports 'psycopg', .*: add 'psycopg\[binary\]' to requirements\.txt$/);
+    // `google` is a namespace of many distributions: none is named.
+    assert.match(bare.warnings.find((w) => w.line === 2)!.message, /imports 'google', .*: add the package that provides it to requirements\.txt$/);
+    // psycopg-binary ships psycopg_binary only (apps round 4: validate said ready, the deploy failed at the import).
+    const binary = await check({ ...main, 'requirements.txt': 'psycopg-binary==3.2.3\nprotobuf\n' }, 'main:handler');
+    assert.deepEqual(binary.warnings.map((w) => w.line), [1]);
+    const extra = await check({ ...main, 'requirements.txt': 'psycopg[binary]==3.2.3\nprotobuf\n' }, 'main:handler');
+    assert.deepEqual(extra.warnings, []);
+  });
+
   it('a src layout: modules under src/ (no src/__init__.py) are the function\'s own by their names without src.', async () => {
     const files = { 'src/shop/__init__.py': '', 'src/shop/prices.py': 'PRICE = 1\n', 'src/shop/api.py': 'import shop\nfrom shop.prices import PRICE\n\ndef handler(e, c):\n    return PRICE\n' };
     const report = await check(files, 'src.shop.api:handler');
