@@ -185,12 +185,12 @@ describe('runtime/validate.py', () => {
     // Nothing declared: what the runtime lacks, reached from main.py only, is a warning.
     const bare = await check(files, 'main:handler');
     const missing = (r: PyReport): string[] => r.warnings.map((w) => `${w.file}:${w.line}`).sort();
-    assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/util.py:2', 'main.py:2']);
+    assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/deeper.py:2', 'lib/util.py:2', 'main.py:2']);
     assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /imports 'PIL', a third-party module .* no declared requirement names: add 'pillow' to requirements\.txt$/);
     // A module of no known distribution: no name guessed from it (a guess can be another project on PyPI).
     assert.match(bare.warnings.find((w) => w.file === 'lib/util.py')!.message, /imports 'undeclared_pkg_x', .*: add the package that provides it to requirements\.txt$/);
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
-    const declared = await check({ ...files, 'requirements.txt': `Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:${'0'.repeat(64)}\n`, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
+    const declared = await check({ ...files, 'requirements.txt': `Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:${'0'.repeat(64)}\nPyYAML\n`, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);
     // A distribution not installed here, named `python-<module>` (python-slugify provides slugify): no warning.
     const prefixed = await check({ 'main.py': 'import slugify\nimport magic\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'python-slugify==8.0.4\npython-magic\n' }, 'main:handler');
@@ -200,10 +200,19 @@ describe('runtime/validate.py', () => {
     // sqlalchemy comes with flask-sqlalchemy, which cannot be told without installing it: said, as a maybe.
     assert.deepEqual(missing(worded), ['main.py:3']);
     assert.match(worded.warnings[0]!.message, /if one of the declared packages brings it as a dependency of its own, nothing is missing\)$/);
-    assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['beautifulsoup4', 'pyproject.toml', null]]);
+    assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['pyyaml', 'requirements.txt', 3], ['beautifulsoup4', 'pyproject.toml', null]]);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
+  });
+
+  it("counts what the runtime declares as provided, not the tests' packages its venv may hold (apps round 4, F4)", async () => {
+    // All importable here (setup.sh installs runtime/requirements-dev.txt into the runtime's venv),
+    // none where only the runtime's declared packages are (npm start, the images).
+    const main = { 'main.py': 'import requests, yaml, jinja2, flask, pytest\nimport fastapi, pydantic, starlette, anyio, msgpack, pymongo, bson\n\ndef handler(e, c):\n    pass\n' };
+    const report = await check(main, 'main:handler');
+    assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]).sort(), ['flask', 'jinja2', 'pytest', 'requests', 'yaml']);
+    assert.match(report.warnings.find((w) => w.message.includes("'yaml'"))!.message, /add 'pyyaml' to requirements\.txt/);
   });
 
   it('advises a requirement that provides the module: psycopg[binary] for psycopg (psycopg-binary does not)', async () => {
