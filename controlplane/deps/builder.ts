@@ -40,8 +40,8 @@ export interface BuildRequest {
 }
 
 /**
- * Runs the build. Everything it says (the log as it comes, the stored log, the error message) is
- * passed through `credentialRedactor` here, at the one door build output comes in by: the index
+ * Runs the build. Everything it says goes through the `credentialRedactor` made here: the log line
+ * by line as it comes (`build`'s `note`, so the stored log too) and the error message. The index
  * URLs are on pip's command line in the box, and what runs there (pip reading a smuggled
  * `-r /proc/self/cmdline`, red team 4 F4; a build script, sdists allowed) can print them.
  */
@@ -53,7 +53,8 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
 
 /**
  * Hides credentials in build output: the password of any `scheme://user:password@` (pip's own
- * `****`), and the user info of the platform's index URLs wherever it shows, decoded or not.
+ * `****`), and the user info of the platform's index URLs (a password, or a token as the user
+ * name) wherever it shows, decoded or not.
  * Works on whole lines; a chunk cut inside a URL is not matched, so the caller feeds it lines.
  */
 export function credentialRedactor(urls: readonly (string | null)[]): (text: string) => string {
@@ -65,7 +66,9 @@ export function credentialRedactor(urls: readonly (string | null)[]): (text: str
     } catch {
       continue;
     }
-    for (const secret of [parsed.password, parsed.username && parsed.password ? `${parsed.username}:${parsed.password}` : '']) {
+    // `https://TOKEN@host/simple`: a user name with no password is the secret itself.
+    const userInfo = parsed.password === '' ? [parsed.username] : [parsed.password, `${parsed.username}:${parsed.password}`];
+    for (const secret of userInfo) {
       if (secret.length < 4) continue; // a one-letter "password" would star every such letter of the log
       secrets.add(secret);
       try {

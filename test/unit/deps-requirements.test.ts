@@ -115,6 +115,7 @@ describe('build output', () => {
     assert.equal(redact('token S3CRET/TOKEN and S3CRET%2FTOKEN\n'), 'token **** and ****\n');
     assert.equal(redact('Looking in indexes: https://u:p@other.example/simple\n'), 'Looking in indexes: https://u:****@other.example/simple\n');
     assert.equal(redact('http://plain.example/simple a:b@c\n'), 'http://plain.example/simple a:b@c\n');
+    assert.equal(credentialRedactor(['https://glpat-TOKEN123@git.example/simple'])('from https://glpat-TOKEN123@git.example/simple\n'), 'from https://****@git.example/simple\n');
     const started = Date.now();
     redact(`://${'a'.repeat(200_000)}:${'b'.repeat(200_000)}`);
     assert.ok(Date.now() - started < 500, 'linear on hostile text');
