@@ -82,6 +82,7 @@ export interface PyReport {
 export interface PyRequirement {
   /** Normalized distribution name. */
   name: string;
+  /** The requirement as the builder hands it to pip: parsed and written out again, with its checked `--hash` options. */
   requirement: string;
   file: string;
   line: number | null;

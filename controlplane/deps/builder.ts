@@ -39,16 +39,71 @@ export interface BuildRequest {
   onOutput?(text: string): void;
 }
 
+/**
+ * Runs the build. Everything it says goes through the `credentialRedactor` made here: the log line
+ * by line as it comes (`build`'s `note`, so the stored log too) and the error message. The index
+ * URLs are on pip's command line in the box, and what runs there (pip reading a smuggled
+ * `-r /proc/self/cmdline`, red team 4 F4; a build script, sdists allowed) can print them.
+ */
 export async function runBuild(opts: DepsOptions, request: BuildRequest): Promise<BuildOutcome> {
+  const redact = credentialRedactor([opts.indexUrl, ...opts.extraIndexUrls]);
+  const outcome = await build(opts, request, redact);
+  return outcome.error === null ? outcome : { ...outcome, error: { ...outcome.error, message: redact(outcome.error.message) } };
+}
+
+/**
+ * Hides credentials in build output: the password of any `scheme://user:password@` (pip's own
+ * `****`), and the user info of the platform's index URLs (a password, or a token as the user
+ * name) wherever it shows, decoded or not.
+ * Works on whole lines; a chunk cut inside a URL is not matched, so the caller feeds it lines.
+ */
+export function credentialRedactor(urls: readonly (string | null)[]): (text: string) => string {
+  const secrets = new Set<string>();
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url ?? '');
+    } catch {
+      continue;
+    }
+    // `https://TOKEN@host/simple`: a user name with no password is the secret itself.
+    const userInfo = parsed.password === '' ? [parsed.username] : [parsed.password, `${parsed.username}:${parsed.password}`];
+    for (const secret of userInfo) {
+      if (secret.length < 4) continue; // a one-letter "password" would star every such letter of the log
+      secrets.add(secret);
+      try {
+        secrets.add(decodeURIComponent(secret));
+      } catch {
+        // not percent-encoded validly: the raw form is enough
+      }
+    }
+  }
+  const known = [...secrets].sort((a, b) => b.length - a.length);
+  return (text) => {
+    // Anchored on `://`, the user info bounded by `/`, `@` and whitespace: linear on any text.
+    let out = text.replace(/:\/\/([^\s/@:]*):([^\s/@]*)@/g, '://$1:****@');
+    for (const secret of known) out = out.split(secret).join('****');
+    return out;
+  };
+}
+
+async function build(opts: DepsOptions, request: BuildRequest, redact: (text: string) => string): Promise<BuildOutcome> {
   if (opts.sandbox === 'pod') {
     return failed('DEPS_BUILD_FAILED', 'per-function dependencies are not available on the Kubernetes runtime host yet: install them into the runtime image (docs/kubernetes.md)', '');
   }
   const boxed = opts.sandbox !== 'off';
   const staging = await makeStaging(opts.root, randomBytes(6).toString('hex'), opts.sandbox === 'root' ? opts.builderUid : null);
   let log = '';
-  const note = (text: string): void => {
-    log = (log + text).slice(-LOG_TAIL_CHARS);
-    request.onOutput?.(text);
+  // Whole lines only, redacted (runBuild): what the build prints reaches the log line by line.
+  let partial = '';
+  const note = (text: string, end = false): void => {
+    const whole = partial + text;
+    const upTo = end ? whole.length : whole.lastIndexOf('\n') + 1;
+    partial = whole.slice(upTo);
+    if (upTo === 0) return;
+    const clean = redact(whole.slice(0, upTo));
+    log = (log + clean).slice(-LOG_TAIL_CHARS);
+    request.onOutput?.(clean);
   };
   let proxy: EgressProxy | null = null;
   // pip reports an index it could not reach through a proxy as "no matching distribution": the proxy knows better.
@@ -89,6 +144,7 @@ export async function runBuild(opts: DepsOptions, request: BuildRequest): Promis
     try {
       ran = await runProcess(opts, args, { ...request, ...(watch !== null ? { signal: watch.signal } : {}) }, note);
     } finally {
+      note('', true);
       watch?.stop();
       await cgroups?.release(leaf);
     }

@@ -11,9 +11,14 @@ export const DEPS_FILES = ['requirements.txt', 'pyproject.toml'] as const;
 
 /** PEP 508 name at the start of a requirement. */
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?/;
-// `--hash` options after whitespace. A lookbehind, not `\s+--hash`: that form tried every position
-// of a run of spaces to its end, quadratic on the event loop (red team 8: 200 KB of spaces, 12 s).
-const HASH_OPTION = /(?<=\s)--hash[=\s]+\S+/g;
+/** The value of a `--hash` option, as pip checks it. */
+const HASH_VALUE = /^(?:sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$/;
+// Controls but tab, and the Unicode line separators, as runtime/fp_deps/requirements.py CONTROL:
+// one inside a requirement made the rest of it a line of pip options (red team 4, F4).
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/;
+// Python's str.split(): the words pip splits a line into (a split on a class, linear: the lookbehind
+// pattern before it was written so after `\s+--hash` went quadratic, red team 8).
+const WORD_BREAK = /[\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 /** The declaration files among `files`, in DEPS_FILES order. */
 export function depsFilesOf<F extends { path: string }>(files: readonly F[]): F[] {
@@ -51,10 +56,24 @@ export function checkRequirementsTxt(text: string): number {
   return count;
 }
 
-/** Why the platform refuses one requirement, or null when it is acceptable. */
+/**
+ * Why the platform refuses one requirements.txt requirement, or null when it is acceptable: the
+ * builder's rules (fp_deps/requirements.py `check`) short of parsing PEP 508, which the builder does.
+ */
 export function requirementProblem(text: string): string | null {
-  const bare = text.replace(HASH_OPTION, '').trim();
-  if (bare.startsWith('-')) return `options are not allowed (${bare.split(/\s/)[0]}): the platform chooses the index and installs wheels by name`;
+  const control = CONTROL.exec(text);
+  if (control !== null) return `${JSON.stringify(text.trim())} holds a control character (${JSON.stringify(control[0])}): one requirement, on one line`;
+  const words = text.split(WORD_BREAK).filter((w) => w !== '');
+  const at = words.findIndex((w) => w.startsWith('-'));
+  const bare = words.slice(0, at < 0 ? words.length : at).join(' ');
+  const options = at < 0 ? [] : words.slice(at);
+  while (options.length > 0) {
+    const option = options.shift()!;
+    const value = option === '--hash' && options.length > 0 ? options.shift()! : option.startsWith('--hash=') ? option.slice('--hash='.length) : null;
+    if (value === null) return `options are not allowed (${option.split('=')[0]}): only \`--hash\` options may follow a requirement in requirements.txt; the platform chooses the index and installs wheels by name`;
+    if (!HASH_VALUE.test(value)) return `${JSON.stringify(value)} is not a hash pip checks (--hash=sha256:<64 hex digits>)`;
+  }
+  if (bare === '') return 'hash options without a requirement';
   if (bare.includes('://') || /^[.~/]/.test(bare) || /^[A-Za-z0-9._-]+\s*@/.test(bare)) {
     return `${JSON.stringify(bare)}: URLs, direct references and paths are not allowed; name a package from the index`;
   }

@@ -1,7 +1,8 @@
 """One dependency build, run by runtime/deps_build.py inside the builder's box as an unprivileged
 uid (docs/dependencies.md, "The build"):
 
-  1. read the declared requirements from <work>/input (requirements.py);
+  1. read the declared requirements from <work>/input (requirements.py) and write pip's input,
+     requirements.in, from them as parsed and written out again, never their declared text;
   2. resolve them with pip against the platform's index options, wheels only unless the platform
      allows sdists, constrained to the runtime's own pins (runtime/requirements.txt), and turn
      pip's report into a lock: `name==version --hash=sha256:…` per package, sorted, with the

@@ -1,6 +1,7 @@
 """`validate`'s import check (docs/dependencies.md, "validate"): the third-party imports of the
 entrypoint's module and of the bundle's modules it imports (transitively) must be provided by
-the runtime's own packages or by a declared requirement; anything else is a warning.
+the runtime's declared packages (provided.py: not whatever this interpreter can import) or by a
+declared requirement; anything else is a warning.
 
 Which modules a declared distribution provides: its `top_level.txt` or RECORD when it is
 installed here, else a table of well-known names that differ (PyYAML → yaml, Pillow → PIL, …),
@@ -8,18 +9,17 @@ else the normalized name with `-` as `_` (also without a `python-` / `py` prefix
 relative imports and the bundle's own modules are followed, never reported.
 """
 import ast
-import importlib.util
 import sys
 import unicodedata
 
-from . import requirements
+from . import provided as runtime_provided, requirements
 
 # Distribution (normalized) -> top-level modules, where they differ from the name.
 KNOWN = {
     "pyyaml": ["yaml"], "pillow": ["PIL"], "beautifulsoup4": ["bs4"], "scikit-learn": ["sklearn"],
     "scikit-image": ["skimage"], "python-dateutil": ["dateutil"], "opencv-python": ["cv2"],
     "opencv-python-headless": ["cv2"], "protobuf": ["google"], "attrs": ["attr", "attrs"], "pyjwt": ["jwt"],
-    "psycopg2-binary": ["psycopg2"], "psycopg-binary": ["psycopg"], "python-dotenv": ["dotenv"],
+    "psycopg2-binary": ["psycopg2"], "psycopg-binary": ["psycopg_binary"], "python-dotenv": ["dotenv"],
     "python-multipart": ["multipart", "python_multipart"], "pymongo": ["pymongo", "bson", "gridfs"],
     "pycryptodome": ["Crypto"], "pyopenssl": ["OpenSSL"], "mysqlclient": ["MySQLdb"], "dnspython": ["dns"],
     "websocket-client": ["websocket"], "email-validator": ["email_validator"], "ruamel-yaml": ["ruamel"],
@@ -29,7 +29,13 @@ KNOWN = {
     "faiss-cpu": ["faiss"], "tensorflow-cpu": ["tensorflow"], "torch": ["torch"], "docx2txt": ["docx2txt"],
     "python-docx": ["docx"], "python-pptx": ["pptx"], "pymupdf": ["fitz"], "pypdf2": ["PyPDF2"],
 }
-_SUGGEST = {module: dist for dist, modules in KNOWN.items() for module in modules}
+# Module -> the requirement to advise, where KNOWN read backwards would advise wrong: psycopg's C
+# build is the `binary` extra (psycopg-binary ships only `psycopg_binary`, not `psycopg`: a
+# deploy following that advice failed with ModuleNotFoundError, apps round 4), msgpack-python is
+# msgpack's abandoned old name, and `google` is a namespace many distributions share (None: no
+# distribution is named).
+ADVICE = {"psycopg": "psycopg[binary]", "msgpack": "msgpack", "google": None}
+_SUGGEST = {**{module: dist for dist, modules in KNOWN.items() for module in modules}, **ADVICE}
 
 # Names whose use needs a package the code never imports itself: FastAPI parses forms with
 # python-multipart, and without it the app fails at import ('Form data requires
@@ -178,12 +184,8 @@ def undeclared(trees: dict, files, entry_file, declared_names):
                                         "(NFD, as macOS may write names): Python on the platform looks for the composed "
                                         "name and will not find it; rename the file, typing its name again"})
             continue
-        try:
-            spec = importlib.util.find_spec(top)  # top-level only: finding a spec runs nothing
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None:
-            continue  # the runtime's own packages have it
+        if top in runtime_provided.listed():
+            continue  # the runtime's declared packages have it, wherever the platform is installed
         reported.add((top, rel))
         why = _IMPLIED_WHY.get(top)
         what = f"uses {why}, which needs {top!r}" if why is not None else f"imports {top!r}"

@@ -2,11 +2,14 @@
 dependencies` (or, without them, Poetry's `[tool.poetry.dependencies]`), at the root of its folder
 (docs/dependencies.md, "Declaring").
 
-Only requirement specifiers are accepted (`name[extras] <specifier> ; marker`), each optionally
-followed by `--hash=sha256:…` options (pip-compile's output). Refused with the line: global
-options (`-r`, `-c`, `-e`, `--index-url`, …: the platform chooses the index), URLs and direct
-references (`name @ https://…`, `git+…`), and local paths. The control plane makes the same
-first check (controlplane/deps/requirements.ts) so an upload fails at once; the builder and
+Only requirement specifiers are accepted (`name[extras] <specifier> ; marker`), in requirements.txt
+each optionally followed by `--hash=sha256:…` options (pip-compile's output); a pyproject.toml
+string is a PEP 508 requirement and nothing else. Refused with the line: global options (`-r`,
+`-c`, `-e`, `--index-url`, …: the platform chooses the index), URLs and direct references
+(`name @ https://…`, `git+…`), local paths, and control characters (a line break inside one
+requirement is a second line of pip input). What the builder hands pip is rebuilt from the parsed
+requirement and the checked hashes (`check`), never the declared text. The control plane makes the
+same first check (controlplane/deps/requirements.ts) so an upload fails at once; the builder and
 `validate` use this module.
 """
 import functools
@@ -14,9 +17,13 @@ import re
 
 FILES = ("requirements.txt", "pyproject.toml")
 NAME = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-# After whitespace, by a lookbehind: `\s+--hash` tried every position of a run of spaces to its end
-# (quadratic; red team 8). The same rule as controlplane/deps/requirements.ts.
-HASH_OPTION = re.compile(r"(?<=\s)--hash[=\s]+\S+")
+# The value of a `--hash` option, as pip checks it (the algorithms pip allows, hex of their length).
+HASH_VALUE = re.compile(r"^(?:sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$")
+# C0 and C1 controls but tab, and the Unicode line and paragraph separators: every character
+# str.splitlines (pip's reading of its input) ends a line at, and every other control. One such
+# character inside a requirement made the rest of it a line of pip options: `--hash=\n-r/proc/self/cmdline`
+# printed the index's credentials into the build log (red team 4, F4).
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class BadRequirement(Exception):
@@ -46,24 +53,62 @@ def _packaging():
     return Requirement, InvalidRequirement
 
 
-def check(text: str, file: str, line):
-    """The requirement `text` (hash options allowed) as (name, text), or BadRequirement."""
-    bare = HASH_OPTION.sub("", text).strip()
-    if bare.startswith("-"):
-        raise BadRequirement(file, line, f"options are not allowed ({bare.split()[0]}): the platform chooses the index and installs wheels by name")
+def check(text: str, file: str, line, hashes: bool = True):
+    """The requirement `text` as (name, line for pip), or BadRequirement. `hashes`: `--hash`
+    options may follow it (requirements.txt; a pyproject.toml string is PEP 508 only). The line for
+    pip is the parsed requirement written out again, plus the checked hashes: nothing of the
+    declared text reaches pip's input unparsed."""
+    bad = CONTROL.search(text)
+    if bad is not None:
+        raise BadRequirement(file, line, f"{text.strip()!r} holds a control character ({bad.group(0)!r}): one requirement, on one line")
+    bare, digests = _split_options(text, file, line, hashes)
     if "://" in bare or bare.startswith((".", "/", "~")) or re.match(r"^[A-Za-z0-9._-]+\s*@", bare):
         raise BadRequirement(file, line, f"{bare!r}: URLs, direct references and paths are not allowed; name a package from the index")
     Requirement, InvalidRequirement = _packaging()
-    if Requirement is not None:
-        try:
-            req = Requirement(bare)
-        except InvalidRequirement as err:
-            raise BadRequirement(file, line, f"{bare!r} is not a valid requirement: {err}") from None
-        return normalize(req.name), text.strip()
-    match = NAME.match(bare)
-    if match is None:
-        raise BadRequirement(file, line, f"{bare!r} is not a valid requirement")
-    return normalize(match.group(1)), text.strip()
+    if Requirement is None:  # validate without pip: the name is all it needs
+        match = NAME.match(bare)
+        if match is None:
+            raise BadRequirement(file, line, f"{bare!r} is not a valid requirement")
+        return normalize(match.group(1)), " ".join([bare, *(f"--hash={d}" for d in digests)])
+    try:
+        req = Requirement(bare)
+    except InvalidRequirement as err:
+        raise BadRequirement(file, line, f"{bare!r} is not a valid requirement: {err}") from None
+    if req.url:
+        raise BadRequirement(file, line, f"{bare!r}: URLs, direct references and paths are not allowed; name a package from the index")
+    written = str(req)
+    # pip reads a line of its input as the requirement up to the first word starting with `-` (the
+    # options after it), strips ` #` comments, joins a line ending in `\` with the next and expands
+    # `${VAR}`: a requirement written out again must hold none of those. Unreachable from a valid
+    # requirement without the controls refused above (a marker's quoted value is the only free
+    # text, and a ` -` in it is an option word already): kept so the rule does not rest on that.
+    if any(w.startswith("-") for w in written.split()) or " #" in written or "${" in written or written.endswith("\\"):
+        raise BadRequirement(file, line, f"{bare!r} cannot be handed to pip as one requirement")
+    return normalize(req.name), " ".join([written, *(f"--hash={d}" for d in digests)])
+
+
+def _split_options(text: str, file: str, line, hashes: bool):
+    """(requirement, [hash values]) of a requirement line. Words are split as pip splits them: the
+    requirement ends at the first word starting with `-`, and every word after it must be a
+    `--hash` option (`--hash=v` or `--hash v`) with a valid value; any other option is refused."""
+    words = text.split()
+    at = next((i for i, w in enumerate(words) if w.startswith("-")), len(words))
+    bare, rest, digests = " ".join(words[:at]), words[at:], []
+    while rest:
+        option = rest.pop(0)
+        if hashes and option == "--hash" and rest:
+            value = rest.pop(0)
+        elif hashes and option.startswith("--hash="):
+            value = option[len("--hash="):]
+        else:
+            where = "only `--hash` options may follow a requirement in requirements.txt" if hashes else "a pyproject.toml requirement takes no options"
+            raise BadRequirement(file, line, f"options are not allowed ({option.split('=')[0]}): {where}; the platform chooses the index and installs wheels by name")
+        if not HASH_VALUE.match(value):
+            raise BadRequirement(file, line, f"{value!r} is not a hash pip checks (--hash=sha256:<64 hex digits>)")
+        digests.append(value.lower())
+    if not bare:
+        raise BadRequirement(file, line, "hash options without a requirement" if digests else "an empty requirement")
+    return bare, digests
 
 
 def parse_requirements_txt(source: str, file: str = "requirements.txt"):
@@ -100,7 +145,7 @@ def parse_pyproject(source: str, file: str = "pyproject.toml"):
         deps = project.get("dependencies") or []
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
             raise BadRequirement(file, None, "[project] dependencies must be a list of strings")
-        return [(*check(d, file, None), None) for d in deps]
+        return [(*check(d, file, None, hashes=False), None) for d in deps]
     poetry = ((data.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
     if not isinstance(poetry, dict):
         raise BadRequirement(file, None, "[tool.poetry.dependencies] must be a table")
@@ -110,7 +155,7 @@ def parse_pyproject(source: str, file: str = "pyproject.toml"):
             continue
         text = poetry_requirement(name, spec, file)
         if text is not None:
-            out.append((*check(text, file, None), None))
+            out.append((*check(text, file, None, hashes=False), None))
     return out
 
 

@@ -185,12 +185,12 @@ describe('runtime/validate.py', () => {
     // Nothing declared: what the runtime lacks, reached from main.py only, is a warning.
     const bare = await check(files, 'main:handler');
     const missing = (r: PyReport): string[] => r.warnings.map((w) => `${w.file}:${w.line}`).sort();
-    assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/util.py:2', 'main.py:2']);
+    assert.deepEqual(missing(bare), ['lib/deeper.py:1', 'lib/deeper.py:2', 'lib/util.py:2', 'main.py:2']);
     assert.match(bare.warnings.find((w) => w.file === 'main.py')!.message, /imports 'PIL', a third-party module .* no declared requirement names: add 'pillow' to requirements\.txt$/);
     // A module of no known distribution: no name guessed from it (a guess can be another project on PyPI).
     assert.match(bare.warnings.find((w) => w.file === 'lib/util.py')!.message, /imports 'undeclared_pkg_x', .*: add the package that provides it to requirements\.txt$/);
     // Declared by distribution name (Pillow provides PIL, beautifulsoup4 provides bs4).
-    const declared = await check({ ...files, 'requirements.txt': 'Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:00\n', 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
+    const declared = await check({ ...files, 'requirements.txt': `Pillow>=10  # images\nundeclared-pkg-x==1.0 --hash=sha256:${'0'.repeat(64)}\nPyYAML\n`, 'pyproject.toml': '[project]\nname = "x"\ndependencies = ["beautifulsoup4"]\n' }, 'main:handler');
     assert.deepEqual(missing(declared), []);
     // A distribution not installed here, named `python-<module>` (python-slugify provides slugify): no warning.
     const prefixed = await check({ 'main.py': 'import slugify\nimport magic\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'python-slugify==8.0.4\npython-magic\n' }, 'main:handler');
@@ -200,10 +200,32 @@ describe('runtime/validate.py', () => {
     // sqlalchemy comes with flask-sqlalchemy, which cannot be told without installing it: said, as a maybe.
     assert.deepEqual(missing(worded), ['main.py:3']);
     assert.match(worded.warnings[0]!.message, /if one of the declared packages brings it as a dependency of its own, nothing is missing\)$/);
-    assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['beautifulsoup4', 'pyproject.toml', null]]);
+    assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['pyyaml', 'requirements.txt', 3], ['beautifulsoup4', 'pyproject.toml', null]]);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
+  });
+
+  it("counts what the runtime declares as provided, not the tests' packages its venv may hold (apps round 4, F4)", async () => {
+    // All importable here (setup.sh installs runtime/requirements-dev.txt into the runtime's venv),
+    // none where only the runtime's declared packages are (npm start, the images).
+    const main = { 'main.py': 'import requests, yaml, jinja2, flask, pytest\nimport fastapi, pydantic, starlette, anyio, msgpack, pymongo, bson\n\ndef handler(e, c):\n    pass\n' };
+    const report = await check(main, 'main:handler');
+    assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]).sort(), ['flask', 'jinja2', 'pytest', 'requests', 'yaml']);
+    assert.match(report.warnings.find((w) => w.message.includes("'yaml'"))!.message, /add 'pyyaml' to requirements\.txt/);
+  });
+
+  it('advises a requirement that provides the module: psycopg[binary] for psycopg (psycopg-binary does not)', async () => {
+    const main = { 'main.py': 'import psycopg\nimport google.protobuf\n\ndef handler(e, c):\n    pass\n' };
+    const bare = await check(main, 'main:handler');
+    assert.match(bare.warnings.find((w) => w.line === 1)!.message, /imports 'psycopg', .*: add 'psycopg\[binary\]' to requirements\.txt$/);
+    // `google` is a namespace of many distributions: none is named.
+    assert.match(bare.warnings.find((w) => w.line === 2)!.message, /imports 'google', .*: add the package that provides it to requirements\.txt$/);
+    // psycopg-binary ships psycopg_binary only (apps round 4: validate said ready, the deploy failed at the import).
+    const binary = await check({ ...main, 'requirements.txt': 'psycopg-binary==3.2.3\nprotobuf\n' }, 'main:handler');
+    assert.deepEqual(binary.warnings.map((w) => w.line), [1]);
+    const extra = await check({ ...main, 'requirements.txt': 'psycopg[binary]==3.2.3\nprotobuf\n' }, 'main:handler');
+    assert.deepEqual(extra.warnings, []);
   });
 
   it('a src layout: modules under src/ (no src/__init__.py) are the function\'s own by their names without src.', async () => {
@@ -223,8 +245,9 @@ describe('runtime/validate.py', () => {
     ].join('\n');
     const report = await check({ 'main.py': 'import bs4\nimport httpx\n\ndef handler(e, c):\n    pass\n', 'pyproject.toml': pyproject }, 'main:handler');
     assert.deepEqual(report.dependencies?.problems, []);
+    // As the builder hands them to pip: parsed and written out again (specifiers in packaging's order).
     assert.deepEqual(report.dependencies?.declared.map((d) => d.requirement), [
-      'bs4>=0.0.2,<0.0.3', 'httpx>=0.27,<0.28', 'pydantic[email]>=2.5,<3', 'old ; python_version < "3.12"',
+      'bs4<0.0.3,>=0.0.2', 'httpx<0.28,>=0.27', 'pydantic[email]<3,>=2.5', 'old; python_version < "3.12"',
     ]);
     assert.deepEqual(report.warnings, [], 'its imports are declared');
     const git = await check({ 'main.py': 'def handler(e, c):\n    pass\n', 'pyproject.toml': '[tool.poetry.dependencies]\nx = {git = "https://example.com/x.git"}\n' }, 'main:handler');

@@ -8,14 +8,14 @@
  * stopped by the host's measure.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runBuild } from '../../controlplane/deps/builder.js';
 import { BUILD_TASKS, type DepsOptions } from '../../controlplane/deps/types.js';
-import { Cgroups, defaultPoolConfig, resolveSandbox } from '../../poolmgr/index.js';
+import { Cgroups, resolveSandbox } from '../../poolmgr/index.js';
+import { builderOptions as options, hostileSdist } from '../helpers/deps-builder.js';
 
 const MIB = 1024 * 1024;
 const mode = resolveSandbox('auto');
@@ -58,26 +58,6 @@ const FILLER = [
   'get_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _attack',
   '',
 ].join('\n');
-
-/** <name>-1.0.tar.gz in <dir>/links, an sdist whose build backend is its own backend.py. */
-function hostileSdist(dir: string, name: string, backend: string): void {
-  const src = join(dir, 'src', `${name}-1.0`);
-  mkdirSync(src, { recursive: true });
-  writeFileSync(join(src, 'pyproject.toml'), '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n');
-  writeFileSync(join(src, 'backend.py'), backend);
-  writeFileSync(join(src, 'PKG-INFO'), `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`);
-  execFileSync('tar', ['czf', join(dir, 'links', `${name}-1.0.tar.gz`), '-C', join(dir, 'src'), `${name}-1.0`]);
-}
-
-function options(dir: string, cgroups: DepsOptions['cgroups'], maxBytes: number): DepsOptions {
-  const pool = defaultPoolConfig();
-  return {
-    root: join(dir, 'root'), pythonPath: pool.pythonPath, runtimeDir: dirname(pool.runtimeEntry),
-    path: pool.childEnv['PATH'] ?? '/usr/bin:/bin', sandbox: mode, builderUid: 599999,
-    indexUrl: null, extraIndexUrls: [], findLinks: join(dir, 'links'), allowSdist: true, caFile: null, allowHosts: [],
-    timeoutMs: 90_000, maxBytes, memoryBytes: 256 * MIB, concurrency: 1, keepMs: 3_600_000, cgroups,
-  };
-}
 
 function build(opts: DepsOptions, requirement: string): ReturnType<typeof runBuild> {
   return runBuild(opts, { input: new Map([['requirements.txt', Buffer.from(`${requirement}\n`)]]), scope: 'hostile', onPhase: () => {} });

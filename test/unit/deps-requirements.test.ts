@@ -1,9 +1,47 @@
 /** Declared dependencies (issue 10): the upload-time check of requirements.txt and the platform's deps options. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { credentialRedactor } from '../../controlplane/deps/builder.js';
 import { checkRequirementsTxt, depsFilesOf, requirementProblem } from '../../controlplane/deps/requirements.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { isPlatformError } from '../../protocol/index.js';
+import { repoPath, repoRoot } from '../helpers/runtime-process.js';
+
+const HASH = '8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254';
+/**
+ * Red team 4, F4: a pyproject.toml string whose `--hash=` swallowed a line break, the next line a
+ * pip option (`\x1f` kept pip's first line valid); the builder wrote it whole into pip's input.
+ */
+const SMUGGLED = [
+  `six==1.16.0 --hash=sha256:${HASH} --hash=sha256:00\x1f--hash=\n-r/proc/self/cmdline`,
+  `six==1.16.0 --hash=sha256:${HASH} --hash=sha256:00\x1f--hash=\n--no-binary=:all:`,
+  'six ; python_version == "\n-r/proc/self/cmdline"',
+  'six ; python_version == " -r/proc/self/cmdline"',
+  'six\u2028-r/proc/self/cmdline',
+  'six\x00',
+  `six --hash=sha256:${HASH} --no-binary=:all:`,
+  'six --hash=sha256:00',
+  `six --hash=sha256:${HASH} -r/proc/self/cmdline`,
+];
+
+/** runtime/fp_deps/requirements.py `check` on each text, on the runtime's interpreter: [name, line for pip] or the refusal. */
+function pythonCheck(texts: readonly string[], hashes: boolean): (string[] | string)[] {
+  const script = [
+    'import json, sys',
+    'sys.path.insert(0, sys.argv[1])',
+    'from fp_deps.requirements import BadRequirement, check',
+    'def one(t):',
+    '    try:',
+    '        return list(check(t, "f", 1, sys.argv[2] == "1"))',
+    '    except BadRequirement as err:',
+    '        return err.reason',
+    'print(json.dumps([one(t) for t in json.loads(sys.stdin.read())]))',
+  ].join('\n');
+  const out = execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script, repoPath('runtime'), hashes ? '1' : '0'], { input: JSON.stringify(texts), encoding: 'utf8' });
+  return JSON.parse(out) as (string[] | string)[];
+}
 
 describe('requirements.txt at upload', () => {
   it('accepts specifiers, extras, markers, comments, continuations and per-line hashes', () => {
@@ -38,9 +76,49 @@ describe('requirements.txt at upload', () => {
     }
   });
 
+  it('refuses control characters and any option but a valid --hash after a requirement (red team 4, F4)', () => {
+    for (const text of SMUGGLED) assert.notEqual(requirementProblem(text), null, JSON.stringify(text));
+    assert.equal(requirementProblem(`six==1.16.0 --hash sha256:${HASH} --hash=sha256:${HASH}`), null);
+    assert.equal(requirementProblem(`--hash=sha256:${HASH}`), 'hash options without a requirement');
+    // A form feed or a lone \r ends a line as it does for pip: each part is a line of its own.
+    assert.throws(() => checkRequirementsTxt('six\f--no-binary=:all:\n'), (err: unknown) => isPlatformError(err) && err.details['line'] === 2);
+    assert.throws(() => checkRequirementsTxt('six ; python_version == "\x1f -r/etc/passwd"\n'), (err: unknown) => isPlatformError(err) && err.code === 'DEPS_REQUIREMENT_INVALID');
+  });
+
+  it('the builder refuses the same, and hands pip the parsed requirement, not the declared text', () => {
+    const refused = pythonCheck(SMUGGLED, true);
+    refused.forEach((r, i) => assert.equal(typeof r, 'string', `${JSON.stringify(SMUGGLED[i])} -> ${JSON.stringify(r)}`));
+    assert.deepEqual(pythonCheck([
+      `Six == 1.16.0 \t --hash sha256:${HASH.toUpperCase()}`,
+      'uvicorn[standard]==0.30.0 ; python_version >= "3.9"',
+    ], true), [
+      ['six', `Six==1.16.0 --hash=sha256:${HASH}`],
+      ['uvicorn', 'uvicorn[standard]==0.30.0; python_version >= "3.9"'],
+    ]);
+    // A pyproject.toml string is PEP 508 and nothing else: no options, hashes included.
+    const pyproject = pythonCheck([`six==1.16.0 --hash=sha256:${HASH}`, 'six==1.16.0'], false);
+    assert.match(String(pyproject[0]), /a pyproject\.toml requirement takes no options/);
+    assert.deepEqual(pyproject[1], ['six', 'six==1.16.0']);
+  });
+
   it('finds the declaration files at the root only', () => {
     const files = [{ path: 'pyproject.toml' }, { path: 'lib/requirements.txt' }, { path: 'requirements.txt' }, { path: 'main.py' }];
     assert.deepEqual(depsFilesOf(files).map((f) => f.path), ['requirements.txt', 'pyproject.toml']);
+  });
+});
+
+describe('build output', () => {
+  it('never shows the index credentials: any URL\'s password, and the platform\'s index user info anywhere', () => {
+    const redact = credentialRedactor(['https://ci-reader:S3CRET%2FTOKEN@pypi.example/simple', null, 'http://plain.example/simple']);
+    const cmdline = 'python\x00-m\x00pip\x00--index-url\x00https://ci-reader:S3CRET%2FTOKEN@pypi.example/simple\x00-r\x00/build/requirements.in\n';
+    assert.equal(redact(cmdline), cmdline.replace('S3CRET%2FTOKEN', '****'));
+    assert.equal(redact('token S3CRET/TOKEN and S3CRET%2FTOKEN\n'), 'token **** and ****\n');
+    assert.equal(redact('Looking in indexes: https://u:p@other.example/simple\n'), 'Looking in indexes: https://u:****@other.example/simple\n');
+    assert.equal(redact('http://plain.example/simple a:b@c\n'), 'http://plain.example/simple a:b@c\n');
+    assert.equal(credentialRedactor(['https://glpat-TOKEN123@git.example/simple'])('from https://glpat-TOKEN123@git.example/simple\n'), 'from https://****@git.example/simple\n');
+    const started = Date.now();
+    redact(`://${'a'.repeat(200_000)}:${'b'.repeat(200_000)}`);
+    assert.ok(Date.now() - started < 500, 'linear on hostile text');
   });
 });
 
