@@ -137,8 +137,8 @@ export interface RuntimeHost {
    */
   retireTemplate?(rt: HostedRuntime): void;
   stats(rt: HostedRuntime): RuntimeStats;
-  /** Files the runtime's box holds open, for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
-  openFiles?(rt: HostedRuntime): number;
+  /** Files the runtime's box holds (descriptors and mapped files), for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
+  heldFiles?(rt: HostedRuntime): Promise<number>;
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages. */
   lastOutput(rt: HostedRuntime): string;
   /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */
