@@ -61,7 +61,7 @@ export interface ProcessHostOptions {
 
 const STDERR_TAIL_BYTES = 4096;
 const NO_STATS: RuntimeStats = {
-  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
+  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksPeak: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
 };
 
 interface Runtime extends HostedRuntime {

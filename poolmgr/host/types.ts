@@ -91,6 +91,11 @@ export interface RuntimeStats {
   /** Processes and threads in the box now, and the limit. */
   tasks: number | null;
   tasksLimit: number | null;
+  /**
+   * The most processes and threads the box had at once (cgroup `pids.peak`; null on a kernel without
+   * it, or unmeasured): under its limit, a refused fork was the platform's total's doing, not the box's.
+   */
+  tasksPeak: number | null;
   /** How often a fork or thread creation was refused at the limit (cumulative). */
   tasksLimitHits: number;
   /** How often the kernel killed a process of the box for memory (cumulative). */
