@@ -556,7 +556,7 @@ function headLength(response: WireResponse): number {
  * DATA_BACKEND_UNAVAILABLE from the runtime, the text is the function's exception too (it may have
  * wrapped the proxy's error in its own words): shown like the others, only when verbose.
  */
-const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT', ...RUNTIME_PLATFORM_CODES]);
+const FUNCTION_TEXT_CODES: ReadonlySet<ErrorCode> = new Set(['FUNCTION_ERROR', 'FUNCTION_INIT_FAILED', 'FUNCTION_BAD_RESPONSE', 'FUNCTION_PROCESS_LIMIT', 'PLATFORM_PROCESS_LIMIT', ...RUNTIME_PLATFORM_CODES]);
 
 /**
  * What an HTTP client may see about a failure. By default, for the function's own failures, the

@@ -620,7 +620,10 @@ export class Instance implements ProcessListener {
 
   /**
    * Names the limit behind a failure: an out-of-memory report says which limit, and a call that
-   * failed while the box refused forks or threads at its task limit is FUNCTION_PROCESS_LIMIT.
+   * failed while the box refused forks or threads at its task limit is FUNCTION_PROCESS_LIMIT;
+   * refused while the box never reached its limit, the platform's total was (every workspace's
+   * boxes together): PLATFORM_PROCESS_LIMIT, with no class, the platform's failure, not the
+   * function's (red team of 2026-12-06; docs/adr/0088-workspace-task-share.md).
    */
   private classify(error: InvocationError): InvocationError {
     if (error.code === 'FUNCTION_OUT_OF_MEMORY') return { ...error, message: this.memoryMessage(error.message) };
@@ -628,6 +631,12 @@ export class Instance implements ProcessListener {
     const stats = this.proc.stats();
     if (stats.tasksLimitHits <= this.tasksLimitHits) return error;
     this.tasksLimitHits = stats.tasksLimitHits;
+    if (stats.tasksPeak !== null && stats.tasksLimit !== null && stats.tasksPeak < stats.tasksLimit) {
+      return {
+        ...error, code: 'PLATFORM_PROCESS_LIMIT', class: null,
+        message: `the platform's processes and threads, all functions together, were at their total: a fork or thread start was refused while the function had at most ${stats.tasksPeak} of its ${stats.tasksLimit}: ${error.message}`,
+      };
+    }
     return {
       ...error, code: 'FUNCTION_PROCESS_LIMIT', class: 'process_limit',
       message: `the function reached its limit of ${stats.tasksLimit ?? '?'} processes and threads (a fork or thread start was refused): ${error.message}`,

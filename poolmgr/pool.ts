@@ -87,8 +87,9 @@ export class PoolManager implements InstanceOwner {
   /** Fast path from the caller's FunctionVersion object to its group, without building the key. */
   private readonly byFn = new WeakMap<FunctionVersion, FunctionGroup>();
   private reaper: NodeJS.Timeout | undefined;
-  /** performance.now() of the open-file table's last check (reap). */
+  /** performance.now() of the open-file table's last check (reap), and whether one is reading the boxes' files now. */
   private fileTableCheckedAt = 0;
+  private fileTableChecking = false;
   private closing: Promise<void> | null = null;
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
@@ -628,31 +629,38 @@ export class PoolManager implements InstanceOwner {
   /**
    * While the host's open-file table is more than half full, stops the runtime holding the most of
    * it in the workspace holding the most, when that is at least a tenth (poolmgr/file-table.ts):
-   * its calls fail with FUNCTION_FILE_LIMIT.
+   * its calls fail with FUNCTION_FILE_LIMIT. The boxes' files are read off the event loop (a box
+   * may map tens of thousands), one box after another; the next check starts after this one ends.
    */
-  private guardFileTable(): void {
+  private async guardFileTable(): Promise<void> {
     const table = (this.config.fileTable ?? fileTable)();
     if (table === null || table.allocated * 2 < table.max) return;
-    // Owner: the workspace of the function a runtime serves (a generic one serves none: its own).
-    const holders = [...this.processes].map((p) => {
+    const holders: { of: RuntimeProcess; owner: string; files: number }[] = [];
+    for (const p of [...this.processes]) {
+      // Owner: the workspace of the function a runtime serves (a generic one serves none: its own).
       const listener = p.listener;
       const owner = listener instanceof Instance ? `w:${workspaceOfKey(listener.group.fn.name)}` : `r:${p.pid}`;
-      return { of: p, owner, files: p.openFiles() ?? 0 };
-    });
+      holders.push({ of: p, owner, files: await p.heldFiles() ?? 0 });
+    }
     const top = overFileShare(table, holders);
-    if (top === null) return;
+    if (top === null || this.closing !== null) return;
     top.of.kill({
       code: 'FUNCTION_FILE_LIMIT', class: 'process_limit', type: 'TooManyOpenFiles',
-      message: `the instance's processes held ${top.files} open files (its workspace ${top.ownerFiles}), while the host's table (${table.max}) was more than half full and the workspace held more than a tenth of it: the instance was stopped so the host's other processes can still open files`,
+      message: `the instance's processes held ${top.files} files, open or mapped (its workspace ${top.ownerFiles}), while the host's table (${table.max}) was more than half full and the workspace held more than a tenth of it: the instance was stopped so the host's other processes can still open files`,
     });
   }
 
   /** Retires instances idle for idleTimeoutMs, least recently preferred first, keeping minWarm. */
   private reap(): void {
     const now = performance.now();
-    if (now - this.fileTableCheckedAt >= FILE_TABLE_CHECK_MS) {
-      this.fileTableCheckedAt = now;
-      this.guardFileTable();
+    if (!this.fileTableChecking && now - this.fileTableCheckedAt >= FILE_TABLE_CHECK_MS) {
+      this.fileTableChecking = true;
+      void this.guardFileTable().catch(() => {
+        // a host that cannot tell (reads fail as "gone"): nothing to stop
+      }).finally(() => {
+        this.fileTableChecking = false;
+        this.fileTableCheckedAt = performance.now();
+      });
     }
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);

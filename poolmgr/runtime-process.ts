@@ -91,9 +91,9 @@ export class RuntimeProcess {
     return this.host.stats(this.rt);
   }
 
-  /** Files its box's processes hold open (poolmgr/file-table.ts); null when its host cannot tell. */
-  openFiles(): number | null {
-    return this.host.openFiles?.(this.rt) ?? null;
+  /** Files its box's processes hold, open or mapped (poolmgr/file-table.ts); null when its host cannot tell. */
+  async heldFiles(): Promise<number | null> {
+    return await this.host.heldFiles?.(this.rt) ?? null;
   }
 
   private pending: Buffer[] = [];

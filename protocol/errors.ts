@@ -194,6 +194,7 @@ export const ERRORS = {
   DATA_TOO_MANY_CURSORS: { status: 429, component: 'function', title: 'The bound database has as many cursors open as it may: read them to the end or close them before opening more.' },
   STORAGE_FULL: { status: 507, component: 'controlplane', title: "The platform's state directory has no space left; nothing of the request was kept." },
   FUNCTION_FILE_LIMIT: { status: 502, component: 'function', title: "The instance held more of the host's open files than any box may while the host ran short; it was stopped." },
+  PLATFORM_PROCESS_LIMIT: { status: 503, component: 'platform', title: "The platform's processes and threads, all functions together, were at their total: a fork or thread start of the function was refused under its own limit. Retry in a moment." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

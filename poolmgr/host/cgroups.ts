@@ -22,7 +22,10 @@
  * (functions × instances), the workspace's other leaves rebalanced right after, off the call path):
  * a function with many busy instances shares the CPU with a function with one instead of starving
  * it (probe finding 5), and a tenant spreading its load over many functions gets one share, not
- * one per function (red team of 2026-12-04).
+ * one per function (red team of 2026-12-04). With a total of tasks, a workspace's leaves together
+ * get at most seven eighths of it, the same way: each leaf's pids.max is the tasks limit, or the
+ * workspace's share over its instances when that is less, so one workspace never takes the tasks
+ * the others' threads need (red team of 2026-12-06; docs/adr/0088-workspace-task-share.md).
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
@@ -46,7 +49,7 @@ export interface CgroupOptions {
   /**
    * Processes and threads of all the instances together (the platform directory's pids.max): with
    * 256 per instance and no total, a tenant's instances reached 40 % of the host's pid_max
-   * (red team of 2026-12-05). Unset: no total.
+   * (red team of 2026-12-05). Unset: no total, and no workspace share of it (`workspaceTasksMax`).
    */
   totalTasksMax?: number;
   /** CPU weight of every function (v1 cpu.shares scale: 1024 = one CPU's fair share). */
@@ -93,6 +96,8 @@ export class Cgroups {
   private readonly socketsAccountable: boolean;
   /** The leaf (directory name in every hierarchy) of each runtime, and leaves made ahead for the next ones. */
   private readonly leaves = new Map<string, string>();
+  /** The pids.max written to a placed runtime's leaf when it is not the tasks limit (its workspace's share). */
+  private readonly leafTasks = new Map<string, number>();
   private readonly stock: string[] = [];
   private leafSeq = 0;
   private refilling = false;
@@ -248,8 +253,40 @@ export class Cgroups {
     }
     const [file, value] = this.cpuWeight(functions.size, siblings.size);
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
+    // Written from here, at once (the box cannot: its pids directory is not bound in); the
+    // workspace's other leaves get theirs with their CPU weight, right after.
+    this.writeTasks(rid, this.tasksOf(functions));
     if (siblings.size > 1 || functions.size > 1) this.rebalanceSoon(workspace);
     return ops;
+  }
+
+  /**
+   * The most tasks all of one workspace's boxes may have: the total less an eighth, as the
+   * instances' reserve (docs/adr/0088-workspace-task-share.md); undefined without a total.
+   */
+  workspaceTasksMax(): number | undefined {
+    const total = this.options.totalTasksMax;
+    return total === undefined ? undefined : total - Math.max(1, Math.ceil(total / 8));
+  }
+
+  /** pids.max of each leaf of a workspace with these functions' instances: the tasks limit, or an even part of the workspace's share. */
+  private tasksOf(functions: Map<string, Set<string>>): number {
+    const share = this.workspaceTasksMax();
+    if (share === undefined) return this.options.tasksMax;
+    let instances = 0;
+    for (const siblings of functions.values()) instances += siblings.size;
+    return Math.max(1, Math.min(this.options.tasksMax, Math.floor(share / Math.max(1, instances))));
+  }
+
+  /** Writes a placed runtime's pids.max when it changes (a leaf starts at the tasks limit). */
+  private writeTasks(rid: string, tasks: number): void {
+    if ((this.leafTasks.get(rid) ?? this.options.tasksMax) === tasks) return;
+    try {
+      writeFileSync(`${this.roots['pids'] ?? this.roots['unified']!}/${this.leaf(rid)}/pids.max`, String(tasks));
+      this.leafTasks.set(rid, tasks);
+    } catch {
+      // the runtime is going away
+    }
   }
 
   stats(rid: string): RuntimeStats {
@@ -258,7 +295,7 @@ export class Cgroups {
       const usec = keyed(`${leaf}/cpu.stat`, 'usage_usec');
       return {
         memoryBytes: num(`${leaf}/memory.current`), memoryLimitBytes: num(`${leaf}/memory.max`),
-        tasks: num(`${leaf}/pids.current`), tasksLimit: num(`${leaf}/pids.max`),
+        tasks: num(`${leaf}/pids.current`), tasksLimit: num(`${leaf}/pids.max`), tasksPeak: num(`${leaf}/pids.peak`),
         tasksLimitHits: keyed(`${leaf}/pids.events`, 'max') ?? 0,
         oomKills: keyed(`${leaf}/memory.events`, 'oom_kill') ?? 0,
         cpuNs: usec === null ? null : usec * 1000,
@@ -272,7 +309,7 @@ export class Cgroups {
     return {
       memoryBytes: num(`${mem}/memory.usage_in_bytes`),
       memoryLimitBytes: limit !== null && limit < 2 ** 62 ? limit : null,
-      tasks: num(`${pids}/pids.current`), tasksLimit: num(`${pids}/pids.max`),
+      tasks: num(`${pids}/pids.current`), tasksLimit: num(`${pids}/pids.max`), tasksPeak: num(`${pids}/pids.peak`),
       tasksLimitHits: keyed(`${pids}/pids.events`, 'max') ?? 0,
       oomKills: keyed(`${mem}/memory.oom_control`, 'oom_kill') ?? 0,
       cpuNs: num(`${acct}/cpuacct.usage`),
@@ -335,6 +372,7 @@ export class Cgroups {
   async release(rid: string): Promise<void> {
     const fnName = this.placed.get(rid);
     this.placed.delete(rid);
+    this.leafTasks.delete(rid);
     if (fnName !== undefined) {
       const workspace = workspaceOfKey(fnName);
       const functions = this.byWorkspace.get(workspace);
@@ -355,7 +393,7 @@ export class Cgroups {
     return this.version === 'v2' ? ['cpu.weight', String(sharesToWeight(shares))] : ['cpu.shares', String(shares)];
   }
 
-  /** Gives every instance of the workspace's functions its even share of the workspace's weight, after this turn. */
+  /** Gives every instance of the workspace's functions its even share of the workspace's weight (and tasks), after this turn. */
   private rebalanceSoon(workspace: string): void {
     if (this.rebalancing.has(workspace)) return;
     this.rebalancing.add(workspace);
@@ -364,6 +402,7 @@ export class Cgroups {
       const functions = this.byWorkspace.get(workspace);
       if (functions === undefined) return;
       const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
+      const tasks = this.tasksOf(functions);
       for (const siblings of functions.values()) {
         const [file, value] = this.cpuWeight(functions.size, siblings.size);
         for (const rid of siblings) {
@@ -372,6 +411,7 @@ export class Cgroups {
           } catch {
             // the runtime is going away
           }
+          this.writeTasks(rid, tasks);
         }
       }
     });

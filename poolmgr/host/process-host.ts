@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
-import { openFiles } from '../file-table.js';
+import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, type OutputSink } from './function-output.js';
@@ -68,7 +68,7 @@ function writeStderr(line: string): void {
   process.stderr.write(line);
 }
 const NO_STATS: RuntimeStats = {
-  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
+  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksPeak: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
 };
 
 interface Runtime extends HostedRuntime {
@@ -571,9 +571,9 @@ export class ProcessHost implements RuntimeHost {
     r.fork!.report(null, r.lastSignal);
   }
 
-  openFiles(rt: HostedRuntime): number {
+  async heldFiles(rt: HostedRuntime): Promise<number> {
     // Every process of the box when its cgroup leaf tells them; the runtime alone otherwise.
-    return openFiles(this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []));
+    return await heldFiles(this.cgroups?.pids(rt.id) ?? (rt.pid > 0 ? [rt.pid] : []));
   }
 
   stats(rt: HostedRuntime): RuntimeStats {

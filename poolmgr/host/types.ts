@@ -91,6 +91,11 @@ export interface RuntimeStats {
   /** Processes and threads in the box now, and the limit. */
   tasks: number | null;
   tasksLimit: number | null;
+  /**
+   * The most processes and threads the box had at once (cgroup `pids.peak`; null on a kernel without
+   * it, or unmeasured): under its limit, a refused fork was the platform's total's doing, not the box's.
+   */
+  tasksPeak: number | null;
   /** How often a fork or thread creation was refused at the limit (cumulative). */
   tasksLimitHits: number;
   /** How often the kernel killed a process of the box for memory (cumulative). */
@@ -137,8 +142,8 @@ export interface RuntimeHost {
    */
   retireTemplate?(rt: HostedRuntime): void;
   stats(rt: HostedRuntime): RuntimeStats;
-  /** Files the runtime's box holds open, for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
-  openFiles?(rt: HostedRuntime): number;
+  /** Files the runtime's box holds (descriptors and mapped files), for the host's open-file table (poolmgr/file-table.ts); absent: not counted. */
+  heldFiles?(rt: HostedRuntime): Promise<number>;
   /** The last output the runtime wrote outside any call (stderr), for start-up failure messages. */
   lastOutput(rt: HostedRuntime): string;
   /** Kills whatever is left and releases what the runtime held (uid, cgroups). Idempotent. */

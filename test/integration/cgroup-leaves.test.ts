@@ -5,6 +5,8 @@
  * leaf is taken, and a released runtime's leaves go with it. Root with cgroups only.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,6 +16,31 @@ import { Cgroups } from '../../poolmgr/index.js';
 const isRoot = process.geteuid?.() === 0;
 /** Past the stock's refill. */
 const later = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, REFILL_DELAY_MS + 50));
+
+/**
+ * A process that joins these `cgroup.procs` files, starts up to `threads` threads (until one is
+ * refused), prints how many it started, and holds them until its stdin closes.
+ */
+const THREADS = [
+  'import sys, threading',
+  'for procs in sys.argv[2:]:',
+  '    with open(procs, "w") as f: f.write("0")',
+  'started = 0',
+  'try:',
+  '    for _ in range(int(sys.argv[1])):',
+  '        threading.Thread(target=sys.stdin.read, daemon=True).start()',
+  '        started += 1',
+  'except RuntimeError:',
+  '    pass',
+  'print(started, flush=True)',
+  'sys.stdin.read()',
+].join('\n');
+async function startThreads(join: string[], threads: number, running: ChildProcess[]): Promise<number> {
+  const child = spawn('python3', ['-c', THREADS, String(threads), ...join], { stdio: ['pipe', 'pipe', 'inherit'] });
+  running.push(child);
+  const [line] = await once(child.stdout!, 'data') as [Buffer];
+  return Number(line.toString().trim());
+}
 
 describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs root' }, () => {
   it('hands out fresh leaves from a stock it refills (a little later), and removes a released runtime\'s', async (t) => {
@@ -97,5 +124,50 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     const leaf = cgroups.forRuntime('r1').join.find((procs) => existsSync(`${dirname(procs)}/pids.max`))!;
     assert.equal(readFileSync(`${dirname(leaf)}/pids.max`, 'utf8').trim(), '37', 'each instance its own');
     assert.equal(readFileSync(`${dirname(dirname(leaf))}/pids.max`, 'utf8').trim(), '77', 'all of them together');
+  });
+
+  it("keeps a share of the total for the other workspaces, and tells a refusal by the total from one at the box's limit", async (t) => {
+    // 8 tasks per box, 24 in all: a workspace's boxes together get 24 less an eighth, 21.
+    const cgroups = Cgroups.open({ tasksMax: 8, totalTasksMax: 24, cpuShares: 1024 }, `fp-${process.pid}-wsshare-${Date.now()}`).cgroups;
+    if (cgroups === null) return t.skip('no usable cgroups');
+    const running: ChildProcess[] = [];
+    const stop = async (children: ChildProcess[]): Promise<void> => {
+      for (const child of children) child.kill('SIGKILL');
+      await Promise.all(children.map((child) => child.exitCode === null && child.signalCode === null ? once(child, 'exit') : null));
+    };
+    t.after(async () => {
+      await stop(running);
+      for (const rid of ['x1', 'x2', 'y1']) await cgroups.release(rid);
+      cgroups.close();
+    });
+    assert.equal(cgroups.workspaceTasksMax(), 21);
+    const joins = new Map<string, string[]>();
+    for (const [rid, fn] of [['x1', 'a.wsx'], ['x2', 'b.wsx'], ['x3', 'a.wsx'], ['y1', 'c.wsy']] as const) {
+      joins.set(rid, cgroups.forRuntime(rid).join);
+      cgroups.place(rid, fn, 0);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const pidsMax = (rid: string): string => {
+      const procs = joins.get(rid)!.find((file) => existsSync(`${dirname(file)}/pids.max`))!;
+      return readFileSync(`${dirname(procs)}/pids.max`, 'utf8').trim();
+    };
+    assert.deepEqual(['x1', 'x2', 'x3'].map(pidsMax), ['7', '7', '7'], "three boxes of one workspace share its 21 tasks");
+    assert.equal(pidsMax('y1'), '8', 'a box of another workspace keeps its limit');
+    // x's boxes take all they may: each its process and 6 threads.
+    for (const rid of ['x1', 'x2', 'x3']) assert.equal(await startThreads(joins.get(rid)!, 100, running), 6);
+    for (const rid of ['x1', 'x2', 'x3']) {
+      const stats = cgroups.stats(rid);
+      assert.ok(stats.tasksLimitHits >= 1 && stats.tasksPeak === stats.tasksLimit, `${rid} refused at its own limit: ${JSON.stringify(stats)}`);
+    }
+    // y still starts threads: 3 tasks are left of the total (before, x's boxes took all 24).
+    assert.equal(await startThreads(joins.get('y1')!, 100, running), 2, "another workspace's box gets what x's share left");
+    const y = cgroups.stats('y1');
+    assert.ok(y.tasksLimitHits >= 1, 'y was refused a thread');
+    if (y.tasksPeak !== null) assert.ok(y.tasksPeak < y.tasksLimit!, `refused by the total, under its own limit: ${JSON.stringify(y)}`);
+    // One of x's boxes goes: the other two get their whole limit back.
+    await stop([running[2]!]);
+    await cgroups.release('x3');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(['x1', 'x2'].map(pidsMax), ['8', '8']);
   });
 });

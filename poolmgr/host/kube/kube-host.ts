@@ -55,7 +55,7 @@ export interface KubeHostOptions extends PodTemplate {
 }
 
 const NO_STATS: RuntimeStats = {
-  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
+  memoryBytes: null, memoryLimitBytes: null, tasks: null, tasksLimit: null, tasksPeak: null, tasksLimitHits: 0, oomKills: 0, cpuNs: null,
 };
 const CONNECT_TIMEOUT_MS = 5_000;
 const CREATE_BURST = 20;
