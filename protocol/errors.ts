@@ -48,7 +48,7 @@ export const ERRORS = {
   INVALID_NAME: { status: 400, component: 'request', title: 'The function name is not a DNS label.' },
   METHOD_NOT_ALLOWED: { status: 405, component: 'request', title: 'This route does not take this method.' },
   ADMIN_TOKEN_REQUIRED: { status: 401, component: 'request', title: 'The API needs an admin token (Authorization: Bearer).' },
-  ADMIN_TOKEN_INVALID: { status: 401, component: 'request', title: 'The admin token is unknown or was rotated.' },
+  ADMIN_TOKEN_INVALID: { status: 401, component: 'request', title: 'The API token (the admin token or a workspace token) is unknown, revoked or rotated.' },
   ADMIN_TOKEN_FORBIDDEN: { status: 403, component: 'request', title: 'This token may not call the admin API.' },
   INVOKE_TOKEN_REQUIRED: { status: 401, component: 'request', title: 'The function needs an invoke token (Authorization: Bearer).' },
   INVOKE_TOKEN_INVALID: { status: 401, component: 'request', title: 'The invoke token is unknown or was rotated.' },
