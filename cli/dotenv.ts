@@ -11,9 +11,13 @@
  * A name given twice, a bad name, an unclosed quote or text after a closing quote is a problem
  * with its line number (ENV_FILE_INVALID), never a guess.
  *
+ * `${NAME}` and `${NAME:-default}` in a bare or double-quoted value expand as python-dotenv
+ * expands them (what pydantic-settings and `uvicorn --env-file` read): to the value of NAME set
+ * earlier in the file, else in the environment the command runs in, else the default or nothing.
+ * Single-quoted values and `\$` stay literal. It was read as the text `${NAME}` (helper round).
+ *
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
- * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" (as
- * python-dotenv reads them; it would also expand a `${NAME}` inside, which this reader does not).
+ * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,10 +45,11 @@ const ASSIGNMENT = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]
 const KEPT_SECRET = /^[ \t]*#[ \t]*secret:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*$/i;
 const DOUBLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '"': '"', $: '$' };
 
-export function parseDotenv(text: string): DotenvFile {
+export function parseDotenv(text: string, environment: Readonly<Record<string, string | undefined>> = process.env): DotenvFile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const out: DotenvFile = { entries: [], keptSecrets: [], problems: [] };
   const seen = new Map<string, number>();
+  const lookup = (name: string): string | undefined => out.entries.find((e) => e.name === name)?.value ?? environment[name];
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
     const line = lines[n]!;
@@ -80,7 +85,7 @@ export function parseDotenv(text: string): DotenvFile {
         n = opened; // the lines after it are read (and checked) on their own
         continue;
       }
-      value = quote === "'" ? body.slice(0, end) : unescapeDouble(body.slice(0, end));
+      value = quote === "'" ? body.slice(0, end) : expand(body.slice(0, end), true, lookup);
       after = body.slice(end + 1);
       if (!/^[ \t]*(#.*)?$/.test(after)) {
         out.problems.push({ line: lineNo, message: 'text after the closing quote (quote the whole value, or start a comment with " #")' });
@@ -90,7 +95,7 @@ export function parseDotenv(text: string): DotenvFile {
       const hash = rest.search(/[ \t]#/);
       after = hash < 0 ? '' : rest.slice(hash);
       rest = hash < 0 ? rest : rest.slice(0, hash);
-      value = rest.trim();
+      value = expand(rest.trim(), false, lookup);
     }
     if (value.includes('\0')) {
       out.problems.push({ line: lineNo, message: 'the value holds a NUL character' });
@@ -120,14 +125,20 @@ function closing(body: string, quote: string): number {
   return -1;
 }
 
-function unescapeDouble(text: string): string {
-  return text.replace(/\\(.)/gs, (whole, c: string) => DOUBLE_ESCAPES[c] ?? whole);
+/** A bare or double-quoted value's text: its escapes (double quotes) and `${NAME}` / `${NAME:-default}` resolved. */
+function expand(text: string, escapes: boolean, lookup: (name: string) => string | undefined): string {
+  return text.replace(escapes ? /\\(.)|\$\{([^}:]*)(?::-([^}]*))?\}/gs : /()\$\{([^}:]*)(?::-([^}]*))?\}/g,
+    (whole, c: string | undefined, name: string, fallback: string | undefined) => {
+      if (c !== undefined && c !== '') return DOUBLE_ESCAPES[c] ?? whole;
+      const found = lookup(name);
+      return found ?? fallback ?? ''; // as python-dotenv: a name set to '' stays ''
+    });
 }
 
 /** A value quoted so every dotenv reader gets it back exactly. */
 export function quoteDotenv(value: string): string {
   if (!/['\r\n]/.test(value)) return `'${value}'`;
-  return `"${value.replace(/[\\"\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\${c}`))}"`;
+  return `"${value.replace(/[\\"\n\r\t$]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\${c}`))}"`;
 }
 
 /** A .env text: header comment lines, `NAME='value'` lines sorted by name, then `# secret: NAME` lines. */

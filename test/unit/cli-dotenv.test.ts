@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { diffIsEmpty, envDiff, formatDiff } from '../../cli/commands/env-sync.js';
 import { formatDotenv, parseDotenv, quoteDotenv } from '../../cli/dotenv.js';
 
-const HOSTILE = ["it's", 'two\nlines', 'back\\slash and "quotes"', '$HOME ${HOME} `cmd`', ' padded ', '# not a comment', 'tab\there', 'cr\r\nlf', '', 'ünïcødé ✓', "'", '"'];
+const HOSTILE = ["it's", "it's ${HOME} and \\${X}", 'two\nlines', 'back\\slash and "quotes"', '$HOME ${HOME} `cmd`', ' padded ', '# not a comment', 'tab\there', 'cr\r\nlf', '', 'ünïcødé ✓', "'", '"'];
 
 describe('dotenv', () => {
   it('reads back every value it writes, exactly', () => {
@@ -52,6 +52,26 @@ describe('dotenv', () => {
       ['G', '', false, 10],
     ]);
     assert.deepEqual(read.keptSecrets, ['KEPT']);
+  });
+
+  it('expands ${NAME} and ${NAME:-default} as python-dotenv does: earlier lines, then the environment; not in single quotes or after \\$', () => {
+    const read = parseDotenv([
+      'HOST=db.local',
+      'URL=postgres://${HOST}:${PORT:-5432}/app',
+      'QUOTED="${HOST} and \\${HOST}"',
+      "LITERAL='${HOST}'",
+      'FROM_ENV=${FP_TEST_SHELL_VALUE}',
+      'MISSING=[${NOPE}]',
+      'EMPTY=',
+      'KEPT_EMPTY=[${EMPTY:-fallback}]',
+      'LATER=${DEFINED_BELOW}',
+      'DEFINED_BELOW=x',
+    ].join('\n'), { FP_TEST_SHELL_VALUE: 'from the shell', HOST: 'the environment loses to the file' });
+    assert.deepEqual(read.problems, []);
+    assert.deepEqual(Object.fromEntries(read.entries.map((e) => [e.name, e.value])), {
+      HOST: 'db.local', URL: 'postgres://db.local:5432/app', QUOTED: 'db.local and ${HOST}', LITERAL: '${HOST}',
+      FROM_ENV: 'from the shell', MISSING: '[]', EMPTY: '', KEPT_EMPTY: '[]', LATER: '', DEFINED_BELOW: 'x',
+    });
   });
 
   it('reports problems with their line instead of guessing', () => {
