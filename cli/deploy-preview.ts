@@ -2,7 +2,7 @@
  * `deploy --dry-run`: what a deploy of the folder would change, read from the platform and
  * changing nothing there — the files since the active version, what would be uploaded, and the
  * plain env a deploy would remove (values set by `env set`/`env push` that platform.yaml lacks,
- * the one change a deploy makes that loses data). Lambda's `sam deploy --no-execute-changeset` and
+ * the one change a deploy makes that loses data), add, or set back to platform.yaml's value. Lambda's `sam deploy --no-execute-changeset` and
  * `terraform plan` are the habit it serves.
  */
 import { diffFiles, type DeployPlan } from './deploy-flow.js';
@@ -22,6 +22,10 @@ export interface DeployPreview {
   upload: { files: number; bytes: number };
   /** Plain env names the function has that platform.yaml's env does not: the deploy removes them. */
   envRemoved: string[];
+  /** Names platform.yaml's env sets that the function does not have yet: the deploy adds them. */
+  envAdded: string[];
+  /** Names whose live value is not platform.yaml's (an `env push` or `env set` since): the deploy sets them back. */
+  envChanged: string[];
 }
 
 export function previewDeploy(checked: Preflight, plan: DeployPlan): DeployPreview {
@@ -32,7 +36,11 @@ export function previewDeploy(checked: Preflight, plan: DeployPlan): DeployPrevi
     && changes.added.length + changes.modified.length + changes.removed.length === 0
     && JSON.stringify(active.manifest) === JSON.stringify(checked.rawManifest);
   const toUpload = missing.flatMap((sha) => byHash.get(sha) ?? []);
-  const envRemoved = existing === null ? [] : Object.keys(existing.function.env ?? {}).filter((k) => !(k in manifest.env)).sort();
+  const live: Record<string, string> = existing?.function.env ?? {};
+  const envRemoved = existing === null ? [] : Object.keys(live).filter((k) => !(k in manifest.env)).sort();
+  // Values are compared, not shown: a value pushed since the last deploy is set back (helper round).
+  const envAdded = existing === null ? [] : Object.keys(manifest.env).filter((k) => !(k in live)).sort();
+  const envChanged = existing === null ? [] : Object.keys(manifest.env).filter((k) => k in live && live[k] !== manifest.env[k]).sort();
   return {
     function: manifest.name,
     created: existing === null,
@@ -41,5 +49,7 @@ export function previewDeploy(checked: Preflight, plan: DeployPlan): DeployPrevi
     unchanged,
     upload: { files: toUpload.length, bytes: toUpload.reduce((n, f) => n + f.size, 0) },
     envRemoved,
+    envAdded,
+    envChanged,
   };
 }

@@ -165,6 +165,8 @@ function dryRun(ctx: Context, checked: Preflight, plan: DeployPlan): number {
     for (const f of removed) ctx.out.line(`  - ${f}`);
     ctx.out.line(`Would upload ${p.upload.files} file${p.upload.files === 1 ? '' : 's'} (${formatBytes(p.upload.bytes)}); the platform has the rest.`);
   }
+  if (p.envAdded.length > 0) ctx.out.line(`Would set env ${p.envAdded.join(', ')} (new in platform.yaml's env).`);
+  if (p.envChanged.length > 0) ctx.out.line(`Would set env ${p.envChanged.join(', ')} back to platform.yaml's value (changed since by \`env set\` or \`env push\`; keep a value in platform.yaml, or make it a secret).`);
   if (p.envRemoved.length > 0) ctx.out.line(`Would remove env ${p.envRemoved.join(', ')}: not in platform.yaml's env (set by \`env set\` or \`env push\`); keep ${p.envRemoved.length === 1 ? 'it' : 'them'} there, or make ${p.envRemoved.length === 1 ? 'it a secret' : 'them secrets'}.`);
   ctx.out.note('Dry run: nothing was uploaded or changed.');
   return EXIT.OK;

@@ -74,7 +74,7 @@ describe('cli triggers without a name: the usage error reads as the other comman
 describe('cli deploy --dry-run: what a deploy would change, nothing sent that changes anything', () => {
   const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
   const MAIN = 'def handler(event, context):\n    return {"v": 2}\n';
-  const YAML = 'kind: function\nname: shop\nentrypoint: main:handler\nenv:\n  KEPT: "1"\n';
+  const YAML = 'kind: function\nname: shop\nentrypoint: main:handler\nenv:\n  KEPT: "1"\n  CHANGED: from-yaml\n  NEW: n\n';
   const writes: string[] = [];
   const api = stubApi('fp-cli-new7-dry-', (req, res) => {
     const chunks: Buffer[] = [];
@@ -87,7 +87,7 @@ describe('cli deploy --dry-run: what a deploy would change, nothing sent that ch
       }
       if (req.method !== 'GET') writes.push(`${req.method} ${req.url}`);
       if (req.url === '/api/v1/functions/shop') {
-        return res.end(JSON.stringify({ function: { name: 'shop', status: 'active', activeVersion: 3, env: { KEPT: '1', EXTRA: 'x', OTHER: 'y' }, secrets: ['S'] }, invokeUrl: 'http://x/fn/shop/' }));
+        return res.end(JSON.stringify({ function: { name: 'shop', status: 'active', activeVersion: 3, env: { KEPT: '1', CHANGED: 'pushed', EXTRA: 'x', OTHER: 'y' }, secrets: ['S'] }, invokeUrl: 'http://x/fn/shop/' }));
       }
       if (req.url === '/api/v1/functions/shop/versions/3') {
         return res.end(JSON.stringify({ version: { version: 3, entrypoint: 'main:handler', manifest: {}, changes: { added: [], modified: [], removed: [] }, files: [{ path: 'main.py', sha256: sha('old'), size: 3 }, { path: 'platform.yaml', sha256: sha(YAML), size: YAML.length }, { path: 'gone.py', sha256: sha('x'), size: 1 }] } }));
@@ -108,10 +108,14 @@ describe('cli deploy --dry-run: what a deploy would change, nothing sent that ch
     assert.match(r.stdout, /^Changes since version 3: 0 added, 1 modified, 1 removed\n {2}~ main\.py\n {2}- gone\.py$/m);
     assert.match(r.stdout, new RegExp(`^Would upload 1 file \\(${MAIN.length} B\\); the platform has the rest\\.$`, 'm'));
     assert.match(r.stdout, /^Would remove env EXTRA, OTHER: not in platform\.yaml's env/m);
+    // What it would set, and a value pushed since set back (the dry run said nothing of either).
+    assert.match(r.stdout, /^Would set env NEW \(new in platform\.yaml's env\)\.$/m);
+    assert.match(r.stdout, /^Would set env CHANGED back to platform\.yaml's value/m);
+    assert.doesNotMatch(r.stdout, /pushed|from-yaml/, 'values are not shown');
     assert.match(r.stderr, /Dry run: nothing was uploaded or changed\./);
     assert.deepEqual(writes, []);
     const json = JSON.parse((await api.cli(['deploy', dir, '--dry-run', '--json'])).stdout) as Record<string, unknown>;
-    assert.deepEqual({ ...json, changes: undefined }, { ok: true, dryRun: true, function: 'shop', created: false, activeVersion: 3, changes: undefined, unchanged: false, upload: { files: 1, bytes: MAIN.length }, envRemoved: ['EXTRA', 'OTHER'] });
+    assert.deepEqual({ ...json, changes: undefined }, { ok: true, dryRun: true, function: 'shop', created: false, activeVersion: 3, changes: undefined, unchanged: false, upload: { files: 1, bytes: MAIN.length }, envRemoved: ['EXTRA', 'OTHER'], envAdded: ['NEW'], envChanged: ['CHANGED'] });
     const both = await api.cli(['deploy', dir, '--dry-run', '--force']);
     assert.equal(both.code, EXIT.USAGE);
   });
