@@ -164,7 +164,8 @@ describe('attack: one workspace\'s slow async runs against every other workspace
 describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
   it('x-fp-trigger-id and x-fp-cron-tick from a caller of /fn, /async or the API\'s test invoke never reach the handler; a signed delivery\'s does', { timeout: 120_000 }, async () => {
     const t = await tenant();
-    const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick"), "names": sorted(k for k in h if "fp" in k)}');
+    const echo = py('def handler(event, context):', '    h = event["headers"]', '    return {"trigger": h.get("x-fp-trigger-id"), "tick": h.get("x-fp-cron-tick"), "names": sorted(k for k in h if "fp" in k),',
+      '            "run": h.get("x-fp-run-id") == context.run_id if "x-fp-run-id" in h else None, "attempt": h.get("x-fp-attempt")}');
     // As `init --template webhook` makes it: public (the default), with a GitHub-style trigger.
     await t.api.call('POST', '/functions', { name: 'receiver' });
     const manifest = { kind: 'function', name: 'receiver', triggers: [{ type: 'webhook', id: 'github' }] };
@@ -174,10 +175,13 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
     const forged = {
       'x-fp-trigger-id': 'github', 'x-fp-cron-tick': '2026-12-24T00:00:00.000Z', 'content-type': 'application/json',
       'x_fp_trigger_id': 'github', 'X_FP_Cron_Tick': '2026-12-24T00:00:00.000Z', 'x-fp_trigger-id': 'github',
+      'x-fp-run-id': 'forged-run', 'x_fp_attempt': '9',
     };
+    // A direct run (async, test invoke, delivery) gets its own run id and attempt from the platform, never the caller's.
+    const DIRECT = { trigger: null, tick: null, names: ['x-fp-attempt', 'x-fp-run-id'], run: true, attempt: '1' };
     // Before the fix: {"trigger": "github", "tick": "2026-12-24…"}, as a verified delivery's.
     const sync = await fetch(`${h.url}/fn/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
-    assert.deepEqual(await sync.json(), { trigger: null, tick: null, names: [] });
+    assert.deepEqual(await sync.json(), { trigger: null, tick: null, names: [], run: null, attempt: null });
     const queued = await fetch(`${h.url}/async/receiver.${t.name}/`, { method: 'POST', headers: forged, body: '{}' });
     assert.equal(queued.status, 202);
     const { runId } = (await queued.json()) as { runId: string };
@@ -189,16 +193,16 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
         await sleep(100);
       }
     };
-    assert.deepEqual(await result(runId), { trigger: null, tick: null, names: [] });
+    assert.deepEqual(await result(runId), DIRECT);
     // The API's test invoke (an invoker token's, a saved test case's), sync and async: dropped too.
     const invoker = await t.api.call('POST', '/tokens', { role: 'invoker', label: 'tests' });
     const asInvoker = new Api(h.url, invoker.body.secret as string);
     const tested = await asInvoker.call('POST', '/functions/receiver/invoke', { headers: forged, body: {} });
     assert.equal(tested.status, 200, JSON.stringify(tested.body));
-    assert.deepEqual(tested.body.body, { trigger: null, tick: null, names: [] });
+    assert.deepEqual(tested.body.body, DIRECT);
     const testedAsync = await asInvoker.call('POST', '/functions/receiver/invoke/async', { headers: forged, body: {} });
     assert.equal(testedAsync.status, 202, JSON.stringify(testedAsync.body));
-    assert.deepEqual(await result(testedAsync.body.runId as string), { trigger: null, tick: null, names: [] });
+    assert.deepEqual(await result(testedAsync.body.runId as string), DIRECT);
     // The real delivery still carries the trigger's id (set by the platform).
     const secret = (await t.api.call('POST', '/functions/receiver/triggers/github/secret/rotate', {})).body.secret as string;
     const { createHmac } = await import('node:crypto');
@@ -206,6 +210,6 @@ describe('attack: a caller posing as a webhook delivery or a cron tick', () => {
     const signed = await fetch(`${h.url}/hooks/receiver.${t.name}/github`, { method: 'POST', body, headers: { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`, 'x-fp-cron-tick': 'forged', 'x_fp_trigger_id': 'forged' } });
     assert.equal(signed.status, 202);
     const delivered = (await signed.json()) as { runId: string };
-    assert.deepEqual(await result(delivered.runId), { trigger: 'github', tick: null, names: ['x-fp-trigger-id'] });
+    assert.deepEqual(await result(delivered.runId), { ...DIRECT, trigger: 'github', names: ['x-fp-attempt', 'x-fp-run-id', 'x-fp-trigger-id'] });
   });
 });
