@@ -255,12 +255,17 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     const timeoutBefore = await timeoutOf();
     assert.equal(typeof timeoutBefore, 'number');
     writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}-deps\nlimits:\n  timeout: 7s\n`);
-    // A marker holding a terminal escape: pip quotes it in the build log, which is printed escaped.
-    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\nbeta ; os_name == "nt\x1b[2J"\n');
+    // A marker holding a terminal escape is refused before anything is sent (a requirement is one
+    // line with no control character: red team, second round of 2026-12-05), and shown escaped.
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nbeta ; os_name == "nt\x1b[2J"\n');
+    const escaped = await cli(['deploy', dir]);
+    assert.equal(escaped.code, EXIT.INVALID, escaped.stderr);
+    assert.match(escaped.stderr, /requirements\.txt:2: .*control character/);
+    assert.ok(!escaped.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha\nno-such-package-here\n');
     const bad = await cli(['deploy', dir]);
     assert.equal(bad.code, EXIT.API, bad.stderr);
     assert.match(bad.stderr, /dependency build log/);
-    assert.ok(!bad.stderr.includes('\x1b'), 'no raw escape reaches the terminal');
     assert.match(bad.stderr, /No matching distribution found for no-such-package-here/);
     assert.match(bad.stderr, /\[DEPS_NOT_FOUND\]/);
     assert.deepEqual(json<{ body: unknown }>(await cli(['invoke', `${name}-deps`, '--json'])).body, { alpha: 'alpha-1.0', child: 'alpha-1.0' });
