@@ -10,7 +10,7 @@
  * A box's files are its processes' descriptors and their file-backed mappings: a file mapped and
  * then closed keeps its `struct file` (counted in `fs.file-nr`) with no descriptor, up to
  * `vm.max_map_count` (65 530) per process, so counting `/proc/<pid>/fd` alone let one instance take
- * the table to 54 % unseen (red team of 2026-12-06, F1). The mappings are the lines of
+ * the table to 54 % unseen (red team of 2026-12-05, second round, F1). The mappings are the lines of
  * `/proc/<pid>/maps` with a device or inode (anonymous memory has neither), read in 64 KiB chunks
  * off the event loop: ~0.7 µs a line, and a box pays ~400 bytes of its memory limit for each
  * mapped file, so its memory bounds what reading it costs. Not `/proc/<pid>/map_files`: listing

@@ -623,7 +623,7 @@ export class Instance implements ProcessListener {
    * failed while the box refused forks or threads at its task limit is FUNCTION_PROCESS_LIMIT;
    * refused while the box never reached its limit, the platform's total was (every workspace's
    * boxes together): PLATFORM_PROCESS_LIMIT, with no class, the platform's failure, not the
-   * function's (red team of 2026-12-06; docs/adr/0088-workspace-task-share.md).
+   * function's (red team of 2026-12-05, second round; docs/adr/0088-workspace-task-share.md).
    */
   private classify(error: InvocationError): InvocationError {
     if (error.code === 'FUNCTION_OUT_OF_MEMORY') return { ...error, message: this.memoryMessage(error.message) };

@@ -25,7 +25,7 @@
  * one per function (red team of 2026-12-04). With a total of tasks, a workspace's leaves together
  * get at most seven eighths of it, the same way: each leaf's pids.max is the tasks limit, or the
  * workspace's share over its instances when that is less, so one workspace never takes the tasks
- * the others' threads need (red team of 2026-12-06; docs/adr/0088-workspace-task-share.md).
+ * the others' threads need (red team of 2026-12-05, second round; docs/adr/0088-workspace-task-share.md).
  */
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * The host's open-file table (poolmgr/file-table.ts, red team of 2026-12-05): while it is more
  * than half full, the instance holding a tenth of it or more is stopped with FUNCTION_FILE_LIMIT,
  * and the next call runs on a new one, whether its files are open descriptors or mapped and closed
- * (red team of 2026-12-06, F1). Real runtimes and real open files; the table's size is the
+ * (red team of 2026-12-05, second round, F1). Real runtimes and real open files; the table's size is the
  * one thing made small (this machine's holds 2.4 million files: filling half of it is not a test),
  * by a reader that says it is always half full, twice what is open.
  */
