@@ -43,7 +43,7 @@ export interface BuildRequest {
  * Runs the build. Everything it says goes through the `credentialRedactor` made here: the log line
  * by line as it comes (`build`'s `note`, so the stored log too) and the error message. The index
  * URLs are on pip's command line in the box, and what runs there (pip reading a smuggled
- * `-r /proc/self/cmdline`, red team 4 F4; a build script, sdists allowed) can print them.
+ * `-r /proc/self/cmdline`, red team of 2026-12-05, second round; a build script, sdists allowed) can print them.
  */
 export async function runBuild(opts: DepsOptions, request: BuildRequest): Promise<BuildOutcome> {
   const redact = credentialRedactor([opts.indexUrl, ...opts.extraIndexUrls]);

@@ -14,7 +14,7 @@ const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?/;
 /** The value of a `--hash` option, as pip checks it. */
 const HASH_VALUE = /^(?:sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$/;
 // Controls but tab, and the Unicode line separators, as runtime/fp_deps/requirements.py CONTROL:
-// one inside a requirement made the rest of it a line of pip options (red team 4, F4).
+// one inside a requirement made the rest of it a line of pip options (red team of 2026-12-05, second round).
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/;
 // Python's str.split(): the words pip splits a line into (a split on a class, linear: the lookbehind
 // pattern before it was written so after `\s+--hash` went quadratic, red team 8).

@@ -22,7 +22,7 @@ HASH_VALUE = re.compile(r"^(?:sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha5
 # C0 and C1 controls but tab, and the Unicode line and paragraph separators: every character
 # str.splitlines (pip's reading of its input) ends a line at, and every other control. One such
 # character inside a requirement made the rest of it a line of pip options: `--hash=\n-r/proc/self/cmdline`
-# printed the index's credentials into the build log (red team 4, F4).
+# printed the index's credentials into the build log (red team of 2026-12-05, second round).
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 

@@ -1,5 +1,5 @@
 /**
- * What a declaration can make the dependency builder do (red team 4, F4): a pyproject.toml string
+ * What a declaration can make the dependency builder do (red team of 2026-12-05, second round): a pyproject.toml string
  * whose `--hash=` swallowed a line break put a pip option on a line of its own in pip's input,
  * `-r /proc/self/cmdline` (pip printed its command line, the private index's user:password with
  * it, into the log a viewer reads) or `--no-binary=:all:` (sdists built with sdists off). Real

@@ -76,7 +76,7 @@ describe('requirements.txt at upload', () => {
     }
   });
 
-  it('refuses control characters and any option but a valid --hash after a requirement (red team 4, F4)', () => {
+  it('refuses control characters and any option but a valid --hash after a requirement (red team of 2026-12-05, second round)', () => {
     for (const text of SMUGGLED) assert.notEqual(requirementProblem(text), null, JSON.stringify(text));
     assert.equal(requirementProblem(`six==1.16.0 --hash sha256:${HASH} --hash=sha256:${HASH}`), null);
     assert.equal(requirementProblem(`--hash=sha256:${HASH}`), 'hash options without a requirement');
