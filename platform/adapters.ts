@@ -16,10 +16,10 @@ import {
   MemoryHotMetrics,
   MemoryLimiter,
   MemoryLogFeed,
-  MemoryReplayGuard,
   openRedisQueue,
   openSqliteAsync,
   openSqliteStore,
+  openSqliteReplayGuard,
   openSqliteTickLock,
   RedisAsyncRuns,
   LIMITER_CLIENT_OPTIONS,
@@ -125,7 +125,7 @@ export async function openAdapters(settings: AdapterSettings): Promise<Adapters>
   }
 }
 
-/** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` in the state directory; the rest in memory. */
+/** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` (tick locks, accepted webhook deliveries) in the state directory; the rest in memory. */
 async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: Opened): Promise<Ports> {
   const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
   const metrics = opened.keep(new MemoryHotMetrics());
@@ -140,7 +140,7 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const bus = opened.keep(new LocalConfigBus());
   const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
-  const replayGuard = opened.keep(new MemoryReplayGuard());
+  const replayGuard = opened.keep(openSqliteReplayGuard({ stateDir }));
   const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
   return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };

@@ -1,10 +1,13 @@
-/** Webhook signature checks (GitHub and Stripe style), secret rotation and replay refusal; no I/O. */
+/** Webhook signature checks (GitHub and Stripe style), secret rotation and replay refusal (the guard in a temporary SQLite file). */
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import {
   checkReplay,
-  MemoryReplayGuard,
+  openSqliteReplayGuard,
   parseStripeHeader,
   verifyGithubSignature,
   verifyStripeSignature,
@@ -18,6 +21,18 @@ const hex = (secret: string, ...parts: (string | Uint8Array)[]): string => {
   return h.digest('hex');
 };
 const secrets: WebhookSecrets = { current: 'whsec_new' };
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The embedded replay guard in a fresh state directory (or `dir`, reopened as after a restart). */
+function guardIn(now: () => number = Date.now, dir?: string): ReturnType<typeof openSqliteReplayGuard> & { dir: string } {
+  const stateDir = dir ?? mkdtempSync(join(tmpdir(), 'fp-replay-'));
+  if (dir === undefined) dirs.push(stateDir);
+  return Object.assign(openSqliteReplayGuard({ stateDir, now }), { dir: stateDir });
+}
 // Every byte value, and bytes that are not valid UTF-8: the check must use the raw bytes.
 const body = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3]), randomBytes(64), Buffer.from('{"a":1}\r\n')]);
 const NOW = 1_800_000_000_000;
@@ -105,7 +120,7 @@ describe('Stripe-style signatures', () => {
 
   it('refuses a replay within the window, per trigger', async () => {
     let clock = NOW;
-    const guard = new MemoryReplayGuard(() => clock);
+    const guard = guardIn(() => clock);
     const ref = { function: 'pay', triggerId: 'stripe' };
     const header = stripe('whsec_new', T);
     const check = async (r = ref) => checkReplay(guard, r, verifyStripeSignature(header, body, secrets, { nowMs: clock }), { nowMs: clock });
@@ -119,8 +134,20 @@ describe('Stripe-style signatures', () => {
     assert.equal((await checkReplay(guard, ref, verifyStripeSignature(fresh, body, secrets, { nowMs: clock }), { nowMs: clock })).ok, true);
   });
 
+  it('remembers an accepted delivery across a restart (the guard reopened on the same state directory)', async () => {
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const verdict = verifyStripeSignature(stripe('whsec_new', T), body, secrets, { nowMs: NOW });
+    const first = guardIn(() => NOW);
+    assert.equal((await checkReplay(first, ref, verdict, { nowMs: NOW })).ok, true);
+    await first.close();
+    // In memory, the restarted platform accepted it again and the handler ran twice (reliability round).
+    const restarted = guardIn(() => NOW + 1000, first.dir);
+    assert.deepEqual(await checkReplay(restarted, ref, verdict, { nowMs: NOW + 1000 }), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    await restarted.close();
+  });
+
   it('passes refusals and GitHub verdicts through the replay check untouched', async () => {
-    const guard = new MemoryReplayGuard();
+    const guard = guardIn();
     const ref = { function: 'f', triggerId: 'g' };
     const gh = verifyGithubSignature(`sha256=${hex('whsec_new', body)}`, body, secrets);
     assert.deepEqual(await checkReplay(guard, ref, gh), gh);
@@ -132,7 +159,7 @@ describe('Stripe-style signatures', () => {
 
 describe('verifyWebhook (what the hooks route calls)', () => {
   it('reads the header of the trigger style and refuses replays of Stripe deliveries', async () => {
-    const guard = new MemoryReplayGuard(() => NOW);
+    const guard = guardIn(() => NOW);
     const gh = { function: 'f', triggerId: 'gh', style: 'github' as const, secrets };
     const st = { function: 'f', triggerId: 'st', style: 'stripe' as const, secrets, toleranceMs: 60_000 };
     const ghHeaders = { 'x-hub-signature-256': `sha256=${hex('whsec_new', body)}` };

@@ -1,26 +1,52 @@
 /**
  * Replay protection for Stripe-style webhooks: an accepted (trigger, t, signature) is remembered
  * until its tolerance window has passed, and a second delivery of it is refused. After the window
- * the timestamp check refuses it anyway, so memory stays bounded by the window.
+ * the timestamp check refuses it anyway, so what is kept stays bounded by the window. Embedded: in
+ * SQLite (here); production: in Redis (redis.ts).
  */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TriggerError } from './errors.js';
+import { TICK_LOCK_DB_FILE } from './locks.js';
 import { DEFAULT_TOLERANCE_MS } from './webhook.js';
 import type { ReplayGuard, TriggerRef, WebhookVerdict } from './types.js';
 
-/** Remembers deliveries in this process (embedded mode, one gateway). */
-export class MemoryReplayGuard implements ReplayGuard {
-  readonly #seen = new Map<string, number>();
-  constructor(private readonly now: () => number = Date.now) {}
-
-  async firstSeen(ref: TriggerRef, key: string, ttlMs: number): Promise<boolean> {
-    const now = this.now();
-    for (const [k, until] of this.#seen) if (until <= now) this.#seen.delete(k);
-    const full = `${ref.function}\u0000${ref.triggerId}\u0000${key}`;
-    if (this.#seen.has(full)) return false;
-    this.#seen.set(full, now + ttlMs);
-    return true;
-  }
-
-  async close(): Promise<void> {}
+/**
+ * Remembers deliveries in `<stateDir>/cron-ticks.db` (the triggers' file, beside the tick locks):
+ * embedded mode, across restarts. In memory, a restart forgot every accepted delivery, and one
+ * captured within the tolerance window ran again after any restart or crash (reliability round of
+ * 2026-12-05: a payment webhook handled twice). Rows live until their window has passed.
+ */
+export function openSqliteReplayGuard(options: { stateDir: string; now?: () => number }): ReplayGuard {
+  mkdirSync(options.stateDir, { recursive: true });
+  const db = new Database(join(options.stateDir, TICK_LOCK_DB_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 2000');
+  db.exec(`CREATE TABLE IF NOT EXISTS deliveries (
+    function TEXT NOT NULL, trigger_id TEXT NOT NULL, key TEXT NOT NULL, until_ms INTEGER NOT NULL,
+    PRIMARY KEY (function, trigger_id, key)) WITHOUT ROWID`);
+  const forget = db.prepare('DELETE FROM deliveries WHERE function = ? AND trigger_id = ? AND key = ? AND until_ms <= ?');
+  const insert = db.prepare('INSERT OR IGNORE INTO deliveries (function, trigger_id, key, until_ms) VALUES (?, ?, ?, ?)');
+  const prune = db.prepare('DELETE FROM deliveries WHERE until_ms <= ?');
+  const now = options.now ?? Date.now;
+  let seen = 0;
+  return {
+    async firstSeen(ref, key, ttlMs) {
+      if (!db.open) throw new TriggerError('TRIGGER_UNAVAILABLE', 'the replay guard is closed');
+      try {
+        const at = now();
+        if (++seen % 100 === 0) prune.run(at);
+        forget.run(ref.function, ref.triggerId, key, at);
+        return insert.run(ref.function, ref.triggerId, key, at + ttlMs).changes === 1;
+      } catch (err) {
+        throw new TriggerError('TRIGGER_UNAVAILABLE', `replay guard: ${(err as Error).message}`);
+      }
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
 }
 
 /**
