@@ -190,7 +190,10 @@ export function resolveTarget(flags: { url?: string | undefined; token?: string 
   const same = profile !== null && sameOrigin(profile.url, url);
   const savedToken = same ? profile.token : undefined;
   const savedWorkspace = same ? profile.workspace : undefined;
-  const target: Target = { url: url.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, workspace: flags.workspace ?? env.workspace ?? savedWorkspace, source };
+  // Another spelling of the saved loopback address goes to the saved one itself: `localhost` may
+  // resolve to ::1, where another local process could listen on the same port and get the token.
+  const sent = same && new URL(url).origin !== new URL(profile.url).origin && !flags.token && !env.token ? profile.url : url;
+  const target: Target = { url: sent.replace(/\/+$/, ''), token: flags.token ?? env.token ?? savedToken, workspace: flags.workspace ?? env.workspace ?? savedWorkspace, source };
   if (!same && profile?.token !== undefined) target.tokenSavedFor = profile.url;
   return target;
 }

@@ -110,6 +110,9 @@ describe('cli configuration', () => {
     assert.equal(resolveTarget({ url: 'http://elsewhere:1' }, env, saved).tokenSavedFor, 'http://127.0.0.1:9000');
     // localhost and 127.0.0.1 on the same port and scheme are this machine's one platform (new-user round).
     assert.equal(resolveTarget({ url: 'http://localhost:9000' }, env, saved).token, 'saved');
+    // …sent to the saved address itself: `localhost` may resolve to ::1, where another process could listen.
+    assert.equal(resolveTarget({ url: 'http://localhost:9000/' }, env, saved).url, 'http://127.0.0.1:9000');
+    assert.equal(resolveTarget({ url: 'http://localhost:9000', token: 'given' }, env, saved).url, 'http://localhost:9000');
     assert.equal(resolveTarget({ url: 'http://[::1]:9000' }, env, saved).token, 'saved');
     assert.equal(resolveTarget({ url: 'http://localhost:9001' }, env, saved).token, undefined);
     assert.equal(resolveTarget({ url: 'https://localhost:9000' }, env, saved).token, undefined);
