@@ -351,7 +351,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await (dispatcherStopped ??= stopAll());
         await retention.stop();
         await warm.stop();
-        await runs.close();
+        // Records still unwritten after the drain are lost: say how many, and why (reliability round, 2026-12-05).
+        const left = await runs.close();
+        for (const [what, stats] of [['run records', left.runs], ['run metrics', left.metrics], ['usage rollups', left.history]] as const) {
+          const lost = stats?.droppedByReason.shutdown ?? 0;
+          if (lost > 0) log(`controlplane: stopping with ${lost} ${what} not written (dropped): ${stats?.lastError !== null && stats?.lastError !== undefined ? `last write failed: ${stats.lastError}` : 'the store did not take them within the drain time'}`);
+        }
         await bundles.close();
         await depsCollector.stop();
         await deps.close();

@@ -65,6 +65,47 @@ const MULTI_ATTEMPT = new Set(['async', 'cron', 'webhook']);
 /** The most attempts a run can have (`retry.maxAttempts` is at most this: protocol/manifest.ts). */
 const MAX_ATTEMPTS = RETRY_FIELDS.maxAttempts.maxValue ?? 10;
 
+/**
+ * Up to this many ids are looked up (or updated) one `_id` equality each, more in one `$in`: on
+ * FerretDB's SQLite backend neither uses an index, but an `_id` equality is scanned by SQLite and an
+ * `$in` by FerretDB itself, ~15 times slower per document (docs/stores.md, "FerretDB gaps").
+ */
+const ONE_BY_ONE_MAX = 8;
+/** How many of those single-id queries run at once. */
+const ONE_BY_ONE_CONCURRENCY = 4;
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Which of `ids` are stored. */
+async function existingIds(col: Collection<RunDoc>, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  if (ids.length > ONE_BY_ONE_MAX) return (await col.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
+  const found: string[] = [];
+  await eachLimited(ids, ONE_BY_ONE_CONCURRENCY, async (_id) => {
+    if ((await col.findOne({ _id }, { projection: { _id: 1 } })) !== null) found.push(_id);
+  });
+  return found;
+}
+
+/** Marks the stored attempts among `ids` superseded. */
+async function markSuperseded(col: Collection<RunDoc>, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  if (ids.length > ONE_BY_ONE_MAX) {
+    await col.updateMany({ _id: { $in: ids } }, { $set: { superseded: true } });
+    return;
+  }
+  await eachLimited(ids, ONE_BY_ONE_CONCURRENCY, async (_id) => {
+    await col.updateOne({ _id }, { $set: { superseded: true } });
+  });
+}
+
 function summaryDoc(run: RunRecord): RunDoc {
   const { logs: _logs, ...summary } = run;
   return { _id: docId(run), ...summary, workspace: runWorkspace(run) };
@@ -101,6 +142,27 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
     return before > 0 ? before : remove({ function: fn, startedAt: { $lte: at } });
   };
 
+  /**
+   * A run's stored attempts, oldest first, found by `_id` alone (a filter by `runId` makes FerretDB's
+   * SQLite backend scan the collection itself: docs/stores.md). Attempt 1, then each next one while
+   * the last found is superseded (a newer one was recorded); when one is missing (its record was lost
+   * or is still on its way), all the later ids at once.
+   */
+  const attemptChain = async (runId: string): Promise<RunDoc[]> => {
+    const chain: RunDoc[] = [];
+    for (let n = 1; n <= MAX_ATTEMPTS; n++) {
+      const doc = await col.runs.findOne({ _id: docId({ runId, attempt: n }) });
+      if (doc !== null) {
+        chain.push(doc);
+        if (doc.superseded !== true || !MULTI_ATTEMPT.has(doc.trigger)) return chain;
+        continue;
+      }
+      const rest = await Promise.all(Array.from({ length: MAX_ATTEMPTS - n }, (_, i) => col.runs.findOne({ _id: docId({ runId, attempt: n + 1 + i }) })));
+      return [...chain, ...rest.filter((d): d is RunDoc => d !== null)];
+    }
+    return chain;
+  };
+
   return {
     async record(runs) {
       ctx.check();
@@ -119,22 +181,26 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
         const lines = run.logs ?? [];
         if (lines.length > 0) logDocs.push({ _id: doc._id, function: run.function, workspace: runWorkspace(run), bytes: logBytesOf(lines), startedAt: run.startedAt, lines, expireAt });
       }
-      // An attempt recorded after a newer one (another process was faster) is listed under that one:
-      // one lookup by _id for the whole batch. It was a count by runId and attempt range per record,
-      // which FerretDB answers by scanning the collection: ~1 s each, past the write timeout for a
-      // batch of async records, so the sink retried an ever bigger batch and never caught up
-      // (reliability round, 2026-12-05).
-      if (multi.length > 0) {
-        const newer = new Map<string, string>();
-        for (const run of multi) for (let n = (run.attempt ?? 1) + 1; n <= MAX_ATTEMPTS; n++) newer.set(docId({ runId: run.runId, attempt: n }), docId(run));
-        const found = await col.runs.find({ _id: { $in: [...newer.keys()] } }, { projection: { _id: 1 } }).toArray();
-        const superseded = new Set(found.map((d) => newer.get(d._id)));
-        for (const doc of runDocs) if (superseded.has(doc._id)) doc.superseded = true;
+      // An attempt recorded after a newer one (another process was faster) is listed under that one.
+      // A newer attempt implies the next one ran, so only `<runId>#<n+1>` is looked up, and only for
+      // the newest attempt of each run in the batch. Both this and the update of older attempts below
+      // go by `_id` (docs/stores.md, "FerretDB gaps": on the SQLite backend an `_id` equality is a
+      // scan inside SQLite, ~15x cheaper than `$in` or any other filter, which FerretDB scans itself;
+      // a few ids one by one, more in one `$in`). It was a count by runId per record, then one `$in`
+      // per batch, both full scans in FerretDB: past the write timeout once the store held some ten
+      // thousand runs (reliability rounds, 2026-12-05).
+      const newest = new Map<string, number>();
+      for (const run of multi) newest.set(run.runId, Math.max(newest.get(run.runId) ?? 0, run.attempt ?? 1));
+      const next = [...newest].filter(([, n]) => n < MAX_ATTEMPTS).map(([runId, n]) => docId({ runId, attempt: n + 1 }));
+      const found = new Set(await existingIds(col.runs, next));
+      for (const doc of runDocs) {
+        const n = (doc.attempt ?? 1);
+        if (MULTI_ATTEMPT.has(doc.trigger) && (n < newest.get(doc.runId)! || found.has(docId({ runId: doc.runId, attempt: n + 1 })))) doc.superseded = true;
       }
       const replaced = await upsertAll(col.runs, runDocs);
-      // Its older attempts are listed under it: by _id too, one update for the batch.
-      const older = multi.flatMap((run) => Array.from({ length: (run.attempt ?? 1) - 1 }, (_, i) => docId({ runId: run.runId, attempt: i + 1 })));
-      if (older.length > 0) await col.runs.updateMany({ _id: { $in: older } }, { $set: { superseded: true } });
+      // Its older attempts are listed under it (those in the batch were marked above; stored ones here).
+      const older = [...newest].flatMap(([runId, n]) => Array.from({ length: n - 1 }, (_, i) => docId({ runId, attempt: i + 1 })));
+      await markSuperseded(col.runs, older.filter((id) => !byId.has(id)));
       await upsertAll(col.logs, logDocs);
       // A run recorded again without logs loses the logs it had.
       const withLogs = new Set(logDocs.map((l) => l._id));
@@ -171,7 +237,8 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
 
     async get(runId) {
       ctx.check();
-      const [doc] = await col.runs.find({ runId }).sort({ attempt: -1 }).limit(1).toArray();
+      const chain = await attemptChain(runId);
+      const doc = chain[chain.length - 1];
       if (doc === undefined) return null;
       const logs = await col.logs.findOne({ _id: doc._id });
       return { ...toSummary(doc), logs: logs?.lines ?? [] };
@@ -179,11 +246,10 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
 
     async attempts(runId) {
       ctx.check();
-      const docs = await col.runs.find({ runId }).sort({ attempt: 1 }).toArray();
+      const docs = await attemptChain(runId);
       if (docs.length === 0) return [];
-      const logs = await col.logs.find({ _id: { $in: docs.map((d) => d._id) } }).toArray();
-      const byId = new Map(logs.map((l) => [l._id, l.lines]));
-      return docs.map((doc) => ({ ...toSummary(doc), logs: byId.get(doc._id) ?? [] }));
+      const logs = await Promise.all(docs.map((d) => col.logs.findOne({ _id: d._id })));
+      return docs.map((doc, i) => ({ ...toSummary(doc), logs: logs[i]?.lines ?? [] }));
     },
 
     async prune(cutoff) {
