@@ -40,7 +40,7 @@ function freshDatabase(): string {
   return `fp_test_${randomBytes(5).toString('hex')}`;
 }
 
-async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring } = {}): Promise<Store> {
+async function open(database = freshDatabase(), extra: { now?: () => number; logRetentionMs?: number; keyring?: Keyring; supersedeBudgetMs?: number } = {}): Promise<Store> {
   const store = await openMongoStore({ keyring: ring, url: ferret!.url, database, ...extra });
   databases.set(store, database);
   return store;
@@ -61,6 +61,18 @@ describe('production store (FerretDB)', { skip }, () => {
   });
 
   describe('production specifics', () => {
+    it('writes a batch of async records even when its superseded bookkeeping outlasts its budget; reads find the newest attempt', async () => {
+      // A budget of 0: the lookups and updates (a scan each on FerretDB's SQLite backend at scale)
+      // are left to finish alone; the records are written all the same (reliability round, N1).
+      const store = await open(freshDatabase(), { supersedeBudgetMs: 0 });
+      const first = run({ trigger: 'async', attempt: 1, status: 'failed', httpStatus: 500 });
+      await store.runs.record([first]);
+      await store.runs.record([{ ...first, attempt: 2, status: 'succeeded', httpStatus: 200 }]);
+      await store.runs.record([{ ...first, attempt: 3, status: 'succeeded', httpStatus: 201 }]);
+      assert.deepEqual((await store.runs.get(first.runId))?.attempt, 3);
+      assert.deepEqual((await store.runs.attempts(first.runId)).map((a) => [a.attempt, a.httpStatus]), [[1, 500], [2, 200], [3, 201]]);
+    });
+
     it('keeps everything in the server: a second store on the same database sees it all', async () => {
       const database = freshDatabase();
       const name = uniqueName();

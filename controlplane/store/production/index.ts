@@ -48,6 +48,8 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMs?: number;
   /** Where the server has no TTL indexes (FerretDB), expired logs are deleted this often. Default 10 min. */
   logSweepIntervalMs?: number;
+  /** How long a batch of run records waits for its superseded bookkeeping (runs.ts, SUPERSEDE_BUDGET_MS). */
+  supersedeBudgetMs?: number;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<Store> {
@@ -86,7 +88,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       functions: guard(mongoFunctionStore(ctx)),
       versions: guard(mongoVersionStore(ctx, blobs)),
       deploys: guard(mongoDeployStore(ctx)),
-      runs: guard(mongoRunStore(ctx)),
+      runs: guard(mongoRunStore(ctx, options.supersedeBudgetMs)),
       tokens: guard(mongoTokenStore(ctx)),
       keys: guard(mongoSecretKeys(ctx)),
       drafts: guard(mongoDraftStore(ctx)),

@@ -122,7 +122,37 @@ export async function sweepExpiredLogs(ctx: MongoContext): Promise<number> {
   return deletedCount;
 }
 
-export function mongoRunStore(ctx: MongoContext): RunStore {
+/**
+ * How long a batch waits for its superseded bookkeeping (the lookups and updates above). On
+ * FerretDB's SQLite backend each is a scan that grows with the store (docs/stores.md, "FerretDB
+ * gaps"): past this the batch's records are written without it (an older attempt may then be
+ * listed beside its newer one), never held back, and while one is still running no other starts,
+ * so abandoned scans never pile up on the server. Before, the whole batch failed with the write
+ * timeout and was retried, bigger, for good (reliability round of 2026-12-05, N1).
+ */
+export const SUPERSEDE_BUDGET_MS = 2_000;
+
+export function mongoRunStore(ctx: MongoContext, supersedeBudgetMs: number = SUPERSEDE_BUDGET_MS): RunStore {
+  /** Bookkeeping that outlasted its budget and still runs on the server: none other starts meanwhile. */
+  let abandoned = 0;
+  /** `work()` within the budget, else `fallback` (`work` goes on alone); `fallback` at once while an abandoned one runs. */
+  const bounded = <T>(work: () => Promise<T>, fallback: T): Promise<T> => {
+    if (abandoned > 0) return Promise.resolve(fallback);
+    let late = false;
+    const running = work().finally(() => {
+      if (late) abandoned--;
+    });
+    running.catch(() => {}); // an abandoned one's failure has nobody to tell; a waited one's reaches the batch below
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<T>((resolve) => {
+      timer = setTimeout(() => {
+        late = true;
+        abandoned++;
+        resolve(fallback);
+      }, supersedeBudgetMs);
+    });
+    return Promise.race([running, budget]).finally(() => clearTimeout(timer));
+  };
   const { col } = ctx;
 
   /** Deletes `fn`'s `count` oldest run records with their logs (ties at the edge's instant: see below). */
@@ -144,9 +174,10 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
 
   /**
    * A run's stored attempts, oldest first, found by `_id` alone (a filter by `runId` makes FerretDB's
-   * SQLite backend scan the collection itself: docs/stores.md). Attempt 1, then each next one while
-   * the last found is superseded (a newer one was recorded); when one is missing (its record was lost
-   * or is still on its way), all the later ids at once.
+   * SQLite backend scan the collection itself: docs/stores.md). Attempt 1, then each next one of a
+   * multi-attempt run until one is missing; past a missing one, only when the last found is marked
+   * superseded (a newer one was recorded: its record was lost or is still on its way), all the
+   * later ids at once.
    */
   const attemptChain = async (runId: string): Promise<RunDoc[]> => {
     const chain: RunDoc[] = [];
@@ -154,9 +185,14 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       const doc = await col.runs.findOne({ _id: docId({ runId, attempt: n }) });
       if (doc !== null) {
         chain.push(doc);
-        if (doc.superseded !== true || !MULTI_ATTEMPT.has(doc.trigger)) return chain;
+        // A multi-attempt run's next attempt is looked for even when this one is not marked
+        // superseded: a batch may have been written without its bookkeeping (SUPERSEDE_BUDGET_MS).
+        if (!MULTI_ATTEMPT.has(doc.trigger)) return chain;
         continue;
       }
+      // Not marked superseded and no next one: it is the newest. Marked, or no attempt 1: the later ones may be past a gap.
+      const last = chain[chain.length - 1];
+      if (last !== undefined && last.superseded !== true) return chain;
       const rest = await Promise.all(Array.from({ length: MAX_ATTEMPTS - n }, (_, i) => col.runs.findOne({ _id: docId({ runId, attempt: n + 1 + i }) })));
       return [...chain, ...rest.filter((d): d is RunDoc => d !== null)];
     }
@@ -192,7 +228,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       const newest = new Map<string, number>();
       for (const run of multi) newest.set(run.runId, Math.max(newest.get(run.runId) ?? 0, run.attempt ?? 1));
       const next = [...newest].filter(([, n]) => n < MAX_ATTEMPTS).map(([runId, n]) => docId({ runId, attempt: n + 1 }));
-      const found = new Set(await existingIds(col.runs, next));
+      const found = new Set(await bounded(() => existingIds(col.runs, next), [] as string[]));
       for (const doc of runDocs) {
         const n = (doc.attempt ?? 1);
         if (MULTI_ATTEMPT.has(doc.trigger) && (n < newest.get(doc.runId)! || found.has(docId({ runId: doc.runId, attempt: n + 1 })))) doc.superseded = true;
@@ -200,7 +236,7 @@ export function mongoRunStore(ctx: MongoContext): RunStore {
       const replaced = await upsertAll(col.runs, runDocs);
       // Its older attempts are listed under it (those in the batch were marked above; stored ones here).
       const older = [...newest].flatMap(([runId, n]) => Array.from({ length: n - 1 }, (_, i) => docId({ runId, attempt: i + 1 })));
-      await markSuperseded(col.runs, older.filter((id) => !byId.has(id)));
+      await bounded(() => markSuperseded(col.runs, older.filter((id) => !byId.has(id))), undefined);
       await upsertAll(col.logs, logDocs);
       // A run recorded again without logs loses the logs it had.
       const withLogs = new Set(logDocs.map((l) => l._id));
