@@ -33,6 +33,27 @@ describe('platform in production mode', { skip: productionSkip, timeout: 90_000 
     await usageWhen(node.api, name, (b) => b.state === 'paused', '1m');
   });
 
+  it('says at shutdown how many run records it could not write (MongoDB down), instead of dropping them silently', async () => {
+    const other = await startNode({ ...clusterOptions(servers), shutdownGraceMs: 500 });
+    let closed = false;
+    try {
+      const name = fnName('lost');
+      await deployed(other.api, name, FLAKY);
+      await servers.ferret.stop('SIGKILL');
+      try {
+        assert.deepEqual(await callMany(other.url, name, 3), [200, 200, 200]);
+        await other.close();
+        closed = true;
+      } finally {
+        await servers.ferret.start();
+      }
+      // Before: only "stopped", and the three records were gone without a word (reliability round, N1).
+      assert.ok(other.logs.some((l) => /controlplane: stopping with \d+ run records not written \(dropped\)/.test(l)), other.logs.join('\n'));
+    } finally {
+      if (!closed) await other.close();
+    }
+  });
+
   it('warns at start that its Redis takes no password, which any function can indeed reach (docs/security.md, "Network")', async (t) => {
     if (node.platform.isolation.mode === 'off') return t.skip('functions are not sandboxed here: no such warning');
     const port = new URL(servers.redis.url).port;
