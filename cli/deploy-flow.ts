@@ -315,7 +315,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
  * The function's newest version when it is not the active one, holds exactly these files,
  * entrypoint and manifest, and its dependencies did not fail to build; else null.
  */
-async function sameAsLatest(client: ApiClient, name: string, activeVersion: number | null, entrypoint: string, raw: unknown, files: readonly HashedFile[]): Promise<ApiVersion | null> {
+export async function sameAsLatest(client: ApiClient, name: string, activeVersion: number | null, entrypoint: string, raw: unknown, files: readonly HashedFile[]): Promise<ApiVersion | null> {
   const [latest] = await client.listVersions(name, 1);
   if (latest === undefined || latest.version === activeVersion) return null;
   const version = await client.getVersion(name, latest.version);

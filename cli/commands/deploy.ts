@@ -4,10 +4,10 @@ import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { profileOf, readCredentials, withProfile, writeCredentials } from '../config.js';
 import { clientOf, targetOf, type Command, type Context } from '../context.js';
 import { contractLines } from '../contract.js';
-import { deployFolder, describeSettingChanges, planDeploy, type DeployPlan, type DeployResult } from '../deploy-flow.js';
+import { deployFolder, describeSettingChanges, planDeploy, sameAsLatest, type DeployPlan, type DeployResult } from '../deploy-flow.js';
 import { EXIT, usageError } from '../errors.js';
 import { formatBytes, indent, type Output } from '../output.js';
-import type { ApiFunction } from '../client.js';
+import type { ApiClient, ApiFunction } from '../client.js';
 import { DEFAULT_WORKSPACE, formatDurationMs, formatMemoryBytes, functionKey } from '../../protocol/index.js';
 import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
@@ -132,7 +132,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.line(`${n} problem${n === 1 ? '' : 's'} found; nothing was uploaded.`);
     return EXIT.INVALID;
   }
-  if (flag(args, 'dry-run')) return dryRun(ctx, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
+  if (flag(args, 'dry-run')) return dryRun(ctx, client, checked, plan === null ? await planDeploy(client, dir, checked.manifest!.name, checked.files) : await plan);
   const note = str(args, 'message');
   // The build log holds the folder's own text (a requirement's marker, a build script's output): escaped like a function's logs.
   const deps = { progress: (line: string) => ctx.out.note(line), log: (text: string) => ctx.out.note(`dependency build log (last lines):\n${indent(text.split('\n').map((l) => terminalSafe(l)).join('\n'))}`) };
@@ -153,11 +153,17 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 }
 
 /** `deploy --dry-run`: what the deploy would change (cli/deploy-preview.ts), nothing done. */
-function dryRun(ctx: Context, checked: Preflight, plan: DeployPlan): number {
+async function dryRun(ctx: Context, client: ApiClient, checked: Preflight, plan: DeployPlan): Promise<number> {
   const p = previewDeploy(checked, plan);
-  ctx.out.data({ ok: true, dryRun: true, ...p });
+  // After a rollback the folder may hold the newest version, which the deploy makes active again
+  // rather than a new one (deploy-flow.ts sameAsLatest): said so (the dry run said "a new version").
+  const again = p.created || p.unchanged ? null : await sameAsLatest(client, p.function, p.activeVersion, checked.manifest!.entrypoint, checked.rawManifest, plan.files);
+  ctx.out.data({ ok: true, dryRun: true, ...p, redeploys: again?.version ?? null });
   const { added, modified, removed } = p.changes;
-  ctx.out.line(p.created ? `Would create function "${p.function}" and deploy version 1.` : p.unchanged ? `No code changes: version ${p.activeVersion} of "${p.function}" is deployed (a deploy would only apply platform.yaml's settings).` : `Would deploy a new version of "${p.function}" (active now: ${p.activeVersion ?? 'none'}).`);
+  ctx.out.line(p.created ? `Would create function "${p.function}" and deploy version 1.`
+    : p.unchanged ? `No code changes: version ${p.activeVersion} of "${p.function}" is deployed (a deploy would only apply platform.yaml's settings).`
+      : again !== null ? `Would deploy version ${again.version} of "${p.function}" again (it holds this folder; active now: ${p.activeVersion ?? 'none'}): no new version.`
+        : `Would deploy a new version of "${p.function}" (active now: ${p.activeVersion ?? 'none'}).`);
   if (!p.unchanged) {
     ctx.out.line(`Changes${p.activeVersion === null ? '' : ` since version ${p.activeVersion}`}: ${added.length} added, ${modified.length} modified, ${removed.length} removed`);
     for (const f of added) ctx.out.line(`  + ${f}`);

@@ -76,6 +76,7 @@ describe('cli deploy --dry-run: what a deploy would change, nothing sent that ch
   const MAIN = 'def handler(event, context):\n    return {"v": 2}\n';
   const YAML = 'kind: function\nname: shop\nentrypoint: main:handler\nenv:\n  KEPT: "1"\n  CHANGED: from-yaml\n  NEW: n\n';
   const writes: string[] = [];
+  let latest = 3;
   const api = stubApi('fp-cli-new7-dry-', (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -88,6 +89,11 @@ describe('cli deploy --dry-run: what a deploy would change, nothing sent that ch
       if (req.method !== 'GET') writes.push(`${req.method} ${req.url}`);
       if (req.url === '/api/v1/functions/shop') {
         return res.end(JSON.stringify({ function: { name: 'shop', status: 'active', activeVersion: 3, env: { KEPT: '1', CHANGED: 'pushed', EXTRA: 'x', OTHER: 'y' }, secrets: ['S'] }, invokeUrl: 'http://x/fn/shop/' }));
+      }
+      if (req.url === '/api/v1/functions/shop/versions?limit=1') return res.end(JSON.stringify({ items: [{ version: latest }] }));
+      if (req.url === '/api/v1/functions/shop/versions/4') {
+        // After a rollback to 3: the newest version holds this very folder.
+        return res.end(JSON.stringify({ version: { version: 4, entrypoint: 'main:handler', manifest: { kind: 'function', name: 'shop', entrypoint: 'main:handler', env: { KEPT: '1', CHANGED: 'from-yaml', NEW: 'n' } }, changes: { added: [], modified: [], removed: [] }, files: [{ path: 'main.py', sha256: sha(MAIN), size: MAIN.length }, { path: 'platform.yaml', sha256: sha(YAML), size: YAML.length }] } }));
       }
       if (req.url === '/api/v1/functions/shop/versions/3') {
         return res.end(JSON.stringify({ version: { version: 3, entrypoint: 'main:handler', manifest: {}, changes: { added: [], modified: [], removed: [] }, files: [{ path: 'main.py', sha256: sha('old'), size: 3 }, { path: 'platform.yaml', sha256: sha(YAML), size: YAML.length }, { path: 'gone.py', sha256: sha('x'), size: 1 }] } }));
@@ -115,8 +121,13 @@ describe('cli deploy --dry-run: what a deploy would change, nothing sent that ch
     assert.match(r.stderr, /Dry run: nothing was uploaded or changed\./);
     assert.deepEqual(writes, []);
     const json = JSON.parse((await api.cli(['deploy', dir, '--dry-run', '--json'])).stdout) as Record<string, unknown>;
-    assert.deepEqual({ ...json, changes: undefined }, { ok: true, dryRun: true, function: 'shop', created: false, activeVersion: 3, changes: undefined, unchanged: false, upload: { files: 1, bytes: MAIN.length }, envRemoved: ['EXTRA', 'OTHER'], envAdded: ['NEW'], envChanged: ['CHANGED'] });
+    assert.deepEqual({ ...json, changes: undefined }, { ok: true, dryRun: true, function: 'shop', created: false, activeVersion: 3, changes: undefined, unchanged: false, upload: { files: 1, bytes: MAIN.length }, envRemoved: ['EXTRA', 'OTHER'], envAdded: ['NEW'], envChanged: ['CHANGED'], redeploys: null });
     const both = await api.cli(['deploy', dir, '--dry-run', '--force']);
     assert.equal(both.code, EXIT.USAGE);
+    // After a rollback (active 3, newest 4 holding this folder) the deploy makes 4 active again, no new version.
+    latest = 4;
+    const again = await api.cli(['deploy', dir, '--dry-run']);
+    assert.match(again.stdout, /^Would deploy version 4 of "shop" again \(it holds this folder; active now: 3\): no new version\.$/m);
+    assert.deepEqual(writes, []);
   });
 });
