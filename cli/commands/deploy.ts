@@ -230,7 +230,7 @@ export const deployCommand: Command = {
     auth: { type: 'string', value: 'MODE', description: 'invoke auth: public (default for a new function) or token' },
     message: { type: 'string', short: 'm', value: 'TEXT', description: 'a note stored with the version (default: the manifest\'s version)' },
     force: { type: 'boolean', description: 'create and deploy a version even if nothing changed' },
-    'dry-run': { type: 'boolean', description: 'only show what the deploy would change: files, uploads, env it would remove' },
+    'dry-run': { type: 'boolean', description: 'only show what the deploy would change: files, uploads, env it would add, set back or remove, a version made active again' },
     'no-check': { type: 'boolean', description: 'deploy without starting the version first (a version whose code does not load is deployed anyway)' },
   },
   run,
