@@ -81,6 +81,43 @@ describe('streamed responses (protocol v3)', () => {
     assert.ok(logs.some((l) => l.msg === 'send raised ClientDisconnected'), JSON.stringify(logs));
   });
 
+  test('a client leaving a StreamingResponse closes its async generator at once: its `finally` runs, as under uvicorn', async (t) => {
+    // Starlette cancels its streaming task while the generator is suspended at `yield`; the
+    // generator was left in a reference cycle, and its `finally` (a DB session, an upstream stream)
+    // waited for a later garbage collection (apps round of 2026-12-04).
+    const dir = await writeFunction({ 'main.py': py(
+      'from fastapi import FastAPI',
+      'from fastapi.responses import StreamingResponse',
+      'app = FastAPI()',
+      'state = {"finally": 0}',
+      '@app.get("/gen")',
+      'async def gen():',
+      '    async def body():',
+      '        try:',
+      '            while True:',
+      '                yield b"x" * 65536',
+      '        finally:',
+      '            state["finally"] += 1',
+      '    return StreamingResponse(body())',
+      '@app.get("/state")',
+      'async def get_state():',
+      '    return state',
+    ) });
+    t.after(() => removeFunction(dir));
+    const rt = await startRuntime();
+    t.after(() => rt.kill());
+    await rt.specialize({ dir, entrypoint: 'main:app', timeoutMs: 30_000, concurrency: 4 });
+    const id = rt.id();
+    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/gen' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+    await waitBytes(rt, id, STREAM_WINDOW_BYTES);
+    rt.send({ t: 'cancel', id });
+    await rt.waitFor((m) => (m.t === 'end' || m.t === 'error') && 'id' in m && m.id === id, 'the end of the call');
+    await roundTrip(rt);
+    const seen = await rt.invoke({ path: '/state' });
+    assert.equal(seen.t, 'result', JSON.stringify(seen));
+    assert.deepEqual(JSON.parse(Buffer.from(seen.t === 'result' ? seen.response.body : []).toString()), { finally: 1 });
+  });
+
   test('a complete response goes out before the app returns (background work), then `end`', async (t) => {
     const rt = await asgiRuntime(t);
     const id = rt.id();
