@@ -17,6 +17,8 @@ import { dropStaging, makeStaging, publish, usage } from './site.js';
 import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
 const LOG_TAIL_CHARS = 64 * 1024;
+/** Of a line past LOG_TAIL_CHARS with no end yet, what stays for the next piece (longer than any index URL's user info). */
+const PARTIAL_KEPT_CHARS = 1024;
 const MIB = 1024 * 1024;
 /** Names the cgroup leaves of each build. */
 let builds = 0;
@@ -87,6 +89,23 @@ export function credentialRedactor(urls: readonly (string | null)[]): (text: str
   };
 }
 
+/**
+ * What the build prints, redacted whole lines at a time (runBuild), to `emit`; `end` lets out the
+ * rest. A line that never ends (a build script printing without newlines) is let out past
+ * LOG_TAIL_CHARS but its last KiB, so a credential cut there is still whole when matched, and what
+ * waits here stays bounded.
+ */
+export function redactedLines(redact: (text: string) => string, emit: (clean: string) => void): (text: string, end?: boolean) => void {
+  let partial = '';
+  return (text, end = false) => {
+    const whole = partial + text;
+    let upTo = end ? whole.length : whole.lastIndexOf('\n') + 1;
+    if (upTo === 0 && whole.length > LOG_TAIL_CHARS) upTo = whole.length - PARTIAL_KEPT_CHARS;
+    partial = whole.slice(upTo);
+    if (upTo > 0) emit(redact(whole.slice(0, upTo)));
+  };
+}
+
 async function build(opts: DepsOptions, request: BuildRequest, redact: (text: string) => string): Promise<BuildOutcome> {
   if (opts.sandbox === 'pod') {
     return failed('DEPS_BUILD_FAILED', 'per-function dependencies are not available on the Kubernetes runtime host yet: install them into the runtime image (docs/kubernetes.md)', '');
@@ -94,17 +113,10 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
   const boxed = opts.sandbox !== 'off';
   const staging = await makeStaging(opts.root, randomBytes(6).toString('hex'), opts.sandbox === 'root' ? opts.builderUid : null);
   let log = '';
-  // Whole lines only, redacted (runBuild): what the build prints reaches the log line by line.
-  let partial = '';
-  const note = (text: string, end = false): void => {
-    const whole = partial + text;
-    const upTo = end ? whole.length : whole.lastIndexOf('\n') + 1;
-    partial = whole.slice(upTo);
-    if (upTo === 0) return;
-    const clean = redact(whole.slice(0, upTo));
+  const note = redactedLines(redact, (clean) => {
     log = (log + clean).slice(-LOG_TAIL_CHARS);
     request.onOutput?.(clean);
-  };
+  });
   let proxy: EgressProxy | null = null;
   // pip reports an index it could not reach through a proxy as "no matching distribution": the proxy knows better.
   let unreachable: string | null = null;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { credentialRedactor } from '../../controlplane/deps/builder.js';
+import { credentialRedactor, redactedLines } from '../../controlplane/deps/builder.js';
 import { checkRequirementsTxt, depsFilesOf, requirementProblem } from '../../controlplane/deps/requirements.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { isPlatformError } from '../../protocol/index.js';
@@ -119,6 +119,23 @@ describe('build output', () => {
     const started = Date.now();
     redact(`://${'a'.repeat(200_000)}:${'b'.repeat(200_000)}`);
     assert.ok(Date.now() - started < 500, 'linear on hostile text');
+  });
+
+  it('lets out whole lines, and a line that never ends past 64 KiB but its last KiB: bounded, a secret at the cut still starred', () => {
+    const redact = credentialRedactor(['https://ci-reader:S3CRET%2FTOKEN@pypi.example/simple']);
+    const out: string[] = [];
+    const note = redactedLines(redact, (clean) => out.push(clean));
+    note('one line\nhalf');
+    assert.deepEqual(out, ['one line\n']);
+    // A build script printing 1 MB without a newline, the secret straddling two writes.
+    for (let i = 0; i < 16; i++) note('x'.repeat(64 * 1024));
+    assert.ok(out.join('').length >= 16 * 64 * 1024 - 1024, 'let out as it comes: at most a KiB waits'); // it all waited for a newline
+    note('S3CRET%2F');
+    note('TOKEN tail');
+    note('', true);
+    const all = out.join('');
+    assert.ok(!all.includes('S3CRET'), 'the secret is never shown');
+    assert.equal(all.length, 'one line\nhalf'.length + 16 * 64 * 1024 + '**** tail'.length);
   });
 });
 
