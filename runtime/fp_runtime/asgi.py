@@ -7,7 +7,6 @@ tasks) is sent before they run (streaming.py). Lifespan startup runs at speciali
 exit; an app that does not support lifespan is fine.
 """
 import asyncio
-import gc
 import types
 
 from . import streaming
@@ -228,13 +227,6 @@ async def serve(app, scope: dict, body, state: dict, stream=None, fits=None):
         ex.wake()
         if stream is not None:
             stream.on_cancel = None  # no cycle left: the exchange is freed as soon as the call ends
-            if stream.cancelled:
-                # The client left: Starlette cancelled its streaming task while the body's async
-                # generator was suspended at `yield`, in a reference cycle, so the generator's
-                # `finally` (a DB session, an upstream stream) waited for a later collection.
-                # Collected now, the loop's finalizer closes it at once, as under uvicorn (a rare
-                # event, a full collection: the zygote's frozen objects are not visited).
-                loop.call_soon(gc.collect)
         if ex.phase in (HELD, OPEN):
             ex.phase = RETURNED  # a held response is not sent early any more: it is the result
         if ex.early is not None:

@@ -1,5 +1,6 @@
 """Running one invocation and turning its outcome into a `result` or `error` message."""
 import asyncio
+import gc
 import inspect
 import time
 
@@ -115,17 +116,24 @@ async def run_asgi(loaded, a: list, conn, loop):
     a `result` written by frames.encode_result (bench/README.md, "The ASGI path per call").
     Returns (frame, whether the process must exit)."""
     mid = a[1]  # frames.INVOKE_ID
+    stream = streaming.open_stream(mid, conn, loop)
+    try:
+        reply = await _asgi_call(loaded, a, mid, stream)
+    finally:
+        streaming.close_stream(mid)
+    if stream.cancelled:
+        await _close_abandoned()
+    return reply
+
+
+async def _asgi_call(loaded, a: list, mid, stream):
     cap, token = capture.begin(mid)  # its lines stream under the call's id (flusher.py)
     start = _clock()
     try:
         app = loaded.target
         scope = scope_of_invoke(a, app)
         state = loaded.lifespan.state if loaded.lifespan else None
-        stream = streaming.open_stream(mid, conn, loop)
-        try:
-            outcome = await asgi.serve(app, scope, a[14], state, stream, _fits)  # frames.INVOKE_BODY
-        finally:
-            streaming.close_stream(mid)
+        outcome = await asgi.serve(app, scope, a[14], state, stream, _fits)  # frames.INVOKE_BODY
         if isinstance(outcome, asgi.Streamed):
             handler_ms = (_clock() - start) * 1000.0
             return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False
@@ -140,3 +148,16 @@ async def run_asgi(loaded, a: list, conn, loop):
         return encode(reply), reply["fatal"]
     handler_ms = (_clock() - start) * 1000.0
     return encode_result(mid, response, capture.end(cap, token), handler_ms), False
+
+
+async def _close_abandoned() -> None:
+    """The client left a streamed response: Starlette cancelled its streaming task while the body's
+    async generator was suspended at `yield`, left in a reference cycle, so the generator's
+    `finally` (a DB session, an upstream stream) waited for some later collection. Collected here,
+    once the call's outcome holds no traceback, the loop's finalizer schedules its `aclose()`; the
+    turns after let that run before the call's `end` goes out, as under uvicorn (a rare event, a
+    full collection: the zygote's frozen objects are not visited). A `finally` that awaits I/O goes
+    on after the call ended, as it would under uvicorn."""
+    gc.collect()
+    for _ in range(3):  # finalizer -> call_soon_threadsafe(create_task) -> the task's first step
+        await asyncio.sleep(0)
