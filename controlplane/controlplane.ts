@@ -20,7 +20,8 @@ import { WarmReporter } from './runs/warm-reporter.js';
 import { CodeChecker, type CodeCheckSettings } from './service/code-check.js';
 import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
-import { DepsCollector } from './service/deps-collect.js';
+import { depsCollector as newDepsCollector } from './service/deps-collect.js';
+import { codeCollector } from './service/code-collect.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { StagedUploads } from './service/staged-uploads.js';
@@ -69,6 +70,8 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
+  /** How often code directories of versions no longer active are looked for (also a minute after start, or this if sooner, and after a switch). */
+  codeCollectIntervalMs?: number;
   /** Which runs keep a full record (controlplane/store/run-sampling.ts); default: every run. */
   runSampling?: RunSampling;
   /** The run store's size cap in bytes (RunRetention); default: none. */
@@ -267,8 +270,12 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 
   // Unused dependency sites go (docs/dependencies.md, "Removal"); a platform that builds none has none.
-  const depsCollector = new DepsCollector({ store, deps, log }, options.deps?.keepMs ?? 0);
+  const depsCollector = newDepsCollector({ store, deps, log }, options.deps?.keepMs ?? 0);
   if (options.deps !== undefined) depsCollector.start();
+  const locks = new KeyedLock();
+  // Directories of versions no longer active go once nothing runs from them (code-collect.ts).
+  const versionDirs = codeCollector({ code, registry, pool: options.pool, locks, log }, options.codeCollectIntervalMs);
+  versionDirs.start();
   const ctx: ServiceContext = {
     data: options.data ?? null,
     store,
@@ -280,8 +287,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     code,
     deps,
     depsCollector,
+    codeCollector: versionDirs,
     bundles,
-    locks: new KeyedLock(),
+    locks,
     staged: new StagedUploads(),
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
@@ -359,6 +367,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         }
         await bundles.close();
         await depsCollector.stop();
+        await versionDirs.stop();
         await deps.close();
       })();
       return closing;

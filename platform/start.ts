@@ -160,6 +160,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       asyncPayloadBytes: config.asyncMaxBodyBytes,
       runRetentionMs: config.runRetentionMs,
       runPruneIntervalMs: config.runPruneIntervalMs,
+      codeCollectIntervalMs: config.codeCollectIntervalMs,
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
       maxFunctionInstances: config.maxFunctionInstances,

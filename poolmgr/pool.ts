@@ -127,6 +127,8 @@ export class PoolManager implements InstanceOwner {
   /** The same per workspace, and the caps set on some (docs/adr/0011-tenants.md, the `instances` quota). */
   private readonly workspaceCount = new Map<string, number>();
   private readonly workspaceCaps = new Map<string, number>();
+  /** Code directories in use: instances (draining ones too) and templates, counted by directory. */
+  private readonly dirsHeld = new Map<string, number>();
   /** Presets whose zygote expect() waited for in vain, until it is ready. */
   private readonly unwaited = new Set<string>();
   /** The bytecode compiler process behind prepare(), started on first use. */
@@ -276,6 +278,23 @@ export class PoolManager implements InstanceOwner {
     }
   }
 
+  /**
+   * Whether a version's code directory is in use here: a process runs from it (an instance, a
+   * draining one too, or a template) or calls wait for its version. The control plane removes the
+   * directories of versions no longer active only when they are not (controlplane/service/code-collect.ts).
+   */
+  holdsDir(dir: string): boolean {
+    if (this.dirsHeld.has(dir)) return true;
+    for (const group of this.groups.values()) if (group.spec.dir === dir && group.queue.length > 0) return true;
+    return false;
+  }
+
+  private holdDir(dir: string, delta: 1 | -1): void {
+    const n = (this.dirsHeld.get(dir) ?? 0) + delta;
+    if (n > 0) this.dirsHeld.set(dir, n);
+    else this.dirsHeld.delete(dir);
+  }
+
   /** The most instances `workspace`'s functions may have at once (null: no cap but the platform's). */
   setWorkspaceInstances(workspace: string, max: number | null): void {
     const before = this.workspaceCaps.get(workspace);
@@ -361,7 +380,10 @@ export class PoolManager implements InstanceOwner {
     if (forked || min <= 0 || initMs < min || group.limits.maxInstances <= 1 || this.host.templates !== true || group.template !== null || group.templateRefused
       || group.retired || group.removed || this.closing !== null) return;
     const proc = this.spawnProcess(this.hintFor(group));
+    const dir = group.spec.dir;
+    this.holdDir(dir, 1);
     group.template = new FunctionTemplate(group, proc, Math.max(this.config.initTimeoutMs, group.limits.timeoutMs), (tpl, failed) => {
+      this.holdDir(dir, -1);
       if (group.template === tpl) group.template = null;
       if (failed) group.templateRefused = true;
     });
@@ -372,6 +394,7 @@ export class PoolManager implements InstanceOwner {
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
     this.instanceCount--;
+    this.holdDir(group.spec.dir, -1);
     this.workspaceCount.set(group.workspace, (this.workspaceCount.get(group.workspace) ?? 1) - 1);
     if (this.closing !== null) return;
     this.pump(group);
@@ -576,6 +599,7 @@ export class PoolManager implements InstanceOwner {
     const inst = new Instance(group, pooled === null ? 'spawn' : 'pool', pooled ?? this.spawnProcess(hint), this, this.config);
     group.instances.push(inst);
     this.instanceCount++;
+    this.holdDir(group.spec.dir, 1);
     this.workspaceCount.set(group.workspace, this.workspaceInstances(group.workspace) + 1);
     return inst;
   }

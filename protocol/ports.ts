@@ -276,6 +276,12 @@ export interface PoolDrain {
    */
   tryStart?(fn: FunctionVersion): Promise<StartCheck>;
   /**
+   * Whether a version's code directory is in use: a process runs from it (an instance, draining or
+   * not, or a template) or calls wait for its version. Optional: without it, no directory of a
+   * version that is no longer active is removed.
+   */
+  holdsDir?(dir: string): boolean;
+  /**
    * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
    * function key since the pool started (monotonic; the cold-start view counts them).
    */

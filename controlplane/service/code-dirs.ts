@@ -1,8 +1,9 @@
 /**
  * Where deployed code lives on disk: `<stateDir>/code/<key>/<version>/` (the function key:
  * `<name>` or `<name>.<workspace>`, docs/adr/0011-tenants.md), one directory per
- * version, written once (versions are immutable) and kept until the function is deleted, so a
- * rollback needs no copy. Files are copies of the blobs made read-only: a hard link would share
+ * version, written once (versions are immutable) and kept while the version is active or a
+ * process still runs from it; then removed (code-collect.ts): each was a whole copy, and a function
+ * deployed from CI a thousand times kept a thousand (a rollback writes its version again). Files are copies of the blobs made read-only: a hard link would share
  * the blob's inode with every version using it. A sandboxed runtime sees its version through a
  * read-only mount as its own uid (docs/security.md); the copies also keep an unsandboxed one
  * (--unsafe-no-sandbox, running as root) from changing the stored content.
@@ -48,6 +49,27 @@ export class CodeDirs {
     await this.deps?.ensure(version);
     await expected;
     return dir;
+  }
+
+  /** The function keys that have a directory here. */
+  async functions(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && isFunctionKey(e.name)).map((e) => e.name);
+  }
+
+  /** Removes the version directories of `name` that `keep` does not keep; returns how many it removed. */
+  async removeVersions(name: string, keep: (version: number, dir: string) => boolean): Promise<number> {
+    if (!isFunctionKey(name)) return 0;
+    let removed = 0;
+    for (const item of await readdir(join(this.root, name)).catch(() => [])) {
+      if (!/^[1-9][0-9]*$/.test(item)) continue; // `.tmp-` leftovers are prune()'s, at start
+      const version = Number(item);
+      const dir = this.dirOf(name, version);
+      if (!Number.isSafeInteger(version) || keep(version, dir)) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Removes every version directory of a function. */

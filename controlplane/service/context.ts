@@ -62,6 +62,8 @@ export interface ServiceContext {
   readonly deps: DependencyBuilds;
   /** Removes the sites no version uses; asked to look soon after a function is deleted. */
   readonly depsCollector: { soon(): void };
+  /** Removes the code directories of versions no longer active once nothing runs from them; asked to look soon after a switch. */
+  readonly codeCollector: { soon(): void };
   readonly bundles: BundlePool;
   readonly locks: KeyedLock;
   /** Uploaded contents no version uses yet, charged to their workspace's codeBytes (this process). */

@@ -74,6 +74,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     })) ?? applied;
     ctx.registry.set(record, version.entrypoint, versionTraits(version.manifest));
     ctx.pool.drain(name, String(target));
+    ctx.codeCollector.soon(); // the version before: its directory goes once its instances have
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
     return { record, entry, ...(start !== undefined ? { start } : {}) };

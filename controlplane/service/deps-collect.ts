@@ -5,6 +5,7 @@
  * The keys in use are those of every stored version of every workspace, read from the store; a
  * listing that fails removes nothing.
  */
+import { Collector } from './collector.js';
 import type { ServiceContext } from './context.js';
 
 const PAGE = 100;
@@ -41,42 +42,8 @@ export async function collectDependencySites(ctx: Pick<ServiceContext, 'store' |
   }
 }
 
-/** Schedules collections; `soon()` asks for one within a minute (at most `keepMs`); `stop()` ends them. */
-export class DepsCollector {
-  private timer: NodeJS.Timeout | null = null;
-  private dueAt = Infinity;
-  private running: Promise<void> | null = null;
-  private stopped = false;
-
-  constructor(private readonly ctx: Pick<ServiceContext, 'store' | 'deps' | 'log'>, private readonly keepMs: number) {}
-
-  start(): void {
-    this.schedule(Math.min(COLLECT_FIRST_MS, this.keepMs));
-  }
-
-  /** After a function is deleted: its sites may be unused now. */
-  soon(): void {
-    this.schedule(Math.min(COLLECT_FIRST_MS, this.keepMs));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** Runs a collection in `delayMs`, unless one is due sooner (deletes in a row do not keep putting it off). */
-  private schedule(delayMs: number): void {
-    if (this.stopped || Date.now() + delayMs >= this.dueAt) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.dueAt = Date.now() + delayMs;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.dueAt = Infinity;
-      this.running = (this.running ?? Promise.resolve()).then(() => collectDependencySites(this.ctx, this.keepMs));
-      void this.running.then(() => this.schedule(COLLECT_EVERY_MS));
-    }, delayMs);
-    this.timer.unref();
-  }
+/** Dependency collections: a minute after start (at most `keepMs`), hourly, and soon after a function is deleted. */
+export function depsCollector(ctx: Pick<ServiceContext, 'store' | 'deps' | 'log'>, keepMs: number): Collector {
+  const first = Math.min(COLLECT_FIRST_MS, keepMs);
+  return new Collector(() => collectDependencySites(ctx, keepMs), first, COLLECT_EVERY_MS);
 }

@@ -40,6 +40,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) ctx.pool.drain(name);
     else ctx.pool.drain(name, String(version.version));
+    ctx.codeCollector.soon();
     await ctx.cron?.refresh(name);
   });
 }
