@@ -16,6 +16,8 @@ for _name in ("mount", "umount2", "sethostname", "syscall", "unshare", "setns"):
 del _name
 
 # clone/unshare flags
+CLONE_FILES = 0x00000400
+CLONE_THREAD = 0x00010000
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
