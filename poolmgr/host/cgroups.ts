@@ -40,6 +40,12 @@ const IN_BOX = '/.fp/cg';
 let opened = 0;
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'] as const;
 const V2_CONTROLLERS = ['memory', 'pids', 'cpu'];
+/**
+ * The fewest tasks a leaf gets while its workspace's share is taken (or a sixteenth of the tasks
+ * limit, if less): the runtime and its own threads start; what the function starts fails
+ * (FUNCTION_PROCESS_LIMIT: its workspace's share is taken).
+ */
+const MIN_LEAF_TASKS = 16;
 /** How long after a leaf is taken the stock is refilled (past the fork of the box that took it). */
 export const REFILL_DELAY_MS = 20;
 
@@ -255,7 +261,7 @@ export class Cgroups {
     ops.push({ write: { [`${cpuDir}/${file}`]: value } });
     // Written from here, at once (the box cannot: its pids directory is not bound in); the
     // workspace's other leaves get theirs with their CPU weight, right after.
-    this.writeTasks(rid, this.tasksOf(functions));
+    this.writeTasks(rid, this.tasksOfLeaves(functions, [rid]).get(rid)!);
     if (siblings.size > 1 || functions.size > 1) this.rebalanceSoon(workspace);
     return ops;
   }
@@ -276,6 +282,40 @@ export class Cgroups {
     let instances = 0;
     for (const siblings of functions.values()) instances += siblings.size;
     return Math.max(1, Math.min(this.options.tasksMax, Math.floor(share / Math.max(1, instances))));
+  }
+
+  /**
+   * pids.max of `targets`, leaves of a workspace with these functions' instances: the even part of
+   * the share, but no more than the workspace's other leaves leave of it, each counted at the most
+   * it may hold (the even part, or the tasks it holds now if more: a lower limit takes no task
+   * back). Otherwise instances started one after another, each filling its box before the next
+   * came, held more than the share between them (red team of 2026-12-05, third round: 16 231 of
+   * 16 384 tasks against a share of 14 336). Tasks are read only when the share binds (more
+   * instances than the share has boxes at the tasks limit): none on a smaller workspace's cold start.
+   */
+  private tasksOfLeaves(functions: Map<string, Set<string>>, targets: Iterable<string>): Map<string, number> {
+    const even = this.tasksOf(functions);
+    const out = new Map<string, number>();
+    const share = this.workspaceTasksMax();
+    let instances = 0;
+    for (const siblings of functions.values()) instances += siblings.size;
+    if (share === undefined || instances * this.options.tasksMax <= share) {
+      for (const rid of targets) out.set(rid, even);
+      return out;
+    }
+    const root = this.roots['pids'] ?? this.roots['unified']!;
+    const claims = new Map<string, number>();
+    let claimed = 0;
+    for (const siblings of functions.values()) {
+      for (const rid of siblings) {
+        const claim = Math.max(even, num(`${root}/${this.leaf(rid)}/pids.current`) ?? 0);
+        claims.set(rid, claim);
+        claimed += claim;
+      }
+    }
+    const floor = Math.min(MIN_LEAF_TASKS, Math.ceil(this.options.tasksMax / 16));
+    for (const rid of targets) out.set(rid, Math.max(floor, Math.min(even, share - (claimed - claims.get(rid)!))));
+    return out;
   }
 
   /** Writes a placed runtime's pids.max when it changes (a leaf starts at the tasks limit). */
@@ -402,7 +442,7 @@ export class Cgroups {
       const functions = this.byWorkspace.get(workspace);
       if (functions === undefined) return;
       const root = this.version === 'v2' ? this.roots['unified']! : this.roots['cpu']!;
-      const tasks = this.tasksOf(functions);
+      const tasks = this.tasksOfLeaves(functions, [...functions.values()].flatMap((siblings) => [...siblings]));
       for (const siblings of functions.values()) {
         const [file, value] = this.cpuWeight(functions.size, siblings.size);
         for (const rid of siblings) {
@@ -411,7 +451,7 @@ export class Cgroups {
           } catch {
             // the runtime is going away
           }
-          this.writeTasks(rid, tasks);
+          this.writeTasks(rid, tasks.get(rid)!);
         }
       }
     });

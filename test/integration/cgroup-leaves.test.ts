@@ -170,4 +170,36 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(['x1', 'x2'].map(pidsMax), ['8', '8']);
   });
+
+  it('gives a box that joins a workspace only what its other boxes leave of the share: instances started one by one, each full, stay within it', async (t) => {
+    // Red team of 2026-12-05, third round: each new box got the even part while the boxes before it
+    // kept the tasks they held past their lowered limits; 64 instances made one by one held 16 231
+    // of 16 384 tasks against a share of 14 336. Here: 8 a box, 24 in all, the share 21.
+    const cgroups = Cgroups.open({ tasksMax: 8, totalTasksMax: 24, cpuShares: 1024 }, `fp-${process.pid}-wsramp-${Date.now()}`).cgroups;
+    if (cgroups === null) return t.skip('no usable cgroups');
+    const running: ChildProcess[] = [];
+    t.after(async () => {
+      for (const child of running) child.kill('SIGKILL');
+      await Promise.all(running.map((child) => child.exitCode === null && child.signalCode === null ? once(child, 'exit') : null));
+      for (const rid of ['r1', 'r2', 'r3', 'o1']) await cgroups.release(rid);
+      cgroups.close();
+    });
+    const joins = new Map<string, string[]>();
+    const pidsMax = (rid: string): string => {
+      const procs = joins.get(rid)!.find((file) => existsSync(`${dirname(file)}/pids.max`))!;
+      return readFileSync(`${dirname(procs)}/pids.max`, 'utf8').trim();
+    };
+    const start = async (rid: string, fn: string): Promise<number> => {
+      joins.set(rid, cgroups.forRuntime(rid).join);
+      cgroups.place(rid, fn, 0);
+      await new Promise((resolve) => setImmediate(resolve));
+      return startThreads(joins.get(rid)!, 100, running);
+    };
+    assert.equal(await start('r1', 'a.wsr'), 7, 'the first box fills its limit');
+    assert.equal(await start('r2', 'a.wsr'), 7, 'the second too');
+    // Two boxes hold 16 of the 21; the even part would be 7, only 5 are left.
+    assert.equal(await start('r3', 'a.wsr'), 4);
+    assert.equal(pidsMax('r3'), '5');
+    assert.equal(await start('o1', 'b.wso'), 2, "another workspace still gets the total's last tasks");
+  });
 });
