@@ -342,7 +342,7 @@ export class ProcessHost implements RuntimeHost {
   }
 
   private output(rt: Runtime, stream: 'stdout' | 'stderr', text: string): void {
-    if (stream === 'stderr') rt.stderrTail = (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+    if (stream === 'stderr') rt.stderrTail = text.length >= STDERR_TAIL_BYTES ? text.slice(-STDERR_TAIL_BYTES) : (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
     this.options.onOutput?.(rt, stream, text);
     // With FP_DEBUG every runtime's output is forwarded whole already (prefixed by its pid).
     if (rt.placedFn !== null && !this.options.debug) {

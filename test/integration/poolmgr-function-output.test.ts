@@ -57,19 +57,31 @@ describe('a function\'s output outside its calls', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const flood = lines.slice(before).filter((l) => l.includes('flood line'));
     assert.ok(flood.length > 10 && flood.length < 5000, `${flood.length} lines of 5000 kept`);
-    const text = flood.reduce((n, l) => n + l.length - l.indexOf('] ') - 2, 0); // what the function wrote, without the prefixes
-    assert.ok(text <= OUTPUT_BYTES, `${flood.length} lines, ${text} bytes`);
+    const written = flood.reduce((n, l) => n + l.length, 0); // what the operator's log got, prefixes included
+    assert.ok(written <= OUTPUT_BYTES, `${flood.length} lines, ${written} bytes`);
   });
 
-  it('says how many lines it dropped once the window is over', () => {
+  it('counts its prefixes in the budget; says how many bytes it dropped once the window is over, and drops the rest of a dropped line', () => {
     let now = 0;
     const out: string[] = [];
     const o = new FunctionOutput('f', 7, (l) => out.push(l), () => now);
-    o.write('stdout', 'x'.repeat(OUTPUT_BYTES - 10) + '\nkept\ndropped 1\ndropped 2\npartial');
+    const prefix = '[function f (pid 7) stdout, outside a call] '.length;
+    // The first line and `kept` fit with their prefixes; `dropped 1` would not.
+    const first = OUTPUT_BYTES - 120;
+    assert.ok(prefix + first + 1 + prefix + 5 <= OUTPUT_BYTES && prefix + first + 1 + prefix + 5 + prefix + 10 > OUTPUT_BYTES);
+    o.write('stdout', 'x'.repeat(first) + '\nkept\ndropped 1\ndropped 2\npartial');
     assert.deepEqual(out.map((l) => l.slice(l.indexOf('] ') + 2, l.indexOf('] ') + 8)), ['xxxxxx', 'kept\n']);
+    o.write('stdout', '\n'.repeat(100_000)); // past the budget: counted, not split
+    assert.equal(out.length, 2);
     now += 10_000;
-    o.write('stdout', ' line\n');
-    assert.match(out[2]!, /\[2 lines dropped: over 16 KiB in 10 s\]\n$/);
-    assert.match(out[3]!, /\] partial line\n$/);
+    o.write('stdout', 'more\n'); // a new window: the note, then its lines
+    assert.match(out[2]!, /\[100027 bytes dropped: over 16 KiB in 10 s\]\n$/);
+    assert.match(out[3]!, /\] more\n$/);
+    o.write('stdout', 'y'.repeat(OUTPUT_BYTES) + '\nhalf a li'); // a line past the budget, and the rest after it
+    now += 10_000;
+    o.write('stdout', 'ne\nafter\n'); // the end of the dropped line is dropped with it
+    assert.match(out[4]!, /\[16394 bytes dropped: over 16 KiB in 10 s\]\n$/);
+    assert.match(out[5]!, /\] after\n$/);
+    assert.equal(out.length, 6);
   });
 });
