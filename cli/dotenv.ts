@@ -15,13 +15,15 @@
  * expands them (what pydantic-settings and `uvicorn --env-file` read): to the value of NAME set
  * earlier in the file, else in the environment the command runs in, else the default or nothing.
  * Single-quoted values and `\$` stay literal. It was read as the text `${NAME}` (helper round).
+ * A reference to an `FP_` name is a problem, as in platform.yaml: those configure the platform and
+ * the CLI (FP_TOKEN), never a function.
  *
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENV_NAME } from '../protocol/index.js';
+import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
 
 export const DOTENV_FILE = '.env';
 
@@ -49,7 +51,17 @@ export function parseDotenv(text: string, environment: Readonly<Record<string, s
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const out: DotenvFile = { entries: [], keptSecrets: [], problems: [] };
   const seen = new Map<string, number>();
-  const lookup = (name: string): string | undefined => out.entries.find((e) => e.name === name)?.value ?? environment[name];
+  // FP_ variables configure the platform and the CLI (FP_TOKEN…): a `.env` from a folder the user
+  // did not write could copy the deployer's token into the function's env (red team of 2026-12-05,
+  // third round), as platform.yaml's `${FP_…}` could before it was refused there (red team 3).
+  let reserved: string | null = null;
+  const lookup = (name: string): string | undefined => {
+    if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX)) {
+      reserved ??= name;
+      return undefined;
+    }
+    return out.entries.find((e) => e.name === name)?.value ?? environment[name];
+  };
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
     const line = lines[n]!;
@@ -66,6 +78,7 @@ export function parseDotenv(text: string, environment: Readonly<Record<string, s
       continue;
     }
     const name = m[1]!;
+    reserved = null;
     let rest = line.slice(m[0].length);
     let value: string;
     let after: string;
@@ -96,6 +109,10 @@ export function parseDotenv(text: string, environment: Readonly<Record<string, s
       after = hash < 0 ? '' : rest.slice(hash);
       rest = hash < 0 ? rest : rest.slice(0, hash);
       value = expand(rest.trim(), false, lookup);
+    }
+    if (reserved !== null) {
+      out.problems.push({ line: lineNo, message: `references \${${reserved}}: ${RESERVED_ENV_PREFIX} variables configure the platform and the CLI (FP_TOKEN…) and are never put into a function's env` });
+      continue;
     }
     if (value.includes('\0')) {
       out.problems.push({ line: lineNo, message: 'the value holds a NUL character' });

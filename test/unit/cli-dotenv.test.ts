@@ -60,18 +60,26 @@ describe('dotenv', () => {
       'URL=postgres://${HOST}:${PORT:-5432}/app',
       'QUOTED="${HOST} and \\${HOST}"',
       "LITERAL='${HOST}'",
-      'FROM_ENV=${FP_TEST_SHELL_VALUE}',
+      'FROM_ENV=${TEST_SHELL_VALUE}',
       'MISSING=[${NOPE}]',
       'EMPTY=',
       'KEPT_EMPTY=[${EMPTY:-fallback}]',
       'LATER=${DEFINED_BELOW}',
       'DEFINED_BELOW=x',
-    ].join('\n'), { FP_TEST_SHELL_VALUE: 'from the shell', HOST: 'the environment loses to the file' });
+    ].join('\n'), { TEST_SHELL_VALUE: 'from the shell', HOST: 'the environment loses to the file' });
     assert.deepEqual(read.problems, []);
     assert.deepEqual(Object.fromEntries(read.entries.map((e) => [e.name, e.value])), {
       HOST: 'db.local', URL: 'postgres://db.local:5432/app', QUOTED: 'db.local and ${HOST}', LITERAL: '${HOST}',
       FROM_ENV: 'from the shell', MISSING: '[]', EMPTY: '', KEPT_EMPTY: '[]', LATER: '', DEFINED_BELOW: 'x',
     });
+  });
+
+  it('refuses a reference to an FP_ variable (FP_TOKEN is the deployer\'s token), with or without a default, bare or quoted', () => {
+    const read = parseDotenv(['A=${FP_TOKEN}', 'B="x${fp_url:-y}"', "C='${FP_TOKEN}'", 'FP_OWN=1', 'D=${FP_OWN}', 'E=${HOME}'].join('\n'), { FP_TOKEN: 'fpa_secret', HOME: '/h' });
+    assert.deepEqual(read.problems.map((p) => p.line), [1, 2, 5]);
+    assert.match(read.problems[0]!.message, /references \$\{FP_TOKEN\}: FP_ variables configure the platform and the CLI/);
+    assert.deepEqual(read.entries.map((e) => [e.name, e.value]), [['C', '${FP_TOKEN}'], ['FP_OWN', '1'], ['E', '/h']]);
+    assert.ok(!JSON.stringify(read).includes('fpa_secret'));
   });
 
   it('reports problems with their line instead of guessing', () => {
