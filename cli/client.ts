@@ -35,6 +35,8 @@ export interface ApiFileEntry {
   path: string;
   sha256: string;
   size: number;
+  /** Deployed with mode 0555. */
+  executable?: boolean;
 }
 
 export interface ApiChanges {

@@ -10,7 +10,7 @@ import { waitForDeps, type DepsProgress } from './deps-wait.js';
 import { CliError } from './errors.js';
 import { hashFiles, type HashedFile, type LocalFile } from './files.js';
 import type { Preflight } from './preflight.js';
-import { envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
+import { diffFiles, envReferences, formatDurationMs, formatMemoryBytes, formatRate, type Manifest } from '../protocol/index.js';
 
 export interface DeployOptions {
   /** `auth` for a new function, or a change of it; absent: public for a new one, unchanged otherwise. */
@@ -176,17 +176,6 @@ export function describeSettingChanges(c: SettingChanges): string {
   return (['added', 'changed', 'removed'] as const).filter((k) => c[k].length > 0).map((k) => `${k} ${c[k].join(', ')}`).join('; ');
 }
 
-/** File changes from `before` to `after` (by path and sha256), each list sorted. */
-export function diffFiles(before: readonly { path: string; sha256: string }[], after: readonly { path: string; sha256: string }[]): ApiChanges {
-  const old = new Map(before.map((f) => [f.path, f.sha256]));
-  const now = new Map(after.map((f) => [f.path, f.sha256]));
-  return {
-    added: [...now.keys()].filter((p) => !old.has(p)).sort(),
-    modified: [...now.keys()].filter((p) => old.has(p) && old.get(p) !== now.get(p)).sort(),
-    removed: [...old.keys()].filter((p) => !now.has(p)).sort(),
-  };
-}
-
 /**
  * What a deploy reads before it changes anything: the function as the server has it, the files'
  * hashes, the active version's files (to diff against) and the contents the server lacks. Safe to
@@ -277,7 +266,7 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
       entrypoint: manifest.entrypoint,
       manifest: raw,
       ...(note !== undefined ? { note } : {}),
-      files: files.map(({ path, sha256, size }) => ({ path, sha256, size })),
+      files: files.map(({ path, sha256, size, executable }) => ({ path, sha256, size, ...(executable === true ? { executable } : {}) })),
     });
     // The platform builds declared dependencies off the upload; the deploy needs them ready.
     const deps = version.deps ? await waitForDeps(client, name, version.version, version.deps, options.deps ?? { progress: () => undefined, log: () => undefined }) : null;

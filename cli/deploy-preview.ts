@@ -5,7 +5,8 @@
  * the one change a deploy makes that loses data), add, or set back to platform.yaml's value. Lambda's `sam deploy --no-execute-changeset` and
  * `terraform plan` are the habit it serves.
  */
-import { diffFiles, type DeployPlan } from './deploy-flow.js';
+import { diffFiles } from '../protocol/index.js';
+import type { DeployPlan } from './deploy-flow.js';
 import type { Preflight } from './preflight.js';
 import type { ApiChanges } from './client.js';
 

@@ -22,6 +22,8 @@ export interface LocalFile {
   /** Relative, `/`-separated. */
   path: string;
   size: number;
+  /** Executable here (any x bit): deployed with mode 0555 so the function can run it. */
+  executable?: boolean;
 }
 
 export interface FileProblem {
@@ -227,7 +229,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       if (info.size > limits.maxFileBytes) {
         walk.problems.push({ file: path, message: `is ${describeBytes(info.size)}; the limit per file is ${describeBytes(limits.maxFileBytes)}: exclude it in ${IGNORE_FILE}, or keep large data out of the bundle (the data binding, or fetched at start)` });
       }
-      walk.files.push({ path, size: info.size });
+      walk.files.push({ path, size: info.size, ...((info.mode & 0o111) !== 0 ? { executable: true } : {}) });
       walk.totalBytes += info.size;
     }
   };
@@ -270,7 +272,7 @@ export async function hashFiles(dir: string, files: readonly LocalFile[]): Promi
   const out: HashedFile[] = [];
   for (const f of files) {
     const content = await readFile(join(dir, f.path));
-    out.push({ path: f.path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
+    out.push({ path: f.path, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), ...(f.executable === true ? { executable: true } : {}) });
   }
   return out;
 }

@@ -26,3 +26,4 @@ export * from './roles.js';
 export * from './audit-actions.js';
 export * from './run-result.js';
 export * from './run-timeline.js';
+export * from './file-changes.js';

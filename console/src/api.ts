@@ -188,6 +188,8 @@ export interface FileEntry {
   path: string;
   sha256: string;
   size: number;
+  /** Deployed with mode 0555 (a script or binary the function runs). */
+  executable?: boolean;
 }
 export interface Version {
   function: string;

@@ -150,12 +150,15 @@ export function restorePatch(before: Fn, patch: Record<string, unknown>): Record
 
 async function uploadAndDeploy(name: string, ws: Workspace, validation: Validation, note: string, progress: (step: string) => void): Promise<DeployResult> {
   const baseSha = new Map((ws.base?.files ?? []).map((f) => [f.path, f.sha256]));
+  // A file that was executable in the base version stays so, edited or not.
+  const executable = new Set((ws.base?.files ?? []).filter((f) => f.executable === true).map((f) => f.path));
+  const mode = (path: string): { executable?: true } => (executable.has(path) ? { executable: true } : {});
   const files: Record<string, unknown>[] = [];
   for (const [path, text] of ws.files) {
     const unchanged = ws.baseText.get(path) === text && baseSha.has(path);
-    files.push(unchanged ? { path, sha256: baseSha.get(path) } : { path, contentBase64: base64(text) });
+    files.push(unchanged ? { path, sha256: baseSha.get(path), ...mode(path) } : { path, contentBase64: base64(text), ...mode(path) });
   }
-  for (const f of ws.binary) files.push({ path: f.path, sha256: f.sha256 });
+  for (const f of ws.binary) files.push({ path: f.path, sha256: f.sha256, ...mode(f.path) });
   const manifest = validation.manifest ?? null;
   const entrypoint = typeof (manifest as { entrypoint?: unknown } | null)?.entrypoint === 'string' ? (manifest as { entrypoint: string }).entrypoint : validation.entrypoint.value || ws.base?.entrypoint || 'main:handler';
   progress('uploading');

@@ -195,7 +195,7 @@ export type DepsView = z.output<typeof depsView>;
 export const depsAnswer = z.strictObject({ deps: depsView.extend({ log: z.string().optional() }).nullable() });
 
 export const versionView = versionSummaryView.extend({
-  files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), size: count })),
+  files: z.array(z.strictObject({ path: z.string(), sha256: z.string(), size: count, executable: z.boolean().optional() })),
   /** The manifest as uploaded (any JSON), or null. */
   manifest: z.unknown(),
   /** Null: the version declares no dependencies. */

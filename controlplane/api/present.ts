@@ -127,7 +127,7 @@ export function versionView(v: VersionRecord, deps: DepsStatus | null = null): V
   const totalBytes = v.files.reduce((sum, f) => sum + f.size, 0);
   return {
     ...versionSummaryView({ ...v, fileCount: v.files.length, totalBytes }),
-    files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
+    files: v.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, ...(f.executable === true ? { executable: true } : {}) })),
     manifest: v.manifest,
     deps: deps === null ? null : depsView(deps),
   };

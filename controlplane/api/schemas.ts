@@ -171,6 +171,7 @@ export const versionUpload = z.strictObject({
         sha256: sha256.optional(),
         size: z.number().int().min(0).optional(),
         contentBase64: z.string().optional(),
+        executable: z.boolean().optional().describe('Deployed with mode 0555 (a script or binary the function runs), else 0444'),
       }),
     )
     .min(1),

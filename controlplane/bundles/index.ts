@@ -4,7 +4,7 @@ export type { BundleLimits, BundleInput, BundleFileInput, CheckedBundle, Checked
 export { BundleError, isBundleError, BUNDLE_ERROR_CODES } from './errors.js';
 export type { BundleErrorCode, BundleProblem } from './errors.js';
 export { normalizeBundlePath, checkPathSet } from './paths.js';
-export { diffFiles } from './changes.js';
+export { diffFiles } from '../../protocol/index.js';
 export { saveBundle } from './save.js';
 export { materialize, type MaterializeOptions, type MaterializeResult } from './materialize.js';
 export { BundlePool, type BundlePoolOptions, type CheckedUpload } from './pool.js';

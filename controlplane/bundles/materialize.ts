@@ -84,7 +84,7 @@ export async function materialize(version: { files: readonly FileEntry[] }, blob
         await writeFile(target, data);
       }
       if (options.mtimeMs !== undefined) await utimes(target, options.mtimeMs / 1000, options.mtimeMs / 1000);
-      if (options.readOnly) await chmod(target, 0o444);
+      if (options.readOnly) await chmod(target, file.executable === true ? 0o555 : 0o444);
       result.copied++;
     };
     for (let i = 0; i < version.files.length; i += CONCURRENCY) {

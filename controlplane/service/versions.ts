@@ -21,7 +21,7 @@ export interface VersionUpload {
   entrypoint: string;
   manifest?: unknown;
   note?: string;
-  files: { path: string; sha256?: string; size?: number; contentBase64?: string }[];
+  files: { path: string; sha256?: string; size?: number; contentBase64?: string; executable?: boolean }[];
 }
 
 export async function createVersion(ctx: ServiceContext, name: string, checked: CheckedUpload, body: VersionUpload, actor: string): Promise<VersionRecord> {
@@ -45,7 +45,9 @@ export async function createVersion(ctx: ServiceContext, name: string, checked: 
   const workspace = workspaceOfKey(name);
   await stageInline(ctx, workspace, checked);
   // Content named by hash must be content this workspace holds; uploaded content becomes its own.
-  const entries = await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits);
+  const executable = new Set(body.files.flatMap((file, i) => (file.executable === true && checked.planned[i] !== undefined ? [checked.planned[i]!.path] : [])));
+  const entries = (await saveBundle(checked.bundle, scopedBlobs(ctx.store.blobs, ctx.store.blobGrants, workspace), ctx.settings.bundleLimits))
+    .map((entry) => (executable.has(entry.path) ? { ...entry, executable: true } : entry));
   checkReferencedSizes(body, checked, entries);
   await ctx.deps.checkUpload(entries);
   await checkDepsQuota(ctx, workspace, name, entries);

@@ -110,6 +110,8 @@ export interface FileEntry {
   /** Lower-case hex. */
   sha256: string;
   size: number;
+  /** Executable where it was uploaded from: deployed with mode 0555 (else 0444). Absent: false. */
+  executable?: boolean;
 }
 
 /** File paths that differ from the previous version, each list sorted. */

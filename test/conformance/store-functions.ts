@@ -123,6 +123,20 @@ export function functionTests(open: OpenStore): void {
         assert.equal(await store.versions.latest(uniqueName()), null);
       }));
 
+    it('keeps a file\'s executable flag (only when set); a change of the flag alone is a modified file', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        await store.functions.create(name, settings());
+        const tool = await file(store, 'bin/tool.sh', '#!/bin/sh\n');
+        const main = await file(store, 'main.py', 'm');
+        const v1 = await store.versions.create({ function: name, entrypoint: 'main:handler', files: [{ ...tool, executable: true }, { ...main, executable: false }], manifest: {}, createdBy: 't' });
+        assert.deepEqual(v1.files, [{ ...tool, executable: true }, main]);
+        assert.deepEqual((await store.versions.get(name, 1))!.files, [{ ...tool, executable: true }, main]);
+        const v2 = await store.versions.create({ function: name, entrypoint: 'main:handler', files: [tool, main], manifest: {}, createdBy: 't' });
+        assert.deepEqual(v2.changes, { added: [], modified: ['bin/tool.sh'], removed: [] });
+        assert.deepEqual((await store.versions.get(name, 2))!.files, [tool, main]);
+      }));
+
     it('lists history newest first, as summaries, with paging', () =>
       withStore(open, async (store) => {
         const name = uniqueName();

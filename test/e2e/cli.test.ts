@@ -235,6 +235,30 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual([again.unchanged, again.uploaded], [true, 0]);
   });
 
+  it('a file executable in the folder runs on the platform (mode 0555; the others 0444); a change of mode alone is a new version', async () => {
+    // Every deployed file was 0444: a script or binary shipped with the code failed with
+    // PermissionError on every call (apps round of 2026-12-05).
+    const { dir, fn } = folder('exec', 'exec', [
+      'import subprocess',
+      'def handler(event, context):',
+      '    return subprocess.run(["./bin/tool.sh"], capture_output=True, text=True, check=True).stdout.strip()',
+    ].join('\n') + '\n');
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'tool.sh'), '#!/bin/sh\necho "tool ran"\n', { mode: 0o755 });
+    const d = await cli(['deploy', dir]);
+    assert.equal(d.code, EXIT.OK, d.stderr);
+    const ran = await cli(['invoke', fn, '--json']);
+    assert.equal(json<{ body: unknown }>(ran).body, 'tool ran', ran.stdout + ran.stderr);
+    const shown = json<{ versions: { version: number }[] }>(await cli(['functions', 'show', fn, '--json']));
+    const state = join(work, 'state', 'code', fn, String(shown.versions[0]!.version));
+    assert.equal(statSync(join(state, 'bin', 'tool.sh')).mode & 0o777, 0o555);
+    assert.equal(statSync(join(state, 'main.py')).mode & 0o777, 0o444);
+    // The same content without its x bit: a modified file, a new version.
+    chmodSync(join(dir, 'bin', 'tool.sh'), 0o644);
+    const again = json<{ unchanged: boolean; changes: { modified: string[] } }>(await cli(['deploy', dir, '--json']));
+    assert.deepEqual([again.unchanged, again.changes.modified], [false, ['bin/tool.sh']]);
+  });
+
   it('deploy waits for declared dependencies with progress, and prints the build log when they fail', async () => {
     const dir = join(work, 'with-deps');
     mkdirSync(dir);

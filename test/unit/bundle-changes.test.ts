@@ -25,4 +25,12 @@ describe('bundle changes', () => {
   it('treats a rename as one removal and one addition', () => {
     assert.deepEqual(diffFiles([f('old.py', '1')], [f('new.py', '1')]), { added: ['new.py'], modified: [], removed: ['old.py'] });
   });
+
+  it('counts a file whose executable flag changed as modified (it is deployed with another mode)', () => {
+    const plain = f('bin/tool.sh', '1');
+    const exec = { ...plain, executable: true };
+    assert.deepEqual(diffFiles([plain], [exec]), { added: [], modified: ['bin/tool.sh'], removed: [] });
+    assert.deepEqual(diffFiles([exec], [plain]), { added: [], modified: ['bin/tool.sh'], removed: [] });
+    assert.deepEqual(diffFiles([exec], [{ ...exec }]), { added: [], modified: [], removed: [] });
+  });
 });

@@ -5,12 +5,12 @@
  * computed against the version actually stored under n-1, and numbers have no gaps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diffFiles } from '../../bundles/changes.js';
+import { diffFiles } from '../../../protocol/index.js';
 import { workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { quotaExceeded } from '../quotas.js';
-import { assertBlobsPresent } from '../sqlite/versions.js';
-import type { BlobStore, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
+import { assertBlobsPresent, storedFiles } from '../sqlite/versions.js';
+import type { BlobStore, VersionRecord, VersionStore, VersionSummary } from '../types.js';
 import { isDuplicateKey, type MongoContext, type VersionDoc } from './context.js';
 import { liveFunction } from './functions.js';
 import { liveWorkspace } from './workspaces.js';
@@ -23,7 +23,7 @@ function toRecord(doc: VersionDoc): VersionRecord {
     function: doc.function,
     version: doc.version,
     entrypoint: doc.entrypoint,
-    files: doc.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })),
+    files: storedFiles(doc.files),
     manifest: JSON.parse(doc.manifest) as unknown,
     createdAt: doc.createdAt,
     createdBy: doc.createdBy,
@@ -58,9 +58,7 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
   return {
     async create(input) {
       ctx.check();
-      const files: FileEntry[] = input.files
-        .map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const files = storedFiles(input.files);
       if (!(await fnExists(input.function))) throw notFound(input.function);
       await assertBlobsPresent(blobs, files);
       const workspace = workspaceOfKey(input.function);

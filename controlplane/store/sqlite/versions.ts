@@ -1,5 +1,5 @@
 /** VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction. */
-import { diffFiles } from '../../bundles/changes.js';
+import { diffFiles } from '../../../protocol/index.js';
 import { workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { normalQuotas, quotaExceeded } from '../quotas.js';
@@ -51,6 +51,13 @@ function toRecord(row: VersionRow): VersionRecord {
 }
 
 /** Fails with BLOB_NOT_FOUND naming the first file whose content the blob store lacks. */
+/** A version's files as stored: path, content, size and the executable flag only when set, sorted by path. */
+export function storedFiles(files: readonly FileEntry[]): FileEntry[] {
+  return files
+    .map((f) => ({ path: f.path, sha256: f.sha256, size: f.size, ...(f.executable === true ? { executable: true } : {}) }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
 export async function assertBlobsPresent(blobs: BlobStore, files: readonly FileEntry[]): Promise<void> {
   const bySha = new Map<string, string>();
   for (const f of files) if (!bySha.has(f.sha256)) bySha.set(f.sha256, f.path);
@@ -75,9 +82,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
   return {
     async create(input) {
       ctx.check();
-      const files = input.files
-        .map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }))
-        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const files = storedFiles(input.files);
       if (fnExists.get(input.function) === undefined) {
         throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
       }
