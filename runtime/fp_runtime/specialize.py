@@ -237,8 +237,24 @@ def load(spec: dict, flusher=None) -> Loaded:
     return loaded_of(spec, target)
 
 
+def lambda_adapted(target):
+    """The app inside a Lambda adapter: `handler = Mangum(app)` is how FastAPI is run on Lambda, and
+    Mangum's own call reads API Gateway's events, which the platform does not send ("unable to infer
+    a handler": every call failed, apps round of 2026-12-05). Its ASGI app is served instead, as
+    `entrypoint: main:app` would (Mangum's base path and lifespan options do not apply: the app
+    is served at the function's root, its lifespan run as for any ASGI app). Anything else as it is."""
+    cls = type(target)
+    if cls.__name__ == "Mangum" and cls.__module__.split(".")[0] == "mangum":
+        app = getattr(target, "app", None)
+        if app is not None and callable(app):
+            return app
+    return target
+
+
 def loaded_of(spec: dict, target) -> Loaded:
-    """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py)."""
+    """The loaded function: a WSGI app is served as the ASGI app that runs it (wsgi.py); the app
+    inside a Lambda adapter (Mangum) as that app."""
+    target = lambda_adapted(target)
     contract, is_async = _contract(target, spec.get("entrypoint") or "")
     if contract == "wsgi":
         loaded = Loaded(spec, target, "asgi", True)

@@ -63,8 +63,34 @@ const FACTORIES = py(
   '    return 42',
 );
 
+/**
+ * FastAPI on Lambda: `handler = Mangum(app)` (apps round of 2026-12-05: every call failed, Mangum's
+ * own call could not read the platform's event). Mangum's layout as published (mangum/adapter.py,
+ * re-exported by the package): the adapter keeps the app in `.app` and answers API Gateway events.
+ */
+const MANGUM = {
+  'mangum/__init__.py': 'from mangum.adapter import Mangum\n',
+  'mangum/adapter.py': py(
+    'class Mangum:',
+    '    def __init__(self, app, lifespan="auto", api_gateway_base_path="/"):',
+    '        self.app = app',
+    '    def __call__(self, event, context):',
+    '        raise RuntimeError("The adapter was unable to infer a handler to use for the event.")',
+  ),
+  'main.py': py(
+    'from fastapi import FastAPI',
+    'from mangum import Mangum',
+    'app = FastAPI()',
+    '@app.get("/items/{item_id}")',
+    'def item(item_id: int):',
+    '    return {"item": item_id}',
+    'handler = Mangum(app, lifespan="off")',
+  ),
+};
+
 const name = fnName('falcon');
 const quart = fnName('quart');
+const mangum = fnName('mangum');
 const factories = { fastapi: fnName('factory-fa'), flask: fnName('factory-fl'), wrong: fnName('factory-no') };
 const h = useGateway({
   [name]: { files: { 'main.py': FALCON }, manifest: 'entrypoint: main:app' },
@@ -72,6 +98,16 @@ const h = useGateway({
   [factories.fastapi]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:get_application()' },
   [factories.flask]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:create_app()' },
   [factories.wrong]: { files: { 'main.py': FACTORIES }, manifest: 'entrypoint: main:not_an_app()' },
+  [mangum]: { files: MANGUM, manifest: 'entrypoint: main:handler' },
+});
+
+describe('a FastAPI app wrapped for Lambda (handler = Mangum(app))', () => {
+  it('is served as the app inside: its routes answer, as with entrypoint main:app', async () => {
+    const res = await request(`${h.url}/fn/${mangum}/items/7`);
+    assert.equal(res.status, 200, res.body.toString());
+    assert.deepEqual(JSON.parse(res.body.toString()), { item: 7 });
+    assert.equal((await request(`${h.url}/fn/${mangum}/items/x`)).status, 422, 'FastAPI\'s own validation');
+  });
 });
 
 describe('a Falcon ASGI app', () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before } from 'node:test';
 import { createGateway, DirectoryRegistry, MemoryRunSink, type Gateway } from '../../gateway/index.js';
 import { gatewaySettings, loadConfig } from '../../platform/config.js';
@@ -33,7 +33,10 @@ export interface FunctionFiles {
 export function writeFunction(root: string, name: string, fn: FunctionFiles): void {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
-  for (const [file, content] of Object.entries(fn.files)) writeFileSync(join(dir, file), content);
+  for (const [file, content] of Object.entries(fn.files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), content);
+  }
   writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\n${fn.manifest ?? ''}\n`);
 }
 
