@@ -113,6 +113,7 @@ async function loadFunction(dir: string, manifestPath: string, text: string, pla
     minWarm: manifest.limits.minWarm,
     maxQueue: manifest.limits.maxQueue,
     errors: manifest.errors,
+    ...(manifest.event === 'lambda' ? { event: manifest.event } : {}),
   };
   const frozen = Object.freeze(fn);
   return { fn: frozen, manifest, resolution: Object.freeze({ found: true, fn: frozen, paused: false, auth: null, invocation: manifest.invocation }) };

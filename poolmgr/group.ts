@@ -68,6 +68,7 @@ export class FunctionGroup {
       name: fn.name, version: fn.version, dir: fn.dir, entrypoint: fn.entrypoint, env: fn.env ?? {},
       ...(fn.depsDir !== undefined ? { depsDir: fn.depsDir } : {}),
       ...(fn.dataDir !== undefined ? { dataDir: fn.dataDir } : {}),
+      ...(fn.event === 'lambda' ? { event: fn.event } : {}),
       memoryBytes: fn.memoryBytes > 0 ? fn.memoryBytes : 0,
       timeoutMs: this.limits.timeoutMs,
       concurrency: this.limits.concurrency,

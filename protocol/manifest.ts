@@ -273,7 +273,15 @@ export const manifestSchema = z.strictObject({
   data: dataSchema.optional(),
   // What callers see of the function's own failures (docs/api-invoke.md, "Errors"): verbose only while developing.
   errors: z.enum(['generic', 'verbose']).default('generic'),
+  // The event a handler(event, context) gets (docs/api-invoke.md, "Lambda's event"): the platform's
+  // (body bytes), or API Gateway's, as Lambda gives it (body a str, base64 when binary).
+  event: z.enum(['platform', 'lambda']).default('platform'),
 });
+
+/** The `event` key of a stored manifest (any JSON; versions from before it have none: the platform's). */
+export function eventFormatOf(manifest: unknown): 'platform' | 'lambda' {
+  return typeof manifest === 'object' && manifest !== null && (manifest as { event?: unknown }).event === 'lambda' ? 'lambda' : 'platform';
+}
 
 /** The `errors` key of a stored manifest (any JSON: versions uploaded before the key existed have none). */
 export function errorDetailOf(manifest: unknown): 'generic' | 'verbose' {

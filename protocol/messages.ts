@@ -95,6 +95,11 @@ export interface FunctionSpec {
    * absent without a binding. A sandboxed runtime finds it at /run/fp-data (BoxSpec.dataDir).
    */
   dataDir?: string;
+  /**
+   * `lambda`: a handler(event, context) gets API Gateway's event, as Lambda gives it (manifest
+   * `event: lambda`; docs/api-invoke.md). Absent: the platform's.
+   */
+  event?: 'lambda';
 }
 
 export interface WireEvent {

@@ -13,7 +13,7 @@
  * secret wins on a clash): the only place the two meet. Records are held without their webhook
  * secrets (the hooks route reads those from the store per request, docs/secrets.md).
  */
-import { dataSchema, errorDetailOf, formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type DataBindingSpec, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
+import { dataSchema, errorDetailOf, eventFormatOf, formatRate, PlatformError, roleAllows, workspaceOfKey, type CallLimit, type DataBindingSpec, type ErrorDetail, type FunctionRegistry, type InvokeAuth, type Resolution, type TokenVerdict } from '../../protocol/index.js';
 import type { FunctionVersion } from '../../poolmgr/index.js';
 import type { AdmissionLimiter, Bucket, LimitVerdict } from '../limits/index.js';
 import type { FunctionRecord } from '../store/index.js';
@@ -56,11 +56,13 @@ export function bindingOfManifest(manifest: unknown): DataBindingSpec | null {
 export interface VersionTraits {
   errors: ErrorDetail;
   binding: DataBindingSpec | null;
+  /** The handler's event: API Gateway's (`lambda`) or the platform's. */
+  event?: 'platform' | 'lambda';
 }
 
 /** The traits of a stored manifest (any JSON; none: the defaults). */
 export function versionTraits(manifest: unknown): VersionTraits {
-  return { errors: errorDetailOf(manifest), binding: bindingOfManifest(manifest) };
+  return { errors: errorDetailOf(manifest), binding: bindingOfManifest(manifest), event: eventFormatOf(manifest) };
 }
 
 export class StoreRegistry implements FunctionRegistry {
@@ -109,8 +111,9 @@ export class StoreRegistry implements FunctionRegistry {
     // The active version's traits (its manifest); absent: the version did not change, keep what is held.
     const detail = traits?.errors ?? held?.fn?.errors ?? 'generic';
     const binding = traits !== undefined ? traits.binding : held?.binding ?? null;
+    const event = traits !== undefined ? traits.event ?? 'platform' : held?.fn?.event ?? 'platform';
     if (held?.binding != null && binding === null) void this.data?.remove(record.name);
-    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail, binding);
+    const fn = record.activeVersion === null || entrypoint === null ? null : this.functionVersion(record, record.activeVersion, entrypoint, detail, binding, event);
     const auth = record.auth === 'token' ? this.invokeAuth(record.name) : null;
     const limit = this.limits === null ? null : callLimit(this.limits, record);
     const resolution: Resolution = Object.freeze({ found: true, fn, paused: record.status === 'paused', auth, limit, invocation: record.invocation });
@@ -156,12 +159,12 @@ export class StoreRegistry implements FunctionRegistry {
    * credential.
    */
   candidate(record: FunctionRecord, version: number, entrypoint: string, traits: VersionTraits): { fn: FunctionVersion; undo?: () => void } | { skip: string } {
-    const base = this.functionVersion(record, version, entrypoint, traits.errors, null);
+    const base = this.functionVersion(record, version, entrypoint, traits.errors, null, traits.event);
     if (traits.binding === null || this.data === null) return { fn: base };
     const held = this.entries.get(record.name);
     if (held?.binding == null) {
       const data = this.data;
-      return { fn: this.functionVersion(record, version, entrypoint, traits.errors, traits.binding), undo: () => void data.remove(record.name) };
+      return { fn: this.functionVersion(record, version, entrypoint, traits.errors, traits.binding, traits.event), undo: () => void data.remove(record.name) };
     }
     const same = held.binding.database === traits.binding.database && held.fn?.dataDir !== undefined;
     if (!same) return { skip: 'it binds another database than the serving version, whose credential the new binding would end' };
@@ -171,7 +174,7 @@ export class StoreRegistry implements FunctionRegistry {
     return { fn: Object.freeze({ ...base, env: Object.freeze({ ...base.env, ...bound }), dataDir: held.fn!.dataDir! }) };
   }
 
-  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null): FunctionVersion {
+  private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null, event: 'platform' | 'lambda' = 'platform'): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
     // Without a database server a bound version still loads; its context.db raises (FP_MONGO_URI unset).
@@ -191,6 +194,7 @@ export class StoreRegistry implements FunctionRegistry {
       minWarm: limits.minWarm,
       maxQueue: limits.maxQueue,
       errors,
+      ...(event === 'lambda' ? { event } : {}),
       ...(depsDir !== null ? { depsDir } : {}),
       ...(data !== null ? { dataDir: data.dataDir } : {}),
     });

@@ -14,6 +14,7 @@ import sys
 import threading
 
 from . import capture, migration
+from .lambda_event import lambda_handler
 from .wsgi import WsgiApp, is_wsgi
 
 # A thread's stack is address space, not memory (the box's cgroup counts what is touched), yet
@@ -260,4 +261,6 @@ def loaded_of(spec: dict, target) -> Loaded:
         loaded = Loaded(spec, target, "asgi", True)
         loaded.target = WsgiApp(target, threaded=loaded.concurrency > 1)
         return loaded
+    if contract == "handler" and spec.get("event") == "lambda":
+        target = lambda_handler(target, is_async)  # platform.yaml `event: lambda`: API Gateway's event
     return Loaded(spec, target, contract, is_async)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManifestError, parseManifest, resolveEnvValue } from '../../protocol/index.js';
+import { eventFormatOf, ManifestError, parseManifest, resolveEnvValue } from '../../protocol/index.js';
 
 function issuesOf(raw: unknown, platformEnv: Record<string, string> = {}): Record<string, string> {
   try {
@@ -26,7 +26,14 @@ describe('parseManifest', () => {
       retry: { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 },
       env: {},
       errors: 'generic',
+      event: 'platform',
     });
+  });
+
+  it('takes event: platform or lambda (API Gateway\'s event for a handler), nothing else; a stored manifest without it is the platform\'s', () => {
+    assert.equal(parseManifest({ kind: 'function', name: 'l', event: 'lambda' }).event, 'lambda');
+    assert.throws(() => parseManifest({ kind: 'function', name: 'l', event: 'apigw' }), /event/);
+    assert.deepEqual([eventFormatOf({ event: 'lambda' }), eventFormatOf({}), eventFormatOf(null), eventFormatOf({ event: 'x' })], ['lambda', 'platform', 'platform', 'platform']);
   });
 
   it('reads every key, converting human units once', () => {

@@ -1,0 +1,67 @@
+"""API Gateway's event, as Lambda gives it, for a handler whose platform.yaml says `event: lambda`
+(docs/api-invoke.md, "Lambda's event").
+
+The platform's own event has the body as bytes, so Lambda code that parses it as the `str` Lambda
+gives (`parse_qs(event["body"])` read `name=Ada` back as missing; `"&".join` raised) did not run
+unchanged (apps round of 2026-12-05). This event is a plain dict with the keys of both payload
+formats (REST API 1.0 and HTTP API 2.0, as the platform's aliases already read): `body` a `str`
+(None when empty; base64 with `isBase64Encoded` when it is not UTF-8), `cookies` a list, and
+`requestContext` with both formats' fields. Made per call only for such handlers.
+"""
+import base64
+import time
+
+
+def as_lambda_event(e) -> dict:
+    """API Gateway's event for the platform's Event `e` (event.py)."""
+    body = e["body"]
+    encoded = False
+    if not body:
+        text = None
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode("ascii"), True
+    method, path, ip = e["method"], e["path"], e["clientIp"]
+    headers = dict(e["headers"])
+    agent = headers.get("user-agent", "")
+    cookies = [c.strip() for c in headers.get("cookie", "").split(";") if c.strip()]
+    now = int(time.time() * 1000)
+    query = e["query"]
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "resource": path,
+        "path": path,
+        "rawPath": path,
+        "httpMethod": method,
+        "rawQueryString": e["rawQuery"],
+        "headers": headers,
+        "multiValueHeaders": {k: list(v) for k, v in e["multiHeaders"].items()},
+        "queryStringParameters": dict(query) if query else None,
+        "multiValueQueryStringParameters": {k: list(v) for k, v in e["multiQuery"].items()} if query else None,
+        "cookies": cookies,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": e["requestId"], "httpMethod": method, "path": path, "resourcePath": path,
+            "stage": "$default", "routeKey": "$default", "domainName": headers.get("host", ""),
+            "requestTimeEpoch": now, "timeEpoch": now,
+            "identity": {"sourceIp": ip, "userAgent": agent},
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": agent},
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def lambda_handler(handler, is_async: bool):
+    """`handler` called with API Gateway's event instead of the platform's."""
+    if is_async:
+        async def call(event, context):
+            return await handler(as_lambda_event(event), context)
+    else:
+        def call(event, context):
+            return handler(as_lambda_event(event), context)
+    return call
