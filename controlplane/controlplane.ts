@@ -22,6 +22,7 @@ import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import { depsCollector as newDepsCollector } from './service/deps-collect.js';
 import { codeCollector } from './service/code-collect.js';
+import { keepAllWarm } from './service/warm.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { StagedUploads } from './service/staged-uploads.js';
@@ -175,6 +176,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const limiter = options.limiter ?? new MemoryLimiter();
   const registry = new StoreRegistry(tokens, (name, version) => code.dirOf(name, version), (name, version) => deps.siteOf(name, version), { limiter, workspaces }, options.data ?? null);
   const functionsLoaded = await loadFunctions(store, registry, code, log);
+  // Active versions with a minWarm get their instances now, not at their first call.
+  keepAllWarm({ registry, pool: options.pool });
 
   const limits = bundleLimits(options.bundleLimits);
   const bundles = new BundlePool({

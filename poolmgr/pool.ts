@@ -259,6 +259,32 @@ export class PoolManager implements InstanceOwner {
     };
   }
 
+  /**
+   * The version callers get now (deployed, active at start, its limits changed): with `minWarm`,
+   * its instances are started here up to it (less what gateways ranked before this one hold), so
+   * the first call after a deploy is warm; the reaper keeps them (and replaces one that ended).
+   * Only free places are used: no other function's instance is stopped for a warm one.
+   */
+  keepWarm(fn: FunctionVersion): void {
+    if (this.closing !== null || !(fn.minWarm > 0)) return;
+    let group = this.byFn.get(fn);
+    if (group === undefined || group.removed) group = this.groupFor(fn);
+    group.warmRefused = false;
+    this.startReaper();
+    this.topUp(group);
+  }
+
+  /** Starts instances of `group` up to its minWarm here, in free places only; one that does not load stops it (no restart loop). */
+  private topUp(group: FunctionGroup): void {
+    const want = Math.min(this.minWarmHere(group), group.limits.maxInstances);
+    while (!group.warmRefused && group.instances.length < want && this.instanceCount < this.totalCap
+      && this.workspaceInstances(group.workspace) < this.capOf(group.workspace)) {
+      void this.specialize(group).watchLoad().then((end) => {
+        if (!end.ok) group.warmRefused = true;
+      });
+    }
+  }
+
   /** Instances of `name` at versions other than `keepVersion` stop taking calls and shut down when idle. */
   drain(name: string, keepVersion?: string): void {
     for (const group of this.groups.values()) {
@@ -688,6 +714,7 @@ export class PoolManager implements InstanceOwner {
     }
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);
+      if (group.instances.length < keep && this.closing === null) this.topUp(group); // one ended (a crash, an OOM kill)
       const list = group.instances;
       const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.

@@ -282,6 +282,11 @@ export interface PoolDrain {
    */
   holdsDir?(dir: string): boolean;
   /**
+   * The version callers get now has a `minWarm`: its instances are started up to it at once (in
+   * free places) and kept. Optional: without it minWarm only keeps instances calls started.
+   */
+  keepWarm?(fn: FunctionVersion): void;
+  /**
    * Instances per `name@version` (for the warm counts in usage), and scale-to-zero events by
    * function key since the pool started (monotonic; the cold-start view counts them).
    */

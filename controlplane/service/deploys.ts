@@ -16,6 +16,7 @@ import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
 import { startCheck, type StartReport } from './start-check.js';
+import { keepWarm } from './warm.js';
 
 export interface DeployResult {
   record: FunctionRecord;
@@ -74,6 +75,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     })) ?? applied;
     ctx.registry.set(record, version.entrypoint, versionTraits(version.manifest));
     ctx.pool.drain(name, String(target));
+    keepWarm(ctx, name);
     ctx.codeCollector.soon(); // the version before: its directory goes once its instances have
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
@@ -134,6 +136,7 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
     if (action === 'pause') ctx.pool.drain(name);
     // Resume: un-retire the active version's (empty) group so its minWarm applies again.
     else if (record.activeVersion !== null) ctx.pool.drain(name, String(record.activeVersion));
+    keepWarm(ctx, name);
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
     return { record, entry };

@@ -7,6 +7,7 @@ import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../p
 import { runtimeEnv } from '../registry/store-registry.js';
 import { isStoreError, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { keepWarm } from './warm.js';
 
 export interface FunctionChange {
   record: FunctionRecord;
@@ -85,6 +86,7 @@ export async function updateFunction(ctx: ServiceContext, name: string, change: 
       ctx.pool.drain(name);
       if (record.activeVersion !== null && record.status === 'active') ctx.pool.drain(name, String(record.activeVersion));
     }
+    keepWarm(ctx, name); // a raised minWarm, or new instances for new settings
     announce(ctx, name, invokeToken !== null);
     return { record, invokeToken, invokeTokenExpiresAt: invokeToken === null ? null : issuer.expiresAt };
   });

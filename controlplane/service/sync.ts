@@ -9,6 +9,7 @@ import type { ConfigChange, ConfigListener } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { instancesStale } from './functions.js';
 import { loadFunctions } from './startup.js';
+import { keepAllWarm, keepWarm } from './warm.js';
 import { refreshWorkspace } from './workspaces.js';
 
 /** One function, read again from the store. */
@@ -40,6 +41,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) ctx.pool.drain(name);
     else ctx.pool.drain(name, String(version.version));
+    keepWarm(ctx, name);
     ctx.codeCollector.soon();
     await ctx.cron?.refresh(name);
   });
@@ -63,6 +65,7 @@ export async function resync(ctx: ServiceContext): Promise<void> {
     if (held.paused || held.fn === null) ctx.pool.drain(name);
     else ctx.pool.drain(name, held.fn.version);
   }
+  keepAllWarm(ctx);
   await ctx.cron?.refreshAll();
 }
 

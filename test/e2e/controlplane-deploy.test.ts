@@ -66,6 +66,26 @@ describe('deploy and rollback', () => {
     assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o444);
   });
 
+  it('starts minWarm instances of the deployed version at once: the first call after the deploy is warm; a raised minWarm starts more', async () => {
+    // minWarm only kept instances that calls had started: the first call after a deploy was cold
+    // (apps round of 2026-12-05).
+    const name = fnName('warm');
+    await createFunction(h.api, name, { limits: { minWarm: 1, maxInstances: 3, concurrency: 1 } });
+    await upload(h.api, name, handlerReturning('w'));
+    await deploy(h.api, name, undefined, { check: false }); // no start check: its instance would be the warm one
+    await until(async () => (await warmInstances(name, '1')) >= 1, 'a warm instance before any call');
+    await until(async () => {
+      const ready = (await (await fetch(`${h.url}/readyz`, { headers: { authorization: `Bearer ${h.api.token}` } })).json()) as { pool: { functions: Record<string, { name: string; warm: number }> } };
+      return Object.values(ready.pool.functions).some((f) => f.name === name && f.warm >= 1);
+    }, 'the instance ready');
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-cold-start'), '0', 'the first call found its instance warm');
+    const raised = await h.api.call('PATCH', `/functions/${name}`, { limits: { minWarm: 2 } });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    await until(async () => (await warmInstances(name, '1')) >= 2, 'a second warm instance for minWarm 2');
+  });
+
   it('starts a version before serving it: one whose code does not load is refused (422 DEPLOY_START_FAILED) and the active one keeps serving', async () => {
     const name = fnName('chk');
     await createFunction(h.api, name);
