@@ -39,6 +39,8 @@ export class FunctionGroup {
   template: FunctionTemplate | null = null;
   /** A template of this version failed or refused (threads at import): it gets no other. */
   templateRefused = false;
+  /** The version callers get (PoolManager.keepWarm): the reaper starts its minWarm instances again when one ended. */
+  keptWarm = false;
   /** An instance started for minWarm did not load: no other is started ahead until the next keepWarm (a deploy, a settings change). */
   warmRefused = false;
   /** Calls waiting for the slot of an instance that only finishes (pool.ts, awaitFinishing), at most as many as those slots. */

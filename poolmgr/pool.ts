@@ -270,6 +270,7 @@ export class PoolManager implements InstanceOwner {
     let group = this.byFn.get(fn);
     if (group === undefined || group.removed) group = this.groupFor(fn);
     group.warmRefused = false;
+    group.keptWarm = true;
     this.startReaper();
     this.topUp(group);
   }
@@ -714,7 +715,9 @@ export class PoolManager implements InstanceOwner {
     }
     for (const group of this.groups.values()) {
       const keep = this.minWarmHere(group);
-      if (group.instances.length < keep && this.closing === null) this.topUp(group); // one ended (a crash, an OOM kill)
+      // One ended (a crash, an out-of-memory kill): started again for the version callers get, not
+      // for another (a start check's candidate whose deploy did not happen).
+      if (group.keptWarm && group.instances.length < keep && this.closing === null) this.topUp(group);
       const list = group.instances;
       const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
