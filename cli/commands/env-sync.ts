@@ -239,7 +239,7 @@ export async function push(ctx: Context, args: ParsedArgs): Promise<number> {
   for (const s of file.entries) if (s.secret || secretNames.has(s.name)) secrets[s.name] = s.value;
   for (const plain of diff.secretsToPlain) secrets[plain] = null;
   const envChanged = diff.added.length + diff.changed.length + diff.removed.length > 0;
-  await client.updateFunction(name, { ...(envChanged ? { env: diff.env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+  await client.updateFunction(name, { ...(envChanged ? { env: diff.env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
   ctx.out.data({ ok: true, function: name, applied: true, dryRun: false, changes: summary, env: diff.env });
   ctx.out.line(`Applied to "${name}". New instances get it at their cold start; warm instances finish their calls and are replaced (no redeploy needed).`);
   const beyondManifest = Object.entries(diff.env).some(([key, value]) => base.env[key] !== value);

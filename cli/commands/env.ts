@@ -89,7 +89,7 @@ async function set(ctx: Context, args: ParsedArgs): Promise<number> {
     }
   }
   const changedEnv = secret ? names.some((key) => key in fn.env) : true;
-  await client.updateFunction(name, { ...(changedEnv ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+  await client.updateFunction(name, { ...(changedEnv ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
   ctx.out.data({ ok: true, function: name, set: names, secret });
   ctx.out.line(`Set ${names.join(', ')}${secret ? ' (secret: stored encrypted, shown by name only)' : ''} on "${name}". ${APPLIES}`);
   if (!secret) ctx.out.note('note: plain env is also set by `fastapi-platform deploy` from platform.yaml, which replaces it; use --secret for values that are not in platform.yaml.');
@@ -112,7 +112,7 @@ async function unset(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (removed.length > 0) {
     const envChanged = names.some((key) => key in fn.env);
-    await client.updateFunction(name, { ...(envChanged ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}) });
+    await client.updateFunction(name, { ...(envChanged ? { env } : {}), ...(Object.keys(secrets).length > 0 ? { secrets } : {}), check: !flag(args, 'no-check') });
   }
   const missing = names.filter((key) => !removed.includes(key));
   ctx.out.data({ ok: true, function: name, removed, notSet: missing });
@@ -153,7 +153,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
 export const envCommand: Command = {
   name: 'env',
   summary: 'set, unset, list, pull or push a function\'s env values and secrets (applies at the next cold start)',
-  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes] [--no-manifest]',
+  usage: 'env set <fn> NAME=value [NAME=value…] [--secret] | env unset <fn> NAME… | env [list] <fn> | env pull <fn> [--file F] [--force] | env push <fn> [--file F] [--as-secret NAME] [--dry-run] [--yes] [--no-manifest] [--no-check]',
   examples: [
     'env set my-fn GREETING=hi',
     'env set my-fn API_KEY --secret < api-key.txt',
@@ -176,6 +176,10 @@ export const envCommand: Command = {
     'a value marked `# secret` on its line (DB_PASSWORD=\'…\'  # secret) or named with --as-secret is',
     'set as a secret; secrets not in the file are kept (remove one with `env unset`). It shows the diff',
     '(secret values hidden) and asks before applying; --yes applies without asking, --dry-run only shows.',
+    '',
+    'set, unset and push start the deployed version with the new values first, as deploy does: a value it',
+    'does not start with (a lifespan that raises on it) is refused (DEPLOY_START_FAILED, its load\'s error),',
+    'nothing is changed and the function keeps serving. --no-check changes it anyway.',
   ].join('\n'),
   options: {
     secret: { type: 'boolean', description: 'with set: store the values as secrets (encrypted, shown by name only)' },
@@ -185,6 +189,7 @@ export const envCommand: Command = {
     'dry-run': { type: 'boolean', description: 'with push: show the diff, change nothing' },
     yes: { type: 'boolean', short: 'y', description: 'with push: apply without asking' },
     'no-manifest': { type: 'boolean', description: 'with push: ignore platform.yaml (push the file alone)' },
+    'no-check': { type: 'boolean', description: 'with set, unset and push: change the values without starting the deployed version with them first' },
   },
   run,
 };

@@ -82,7 +82,7 @@ export const patch = operation(
     id: 'patchFunction', tag, role: 'deployer', summary: 'Change settings (limits and retry merged, env replaced, secrets set or removed by name)',
     body: patchFunctionBody,
     answers: { 200: { description: 'The changed function; `invokeToken` when this change issued one', schema: functionPatched } },
-    errors: ['REVISION_CONFLICT'],
+    errors: ['REVISION_CONFLICT', 'DEPLOY_START_FAILED'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -100,7 +100,7 @@ export const patch = operation(
       if (body.limits !== undefined) change.limits = validate(limitsSchema, mergedLimits(current.limits, body.limits), { prefix: 'limits' });
       if (body.retry !== undefined) change.retry = validate(retrySchema, mergedRetry(current.retry, body.retry), { prefix: 'retry' });
       return change;
-    }, issuer(call));
+    }, issuer(call), body.check === true);
     // One entry for the settings, one per kind of secret change: names only, never values. The
     // settings are those whose value changed: `deploy` sends every key, and the entry said
     // `changed=[env, invocation, limits, preset, retry]` for a new timeout (newcomer round 7).

@@ -118,6 +118,7 @@ export const patchFunctionBody = z.strictObject({
   secrets: secretsPatch.optional(),
   auth: auth.optional(),
   retry: retryPatch.optional(),
+  check: z.boolean().optional().describe('Start the active version with the new env, secrets and limits before the change is made, and refuse it (DEPLOY_START_FAILED) when it does not load; default false (the CLI\'s env commands send true)'),
 });
 
 /** The current retry policy (the defaults when the record has none) with the patch's keys over it, in the manifest's form. */

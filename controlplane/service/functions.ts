@@ -7,6 +7,7 @@ import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../p
 import { runtimeEnv } from '../registry/store-registry.js';
 import { isStoreError, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
+import { startCheck } from './start-check.js';
 import { keepWarm } from './warm.js';
 
 export interface FunctionChange {
@@ -70,13 +71,19 @@ export async function createFunction(ctx: ServiceContext, name: string, settings
  * Changes settings. `change` gets the current record (inside the function's lock) and returns the
  * patch, so a merge (limits) is computed from the state it applies to.
  */
-export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>, issuer: Issuer = DURABLE): Promise<FunctionChange> {
+export async function updateFunction(ctx: ServiceContext, name: string, change: (current: FunctionRecord) => Partial<FunctionSettings>, issuer: Issuer = DURABLE, check = false): Promise<FunctionChange> {
   return ctx.locks.run(name, async () => {
     const current = await getFunction(ctx, name);
     const patch = change(current);
     checkCeilings(ctx, patch);
     if (patch.env !== undefined || patch.secrets !== undefined) checkEnvSize(patch.env ?? current.env, patch.secrets ?? current.secrets, patch.secrets !== undefined ? 'secrets' : 'env');
-    const record = await ctx.store.functions.update(name, current.revision, patch);
+    // With `check`: the serving version must start with what its instances would get (a value that
+    // breaks its lifespan took the live function down, where `deploy` refuses the same: apps round).
+    const undo = check ? await checkSettings(ctx, current, { ...current, ...patch }) : () => {};
+    const record = await ctx.store.functions.update(name, current.revision, patch).catch((err: unknown) => {
+      undo();
+      throw err;
+    });
     const needsToken = record.auth === 'token' && ctx.tokens.list('invoke', name).length === 0;
     const invokeToken = needsToken ? await issueInvokeToken(ctx, name, issuer) : null;
     ctx.registry.set(record, ctx.registry.entrypointOf(name));
@@ -153,6 +160,19 @@ async function issueInvokeToken(ctx: ServiceContext, name: string, issuer: Issue
 function announce(ctx: ServiceContext, name: string, tokensChanged: boolean): void {
   ctx.bus.publish({ kind: 'function', name });
   if (tokensChanged) ctx.bus.publish({ kind: 'tokens' });
+}
+
+/**
+ * Starts the active version with `candidate`'s env, secrets and limits when they differ from what
+ * its instances have; DEPLOY_START_FAILED when it does not load (nothing changed then). Nothing to
+ * start (no active version, paused) or no such difference: no check.
+ */
+async function checkSettings(ctx: ServiceContext, current: FunctionRecord, candidate: FunctionRecord): Promise<() => void> {
+  const none = (): void => {};
+  if (current.activeVersion === null || current.status !== 'active' || !instancesStale(current, candidate)) return none;
+  const version = await ctx.store.versions.get(current.name, current.activeVersion);
+  if (version === null) return none;
+  return (await startCheck(ctx, candidate, version, { settings: true })).undo;
 }
 
 /**

@@ -21,21 +21,26 @@ const MAX_LINES = 100;
  * `undo` takes back what the check set up (a data binding made for it) if the deploy then does
  * not happen.
  */
-export async function startCheck(ctx: ServiceContext, record: FunctionRecord, version: VersionRecord): Promise<{ report: StartReport; undo: () => void }> {
+export async function startCheck(ctx: ServiceContext, record: FunctionRecord, version: VersionRecord, options: { settings?: boolean } = {}): Promise<{ report: StartReport; undo: () => void }> {
   const none = (): void => {};
   if (ctx.pool.tryStart === undefined) return { report: { checked: false, reason: 'this platform\'s pool cannot start an instance ahead' }, undo: none };
   const made = ctx.registry.candidate(record, version.version, version.entrypoint, versionTraits(version.manifest));
   if ('skip' in made) return { report: { checked: false, reason: made.skip }, undo: none };
   const undo = made.undo ?? none;
-  const found: StartCheck = await ctx.pool.tryStart(made.fn);
+  // A settings change checks the serving version with other env and limits: an instance of its own
+  // (the pool keys instances by name@version, and would answer with a warm one of the old settings).
+  const fn = options.settings === true ? { ...made.fn, version: `${made.fn.version}~settings-check` } : made.fn;
+  const found: StartCheck = await ctx.pool.tryStart(fn);
   if (found.outcome === 'skipped') return { report: { checked: false, reason: found.reason }, undo };
   if (found.outcome === 'started') return { report: { checked: true, initMs: round(found.initMs) }, undo };
   undo();
   const { error } = found;
   const at = error.file !== undefined ? ` (${error.file}${error.line !== undefined ? `:${error.line}` : ''})` : '';
-  const keeps = record.activeVersion === null ? 'nothing was deployed'
+  const keeps = options.settings === true ? `nothing was changed: version ${version.version} keeps serving with its settings as they were`
+    : record.activeVersion === null ? 'nothing was deployed'
     : record.status === 'paused' ? `version ${record.activeVersion} stays the active one (the function is paused)` : `version ${record.activeVersion} keeps serving`;
-  throw new PlatformError('DEPLOY_START_FAILED', `version ${version.version} did not start: ${error.type}: ${error.message}${at}; ${keeps}`, {
+  const what = options.settings === true ? `version ${version.version} did not start with the new env, secrets or limits` : `version ${version.version} did not start`;
+  throw new PlatformError('DEPLOY_START_FAILED', `${what}: ${error.type}: ${error.message}${at}; ${keeps}`, {
     function: record.name,
     version: version.version,
     initMs: round(found.initMs),

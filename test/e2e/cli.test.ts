@@ -516,6 +516,27 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual([help.code, /env set <fn> NAME=value/.test(help.stdout)], [EXIT.OK, true]);
   });
 
+  it('env set/unset start the deployed version with the new values first: one it does not start with is refused, nothing changes; --no-check applies it', async () => {
+    // A value that broke the module's load took the live function down at once, where deploy
+    // refuses the same breakage (apps round of 2026-12-05).
+    const { dir, fn } = folder('envcheck', 'envcheck', 'import os\nPORT = int(os.environ["PORT"])\ndef handler(event, context):\n    return PORT\n', 'env:\n  PORT: "8000"\n');
+    assert.equal((await cli(['deploy', dir])).code, EXIT.OK);
+    const bad = await cli(['env', 'set', fn, 'PORT=eighty']);
+    assert.equal(bad.code, EXIT.API, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /DEPLOY_START_FAILED/);
+    assert.match(bad.stderr, /did not start with the new env, secrets or limits: ValueError: invalid literal for int\(\)/);
+    assert.match(bad.stderr, /nothing was changed/);
+    assert.equal(json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body, 8000, 'the function serves as before');
+    const unset = await cli(['env', 'unset', fn, 'PORT']);
+    assert.equal(unset.code, EXIT.API, 'KeyError at import: refused too');
+    assert.equal(json<{ env: Record<string, string> }>(await cli(['env', 'list', fn, '--json'])).env.PORT, '8000');
+    assert.equal((await cli(['env', 'set', fn, 'PORT=9000'])).code, EXIT.OK, 'a value it starts with');
+    await eventually(async () => json<{ body: unknown }>(await cli(['invoke', fn, '--json'])).body === 9000);
+    assert.equal((await cli(['env', 'set', fn, 'PORT=eighty', '--no-check'])).code, EXIT.OK);
+    const down = await cli(['invoke', fn, '--json']);
+    assert.equal(down.code, EXIT.FAILURE, 'applied unchecked: the next instance does not load');
+  });
+
   it('warns once (stderr) when credentials.json is readable by group or others, not when it is 0600', async () => {
     const file = join(env.FP_CONFIG_DIR!, 'credentials.json');
     chmodSync(file, 0o644);
