@@ -48,27 +48,53 @@ export function isIgnoredByDefault(name: string, isDir: boolean): boolean {
 }
 
 /**
+ * Never uploaded, whatever `.platformignore` says: `.env` files (local values and secrets: a
+ * folder from elsewhere with `!.env` in its ignore file would ship the deploying machine's) and
+ * version-control folders.
+ */
+export function isNeverUploaded(name: string): boolean {
+  return name === '.env' || name.startsWith('.env.') || name === '.git' || name === '.hg' || name === '.svn';
+}
+
+/** What `.platformignore` says of a path: ignore it (true), upload it (false: a `!` pattern), or nothing (null). */
+export type IgnoreVerdict = (path: string, isDir: boolean) => boolean | null;
+
+/**
  * `.platformignore` patterns, gitignore-like but smaller: `#` comments, blank lines, `*` and `?`
  * within a name, `**` across folders, a trailing `/` for folders only, a `/` elsewhere anchors
- * the pattern at the folder root; otherwise it matches a name at any depth. No `!` negation.
+ * the pattern at the folder root; otherwise it matches a name at any depth. A `!` in front
+ * uploads what it matches after all: what an earlier pattern or the defaults exclude (a dotfile,
+ * `.well-known/`), the last matching line deciding, as in gitignore; a file under a folder that is
+ * excluded stays excluded (the folder is not read), and `.env` files and `.git` are never uploaded.
  */
-export function compileIgnore(text: string): (path: string, isDir: boolean) => boolean {
+export function compileIgnore(text: string): IgnoreVerdict {
   const rules = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !l.startsWith('#'))
-    .map((pattern) => {
+    .map((line) => {
+      const negated = line.startsWith('!');
+      const pattern = negated ? line.slice(1) : line;
       const dirOnly = pattern.endsWith('/');
       const body = pattern.replace(/^\/+|\/+$/g, '');
       const anchored = pattern.replace(/\/+$/, '').includes('/');
-      return { dirOnly, anchored, regex: globMatcher(body) };
+      return { negated, dirOnly, anchored, regex: globMatcher(body) };
     });
-  return (path, isDir) =>
-    rules.some((r) => {
-      if (r.dirOnly && !isDir) return false;
+  return (path, isDir) => {
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const r = rules[i]!;
+      if (r.dirOnly && !isDir) continue;
       const subject = r.anchored ? path : path.slice(path.lastIndexOf('/') + 1);
-      return r.regex.test(subject);
-    });
+      if (r.regex.test(subject)) return !r.negated;
+    }
+    return null;
+  };
+}
+
+/** Whether the walk leaves `name` (at `path`) out: `.platformignore`'s verdict, else the defaults. */
+export function leftOut(ignored: IgnoreVerdict, path: string, name: string, isDir: boolean): boolean {
+  if (isNeverUploaded(name)) return true;
+  return ignored(path, isDir) ?? isIgnoredByDefault(name, isDir);
 }
 
 /**
@@ -187,7 +213,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
       const path = rel ? `${rel}/${name}` : name;
       if (!Buffer.from(name, 'utf8').equals(entry.name)) {
         const isDir = entry.isDirectory();
-        if (isIgnoredByDefault(name, isDir) || ignored(path, isDir)) continue; // `caf*` matches it (as U+FFFD)
+        if (leftOut(ignored, path, name, isDir)) continue; // `caf*` matches it (as U+FFFD)
         const shown = `${rel ? `${rel}/` : ''}${escapeName(entry.name)}`;
         walk.problems.push({ file: shown, message: `the name is not UTF-8; the platform refuses it: rename it, or exclude it in ${IGNORE_FILE}` });
         continue;
@@ -200,7 +226,7 @@ export async function walkFunctionDir(dir: string, limits: BundleLimits = BUNDLE
         continue;
       }
       const isDir = info.isDirectory();
-      if (isIgnoredByDefault(name, isDir) || ignored(path, isDir)) continue;
+      if (leftOut(ignored, path, name, isDir)) continue;
       // A virtual environment under another name than .venv (`venv/`, `env/`): its packages belong
       // in requirements.txt, and uploading it sent an interpreter and site-packages (helper round).
       if (isDir && !link && (await stat(join(full, 'pyvenv.cfg')).then((s) => s.isFile(), () => false))) {

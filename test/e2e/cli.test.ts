@@ -259,6 +259,25 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual([again.unchanged, again.changes.modified], [false, ['bin/tool.sh']]);
   });
 
+  it('a ! line in .platformignore uploads a dot-folder (.well-known) the defaults leave out; .env never goes', async () => {
+    // Dotfiles were never uploaded and nothing could say otherwise: an app's
+    // static/.well-known/apple-app-site-association answered 404 (apps round of 2026-12-05).
+    const { dir, fn } = folder('dots', 'dots', [
+      'import os',
+      'def handler(event, context):',
+      '    return sorted(os.path.relpath(os.path.join(r, f), ".") for r, _, fs in os.walk(".") for f in fs if "__pycache__" not in r)',
+    ].join('\n') + '\n');
+    mkdirSync(join(dir, 'static', '.well-known'), { recursive: true });
+    writeFileSync(join(dir, 'static', '.well-known', 'apple-app-site-association'), '{}');
+    writeFileSync(join(dir, '.env'), 'SECRET=local-only\n');
+    writeFileSync(join(dir, '.hidden'), 'x');
+    writeFileSync(join(dir, '.platformignore'), '!.well-known/\n!.env\n');
+    const d = await cli(['deploy', dir]);
+    assert.equal(d.code, EXIT.OK, d.stderr);
+    const listed = json<{ body: string[] }>(await cli(['invoke', fn, '--json'])).body;
+    assert.deepEqual(listed, ['main.py', 'platform.yaml', 'static/.well-known/apple-app-site-association']);
+  });
+
   it('deploy waits for declared dependencies with progress, and prints the build log when they fail', async () => {
     const dir = join(work, 'with-deps');
     mkdirSync(dir);

@@ -5,7 +5,7 @@ import { COMMANDS } from '../../cli/main.js';
 import { EXIT } from '../../cli/errors.js';
 import { changedSettings, envFromEnvironment, settingChanges, settingsFromManifest } from '../../cli/deploy-flow.js';
 import { diffFiles } from '../../protocol/index.js';
-import { compileIgnore, isIgnoredByDefault } from '../../cli/files.js';
+import { compileIgnore, isIgnoredByDefault, leftOut } from '../../cli/files.js';
 import { formatAgo, formatBytes, table } from '../../cli/output.js';
 import { formatRun } from '../../cli/commands/runs.js';
 import { formatUsage } from '../../cli/commands/usage.js';
@@ -177,10 +177,21 @@ describe('cli files and output helpers', () => {
     assert.ok(lib('a/b.tar.gz', false) && !lib('b.tarxgz', false) && lib('[a].txt', false) && !lib('a.txt', false));
   });
 
+  it('a ! pattern uploads what the defaults or an earlier pattern leave out (the last matching line decides); .env and .git never', () => {
+    const ignored = compileIgnore('*.txt\n!keep.txt\n!.well-known/\n!.config.json\n!.env\n!.git/\n');
+    const out = (path: string, isDir: boolean): boolean => leftOut(ignored, path, path.slice(path.lastIndexOf('/') + 1), isDir);
+    assert.deepEqual([out('a.txt', false), out('keep.txt', false), out('x/keep.txt', false)], [true, false, false]);
+    assert.deepEqual([out('static/.well-known', true), out('.well-known', false), out('.config.json', false), out('.other', false)], [false, true, false, true]);
+    assert.deepEqual([out('.env', false), out('.env.local', false), out('.git', true), out('sub/.env', false)], [true, true, true, true]);
+    assert.deepEqual([out('main.py', false), out('__pycache__', true)], [false, true]);
+    const later = compileIgnore('!a.log\n*.log\n');
+    assert.equal(leftOut(later, 'a.log', 'a.log', false), true, 'a later pattern wins');
+  });
+
   it('an .fpignore pattern with many stars is matched in linear time (red team 8: a backtracking RegExp took minutes)', () => {
     const ignored = compileIgnore(`${'*a'.repeat(8)}*b\n`);
     const started = performance.now();
-    assert.equal(ignored('a'.repeat(255), false), false);
+    assert.equal(ignored('a'.repeat(255), false), null, 'no pattern matched');
     assert.equal(ignored(`${'a'.repeat(254)}b`, false), true);
     assert.ok(performance.now() - started < 500, `${Math.round(performance.now() - started)} ms`);
   });
