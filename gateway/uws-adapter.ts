@@ -70,6 +70,11 @@ import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 import { ERROR_HEADERS } from './error-headers.js';
 
+/** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
+const UWS_RECEIVE_BYTES = 16 * 1024;
+/** The least time after which uWS's 10 s idle timer (4 s granularity) closes a connection. */
+const UWS_IDLE_CLOSE_MS = 8_000;
+
 /** The server's two bounds on bytes kept for clients (rules 7 and 10). */
 interface Budgets {
   responses: ByteBudget;
@@ -285,6 +290,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** The chunked body's last piece, filled by append(); `tailUsed` of its bytes are the body's. */
   private tail: Buffer | null = null;
   private tailUsed = 0;
+  /** Since when uWS's idle timer runs for the body being received, and the bytes that came since (onChunk). */
+  private slowWindowStart = 0;
+  private slowWindowBytes = 0;
   /** Calls of onData so far, and how many the body may take (bodyChunkLimit). */
   private chunkCalls = 0;
   private maxChunks = 0;
@@ -357,7 +365,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       this.listeners = null;
       first?.handleEvent();
       if (listeners !== null) for (const l of listeners) l.handleEvent();
-      this.settle({ error: new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection') });
+      this.settle({ error: this.closedBy() });
     });
 
     // After onAborted (rule 2): a throwing limit function must not leave the response unguarded.
@@ -422,9 +430,23 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.read();
   }
 
+  /**
+   * Why the connection went: the client closed it, or uWS did because the body came slower than
+   * 16 KiB per 10 s (its idle timer, 8-12 s with its 4 s granularity, which the platform cannot
+   * change): that is no client's doing, and the run record said CLIENT_CLOSED_REQUEST (apps round
+   * of 2026-12-05). uWS sends no answer either way.
+   */
+  private closedBy(): PlatformError {
+    if (this.reading && !this.bodyDone && performance.now() - this.slowWindowStart >= UWS_IDLE_CLOSE_MS) {
+      return new PlatformError('REQUEST_BODY_TOO_SLOW', `the request body arrived slower than 16 KiB in 10 s (${this.received} bytes so far): the gateway's HTTP server closed the connection`);
+    }
+    return new PlatformError('CLIENT_CLOSED_REQUEST', 'the client closed the connection');
+  }
+
   /** Has uWS hand over the body (to be kept, or dropped once settled: onChunk). */
   private read(): void {
     this.reading = true;
+    this.slowWindowStart = performance.now();
     this.res.onData((chunk, isLast) => this.onChunk(chunk, isLast));
   }
 
@@ -502,6 +524,12 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     budget.moved(this.bodyHolder!, size);
+    // uWS's own rule for a body arriving: its connection's idle timer starts again each time 16 KiB
+    // more came; kept here to tell its close of a slow body from a client's (onAborted).
+    if ((this.slowWindowBytes += size) >= UWS_RECEIVE_BYTES) {
+      this.slowWindowBytes = 0;
+      this.slowWindowStart = performance.now();
+    }
     // Rule 5: copy now, the ArrayBuffer is neutered when this callback returns.
     if (this.preallocated) Buffer.from(chunk).copy(this.preallocated, this.received);
     else if (size > 0) this.append(new Uint8Array(chunk));
