@@ -19,6 +19,7 @@ import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
 import { clock } from './calls.js';
+import { terminalSafe } from '../terminal.js';
 
 export type ReloadOutcome =
   | { kind: 'deployed'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }
@@ -101,7 +102,16 @@ export class Reloader {
       const name = checked.manifest!.name;
       const before = this.sent.get(name) ?? new Map<string, string>();
       const secrets = secretsPatch(before, dotenv.values);
-      const result = await deployFolder(options.client, checked, { secrets });
+      // A dependency build (tens of seconds) says how far it is, as `deploy` does: dev was silent
+      // for all of it, and calls meanwhile got FUNCTION_NOT_DEPLOYED (apps round of 2026-12-05).
+      const deps = {
+        progress: (line: string) => {
+          ctx.out.event({ event: 'dependencies', progress: line });
+          ctx.out.line(`${clock(Date.now())}  ${terminalSafe(line)} (the version serves once they are installed)`);
+        },
+        log: (text: string) => ctx.out.line(`${clock(Date.now())}  dependency build log (last lines):\n${text.split('\n').map((l) => `  ${terminalSafe(l)}`).join('\n')}`),
+      };
+      const result = await deployFolder(options.client, checked, { secrets, deps });
       if (options.dotenv) this.sent.set(name, new Map(Object.entries(dotenv.values)));
       this.serving = { function: result.function, version: result.version };
       const envChanged = Object.keys(secrets).sort();

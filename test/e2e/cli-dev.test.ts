@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventProcess, type Event } from '../../bench/events.js';
 import { BIN, ROOT, spawnCli } from '../helpers/cli-harness.js';
 import { descendantsOf, eventually, isAlive } from '../helpers/processes.js';
+import { writeWheel } from '../helpers/wheels.js';
 
 const skip = existsSync(join(ROOT, 'dist', 'platform', 'start.js')) ? false : 'dist/platform/start.js is not built yet';
 const WAIT_MS = 60_000;
@@ -280,5 +281,32 @@ describe('cli dev --remote (against a running platform)', { skip, timeout: 240_0
   it('refuses the options of the platform it would start (exit 2)', async () => {
     const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--remote', '--port', '9999', '--json'], { env });
     assert.equal(await dev.exited(), 2);
+  });
+});
+
+describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () => {
+  it('says how the dependency build goes, then serves the version with them (it was silent for the whole build)', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'fp-e2e-dev-deps-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const name = `devdeps-${randomBytes(3).toString('hex')}`;
+    const dir = join(work, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\n`);
+    writeFileSync(join(dir, 'requirements.txt'), 'alpha==1.0\n');
+    writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return alpha.VALUE\n');
+    // From a local wheel directory: no network (as the cli e2e's deploys).
+    writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') },
+    });
+    try {
+      const started = await dev.next((e) => e.event === 'started', WAIT_MS, true);
+      const progress = await dev.next((e) => e.event === 'dependencies', WAIT_MS, true);
+      assert.match(String(progress.progress), /^dependencies: /);
+      await dev.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+      assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
+    } finally {
+      await dev.stop(30_000);
+    }
   });
 });
