@@ -206,6 +206,19 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
   });
 
+  it('takes packages vendored in a folder of the bundle (pip install -t vendor, then sys.path.insert) as present (apps round of 2026-12-05)', async () => {
+    const report = await check({
+      'main.py': 'import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))\nimport orjson\nimport six\nimport _cffi_backend\nimport humanize.time\nimport requests\n\ndef handler(e, c):\n    pass\n',
+      'vendor/orjson/__init__.py': '',
+      'vendor/orjson/orjson.cpython-311-x86_64-linux-gnu.so': 'ELF',
+      'vendor/humanize/__init__.py': '',
+      'vendor/humanize/time.py': '',
+      'vendor/six.py': '',
+      'vendor/_cffi_backend.cpython-311-x86_64-linux-gnu.so': 'ELF',
+    }, 'main:handler');
+    assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]), ['requests'], JSON.stringify(report.warnings));
+  });
+
   it("counts what the runtime declares as provided, not the tests' packages its venv may hold (apps round 4, F4)", async () => {
     // All importable here (setup.sh installs runtime/requirements-dev.txt into the runtime's venv),
     // none where only the runtime's declared packages are (npm start, the images).
