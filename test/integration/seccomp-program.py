@@ -1,7 +1,7 @@
 """Runs runtime/fp_sandbox/seccomp.py's spawn filter in a classic-BPF interpreter against its
 rules, written out independently here, for every syscall number 0..1099 (and the x32 bit, and
-another architecture) with assorted first arguments. Prints a JSON summary for
-seccomp-program.test.ts."""
+another architecture) with assorted first (and, the same, third) arguments. Prints a JSON summary
+for seccomp-program.test.ts."""
 import json
 import struct
 import sys
@@ -15,10 +15,10 @@ NS = (libc.CLONE_NEWNS | libc.CLONE_NEWCGROUP | libc.CLONE_NEWUTS | libc.CLONE_N
       | libc.CLONE_NEWPID | libc.CLONE_NEWNET)
 
 
-def run(prog: bytes, arch: int, nr: int, arg0: int):
+def run(prog: bytes, arch: int, nr: int, arg0: int, arg2: int):
     ins = [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
     pc, acc, steps = 0, 0, 0
-    data = {0: nr, 4: arch, 16: arg0}
+    data = {0: nr, 4: arch, 16: arg0, 32: arg2}
     while True:
         code, jt, jf, k = ins[pc]
         steps += 1
@@ -34,11 +34,15 @@ def run(prog: bytes, arch: int, nr: int, arg0: int):
             raise ValueError(f"unexpected opcode {code:#x}")
 
 
-def expected(arch: int, nr: int, arg0: int) -> int:
+def expected(arch: int, nr: int, arg0: int, arg2: int) -> int:
     if arch != seccomp.AUDIT_ARCH_X86_64 or nr >= seccomp.X32_SYSCALL_BIT:
         return KILL
-    if nr == 56:  # clone
-        return EPERM if arg0 & NS else ALLOW
+    if nr == 56:  # clone: no namespace, and no thread with a descriptor table of its own
+        if arg0 & NS:
+            return EPERM
+        return EPERM if arg0 & libc.CLONE_THREAD and not arg0 & libc.CLONE_FILES else ALLOW
+    if nr == 436:  # close_range: not with CLOSE_RANGE_UNSHARE (flags, the third argument)
+        return EPERM if arg2 & 2 else ALLOW
     if nr == 435:  # clone3
         return ENOSYS
     if nr == 135:  # personality
@@ -47,14 +51,16 @@ def expected(arch: int, nr: int, arg0: int) -> int:
 
 
 prog = seccomp.spawn_program()
-args = [0, 1, 0xFFFFFFFF, 0x11, 0x3D0F00, 0x80000000] + [1 << b for b in range(32)]
+# 0x3D0F00: what glibc's pthread_create passes (CLONE_THREAD with CLONE_FILES); 0x10900: a thread
+# without CLONE_FILES; 0x10D00: one with it.
+args = [0, 1, 2, 0xFFFFFFFF, 0x11, 0x3D0F00, 0x10900, 0x10D00, 0x80000000] + [1 << b for b in range(32)]
 wrong, checked, most = [], 0, 0
 for arch in (seccomp.AUDIT_ARCH_X86_64, 0x40000003, 0):
     for nr in list(range(1100)) + [0x40000000, 0x40000001, 0x4000003B, 0x7FFFFFFF, 0xFFFFFFFF]:
         for arg0 in args:
-            got, steps = run(prog, arch, nr, arg0)
+            got, steps = run(prog, arch, nr, arg0, arg0)
             checked += 1
             most = max(most, steps)
-            if got != expected(arch, nr, arg0):
+            if got != expected(arch, nr, arg0, arg0):
                 wrong.append([arch, nr, arg0, got])
 print(json.dumps({"checked": checked, "wrong": wrong[:10], "instructions": len(prog) // 8, "mostSteps": most}))
