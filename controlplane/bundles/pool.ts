@@ -12,6 +12,11 @@
  * spent queued behind other uploads does not count). Past it the task fails with
  * BUNDLE_CHECK_TIMEOUT and piscina terminates its thread, so a thread that never answers cannot
  * hold the pool: the next task gets a fresh thread at once.
+ *
+ * Tasks wait here, not in piscina's queue: piscina (5.3) never ran the tasks queued behind one it
+ * terminated for its abort (a check past its timeout under load), and every one of those uploads
+ * hung for good (CI, 2026-12-05; reproduced: 6 checks on one thread, the first past its timeout,
+ * the other 5 never answered). piscina only ever gets as many tasks as it has threads.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -109,9 +114,14 @@ export class BundlePool {
   /** Aborted by close(): queued and running tasks fail with SHUTTING_DOWN. */
   readonly #stop = new AbortController();
   #closing: Promise<void> | null = null;
+  readonly #maxThreads: number;
+  /** Tasks handed to piscina (at most #maxThreads), and those waiting for one of them to end. */
+  #active = 0;
+  readonly #waiting: ((granted: boolean) => void)[] = [];
 
   constructor(options: BundlePoolOptions = {}) {
     const maxThreads = options.maxThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+    this.#maxThreads = maxThreads;
     this.limits = bundleLimits(options.limits);
     this.#timeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
     this.piscina = new Piscina<WorkerTask, WorkerReply>({
@@ -132,7 +142,31 @@ export class BundlePool {
    * with the next task); aborting a queued one takes it out of the queue.
    */
   async #run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.#stop.signal.aborted) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
+    if (this.#stop.signal.aborted || !(await this.#slot())) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
+    try {
+      return await this.#runNow(task, transfer);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** A thread's turn: at once when fewer tasks than threads run, else when one ends (false: the pool closed meanwhile). */
+  #slot(): Promise<boolean> | boolean {
+    if (this.#active < this.#maxThreads) {
+      this.#active++;
+      return true;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** A task ended: its turn goes to the oldest one waiting. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(true);
+    else this.#active--;
+  }
+
+  async #runNow(task: WorkerTask, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
     let timedOut = false;
@@ -215,6 +249,7 @@ export class BundlePool {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stop.abort();
+      for (const waiting of this.#waiting.splice(0)) waiting(false);
       await this.piscina.destroy();
     })();
     return this.#closing;

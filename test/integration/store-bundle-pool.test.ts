@@ -118,6 +118,21 @@ describe('bundle pool timeouts and close', () => {
     assert.equal(lines.length, 1, 'the timeout is logged once for the operator');
   });
 
+  it('answers the checks queued behind one past its timeout (piscina never ran them: they hung for good)', async (t) => {
+    // CI, 2026-12-05: under load one of 16 queued checks passed its timeout; its thread was
+    // terminated and the checks queued behind it in piscina never ran, nor failed.
+    const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 50, limits, log: () => {} });
+    t.after(() => one.close());
+    await one.checkUpload(Buffer.from(SMALL));
+    const slow = one.checkUpload(Buffer.from(bodyOf(30 * MiB))).then(() => 'ok', (err: { code: string }) => err.code);
+    const queued = Array.from({ length: 5 }, () => one.checkUpload(Buffer.from(SMALL)).then(() => 'ok', (err: { code: string }) => err.code));
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => { timer = setTimeout(resolve, 60_000, 'hung'); });
+    const answers = await Promise.race([Promise.all([slow, ...queued]), hung]);
+    clearTimeout(timer);
+    assert.deepEqual(answers, ['BUNDLE_CHECK_TIMEOUT', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  });
+
   it('close() fails running and queued checks with SHUTTING_DOWN at once, then refuses new ones', async (t) => {
     const one = new BundlePool({ maxThreads: 1, taskTimeoutMs: 60_000, limits });
     await one.checkUpload(Buffer.from(SMALL));
