@@ -44,10 +44,27 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
   });
 }
 
-/** The token index, read again from the store (a rotation anywhere revokes the old secret here too). */
+/**
+ * The token index, read again from the store (a rotation anywhere revokes the old secret here too).
+ * A token this process issued or revoked while the list was being read may be missing from it
+ * (or still live in it): replaced with that list, the index lost it. The first start's resync (the
+ * bus's first connection) read the store as the admin token was issued, and the token this process
+ * had just handed out was refused ADMIN_TOKEN_INVALID. The list is read again until no change was
+ * made here meanwhile.
+ */
 export async function refreshTokens(ctx: ServiceContext): Promise<void> {
-  ctx.tokens.replaceAll(await ctx.store.tokens.list());
+  for (let read = 1; ; read++) {
+    const changes = ctx.tokens.changes;
+    const records = await ctx.store.tokens.list();
+    if (ctx.tokens.changes === changes || read >= MAX_TOKEN_READS) {
+      ctx.tokens.replaceAll(records);
+      return;
+    }
+  }
 }
+
+/** Reads of a token resync while this process keeps changing tokens (each change is one store write: a handful at most). */
+const MAX_TOKEN_READS = 20;
 
 /** Everything: workspaces, tokens, then every function (functions deleted meanwhile leave the registry). */
 export async function resync(ctx: ServiceContext): Promise<void> {
