@@ -22,23 +22,29 @@ export interface AsyncState<T> {
  * run, another filter) is ever shown under the new ones, nor left beside their error.
  */
 export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): AsyncState<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true });
+  // The state holds the deps it was loaded for: a render with new deps comes before the effect
+  // that loads them, and must not get the old deps' data as theirs (the Runs tab switched to an
+  // async state rendered the sync runs it still held as async runs, and threw on their missing
+  // `state`, when runs were listed before the switch).
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean; deps: readonly unknown[] | null }>({ data: undefined, error: null, loading: true, deps: null });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
-  const lastDeps = useRef<readonly unknown[] | null>(null);
   useEffect(() => {
     const mine = ++seq.current;
-    const changed = lastDeps.current !== null && (lastDeps.current.length !== deps.length || deps.some((d, i) => !Object.is(d, lastDeps.current![i])));
-    lastDeps.current = deps;
-    setState((s) => (changed ? { data: undefined, error: null, loading: true } : { ...s, loading: true }));
+    setState((s) => (s.deps !== null && !sameDeps(s.deps, deps) ? { data: undefined, error: null, loading: true, deps } : { ...s, loading: true, deps }));
     load().then(
-      (data) => mine === seq.current && setState({ data, error: null, loading: false }),
-      (error: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false })),
+      (data) => mine === seq.current && setState({ data, error: null, loading: false, deps }),
+      (error: unknown) => mine === seq.current && setState((s) => ({ data: s.data, error, loading: false, deps })),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps -- deps are the caller's
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  if (state.deps !== null && !sameDeps(state.deps, deps)) return { data: undefined, error: null, loading: true, reload };
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+function sameDeps(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((d, i) => Object.is(d, b[i]));
 }
 
 /** Calls `fn` every `ms` while the page is visible. */

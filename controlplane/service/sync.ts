@@ -47,14 +47,37 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
   });
 }
 
-/** The token index, read again from the store (a rotation anywhere revokes the old secret here too). */
+/**
+ * The token index, read again from the store (a rotation anywhere revokes the old secret here too).
+ * A token this process issued or revoked while the list was being read may be missing from it
+ * (or still live in it): replaced with that list, the index lost it. The first start's resync (the
+ * bus's first connection) read the store as the admin token was issued, and the token this process
+ * had just handed out was refused ADMIN_TOKEN_INVALID. The list is read again until no change was
+ * made here meanwhile (settledRead).
+ */
 export async function refreshTokens(ctx: ServiceContext): Promise<void> {
-  ctx.tokens.replaceAll(await ctx.store.tokens.list());
+  ctx.tokens.replaceAll(await settledRead(() => ctx.tokens.changes, () => ctx.store.tokens.list()));
 }
+
+/**
+ * What `list` reads from the store, read again while `changes` (of the in-memory copy it is to
+ * replace) moved during the read: a change this process made meanwhile may be missing from it.
+ */
+async function settledRead<T>(changes: () => number, list: () => Promise<T>): Promise<T> {
+  for (let read = 1; ; read++) {
+    const before = changes();
+    const value = await list();
+    if (changes() === before || read >= MAX_SETTLE_READS) return value;
+  }
+}
+
+/** Reads of a resync while this process keeps changing what it reads (each change is one store write: a handful at most). */
+const MAX_SETTLE_READS = 20;
 
 /** Everything: workspaces, tokens, then every function (functions deleted meanwhile leave the registry). */
 export async function resync(ctx: ServiceContext): Promise<void> {
-  ctx.workspaces.replaceAll(await ctx.store.workspaces.list());
+  // A workspace made, changed or deleted here during the read is not undone by it (as tokens).
+  ctx.workspaces.replaceAll(await settledRead(() => ctx.workspaces.changes, () => ctx.store.workspaces.list()));
   await refreshTokens(ctx);
   const names = new Set((await ctx.store.functions.list()).map((f) => f.name));
   for (const name of ctx.registry.names()) if (!names.has(name)) await refreshFunction(ctx, name);

@@ -137,8 +137,16 @@ export class TokenIndex {
     return this.writing;
   }
 
+  /** Counts the changes made to the index (adds, removes): a resync compares it around its read. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  private changeCount = 0;
+
   add(record: TokenRecord): void {
     if (record.revokedAt !== null || record.keyId === null) return;
+    this.changeCount++;
     this.remove(record.id);
     const slot = `${record.keyId}:${record.digest}`;
     this.byDigest.set(slot, { id: record.id, kind: record.kind, scope: record.scope, label: record.label, role: record.role, expiresAt: record.expiresAt, keyId: record.keyId });
@@ -149,6 +157,7 @@ export class TokenIndex {
   remove(id: string): void {
     const slot = this.slotById.get(id);
     if (slot === undefined) return;
+    this.changeCount++;
     const entry = this.byDigest.get(slot);
     this.slotById.delete(id);
     this.byDigest.delete(slot);

@@ -30,13 +30,22 @@ export class WorkspaceRegistry {
     return [...this.byName.keys()];
   }
 
+  /** Counts the changes made (sets, removes): a resync compares it around its read of the store. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  private changeCount = 0;
+
   set(record: WorkspaceRecord): void {
+    this.changeCount++;
     this.byName.set(record.name, record);
     this.pool.setWorkspaceInstances(record.name, record.quotas.instances);
   }
 
   remove(name: string): void {
     if (name === DEFAULT_WORKSPACE) return;
+    this.changeCount++;
     this.byName.delete(name);
     this.pool.setWorkspaceInstances(name, null);
   }

@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
+import { cpuOf, cpuSince } from '../helpers/thread-cpu.js';
 import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 2 });
@@ -64,25 +65,31 @@ describe('attack: manifests that make the YAML parser recurse or expand', () => 
   // Red team 8: yaml's duplicate-key check compares every key of a mapping with every other, on the
   // platform's event loop: a 470 KB platform.yaml of 40 000 env keys sent to POST /validate (role
   // deployer) took 14 s, and every function's calls waited that long; a 10 MiB one, hours.
-  it('a mapping of many keys is answered quickly and the platform keeps serving meanwhile; a duplicate key is still a yaml problem', { timeout: 120_000 }, async () => {
+  // Measured as the event loop's CPU (the platform runs in this process), not as wall-clock time: on a
+  // loaded CI machine a linear parse of 20 000 keys (~0.2 s of CPU) took 2.8 s to answer, past the
+  // 2 s this test allowed (test/README.md, "No timed assertions"). The loop cannot be held longer
+  // than the CPU it spends: under 0.8 s for either check (~0.2 s now) (the pairwise check spent 14 s).
+  it('a mapping of many keys is answered quickly and the platform keeps serving meanwhile; a duplicate key is still a yaml problem', { timeout: 120_000 }, async (t) => {
     const many = `kind: function\nname: x\nentrypoint: main:handler\nenv:\n${Array.from({ length: 40_000 }, (_, i) => `  K${i}: v\n`).join('')}`;
-    const started = Date.now();
+    const started = cpuOf();
     const checking = validateManifest(many);
     await sleep(200);
     const probeStart = Date.now();
     assert.equal((await fetch(`${h.url}/healthz`)).status, 200);
-    const probeMs = Date.now() - probeStart;
+    t.diagnostic(`/healthz answered in ${Date.now() - probeStart} ms during the check`);
     const res = await checking;
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.ok, false);
-    assert.ok(Date.now() - started < 3000, `POST /validate took ${Date.now() - started} ms`);
-    assert.ok(probeMs < 1000, `/healthz waited ${probeMs} ms behind the check`);
+    const manyMs = cpuSince(started, cpuOf()).mainMs;
+    assert.ok(manyMs < 800, `POST /validate of 40 000 keys took ${manyMs} ms of the event loop's CPU`);
     // Under the text limit (229 KB, 20 000 keys: 3.4 s before), parsed, and quickly.
     const under = `kind: function\nname: x\nentrypoint: main:handler\nenv:\n${Array.from({ length: 20_000 }, (_, i) => `  K${i}: v\n`).join('')}`;
-    const underStart = Date.now();
+    const underStart = cpuOf();
     const parsed = await validateManifest(under);
     assert.equal(parsed.body.problems?.[0]?.kind, 'manifest', JSON.stringify(parsed.body.problems)); // past 64 KiB as JSON, not a yaml problem
-    assert.ok(Date.now() - underStart < 2000, `POST /validate took ${Date.now() - underStart} ms`);
+    const underMs = cpuSince(underStart, cpuOf()).mainMs;
+    t.diagnostic(`the event loop's CPU: ${manyMs} ms for 40 000 keys (refused unparsed), ${underMs} ms for 20 000 (parsed)`);
+    assert.ok(underMs < 800, `POST /validate of 20 000 keys took ${underMs} ms of the event loop's CPU`);
     const dup = await validateManifest('kind: function\nname: x\nentrypoint: main:handler\nenv:\n  A: "1"\n  B: "2"\n  A: "3"\n');
     assert.equal(dup.body.ok, false);
     assert.equal(dup.body.problems?.[0]?.kind, 'yaml', JSON.stringify(dup.body.problems));

@@ -34,23 +34,29 @@ const h = usePlatform({ poolSize: 1 }, async () => {
   db.close();
 });
 
+/**
+ * The CPU this process spent on one listing (the platform runs in it; better-sqlite3 reads on its
+ * event loop), in ms. Not wall-clock time: on a loaded CI machine a call waits for a core now and
+ * then, and a median of 7 calls under 25 ms was 4 such waits from failing (test/README.md, "No
+ * timed assertions"). A listing that walks the others' runs pays for it in CPU on every call.
+ */
 async function timed(api: Api, path: string): Promise<{ ms: number; status: number }> {
-  const t = process.hrtime.bigint();
+  const t = process.cpuUsage();
   const res = await api.call('GET', path);
-  return { ms: Number(process.hrtime.bigint() - t) / 1e6, status: res.status };
+  const used = process.cpuUsage(t);
+  return { ms: (used.user + used.system) / 1e3, status: res.status };
 }
 
 describe("listing async runs by state reads only the caller's workspace", () => {
-  it("a workspace with no runs lists them without walking the others' (median of 7 calls < 25 ms, with 400 000 runs of another workspace)", async () => {
+  it("a workspace with no runs lists them without walking the others' (the cheapest of 7 calls < 25 ms of CPU, with 400 000 runs of another workspace)", async () => {
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {
       const { ms, status } = await timed(f.quiet, '/runs?status=queued');
       assert.equal(status, 200);
       times.push(ms);
     }
-    times.sort((a, b) => a - b);
     // Before: ~100 ms each here (a scan of the table per call); after: a few ms.
-    assert.ok(times[3]! < 25, `listing took ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+    assert.ok(Math.min(...times) < 25, `listing took ${times.map((t) => t.toFixed(1)).join(', ')} ms of CPU`);
     const page = await f.quiet.call('GET', '/runs?status=queued');
     assert.deepEqual(page.body, { items: [], nextCursor: null });
   });

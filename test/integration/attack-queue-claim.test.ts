@@ -17,6 +17,8 @@ import { ASYNC_DB_FILE, openSqliteQueue } from '../../controlplane/async/index.j
 import type { Queue } from '../../controlplane/async/index.js';
 
 const BACKLOG = 300_000;
+/** Jobs of a third other workspace, behind the other two: claims that find a job, to time. */
+const LATER = 9;
 let stateDir = '';
 let queue: Queue;
 
@@ -32,6 +34,7 @@ before(async () => {
     for (let i = 0; i < BACKLOG; i++) insert.run(`flood-${i}`, 'flood', payload, 1000 + i, 1000 + i);
     insert.run('other-b', 'job.b', payload, 1000 + BACKLOG, 1000 + BACKLOG);
     insert.run('other-c', 'job.c', payload, 1001 + BACKLOG, 1001 + BACKLOG);
+    for (let i = 0; i < LATER; i++) insert.run(`later-${i}`, 'job.d', payload, 1002 + BACKLOG + i, 1002 + BACKLOG + i);
   })();
   db.close();
 });
@@ -41,39 +44,49 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/**
+ * The cheapest of several claims, in CPU time (better-sqlite3 runs on this thread): what a claim
+ * costs. A claim that reads the whole backlog pays it every time (~60 ms here), while a loaded
+ * machine only ever adds to some of them: wall-clock, a single preempted claim took 106 ms, and a
+ * median of 7 is 4 such claims away from failing (test/README.md, "No timed assertions").
+ */
+function fastest(xs: number[]): number {
+  return Math.min(...xs);
 }
 
 async function timedClaims(skip: string[], rounds = 7): Promise<{ ms: number; runIds: string[][] }> {
   const times: number[] = [];
   const runIds: string[][] = [];
   for (let i = 0; i < rounds; i++) {
-    const t = process.hrtime.bigint();
+    const t = process.cpuUsage();
     const jobs = await queue.claim(`c${i}`, 1, { skipWorkspaces: skip });
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    const used = process.cpuUsage(t);
+    times.push((used.user + used.system) / 1e3);
     runIds.push(jobs.map((j) => j.runId));
   }
-  return { ms: median(times), runIds };
+  return { ms: fastest(times), runIds };
 }
 
 describe(`the embedded queue's claim with ${BACKLOG} jobs queued`, () => {
-  it('a claim reads the queue order from its start, not the whole backlog (median < 10 ms; was ~60)', async () => {
+  it('a claim reads the queue order from its start, not the whole backlog (fastest of 7 < 10 ms; was ~60 each)', async () => {
     const { ms, runIds } = await timedClaims([]);
-    assert.ok(ms < 10, `a claim took ${ms.toFixed(1)} ms`);
+    assert.ok(ms < 10, `a claim took ${ms.toFixed(1)} ms of CPU`);
     // Oldest first, as before.
     assert.deepEqual(runIds.slice(0, 3), [['flood-0'], ['flood-1'], ['flood-2']]);
   });
 
-  it("with the flooding workspace skipped (at its share), another workspace's job is found without reading the flood (median < 10 ms)", async () => {
-    const t = process.hrtime.bigint();
+  it("with the flooding workspace skipped (at its share), another workspace's job is found without reading the flood (fastest of 7 < 10 ms)", async () => {
     const first = await queue.claim('s0', 1, { skipWorkspaces: ['default'] });
-    const firstMs = Number(process.hrtime.bigint() - t) / 1e6;
     assert.deepEqual(first.map((j) => j.runId), ['other-b'], 'the oldest ready job of the workspaces not skipped');
-    const second = await queue.claim('s1', 5, { skipWorkspaces: ['default'] });
+    const second = await queue.claim('s1', 1, { skipWorkspaces: ['default'] });
     assert.deepEqual(second.map((j) => j.runId), ['other-c']);
+    // Claims that find a job behind the flood, timed (a single one timed was at a preemption's mercy).
+    const found = await timedClaims(['default'], LATER - 2);
+    assert.deepEqual(found.runIds, Array.from({ length: LATER - 2 }, (_, i) => [`later-${i}`]));
+    const rest = await queue.claim('s2', 5, { skipWorkspaces: ['default'] });
+    assert.deepEqual(rest.map((j) => j.runId), [`later-${LATER - 2}`, `later-${LATER - 1}`], 'all that is ready of the workspaces not skipped, no flood job');
     const { ms, runIds } = await timedClaims(['default']);
-    assert.ok(Math.max(ms, 0) < 10 && firstMs < 50, `claims took ${firstMs.toFixed(1)} ms, then a median of ${ms.toFixed(1)} ms`);
+    assert.ok(found.ms < 10 && ms < 10, `claims that found a job took ${found.ms.toFixed(1)} ms of CPU at best, claims that found none ${ms.toFixed(1)} ms`);
     assert.deepEqual(runIds.flat(), [], 'nothing else of another workspace is ready');
   });
 });

@@ -7,7 +7,11 @@ import { descendants, processCpuUs, processRunqueueWaitUs, processSwitches, tree
 describe('bench proc-cpu', () => {
   it('counts this process\'s context switches, finds a child among its descendants, and reads nothing for a gone pid', async (t) => {
     const before = processSwitches(process.pid);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // sleeping is a voluntary switch
+    // Sleeping is a voluntary switch, but only if the thread really sleeps: a 20 ms timer is no
+    // sleep when the event loop has other work (the test runner's own, early in the file) that a
+    // loaded CPU stretches past 20 ms; the timer is then due before the loop ever waits (1 in 15
+    // under load). Atomics.wait blocks this thread in the kernel (a futex) whatever the loop holds.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     const after = processSwitches(process.pid);
     assert.ok(after.voluntary > before.voluntary, `${after.voluntary} > ${before.voluntary}`);
     assert.ok(after.involuntary >= before.involuntary);

@@ -188,8 +188,14 @@ for (const [name, skip, makeSite] of sites) {
 
     it('counts lease_lost when another consumer took the job over before the attempt was acked', async (t) => {
       const site = await newSite(t);
-      // Heartbeats only every 10 s: the queue's 1 s lease runs out while the attempt runs.
-      const slow = new ScriptedRunner(async () => { await delay(LEASE_MS * 2); return success(); });
+      // Heartbeats only every 10 s: the queue's 1 s lease runs out while the attempt runs. The rival
+      // takes the job over and acks it, and only then does the attempt end. Before: the attempt slept
+      // 2 s and the rival acked after it, ~50 ms before its own 1 s lease ran out; a stall there let
+      // the dispatcher, free again, claim the job back, and the rival's ack failed QUEUE_LEASE_LOST
+      // (once in a full integration run under load; every time with a 100 ms stall added there).
+      let rivalDone = (): void => undefined;
+      const tookOver = new Promise<void>((resolve) => { rivalDone = resolve; });
+      const slow = new ScriptedRunner(async () => { await tookOver; return success(); });
       const metrics = new RecordedMetrics();
       const { queue, timeline, dispatcher } = await setup(t, site, { runner: slow, metrics, leaseMs: 30_000, concurrency: 1 });
       const runId = randomUUID();
@@ -198,12 +204,19 @@ for (const [name, skip, makeSite] of sites) {
       while (slow.seen.length === 0) await delay(10);
       const rival = await site.connect();
       t.after(() => rival.close());
-      await delay(LEASE_MS + 50);
-      const [taken] = await rival.claim('rival', 1);
-      assert.equal(taken?.runId, runId);
+      // Claimable once the dispatcher's lease has run out (a wait for that, not a guessed delay).
+      const deadline = Date.now() + 15_000;
+      let [taken] = await rival.claim('rival', 1);
+      while (taken === undefined) {
+        assert.ok(Date.now() < deadline, 'the dispatcher\'s lease never ran out');
+        await delay(50);
+        [taken] = await rival.claim('rival', 1);
+      }
+      assert.equal(taken.runId, runId);
+      await rival.ack(taken);
+      rivalDone();
       while (metrics.outcomes.length === 0) await delay(10);
       assert.deepEqual(metrics.outcomes, ['lease_lost']);
-      await rival.ack(taken);
     });
 
     it('keeps the lease of a long attempt alive with heartbeats', async (t) => {

@@ -72,20 +72,53 @@ describe('the state directory lock', () => {
     // Before: each read the dead owner, then removed whatever lock was there, the lock just made by
     // another one too: two or three platforms on one state (about one round in two of three).
     const module = new URL('../../platform/state-lock.js', import.meta.url).href;
+    // Each child says it is ready once loaded, is told the moment to try (the same for all three,
+    // once all are ready), and holds what it got until told to exit: all three are alive while any
+    // of them tries. A child that exited after a fixed delay left a dead owner behind, and one that
+    // started late (node's start on a loaded machine) rightly took that lock over: a second "got".
     const child = `import { lockStateDir } from ${JSON.stringify(module)};
-      const at = Number(process.argv[2]); while (Date.now() < at) {}
+      import { once } from 'node:events';
+      console.log('ready');
+      process.stdin.setEncoding('utf8');
+      const [line] = await once(process.stdin, 'data');
+      const at = Number(line); while (Date.now() < at) {}
       try { lockStateDir(process.argv[1]); console.log('got'); } catch (e) { console.log(e.code ?? String(e)); }
-      setTimeout(() => {}, 800);`;
+      process.stdin.on('end', () => process.exit(0));
+      process.stdin.resume();`;
     for (let round = 0; round < 8; round++) {
       const dir = stateDir(t);
       writeFileSync(join(dir, LOCK_FILE), '999999 1\n');
-      const at = Date.now() + 500;
-      const outs = await Promise.all([0, 1, 2].map(() => new Promise<string>((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', child, dir, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-        p.on('exit', () => resolve(out.trim()));
-      })));
+      const children = [0, 1, 2].map(() => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', child, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+        t.after(() => p.kill('SIGKILL'));
+        const lines: string[] = [];
+        const waiters: (() => void)[] = [];
+        let buffered = '';
+        p.stdout.on('data', (d: Buffer) => {
+          buffered += d.toString();
+          for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+            lines.push(buffered.slice(0, i).trim());
+            buffered = buffered.slice(i + 1);
+            waiters.splice(0).forEach((w) => w());
+          }
+        });
+        let gone = false;
+        const exited = new Promise<void>((resolve) => p.on('exit', () => { gone = true; waiters.splice(0).forEach((w) => w()); resolve(); }));
+        const line = async (n: number): Promise<string> => {
+          while (lines.length <= n) {
+            if (gone) throw new Error(`round ${round}: a child exited after ${JSON.stringify(lines)}`);
+            await new Promise<void>((resolve) => waiters.push(resolve));
+          }
+          return lines[n]!;
+        };
+        return { p, line, exited };
+      });
+      assert.deepEqual(await Promise.all(children.map((c) => c.line(0))), ['ready', 'ready', 'ready']);
+      const at = Date.now() + 50;
+      for (const c of children) c.p.stdin.write(`${at}\n`);
+      const outs = await Promise.all(children.map((c) => c.line(1)));
+      for (const c of children) c.p.stdin.end();
+      await Promise.all(children.map((c) => c.exited));
       assert.equal(outs.filter((o) => o === 'got').length, 1, `round ${round}: ${outs.join(', ')}`);
       assert.deepEqual(outs.filter((o) => o !== 'got'), ['STATE_DIR_IN_USE', 'STATE_DIR_IN_USE'], `round ${round}: ${outs.join(', ')}`);
     }

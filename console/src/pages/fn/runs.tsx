@@ -3,7 +3,7 @@
  * logs, error (type, cause class, stack), replay and "open at error line". `?run=` opens one.
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, enc, type AsyncRun, type AsyncRunSummary, type LogLine, type Run, type RunError, type RunWrite } from '../../api.js';
 import { can } from '../../auth.js';
 import { clock, ms, resultText, time } from '../../format.js';
@@ -33,9 +33,13 @@ export function RunsTab({ name, query }: TabProps): JSX.Element {
     return p;
   }, [q]);
   const selected = query.get('run');
+  const shown = useRef(q);
+  shown.current = q;
   const more = async (): Promise<void> => {
     if (cursor === null) return;
+    const asked = q;
     const p = await api<Page>('GET', `${q}&cursor=${enc(cursor)}`);
+    if (shown.current !== asked) return; // the filter changed meanwhile: these are another list's runs (maybe of the other shape)
     setExtra((e) => [...e, ...p.items]);
     setCursor(p.nextCursor);
   };
