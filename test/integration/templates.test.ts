@@ -118,7 +118,8 @@ describe('function templates', { skip: SANDBOX === 'off' ? 'templates need a box
     // The module was imported by the template, not by this instance: its import-time state is the template's.
     assert.notEqual(mine.imported.token, original.imported.token, 'forked from the template, not from the first instance');
     assert.notEqual(mine.pid, mine.imported.pid, 'the instance is a child of the process that imported the module');
-    assert.ok(forked.initMs < 400, `the forked instance did not pay the import (${forked.initMs} ms)`);
+    // That it did not pay the import is shown by the two checks above, not by a time (no timed
+    // assertion: a loaded machine stretches any; its initMs is a diagnostic).
     t.diagnostic(`forked instance: initMs ${forked.initMs.toFixed(1)}, cgroup ${memoryLeaf(mine.cgroup)}; template's ${memoryLeaf(mine.imported.cgroup)}`);
     // Same identity as any instance of the function.
     assert.equal(mine.uid, original.uid);
