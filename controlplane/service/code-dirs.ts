@@ -3,8 +3,9 @@
  * `<name>` or `<name>.<workspace>`, docs/adr/0011-tenants.md), one directory per
  * version, written once (versions are immutable) and kept while the version is active or a
  * process still runs from it; then removed (code-collect.ts): each was a whole copy, and a function
- * deployed from CI a thousand times kept a thousand (a rollback writes its version again). Files are copies of the blobs made read-only: a hard link would share
- * the blob's inode with every version using it. A sandboxed runtime sees its version through a
+ * deployed from CI a thousand times kept a thousand (a rollback writes its version again). Files
+ * are copies of the blobs made read-only: a hard link would share the blob's inode with every
+ * version using it. A sandboxed runtime sees its version through a
  * read-only mount as its own uid (docs/security.md); the copies also keep an unsandboxed one
  * (--unsafe-no-sandbox, running as root) from changing the stored content.
  * Everything here can be rebuilt from the store (the start-up does so for active versions).

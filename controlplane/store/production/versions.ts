@@ -5,8 +5,7 @@
  * computed against the version actually stored under n-1, and numbers have no gaps.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diffFiles } from '../../../protocol/index.js';
-import { workspaceOfKey } from '../../../protocol/index.js';
+import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { quotaExceeded } from '../quotas.js';
 import { assertBlobsPresent, storedFiles } from '../sqlite/versions.js';

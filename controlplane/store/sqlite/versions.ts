@@ -1,6 +1,5 @@
 /** VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction. */
-import { diffFiles } from '../../../protocol/index.js';
-import { workspaceOfKey } from '../../../protocol/index.js';
+import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { normalQuotas, quotaExceeded } from '../quotas.js';
 import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
@@ -50,7 +49,6 @@ function toRecord(row: VersionRow): VersionRecord {
   };
 }
 
-/** Fails with BLOB_NOT_FOUND naming the first file whose content the blob store lacks. */
 /** A version's files as stored: path, content, size and the executable flag only when set, sorted by path. */
 export function storedFiles(files: readonly FileEntry[]): FileEntry[] {
   return files
@@ -58,6 +56,7 @@ export function storedFiles(files: readonly FileEntry[]): FileEntry[] {
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** Fails with BLOB_NOT_FOUND naming the first file whose content the blob store lacks. */
 export async function assertBlobsPresent(blobs: BlobStore, files: readonly FileEntry[]): Promise<void> {
   const bySha = new Map<string, string>();
   for (const f of files) if (!bySha.has(f.sha256)) bySha.set(f.sha256, f.path);
