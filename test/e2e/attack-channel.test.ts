@@ -204,14 +204,15 @@ describe('attack: frames forged on the runtime\'s channel', () => {
       const res = await forge([
         'from fp_runtime.frames import encode',
         `blob = encode(${frame}) * 5000`,
-        'end = time.time() + 8',
+        'end = time.time() + 40',
         'with conn._lock:',
         '    while time.time() < end: conn.sock.sendall(blob)',
-        'out("flooded for 8 s")',
+        'out("flooded for 40 s")',
       ].join('\n'));
       assert.equal(res.status, 502, `${frame}: ${res.status} ${res.text.slice(0, 200)}`);
       assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'RUNTIME_PROTOCOL_ERROR', frame);
-      assert.ok(performance.now() - at < 5000, `${frame}: the flood ran ${Math.round(performance.now() - at)} ms`);
+      // Not flooded to the end (40 s): the bound is far from both, for a loaded machine.
+      assert.ok(performance.now() - at < 20_000, `${frame}: the flood ran ${Math.round(performance.now() - at)} ms`);
     }
   });
 
