@@ -332,7 +332,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     private readonly streams: Set<Exchange>,
   ) {
     // Rule 1: copy everything out of `req` now.
-    this.method = req.getMethod().toUpperCase();
+    // As sent: a method is case-sensitive (RFC 9110 §9.1); `get` is not GET (uvicorn passes it on too).
+    this.method = req.getCaseSensitiveMethod();
     let url = req.getUrl();
     let rawQuery = req.getQuery() ?? '';
     // A fragment is no part of a request target (RFC 9112 §3.2): dropped, as uvicorn's parser does.

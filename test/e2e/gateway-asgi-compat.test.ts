@@ -233,11 +233,11 @@ describe('request targets', () => {
   }
 
   /** The whole answer (head and body) to a GET for `target`, sent as these bytes; the connection closes after it. */
-  function rawAnswer(target: string | Buffer): Promise<string> {
+  function rawAnswer(target: string | Buffer, method = 'GET'): Promise<string> {
     const { port } = new URL(h.url);
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(port), '127.0.0.1', () => {
-        socket.write(Buffer.concat([Buffer.from('GET '), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
+        socket.write(Buffer.concat([Buffer.from(`${method} `), Buffer.from(target), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
       });
       const chunks: Buffer[] = [];
       socket.on('data', (c: Buffer) => chunks.push(c));
@@ -264,6 +264,11 @@ describe('request targets', () => {
     }
     // Percent-encoded, the same text reaches the app as it does under uvicorn.
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/caf%C3%A9?q=%E9`)), { rest: 'café', raw_path: `/fn/${name}/where/caf%C3%A9`, query: 'q=%E9' });
+  });
+
+  test('the method reaches the app as sent: `get` is not GET (RFC 9110 §9.1), so FastAPI answers 405 as under uvicorn', async () => {
+    assert.match(await rawAnswer(`/fn/${name}/where/a`, 'get'), /^HTTP\/1\.1 405 /);
+    assert.match(await rawAnswer(`/fn/${name}/where/a`, 'GET'), /^HTTP\/1\.1 200 /);
   });
 
   test('a request with Connection: close is answered with Connection: close, as uvicorn answers it', async () => {
