@@ -512,7 +512,7 @@ const MAX_RECORDED_PATH = 512;
  */
 function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId: string, startedAt: number, result: InvocationResult,
   invoked: boolean, httpStatus: number, error: InvocationError | null, late: LateEnd | null, totalMs = performance.now() - origin.arrivedAt): void {
-  deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000, startedAt);
+  deps.metrics.observe(fn.name, error ? error.code : 'ok', result.cold, totalMs / 1000, startedAt, result.sharedStart === true);
   const run: RunRecord = {
     runId,
     attempt: origin.attempt,
@@ -537,6 +537,7 @@ function recordRun(deps: InvokeDeps, origin: Origin, fn: FunctionVersion, runId:
     path: origin.path.length <= MAX_RECORDED_PATH ? origin.path : `${origin.path.slice(0, MAX_RECORDED_PATH)}…`,
   };
   if (late !== null) run.responseBytes = late.bytes;
+  if (result.sharedStart === true) run.sharedStart = true;
   deps.runs.push(run);
   if (deps.logTap !== null && deps.logTap.wants(fn.name)) {
     deps.logTap.end({

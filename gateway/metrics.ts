@@ -115,7 +115,7 @@ export class GatewayMetrics {
     this.registry.registerMetric(this.duration as unknown as Parameters<Registry['registerMetric']>[0]); // the Registry takes any metric of this shape
     this.coldStarts = new Counter({
       name: 'fp_cold_starts_total',
-      help: 'Invocations that had to specialize an instance.',
+      help: 'Instances started for a call (calls waiting for the same start count once).',
       labelNames: ['function'],
       registers,
     });
@@ -175,10 +175,11 @@ export class GatewayMetrics {
   }
 
   /**
-   * Records one finished invocation that began at `startedAt` (ms, wall clock; absent: now). Cheap:
+   * Records one finished invocation that began at `startedAt` (ms, wall clock; absent: now); a cold
+   * one whose instance another call started (`sharedStart`) is no cold start of its own. Cheap:
    * two Map lookups and additions, no allocation when warm.
    */
-  observe(fnName: string, status: InvocationStatus, cold: boolean, durationSeconds: number, startedAt?: number): void {
+  observe(fnName: string, status: InvocationStatus, cold: boolean, durationSeconds: number, startedAt?: number, sharedStart = false): void {
     if (this.forgotten.size > 0 && startedAt !== undefined && startedAt < (this.forgotten.get(fnName) ?? -Infinity)) return;
     const c = this.childrenFor(fnName);
     const byStatus = c.invocations[cold ? 1 : 0];
@@ -189,7 +190,7 @@ export class GatewayMetrics {
     }
     pending.n++;
     this.duration.observe(c.label, durationSeconds);
-    if (cold) c.coldStarts.inc();
+    if (cold && !sharedStart) c.coldStarts.inc();
   }
 
   /**

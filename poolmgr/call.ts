@@ -24,6 +24,8 @@ export class Call implements QueueLinks<Call>, Deadlined {
   readonly promise: Promise<InvocationResult>;
   start: StartKind = 'warm';
   cold = false;
+  /** Cold, but the instance's start is another call's (InvocationResult.sharedStart). */
+  sharedStart = false;
   initMs = 0;
   queuedMs = 0;
   /** performance.now() at arrival, then at the moment the call got a slot. */
@@ -150,7 +152,7 @@ export class Call implements QueueLinks<Call>, Deadlined {
     this.body = body;
     this.responseBytes = response.body.byteLength;
     const result: InvocationResult = {
-      cold: this.cold, start: this.start, initMs: this.initMs,
+      cold: this.cold, sharedStart: this.sharedStart, start: this.start, initMs: this.initMs,
       handlerMs: this.started ? performance.now() - this.startedAt : 0,
       queuedMs: this.queuedMs, response, error: null, logs: [],
       instanceId: this.instance === null ? null : this.instance.id, after,
@@ -190,6 +192,7 @@ export class Call implements QueueLinks<Call>, Deadlined {
     }
     this.settle({
       cold: this.cold,
+      sharedStart: this.sharedStart,
       start: this.start,
       initMs: this.initMs,
       handlerMs,

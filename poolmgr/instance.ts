@@ -461,10 +461,14 @@ export class Instance implements ProcessListener {
       const call = this.order[i]!;
       call.initMs = now - call.at;
       call.start = this.kind;
-      // The load's lines go with the call that started the instance, once: copied into every call
-      // that waited for it, one lifespan's "startup complete" read as 40 startups (helper round).
+      // The load's lines, and the cold start itself, go with the call that started the instance,
+      // once: copied into every call that waited for it, one lifespan's "startup complete" read as
+      // 40 startups (helper round), and a burst of 8 calls on one instance as 8 cold starts.
       if (i === 0 && initLogs.length > 0) call.initLogs = initLogs;
-      else if (i > 0) call.initLogs = [];
+      else if (i > 0) {
+        call.initLogs = [];
+        call.sharedStart = true;
+      }
       if (i < concurrency) {
         call.sentAt = started;
         this.begin(call, started);

@@ -26,8 +26,14 @@ export interface InvocationError {
 
 /** What one call produced. Never thrown: failures are in `error`, timings are always filled. */
 export interface InvocationResult {
-  /** True when this call had to specialize an instance (from the pool or a fresh spawn). */
+  /** True when this call had to specialize an instance (from the pool or a fresh spawn), or waited for one to be. */
   cold: boolean;
+  /**
+   * True for a cold call that waited for an instance another call's arrival started (a burst on a
+   * function with `concurrency` > 1): it paid the start, but the start is that other call's, counted
+   * once (`fp_cold_starts_total`, the usage's cold starts). False or absent otherwise.
+   */
+  sharedStart?: boolean;
   /**
    * 'warm' | 'pool' (specialized a pre-spawned runtime) | 'spawn' (started a new process first) |
    * 'template' (forked from the version's template, the module already imported: docs/adr/0030-function-templates.md).

@@ -49,7 +49,10 @@ export interface RunRecord {
   /** The version that served the run, as the pool names it (the control plane's number as a string). */
   version: string;
   trigger: RunTrigger;
+  /** The call paid an instance's start: it started one, or waited for one another call started (`sharedStart`). */
   cold: boolean;
+  /** Cold, but the start was another call's (a burst on one instance): counted as a cold start once, with that call. Absent otherwise. */
+  sharedStart?: true;
   /** null when no instance was ever leased (e.g. rejected as busy before a slot was free). */
   start: RunStart | null;
   initMs: number;

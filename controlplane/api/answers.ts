@@ -275,6 +275,8 @@ export const runSummaryView = z.strictObject({
   version: z.string(),
   trigger: z.enum(RUN_TRIGGERS),
   cold: z.boolean(),
+  /** Cold, but it waited for an instance another run's arrival started (a burst): that run's cold start, counted once. */
+  sharedStart: z.literal(true).optional(),
   start: z.enum(RUN_STARTS).nullable(),
   initMs: millis,
   handlerMs: millis,

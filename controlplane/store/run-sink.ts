@@ -75,7 +75,9 @@ export const PLATFORM_SINK_TUNING = {
 } as const satisfies Pick<RecordingRunSinkOptions, 'tuning' | 'metricsTuning' | 'historyTuning'>;
 
 export function sampleOf(run: RunRecord): RunSample {
-  return { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
+  const sample: RunSample = { function: run.function, runId: run.runId, startedAt: run.startedAt, durationMs: run.durationMs, status: run.status, cold: run.cold, ...(run.cold ? { initMs: run.initMs } : {}) };
+  if (run.sharedStart === true) sample.sharedStart = true;
+  return sample;
 }
 
 export class RecordingRunSink {

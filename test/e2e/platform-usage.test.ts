@@ -31,6 +31,29 @@ describe('usage (embedded)', { timeout: 60_000 }, () => {
     assert.deepEqual(u.totals, { invocations: 8, errors: 2, coldStarts: 1 });
   });
 
+  it('a burst waiting for one instance\'s start is one cold start: each call answers cold, the start counts once', async () => {
+    const name = fnName();
+    await deployed(h.api, name, { 'main.py': 'import time\ndef handler(event, context):\n    time.sleep(0.3)\n    return 1\n' }, { limits: { maxInstances: 1, concurrency: 8 } });
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => {
+      const res = await fetch(`${h.url}/fn/${name}/`);
+      await res.arrayBuffer();
+      return [res.status, res.headers.get('x-cold-start')];
+    }));
+    assert.deepEqual(answers, Array.from({ length: 8 }, () => [200, '1']), 'each call paid the start');
+    const u = await usageWhen(h.api, name, (b) => b.invocations === 8);
+    assert.equal(u.coldStarts, 1, 'one instance started');
+    assert.equal(u.coldStartRatio, 1 / 8);
+    assert.deepEqual(u.totals, { invocations: 8, errors: 0, coldStarts: 1 });
+    let runs: { cold: boolean; sharedStart?: true }[] = [];
+    for (let i = 0; i < 100 && runs.length < 8; i++) {
+      runs = (await h.api.call('GET', `/runs?function=${name}&limit=20`)).body.items as typeof runs;
+      if (runs.length < 8) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(runs.length, 8);
+    assert.ok(runs.every((r) => r.cold));
+    assert.equal(runs.filter((r) => r.sharedStart === true).length, 7, 'the start is the first call\'s');
+  });
+
   it('shows paused after a pause; checks the window and the function', async () => {
     const name = fnName();
     await deployed(h.api, name, FLAKY);

@@ -76,8 +76,10 @@ export function addSample(tally: Tally, sample: RunSample): void {
   const i = bucketIndex(sample.durationMs);
   tally.latency[i] = (tally.latency[i] ?? 0) + 1;
   if (sample.cold) {
-    tally.cold++;
+    // Its latency is a cold one; the start (and its init time) counts once, with the run that started it.
     tally.coldLatency[i] = (tally.coldLatency[i] ?? 0) + 1;
+    if (sample.sharedStart === true) return;
+    tally.cold++;
     const k = bucketIndex(sample.initMs ?? 0);
     tally.init[k] = (tally.init[k] ?? 0) + 1;
   }

@@ -17,6 +17,8 @@ export interface RunSample {
   durationMs: number;
   status: 'succeeded' | 'failed';
   cold: boolean;
+  /** Cold, but the instance's start was another run's: its latency is a cold one, the start is not counted again. */
+  sharedStart?: true;
   /** A cold run's init time (specialization), ms. */
   initMs?: number;
   /**
