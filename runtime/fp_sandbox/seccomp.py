@@ -25,6 +25,11 @@ DENIED_X86_64 = {
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "mount_setattr": 442, "open_by_handle_at": 304, "name_to_handle_at": 303,
     # the kernel itself: modules, kexec, BPF, tracing, keyrings, io_uring, userfaultfd
+    # Linux native AIO: every io_setup draws on fs.aio-nr, one counter for the whole host (65536
+    # by default), which no cgroup or rlimit bounds; one call of a function took all of it and
+    # every other io_setup on the host failed with EAGAIN (red team of 2026-12-05, fourth round)
+    "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209, "io_cancel": 210,
+    "io_pgetevents": 333,
     "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
     "delete_module": 176, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
     "request_key": 249, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
