@@ -5,6 +5,7 @@ other functions), applies the memory limit, imports the module, resolves `module
 decides the contract: `handler(event, context)` (sync or async), an ASGI app, or a WSGI app (served as
 an ASGI app, wsgi.py).
 """
+import asyncio
 import importlib
 import inspect
 import logging
@@ -222,6 +223,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0)
     if spec.get("depsDir"):
         add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
+    fresh_event_loop_state()
     module = importlib.import_module(module_name)
     target = module
     for part in attr.split("."):
@@ -236,6 +238,17 @@ def load(spec: dict, flusher=None) -> Loaded:
             raise TypeError(f"entrypoint {entry}: {attr}() returned {_short(target)}, not an app "
                             "(a handler(event, context), an ASGI or a WSGI app)")
     return loaded_of(spec, target)
+
+
+def fresh_event_loop_state():
+    """The module is imported with the event-loop state of a fresh interpreter, as under uvicorn:
+    `asyncio.get_event_loop()` at import (`loop.run_until_complete(init())`, a client given the
+    loop) makes a loop. A zygote's warm-up ran `asyncio.run()`, whose `set_event_loop(None)` marks
+    the main thread's loop as set, after which that call raised "There is no current event loop"
+    and every ASGI app doing it failed to load (apps round 6, ADR 0095). A new default policy
+    forgets it; the loop the runtime serves on is its own either way (main.py)."""
+    if asyncio._get_running_loop() is None:
+        asyncio.set_event_loop_policy(None)
 
 
 def lambda_adapted(target):
