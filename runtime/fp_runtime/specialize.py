@@ -160,10 +160,23 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _positional_arity(obj) -> int:
-    sig = inspect.signature(obj)
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(1 for p in sig.parameters.values() if p.kind in kinds)
+def _signature(target):
+    """The entrypoint's signature, else its `__call__`'s as the object has it: an ASGI middleware may
+    keep `__call__` per instance (sentry_sdk's `SentryAsgiMiddleware` has it in its `__slots__`),
+    which `inspect.signature` cannot read on the object; None when neither can be read."""
+    try:
+        return inspect.signature(target)
+    except (TypeError, ValueError):
+        call = getattr(target, "__call__", None)
+        if call is None or call is target:
+            return None
+        try:
+            return inspect.signature(call)
+        except (TypeError, ValueError):
+            return None
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _contract(target, entry=""):
@@ -171,22 +184,28 @@ def _contract(target, entry=""):
         raise TypeError(f"entrypoint is a {type(target).__name__}, not a callable")
     plain = inspect.isfunction(target) and not hasattr(target, "__wrapped__") and not hasattr(target, "__signature__")
     code = target.__code__ if plain else None
+    varargs = False
     if code is not None and not target.__defaults__ and not code.co_flags & inspect.CO_VARARGS:
         arity = code.co_argcount  # a plain function: what inspect.signature would count, ~100x faster
     else:
-        try:
-            arity = _positional_arity(target)
-        except (TypeError, ValueError):
-            arity = -1
+        sig = _signature(target)
+        params = sig.parameters.values() if sig is not None else ()
+        arity = sum(1 for p in params if p.kind in _POSITIONAL) if sig is not None else -1
+        varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
     if arity == 3:
         return "asgi", True
+    call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
     if arity == 2:
         if is_wsgi(target):
             return "wsgi", True
-        call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
+    if varargs and arity == 0 and inspect.iscoroutinefunction(call):
+        # `async def __call__(self, *args, **kwargs)` (a tracing or error-reporting wrapper): an
+        # ASGI 3 app, as uvicorn decides for a coroutine `__call__` (docs/adr/0096-entrypoint-signatures.md).
+        return "asgi", True
+    takes = "its signature cannot be read" if arity < 0 else f"it takes {arity} positional arguments"
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
-                    f"it takes {arity} positional arguments{migration.hint(arity, '' if entry.endswith('()') else entry)}")
+                    f"{takes}{migration.hint(arity, '' if entry.endswith('()') else entry)}")
 
 
 def src_layout(directory: str, module_name: str) -> str:
