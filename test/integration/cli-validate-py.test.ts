@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
+import { preflight } from '../../cli/preflight.js';
 import { PythonChecker, pythonPath, runPythonPreflight, VALIDATE_SCRIPT, type PyReport } from '../../cli/python.js';
 
 const PYTHON = pythonPath(undefined);
@@ -163,6 +164,28 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(r.warnings.map((w) => [w.file, w.line]).sort(), [['main.py', 6], ['routes.py', 2]]);
     assert.match(r.warnings[0]!.message, /WebSocket endpoints are not served here: a handshake gets 501 WEBSOCKET_NOT_SUPPORTED/);
     assert.deepEqual(r.problems, []);
+  });
+
+  // Socket.IO clients fall back to long-polling (WebSockets: 501), whose session lives in one
+  // process: at concurrency 1 a message sent while a poll was open reached another instance and
+  // answered 400 Invalid session (apps round 6). Not when the limits keep one instance.
+  it('warns about a Socket.IO app unless its limits keep one instance taking concurrent calls', async () => {
+    const app = 'import socketio\nfrom fastapi import FastAPI\nsio = socketio.AsyncServer(async_mode="asgi")\napp = socketio.ASGIApp(sio, other_asgi_app=FastAPI())\n';
+    const warned = async (limits: string): Promise<string[]> => {
+      const dir = folder({ 'main.py': app, 'requirements.txt': 'python-socketio\n', 'platform.yaml': `kind: function\nname: sio\nentrypoint: main:app\n${limits}` });
+      try {
+        const found = await preflight(dir, PYTHON, {});
+        assert.deepEqual(found.problems, []);
+        return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const by = await warned('');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): Socket\.IO falls back to HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
+    assert.deepEqual(await warned('limits:\n  concurrency: 50\n  maxInstances: 1\n'), []);
+    assert.equal((await warned('limits:\n  concurrency: 50\n')).length, 1, 'several instances: sessions still split');
   });
 
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
