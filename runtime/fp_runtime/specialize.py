@@ -235,6 +235,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     os.chdir(directory)
     sys.path.insert(0, directory)
     module_name = src_layout(directory, module_name)
+    python_env(spec.get("env") or {})
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:
@@ -257,6 +258,25 @@ def load(spec: dict, flusher=None) -> Loaded:
             raise TypeError(f"entrypoint {entry}: {attr}() returned {_short(target)}, not an app "
                             "(a handler(event, context), an ASGI or a WSGI app)")
     return loaded_of(spec, target)
+
+
+def python_env(env: dict) -> None:
+    """What an interpreter started with the function's env would take from it: the runtime's was
+    started long before, isolated (-I), so `PYTHONPATH: src` and `PYTHONWARNINGS` did nothing
+    (apps round 6, ADR 0095). PYTHONPATH's entries (relative ones from the code directory, the
+    working directory) go after the code directory, before the standard library, as Python puts
+    them; PYTHONWARNINGS' filters are applied as `-W` would. What only an interpreter's start can
+    set (PYTHONUTF8, PYTHONDEVMODE, PYTHONHASHSEED, PYTHONOPTIMIZE) is not (docs/api-invoke.md)."""
+    path = env.get("PYTHONPATH")
+    if path:
+        entries = [os.path.abspath(p) for p in str(path).split(os.pathsep) if p]
+        sys.path[1:1] = [p for p in entries if p not in sys.path]
+    filters = env.get("PYTHONWARNINGS")
+    if filters:
+        import warnings
+        options = [f.strip() for f in str(filters).split(",") if f.strip()]
+        sys.warnoptions.extend(options)
+        warnings._processoptions(options)  # what the interpreter does with -W and PYTHONWARNINGS at start
 
 
 def fresh_event_loop_state():

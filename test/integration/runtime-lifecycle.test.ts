@@ -215,6 +215,28 @@ describe('environment isolation', () => {
     assert.deepEqual(bodyJson(ra), { FP_COLOR: 'red', FP_ONLY_A: 'a', FP_ONLY_B: null, atImport: 'red' });
     assert.deepEqual(bodyJson(rb), { FP_COLOR: 'blue', FP_ONLY_A: null, FP_ONLY_B: 'b', atImport: 'blue' });
   });
+
+  // The interpreter started long before (with -I): PYTHONPATH and PYTHONWARNINGS in the function's
+  // env did nothing, where `python`/uvicorn started with them apply both (apps round 6, ADR 0095).
+  test('PYTHONPATH (relative to the code) and PYTHONWARNINGS in the env apply to the function, as at an interpreter\'s start', async (t) => {
+    const files = {
+      'lib/extra.py': 'WHERE = "lib"\n',
+      'main.py': py(
+        'import sys, warnings',
+        'import extra',
+        'def handler(event, context):',
+        '    try:',
+        '        warnings.warn("careful", UserWarning)',
+        '        warned = "ignored"',
+        '    except UserWarning:',
+        '        warned = "raised"',
+        '    return {"extra": extra.WHERE, "warned": warned, "libFirst": sys.path.index(extra.__file__.rsplit("/", 1)[0]) < 3}',
+      ),
+    };
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, files), env: { PYTHONPATH: 'lib', PYTHONWARNINGS: 'error::UserWarning' } });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { extra: 'lib', warned: 'raised', libFirst: true });
+  });
 });
 
 describe('malformed frames', () => {
