@@ -246,17 +246,21 @@ def websocket_routes(trees):
     return found
 
 
+_SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
+
+
 def _imports_socketio(tree) -> bool:
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("socketio", "engineio") for a in node.names):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in _SOCKETIO_MODULES for a in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("socketio", "engineio"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _SOCKETIO_MODULES:
             return True
     return False
 
 
 def socketio_apps(trees):
-    """Warnings for Socket.IO / Engine.IO apps (`socketio.ASGIApp(...)`, `WSGIApp`): with WebSockets
+    """Warnings for Socket.IO / Engine.IO apps (`socketio.ASGIApp(...)`, `WSGIApp`, Flask-SocketIO's
+    `SocketIO(app)`): with WebSockets
     refused, clients stay on long-polling, whose session lives in the process that opened it; a
     message sent while a poll is open goes to another instance at `concurrency: 1` and answers
     `400 Invalid session` (apps round 6). `needs: one-instance` lets the CLI drop the warning when
@@ -270,7 +274,7 @@ def socketio_apps(trees):
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in ("ASGIApp", "WSGIApp"):
+            if name in ("ASGIApp", "WSGIApp", "SocketIO"):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
                               "message": f"{name}(...): Socket.IO falls back to HTTP long-polling here (WebSockets get 501), "
                                          "and a polling session lives in the instance that opened it: set limits.concurrency "

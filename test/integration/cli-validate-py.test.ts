@@ -186,6 +186,9 @@ describe('runtime/validate.py', () => {
     assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): Socket\.IO falls back to HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
     assert.deepEqual(await warned('limits:\n  concurrency: 50\n  maxInstances: 1\n'), []);
     assert.equal((await warned('limits:\n  concurrency: 50\n')).length, 1, 'several instances: sessions still split');
+    // Flask-SocketIO wraps the Flask app the same way.
+    const flask = await check({ 'app.py': 'from flask import Flask\nfrom flask_socketio import SocketIO\napp = Flask(__name__)\nsocketio = SocketIO(app)\n' }, 'app:app');
+    assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
   });
 
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
