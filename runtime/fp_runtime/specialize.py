@@ -234,6 +234,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
     os.chdir(directory)
     sys.path.insert(0, directory)
+    runtime_last()
     module_name = src_layout(directory, module_name)
     python_env(spec.get("env") or {})
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -258,6 +259,20 @@ def load(spec: dict, flusher=None) -> Loaded:
             raise TypeError(f"entrypoint {entry}: {attr}() returned {_short(target)}, not an app "
                             "(a handler(event, context), an ASGI or a WSGI app)")
     return loaded_of(spec, target)
+
+
+_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def runtime_last() -> None:
+    """The runtime's own directory goes to the end of sys.path: its top-level modules (validate.py,
+    zygote.py, bootstrap.py, deps_build.py) came second, before the standard library and the
+    dependency site, so a declared package of the same name lost to them (configobj ships
+    `validate`: `from validate import Validator` got the platform's file and the load failed;
+    apps round 6). What the runtime needs is imported already (its packages stay in sys.modules,
+    and their submodules are found through their own `__path__`)."""
+    if _RUNTIME_DIR in sys.path:
+        sys.path[:] = [p for p in sys.path if p != _RUNTIME_DIR] + [_RUNTIME_DIR]
 
 
 def python_env(env: dict) -> None:
