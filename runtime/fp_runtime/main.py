@@ -24,7 +24,7 @@ from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
 from .invoke import run_asgi, run_async, run_sync
-from .specialize import load
+from .specialize import CALL_THREAD_PREFIX, load
 
 try:
     # The async phase's event loop: uvloop when it is installed, as uvicorn's `--loop auto` picks
@@ -227,7 +227,7 @@ def _other(conn, msg, inflight):
 
 
 def _serve_sync_pool(conn, loaded):
-    pool = ThreadPoolExecutor(loaded.concurrency)
+    pool = ThreadPoolExecutor(loaded.concurrency, thread_name_prefix=CALL_THREAD_PREFIX)  # a call's stack size (specialize.py)
     inflight = [0]
 
     def one(msg):

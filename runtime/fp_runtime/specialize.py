@@ -25,6 +25,16 @@ from .wsgi import WsgiApp, is_wsgi
 # builds run with less), and the stacks of THREAD_STACKS_ALLOWED threads come on top of the limit.
 THREAD_STACK_BYTES = 1024 * 1024
 THREAD_STACKS_ALLOWED = 128
+# Native recursion needs more than Python frames: pydantic-core validating a recursive model 200
+# deep overflowed a 1 MiB stack and the process died (SIGSEGV) where uvicorn's 8 MiB threads reach
+# pydantic's own depth guard (~255 deep, ~1.5 MiB; apps round 6). The threads that run a call's
+# code get CALL_THREAD_STACK_BYTES: AnyIO's workers (a sync route, a sync dependency, a sync
+# route's response model) and the runtime's pool for a handler above concurrency 1 (named
+# CALL_THREAD_PREFIX). AnyIO starts at most 40 (its default limiter): 120 MiB, which the
+# allowance above holds. A larger stack for every thread would take a larger allowance, which
+# RLIMIT_AS would give to the heap as well.
+CALL_THREAD_STACK_BYTES = 3 * 1024 * 1024
+CALL_THREAD_PREFIX = "fp-call"
 
 
 class Loaded:
@@ -67,6 +77,32 @@ def _cap_malloc_arenas() -> None:
 _cap_malloc_arenas()
 
 
+def _is_call_thread(thread) -> bool:
+    cls = type(thread)
+    return (cls.__name__ == "WorkerThread" and cls.__module__.startswith("anyio.")) or thread.name.startswith(CALL_THREAD_PREFIX)
+
+
+def _size_call_threads() -> None:
+    """Threads that run a call's code start with CALL_THREAD_STACK_BYTES (see there); every other
+    thread with THREAD_STACK_BYTES. The size is the process's, read when a thread starts: set
+    around that start (a thread another starts meanwhile gets one or the other, both work)."""
+    start = threading.Thread.start
+    if getattr(start, "_fp_sized", False):
+        return
+
+    def sized_start(self):
+        if not _is_call_thread(self):
+            return start(self)
+        previous = threading.stack_size(CALL_THREAD_STACK_BYTES)
+        try:
+            return start(self)
+        finally:
+            threading.stack_size(previous)
+
+    sized_start._fp_sized = True
+    threading.Thread.start = sized_start
+
+
 def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     """Cap address space at the current size plus the function's allowance (see docs/adr), plus
     `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py)."""
@@ -75,6 +111,7 @@ def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
     # routes on up to 40 threads, thread pools fan out to hundreds: see THREAD_STACK_BYTES.
     threading.stack_size(THREAD_STACK_BYTES)
+    _size_call_threads()
     limit = _vm_size_bytes() + memory_bytes + reserve + THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
