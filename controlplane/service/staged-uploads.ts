@@ -39,6 +39,13 @@ export class StagedUploads {
     staged.set(sha256, size);
   }
 
+  /** Every content staged here, of any workspace: the collector keeps them (version-retention.ts). */
+  all(): Set<string> {
+    const all = new Set<string>();
+    for (const staged of this.byWorkspace.values()) for (const sha of staged.keys()) all.add(sha);
+    return all;
+  }
+
   /** Those contents are no longer charged here: a version uses them (its size counts), or the upload failed. */
   remove(workspace: string, sha256s: Iterable<string>): void {
     const staged = this.byWorkspace.get(workspace);
