@@ -5,8 +5,8 @@
  * is dropped). Blob files are made read-only: materialized function directories hard-link them.
  * Hashing uses WebCrypto's digest, which runs on libuv's thread pool, not the event loop.
  * A blob's mtime is when it was last put or touched: what the collector's grace period is measured
- * from (`sweep`; docs/adr/0099-collecting-contents.md). Unlinking a blob leaves the function
- * directories that hard-link it whole.
+ * from (`sweep`; docs/adr/0099-collecting-contents.md). Function directories are copies
+ * (docs/adr/0089-version-directories-collected.md): deleting a blob leaves them whole.
  * Decision record: docs/adr/0003-embedded-store.md.
  */
 import { randomBytes, webcrypto } from 'node:crypto';
