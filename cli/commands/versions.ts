@@ -14,9 +14,11 @@ import { functionOfFolder } from '../folder-function.js';
 
 const VERBS = ['list', 'delete'] as const;
 const VERSION = /^[1-9]\d{0,8}$/;
+/** Versions one `versions delete` takes (one request each). */
+const MAX_AT_ONCE = 64;
 
 async function run(ctx: Context, args: ParsedArgs): Promise<number> {
-  let pos = positionals(args, 66, 'versions');
+  let pos = positionals(args, 2 + MAX_AT_ONCE, 'versions');
   // `versions my-fn` lists, as `functions my-fn` shows.
   if (pos[0] === undefined || !(VERBS as readonly string[]).includes(pos[0])) {
     if (pos[0] !== undefined && didYouMean(pos[0], VERBS) !== '' && pos.length > 2) throw usageError(`unknown subcommand ${JSON.stringify(pos[0])}${didYouMean(pos[0], VERBS)}; versions ${VERBS.join('|')}`);

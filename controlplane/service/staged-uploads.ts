@@ -2,7 +2,7 @@
  * Contents a workspace uploaded with `PUT /blobs` that no version of it uses yet, per platform
  * process (docs/adr/0011-tenants.md, `codeBytes`). A workspace's `codeBytes` counts its stored
  * versions; without this, content uploaded and never used by a version counted nowhere, and blobs
- * are never deleted, so a `deployer` token could fill the state directory's disk past its
+ * are kept an hour at least (docs/adr/0099-collecting-contents.md), so a `deployer` token could fill the state directory's disk past its
  * workspace's quota, one `maxFileBytes` upload after another (red team, December 2026). Held in
  * memory: a restart (or another process) starts from none; the quota then bounds each process's
  * lifetime's uploads, not the whole install's. Only workspaces with a `codeBytes` quota are kept.

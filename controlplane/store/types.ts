@@ -94,8 +94,9 @@ export interface FunctionStore {
    */
   update(name: string, expectedRevision: number, patch: Partial<FunctionSettings>): Promise<FunctionRecord>;
   /**
-   * Removes the function with its versions, deploy log, runs and invoke tokens (blobs stay: they
-   * are shared by content). REVISION_CONFLICT / FUNCTION_NOT_FOUND as for update.
+   * Removes the function with its versions, deploy log, runs and invoke tokens (blobs stay, shared
+   * by content, until `VersionStore.collectBlobs` finds no version using them).
+   * REVISION_CONFLICT / FUNCTION_NOT_FOUND as for update.
    */
   delete(name: string, expectedRevision: number): Promise<void>;
 }
