@@ -172,12 +172,16 @@ function checkReferencedSizes(body: VersionUpload, checked: CheckedUpload, entri
   });
 }
 
-/** Which of these contents `workspace` lacks (not stored, or not its own), in the order asked, each once. */
+/**
+ * Which of these contents `workspace` lacks (not stored, or not its own), in the order asked, each
+ * once. Those it holds are touched, not only looked at: the upload that names them next (the CLI
+ * asks this, then uploads the others) finds them kept by the collector (docs/adr/0099-collecting-contents.md).
+ */
 export async function missingBlobs(ctx: ServiceContext, workspace: string, hashes: readonly string[]): Promise<string[]> {
   const unique = [...new Set(hashes)];
   const granted = await ctx.store.blobGrants.granted(workspace, unique);
-  const present = await Promise.all(unique.map((h) => granted.has(h) && ctx.store.blobs.has(h)));
-  return unique.filter((_, i) => !present[i]);
+  const absent = new Set(await ctx.store.blobs.touch(unique.filter((h) => granted.has(h))));
+  return unique.filter((h) => !granted.has(h) || absent.has(h));
 }
 
 /**

@@ -106,22 +106,20 @@ export class DiskBlobStore implements BlobStore {
 
   async touch(sha256s: readonly string[]): Promise<string[]> {
     this.check();
-    const missing: string[] = [];
     const now = new Date();
-    for (const sha of new Set(sha256s)) {
+    const unique = [...new Set(sha256s)];
+    const found = await Promise.all(unique.map(async (sha) => {
       const path = this.pathOf(sha);
-      if (path === null) {
-        missing.push(sha);
-        continue;
-      }
+      if (path === null) return false;
       try {
         await utimes(path, now, now);
+        return true;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        missing.push(sha);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
       }
-    }
-    return missing;
+    }));
+    return unique.filter((_, i) => !found[i]);
   }
 
   async sweep(cutoff: number, inUse: (sha256: string) => boolean): Promise<{ removed: number; bytes: number }> {

@@ -3,10 +3,12 @@
  * (FP_KEEP_VERSIONS, here 3): the active version and a draft's base are refused with stable codes,
  * a call running on a deleted version finishes (its directory goes after it), a bare rollback
  * passes deleted versions over, and a deploy deletes all but the newest versions, never the one a
- * bare rollback would go to.
+ * bare rollback would go to. `blobs/missing` touches the contents it reports present, so the
+ * collector keeps them for the upload that names them next (docs/adr/0099-collecting-contents.md).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
@@ -114,5 +116,20 @@ describe('retention on deploy (FP_KEEP_VERSIONS=3)', () => {
     assert.equal(back.status, 200, JSON.stringify(back.body));
     assert.equal(await served(name), '4');
     assert.ok(!h.logs.some((l) => l.includes('not collected this time') || l.includes('did not run this time')), h.logs.join('\n'));
+  });
+});
+
+describe('POST /blobs/missing', () => {
+  it('touches the contents it reports present: the collector keeps them for the upload that names them', async () => {
+    const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+    const content = `X = "${randomBytes(8).toString('hex')}"\n`;
+    assert.equal((await h.api.call('PUT', `/blobs/${sha256(content)}`, Buffer.from(content))).status, 201);
+    // Last put two hours ago (past the collector's grace period of an hour).
+    const path = join(h.stateDir, 'blobs', sha256(content).slice(0, 2), sha256(content).slice(2));
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(path, old, old);
+    const answer = await h.api.call('POST', '/blobs/missing', { sha256: [sha256(content), sha256(`absent ${content}`)] });
+    assert.deepEqual((answer.body as { missing: string[] }).missing, [sha256(`absent ${content}`)]);
+    assert.ok(statSync(path).mtimeMs > Date.now() - 60_000, 'touched by the question');
   });
 });
