@@ -1,5 +1,6 @@
-// Mends two bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
-// before the gateway loads it (docs/adr/0085-uws-header-trim.md, docs/adr/0086-uws-chunk-size.md):
+// Mends three bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// before the gateway loads it (docs/adr/0085-uws-header-trim.md, docs/adr/0086-uws-chunk-size.md,
+// docs/adr/0100-uws-chunk-terminator.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -12,9 +13,15 @@
 //    read (the loop's entry also resumes a line split between reads), and a digit is followed by
 //    more digits up to CR, nothing else: anything else is the parser's error (400, connection
 //    closed).
+// 3. The same parser took the two bytes after each chunk's data for its CRLF without looking at
+//    them (`5\r\nhelloXX0\r\n\r\n` was `hello`; `hello\n0` too): a request hidden in a chunk's
+//    data ran as the next one behind a front end that accepts a bare LF there. Now they must be CR
+//    then LF, also when they (or the data) come split over reads, else the parser's error. The
+//    function (getNextChunk) is rewritten in three of its blocks, same addresses, plus 12 bytes of
+//    dead padding before it: the ADR shows every instruction.
 //
-// Only the exact file named by its sha256 (the published one, or the one mended by the first fix
-// alone) is changed; each byte is checked before it is written, and the result against the sha256
+// Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
+// is changed; each byte is checked before it is written, and the result against the sha256
 // of the mended file. Any other build is left as it is, with a note. Idempotent.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -26,7 +33,9 @@ const FILE = join(ROOT, 'node_modules', 'uWebSockets.js', 'dist', 'bin', 'uws_li
 const ORIGINAL = '6f8d96d761a64beddb060f1f7f0e617dd293ed127ec1d57507aa561a0083171e';
 /** After the header-value fix alone (setups before 2026-12-05). */
 const HEADERS_MENDED = '723dca98d78dfbfd60d0eb958f7ff3f9e0d052220555e5dd13c02e3ba9726afc';
-const MENDED = '535609242f7915d44d49726477e71229924e7d079d3a5ad0bf8cd87376f1fc3e';
+/** After the header-value and chunk-size fixes (setups of 2026-12-05 before ADR 0100). */
+const SIZE_MENDED = '535609242f7915d44d49726477e71229924e7d079d3a5ad0bf8cd87376f1fc3e';
+const MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb121df';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -38,6 +47,31 @@ const CHUNK_EDITS = [
   [0xf1d1f, '80f9210f8c78000000', '8d69f64080fd037678'],
   // Every next byte: `cmp $0x21,%cl; jge digit` -> `cmp $0xd,%cl; jne digit` (only CR ends the digits).
   [0xf1d91, '80f9210f8d96ffffff', '80f90d0f8596ffffff'],
+];
+// getNextChunk's data blocks (docs/adr/0100-uws-chunk-terminator.md lists each instruction). S is
+// the chunk's bytes still to come, its CRLF included (r15); rsi the input (length, pointer); rdx
+// the state; 0xf1ed7 the function's error exit (state = error, no chunk), as for a bad size.
+const TERM_EDITS = [
+  // Dead padding after the noreturn `call __throw_length_error` (0xf1c74-0xf1c7f): ERR: `jmp
+  // 0xf1ed7`; ONE: `cmpb $0xa,(%rax); jne ERR; jmp 0xf1cfb` (S == 1: only the LF is left).
+  [0xf1c74, '662e0f1f8400000000006690', 'e95e02000080380a75f6eb7b'],
+  // All S bytes are here (0xf1cdd-0xf1d0f): `mov 0x8(%rsi),%rax; cmp $0x1,%r15; je ONE; cmpw
+  // $0xa0d,-0x2(%rax,%r15); jne ERR; cmp $0x3,%r15; jae 0xf1efd` (the chunk handed over, as
+  // before); 0xf1cfb: `add %r15,0x8(%rsi); mov %rcx,(%rsi); mov %r11,(%rdx); xchg %rax,%rcx; jmp
+  // 0xf1df2` (S <= 2 consumed, the loop goes on as before); int3 x4 (unreachable).
+  [0xf1cdd,
+    '488b46084983ff030f83120200004c01f84889460848890e4c891a488b064c89dbe91c010000662e0f1f8400000000000f1f00',
+    '488b46084983ff0174926642817c38fe0d0a75834983ff030f83020200004c017e0848890e4c891a4891e9e6000000cccccccc'],
+  // The state with a size of 0 (not reached by a chunked body) goes to 0xf1cfb, past the checks.
+  [0xf1e7f, '0f8358feffff', '0f8376feffff'],
+  // Fewer bytes than S here (0xf1e85-0xf1ed6): when they end one byte before the LF, the last is
+  // the CR: `lea 0x1(%rax),%rcx; cmp %r15,%rcx; mov 0x8(%rsi),%r10; jne +0xc; cmpb
+  // $0xd,-0x1(%r10,%rax); jne 0xf1ed7`; then the block as before, shorter: `lea -0x2(%r15),%r9; cmp
+  // %r9,%rax; cmovbe %rax,%r9; add %rax,0x8(%rsi); andq $0x0,(%rsi); mov %eax,%ecx; sub %rcx,(%rdx);
+  // cmp $0x3,%r15; jb 0xf1ede; mov %r9,(%rdi); mov %r10,%rax; jmp 0xf1f12`; int3 x12.
+  [0xf1e85,
+    '4d8d4ffe4c39c84c8b56084c0f46c84983c0fe4c21c389c04c89f94829c14809d94c09d948890a488b064c01d04889460848c706000000004d85c9741c4983ff03721631c04983ff02490f47c24c890feb3b',
+    '488d48014c39f94c8b5608750c41807c02ff0d0f85390000004d8d4ffe4c39c84c0f46c8480146084883260089c148290a4983ff030f821e0000004c890f4c89d0e947000000cccccccccccccccccccccccc'],
 ];
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -53,14 +87,15 @@ function apply(bytes, edits) {
 if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) {
   const bytes = readFileSync(FILE);
   const now = sha(bytes);
-  if (now === ORIGINAL || now === HEADERS_MENDED) {
+  if (now === ORIGINAL || now === HEADERS_MENDED || now === SIZE_MENDED) {
     if (now === ORIGINAL) apply(bytes, HEADER_EDITS);
-    apply(bytes, CHUNK_EDITS);
+    if (now !== SIZE_MENDED) apply(bytes, CHUNK_EDITS);
+    apply(bytes, TERM_EDITS);
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, and chunk sizes are read leniently (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently and the CRLF after chunk data is not checked (docs/gateway.md)');
   }
 }

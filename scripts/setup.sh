@@ -60,7 +60,7 @@ trap 'rm -f "$python_log"' EXIT
 python_env > "$python_log" 2>&1 &
 python_pid=$!
 node_packages
-# A bug of the uWebSockets.js binary mended in place (docs/adr/0085-uws-header-trim.md); checks only, once done.
+# Bugs of the uWebSockets.js binary mended in place (docs/adr/0085-uws-header-trim.md, 0086, 0100); checks only, once done.
 node scripts/patch-uws.mjs
 if ! wait "$python_pid"; then
   cat "$python_log" >&2
