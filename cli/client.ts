@@ -77,6 +77,8 @@ export interface ApiVersionSummary {
   createdBy: string;
   note: string;
   changes: ApiChanges;
+  fileCount: number;
+  totalBytes: number;
 }
 
 /** An entry of the deploy log (GET /functions/:name/deploys). */
@@ -447,6 +449,11 @@ export class ApiClient {
     return answer.items;
   }
 
+  /** DELETE /functions/:name/versions/:version (VERSION_ACTIVE, VERSION_IN_USE, VERSION_NOT_FOUND). */
+  deleteVersion(name: string, version: number): Promise<void> {
+    return this.request('DELETE', `/functions/${encodeURIComponent(name)}/versions/${version}`);
+  }
+
   /** GET /functions/:name/deploys: the deploy log, newest first. */
   async listDeploys(name: string, limit: number): Promise<ApiDeployLogEntry[]> {
     const answer = await this.request<{ items: ApiDeployLogEntry[] }>('GET', `/functions/${encodeURIComponent(name)}/deploys?limit=${limit}`);
@@ -459,7 +466,8 @@ export class ApiClient {
   }
 
   /** `check: false`: no start check (docs/api.md, "Deploys"); `start` says what the check found (absent from older servers). */
-  deploy(name: string, version?: number, check = true): Promise<{ function: ApiFunction; deploy: ApiDeployEntry; start?: ApiStartReport }> {
+  /** `pruned`: the versions retention deleted (FP_KEEP_VERSIONS; absent: none, or an older server). */
+  deploy(name: string, version?: number, check = true): Promise<{ function: ApiFunction; deploy: ApiDeployEntry; start?: ApiStartReport; pruned?: number[] }> {
     return this.request('POST', `/functions/${encodeURIComponent(name)}/deploy`, { ...(version === undefined ? {} : { version }), ...(check ? {} : { check: false }) });
   }
 

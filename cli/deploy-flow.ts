@@ -71,6 +71,8 @@ export interface DeployResult {
   envFromEnvironment: EnvFromEnvironment[];
   /** What the platform's start check found (absent: nothing deployed, no check asked for, or an older server). */
   start?: ApiStartReport;
+  /** Versions the platform's retention deleted on this deploy (FP_KEEP_VERSIONS); absent: none. */
+  pruned?: number[];
 }
 
 /**
@@ -273,11 +275,11 @@ export async function deployFolder(client: ApiClient, checked: Preflight, option
     const applied = early ?? await applySettings();
     if (early === null) appliedFn = applied.function;
     const base = resultOf(applied);
-    const { start } = await client.deploy(name, version.version, options.check !== false);
+    const { start, pruned } = await client.deploy(name, version.version, options.check !== false);
     const uploaded = files.filter((f) => missing.includes(f.sha256)).length;
     // The card as it is now (the upload counts against the workspace's code quota).
     const contract = (await client.getFunction(name))?.contract;
-    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}) };
+    return { ...base, version: version.version, unchanged: false, changes: localChanges ?? version.changes, uploaded, uploadedBytes, deps, ...(contract !== undefined ? { contract } : {}), ...(start !== undefined ? { start } : {}), ...(pruned !== undefined && pruned.length > 0 ? { pruned } : {}) };
   } catch (err) {
     if (existing !== null && appliedFn !== null && changedSettings(existing.function, appliedFn).length > 0 && err instanceof CliError) {
       // The settings and env platform.yaml gave went in before the deploy the platform refused: put

@@ -48,12 +48,23 @@ export function isIgnoredByDefault(name: string, isDir: boolean): boolean {
 }
 
 /**
+ * Dotfiles and dot-folders that hold a machine's credentials: direnv's `.envrc`, `.netrc`, package
+ * index logins, cloud, container and cluster logins, keys. `!.*` in the `.platformignore` of a
+ * folder from elsewhere shipped the deploying machine's `.envrc` and `.netrc` into the function,
+ * where its code reads them (red team of 2026-12-05, fourth round).
+ */
+const CREDENTIAL_NAMES = new Set([
+  '.envrc', '.direnv', '.netrc', '.npmrc', '.yarnrc.yml', '.pypirc', '.git-credentials', '.pgpass', '.my.cnf',
+  '.aws', '.azure', '.docker', '.gnupg', '.kube', '.ssh',
+]);
+
+/**
  * Never uploaded, whatever `.platformignore` says: `.env` files (local values and secrets: a
- * folder from elsewhere with `!.env` in its ignore file would ship the deploying machine's) and
- * version-control folders.
+ * folder from elsewhere with `!.env` in its ignore file would ship the deploying machine's),
+ * the credential files above and version-control folders.
  */
 export function isNeverUploaded(name: string): boolean {
-  return name === '.env' || name.startsWith('.env.') || name === '.git' || name === '.hg' || name === '.svn';
+  return name === '.env' || name.startsWith('.env.') || CREDENTIAL_NAMES.has(name) || name === '.git' || name === '.hg' || name === '.svn';
 }
 
 /** What `.platformignore` says of a path: ignore it (true), upload it (false: a `!` pattern), or nothing (null). */

@@ -45,6 +45,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'data', load: async () => (await import('./commands/data.js')).dataCommand },
   { name: 'usage', load: async () => (await import('./commands/usage.js')).usageCommand },
   { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
+  { name: 'versions', load: async () => (await import('./commands/versions.js')).versionsCommand },
   { name: 'up', load: async () => (await import('./commands/up.js')).upCommand },
   { name: 'login', load: async () => (await import('./commands/login.js')).loginCommand },
   { name: 'logout', load: async () => (await import('./commands/login.js')).logoutCommand },

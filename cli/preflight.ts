@@ -61,7 +61,7 @@ export async function preflight(dir: string, python: string, env: Record<string,
   // Names the server would refuse are already problems; they cannot be passed one per line either.
   const names = walk.files.map((f) => f.path).filter((p) => !/[\x00-\x1f\x7f]/.test(p));
   const report = await (options.runPython ?? runPythonPreflight)(python, dir, entrypoint, names);
-  const found = reportProblems(report);
+  const found = reportProblems(report, read.manifest?.limits);
   problems.push(...found.problems);
   warnings.push(...found.warnings);
 

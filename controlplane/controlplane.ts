@@ -22,6 +22,7 @@ import { CodeDirs } from './service/code-dirs.js';
 import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import { depsCollector as newDepsCollector } from './service/deps-collect.js';
 import { codeCollector } from './service/code-collect.js';
+import { contentCollector, DEFAULT_KEEP_VERSIONS } from './service/version-retention.js';
 import { keepAllWarm } from './service/warm.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
@@ -71,8 +72,10 @@ export interface ControlPlaneOptions {
   asyncPayloadBytes: number;
   runRetentionMs: number;
   runPruneIntervalMs: number;
-  /** How often code directories of versions no longer active are looked for (also a minute after start, or this if sooner, and after a switch). */
+  /** How often code directories of versions no longer active are looked for (also a minute after start, or this if sooner, and after a switch); contents no version uses too. */
   codeCollectIntervalMs?: number;
+  /** Versions of a function kept on deploy (FP_KEEP_VERSIONS, default 20; 0: all): docs/adr/0098-deleting-versions.md. */
+  keepVersions?: number;
   /** Which runs keep a full record (controlplane/store/run-sampling.ts); default: every run. */
   runSampling?: RunSampling;
   /** The run store's size cap in bytes (RunRetention); default: none. */
@@ -279,6 +282,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // Directories of versions no longer active go once nothing runs from them (code-collect.ts).
   const versionDirs = codeCollector({ code, registry, pool: options.pool, locks, log }, options.codeCollectIntervalMs);
   versionDirs.start();
+  const staged = new StagedUploads();
+  // Contents no version uses go once untouched for an hour (docs/adr/0099-collecting-contents.md).
+  const contents = contentCollector({ store, staged, log }, options.codeCollectIntervalMs ?? 600_000);
+  contents.start();
   const ctx: ServiceContext = {
     data: options.data ?? null,
     store,
@@ -291,9 +298,10 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     deps,
     depsCollector,
     codeCollector: versionDirs,
+    blobCollector: contents,
     bundles,
     locks,
-    staged: new StagedUploads(),
+    staged,
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,
@@ -317,6 +325,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       auditRetentionMs,
       publicUrl: options.publicUrl,
       baseDomain: options.baseDomain ?? null,
+      keepVersions: options.keepVersions ?? DEFAULT_KEEP_VERSIONS,
     },
     log,
     ...(cron !== null ? { cron } : {}),
@@ -371,6 +380,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
         await bundles.close();
         await depsCollector.stop();
         await versionDirs.stop();
+        await contents.stop();
         await deps.close();
       })();
       return closing;

@@ -56,6 +56,8 @@ const OPTIONS = {
   runPruneIntervalMs: { env: 'FP_RUN_PRUNE_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
   // Code directories of versions no longer active are removed once nothing runs from them (controlplane/service/code-collect.ts).
   codeCollectIntervalMs: { env: 'FP_CODE_COLLECT_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
+  // Versions of a function kept on deploy, besides the active one, a bare rollback's target and a draft's base; 0: all (docs/adr/0098-deleting-versions.md).
+  keepVersions: { env: 'FP_KEEP_VERSIONS', kind: 'int', schema: int(0, 1_000_000).default(20) },
   // ---- run storage bounds (issue 11, docs/stores.md "Retention") ----
   // Successful warm HTTP runs kept in full per function and minute; past that, one in FP_RUN_SAMPLE_ONE_IN.
   runKeepPerMinute: { env: 'FP_RUN_KEEP_PER_MINUTE', kind: 'int', schema: int(0, 1_000_000).default(60) },

@@ -161,6 +161,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       runRetentionMs: config.runRetentionMs,
       runPruneIntervalMs: config.runPruneIntervalMs,
       codeCollectIntervalMs: config.codeCollectIntervalMs,
+      keepVersions: config.keepVersions,
       runSampling: { keepPerMinute: config.runKeepPerMinute, sampleOneIn: config.runSampleOneIn },
       runStoreMaxBytes: config.runStoreMaxBytes,
       maxFunctionInstances: config.maxFunctionInstances,

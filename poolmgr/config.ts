@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxMode } from './host/types.js';
+import type { HostedRuntime, SandboxMode } from './host/types.js';
 
 export interface PoolConfig {
   /** Reads the host's open-file table (poolmgr/file-table.ts; default /proc/sys/fs/file-nr). Tests give a smaller one. */
@@ -47,6 +47,8 @@ export interface PoolConfig {
   debug: boolean;
   /** Where a function's output outside its calls goes, bounded (poolmgr/host/function-output.ts); default: our stderr. Tests give their own. */
   functionOutput?: (line: string) => void;
+  /** Sees each piece of a runtime's output outside its calls as the host receives it, before any bound (tests measure what reaches the host). */
+  onOutput?: (rt: HostedRuntime, stream: 'stdout' | 'stderr', text: string) => void;
   /**
    * How runtimes are boxed (docs/security.md): 'auto' (default) is 'root' when the platform runs
    * as root, else 'userns'; 'off' runs user code unsandboxed and is only for --unsafe-no-sandbox.

@@ -43,6 +43,14 @@ export class FunctionGroup {
   keptWarm = false;
   /** An instance started for minWarm did not load: no other is started ahead until the next keepWarm (a deploy, a settings change). */
   warmRefused = false;
+  /**
+   * The reaper's replacements of ended minWarm instances back off (pool.ts reap): the wait before the
+   * next one, when it may start, and since when the version has held its minWarm (a minute of it
+   * ends the backoff). An instance that loads and then ends was started again every second, for good.
+   */
+  warmBackoffMs = 0;
+  warmRetryAt = 0;
+  warmFullSince: number | null = null;
   /** Calls waiting for the slot of an instance that only finishes (pool.ts, awaitFinishing), at most as many as those slots. */
   finishWaiters = 0;
   /** Set when the pool forgot this group; a cached reference must be looked up again. */

@@ -63,6 +63,10 @@ const EXPECT_WAIT_MS = 3_000;
 const START_CHECK_WAIT_MS = 300_000;
 /** How long past the grace close() waits for runtimes' exit reports before it closes the host. */
 const SHUTDOWN_REPORT_SLACK_MS = 2000;
+/** The longest wait before the reaper starts again a minWarm instance that keeps ending (replaceEnded). */
+export const WARM_BACKOFF_MAX_MS = 60_000;
+/** How long a version must hold its minWarm for a replacement to be made at once again. */
+export const WARM_STABLE_MS = 60_000;
 /**
  * A call running this long on an instance makes it the last choice to pipeline behind (pool.pipeline):
  * longer than a typical call, shorter than a slow one's wait is worth.
@@ -271,6 +275,8 @@ export class PoolManager implements InstanceOwner {
     if (group === undefined || group.removed) group = this.groupFor(fn);
     group.warmRefused = false;
     group.keptWarm = true;
+    group.warmBackoffMs = 0;
+    group.warmRetryAt = 0;
     this.startReaper();
     this.topUp(group);
   }
@@ -717,7 +723,7 @@ export class PoolManager implements InstanceOwner {
       const keep = this.minWarmHere(group);
       // One ended (a crash, an out-of-memory kill): started again for the version callers get, not
       // for another (a start check's candidate whose deploy did not happen).
-      if (group.keptWarm && group.instances.length < keep && this.closing === null) this.topUp(group);
+      if (group.keptWarm && this.closing === null) this.replaceEnded(group, keep, now);
       const list = group.instances;
       const before = list.length;
       // The lease fills instances front first, so the idle ones gather at the back.
@@ -733,6 +739,28 @@ export class PoolManager implements InstanceOwner {
         this.groups.delete(group.key);
       }
     }
+  }
+
+  /**
+   * Starts again the minWarm instances of `group` that ended (a crash, an out-of-memory kill), each
+   * replacement waiting twice as long as the one before (from the reaper's interval up to
+   * WARM_BACKOFF_MAX_MS) until the version has held its minWarm for WARM_STABLE_MS. Without it, a
+   * module that loads and then ends (a thread calling `os._exit`) was started again every second for
+   * as long as it was deployed: fork, box and specialize paid by the platform, no call, no quota (red
+   * team of 2026-12-05, fourth round).
+   */
+  private replaceEnded(group: FunctionGroup, keep: number, now: number): void {
+    if (group.instances.length >= keep) {
+      if (group.warmBackoffMs === 0) return;
+      group.warmFullSince ??= now;
+      if (now - group.warmFullSince >= WARM_STABLE_MS) group.warmBackoffMs = group.warmRetryAt = 0;
+      return;
+    }
+    group.warmFullSince = null;
+    if (now < group.warmRetryAt) return;
+    this.topUp(group);
+    group.warmBackoffMs = Math.min(WARM_BACKOFF_MAX_MS, Math.max(this.config.reapIntervalMs, group.warmBackoffMs * 2));
+    group.warmRetryAt = now + group.warmBackoffMs;
   }
 
   /** Instances of `group` this gateway keeps warm: minWarm less what gateways ranked before it hold. */

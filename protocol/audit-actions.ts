@@ -4,7 +4,7 @@
  * checks that the control plane writes no other action and that docs/api.md names each one.
  */
 export const AUDIT_ACTIONS = [
-  'function.create', 'function.update', 'function.delete', 'version.upload',
+  'function.create', 'function.update', 'function.delete', 'version.upload', 'version.delete',
   'deploy', 'rollback', 'pause', 'resume',
   'secret.set', 'secret.unset', 'deps.build',
   'hook-secret.rotate', 'invoke-token.rotate',

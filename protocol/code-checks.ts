@@ -55,6 +55,12 @@ export interface PyFinding {
   column?: number | null;
   type?: string;
   message: string;
+  /**
+   * A warning that does not hold under some limits: `one-instance`, code whose sessions live in
+   * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
+   * `limits.maxInstances: 1`.
+   */
+  needs?: 'one-instance';
 }
 
 export interface PyEntrypoint {
@@ -323,13 +329,20 @@ export function entrypointToCheck(read: ManifestRead): string {
   return read.manifest?.entrypoint ?? (typeof rawEntry === 'string' ? rawEntry : DEFAULT_ENTRYPOINT);
 }
 
-/** validate.py's findings as problems (they stop a deploy) and warnings (they do not). */
-export function reportProblems(report: PyReport): { problems: Problem[]; warnings: Problem[] } {
+/**
+ * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
+ * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`).
+ */
+export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number } | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
+  const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
-  for (const w of report.warnings) warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+  for (const w of report.warnings) {
+    if (w.needs === 'one-instance' && oneInstance) continue;
+    warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
+  }
   for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });
   return { problems, warnings };
 }

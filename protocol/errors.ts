@@ -195,6 +195,8 @@ export const ERRORS = {
   STORAGE_FULL: { status: 507, component: 'controlplane', title: "The platform's state directory has no space left; nothing of the request was kept." },
   FUNCTION_FILE_LIMIT: { status: 502, component: 'function', title: "The instance held more of the host's open files than any box may while the host ran short; it was stopped." },
   PLATFORM_PROCESS_LIMIT: { status: 503, component: 'platform', title: "The platform's processes and threads, all functions together, were at their total: a fork or thread start of the function was refused under its own limit. Retry in a moment." },
+  VERSION_ACTIVE: { status: 409, component: 'controlplane', title: 'The version is the one the function serves; deploy or roll back to another before deleting it.' },
+  VERSION_IN_USE: { status: 409, component: 'controlplane', title: "Something still uses the version (the function's draft is based on it); it was not deleted." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -246,6 +246,43 @@ def websocket_routes(trees):
     return found
 
 
+_SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
+
+
+def _imports_socketio(tree) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in _SOCKETIO_MODULES for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _SOCKETIO_MODULES:
+            return True
+    return False
+
+
+def socketio_apps(trees):
+    """Warnings for Socket.IO / Engine.IO apps (`socketio.ASGIApp(...)`, `WSGIApp`, Flask-SocketIO's
+    `SocketIO(app)`): with WebSockets
+    refused, clients stay on long-polling, whose session lives in the process that opened it; a
+    message sent while a poll is open goes to another instance at `concurrency: 1` and answers
+    `400 Invalid session` (apps round 6). `needs: one-instance` lets the CLI drop the warning when
+    the manifest's limits keep one instance taking concurrent calls (protocol/code-checks.ts)."""
+    found = []
+    for rel, tree in trees.items():
+        if not _imports_socketio(tree):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in ("ASGIApp", "WSGIApp", "SocketIO"):
+                found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
+                              "message": f"{name}(...): Socket.IO falls back to HTTP long-polling here (WebSockets get 501), "
+                                         "and a polling session lives in the instance that opened it: set limits.concurrency "
+                                         "above 1 and limits.maxInstances: 1, or messages sent while a poll is open answer "
+                                         "400 Invalid session (docs/api-invoke.md)"})
+    return found
+
+
 def check(root, entrypoint, files):
     """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
@@ -262,6 +299,7 @@ def check(root, entrypoint, files):
     declared, deps_problems = dependencies(root, set(files))
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
     warns.extend(websocket_routes(trees))
+    warns.extend(socketio_apps(trees))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

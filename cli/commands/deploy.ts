@@ -75,6 +75,7 @@ export function printDeploy(out: Output, r: DeployResult, fp = 'fastapi-platform
     }
     out.line(`Version ${r.version} deployed${r.previousVersion === null ? '' : ` (was ${r.previousVersion})`}.`);
     if (r.start !== undefined) out.line(startLine(r.start));
+    if (r.pruned !== undefined) out.line(`Deleted older version${r.pruned.length === 1 ? '' : 's'} ${r.pruned.join(', ')} (the platform keeps the last FP_KEEP_VERSIONS; \`${fp} versions ${r.function}\` lists those kept).`);
   }
   // A deploy does not resume a paused function: said, or the next call's 503 is a surprise.
   if (r.settings.status === 'paused') out.note(`note: ${r.function} is paused: its calls answer 503 FUNCTION_PAUSED until \`${fp} functions resume ${r.function}\`.`);

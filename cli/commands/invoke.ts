@@ -7,7 +7,7 @@ import { flag, list, positionals, str, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import { ApiClient, isAsyncRun, type ApiAsyncRun } from '../client.js';
 import { clientOf, targetOf, UNSAFE_WARNING, workspaceOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { formatBytes, formatMs } from '../output.js';
 import { terminalSafe } from '../terminal.js';
 import type { HttpRequest } from '../http.js';
@@ -330,6 +330,9 @@ const WAIT_MAX_MS = 10 * 60_000;
 /** `POST /async/<name><path>`: the run id of the queued run (202), or the error answer. */
 async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: InvokeRequest): Promise<number> {
   if (flag(args, 'test')) throw usageError('--async and --test do not go together');
+  // Without --wait there is no body to write: refused before anything is queued (it was ignored).
+  const output = str(args, 'output');
+  if (output !== undefined && !flag(args, 'wait')) throw usageError('--output with --async needs --wait: the result is written once the run has ended');
   const { client, key, token } = await callTarget(ctx, args, name);
   const headers: Record<string, string> = { ...req.headers, ...(token !== undefined && req.headers.authorization === undefined ? { authorization: `Bearer ${token}` } : {}) };
   const idempotency = str(args, 'idempotency-key');
@@ -373,7 +376,16 @@ async function invokeAsync(ctx: Context, args: ParsedArgs, name: string, req: In
   const ok = run.state === 'succeeded';
   ctx.out.data({ ok, function: name, runId, state: run.state, attempts: run.attempts.length, result: run.result });
   ctx.out.line(`run ${runId}  ·  ${run.state}  ·  ${run.attempts.length} attempt${run.attempts.length === 1 ? '' : 's'}${run.result ? `  ·  HTTP ${run.result.status}` : ''}`);
-  if (run.result !== null) {
+  if (run.result !== null && output !== undefined && omittedResultNote(run.result.headers) === null) {
+    // The body as the function answered it, as a sync call's --output writes it (apps round 6:
+    // --output was ignored here, and a binary result was only reachable as --json's bodyBase64).
+    const bytes = run.result.bodyBase64 !== undefined ? Buffer.from(run.result.bodyBase64, 'base64')
+      : Buffer.from(typeof run.result.body === 'string' ? run.result.body : JSON.stringify(run.result.body, null, 2));
+    await writeFile(resolve(ctx.cwd, output), bytes).catch((err: Error) => {
+      throw new CliError(EXIT.FAILURE, 'OUTPUT_FAILED', `cannot write --output ${output}: ${err.message}`);
+    });
+    ctx.out.line(`(${bytes.length} bytes written to ${output})`);
+  } else if (run.result !== null) {
     const omitted = omittedResultNote(run.result.headers);
     const body = omitted ?? (run.result.bodyBase64 !== undefined ? `(${Buffer.from(run.result.bodyBase64, 'base64').length} bytes)` : typeof run.result.body === 'string' ? jsonTextShown(run.result.body, run.result.headers['content-type']) : JSON.stringify(run.result.body, null, 2));
     // On a terminal the result is shown as a sync answer's is: escaped, a large one cut (the whole one: `runs <id> --json`).
@@ -568,7 +580,7 @@ export const invokeCommand: Command = {
     'idempotency-key': { type: 'string', value: 'KEY', description: 'with --async: the same key and request within 24 h return the same run; another request with it fails (IDEMPOTENCY_KEY_REUSED)' },
     'invoke-token': { type: 'string', value: 'TOKEN', description: 'invoke token of a token-mode function' },
     include: { type: 'boolean', short: 'i', description: 'also print the response headers' },
-    output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE' },
+    output: { type: 'string', short: 'o', value: 'FILE', description: 'write the response body to FILE (with --async, the result\'s: needs --wait)' },
   },
   run,
 };

@@ -221,7 +221,13 @@ const startReport = z.union([
   z.strictObject({ checked: z.literal(true), initMs: z.number().min(0) }),
   z.strictObject({ checked: z.literal(false), reason: z.string() }),
 ]);
-export const deployAnswer = z.strictObject({ function: functionView, deploy: deployView, start: startReport.optional() });
+export const deployAnswer = z.strictObject({
+  function: functionView,
+  deploy: deployView,
+  start: startReport.optional(),
+  /** A deploy: the versions retention deleted (FP_KEEP_VERSIONS; docs/adr/0098-deleting-versions.md); absent: none. */
+  pruned: z.array(z.int().min(1)).optional(),
+});
 export const deployList = z.strictObject({ items: z.array(deployView) });
 
 export const blobsMissingAnswer = z.strictObject({ missing: z.array(z.string()) });

@@ -2,10 +2,11 @@
 import { PlatformError } from '../../protocol/index.js';
 import { getFunction } from '../service/functions.js';
 import { createVersion, missingBlobs, putBlob as storeBlob } from '../service/versions.js';
+import { deleteVersion as removeVersion } from '../service/version-retention.js';
 import type { VersionRecord } from '../store/index.js';
 import { blobPutAnswer, blobsMissingAnswer, depsAnswer, versionAnswer, versionList } from './answers.js';
 import { audit } from './audit-log.js';
-import { json } from './http.js';
+import { json, noContent } from './http.js';
 import { depsView, versionSummaryView, versionView } from './present.js';
 import { operation, type Call } from './router.js';
 import { blobsMissingBody, emptyBody, pageQuery, SHA256_HEX, versionUpload } from './schemas.js';
@@ -101,6 +102,27 @@ export const getVersion = operation(
   async (call) => {
     const { version } = await versionOf(call);
     return json(200, { version: versionView(version, await call.ctx.deps.status(version)) });
+  },
+);
+
+/**
+ * DELETE …/versions/{version} (docs/adr/0098-deleting-versions.md): the version and its share of
+ * the workspace's codeBytes go; its contents go once no version uses them. Never the active one
+ * (VERSION_ACTIVE) nor the draft's base (VERSION_IN_USE). A call running on it finishes.
+ */
+export const deleteVersion = operation(
+  {
+    id: 'deleteVersion', tag, role: 'deployer', summary: 'Delete a version (not the active one, nor the base of the draft)',
+    answers: { 204: { description: 'Deleted', schema: null } },
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND', 'VERSION_ACTIVE', 'VERSION_IN_USE'],
+  },
+  async (call) => {
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    const number = positiveIntParam(call.params[1]!, 'version');
+    await getFunction(call.ctx, key);
+    await removeVersion(call.ctx, key, number);
+    await audit(call, 'version.delete', name, { version: number });
+    return noContent();
   },
 );
 

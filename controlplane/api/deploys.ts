@@ -25,10 +25,10 @@ async function answer(call: Call, name: string, key: string, result: DeployResul
   const e = result.entry;
   const manifests = e.fromVersion !== e.toVersion && e.toVersion !== null ? await versionManifests(call, key, e.fromVersion, e.toVersion) : null;
   const triggers = manifests === null ? null : triggerChanges(manifests.before, manifests.after);
-  await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}), ...(triggers !== null ? { triggers } : {}) });
+  await audit(call, e.action, name, { fromVersion: e.fromVersion, toVersion: e.toVersion, status: e.status, ...(e.note !== '' ? { note: e.note } : {}), ...(triggers !== null ? { triggers } : {}), ...(result.pruned !== undefined ? { pruned: result.pruned } : {}) });
   const binding = manifests === null ? null : bindingChange(workspaceOfKey(key), manifests.before, manifests.after);
   if (binding !== null) await audit(call, binding.action, name, { ...binding.detail, fromVersion: e.fromVersion, toVersion: e.toVersion });
-  return json(200, { function: functionView(result.record), deploy: deployView(result.entry), ...(result.start !== undefined ? { start: result.start } : {}) });
+  return json(200, { function: functionView(result.record), deploy: deployView(result.entry), ...(result.start !== undefined ? { start: result.start } : {}), ...(result.pruned !== undefined ? { pruned: result.pruned } : {}) });
 }
 
 async function versionManifests(call: Call, key: string, from: number | null, to: number): Promise<{ before: unknown; after: unknown } | null> {

@@ -39,7 +39,7 @@ export const ROUTES: readonly Route[] = [
     methods: { POST: code.createVersionRoute, GET: code.listVersions },
     bodyLimit: (s) => code.uploadBodyLimit(s.bundleLimits),
   },
-  { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion } },
+  { template: '/functions/{name}/versions/{version}', methods: { GET: code.getVersion, DELETE: code.deleteVersion } },
   { template: '/functions/{name}/versions/{version}/file', methods: { GET: workbench.getVersionFile } },
   { template: '/functions/{name}/draft', methods: { GET: workbench.getDraft, PUT: workbench.putDraft, DELETE: workbench.deleteDraft } },
   { template: '/functions/{name}/test-cases', methods: { GET: workbench.listTestCases } },

@@ -64,14 +64,16 @@ export class CodeChecker {
     const manifestFile = files.find((f) => f.path === MANIFEST_FILE);
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
+    let limits: { concurrency: number; maxInstances: number } | null = null;
     if (manifestFile !== undefined) {
       const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);
       manifest = read.problems.some((p) => p.kind === 'yaml') ? null : read.raw;
       entry = entrypointToCheck(read);
+      limits = read.manifest?.limits ?? null;
     }
     const report = await this.withSlot(() => this.runPython(files, entry));
-    const found = reportProblems(report);
+    const found = reportProblems(report, limits);
     problems.push(...found.problems);
     return {
       ok: problems.length === 0,

@@ -2,7 +2,8 @@
  * Code directories of versions that are no longer active are removed once no process here runs from
  * them and no call waits for them (PoolDrain.holdsDir): a version's directory is a whole copy of its
  * code (code-dirs.ts), so every deploy added one and a function deployed from CI many times a day
- * filled the disk. The store keeps every version; a rollback writes its directory again (`ensure`,
+ * filled the disk. The store keeps versions until deleted (ADR 0098; a deleted version's directory
+ * goes here too, once no call runs on it); a rollback writes its directory again (`ensure`,
  * under the function's lock, as this is). Runs a minute after a deploy, a rollback or a change
  * applied from another process, and every ten minutes (FP_CODE_COLLECT_INTERVAL_MS).
  */

@@ -44,6 +44,8 @@ export interface ServiceSettings {
   auditRetentionMs: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
+  /** FP_KEEP_VERSIONS: versions of a function kept on deploy (0: all; docs/adr/0098-deleting-versions.md). */
+  keepVersions: number;
   /** FP_BASE_DOMAIN: a function also answers at `/` of `<key>.<baseDomain>` (null: host routing off). */
   baseDomain: string | null;
 }
@@ -62,6 +64,8 @@ export interface ServiceContext {
   readonly deps: DependencyBuilds;
   /** Removes the sites no version uses; asked to look soon after a function is deleted. */
   readonly depsCollector: { soon(): void };
+  /** Contents no version uses (version-retention.ts). */
+  readonly blobCollector: { soon(): void };
   /** Removes the code directories of versions no longer active once nothing runs from them; asked to look soon after a switch. */
   readonly codeCollector: { soon(): void };
   readonly bundles: BundlePool;

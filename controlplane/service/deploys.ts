@@ -17,12 +17,15 @@ import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
 import { startCheck, type StartReport } from './start-check.js';
 import { keepWarm } from './warm.js';
+import { pruneAfterDeploy } from './version-retention.js';
 
 export interface DeployResult {
   record: FunctionRecord;
   entry: DeployEntry;
   /** Deploy and rollback: what the start check found (absent: not asked for). */
   start?: StartReport;
+  /** Deploy: the versions retention deleted (FP_KEEP_VERSIONS; docs/adr/0098-deleting-versions.md). */
+  pruned?: number[];
 }
 
 export interface DeployInput {
@@ -79,7 +82,9 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
     ctx.codeCollector.soon(); // the version before: its directory goes once its instances have
     ctx.bus.publish({ kind: 'function', name });
     await ctx.cron?.refresh(name);
-    return { record, entry, ...(start !== undefined ? { start } : {}) };
+    // Retention on deploy only: a rollback is a way back, not the moment to forget versions.
+    const pruned = action === 'deploy' ? await pruneAfterDeploy(ctx, record, await rollbackTarget(ctx, record)) : [];
+    return { record, entry, ...(start !== undefined ? { start } : {}), ...(pruned.length > 0 ? { pruned } : {}) };
   });
 }
 
@@ -94,20 +99,34 @@ async function defaultTarget(ctx: ServiceContext, fn: FunctionRecord, action: 'd
   if (fn.activeVersion === null) {
     throw new PlatformError('FUNCTION_NOT_DEPLOYED', `function "${fn.name}" has no deployed version to roll back from`, { function: fn.name });
   }
-  if (fn.activeVersion <= 1) {
+  const target = await rollbackTarget(ctx, fn);
+  if (target === null) {
     // "name a version to roll back to" sent people looking for one when version 1 was the only one.
     const latest = await ctx.store.versions.latest(fn.name);
+    const first = fn.activeVersion <= 1 ? `version ${fn.activeVersion} of "${fn.name}" is the first` : `no version of "${fn.name}" before ${fn.activeVersion} is kept (they were deleted)`;
     const what = latest !== null && latest.version > fn.activeVersion
       ? `later versions exist (up to ${latest.version}): name the one to go to (\`{"version": ${latest.version}}\`; CLI: rollback ${fn.name} --to ${latest.version})`
       : 'it is the only version, so there is nothing to roll back to yet: deploy a new version first';
-    throw new PlatformError('NO_PREVIOUS_VERSION', `version ${fn.activeVersion} of "${fn.name}" is the first; ${what}`, { field: 'version', function: fn.name });
+    throw new PlatformError('NO_PREVIOUS_VERSION', `${first}; ${what}`, { field: 'version', function: fn.name });
   }
-  // The newest version below the active one that served before: one never deployed (refused by its
-  // start check, or uploaded and left) is passed over. A rollback went to it, and was refused or,
-  // with the check skipped, put code live that had never run (helper round of 2026-12-04).
+  return target;
+}
+
+/**
+ * Where a rollback without a version goes: the newest version below the active one that served
+ * before, else the newest below it; only versions still stored (docs/adr/0098-deleting-versions.md);
+ * null when there is none. A version never deployed (refused by its start check, or uploaded and
+ * left) is passed over: a rollback went to it, and was refused or, with the check skipped, put code
+ * live that had never run (helper round of 2026-12-04). Retention keeps this version.
+ */
+export async function rollbackTarget(ctx: ServiceContext, fn: FunctionRecord): Promise<number | null> {
   const active = fn.activeVersion;
-  const served = (await ctx.store.deploys.list(fn.name, { limit: 1000 })).map((e) => e.toVersion).filter((v): v is number => v !== null && v < active);
-  return served.length > 0 ? Math.max(...served) : active - 1;
+  if (active === null) return null;
+  const below = await ctx.store.versions.list(fn.name, { before: active, limit: 1000 });
+  if (below.length === 0) return null;
+  const stored = new Set(below.map((v) => v.version));
+  const served = (await ctx.store.deploys.list(fn.name, { limit: 1000 })).map((e) => e.toVersion).filter((v): v is number => v !== null && stored.has(v));
+  return served.length > 0 ? Math.max(...served) : below[0]!.version;
 }
 
 /** Pause: calls answer 503 FUNCTION_PAUSED at once and every instance drains (none stay warm). */

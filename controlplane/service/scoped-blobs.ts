@@ -29,5 +29,14 @@ export function scopedBlobs(blobs: BlobStore, grants: BlobGrants, workspace: str
     async localPath(sha256) {
       return (await held(sha256)) ? blobs.localPath(sha256) : null;
     },
+    async touch(sha256s) {
+      const granted = await grants.granted(workspace, sha256s);
+      const missing = new Set(await blobs.touch([...granted]));
+      return [...new Set(sha256s)].filter((s) => !granted.has(s) || missing.has(s));
+    },
+    sweep() {
+      // Collection is install-wide (VersionStore.collectBlobs): no workspace's view deletes contents.
+      return Promise.reject(new Error('sweep is not available on a workspace\'s view of the blobs'));
+    },
   };
 }

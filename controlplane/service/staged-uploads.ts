@@ -2,7 +2,7 @@
  * Contents a workspace uploaded with `PUT /blobs` that no version of it uses yet, per platform
  * process (docs/adr/0011-tenants.md, `codeBytes`). A workspace's `codeBytes` counts its stored
  * versions; without this, content uploaded and never used by a version counted nowhere, and blobs
- * are never deleted, so a `deployer` token could fill the state directory's disk past its
+ * are kept an hour at least (docs/adr/0099-collecting-contents.md), so a `deployer` token could fill the state directory's disk past its
  * workspace's quota, one `maxFileBytes` upload after another (red team, December 2026). Held in
  * memory: a restart (or another process) starts from none; the quota then bounds each process's
  * lifetime's uploads, not the whole install's. Only workspaces with a `codeBytes` quota are kept.
@@ -37,6 +37,13 @@ export class StagedUploads {
     let staged = this.byWorkspace.get(workspace);
     if (staged === undefined) this.byWorkspace.set(workspace, (staged = new Map()));
     staged.set(sha256, size);
+  }
+
+  /** Every content staged here, of any workspace: the collector keeps them (version-retention.ts). */
+  all(): Set<string> {
+    const all = new Set<string>();
+    for (const staged of this.byWorkspace.values()) for (const sha of staged.keys()) all.add(sha);
+    return all;
   }
 
   /** Those contents are no longer charged here: a version uses them (its size counts), or the upload failed. */

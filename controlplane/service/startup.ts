@@ -41,7 +41,7 @@ export async function loadFunctions(store: Store, registry: StoreRegistry, code:
       }
       const version = await store.versions.get(record.name, record.activeVersion);
       if (version === null) {
-        // Cannot happen through the ports (versions are never deleted); serve "not deployed" rather than fail the start.
+        // Cannot happen through the ports (the active version is never deleted: VERSION_ACTIVE); serve "not deployed" rather than fail the start.
         log(`controlplane: ${record.name} names active version ${record.activeVersion}, which is missing; not serving it`);
         registry.set({ ...record, activeVersion: null }, null);
         continue;

@@ -1,10 +1,11 @@
 /**
  * Versions: an upload checked in the bundle workers becomes an immutable, numbered version whose
  * files are content-addressed blobs. Every check that can refuse the upload runs before the store
- * is asked to number it, so a refused upload leaves no version behind. Blobs are never deleted,
- * so what a workspace may store is checked before anything is written: an upload over its
- * `codeBytes` quota writes no content, and contents uploaded alone (`PUT /blobs`) count in it
- * until a version uses them (./staged-uploads.ts).
+ * is asked to number it, so a refused upload leaves no version behind. Contents are deleted only
+ * once no version uses them and they went untouched for an hour (./version-retention.ts), so what
+ * a workspace may store is checked before anything is written: an upload over its `codeBytes`
+ * quota writes no content, and contents uploaded alone (`PUT /blobs`) count in it until a version
+ * uses them (./staged-uploads.ts). The quota counts the versions that exist: deleting one frees it.
  */
 import { dataSchema, PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import { saveBundle, type CheckedUpload } from '../bundles/index.js';
@@ -118,7 +119,7 @@ async function checkDepsQuota(ctx: ServiceContext, workspace: string, name: stri
   const sites = await ctx.deps.siteBytes(await liveDepsKeys(ctx, workspace));
   const used = (await ctx.store.workspaces.usage(workspace)).codeBytes + ctx.staged.bytes(workspace) + sites;
   if (used >= limit) {
-    throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its codeBytes quota (${used} of ${limit}, ${sites} of it dependency sites): new dependencies cannot be built; delete a function you no longer need (its versions and their sites go with it), or an admin raises it (\`fastapi-platform workspaces set ${workspace} --code-bytes SIZE\`)`, { quota: 'codeBytes', workspace, limit, used, depsBytes: sites });
+    throw new PlatformError('QUOTA_EXCEEDED', `workspace "${workspace}" is at its codeBytes quota (${used} of ${limit}, ${sites} of it dependency sites): new dependencies cannot be built; delete versions you no longer need (\`fastapi-platform versions delete <name> <version>\`; their sites go with them), or an admin raises it (\`fastapi-platform workspaces set ${workspace} --code-bytes SIZE\`)`, { quota: 'codeBytes', workspace, limit, used, depsBytes: sites });
   }
 }
 
@@ -171,12 +172,16 @@ function checkReferencedSizes(body: VersionUpload, checked: CheckedUpload, entri
   });
 }
 
-/** Which of these contents `workspace` lacks (not stored, or not its own), in the order asked, each once. */
+/**
+ * Which of these contents `workspace` lacks (not stored, or not its own), in the order asked, each
+ * once. Those it holds are touched, not only looked at: the upload that names them next (the CLI
+ * asks this, then uploads the others) finds them kept by the collector (docs/adr/0099-collecting-contents.md).
+ */
 export async function missingBlobs(ctx: ServiceContext, workspace: string, hashes: readonly string[]): Promise<string[]> {
   const unique = [...new Set(hashes)];
   const granted = await ctx.store.blobGrants.granted(workspace, unique);
-  const present = await Promise.all(unique.map((h) => granted.has(h) && ctx.store.blobs.has(h)));
-  return unique.filter((_, i) => !present[i]);
+  const absent = new Set(await ctx.store.blobs.touch(unique.filter((h) => granted.has(h))));
+  return unique.filter((h) => !granted.has(h) || absent.has(h));
 }
 
 /**

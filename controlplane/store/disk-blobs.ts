@@ -4,10 +4,13 @@
  * writers of the same content cannot clobber each other (link fails with EEXIST; the loser's copy
  * is dropped). Blob files are made read-only: materialized function directories hard-link them.
  * Hashing uses WebCrypto's digest, which runs on libuv's thread pool, not the event loop.
+ * A blob's mtime is when it was last put or touched: what the collector's grace period is measured
+ * from (`sweep`; docs/adr/0099-collecting-contents.md). Function directories are copies
+ * (docs/adr/0089-version-directories-collected.md): deleting a blob leaves them whole.
  * Decision record: docs/adr/0003-embedded-store.md.
  */
 import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, open, readFile, readdir, stat, link, unlink, chmod } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, link, unlink, chmod, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import type { BlobStore } from './types.js';
@@ -63,7 +66,8 @@ export class DiskBlobStore implements BlobStore {
       throw new StoreError('BLOB_HASH_MISMATCH', `content hashes to ${sha256}, not ${expectedSha256}`, { expected: expectedSha256, actual: sha256 });
     }
     const path = this.pathOf(sha256)!;
-    if ((await this.size(sha256)) !== null) return { sha256, size: data.byteLength, created: false };
+    // Already there: touched, so the collector keeps it; collected meanwhile: written again.
+    if ((await this.touch([sha256])).length === 0) return { sha256, size: data.byteLength, created: false };
     const tmp = join(this.root, 'tmp', `${sha256.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     const handle = await open(tmp, 'wx', 0o444);
     try {
@@ -98,6 +102,61 @@ export class DiskBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+  }
+
+  async touch(sha256s: readonly string[]): Promise<string[]> {
+    this.check();
+    const now = new Date();
+    const unique = [...new Set(sha256s)];
+    const found = await Promise.all(unique.map(async (sha) => {
+      const path = this.pathOf(sha);
+      if (path === null) return false;
+      try {
+        await utimes(path, now, now);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
+      }
+    }));
+    return unique.filter((_, i) => !found[i]);
+  }
+
+  async sweep(cutoff: number, inUse: (sha256: string) => boolean): Promise<{ removed: number; bytes: number }> {
+    this.check();
+    let removed = 0;
+    let bytes = 0;
+    for (const dir of await readdir(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const rest of await readdir(join(this.root, dir)).catch(() => [] as string[])) {
+        const sha = dir + rest;
+        if (!SHA256.test(sha) || inUse(sha)) continue;
+        const path = join(this.root, dir, rest);
+        const seen = await stat(path).catch(() => null);
+        if (seen === null || seen.mtimeMs >= cutoff) continue;
+        // Moved out of place in one step, then looked at again: a put or touch between the stat and
+        // the move set its mtime on, and it goes back; one after the move finds it gone (a put
+        // writes it again, a version upload is refused with BLOB_NOT_FOUND).
+        const trash = join(this.root, 'tmp', `gc-${sha.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+        try {
+          await rename(path, trash);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw err;
+        }
+        const moved = await stat(trash);
+        if (moved.mtimeMs >= cutoff) {
+          await link(trash, path).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') throw err;
+          });
+        } else {
+          removed += 1;
+          bytes += moved.size;
+        }
+        await unlink(trash);
+      }
+    }
+    return { removed, bytes };
   }
 
   async localPath(sha256: string): Promise<string | null> {

@@ -23,6 +23,8 @@ export const STORE_ERROR_CODES = [
   'WORKSPACE_NOT_EMPTY',
   'WORKSPACE_PROTECTED',
   'QUOTA_EXCEEDED',
+  'VERSION_ACTIVE',
+  'VERSION_IN_USE',
 ] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 

@@ -12,7 +12,7 @@ const RAISE: Record<keyof WorkspaceQuotas, { flag: string; free: string }> = {
   functions: { flag: '--functions N', free: 'delete a function (`fastapi-platform functions delete <name>`)' },
   instances: { flag: '--instances N', free: 'wait for idle instances to stop' },
   invocationsPerMinute: { flag: '--invocations-per-minute N', free: 'wait for the next minute' },
-  codeBytes: { flag: '--code-bytes SIZE', free: 'delete a function you no longer need (its versions go with it)' },
+  codeBytes: { flag: '--code-bytes SIZE', free: 'delete versions you no longer need (`fastapi-platform versions delete <name> <version>`; each deploy keeps the last FP_KEEP_VERSIONS, default 20)' },
   logBytes: { flag: '--log-bytes SIZE', free: 'wait for retention to prune older runs' },
 };
 

@@ -94,8 +94,9 @@ export interface FunctionStore {
    */
   update(name: string, expectedRevision: number, patch: Partial<FunctionSettings>): Promise<FunctionRecord>;
   /**
-   * Removes the function with its versions, deploy log, runs and invoke tokens (blobs stay: they
-   * are shared by content). REVISION_CONFLICT / FUNCTION_NOT_FOUND as for update.
+   * Removes the function with its versions, deploy log, runs and invoke tokens (blobs stay, shared
+   * by content, until `VersionStore.collectBlobs` finds no version using them).
+   * REVISION_CONFLICT / FUNCTION_NOT_FOUND as for update.
    */
   delete(name: string, expectedRevision: number): Promise<void>;
 }
@@ -164,6 +165,25 @@ export interface VersionStore {
   latest(fn: string): Promise<VersionRecord | null>;
   /** Newest first; `before` returns versions numbered below it (paging). */
   list(fn: string, options?: { limit?: number; before?: number }): Promise<VersionSummary[]>;
+  /**
+   * Deletes one version (docs/adr/0098-deleting-versions.md): its record goes, its number is never
+   * given again, and its files' contents stay until `collectBlobs` finds no version using them.
+   * VERSION_NOT_FOUND; VERSION_ACTIVE when it is the function's active version; VERSION_IN_USE
+   * (`details.usedBy: 'draft'`) when the function's draft is based on it. Checked in one step with
+   * the delete in the embedded store; see docs/stores.md for the production store.
+   */
+  delete(fn: string, version: number): Promise<void>;
+  /**
+   * Retention: deletes every version but the `keep` newest, the active one, the draft's base and
+   * those in `protect`; returns the numbers deleted, oldest first. `keep` 0: deletes nothing.
+   */
+  prune(fn: string, keep: number, protect?: readonly number[]): Promise<number[]>;
+  /**
+   * Deletes the stored contents no version of any function uses, and not put or touched since
+   * `cutoff` (Unix ms), nor named in `keep`: see docs/adr/0099-collecting-contents.md for why an
+   * upload racing this never ends up with a missing content.
+   */
+  collectBlobs(cutoff: number, keep?: ReadonlySet<string>): Promise<{ removed: number; bytes: number }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +358,7 @@ export interface WorkspaceQuotas {
   /** Concurrent runtime instances of the workspace's functions (per platform process). */
   instances: number | null;
   invocationsPerMinute: number | null;
-  /** Total size of the workspace's stored versions. */
+  /** Total size of the workspace's stored versions (deleted ones no longer count). */
   codeBytes: number | null;
   /** Run log lines kept (past it, new runs are recorded without their lines). */
   logBytes: number | null;
@@ -455,6 +475,17 @@ export interface BlobStore {
    */
   put(data: Uint8Array, expectedSha256?: string): Promise<{ sha256: string; size: number; created: boolean }>;
   get(sha256: string): Promise<Buffer | null>;
+  /**
+   * Marks these contents as used now (a version is being made of them: content not touched for the
+   * collection's grace period is what `sweep` may delete); returns those not stored, each once.
+   */
+  touch(sha256s: readonly string[]): Promise<string[]>;
+  /**
+   * Deletes each stored content for which `inUse` is false that was last put or touched before
+   * `cutoff`; a put or touch racing the delete of a content either keeps it or finds it gone (and
+   * a put writes it again), never a content half there.
+   */
+  sweep(cutoff: number, inUse: (sha256: string) => boolean): Promise<{ removed: number; bytes: number }>;
   /**
    * A local file holding the blob, to hard-link from, or null when this adapter keeps blobs
    * elsewhere (callers then use `get`). The file must never be written to.

@@ -70,6 +70,11 @@ export class FunctionOutput {
     }
   }
 
+  /** `bytes` the box's init dropped before they reached the host (past its own budget): said in the next note. */
+  dropped(bytes: number): void {
+    this.droppedBytes += bytes;
+  }
+
   /** Drops `text` from `from` on, with the line waiting for its end (and the rest of the line it ends in). */
   private drop(text: string, from: number): void {
     this.droppedBytes += text.length - from + this.partial.length;

@@ -313,6 +313,9 @@ export class ProcessHost implements RuntimeHost {
           const text = Buffer.from(m.b).toString('utf8');
           this.output(rt, stream, text);
           if (this.options.debug) process.stderr.write(prefix(stream) + escapeControls(text));
+        } else if (m.t === 'dropped' && Number.isInteger(m.n) && m.n > 0) {
+          // The box's init dropped this much output past its own budget (runtime/fp_sandbox/init.c).
+          this.functionOutput(rt)?.dropped(m.n);
         } else if (m.t === 'exit') {
           exit = [typeof m.code === 'number' ? m.code : null, typeof m.signal === 'string' ? m.signal as NodeJS.Signals : null];
         }
@@ -344,11 +347,13 @@ export class ProcessHost implements RuntimeHost {
   private output(rt: Runtime, stream: 'stdout' | 'stderr', text: string): void {
     if (stream === 'stderr') rt.stderrTail = text.length >= STDERR_TAIL_BYTES ? text.slice(-STDERR_TAIL_BYTES) : (rt.stderrTail + text).slice(-STDERR_TAIL_BYTES);
     this.options.onOutput?.(rt, stream, text);
-    // With FP_DEBUG every runtime's output is forwarded whole already (prefixed by its pid).
-    if (rt.placedFn !== null && !this.options.debug) {
-      rt.output ??= new FunctionOutput(rt.placedFn, rt.pid, this.options.functionOutput ?? writeStderr);
-      rt.output.write(stream, text);
-    }
+    this.functionOutput(rt)?.write(stream, text);
+  }
+
+  /** Where a placed runtime's output outside its calls goes; null before it is placed, and with FP_DEBUG (every runtime's output is forwarded whole already, prefixed by its pid). */
+  private functionOutput(rt: Runtime): FunctionOutput | null {
+    if (rt.placedFn === null || this.options.debug) return null;
+    return rt.output ??= new FunctionOutput(rt.placedFn, rt.pid, this.options.functionOutput ?? writeStderr);
   }
 
   /** The one exit report of `rt` (the first call wins). */
@@ -665,6 +670,7 @@ export class ProcessHost implements RuntimeHost {
 type ForkReport =
   | { t: 'pid'; pid: number }
   | { t: 'out'; s: number; b: Uint8Array }
+  | { t: 'dropped'; n: number }
   | { t: 'exit'; code: number | null; signal: string | null };
 
 /** True when the dependency site ships a package the preset imported ahead (its pinned version must win). */

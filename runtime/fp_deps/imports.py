@@ -28,6 +28,11 @@ KNOWN = {
     "typing-extensions": ["typing_extensions"], "importlib-metadata": ["importlib_metadata"], "pyzmq": ["zmq"],
     "faiss-cpu": ["faiss"], "tensorflow-cpu": ["tensorflow"], "torch": ["torch"], "docx2txt": ["docx2txt"],
     "python-docx": ["docx"], "python-pptx": ["pptx"], "pymupdf": ["fitz"], "pypdf2": ["PyPDF2"],
+    # Django's ecosystem: neither the name nor its first word (apps round 6: django-ninja).
+    "django-ninja": ["ninja"], "djangorestframework": ["rest_framework"], "django-cors-headers": ["corsheaders"],
+    "django-filter": ["django_filters"], "django-debug-toolbar": ["debug_toolbar"],
+    "django-storages": ["storages"], "django-crispy-forms": ["crispy_forms"], "django-allauth": ["allauth"],
+    "djangorestframework-simplejwt": ["rest_framework_simplejwt"], "drf-spectacular": ["drf_spectacular"],
 }
 # Module -> the requirement to advise, where KNOWN read backwards would advise wrong: psycopg's C
 # build is the `binary` extra (psycopg-binary ships only `psycopg_binary`, not `psycopg`: a

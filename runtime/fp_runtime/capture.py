@@ -355,6 +355,31 @@ def _log_handler():
 _HANDLER = _log_handler()
 
 
+_REAL_BASIC_CONFIG = logging.basicConfig
+
+
+def _basic_config(**kwargs):
+    """`logging.basicConfig` as it behaves on a root logger without handlers, which is what the app
+    has under uvicorn: the runtime's handler, the only one on the root, does not count. `level`
+    sets the root's level (it did nothing: `basicConfig(level=logging.DEBUG)`, the most common
+    setup, dropped every debug line; apps round 6); `filename`/`handlers` add those handlers;
+    the default stream handler is not added (the runtime's already takes each record to the
+    call's log: it would print every line twice). With `force=True`, or a root the app configured
+    itself, Python's own."""
+    root = logging.getLogger()
+    if kwargs.get("force") or root.handlers != [_HANDLER]:
+        return _REAL_BASIC_CONFIG(**kwargs)
+    level = kwargs.pop("level", None)
+    if "filename" in kwargs or "handlers" in kwargs:
+        root.removeHandler(_HANDLER)
+        try:
+            _REAL_BASIC_CONFIG(**kwargs)
+        finally:
+            root.addHandler(_HANDLER)
+    if level is not None:
+        root.setLevel(level)
+
+
 def install(level=logging.INFO):
     """Install the proxies and the root log handler (once, at specialize)."""
     sys.stdout = _Proxy("stdout", sys.__stdout__)
@@ -362,4 +387,5 @@ def install(level=logging.INFO):
     root = logging.getLogger()
     root.addHandler(_HANDLER)
     root.setLevel(level)
+    logging.basicConfig = _basic_config
     os.register_at_fork(after_in_child=_after_fork_in_child)

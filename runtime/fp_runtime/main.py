@@ -11,6 +11,7 @@ A malformed frame gets a protocol_error reply; a length prefix over the limit ca
 resynchronised, so the runtime replies and exits.
 """
 import asyncio
+import atexit
 import collections
 import os
 import socket
@@ -23,7 +24,7 @@ from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
 from .invoke import run_asgi, run_async, run_sync
-from .specialize import load
+from .specialize import CALL_THREAD_PREFIX, load
 
 try:
     # The async phase's event loop: uvloop when it is installed, as uvicorn's `--loop auto` picks
@@ -199,6 +200,17 @@ def _serve_sync(conn, loaded):
             _other(conn, msg, 0)
 
 
+def _exit_after_shutdown():
+    """A `shutdown` (the instance reaped, replaced or drained) ends the process as an interpreter's
+    exit does: the `atexit` callbacks run first, after an ASGI app's lifespan shutdown, as under
+    uvicorn and gunicorn. SDKs flush what they hold there (sentry-sdk's transport, OpenTelemetry's
+    batch span processor, analytics clients, `logging.shutdown`); os._exit alone lost it (apps
+    round 6, ADR 0095). The pool's shutdown grace bounds them (SIGKILL after it). A callback that
+    raises is reported on stderr by atexit itself and the others still run."""
+    atexit._run_exitfuncs()
+    os._exit(0)
+
+
 def _other(conn, msg, inflight):
     """Any message of the sync phase but a well-formed invoke."""
     bad = _check(msg)
@@ -209,13 +221,13 @@ def _other(conn, msg, inflight):
     elif msg["t"] == "health":
         conn.send(_health(msg, inflight))
     elif msg["t"] == "shutdown":
-        os._exit(0)
+        _exit_after_shutdown()
     else:
         conn.send(_protocol_error(msg["id"], f"unexpected message {msg['t']!r}"))
 
 
 def _serve_sync_pool(conn, loaded):
-    pool = ThreadPoolExecutor(loaded.concurrency)
+    pool = ThreadPoolExecutor(loaded.concurrency, thread_name_prefix=CALL_THREAD_PREFIX)  # a call's stack size (specialize.py)
     inflight = [0]
 
     def one(msg):
@@ -340,7 +352,11 @@ async def _serve_async(conn, loaded, msg, pending):
         await exiting  # the protocol_error reply to an oversized frame, then the process exits
     if loaded.lifespan:
         await loaded.lifespan.shutdown()
-    os._exit(0)
+    if exiting is not None:
+        os._exit(0)  # an oversized frame: its reply went out, nothing else runs
+    # A shutdown (or the end of the stream): main() closes the loop as asyncio.run() does (the
+    # app's leftover tasks cancelled) and runs the atexit callbacks outside it, as at an
+    # interpreter's exit after uvicorn's loop ended (a callback may call asyncio.run()).
 
 
 def _open(argv):
@@ -387,4 +403,5 @@ def main(argv, boot, sandbox=None) -> int:
     else:
         with asyncio.Runner(loop_factory=_new_loop) as runner:
             runner.run(_serve_async(conn, loaded, msg, pending))
+        _exit_after_shutdown()
     return 0

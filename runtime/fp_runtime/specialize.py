@@ -5,6 +5,7 @@ other functions), applies the memory limit, imports the module, resolves `module
 decides the contract: `handler(event, context)` (sync or async), an ASGI app, or a WSGI app (served as
 an ASGI app, wsgi.py).
 """
+import asyncio
 import importlib
 import inspect
 import logging
@@ -24,6 +25,16 @@ from .wsgi import WsgiApp, is_wsgi
 # builds run with less), and the stacks of THREAD_STACKS_ALLOWED threads come on top of the limit.
 THREAD_STACK_BYTES = 1024 * 1024
 THREAD_STACKS_ALLOWED = 128
+# Native recursion needs more than Python frames: pydantic-core validating a recursive model 200
+# deep overflowed a 1 MiB stack and the process died (SIGSEGV) where uvicorn's 8 MiB threads reach
+# pydantic's own depth guard (~255 deep, ~1.5 MiB; apps round 6). The threads that run a call's
+# code get CALL_THREAD_STACK_BYTES: AnyIO's workers (a sync route, a sync dependency, a sync
+# route's response model) and the runtime's pool for a handler above concurrency 1 (named
+# CALL_THREAD_PREFIX). AnyIO starts at most 40 (its default limiter): 120 MiB, which the
+# allowance above holds. A larger stack for every thread would take a larger allowance, which
+# RLIMIT_AS would give to the heap as well.
+CALL_THREAD_STACK_BYTES = 3 * 1024 * 1024
+CALL_THREAD_PREFIX = "fp-call"
 
 
 class Loaded:
@@ -66,6 +77,32 @@ def _cap_malloc_arenas() -> None:
 _cap_malloc_arenas()
 
 
+def _is_call_thread(thread) -> bool:
+    cls = type(thread)
+    return (cls.__name__ == "WorkerThread" and cls.__module__.startswith("anyio.")) or thread.name.startswith(CALL_THREAD_PREFIX)
+
+
+def _size_call_threads() -> None:
+    """Threads that run a call's code start with CALL_THREAD_STACK_BYTES (see there); every other
+    thread with THREAD_STACK_BYTES. The size is the process's, read when a thread starts: set
+    around that start (a thread another starts meanwhile gets one or the other, both work)."""
+    start = threading.Thread.start
+    if getattr(start, "_fp_sized", False):
+        return
+
+    def sized_start(self):
+        if not _is_call_thread(self):
+            return start(self)
+        previous = threading.stack_size(CALL_THREAD_STACK_BYTES)
+        try:
+            return start(self)
+        finally:
+            threading.stack_size(previous)
+
+    sized_start._fp_sized = True
+    threading.Thread.start = sized_start
+
+
 def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     """Cap address space at the current size plus the function's allowance (see docs/adr), plus
     `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py)."""
@@ -74,6 +111,7 @@ def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
     # routes on up to 40 threads, thread pools fan out to hundreds: see THREAD_STACK_BYTES.
     threading.stack_size(THREAD_STACK_BYTES)
+    _size_call_threads()
     limit = _vm_size_bytes() + memory_bytes + reserve + THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
@@ -159,10 +197,23 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _positional_arity(obj) -> int:
-    sig = inspect.signature(obj)
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(1 for p in sig.parameters.values() if p.kind in kinds)
+def _signature(target):
+    """The entrypoint's signature, else its `__call__`'s as the object has it: an ASGI middleware may
+    keep `__call__` per instance (sentry_sdk's `SentryAsgiMiddleware` has it in its `__slots__`),
+    which `inspect.signature` cannot read on the object; None when neither can be read."""
+    try:
+        return inspect.signature(target)
+    except (TypeError, ValueError):
+        call = getattr(target, "__call__", None)
+        if call is None or call is target:
+            return None
+        try:
+            return inspect.signature(call)
+        except (TypeError, ValueError):
+            return None
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _contract(target, entry=""):
@@ -170,22 +221,28 @@ def _contract(target, entry=""):
         raise TypeError(f"entrypoint is a {type(target).__name__}, not a callable")
     plain = inspect.isfunction(target) and not hasattr(target, "__wrapped__") and not hasattr(target, "__signature__")
     code = target.__code__ if plain else None
+    varargs = False
     if code is not None and not target.__defaults__ and not code.co_flags & inspect.CO_VARARGS:
         arity = code.co_argcount  # a plain function: what inspect.signature would count, ~100x faster
     else:
-        try:
-            arity = _positional_arity(target)
-        except (TypeError, ValueError):
-            arity = -1
+        sig = _signature(target)
+        params = sig.parameters.values() if sig is not None else ()
+        arity = sum(1 for p in params if p.kind in _POSITIONAL) if sig is not None else -1
+        varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
     if arity == 3:
         return "asgi", True
+    call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
     if arity == 2:
         if is_wsgi(target):
             return "wsgi", True
-        call = target if inspect.isfunction(target) or inspect.ismethod(target) else getattr(target, "__call__", target)
         return "handler", inspect.iscoroutinefunction(call)
+    if varargs and arity == 0 and inspect.iscoroutinefunction(call):
+        # `async def __call__(self, *args, **kwargs)` (a tracing or error-reporting wrapper): an
+        # ASGI 3 app, as uvicorn decides for a coroutine `__call__` (docs/adr/0096-entrypoint-signatures.md).
+        return "asgi", True
+    takes = "its signature cannot be read" if arity < 0 else f"it takes {arity} positional arguments"
     raise TypeError("entrypoint must be handler(event, context), an ASGI app(scope, receive, send) or a WSGI app(environ, start_response); "
-                    f"it takes {arity} positional arguments{migration.hint(arity, '' if entry.endswith('()') else entry)}")
+                    f"{takes}{migration.hint(arity, '' if entry.endswith('()') else entry)}")
 
 
 def src_layout(directory: str, module_name: str) -> str:
@@ -214,7 +271,9 @@ def load(spec: dict, flusher=None) -> Loaded:
     os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
     os.chdir(directory)
     sys.path.insert(0, directory)
+    runtime_last()
     module_name = src_layout(directory, module_name)
+    python_env(spec.get("env") or {})
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:
@@ -222,6 +281,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0)
     if spec.get("depsDir"):
         add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
+    fresh_event_loop_state()
     module = importlib.import_module(module_name)
     target = module
     for part in attr.split("."):
@@ -236,6 +296,50 @@ def load(spec: dict, flusher=None) -> Loaded:
             raise TypeError(f"entrypoint {entry}: {attr}() returned {_short(target)}, not an app "
                             "(a handler(event, context), an ASGI or a WSGI app)")
     return loaded_of(spec, target)
+
+
+_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def runtime_last() -> None:
+    """The runtime's own directory goes to the end of sys.path: its top-level modules (validate.py,
+    zygote.py, bootstrap.py, deps_build.py) came second, before the standard library and the
+    dependency site, so a declared package of the same name lost to them (configobj ships
+    `validate`: `from validate import Validator` got the platform's file and the load failed;
+    apps round 6). What the runtime needs is imported already (its packages stay in sys.modules,
+    and their submodules are found through their own `__path__`)."""
+    if _RUNTIME_DIR in sys.path:
+        sys.path[:] = [p for p in sys.path if p != _RUNTIME_DIR] + [_RUNTIME_DIR]
+
+
+def python_env(env: dict) -> None:
+    """What an interpreter started with the function's env would take from it: the runtime's was
+    started long before, isolated (-I), so `PYTHONPATH: src` and `PYTHONWARNINGS` did nothing
+    (apps round 6, ADR 0095). PYTHONPATH's entries (relative ones from the code directory, the
+    working directory) go after the code directory, before the standard library, as Python puts
+    them; PYTHONWARNINGS' filters are applied as `-W` would. What only an interpreter's start can
+    set (PYTHONUTF8, PYTHONDEVMODE, PYTHONHASHSEED, PYTHONOPTIMIZE) is not (docs/api-invoke.md)."""
+    path = env.get("PYTHONPATH")
+    if path:
+        entries = [os.path.abspath(p) for p in str(path).split(os.pathsep) if p]
+        sys.path[1:1] = [p for p in entries if p not in sys.path]
+    filters = env.get("PYTHONWARNINGS")
+    if filters:
+        import warnings
+        options = [f.strip() for f in str(filters).split(",") if f.strip()]
+        sys.warnoptions.extend(options)
+        warnings._processoptions(options)  # what the interpreter does with -W and PYTHONWARNINGS at start
+
+
+def fresh_event_loop_state():
+    """The module is imported with the event-loop state of a fresh interpreter, as under uvicorn:
+    `asyncio.get_event_loop()` at import (`loop.run_until_complete(init())`, a client given the
+    loop) makes a loop. A zygote's warm-up ran `asyncio.run()`, whose `set_event_loop(None)` marks
+    the main thread's loop as set, after which that call raised "There is no current event loop"
+    and every ASGI app doing it failed to load (apps round 6, ADR 0095). A new default policy
+    forgets it; the loop the runtime serves on is its own either way (main.py)."""
+    if asyncio._get_running_loop() is None:
+        asyncio.set_event_loop_policy(None)
 
 
 def lambda_adapted(target):

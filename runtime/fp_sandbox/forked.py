@@ -6,6 +6,7 @@ channel: a Unix socket the host opened to the zygote for this runtime. Frames, a
 
     {t: "pid", pid}              first, before anything else: the host pid the host signals
     {t: "out", s: 1 | 2, b}      what the box wrote to its stdout (1) or stderr (2) outside calls
+    {t: "dropped", n}            bytes of it read and dropped past the budget (FORWARD_BYTES)
     {t: "exit", code, signal}    the runtime's own end
 
 Who holds the channel: in root mode the zygote's child is the box's init itself (the zygote
@@ -20,6 +21,7 @@ closes without "exit" means the reporter itself was killed (the host's SIGKILL o
 import os
 import select
 import signal
+import time
 
 import msgpack
 
@@ -248,6 +250,7 @@ def _end(status: int, streams: dict) -> None:
                 pass
         except BlockingIOError:
             pass
+    _flush_dropped()
     if os.WIFSIGNALED(status):
         _send({"t": "exit", "code": None, "signal": signal.Signals(os.WTERMSIG(status)).name})
     else:
@@ -255,12 +258,51 @@ def _end(status: int, streams: dict) -> None:
     os._exit(0)
 
 
+# The box's output budget, as init.c's (FORWARD_BYTES per FORWARD_WINDOW_S to the host; past it read,
+# dropped and counted, {t: "dropped", n}; the last TAIL_BYTES of dropped stderr sent at the end).
+FORWARD_BYTES = 64 * 1024
+FORWARD_WINDOW_S = 10.0
+TAIL_BYTES = 4096
+_budget = {"start": -FORWARD_WINDOW_S, "forwarded": 0, "dropped": 0, "tail": b""}
+
+
 def _forward(fd: int, stream: int) -> bool:
     data = os.read(fd, 1 << 16)
     if not data:
         return False
+    b = _budget
+    now = time.monotonic()
+    if now - b["start"] >= FORWARD_WINDOW_S:
+        b["start"], b["forwarded"] = now, 0
+        _send_dropped()
+    room = FORWARD_BYTES - b["forwarded"]
+    if len(data) > room:
+        if room > 0:
+            _send({"t": "out", "s": stream, "b": data[:room]})
+            data = data[room:]
+        b["forwarded"] = FORWARD_BYTES
+        b["dropped"] += len(data)
+        if stream == 2:
+            b["tail"] = (b["tail"] + data)[-TAIL_BYTES:]
+        return True
+    b["forwarded"] += len(data)
     _send({"t": "out", "s": stream, "b": data})
     return True
+
+
+def _send_dropped() -> None:
+    if _budget["dropped"] > 0:
+        _send({"t": "dropped", "n": min(_budget["dropped"], 0xFFFFFFFF)})
+        _budget["dropped"] = 0
+
+
+def _flush_dropped() -> None:
+    """At the end: the count of what was dropped, then the dropped stderr's tail (a crash's traceback)."""
+    tail = _budget["tail"]
+    _budget["dropped"] -= min(len(tail), _budget["dropped"])
+    _send_dropped()
+    if tail:
+        _send({"t": "out", "s": 2, "b": tail})
 
 
 def _send(message: dict) -> None:

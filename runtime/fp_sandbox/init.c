@@ -20,8 +20,9 @@
  *      PROCS_FD), its capabilities cleared, then "1" on JOINED_FD: the runtime's specialize waits
  *      for it, so no function code runs outside its leaves or beside a privileged init. If any
  *      of it fails, the runtime is killed (reported so) and the reason goes out as stderr;
- *   4. the box's stdout/stderr (OUT_FD, ERR_FD) forwarded as {t: "out", s: 1 | 2, b}, and every
- *      process the box orphans reaped, until the runtime is gone;
+ *   4. the box's stdout/stderr (OUT_FD, ERR_FD) forwarded as {t: "out", s: 1 | 2, b}, within a
+ *      budget (past it read and dropped, {t: "dropped", n} says how much), and every process the
+ *      box orphans reaped, until the runtime is gone;
  *   5. what output is left (without waiting), {t: "exit", code, signal} with the runtime's own
  *      end, and exit 0: the kernel then kills whatever is left in the box.
  * SIGTERM and SIGINT (the host's: from inside the box, init gets no signal it does not handle,
@@ -42,6 +43,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK 65536
@@ -205,13 +207,92 @@ static int lose_capabilities(void) {
     return syscall(SYS_capset, &header, data) == 0 ? 0 : errno;
 }
 
-/* One read of `fd` forwarded as stream `stream`; 0 once it is done (EOF, or nothing now when draining). */
+/* The box's output budget (docs/security.md, "Output outside a call"): at most FORWARD_BYTES of
+ * the two streams together per FORWARD_WINDOW_NS go to the host; past it every read is dropped here
+ * (still read: a writer never blocks on a full pipe, so a call whose C library writes to fd 1 never
+ * stalls) and counted, {t: "dropped", n} telling the host how much. The host bounds what it logs
+ * (16 KiB per 10 s, poolmgr/host/function-output.ts); before this it still received, decoded and
+ * counted a flood on its event loop (red team of 2026-12-05: another function's p50 1.0 -> 3.8 ms).
+ * The last TAIL_BYTES of dropped stderr go out at the end: a crash's traceback after a flood. */
+#define FORWARD_BYTES (64 * 1024)
+#define FORWARD_WINDOW_NS 10000000000LL
+#define TAIL_BYTES 4096
+static long long window_start = -FORWARD_WINDOW_NS;
+static size_t forwarded;
+static uint32_t dropped;
+static unsigned char tail[TAIL_BYTES];
+static size_t tail_len;
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void send_dropped(void) {
+    size_t n = 4;
+    if (dropped == 0) return;
+    frame[n++] = 0x82;
+    n += put_str(frame + n, "t"); n += put_str(frame + n, "dropped");
+    n += put_str(frame + n, "n"); n += put_uint(frame + n, dropped);
+    send_frame(n);
+    dropped = 0;
+}
+
+/* Dropped stderr: its last TAIL_BYTES kept for the end. */
+static void keep_tail(const unsigned char *data, size_t len) {
+    if (len >= TAIL_BYTES) {
+        memcpy(tail, data + len - TAIL_BYTES, TAIL_BYTES);
+        tail_len = TAIL_BYTES;
+        return;
+    }
+    if (tail_len + len > TAIL_BYTES) {
+        size_t keep = TAIL_BYTES - len;
+        memmove(tail, tail + tail_len - keep, keep);
+        tail_len = keep;
+    }
+    memcpy(tail + tail_len, data, len);
+    tail_len += len;
+}
+
+/* One read of `fd` forwarded as stream `stream` (or dropped past the budget); 0 once it is done
+ * (EOF, or nothing now when draining). */
 static int forward(int fd, int stream) {
     ssize_t n;
+    long long now;
     do n = read(fd, frame + OUT_DATA, CHUNK); while (n < 0 && errno == EINTR);
     if (n <= 0) return 0;
+    now = now_ns();
+    if (now - window_start >= FORWARD_WINDOW_NS) {
+        window_start = now;
+        forwarded = 0;
+        send_dropped(); /* at most 22 bytes of frame: the data read at OUT_DATA stays as it is */
+    }
+    if (forwarded + (size_t)n > FORWARD_BYTES) {
+        size_t room = FORWARD_BYTES - forwarded;
+        if (room > 0) {
+            send_out(stream, room);
+            forwarded = FORWARD_BYTES;
+            memmove(frame + OUT_DATA, frame + OUT_DATA + room, (size_t)n - room);
+            n -= (ssize_t)room;
+        }
+        if (stream == 2) keep_tail(frame + OUT_DATA, (size_t)n);
+        dropped = dropped > UINT32_MAX - (uint32_t)n ? UINT32_MAX : dropped + (uint32_t)n;
+        return 1;
+    }
+    forwarded += (size_t)n;
     send_out(stream, (size_t)n);
     return 1;
+}
+
+/* At the end: the count of what was dropped, then the dropped stderr's tail. */
+static void flush_dropped(void) {
+    if (tail_len > 0) dropped -= (uint32_t)tail_len < dropped ? (uint32_t)tail_len : dropped;
+    send_dropped();
+    if (tail_len > 0) {
+        memcpy(frame + OUT_DATA, tail, tail_len);
+        send_out(2, tail_len);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -320,6 +401,7 @@ int main(int argc, char **argv) {
         fcntl(streams[i], F_SETFL, fcntl(streams[i], F_GETFL) | O_NONBLOCK);
         while (forward(streams[i], i + 1)) {}
     }
+    flush_dropped();
     send_exit(status);
     _exit(0);
 }

@@ -25,6 +25,11 @@ DENIED_X86_64 = {
     "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "mount_setattr": 442, "open_by_handle_at": 304, "name_to_handle_at": 303,
     # the kernel itself: modules, kexec, BPF, tracing, keyrings, io_uring, userfaultfd
+    # Linux native AIO: every io_setup draws on fs.aio-nr, one counter for the whole host (65536
+    # by default), which no cgroup or rlimit bounds; one call of a function took all of it and
+    # every other io_setup on the host failed with EAGAIN (red team of 2026-12-05, fourth round)
+    "io_setup": 206, "io_destroy": 207, "io_getevents": 208, "io_submit": 209, "io_cancel": 210,
+    "io_pgetevents": 333,
     "kexec_load": 246, "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
     "delete_module": 176, "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248,
     "request_key": 249, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
@@ -46,6 +51,12 @@ CLONE_X86_64 = 56
 CLONE3_X86_64 = 435
 CLOSE_RANGE_X86_64 = 436
 CLOSE_RANGE_UNSHARE = 0x2
+SOCKET_X86_64 = 41
+SOCKETPAIR_X86_64 = 53
+# Socket families a function never needs, each a way out of the box or into rarely exercised kernel
+# code: AF_VSOCK talks to the hypervisor of a VM (as Docker's default profile, denied), AF_ALG is
+# the kernel's crypto API (its bugs were local root more than once; Python's hashlib uses OpenSSL).
+DENIED_SOCKET_FAMILIES = {"AF_ALG": 38, "AF_VSOCK": 40}
 PERSONALITY_X86_64 = 135
 X32_SYSCALL_BIT = 0x40000000
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -143,7 +154,7 @@ def spawn_program() -> bytes:
     ]
     rules = {nr: "@deny" for nr in set(DENIED_X86_64.values())}
     rules.update({CLONE_X86_64: "@clone", CLONE3_X86_64: "@enosys", PERSONALITY_X86_64: "@personality",
-                  CLOSE_RANGE_X86_64: "@close_range"})
+                  CLOSE_RANGE_X86_64: "@close_range", SOCKET_X86_64: "@socket", SOCKETPAIR_X86_64: "@socket"})
     labels = {}
     _search(body, labels, sorted(rules.items()), "root")
     labels["allow"] = len(body)
@@ -163,6 +174,12 @@ def spawn_program() -> bytes:
     # thread's own (unshare itself is denied)
     labels["close_range"] = len(body)
     body += [_ins(_LD_W_ABS, _ARG2_LOW), _ins(_JSET_K, CLOSE_RANGE_UNSHARE, "@deny", "@callow")]
+    # socket(family, ...), socketpair(family, ...): not of the families denied (red team of
+    # 2026-12-05, fourth round: nothing stopped AF_VSOCK)
+    labels["socket"] = len(body)
+    body.append(_ins(_LD_W_ABS, _ARG0_LOW))
+    for family in sorted(DENIED_SOCKET_FAMILIES.values()):
+        body.append(_ins(_JEQ_K, family, "@deny", 0))
     labels["callow"] = len(body)
     body.append(_ins(_RET_K, RET_ALLOW))
     # personality(persona): only the query (0xffffffff) and plain Linux (0)

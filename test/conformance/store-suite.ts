@@ -15,6 +15,7 @@ import { secretsAtRestTests } from './store-keys.js';
 import { blobTests, lifecycleTests, tokenTests } from './store-secrets.js';
 import { workbenchTests } from './store-workbench.js';
 import { tenancyTests } from './store-tenancy.js';
+import { versionDeleteTests } from './store-versions.js';
 
 export type { ConformanceHooks, OpenStore } from './fixtures.js';
 
@@ -27,6 +28,7 @@ export function storeConformance(name: string, open: OpenStore, hooks: Conforman
     blobTests(open);
     workbenchTests(open);
     tenancyTests(open);
+    versionDeleteTests(open);
     lifecycleTests(open);
   });
 }

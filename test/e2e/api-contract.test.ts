@@ -143,6 +143,10 @@ describe('every answer is the declared one', () => {
     await call('POST', `/functions/${LIVE}/invoke`, {});
     await call('POST', `/functions/${LIVE}/resume`);
     await call('GET', `/functions/${LIVE}/deploys?limit=2&before=4`);
+    await call('DELETE', `/functions/${LIVE}/versions/2`); // the active one: VERSION_ACTIVE
+    await call('DELETE', `/functions/${LIVE}/versions/1`);
+    await call('DELETE', `/functions/${LIVE}/versions/1`);
+    await call('DELETE', `/functions/${LIVE}/versions/x`);
     await call('POST', `/functions/${LIVE}/triggers/gh/secret/rotate`, { grace: '0s' });
     await call('POST', `/functions/${LIVE}/triggers/nope/secret/rotate`);
     await call('POST', `/functions/${LIVE}/triggers/gh/secret/rotate`, { grace: '200h' });

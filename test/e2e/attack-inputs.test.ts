@@ -172,8 +172,9 @@ describe('attack: env values a process cannot hold', () => {
     const probeMs = Date.now() - probeStart;
     const res = await uploading;
     assert.equal(res.status, 201, JSON.stringify(res.body).slice(0, 300)); // `requests` with stray text: the builder's packaging parse refuses it
-    assert.ok(Date.now() - started < 3000, `the upload took ${Date.now() - started} ms`);
-    assert.ok(probeMs < 1000, `/healthz waited ${probeMs} ms behind the check`);
+    // A backtracking parse of the 200 000 spaces takes minutes; these bounds leave a loaded CI room.
+    assert.ok(Date.now() - started < 10_000, `the upload took ${Date.now() - started} ms`);
+    assert.ok(probeMs < 3000, `/healthz waited ${probeMs} ms behind the check`);
   });
 });
 

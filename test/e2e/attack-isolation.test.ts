@@ -228,6 +228,50 @@ describe('attack: isolation between functions and from the platform', () => {
     for (const [name, result, errno] of res.out as [string, number, number][]) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused`);
   });
 
+  it('cannot take the host\'s native AIO contexts (fs.aio-nr, one counter for the whole host): io_setup and the other AIO calls are refused', async (t) => {
+    // Red team of 2026-12-05, fourth round: six io_setup calls of one function took all 65536 of
+    // fs.aio-max-nr, and every other io_setup on the host failed with EAGAIN while the instance lived.
+    if (!h.platform.isolation.seccomp) return t.skip('no seccomp on this machine');
+    const before = Number(readFileSync('/proc/sys/fs/aio-nr', 'utf8'));
+    const res = await attack(h, [
+      SYSCALL_PRELUDE,
+      'ctx = ctypes.c_ulong(0)',
+      'sys_("io_setup", 206, 4096, ctypes.byref(ctx))',
+      'sys_("io_destroy", 207, 0)',
+      'sys_("io_getevents", 208, 0, 0, 0, 0, 0)',
+      'sys_("io_submit", 209, 0, 0, 0)',
+      'sys_("io_cancel", 210, 0, 0, 0)',
+      'sys_("io_pgetevents", 333, 0, 0, 0, 0, 0, 0)',
+      'out(open("/proc/sys/fs/aio-nr").read().strip())',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const calls = res.out.slice(0, -1) as [string, number, number][];
+    for (const [name, result, errno] of calls) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused with EPERM`);
+    // Nothing was taken from the host's count (other processes on the machine may hold some).
+    assert.ok(Number(readFileSync('/proc/sys/fs/aio-nr', 'utf8')) < before + 4096, 'the function holds AIO contexts of the host');
+  });
+
+  it('cannot open a socket to the hypervisor (AF_VSOCK) or to the kernel\'s crypto API (AF_ALG); other families work', async (t) => {
+    // Red team of 2026-12-05, fourth round: every socket family was allowed; AF_VSOCK reaches the
+    // VM's host side, AF_ALG rarely exercised kernel code. Docker's default profile denies AF_VSOCK too.
+    if (!h.platform.isolation.seccomp) return t.skip('no seccomp on this machine');
+    const res = await attack(h, [
+      SYSCALL_PRELUDE,
+      'import socket',
+      'sys_("socket AF_VSOCK", 41, 40, 1, 0)',
+      'sys_("socket AF_ALG", 41, 38, 5, 0)',
+      'sys_("socketpair AF_VSOCK", 53, 40, 1, 0, 0)',
+      'for family, kind in ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM), (socket.AF_UNIX, socket.SOCK_STREAM), (socket.AF_NETLINK, socket.SOCK_RAW)):',
+      '    socket.socket(family, kind).close()',
+      'a, b = socket.socketpair(); a.close(); b.close()',
+      'out("others work")',
+    ].join('\n'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const calls = res.out.slice(0, -1) as [string, number, number][];
+    for (const [name, result, errno] of calls) assert.deepEqual([name, result, errno], [name, -1, 1], `${name} not refused with EPERM`);
+    assert.equal(res.out.at(-1), 'others work');
+  });
+
   it('cannot give a thread a descriptor table of its own (the open-file guard counts a process\'s): clone(CLONE_THREAD) without CLONE_FILES and close_range(CLOSE_RANGE_UNSHARE) are refused; threads and closerange work', async (t) => {
     // Red team of 2026-12-05, third round: threads made with clone(CLONE_THREAD|CLONE_VM|CLONE_SIGHAND)
     // each held 1024 files in a table of their own, which /proc/<pid>/fd does not show: six

@@ -5,7 +5,7 @@
  * body limit, cancel, replay after a fix, and runs queued across a restart.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -382,6 +382,15 @@ describe('async invocation (embedded platform)', () => {
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /succeeded/);
     assert.match(waited.stdout, /\\"cli\\":2|"cli":2/);
+    // --output writes the result's body, as for a sync call (apps round 6: it was ignored, nothing written).
+    const saved = join(stateDir, 'async-result.json');
+    const written = await runCli(['invoke', echo, '--async', '--wait', '--data', '{"cli":5}', '-o', saved, ...target], { env });
+    assert.equal(written.code, 0, written.stderr);
+    assert.match(written.stdout, /bytes written to /);
+    assert.match(readFileSync(saved, 'utf8'), /\\?"cli\\?":5/);
+    const unwaited = await runCli(['invoke', echo, '--async', '--data', '{"cli":6}', '-o', join(stateDir, 'never.json'), ...target], { env });
+    assert.equal(unwaited.code, 2, '--output without --wait: nothing to write, refused before anything is queued');
+    assert.equal(existsSync(join(stateDir, 'never.json')), false);
     const shown = await runCli(['runs', runId, ...target], { env });
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /timeline/);

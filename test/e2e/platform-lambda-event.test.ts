@@ -2,7 +2,8 @@
  * `event: lambda` in platform.yaml: a handler(event, context) gets API Gateway's event as Lambda
  * gives it (runtime/fp_runtime/lambda_event.py; docs/api-invoke.md, "Lambda's event"). With the
  * platform's event the body is bytes, and Lambda code that parses the `str` Lambda gives read a
- * form's fields back as missing (apps round of 2026-12-05). Deployed through the API (the store's
+ * form's fields back as missing (apps round of 2026-12-05). Header names are found in any case:
+ * REST API code reads `event["headers"]["Content-Type"]` (apps round 6: KeyError). Deployed through the API (the store's
  * registry) and from a functions directory (the directory registry).
  */
 import assert from 'node:assert/strict';
@@ -23,6 +24,9 @@ const LAMBDA = py(
   '        "method": event["httpMethod"], "v2method": event["requestContext"]["http"]["method"], "path": event["rawPath"],',
   '        "query": event["queryStringParameters"], "cookies": event["cookies"], "version": event["version"],',
   '        "json": json.loads(json.dumps(event)) == event,',
+  // REST API (payload 1.0) code reads headers in the case the client sent; HTTP API code lower-case.
+  '        "headers": [event["headers"].get("Content-Type"), "Content-Type" in event["headers"] and event["headers"]["CONTENT-TYPE"], "Cookie" in event["headers"],',
+  '                    event["multiValueHeaders"].get("COOKIE"), sorted(k for k in event["headers"] if k in ("content-type", "cookie"))],',
   '    })}',
 );
 
@@ -43,6 +47,7 @@ async function assertLambdaEvents(url: string): Promise<void> {
   assert.deepEqual(form, {
     name: 'Ada', bodyType: 'str', raw: null, method: 'POST', v2method: 'POST', path: '/submit',
     query: { x: '1' }, cookies: ['a=1', 'b=2'], version: '2.0', json: true,
+    headers: ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', true, ['a=1; b=2'], ['content-type', 'cookie']],
   });
   assert.deepEqual([get!.bodyType, get!.query, get!.cookies, get!.name], ['NoneType', null, [], null], 'no body: None, as Lambda gives');
   assert.deepEqual([bin!.bodyType, bin!.raw], ['str', [0xff, 0x00, 0xfe]], 'a body that is not UTF-8: base64, isBase64Encoded');

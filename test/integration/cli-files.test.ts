@@ -30,6 +30,19 @@ describe('cli file walking', () => {
     assert.deepEqual(walk.problems, []);
   });
 
+  it('never uploads a machine\'s credential dotfiles, even under "!.*" in .platformignore (red team of 2026-12-05, fourth round)', async (t) => {
+    const dir = folder({
+      'main.py': 'x', '.platformignore': '!.*\n', '.well-known/security.txt': 'w',
+      '.envrc': 'export AWS_SECRET_ACCESS_KEY=k', '.netrc': 'machine github.com password p', '.npmrc': '//r/:_authToken=t',
+      '.pypirc': '[pypi]\npassword = p', '.git-credentials': 'https://u:p@github.com', '.aws/credentials': 'k',
+      '.ssh/id_ed25519': 'k', '.docker/config.json': '{}', '.kube/config': 'k', '.env.production': 'S=1',
+      'sub/.envrc': 'export K=1',
+    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const walk = await walkFunctionDir(dir);
+    assert.deepEqual(walk.files.map((f) => f.path), ['.platformignore', '.well-known/security.txt', 'main.py']);
+  });
+
   it('skips a virtual environment under any name (a folder with pyvenv.cfg), with a warning', async (t) => {
     const dir = folder({
       'main.py': 'x', 'venv/pyvenv.cfg': 'home = /usr/bin\n', 'venv/lib/python3.11/site-packages/fastapi/__init__.py': 'f',

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../cli/errors.js';
+import { preflight } from '../../cli/preflight.js';
 import { PythonChecker, pythonPath, runPythonPreflight, VALIDATE_SCRIPT, type PyReport } from '../../cli/python.js';
 
 const PYTHON = pythonPath(undefined);
@@ -165,6 +166,31 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(r.problems, []);
   });
 
+  // Socket.IO clients fall back to long-polling (WebSockets: 501), whose session lives in one
+  // process: at concurrency 1 a message sent while a poll was open reached another instance and
+  // answered 400 Invalid session (apps round 6). Not when the limits keep one instance.
+  it('warns about a Socket.IO app unless its limits keep one instance taking concurrent calls', async () => {
+    const app = 'import socketio\nfrom fastapi import FastAPI\nsio = socketio.AsyncServer(async_mode="asgi")\napp = socketio.ASGIApp(sio, other_asgi_app=FastAPI())\n';
+    const warned = async (limits: string): Promise<string[]> => {
+      const dir = folder({ 'main.py': app, 'requirements.txt': 'python-socketio\n', 'platform.yaml': `kind: function\nname: sio\nentrypoint: main:app\n${limits}` });
+      try {
+        const found = await preflight(dir, PYTHON, {});
+        assert.deepEqual(found.problems, []);
+        return found.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const by = await warned('');
+    assert.equal(by.length, 1, by.join('\n'));
+    assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): Socket\.IO falls back to HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
+    assert.deepEqual(await warned('limits:\n  concurrency: 50\n  maxInstances: 1\n'), []);
+    assert.equal((await warned('limits:\n  concurrency: 50\n')).length, 1, 'several instances: sessions still split');
+    // Flask-SocketIO wraps the Flask app the same way.
+    const flask = await check({ 'app.py': 'from flask import Flask\nfrom flask_socketio import SocketIO\napp = Flask(__name__)\nsocketio = SocketIO(app)\n' }, 'app:app');
+    assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
+  });
+
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
     const r = await check({
       'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
@@ -201,6 +227,9 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(missing(worded), ['main.py:3']);
     assert.match(worded.warnings[0]!.message, /if one of the declared packages brings it as a dependency of its own, nothing is missing\)$/);
     assert.deepEqual(declared.dependencies?.declared.map((d) => [d.name, d.file, d.line]), [['pillow', 'requirements.txt', 1], ['undeclared-pkg-x', 'requirements.txt', 2], ['pyyaml', 'requirements.txt', 3], ['beautifulsoup4', 'pyproject.toml', null]]);
+    // Django packages whose module is neither their name nor its first word (apps round 6: `import ninja` with django-ninja declared was warned about).
+    const django = await check({ 'main.py': 'import ninja\nimport rest_framework\nimport corsheaders\nimport django_filters\nimport debug_toolbar\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'django-ninja\ndjangorestframework\ndjango-cors-headers\ndjango-filter\ndjango-debug-toolbar\n' }, 'main:handler');
+    assert.deepEqual(missing(django), []);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);

@@ -11,15 +11,25 @@ import { OUTPUT_BYTES, FunctionOutput } from '../../poolmgr/host/function-output
 import { ev, fnVersion, openPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
 
 const LATE = py(
-  'import logging, sys, threading, time',
+  'import logging, os, sys, threading, time',
   'def later(tag):',
   '    time.sleep(0.2)',
   '    print(f"late print {tag}")',
   '    logging.getLogger("bg").warning("late warning %s\\x1b[31m", tag)',
   'def flood():',
   '    for i in range(5000): print("flood line", i)',
+  'def torrent(seconds):',
+  '    # As fast as it can, newlines and all, then a traceback-like last word on stderr.',
+  '    block = b"torrent\\n" * 8192',
+  '    end = time.time() + seconds',
+  '    while time.time() < end: os.write(1, block)',
+  '    os.write(2, b"x" * 100000 + b"\\nlast words\\n")',
+  '    os._exit(3)',
   'def handler(event, context):',
   '    q = dict(event["query"])',
+  '    if "torrent" in q:',
+  '        threading.Thread(target=torrent, args=(float(q["torrent"]),)).start()',
+  '        return "ok"',
   '    threading.Thread(target=flood if "flood" in q else later, args=() if "flood" in q else (q.get("tag", "x"),)).start()',
   '    print("inside the call")',
   '    return "ok"',
@@ -29,8 +39,18 @@ describe('a function\'s output outside its calls', () => {
   let pool: PoolManager;
   let dir: string;
   const lines: string[] = [];
+  /** What reached the host, per runtime pid, before any bound: bytes, and the last of its stderr. */
+  const received = new Map<number, { bytes: number; stderr: string }>();
   before(async () => {
-    pool = await openPool({ functionOutput: (line) => lines.push(line) });
+    pool = await openPool({
+      functionOutput: (line) => lines.push(line),
+      onOutput: (rt, stream, text) => {
+        const r = received.get(rt.pid) ?? { bytes: 0, stderr: '' };
+        r.bytes += text.length;
+        if (stream === 'stderr') r.stderr = (r.stderr + text).slice(-200);
+        received.set(rt.pid, r);
+      },
+    });
     dir = await writeFunction({ 'main.py': LATE });
   });
   after(async () => {
@@ -59,6 +79,18 @@ describe('a function\'s output outside its calls', () => {
     assert.ok(flood.length > 10 && flood.length < 5000, `${flood.length} lines of 5000 kept`);
     const written = flood.reduce((n, l) => n + l.length, 0); // what the operator's log got, prefixes included
     assert.ok(written <= OUTPUT_BYTES, `${flood.length} lines, ${written} bytes`);
+  });
+
+  it('a torrent is dropped in the box, not on the platform\'s event loop: the host receives a bounded part, and a crash\'s last words on stderr', async () => {
+    const fn = fnVersion(dir, { name: 'torrent' });
+    const result = await pool.invoke(fn, ev({ torrent: '1.5' }));
+    assert.equal(result.error, null);
+    const pid = Number(/-p(\d+)$/.exec(result.instanceId ?? '')?.[1]);
+    await until(() => received.get(pid)?.stderr.includes('last words') === true, 15_000, 'the last words on stderr after the torrent');
+    // Within one 10 s window: 64 KiB (runtime/fp_sandbox/init.c FORWARD_BYTES) and the 4 KiB tail of
+    // the dropped stderr, not the hundreds of MB written.
+    const bytes = received.get(pid)!.bytes;
+    assert.ok(bytes <= 64 * 1024 + 4096, `${bytes} bytes reached the host`);
   });
 
   it('counts its prefixes in the budget; says how many bytes it dropped once the window is over, and drops the rest of a dropped line', () => {

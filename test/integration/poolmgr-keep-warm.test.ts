@@ -55,4 +55,28 @@ describe('keepWarm', () => {
       assert.equal(warmOf(fn.name).specializing + warmOf(fn.name).warm, 0, 'a restart loop');
     }
   });
+
+  it('backs off starting again an instance that loads and then ends (no restart every reaper turn; red team of 2026-12-05)', async () => {
+    // The module loads fine, then a thread ends the process 50 ms later: warmRefused never trips.
+    const dir = await writeFunction({ 'main.py': py('import os, threading, time', 'threading.Thread(target=lambda: (time.sleep(0.05), os._exit(0)), daemon=True).start()', 'def handler(event, context):', '    return 1') });
+    dirs.push(dir);
+    const fn = fnVersion(dir, { minWarm: 1 });
+    const starting = (): boolean => warmOf(fn.name).specializing > 0;
+    pool.keepWarm(fn);
+    // Starts seen over 3 s (a start is "specializing" for the fork and the import: tens of ms).
+    let starts = 0;
+    let was = false;
+    const end = Date.now() + 3_000;
+    while (Date.now() < end) {
+      const now = starting();
+      if (now && !was) starts++;
+      was = now;
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    pool.drain(fn.name);
+    // The reaper turns every 100 ms here: ~25 starts without the backoff; with it 100, 200, 400,
+    // 800, 1600 ms apart: at most 6 (the first included).
+    assert.ok(starts >= 2, `the instance was started ${starts} time(s): the test saw no replacement`);
+    assert.ok(starts <= 7, `the instance was started ${starts} times in 3 s: a restart loop`);
+  });
 });

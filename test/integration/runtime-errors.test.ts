@@ -446,6 +446,40 @@ describe('out of memory', () => {
     assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
   });
 
+  // Stacks of 1 MiB were enough for Python frames, not for native recursion: pydantic-core validating
+  // a recursive model 200 deep on a worker thread (a sync route, a sync route's response model)
+  // overflowed it and the process died (SIGSEGV), where uvicorn's 8 MiB stacks answer up to
+  // pydantic's own depth guard (apps round 6).
+  test('a thread\'s stack holds native recursion as deep as pydantic\'s own guard: no crash on a deep recursive model', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'from typing import Optional',
+        'from fastapi import FastAPI',
+        'from pydantic import BaseModel, ValidationError',
+        'class Node(BaseModel):',
+        '    child: Optional["Node"] = None',
+        'app = FastAPI()',
+        '@app.get("/deep")',
+        'def deep(n: int):',
+        '    data = {}',
+        '    at = data',
+        '    for _ in range(n):',
+        '        at["child"] = {}',
+        '        at = at["child"]',
+        '    try:',
+        '        return {"depth": Node.model_validate(data).model_dump_json().count("child")}',
+        '    except ValidationError as err:',
+        '        return {"error": err.errors()[0]["type"]}',
+      ),
+    });
+    await rt.specialize({ dir, entrypoint: 'main:app', memoryBytes: 128 * MiB });
+    for (const [n, expected] of [[250, { depth: 251 }], [400, { error: 'recursion_depth_exceeded' }]] as const) {
+      const r = await rt.invoke({ path: '/deep', rawQuery: `n=${n}`, query: [['n', String(n)]] });
+      assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
+      assert.deepEqual(JSON.parse(Buffer.from(r.response.body).toString()), expected);
+    }
+  });
+
   test('allocating past the limit at import time is init_error and the process exits', async (t) => {
     const reply = await expectInitError(t, { 'main.py': py('DATA = b"x" * 500_000_000', 'def handler(e, c):', '    return 1') },
       'main:handler', 64 * MiB);

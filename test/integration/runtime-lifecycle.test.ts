@@ -124,6 +124,46 @@ describe('hello, health, shutdown', () => {
     assert.ok(rt.stdout.includes('lifespan shutdown ran'), `lifespan shutdown did not run; stdout: ${rt.stdout}`);
   });
 
+  // SDKs flush what they hold from atexit (sentry-sdk's transport, OpenTelemetry's batch span
+  // processor, analytics clients, logging.shutdown); uvicorn and gunicorn run the callbacks at a
+  // graceful stop. The runtime ended with os._exit, so none ran (apps round 6, ADR 0095).
+  test('shutdown runs the atexit callbacks (after an ASGI app\'s lifespan shutdown), then exits 0', async (t) => {
+    const files = {
+      asgi: {
+        entrypoint: 'main:app',
+        source: py(
+          'import asyncio, atexit',
+          'from contextlib import asynccontextmanager',
+          'from fastapi import FastAPI',
+          // Outside the serving loop, as after uvicorn's: a callback may run a loop of its own.
+          'atexit.register(lambda: print(asyncio.run(asyncio.sleep(0, result="atexit ran")), flush=True))',
+          '@asynccontextmanager',
+          'async def lifespan(app):',
+          '    yield',
+          '    print("lifespan shutdown ran", flush=True)',
+          'app = FastAPI(lifespan=lifespan)',
+        ),
+      },
+      sync: {
+        entrypoint: 'main:handler',
+        source: py('import atexit', 'atexit.register(lambda: print("atexit ran", flush=True))', 'def handler(event, context):', '    return {"ok": True}'),
+      },
+      async: {
+        entrypoint: 'main:handler',
+        source: py('import atexit', 'atexit.register(lambda: print("atexit ran", flush=True))', 'async def handler(event, context):', '    return {"ok": True}'),
+      },
+    };
+    for (const [kind, { entrypoint, source }] of Object.entries(files)) {
+      const rt = await runtime(t);
+      await rt.specialize({ dir: await fnDir(t, { 'main.py': source }), entrypoint });
+      await rt.invokeOk();
+      rt.send({ t: 'shutdown', id: rt.id() });
+      assert.deepEqual(await rt.waitExit(), { code: 0, signal: null }, kind);
+      assert.ok(rt.stdout.includes('atexit ran'), `${kind}: the atexit callback did not run; stdout: ${rt.stdout}`);
+      if (kind === 'asgi') assert.ok(rt.stdout.indexOf('lifespan shutdown ran') < rt.stdout.indexOf('atexit ran'), rt.stdout);
+    }
+  });
+
   test('end of stream on the socket ends the runtime (generic and specialized)', async (t) => {
     const generic = await runtime(t);
     generic.socket.end();
@@ -174,6 +214,28 @@ describe('environment isolation', () => {
     const [ra, rb] = await Promise.all([a.invokeOk(), b.invokeOk()]);
     assert.deepEqual(bodyJson(ra), { FP_COLOR: 'red', FP_ONLY_A: 'a', FP_ONLY_B: null, atImport: 'red' });
     assert.deepEqual(bodyJson(rb), { FP_COLOR: 'blue', FP_ONLY_A: null, FP_ONLY_B: 'b', atImport: 'blue' });
+  });
+
+  // The interpreter started long before (with -I): PYTHONPATH and PYTHONWARNINGS in the function's
+  // env did nothing, where `python`/uvicorn started with them apply both (apps round 6, ADR 0095).
+  test('PYTHONPATH (relative to the code) and PYTHONWARNINGS in the env apply to the function, as at an interpreter\'s start', async (t) => {
+    const files = {
+      'lib/extra.py': 'WHERE = "lib"\n',
+      'main.py': py(
+        'import sys, warnings',
+        'import extra',
+        'def handler(event, context):',
+        '    try:',
+        '        warnings.warn("careful", UserWarning)',
+        '        warned = "ignored"',
+        '    except UserWarning:',
+        '        warned = "raised"',
+        '    return {"extra": extra.WHERE, "warned": warned, "libFirst": sys.path.index(extra.__file__.rsplit("/", 1)[0]) < 3}',
+      ),
+    };
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, files), env: { PYTHONPATH: 'lib', PYTHONWARNINGS: 'error::UserWarning' } });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { extra: 'lib', warned: 'raised', libFirst: true });
   });
 });
 

@@ -88,6 +88,24 @@ describe('log capture', () => {
     assert.equal(res.logs.find((l) => l.msg.includes('hidden at INFO'))?.level, 'DEBUG');
   });
 
+  // The most common setup: under uvicorn the root logger has no handler, so basicConfig(level=DEBUG)
+  // takes effect; here the runtime's handler was on the root already and basicConfig did nothing:
+  // every debug line was dropped, silently (apps round 6).
+  test('logging.basicConfig(level=...) at import sets the level, as on a root without handlers; the lines stay the call\'s', async (t) => {
+    const rt = await serve(t, { 'main.py': py(
+      'import logging',
+      'logging.basicConfig(level=logging.DEBUG, format="%(levelname)s|%(message)s")',
+      'log = logging.getLogger("app")',
+      'def handler(event, context):',
+      '    log.debug("debug line")',
+      '    return {"handlers": len(logging.getLogger().handlers)}',
+    ) });
+    const res = await rt.invokeOk();
+    assert.deepEqual(res.logs.filter((l) => l.stream === 'log').map((l) => [l.level, l.msg]), [['DEBUG', 'app: debug line']], JSON.stringify(res.logs));
+    assert.equal(res.logs.filter((l) => l.stream !== 'log').length, 0, 'not also printed as a stderr line');
+    assert.deepEqual(bodyJson(res), { handlers: 1 });
+  });
+
   test('bytes written to sys.stdout.buffer / sys.stderr.buffer are the call\'s lines; closing sys.stdout breaks no later call', async (t) => {
     const rt = await serve(t, { 'main.py': py(
       'import sys',

@@ -43,6 +43,8 @@ def expected(arch: int, nr: int, arg0: int, arg2: int) -> int:
         return EPERM if arg0 & libc.CLONE_THREAD and not arg0 & libc.CLONE_FILES else ALLOW
     if nr == 436:  # close_range: not with CLOSE_RANGE_UNSHARE (flags, the third argument)
         return EPERM if arg2 & 2 else ALLOW
+    if nr in (41, 53):  # socket, socketpair: not AF_ALG (38) or AF_VSOCK (40)
+        return EPERM if arg0 in (38, 40) else ALLOW
     if nr == 435:  # clone3
         return ENOSYS
     if nr == 135:  # personality
@@ -53,7 +55,7 @@ def expected(arch: int, nr: int, arg0: int, arg2: int) -> int:
 prog = seccomp.spawn_program()
 # 0x3D0F00: what glibc's pthread_create passes (CLONE_THREAD with CLONE_FILES); 0x10900: a thread
 # without CLONE_FILES; 0x10D00: one with it.
-args = [0, 1, 2, 0xFFFFFFFF, 0x11, 0x3D0F00, 0x10900, 0x10D00, 0x80000000] + [1 << b for b in range(32)]
+args = [0, 1, 2, 0xFFFFFFFF, 0x11, 0x3D0F00, 0x10900, 0x10D00, 0x80000000, 37, 38, 39, 40, 41] + [1 << b for b in range(32)]
 wrong, checked, most = [], 0, 0
 for arch in (seccomp.AUDIT_ARCH_X86_64, 0x40000003, 0):
     for nr in list(range(1100)) + [0x40000000, 0x40000001, 0x4000003B, 0x7FFFFFFF, 0xFFFFFFFF]:

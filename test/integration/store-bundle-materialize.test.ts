@@ -124,5 +124,7 @@ function bind(blobs: BlobStore): BlobStore {
     put: (d, s) => blobs.put(d, s),
     get: (s) => blobs.get(s),
     localPath: (s) => blobs.localPath(s),
+    touch: (s) => blobs.touch(s),
+    sweep: (c, u) => blobs.sweep(c, u),
   };
 }

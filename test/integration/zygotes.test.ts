@@ -626,6 +626,31 @@ describe('zygotes', () => {
     assert.deepEqual(seen, { preloaded: true, requests: 'stand/in', formparsers: true, orjson: true });
   });
 
+  it('the pool: a declared package named as one of the runtime\'s own modules (configobj\'s `validate`) is the declared one', async (t) => {
+    // The runtime's directory (validate.py, zygote.py, bootstrap.py, deps_build.py) came second on
+    // sys.path, before the dependency site: configobj's `from validate import Validator` got the
+    // platform's validate.py and the deploy was refused (apps round 6).
+    const depsRoot = await fnDir({});
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }));
+    t.after(() => pool.close());
+    await pool.start();
+    const site = join(depsRoot, 'site-configobj');
+    mkdirSync(join(site, 'validate'), { recursive: true });
+    writeFileSync(join(site, 'validate', '__init__.py'), 'class Validator:\n    pass\n');
+    writeFileSync(join(site, 'zygote.py'), 'DECLARED = True\n');
+    const fn = await fnDir({
+      'main.py': py(
+        'from validate import Validator',
+        'import zygote',
+        'def handler(event, context):',
+        '    return {"validator": Validator.__name__, "zygote": getattr(zygote, "DECLARED", False)}',
+      ),
+    });
+    const r = await pool.invoke(fnVersion(fn, { depsDir: site }), makeEvent());
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { validator: 'Validator', zygote: true });
+  });
+
   it('every optional package the fastapi preset finds missing is bound at specialize, or known to change nothing that matters', () => {
     // A FastAPI or Starlette upgrade that probes a new optional package at import would leave it
     // missing for functions that declare it (fp_runtime/specialize.py): this names it.

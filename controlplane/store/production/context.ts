@@ -79,6 +79,11 @@ export interface VersionDoc {
   createdAt: number;
   createdBy: string;
   note: string;
+  /**
+   * When it was deleted (docs/adr/0098-deleting-versions.md): a deleted version stays as this
+   * marker (files and manifest dropped, 0 bytes) so its `_id`, and so its number, is never taken again.
+   */
+  deletedAt?: number;
 }
 
 export interface DeployDoc extends DeployEntry {
@@ -181,6 +186,14 @@ export interface BlobDoc {
   _id: string;
   size: number;
   chunks: number;
+  /**
+   * Names this copy's chunks (`<sha256>:<gen>:<index>`); absent on blobs written before contents
+   * could be deleted (`<sha256>:<index>`). A put after a collection writes new chunks, so the
+   * collector deleting the old ones never takes the new copy's.
+   */
+  gen?: string;
+  /** When it was last put or touched (Unix ms); absent: never since the collector existed. */
+  touchedAt?: number;
 }
 
 export interface ChunkDoc {

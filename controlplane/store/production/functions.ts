@@ -281,7 +281,7 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
         let active = cur.activeVersion;
         if (request.action === 'deploy' || request.action === 'rollback') {
           const version = request.version;
-          const exists = version !== undefined && (await col.versions.findOne({ _id: `${name}/${version}` }, { projection: { _id: 1 } })) !== null;
+          const exists = version !== undefined && (await col.versions.findOne({ _id: `${name}/${version}`, deletedAt: { $exists: false } }, { projection: { _id: 1 } })) !== null;
           if (!exists) {
             throw new StoreError('VERSION_NOT_FOUND', `function ${name} has no version ${String(version)}`, { function: name, version: version ?? null });
           }

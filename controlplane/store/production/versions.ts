@@ -2,14 +2,17 @@
  * VersionStore on MongoDB. Numbering is race-safe without transactions: a version's `_id` is
  * `<function>/<number>`, so of two creates that read the same latest version only one insert of
  * number n+1 succeeds; the other gets a duplicate key, re-reads and tries n+2. `changes` is always
- * computed against the version actually stored under n-1, and numbers have no gaps.
+ * computed against the newest version stored before it. A deleted version stays as a marker
+ * (`deletedAt`, no files, 0 bytes; docs/adr/0098-deleting-versions.md) so its number is never
+ * taken again; every read passes markers over.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { quotaExceeded } from '../quotas.js';
-import { assertBlobsPresent, storedFiles } from '../sqlite/versions.js';
+import { storedFiles, versionActive, versionInUse } from '../sqlite/versions.js';
 import type { BlobStore, VersionRecord, VersionStore, VersionSummary } from '../types.js';
+import { pruneVersions, touchContents } from '../version-retention.js';
 import { isDuplicateKey, type MongoContext, type VersionDoc } from './context.js';
 import { liveFunction } from './functions.js';
 import { liveWorkspace } from './workspaces.js';
@@ -52,14 +55,17 @@ function notFound(name: string): StoreError {
 export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionStore {
   const { col } = ctx;
   const fnExists = async (name: string): Promise<boolean> => (await liveFunction(ctx, name)) !== null;
-  const latestDoc = (fn: string): Promise<VersionDoc | null> => col.versions.find({ function: fn }).sort({ version: -1 }).limit(1).next();
+  /** The newest version, deleted or not (numbering). */
+  const lastDoc = (fn: string): Promise<VersionDoc | null> => col.versions.find({ function: fn }).sort({ version: -1 }).limit(1).next();
+  /** The newest version not deleted. */
+  const latestDoc = (fn: string): Promise<VersionDoc | null> => col.versions.find({ function: fn, deletedAt: { $exists: false } }).sort({ version: -1 }).limit(1).next();
 
-  return {
+  const store: VersionStore = {
     async create(input) {
       ctx.check();
       const files = storedFiles(input.files);
       if (!(await fnExists(input.function))) throw notFound(input.function);
-      await assertBlobsPresent(blobs, files);
+      const inTime = await touchContents(blobs, files);
       const workspace = workspaceOfKey(input.function);
       const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
       // The codeBytes quota: exact within a process (the control plane uploads one at a time per
@@ -71,8 +77,10 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
       }
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         ctx.check();
-        const prev = await latestDoc(input.function);
-        const version = (prev?.version ?? 0) + 1;
+        const last = await lastDoc(input.function);
+        const prev = last === null || last.deletedAt === undefined ? last : await latestDoc(input.function);
+        const version = (last?.version ?? 0) + 1;
+        inTime();
         const doc: VersionDoc = {
           _id: `${input.function}/${version}`,
           function: input.function,
@@ -95,10 +103,17 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
           await sleep(Math.random() * 3 * (attempt + 1));
           continue;
         }
-        // The function may have been deleted while we numbered: take the version back.
+        // The function may have been deleted while we numbered: take the version back. So too a
+        // version stored too long after its contents were touched (the collector may take them).
         if (!(await fnExists(input.function))) {
           await col.versions.deleteOne({ _id: doc._id });
           throw notFound(input.function);
+        }
+        try {
+          inTime();
+        } catch (err) {
+          await col.versions.deleteOne({ _id: doc._id });
+          throw err;
         }
         return toRecord(doc);
       }
@@ -108,7 +123,7 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
     async get(fn, version) {
       ctx.check();
       const doc = await col.versions.findOne({ _id: `${fn}/${version}` });
-      return doc === null ? null : toRecord(doc);
+      return doc === null || doc.deletedAt !== undefined ? null : toRecord(doc);
     },
 
     async latest(fn) {
@@ -121,11 +136,46 @@ export function mongoVersionStore(ctx: MongoContext, blobs: BlobStore): VersionS
       ctx.check();
       const limit = Math.max(1, Math.min(1000, options.limit ?? 100));
       const docs = await col.versions
-        .find({ function: fn, version: { $lt: options.before ?? Number.MAX_SAFE_INTEGER } }, { projection: { files: 0, manifest: 0 } })
+        .find({ function: fn, version: { $lt: options.before ?? Number.MAX_SAFE_INTEGER }, deletedAt: { $exists: false } }, { projection: { files: 0, manifest: 0 } })
         .sort({ version: -1 })
         .limit(limit)
         .toArray();
       return docs.map(toSummary);
     },
+
+    async delete(fn, version) {
+      ctx.check();
+      const record = await liveFunction(ctx, fn);
+      if (record === null) throw notFound(fn);
+      const id = `${fn}/${version}`;
+      const doc = await col.versions.findOne({ _id: id });
+      if (doc === null || doc.deletedAt !== undefined) {
+        throw new StoreError('VERSION_NOT_FOUND', `function ${fn} has no version ${version}`, { function: fn, version });
+      }
+      if (record.activeVersion === version) throw versionActive(fn, version);
+      const draft = await col.drafts.findOne({ _id: fn });
+      if (draft !== null && draft.fnBase === record.base && draft.baseVersion === version) throw versionInUse(fn, version, 'draft');
+      const marker = { deletedAt: ctx.now(), files: [], manifest: 'null', fileCount: 0, totalBytes: 0 };
+      if ((await col.versions.updateOne({ _id: id, deletedAt: { $exists: false } }, { $set: marker })).matchedCount !== 1) {
+        throw new StoreError('VERSION_NOT_FOUND', `function ${fn} has no version ${version}`, { function: fn, version });
+      }
+      // A deploy to it in another process between the check and the delete: the version comes back.
+      if ((await liveFunction(ctx, fn))?.activeVersion === version) {
+        await col.versions.replaceOne({ _id: id }, doc);
+        throw versionActive(fn, version);
+      }
+    },
+
+    prune(fn, keep, protect) {
+      return pruneVersions(store, fn, keep, protect);
+    },
+
+    async collectBlobs(cutoff, keep) {
+      ctx.check();
+      const used = new Set(keep);
+      for (const doc of await col.versions.find({ deletedAt: { $exists: false } }, { projection: { files: 1 } }).toArray()) for (const f of doc.files) used.add(f.sha256);
+      return blobs.sweep(cutoff, (sha) => used.has(sha));
+    },
   };
+  return store;
 }

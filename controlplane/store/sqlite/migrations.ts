@@ -294,6 +294,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'functions.last_version: numbers of deleted versions are never given again',
+    sql: `
+      -- Versions can be deleted (docs/adr/0098-deleting-versions.md): the next number comes from
+      -- here, not from the newest row, which may have gone.
+      ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+      UPDATE functions SET last_version = coalesce((SELECT max(v.version) FROM versions v WHERE v.function = functions.name), 0);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

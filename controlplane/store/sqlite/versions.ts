@@ -1,7 +1,12 @@
-/** VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction. */
+/**
+ * VersionStore on SQLite. Numbering and `changes` are computed inside one IMMEDIATE transaction;
+ * the number comes from `functions.last_version`, so a deleted version's is never given again
+ * (docs/adr/0098-deleting-versions.md).
+ */
 import { diffFiles, workspaceOfKey } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
 import { normalQuotas, quotaExceeded } from '../quotas.js';
+import { pruneVersions, touchContents } from '../version-retention.js';
 import type { BlobStore, FileChanges, FileEntry, VersionRecord, VersionStore, VersionSummary } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
@@ -56,17 +61,6 @@ export function storedFiles(files: readonly FileEntry[]): FileEntry[] {
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Fails with BLOB_NOT_FOUND naming the first file whose content the blob store lacks. */
-export async function assertBlobsPresent(blobs: BlobStore, files: readonly FileEntry[]): Promise<void> {
-  const bySha = new Map<string, string>();
-  for (const f of files) if (!bySha.has(f.sha256)) bySha.set(f.sha256, f.path);
-  const present = await Promise.all([...bySha.keys()].map((sha) => blobs.has(sha)));
-  const missing = [...bySha.entries()].find((_, i) => !present[i]);
-  if (missing !== undefined) {
-    throw new StoreError('BLOB_NOT_FOUND', `the content of ${missing[1]} (${missing[0]}) was never uploaded`, { path: missing[1], sha256: missing[0] });
-  }
-}
-
 export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): VersionStore {
   const { db } = ctx;
   const SUMMARY_COLUMNS = 'function, version, entrypoint, changes, file_count, total_bytes, created_at, created_by, note';
@@ -74,20 +68,27 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
   const workspaceQuotas = db.prepare('SELECT quotas FROM workspaces WHERE name = ?').pluck();
   const codeBytes = db.prepare('SELECT coalesce(sum(v.total_bytes), 0) FROM versions v JOIN functions f ON f.name = v.function WHERE f.workspace = ?').pluck();
   const latest = db.prepare('SELECT * FROM versions WHERE function = ? ORDER BY version DESC LIMIT 1');
+  const lastNumber = db.prepare('SELECT last_version FROM functions WHERE name = ?').pluck();
+  const setLastNumber = db.prepare('UPDATE functions SET last_version = ? WHERE name = ?');
+  const fnState = db.prepare('SELECT active_version AS active, (SELECT base_version FROM drafts d WHERE d.function = f.name) AS base FROM functions f WHERE f.name = ?');
+  const versionExists = db.prepare('SELECT 1 FROM versions WHERE function = ? AND version = ?').pluck();
+  const remove = db.prepare('DELETE FROM versions WHERE function = ? AND version = ?');
+  const allFiles = db.prepare('SELECT files FROM versions').pluck();
   const insert = db.prepare(`INSERT INTO versions
     (function, version, entrypoint, files, manifest, changes, file_count, total_bytes, created_at, created_by, note)
     VALUES (@function, @version, @entrypoint, @files, @manifest, @changes, @file_count, @total_bytes, @created_at, @created_by, @note)`);
 
-  return {
+  const store: VersionStore = {
     async create(input) {
       ctx.check();
       const files = storedFiles(input.files);
       if (fnExists.get(input.function) === undefined) {
         throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
       }
-      await assertBlobsPresent(blobs, files);
+      const inTime = await touchContents(blobs, files);
       ctx.check();
       return db.transaction(() => {
+        inTime();
         if (fnExists.get(input.function) === undefined) {
           throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${input.function}`, { function: input.function });
         }
@@ -103,7 +104,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
         }
         const row: VersionRow = {
           function: input.function,
-          version: (prev?.version ?? 0) + 1,
+          version: Math.max(prev?.version ?? 0, lastNumber.get(input.function) as number) + 1,
           entrypoint: input.entrypoint,
           files: JSON.stringify(files),
           manifest: JSON.stringify(input.manifest ?? null),
@@ -115,6 +116,7 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
           note: input.note ?? '',
         };
         insert.run(row);
+        setLastNumber.run(row.version, input.function);
         return toRecord(row);
       }).immediate();
     },
@@ -139,5 +141,39 @@ export function sqliteVersionStore(ctx: SqliteContext, blobs: BlobStore): Versio
         .all(fn, options.before ?? Number.MAX_SAFE_INTEGER, limit) as SummaryRow[];
       return rows.map(toSummary);
     },
+
+    async delete(fn, version) {
+      ctx.check();
+      db.transaction(() => {
+        const state = fnState.get(fn) as { active: number | null; base: number | null } | undefined;
+        if (state === undefined) throw new StoreError('FUNCTION_NOT_FOUND', `no function named ${fn}`, { function: fn });
+        if (versionExists.get(fn, version) === undefined) {
+          throw new StoreError('VERSION_NOT_FOUND', `function ${fn} has no version ${version}`, { function: fn, version });
+        }
+        if (state.active === version) throw versionActive(fn, version);
+        if (state.base === version) throw versionInUse(fn, version, 'draft');
+        remove.run(fn, version);
+      }).immediate();
+    },
+
+    prune(fn, keep, protect) {
+      return pruneVersions(store, fn, keep, protect);
+    },
+
+    async collectBlobs(cutoff, keep) {
+      ctx.check();
+      const used = new Set(keep);
+      for (const files of allFiles.all() as string[]) for (const f of fromJson<FileEntry[]>(files)) used.add(f.sha256);
+      return blobs.sweep(cutoff, (sha) => used.has(sha));
+    },
   };
+  return store;
+}
+
+export function versionActive(fn: string, version: number): StoreError {
+  return new StoreError('VERSION_ACTIVE', `version ${version} is the one ${fn} serves: deploy or roll back to another first`, { function: fn, version });
+}
+
+export function versionInUse(fn: string, version: number, usedBy: 'draft'): StoreError {
+  return new StoreError('VERSION_IN_USE', `version ${version} of ${fn} is the base of its draft: save the draft as a version or discard it first`, { function: fn, version, usedBy });
 }

@@ -27,8 +27,10 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   // What a rollback without a version goes to (the API's rule): the newest version below the
   // active one that served before; versions never deployed (refused by the start check) are passed over.
   const deploys = useAsync(() => api<{ items: DeployEntry[] }>('GET', `/functions/${enc(name)}/deploys?limit=200`), [name, active]);
-  const served = (deploys.data?.items ?? []).map((e) => e.toVersion).filter((v): v is number => v !== null && active !== null && v < active);
-  const previous = active === null || active <= 1 ? null : served.length > 0 ? Math.max(...served) : active - 1;
+  // Only versions still stored (docs/adr/0098-deleting-versions.md): deleted ones are passed over.
+  const below = (versions.data?.items ?? []).map((v) => v.version).filter((v) => active !== null && v < active);
+  const served = (deploys.data?.items ?? []).map((e) => e.toVersion).filter((v): v is number => v !== null && below.includes(v));
+  const previous = active === null || below.length === 0 ? null : served.length > 0 ? Math.max(...served) : Math.max(...below);
   const [tick, setTick] = useState(0);
   const [file, setFile] = useState<string | null>(null);
   const [check, setCheck] = useState<Validation | null>(null);
@@ -189,6 +191,18 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     }
   };
 
+  const removeVersion = async (version: number): Promise<void> => {
+    setError(null);
+    if (!confirm(`Delete version ${version}? Its code can no longer be deployed or rolled back to; the workspace's code quota no longer counts it.`)) return;
+    try {
+      // Refused with VERSION_ACTIVE or VERSION_IN_USE (the draft is based on it): the error box says which.
+      await api('DELETE', `/functions/${enc(name)}/versions/${version}`);
+      versions.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
   const problems = check?.problems ?? [];
   return (
     <div class="code-tab">
@@ -241,6 +255,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
                 <span>v{v.version}{v.version === active ? <strong> · active</strong> : null}</span>
                 <span class="muted"> {ago(v.createdAt)}{v.note ? ` · ${v.note}` : ''}</span>
                 {v.version !== active && editable ? <button type="button" class="small" onClick={() => void rollback(v.version)}>Deploy v{v.version}</button> : null}
+                {v.version !== active && editable ? <button type="button" class="small danger" onClick={() => void removeVersion(v.version)} aria-label={`Delete version ${v.version}`}>Delete</button> : null}
               </li>
             ))}
           </ol>

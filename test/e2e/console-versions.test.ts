@@ -1,0 +1,54 @@
+/**
+ * The console's version history deletes a version (docs/adr/0098-deleting-versions.md): asked
+ * first, the active version has no Delete button, a refusal (the draft's base: VERSION_IN_USE) is
+ * shown with its code, and "Roll back to" names a version still stored.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, useConsole } from './console-harness.js';
+import { createFunction, deploy, fnName, py, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+const version = (n: number): Record<string, string> => ({ 'main.py': py('def handler(event, context):', `    return {"n": ${n}}`) });
+
+async function numbers(name: string): Promise<number[]> {
+  return ((await c.platform.api.call('GET', `/functions/${name}/versions`)).body as { items: { version: number }[] }).items.map((v) => v.version);
+}
+
+describe('console: deleting versions', { skip }, () => {
+  it('deletes a version from the history after asking; the active one has no Delete; a refusal says why', async () => {
+    const name = fnName('cver');
+    await createFunction(c.platform.api, name);
+    for (const n of [1, 2, 3]) {
+      await upload(c.platform.api, name, version(n));
+      await deploy(c.platform.api, name, n);
+    }
+    const { page } = await c.page({ hash: `#/functions/${name}/code` });
+    const history = page.getByRole('list', { name: 'Version history' });
+    await history.getByText('v3').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Delete version 3' }).count(), 0, 'no Delete for the active version');
+    await page.getByTestId('rollback').getByText('Roll back to v2').waitFor();
+
+    // Dismissed: nothing deleted.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: 'Delete version 2' }).click();
+    assert.deepEqual(await numbers(name), [3, 2, 1]);
+    const asked: string[] = [];
+    page.once('dialog', (d) => { asked.push(d.message()); void d.accept(); });
+    await page.getByRole('button', { name: 'Delete version 2' }).click();
+    await eventually(async () => assert.deepEqual(await numbers(name), [3, 1]));
+    assert.match(asked[0] ?? '', /^Delete version 2\?/);
+    await page.getByRole('button', { name: 'Delete version 2' }).waitFor({ state: 'detached' });
+    await page.getByTestId('rollback').getByText('Roll back to v1').waitFor();
+
+    // A draft based on version 1: its delete is refused, and the page says why with the code.
+    const draft = await c.platform.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [], removed: [] });
+    assert.equal(draft.status, 200, JSON.stringify(draft.body));
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete version 1' }).click();
+    await page.getByText(/VERSION_IN_USE/).waitFor();
+    assert.deepEqual(await numbers(name), [3, 1]);
+  });
+});
