@@ -114,7 +114,7 @@ export const TRUST_ENV = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE',
  * every function can then read). Nothing else of the platform's environment reaches user code.
  */
 export function runtimeChildEnv(env: Readonly<Record<string, string | undefined>>, passThrough: readonly string[] = []): Record<string, string> {
-  const out: Record<string, string> = { PATH: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin', LANG: env['LANG'] ?? 'C.UTF-8' };
+  const out: Record<string, string> = { PATH: runtimePath(env['PATH']), LANG: env['LANG'] ?? 'C.UTF-8' };
   for (const name of TRUST_ENV) {
     const value = env[name];
     if (value !== undefined && value.startsWith('/') && existsSync(value)) out[name] = value;
@@ -124,6 +124,16 @@ export function runtimeChildEnv(env: Readonly<Record<string, string | undefined>
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/**
+ * The operator's PATH without what npm put before it to run the platform (`node_modules/.bin`
+ * directories, npm's own `node-gyp-bin`): a function's `PATH` named the platform's install paths,
+ * which the box does not even hold (apps round 6 of 2026-12-05). Empty: the usual default.
+ */
+export function runtimePath(path: string | undefined): string {
+  const kept = (path ?? '').split(':').filter((dir) => dir !== '' && !dir.includes('/node_modules/') && !dir.endsWith('/node_modules'));
+  return kept.length > 0 ? kept.join(':') : '/usr/local/bin:/usr/bin:/bin';
 }
 
 /** Options with their defaults, paths resolved against the repository root. */

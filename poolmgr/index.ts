@@ -3,7 +3,7 @@
  * See docs/poolmgr.md for the lease algorithm, the invariants and the options.
  */
 export { PoolManager, type PoolHooks } from './pool.js';
-export { defaultPoolConfig, resolveSandbox, runtimeChildEnv, TRUST_ENV, type PoolConfig } from './config.js';
+export { defaultPoolConfig, resolveSandbox, runtimeChildEnv, runtimePath, TRUST_ENV, type PoolConfig } from './config.js';
 export { ProcessHost, type ProcessHostOptions } from './host/process-host.js';
 export { Cgroups, serviceCgroup } from './host/cgroups.js';
 export type * from './host/types.js';

@@ -269,6 +269,9 @@ def load(spec: dict, flusher=None) -> Loaded:
     if not module_name or not attr:
         raise ValueError(f"entrypoint {entry!r} must look like module:attr")
     os.environ.update({str(k): str(v) for k, v in (spec.get("env") or {}).items()})
+    # What a bare interpreter has: not the zygote's (or the runtime's) own command line, which a
+    # module parsing its arguments at import (argparse, absl) refused (apps round 6 of 2026-12-05).
+    sys.argv[:] = [""]
     os.chdir(directory)
     sys.path.insert(0, directory)
     runtime_last()

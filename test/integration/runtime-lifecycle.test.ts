@@ -237,6 +237,23 @@ describe('environment isolation', () => {
     await rt.specialize({ dir: await fnDir(t, files), env: { PYTHONPATH: 'lib', PYTHONWARNINGS: 'error::UserWarning' } });
     assert.deepEqual(bodyJson(await rt.invokeOk()), { extra: 'lib', warned: 'raised', libFirst: true });
   });
+
+  // A module parsing its arguments at import (argparse, absl) read the runtime's own command line
+  // (`--fd 3 --preset …`) and exited (apps round 6 of 2026-12-05).
+  test('sys.argv is a bare interpreter\'s ([""]) at import and in calls: argparse at import sees no arguments', async (t) => {
+    const files = {
+      'main.py': py(
+        'import argparse, sys',
+        'ARGS = vars(argparse.ArgumentParser().parse_args())',
+        'AT_IMPORT = list(sys.argv)',
+        'def handler(event, context):',
+        '    return {"atImport": AT_IMPORT, "now": sys.argv, "args": ARGS}',
+      ),
+    };
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, files) });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { atImport: [''], now: [''], args: {} });
+  });
 });
 
 describe('malformed frames', () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import { ERROR_CLASSES, ERRORS } from '../../protocol/index.js';
-import { defaultPoolConfig, FUNCTION_DEFAULTS, runtimeChildEnv } from '../../poolmgr/index.js';
+import { defaultPoolConfig, FUNCTION_DEFAULTS, runtimeChildEnv, runtimePath } from '../../poolmgr/index.js';
 import { FunctionGroup } from '../../poolmgr/group.js';
 import { CODE_FOR_CLASS, fromWireError } from '../../poolmgr/outcome.js';
 import type { FunctionVersion } from '../../poolmgr/types.js';
@@ -63,6 +63,15 @@ describe('poolmgr config', () => {
     assert.deepEqual(runtimeChildEnv(env, ['HTTPS_PROXY', 'NO_PROXY']), { PATH: '/bin', LANG: 'en_US.UTF-8', SSL_CERT_FILE: '/etc/passwd', CURL_CA_BUNDLE: '/etc', HTTPS_PROXY: 'http://user:pw@proxy:3128' });
     assert.deepEqual(defaultPoolConfig({}, env).childEnv, runtimeChildEnv(env));
     assert.deepEqual(runtimeChildEnv({}), { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' });
+  });
+
+  it('gives runtimes the operator\'s PATH without what npm put before it (node_modules/.bin, node-gyp-bin)', () => {
+    const npm = '/srv/fp/node_modules/.bin:/srv/node_modules/.bin:/node_modules/.bin:/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin:/opt/node/bin:/usr/bin:/bin';
+    assert.equal(runtimePath(npm), '/opt/node/bin:/usr/bin:/bin');
+    assert.equal(runtimeChildEnv({ PATH: npm }).PATH, '/opt/node/bin:/usr/bin:/bin');
+    assert.equal(runtimePath('/srv/node_modules/.bin'), '/usr/local/bin:/usr/bin:/bin');
+    assert.equal(runtimePath('::/usr/bin:'), '/usr/bin');
+    assert.equal(runtimePath(undefined), '/usr/local/bin:/usr/bin:/bin');
   });
 
   it('applies overrides and reads FP_DEBUG from the environment it is given', () => {
