@@ -221,6 +221,12 @@ async function fastapi(codeRoot: string, n: number): Promise<ZygoteCold['fastapi
         const ms = msSince(start);
         if (r.error !== null || r.response?.status !== 200) throw new Error(`FastAPI cold start failed: ${JSON.stringify(r.error ?? r.response?.status)}`);
         if (i >= 0) out[k].push(ms);
+        // Each measured version goes, as a redeploy's old one does, before the next is measured:
+        // kept, 66 idle FastAPI instances reached the pool's instance cap (64), so the last third of
+        // the cold starts also stopped an idle instance to make room and ran beside its teardown
+        // (50-77 ms instead of 16-27; bench/README.md, results of 2026-12-05 10:40).
+        pool.drain(name);
+        for (let w = 0; w < 500 && (pool.stats().warm > 0 || pool.stats().busy > 0); w++) await sleep(10);
       }
     }
     return { preset: series(out[0]), default: series(out[1]), sameSite: series(out[2]) };
