@@ -47,3 +47,18 @@ export async function failedRuns(client: ApiClient, fn: string, q: { since?: num
   }
   return out.sort((a, b) => a.ts - b.ts);
 }
+
+/**
+ * Where each failed run's exception goes among the lines: at its end, and never before a line of
+ * its own run. Its end is the gateway's arrival time (whole ms) plus the measured duration, which
+ * in a call shorter than a millisecond can read earlier than a line the runtime stamped in it: the
+ * exception was printed above the run's own `print` (CI, 2026-12-05).
+ */
+export function errorsAmongLines(failed: readonly FailedRun[], lines: readonly { runId: string; attempt: number; ts: number }[]): { at: number; run: FailedRun }[] {
+  const last = new Map<string, number>();
+  for (const l of lines) {
+    const key = `${l.runId}#${l.attempt}`;
+    last.set(key, Math.max(last.get(key) ?? -Infinity, l.ts));
+  }
+  return failed.map((run) => ({ at: Math.max(run.ts, last.get(`${run.runId}#${run.attempt}`) ?? -Infinity), run })).sort((a, b) => a.at - b.at);
+}

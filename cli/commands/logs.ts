@@ -20,7 +20,7 @@ import { formatMs } from '../output.js';
 import { LOG_LEVELS, parseLevel, type LogLevel } from '../../protocol/index.js';
 import { parseWhen } from '../when.js';
 import { isRunId } from './runs.js';
-import { errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
+import { errorsAmongLines, errorsPass, failedRuns, type FailedRun, type RunError } from '../logs-errors.js';
 import { functionOfFolder } from '../folder-function.js';
 
 /** Runs whose printed lines are remembered (to skip repeats). */
@@ -274,12 +274,13 @@ async function printStored(ctx: Context, client: ApiClient, fn: string, filters:
   ctx.out.data({ ok: true, function: fn, lines: answer.lines, runs: answer.runs, more: answer.more, errors: failed });
   if (ctx.out.json) return EXIT.OK;
   const printer = new Printer(ctx, fn, true);
+  const errors = errorsAmongLines(failed, answer.lines);
   let next = 0;
   for (const line of answer.lines) {
-    for (; next < failed.length && failed[next]!.ts < line.ts; next++) printer.error(failed[next]!, failed[next]!.error, failed[next]!.ts);
+    for (; next < errors.length && errors[next]!.at < line.ts; next++) printer.error(errors[next]!.run, errors[next]!.run.error, errors[next]!.run.ts);
     printer.line(line);
   }
-  for (; next < failed.length; next++) printer.error(failed[next]!, failed[next]!.error, failed[next]!.ts);
+  for (; next < errors.length; next++) printer.error(errors[next]!.run, errors[next]!.run.error, errors[next]!.run.ts);
   if (answer.lines.length === 0) ctx.out.note(`No log lines${describeFilters(filters, args)} in the stored runs of "${fn}" (${answer.runs} read)${failed.length > 0 ? `; ${failed.length} failed run${failed.length === 1 ? '' : 's'} above` : ''}.`);
   if (answer.more) ctx.out.note(`(older lines left out: raise --limit or narrow with --since/--until/--run)`);
   return EXIT.OK;
