@@ -119,8 +119,7 @@ export const deleteVersion = operation(
   async (call) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     const number = positiveIntParam(call.params[1]!, 'version');
-    await getFunction(call.ctx, key);
-    await removeVersion(call.ctx, key, number);
+    await removeVersion(call.ctx, key, number); // FUNCTION_NOT_FOUND under the function's lock, there
     await audit(call, 'version.delete', name, { version: number });
     return noContent();
   },

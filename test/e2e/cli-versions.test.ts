@@ -10,18 +10,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spawnCli, type CliResult } from '../helpers/cli-harness.js';
+import { jsonOf as json, spawnCli, type CliResult } from '../helpers/cli-harness.js';
 import { fnName, usePlatform } from './platform-harness.js';
 
 const EXIT = { OK: 0, USAGE: 2, API: 4 };
-
-function json<T = any>(r: CliResult): T { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-}
 
 describe('cli: versions list and delete, retention on deploy', { timeout: 120_000 }, () => {
   const h = usePlatform({ poolSize: 1, keepVersions: 2 });

@@ -155,3 +155,12 @@ export function handlerReturning(value: unknown): Record<string, string> {
 export function randomText(bytes: number): string {
   return randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes);
 }
+
+/** Waits until `test()` holds, checking every 25 ms; fails naming `what` after `timeoutMs`. */
+export async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(25);
+  }
+}

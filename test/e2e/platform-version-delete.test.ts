@@ -12,7 +12,7 @@ import { existsSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
-import { createFunction, errorOf, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+import { createFunction, errorOf, fnName, py, sleep, until, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1, codeCollectIntervalMs: 100, keepVersions: 3 });
 
@@ -41,14 +41,6 @@ async function deploy(name: string, n?: number): Promise<{ pruned?: number[] }> 
 async function numbers(name: string): Promise<number[]> {
   const res = await h.api.call('GET', `/functions/${name}/versions`);
   return (res.body as { items: { version: number }[] }).items.map((v) => v.version);
-}
-
-async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(25);
-  }
 }
 
 describe('DELETE /functions/{name}/versions/{version}', () => {

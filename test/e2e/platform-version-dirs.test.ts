@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
-import { createFunction, deploy, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, fnName, py, sleep, until, upload, usePlatform } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1, codeCollectIntervalMs: 100 });
 
@@ -25,14 +25,6 @@ async function versionServed(name: string, path = '/'): Promise<unknown> {
   const res = await request(`${h.url}/fn/${name}${path}`);
   assert.equal(res.status, 200, res.body.toString());
   return (JSON.parse(res.body.toString()) as { version: unknown }).version;
-}
-
-async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(25);
-  }
 }
 
 describe('code directories of versions no longer active', () => {

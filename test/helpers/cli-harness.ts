@@ -55,3 +55,12 @@ export function spawnCli(argv: string[], options: { cwd?: string; env?: Record<s
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** A CLI result's stdout parsed as JSON, or an error showing the exit code and both streams. */
+export function jsonOf<T = any>(r: CliResult): T { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
