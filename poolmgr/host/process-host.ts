@@ -11,12 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec } from '../../protocol/index.js';
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
 import { FunctionOutput, type OutputSink } from './function-output.js';
+import { SpawnedOutput } from './spawned-output.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
 import type { HostedRuntime, Isolation, Placement, RuntimeEvents, RuntimeHost, RuntimeStats, SandboxMode, SpawnHint } from './types.js';
@@ -267,8 +268,16 @@ export class ProcessHost implements RuntimeHost {
     if (box !== null) args.push('--box', JSON.stringify(box));
     const child = spawn(this.options.pythonPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: this.options.childEnv });
     const rt = this.track(id, child, null, child.stdio[3] as unknown as Socket, null);
-    drain(child.stdout, this.options.debug ? `[runtime ${rt.pid} stdout] ` : null, (text) => this.output(rt, 'stdout', text));
-    drain(child.stderr, this.options.debug ? `[runtime ${rt.pid} stderr] ` : null, (text) => this.output(rt, 'stderr', text));
+    // Read under the budget a forked box's init keeps (spawned-output.ts).
+    const output = new SpawnedOutput({
+      out: (stream, text) => {
+        this.output(rt, stream, text);
+        if (this.options.debug) debugOutput(`[runtime ${rt.pid} ${stream}] `, text);
+      },
+      dropped: (bytes) => this.functionOutput(rt)?.dropped(bytes),
+    });
+    output.read(child.stdout, 'stdout');
+    output.read(child.stderr, 'stderr');
     const report = this.reporter(rt, events);
     child.on('exit', report);
     child.on('error', (err) => {
@@ -290,7 +299,6 @@ export class ProcessHost implements RuntimeHost {
     const report = this.reporter(rt, events);
     const decoder = new FrameDecoder();
     let exit: [number | null, NodeJS.Signals | null] | null = null;
-    const prefix = (stream: string): string => `[runtime ${rt.pid} ${stream}] `;
     // The pid comes on the report socket, the hello on the data socket: two sockets, no order between them.
     // The data socket stays paused until the pid is known (or the keeper is gone), so a hello implies a pid.
     forked.data.pause();
@@ -312,7 +320,7 @@ export class ProcessHost implements RuntimeHost {
           const stream = m.s === 1 ? 'stdout' : 'stderr';
           const text = Buffer.from(m.b).toString('utf8');
           this.output(rt, stream, text);
-          if (this.options.debug) process.stderr.write(prefix(stream) + escapeControls(text));
+          if (this.options.debug) debugOutput(`[runtime ${rt.pid} ${stream}] `, text);
         } else if (m.t === 'dropped' && Number.isInteger(m.n) && m.n > 0) {
           // The box's init dropped this much output past its own budget (runtime/fp_sandbox/init.c).
           this.functionOutput(rt)?.dropped(m.n);
@@ -690,17 +698,7 @@ function realpathOr(path: string): string {
   }
 }
 
-/** Reads a child's output so it can never block on a full pipe; forwards it in debug mode. */
-function drain(stream: Readable | null, prefix: string | null, keep: ((text: string) => void) | null): void {
-  if (stream === null) return;
-  if (prefix === null && keep === null) {
-    stream.resume();
-    return;
-  }
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    keep?.(text);
-    // User code's output: no terminal escape reaches the operator (docs/security.md, "The runtime's channel").
-    if (prefix !== null) process.stderr.write(prefix + escapeControls(text).replace(/\n(?=.)/g, `\n${prefix}`));
-  });
+/** Debug mode: a runtime's output on our stderr, each line prefixed; no terminal escape reaches the operator (docs/security.md, "The runtime's channel"). */
+function debugOutput(prefix: string, text: string): void {
+  process.stderr.write(prefix + escapeControls(text).replace(/\n(?=.)/g, `\n${prefix}`));
 }

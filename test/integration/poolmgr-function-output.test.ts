@@ -117,3 +117,57 @@ describe('a function\'s output outside its calls', () => {
     assert.equal(out.length, 6);
   });
 });
+
+/**
+ * A runtime spawned rather than forked (zygotes off, or a preset's zygote bypassed) has no box
+ * init between its pipes and the gateway: the gateway reads them itself. Past the budget it read
+ * everything a flood wrote (hundreds of MB a second, on its event loop); now it reads at most one
+ * chunk per pause (poolmgr/host/spawned-output.ts), so the writer gets no further.
+ */
+describe('a spawned runtime\'s output outside its calls', () => {
+  let pool: PoolManager;
+  let dir: string;
+  const received = new Map<number, { bytes: number; stderr: string }>();
+  before(async () => {
+    pool = await openPool({
+      zygotes: false,
+      functionOutput: () => {},
+      onOutput: (rt, stream, text) => {
+        const r = received.get(rt.pid) ?? { bytes: 0, stderr: '' };
+        r.bytes += text.length;
+        if (stream === 'stderr') r.stderr = (r.stderr + text).slice(-300);
+        received.set(rt.pid, r);
+      },
+    });
+    dir = await writeFunction({
+      'main.py': py(
+        'import os, threading, time',
+        'def torrent(seconds):',
+        '    block = b"torrent\\n" * 8192',
+        '    written = 0',
+        '    end = time.time() + seconds',
+        '    while time.time() < end: written += os.write(1, block)',
+        '    os.write(2, b"x" * 100000 + f"\\nlast words: wrote {written}\\n".encode())',
+        '    os._exit(3)',
+        'def handler(event, context):',
+        '    threading.Thread(target=torrent, args=(1.5,)).start()',
+        '    return "ok"',
+      ),
+    });
+  });
+  after(async () => {
+    await pool.close();
+    await removeFunction(dir);
+  });
+
+  it('is read at a bounded rate past the budget: the flood gets no further than that, and its last words still arrive', async () => {
+    const result = await pool.invoke(fnVersion(dir, { name: 'spawned-torrent' }), ev({}));
+    assert.equal(result.error, null);
+    const pid = Number(/-p(\d+)$/.exec(result.instanceId ?? '')?.[1]);
+    await until(() => received.get(pid)?.stderr.includes('last words') === true, 30_000, 'the last words on stderr after the torrent');
+    const written = Number(/last words: wrote (\d+)/.exec(received.get(pid)!.stderr)?.[1]);
+    // 1.5 s at one 64 KiB read per 10 ms pause is ~10 MB; read as it came, a flood wrote hundreds of MB.
+    assert.ok(written < 40 * 1024 * 1024, `the torrent wrote ${written} bytes in 1.5 s`);
+    assert.ok(received.get(pid)!.bytes <= 64 * 1024 + 4096, `${received.get(pid)!.bytes} bytes went on`);
+  });
+});
