@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { hostTaskShare, REFILL_DELAY_MS } from '../../poolmgr/host/cgroups.js';
@@ -89,7 +89,9 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
       cpuDir(rid);
       const ops = cgroups.place(rid, fn, 0);
       const write = ops.find((op) => 'write' in op) as { write: Record<string, string> };
-      return Object.values(write.write)[0]!;
+      const value = Object.values(write.write)[0]!;
+      writeFileSync(`${cpuDir(rid)}/cpu.shares`, value); // as the box does (runtime/fp_sandbox/enter.py)
+      return value;
     };
     const onHost = (rid: string): string => readFileSync(`${cpuDir(rid)}/cpu.shares`, 'utf8').trim();
     const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -112,6 +114,13 @@ describe('cgroup leaves made ahead (root mode)', { skip: isRoot ? false : 'needs
     // The default workspace is one workspace too.
     assert.equal(placed('d1', 'plain'), '1024');
     assert.equal(placed('d2', 'other'), '512');
+    await turn();
+    // A second instance of `other` changes the shares of its own instances, not `plain`'s: a
+    // rebalance writes only what changed (a mark left in plain's file stays).
+    writeFileSync(`${cpuDir('d1')}/cpu.shares`, '999');
+    assert.equal(placed('d3', 'other'), '256');
+    await turn();
+    assert.deepEqual(['d1', 'd2', 'd3'].map(onHost), ['999', '256', '256']);
   });
 
   it("bounds the tasks of all the platform's boxes together: half of what the host can have", async (t) => {
