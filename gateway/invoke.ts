@@ -242,7 +242,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
       `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name })));
   }
   // The edge view as clientView made it (no second object per request with the same fields).
-  const edge = clientView(req.peer, admitted.headers, deps.trustedProxies);
+  const edge = clientView(req.peer, admitted.headers, deps.trustedProxies, req.peerPort);
   const headers = edge.trusted ? trustedHeaders(edge, admitted.headers) : admitted.headers;
 
   const runId = newRunId();

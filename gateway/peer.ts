@@ -141,8 +141,8 @@ interface Hop {
  * The client as the function should see it. Without a trusted peer, the peer itself over http
  * (forwarded headers are ignored, and left as they are for the app to see, as uvicorn does).
  */
-export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies): ClientView {
-  const direct: ClientView = { scheme: 'http', client: [peer, 0], host: null, prefix: '', trusted: false };
+export function clientView(peer: string, headers: Pairs, trusted: TrustedProxies, peerPort = 0): ClientView {
+  const direct: ClientView = { scheme: 'http', client: [peer, peerPort], host: null, prefix: '', trusted: false };
   if (!trusted.has(peer)) return direct;
   const hops = forwardedHops(headers);
   const prefix = forwardedPrefix(headers);

@@ -65,7 +65,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
-import { formatAddress } from './peer.js';
+import { checkPeerAddon, lastPeerPort, peerAddress } from './peer-port.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 import { ERROR_HEADERS } from './error-headers.js';
@@ -107,6 +107,9 @@ const loaded: typeof Uws | Error = await import('uWebSockets.js').then(
   (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
 );
 
+/** The note that request.client's port is 0 (gateway/peer-port.ts) is given once per process. */
+let portsNoted = false;
+
 /** True when the native uWS binary is loaded (its `App` is a native function). */
 export function uwsIsNative(): boolean {
   return !(loaded instanceof Error) && String(loaded.App).includes('[native code]');
@@ -141,8 +144,10 @@ export interface IncomingRequest {
   readonly rawQuery: string;
   /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
   readonly headers: Pairs;
-  /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`); this uWS build does not give its port. */
+  /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`). */
   readonly peer: string;
+  /** Its port; 0 when the gateway cannot tell (gateway/peer-port.ts). */
+  readonly peerPort: number;
   /** Aborted when the client goes away (an AbortController made on first use). */
   readonly signal: AbortSignal;
   /** The same disconnect without an AbortController: what the invoke path listens to. */
@@ -265,6 +270,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly rawQuery: string;
   readonly headers: Pairs = [];
   readonly peer: string;
+  readonly peerPort: number;
   /** The client sent `Connection: close`: uWS closes after the answer, which then says so (RFC 9112 §9.6), as uvicorn's does. */
   private readonly clientCloses: boolean;
   readonly arrivedAt = performance.now();
@@ -351,7 +357,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     collectedClose = false;
     req.forEach(collectHeader);
     this.clientCloses = collectedClose;
-    this.peer = formatAddress(new Uint8Array(res.getRemoteAddress()));
+    this.peer = peerAddress(res);
+    this.peerPort = lastPeerPort();
 
     // Rule 2: the abort handler goes on before anything else can happen.
     res.onAborted(() => {
@@ -1052,10 +1059,15 @@ function answerBug(exchange: Exchange, err: unknown): void {
 }
 
 /** Starts listening; resolves with the bound port (useful with port 0). */
-export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  if (!uwsIsNative()) return Promise.reject(new UwsFallbackError());
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  if (!uwsIsNative()) throw new UwsFallbackError();
   const uws = native();
   uwsConfig?.('silent');
+  const noPorts = await checkPeerAddon(uws);
+  if (noPorts !== null && !portsNoted) {
+    portsNoted = true;
+    process.emitWarning(`gateway: request.client's port is 0: ${noPorts}`);
+  }
   const app: TemplatedApp = uws.App();
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);

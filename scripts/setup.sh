@@ -74,6 +74,8 @@ cat "$python_log"
 .venv/bin/python -m compileall -q runtime >/dev/null
 # The native init of forked boxes (C; a note, and the Python init, where no compiler is found).
 bash scripts/build-init.sh
+# The gateway's peer addon (C++: request.client's port; a note, and port 0, where it cannot be built).
+bash scripts/build-peer.sh
 
 if [ "$depth" = start ]; then
   echo "setup: transpiling TypeScript (npm test type-checks it)"

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, it } from 'node:test';
+import { getOverOwnConnection } from '../helpers/own-connection.js';
 import { errorOf, fnName, py, request, runRecord, useGateway } from './gateway-harness.js';
 
 const app = fnName('app');
@@ -72,6 +73,12 @@ const h = useGateway({
 
 interface Info { rootPath: string; scheme: string; client: [string, number]; self: string; url: string; host: string; forwarding: string[] }
 
+/** GET `path` over a connection of its own: the body, and the connection's local port (the gateway's peer port). */
+function rawGet(path: string): Promise<[string, number]> {
+  const url = new URL(h.url);
+  return getOverOwnConnection(url.hostname, Number(url.port), path, url.host);
+}
+
 async function info(path: string, headers: Record<string, string> = {}): Promise<Info> {
   const res = await request(`${h.url}${path}`, { headers });
   assert.equal(res.status, 200, res.body.toString());
@@ -128,9 +135,20 @@ describe('serving at the root of a host', () => {
 });
 
 describe('proxy headers and the client', () => {
-  it('request.client is the peer\'s address; forwarded headers from a trusted proxy (127.0.0.1 here) apply', async () => {
+  it('request.client is the peer\'s address and port, as under uvicorn (issue 10; it was always port 0)', async () => {
+    // Over a socket of our own, whose port we know; two requests on it, two connections.
+    for (let i = 0; i < 2; i++) {
+      const [got, localPort] = await rawGet(`/fn/${app}/info`);
+      assert.deepEqual((JSON.parse(got) as Info).client, ['127.0.0.1', localPort]);
+    }
+    const peerOfHandler = await rawGet(`/fn/${peer}/`);
+    assert.deepEqual(JSON.parse(peerOfHandler[0]), { clientIp: '127.0.0.1', lambda: '127.0.0.1' });
+  });
+
+  it('forwarded headers from a trusted proxy (127.0.0.1 here) apply', async () => {
     const direct = await info(`/fn/${app}/info`);
-    assert.deepEqual(direct.client, ['127.0.0.1', 0]);
+    assert.equal(direct.client[0], '127.0.0.1');
+    assert.ok(direct.client[1] > 0, `port ${direct.client[1]}`);
     assert.equal(direct.scheme, 'http');
     const proxied = await info(`/fn/${app}/info`, {
       'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7, 127.0.0.1', 'x-forwarded-host': 'api.example.com',
@@ -200,7 +218,7 @@ describe('proxy headers from an untrusted peer (FP_TRUSTED_PROXIES unset: nobody
     assert.equal(got.rootPath, `/fn/${app}`);
     assert.deepEqual(got.forwarding, ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-prefix', 'x-forwarded-proto']);
     assert.equal(got.scheme, 'http');
-    assert.deepEqual(got.client, ['127.0.0.1', 0]);
+    assert.equal(got.client[0], '127.0.0.1');
     assert.equal(got.host, new URL(untrusted.url).host);
   });
 });
