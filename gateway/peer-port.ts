@@ -1,6 +1,6 @@
 /**
  * A request's peer, address and port (issue 10: `request.client` is `[address, port]`, as under
- * uvicorn; docs/adr/0101-peer-port.md). The pinned uWebSockets.js build gives the address only
+ * uvicorn; docs/adr/0093-peer-port.md). The pinned uWebSockets.js build gives the address only
  * (`res.getRemoteAddress`), so the port was always 0. Our addon (gateway/native/peer.cc, built by
  * scripts/build-peer.sh) reads both with the one `getpeername` uWS would have made, from the
  * response's socket; it relies on the binding's memory layout, so it is used only once a

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the gateway's peer addon: gateway/native/peer.cc → gateway/native/peer-abi<N>.node (N:
 # the Node.js ABI it is built for), when it is missing or older than its source
-# (docs/adr/0101-peer-port.md). Run by scripts/setup.sh; never committed (.gitignore).
+# (docs/adr/0093-peer-port.md). Run by scripts/setup.sh; never committed (.gitignore).
 #
 # It needs a C++ compiler and the Node.js headers of the running node (<prefix>/include/node, as
 # Node's own packages install them). Without a compiler it tries Debian's g++ (apt, as root);

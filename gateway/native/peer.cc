@@ -1,5 +1,5 @@
 // The peer of a uWebSockets.js response: its address and port with one getpeername(2) on the
-// response's socket (gateway/peer-port.ts; docs/adr/0101-peer-port.md). The pinned uWebSockets.js
+// response's socket (gateway/peer-port.ts; docs/adr/0093-peer-port.md). The pinned uWebSockets.js
 // build gives the address only (res.getRemoteAddress), so request.client's port was always 0.
 //
 // peer(res, out) -> 4 or 16 (the address's length, in out[0..]) with the port in out[16..18]

@@ -1,5 +1,5 @@
 /**
- * The peer's address and port of each request (gateway/peer-port.ts, docs/adr/0101-peer-port.md):
+ * The peer's address and port of each request (gateway/peer-port.ts, docs/adr/0093-peer-port.md):
  * the gateway's addon, once its self-check passed, gives both for IPv4 and IPv6 peers, on every
  * connection its own port; the check's outcome is the process's.
  */

@@ -169,7 +169,7 @@ export const FINDINGS: FindingSpec[] = [
     id: 'client-address',
     title: "request.client has the caller's address but port 0: the pinned uWebSockets.js build does not expose the peer's port, and the gateway's peer addon that reads it was not built or failed its check (forwarded addresses have no port either, as under uvicorn)",
     kind: 'gap',
-    where: 'gateway/peer-port.ts (the addon gateway/native/peer.cc, built by scripts/build-peer.sh; docs/adr/0101-peer-port.md); the platform warns at start when it is not in use',
+    where: 'gateway/peer-port.ts (the addon gateway/native/peer.cc, built by scripts/build-peer.sh; docs/adr/0093-peer-port.md); the platform warns at start when it is not in use',
     reproduction: [
       APP + 'from fastapi import Request\n@app.get("/client")\ndef client(request: Request):\n    return {"client": request.client}\n```',
       '`curl …/fn/demo/client` → `{"client": ["127.0.0.1", 0]}`; uvicorn → `["127.0.0.1", <the caller\'s port>]`.',

@@ -123,7 +123,7 @@ const PROBES: ProbeSpec[] = [
     req: { path: '/client' },
     curl: 'curl …/client',
     show: (o) => `${o.status} ${JSON.stringify((json(o) as { client?: unknown }).client ?? json(o))}`,
-    // The address must be the caller's, and the port a port (0 only without the gateway's peer addon, ADR 0101).
+    // The address must be the caller's, and the port a port (0 only without the gateway's peer addon, ADR 0093).
     differs: (p, u) => {
       const pc = ((json(p) as { client?: [string, number] }).client ?? ['', 0]);
       const uc = ((json(u) as { client?: [string, number] }).client ?? ['', 0]);
