@@ -25,12 +25,17 @@ export class UidAllocator {
       held.users++;
       return held.uid;
     }
-    for (let uid = this.first; uid <= this.last; uid++) {
-      if (this.taken.has(uid)) continue;
-      if (this.claims !== null && !this.claims.claim(uid)) continue;
-      this.taken.add(uid);
-      this.byFunction.set(fn, { uid, users: 1 });
-      return uid;
+    // Uids other platforms held a moment ago are skipped unread (uid-claims.ts); only a range that
+    // seems used up is read again whole before the refusal.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let uid = this.first; uid <= this.last; uid++) {
+        if (this.taken.has(uid)) continue;
+        if (this.claims !== null && !this.claims.claim(uid)) continue;
+        this.taken.add(uid);
+        this.byFunction.set(fn, { uid, users: 1 });
+        return uid;
+      }
+      if (this.claims?.forgetOthers() !== true) break;
     }
     throw new PlatformError('RUNTIME_UNAVAILABLE',
       `every uid of the sandbox range ${this.first}-${this.last} is held by a function of this or another platform on the host; widen FP_SANDBOX_UIDS`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PlatformError } from '../../protocol/index.js';
-import { UidClaims } from '../../poolmgr/host/uid-claims.js';
+import { OTHERS_RECHECK_MS, UidClaims } from '../../poolmgr/host/uid-claims.js';
 import { UidAllocator } from '../../poolmgr/host/uids.js';
 
 const CLAIMS_MODULE = fileURLToPath(new URL('../../poolmgr/host/uid-claims.js', import.meta.url));
@@ -53,6 +53,36 @@ describe('host-wide uid claims', () => {
       assert.equal(uids.acquire('b'), 600_003);
       assert.equal(uids.acquire('a'), 600_001, 'a function keeps its uid for its next runtime');
       assert.equal(readFileSync(join(dir, '600000'), 'utf8').split(' ')[0], String(other.pid), "the other platform's claim is untouched");
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('a uid another live platform holds is read once, then skipped unread for a while (each read is ~5 file operations on a cold start)', async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_000]);
+    try {
+      let now = 0;
+      const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir, () => now));
+      assert.equal(uids.acquire('a'), 600_001);
+      // The other platform's claim is now a crashed one's: read again, it would be taken over.
+      writeFileSync(join(dir, '600000'), 'not a claim');
+      assert.equal(uids.acquire('b'), 600_002, 'skipped unread');
+      now += OTHERS_RECHECK_MS;
+      assert.equal(uids.acquire('c'), 600_000, 'read again after a while, and taken over');
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('a range that seems used up is read again before the refusal: a uid freed meanwhile is taken', async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_000]);
+    try {
+      const uids = new UidAllocator(600_000, 600_001, new UidClaims(dir, () => 0));
+      assert.equal(uids.acquire('a'), 600_001);
+      unlinkSync(join(dir, '600000')); // the other platform let it go
+      assert.equal(uids.acquire('b'), 600_000);
     } finally {
       await other.kill();
     }
