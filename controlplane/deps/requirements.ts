@@ -6,7 +6,8 @@
  *
  * requirements.txt may name other files of the version with `-r FILE` and `-c FILE`, as pip
  * reads them (relative to the naming file); `depsClosure` finds them, refusing a path that is
- * absolute, a URL, leaves the version's folder, or is not one of its files (docs/dependencies.md).
+ * absolute, a URL, leaves the version's folder, or is not one of its files (docs/dependencies.md,
+ * docs/adr/0106-requirements-includes-inside-the-function.md).
  */
 import { PlatformError } from '../../protocol/index.js';
 

@@ -8,7 +8,7 @@ string is a PEP 508 requirement and nothing else. A requirements file may name o
 same folder with `-r FILE` (more requirements) and `-c FILE` (constraints: `name <specifier>`
 lines), as pip reads them, relative to the file that names them; a path that leaves the folder,
 is absolute, a URL or not a file of the folder is refused (`include_path`: the files are read
-through `read`, never from the disk by a name the user wrote). Refused with the line: other
+through `read`, never from the disk by a name the user wrote; ADR 0106). Refused with the line: other
 global options (`-e`, `--index-url`, …: the platform chooses the index), URLs and direct references
 (`name @ https://…`, `git+…`), local paths, and control characters (a line break inside one
 requirement is a second line of pip input). What the builder hands pip is rebuilt from the parsed
