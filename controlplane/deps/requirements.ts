@@ -147,7 +147,14 @@ export async function depsClosure<F extends { path: string }>(files: readonly F[
   const roots = depsFilesOf(files);
   const out: F[] = [...roots];
   const seen = new Set(roots.map((f) => f.path));
+  // Each file is walked once per kind: a file named many times (a.txt naming b.txt 1000 times,
+  // b.txt naming c.txt 1000 times, …) was walked again each time, exponentially. A cycle through
+  // a file walked before would have been found then, so skipping it loses none.
+  const walked = new Set<string>();
   const walk = async (file: F, constraints: boolean, stack: string[]): Promise<void> => {
+    const kind = `${constraints ? 'c' : 'r'}:${file.path}`;
+    if (walked.has(kind)) return;
+    walked.add(kind);
     for (const include of await includes(file, constraints)) {
       const path = includePath(file.path, include.target);
       if (typeof path !== 'string') throw invalid(file.path, include.line, path.problem);

@@ -152,15 +152,18 @@ def include_path(including: str, target: str, file: str, line) -> str:
     return joined
 
 
-def _included(read, file: str, line, target: str, state):
+def _included(read, file: str, line, target: str, state, kind: str):
     """(path, text) of the file `-r/-c target` on `file`'s `line` names, or BadRequirement: outside
-    the folder, not one of its files, a cycle, or past MAX_INCLUDED_FILES."""
+    the folder, not one of its files, a cycle, or past MAX_INCLUDED_FILES. Text None: that file
+    was read for this kind (`r`, `c`) already, so it is not read again."""
     path = include_path(file, target, file, line)
     if path in state["stack"]:
         raise BadRequirement(file, line, f"{path} includes itself (through {' -> '.join(state['stack'])})")
     state["files"].add(path)
     if len(state["files"]) > MAX_INCLUDED_FILES:
         raise BadRequirement(file, line, f"more than {MAX_INCLUDED_FILES} requirement files included")
+    if (kind, path) in state["read"]:
+        return path, None
     text = read(path)
     if text is None:
         raise BadRequirement(file, line, f"{path} is not a file of the function's folder")
@@ -173,7 +176,13 @@ def parse_requirements_txt(source: str, file: str = "requirements.txt", read=Non
     files are read in place (their requirements carry their own file and line: 4-tuples then,
     (name, requirement, line, file)) and `-c` files' lines are appended to `constraints` (a list
     of (name, constraint text, file, line)); without it `-r`/`-c` are refused like other options."""
-    state = _state if _state is not None else {"stack": [file], "files": {file}}
+    state = _state if _state is not None else {"stack": [file], "files": {file}, "read": set()}
+    # Each file is read once per kind: one named many times (a.txt naming b.txt 1000 times, b.txt
+    # naming c.txt 1000 times, …) was read again each time, exponentially; its lines are in
+    # already, and a cycle through it would have been found the first time.
+    if ("r", file) in state["read"]:
+        return []
+    state["read"].add(("r", file))
     out = []
     for at, text in _logical_lines(source):
         include = INCLUDE.match(text) if read is not None else None
@@ -181,10 +190,13 @@ def parse_requirements_txt(source: str, file: str = "requirements.txt", read=Non
             name, req = check(text, file, at)
             out.append((name, req, at) if read is None else (name, req, at, file))
             continue
-        path, text_of = _included(read, file, at, include.group(5), state)
+        kind = "r" if include.group(1) or include.group(3) else "c"
+        path, text_of = _included(read, file, at, include.group(5), state, kind)
+        if text_of is None:
+            continue
         state["stack"].append(path)
         try:
-            if include.group(1) or include.group(3):
+            if kind == "r":
                 out += parse_requirements_txt(text_of, path, read, constraints, state)
             else:
                 found = parse_constraints_txt(text_of, path, read, state)
@@ -198,11 +210,16 @@ def parse_requirements_txt(source: str, file: str = "requirements.txt", read=Non
 def parse_constraints_txt(source: str, file: str, read, state):
     """[(name, constraint text, file, line)] of a constraints file (`-c`): requirements without
     extras or hashes, as pip takes constraints; `-c` lines in it are followed, `-r` refused."""
+    if ("c", file) in state["read"]:
+        return []
+    state["read"].add(("c", file))
     out = []
     for at, text in _logical_lines(source):
         include = INCLUDE.match(text)
         if include is not None and (include.group(2) or include.group(4)):
-            path, text_of = _included(read, file, at, include.group(5), state)
+            path, text_of = _included(read, file, at, include.group(5), state, "c")
+            if text_of is None:
+                continue
             state["stack"].append(path)
             try:
                 out += parse_constraints_txt(text_of, path, read, state)

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { credentialRedactor, redactedLines } from '../../controlplane/deps/builder.js';
-import { checkRequirementsTxt, depsFilesOf, includePath, requirementProblem } from '../../controlplane/deps/requirements.js';
+import { checkRequirementsFile, checkRequirementsTxt, depsClosure, depsFilesOf, includePath, requirementProblem } from '../../controlplane/deps/requirements.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { isPlatformError } from '../../protocol/index.js';
 import { repoPath, repoRoot } from '../helpers/runtime-process.js';
@@ -150,7 +150,7 @@ describe('dependency options', () => {
 });
 
 /** runtime/fp_deps/requirements.py `declared_with_constraints` over a folder given as {path: text}: [requirements, constraints] or the refusal. */
-function pythonDeclared(files: Record<string, string>): unknown {
+function pythonDeclared(files: Record<string, string>, timeoutMs?: number): unknown {
   const script = [
     'import json, sys',
     'sys.path.insert(0, sys.argv[1])',
@@ -162,7 +162,7 @@ function pythonDeclared(files: Record<string, string>): unknown {
     'except BadRequirement as err:',
     '    print(json.dumps({"file": err.file, "line": err.line}))',
   ].join('\n');
-  return JSON.parse(execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script, repoPath('runtime')], { input: JSON.stringify(files), encoding: 'utf8' }));
+  return JSON.parse(execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script, repoPath('runtime')], { input: JSON.stringify(files), encoding: 'utf8', ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) }));
 }
 
 describe('-r and -c in requirements.txt (apps round 7)', () => {
@@ -203,5 +203,16 @@ describe('-r and -c in requirements.txt (apps round 7)', () => {
     assert.deepEqual(pythonDeclared({ 'requirements.txt': '-c c.txt\n', 'c.txt': '-r requirements.txt\n' }), { file: 'c.txt', line: 1 });
     // Without a folder to read from (runtime pins, other callers) -r is still an option, refused.
     assert.throws(() => checkRequirementsTxt('-r /etc/passwd\n'), (err: unknown) => isPlatformError(err) && err.code === 'DEPS_REQUIREMENT_INVALID');
+  });
+
+  it('reads a file named many times once: a fan of -r lines over nested files is not walked exponentially', { timeout: 60_000 }, async () => {
+    // f0 names f1 300 times, f1 names f2 300 times, …: 300^11 walks when each name is followed again.
+    const files: Record<string, string> = { 'requirements.txt': '-r f0.txt\n' };
+    for (let i = 0; i < 12; i++) files[`f${i}.txt`] = i === 11 ? 'six\n' : `-r f${i + 1}.txt\n`.repeat(300) + `-c c${i}.txt\n`.repeat(300);
+    for (let i = 0; i < 12; i++) files[`c${i}.txt`] = i === 11 ? 'six<2\n' : `-c c${i + 1}.txt\n`.repeat(300);
+    assert.deepEqual(pythonDeclared(files, 30_000), [['six'], ['six<2']]);
+    const entries = Object.keys(files).map((path) => ({ path }));
+    const closure = await depsClosure(entries, async (file, constraints) => checkRequirementsFile(files[file.path]!, file.path, constraints).includes);
+    assert.equal(closure.length, 25);
   });
 });
