@@ -85,7 +85,10 @@ function invalid(file: string, line: number | null, problem: string): PlatformEr
  * requirements it declares and its `-r`/`-c` lines, whose targets `depsClosure` looks up.
  */
 export function checkRequirementsFile(text: string, file = 'requirements.txt', constraints = false): { requirements: number; includes: Include[] } {
-  const includes: Include[] = [];
+  // One entry per kind and path (the first line naming it): a file of a million `-r x.txt` lines
+  // is one include, and more distinct paths than a version may include are refused here, so
+  // what a file's check returns (and the service caches) stays small.
+  const includes = new Map<string, Include>();
   let requirements = 0;
   for (const [at, line] of logicalLines(text)) {
     const include = includeOf(line);
@@ -93,14 +96,17 @@ export function checkRequirementsFile(text: string, file = 'requirements.txt', c
       if (constraints && include.kind === 'r') throw invalid(file, at, '-r in a constraints file: a constraints file holds constraints only');
       const path = includePath(file, include.target);
       if (typeof path !== 'string') throw invalid(file, at, path.problem);
-      includes.push({ ...include, line: at });
+      const key = `${include.kind}:${path}`;
+      if (includes.has(key)) continue;
+      if (includes.size >= MAX_INCLUDED_FILES) throw invalid(file, at, `more than ${MAX_INCLUDED_FILES} requirement files included`);
+      includes.set(key, { ...include, line: at });
       continue;
     }
     const problem = requirementProblem(line) ?? (constraints ? constraintProblem(line) : null);
     if (problem !== null) throw invalid(file, at, problem);
     requirements++;
   }
-  return { requirements, includes };
+  return { requirements, includes: [...includes.values()] };
 }
 
 /** `checkRequirementsFile` of a requirements.txt: how many requirements it declares (its -r files' not counted). */

@@ -214,5 +214,9 @@ describe('-r and -c in requirements.txt (apps round 7)', () => {
     const entries = Object.keys(files).map((path) => ({ path }));
     const closure = await depsClosure(entries, async (file, constraints) => checkRequirementsFile(files[file.path]!, file.path, constraints).includes);
     assert.equal(closure.length, 25);
+    // What one file's check returns (and the control plane caches per file) is one entry per path.
+    assert.equal(checkRequirementsFile('-r a.txt\n'.repeat(100_000), 'requirements.txt').includes.length, 1);
+    assert.throws(() => checkRequirementsFile(Array.from({ length: 40 }, (_, i) => `-r f${i}.txt\n`).join('')),
+      (err: unknown) => isPlatformError(err) && err.code === 'DEPS_REQUIREMENT_INVALID' && err.details['line'] === 33);
   });
 });
