@@ -463,9 +463,12 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
         const length = declaredLength(result.response!.headers);
         if (length !== undefined) out.streamLength = length;
         // A HEAD answer announces only a length the app declared: the first piece's was taken for
-        // the whole body's (a streamed answer's HEAD said `content-length: 0`).
-        if (length === undefined) delete out.headLength;
-        else out.headLength = length;
+        // the whole body's (a streamed answer's HEAD said `content-length: 0`). Without one it says
+        // `Transfer-Encoding: chunked`, as GET's answer and uvicorn's HEAD answer do.
+        if (length === undefined) {
+          delete out.headLength;
+          out.headChunked = true;
+        } else out.headLength = length;
       }
       void result.after.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, out.status,
         end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));

@@ -69,7 +69,8 @@ export function ms(value: number): string {
  * Headers a function may not send, because they are the platform's or its connection's:
  * - hop-by-hop (RFC 9110 §7.6.1) and framing: uWS writes Content-Length itself, and a second one
  *   would corrupt the response; names listed in the function's own Connection header go too;
- * - Date: uWS writes its own on every response, so a second one would duplicate or spoof it;
+ * - not Date: uWS writes its own on every response, and the function's goes out too, as uvicorn
+ *   sends an app's Date after its own (docs/adr/0105-the-apps-own-date.md);
  * - the platform's invocation headers (Server-Timing is merged, not dropped: see below).
  */
 const DROPPED_HEADERS = new Set([
@@ -81,7 +82,6 @@ const DROPPED_HEADERS = new Set([
   'transfer-encoding',
   'upgrade',
   'content-length',
-  'date',
   'x-run-id',
   'x-cold-start',
 ]);

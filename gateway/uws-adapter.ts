@@ -181,6 +181,8 @@ export interface OutgoingResponse {
   closeConnection?: boolean;
   /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
   headLength?: number;
+  /** A HEAD answer says `Transfer-Encoding: chunked`: GET's body is a stream of unknown length (as uvicorn's HEAD answer says). */
+  headChunked?: boolean;
   /** A streamed body's announced length (the function's own Content-Length): sent with it instead of chunked (rule 9). */
   streamLength?: number;
   /** Header values are bytes, one char each (WireResponse.latin1): written as Latin-1, not UTF-8. */
@@ -664,8 +666,9 @@ class Exchange implements IncomingRequest, Abortable, Holder {
         // the connection; closing needs an explicit length, 0 then.
         // A HEAD answer announces the length GET would have (RFC 9110 §9.3.2), when it is known. As
         // a header: `endWithoutBody(n)` makes this build wait for n body bytes and close the connection.
-        if (this.method === 'HEAD' && out.headLength !== undefined && out.status !== 204 && out.status !== 304 && !out.closeConnection) {
-          res.writeHeader('content-length', String(out.headLength));
+        if (this.method === 'HEAD' && out.status !== 204 && out.status !== 304 && !out.closeConnection) {
+          if (out.headLength !== undefined) res.writeHeader('content-length', String(out.headLength));
+          else if (out.headChunked === true) res.writeHeader('transfer-encoding', 'chunked');
         }
         if (out.closeConnection) res.endWithoutBody(0, true);
         else res.endWithoutBody();

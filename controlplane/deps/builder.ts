@@ -7,9 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../../protocol/index.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
@@ -121,7 +121,12 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
   // pip reports an index it could not reach through a proxy as "no matching distribution": the proxy knows better.
   let unreachable: string | null = null;
   try {
-    for (const [name, data] of request.input) await writeFile(join(staging.work, 'input', name), data);
+    for (const [name, data] of request.input) {
+      // `name` is a version path (no `..`, checked at upload): a -r/-c file may be in a folder.
+      const path = join(staging.work, 'input', name);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, data);
+    }
     const indexes = [...(opts.indexUrl !== null ? [opts.indexUrl] : []), ...opts.extraIndexUrls];
     if (boxed && indexes.length > 0) {
       const socket = join(staging.work, 'proxy.sock');

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
 import { runBuild, type BuildInput } from './builder.js';
-import { checkRequirementsTxt, depsFilesOf } from './requirements.js';
+import { checkRequirementsFile, depsClosure, depsFilesOf, type Include } from './requirements.js';
 import { removeSite } from './site.js';
 import type { BuildPhase, DepsOptions, DepsRecord, DepsStatus } from './types.js';
 
@@ -36,6 +36,8 @@ export class DependencyBuilds {
   private readonly records = new Map<string, DepsRecord | null>();
   private readonly running = new Map<string, Running>();
   private readonly sites = new Map<string, string>();
+  /** A requirements file's -r/-c lines, by kind, path and content (includesOf). */
+  private readonly includeCache = new Map<string, Include[]>();
   private readonly fingerprint: string;
   private active = 0;
   /**
@@ -61,9 +63,13 @@ export class DependencyBuilds {
     await mkdir(join(this.opts.root, '.inputs'), { recursive: true, mode: 0o700 });
   }
 
-  /** The key of what `version` declares, or null when it declares nothing (or builds are off). */
-  keyOf(version: VersionRecord): string | null {
-    const files = this.opts === null ? [] : depsFilesOf(version.files);
+  /**
+   * The key of what `version` declares, or null when it declares nothing (or builds are off): its
+   * declaration files and the files their `-r`/`-c` lines name (a changed included file is a new
+   * key; without includes the key is what it was before they were read).
+   */
+  async keyOf(version: VersionRecord): Promise<string | null> {
+    const files = this.opts === null ? [] : await this.depsFiles(version.files);
     if (files.length === 0) return null;
     // Per workspace: a workspace uploading requirements another had built got `ready` at once, with
     // that build's times and log (red team of 2026-12-04). The site is still shared by lock.
@@ -73,7 +79,7 @@ export class DependencyBuilds {
 
   /** True when `version`'s key has no site yet and none is being built (an upload would start a build). */
   async wouldBuild(version: Pick<VersionRecord, 'function' | 'files'>): Promise<boolean> {
-    const key = this.keyOf(version as VersionRecord);
+    const key = await this.keyOf(version as VersionRecord);
     if (key === null || this.running.has(key)) return false;
     const record = await this.record(key);
     return record === null || record.state !== 'ready' || !this.siteExists(record);
@@ -91,18 +97,40 @@ export class DependencyBuilds {
     return total;
   }
 
-  /** Refuses an upload whose requirements.txt has a line the builder would refuse (DEPS_REQUIREMENT_INVALID). */
+  /**
+   * Refuses an upload whose requirements.txt, or a file it names with `-r`/`-c`, has a line the
+   * builder would refuse, or names a file outside the version (DEPS_REQUIREMENT_INVALID).
+   */
   async checkUpload(files: readonly FileEntry[]): Promise<void> {
     if (this.opts === null) return;
-    const index = files.findIndex((f) => f.path === 'requirements.txt');
-    if (index < 0) return;
-    const data = await this.blobs.get(files[index]!.sha256);
-    if (data !== null) checkRequirementsTxt(data.toString('utf8'));
+    await depsClosure(files, (file, constraints) => this.includesOf(file, constraints));
+  }
+
+  /**
+   * The declaration files of `files` and what they include. A version stored with an include
+   * that no longer resolves (its upload was checked, so only a lost blob) keys on its declaration
+   * files alone: the build then fails with the builder's own message.
+   */
+  private async depsFiles(files: readonly FileEntry[]): Promise<FileEntry[]> {
+    return depsClosure(files, (file, constraints) => this.includesOf(file, constraints)).catch(() => depsFilesOf(files));
+  }
+
+  /** A requirements file's -r/-c lines, checked; by content, so each blob is read and checked once. */
+  private async includesOf(file: FileEntry, constraints: boolean): Promise<Include[]> {
+    if (file.path === 'pyproject.toml') return [];
+    const key = `${constraints ? 'c' : 'r'}:${file.path}:${file.sha256}`;
+    const known = this.includeCache.get(key);
+    if (known !== undefined) return known;
+    const data = await this.blobs.get(file.sha256);
+    const found = data === null ? [] : checkRequirementsFile(data.toString('utf8'), file.path, constraints).includes;
+    if (this.includeCache.size >= 10_000) this.includeCache.clear();
+    this.includeCache.set(key, found);
+    return found;
   }
 
   /** What the API shows; starts a build only when one was lost (a restart while it ran). */
   async status(version: VersionRecord): Promise<DepsStatus | null> {
-    const key = this.keyOf(version);
+    const key = await this.keyOf(version);
     if (key === null) return null;
     const running = this.running.get(key);
     if (running !== undefined) return runningView(key, running);
@@ -113,14 +141,14 @@ export class DependencyBuilds {
 
   /** The build log: the running build's so far, or the last finished one's. */
   async logOf(version: VersionRecord): Promise<string> {
-    const key = this.keyOf(version);
+    const key = await this.keyOf(version);
     if (key === null) return '';
     return this.running.get(key)?.log ?? (await this.record(key))?.log ?? '';
   }
 
   /** Starts the key's build unless it runs or is ready (`retryFailed`: also when it failed). */
   async start(version: VersionRecord, retryFailed = true): Promise<DepsStatus | null> {
-    const key = this.keyOf(version);
+    const key = await this.keyOf(version);
     if (key === null) return null;
     const running = this.running.get(key);
     if (running !== undefined) return runningView(key, running);
@@ -145,7 +173,7 @@ export class DependencyBuilds {
   async ensure(version: VersionRecord): Promise<string | null> {
     const name = `${version.function}@${version.version}`;
     const status = await this.start(version, false);
-    const key = this.keyOf(version);
+    const key = await this.keyOf(version);
     const record = key === null ? null : this.running.has(key) ? await this.running.get(key)!.done : await this.record(key);
     if (status === null || record === null) {
       this.sites.delete(name);
@@ -246,7 +274,7 @@ export class DependencyBuilds {
 
   private async inputOf(version: VersionRecord): Promise<BuildInput> {
     const input: BuildInput = new Map();
-    for (const file of depsFilesOf(version.files)) {
+    for (const file of await this.depsFiles(version.files)) {
       const data = await this.blobs.get(file.sha256);
       if (data === null) throw new Error(`the content of ${file.path} (${file.sha256}) is missing from the blob store`);
       input.set(file.path, data);

@@ -38,7 +38,7 @@ export async function liveDepsKeys(ctx: Pick<ServiceContext, 'store' | 'deps'>, 
       for (const summary of page) {
         await yieldNow();
         const version = await ctx.store.versions.get(fn.name, summary.version);
-        const key = version === null ? null : ctx.deps.keyOf(version);
+        const key = version === null ? null : await ctx.deps.keyOf(version);
         if (key !== null) keys.add(key);
       }
       if (page.length < PAGE) break;

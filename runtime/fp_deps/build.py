@@ -1,8 +1,10 @@
 """One dependency build, run by runtime/deps_build.py inside the builder's box as an unprivileged
 uid (docs/dependencies.md, "The build"):
 
-  1. read the declared requirements from <work>/input (requirements.py) and write pip's input,
-     requirements.in, from them as parsed and written out again, never their declared text;
+  1. read the declared requirements from <work>/input (requirements.py; `-r`/`-c` files of the
+     function's folder are there too, under their folder paths) and write pip's input,
+     requirements.in and constraints.in, from them as parsed and written out again, never their
+     declared text;
   2. resolve them with pip against the platform's index options, wheels only unless the platform
      allows sdists, constrained to the runtime's own pins (runtime/requirements.txt), and turn
      pip's report into a lock: `name==version --hash=sha256:…` per package, sorted, with the
@@ -69,18 +71,22 @@ class Build:
             return 1
 
     def _run(self) -> None:
-        declared = self._declared()
+        declared, constraints = self._declared()
         if not declared:
             self.say(t="lock", text=lock_text([], []), packages=[])
             self.say(t="done", bytes=0, files=0)
             return
         with open(os.path.join(self.work, "requirements.in"), "w") as f:
-            f.write("".join(f"{req}\n" for _, req, _, _ in declared))
+            # The same line twice (two -r files that both include a third) once.
+            f.write("".join(f"{req}\n" for req in dict.fromkeys(req for _, req, _, _ in declared)))
+        with open(os.path.join(self.work, "constraints.in"), "w") as f:
+            f.write("".join(f"{req}\n" for req in dict.fromkeys(req for _, req, _, _ in constraints)))
         options = self._index_options()
         self.say(t="phase", phase="resolving")
         report = os.path.join(self.work, "report.json")
         self._pip(["install", "--dry-run", "--ignore-installed", "--report", report, *options,
-                   "-c", RUNTIME_PINS, "-r", os.path.join(self.work, "requirements.in")])
+                   "-c", RUNTIME_PINS, "-c", os.path.join(self.work, "constraints.in"),
+                   "-r", os.path.join(self.work, "requirements.in")])
         with open(report) as f:
             packages, provided = from_report(json.load(f), runtime_pins())
         text = lock_text(packages, provided)
@@ -103,14 +109,20 @@ class Build:
         self.say(t="done", bytes=size, files=files)
 
     def _declared(self):
+        inputs = os.path.join(self.work, "input")
+
         def read(name):
-            path = os.path.join(self.work, "input", name)
-            if not os.path.isfile(path):
+            # `name` is a folder path checked by requirements.include_path (relative, inside the
+            # folder); the real path must stay under input/ all the same, and never be a link.
+            path = os.path.join(inputs, name)
+            if os.path.commonpath([os.path.realpath(path), os.path.realpath(inputs)]) != os.path.realpath(inputs):
+                return None
+            if not os.path.isfile(path) or os.path.islink(path):
                 return None
             with open(path, encoding="utf-8", errors="replace") as f:
                 return f.read()
         try:
-            return requirements.declared(read)
+            return requirements.declared_with_constraints(read)
         except requirements.BadRequirement as err:
             raise Failed("DEPS_REQUIREMENT_INVALID", str(err)) from None
 

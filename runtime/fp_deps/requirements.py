@@ -4,8 +4,12 @@ dependencies` (or, without them, Poetry's `[tool.poetry.dependencies]`), at the 
 
 Only requirement specifiers are accepted (`name[extras] <specifier> ; marker`), in requirements.txt
 each optionally followed by `--hash=sha256:…` options (pip-compile's output); a pyproject.toml
-string is a PEP 508 requirement and nothing else. Refused with the line: global options (`-r`,
-`-c`, `-e`, `--index-url`, …: the platform chooses the index), URLs and direct references
+string is a PEP 508 requirement and nothing else. A requirements file may name other files of the
+same folder with `-r FILE` (more requirements) and `-c FILE` (constraints: `name <specifier>`
+lines), as pip reads them, relative to the file that names them; a path that leaves the folder,
+is absolute, a URL or not a file of the folder is refused (`include_path`: the files are read
+through `read`, never from the disk by a name the user wrote; ADR 0106). Refused with the line: other
+global options (`-e`, `--index-url`, …: the platform chooses the index), URLs and direct references
 (`name @ https://…`, `git+…`), local paths, and control characters (a line break inside one
 requirement is a second line of pip input). What the builder hands pip is rebuilt from the parsed
 requirement and the checked hashes (`check`), never the declared text. The control plane makes the
@@ -111,10 +115,9 @@ def _split_options(text: str, file: str, line, hashes: bool):
     return bare, digests
 
 
-def parse_requirements_txt(source: str, file: str = "requirements.txt"):
-    """[(name, requirement text, line)] of a requirements file; comments, blank lines and `\\`
+def _logical_lines(source: str):
+    """(first line number, text) of each non-empty logical line: comments, blank lines and `\\`
     continuations handled like pip does."""
-    out = []
     pending, first = "", None
     for number, raw in enumerate(source.splitlines(), 1):
         text = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
@@ -126,8 +129,109 @@ def parse_requirements_txt(source: str, file: str = "requirements.txt"):
         at = first or number
         pending, first = "", None
         if text:
+            yield at, text
+
+
+# `-r FILE`, `--requirement FILE`, `--requirement=FILE` (and -c / --constraint): the forms pip's
+# option parser takes on a line of its own. The path is one word.
+INCLUDE = re.compile(r"^(?:(?:(--requirement)|(--constraint))(?:[ \t]+|=)|(?:(-r)|(-c))[ \t]*)(\S+)$")
+# Files one folder's requirements may read, all includes together: a fan of -r lines is bounded.
+MAX_INCLUDED_FILES = 32
+
+
+def include_path(including: str, target: str, file: str, line) -> str:
+    """The folder-relative path `-r/-c target` names from the file `including` (pip resolves it
+    against that file's folder), or BadRequirement: absolute paths, URLs, `~`, `${VAR}`,
+    backslashes and anything that leaves the folder are refused (docs/dependencies.md)."""
+    import posixpath
+    if CONTROL.search(target) or "\\" in target or "://" in target or target.startswith(("/", "~")) or "$" in target or ":" in target:
+        raise BadRequirement(file, line, f"{target!r}: -r and -c name a file of the function's folder by a relative path")
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(including), target))
+    if joined in (".", "..") or joined.startswith("../") or joined.startswith("/"):
+        raise BadRequirement(file, line, f"{target!r} is outside the function's folder: -r and -c name files of the folder only")
+    return joined
+
+
+def _included(read, file: str, line, target: str, state, kind: str):
+    """(path, text) of the file `-r/-c target` on `file`'s `line` names, or BadRequirement: outside
+    the folder, not one of its files, a cycle, or past MAX_INCLUDED_FILES. Text None: that file
+    was read for this kind (`r`, `c`) already, so it is not read again."""
+    path = include_path(file, target, file, line)
+    if path in state["stack"]:
+        raise BadRequirement(file, line, f"{path} includes itself (through {' -> '.join(state['stack'])})")
+    state["files"].add(path)
+    if len(state["files"]) > MAX_INCLUDED_FILES:
+        raise BadRequirement(file, line, f"more than {MAX_INCLUDED_FILES} requirement files included")
+    if (kind, path) in state["read"]:
+        return path, None
+    text = read(path)
+    if text is None:
+        raise BadRequirement(file, line, f"{path} is not a file of the function's folder")
+    return path, text
+
+
+def parse_requirements_txt(source: str, file: str = "requirements.txt", read=None, constraints=None, _state=None):
+    """[(name, requirement text, line)] of a requirements file; comments, blank lines and `\\`
+    continuations handled like pip does. With `read(path)` (a folder's file's text, or None), `-r`
+    files are read in place (their requirements carry their own file and line: 4-tuples then,
+    (name, requirement, line, file)) and `-c` files' lines are appended to `constraints` (a list
+    of (name, constraint text, file, line)); without it `-r`/`-c` are refused like other options."""
+    state = _state if _state is not None else {"stack": [file], "files": {file}, "read": set()}
+    # Each file is read once per kind: one named many times (a.txt naming b.txt 1000 times, b.txt
+    # naming c.txt 1000 times, …) was read again each time, exponentially; its lines are in
+    # already, and a cycle through it would have been found the first time.
+    if ("r", file) in state["read"]:
+        return []
+    state["read"].add(("r", file))
+    out = []
+    for at, text in _logical_lines(source):
+        include = INCLUDE.match(text) if read is not None else None
+        if include is None:
             name, req = check(text, file, at)
-            out.append((name, req, at))
+            out.append((name, req, at) if read is None else (name, req, at, file))
+            continue
+        kind = "r" if include.group(1) or include.group(3) else "c"
+        path, text_of = _included(read, file, at, include.group(5), state, kind)
+        if text_of is None:
+            continue
+        state["stack"].append(path)
+        try:
+            if kind == "r":
+                out += parse_requirements_txt(text_of, path, read, constraints, state)
+            else:
+                found = parse_constraints_txt(text_of, path, read, state)
+                if constraints is not None:
+                    constraints += found
+        finally:
+            state["stack"].pop()
+    return out
+
+
+def parse_constraints_txt(source: str, file: str, read, state):
+    """[(name, constraint text, file, line)] of a constraints file (`-c`): requirements without
+    extras or hashes, as pip takes constraints; `-c` lines in it are followed, `-r` refused."""
+    if ("c", file) in state["read"]:
+        return []
+    state["read"].add(("c", file))
+    out = []
+    for at, text in _logical_lines(source):
+        include = INCLUDE.match(text)
+        if include is not None and (include.group(2) or include.group(4)):
+            path, text_of = _included(read, file, at, include.group(5), state, "c")
+            if text_of is None:
+                continue
+            state["stack"].append(path)
+            try:
+                out += parse_constraints_txt(text_of, path, read, state)
+            finally:
+                state["stack"].pop()
+            continue
+        if include is not None:
+            raise BadRequirement(file, at, "-r in a constraints file: a constraints file holds constraints only")
+        name, req = check(text, file, at, hashes=False)
+        if "[" in req.split(";")[0]:
+            raise BadRequirement(file, at, f"{text!r}: a constraint takes no extras")
+        out.append((name, req, file, at))
     return out
 
 
@@ -232,13 +336,20 @@ def _python_markers(specifier: str):
         yield f'{op.group(1)} "{item[len(op.group(1)):]}"'
 
 
-def declared(read):
-    """Every requirement of a folder; `read(name)` returns a file's text or None when absent."""
-    out = []
+def declared_with_constraints(read):
+    """(requirements, constraints) of a folder, each a list of (name, text, file, line); `read(name)`
+    returns a folder file's text or None when absent. requirements.txt's `-r` files are read in
+    place and its `-c` files give the constraints."""
+    out, constraints = [], []
     text = read("requirements.txt")
     if text is not None:
-        out += [(n, r, "requirements.txt", line) for n, r, line in parse_requirements_txt(text)]
+        out += [(n, r, f, line) for n, r, line, f in parse_requirements_txt(text, "requirements.txt", read, constraints)]
     text = read("pyproject.toml")
     if text is not None:
         out += [(n, r, "pyproject.toml", line) for n, r, line in parse_pyproject(text)]
-    return out
+    return out, constraints
+
+
+def declared(read):
+    """Every requirement of a folder; `read(name)` returns a file's text or None when absent."""
+    return declared_with_constraints(read)[0]

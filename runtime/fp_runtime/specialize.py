@@ -321,7 +321,13 @@ def python_env(env: dict) -> None:
     (apps round 6, ADR 0095). PYTHONPATH's entries (relative ones from the code directory, the
     working directory) go after the code directory, before the standard library, as Python puts
     them; PYTHONWARNINGS' filters are applied as `-W` would. What only an interpreter's start can
-    set (PYTHONUTF8, PYTHONDEVMODE, PYTHONHASHSEED, PYTHONOPTIMIZE) is not (docs/api-invoke.md)."""
+    set (PYTHONUTF8, PYTHONDEVMODE, PYTHONHASHSEED, PYTHONOPTIMIZE) is not (docs/api-invoke.md).
+    `TZ`: the C library read the time zone when the interpreter started, without it, so
+    `time.localtime()`, `datetime.now()` and `time.tzname` were UTC's under `TZ: Europe/Paris`
+    (apps round 7); `time.tzset()` reads it again, as a start with TZ set would have."""
+    if "TZ" in env:
+        import time
+        time.tzset()
     path = env.get("PYTHONPATH")
     if path:
         entries = [os.path.abspath(p) for p in str(path).split(os.pathsep) if p]

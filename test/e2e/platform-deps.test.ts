@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { writeWheel } from '../helpers/wheels.js';
-import { createFunction, deploy, errorOf, filesOf, fnName, py, sleep, upload, usePlatform, type Api } from './platform-harness.js';
+import { createFunction, deploy, depsSettled as settled, errorOf, filesOf, fnName, py, sleep, upload, usePlatform } from './platform-harness.js';
 
 const wheels = mkdtempSync(join(tmpdir(), 'fp-wheels-'));
 after(() => rmSync(wheels, { recursive: true, force: true }));
@@ -24,18 +24,6 @@ writeWheel(wheels, { name: 'bulky', version: '1.0', modules: { 'bulky.py': `DATA
 
 // depsKeepMs 0: a site no version uses goes at the next look (the default keeps it an hour).
 const h = usePlatform({ poolSize: 1, depsIndexUrl: 'none', depsFindLinks: wheels, depsMaxBytes: 1024 * 1024, depsKeepMs: 0 });
-
-/** Polls the version's deps until they leave `building`. */
-async function settled(api: Api, name: string, version: number, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
-  const start = Date.now();
-  for (;;) {
-    const res = await api.call('GET', `/functions/${name}/versions/${version}/deps`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    if (res.body.deps === null || res.body.deps.state !== 'building') return res.body.deps;
-    assert.ok(Date.now() - start < timeoutMs, `deps of ${name}@${version} still building`);
-    await sleep(100);
-  }
-}
 
 async function invoke(name: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
   const res = await fetch(`${h.url}/fn/${name}/`);

@@ -4,6 +4,7 @@
  * an API client that returns status, headers and parsed body, and helpers to create and deploy
  * functions from Python source.
  */
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,5 +163,17 @@ export async function until(what: string, test: () => boolean, timeoutMs = 15_00
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await sleep(25);
+  }
+}
+
+/** Polls the version's deps until they leave `building`. */
+export async function depsSettled(api: Api, name: string, version: number, timeoutMs = 60_000): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON
+  const start = Date.now();
+  for (;;) {
+    const res = await api.call('GET', `/functions/${name}/versions/${version}/deps`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    if (res.body.deps === null || res.body.deps.state !== 'building') return res.body.deps;
+    assert.ok(Date.now() - start < timeoutMs, `deps of ${name}@${version} still building`);
+    await sleep(100);
   }
 }

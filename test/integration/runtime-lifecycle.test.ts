@@ -216,6 +216,24 @@ describe('environment isolation', () => {
     assert.deepEqual(bodyJson(rb), { FP_COLOR: 'blue', FP_ONLY_A: null, FP_ONLY_B: 'b', atImport: 'blue' });
   });
 
+  // The C library read the time zone at the interpreter's start, before the env was set: TZ in the
+  // env gave UTC's local time, where uvicorn started with TZ set gives the zone's (apps round 7).
+  test('TZ in the env sets the local time zone, at import and in the handler, as at an interpreter\'s start', async (t) => {
+    const files = {
+      'main.py': py(
+        'import datetime, time',
+        'AT_IMPORT = list(time.tzname)',
+        'def handler(event, context):',
+        '    winter = time.localtime(1704067200)  # 2024-01-01T00:00:00Z',
+        '    return {"atImport": AT_IMPORT, "tzname": list(time.tzname), "winterHour": winter.tm_hour,',
+        '            "offset": datetime.datetime(2024, 7, 1, 12).astimezone().utcoffset().total_seconds()}',
+      ),
+    };
+    const rt = await runtime(t);
+    await rt.specialize({ dir: await fnDir(t, files), env: { TZ: 'Europe/Paris' } });
+    assert.deepEqual(bodyJson(await rt.invokeOk()), { atImport: ['CET', 'CEST'], tzname: ['CET', 'CEST'], winterHour: 1, offset: 7200 });
+  });
+
   // The interpreter started long before (with -I): PYTHONPATH and PYTHONWARNINGS in the function's
   // env did nothing, where `python`/uvicorn started with them apply both (apps round 6, ADR 0095).
   test('PYTHONPATH (relative to the code) and PYTHONWARNINGS in the env apply to the function, as at an interpreter\'s start', async (t) => {

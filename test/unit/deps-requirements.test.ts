@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { credentialRedactor, redactedLines } from '../../controlplane/deps/builder.js';
-import { checkRequirementsTxt, depsFilesOf, requirementProblem } from '../../controlplane/deps/requirements.js';
+import { checkRequirementsFile, checkRequirementsTxt, depsClosure, depsFilesOf, includePath, requirementProblem } from '../../controlplane/deps/requirements.js';
 import { ConfigError, loadConfig } from '../../platform/config.js';
 import { isPlatformError } from '../../protocol/index.js';
 import { repoPath, repoRoot } from '../helpers/runtime-process.js';
@@ -146,5 +146,77 @@ describe('dependency options', () => {
     assert.throws(() => loadConfig({ FP_DEPS_BUILDER_UID: '600100' }), (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.key === 'FP_DEPS_BUILDER_UID'));
     assert.throws(() => loadConfig({ FP_DEPS_FIND_LINKS: 'wheels' }), ConfigError);
     assert.throws(() => loadConfig({ FP_DEPS_EXTRA_INDEX_URLS: 'ftp://x' }), ConfigError);
+  });
+});
+
+/** runtime/fp_deps/requirements.py `declared_with_constraints` over a folder given as {path: text}: [requirements, constraints] or the refusal. */
+function pythonDeclared(files: Record<string, string>, timeoutMs?: number): unknown {
+  const script = [
+    'import json, sys',
+    'sys.path.insert(0, sys.argv[1])',
+    'from fp_deps.requirements import BadRequirement, declared_with_constraints',
+    'files = json.loads(sys.stdin.read())',
+    'try:',
+    '    reqs, cons = declared_with_constraints(files.get)',
+    '    print(json.dumps([[r[1] for r in reqs], [c[1] for c in cons]]))',
+    'except BadRequirement as err:',
+    '    print(json.dumps({"file": err.file, "line": err.line}))',
+  ].join('\n');
+  return JSON.parse(execFileSync(join(repoRoot(), '.venv', 'bin', 'python'), ['-I', '-c', script, repoPath('runtime')], { input: JSON.stringify(files), encoding: 'utf8', ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) }));
+}
+
+describe('-r and -c in requirements.txt (apps round 7)', () => {
+  it('resolve against the naming file, inside the folder only, the same in the control plane and the builder', () => {
+    const cases: [string, string, string | null][] = [
+      ['requirements.txt', 'base.txt', 'base.txt'],
+      ['requirements.txt', './reqs/base.txt', 'reqs/base.txt'],
+      ['reqs/dev.txt', 'base.txt', 'reqs/base.txt'],
+      ['reqs/dev.txt', '../common.txt', 'common.txt'],
+      ['reqs/dev.txt', '../../x.txt', null],
+      ['requirements.txt', '../x.txt', null],
+      ['requirements.txt', 'a/../../x.txt', null],
+      ['requirements.txt', '/etc/passwd', null],
+      ['requirements.txt', '~/x', null],
+      ['requirements.txt', '${HOME}/x', null],
+      ['requirements.txt', 'https://example.com/r.txt', null],
+      ['requirements.txt', 'C:\\x.txt', null],
+      ['requirements.txt', '.', null],
+    ];
+    for (const [from, target, expected] of cases) {
+      const got = includePath(from, target);
+      assert.equal(typeof got === 'string' ? got : null, expected, `${from} -r ${target}`);
+      const declared = pythonDeclared({ [from]: `-r ${target}\n`, ...(from === 'requirements.txt' ? {} : { 'requirements.txt': `-r ${from}\n` }), ...(expected === null ? {} : { [expected]: 'six\n' }) });
+      assert.deepEqual(declared, expected === null ? { file: from, line: 1 } : [['six'], []], `python: ${from} -r ${target}`);
+    }
+  });
+
+  it('the builder reads -r files in place and -c files as constraints, refusing cycles and missing files', () => {
+    assert.deepEqual(pythonDeclared({
+      'requirements.txt': '-r reqs/base.txt\n--constraint=c.txt\nrequests>=2\n',
+      'reqs/base.txt': '-rextra.txt\nsix\n',
+      'reqs/extra.txt': 'idna\n',
+      'c.txt': 'six==1.16.0\n-c more/c2.txt\n',
+      'more/c2.txt': 'idna<4\n',
+    }), [['idna', 'six', 'requests>=2'], ['six==1.16.0', 'idna<4']]);
+    assert.deepEqual(pythonDeclared({ 'requirements.txt': '-r a.txt\n', 'a.txt': '-r requirements.txt\n' }), { file: 'a.txt', line: 1 });
+    assert.deepEqual(pythonDeclared({ 'requirements.txt': 'six\n-r gone.txt\n' }), { file: 'requirements.txt', line: 2 });
+    assert.deepEqual(pythonDeclared({ 'requirements.txt': '-c c.txt\n', 'c.txt': '-r requirements.txt\n' }), { file: 'c.txt', line: 1 });
+    // Without a folder to read from (runtime pins, other callers) -r is still an option, refused.
+    assert.throws(() => checkRequirementsTxt('-r /etc/passwd\n'), (err: unknown) => isPlatformError(err) && err.code === 'DEPS_REQUIREMENT_INVALID');
+  });
+
+  it('reads a file named many times once: a fan of -r lines over nested files is not walked exponentially', { timeout: 60_000 }, async () => {
+    // f0 names f1 300 times, f1 names f2 300 times, …: 300^11 walks when each name is followed again.
+    const files: Record<string, string> = { 'requirements.txt': '-r f0.txt\n' };
+    for (let i = 0; i < 12; i++) files[`f${i}.txt`] = i === 11 ? 'six\n' : `-r f${i + 1}.txt\n`.repeat(300) + `-c c${i}.txt\n`.repeat(300);
+    for (let i = 0; i < 12; i++) files[`c${i}.txt`] = i === 11 ? 'six<2\n' : `-c c${i + 1}.txt\n`.repeat(300);
+    assert.deepEqual(pythonDeclared(files, 30_000), [['six'], ['six<2']]);
+    const entries = Object.keys(files).map((path) => ({ path }));
+    const closure = await depsClosure(entries, async (file, constraints) => checkRequirementsFile(files[file.path]!, file.path, constraints).includes);
+    assert.equal(closure.length, 25);
+    // What one file's check returns (and the control plane caches per file) is one entry per path.
+    assert.equal(checkRequirementsFile('-r a.txt\n'.repeat(100_000), 'requirements.txt').includes.length, 1);
+    assert.throws(() => checkRequirementsFile(Array.from({ length: 40 }, (_, i) => `-r f${i}.txt\n`).join('')),
+      (err: unknown) => isPlatformError(err) && err.code === 'DEPS_REQUIREMENT_INVALID' && err.details['line'] === 33);
   });
 });

@@ -49,7 +49,7 @@ describe('checkFunctionResponse', () => {
     });
     assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']], serverTiming: [] });
   });
-  it('drops Date, every hop-by-hop header and the names the function lists in Connection', () => {
+  it('drops every hop-by-hop header and the names the function lists in Connection; keeps Date (ADR 0105)', () => {
     const checked = checkFunctionResponse({
       status: 200,
       headers: [
@@ -58,7 +58,7 @@ describe('checkFunctionResponse', () => {
       ],
       body,
     });
-    assert.deepEqual(checked, { headers: [['X-Kept', 'yes']], serverTiming: [] });
+    assert.deepEqual(checked, { headers: [['Date', 'forged'], ['X-Kept', 'yes']], serverTiming: [] });
   });
   it('prefixes the function\'s Server-Timing entries with fn., dropping malformed ones', () => {
     const checked = checkFunctionResponse({
