@@ -1,0 +1,151 @@
+/**
+ * Red team, round 5 of 2026-12-05 (red8): a tenant's function against the browsers of another
+ * tenant's visitors. At `/fn/<key>/` every function of every workspace is served on the platform
+ * host's one origin (docs/security.md, "What is not isolated"). Headers that act on the whole
+ * origin rather than on the answer let one function reach past its prefix: a service worker
+ * (registered from a script at `/fn/<key>` without the slash, whose directory is `/fn/`, or with
+ * `Service-Worker-Allowed: /`) answered every other function's pages in the visitor's browser, for
+ * good, after one visit to the attacker's page; `Clear-Site-Data` cleared the others' cookies and
+ * storage; `Strict-Transport-Security` set or removed the host's HSTS. The gateway now confines
+ * them to the function's prefix in the path form (gateway/responses.ts, confineToPrefix); at its
+ * own host (`<key>.<base domain>`, an origin of its own) a function sends them as it likes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../helpers/browser.js';
+import { request } from './gateway-harness.js';
+import { Api, createFunction, deploy, py, upload, usePlatform } from './platform-harness.js';
+
+const ATTACKER_APP = py(
+  'from fastapi import FastAPI, Request',
+  'from fastapi.responses import HTMLResponse, Response',
+  'app = FastAPI()',
+  // The worker answers every page under /fn/ but the attacker's own with its own page.
+  'WORKER = """',
+  "self.addEventListener('install', (e) => self.skipWaiting());",
+  "self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));",
+  "self.addEventListener('fetch', (e) => {",
+  "  const path = new URL(e.request.url).pathname;",
+  "  if (!path.startsWith(OWN)) {",
+  "    e.respondWith(new Response('<title>HIJACKED</title>' + path, {headers: {'content-type': 'text/html'}}));",
+  '  }',
+  '});',
+  '"""',
+  // Two ways out of its prefix: the script at /fn/<key> (directory /fn/) asking for the scope
+  // /fn/, and a script that allows itself the whole origin.
+  'PAGE = """<!doctype html><title>attacker</title><script>',
+  "const own = location.pathname.replace(/\\\\/$/, '');",
+  'Promise.allSettled([',
+  "  navigator.serviceWorker.register(own + '?worker=1', {scope: '/fn/'}),",
+  "  navigator.serviceWorker.register(own + '/worker.js', {scope: '/'}),",
+  "]).then((all) => { document.title = 'done ' + all.map((r) => r.status).join(' '); });",
+  '</script>"""',
+  '@app.get("/")',
+  'def page(request: Request, worker: str | None = None):',
+  '    if worker:',
+  '        own = request.scope["root_path"] + "/"',
+  '        return Response(WORKER.replace("OWN", repr(own)), media_type="text/javascript")',
+  '    return HTMLResponse(PAGE)',
+  '@app.get("/worker.js")',
+  'def worker(request: Request):',
+  '    own = request.scope["root_path"] + "/"',
+  '    return Response(WORKER.replace("OWN", repr(own)), media_type="text/javascript", headers={"Service-Worker-Allowed": "/"})',
+  '@app.get("/logout")',
+  'def logout():',
+  '    return Response("bye", headers={"Clear-Site-Data": \'"cookies", "storage"\', "Strict-Transport-Security": "max-age=0", "Service-Worker-Allowed": "/"})',
+);
+
+const VICTIM_APP = py(
+  'from fastapi import FastAPI',
+  'from fastapi.responses import HTMLResponse',
+  'app = FastAPI()',
+  '@app.get("/")',
+  'def page():',
+  '    return HTMLResponse("<!doctype html><title>victim shop</title><form method=post action=login><input name=password></form>")',
+);
+
+const attacker = 'evil';
+const victim = 'shop';
+let attackerKey = '';
+let victimKey = '';
+
+/** A workspace of its own and a deployer token of it (two tenants). */
+async function tenant(): Promise<{ name: string; api: Api }> {
+  const name = `red-${Math.random().toString(36).slice(2, 8)}`;
+  assert.equal((await h.api.call('POST', '/workspaces', { name })).status, 201);
+  const token = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'tenant' }, { 'fp-workspace': name });
+  assert.equal(token.status, 201, JSON.stringify(token.body));
+  return { name, api: new Api(h.url, token.body.secret as string) };
+}
+
+const h = usePlatform({ poolSize: 2 }, async () => {
+  const att = await tenant();
+  const acme = await tenant();
+  for (const [api, name, app] of [[att.api, attacker, ATTACKER_APP], [acme.api, victim, VICTIM_APP]] as const) {
+    await createFunction(api, name);
+    await upload(api, name, { 'main.py': app }, { entrypoint: 'main:app' });
+    await deploy(api, name);
+  }
+  attackerKey = `${attacker}.${att.name}`;
+  victimKey = `${victim}.${acme.name}`;
+});
+
+describe('attack: one function\'s origin-wide headers at /fn/ against other workspaces\' functions', () => {
+  it('a worker script at /fn/<key> is allowed its own prefix only, whatever the function says', async () => {
+    // Without the slash: the script's directory is /fn/, the scope of every function.
+    const bare = await request(`${h.url}/fn/${attackerKey}?worker=1`, { headers: { 'service-worker': 'script' } });
+    assert.equal(bare.status, 200, bare.body.toString());
+    assert.equal(bare.headers['service-worker-allowed'], `/fn/${attackerKey}/`);
+    // The function's own `Service-Worker-Allowed: /` is replaced, not added to.
+    const wide = await request(`${h.url}/fn/${attackerKey}/worker.js`, { headers: { 'service-worker': 'script' } });
+    assert.equal(wide.status, 200, wide.body.toString());
+    assert.equal(wide.headers['service-worker-allowed'], `/fn/${attackerKey}/`);
+  });
+
+  it('Clear-Site-Data, Strict-Transport-Security and Service-Worker-Allowed of a function at /fn/ are dropped; at its own host they are its own', async () => {
+    const path = await request(`${h.url}/fn/${attackerKey}/logout`);
+    assert.equal(path.status, 200);
+    assert.equal(path.body.toString(), 'bye');
+    for (const name of ['clear-site-data', 'strict-transport-security', 'service-worker-allowed']) {
+      assert.equal(path.headers[name], undefined, `${name} went out on the platform host's origin`);
+    }
+    const own = await request(`${h.url}/logout`, { headers: { host: `${attackerKey}.localhost` } });
+    assert.equal(own.status, 200);
+    assert.equal(own.headers['clear-site-data'], '"cookies", "storage"');
+    assert.equal(own.headers['strict-transport-security'], 'max-age=0');
+    assert.equal(own.headers['service-worker-allowed'], '/');
+  });
+
+  describe('in a browser', { skip: browserSkip() }, () => {
+    let browser: Browser;
+    before(async () => {
+      browser = await launchBrowser();
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    it('a visit to the attacker\'s page registers no worker over another workspace\'s function: its page stays its own', { timeout: 90_000 }, async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${h.url}/fn/${attackerKey}/`);
+        await page.waitForFunction('document.title.startsWith("done")', null, { timeout: 30_000 });
+        const registered = await page.title();
+        await page.close();
+        // Later, in the same browser: the victim's page is the victim's (before: "HIJACKED", the
+        // attacker's worker answered it, and would have read what the visitor typed there).
+        const visit = await context.newPage();
+        const answer = await visit.goto(`${h.url}/fn/${victimKey}/`);
+        assert.equal(await visit.title(), 'victim shop');
+        assert.ok(answer?.headers()['x-run-id'], 'the victim\'s page came from the platform, not from a worker');
+        // Both registrations were refused by the browser (a scope past Service-Worker-Allowed).
+        assert.equal(registered, 'done rejected rejected');
+        assert.deepEqual(await visit.evaluate('navigator.serviceWorker.getRegistrations().then((r) => r.map((x) => x.scope))'), []);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+});
