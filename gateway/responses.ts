@@ -92,10 +92,15 @@ const DROPPED_HEADERS = new Set([
  * function's `Service-Worker-Allowed: /` (or a worker script at `/fn/<key>`, whose directory is
  * `/fn/`) let its service worker answer every other function's pages in the visitor's browser;
  * `Clear-Site-Data` cleared their cookies and storage; `Strict-Transport-Security` set or removed
- * (`max-age=0`) the host's HSTS. In the path form they are confined: see confineToPrefix. A
- * function at its own host (`<key>.<base domain>`, its own origin) sends them as it likes.
+ * (`max-age=0`) the host's HSTS; `NEL` with `Report-To` has the browser report every request to
+ * the origin (other functions' URLs, queries included) to an address of the function's choosing
+ * for as long as it says; `Alt-Svc` names where the browser sends the origin's requests next. In
+ * the path form they are confined: see confineToPrefix. A function at its own host
+ * (`<key>.<base domain>`, its own origin) sends them as it likes.
  */
-const ORIGIN_WIDE_HEADERS = new Set(['service-worker-allowed', 'clear-site-data', 'strict-transport-security']);
+const ORIGIN_WIDE_HEADERS = new Set(['service-worker-allowed', 'clear-site-data', 'strict-transport-security', 'nel', 'report-to', 'alt-svc']);
+/** Their lengths: only a name of one of these is lowered (most answers: no string made). */
+const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS].map((name) => name.length));
 
 /**
  * A path-form answer (`prefix` = the function's `<forwarded prefix>/fn/<key>/`, as the browser
@@ -106,9 +111,7 @@ const ORIGIN_WIDE_HEADERS = new Set(['service-worker-allowed', 'clear-site-data'
 export function confineToPrefix(response: Pairs, request: Pairs, prefix: string): void {
   let kept = 0;
   for (const pair of response) {
-    const length = pair[0].length;
-    // Only the three lengths those names have are lowered (most answers: no string made).
-    if ((length === 15 || length === 22 || length === 25) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
+    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
     response[kept++] = pair;
   }
   response.length = kept;

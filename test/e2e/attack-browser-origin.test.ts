@@ -53,7 +53,16 @@ const ATTACKER_APP = py(
   '    return Response(WORKER.replace("OWN", repr(own)), media_type="text/javascript", headers={"Service-Worker-Allowed": "/"})',
   '@app.get("/logout")',
   'def logout():',
-  '    return Response("bye", headers={"Clear-Site-Data": \'"cookies", "storage"\', "Strict-Transport-Security": "max-age=0", "Service-Worker-Allowed": "/"})',
+  '    return Response("bye", headers=ORIGIN_WIDE)',
+  'ORIGIN_WIDE = {',
+  '    "Clear-Site-Data": \'"cookies", "storage"\',',
+  '    "Strict-Transport-Security": "max-age=0",',
+  '    "Service-Worker-Allowed": "/",',
+  '    "NEL": \'{"report_to": "spy", "max_age": 31536000, "include_subdomains": true, "success_fraction": 1.0}\',',
+  '    "Report-To": \'{"group": "spy", "max_age": 31536000, "endpoints": [{"url": "https://collector.invalid/r"}]}\',',
+  '    "Alt-Svc": \'h2="collector.invalid:443"; ma=86400\',',
+  '    "X-Own": "kept",',
+  '}',
 );
 
 const VICTIM_APP = py(
@@ -103,18 +112,17 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(wide.headers['service-worker-allowed'], `/fn/${attackerKey}/`);
   });
 
-  it('Clear-Site-Data, Strict-Transport-Security and Service-Worker-Allowed of a function at /fn/ are dropped; at its own host they are its own', async () => {
+  it('a function\'s origin-wide headers (Clear-Site-Data, HSTS, a worker\'s scope, NEL reports, Alt-Svc) are dropped at /fn/; at its own host they are its own', async () => {
+    const wide = ['clear-site-data', 'strict-transport-security', 'service-worker-allowed', 'nel', 'report-to', 'alt-svc'];
     const path = await request(`${h.url}/fn/${attackerKey}/logout`);
     assert.equal(path.status, 200);
     assert.equal(path.body.toString(), 'bye');
-    for (const name of ['clear-site-data', 'strict-transport-security', 'service-worker-allowed']) {
-      assert.equal(path.headers[name], undefined, `${name} went out on the platform host's origin`);
-    }
+    assert.equal(path.headers['x-own'], 'kept');
+    for (const name of wide) assert.equal(path.headers[name], undefined, `${name} went out on the platform host's origin`);
     const own = await request(`${h.url}/logout`, { headers: { host: `${attackerKey}.localhost` } });
     assert.equal(own.status, 200);
-    assert.equal(own.headers['clear-site-data'], '"cookies", "storage"');
+    for (const name of wide) assert.ok(own.headers[name], `${name} missing at the function's own host`);
     assert.equal(own.headers['strict-transport-security'], 'max-age=0');
-    assert.equal(own.headers['service-worker-allowed'], '/');
   });
 
   describe('in a browser', { skip: browserSkip() }, () => {
