@@ -109,18 +109,26 @@ const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS].map((name) => name.
  * `Service-Worker-Allowed` to the prefix, so no worker of it controls a page outside it. In place.
  */
 export function confineToPrefix(response: Pairs, request: Pairs, prefix: string): void {
-  let kept = 0;
-  for (const pair of response) {
-    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
-    response[kept++] = pair;
-  }
-  response.length = kept;
+  dropOriginWide(response);
   for (const [name] of request) {
     if (name === 'service-worker') {
       response.push(['service-worker-allowed', prefix]);
       return;
     }
   }
+}
+
+/**
+ * Drops a function's origin-wide headers (above) from an answer served on the platform host's
+ * origin, in place: the path form, and a `sync` webhook's answer at `/hooks/<key>/<id>`.
+ */
+export function dropOriginWide(response: Pairs): void {
+  let kept = 0;
+  for (const pair of response) {
+    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
+    response[kept++] = pair;
+  }
+  response.length = kept;
 }
 
 /** Prefix of a function's own Server-Timing metric names, so they never pass for the platform's. */

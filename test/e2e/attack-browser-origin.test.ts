@@ -11,6 +11,7 @@
  * own host (`<key>.<base domain>`, an origin of its own) a function sends them as it likes.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
@@ -51,6 +52,9 @@ const ATTACKER_APP = py(
   'def worker(request: Request):',
   '    own = request.scope["root_path"] + "/"',
   '    return Response(WORKER.replace("OWN", repr(own)), media_type="text/javascript", headers={"Service-Worker-Allowed": "/"})',
+  '@app.post("/")',
+  'def delivery():',
+  '    return Response("delivered", headers=ORIGIN_WIDE)',
   '@app.get("/logout")',
   'def logout():',
   '    return Response("bye", headers=ORIGIN_WIDE)',
@@ -78,6 +82,7 @@ const attacker = 'evil';
 const victim = 'shop';
 let attackerKey = '';
 let victimKey = '';
+let attackerApi: Api;
 
 /** A workspace of its own and a deployer token of it (two tenants). */
 async function tenant(): Promise<{ name: string; api: Api }> {
@@ -91,11 +96,15 @@ async function tenant(): Promise<{ name: string; api: Api }> {
 const h = usePlatform({ poolSize: 2 }, async () => {
   const att = await tenant();
   const acme = await tenant();
-  for (const [api, name, app] of [[att.api, attacker, ATTACKER_APP], [acme.api, victim, VICTIM_APP]] as const) {
+  // The attacker's function also takes `sync` webhook deliveries: its answer is served at
+  // /hooks/<key>/<id>, on the platform host's origin too.
+  const manifest = { kind: 'function', name: attacker, triggers: [{ type: 'webhook', id: 'github', sync: true }] };
+  for (const [api, name, app, extra] of [[att.api, attacker, ATTACKER_APP, { manifest }], [acme.api, victim, VICTIM_APP, {}]] as const) {
     await createFunction(api, name);
-    await upload(api, name, { 'main.py': app }, { entrypoint: 'main:app' });
+    await upload(api, name, { 'main.py': app }, { entrypoint: 'main:app', ...extra });
     await deploy(api, name);
   }
+  attackerApi = att.api;
   attackerKey = `${attacker}.${att.name}`;
   victimKey = `${victim}.${acme.name}`;
 });
@@ -123,6 +132,19 @@ describe('attack: one function\'s origin-wide headers at /fn/ against other work
     assert.equal(own.status, 200);
     for (const name of wide) assert.ok(own.headers[name], `${name} missing at the function's own host`);
     assert.equal(own.headers['strict-transport-security'], 'max-age=0');
+  });
+
+  it('a sync webhook\'s answer (at /hooks/, the same origin) loses them too', async () => {
+    const secret = (await attackerApi.call('POST', `/functions/${attacker}/triggers/github/secret/rotate`, {})).body.secret as string;
+    const body = '{"action": "opened"}';
+    const signature = createHmac('sha256', secret).update(body).digest('hex');
+    const res = await request(`${h.url}/hooks/${attackerKey}/github`, { method: 'POST', body: Buffer.from(body), headers: { 'x-hub-signature-256': `sha256=${signature}` } });
+    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.body.toString(), 'delivered');
+    assert.equal(res.headers['x-own'], 'kept');
+    for (const name of ['clear-site-data', 'strict-transport-security', 'service-worker-allowed', 'nel', 'report-to', 'alt-svc']) {
+      assert.equal(res.headers[name], undefined, `${name} went out on the platform host's origin`);
+    }
   });
 
   describe('in a browser', { skip: browserSkip() }, () => {
