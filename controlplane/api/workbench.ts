@@ -149,7 +149,7 @@ export const validateCode = operation(
     const checker = call.ctx.codeCheck;
     if (checker === null) throw new PlatformError('VALIDATION_UNAVAILABLE', 'this platform process runs no code check');
     // The platform's own ceilings on limits (memory, timeout, instances), as deploy refuses them.
-    return json(200, await checker.check(body.files, body.entrypoint, call.ctx.settings));
+    return json(200, await checker.check(call.scope.workspace, body.files, body.entrypoint, call.ctx.settings));
   },
 );
 

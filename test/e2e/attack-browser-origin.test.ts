@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { browserSkip, launchBrowser } from '../helpers/browser.js';
 import { request } from './gateway-harness.js';
-import { Api, createFunction, deploy, py, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, newTenant, py, upload, usePlatform, type Api } from './platform-harness.js';
 
 const ATTACKER_APP = py(
   'from fastapi import FastAPI, Request',
@@ -84,18 +84,9 @@ let attackerKey = '';
 let victimKey = '';
 let attackerApi: Api;
 
-/** A workspace of its own and a deployer token of it (two tenants). */
-async function tenant(): Promise<{ name: string; api: Api }> {
-  const name = `red-${Math.random().toString(36).slice(2, 8)}`;
-  assert.equal((await h.api.call('POST', '/workspaces', { name })).status, 201);
-  const token = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'tenant' }, { 'fp-workspace': name });
-  assert.equal(token.status, 201, JSON.stringify(token.body));
-  return { name, api: new Api(h.url, token.body.secret as string) };
-}
-
 const h = usePlatform({ poolSize: 2 }, async () => {
-  const att = await tenant();
-  const acme = await tenant();
+  const att = await newTenant(h);
+  const acme = await newTenant(h);
   // The attacker's function also takes `sync` webhook deliveries: its answer is served at
   // /hooks/<key>/<id>, on the platform host's origin too.
   const manifest = { kind: 'function', name: attacker, triggers: [{ type: 'webhook', id: 'github', sync: true }] };
