@@ -36,7 +36,7 @@ export interface CodeCheckSettings {
   /** Checks running at once (default 2) and waiting (default 8). */
   concurrency?: number;
   queue?: number;
-  /** Checks one workspace may have running or waiting (default 2). */
+  /** Checks one workspace may have running or waiting (default 4: half the queue; a team's editors and a Deploy at once). */
   perWorkspace?: number;
   /** Wall-clock limit of one check (default 10 s) and its CPU and memory limits. */
   timeoutMs?: number;
@@ -106,7 +106,7 @@ export class CodeChecker {
 
   private async withSlot<T>(workspace: string, work: () => Promise<T>): Promise<T> {
     const held = this.heldOf.get(workspace) ?? 0;
-    if (held >= (this.settings.perWorkspace ?? 2)) {
+    if (held >= (this.settings.perWorkspace ?? 4)) {
       throw new PlatformError('VALIDATION_BUSY', `workspace "${workspace}" has ${held} code checks running or waiting already; try again when one has answered`);
     }
     if (this.running >= (this.settings.concurrency ?? 2) || !this.mayRun(workspace)) {
