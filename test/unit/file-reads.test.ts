@@ -15,15 +15,18 @@ function holding(reads: FileReads, workspace: string, bytes: number): { done: ()
 const busy = (err: unknown): boolean => (err as { code?: string }).code === 'FILE_READS_BUSY';
 
 describe('FileReads', () => {
-  it('a workspace holds a quarter; past it its own reads are refused, another workspace\'s are served', async () => {
+  it('a workspace reads a quarter at once; its other reads wait their turn, in order, while another workspace\'s are served', async () => {
     const reads = new FileReads(64 * MIB);
+    const order: string[] = [];
     const first = holding(reads, 'att', 10 * MIB);
-    await assert.rejects(reads.with('att', 10 * MIB, async () => 'x'), busy);
+    const second = reads.with('att', 10 * MIB, async () => void order.push('att 2'));
+    const third = reads.with('att', MIB, async () => void order.push('att 3'));
     assert.equal(await reads.with('acme', 10 * MIB, async () => 'served'), 'served');
+    assert.deepEqual(order, [], 'the workspace\'s second read ran past its share');
     first.done();
-    assert.equal(await first.result, 'read');
-    // Released: the workspace reads again.
-    assert.equal(await reads.with('att', 10 * MIB, async () => 'again'), 'again');
+    await first.result;
+    await Promise.all([second, third]);
+    assert.deepEqual(order, ['att 2', 'att 3']);
   });
 
   it('past the total every workspace is refused; a read alone is served whatever its size', async () => {
