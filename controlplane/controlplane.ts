@@ -27,6 +27,7 @@ import { keepAllWarm } from './service/warm.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
 import { StagedUploads } from './service/staged-uploads.js';
+import { FileReads } from './service/file-reads.js';
 import { bootstrapAdminToken, loadFunctions } from './service/startup.js';
 import { TokenIndex } from './service/tokens.js';
 import type { Keyring } from './secrets/index.js';
@@ -302,6 +303,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     bundles,
     locks,
     staged,
+    fileReads: new FileReads(),
     codeCheck: options.codeCheck !== undefined ? new CodeChecker(options.codeCheck, log) : null,
     runs,
     metrics: options.metrics,

@@ -11,7 +11,7 @@ import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeader
 import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
-import { errorResponse } from './responses.js';
+import { dropOriginWide, errorResponse } from './responses.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, req: IncomingRequest, name: string, triggerId: string): Promise<OutgoingResponse> {
@@ -44,7 +44,10 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
       // trigger called it, never a value the sender put there.
       const headers: [string, string][] = [...withoutTriggerHeaders(req.headers), [TRIGGER_ID_HEADER, triggerId]];
       const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
-      return { status: result.status, headers: result.headers, body: result.body };
+      // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
+      const answer = [...result.headers];
+      dropOriginWide(answer);
+      return { status: result.status, headers: answer, body: result.body };
     }
     const accepted = await hooks.submit(name, triggerId, call);
     const statusUrl = `/api/v1/runs/${accepted.runId}`;

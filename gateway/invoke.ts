@@ -18,7 +18,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { FunctionVersion, InvocationError, InvocationPool, InvocationResult } from './pool.js';
 import { clientView, withoutForwarding, type ClientView, type TrustedProxies } from './peer.js';
 import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
-import { checkFunctionResponse, errorResponse, invocationHeaders } from './responses.js';
+import { checkFunctionResponse, confineToPrefix, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
 import { streamBody, wholeResult } from './streamed.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
@@ -274,7 +274,13 @@ function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: Clie
   const event = wireEvent(edge.prefix === '' ? rootPath : edge.prefix + rootPath, call.runId, { method: req.method, path, rawQuery: req.rawQuery, headers, body });
   event.scheme = edge.scheme;
   event.client = edge.client;
-  return deps.pool.invoke(call.fn, event, { signal: req.abortable, attempt: 1 }).then((result) => finish(call, result, true).response);
+  const root = event.rootPath;
+  return deps.pool.invoke(call.fn, event, { signal: req.abortable, attempt: 1 }).then((result) => {
+    const response = finish(call, result, true).response;
+    // The path form shares the platform host's origin with every function (responses.ts).
+    if (rootPath !== '') confineToPrefix(response.headers, req.headers, `${root}/`);
+    return response;
+  });
 }
 
 /**

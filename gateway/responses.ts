@@ -86,6 +86,51 @@ const DROPPED_HEADERS = new Set([
   'x-cold-start',
 ]);
 
+/**
+ * Headers that act on the whole origin, not on the answer (red team round 5, red8): at
+ * `/fn/<key>/` every function of every workspace shares the platform host's origin, so one
+ * function's `Service-Worker-Allowed: /` (or a worker script at `/fn/<key>`, whose directory is
+ * `/fn/`) let its service worker answer every other function's pages in the visitor's browser;
+ * `Clear-Site-Data` cleared their cookies and storage; `Strict-Transport-Security` set or removed
+ * (`max-age=0`) the host's HSTS; `NEL` with `Report-To` has the browser report every request to
+ * the origin (other functions' URLs, queries included) to an address of the function's choosing
+ * for as long as it says; `Alt-Svc` names where the browser sends the origin's requests next. In
+ * the path form they are confined: see confineToPrefix. A function at its own host
+ * (`<key>.<base domain>`, its own origin) sends them as it likes.
+ */
+const ORIGIN_WIDE_HEADERS = new Set(['service-worker-allowed', 'clear-site-data', 'strict-transport-security', 'nel', 'report-to', 'alt-svc']);
+/** Their lengths: only a name of one of these is lowered (most answers: no string made). */
+const ORIGIN_WIDE_LENGTHS = new Set([...ORIGIN_WIDE_HEADERS].map((name) => name.length));
+
+/**
+ * A path-form answer (`prefix` = the function's `<forwarded prefix>/fn/<key>/`, as the browser
+ * sees it): drops the function's origin-wide headers and, for a service worker's script (the
+ * browser's request says `Service-Worker: script`, on registration and on every update), sets
+ * `Service-Worker-Allowed` to the prefix, so no worker of it controls a page outside it. In place.
+ */
+export function confineToPrefix(response: Pairs, request: Pairs, prefix: string): void {
+  dropOriginWide(response);
+  for (const [name] of request) {
+    if (name === 'service-worker') {
+      response.push(['service-worker-allowed', prefix]);
+      return;
+    }
+  }
+}
+
+/**
+ * Drops a function's origin-wide headers (above) from an answer served on the platform host's
+ * origin, in place: the path form, and a `sync` webhook's answer at `/hooks/<key>/<id>`.
+ */
+export function dropOriginWide(response: Pairs): void {
+  let kept = 0;
+  for (const pair of response) {
+    if (ORIGIN_WIDE_LENGTHS.has(pair[0].length) && ORIGIN_WIDE_HEADERS.has(pair[0].toLowerCase())) continue;
+    response[kept++] = pair;
+  }
+  response.length = kept;
+}
+
 /** Prefix of a function's own Server-Timing metric names, so they never pass for the platform's. */
 export const FUNCTION_TIMING_PREFIX = 'fn.';
 

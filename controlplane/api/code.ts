@@ -67,7 +67,7 @@ export const createVersionRoute = operation(
   async (call) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
     await getFunction(call.ctx, key);
-    const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits);
+    const checked = await call.ctx.bundles.checkUpload(await call.req.body(), call.ctx.settings.bundleLimits, call.scope.workspace);
     const body = validate(versionUpload, checked.body, { nameFields: ['manifest.name'] });
     const manifest = (checked.body as { manifest?: unknown }).manifest;
     const version = await createVersion(call.ctx, key, checked, { ...body, manifest }, call.scope.label);

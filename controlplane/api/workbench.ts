@@ -119,7 +119,7 @@ export const getVersionFile = operation(
     id: 'getVersionFile', tag: 'code', role: 'viewer', summary: "One file of a version: its text (or base64 when it is not UTF-8)",
     query: fileQuery,
     answers: { 200: { description: 'The file', schema: versionFileAnswer } },
-    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND', 'VERSION_FILE_NOT_FOUND'],
+    errors: ['INVALID_FIELD', 'VERSION_NOT_FOUND', 'VERSION_FILE_NOT_FOUND', 'FILE_READS_BUSY'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -130,10 +130,13 @@ export const getVersionFile = operation(
     if (version === null) throw new PlatformError('VERSION_NOT_FOUND', `function "${name}" has no version ${number}`, { field: 'version', function: name, version: number });
     const entry = version.files.find((f) => f.path === path);
     if (entry === undefined) throw new PlatformError('VERSION_FILE_NOT_FOUND', `version ${number} of "${name}" has no file at that path`, { field: 'query.path', function: name, version: number });
-    const data = await call.ctx.store.blobs.get(entry.sha256);
-    if (data === null) throw new PlatformError('VERSION_FILE_NOT_FOUND', `the content of that file is missing from the store`, { field: 'query.path', function: name, version: number });
-    const text = utf8(data);
-    return json(200, { path, sha256: entry.sha256, size: entry.size, ...(text !== null ? { encoding: 'utf-8', content: text } : { encoding: 'base64', content: data.toString('base64') }) });
+    // Read and encoded within the process's bound on such reads (service/file-reads.ts).
+    return call.ctx.fileReads.with(call.scope.workspace, entry.size, async () => {
+      const data = await call.ctx.store.blobs.get(entry.sha256);
+      if (data === null) throw new PlatformError('VERSION_FILE_NOT_FOUND', `the content of that file is missing from the store`, { field: 'query.path', function: name, version: number });
+      const text = utf8(data);
+      return json(200, { path, sha256: entry.sha256, size: entry.size, ...(text !== null ? { encoding: 'utf-8', content: text } : { encoding: 'base64', content: data.toString('base64') }) });
+    });
   },
 );
 
@@ -149,7 +152,7 @@ export const validateCode = operation(
     const checker = call.ctx.codeCheck;
     if (checker === null) throw new PlatformError('VALIDATION_UNAVAILABLE', 'this platform process runs no code check');
     // The platform's own ceilings on limits (memory, timeout, instances), as deploy refuses them.
-    return json(200, await checker.check(body.files, body.entrypoint, call.ctx.settings));
+    return json(200, await checker.check(call.scope.workspace, body.files, body.entrypoint, call.ctx.settings));
   },
 );
 

@@ -17,6 +17,12 @@
  * terminated for its abort (a check past its timeout under load), and every one of those uploads
  * hung for good (CI, 2026-12-05; reproduced: 6 checks on one thread, the first past its timeout,
  * the other 5 never answered). piscina only ever gets as many tasks as it has threads.
+ *
+ * The tasks waiting take turns by workspace (`checkUpload`'s `workspace`; red team round 5 of
+ * 2026-12-05): a freed thread goes to the waiting task of the workspace running the fewest,
+ * served longest ago, in order within a workspace. First come first served, a tenant uploading
+ * 40 MiB versions from eight loops kept the queue full, and another workspace's small upload
+ * waited behind all of them (0.2 s became 4.5-7.5 s here, for as long as it went on).
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -117,7 +123,11 @@ export class BundlePool {
   readonly #maxThreads: number;
   /** Tasks handed to piscina (at most #maxThreads), and those waiting for one of them to end. */
   #active = 0;
-  readonly #waiting: ((granted: boolean) => void)[] = [];
+  readonly #waiting: { workspace: string; grant: (granted: boolean) => void }[] = [];
+  /** Per workspace: tasks running, and when it was last given a thread (a count of turns). */
+  readonly #activeOf = new Map<string, number>();
+  readonly #servedAt = new Map<string, number>();
+  #turns = 0;
 
   constructor(options: BundlePoolOptions = {}) {
     const maxThreads = options.maxThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
@@ -141,29 +151,52 @@ export class BundlePool {
    * the clock. Aborting a running task makes piscina terminate its thread (a replacement starts
    * with the next task); aborting a queued one takes it out of the queue.
    */
-  async #run(task: WorkerTask, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.#stop.signal.aborted || !(await this.#slot())) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
+  async #run(task: WorkerTask, transfer: ArrayBuffer[] = [], workspace = ''): Promise<WorkerReply> {
+    if (this.#stop.signal.aborted || !(await this.#slot(workspace))) throw new PlatformError('SHUTTING_DOWN', 'the platform is stopping; the upload was not checked');
     try {
       return await this.#runNow(task, transfer);
     } finally {
-      this.#release();
+      this.#release(workspace);
     }
   }
 
   /** A thread's turn: at once when fewer tasks than threads run, else when one ends (false: the pool closed meanwhile). */
-  #slot(): Promise<boolean> | boolean {
+  #slot(workspace: string): Promise<boolean> | boolean {
     if (this.#active < this.#maxThreads) {
       this.#active++;
+      this.#started(workspace);
       return true;
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((grant) => this.#waiting.push({ workspace, grant }));
   }
 
-  /** A task ended: its turn goes to the oldest one waiting. */
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next !== undefined) next(true);
-    else this.#active--;
+  #started(workspace: string): void {
+    this.#activeOf.set(workspace, (this.#activeOf.get(workspace) ?? 0) + 1);
+    this.#servedAt.set(workspace, ++this.#turns);
+  }
+
+  /** A task ended: its thread goes to the workspace running the fewest, served longest ago (in order within it). */
+  #release(workspace: string): void {
+    const left = (this.#activeOf.get(workspace) ?? 0) - 1;
+    if (left > 0) this.#activeOf.set(workspace, left);
+    else this.#activeOf.delete(workspace);
+    if (this.#waiting.length === 0) {
+      this.#active--;
+      if (this.#active === 0) this.#servedAt.clear();
+      return;
+    }
+    let best = 0;
+    for (let i = 1; i < this.#waiting.length; i++) if (this.#before(this.#waiting[i]!.workspace, this.#waiting[best]!.workspace)) best = i;
+    const [next] = this.#waiting.splice(best, 1);
+    this.#started(next!.workspace);
+    next!.grant(true);
+  }
+
+  /** Whether workspace `a`'s waiting task goes before `b`'s: fewer running, then served longer ago. */
+  #before(a: string, b: string): boolean {
+    const running = (this.#activeOf.get(a) ?? 0) - (this.#activeOf.get(b) ?? 0);
+    if (running !== 0) return running < 0;
+    return (this.#servedAt.get(a) ?? 0) < (this.#servedAt.get(b) ?? 0);
   }
 
   async #runNow(task: WorkerTask, transfer: ArrayBuffer[]): Promise<WorkerReply> {
@@ -232,11 +265,11 @@ export class BundlePool {
    * Throws BundleError, PlatformError INVALID_JSON / JSON_TOO_DEEP / INVALID_FIELD (field `body`)
    * / MANIFEST_TOO_LARGE, or BUNDLE_CHECK_TIMEOUT.
    */
-  async checkUpload(json: Uint8Array, limits?: Partial<BundleLimits>): Promise<CheckedUpload> {
+  async checkUpload(json: Uint8Array, limits?: Partial<BundleLimits>, workspace = ''): Promise<CheckedUpload> {
     const bytes = own(json);
     const task: WorkerTask = { kind: 'upload', json: bytes, limits: { ...this.limits, ...limits }, maxManifestBytes: MAX_MANIFEST_BYTES };
     const hashed: Hashed = new Map();
-    const reply = collect(await this.#run(task, [bytes.buffer as ArrayBuffer]), hashed);
+    const reply = collect(await this.#run(task, [bytes.buffer as ArrayBuffer], workspace), hashed);
     const planned = reply.planned ?? [];
     return { bundle: assemble(planned, hashed), body: reply.body ?? {}, planned };
   }
@@ -249,7 +282,7 @@ export class BundlePool {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stop.abort();
-      for (const waiting of this.#waiting.splice(0)) waiting(false);
+      for (const waiting of this.#waiting.splice(0)) waiting.grant(false);
       await this.piscina.destroy();
     })();
     return this.#closing;

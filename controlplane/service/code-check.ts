@@ -5,6 +5,11 @@
  * the runtime's Python with hard CPU and memory limits and a wall-clock deadline; validate.py only
  * compiles and walks the syntax tree, it never imports or runs the code. At most `concurrency`
  * checks run at once and `queue` more wait; past that VALIDATION_BUSY, never an unbounded queue.
+ * Shared by every workspace, so each holds a share (red team round 5 of 2026-12-05): at most
+ * `perWorkspace` checks in hand (running or waiting), and never every slot: one is always left to
+ * the other workspaces (with the default two slots, a workspace runs one check at a time).
+ * Before, one `deployer` token kept all ten places with checks of 1 MiB of code (~5 s each), and
+ * every other workspace's check, the console's Deploy included, was refused VALIDATION_BUSY.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,6 +36,8 @@ export interface CodeCheckSettings {
   /** Checks running at once (default 2) and waiting (default 8). */
   concurrency?: number;
   queue?: number;
+  /** Checks one workspace may have running or waiting (default 4: half the queue; a team's editors and a Deploy at once). */
+  perWorkspace?: number;
   /** Wall-clock limit of one check (default 10 s) and its CPU and memory limits. */
   timeoutMs?: number;
   maxMemoryMb?: number;
@@ -45,17 +52,29 @@ export interface CodeCheckResult {
   python: { version: string; checked: number };
 }
 
+/** A check waiting for a slot, and its workspace's. */
+interface Waiter {
+  workspace: string;
+  start: () => void;
+}
+
 export class CodeChecker {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: Waiter[] = [];
+  /** Per workspace: checks running, and in hand (running or waiting). Entries go at zero. */
+  private readonly runningOf = new Map<string, number>();
+  private readonly heldOf = new Map<string, number>();
 
   constructor(
     private readonly settings: CodeCheckSettings,
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Checks `files` (paths as in a bundle); `entrypoint` is used when there is no platform.yaml. */
-  async check(sent: readonly { path: string; content: string }[], entrypoint?: string, ceilings?: LimitCeilings): Promise<CodeCheckResult> {
+  /**
+   * Checks `files` (paths as in a bundle) for `workspace` (whose share of the checks it takes);
+   * `entrypoint` is used when there is no platform.yaml.
+   */
+  async check(workspace: string, sent: readonly { path: string; content: string }[], entrypoint?: string, ceilings?: LimitCeilings): Promise<CodeCheckResult> {
     // The bundle's path rules (a path that escapes, a duplicate…): the same 400s as an upload.
     const paths = sent.map((f, i) => ({ path: normalizeBundlePath(f.path, `files[${i}].path`), raw: f.path, field: `files[${i}].path` }));
     checkPathSet(paths);
@@ -72,7 +91,7 @@ export class CodeChecker {
       entry = entrypointToCheck(read);
       limits = read.manifest?.limits ?? null;
     }
-    const report = await this.withSlot(() => this.runPython(files, entry));
+    const report = await this.withSlot(workspace, () => this.runPython(files, entry));
     const found = reportProblems(report, limits);
     problems.push(...found.problems);
     return {
@@ -85,19 +104,47 @@ export class CodeChecker {
     };
   }
 
-  private async withSlot<T>(work: () => Promise<T>): Promise<T> {
-    const max = this.settings.concurrency ?? 2;
-    if (this.running >= max) {
+  private async withSlot<T>(workspace: string, work: () => Promise<T>): Promise<T> {
+    const held = this.heldOf.get(workspace) ?? 0;
+    if (held >= (this.settings.perWorkspace ?? 4)) {
+      throw new PlatformError('VALIDATION_BUSY', `workspace "${workspace}" has ${held} code checks running or waiting already; try again when one has answered`);
+    }
+    if (this.running >= (this.settings.concurrency ?? 2) || !this.mayRun(workspace)) {
       if (this.waiting.length >= (this.settings.queue ?? 8)) throw new PlatformError('VALIDATION_BUSY', 'too many code checks are running; try again in a moment');
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.running++;
+      this.heldOf.set(workspace, held + 1);
+      await new Promise<void>((start) => this.waiting.push({ workspace, start }));
+    } else {
+      this.heldOf.set(workspace, held + 1);
+      this.begin(workspace);
+    }
     try {
       return await work();
     } finally {
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else this.running--;
+      this.end(workspace);
     }
+  }
+
+  /** Whether a workspace may start one more check: it never holds every slot. */
+  private mayRun(workspace: string): boolean {
+    return (this.runningOf.get(workspace) ?? 0) < Math.max(1, (this.settings.concurrency ?? 2) - 1);
+  }
+
+  private begin(workspace: string): void {
+    this.running++;
+    this.runningOf.set(workspace, (this.runningOf.get(workspace) ?? 0) + 1);
+  }
+
+  /** A check ended: its slot goes to the first waiter whose workspace may run one more (else it stays free). */
+  private end(workspace: string): void {
+    this.running--;
+    count(this.runningOf, workspace, -1);
+    count(this.heldOf, workspace, -1);
+    if (this.running >= (this.settings.concurrency ?? 2)) return;
+    const at = this.waiting.findIndex((w) => this.mayRun(w.workspace));
+    if (at < 0) return;
+    const [next] = this.waiting.splice(at, 1);
+    this.begin(next!.workspace);
+    next!.start();
   }
 
   private async runPython(files: readonly { path: string; content: string }[], entrypoint: string): Promise<PyReport> {
@@ -170,4 +217,11 @@ function clean(p: Problem): Problem & { line: number | null; column: number | nu
     ...(p.path !== undefined && p.path !== '' ? { path: p.path } : {}),
     message: p.message,
   };
+}
+
+/** Adds `by` to a per-workspace count, dropping the entry at zero. */
+function count(counts: Map<string, number>, workspace: string, by: number): void {
+  const next = (counts.get(workspace) ?? 0) + by;
+  if (next > 0) counts.set(workspace, next);
+  else counts.delete(workspace);
 }

@@ -15,6 +15,7 @@ import type { AdmissionLimiter } from '../limits/index.js';
 import type { WorkspaceRegistry } from '../tenancy/workspace-registry.js';
 import type { LogFeed } from '../logs/index.js';
 import type { CodeChecker } from './code-check.js';
+import type { FileReads } from './file-reads.js';
 import type { CodeDirs } from './code-dirs.js';
 import type { DependencyBuilds } from '../deps/index.js';
 import type { CronTriggers } from '../async/index.js';
@@ -72,6 +73,8 @@ export interface ServiceContext {
   readonly locks: KeyedLock;
   /** Uploaded contents no version uses yet, charged to their workspace's codeBytes (this process). */
   readonly staged: StagedUploads;
+  /** Version files being read into API answers at once (file-reads.ts). */
+  readonly fileReads: FileReads;
   /** The API's code check (validate.py under limits); null when the platform gave it no Python. */
   readonly codeCheck: CodeChecker | null;
   readonly runs: RecordingRunSink;

@@ -157,6 +157,19 @@ export function randomText(bytes: number): string {
   return randomBytes(Math.ceil(bytes / 2)).toString('hex').slice(0, bytes);
 }
 
+/**
+ * A tenant: a new workspace (with `quotas`) and an API client holding a token of it with `role`
+ * (never the root token), as the red-team suites attack through.
+ */
+export async function newTenant(h: PlatformHarness, options: { quotas?: Record<string, number>; role?: string } = {}): Promise<{ name: string; api: Api }> {
+  const name = `red-${Math.random().toString(36).slice(2, 8)}`;
+  const created = await h.api.call('POST', '/workspaces', { name, ...(options.quotas !== undefined ? { quotas: options.quotas } : {}) });
+  if (created.status !== 201) throw new Error(`workspace ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  const token = await h.api.call('POST', '/tokens', { role: options.role ?? 'deployer', label: 'tenant' }, { 'fp-workspace': name });
+  if (token.status !== 201) throw new Error(`token of ${name}: ${token.status} ${JSON.stringify(token.body)}`);
+  return { name, api: new Api(h.url, token.body.secret as string) };
+}
+
 /** Waits until `test()` holds, checking every 25 ms; fails naming `what` after `timeoutMs`. */
 export async function until(what: string, test: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

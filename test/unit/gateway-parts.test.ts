@@ -6,7 +6,7 @@ import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
 import { labelValue, viewOf } from '../../gateway/metrics-view.js';
 import { PLATFORM_METRICS } from '../../protocol/index.js';
 import type { InvocationPool, PoolStats } from '../../gateway/pool.js';
-import { checkFunctionResponse, invocationHeaders } from '../../gateway/responses.js';
+import { checkFunctionResponse, confineToPrefix, invocationHeaders } from '../../gateway/responses.js';
 import { route } from '../../gateway/routes.js';
 import { MemoryRunSink, RunBatcher, type RunRecord } from '../../gateway/runs.js';
 
@@ -77,6 +77,20 @@ describe('checkFunctionResponse', () => {
   });
   it('refuses statuses outside 200-599', () => {
     for (const status of [101, 199, 600, 200.5]) assert.ok('problem' in checkFunctionResponse({ status, headers: [], body }), String(status));
+  });
+});
+
+describe('confineToPrefix (the path form: one origin for every function)', () => {
+  it('drops origin-wide headers in any case, keeps the rest in order, and scopes a worker script to the prefix', () => {
+    const response: [string, string][] = [['Content-Type', 'text/javascript'], ['SERVICE-WORKER-ALLOWED', '/'], ['x-a', '1'], ['Clear-Site-Data', '"*"'], ['nel', '{}'], ['Report-To', '{}'], ['alt-svc', 'clear'], ['Strict-Transport-Security', 'max-age=0'], ['x-b', '2']];
+    confineToPrefix(response, [['host', 'h'], ['service-worker', 'script']], '/base/fn/app.acme/');
+    assert.deepEqual(response, [['Content-Type', 'text/javascript'], ['x-a', '1'], ['x-b', '2'], ['service-worker-allowed', '/base/fn/app.acme/']]);
+  });
+
+  it('adds no scope to an answer that is not a worker script', () => {
+    const response: [string, string][] = [['x-a', '1']];
+    confineToPrefix(response, [['host', 'h']], '/fn/app/');
+    assert.deepEqual(response, [['x-a', '1']]);
   });
 });
 
