@@ -197,6 +197,7 @@ export const ERRORS = {
   PLATFORM_PROCESS_LIMIT: { status: 503, component: 'platform', title: "The platform's processes and threads, all functions together, were at their total: a fork or thread start of the function was refused under its own limit. Retry in a moment." },
   VERSION_ACTIVE: { status: 409, component: 'controlplane', title: 'The version is the one the function serves; deploy or roll back to another before deleting it.' },
   VERSION_IN_USE: { status: 409, component: 'controlplane', title: "Something still uses the version (the function's draft is based on it); it was not deleted." },
+  STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,7 +4,7 @@
  * the timestamp check refuses it anyway, so what is kept stays bounded by the window. Embedded: in
  * SQLite (here); production: in Redis (redis.ts).
  */
-import Database from 'better-sqlite3';
+import { openIntactSqlite } from '../../store/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TriggerError } from './errors.js';
@@ -20,7 +20,7 @@ import type { ReplayGuard, TriggerRef, WebhookVerdict } from './types.js';
  */
 export function openSqliteReplayGuard(options: { stateDir: string; now?: () => number }): ReplayGuard {
   mkdirSync(options.stateDir, { recursive: true });
-  const db = new Database(join(options.stateDir, TICK_LOCK_DB_FILE));
+  const db = openIntactSqlite(join(options.stateDir, TICK_LOCK_DB_FILE));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 2000');
   db.exec(`CREATE TABLE IF NOT EXISTS deliveries (
