@@ -11,6 +11,7 @@ import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeader
 import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
+import type { FoundHook } from '../protocol/index.js';
 import { dropOriginWide, errorResponse } from './responses.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
@@ -27,39 +28,60 @@ export async function invokeHookHttp(deps: InvokeDeps, hooks: Webhooks | null, r
     const body = await req.body();
     const refused = await hook.verify(req.headers, body);
     if (refused !== null) return errorResponse(new PlatformError(refused, refusal(refused, hook.style ?? 'github', name, triggerId), { function: name, triggerId }));
-    // The function's rate limit and its workspace's quota only once the sender is known to hold the
-    // secret: before (red team 7), unsigned posts by anyone took them, and the workspace's every
-    // call (`/fn` with its invoke token included) was refused 429 for the rest of the minute.
-    const limited = await (found.limit?.admit() ?? null);
-    if (limited !== null) return errorResponse(limited);
-    // Verified: now the function's own state decides (paused 503, nothing deployed 404).
-    const now = deps.registry.resolve(name);
-    if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
-    const fn = servable(now, name);
-    if (fn instanceof PlatformError) return errorResponse(fn);
-    if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
-    const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
-    if (hook.sync) {
-      // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
-      // trigger called it, never a value the sender put there.
-      const headers: [string, string][] = [...withoutTriggerHeaders(req.headers), [TRIGGER_ID_HEADER, triggerId]];
-      const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
-      // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
-      const answer = [...result.headers];
-      dropOriginWide(answer);
-      return { status: result.status, headers: answer, body: result.body };
+    // Verified (and, Stripe style, recorded as seen): a delivery refused from here on, or whose run
+    // could not be queued, is forgotten again, so the sender's retry of it is no WEBHOOK_REPLAYED
+    // (reliability round 3: a 503 while paused, then 401 for ever for the same delivery).
+    let delivered: OutgoingResponse & { ran?: true };
+    try {
+      delivered = await deliver(deps, hook, hooks, req, name, triggerId, found, body);
+    } catch (err) {
+      await hook.release();
+      throw err;
     }
-    const accepted = await hooks.submit(name, triggerId, call);
-    const statusUrl = `/api/v1/runs/${accepted.runId}`;
-    return {
-      status: 202,
-      headers: [['content-type', 'application/json'], ['x-run-id', accepted.runId], ['location', statusUrl]],
-      body: JSON.stringify({ runId: accepted.runId, statusUrl }),
-    };
+    const { ran, ...answer } = delivered;
+    if (ran !== true) await hook.release();
+    return answer;
   } catch (err) {
     if (isPlatformError(err)) return errorResponse(err);
     throw err;
   }
+}
+
+/** After the signature: the function's rate limit and state, then the run queued (or the sync call made). `ran`: it was. */
+async function deliver(
+  deps: InvokeDeps, hook: FoundHook, hooks: Webhooks, req: IncomingRequest, name: string, triggerId: string,
+  found: ReturnType<InvokeDeps['registry']['resolve']> & { found: true }, body: Uint8Array,
+): Promise<OutgoingResponse & { ran?: true }> {
+  // The function's rate limit and its workspace's quota only once the sender is known to hold the
+  // secret: before (red team 7), unsigned posts by anyone took them, and the workspace's every
+  // call (`/fn` with its invoke token included) was refused 429 for the rest of the minute.
+  const limited = await (found.limit?.admit() ?? null);
+  if (limited !== null) return errorResponse(limited);
+  // Verified: now the function's own state decides (paused 503, nothing deployed 404).
+  const now = deps.registry.resolve(name);
+  if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
+  const fn = servable(now, name);
+  if (fn instanceof PlatformError) return errorResponse(fn);
+  if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+  const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
+  if (hook.sync) {
+    // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which
+    // trigger called it, never a value the sender put there.
+    const headers: [string, string][] = [...withoutTriggerHeaders(req.headers), [TRIGGER_ID_HEADER, triggerId]];
+    const result = await invokeDirect(deps, name, { ...call, headers, signal: req.signal }, 'webhook');
+    // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
+    const answer = [...result.headers];
+    dropOriginWide(answer);
+    return { status: result.status, headers: answer, body: result.body, ran: true };
+  }
+  const accepted = await hooks.submit(name, triggerId, call);
+  const statusUrl = `/api/v1/runs/${accepted.runId}`;
+  return {
+    ran: true,
+    status: 202,
+    headers: [['content-type', 'application/json'], ['x-run-id', accepted.runId], ['location', statusUrl]],
+    body: JSON.stringify({ runId: accepted.runId, statusUrl }),
+  };
 }
 
 /**

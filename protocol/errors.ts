@@ -198,6 +198,7 @@ export const ERRORS = {
   VERSION_ACTIVE: { status: 409, component: 'controlplane', title: 'The version is the one the function serves; deploy or roll back to another before deleting it.' },
   VERSION_IN_USE: { status: 409, component: 'controlplane', title: "Something still uses the version (the function's draft is based on it); it was not deleted." },
   FILE_READS_BUSY: { status: 503, component: 'controlplane', title: 'The platform is reading as many files into answers as it may at once; retry in a moment.' },
+  STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

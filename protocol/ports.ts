@@ -153,6 +153,12 @@ export interface FoundHook {
    * else the 401 code. Throws PlatformError TRIGGER_UNAVAILABLE when the replay guard is down.
    */
   verify(headers: Pairs, body: Uint8Array): Promise<ErrorCode | null>;
+  /**
+   * A verified delivery that was then not accepted (429, 503, its run not queued): forgets what
+   * `verify` recorded, so the sender's retry of the same delivery is not refused as a replay.
+   * Never rejects.
+   */
+  release(): Promise<void>;
 }
 
 /** Where the gateway finds webhook triggers and queues their runs (the control plane). */

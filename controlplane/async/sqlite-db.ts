@@ -10,7 +10,8 @@
 import { existsSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { openIntactSqlite } from '../store/index.js';
 import { QueueError } from './queue/errors.js';
 import { QUEUE_SCHEMA, RUNS_SCHEMA, TIMELINE_SCHEMA } from './sqlite-schema.js';
 
@@ -45,7 +46,7 @@ const LEGACY: readonly { file: string; tables: Record<string, string> }[] = [
 export async function openAsyncDb(stateDir: string, busyTimeoutMs = 5000): Promise<Db> {
   const dir = resolve(stateDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dir, ASYNC_DB_FILE), { timeout: busyTimeoutMs });
+  const db = openIntactSqlite(join(dir, ASYNC_DB_FILE), { timeout: busyTimeoutMs });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

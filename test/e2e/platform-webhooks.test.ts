@@ -111,6 +111,29 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     assert.equal(old.body.error.code, 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE');
   });
 
+  // The replay guard recorded a delivery before the function's state was checked: a delivery
+  // refused 503 while the function was paused was refused 401 WEBHOOK_REPLAYED when its sender
+  // tried it again after the resume, and never ran (reliability round 3).
+  it('Stripe style: a delivery refused 503 while paused runs when the sender retries it after the resume', async () => {
+    const name = fnName('sp');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'pay', style: 'stripe', tolerance: '60s' }]);
+    const secret = await rotate(h.api, name, 'pay', '0s');
+    const url = `${h.url}/hooks/${name}/pay`;
+    const body = '{"type":"invoice.paid"}';
+    const headers = stripe(secret, body);
+    assert.equal((await h.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    const paused = await post(url, body, headers);
+    assert.equal(paused.status, 503, JSON.stringify(paused.body));
+    assert.equal(paused.body.error.code, 'FUNCTION_PAUSED');
+    assert.equal((await h.api.call('POST', `/functions/${name}/resume`, {})).status, 200);
+    const retried = await post(url, body, headers);
+    assert.equal(retried.status, 202, JSON.stringify(retried.body));
+    assert.equal((await settled(h.api, retried.body.runId)).state, 'succeeded');
+    const again = await post(url, body, headers);
+    assert.equal(again.status, 401);
+    assert.equal(again.body.error.code, 'WEBHOOK_REPLAYED');
+  });
+
   it('keeps webhook secrets sealed: no clear secret in the state directory; a rotation without grace drops the old one at once', async () => {
     const name = fnName('sealed');
     await hookFunction(h.api, name, [{ type: 'webhook', id: 'gh' }]);

@@ -3,7 +3,7 @@
  * the gateway's invoke), outcomes, and polling. The queues and timelines used are the real ones.
  */
 import type {
-  AttemptJob, AttemptOutcome, AttemptOutcomeLabel, AttemptRunner, DeadLetterReason, DispatchMetrics, RunTimeline, RunTimelineView,
+  AttemptJob, AttemptOutcome, AttemptOutcomeLabel, AttemptRunner, DeadLetterReason, DispatchMetrics, Queue, RunTimeline, RunTimelineView,
 } from '../../controlplane/async/index.js';
 
 export function success(): AttemptOutcome {
@@ -55,3 +55,16 @@ export async function settled(timeline: RunTimeline, runId: string, timeoutMs = 
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The queue's counts once nothing is waiting or leased in it (at most 15 s). A run's final state is
+ * written before its ack (or dead letter), so a settled run's job may still be leased a moment.
+ */
+export async function drained(queue: Queue): Promise<Awaited<ReturnType<Queue['stats']>>> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const stats = await queue.stats();
+    if (stats.delayed + stats.ready + stats.leased === 0 || Date.now() > deadline) return stats;
+    await delay(20);
+  }
+}

@@ -15,7 +15,7 @@ import { httpStatus, type ErrorCode } from '../../protocol/index.js';
 import type { FunctionVersion, PoolManager } from '../../poolmgr/index.js';
 import { makeEvent } from '../helpers/runtime-process.js';
 import { fnVersion, openPool, py, removeFunction, writeFunction } from './poolmgr-harness.js';
-import { settled } from './dispatcher-harness.js';
+import { drained, settled } from './dispatcher-harness.js';
 
 const FLAKY_HANDLER = py(
   'import json, os',
@@ -79,6 +79,6 @@ describe('dispatcher with a real Python function', () => {
     // The handler counted its calls in its instance's /tmp: a fourth call on the same warm instance says 4.
     const again = await pool.invoke(fn, makeEvent({ body: Buffer.from('again') }), { attempt: 3 });
     assert.deepEqual(JSON.parse(Buffer.from(again.response!.body).toString('utf8')), { attempt: 3, calls: 4 });
-    assert.deepEqual(await queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+    assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
   });
 });

@@ -12,10 +12,11 @@ import { after, describe, it, type TestContext } from 'node:test';
 import {
   Dispatcher, enqueueRun, MemoryRunTimeline, type DispatcherOptions, type RetryPolicy, type RunTimeline,
 } from '../../controlplane/async/index.js';
-import { openRedisQueue, openSqliteQueue, type Queue } from '../../controlplane/async/index.js';
+import { openRedisQueue, openSqliteQueue, QueueError, type Queue } from '../../controlplane/async/index.js';
+import type { AsyncRunState } from '../../protocol/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
-import { delay, failure, RecordedMetrics, ScriptedRunner, settled, success } from './dispatcher-harness.js';
+import { delay, drained, failure, RecordedMetrics, ScriptedRunner, settled, success } from './dispatcher-harness.js';
 
 // The queue's lease: long enough that what must happen inside it (a heartbeat every third of it,
 // a rival's claim while an attempt still runs) has most of a second of slack on a loaded machine.
@@ -90,7 +91,7 @@ for (const [name, skip, makeSite] of sites) {
       ]);
       assert.deepEqual(runner.seen.map((j) => j.attempt), [1, 2, 3]);
       assert.ok(runner.seen.every((j) => j.payload.equals(payload) && j.function === 'fn'));
-      assert.deepEqual(await queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
     });
 
     it('gives up at once on a non-retryable error: failed after one attempt, dead-lettered', async (t) => {
@@ -182,7 +183,7 @@ for (const [name, skip, makeSite] of sites) {
       assert.deepEqual(view.transitions.map((s) => s.state), ['queued', 'running', 'running', 'succeeded']);
       assert.match(view.transitions[2]?.detail ?? '', /attempt 1 \(delivery 2\)/);
       assert.deepEqual(healthy.seen.map((j) => j.attempt), [1]);
-      assert.deepEqual(await b.queue.stats(), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.deepEqual(await drained(b.queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
       assert.deepEqual([bMetrics.outcomes, bMetrics.lags], [['succeeded'], []], 'a redelivery has no claim lag');
     });
 
@@ -218,6 +219,41 @@ for (const [name, skip, makeSite] of sites) {
       while (metrics.outcomes.length === 0) await delay(10);
       assert.deepEqual(metrics.outcomes, ['lease_lost']);
     });
+
+    // Reliability round 3: the job was acked (or dead-lettered) before the run's final state was
+    // written, and a platform killed in between left the run `running` for ever with its job gone
+    // (2 platforms on one Redis, SIGKILLed at random: 1 run in 216). Here the write that the kill
+    // prevented fails once instead.
+    it('a final state that could not be written leaves the job queued: it runs again and ends succeeded, never `running` for ever', async (t) => {
+      const site = await newSite(t);
+      const timeline = new FailingOnce('succeeded');
+      const runner = new ScriptedRunner(() => success());
+      const { queue, dispatcher } = await setup(t, site, { runner, timeline, onError: () => undefined });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.equal(view.state, 'succeeded');
+      assert.equal(runner.seen.length, 2, 'the attempt whose state was not written ran again (at least once)');
+      assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+    });
+
+    for (const [verb, outcome, state, dead] of [['ack', success, 'succeeded', 0], ['deadLetter', () => failure(400, 'user_error', 'FUNCTION_ERROR'), 'failed', 1]] as const) {
+      it(`${verb === 'ack' ? 'an' : 'a'} ${verb} that failed after the final state was written: the redelivery ${verb}s it without running the function again`, async (t) => {
+        const site = await newSite(t);
+        const real = await site.connect();
+        t.after(() => real.close());
+        const runner = new ScriptedRunner(() => outcome());
+        const timeline = new MemoryRunTimeline();
+        const { dispatcher } = await setup(t, site, { runner, timeline, queue: failingOnce(real, verb), onError: () => undefined }, { ...FAST, maxAttempts: 1 });
+        const runId = randomUUID();
+        await enqueueRun(real, timeline, { runId, function: 'fn', payload }, Date.now());
+        dispatcher.start();
+        assert.deepEqual(await drained(real), { delayed: 0, ready: 0, leased: 0, dead });
+        assert.equal((await timeline.get(runId))?.state, state);
+        assert.equal(runner.seen.length, 1);
+      });
+    }
 
     it('keeps the lease of a long attempt alive with heartbeats', async (t) => {
       const site = await newSite(t);
@@ -285,6 +321,8 @@ for (const [name, skip, makeSite] of sites) {
       dispatcher.start();
       // The quick runs finish while the slow function's first attempt is still held.
       for (const runId of quick) assert.equal((await settled(timeline, runId)).state, 'succeeded');
+      // The last quick run's state is written before its ack: its attempt may still be ending.
+      for (const end = Date.now() + 15_000; dispatcher.running > 1 && Date.now() < end;) await delay(10);
       assert.equal(dispatcher.running, 1, 'one slow attempt at a time');
       assert.equal(runner.seen.filter((j) => j.function === 'slow').length, 1);
       const queued = await Promise.all(slow.map((id) => timeline.get(id)));
@@ -364,5 +402,38 @@ for (const [name, skip, makeSite] of sites) {
       sleepy.dispatcher.wake();
       assert.equal((await settled(sleepy.timeline, runId, 5_000)).state, 'succeeded');
     });
+  });
+}
+
+/** A memory timeline whose first transition to `state` fails, as a write a killed process never made. */
+class FailingOnce extends MemoryRunTimeline {
+  private failed = false;
+  constructor(private readonly state: string) {
+    super();
+  }
+  override async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
+    if (state === this.state && !this.failed) {
+      this.failed = true;
+      throw new Error('the process died before this write');
+    }
+    return super.transition(runId, state, at, detail);
+  }
+}
+
+/** The queue with its first `verb` call failing as Redis going away would (QUEUE_UNAVAILABLE). */
+function failingOnce(queue: Queue, verb: 'ack' | 'deadLetter'): Queue {
+  let failed = false;
+  return new Proxy(queue, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      if (key === verb && !failed) {
+        return async () => {
+          failed = true;
+          throw new QueueError('QUEUE_UNAVAILABLE', 'Redis could not be reached or did not answer in time');
+        };
+      }
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
   });
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
-import { checkReplay, CronScheduler, redisReplayGuard, redisTickLock, verifyStripeSignature, type TickLock } from '../../controlplane/async/index.js';
+import { checkReplay, CronScheduler, redisReplayGuard, redisTickLock, replayKey, verifyStripeSignature, type TickLock } from '../../controlplane/async/index.js';
 import { redisKeys } from '../../protocol/redis-keys.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
 
@@ -75,6 +75,25 @@ describe('redis triggers', { skip }, () => {
     } finally {
       probe.disconnect();
       await Promise.all(guards.map((g) => g.close()));
+    }
+  });
+
+  it('forgets a delivery that was not accepted after all: the next check of it passes again, once', async () => {
+    const prefix = randomPrefix();
+    const guard = redisReplayGuard({ client: await client(), ownsClient: true, prefix });
+    const body = randomBytes(100);
+    const t = Math.floor(Date.now() / 1000);
+    const header = `t=${t},v1=${createHmac('sha256', 's3cret').update(`${t}.`).update(body).digest('hex')}`;
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const check = () => checkReplay(guard, ref, verifyStripeSignature(header, body, { current: 's3cret' }));
+    try {
+      const first = await check();
+      assert.equal(first.ok, true);
+      await guard.forget(ref, replayKey(first)!);
+      assert.equal((await check()).ok, true);
+      assert.deepEqual(await check(), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    } finally {
+      await guard.close();
     }
   });
 

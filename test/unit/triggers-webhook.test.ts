@@ -9,6 +9,7 @@ import {
   checkReplay,
   openSqliteReplayGuard,
   parseStripeHeader,
+  replayKey,
   verifyGithubSignature,
   verifyStripeSignature,
   verifyWebhook,
@@ -144,6 +145,20 @@ describe('Stripe-style signatures', () => {
     const restarted = guardIn(() => NOW + 1000, first.dir);
     assert.deepEqual(await checkReplay(restarted, ref, verdict, { nowMs: NOW + 1000 }), { ok: false, code: 'WEBHOOK_REPLAYED' });
     await restarted.close();
+  });
+
+  it('forgets a recorded delivery that was not accepted after all (its retry is no replay), and only that one', async () => {
+    const guard = guardIn(() => NOW);
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const verdict = verifyStripeSignature(stripe('whsec_new', T), body, secrets, { nowMs: NOW });
+    const other = verifyStripeSignature(stripe('whsec_new', T - 1), body, secrets, { nowMs: NOW });
+    assert.equal((await checkReplay(guard, ref, verdict, { nowMs: NOW })).ok, true);
+    assert.equal((await checkReplay(guard, ref, other, { nowMs: NOW })).ok, true);
+    await guard.forget(ref, replayKey(verdict)!);
+    assert.equal((await checkReplay(guard, ref, verdict, { nowMs: NOW })).ok, true);
+    assert.deepEqual(await checkReplay(guard, ref, other, { nowMs: NOW }), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    assert.equal(replayKey(verifyGithubSignature(`sha256=${hex('whsec_new', body)}`, body, secrets)), undefined);
+    await guard.close();
   });
 
   it('passes refusals and GitHub verdicts through the replay check untouched', async () => {

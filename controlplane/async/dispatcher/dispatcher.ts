@@ -197,20 +197,21 @@ export class Dispatcher {
     // redelivery's wait includes the lost lease, so only first deliveries are measured.
     if (job.deliveries === 1) metrics.claimed(job.function, Math.max(0, now() - Math.max(job.notBefore, job.enqueuedAt)) / 1000);
     const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
+    if (job.deliveries > 1 && await this.settledBefore(job, lease)) return;
     // A job of a deleted function must not reach a function created since under its key (the same
     // workspace's, or another tenant's under a recycled workspace name): its request is not theirs.
     const born = this.o.policies?.createdAt?.(job.function);
     if (born !== undefined && job.enqueuedAt < born) {
-      await this.guard(queue.deadLetter(lease, 'function_deleted'));
       metrics.deadLettered(job.function, 'function_deleted');
       await timeline.transition(job.runId, 'failed', now(), 'function_deleted');
+      await this.guard(queue.deadLetter(lease, 'function_deleted'));
       return;
     }
     const policy = resolvePolicy(this.o.policies === null ? {} : await this.o.policies.policyFor(job.function));
     if (now() - job.enqueuedAt > policy.maxEventAgeMs) {
-      await this.guard(queue.deadLetter(lease, 'max_event_age'));
       metrics.deadLettered(job.function, 'max_event_age');
       await timeline.transition(job.runId, 'failed', now(), 'max_event_age');
+      await this.guard(queue.deadLetter(lease, 'max_event_age'));
       return;
     }
     try {
@@ -234,9 +235,16 @@ export class Dispatcher {
     }
     await timeline.attempt(job.runId, attemptRecord(job.attempt, startedAt, outcome));
     if (outcome.ok) {
-      await this.guard(queue.ack(lease));
+      // The final state before the ack (and before a dead letter, below): acked first, a process
+      // killed in between (or a timeline write that failed) left a run `running` for ever with its
+      // job gone (reliability round 3, docs/dispatcher.md "A final state before the ack"). Written
+      // first, the job is still leased: its redelivery finds the state final and only acks
+      // (settledBefore). The lease is checked first, so a job another consumer took over meanwhile
+      // gets no final state from this one (lease_lost, as before).
+      await this.guard(queue.extend(lease));
       metrics.attempt(job.function, 'succeeded');
       await timeline.transition(job.runId, 'succeeded', now());
+      await this.guard(queue.ack(lease));
       return;
     }
     await this.afterFailure(job, lease, outcome, policy);
@@ -252,16 +260,35 @@ export class Dispatcher {
     if (giveUp === null && retryAt - job.enqueuedAt > policy.maxEventAgeMs) giveUp = 'max_event_age';
     if (giveUp !== null) {
       const reason = `${giveUp} ${verdict.reason}`;
-      await this.guard(queue.deadLetter(lease, reason));
+      await this.guard(queue.extend(lease));
       metrics.attempt(job.function, 'failed_final');
       metrics.deadLettered(job.function, giveUp);
       await timeline.transition(job.runId, 'failed', now(), reason);
+      await this.guard(queue.deadLetter(lease, reason));
       return;
     }
     await this.guard(queue.nack(lease, retryAt));
     metrics.attempt(job.function, 'failed_retry');
     // A time people read (`runs <id>`, the console's timeline): ISO 8601, not epoch milliseconds.
     await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}`);
+  }
+
+  /**
+   * A redelivered job whose run already has its final state (its last holder wrote it, then died or
+   * failed before the ack or dead letter): finished as that holder meant to, without running again.
+   * True when it was.
+   */
+  private async settledBefore(job: ClaimedJob, lease: Lease): Promise<boolean> {
+    const view = await this.o.timeline.get(job.runId);
+    if (view?.state === 'succeeded') {
+      await this.guard(this.o.queue.ack(lease));
+      return true;
+    }
+    if (view?.state === 'failed') {
+      await this.guard(this.o.queue.deadLetter(lease, view.transitions.at(-1)?.detail ?? 'failed'));
+      return true;
+    }
+    return false;
   }
 
   /** Runs the attempt, extending the lease every leaseMs/3. Null when abandoned at stop. */

@@ -16,6 +16,6 @@ export {
   type HeaderValue,
   type StripeOptions,
 } from './webhook.js';
-export { checkReplay, openSqliteReplayGuard } from './replay.js';
+export { checkReplay, openSqliteReplayGuard, replayKey } from './replay.js';
 export { cronIdempotencyKey, cronJob, enqueueTicks } from './fire.js';
 export { signatureHeader, verifyWebhook, type LowerCaseHeaders } from './verify.js';

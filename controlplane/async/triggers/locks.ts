@@ -2,7 +2,7 @@
  * Embedded TickLocks: in memory (one process) and SQLite (one file shared by every scheduler
  * process on the host; a tick is claimed by the `INSERT OR IGNORE` that inserted its row).
  */
-import Database from 'better-sqlite3';
+import { openIntactSqlite } from '../../store/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TriggerError } from './errors.js';
@@ -39,7 +39,7 @@ export interface SqliteTickLockOptions {
 /** A TickLock in `<stateDir>/cron-ticks.db`; several processes may open it at once (WAL, busy timeout). */
 export function openSqliteTickLock(options: SqliteTickLockOptions): TickLock {
   mkdirSync(options.stateDir, { recursive: true });
-  const db = new Database(join(options.stateDir, TICK_LOCK_DB_FILE));
+  const db = openIntactSqlite(join(options.stateDir, TICK_LOCK_DB_FILE));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 2000');
   db.exec(`CREATE TABLE IF NOT EXISTS ticks (

@@ -44,6 +44,13 @@ export function redisReplayGuard(options: RedisTriggerOptions): ReplayGuard {
   const keys: RedisKeys = redisKeys(options.prefix);
   return {
     firstSeen: (ref, key, ttlMs) => setNx(options.client, keys.trigger(ref.function, ref.triggerId).seen(key), ttlMs),
+    async forget(ref, key) {
+      try {
+        await options.client.del(keys.trigger(ref.function, ref.triggerId).seen(key));
+      } catch {
+        throw new TriggerError('TRIGGER_UNAVAILABLE', 'Redis could not be reached or did not answer in time');
+      }
+    },
     close: () => closeClient(options),
   };
 }

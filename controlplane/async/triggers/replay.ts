@@ -4,7 +4,7 @@
  * the timestamp check refuses it anyway, so what is kept stays bounded by the window. Embedded: in
  * SQLite (here); production: in Redis (redis.ts).
  */
-import Database from 'better-sqlite3';
+import { openIntactSqlite } from '../../store/index.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TriggerError } from './errors.js';
@@ -20,7 +20,7 @@ import type { ReplayGuard, TriggerRef, WebhookVerdict } from './types.js';
  */
 export function openSqliteReplayGuard(options: { stateDir: string; now?: () => number }): ReplayGuard {
   mkdirSync(options.stateDir, { recursive: true });
-  const db = new Database(join(options.stateDir, TICK_LOCK_DB_FILE));
+  const db = openIntactSqlite(join(options.stateDir, TICK_LOCK_DB_FILE));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 2000');
   db.exec(`CREATE TABLE IF NOT EXISTS deliveries (
@@ -29,6 +29,7 @@ export function openSqliteReplayGuard(options: { stateDir: string; now?: () => n
   const forget = db.prepare('DELETE FROM deliveries WHERE function = ? AND trigger_id = ? AND key = ? AND until_ms <= ?');
   const insert = db.prepare('INSERT OR IGNORE INTO deliveries (function, trigger_id, key, until_ms) VALUES (?, ?, ?, ?)');
   const prune = db.prepare('DELETE FROM deliveries WHERE until_ms <= ?');
+  const drop = db.prepare('DELETE FROM deliveries WHERE function = ? AND trigger_id = ? AND key = ?');
   const now = options.now ?? Date.now;
   let seen = 0;
   return {
@@ -39,6 +40,14 @@ export function openSqliteReplayGuard(options: { stateDir: string; now?: () => n
         if (++seen % 100 === 0) prune.run(at);
         forget.run(ref.function, ref.triggerId, key, at);
         return insert.run(ref.function, ref.triggerId, key, at + ttlMs).changes === 1;
+      } catch (err) {
+        throw new TriggerError('TRIGGER_UNAVAILABLE', `replay guard: ${(err as Error).message}`);
+      }
+    },
+    async forget(ref, key) {
+      if (!db.open) throw new TriggerError('TRIGGER_UNAVAILABLE', 'the replay guard is closed');
+      try {
+        drop.run(ref.function, ref.triggerId, key);
       } catch (err) {
         throw new TriggerError('TRIGGER_UNAVAILABLE', `replay guard: ${(err as Error).message}`);
       }
@@ -63,6 +72,12 @@ export async function checkReplay(
   if (!verdict.ok || verdict.timestamp === undefined || verdict.signature === undefined) return verdict;
   const nowMs = options.nowMs ?? Date.now();
   const ttlMs = verdict.timestamp * 1000 + (options.toleranceMs ?? DEFAULT_TOLERANCE_MS) - nowMs + 1000;
-  const first = await guard.firstSeen(ref, `${verdict.timestamp}:${verdict.signature}`, Math.max(ttlMs, 1000));
+  const first = await guard.firstSeen(ref, replayKey(verdict)!, Math.max(ttlMs, 1000));
   return first ? verdict : { ok: false, code: 'WEBHOOK_REPLAYED' };
+}
+
+/** What the guard records for an accepted Stripe-style verdict (undefined: GitHub style, nothing recorded). */
+export function replayKey(verdict: WebhookVerdict): string | undefined {
+  if (!verdict.ok || verdict.timestamp === undefined || verdict.signature === undefined) return undefined;
+  return `${verdict.timestamp}:${verdict.signature}`;
 }

@@ -38,6 +38,11 @@ export interface TickLock {
  */
 export interface ReplayGuard {
   firstSeen(ref: TriggerRef, key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Drops `key`: the delivery `firstSeen` recorded was then not accepted (refused 429 or 503, or
+   * its run could not be queued), so the sender's retry of the same bytes is no replay.
+   */
+  forget(ref: TriggerRef, key: string): Promise<void>;
   close(): Promise<void>;
 }
 

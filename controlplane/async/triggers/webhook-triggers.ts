@@ -11,7 +11,7 @@ import { MAX_TRIGGERS, PlatformError, triggersSchema, type WebhookTriggerSpec } 
 import type { FunctionRecord, HookSecret, Store } from '../../store/index.js';
 import { isStoreError } from '../../store/index.js';
 import type { AsyncCall, Webhooks } from '../../../protocol/index.js';
-import { isTriggerError, verifyWebhook, type ReplayGuard, type WebhookMetrics, type WebhookTrigger } from './index.js';
+import { isTriggerError, replayKey, verifyWebhook, type ReplayGuard, type WebhookMetrics, type WebhookTrigger } from './index.js';
 
 /** How long the previous secret keeps working after a rotation (default 1 h). */
 export const DEFAULT_HOOK_GRACE_MS = 3_600_000;
@@ -146,9 +146,17 @@ export function storeWebhooks(
         metrics.verdict(name, 'TRIGGER_NOT_FOUND');
         return null;
       }
+      /** The replay guard's record of this delivery, once `verify` made one (Stripe style). */
+      let recorded: string | undefined;
       return {
         sync: trigger.sync ?? false,
         style: trigger.style ?? 'github',
+        async release() {
+          const key = recorded;
+          recorded = undefined;
+          // A guard that cannot answer now keeps the record: the retry is then refused as a replay, as before.
+          if (key !== undefined) await guard.forget(trigger, key).catch(() => undefined);
+        },
         async verify(headers, body) {
           const lower: Record<string, string | string[]> = {};
           for (const [k, v] of headers) {
@@ -157,6 +165,7 @@ export function storeWebhooks(
           }
           try {
             const verdict = await verifyWebhook(trigger, lower, body, guard);
+            recorded = replayKey(verdict);
             metrics.verdict(name, verdict.ok ? 'accepted' : verdict.code);
             return verdict.ok ? null : verdict.code;
           } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { openIntactSqlite } from './intact.js';
 import type { Keyring } from '../../secrets/index.js';
 import { DiskBlobStore } from '../disk-blobs.js';
 import { StoreError } from '../errors.js';
@@ -47,7 +47,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   // Owner only: the state holds run logs, token digests and sealed secrets (docs/security.md).
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const now = options.now ?? Date.now;
-  const db = new Database(join(stateDir, DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
+  const db = openIntactSqlite(join(stateDir, DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
   let closed = false;
   try {
     db.pragma('journal_mode = WAL');
