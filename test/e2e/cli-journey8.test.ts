@@ -1,0 +1,55 @@
+/**
+ * A newcomer's eighth walk (docs/adr/0110-newcomer-round-8.md): what `init` tells a user to run
+ * next works as written, and a mistyped template is named.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { TEMPLATES } from '../../cli/commands/init.js';
+import { EXIT } from '../../cli/errors.js';
+import { ROOT, runCli } from '../helpers/cli-harness.js';
+
+const PYTHON = existsSync(join(ROOT, '.venv', 'bin', 'python')) ? join(ROOT, '.venv', 'bin', 'python') : 'python3';
+
+/** The top-level modules the folder's tests import that neither Python's stdlib nor the folder provides (ast, not a regex). */
+function thirdPartyImports(dir: string): string[] {
+  const script = [
+    'import ast, pathlib, sys',
+    'd = pathlib.Path(sys.argv[1]); own = {p.stem for p in d.glob("*.py")}',
+    'mods = set()',
+    'for f in [*d.glob("test_*.py"), d / "conftest.py"]:',
+    '    for n in ast.walk(ast.parse(f.read_text())):',
+    '        if isinstance(n, ast.Import): mods.update(a.name.split(".")[0] for a in n.names)',
+    '        elif isinstance(n, ast.ImportFrom) and n.level == 0: mods.add(n.module.split(".")[0])',
+    'print("\\n".join(sorted(m for m in mods if m not in sys.stdlib_module_names and m not in own and m != "pytest")))',
+  ].join('\n');
+  return execFileSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+const PACKAGE_OF: Record<string, string> = { fastapi: 'fastapi[standard]' }; // its TestClient needs httpx too
+
+describe('init: the next steps it prints', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fp-init-next-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const template of TEMPLATES) {
+    it(`${template}: the pytest hint installs what the tests import`, async () => {
+      const dir = join(root, template);
+      const r = await runCli(['init', dir, '--template', template]);
+      assert.equal(r.code, EXIT.OK, r.stderr);
+      const hint = /python -m pytest .*\(pip install ([^)]*)\)/.exec(r.stdout)?.[1];
+      assert.ok(hint !== undefined, r.stdout);
+      for (const module of thirdPartyImports(dir)) {
+        assert.ok(hint.includes(PACKAGE_OF[module] ?? module), `${template}'s tests import ${module}; the hint says: pip install ${hint}`);
+      }
+    });
+  }
+
+  it('a mistyped --template is a usage error that names the one meant', async () => {
+    const r = await runCli(['init', join(root, 'typo'), '--template', 'fastpai']);
+    assert.equal(r.code, EXIT.USAGE);
+    assert.match(r.stderr, /did you mean "fastapi"\?/);
+  });
+});
