@@ -1,16 +1,19 @@
 /**
  * A newcomer's eighth walk (docs/adr/0110-newcomer-round-8.md): what `init` tells a user to run
- * next works as written, and a mistyped template is named.
+ * next works as written, a mistyped template is named, and a workspace token sent to another
+ * workspace is told so.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
 import { TEMPLATES } from '../../cli/commands/init.js';
 import { EXIT } from '../../cli/errors.js';
-import { ROOT, runCli } from '../helpers/cli-harness.js';
+import { jsonOf, ROOT, runCli, spawnCli } from '../helpers/cli-harness.js';
+import { usePlatform } from './platform-harness.js';
 
 const PYTHON = existsSync(join(ROOT, '.venv', 'bin', 'python')) ? join(ROOT, '.venv', 'bin', 'python') : 'python3';
 
@@ -51,5 +54,32 @@ describe('init: the next steps it prints', () => {
     const r = await runCli(['init', join(root, 'typo'), '--template', 'fastpai']);
     assert.equal(r.code, EXIT.USAGE);
     assert.match(r.stderr, /did you mean "fastapi"\?/);
+  });
+});
+
+describe('a workspace token with another workspace named', { timeout: 120_000 }, () => {
+  const h = usePlatform({ poolSize: 1 });
+  const workspace = `j8-${randomBytes(3).toString('hex')}`;
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'fp-cli-j8-'));
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('says the token acts in its own workspace, not that the named one does not exist', async () => {
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    assert.equal((await spawnCli(['workspaces', 'create', workspace, '--url', h.url, '--token', h.api.token!], { env })).code, EXIT.OK);
+    const made = await spawnCli(['tokens', 'create', '--role', 'viewer', '-w', workspace, '--url', h.url, '--token', h.api.token!, '--json'], { env });
+    const token = jsonOf(made).secret as string;
+    const r = await spawnCli(['functions', '-w', 'default', '--url', h.url, '--token', token, '--json'], { env });
+    assert.equal(r.code, EXIT.API);
+    const error = jsonOf(r).error as { code: string; tokenWorkspace?: string };
+    assert.equal(error.code, 'WORKSPACE_NOT_FOUND');
+    assert.equal(error.tokenWorkspace, workspace);
+    // Its own workspace named, or none: as before.
+    assert.equal((await spawnCli(['functions', '-w', workspace, '--url', h.url, '--token', token], { env })).code, EXIT.OK);
+    // A mistyped workspace with the admin token still gets "did you mean".
+    const typo = await spawnCli(['functions', '-w', 'defualt', '--url', h.url, '--token', h.api.token!, '--json'], { env });
+    assert.equal(jsonOf(typo).error.suggestion, 'default');
   });
 });
