@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { TEMPLATES } from '../../cli/commands/init.js';
 import { EXIT } from '../../cli/errors.js';
 import { jsonOf, ROOT, runCli, spawnCli } from '../helpers/cli-harness.js';
-import { usePlatform } from './platform-harness.js';
+import { serverSkip } from '../helpers/servers.js';
+import { createFunction, deploy, fnName, upload, usePlatform } from './platform-harness.js';
 
 const PYTHON = existsSync(join(ROOT, '.venv', 'bin', 'python')) ? join(ROOT, '.venv', 'bin', 'python') : 'python3';
 
@@ -81,5 +82,23 @@ describe('a workspace token with another workspace named', { timeout: 120_000 },
     // A mistyped workspace with the admin token still gets "did you mean".
     const typo = await spawnCli(['functions', '-w', 'defualt', '--url', h.url, '--token', h.api.token!, '--json'], { env });
     assert.equal(jsonOf(typo).error.suggestion, 'default');
+  });
+});
+
+describe('functions delete of a function with a database', { skip: serverSkip('ferretdb'), timeout: 120_000 }, () => {
+  const h = usePlatform({ poolSize: 1, ...(process.env.FP_TEST_PYTHON ? { pythonPath: process.env.FP_TEST_PYTHON } : {}) });
+
+  it('says the database is kept, and how to drop it', async () => {
+    const name = fnName('kept');
+    await createFunction(h.api, name);
+    await upload(h.api, name, { 'main.py': 'def handler(event, context):\n    return context.db.name\n' }, { manifest: { kind: 'function', name, data: { mongo: { database: 'kept' } } } });
+    await deploy(h.api, name);
+    const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: tmpdir() };
+    const asked = await spawnCli(['functions', 'delete', name], { env });
+    assert.equal(asked.code, EXIT.USAGE);
+    assert.match(asked.stderr, /its database "kept" is kept \(`.* data drop kept` removes it/);
+    const r = await spawnCli(['functions', 'delete', name, '--yes', '--json'], { env });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.equal(jsonOf(r).keptDatabase, 'kept');
   });
 });
