@@ -102,3 +102,15 @@ describe('functions delete of a function with a database', { skip: serverSkip('f
     assert.equal(jsonOf(r).keptDatabase, 'kept');
   });
 });
+
+describe('tokens create with a role that is not one', () => {
+  it('names the roles, the one meant, and where the admin token comes from', async () => {
+    const env = { FP_URL: 'http://127.0.0.1:9', FP_TOKEN: 'fpa_x' };
+    const typo = await runCli(['tokens', 'create', '--role', 'deployr'], { env });
+    assert.equal(typo.code, EXIT.USAGE);
+    assert.match(typo.stderr, /--role must be one of viewer, invoker, deployer, owner, got "deployr"; did you mean "deployer"\?/);
+    const admin = await runCli(['tokens', 'create', '--role', 'admin'], { env });
+    assert.equal(admin.code, EXIT.USAGE);
+    assert.match(admin.stderr, /the admin token is not made here/);
+  });
+});
