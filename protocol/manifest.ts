@@ -179,18 +179,18 @@ const cronTriggerSchema = z
   .strictObject({
     type: z.literal('cron'),
     id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
-    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
-    timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
+    // Checked on the field, not the object: an object's refinement runs only once every field
+    // parsed, so a mistyped timezone hid a bad schedule until it was fixed. Which expressions parse
+    // and which never fire does not depend on the zone (a DST gap skips a day, never all of them).
+    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first').superRefine((schedule, ctx) => {
+      try {
+        parseCronSchedule(schedule, 'UTC', Date.now());
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `bad cron expression ${JSON.stringify(schedule)}: ${(err as Error).message}` });
+      }
+    }),
+    timezone: z.string().refine(isIanaZone, { error: (issue) => `${JSON.stringify(issue.input)} is not an IANA time zone: one such as Europe/Berlin or UTC` }).optional(),
     payload: z.unknown().optional(),
-  })
-  .superRefine((t, ctx) => {
-    const timezone = t.timezone ?? 'UTC';
-    if (!isIanaZone(timezone)) return; // reported on `timezone`
-    try {
-      parseCronSchedule(t.schedule, timezone, Date.now());
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['schedule'], message: `bad cron expression ${JSON.stringify(t.schedule)}: ${(err as Error).message}` });
-    }
   });
 
 /** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
