@@ -62,4 +62,27 @@ describe('data bindings in production mode', { skip: productionSkip, timeout: 18
       await sleep(50);
     }
   });
+
+  it('a bound function served by a process without FP_DATA_MONGO_URL says the platform has no server for it, not "add data: to platform.yaml"', async () => {
+    const shared = { ...clusterOptions(servers), ...python };
+    const a = await startNode({ ...shared, dataMongoUrl: servers.ferret.url });
+    nodes.push(a);
+    const name = fnName('unset');
+    await createFunction(a.api, name);
+    await upload(a.api, name, { 'main.py': COUNTER }, { manifest: manifest(name) });
+    await deploy(a.api, name);
+    const c = await startNode(shared, a.api.token);
+    nodes.push(c);
+    const res = await fetch(`${c.url}/fn/${name}/`, { method: 'POST' });
+    assert.equal(res.status, 500, await res.clone().text());
+    const { runId } = ((await res.json()) as { error: { runId: string } }).error;
+    let run: { error?: { message: string } } | undefined;
+    for (let i = 0; run?.error === undefined; i++) {
+      const r = await c.api.call('GET', `/runs/${runId}`);
+      if (r.status === 200) run = r.body.run;
+      assert.ok(i < 200, JSON.stringify(r.body));
+      if (run?.error === undefined) await sleep(50);
+    }
+    assert.match(run.error!.message, /^platform\.yaml binds database 'shared', but this platform has no database server for data bindings \(DATA_BACKEND_NOT_CONFIGURED\)/);
+  });
 });
