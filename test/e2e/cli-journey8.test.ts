@@ -83,6 +83,17 @@ describe('a workspace token with another workspace named', { timeout: 120_000 },
     const typo = await spawnCli(['functions', '-w', 'defualt', '--url', h.url, '--token', h.api.token!, '--json'], { env });
     assert.equal(jsonOf(typo).error.suggestion, 'default');
   });
+
+  it('login takes the console\'s address as printed and refuses a URL without a scheme with the one meant', async () => {
+    const env = { FP_CONFIG_DIR: join(work, 'login'), HOME: work };
+    const port = new URL(h.url).port;
+    const bare = await spawnCli(['login', `localhost:${port}`, '--token', h.api.token!], { env });
+    assert.equal(bare.code, EXIT.USAGE, bare.stderr);
+    assert.match(bare.stderr, new RegExp(`did you mean http://localhost:${port}\\?`));
+    const console_ = await spawnCli(['login', `http://console.localhost:${port}/console/`, '--token', h.api.token!, '--json'], { env });
+    assert.equal(console_.code, EXIT.OK, console_.stderr);
+    assert.equal(jsonOf(console_).url, `http://localhost:${port}`);
+  });
 });
 
 describe('functions delete of a function with a database', { skip: serverSkip('ferretdb'), timeout: 120_000 }, () => {
