@@ -84,6 +84,14 @@ describe('a workspace token with another workspace named', { timeout: 120_000 },
     assert.equal(jsonOf(typo).error.suggestion, 'default');
   });
 
+  it('workspaces lists the quotas as limits, not as use', async () => {
+    const env = { FP_CONFIG_DIR: join(work, 'config'), HOME: work };
+    const r = await spawnCli(['workspaces', '--url', h.url, '--token', h.api.token!], { env });
+    assert.equal(r.code, EXIT.OK, r.stderr);
+    assert.match(r.stdout, /^WORKSPACE +MAX FUNCTIONS +MAX INSTANCES +MAX CALLS\/MIN +MAX CODE +MAX LOGS$/m);
+    assert.match(r.stdout, /workspaces show <name>/);
+  });
+
   it('login takes the console\'s address as printed and refuses a URL without a scheme with the one meant', async () => {
     const env = { FP_CONFIG_DIR: join(work, 'login'), HOME: work };
     const port = new URL(h.url).port;
