@@ -110,8 +110,10 @@ describe('functions delete of a function with a database', { skip: serverSkip('f
   it('says the database is kept, and how to drop it', async () => {
     const name = fnName('kept');
     await createFunction(h.api, name);
-    await upload(h.api, name, { 'main.py': 'def handler(event, context):\n    return context.db.name\n' }, { manifest: { kind: 'function', name, data: { mongo: { database: 'kept' } } } });
+    await upload(h.api, name, { 'main.py': 'def handler(event, context):\n    context.db.notes.insert_one({"n": 1})\n    return context.db.name\n' }, { manifest: { kind: 'function', name, data: { mongo: { database: 'kept' } } } });
     await deploy(h.api, name);
+    const called = await fetch(`${h.url}/fn/${name}/`); // a write: the database exists on the server
+    assert.equal(called.status, 200, await called.text());
     const env = { FP_URL: h.url, FP_TOKEN: h.api.token!, HOME: tmpdir() };
     const asked = await spawnCli(['functions', 'delete', name], { env });
     assert.equal(asked.code, EXIT.USAGE);
@@ -119,6 +121,11 @@ describe('functions delete of a function with a database', { skip: serverSkip('f
     const r = await spawnCli(['functions', 'delete', name, '--yes', '--json'], { env });
     assert.equal(r.code, EXIT.OK, r.stderr);
     assert.equal(jsonOf(r).keptDatabase, 'kept');
+    // A mistyped drop is found out before it asks, with the one meant.
+    const typo = await spawnCli(['data', 'drop', 'kep', '--json'], { env });
+    assert.equal(typo.code, EXIT.API, typo.stderr);
+    assert.equal(jsonOf(typo).error.code, 'DATA_DATABASE_NOT_FOUND');
+    assert.match(jsonOf(typo).error.message, /did you mean "kept"\?/);
   });
 });
 
