@@ -253,6 +253,11 @@ export interface ApiContract {
   minWarm: number;
   maxQueue: number;
   rateLimit?: { requests: number; periodMs: number; burst: number } | null;
+  auth?: 'public' | 'token';
+  syncPayloadBytes?: number;
+  asyncPayloadBytes?: number;
+  retry?: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number; maxEventAgeMs: number };
+  runRetentionMs?: number;
   workspace?: string;
   quotas?: ApiQuotas;
   [key: string]: unknown;

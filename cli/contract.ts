@@ -1,6 +1,6 @@
 /**
  * The contract card as people read it (docs/cli.md): the limits a caller can count on, the rate
- * limit, and the workspace's quotas with what is used of each now. `deploy` and `functions show`
+ * limit, auth, payload sizes, retries and retention, and the workspace's quotas with what is used of each now. `deploy` and `functions show`
  * print it.
  */
 import type { ApiContract, ApiQuota } from './client.js';
@@ -23,6 +23,16 @@ export function contractLines(c: ApiContract): string[] {
     `Limits:  timeout ${formatDurationMs(c.timeoutMs)}, memory ${formatMemoryBytes(c.memoryBytes)}, concurrency ${c.concurrency}, ` +
       `instances ${c.minWarm}-${c.maxInstances}, queue ${c.maxQueue}, rate ${c.rateLimit ? rateText(c.rateLimit) : 'no limit'}`,
   ];
+  // The rest of the card FUNCTION_MODE.md asks for (the console shows it): who may call, how big a
+  // body, how an async run is retried, how long runs and logs are kept. The CLI showed only the limits.
+  if (c.retry !== undefined && c.syncPayloadBytes !== undefined && c.asyncPayloadBytes !== undefined && c.runRetentionMs !== undefined) {
+    const r = c.retry;
+    lines.push(
+      `Contract: auth ${c.auth === 'token' ? 'invoke token' : 'public'}, payload ${formatBytes(c.syncPayloadBytes)} sync / ${formatBytes(c.asyncPayloadBytes)} async, ` +
+        `async retries ${r.maxAttempts} attempt${r.maxAttempts === 1 ? '' : 's'} (backoff ${formatDurationMs(r.backoffBaseMs)}-${formatDurationMs(r.backoffMaxMs)}, given up after ${formatDurationMs(r.maxEventAgeMs)}), ` +
+        `runs and logs kept ${formatDurationMs(c.runRetentionMs)}`,
+    );
+  }
   if (c.quotas !== undefined) {
     const q = c.quotas;
     lines.push(

@@ -13,7 +13,7 @@ import { Output, type Io } from './output.js';
 import { processOutput } from './process-io.js';
 import { PythonChecker, pythonPath } from './python.js';
 import { selfCommand, spelledAs } from './self-command.js';
-import { didYouMean, nearFunctionName, nearWorkspaceName } from './suggest.js';
+import { didYouMean, nearFunctionName, nearWorkspaceName, workspaceTokenElsewhere } from './suggest.js';
 
 /**
  * The commands, each loaded when it runs: a command's module brings what it needs (`up` the
@@ -158,6 +158,10 @@ async function withSuggestion(ctx: Context, args: ParsedArgs, err: unknown): Pro
   if (!(err instanceof CliError) || (err.code !== 'FUNCTION_NOT_FOUND' && err.code !== 'WORKSPACE_NOT_FOUND')) return err;
   const asked = /"([a-z0-9][a-z0-9-]*)"/.exec(err.message)?.[1];
   if (asked === undefined) return err;
+  const own = err.code === 'WORKSPACE_NOT_FOUND' ? await workspaceTokenElsewhere(ctx, args, asked) : null;
+  if (own !== null) {
+    return new CliError(err.exitCode, err.code, `the token in use is a workspace token of "${own}", and a workspace token acts in its own workspace only (another's is "not found" to it, whether or not it exists): leave out --workspace (or FP_WORKSPACE, or the profile's workspace) to act in "${own}", or use a token of "${asked}" (save one with \`fastapi-platform login <url> --token <token> --profile <name>\`) or the admin token`, { ...err.details, tokenWorkspace: own });
+  }
   const near = err.code === 'FUNCTION_NOT_FOUND' ? await nearFunctionName(ctx, args, asked) : await nearWorkspaceName(ctx, args, asked);
   if (near === null) return err;
   return new CliError(err.exitCode, err.code, `${err.message}; did you mean ${JSON.stringify(near)}?`, { ...err.details, suggestion: near });

@@ -22,6 +22,25 @@ export async function nearFunctionName(ctx: Context, args: ParsedArgs, asked: st
   }
 }
 
+/**
+ * A workspace token sent with another workspace's name (`-w default` with a token of acme) gets
+ * WORKSPACE_NOT_FOUND, by design (a token learns nothing of other workspaces: docs/api.md), and
+ * read as "there is no workspace default". Returns the token's own workspace when that is the
+ * case (one GET /whoami, on the error path), else null.
+ */
+export async function workspaceTokenElsewhere(ctx: Context, args: ParsedArgs, asked: string): Promise<string | null> {
+  try {
+    const { clientFor, targetOf } = await import('./context.js');
+    const { TOKEN_PREFIXES } = await import('../protocol/index.js');
+    const { target } = await targetOf(ctx, args);
+    if (target.workspace !== asked || target.token?.startsWith(TOKEN_PREFIXES.workspace) !== true) return null;
+    const own = (await clientFor(ctx, { ...target, workspace: undefined }).whoami()).workspace;
+    return own !== asked ? own : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The workspace nearest to `asked` among those the token may list (the admin token), or null. */
 export async function nearWorkspaceName(ctx: Context, args: ParsedArgs, asked: string): Promise<string | null> {
   try {

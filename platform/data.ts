@@ -15,6 +15,7 @@ import { DataBindings, type BackendAddress } from '../controlplane/index.js';
 import { serviceCgroup } from '../poolmgr/index.js';
 import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
+import { PRODUCTION_NEEDS_DATA_URL } from './store-description.js';
 
 /** util-linux's setpriv (Debian: always there), for FerretDB's parent-death signal; null: not found. */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
@@ -77,6 +78,12 @@ function waitForSocket(path: string, child: ChildProcess, timeoutMs: number): Pr
 /** Starts what the config asks for; null when bindings are off or no server can be had. */
 export async function startData(config: PlatformConfig, stateDir: string, sandboxed: boolean, pathEnv: string | undefined, log: (line: string) => void): Promise<DataSetup | null> {
   if (config.data === 'off') return null;
+  if (config.store === 'production' && config.dataMongoUrl === undefined) {
+    // A FerretDB of each process's own would give every platform process its own copy of each
+    // bound database: a write served by one process unseen through the others (ADR 0109).
+    log(`platform: data bindings off: ${PRODUCTION_NEEDS_DATA_URL}`);
+    return null;
+  }
   const socketRoot = join(stateDir, 'data', 'sock');
   mkdirSync(socketRoot, { recursive: true, mode: 0o755 });
   if (config.dataMongoUrl !== undefined) {

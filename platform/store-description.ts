@@ -8,6 +8,9 @@
 import { join } from 'node:path';
 import type { PlatformConfig } from './config.js';
 
+/** Why production mode starts no FerretDB of its own, and what to do (the log, the CLI's banner). */
+export const PRODUCTION_NEEDS_DATA_URL = 'production mode starts no FerretDB of its own (each process would hold its own copy of every database); set FP_DATA_MONGO_URL to the server every process shares, e.g. the store\'s FerretDB socket (docs/data-binding.md, "Production")';
+
 /** The embedded store's files, as the banner names them (controlplane/store/sqlite, controlplane/async/sqlite-db.ts). */
 const EMBEDDED_FILES = ['platform.db', 'async.db'] as const;
 

@@ -284,7 +284,7 @@ export function deepestLine(text: string): number | null {
 
 /** A bare number where a unit is needed is the most common slip: say how to write it. */
 function hint(path: string, message: string): string {
-  if (!/expected string, received number/.test(message)) return '';
+  if (!/expected string, received number|^must be text, not the number/.test(message)) return '';
   if (path === 'limits.timeout') return ' (write a duration with its unit, e.g. 30s or 500ms)';
   if (path === 'limits.memory') return ' (write a size with its unit, e.g. 256Mi)';
   if (path.startsWith('env.')) return ' (quote it: env values are strings)';

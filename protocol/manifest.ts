@@ -179,18 +179,18 @@ const cronTriggerSchema = z
   .strictObject({
     type: z.literal('cron'),
     id: z.string().regex(TRIGGER_ID, 'trigger ids are 1-128 of letters, digits, ., _ and -').optional(),
-    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first'),
-    timezone: z.string().refine(isIanaZone, 'an IANA time zone such as Europe/Berlin or UTC').optional(),
+    // Checked on the field, not the object: an object's refinement runs only once every field
+    // parsed, so a mistyped timezone hid a bad schedule until it was fixed. Which expressions parse
+    // and which never fire does not depend on the zone (a DST gap skips a day, never all of them).
+    schedule: z.string().trim().min(1, 'a cron expression: five fields, or six with seconds first').superRefine((schedule, ctx) => {
+      try {
+        parseCronSchedule(schedule, 'UTC', Date.now());
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `bad cron expression ${JSON.stringify(schedule)}: ${(err as Error).message}` });
+      }
+    }),
+    timezone: z.string().refine(isIanaZone, { error: (issue) => `${JSON.stringify(issue.input)} is not an IANA time zone: one such as Europe/Berlin or UTC` }).optional(),
     payload: z.unknown().optional(),
-  })
-  .superRefine((t, ctx) => {
-    const timezone = t.timezone ?? 'UTC';
-    if (!isIanaZone(timezone)) return; // reported on `timezone`
-    try {
-      parseCronSchedule(t.schedule, timezone, Date.now());
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['schedule'], message: `bad cron expression ${JSON.stringify(t.schedule)}: ${(err as Error).message}` });
-    }
   });
 
 /** Webhook trigger ids are part of a URL (`/hooks/<name>/<id>`): DNS-label-like. */
@@ -396,6 +396,9 @@ const REQUIRED: Readonly<Record<string, string>> = {
   name: "the function's name, a DNS label that is its URL (`name: my-fn` → /fn/my-fn/)",
 };
 
+/** What a key takes, in the manifest's words (zod's `expected`). */
+const WANTED: Record<string, string> = { string: 'text', number: 'a number', boolean: 'true or false', object: 'a mapping', record: 'a mapping', array: 'a list' };
+
 /**
  * zod's own wording ("Invalid input: expected string, received undefined", "Too small: expected
  * number to be >=1", `Invalid option: expected one of "http"|…`) in the manifest's words; a
@@ -405,6 +408,11 @@ function issueMessage(issue: z.core.$ZodIssue, path: readonly string[], value: u
   const key = path.join('.');
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && value === undefined) return `missing: ${REQUIRED[key] ?? 'this key is required'}`;
   if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof value === 'number') return `must be a whole number, not ${value}`;
+  // `timeout: 10` said "Invalid input: expected string, received number" (newcomer round 8).
+  if (issue.code === 'invalid_type' && value !== undefined && /^Invalid input/.test(issue.message)) {
+    const got = value === null ? 'empty' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `the ${typeof value} ${JSON.stringify(value)}`;
+    return `must be ${WANTED[issue.expected] ?? issue.expected}, not ${got}`;
+  }
   if (issue.code === 'invalid_value' && /^Invalid (option|input)/.test(issue.message)) {
     const taken = issue.values.map((v) => String(v)).join(', ');
     if (key === 'kind') return `${JSON.stringify(value)} is not a kind this platform deploys: write \`kind: function\` (a whole FastAPI app is one too: entrypoint: main:app)`;

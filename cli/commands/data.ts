@@ -8,7 +8,7 @@
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import { checkFunctionName } from '../function-name.js';
 import { clientOf, type Command, type Context } from '../context.js';
-import { EXIT, usageError } from '../errors.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { graceOption } from '../when.js';
 import { didYouMean } from '../suggest.js';
 import { confirmOrStop } from '../confirm.js';
@@ -48,6 +48,14 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
   if (verb === 'drop') {
     if (target === undefined) throw usageError('data drop needs the database name: fastapi-platform data drop <database>');
+    // Looked up before asking: `data drop ap` asked whether to delete "ap" and all its data for
+    // good, and only then said there is none (and never that "app" was meant). The drop itself
+    // still checks on the server.
+    const names = (await client.dataDatabases()).map((d) => d.database);
+    // None listed (also a platform without a database server): the server's own answer says why.
+    if (names.length > 0 && !names.includes(target)) {
+      throw new CliError(EXIT.API, 'DATA_DATABASE_NOT_FOUND', `no database "${target}" in this workspace${didYouMean(target, names)}; nothing was dropped (\`fastapi-platform data\` lists them)`, { database: target });
+    }
     await confirmOrStop(ctx, args, {
       question: `Drop database "${target}" and all its data, for good? [y/N] `,
       noTerminal: `data drop deletes database "${target}" and all its data for good: pass --yes to drop it without asking (no terminal to ask on)`,

@@ -65,14 +65,18 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     return EXIT.OK;
   }
   if (verb === 'delete') {
+    // Its database outlives it (docs/data-binding.md): said before and after, so nobody takes the
+    // delete for the data's (or drops the data thinking the delete kept nothing). Best effort.
+    const database = (await client.dataBinding(name).catch(() => null))?.database;
+    const kept = database === undefined ? '' : `; its database "${database}" is kept (\`${selfCommandOf(ctx)} data drop ${database}\` removes it once no function uses it)`;
     await confirmOrStop(ctx, args, {
-      question: `Delete function "${name}" with its versions, runs and invoke tokens? [y/N] `,
-      noTerminal: `functions delete removes "${name}" with its versions, runs and invoke tokens: pass --yes to delete without asking (no terminal to ask on)`,
+      question: `Delete function "${name}" with its versions, runs and invoke tokens${kept}? [y/N] `,
+      noTerminal: `functions delete removes "${name}" with its versions, runs and invoke tokens${kept}: pass --yes to delete without asking (no terminal to ask on)`,
       declined: 'not confirmed; nothing was deleted',
     });
     await client.deleteFunction(name);
-    ctx.out.data({ ok: true, function: name, deleted: true });
-    ctx.out.line(`Deleted "${name}" with its versions, runs and invoke tokens.`);
+    ctx.out.data({ ok: true, function: name, deleted: true, ...(database !== undefined ? { keptDatabase: database } : {}) });
+    ctx.out.line(`Deleted "${name}" with its versions, runs and invoke tokens${kept}.`);
     return EXIT.OK;
   }
   const found = await client.getFunction(name);

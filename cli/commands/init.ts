@@ -7,6 +7,7 @@ import { positionals, str, type ParsedArgs } from '../args.js';
 import { PACKAGE_ROOT } from '../config.js';
 import type { Command, Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
+import { didYouMean } from '../near-words.js';
 import { FUNCTION_NAME } from '../../protocol/index.js';
 
 export const TEMPLATES = ['http', 'webhook', 'cron', 'fastapi', 'worker', 'mongo'] as const;
@@ -83,7 +84,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const dir = resolve(ctx.cwd, dirArg ?? '.');
   const asked = str(args, 'template') ?? 'http';
   const template = ALIASES[asked] ?? asked;
-  if (!(TEMPLATES as readonly string[]).includes(template)) throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(asked)}`);
+  if (!(TEMPLATES as readonly string[]).includes(template)) throw usageError(`--template must be one of ${TEMPLATES.join(', ')}, got ${JSON.stringify(asked)}${didYouMean(asked, TEMPLATES)}`);
   const ci = str(args, 'ci');
   if (ci !== undefined && CI_TEMPLATES[ci] === undefined) throw usageError(`--ci must be one of ${Object.keys(CI_TEMPLATES).join(', ')}, got ${JSON.stringify(ci)}`);
   const requested = str(args, 'name');
@@ -126,7 +127,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   ctx.out.line(`  ${fp} validate`);
   ctx.out.line(`  ${fp} deploy${DEPLOY_FLAGS[template] ?? ''}`);
   ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
-  ctx.out.line('  python -m pytest            # the tests next to the code (pip install pytest)');
+  ctx.out.line(`  python -m pytest            # the tests next to the code (pip install ${TEST_PACKAGES[template] ?? 'pytest'})`);
   if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
 }
@@ -137,6 +138,13 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
  * did not, and a forged push ran).
  */
 const DEPLOY_FLAGS: Record<string, string> = { webhook: ' --auth token' };
+
+/**
+ * What each template's tests import besides pytest (as its test file's docstring and the CI
+ * workflow install them): the fastapi one's TestClient needs FastAPI and httpx, and `pip install
+ * pytest` alone ended in `ModuleNotFoundError: No module named 'fastapi'`.
+ */
+const TEST_PACKAGES: Record<string, string> = { fastapi: 'pytest "fastapi[standard]"' };
 
 /** How each template's sample is best invoked. */
 const INVOKE_FLAGS: Record<string, string> = { fastapi: ' --path /greet', webhook: ' --async --wait', cron: ' --async --wait', worker: ' --async --wait' };

@@ -8,16 +8,42 @@ import { DEFAULT_URL, withoutProfile, withProfile, writeCredentials } from '../c
 import { credentialsOf, profileName, UNSAFE_WARNING, type Command, type Context } from '../context.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 
+/** Paths of a platform's own pages and routes: a URL copied from one of them names the platform before it. */
+const PLATFORM_PATHS = /\/(console|api\/v1|fn|async|hooks)(\/|$)/;
+
+/**
+ * The platform URL `login` saves, from what was typed: `localhost:8080` (no scheme) was sent as a
+ * URL of scheme `localhost:` and reported as "cannot reach the platform … Is it running?", and the
+ * console's address `npm start` prints (…/console/) answered `HTTP_302`. The first is refused with
+ * the URL meant; the second is cut to the platform's address, said in a note (the token is checked
+ * before anything is saved).
+ */
+export function platformUrl(typed: string): { url: string; note: string | null } {
+  const trimmed = typed.trim().replace(/\/+$/, '');
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw usageError(`${JSON.stringify(typed)} is not a URL: a platform URL starts with http:// or https:// (did you mean http://${trimmed}?)`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    throw usageError(`${JSON.stringify(typed)} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usageError(`${JSON.stringify(typed)} is not an http(s) URL`);
+  const at = parsed.pathname.search(PLATFORM_PATHS);
+  if (at < 0) return { url: trimmed, note: null };
+  // The console has an origin of its own, `console.<the platform's host>` (docs/console.md).
+  const host = parsed.pathname.slice(at).startsWith('/console') && parsed.hostname.startsWith('console.') ? parsed.host.slice('console.'.length) : parsed.host;
+  const url = `${parsed.protocol}//${host}${parsed.pathname.slice(0, at)}`;
+  return { url, note: `note: logging in to ${url}, the platform's address (${parsed.pathname.slice(at)} is one of its pages)` };
+}
+
 async function login(ctx: Context, args: ParsedArgs): Promise<number> {
   const [urlArg] = positionals(args, 1, 'login');
   const token = str(args, 'token') ?? ctx.env.token;
   if (token === undefined) throw usageError('login needs a token: fastapi-platform login <url> --token <token> (or FP_TOKEN)');
-  const url = (urlArg ?? str(args, 'url') ?? ctx.env.url ?? DEFAULT_URL).replace(/\/+$/, '');
-  try {
-    new URL(url);
-  } catch {
-    throw usageError(`${JSON.stringify(url)} is not a URL`);
-  }
+  const { url, note } = platformUrl(urlArg ?? str(args, 'url') ?? ctx.env.url ?? DEFAULT_URL);
+  if (note !== null) ctx.out.note(note);
   const asked = str(args, 'workspace') ?? ctx.env.workspace;
   // The token is checked before anything is saved: a wrong one never lands in the file.
   const who = await new ApiClient(url, token, () => ctx.out.note(UNSAFE_WARNING), asked).whoami().catch((err: unknown) => {

@@ -29,7 +29,12 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const client = await clientOf(ctx, args);
   if (verb === 'create') {
     const role = str(args, 'role');
-    if (role === undefined || !(ROLES as readonly string[]).includes(role)) throw usageError(`tokens create needs --role ${ROLES.join('|')}`);
+    if (role === undefined) throw usageError(`tokens create needs --role ${ROLES.join('|')}`);
+    if (!(ROLES as readonly string[]).includes(role)) {
+      // `--role admin`: the admin token is no role a token can be made with; it is the platform's own.
+      const why = role === 'admin' || role === 'root' ? ' (the admin token is not made here: the platform prints it at its first start; `owner` is the highest role of a workspace token)' : didYouMean(role, ROLES);
+      throw usageError(`--role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}${why}`);
+    }
     const expires = str(args, 'expires');
     // Checked here as the API checks it (0d is a duration too short to be one): exit 2, not the API's INVALID_FIELD.
     if (expires !== undefined) {

@@ -42,10 +42,12 @@ function limitText(limit: number | null, bytes: boolean): string {
 }
 
 function printList(ctx: Context, items: ApiWorkspace[]): void {
+  // The quotas' limits, not their use: `acme  FUNCTIONS 20` read as twenty functions where it had one.
   ctx.out.line(table(
-    ['WORKSPACE', 'FUNCTIONS', 'INSTANCES', 'CALLS/MIN', 'CODE', 'LOGS'],
+    ['WORKSPACE', 'MAX FUNCTIONS', 'MAX INSTANCES', 'MAX CALLS/MIN', 'MAX CODE', 'MAX LOGS'],
     items.map((w) => [w.name, limitText(w.quotas.functions, false), limitText(w.quotas.instances, false), limitText(w.quotas.invocationsPerMinute, false), limitText(w.quotas.codeBytes, true), limitText(w.quotas.logBytes, true)]),
   ));
+  if (items.length > 0) ctx.out.line(`Quota limits ("-": none). What each workspace uses now: ${selfCommandOf(ctx)} workspaces show <name>`);
 }
 
 function printUsage(ctx: Context, w: ApiWorkspace, usage: ApiQuotas): void {

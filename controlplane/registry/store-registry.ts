@@ -177,8 +177,12 @@ export class StoreRegistry implements FunctionRegistry {
   private functionVersion(record: FunctionRecord, version: number, entrypoint: string, errors: ErrorDetail, binding: DataBindingSpec | null, event: 'platform' | 'lambda' = 'platform'): FunctionVersion {
     const { limits } = record;
     const depsDir = this.depsDir(record.name, version);
-    // Without a database server a bound version still loads; its context.db raises (FP_MONGO_URI unset).
-    const data = binding !== null && this.data !== null ? this.data.runtimeBinding(record.name, binding) : null;
+    // Without a database server a bound version still loads; its context.db raises (FP_MONGO_URI
+    // unset), saying which database platform.yaml binds and that the platform has no server for it
+    // (FP_MONGO_UNCONFIGURED): it said "add data: … to platform.yaml", which the file already had.
+    const data = binding !== null && this.data !== null
+      ? this.data.runtimeBinding(record.name, binding)
+      : binding !== null ? { env: { FP_MONGO_UNCONFIGURED: binding.database } } : null;
     return Object.freeze({
       name: record.name,
       // The pool keys instances by name@version; the run record shows the same string.
@@ -196,7 +200,7 @@ export class StoreRegistry implements FunctionRegistry {
       errors,
       ...(event === 'lambda' ? { event } : {}),
       ...(depsDir !== null ? { depsDir } : {}),
-      ...(data !== null ? { dataDir: data.dataDir } : {}),
+      ...(data !== null && 'dataDir' in data ? { dataDir: data.dataDir } : {}),
     });
   }
 

@@ -87,7 +87,9 @@ export class TokenIndex {
   /**
    * The live token with this secret, if any. The secret is never compared: its keyed digest (an
    * HMAC under a key no caller has) is looked up, so timing tells nothing about stored tokens.
-   * A use is noted for `lastUsedAt` (written later, at most once a minute per token).
+   * A use is noted for `lastUsedAt` (written later, at most once a minute per token); an expired
+   * token's attempt is refused (TOKEN_EXPIRED) and is no use: its `tokens` line said "last used
+   * 3m ago" after its expiry, which read as if it had been let in.
    */
   lookup(secret: string): TokenEntry | undefined {
     for (const keyId of this.keyIds.keys()) {
@@ -95,7 +97,7 @@ export class TokenIndex {
       const entry = this.byDigest.get(`${keyId}:${this.ring.tokenDigest(secret, keyId)}`);
       if (entry === undefined) continue;
       if (keyId !== this.ring.currentId) this.rekey(entry, secret);
-      this.noteUse(entry.id);
+      if (!this.expired(entry)) this.noteUse(entry.id);
       return entry;
     }
     return undefined;

@@ -11,6 +11,8 @@ import os
 import threading
 
 ENV_URI = "FP_MONGO_URI"
+# Set instead of FP_MONGO_URI when platform.yaml binds a database the platform has no server for.
+ENV_UNCONFIGURED = "FP_MONGO_UNCONFIGURED"
 ENV_DATABASE = "FP_MONGO_DATABASE"
 RUN_TAG_PREFIX = "fp:run="
 
@@ -74,6 +76,12 @@ def client():
     global _client, _classes
     uri = os.environ.get(ENV_URI)
     if not uri:
+        declared = os.environ.get(ENV_UNCONFIGURED)
+        if declared:
+            raise NoBinding(
+                f"platform.yaml binds database {declared!r}, but this platform has no database server for data"
+                " bindings (DATA_BACKEND_NOT_CONFIGURED): its operator installs FerretDB (scripts/services.sh),"
+                " or sets FP_DATA_MONGO_URL (production mode needs it; docs/data-binding.md)")
         raise NoBinding("this function has no database binding: add data: {mongo: {database: NAME}} to platform.yaml")
     with _lock:
         if _client is None:

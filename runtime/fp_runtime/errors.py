@@ -1,4 +1,5 @@
 """Failure classes (a closed list, the same as ErrorClass in protocol/messages.ts) and reports."""
+import importlib
 import os
 import traceback
 
@@ -12,6 +13,10 @@ PROTOCOL_ERROR = "protocol_error"
 PROCESS_LIMIT = "process_limit"  # host-side only: the box refused a fork or thread at its task limit
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+# The stdlib's import machinery (importlib.import_module, which the runtime calls to load the
+# entrypoint's module): its frame stood first in every import-time error's stack, naming the
+# host's Python install, and told the user nothing.
+_IMPORTLIB_DIR = os.path.join(os.path.dirname(os.path.abspath(importlib.__file__)), "")
 # A report must always fit in a frame the host can read, whatever the exception carries.
 MAX_TEXT_CHARS = 64 * 1024
 
@@ -83,6 +88,8 @@ def report(err: BaseException, klass: str, user_dir: str | None) -> dict:
     # The runtime's own frames say nothing to the user: leave them out of the stack.
     shown = [f for f in frames
              if not f.filename.startswith(_RUNTIME_DIR) and not f.filename.startswith("<frozen")]
+    while shown and shown[0].filename.startswith(_IMPORTLIB_DIR):
+        shown.pop(0)
     stack = "Traceback (most recent call last):\n" + "".join(traceback.format_list(shown)) if shown else ""
     out["stack"] = _clip(stack + "".join(traceback.format_exception_only(type(err), err)))
     return out

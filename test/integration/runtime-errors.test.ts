@@ -280,6 +280,8 @@ describe('init errors', () => {
     assert.equal(reply.error.file, 'main.py');
     assert.equal(reply.error.line, 2);
     assertNoRuntimeFrames(reply.error.stack);
+    // The import machinery the runtime called is no frame of the user's (newcomer round 8).
+    assert.match(reply.error.stack!, /^Traceback \(most recent call last\):\n {2}File "[^"]*main\.py", line 2, in <module>/, reply.error.stack!);
   });
 
   test('a missing module (entrypoint or an import inside it) is init_error', async (t) => {

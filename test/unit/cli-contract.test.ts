@@ -21,4 +21,12 @@ describe('contractLines', () => {
     const limited = contractLines({ ...limits, quotas: { functions: none, instances: none, invocationsPerMinute: { limit: 6000, used: 412 }, codeBytes: none, logBytes: none } });
     assert.match(limited[1]!, /^Quotas of workspace default: .*calls this minute 412 of 6000,/);
   });
+
+  it('shows auth, payload sizes, the async retry policy and retention (the card FUNCTION_MODE.md asks for)', () => {
+    const lines = contractLines({
+      ...limits, rateLimit: null, auth: 'token', syncPayloadBytes: 6 * 1024 * 1024, asyncPayloadBytes: 256 * 1024,
+      retry: { maxAttempts: 5, backoffBaseMs: 1000, backoffMaxMs: 60_000, maxEventAgeMs: 6 * 3_600_000 }, runRetentionMs: 7 * 86_400_000,
+    });
+    assert.equal(lines[1], 'Contract: auth invoke token, payload 6.0 MiB sync / 256 KiB async, async retries 5 attempts (backoff 1s-1m, given up after 6h), runs and logs kept 168h');
+  });
 });

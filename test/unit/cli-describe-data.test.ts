@@ -11,4 +11,9 @@ describe('describeData', () => {
     assert.match(describeData({ ...at, data: { backend: 'external' } as never, config: { data: 'auto' } }), /^FP_DATA_MONGO_URL/);
     assert.match(describeData({ ...at, data: { backend: 'ferretdb' } as never, config: { data: 'auto' } }), /^FerretDB, started here \(\/s\/data\/ferretdb\)/);
   });
+
+  it('in production mode names FP_DATA_MONGO_URL, not FerretDB missing (ADR 0109)', () => {
+    const line = describeData({ stateDir: '/s', data: null, config: { data: 'auto', store: 'production' } });
+    assert.match(line, /^none: production mode starts no FerretDB of its own .*FP_DATA_MONGO_URL/);
+  });
 });

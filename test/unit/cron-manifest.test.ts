@@ -62,6 +62,18 @@ describe('cron triggers in the manifest', () => {
     assert.match(messageOf('0 25 * * *'), /out of range \(second and minute 0-59, hour 0-23/);
   });
 
+  it('reports a bad schedule and a bad timezone together, the zone as given (newcomer round 8)', () => {
+    assert.throws(
+      () => parseManifest({ kind: 'function', name: 'x', triggers: [{ type: 'cron', schedule: '*/5 * * *', timezone: 'Europe/Berln' }] }),
+      (err: unknown) => {
+        assert.ok(err instanceof ManifestError);
+        assert.deepEqual(err.issues.map((i) => i.path).sort(), ['triggers.0.schedule', 'triggers.0.timezone']);
+        assert.match(err.issues.find((i) => i.path === 'triggers.0.timezone')!.message, /^"Europe\/Berln" is not an IANA time zone/);
+        return true;
+      },
+    );
+  });
+
   it('the upload check names the field of a bad schedule; good manifests pass', () => {
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *' }, { type: 'cron', schedule: 'not cron' }] }), 'manifest.triggers[1].schedule');
     assert.equal(fieldOf({ triggers: [{ type: 'cron', schedule: '* * * * *', timezone: 'Mars/Base' }] }), 'manifest.triggers[0].timezone');

@@ -197,6 +197,11 @@ describe('parseManifest in its own words (newcomer round 7, docs/adr/0075-newcom
     assert.equal(issues['limits.minWarm'], 'must be a whole number, not 1.5');
     assert.equal(issues['retry.maxAttempts'], 'must be at most 10, not 20');
     assert.equal(issues['invocation'], '"sometimes" is not one of sync, async, both');
+    // A value of the wrong type: what the key takes and what it got (newcomer round 8).
+    const typed = issuesOf({ kind: 'function', name: 'a', limits: { timeout: 10, concurrency: '4' }, triggers: 'cron' });
+    assert.equal(typed['limits.timeout'], 'must be text, not the number 10');
+    assert.equal(typed['limits.concurrency'], 'must be a number, not the string "4"');
+    assert.equal(typed['triggers'], 'must be a list, not the string "cron"');
     // A message written here is kept.
     assert.match(issuesOf({ kind: 'function', name: 'a', triggers: [{ type: 'webhook', id: 'Bad_Id' }] })['triggers.0.id']!, /^webhook ids are DNS labels/);
   });
