@@ -179,6 +179,8 @@ export interface OutgoingResponse {
   stream?: ResponseStream;
   /** Close the connection after this response (e.g. the request body was not read). */
   closeConnection?: boolean;
+  /** The share of the held-answer budget (rule 10) this answer counts in while it waits for its client (an API answer's workspace); none: the budget's alone. */
+  heldShare?: string;
   /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
   headLength?: number;
   /** A HEAD answer says `Transfer-Encoding: chunked`: GET's body is a stream of unknown length (as uvicorn's HEAD answer says). */
@@ -680,7 +682,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
         this.finish();
         return;
       }
-      this.writeWithBackpressure(body);
+      this.writeWithBackpressure(body, out.heldShare ?? null);
     });
   }
 
@@ -807,7 +809,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.finish(); // idempotent, in case it did not
   }
 
-  private writeWithBackpressure(body: Uint8Array): void {
+  private writeWithBackpressure(body: Uint8Array, share: string | null): void {
     const res = this.res;
     const base = res.getWriteOffset();
     const [ok, done] = res.tryEnd(body, body.byteLength);
@@ -816,7 +818,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     // Rule 10: what waits for the client counts against the server's bound, or is cut now.
-    if (!this.budgets.responses.hold(this, body.byteLength - (res.getWriteOffset() - base))) {
+    if (!this.budgets.responses.hold(this, body.byteLength - (res.getWriteOffset() - base), share)) {
       this.cut();
       return;
     }

@@ -103,6 +103,12 @@ export interface PlainResponse {
   /** A body written over time (Server-Sent Events) instead of `body`. */
   stream?: ResponseStream;
   closeConnection?: boolean;
+  /**
+   * The share of the server's budget of answers waiting for their clients this one counts in (the
+   * caller's workspace), so one tenant's unread answers hold at most a quarter of it (docs/gateway.md,
+   * "Slow clients").
+   */
+  heldShare?: string;
 }
 
 /**
