@@ -12,6 +12,10 @@ from .scope import scope_of_invoke
 
 # A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
 MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
+# The gateway refuses an answer with more headers (FUNCTION_RESPONSE_HEADERS_TOO_LARGE,
+# gateway/responses.ts MAX_RESPONSE_HEADERS): one more than that goes, not the rest, so the
+# gateway's event loop does not decode tens of thousands of them to say so (red team 6).
+MAX_RESPONSE_HEADERS = 1000
 
 
 _clock = time.perf_counter
@@ -27,6 +31,8 @@ def _fits(response: dict) -> dict:
     if headers is _JSON_HEADERS:  # the usual JSON answer's constant header list
         size += _JSON_HEADERS_SIZE
     else:
+        if len(headers) > MAX_RESPONSE_HEADERS:
+            response["headers"] = headers = headers[:MAX_RESPONSE_HEADERS + 1]
         for k, v in headers:
             size += len(k) + len(v)
     if size > MAX_RESPONSE_BYTES:
