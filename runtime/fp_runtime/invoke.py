@@ -6,16 +6,12 @@ import time
 
 from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, event_from_invoke, make_event
-from .frames import MAX_FRAME_BYTES, encode, encode_json_result, encode_result
+from .frames import MAX_FRAME_BYTES, MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
 from .scope import scope_of_invoke
 
 # A result must fit in one frame (the host rejects bigger ones) with room for logs and envelope.
 MAX_RESPONSE_BYTES = MAX_FRAME_BYTES - 1024 * 1024
-# The gateway refuses an answer with more headers (FUNCTION_RESPONSE_HEADERS_TOO_LARGE,
-# gateway/responses.ts MAX_RESPONSE_HEADERS): one more than that goes, not the rest, so the
-# gateway's event loop does not decode tens of thousands of them to say so (red team 6).
-MAX_RESPONSE_HEADERS = 1000
 
 
 _clock = time.perf_counter

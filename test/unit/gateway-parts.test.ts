@@ -1,5 +1,6 @@
 /** Pure parts of the gateway: routes, query pairs, response checks, run sinks, metric labels. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { queryPairs } from '../../gateway/invoke.js';
 import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
@@ -52,6 +53,9 @@ describe('checkFunctionResponse', () => {
   it('refuses more than MAX_RESPONSE_HEADERS headers or MAX_RESPONSE_HEADER_BYTES of them (red team 6)', () => {
     const many = (n: number): [string, string][] => Array.from({ length: n }, () => ['x', 'a'] as [string, string]);
     assert.equal(MAX_RESPONSE_HEADERS, 1000);
+    // The runtime sends one header past the same bound (runtime/fp_runtime/frames.py).
+    const frames = readFileSync(new URL('../../../runtime/fp_runtime/frames.py', import.meta.url), 'utf8');
+    assert.equal(/^MAX_RESPONSE_HEADERS = (\d+)$/m.exec(frames)?.[1], String(MAX_RESPONSE_HEADERS));
     assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: many(MAX_RESPONSE_HEADERS), body })));
     const tooMany = checkFunctionResponse({ status: 200, headers: many(MAX_RESPONSE_HEADERS + 1), body });
     assert.ok('problem' in tooMany && tooMany.code === 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE', JSON.stringify(tooMany).slice(0, 200));
