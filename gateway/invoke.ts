@@ -440,7 +440,7 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
   if ((!error || appAnswered) && result.response) {
     const checked = checkFunctionResponse(result.response);
     if ('problem' in checked) {
-      if (!appAnswered) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
+      if (!appAnswered) error = { code: checked.code ?? 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: checked.problem };
     } else {
       response = { status: result.response.status, headers: checked.headers, body: result.response.body, headLength: headLength(result.response) };
       if (result.response.latin1 === true) response.latin1Headers = true;

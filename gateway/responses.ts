@@ -139,6 +139,16 @@ export const FUNCTION_TIMING_PREFIX = 'fn.';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
+/**
+ * The most headers, and header bytes (names and values), a function's answer may carry: past
+ * either, FUNCTION_RESPONSE_HEADERS_TOO_LARGE (docs/errors.md). Each header costs the gateway's
+ * event loop about a microsecond (decoding, checking, writing): 80 000 of them held every other
+ * workspace's calls ~70 ms per answer (red team 6). Browsers refuse an answer whose headers pass
+ * 256 KiB; Node's HTTP server counts at most 2000 of a request's.
+ */
+export const MAX_RESPONSE_HEADERS = 1000;
+export const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
+
 export interface CheckedHeaders {
   /** The function's headers that go out as they are. */
   headers: Pairs;
@@ -150,17 +160,25 @@ export interface CheckedHeaders {
  * Checks a function's response and returns the headers to send, or a reason it is not valid.
  * The runtime validates too; this is the last line before bytes reach the client.
  */
-export function checkFunctionResponse(response: WireResponse): CheckedHeaders | { problem: string } {
+export function checkFunctionResponse(response: WireResponse): CheckedHeaders | { problem: string; code?: 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE' } {
   const status = response.status;
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     return { problem: `status ${String(status)} is not an integer from 200 to 599` };
   }
   if (!Array.isArray(response.headers)) return { problem: 'headers are not a list of pairs' };
+  if (response.headers.length > MAX_RESPONSE_HEADERS) {
+    return { problem: `the response has more than ${MAX_RESPONSE_HEADERS} headers, the most a function's answer may carry`, code: 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE' };
+  }
+  let bytes = 0;
   // Names listed in the function's own Connection header; made only when it sends one (most never do).
   let listed: Set<string> | null = null;
   for (const pair of response.headers) {
     const [name, value] = Array.isArray(pair) ? pair : [];
     if (typeof name !== 'string' || typeof value !== 'string') return { problem: 'a header is not a [name, value] pair of strings' };
+    bytes += name.length + value.length;
+    if (bytes > MAX_RESPONSE_HEADER_BYTES) {
+      return { problem: `the response's headers pass ${MAX_RESPONSE_HEADER_BYTES / 1024} KiB (names and values), the most a function's answer may carry`, code: 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE' };
+    }
     if (!TOKEN.test(name)) return { problem: `header name ${JSON.stringify(name)} is not a valid token` };
     const control = CONTROL.exec(value);
     if (control) {

@@ -22,6 +22,6 @@ export const list = operation(
     const born = call.scope.isRoot ? undefined : call.ctx.workspaces.get(call.scope.workspace)?.createdAt;
     const since = born === undefined ? query.since : Math.max(born, query.since ?? 0);
     const page = await call.ctx.store.audit.list({ ...query, ...(since !== undefined ? { since } : {}), ...(scope === 'all' ? {} : { workspace: call.scope.workspace }) });
-    return json(200, { items: page.items.map(auditView), nextCursor: page.nextCursor });
+    return json(200, { items: page.items.map((e) => auditView(e, scope !== 'all')), nextCursor: page.nextCursor });
   },
 );

@@ -177,6 +177,10 @@ export function tokenView(t: TokenRecord): z.output<typeof tokenViewSchema> {
   };
 }
 
-export function auditView(e: AuditEntry): z.output<typeof auditEntryView> {
-  return { seq: e.seq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail: e.detail };
+/**
+ * One workspace's list shows each entry's number within that workspace as `seq`; the global
+ * number (whose gaps count every other workspace's changes) only in the root token's `scope=all`.
+ */
+export function auditView(e: AuditEntry, scoped: boolean): z.output<typeof auditEntryView> {
+  return { seq: scoped ? e.workspaceSeq : e.seq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail: e.detail };
 }

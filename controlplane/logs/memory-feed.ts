@@ -20,6 +20,12 @@ export interface MemoryFeedOptions {
 
 interface Tailed {
   ring: LogRing;
+  /**
+   * The function's own ids: one clock for every function let a tail (a `viewer` of any workspace)
+   * read when other workspaces' tailed functions last logged, to the millisecond, from its
+   * stream's first id or by probing `Last-Event-ID` for the `restart` gap (red team 6).
+   */
+  clock: IdClock;
   readers: number;
   /** When the ring may be dropped (no readers since); 0 while read. */
   lingerUntil: number;
@@ -30,7 +36,6 @@ export class MemoryLogFeed implements LogFeed {
   private readonly shares: WorkspaceShares;
   private readonly lingerMs: number;
   private readonly now: () => number;
-  private readonly clock: IdClock;
   /** Ids before this one were given by an earlier process (or never). */
   private readonly began: FeedId;
   private readonly tailed = new Map<string, Tailed>();
@@ -43,8 +48,7 @@ export class MemoryLogFeed implements LogFeed {
     this.shares = new WorkspaceShares(this.limits.maxSubscribersPerWorkspace);
     this.lingerMs = options.lingerMs ?? 60_000;
     this.now = options.now ?? Date.now;
-    this.clock = new IdClock(this.now);
-    this.began = this.clock.current;
+    this.began = { ms: this.now(), seq: 0 };
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(this.lingerMs, 30_000)));
     this.sweeper.unref();
   }
@@ -73,7 +77,9 @@ export class MemoryLogFeed implements LogFeed {
     const giveBack = this.shares.take(fn);
     let t = this.tailed.get(fn);
     if (t === undefined || (t.readers === 0 && t.lingerUntil <= this.now())) {
-      t = { ring: new LogRing({ maxEntries: this.limits.ringEntries, maxBytes: this.limits.ringBytes }, this.clock.current), readers: 0, lingerUntil: 0 };
+      // A new ring starts at the later of now and the feed's start: its ids sort after `began`.
+      const clock = new IdClock(this.now, this.startOf(t));
+      t = { ring: new LogRing({ maxEntries: this.limits.ringEntries, maxBytes: this.limits.ringBytes }, clock.current), clock, readers: 0, lingerUntil: 0 };
       this.tailed.set(fn, t);
     }
     const tail = t;
@@ -84,7 +90,7 @@ export class MemoryLogFeed implements LogFeed {
     let start = after;
     if (after !== null) {
       if (compareFeedIds(after, this.began) < 0) gap = { reason: 'restart', since: after.ms, dropped: null };
-      else if (compareFeedIds(after, this.clock.current) > 0) gap = { reason: 'restart', since: null, dropped: null };
+      else if (compareFeedIds(after, tail.clock.current) > 0) gap = { reason: 'restart', since: null, dropped: null };
       else if (compareFeedIds(after, tail.ring.from) < 0) gap = { reason: 'expired', since: after.ms, dropped: null };
       // What the ring holds is all newer than what the client saw: it gets all of it.
       if (gap !== null) start = tail.ring.from;
@@ -115,8 +121,18 @@ export class MemoryLogFeed implements LogFeed {
   }
 
   private append(t: Tailed, e: { event: FeedEvent; n: number; bytes: number }): void {
-    const id = this.clock.next();
+    const id = t.clock.next();
     t.ring.append({ id, key: formatFeedId(id), event: e.event, n: e.n, c: t.ring.c + e.n, bytes: e.bytes });
+  }
+
+  /**
+   * Where a new ring's ids start: now, never before the feed began nor before the ring it replaces
+   * ended (a clock stepping back must not give a function an id it gave before).
+   */
+  private startOf(previous: Tailed | undefined): FeedId {
+    let start: FeedId = { ms: this.now(), seq: 0 };
+    for (const floor of [this.began, previous?.clock.current]) if (floor !== undefined && compareFeedIds(floor, start) > 0) start = floor;
+    return start;
   }
 
   /** Drops the rings of functions nobody tailed for `lingerMs`. */

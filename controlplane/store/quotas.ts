@@ -47,14 +47,18 @@ export function normalQuotas(raw: Partial<Record<keyof WorkspaceQuotas, unknown>
   };
 }
 
-/** The audit cursor: the `seq` of a page's last entry, opaque. */
-export function encodeAuditCursor(seq: number): string {
-  return Buffer.from(`a${seq}`, 'utf8').toString('base64url');
+/**
+ * The audit cursor, opaque: a page's last entry's `workspaceSeq` when the list is one workspace's
+ * (`w…`), its global `seq` when it is every entry (`a…`). A workspace's cursor never carries the
+ * global number (red team 6: its gaps counted other workspaces' changes).
+ */
+export function encodeAuditCursor(seq: number, scoped: boolean): string {
+  return Buffer.from(`${scoped ? 'w' : 'a'}${seq}`, 'utf8').toString('base64url');
 }
 
-export function decodeAuditCursor(text: string): number {
+export function decodeAuditCursor(text: string, scoped: boolean): number {
   const decoded = Buffer.from(text, 'base64url').toString('utf8');
-  const seq = /^a([0-9]{1,15})$/.exec(decoded);
-  if (seq === null) throw new StoreError('RUN_CURSOR_INVALID', 'the cursor is not one this store returned', { cursor: text });
+  const seq = (scoped ? /^w([0-9]{1,15})$/ : /^a([0-9]{1,15})$/).exec(decoded);
+  if (seq === null) throw new StoreError('RUN_CURSOR_INVALID', 'the cursor is not one this store returned for this list', { cursor: text });
   return Number(seq[1]);
 }

@@ -425,8 +425,14 @@ export interface NewAuditEntry {
 }
 
 export interface AuditEntry extends NewAuditEntry {
-  /** 1, 2, 3…: the order entries were written in, across every process. */
+  /** 1, 2, 3…: the order entries were written in, across every process (and every workspace). */
   seq: number;
+  /**
+   * 1, 2, 3… within the entry's workspace (install-wide entries count among themselves): what a
+   * workspace is shown as `seq`, so the gaps of the global one tell it nothing about other
+   * workspaces' changes (red team 6).
+   */
+  workspaceSeq: number;
 }
 
 export interface AuditQuery {
@@ -439,7 +445,10 @@ export interface AuditQuery {
   until?: number;
   /** Default 50, at most 1000. */
   limit?: number;
-  /** From a previous page; opaque. RUN_CURSOR_INVALID when it is not one. */
+  /**
+   * From a previous page of the same kind (one workspace's, or every entry); opaque.
+   * RUN_CURSOR_INVALID when it is not one. A workspace's pages go by `workspaceSeq`.
+   */
   cursor?: string;
 }
 

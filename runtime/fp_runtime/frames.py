@@ -11,6 +11,18 @@ import msgpack
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 PROTOCOL_VERSION = 4
+# The gateway refuses an answer with more headers (FUNCTION_RESPONSE_HEADERS_TOO_LARGE,
+# gateway/responses.ts MAX_RESPONSE_HEADERS): one more than that goes, not the rest, so the
+# gateway's event loop does not decode tens of thousands of them to say so (red team 6).
+MAX_RESPONSE_HEADERS = 1000
+
+
+def bounded_headers(response: dict) -> dict:
+    """`response` with at most MAX_RESPONSE_HEADERS + 1 headers (the same dict when it has fewer)."""
+    headers = response.get("headers")
+    if type(headers) is list and len(headers) > MAX_RESPONSE_HEADERS:
+        return {**response, "headers": headers[:MAX_RESPONSE_HEADERS + 1]}
+    return response
 
 # The `invoke` array (host -> runtime): [tag, id, context requestId, timeoutMs, attempt, method,
 # path, rawQuery, query (flat [name, value, ...]), headers (flat), requestId, rootPath | nil,

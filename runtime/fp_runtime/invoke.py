@@ -6,7 +6,7 @@ import time
 
 from . import app_errors, asgi, capture, errors, streaming
 from .event import Context, event_from_invoke, make_event
-from .frames import MAX_FRAME_BYTES, encode, encode_json_result, encode_result
+from .frames import MAX_FRAME_BYTES, MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
 from .scope import scope_of_invoke
 
@@ -27,6 +27,8 @@ def _fits(response: dict) -> dict:
     if headers is _JSON_HEADERS:  # the usual JSON answer's constant header list
         size += _JSON_HEADERS_SIZE
     else:
+        if len(headers) > MAX_RESPONSE_HEADERS:
+            response["headers"] = headers = headers[:MAX_RESPONSE_HEADERS + 1]
         for k, v in headers:
             size += len(k) + len(v)
     if size > MAX_RESPONSE_BYTES:

@@ -3,7 +3,8 @@
 `--listen tcp:HOST:PORT --token-sha256-file PATH --code-dir DIR`: listen, and serve the first
 connection that proves it is the platform: its first frame is `{t: "auth", token}` and the token's
 SHA-256 is the one in PATH (the Pod's downward-API volume; the Pod spec holds only the hash, the
-platform derives the token). Probes and strangers are closed and the runtime goes on listening.
+platform derives the token). Connections are read side by side, each for AUTH_TIMEOUT_S at most;
+probes and strangers are closed and the runtime goes on listening.
 Once authenticated the listener closes: a Pod serves one platform connection for life.
 
 On that connection the host may send `{t: "code", dir, files: [[path, bytes, mode], ...]}` before
@@ -14,15 +15,20 @@ length-prefixed msgpack as everywhere else (frames.py).
 import hashlib
 import hmac
 import os
+import selectors
 import socket
 import sys
+import time
 
 from . import errors
 from .conn import Conn
 from .frames import Decoder, FrameTooLarge
 
+# Each connection gets this long, from its accept, to prove it is the platform.
 AUTH_TIMEOUT_S = 5.0
 AUTH_MAX_BYTES = 4096
+# Connections read at once; past it the oldest is closed for the newest.
+AUTH_MAX_PENDING = 64
 
 
 def wants(argv) -> bool:
@@ -45,36 +51,91 @@ def open_conn(argv) -> "RemoteConn":
     code_dir = _option(argv, "--code-dir")
     server = socket.create_server((host.strip("[]") or "0.0.0.0", int(port)), backlog=16)
     print("FP_LISTENING", flush=True)
-    while True:
-        sock, _ = server.accept()
-        if _authenticated(sock, expected):
-            server.close()
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return RemoteConn(sock, code_dir)
-        sock.close()
+    sock = _first_authenticated(server, expected)
+    server.close()
+    sock.setblocking(True)
+    sock.settimeout(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return RemoteConn(sock, code_dir)
 
 
-def _authenticated(sock, expected) -> bool:
-    """True when the first frame on `sock` is an auth frame with the right token."""
-    sock.settimeout(AUTH_TIMEOUT_S)
-    decoder = Decoder()
-    received = 0
+class _Pending:
+    __slots__ = ("decoder", "received", "deadline")
+
+    def __init__(self, deadline):
+        self.decoder = Decoder()
+        self.received = 0
+        self.deadline = deadline
+
+
+def _first_authenticated(server, expected):
+    """The first connection whose first frame is an auth frame with the right token. Connections
+    are read side by side, each closed AUTH_TIMEOUT_S after it was accepted whatever it sent: one
+    read at a time, with the timeout per read, let a stranger (a function in another Pod, where no
+    NetworkPolicy is enforced) trickle a byte every few seconds and hold the door for hours while
+    the platform's own connection waited behind it (red team 6)."""
+    server.setblocking(False)
+    pending = {}
+    with selectors.DefaultSelector() as sel:
+        sel.register(server, selectors.EVENT_READ)
+        while True:
+            now = time.monotonic()
+            for sock in [s for s, p in pending.items() if p.deadline <= now]:
+                _drop(sel, pending, sock)
+            timeout = min((p.deadline for p in pending.values()), default=now + 60.0) - now
+            for key, _ in sel.select(max(0.0, timeout)):
+                if key.fileobj is server:
+                    try:
+                        sock, _ = server.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if len(pending) >= AUTH_MAX_PENDING:  # the oldest stranger goes
+                        _drop(sel, pending, min(pending, key=lambda s: pending[s].deadline))
+                    sock.setblocking(False)
+                    pending[sock] = _Pending(time.monotonic() + AUTH_TIMEOUT_S)
+                    sel.register(sock, selectors.EVENT_READ)
+                    continue
+                sock = key.fileobj
+                verdict = _feed(sock, pending[sock], expected)
+                if verdict is None:
+                    continue
+                sel.unregister(sock)
+                del pending[sock]
+                if verdict:
+                    for other in list(pending):
+                        _drop(sel, pending, other)
+                    sel.unregister(server)
+                    return sock
+                sock.close()
+
+
+def _drop(sel, pending, sock):
+    sel.unregister(sock)
+    del pending[sock]
+    sock.close()
+
+
+def _feed(sock, state, expected):
+    """True: the auth frame with the right token; False: anything else; None: more to read."""
     try:
-        while received < AUTH_MAX_BYTES:
-            data = sock.recv(AUTH_MAX_BYTES)
-            if not data:
-                return False
-            received += len(data)
-            for msg in decoder.feed(data):
-                token = msg.get("token") if isinstance(msg, dict) and msg.get("t") == "auth" else None
-                if not isinstance(token, (str, bytes)):
-                    return False
-                raw = token.encode() if isinstance(token, str) else token
-                return hmac.compare_digest(hashlib.sha256(raw).digest(), expected)
-    except (OSError, FrameTooLarge, ValueError):
+        data = sock.recv(AUTH_MAX_BYTES)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
         return False
-    return False
+    if not data:
+        return False
+    state.received += len(data)
+    try:
+        for msg in state.decoder.feed(data):
+            token = msg.get("token") if isinstance(msg, dict) and msg.get("t") == "auth" else None
+            if not isinstance(token, (str, bytes)):
+                return False
+            raw = token.encode() if isinstance(token, str) else token
+            return hmac.compare_digest(hashlib.sha256(raw).digest(), expected)
+    except (FrameTooLarge, ValueError):
+        return False
+    return False if state.received >= AUTH_MAX_BYTES else None
 
 
 class RemoteConn(Conn):

@@ -8,6 +8,7 @@ app's `send` here instead of growing the platform's memory. A `cancel` from the 
 went away) wakes a waiting `send`, which then raises ClientDisconnected, and the app's `receive`
 returns `http.disconnect`. Why a window per call: docs/adr/0017-streamed-responses.md.
 """
+from .frames import bounded_headers
 
 # Bytes of one call's body in flight between this runtime and the client's connection.
 WINDOW = 256 * 1024
@@ -39,8 +40,9 @@ class CallStream:
         body = response["body"]
         first, rest = body[:MAX_PIECE], body[MAX_PIECE:]
         await self._room(len(first))
+        # A streamed head too: at most one header past the gateway's bound (frames.bounded_headers).
         await self.conn.asend(self.loop, {"t": "response", "id": self.id,
-                                          "response": {**response, "body": first}, "more": bool(more or rest)})
+                                          "response": {**bounded_headers(response), "body": first}, "more": bool(more or rest)})
         if rest:
             await self.chunk(rest, more)
 

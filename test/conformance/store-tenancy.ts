@@ -207,6 +207,34 @@ export function tenancyTests(open: OpenStore): void {
         assert.deepEqual((await store.audit.list({})).items.map((e) => e.target), ['t4', 't3', 't2']);
       }));
 
+    it('numbers each workspace\'s entries on their own: its numbers and cursors tell nothing of other workspaces (red team 6)', () =>
+      withStore(open, async (store) => {
+        const a = workspaceName();
+        const b = workspaceName();
+        const mine: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          // Another workspace's changes between each of a's: before, a saw its global numbers' gaps.
+          for (let j = 0; j < 3; j++) await store.audit.append(entry({ workspace: b, target: `b${i}.${j}` }));
+          mine.push((await store.audit.append(entry({ workspace: a, target: `a${i}` }))).workspaceSeq);
+        }
+        assert.deepEqual(mine, [1, 2, 3, 4, 5, 6]);
+        const first = await store.audit.list({ workspace: a, limit: 4 });
+        assert.deepEqual(first.items.map((e) => [e.target, e.workspaceSeq]), [['a5', 6], ['a4', 5], ['a3', 4], ['a2', 3]]);
+        // The cursor carries the workspace's number, not the global one.
+        assert.equal(Buffer.from(first.nextCursor!, 'base64url').toString('utf8'), 'w3');
+        const second = await store.audit.list({ workspace: a, limit: 4, cursor: first.nextCursor! });
+        assert.deepEqual(second.items.map((e) => e.target), ['a1', 'a0']);
+        assert.equal(second.nextCursor, null);
+        // A workspace's cursor is not one for the whole log, nor the reverse.
+        await rejectsWithCode(store.audit.list({ cursor: first.nextCursor! }), 'RUN_CURSOR_INVALID');
+        const all = await store.audit.list({ limit: 1 });
+        await rejectsWithCode(store.audit.list({ workspace: a, cursor: all.nextCursor! }), 'RUN_CURSOR_INVALID');
+        // Concurrent appends to one workspace get distinct numbers in the order of `seq`.
+        const together = await Promise.all(Array.from({ length: 10 }, (_, i) => store.audit.append(entry({ workspace: i % 2 ? a : b, target: `c${i}` }))));
+        const ofA = together.filter((e) => e.workspace === a).sort((x, y) => x.seq - y.seq).map((e) => e.workspaceSeq);
+        assert.deepEqual(ofA, [7, 8, 9, 10, 11]);
+      }));
+
     it('keeps the order of concurrent appends total', () =>
       withStore(open, async (store) => {
         const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => store.audit.append(entry({ target: `c${i}` }))));

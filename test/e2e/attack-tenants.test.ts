@@ -517,6 +517,38 @@ describe('attack: a workspace name given to another tenant after the first one l
   });
 });
 
+describe('attack: counting another workspace\'s changes from the audit log (red team 6, December 2026)', () => {
+  // `seq` was one number across the install: the gaps between a workspace's own entries (and the
+  // global number in its cursors) told its owner how many changes every other workspace made,
+  // and when (a competitor's deploy cadence).
+  it('a workspace\'s entries are numbered 1, 2, 3… whatever other workspaces do; its cursor holds its own number', { timeout: 60_000 }, async () => {
+    const watcher = await tenant({}, 'owner');
+    const busy = await tenant({}, 'owner');
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await watcher.api.call('POST', '/functions', { name: `mine-${i}` })).status, 201);
+      for (let j = 0; j < 2; j++) assert.equal((await busy.api.call('POST', '/functions', { name: `theirs-${i}-${j}` })).status, 201);
+    }
+    const page = await watcher.api.call('GET', '/audit?limit=200');
+    assert.equal(page.status, 200);
+    const seqs = (page.body.items as { seq: number }[]).map((e) => e.seq);
+    assert.ok(seqs.length >= 3);
+    // Before: gaps of 2 (the other workspace's creates) between this workspace's entries.
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs.length - i), `numbers with gaps: ${seqs.join(', ')}`);
+    // Paging one at a time walks the same entries; the cursor holds this workspace's number.
+    const first = await watcher.api.call('GET', '/audit?limit=1');
+    const cursor = first.body.nextCursor as string;
+    assert.equal(Buffer.from(cursor, 'base64url').toString('utf8'), `w${seqs[0]}`);
+    const next = await watcher.api.call('GET', `/audit?limit=1&cursor=${cursor}`);
+    assert.deepEqual((next.body.items as { seq: number }[]).map((e) => e.seq), [seqs[1]]);
+    // The admin token's whole log still goes by the global number, with its own cursors.
+    const all = await h.api.call('GET', '/audit?scope=all&limit=1');
+    assert.equal(all.status, 200);
+    assert.ok(Buffer.from(all.body.nextCursor as string, 'base64url').toString('utf8').startsWith('a'));
+    const mixed = await watcher.api.call('GET', `/audit?cursor=${all.body.nextCursor as string}`);
+    assert.equal(errorOf(mixed).code, 'RUN_CURSOR_INVALID');
+  });
+});
+
 describe('attack: a recycled workspace name and /metrics (red team 5, December 2026)', () => {
   it('a workspace token sees no series of a function deleted before (another tenant\'s, under the same workspace name)', { timeout: 60_000 }, async () => {
     const first = await tenant({}, 'owner');

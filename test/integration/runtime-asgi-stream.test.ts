@@ -33,8 +33,8 @@ const APP = py(
   '        assert (await receive())["type"] == "http.disconnect"',
 );
 
-async function asgiRuntime(t: { after(fn: () => unknown): void }): Promise<RuntimeHandle> {
-  const dir = await writeFunction({ 'main.py': APP });
+async function asgiRuntime(t: { after(fn: () => unknown): void }, app = APP): Promise<RuntimeHandle> {
+  const dir = await writeFunction({ 'main.py': app });
   t.after(() => removeFunction(dir));
   const rt = await startRuntime();
   t.after(() => rt.kill());
@@ -79,6 +79,23 @@ describe('streamed responses (protocol v3)', () => {
     assert.equal(end.t, 'end', JSON.stringify(end));
     const logs = [...rt.batches(id).flat(), ...(end.t === 'end' ? end.logs : [])];
     assert.ok(logs.some((l) => l.msg === 'send raised ClientDisconnected'), JSON.stringify(logs));
+  });
+
+  test('a streamed head of 80 000 headers goes to the host with 1001 of them: the gateway refuses it without decoding the rest (red team 6)', async (t) => {
+    const rt = await asgiRuntime(t, py(
+      'async def app(scope, receive, send):',
+      '    if scope["type"] != "http":',
+      '        raise RuntimeError("no lifespan")',
+      '    await receive()',
+      '    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-h", b"v")] * 80000})',
+      '    await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})',
+      '    await send({"type": "http.response.body", "body": b"y"})',
+    ));
+    const id = rt.id();
+    rt.send({ t: 'invoke', id, event: makeEvent({ path: '/' }), context: { requestId: 'r', timeoutMs: 30_000, attempt: 1 } });
+    const head = await rt.waitFor((m) => (m.t === 'response' || m.t === 'result') && m.id === id, 'the response head');
+    assert.equal(head.t, 'response');
+    assert.equal(head.t === 'response' ? head.response.headers.length : -1, 1001);
   });
 
   test('a client leaving a StreamingResponse closes its async generator at once: its `finally` runs, as under uvicorn', async (t) => {

@@ -395,6 +395,14 @@ for (const entrypoint of ['main:handler', 'main:ahandler']) {
   });
 }
 
+describe('an answer of many headers (red team 6)', () => {
+  test('a return value with more than 1000 headers goes to the host with 1001 of them: the gateway refuses it without decoding the rest', async (t) => {
+    const rt = await serve(t, { 'main.py': py('def handler(event, context):', '    return {"statusCode": 200, "multiValueHeaders": {"x-h": ["v"] * 80000}, "body": "ok"}') });
+    const res = await rt.invokeOk({ path: '/' });
+    assert.equal(res.response.headers.length, 1001);
+  });
+});
+
 describe('concurrency', () => {
   // Each call waits at a barrier until `n` calls are inside the handler at once: the calls pass
   // only if the runtime really runs them together, however slow the machine (no wall-clock bound).

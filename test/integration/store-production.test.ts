@@ -164,6 +164,27 @@ describe('production store (FerretDB)', { skip }, () => {
       await rejectsWithCode(open(database), 'STORE_SCHEMA_TOO_NEW');
     });
 
+    it('upgrades a schema-3 audit log: every entry gets its number within its workspace (red team 6)', async () => {
+      const database = freshDatabase();
+      await (await open(database)).close();
+      const client = await MongoClient.connect(ferret!.url);
+      try {
+        const db = client.db(database);
+        const actor = { tokenId: 'tok_a', label: 'x', role: 'owner' };
+        await db.collection('audit').insertMany(['a', 'b', 'a', null, 'a'].map((workspace, i) => ({ _id: i + 1, at: 1000 + i, actor, address: '127.0.0.1', workspace, action: 'deploy', target: `t${i}`, detail: '{}' })) as never);
+        await db.collection<{ _id: string; version: number }>('meta').updateOne({ _id: 'schema' }, { $set: { version: 3 } });
+      } finally {
+        await client.close();
+      }
+      const store = await open(database);
+      try {
+        assert.deepEqual((await store.audit.list({ workspace: 'a' })).items.map((e) => [e.target, e.seq, e.workspaceSeq]), [['t4', 5, 3], ['t2', 3, 2], ['t0', 1, 1]]);
+        assert.equal((await store.audit.append({ at: 2000, actor: { tokenId: 'tok_a', label: 'x', role: 'owner' }, address: '127.0.0.1', workspace: 'a', action: 'deploy', target: 't5', detail: {} })).workspaceSeq, 4);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('expires logs after the retention (FerretDB has no TTL index: the store sweeps) and keeps the run', async () => {
       let now = Date.now();
       const store = await open(freshDatabase(), { now: () => now, logRetentionMs: 60_000 });

@@ -1,12 +1,13 @@
 /** Pure parts of the gateway: routes, query pairs, response checks, run sinks, metric labels. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { queryPairs } from '../../gateway/invoke.js';
 import { GatewayMetrics, OTHER_FUNCTION } from '../../gateway/metrics.js';
 import { labelValue, viewOf } from '../../gateway/metrics-view.js';
 import { PLATFORM_METRICS } from '../../protocol/index.js';
 import type { InvocationPool, PoolStats } from '../../gateway/pool.js';
-import { checkFunctionResponse, confineToPrefix, invocationHeaders } from '../../gateway/responses.js';
+import { checkFunctionResponse, confineToPrefix, invocationHeaders, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS } from '../../gateway/responses.js';
 import { route } from '../../gateway/routes.js';
 import { MemoryRunSink, RunBatcher, type RunRecord } from '../../gateway/runs.js';
 
@@ -48,6 +49,22 @@ describe('checkFunctionResponse', () => {
       body,
     });
     assert.deepEqual(checked, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Custom', 'v']], serverTiming: [] });
+  });
+  it('refuses more than MAX_RESPONSE_HEADERS headers or MAX_RESPONSE_HEADER_BYTES of them (red team 6)', () => {
+    const many = (n: number): [string, string][] => Array.from({ length: n }, () => ['x', 'a'] as [string, string]);
+    assert.equal(MAX_RESPONSE_HEADERS, 1000);
+    // The runtime sends one header past the same bound (runtime/fp_runtime/frames.py).
+    const frames = readFileSync(new URL('../../../runtime/fp_runtime/frames.py', import.meta.url), 'utf8');
+    assert.equal(/^MAX_RESPONSE_HEADERS = (\d+)$/m.exec(frames)?.[1], String(MAX_RESPONSE_HEADERS));
+    assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: many(MAX_RESPONSE_HEADERS), body })));
+    const tooMany = checkFunctionResponse({ status: 200, headers: many(MAX_RESPONSE_HEADERS + 1), body });
+    assert.ok('problem' in tooMany && tooMany.code === 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE', JSON.stringify(tooMany).slice(0, 200));
+    // 80 000 headers (red team 6: ~70 ms of the event loop each answer) are refused before any is checked.
+    assert.equal((checkFunctionResponse({ status: 200, headers: many(80_000), body }) as { code?: string }).code, 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE');
+    const value = 'v'.repeat(MAX_RESPONSE_HEADER_BYTES / 4 - 1);
+    assert.ok(!('problem' in checkFunctionResponse({ status: 200, headers: [['a', value], ['b', value], ['c', value], ['d', value]], body })), 'exactly the bound');
+    const over = checkFunctionResponse({ status: 200, headers: [['a', value], ['b', value], ['c', value], ['de', value]], body });
+    assert.ok('problem' in over && over.code === 'FUNCTION_RESPONSE_HEADERS_TOO_LARGE' && /256 KiB/.test(over.problem));
   });
   it('drops every hop-by-hop header and the names the function lists in Connection; keeps Date (ADR 0105)', () => {
     const checked = checkFunctionResponse({

@@ -34,6 +34,27 @@ describe('memory log feed', () => {
     await restarted.close();
   });
 
+  it('gives each function its own ids: a new tail\'s first id says nothing of when other functions logged (red team 6)', async () => {
+    let now = 1_000_000;
+    const feed = new MemoryLogFeed({ now: () => now });
+    // Another workspace's function, tailed by its owner, logs three lines.
+    const victim = await feed.subscribe('payroll.other', null);
+    now += 100;
+    feed.lines(batch('payroll.other', 'r1', 0, ['a', 'b', 'c']));
+    now += 100;
+    // A viewer of another workspace opens a tail of its own function: its stream's first id was
+    // the last id given to any function (1000100-2: when, and how many in that millisecond).
+    const mine = await feed.subscribe('probe.mine', null);
+    assert.equal(mine.start, '1000200-0');
+    // Its own lines are numbered on its own, after that start.
+    feed.lines(batch('probe.mine', 'r2', 0, ['x']));
+    const got = await readLines(mine, 1);
+    assert.equal(got.reads[0]!.position, '1000200-1');
+    mine.close();
+    victim.close();
+    await feed.close();
+  });
+
   it('keeps a ring for the linger time after the last tail left, then forgets it (expired)', async () => {
     let now = 1_000_000;
     const feed = new MemoryLogFeed({ now: () => now, lingerMs: 60_000 });

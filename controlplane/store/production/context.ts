@@ -11,15 +11,16 @@ import { StoreError } from '../errors.js';
 import type { SealedHookSecret } from '../sealed.js';
 import type { Role } from '../../../protocol/index.js';
 import type { DeployEntry, DraftRecord, FileChanges, FileEntry, FunctionLimits, FunctionSettings, FunctionStatus, TestCase, TokenKind, WorkspaceQuotas } from '../types.js';
-import { upgradeToV2, upgradeToV3 } from './upgrade.js';
+import { upgradeToV2, upgradeToV3, upgradeToV4 } from './upgrade.js';
 
 /**
  * Bumped when documents change shape; a database written by a newer platform is refused.
  * 2: keyed token digests (`digest`, `keyId` instead of `hash`), sealed webhook secrets and `secrets`.
  * 3: workspaces (docs/adr/0011-tenants.md): `workspace` on functions, versions, runs and logs,
  *    function slots, workspace tokens, the audit log, content grants.
+ * 4: `wseq` on audit entries (their number within their workspace, red team 6).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** `env` as a list: MongoDB/FerretDB refuse field names with `.` or a leading `$`, env names may have them. */
 export interface EnvPair {
@@ -165,6 +166,8 @@ export interface SlotDoc {
 export interface AuditDoc {
   /** The entry's `seq`: the next number, taken by a unique insert (the order across processes). */
   _id: number;
+  /** The number within the entry's workspace (null: install-wide, counted among themselves). */
+  wseq: number;
   at: number;
   actor: { tokenId: string; label: string; role: string };
   address: string;
@@ -316,6 +319,7 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
   if (meta !== null && meta.version < 2) await upgradeToV2(col, ring);
   // Every database has the default workspace; one from before workspaces gets its functions' slots and fields.
   await upgradeToV3(col, now, meta !== null && meta.version < 3);
+  if (meta !== null && meta.version < 4) await upgradeToV4(col);
   await Promise.all([
     col.functions.createIndex({ name: 1, seq: -1 }, { name: 'by_name' }),
     col.versions.createIndex({ function: 1, version: -1 }, { name: 'by_function' }),
@@ -339,6 +343,7 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     col.slots.createIndex({ workspace: 1, slot: 1 }, { name: 'by_workspace' }),
     col.slots.createIndex({ function: 1 }, { name: 'by_function' }),
     col.audit.createIndex({ workspace: 1, _id: -1 }, { name: 'by_workspace' }),
+    col.audit.createIndex({ workspace: 1, wseq: -1 }, { name: 'by_workspace_wseq' }),
     col.audit.createIndex({ at: 1 }, { name: 'by_time' }),
   ]);
   let ttl = true;

@@ -80,3 +80,16 @@ export async function upgradeToV3(col: Collections, now: number, legacy: boolean
     }
   }
 }
+
+/**
+ * Schema 4: every audit entry gets `wseq`, its number within its workspace, in the order of `_id`.
+ * Safe to run twice: it numbers every entry again from the same order.
+ */
+export async function upgradeToV4(col: Collections): Promise<void> {
+  const next = new Map<string | null, number>();
+  for (const doc of await col.audit.find({}, { projection: { _id: 1, workspace: 1 } }).sort({ _id: 1 }).toArray()) {
+    const n = (next.get(doc.workspace) ?? 0) + 1;
+    next.set(doc.workspace, n);
+    await col.audit.updateOne({ _id: doc._id }, { $set: { wseq: n } });
+  }
+}

@@ -188,12 +188,17 @@ export function mongoAuditStore(ctx: MongoContext): AuditStore {
       ctx.check();
       const detail = JSON.stringify(e.detail);
       // The next number by a unique insert: entries get one total order across every process.
+      // The number within the workspace is read after the global one: an entry of this workspace
+      // that read the same `wseq` read a global number no larger, so the two inserts collide on
+      // `_id` and the later one reads again (the global insert is the one atomic step FerretDB has).
       for (let attempt = 0; attempt < 200; attempt++) {
         const last = await col.audit.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
         const seq = (last?._id ?? 0) + 1;
+        const mine = await col.audit.find({ workspace: e.workspace }, { projection: { wseq: 1 } }).sort({ wseq: -1 }).limit(1).next();
+        const wseq = (mine?.wseq ?? 0) + 1;
         try {
-          await col.audit.insertOne({ _id: seq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail });
-          return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq };
+          await col.audit.insertOne({ _id: seq, wseq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail });
+          return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq, workspaceSeq: wseq };
         } catch (err) {
           if (!isDuplicateKey(err)) throw err;
         }
@@ -211,16 +216,19 @@ export function mongoAuditStore(ctx: MongoContext): AuditStore {
       if (query.since !== undefined) at.$gte = query.since;
       if (query.until !== undefined) at.$lt = query.until;
       if (Object.keys(at).length > 0) filter.at = at;
-      if (query.cursor !== undefined) filter._id = { $lt: decodeAuditCursor(query.cursor) };
+      // One workspace's list goes by its own numbers (same order as `_id` within it).
+      const scoped = query.workspace !== undefined;
+      const key = scoped ? 'wseq' : '_id';
+      if (query.cursor !== undefined) filter[key] = { $lt: decodeAuditCursor(query.cursor, scoped) };
       const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
-      const docs = await col.audit.find(filter).sort({ _id: -1 }).limit(limit + 1).toArray();
+      const docs = await col.audit.find(filter).sort({ [key]: -1 }).limit(limit + 1).toArray();
       const page = docs.slice(0, limit);
       const items: AuditEntry[] = page.map((d) => ({
-        seq: d._id, at: d.at, actor: { tokenId: d.actor.tokenId, label: d.actor.label, role: d.actor.role as AuditEntry['actor']['role'] },
+        seq: d._id, workspaceSeq: d.wseq, at: d.at, actor: { tokenId: d.actor.tokenId, label: d.actor.label, role: d.actor.role as AuditEntry['actor']['role'] },
         address: d.address, workspace: d.workspace, action: d.action, target: d.target, detail: JSON.parse(d.detail) as Record<string, unknown>,
       }));
       const lastDoc = page[page.length - 1];
-      return { items, nextCursor: docs.length > limit && lastDoc ? encodeAuditCursor(lastDoc._id) : null };
+      return { items, nextCursor: docs.length > limit && lastDoc ? encodeAuditCursor(lastDoc[key], scoped) : null };
     },
 
     async prune(cutoff) {

@@ -304,6 +304,17 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE functions SET last_version = coalesce((SELECT max(v.version) FROM versions v WHERE v.function = functions.name), 0);
     `,
   },
+  {
+    version: 10,
+    name: 'audit.wseq: entries numbered within their workspace',
+    sql: `
+      -- What a workspace sees as \`seq\`: the global number's gaps counted other workspaces'
+      -- changes (red team 6). Install-wide entries (workspace NULL) count among themselves.
+      ALTER TABLE audit ADD COLUMN wseq INTEGER NOT NULL DEFAULT 0;
+      UPDATE audit SET wseq = r.n FROM (SELECT seq, row_number() OVER (PARTITION BY workspace ORDER BY seq) AS n FROM audit) AS r WHERE r.seq = audit.seq;
+      CREATE INDEX audit_by_workspace_wseq ON audit (workspace, wseq DESC);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

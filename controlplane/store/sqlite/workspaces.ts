@@ -94,6 +94,7 @@ export function sqliteWorkspaceStore(ctx: SqliteContext): WorkspaceStore {
 
 interface AuditRow {
   seq: number;
+  wseq: number;
   at: number;
   actor_id: string;
   actor_label: string;
@@ -108,6 +109,7 @@ interface AuditRow {
 function toEntry(row: AuditRow): AuditEntry {
   return {
     seq: row.seq,
+    workspaceSeq: row.wseq,
     at: row.at,
     actor: { tokenId: row.actor_id, label: row.actor_label, role: row.actor_role as AuditEntry['actor']['role'] },
     address: row.address,
@@ -123,15 +125,17 @@ const PRUNE_CHUNK = 2000;
 
 export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
   const { db } = ctx;
-  const insert = db.prepare(`INSERT INTO audit (at, actor_id, actor_label, actor_role, address, workspace, action, target, detail)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // One statement: the next number within the workspace is taken under the write lock.
+  const insert = db.prepare(`INSERT INTO audit (at, actor_id, actor_label, actor_role, address, workspace, action, target, detail, wseq)
+    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(wseq), 0) + 1 FROM audit WHERE workspace IS ?
+    RETURNING seq, wseq`);
   const pruneChunk = db.prepare(`DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`);
   return {
     async append(e) {
       ctx.check();
       const detail = JSON.stringify(e.detail);
-      const { lastInsertRowid } = insert.run(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail);
-      return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq: Number(lastInsertRowid) };
+      const row = insert.get(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail, e.workspace) as { seq: number; wseq: number };
+      return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq: row.seq, workspaceSeq: row.wseq };
     },
 
     async list(query = {}) {
@@ -147,12 +151,15 @@ export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
       if (query.actor !== undefined) add('actor_id = ?', query.actor);
       if (query.since !== undefined) add('at >= ?', query.since);
       if (query.until !== undefined) add('at < ?', query.until);
-      if (query.cursor !== undefined) add('seq < ?', decodeAuditCursor(query.cursor));
+      // One workspace's list goes by its own numbers (same order as `seq` within it).
+      const scoped = query.workspace !== undefined;
+      const key = scoped ? 'wseq' : 'seq';
+      if (query.cursor !== undefined) add(`${key} < ?`, decodeAuditCursor(query.cursor, scoped));
       const limit = Math.min(1000, Math.max(1, query.limit ?? 50));
-      const rows = db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`).all(...params, limit + 1) as AuditRow[];
+      const rows = db.prepare(`SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} DESC LIMIT ?`).all(...params, limit + 1) as AuditRow[];
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      return { items: page.map(toEntry), nextCursor: rows.length > limit && last ? encodeAuditCursor(last.seq) : null };
+      return { items: page.map(toEntry), nextCursor: rows.length > limit && last ? encodeAuditCursor(last[key], scoped) : null };
     },
 
     async prune(cutoff) {
