@@ -286,6 +286,7 @@ def load(spec: dict, flusher=None) -> Loaded:
     runtime_last()
     module_name = src_layout(directory, module_name)
     python_env(spec.get("env") or {})
+    child_interpreter_flags()
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:
@@ -348,6 +349,31 @@ def python_env(env: dict) -> None:
         options = [f.strip() for f in str(filters).split(",") if f.strip()]
         sys.warnoptions.extend(options)
         warnings._processoptions(options)  # what the interpreter does with -W and PYTHONWARNINGS at start
+
+
+def child_interpreter_flags() -> None:
+    """The flags a library gives the Python processes it starts are a bare interpreter's, as under
+    uvicorn. multiprocessing's resource tracker and forkserver, and joblib's loky (scikit-learn's
+    `n_jobs`), start `sys.executable` with `subprocess._args_from_interpreter_flags()`, the flags
+    of the running interpreter: the runtime's `-I`, under which the child ignores PYTHONPATH, so it
+    could not import the version's dependency site (loky's resource tracker died of
+    "No module named 'joblib'" at every start and was relaunched: apps round 8). The runtime's own
+    interpreter stays isolated; the child runs in the same box, with the function's env, as any
+    process it starts with `subprocess.run([sys.executable, ...])` does."""
+    import subprocess
+    original = subprocess._args_from_interpreter_flags
+    if getattr(original, "_fp_child", False):
+        return
+
+    def args_from_interpreter_flags():
+        return [arg for arg in original() if arg != "-I"]
+
+    args_from_interpreter_flags._fp_child = True
+    subprocess._args_from_interpreter_flags = args_from_interpreter_flags
+    # multiprocessing.util binds the name at its import: one imported later takes this one.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._args_from_interpreter_flags = args_from_interpreter_flags
 
 
 def fresh_event_loop_state():
