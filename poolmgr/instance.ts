@@ -709,6 +709,10 @@ function onInitTimeout(inst: Instance): void {
  */
 export function crashCause(exit: Pick<ProcessExit, 'exitCode' | 'signal'>): string {
   if (exit.signal === null && exit.exitCode !== null) return `: the function's code most likely ended its process (os._exit(${exit.exitCode}), or a library that exits)`;
-  if (exit.signal === 'SIGSEGV' || exit.signal === 'SIGBUS' || exit.signal === 'SIGILL' || exit.signal === 'SIGABRT' || exit.signal === 'SIGFPE') return ': a crash in native code (a C extension or a library it loads), or os.abort()';
+  // A thread the function starts has a 1 MiB stack under a memory limit, and native code that
+  // needs more (numpy's linalg.inv in a ThreadPoolExecutor worker) dies of SIGSEGV where uvicorn's
+  // 8 MiB threads run it (apps round 8; docs/adr/0107-call-thread-stacks.md).
+  if (exit.signal === 'SIGSEGV') return ': a crash in native code (a C extension or a library it loads), or a thread\'s stack too small for it (threads the function starts have 1 MiB: threading.stack_size(8 * 1024 * 1024) before starting them gives uvicorn\'s 8 MiB)';
+  if (exit.signal === 'SIGBUS' || exit.signal === 'SIGILL' || exit.signal === 'SIGABRT' || exit.signal === 'SIGFPE') return ': a crash in native code (a C extension or a library it loads), or os.abort()';
   return '';
 }

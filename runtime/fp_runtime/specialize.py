@@ -25,15 +25,20 @@ from .wsgi import WsgiApp, is_wsgi
 # builds run with less), and the stacks of THREAD_STACKS_ALLOWED threads come on top of the limit.
 THREAD_STACK_BYTES = 1024 * 1024
 THREAD_STACKS_ALLOWED = 128
-# Native recursion needs more than Python frames: pydantic-core validating a recursive model 200
-# deep overflowed a 1 MiB stack and the process died (SIGSEGV) where uvicorn's 8 MiB threads reach
-# pydantic's own depth guard (~255 deep, ~1.5 MiB; apps round 6). The threads that run a call's
-# code get CALL_THREAD_STACK_BYTES: AnyIO's workers (a sync route, a sync dependency, a sync
-# route's response model) and the runtime's pool for a handler above concurrency 1 (named
-# CALL_THREAD_PREFIX). AnyIO starts at most 40 (its default limiter): 120 MiB, which the
-# allowance above holds. A larger stack for every thread would take a larger allowance, which
-# RLIMIT_AS would give to the heap as well.
-CALL_THREAD_STACK_BYTES = 3 * 1024 * 1024
+# Native code needs more than Python frames: pydantic-core validating a recursive model 200 deep
+# overflowed a 1 MiB stack (apps round 6), and numpy's `linalg.inv`/`solve` (OpenBLAS's LU, ~3.1 MiB
+# of stack whatever the matrix size) overflowed the 3 MiB that followed, so a sync route doing
+# linear algebra died (SIGSEGV) at its first call (apps round 8). The threads that run a call's
+# code get what uvicorn's threads get, glibc's default (RLIMIT_STACK, 8 MiB): AnyIO's workers (a
+# sync route, a sync dependency, a sync route's response model) and the runtime's pool for a
+# handler above concurrency 1 (named CALL_THREAD_PREFIX). Their stacks come on top of the limit
+# for one thread per concurrent call (`concurrency`: AnyIO starts a worker only when the others are
+# busy), at most CALL_THREADS_ALLOWED (AnyIO's default limiter); more threads than that take from
+# the allowance above, then from the limit. Not 40 for every function: the allowance is address
+# space the heap may take as well, and 320 MiB would let a 64Mi function allocate 400 MB before
+# its MemoryError (docs/adr/0107-call-thread-stacks.md).
+CALL_THREAD_STACK_BYTES = 8 * 1024 * 1024
+CALL_THREADS_ALLOWED = 40
 CALL_THREAD_PREFIX = "fp-call"
 
 
@@ -103,16 +108,20 @@ def _size_call_threads() -> None:
     threading.Thread.start = sized_start
 
 
-def limit_memory(memory_bytes: int, reserve: int = 0) -> None:
+def limit_memory(memory_bytes: int, reserve: int = 0, concurrency: int = 1) -> None:
     """Cap address space at the current size plus the function's allowance (see docs/adr), plus
-    `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py)."""
+    `reserve` bytes the runtime itself may map later (the log flusher thread: flusher.py), plus
+    the stacks of THREAD_STACKS_ALLOWED threads and of a call thread per concurrent call (at most
+    CALL_THREADS_ALLOWED)."""
     if memory_bytes <= 0:
         return
     # Each thread reserves its stack as address space (8 MiB by default); FastAPI runs sync
     # routes on up to 40 threads, thread pools fan out to hundreds: see THREAD_STACK_BYTES.
     threading.stack_size(THREAD_STACK_BYTES)
     _size_call_threads()
-    limit = _vm_size_bytes() + memory_bytes + reserve + THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES
+    call_threads = min(CALL_THREADS_ALLOWED, max(1, concurrency))
+    stacks = THREAD_STACKS_ALLOWED * THREAD_STACK_BYTES + call_threads * CALL_THREAD_STACK_BYTES
+    limit = _vm_size_bytes() + memory_bytes + reserve + stacks
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -277,11 +286,13 @@ def load(spec: dict, flusher=None) -> Loaded:
     runtime_last()
     module_name = src_layout(directory, module_name)
     python_env(spec.get("env") or {})
+    child_interpreter_flags()
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     capture.install(getattr(logging, level, logging.INFO))
     if flusher is not None:
         flusher.install()
-    limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0)
+    limit_memory(int(spec.get("memoryBytes") or 0), flusher.RESERVE_BYTES if flusher is not None else 0,
+                 int(spec.get("concurrency") or 1))
     if spec.get("depsDir"):
         add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
     fresh_event_loop_state()
@@ -338,6 +349,31 @@ def python_env(env: dict) -> None:
         options = [f.strip() for f in str(filters).split(",") if f.strip()]
         sys.warnoptions.extend(options)
         warnings._processoptions(options)  # what the interpreter does with -W and PYTHONWARNINGS at start
+
+
+def child_interpreter_flags() -> None:
+    """The flags a library gives the Python processes it starts are a bare interpreter's, as under
+    uvicorn. multiprocessing's resource tracker and forkserver, and joblib's loky (scikit-learn's
+    `n_jobs`), start `sys.executable` with `subprocess._args_from_interpreter_flags()`, the flags
+    of the running interpreter: the runtime's `-I`, under which the child ignores PYTHONPATH, so it
+    could not import the version's dependency site (loky's resource tracker died of
+    "No module named 'joblib'" at every start and was relaunched: apps round 8). The runtime's own
+    interpreter stays isolated; the child runs in the same box, with the function's env, as any
+    process it starts with `subprocess.run([sys.executable, ...])` does."""
+    import subprocess
+    original = subprocess._args_from_interpreter_flags
+    if getattr(original, "_fp_child", False):
+        return
+
+    def args_from_interpreter_flags():
+        return [arg for arg in original() if arg != "-I"]
+
+    args_from_interpreter_flags._fp_child = True
+    subprocess._args_from_interpreter_flags = args_from_interpreter_flags
+    # multiprocessing.util binds the name at its import: one imported later takes this one.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._args_from_interpreter_flags = args_from_interpreter_flags
 
 
 def fresh_event_loop_state():

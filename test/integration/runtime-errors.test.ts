@@ -482,6 +482,42 @@ describe('out of memory', () => {
     }
   });
 
+  // 3 MiB was not enough either: numpy's `linalg.inv`/`solve` (OpenBLAS's LU) take ~3.1 MiB of stack
+  // whatever the matrix size, so a sync route doing linear algebra died (SIGSEGV) at its first call
+  // where uvicorn's threads have glibc's 8 MiB (apps round 8). The stand-in for that native code is
+  // a C call given a 2 MiB struct by value (ctypes and libffi copy it onto the calling thread's
+  // stack: ~4 MiB), so the test needs no numpy. AnyIO's 40 threads still fit in a 128Mi limit.
+  test('a sync route\'s thread has uvicorn\'s 8 MiB stack: native code needing 4 MiB of stack runs (numpy.linalg.inv crashed)', async (t) => {
+    const { rt, dir } = await start(t, {
+      'main.py': py(
+        'import ctypes, threading, time',
+        'from fastapi import FastAPI',
+        'class Big(ctypes.Structure):',
+        '    _fields_ = [("b", ctypes.c_char * (2 * 1024 * 1024))]',
+        'labs = ctypes.CDLL(None).labs',
+        'labs.argtypes = [Big]',
+        'labs.restype = ctypes.c_long',
+        'app = FastAPI()',
+        '@app.get("/native")',
+        'def native():',
+        '    return {"thread": threading.current_thread() is not threading.main_thread(), "r": labs(Big())}',
+        '@app.get("/wait")',
+        'def wait():',
+        '    time.sleep(0.5)',
+        '    return len(bytearray(1024 * 1024))',
+      ),
+    });
+    await rt.specialize({ dir, entrypoint: 'main:app', memoryBytes: 128 * MiB, concurrency: 40 });
+    const r = await rt.invoke({ path: '/native' });
+    assert.equal(r.t, 'result', JSON.stringify(r.t === 'error' ? r.error : r.t));
+    assert.deepEqual(JSON.parse(Buffer.from(r.response.body).toString()), { thread: true, r: 0 });
+    const replies = await Promise.all(Array.from({ length: 40 }, () => rt.invoke({ path: '/wait' })));
+    for (const w of replies) {
+      assert.equal(w.t, 'result', JSON.stringify(w.t === 'error' ? w.error : w.t));
+      assert.equal(w.response.status, 200);
+    }
+  });
+
   test('allocating past the limit at import time is init_error and the process exits', async (t) => {
     const reply = await expectInitError(t, { 'main.py': py('DATA = b"x" * 500_000_000', 'def handler(e, c):', '    return 1') },
       'main:handler', 64 * MiB);

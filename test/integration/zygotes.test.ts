@@ -651,6 +651,37 @@ describe('zygotes', () => {
     assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { validator: 'Validator', zygote: true });
   });
 
+  it('the pool: a library\'s child Python (the interpreter\'s flags from subprocess/multiprocessing.util) imports from the dependency site', async (t) => {
+    // Libraries start Python processes with the running interpreter's flags
+    // (`subprocess._args_from_interpreter_flags()`: multiprocessing's resource tracker and
+    // forkserver, joblib's loky): the runtime's `-I` made them ignore PYTHONPATH, so they could not
+    // import the dependency site (loky's resource tracker: "No module named 'joblib'" at every
+    // start, apps round 8). They get a bare interpreter's flags, as under uvicorn; the runtime
+    // itself stays isolated.
+    const depsRoot = await fnDir({});
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 1, codeRoots: [tmpdir()], depsRoot }));
+    t.after(() => pool.close());
+    await pool.start();
+    const site = join(depsRoot, 'site-child');
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, 'sitemod.py'), 'WHERE = "site"\n');
+    const fn = await fnDir({
+      'main.py': py(
+        'import subprocess, sys',
+        'import multiprocessing.util as util',
+        'def child(flags):',
+        '    r = subprocess.run([sys.executable, *flags, "-c", "import sitemod; print(sitemod.WHERE)"], capture_output=True, text=True)',
+        '    return [r.returncode, r.stdout.strip() or r.stderr[-200:]]',
+        'def handler(event, context):',
+        '    return {"subprocess": child(subprocess._args_from_interpreter_flags()),',
+        '            "multiprocessing": child(util._args_from_interpreter_flags()), "isolated": sys.flags.isolated}',
+      ),
+    });
+    const r = await pool.invoke(fnVersion(fn, { depsDir: site }), makeEvent());
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { subprocess: [0, 'site'], multiprocessing: [0, 'site'], isolated: 1 });
+  });
+
   it('every optional package the fastapi preset finds missing is bound at specialize, or known to change nothing that matters', () => {
     // A FastAPI or Starlette upgrade that probes a new optional package at import would leave it
     // missing for functions that declare it (fp_runtime/specialize.py): this names it.

@@ -10,6 +10,10 @@ describe('crashCause', () => {
   });
   it('a crash signal is native code; other signals and unknown exits say nothing more', () => {
     assert.match(crashCause({ exitCode: null, signal: 'SIGSEGV' }), /a crash in native code/);
+    // A segfault can be a thread's stack too small for native code (apps round 8: numpy's linalg.inv
+    // in a ThreadPoolExecutor worker, 1 MiB): the message says how to give it uvicorn's 8 MiB.
+    assert.match(crashCause({ exitCode: null, signal: 'SIGSEGV' }), /threading\.stack_size\(8 \* 1024 \* 1024\)/);
+    assert.doesNotMatch(crashCause({ exitCode: null, signal: 'SIGABRT' }), /stack_size/);
     assert.match(crashCause({ exitCode: null, signal: 'SIGABRT' }), /os\.abort\(\)/);
     assert.equal(crashCause({ exitCode: null, signal: 'SIGKILL' }), '');
     assert.equal(crashCause({ exitCode: null, signal: null }), '');
