@@ -191,7 +191,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     queueClient.disconnect();
     throw err;
   }
-  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log }));
+  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
   const queue = admitFirst(redisQueue, () => durability.admit());
   // The run timeline and the run index share another connection.
