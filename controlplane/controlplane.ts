@@ -339,6 +339,9 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   // (the gateway could not listen) is revoked at close, so the next start issues another. It was
   // kept, shown to nobody, and the state directory was locked out for good.
   let adminToken = await bootstrapAdminToken(store, tokens, options.rotateAdminToken ?? false);
+  // Every other process re-reads the tokens: a rotation revoked the earlier admin tokens, which they
+  // kept accepting (and refused the new one) until their own restart (ops round 1).
+  if (adminToken !== null) options.bus.publish({ kind: 'tokens' });
 
   let closing: Promise<void> | null = null;
   return {
@@ -369,6 +372,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
           await store.tokens.revoke(adminToken.id);
           tokens.remove(adminToken.id);
           adminToken = null;
+          options.bus.publish({ kind: 'tokens' });
         }
         await (dispatcherStopped ??= stopAll());
         await retention.stop();

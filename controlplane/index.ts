@@ -15,6 +15,7 @@ export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore,
 export {
   acceptInOrder,
   admitFirst,
+  ASYNC_DB_FILE,
   openRedisQueue,
   openSqliteAsync,
   openSqliteReplayGuard,

@@ -173,8 +173,14 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'syn
   if (fn instanceof PlatformError) return errorResponse(fn);
   const verdict = found.limit?.admit() ?? null;
   if (verdict === null) return { fn, headers };
-  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
-  return errorResponse(verdict);
+  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : limited(deps, fn.name, refusal)));
+  return limited(deps, fn.name, verdict);
+}
+
+/** A refusal of the rate limit or the workspace's quota: counted (fp_invocations_refused_total), then answered. */
+function limited(deps: InvokeDeps, name: string, refusal: PlatformError): OutgoingResponse {
+  deps.metrics.refused(name, refusal.code);
+  return errorResponse(refusal);
 }
 
 /**

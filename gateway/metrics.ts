@@ -78,6 +78,7 @@ export class GatewayMetrics {
   private readonly duration: OneLabelHistogram;
   private readonly coldStarts: Counter<'function'>;
   private readonly runsDropped: Counter<'reason'>;
+  private readonly refusals: Counter<'function' | 'code'>;
   private readonly children = new Map<string, FunctionChildren>();
   /** Deleted functions (by name) and when: calls of theirs that began before are not counted (they drain after the delete). */
   private readonly forgotten = new Map<string, number>();
@@ -117,6 +118,14 @@ export class GatewayMetrics {
       name: 'fp_cold_starts_total',
       help: 'Instances started for a call (calls waiting for the same start count once).',
       labelNames: ['function'],
+      registers,
+    });
+    // Calls refused at admission by the function's rate limit or its workspace's quota never reach
+    // the pool, so fp_invocations_total and usage never showed them (ops round 1).
+    this.refusals = new Counter({
+      name: 'fp_invocations_refused_total',
+      help: "Calls refused before they ran by the function's rate limit or its workspace's quota: code is RATE_LIMITED, QUOTA_EXCEEDED or the limiter's outage code.",
+      labelNames: ['function', 'code'],
       registers,
     });
     const reported = new Map<string, number>();
@@ -207,6 +216,11 @@ export class GatewayMetrics {
     this.children.delete(name);
     this.duration.forget(label);
     for (const metric of this.registry.getMetricsAsArray()) removeSeries(metric, label);
+  }
+
+  /** One call of the registered function `fnName` refused at admission (its rate limit, its workspace's quota) with `code`. */
+  refused(fnName: string, code: string): void {
+    this.refusals.inc({ function: this.childrenFor(fnName).label, code });
   }
 
   runDropped(count: number, reason: 'overflow' | 'sink_error'): void {

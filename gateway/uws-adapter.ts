@@ -1083,6 +1083,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     drains: new DrainSlots(),
   };
   let inFlight = 0;
+  /**
+   * Set by stopListening (a graceful stop): every answer from then on closes its connection
+   * (`Connection: close`), so a client or proxy that keeps connections open reconnects, to the
+   * listening socket that is gone, and so to another gateway. Before (ops round 1) a kept-alive
+   * connection took request after request for the whole shutdown grace, each answered 503
+   * SHUTTING_DOWN: a load balancer's pooled connections lost up to 10 s of calls.
+   */
+  let stopping = false;
   let idleWaiters: (() => void)[] = [];
   /** Streamed responses still open (rule 9), ended by closeAll. */
   const streams = new Set<Exchange>();
@@ -1113,7 +1121,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // link is an allocation and a microtask on the hot path (issue 11).
     const answer = (out: OutgoingResponse): void => {
       try {
-        exchange.send(out);
+        exchange.send(stopping && out.stream === undefined && out.closeConnection !== true ? { ...out, closeConnection: true } : out);
       } catch (err) {
         answerBug(exchange, err);
       }
@@ -1156,6 +1164,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           return inFlight;
         },
         stopListening() {
+          stopping = true;
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
         },

@@ -11,6 +11,7 @@
 import {
   acceptInOrder,
   admitFirst,
+  ASYNC_DB_FILE,
   LocalConfigBus,
   loadProductionStore,
   MemoryHotMetrics,
@@ -41,6 +42,8 @@ import {
   type Store,
   type TickLock,
 } from '../controlplane/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ReadinessProblem } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
@@ -126,7 +129,8 @@ export async function openAdapters(settings: AdapterSettings): Promise<Adapters>
 }
 
 /** Embedded: `platform.db`, `async.db` (queue, timeline, run index), `cron-ticks.db` (tick locks, accepted webhook deliveries) in the state directory; the rest in memory. */
-async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: Opened): Promise<Ports> {
+async function embedded({ config, stateDir, keyring, log }: AdapterSettings, opened: Opened): Promise<Ports> {
+  warnAsyncDbMissing(stateDir, log);
   const store = opened.keep(await openSqliteStore({ stateDir, keyring }));
   const metrics = opened.keep(new MemoryHotMetrics());
   // The live usage is in this process's memory: taken over from the last one, handed to the next
@@ -144,6 +148,23 @@ async function embedded({ config, stateDir, keyring }: AdapterSettings, opened: 
   const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
   return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };
+}
+
+/**
+ * A platform.db without its async.db beside it is a state directory restored from a backup that
+ * left async.db out (docs/stores.md used to name platform.db and blobs/ only; ops round 1): the
+ * start then made an empty one, and every async run, cron tick and webhook delivery accepted before
+ * (queued, running, or its result) was gone without a word. Said once, before async.db is created.
+ * A directory from before async.db (its queue.db, or queue.db.migrated) is not one.
+ */
+function warnAsyncDbMissing(stateDir: string, log: (line: string) => void): void {
+  const has = (file: string) => existsSync(join(stateDir, file));
+  if (!has('platform.db') || has(ASYNC_DB_FILE) || has('queue.db') || has('queue.db.migrated')) return;
+  log(
+    `platform: WARNING: ${join(stateDir, ASYNC_DB_FILE)} is missing beside an existing platform.db: it is created empty, so ` +
+      'async runs accepted before (queued, running, their status and results) are not here. A state directory restored ' +
+      'from a backup needs async.db and cron-ticks.db too (docs/stores.md, "Backup and restore"); stop, put them back, start again',
+  );
 }
 
 /**
@@ -170,7 +191,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     queueClient.disconnect();
     throw err;
   }
-  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log }));
+  const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
   const queue = admitFirst(redisQueue, () => durability.admit());
   // The run timeline and the run index share another connection.

@@ -44,6 +44,11 @@ export async function openSqliteAsync(options: { stateDir: string; leaseMs: numb
     db.prepare(`DELETE FROM async_runs WHERE rowid IN (SELECT r.rowid FROM async_runs r WHERE r.accepted_at < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = r.run_id) LIMIT ${PRUNE_CHUNK})`),
     db.prepare(`DELETE FROM transitions WHERE rowid IN (SELECT t.rowid FROM transitions t WHERE t.at < ? AND NOT EXISTS (SELECT 1 FROM async_runs r WHERE r.run_id = t.run_id) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = t.run_id) LIMIT ${PRUNE_CHUNK})`),
     db.prepare(`DELETE FROM attempts WHERE rowid IN (SELECT a.rowid FROM attempts a WHERE a.started_at < ? AND NOT EXISTS (SELECT 1 FROM async_runs r WHERE r.run_id = a.run_id) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.run_id = a.run_id) LIMIT ${PRUNE_CHUNK})`),
+    // A dead letter (its payload, up to the async body limit) is only reachable through its run
+    // (replay needs the run's view), which went above: before (ops round 1) every failed run's
+    // payload stayed for ever, outside the run store's size cap: a function failing each call
+    // grew async.db by up to 256 KiB a call.
+    db.prepare(`DELETE FROM dead WHERE rowid IN (SELECT d.rowid FROM dead d WHERE d.dead_at < ? AND NOT EXISTS (SELECT 1 FROM async_runs r WHERE r.run_id = d.run_id) LIMIT ${PRUNE_CHUNK})`),
   ];
   let pruning = false;
   const prune = async (beforeMs: number): Promise<number> => {

@@ -154,25 +154,34 @@ describe('graceful shutdown', () => {
     const runs = new MemoryRunSink();
     const gw = await createGateway({ config: gatewaySettings(loadConfig({ FP_PORT: '0', FP_SHUTDOWN_GRACE_MS: '5000' })), pool: h.pool, registry: h.registry, runSink: runs });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const pooled = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      // Open a kept-alive connection first: after close() starts, no new connection is accepted.
+      // Open kept-alive connections first: after close() starts, no new connection is accepted.
       assert.equal((await request(`${gw.url}/healthz`, { agent })).status, 200);
+      assert.equal((await request(`${gw.url}/healthz`, { agent: pooled })).status, 200);
       const inFlight = request(`${gw.url}/fn/${SLOW}/?s=0.5`, { agent: other });
       await callRunning(SLOW); // in flight when close() starts
       const closed = gw.close();
       const ready = await request(`${gw.url}/readyz`, { agent });
       assert.equal(ready.status, 503);
       assert.equal((JSON.parse(ready.body.toString()) as { status: string }).status, 'shutting_down');
-      const refused = await request(`${gw.url}/fn/${HELLO}/`, { agent });
+      // A proxy's pooled connection (ops round 1): its call is refused, and the connection closes
+      // with the answer, so the next call goes to a new connection (another gateway), not to 503
+      // after 503 on this one for the whole grace.
+      const refused = await request(`${gw.url}/fn/${HELLO}/`, { agent: pooled });
       assert.equal(refused.status, 503);
       assert.equal(errorOf(refused.body).code, 'SHUTTING_DOWN');
+      assert.equal(refused.headers['connection'], 'close');
+      await assert.rejects(request(`${gw.url}/fn/${HELLO}/`, { agent: pooled }), /ECONNREFUSED/);
       const finished = await inFlight;
       assert.equal(finished.status, 200, 'the in-flight call completes');
+      assert.equal(finished.headers['connection'], 'close');
       await closed;
       await assert.rejects(fetch(`${gw.url}/healthz`));
     } finally {
       agent.destroy();
+      pooled.destroy();
       other.destroy();
       await gw.close();
     }

@@ -9,6 +9,7 @@ import { sleep, type Api } from './platform-harness.js';
 /** Every family of a platform's /metrics (gateway, async wing, run sink, process). */
 export const PLATFORM_FAMILIES: Readonly<Record<string, PromType>> = {
   fp_invocations_total: 'counter',
+  fp_invocations_refused_total: 'counter',
   fp_invocation_duration_seconds: 'histogram',
   fp_cold_starts_total: 'counter',
   fp_runs_dropped_total: 'counter',

@@ -37,8 +37,9 @@ describe('two platform processes on one Redis + MongoDB', { skip: productionSkip
   const servers = useServers();
   let a: Node;
   let b: Node;
+  let options: ReturnType<typeof clusterOptions>;
   before(async () => {
-    const options = { ...clusterOptions(servers), warmReportIntervalMs: 500 };
+    options = { ...clusterOptions(servers), warmReportIntervalMs: 500 };
     a = await startNode(options);
     b = await startNode(options, a.api.token);
   });
@@ -99,5 +100,30 @@ describe('two platform processes on one Redis + MongoDB', { skip: productionSkip
     const u = await usageWhen(b.api, name, (x) => x.invocations === before + 20);
     assert.ok(u.p95Ms > 0);
     await usageWhen(a.api, name, (x) => x.warmInstances >= 2);
+  });
+
+  // Ops round 1: a process restarted with --rotate-admin-token revoked every admin token in the
+  // store but told nobody: the other processes kept the lost (or leaked) token working, and the
+  // new one answered 401 there, until each was restarted.
+  it('an admin token rotated at a process start (--rotate-admin-token) works on the other processes, and the old one stops', async () => {
+    const old = a.api.token!;
+    const c = await startNode({ ...options, rotateAdminToken: true });
+    try {
+      const fresh = c.api.token!;
+      assert.notEqual(fresh, old);
+      const status = async (url: string, token: string) => (await fetch(`${url}/api/v1/functions`, { headers: { authorization: `Bearer ${token}` } })).status;
+      assert.equal(await status(c.url, old), 401);
+      for (const other of [b, a]) {
+        let seen = '';
+        await within(PROPAGATION_BUDGET_MS, async () => {
+          seen = `old ${await status(other.url, old)}, new ${await status(other.url, fresh)}`;
+          return seen === 'old 401, new 200';
+        }).catch((err: Error) => assert.fail(`${other === a ? 'a' : 'b'}: ${err.message}: ${seen}`));
+      }
+      a.api.token = fresh;
+      b.api.token = fresh;
+    } finally {
+      await c.close();
+    }
   });
 });

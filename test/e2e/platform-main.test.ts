@@ -205,9 +205,10 @@ describe('platform process on the production store', { skip: serverSkip('redis-s
 describe('platform process with its embedded FerretDB', { skip: serverSkip('ferretdb') }, () => {
   it('SIGTERM refuses new calls at once (503 SHUTTING_DOWN), lets the sync call and the async attempt in flight finish side by side, within one grace', async () => {
     const { proc, url, name } = await sleeperPlatform('term', '6000');
-    // A keep-alive connection to ask on after the signal (the listening socket closes at once).
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const ask = (path: string, method = 'GET'): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+    // Keep-alive connections to ask on after the signal (the listening socket closes at once), one
+    // per question: an answer given while shutting down closes its connection (ops round 1).
+    const agents = [new http.Agent({ keepAlive: true, maxSockets: 1 }), new http.Agent({ keepAlive: true, maxSockets: 1 })];
+    const ask = (path: string, method = 'GET', agent = agents[0]!): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
       const req = http.request(`${url}${path}`, { agent, method }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -217,6 +218,7 @@ describe('platform process with its embedded FerretDB', { skip: serverSkip('ferr
       req.end();
     });
     assert.equal((await ask('/healthz')).status, 200);
+    assert.equal((await ask('/healthz', 'GET', agents[1])).status, 200);
     const queued = await fetch(`${url}/async/${name}/?sleep=3`, { method: 'POST', body: '{}' });
     assert.equal(queued.status, 202);
     const sync = fetch(`${url}/fn/${name}/?sleep=3`);
@@ -227,11 +229,11 @@ describe('platform process with its embedded FerretDB', { skip: serverSkip('ferr
     const late = await ask(`/fn/${name}/`);
     assert.equal(late.status, 503, late.body);
     assert.match(late.body, /SHUTTING_DOWN/);
-    assert.equal((await ask('/readyz')).status, 503);
+    assert.equal((await ask('/readyz', 'GET', agents[1])).status, 503);
     const answered = await sync;
     assert.equal(answered.status, 200);
     const exit = await proc.exited;
-    agent.destroy();
+    for (const agent of agents) agent.destroy();
     assert.equal(exit.code, 0, exit.stderr);
     assert.match(exit.stdout, /stopped/);
   });

@@ -83,6 +83,16 @@ export async function invocationsPerMinute(p: Platform, beforeMinuteEnds: () => 
   assert.deepEqual([refused.body.error.code, refused.body.error.quota, refused.body.error.limit], ['QUOTA_EXCEEDED', 'invocationsPerMinute', 50]);
   const retry = Number(refused.headers.get('retry-after'));
   assert.ok(retry >= 1 && retry <= 60, String(retry));
+  // Each refusal is counted where an operator looks (ops round 1: they were in no metric and no usage figure).
+  let counted = 0;
+  for (const url of p.urls) {
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${p.rootToken}` } })).text();
+    for (const line of text.split('\n')) {
+      const m = /^fp_invocations_refused_total\{function="([^"]+)",code="QUOTA_EXCEEDED"\} (\d+)$/.exec(line);
+      if (m !== null && (m[1] === functionKey('one', t.name) || m[1] === functionKey('two', t.name))) counted += Number(m[2]);
+    }
+  }
+  assert.equal(counted, 150 + used);
   const card = await t.viewer.expect(200, 'GET', '/functions/one');
   assert.equal(card.body.contract.quotas.invocationsPerMinute.limit, 50);
   // Another workspace is not touched by this one's quota.

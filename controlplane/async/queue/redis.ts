@@ -32,7 +32,17 @@ export interface RedisQueueOptions extends QueueOptions {
   now?: () => number;
   /** Operator messages: the consumer group was missing and was created again. */
   log?: (line: string) => void;
+  /**
+   * Dead letters older than this are deleted (with their index entries), checked at open and every
+   * `pruneIntervalMs` (default 10 min): the run retention, past which the run, and so its replay,
+   * is gone. Absent: kept until removed.
+   */
+  deadRetentionMs?: number;
+  pruneIntervalMs?: number;
 }
+
+/** Index entries looked at per HSCAN step while pruning dead letters. */
+const DEAD_PRUNE_SCAN = 1000;
 
 const scripts = {
   enqueue: new LuaScript(ENQUEUE),
@@ -58,7 +68,10 @@ export async function openRedisQueue(options: RedisQueueOptions): Promise<Queue>
   } catch (err) {
     throw unavailable(err);
   }
-  return new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs, options.log ?? (() => {}));
+  const queue = new RedisQueue(options.client, options.ownsClient ?? false, keys, options.now ?? Date.now, leaseMs, windowMs, options.log ?? (() => {}));
+  const retentionMs = options.deadRetentionMs;
+  if (retentionMs !== undefined) queue.pruneDeadEvery(retentionMs, options.pruneIntervalMs ?? 600_000);
+  return queue;
 }
 
 /** Creates the stream and its consumer group; false when the group exists already (BUSYGROUP). */
@@ -120,6 +133,7 @@ function deadFields(m: Map<string, Buffer>): Omit<DeadLetter, 'payload'> {
 
 class RedisQueue implements Queue {
   private closed = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly client: Redis,
@@ -303,9 +317,41 @@ class RedisQueue implements Queue {
     });
   }
 
+  /**
+   * Deletes the dead letters put before `beforeMs` and their index entries (ops round 1: the dead
+   * stream kept every failed run's payload, up to the async body limit, in Redis's memory for
+   * ever, while replay, which needs the run, could no longer reach it past the run retention).
+   * A stream entry's id is the Redis clock's milliseconds at XADD: XTRIM MINID drops the older
+   * ones without reading their payloads. Returns how many index entries went.
+   */
+  pruneDead(beforeMs: number): Promise<number> {
+    return this.op(async () => {
+      const cutoff = Math.max(0, Math.floor(beforeMs));
+      await this.client.xtrim(this.keys.dead, 'MINID', '=', String(cutoff));
+      let removed = 0;
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.client.hscan(this.keys.deadIndex, cursor, 'COUNT', DEAD_PRUNE_SCAN);
+        cursor = next;
+        const old: string[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) if (Number(flat[i + 1]!.split('-')[0]) < cutoff) old.push(flat[i]!);
+        if (old.length > 0) removed += await this.client.hdel(this.keys.deadIndex, ...old);
+      } while (cursor !== '0' && !this.closed);
+      return removed;
+    });
+  }
+
+  pruneDeadEvery(retentionMs: number, intervalMs: number): void {
+    const run = () => void this.pruneDead(this.now() - retentionMs).catch(() => undefined);
+    run();
+    this.pruneTimer = setInterval(run, intervalMs);
+    this.pruneTimer.unref();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.pruneTimer !== null) clearInterval(this.pruneTimer);
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }
 }
