@@ -148,3 +148,29 @@ describe('async runs listed by state (AsyncRuns.list on the embedded stores)', (
     await assert.rejects(runs.list({ workspace: 'lw', states: ['retried'], limit: 10, cursor: 'nope' }), { code: 'RUN_CURSOR_INVALID' });
   });
 });
+
+describe('a cancel whose process died between removing the job and writing `cancelled` (embedded stores)', () => {
+  it('is finished by the next cancel, not refused as "queued" for ever; a run that ran is not cancelled', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-async-cancel-'));
+    const stores = await openSqliteAsync({ stateDir, leaseMs: 30_000 });
+    t.after(async () => { await stores.close(); await rm(stateDir, { recursive: true, force: true }); });
+    const runs = new AsyncRuns(stores.queue, stores.timeline, stores.runs, stores.accept);
+    const call = { method: 'POST', path: '/', rawQuery: '', headers: [] as [string, string][], body: new Uint8Array() };
+    const { runId } = await runs.submit('f.cw', call, null);
+    // The first cancel's queue step, then its process died: the job is gone, the timeline says queued.
+    assert.equal(await stores.queue.cancel(runId), 'cancelled');
+    assert.equal((await runs.view(runId))?.state, 'queued');
+    const view = await runs.cancel(runId);
+    assert.equal(view.state, 'cancelled');
+    assert.deepEqual(view.transitions.map((x) => x.state), ['queued', 'cancelled']);
+    await assert.rejects(runs.cancel(runId), { code: 'RUN_NOT_CANCELLABLE' });
+    // A run whose job left because it finished keeps its final state (written before the ack).
+    const done = (await runs.submit('f.cw', call, null)).runId;
+    const [job] = await stores.queue.claim('c1', 1);
+    assert.equal(job?.runId, done);
+    await stores.timeline.transition(done, 'succeeded', Date.now());
+    await stores.queue.ack({ runId: done, consumer: 'c1', token: job!.token });
+    await assert.rejects(runs.cancel(done), { code: 'RUN_NOT_CANCELLABLE' });
+    assert.equal((await runs.view(done))?.state, 'succeeded');
+  });
+});

@@ -255,6 +255,34 @@ for (const [name, skip, makeSite] of sites) {
       });
     }
 
+    // Reliability round 4: `retried` was written after the nack. A retry due at once (full jitter)
+    // was claimed, run and finished by another process before that write landed: `retried` for ever.
+    it('a retry another consumer claims at once never leaves the run `retried` after its final state', async (t) => {
+      const site = await newSite(t);
+      const rival = await site.connect();
+      t.after(() => rival.close());
+      const timeline = new BeforeWrite('retried', async (runId) => {
+        // Another process's dispatcher, between the nack and this write (or, fixed, before the nack: nothing to claim).
+        let job: Awaited<ReturnType<Queue['claim']>>[number] | undefined;
+        for (let i = 0; i < 10 && job === undefined; i++) {
+          [job] = await rival.claim('rival', 1);
+          if (job === undefined) await delay(20);
+        }
+        if (job === undefined) return;
+        await MemoryRunTimeline.prototype.transition.call(timeline, runId, 'running', Date.now(), 'attempt 2');
+        await MemoryRunTimeline.prototype.transition.call(timeline, runId, 'succeeded', Date.now());
+        await rival.ack({ runId: job.runId, consumer: job.consumer, token: job.token });
+      });
+      const runner = new ScriptedRunner((job) => (job.attempt < 2 ? failure(500, 'user_error', 'FUNCTION_ERROR') : success()));
+      const { queue, dispatcher } = await setup(t, site, { runner, timeline, random: () => 0, concurrency: 1 });
+      const runId = randomUUID();
+      await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+      dispatcher.start();
+      const view = await settled(timeline, runId);
+      assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.equal((await timeline.get(runId))?.state, 'succeeded', JSON.stringify(view.transitions.map((x) => x.state)));
+    });
+
     it('keeps the lease of a long attempt alive with heartbeats', async (t) => {
       const site = await newSite(t);
       const slow = new ScriptedRunner(async () => { await delay(LEASE_MS * 2.5); return success(); });
@@ -415,6 +443,21 @@ class FailingOnce extends MemoryRunTimeline {
     if (state === this.state && !this.failed) {
       this.failed = true;
       throw new Error('the process died before this write');
+    }
+    return super.transition(runId, state, at, detail);
+  }
+}
+
+/** A timeline that runs `hook` before its first write of `state`. */
+class BeforeWrite extends MemoryRunTimeline {
+  private done = false;
+  constructor(private readonly state: string, private readonly hook: (runId: string) => Promise<void>) {
+    super();
+  }
+  override async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
+    if (state === this.state && !this.done) {
+      this.done = true;
+      await this.hook(runId);
     }
     return super.transition(runId, state, at, detail);
   }

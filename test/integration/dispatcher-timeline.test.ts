@@ -55,6 +55,22 @@ function timelineConformance(name: string, open: () => Promise<{ timeline: RunTi
       assert.deepEqual(view.attempts, [failedAttempt, okAttempt]);
     });
 
+    it('keeps `queued` first when its write lands after the run ran (another process claimed the job first)', async (t) => {
+      const { timeline, destroy } = await open();
+      t.after(destroy);
+      const runId = randomUUID();
+      // Production accepts a run as: job queued, then `queued` written. Another platform's dispatcher
+      // may claim the job, run it and write its final state in between (reliability round 4).
+      await timeline.transition(runId, 'running', 2, 'attempt 1');
+      await timeline.attempt(runId, okAttempt);
+      await timeline.transition(runId, 'succeeded', 3);
+      await timeline.transition(runId, 'queued', 1);
+      const view = await timeline.get(runId);
+      assert.equal(view?.state, 'succeeded');
+      assert.deepEqual(view?.transitions.map((x) => x.state), ['queued', 'running', 'succeeded']);
+      assert.deepEqual(view?.attempts, [okAttempt]);
+    });
+
     it('keeps runs apart and hands out copies', async (t) => {
       const { timeline, destroy } = await open();
       t.after(destroy);

@@ -31,6 +31,9 @@ describe('classifyFailure', () => {
     ['data binding server down (an ASGI app answered 500)', failed(500, null, 'DATA_BACKEND_UNAVAILABLE'), true],
     ['shutting down', failed(503, null, 'SHUTTING_DOWN'), true],
     ['function removed', failed(404, null, 'FUNCTION_NOT_FOUND'), false],
+    // Accepted runs had a deployed version, and a function never loses it: this process's view of
+    // a first deploy made elsewhere is behind (reliability round 4: an accepted run failed so).
+    ['not deployed here yet', failed(404, null, 'FUNCTION_NOT_DEPLOYED'), true],
     ['our own abort', failed(499, null, 'CLIENT_CLOSED_REQUEST'), true],
   ];
   for (const [name, outcome, retryable] of cases) {

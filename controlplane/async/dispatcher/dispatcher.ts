@@ -267,10 +267,16 @@ export class Dispatcher {
       await this.guard(queue.deadLetter(lease, reason));
       return;
     }
-    await this.guard(queue.nack(lease, retryAt));
-    metrics.attempt(job.function, 'failed_retry');
+    // `retried` before the nack, the lease checked first, as a final state (ADR 0116): written
+    // after it, a retry due at once (full jitter picks a backoff near 0 now and then) could be
+    // claimed, run and finished by another process before this write landed, leaving the run
+    // `retried` for ever (reliability round 4). A process that dies between the two leaves the job
+    // leased: it comes back after the lease and this attempt runs again (at least once).
+    await this.guard(queue.extend(lease));
     // A time people read (`runs <id>`, the console's timeline): ISO 8601, not epoch milliseconds.
     await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}`);
+    await this.guard(queue.nack(lease, retryAt));
+    metrics.attempt(job.function, 'failed_retry');
   }
 
   /**

@@ -24,6 +24,11 @@ export function classifyFailure(outcome: AttemptOutcome): Verdict {
   if (cls !== null && RETRYABLE_CLASSES.has(cls)) return { retryable: true, reason: `class:${cls}` };
   const status = outcome.httpStatus;
   const reason = outcome.errorCode !== null ? `code:${outcome.errorCode}` : `status:${status}`;
+  // Nothing ran: this process does not know the function's first deploy yet (the config bus brings
+  // it within a second). A run is accepted only with a deployed version, and a function never goes
+  // back to none, so it is this process's view that is behind: retried. As a 404 it failed the
+  // run for good (reliability round 4: two platforms, a run accepted by the one that deployed).
+  if (outcome.errorCode === 'FUNCTION_NOT_DEPLOYED') return { retryable: true, reason };
   // 499 is our own abort of the call (never the function's verdict on the request): retry.
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status) && status !== 499) return { retryable: false, reason };
   return { retryable: true, reason };

@@ -7,8 +7,10 @@ export class MemoryRunTimeline implements RunTimeline {
 
   async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
     const run = this.entry(runId, state);
-    run.state = state;
-    run.transitions.push({ state, at, detail: detail ?? null });
+    const entry = { state, at, detail: detail ?? null };
+    if (state === 'queued') run.transitions.unshift(entry); // the acceptance comes first (RunTimeline.transition)
+    else run.transitions.push(entry);
+    run.state = run.transitions.at(-1)!.state;
   }
 
   async attempt(runId: string, record: AttemptRecord): Promise<void> {

@@ -47,7 +47,7 @@ export class SqliteRunTimeline implements RunTimeline {
 
   async get(runId: string): Promise<RunTimelineView | null> {
     const read = this.db.transaction(() => ({
-      transitions: this.db.prepare('SELECT state, at, detail FROM transitions WHERE run_id = ? ORDER BY seq').all(runId) as TransitionRow[],
+      transitions: this.db.prepare("SELECT state, at, detail FROM transitions WHERE run_id = ? ORDER BY state <> 'queued', seq").all(runId) as TransitionRow[],
       attempts: this.db.prepare(`SELECT attempt, started_at, duration_ms, cold, status, error_code, error_class, error
         FROM attempts WHERE run_id = ? ORDER BY seq`).all(runId) as AttemptRow[],
     }));

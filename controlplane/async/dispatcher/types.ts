@@ -112,6 +112,13 @@ export interface RunTimelineView {
 
 /** The state history and attempts of async runs. Both implementations pass one conformance suite. */
 export interface RunTimeline {
+  /**
+   * Records a transition after the ones recorded, except `queued`: it is the acceptance, written
+   * only then, so it is always the first transition, wherever its write lands. In production the
+   * job is queued before `queued` is written (accept.ts), and another process's dispatcher may
+   * claim, run and finish the run before that write arrives: appended, it made a finished run
+   * `queued` for ever (reliability round 4).
+   */
   transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void>;
   attempt(runId: string, record: AttemptRecord): Promise<void>;
   /** Null for a run never recorded. */

@@ -52,7 +52,9 @@ export class RedisRunTimeline implements RunTimeline {
   }
 
   async transition(runId: string, state: AsyncRunState, at: number, detail?: string): Promise<void> {
-    await this.push(runId, { k: 't', state, at, detail: detail ?? null });
+    // `queued` goes to the head: the job is queued before it is written (accept.ts), so another
+    // process may have run the run already; appended, it would be the state for ever.
+    await this.push(runId, { k: 't', state, at, detail: detail ?? null }, state === 'queued');
   }
 
   async attempt(runId: string, record: AttemptRecord): Promise<void> {
@@ -79,9 +81,11 @@ export class RedisRunTimeline implements RunTimeline {
 
   async close(): Promise<void> {}
 
-  private async push(runId: string, entry: Entry): Promise<void> {
+  private async push(runId: string, entry: Entry, first = false): Promise<void> {
     const key = runKeys(this.prefix, runId).timeline;
-    await this.o.client.multi().rpush(key, JSON.stringify(entry)).pexpire(key, this.ttl).exec().then(failed);
+    const tx = this.o.client.multi();
+    (first ? tx.lpush(key, JSON.stringify(entry)) : tx.rpush(key, JSON.stringify(entry))).pexpire(key, this.ttl);
+    await tx.exec().then(failed);
   }
 }
 

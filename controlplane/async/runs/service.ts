@@ -159,7 +159,17 @@ export class AsyncRuns implements AsyncIntake {
     const view = await this.mustView(runId);
     if (view.state !== 'queued' && view.state !== 'retried') throw notCancellable(runId, view.state);
     const result = await this.queue.cancel(runId).catch((err: unknown) => { throw queueDown(err); });
-    if (result !== 'cancelled') throw notCancellable(runId, result === 'leased' ? 'running' : view.state);
+    if (result === 'leased') throw notCancellable(runId, 'running');
+    if (result === 'not_found') {
+      // No job, yet the timeline (read again: a run that finished meanwhile wrote its final state
+      // before its ack) still says waiting: an earlier cancel removed the job and its process died
+      // (or its write failed) before `cancelled`. Nothing will run it: this cancel finishes it,
+      // where it answered "is queued" for ever (reliability round 4, docs/dispatcher.md).
+      const now = await this.mustView(runId);
+      if (now.state !== 'queued' && now.state !== 'retried') throw notCancellable(runId, now.state);
+      await this.timeline.transition(runId, 'cancelled', this.now(), 'cancelled by request (its job had already left the queue)');
+      return (await this.view(runId))!;
+    }
     await this.timeline.transition(runId, 'cancelled', this.now(), 'cancelled by request');
     return (await this.view(runId))!;
   }
