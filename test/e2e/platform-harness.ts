@@ -190,3 +190,13 @@ export async function depsSettled(api: Api, name: string, version: number, timeo
     await sleep(100);
   }
 }
+
+/** A handler that answers its version, after 1.5 s on `/slow` (a call still running on a version that goes). */
+export const VERSION_HANDLER = [
+  'import time',
+  'def handler(event, context):',
+  '    if event["path"] == "/slow":',
+  '        time.sleep(1.5)',
+  '    return {"version": context.function_version}',
+  '',
+].join('\n');

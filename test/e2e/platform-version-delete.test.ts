@@ -12,17 +12,11 @@ import { existsSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
-import { createFunction, errorOf, fnName, py, sleep, until, upload, usePlatform } from './platform-harness.js';
+import { createFunction, errorOf, fnName, sleep, until, upload, usePlatform, VERSION_HANDLER } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1, codeCollectIntervalMs: 100, keepVersions: 3 });
 
-const HANDLER = py(
-  'import time',
-  'def handler(event, context):',
-  '    if event["path"] == "/slow":',
-  '        time.sleep(1.5)',
-  '    return {"version": context.function_version}',
-);
+const HANDLER = VERSION_HANDLER;
 
 const version = (n: number): Record<string, string> => ({ 'main.py': `${HANDLER}# version ${n}\n` });
 

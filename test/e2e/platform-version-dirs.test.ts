@@ -9,17 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from './gateway-harness.js';
-import { createFunction, deploy, fnName, py, sleep, until, upload, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, fnName, sleep, until, upload, usePlatform, VERSION_HANDLER } from './platform-harness.js';
 
 const h = usePlatform({ poolSize: 1, codeCollectIntervalMs: 100 });
 
-const HANDLER = py(
-  'import time',
-  'def handler(event, context):',
-  '    if event["path"] == "/slow":',
-  '        time.sleep(1.5)',
-  '    return {"version": context.function_version}',
-);
+const HANDLER = VERSION_HANDLER;
 
 async function versionServed(name: string, path = '/'): Promise<unknown> {
   const res = await request(`${h.url}/fn/${name}${path}`);
