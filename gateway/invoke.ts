@@ -285,6 +285,8 @@ function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: Clie
     const response = finish(call, result, true).response;
     // The path form shares the platform host's origin with every function (responses.ts).
     if (rootPath !== '') confineToPrefix(response.headers, req.headers, `${root}/`);
+    // Unread, it counts in its function's share of the held answers, as its request body does (rule 10).
+    response.heldShare = call.fn.name;
     return response;
   });
 }

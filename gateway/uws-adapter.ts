@@ -179,7 +179,7 @@ export interface OutgoingResponse {
   stream?: ResponseStream;
   /** Close the connection after this response (e.g. the request body was not read). */
   closeConnection?: boolean;
-  /** The share of the held-answer budget (rule 10) this answer counts in while it waits for its client (an API answer's workspace); none: the budget's alone. */
+  /** The share of the held-answer budget (rule 10) this answer counts in while it waits for its client (a call's function, an API answer's workspace); none: the budget's alone. */
   heldShare?: string;
   /** The Content-Length to announce when the request is HEAD (the body GET would have); none: no Content-Length. */
   headLength?: number;

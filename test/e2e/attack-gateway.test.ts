@@ -18,6 +18,9 @@ const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 const SLOW = `slow-${Math.random().toString(36).slice(2, 8)}`;
 const SLOW2 = `slow2-${Math.random().toString(36).slice(2, 8)}`;
+/** Two functions answering 8 MiB: more than a socket takes at once, less than the held-answer budget. */
+const MID_BYTES = 8 * MIB;
+const MIDS = [`mida-${Math.random().toString(36).slice(2, 8)}`, `midb-${Math.random().toString(36).slice(2, 8)}`] as const;
 
 const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16 * MIB, poolSize: 1 }, async (p) => {
   await deployed(p.api, BIG, {
@@ -27,6 +30,11 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
       '    return {"statusCode": 200, "headers": {"content-type": "application/octet-stream"}, "body": BODY}',
     ),
   }, { limits: { memory: '256Mi', maxInstances: 6, timeout: '30s' } });
+  for (const name of MIDS) {
+    await deployed(p.api, name, {
+      'main.py': py(`BODY = b"m" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}'),
+    }, { limits: { memory: '256Mi', maxInstances: 8, timeout: '30s' } });
+  }
   await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
   for (const name of [SLOW, SLOW2]) {
     await deployed(p.api, name, {
@@ -36,12 +44,12 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
-function stalledClient(port: number): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
+function stalledClient(port: number, name: string = BIG): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
   const socket = connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   socket.once('connect', () => {
     socket.pause();
-    socket.write(`GET /fn/${BIG}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.write(`GET /fn/${name}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   });
   return {
     socket,
@@ -98,6 +106,31 @@ describe('attack: clients that do not read the platform\'s answers', () => {
     const res = await fetch(`${h.url}/fn/${BIG}/`);
     assert.equal(res.status, 200);
     assert.equal((await res.arrayBuffer()).byteLength, BODY_BYTES);
+  });
+});
+
+describe('attack: one function\'s unread answers against every other function\'s', () => {
+  it('a function\'s answers waiting for clients hold at most its share (a quarter) of the budget: another function\'s large answer is served at once', async () => {
+    const [attacked, other] = MIDS;
+    const port = Number(new URL(h.url).port);
+    const clients = Array.from({ length: 8 }, () => stalledClient(port, attacked));
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const runs = await h.api.call('GET', `/runs?function=${attacked}`);
+        if ((runs.body as { items: unknown[] }).items.length >= 8) break;
+        assert.ok(Date.now() < deadline, 'the eight calls did not all run');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      // Without the share the eight unread answers filled the 20 MiB (their sockets took ~4 MiB
+      // each, the rest waited), and this answer, waiting for its client in turn, was cut.
+      const res = await fetch(`${h.url}/fn/${other}/`);
+      assert.equal(res.status, 200);
+      assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES);
+    } finally {
+      for (const c of clients) c.socket.destroy();
+    }
   });
 });
 
