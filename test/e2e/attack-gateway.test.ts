@@ -84,18 +84,22 @@ function stalledClient(port: number, name: string = BIG): { socket: Socket; drai
   };
 }
 
+/** `count` stalled clients of function `name`, once every call has run (each answer now waiting for a client that does not read). */
+async function stalledCalls(name: string, count: number): Promise<ReturnType<typeof stalledClient>[]> {
+  const port = Number(new URL(h.url).port);
+  const clients = Array.from({ length: count }, () => stalledClient(port, name));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const runs = await h.api.call('GET', `/runs?function=${name}`);
+    if ((runs.body as { items: unknown[] }).items.length >= count) return clients;
+    assert.ok(Date.now() < deadline, `the ${count} calls of ${name} did not all run`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('attack: clients that do not read the platform\'s answers', () => {
   it('holds at most maxHeldResponseBytes of answers for stalled clients; the others are cut, and a reading client is served', async () => {
-    const port = Number(new URL(h.url).port);
-    const clients = Array.from({ length: 5 }, () => stalledClient(port));
-    // Every call answered (its body now waiting for a client that does not read).
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const runs = await h.api.call('GET', `/runs?function=${BIG}`);
-      if ((runs.body as { items: unknown[] }).items.length >= 5) break;
-      assert.ok(Date.now() < deadline, 'the five calls did not all run');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const clients = await stalledCalls(BIG, 5);
     await new Promise((r) => setTimeout(r, 500));
     const results = await Promise.all(clients.map((c) => c.drain()));
     const complete = results.filter((r) => r.complete).length;
@@ -112,16 +116,8 @@ describe('attack: clients that do not read the platform\'s answers', () => {
 describe('attack: one function\'s unread answers against every other function\'s', () => {
   it('a function\'s answers waiting for clients hold at most its share (a quarter) of the budget: another function\'s large answer is served at once', async () => {
     const [attacked, other] = MIDS;
-    const port = Number(new URL(h.url).port);
-    const clients = Array.from({ length: 8 }, () => stalledClient(port, attacked));
+    const clients = await stalledCalls(attacked, 8);
     try {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const runs = await h.api.call('GET', `/runs?function=${attacked}`);
-        if ((runs.body as { items: unknown[] }).items.length >= 8) break;
-        assert.ok(Date.now() < deadline, 'the eight calls did not all run');
-        await new Promise((r) => setTimeout(r, 200));
-      }
       await new Promise((r) => setTimeout(r, 300));
       // Without the share the eight unread answers filled the 20 MiB (their sockets took ~4 MiB
       // each, the rest waited), and this answer, waiting for its client in turn, was cut.
