@@ -74,7 +74,11 @@ async function selfCheck(uws: typeof Uws, addon: string): Promise<string | null>
     let answer: { n: number; address: string; port: number } | null = null;
     const timer = setTimeout(() => done('no answer within 2 s'), 2_000);
     let listening: Uws.us_listen_socket | null = null;
+    let finished = false;
+    // Once: an error, the close after it and the timer may each get here.
     const done = (result: { n: number; address: string; port: number; client: number } | string): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       if (listening !== null) uws.us_listen_socket_close(listening);
       listening = null;
