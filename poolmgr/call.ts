@@ -89,6 +89,8 @@ export class Call implements QueueLinks<Call>, Deadlined {
     now: number,
     /** Where lines go live while someone tails the function (protocol/live-logs.ts); null: nowhere. */
     private readonly tap: LogTap | null = null,
+    /** A WebSocket connection (`wsopen`), not a request. */
+    readonly websocket = false,
   ) {
     this.at = now;
     this.promise = new Promise<InvocationResult>((resolve) => { this.settle = resolve; });

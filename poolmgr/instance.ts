@@ -152,6 +152,15 @@ export class Instance implements ProcessListener {
     return true;
   }
 
+  /**
+   * Calls may wait here beyond its slots (pipelined): not while it holds a WebSocket connection, which
+   * may hold its slot for the function's whole timeout (docs/adr/0126-websockets.md).
+   */
+  get pipelinable(): boolean {
+    for (const call of this.order) if (call.websocket) return false;
+    return true;
+  }
+
   /** performance.now() when its longest-running call began (Infinity: none running). */
   get busySince(): number {
     const first = this.order[0];
@@ -283,6 +292,13 @@ export class Instance implements ProcessListener {
       case 'end':
         this.onStreamed(msg);
         return;
+      case 'wsack': {
+        // The app of a WebSocket call took its client's messages: more may go (ResponseBody.message).
+        const call = this.running.get(msg.id);
+        if (call === undefined || call.body === null) return this.unaskedFrame(msg.t); // ended meanwhile
+        if (!call.body.taken(msg.bytes)) this.breach(call, 'the runtime acknowledged more WebSocket bytes than it was sent');
+        return;
+      }
       case 'specialized':
         if (msg.id === this.specializeId && this.state === 'starting') this.becomeReady(msg.logs, msg.initMs, msg.forked === true);
         else this.unaskedFrame(msg.t);
@@ -512,7 +528,8 @@ export class Instance implements ProcessListener {
     CONTEXT.requestId = call.event.requestId;
     CONTEXT.timeoutMs = timeoutMs;
     CONTEXT.attempt = call.attempt;
-    this.proc.send(INVOKE as { t: 'invoke'; id: number; event: WireEvent; context: WireContext });
+    if (call.websocket) this.proc.send({ t: 'wsopen', id, event: call.event, context: { ...CONTEXT } });
+    else this.proc.send(INVOKE as { t: 'invoke'; id: number; event: WireEvent; context: WireContext });
     INVOKE.event = null;
     // If the process is already dying, send() wrote nothing and onExit will fail the call.
     if (this.state === 'ready' && this.order.length <= this.group.limits.concurrency) this.begin(call, call.sentAt);
@@ -686,6 +703,10 @@ class CallChannel implements BodyChannel {
 
   cancel(): void {
     this.proc.send({ t: 'cancel', id: this.id });
+  }
+
+  message(body: Uint8Array): void {
+    this.proc.send({ t: 'wsin', id: this.id, body });
   }
 }
 

@@ -181,7 +181,7 @@ export class PoolManager implements InstanceOwner {
       let group = this.byFn.get(fn);
       if (group === undefined || group.removed) group = this.groupFor(fn);
       const room = this.callRoom(group);
-      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap);
+      call = new Call(group, event, opts?.signal, opts?.attempt ?? 1, performance.now(), this.logTap, opts?.websocket === true);
       // Counted until it ends (Call.finish tells the group); every call holds its caller's connection.
       this.heldCount++;
       group.workspaceCalls.n++;
@@ -577,7 +577,7 @@ export class PoolManager implements InstanceOwner {
     let best: Instance | null = null;
     let bestStuck = true;
     for (const inst of group.instances) {
-      if (inst.state !== 'ready' || inst.inflight >= room) continue;
+      if (inst.state !== 'ready' || inst.inflight >= room || (inst.inflight >= group.limits.concurrency && !inst.pipelinable)) continue;
       const stuck = inst.busySince <= stuckBefore;
       if (best === null || (bestStuck && !stuck) || (stuck === bestStuck && inst.inflight < best.inflight)) {
         best = inst;
@@ -614,7 +614,9 @@ export class PoolManager implements InstanceOwner {
     if (group.instances.length < group.limits.maxInstances && underWorkspaceCap
       && (this.instanceCount < this.totalCap || this.idleVictim(group) !== null)) return true;
     const room = group.limits.concurrency + this.config.pipelineDepth;
-    for (const inst of group.instances) if (inst.inflight < (inst.state === 'ready' ? room : group.limits.concurrency)) return true;
+    for (const inst of group.instances) {
+      if (inst.inflight < (inst.state === 'ready' && inst.pipelinable ? room : group.limits.concurrency)) return true;
+    }
     return false;
   }
 

@@ -8,13 +8,15 @@
  * can write frames of its own) and is discarded by its instance. Decided in
  * docs/adr/0017-streamed-responses.md.
  */
-import { STREAM_WINDOW_BYTES } from '../protocol/index.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES } from '../protocol/index.js';
 import type { BodyConsumer, BodyReader } from './types.js';
 
 /** How the body reaches its runtime: `ack` and `cancel` frames for its call. */
 export interface BodyChannel {
   ack(bytes: number): void;
   cancel(): void;
+  /** A WebSocket client's message (`wsin`). */
+  message(body: Uint8Array): void;
 }
 
 export class ResponseBody implements BodyReader {
@@ -29,6 +31,8 @@ export class ResponseBody implements BodyReader {
   /** end() or abort() was told (or is owed) to the consumer. */
   private outcome: 'end' | 'abort' | null = null;
   private cancelled = false;
+  /** A WebSocket call's client bytes sent to the app and not taken by it yet (`wsack`). */
+  private inbound = 0;
 
   /**
    * `declared`: the length the response declared (its Content-Length), if any. The body is complete
@@ -99,6 +103,21 @@ export class ResponseBody implements BodyReader {
     if (!this.complete) this.channel.cancel();
     if (this.outcome === null) this.outcome = 'abort';
     this.consumer = null; // the client is gone: nothing more is written
+  }
+
+  message(data: Uint8Array, force = false): boolean {
+    if (this.cancelled) return false;
+    if (!force && this.inbound > 0 && this.inbound + data.byteLength > WS_INBOUND_WINDOW_BYTES) return false;
+    this.inbound += data.byteLength;
+    this.channel.message(data);
+    return true;
+  }
+
+  /** The app took `bytes` of its client's messages (`wsack`). False: more than were sent (a protocol violation). */
+  taken(bytes: number): boolean {
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > this.inbound) return false;
+    this.inbound -= bytes;
+    return true;
   }
 
   private deliver(): void {

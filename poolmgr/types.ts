@@ -9,6 +9,8 @@ export interface InvokeOptions {
   signal?: Abortable;
   /** 1 for the first attempt (async retries come later). */
   attempt?: number;
+  /** The call is a WebSocket connection (`wsopen`): its accepted response's body carries the messages both ways. */
+  websocket?: boolean;
 }
 
 export interface InvocationError {
@@ -100,6 +102,12 @@ export interface BodyReader {
   ack(bytes: number): void;
   /** The client went away (or the server will not send the body): the app sees `http.disconnect`. */
   cancel(): void;
+  /**
+   * A WebSocket call's client message to its app (kind byte and payload: docs/runtime-protocol.md,
+   * "WebSockets"). False, and not sent, when the app has not taken a window of them yet
+   * (WS_INBOUND_WINDOW_BYTES); `force` sends it anyway (the client's close).
+   */
+  message(data: Uint8Array, force?: boolean): boolean;
 }
 
 export interface PoolStats {

@@ -9,11 +9,15 @@
  * 2: `logs` messages stream a call's lines while it runs; `error` replies to `invoke` carry `handlerMs`.
  * 3: a response may go out before its call ends (`response`, `chunk`, `end`; the host's `ack` and `cancel`).
  * 4: `invoke` and `result` are fixed-position arrays, event query/headers flat lists (protocol/wire-arrays.ts, ADR 0057).
+ * 5: WebSocket connections (`wsopen`, `wsin`; the runtime's `wsack`: docs/adr/0126-websockets.md).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Body bytes of one call sent by the runtime and not yet acknowledged by the host, at most (streaming.py). */
 export const STREAM_WINDOW_BYTES = 256 * 1024;
+
+/** A WebSocket client's message bytes sent to its app and not taken by it yet, at most (beyond one message). */
+export const WS_INBOUND_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
 export const ErrorClass = {
@@ -207,7 +211,14 @@ export type HostMessage =
   /** The client's connection took `bytes` more of call `id`'s streamed body: the runtime may send as many more. */
   | { t: 'ack'; id: number; bytes: number }
   /** The client of call `id` went away: its app's `receive` returns `http.disconnect`, its `send` raises. */
-  | { t: 'cancel'; id: number };
+  | { t: 'cancel'; id: number }
+  /**
+   * A WebSocket connection as call `id` (an ASGI app's `websocket` scope; the invoke's map form):
+   * docs/runtime-protocol.md, "WebSockets".
+   */
+  | { t: 'wsopen'; id: number; event: WireEvent; context: WireContext }
+  /** A message of the WebSocket client of call `id` (its kind byte, then its payload), or its close. */
+  | { t: 'wsin'; id: number; body: Uint8Array };
 
 // runtime -> host
 export type RuntimeMessage =
@@ -236,4 +247,6 @@ export type RuntimeMessage =
   /** The next bytes of a streamed response; `more: false` ends the body. */
   | { t: 'chunk'; id: number; body: Uint8Array; more: boolean }
   /** A call that sent `response` ended without an error. */
-  | { t: 'end'; id: number; logs: LogLine[]; handlerMs: number };
+  | { t: 'end'; id: number; logs: LogLine[]; handlerMs: number }
+  /** The app of WebSocket call `id` took `bytes` of its client's messages (`wsin` bodies): the host may send as many more. */
+  | { t: 'wsack'; id: number; bytes: number };

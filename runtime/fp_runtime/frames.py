@@ -10,7 +10,7 @@ import threading
 import msgpack
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5  # 5: WebSocket connections (websocket.py)
 # The gateway refuses an answer with more headers (FUNCTION_RESPONSE_HEADERS_TOO_LARGE,
 # gateway/responses.ts MAX_RESPONSE_HEADERS): one more than that goes, not the rest, so the
 # gateway's event loop does not decode tens of thousands of them to say so (red team 6).

@@ -4,7 +4,7 @@ import gc
 import inspect
 import time
 
-from . import app_errors, asgi, capture, errors, streaming
+from . import app_errors, asgi, capture, errors, streaming, websocket
 from .event import Context, event_from_invoke, make_event
 from .frames import MAX_FRAME_BYTES, MAX_RESPONSE_HEADERS, encode, encode_json_result, encode_result
 from .responses import JSON_HEADERS as _JSON_HEADERS, json_body, to_response
@@ -150,6 +150,36 @@ async def _asgi_call(loaded, a: list, mid, stream):
         return encode(reply), reply["fatal"]
     handler_ms = (_clock() - start) * 1000.0
     return encode_result(mid, response, capture.end(cap, token), handler_ms), False
+
+
+async def run_websocket(loaded, msg: dict, conn, loop):
+    """An ASGI app's WebSocket connection (`wsopen`, the invoke's map form; websocket.py): the
+    call lasts as long as the connection. Returns (frame, whether the process must exit): `end`
+    once it was accepted, a `result` 403 for a handshake the app refused, else `error`."""
+    mid = msg["id"]
+    stream = streaming.open_stream(mid, conn, loop)
+    ex = websocket.open_exchange(mid, stream, conn, loop)
+    cap, token = capture.begin(mid)
+    start = _clock()
+    try:
+        try:
+            app = loaded.target
+            scope = websocket.scope_of(msg.get("event") or {}, app)
+            state = loaded.lifespan.state if loaded.lifespan else None
+            refused = await websocket.serve(app, scope, ex, state)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as err:  # the app's failure: the connection closes 1011 (the host)
+            reply = _error(mid, err, loaded, cap, token, start)
+            return encode(reply), reply["fatal"]
+        handler_ms = (_clock() - start) * 1000.0
+        if refused is not None:
+            response = {"status": refused, "headers": [], "body": b""}
+            return encode_result(mid, response, capture.end(cap, token), handler_ms), False
+        return encode({"t": "end", "id": mid, "logs": capture.end(cap, token), "handlerMs": handler_ms}), False
+    finally:
+        websocket.close_exchange(mid)
+        streaming.close_stream(mid)
 
 
 async def _close_abandoned() -> None:

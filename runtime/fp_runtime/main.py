@@ -19,11 +19,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import asgi, capture, errors, loadwatch, remote, streaming, template
+from . import asgi, capture, errors, loadwatch, remote, streaming, template, websocket
 from .conn import BadFrame, Conn, FrameTooLarge
 from .flusher import Flusher
 from .frames import INVOKE_LENGTH, PROTOCOL_VERSION, encode, invoke_message, is_invoke
-from .invoke import run_asgi, run_async, run_sync
+from .invoke import run_asgi, run_async, run_sync, run_websocket
 from .specialize import CALL_THREAD_PREFIX, load
 
 try:
@@ -84,6 +84,16 @@ def _check(msg):
                                  or not isinstance(msg.get("context") or {}, dict)):
         return _protocol_error(msg["id"], "an invoke message needs an `event` map and a `context` map")
     return None
+
+
+def _no_websocket(mid):
+    """The reply to a `wsopen` for a handler: only an ASGI app takes a WebSocket connection (the
+    gateway answers 501 WEBSOCKET_NOT_SUPPORTED)."""
+    return {"t": "error", "id": mid, "logs": [], "fatal": False, "handlerMs": 0.0,
+            "error": errors.plain(errors.BAD_RETURN, "WebSocketNotSupported",
+                                  "this function is a handler (handler(event, context)), which answers one request per "
+                                  "call: only an ASGI app (FastAPI, Starlette, ...) takes WebSocket connections; serve "
+                                  "one, or push to the client with Server-Sent Events")}
 
 
 def _health(msg, inflight):
@@ -216,8 +226,10 @@ def _other(conn, msg, inflight):
     bad = _check(msg)
     if bad:
         conn.send(bad)
-    elif msg["t"] in ("ack", "cancel"):
+    elif msg["t"] in ("ack", "cancel", "wsin"):
         pass  # only ASGI responses stream; one arriving late for any call is ignored
+    elif msg["t"] == "wsopen":
+        conn.send(_no_websocket(msg["id"]))
     elif msg["t"] == "health":
         conn.send(_health(msg, inflight))
     elif msg["t"] == "shutdown":
@@ -277,6 +289,8 @@ async def _serve_async(conn, loaded, msg, pending):
 
     if loaded.contract == "asgi":
         def run(a):  # the array as it came: the scope is read from it (invoke.run_asgi)
+            if type(a) is dict:  # a WebSocket connection (`wsopen`): a call for its lifetime
+                return run_websocket(loaded, a, conn, loop)
             return run_asgi(loaded, a, conn, loop)
     else:
         async def run(a):
@@ -338,6 +352,16 @@ async def _serve_async(conn, loaded, msg, pending):
             reply(bad)
         elif m["t"] in ("ack", "cancel"):
             streaming.route(m)  # a streamed response's window and the client's disconnect
+        elif m["t"] == "wsin":
+            websocket.route(m)  # a WebSocket client's message, or its close
+        elif m["t"] == "wsopen" and loaded.contract == "asgi":
+            if free[0] > 0:  # a call as an invoke is, in the same order and slots
+                free[0] -= 1
+                start(m)
+            else:
+                waiting.append(m)
+        elif m["t"] == "wsopen":
+            reply(_no_websocket(m["id"]))
         elif m["t"] == "health":
             reply(_health(m, len(tasks) + len(waiting)))
         elif m["t"] == "shutdown":

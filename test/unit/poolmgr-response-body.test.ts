@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ResponseBody, type BodyChannel } from '../../poolmgr/response-body.js';
 import type { BodyConsumer } from '../../poolmgr/types.js';
-import { STREAM_WINDOW_BYTES } from '../../protocol/messages.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES } from '../../protocol/messages.js';
 
 class Channel implements BodyChannel {
   acks: number[] = [];
@@ -19,6 +19,10 @@ class Channel implements BodyChannel {
   }
   cancel(): void {
     this.cancels++;
+  }
+  messages: number[] = [];
+  message(body: Uint8Array): void {
+    this.messages.push(body.byteLength);
   }
 }
 
@@ -158,5 +162,23 @@ describe('ResponseBody', () => {
     complete.push(bytes('a'), false);
     complete.cancel();
     assert.equal(completeChannel.cancels, 0);
+  });
+
+  test('a WebSocket client\'s messages go within the inbound window: one past it is refused until the app takes some; a close goes anyway', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel);
+    const half = new Uint8Array(WS_INBOUND_WINDOW_BYTES / 2);
+    assert.equal(body.message(half), true);
+    assert.equal(body.message(half), true);
+    assert.equal(body.message(new Uint8Array(1)), false, 'past the window');
+    assert.deepEqual(channel.messages, [half.byteLength, half.byteLength]);
+    assert.equal(body.message(new Uint8Array(3), true), true, 'forced (the client\'s close)');
+    assert.equal(body.taken(half.byteLength + 3), true);
+    assert.equal(body.message(new Uint8Array(1)), true, 'room again');
+    assert.equal(body.taken(WS_INBOUND_WINDOW_BYTES), false, 'more than was sent: a violation');
+    const big = new ResponseBody(channel);
+    assert.equal(big.message(new Uint8Array(WS_INBOUND_WINDOW_BYTES + 5)), true, 'one message larger than the window goes when nothing waits');
+    body.cancel();
+    assert.equal(body.message(new Uint8Array(1)), false, 'nothing after the cancel');
   });
 });

@@ -29,9 +29,9 @@ const EVENT: WireEvent = {
 };
 const CONTEXT: WireContext = { requestId: 'ctx-1', timeoutMs: 1234, attempt: 3 };
 
-describe('protocol v4 fixed-position frames', () => {
+describe('fixed-position frames (protocol v4 and on)', () => {
   it('the documented layout, the same in TypeScript and Python', () => {
-    assert.equal(PROTOCOL_VERSION, 4);
+    assert.equal(PROTOCOL_VERSION, 5); // 5: WebSockets (the arrays unchanged since 4)
     assert.deepEqual(Object.entries(INVOKE).sort((a, b) => a[1] - b[1]).map(([k]) => k), [
       'tag', 'id', 'contextRequestId', 'timeoutMs', 'attempt', 'method', 'path', 'rawQuery', 'query', 'headers',
       'requestId', 'rootPath', 'scheme', 'client', 'body',

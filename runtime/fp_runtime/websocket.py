@@ -1,0 +1,194 @@
+"""A WebSocket connection served by an ASGI app: one connection is one call (docs/runtime-protocol.md,
+"WebSockets"; docs/adr/0126-websockets.md).
+
+The host opens it with `wsopen` (an invoke's map form). The app's `websocket.accept` goes out as a
+streamed `response` with status 101 (the subprotocol it chose in `sec-websocket-protocol`); each
+`websocket.send` as `chunk`s whose body is the message behind one kind byte (TEXT, BINARY; a message
+larger than a piece goes in pieces marked MORE_TEXT / MORE_BINARY, the last one unmarked);
+`websocket.close` as a last `chunk` (CLOSE, the code in two bytes, the reason); then the call's
+`end`. A close before accept refuses the handshake: `result` 403, as uvicorn answers. The client's
+messages come as `wsin` in the same encoding (CLOSE: it closed or went away), and each one the app
+takes is acknowledged (`wsack`, its bytes): the host keeps at most a window of them on their way.
+"""
+import collections
+
+from . import streaming
+
+TEXT, BINARY, CLOSE = 1, 2, 8
+MORE = 0x10  # a piece of a message, more pieces follow: MORE | TEXT, MORE | BINARY
+PIECE = streaming.MAX_PIECE
+
+_open = {}  # call id -> WsExchange, while the connection's call runs
+
+
+def close_body(code: int, reason: str = "") -> bytes:
+    return bytes((CLOSE, (code >> 8) & 0xFF, code & 0xFF)) + reason.encode("utf-8")[:123]
+
+
+def _parse_close(payload: bytes):
+    if len(payload) >= 2:
+        return (payload[0] << 8) | payload[1], payload[2:].decode("utf-8", "replace")
+    return 1005, ""
+
+
+class WsExchange:
+    """The app's `receive` and `send` for one connection."""
+
+    __slots__ = ("mid", "stream", "conn", "loop", "inbox", "waiter", "state", "connected", "close_code",
+                 "close_reason", "refused")
+
+    def __init__(self, mid, stream, conn, loop):
+        self.mid = mid
+        self.stream = stream
+        self.conn = conn
+        self.loop = loop
+        self.inbox = collections.deque()
+        self.waiter = None
+        self.state = "connecting"  # -> "open" (accepted) -> "closed" (the app closed); or "refused"
+        self.connected = False  # websocket.connect given to the app
+        self.close_code = None  # the client's close (or 1006: it went away)
+        self.close_reason = ""
+        self.refused = None  # the status of a handshake the app refused
+        stream.on_cancel = self._gone
+
+    # From the host ------------------------------------------------------------------------------
+    def incoming(self, body) -> None:
+        if not isinstance(body, (bytes, bytearray)) or not body:
+            return
+        self.inbox.append(bytes(body))
+        self._wake()
+
+    def _gone(self) -> None:
+        if self.close_code is None:
+            self.close_code = 1006
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # The app's side -----------------------------------------------------------------------------
+    async def receive(self):
+        if not self.connected:
+            self.connected = True
+            return {"type": "websocket.connect"}
+        while not self.inbox:
+            if self.close_code is not None or self.state in ("closed", "refused"):
+                return {"type": "websocket.disconnect", "code": self.close_code or 1000, "reason": self.close_reason}
+            self.waiter = self.loop.create_future()
+            await self.waiter
+        body = self.inbox.popleft()
+        await self.conn.asend(self.loop, {"t": "wsack", "id": self.mid, "bytes": len(body)})
+        kind = body[0]
+        if kind == TEXT:
+            return {"type": "websocket.receive", "text": body[1:].decode("utf-8")}
+        if kind == BINARY:
+            return {"type": "websocket.receive", "bytes": body[1:]}
+        self.close_code, self.close_reason = _parse_close(body[1:])
+        self.inbox.clear()
+        return {"type": "websocket.disconnect", "code": self.close_code, "reason": self.close_reason}
+
+    async def send(self, message):
+        kind = message["type"]
+        if kind == "websocket.accept" and self.state == "connecting":
+            headers = [(bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1")) for k, v in message.get("headers") or ()]
+            if message.get("subprotocol"):
+                headers.append(("sec-websocket-protocol", str(message["subprotocol"])))
+            self.state = "open"
+            await self.stream.respond({"status": 101, "headers": headers, "body": b""}, True)
+        elif kind == "websocket.close" and self.state == "connecting":
+            self.state = "refused"
+            self.refused = 403
+        elif kind == "websocket.http.response.start" and self.state == "connecting":
+            raise RuntimeError("the WebSocket denial response extension is not supported: close the handshake "
+                               "(websocket.close) to refuse it with 403")
+        elif kind == "websocket.send" and self.state == "open":
+            if self.close_code is not None:
+                raise streaming.ClientDisconnected("the client closed the WebSocket connection")
+            text = message.get("text")
+            if text is not None:
+                await self._message(TEXT, str(text).encode("utf-8"))
+            else:
+                await self._message(BINARY, bytes(message.get("bytes") or b""))
+        elif kind == "websocket.close" and self.state == "open":
+            self.state = "closed"
+            if self.close_code is None:
+                code = message.get("code") or 1000
+                await self._piece(close_body(int(code), str(message.get("reason") or "")), False)
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r} on a WebSocket in state {self.state!r}")
+
+    async def _message(self, kind, data: bytes) -> None:
+        view = memoryview(data)
+        while len(view) > PIECE:
+            await self._piece(bytes((MORE | kind,)) + view[:PIECE], True)
+            view = view[PIECE:]
+        await self._piece(bytes((kind,)) + view, True)
+
+    async def _piece(self, body: bytes, more: bool) -> None:
+        stream = self.stream
+        try:
+            await stream._room(len(body))
+        except streaming.ClientDisconnected:
+            self._gone()
+            raise
+        await self.conn.asend(self.loop, {"t": "chunk", "id": self.mid, "body": body, "more": more})
+
+
+def open_exchange(mid, stream, conn, loop) -> WsExchange:
+    ex = WsExchange(mid, stream, conn, loop)
+    _open[mid] = ex
+    return ex
+
+
+def close_exchange(mid) -> None:
+    _open.pop(mid, None)
+
+
+def route(msg) -> None:
+    """A `wsin` from the host; one for a connection whose call ended is dropped."""
+    ex = _open.get(msg.get("id"))
+    if ex is not None:
+        ex.incoming(msg.get("body"))
+
+
+def scope_of(event: dict, app) -> dict:
+    """The ASGI `websocket` scope of a `wsopen`'s event (the same fields as an `http` scope's)."""
+    from .scope import build_scope
+    scope = build_scope(event, app)
+    scope["type"] = "websocket"
+    scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
+    del scope["method"]
+    protocols = []
+    for name, value in scope["headers"]:
+        if name == b"sec-websocket-protocol":
+            protocols += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+    scope["subprotocols"] = protocols
+    scope["asgi"] = {"version": "3.0", "spec_version": "2.3"}
+    return scope
+
+
+async def serve(app, scope: dict, ex: WsExchange, state: dict):
+    """Runs the app on one connection. Returns the refused handshake's status, or None."""
+    if state:
+        scope["state"] = dict(state)
+    try:
+        await app(scope, ex.receive, ex.send)
+    except streaming.ClientDisconnected:
+        if ex.close_code is None:
+            raise
+    if ex.state == "connecting":
+        ex.state = "refused"
+        ex.refused = 403 if ex.refused is None else ex.refused
+    elif ex.state == "open" and ex.close_code is None:
+        # Returned without closing: the server closes, as uvicorn does (1000).
+        ex.state = "closed"
+        try:
+            await ex._piece(close_body(1000), False)
+        except streaming.ClientDisconnected:
+            pass  # the client left meanwhile: nothing to close
+    elif ex.state == "open":
+        ex.state = "closed"
+    return ex.refused if ex.state == "refused" else None
+
