@@ -21,6 +21,7 @@ import type { FunctionRegistry, InvokeAuth, Resolution } from './registry.js';
 import { checkFunctionResponse, confineToPrefix, errorResponse, invocationHeaders } from './responses.js';
 import type { RunBatcher } from './runs.js';
 import { streamBody, wholeResult } from './streamed.js';
+import { FunctionSocket } from './websocket.js';
 import type { IncomingRequest, OutgoingResponse } from './uws-adapter.js';
 
 export interface InvokeDeps {
@@ -106,6 +107,8 @@ class Call implements Origin, Finished {
   durationMs = 0;
   result: InvocationResult = NOT_INVOKED_RESULT;
   invoked = false;
+  /** A WebSocket handshake: the subprotocols its client offered (the app may choose one); null for a request. */
+  wsProtocols: string[] | null = null;
 
   constructor(
     readonly deps: InvokeDeps,
@@ -241,11 +244,12 @@ export function invokeHttp(deps: InvokeDeps, req: IncomingRequest, name: string,
 function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, path: string, rootPath: string, admitted: Admitted): Promise<OutgoingResponse> {
   if ('status' in admitted) return Promise.resolve(admitted);
   const { fn } = admitted;
-  // Refused before anything runs: an app would only see a GET it cannot answer with 101
-  // (FastAPI: 404 for its own @app.websocket route). docs/adr/0035-no-websockets.md.
-  if (isWebSocketHandshake(req.headers)) {
-    return Promise.resolve(errorResponse(new PlatformError('WEBSOCKET_NOT_SUPPORTED',
-      `function "${name}" cannot take a WebSocket connection: functions answer one request per call (use Server-Sent Events)`, { function: name })));
+  // A WebSocket handshake is a call that lasts as long as its connection (docs/adr/0126-websockets.md).
+  // One uWS did not route as a handshake (no valid Sec-WebSocket-Key) cannot be upgraded.
+  const websocket = isWebSocketHandshake(req.headers);
+  if (websocket && req.upgradable !== true) {
+    return Promise.resolve(errorResponse(new PlatformError('BAD_REQUEST',
+      'a WebSocket handshake needs GET, Sec-WebSocket-Key (16 random bytes in base64) and Sec-WebSocket-Version: 13', { function: name })));
   }
   // The edge view as clientView made it (no second object per request with the same fields).
   const edge = clientView(req.peer, admitted.headers, deps.trustedProxies, req.peerPort);
@@ -254,6 +258,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const runId = newRunId();
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
+  if (websocket) call.wsProtocols = offeredProtocols(req.headers);
   if (deps.shuttingDown()) {
     return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
   }
@@ -281,7 +286,8 @@ function callPool(deps: InvokeDeps, req: IncomingRequest, call: Call, edge: Clie
   event.scheme = edge.scheme;
   event.client = edge.client;
   const root = event.rootPath;
-  return deps.pool.invoke(call.fn, event, { signal: req.abortable, attempt: 1 }).then((result) => {
+  const opts = call.wsProtocols === null ? { signal: req.abortable, attempt: 1 } : { signal: req.abortable, attempt: 1, websocket: true };
+  return deps.pool.invoke(call.fn, event, opts).then((result) => {
     const response = finish(call, result, true).response;
     // The path form shares the platform host's origin with every function (responses.ts).
     if (rootPath !== '') confineToPrefix(response.headers, req.headers, `${root}/`);
@@ -346,6 +352,16 @@ export function queryPairs(rawQuery: string): Pairs {
   const pairs: Pairs = [];
   for (const [key, value] of new URLSearchParams(rawQuery)) pairs.push([key, value]);
   return pairs;
+}
+
+/** The subprotocols of a handshake's Sec-WebSocket-Protocol headers, in order (RFC 6455 §4.1: tokens). */
+function offeredProtocols(headers: Pairs): string[] {
+  const out: string[] = [];
+  for (const [key, value] of headers) {
+    if (key !== 'sec-websocket-protocol') continue;
+    for (const p of value.split(',')) if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p.trim())) out.push(p.trim());
+  }
+  return out;
 }
 
 /** `Upgrade: websocket` (RFC 6455 §4.1; any case, among other protocols). */
@@ -447,6 +463,18 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
     // this call: the function's own failure (it raised or re-raised that error itself).
     error = { ...error, code: 'FUNCTION_ERROR', class: 'user_error' };
   }
+  if (call.wsProtocols !== null) {
+    const upgraded = webSocketAnswer(call, result, error);
+    if (upgraded !== null && !('problem' in upgraded)) {
+      const totalMs = performance.now() - origin.arrivedAt;
+      invocationHeaders(runId, result.cold, { initMs: result.initMs, handlerMs: result.handlerMs, queuedMs: result.queuedMs, totalMs }, undefined, upgraded.headers);
+      void result.after!.then((end) => recordRun(deps, origin, fn, runId, startedAt, result, invoked, 101,
+        end.error === null ? null : relativize(end.error, fn.dir), { handlerMs: end.handlerMs, logs: end.logs, bytes: end.bytes }));
+      return settled(call, upgraded, null, result, invoked, totalMs);
+    }
+    if (upgraded !== null) error = { code: 'FUNCTION_BAD_RESPONSE', class: 'bad_return', type: 'BadResponse', message: upgraded.problem };
+    if (error?.class === 'bad_return' && error.type === 'WebSocketNotSupported') error = { ...error, code: 'WEBSOCKET_NOT_SUPPORTED', class: null };
+  }
   let response: OutgoingResponse | null = null;
   let functionTiming: string[] | undefined;
   // An ASGI app that raised and answered anyway (Starlette's 500): the caller gets that answer,
@@ -508,6 +536,26 @@ function finish(call: Call, result: InvocationResult, invoked: boolean): Finishe
     call.run();
   }
   return call;
+}
+
+/**
+ * The answer to a WebSocket handshake the app accepted (a streamed 101: its messages are the body's
+ * pieces), or null (refused: the app's 403, or a failure, answered as HTTP), or why the app's
+ * accept headers cannot go out (checked as any answer's). The subprotocol is the app's choice only
+ * when the client offered it (uWS writes it into the 101 as it is).
+ */
+function webSocketAnswer(call: Call, result: InvocationResult, error: InvocationError | null): OutgoingResponse | { problem: string } | null {
+  if (error !== null || result.response?.status !== 101 || result.body === undefined || result.after === undefined) return null;
+  const checked = checkFunctionResponse({ ...result.response, status: 200 });
+  if ('problem' in checked) {
+    result.body.cancel();
+    return { problem: checked.problem };
+  }
+  const chosen = result.response.headers.find(([k]) => k === 'sec-websocket-protocol')?.[1] ?? '';
+  const protocol = call.wsProtocols!.includes(chosen) ? chosen : '';
+  // uWS writes the handshake's own headers (Sec-WebSocket-*, Upgrade, Connection).
+  const headers = checked.headers.filter(([k]) => !k.startsWith('sec-websocket-'));
+  return { status: 101, headers, websocket: new FunctionSocket(result.body, protocol, result.after, call.runId) };
 }
 
 /** What finish made of the call, kept on it (the Finished it returns, and what its record reads). */

@@ -58,17 +58,26 @@
  *     timeout (10 s, data does not extend it) and then closes; the drain's slot stays taken that
  *     long. Past the chunk bound, or with MAX_DRAINING drains running, the connection is closed at
  *     once as before.
+ * 12. A WebSocket handshake (`Upgrade: websocket` with a valid key: uWS routes it to the `ws`
+ *     route, the rest of GETs fall through to `any`) goes through `handle` like any request, marked
+ *     `upgradable`. An answer with `websocket` upgrades the connection (uWS writes the 101);
+ *     any other answer is sent as HTTP. The upgraded socket's events go to the answer's
+ *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
+ *     message past WS_MAX_MESSAGE_BYTES is closed by uWS (1009). An upgraded connection counts as
+ *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
+ *     calls end and the stop waits for them.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type * as Uws from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, type ResponseStream, type StreamSink } from '../protocol/index.js';
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { checkPeerAddon, lastPeerPort, peerAddress } from './peer-port.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
 import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 import { ERROR_HEADERS } from './error-headers.js';
+import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink, type WebSocketSide } from './websocket.js';
 
 /** uWebSockets.js's HTTP_RECEIVE_THROUGHPUT_BYTES: a body's bytes that start its idle timer again. */
 const UWS_RECEIVE_BYTES = 16 * 1024;
@@ -144,6 +153,8 @@ export interface IncomingRequest {
   readonly rawQuery: string;
   /** Lower-case names, in arrival order, repeated headers kept as separate pairs. */
   readonly headers: Pairs;
+  /** A WebSocket handshake that may be answered with OutgoingResponse.websocket. */
+  readonly upgradable?: boolean;
   /** The address of the connection's other end (`127.0.0.1`, `2001:db8::1`). */
   readonly peer: string;
   /** Its port; 0 when the gateway cannot tell (gateway/peer-port.ts). */
@@ -189,6 +200,8 @@ export interface OutgoingResponse {
   streamLength?: number;
   /** Header values are bytes, one char each (WireResponse.latin1): written as Latin-1, not UTF-8. */
   latin1Headers?: boolean;
+  /** Answers a WebSocket handshake (IncomingRequest.upgradable) by upgrading the connection to `websocket`; status and body unused. */
+  websocket?: WebSocketLink;
 }
 
 export interface HttpServerOptions {
@@ -228,6 +241,13 @@ export interface HttpServer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What uWS keeps with an upgraded socket. */
+interface SocketData {
+  link: WebSocketLink;
+  /** Its exchange ends with it: a connection counts as in flight until it closes (a graceful stop waits for it). */
+  done: () => void;
+}
 /** The default of the exchange's callbacks: one function, not two closures per request. */
 const NOOP = (): void => {};
 /** The pieces a chunked request body is gathered in (Exchange.append). */
@@ -293,6 +313,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   onFinished: () => void = NOOP;
   /** Set while a streamed response is open (rule 9): how the server ends it at closeAll. */
   stream: StreamWriter | null = null;
+  /** The WebSocket route's context, for a handshake: it may be answered by upgrading (rule 12). */
+  upgradeContext: us_socket_context_t | null = null;
 
   private received = 0;
   /** A chunked body's pieces so far; made at its first piece (most requests have no body, or one of known length). */
@@ -626,8 +648,41 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.bodyHolder = null;
   }
 
+  get upgradable(): boolean {
+    return this.upgradeContext !== null;
+  }
+
+  /**
+   * Rule 12: a handshake answered with a WebSocket (OutgoingResponse.websocket) upgrades the
+   * connection (uWS writes the 101 and its headers); `res` is gone after, the link gets the socket at `open`.
+   */
+  private upgrade(link: WebSocketLink, headers: Pairs): void {
+    const context = this.upgradeContext;
+    this.responded = true;
+    this.releaseBody();
+    if (context === null) {
+      link.gone(1006, '');
+      this.res.cork(() => this.res.writeStatus('500 Internal Server Error').end());
+      return;
+    }
+    const value = (name: string): string => this.headers.find(([k]) => k === name)?.[1] ?? '';
+    const data: SocketData = { link, done: () => this.finish() };
+    const res = this.res;
+    res.cork(() => {
+      // The status first: uWS's upgrade then writes its own handshake headers after these.
+      res.writeStatus('101 Switching Protocols');
+      for (const [name, v] of headers) res.writeHeader(name, v);
+      res.upgrade(data, value('sec-websocket-key'), link.protocol, value('sec-websocket-extensions'), context);
+    });
+  }
+
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
   send(out: OutgoingResponse): void {
+    if (out.websocket !== undefined && !this.aborted && !this.responded) {
+      this.upgrade(out.websocket, out.headers);
+      return;
+    }
+    out.websocket?.gone(1006, '');
     if (this.aborted || this.responded) {
       this.releaseBody(); // the handler answered: its call no longer holds the body
       out.stream?.cancel?.();
@@ -1049,6 +1104,22 @@ function refusalResponse(err: PlatformError): OutgoingResponse {
   };
 }
 
+/** What a WebSocketLink sends through: the upgraded socket, valid until its `close` event. */
+function socketSide(ws: WebSocket<SocketData>): WebSocketSide {
+  let open = true;
+  return {
+    send: (data, binary) => {
+      if (open) ws.send(data, binary);
+    },
+    buffered: () => (open ? ws.getBufferedAmount() : 0),
+    end: (code, reason) => {
+      if (!open) return;
+      open = false;
+      ws.end(code, reason);
+    },
+  };
+}
+
 /**
  * Only a bug in onError/send gets here; keep the process up, answer if nothing was written yet,
  * else drop the connection (a half-written response must not hang).
@@ -1095,8 +1166,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   /** Streamed responses still open (rule 9), ended by closeAll. */
   const streams = new Set<Exchange>();
 
-  app.any('/*', (res, req) => {
+  const serve = (res: HttpResponse, req: HttpRequest, upgradeContext: us_socket_context_t | null): void => {
     const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
+    exchange.upgradeContext = upgradeContext;
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;
@@ -1146,6 +1218,35 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
     void pending.then(answer, fail);
+  };
+  app.any('/*', (res, req) => serve(res, req, null));
+  // Rule 12. uWS hands this route only GETs with a WebSocket key; every other request falls through to `any`.
+  const sockets = new Set<WebSocket<SocketData>>();
+  app.ws<SocketData>('/*', {
+    maxPayloadLength: WS_MAX_MESSAGE_BYTES,
+    // Far above WS_HIGH_WATER_BYTES, where the link stops taking the app's messages: never dropped by uWS.
+    maxBackpressure: 4 * WS_MAX_MESSAGE_BYTES,
+    idleTimeout: WS_IDLE_TIMEOUT_S,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => serve(res, req, context),
+    open: (ws) => {
+      sockets.add(ws);
+      if (stopping) {
+        ws.end(1001, 'the server is stopping');
+        return;
+      }
+      ws.getUserData().link.open(socketSide(ws));
+    },
+    message: (ws, message, isBinary) => {
+      ws.getUserData().link.message(new Uint8Array(message.slice(0)), isBinary);
+    },
+    drain: (ws) => ws.getUserData().link.drained(),
+    close: (ws, code, message) => {
+      sockets.delete(ws);
+      const data = ws.getUserData();
+      data.link.gone(code, Buffer.from(message).toString('utf8'));
+      data.done();
+    },
   });
 
   return new Promise((resolve, reject) => {
@@ -1167,6 +1268,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           stopping = true;
           if (listening) uws.us_listen_socket_close(listening);
           listening = null;
+          // Their calls end with them (the app sees websocket.disconnect); clients reconnect elsewhere.
+          for (const ws of [...sockets]) ws.end(1001, 'the server is stopping');
         },
         idle() {
           return inFlight === 0 ? Promise.resolve() : new Promise<void>((wake) => idleWaiters.push(wake));
@@ -1182,6 +1285,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
             if (exchange.stream?.holdsCall === true) exchange.stream.abort();
             else exchange.stream?.end();
           }
+          for (const ws of [...sockets]) ws.end(1001, 'the server is stopping');
           // `close` exists on the native App (closes every socket) but is missing from the typings.
           (app as TemplatedApp & { close?: () => void }).close?.();
         },

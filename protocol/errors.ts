@@ -55,7 +55,7 @@ export const ERRORS = {
   INVOKE_TOKEN_FORBIDDEN: { status: 403, component: 'request', title: 'This token may not invoke this function.' },
   FUNCTION_PAUSED: { status: 503, component: 'gateway', title: 'The function is paused.' },
   FUNCTION_NOT_DEPLOYED: { status: 404, component: 'gateway', title: 'The function has no deployed version.' },
-  WEBSOCKET_NOT_SUPPORTED: { status: 501, component: 'gateway', title: 'Functions do not take WebSocket connections.' },
+  WEBSOCKET_NOT_SUPPORTED: { status: 501, component: 'gateway', title: 'Only ASGI apps take WebSocket connections.' },
   FUNCTION_EXISTS: { status: 409, component: 'controlplane', title: 'A function with this name already exists.' },
   REVISION_CONFLICT: { status: 409, component: 'controlplane', title: 'The function changed meanwhile; retry.' },
   VERSION_NOT_FOUND: { status: 404, component: 'controlplane', title: 'The function has no such version.' },

@@ -4,8 +4,8 @@ Routers with prefixes (routers/), a `yield` dependency (db.get_db), OAuth2 passw
 HTTP Basic security, pydantic v2 validators (models.py), a multipart upload, a background task,
 Server-Sent Events, middleware (CORS, GZip, timing), an exception handler, lifespan state from env
 and secrets, SQLite in /tmp (per instance), the data binding through FP_MONGO_URI (routers/
-reviews.py), Jinja2 templates, StaticFiles and url_for. The WebSocket route answers 501 on the
-platform (docs/api-invoke.md). test/e2e/example-bookshelf.test.ts deploys it with the CLI.
+reviews.py), Jinja2 templates, StaticFiles and url_for, and a WebSocket route (docs/api-invoke.md,
+"WebSockets"). test/e2e/example-bookshelf.test.ts deploys it with the CLI.
 """
 import asyncio, os, time, json
 from contextlib import asynccontextmanager

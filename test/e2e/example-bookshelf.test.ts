@@ -6,7 +6,7 @@
  * validators, a yield dependency, a multipart upload, a background task, Server-Sent Events, CORS,
  * GZip and a timing middleware, an exception handler, lifespan state from env and secrets, SQLite
  * in /tmp, the data binding through FP_MONGO_URI, Jinja2 and StaticFiles with url_for, redirects,
- * OpenAPI and /docs, and the WebSocket route's documented 501.
+ * OpenAPI and /docs, and the WebSocket route.
  *
  * Needs FerretDB (the data binding) and PyPI (the two packages): skipped without either.
  */
@@ -21,6 +21,7 @@ import { ROOT, spawnCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { request, type RawResponse } from './gateway-harness.js';
 import { usePlatform } from './platform-harness.js';
+import { RawWebSocket } from '../helpers/ws-client.js';
 
 /** Whether the dependency builder can reach PyPI: checked with the CA bundle it verifies the index with (FP_DEPS_INDEX_CA's default). */
 function pypiReachable(): Promise<boolean> {
@@ -178,10 +179,11 @@ describe('examples/bookshelf deployed with the CLI', { skip, timeout: 180_000 },
         assert.match(docs, new RegExp(`url: '${host ? '' : '/fn/bookshelf'}/openapi.json'`));
       });
 
-      it('answers the WebSocket route 501 WEBSOCKET_NOT_SUPPORTED', async () => {
-        const r = await call(host, '/ws', { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
-        assert.equal(r.status, 501);
-        assert.equal(json(r).error.code, 'WEBSOCKET_NOT_SUPPORTED');
+      it('serves the WebSocket route', async () => {
+        const ws = await RawWebSocket.connect(host ? `ws://127.0.0.1:${port()}/ws` : `${h.url.replace('http:', 'ws:')}/fn/bookshelf/ws`,
+          host ? { headers: { Host: `bookshelf.localhost:${port()}` } } : {});
+        assert.deepEqual(await ws.next(), { kind: 'text', text: 'hi' });
+        assert.equal((await ws.closed()).code, 1000);
       });
     });
   }

@@ -14,14 +14,15 @@
  * A request target with a fragment (`/x#frag`; no client should send one) is read without it, as
  * uvicorn's parser does, not with `#frag` in the path or the query.
  *
- * WebSockets, which functions do not take (docs/adr/0035-no-websockets.md): the handshake is
- * refused with its own code, not passed on as a GET the app answers 404.
+ * WebSockets (docs/adr/0126-websockets.md; gateway-websocket.test.ts has the rest): the handshake
+ * reaches the app's `@app.websocket` route, and another upgrade (h2c) is an ordinary request.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
+import { RawWebSocket } from '../helpers/ws-client.js';
 import { errorOf, fnName, py, request, useGateway } from './gateway-harness.js';
 
 const APP = py(
@@ -211,15 +212,10 @@ describe('header bytes', () => {
 });
 
 describe('WebSockets', () => {
-  test('a WebSocket handshake is refused with 501 WEBSOCKET_NOT_SUPPORTED before anything runs', async () => {
-    const res = await request(`${h.url}/fn/${name}/ws`, {
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
-    });
-    assert.equal(res.status, 501);
-    const err = errorOf(res.body);
-    assert.equal(err.code, 'WEBSOCKET_NOT_SUPPORTED');
-    assert.equal(err.component, 'gateway');
-    assert.equal(res.headers['x-run-id'], undefined, 'no run: nothing ran');
+  test('a WebSocket handshake reaches the app\'s WebSocket route; another upgrade is an ordinary request', async () => {
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${name}/ws`);
+    assert.deepEqual(await ws.next(), { kind: 'text', text: 'hello' });
+    assert.equal((await ws.closed()).code, 1000, 'the app returned: the server closes');
     // Another upgrade (h2c, as curl --http2 sends it) is an ordinary request.
     const h2c = await request(`${h.url}/fn/${name}/json`, { headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
     assert.equal(h2c.status, 200);

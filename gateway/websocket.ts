@@ -1,0 +1,171 @@
+/**
+ * A function's WebSocket connection (docs/api-invoke.md, "WebSockets"; docs/adr/0126-websockets.md):
+ * one connection is one call of an ASGI app, between the client's socket (uws-adapter.ts) and the
+ * call's stream (poolmgr ResponseBody), both ways and bounded both ways:
+ * - the app's messages come as pieces of its streamed body (a kind byte, then the payload:
+ *   runtime/fp_runtime/websocket.py); a piece is acknowledged to the runtime once the client's
+ *   socket holds less than WS_HIGH_WATER_BYTES, so a slow client stops the app's `send`;
+ * - the client's messages go to the app within WS_INBOUND_WINDOW_BYTES it has not taken yet; past
+ *   that the connection is closed (1008): uWS cannot stop reading a WebSocket.
+ */
+import type { BodyReader, CallEnd } from '../poolmgr/index.js';
+
+/** The other end of an upgraded connection (FunctionSocket): what the adapter (uws-adapter.ts, rule 12) tells it. */
+export interface WebSocketLink {
+  /** The subprotocol chosen ('' for none). */
+  readonly protocol: string;
+  /** The connection is open: `side` sends to the client until `gone`. */
+  open(side: WebSocketSide): void;
+  /** A message from the client (copied: it outlives the callback). */
+  message(data: Uint8Array, binary: boolean): void;
+  /** The client's socket took what was buffered for it. */
+  drained(): void;
+  /** The connection closed: the client's close code, or 1006 when it just went away. `side` is gone. */
+  gone(code: number, reason: string): void;
+}
+
+/** The client's end of an upgraded connection. */
+export interface WebSocketSide {
+  send(data: Uint8Array, binary: boolean): void;
+  /** Bytes buffered for the client, not sent yet. */
+  buffered(): number;
+  /** Closes with `code` and `reason` (≤ 123 bytes). */
+  end(code: number, reason: string): void;
+}
+
+/** The largest message a client may send (uWS closes with 1009 past it): uvicorn's `ws_max_size`. */
+export const WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * Seconds without a frame either way after which uWS closes the connection; it pings a quiet client
+ * before that (sendPingsAutomatically), so only a client that stopped answering is closed.
+ */
+export const WS_IDLE_TIMEOUT_S = 120;
+/** Bytes buffered for a slow client past which the app's messages stop being acknowledged. */
+export const WS_HIGH_WATER_BYTES = 1024 * 1024;
+
+// The kind byte in front of each piece (runtime/fp_runtime/websocket.py).
+const TEXT = 1;
+const BINARY = 2;
+const CLOSE = 8;
+const MORE = 0x10;
+
+/** A close code a server may send (RFC 6455 §7.4): what the app asked for, else 1000. */
+function sendableCode(code: number): number {
+  return (code >= 3000 && code <= 4999) || [1000, 1001, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014].includes(code) ? code : 1000;
+}
+
+export class FunctionSocket implements WebSocketLink {
+  private side: WebSocketSide | null = null;
+  /** The socket is closed or closing: nothing more is sent either way. */
+  private closed = false;
+  /** Pieces of an app's message that goes in pieces, until its last one. */
+  private pieces: Uint8Array[] = [];
+  private piecesBytes = 0;
+  /** Body bytes taken while the client's socket was above the high-water mark: acknowledged at its drain. */
+  private held = 0;
+
+  constructor(
+    private readonly body: BodyReader,
+    readonly protocol: string,
+    /** How the call ends: what a connection the app did not close is closed with. */
+    private readonly after: Promise<CallEnd>,
+    private readonly runId: string,
+  ) {}
+
+  open(side: WebSocketSide): void {
+    if (this.closed) {
+      side.end(1011, '');
+      return;
+    }
+    this.side = side;
+    this.body.pipe({
+      chunk: (data) => this.fromApp(data),
+      end: () => this.close(1000, ''),
+      abort: () => void this.after.then((end) => this.closeAfter(end)),
+    });
+  }
+
+  /** A message from the client: to the app, within the window. */
+  message(data: Uint8Array, binary: boolean): void {
+    if (this.closed) return;
+    const framed = new Uint8Array(data.byteLength + 1);
+    framed[0] = binary ? BINARY : TEXT;
+    framed.set(data, 1);
+    if (!this.body.message(framed)) this.close(1008, 'the function is not reading its messages');
+  }
+
+  drained(): void {
+    if (this.closed || this.held === 0 || this.side === null || this.side.buffered() > WS_HIGH_WATER_BYTES) return;
+    const bytes = this.held;
+    this.held = 0;
+    this.body.ack(bytes);
+    this.body.resume();
+  }
+
+  /** The client closed, or its connection is gone (1006): the app's `receive` says so, its `send` raises. */
+  gone(code: number, reason: string): void {
+    this.side = null;
+    if (this.closed) return;
+    this.closed = true;
+    const encoded = Buffer.from(reason, 'utf8').subarray(0, 123);
+    const close = new Uint8Array(3 + encoded.byteLength);
+    close[0] = CLOSE;
+    close[1] = (code >> 8) & 0xff;
+    close[2] = code & 0xff;
+    close.set(encoded, 3);
+    this.body.message(close, true);
+    this.body.cancel();
+  }
+
+  private fromApp(data: Uint8Array): boolean {
+    const side = this.side;
+    if (side === null || this.closed || data.byteLength === 0) return true;
+    const kind = data[0]!;
+    if (kind === CLOSE) {
+      const code = data.byteLength >= 3 ? (data[1]! << 8) | data[2]! : 1000;
+      this.close(sendableCode(code), Buffer.from(data.subarray(3, 3 + 123)).toString('utf8'));
+      return true;
+    }
+    if ((kind & MORE) !== 0) {
+      this.piecesBytes += data.byteLength - 1;
+      if (this.piecesBytes > WS_MAX_MESSAGE_BYTES) {
+        this.close(1009, 'the function sent a message larger than 16 MiB');
+        return true;
+      }
+      this.pieces.push(data.subarray(1));
+      this.body.ack(data.byteLength);
+      return true;
+    }
+    let message = data.subarray(1);
+    if (this.pieces.length > 0) {
+      message = Buffer.concat([...this.pieces, message]);
+      this.pieces = [];
+      this.piecesBytes = 0;
+    }
+    side.send(message, kind === BINARY);
+    if (side.buffered() <= WS_HIGH_WATER_BYTES) {
+      this.body.ack(data.byteLength);
+      return true;
+    }
+    this.held += data.byteLength;
+    return false; // paused until the socket drains
+  }
+
+  /** The call ended before the app closed: its timeout or a stop (1001), else a failure (1011, with the run to look up). */
+  private closeAfter(end: CallEnd): void {
+    const code = end.error?.code;
+    if (code === 'FUNCTION_TIMEOUT') this.close(1001, "the connection reached the function's timeout (limits.timeout)");
+    else if (code === 'SHUTTING_DOWN') this.close(1001, 'the server is stopping');
+    else this.close(1011, `the function failed: run ${this.runId}`);
+  }
+
+  /** The server closes: the app ended (1000), asked for it, failed (1011) or broke a bound. */
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    const side = this.side;
+    this.side = null;
+    this.body.cancel();
+    side?.end(code, reason);
+  }
+}
