@@ -58,9 +58,10 @@ export interface PyFinding {
   /**
    * A warning that does not hold under some limits: `one-instance`, code whose sessions live in
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
-   * `limits.maxInstances: 1`.
+   * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint (its connections end at the
+   * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more.
    */
-  needs?: 'one-instance';
+  needs?: 'one-instance' | 'long-timeout';
 }
 
 export interface PyEntrypoint {
@@ -329,18 +330,22 @@ export function entrypointToCheck(read: ManifestRead): string {
   return read.manifest?.entrypoint ?? (typeof rawEntry === 'string' ? rawEntry : DEFAULT_ENTRYPOINT);
 }
 
+/** A timeout under which a WebSocket endpoint is warned about (its connections end at it). */
+export const LONG_TIMEOUT_MS = 300_000;
+
 /**
  * validate.py's findings as problems (they stop a deploy) and warnings (they do not). `limits`
  * (the manifest's, when it parsed) drops a warning those limits answer (`PyFinding.needs`).
  */
-export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number } | null): { problems: Problem[]; warnings: Problem[] } {
+export function reportProblems(report: PyReport, limits?: { concurrency: number; maxInstances: number; timeoutMs?: number } | null): { problems: Problem[]; warnings: Problem[] } {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const oneInstance = limits != null && limits.concurrency > 1 && limits.maxInstances === 1;
+  const longTimeout = limits?.timeoutMs !== undefined && limits.timeoutMs >= LONG_TIMEOUT_MS;
   for (const e of report.syntaxErrors) problems.push({ kind: 'syntax', file: e.file, line: e.line, column: e.column ?? null, message: `${e.type ?? 'SyntaxError'}: ${e.message}` });
   for (const p of report.problems) problems.push({ kind: 'entrypoint', file: p.file ?? MANIFEST_FILE, line: p.line, message: p.message });
   for (const w of report.warnings) {
-    if (w.needs === 'one-instance' && oneInstance) continue;
+    if ((w.needs === 'one-instance' && oneInstance) || (w.needs === 'long-timeout' && longTimeout)) continue;
     warnings.push({ kind: 'python', file: w.file, line: w.line, message: w.message });
   }
   for (const p of report.dependencies?.problems ?? []) problems.push({ kind: 'dependencies', file: p.file, line: p.line, message: p.message });

@@ -230,7 +230,9 @@ def dependencies(root, files):
 
 def websocket_routes(trees):
     """Warnings for WebSocket endpoints (`@app.websocket(...)`, `add_websocket_route`, Starlette's
-    `WebSocketRoute`): the gateway answers a handshake 501 (docs/adr/0035-no-websockets.md)."""
+    `WebSocketRoute`): a connection is one call, which ends at limits.timeout (30 s by default:
+    docs/adr/0126-websockets.md). `needs: long-timeout` lets the CLI drop it under a timeout of 5
+    minutes or more (protocol/code-checks.ts)."""
     found = []
     for rel, tree in trees.items():
         for node in ast.walk(tree):
@@ -239,10 +241,10 @@ def websocket_routes(trees):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if name in ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute"):
-                found.append({"file": rel, "line": node.lineno,
-                              "message": f"{name}(...): WebSocket endpoints are not served here: a handshake gets 501 "
-                                         "WEBSOCKET_NOT_SUPPORTED (docs/gateway.md); Server-Sent Events (a StreamingResponse "
-                                         "of text/event-stream) stream to the client"})
+                found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                              "message": f"{name}(...): a WebSocket connection is one call: it holds an instance's "
+                                         "slot and is closed (1001) at limits.timeout, 30 s by default: set limits.timeout "
+                                         "to the longest connection to keep (docs/api-invoke.md, \"WebSockets\")"})
     return found
 
 
@@ -260,10 +262,9 @@ def _imports_socketio(tree) -> bool:
 
 def socketio_apps(trees):
     """Warnings for Socket.IO / Engine.IO apps (`socketio.ASGIApp(...)`, `WSGIApp`, Flask-SocketIO's
-    `SocketIO(app)`): with WebSockets
-    refused, clients stay on long-polling, whose session lives in the process that opened it; a
-    message sent while a poll is open goes to another instance at `concurrency: 1` and answers
-    `400 Invalid session` (apps round 6). `needs: one-instance` lets the CLI drop the warning when
+    `SocketIO(app)`): a client starts its session on HTTP long-polling, and the session lives in the
+    process that opened it; a message sent while a poll is open (or the upgrade to a WebSocket) goes
+    to another instance at `concurrency: 1` and answers `400 Invalid session` (apps round 6). `needs: one-instance` lets the CLI drop the warning when
     the manifest's limits keep one instance taking concurrent calls (protocol/code-checks.ts)."""
     found = []
     for rel, tree in trees.items():
@@ -276,10 +277,10 @@ def socketio_apps(trees):
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if name in ("ASGIApp", "WSGIApp", "SocketIO"):
                 found.append({"file": rel, "line": node.lineno, "needs": "one-instance",
-                              "message": f"{name}(...): Socket.IO falls back to HTTP long-polling here (WebSockets get 501), "
-                                         "and a polling session lives in the instance that opened it: set limits.concurrency "
-                                         "above 1 and limits.maxInstances: 1, or messages sent while a poll is open answer "
-                                         "400 Invalid session (docs/api-invoke.md)"})
+                              "message": f"{name}(...): a Socket.IO session starts on HTTP long-polling and lives in "
+                                         "the instance that opened it: set limits.concurrency above 1 and limits.maxInstances: 1 "
+                                         "(or have clients use transports: ['websocket'] only), or messages sent while a poll is "
+                                         "open answer 400 Invalid session (docs/api-invoke.md)"})
     return found
 
 

@@ -83,7 +83,7 @@ export class CodeChecker {
     const manifestFile = files.find((f) => f.path === MANIFEST_FILE);
     let manifest: unknown = null;
     let entry = entrypoint ?? 'main:handler';
-    let limits: { concurrency: number; maxInstances: number } | null = null;
+    let limits: { concurrency: number; maxInstances: number; timeoutMs: number } | null = null;
     if (manifestFile !== undefined) {
       const read = await readManifestText(manifestFile.content, ANY_ENV, MANIFEST_FILE, ceilings !== undefined ? { ceilings } : {});
       problems.push(...read.problems);

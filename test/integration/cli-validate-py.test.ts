@@ -156,19 +156,36 @@ describe('runtime/validate.py', () => {
     assert.equal(existsSync(marker), false);
   });
 
-  it('warns about WebSocket endpoints (never served: 501), not about HTTP ones', async () => {
+  it('warns about WebSocket endpoints (a connection ends at limits.timeout), not about HTTP ones', async () => {
     const r = await check({
       'main.py': 'from fastapi import FastAPI, WebSocket\napp = FastAPI()\n@app.get("/")\ndef root():\n    return 1\n@app.websocket("/ws")\nasync def ws(sock: WebSocket):\n    await sock.accept()\n',
       'routes.py': 'from starlette.routing import WebSocketRoute\nroutes = [WebSocketRoute("/live", None)]\n',
     }, 'main:app');
     assert.deepEqual(r.warnings.map((w) => [w.file, w.line]).sort(), [['main.py', 6], ['routes.py', 2]]);
-    assert.match(r.warnings[0]!.message, /WebSocket endpoints are not served here: a handshake gets 501 WEBSOCKET_NOT_SUPPORTED/);
+    assert.match(r.warnings[0]!.message, /a WebSocket connection is one call: it holds an instance's slot and is closed \(1001\) at limits.timeout/);
+    assert.deepEqual(r.warnings.map((w) => w.needs), ['long-timeout', 'long-timeout']);
     assert.deepEqual(r.problems, []);
   });
 
-  // Socket.IO clients fall back to long-polling (WebSockets: 501), whose session lives in one
-  // process: at concurrency 1 a message sent while a poll was open reached another instance and
-  // answered 400 Invalid session (apps round 6). Not when the limits keep one instance.
+  it('drops the WebSocket warning under a timeout of 5 minutes or more (deploy and validate read the manifest)', async () => {
+    const dir = (limits: string): string => folder({
+      'main.py': 'from fastapi import FastAPI, WebSocket\napp = FastAPI()\n@app.websocket("/ws")\nasync def ws(sock: WebSocket):\n    await sock.accept()\n',
+      'platform.yaml': `kind: function\nname: live\nentrypoint: main:app\n${limits}`,
+    });
+    for (const [limits, count] of [['', 1], ['limits:\n  timeout: 4m\n', 1], ['limits:\n  timeout: 5m\n', 0], ['limits:\n  timeout: 1h\n', 0]] as const) {
+      const d = dir(limits);
+      try {
+        const found = await preflight(d, PYTHON, {});
+        assert.equal(found.warnings.length, count, `${limits}: ${found.warnings.map((w) => w.message).join('\n')}`);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
+  });
+
+  // Socket.IO sessions start on long-polling, and a session lives in one process: at concurrency 1
+  // a message sent while a poll was open reached another instance and answered 400 Invalid session
+  // (apps round 6). Not when the limits keep one instance.
   it('warns about a Socket.IO app unless its limits keep one instance taking concurrent calls', async () => {
     const app = 'import socketio\nfrom fastapi import FastAPI\nsio = socketio.AsyncServer(async_mode="asgi")\napp = socketio.ASGIApp(sio, other_asgi_app=FastAPI())\n';
     const warned = async (limits: string): Promise<string[]> => {
@@ -183,7 +200,7 @@ describe('runtime/validate.py', () => {
     };
     const by = await warned('');
     assert.equal(by.length, 1, by.join('\n'));
-    assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): Socket\.IO falls back to HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
+    assert.match(by[0]!, /^main\.py:4: ASGIApp\(\.\.\.\): a Socket\.IO session starts on HTTP long-polling .* limits\.concurrency above 1 and limits\.maxInstances: 1/);
     assert.deepEqual(await warned('limits:\n  concurrency: 50\n  maxInstances: 1\n'), []);
     assert.equal((await warned('limits:\n  concurrency: 50\n')).length, 1, 'several instances: sessions still split');
     // Flask-SocketIO wraps the Flask app the same way.
