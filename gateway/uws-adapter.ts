@@ -242,9 +242,16 @@ export interface HttpServer {
 
 const EMPTY = new Uint8Array(0);
 
+/** An upgraded socket's side (socketSide): what it holds for its client counts in the held-answer budget. */
+type CountedSide = WebSocketSide & Holder & { recount(): void };
+
 /** What uWS keeps with an upgraded socket. */
 interface SocketData {
   link: WebSocketLink;
+  /** The held-answer budget's share its bytes count in (its function's). */
+  share: string | null;
+  /** Set at `open`: the socket's side, whose bytes the budget counts. */
+  side: CountedSide | null;
   /** Its exchange ends with it: a connection counts as in flight until it closes (a graceful stop waits for it). */
   done: () => void;
 }
@@ -656,7 +663,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
    * Rule 12: a handshake answered with a WebSocket (OutgoingResponse.websocket) upgrades the
    * connection (uWS writes the 101 and its headers); `res` is gone after, the link gets the socket at `open`.
    */
-  private upgrade(link: WebSocketLink, headers: Pairs): void {
+  private upgrade(link: WebSocketLink, headers: Pairs, share: string | null): void {
     const context = this.upgradeContext;
     this.responded = true;
     this.releaseBody();
@@ -666,7 +673,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       return;
     }
     const value = (name: string): string => this.headers.find(([k]) => k === name)?.[1] ?? '';
-    const data: SocketData = { link, done: () => this.finish() };
+    const data: SocketData = { link, share, side: null, done: () => this.finish() };
     const res = this.res;
     res.cork(() => {
       // The status first: uWS's upgrade then writes its own handshake headers after these.
@@ -679,7 +686,7 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
   send(out: OutgoingResponse): void {
     if (out.websocket !== undefined && !this.aborted && !this.responded) {
-      this.upgrade(out.websocket, out.headers);
+      this.upgrade(out.websocket, out.headers, out.heldShare ?? null);
       return;
     }
     out.websocket?.gone(1006, '');
@@ -1105,19 +1112,45 @@ function refusalResponse(err: PlatformError): OutgoingResponse {
 }
 
 /** What a WebSocketLink sends through: the upgraded socket, valid until its `close` event. */
-function socketSide(ws: WebSocket<SocketData>): WebSocketSide {
+function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide {
   let open = true;
-  return {
-    send: (data, binary) => {
-      if (open) ws.send(data, binary);
+  /** Bytes counted in the held-answer budget: what uWS buffers for the client and the message being joined. */
+  let counted = 0;
+  let joining = 0;
+  const side = {
+    /** Rule 10: what waits for the client counts in the budget (in its function's share); past it, or too slow while it is half full, the connection goes. */
+    recount(): void {
+      if (!open) return;
+      const now = ws.getBufferedAmount() + joining;
+      if (now > counted) {
+        if (!budget.hold(side, now - counted, ws.getUserData().share)) {
+          side.cut();
+          return;
+        }
+      } else if (now < counted) budget.progress(side, now);
+      counted = now;
+    },
+    send(data: Uint8Array, binary: boolean): void {
+      if (!open) return;
+      ws.send(data, binary);
+      side.recount();
     },
     buffered: () => (open ? ws.getBufferedAmount() : 0),
-    end: (code, reason) => {
+    joined(bytes: number): void {
+      joining = bytes;
+      side.recount();
+    },
+    end(code: number, reason: string): void {
       if (!open) return;
       open = false;
+      budget.release(side);
       ws.end(code, reason);
     },
+    cut(): void {
+      side.end(1013, 'the platform holds too much for slow clients: try again later');
+    },
   };
+  return side;
 }
 
 /**
@@ -1235,15 +1268,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         ws.end(1001, 'the server is stopping');
         return;
       }
-      ws.getUserData().link.open(socketSide(ws));
+      const data = ws.getUserData();
+      const side = socketSide(ws, budgets.responses);
+      data.side = side;
+      data.link.open(side);
     },
     message: (ws, message, isBinary) => {
       ws.getUserData().link.message(new Uint8Array(message.slice(0)), isBinary);
     },
-    drain: (ws) => ws.getUserData().link.drained(),
+    drain: (ws) => {
+      const data = ws.getUserData();
+      data.side?.recount();
+      data.link.drained();
+    },
     close: (ws, code, message) => {
       sockets.delete(ws);
       const data = ws.getUserData();
+      if (data.side !== null) budgets.responses.release(data.side);
       data.link.gone(code, Buffer.from(message).toString('utf8'));
       data.done();
     },

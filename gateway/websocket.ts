@@ -27,6 +27,8 @@ export interface WebSocketLink {
 /** The client's end of an upgraded connection. */
 export interface WebSocketSide {
   send(data: Uint8Array, binary: boolean): void;
+  /** Bytes of a message being joined from its pieces (they count in the held-answer budget). */
+  joined(bytes: number): void;
   /** Bytes buffered for the client, not sent yet. */
   buffered(): number;
   /** Closes with `code` and `reason` (≤ 123 bytes). */
@@ -133,21 +135,27 @@ export class FunctionSocket implements WebSocketLink {
         return true;
       }
       this.pieces.push(data.subarray(1));
-      this.body.ack(data.byteLength);
-      return true;
+      side.joined(this.piecesBytes);
+      return this.acked(side, data.byteLength);
     }
     let message = data.subarray(1);
     if (this.pieces.length > 0) {
       message = Buffer.concat([...this.pieces, message]);
       this.pieces = [];
       this.piecesBytes = 0;
+      side.joined(0);
     }
     side.send(message, kind === BINARY);
+    return this.acked(side, data.byteLength);
+  }
+
+  /** A piece taken: acknowledged now, or (the client's socket above the high-water mark) at its drain. */
+  private acked(side: WebSocketSide, bytes: number): boolean {
     if (side.buffered() <= WS_HIGH_WATER_BYTES) {
-      this.body.ack(data.byteLength);
+      this.body.ack(bytes);
       return true;
     }
-    this.held += data.byteLength;
+    this.held += bytes;
     return false; // paused until the socket drains
   }
 

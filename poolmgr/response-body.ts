@@ -42,7 +42,15 @@ export class ResponseBody implements BodyReader {
    * its instance keeps the client's next call (docs/adr/0045-finishing-calls.md); before, such
    * calls counted as still streaming and each next call started another instance.
    */
-  constructor(private readonly channel: BodyChannel, private readonly declared?: number) {}
+  constructor(
+    private readonly channel: BodyChannel,
+    private readonly declared?: number,
+    /**
+     * A WebSocket call's: its pieces are messages, each whole by itself, so those that arrived
+     * before the call ended are still delivered (then the abort), where a body cut short is dropped.
+     */
+    private readonly messages = false,
+  ) {}
 
   /** A piece from the runtime. False: past the window (a protocol violation); nothing was kept. */
   push(data: Uint8Array, more: boolean): boolean {
@@ -63,8 +71,12 @@ export class ResponseBody implements BodyReader {
   /** The call ended; a body that is not complete by then never will be: the consumer aborts now. */
   close(): void {
     if (this.outcome !== null || this.complete) return; // a complete body finishes its delivery
-    this.queue = [];
     this.outcome = 'abort';
+    if (this.messages) {
+      this.deliver(); // what arrived goes out first, then the abort
+      return;
+    }
+    this.queue = [];
     const consumer = this.consumer;
     this.consumer = null;
     consumer?.abort();
@@ -77,7 +89,7 @@ export class ResponseBody implements BodyReader {
 
   pipe(consumer: BodyConsumer): void {
     if (this.consumer !== null) return;
-    if (this.outcome === 'abort' && !this.cancelled) {
+    if (this.outcome === 'abort' && !this.cancelled && (!this.messages || this.queue.length === 0)) {
       consumer.abort();
       return;
     }

@@ -43,6 +43,10 @@ class Side implements WebSocketSide {
   send(data: Uint8Array, binary: boolean): void {
     this.sent.push([Buffer.from(data).toString('latin1'), binary]);
   }
+  joining: number[] = [];
+  joined(bytes: number): void {
+    this.joining.push(bytes);
+  }
   buffered(): number {
     return this.bufferedBytes;
   }
@@ -71,6 +75,7 @@ describe('FunctionSocket', () => {
     assert.equal(body.consumer!.chunk(piece(2, 'cd')), true);
     assert.deepEqual(side.sent, [[Buffer.from('héllo').toString('latin1'), false], ['abcd', true]]);
     assert.equal(body.acked, 7 + 3 + 3);
+    assert.deepEqual(side.joining, [2, 0], 'the bytes being joined are told (the held-answer budget counts them), then let go');
   });
 
   test('a message in pieces past 16 MiB closes 1009 and stops the call', () => {

@@ -181,4 +181,27 @@ describe('ResponseBody', () => {
     body.cancel();
     assert.equal(body.message(new Uint8Array(1)), false, 'nothing after the cancel');
   });
+
+  test('a WebSocket call\'s messages that arrived before its call ended are delivered, then the abort; a body\'s are dropped', () => {
+    for (const messages of [true, false]) {
+      const body = new ResponseBody(new Channel(), undefined, messages);
+      body.push(Buffer.from('a'), true);
+      body.push(Buffer.from('b'), true);
+      body.close(); // the call failed before the gateway took its stream
+      const consumer = new Consumer();
+      body.pipe(consumer);
+      assert.deepEqual([consumer.got, consumer.aborted], [messages ? ['a', 'b'] : [], 1], `messages: ${messages}`);
+    }
+    const paused = new ResponseBody(new Channel(), undefined, true);
+    const consumer = new Consumer();
+    consumer.accept = false;
+    paused.pipe(consumer);
+    paused.push(Buffer.from('x'), true);
+    paused.push(Buffer.from('y'), true);
+    paused.close();
+    assert.deepEqual([consumer.got, consumer.aborted], [['x'], 0], 'the client is backed up: the rest waits');
+    consumer.accept = true;
+    paused.resume();
+    assert.deepEqual([consumer.got, consumer.aborted], [['x', 'y'], 1]);
+  });
 });
