@@ -95,8 +95,11 @@ def _own_folders(lower: str, upper: str, uid: int, gid: int) -> None:
     queue, made = [""], 0
     while queue and made < MAX_OWN_FOLDERS:
         rel = queue.pop(0)
-        with os.scandir(f"{lower}/{rel}" if rel else lower) as entries:
-            names = sorted(e.name for e in entries if e.name != "__pycache__" and e.is_dir(follow_symlinks=False))
+        try:
+            with os.scandir(f"{lower}/{rel}" if rel else lower) as entries:
+                names = sorted(e.name for e in entries if e.name != "__pycache__" and e.is_dir(follow_symlinks=False))
+        except OSError:  # a path past PATH_MAX: that folder's own folders stay the deployer's
+            continue
         for name in names[:MAX_OWN_FOLDERS - made]:
             path = f"{rel}/{name}" if rel else name
             try:
