@@ -2,7 +2,9 @@
 
 Started by the control plane (controlplane/deps/builder.ts) as
     <venv>/bin/python -I runtime/deps_build.py --build JSON [--box JSON]
-with fd 3 a pipe for progress (JSON lines) and stdin for the host's answer to the lock.
+with fd 3 a pipe for progress (JSON lines) and stdin for the host's answer to the lock; or as
+    <venv>/bin/python -I runtime/deps_build.py --fonts JSON [--box JSON]
+to make matplotlib's font list of a built site (fp_deps/fonts.py, in a box where the site is read-only).
 With `--box` the process first builds the same kind of box a runtime lives in
 (fp_sandbox/keeper.py: namespaces, a private read-only root, no capabilities, seccomp), plus a
 network namespace of its own, and takes the builder's uid and hard limits at once
@@ -33,6 +35,10 @@ def _boxed(argv):
 if __name__ == "__main__":
     _args = sys.argv[1:]
     _boxed(_args)
+    if "--fonts" in _args:
+        from fp_deps.fonts import main  # noqa: E402
+        _fonts = json.loads(_args[_args.index("--fonts") + 1])
+        sys.exit(main(_fonts["site"], _fonts["out"]))
     from fp_deps.build import Build  # noqa: E402
     _spec = json.loads(_args[_args.index("--build") + 1])
     with os.fdopen(3, "w") as _status:

@@ -7,13 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ERRORS, type ErrorCode } from '../../protocol/index.js';
+import { adoptFontList, FONTS_TIMEOUT_MS, runFontBox, wantsFontList } from './fonts.js';
 import { allowedTargets, startEgressProxy, type EgressProxy } from './proxy.js';
-import { dropStaging, makeStaging, publish, usage } from './site.js';
+import { dropStaging, makeStaging, publish, usage, type Staging } from './site.js';
 import { BUILD_TASKS, type BuildOutcome, type BuildPhase, type DepsOptions } from './types.js';
 
 const LOG_TAIL_CHARS = 64 * 1024;
@@ -173,6 +174,7 @@ async function build(opts: DepsOptions, request: BuildRequest, redact: (text: st
     if (!outcome.ok || outcome.lock === null || outcome.skipped || outcome.packages.length === 0) return { ...outcome, log };
     const { bytes } = await usage(staging.site);
     if (bytes > opts.maxBytes) return failed('DEPS_TOO_LARGE', `the installed dependencies take ${bytes} bytes, over the limit of ${opts.maxBytes}`, log);
+    if (boxed && wantsFontList(staging.site)) await fontList(opts, staging, request.signal, note);
     await publish(opts.root, staging, outcome.lock, outcome.lockText);
     return { ...outcome, bytes, log };
   } catch (err) {
@@ -225,14 +227,40 @@ function watchStaging(staging: { site: string; work: string }, maxBytes: number,
   return state;
 }
 
+/**
+ * matplotlib's font list for the site (fonts.ts, ADR 0108): a box of its own where the site is
+ * read-only and an empty folder of this build the only writable place; the list it leaves is
+ * checked and copied into the site by the host.
+ */
+async function fontList(opts: DepsOptions, staging: Staging, signal: AbortSignal | undefined, note: (text: string) => void): Promise<void> {
+  const out = join(staging.dir, 'fonts');
+  await mkdir(out, { mode: 0o700 });
+  if (opts.sandbox === 'root') await lchown(out, opts.builderUid, opts.builderUid);
+  const leaf = `f${++builds}`;
+  const procs = opts.cgroups?.forBuild(leaf, opts.memoryBytes + builderTmpBytes(opts)) ?? [];
+  const box = boxConfig(opts, { site: staging.site, work: out }, null, procs, false);
+  const args = ['-I', join(opts.runtimeDir, 'deps_build.py'), '--fonts', JSON.stringify({ site: '/deps', out: '/build' }), '--box', JSON.stringify(box)];
+  // Its folder is on the state directory's disk: bounded as a build's staging directories are.
+  const watch = watchStaging({ site: staging.site, work: out }, opts.maxBytes, signal);
+  try {
+    await runFontBox({ pythonPath: opts.pythonPath, args, env: { PATH: opts.path, LANG: 'C.UTF-8', HOME: '/tmp' }, timeoutMs: Math.min(FONTS_TIMEOUT_MS, opts.timeoutMs), signal: watch.signal }, note);
+  } finally {
+    watch.stop();
+    await opts.cgroups?.release(leaf);
+  }
+  // The box is gone (its PID namespace with its keeper): nothing changes `out` any more.
+  const fonts = watch.over === null ? await adoptFontList(out, staging.site) : 0;
+  note(fonts > 0 ? `matplotlib's font list made once for this site (${fonts} fonts): cold starts read it instead of scanning the fonts\n` : 'matplotlib\'s font list was not made: each cold start scans the fonts\n');
+}
+
 /** The builder box's /tmp: downloads and pip's temporary install both live there before the site gets them. */
 function builderTmpBytes(opts: DepsOptions): number {
   return 2 * opts.maxBytes + 64 * MIB;
 }
 
-function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[]): Record<string, unknown> {
+function boxConfig(opts: DepsOptions, staging: { site: string; work: string }, ca: string | null, cgroupJoin: string[], siteWritable = true): Record<string, unknown> {
   const binds = [
-    { src: staging.site, dst: '/deps', rw: true },
+    { src: staging.site, dst: '/deps', rw: siteWritable },
     { src: staging.work, dst: '/build', rw: true },
     ...(opts.findLinks !== null ? [{ src: opts.findLinks, dst: '/wheels' }] : []),
     ...(ca !== null ? [{ src: ca, dst: '/etc/fp-deps-ca.pem' }] : []),

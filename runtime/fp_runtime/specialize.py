@@ -11,6 +11,7 @@ import inspect
 import logging
 import os
 import resource
+import shutil
 import sys
 import threading
 
@@ -149,6 +150,31 @@ def add_deps(site_dir: str) -> None:
     if os.path.isdir(bin_dir):
         os.environ["PATH"] = os.pathsep.join([bin_dir, *filter(None, [os.environ.get("PATH")])])
     rebind_optional_imports()
+
+
+FONT_CACHE = ".fp-cache/matplotlib"
+
+
+def seed_caches(site_dir: str) -> None:
+    """matplotlib's font list, made once when the site was built (controlplane/deps/fonts.ts,
+    ADR 0108), copied where matplotlib looks for it: its cache folder under the function's own
+    HOME (/tmp, new at every cold start), or MPLCONFIGDIR / XDG_CACHE_HOME when the function's env
+    names one. Without it each cold start scanned every font again (0.3-1 s of the import). A list
+    already there is kept; a failure to copy only means matplotlib builds it, as before."""
+    source = os.path.join(site_dir, FONT_CACHE)
+    try:
+        names = [n for n in os.listdir(source) if n.startswith("fontlist-v") and n.endswith(".json")]
+    except OSError:
+        return
+    target = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "matplotlib")
+    try:
+        os.makedirs(target, exist_ok=True)
+        for name in names:
+            if not os.path.exists(os.path.join(target, name)):
+                shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
+    except OSError:
+        pass
 
 
 # Optional packages that modules a zygote preloads (zygote.py PRESETS, warmup.py) look for once, at
@@ -295,6 +321,7 @@ def load(spec: dict, flusher=None) -> Loaded:
                  int(spec.get("concurrency") or 1))
     if spec.get("depsDir"):
         add_deps(spec["depsDir"])  # after the limits: its .pth files may run code
+        seed_caches(spec["depsDir"])
     fresh_event_loop_state()
     module = importlib.import_module(module_name)
     target = module

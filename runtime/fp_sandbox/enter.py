@@ -6,7 +6,7 @@ The host sends `box` with the specialize message (protocol/messages.ts BoxSpec);
      share of the function's CPU weight).
   2. code: the version's directory at /code, read-only, or (root mode, `workBytes`) as the lower
      layer of an overlay whose upper layer is a tmpfs of the instance's own, so new files can be
-     created at /code's top level; its dependency site (if any) read-only at /deps, its data
+     created in /code and in its folders; its dependency site (if any) read-only at /deps, its data
      socket directory at /run/fp-data, a template's socket directory at /run/fp-tpl.
   3. identity files (written through /.fp/id: /etc/passwd and /etc/group are read-only binds of
      them), then cover /.fp with an empty read-only tmpfs (every code root, the deps root, every
@@ -67,16 +67,48 @@ def _overlay_code(lower: str, size: int, uid: int, gid: int) -> None:
     """/code as an overlay: the version's files (lower, read-only; they keep their owner and
     mode, so the function cannot change them) and an upper layer on a tmpfs of `size` bytes mounted
     at view.WORK, which goes out of reach with /.fp (the overlay keeps it alive). The upper
-    layer's root belongs to the function's uid, so /code's top level takes new files; directories
-    of the version stay the deployer's. Nothing written reaches the version's directory, another
-    instance or the next cold start."""
+    layer's root belongs to the function's uid, and so does a copy there of each folder of the
+    version (`_own_folders`): /code and its folders take new files, as a project's own `data/` or
+    `logs/` does under uvicorn; the version's files stay the deployer's. Nothing written reaches
+    the version's directory, another instance or the next cold start."""
     plain = libc.MS_NOSUID | libc.MS_NODEV
     libc.mount("fp-work", view.WORK, "tmpfs", plain, view.tmpfs_options("0700", size))
     os.mkdir(f"{view.WORK}/upper", 0o755)
     os.mkdir(f"{view.WORK}/work", 0o700)
     os.chown(f"{view.WORK}/upper", uid, gid)
+    _own_folders(lower, f"{view.WORK}/upper", uid, gid)
     libc.mount("fp-code", CODE, "overlay", plain,
                f"lowerdir={lower},upperdir={view.WORK}/upper,workdir={view.WORK}/work")
+
+
+MAX_OWN_FOLDERS = 1000
+
+
+def _own_folders(lower: str, upper: str, uid: int, gid: int) -> None:
+    """An upper-layer folder of the function's uid for each folder of the version (links and
+    `__pycache__` left out, the first MAX_OWN_FOLDERS breadth first): an overlay folder takes its
+    owner and mode from its upper layer, so the function can create files in `data/` (a project's
+    `data/.gitkeep` beside `sqlite:///data/app.db`, a `logs/` folder for a FileHandler). The
+    version's own files keep their owner and mode; a removal or rename only hides one in the
+    instance's layer, as at the top level. Each copy is an inode of the instance's tmpfs: when
+    that tmpfs has no inode left (ENOSPC), the remaining folders stay the deployer's."""
+    queue, made = [""], 0
+    while queue and made < MAX_OWN_FOLDERS:
+        rel = queue.pop(0)
+        try:
+            with os.scandir(f"{lower}/{rel}" if rel else lower) as entries:
+                names = sorted(e.name for e in entries if e.name != "__pycache__" and e.is_dir(follow_symlinks=False))
+        except OSError:  # a path past PATH_MAX: that folder's own folders stay the deployer's
+            continue
+        for name in names[:MAX_OWN_FOLDERS - made]:
+            path = f"{rel}/{name}" if rel else name
+            try:
+                os.mkdir(f"{upper}/{path}", 0o755)
+            except OSError:
+                return
+            os.chown(f"{upper}/{path}", uid, gid)
+            queue.append(path)
+            made += 1
 
 
 def _bind_read_only(box, src: str, dst: str) -> None:

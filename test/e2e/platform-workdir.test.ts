@@ -52,3 +52,47 @@ describe('the working directory', () => {
     assert.equal(next.note, 1);
   });
 });
+
+// A project's own folders take new files too (apps round 9): `data/.gitkeep` shipped beside
+// `sqlite:///data/app.db`, a `logs/` folder for a logging FileHandler. Under uvicorn both work; here
+// the version's folders stayed the deployer's, so the app failed at import with PermissionError.
+const PROJECT = [
+  'import logging, os, sqlite3',
+  'fh = logging.FileHandler("logs/app.log")  # at import, as a dictConfig does',
+  'log = logging.getLogger("project"); log.addHandler(fh); log.propagate = False',
+  'db = sqlite3.connect("data/app.db", check_same_thread=False)',
+  'db.execute("create table if not exists t (x)")',
+  'def handler(event, context):',
+  '    db.execute("insert into t values (1)"); db.commit(); log.warning("call")',
+  '    try:',
+  '        open("data/seed.txt", "a").write("changed")',
+  '        seed = "appended"',
+  '    except OSError as e:',
+  '        seed = e.errno',
+  '    return {"rows": db.execute("select count(*) from t").fetchone()[0], "log": os.path.getsize("logs/app.log"),',
+  '            "data": sorted(os.listdir("data")), "deep": sorted(os.listdir("data/deep")), "seed": seed,',
+  '            "seedText": open("data/seed.txt").read(), "new": open("data/deep/new.txt", "w").write("n")}',
+].join('\n');
+
+describe('the working directory\'s folders', () => {
+  const h = usePlatform({ poolSize: 1 });
+
+  it('take new files in root mode; the deployed files in them stay as deployed', async (t) => {
+    if (h.platform.isolation.mode !== 'root') return t.skip('the writable layer needs root mode (a uid of its own owns it)');
+    const name = fnName('workdirs');
+    await deployed(h.api, name, {
+      'main.py': PROJECT, 'data/.gitkeep': '', 'data/seed.txt': 'seed', 'data/deep/.gitkeep': '', 'logs/.gitkeep': '',
+    });
+    const res = await fetch(`${h.url}/fn/${name}/`);
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    const out = JSON.parse(body) as { rows: number; log: number; data: string[]; deep: string[]; seed: unknown; seedText: string; new: number };
+    assert.equal(out.rows, 1);
+    assert.ok(out.log > 0, 'the log file was written');
+    assert.deepEqual(out.data, ['.gitkeep', 'app.db', 'deep', 'seed.txt']);
+    assert.deepEqual(out.deep, ['.gitkeep']);
+    assert.equal(out.new, 1, 'a folder two levels down takes a new file');
+    assert.equal(out.seed, 13, 'a deployed file is not the function\'s to change (EACCES)');
+    assert.equal(out.seedText, 'seed');
+  });
+});
