@@ -28,6 +28,7 @@ import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
+import { stderrLog } from './log-format.js';
 
 /** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
 const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
@@ -103,7 +104,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
   }
-  const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = logOption ?? stderrLog(config.logFormat);
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);

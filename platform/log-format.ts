@@ -1,0 +1,45 @@
+/**
+ * The platform's own log lines (not a function's: those are in its runs) as an operator's log
+ * shipper takes them (FP_LOG_FORMAT, docs/platform.md "Logs"). `text` writes each line as the code
+ * wrote it (`component: message`); `json` writes one JSON object a line:
+ * `{"time", "level", "component", "msg", "runId"?}`. Every line, a multi-line one (a stack) too,
+ * is one object: JSON escapes its newlines and control characters, so nothing in a message (a
+ * function's name, an error a function caused, a store's answer) can start a line of its own.
+ */
+export type LogFormat = 'text' | 'json';
+export type LogLevel = 'error' | 'warn' | 'info';
+
+/** A run id in a line ("run <uuid>"), lifted into `runId` so an operator finds the call's run. */
+const RUN_ID = /\brun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
+/** `component: ` at the start of a line: a few lower-case words (`controlplane`, `kubernetes host`), or the entry point's `fp-platform`. */
+const COMPONENT = /^(?:(fp-platform)\b|([a-z][a-z -]{0,29}): )/;
+const WARNING = /^(?:[a-z][a-z -]{0,29}: )?(?:warning|WARNING)\b/;
+/**
+ * The words the platform's lines use when something did not happen as it should: an ERROR
+ * marker, "failed", "could not", "cannot write", "lost", "exited", "not written", "internal error".
+ */
+const ERROR = /\b(?:ERROR|error \[|internal error|failed|could not|cannot write|lost|exited|not written|dropped)\b/;
+
+/**
+ * The level of one line, from its own words (the code writes `platform: WARNING: …`,
+ * `controlplane: could not …`): `warn` for a warning, `error` for something that failed, else `info`.
+ */
+export function levelOf(line: string): LogLevel {
+  if (WARNING.test(line)) return 'warn';
+  if (ERROR.test(line)) return 'error';
+  return 'info';
+}
+
+/** One line as `format` writes it, without its newline. */
+export function formatLogLine(format: LogFormat, line: string, now: Date = new Date()): string {
+  if (format === 'text') return line;
+  const found = COMPONENT.exec(line);
+  const component = found?.[1] ?? found?.[2] ?? 'platform';
+  const runId = RUN_ID.exec(line)?.[1];
+  return JSON.stringify({ time: now.toISOString(), level: levelOf(line), component, msg: line, ...(runId !== undefined ? { runId } : {}) });
+}
+
+/** The default `log` of a started platform: each line to stderr in `format`. */
+export function stderrLog(format: LogFormat): (line: string) => void {
+  return (line: string) => process.stderr.write(`${formatLogLine(format, line)}\n`);
+}

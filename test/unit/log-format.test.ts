@@ -1,0 +1,45 @@
+/** The platform's own log lines as FP_LOG_FORMAT writes them (platform/log-format.ts; ops round 2). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatLogLine, levelOf } from '../../platform/log-format.js';
+
+describe('platform log format', () => {
+  it('text: the line as written', () => {
+    assert.equal(formatLogLine('text', 'controlplane: could not x'), 'controlplane: could not x');
+  });
+
+  it('json: one object a line with time, level, component and the line; a run id lifted into runId', () => {
+    const at = new Date('2026-12-05T12:00:00.000Z');
+    const run = '92ddc2b0-ce09-47c9-8884-08719f836440';
+    const record = JSON.parse(formatLogLine('json', `dispatcher: run ${run}: the store failed`, at));
+    assert.deepEqual(record, { time: '2026-12-05T12:00:00.000Z', level: 'error', component: 'dispatcher', msg: `dispatcher: run ${run}: the store failed`, runId: run });
+    assert.equal(JSON.parse(formatLogLine('json', 'kubernetes host: listing the Pods failed (x); retrying')).component, 'kubernetes host');
+    assert.equal(JSON.parse(formatLogLine('json', '  a line of no component')).component, 'platform');
+    assert.equal(JSON.parse(formatLogLine('json', 'fp-platform listening on http://127.0.0.1:8080')).component, 'fp-platform');
+  });
+
+  it('json: a multi-line message (a stack) or one carrying control characters stays one line', () => {
+    const text = formatLogLine('json', 'gateway: internal error: Error: x\n    at f (a.js:1:1)\n{"level":"info","msg":"forged"}\r\u001b[2J');
+    assert.equal(text.split('\n').length, 1);
+    assert.equal(JSON.parse(text).msg.split('\n').length, 3);
+  });
+
+  it('levels from the lines\' own words', () => {
+    const cases: [string, string][] = [
+      ['platform: WARNING: Redis 127.0.0.1:6379 does not persist its data', 'warn'],
+      ['platform: warning: the state directory /x is writable by every user', 'warn'],
+      ['fp-platform: warning: unknown setting FP_X ignored', 'warn'],
+      ['fp-platform: error [BAD_CONFIG] FP_PORT: must be a number', 'error'],
+      ['controlplane: could not write run records (3): timeout', 'error'],
+      ['kubernetes host: creating a runtime Pod failed (403)', 'error'],
+      ['platform: lost the connection to Redis 127.0.0.1:6379', 'error'],
+      ['platform: ferretdb exited (code 1, signal null)', 'error'],
+      ['gateway: internal error: TypeError: x', 'error'],
+      ['platform: Redis 127.0.0.1:6379 is back after 3.2 s', 'info'],
+      ['controlplane: deleted 3 content(s) no version uses (12 bytes)', 'info'],
+      ['fp-platform listening on http://127.0.0.1:8080', 'info'],
+      ['fp-platform: secrets key: created /k (back it up, apart from the state: stored secrets cannot be read without it)', 'info'],
+    ];
+    for (const [line, level] of cases) assert.equal(levelOf(line), level, line);
+  });
+});
