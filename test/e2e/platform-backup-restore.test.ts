@@ -113,7 +113,7 @@ describe('backup and restore of a running embedded platform: the functions\' con
   const root = mkdtempSync(join(tmpdir(), 'fp-backup-data-'));
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('the documented backup brings back what a function wrote through context.db', async () => {
+  it('the documented backup brings back what a function wrote through context.db; one without data/ is named at start', async () => {
     const source = await startPlatform({ stateDir: join(root, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => {} });
     let token: string | null = null;
     try {
@@ -127,10 +127,15 @@ describe('backup and restore of a running embedded platform: the functions\' con
       assert.equal((await api.call('POST', '/functions/notes/deploy', {})).status, 200);
       for (let i = 1; i <= 3; i++) assert.deepEqual(await (await fetch(`${source.url}/fn/notes/`, { method: 'POST', body: '{}' })).json(), { count: i });
       await documentedBackup(join(root, 'state'), join(root, 'backup'));
+      // The old recipe: the platform's SQLite files and blobs/, no data/.
+      mkdirSync(join(root, 'old'), { mode: 0o700 });
+      for (const file of ['platform.db', 'async.db', 'cron-ticks.db']) await backupFile(join(root, 'state', file), join(root, 'old', file));
+      cpSync(join(root, 'state', 'blobs'), join(root, 'old', 'blobs'), { recursive: true });
     } finally {
       await source.close();
     }
-    const restored = await startPlatform({ stateDir: join(root, 'backup'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => {} });
+    const logs: string[] = [];
+    const restored = await startPlatform({ stateDir: join(root, 'backup'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => logs.push(line) });
     try {
       assert.deepEqual(await (await fetch(`${restored.url}/fn/notes/`)).json(), { count: 3 }, 'the documents written before the backup');
       const dbs = await new Api(restored.url, token).call('GET', '/data/databases');
@@ -138,5 +143,18 @@ describe('backup and restore of a running embedded platform: the functions\' con
     } finally {
       await restored.close();
     }
+    assert.deepEqual(logs.filter((l) => l.includes('WARNING')), []);
+    // Restored without data/: the start names the bound function whose database is not there.
+    const oldLogs: string[] = [];
+    const old = await startPlatform({ stateDir: join(root, 'old'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => oldLogs.push(line) });
+    try {
+      assert.deepEqual(await (await fetch(`${old.url}/fn/notes/`)).json(), { count: 0 });
+    } finally {
+      await old.close();
+    }
+    const warning = oldLogs.find((l) => l.includes('has no database file of'));
+    assert.ok(warning, oldLogs.join('\n'));
+    assert.match(warning, /WARNING: \S+\/old\/data\/ferretdb\/sqlite has no database file of 1 bound function \(notes → shop\)/);
+    assert.match(warning, /docs\/stores\.md, "Backup and restore"/);
   });
 });
