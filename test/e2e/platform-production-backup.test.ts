@@ -1,14 +1,17 @@
 /**
  * Backing up a production platform and restoring it into a fresh database server (ops round 2),
  * as docs/stores.md ("Backup and restore", Production) says: a dump of every database of the
- * server — the platform's and the data bindings' — restored into a fresh FerretDB, Redis kept
- * (its append-only file is the Redis half of the backup), the platform started with the same
+ * server — the platform's and the data bindings' — restored into a fresh FerretDB, and a copy of
+ * Redis's append-only files started as a fresh Redis; the platform started on both with the same
  * database name, key prefix and secrets key. mongodump is not installable on the test machines:
  * the dump here is the same shape (each collection's documents with their BSON types kept, and
  * its indexes; mongorestore inserts them and creates the indexes).
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MongoClient, type Document } from 'mongodb';
 import { startFerret, startRedis } from '../helpers/servers.js';
@@ -59,6 +62,8 @@ describe('backup and restore of a production platform into a fresh database serv
     const redis = await startRedis({ appendOnly: true });
     const source = await startFerret();
     let target: Awaited<ReturnType<typeof startFerret>> | null = null;
+    let restoredRedis: Awaited<ReturnType<typeof startRedis>> | null = null;
+    const copies = mkdtempSync(join(tmpdir(), 'fp-redis-copy-'));
     const options = { store: 'production' as const, redisUrl: redis.url, mongoDatabase: 'fp_backup', redisPrefix: 'fpbk', secretsKey: TEST_SECRETS_KEY };
     try {
       const a = await startNode({ ...options, mongoUrl: source.url, dataMongoUrl: source.url });
@@ -93,13 +98,17 @@ describe('backup and restore of a production platform into a fresh database serv
       } finally {
         await a.close();
       }
+      // Redis's half: a copy of its append-only files, taken while it runs (docs/stores.md).
+      cpSync(join(redis.dir, 'appendonlydir'), join(copies, 'appendonlydir'), { recursive: true });
       const dump = await dumpServer(source.url);
       assert.ok(dump.some((d) => d.db === 'default_shop'), 'the binding\'s database is in the dump');
       await source.stop();
+      await redis.destroy();
       target = await startFerret();
       await restoreServer(target.url, dump);
+      restoredRedis = await startRedis({ appendOnly: true, args: ['--dir', copies] });
 
-      const b = await startNode({ ...options, mongoUrl: target.url, dataMongoUrl: target.url }, token);
+      const b = await startNode({ ...options, redisUrl: restoredRedis.url, mongoUrl: target.url, dataMongoUrl: target.url }, token);
       try {
         assert.deepEqual(b.logs.filter((l) => /WARNING|could not|failed/.test(l)), []);
         const fn = await b.api.call('GET', '/functions/keep');
@@ -117,7 +126,8 @@ describe('backup and restore of a production platform into a fresh database serv
         await b.close();
       }
     } finally {
-      await Promise.all([redis.destroy(), source.destroy(), target?.destroy()]);
+      await Promise.all([redis.destroy(), source.destroy(), target?.destroy(), restoredRedis?.destroy()]);
+      rmSync(copies, { recursive: true, force: true });
     }
   });
 });
