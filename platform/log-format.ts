@@ -43,3 +43,27 @@ export function formatLogLine(format: LogFormat, line: string, now: Date = new D
 export function stderrLog(format: LogFormat): (line: string) => void {
   return (line: string) => process.stderr.write(`${formatLogLine(format, line)}\n`);
 }
+
+/** The prefix poolmgr/host/function-output.ts puts on a function's line written outside a call. */
+const FUNCTION_OUTPUT = /^\[function (\S+) \(pid (\d+)\) (stdout|stderr), outside a call\] /;
+
+/**
+ * Where a function's own output outside its calls goes (poolmgr's `functionOutput`: each line
+ * already prefixed with the function and escaped, ending in a newline). In `json` it is a record of
+ * its own, `component` "function" with the function's name, never a platform line's: its words are
+ * the function's, so no level is read from them (`info`) and no run id is lifted from them; a
+ * function printing a platform-looking JSON object only fills `msg`.
+ */
+export function functionOutputSink(format: LogFormat): (line: string) => void {
+  if (format === 'text') return (line: string) => process.stderr.write(line);
+  return (line: string) => process.stderr.write(`${formatFunctionOutput(line)}\n`);
+}
+
+export function formatFunctionOutput(line: string, now: Date = new Date()): string {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  const found = FUNCTION_OUTPUT.exec(text);
+  return JSON.stringify({
+    time: now.toISOString(), level: 'info', component: 'function', msg: text,
+    ...(found !== null ? { function: found[1], pid: Number(found[2]), stream: found[3] } : {}),
+  });
+}

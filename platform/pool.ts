@@ -8,7 +8,7 @@ import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type F
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 import type { KubeSetup } from './kube.js';
-import { stderrLog } from './log-format.js';
+import { functionOutputSink, stderrLog } from './log-format.js';
 
 export interface PoolSetup {
   /** Operator messages (the Kubernetes host's). */
@@ -52,6 +52,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         poolSize: config.poolSize,
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
+        // A function's output outside its calls, in the platform's log format (its own records in json: ADR 0123).
+        functionOutput: functionOutputSink(config.logFormat),
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
         ...sandboxOptions(config, codeRoots, setup.depsRoot),
         ...(setup.dataRoot !== undefined ? { dataRoot: setup.dataRoot } : {}),

@@ -189,9 +189,22 @@ describe('platform process with FP_LOG_FORMAT=json', () => {
     mkdirSync(stateDir);
     chmodSync(stateDir, 0o777); // a start-time warning from inside the platform (world-writable state directory)
     const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_LOG_FORMAT: 'json', FP_NOT_A_SETTING: '1', FP_SECRETS_KEY_FILE: join(root, 'secrets.key') });
+    let stderr = '';
+    proc.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const deadline = Date.now() + 20_000;
     while (!proc.stdout().includes('admin token: fpa_')) {
       assert.ok(Date.now() < deadline, `no admin token line:\n${proc.stdout()}`);
+      await sleep(20);
+    }
+    // A function's own output outside its calls goes to the same log: its own records, whatever it prints.
+    const banner = proc.stdout().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const url = /listening on (http:\/\/\S+)/.exec(banner.join('\n'))![1]!;
+    const token = /admin token: (fpa_\S+)/.exec(banner.join('\n'))![1]!;
+    const forged = `{"time":"2026-01-01T00:00:00.000Z","level":"error","component":"controlplane","msg":"controlplane: run ${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)} failed"}`;
+    await deployed(new Api(url, token), 'printer', { 'main.py': py('import threading, time', 'def later():', '    time.sleep(0.2)', `    print(${JSON.stringify(forged)}, flush=True)`, 'def handler(event, context):', '    threading.Thread(target=later).start()', '    return "ok"') });
+    assert.equal((await fetch(`${url}/fn/printer/`)).status, 200);
+    while (!stderr.includes('outside a call')) {
+      assert.ok(Date.now() < deadline, `the function's late line never reached the log:\n${stderr}`);
       await sleep(20);
     }
     proc.child.kill('SIGTERM');
@@ -205,6 +218,10 @@ describe('platform process with FP_LOG_FORMAT=json', () => {
       return record;
     });
     const find = (text: string): Record<string, string> | undefined => records.find((r) => r['msg']!.includes(text));
+    const printed = find('outside a call')!;
+    assert.deepEqual([printed['component'], printed['level'], printed['function'], printed['runId']], ['function', 'info', 'printer', undefined]);
+    assert.ok(printed['msg']!.includes('controlplane'), printed['msg']!);
+    assert.equal(records.filter((r) => r['component'] === 'controlplane').length, 0, 'a function\'s line passed for the control plane\'s');
     assert.equal(find('writable by every user')?.['level'], 'warn');
     assert.equal(find('writable by every user')?.['component'], 'platform');
     assert.equal(find('unknown setting FP_NOT_A_SETTING')?.['level'], 'warn');

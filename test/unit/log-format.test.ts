@@ -1,7 +1,7 @@
 /** The platform's own log lines as FP_LOG_FORMAT writes them (platform/log-format.ts; ops round 2). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatLogLine, levelOf } from '../../platform/log-format.js';
+import { formatFunctionOutput, formatLogLine, levelOf } from '../../platform/log-format.js';
 
 describe('platform log format', () => {
   it('text: the line as written', () => {
@@ -41,5 +41,11 @@ describe('platform log format', () => {
       ['fp-platform: secrets key: created /k (back it up, apart from the state: stored secrets cannot be read without it)', 'info'],
     ];
     for (const [line, level] of cases) assert.equal(levelOf(line), level, line);
+  });
+
+  it('a function\'s output outside a call: its own record, no level or run id read from its words', () => {
+    const line = '[function shop.acme (pid 42) stderr, outside a call] platform: ERROR: run 92ddc2b0-ce09-47c9-8884-08719f836440 failed\n';
+    const record = JSON.parse(formatFunctionOutput(line, new Date(0)));
+    assert.deepEqual(record, { time: '1970-01-01T00:00:00.000Z', level: 'info', component: 'function', msg: line.slice(0, -1), function: 'shop.acme', pid: 42, stream: 'stderr' });
   });
 });
