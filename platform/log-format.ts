@@ -9,8 +9,12 @@
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'error' | 'warn' | 'info';
 
-/** A run id in a line ("run <uuid>"), lifted into `runId` so an operator finds the call's run. */
-const RUN_ID = /\brun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
+/**
+ * A line about one run (`dispatcher: run <uuid>: …`): its id lifted into `runId` so an operator finds
+ * the call's run. Only right after the component: further on, a message may quote what a function
+ * said or raised, and a function must not be able to tie a line to another run.
+ */
+const RUN_ID = /^[a-z][a-z -]{0,29}: run ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
 /** `component: ` at the start of a line: a few lower-case words (`controlplane`, `kubernetes host`), or the entry point's `fp-platform`. */
 const COMPONENT = /^(?:(fp-platform)\b|([a-z][a-z -]{0,29}): )/;
 const WARNING = /^(?:[a-z][a-z -]{0,29}: )?(?:warning|WARNING)\b/;

@@ -14,6 +14,8 @@ describe('platform log format', () => {
     const record = JSON.parse(formatLogLine('json', `dispatcher: run ${run}: the store failed`, at));
     assert.deepEqual(record, { time: '2026-12-05T12:00:00.000Z', level: 'error', component: 'dispatcher', msg: `dispatcher: run ${run}: the store failed`, runId: run });
     assert.equal(JSON.parse(formatLogLine('json', 'kubernetes host: listing the Pods failed (x); retrying')).component, 'kubernetes host');
+    // Further in a line, a run id may be what a function said: not lifted.
+    assert.equal(JSON.parse(formatLogLine('json', `controlplane: POST /x failed: ValueError: see run ${run}`)).runId, undefined);
     assert.equal(JSON.parse(formatLogLine('json', '  a line of no component')).component, 'platform');
     assert.equal(JSON.parse(formatLogLine('json', 'fp-platform listening on http://127.0.0.1:8080')).component, 'fp-platform');
   });
