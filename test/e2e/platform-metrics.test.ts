@@ -179,6 +179,9 @@ describe('platform /metrics (embedded)', { timeout: 120_000 }, () => {
     assert.ok(block, 'docs/platform.md has an "Alerts" section with a yaml block');
     const rules = (parseYaml(block[1]!) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
     assert.ok(rules.length >= 8, `${rules.length} rules`);
+    // The chart's rule file (its PrometheusRule) is the same rules.
+    const chartRules = readFileSync(join(import.meta.dirname, '..', '..', '..', 'deploy', 'helm', 'fastapi-platform', 'alerts', 'fastapi-platform.rules.yaml'), 'utf8');
+    assert.deepEqual(parseYaml(chartRules), parseYaml(block[1]!), 'the chart\'s alerts/fastapi-platform.rules.yaml and docs/platform.md differ');
     const m = await metrics();
     const familyOf = (sample: string): string | undefined =>
       m.has(sample) ? sample : [...m.keys()].find((f) => m.get(f)!.type === 'histogram' && /^_(count|sum|bucket)$/.test(sample.slice(f.length)) && sample.startsWith(f));

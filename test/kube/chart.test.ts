@@ -30,7 +30,7 @@ const VARIANTS: Record<string, string[]> = {
   'external stores, monitoring, fixed replicas': [
     '--set', 'redis.enabled=false', '--set', 'redis.url=redis://redis.example:6379',
     '--set', 'mongodb.enabled=false', '--set', 'mongodb.url=mongodb://mongo.example:27017/',
-    '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'autoscaling.enabled=false',
+    '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true', '--set', 'autoscaling.enabled=false',
     '--set', 'existingSecret=fp-keys', '--set', 'networkPolicy.enabled=false',
     '--set', 'metrics.serviceMonitor.tokenSecret.name=fp-metrics-token',
   ],
@@ -137,7 +137,7 @@ describe('the chart on a real API server', { skip }, () => {
       for (const [name, args] of Object.entries(variants)) {
         const docs = parseAllDocuments(helm(['template', 'fp', chart, '--namespace', ns, '--kube-version', K8S_VERSION, ...args]))
           .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string } } | null)
-          .filter((d) => d !== null && d.kind !== 'ServiceMonitor'); // a CRD's kind: no such API here (kubeconform checks it above)
+          .filter((d) => d !== null && d.kind !== 'ServiceMonitor' && d.kind !== 'PrometheusRule'); // CRDs' kinds: no such API here (kubeconform checks them above)
         assert.ok(docs.length >= 7, `${name}: ${docs.length} objects`);
         for (const doc of docs) {
           const res = await api('POST', `${collectionPath(doc!.apiVersion, doc!.kind, ns)}?dryRun=All&fieldValidation=Strict`, doc);
