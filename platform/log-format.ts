@@ -17,20 +17,26 @@ export type LogLevel = 'error' | 'warn' | 'info';
 const RUN_ID = /^[a-z][a-z -]{0,29}: run ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/;
 /** `component: ` at the start of a line: a few lower-case words (`controlplane`, `kubernetes host`), or the entry point's `fp-platform`. */
 const COMPONENT = /^(?:(fp-platform)\b|([a-z][a-z -]{0,29}): )/;
-const WARNING = /^(?:[a-z][a-z -]{0,29}: )?(?:warning|WARNING)\b/;
+const WARNING_MARK = /^(?:[a-z][a-z -]{0,29}: )?(?:warning|WARNING)\b/;
 /**
- * The words the platform's lines use when something did not happen as it should: an ERROR
- * marker, "failed", "could not", "cannot write", "lost", "exited", "not written", "internal error".
+ * The words the platform's lines use when something did not happen as it should (an ERROR marker,
+ * "failed", "could not", "lost", "unavailable", "missing"…), or was put off or left out (a warning:
+ * "skipped", "not scheduled", "did not run this time", "without their rate limits", "off:"…).
+ * Matched in the whole line: a message quoting a function's words can only raise its level (noise,
+ * never a component or a run id: see formatLogLine).
  */
-const ERROR = /\b(?:ERROR|error \[|internal error|failed|could not|cannot write|lost|exited|not written|dropped)\b/;
+const ERROR = /\b(?:ERROR|error \[|internal error|failed|could not|cannot (?:be used|open|write)|lost|exited|not written|dropped|unavailable|missing|not serving|ran longer than)\b/;
+const WARN = /\b(?:did not run|not collected|not (?:all )?removed|not scheduled|not created|skipped|without (?:their|a memory)|bindings off|expired|over its)\b/;
 
 /**
  * The level of one line, from its own words (the code writes `platform: WARNING: …`,
- * `controlplane: could not …`): `warn` for a warning, `error` for something that failed, else `info`.
+ * `controlplane: could not …`): `warn` for a warning, `error` for something that failed, else
+ * `info`. A dispatcher's `run <id>: <error>` line is an attempt's failure.
  */
 export function levelOf(line: string): LogLevel {
-  if (WARNING.test(line)) return 'warn';
-  if (ERROR.test(line)) return 'error';
+  if (WARNING_MARK.test(line)) return 'warn';
+  if (ERROR.test(line) || /^dispatcher: run \S+: /.test(line)) return 'error';
+  if (WARN.test(line)) return 'warn';
   return 'info';
 }
 
