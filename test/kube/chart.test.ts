@@ -159,6 +159,11 @@ describe('the chart on a real API server', { skip }, () => {
         assert.equal(review.status, 201, review.body);
         return (JSON.parse(review.body) as { status: { allowed: boolean } }).status.allowed;
       };
+      // The authorizer reads Roles and bindings from its watch cache: the new binding shows a moment later.
+      for (const deadline = Date.now() + 20_000; !(await may('get', 'pods'));) {
+        assert.ok(Date.now() < deadline, 'the Role binding never took effect');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       for (const verb of ['get', 'list', 'watch', 'create', 'delete', 'patch']) assert.equal(await may(verb, 'pods'), true, `pods ${verb}`);
       assert.equal(await may('update', 'pods'), false);
       assert.equal(await may('get', 'secrets'), false);
