@@ -8,7 +8,7 @@
  * control plane's (the `Webhooks` port); the gateway only orders the steps.
  */
 import { isPlatformError, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncCall, type ErrorCode, type Webhooks } from '../protocol/index.js';
-import { invokeDirect, servable, type InvokeDeps } from './invoke.js';
+import { invokeDirect, limitVerdict, servable, type InvokeDeps } from './invoke.js';
 
 export type { FoundHook, Webhooks } from '../protocol/index.js';
 import type { FoundHook } from '../protocol/index.js';
@@ -55,7 +55,7 @@ async function deliver(
   // The function's rate limit and its workspace's quota only once the sender is known to hold the
   // secret: before (red team 7), unsigned posts by anyone took them, and the workspace's every
   // call (`/fn` with its invoke token included) was refused 429 for the rest of the minute.
-  const limited = await (found.limit?.admit() ?? null);
+  const limited = await limitVerdict(deps, found.limit, name); // counted in fp_invocations_refused_total
   if (limited !== null) return errorResponse(limited);
   // Verified: now the function's own state decides (paused 503, nothing deployed 404).
   const now = deps.registry.resolve(name);

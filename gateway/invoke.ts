@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { relative, sep } from 'node:path';
 import {
   ATTEMPT_HEADER, declaredLength, ERRORS, isPlatformError, isPlatformToken, PlatformError, RUN_ID_HEADER, RUNTIME_PLATFORM_CODES, withoutTriggerHeaders,
-  type Abortable, type AsyncIntake, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
+  type Abortable, type AsyncIntake, type CallLimit, type DirectError, type DirectRequest, type DirectResult, type ErrorCode, type LogTap, type Pairs, type RunError, type RunRecord, type RunTrigger, type WireEvent, type WireResponse,
 } from '../protocol/index.js';
 
 export type { AsyncCall, AsyncIntake, DirectError, DirectRequest, DirectResult } from '../protocol/index.js';
@@ -174,16 +174,28 @@ function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'syn
   if (mode !== 'both' && mode !== route) return errorResponse(wrongRoute(name, mode));
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
-  const verdict = found.limit?.admit() ?? null;
+  const verdict = limitVerdict(deps, found.limit, fn.name);
   if (verdict === null) return { fn, headers };
-  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : limited(deps, fn.name, refusal)));
-  return limited(deps, fn.name, verdict);
+  if (verdict instanceof Promise) return verdict.then((refusal) => (refusal === null ? { fn, headers } : errorResponse(refusal)));
+  return errorResponse(verdict);
 }
 
-/** A refusal of the rate limit or the workspace's quota: counted (fp_invocations_refused_total), then answered. */
-function limited(deps: InvokeDeps, name: string, refusal: PlatformError): OutgoingResponse {
-  deps.metrics.refused(name, refusal.code);
-  return errorResponse(refusal);
+/**
+ * The verdict of the function's rate limit and its workspace's quota on one call of `name`, a
+ * refusal counted in fp_invocations_refused_total. Every admission asks through here: `/fn`,
+ * `/async`, a webhook delivery (gateway/hooks.ts) and a call the API makes (test invoke, replay),
+ * so no refused call is missing from the counter (ops round 2: webhook and API refusals were).
+ */
+export function limitVerdict(deps: InvokeDeps, limit: CallLimit | null | undefined, name: string): PlatformError | null | Promise<PlatformError | null> {
+  const verdict = limit?.admit() ?? null;
+  if (verdict === null) return null;
+  if (verdict instanceof Promise) return verdict.then((refusal) => counted(deps, name, refusal));
+  return counted(deps, name, verdict);
+}
+
+function counted(deps: InvokeDeps, name: string, refusal: PlatformError | null): PlatformError | null {
+  if (refusal !== null) deps.metrics.refused(name, refusal.code);
+  return refusal;
 }
 
 /**
@@ -206,7 +218,7 @@ export function admitDirect(deps: InvokeDeps, name: string): PlatformError | nul
   if (!found.found) return null;
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return fn;
-  return found.limit?.admit() ?? null;
+  return limitVerdict(deps, found.limit, fn.name);
 }
 
 /**

@@ -52,6 +52,8 @@ const OPTIONS = {
   shutdownGraceMs: { env: 'FP_SHUTDOWN_GRACE_MS', kind: 'int', schema: int(0, 600_000).default(10_000) },
   pythonPath: { env: 'FP_PYTHON', kind: 'string', schema: z.string().min(1).optional() },
   debug: { env: 'FP_DEBUG', kind: 'flag', schema: z.boolean().default(false) },
+  // The platform's own log lines on stderr: `text` (as written) or `json` (one object a line, with a level: platform/log-format.ts).
+  logFormat: { env: 'FP_LOG_FORMAT', kind: 'string', schema: z.enum(['text', 'json']).default('text') },
   runRetentionMs: { env: 'FP_RUN_RETENTION_MS', kind: 'int', schema: int(1000, 3650 * DAY_MS).default(7 * DAY_MS) },
   runPruneIntervalMs: { env: 'FP_RUN_PRUNE_INTERVAL_MS', kind: 'int', schema: int(100, DAY_MS).default(600_000) },
   // Code directories of versions no longer active are removed once nothing runs from them (controlplane/service/code-collect.ts).

@@ -7,11 +7,11 @@
  * and a version declaring a binding is refused with DATA_BACKEND_NOT_CONFIGURED.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { DataBindings, type BackendAddress } from '../controlplane/index.js';
+import { DataBindings, type BackendAddress, type BoundFunction } from '../controlplane/index.js';
 import { serviceCgroup } from '../poolmgr/index.js';
 import { formatMemoryBytes, workspaceOfKey } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
@@ -183,4 +183,27 @@ export async function startData(config: PlatformConfig, stateDir: string, sandbo
       await stop();
     },
   };
+}
+
+/** The embedded FerretDB's database files (`<physical>.sqlite`) in `stateDir`, as they are now: read before it starts. */
+export function embeddedDataFiles(stateDir: string): Set<string> {
+  const dir = join(stateDir, 'data', 'ferretdb', 'sqlite');
+  return new Set(existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sqlite')) : []);
+}
+
+/**
+ * Bound functions whose database file was not in the state directory when this start found it
+ * (`before`, from embeddedDataFiles), said once as a WARNING; null when none. A state directory
+ * restored from a backup that left `data/ferretdb/` out (docs/stores.md named only the SQLite files
+ * of the platform and blobs/; ops round 2) served every bound function with an empty database
+ * without a word. A function that never wrote has no file either: the line says so.
+ */
+export function missingDataWarning(stateDir: string, before: Set<string>, bound: readonly BoundFunction[]): string | null {
+  const missing = bound.filter((b) => !before.has(`${b.physical}.sqlite`));
+  if (missing.length === 0) return null;
+  const shown = missing.slice(0, 5).map((b) => `${b.function} → ${b.database}`).join(', ');
+  const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
+  return `platform: WARNING: ${join(stateDir, 'data', 'ferretdb', 'sqlite')} has no database file of ${missing.length} bound function${missing.length === 1 ? '' : 's'} (${shown}${more}): ` +
+    'they start with an empty database. Unless they never wrote to it, this state directory was restored without its data: a backup needs ' +
+    'data/ferretdb/sqlite/*.sqlite too (docs/stores.md, "Backup and restore"); stop, put them back, start again';
 }

@@ -12,6 +12,7 @@ import type { Isolation } from '../poolmgr/index.js';
 import { gatewaySettings, parseOptions, type PlatformConfig } from './config.js';
 import { reachable, startPool } from './pool.js';
 import type { StartOptions } from './start.js';
+import { stderrLog } from './log-format.js';
 
 export interface StartedDirectory {
   /** `http://<host>:<port>`: invoke at `/fn/<name>/`. */
@@ -32,7 +33,7 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   const { log: logOption, runtimeEnv, platformEnv, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
-  const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = logOption ?? stderrLog(config.logFormat);
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const functionsDir = resolve(config.functionsDir);

@@ -11,6 +11,7 @@ import { isDiskFull, isErrorCode, type ErrorCode } from '../protocol/index.js';
 import { loadConfig, unknownSettings, type PlatformConfig } from './config.js';
 import type { StartedDirectory } from './directory.js';
 import { describeIsolation } from './isolation.js';
+import { formatLogLine, type LogFormat } from './log-format.js';
 import { describeStore } from './store-description.js';
 import type { StartedPlatform } from './start.js';
 
@@ -27,12 +28,21 @@ const USAGE = `usage: node dist/platform/main.js [--state-dir <dir>] [--port <n>
                         platform and every other function (docs/security.md); for trusted code only
 Options can also come from the environment (FP_STATE_DIR, FP_PORT, FP_HOST, ...; see docs/platform.md).`;
 
+/** FP_LOG_FORMAT as read at the start (before the configuration is checked, so a refusal of it is written too). */
+let logFormat: LogFormat = 'text';
+
+/** One of this entry point's own lines, in FP_LOG_FORMAT (the banner's indented lines are the process's own). */
+function logLine(line: string): string {
+  return formatLogLine(logFormat, logFormat === 'json' && !line.startsWith('fp-platform') ? `fp-platform: ${line.trim()}` : line);
+}
+
 function fail(code: ErrorCode, message: string, exitCode = 1): number {
-  process.stderr.write(`fp-platform: error [${code}] ${message}\n`);
+  process.stderr.write(`${logLine(`fp-platform: error [${code}] ${message}`)}\n`);
   return exitCode;
 }
 
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  if (env['FP_LOG_FORMAT'] === 'json') logFormat = 'json';
   let args;
   try {
     args = parseArgs({
@@ -56,7 +66,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  for (const key of unknownSettings(env)) process.stderr.write(`fp-platform: warning: unknown setting ${key} ignored\n`);
+  for (const key of unknownSettings(env)) process.stderr.write(`${logLine(`fp-platform: warning: unknown setting ${key} ignored`)}\n`);
 
   // Flags win over the environment; both go through the same validation.
   const merged = { ...env };
@@ -90,7 +100,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const out = (text: string) => process.stdout.write(`${text.split('\n').map(logLine).join('\n')}\n`);
   // One write: a reader of the pipe (a supervisor, a test) never sees the banner without its last
   // lines (the admin token), which line-by-line writes allowed between two reads.
   out(('functionsDir' in running ? directoryBanner(running) : platformBanner(running, args['rotate-admin-token'] ?? false)).join('\n'));
@@ -167,7 +177,7 @@ function secretsLines(platform: StartedPlatform): string[] {
 main(process.argv.slice(2), process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`fp-platform: error [INTERNAL_ERROR] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`${logLine(`fp-platform: error [INTERNAL_ERROR] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)}\n`);
     process.exit(1);
   },
 );

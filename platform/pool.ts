@@ -8,6 +8,7 @@ import { defaultPoolConfig, PoolManager, RedisFleetView, runtimeChildEnv, type F
 import { PlatformError, type LogTap } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 import type { KubeSetup } from './kube.js';
+import { functionOutputSink, stderrLog } from './log-format.js';
 
 export interface PoolSetup {
   /** Operator messages (the Kubernetes host's). */
@@ -31,7 +32,7 @@ export interface PoolSetup {
  * runtimeChildEnv: nothing else of it reaches user code); `logTap` gets the lines of tailed functions.
  */
 export async function startPool(config: PlatformConfig, codeRoots: string[], runtimeEnv: Record<string, string | undefined> | undefined, setup: PoolSetup = {}): Promise<PoolManager> {
-  const log = setup.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = setup.log ?? stderrLog(config.logFormat);
   // Several gateways on one Redis: minWarm counts the instances of all of them (the pool closes it).
   const fleet: FleetView | undefined = config.store === 'production' && setup.reporterId !== undefined
     ? await RedisFleetView.open({ redisUrl: config.redisUrl!, prefix: config.redisPrefix, reporterId: setup.reporterId })
@@ -51,6 +52,8 @@ export async function startPool(config: PlatformConfig, codeRoots: string[], run
         poolSize: config.poolSize,
         idleTimeoutMs: config.idleTimeoutMs,
         debug: config.debug,
+        // A function's output outside its calls, in the platform's log format (its own records in json: ADR 0123).
+        functionOutput: functionOutputSink(config.logFormat),
         ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}),
         ...sandboxOptions(config, codeRoots, setup.depsRoot),
         ...(setup.dataRoot !== undefined ? { dataRoot: setup.dataRoot } : {}),

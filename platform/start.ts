@@ -12,11 +12,12 @@
  *
  * Wiring decisions: docs/adr/0004-controlplane-in-gateway.md.
  */
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkKeys, createControlPlane, reencryptSecrets, type ControlPlane, type DataBindings, type KeyReport } from '../controlplane/index.js';
-import { startData } from './data.js';
+import { embeddedDataFiles, missingDataWarning, startData } from './data.js';
 import { fileURLToPath } from 'node:url';
 import { depsOptions } from './deps.js';
 import { lockStateDir, stateDirWarnings } from './state-lock.js';
@@ -28,6 +29,7 @@ import { exposureWarnings } from './exposure.js';
 import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type PlatformOptions } from './config.js';
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
+import { stderrLog } from './log-format.js';
 
 /** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
 const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
@@ -103,7 +105,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
   }
-  const log = logOption ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = logOption ?? stderrLog(config.logFormat);
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);
@@ -120,6 +122,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const { keyring } = keys;
     const reporterId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     // Which adapters (embedded or production) is decided there, once: everything below sees the ports.
+    // What a restored state directory brought (before anything creates files): platform.db, the bindings' databases.
+    const restoredStore = config.store === 'embedded' && existsSync(join(stateDir, 'platform.db'));
+    const dataFilesBefore = embeddedDataFiles(stateDir);
     const adapters = await openAdapters({ config, stateDir, keyring, origin: reporterId, log });
     cleanup.push(() => adapters.close());
     const { store } = adapters;
@@ -196,6 +201,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       },
     });
     cleanup.push(() => controlPlane.close());
+    if (restoredStore && data?.backend === 'ferretdb') {
+      const warning = missingDataWarning(stateDir, dataFilesBefore, data.bindings.list());
+      if (warning !== null) log(warning);
+    }
     const started = await createGateway({
       config: gatewaySettings(config),
       pool,

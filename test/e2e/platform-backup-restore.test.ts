@@ -6,13 +6,15 @@
  * SQLite file of the state directory, and a start that finds platform.db without async.db says so.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { started, startMain, type Proc } from './main-harness.js';
-import { Api, deployed, py, sleep } from './platform-harness.js';
+import { startPlatform } from '../../platform/start.js';
+import { serverSkip } from '../helpers/servers.js';
+import { Api, deployed, filesOf, py, sleep, TEST_SECRETS_KEY } from './platform-harness.js';
 
 /** sqlite3's `.backup` (the online backup API) of one file, as docs/stores.md says, while the platform runs. */
 async function backupFile(from: string, to: string): Promise<void> {
@@ -88,5 +90,71 @@ describe('backup and restore of a running embedded platform', { timeout: 120_000
     again.child.kill('SIGTERM');
     const second = await again.exited;
     for (const exit of [first, second]) assert.doesNotMatch(exit.stderr, /is missing beside/);
+  });
+});
+
+/**
+ * The documented live backup of docs/stores.md, step by step: each SQLite file of the state
+ * directory with the online backup API (sqlite3's `.backup`), the data bindings' databases
+ * (`data/ferretdb/sqlite/*.sqlite`) the same way, then `blobs/`.
+ */
+async function documentedBackup(stateDir: string, to: string): Promise<void> {
+  mkdirSync(join(to, 'data', 'ferretdb', 'sqlite'), { recursive: true, mode: 0o700 });
+  for (const file of ['platform.db', 'async.db', 'cron-ticks.db']) await backupFile(join(stateDir, file), join(to, file));
+  const data = join(stateDir, 'data', 'ferretdb', 'sqlite');
+  for (const file of existsSync(data) ? readdirSync(data).filter((f) => f.endsWith('.sqlite')) : []) await backupFile(join(data, file), join(to, 'data', 'ferretdb', 'sqlite', file));
+  cpSync(join(stateDir, 'blobs'), join(to, 'blobs'), { recursive: true });
+}
+
+// Ops round 2: the backup of docs/stores.md took the three SQLite files and blobs/, not the data
+// bindings' databases (`data/ferretdb/`): a restored platform served every function with its
+// binding and an empty database (3 documents written, 0 after the restore), and said nothing.
+describe('backup and restore of a running embedded platform: the functions\' context.db data', { timeout: 120_000, skip: serverSkip('ferretdb') }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'fp-backup-data-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('the documented backup brings back what a function wrote through context.db; one without data/ is named at start', async () => {
+    const source = await startPlatform({ stateDir: join(root, 'state'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: () => {} });
+    let token: string | null = null;
+    try {
+      assert.equal(source.data?.backend, 'ferretdb');
+      token = source.takeAdminToken() ?? null;
+      const api = new Api(source.url, token);
+      const handler = py('def handler(event, context):', '    if event["method"] == "POST":', '        context.db.items.insert_one({"n": 1})', '    return {"count": context.db.items.count_documents({})}');
+      assert.equal((await api.call('POST', '/functions', { name: 'notes' })).status, 201);
+      const up = await api.call('POST', '/functions/notes/versions', { files: filesOf({ 'main.py': handler }), manifest: { kind: 'function', name: 'notes', data: { mongo: { database: 'shop' } } } });
+      assert.equal(up.status, 201, JSON.stringify(up.body));
+      assert.equal((await api.call('POST', '/functions/notes/deploy', {})).status, 200);
+      for (let i = 1; i <= 3; i++) assert.deepEqual(await (await fetch(`${source.url}/fn/notes/`, { method: 'POST', body: '{}' })).json(), { count: i });
+      await documentedBackup(join(root, 'state'), join(root, 'backup'));
+      // The old recipe: the platform's SQLite files and blobs/, no data/.
+      mkdirSync(join(root, 'old'), { mode: 0o700 });
+      for (const file of ['platform.db', 'async.db', 'cron-ticks.db']) await backupFile(join(root, 'state', file), join(root, 'old', file));
+      cpSync(join(root, 'state', 'blobs'), join(root, 'old', 'blobs'), { recursive: true });
+    } finally {
+      await source.close();
+    }
+    const logs: string[] = [];
+    const restored = await startPlatform({ stateDir: join(root, 'backup'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => logs.push(line) });
+    try {
+      assert.deepEqual(await (await fetch(`${restored.url}/fn/notes/`)).json(), { count: 3 }, 'the documents written before the backup');
+      const dbs = await new Api(restored.url, token).call('GET', '/data/databases');
+      assert.ok(JSON.stringify(dbs.body).includes('"shop"'), JSON.stringify(dbs.body));
+    } finally {
+      await restored.close();
+    }
+    assert.deepEqual(logs.filter((l) => l.includes('WARNING')), []);
+    // Restored without data/: the start names the bound function whose database is not there.
+    const oldLogs: string[] = [];
+    const old = await startPlatform({ stateDir: join(root, 'old'), port: 0, poolSize: 1, shutdownGraceMs: 2000, secretsKey: TEST_SECRETS_KEY, log: (line) => oldLogs.push(line) });
+    try {
+      assert.deepEqual(await (await fetch(`${old.url}/fn/notes/`)).json(), { count: 0 });
+    } finally {
+      await old.close();
+    }
+    const warning = oldLogs.find((l) => l.includes('has no database file of'));
+    assert.ok(warning, oldLogs.join('\n'));
+    assert.match(warning, /WARNING: \S+\/old\/data\/ferretdb\/sqlite has no database file of 1 bound function \(notes → shop\)/);
+    assert.match(warning, /docs\/stores\.md, "Backup and restore"/);
   });
 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -175,6 +175,65 @@ describe('platform process', () => {
     for (const key of ['FP_PORT', 'FP_RUN_RETENTION_MS', 'FP_DEBUG']) assert.match(bad.stderr, new RegExp(key));
     const usage = await startMain(['--bogus']).exited;
     assert.equal(usage.code, 2);
+  });
+});
+
+// Ops round 2: a log shipper got plain text with no level, and a banner line that was half an
+// entry. With FP_LOG_FORMAT=json every line on stdout and stderr is one JSON object with a level.
+describe('platform process with FP_LOG_FORMAT=json', () => {
+  const root = mkdtempSync(join(tmpdir(), 'fp-main-json-'));
+  const stateDir = join(root, 'state');
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('writes every line of stdout and stderr as one JSON object with time, level, component and msg', async () => {
+    mkdirSync(stateDir);
+    chmodSync(stateDir, 0o777); // a start-time warning from inside the platform (world-writable state directory)
+    const proc = startMain(['--state-dir', stateDir, '--port', '0'], { FP_LOG_FORMAT: 'json', FP_NOT_A_SETTING: '1', FP_SECRETS_KEY_FILE: join(root, 'secrets.key') });
+    let stderr = '';
+    proc.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!proc.stdout().includes('admin token: fpa_')) {
+      assert.ok(Date.now() < deadline, `no admin token line:\n${proc.stdout()}`);
+      await sleep(20);
+    }
+    // A function's own output outside its calls goes to the same log: its own records, whatever it prints.
+    const banner = proc.stdout().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const url = /listening on (http:\/\/\S+)/.exec(banner.join('\n'))![1]!;
+    const token = /admin token: (fpa_\S+)/.exec(banner.join('\n'))![1]!;
+    const forged = `{"time":"2026-01-01T00:00:00.000Z","level":"error","component":"controlplane","msg":"controlplane: run ${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)} failed"}`;
+    await deployed(new Api(url, token), 'printer', { 'main.py': py('import threading, time', 'def later():', '    time.sleep(0.2)', `    print(${JSON.stringify(forged)}, flush=True)`, 'def handler(event, context):', '    threading.Thread(target=later).start()', '    return "ok"') });
+    assert.equal((await fetch(`${url}/fn/printer/`)).status, 200);
+    while (!stderr.includes('outside a call')) {
+      assert.ok(Date.now() < deadline, `the function's late line never reached the log:\n${stderr}`);
+      await sleep(20);
+    }
+    proc.child.kill('SIGTERM');
+    const exit = await proc.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    chmodSync(stateDir, 0o700);
+    const records = `${exit.stdout}${exit.stderr}`.split('\n').filter((l) => l !== '').map((line) => {
+      const record = JSON.parse(line) as Record<string, string>;
+      assert.deepEqual(Object.keys(record).slice(0, 4), ['time', 'level', 'component', 'msg'], line);
+      assert.ok(['info', 'warn', 'error'].includes(record['level']!) && !Number.isNaN(Date.parse(record['time']!)), line);
+      return record;
+    });
+    const find = (text: string): Record<string, string> | undefined => records.find((r) => r['msg']!.includes(text));
+    const printed = find('outside a call')!;
+    assert.deepEqual([printed['component'], printed['level'], printed['function'], printed['runId']], ['function', 'info', 'printer', undefined]);
+    assert.ok(printed['msg']!.includes('controlplane'), printed['msg']!);
+    assert.equal(records.filter((r) => r['component'] === 'controlplane').length, 0, 'a function\'s line passed for the control plane\'s');
+    assert.equal(find('writable by every user')?.['level'], 'warn');
+    assert.equal(find('writable by every user')?.['component'], 'platform');
+    assert.equal(find('unknown setting FP_NOT_A_SETTING')?.['level'], 'warn');
+    assert.match(find('admin token: fpa_')!['msg']!, /^fp-platform: admin token: fpa_\S+$/);
+    assert.deepEqual([find('listening on')?.['level'], find('listening on')?.['component']], ['info', 'fp-platform']);
+    assert.equal(find('secrets key: created')?.['level'], 'info');
+    assert.ok(find('fp-platform: stopped'));
+    const bad = await startMain(['--port', 'eighty'], { FP_LOG_FORMAT: 'json' }).exited;
+    assert.equal(bad.code, 1);
+    const refusal = JSON.parse(bad.stderr.trim()) as Record<string, string>;
+    assert.equal(refusal['level'], 'error');
+    assert.match(refusal['msg']!, /\[BAD_CONFIG\].*FP_PORT/s);
   });
 });
 

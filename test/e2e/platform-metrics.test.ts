@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { startPlatform } from '../../platform/start.js';
 import { scrape, sumOf, valueOf } from '../helpers/prom-text.js';
 import { assertPlatformFamilies, eventually, fireAsync, settled } from './metrics-harness.js';
@@ -168,6 +169,39 @@ describe('platform /metrics (embedded)', { timeout: 120_000 }, () => {
     } finally {
       await other.close();
       rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+  // Ops round 2: nothing told an operator which series to alert on. docs/platform.md ("Alerts") now
+  // has rules; each names only families this platform exports, with labels their series carry.
+  it('the documented alert rules name only families and labels of this exposition', async () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'platform.md'), 'utf8');
+    const block = /### Alerts\n[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc);
+    assert.ok(block, 'docs/platform.md has an "Alerts" section with a yaml block');
+    const rules = (parseYaml(block[1]!) as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
+    assert.ok(rules.length >= 8, `${rules.length} rules`);
+    // The chart's rule file (its PrometheusRule) is the same rules.
+    const chartRules = readFileSync(join(import.meta.dirname, '..', '..', '..', 'deploy', 'helm', 'fastapi-platform', 'alerts', 'fastapi-platform.rules.yaml'), 'utf8');
+    assert.deepEqual(parseYaml(chartRules), parseYaml(block[1]!), 'the chart\'s alerts/fastapi-platform.rules.yaml and docs/platform.md differ');
+    const m = await metrics();
+    const familyOf = (sample: string): string | undefined =>
+      m.has(sample) ? sample : [...m.keys()].find((f) => m.get(f)!.type === 'histogram' && /^_(count|sum|bucket)$/.test(sample.slice(f.length)) && sample.startsWith(f));
+    for (const { alert, expr } of rules) {
+      const selectors = [...expr.matchAll(/\b((?:fp|process|nodejs)_[a-z0-9_]+)(?:\{([^}]*)\})?/g)];
+      assert.ok(selectors.length > 0, `${alert}: no platform metric`);
+      for (const [, sample, matchers] of selectors) {
+        const family = familyOf(sample!);
+        assert.ok(family !== undefined, `${alert}: ${sample} is not in /metrics`);
+        const series = m.get(family)!.samples;
+        const known = new Set(series.flatMap((x) => Object.keys(x.labels)));
+        for (const [, label] of (matchers ?? '').matchAll(/([a-z_]+)\s*(?:=~|!=|=)/g)) {
+          if (series.length > 0) assert.ok(known.has(label!), `${alert}: ${family} has no label ${label}`);
+        }
+        for (const [, labels] of expr.matchAll(/by \(([^)]*)\)/g)) {
+          for (const label of labels!.split(',').map((l) => l.trim())) {
+            if (series.length > 0 && selectors.length === 1) assert.ok(known.has(label), `${alert}: ${family} has no label ${label} (by)`);
+          }
+        }
+      }
     }
   });
 });

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { scrape, valueOf } from '../helpers/prom-text.js';
 import { createFunction, deploy, filesOf, fnName, py, runsWritten, sleep, usePlatform, type Api } from './platform-harness.js';
 
 const ECHO = { 'main.py': py('def handler(event, context):', '    return {"body": event["body"].decode(), "trigger": event["headers"].get("x-fp-trigger-id")}') };
@@ -21,8 +22,8 @@ const hmacHex = (secret: string, ...parts: (string | Buffer)[]): string => {
 const github = (secret: string, body: string): Record<string, string> => ({ 'x-hub-signature-256': `sha256=${hmacHex(secret, body)}` });
 const stripe = (secret: string, body: string, t = Math.floor(Date.now() / 1000)): Record<string, string> => ({ 'stripe-signature': `t=${t},v1=${hmacHex(secret, `${t}.`, body)}` });
 
-async function hookFunction(api: Api, name: string, triggers: unknown[]): Promise<void> {
-  await createFunction(api, name);
+async function hookFunction(api: Api, name: string, triggers: unknown[], settings: Record<string, unknown> = {}): Promise<void> {
+  await createFunction(api, name, settings);
   const up = await api.call('POST', `/functions/${name}/versions`, { files: filesOf(ECHO), manifest: { kind: 'function', name, triggers } });
   assert.equal(up.status, 201, JSON.stringify(up.body));
   await deploy(api, name);
@@ -169,6 +170,25 @@ describe('webhook triggers (embedded platform)', { timeout: 90_000 }, () => {
     assert.equal((await post(url, 'd', github(second, 'd'))).status, 202);
     const unknown = await h.api.call('POST', `/functions/${name}/triggers/nope/secret/rotate`, {});
     assert.equal(unknown.status, 404);
+  });
+
+  // Ops round 2: a signed delivery refused by the rate limit (429) was counted nowhere, nor a test
+  // invoke the API refused: an operator alerting on fp_invocations_refused_total saw only /fn and /async.
+  it('deliveries and test invokes refused by the rate limit are counted in fp_invocations_refused_total', async () => {
+    const name = fnName('lim');
+    await hookFunction(h.api, name, [{ type: 'webhook', id: 'gh' }], { limits: { rate: '2/m' } });
+    const secret = await rotate(h.api, name, 'gh', '0s');
+    const url = `${h.url}/hooks/${name}/gh`;
+    const refusals = async (): Promise<number> => valueOf(await scrape(h.url, h.api.token), 'fp_invocations_refused_total', { function: name, code: 'RATE_LIMITED' }) ?? 0;
+    const statuses: number[] = [];
+    for (const body of ['1', '2', '3', '4']) statuses.push((await post(url, body, github(secret, body))).status);
+    // The deploy's probe may have taken one of the two: at least two deliveries are refused.
+    const refused = statuses.filter((s) => s === 429).length;
+    assert.ok(refused >= 2 && statuses.every((s) => s === 202 || s === 429), statuses.join(' '));
+    assert.equal(await refusals(), refused, 'each delivery refused 429 is counted');
+    const test = await h.api.call('POST', `/functions/${name}/invoke`, {});
+    assert.equal(test.status, 429, JSON.stringify(test.body));
+    assert.equal(await refusals(), refused + 1, 'a test invoke refused 429 is counted');
   });
 
   it('a sync trigger answers the function response; paused → 503 after verification', async () => {
