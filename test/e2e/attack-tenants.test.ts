@@ -511,6 +511,14 @@ describe('attack: a workspace name given to another tenant after the first one l
     const actions = (audit.body.items as { action: string; target: string }[]).map((e) => `${e.action} ${e.target}`);
     assert.ok(!actions.includes('function.delete store') && !actions.includes('workspace.delete ' + first.name), actions.join(', '));
     assert.ok(actions.includes(`workspace.create ${first.name}`), actions.join(', '));
+    // Numbered from 1 (red team 7): before, the numbers went on from the first tenant's last entry,
+    // which told the new owner how many entries the first one had. Its cursors hold those numbers too.
+    const seqs = (audit.body.items as { seq: number }[]).map((e) => e.seq);
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs.length - i), `numbers: ${seqs.join(', ')}`);
+    const one = await second.call('GET', '/audit?limit=1');
+    assert.equal(Buffer.from(one.body.nextCursor as string, 'base64url').toString('utf8'), `w${seqs[0]}`);
+    const next = await second.call('GET', `/audit?limit=1&cursor=${one.body.nextCursor as string}`);
+    assert.deepEqual((next.body.items as { seq: number }[]).map((e) => e.seq), [seqs[1]]);
     // The root token still reads the name's whole history.
     const all = await h.api.call('GET', '/audit?limit=200', undefined, { 'fp-workspace': first.name });
     assert.ok((all.body.items as { action: string }[]).some((e) => e.action === 'workspace.delete'));
