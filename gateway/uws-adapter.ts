@@ -210,6 +210,11 @@ export interface HttpServerOptions {
    * for a request that has a body.
    */
   bodyShare?(url: string, headers: Pairs): string | null;
+  /**
+   * The group (a workspace) of a held answer's share (`heldShare`): a group's answers together
+   * hold at most half of `maxHeldResponseBytes` (rule 10). Without it answers are not grouped.
+   */
+  heldGroup?(share: string): string | null;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -1078,7 +1083,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
   const bodyShare = options.bodyShare?.bind(options) ?? null;
   const budgets: Budgets = {
-    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES),
+    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, options.heldGroup?.bind(options) ?? null),
     bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
     drains: new DrainSlots(),
   };

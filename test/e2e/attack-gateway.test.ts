@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { deployed, py, usePlatform } from './platform-harness.js';
+import { Api, deployed, py, usePlatform } from './platform-harness.js';
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
@@ -84,13 +84,13 @@ function stalledClient(port: number, name: string = BIG): { socket: Socket; drai
   };
 }
 
-/** `count` stalled clients of function `name`, once every call has run (each answer now waiting for a client that does not read). */
-async function stalledCalls(name: string, count: number): Promise<ReturnType<typeof stalledClient>[]> {
+/** `count` stalled clients of function `name` (of `workspace`), once every call has run (each answer now waiting for a client that does not read). */
+async function stalledCalls(name: string, count: number, workspace = 'default'): Promise<ReturnType<typeof stalledClient>[]> {
   const port = Number(new URL(h.url).port);
-  const clients = Array.from({ length: count }, () => stalledClient(port, name));
+  const clients = Array.from({ length: count }, () => stalledClient(port, workspace === 'default' ? name : `${name}.${workspace}`));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const runs = await h.api.call('GET', `/runs?function=${name}`);
+    const runs = await h.api.call('GET', `/runs?function=${name}`, undefined, { 'fp-workspace': workspace });
     if ((runs.body as { items: unknown[] }).items.length >= count) return clients;
     assert.ok(Date.now() < deadline, `the ${count} calls of ${name} did not all run`);
     await new Promise((r) => setTimeout(r, 200));
@@ -124,6 +124,34 @@ describe('attack: one function\'s unread answers against every other function\'s
       const res = await fetch(`${h.url}/fn/${other}/`);
       assert.equal(res.status, 200);
       assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES);
+    } finally {
+      for (const c of clients) c.socket.destroy();
+    }
+  });
+});
+
+describe('attack: one tenant\'s functions\' unread answers against every other workspace\'s (red team round 7)', () => {
+  it('a workspace\'s answers waiting for clients hold at most half the budget, however many functions it has: another workspace\'s large answer is served at once', { timeout: 120_000 }, async () => {
+    // Each function holds its quarter; before, five functions of one tenant (one unread 8 MiB
+    // answer each, ~4 MiB of it waiting) held the whole 20 MiB, and every other workspace's answer
+    // that had to wait for its client was cut.
+    const tenant = `hog-${Math.random().toString(36).slice(2, 8)}`;
+    assert.equal((await h.api.call('POST', '/workspaces', { name: tenant })).status, 201);
+    const token = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'hog' }, { 'fp-workspace': tenant });
+    const api = new Api(h.url, token.body.secret as string);
+    const names = Array.from({ length: 5 }, (_, i) => `hog${i}`);
+    for (const name of names) {
+      await deployed(api, name, {
+        'main.py': py(`BODY = b"h" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}'),
+      }, { limits: { memory: '256Mi', maxInstances: 2, timeout: '30s' } });
+    }
+    const clients: ReturnType<typeof stalledClient>[] = [];
+    try {
+      for (const name of names) clients.push(...await stalledCalls(name, 2, tenant));
+      await new Promise((r) => setTimeout(r, 300));
+      const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
+      assert.equal(res.status, 200);
+      assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, 'the other workspace\'s answer was cut');
     } finally {
       for (const c of clients) c.socket.destroy();
     }
