@@ -525,6 +525,28 @@ describe('attack: a workspace name given to another tenant after the first one l
   });
 });
 
+describe('attack: saved test cases past the workspace\'s quotas and on the event loop (red team round 7)', () => {
+  // 100 test cases of 1 MiB each per function were stored whatever `codeBytes` said (100 MiB of
+  // platform.db in 23 s through one function), and each list of them (role viewer) was read, parsed
+  // and written as one ~130 MiB answer on the event loop: ten lists at once held /healthz 8.5 s.
+  it('a function\'s test cases hold at most 1 MiB together (409 TEST_CASE_LIMIT past it); replacing one counts its new size only', { timeout: 60_000 }, async () => {
+    const t = await tenant({ codeBytes: MIB }, 'deployer');
+    assert.equal((await t.api.call('POST', '/functions', { name: 'cases' })).status, 201);
+    const big = { mode: 'sync', request: { body: 'x'.repeat(400 * 1024) } };
+    for (const name of ['a', 'b']) assert.equal((await t.api.call('PUT', `/functions/cases/test-cases/${name}`, big)).status, 200);
+    const third = await t.api.call('PUT', '/functions/cases/test-cases/c', big);
+    // Before: 200, and so on up to 100 of them (each up to the route's 1 MiB body).
+    assert.equal(third.status, 409, JSON.stringify(third.body).slice(0, 300));
+    assert.equal(errorOf(third).code, 'TEST_CASE_LIMIT');
+    assert.equal(errorOf(third)['limitBytes'], MIB);
+    // Saving over a case counts its new request, not the old one as well.
+    assert.equal((await t.api.call('PUT', '/functions/cases/test-cases/b', big)).status, 200);
+    assert.equal((await t.api.call('PUT', '/functions/cases/test-cases/c', { mode: 'sync', request: { path: '/small' } })).status, 200);
+    const list = await t.api.call('GET', '/functions/cases/test-cases');
+    assert.deepEqual((list.body.items as { name: string }[]).map((c) => c.name), ['a', 'b', 'c']);
+  });
+});
+
 describe('attack: counting another workspace\'s changes from the audit log (red team 6, December 2026)', () => {
   // `seq` was one number across the install: the gaps between a workspace's own entries (and the
   // global number in its cursors) told its owner how many changes every other workspace made,
