@@ -290,7 +290,8 @@ const HEAD_LINES = 40;
 export function formatBodyForTerminal(a: InvokeAnswer, save: string): string {
   const size = formatBytes(a.body.length);
   if (!isText(a) || a.body.subarray(0, 8192).includes(0)) {
-    return `(${size} of ${a.headers['content-type'] ?? 'binary data'}: binary, not printed on the terminal; save it whole with ${save})`;
+    // The function's own header, escaped as formatBody escapes it (it went raw here: red team round 7).
+    return `(${size} of ${terminalSafe(headerText(a.headers['content-type'] ?? 'binary data'))}: binary, not printed on the terminal; save it whole with ${save})`;
   }
   if (a.body.length <= TERMINAL_BODY_BYTES) return shownSafe(formatBody(a));
   const text = formatBody(a);
