@@ -109,7 +109,7 @@ export class ByteBudget {
       return false;
     }
     // Its group (the share's workspace) a half; likewise, the group's first holder always fits.
-    const group = entry !== undefined ? entry.group : key !== null && this.groupOf !== null ? this.groupOf(key) : null;
+    const group = entry !== undefined ? entry.group : key !== null ? this.groupOfShare(key) : null;
     const inGroup = group === null ? 0 : this.groups.get(group) ?? 0;
     if (group !== null && inGroup + bytes > this.maxBytes / GROUP_DIVISOR && inGroup - own > 0) {
       this.cutCount++;
@@ -172,6 +172,11 @@ export class ByteBudget {
   /** Bytes `share` holds now. */
   heldBy(share: string): number {
     return this.shares.get(share) ?? 0;
+  }
+
+  /** The group `share` is in (null: none, or shares are not grouped). */
+  groupOfShare(share: string): string | null {
+    return this.groupOf === null ? null : this.groupOf(share);
   }
 
   /** Bytes `group` holds now. */

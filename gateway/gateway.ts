@@ -250,8 +250,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const r = routeOf(url);
       return r.kind === 'invoke' || r.kind === 'async' || r.kind === 'hook' ? r.name : null;
     },
-    // A workspace's held answers (its functions' and its API answers) hold at most half the budget.
-    heldGroup: (share) => (share.startsWith(WORKSPACE_SHARE_PREFIX) ? share.slice(WORKSPACE_SHARE_PREFIX.length) : workspaceOfKey(share)),
+    // A workspace's bodies (its functions') and held answers (its functions' and its API answers)
+    // hold at most half of each budget.
+    shareGroup: (share) => (share.startsWith(WORKSPACE_SHARE_PREFIX) ? share.slice(WORKSPACE_SHARE_PREFIX.length) : workspaceOfKey(share)),
     handle,
     onError(err) {
       log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

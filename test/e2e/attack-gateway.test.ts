@@ -10,14 +10,21 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { Api, deployed, py, usePlatform } from './platform-harness.js';
+import { deployed, newTenant, py, usePlatform } from './platform-harness.js';
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 const SLOW = `slow-${Math.random().toString(36).slice(2, 8)}`;
-const SLOW2 = `slow2-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * Each workspace's calls hold at most half of the body budget (red team round 7), so the slow
+ * function of the two-function tests is in a workspace of its own, as is SIZE2, the third.
+ */
+let SLOW2 = '';
+let SIZE2 = '';
+/** A tenant's four slow functions (keys), in a workspace of their own. */
+let HOGS: string[] = [];
 /** Two functions answering 8 MiB: more than a socket takes at once, less than the held-answer budget. */
 const MID_BYTES = 8 * MIB;
 const MIDS = [`mida-${Math.random().toString(36).slice(2, 8)}`, `midb-${Math.random().toString(36).slice(2, 8)}`] as const;
@@ -35,12 +42,21 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
       'main.py': py(`BODY = b"m" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}'),
     }, { limits: { memory: '256Mi', maxInstances: 8, timeout: '30s' } });
   }
-  await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
-  for (const name of [SLOW, SLOW2]) {
-    await deployed(p.api, name, {
-      'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
-    }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
-  }
+  const sizeFn = { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') };
+  const slowFn = (seconds: number) => ({ 'main.py': py('import time', 'def handler(event, context):', `    time.sleep(${seconds})`, '    return {"size": len(event["body"])}') });
+  const slowLimits = { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } };
+  await deployed(p.api, SIZE, sizeFn);
+  await deployed(p.api, SLOW, slowFn(3), slowLimits);
+  const other = await newTenant(p);
+  await deployed(other.api, 'slow2', slowFn(3), slowLimits);
+  SLOW2 = `slow2.${other.name}`;
+  const third = await newTenant(p);
+  await deployed(third.api, 'size2', sizeFn);
+  SIZE2 = `size2.${third.name}`;
+  const hog = await newTenant(p);
+  HOGS = ['hold0', 'hold1', 'hold2', 'hold3'];
+  for (const name of HOGS) await deployed(hog.api, name, slowFn(6), slowLimits);
+  HOGS = HOGS.map((name) => `${name}.${hog.name}`);
 });
 
 /** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
@@ -135,10 +151,7 @@ describe('attack: one tenant\'s functions\' unread answers against every other w
     // Each function holds its quarter; before, five functions of one tenant (one unread 8 MiB
     // answer each, ~4 MiB of it waiting) held the whole 20 MiB, and every other workspace's answer
     // that had to wait for its client was cut.
-    const tenant = `hog-${Math.random().toString(36).slice(2, 8)}`;
-    assert.equal((await h.api.call('POST', '/workspaces', { name: tenant })).status, 201);
-    const token = await h.api.call('POST', '/tokens', { role: 'deployer', label: 'hog' }, { 'fp-workspace': tenant });
-    const api = new Api(h.url, token.body.secret as string);
+    const { name: tenant, api } = await newTenant(h);
     const names = Array.from({ length: 5 }, (_, i) => `hog${i}`);
     for (const name of names) {
       await deployed(api, name, {
@@ -377,7 +390,7 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
     const held = [SLOW, SLOW2].map((name) => postAccepted(name, 6 * MIB));
     // Both arrive whole and run (3 s each): waited for, not assumed within a time (CI missed 1.5 s).
     await untilBusy(2);
-    const third = partialBody(port, 6 * MIB, 0, SIZE);
+    const third = partialBody(port, 6 * MIB, 0, SIZE2);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'bodies held by their calls count in maxBodyBytesInFlight');
     assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
@@ -388,7 +401,7 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
       assert.equal(((await res.json()) as { size: number }).size, 6 * MIB);
     }
     // Answered: their bodies left the budget; three bodies of 5 MiB at once (one per function) fit again.
-    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    for (const res of await Promise.all([SIZE2, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
     }
@@ -402,14 +415,14 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
     ctl.abort(); // both calls run on (3 s), each holding its 6 MiB
     await Promise.all(left);
     await new Promise((r) => setTimeout(r, 200));
-    const third = partialBody(port, 6 * MIB, 0, SIZE);
+    const third = partialBody(port, 6 * MIB, 0, SIZE2);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'the bodies of calls still running count, their clients gone or not');
     third.destroy();
     // Once those calls ended, their bodies left the budget.
     await untilBusy(0);
     await new Promise((r) => setTimeout(r, 200)); // the pool frees the instance just before the gateway frees the body
-    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    for (const res of await Promise.all([SIZE2, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
     }
   });
@@ -434,5 +447,25 @@ describe('attack: one slow function\'s queued bodies against every other functio
     assert.equal(other.status, 200);
     assert.equal(((await other.json()) as { size: number }).size, 5 * MIB);
     assert.equal((await first).status, 200);
+  });
+});
+
+describe('attack: one tenant\'s slow functions\' bodies against every other workspace\'s (red team round 7)', () => {
+  // Each function's calls hold at most a quarter of the body budget; before, a tenant's four slow
+  // functions, each sent a body of its quarter, held all of it, and every other workspace's body
+  // was refused (503) for as long as those calls lasted (their timeout: no bandwidth needed).
+  it('a workspace\'s calls hold at most half the body budget: the rest is refused (503, scope workspace) and another workspace\'s body is served', async () => {
+    const sent = HOGS.map((key) => fetch(`${h.url}/fn/${key}/`, { method: 'POST', body: Buffer.alloc(4 * MIB, 104) }));
+    await untilBusy(2);
+    await new Promise((r) => setTimeout(r, 500));
+    const other = await fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(MIB, 97) });
+    assert.equal(other.status, 200, `another workspace's body was refused: ${await other.clone().text()}`);
+    assert.equal(((await other.json()) as { size: number }).size, MIB);
+    const answers = await Promise.all(sent.map(async (p) => { const res = await p; return { status: res.status, text: await res.text() }; }));
+    assert.equal(answers.filter((a) => a.status === 200).length, 2, JSON.stringify(answers.map((a) => a.status)));
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      assert.equal(a.status, 503);
+      assert.match(a.text, /"scope":"workspace"/);
+    }
   });
 });
