@@ -8,9 +8,10 @@
  * The same for request bodies being received (`maxBodyBytesInFlight`, part 6 below).
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { deployed, newTenant, py, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, deployed, filesOf, newTenant, py, usePlatform } from './platform-harness.js';
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
@@ -59,13 +60,13 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
   HOGS = HOGS.map((name) => `${name}.${hog.name}`);
 });
 
-/** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
-function stalledClient(port: number, name: string = BIG): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
+/** A client that sends its request (by default a GET of function `name`) and reads nothing (a tiny receive buffer) until `drain()`. */
+function stalledClient(port: number, name: string = BIG, request = `GET /fn/${name}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
   const socket = connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   socket.once('connect', () => {
     socket.pause();
-    socket.write(`GET /fn/${name}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.write(request);
   });
   return {
     socket,
@@ -100,10 +101,10 @@ function stalledClient(port: number, name: string = BIG): { socket: Socket; drai
   };
 }
 
-/** `count` stalled clients of function `name` (of `workspace`), once every call has run (each answer now waiting for a client that does not read). */
-async function stalledCalls(name: string, count: number, workspace = 'default'): Promise<ReturnType<typeof stalledClient>[]> {
+/** `count` stalled clients of function `name` (of `workspace`; `request`: other than a GET), once every call has run (each answer now waiting for a client that does not read). */
+async function stalledCalls(name: string, count: number, workspace = 'default', request?: string): Promise<ReturnType<typeof stalledClient>[]> {
   const port = Number(new URL(h.url).port);
-  const clients = Array.from({ length: count }, () => stalledClient(port, workspace === 'default' ? name : `${name}.${workspace}`));
+  const clients = Array.from({ length: count }, () => stalledClient(port, workspace === 'default' ? name : `${name}.${workspace}`, request));
   const deadline = Date.now() + 30_000;
   for (;;) {
     const runs = await h.api.call('GET', `/runs?function=${name}`, undefined, { 'fp-workspace': workspace });
@@ -140,6 +141,31 @@ describe('attack: one function\'s unread answers against every other function\'s
       const res = await fetch(`${h.url}/fn/${other}/`);
       assert.equal(res.status, 200);
       assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES);
+    } finally {
+      for (const c of clients) c.socket.destroy();
+    }
+  });
+});
+
+describe('attack: a sync webhook\'s unread answers against every other function\'s (red team round 7)', () => {
+  it('a sync webhook\'s answers waiting for their senders count in its function\'s share: another function\'s large answer is served at once', async () => {
+    // Its owner holds the secret, so it can sign as many posts as it likes; their answers counted
+    // in no share, and eight of them unread filled the 20 MiB budget.
+    const name = `hook-${Math.random().toString(36).slice(2, 8)}`;
+    await createFunction(h.api, name, { limits: { memory: '256Mi', maxInstances: 8, timeout: '30s' } });
+    const manifest = { kind: 'function', name, triggers: [{ type: 'webhook', id: 'big', sync: true }] };
+    const files = filesOf({ 'main.py': py(`BODY = b"w" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}') });
+    assert.equal((await h.api.call('POST', `/functions/${name}/versions`, { files, manifest })).status, 201);
+    await deploy(h.api, name);
+    const secret = (await h.api.call('POST', `/functions/${name}/triggers/big/secret/rotate`, {})).body.secret as string;
+    const signature = `sha256=${createHmac('sha256', secret).update('{}').digest('hex')}`;
+    const post = `POST /hooks/${name}/big HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Hub-Signature-256: ${signature}\r\nContent-Length: 2\r\n\r\n{}`;
+    const clients = await stalledCalls(name, 8, 'default', post);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
+      assert.equal(res.status, 200);
+      assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, 'the other function\'s answer was cut');
     } finally {
       for (const c of clients) c.socket.destroy();
     }
