@@ -114,6 +114,18 @@ async function stalledCalls(name: string, count: number, workspace = 'default', 
   }
 }
 
+/** While `clients` hold their answers unread, another function's 8 MiB answer (MIDS[1]) is served whole; then they go. */
+async function servedBeside(clients: ReturnType<typeof stalledClient>[], what: string): Promise<void> {
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, what);
+  } finally {
+    for (const c of clients) c.socket.destroy();
+  }
+}
+
 describe('attack: clients that do not read the platform\'s answers', () => {
   it('holds at most maxHeldResponseBytes of answers for stalled clients; the others are cut, and a reading client is served', async () => {
     const clients = await stalledCalls(BIG, 5);
@@ -160,15 +172,7 @@ describe('attack: a sync webhook\'s unread answers against every other function\
     const secret = (await h.api.call('POST', `/functions/${name}/triggers/big/secret/rotate`, {})).body.secret as string;
     const signature = `sha256=${createHmac('sha256', secret).update('{}').digest('hex')}`;
     const post = `POST /hooks/${name}/big HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Hub-Signature-256: ${signature}\r\nContent-Length: 2\r\n\r\n{}`;
-    const clients = await stalledCalls(name, 8, 'default', post);
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
-      assert.equal(res.status, 200);
-      assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, 'the other function\'s answer was cut');
-    } finally {
-      for (const c of clients) c.socket.destroy();
-    }
+    await servedBeside(await stalledCalls(name, 8, 'default', post), 'the other function\'s answer was cut');
   });
 });
 
@@ -185,15 +189,8 @@ describe('attack: one tenant\'s functions\' unread answers against every other w
       }, { limits: { memory: '256Mi', maxInstances: 2, timeout: '30s' } });
     }
     const clients: ReturnType<typeof stalledClient>[] = [];
-    try {
-      for (const name of names) clients.push(...await stalledCalls(name, 2, tenant));
-      await new Promise((r) => setTimeout(r, 300));
-      const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
-      assert.equal(res.status, 200);
-      assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, 'the other workspace\'s answer was cut');
-    } finally {
-      for (const c of clients) c.socket.destroy();
-    }
+    for (const name of names) clients.push(...await stalledCalls(name, 2, tenant));
+    await servedBeside(clients, 'the other workspace\'s answer was cut');
   });
 });
 
