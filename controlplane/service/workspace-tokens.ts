@@ -69,10 +69,16 @@ async function retireExpired(ctx: ServiceContext, held: readonly TokenRecord[], 
   return expired.length;
 }
 
-/** The workspace's tokens, newest first (revoked ones with `includeRevoked`); uses noted so far written first. */
+/**
+ * Revoked tokens a list shows at most (the newest): nothing deletes them, and an owner makes one
+ * per create of a token that expires at once (red team round 7: 4 005 listed in 0.21 s, growing).
+ */
+export const MAX_LISTED_REVOKED_TOKENS = 1000;
+
+/** The workspace's tokens, newest first (with `includeRevoked`, the newest revoked ones too); uses noted so far written first. */
 export async function listTokens(ctx: ServiceContext, workspace: string, includeRevoked: boolean): Promise<TokenRecord[]> {
   await ctx.tokens.flushUses();
-  return ctx.store.tokens.list({ kind: 'workspace', scope: workspace, includeRevoked });
+  return ctx.store.tokens.list({ kind: 'workspace', scope: workspace, includeRevoked, revokedLimit: MAX_LISTED_REVOKED_TOKENS });
 }
 
 /** Revokes a live token of the workspace; any other id (another workspace's, an invoke or the admin token) is TOKEN_NOT_FOUND. */
