@@ -40,6 +40,12 @@ export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 512 * 1024 * 1024;
 
 /** What one share (a function's calls) may hold of a budget that has shares: a quarter. */
 export const SHARE_DIVISOR = 4;
+/**
+ * What one group of shares (a workspace's functions and API answers) may hold of a budget that
+ * groups its shares: a half. Without it, one tenant's four functions held the whole held-answer
+ * budget (red team round 7), and every other workspace's large answer waiting for its client was cut.
+ */
+export const GROUP_DIVISOR = 2;
 
 interface Entry {
   /** Bytes this holder holds now. */
@@ -53,6 +59,8 @@ interface Entry {
   settled: boolean;
   /** The share it counts in (a function's key), or null. */
   share: string | null;
+  /** The group its share is in (a workspace), or null. */
+  group: string | null;
 }
 
 export class ByteBudget {
@@ -67,9 +75,17 @@ export class ByteBudget {
   shareFullCount = 0;
   private timer: NodeJS.Timeout | null = null;
 
+  /** Bytes held per group (prefixed, so that no share key is taken for a group's). */
+  private readonly groups = new Map<string, number>();
+
+  /**
+   * `groupOf` names the group a share is in (its workspace), whose shares together hold at most a
+   * half of the budget; without it shares are not grouped.
+   */
   constructor(
     readonly maxBytes: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly groupOf: ((share: string) => string | null) | null = null,
   ) {}
 
   /**
@@ -92,13 +108,22 @@ export class ByteBudget {
       this.shareFullCount++;
       return false;
     }
+    // Its group (the share's workspace) a half; likewise, the group's first holder always fits.
+    const group = entry !== undefined ? entry.group : key !== null ? this.groupOfShare(key) : null;
+    const inGroup = group === null ? 0 : this.groups.get(group) ?? 0;
+    if (group !== null && inGroup + bytes > this.maxBytes / GROUP_DIVISOR && inGroup - own > 0) {
+      this.cutCount++;
+      this.shareFullCount++;
+      return false;
+    }
     this.held += bytes;
     if (key !== null) this.shares.set(key, inShare + bytes);
+    if (group !== null) this.groups.set(group, inGroup + bytes);
     if (entry !== undefined) {
       entry.held += bytes;
       return true;
     }
-    this.entries.set(holder, { held: bytes, moved: 0, since: this.now(), pressed: false, settled: false, share: key });
+    this.entries.set(holder, { held: bytes, moved: 0, since: this.now(), pressed: false, settled: false, share: key, group });
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), 1000);
       this.timer.unref();
@@ -113,6 +138,7 @@ export class ByteBudget {
     const took = entry.held - left;
     this.held -= took;
     if (entry.share !== null) this.unshare(entry.share, took);
+    if (entry.group !== null) lessHeld(this.groups, entry.group, took);
     entry.held = left;
     entry.moved += took;
   }
@@ -139,6 +165,7 @@ export class ByteBudget {
     this.entries.delete(holder);
     this.held -= entry.held;
     if (entry.share !== null) this.unshare(entry.share, entry.held);
+    if (entry.group !== null) lessHeld(this.groups, entry.group, entry.held);
     if (this.entries.size === 0) this.stop();
   }
 
@@ -147,10 +174,18 @@ export class ByteBudget {
     return this.shares.get(share) ?? 0;
   }
 
+  /** The group `share` is in (null: none, or shares are not grouped). */
+  groupOfShare(share: string): string | null {
+    return this.groupOf === null ? null : this.groupOf(share);
+  }
+
+  /** Bytes `group` holds now. */
+  heldByGroup(group: string): number {
+    return this.groups.get(group) ?? 0;
+  }
+
   private unshare(share: string, bytes: number): void {
-    const left = (this.shares.get(share) ?? 0) - bytes;
-    if (left > 0) this.shares.set(share, left);
-    else this.shares.delete(share);
+    lessHeld(this.shares, share, bytes);
   }
 
   /** Cuts the clients too slow over their last window, if more than half the budget was held during it. */
@@ -178,4 +213,11 @@ export class ByteBudget {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
   }
+}
+
+/** `bytes` fewer held by `key` of `counts` (gone at zero). */
+function lessHeld(counts: Map<string, number>, key: string, bytes: number): void {
+  const left = (counts.get(key) ?? 0) - bytes;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }

@@ -3,7 +3,7 @@
  * pool (starts it before, closes it after); the gateway owns its server, metrics and run batching.
  */
 import type { Registry } from 'prom-client';
-import { ALL_METRICS, PlatformError, type LogTap, type MetricsView, type Pairs, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
+import { ALL_METRICS, PlatformError, workspaceOfKey, WORKSPACE_SHARE_PREFIX, type LogTap, type MetricsView, type Pairs, type ReadinessProblem, type RunTrigger } from '../protocol/index.js';
 import { admitDirect, invokeAsyncHttp, invokeDirect, invokeHttp, type AsyncIntake, type DirectRequest, type DirectResult, type InvokeDeps } from './invoke.js';
 import { invokeHookHttp, type Webhooks } from './hooks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -250,6 +250,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const r = routeOf(url);
       return r.kind === 'invoke' || r.kind === 'async' || r.kind === 'hook' ? r.name : null;
     },
+    // A workspace's bodies (its functions') and held answers (its functions' and its API answers)
+    // hold at most half of each budget.
+    shareGroup: (share) => (share.startsWith(WORKSPACE_SHARE_PREFIX) ? share.slice(WORKSPACE_SHARE_PREFIX.length) : workspaceOfKey(share)),
     handle,
     onError(err) {
       log(`gateway: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -72,7 +72,10 @@ async function deliver(
     // Served on the platform host's origin, as `/fn/<key>/` is (responses.ts).
     const answer = [...result.headers];
     dropOriginWide(answer);
-    return { status: result.status, headers: answer, body: result.body, ran: true };
+    // Unread, it counts in its function's share of the held answers, as a `/fn/` answer does: it
+    // counted in none, so a tenant's signed posts that never read their answers held the whole
+    // budget (red team round 7).
+    return { status: result.status, headers: answer, body: result.body, ran: true, heldShare: name };
   }
   const accepted = await hooks.submit(name, triggerId, call);
   const statusUrl = `/api/v1/runs/${accepted.runId}`;

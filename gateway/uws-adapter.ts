@@ -75,7 +75,7 @@ import { describeBytes, errorBody, PlatformError, type Abortable, type Pairs, ty
 import { checkRequestHead, MAX_HEADER_BYTES, NATIVE_MAX_CONTENT_LENGTH } from './http-framing.js';
 import { checkPeerAddon, lastPeerPort, peerAddress } from './peer-port.js';
 import { DRAIN_IDLE_MS, DRAIN_MAX_MS, DrainSlots, drainBytesFor, UWS_KEEP_ALIVE_MS } from './body-drain.js';
-import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
+import { ByteBudget, DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, DEFAULT_MAX_HELD_RESPONSE_BYTES, GROUP_DIVISOR, MIN_CLIENT_BYTES_PER_S, SHARE_DIVISOR, type Holder } from './byte-budget.js';
 import { ERROR_HEADERS } from './error-headers.js';
 import { WS_IDLE_TIMEOUT_S, WS_MAX_MESSAGE_BYTES, type WebSocketLink, type WebSocketSide } from './websocket.js';
 
@@ -223,6 +223,11 @@ export interface HttpServerOptions {
    * for a request that has a body.
    */
   bodyShare?(url: string, headers: Pairs): string | null;
+  /**
+   * The group (a workspace) of a share (a body's `bodyShare`, an answer's `heldShare`): a group's
+   * shares together hold at most half of each budget (rules 7 and 10). Without it shares are not grouped.
+   */
+  shareGroup?(share: string): string | null;
   handle(req: IncomingRequest): Promise<OutgoingResponse>;
   /** Turns an error that escaped `handle` into a response, so no request is left hanging. */
   onError(err: unknown, req: IncomingRequest): OutgoingResponse;
@@ -1085,6 +1090,11 @@ function overloaded(budget: ByteBudget, share: string | null, bytes: number): Pl
   if (share !== null && budget.heldBy(share) > 0 && budget.heldBy(share) + bytes > shareBytes) {
     return new PlatformError('GATEWAY_OVERLOADED', `this function's calls hold as many request bodies as one function may (${describeBytes(shareBytes)}, a quarter of the gateway's budget); retry in a moment`, { limitBytes: shareBytes, scope: 'function' });
   }
+  const group = share === null ? null : budget.groupOfShare(share);
+  const groupBytes = budget.maxBytes / GROUP_DIVISOR;
+  if (group !== null && budget.heldByGroup(group) > 0 && budget.heldByGroup(group) + bytes > groupBytes) {
+    return new PlatformError('GATEWAY_OVERLOADED', `this workspace's calls hold as many request bodies as one workspace may (${describeBytes(groupBytes)}, half of the gateway's budget); retry in a moment`, { limitBytes: groupBytes, scope: 'workspace' });
+  }
   return new PlatformError('GATEWAY_OVERLOADED', `the gateway is receiving as many request bodies as it may hold (${describeBytes(budget.maxBytes)} together); retry in a moment`, { limitBytes: budget.maxBytes, scope: 'gateway' });
 }
 
@@ -1181,9 +1191,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const fixedLimit = options.maxBodyBytes;
   const bodyLimit = options.bodyLimit?.bind(options) ?? (() => fixedLimit);
   const bodyShare = options.bodyShare?.bind(options) ?? null;
+  const shareGroup = options.shareGroup?.bind(options) ?? null;
   const budgets: Budgets = {
-    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES),
-    bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
+    responses: new ByteBudget(options.maxHeldResponseBytes ?? DEFAULT_MAX_HELD_RESPONSE_BYTES, undefined, shareGroup),
+    bodies: new ByteBudget(options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT, undefined, shareGroup),
     drains: new DrainSlots(),
   };
   let inFlight = 0;

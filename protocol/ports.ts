@@ -111,6 +111,9 @@ export interface PlainResponse {
   heldShare?: string;
 }
 
+/** The share of an API answer's workspace (`heldShare`); a function's answer counts in its key's. */
+export const WORKSPACE_SHARE_PREFIX = 'workspace:';
+
 /**
  * A response body written over time (Server-Sent Events). The server sends the status and headers,
  * then calls `start` once with a sink. Bounded by construction: after `write` returns false the

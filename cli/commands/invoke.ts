@@ -290,7 +290,8 @@ const HEAD_LINES = 40;
 export function formatBodyForTerminal(a: InvokeAnswer, save: string): string {
   const size = formatBytes(a.body.length);
   if (!isText(a) || a.body.subarray(0, 8192).includes(0)) {
-    return `(${size} of ${a.headers['content-type'] ?? 'binary data'}: binary, not printed on the terminal; save it whole with ${save})`;
+    // The function's own header, escaped as formatBody escapes it (it went raw here: red team round 7).
+    return `(${size} of ${terminalSafe(headerText(a.headers['content-type'] ?? 'binary data'))}: binary, not printed on the terminal; save it whole with ${save})`;
   }
   if (a.body.length <= TERMINAL_BODY_BYTES) return shownSafe(formatBody(a));
   const text = formatBody(a);
@@ -535,7 +536,7 @@ async function explainFailure(ctx: Context, args: ParsedArgs, a: InvokeAnswer, n
   else if (code === 'INVOCATION_MODE_NOT_ALLOWED') {
     const sync = a.body.toString('utf8').includes('"invocation":"sync"');
     ctx.out.note(`"${name}" is invocation: ${sync ? 'sync' : 'async'} in its platform.yaml: ${sync ? 'invoke it without --async' : 'invoke it with --async (--wait prints the result)'}, or set invocation: both and deploy again.`);
-  } else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${a.headers['retry-after'] ?? 'a few'} s.`);
+  } else if (code === 'RATE_LIMITED' || code === 'QUOTA_EXCEEDED') ctx.out.note(`Refused by a limit (${code}); retry after ${terminalSafe(headerText(a.headers['retry-after'] ?? 'a few'))} s.`);
   else if (code === 'ROLE_FORBIDDEN') ctx.out.note(`The token's role cannot invoke "${name}": use a token with the role invoker or above, or --invoke-token T.`);
   else if (a.status === 401 || a.status === 403) ctx.out.note(`"${name}" needs its invoke token: --invoke-token T (saved automatically when deploy created it), or a token with the role invoker.`);
   else if (code === 'PAYLOAD_TOO_LARGE') ctx.out.note(`The body was refused before the function ran: a sync call takes up to 6 MiB (FP_MAX_BODY_BYTES), an async one 256 KiB; pass large data by reference (a URL, or the data binding) instead.`);

@@ -7,7 +7,7 @@
  * The public operations (the API's own documents: `openapi.json`, `schema/platform.json`) skip
  * the token.
  */
-import { PlatformError, roleAllows } from '../../protocol/index.js';
+import { PlatformError, roleAllows, WORKSPACE_SHARE_PREFIX } from '../../protocol/index.js';
 import type { MountedApi } from '../../protocol/index.js';
 import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
@@ -61,6 +61,6 @@ async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiRespon
   const answer = await op.handler({ ctx, req, params: found.params, scope });
   // Its client's unread bytes count in its workspace's share of the held answers (a tenant's large
   // answers left unread cut other workspaces' answers before: red team round 5, found by CI).
-  answer.heldShare = `workspace:${scope.workspace}`;
+  answer.heldShare = `${WORKSPACE_SHARE_PREFIX}${scope.workspace}`;
   return answer;
 }

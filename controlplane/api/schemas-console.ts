@@ -13,6 +13,14 @@ export const TEST_CASE_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 /** Most files a draft or a check may hold, and saved test cases per function. */
 export const MAX_TEXT_FILES = 1000;
 export const MAX_TEST_CASES = 100;
+/**
+ * Bytes (their requests as JSON) a function's saved test cases may hold together: the route's body
+ * limit, so any one case the route takes fits alone. Before (red team round 7), 100 cases of 1 MiB
+ * each were stored past the workspace's `codeBytes`, and each list of them (role `viewer`) was
+ * read, parsed and written as one 130 MiB answer on the event loop (~0.8 s; ten at once held every
+ * workspace's calls 8 s).
+ */
+export const MAX_TEST_CASE_BYTES = 1024 * 1024;
 
 const textFile = z.strictObject({
   path: z.string().min(1).max(1024),

@@ -12,13 +12,13 @@
  * are not: they are the editor's autosave, many a minute, and what they lead to (a version upload,
  * a deploy) is audited.
  */
-import { PlatformError } from '../../protocol/index.js';
+import { describeBytes, PlatformError } from '../../protocol/index.js';
 import { checkPathSet, normalizeBundlePath } from '../bundles/index.js';
 import { getFunction } from '../service/functions.js';
 import { draftAnswer, testCaseAnswer, testCaseList, validationAnswer, versionFileAnswer } from './answers-console.js';
 import { json, noContent } from './http.js';
 import { operation } from './router.js';
-import { draftBody, fileQuery, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
+import { draftBody, fileQuery, MAX_TEST_CASE_BYTES, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
 import { audit } from './audit-log.js';
 import { functionParam, positiveIntParam, textParam } from './validate.js';
 import type { TestCase } from '../store/index.js';
@@ -93,6 +93,10 @@ export const putTestCase = operation(
     const existing = await call.ctx.store.testCases.list(key);
     if (existing.length >= MAX_TEST_CASES && !existing.some((c) => c.name === caseName)) {
       throw new PlatformError('TEST_CASE_LIMIT', `function "${name}" has ${MAX_TEST_CASES} test cases already; delete one first`, { function: name, limit: MAX_TEST_CASES });
+    }
+    const bytes = existing.reduce((sum, c) => sum + (c.name === caseName ? 0 : requestBytes(c.request)), requestBytes(body.request));
+    if (bytes > MAX_TEST_CASE_BYTES) {
+      throw new PlatformError('TEST_CASE_LIMIT', `function "${name}"'s test cases would hold ${describeBytes(bytes)} together, more than ${describeBytes(MAX_TEST_CASE_BYTES)}; delete ones you no longer run, or save a smaller request`, { function: name, limitBytes: MAX_TEST_CASE_BYTES });
     }
     const saved = await call.ctx.store.testCases.put(key, caseName, { mode: body.mode, request: body.request as Record<string, unknown> });
     await audit(call, 'test-case.save', name, { testCase: caseName, mode: body.mode, replaced: existing.some((c) => c.name === caseName) });
@@ -171,4 +175,9 @@ function utf8(data: Buffer): string | null {
   } catch {
     return null;
   }
+}
+
+/** The size of a test case's request as stored (JSON). */
+function requestBytes(request: unknown): number {
+  return Buffer.byteLength(JSON.stringify(request));
 }

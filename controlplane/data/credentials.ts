@@ -73,6 +73,13 @@ export class DataCredentials {
    * ones keep working for `graceMs`. Returns how many were rotated.
    */
   rotate(functionKey: string, graceMs: number): number {
+    // Only the last rotated credential keeps its grace (as a webhook's previous secret): the ones
+    // rotated before it end now, and an expired one goes even if nothing asks for it again. Before
+    // (red team round 7), each rotation followed by a new instance left an entry here for good:
+    // nothing removed one no connection asked about once its grace was over.
+    for (const [user, entry] of this.byUser) {
+      if (entry.grant.functionKey === functionKey && entry.expiresAtMs !== null) this.byUser.delete(user);
+    }
     let n = 0;
     for (const [key, credential] of this.current) {
       if (!key.startsWith(`${functionKey}\0`)) continue;
@@ -82,6 +89,11 @@ export class DataCredentials {
       n += 1;
     }
     return n;
+  }
+
+  /** Credentials held (live, or within their grace). */
+  get size(): number {
+    return this.byUser.size;
   }
 
   /** Ends every credential of a function at once (binding or function removed). */

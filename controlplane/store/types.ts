@@ -343,8 +343,11 @@ export interface TokenStore {
    * its secret; the record unchanged when it is already under the current key.
    */
   rekey(id: string, secret: string): Promise<TokenRecord | null>;
-  /** Newest first; revoked ones only with `includeRevoked`. */
-  list(filter?: { kind?: TokenKind; scope?: string | null; includeRevoked?: boolean }): Promise<TokenRecord[]>;
+  /**
+   * Newest first; revoked ones only with `includeRevoked`, and then at most `revokedLimit` of them
+   * (the newest) when it is given: nothing deletes revoked tokens (red team round 7).
+   */
+  list(filter?: { kind?: TokenKind; scope?: string | null; includeRevoked?: boolean; revokedLimit?: number }): Promise<TokenRecord[]>;
   /** Records the last use of live tokens (a later time only ever moves `lastUsedAt` forward). */
   touch(uses: readonly { id: string; at: number }[]): Promise<void>;
 }

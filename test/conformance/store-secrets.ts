@@ -69,6 +69,18 @@ export function tokenTests(open: OpenStore, hooks: ConformanceHooks): void {
         await rejectsWithCode(store.tokens.revoke(t.record.id), 'TOKEN_NOT_FOUND');
         assert.deepEqual(await store.tokens.list({ kind: 'admin' }), []);
       }));
+
+    it('lists every live token and only the newest revokedLimit revoked ones, newest first (red team round 7)', () =>
+      withStore(open, async (store) => {
+        const issued = [];
+        for (let i = 0; i < 6; i++) issued.push((await store.tokens.issue({ kind: 'invoke', scope: 'fn-l', label: `t${i}` })).record.id);
+        for (const i of [0, 2, 3, 5]) await store.tokens.revoke(issued[i]!);
+        const listed = await store.tokens.list({ kind: 'invoke', scope: 'fn-l', includeRevoked: true, revokedLimit: 2 });
+        // Live: 1 and 4; the newest two revoked: 5 and 3 (not 2 and 0).
+        assert.deepEqual(listed.map((t) => t.label), ['t5', 't4', 't3', 't1']);
+        assert.equal((await store.tokens.list({ kind: 'invoke', scope: 'fn-l', includeRevoked: true })).length, 6);
+        assert.deepEqual((await store.tokens.list({ kind: 'invoke', scope: 'fn-l', revokedLimit: 2 })).map((t) => t.label), ['t4', 't1']);
+      }));
   });
 }
 

@@ -218,6 +218,17 @@ describe('tokens per workspace are bounded (red team of 2026-12-04)', () => {
     await sleep(3100);
     assert.equal((await make({ role: 'viewer', label: 'after-expiry' })).status, 201, 'the expired token left a place');
     assert.equal((await make({ role: 'viewer' })).status, 403);
+    // The expired token was revoked to make that place (red team round 7): before, it stayed (in
+    // every process's token index and in each list), so tokens of `expiresIn: 1ms` were never
+    // bounded (7 700 in five minutes, each create slower than the last).
+    const listed = await h.api.call('GET', '/tokens', undefined, inWs);
+    assert.equal((listed.body.items as unknown[]).length, 1000);
+    const short = ((await h.api.call('GET', '/tokens?includeRevoked=true', undefined, inWs)).body.items as { label: string; revokedAt: number | null }[]).find((t) => t.label === 'short');
+    assert.ok(short !== undefined && short.revokedAt !== null, JSON.stringify(short));
+    for (let i = 0; i < 3; i++) {
+      const res = await make({ role: 'viewer', expiresIn: '1ms' });
+      assert.equal(res.status, 403, 'a token that expires at once takes a place too');
+    }
     assert.equal((await h.api.call('DELETE', `/tokens/${ids[0]}`, undefined, inWs)).status, 200);
     assert.equal((await make({ role: 'viewer', label: 'after-revoke' })).status, 201, 'the revoked token left a place');
   });

@@ -8,16 +8,24 @@
  * The same for request bodies being received (`maxBodyBytesInFlight`, part 6 below).
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { deployed, py, usePlatform } from './platform-harness.js';
+import { createFunction, deploy, deployed, filesOf, newTenant, py, usePlatform } from './platform-harness.js';
 
 const MIB = 1024 * 1024;
 const BODY_BYTES = 16 * MIB;
 const BIG = `big-${Math.random().toString(36).slice(2, 8)}`;
 const SIZE = `size-${Math.random().toString(36).slice(2, 8)}`;
 const SLOW = `slow-${Math.random().toString(36).slice(2, 8)}`;
-const SLOW2 = `slow2-${Math.random().toString(36).slice(2, 8)}`;
+/**
+ * Each workspace's calls hold at most half of the body budget (red team round 7), so the slow
+ * function of the two-function tests is in a workspace of its own, as is SIZE2, the third.
+ */
+let SLOW2 = '';
+let SIZE2 = '';
+/** A tenant's four slow functions (keys), in a workspace of their own. */
+let HOGS: string[] = [];
 /** Two functions answering 8 MiB: more than a socket takes at once, less than the held-answer budget. */
 const MID_BYTES = 8 * MIB;
 const MIDS = [`mida-${Math.random().toString(36).slice(2, 8)}`, `midb-${Math.random().toString(36).slice(2, 8)}`] as const;
@@ -35,21 +43,30 @@ const h = usePlatform({ maxHeldResponseBytes: 20 * MIB, maxBodyBytesInFlight: 16
       'main.py': py(`BODY = b"m" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}'),
     }, { limits: { memory: '256Mi', maxInstances: 8, timeout: '30s' } });
   }
-  await deployed(p.api, SIZE, { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') });
-  for (const name of [SLOW, SLOW2]) {
-    await deployed(p.api, name, {
-      'main.py': py('import time', 'def handler(event, context):', '    time.sleep(3)', '    return {"size": len(event["body"])}'),
-    }, { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } });
-  }
+  const sizeFn = { 'main.py': py('def handler(event, context):', '    return {"size": len(event["body"])}') };
+  const slowFn = (seconds: number) => ({ 'main.py': py('import time', 'def handler(event, context):', `    time.sleep(${seconds})`, '    return {"size": len(event["body"])}') });
+  const slowLimits = { limits: { maxInstances: 2, maxQueue: 50, timeout: '30s' } };
+  await deployed(p.api, SIZE, sizeFn);
+  await deployed(p.api, SLOW, slowFn(3), slowLimits);
+  const other = await newTenant(p);
+  await deployed(other.api, 'slow2', slowFn(3), slowLimits);
+  SLOW2 = `slow2.${other.name}`;
+  const third = await newTenant(p);
+  await deployed(third.api, 'size2', sizeFn);
+  SIZE2 = `size2.${third.name}`;
+  const hog = await newTenant(p);
+  HOGS = ['hold0', 'hold1', 'hold2', 'hold3'];
+  for (const name of HOGS) await deployed(hog.api, name, slowFn(6), slowLimits);
+  HOGS = HOGS.map((name) => `${name}.${hog.name}`);
 });
 
-/** A client that sends its request and reads nothing (a tiny receive buffer) until `drain()`. */
-function stalledClient(port: number, name: string = BIG): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
+/** A client that sends its request (by default a GET of function `name`) and reads nothing (a tiny receive buffer) until `drain()`. */
+function stalledClient(port: number, name: string = BIG, request = `GET /fn/${name}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`): { socket: Socket; drain(): Promise<{ bytes: number; complete: boolean }> } {
   const socket = connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   socket.once('connect', () => {
     socket.pause();
-    socket.write(`GET /fn/${name}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    socket.write(request);
   });
   return {
     socket,
@@ -84,16 +101,28 @@ function stalledClient(port: number, name: string = BIG): { socket: Socket; drai
   };
 }
 
-/** `count` stalled clients of function `name`, once every call has run (each answer now waiting for a client that does not read). */
-async function stalledCalls(name: string, count: number): Promise<ReturnType<typeof stalledClient>[]> {
+/** `count` stalled clients of function `name` (of `workspace`; `request`: other than a GET), once every call has run (each answer now waiting for a client that does not read). */
+async function stalledCalls(name: string, count: number, workspace = 'default', request?: string): Promise<ReturnType<typeof stalledClient>[]> {
   const port = Number(new URL(h.url).port);
-  const clients = Array.from({ length: count }, () => stalledClient(port, name));
+  const clients = Array.from({ length: count }, () => stalledClient(port, workspace === 'default' ? name : `${name}.${workspace}`, request));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const runs = await h.api.call('GET', `/runs?function=${name}`);
+    const runs = await h.api.call('GET', `/runs?function=${name}`, undefined, { 'fp-workspace': workspace });
     if ((runs.body as { items: unknown[] }).items.length >= count) return clients;
     assert.ok(Date.now() < deadline, `the ${count} calls of ${name} did not all run`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** While `clients` hold their answers unread, another function's 8 MiB answer (MIDS[1]) is served whole; then they go. */
+async function servedBeside(clients: ReturnType<typeof stalledClient>[], what: string): Promise<void> {
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await fetch(`${h.url}/fn/${MIDS[1]}/`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, MID_BYTES, what);
+  } finally {
+    for (const c of clients) c.socket.destroy();
   }
 }
 
@@ -127,6 +156,41 @@ describe('attack: one function\'s unread answers against every other function\'s
     } finally {
       for (const c of clients) c.socket.destroy();
     }
+  });
+});
+
+describe('attack: a sync webhook\'s unread answers against every other function\'s (red team round 7)', () => {
+  it('a sync webhook\'s answers waiting for their senders count in its function\'s share: another function\'s large answer is served at once', async () => {
+    // Its owner holds the secret, so it can sign as many posts as it likes; their answers counted
+    // in no share, and eight of them unread filled the 20 MiB budget.
+    const name = `hook-${Math.random().toString(36).slice(2, 8)}`;
+    await createFunction(h.api, name, { limits: { memory: '256Mi', maxInstances: 8, timeout: '30s' } });
+    const manifest = { kind: 'function', name, triggers: [{ type: 'webhook', id: 'big', sync: true }] };
+    const files = filesOf({ 'main.py': py(`BODY = b"w" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}') });
+    assert.equal((await h.api.call('POST', `/functions/${name}/versions`, { files, manifest })).status, 201);
+    await deploy(h.api, name);
+    const secret = (await h.api.call('POST', `/functions/${name}/triggers/big/secret/rotate`, {})).body.secret as string;
+    const signature = `sha256=${createHmac('sha256', secret).update('{}').digest('hex')}`;
+    const post = `POST /hooks/${name}/big HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Hub-Signature-256: ${signature}\r\nContent-Length: 2\r\n\r\n{}`;
+    await servedBeside(await stalledCalls(name, 8, 'default', post), 'the other function\'s answer was cut');
+  });
+});
+
+describe('attack: one tenant\'s functions\' unread answers against every other workspace\'s (red team round 7)', () => {
+  it('a workspace\'s answers waiting for clients hold at most half the budget, however many functions it has: another workspace\'s large answer is served at once', { timeout: 120_000 }, async () => {
+    // Each function holds its quarter; before, five functions of one tenant (one unread 8 MiB
+    // answer each, ~4 MiB of it waiting) held the whole 20 MiB, and every other workspace's answer
+    // that had to wait for its client was cut.
+    const { name: tenant, api } = await newTenant(h);
+    const names = Array.from({ length: 5 }, (_, i) => `hog${i}`);
+    for (const name of names) {
+      await deployed(api, name, {
+        'main.py': py(`BODY = b"h" * ${MID_BYTES}`, 'def handler(event, context):', '    return {"statusCode": 200, "body": BODY}'),
+      }, { limits: { memory: '256Mi', maxInstances: 2, timeout: '30s' } });
+    }
+    const clients: ReturnType<typeof stalledClient>[] = [];
+    for (const name of names) clients.push(...await stalledCalls(name, 2, tenant));
+    await servedBeside(clients, 'the other workspace\'s answer was cut');
   });
 });
 
@@ -349,7 +413,7 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
     const held = [SLOW, SLOW2].map((name) => postAccepted(name, 6 * MIB));
     // Both arrive whole and run (3 s each): waited for, not assumed within a time (CI missed 1.5 s).
     await untilBusy(2);
-    const third = partialBody(port, 6 * MIB, 0, SIZE);
+    const third = partialBody(port, 6 * MIB, 0, SIZE2);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'bodies held by their calls count in maxBodyBytesInFlight');
     assert.match(third.result().text, /"code":"GATEWAY_OVERLOADED"/);
@@ -360,7 +424,7 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
       assert.equal(((await res.json()) as { size: number }).size, 6 * MIB);
     }
     // Answered: their bodies left the budget; three bodies of 5 MiB at once (one per function) fit again.
-    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    for (const res of await Promise.all([SIZE2, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { size: number }).size, 5 * MIB);
     }
@@ -374,14 +438,14 @@ describe('attack: request bodies sent whole to a slow function (red team 4, Dece
     ctl.abort(); // both calls run on (3 s), each holding its 6 MiB
     await Promise.all(left);
     await new Promise((r) => setTimeout(r, 200));
-    const third = partialBody(port, 6 * MIB, 0, SIZE);
+    const third = partialBody(port, 6 * MIB, 0, SIZE2);
     await until('the third body is answered', () => third.result().closed || third.result().text !== '', 5_000);
     assert.match(third.result().text, /^HTTP\/1\.1 503 /, 'the bodies of calls still running count, their clients gone or not');
     third.destroy();
     // Once those calls ended, their bodies left the budget.
     await untilBusy(0);
     await new Promise((r) => setTimeout(r, 200)); // the pool frees the instance just before the gateway frees the body
-    for (const res of await Promise.all([SIZE, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
+    for (const res of await Promise.all([SIZE2, SLOW, SLOW2].map((name) => fetch(`${h.url}/fn/${name}/`, { method: 'POST', body: Buffer.alloc(5 * MIB, 97) })))) {
       assert.equal(res.status, 200);
     }
   });
@@ -406,5 +470,25 @@ describe('attack: one slow function\'s queued bodies against every other functio
     assert.equal(other.status, 200);
     assert.equal(((await other.json()) as { size: number }).size, 5 * MIB);
     assert.equal((await first).status, 200);
+  });
+});
+
+describe('attack: one tenant\'s slow functions\' bodies against every other workspace\'s (red team round 7)', () => {
+  // Each function's calls hold at most a quarter of the body budget; before, a tenant's four slow
+  // functions, each sent a body of its quarter, held all of it, and every other workspace's body
+  // was refused (503) for as long as those calls lasted (their timeout: no bandwidth needed).
+  it('a workspace\'s calls hold at most half the body budget: the rest is refused (503, scope workspace) and another workspace\'s body is served', async () => {
+    const sent = HOGS.map((key) => fetch(`${h.url}/fn/${key}/`, { method: 'POST', body: Buffer.alloc(4 * MIB, 104) }));
+    await untilBusy(2);
+    await new Promise((r) => setTimeout(r, 500));
+    const other = await fetch(`${h.url}/fn/${SIZE}/`, { method: 'POST', body: Buffer.alloc(MIB, 97) });
+    assert.equal(other.status, 200, `another workspace's body was refused: ${await other.clone().text()}`);
+    assert.equal(((await other.json()) as { size: number }).size, MIB);
+    const answers = await Promise.all(sent.map(async (p) => { const res = await p; return { status: res.status, text: await res.text() }; }));
+    assert.equal(answers.filter((a) => a.status === 200).length, 2, JSON.stringify(answers.map((a) => a.status)));
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      assert.equal(a.status, 503);
+      assert.match(a.text, /"scope":"workspace"/);
+    }
   });
 });

@@ -511,9 +511,39 @@ describe('attack: a workspace name given to another tenant after the first one l
     const actions = (audit.body.items as { action: string; target: string }[]).map((e) => `${e.action} ${e.target}`);
     assert.ok(!actions.includes('function.delete store') && !actions.includes('workspace.delete ' + first.name), actions.join(', '));
     assert.ok(actions.includes(`workspace.create ${first.name}`), actions.join(', '));
+    // Numbered from 1 (red team 7): before, the numbers went on from the first tenant's last entry,
+    // which told the new owner how many entries the first one had. Its cursors hold those numbers too.
+    const seqs = (audit.body.items as { seq: number }[]).map((e) => e.seq);
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs.length - i), `numbers: ${seqs.join(', ')}`);
+    const one = await second.call('GET', '/audit?limit=1');
+    assert.equal(Buffer.from(one.body.nextCursor as string, 'base64url').toString('utf8'), `w${seqs[0]}`);
+    const next = await second.call('GET', `/audit?limit=1&cursor=${one.body.nextCursor as string}`);
+    assert.deepEqual((next.body.items as { seq: number }[]).map((e) => e.seq), [seqs[1]]);
     // The root token still reads the name's whole history.
     const all = await h.api.call('GET', '/audit?limit=200', undefined, { 'fp-workspace': first.name });
     assert.ok((all.body.items as { action: string }[]).some((e) => e.action === 'workspace.delete'));
+  });
+});
+
+describe('attack: saved test cases past the workspace\'s quotas and on the event loop (red team round 7)', () => {
+  // 100 test cases of 1 MiB each per function were stored whatever `codeBytes` said (100 MiB of
+  // platform.db in 23 s through one function), and each list of them (role viewer) was read, parsed
+  // and written as one ~130 MiB answer on the event loop: ten lists at once held /healthz 8.5 s.
+  it('a function\'s test cases hold at most 1 MiB together (409 TEST_CASE_LIMIT past it); replacing one counts its new size only', { timeout: 60_000 }, async () => {
+    const t = await tenant({ codeBytes: MIB }, 'deployer');
+    assert.equal((await t.api.call('POST', '/functions', { name: 'cases' })).status, 201);
+    const big = { mode: 'sync', request: { body: 'x'.repeat(400 * 1024) } };
+    for (const name of ['a', 'b']) assert.equal((await t.api.call('PUT', `/functions/cases/test-cases/${name}`, big)).status, 200);
+    const third = await t.api.call('PUT', '/functions/cases/test-cases/c', big);
+    // Before: 200, and so on up to 100 of them (each up to the route's 1 MiB body).
+    assert.equal(third.status, 409, JSON.stringify(third.body).slice(0, 300));
+    assert.equal(errorOf(third).code, 'TEST_CASE_LIMIT');
+    assert.equal(errorOf(third)['limitBytes'], MIB);
+    // Saving over a case counts its new request, not the old one as well.
+    assert.equal((await t.api.call('PUT', '/functions/cases/test-cases/b', big)).status, 200);
+    assert.equal((await t.api.call('PUT', '/functions/cases/test-cases/c', { mode: 'sync', request: { path: '/small' } })).status, 200);
+    const list = await t.api.call('GET', '/functions/cases/test-cases');
+    assert.deepEqual((list.body.items as { name: string }[]).map((c) => c.name), ['a', 'b', 'c']);
   });
 });
 

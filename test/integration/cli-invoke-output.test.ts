@@ -64,6 +64,14 @@ describe('cli invoke output', () => {
       return;
     }
     if (req.url === '/fn/bin/') return send(200, 'image/png', BINARY);
+    // A function's own answer that looks like the platform's refusal, with a Retry-After of its own.
+    if (req.url === '/fn/fakelimit/') {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': Buffer.from('1\u009d0;TITLE\u009c', 'utf8').toString('latin1'), 'x-run-id': 'run-l', 'x-cold-start': '0' });
+      res.end('{"error":{"code":"RATE_LIMITED","message":"slow down","component":"gateway"}}');
+      return;
+    }
+    // An 8-bit CSI (U+009B, as the gateway writes it: UTF-8) in the type of a binary body.
+    if (req.url === '/fn/bincsi/') return send(200, Buffer.from('image/png x\u009b2J', 'utf8').toString('latin1'), BINARY);
     if (req.url === '/fn/ansi/') return send(200, 'text/plain; charset=utf-8', '\x1b]0;pwned\x07hello\t\x1b[31mred\r\nline 2\n');
     if (req.url === '/fn/nul/') return send(200, 'text/plain', Buffer.from('abc\0def'));
     if (req.url === '/fn/missing/') return send(404, 'application/json', '{"detail":"no such order"}', 'run-404');
@@ -165,6 +173,21 @@ describe('cli invoke output', () => {
       assert.ok(!r.stdout.includes('\0') && !r.stdout.includes('PNG'), name);
       assert.match(r.stdout, new RegExp(`binary, not printed on the terminal; save it whole with node \\S+/bin/fastapi-platform\\.js invoke ${name} … -o FILE`));
     }
+  });
+
+  it('escapes the type of a binary body it does not print (red team round 7)', async () => {
+    const r = await invoke('bincsi', true);
+    assert.equal(r.code, EXIT.OK);
+    // Before: the function's type went to the terminal raw, its U+009B a CSI on terminals that take C1 in UTF-8.
+    assert.ok(!r.stdout.includes('\u009b'), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /of image\/png x\\x9b2J: binary, not printed on the terminal/);
+  });
+
+  it('escapes the Retry-After it repeats after a refusal (a function may answer one itself; red team round 7)', async () => {
+    const r = await invoke('fakelimit', true);
+    // Before: the function's OSC (U+009D … U+009C) went to the terminal raw, setting its title.
+    assert.ok(!r.stderr.includes('\u009d'), JSON.stringify(r.stderr));
+    assert.match(r.stderr, /retry after 1\\x9d0;TITLE\\x9c s\./);
   });
 
   it('escapes control characters of a body on a terminal (tabs and line breaks kept), not when piped', async () => {

@@ -133,4 +133,22 @@ describe('byte budget shares', () => {
     assert.equal(budget.held, 35);
     budget.stop();
   });
+
+  it('the shares of one group (a workspace) hold at most half of the budget together; other groups are not concerned (red team round 7)', () => {
+    const budget = new ByteBudget(100, () => 0, (share) => share.split('.')[1] ?? null);
+    const held = Array.from({ length: 6 }, () => holder());
+    assert.equal(budget.hold(held[0]!, 20, 'f1.t'), true);
+    assert.equal(budget.hold(held[1]!, 20, 'f2.t'), true);
+    assert.equal(budget.hold(held[2]!, 20, 'f3.t'), false, '60 would pass t\'s half (50), each function within its quarter');
+    assert.equal(budget.heldByGroup('t'), 40);
+    assert.equal(budget.hold(held[3]!, 25, 'g1.u'), true, 'another group takes its own');
+    assert.equal(budget.hold(held[4]!, 25, 'g2.u'), true);
+    budget.progress(held[0]!, 5);
+    assert.equal(budget.heldByGroup('t'), 25);
+    assert.equal(budget.hold(held[5]!, 20, 'f3.t'), true, 'once the group\'s answers are read, its next fits');
+    budget.release(held[1]!);
+    assert.equal(budget.heldByGroup('t'), 25);
+    assert.equal(budget.held, 25 + 50);
+    budget.stop();
+  });
 });

@@ -253,6 +253,28 @@ describe('data credentials', () => {
     creds.revoke('f');
     assert.equal(creds.check(second.user, second.password), null);
   });
+
+  it('keeps the grace of the last rotated credential only: rotations without end hold no more (red team round 7)', () => {
+    const creds = new DataCredentials(() => 0);
+    const grant = { functionKey: 'f', workspace: 'default', database: 'shop', physical: DB };
+    const other = { ...grant, functionKey: 'g' };
+    const kept = creds.credentialFor(other);
+    const first = creds.credentialFor(grant);
+    creds.rotate('f', 3_600_000);
+    const second = creds.credentialFor(grant);
+    assert.deepEqual(creds.check(first.user, first.password), grant, 'within its grace');
+    creds.rotate('f', 3_600_000);
+    creds.credentialFor(grant);
+    assert.equal(creds.check(first.user, first.password), null, 'rotated out twice: ended');
+    assert.deepEqual(creds.check(second.user, second.password), grant);
+    // Before: one more entry per rotation and new instance, for good (10 002 here).
+    for (let i = 0; i < 10_000; i++) {
+      creds.rotate('f', 3_600_000);
+      creds.credentialFor(grant);
+    }
+    assert.equal(creds.size, 3, 'the current one, the last rotated one, another function\'s');
+    assert.deepEqual(creds.check(kept.user, kept.password), other);
+  });
 });
 
 describe('data in the manifest', () => {

@@ -135,6 +135,19 @@ describe('Stripe-style signatures', () => {
     assert.equal((await checkReplay(guard, ref, verifyStripeSignature(fresh, body, secrets, { nowMs: clock }), { nowMs: clock })).ok, true);
   });
 
+  it('refuses a delivery signed with both secrets during a rotation when it comes again with either v1 alone (red team round 7)', async () => {
+    const rotated: WebhookSecrets = { current: 'whsec_newer', previous: 'whsec_new', previousValidUntil: NOW + 60_000 };
+    const guard = guardIn(() => NOW);
+    const ref = { function: 'pay', triggerId: 'stripe' };
+    const both = `${stripe('whsec_newer', T)},v1=${hex('whsec_new', `${T}.`, body)}`;
+    const check = (header: string) => checkReplay(guard, ref, verifyStripeSignature(header, body, rotated, at), at);
+    assert.equal((await check(both)).ok, true);
+    // Before: the old secret's v1 alone was a new delivery to the guard (its key was the v1 that matched), and ran again.
+    assert.deepEqual(await check(`t=${T},v1=${hex('whsec_new', `${T}.`, body)}`), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    assert.deepEqual(await check(stripe('whsec_newer', T)), { ok: false, code: 'WEBHOOK_REPLAYED' });
+    await guard.close();
+  });
+
   it('remembers an accepted delivery across a restart (the guard reopened on the same state directory)', async () => {
     const ref = { function: 'pay', triggerId: 'stripe' };
     const verdict = verifyStripeSignature(stripe('whsec_new', T), body, secrets, { nowMs: NOW });

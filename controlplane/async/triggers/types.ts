@@ -61,7 +61,10 @@ export interface WebhookSecrets {
   previousValidUntil?: number;
 }
 
-/** A verified request: which secret matched; Stripe style adds the signed `t` (Unix seconds) and the matching v1 (hex). */
+/**
+ * A verified request: which secret matched; Stripe style adds the signed `t` (Unix seconds) and the
+ * delivery's v1 under the current secret (hex; the replay guard's key, the same whichever v1 matched).
+ */
 export interface WebhookAccepted {
   ok: true;
   secret: 'current' | 'previous';

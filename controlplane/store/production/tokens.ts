@@ -100,6 +100,12 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       const query: Record<string, unknown> = {};
       if (filter.kind !== undefined) query.kind = filter.kind;
       if (filter.scope !== undefined) query.scope = filter.scope;
+      if (filter.includeRevoked && filter.revokedLimit !== undefined) {
+        // Every live one, and the newest revoked ones only.
+        const live = await col.tokens.find({ ...query, revokedAt: null }).toArray();
+        const revoked = await col.tokens.find({ ...query, revokedAt: { $ne: null } }).sort({ createdAt: -1, seq: -1 }).limit(filter.revokedLimit).toArray();
+        return [...live, ...revoked].sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq).map(toRecord);
+      }
       if (!filter.includeRevoked) query.revokedAt = null;
       return (await col.tokens.find(query).sort({ createdAt: -1, seq: -1 }).toArray()).map(toRecord);
     },

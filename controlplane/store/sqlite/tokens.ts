@@ -127,8 +127,15 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
         where.push(filter.scope === null ? 'scope IS NULL' : 'scope = ?');
         if (filter.scope !== null) params.push(filter.scope);
       }
+      const order = 'ORDER BY created_at DESC, rowid DESC';
+      if (filter.includeRevoked && filter.revokedLimit !== undefined) {
+        // Every live one, and the newest revoked ones only.
+        const scoped = where.length ? `${where.join(' AND ')} AND` : '';
+        const sql = `SELECT * FROM tokens WHERE ${scoped} (revoked_at IS NULL OR id IN (SELECT id FROM tokens WHERE ${scoped} revoked_at IS NOT NULL ${order} LIMIT ?)) ${order}`;
+        return (db.prepare(sql).all(...params, ...params, filter.revokedLimit) as TokenRow[]).map(toRecord);
+      }
       if (!filter.includeRevoked) where.push('revoked_at IS NULL');
-      const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC`;
+      const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ${order}`;
       return (db.prepare(sql).all(...params) as TokenRow[]).map(toRecord);
     },
 
