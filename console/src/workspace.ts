@@ -66,11 +66,16 @@ export function hasChanges(c: Changes): boolean {
   return c.added.length + c.modified.length + c.removed.length > 0;
 }
 
-/** Saves the edits (changed and added files, removed paths) as the function's draft. */
-export async function saveDraft(name: string, ws: Workspace): Promise<Draft> {
+/**
+ * Saves the edits (changed and added files, removed paths) as the function's draft, over the
+ * revision this tab read (`ifRevision`; 0: none): a draft saved, discarded or deployed elsewhere
+ * meanwhile (another tab, browser, the API) is refused with DRAFT_CONFLICT, never overwritten
+ * unseen. `ifRevision` given: the revision to replace on purpose ("Save mine over it").
+ */
+export async function saveDraft(name: string, ws: Workspace, ifRevision = ws.draft?.revision ?? 0): Promise<Draft> {
   const c = changesOf(ws);
   const files = [...c.added, ...c.modified].map((path) => ({ path, content: ws.files.get(path)! }));
-  const { draft } = await api<{ draft: Draft }>('PUT', `/functions/${enc(name)}/draft`, { baseVersion: ws.base?.version ?? null, files, removed: c.removed });
+  const { draft } = await api<{ draft: Draft }>('PUT', `/functions/${enc(name)}/draft`, { baseVersion: ws.base?.version ?? null, files, removed: c.removed, ifRevision });
   return draft;
 }
 

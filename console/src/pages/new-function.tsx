@@ -10,7 +10,7 @@ import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
 import { DATABASE_NAME, presetOf, samplePayload, scaffold, templateLimits, type Invocation, type TemplateLimits, type Template } from '../scaffolds.js';
-import { Card, ErrorBox, ShownOnce } from '../ui.js';
+import { Card, ErrorBox, ShownOnce, useAsync } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PRESETS: [Template, string, string][] = [
@@ -44,7 +44,8 @@ function limitsLine(l: TemplateLimits): string {
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'both', fastapi: 'both', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
- * Where functions answer, seen from the console's page: the console has a host of its own,
+ * Where functions answer, seen from the console's page, until `GET /whoami` gave the platform's
+ * public URL (or when it has none): the console has a host of its own,
  * `console.<base domain>`, on which no function answers (docs/console.md, "Security"); its functions
  * are at `/fn/<name>/` of the base domain, same scheme and port. With host routing off the console
  * is on the functions' host.
@@ -69,7 +70,10 @@ export function NewFunction(): JSX.Element {
     if (created !== null) document.getElementById('created-title')?.focus();
   }, [created]);
   const databaseValid = database === null || DATABASE_NAME.test(database);
-  const origin = functionsOrigin(location);
+  // Where functions answer, as the API will say once the function exists (its invokeUrl): the
+  // platform's public URL (FP_PUBLIC_URL) may be another host than the one this page is on.
+  const who = useAsync(() => api<{ publicUrl?: string }>('GET', '/whoami'), []);
+  const origin = who.data?.publicUrl || functionsOrigin(location);
   // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
   const workspace = currentSession()?.workspace ?? 'default';
   const key = `${valid ? name : '<name>'}${workspace === 'default' ? '' : `.${workspace}`}`;

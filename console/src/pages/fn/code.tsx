@@ -37,6 +37,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [checkError, setCheckError] = useState<unknown>(null);
   const [saved, setSaved] = useState<string>('');
   const [error, setError] = useState<unknown>(null);
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const conflictRef = useRef<ApiError | null>(null);
   const [deploying, setDeploying] = useState(false);
   const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
@@ -68,17 +70,32 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
     if (!editable) return;
     setSaved('unsaved changes');
-    timers.current.save = window.setTimeout(saveNow, SAVE_DELAY_MS);
+    // The draft changed elsewhere: nothing is saved until the user chooses (DraftConflict).
+    if (conflictRef.current !== null) return;
+    timers.current.save = window.setTimeout(() => saveNow(), SAVE_DELAY_MS);
   };
-  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet). */
-  function saveNow(): void {
+  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet); `over`: the revision to replace on purpose. */
+  function saveNow(over?: number): void {
     timers.current.save = undefined;
     const w = wsRef.current;
     if (w === null) return;
-    saveDraft(name, w).then((d) => {
+    saveDraft(name, w, over).then((d) => {
       w.draft = d;
-      if (mounted.current) setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
-    }, (err: unknown) => { if (mounted.current) setError(err); });
+      conflictRef.current = null;
+      if (mounted.current) {
+        setConflict(null);
+        setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
+      }
+    }, (err: unknown) => {
+      // Another tab, browser or client saved, discarded or deployed the draft since this tab read
+      // it: saving would lay this tab's copy over theirs unseen (docs/errors.md DRAFT_CONFLICT).
+      const conflicted = err instanceof ApiError && err.code === 'DRAFT_CONFLICT' ? err : null;
+      if (conflicted !== null) conflictRef.current = conflicted;
+      if (!mounted.current) return;
+      if (conflicted === null) return setError(err);
+      setConflict(conflicted);
+      setSaved('not saved');
+    });
   }
   const saveNowRef = useRef(saveNow);
   saveNowRef.current = saveNow;
@@ -132,7 +149,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   useEffect(() => {
     mounted.current = true;
     const warn = (e: BeforeUnloadEvent): void => {
-      if (timers.current.save === undefined) return;
+      if (timers.current.save === undefined && conflictRef.current === null) return;
       e.preventDefault();
       e.returnValue = '';
     };
@@ -221,6 +238,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         <button type="button" onClick={discard} disabled={!editable || w.draft === null && !hasChanges(changes)}>Discard draft</button>
         <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
+      {conflict !== null ? <DraftConflict conflict={conflict} onOverwrite={() => saveNow(Number(conflict.details['revision'] ?? 0))}
+        onLoad={() => { conflictRef.current = null; setConflict(null); setSaved(''); ws.reload(); }} /> : null}
       <ErrorBox error={error} />
       <ErrorBox error={checkError} />
       <div class="code-layout">
@@ -411,5 +430,24 @@ function NewFileDialog({ open, onClose, onAdd, files }: { open: boolean; onClose
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The draft changed elsewhere since this tab read it: what happened, and the two ways on. */
+function DraftConflict({ conflict, onLoad, onOverwrite }: { conflict: ApiError; onLoad: () => void; onOverwrite: () => void }): JSX.Element {
+  const revision = Number(conflict.details['revision'] ?? 0);
+  const by = conflict.details['updatedBy'];
+  const at = conflict.details['updatedAt'];
+  const what = revision === 0
+    ? 'was discarded or deployed elsewhere (another tab, browser or the CLI)'
+    : `was saved elsewhere (another tab, browser or client${typeof by === 'string' ? `, as ${by}` : ''}${typeof at === 'string' ? `, at ${new Date(at).toLocaleTimeString()}` : ''})`;
+  return (
+    <div class="notice" role="alert" data-testid="draft-conflict">
+      <p><strong>Your edits here are not saved:</strong> this function's draft {what} after this tab read it. They are kept in this tab only until you choose. <code>DRAFT_CONFLICT</code></p>
+      <p>
+        <button type="button" onClick={onLoad}>Load the saved {revision === 0 ? 'code' : 'draft'}</button> drops the edits of this tab;{' '}
+        <button type="button" class="danger" onClick={onOverwrite}>Save mine over it</button> replaces {revision === 0 ? 'what it was' : 'the other edits'}.
+      </p>
+    </div>
   );
 }

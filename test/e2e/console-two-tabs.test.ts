@@ -1,0 +1,110 @@
+/**
+ * The console as a user with two tabs, and one whose platform has a public URL on another host
+ * (developer-experience round 9, docs/adr/0120-two-tabs-and-public-url.md):
+ * - two tabs editing one function: the later save is refused (DRAFT_CONFLICT) and said, never laid
+ *   over the other tab's edits; the user loads the saved draft or saves theirs over it, on purpose;
+ * - New function's preview shows the URL the API gives once the function exists (FP_PUBLIC_URL), not
+ *   the console's own host.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, deploy, errorOf, fnName, py, upload } from './platform-harness.js';
+
+const skip = consoleSkip();
+const PUBLIC_URL = 'http://functions.example.test:8443';
+const c = useConsole({ poolSize: 1, publicUrl: PUBLIC_URL }, skip);
+
+const ECHO = py(
+  'def handler(event, context):',
+  '    return {"ok": True}',
+);
+
+async function draftMain(name: string): Promise<string | undefined> {
+  const res = await c.platform.api.call('GET', `/functions/${name}/draft`);
+  return (res.body as { draft?: { files: { path: string; content: string }[] } }).draft?.files.find((f) => f.path === 'main.py')?.content;
+}
+
+describe('the console with two tabs and a public URL', { skip }, () => {
+  it('two tabs editing one function: the later save is refused and said, the first edits kept; load theirs or save mine over it', async () => {
+    const name = fnName('tabs');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const a = await c.page({ hash: `#/functions/${name}/code` });
+    const b = await c.page({ hash: `#/functions/${name}/code` });
+    await a.page.locator('.cm-content').waitFor();
+    await b.page.locator('.cm-content').waitFor();
+
+    // Tab A edits and saves; tab B, opened before that save, edits too.
+    await a.page.locator('.cm-content').click();
+    await a.page.keyboard.press('Control+End');
+    await a.page.keyboard.insertText('\n# EDIT OF TAB A\n');
+    await eventually(async () => assert.match(await textOf(a.page.getByTestId('draft-state')), /draft saved/));
+    await b.page.locator('.cm-content').click();
+    await b.page.keyboard.press('Control+End');
+    await b.page.keyboard.insertText('\n# EDIT OF TAB B\n');
+
+    // B is told, with what to do; A's edit is what the server keeps (it was B's before).
+    const said = b.page.getByTestId('draft-conflict');
+    await said.waitFor();
+    assert.match(await textOf(said), /not saved.*saved elsewhere.*DRAFT_CONFLICT/s);
+    assert.equal(await said.getAttribute('role'), 'alert');
+    assert.match(await textOf(b.page.getByTestId('draft-state')), /not saved/);
+    const kept = await draftMain(name);
+    assert.ok(kept?.includes('EDIT OF TAB A') && !kept.includes('EDIT OF TAB B'), kept ?? '(no draft)');
+    // More typing in B saves nothing while the choice is open.
+    await b.page.keyboard.insertText('# more of B\n');
+    await eventually(async () => assert.match(await textOf(b.page.getByTestId('draft-state')), /unsaved changes/));
+    assert.equal(await draftMain(name), kept);
+
+    // "Load the saved draft": B shows A's edit, and B's next edit saves over it as it should.
+    await said.getByRole('button', { name: 'Load the saved draft' }).click();
+    await b.page.locator('.cm-content').getByText('# EDIT OF TAB A').waitFor();
+    assert.equal(await said.count(), 0);
+    await b.page.locator('.cm-content').click();
+    await b.page.keyboard.press('Control+End');
+    await b.page.keyboard.insertText('# B after loading\n');
+    await eventually(async () => assert.match(await textOf(b.page.getByTestId('draft-state')), /draft saved/));
+    assert.match((await draftMain(name)) ?? '', /EDIT OF TAB A[\s\S]*B after loading/);
+
+    // Now A is the stale one: its edit is refused in turn, and "Save mine over it" replaces B's on purpose.
+    await a.page.locator('.cm-content').click();
+    await a.page.keyboard.press('Control+End');
+    await a.page.keyboard.insertText('# A again\n');
+    const saidToA = a.page.getByTestId('draft-conflict');
+    await saidToA.waitFor();
+    await saidToA.getByRole('button', { name: 'Save mine over it' }).click();
+    await eventually(async () => assert.match(await textOf(a.page.getByTestId('draft-state')), /draft saved/));
+    const mine = (await draftMain(name)) ?? '';
+    assert.ok(mine.includes('# A again') && !mine.includes('B after loading'), mine);
+    assert.equal(await saidToA.count(), 0);
+
+    // Over the API: a save over a revision read before is 409 with the one stored now.
+    const now = (await c.platform.api.call('GET', `/functions/${name}/draft`)).body as { draft: { revision: number; baseVersion: number } };
+    const stale = await c.platform.api.call('PUT', `/functions/${name}/draft`, { baseVersion: now.draft.baseVersion, files: [], removed: [], ifRevision: now.draft.revision - 1 });
+    assert.equal(stale.status, 409);
+    assert.equal(errorOf(stale).code, 'DRAFT_CONFLICT');
+    assert.equal((stale.body as { error: { revision: number } }).error.revision, now.draft.revision);
+    assert.deepEqual([...a.problems, ...b.problems].filter((p) => !/status of 409/.test(p)), []);
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it("New function's preview shows the URL the API then gives (the public URL), not the console's own host", async () => {
+    const name = fnName('preview');
+    const { page, context, problems } = await c.page({ hash: '#/new' });
+    await page.getByLabel('Name').fill(name);
+    const preview = page.locator('form .preview, form').getByText(`/fn/${name}/`);
+    await eventually(async () => assert.equal(await textOf(preview), `${PUBLIC_URL}/fn/${name}/`));
+    assert.equal(await textOf(page.locator('form').getByText(`/async/${name}/`)), `${PUBLIC_URL}/async/${name}/`);
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByTestId('created').waitFor();
+    const answer = await c.platform.api.call('GET', `/functions/${name}`);
+    assert.equal((answer.body as { invokeUrl: string }).invokeUrl, `${PUBLIC_URL}/fn/${name}/`);
+    const who = await c.platform.api.call('GET', '/whoami');
+    assert.equal((who.body as { publicUrl: string }).publicUrl, PUBLIC_URL);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
