@@ -6,14 +6,14 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, enc, type DeployEntry, type Problem, type Validation, type Version } from '../../api.js';
+import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation, type Version } from '../../api.js';
 import { can } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
 import { ago } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
-import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, validate, type Workspace } from '../../workspace.js';
+import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
 import type { TabProps } from './tab.js';
 
 const CHECK_DELAY_MS = 500;
@@ -301,7 +301,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
-      <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
+      <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
         onDone={() => { setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
   );
@@ -317,7 +317,7 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
   return out;
 }
 
-function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; ws: Workspace; check: Validation | null }): JSX.Element {
+function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [step, setStep] = useState('');
@@ -353,6 +353,7 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
           </section>
         ))}
       </div>
+      <SettingsChanges fn={fn} check={check} />
       {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
       <form onSubmit={(e) => { e.preventDefault(); if (!busy && !blocked) void go(); }}>
         <label for="deploy-note">Note (optional)</label>
@@ -366,6 +367,29 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * The settings a deploy takes from platform.yaml over what Settings saved, said before it is
+ * confirmed: above all the env values it drops (set in Settings, not in platform.yaml's env), which
+ * were lost without a word (developer-experience round 9; the CLI's `deploy --dry-run` said it).
+ */
+function SettingsChanges({ fn, check }: { fn: Fn; check: Validation | null }): JSX.Element | null {
+  const { envRemoved, lines } = settingsChanges(fn, settingsPatch(check?.manifest));
+  if (envRemoved.length + lines.length === 0) return null;
+  const one = envRemoved.length === 1;
+  return (
+    <div class="notice" data-testid="deploy-settings">
+      <p><strong>This deploy also changes the function's settings</strong> to platform.yaml's (what Settings saved is replaced):</p>
+      <ul>
+        {envRemoved.length > 0 ? (
+          <li class="bad">removes env <code>{envRemoved.join(', ')}</code> with {one ? 'its value' : 'their values'}: set in Settings, not in platform.yaml's <code>env</code>.
+            To keep {one ? 'it' : 'them'}, add {one ? 'it' : 'them'} to platform.yaml's <code>env</code> before deploying, or make {one ? 'it a secret' : 'them secrets'} (a deploy keeps secrets).</li>
+        ) : null}
+        {lines.map((l) => <li key={l}>{l}</li>)}
+      </ul>
+    </div>
   );
 }
 

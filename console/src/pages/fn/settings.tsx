@@ -141,6 +141,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         }}>
           <h3>Environment variables</h3>
           {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
+          <p class="hint" data-testid="env-deploy-note">A deploy sets the env to platform.yaml's <code>env</code>: a name saved here and not there is removed with its value (the Deploy dialog names it first). Keep it in platform.yaml, or make it a secret.</p>
           {env.map((r, i) => {
             const problem = envChecked ? envProblems[i] ?? null : null;
             return (

@@ -1,14 +1,16 @@
 /**
- * The console as a user with two tabs, and one whose platform has a public URL on another host
- * (developer-experience round 9, docs/adr/0120-two-tabs-and-public-url.md):
+ * The console where two sources of one thing meet (developer-experience round 9,
+ * docs/adr/0120-two-tabs-and-public-url.md):
  * - two tabs editing one function: the later save is refused (DRAFT_CONFLICT) and said, never laid
  *   over the other tab's edits; the user loads the saved draft or saves theirs over it, on purpose;
  * - New function's preview shows the URL the API gives once the function exists (FP_PUBLIC_URL), not
- *   the console's own host.
+ *   the console's own host;
+ * - a deploy from the Code tab sets the env and limits to platform.yaml's: the Deploy dialog names
+ *   the env values saved in Settings that it drops, and the limits it changes, before it is confirmed.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { consoleSkip, eventually, textOf, typeAtEnd, useConsole } from './console-harness.js';
 import { createFunction, deploy, errorOf, fnName, py, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
@@ -25,7 +27,7 @@ async function draftMain(name: string): Promise<string | undefined> {
   return (res.body as { draft?: { files: { path: string; content: string }[] } }).draft?.files.find((f) => f.path === 'main.py')?.content;
 }
 
-describe('the console with two tabs and a public URL', { skip }, () => {
+describe('the console where two sources of one thing meet', { skip }, () => {
   it('two tabs editing one function: the later save is refused and said, the first edits kept; load theirs or save mine over it', async () => {
     const name = fnName('tabs');
     await createFunction(c.platform.api, name);
@@ -37,13 +39,9 @@ describe('the console with two tabs and a public URL', { skip }, () => {
     await b.page.locator('.cm-content').waitFor();
 
     // Tab A edits and saves; tab B, opened before that save, edits too.
-    await a.page.locator('.cm-content').click();
-    await a.page.keyboard.press('Control+End');
-    await a.page.keyboard.insertText('\n# EDIT OF TAB A\n');
+    await typeAtEnd(a.page, '\n# EDIT OF TAB A\n');
     await eventually(async () => assert.match(await textOf(a.page.getByTestId('draft-state')), /draft saved/));
-    await b.page.locator('.cm-content').click();
-    await b.page.keyboard.press('Control+End');
-    await b.page.keyboard.insertText('\n# EDIT OF TAB B\n');
+    await typeAtEnd(b.page, '\n# EDIT OF TAB B\n');
 
     // B is told, with what to do; A's edit is what the server keeps (it was B's before).
     const said = b.page.getByTestId('draft-conflict');
@@ -62,16 +60,12 @@ describe('the console with two tabs and a public URL', { skip }, () => {
     await said.getByRole('button', { name: 'Load the saved draft' }).click();
     await b.page.locator('.cm-content').getByText('# EDIT OF TAB A').waitFor();
     assert.equal(await said.count(), 0);
-    await b.page.locator('.cm-content').click();
-    await b.page.keyboard.press('Control+End');
-    await b.page.keyboard.insertText('# B after loading\n');
+    await typeAtEnd(b.page, '# B after loading\n');
     await eventually(async () => assert.match(await textOf(b.page.getByTestId('draft-state')), /draft saved/));
     assert.match((await draftMain(name)) ?? '', /EDIT OF TAB A[\s\S]*B after loading/);
 
     // Now A is the stale one: its edit is refused in turn, and "Save mine over it" replaces B's on purpose.
-    await a.page.locator('.cm-content').click();
-    await a.page.keyboard.press('Control+End');
-    await a.page.keyboard.insertText('# A again\n');
+    await typeAtEnd(a.page, '# A again\n');
     const saidToA = a.page.getByTestId('draft-conflict');
     await saidToA.waitFor();
     await saidToA.getByRole('button', { name: 'Save mine over it' }).click();
@@ -105,6 +99,38 @@ describe('the console with two tabs and a public URL', { skip }, () => {
     const who = await c.platform.api.call('GET', '/whoami');
     assert.equal((who.body as { publicUrl: string }).publicUrl, PUBLIC_URL);
     assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('the Deploy dialog names the env values saved in Settings that the deploy drops, and the limits it changes', async () => {
+    const name = fnName('envdrop');
+    await createFunction(c.platform.api, name);
+    const manifest = `kind: function\nname: ${name}\nentrypoint: main:handler\nlimits:\n  timeout: 10s\nenv:\n  KEPT: "1"\n`;
+    await upload(c.platform.api, name, { 'main.py': ECHO, 'platform.yaml': manifest });
+    await deploy(c.platform.api, name);
+    // What Settings saves: a plain env value and a longer timeout.
+    const saved = await c.platform.api.call('PATCH', `/functions/${name}`, { env: { KEPT: '1', GREETING: 'hällo' }, limits: { timeout: '20s' } });
+    assert.equal(saved.status, 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/settings` });
+    await page.getByTestId('env-deploy-note').waitFor();
+    assert.match(await textOf(page.getByTestId('env-deploy-note')), /removed with its value/);
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    await page.locator('.cm-content').waitFor();
+    await typeAtEnd(page, '\n# a code change\n');
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    const said = page.getByTestId('deploy-settings');
+    await said.waitFor();
+    const text = await textOf(said);
+    assert.match(text, /removes env GREETING with its value/);
+    assert.doesNotMatch(text, /KEPT/);
+    assert.match(text, /limits\.timeout 20s → 10s/);
+    // Confirmed anyway: it does what it said.
+    await page.getByTestId('confirm-deploy').click();
+    await page.locator('.fn-head').getByText('version 2').waitFor();
+    const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body as { function: { env: Record<string, string>; limits: { timeoutMs: number } } };
+    assert.deepEqual([fn.function.env, fn.function.limits.timeoutMs], [{ KEPT: '1' }, 10_000]);
+    assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
     await context.close();
   });
 });
