@@ -14,6 +14,7 @@ import { ago } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
+import { scaffold } from '../../scaffolds.js';
 import type { TabProps } from './tab.js';
 
 const CHECK_DELAY_MS = 500;
@@ -170,6 +171,14 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const changes = changesOf(w);
   void tick;
 
+  // No version and no draft (created through the API or `functions create`): nothing to edit yet.
+  const empty = w.files.size === 0 && w.binary.length === 0;
+  const startFromTemplate = (): void => {
+    for (const f of scaffold(name, fn.function.preset, fn.function.invocation)) w.files.set(f.path, f.content);
+    setFile(w.files.has('main.py') ? 'main.py' : [...w.files.keys()][0] ?? null);
+    setTick((t) => t + 1);
+    schedule();
+  };
   const addFile = (path: string): void => {
     w.files.set(path, '');
     setFile(path);
@@ -231,13 +240,21 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </span>
         <span class="spacer" />
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
-          {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
+          {!editable ? 'read-only (your role cannot change code)' : empty ? 'no files yet' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
         <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
         <button type="button" onClick={removeFile} disabled={file === null || !editable}>Remove file</button>
         <button type="button" onClick={discard} disabled={!editable || w.draft === null && !hasChanges(changes)}>Discard draft</button>
-        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
+        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || empty || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
+      {empty ? (
+        <div class="notice" data-testid="code-empty">
+          <p><strong>No code yet.</strong> This function was created without any (through the API or <code>fastapi-platform functions create</code>), so there is no file to edit.</p>
+          {editable
+            ? <p><button type="button" class="primary" onClick={startFromTemplate}>Start from the {fn.function.preset} template</button> (main.py, platform.yaml, payload.json as a draft), or <strong>New file</strong>, or deploy a folder from a terminal: <code>npx fastapi-platform deploy</code>.</p>
+            : <p class="muted">A deployer can start it here, or deploy a folder with <code>fastapi-platform deploy</code>.</p>}
+        </div>
+      ) : null}
       {conflict !== null ? <DraftConflict conflict={conflict} onOverwrite={() => saveNow(Number(conflict.details['revision'] ?? 0))}
         onLoad={() => { conflictRef.current = null; setConflict(null); setSaved(''); ws.reload(); }} /> : null}
       <ErrorBox error={error} />
@@ -287,7 +304,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       </div>
       <section class="problems" aria-label="Problems">
         <h3>Problems</h3>
-        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
+        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
           <ul>
             {problems.map((p, i) => (
               <li key={i}>

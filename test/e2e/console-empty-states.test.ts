@@ -1,0 +1,40 @@
+/**
+ * The console's pages before there is anything to show (developer-experience round 9): a function
+ * created through the API or `functions create` has no version and no draft; its Code tab said
+ * "no file" over an empty editor, "Checking…" for ever and offered Deploy… of nothing. It now says
+ * why and starts the code from the function's preset template.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { createFunction, fnName } from './platform-harness.js';
+
+const skip = consoleSkip();
+const c = useConsole({ poolSize: 1 }, skip);
+
+describe('the console with nothing to show yet', { skip }, () => {
+  it('a function created without code: the Code tab says so, offers its template, and the template deploys and answers', async () => {
+    const name = fnName('bare');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/code` });
+    const empty = page.getByTestId('code-empty');
+    await empty.waitFor();
+    assert.match(await textOf(empty), /No code yet/);
+    assert.equal(await textOf(page.getByTestId('check-state')), 'no files yet');
+    assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isDisabled(), true);
+
+    await empty.getByRole('button', { name: 'Start from the http template' }).click();
+    await page.locator('.cm-content').getByText('def handler(event, context):').waitFor();
+    assert.equal(await empty.count(), 0);
+    await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /draft saved/));
+    await eventually(async () => assert.match(await textOf(page.getByTestId('check-state')), /no problems/));
+    await page.getByRole('button', { name: 'Deploy…' }).click();
+    await page.getByTestId('confirm-deploy').click();
+    await page.locator('.fn-head').getByText('version 1').waitFor();
+    const answer = await fetch(`${c.platform.url}/fn/${name}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "Ada"}' });
+    assert.equal(answer.status, 200);
+    assert.match(await answer.text(), /hello, Ada/);
+    assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
+    await context.close();
+  });
+});
