@@ -6,7 +6,9 @@
  * - New function's preview shows the URL the API gives once the function exists (FP_PUBLIC_URL), not
  *   the console's own host;
  * - a deploy from the Code tab sets the env and limits to platform.yaml's: the Deploy dialog names
- *   the env values saved in Settings that it drops, and the limits it changes, before it is confirmed.
+ *   the env values saved in Settings that it drops, and the limits it changes, before it is confirmed;
+ * - a session that ends mid-edit (the token revoked or expired): the edits not saved yet are kept in
+ *   the tab and saved once signed in again.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -131,6 +133,37 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     const fn = (await c.platform.api.call('GET', `/functions/${name}`)).body as { function: { env: Record<string, string>; limits: { timeoutMs: number } } };
     assert.deepEqual([fn.function.env, fn.function.limits.timeoutMs], [{ KEPT: '1' }, 10_000]);
     assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
+    await context.close();
+  });
+
+  it('edits typed as the token is revoked are kept in the tab and saved after signing in again', async () => {
+    const name = fnName('revoked');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': ECHO });
+    await deploy(c.platform.api, name);
+    const issue = async (label: string): Promise<{ id: string; secret: string }> => {
+      const res = await c.platform.api.call('POST', '/tokens', { role: 'deployer', label });
+      return { id: (res.body as { token: { id: string } }).token.id, secret: (res.body as { secret: string }).secret };
+    };
+    const first = await issue('ada');
+    const { page, context, problems } = await c.page({ token: first.secret, hash: `#/functions/${name}/code` });
+    await page.locator('.cm-content').waitFor();
+    await typeAtEnd(page, '# saved before\n');
+    await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /draft saved/));
+    assert.equal((await c.platform.api.call('DELETE', `/tokens/${first.id}`)).status, 200);
+    await typeAtEnd(page, '# typed as the token went\n');
+    // Signed out with the reason; the edit never reached the server.
+    await page.getByLabel('Token', { exact: true }).waitFor();
+    assert.doesNotMatch((await draftMain(name)) ?? '', /typed as the token went/);
+
+    const second = await issue('ada again');
+    await page.getByLabel('Token', { exact: true }).fill(second.secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    await page.getByTestId('edits-restored').waitFor();
+    await page.locator('.cm-content').getByText('# typed as the token went').waitFor();
+    await eventually(async () => assert.match((await draftMain(name)) ?? '', /saved before[\s\S]*typed as the token went/));
+    assert.deepEqual(problems.filter((p) => !/status of (401|404)/.test(p)), []);
     await context.close();
   });
 });

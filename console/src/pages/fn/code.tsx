@@ -7,7 +7,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation, type Version } from '../../api.js';
-import { can } from '../../auth.js';
+import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
 import { ago } from '../../format.js';
@@ -15,6 +15,7 @@ import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
 import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
 import { scaffold } from '../../scaffolds.js';
+import { keepUnsaved, takeUnsaved } from '../../unsaved.js';
 import type { TabProps } from './tab.js';
 
 const CHECK_DELAY_MS = 500;
@@ -40,6 +41,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [conflict, setConflict] = useState<ApiError | null>(null);
   const conflictRef = useRef<ApiError | null>(null);
+  const [restored, setRestored] = useState(0);
+  const workspace = currentSession()?.workspace ?? 'default';
   const [deploying, setDeploying] = useState(false);
   const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
@@ -92,12 +95,21 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       // it: saving would lay this tab's copy over theirs unseen (docs/errors.md DRAFT_CONFLICT).
       const conflicted = err instanceof ApiError && err.code === 'DRAFT_CONFLICT' ? err : null;
       if (conflicted !== null) conflictRef.current = conflicted;
+      // The session ended (401 signed the tab out): the edits wait for the next sign-in.
+      if (err instanceof ApiError && err.status === 401) keep(w);
       if (!mounted.current) return;
       if (conflicted === null) return setError(err);
       setConflict(conflicted);
       setSaved('not saved');
     });
   }
+  /** Keeps the tab's edits for after the next sign-in (unsaved.ts). */
+  function keep(w: Workspace): void {
+    const c = changesOf(w);
+    keepUnsaved(workspace, name, { files: [...c.added, ...c.modified].map((path) => ({ path, content: w.files.get(path)! })), removed: c.removed });
+  }
+  const keepRef = useRef(keep);
+  keepRef.current = keep;
   const saveNowRef = useRef(saveNow);
   saveNowRef.current = saveNow;
 
@@ -114,6 +126,15 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         setTick((t) => t + 1);
         schedule();
       });
+      // Edits kept when the session ended mid-edit: laid over what was loaded, then saved.
+      const kept = editable ? takeUnsaved(workspace, name) : null;
+      if (kept !== null) {
+        for (const f of kept.files) w.files.set(f.path, f.content);
+        for (const path of kept.removed) w.files.delete(path);
+        setRestored(kept.files.length + kept.removed.length);
+        setTick((t) => t + 1);
+        schedule();
+      }
       const first = wantedFile !== null && w.files.has(wantedFile) ? wantedFile : w.files.has('main.py') ? 'main.py' : [...w.files.keys()][0] ?? null;
       setFile(first);
       void runCheck();
@@ -159,10 +180,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       mounted.current = false;
       removeEventListener('beforeunload', warn);
       clearTimeout(timers.current.check);
-      if (timers.current.save !== undefined) {
-        clearTimeout(timers.current.save);
-        saveNowRef.current();
-      }
+      const unsaved = timers.current.save !== undefined || conflictRef.current !== null;
+      clearTimeout(timers.current.save);
+      // Signed out with edits not saved (the token expired or was revoked): kept, not sent without a token.
+      if (unsaved && currentSession() === null && wsRef.current !== null) keepRef.current(wsRef.current);
+      else if (timers.current.save !== undefined) saveNowRef.current();
     };
   }, []);
 
@@ -255,6 +277,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
             : <p class="muted">A deployer can start it here, or deploy a folder with <code>fastapi-platform deploy</code>.</p>}
         </div>
       ) : null}
+      {restored > 0 ? <p class="notice" role="status" data-testid="edits-restored">Restored {restored === 1 ? 'an edit' : `${restored} files' edits`} not saved when the session ended (the token expired or was revoked); saved now as the draft.</p> : null}
       {conflict !== null ? <DraftConflict conflict={conflict} onOverwrite={() => saveNow(Number(conflict.details['revision'] ?? 0))}
         onLoad={() => { conflictRef.current = null; setConflict(null); setSaved(''); ws.reload(); }} /> : null}
       <ErrorBox error={error} />
