@@ -1,11 +1,11 @@
 /**
  * Edits of the Code tab that could not be saved because the session ended (the token expired or
  * was revoked mid-edit: 401 signs the tab out, docs/console.md "Sign in"): kept in this tab's
- * sessionStorage, by workspace and function, until the Code tab of that function opens again after
+ * storage (auth.ts `keepInTab`), by workspace and function, until the Code tab of that function opens again after
  * signing in, which lays them over what it loads and saves them (developer-experience round 9).
  * The user's own code only, in the tab that holds the token anyway; gone when the tab closes.
  */
-const PREFIX = 'fp.console.unsaved:';
+import { keepInTab, takeFromTab } from './auth.js';
 
 export interface Unsaved {
   files: { path: string; content: string }[];
@@ -13,19 +13,13 @@ export interface Unsaved {
 }
 
 export function keepUnsaved(workspace: string, fn: string, edits: Unsaved): void {
-  try {
-    sessionStorage.setItem(`${PREFIX}${workspace}/${fn}`, JSON.stringify(edits));
-  } catch {
-    // Storage full or off: nothing more can be done for them.
-  }
+  keepInTab(`unsaved:${workspace}/${fn}`, JSON.stringify(edits));
 }
 
 /** The kept edits of `fn`, removed from storage (taken once). */
 export function takeUnsaved(workspace: string, fn: string): Unsaved | null {
-  const key = `${PREFIX}${workspace}/${fn}`;
-  const raw = sessionStorage.getItem(key);
+  const raw = takeFromTab(`unsaved:${workspace}/${fn}`);
   if (raw === null) return null;
-  sessionStorage.removeItem(key);
   try {
     const p = JSON.parse(raw) as Partial<Unsaved>;
     const files = Array.isArray(p.files) ? p.files.filter((f) => typeof f?.path === 'string' && typeof f.content === 'string') : [];
