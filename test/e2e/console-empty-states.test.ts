@@ -2,7 +2,8 @@
  * The console's pages before there is anything to show (developer-experience round 9): a function
  * created through the API or `functions create` has no version and no draft; its Code tab said
  * "no file" over an empty editor, "Checking…" for ever and offered Deploy… of nothing. It now says
- * why and starts the code from the function's preset template.
+ * why and starts the code from the function's preset template. The sign-in page, before any
+ * session, says where the admin token was kept.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -35,6 +36,17 @@ describe('the console with nothing to show yet', { skip }, () => {
     assert.equal(answer.status, 200);
     assert.match(await answer.text(), /hello, Ada/);
     assert.deepEqual(problems.filter((p) => !/status of 404/.test(p)), []);
+    await context.close();
+  });
+
+  it('the sign-in page says where the admin token was kept before offering to revoke it', async () => {
+    const context = await c.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${c.platform.url}/console/`);
+    const hint = page.locator('p.muted').filter({ hasText: 'Sign in with' });
+    // It offered only --rotate-admin-token, which revokes the token the CLI had kept in credentials.json.
+    assert.match(await textOf(hint), /credentials\.json.*--rotate-admin-token/s);
+    assert.match(await textOf(hint), /Tokens page/);
     await context.close();
   });
 });
