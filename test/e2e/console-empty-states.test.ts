@@ -49,4 +49,25 @@ describe('the console with nothing to show yet', { skip }, () => {
     assert.match(await textOf(hint), /Tokens page/);
     await context.close();
   });
+
+  it('New function with a database binding starts from code that uses it (context.db), as init --template mongo does', async () => {
+    const { page, context, problems } = await c.page({ hash: '#/new' });
+    const name = fnName('withdb');
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Data binding').selectOption('mongo');
+    await page.getByLabel('Database', { exact: true }).fill('orders9');
+    await page.getByRole('button', { name: 'Create function' }).click();
+    await page.getByTestId('created').waitFor();
+    const draft = (await c.platform.api.call('GET', `/functions/${name}/draft`)).body as { draft: { files: { path: string; content: string }[] } };
+    const file = (path: string): string => draft.draft.files.find((f) => f.path === path)?.content ?? '';
+    // The http template's code ignored the binding the user had just chosen.
+    assert.match(file('main.py'), /context\.db\.orders/);
+    assert.ok(file('main.py').startsWith(`"""${name}:`), file('main.py').slice(0, 80));
+    assert.match(file('platform.yaml'), /\ndata:\n {2}mongo:\n {4}database: orders9\n/);
+    assert.deepEqual(JSON.parse(file('payload.json')), { item: 'pen', qty: 2 });
+    const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
+    assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
 });
