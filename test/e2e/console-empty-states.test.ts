@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { screenshot } from '../helpers/browser.js';
 import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
-import { createFunction, fnName } from './platform-harness.js';
+import { createFunction, deploy, fnName, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
@@ -67,6 +68,30 @@ describe('the console with nothing to show yet', { skip }, () => {
     assert.deepEqual(JSON.parse(file('payload.json')), { item: 'pen', qty: 2 });
     const checked = await c.platform.api.call('POST', '/validate', { files: draft.draft.files });
     assert.equal((checked.body as { ok: boolean }).ok, true, JSON.stringify(checked.body));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it("a window with a single call draws its latency as a point (a line of one value drew nothing)", async () => {
+    const name = fnName('onecall');
+    await createFunction(c.platform.api, name);
+    await upload(c.platform.api, name, { 'main.py': 'def handler(event, context):\n    return {"ok": True}\n' });
+    await deploy(c.platform.api, name);
+    assert.equal((await fetch(`${c.platform.url}/fn/${name}/`)).status, 200);
+    const { page, context, problems } = await c.page({ hash: `#/functions/${name}/usage` });
+    const canvas = page.locator('[data-chart="Latency"] canvas');
+    await canvas.waitFor();
+    // Pixels of the p50/p95/p99 colours (COLORS green, amber, red) in the plot: none before.
+    const coloured = async (): Promise<number> => canvas.evaluate(`(() => {
+      const c = document.querySelector('[data-chart="Latency"] canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const colours = [[16, 185, 129], [245, 158, 11], [239, 68, 68]];
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && colours.some(([r, g, b]) => Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60)) n++;
+      return n;
+    })()`) as Promise<number>;
+    await eventually(async () => assert.ok((await coloured()) > 0, 'the latency of the one call is drawn'));
+    await screenshot(page, '31-usage-one-call');
     assert.deepEqual(problems, []);
     await context.close();
   });
