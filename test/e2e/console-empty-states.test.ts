@@ -24,6 +24,8 @@ describe('the console with nothing to show yet', { skip }, () => {
     assert.match(await textOf(empty), /No code yet/);
     assert.equal(await textOf(page.getByTestId('check-state')), 'no files yet');
     assert.equal(await page.getByRole('button', { name: 'Deploy…' }).isDisabled(), true);
+    // The header says it once (the badge), not twice side by side.
+    assert.equal((await textOf(page.locator('.fn-head .meta').first())).split('not deployed').length - 1, 1);
 
     await empty.getByRole('button', { name: 'Start from the http template' }).click();
     await page.locator('.cm-content').getByText('def handler(event, context):').waitFor();
