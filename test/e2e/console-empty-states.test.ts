@@ -97,4 +97,22 @@ describe('the console with nothing to show yet', { skip }, () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  it('New function with a name a function has: said at the field, with a link to it, not a bare FUNCTION_EXISTS under the form', async () => {
+    const name = fnName('taken');
+    await createFunction(c.platform.api, name);
+    const { page, context, problems } = await c.page({ hash: '#/new' });
+    await page.getByLabel('Name').fill(name);
+    await page.getByRole('button', { name: 'Create function' }).click();
+    const said = page.getByTestId('name-problem');
+    await said.waitFor();
+    assert.match(await textOf(said), new RegExp(`${name} exists already in default: pick another name, or open it`));
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'fn-name');
+    assert.equal(await page.getByRole('button', { name: 'Create function' }).isDisabled(), true);
+    await said.getByRole('link', { name: 'open it' }).click();
+    await page.locator('.fn-head').getByRole('heading', { name }).waitFor();
+    assert.deepEqual(problems.filter((p) => !/status of (409|404)/.test(p)), []);
+    await context.close();
+  });
 });
