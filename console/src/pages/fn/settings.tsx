@@ -201,8 +201,11 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         <section class="card form" aria-label="State">
           <h3>State</h3>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
-          <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
-          {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
+          {/* In a row: the two buttons touched, Delete function reading as part of Pause. */}
+          <div class="row">
+            <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+            {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
+          </div>
           {status('state')}
         </section>
       </fieldset>

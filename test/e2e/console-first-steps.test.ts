@@ -1,5 +1,6 @@
 /**
- * The console's pages before there is anything to show (developer-experience round 9): a function
+ * What a newcomer meets first in the console (developer-experience round 9): pages before there is
+ * anything to show, first errors, first charts. A function
  * created through the API or `functions create` has no version and no draft; its Code tab said
  * "no file" over an empty editor, "Checking…" for ever and offered Deploy… of nothing. It now says
  * why and starts the code from the function's preset template. The sign-in page, before any
@@ -14,7 +15,7 @@ import { createFunction, deploy, fnName, upload } from './platform-harness.js';
 const skip = consoleSkip();
 const c = useConsole({ poolSize: 1 }, skip);
 
-describe('the console with nothing to show yet', { skip }, () => {
+describe('the console as a newcomer first meets it', { skip }, () => {
   it('a function created without code: the Code tab says so, offers its template, and the template deploys and answers', async () => {
     const name = fnName('bare');
     await createFunction(c.platform.api, name);
@@ -113,6 +114,19 @@ describe('the console with nothing to show yet', { skip }, () => {
     await said.getByRole('link', { name: 'open it' }).click();
     await page.locator('.fn-head').getByRole('heading', { name }).waitFor();
     assert.deepEqual(problems.filter((p) => !/status of (409|404)/.test(p)), []);
+    await context.close();
+  });
+
+  it("Settings' State card keeps Pause and Delete function apart", async () => {
+    const name = fnName('apart');
+    await createFunction(c.platform.api, name);
+    const { page, context } = await c.page({ hash: `#/functions/${name}/settings` });
+    const state = page.getByRole('region', { name: 'State' });
+    const pause = await state.getByRole('button', { name: 'Pause' }).boundingBox();
+    const remove = await state.getByRole('button', { name: 'Delete function' }).boundingBox();
+    assert.ok(pause !== null && remove !== null);
+    // They touched (0 px): one click's slip from the other.
+    assert.ok(remove.x - (pause.x + pause.width) >= 6 || remove.y >= pause.y + pause.height, JSON.stringify({ pause, remove }));
     await context.close();
   });
 });
