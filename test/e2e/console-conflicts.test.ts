@@ -136,7 +136,7 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     await context.close();
   });
 
-  it('edits typed as the token is revoked are kept in the tab and saved after signing in again', async () => {
+  it('edits not saved when the token is revoked are kept in the tab and saved after signing in again', async () => {
     const name = fnName('revoked');
     await createFunction(c.platform.api, name);
     await upload(c.platform.api, name, { 'main.py': ECHO });
@@ -148,22 +148,24 @@ describe('the console where two sources of one thing meet', { skip }, () => {
     const first = await issue('ada');
     const { page, context, problems } = await c.page({ token: first.secret, hash: `#/functions/${name}/code` });
     await page.locator('.cm-content').waitFor();
-    await typeAtEnd(page, '# saved before\n');
-    await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /draft saved/));
+    // Edits held unsaved (no race with the autosave): another client saved the draft meanwhile.
+    const saved = await c.platform.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [{ path: 'main.py', content: `${ECHO}# saved by another client\n` }], removed: [] });
+    assert.equal(saved.status, 200);
+    await typeAtEnd(page, '# typed in this tab\n');
+    await page.getByTestId('draft-conflict').waitFor();
+    // The token is revoked: the page's next call (its 5 s poll) signs the tab out, with the reason.
     assert.equal((await c.platform.api.call('DELETE', `/tokens/${first.id}`)).status, 200);
-    await typeAtEnd(page, '# typed as the token went\n');
-    // Signed out with the reason; the edit never reached the server.
     await page.getByLabel('Token', { exact: true }).waitFor();
-    assert.doesNotMatch((await draftMain(name)) ?? '', /typed as the token went/);
+    assert.doesNotMatch((await draftMain(name)) ?? '', /typed in this tab/);
 
     const second = await issue('ada again');
     await page.getByLabel('Token', { exact: true }).fill(second.secret);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
+    // Signing in keeps the route: the Code tab opens again, with the edits laid over the saved draft.
     await page.getByTestId('edits-restored').waitFor();
-    await page.locator('.cm-content').getByText('# typed as the token went').waitFor();
-    await eventually(async () => assert.match((await draftMain(name)) ?? '', /saved before[\s\S]*typed as the token went/));
-    assert.deepEqual(problems.filter((p) => !/status of (401|404)/.test(p)), []);
+    await page.locator('.cm-content').getByText('# typed in this tab').waitFor();
+    await eventually(async () => assert.match((await draftMain(name)) ?? '', /typed in this tab/));
+    assert.deepEqual(problems.filter((p) => !/status of (401|404|409)/.test(p)), []);
     await context.close();
   });
 });
