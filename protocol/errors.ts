@@ -200,6 +200,7 @@ export const ERRORS = {
   FILE_READS_BUSY: { status: 503, component: 'controlplane', title: 'The platform is reading as many files into answers as it may at once; retry in a moment.' },
   STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
   FUNCTION_RESPONSE_HEADERS_TOO_LARGE: { status: 502, component: 'function', title: "The function's answer had more headers, or more header bytes, than an answer may carry." },
+  DRAFT_CONFLICT: { status: 409, component: 'controlplane', title: 'The draft was saved by someone else (another tab, browser or client) since you read it; nothing was saved.' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -119,3 +119,22 @@ export function onSessionChange(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+/**
+ * What this tab keeps across a sign-out that is not the session: the Code tab's edits a session end
+ * left unsaved (unsaved.ts). In this module with the token, so one module touches the tab's storage.
+ */
+export function keepInTab(key: string, value: string): void {
+  try {
+    sessionStorage.setItem(`fp.console.kept:${key}`, value);
+  } catch {
+    // Storage full or off: nothing more can be done for it.
+  }
+}
+
+/** What `keepInTab` kept under `key`, removed (taken once). */
+export function takeFromTab(key: string): string | null {
+  const value = sessionStorage.getItem(`fp.console.kept:${key}`);
+  sessionStorage.removeItem(`fp.console.kept:${key}`);
+  return value;
+}

@@ -15,6 +15,7 @@ import { FunctionDetail } from './pages/fn/detail.js';
 import { FunctionList } from './pages/functions.js';
 import { NewFunction } from './pages/new-function.js';
 import { SignIn } from './pages/signin.js';
+import { TokensPage } from './pages/tokens.js';
 import { WorkspacesPage } from './pages/workspaces.js';
 import { href, useRoute } from './router.js';
 import { leaveMissingWorkspace, listWorkspaces, WORKSPACES_CHANGED } from './workspace-gone.js';
@@ -28,7 +29,7 @@ function App(): JSX.Element {
   const [newForm, setNewForm] = useState(0);
   useEffect(() => onSessionChange(setSession), []);
   useEffect(() => {
-    const known = ['functions', 'new', 'coldstarts', 'workspaces'].includes(route.parts[0] ?? 'functions');
+    const known = ['functions', 'new', 'coldstarts', 'workspaces', 'tokens'].includes(route.parts[0] ?? 'functions');
     document.title = session === null ? 'Sign in · fastapi-platform' : `${known ? route.parts[1] ?? route.parts[0] ?? 'functions' : 'Not found'} · fastapi-platform`;
   }, [session, route]);
   if (session === null) return <SignIn />;
@@ -37,6 +38,7 @@ function App(): JSX.Element {
   if (section === 'new') page = <NewFunction key={newForm} />;
   else if (section === 'coldstarts') page = <ColdStartsPage />;
   else if (section === 'workspaces') page = <WorkspacesPage />;
+  else if (section === 'tokens') page = <TokensPage />;
   else if (section === 'functions' && name !== undefined) page = <FunctionDetail key={name} name={name} tab={tab ?? 'code'} query={route.query} />; // keyed: nothing of the previous function stays shown
   else if (section === 'functions') page = <FunctionList />;
   else page = <NotFound />; // an unknown route: said so (it showed the functions list titled with the route)
@@ -51,6 +53,7 @@ function App(): JSX.Element {
           <a href={href(['functions'])} aria-current={section === 'functions' ? 'page' : undefined}>Functions</a>
           <a href={href(['coldstarts'])} aria-current={section === 'coldstarts' ? 'page' : undefined}>Cold starts</a>
           {can('deployer') ? <a href={href(['new'])} aria-current={section === 'new' ? 'page' : undefined} onClick={() => { if (section === 'new') setNewForm((n) => n + 1); }}>New function</a> : null}
+          {can('owner') ? <a href={href(['tokens'])} aria-current={section === 'tokens' ? 'page' : undefined}>Tokens</a> : null}
           {session.root ? <a href={href(['workspaces'])} aria-current={section === 'workspaces' ? 'page' : undefined}>Workspaces</a> : null}
         </nav>
         <WorkspacePicker session={session} />

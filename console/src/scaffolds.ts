@@ -11,6 +11,8 @@ import fastapiYaml from '../../templates/fastapi/platform.yaml';
 import httpMain from '../../templates/http/main.py';
 import httpPayload from '../../templates/http/payload.json?text';
 import httpYaml from '../../templates/http/platform.yaml';
+import mongoMain from '../../templates/mongo/main.py';
+import mongoPayload from '../../templates/mongo/payload.json?text';
 import webhookMain from '../../templates/webhook/main.py';
 import webhookPayload from '../../templates/webhook/payload.json?text';
 import webhookYaml from '../../templates/webhook/platform.yaml';
@@ -45,7 +47,9 @@ export const DATABASE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
  * binding when `database` names one: docs/data-binding.md) and a sample payload.
  */
 export function scaffold(name: string, template: Template, invocation: Invocation, database?: string): { path: string; content: string }[] {
-  const t = TEMPLATES[template];
+  // An HTTP function with a database starts from `init --template mongo`'s code, which uses
+  // context.db (the http template's ignores it: the binding chosen showed nowhere in the code).
+  const t = template === 'http' && database !== undefined ? { ...TEMPLATES.http, code: mongoMain, payload: mongoPayload } : TEMPLATES[template];
   const fill = (text: string): string => text.replaceAll('{{name}}', name);
   let yaml = fill(t.yaml).replace(/^invocation:\s*\w+/m, `invocation: ${invocation}`);
   if (database !== undefined) yaml = `${yaml.trimEnd()}\n# A database of this function's workspace, as context.db (docs/data-binding.md).\ndata:\n  mongo:\n    database: ${database}\n`;

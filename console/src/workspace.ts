@@ -66,11 +66,16 @@ export function hasChanges(c: Changes): boolean {
   return c.added.length + c.modified.length + c.removed.length > 0;
 }
 
-/** Saves the edits (changed and added files, removed paths) as the function's draft. */
-export async function saveDraft(name: string, ws: Workspace): Promise<Draft> {
+/**
+ * Saves the edits (changed and added files, removed paths) as the function's draft, over the
+ * revision this tab read (`ifRevision`; 0: none): a draft saved, discarded or deployed elsewhere
+ * meanwhile (another tab, browser, the API) is refused with DRAFT_CONFLICT, never overwritten
+ * unseen. `ifRevision` given: the revision to replace on purpose ("Save mine over it").
+ */
+export async function saveDraft(name: string, ws: Workspace, ifRevision = ws.draft?.revision ?? 0): Promise<Draft> {
   const c = changesOf(ws);
   const files = [...c.added, ...c.modified].map((path) => ({ path, content: ws.files.get(path)! }));
-  const { draft } = await api<{ draft: Draft }>('PUT', `/functions/${enc(name)}/draft`, { baseVersion: ws.base?.version ?? null, files, removed: c.removed });
+  const { draft } = await api<{ draft: Draft }>('PUT', `/functions/${enc(name)}/draft`, { baseVersion: ws.base?.version ?? null, files, removed: c.removed, ifRevision });
   return draft;
 }
 
@@ -99,6 +104,61 @@ export function settingsPatch(manifest: unknown): Record<string, unknown> {
   const env = m['env'];
   if (typeof env === 'object' && env !== null && !Object.values(env).some((v) => typeof v === 'string' && v.includes('${'))) patch['env'] = env;
   return patch;
+}
+
+const DURATION = /^\s*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)\s*$/;
+const MEMORY = /^\s*([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|K|k|M|G|T)?B?\s*$/;
+const MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const BYTES: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, K: 1000, k: 1000, M: 1e6, G: 1e9, T: 1e12 };
+/** A manifest value in the unit the API gives (platform.yaml's forms, protocol/units.ts); null when it does not parse. */
+function msOf(v: unknown): number | null {
+  if (typeof v === 'number') return v;
+  const m = typeof v === 'string' ? DURATION.exec(v) : null;
+  return m === null ? null : Math.round(Number(m[1]) * MS[m[2]!]!);
+}
+function bytesOf(v: unknown): number | null {
+  if (typeof v === 'number') return v;
+  const m = typeof v === 'string' ? MEMORY.exec(v) : null;
+  return m === null ? null : Math.round(Number(m[1]) * (m[2] === undefined ? 1 : BYTES[m[2]]!));
+}
+
+/**
+ * What a deploy's settings (platform.yaml's, `settingsPatch`) change of the function as it is: the
+ * values saved in Settings that platform.yaml replaces, and above all the env values it drops (a
+ * name set in Settings and not in platform.yaml's env is removed with its value: the CLI's
+ * `deploy --dry-run` says the same). One line each, for the Deploy dialog.
+ */
+export function settingsChanges(fn: Fn, patch: Record<string, unknown>): { envRemoved: string[]; lines: string[] } {
+  const lines: string[] = [];
+  let envRemoved: string[] = [];
+  const env = patch['env'] as Record<string, unknown> | undefined;
+  if (env !== undefined) {
+    envRemoved = Object.keys(fn.env).filter((k) => !Object.hasOwn(env, k)).sort();
+    const changed = Object.keys(env).filter((k) => Object.hasOwn(fn.env, k) && fn.env[k] !== String(env[k])).sort();
+    const added = Object.keys(env).filter((k) => !Object.hasOwn(fn.env, k)).sort();
+    if (changed.length > 0) lines.push(`sets env ${changed.join(', ')} to platform.yaml's value${changed.length === 1 ? '' : 's'}`);
+    if (added.length > 0) lines.push(`adds env ${added.join(', ')}`);
+  }
+  const compare = (group: string, given: Record<string, unknown> | undefined, now: Record<string, number>, keys: [string, string, (v: unknown) => number | null, (n: number) => string][]): void => {
+    if (given === undefined) return;
+    for (const [key, field, parse, show] of keys) {
+      if (!Object.hasOwn(given, key)) continue;
+      const to = parse(given[key]);
+      if (to !== null && to !== now[field]) lines.push(`${group}.${key} ${show(now[field]!)} → ${String(given[key])}`);
+    }
+  };
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  const showMs = (n: number): string => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+  const showBytes = (n: number): string => (n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}Mi` : String(n));
+  compare('limits', patch['limits'] as Record<string, unknown> | undefined, fn.limits as unknown as Record<string, number>, [
+    ['timeout', 'timeoutMs', msOf, showMs], ['memory', 'memoryBytes', bytesOf, showBytes], ['concurrency', 'concurrency', num, String],
+    ['maxInstances', 'maxInstances', num, String], ['minWarm', 'minWarm', num, String], ['maxQueue', 'maxQueue', num, String],
+  ]);
+  compare('retry', patch['retry'] as Record<string, unknown> | undefined, fn.retry as unknown as Record<string, number>, [
+    ['maxAttempts', 'maxAttempts', num, String], ['backoff', 'backoffBaseMs', msOf, showMs], ['maxBackoff', 'backoffMaxMs', msOf, showMs], ['maxEventAge', 'maxEventAgeMs', msOf, showMs],
+  ]);
+  if (typeof patch['invocation'] === 'string' && patch['invocation'] !== fn.invocation) lines.push(`invocation ${fn.invocation} → ${patch['invocation']}`);
+  return { envRemoved, lines };
 }
 
 export interface DeployResult {

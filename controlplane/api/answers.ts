@@ -432,6 +432,8 @@ export const whoamiAnswer = z.strictObject({
   /** The workspace this call acted in (a workspace token's own; the root token's FP-Workspace or `default`). */
   workspace: z.string(),
   expiresAt: time.nullable(),
+  /** Where functions answer (FP_PUBLIC_URL, else the platform's own address): what every `invokeUrl` starts with; '' when unknown. */
+  publicUrl: z.string(),
 });
 
 export const tokenView = z.strictObject({

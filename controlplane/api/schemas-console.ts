@@ -31,6 +31,8 @@ export const draftBody = z.strictObject({
   baseVersion: z.int().min(1).nullable(),
   files: z.array(textFile).max(MAX_TEXT_FILES),
   removed: z.array(z.string().min(1).max(1024)).max(MAX_TEXT_FILES).default([]),
+  /** The draft's revision this save replaces (0: none saved); another is 409 DRAFT_CONFLICT. Omitted: the last write wins. */
+  ifRevision: z.int().min(0).optional(),
 });
 
 export const testCaseBody = z.strictObject({

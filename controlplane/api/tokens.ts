@@ -19,7 +19,9 @@ export const whoami = operation(
   },
   async (call) => {
     const p = call.scope.principal;
-    return json(200, { tokenId: p.tokenId, label: p.label, kind: p.kind, role: p.role, workspace: call.scope.workspace, expiresAt: p.expiresAt });
+    // publicUrl: where functions answer, as every function's invokeUrl says, for a client to show
+    // before a function exists (the console's New function preview; docs/adr/0120-two-tabs-and-public-url.md).
+    return json(200, { tokenId: p.tokenId, label: p.label, kind: p.kind, role: p.role, workspace: call.scope.workspace, expiresAt: p.expiresAt, publicUrl: call.ctx.settings.publicUrl() });
   },
 );
 

@@ -21,7 +21,7 @@ import { operation } from './router.js';
 import { draftBody, fileQuery, MAX_TEST_CASE_BYTES, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
 import { audit } from './audit-log.js';
 import { functionParam, positiveIntParam, textParam } from './validate.js';
-import type { TestCase } from '../store/index.js';
+import { isStoreError, type TestCase } from '../store/index.js';
 
 const tag = 'console';
 
@@ -43,7 +43,7 @@ export const putDraft = operation(
     id: 'putDraft', tag, role: 'deployer', summary: 'Save the draft: changed or added files (full text) and removed paths over a base version',
     body: draftBody,
     answers: { 200: { description: 'The saved draft', schema: draftAnswer } },
-    errors: ['VERSION_NOT_FOUND', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT'],
+    errors: ['VERSION_NOT_FOUND', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT', 'DRAFT_CONFLICT'],
   },
   async (call, input) => {
     const { name, key } = functionParam(call.params[0]!, call.scope);
@@ -54,8 +54,19 @@ export const putDraft = operation(
     }
     const files = bundlePaths(body.files.map((f) => f.path)).map((path, i) => ({ path, content: body.files[i]!.content })).sort((a, b) => (a.path < b.path ? -1 : 1));
     const removed = [...new Set(body.removed)].sort();
-    const draft = await call.ctx.store.drafts.put(key, { baseVersion: body.baseVersion, files, removed, updatedBy: call.scope.label });
-    return json(200, { draft: { ...draft, function: name } });
+    try {
+      const draft = await call.ctx.store.drafts.put(key, { baseVersion: body.baseVersion, files, removed, updatedBy: call.scope.label }, body.ifRevision);
+      return json(200, { draft: { ...draft, function: name } });
+    } catch (err) {
+      // Two tabs (or browsers, or clients) editing one function: the later save is refused, not
+      // laid over the earlier one's edits (docs/errors.md DRAFT_CONFLICT).
+      if (!isStoreError(err, 'DRAFT_CONFLICT')) throw err;
+      const { revision, updatedBy, updatedAt } = err.details as { revision: number; updatedBy?: string; updatedAt?: number };
+      throw new PlatformError('DRAFT_CONFLICT', revision === 0
+        ? `the draft of "${name}" was discarded or deployed since you read it (you gave ifRevision ${body.ifRevision}); nothing was saved: read it again, or save with ifRevision 0 to start a new one`
+        : `the draft of "${name}" was saved by ${updatedBy ?? '?'} at ${new Date(updatedAt ?? 0).toISOString()} (revision ${revision}) since you read revision ${body.ifRevision}; nothing was saved: read it again, or save with ifRevision ${revision} to replace it`,
+      { function: name, revision, ...(updatedBy !== undefined ? { updatedBy } : {}), ...(updatedAt !== undefined ? { updatedAt: new Date(updatedAt).toISOString() } : {}) });
+    }
   },
 );
 

@@ -25,6 +25,7 @@ export const STORE_ERROR_CODES = [
   'QUOTA_EXCEEDED',
   'VERSION_ACTIVE',
   'VERSION_IN_USE',
+  'DRAFT_CONFLICT',
 ] as const satisfies readonly ErrorCode[];
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
@@ -47,4 +48,12 @@ export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreE
   const found = (err as { code?: unknown }).code;
   if (typeof found !== 'string' || !(STORE_ERROR_CODES as readonly string[]).includes(found)) return false;
   return code === undefined || found === code;
+}
+
+/** A conditional draft save (`ifRevision`) that found the draft at another revision: what is stored now. */
+export function draftConflict(fn: string, now: { revision: number; updatedBy: string; updatedAt: number } | null): StoreError {
+  return new StoreError('DRAFT_CONFLICT', now === null
+    ? `the draft of ${fn} was discarded or deployed since it was read; nothing was saved`
+    : `the draft of ${fn} was saved by ${now.updatedBy} at ${new Date(now.updatedAt).toISOString()} (revision ${now.revision}) since it was read; nothing was saved`,
+  { function: fn, revision: now?.revision ?? 0, ...(now !== null ? { updatedBy: now.updatedBy, updatedAt: now.updatedAt } : {}) });
 }

@@ -556,8 +556,13 @@ export interface DraftRecord extends DraftInput {
 
 export interface DraftStore {
   get(fn: string): Promise<DraftRecord | null>;
-  /** Replaces the function's draft (last write wins). FUNCTION_NOT_FOUND if the function does not exist. */
-  put(fn: string, draft: DraftInput): Promise<DraftRecord>;
+  /**
+   * Replaces the function's draft. FUNCTION_NOT_FOUND if the function does not exist. With
+   * `ifRevision` (the revision the writer read, 0 for none) it replaces only a draft at that
+   * revision, atomically, else DRAFT_CONFLICT (details: the stored `revision`, 0 for none);
+   * without it the last write wins.
+   */
+  put(fn: string, draft: DraftInput, ifRevision?: number): Promise<DraftRecord>;
   /** False when there was none. */
   delete(fn: string): Promise<boolean>;
 }

@@ -35,6 +35,36 @@ export function workbenchTests(open: OpenStore): void {
         await rejectsWithCode(store.drafts.put(uniqueName(), { baseVersion: null, files: [], removed: [], updatedBy: 'admin' }), 'FUNCTION_NOT_FOUND');
       }));
 
+    it('a draft saved with ifRevision replaces only the revision given (0: none), else DRAFT_CONFLICT and nothing changes (two tabs, round 9)', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        const fn = await store.functions.create(name, settings());
+        const tab = (content: string) => ({ baseVersion: null, files: [{ path: 'main.py', content }], removed: [], updatedBy: 'admin' });
+        const a1 = await store.drafts.put(name, tab('A'), 0);
+        assert.equal(a1.revision, 1);
+        // A second "first save" (a tab that read no draft either) is refused, with what is stored now.
+        const none = await store.drafts.put(name, tab('B'), 0).then(() => null, (err: { code?: string; details?: Record<string, unknown> }) => err);
+        assert.equal(none?.code, 'DRAFT_CONFLICT');
+        assert.equal(none?.details?.['revision'], 1);
+        assert.equal(none?.details?.['updatedBy'], 'admin');
+        const a2 = await store.drafts.put(name, tab('A2'), 1);
+        assert.equal(a2.revision, 2);
+        await rejectsWithCode(store.drafts.put(name, tab('B'), 1), 'DRAFT_CONFLICT');
+        assert.deepEqual((await store.drafts.get(name))?.files, tab('A2').files);
+        // Discarded (or deployed) meanwhile: a save over the revision read is refused; over none it starts again.
+        await store.drafts.delete(name);
+        await rejectsWithCode(store.drafts.put(name, tab('B'), 2), 'DRAFT_CONFLICT');
+        assert.equal(await store.drafts.get(name), null);
+        assert.equal((await store.drafts.put(name, tab('B'), 0)).revision, 1);
+        // Without ifRevision the last write wins, as before.
+        assert.equal((await store.drafts.put(name, tab('C'))).revision, 2);
+        // A draft left by a deleted function of the same name is none to the new one.
+        await store.functions.delete(name, fn.revision);
+        await store.functions.create(name, settings());
+        assert.equal((await store.drafts.put(name, tab('D'), 0)).revision, 1);
+        await rejectsWithCode(store.drafts.put(uniqueName(), tab('x'), 0), 'FUNCTION_NOT_FOUND');
+      }));
+
     it('test cases are listed by name, replaced by name, and deleted', () =>
       withStore(open, async (store) => {
         const name = uniqueName();

@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { serverSkip } from '../helpers/servers.js';
 import { request } from './gateway-harness.js';
-import { consoleSkip, eventually, textOf, useConsole } from './console-harness.js';
+import { consoleSkip, eventually, textOf, typeAtEnd, useConsole } from './console-harness.js';
 import { createFunction, deploy, errorOf, filesOf, fnName, py, runsWritten, upload } from './platform-harness.js';
 
 const skip = consoleSkip();
@@ -623,9 +623,7 @@ describe('the console with odd inputs', { skip }, () => {
 
     await page.goto(`${c.platform.url}/console/#/functions/${name}/code`);
     await page.locator('.cm-content').waitFor();
-    await page.locator('.cm-content').click();
-    await page.keyboard.press('Control+End');
-    await page.keyboard.insertText('\n# an edit\n');
+    await typeAtEnd(page, '\n# an edit\n');
     await eventually(async () => assert.match(await textOf(page.getByTestId('draft-state')), /draft saved/));
     await page.getByRole('button', { name: 'Deploy…' }).click();
     await page.getByTestId('confirm-deploy').click();

@@ -81,3 +81,10 @@ export async function setEditorText(page: Page, text: string): Promise<void> {
   await page.keyboard.insertText(text);
   assert.equal((await content.innerText()).replace(/\u00a0/g, ' ').trim().split('\n')[0], text.split('\n')[0]);
 }
+
+/** Types `text` at the end of the open file in the Code tab's editor. */
+export async function typeAtEnd(page: Page, text: string): Promise<void> {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText(text);
+}

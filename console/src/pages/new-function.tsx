@@ -5,12 +5,12 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc, type FnAnswer } from '../api.js';
+import { api, ApiError, enc, type FnAnswer } from '../api.js';
 import { can, currentSession } from '../auth.js';
 import { ContractCard } from '../contract.js';
 import { href } from '../router.js';
 import { DATABASE_NAME, presetOf, samplePayload, scaffold, templateLimits, type Invocation, type TemplateLimits, type Template } from '../scaffolds.js';
-import { Card, ErrorBox, ShownOnce } from '../ui.js';
+import { Card, ErrorBox, ShownOnce, useAsync } from '../ui.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PRESETS: [Template, string, string][] = [
@@ -44,7 +44,8 @@ function limitsLine(l: TemplateLimits): string {
 const DEFAULT_MODE: Record<Template, Invocation> = { http: 'both', fastapi: 'both', webhook: 'async', cron: 'async', worker: 'async' };
 
 /**
- * Where functions answer, seen from the console's page: the console has a host of its own,
+ * Where functions answer, seen from the console's page, until `GET /whoami` gave the platform's
+ * public URL (or when it has none): the console has a host of its own,
  * `console.<base domain>`, on which no function answers (docs/console.md, "Security"); its functions
  * are at `/fn/<name>/` of the base domain, same scheme and port. With host routing off the console
  * is on the functions' host.
@@ -63,13 +64,18 @@ export function NewFunction(): JSX.Element {
   const [created, setCreated] = useState<FnAnswer | null>(null);
   const [busy, setBusy] = useState(false);
   const valid = NAME.test(name);
-  const problem = nameProblem(name);
+  // A name refused because a function has it (FUNCTION_EXISTS): said at the field, with the way on.
+  const [taken, setTaken] = useState<string | null>(null);
+  const problem = nameProblem(name) ?? (taken !== null && taken === name ? 'taken' : null);
   // The form is replaced by the result: the focus goes to its heading, not to the page's start.
   useEffect(() => {
     if (created !== null) document.getElementById('created-title')?.focus();
   }, [created]);
   const databaseValid = database === null || DATABASE_NAME.test(database);
-  const origin = functionsOrigin(location);
+  // Where functions answer, as the API will say once the function exists (its invokeUrl): the
+  // platform's public URL (FP_PUBLIC_URL) may be another host than the one this page is on.
+  const who = useAsync(() => api<{ publicUrl?: string }>('GET', '/whoami'), []);
+  const origin = who.data?.publicUrl || functionsOrigin(location);
   // A function's key in URLs: its name in `default`, `<name>.<workspace>` elsewhere (ADR 0011).
   const workspace = currentSession()?.workspace ?? 'default';
   const key = `${valid ? name : '<name>'}${workspace === 'default' ? '' : `.${workspace}`}`;
@@ -87,7 +93,10 @@ export function NewFunction(): JSX.Element {
       if (starter !== null) await api('PUT', `/functions/${enc(name)}/test-cases/${enc(starter.name)}`, { mode: 'sync', request: starter.request }).catch(() => undefined);
       setCreated(answer);
     } catch (err) {
-      setError(err);
+      if (err instanceof ApiError && err.code === 'FUNCTION_EXISTS') {
+        setTaken(name);
+        document.getElementById('fn-name')?.focus();
+      } else setError(err);
     } finally {
       setBusy(false);
     }
@@ -122,9 +131,11 @@ export function NewFunction(): JSX.Element {
       <h1>New function</h1>
       <form onSubmit={submit} class="card form" aria-label="New function">
         <label for="fn-name">Name</label>
-        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint' : 'fn-name-hint'} aria-invalid={name !== '' && !valid} autoComplete="off" spellcheck={false}
+        <input id="fn-name" required value={name} aria-describedby={problem !== null ? 'fn-name-problem fn-name-hint' : 'fn-name-hint'} aria-invalid={name !== '' && (!valid || problem !== null)} autoComplete="off" spellcheck={false}
           onInput={(e) => setName((e.target as HTMLInputElement).value.toLowerCase())} />
-        {problem !== null ? <p id="fn-name-problem" class="field-problem" data-testid="name-problem">{problem}</p> : null}
+        {problem === 'taken'
+          ? <p id="fn-name-problem" class="field-problem" role="alert" data-testid="name-problem">A function named <strong>{name}</strong> exists already in {workspace}: pick another name, or <a href={href(['functions', name])}>open it</a>. <code>FUNCTION_EXISTS</code></p>
+          : problem !== null ? <p id="fn-name-problem" class="field-problem" data-testid="name-problem">{problem}</p> : null}
         <p id="fn-name-hint" class="hint">Lower-case letters, digits and hyphens (a DNS label): it is part of the URL.</p>
 
         <fieldset>
@@ -176,7 +187,7 @@ export function NewFunction(): JSX.Element {
           <div data-testid="new-limits"><span class="muted">Limits</span> {limitsLine(templateLimits(preset))} · scale to zero · {auth === 'token' ? 'invoke token' : 'public'}</div>
         </div>
         <ErrorBox error={error} />
-        <button type="submit" class="primary" disabled={!valid || !databaseValid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
+        <button type="submit" class="primary" disabled={!valid || problem === 'taken' || !databaseValid || busy}>{busy ? 'Creating…' : 'Create function'}</button>
       </form>
     </div>
   );

@@ -3,11 +3,11 @@
  * and `test_cases` (`_id` `<function key>/<name>`). Each document carries the `base` of the function
  * revision chain it was written for (./functions.ts): a draft left behind by a function deleted
  * while it was saved is never shown to a new function of the same name. Writes are whole-document
- * replaces (last write wins); a concurrent first write of one `_id` can fail with E11000 on FerretDB
+ * replaces (last write wins, unless the caller gives the revision it read); a concurrent first write of one `_id` can fail with E11000 on FerretDB
  * (docs/stores.md, "FerretDB gaps"), so it is tried once more, when the document exists.
  */
 import type { Collection, Document } from 'mongodb';
-import { StoreError } from '../errors.js';
+import { draftConflict, StoreError } from '../errors.js';
 import type { DraftRecord, DraftStore, TestCase, TestCaseStore } from '../types.js';
 import { isDuplicateKey, type DraftDoc, type MongoContext, type TestCaseDoc } from './context.js';
 import { liveFunction } from './functions.js';
@@ -44,23 +44,40 @@ export function mongoDraftStore(ctx: MongoContext): DraftStore {
       const [doc, base] = await Promise.all([col.findOne({ _id: fn }), currentBase(ctx, fn)]);
       return doc === null || doc.fnBase !== base ? null : draftOf(doc);
     },
-    async put(fn, draft) {
+    async put(fn, draft, ifRevision) {
       ctx.check();
       const base = await mustBase(ctx, fn);
-      const prev = await col.findOne({ _id: fn });
-      const doc: DraftDoc = {
+      const docAt = (revision: number): DraftDoc => ({
         _id: fn,
         fnBase: base,
         function: fn,
         baseVersion: draft.baseVersion,
         files: draft.files.map((f) => ({ path: f.path, content: f.content })),
         removed: [...draft.removed],
-        revision: prev !== null && prev.fnBase === base ? prev.revision + 1 : 1,
+        revision,
         updatedAt: ctx.now(),
         updatedBy: draft.updatedBy,
-      };
-      await replace(col, doc);
-      return draftOf(doc);
+      });
+      if (ifRevision === undefined) {
+        const prev = await col.findOne({ _id: fn });
+        const doc = docAt(prev !== null && prev.fnBase === base ? prev.revision + 1 : 1);
+        await replace(col, doc);
+        return draftOf(doc);
+      }
+      // Conditional, in one write: the draft at that revision (of this function, not a deleted
+      // one's of the same name), or none (a stale one of a deleted function counts as none; a
+      // live one makes the upsert's insert fail on the _id: a conflict).
+      const doc = docAt(ifRevision + 1);
+      try {
+        const done = ifRevision === 0
+          ? await col.replaceOne({ _id: fn, fnBase: { $ne: base } }, doc, { upsert: true })
+          : await col.replaceOne({ _id: fn, fnBase: base, revision: ifRevision }, doc);
+        if (done.matchedCount + done.upsertedCount > 0) return draftOf(doc);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const now = await col.findOne({ _id: fn });
+      throw draftConflict(fn, now !== null && now.fnBase === base ? now : null);
     },
     async delete(fn) {
       ctx.check();

@@ -2,7 +2,7 @@
  * DraftStore and TestCaseStore on SQLite (tables `drafts` and `test_cases`, migration 5): one row
  * per function's draft, one per named test case; both go with their function (ON DELETE CASCADE).
  */
-import { StoreError } from '../errors.js';
+import { draftConflict, StoreError } from '../errors.js';
 import type { DraftFile, DraftRecord, DraftStore, TestCase, TestCaseMode, TestCaseStore } from '../types.js';
 import { fromJson, type SqliteContext } from './context.js';
 
@@ -58,8 +58,12 @@ export function sqliteDraftStore(ctx: SqliteContext): DraftStore {
        revision = drafts.revision + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
   );
   const remove = db.prepare('DELETE FROM drafts WHERE function = ?');
-  const put = db.transaction((fn: string, base: number | null, files: string, removed: string, at: number, by: string) => {
+  const put = db.transaction((fn: string, base: number | null, files: string, removed: string, at: number, by: string, ifRevision: number | undefined) => {
     if (exists.get(fn) === undefined) throw notFound(fn);
+    if (ifRevision !== undefined) {
+      const now = get.get(fn) as DraftRow | undefined;
+      if ((now?.revision ?? 0) !== ifRevision) throw draftConflict(fn, now === undefined ? null : draftOf(now));
+    }
     write.run(fn, base, files, removed, at, by);
     return draftOf(get.get(fn) as DraftRow);
   });
@@ -69,9 +73,9 @@ export function sqliteDraftStore(ctx: SqliteContext): DraftStore {
       const row = get.get(fn) as DraftRow | undefined;
       return row === undefined ? null : draftOf(row);
     },
-    async put(fn, draft) {
+    async put(fn, draft, ifRevision) {
       ctx.check();
-      return put.immediate(fn, draft.baseVersion, JSON.stringify(draft.files), JSON.stringify(draft.removed), ctx.now(), draft.updatedBy);
+      return put.immediate(fn, draft.baseVersion, JSON.stringify(draft.files), JSON.stringify(draft.removed), ctx.now(), draft.updatedBy, ifRevision);
     },
     async delete(fn) {
       ctx.check();

@@ -6,14 +6,16 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, enc, type DeployEntry, type Problem, type Validation, type Version } from '../../api.js';
-import { can } from '../../auth.js';
+import { api, ApiError, enc, type DeployEntry, type Fn, type Problem, type Validation, type Version } from '../../api.js';
+import { can, currentSession } from '../../auth.js';
 import { diffLines } from '../../diff.js';
 import type { EditorHandle } from '../../editor/editor.js';
 import { ago } from '../../format.js';
 import { href } from '../../router.js';
 import { Dialog, ErrorBox, Loading, useAsync } from '../../ui.js';
-import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, validate, type Workspace } from '../../workspace.js';
+import { changesOf, deployWorkspace, hasChanges, loadWorkspace, saveDraft, settingsChanges, settingsPatch, validate, type Workspace } from '../../workspace.js';
+import { scaffold } from '../../scaffolds.js';
+import { keepUnsaved, takeUnsaved } from '../../unsaved.js';
 import type { TabProps } from './tab.js';
 
 const CHECK_DELAY_MS = 500;
@@ -37,6 +39,10 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const [checkError, setCheckError] = useState<unknown>(null);
   const [saved, setSaved] = useState<string>('');
   const [error, setError] = useState<unknown>(null);
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const conflictRef = useRef<ApiError | null>(null);
+  const [restored, setRestored] = useState(0);
+  const workspace = currentSession()?.workspace ?? 'default';
   const [deploying, setDeploying] = useState(false);
   const [adding, setAdding] = useState(false);
   const editorBox = useRef<HTMLDivElement>(null);
@@ -68,18 +74,42 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
     timers.current.check = window.setTimeout(() => void runCheck(), CHECK_DELAY_MS);
     if (!editable) return;
     setSaved('unsaved changes');
-    timers.current.save = window.setTimeout(saveNow, SAVE_DELAY_MS);
+    // The draft changed elsewhere: nothing is saved until the user chooses (DraftConflict).
+    if (conflictRef.current !== null) return;
+    timers.current.save = window.setTimeout(() => saveNow(), SAVE_DELAY_MS);
   };
-  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet). */
-  function saveNow(): void {
+  /** Saves the draft now (the timer's job, or leaving the tab with edits not saved yet); `over`: the revision to replace on purpose. */
+  function saveNow(over?: number): void {
     timers.current.save = undefined;
     const w = wsRef.current;
     if (w === null) return;
-    saveDraft(name, w).then((d) => {
+    saveDraft(name, w, over).then((d) => {
       w.draft = d;
-      if (mounted.current) setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
-    }, (err: unknown) => { if (mounted.current) setError(err); });
+      conflictRef.current = null;
+      if (mounted.current) {
+        setConflict(null);
+        setSaved(`draft saved ${new Date(d.updatedAt).toLocaleTimeString()}`);
+      }
+    }, (err: unknown) => {
+      // Another tab, browser or client saved, discarded or deployed the draft since this tab read
+      // it: saving would lay this tab's copy over theirs unseen (docs/errors.md DRAFT_CONFLICT).
+      const conflicted = err instanceof ApiError && err.code === 'DRAFT_CONFLICT' ? err : null;
+      if (conflicted !== null) conflictRef.current = conflicted;
+      // The session ended (401 signed the tab out): the edits wait for the next sign-in.
+      if (err instanceof ApiError && err.status === 401) keep(w);
+      if (!mounted.current) return;
+      if (conflicted === null) return setError(err);
+      setConflict(conflicted);
+      setSaved('not saved');
+    });
   }
+  /** Keeps the tab's edits for after the next sign-in (unsaved.ts). */
+  function keep(w: Workspace): void {
+    const c = changesOf(w);
+    keepUnsaved(workspace, name, { files: [...c.added, ...c.modified].map((path) => ({ path, content: w.files.get(path)! })), removed: c.removed });
+  }
+  const keepRef = useRef(keep);
+  keepRef.current = keep;
   const saveNowRef = useRef(saveNow);
   saveNowRef.current = saveNow;
 
@@ -96,6 +126,15 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         setTick((t) => t + 1);
         schedule();
       });
+      // Edits kept when the session ended mid-edit: laid over what was loaded, then saved.
+      const kept = editable ? takeUnsaved(workspace, name) : null;
+      if (kept !== null) {
+        for (const f of kept.files) w.files.set(f.path, f.content);
+        for (const path of kept.removed) w.files.delete(path);
+        setRestored(kept.files.length + kept.removed.length);
+        setTick((t) => t + 1);
+        schedule();
+      }
       const first = wantedFile !== null && w.files.has(wantedFile) ? wantedFile : w.files.has('main.py') ? 'main.py' : [...w.files.keys()][0] ?? null;
       setFile(first);
       void runCheck();
@@ -132,7 +171,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   useEffect(() => {
     mounted.current = true;
     const warn = (e: BeforeUnloadEvent): void => {
-      if (timers.current.save === undefined) return;
+      if (timers.current.save === undefined && conflictRef.current === null) return;
       e.preventDefault();
       e.returnValue = '';
     };
@@ -141,10 +180,11 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       mounted.current = false;
       removeEventListener('beforeunload', warn);
       clearTimeout(timers.current.check);
-      if (timers.current.save !== undefined) {
-        clearTimeout(timers.current.save);
-        saveNowRef.current();
-      }
+      const unsaved = timers.current.save !== undefined || conflictRef.current !== null;
+      clearTimeout(timers.current.save);
+      // Signed out with edits not saved (the token expired or was revoked): kept, not sent without a token.
+      if (unsaved && currentSession() === null && wsRef.current !== null) keepRef.current(wsRef.current);
+      else if (timers.current.save !== undefined) saveNowRef.current();
     };
   }, []);
 
@@ -153,6 +193,14 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const changes = changesOf(w);
   void tick;
 
+  // No version and no draft (created through the API or `functions create`): nothing to edit yet.
+  const empty = w.files.size === 0 && w.binary.length === 0;
+  const startFromTemplate = (): void => {
+    for (const f of scaffold(name, fn.function.preset, fn.function.invocation)) w.files.set(f.path, f.content);
+    setFile(w.files.has('main.py') ? 'main.py' : [...w.files.keys()][0] ?? null);
+    setTick((t) => t + 1);
+    schedule();
+  };
   const addFile = (path: string): void => {
     w.files.set(path, '');
     setFile(path);
@@ -214,13 +262,24 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         </span>
         <span class="spacer" />
         <span class={check === null ? 'muted' : check.ok ? 'ok' : 'bad'} data-testid="check-state" aria-live="polite">
-          {!editable ? 'read-only (your role cannot change code)' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
+          {!editable ? 'read-only (your role cannot change code)' : empty ? 'no files yet' : check === null ? 'checking…' : check.ok ? '✓ no problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`}
         </span>
         <button type="button" onClick={() => setAdding(true)} disabled={!editable}>New file</button>
         <button type="button" onClick={removeFile} disabled={file === null || !editable}>Remove file</button>
         <button type="button" onClick={discard} disabled={!editable || w.draft === null && !hasChanges(changes)}>Discard draft</button>
-        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
+        <button type="button" class="primary" onClick={() => setDeploying(true)} disabled={!editable || empty || !hasChanges(changes) && w.base !== null && w.base.version === active}>Deploy…</button>
       </div>
+      {empty ? (
+        <div class="notice" data-testid="code-empty">
+          <p><strong>No code yet.</strong> This function was created without any (through the API or <code>fastapi-platform functions create</code>), so there is no file to edit.</p>
+          {editable
+            ? <p><button type="button" class="primary" onClick={startFromTemplate}>Start from the {fn.function.preset} template</button> (main.py, platform.yaml, payload.json as a draft), or <strong>New file</strong>, or deploy a folder from a terminal: <code>npx fastapi-platform deploy</code>.</p>
+            : <p class="muted">A deployer can start it here, or deploy a folder with <code>fastapi-platform deploy</code>.</p>}
+        </div>
+      ) : null}
+      {restored > 0 ? <p class="notice" role="status" data-testid="edits-restored">Restored {restored === 1 ? 'an edit' : `${restored} files' edits`} not saved when the session ended (the token expired or was revoked); saved now as the draft.</p> : null}
+      {conflict !== null ? <DraftConflict conflict={conflict} onOverwrite={() => saveNow(Number(conflict.details['revision'] ?? 0))}
+        onLoad={() => { conflictRef.current = null; setConflict(null); setSaved(''); ws.reload(); }} /> : null}
       <ErrorBox error={error} />
       <ErrorBox error={checkError} />
       <div class="code-layout">
@@ -268,7 +327,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
       </div>
       <section class="problems" aria-label="Problems">
         <h3>Problems</h3>
-        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
+        {problems.length === 0 ? <p class="muted">{!editable ? 'Not checked: checks run for the deployer role and above.' : empty ? 'No files to check yet.' : check === null ? 'Checking…' : 'None: the same checks as fastapi-platform validate pass.'}</p> : (
           <ul>
             {problems.map((p, i) => (
               <li key={i}>
@@ -282,7 +341,7 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
         {(check?.warnings.length ?? 0) > 0 ? <details><summary>{check!.warnings.length} warnings</summary><ul>{check!.warnings.map((p, i) => <li key={i}>{p.file}{p.line !== null ? `:${p.line}` : ''} {p.message}</li>)}</ul></details> : null}
       </section>
       <NewFileDialog open={adding} onClose={() => setAdding(false)} files={w.files} onAdd={(path) => { setAdding(false); addFile(path); }} />
-      <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} ws={w} check={check}
+      <DeployDialog open={deploying} onClose={() => setDeploying(false)} name={name} fn={fn.function} ws={w} check={check}
         onDone={() => { setDeploying(false); setSaved(''); reload(); versions.reload(); location.hash = href(['functions', name, 'code']); }} />
     </div>
   );
@@ -298,7 +357,7 @@ function problemsIn(check: Validation | null, file: string): { line: number; col
   return out;
 }
 
-function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; ws: Workspace; check: Validation | null }): JSX.Element {
+function DeployDialog({ open, onClose, onDone, name, fn, ws, check }: { open: boolean; onClose: () => void; onDone: () => void; name: string; fn: Fn; ws: Workspace; check: Validation | null }): JSX.Element {
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [step, setStep] = useState('');
@@ -334,6 +393,7 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
           </section>
         ))}
       </div>
+      <SettingsChanges fn={fn} check={check} />
       {blocked ? <p class="bad" role="alert">The check found problems: fix them before deploying.</p> : null}
       <form onSubmit={(e) => { e.preventDefault(); if (!busy && !blocked) void go(); }}>
         <label for="deploy-note">Note (optional)</label>
@@ -347,6 +407,29 @@ function DeployDialog({ open, onClose, onDone, name, ws, check }: { open: boolea
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * The settings a deploy takes from platform.yaml over what Settings saved, said before it is
+ * confirmed: above all the env values it drops (set in Settings, not in platform.yaml's env), which
+ * were lost without a word (developer-experience round 9; the CLI's `deploy --dry-run` said it).
+ */
+function SettingsChanges({ fn, check }: { fn: Fn; check: Validation | null }): JSX.Element | null {
+  const { envRemoved, lines } = settingsChanges(fn, settingsPatch(check?.manifest));
+  if (envRemoved.length + lines.length === 0) return null;
+  const one = envRemoved.length === 1;
+  return (
+    <div class="notice" data-testid="deploy-settings">
+      <p><strong>This deploy also changes the function's settings</strong> to platform.yaml's (what Settings saved is replaced):</p>
+      <ul>
+        {envRemoved.length > 0 ? (
+          <li class="bad">removes env <code>{envRemoved.join(', ')}</code> with {one ? 'its value' : 'their values'}: set in Settings, not in platform.yaml's <code>env</code>.
+            To keep {one ? 'it' : 'them'}, add {one ? 'it' : 'them'} to platform.yaml's <code>env</code> before deploying, or make {one ? 'it a secret' : 'them secrets'} (a deploy keeps secrets).</li>
+        ) : null}
+        {lines.map((l) => <li key={l}>{l}</li>)}
+      </ul>
+    </div>
   );
 }
 
@@ -411,5 +494,24 @@ function NewFileDialog({ open, onClose, onAdd, files }: { open: boolean; onClose
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The draft changed elsewhere since this tab read it: what happened, and the two ways on. */
+function DraftConflict({ conflict, onLoad, onOverwrite }: { conflict: ApiError; onLoad: () => void; onOverwrite: () => void }): JSX.Element {
+  const revision = Number(conflict.details['revision'] ?? 0);
+  const by = conflict.details['updatedBy'];
+  const at = conflict.details['updatedAt'];
+  const what = revision === 0
+    ? 'was discarded or deployed elsewhere (another tab, browser or the CLI)'
+    : `was saved elsewhere (another tab, browser or client${typeof by === 'string' ? `, as ${by}` : ''}${typeof at === 'string' ? `, at ${new Date(at).toLocaleTimeString()}` : ''})`;
+  return (
+    <div class="notice" role="alert" data-testid="draft-conflict">
+      <p><strong>Your edits here are not saved:</strong> this function's draft {what} after this tab read it. They are kept in this tab only until you choose. <code>DRAFT_CONFLICT</code></p>
+      <p>
+        <button type="button" onClick={onLoad}>Load the saved {revision === 0 ? 'code' : 'draft'}</button> drops the edits of this tab;{' '}
+        <button type="button" class="danger" onClick={onOverwrite}>Save mine over it</button> replaces {revision === 0 ? 'what it was' : 'the other edits'}.
+      </p>
+    </div>
   );
 }

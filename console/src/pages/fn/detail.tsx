@@ -68,7 +68,8 @@ export function FunctionDetail({ name, tab, query }: { name: string; tab: string
           <h1>{f.name}</h1>
           <div class="meta">
             <StateBadge state={state} />
-            <span>{f.activeVersion === null ? 'not deployed' : `version ${f.activeVersion}`}</span>
+            {/* Not deployed: the badge says so (it was said twice, side by side). */}
+            {f.activeVersion === null ? null : <span>version {f.activeVersion}</span>}
             <span>{f.preset} · {f.invocation} · {f.auth}</span>
             {live.data ? <span>{live.data.warmInstances} warm</span> : null}
           </div>

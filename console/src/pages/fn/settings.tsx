@@ -141,6 +141,7 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         }}>
           <h3>Environment variables</h3>
           {env.length === 0 ? <p class="muted" data-testid="env-empty">No variables. Add one, then save (values are visible to anyone who can read the function: use a secret for a password or a key).</p> : null}
+          <p class="hint" data-testid="env-deploy-note">A deploy sets the env to platform.yaml's <code>env</code>: a name saved here and not there is removed with its value (the Deploy dialog names it first). Keep it in platform.yaml, or make it a secret.</p>
           {env.map((r, i) => {
             const problem = envChecked ? envProblems[i] ?? null : null;
             return (
@@ -200,8 +201,11 @@ export function SettingsTab({ name, fn, reload }: TabProps): JSX.Element {
         <section class="card form" aria-label="State">
           <h3>State</h3>
           <p>{f.status === 'paused' ? 'Paused: calls answer 503 FUNCTION_PAUSED.' : 'Active.'}</p>
-          <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
-          {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
+          {/* In a row: the two buttons touched, Delete function reading as part of Pause. */}
+          <div class="row">
+            <button type="button" onClick={() => void api('POST', `/functions/${enc(name)}/${f.status === 'paused' ? 'resume' : 'pause'}`, {}).then(reload, setError('state'))}>{f.status === 'paused' ? 'Resume' : 'Pause'}</button>
+            {can('owner') ? <button type="button" class="danger" onClick={() => { if (confirm(`Delete ${name} with its versions, runs and tokens?`)) void api('DELETE', `/functions/${enc(name)}`).then(() => navigate(['functions']), setError('state')); }}>Delete function</button> : null}
+          </div>
           {status('state')}
         </section>
       </fieldset>
