@@ -35,6 +35,7 @@ import { NO_QUOTAS, PLATFORM_SINK_TUNING, RecordingRunSink, RunSinkMetrics, type
 import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
+import { storeCatchUp } from './service/catch-up.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -334,6 +335,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 
   await cron?.refreshAll();
+  // Other processes share the store: a call for a function not served here reads it once first (ADR 0117).
+  if (options.bus.local !== true) registry.catchUp = storeCatchUp(ctx);
   await options.bus.start(syncListener(ctx));
   // Last: a start that fails before this issues none, and one issued here but never handed over
   // (the gateway could not listen) is revoked at close, so the next start issues another. It was
