@@ -37,7 +37,10 @@ export interface InvokeDeps {
    * (Date.now()): a runtime's claim of that platform failure is believed only then. Absent: never.
    */
   dataOutage?: (functionKey: string, since: number) => boolean;
+  /** True from the stop on (stopAccepting): the API's test invokes are refused SHUTTING_DOWN. */
   shuttingDown(): boolean;
+  /** True once the shutdown grace is over: HTTP calls are refused SHUTTING_DOWN (before it, a call on a connection still open is served; ADR 0118). */
+  graceOver(): boolean;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
@@ -48,7 +51,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { headers } = admitted;
-  if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+  if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
   for (const [k, v] of headers) {
@@ -263,7 +266,7 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const runId = newRunId();
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
-  if (deps.shuttingDown()) {
+  if (deps.graceOver()) {
     return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
