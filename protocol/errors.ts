@@ -200,6 +200,7 @@ export const ERRORS = {
   FILE_READS_BUSY: { status: 503, component: 'controlplane', title: 'The platform is reading as many files into answers as it may at once; retry in a moment.' },
   STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
   FUNCTION_RESPONSE_HEADERS_TOO_LARGE: { status: 502, component: 'function', title: "The function's answer had more headers, or more header bytes, than an answer may carry." },
+  STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -266,4 +267,14 @@ export function errorBody(err: PlatformError, runId?: string): string {
 export function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * A write (or read) SQLite refused because another process holds a lock on the file past the
+ * busy timeout (SQLITE_BUSY, "database is locked"; SQLITE_LOCKED): an operator's open
+ * `sqlite3` write, a VACUUM, a tool writing the file. STORE_BUSY to a caller (it was INTERNAL_ERROR).
+ */
+export function isStoreLocked(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
