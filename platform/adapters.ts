@@ -10,6 +10,7 @@
  */
 import {
   acceptInOrder,
+  cancelInOrder,
   admitFirst,
   ASYNC_DB_FILE,
   LocalConfigBus,
@@ -30,6 +31,7 @@ import {
   redisReplayGuard,
   redisTickLock,
   type AcceptRun,
+  type CancelRun,
   type AdmissionLimiter,
   type AsyncRunIndex,
   type ConfigBus,
@@ -62,6 +64,8 @@ export interface Adapters {
   readonly runs: AsyncRunIndex;
   /** Accepts a run into the three (one SQLite transaction | in an order that never shows an unqueued run). */
   readonly accept: AcceptRun;
+  /** Cancels a waiting run (one SQLite transaction | hold, write, remove: a claim finishes one whose process stopped halfway). */
+  readonly cancel: CancelRun;
   /** What keeps this process from being ready now, read on every /readyz (e.g. a Redis that does not persist the queue). */
   readiness(): ReadinessProblem[];
   /** Claims cron ticks once across processes (SQLite file | Redis SET NX). */
@@ -142,12 +146,12 @@ async function embedded({ config, stateDir, keyring, log }: AdapterSettings, ope
     opened.onClose(() => live.save(metrics.snapshot()));
   }
   const bus = opened.keep(new LocalConfigBus());
-  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
+  const { queue, timeline, runs, accept, cancel } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(openSqliteReplayGuard({ stateDir }));
   const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept, cancel, readiness: () => [], tickLock, replayGuard, limiter, logs };
 }
 
 /**
@@ -217,7 +221,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     prefix,
     log,
   }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), cancel: cancelInOrder(queue, timeline), readiness, tickLock, replayGuard, limiter, logs };
 }
 
 /** A server that cannot be used at start: its error, with the setting to check appended (the code kept). */
