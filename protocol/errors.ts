@@ -269,6 +269,15 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** The process (EMFILE) or the host (ENFILE) has no file descriptor left. */
+export function isOutOfFiles(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/** What a caller is told of a failure for want of file descriptors (no path, no driver words). */
+export const OUT_OF_FILES_MESSAGE = 'the platform has no file descriptor left (EMFILE): too many connections or files are open; send it again in a moment (operators: raise the open-files limit, ulimit -n)';
+
 /**
  * A write (or read) SQLite refused because another process holds a lock on the file past the
  * busy timeout (SQLITE_BUSY, "database is locked"; SQLITE_LOCKED): an operator's open
