@@ -46,7 +46,7 @@ import {
 } from '../controlplane/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReadinessProblem } from '../protocol/index.js';
+import { redisKeys, type ReadinessProblem } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** Every port the platform needs, opened for one mode. */
@@ -187,7 +187,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // The queue owns its connection, watched for persistence (at start and after every reconnect):
   // every way a run enters is an enqueue, refused while that Redis would lose it (ASYNC_QUEUE_NOT_DURABLE).
   const queueClient = await naming('FP_REDIS_URL', openRedis(redisUrl));
-  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log });
+  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log, markKey: redisKeys(prefix).durabilityMark() });
   opened.onClose(() => durability.close());
   try {
     await durability.start();
