@@ -3,11 +3,11 @@
  * connections, or a low `ulimit -n`). A cold start then cannot claim its sandbox uid (a file is
  * opened for it): it answered 500 INTERNAL_ERROR with the error's own words, a host path included
  * (reliability round 5). Now 503 RUNTIME_UNAVAILABLE, said plainly; and calls work again once
- * connections close.
+ * connections close. And a hard limit below FP_SANDBOX_OPEN_FILES made every function's start fail.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,28 @@ function get(url: string, agent: http.Agent): Promise<{ status: number; body: st
 }
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+/** Every process below `pid` (through /proc's children lists). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const task of readdirSync(`/proc/${parent}/task`)) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return out;
+}
 
 describe('the platform out of file descriptors', { skip: process.platform !== 'linux' && 'needs /proc and prlimit' }, () => {
   it('answers a cold start 503 RUNTIME_UNAVAILABLE (no path), and serves it once connections close', async () => {
@@ -77,6 +99,27 @@ describe('the platform out of file descriptors', { skip: process.platform !== 'l
     } finally {
       for (const s of sockets) s.destroy();
       agent.destroy();
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+  it('runs functions under a hard open-files limit below FP_SANDBOX_OPEN_FILES, at that limit (every start failed)', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-fds-'));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    try {
+      const { url, token } = await started(proc);
+      // As if started under `ulimit -n 512` (FP_SANDBOX_OPEN_FILES is 1024): the platform and its runtimes.
+      for (const pid of [proc.child.pid!, ...descendants(proc.child.pid!)]) execFileSync('prlimit', ['--pid', String(pid), '--nofile=512:512']);
+      const api = new Api(url, token!);
+      const name = fnName('ulimit');
+      await createFunction(api, name);
+      await upload(api, name, { 'main.py': 'import resource\ndef handler(event, context):\n    return {"nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE))}\n' });
+      const deployed = await api.call('POST', `/functions/${name}/deploy`, {});
+      assert.equal(deployed.status, 200, JSON.stringify(deployed.body));
+      const res = await fetch(`${url}/fn/${name}/`);
+      assert.deepEqual(await res.json(), { nofile: [512, 512] });
+    } finally {
       proc.child.kill('SIGTERM');
       await proc.exited;
       rmSync(stateDir, { recursive: true, force: true });
