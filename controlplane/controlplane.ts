@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import type { AsyncIntake, FunctionRegistry, MetricsView, MountedApi, Pairs, PlatformError, RunSink, Webhooks } from '../protocol/index.js';
 import { DEFAULT_LIMIT_CEILINGS, functionLabelsOf } from '../protocol/index.js';
 import { createApi, metricsView } from './api/index.js';
-import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex } from './async/index.js';
+import { AsyncMetrics, AsyncRuns, InvokerRunner, type AcceptRun, type AsyncRunIndex, type CancelRun } from './async/index.js';
 import { Dispatcher, type RunTimeline } from './async/index.js';
 import type { Queue } from './async/index.js';
 import { BundlePool, bundleLimits, type BundleLimits } from './bundles/index.js';
@@ -35,6 +35,7 @@ import { NO_QUOTAS, PLATFORM_SINK_TUNING, RecordingRunSink, RunSinkMetrics, type
 import { MemoryLimiter, type AdmissionLimiter } from './limits/index.js';
 import { WorkspaceRegistry } from './tenancy/workspace-registry.js';
 import { LogBudget } from './runs/log-budget.js';
+import { storeCatchUp } from './service/catch-up.js';
 import { syncListener } from './service/sync.js';
 import { CronTriggers } from './async/index.js';
 import type { ReplayGuard, TickLock } from './async/index.js';
@@ -117,6 +118,8 @@ export interface ControlPlaneOptions {
     runs: AsyncRunIndex;
     /** How a new run is written; default: index, job, timeline in that order (the embedded adapters give one transaction: platform/adapters.ts). */
     accept?: AcceptRun;
+    /** How a waiting run is cancelled; default: hold, write, remove (the embedded adapters give one transaction). */
+    cancel?: CancelRun;
     /** Attempts at once (default 4). */
     concurrency?: number;
     /** Must equal the queue's lease (default 30 s). */
@@ -224,7 +227,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   });
   retention.start();
 
-  const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept) : null;
+  const asyncRuns = options.async ? new AsyncRuns(options.async.queue, options.async.timeline, options.async.runs, options.async.accept, undefined, options.async.cancel) : null;
   if (asyncRuns !== null) asyncRuns.bornOf = (fn) => registry.recordOf(fn)?.createdAt;
   const asyncMetrics = options.async
     ? new AsyncMetrics({ registry: metricsRegistry, queue: options.async.queue, onError: (err) => log(`metrics: could not read the async queue: ${(err as Error).message}`) })
@@ -334,6 +337,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   };
 
   await cron?.refreshAll();
+  // Other processes share the store: a call for a function not served here reads it once first (ADR 0117).
+  if (options.bus.local !== true) registry.catchUp = storeCatchUp(ctx);
   await options.bus.start(syncListener(ctx));
   // Last: a start that fails before this issues none, and one issued here but never handed over
   // (the gateway could not listen) is revoked at close, so the next start issues another. It was

@@ -14,6 +14,7 @@ export { BUILD_TASKS } from './deps/index.js';
 export { LocalConfigBus, loadProductionStore, MemoryHotMetrics, openSqliteStore, type ConfigBus, type FunctionUsage, type HotMetrics, type Store, type UsageWindow } from './store/index.js';
 export {
   acceptInOrder,
+  cancelInOrder,
   admitFirst,
   ASYNC_DB_FILE,
   openRedisQueue,
@@ -26,6 +27,7 @@ export {
   redisTickLock,
   type AcceptRun,
   type AsyncRunIndex,
+  type CancelRun,
   type Queue,
   type ReplayGuard,
   type RunTimeline,

@@ -99,11 +99,15 @@ export interface Gateway {
   invoke(name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult>;
   /** The admission of `/fn/<name>/` minus the invoke token, for a call the API makes (Invoker.admit). */
   admit(name: string): PlatformError | null | Promise<PlatformError | null>;
-  /** The first step of close(), at once: new invocations are refused (503 SHUTTING_DOWN, /readyz 503), nothing new is accepted. */
+  /**
+   * The first step of close(), at once: the listening socket closes (no new connection), /readyz
+   * answers 503, and every answer closes its connection; a call on a connection still open is
+   * served until the grace ends (ADR 0118), then refused (503 SHUTTING_DOWN).
+   */
   stopAccepting(): void;
   /**
-   * Graceful stop: refuse new invocations (503 SHUTTING_DOWN, /readyz 503), stop listening, let
-   * in-flight requests finish for up to shutdownGraceMs, flush run records, close connections.
+   * Graceful stop: stop listening (/readyz 503, each answer closes its connection), let in-flight
+   * requests finish for up to shutdownGraceMs, flush run records, close connections.
    */
   close(): Promise<void>;
 }
@@ -123,11 +127,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const runs = new RunBatcher(options.runSink, (count, reason) => metrics.runDropped(count, reason));
   let shuttingDown = false;
+  /**
+   * Set when the shutdown grace ends: from then on a call is refused (503 SHUTTING_DOWN). Before,
+   * a call that arrives on a connection still open (a client's pooled keep-alive connection: no
+   * new one is accepted) is served, and its answer closes the connection (ADR 0118). It was
+   * refused from the signal on: every pooled connection idle at the signal took one 503 during
+   * the drain (reliability round 4), since uWS gives no way to close an idle connection first.
+   */
+  let graceOver = false;
   const unsafe = pool.isolation.mode === 'off';
   const trustedProxies = new TrustedProxies(config.trustedProxies ?? []);
   const baseDomain = config.baseDomain ?? null;
   const deps: InvokeDeps = {
-    pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown,
+    pool, registry, metrics, runs, logTap: options.logTap ?? null, trustedProxies, shuttingDown: () => shuttingDown, graceOver: () => graceOver,
     ...(options.dataOutage !== undefined ? { dataOutage: options.dataOutage } : {}),
   };
 
@@ -281,6 +293,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
         const idle = await Promise.race([server.idle().then(() => true), grace.then(() => false)]);
         clearTimeout(timer);
+        graceOver = true;
         if (!idle && deps.pool.abortCalls !== undefined) {
           // Calls still running get their answer (503 SHUTTING_DOWN) and their run record before
           // the connections close: they were cut with neither (reliability round, 2026-12-05).

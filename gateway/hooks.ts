@@ -62,7 +62,7 @@ async function deliver(
   if (!now.found) return errorResponse(new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name }));
   const fn = servable(now, name);
   if (fn instanceof PlatformError) return errorResponse(fn);
-  if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+  if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   const call: AsyncCall = { method: 'POST', path: '/', rawQuery: req.rawQuery, headers: req.headers, body };
   if (hook.sync) {
     // As an async delivery's run does (controlplane/async/runs/service.ts): the handler sees which

@@ -38,7 +38,10 @@ export interface InvokeDeps {
    * (Date.now()): a runtime's claim of that platform failure is believed only then. Absent: never.
    */
   dataOutage?: (functionKey: string, since: number) => boolean;
+  /** True from the stop on (stopAccepting): the API's test invokes are refused SHUTTING_DOWN. */
   shuttingDown(): boolean;
+  /** True once the shutdown grace is over: HTTP calls are refused SHUTTING_DOWN (before it, a call on a connection still open is served; ADR 0118). */
+  graceOver(): boolean;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
@@ -49,7 +52,7 @@ export async function invokeAsyncHttp(deps: InvokeDeps, intake: AsyncIntake | nu
   if (admitted instanceof Promise) admitted = await admitted;
   if ('status' in admitted) return admitted;
   const { headers } = admitted;
-  if (deps.shuttingDown()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
+  if (deps.graceOver()) return errorResponse(new PlatformError('SHUTTING_DOWN', 'the gateway is shutting down'));
   if (intake === null) return errorResponse(new PlatformError('ASYNC_NOT_ENABLED', 'this process has no async queue'));
   let key: string | null = null;
   for (const [k, v] of headers) {
@@ -158,8 +161,13 @@ type Admitted = { fn: FunctionVersion; headers: Pairs } | OutgoingResponse;
  * and workspace quota let the call in (before the body is read; docs/adr/0011-tenants.md). Else
  * the refusal. Synchronous unless a shared limiter (Redis) must be asked.
  */
-function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'sync' | 'async'): Admitted | Promise<Admitted> {
+function admit(deps: InvokeDeps, req: IncomingRequest, name: string, route: 'sync' | 'async', caughtUp = false): Admitted | Promise<Admitted> {
   const found = deps.registry.resolve(name);
+  if (!caughtUp && unservable(found)) {
+    // Perhaps created or deployed by another process a moment ago (ADR 0117): read once, then answer.
+    const read = deps.registry.catchUp?.(name) ?? null;
+    if (read !== null) return read.then(() => admit(deps, req, name, route, true));
+  }
   if (!found.found) return errorResponse(notFound(name));
   let headers = req.headers;
   if (found.auth !== null) {
@@ -213,8 +221,12 @@ function wrongRoute(name: string, mode: 'sync' | 'async'): PlatformError {
  * rest the same. Without it a token of the workspace could call past the workspace's
  * `invocationsPerMinute` and the function's rate limit (red team, December 2026).
  */
-export function admitDirect(deps: InvokeDeps, name: string): PlatformError | null | Promise<PlatformError | null> {
+export function admitDirect(deps: InvokeDeps, name: string, caughtUp = false): PlatformError | null | Promise<PlatformError | null> {
   const found = deps.registry.resolve(name);
+  if (!caughtUp && unservable(found)) {
+    const read = deps.registry.catchUp?.(name) ?? null;
+    if (read !== null) return read.then(() => admitDirect(deps, name, true));
+  }
   if (!found.found) return null;
   const fn = servable(found, name);
   if (fn instanceof PlatformError) return fn;
@@ -271,7 +283,8 @@ function invokeAdmitted(deps: InvokeDeps, req: IncomingRequest, name: string, pa
   const startedAt = Date.now();
   const call = new Call(deps, 'http', req.arrivedAt, req.abortable, 1, req.method, path, fn, runId, startedAt);
   if (websocket) call.wsProtocols = offeredProtocols(req.headers);
-  if (deps.shuttingDown()) {
+  // A WebSocket opened while the gateway stops would be closed at once (1001): refused as the grace's calls are not.
+  if (deps.graceOver() || (websocket && deps.shuttingDown())) {
     return Promise.resolve(finish(call, notInvoked('SHUTTING_DOWN', 'the gateway is shutting down'), false).response);
   }
   // A request without a body (most GETs) has its (empty) body settled on arrival: taken as it is,
@@ -323,7 +336,16 @@ const QUEUED_TRIGGERS: ReadonlySet<RunTrigger> = new Set<RunTrigger>(['async', '
  * FUNCTION_NOT_DEPLOYED when nothing ran; every other outcome is a DirectResult.
  */
 export async function invokeDirect(deps: InvokeDeps, name: string, request: DirectRequest, trigger: RunTrigger): Promise<DirectResult> {
-  const found = deps.registry.resolve(name);
+  let found = deps.registry.resolve(name);
+  if (unservable(found)) {
+    // An attempt claimed here of a run another process accepted for a function this one has not
+    // heard of yet (reliability round 4 retried FUNCTION_NOT_DEPLOYED; FUNCTION_NOT_FOUND was final).
+    const read = deps.registry.catchUp?.(name) ?? null;
+    if (read !== null) {
+      await read;
+      found = deps.registry.resolve(name);
+    }
+  }
   if (!found.found) throw notFound(name);
   const fn = servable(found, name);
   if (fn instanceof PlatformError) throw fn;
@@ -386,6 +408,11 @@ function isWebSocketHandshake(headers: Pairs): boolean {
 
 function notFound(name: string): PlatformError {
   return new PlatformError('FUNCTION_NOT_FOUND', `no function named "${name}"`, { function: name });
+}
+
+/** No such function, or none deployed (not paused): what another process may have changed a moment ago. */
+function unservable(found: Resolution): boolean {
+  return !found.found || (found.fn === null && !found.paused);
 }
 
 /** The version to run, or why there is none. */

@@ -10,6 +10,7 @@
  */
 import {
   acceptInOrder,
+  cancelInOrder,
   admitFirst,
   ASYNC_DB_FILE,
   LocalConfigBus,
@@ -30,6 +31,7 @@ import {
   redisReplayGuard,
   redisTickLock,
   type AcceptRun,
+  type CancelRun,
   type AdmissionLimiter,
   type AsyncRunIndex,
   type ConfigBus,
@@ -44,7 +46,7 @@ import {
 } from '../controlplane/index.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReadinessProblem } from '../protocol/index.js';
+import { redisKeys, type ReadinessProblem } from '../protocol/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** Every port the platform needs, opened for one mode. */
@@ -62,6 +64,8 @@ export interface Adapters {
   readonly runs: AsyncRunIndex;
   /** Accepts a run into the three (one SQLite transaction | in an order that never shows an unqueued run). */
   readonly accept: AcceptRun;
+  /** Cancels a waiting run (one SQLite transaction | hold, write, remove: a claim finishes one whose process stopped halfway). */
+  readonly cancel: CancelRun;
   /** What keeps this process from being ready now, read on every /readyz (e.g. a Redis that does not persist the queue). */
   readiness(): ReadinessProblem[];
   /** Claims cron ticks once across processes (SQLite file | Redis SET NX). */
@@ -142,12 +146,12 @@ async function embedded({ config, stateDir, keyring, log }: AdapterSettings, ope
     opened.onClose(() => live.save(metrics.snapshot()));
   }
   const bus = opened.keep(new LocalConfigBus());
-  const { queue, timeline, runs, accept } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
+  const { queue, timeline, runs, accept, cancel } = opened.keep(await openSqliteAsync({ stateDir, leaseMs: config.dispatchLeaseMs, retentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   const tickLock = opened.keep(openSqliteTickLock({ stateDir }));
   const replayGuard = opened.keep(openSqliteReplayGuard({ stateDir }));
   const limiter = opened.keep(new MemoryLimiter());
   const logs = opened.keep(new MemoryLogFeed());
-  return { store, metrics, bus, queue, timeline, runs, accept, readiness: () => [], tickLock, replayGuard, limiter, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept, cancel, readiness: () => [], tickLock, replayGuard, limiter, logs };
 }
 
 /**
@@ -183,7 +187,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   // The queue owns its connection, watched for persistence (at start and after every reconnect):
   // every way a run enters is an enqueue, refused while that Redis would lose it (ASYNC_QUEUE_NOT_DURABLE).
   const queueClient = await naming('FP_REDIS_URL', openRedis(redisUrl));
-  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log });
+  const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log, markKey: redisKeys(prefix).durabilityMark() });
   opened.onClose(() => durability.close());
   try {
     await durability.start();
@@ -217,7 +221,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
     prefix,
     log,
   }));
-  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), readiness, tickLock, replayGuard, limiter, logs };
+  return { store, metrics, bus, queue, timeline, runs, accept: acceptInOrder(queue, timeline, runs), cancel: cancelInOrder(queue, timeline), readiness, tickLock, replayGuard, limiter, logs };
 }
 
 /** A server that cannot be used at start: its error, with the setting to check appended (the code kept). */

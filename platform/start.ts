@@ -193,6 +193,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         timeline: adapters.timeline,
         runs: adapters.runs,
         accept: adapters.accept,
+        cancel: adapters.cancel,
         concurrency: config.dispatchConcurrency,
         leaseMs: config.dispatchLeaseMs,
         graceMs: config.shutdownGraceMs,

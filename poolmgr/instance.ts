@@ -13,7 +13,7 @@
  * - Once `gone`, the instance takes no call, holds no call, and the owner has been told once.
  * - A process whose specialization failed or timed out is killed, never reused.
  */
-import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isPlatformError, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
+import { boundedLogLines, declaredLength, formatMemoryBytes, LogBudget, shownMessageType, isOutOfFiles, isPlatformError, OUT_OF_FILES_MESSAGE, STREAM_WINDOW_BYTES, type LogLine, type RuntimeMessage, type WireContext, type WireEvent, type WireResponse } from '../protocol/index.js';
 import type { Call, StartKind } from './call.js';
 import { CallTable } from './call-table.js';
 import type { FunctionGroup } from './group.js';
@@ -385,8 +385,10 @@ export class Instance implements ProcessListener {
       box = this.proc.place(this.group.placement());
     } catch (err) {
       // The function cannot be boxed here (its code is outside the code roots, no uid left): never run it unboxed.
-      const code = isPlatformError(err) ? err.code : 'INTERNAL_ERROR';
-      this.discard({ code, class: null, type: 'PlacementFailed', message: (err as Error).message });
+      // Out of file descriptors (reliability round 5: 500 INTERNAL_ERROR naming the uid claim's path): retryable, said plainly.
+      const outOfFiles = !isPlatformError(err) && isOutOfFiles(err);
+      const code = isPlatformError(err) ? err.code : outOfFiles ? 'RUNTIME_UNAVAILABLE' : 'INTERNAL_ERROR';
+      this.discard({ code, class: null, type: 'PlacementFailed', message: outOfFiles ? OUT_OF_FILES_MESSAGE : (err as Error).message });
       return;
     }
     this.specializeId = this.proc.nextId();

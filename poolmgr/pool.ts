@@ -36,7 +36,7 @@
  * 8. Every process ever spawned is in `processes` until it has exited; close() waits for all,
  *    and for the bytecode compiler process behind prepare().
  */
-import { PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
+import { isOutOfFiles, OUT_OF_FILES_MESSAGE, PlatformError, workspaceOfKey, type LogTap, type StartCheck, type WireEvent } from '../protocol/index.js';
 import { Call } from './call.js';
 import { resolveSandbox, type PoolConfig } from './config.js';
 import type { FleetView } from './fleet.js';
@@ -190,7 +190,7 @@ export class PoolManager implements InstanceOwner {
       else if (!this.lease(call, true)) this.wait(call);
       return call.promise;
     } catch (err) {
-      const error = hostError('INTERNAL_ERROR', null, 'InternalError', `pool manager failure: ${(err as Error).message}`);
+      const error = isOutOfFiles(err) ? hostError('RUNTIME_UNAVAILABLE', null, 'OutOfFiles', OUT_OF_FILES_MESSAGE) : hostError('INTERNAL_ERROR', null, 'InternalError', `pool manager failure: ${(err as Error).message}`);
       if (call === null) return Promise.resolve(errorResult(error));
       call.fail(error);
       return call.promise;

@@ -201,6 +201,7 @@ export const ERRORS = {
   STATE_DAMAGED: { status: 500, component: 'platform', title: "A SQLite file of the platform's state directory is damaged; the platform did not start on it." },
   FUNCTION_RESPONSE_HEADERS_TOO_LARGE: { status: 502, component: 'function', title: "The function's answer had more headers, or more header bytes, than an answer may carry." },
   DRAFT_CONFLICT: { status: 409, component: 'controlplane', title: 'The draft was saved by someone else (another tab, browser or client) since you read it; nothing was saved.' },
+  STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -267,4 +268,23 @@ export function errorBody(err: PlatformError, runId?: string): string {
 export function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The process (EMFILE) or the host (ENFILE) has no file descriptor left. */
+export function isOutOfFiles(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/** What a caller is told of a failure for want of file descriptors (no path, no driver words). */
+export const OUT_OF_FILES_MESSAGE = 'the platform has no file descriptor left (EMFILE): too many connections or files are open; send it again in a moment (operators: raise the open-files limit, ulimit -n)';
+
+/**
+ * A write (or read) SQLite refused because another process holds a lock on the file past the
+ * busy timeout (SQLITE_BUSY, "database is locked"; SQLITE_LOCKED): an operator's open
+ * `sqlite3` write, a VACUUM, a tool writing the file. STORE_BUSY to a caller (it was INTERNAL_ERROR).
+ */
+export function isStoreLocked(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }

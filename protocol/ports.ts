@@ -77,6 +77,13 @@ export interface FunctionRegistry {
   resolve(name: string): Resolution;
   /** The functions that have a version to serve (for /readyz). */
   list(): FunctionVersion[];
+  /**
+   * For a call that `resolve` would refuse (no such function, or none deployed): another process
+   * may have created or deployed it a moment ago, not yet heard here (production). Reads that one
+   * function from the store, bounded (controlplane/service/catch-up.ts); the caller then resolves
+   * again. Null when no read is made (one process, or a bound was reached): answer what is held.
+   */
+  catchUp?(name: string): Promise<void> | null;
 }
 
 export interface PlainRequest {

@@ -56,6 +56,8 @@ export interface RedisKeys {
   logTails(): string;
   /** Pub/sub channel: the name of a function a process started to tail (publishers start at once). */
   logTailsChannel(): string;
+  /** String (a counter, no TTL): INCRed by every process to tell a Redis that came back older than it acknowledged (redis-persistence.ts). */
+  durabilityMark(): string;
   /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
@@ -143,6 +145,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     logCount: (fn) => fnKey(fn, 'logs:n'),
     logTails: () => `${base}:logs:tails`,
     logTailsChannel: () => `${base}:logs:tailing`,
+    durabilityMark: () => `${base}:durability-mark`,
     queue: (q) => {
       if (q === '' || /[\s{}*?[\]]/.test(q)) throw new RangeError(`bad queue name: ${JSON.stringify(q)}`);
       const qKey = (rest: string): string => `${base}:q:{${q}}:${rest}`;

@@ -183,13 +183,18 @@ export const replayRun = operation(
   {
     id: 'replayRun', tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
     answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
-    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'INVOCATION_MODE_NOT_ALLOWED'],
+    errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'FUNCTION_NOT_FOUND', 'INVOCATION_MODE_NOT_ALLOWED'],
   },
   async (call) => {
     const runId = textParam(call.params[0]!, 'runId', RUN_ID);
     const fn = await ownRun(call, runId, syncRunRefusal('RUN_NOT_REPLAYABLE', runId));
-    // A replay is a new run: a function that became sync-only since is not queued again.
-    const record = await getFunction(call.ctx, fn).catch(() => null);
+    // A replay is a new run: a function that became sync-only since is not queued again, and one
+    // deleted since is not queued at all (it was: 202, then failed `non_retryable
+    // code:FUNCTION_NOT_FOUND` at its attempt; reliability round 5).
+    const record = await getFunction(call.ctx, fn).catch((err: unknown) => {
+      if (isPlatformError(err) && err.code === 'FUNCTION_NOT_FOUND') throw new PlatformError('FUNCTION_NOT_FOUND', `the function of run ${runId} was deleted since; nothing was queued`, { function: nameOfKey(fn) });
+      return null;
+    });
     if (record !== null) refuseSyncOnly(record, fn);
     // A replay is a new call: admitted as POST /async/<name> is (ADR 0034); a failed run may be
     // replayed again and again, so without this an invoker token queued runs past any quota.

@@ -2,11 +2,11 @@
  * The embedded async stores on one connection to `<stateDir>/async.db` (./sqlite-db.ts): the
  * queue, the run timeline and the run index, and accepting a run as one transaction of the three.
  */
-import type { RunTimeline } from './dispatcher/index.js';
+import { CANCELLED_BY_REQUEST, type RunTimeline } from './dispatcher/index.js';
 import { SqliteRunTimeline } from './dispatcher/timeline-sqlite.js';
 import type { EnqueueResult, NewJob, Queue } from './queue/index.js';
 import { sqliteQueueOn } from './queue/sqlite.js';
-import type { AcceptRun } from './runs/accept.js';
+import type { AcceptRun, CancelRun } from './runs/accept.js';
 import { SqliteAsyncRuns, type AsyncRunIndex, type NewAsyncRun } from './runs/runs-sqlite.js';
 import { openAsyncDb } from './sqlite-db.js';
 
@@ -15,6 +15,8 @@ export interface SqliteAsyncStores {
   timeline: RunTimeline;
   runs: AsyncRunIndex;
   accept: AcceptRun;
+  /** Cancelling a waiting run: its job removed and `cancelled` written in one transaction. */
+  cancel: CancelRun;
   /** Deletes finished runs accepted before `beforeMs` (index, result, timeline, attempts); how many rows went. */
   prune(beforeMs: number): Promise<number>;
   close(): Promise<void>;
@@ -34,6 +36,11 @@ export async function openSqliteAsync(options: { stateDir: string; leaseMs: numb
     if (result.created) timeline.transitionSync(result.runId, 'queued', run.acceptedAt);
     else runs.removeSync(run.runId);
     return result;
+  });
+  const cancelTx = db.transaction((runId: string, at: number) => {
+    const removed = queue.cancelSync(runId);
+    if (removed === 'cancelled') timeline.transitionSync(runId, 'cancelled', at, CANCELLED_BY_REQUEST);
+    return removed;
   });
   // Retention: the run index (with each run's stored result, up to MAX_STORED_RESULT_BYTES), its
   // timeline and attempts go after the run retention, as their Redis keys expire (runs/redis.ts).
@@ -76,6 +83,7 @@ export async function openSqliteAsync(options: { stateDir: string; leaseMs: numb
   return {
     queue, timeline, runs, prune,
     accept: async (run, job) => acceptTx.immediate(run, job),
+    cancel: async (runId, at) => cancelTx.immediate(runId, at),
     async close() {
       if (timer !== null) clearInterval(timer);
       await queue.close();

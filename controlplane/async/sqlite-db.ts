@@ -11,7 +11,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
-import { openIntactSqlite } from '../store/index.js';
+import { openIntactSqlite, SERVING_BUSY_TIMEOUT_MS, START_BUSY_TIMEOUT_MS } from '../store/index.js';
 import { QueueError } from './queue/errors.js';
 import { QUEUE_SCHEMA, RUNS_SCHEMA, TIMELINE_SCHEMA } from './sqlite-schema.js';
 
@@ -43,10 +43,10 @@ const LEGACY: readonly { file: string; tables: Record<string, string> }[] = [
 ];
 
 /** A connection to the state directory's async.db, its schema created and old files merged in. */
-export async function openAsyncDb(stateDir: string, busyTimeoutMs = 5000): Promise<Db> {
+export async function openAsyncDb(stateDir: string, busyTimeoutMs = SERVING_BUSY_TIMEOUT_MS): Promise<Db> {
   const dir = resolve(stateDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const db = openIntactSqlite(join(dir, ASYNC_DB_FILE), { timeout: busyTimeoutMs });
+  const db = openIntactSqlite(join(dir, ASYNC_DB_FILE), { timeout: START_BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -56,6 +56,8 @@ export async function openAsyncDb(stateDir: string, busyTimeoutMs = 5000): Promi
     addMissingColumns(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     mergeLegacy(db, dir);
+    // Once open, a lock held by another process is waited for briefly (../store/sqlite/intact.ts).
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   } catch (err) {
     db.close();
     throw err;

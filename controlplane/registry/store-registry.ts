@@ -85,6 +85,9 @@ export class StoreRegistry implements FunctionRegistry {
     return this.entries.get(name)?.resolution ?? NOT_FOUND;
   }
 
+  /** Set by the control plane when other processes share the store (controlplane/service/catch-up.ts). */
+  catchUp: ((name: string) => Promise<void> | null) | undefined = undefined;
+
   list(): FunctionVersion[] {
     const out: FunctionVersion[] = [];
     for (const entry of this.entries.values()) if (entry.fn !== null) out.push(entry.fn);

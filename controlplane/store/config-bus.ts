@@ -22,10 +22,13 @@ export interface ConfigBus {
   /** Starts delivering changes made by other processes to `listener`. */
   start(listener: ConfigListener): Promise<void>;
   close(): Promise<void>;
+  /** True when no other process shares the store (nothing it holds can be behind the store). */
+  readonly local?: boolean;
 }
 
 /** One process: nobody else to tell. */
 export class LocalConfigBus implements ConfigBus {
+  readonly local = true;
   publish(): void {}
   async start(): Promise<void> {}
   async close(): Promise<void> {}

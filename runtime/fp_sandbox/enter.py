@@ -129,7 +129,16 @@ def become(box, uid: int, gid: int, hostname: str, limits: dict) -> None:
         soft, _ = resource.getrlimit(res)
         resource.setrlimit(res, (soft, soft))
     for name, value in limits.items():
-        resource.setrlimit(_RLIMITS[name], (int(value), int(value)))
+        res = _RLIMITS[name]
+        wanted = int(value)
+        # Never above the hard limit this process got (set to its soft one just above): raising it
+        # needs a privilege the box does not have, and failed every function's start ("not allowed
+        # to raise maximum limit") on a platform run with a low `ulimit -n` (reliability round 5).
+        # Lower only ever bounds the function more.
+        _, hard = resource.getrlimit(res)
+        if hard != resource.RLIM_INFINITY and wanted > hard:
+            wanted = hard
+        resource.setrlimit(res, (wanted, wanted))
 
     if box.mode == "root":
         os.setgroups([])

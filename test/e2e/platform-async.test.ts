@@ -358,6 +358,15 @@ describe('async invocation (embedded platform)', () => {
     const notFailed = await api.call('POST', `/runs/${replay.body.runId}/replay`);
     assert.equal(notFailed.status, 409);
     assert.equal(errorOf(notFailed).code, 'RUN_NOT_REPLAYABLE');
+    // The version it failed on deleted: the replay runs the active one, as above.
+    assert.equal((await api.call('DELETE', `/functions/${name}/versions/1`)).status, 204);
+    const again = await api.call('POST', `/runs/${a.runId}/replay`);
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.equal((await settled(api, again.body.runId)).state, 'succeeded');
+    // The function deleted: nothing is queued (it was 202, then failed FUNCTION_NOT_FOUND at its attempt; reliability round 5).
+    assert.equal((await api.call('DELETE', `/functions/${name}`)).status, 204);
+    const gone = await api.call('POST', `/runs/${a.runId}/replay`);
+    assert.deepEqual([gone.status, errorOf(gone).code], [404, 'FUNCTION_NOT_FOUND'], JSON.stringify(gone.body));
   });
 
   it('CLI: invoke --async prints the run id, --wait shows the result, runs <id> the timeline', async () => {

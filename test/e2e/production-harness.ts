@@ -62,3 +62,18 @@ export async function startNode(options: StartOptions, adminToken: string | null
     },
   };
 }
+
+/** Two platform processes of one new cluster, started before the group's tests and closed after (the second first). */
+export function usePair(servers: Servers): { a: Node; b: Node } {
+  const pair = {} as { a: Node; b: Node };
+  before(async () => {
+    const options = clusterOptions(servers);
+    pair.a = await startNode(options);
+    pair.b = await startNode(options, pair.a.api.token);
+  });
+  after(async () => {
+    await pair.b?.close();
+    await pair.a?.close();
+  });
+  return pair;
+}

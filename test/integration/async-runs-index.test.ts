@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { AsyncRuns, openSqliteAsync, openSqliteAsyncRuns, RedisAsyncRuns, type AsyncRunIndex } from '../../controlplane/async/index.js';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
 import { serverSkip, startRedis, type ServerProcess } from '../helpers/servers.js';
@@ -172,5 +173,28 @@ describe('a cancel whose process died between removing the job and writing `canc
     await stores.queue.ack({ runId: done, consumer: 'c1', token: job!.token });
     await assert.rejects(runs.cancel(done), { code: 'RUN_NOT_CANCELLABLE' });
     assert.equal((await runs.view(done))?.state, 'succeeded');
+  });
+});
+
+describe('a cancel whose `cancelled` write fails (embedded stores: one transaction)', () => {
+  it('leaves the run waiting with its job, so the next cancel (or a claim) still finds it; removed and written once it works', async (t) => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fp-async-cancel-tx-'));
+    const stores = await openSqliteAsync({ stateDir, leaseMs: 30_000 });
+    t.after(async () => { await stores.close(); await rm(stateDir, { recursive: true, force: true }); });
+    const runs = new AsyncRuns(stores.queue, stores.timeline, stores.runs, stores.accept, undefined, stores.cancel);
+    const call = { method: 'POST', path: '/', rawQuery: '', headers: [] as [string, string][], body: new Uint8Array() };
+    const { runId } = await runs.submit('f.tx', call, null);
+    // The write of `cancelled` fails (as a full disk or a killed process would leave it), on the real file.
+    const other = new Database(join(stateDir, 'async.db'));
+    t.after(() => other.close());
+    other.exec("CREATE TRIGGER no_cancel BEFORE INSERT ON transitions WHEN NEW.state = 'cancelled' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    await assert.rejects(runs.cancel(runId));
+    // Before (reliability rounds 3-5) the job was removed first: the run stayed `queued` with no job.
+    assert.notEqual(await stores.queue.peek(runId), null, 'the job is still queued');
+    assert.equal((await runs.view(runId))?.state, 'queued');
+    other.exec('DROP TRIGGER no_cancel');
+    assert.equal((await runs.cancel(runId)).state, 'cancelled');
+    assert.equal(await stores.queue.peek(runId), null);
+    assert.deepEqual((await runs.view(runId))?.transitions.map((x) => x.state), ['queued', 'cancelled']);
   });
 });

@@ -391,6 +391,27 @@ for (const [name, skip, makeSite] of sites) {
       }
     });
 
+    it('finishes a cancel whose process stopped after holding the job: `cancelled`, nothing runs (ADR 0119)', { skip: name === 'sqlite' && 'embedded cancels remove the job and write `cancelled` in one transaction (async-runs-index)' }, async (t) => {
+      const runner = new ScriptedRunner(() => success());
+      const { queue, timeline, dispatcher } = await setup(t, await newSite(t), { runner });
+      // Stopped right after the hold (nothing written), and after the write (the job never removed).
+      const [held, written] = [randomUUID(), randomUUID()];
+      for (const runId of [held, written]) {
+        await enqueueRun(queue, timeline, { runId, function: 'fn', payload }, Date.now());
+        assert.equal(await queue.hold!(runId, Date.now() + 200), 'cancelled');
+      }
+      await timeline.transition(written, 'cancelled', Date.now(), 'cancelled by request');
+      // Held: not claimable before its time (the canceller has that long to write and remove).
+      assert.deepEqual(await queue.claim('early', 5), []);
+      dispatcher.start();
+      assert.equal((await settled(timeline, held)).state, 'cancelled');
+      assert.deepEqual(await drained(queue), { delayed: 0, ready: 0, leased: 0, dead: 0 });
+      assert.deepEqual(runner.seen, [], 'nothing ran');
+      assert.deepEqual((await timeline.get(held))!.transitions.map((x) => x.state), ['queued', 'cancelled']);
+      assert.deepEqual((await timeline.get(written))!.transitions.map((x) => x.state), ['queued', 'cancelled'], 'written once');
+      assert.equal(await queue.hold!(held, Date.now() + 200), 'not_found', 'a job gone is not found');
+    });
+
     it('idle, one worker claims per poll for all; jobs that come then use every worker; wake() claims at once', async (t) => {
       const site = await newSite(t);
       const queue = await site.connect();

@@ -5,6 +5,8 @@
  * verdict once, not per check.
  */
 import assert from 'node:assert/strict';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, redisReady } from '../../controlplane/store/production/redis-client.js';
@@ -111,5 +113,31 @@ describe('Redis persistence check', { skip }, () => {
     assert.equal(watch.problem(), null);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /WARNING: .*does not persist.*FP_REDIS_ALLOW_VOLATILE=1/);
+  });
+  it('says so when Redis comes back with older data than it had acknowledged (an older AOF restored)', async () => {
+    const redis = await server({ appendOnly: true });
+    const [client, probe] = [await clientOf(redis), await clientOf(redis)];
+    const lines: string[] = [];
+    const markKey = 'fp:v1:durability-mark';
+    const watch = new RedisDurability({ client, url: redis.url, allowVolatile: false, log: (l) => lines.push(l), markKey, markIntervalMs: 50 });
+    after(() => watch.close());
+    await watch.start();
+    const marked = async (): Promise<number> => Number(await probe.get(markKey) ?? 0);
+    for (let i = 0; i < 300 && await marked() < 3; i++) await sleep(20);
+    // A copy of the data as it is now, then more acknowledged writes, then Redis restarted from the copy.
+    const aof = join(redis.dir, 'appendonlydir');
+    const older = join(redis.dir, 'older-aof');
+    cpSync(aof, older, { recursive: true });
+    const copied = await marked();
+    await probe.set('acknowledged-after-the-copy', '1');
+    for (let i = 0; i < 300 && await marked() < copied + 5; i++) await sleep(20);
+    assert.ok(lines.every((l) => !/older data/.test(l)), lines.join('\n'));
+    await redis.stop('SIGKILL');
+    rmSync(aof, { recursive: true, force: true });
+    cpSync(older, aof, { recursive: true });
+    await redis.start();
+    await until('the warning', () => lines.some((l) => /came back with older data than it had acknowledged/.test(l)), 20_000);
+    assert.equal(await probe.get('acknowledged-after-the-copy').catch(() => null), null, 'the write was indeed lost');
+    assert.equal(lines.filter((l) => /older data/.test(l)).length, 1, 'said once');
   });
 });

@@ -10,7 +10,7 @@ import { workspaceOfKey } from '../../../protocol/index.js';
 import { DEFAULT_LEASE_MS, isQueueError, type ClaimedJob, type ClaimOptions, type Lease, type Queue } from '../queue/index.js';
 import { IdleWorkers } from './idle.js';
 import { backoffMs, classifyFailure, resolvePolicy } from './retry.js';
-import { NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
+import { CANCELLED_BY_REQUEST, NO_DISPATCH_METRICS, type AttemptOutcome, type AttemptRecord, type AttemptRunner, type DeadLetterReason, type DispatchMetrics, type RetryPolicy, type RetryPolicySource, type RunTimeline } from './types.js';
 
 export interface DispatcherOptions {
   queue: Queue;
@@ -197,6 +197,10 @@ export class Dispatcher {
     // redelivery's wait includes the lost lease, so only first deliveries are measured.
     if (job.deliveries === 1) metrics.claimed(job.function, Math.max(0, now() - Math.max(job.notBefore, job.enqueuedAt)) / 1000);
     const lease: Lease = { runId: job.runId, consumer: job.consumer, token: job.token };
+    if (job.cancelRequested === true) {
+      await this.finishCancel(job, lease);
+      return;
+    }
     if (job.deliveries > 1 && await this.settledBefore(job, lease)) return;
     // A job of a deleted function must not reach a function created since under its key (the same
     // workspace's, or another tenant's under a recycled workspace name): its request is not theirs.
@@ -277,6 +281,21 @@ export class Dispatcher {
     await timeline.transition(job.runId, 'retried', now(), `${verdict.reason}; attempt ${job.attempt + 1} at ${new Date(retryAt).toISOString()}`);
     await this.guard(queue.nack(lease, retryAt));
     metrics.attempt(job.function, 'failed_retry');
+  }
+
+  /**
+   * A job a cancel held and never removed (its process stopped between the hold and the removal:
+   * runs/accept.ts cancelInOrder, ADR 0119): the cancel is finished here, and nothing runs. Before
+   * (reliability rounds 3-5) such a run stayed `queued` with no job until it was cancelled again.
+   */
+  private async finishCancel(job: ClaimedJob, lease: Lease): Promise<void> {
+    const { queue, timeline, now } = this.o;
+    const view = await timeline.get(job.runId);
+    if (view?.state !== 'cancelled') {
+      await this.guard(queue.extend(lease));
+      await timeline.transition(job.runId, 'cancelled', now(), `${CANCELLED_BY_REQUEST} (finished by a dispatcher: the cancelling process stopped before it removed the job)`);
+    }
+    await this.guard(queue.ack(lease));
   }
 
   /**

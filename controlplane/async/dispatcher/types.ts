@@ -149,3 +149,6 @@ export interface DispatchMetrics {
 
 /** Counts nothing (the default). */
 export const NO_DISPATCH_METRICS: DispatchMetrics = Object.freeze({ claimed() {}, attempt() {}, deadLettered() {} });
+
+/** The detail of a `cancelled` transition (a cancel finished later says how, after it). */
+export const CANCELLED_BY_REQUEST = 'cancelled by request';

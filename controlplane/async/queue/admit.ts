@@ -11,7 +11,11 @@ export function admitFirst(queue: Queue, admit: () => Promise<void>): Queue {
 }
 
 class AdmittingQueue implements Queue {
-  constructor(private readonly q: Queue, private readonly admit: () => Promise<void>) {}
+  readonly hold?: (runId: string, untilMs: number) => Promise<CancelResult>;
+
+  constructor(private readonly q: Queue, private readonly admit: () => Promise<void>) {
+    if (q.hold !== undefined) this.hold = q.hold.bind(q);
+  }
 
   async enqueue(job: NewJob): Promise<EnqueueResult> {
     await this.admit();

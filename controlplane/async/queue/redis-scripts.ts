@@ -6,7 +6,8 @@
  *
  * Job hash fields: f function, p payload, a attempt, nb notBefore, eq enqueuedAt, ik idempotency
  * key ('' for none), s state (delayed|ready|leased), e stream entry id, c consumer, d deliveries
- * of this attempt, t lease token (`<entry id>.<deliveries>`, new on every delivery).
+ * of this attempt, t lease token (`<entry id>.<deliveries>`, new on every delivery), x '1' when
+ * a cancel held the job (HOLD).
  *
  * The per-function index (for the metrics, read by STATS): a job that is not leased is a member
  * of its function's `waiting` sorted set, scored by the time it becomes ready; the function's
@@ -196,6 +197,22 @@ if v[1] == 'leased' then return 'leased' end
 if v[1] == 'delayed' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('XDEL', KEYS[1], v[2]) end
 redis.call('ZREM', ARGV[2] .. v[3], ARGV[1])
 redis.call('DEL', KEYS[3])
+return 'cancelled'
+`;
+
+/**
+ * KEYS stream, delayed, job. ARGV runId, waitingPrefix, until. A job not leased is delayed to
+ * `until` and marked `x` (a cancel under way): a claim then hands it out with that mark.
+ */
+export const HOLD = `
+local v = redis.call('HMGET', KEYS[3], 's', 'e', 'f')
+if not v[1] then return 'not_found' end
+if v[1] == 'leased' then return 'leased' end
+if v[1] ~= 'delayed' and v[2] then redis.call('XDEL', KEYS[1], v[2]) end
+redis.call('HDEL', KEYS[3], 'e')
+redis.call('HSET', KEYS[3], 's', 'delayed', 'nb', ARGV[3], 'x', '1')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', ARGV[2] .. v[3], ARGV[3], ARGV[1])
 return 'cancelled'
 `;
 

@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis';
 import { QUEUE_GROUP, redisKeys, type QueueKeys } from '../../../protocol/index.js';
 import { isQueueError, QueueError } from './errors.js';
-import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
+import { ACK, CANCEL, CLAIM, DEAD_LETTER, ENQUEUE, EXTEND, HOLD, isRedisError, LuaScript, NACK, STATS } from './redis-scripts.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_LIST_LIMIT,
   type CancelResult, type ClaimedJob, type ClaimOptions, type DeadLetter, type DeadLetterInfo, type EnqueueResult,
@@ -52,6 +52,7 @@ const scripts = {
   extend: new LuaScript(EXTEND),
   dead: new LuaScript(DEAD_LETTER),
   cancel: new LuaScript(CANCEL),
+  hold: new LuaScript(HOLD),
   stats: new LuaScript(STATS),
 };
 
@@ -207,7 +208,9 @@ class RedisQueue implements Queue {
       return reply.map(([run, token, flat]) => {
         const m = fieldMap(flat);
         const runId = run.toString();
-        return { ...jobInfo(runId, m, now), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
+        const job: ClaimedJob = { ...jobInfo(runId, m, now), state: 'leased', consumer, token: token.toString(), payload: m.get('p') ?? Buffer.alloc(0) };
+        if (str(m, 'x') === '1') job.cancelRequested = true;
+        return job;
       });
     });
   }
@@ -238,6 +241,11 @@ class RedisQueue implements Queue {
   cancel(runId: string): Promise<CancelResult> {
     const k = this.keys;
     return this.op(async () => (await scripts.cancel.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix])) as CancelResult);
+  }
+
+  hold(runId: string, untilMs: number): Promise<CancelResult> {
+    const k = this.keys;
+    return this.op(async () => (await scripts.hold.run(this.client, [k.stream, k.delayed, k.job(runId)], [runId, k.waitingPrefix, untilMs])) as CancelResult);
   }
 
   peek(runId: string): Promise<Job | null> {

@@ -253,13 +253,16 @@ export class SqliteQueue implements Queue {
   }
 
   async cancel(runId: string): Promise<CancelResult> {
-    return this.tx(() => {
-      const row = this.db.prepare('SELECT consumer FROM jobs WHERE run_id = ?').get(runId) as { consumer: string | null } | undefined;
-      if (!row) return 'not_found';
-      if (row.consumer !== null) return 'leased';
-      this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(runId);
-      return 'cancelled';
-    });
+    return this.tx(() => this.cancelSync(runId));
+  }
+
+  /** cancel, synchronously (to run inside the transaction that also writes `cancelled`: ../sqlite-async.ts). */
+  cancelSync(runId: string): CancelResult {
+    const row = this.db.prepare('SELECT consumer FROM jobs WHERE run_id = ?').get(runId) as { consumer: string | null } | undefined;
+    if (!row) return 'not_found';
+    if (row.consumer !== null) return 'leased';
+    this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(runId);
+    return 'cancelled';
   }
 
   async peek(runId: string): Promise<Job | null> {

@@ -68,6 +68,11 @@ export interface Lease {
 export interface ClaimedJob extends Job, Lease {
   state: 'leased';
   consumer: string;
+  /**
+   * Set on a job `hold` kept for a cancel whose process stopped before it removed the job (Redis
+   * only): the claimer writes `cancelled` (when the run does not say so yet) and acks; nothing runs.
+   */
+  cancelRequested?: true;
 }
 
 /** A job that used up its attempts (or could not be retried). */
@@ -141,6 +146,13 @@ export interface Queue {
   deadLetter(lease: Lease, reason: string): Promise<void>;
   /** Removes a job that is not leased. */
   cancel(runId: string): Promise<CancelResult>;
+  /**
+   * The first step of a cancel on a queue that shares no transaction with the run timeline (Redis):
+   * a job that is not leased is kept from claims until `untilMs` and marked, so that a claim after
+   * that (its canceller stopped before `cancel`) finishes the cancel instead of running it
+   * (ClaimedJob.cancelRequested; docs/adr/0119-a-cancel-that-stops-halfway.md). `cancelled`: held.
+   */
+  hold?(runId: string, untilMs: number): Promise<CancelResult>;
   /** A queued job with its payload, or null. */
   peek(runId: string): Promise<Job | null>;
   /** Queued jobs: ready and leased in queue order, then delayed by time. */

@@ -3,5 +3,5 @@ export { AsyncRuns, type AsyncRunView, type AsyncRunSummary, type AsyncRunListRe
 export { InvokerRunner } from './runner.js';
 export { openSqliteAsyncRuns, type AsyncRunIndex, type AsyncRunInfo, type AsyncRunResult, type AsyncRunEntry, type AsyncRunListQuery } from './runs-sqlite.js';
 export { encodeCall, decodeCall, decodeEnvelope, type QueuedTrigger } from './envelope.js';
-export { acceptInOrder, type AcceptRun } from './accept.js';
+export { acceptInOrder, cancelInOrder, type AcceptRun, type CancelRun } from './accept.js';
 export { RedisAsyncRuns, RedisRunTimeline, type RedisAsyncOptions } from './redis.js';

@@ -5,11 +5,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CRON_TICK_HEADER, PlatformError, TRIGGER_ID_HEADER, withoutTriggerHeaders, type AsyncRunState } from '../../../protocol/index.js';
 import type { AsyncCall, AsyncIntake } from '../../../protocol/index.js';
-import type { RunTimeline, RunTimelineView } from '../dispatcher/index.js';
-import { isDiskFull } from '../../../protocol/index.js';
+import { CANCELLED_BY_REQUEST, type RunTimeline, type RunTimelineView } from '../dispatcher/index.js';
+import { isDiskFull, isStoreLocked } from '../../../protocol/index.js';
 import { isQueueError, type EnqueueResult, type Queue } from '../queue/index.js';
 import { decodeEnvelope, encodeCall, type QueuedTrigger } from './envelope.js';
-import { acceptInOrder, type AcceptRun } from './accept.js';
+import { acceptInOrder, cancelInOrder, type AcceptRun, type CancelRun } from './accept.js';
 import type { AsyncRunEntry, AsyncRunIndex, AsyncRunInfo } from './runs-sqlite.js';
 
 export interface AsyncRunView extends RunTimelineView {
@@ -81,6 +81,8 @@ export class AsyncRuns implements AsyncIntake {
     /** How a new run is written (one transaction where the stores share one: ../sqlite-async.ts). */
     private readonly acceptRun: AcceptRun = acceptInOrder(queue, timeline, runs),
     private readonly now: () => number = Date.now,
+    /** How a waiting run is cancelled (one transaction where the stores share one: ../sqlite-async.ts). */
+    private readonly cancelRun: CancelRun = cancelInOrder(queue, timeline),
   ) {}
 
   /**
@@ -158,7 +160,7 @@ export class AsyncRuns implements AsyncIntake {
   async cancel(runId: string): Promise<AsyncRunView> {
     const view = await this.mustView(runId);
     if (view.state !== 'queued' && view.state !== 'retried') throw notCancellable(runId, view.state);
-    const result = await this.queue.cancel(runId).catch((err: unknown) => { throw queueDown(err); });
+    const result = await this.cancelRun(runId, this.now()).catch((err: unknown) => { throw queueDown(err); });
     if (result === 'leased') throw notCancellable(runId, 'running');
     if (result === 'not_found') {
       // No job, yet the timeline (read again: a run that finished meanwhile wrote its final state
@@ -167,10 +169,9 @@ export class AsyncRuns implements AsyncIntake {
       // where it answered "is queued" for ever (reliability round 4, docs/dispatcher.md).
       const now = await this.mustView(runId);
       if (now.state !== 'queued' && now.state !== 'retried') throw notCancellable(runId, now.state);
-      await this.timeline.transition(runId, 'cancelled', this.now(), 'cancelled by request (its job had already left the queue)');
+      await this.timeline.transition(runId, 'cancelled', this.now(), `${CANCELLED_BY_REQUEST} (its job had already left the queue)`);
       return (await this.view(runId))!;
     }
-    await this.timeline.transition(runId, 'cancelled', this.now(), 'cancelled by request');
     return (await this.view(runId))!;
   }
 
@@ -217,7 +218,7 @@ function notCancellable(runId: string, state: string): PlatformError {
 function queueDown(err: unknown): PlatformError {
   if (err instanceof PlatformError) return err;
   // Queue errors carry plain messages; anything else (the driver's own words) stays out of the answer.
-  const why = isQueueError(err) ? `${err.message} (${err.code})` : isDiskFull(err) ? "the state directory's disk is full" : 'the run state store did not answer';
+  const why = isQueueError(err) ? `${err.message} (${err.code})` : isDiskFull(err) ? "the state directory's disk is full" : isStoreLocked(err) ? 'another process holds a lock on the run state (async.db)' : 'the run state store did not answer';
   return new PlatformError('ASYNC_QUEUE_UNAVAILABLE', `the async queue failed: ${why}`);
 }
 

@@ -82,6 +82,13 @@ export interface RedisDurabilityOptions {
   /** Accept a Redis that does not persist (FP_REDIS_ALLOW_VOLATILE=1): warn, but answer 202. */
   allowVolatile: boolean;
   log: (line: string) => void;
+  /**
+   * The key of the durability mark (`<prefix>:v1:durability-mark`); none: no mark is kept. Each
+   * process INCRs it every `markIntervalMs` (default 1 s) and after each reconnect, and remembers the
+   * value Redis answered: a later answer not above it means Redis lost writes it had acknowledged.
+   */
+  markKey?: string;
+  markIntervalMs?: number;
 }
 
 /**
@@ -98,6 +105,11 @@ export class RedisDurability {
   private readonly onReady = (): void => this.reconnected();
   private readonly onClose = (): void => this.lost();
   private readonly onError = (err: Error): void => void (this.lastError = err.message);
+  /** The highest durability mark Redis acknowledged to this process (0: none yet). */
+  private markSeen = 0;
+  private markSeenAt = 0;
+  private marking = false;
+  private readonly markTimer: NodeJS.Timeout | null;
 
   constructor(private readonly o: RedisDurabilityOptions) {
     this.address = redisAddress(o.url);
@@ -105,6 +117,8 @@ export class RedisDurability {
     o.client.on('ready', this.onReady);
     o.client.on('close', this.onClose);
     o.client.on('error', this.onError);
+    this.markTimer = o.markKey === undefined ? null : setInterval(() => this.mark(), o.markIntervalMs ?? 1_000);
+    this.markTimer?.unref();
   }
 
   /** The first check (call once Redis is ready); logs the verdict when it is not a plain "persistent". */
@@ -141,6 +155,7 @@ export class RedisDurability {
   }
 
   close(): void {
+    if (this.markTimer !== null) clearInterval(this.markTimer);
     this.o.client.off('ready', this.onReady);
     this.o.client.off('close', this.onClose);
     this.o.client.off('error', this.onError);
@@ -195,6 +210,34 @@ export class RedisDurability {
     // A Redis that restarted may have other settings (or none): check again before trusting it.
     this.check().catch(() => {
       // Lost again meanwhile: the next reconnect checks.
+    });
+    this.mark();
+  }
+
+  /**
+   * One step of the durability mark (reliability round 5): a Redis restarted from an older AOF or
+   * snapshot, or a failover to a replica that was behind, comes back without writes it had
+   * acknowledged: async runs accepted (202) are gone (RUN_NOT_FOUND) and finished ones may run
+   * again. Nothing else told; the mark going back says so, once per such return.
+   */
+  private mark(): void {
+    const key = this.o.markKey;
+    if (key === undefined || this.marking || this.o.client.status !== 'ready') return;
+    this.marking = true;
+    this.o.client.incr(key).then((value) => {
+      if (this.markSeen > 0 && value <= this.markSeen) {
+        this.o.log(
+          `platform: ERROR: Redis ${this.address} came back with older data than it had acknowledged (its durability mark went from ${this.markSeen} back to ${value - 1}): ` +
+          `writes acknowledged since about ${new Date(this.markSeenAt).toISOString()} or before may be lost. Async runs accepted then (202) may be gone (their ids answer RUN_NOT_FOUND), ` +
+          'runs finished then may run again, and config changes may be missing until the next change. Check how Redis was restored (an older AOF or snapshot, a failover to a replica that was behind).',
+        );
+      }
+      this.markSeen = value;
+      this.markSeenAt = Date.now();
+    }, () => {
+      // Redis down: the next tick or reconnect marks.
+    }).finally(() => {
+      this.marking = false;
     });
   }
 }

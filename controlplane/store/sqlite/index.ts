@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { openIntactSqlite } from './intact.js';
+import { openIntactSqlite, SERVING_BUSY_TIMEOUT_MS, START_BUSY_TIMEOUT_MS } from './intact.js';
 import type { Keyring } from '../../secrets/index.js';
 import { DiskBlobStore } from '../disk-blobs.js';
 import { StoreError } from '../errors.js';
@@ -38,7 +38,7 @@ export interface SqliteStoreOptions {
    * power loss may drop the last commits. FULL also fsyncs every commit.
    */
   synchronous?: 'NORMAL' | 'FULL';
-  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  /** How long a statement waits for another process's lock once the store is open. Default SERVING_BUSY_TIMEOUT_MS (./intact.ts); opening waits START_BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
 }
 
@@ -47,13 +47,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   // Owner only: the state holds run logs, token digests and sealed secrets (docs/security.md).
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const now = options.now ?? Date.now;
-  const db = openIntactSqlite(join(stateDir, DB_FILE), { timeout: options.busyTimeoutMs ?? 5000 });
+  const db = openIntactSqlite(join(stateDir, DB_FILE), { timeout: START_BUSY_TIMEOUT_MS });
   let closed = false;
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     migrate(db, now(), options.keyring);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVING_BUSY_TIMEOUT_MS}`);
   } catch (err) {
     db.close();
     throw err;

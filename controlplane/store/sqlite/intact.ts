@@ -10,6 +10,19 @@ import { basename } from 'node:path';
 import Database, { type Database as Db, type Options } from 'better-sqlite3';
 import { PlatformError } from '../../../protocol/index.js';
 
+/** How long opening a file (and its migration) waits for another process's lock on it. */
+export const START_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * How long a statement waits for another process's lock once the platform serves: the wait is
+ * SQLite's busy loop on the one thread that serves every call, so a tool holding a write lock on
+ * platform.db or async.db (an operator's open `sqlite3` write, a VACUUM) held every call of every
+ * function for its whole length, 5 s per statement (reliability round 5: sync calls' p50 went from
+ * 3 ms to 5.4 s under a 12 s lock). Past it the statement fails SQLITE_BUSY: background writers
+ * (run records, usage, the dispatcher's claims) try again later, a request gets 503 STORE_BUSY.
+ */
+export const SERVING_BUSY_TIMEOUT_MS = 100;
+
 /** SQLite's own codes for a file that is damaged or not a database. */
 function isDamage(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

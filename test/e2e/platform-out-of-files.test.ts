@@ -1,0 +1,128 @@
+/**
+ * The platform out of file descriptors (its hard RLIMIT_NOFILE reached: thousands of idle client
+ * connections, or a low `ulimit -n`). A cold start then cannot claim its sandbox uid (a file is
+ * opened for it): it answered 500 INTERNAL_ERROR with the error's own words, a host path included
+ * (reliability round 5). Now 503 RUNTIME_UNAVAILABLE, said plainly; and calls work again once
+ * connections close. And a hard limit below FP_SANDBOX_OPEN_FILES made every function's start fail.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Api, createFunction, deploy, fnName, handlerReturning, upload } from './platform-harness.js';
+import { started, startMain } from './main-harness.js';
+
+/** A GET on `agent` (a connection opened before the descriptors ran out). */
+function get(url: string, agent: http.Agent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+
+/** Every process below `pid` (through /proc's children lists). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const task of readdirSync(`/proc/${parent}/task`)) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      for (const child of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+describe('the platform out of file descriptors', { skip: process.platform !== 'linux' && 'needs /proc and prlimit' }, () => {
+  it('answers a cold start 503 RUNTIME_UNAVAILABLE (no path), and serves it once connections close', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-fds-'));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    const sockets: net.Socket[] = [];
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const { url, token } = await started(proc);
+      const api = new Api(url, token!);
+      const name = fnName('cold');
+      await createFunction(api, name);
+      await upload(api, name, handlerReturning('warm at last'));
+      await deploy(api, name, undefined, { check: false }); // nothing started: the call below is a cold start
+      assert.equal((await get(`${url}/healthz`, agent)).status, 200); // the connection the call goes on
+      const pid = proc.child.pid!;
+      const limit = openFds(pid) + 60;
+      execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`]);
+      // Idle connections until the platform holds every descriptor it may, and 100 more waiting in
+      // the listen backlog (each descriptor freed is taken at once by one of them, as under a flood).
+      const port = Number(new URL(url).port);
+      let extra = 0;
+      for (let i = 0; i < 600 && extra < 100; i++) {
+        if (openFds(pid) >= limit) extra++;
+        await new Promise<void>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve());
+          s.on('error', () => resolve());
+          sockets.push(s);
+        });
+      }
+      assert.ok(openFds(pid) >= limit, 'the platform holds all its descriptors');
+      const refused = await get(`${url}/fn/${name}/`, agent);
+      const error = (JSON.parse(refused.body) as { error: { code: string; message: string } }).error;
+      assert.equal(refused.status, 503, refused.body);
+      assert.equal(error.code, 'RUNTIME_UNAVAILABLE');
+      assert.doesNotMatch(error.message, /\/run\/|\/tmp\/|uids/, 'no host path');
+      for (const s of sockets) s.destroy();
+      sockets.length = 0;
+      agent.destroy();
+      // The descriptors come back as the platform sees the connections close.
+      let served: { status: number; body: string } | null = null;
+      for (let i = 0; i < 100 && served?.status !== 200; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        served = await fetch(`${url}/fn/${name}/`).then(async (r) => ({ status: r.status, body: await r.text() }), () => null);
+      }
+      assert.equal(served?.status, 200, served?.body ?? 'no answer');
+    } finally {
+      for (const s of sockets) s.destroy();
+      agent.destroy();
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+  it('runs functions under a hard open-files limit below FP_SANDBOX_OPEN_FILES, at that limit (every start failed)', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'fp-fds-'));
+    const proc = startMain(['--state-dir', stateDir, '--port', '0']);
+    try {
+      const { url, token } = await started(proc);
+      // As if started under `ulimit -n 512` (FP_SANDBOX_OPEN_FILES is 1024): the platform and its runtimes.
+      for (const pid of [proc.child.pid!, ...descendants(proc.child.pid!)]) execFileSync('prlimit', ['--pid', String(pid), '--nofile=512:512']);
+      const api = new Api(url, token!);
+      const name = fnName('ulimit');
+      await createFunction(api, name);
+      await upload(api, name, { 'main.py': 'import resource\ndef handler(event, context):\n    return {"nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE))}\n' });
+      const deployed = await api.call('POST', `/functions/${name}/deploy`, {});
+      assert.equal(deployed.status, 200, JSON.stringify(deployed.body));
+      const res = await fetch(`${url}/fn/${name}/`);
+      assert.deepEqual(await res.json(), { nofile: [512, 512] });
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
