@@ -235,6 +235,9 @@ async function uploadAndDeploy(name: string, ws: Workspace, validation: Validati
   }
   progress('deploying');
   await api('POST', `/functions/${enc(name)}/deploy`, { version: version.version, ...(note !== '' ? { note } : {}) });
-  await api('DELETE', `/functions/${enc(name)}/draft`);
+  // Only the draft this tab read: one another tab saved meanwhile is kept (409, ignored here: it shows at the next load).
+  await api('DELETE', `/functions/${enc(name)}/draft?ifRevision=${ws.draft?.revision ?? 0}`).catch((err: { code?: string }) => {
+    if (err.code !== 'DRAFT_CONFLICT') throw err;
+  });
   return { version: version.version };
 }

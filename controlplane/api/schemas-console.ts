@@ -35,6 +35,11 @@ export const draftBody = z.strictObject({
   ifRevision: z.int().min(0).optional(),
 });
 
+export const draftDeleteQuery = z.strictObject({
+  /** Discard only the draft at this revision (the one the caller read or deployed); another is 409 DRAFT_CONFLICT. Omitted: whatever is there. */
+  ifRevision: z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'a revision: 0 or a positive integer').transform(Number).optional(),
+});
+
 export const testCaseBody = z.strictObject({
   mode: z.enum(TEST_CASE_MODES).default('sync'),
   request: testInvokeBody,

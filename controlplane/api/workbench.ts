@@ -18,7 +18,7 @@ import { getFunction } from '../service/functions.js';
 import { draftAnswer, testCaseAnswer, testCaseList, validationAnswer, versionFileAnswer } from './answers-console.js';
 import { json, noContent } from './http.js';
 import { operation } from './router.js';
-import { draftBody, fileQuery, MAX_TEST_CASE_BYTES, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
+import { draftBody, draftDeleteQuery, fileQuery, MAX_TEST_CASE_BYTES, MAX_TEST_CASES, TEST_CASE_NAME, testCaseBody, validateBody } from './schemas-console.js';
 import { audit } from './audit-log.js';
 import { functionParam, positiveIntParam, textParam } from './validate.js';
 import { isStoreError, type TestCase } from '../store/index.js';
@@ -71,12 +71,27 @@ export const putDraft = operation(
 );
 
 export const deleteDraft = operation(
-  { id: 'deleteDraft', tag, role: 'deployer', summary: 'Discard the draft (nothing happens when there is none)', answers: { 204: { description: 'Discarded', schema: null } }, errors: [] },
-  async (call) => {
-    const { key } = functionParam(call.params[0]!, call.scope);
+  {
+    id: 'deleteDraft', tag, role: 'deployer', summary: 'Discard the draft (nothing happens when there is none); with ifRevision, only the draft at that revision',
+    query: draftDeleteQuery,
+    answers: { 204: { description: 'Discarded', schema: null } }, errors: ['DRAFT_CONFLICT'],
+  },
+  async (call, input) => {
+    const { name, key } = functionParam(call.params[0]!, call.scope);
+    const { ifRevision } = input.query();
     await getFunction(call.ctx, key);
-    await call.ctx.store.drafts.delete(key);
-    return noContent();
+    if (ifRevision === undefined) {
+      await call.ctx.store.drafts.delete(key);
+      return noContent();
+    }
+    // A tab that deployed (or discards) what it read must not discard a newer draft another tab
+    // saved meanwhile (console round 9): only the draft at that revision goes, atomically.
+    if (await call.ctx.store.drafts.delete(key, ifRevision)) return noContent();
+    const now = await call.ctx.store.drafts.get(key);
+    if (now === null) return noContent(); // none left: nothing to keep
+    throw new PlatformError('DRAFT_CONFLICT',
+      `the draft of "${name}" was saved by ${now.updatedBy ?? '?'} at ${new Date(now.updatedAt).toISOString()} (revision ${now.revision}) since you read revision ${ifRevision}; it was kept`,
+      { function: name, revision: now.revision, updatedBy: now.updatedBy, updatedAt: new Date(now.updatedAt).toISOString() });
   },
 );
 

@@ -563,8 +563,8 @@ export interface DraftStore {
    * without it the last write wins.
    */
   put(fn: string, draft: DraftInput, ifRevision?: number): Promise<DraftRecord>;
-  /** False when there was none. */
-  delete(fn: string): Promise<boolean>;
+  /** False when there was none; with `ifRevision`, when there was none at that revision (a newer one is kept). */
+  delete(fn: string, ifRevision?: number): Promise<boolean>;
 }
 
 export const TEST_CASE_MODES = ['sync', 'async'] as const;

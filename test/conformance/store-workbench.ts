@@ -65,6 +65,25 @@ export function workbenchTests(open: OpenStore): void {
         await rejectsWithCode(store.drafts.put(uniqueName(), tab('x'), 0), 'FUNCTION_NOT_FOUND');
       }));
 
+    it('a draft deleted with ifRevision goes only at that revision: a newer one saved by another tab is kept (round 9)', () =>
+      withStore(open, async (store) => {
+        const name = uniqueName();
+        const fn = await store.functions.create(name, settings());
+        const tab = (content: string) => ({ baseVersion: null, files: [{ path: 'main.py', content }], removed: [], updatedBy: 'admin' });
+        await store.drafts.put(name, tab('A'), 0); // revision 1: tab A deploys it
+        await store.drafts.put(name, tab('B'), 1); // revision 2: tab B saved meanwhile
+        assert.equal(await store.drafts.delete(name, 1), false, 'A\'s deploy does not discard B\'s draft');
+        assert.deepEqual((await store.drafts.get(name))?.files, tab('B').files);
+        assert.equal(await store.drafts.delete(name, 2), true);
+        assert.equal(await store.drafts.get(name), null);
+        assert.equal(await store.drafts.delete(name, 2), false);
+        // A deleted function's draft of the same name is not the new one's to delete.
+        await store.drafts.put(name, tab('C'), 0);
+        await store.functions.delete(name, fn.revision);
+        await store.functions.create(name, settings());
+        assert.equal(await store.drafts.delete(name, 1), false);
+      }));
+
     it('test cases are listed by name, replaced by name, and deleted', () =>
       withStore(open, async (store) => {
         const name = uniqueName();

@@ -166,6 +166,15 @@ describe('drafts and test cases over the API', () => {
     const list = await h.api.call('GET', `/functions/${name}/test-cases`);
     assert.deepEqual(list.body.items.map((c: { name: string; request: unknown }) => [c.name, c.request]), [['hello world', { method: 'POST', body: { a: '<img src=x>' } }]]);
 
+    // A tab that deployed (or discards) revision 1 keeps a revision 2 another tab saved meanwhile.
+    await h.api.call('PUT', `/functions/${name}/draft`, { baseVersion: 1, files: [{ path: 'main.py', content: 'x = 2\n' }], removed: [], ifRevision: 1 });
+    const kept = await h.api.call('DELETE', `/functions/${name}/draft?ifRevision=1`);
+    assert.deepEqual([kept.status, errorOf(kept).code, errorOf(kept).revision], [409, 'DRAFT_CONFLICT', 2]);
+    assert.equal((await h.api.call('GET', `/functions/${name}/draft`)).body.draft.revision, 2);
+    assert.equal(errorOf(await h.api.call('DELETE', `/functions/${name}/draft?ifRevision=x`)).code, 'INVALID_FIELD');
+    assert.equal((await h.api.call('DELETE', `/functions/${name}/draft?ifRevision=2`)).status, 204);
+    assert.equal((await h.api.call('DELETE', `/functions/${name}/draft?ifRevision=2`)).status, 204, 'none left: nothing to keep');
+
     assert.equal((await h.api.call('DELETE', `/functions/${name}`)).status, 204);
     await createFunction(h.api, name);
     assert.equal(errorOf(await h.api.call('GET', `/functions/${name}/draft`)).code, 'DRAFT_NOT_FOUND');

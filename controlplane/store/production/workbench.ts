@@ -79,9 +79,12 @@ export function mongoDraftStore(ctx: MongoContext): DraftStore {
       const now = await col.findOne({ _id: fn });
       throw draftConflict(fn, now !== null && now.fnBase === base ? now : null);
     },
-    async delete(fn) {
+    async delete(fn, ifRevision) {
       ctx.check();
-      return (await col.deleteOne({ _id: fn })).deletedCount > 0;
+      if (ifRevision === undefined) return (await col.deleteOne({ _id: fn })).deletedCount > 0;
+      // This function's draft at that revision (not a deleted function's of the same name).
+      const base = await currentBase(ctx, fn);
+      return base !== null && (await col.deleteOne({ _id: fn, fnBase: base, revision: ifRevision })).deletedCount > 0;
     },
   };
 }

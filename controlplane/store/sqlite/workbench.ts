@@ -58,6 +58,7 @@ export function sqliteDraftStore(ctx: SqliteContext): DraftStore {
        revision = drafts.revision + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
   );
   const remove = db.prepare('DELETE FROM drafts WHERE function = ?');
+  const removeAt = db.prepare('DELETE FROM drafts WHERE function = ? AND revision = ?');
   const put = db.transaction((fn: string, base: number | null, files: string, removed: string, at: number, by: string, ifRevision: number | undefined) => {
     if (exists.get(fn) === undefined) throw notFound(fn);
     if (ifRevision !== undefined) {
@@ -77,9 +78,9 @@ export function sqliteDraftStore(ctx: SqliteContext): DraftStore {
       ctx.check();
       return put.immediate(fn, draft.baseVersion, JSON.stringify(draft.files), JSON.stringify(draft.removed), ctx.now(), draft.updatedBy, ifRevision);
     },
-    async delete(fn) {
+    async delete(fn, ifRevision) {
       ctx.check();
-      return remove.run(fn).changes > 0;
+      return (ifRevision === undefined ? remove.run(fn) : removeAt.run(fn, ifRevision)).changes > 0;
     },
   };
 }

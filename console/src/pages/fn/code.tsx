@@ -217,7 +217,8 @@ export function CodeTab({ name, fn, reload, query }: TabProps): JSX.Element {
   const discard = async (): Promise<void> => {
     if (!confirm('Discard the draft and go back to the version?')) return;
     try {
-      await api('DELETE', `/functions/${enc(name)}/draft`);
+      // Only the draft this tab read: a newer one another tab saved is kept (DRAFT_CONFLICT, shown).
+      await api('DELETE', `/functions/${enc(name)}/draft?ifRevision=${w.draft?.revision ?? 0}`);
       ws.reload();
       setSaved('');
     } catch (err) {
