@@ -12,9 +12,10 @@ import type { InvocationPool, PoolStats } from './pool.js';
 import type { FunctionRegistry } from './registry.js';
 import { errorResponse, jsonResponse } from './responses.js';
 import { TrustedProxies } from './peer.js';
-import { CONSOLE_HOST, hostPort, hostRoute, route, type HostRoute, type Route } from './routes.js';
+import { hostRoute, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
+import { consoleElsewhere } from './console-origin.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** After the grace, how long the calls it ended may take to answer before the connections close. */
@@ -193,7 +194,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (r.kind === 'console' && options.console !== undefined) {
       // With host routing on, the console lives on its own origin (console.<base domain>).
       if (baseDomain !== null && !onConsoleHost && (req.method === 'GET' || req.method === 'HEAD')) {
-        return { status: 302, headers: [['location', `//${CONSOLE_HOST}.${baseDomain}${hostPort(req.headers)}${req.url}`], ['cache-control', 'no-store']], body: new Uint8Array(0) };
+        return consoleElsewhere(baseDomain, req.headers, req.url);
       }
       if (baseDomain === null || onConsoleHost) return serveStatic(options.console, req.method, req.url, req.headers);
     }
