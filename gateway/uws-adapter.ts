@@ -1137,7 +1137,8 @@ function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide 
           side.cut();
           return;
         }
-      } else if (now < counted) budget.progress(side, now);
+      } else if (now === 0) budget.release(side); // nothing waits: an idle connection is no slow client (the sweep)
+      else if (now < counted) budget.progress(side, now);
       counted = now;
     },
     send(data: Uint8Array, binary: boolean): void {
