@@ -95,7 +95,14 @@ export async function until(check: () => boolean, timeoutMs = 15_000, what = 'co
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A zombie has ended and holds nothing: a forked runtime whose zygote was killed first is
+  // reaped by init a moment later (CI, loaded: one was still listed right after close()).
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }
