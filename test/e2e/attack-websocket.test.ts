@@ -20,11 +20,25 @@ const HOG = py(
   '        await ws.send_bytes(b"h" * (2 * 1024 * 1024))',
 );
 
+// An app that blocks its event loop (a `time.sleep` in an async route): its runtime reads nothing.
+const DEAF = py(
+  'import time',
+  'from fastapi import FastAPI, WebSocket',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/deaf")',
+  'async def deaf(ws: WebSocket):',
+  '    await ws.accept()',
+  '    time.sleep(30)',
+);
+
 const hog = fnName('hog');
+const deaf = fnName('deaf');
 const victim = fnName('victim');
 // A budget of 16 MiB: one function's share is 4 MiB.
 const h = useGateway({
   [hog]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s\n  maxInstances: 6' },
+  [deaf]: { files: { 'main.py': DEAF }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
 }, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) });
 
@@ -48,5 +62,18 @@ describe('WebSockets against the held-answer budget', () => {
     const other = await request(`${h.url}/fn/${victim}/`);
     assert.equal(other.status, 200);
     for (const ws of sockets) ws.destroy();
+  });
+
+  test('a flood of empty messages to an app that reads nothing is closed (1008) within the window: each message counts its cost', async () => {
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${deaf}/deaf`);
+    // 100 000 empty masked text frames (600 KB): without the cost each held ~210 bytes of the
+    // gateway's memory and 16 Mi of them fit the window (~3.4 GB); with it ~16 000 fit.
+    const frame = Buffer.from([0x81, 0x80, 1, 2, 3, 4]);
+    const batch = Buffer.concat(Array<Buffer>(10_000).fill(frame));
+    const closing = ws.closed(25_000);
+    for (let i = 0; i < 10 && !ws.ended; i++) ws.socket.write(batch);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    ws.destroy();
   });
 });
