@@ -712,6 +712,10 @@ class CallChannel implements BodyChannel {
   message(body: Uint8Array): void {
     this.proc.send({ t: 'wsin', id: this.id, body });
   }
+
+  backlog(): number {
+    return this.proc.wsinBacklog;
+  }
 }
 
 function handlerMsOf(handlerMs: number | undefined): number {

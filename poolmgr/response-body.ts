@@ -17,6 +17,8 @@ export interface BodyChannel {
   cancel(): void;
   /** A WebSocket client's message (`wsin`). */
   message(body: Uint8Array): void;
+  /** What the client messages not yet taken by the runtime's socket count, all its calls' (RuntimeProcess.wsinBacklog). */
+  backlog(): number;
 }
 
 export class ResponseBody implements BodyReader {
@@ -121,6 +123,10 @@ export class ResponseBody implements BodyReader {
     if (this.cancelled) return false;
     const cost = data.byteLength + WS_MESSAGE_COST_BYTES;
     if (!force && this.inbound > 0 && this.inbound + cost > WS_INBOUND_WINDOW_BYTES) return false;
+    // The same bound on what waits in this process for the runtime's socket: a runtime that reads
+    // nothing but acknowledges (wsack) anyway does not make the window room (red team, December 2026).
+    const backlog = this.channel.backlog();
+    if (!force && backlog > 0 && backlog + cost > WS_INBOUND_WINDOW_BYTES) return false;
     this.inbound += cost;
     this.channel.message(data);
     return true;

@@ -32,13 +32,43 @@ const DEAF = py(
   '    time.sleep(30)',
 );
 
+// An app whose thread acknowledges (wsack) messages its runtime never reads: its event loop is
+// blocked, so the gateway's writes to the runtime wait in the gateway. It acknowledges 8 of the
+// client's 1 MiB messages every 2 s, a second after the client sends 8 more (15 before the first).
+const LIAR = py(
+  'import os, threading, time',
+  'from fastapi import FastAPI, WebSocket',
+  'from fp_runtime import frames, websocket as fpws',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/liar")',
+  'async def liar(ws: WebSocket):',
+  '    await ws.accept()',
+  '    mid = next(iter(fpws._open))',
+  '    ack = frames.encode({"t": "wsack", "id": mid, "bytes": 1024 * 1024 + 1}) * 8',
+  '    def lie():',
+  '        time.sleep(1)',
+  '        for _ in range(20):',
+  '            view = memoryview(ack)',
+  '            while view:',
+  '                try:',
+  '                    view = view[os.write(3, view):]',
+  '                except BlockingIOError:',
+  '                    time.sleep(0.01)',
+  '            time.sleep(2)',
+  '    threading.Thread(target=lie, daemon=True).start()',
+  '    time.sleep(40)',
+);
+
 const hog = fnName('hog');
+const liar = fnName('liar');
 const deaf = fnName('deaf');
 const victim = fnName('victim');
 // A budget of 16 MiB: one function's share is 4 MiB.
 const h = useGateway({
   [hog]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s\n  maxInstances: 6' },
   [deaf]: { files: { 'main.py': DEAF }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
+  [liar]: { files: { 'main.py': LIAR }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
 }, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) });
 
@@ -72,6 +102,25 @@ describe('WebSockets against the held-answer budget', () => {
     const batch = Buffer.concat(Array<Buffer>(10_000).fill(frame));
     const closing = ws.closed(25_000);
     for (let i = 0; i < 10 && !ws.ended; i++) ws.socket.write(batch);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    ws.destroy();
+  });
+
+  test('acknowledgements for messages the runtime never read do not let the gateway queue more for it: closed (1008)', async () => {
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${liar}/liar`);
+    const mib = Buffer.alloc(1024 * 1024, 7);
+    const closing = ws.closed(60_000);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 15; i++) ws.sendBinary(mib); // the window holds 15 (each counts its cost too)
+    // Without the bound each step left 8 MiB more in the gateway's writes to a runtime that reads nothing.
+    for (let step = 0; step < Number(process.env.STEPS ?? 6) && !ws.ended; step++) {
+      await sleep(2000);
+      for (let i = 0; i < 8 && !ws.ended; i++) ws.sendBinary(mib);
+      if (process.env.STEPS) console.log(`step ${step}: gateway RSS +${Math.round((process.memoryUsage().rss - before) / 1e6)} MB`);
+    }
+    // Without the bound it stays open (the app lies for 40 s): nothing has closed it after six steps.
+    assert.equal(ws.ended, true, 'the gateway kept queuing for a runtime that reads nothing');
     const end = await closing;
     assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
     ws.destroy();

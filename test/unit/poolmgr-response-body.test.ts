@@ -24,6 +24,9 @@ class Channel implements BodyChannel {
   message(body: Uint8Array): void {
     this.messages.push(body.byteLength);
   }
+  backlog(): number {
+    return 0;
+  }
 }
 
 class Consumer implements BodyConsumer {
