@@ -159,11 +159,13 @@ export class FunctionSocket implements WebSocketLink {
     return false; // paused until the socket drains
   }
 
-  /** The call ended before the app closed: its timeout or a stop (1001), else a failure (1011, with the run to look up). */
+  /** The call ended before the app closed: its timeout, a stop, a pause or a delete (1001), else a failure (1011, with the run to look up). */
   private closeAfter(end: CallEnd): void {
     const code = end.error?.code;
     if (code === 'FUNCTION_TIMEOUT') this.close(1001, "the connection reached the function's timeout (limits.timeout)");
     else if (code === 'SHUTTING_DOWN') this.close(1001, 'the server is stopping');
+    else if (code === 'FUNCTION_PAUSED') this.close(1001, 'the function was paused');
+    else if (code === 'FUNCTION_NOT_FOUND') this.close(1001, 'the function was deleted');
     else this.close(1011, `the function failed: run ${this.runId}`);
   }
 

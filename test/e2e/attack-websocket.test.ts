@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RawWebSocket } from '../helpers/ws-client.js';
 import { fnName, py, request, sleep, useGateway } from './gateway-harness.js';
+import { deployed, usePlatform } from './platform-harness.js';
 
 const HOG = py(
   'from fastapi import FastAPI, WebSocket',
@@ -123,6 +124,53 @@ describe('WebSockets against the held-answer budget', () => {
     assert.equal(ws.ended, true, 'the gateway kept queuing for a runtime that reads nothing');
     const end = await closing;
     assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    ws.destroy();
+  });
+});
+
+const ECHO = py(
+  'from fastapi import FastAPI, WebSocket',
+  'handler = FastAPI()',
+  '',
+  '@handler.websocket("/ws")',
+  'async def echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        await ws.send_text(await ws.receive_text())',
+);
+
+describe('a connection held across a pause or a delete of its function (red team round 8)', () => {
+  const paused = fnName('held');
+  const deleted = fnName('gone');
+  const p = usePlatform({ poolSize: 1 }, async (ph) => {
+    await deployed(ph.api, paused, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+    await deployed(ph.api, deleted, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+  });
+  const open = async (name: string): Promise<RawWebSocket> => {
+    const ws = await RawWebSocket.connect(`${p.url.replace('http:', 'ws:')}/fn/${name}/ws`);
+    ws.sendText('still here');
+    assert.deepEqual(await ws.next(20_000), { kind: 'text', text: 'still here' });
+    return ws;
+  };
+
+  // Without it the paused or deleted function went on serving its open connections until its
+  // timeout (up to the platform's ceiling, 1 h): a pause did not stop it.
+  test('a pause closes the function\'s open connections (1001) and refuses new ones', async () => {
+    const ws = await open(paused);
+    const closing = ws.closed(30_000);
+    assert.equal((await p.api.call('POST', `/functions/${paused}/pause`, {})).status, 200);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1001, 'the function was paused']);
+    await assert.rejects(open(paused), (err: { status?: number }) => err.status === 503);
+    ws.destroy();
+  });
+
+  test('a delete closes the function\'s open connections (1001)', async () => {
+    const ws = await open(deleted);
+    const closing = ws.closed(30_000);
+    assert.equal((await p.api.call('DELETE', `/functions/${deleted}`)).status < 300, true);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1001, 'the function was deleted']);
     ws.destroy();
   });
 });
