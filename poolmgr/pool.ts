@@ -323,7 +323,16 @@ export class PoolManager implements InstanceOwner {
     const error = hostError(code, null, 'Stopped', code === 'FUNCTION_PAUSED'
       ? 'the function was paused while the connection was open' : 'the function was deleted while the connection was open');
     const held: Instance[] = [...this.drained];
-    for (const group of this.groups.values()) held.push(...group.instances);
+    for (const group of this.groups.values()) {
+      if (group.fn.name !== name) continue;
+      held.push(...group.instances);
+      // Handshakes still queued would be served by new instances (drain serves what is queued).
+      for (let call = group.queue.head; call !== null;) {
+        const next = call.next;
+        if (call.websocket) call.fail(error);
+        call = next;
+      }
+    }
     for (const inst of held) if (inst.group.fn.name === name) inst.endConnections(error);
   }
 

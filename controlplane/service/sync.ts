@@ -20,8 +20,8 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
       if (ctx.registry.recordOf(name) !== null) ctx.forgetSeries(name);
       ctx.registry.remove(name);
       ctx.tokens.removeScope(name);
-      ctx.pool.drain(name);
       ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
+      ctx.pool.drain(name);
       await ctx.code.removeFunction(name);
       await ctx.cron?.refresh(name);
       return;
@@ -41,8 +41,8 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     // As the originating process did: stale env/limits retire every instance, then the active version's group is kept live.
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
     if (record.status === 'paused' || version === null) {
-      ctx.pool.drain(name);
       ctx.pool.endConnections?.(name, record.status === 'paused' ? 'FUNCTION_PAUSED' : 'FUNCTION_NOT_FOUND');
+      ctx.pool.drain(name);
     } else ctx.pool.drain(name, String(version.version));
     keepWarm(ctx, name);
     ctx.codeCollector.soon();
@@ -89,8 +89,8 @@ export async function resync(ctx: ServiceContext): Promise<void> {
     const held = ctx.registry.resolve(name);
     if (!held.found) continue;
     if (held.paused || held.fn === null) {
-      ctx.pool.drain(name);
       ctx.pool.endConnections?.(name, held.paused ? 'FUNCTION_PAUSED' : 'FUNCTION_NOT_FOUND');
+      ctx.pool.drain(name);
     } else ctx.pool.drain(name, held.fn.version);
   }
   keepAllWarm(ctx);

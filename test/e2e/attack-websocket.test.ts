@@ -142,8 +142,10 @@ const ECHO = py(
 describe('a connection held across a pause or a delete of its function (red team round 8)', () => {
   const paused = fnName('held');
   const deleted = fnName('gone');
+  const single = fnName('single');
   const p = usePlatform({ poolSize: 1 }, async (ph) => {
     await deployed(ph.api, paused, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+    await deployed(ph.api, single, { 'main.py': ECHO }, { limits: { timeout: '120s', maxInstances: 1, concurrency: 1 } });
     await deployed(ph.api, deleted, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
   });
   const open = async (name: string): Promise<RawWebSocket> => {
@@ -162,6 +164,18 @@ describe('a connection held across a pause or a delete of its function (red team
     const end = await closing;
     assert.deepEqual([end.code, end.reason], [1001, 'the function was paused']);
     await assert.rejects(open(paused), (err: { status?: number }) => err.status === 503);
+    ws.destroy();
+  });
+
+  test('a pause also refuses the handshakes queued behind an open connection, which new instances would serve', async () => {
+    const ws = await open(single);
+    const queued = RawWebSocket.connect(`${p.url.replace('http:', 'ws:')}/fn/${single}/ws`); // waits for the only slot
+    const refused = assert.rejects(queued, (err: { status?: number }) => err.status === 503);
+    const closing = ws.closed(30_000);
+    await sleep(500); // the handshake is in the queue (were it not yet, it is refused as paused all the same)
+    assert.equal((await p.api.call('POST', `/functions/${single}/pause`, {})).status, 200);
+    assert.equal((await closing).code, 1001);
+    await refused;
     ws.destroy();
   });
 
