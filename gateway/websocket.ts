@@ -51,6 +51,18 @@ const BINARY = 2;
 const CLOSE = 8;
 const MORE = 0x10;
 
+/**
+ * A close reason from its bytes, at most 123 of them and whole characters: cut inside a character,
+ * its decoding ('\uFFFD', 3 bytes) made it 125 and uWS cut that to 123 again, inside the
+ * replacement character, so the close frame carried invalid UTF-8 and the client failed the
+ * connection (RFC 6455 §8.1) instead of reading the app's close (red team round 8).
+ */
+function closeReason(bytes: Uint8Array): string {
+  let reason = Buffer.from(bytes.subarray(0, 123)).toString('utf8');
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
 /** A close code a server may send (RFC 6455 §7.4): what the app asked for, else 1000. */
 function sendableCode(code: number): number {
   return (code >= 3000 && code <= 4999) || [1000, 1001, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014].includes(code) ? code : 1000;
@@ -125,7 +137,7 @@ export class FunctionSocket implements WebSocketLink {
     const kind = data[0]!;
     if (kind === CLOSE) {
       const code = data.byteLength >= 3 ? (data[1]! << 8) | data[2]! : 1000;
-      this.close(sendableCode(code), Buffer.from(data.subarray(3, 3 + 123)).toString('utf8'));
+      this.close(sendableCode(code), closeReason(data.subarray(3)));
       return true;
     }
     if ((kind & MORE) !== 0) {
@@ -159,11 +171,13 @@ export class FunctionSocket implements WebSocketLink {
     return false; // paused until the socket drains
   }
 
-  /** The call ended before the app closed: its timeout or a stop (1001), else a failure (1011, with the run to look up). */
+  /** The call ended before the app closed: its timeout, a stop, a pause or a delete (1001), else a failure (1011, with the run to look up). */
   private closeAfter(end: CallEnd): void {
     const code = end.error?.code;
     if (code === 'FUNCTION_TIMEOUT') this.close(1001, "the connection reached the function's timeout (limits.timeout)");
     else if (code === 'SHUTTING_DOWN') this.close(1001, 'the server is stopping');
+    else if (code === 'FUNCTION_PAUSED') this.close(1001, 'the function was paused');
+    else if (code === 'FUNCTION_NOT_FOUND') this.close(1001, 'the function was deleted');
     else this.close(1011, `the function failed: run ${this.runId}`);
   }
 

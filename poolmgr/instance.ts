@@ -204,6 +204,24 @@ export class Instance implements ProcessListener {
   }
 
   /**
+   * Its function was paused or deleted (Pool.endConnections): the WebSocket calls it holds fail with
+   * `error` now (the gateway closes each 1001) and the runtime is told each caller left (`cancel`);
+   * the instance, draining, shuts down once nothing else runs on it.
+   */
+  endConnections(error: InvocationError): void {
+    if (this.gone) return;
+    for (const call of [...this.running.values()]) {
+      if (!call.websocket) continue;
+      this.running.delete(call.msgId);
+      this.forget(call, false); // its slot in the runtime stays taken until the app sees the cancel
+      this.proc.send({ t: 'cancel', id: call.msgId });
+      this.inflight--;
+      call.finish(null, error, [], performance.now() - call.startedAt);
+    }
+    if (this.draining && this.inflight === 0 && this.state === 'ready') this.retire();
+  }
+
+  /**
    * The caller of a running call went away before its answer: the runtime is told, as it is told
    * when a streamed body's client leaves (`cancel`); an ASGI app then sees `http.disconnect`.
    */
@@ -711,6 +729,10 @@ class CallChannel implements BodyChannel {
 
   message(body: Uint8Array): void {
     this.proc.send({ t: 'wsin', id: this.id, body });
+  }
+
+  backlog(): number {
+    return this.proc.wsinBacklog;
   }
 }
 

@@ -98,6 +98,8 @@ export class PoolManager implements InstanceOwner {
   private readonly host: RuntimeHost;
   /** Specialized instances alive (taking calls or draining), across functions. */
   private instanceCount = 0;
+  /** Instances drained (out of their group's list) and still alive: endConnections reaches them. */
+  private readonly drained = new Set<Instance>();
   /**
    * The platform-wide cap: `maxInstancesTotal` and a reserve no one workspace reaches, since a
    * workspace is capped at `maxInstancesTotal` (`capOf`). Before (red team 7), one tenant's slow
@@ -304,11 +306,34 @@ export class PoolManager implements InstanceOwner {
       this.dropTemplate(group); // a new version: its instances never come from this one's template
       for (const inst of group.instances.splice(0)) {
         inst.draining = true;
+        this.drained.add(inst);
         if (inst.state === 'ready' && inst.inflight === 0) inst.retire();
       }
       // Calls already queued for this version still get served, by new instances.
       this.pump(group);
     }
+  }
+
+  /**
+   * `name` was paused or deleted: the WebSocket calls its instances hold (drained ones too) end now
+   * with `code`, each closed 1001 by the gateway, rather than at the function's timeout (up to an
+   * hour: a paused or deleted function went on serving them, red team round 8).
+   */
+  endConnections(name: string, code: 'FUNCTION_PAUSED' | 'FUNCTION_NOT_FOUND'): void {
+    const error = hostError(code, null, 'Stopped', code === 'FUNCTION_PAUSED'
+      ? 'the function was paused while the connection was open' : 'the function was deleted while the connection was open');
+    const held: Instance[] = [...this.drained];
+    for (const group of this.groups.values()) {
+      if (group.fn.name !== name) continue;
+      held.push(...group.instances);
+      // Handshakes still queued would be served by new instances (drain serves what is queued).
+      for (let call = group.queue.head; call !== null;) {
+        const next = call.next;
+        if (call.websocket) call.fail(error);
+        call = next;
+      }
+    }
+    for (const inst of held) if (inst.group.fn.name === name) inst.endConnections(error);
   }
 
   /**
@@ -426,6 +451,7 @@ export class PoolManager implements InstanceOwner {
     const group = inst.group;
     const at = group.instances.indexOf(inst);
     if (at >= 0) group.instances.splice(at, 1);
+    this.drained.delete(inst);
     this.instanceCount--;
     this.holdDir(group.spec.dir, -1);
     this.workspaceCount.set(group.workspace, (this.workspaceCount.get(group.workspace) ?? 1) - 1);

@@ -8,7 +8,7 @@
  * can write frames of its own) and is discarded by its instance. Decided in
  * docs/adr/0017-streamed-responses.md.
  */
-import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES } from '../protocol/index.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_MESSAGE_COST_BYTES } from '../protocol/index.js';
 import type { BodyConsumer, BodyReader } from './types.js';
 
 /** How the body reaches its runtime: `ack` and `cancel` frames for its call. */
@@ -17,6 +17,8 @@ export interface BodyChannel {
   cancel(): void;
   /** A WebSocket client's message (`wsin`). */
   message(body: Uint8Array): void;
+  /** What the client messages not yet taken by the runtime's socket count, all its calls' (RuntimeProcess.wsinBacklog). */
+  backlog(): number;
 }
 
 export class ResponseBody implements BodyReader {
@@ -31,7 +33,7 @@ export class ResponseBody implements BodyReader {
   /** end() or abort() was told (or is owed) to the consumer. */
   private outcome: 'end' | 'abort' | null = null;
   private cancelled = false;
-  /** A WebSocket call's client bytes sent to the app and not taken by it yet (`wsack`). */
+  /** A WebSocket call's client bytes sent to the app and not taken by it yet (`wsack`), each message with its cost (WS_MESSAGE_COST_BYTES). */
   private inbound = 0;
 
   /**
@@ -119,16 +121,22 @@ export class ResponseBody implements BodyReader {
 
   message(data: Uint8Array, force = false): boolean {
     if (this.cancelled) return false;
-    if (!force && this.inbound > 0 && this.inbound + data.byteLength > WS_INBOUND_WINDOW_BYTES) return false;
-    this.inbound += data.byteLength;
+    const cost = data.byteLength + WS_MESSAGE_COST_BYTES;
+    if (!force && this.inbound > 0 && this.inbound + cost > WS_INBOUND_WINDOW_BYTES) return false;
+    // The same bound on what waits in this process for the runtime's socket: a runtime that reads
+    // nothing but acknowledges (wsack) anyway does not make the window room (red team, December 2026).
+    const backlog = this.channel.backlog();
+    if (!force && backlog > 0 && backlog + cost > WS_INBOUND_WINDOW_BYTES) return false;
+    this.inbound += cost;
     this.channel.message(data);
     return true;
   }
 
   /** The app took `bytes` of its client's messages (`wsack`). False: more than were sent (a protocol violation). */
   taken(bytes: number): boolean {
-    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > this.inbound) return false;
-    this.inbound -= bytes;
+    // One wsack per message taken: its bytes and its cost.
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes + WS_MESSAGE_COST_BYTES > this.inbound) return false;
+    this.inbound -= bytes + WS_MESSAGE_COST_BYTES;
     return true;
   }
 

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import {
-  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION, shownMessageType,
+  encodeFrame, encodeInvokeFrame, FrameDecoder, PlatformError, PROTOCOL_VERSION, shownMessageType, WS_MESSAGE_COST_BYTES,
   type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
 import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
@@ -97,6 +97,18 @@ export class RuntimeProcess {
   }
 
   private pending: Buffer[] = [];
+  /** What the `wsin` frames in `pending` count (their bodies and WS_MESSAGE_COST_BYTES each). */
+  private pendingWsin = 0;
+  /**
+   * What the `wsin` frames written and not yet taken by the kernel count (as `pendingWsin`): a
+   * runtime that reads nothing leaves them in this process, whatever it acknowledges (wsack).
+   */
+  private unwrittenWsin = 0;
+
+  /** What the `wsin` frames not yet handed to the runtime's socket count (ResponseBody.message bounds it). */
+  get wsinBacklog(): number {
+    return this.pendingWsin + this.unwrittenWsin;
+  }
 
   /** A fresh message id, unique for this process. */
   nextId(): number {
@@ -116,6 +128,7 @@ export class RuntimeProcess {
       // The one message of every call: written by hand (protocol/invoke-frame.ts), a large body not copied.
       for (const part of encodeInvokeFrame(msg.id, msg.event, msg.context)) this.pending.push(part);
     } else {
+      if (msg.t === 'wsin') this.pendingWsin += msg.body.byteLength + WS_MESSAGE_COST_BYTES;
       this.pending.push(encodeFrame(msg));
     }
     return true;
@@ -126,14 +139,21 @@ export class RuntimeProcess {
     const frames = this.pending;
     if (frames.length === 0) return;
     this.pending = [];
+    const wsin = this.pendingWsin;
+    this.pendingWsin = 0;
     if (!this.alive) return;
+    // A batch with client messages says when the kernel took it (its last frame's callback: in order).
+    const written = wsin === 0 ? undefined : (): void => void (this.unwrittenWsin -= wsin);
+    this.unwrittenWsin += wsin;
     if (frames.length === 1) {
-      this.socket.write(frames[0]!);
+      this.socket.write(frames[0]!, written);
       return;
     }
     // One writev of the frames as they are (corked), rather than a copy of them all into one buffer.
     this.socket.cork();
-    for (const frame of frames) this.socket.write(frame);
+    const last = frames.length - 1;
+    for (let i = 0; i < last; i++) this.socket.write(frames[i]!);
+    this.socket.write(frames[last]!, written);
     this.socket.uncork();
   }
 

@@ -19,6 +19,14 @@ export const STREAM_WINDOW_BYTES = 256 * 1024;
 /** A WebSocket client's message bytes sent to its app and not taken by it yet, at most (beyond one message). */
 export const WS_INBOUND_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/**
+ * What one client message counts in that window beyond its bytes: a message costs the gateway
+ * ~200 bytes of its own (a copy, a frame, a write queued to the runtime) whatever its length, so
+ * without it a flood of empty messages to an app that does not read held ~210 bytes each, up to
+ * 16 Mi messages (~3.4 GB) per connection (red team, December 2026).
+ */
+export const WS_MESSAGE_COST_BYTES = 1024;
+
 /** Closed list of failure classes, shared with the runtime (runtime/fp_runtime/errors.py). */
 export const ErrorClass = {
   user: 'user_error', // the handler raised

@@ -283,6 +283,11 @@ export interface DirectResult {
 export interface PoolDrain {
   /** Instances of `name` at versions other than `keepVersion` (all, without it) finish their calls and shut down. */
   drain(name: string, keepVersion?: string): void;
+  /**
+   * `name` was paused (`FUNCTION_PAUSED`) or deleted (`FUNCTION_NOT_FOUND`): its open WebSocket
+   * connections end now, closed 1001 (docs/adr/0126-websockets.md), instead of at its timeout. Optional.
+   */
+  endConnections?(name: string, code: 'FUNCTION_PAUSED' | 'FUNCTION_NOT_FOUND'): void;
   /** Readies a version's directory for fast cold starts (bytecode compiled ahead); never rejects. */
   prepare(dir: string): Promise<boolean>;
   /**

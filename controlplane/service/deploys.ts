@@ -152,7 +152,10 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
     ctx.registry.set(record, ctx.registry.entrypointOf(name));
     // Mirrored into the live metrics off the request: a dead Redis must not fail a pause.
     ctx.metrics.setPaused(name, action === 'pause').catch((err: unknown) => ctx.log(`controlplane: could not mirror ${action} of ${name} into metrics: ${String(err)}`));
-    if (action === 'pause') ctx.pool.drain(name);
+    if (action === 'pause') {
+      ctx.pool.endConnections?.(name, 'FUNCTION_PAUSED');
+      ctx.pool.drain(name);
+    }
     // Resume: un-retire the active version's (empty) group so its minWarm applies again.
     else if (record.activeVersion !== null) ctx.pool.drain(name, String(record.activeVersion));
     keepWarm(ctx, name);

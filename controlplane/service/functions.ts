@@ -105,6 +105,7 @@ export async function deleteFunction(ctx: ServiceContext, name: string): Promise
     await ctx.store.functions.delete(name, current.revision);
     ctx.registry.remove(name);
     ctx.tokens.removeScope(name);
+    ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
     ctx.pool.drain(name);
     announce(ctx, name, false);
     // Its /metrics series too: a function created later under this key starts from zero (red team 6).

@@ -20,6 +20,7 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
       if (ctx.registry.recordOf(name) !== null) ctx.forgetSeries(name);
       ctx.registry.remove(name);
       ctx.tokens.removeScope(name);
+      ctx.pool.endConnections?.(name, 'FUNCTION_NOT_FOUND');
       ctx.pool.drain(name);
       await ctx.code.removeFunction(name);
       await ctx.cron?.refresh(name);
@@ -39,8 +40,10 @@ export async function refreshFunction(ctx: ServiceContext, name: string): Promis
     ctx.registry.set(record, version?.entrypoint ?? null, versionTraits(version?.manifest));
     // As the originating process did: stale env/limits retire every instance, then the active version's group is kept live.
     if (held !== null && instancesStale(held, record)) ctx.pool.drain(name);
-    if (record.status === 'paused' || version === null) ctx.pool.drain(name);
-    else ctx.pool.drain(name, String(version.version));
+    if (record.status === 'paused' || version === null) {
+      ctx.pool.endConnections?.(name, record.status === 'paused' ? 'FUNCTION_PAUSED' : 'FUNCTION_NOT_FOUND');
+      ctx.pool.drain(name);
+    } else ctx.pool.drain(name, String(version.version));
     keepWarm(ctx, name);
     ctx.codeCollector.soon();
     await ctx.cron?.refresh(name);
@@ -85,8 +88,10 @@ export async function resync(ctx: ServiceContext): Promise<void> {
   for (const name of ctx.registry.names()) {
     const held = ctx.registry.resolve(name);
     if (!held.found) continue;
-    if (held.paused || held.fn === null) ctx.pool.drain(name);
-    else ctx.pool.drain(name, held.fn.version);
+    if (held.paused || held.fn === null) {
+      ctx.pool.endConnections?.(name, held.paused ? 'FUNCTION_PAUSED' : 'FUNCTION_NOT_FOUND');
+      ctx.pool.drain(name);
+    } else ctx.pool.drain(name, held.fn.version);
   }
   keepAllWarm(ctx);
   await ctx.cron?.refreshAll();

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RawWebSocket } from '../helpers/ws-client.js';
 import { fnName, py, request, sleep, useGateway } from './gateway-harness.js';
+import { deployed, usePlatform } from './platform-harness.js';
 
 const HOG = py(
   'from fastapi import FastAPI, WebSocket',
@@ -33,12 +34,56 @@ const HOG = py(
   '        await ws.send_bytes(b"h" * (2 * 1024 * 1024))',
 );
 
+// An app that blocks its event loop (a `time.sleep` in an async route): its runtime reads nothing.
+const DEAF = py(
+  'import time',
+  'from fastapi import FastAPI, WebSocket',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/deaf")',
+  'async def deaf(ws: WebSocket):',
+  '    await ws.accept()',
+  '    time.sleep(30)',
+);
+
+// An app whose thread acknowledges (wsack) messages its runtime never reads: its event loop is
+// blocked, so the gateway's writes to the runtime wait in the gateway. It acknowledges 8 of the
+// client's 1 MiB messages every 2 s, a second after the client sends 8 more (15 before the first).
+const LIAR = py(
+  'import os, threading, time',
+  'from fastapi import FastAPI, WebSocket',
+  'from fp_runtime import frames, websocket as fpws',
+  'app = FastAPI()',
+  '',
+  '@app.websocket("/liar")',
+  'async def liar(ws: WebSocket):',
+  '    await ws.accept()',
+  '    mid = next(iter(fpws._open))',
+  '    ack = frames.encode({"t": "wsack", "id": mid, "bytes": 1024 * 1024 + 1}) * 8',
+  '    def lie():',
+  '        time.sleep(1)',
+  '        for _ in range(20):',
+  '            view = memoryview(ack)',
+  '            while view:',
+  '                try:',
+  '                    view = view[os.write(3, view):]',
+  '                except BlockingIOError:',
+  '                    time.sleep(0.01)',
+  '            time.sleep(2)',
+  '    threading.Thread(target=lie, daemon=True).start()',
+  '    time.sleep(40)',
+);
+
 const hog = fnName('hog');
+const liar = fnName('liar');
+const deaf = fnName('deaf');
 const victim = fnName('victim');
 const chat = fnName('chat');
 // A budget of 16 MiB: one function's share is 4 MiB.
 const h = useGateway({
   [hog]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s\n  maxInstances: 6' },
+  [deaf]: { files: { 'main.py': DEAF }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
+  [liar]: { files: { 'main.py': LIAR }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
   [victim]: { files: { 'main.py': py('def handler(event, context):', '    return {"ok": True}') } },
   [chat]: { files: { 'main.py': HOG }, manifest: 'entrypoint: main:app\nlimits:\n  timeout: 60s' },
 }, { FP_MAX_HELD_RESPONSE_BYTES: String(16 * 1024 * 1024) });
@@ -82,5 +127,98 @@ describe('WebSockets against the held-answer budget', () => {
     idle.close(1000);
     await idle.closed();
     hogging.destroy();
+  });
+
+  test('a flood of empty messages to an app that reads nothing is closed (1008) within the window: each message counts its cost', async () => {
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${deaf}/deaf`);
+    // 100 000 empty masked text frames (600 KB): without the cost each held ~210 bytes of the
+    // gateway's memory and 16 Mi of them fit the window (~3.4 GB); with it ~16 000 fit.
+    const frame = Buffer.from([0x81, 0x80, 1, 2, 3, 4]);
+    const batch = Buffer.concat(Array<Buffer>(10_000).fill(frame));
+    const closing = ws.closed(25_000);
+    for (let i = 0; i < 10 && !ws.ended; i++) ws.socket.write(batch);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    ws.destroy();
+  });
+
+  test('acknowledgements for messages the runtime never read do not let the gateway queue more for it: closed (1008)', async () => {
+    const ws = await RawWebSocket.connect(`${h.url.replace('http:', 'ws:')}/fn/${liar}/liar`);
+    const mib = Buffer.alloc(1024 * 1024, 7);
+    const closing = ws.closed(60_000);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 15; i++) ws.sendBinary(mib); // the window holds 15 (each counts its cost too)
+    // Without the bound each step left 8 MiB more in the gateway's writes to a runtime that reads nothing.
+    for (let step = 0; step < Number(process.env.STEPS ?? 6) && !ws.ended; step++) {
+      await sleep(2000);
+      for (let i = 0; i < 8 && !ws.ended; i++) ws.sendBinary(mib);
+      if (process.env.STEPS) console.log(`step ${step}: gateway RSS +${Math.round((process.memoryUsage().rss - before) / 1e6)} MB`);
+    }
+    // Without the bound it stays open (the app lies for 40 s): nothing has closed it after six steps.
+    assert.equal(ws.ended, true, 'the gateway kept queuing for a runtime that reads nothing');
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    ws.destroy();
+  });
+});
+
+const ECHO = py(
+  'from fastapi import FastAPI, WebSocket',
+  'handler = FastAPI()',
+  '',
+  '@handler.websocket("/ws")',
+  'async def echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        await ws.send_text(await ws.receive_text())',
+);
+
+describe('a connection held across a pause or a delete of its function (red team round 8)', () => {
+  const paused = fnName('held');
+  const deleted = fnName('gone');
+  const single = fnName('single');
+  const p = usePlatform({ poolSize: 1 }, async (ph) => {
+    await deployed(ph.api, paused, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+    await deployed(ph.api, single, { 'main.py': ECHO }, { limits: { timeout: '120s', maxInstances: 1, concurrency: 1 } });
+    await deployed(ph.api, deleted, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+  });
+  const open = async (name: string): Promise<RawWebSocket> => {
+    const ws = await RawWebSocket.connect(`${p.url.replace('http:', 'ws:')}/fn/${name}/ws`);
+    ws.sendText('still here');
+    assert.deepEqual(await ws.next(20_000), { kind: 'text', text: 'still here' });
+    return ws;
+  };
+
+  // Without it the paused or deleted function went on serving its open connections until its
+  // timeout (up to the platform's ceiling, 1 h): a pause did not stop it.
+  test('a pause closes the function\'s open connections (1001) and refuses new ones', async () => {
+    const ws = await open(paused);
+    const closing = ws.closed(30_000);
+    assert.equal((await p.api.call('POST', `/functions/${paused}/pause`, {})).status, 200);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1001, 'the function was paused']);
+    await assert.rejects(open(paused), (err: { status?: number }) => err.status === 503);
+    ws.destroy();
+  });
+
+  test('a pause also refuses the handshakes queued behind an open connection, which new instances would serve', async () => {
+    const ws = await open(single);
+    const queued = RawWebSocket.connect(`${p.url.replace('http:', 'ws:')}/fn/${single}/ws`); // waits for the only slot
+    const refused = assert.rejects(queued, (err: { status?: number }) => err.status === 503);
+    const closing = ws.closed(30_000);
+    await sleep(500); // the handshake is in the queue (were it not yet, it is refused as paused all the same)
+    assert.equal((await p.api.call('POST', `/functions/${single}/pause`, {})).status, 200);
+    assert.equal((await closing).code, 1001);
+    await refused;
+    ws.destroy();
+  });
+
+  test('a delete closes the function\'s open connections (1001)', async () => {
+    const ws = await open(deleted);
+    const closing = ws.closed(30_000);
+    assert.equal((await p.api.call('DELETE', `/functions/${deleted}`)).status < 300, true);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1001, 'the function was deleted']);
+    ws.destroy();
   });
 });

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deployed, fnName } from './platform-harness.js';
-import { clusterOptions, productionSkip, startNode, useServers, type Node } from './production-harness.js';
+import { deployed, fnName, sleep } from './platform-harness.js';
+import { RawWebSocket } from '../helpers/ws-client.js';
+import { clusterOptions, productionSkip, startNode, usePair, useServers, type Node } from './production-harness.js';
 import { callMany, FLAKY, usageWhen } from './usage-harness.js';
 
 describe('platform in production mode', { skip: productionSkip, timeout: 90_000 }, () => {
@@ -69,5 +70,42 @@ describe('platform in production mode', { skip: productionSkip, timeout: 90_000 
     ].join('\n') });
     const res = await fetch(`${node.url}/fn/${name}/`);
     assert.deepEqual(await res.json(), { answer: '+PONG\r\n' }, 'the warning is true: a function reached the open Redis');
+  });
+});
+
+describe('a WebSocket connection in one process when another pauses its function (red team round 8)', { skip: productionSkip, timeout: 90_000 }, () => {
+  const servers = useServers();
+  const pair = usePair(servers);
+
+  // The pause reaches the other process by the bus (controlplane/service/sync.ts); without it the
+  // connection there went on until the function's timeout (120 s here).
+  it('is closed 1001 by the process that serves it', async () => {
+    const name = fnName('wsheld');
+    await deployed(pair.a.api, name, {
+      'main.py': [
+        'from fastapi import FastAPI, WebSocket',
+        'handler = FastAPI()',
+        '',
+        '@handler.websocket("/ws")',
+        'async def echo(ws: WebSocket):',
+        '    await ws.accept()',
+        '    while True:',
+        '        await ws.send_text(await ws.receive_text())',
+        '',
+      ].join('\n'),
+    }, { limits: { timeout: '120s' } });
+    let ws: RawWebSocket | null = null;
+    for (let i = 0; ws === null && i < 100; i++) {
+      ws = await RawWebSocket.connect(`${pair.b.url.replace('http:', 'ws:')}/fn/${name}/ws`).catch(() => null);
+      if (ws === null) await sleep(100); // the deploy reaches b by the bus
+    }
+    assert.ok(ws !== null, 'b never served the function');
+    ws.sendText('still here');
+    assert.deepEqual(await ws.next(20_000), { kind: 'text', text: 'still here' });
+    const closing = ws.closed(30_000);
+    assert.equal((await pair.a.api.call('POST', `/functions/${name}/pause`, {})).status, 200);
+    const end = await closing;
+    assert.deepEqual([end.code, end.reason], [1001, 'the function was paused']);
+    ws.destroy();
   });
 });

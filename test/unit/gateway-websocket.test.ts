@@ -99,6 +99,13 @@ describe('FunctionSocket', () => {
     }
   });
 
+  test('a reason cut inside a character is cut before it: the close frame stays valid UTF-8, at most 123 bytes', () => {
+    const { body, side } = open();
+    // 122 bytes, then a 3-byte character the runtime's cut (123 bytes) split.
+    body.consumer!.chunk(closePiece(4000, Buffer.from(`${'r'.repeat(122)}€`).subarray(0, 123)));
+    assert.deepEqual(side.ends, [[4000, 'r'.repeat(122)]]);
+  });
+
   test('acks are held while the client\'s socket is above the high-water mark, and given at its drain', () => {
     const { body, side, socket } = open();
     side.bufferedBytes = WS_HIGH_WATER_BYTES + 1;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ResponseBody, type BodyChannel } from '../../poolmgr/response-body.js';
 import type { BodyConsumer } from '../../poolmgr/types.js';
-import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES } from '../../protocol/messages.js';
+import { STREAM_WINDOW_BYTES, WS_INBOUND_WINDOW_BYTES, WS_MESSAGE_COST_BYTES } from '../../protocol/messages.js';
 
 class Channel implements BodyChannel {
   acks: number[] = [];
@@ -23,6 +23,9 @@ class Channel implements BodyChannel {
   messages: number[] = [];
   message(body: Uint8Array): void {
     this.messages.push(body.byteLength);
+  }
+  backlog(): number {
+    return 0;
   }
 }
 
@@ -167,19 +170,31 @@ describe('ResponseBody', () => {
   test('a WebSocket client\'s messages go within the inbound window: one past it is refused until the app takes some; a close goes anyway', () => {
     const channel = new Channel();
     const body = new ResponseBody(channel);
-    const half = new Uint8Array(WS_INBOUND_WINDOW_BYTES / 2);
+    // Each message counts its bytes and WS_MESSAGE_COST_BYTES: two of these fill the window.
+    const half = new Uint8Array(WS_INBOUND_WINDOW_BYTES / 2 - WS_MESSAGE_COST_BYTES);
     assert.equal(body.message(half), true);
     assert.equal(body.message(half), true);
     assert.equal(body.message(new Uint8Array(1)), false, 'past the window');
     assert.deepEqual(channel.messages, [half.byteLength, half.byteLength]);
     assert.equal(body.message(new Uint8Array(3), true), true, 'forced (the client\'s close)');
-    assert.equal(body.taken(half.byteLength + 3), true);
+    assert.equal(body.taken(half.byteLength), true, 'one wsack per message taken');
     assert.equal(body.message(new Uint8Array(1)), true, 'room again');
     assert.equal(body.taken(WS_INBOUND_WINDOW_BYTES), false, 'more than was sent: a violation');
     const big = new ResponseBody(channel);
     assert.equal(big.message(new Uint8Array(WS_INBOUND_WINDOW_BYTES + 5)), true, 'one message larger than the window goes when nothing waits');
     body.cancel();
     assert.equal(body.message(new Uint8Array(1)), false, 'nothing after the cancel');
+  });
+
+  test('empty WebSocket messages count their cost in the window: a flood of them is refused as bytes are (red team, December 2026)', () => {
+    const body = new ResponseBody(new Channel());
+    assert.equal(body.taken(0), false, 'an ack with no message sent: a violation');
+    let sent = 0;
+    while (body.message(new Uint8Array(1))) sent++;
+    // Without the cost, 16 Mi empty messages (~3.4 GB of the gateway's memory) waited for an app that did not read.
+    assert.equal(sent, Math.floor(WS_INBOUND_WINDOW_BYTES / (1 + WS_MESSAGE_COST_BYTES)));
+    assert.equal(body.taken(1), true);
+    assert.equal(body.message(new Uint8Array(1)), true, 'one taken, one more goes');
   });
 
   test('a WebSocket call\'s messages that arrived before its call ended are delivered, then the abort; a body\'s are dropped', () => {
