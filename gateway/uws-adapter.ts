@@ -65,7 +65,10 @@
  *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
  *     message past WS_MAX_MESSAGE_BYTES is closed by uWS (1009). An upgraded connection counts as
  *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
- *     calls end and the stop waits for them.
+ *     calls end and the stop waits for them. `open` runs inside the upgrade's cork (what the app
+ *     sent before it leaves with the 101): a close there is ended after the cork, since uWS's `end`
+ *     inside a cork sends its close frame but never shuts the socket down, and the client's close
+ *     handshake then waited for uWS's timeout (13-16 s) to see the connection end.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -248,7 +251,13 @@ export interface HttpServer {
 const EMPTY = new Uint8Array(0);
 
 /** An upgraded socket's side (socketSide): what it holds for its client counts in the held-answer budget. */
-type CountedSide = WebSocketSide & Holder & { recount(): void };
+type CountedSide = WebSocketSide & Holder & {
+  recount(): void;
+  /** Runs `open` (the upgrade's cork): an `end` during it is deferred past the cork (rule 12). */
+  opening(open: () => void): void;
+  /** The socket closed: a deferred `end` must not touch it. */
+  detach(): void;
+};
 
 /** What uWS keeps with an upgraded socket. */
 interface SocketData {
@@ -1127,6 +1136,10 @@ function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide 
   /** Bytes counted in the held-answer budget: what uWS buffers for the client and the message being joined. */
   let counted = 0;
   let joining = 0;
+  /** Inside `open`, i.e. inside the upgrade's cork (rule 12). */
+  let corked = false;
+  /** Until the socket's `close` event. */
+  let attached = true;
   const side = {
     /** Rule 10: what waits for the client counts in the budget (in its function's share); past it, or too slow while it is half full, the connection goes. */
     recount(): void {
@@ -1155,7 +1168,19 @@ function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide 
       if (!open) return;
       open = false;
       budget.release(side);
-      ws.end(code, reason);
+      if (!corked) ws.end(code, reason);
+      else setImmediate(() => attached && ws.end(code, reason));
+    },
+    opening(run: () => void): void {
+      corked = true;
+      try {
+        run();
+      } finally {
+        corked = false;
+      }
+    },
+    detach(): void {
+      attached = false;
     },
     cut(): void {
       side.end(1013, 'the platform holds too much for slow clients: try again later');
@@ -1276,14 +1301,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     upgrade: (res, req, context) => serve(res, req, context),
     open: (ws) => {
       sockets.add(ws);
-      if (stopping) {
-        ws.end(1001, 'the server is stopping');
-        return;
-      }
       const data = ws.getUserData();
       const side = socketSide(ws, budgets.responses);
       data.side = side;
-      data.link.open(side);
+      side.opening(() => (stopping ? side.end(1001, 'the server is stopping') : data.link.open(side)));
     },
     message: (ws, message, isBinary) => {
       ws.getUserData().link.message(new Uint8Array(message.slice(0)), isBinary);
@@ -1296,6 +1317,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     close: (ws, code, message) => {
       sockets.delete(ws);
       const data = ws.getUserData();
+      data.side?.detach();
       if (data.side !== null) budgets.responses.release(data.side);
       data.link.gone(code, Buffer.from(message).toString('utf8'));
       data.done();

@@ -48,6 +48,12 @@ const APP = py(
   '    except WebSocketDisconnect as e:',
   '        print("disconnected", e.code)',
   '',
+  '@app.websocket("/bye")',
+  'async def bye(ws: WebSocket):',
+  '    await ws.accept()',
+  '    await ws.send_text("bye")',
+  '    await ws.close(code=4001, reason="done")',
+  '',
   '@app.websocket("/deny")',
   'async def deny(ws: WebSocket):',
   '    await ws.close()',
@@ -119,6 +125,19 @@ describe('WebSocket connections', () => {
     assert.equal(run.status, 'succeeded');
     assert.equal(run.httpStatus, 101);
     assert.equal(run.path, '/echo');
+  });
+
+  test('an app that closes as soon as it accepts: the server ends the TCP connection at once, as uvicorn does', async () => {
+    // What the app sends before the 101 is written leaves with it, in the upgrade's cork; uWS's `end`
+    // there sent the close frame but never shut the socket down, so a client (Python's websockets,
+    // which waits for the server's end after the close handshake) hung 13-16 s, until uWS's timeout.
+    // Several connections: some apps' messages come after the 101, which always worked.
+    const conns = await Promise.all(Array.from({ length: 6 }, () => RawWebSocket.connect(wsUrl(app, '/bye'), { answerClose: true })));
+    for (const ws of conns) {
+      const end = await ws.closed();
+      assert.deepEqual([end.code, end.reason, end.before], [4001, 'done', [{ kind: 'text', text: 'bye' }]]);
+    }
+    await Promise.all(conns.map((ws) => ws.tcpEnded(8000))); // uWS's own timeout is 13-16 s
   });
 
   test('an app choosing a subprotocol the client did not offer: none is sent', async () => {

@@ -26,10 +26,32 @@ export class RawWebSocket {
   /** The connection ended (a close frame or the socket's end). */
   ended = false;
 
-  private constructor(readonly socket: net.Socket) {}
+  /** Resolves when the server has ended the TCP connection (its FIN, or the socket closed). */
+  private readonly serverEnded: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    this.serverEnded = new Promise((resolve) => {
+      socket.once('end', resolve);
+      socket.once('close', resolve);
+    });
+  }
+
+  /** The server ended the TCP connection within `timeoutMs` (after its close frame, it shuts the socket down). */
+  tcpEnded(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not end the TCP connection within ${timeoutMs} ms`)), timeoutMs);
+      void this.serverEnded.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 
   /** Opens `url` (ws://host:port/path; `headers` may name another Host); rejects with WsRefused on any answer but 101. */
-  static connect(url: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<RawWebSocket> {
+  /** Answers a close frame with its own and waits for the server to end the connection (as Python's websockets does), instead of ending it. */
+  private answerClose = false;
+
+  static connect(url: string, opts: { protocols?: string[]; headers?: Record<string, string>; answerClose?: boolean } = {}): Promise<RawWebSocket> {
     const u = new URL(url);
     const key = randomBytes(16).toString('base64');
     const ownHost = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'host');
@@ -57,6 +79,7 @@ export class RawWebSocket {
         }
         socket.off('data', onData);
         const ws = new RawWebSocket(socket);
+        ws.answerClose = opts.answerClose === true;
         for (const line of text.split('\r\n').slice(1)) {
           const at = line.indexOf(':');
           ws.headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
@@ -165,7 +188,8 @@ export class RawWebSocket {
       if (opcode === 9) this.frame(10, payload);
       else if (opcode === 8) {
         this.push({ kind: 'close', code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString('utf8') });
-        this.socket.end();
+        if (this.answerClose) this.frame(8, payload.subarray(0, 2));
+        else this.socket.end();
       } else if (opcode === 0 || opcode === 1 || opcode === 2) {
         if (opcode !== 0) this.fragmentKind = opcode;
         this.fragments.push(payload);
