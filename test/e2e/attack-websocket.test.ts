@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RawWebSocket } from '../helpers/ws-client.js';
+import { RawWebSocket, WS_ECHO_APP } from '../helpers/ws-client.js';
 import { fnName, py, request, sleep, useGateway } from './gateway-harness.js';
 import { deployed, usePlatform } from './platform-harness.js';
 
@@ -162,25 +162,14 @@ describe('WebSockets against the held-answer budget', () => {
   });
 });
 
-const ECHO = py(
-  'from fastapi import FastAPI, WebSocket',
-  'handler = FastAPI()',
-  '',
-  '@handler.websocket("/ws")',
-  'async def echo(ws: WebSocket):',
-  '    await ws.accept()',
-  '    while True:',
-  '        await ws.send_text(await ws.receive_text())',
-);
-
 describe('a connection held across a pause or a delete of its function (red team round 8)', () => {
   const paused = fnName('held');
   const deleted = fnName('gone');
   const single = fnName('single');
   const p = usePlatform({ poolSize: 1 }, async (ph) => {
-    await deployed(ph.api, paused, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
-    await deployed(ph.api, single, { 'main.py': ECHO }, { limits: { timeout: '120s', maxInstances: 1, concurrency: 1 } });
-    await deployed(ph.api, deleted, { 'main.py': ECHO }, { limits: { timeout: '120s' } });
+    await deployed(ph.api, paused, { 'main.py': WS_ECHO_APP }, { limits: { timeout: '120s' } });
+    await deployed(ph.api, single, { 'main.py': WS_ECHO_APP }, { limits: { timeout: '120s', maxInstances: 1, concurrency: 1 } });
+    await deployed(ph.api, deleted, { 'main.py': WS_ECHO_APP }, { limits: { timeout: '120s' } });
   });
   const open = async (name: string): Promise<RawWebSocket> => {
     const ws = await RawWebSocket.connect(`${p.url.replace('http:', 'ws:')}/fn/${name}/ws`);

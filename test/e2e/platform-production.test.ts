@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deployed, fnName, sleep } from './platform-harness.js';
-import { RawWebSocket } from '../helpers/ws-client.js';
+import { RawWebSocket, WS_ECHO_APP } from '../helpers/ws-client.js';
 import { clusterOptions, productionSkip, startNode, usePair, useServers, type Node } from './production-harness.js';
 import { callMany, FLAKY, usageWhen } from './usage-harness.js';
 
@@ -82,17 +82,7 @@ describe('a WebSocket connection in one process when another pauses its function
   it('is closed 1001 by the process that serves it', async () => {
     const name = fnName('wsheld');
     await deployed(pair.a.api, name, {
-      'main.py': [
-        'from fastapi import FastAPI, WebSocket',
-        'handler = FastAPI()',
-        '',
-        '@handler.websocket("/ws")',
-        'async def echo(ws: WebSocket):',
-        '    await ws.accept()',
-        '    while True:',
-        '        await ws.send_text(await ws.receive_text())',
-        '',
-      ].join('\n'),
+      'main.py': WS_ECHO_APP,
     }, { limits: { timeout: '120s' } });
     let ws: RawWebSocket | null = null;
     for (let i = 0; ws === null && i < 100; i++) {

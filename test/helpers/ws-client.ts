@@ -210,3 +210,16 @@ export class RawWebSocket {
     else this.events.push(e);
   }
 }
+
+/** A FastAPI app (entrypoint `main:handler`) echoing each text message at `/ws`: the WebSocket tests' simplest function. */
+export const WS_ECHO_APP = [
+  'from fastapi import FastAPI, WebSocket',
+  'handler = FastAPI()',
+  '',
+  '@handler.websocket("/ws")',
+  'async def echo(ws: WebSocket):',
+  '    await ws.accept()',
+  '    while True:',
+  '        await ws.send_text(await ws.receive_text())',
+  '',
+].join('\n');
