@@ -10,7 +10,7 @@ import { CONSOLE_HOST, hostPort } from './routes.js';
 import type { OutgoingResponse } from './uws-adapter.js';
 
 /** Hosts a browser on this machine uses for it: a redirect to `console.localhost` reaches the platform from there. */
-const LOCAL_HOST = /^(localhost|[^.]+\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$/i;
+const LOCAL_HOST = /^((?:[^.]+\.)*localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$/i;
 
 export function consoleElsewhere(baseDomain: string, headers: Pairs, url: string): OutgoingResponse {
   const port = hostPort(headers);

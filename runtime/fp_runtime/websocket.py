@@ -13,6 +13,7 @@ takes is acknowledged (`wsack`, its bytes): the host keeps at most a window of t
 import collections
 
 from . import streaming
+from .scope import build_scope
 
 TEXT, BINARY, CLOSE = 1, 2, 8
 MORE = 0x10  # a piece of a message, more pieces follow: MORE | TEXT, MORE | BINARY
@@ -155,7 +156,6 @@ def route(msg) -> None:
 
 def scope_of(event: dict, app) -> dict:
     """The ASGI `websocket` scope of a `wsopen`'s event (the same fields as an `http` scope's)."""
-    from .scope import build_scope
     scope = build_scope(event, app)
     scope["type"] = "websocket"
     scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"

@@ -9,7 +9,7 @@ import { consoleElsewhere } from '../../gateway/console-origin.js';
 
 describe('consoleElsewhere', () => {
   test('a browser on the platform\'s machine, or any host under another base domain: 302 to the console\'s origin', () => {
-    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'localhost', 'api.localhost:9000', '[::1]:8080']) {
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'localhost', 'api.localhost:9000', 'fn.team.localhost:8080', '[::1]:8080']) {
       const res = consoleElsewhere('localhost', [['host', host]], '/console/');
       assert.equal(res.status, 302, host);
       assert.equal(res.headers.find(([k]) => k === 'location')?.[1], `//console.localhost${/:\d+$/.exec(host)?.[0] ?? ''}/console/`, host);
