@@ -65,10 +65,11 @@
  *     WebSocketLink (gateway/websocket.ts); messages are copied out of uWS's buffers; a client
  *     message past WS_MAX_MESSAGE_BYTES is closed by uWS (1009). An upgraded connection counts as
  *     in flight until it closes; a graceful stop closes every upgraded socket with 1001, so their
- *     calls end and the stop waits for them. `open` runs inside the upgrade's cork (what the app
- *     sent before it leaves with the 101): a close there is ended after the cork, since uWS's `end`
- *     inside a cork sends its close frame but never shuts the socket down, and the client's close
- *     handshake then waited for uWS's timeout (13-16 s) to see the connection end.
+ *     calls end and the stop waits for them. The 101's status and headers are written in a
+ *     cork, the upgrade itself outside any (ADR 0129): uWS ends a cork by looking at the corked
+ *     socket as the HTTP response it was, and a socket upgraded in it (resized in place) was now
+ *     and then closed there with no close frame (1006). So `open` runs uncorked: what the app sent
+ *     before the 101 was written, and its close, leave at once.
  */
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -253,9 +254,7 @@ const EMPTY = new Uint8Array(0);
 /** An upgraded socket's side (socketSide): what it holds for its client counts in the held-answer budget. */
 type CountedSide = WebSocketSide & Holder & {
   recount(): void;
-  /** Runs `open` (the upgrade's cork): an `end` during it is deferred past the cork (rule 12). */
-  opening(open: () => void): void;
-  /** The socket closed: a deferred `end` must not touch it. */
+  /** The socket closed: nothing may touch it any more. */
   detach(): void;
 };
 
@@ -693,8 +692,11 @@ class Exchange implements IncomingRequest, Abortable, Holder {
       // The status first: uWS's upgrade then writes its own handshake headers after these.
       res.writeStatus('101 Switching Protocols');
       for (const [name, v] of headers) res.writeHeader(name, v);
-      res.upgrade(data, value('sec-websocket-key'), link.protocol, value('sec-websocket-extensions'), context);
     });
+    // Outside the cork (ADR 0129): at a cork's end uWS treats the corked socket as the HTTP
+    // response it was, and an upgrade resizes it in place into a WebSocket, so it read a stale
+    // `Connection: close` there now and then and ended the new connection with no close frame.
+    res.upgrade(data, value('sec-websocket-key'), link.protocol, value('sec-websocket-extensions'), context);
   }
 
   /** Writes the response once; a no-op after abort or a previous response (rule 3). */
@@ -1136,10 +1138,6 @@ function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide 
   /** Bytes counted in the held-answer budget: what uWS buffers for the client and the message being joined. */
   let counted = 0;
   let joining = 0;
-  /** Inside `open`, i.e. inside the upgrade's cork (rule 12). */
-  let corked = false;
-  /** Until the socket's `close` event. */
-  let attached = true;
   const side = {
     /** Rule 10: what waits for the client counts in the budget (in its function's share); past it, or too slow while it is half full, the connection goes. */
     recount(): void {
@@ -1168,19 +1166,10 @@ function socketSide(ws: WebSocket<SocketData>, budget: ByteBudget): CountedSide 
       if (!open) return;
       open = false;
       budget.release(side);
-      if (!corked) ws.end(code, reason);
-      else setImmediate(() => attached && ws.end(code, reason));
-    },
-    opening(run: () => void): void {
-      corked = true;
-      try {
-        run();
-      } finally {
-        corked = false;
-      }
+      ws.end(code, reason);
     },
     detach(): void {
-      attached = false;
+      open = false;
     },
     cut(): void {
       side.end(1013, 'the platform holds too much for slow clients: try again later');
@@ -1304,7 +1293,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       const data = ws.getUserData();
       const side = socketSide(ws, budgets.responses);
       data.side = side;
-      side.opening(() => (stopping ? side.end(1001, 'the server is stopping') : data.link.open(side)));
+      if (stopping) side.end(1001, 'the server is stopping');
+      else data.link.open(side);
     },
     message: (ws, message, isBinary) => {
       ws.getUserData().link.message(new Uint8Array(message.slice(0)), isBinary);

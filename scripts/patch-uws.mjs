@@ -1,6 +1,6 @@
-// Mends three bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
+// Mends four bugs of the installed uWebSockets.js binary (uws-pack 20.0.8, Linux x64, Node ABI 115)
 // before the gateway loads it (docs/adr/0085-uws-header-trim.md, docs/adr/0086-uws-chunk-size.md,
-// docs/adr/0100-uws-chunk-terminator.md):
+// docs/adr/0100-uws-chunk-terminator.md, docs/adr/0129-uws-async-upgrade.md):
 //
 // 1. Its HTTP parser trims "whitespace" from both ends of a request header value with a signed
 //    comparison, so bytes of 0x80 and above counted as below a space and a non-ASCII character at
@@ -19,6 +19,12 @@
 //    then LF, also when they (or the data) come split over reads, else the parser's error. The
 //    function (getNextChunk) is rewritten in three of its blocks, same addresses, plus 12 bytes of
 //    dead padding before it: the ADR shows every instruction.
+// 4. `res.upgrade` called from a later event must not run inside `res.cork`: the cork's end then
+//    treats the new WebSocket as the HTTP response it was (its memory is resized in place), and
+//    read a `Connection: close` there now and then (the connection ended with no close frame, 1006)
+//    and reset an HTTP timeout in it. The gateway upgrades outside any cork (gateway/uws-adapter.ts,
+//    rule 12); the binding then printed "writes must be made from within a corked callback" on
+//    every upgrade. Its two checks in `res.upgrade` (plain HTTP) are made to find it corked.
 //
 // Only the exact file named by its sha256 (the published one, or one mended by the earlier fixes)
 // is changed; each byte is checked before it is written, and the result against the sha256
@@ -35,7 +41,9 @@ const ORIGINAL = '6f8d96d761a64beddb060f1f7f0e617dd293ed127ec1d57507aa561a008317
 const HEADERS_MENDED = '723dca98d78dfbfd60d0eb958f7ff3f9e0d052220555e5dd13c02e3ba9726afc';
 /** After the header-value and chunk-size fixes (setups of 2026-12-05 before ADR 0100). */
 const SIZE_MENDED = '535609242f7915d44d49726477e71229924e7d079d3a5ad0bf8cd87376f1fc3e';
-const MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb121df';
+/** After the first three fixes (setups of 2026-12-05 before ADR 0129). */
+const TERM_MENDED = '299acdd481f5645c81441d3af5bd926b58e93c0adb45bba072a29c7fefb121df';
+const MENDED = 'c4c9dbcf5c8e41c446077cbac3b5514f50f6236c3abe4d90a5c51963fb3093fd';
 /** [file offset, bytes expected (hex), bytes written] (offsets are the .text section's addresses: it is mapped at its file offset). */
 const HEADER_EDITS = [
   [0xf2242, '7d', '73'], // after `cmpb $0x21,(%rdx,%rbx,1)`: jge -> jae (the trailing trim's `< 33`)
@@ -74,6 +82,15 @@ const TERM_EDITS = [
     '488d48014c39f94c8b5608750c41807c02ff0d0f85390000004d8d4ffe4c39c84c0f46c8480146084883260089c148290a4983ff030f821e0000004c890f4c89d0e947000000cccccccccccccccccccccccc'],
 ];
 
+// res_upgrade<0> (plain HTTP): `cmpl $0x0,(insideCorkCallback); je warn` -> nops, and on its other
+// path `jne corked` -> `jmp corked` (docs/adr/0129-uws-async-upgrade.md).
+const UPGRADE_EDITS = [
+  [0x1117f0, '743b', '9090'],
+  [0x11182b, '75c5', 'ebc5'],
+];
+/** Each known state of the file, and the edits that lead from it to the next. */
+const STAGES = [[ORIGINAL, HEADER_EDITS], [HEADERS_MENDED, CHUNK_EDITS], [SIZE_MENDED, TERM_EDITS], [TERM_MENDED, UPGRADE_EDITS]];
+
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 function apply(bytes, edits) {
@@ -87,15 +104,14 @@ function apply(bytes, edits) {
 if (process.platform === 'linux' && process.arch === 'x64' && existsSync(FILE)) {
   const bytes = readFileSync(FILE);
   const now = sha(bytes);
-  if (now === ORIGINAL || now === HEADERS_MENDED || now === SIZE_MENDED) {
-    if (now === ORIGINAL) apply(bytes, HEADER_EDITS);
-    if (now !== SIZE_MENDED) apply(bytes, CHUNK_EDITS);
-    apply(bytes, TERM_EDITS);
+  const from = STAGES.findIndex(([hash]) => hash === now);
+  if (from !== -1) {
+    for (const [, edits] of STAGES.slice(from)) apply(bytes, edits);
     if (sha(bytes) !== MENDED) throw new Error('patch-uws: the mended binary is not the expected one; nothing written');
     writeFileSync(`${FILE}.tmp`, bytes);
     renameSync(`${FILE}.tmp`, FILE); // a gateway loading it meanwhile sees one whole file or the other
-    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF (scripts/patch-uws.mjs)');
+    console.log('setup: uWebSockets.js mended: request header values keep a non-ASCII character at either end; a chunk size is hex digits up to CRLF, nothing else; chunk data ends with CRLF; an upgrade outside a cork is quiet (scripts/patch-uws.mjs)');
   } else if (now !== MENDED) {
-    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently and the CRLF after chunk data is not checked (docs/gateway.md)');
+    console.log('setup: uWebSockets.js is not the build scripts/patch-uws.mjs knows: request header values may lose a non-ASCII character at either end, chunk sizes are read leniently, the CRLF after chunk data is not checked, and each WebSocket upgrade prints a warning (docs/gateway.md)');
   }
 }

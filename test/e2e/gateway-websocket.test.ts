@@ -128,10 +128,12 @@ describe('WebSocket connections', () => {
   });
 
   test('an app that closes as soon as it accepts: the server ends the TCP connection at once, as uvicorn does', async () => {
-    // What the app sends before the 101 is written leaves with it, in the upgrade's cork; uWS's `end`
-    // there sent the close frame but never shut the socket down, so a client (Python's websockets,
-    // which waits for the server's end after the close handshake) hung 13-16 s, until uWS's timeout.
-    // Several connections: some apps' messages come after the 101, which always worked.
+    // What the app sends before the 101 is written is sent as the connection opens. When that ran in
+    // the upgrade's cork, uWS's `end` there sent the close frame but never shut the socket down, so
+    // a client (Python's websockets, which waits for the server's end after the close handshake)
+    // hung 13-16 s, until uWS's timeout; and the cork's end now and then closed the connection
+    // before the close frame (1006; ADR 0129). Several connections: some apps' messages come after
+    // the 101.
     const conns = await Promise.all(Array.from({ length: 6 }, () => RawWebSocket.connect(wsUrl(app, '/bye'), { answerClose: true })));
     for (const ws of conns) {
       const end = await ws.closed();
