@@ -16,6 +16,7 @@ import { hostRoute, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { consoleElsewhere } from './console-origin.js';
+import { slashRedirect } from './slash-redirect.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** After the grace, how long the calls it ended may take to answer before the connections close. */
@@ -167,7 +168,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const atRoot = hostRoute(req.headers, baseDomain);
     if (atRoot === null) {
       const r = routeOf(req.url);
-      if (r.kind === 'invoke') return invokeHttp(deps, req, r.name, r.path);
+      if (r.kind === 'invoke') {
+        const redirect = slashRedirect(req, r.name, r.path);
+        if (redirect === null) return invokeHttp(deps, req, r.name, r.path);
+        return Promise.resolve(redirect);
+      }
     } else if ('key' in atRoot) {
       return invokeHttp(deps, req, atRoot.key, req.url, '');
     }

@@ -242,6 +242,24 @@ describe('request targets', () => {
     });
   }
 
+  test('a browser opening /fn/<name> without its last slash is redirected to /fn/<name>/ (its relative URLs then reach the function); an API client is not', async () => {
+    const page = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const moved = await request(`${h.url}/fn/${name}?a=1&b=%20`, { headers: page });
+    assert.equal(moved.status, 308);
+    assert.equal(moved.headers.location, `/fn/${name}/?a=1&b=%20`);
+    assert.equal(moved.headers['cache-control'], 'no-store');
+    assert.equal((await request(`${h.url}/fn/${name}`, { method: 'HEAD', headers: page })).headers.location, `/fn/${name}/`);
+    // Where it leads: the app's own `/` (this app has none: FastAPI's 404).
+    const there = await request(`${h.url}${moved.headers.location}`, { headers: page });
+    assert.deepEqual([there.status, JSON.parse(there.body.toString())], [404, { detail: 'Not Found' }]);
+    // Not redirected: JSON or no Accept, another method, a path after the name.
+    for (const [target, opts] of [[`/fn/${name}`, { headers: { accept: 'application/json' } }], [`/fn/${name}`, {}], [`/fn/${name}`, { method: 'POST', headers: page }], [`/fn/${name}/json`, { headers: page }]] as const) {
+      const answer = await request(`${h.url}${target}`, opts);
+      assert.notEqual(answer.status, 308, `${target} ${JSON.stringify(opts)}`);
+      assert.equal(answer.headers.location, undefined);
+    }
+  });
+
   test('a fragment in the request target is dropped, from the path or the query', async () => {
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: '' });
     assert.deepEqual(JSON.parse(await rawGet(`/fn/${name}/where/a?q=1#frag`)), { rest: 'a', raw_path: `/fn/${name}/where/a`, query: 'q=1' });
