@@ -302,9 +302,12 @@ function statusLine(status: number): string {
 let collecting: Pairs = [];
 /** Whether the headers collected held `Connection: close` (RFC 9112 §9.6). */
 let collectedClose = false;
+let collectedUpgrade = false;
 function collectHeader(name: string, value: string): void {
   collecting.push([name, value]);
-  if (name === 'connection' && CLOSE_OPTION.test(value)) collectedClose = true;
+  if (name !== 'connection') return;
+  if (CLOSE_OPTION.test(value)) collectedClose = true;
+  if (UPGRADE_OPTION.test(value)) collectedUpgrade = true;
 }
 
 /** One request/response pair and the state that keeps rules 2, 3 and 5-7. */
@@ -317,6 +320,8 @@ class Exchange implements IncomingRequest, Abortable, Holder {
   readonly peerPort: number;
   /** The client sent `Connection: close`: uWS closes after the answer, which then says so (RFC 9112 §9.6), as uvicorn's does. */
   private readonly clientCloses: boolean;
+  /** `upgrade` among the Connection header's options: a WebSocket handshake must have it (RFC 6455 §4.1). */
+  readonly asksUpgrade: boolean;
   readonly arrivedAt = performance.now();
   /** Made when someone asks for `signal` (most requests never do). */
   private controller: AbortController | null = null;
@@ -401,8 +406,10 @@ class Exchange implements IncomingRequest, Abortable, Holder {
     this.rawQuery = rawQuery;
     collecting = this.headers;
     collectedClose = false;
+    collectedUpgrade = false;
     req.forEach(collectHeader);
     this.clientCloses = collectedClose;
+    this.asksUpgrade = collectedUpgrade;
     this.peer = peerAddress(res);
     this.peerPort = lastPeerPort();
 
@@ -1051,6 +1058,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
 /** The head's headers: text as UTF-8 (uWS's conversion of a string), or bytes as they were (`latin1Headers`). */
 /** `close` among the options of a Connection header value. */
 const CLOSE_OPTION = /(?:^|,)\s*close\s*(?:,|$)/i;
+/** `upgrade` among them. */
+const UPGRADE_OPTION = /(?:^|,)\s*upgrade\s*(?:,|$)/i;
 
 /**
  * The status line and every header in ONE call into uWS (issue 11): `writeStatus` writes
@@ -1227,7 +1236,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const serve = (res: HttpResponse, req: HttpRequest, upgradeContext: us_socket_context_t | null): void => {
     const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
-    exchange.upgradeContext = upgradeContext;
+    // uWS routes any GET with a Sec-WebSocket-Key here; without `Connection: upgrade` it is an
+    // ordinary request, as uvicorn reads it (and `Connection: close` alone had the upgrade's own
+    // end close the new connection before a frame).
+    exchange.upgradeContext = exchange.asksUpgrade ? upgradeContext : null;
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
     inFlight++;

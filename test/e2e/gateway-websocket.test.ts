@@ -189,6 +189,18 @@ describe('WebSocket connections', () => {
     assert.equal(errorOf(res.body).code, 'BAD_REQUEST');
   });
 
+  test('a handshake whose Connection does not ask for the upgrade is a 400 too (uWS upgraded it, and `close` ended it before a frame)', async () => {
+    for (const connection of ['close', 'keep-alive']) {
+      const refusal = await refused(RawWebSocket.connect(wsUrl(app, '/echo'), { headers: { Connection: connection } }));
+      assert.equal(refusal.status, 400, connection);
+      assert.match(JSON.parse(refusal.body).error.message, /Connection: Upgrade/);
+    }
+    const ws = await RawWebSocket.connect(wsUrl(app, '/echo'), { headers: { Connection: 'keep-alive, Upgrade' } });
+    assert.equal((await ws.next()).kind, 'text', 'an option list naming upgrade is a handshake');
+    ws.close(1000);
+    await ws.closed();
+  });
+
   test('an app that fails after accepting: the connection closes 1011 naming the run, which keeps the error', async () => {
     const ws = await RawWebSocket.connect(wsUrl(app, '/boom'));
     assert.deepEqual(await ws.next(), { kind: 'text', text: 'about to fail' });

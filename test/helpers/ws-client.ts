@@ -47,15 +47,15 @@ export class RawWebSocket {
     });
   }
 
-  /** Opens `url` (ws://host:port/path; `headers` may name another Host); rejects with WsRefused on any answer but 101. */
+  /** Opens `url` (ws://host:port/path; `headers` may name another Host or Connection); rejects with WsRefused on any answer but 101. */
   /** Answers a close frame with its own and waits for the server to end the connection (as Python's websockets does), instead of ending it. */
   private answerClose = false;
 
   static connect(url: string, opts: { protocols?: string[]; headers?: Record<string, string>; answerClose?: boolean } = {}): Promise<RawWebSocket> {
     const u = new URL(url);
     const key = randomBytes(16).toString('base64');
-    const ownHost = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'host');
-    const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, ...(ownHost ? [] : [`Host: ${u.host}`]), 'Upgrade: websocket', 'Connection: Upgrade',
+    const own = (name: string): boolean => Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === name);
+    const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, ...(own('host') ? [] : [`Host: ${u.host}`]), 'Upgrade: websocket', ...(own('connection') ? [] : ['Connection: Upgrade']),
       `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'];
     if (opts.protocols?.length) lines.push(`Sec-WebSocket-Protocol: ${opts.protocols.join(', ')}`);
     for (const [k, v] of Object.entries(opts.headers ?? {})) lines.push(`${k}: ${v}`);
