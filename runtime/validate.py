@@ -24,6 +24,7 @@ import importlib
 import json
 import os
 import sys
+from stat import S_ISREG
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
@@ -284,6 +285,37 @@ def socketio_apps(trees):
     return found
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def shipped_databases(root, files):
+    """Warnings for SQLite database files in the bundle (any name: `catalog.db`, `data/app.sqlite3`):
+    deployed files are read-only on the platform, so the app reads them but every write fails
+    with "attempt to write a readonly database" (a 500), where under uvicorn it works (apps round
+    11: a seeded catalog shipped with the code). Only the first 16 bytes of each file are read, not
+    through a link."""
+    found = []
+    for rel in files:
+        try:
+            fd = os.open(os.path.join(root, rel), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            head = os.read(fd, len(SQLITE_MAGIC)) if S_ISREG(os.fstat(fd).st_mode) else b""
+        except OSError:
+            head = b""
+        finally:
+            os.close(fd)
+        if head == SQLITE_MAGIC:
+            found.append({"file": rel, "line": None,
+                          "message": "a SQLite database: deployed files are read-only on the platform, so reads work but "
+                                     "every write fails with 'attempt to write a readonly database'; copy it at startup with "
+                                     "shutil.copyfile (shutil.copy keeps its read-only mode) to /tmp and open the copy, "
+                                     "the instance's own (its writes go with the instance), or keep the data in the data "
+                                     "binding (docs/api-invoke.md, \"What differs from uvicorn\")"})
+    return found
+
+
 def check(root, entrypoint, files):
     """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
@@ -301,6 +333,7 @@ def check(root, entrypoint, files):
     warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
+    warns.extend(shipped_databases(root, files))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

@@ -208,6 +208,18 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
   });
 
+  it('warns about a SQLite database shipped with the code (deployed files are read-only: every write fails), by its header, not its name (apps round 11)', async () => {
+    const report = await check({
+      'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+      'data/catalog.db': 'SQLite format 3\u0000' + 'x'.repeat(84),
+      'seed.sqlite': 'not a database\n',
+      'notes.txt': 'SQLite format 3',
+    }, 'main:app');
+    const found = report.warnings.filter((w) => /read-only/.test(w.message));
+    assert.deepEqual(found.map((w) => w.file), ['data/catalog.db']);
+    assert.match(found[0]!.message, /attempt to write a readonly database.*shutil\.copyfile/);
+  });
+
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
     const r = await check({
       'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
