@@ -330,7 +330,8 @@ def check(root, entrypoint, files):
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     declared, deps_problems = dependencies(root, set(files))
-    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
+    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
+                                         [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(shipped_databases(root, files))

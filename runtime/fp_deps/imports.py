@@ -54,6 +54,62 @@ IMPLIED = {
 _IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)"}
 
 
+# What a requirement's extras bring, for distributions not installed here (installed ones are read
+# from their metadata): `fastapi[standard]`, the install FastAPI's docs give, brings uvicorn, and
+# `import uvicorn` (for `uvicorn.run` under `__main__`) was warned about as undeclared (apps round 11).
+# (normalized name, extra) -> the requirements it adds.
+EXTRAS = {
+    ("fastapi", "standard"): ["fastapi-cli[standard]", "httpx", "jinja2", "python-multipart", "email-validator",
+                              "uvicorn[standard]", "pydantic-settings", "pydantic-extra-types"],
+    ("fastapi", "all"): ["fastapi-cli[standard]", "httpx", "jinja2", "python-multipart", "itsdangerous", "pyyaml",
+                         "ujson", "orjson", "email-validator", "uvicorn[standard]", "pydantic-settings", "pydantic-extra-types"],
+    ("uvicorn", "standard"): ["httptools", "python-dotenv", "pyyaml", "uvloop", "watchfiles", "websockets"],
+    ("pydantic", "email"): ["email-validator"], ("pydantic", "timezone"): ["tzdata"],
+    ("sqlalchemy", "asyncio"): ["greenlet"], ("passlib", "bcrypt"): ["bcrypt"], ("pyjwt", "crypto"): ["cryptography"],
+    ("python-jose", "cryptography"): ["cryptography"], ("httpx", "http2"): ["h2"], ("httpx", "socks"): ["socksio"],
+    ("httpx", "brotli"): ["brotli"], ("psycopg", "binary"): ["psycopg-binary"], ("celery", "redis"): ["redis"],
+}
+
+
+def extra_dists(requirement: str, depth: int = 0) -> set:
+    """The distributions a declared requirement's extras add (`fastapi[standard]` → uvicorn, …),
+    theirs included (uvicorn[standard] → uvloop, …), three levels at most: from the installed
+    distribution's metadata, else from EXTRAS. Without extras, or without pip's parser: none."""
+    Requirement, _ = requirements._packaging()
+    if Requirement is None or depth > 2:
+        return set()
+    try:
+        req = Requirement(requirement.split(" --hash")[0].strip())
+    except Exception:  # noqa: BLE001 - checked elsewhere; a requirement it cannot read adds nothing
+        return set()
+    import importlib.metadata
+    name, found = requirements.normalize(req.name), set()
+    for extra in sorted(req.extras):
+        extra = requirements.normalize(extra)
+        try:
+            listed = [r for r in importlib.metadata.distribution(name).requires or []
+                      if "extra" in r.split(";", 1)[-1] and _marked_for(Requirement, r, extra)]
+        except importlib.metadata.PackageNotFoundError:
+            listed = EXTRAS.get((name, extra), [])
+        for text in listed:
+            try:
+                sub = Requirement(text)
+            except Exception:  # noqa: BLE001
+                continue
+            found.add(requirements.normalize(sub.name))
+            found |= extra_dists(str(sub).split(";")[0], depth + 1)
+    return found
+
+
+def _marked_for(Requirement, text: str, extra: str) -> bool:
+    """Whether a metadata requirement applies with `extra` asked (its marker, evaluated here)."""
+    try:
+        marker = Requirement(text).marker
+        return marker is not None and marker.evaluate({"extra": extra})
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def modules_of(dist: str) -> set:
     """Top-level module names a distribution provides."""
     import importlib.metadata  # ~30 ms: only for a folder that declares requirements (bench/README.md, section 9)
@@ -186,11 +242,16 @@ def third_party_imports(trees: dict, files, entry_file):
     return found
 
 
-def undeclared(trees: dict, files, entry_file, declared_names):
-    """Warnings for third-party imports that neither a declared requirement nor the runtime provides."""
+def undeclared(trees: dict, files, entry_file, declared_names, declared_requirements=()):
+    """Warnings for third-party imports that neither a declared requirement (its extras included)
+    nor the runtime provides."""
     provided = set()
     for dist in declared_names:
         provided |= modules_of(dist)
+    for requirement in declared_requirements:
+        if "[" in requirement:
+            for dist in extra_dists(requirement):
+                provided |= modules_of(dist)
     stdlib = getattr(sys, "stdlib_module_names", set())
     # A local module whose file name is decomposed Unicode (NFD: `donne\u0301es.py`, as macOS may
     # write it): Python names the import in NFKC and Linux compares file names byte for byte, so it

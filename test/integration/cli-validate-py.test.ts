@@ -220,6 +220,15 @@ describe('runtime/validate.py', () => {
     assert.match(found[0]!.message, /attempt to write a readonly database.*shutil\.copyfile/);
   });
 
+  it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {
+    const code = 'import uvicorn, httptools, email_validator, greenlet\nfrom fastapi import FastAPI\napp = FastAPI()\n';
+    const warned = async (requirements: string): Promise<string[]> => (await check({ 'main.py': code, 'requirements.txt': requirements }, 'main:app'))
+      .warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1] ?? '').filter((m) => m !== '').sort();
+    assert.deepEqual(await warned('fastapi[standard]==0.165.0\nsqlalchemy[asyncio]\n'), []);
+    assert.deepEqual(await warned('fastapi\npydantic[email]\nsqlalchemy\n'), ['greenlet', 'httptools', 'uvicorn']);
+    assert.deepEqual(await warned('uvicorn[standard]\n'), ['email_validator', 'greenlet']);
+  });
+
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
     const r = await check({
       'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
