@@ -23,6 +23,7 @@ import difflib
 import importlib
 import json
 import os
+import re
 import sys
 from stat import S_ISREG
 import warnings
@@ -316,6 +317,65 @@ def shipped_databases(root, files):
     return found
 
 
+def declared_python(root, files):
+    """Warnings for a Python version the project declares that this interpreter (the runtime's:
+    every module is compiled with it) is not: pyproject.toml's `requires-python` (`uv init` writes
+    the Python it ran with, `>=3.12`), Poetry's `python` constraint, `.python-version` and
+    Heroku's `runtime.txt` (`python-3.12.1`). The platform does not read them (apps round 11: a
+    `requires-python = ">=3.12"` project deployed on 3.11 without a word)."""
+    here, found = ".".join(map(str, sys.version_info[:3])), []
+
+    def text(name):
+        path = os.path.join(root, name)
+        if (name not in files and not name.startswith(".")) or os.path.islink(path) or not os.path.isfile(path):
+            return None
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return handle.read(65536)
+        except OSError:
+            return None
+
+    def warn(file, what):
+        found.append({"file": file, "line": None,
+                      "message": f"{what}, but the platform runs functions on Python {here} (the interpreter validate "
+                                 "compiled them with): code that needs a newer Python fails at import or when a call reaches it "
+                                 "(`type X = ...`, itertools.batched); declare and test the version that runs it"})
+
+    source = text("pyproject.toml")
+    if source is not None:
+        import tomllib
+        try:
+            data = tomllib.loads(source)
+        except (tomllib.TOMLDecodeError, ValueError):
+            data = {}
+        wanted = []
+        requires = (data.get("project") or {}).get("requires-python") if isinstance(data.get("project"), dict) else None
+        if isinstance(requires, str):
+            wanted.append(("requires-python", requires, requires))
+        poetry = ((data.get("tool") or {}).get("poetry") or {}) if isinstance(data.get("tool"), dict) else {}
+        python = (poetry.get("dependencies") or {}).get("python") if isinstance(poetry, dict) and isinstance(poetry.get("dependencies"), dict) else None
+        if isinstance(python, str):
+            try:
+                wanted.append(("[tool.poetry.dependencies] python", python, deps_requirements.poetry_constraint(python, "python", "pyproject.toml")))
+            except deps_requirements.BadRequirement:
+                pass
+        for what, declared, specifier in wanted:
+            try:
+                from pip._vendor.packaging.specifiers import SpecifierSet
+                ok = SpecifierSet(specifier).contains(here, prereleases=True)
+            except Exception:  # noqa: BLE001 - no pip, or a specifier it cannot read: nothing to say
+                continue
+            if not ok:
+                warn("pyproject.toml", f"{what} is {declared!r}")
+    for name in (".python-version", "runtime.txt"):
+        source = text(name)
+        first = source.strip().splitlines()[0].strip() if source and source.strip() else ""
+        match = re.match(r"^(?:python-)?(\d+)\.(\d+)", first)
+        if match and (int(match.group(1)), int(match.group(2))) != tuple(sys.version_info[:2]):
+            warn(name, f"it names Python {first}")
+    return found
+
+
 def check(root, entrypoint, files):
     """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
@@ -335,6 +395,7 @@ def check(root, entrypoint, files):
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
     warns.extend(shipped_databases(root, files))
+    warns.extend(declared_python(root, set(files)))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

@@ -229,6 +229,19 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned('uvicorn[standard]\n'), ['email_validator', 'greenlet']);
   });
 
+  it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
+    const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
+    const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
+    const warned = async (files: Record<string, string>): Promise<string[]> => (await check({ ...app, ...files }, 'main:app'))
+      .warnings.filter((w) => /the platform runs functions on Python/.test(w.message)).map((w) => `${w.file}: ${w.message.split(',')[0]}`);
+    const newer = `${major}.${minor + 1}`;
+    assert.deepEqual(await warned({ 'pyproject.toml': `[project]\nname = "x"\nversion = "0"\nrequires-python = ">=${newer}"\ndependencies = []\n`, '.python-version': `${newer}\n` }),
+      [`pyproject.toml: requires-python is '>=${newer}'`, `.python-version: it names Python ${newer}`]);
+    assert.deepEqual(await warned({ 'pyproject.toml': `[tool.poetry.dependencies]\npython = "^${newer}"\n`, 'runtime.txt': `python-${newer}.1\n` }),
+      [`pyproject.toml: [tool.poetry.dependencies] python is '^${newer}'`, `runtime.txt: it names Python python-${newer}.1`]);
+    assert.deepEqual(await warned({ 'pyproject.toml': `[project]\nrequires-python = ">=${major}.${minor}"\n[tool.poetry.dependencies]\npython = "^${major}.${minor}"\n`, '.python-version': `${major}.${minor}.2\n` }), []);
+  });
+
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
     const r = await check({
       'main.py': 'import helpers\nimport surely_not_installed_pkg\ntry:\n    import also_missing\nexcept ImportError:\n    pass\nimport json, fastapi\n\ndef handler(e, c):\n    pass\n',
