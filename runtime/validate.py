@@ -250,6 +250,30 @@ def websocket_routes(trees):
     return found
 
 
+def event_streams(trees):
+    """Warnings for Server-Sent Events streams (sse-starlette's `EventSourceResponse(...)`, a
+    response with `media_type="text/event-stream"`): a stream is one call, cut at limits.timeout
+    (30 s by default) without its last chunk, where uvicorn streams for as long as the client reads
+    (apps round 11: a live feed ended every 30 s, `curl: (18) transfer closed`, the run
+    FUNCTION_TIMEOUT). `needs: long-timeout`, as for WebSockets."""
+    found = []
+    for rel, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
+                        for k in node.keywords)
+            if name == "EventSourceResponse" or typed:
+                found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                              "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
+                                         "at limits.timeout, 30 s by default (the client sees the stream end without its "
+                                         "last chunk; an EventSource reconnects): set limits.timeout to the longest "
+                                         "stream to keep (docs/api-invoke.md, \"Streaming\")"})
+    return found
+
+
 _SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
 
 
@@ -394,6 +418,7 @@ def check(root, entrypoint, files):
                                          [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
+    warns.extend(event_streams(trees))
     warns.extend(shipped_databases(root, files))
     warns.extend(declared_python(root, set(files)))
     return {

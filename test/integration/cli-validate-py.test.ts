@@ -183,6 +183,27 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  it('warns about Server-Sent Events streams (cut at limits.timeout), dropped under a timeout of 5 minutes or more (apps round 11)', async () => {
+    const files = {
+      'main.py': 'from fastapi import FastAPI\nfrom fastapi.responses import StreamingResponse\nfrom sse_starlette.sse import EventSourceResponse\napp = FastAPI()\n'
+        + '@app.get("/feed")\nasync def feed():\n    return StreamingResponse(gen(), media_type="text/event-stream")\n'
+        + '@app.get("/live")\nasync def live():\n    return EventSourceResponse(gen())\n'
+        + '@app.get("/csv")\ndef csv():\n    return StreamingResponse(gen(), media_type="text/csv")\n',
+      'requirements.txt': 'sse-starlette\n',
+    };
+    const r = await check(files, 'main:app');
+    assert.deepEqual(r.warnings.map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
+    assert.match(r.warnings[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
+    for (const [limits, count] of [['', 2], ['limits:\n  timeout: 5m\n', 0]] as const) {
+      const d = folder({ ...files, 'platform.yaml': `kind: function\nname: feed\nentrypoint: main:app\n${limits}` });
+      try {
+        assert.equal((await preflight(d, PYTHON, {})).warnings.length, count, limits);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
+  });
+
   // Socket.IO sessions start on long-polling, and a session lives in one process: at concurrency 1
   // a message sent while a poll was open reached another instance and answered 400 Invalid session
   // (apps round 6). Not when the limits keep one instance.
