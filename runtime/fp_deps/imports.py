@@ -192,13 +192,30 @@ def vendored_tops(files) -> set:
     return out
 
 
+def _is_main_guard(test) -> bool:
+    """`__name__ == "__main__"`, either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
 def _imports(tree, package: str):
     """(absolute module name, line, optional) for every import of a module tree."""
-    guarded = set()
+    guarded, main_only = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try):
             guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    # `if __name__ == "__main__":` at module level runs when the file is a script (`python main.py`
+    # → `uvicorn.run(app)`), never when the platform imports it: its imports are not the app's
+    # (apps round 11: `import uvicorn` there was warned about as undeclared).
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            main_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
     for node in ast.walk(tree):
+        if id(node) in main_only:
+            continue
         optional = id(node) in guarded
         if isinstance(node, ast.Import):
             for alias in node.names:

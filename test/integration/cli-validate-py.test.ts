@@ -250,6 +250,14 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(await warned('uvicorn[standard]\n'), ['email_validator', 'greenlet']);
   });
 
+  it('does not count imports under if __name__ == "__main__" (never run when the platform imports the module) (apps round 11)', async () => {
+    const report = await check({
+      'main.py': 'import httpx\nfrom fastapi import FastAPI\napp = FastAPI()\nif __name__ == "__main__":\n    import uvicorn\n    uvicorn.run(app)\nif "__main__" == __name__:\n    from gunicorn import app as g\ndef f():\n    if __name__ == "__main__":\n        import yaml\n',
+      'requirements.txt': 'fastapi\n',
+    }, 'main:app');
+    assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]).sort(), ['httpx', 'yaml']);
+  });
+
   it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
     const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
     const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
