@@ -54,8 +54,17 @@ export interface FoundApp { file: string; entrypoint: string; framework: string 
  * nothing said what platform.yaml needed). Looks at most 3 folders deep and at 300 `.py` files,
  * skipping dot-folders, environments and tests; a file whose module name Python cannot import
  * (`my-app.py`) is passed over. Prefers main.py, app.py, … then the shallowest, then by name.
+ * pyproject.toml's `[tool.fastapi] entrypoint` (FastAPI CLI's setting) comes first.
  */
 export async function findApp(dir: string): Promise<FoundApp | null> {
+  // FastAPI CLI's own setting (`fastapi run` reads it): `[tool.fastapi]` `entrypoint = "app.main:app"`.
+  const pyproject = await readFile(join(dir, 'pyproject.toml'), 'utf8').catch(() => '');
+  let inTable = false;
+  for (const line of pyproject.slice(0, 262_144).split('\n').map((l) => l.trim())) {
+    if (line.startsWith('[')) inTable = line === '[tool.fastapi]';
+    const named = inTable ? /^entrypoint\s*=\s*["']([A-Za-z_][\w.]*:[A-Za-z_]\w*)["']\s*(?:#.*)?$/.exec(line) : null;
+    if (named !== null) return { file: 'pyproject.toml', entrypoint: named[1]!, framework: 'FastAPI' };
+  }
   const found: { rel: string; attr: string; framework: string }[] = [];
   let budget = 300;
   const walk = async (rel: string, depth: number): Promise<void> => {

@@ -100,6 +100,14 @@ describe('cli init', () => {
     assert.equal(again.code, EXIT.OK, again.stdout + again.stderr);
     assert.equal((JSON.parse(again.stdout) as { app: { entrypoint: string } }).app.entrypoint, 'shop.api:api');
     assert.equal((await runCli(['validate', '--json'], { cwd: dir })).code, EXIT.OK);
+
+    // FastAPI CLI's own setting names it first.
+    rmSync(join(dir, 'platform.yaml'));
+    writeFileSync(join(dir, 'pyproject.toml'), '[project]\nname = "shop"\n\n[tool.fastapi]\nentrypoint = "shop.api:api"\n\n[tool.ruff]\nline-length = 100\n');
+    writeFileSync(join(dir, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    const third = await runCli(['init', dir, '--name', 'shop', '--json']);
+    assert.equal(third.code, EXIT.OK, third.stdout + third.stderr);
+    assert.deepEqual((JSON.parse(third.stdout) as { app: unknown }).app, { file: 'pyproject.toml', entrypoint: 'shop.api:api', framework: 'FastAPI' });
   });
 
   it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {
