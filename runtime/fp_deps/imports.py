@@ -51,7 +51,12 @@ IMPLIED = {
     for module in ("fastapi", "fastapi.param_functions", "fastapi.params", "fastapi.datastructures", "fastapi.security")
     for name in ("Form", "File", "UploadFile", "OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict")
 }
-_IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)"}
+# pydantic's EmailStr and NameEmail need email-validator: without it the app fails at import
+# ("email-validator is not installed"), DEPLOY_START_FAILED at deploy (apps round 11).
+IMPLIED.update({("pydantic", name): "email_validator" for name in ("EmailStr", "NameEmail")})
+IMPLIED.update({("pydantic.networks", name): "email_validator" for name in ("EmailStr", "NameEmail")})
+_IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)",
+                "email_validator": "pydantic's EmailStr or NameEmail"}
 
 
 # What a requirement's extras bring, for distributions not installed here (installed ones are read
@@ -202,7 +207,8 @@ def _is_main_guard(test) -> bool:
 
 
 def _imports(tree, package: str):
-    """(absolute module name, line, optional) for every import of a module tree."""
+    """(absolute module name, line, optional, implied) for every import of a module tree; `implied`:
+    a module the code needs without importing it (IMPLIED)."""
     guarded, main_only = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try):
@@ -219,7 +225,7 @@ def _imports(tree, package: str):
         optional = id(node) in guarded
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno, optional
+                yield alias.name, node.lineno, optional, False
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
                 base = node.module
@@ -227,16 +233,16 @@ def _imports(tree, package: str):
                 up = package.split(".") if package else []
                 up = up[:len(up) - (node.level - 1)] if node.level > 1 else up
                 base = ".".join(p for p in up + ([node.module] if node.module else []) if p)
-            yield base, node.lineno, optional
+            yield base, node.lineno, optional, False
             for alias in node.names:  # `from pkg import sub` may name a submodule
-                yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True
+                yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True, False
                 implied = IMPLIED.get((base, alias.name))
                 if implied is not None:
-                    yield implied, node.lineno, optional
+                    yield implied, node.lineno, optional, True
 
 
 def third_party_imports(trees: dict, files, entry_file):
-    """[(top-level name, file, line)] reached from `entry_file` (every module when it is None)."""
+    """[(top-level name, file, line, implied)] reached from `entry_file` (every module when it is None)."""
     local = local_modules(files)
     by_file = {rel: mod for mod, rel in local.items()}
     tops = {m.split(".")[0] for m in local}
@@ -246,7 +252,7 @@ def third_party_imports(trees: dict, files, entry_file):
         rel = todo.pop()
         module = by_file.get(rel, "")
         package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
-        for name, line, optional in _imports(trees[rel], package):
+        for name, line, optional, implied in _imports(trees[rel], package):
             target = local.get(name)
             if target is not None:
                 if target in trees and target not in seen:
@@ -255,7 +261,7 @@ def third_party_imports(trees: dict, files, entry_file):
                 continue
             top = name.split(".")[0]
             if not optional and top and top not in tops:
-                found.append((top, rel, line))
+                found.append((top, rel, line, implied))
     return found
 
 
@@ -280,7 +286,7 @@ def undeclared(trees: dict, files, entry_file, declared_names, declared_requirem
             composed.setdefault(unicodedata.normalize("NFKC", head), rel)
     warnings, reported = [], set()
     vendored = vendored_tops(files)
-    for top, rel, line in third_party_imports(trees, files, entry_file):
+    for top, rel, line, implied in third_party_imports(trees, files, entry_file):
         if top in stdlib or top == "__future__" or top in provided or (top, rel) in reported or top in vendored:
             continue
         if top in composed:
@@ -293,7 +299,7 @@ def undeclared(trees: dict, files, entry_file, declared_names, declared_requirem
         if top in runtime_provided.listed():
             continue  # the runtime's declared packages have it, wherever the platform is installed
         reported.add((top, rel))
-        why = _IMPLIED_WHY.get(top)
+        why = _IMPLIED_WHY.get(top) if implied else None
         what = f"uses {why}, which needs {top!r}" if why is not None else f"imports {top!r}"
         # A distribution is named only when known to provide the module: a guess from the module's
         # name can be another project on PyPI (`strawberry` is not strawberry-graphql).

@@ -258,6 +258,14 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]).sort(), ['httpx', 'yaml']);
   });
 
+  it("warns that pydantic's EmailStr needs email-validator when nothing declares it; pydantic[email] does (apps round 11)", async () => {
+    const code = 'from fastapi import FastAPI\nfrom pydantic import BaseModel, EmailStr\nclass U(BaseModel):\n    email: EmailStr\napp = FastAPI()\n';
+    const bare = await check({ 'main.py': code }, 'main:app');
+    assert.equal(bare.warnings.length, 1, JSON.stringify(bare.warnings));
+    assert.match(bare.warnings[0]!.message, /uses pydantic's EmailStr or NameEmail, which needs 'email_validator'.*add 'email-validator' to requirements\.txt/);
+    assert.deepEqual((await check({ 'main.py': code, 'requirements.txt': 'pydantic[email]\n' }, 'main:app')).warnings, []);
+  });
+
   it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
     const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
     const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
