@@ -317,7 +317,9 @@ def shipped_databases(root, files):
     """Warnings for SQLite database files in the bundle (any name: `catalog.db`, `data/app.sqlite3`):
     deployed files are read-only on the platform, so the app reads them but every write fails
     with "attempt to write a readonly database" (a 500), where under uvicorn it works (apps round
-    11: a seeded catalog shipped with the code). Only the first 16 bytes of each file are read, not
+    11: a seeded catalog shipped with the code, and the `shop.db` a local uvicorn run had made in
+    the folder, uploaded by the next deploy: the platform served the local data and refused every
+    write). Only the first 16 bytes of each file are read, not
     through a link."""
     found = []
     for rel in files:
@@ -334,10 +336,11 @@ def shipped_databases(root, files):
         if head == SQLITE_MAGIC:
             found.append({"file": rel, "line": None,
                           "message": "a SQLite database: deployed files are read-only on the platform, so reads work but "
-                                     "every write fails with 'attempt to write a readonly database'; copy it at startup with "
-                                     "shutil.copyfile (shutil.copy keeps its read-only mode) to /tmp and open the copy, "
-                                     "the instance's own (its writes go with the instance), or keep the data in the data "
-                                     "binding (docs/api-invoke.md, \"What differs from uvicorn\")"})
+                                     "every write fails with 'attempt to write a readonly database'. A local one (made by "
+                                     "running the app here) is not for the platform: add its name to .platformignore. One "
+                                     "that ships data: copy it at startup with shutil.copyfile (shutil.copy keeps its "
+                                     "read-only mode) to /tmp and open the copy, the instance's own (its writes go with the "
+                                     "instance) (docs/api-invoke.md, \"What differs from uvicorn\")"})
     return found
 
 
