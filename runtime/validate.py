@@ -373,7 +373,7 @@ def declared_python(root, files):
         import tomllib
         try:
             data = tomllib.loads(source)
-        except (tomllib.TOMLDecodeError, ValueError):
+        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
             data = {}
         wanted = []
         requires = (data.get("project") or {}).get("requires-python") if isinstance(data.get("project"), dict) else None

@@ -266,6 +266,11 @@ describe('runtime/validate.py', () => {
     assert.deepEqual((await check({ 'main.py': code, 'requirements.txt': 'pydantic[email]\n' }, 'main:app')).warnings, []);
   });
 
+  it('a pyproject.toml nested too deeply for tomllib is a dependencies problem, not a crash of the check (apps round 11)', async () => {
+    const report = await check({ 'main.py': 'x = 1\n', 'pyproject.toml': `a = ${'['.repeat(30_000)}\n` }, '');
+    assert.deepEqual(report.dependencies?.problems, [{ file: 'pyproject.toml', line: null, message: 'not valid TOML: nested too deeply' }]);
+  });
+
   it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
     const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
     const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
