@@ -21,7 +21,7 @@
  * Written: single quotes when the value allows (no `'`, no line break: read literally by every
  * dotenv reader, never interpolated), else double quotes with the escapes \n \r \t \\ \" \$.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENV_NAME, RESERVED_ENV_PREFIX } from '../protocol/index.js';
 
@@ -174,18 +174,30 @@ export interface FolderDotenv {
 }
 
 /** `<dir>/.env` for `dev`: its values and its problems by line; an absent file is no values and no problems. */
-export async function readDotenv(dir: string): Promise<FolderDotenv> {
+export async function readDotenv(dir: string, file: string = DOTENV_FILE): Promise<FolderDotenv> {
   let text: string;
   try {
-    text = await readFile(join(dir, DOTENV_FILE), 'utf8');
+    text = await readFile(join(dir, file), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { present: false, values: {}, problems: [] };
-    return { present: true, values: {}, problems: [{ file: DOTENV_FILE, line: 0, message: `cannot be read: ${(err as Error).message}` }] };
+    return { present: true, values: {}, problems: [{ file, line: 0, message: `cannot be read: ${(err as Error).message}` }] };
   }
   const parsed = parseDotenv(text);
   return {
     present: true,
     values: Object.fromEntries(parsed.entries.map((e) => [e.name, e.value])),
-    problems: parsed.problems.map((p) => ({ file: DOTENV_FILE, ...p })),
+    problems: parsed.problems.map((p) => ({ file, ...p })),
   };
+}
+
+/**
+ * The folder's other dotenv files that an app may load (`.env.production`, `.env.local`:
+ * pydantic-settings' `env_file=(".env", ".env.production")`, python-dotenv), none of them ever
+ * uploaded (cli/files.ts): not the templates of values (`.env.example`, `.sample`, `.template`,
+ * `.dist`), sorted.
+ */
+export async function otherDotenvFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try { names = await readdir(dir); } catch { return []; }
+  return names.filter((n) => /^\.env\.[A-Za-z0-9_-]+$/.test(n) && !/^\.env\.(example|sample|template|tmpl|dist)$/i.test(n)).sort();
 }

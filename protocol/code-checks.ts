@@ -58,7 +58,7 @@ export interface PyFinding {
   /**
    * A warning that does not hold under some limits: `one-instance`, code whose sessions live in
    * one process (Socket.IO's long-polling), answered by `limits.concurrency` above 1 with
-   * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint (its connections end at the
+   * `limits.maxInstances: 1`; `long-timeout`, a WebSocket endpoint or a Server-Sent Events stream (its connections end at the
    * timeout), answered by a `limits.timeout` of LONG_TIMEOUT_MS or more.
    */
   needs?: 'one-instance' | 'long-timeout';

@@ -23,7 +23,9 @@ import difflib
 import importlib
 import json
 import os
+import re
 import sys
+from stat import S_ISREG
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
@@ -248,6 +250,30 @@ def websocket_routes(trees):
     return found
 
 
+def event_streams(trees):
+    """Warnings for Server-Sent Events streams (sse-starlette's `EventSourceResponse(...)`, a
+    response with `media_type="text/event-stream"`): a stream is one call, cut at limits.timeout
+    (30 s by default) without its last chunk, where uvicorn streams for as long as the client reads
+    (apps round 11: a live feed ended every 30 s, `curl: (18) transfer closed`, the run
+    FUNCTION_TIMEOUT). `needs: long-timeout`, as for WebSockets."""
+    found = []
+    for rel, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
+                        for k in node.keywords)
+            if name == "EventSourceResponse" or typed:
+                found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                              "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
+                                         "at limits.timeout, 30 s by default (the client sees the stream end without its "
+                                         "last chunk; an EventSource reconnects): set limits.timeout to the longest "
+                                         "stream to keep (docs/api-invoke.md, \"Streaming\")"})
+    return found
+
+
 _SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
 
 
@@ -284,6 +310,99 @@ def socketio_apps(trees):
     return found
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def shipped_databases(root, files):
+    """Warnings for SQLite database files in the bundle (any name: `catalog.db`, `data/app.sqlite3`):
+    deployed files are read-only on the platform, so the app reads them but every write fails
+    with "attempt to write a readonly database" (a 500), where under uvicorn it works (apps round
+    11: a seeded catalog shipped with the code, and the `shop.db` a local uvicorn run had made in
+    the folder, uploaded by the next deploy: the platform served the local data and refused every
+    write). Only the first 16 bytes of each file are read, not
+    through a link."""
+    found = []
+    for rel in files:
+        try:
+            fd = os.open(os.path.join(root, rel), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            head = os.read(fd, len(SQLITE_MAGIC)) if S_ISREG(os.fstat(fd).st_mode) else b""
+        except OSError:
+            head = b""
+        finally:
+            os.close(fd)
+        if head == SQLITE_MAGIC:
+            found.append({"file": rel, "line": None,
+                          "message": "a SQLite database: deployed files are read-only on the platform, so reads work but "
+                                     "every write fails with 'attempt to write a readonly database'. A local one (made by "
+                                     "running the app here) is not for the platform: add its name to .platformignore. One "
+                                     "that ships data: copy it at startup with shutil.copyfile (shutil.copy keeps its "
+                                     "read-only mode) to /tmp and open the copy, the instance's own (its writes go with the "
+                                     "instance) (docs/api-invoke.md, \"What differs from uvicorn\")"})
+    return found
+
+
+def declared_python(root, files):
+    """Warnings for a Python version the project declares that this interpreter (the runtime's:
+    every module is compiled with it) is not: pyproject.toml's `requires-python` (`uv init` writes
+    the Python it ran with, `>=3.12`), Poetry's `python` constraint, `.python-version` and
+    Heroku's `runtime.txt` (`python-3.12.1`). The platform does not read them (apps round 11: a
+    `requires-python = ">=3.12"` project deployed on 3.11 without a word)."""
+    here, found = ".".join(map(str, sys.version_info[:3])), []
+
+    def text(name):
+        path = os.path.join(root, name)
+        if (name not in files and not name.startswith(".")) or os.path.islink(path) or not os.path.isfile(path):
+            return None
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return handle.read(65536)
+        except OSError:
+            return None
+
+    def warn(file, what):
+        found.append({"file": file, "line": None,
+                      "message": f"{what}, but the platform runs functions on Python {here} (the interpreter validate "
+                                 "compiled them with): code that needs a newer Python fails at import or when a call reaches it "
+                                 "(`type X = ...`, itertools.batched); declare and test the version that runs it"})
+
+    source = text("pyproject.toml")
+    if source is not None:
+        import tomllib
+        try:
+            data = tomllib.loads(source)
+        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+            data = {}
+        wanted = []
+        requires = (data.get("project") or {}).get("requires-python") if isinstance(data.get("project"), dict) else None
+        if isinstance(requires, str):
+            wanted.append(("requires-python", requires, requires))
+        poetry = ((data.get("tool") or {}).get("poetry") or {}) if isinstance(data.get("tool"), dict) else {}
+        python = (poetry.get("dependencies") or {}).get("python") if isinstance(poetry, dict) and isinstance(poetry.get("dependencies"), dict) else None
+        if isinstance(python, str):
+            try:
+                wanted.append(("[tool.poetry.dependencies] python", python, deps_requirements.poetry_constraint(python, "python", "pyproject.toml")))
+            except deps_requirements.BadRequirement:
+                pass
+        for what, declared, specifier in wanted:
+            try:
+                from pip._vendor.packaging.specifiers import SpecifierSet
+                ok = SpecifierSet(specifier).contains(here, prereleases=True)
+            except Exception:  # noqa: BLE001 - no pip, or a specifier it cannot read: nothing to say
+                continue
+            if not ok:
+                warn("pyproject.toml", f"{what} is {declared!r}")
+    for name in (".python-version", "runtime.txt"):
+        source = text(name)
+        first = source.strip().splitlines()[0].strip() if source and source.strip() else ""
+        match = re.match(r"^(?:python-)?(\d+)\.(\d+)", first)
+        if match and (int(match.group(1)), int(match.group(2))) != tuple(sys.version_info[:2]):
+            warn(name, f"it names Python {first}")
+    return found
+
+
 def check(root, entrypoint, files):
     """The report for `files` (relative paths) of `root`; `entrypoint` "" skips its check."""
     trees, syntax_errors, warns = {}, [], []
@@ -298,9 +417,13 @@ def check(root, entrypoint, files):
             trees[rel] = tree
     entry, problems = check_entrypoint(entrypoint, set(files), trees, {e["file"] for e in syntax_errors})
     declared, deps_problems = dependencies(root, set(files))
-    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared]))
+    warns.extend(deps_imports.undeclared(trees, files, entry["file"], [d["name"] for d in declared],
+                                         [d["requirement"] for d in declared]))
     warns.extend(websocket_routes(trees))
     warns.extend(socketio_apps(trees))
+    warns.extend(event_streams(trees))
+    warns.extend(shipped_databases(root, files))
+    warns.extend(declared_python(root, set(files)))
     return {
         "python": ".".join(map(str, sys.version_info[:3])),
         "checked": len(trees) + len(syntax_errors),

@@ -13,7 +13,7 @@ import { checkFolder, preflightJson } from './validate.js';
 import { selfCommandOf, shellWord } from '../self-command.js';
 import { startFailure, startLine } from '../start-check.js';
 import { terminalSafe } from '../terminal.js';
-import { readDotenv } from '../dotenv.js';
+import { DOTENV_FILE, otherDotenvFiles, readDotenv } from '../dotenv.js';
 import { previewDeploy } from '../deploy-preview.js';
 import type { Preflight } from '../preflight.js';
 
@@ -185,14 +185,19 @@ async function dryRun(ctx: Context, client: ApiClient, checked: Preflight, plan:
  * a value the deployed function does not have (secrets cannot be compared: left out).
  */
 async function noteDotenv(ctx: Context, dir: string, result: DeployResult): Promise<void> {
-  const local = await readDotenv(dir);
-  if (!local.present) return;
   const secrets = result.settings.secrets ?? [];
-  const differ = Object.entries(local.values).filter(([k, v]) => !secrets.includes(k) && result.settings.env[k] !== v).map(([k]) => k);
-  if (differ.length === 0) return;
   const workspace = result.settings.workspace ?? DEFAULT_WORKSPACE;
   const push = `${selfCommandOf(ctx)} env push ${result.function}${workspace === DEFAULT_WORKSPACE ? '' : ` -w ${workspace}`}`;
-  ctx.out.note(`.env has values the deployed function does not (${differ.join(', ')}): deploy does not read .env (dev does, for local runs); \`${push}\` applies it.`);
+  // `.env.production` and the like (apps round 11): a pydantic-settings `env_file` tuple read them
+  // under uvicorn and found nothing on the platform, and deploy said nothing about them.
+  for (const file of [DOTENV_FILE, ...await otherDotenvFiles(dir)]) {
+    const local = await readDotenv(dir, file);
+    if (!local.present) continue;
+    const differ = Object.entries(local.values).filter(([k, v]) => !secrets.includes(k) && result.settings.env[k] !== v).map(([k]) => k);
+    if (differ.length === 0) continue;
+    if (file === DOTENV_FILE) ctx.out.note(`.env has values the deployed function does not (${differ.join(', ')}): deploy does not read .env (dev does, for local runs); \`${push}\` applies it.`);
+    else ctx.out.note(`${file} has values the deployed function does not (${differ.join(', ')}): deploy never uploads .env files, so an app that loads ${file} (pydantic-settings' env_file, load_dotenv) finds none on the platform; \`${push} --file ${file}\` applies it, or put the values in platform.yaml's env.`);
+  }
 }
 
 /** Saves a function's invoke token (by its key) in the profile this call used. */

@@ -38,6 +38,75 @@ export async function renderTemplate(template: string, name: string, ci?: string
   return files;
 }
 
+/** Folders an app's own code is not looked for in (environments, caches, tests, dependencies). */
+const NOT_CODE = new Set(['venv', 'env', 'node_modules', '__pycache__', 'site-packages', 'tests', 'test', 'build', 'dist', 'migrations', 'alembic']);
+/** A module-level app object: `app = FastAPI(`, `api: Flask = Flask(`, `app = fastapi.FastAPI(`. */
+const APP_OBJECT = /^([A-Za-z_]\w*)\s*(?::[^=\n]+)?=\s*(?:[A-Za-z_][\w.]*\.)?(FastAPI|Starlette|Flask|Quart|Litestar)\s*\(/m;
+/** File names an app usually lives in, most likely first. */
+const APP_FILES = ['main.py', 'app.py', 'api.py', 'server.py', 'asgi.py', 'wsgi.py', '__init__.py'];
+
+/** An app the folder's own code defines: where, its entrypoint and its framework. */
+export interface FoundApp { file: string; entrypoint: string; framework: string }
+
+/**
+ * The app object a folder of existing code defines at module level (apps round 11: `deploy` in a
+ * FastAPI project told the user to run `init .`, which refused because main.py existed, and
+ * nothing said what platform.yaml needed). Looks at most 3 folders deep and at 300 `.py` files,
+ * skipping dot-folders, environments and tests; a file whose module name Python cannot import
+ * (`my-app.py`) is passed over. Prefers main.py, app.py, … then the shallowest, then by name.
+ * pyproject.toml's `[tool.fastapi] entrypoint` (FastAPI CLI's setting) comes first.
+ */
+export async function findApp(dir: string): Promise<FoundApp | null> {
+  // FastAPI CLI's own setting (`fastapi run` reads it): `[tool.fastapi]` `entrypoint = "app.main:app"`.
+  const pyproject = await readFile(join(dir, 'pyproject.toml'), 'utf8').catch(() => '');
+  let inTable = false;
+  for (const line of pyproject.slice(0, 262_144).split('\n').map((l) => l.trim())) {
+    if (line.startsWith('[')) inTable = line === '[tool.fastapi]';
+    const named = inTable ? /^entrypoint\s*=\s*["']([A-Za-z_][\w.]*:[A-Za-z_]\w*)["']\s*(?:#.*)?$/.exec(line) : null;
+    if (named !== null) return { file: 'pyproject.toml', entrypoint: named[1]!, framework: 'FastAPI' };
+  }
+  const found: { rel: string; attr: string; framework: string }[] = [];
+  let budget = 300;
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    let entries;
+    try { entries = await readdir(join(dir, rel), { withFileTypes: true }); } catch { return; }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (budget <= 0 || e.name.startsWith('.')) continue;
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) {
+        if (depth < 3 && !NOT_CODE.has(e.name) && /^[A-Za-z_]\w*$/.test(e.name)) await walk(path, depth + 1);
+      } else if (e.isFile() && /^[A-Za-z_]\w*\.py$/.test(e.name) && !e.name.startsWith('test_') && e.name !== 'conftest.py') {
+        budget -= 1;
+        let text: string;
+        try { text = (await readFile(join(dir, path), 'utf8')).slice(0, 262_144); } catch { continue; }
+        const m = APP_OBJECT.exec(text);
+        if (m !== null) found.push({ rel: path, attr: m[1]!, framework: m[2]! });
+      }
+    }
+  };
+  await walk('', 0);
+  const rank = (rel: string): [number, number, string] => {
+    const i = APP_FILES.indexOf(rel.split('/').pop()!);
+    return [rel.split('/').length, i === -1 ? APP_FILES.length : i, rel];
+  };
+  found.sort((a, b) => {
+    const [da, fa, ra] = rank(a.rel); const [db, fb, rb] = rank(b.rel);
+    return da - db || fa - fb || (ra < rb ? -1 : ra > rb ? 1 : 0);
+  });
+  const best = found[0];
+  if (best === undefined) return null;
+  const module = best.rel.replace(/\.py$/, '').replace(/\/__init__$/, '').split('/').join('.');
+  return { file: best.rel, entrypoint: `${module}:${best.attr}`, framework: best.framework };
+}
+
+/** platform.yaml for an app found in existing code: the fastapi template's, with its entrypoint. */
+async function manifestFor(app: FoundApp, name: string): Promise<string> {
+  const kind = app.framework === 'Flask' ? 'a WSGI app' : 'an ASGI app';
+  return (await readFile(join(TEMPLATES_DIR, 'fastapi', 'platform.yaml'), 'utf8'))
+    .replaceAll('{{name}}', name)
+    .replace(/^entrypoint: .*$/m, `entrypoint: ${app.entrypoint}   # module:attr, ${kind}: the ${app.framework} app found in ${app.file}`);
+}
+
 /** Lines `.gitignore` must have: local secrets (`env pull` writes `.env`) and caches. */
 const IGNORED = ['.env', '__pycache__/', '.pytest_cache/'];
 
@@ -94,10 +163,15 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     throw usageError(`--name ${JSON.stringify(name)} is not a valid function name: 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen`);
   }
 
-  const files = await renderTemplate(template, name, ci);
+  // A folder with an app of its own (and no platform.yaml, no --template asked): only the manifest
+  // is written, naming that app; the code stays as it is.
+  const app = str(args, 'template') === undefined && !existsSync(join(dir, 'platform.yaml')) ? await findApp(dir) : null;
+  const files = app !== null ? new Map([['platform.yaml', await manifestFor(app, name)]]) : await renderTemplate(template, name, ci);
+  if (app !== null && ci !== undefined) files.set(CI_TEMPLATES[ci]!.path, (await readFile(CI_TEMPLATES[ci]!.source, 'utf8')).replaceAll('{{name}}', name));
   const existing = [...files.keys()].filter((f) => existsSync(join(dir, f)));
   if (existing.length > 0) {
-    throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (init never overwrites)`, { files: existing });
+    const hint = existsSync(join(dir, 'platform.yaml')) ? '' : ': a folder with code of its own needs only a platform.yaml (`kind: function`, `name`, `entrypoint: module:app`; docs/cli.md, "init")';
+    throw new CliError(EXIT.FAILURE, 'FILES_EXIST', `${existing.map((f) => join(dir, f)).join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing was written (init never overwrites)${hint}`, { files: existing });
   }
   await makeFolder(dir);
   // `wx`: fail rather than overwrite if a file appeared since the check above.
@@ -113,8 +187,9 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   }
 
   const shown = relative(ctx.cwd, dir) || '.';
-  ctx.out.data({ ok: true, dir, name, template, files: [...files.keys()] });
-  ctx.out.line(`Created function "${name}" (${template} template) in ${shown}:`);
+  ctx.out.data({ ok: true, dir, name, template: app !== null ? null : template, files: [...files.keys()], ...(app !== null ? { app } : {}) });
+  if (app !== null) ctx.out.line(`Found the ${app.framework} app \`${app.entrypoint.split(':')[1]}\` in ${app.file}; created function "${name}" in ${shown} (your files are left as they are):`);
+  else ctx.out.line(`Created function "${name}" (${template} template) in ${shown}:`);
   if (requested === undefined && name !== basename(dir)) {
     // `init My_Fn` named the function my-fn: said, since a deploy from here replaces whatever is already called so.
     ctx.out.note(`the function is named "${name}", not ${JSON.stringify(basename(dir))}: a name is lowercase letters, digits and hyphens (--name NAME picks another; it is platform.yaml's name)`);
@@ -126,8 +201,10 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const fp = selfCommandOf({ env: ctx.env, cwd: dir }); // where the user runs them: after `cd`
   ctx.out.line(`  ${fp} validate`);
   ctx.out.line(`  ${fp} deploy${DEPLOY_FLAGS[template] ?? ''}`);
-  ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
-  ctx.out.line(`  python -m pytest            # the tests next to the code (pip install ${TEST_PACKAGES[template] ?? 'pytest'})`);
+  if (app === null) {
+    ctx.out.line(`  ${fp} invoke ${name}${INVOKE_FLAGS[template] ?? ''} --file payload.json`);
+    ctx.out.line(`  python -m pytest            # the tests next to the code (pip install ${TEST_PACKAGES[template] ?? 'pytest'})`);
+  }
   if (ci !== undefined) ctx.out.line(`  CI: set the secrets FP_URL and FP_TOKEN (a deployer token) in your repository; ${CI_TEMPLATES[ci]!.path} deploys on every push to main`);
   return EXIT.OK;
 }
@@ -162,7 +239,9 @@ export const initCommand: Command = {
     'dir defaults to the current folder (created if missing); the name defaults to the folder name. Existing files are',
     'never overwritten: if any would be, nothing is written and the exit code is 1. Every template comes with tests',
     '(`python -m pytest`) and a conftest.py that builds events like the platform does; .gitignore gets .env (never',
-    'commit the values `env pull` writes there).',
+    'commit the values `env pull` writes there). In a folder that already has an app (`app = FastAPI()`, Flask,',
+    'Starlette, Quart, Litestar at module level) and no platform.yaml, init without --template writes only platform.yaml,',
+    'with that app as its entrypoint.',
   ].join('\n'),
   options: {
     name: { type: 'string', value: 'NAME', description: 'function name (a DNS label; default: from the folder name)' },

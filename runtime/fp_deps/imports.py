@@ -51,7 +51,68 @@ IMPLIED = {
     for module in ("fastapi", "fastapi.param_functions", "fastapi.params", "fastapi.datastructures", "fastapi.security")
     for name in ("Form", "File", "UploadFile", "OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict")
 }
-_IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)"}
+# pydantic's EmailStr and NameEmail need email-validator: without it the app fails at import
+# ("email-validator is not installed"), DEPLOY_START_FAILED at deploy (apps round 11).
+IMPLIED.update({("pydantic", name): "email_validator" for name in ("EmailStr", "NameEmail")})
+IMPLIED.update({("pydantic.networks", name): "email_validator" for name in ("EmailStr", "NameEmail")})
+_IMPLIED_WHY = {"python_multipart": "FastAPI's form parsing (Form, File, UploadFile, OAuth2PasswordRequestForm)",
+                "email_validator": "pydantic's EmailStr or NameEmail"}
+
+
+# What a requirement's extras bring, for distributions not installed here (installed ones are read
+# from their metadata): `fastapi[standard]`, the install FastAPI's docs give, brings uvicorn, and
+# `import uvicorn` (for `uvicorn.run` under `__main__`) was warned about as undeclared (apps round 11).
+# (normalized name, extra) -> the requirements it adds.
+EXTRAS = {
+    ("fastapi", "standard"): ["fastapi-cli[standard]", "httpx", "jinja2", "python-multipart", "email-validator",
+                              "uvicorn[standard]", "pydantic-settings", "pydantic-extra-types"],
+    ("fastapi", "all"): ["fastapi-cli[standard]", "httpx", "jinja2", "python-multipart", "itsdangerous", "pyyaml",
+                         "ujson", "orjson", "email-validator", "uvicorn[standard]", "pydantic-settings", "pydantic-extra-types"],
+    ("uvicorn", "standard"): ["httptools", "python-dotenv", "pyyaml", "uvloop", "watchfiles", "websockets"],
+    ("pydantic", "email"): ["email-validator"], ("pydantic", "timezone"): ["tzdata"],
+    ("sqlalchemy", "asyncio"): ["greenlet"], ("passlib", "bcrypt"): ["bcrypt"], ("pyjwt", "crypto"): ["cryptography"],
+    ("python-jose", "cryptography"): ["cryptography"], ("httpx", "http2"): ["h2"], ("httpx", "socks"): ["socksio"],
+    ("httpx", "brotli"): ["brotli"], ("psycopg", "binary"): ["psycopg-binary"], ("celery", "redis"): ["redis"],
+}
+
+
+def extra_dists(requirement: str, depth: int = 0) -> set:
+    """The distributions a declared requirement's extras add (`fastapi[standard]` → uvicorn, …),
+    theirs included (uvicorn[standard] → uvloop, …), three levels at most: from the installed
+    distribution's metadata, else from EXTRAS. Without extras, or without pip's parser: none."""
+    Requirement, _ = requirements._packaging()
+    if Requirement is None or depth > 2:
+        return set()
+    try:
+        req = Requirement(requirement.split(" --hash")[0].strip())
+    except Exception:  # noqa: BLE001 - checked elsewhere; a requirement it cannot read adds nothing
+        return set()
+    import importlib.metadata
+    name, found = requirements.normalize(req.name), set()
+    for extra in sorted(req.extras):
+        extra = requirements.normalize(extra)
+        try:
+            listed = [r for r in importlib.metadata.distribution(name).requires or []
+                      if "extra" in r.split(";", 1)[-1] and _marked_for(Requirement, r, extra)]
+        except importlib.metadata.PackageNotFoundError:
+            listed = EXTRAS.get((name, extra), [])
+        for text in listed:
+            try:
+                sub = Requirement(text)
+            except Exception:  # noqa: BLE001
+                continue
+            found.add(requirements.normalize(sub.name))
+            found |= extra_dists(str(sub).split(";")[0], depth + 1)
+    return found
+
+
+def _marked_for(Requirement, text: str, extra: str) -> bool:
+    """Whether a metadata requirement applies with `extra` asked (its marker, evaluated here)."""
+    try:
+        marker = Requirement(text).marker
+        return marker is not None and marker.evaluate({"extra": extra})
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def modules_of(dist: str) -> set:
@@ -136,17 +197,35 @@ def vendored_tops(files) -> set:
     return out
 
 
+def _is_main_guard(test) -> bool:
+    """`__name__ == "__main__"`, either way round."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides) and \
+        any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides)
+
+
 def _imports(tree, package: str):
-    """(absolute module name, line, optional) for every import of a module tree."""
-    guarded = set()
+    """(absolute module name, line, optional, implied) for every import of a module tree; `implied`:
+    a module the code needs without importing it (IMPLIED)."""
+    guarded, main_only = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try):
             guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    # `if __name__ == "__main__":` at module level runs when the file is a script (`python main.py`
+    # → `uvicorn.run(app)`), never when the platform imports it: its imports are not the app's
+    # (apps round 11: `import uvicorn` there was warned about as undeclared).
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            main_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
     for node in ast.walk(tree):
+        if id(node) in main_only:
+            continue
         optional = id(node) in guarded
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield alias.name, node.lineno, optional
+                yield alias.name, node.lineno, optional, False
         elif isinstance(node, ast.ImportFrom):
             if node.level == 0 and node.module:
                 base = node.module
@@ -154,16 +233,16 @@ def _imports(tree, package: str):
                 up = package.split(".") if package else []
                 up = up[:len(up) - (node.level - 1)] if node.level > 1 else up
                 base = ".".join(p for p in up + ([node.module] if node.module else []) if p)
-            yield base, node.lineno, optional
+            yield base, node.lineno, optional, False
             for alias in node.names:  # `from pkg import sub` may name a submodule
-                yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True
+                yield f"{base}.{alias.name}" if base else alias.name, node.lineno, True, False
                 implied = IMPLIED.get((base, alias.name))
                 if implied is not None:
-                    yield implied, node.lineno, optional
+                    yield implied, node.lineno, optional, True
 
 
 def third_party_imports(trees: dict, files, entry_file):
-    """[(top-level name, file, line)] reached from `entry_file` (every module when it is None)."""
+    """[(top-level name, file, line, implied)] reached from `entry_file` (every module when it is None)."""
     local = local_modules(files)
     by_file = {rel: mod for mod, rel in local.items()}
     tops = {m.split(".")[0] for m in local}
@@ -173,7 +252,7 @@ def third_party_imports(trees: dict, files, entry_file):
         rel = todo.pop()
         module = by_file.get(rel, "")
         package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
-        for name, line, optional in _imports(trees[rel], package):
+        for name, line, optional, implied in _imports(trees[rel], package):
             target = local.get(name)
             if target is not None:
                 if target in trees and target not in seen:
@@ -182,15 +261,20 @@ def third_party_imports(trees: dict, files, entry_file):
                 continue
             top = name.split(".")[0]
             if not optional and top and top not in tops:
-                found.append((top, rel, line))
+                found.append((top, rel, line, implied))
     return found
 
 
-def undeclared(trees: dict, files, entry_file, declared_names):
-    """Warnings for third-party imports that neither a declared requirement nor the runtime provides."""
+def undeclared(trees: dict, files, entry_file, declared_names, declared_requirements=()):
+    """Warnings for third-party imports that neither a declared requirement (its extras included)
+    nor the runtime provides."""
     provided = set()
     for dist in declared_names:
         provided |= modules_of(dist)
+    for requirement in declared_requirements:
+        if "[" in requirement:
+            for dist in extra_dists(requirement):
+                provided |= modules_of(dist)
     stdlib = getattr(sys, "stdlib_module_names", set())
     # A local module whose file name is decomposed Unicode (NFD: `donne\u0301es.py`, as macOS may
     # write it): Python names the import in NFKC and Linux compares file names byte for byte, so it
@@ -202,7 +286,7 @@ def undeclared(trees: dict, files, entry_file, declared_names):
             composed.setdefault(unicodedata.normalize("NFKC", head), rel)
     warnings, reported = [], set()
     vendored = vendored_tops(files)
-    for top, rel, line in third_party_imports(trees, files, entry_file):
+    for top, rel, line, implied in third_party_imports(trees, files, entry_file):
         if top in stdlib or top == "__future__" or top in provided or (top, rel) in reported or top in vendored:
             continue
         if top in composed:
@@ -215,7 +299,7 @@ def undeclared(trees: dict, files, entry_file, declared_names):
         if top in runtime_provided.listed():
             continue  # the runtime's declared packages have it, wherever the platform is installed
         reported.add((top, rel))
-        why = _IMPLIED_WHY.get(top)
+        why = _IMPLIED_WHY.get(top) if implied else None
         what = f"uses {why}, which needs {top!r}" if why is not None else f"imports {top!r}"
         # A distribution is named only when known to provide the module: a guess from the module's
         # name can be another project on PyPI (`strawberry` is not strawberry-graphql).

@@ -244,6 +244,8 @@ def parse_pyproject(source: str, file: str = "pyproject.toml"):
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as err:
         raise BadRequirement(file, None, f"not valid TOML: {err}") from None
+    except RecursionError:  # tomllib recurses per nested array or table: `a = [[[[…` crashed validate.py
+        raise BadRequirement(file, None, "not valid TOML: nested too deeply") from None
     project = data.get("project") or {}
     if "dependencies" in project:
         deps = project.get("dependencies") or []

@@ -330,6 +330,18 @@ describe('a newcomer after npm start', { skip, timeout: 120_000 }, () => {
     assert.doesNotMatch(same.stderr, /\.env has values/, same.stderr);
   });
 
+  it('deploy names the values of .env.production (or any .env.* but templates) that the function lacks: never uploaded (apps round 11)', async () => {
+    const dir = join(work, 'dotenvprod');
+    assert.equal((await spawnCli(['init', dir, '--name', 'dotenvprod'], { env })).code, 0);
+    writeFileSync(join(dir, '.env.production'), 'SENTRY_DSN=https://k@sentry.example/1\n');
+    writeFileSync(join(dir, '.env.example'), 'SENTRY_DSN=\n');
+    const r = await spawnCli(['deploy'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\.env\.production has values the deployed function does not \(SENTRY_DSN\): deploy never uploads \.env files.*`(npx fastapi-platform|node \S+fastapi-platform\.js) env push dotenvprod --file \.env\.production` applies it/, r.stderr);
+    assert.doesNotMatch(r.stderr, /\.env\.example|^\.env has/m, r.stderr);
+    assert.equal((await spawnCli(['env', 'push', 'dotenvprod', '--file', '.env.production', '--yes'], { cwd: dir, env })).code, 0);
+  });
+
   it("an entrypoint that names no function of the module suggests the one meant", async () => {
     const dir = join(work, 'nearmiss');
     mkdirSync(dir);

@@ -1,6 +1,6 @@
 /** `init` and `validate` as commands (in-process, real files, real Python; no platform needed). */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -68,6 +68,46 @@ describe('cli init', () => {
     const r = await runCli(['init', dir, '--name', 'x', '--json']);
     assert.equal(r.code, EXIT.OK, r.stderr);
     assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules\n.env\n__pycache__/\n.pytest_cache/\n');
+  });
+
+  it('in a folder with an app of its own and no platform.yaml, writes only platform.yaml naming that app (apps round 11)', async (t) => {
+    // `deploy` in a FastAPI project says "create one here with `init .`"; init refused (main.py
+    // exists), or, with the app in a package, wrote a handler template beside it.
+    const dir = tempDir(t);
+    for (const [path, text] of Object.entries({
+      'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n@app.get("/")\ndef root():\n    return {"ok": 1}\n',
+      'shop/__init__.py': '',
+      'shop/api.py': 'import fastapi\napi: fastapi.FastAPI = fastapi.FastAPI(title="shop")\n',
+      'tests/test_main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+      'requirements.txt': 'fastapi\n',
+    })) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const r = await runCli(['init', dir, '--name', 'shop', '--json']);
+    assert.equal(r.code, EXIT.OK, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { files: string[]; app: { file: string; entrypoint: string; framework: string } };
+    assert.deepEqual(doc.app, { file: 'main.py', entrypoint: 'main:app', framework: 'FastAPI' });
+    assert.deepEqual(doc.files, ['platform.yaml', '.gitignore']);
+    assert.deepEqual(readdirSync(dir).sort(), ['.gitignore', 'main.py', 'platform.yaml', 'requirements.txt', 'shop', 'tests']);
+    assert.match(readFileSync(join(dir, 'platform.yaml'), 'utf8'), /^entrypoint: main:app\b/m);
+    const v = await runCli(['validate', '--json'], { cwd: dir });
+    assert.equal(v.code, EXIT.OK, v.stdout + v.stderr);
+
+    rmSync(join(dir, 'main.py'));
+    rmSync(join(dir, 'platform.yaml'));
+    const again = await runCli(['init', dir, '--name', 'shop', '--json']);
+    assert.equal(again.code, EXIT.OK, again.stdout + again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { app: { entrypoint: string } }).app.entrypoint, 'shop.api:api');
+    assert.equal((await runCli(['validate', '--json'], { cwd: dir })).code, EXIT.OK);
+
+    // FastAPI CLI's own setting names it first.
+    rmSync(join(dir, 'platform.yaml'));
+    writeFileSync(join(dir, 'pyproject.toml'), '[project]\nname = "shop"\n\n[tool.fastapi]\nentrypoint = "shop.api:api"\n\n[tool.ruff]\nline-length = 100\n');
+    writeFileSync(join(dir, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    const third = await runCli(['init', dir, '--name', 'shop', '--json']);
+    assert.equal(third.code, EXIT.OK, third.stdout + third.stderr);
+    assert.deepEqual((JSON.parse(third.stdout) as { app: unknown }).app, { file: 'pyproject.toml', entrypoint: 'shop.api:api', framework: 'FastAPI' });
   });
 
   it('refuses to overwrite any file and writes nothing (exit 1)', async (t) => {

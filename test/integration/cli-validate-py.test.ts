@@ -183,6 +183,27 @@ describe('runtime/validate.py', () => {
     }
   });
 
+  it('warns about Server-Sent Events streams (cut at limits.timeout), dropped under a timeout of 5 minutes or more (apps round 11)', async () => {
+    const files = {
+      'main.py': 'from fastapi import FastAPI\nfrom fastapi.responses import StreamingResponse\nfrom sse_starlette.sse import EventSourceResponse\napp = FastAPI()\n'
+        + '@app.get("/feed")\nasync def feed():\n    return StreamingResponse(gen(), media_type="text/event-stream")\n'
+        + '@app.get("/live")\nasync def live():\n    return EventSourceResponse(gen())\n'
+        + '@app.get("/csv")\ndef csv():\n    return StreamingResponse(gen(), media_type="text/csv")\n',
+      'requirements.txt': 'sse-starlette\n',
+    };
+    const r = await check(files, 'main:app');
+    assert.deepEqual(r.warnings.map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
+    assert.match(r.warnings[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
+    for (const [limits, count] of [['', 2], ['limits:\n  timeout: 5m\n', 0]] as const) {
+      const d = folder({ ...files, 'platform.yaml': `kind: function\nname: feed\nentrypoint: main:app\n${limits}` });
+      try {
+        assert.equal((await preflight(d, PYTHON, {})).warnings.length, count, limits);
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    }
+  });
+
   // Socket.IO sessions start on long-polling, and a session lives in one process: at concurrency 1
   // a message sent while a poll was open reached another instance and answered 400 Invalid session
   // (apps round 6). Not when the limits keep one instance.
@@ -206,6 +227,61 @@ describe('runtime/validate.py', () => {
     // Flask-SocketIO wraps the Flask app the same way.
     const flask = await check({ 'app.py': 'from flask import Flask\nfrom flask_socketio import SocketIO\napp = Flask(__name__)\nsocketio = SocketIO(app)\n' }, 'app:app');
     assert.deepEqual(flask.warnings.filter((w) => w.needs === 'one-instance').map((w) => [w.file, w.line]), [['app.py', 4]]);
+  });
+
+  it('warns about a SQLite database shipped with the code (deployed files are read-only: every write fails), by its header, not its name (apps round 11)', async () => {
+    const report = await check({
+      'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
+      'data/catalog.db': 'SQLite format 3\u0000' + 'x'.repeat(84),
+      'seed.sqlite': 'not a database\n',
+      'notes.txt': 'SQLite format 3',
+    }, 'main:app');
+    const found = report.warnings.filter((w) => /read-only/.test(w.message));
+    assert.deepEqual(found.map((w) => w.file), ['data/catalog.db']);
+    assert.match(found[0]!.message, /attempt to write a readonly database.*add its name to \.platformignore.*shutil\.copyfile/);
+  });
+
+  it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {
+    const code = 'import uvicorn, httptools, email_validator, greenlet\nfrom fastapi import FastAPI\napp = FastAPI()\n';
+    const warned = async (requirements: string): Promise<string[]> => (await check({ 'main.py': code, 'requirements.txt': requirements }, 'main:app'))
+      .warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1] ?? '').filter((m) => m !== '').sort();
+    assert.deepEqual(await warned('fastapi[standard]==0.165.0\nsqlalchemy[asyncio]\n'), []);
+    assert.deepEqual(await warned('fastapi\npydantic[email]\nsqlalchemy\n'), ['greenlet', 'httptools', 'uvicorn']);
+    assert.deepEqual(await warned('uvicorn[standard]\n'), ['email_validator', 'greenlet']);
+  });
+
+  it('does not count imports under if __name__ == "__main__" (never run when the platform imports the module) (apps round 11)', async () => {
+    const report = await check({
+      'main.py': 'import httpx\nfrom fastapi import FastAPI\napp = FastAPI()\nif __name__ == "__main__":\n    import uvicorn\n    uvicorn.run(app)\nif "__main__" == __name__:\n    from gunicorn import app as g\ndef f():\n    if __name__ == "__main__":\n        import yaml\n',
+      'requirements.txt': 'fastapi\n',
+    }, 'main:app');
+    assert.deepEqual(report.warnings.map((w) => /imports '(\w+)'/.exec(w.message)?.[1]).sort(), ['httpx', 'yaml']);
+  });
+
+  it("warns that pydantic's EmailStr needs email-validator when nothing declares it; pydantic[email] does (apps round 11)", async () => {
+    const code = 'from fastapi import FastAPI\nfrom pydantic import BaseModel, EmailStr\nclass U(BaseModel):\n    email: EmailStr\napp = FastAPI()\n';
+    const bare = await check({ 'main.py': code }, 'main:app');
+    assert.equal(bare.warnings.length, 1, JSON.stringify(bare.warnings));
+    assert.match(bare.warnings[0]!.message, /uses pydantic's EmailStr or NameEmail, which needs 'email_validator'.*add 'email-validator' to requirements\.txt/);
+    assert.deepEqual((await check({ 'main.py': code, 'requirements.txt': 'pydantic[email]\n' }, 'main:app')).warnings, []);
+  });
+
+  it('a pyproject.toml nested too deeply for tomllib is a dependencies problem, not a crash of the check (apps round 11)', async () => {
+    const report = await check({ 'main.py': 'x = 1\n', 'pyproject.toml': `a = ${'['.repeat(30_000)}\n` }, '');
+    assert.deepEqual(report.dependencies?.problems, [{ file: 'pyproject.toml', line: null, message: 'not valid TOML: nested too deeply' }]);
+  });
+
+  it("warns when the project declares a Python the runtime's is not: requires-python, Poetry's python, .python-version, runtime.txt (apps round 11)", async () => {
+    const [major, minor] = execFileSync(PYTHON, ['-c', 'import sys; print(*sys.version_info[:2])'], { encoding: 'utf8' }).trim().split(' ').map(Number) as [number, number];
+    const app = { 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' };
+    const warned = async (files: Record<string, string>): Promise<string[]> => (await check({ ...app, ...files }, 'main:app'))
+      .warnings.filter((w) => /the platform runs functions on Python/.test(w.message)).map((w) => `${w.file}: ${w.message.split(',')[0]}`);
+    const newer = `${major}.${minor + 1}`;
+    assert.deepEqual(await warned({ 'pyproject.toml': `[project]\nname = "x"\nversion = "0"\nrequires-python = ">=${newer}"\ndependencies = []\n`, '.python-version': `${newer}\n` }),
+      [`pyproject.toml: requires-python is '>=${newer}'`, `.python-version: it names Python ${newer}`]);
+    assert.deepEqual(await warned({ 'pyproject.toml': `[tool.poetry.dependencies]\npython = "^${newer}"\n`, 'runtime.txt': `python-${newer}.1\n` }),
+      [`pyproject.toml: [tool.poetry.dependencies] python is '^${newer}'`, `runtime.txt: it names Python python-${newer}.1`]);
+    assert.deepEqual(await warned({ 'pyproject.toml': `[project]\nrequires-python = ">=${major}.${minor}"\n[tool.poetry.dependencies]\npython = "^${major}.${minor}"\n`, '.python-version': `${major}.${minor}.2\n` }), []);
   });
 
   it('warns about imports the runtime cannot find, but not optional or local ones', async () => {
