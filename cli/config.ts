@@ -17,6 +17,8 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export interface CliEnv {
   /** Where credentials.json lives. */
   configDir: string;
+  /** FP_CACHE_DIR, else $XDG_CACHE_HOME/fastapi-platform (~/.cache/…): what `dev` keeps between its starts. */
+  cacheDir: string;
   /** FP_URL, overriding the credentials file. */
   url: string | undefined;
   /** FP_TOKEN (the admin token or a workspace token), overriding the credentials file. */
@@ -44,6 +46,7 @@ export function loadCliEnv(env: Record<string, string | undefined>, home: string
   const xdg = get('XDG_CONFIG_HOME');
   return Object.freeze({
     configDir: get('FP_CONFIG_DIR') ?? join(xdg ?? join(home, '.config'), 'fastapi-platform'),
+    cacheDir: get('FP_CACHE_DIR') ?? join(get('XDG_CACHE_HOME') ?? join(home, '.cache'), 'fastapi-platform'),
     url: get('FP_URL'),
     token: get('FP_TOKEN'),
     profile: get('FP_PROFILE'),

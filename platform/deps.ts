@@ -1,16 +1,16 @@
 /** The dependency builder's options from the platform's (docs/dependencies.md, FP_DEPS_*). */
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { BUILD_TASKS, type DepsOptions } from '../controlplane/index.js';
 import { Cgroups, defaultPoolConfig } from '../poolmgr/index.js';
 import type { PlatformConfig } from './config.js';
 
 /** How dependency builds run (docs/dependencies.md): the runtime's interpreter, the pool's kind of box. */
-export function depsOptions(config: PlatformConfig, stateDir: string, path: string | undefined, sandbox: DepsOptions['sandbox']): DepsOptions {
+export function depsOptions(config: PlatformConfig, root: string, path: string | undefined, sandbox: DepsOptions['sandbox']): DepsOptions {
   const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   // The pool's interpreter and runtime directory, as the pool resolves them.
   const pool = defaultPoolConfig({ ...(config.pythonPath !== undefined ? { pythonPath: config.pythonPath } : {}) }, { PATH: path });
   return {
-    root: join(stateDir, 'deps'),
+    root,
     pythonPath: pool.pythonPath,
     runtimeDir: dirname(pool.runtimeEntry),
     path: pool.childEnv['PATH'] ?? '/usr/bin:/bin',

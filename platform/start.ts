@@ -51,6 +51,11 @@ export interface StartOptions extends PlatformOptions {
   runtimeEnv?: Record<string, string | undefined>;
   /** Sees the calls from inside the process (the CLI's `dev` prints them); see RunObserver. */
   observer?: RunObserver;
+  /**
+   * Where dependency sites are built and kept (docs/dependencies.md); default `<stateDir>/deps`.
+   * The CLI's `dev` keeps one per folder across its starts. One platform at a time may use it.
+   */
+  depsRoot?: string;
 }
 
 /**
@@ -100,7 +105,7 @@ export interface StartedPlatform {
 }
 
 export async function startPlatform(options: StartOptions = {}): Promise<StartedPlatform> {
-  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, ...settings } = options;
+  const { log: logOption, rotateAdminToken, rotateSecretsKey, runtimeEnv, observer, depsRoot: depsRootOption, ...settings } = options;
   const config = parseOptions(settings);
   if (config.functionsDir !== undefined) {
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
@@ -114,6 +119,17 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
   for (const warning of stateDirWarnings(stateDir)) log(`platform: warning: ${warning}`);
 
   const cleanup: (() => Promise<void>)[] = [async () => lock.release()];
+  // A deps root of its own (the CLI's dev keeps one per folder) is one platform's at a time too.
+  const depsRoot = depsRootOption === undefined ? join(stateDir, 'deps') : resolve(depsRootOption);
+  if (depsRootOption !== undefined) {
+    try {
+      const depsLock = lockStateDir(depsRoot);
+      cleanup.push(async () => depsLock.release());
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
   const unwind = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => log(`platform: shutdown step failed: ${String(err)}`));
   };
@@ -132,7 +148,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     const keyReport = rotateSecretsKey ? await reencryptSecrets(store, keyring) : await checkKeys(store, keyring, keys.where);
     // The observer (the CLI's dev) sees every streamed line; the feed only its tailed functions'.
     const logTap = observer?.logs ? observedTap(adapters.logs, observer.logs.bind(observer)) : adapters.logs;
-    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot: join(stateDir, 'deps'), dataRoot: join(stateDir, 'data', 'sock'), logTap });
+    const pool = await startPool(config, [join(stateDir, 'code')], runtimeEnv, { log, reporterId, depsRoot, dataRoot: join(stateDir, 'data', 'sock'), logTap });
     cleanup.push(() => pool.close());
     // Issue 13: the database server behind data bindings, and their proxy (docs/data-binding.md).
     // Pods have no socket of the platform's to bind (docs/data-binding.md): no bindings on Kubernetes yet.
@@ -153,7 +169,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
       reporterId,
       warmReportIntervalMs: config.warmReportIntervalMs,
       stateDir,
-      deps: depsOptions(config, stateDir, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
+      deps: depsOptions(config, depsRoot, runtimeEnv?.['PATH'], pool.isolation.mode), // issue 10
       pool,
       invoker: {
         invoke: (name, request, trigger) => (gateway ? gateway.invoke(name, request, trigger) : Promise.reject(new PlatformError('SHUTTING_DOWN', 'the gateway is not running'))),

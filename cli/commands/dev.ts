@@ -18,7 +18,7 @@ import { describeIsolation } from '../../platform/index.js';
 import { describeData } from '../describe-data.js';
 import { CallPrinter } from '../dev/calls.js';
 import { followRuns, type RunFollower } from '../dev/follow.js';
-import { startLocal, type LocalPlatform } from '../dev/local.js';
+import { devDepsRoot, startLocal, type LocalPlatform } from '../dev/local.js';
 import { Reloader } from '../dev/reload.js';
 import { watchFolder, type FolderWatch } from '../dev/watch.js';
 
@@ -47,9 +47,10 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function localSession(ctx: Context, args: ParsedArgs, printer: CallPrinter): Promise<Session> {
+async function localSession(ctx: Context, args: ParsedArgs, dir: string, printer: CallPrinter): Promise<Session> {
   const port = str(args, 'port') === undefined ? undefined : int(args, 'port', 0, 0, 65535);
   const local: LocalPlatform = await startLocal({
+    depsRoot: devDepsRoot(ctx.env.cacheDir, dir),
     platformEnv: ctx.env.platformEnv,
     runtimeEnv: ctx.env.runtimeEnv,
     port,
@@ -64,11 +65,14 @@ async function localSession(ctx: Context, args: ParsedArgs, printer: CallPrinter
     client: new ApiClient(local.url, local.token),
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
+      local.depsCacheBusy
+        ? `  deps:      built in that state (another dev of this folder holds its cache, ${devDepsRoot(ctx.env.cacheDir, dir)})`
+        : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
       `  data:      ${describeData(platform)}${platform.data?.backend === 'ferretdb' ? ': its own database, removed at exit with the state' : ''}`,
       `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,
     ],
-    started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, sandbox: platform.isolation, adminToken: local.token },
+    started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, depsDir: local.depsRoot, sandbox: platform.isolation, adminToken: local.token },
     dotenv: true,
     follow: () => null,
     close: () => local.close(),
@@ -110,7 +114,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const remote = flag(args, 'remote') || str(args, 'url') !== undefined;
   const printer = new CallPrinter(ctx.out);
   const signal = ctx.waitForSignal();
-  const session = remote ? await remoteSession(ctx, args, dir, printer) : await localSession(ctx, args, printer);
+  const session = remote ? await remoteSession(ctx, args, dir, printer) : await localSession(ctx, args, dir, printer);
   let watch: FolderWatch | null = null;
   let follower: RunFollower | null = null;
   const reloader = new Reloader(ctx, { dir, client: session.client, dotenv: session.dotenv });

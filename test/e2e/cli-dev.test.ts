@@ -296,17 +296,41 @@ describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () =>
     writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return alpha.VALUE\n');
     // From a local wheel directory: no network (as the cli e2e's deploys).
     writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
-    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], {
-      env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') },
-    });
+    const env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
+    const startDev = (): EventProcess => new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env });
+    const dev = startDev();
+    let depsDir = '';
     try {
       const started = await dev.next((e) => e.event === 'started', WAIT_MS, true);
+      depsDir = String(started.depsDir);
+      assert.ok(depsDir.startsWith(join(work, '.cache', 'fastapi-platform', 'dev')), depsDir);
       const progress = await dev.next((e) => e.event === 'dependencies', WAIT_MS, true);
       assert.match(String(progress.progress), /^dependencies: /);
       await dev.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
       assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
+      // A second dev of the same folder meanwhile builds in its own state: the cache is one platform's.
+      const other = startDev();
+      try {
+        const otherStarted = await other.next((e) => e.event === 'started', WAIT_MS, true);
+        assert.notEqual(otherStarted.depsDir, depsDir);
+        await other.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+        assert.equal(other.take((e) => e.event === 'dependencies').length > 0, true, 'it built its own');
+      } finally {
+        await other.stop(30_000);
+      }
     } finally {
       await dev.stop(30_000);
+    }
+    // The next start serves the same declaration from the sites the first one built: no build (apps round 11: 62 s each start).
+    const again = startDev();
+    try {
+      const started = await again.next((e) => e.event === 'started', WAIT_MS, true);
+      assert.equal(started.depsDir, depsDir);
+      await again.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+      assert.deepEqual(again.take((e) => e.event === 'dependencies'), [], 'dependencies built again');
+      assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
+    } finally {
+      await again.stop(30_000);
     }
   });
 });

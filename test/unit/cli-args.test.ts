@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { int, parseCommandArgs, splitCommand } from '../../cli/args.js';
 import { checkFunctionName } from '../../cli/function-name.js';
 import { loadCliEnv, profileOf, resolveTarget, withoutProfile, withProfile, DEFAULT_URL } from '../../cli/config.js';
+import { devDepsRoot } from '../../cli/dev/local.js';
 import { CliError, EXIT } from '../../cli/errors.js';
 import { parseHeaders, parseServerTiming, queryRecord, splitQuery } from '../../cli/commands/invoke.js';
 import { isRunId, runsTarget } from '../../cli/commands/runs.js';
@@ -89,6 +90,16 @@ describe('cli configuration', () => {
     assert.equal(env.configDir, '/home/u/.config/fastapi-platform');
     assert.equal(loadCliEnv({ FP_CONFIG_DIR: '/c' }, '/home/u').configDir, '/c');
     assert.equal(loadCliEnv({ XDG_CONFIG_HOME: '/x' }, '/home/u').configDir, '/x/fastapi-platform');
+    assert.equal(env.cacheDir, '/home/u/.cache/fastapi-platform');
+    assert.equal(loadCliEnv({ FP_CACHE_DIR: '/k', XDG_CACHE_HOME: '/x' }, '/home/u').cacheDir, '/k');
+    assert.equal(loadCliEnv({ XDG_CACHE_HOME: '/x' }, '/home/u').cacheDir, '/x/fastapi-platform');
+  });
+
+  it('devDepsRoot: one folder of dependency sites per function folder, under the cache directory', () => {
+    const a = devDepsRoot('/k', '/src/a');
+    assert.match(a, /^\/k\/dev\/[0-9a-f]{16}\/deps$/);
+    assert.equal(devDepsRoot('/k', '/src/a'), a);
+    assert.notEqual(devDepsRoot('/k', '/src/b'), a);
   });
 
   it('checkFunctionName: a DNS label passes as it is; anything else is one usage error for every command', () => {
