@@ -54,7 +54,12 @@ export class ResponseBody implements BodyReader {
     private readonly messages = false,
   ) {}
 
-  /** A piece from the runtime. False: past the window (a protocol violation); nothing was kept. */
+  /**
+   * A piece from the runtime. False: past the window (a protocol violation); nothing was kept.
+   * `data` may be reused once this returns (a view of a read buffer: FrameDecoder.feed): a piece
+   * the consumer takes now is handed over as it is (its chunk() copies what it keeps), one that
+   * waits here is copied.
+   */
   push(data: Uint8Array, more: boolean): boolean {
     if (this.complete || this.outcome !== null) {
       // After the end, or after a cancel: dropped. Past a declared length (an app that writes more
@@ -65,7 +70,12 @@ export class ResponseBody implements BodyReader {
     if (this.received + data.byteLength - this.acked > STREAM_WINDOW_BYTES) return false;
     this.received += data.byteLength;
     if (!more || (this.declared !== undefined && this.received >= this.declared)) this.complete = true;
-    if (data.byteLength > 0) this.queue.push(data);
+    if (data.byteLength > 0) {
+      const consumer = this.consumer;
+      if (consumer !== null && !this.paused && this.queue.length === 0) {
+        if (!consumer.chunk(data)) this.paused = true;
+      } else this.queue.push(Buffer.from(data));
+    }
     this.deliver();
     return true;
   }
