@@ -25,6 +25,8 @@ export class ResponseBody implements BodyReader {
   /** Body bytes received from the runtime (the first ones, in the `response` message, included). */
   received = 0;
   private acked = 0;
+  /** What the runtime was acknowledged (`ack`): at most `acked`. */
+  private told = 0;
   private consumer: BodyConsumer | null = null;
   private queue: Uint8Array[] = [];
   private paused = false;
@@ -114,10 +116,19 @@ export class ResponseBody implements BodyReader {
     this.deliver();
   }
 
+  /**
+   * The client's connection took `bytes`. The runtime is told (`ack`) once it has used half its
+   * window or more, all that was taken since it was last told: not for every 64 KiB piece, each of
+   * which cost a write here and a wake-up and a decode in the runtime. It never waits for room
+   * because of that (it has half a window left, and a piece is at most a quarter of one); what
+   * this process holds is bounded by `acked` (push), as before.
+   */
   ack(bytes: number): void {
     if (bytes <= 0 || this.cancelled) return;
     this.acked += bytes;
-    if (!this.complete) this.channel.ack(bytes);
+    if (this.complete || this.received - this.told < STREAM_WINDOW_BYTES / 2 || this.acked === this.told) return;
+    this.channel.ack(this.acked - this.told);
+    this.told = this.acked;
   }
 
   cancel(): void {
