@@ -86,7 +86,7 @@ async function whole(result: InvocationResult, keepBytes: number): Promise<Invoc
             return false;
           }
           // Past `keepBytes` nothing more is kept, and what was is let go: only the size is.
-          if (size <= keepBytes) pieces.push(data);
+          if (size <= keepBytes) pieces.push(Buffer.from(data)); // a copy: `data` is reused after this returns (BodyConsumer)
           else pieces.length = 0;
           reader.ack(data.byteLength);
           return true;

@@ -146,7 +146,7 @@ export class FunctionSocket implements WebSocketLink {
         this.close(1009, 'the function sent a message larger than 16 MiB');
         return true;
       }
-      this.pieces.push(data.subarray(1));
+      this.pieces.push(Buffer.from(data.subarray(1))); // a copy: `data` is reused after this returns (BodyConsumer)
       side.joined(this.piecesBytes);
       return this.acked(side, data.byteLength);
     }

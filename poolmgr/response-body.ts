@@ -25,6 +25,8 @@ export class ResponseBody implements BodyReader {
   /** Body bytes received from the runtime (the first ones, in the `response` message, included). */
   received = 0;
   private acked = 0;
+  /** What the runtime was acknowledged (`ack`): at most `acked`. */
+  private told = 0;
   private consumer: BodyConsumer | null = null;
   private queue: Uint8Array[] = [];
   private paused = false;
@@ -54,7 +56,12 @@ export class ResponseBody implements BodyReader {
     private readonly messages = false,
   ) {}
 
-  /** A piece from the runtime. False: past the window (a protocol violation); nothing was kept. */
+  /**
+   * A piece from the runtime. False: past the window (a protocol violation); nothing was kept.
+   * `data` may be reused once this returns (a view of a read buffer: FrameDecoder.feed): a piece
+   * the consumer takes now is handed over as it is (its chunk() copies what it keeps), one that
+   * waits here is copied.
+   */
   push(data: Uint8Array, more: boolean): boolean {
     if (this.complete || this.outcome !== null) {
       // After the end, or after a cancel: dropped. Past a declared length (an app that writes more
@@ -65,7 +72,12 @@ export class ResponseBody implements BodyReader {
     if (this.received + data.byteLength - this.acked > STREAM_WINDOW_BYTES) return false;
     this.received += data.byteLength;
     if (!more || (this.declared !== undefined && this.received >= this.declared)) this.complete = true;
-    if (data.byteLength > 0) this.queue.push(data);
+    if (data.byteLength > 0) {
+      const consumer = this.consumer;
+      if (consumer !== null && !this.paused && this.queue.length === 0) {
+        if (!consumer.chunk(data)) this.paused = true;
+      } else this.queue.push(Buffer.from(data));
+    }
     this.deliver();
     return true;
   }
@@ -104,10 +116,19 @@ export class ResponseBody implements BodyReader {
     this.deliver();
   }
 
+  /**
+   * The client's connection took `bytes`. The runtime is told (`ack`) once it has used half its
+   * window or more, all that was taken since it was last told: not for every 64 KiB piece, each of
+   * which cost a write here and a wake-up and a decode in the runtime. It never waits for room
+   * because of that (it has half a window left, and a piece is at most a quarter of one); what
+   * this process holds is bounded by `acked` (push), as before.
+   */
   ack(bytes: number): void {
     if (bytes <= 0 || this.cancelled) return;
     this.acked += bytes;
-    if (!this.complete) this.channel.ack(bytes);
+    if (this.complete || this.received - this.told < STREAM_WINDOW_BYTES / 2 || this.acked === this.told) return;
+    this.channel.ack(this.acked - this.told);
+    this.told = this.acked;
   }
 
   cancel(): void {

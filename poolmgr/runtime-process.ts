@@ -10,6 +10,7 @@ import {
   type BoxSpec, type ErrorClass, type ErrorCode, type HostMessage, type RuntimeMessage,
 } from '../protocol/index.js';
 import type { HostedRuntime, Placement, RuntimeExit, RuntimeHost, RuntimeStats, SpawnHint } from './host/types.js';
+import { readShared } from './shared-reads.js';
 
 /** Why the host ended a process; callers turn it into the error of every call still on it. */
 export interface KillCause {
@@ -26,6 +27,10 @@ export interface ProcessExit extends RuntimeExit {
 
 /** Receives a process's messages after `hello`, and its death. */
 export interface ProcessListener {
+  /**
+   * A `chunk`'s body may be a view of a read buffer that is reused once this returns
+   * (FrameDecoder.feed): a listener that keeps it keeps a copy.
+   */
   onMessage(proc: RuntimeProcess, msg: RuntimeMessage): void;
   onExit(proc: RuntimeProcess, exit: ProcessExit): void;
 }
@@ -46,6 +51,8 @@ export class RuntimeProcess {
   private readonly socket: Duplex;
   private readonly decoder = new FrameDecoder();
   private helloSeen = false;
+  /** A frame could not be decoded: the process is being killed and nothing more it sends is read. */
+  private refused = false;
   private socketClosed = false;
   private exit: RuntimeExit = { exitCode: null, signal: null, oomKilled: false };
   private exitSeen = false;
@@ -63,7 +70,8 @@ export class RuntimeProcess {
     this.rt = host.spawn({ onExit: (exit) => this.onChildExit(exit) }, hint);
     this.socket = host.connect(this.rt);
     registry.add(this);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // One buffer reused for every read (poolmgr/shared-reads.ts); else Node's buffer per read, as 'data'.
+    if (!readShared(this.socket, (bytes) => this.onBytes(bytes))) this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', () => this.onSocketClosed());
     this.socket.on('close', () => this.onSocketClosed());
     this.timer = setTimeout(() => {
@@ -183,26 +191,46 @@ export class RuntimeProcess {
     return this.exited;
   }
 
+  /** A read in the shared buffer (valid until this returns): its messages as they are decoded. */
+  private onBytes(bytes: Buffer): void {
+    if (this.finished || this.refused) return;
+    try {
+      this.decoder.feed(bytes, this.onFrame);
+    } catch (err) {
+      this.refuse(err);
+    }
+  }
+
+  /** A read of Node's own (a socket that could not be read into the shared buffer). */
   private onData(chunk: Buffer): void {
+    if (this.refused) return;
     let messages: unknown[];
     try {
       messages = this.decoder.push(chunk);
     } catch (err) {
-      this.kill(protocolError(`malformed frame from the runtime: ${(err as Error).message}`));
+      this.refuse(err);
       return;
     }
-    for (const msg of messages) {
-      if (this.finished) return;
-      if (typeof msg !== 'object' || msg === null || typeof (msg as { t?: unknown }).t !== 'string') {
-        this.kill(protocolError('the runtime sent a message without a type'));
-        return;
-      }
-      const m = msg as RuntimeMessage;
-      if (m.t === 'hello') this.onHello(m);
-      else if (!this.helloSeen) this.kill(protocolError(`the runtime sent ${shownMessageType(m.t)} before 'hello'`));
-      else if (this.listener !== null) this.listener.onMessage(this, m);
-    }
+    for (const msg of messages) this.onFrame(msg);
   }
+
+  /** A frame the decoder could not read: nothing after it can be (its length is unknown or false). */
+  private refuse(err: unknown): void {
+    this.refused = true;
+    this.kill(protocolError(`malformed frame from the runtime: ${(err as Error).message}`));
+  }
+
+  private readonly onFrame = (msg: unknown): void => {
+    if (this.finished) return;
+    if (typeof msg !== 'object' || msg === null || typeof (msg as { t?: unknown }).t !== 'string') {
+      this.kill(protocolError('the runtime sent a message without a type'));
+      return;
+    }
+    const m = msg as RuntimeMessage;
+    if (m.t === 'hello') this.onHello(m);
+    else if (!this.helloSeen) this.kill(protocolError(`the runtime sent ${shownMessageType(m.t)} before 'hello'`));
+    else if (this.listener !== null) this.listener.onMessage(this, m);
+  };
 
   private onHello(m: Extract<RuntimeMessage, { t: 'hello' }>): void {
     if (this.helloSeen) return;

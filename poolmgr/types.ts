@@ -83,7 +83,8 @@ export interface CallEnd {
 /** What reads a streamed body: the gateway, which writes it to the client. */
 export interface BodyConsumer {
   /** A piece of the body. Return false when the client's connection is backed up: nothing more
-   * is delivered until `resume()`; the piece itself was taken. */
+   * is delivered until `resume()`; the piece itself was taken. `data` may be reused once this
+   * returns (ResponseBody.push): a consumer that keeps the bytes keeps a copy. */
   chunk(data: Uint8Array): boolean;
   /** The body is complete. */
   end(): void;

@@ -53,12 +53,110 @@ export class FrameError extends PlatformError {
   }
 }
 
+/**
+ * The first bytes of a `chunk` frame as the runtimes write it (runtime/fp_runtime/streaming.py: a
+ * map of four, `t` first): `feed` decodes such a frame where it lies, every other frame from a copy.
+ */
+const CHUNK_FRAME_START = Buffer.from([0x84, 0xa1, 0x74, 0xa5, 0x63, 0x68, 0x75, 0x6e, 0x6b]); // {"t": "chunk", …
+
+/**
+ * Frames up to this size (a `chunk` frame: 64 KiB of body and its few fields) that span reads are
+ * joined in one buffer the decoder keeps and reuses (made at its first such frame); a larger frame
+ * (a whole response's `result`) gets a buffer of its own, its size.
+ */
+const SCRATCH_BYTES = 64 * 1024 + 1024;
+
 /** Incremental decoder: feed socket chunks, get whole decoded messages back. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  // feed()'s state: a length prefix cut by a read, and a frame being joined across reads.
+  private readonly prefix = Buffer.alloc(4);
+  private prefixBytes = 0;
+  private joining: Buffer | null = null;
+  private joined = 0;
+  private frameBytes = 0;
+  private scratch: Buffer | null = null;
+
   constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES, private readonly maxItems = MAX_FRAME_ITEMS) {}
+
+  /**
+   * Decodes the frames in `bytes`, a read buffer that is reused once this returns
+   * (poolmgr/shared-reads.ts), handing each message to `each` as it is decoded; throws FrameError
+   * on a bad frame (the messages before it were handed over). The bytes of a `chunk` message's
+   * `body` are a view of memory that is reused after `each` returns (the read buffer, or the
+   * decoder's own for a frame that spanned reads): whoever keeps them keeps a copy. Every other
+   * frame is copied before it is decoded, so its message owns its bytes as with push().
+   * Not to be mixed with push() on the same decoder.
+   */
+  feed(bytes: Buffer, each: (message: unknown) => void): void {
+    let at = 0;
+    const end = bytes.length;
+    if (this.prefixBytes > 0 || this.joining !== null) {
+      while (this.prefixBytes < 4 && at < end) this.prefix[this.prefixBytes++] = bytes[at++]!;
+      if (this.prefixBytes < 4) return;
+      if (this.joining === null) this.startJoin(this.prefix.readUInt32BE(0));
+      const joining = this.joining!;
+      const n = Math.min(this.frameBytes - this.joined, end - at);
+      bytes.copy(joining, this.joined, at, at + n);
+      this.joined += n;
+      at += n;
+      if (this.joined < this.frameBytes) return;
+      const frame = joining.subarray(0, this.frameBytes);
+      this.joining = null;
+      this.prefixBytes = 0;
+      each(this.decodeFrom(frame, joining === this.scratch));
+    }
+    while (end - at >= 4) {
+      const length = bytes.readUInt32BE(at);
+      this.checkLength(length);
+      if (end - at - 4 < length) break;
+      const frame = bytes.subarray(at + 4, at + 4 + length);
+      at += 4 + length;
+      each(this.decodeFrom(frame, true));
+    }
+    if (at === end) return;
+    // What is left starts a frame that the next reads complete.
+    if (end - at < 4) {
+      while (at < end) this.prefix[this.prefixBytes++] = bytes[at++]!;
+      return;
+    }
+    bytes.copy(this.prefix, 0, at, at + 4);
+    this.prefixBytes = 4;
+    this.startJoin(bytes.readUInt32BE(at));
+    at += 4;
+    bytes.copy(this.joining!, 0, at, end);
+    this.joined = end - at;
+  }
+
+  private startJoin(length: number): void {
+    this.checkLength(length);
+    this.frameBytes = length;
+    this.joined = 0;
+    this.joining = length <= SCRATCH_BYTES ? (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)) : Buffer.allocUnsafe(length);
+  }
+
+  private checkLength(length: number): void {
+    if (length > this.maxFrameBytes) {
+      throw new FrameError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes} byte limit`);
+    }
+  }
+
+  /**
+   * A frame in reused memory (`reused`) is decoded in place only when it is a `chunk`; else from a
+   * copy. Checked on the message too, not only its first bytes: user code can write frames of its
+   * own, and a map that names `t` twice (`chunk`, then `result`) must not leave a response body
+   * that is a view of the read buffer every runtime's bytes go through.
+   */
+  private decodeFrom(frame: Buffer, reused: boolean): unknown {
+    if (!reused) return this.decode(frame);
+    if (frame.length > CHUNK_FRAME_START.length && frame.compare(CHUNK_FRAME_START, 0, CHUNK_FRAME_START.length, 0, CHUNK_FRAME_START.length) === 0) {
+      const message = this.decode(frame);
+      if ((message as { t?: unknown } | null)?.t === 'chunk') return message;
+    }
+    return this.decode(Buffer.from(frame));
+  }
 
   /** Returns every complete message in the data seen so far; throws FrameError on a bad frame. */
   push(chunk: Buffer): unknown[] {
@@ -72,26 +170,29 @@ export class FrameDecoder {
         throw new FrameError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes} byte limit`);
       }
       if (this.buffered < 4 + length) break;
-      const frame = this.take(4 + length).subarray(4);
-      // The usual reply in one pass (protocol/plain-decode.ts); anything unusual as before.
-      const plain = decodePlain(frame, this.maxItems);
-      if (plain !== GENERIC) {
-        // Protocol v4: a `result` is a fixed-position array (protocol/wire-arrays.ts), made the message object here.
-        out.push(Array.isArray(plain) ? fromArrayFrame(plain) : plain);
-        continue;
-      }
-      if (!withinItems(frame, this.maxItems)) {
-        throw new FrameError(`frame holds more than ${this.maxItems} msgpack items`);
-      }
-      let value: unknown;
-      try {
-        value = (unpackr ?? codecs().unpackr).unpack(frame);
-      } catch (err) {
-        throw new FrameError(`undecodable frame: ${(err as Error).message}`);
-      }
-      out.push(Array.isArray(value) ? fromArrayFrame(value) : value);
+      out.push(this.decode(this.take(4 + length).subarray(4)));
     }
     return out;
+  }
+
+  /** One frame's message (its length prefix off); throws FrameError. */
+  private decode(frame: Buffer): unknown {
+    // The usual reply in one pass (protocol/plain-decode.ts); anything unusual as before.
+    const plain = decodePlain(frame, this.maxItems);
+    if (plain !== GENERIC) {
+      // Protocol v4: a `result` is a fixed-position array (protocol/wire-arrays.ts), made the message object here.
+      return Array.isArray(plain) ? fromArrayFrame(plain) : plain;
+    }
+    if (!withinItems(frame, this.maxItems)) {
+      throw new FrameError(`frame holds more than ${this.maxItems} msgpack items`);
+    }
+    let value: unknown;
+    try {
+      value = (unpackr ?? codecs().unpackr).unpack(frame);
+    } catch (err) {
+      throw new FrameError(`undecodable frame: ${(err as Error).message}`);
+    }
+    return Array.isArray(value) ? fromArrayFrame(value) : value;
   }
 
   private peek(n: number): Buffer {

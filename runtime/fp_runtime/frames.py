@@ -111,9 +111,10 @@ def known_headers(headers: list, json_200: bool = False) -> None:
         _JSON_200 = msgpack.packb(200) + packed  # status, headers; the body follows
 
 
-def _pack_response(response, pack) -> bytes:
+def _pack_response(response, pack) -> tuple:
     """A response's positions of the result array (status, headers, body, latin1), as the Packer
-    writes them; the common shapes without the Packer."""
+    writes them, in parts for the frame's one join (a large body is copied once, not twice); the
+    common shapes without the Packer."""
     if len(response) == 3 and type(response.get("body")) is bytes:
         status = response.get("status")
         headers = response.get("headers")
@@ -128,10 +129,10 @@ def _pack_response(response, pack) -> bytes:
             body = response["body"]
             n = len(body)
             bin_head = _BIN8(0xC4, n) if n < 0x100 else _BIN16(0xC5, n) if n < 0x10000 else _BIN32(0xC6, n)
-            return b"".join((pack(status), packed_headers, bin_head, body, _NIL))
+            return (pack(status), packed_headers, bin_head, body, _NIL)
     get = response.get
-    return b"".join((pack(get("status")), pack(get("headers") or []), pack(get("body") or b""),
-                     _TRUE if get("latin1") else _NIL))
+    return (pack(get("status")), pack(get("headers") or []), pack(get("body") or b""),
+            _TRUE if get("latin1") else _NIL)
 
 
 def encode_json_result(mid: int, body: bytes, logs: list, handler_ms: float) -> bytes:
@@ -158,9 +159,23 @@ def encode_result(mid: int, response: dict, logs: list, handler_ms: float, error
     resp = _pack_response(response, pack)
     packed_logs = pack(logs) if logs else _NO_LOGS
     tail = _NIL if error is None else pack(error)
-    size = _FIXED - 1 + len(tail) + len(head) + len(resp) + len(packed_logs)
-    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, resp, packed_logs, _HANDLER_MS,
+    size = _FIXED - 1 + len(tail) + len(head) + sum(map(len, resp)) + len(packed_logs)
+    return b"".join((_LENGTH.pack(size), _RESULT_HEAD, head, *resp, packed_logs, _HANDLER_MS,
                      _DOUBLE(handler_ms), tail))
+
+
+# A `chunk` map as the host decodes it in place (protocol/frames.ts: `t` first), its body last so
+# that the frame is its head and the body's bytes, joined once.
+_CHUNK_HEAD = b"\x84\xa1t\xa5chunk\xa2id"
+_CHUNK_MORE = (b"\xa4more\xc2\xa4body", b"\xa4more\xc3\xa4body")
+
+
+def encode_chunk(mid: int, piece, more: bool) -> bytes:
+    """The frame of a `chunk` message ({"t": "chunk", "id", "more", "body"}), `piece` any bytes-like
+    object (a memoryview of the app's bytes: copied once, into the frame)."""
+    n = len(piece)
+    head = b"".join((_CHUNK_HEAD, _packer().pack(mid), _CHUNK_MORE[bool(more)], _BIN32(0xC6, n)))
+    return b"".join((_LENGTH.pack(len(head) + n), head, piece))
 
 
 def result_array(message: dict) -> list:

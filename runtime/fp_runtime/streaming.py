@@ -8,7 +8,7 @@ app's `send` here instead of growing the platform's memory. A `cancel` from the 
 went away) wakes a waiting `send`, which then raises ClientDisconnected, and the app's `receive`
 returns `http.disconnect`. Why a window per call: docs/adr/0017-streamed-responses.md.
 """
-from .frames import bounded_headers
+from .frames import bounded_headers, encode_chunk
 
 # Bytes of one call's body in flight between this runtime and the client's connection.
 WINDOW = 256 * 1024
@@ -49,13 +49,14 @@ class CallStream:
     async def chunk(self, body: bytes, more: bool) -> None:
         view = memoryview(body)
         while True:
-            piece = bytes(view[:MAX_PIECE])
+            piece = view[:MAX_PIECE]
             view = view[MAX_PIECE:]
             last = not view
             if not piece and more:
                 return  # an empty piece that ends nothing: nothing to send
             await self._room(len(piece))
-            await self.conn.asend(self.loop, {"t": "chunk", "id": self.id, "body": piece, "more": bool(more or not last)})
+            # Written by hand: the piece is copied once, into its frame (frames.encode_chunk).
+            await self.conn.asend_frame(self.loop, encode_chunk(self.id, piece, more or not last))
             if last:
                 return
 

@@ -1,7 +1,7 @@
 /**
  * ResponseBody (poolmgr/response-body.ts): a streamed body between the instance and the gateway.
  * Pieces are delivered in order, delivery pauses when the consumer is backed up, the window is
- * enforced (a runtime past it is refused), acks and the cancel reach the runtime once, a body
+ * enforced (a runtime past it is refused), acks (once half the window is used) and the cancel reach the runtime once, a body
  * with a declared length is complete at that length, and a body whose call ended before its last
  * piece aborts its consumer.
  */
@@ -115,6 +115,26 @@ describe('ResponseBody', () => {
     body.ack(1024);
     assert.deepEqual(channel.acks, [1024]);
     assert.equal(body.push(new Uint8Array(1024), true), true);
+  });
+
+  test('the runtime is acknowledged once it used half its window, not for every piece, and never left without room', () => {
+    const channel = new Channel();
+    const body = new ResponseBody(channel);
+    // The gateway's consumer: acknowledges each piece the client's connection took (gateway/streamed.ts).
+    const c = { chunk: (data: Uint8Array) => (body.ack(data.byteLength), true), end() {}, abort() {} };
+    body.pipe(c);
+    const piece = STREAM_WINDOW_BYTES / 4; // the runtime's largest piece (streaming.py MAX_PIECE)
+    // What the runtime may send: never more than the window past what it was told.
+    let told = 0;
+    let sent = 0;
+    for (let i = 0; i < 64; i++) {
+      assert.ok(sent + piece - told <= STREAM_WINDOW_BYTES, `the runtime would wait for room at piece ${i}`);
+      assert.equal(body.push(new Uint8Array(piece), true), true);
+      sent += piece;
+      told = channel.acks.reduce((a, b) => a + b, 0);
+    }
+    assert.equal(channel.acks.length, 32, 'one ack per two pieces');
+    assert.equal(told, 64 * piece);
   });
 
   test('the call ended before the last piece: the consumer aborts, at once or when it pipes', () => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { FrameDecoder } from '../../protocol/index.js';
 import { repoRoot } from '../helpers/runtime-process.js';
 
 const REPO = repoRoot();
@@ -44,6 +45,29 @@ describe('the sync runtime\'s frames', () => {
       'print(n)',
     ]);
     assert.ok(Number(out) > 1000, out);
+  });
+
+  it('a chunk frame built by hand is the chunk message, `t` first, and the host decodes it where it lies', () => {
+    const out = python([
+      'import msgpack',
+      'from fp_runtime.frames import encode_chunk',
+      'n = 0',
+      'for mid in [0, 1, 127, 128, 65536, 2**32, 2**40]:',
+      '    for size in [0, 1, 255, 256, 65535, 65536]:',
+      '        for more in (True, False):',
+      '            body = bytes(range(256)) * (size // 256 + 1)',
+      '            frame = encode_chunk(mid, memoryview(body)[:size], more)',
+      '            assert int.from_bytes(frame[:4], "big") == len(frame) - 4',
+      '            assert frame[4:13] == b"\\x84\\xa1t\\xa5chunk"',
+      '            assert msgpack.unpackb(frame[4:]) == {"t": "chunk", "id": mid, "more": more, "body": body[:size]}, (mid, size, more)',
+      '            n += 1',
+      'print(n, encode_chunk(7, b"abc", False).hex())',
+    ]);
+    const [count, hex] = out.split(' ') as [string, string];
+    assert.equal(Number(count), 7 * 6 * 2);
+    const decoded: unknown[] = [];
+    new FrameDecoder().feed(Buffer.from(hex, 'hex'), (m) => decoded.push({ ...(m as object), body: Buffer.from((m as { body: Buffer }).body).toString() }));
+    assert.deepEqual(decoded, [{ t: 'chunk', id: 7, more: false, body: 'abc' }]);
   });
 
   it('the decoder returns the same messages however the bytes arrive', () => {
