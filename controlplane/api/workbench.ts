@@ -172,7 +172,7 @@ export const getVersionFile = operation(
 
 export const validateCode = operation(
   {
-    id: 'validateCode', tag: 'code', role: 'deployer', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
+    id: 'validateCode', metered: false, tag: 'code', role: 'deployer', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
     body: validateBody,
     answers: { 200: { description: 'Every problem found, each at its file and line (ok: none)', schema: validationAnswer } },
     errors: ['VALIDATION_BUSY', 'VALIDATION_UNAVAILABLE', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT'],

@@ -5,7 +5,7 @@
  */
 import { workspaceOfKey, type LogLine } from '../../protocol/index.js';
 import { StoreError } from './errors.js';
-import type { WorkspaceQuotas } from './types.js';
+import type { NewAuditEntry, WorkspaceQuotas } from './types.js';
 
 /** How each quota is raised (`workspaces set <ws> --<flag>`), and what frees some of it. */
 const RAISE: Record<keyof WorkspaceQuotas, { flag: string; free: string }> = {
@@ -61,4 +61,18 @@ export function decodeAuditCursor(text: string, scoped: boolean): number {
   const seq = (scoped ? /^w([0-9]{1,15})$/ : /^a([0-9]{1,15})$/).exec(decoded);
   if (seq === null) throw new StoreError('RUN_CURSOR_INVALID', 'the cursor is not one this store returned for this list', { cursor: text });
   return Number(seq[1]);
+}
+
+/** Entries past `keep` a workspace may hold before its oldest are deleted (a trim deletes this many or more at once). */
+export function auditTrimSlack(keep: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(keep / 10)));
+}
+
+/**
+ * The `audit.trim` entry written when a workspace's oldest entries are deleted for its bound. Its
+ * detail names the bound only: a count of what went would tell a recycled name's new owner how
+ * many entries the first one had (red team round 7).
+ */
+export function auditTrimEntry(workspace: string | null, at: number, keep: number): NewAuditEntry {
+  return { at, actor: { tokenId: 'platform', label: 'platform', role: 'root' }, address: '', workspace, action: 'audit.trim', target: workspace ?? '', detail: { keep } };
 }

@@ -456,8 +456,13 @@ export interface AuditQuery {
 }
 
 export interface AuditStore {
-  /** Appends one entry after every entry appended before it (anywhere). */
-  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /**
+   * Appends one entry after every entry appended before it (anywhere). With `keep`, the entry's
+   * workspace (or the install-wide entries) holds at most about `keep` entries: once it holds
+   * `keep + auditTrimSlack(keep)`, its oldest are deleted, and one `audit.trim` entry takes
+   * their place: the newest `keep` stay, that entry among them (docs/adr/0103-api-writes-bounded.md).
+   */
+  append(entry: NewAuditEntry, options?: { keep?: number }): Promise<AuditEntry>;
   /** Newest first. */
   list(query?: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }>;
   /** Deletes entries written before `cutoff`; returns how many. */

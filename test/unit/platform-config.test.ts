@@ -26,7 +26,7 @@ describe('platform config', () => {
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
         depsIndexUrl: 'https://pypi.org/simple', depsKeepMs: 3_600_000, functionHostEnv: '', depsExtraIndexUrls: '', depsAllowSdist: false, depsAllowHosts: '',
         depsIndexCa: '/etc/ssl/certs/ca-certificates.crt', depsTimeoutMs: 300_000, depsMaxBytes: 512 * MIB,
-        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000,
+        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000, auditMaxEntries: 100_000, apiWriteRate: 600,
       },
     );
     assert.ok(Object.isFrozen(config));
