@@ -76,3 +76,17 @@ export function auditTrimSlack(keep: number): number {
 export function auditTrimEntry(workspace: string | null, at: number, keep: number): NewAuditEntry {
   return { at, actor: { tokenId: 'platform', label: 'platform', role: 'root' }, address: '', workspace, action: 'audit.trim', target: workspace ?? '', detail: { keep } };
 }
+
+/**
+ * A function's deploy records kept, its newest: a change a minute made at the API's rate
+ * (FP_API_WRITE_RATE) is a record each (pause and resume in a loop), and a bare rollback reads
+ * the newest 1000 only (docs/adr/0103-api-writes-bounded.md).
+ */
+export const DEPLOY_RECORDS_KEPT = 1000;
+
+/**
+ * Revoked tokens kept per kind and scope (a workspace's, a function's invoke tokens, the admin
+ * tokens), the newest by creation: `GET /tokens?includeRevoked=true` lists at most 1000, and a
+ * revoked token verifies nothing, so an older row served nobody (ADR 0103).
+ */
+export const REVOKED_TOKENS_KEPT = 1000;

@@ -7,7 +7,9 @@
  * Retry-After), and a workspace keeps its newest FP_AUDIT_MAX_ENTRIES audit entries.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { Api, errorOf, usePlatform } from './platform-harness.js';
 
 const RATE = 30;
@@ -69,5 +71,39 @@ describe('attack: a tenant writing through the API as fast as it can', () => {
     assert.ok(items.length >= KEEP - 1, String(items.length));
     assert.equal(items.find((e) => e.action === 'test-case.save')?.detail['testCase'], 'c2'); // 599 % 3
     assert.ok(items.some((e) => e.action === 'audit.trim'), 'the trim leaves a mark');
+  });
+
+  it('a function keeps its newest 1000 deploy records, and a workspace its newest 1000 revoked tokens: pausing and resuming, or creating and revoking, in a loop', { timeout: 600_000 }, async () => {
+    const t = await tenant();
+    const inWs = { 'fp-workspace': t.name };
+    assert.equal((await h.api.call('POST', '/functions', { name: 'f' }, inWs)).status, 201);
+    // The admin token, not rated; four loops.
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < 1006) {
+        const i = next++;
+        const res = await h.api.call('POST', `/functions/f/${i % 2 === 0 ? 'pause' : 'resume'}`, {}, inWs);
+        assert.ok(res.status === 200 || res.status === 409, `${res.status} ${JSON.stringify(res.body)}`);
+        const made = await h.api.call('POST', '/tokens', { role: 'viewer', label: `t${i}` }, inWs);
+        assert.equal(made.status, 201);
+        assert.equal((await h.api.call('DELETE', `/tokens/${made.body.token.id as string}`, undefined, inWs)).status, 200);
+      }
+    }));
+    const deploys = await h.api.call('GET', '/functions/f/deploys?limit=1000', undefined, inWs);
+    // Before: 1006 records, and 1006 revoked tokens.
+    assert.equal(deploys.status, 200, JSON.stringify(deploys.body));
+    const page = deploys.body.items as { seq: number }[];
+    assert.equal(page.length, 1000);
+    const oldest = Math.min(...page.map((e) => e.seq));
+    const older = await h.api.call('GET', `/functions/f/deploys?before=${oldest}`, undefined, inWs);
+    assert.deepEqual((older.body.items as unknown[]).length, 0, 'nothing older than the newest 1000');
+    // The API lists at most 1000 revoked tokens anyway: count the rows in the store.
+    const db = new Database(join(h.stateDir, 'platform.db'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT count(*) FROM tokens WHERE scope = ? AND revoked_at IS NOT NULL').pluck().get(t.name) as number;
+      assert.equal(rows, 1000, `${rows} revoked token rows kept`);
+    } finally {
+      db.close();
+    }
   });
 });
