@@ -50,6 +50,9 @@ describe('platform config', () => {
     for (const bad of ['90', '90 days', '-1d', '0s']) {
       assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
     }
+    // ADR 0103: 0 turns the bound off; a bound below 100 would keep less than its trim marker's share.
+    assert.equal(loadConfig({ FP_AUDIT_MAX_ENTRIES: '0', FP_API_WRITE_RATE: '0' }).auditMaxEntries, 0);
+    assert.throws(() => loadConfig({ FP_AUDIT_MAX_ENTRIES: '50' }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_MAX_ENTRIES');
   });
 
   it('turns the zygotes off with FP_ZYGOTES=0', () => {
