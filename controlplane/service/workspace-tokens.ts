@@ -70,8 +70,9 @@ async function retireExpired(ctx: ServiceContext, held: readonly TokenRecord[], 
 }
 
 /**
- * Revoked tokens a list shows at most (the newest): nothing deletes them, and an owner makes one
- * per create of a token that expires at once (red team round 7: 4 005 listed in 0.21 s, growing).
+ * Revoked tokens a list shows at most (the newest): an owner makes one per create of a token that
+ * expires at once (red team round 7: 4 005 listed in 0.21 s, growing). The store keeps as many
+ * (REVOKED_TOKENS_KEPT, ADR 0103) and deletes older ones as more are revoked.
  */
 export const MAX_LISTED_REVOKED_TOKENS = 1000;
 
