@@ -63,6 +63,13 @@ export function decodeAuditCursor(text: string, scoped: boolean): number {
   return Number(seq[1]);
 }
 
+/**
+ * The audit entries a trim keeps whatever their age: a workspace's creations (one per creation of
+ * the name, by the admin token). A workspace token's numbers start after its workspace's own
+ * (controlplane/api/audit.ts), which must not be trimmed away (ADR 0103).
+ */
+export const KEPT_AUDIT_ACTION = 'workspace.create';
+
 /** Entries past `keep` a workspace may hold before its oldest are deleted (a trim deletes this many or more at once). */
 export function auditTrimSlack(keep: number): number {
   return Math.max(1, Math.min(1000, Math.floor(keep / 10)));

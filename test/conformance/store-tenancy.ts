@@ -253,22 +253,26 @@ export function tenancyTests(open: OpenStore): void {
         const keep = 50;
         const slack = auditTrimSlack(keep);
         for (let i = 0; i < 8; i++) await store.audit.append(entry({ workspace: b, target: `b${i}` }));
+        // The workspace's creation stays whatever its age: its number anchors a workspace token's.
+        await store.audit.append(entry({ workspace: a, action: 'workspace.create', target: a }), { keep });
         for (let i = 0; i < 400; i++) {
           await store.audit.append(entry({ workspace: a, target: `a${i}`, at: 1_700_000_000_000 + i }), { keep });
           if (i % 50 === 49) {
             const held = (await store.audit.list({ workspace: a, limit: 1000 })).items;
-            assert.ok(held.length <= keep + slack, `${held.length} entries of ${a} after ${i + 1} appends; at most ${keep + slack}`);
+            assert.ok(held.length <= keep + slack + 1, `${held.length} entries of ${a} after ${i + 1} appends; at most ${keep + slack + 1}`);
           }
         }
         const items = (await store.audit.list({ workspace: a, limit: 1000 })).items;
-        assert.ok(items.length >= keep - 1 && items.length <= keep + slack, String(items.length));
+        assert.ok(items.length >= keep - 1 && items.length <= keep + slack + 1, String(items.length));
         assert.equal(items.find((e) => e.action !== 'audit.trim')?.target, 'a399', 'the newest stay');
+        assert.equal(items.at(-1)?.action, 'workspace.create', 'the creation stays');
+        assert.equal(items.at(-1)?.workspaceSeq, 1);
         const trims = items.filter((e) => e.action === 'audit.trim');
         assert.ok(trims.length >= 1, 'a trim leaves its mark');
         assert.deepEqual(trims[0]!.detail, { keep });
         assert.equal(trims[0]!.actor.tokenId, 'platform');
         // What stays is the newest, in order, with no hole but the trimmed oldest.
-        const kept = items.filter((e) => e.action !== 'audit.trim').map((e) => Number(e.target.slice(1)));
+        const kept = items.filter((e) => e.action === 'function.create').map((e) => Number(e.target.slice(1)));
         assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => 399 - i));
         assert.equal((await store.audit.list({ workspace: b, limit: 1000 })).items.length, 8, 'another workspace keeps its entries');
         // Without `keep`, nothing is trimmed (FP_AUDIT_MAX_ENTRIES=0).

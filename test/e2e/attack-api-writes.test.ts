@@ -73,6 +73,26 @@ describe('attack: a tenant writing through the API as fast as it can', () => {
     assert.ok(items.some((e) => e.action === 'audit.trim'), 'the trim leaves a mark');
   });
 
+  it('a recycled workspace name: the new owner\'s audit numbers start at its own creation even once the first tenant\'s entries are trimmed away', { timeout: 120_000 }, async () => {
+    const name = `r-${Math.random().toString(36).slice(2, 8)}`;
+    const inWs = { 'fp-workspace': name };
+    assert.equal((await h.api.call('POST', '/workspaces', { name })).status, 201);
+    assert.equal((await h.api.call('POST', '/functions', { name: 'f' }, inWs)).status, 201);
+    for (let i = 0; i < 200; i++) assert.equal((await h.api.call('PUT', `/functions/f/test-cases/c${i % 3}`, CASE, inWs)).status, 200);
+    assert.equal((await h.api.call('DELETE', '/functions/f', undefined, inWs)).status, 204);
+    assert.equal((await h.api.call('DELETE', `/workspaces/${name}`)).status, 204);
+    // Another tenant gets the name; its changes push the first tenant's entries out (KEEP 100).
+    assert.equal((await h.api.call('POST', '/workspaces', { name })).status, 201);
+    const made = await h.api.call('POST', '/tokens', { role: 'owner', label: 'new' }, inWs);
+    const owner = new Api(h.url, made.body.secret as string);
+    assert.equal((await h.api.call('POST', '/functions', { name: 'g' }, inWs)).status, 201);
+    for (let i = 0; i < 130; i++) assert.equal((await h.api.call('PUT', `/functions/g/test-cases/c${i % 3}`, CASE, inWs)).status, 200);
+    const newest = (await owner.call('GET', '/audit?limit=1')).body.items[0] as { seq: number; action: string };
+    // Its own: the creation, the token, the function, 130 saves and the trims' marks (under 20).
+    // Before: the first tenant's ~205 entries were counted in (the store's number shown as is).
+    assert.ok(newest.seq >= 133 && newest.seq < 160, `the new owner's newest entry is number ${newest.seq}`);
+  });
+
   it('a function keeps its newest 1000 deploy records, and a workspace its newest 1000 revoked tokens: pausing and resuming, or creating and revoking, in a loop', { timeout: 600_000 }, async () => {
     const t = await tenant();
     const inWs = { 'fp-workspace': t.name };

@@ -16,7 +16,7 @@
  */
 import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, normalQuotas, quotaExceeded } from '../quotas.js';
+import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION, normalQuotas, quotaExceeded } from '../quotas.js';
 import type { AuditEntry, AuditStore, BlobGrants, NewAuditEntry, WorkspaceQuotas, WorkspaceRecord, WorkspaceStore } from '../types.js';
 import { isDuplicateKey, type MongoContext, type SlotDoc, type WorkspaceDoc } from './context.js';
 
@@ -210,10 +210,10 @@ export function mongoAuditStore(ctx: MongoContext): AuditStore {
       const keep = options.keep;
       if (keep === undefined) return entry;
       // The oldest number (by_workspace_wseq): newest - oldest + 1 is the count or more, never less.
-      const first = await col.audit.find({ workspace: e.workspace }, { projection: { wseq: 1 } }).sort({ wseq: 1 }).limit(1).next();
+      const first = await col.audit.find({ workspace: e.workspace, action: { $ne: KEPT_AUDIT_ACTION } }, { projection: { wseq: 1 } }).sort({ wseq: 1 }).limit(1).next();
       if (entry.workspaceSeq - (first?.wseq ?? entry.workspaceSeq) + 1 < keep + auditTrimSlack(keep)) return entry;
       // Processes trimming at once delete the same entries; each writes its marker (one more entry).
-      await col.audit.deleteMany({ workspace: e.workspace, wseq: { $lte: entry.workspaceSeq - Math.max(1, keep - 1) } });
+      await col.audit.deleteMany({ workspace: e.workspace, wseq: { $lte: entry.workspaceSeq - Math.max(1, keep - 1) }, action: { $ne: KEPT_AUDIT_ACTION } });
       await write(auditTrimEntry(e.workspace, e.at, keep));
       return entry;
     },

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, normalQuotas } from '../quotas.js';
+import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION, normalQuotas } from '../quotas.js';
 import type { AuditEntry, AuditStore, BlobGrants, NewAuditEntry, WorkspaceRecord, WorkspaceStore } from '../types.js';
 import { fromJson, isSqliteError, type SqliteContext } from './context.js';
 
@@ -130,10 +130,12 @@ export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(wseq), 0) + 1 FROM audit WHERE workspace IS ?
     RETURNING seq, wseq`);
   const pruneChunk = db.prepare(`DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`);
-  // The oldest number of a workspace (an index seek): entries go oldest first, by time or by count,
-  // so newest - oldest + 1 is the count, or more than it (never less).
-  const oldest = db.prepare('SELECT min(wseq) FROM audit WHERE workspace IS ?').pluck();
-  const trim = db.prepare('DELETE FROM audit WHERE workspace IS ? AND wseq <= ?');
+  // The oldest number of a workspace (an index seek, past its few `workspace.create` entries):
+  // entries go oldest first, by time or by count, so newest - oldest + 1 is the count, or more than
+  // it (never less). A trim keeps the `workspace.create` entries (one per creation of the name, by
+  // the admin token): a workspace token's numbers start after its own (controlplane/api/audit.ts).
+  const oldest = db.prepare(`SELECT min(wseq) FROM audit WHERE workspace IS ? AND action != '${KEPT_AUDIT_ACTION}'`).pluck();
+  const trim = db.prepare(`DELETE FROM audit WHERE workspace IS ? AND wseq <= ? AND action != '${KEPT_AUDIT_ACTION}'`);
   const write = (e: NewAuditEntry): AuditEntry => {
     const detail = JSON.stringify(e.detail);
     const row = insert.get(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail, e.workspace) as { seq: number; wseq: number };
