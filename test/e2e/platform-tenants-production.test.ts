@@ -62,7 +62,8 @@ describe('API changes rated across processes (production, two processes; ADR 010
     // 60 changes at once, half on each process: a bucket per process would let 2 × 20 through.
     const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => tenants[i % 2]!.call('PUT', `/functions/f/test-cases/c${i % 5}`, { mode: 'sync', request: { path: '/' } }).then((r) => r.status)));
     const stored = statuses.filter((s) => s === 200).length;
-    assert.ok(stored >= RATE - 2 && stored <= RATE, `${stored} of 60 went through; the rate is ${RATE} a minute with the create (${statuses.join(',')})`);
+    // 19 places were left after the create; one comes back every 3 s (a bucket per process: 39).
+    assert.ok(stored >= RATE - 5 && stored <= RATE + 5, `${stored} of 60 went through; the rate is ${RATE} a minute with the create (${statuses.join(',')})`);
     assert.equal(statuses.filter((s) => s === 429).length, 60 - stored);
   });
 });
