@@ -23,6 +23,7 @@ import { DependencyBuilds, type DepsOptions } from './deps/index.js';
 import { depsCollector as newDepsCollector } from './service/deps-collect.js';
 import { codeCollector } from './service/code-collect.js';
 import { contentCollector, DEFAULT_KEEP_VERSIONS } from './service/version-retention.js';
+import { DEFAULT_API_WRITE_RATE, DEFAULT_AUDIT_MAX_ENTRIES } from './service/write-bounds.js';
 import { keepAllWarm } from './service/warm.js';
 import type { Invoker, PoolDrain, ServiceContext } from './service/context.js';
 import { KeyedLock } from './service/locks.js';
@@ -94,6 +95,10 @@ export interface ControlPlaneOptions {
   defaultQuotas?: Partial<WorkspaceQuotas>;
   /** How long audit entries are kept (FP_AUDIT_RETENTION, default 90 days). */
   auditRetentionMs?: number;
+  /** The audit entries a workspace keeps at most (FP_AUDIT_MAX_ENTRIES, default 100 000; 0: no bound): docs/adr/0103-api-writes-bounded.md. */
+  auditMaxEntries?: number;
+  /** Changes a minute through the API per workspace, workspace tokens only (FP_API_WRITE_RATE, default 600; 0: no limit). */
+  apiWriteRate?: number;
   bundleLimits?: Partial<BundleLimits>;
   /** Bundle worker threads (default min(4, cores - 1)). */
   bundleThreads?: number;
@@ -328,6 +333,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       maxFunctionTimeoutMs: options.maxFunctionTimeoutMs ?? DEFAULT_LIMIT_CEILINGS.maxFunctionTimeoutMs,
       defaultQuotas: { ...NO_QUOTAS, ...options.defaultQuotas },
       auditRetentionMs,
+      auditMaxEntries: options.auditMaxEntries ?? DEFAULT_AUDIT_MAX_ENTRIES,
+      apiWriteRate: options.apiWriteRate ?? DEFAULT_API_WRITE_RATE,
       publicUrl: options.publicUrl,
       baseDomain: options.baseDomain ?? null,
       keepVersions: options.keepVersions ?? DEFAULT_KEEP_VERSIONS,

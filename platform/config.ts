@@ -148,6 +148,10 @@ const OPTIONS = {
   workspaceQuotaLogBytes: { env: 'FP_WORKSPACE_QUOTA_LOG_BYTES', kind: 'int', schema: int(0, Number.MAX_SAFE_INTEGER).optional() },
   // How long audit entries are kept: `90d`, `720h` (the variable takes a duration with its unit).
   auditRetentionMs: { env: 'FP_AUDIT_RETENTION', kind: 'duration', schema: int(60_000, 36_500 * DAY_MS).default(90 * DAY_MS) },
+  // The audit entries a workspace keeps at most, its newest (0: no bound but the retention; ADR 0103).
+  auditMaxEntries: { env: 'FP_AUDIT_MAX_ENTRIES', kind: 'int', schema: int(0, 100_000_000).refine((n) => n === 0 || n >= 100, 'must be 0 (no bound) or at least 100').default(100_000) },
+  // Changes through the API a workspace token's workspace may make a minute, in a burst as well (0: no limit; ADR 0103).
+  apiWriteRate: { env: 'FP_API_WRITE_RATE', kind: 'int', schema: int(0, 1_000_000_000).default(600) },
 } as const;
 
 type OptionKey = keyof typeof OPTIONS;

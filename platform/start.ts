@@ -197,6 +197,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
         logBytes: config.workspaceQuotaLogBytes ?? null,
       },
       auditRetentionMs: config.auditRetentionMs,
+      auditMaxEntries: config.auditMaxEntries,
+      apiWriteRate: config.apiWriteRate,
       bundleLimits: { maxTotalBytes: config.maxBundleBytes, maxFiles: config.maxBundleFiles, maxFileBytes: config.maxFileBytes },
       ...(config.bundleThreads !== undefined ? { bundleThreads: config.bundleThreads } : {}),
       bundleCheckTimeoutMs: config.bundleCheckTimeoutMs,

@@ -12,5 +12,6 @@ export const AUDIT_ACTIONS = [
   'workspace.create', 'workspace.update', 'workspace.delete',
   'data.bind', 'data.unbind', 'data-credentials.rotate', 'data.drop',
   'test-case.save', 'test-case.delete',
+  'audit.trim',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

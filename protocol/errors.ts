@@ -202,6 +202,7 @@ export const ERRORS = {
   FUNCTION_RESPONSE_HEADERS_TOO_LARGE: { status: 502, component: 'function', title: "The function's answer had more headers, or more header bytes, than an answer may carry." },
   DRAFT_CONFLICT: { status: 409, component: 'controlplane', title: 'The draft was saved by someone else (another tab, browser or client) since you read it; nothing was saved.' },
   STORE_BUSY: { status: 503, component: 'controlplane', title: "Another process holds a lock on a SQLite file of the platform's state directory; nothing of the request was kept." },
+  API_RATE_LIMITED: { status: 429, component: 'controlplane', title: "The workspace's changes through the API are at their rate (FP_API_WRITE_RATE); retry after Retry-After seconds." },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

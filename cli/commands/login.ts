@@ -2,6 +2,7 @@
  * `login [URL] --token T [--profile P] [--workspace W]`: checks the token with `GET /whoami` and
  * saves it as a profile of the credentials file (mode 0600); `logout` forgets one.
  */
+import { terminalSafe } from '../terminal.js';
 import { positionals, str, type ParsedArgs } from '../args.js';
 import { ApiClient } from '../client.js';
 import { DEFAULT_URL, withoutProfile, withProfile, writeCredentials } from '../config.js';
@@ -65,7 +66,7 @@ async function login(ctx: Context, args: ParsedArgs): Promise<number> {
     invokeTokens: keepTokens ? previous.invokeTokens : {},
   }));
   ctx.out.data({ ok: true, profile: name, url, file, ...who });
-  ctx.out.line(`Logged in to ${url} as ${who.label} (${who.role}${who.kind === 'admin' ? ', the admin token' : ''}) in workspace ${who.workspace}.`);
+  ctx.out.line(`Logged in to ${url} as ${terminalSafe(who.label)} (${who.role}${who.kind === 'admin' ? ', the admin token' : ''}) in workspace ${who.workspace}.`);
   ctx.out.line(`Saved as profile "${name}" in ${file}${name === 'default' ? '' : `; use it with --profile ${name}`}.`);
   return EXIT.OK;
 }

@@ -1,4 +1,5 @@
 /** `tokens create|list|revoke`: a workspace's tokens (its owners and the admin token). Docs: docs/cli.md. */
+import { terminalSafe } from '../terminal.js';
 import { flag, positionals, str, type ParsedArgs } from '../args.js';
 import type { ApiToken } from '../client.js';
 import { clientOf, type Command, type Context } from '../context.js';
@@ -65,7 +66,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
       throw inCommandWords(err, 'tokenId', 'ID', `ID ${JSON.stringify(id)} is not a token id: ids look like tok_… (the ID column of \`fastapi-platform tokens list\`)`);
     });
     ctx.out.data({ ok: true, token });
-    ctx.out.line(`Revoked token ${token.id} (${token.role}, ${token.label}); it stops working at once.`);
+    ctx.out.line(`Revoked token ${token.id} (${token.role}, ${terminalSafe(token.label)}); it stops working at once.`);
     return EXIT.OK;
   }
   throw usageError(`unknown subcommand ${JSON.stringify(verb)}${didYouMean(verb, ['create', 'list', 'revoke'])}; tokens create|list|revoke`);

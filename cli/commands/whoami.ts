@@ -1,4 +1,5 @@
 /** `whoami`: the token in use (kind, role, workspace), the platform and the profile it came from. */
+import { terminalSafe } from '../terminal.js';
 import { positionals, type ParsedArgs } from '../args.js';
 import { clientFor, targetOf, type Command, type Context } from '../context.js';
 import { EXIT } from '../errors.js';
@@ -9,7 +10,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
   const who = await clientFor(ctx, target).whoami();
   const profiles = ['default', ...Object.keys(credentials?.profiles ?? {})];
   ctx.out.data({ ok: true, url: target.url, profile: profileName, profiles, ...who });
-  ctx.out.line(`${who.label}  (${who.kind === 'admin' ? 'admin token, root' : `workspace token, ${who.role}`})`);
+  ctx.out.line(`${terminalSafe(who.label)}  (${who.kind === 'admin' ? 'admin token, root' : `workspace token, ${who.role}`})`);
   ctx.out.line(`workspace  ${who.workspace}`);
   ctx.out.line(`platform   ${target.url}  (profile ${profileName})`);
   ctx.out.line(`token id   ${who.tokenId}${who.expiresAt !== null ? `, expires ${new Date(who.expiresAt).toISOString()}` : ''}`);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { manifestSchema } from '../../protocol/index.js';
 import { adminTokenAnswer, jsonDocument } from './answers.js';
+import { REVOKED_TOKENS_KEPT } from '../store/index.js';
 import { audit } from './audit-log.js';
 import { json } from './http.js';
 import { operation } from './router.js';
@@ -16,7 +17,7 @@ export const rotateAdminToken = operation(
   },
   async (call) => {
     const old = call.scope.principal.tokenId;
-    const issued = await call.ctx.store.tokens.rotate(old);
+    const issued = await call.ctx.store.tokens.rotate(old, { keepRevoked: REVOKED_TOKENS_KEPT });
     call.ctx.tokens.remove(old);
     call.ctx.tokens.add(issued.record);
     call.ctx.bus.publish({ kind: 'tokens' });

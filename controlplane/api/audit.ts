@@ -1,7 +1,7 @@
 /** /audit (docs/api.md, "Audit log"): every change, newest first; owners read their workspace's, the root token any. */
 import { PlatformError } from '../../protocol/index.js';
 import type { Call } from './router.js';
-import { decodeAuditCursor, encodeAuditCursor } from '../store/index.js';
+import { decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION } from '../store/index.js';
 import { auditList } from './answers.js';
 import { json } from './http.js';
 import { auditView } from './present.js';
@@ -19,8 +19,12 @@ const bases = new Map<string, { born: number; base: number }>();
 async function baseOf(ctx: Call['ctx'], workspace: string, born: number): Promise<number> {
   const known = bases.get(workspace);
   if (known?.born === born) return known.base;
-  const before = await ctx.store.audit.list({ workspace, until: born, limit: 1 });
-  const base = before.items[0]?.workspaceSeq ?? 0;
+  // The workspace's own `workspace.create` entry, which no trim deletes (ADR 0103): its number less
+  // one. The entries before it may be gone (trimmed by this workspace's own changes, or past the
+  // retention), and counting from none would show the first tenant's count (red team round 9).
+  const created = await ctx.store.audit.list({ workspace, action: KEPT_AUDIT_ACTION, since: born, limit: 1 });
+  const before = created.items.length > 0 ? null : await ctx.store.audit.list({ workspace, until: born, limit: 1 });
+  const base = created.items[0] !== undefined ? created.items[0].workspaceSeq - 1 : (before?.items[0]?.workspaceSeq ?? 0);
   bases.set(workspace, { born, base });
   return base;
 }

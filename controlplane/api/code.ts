@@ -16,7 +16,7 @@ const tag = 'code';
 
 export const blobsMissing = operation(
   {
-    id: 'blobsMissing', tag, role: 'deployer', summary: 'Which of these contents the server lacks (upload only those)',
+    id: 'blobsMissing', metered: false, tag, role: 'deployer', summary: 'Which of these contents the server lacks (upload only those)',
     body: blobsMissingBody,
     answers: { 200: { description: 'The hashes not stored yet', schema: blobsMissingAnswer } },
     errors: [],
@@ -29,7 +29,7 @@ export const blobsMissing = operation(
 
 export const putBlob = operation(
   {
-    id: 'putBlob', tag, role: 'deployer', summary: 'Upload one file content (raw bytes) under its sha256',
+    id: 'putBlob', metered: false, tag, role: 'deployer', summary: 'Upload one file content (raw bytes) under its sha256',
     rawBody: true,
     answers: {
       201: { description: 'Stored (new content)', schema: blobPutAnswer },

@@ -11,9 +11,10 @@ import { PlatformError, roleAllows, WORKSPACE_SHARE_PREFIX } from '../../protoco
 import type { MountedApi } from '../../protocol/index.js';
 import { isUnexpected, toPlatformError } from '../errors.js';
 import type { ServiceContext } from '../service/context.js';
+import { meterWrite } from '../service/write-bounds.js';
 import { authenticate } from './auth.js';
 import { apiError, type ApiRequest, type ApiResponse } from './http.js';
-import { DEFAULT_BODY_LIMIT, match } from './router.js';
+import { DEFAULT_BODY_LIMIT, isMetered, match } from './router.js';
 import { ROUTES } from './routes.js';
 import { PUBLIC_SCOPE, resolveScope } from './scope.js';
 
@@ -58,6 +59,8 @@ async function dispatch(ctx: ServiceContext, req: ApiRequest): Promise<ApiRespon
       required: op.role, role: principal.role,
     });
   }
+  // A workspace's changes are rated (ADR 0103): each writes to the store, its audit entry at least.
+  if (principal.kind === 'workspace' && isMetered(method, op)) await meterWrite(ctx, scope.workspace);
   const answer = await op.handler({ ctx, req, params: found.params, scope });
   // Its client's unread bytes count in its workspace's share of the held answers (a tenant's large
   // answers left unread cut other workspaces' answers before: red team round 5, found by CI).

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { statusesOf, WORKSPACE_NAME, type ErrorCode } from '../../protocol/index.js';
 import * as answers from './answers.js';
 import * as consoleAnswers from './answers-console.js';
-import { templateParams, type Operation, type Route } from './router.js';
+import { isMetered, templateParams, type Operation, type Route } from './router.js';
 import { pathParams } from './schemas.js';
 
 type Json = { [key: string]: unknown };
@@ -125,9 +125,11 @@ const BODY_ERRORS: readonly ErrorCode[] = ['INVALID_JSON', 'JSON_TOO_DEEP', 'UNK
 const QUERY_ERRORS: readonly ErrorCode[] = ['UNKNOWN_FIELD', 'INVALID_FIELD'];
 
 /** Every code an operation may answer with, in registry order. */
-export function operationErrors(template: string, op: Operation): ErrorCode[] {
+export function operationErrors(template: string, op: Operation, method: string): ErrorCode[] {
   const codes = new Set<ErrorCode>([...GATEWAY_ERRORS, ...op.errors]);
   if (op.role !== 'public') for (const code of ADMIN_ERRORS) codes.add(code);
+  // A workspace's changes are rated (./index.ts, ADR 0103); the operation's role is not `root` only.
+  if (op.role !== 'root' && isMetered(method, op)) codes.add('API_RATE_LIMITED');
   if (op.body) for (const code of BODY_ERRORS) codes.add(code);
   if (op.query) for (const code of QUERY_ERRORS) codes.add(code);
   for (const param of templateParams(template)) for (const code of PARAM_ERRORS[param as keyof typeof pathParams]) codes.add(code);
@@ -199,15 +201,15 @@ class ErrorResponses {
 
   constructor(routes: readonly Route[]) {
     for (const route of routes) {
-      for (const op of Object.values(route.methods)) {
-        for (const [, codes] of errorGroups(operationErrors(route.template, op))) this.uses.set(codes.join('.'), (this.uses.get(codes.join('.')) ?? 0) + 1);
+      for (const [method, op] of Object.entries(route.methods)) {
+        for (const [, codes] of errorGroups(operationErrors(route.template, op, method))) this.uses.set(codes.join('.'), (this.uses.get(codes.join('.')) ?? 0) + 1);
       }
     }
   }
 
-  of(template: string, op: Operation): Record<string, Json> {
+  of(template: string, op: Operation, method: string): Record<string, Json> {
     const out: Record<string, Json> = {};
-    for (const [status, codes] of errorGroups(operationErrors(template, op))) {
+    for (const [status, codes] of errorGroups(operationErrors(template, op, method))) {
       const name = codes.join('.');
       if ((this.uses.get(name) ?? 0) < 2) {
         out[String(status)] = errorResponse(status, codes);
@@ -252,14 +254,14 @@ function requestBody(op: Operation): Json | undefined {
   return { required, content: { 'application/json': { schema } } };
 }
 
-function operationObject(template: string, op: Operation, refOf: (schema: z.ZodType) => Json, errors: ErrorResponses): Json {
+function operationObject(template: string, method: string, op: Operation, refOf: (schema: z.ZodType) => Json, errors: ErrorResponses): Json {
   const responses: Record<string, Json> = {};
   for (const [status, answer] of Object.entries(op.answers)) {
     responses[status] = answer.schema === null
       ? { description: answer.description }
       : { description: answer.description, content: { [answer.contentType ?? 'application/json']: { schema: refOf(answer.schema) } } };
   }
-  Object.assign(responses, errors.of(template, op));
+  Object.assign(responses, errors.of(template, op, method));
   const params = parameters(template, op);
   const body = requestBody(op);
   return {
@@ -284,7 +286,7 @@ export function openApiDocument(routes: readonly Route[]): Json {
   for (const route of routes) {
     const item: Json = {};
     for (const [method, op] of Object.entries(route.methods)) {
-      item[method.toLowerCase()] = operationObject(route.template, op, refOf, errors);
+      item[method.toLowerCase()] = operationObject(route.template, method, op, refOf, errors);
       tags.add(op.tag);
     }
     paths[route.template] = item;

@@ -65,6 +65,19 @@ export interface OperationDoc<B extends z.ZodType = z.ZodType, Q extends z.ZodTy
    * (the API's own documents). Shown in the OpenAPI document (`x-fp-role`).
    */
   role: RequiredRole | 'public';
+  /**
+   * `false`: not counted in its workspace's rate of changes (FP_API_WRITE_RATE,
+   * docs/adr/0103-api-writes-bounded.md). Every other operation but GET counts when a workspace
+   * token calls it. Unmetered: uploads of contents (in `codeBytes`), checks that store nothing,
+   * and calls of functions and their runs (the function's own `limits.rate` and the workspace's
+   * `invocationsPerMinute`).
+   */
+  metered?: false;
+}
+
+/** Whether a call of `op` by a workspace token takes a place of its workspace's rate of changes (ADR 0103). */
+export function isMetered(method: string, op: OperationDoc): boolean {
+  return method !== 'GET' && method !== 'HEAD' && op.role !== 'public' && op.metered !== false;
 }
 
 export interface Operation extends OperationDoc {

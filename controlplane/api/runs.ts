@@ -165,7 +165,7 @@ function refuseSyncOnly(record: Pick<FunctionRecord, 'invocation'>, key: string)
 /** `POST /runs/{runId}/cancel`: a run still waiting in the queue becomes `cancelled`. */
 export const cancelRun = operation(
   {
-    id: 'cancelRun', tag, role: 'invoker', summary: 'Cancel an async run still waiting in the queue',
+    id: 'cancelRun', metered: false, tag, role: 'invoker', summary: 'Cancel an async run still waiting in the queue',
     answers: { 200: { description: 'The run, now cancelled', schema: asyncRunAnswer } },
     errors: [...asyncErrors, 'RUN_NOT_CANCELLABLE'],
   },
@@ -181,7 +181,7 @@ export const cancelRun = operation(
 /** `POST /runs/{runId}/replay`: a failed run's request, queued again as a new run (`replayOf`). */
 export const replayRun = operation(
   {
-    id: 'replayRun', tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
+    id: 'replayRun', metered: false, tag, role: 'invoker', summary: "Queue a failed async run's request again as a new run",
     answers: { 202: { description: 'The new run, queued', schema: replayAnswer } },
     errors: [...asyncErrors, 'RUN_NOT_REPLAYABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'FUNCTION_NOT_FOUND', 'INVOCATION_MODE_NOT_ALLOWED'],
   },
@@ -287,7 +287,7 @@ function requestOf(body: z.output<typeof testInvokeBody>, maxPayloadBytes: numbe
 
 export const testInvoke = operation(
   {
-    id: 'testInvoke', tag, role: 'invoker', summary: "Run a request through the function's deployed version (trigger `test`)",
+    id: 'testInvoke', metered: false, tag, role: 'invoker', summary: "Run a request through the function's deployed version (trigger `test`)",
     body: testInvokeBody,
     answers: { 200: { description: "What the gateway would have answered (also for the function's failures, with `error`)", schema: testInvokeAnswer } },
     errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'RATE_LIMITED', 'QUOTA_EXCEEDED'],
@@ -349,7 +349,7 @@ export function decodeBody(bytes: Uint8Array, contentType: string): { body: unkn
 /** `POST /functions/{name}/invoke/async`: the test invoke's request queued as an async run (as `POST /async/<name>` would, without the invoke token). */
 export const testInvokeAsync = operation(
   {
-    id: 'testInvokeAsync', tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
+    id: 'testInvokeAsync', metered: false, tag, role: 'invoker', summary: 'Queue a request as an async run of the deployed version (as POST /async/<name> does)',
     body: testInvokeBody,
     answers: { 202: { description: 'Queued: the run id and where to follow it', schema: asyncAccepted } },
     errors: ['FUNCTION_PAUSED', 'FUNCTION_NOT_DEPLOYED', 'ASYNC_NOT_ENABLED', 'ASYNC_QUEUE_UNAVAILABLE', 'ASYNC_QUEUE_NOT_DURABLE', 'RATE_LIMITED', 'QUOTA_EXCEEDED', 'INVOCATION_MODE_NOT_ALLOWED'],

@@ -59,7 +59,9 @@ const lifetime = z.string().meta({ pattern: LONG_DURATION_PATTERN.source }).tran
 export const createTokenBody = z.strictObject({
   role: z.enum(ROLES),
   /** Shown in lists and recorded as who in histories (default: the role). */
-  label: z.string().max(100).regex(/^[^\x00-\x1f\x7f]*$/, 'must not hold control characters').optional(),
+  // No control character, C1 included (8-bit CSI and OSC drive some terminals: `login`, `whoami` and
+  // `tokens revoke` print it), and no line separator or bidirectional override (red team round 9).
+  label: z.string().max(100).regex(/^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/, 'must not hold control characters, line separators or bidirectional overrides').optional(),
   /** How long the token works (`30d`, `12h`); absent: until revoked. */
   expiresIn: lifetime.optional(),
 });

@@ -116,16 +116,24 @@ export const putTestCase = operation(
     const caseName = textParam(call.params[1]!, 'testCase', TEST_CASE_NAME);
     const body = await input.body();
     await getFunction(call.ctx, key);
-    const existing = await call.ctx.store.testCases.list(key);
-    if (existing.length >= MAX_TEST_CASES && !existing.some((c) => c.name === caseName)) {
-      throw new PlatformError('TEST_CASE_LIMIT', `function "${name}" has ${MAX_TEST_CASES} test cases already; delete one first`, { function: name, limit: MAX_TEST_CASES });
-    }
-    const bytes = existing.reduce((sum, c) => sum + (c.name === caseName ? 0 : requestBytes(c.request)), requestBytes(body.request));
-    if (bytes > MAX_TEST_CASE_BYTES) {
-      throw new PlatformError('TEST_CASE_LIMIT', `function "${name}"'s test cases would hold ${describeBytes(bytes)} together, more than ${describeBytes(MAX_TEST_CASE_BYTES)}; delete ones you no longer run, or save a smaller request`, { function: name, limitBytes: MAX_TEST_CASE_BYTES });
-    }
-    const saved = await call.ctx.store.testCases.put(key, caseName, { mode: body.mode, request: body.request as Record<string, unknown> });
-    await audit(call, 'test-case.save', name, { testCase: caseName, mode: body.mode, replaced: existing.some((c) => c.name === caseName) });
+    // One save of a function's cases at a time in this process, from the read to the write: saves
+    // sent at once each read the same cases and all passed the bounds (production: 40 saves of
+    // 300 KiB stored 12 MB against 1 MiB; red team round 9). Processes still save side by side.
+    const { saved, replaced } = await call.ctx.locks.run(`test-cases:${key}`, async () => {
+      const existing = await call.ctx.store.testCases.list(key);
+      if (existing.length >= MAX_TEST_CASES && !existing.some((c) => c.name === caseName)) {
+        throw new PlatformError('TEST_CASE_LIMIT', `function "${name}" has ${MAX_TEST_CASES} test cases already; delete one first`, { function: name, limit: MAX_TEST_CASES });
+      }
+      const bytes = existing.reduce((sum, c) => sum + (c.name === caseName ? 0 : requestBytes(c.request)), requestBytes(body.request));
+      if (bytes > MAX_TEST_CASE_BYTES) {
+        throw new PlatformError('TEST_CASE_LIMIT', `function "${name}"'s test cases would hold ${describeBytes(bytes)} together, more than ${describeBytes(MAX_TEST_CASE_BYTES)}; delete ones you no longer run, or save a smaller request`, { function: name, limitBytes: MAX_TEST_CASE_BYTES });
+      }
+      return {
+        saved: await call.ctx.store.testCases.put(key, caseName, { mode: body.mode, request: body.request as Record<string, unknown> }),
+        replaced: existing.some((c) => c.name === caseName),
+      };
+    });
+    await audit(call, 'test-case.save', name, { testCase: caseName, mode: body.mode, replaced });
     return json(200, { testCase: caseView(saved) });
   },
 );
@@ -172,7 +180,7 @@ export const getVersionFile = operation(
 
 export const validateCode = operation(
   {
-    id: 'validateCode', tag: 'code', role: 'deployer', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
+    id: 'validateCode', metered: false, tag: 'code', role: 'deployer', summary: 'Check files as `fastapi-platform validate` does (manifest, syntax, entrypoint), nothing stored',
     body: validateBody,
     answers: { 200: { description: 'Every problem found, each at its file and line (ok: none)', schema: validationAnswer } },
     errors: ['VALIDATION_BUSY', 'VALIDATION_UNAVAILABLE', 'BUNDLE_PATH_INVALID', 'BUNDLE_PATH_DUPLICATE', 'BUNDLE_PATH_CONFLICT'],

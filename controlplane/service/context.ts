@@ -43,6 +43,10 @@ export interface ServiceSettings {
   defaultQuotas: WorkspaceQuotas;
   /** How long audit entries are kept (FP_AUDIT_RETENTION). */
   auditRetentionMs: number;
+  /** FP_AUDIT_MAX_ENTRIES: the newest audit entries a workspace keeps (0: no bound but the retention). */
+  auditMaxEntries: number;
+  /** FP_API_WRITE_RATE: changes a minute (and burst) a workspace's tokens may make through the API (0: no limit). */
+  apiWriteRate: number;
   /** The base URL clients reach the gateway at (`http://host:port`), known once it listens. */
   publicUrl(): string;
   /** FP_KEEP_VERSIONS: versions of a function kept on deploy (0: all; docs/adr/0098-deleting-versions.md). */

@@ -11,7 +11,7 @@
  */
 import { versionTraits } from '../registry/store-registry.js';
 import { PlatformError } from '../../protocol/index.js';
-import type { DeployEntry, FunctionRecord } from '../store/index.js';
+import { DEPLOY_RECORDS_KEPT, type DeployEntry, type FunctionRecord } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { getFunction } from './functions.js';
 import { ensureHookSecrets } from '../async/index.js';
@@ -66,6 +66,7 @@ async function switchVersion(ctx: ServiceContext, name: string, action: 'deploy'
       actor: input.actor,
       ...(input.note !== undefined ? { note: input.note } : {}),
       expectedRevision: current.revision,
+      keepRecords: DEPLOY_RECORDS_KEPT,
     }).catch((err: unknown) => {
       checked?.undo();
       throw err;
@@ -148,6 +149,7 @@ async function setStatus(ctx: ServiceContext, name: string, action: 'pause' | 'r
       actor: input.actor,
       ...(input.note !== undefined ? { note: input.note } : {}),
       expectedRevision: current.revision,
+      keepRecords: DEPLOY_RECORDS_KEPT,
     });
     ctx.registry.set(record, ctx.registry.entrypointOf(name));
     // Mirrored into the live metrics off the request: a dead Redis must not fail a pause.

@@ -5,7 +5,7 @@
  */
 import { ceilingIssues, envSizeProblem, nameOfKey, PlatformError } from '../../protocol/index.js';
 import { runtimeEnv } from '../registry/store-registry.js';
-import { isStoreError, type FunctionRecord, type FunctionSettings } from '../store/index.js';
+import { isStoreError, REVOKED_TOKENS_KEPT, type FunctionRecord, type FunctionSettings } from '../store/index.js';
 import type { ServiceContext } from './context.js';
 import { startCheck } from './start-check.js';
 import { keepWarm } from './warm.js';
@@ -146,7 +146,7 @@ async function issueInvokeToken(ctx: ServiceContext, name: string, issuer: Issue
     .filter((t) => t.createdAt < mine.createdAt || (t.createdAt === mine.createdAt && t.id < mine.id));
   for (const old of older) {
     try {
-      await ctx.store.tokens.revoke(old.id);
+      await ctx.store.tokens.revoke(old.id, { keepRevoked: REVOKED_TOKENS_KEPT });
     } catch (err) {
       // Revoked meanwhile (another process's rotation): already what is wanted.
       if (!isStoreError(err, 'TOKEN_NOT_FOUND')) throw err;

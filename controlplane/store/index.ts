@@ -8,7 +8,7 @@
 
 export type * from './types.js';
 export { DEPLOY_ACTIONS, NO_QUOTAS, QUOTA_NAMES } from './types.js';
-export { decodeAuditCursor, encodeAuditCursor, logBytesOf, quotaExceeded } from './quotas.js';
+export { auditTrimEntry, auditTrimSlack, decodeAuditCursor, DEPLOY_RECORDS_KEPT, encodeAuditCursor, KEPT_AUDIT_ACTION, logBytesOf, quotaExceeded, REVOKED_TOKENS_KEPT } from './quotas.js';
 export { BLOB_GRACE_MS } from './version-retention.js';
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode } from './errors.js';
 export * from './metrics/index.js';

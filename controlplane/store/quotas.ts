@@ -5,7 +5,7 @@
  */
 import { workspaceOfKey, type LogLine } from '../../protocol/index.js';
 import { StoreError } from './errors.js';
-import type { WorkspaceQuotas } from './types.js';
+import type { NewAuditEntry, WorkspaceQuotas } from './types.js';
 
 /** How each quota is raised (`workspaces set <ws> --<flag>`), and what frees some of it. */
 const RAISE: Record<keyof WorkspaceQuotas, { flag: string; free: string }> = {
@@ -62,3 +62,38 @@ export function decodeAuditCursor(text: string, scoped: boolean): number {
   if (seq === null) throw new StoreError('RUN_CURSOR_INVALID', 'the cursor is not one this store returned for this list', { cursor: text });
   return Number(seq[1]);
 }
+
+/**
+ * The audit entries a trim keeps whatever their age: a workspace's creations (one per creation of
+ * the name, by the admin token). A workspace token's numbers start after its workspace's own
+ * (controlplane/api/audit.ts), which must not be trimmed away (ADR 0103).
+ */
+export const KEPT_AUDIT_ACTION = 'workspace.create';
+
+/** Entries past `keep` a workspace may hold before its oldest are deleted (a trim deletes this many or more at once). */
+export function auditTrimSlack(keep: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(keep / 10)));
+}
+
+/**
+ * The `audit.trim` entry written when a workspace's oldest entries are deleted for its bound. Its
+ * detail names the bound only: a count of what went would tell a recycled name's new owner how
+ * many entries the first one had (red team round 7).
+ */
+export function auditTrimEntry(workspace: string | null, at: number, keep: number): NewAuditEntry {
+  return { at, actor: { tokenId: 'platform', label: 'platform', role: 'root' }, address: '', workspace, action: 'audit.trim', target: workspace ?? '', detail: { keep } };
+}
+
+/**
+ * A function's deploy records kept, its newest: a change a minute made at the API's rate
+ * (FP_API_WRITE_RATE) is a record each (pause and resume in a loop), and a bare rollback reads
+ * the newest 1000 only (docs/adr/0103-api-writes-bounded.md).
+ */
+export const DEPLOY_RECORDS_KEPT = 1000;
+
+/**
+ * Revoked tokens kept per kind and scope (a workspace's, a function's invoke tokens, the admin
+ * tokens), the newest by creation: `GET /tokens?includeRevoked=true` lists at most 1000, and a
+ * revoked token verifies nothing, so an older row served nobody (ADR 0103).
+ */
+export const REVOKED_TOKENS_KEPT = 1000;

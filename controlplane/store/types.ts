@@ -201,6 +201,8 @@ export interface DeployRequest {
   note?: string;
   /** When given, REVISION_CONFLICT unless the function is still at this revision. */
   expectedRevision?: number;
+  /** The newest deploy records the function keeps, this one among them (older ones deleted); undefined: all (ADR 0103). */
+  keepRecords?: number;
 }
 
 export interface DeployEntry {
@@ -329,14 +331,22 @@ export interface NewToken {
   createdBy?: string;
 }
 
+export interface RevokeOptions {
+  /**
+   * The newest revoked tokens (by creation) of the token's kind and scope that stay, this one
+   * among them: older revoked rows are deleted (ADR 0103). Undefined: all stay.
+   */
+  keepRevoked?: number;
+}
+
 export interface TokenStore {
   issue(input: NewToken): Promise<IssuedToken>;
   /** The live token with this secret, of this kind (and scope, for invoke tokens), or null. */
   verify(secret: string, kind: TokenKind, scope?: string | null): Promise<TokenRecord | null>;
   /** Revokes the token and issues its replacement (same kind, scope, label) in one step. TOKEN_NOT_FOUND if missing or revoked. */
-  rotate(id: string): Promise<IssuedToken>;
+  rotate(id: string, options?: RevokeOptions): Promise<IssuedToken>;
   /** TOKEN_NOT_FOUND if missing or already revoked. */
-  revoke(id: string): Promise<void>;
+  revoke(id: string, options?: RevokeOptions): Promise<void>;
   /**
    * Rewrites a live token's digest under the keyring's current key, given its secret (after a key
    * rotation, on the token's next use). Null when the token is gone, revoked, or `secret` is not
@@ -456,8 +466,13 @@ export interface AuditQuery {
 }
 
 export interface AuditStore {
-  /** Appends one entry after every entry appended before it (anywhere). */
-  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /**
+   * Appends one entry after every entry appended before it (anywhere). With `keep`, the entry's
+   * workspace (or the install-wide entries) holds at most about `keep` entries: once it holds
+   * `keep + auditTrimSlack(keep)`, its oldest are deleted, and one `audit.trim` entry takes
+   * their place: the newest `keep` stay, that entry among them (docs/adr/0103-api-writes-bounded.md).
+   */
+  append(entry: NewAuditEntry, options?: { keep?: number }): Promise<AuditEntry>;
   /** Newest first. */
   list(query?: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }>;
   /** Deletes entries written before `cutoff`; returns how many. */

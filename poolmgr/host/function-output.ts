@@ -6,14 +6,54 @@
  * own log (its stderr: the terminal of `up` and `dev`), each line prefixed with the function and
  * the process, control characters escaped, and bounded per process: a function that prints in a
  * loop must not flood the operator's log (OUTPUT_BYTES per OUTPUT_WINDOW_MS, prefixes included, then
- * one note of the bytes dropped).
+ * one note of the bytes dropped). The processes of a workspace share WORKSPACE_OUTPUT_BYTES of each
+ * window, and every process of the host ALL_OUTPUT_BYTES (OutputBudget): per process alone, a
+ * tenant's 64 instances wrote ~125 KiB/s (~11 GB a day) into the operator's log (red team round 9).
  */
-import { escapeControls } from '../../protocol/index.js';
+import { escapeControls, workspaceOfKey } from '../../protocol/index.js';
 
 export const OUTPUT_BYTES = 16 * 1024;
 export const OUTPUT_WINDOW_MS = 10_000;
+/** What all of a workspace's processes together may write to the operator's log per window. */
+export const WORKSPACE_OUTPUT_BYTES = 2 * OUTPUT_BYTES;
+/** What every function's processes together may write to the operator's log per window. */
+export const ALL_OUTPUT_BYTES = 8 * OUTPUT_BYTES;
 
 export type OutputSink = (line: string) => void;
+
+/** Why a process's lines were dropped in a window: what the note says. */
+type Over = 'process' | 'workspace' | 'platform';
+
+const OVER_TEXT: Readonly<Record<Over, string>> = {
+  process: `over ${OUTPUT_BYTES / 1024} KiB in ${OUTPUT_WINDOW_MS / 1000} s`,
+  workspace: `over its workspace's ${WORKSPACE_OUTPUT_BYTES / 1024} KiB in ${OUTPUT_WINDOW_MS / 1000} s`,
+  platform: `over the platform's ${ALL_OUTPUT_BYTES / 1024} KiB in ${OUTPUT_WINDOW_MS / 1000} s for every function`,
+};
+
+/** The host's share of the operator's log per window (fixed windows): per workspace, and for all. */
+export class OutputBudget {
+  private window = -1;
+  private all = 0;
+  private readonly workspaces = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Takes `bytes` for `workspace`'s line; what refused it, or null. */
+  take(workspace: string, bytes: number): Exclude<Over, 'process'> | null {
+    const window = Math.floor(this.now() / OUTPUT_WINDOW_MS);
+    if (window !== this.window) {
+      this.window = window;
+      this.all = 0;
+      this.workspaces.clear();
+    }
+    const mine = this.workspaces.get(workspace) ?? 0;
+    if (mine + bytes > WORKSPACE_OUTPUT_BYTES) return 'workspace';
+    if (this.all + bytes > ALL_OUTPUT_BYTES) return 'platform';
+    this.workspaces.set(workspace, mine + bytes);
+    this.all += bytes;
+    return null;
+  }
+}
 
 /** One process's output budget and its partial last line. */
 export class FunctionOutput {
@@ -24,16 +64,25 @@ export class FunctionOutput {
   private partial = '';
   /** The output goes on with the rest of a dropped line: it is no line of its own. */
   private skipping = false;
+  private over: Over = 'process';
 
-  constructor(private readonly fn: string, private readonly pid: number, private readonly sink: OutputSink, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly fn: string,
+    private readonly pid: number,
+    private readonly sink: OutputSink,
+    private readonly now: () => number = Date.now,
+    /** The host's, shared by its processes (null: this process's bound only). */
+    private readonly budget: OutputBudget | null = null,
+  ) {}
 
   write(stream: 'stdout' | 'stderr', text: string): void {
     const now = this.now();
     if (now - this.windowStart >= OUTPUT_WINDOW_MS) {
-      if (this.droppedBytes > 0) this.sink(`${this.prefix(stream)}[${this.droppedBytes} bytes dropped: over ${OUTPUT_BYTES / 1024} KiB in ${OUTPUT_WINDOW_MS / 1000} s]\n`);
+      if (this.droppedBytes > 0) this.sink(`${this.prefix(stream)}[${this.droppedBytes} bytes dropped: ${OVER_TEXT[this.over]}]\n`);
       this.windowStart = now;
       this.used = 0;
       this.droppedBytes = 0;
+      this.over = 'process';
     }
     // Past the budget a chunk is counted, not looked at: a process writing newlines as fast as it
     // can cost the gateway's event loop a split and a call per line, and slowed every other
@@ -62,7 +111,11 @@ export class FunctionOutput {
       }
       const out = `${this.prefix(stream)}${escapeControls(line)}\n`;
       this.used += out.length;
-      if (this.used > OUTPUT_BYTES) {
+      const over = this.used > OUTPUT_BYTES ? 'process' : (this.budget?.take(workspaceOfKey(this.fn), out.length) ?? null);
+      if (over !== null) {
+        // Past a shared share too, the rest of this window is counted, not looked at.
+        this.over = over;
+        this.used = Math.max(this.used, OUTPUT_BYTES);
         this.droppedBytes += line.length + 1;
         return this.drop(text, start);
       }

@@ -16,7 +16,7 @@ import { encodeFrame, escapeControls, FrameDecoder, PlatformError, type BoxSpec 
 import { heldFiles } from '../file-table.js';
 import { bindGuard } from './bind-guard.js';
 import { Cgroups, hostTaskShare } from './cgroups.js';
-import { FunctionOutput, type OutputSink } from './function-output.js';
+import { FunctionOutput, OutputBudget, type OutputSink } from './function-output.js';
 import { SpawnedOutput } from './spawned-output.js';
 import { startedAt } from './host-pids.js';
 import { findHostPid, FORK_HELLO_TIMEOUT_MS, LateChannel, makeTemplateRoot, TemplateSocket, type ForkHello } from './templates.js';
@@ -133,6 +133,8 @@ const REPORT_CLOSE_WAIT_MS = 2000;
 export class ProcessHost implements RuntimeHost {
   readonly isolation: Isolation;
   private readonly runtimes = new Map<string, Runtime>();
+  /** The operator's log's share of all functions' output outside their calls (per workspace and for all). */
+  private readonly outputBudget = new OutputBudget();
   private readonly cgroups: Cgroups | null;
   private readonly uids: UidAllocator | null;
   private readonly codeRoots: string[];
@@ -361,7 +363,7 @@ export class ProcessHost implements RuntimeHost {
   /** Where a placed runtime's output outside its calls goes; null before it is placed, and with FP_DEBUG (every runtime's output is forwarded whole already, prefixed by its pid). */
   private functionOutput(rt: Runtime): FunctionOutput | null {
     if (rt.placedFn === null || this.options.debug) return null;
-    return rt.output ??= new FunctionOutput(rt.placedFn, rt.pid, this.options.functionOutput ?? writeStderr);
+    return rt.output ??= new FunctionOutput(rt.placedFn, rt.pid, this.options.functionOutput ?? writeStderr, Date.now, this.outputBudget);
   }
 
   /** The one exit report of `rt` (the first call wins). */

@@ -220,6 +220,23 @@ export function functionTests(open: OpenStore): void {
         assert.deepEqual((await store.deploys.list(name, { limit: 2, beforeSeq: 4 })).map((e) => e.seq), [3, 2]);
       }));
 
+    it('keeps the newest keepRecords deploy records of a function: older ones go as it changes (ADR 0103)', () =>
+      withStore(open, async (store) => {
+        // Before: every pause and resume stayed, at the API's rate of changes, until the function went.
+        const name = uniqueName();
+        await store.functions.create(name, settings());
+        const other = uniqueName();
+        await store.functions.create(other, settings());
+        await store.deploys.apply({ function: other, action: 'pause', actor: 't' });
+        for (let i = 0; i < 8; i++) await store.deploys.apply({ function: name, action: i % 2 === 0 ? 'pause' : 'resume', actor: `a${i}`, keepRecords: 3 });
+        assert.deepEqual((await store.deploys.list(name)).map((e) => [e.seq, e.actor]), [[8, 'a7'], [7, 'a6'], [6, 'a5']]);
+        assert.equal((await store.functions.get(name))?.status, 'active');
+        assert.equal((await store.deploys.list(other)).length, 1, 'another function keeps its records');
+        // Without keepRecords nothing goes.
+        await store.deploys.apply({ function: name, action: 'pause', actor: 'b' });
+        assert.equal((await store.deploys.list(name)).length, 4);
+      }));
+
     it('refuses a missing version or a stale revision and logs nothing', () =>
       withStore(open, async (store) => {
         const name = uniqueName();

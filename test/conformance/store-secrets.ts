@@ -81,6 +81,27 @@ export function tokenTests(open: OpenStore, hooks: ConformanceHooks): void {
         assert.equal((await store.tokens.list({ kind: 'invoke', scope: 'fn-l', includeRevoked: true })).length, 6);
         assert.deepEqual((await store.tokens.list({ kind: 'invoke', scope: 'fn-l', revokedLimit: 2 })).map((t) => t.label), ['t4', 't1']);
       }));
+
+    it('keeps the newest keepRevoked revoked tokens of a kind and scope: older rows go as more are revoked, by revoke or rotate (ADR 0103)', () =>
+      withStore(open, async (store) => {
+        // Before: every revoked row stayed (~300 bytes each), at the API's rate of changes.
+        const scope = `ws-${uniqueName()}`;
+        const keep = 3;
+        const other = (await store.tokens.issue({ kind: 'workspace', scope: `${scope}-b`, label: 'other', role: 'viewer' })).record.id;
+        await store.tokens.revoke(other, { keepRevoked: keep });
+        const ids: string[] = [];
+        for (let i = 0; i < 8; i++) ids.push((await store.tokens.issue({ kind: 'workspace', scope, label: `t${i}`, role: 'viewer' })).record.id);
+        // Revoked in any order: what stays is the newest by creation.
+        for (const i of [7, 0, 3, 1, 6, 2, 5, 4]) await store.tokens.revoke(ids[i]!, { keepRevoked: keep });
+        const live = (await store.tokens.issue({ kind: 'workspace', scope, label: 'live', role: 'viewer' })).record.id;
+        await store.tokens.rotate(live, { keepRevoked: keep });
+        const listed = await store.tokens.list({ kind: 'workspace', scope, includeRevoked: true });
+        assert.deepEqual(listed.map((t) => [t.label, t.revokedAt !== null]), [['live', false], ['live', true], ['t7', true], ['t6', true]]);
+        assert.equal((await store.tokens.list({ kind: 'workspace', scope: `${scope}-b`, includeRevoked: true })).length, 1, 'another scope keeps its own');
+        // Without keepRevoked nothing goes.
+        await store.tokens.revoke((await store.tokens.issue({ kind: 'workspace', scope, label: 'x', role: 'viewer' })).record.id);
+        assert.equal((await store.tokens.list({ kind: 'workspace', scope, includeRevoked: true })).length, 5);
+      }));
   });
 }
 

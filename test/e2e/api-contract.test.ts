@@ -33,7 +33,7 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     assert.ok(parsed.success, `${where}: not an error body: ${JSON.stringify(res.body)}`);
     const { code, ...details } = parsed.data.error;
     assert.equal(httpStatus(code, details), res.status, `${where}: ${code}`);
-    assert.ok(operationErrors(found.route.template, op).includes(code), `${where}: ${code} is not among the operation's documented codes`);
+    assert.ok(operationErrors(found.route.template, op, method).includes(code), `${where}: ${code} is not among the operation's documented codes`);
     seen.add(`${op.id} ${res.status}`);
     return res;
   }

@@ -233,3 +233,18 @@ describe('tokens per workspace are bounded (red team of 2026-12-04)', () => {
     assert.equal((await make({ role: 'viewer', label: 'after-revoke' })).status, 201, 'the revoked token left a place');
   });
 });
+
+describe('a token label that drives terminals (red team round 9)', () => {
+  it('a label with a C1 control, a line separator or a bidirectional override is refused 400 INVALID_FIELD; other Unicode is kept', async () => {
+    // Before: only C0 and DEL were refused; `login`, `whoami` and `tokens revoke` printed the
+    // label raw, so an owner could send 8-bit CSI/OSC sequences to another member's terminal.
+    for (const label of ['ci \u009b2J', 'ci \u009d0;TITLE\u009c', 'a\u2028b', 'x\u202egpj.exe']) {
+      const res = await h.api.call('POST', '/tokens', { role: 'viewer', label });
+      assert.equal(res.status, 400, `${JSON.stringify(label)}: ${res.status}`);
+      assert.equal(res.body.error.code, 'INVALID_FIELD');
+    }
+    const fine = await h.api.call('POST', '/tokens', { role: 'viewer', label: 'équipe CI 🚀' });
+    assert.equal(fine.status, 201, JSON.stringify(fine.body));
+    assert.equal(fine.body.token.label, 'équipe CI 🚀');
+  });
+});

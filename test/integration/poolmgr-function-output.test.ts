@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PoolManager } from '../../poolmgr/index.js';
-import { OUTPUT_BYTES, FunctionOutput } from '../../poolmgr/host/function-output.js';
+import { ALL_OUTPUT_BYTES, OUTPUT_BYTES, OutputBudget, WORKSPACE_OUTPUT_BYTES, FunctionOutput } from '../../poolmgr/host/function-output.js';
 import { ev, fnVersion, openPool, py, removeFunction, until, writeFunction } from './poolmgr-harness.js';
 
 const LATE = py(
@@ -115,6 +115,40 @@ describe('a function\'s output outside its calls', () => {
     assert.match(out[4]!, /\[16394 bytes dropped: over 16 KiB in 10 s\]\n$/);
     assert.match(out[5]!, /\] after\n$/);
     assert.equal(out.length, 6);
+  });
+});
+
+describe('all functions\' output outside their calls (red team round 9)', () => {
+  // Before: each process had its 16 KiB per 10 s and nothing bounded them together: one tenant's 64
+  // instances (FP_MAX_INSTANCES) printing from a thread wrote ~125 KiB/s (~11 GB a day) into the
+  // operator's log (probe-red12/outflood.py: 4 instances, 7.8 KiB/s).
+  it('a workspace\'s processes share WORKSPACE_OUTPUT_BYTES a window, every process ALL_OUTPUT_BYTES; the notes say which', () => {
+    let now = 0;
+    const budget = new OutputBudget(() => now);
+    const out: string[] = [];
+    const proc = (fn: string, pid: number): FunctionOutput => new FunctionOutput(fn, pid, (l) => out.push(l), () => now, budget);
+    const line = `${'z'.repeat(999)}\n`;
+    const bytesOf = (fn: string): number => out.filter((l) => l.startsWith(`[function ${fn} `) && !l.includes('bytes dropped')).reduce((n, l) => n + l.length, 0);
+    // Six processes of workspace `a` (two functions), each writing under its own 16 KiB.
+    const a = [proc('f.a', 1), proc('f.a', 2), proc('g.a', 3), proc('g.a', 4), proc('f.a', 5), proc('g.a', 6)];
+    for (const p of a) p.write('stdout', line.repeat(12));
+    const written = bytesOf('f.a') + bytesOf('g.a');
+    assert.ok(written <= WORKSPACE_OUTPUT_BYTES && written > WORKSPACE_OUTPUT_BYTES - 2 * 1100, `workspace a wrote ${written}`);
+    // Another workspace still writes.
+    const b = proc('h.b', 7);
+    b.write('stdout', line.repeat(3));
+    assert.equal(out.filter((l) => l.startsWith('[function h.b ')).length, 3);
+    // Many workspaces together stop at the platform's share.
+    for (let w = 0; w < 12; w++) for (let k = 0; k < 2; k++) proc(`f.w${w}`, 100 + w * 2 + k).write('stdout', line.repeat(15));
+    const all = out.filter((l) => !l.includes('bytes dropped')).reduce((n, l) => n + l.length, 0);
+    assert.ok(all <= ALL_OUTPUT_BYTES && all > ALL_OUTPUT_BYTES - 2 * 1100, `all wrote ${all}`);
+    // The next window: the notes, then lines again.
+    now += 10_000;
+    a[5]!.write('stdout', 'again\n');
+    assert.match(out.at(-2)!, /bytes dropped: over its workspace's 32 KiB in 10 s\]\n$/);
+    assert.match(out.at(-1)!, /\] again\n$/);
+    proc('f.w11', 999).write('stdout', 'x\n');
+    assert.match(out.at(-1)!, /\] x\n$/);
   });
 });
 

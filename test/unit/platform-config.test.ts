@@ -26,7 +26,7 @@ describe('platform config', () => {
         kubePresets: 'm256:256:2:100m,m1024:1024:0:250m', kubeRuntimePort: 8000, kubePodStartTimeoutMs: 120_000,
         depsIndexUrl: 'https://pypi.org/simple', depsKeepMs: 3_600_000, functionHostEnv: '', depsExtraIndexUrls: '', depsAllowSdist: false, depsAllowHosts: '',
         depsIndexCa: '/etc/ssl/certs/ca-certificates.crt', depsTimeoutMs: 300_000, depsMaxBytes: 512 * MIB,
-        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000,
+        depsMemoryBytes: 2048 * MIB, depsBuilderUid: 599_999, depsConcurrency: 1, auditRetentionMs: 90 * 24 * 3_600_000, auditMaxEntries: 100_000, apiWriteRate: 600,
       },
     );
     assert.ok(Object.isFrozen(config));
@@ -50,6 +50,9 @@ describe('platform config', () => {
     for (const bad of ['90', '90 days', '-1d', '0s']) {
       assert.throws(() => loadConfig({ FP_AUDIT_RETENTION: bad }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_RETENTION', bad);
     }
+    // ADR 0103: 0 turns the bound off; a bound below 100 would keep less than its trim marker's share.
+    assert.equal(loadConfig({ FP_AUDIT_MAX_ENTRIES: '0', FP_API_WRITE_RATE: '0' }).auditMaxEntries, 0);
+    assert.throws(() => loadConfig({ FP_AUDIT_MAX_ENTRIES: '50' }), (err: unknown) => (err as ConfigError).issues[0]?.key === 'FP_AUDIT_MAX_ENTRIES');
   });
 
   it('turns the zygotes off with FP_ZYGOTES=0', () => {

@@ -309,6 +309,8 @@ export function mongoDeployStore(ctx: MongoContext): DeployStore {
           continue;
         }
         await logEntry(ctx, entry);
+        const keep = request.keepRecords;
+        if (keep !== undefined && entry.seq > keep) await col.deploys.deleteMany({ function: name, seq: { $lte: entry.seq - keep } });
         await pruneRevisions(ctx, next);
         return { function: toRecord(ring, next), entry: toEntry(entry) };
       }

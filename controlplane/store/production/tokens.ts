@@ -33,6 +33,12 @@ function notFound(id: string): StoreError {
 
 export function mongoTokenStore(ctx: MongoContext): TokenStore {
   const { col, ring } = ctx;
+  // The newest `keep` revoked ones of a kind and scope stay (by_scope).
+  const dropRevoked = async (kind: TokenDoc['kind'], scope: TokenDoc['scope'], keep: number | undefined): Promise<void> => {
+    if (keep === undefined) return;
+    const older = await col.tokens.find({ kind, scope, revokedAt: { $ne: null } }, { projection: { _id: 1 } }).sort({ createdAt: -1, seq: -1 }).skip(keep).limit(1000).toArray();
+    if (older.length > 0) await col.tokens.deleteMany({ _id: { $in: older.map((d) => d._id) } });
+  };
   let counter = 0;
 
   async function issueNow(input: Required<NewToken>): Promise<IssuedToken> {
@@ -64,7 +70,7 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
       return null;
     },
 
-    async rotate(id) {
+    async rotate(id, options = {}) {
       ctx.check();
       const old = await col.tokens.findOne({ _id: id, revokedAt: null });
       if (old === null) throw notFound(id);
@@ -74,13 +80,16 @@ export function mongoTokenStore(ctx: MongoContext): TokenStore {
         await col.tokens.deleteOne({ _id: next.record.id });
         throw notFound(id);
       }
+      await dropRevoked(old.kind, old.scope, options.keepRevoked);
       return next;
     },
 
-    async revoke(id) {
+    async revoke(id, options = {}) {
       ctx.check();
+      const doc = await col.tokens.findOne({ _id: id, revokedAt: null }, { projection: { kind: 1, scope: 1 } });
       const revoked = await col.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: ctx.now() } });
-      if (revoked.modifiedCount === 0) throw notFound(id);
+      if (doc === null || revoked.modifiedCount === 0) throw notFound(id);
+      await dropRevoked(doc.kind, doc.scope, options.keepRevoked);
     },
 
     async rekey(id, secret) {

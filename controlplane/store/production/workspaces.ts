@@ -16,8 +16,8 @@
  */
 import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import { decodeAuditCursor, encodeAuditCursor, normalQuotas, quotaExceeded } from '../quotas.js';
-import type { AuditEntry, AuditStore, BlobGrants, WorkspaceQuotas, WorkspaceRecord, WorkspaceStore } from '../types.js';
+import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION, normalQuotas, quotaExceeded } from '../quotas.js';
+import type { AuditEntry, AuditStore, BlobGrants, NewAuditEntry, WorkspaceQuotas, WorkspaceRecord, WorkspaceStore } from '../types.js';
 import { isDuplicateKey, type MongoContext, type SlotDoc, type WorkspaceDoc } from './context.js';
 
 /** A slot without its function for this long was left by a crash (a create takes milliseconds). */
@@ -183,27 +183,39 @@ export function mongoWorkspaceStore(ctx: MongoContext, isLive: (key: string) => 
 
 export function mongoAuditStore(ctx: MongoContext): AuditStore {
   const { col } = ctx;
-  return {
-    async append(e) {
-      ctx.check();
-      const detail = JSON.stringify(e.detail);
-      // The next number by a unique insert: entries get one total order across every process.
-      // The number within the workspace is read after the global one: an entry of this workspace
-      // that read the same `wseq` read a global number no larger, so the two inserts collide on
-      // `_id` and the later one reads again (the global insert is the one atomic step FerretDB has).
-      for (let attempt = 0; attempt < 200; attempt++) {
-        const last = await col.audit.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
-        const seq = (last?._id ?? 0) + 1;
-        const mine = await col.audit.find({ workspace: e.workspace }, { projection: { wseq: 1 } }).sort({ wseq: -1 }).limit(1).next();
-        const wseq = (mine?.wseq ?? 0) + 1;
-        try {
-          await col.audit.insertOne({ _id: seq, wseq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail });
-          return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq, workspaceSeq: wseq };
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err;
-        }
+  const write = async (e: NewAuditEntry): Promise<AuditEntry> => {
+    const detail = JSON.stringify(e.detail);
+    // The next number by a unique insert: entries get one total order across every process.
+    // The number within the workspace is read after the global one: an entry of this workspace
+    // that read the same `wseq` read a global number no larger, so the two inserts collide on
+    // `_id` and the later one reads again (the global insert is the one atomic step FerretDB has).
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const last = await col.audit.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).next();
+      const seq = (last?._id ?? 0) + 1;
+      const mine = await col.audit.find({ workspace: e.workspace }, { projection: { wseq: 1 } }).sort({ wseq: -1 }).limit(1).next();
+      const wseq = (mine?.wseq ?? 0) + 1;
+      try {
+        await col.audit.insertOne({ _id: seq, wseq, at: e.at, actor: { ...e.actor }, address: e.address, workspace: e.workspace, action: e.action, target: e.target, detail });
+        return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq, workspaceSeq: wseq };
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
       }
-      throw new StoreError('REVISION_CONFLICT', 'the audit log is too busy; retry');
+    }
+    throw new StoreError('REVISION_CONFLICT', 'the audit log is too busy; retry');
+  };
+  return {
+    async append(e, options = {}) {
+      ctx.check();
+      const entry = await write(e);
+      const keep = options.keep;
+      if (keep === undefined) return entry;
+      // The oldest number (by_workspace_wseq): newest - oldest + 1 is the count or more, never less.
+      const first = await col.audit.find({ workspace: e.workspace, action: { $ne: KEPT_AUDIT_ACTION } }, { projection: { wseq: 1 } }).sort({ wseq: 1 }).limit(1).next();
+      if (entry.workspaceSeq - (first?.wseq ?? entry.workspaceSeq) + 1 < keep + auditTrimSlack(keep)) return entry;
+      // Processes trimming at once delete the same entries; each writes its marker (one more entry).
+      await col.audit.deleteMany({ workspace: e.workspace, wseq: { $lte: entry.workspaceSeq - Math.max(1, keep - 1) }, action: { $ne: KEPT_AUDIT_ACTION } });
+      await write(auditTrimEntry(e.workspace, e.at, keep));
+      return entry;
     },
 
     async list(query = {}) {

@@ -223,6 +223,7 @@ export function sqliteDeployStore(ctx: SqliteContext): DeployStore {
     deploy_seq = ?, updated_at = ? WHERE name = ?`);
   const insertEntry = db.prepare(`INSERT INTO deploys (function, seq, action, from_version, to_version, status, actor, note, at)
     VALUES (@function, @seq, @action, @fromVersion, @toVersion, @status, @actor, @note, @at)`);
+  const dropOld = db.prepare('DELETE FROM deploys WHERE function = ? AND seq <= ?');
 
   return {
     async apply(request: DeployRequest) {
@@ -256,6 +257,8 @@ export function sqliteDeployStore(ctx: SqliteContext): DeployStore {
         };
         setState.run(status, active, entry.seq, entry.at, request.function);
         insertEntry.run(entry);
+        const keep = request.keepRecords;
+        if (keep !== undefined && entry.seq > keep) dropOld.run(request.function, entry.seq - keep);
         return { function: toRecord(ctx.ring, mustGet(ctx, request.function)), entry };
       }).immediate();
     },

@@ -52,6 +52,13 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
   const byId = db.prepare('SELECT * FROM tokens WHERE id = ?');
   const byDigest = db.prepare('SELECT * FROM tokens WHERE digest = ? AND key_id = ? AND revoked_at IS NULL');
   const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const dropRevoked = db.prepare(`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE kind = ? AND scope IS ? AND revoked_at IS NOT NULL
+    ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)`);
+  // The newest `keepRevoked` revoked ones of a kind and scope stay (tokens_by_scope).
+  const revokeKept = (row: TokenRow, keep: number | undefined): void => {
+    revoke.run(ctx.now(), row.id);
+    if (keep !== undefined) dropRevoked.run(row.kind, row.scope, keep);
+  };
   const rewrite = db.prepare('UPDATE tokens SET digest = ?, key_id = ? WHERE id = ? AND digest = ? AND revoked_at IS NULL');
 
   function issueNow(input: Required<NewToken>): IssuedToken {
@@ -87,20 +94,19 @@ export function sqliteTokenStore(ctx: SqliteContext): TokenStore {
       return null;
     },
 
-    async rotate(id) {
+    async rotate(id, options = {}) {
       ctx.check();
       return db.transaction(() => {
         const old = live(id);
-        revoke.run(ctx.now(), id);
+        revokeKept(old, options.keepRevoked);
         return issueNow({ kind: old.kind, scope: old.scope, label: old.label, role: old.role, expiresAt: old.expires_at, createdBy: old.created_by });
       }).immediate();
     },
 
-    async revoke(id) {
+    async revoke(id, options = {}) {
       ctx.check();
       db.transaction(() => {
-        live(id);
-        revoke.run(ctx.now(), id);
+        revokeKept(live(id), options.keepRevoked);
       }).immediate();
     },
 

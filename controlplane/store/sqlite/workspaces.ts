@@ -5,8 +5,8 @@
  */
 import { DEFAULT_WORKSPACE } from '../../../protocol/index.js';
 import { StoreError } from '../errors.js';
-import { decodeAuditCursor, encodeAuditCursor, normalQuotas } from '../quotas.js';
-import type { AuditEntry, AuditStore, BlobGrants, WorkspaceRecord, WorkspaceStore } from '../types.js';
+import { auditTrimEntry, auditTrimSlack, decodeAuditCursor, encodeAuditCursor, KEPT_AUDIT_ACTION, normalQuotas } from '../quotas.js';
+import type { AuditEntry, AuditStore, BlobGrants, NewAuditEntry, WorkspaceRecord, WorkspaceStore } from '../types.js';
 import { fromJson, isSqliteError, type SqliteContext } from './context.js';
 
 interface WorkspaceRow {
@@ -130,12 +130,33 @@ export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(max(wseq), 0) + 1 FROM audit WHERE workspace IS ?
     RETURNING seq, wseq`);
   const pruneChunk = db.prepare(`DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`);
+  // The oldest number of a workspace (an index seek, past its few `workspace.create` entries):
+  // entries go oldest first, by time or by count, so newest - oldest + 1 is the count, or more than
+  // it (never less). A trim keeps the `workspace.create` entries (one per creation of the name, by
+  // the admin token): a workspace token's numbers start after its own (controlplane/api/audit.ts).
+  const oldest = db.prepare(`SELECT min(wseq) FROM audit WHERE workspace IS ? AND action != '${KEPT_AUDIT_ACTION}'`).pluck();
+  const trim = db.prepare(`DELETE FROM audit WHERE workspace IS ? AND wseq <= ? AND action != '${KEPT_AUDIT_ACTION}'`);
+  const write = (e: NewAuditEntry): AuditEntry => {
+    const detail = JSON.stringify(e.detail);
+    const row = insert.get(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail, e.workspace) as { seq: number; wseq: number };
+    return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq: row.seq, workspaceSeq: row.wseq };
+  };
+  // One transaction: the entry, and when its workspace is past its bound the trim and its marker.
+  const appendKept = db.transaction((e: NewAuditEntry, keep: number | undefined): AuditEntry => {
+    const entry = write(e);
+    if (keep === undefined) return entry;
+    const first = (oldest.get(e.workspace) as number | null) ?? entry.workspaceSeq;
+    if (entry.workspaceSeq - first + 1 < keep + auditTrimSlack(keep)) return entry;
+    // The marker takes one of the `keep` places: the newest keep - 1 entries stay beside it.
+    const through = entry.workspaceSeq - Math.max(1, keep - 1);
+    trim.run(e.workspace, through);
+    write(auditTrimEntry(e.workspace, e.at, keep));
+    return entry;
+  });
   return {
-    async append(e) {
+    async append(e, options = {}) {
       ctx.check();
-      const detail = JSON.stringify(e.detail);
-      const row = insert.get(e.at, e.actor.tokenId, e.actor.label, e.actor.role, e.address, e.workspace, e.action, e.target, detail, e.workspace) as { seq: number; wseq: number };
-      return { ...e, detail: JSON.parse(detail) as Record<string, unknown>, seq: row.seq, workspaceSeq: row.wseq };
+      return appendKept.immediate(e, options.keep);
     },
 
     async list(query = {}) {
