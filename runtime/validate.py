@@ -338,9 +338,8 @@ def shipped_databases(root, files):
                           "message": "a SQLite database: deployed files are read-only on the platform, so reads work but "
                                      "every write fails with 'attempt to write a readonly database'. A local one (made by "
                                      "running the app here) is not for the platform: add its name to .platformignore. One "
-                                     "that ships data: copy it at startup with shutil.copyfile (shutil.copy keeps its "
-                                     "read-only mode) to /tmp and open the copy, the instance's own (its writes go with the "
-                                     "instance) (docs/api-invoke.md, \"What differs from uvicorn\")"})
+                                     "that ships data: copy it at startup (shutil.copy) to /tmp and open the copy, the instance's "
+                                     "own (its writes go with the instance) (docs/api-invoke.md, \"What differs from uvicorn\")"})
     return found
 
 

@@ -84,14 +84,17 @@ export async function materialize(version: { files: readonly FileEntry[] }, blob
         await writeFile(target, data);
       }
       if (options.mtimeMs !== undefined) await utimes(target, options.mtimeMs / 1000, options.mtimeMs / 1000);
-      if (options.readOnly) await chmod(target, file.executable === true ? 0o555 : 0o444);
+      // The platform's files, not the function's: it reads them, and writes nothing here (not their
+      // owner; the mount is read-only). 0644 as a checkout's, not 0444: `shutil.copy` keeps the mode,
+      // and a seed database copied to /tmp must be writable there, as under uvicorn (apps round 11).
+      if (options.readOnly) await chmod(target, file.executable === true ? 0o755 : 0o644);
       result.copied++;
     };
     for (let i = 0; i < version.files.length; i += CONCURRENCY) {
       await Promise.all(version.files.slice(i, i + CONCURRENCY).map(writeOne));
     }
     // A sandboxed function runs as its own uid: its directories must be readable by others,
-    // whatever the umask (its files are: 0444 above). Writes are refused by the read-only mount.
+    // whatever the umask (its files are: 0644 above). Writes are refused by the read-only mount.
     if (options.readOnly) await chmodDirs(tmp, 0o755);
     await rename(tmp, dir);
     result.created = true;

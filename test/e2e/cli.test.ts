@@ -235,8 +235,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.deepEqual([again.unchanged, again.uploaded], [true, 0]);
   });
 
-  it('a file executable in the folder runs on the platform (mode 0555; the others 0444); a change of mode alone is a new version', async () => {
-    // Every deployed file was 0444: a script or binary shipped with the code failed with
+  it('a file executable in the folder runs on the platform (mode 0755; the others 0644); a change of mode alone is a new version', async () => {
+    // Every deployed file was 0444 (later 0644; executables 0755): a script or binary shipped with the code failed with
     // PermissionError on every call (apps round of 2026-12-05).
     const { dir, fn } = folder('exec', 'exec', [
       'import subprocess',
@@ -251,8 +251,8 @@ describe('cli end to end', { skip, timeout: 180_000 }, () => {
     assert.equal(json<{ body: unknown }>(ran).body, 'tool ran', ran.stdout + ran.stderr);
     const shown = json<{ versions: { version: number }[] }>(await cli(['functions', 'show', fn, '--json']));
     const state = join(work, 'state', 'code', fn, String(shown.versions[0]!.version));
-    assert.equal(statSync(join(state, 'bin', 'tool.sh')).mode & 0o777, 0o555);
-    assert.equal(statSync(join(state, 'main.py')).mode & 0o777, 0o444);
+    assert.equal(statSync(join(state, 'bin', 'tool.sh')).mode & 0o777, 0o755);
+    assert.equal(statSync(join(state, 'main.py')).mode & 0o777, 0o644);
     // The same content without its x bit: a modified file, a new version.
     chmodSync(join(dir, 'bin', 'tool.sh'), 0o644);
     const again = json<{ unchanged: boolean; changes: { modified: string[] } }>(await cli(['deploy', dir, '--json']));

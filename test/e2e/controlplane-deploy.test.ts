@@ -63,7 +63,32 @@ describe('deploy and rollback', () => {
     assert.ok(readdirSync(`${h.stateDir}/code/${name}/2/__pycache__`).some((f) => /^main\..*\.pyc$/.test(f)));
     // The version's files are read-only copies in the state directory.
     const { statSync } = await import('node:fs');
-    assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o444);
+    assert.equal(statSync(`${h.stateDir}/code/${name}/2/main.py`).mode & 0o777, 0o644);
+  });
+
+  it('a shipped file copied with shutil.copy is writable where it lands, as under uvicorn; the shipped one is not', async () => {
+    // Deployed files were 0444 and `shutil.copy` keeps the mode: a seed database copied to /tmp
+    // answered reads and refused every write (apps round 11).
+    const name = fnName('seed');
+    await deployed(h.api, name, {
+      'seed.txt': 'seed',
+      'main.py': [
+        'import os, shutil',
+        'def handler(event, context):',
+        '    shutil.copy("seed.txt", "/tmp/copy.txt")',
+        '    with open("/tmp/copy.txt", "a") as f:',
+        '        f.write("+more")',
+        '    try:',
+        '        open("seed.txt", "a").close()',
+        '        shipped = "writable"',
+        '    except OSError as e:',
+        '        shipped = type(e).__name__',
+        '    return {"copy": open("/tmp/copy.txt").read(), "shipped": shipped}',
+      ].join('\n'),
+    });
+    const body = (await invoke(name)).body as { copy: string; shipped: string };
+    assert.equal(body.copy, 'seed+more');
+    assert.notEqual(body.shipped, 'writable');
   });
 
   it('starts minWarm instances of the deployed version at once: the first call after the deploy is warm; a raised minWarm starts more', async () => {

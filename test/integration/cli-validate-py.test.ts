@@ -238,7 +238,7 @@ describe('runtime/validate.py', () => {
     }, 'main:app');
     const found = report.warnings.filter((w) => /read-only/.test(w.message));
     assert.deepEqual(found.map((w) => w.file), ['data/catalog.db']);
-    assert.match(found[0]!.message, /attempt to write a readonly database.*add its name to \.platformignore.*shutil\.copyfile/);
+    assert.match(found[0]!.message, /attempt to write a readonly database.*add its name to \.platformignore.*shutil\.copy\) to \/tmp/);
   });
 
   it("counts what a declared requirement's extras bring: fastapi[standard] brings uvicorn (and its httptools), pydantic[email] email_validator (apps round 11)", async () => {
