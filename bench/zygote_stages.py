@@ -22,9 +22,16 @@ RUNTIME = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 sys.path.insert(0, os.path.abspath(RUNTIME))
 
+try:  # the at-fork hooks recorded, as the zygote's entry does (runtime/zygote.py; absent before ADR 0127)
+    from fp_sandbox import atfork  # noqa: E402
+    atfork.record()
+except ImportError:
+    atfork = None
 from fp_runtime import zygote  # noqa: E402
 
 zygote.preload("default")
+if atfork is not None:
+    atfork.stop()
 from fp_runtime.frames import Decoder, encode  # noqa: E402
 import fp_runtime.main as runtime_main  # noqa: E402
 from fp_sandbox import forked, keeper, libc, view  # noqa: E402
@@ -76,6 +83,19 @@ def fork():
 
 
 os.fork = fork
+if atfork is not None:  # init forks the runtime bare (ADR 0127): the same marks
+    _fork_bare = atfork.fork_bare
+
+    def fork_bare(one_thread=False, hooks_later=False):
+        if not hooks_later:
+            return _fork_bare(one_thread, hooks_later)
+        mark("fork<")
+        pid = _fork_bare(one_thread, hooks_later)
+        if pid == 0:
+            mark("fork>")
+        return pid
+
+    atfork.fork_bare = fork_bare
 
 
 def hello(argv, boot, sandbox=None):
@@ -85,7 +105,20 @@ def hello(argv, boot, sandbox=None):
     return 0
 
 
-runtime_main.main = hello
+def say_hello(fd, boot):  # a runtime that says hello before main (ADR 0127): the marks go with it
+    mark("hello")
+    os.write(fd, encode({"t": "hello", "marks": MARKS}))
+
+
+def after_hello(argv, boot, sandbox=None):
+    os.read(3, 1)
+    return 0
+
+
+if hasattr(runtime_main, "say_hello"):
+    runtime_main.say_hello, runtime_main.main = say_hello, after_hello
+else:
+    runtime_main.main = hello
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 os.setsid()
 extra = [zygote._Boxes()] if hasattr(zygote, "_Boxes") else []

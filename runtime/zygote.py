@@ -11,6 +11,11 @@ import time
 
 _BOOT = time.perf_counter()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Before any other import: the at-fork hooks the zygote's imports register are recorded, so that a
+# runtime forked without them runs them after its hello (fp_sandbox/atfork.py).
+from fp_sandbox import atfork  # noqa: E402
+
+atfork.record()
 
 if __name__ == "__main__":
     _args = sys.argv[1:]

@@ -412,11 +412,39 @@ def enter_box(sandbox, spec):
         raise errors.SandboxError(f"the sandbox could not be entered: {type(err).__name__}: {err}") from None
 
 
+_said_hello = []
+_PYTHON = sys.version.split()[0]
+
+
+def _hello(boot) -> dict:
+    return {"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": _PYTHON,
+            "bootMs": (time.perf_counter() - boot) * 1000.0}
+
+
+def say_hello(fd: int, boot: float) -> None:
+    """The hello, written on the host's descriptor `fd` before anything else of the runtime is set
+    up; once (`main` does not say it again). A forked box's runtime says it first thing after its
+    fork (fp_sandbox/keeper.py `init`, docs/adr/0127-runtime-hello-first.md)."""
+    frame = memoryview(encode(_hello(boot)))
+    while frame:
+        frame = frame[os.write(fd, frame):]
+    _said_hello.append(True)
+
+
 def main(argv, boot, sandbox=None) -> int:
+    # The hello first (the host counts the runtime as ready from it), then what only the messages
+    # after it need: the box's descriptors closed and the at-fork hooks a bare fork left (Box.settle),
+    # the parent-death signal, the connection object. None of it runs any function code, and all
+    # of it is done before the first message is read (docs/adr/0127-runtime-hello-first.md).
+    fd = int(argv[1]) if len(argv) == 2 and argv[0] == "--fd" else -1
+    if fd >= 0 and not _said_hello:
+        say_hello(fd, boot)
+    if sandbox is not None:
+        sandbox.settle()
     _die_with_parent()
     conn = remote.open_conn(argv) if remote.wants(argv) else Conn(_open(argv))
-    conn.send({"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
-               "bootMs": (time.perf_counter() - boot) * 1000.0})
+    if fd < 0:
+        conn.send(_hello(boot))
     msg, loaded, pending = _generic(conn, sandbox)
     if msg.get("template"):  # returns only in an instance the template forked
         conn, msg, pending = template.serve(conn, msg, loaded, pending)

@@ -33,6 +33,8 @@ import socket
 import sys
 import time
 
+from fp_sandbox import atfork
+
 from .frames import Decoder, encode
 
 ZYGOTE_PROTOCOL = 2  # 2: pairs opened ahead (`wait`, "go")
@@ -48,12 +50,15 @@ REQUEST_TIMEOUT_S = 2.0
 CHANNEL_FD = 3
 REQUEST_MAX_BYTES = 1 << 16
 MAX_WAITING_PAIRS = 16
+_runtime_main = None  # fp_runtime.main once preloaded
 
 
 def preload(preset: str) -> dict:
     """Imports what every runtime imports, then the preset's packages; returns the installed
     top-level modules the preset added, with their distributions (preset_packages.py)."""
-    from . import main  # noqa: F401  (the runtime: asyncio, msgpack, capture, specialize, …)
+    from . import main  # (the runtime: asyncio, msgpack, capture, specialize, …)
+    global _runtime_main
+    _runtime_main = main  # what a child calls, without an import statement in a fresh fork
     from . import preset_packages
     from fp_sandbox import enter, forked, keeper, libc, seccomp, template  # noqa: F401
     seccomp.compiled("spawn")
@@ -85,6 +90,7 @@ def preload(preset: str) -> dict:
 
 def serve(control_fd: int, preset: str, path: str, boot: float) -> None:
     dists = preload(preset)
+    atfork.stop()  # every at-fork hook a fork of this zygote could need is recorded (zygote.py, the entry)
     try:
         os.setsid()  # no controlling terminal, for the zygote and every box it forks (TIOCSTI)
     except OSError:  # already a session leader
@@ -254,7 +260,8 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         template_fd = -1
     pid = -1
     try:
-        pid = _fork_bare() if as_init else os.fork()
+        # Root-mode init: libc's fork, no at-fork hooks (they run in the runtime, fp_sandbox/atfork.py).
+        pid = atfork.fork_bare() if as_init else os.fork()
     finally:
         if as_init and pid != 0:
             boxes.back()
@@ -280,17 +287,20 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         forked.begin(report_fd)
         if not as_init:
             forked.announce(os.getpid())
+        runtime_main = _runtime_main
+        if runtime_main is None:  # not preloaded (only a harness forks so)
+            from . import main as runtime_main
         if as_init:
             from fp_sandbox.keeper import init
-            sandbox = init(box, data_fd, template_fd)  # returns in the runtime (pid 2 of its box) only
+            # returns in the runtime (pid 2 of its box) only, which says hello first thing
+            sandbox = init(box, data_fd, template_fd, lambda: runtime_main.say_hello(data_fd, boot))
         elif isinstance(box, dict):
             from fp_sandbox.keeper import start
             sandbox = start(box, data_fd, report_fd)  # returns in the runtime (pid 2 of its box) only
         else:
             forked.bare(data_fd, report_fd)  # --unsafe-no-sandbox: returns in the runtime only
             sandbox = None
-        from .main import main
-        code = main(["--fd", str(data_fd)], boot, sandbox)
+        code = runtime_main.main(["--fd", str(data_fd)], boot, sandbox)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:  # never back into the zygote's loop
@@ -299,37 +309,6 @@ def _fork(data, report, inherited: list, boxes: _Boxes) -> None:
         code = 1
     finally:
         _exit(code)
-
-
-def _libc_fork():
-    try:
-        import ctypes
-        return ctypes.PyDLL(None, use_errno=True).fork  # PyDLL: called holding the GIL
-    except Exception:
-        return None
-
-
-_LIBC_FORK = _libc_fork()
-
-
-def _fork_bare() -> int:
-    """fork(2) without CPython's own fork handling, for a child that is a root-mode box's init
-    (docs/adr/0042-cold-start-steps.md). os.fork() runs the interpreter's at-fork hooks in the
-    child (threading's, random's reseed, logging's locks), ~0.6 ms of copy-on-write faults in a
-    fresh fork, for an init that runs a few fixed steps on this one thread, forks the runtime with
-    os.fork() (whose hooks then run in the runtime, the only process of the box that runs user
-    code: its `random` is reseeded there) and exec's fp-init. Safe only in a zygote of one
-    thread: the child's interpreter state (GIL, import lock, thread ident) is the parent's,
-    held by the same thread: while any other thread lives (a preset's warm-up may leave idle
-    workers for a while), and where libc's fork cannot be called, it is os.fork()."""
-    if _LIBC_FORK is None or len(os.listdir("/proc/self/task")) != 1:
-        return os.fork()
-    pid = _LIBC_FORK()
-    if pid < 0:
-        import ctypes
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return pid
 
 
 def _exit(code: int) -> None:

@@ -10,13 +10,14 @@ channel: a Unix socket the host opened to the zygote for this runtime. Frames, a
     {t: "exit", code, signal}    the runtime's own end
 
 Who holds the channel: in root mode the zygote's child is the box's init itself (the zygote
-unshared a PID namespace for it): init reports, as `serve_init`, or, once it exec'd the native
-init (`exec_init`, init.c: the same frames), as `fp-init`; the runtime closes the channel before
-anything else. Otherwise (user-namespace mode, no sandbox) the child is a keeper
-outside the box, as a spawned one: it reports (`keep`), and init and the runtime close the channel
-first. Either way no process that runs function code holds it: in root mode the function's uid
-can neither signal init (uid 0) nor open its descriptors (not dumpable, hidepid). A channel that
-closes without "exit" means the reporter itself was killed (the host's SIGKILL or SIGTERM).
+unshared a PID namespace for it): init reports, its pid first (before it forks the runtime), as
+`serve_init`, or, once it exec'd the native init (`exec_init`, init.c: the same frames), as
+`fp-init`; the runtime closes the channel right after its hello, before it reads a message.
+Otherwise (user-namespace mode, no sandbox) the child is a keeper outside the box, as a spawned
+one: it reports (`keep`), and init and the runtime close the channel first. Either way no process
+that runs function code holds it: in root mode the function's uid can neither signal init
+(uid 0) nor open its descriptors (not dumpable, hidepid). A channel that closes without "exit"
+means the reporter itself was killed (the host's SIGKILL or SIGTERM).
 """
 import os
 import select

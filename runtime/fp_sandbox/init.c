@@ -14,8 +14,8 @@
  * same report channel (fp_sandbox/forked.py: 4-byte big-endian length + msgpack):
  *   1. not dumpable (no /proc/1/mem, no ptrace for anyone but root); every descriptor but the
  *      ones named closed; SIGCHLD default (the zygote ignores it), SIGPIPE ignored;
- *   2. (the Python half sent {t: "pid", pid} already, before the exec: first on the channel, and
- *      ahead of the runtime's hello on its own channel);
+ *   2. (the Python half sent {t: "pid", pid} already, before it forked the runtime: first on the
+ *      channel, and ahead of the runtime's hello on its own channel);
  *   3. itself and the runtime moved into the cgroup leaves (a write of each pid to each
  *      PROCS_FD), its capabilities cleared, then "1" on JOINED_FD: the runtime's specialize waits
  *      for it, so no function code runs outside its leaves or beside a privileged init. If any

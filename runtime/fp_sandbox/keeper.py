@@ -33,20 +33,33 @@ import signal
 
 # enter (the specialize step) is imported here, outside the box: inside it the runtime's directory
 # is read-only, so a first import there would compile it from source on every cold start (~1.4 ms).
-from . import enter, forked, libc, seccomp, view  # noqa: F401
+from . import atfork, enter, forked, libc, seccomp, view  # noqa: F401
 
 INNER_UID = 1000
 
 
 class Box:
     """What R keeps from spawn for the specialize step: the mode, the second seccomp stage, and
-    (a forked box whose cgroups are joined after hello) the pipe that says they are."""
-    __slots__ = ("mode", "seccomp", "joined")
+    (a forked box whose cgroups are joined after hello) the pipe that says they are. Until
+    `settle`, R still holds what it inherited from I (`kept`: the descriptors it keeps)."""
+    __slots__ = ("mode", "seccomp", "joined", "kept")
 
-    def __init__(self, mode, enter_filter, joined=-1):
+    def __init__(self, mode, enter_filter, joined=-1, kept=None):
         self.mode = mode
         self.seccomp = enter_filter
         self.joined = joined
+        self.kept = kept
+
+    def settle(self) -> None:
+        """R, right after its hello and before it reads any message (fp_runtime/main.py): closes
+        every inherited descriptor but stdio, the host socket and the joined pipe, and runs the
+        at-fork hooks a bare fork left pending (fp_sandbox/atfork.py). Nothing of it is needed for
+        the hello, which the host counts as the runtime being ready
+        (docs/adr/0127-runtime-hello-first.md)."""
+        if self.kept is not None:
+            _close_others(self.kept)
+            self.kept = None
+        atfork.run_pending()
 
 
 def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
@@ -94,7 +107,7 @@ def start(cfg: dict, keep_fd: int, report_fd: int = -1) -> Box:
     raise AssertionError("unreachable")
 
 
-def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
+def init(cfg: dict, keep_fd: int, template_fd: int = -1, first=None) -> Box:
     """A zygote's child in root mode, already PID 1 of a PID namespace of its own (the zygote
     unshared it for this fork; docs/adr/0019-zygotes.md): the box's init, and its reporter in
     place of a keeper (forked.py). It builds the box as `_init` does, its root from the prepared
@@ -105,20 +118,25 @@ def init(cfg: dict, keep_fd: int, template_fd: int = -1) -> Box:
     that does all of that after the fork with none of the interpreter's memory; this Python half
     goes on only where it is not built or could not be exec'd. Never returns in I; returns in R.
     No setsid: the zygote's session has no controlling terminal already (fp_runtime/zygote.py),
-    and a setsid here costs milliseconds."""
-    host_pid = forked.host_pid()  # announced once R is forked: off the way to its hello
+    and a setsid here costs milliseconds. `first`: called in R before anything else (its hello:
+    docs/adr/0127-runtime-hello-first.md)."""
+    host_pid = forked.host_pid()  # announced once the box is built, before R is forked
     procs = forked.open_procs(cfg.get("cgroupJoin") or [])  # on the host's root
     output = forked.redirect_output()
     joined_r, joined_w = os.pipe()
     _enter_box(cfg, template_fd)
-    pid = os.fork()
+    # The pid before R exists: R says hello right after its fork, and the host reads the hello
+    # only once it knows whom to signal (sent after the fork, the hello waited for I to get a CPU
+    # again; docs/adr/0127-runtime-hello-first.md).
+    forked.announce(host_pid)
+    # No at-fork hooks here (I has one thread, and starts none): R runs them after its hello.
+    pid = atfork.fork_bare(one_thread=True, hooks_later=True)
     if pid == 0:
+        if first is not None:
+            first()
         return _runtime(cfg, keep_fd, joined_r)
     os.close(keep_fd)
     os.close(joined_r)
-    # The pid first, at once: the runtime's hello goes out on another channel, and the host should
-    # know whom to signal by then (the native init's exec would let the hello win the race).
-    forked.announce(host_pid)
     forked.exec_init(pid, procs, output, joined_w)  # the rest in C (init.c); returns if it could not
     pidfd = os.pidfd_open(pid)
     try:
@@ -226,17 +244,21 @@ def _lose_privileges() -> None:
 
 
 def _runtime(cfg: dict, keep_fd: int, joined_r: int = -1) -> Box:
-    """R before hello: close every inherited descriptor but stdio, the host socket (and the pipe
-    saying its cgroups are joined). The bounding set, no_new_privs and the first seccomp filter
-    it inherited from I (`_limit`)."""
+    """R: its box state. The bounding set, no_new_privs and the first seccomp filter it inherited
+    from I (`_limit`); every inherited descriptor but stdio, the host socket (and the pipe saying
+    its cgroups are joined) is closed by `Box.settle`, after the hello."""
     kept = sorted({keep_fd, joined_r} - {-1})
+    return Box(cfg.get("mode", "root"), seccomp.compiled("enter"), joined_r, kept)
+
+
+def _close_others(kept: list) -> None:
+    """Closes every descriptor above stdio but `kept` (sorted)."""
     low = 3
     for fd in kept:
         for other in range(low, fd):
             _close_quietly(other)
         low = fd + 1
     os.closerange(low, 1 << 16)
-    return Box(cfg.get("mode", "root"), seccomp.compiled("enter"), joined_r)
 
 
 def _close_quietly(fd: int) -> None:

@@ -130,13 +130,6 @@ describe('zygotes', () => {
     const { host, rt, channel, ended, next } = await forkedRuntime(t);
     assert.equal((await next()).t, 'hello');
     await until(() => rt.pid > 0, 5_000, 'the reported pid');
-    if (SANDBOX === 'root' && existsSync(repoPath('runtime', 'fp_sandbox', 'fp-init'))) {
-      const status = readFileSync(`/proc/${rt.pid}/status`, 'utf8');
-      assert.equal(readFileSync(`/proc/${rt.pid}/comm`, 'utf8').trim(), 'fp-init', 'pid 1 of the box is the native init');
-      assert.equal(nsPid(rt.pid), 1);
-      for (const set of ['CapPrm', 'CapEff', 'CapInh', 'CapAmb']) assert.match(status, new RegExp(`^${set}:\\s+0+$`, 'm'), `${set} empty`);
-      assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m, 'uid 0: the function\'s uid may not signal it');
-    }
     const dir = await fnDir({
       'main.py': py(
         'import os, threading, time',
@@ -153,6 +146,16 @@ describe('zygotes', () => {
     const box = host.place(rt, { name: 'late', version: '1', dir, memoryBytes: 0, maxInstances: 1 });
     channel.write(encodeFrame({ t: 'specialize', id: 1, fn: { name: 'late', version: '1', dir, entrypoint: 'main:handler', env: {}, memoryBytes: 0, timeoutMs: 5000, concurrency: 1 }, ...(box === null ? {} : { box }) }));
     assert.equal((await next()).t, 'specialized');
+    // Checked once specialized: the runtime says hello right after its fork, while init may still
+    // be exec'ing fp-init; its specialize waits for init to have joined the cgroups and dropped
+    // its capabilities (ADR 0127), so no function code runs beside a privileged init.
+    if (SANDBOX === 'root' && existsSync(repoPath('runtime', 'fp_sandbox', 'fp-init'))) {
+      const status = readFileSync(`/proc/${rt.pid}/status`, 'utf8');
+      assert.equal(readFileSync(`/proc/${rt.pid}/comm`, 'utf8').trim(), 'fp-init', 'pid 1 of the box is the native init');
+      assert.equal(nsPid(rt.pid), 1);
+      for (const set of ['CapPrm', 'CapEff', 'CapInh', 'CapAmb']) assert.match(status, new RegExp(`^${set}:\\s+0+$`, 'm'), `${set} empty`);
+      assert.match(status, /^Uid:\s+0\s+0\s+0\s+0$/m, 'uid 0: the function\'s uid may not signal it');
+    }
     channel.write(encodeFrame({ t: 'invoke', id: 2, event: makeEvent(), context: { requestId: 'l', timeoutMs: 5000, attempt: 1 } }));
     assert.equal((await next()).t, 'result');
     const exit = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the runtime did not end')), 10_000))]);
@@ -395,6 +398,39 @@ describe('zygotes', () => {
       const r = await pool.invoke(fnVersion(dir), makeEvent());
       assert.equal(r.error, null, JSON.stringify(r.error));
       seen.add(Buffer.from(r.response!.body).toString());
+    }
+    assert.equal(seen.size, 3, `three runtimes, three random sequences: ${[...seen].join(' ')}`);
+  });
+
+  it('the at-fork hooks a zygote\'s imports registered are recorded, and a runtime forked without them (by its box\'s init) runs them after its hello, once: `random`, imported by the fastapi zygote, is its own (ADR 0127)', async (t) => {
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }));
+    t.after(() => pool.close());
+    await pool.start();
+    const host = (pool as unknown as { host: ProcessHost }).host;
+    assert.equal(await host.zygotesReady(60_000, ['default', 'fastapi']), true);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const forks = host.zygote('fastapi')!.forks;
+      // The entry module imports fastapi: the fastapi zygote forks it, and `random` comes from the zygote's memory.
+      const dir = await fnDir({ 'main.py': py(
+        'import fastapi, os, posix, random, sys',
+        'def handler(event, context):',
+        '    atfork = sys.modules.get("fp_sandbox.atfork")',
+        '    return {"r": [random.getrandbits(64) for _ in range(4)],',
+        '            "hooks": [h.__qualname__ for h in atfork._child_hooks] if atfork else None,',
+        '            "pending": atfork._pending if atfork else None,',
+        '            "builtin": os.register_at_fork is posix.register_at_fork and type(os.register_at_fork).__name__ == "builtin_function_or_method"}') });
+      const r = await pool.invoke(fnVersion(dir), makeEvent());
+      assert.equal(r.error, null, JSON.stringify(r.error));
+      // (the pool may fork one more ahead for the version); `Random.seed` below is recorded only by the fastapi zygote
+      assert.ok(host.zygote('fastapi')!.forks - forks >= 1, 'forked by the fastapi zygote');
+      const body = JSON.parse(Buffer.from(r.response!.body).toString()) as { r: string[]; hooks: string[] | null; pending: unknown[] | null; builtin: boolean };
+      // In the order the imports registered them (threading first), as os.fork() runs them.
+      assert.ok(body.hooks !== null && body.hooks[0] === '_after_fork', JSON.stringify(body.hooks));
+      for (const hook of ['_after_at_fork_child_reinit_locks', 'Random.seed']) assert.ok(body.hooks.includes(hook), `${hook} recorded: ${JSON.stringify(body.hooks)}`);
+      assert.deepEqual(body.pending, [], 'nothing left pending');
+      assert.equal(body.builtin, true, 'the runtime sees the builtin os.register_at_fork');
+      seen.add(JSON.stringify(body.r));
     }
     assert.equal(seen.size, 3, `three runtimes, three random sequences: ${[...seen].join(' ')}`);
   });
