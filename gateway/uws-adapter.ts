@@ -1236,9 +1236,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const serve = (res: HttpResponse, req: HttpRequest, upgradeContext: us_socket_context_t | null): void => {
     const exchange = new Exchange(res, req, bodyLimit, bodyShare, budgets, streams);
-    // uWS routes any GET with a Sec-WebSocket-Key here; without `Connection: upgrade` it is an
-    // ordinary request, as uvicorn reads it (and `Connection: close` alone had the upgrade's own
-    // end close the new connection before a frame).
+    // uWS routes any GET with a Sec-WebSocket-Key here; without `Connection: upgrade` it is no
+    // handshake (invokeHttp answers 400, as for a bad key; `Connection: close` alone had the
+    // upgrade's own end close the new connection before a frame).
     exchange.upgradeContext = exchange.asksUpgrade ? upgradeContext : null;
     // In flight until both the handler settled and the response ended (or the client left):
     // a large response still streaming under backpressure counts, so shutdown waits for it.
