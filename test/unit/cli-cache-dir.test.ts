@@ -3,7 +3,7 @@
  * red team 13): the sites in it are imported by the folder's functions at the next start.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -43,12 +43,13 @@ describe('privateCacheDir', () => {
     assert.match(problem(mine), /mode 770/);
   });
 
-  it('refuses a cache in a folder of another user', { skip: isRoot ? false : 'needs root to give a folder away' }, () => {
+  it('refuses a cache in a folder of another user, and makes nothing there', { skip: isRoot ? false : 'needs root to give a folder away' }, () => {
     const theirs = join(root, 'theirs');
     mkdirSync(theirs, { mode: 0o755 });
     chmodSync(theirs, 0o755);
     chownSync(theirs, 65534, 65534);
-    assert.match(problem(join(theirs, 'deps')), /theirs belongs to another user \(uid 65534\)/);
+    assert.match(problem(join(theirs, 'dev', 'deps')), /theirs belongs to another user \(uid 65534\)/);
+    assert.equal(existsSync(join(theirs, 'dev')), false, 'a folder was made in the other user\'s');
   });
 
   it('answers the real path of a cache behind a symbolic link, and checks that one', () => {
