@@ -65,14 +65,16 @@ async function localSession(ctx: Context, args: ParsedArgs, dir: string, printer
     client: new ApiClient(local.url, local.token),
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
-      local.depsCacheBusy
-        ? `  deps:      built in that state (another dev of this folder holds its cache, ${devDepsRoot(ctx.env.cacheDir, dir)})`
-        : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,
+      local.depsCacheRefused !== null
+        ? `  deps:      built in that state (the cache is not used: ${local.depsCacheRefused}; other users could change what the next start imports)`
+        : local.depsCacheBusy
+          ? `  deps:      built in that state (another dev of this folder holds its cache, ${devDepsRoot(ctx.env.cacheDir, dir)})`
+          : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
       `  data:      ${describeData(platform)}${platform.data?.backend === 'ferretdb' ? ': its own database, removed at exit with the state' : ''}`,
       `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,
     ],
-    started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, depsDir: local.depsRoot, sandbox: platform.isolation, adminToken: local.token },
+    started: { mode: 'local', url: local.url, port: platform.port, stateDir: local.stateDir, depsDir: local.depsRoot, ...(local.depsCacheRefused !== null ? { depsCacheRefused: local.depsCacheRefused } : {}), sandbox: platform.isolation, adminToken: local.token },
     dotenv: true,
     follow: () => null,
     close: () => local.close(),

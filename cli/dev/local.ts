@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { loadServer, type RunObserver, type StartedPlatform } from '../../platform/index.js';
 import { platformConfig } from '../commands/up.js';
 import { startError } from '../start-error.js';
+import { privateCacheDir } from './cache-dir.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -33,6 +34,8 @@ export interface LocalPlatform {
   readonly depsRoot: string;
   /** The folder's dependency cache was in use by another `dev`: this one builds its own. */
   readonly depsCacheBusy: boolean;
+  /** Why the folder's dependency cache was not used (another user could change it: privateCacheDir), or null. */
+  readonly depsCacheRefused: string | null;
 }
 
 /**
@@ -91,12 +94,27 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
   });
   let platform: StartedPlatform;
   let depsCacheBusy = false;
+  // A cache another local user could change is not used: its sites are imported at the next start.
+  let depsRoot = options.depsRoot;
+  let depsCacheRefused: string | null = null;
+  if (depsRoot !== null) {
+    let checked: ReturnType<typeof privateCacheDir>;
+    try {
+      checked = privateCacheDir(depsRoot);
+    } catch (err) {
+      checked = { problem: (err as Error).message };
+    }
+    if ('problem' in checked) {
+      depsCacheRefused = checked.problem;
+      depsRoot = null;
+    } else depsRoot = checked.path;
+  }
   try {
     try {
-      platform = await start(options.depsRoot);
+      platform = await start(depsRoot);
     } catch (err) {
       // Another dev of the same folder holds its cache: this one builds in its own state.
-      if (options.depsRoot === null || (err as { code?: unknown }).code !== 'STATE_DIR_IN_USE' || !String((err as Error).message).includes(options.depsRoot)) throw err;
+      if (depsRoot === null || (err as { code?: unknown }).code !== 'STATE_DIR_IN_USE' || !String((err as Error).message).includes(depsRoot)) throw err;
       depsCacheBusy = true;
       platform = await start(null);
     }
@@ -112,8 +130,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     url: platform.url,
     token,
     stateDir,
-    depsRoot: depsCacheBusy || options.depsRoot === null ? join(stateDir, 'deps') : options.depsRoot,
+    depsRoot: depsCacheBusy || depsRoot === null ? join(stateDir, 'deps') : depsRoot,
     depsCacheBusy,
+    depsCacheRefused,
     close() {
       closing ??= platform.close().finally(() => rm(stateDir, { recursive: true, force: true }));
       return closing;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -285,17 +285,22 @@ describe('cli dev --remote (against a running platform)', { skip, timeout: 240_0
 });
 
 describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () => {
-  it('says how the dependency build goes, then serves the version with them (it was silent for the whole build)', async (t) => {
-    const work = mkdtempSync(join(tmpdir(), 'fp-e2e-dev-deps-'));
+  /** A folder whose function returns `alpha.VALUE`, declaring alpha==1.0, served from a local wheel directory: no network (as the cli e2e's deploys). */
+  function alphaFolder(t: { after(fn: () => void): void }, prefix: string): { work: string; name: string; dir: string } {
+    const work = mkdtempSync(join(tmpdir(), `fp-e2e-${prefix}-`));
     t.after(() => rmSync(work, { recursive: true, force: true }));
-    const name = `devdeps-${randomBytes(3).toString('hex')}`;
+    const name = `${prefix}-${randomBytes(3).toString('hex')}`;
     const dir = join(work, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\n`);
     writeFileSync(join(dir, 'requirements.txt'), 'alpha==1.0\n');
     writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return alpha.VALUE\n');
-    // From a local wheel directory: no network (as the cli e2e's deploys).
     writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
+    return { work, name, dir };
+  }
+
+  it('says how the dependency build goes, then serves the version with them (it was silent for the whole build)', async (t) => {
+    const { work, name, dir } = alphaFolder(t, 'devdeps');
     const env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
     const startDev = (): EventProcess => new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env });
     const dev = startDev();
@@ -328,6 +333,43 @@ describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () =>
       assert.equal(started.depsDir, depsDir);
       await again.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
       assert.deepEqual(again.take((e) => e.event === 'dependencies'), [], 'dependencies built again');
+      assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
+    } finally {
+      await again.stop(30_000);
+    }
+  });
+
+  it('keeps no sites in a cache other users can write: one of them swapped a built site for its own, imported at the next start (red team 13)', async (t) => {
+    const { work, name, dir } = alphaFolder(t, 'devshared');
+    // A cache directory every local user can write (FP_CACHE_DIR=/tmp/cache on a shared machine).
+    const cache = join(work, 'shared-cache');
+    mkdirSync(cache);
+    chmodSync(cache, 0o777);
+    const env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_CACHE_DIR: cache, FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
+    const startDev = (): EventProcess => new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], { env });
+    const first = startDev();
+    try {
+      const started = await first.next((e) => e.event === 'started', WAIT_MS, true);
+      assert.ok(!String(started.depsDir).startsWith(cache), `the sites were kept in ${String(started.depsDir)}`);
+      assert.match(String(started.depsCacheRefused), /shared-cache can be written by other users \(mode 777\)/);
+      await first.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
+      assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
+    } finally {
+      await first.stop(30_000);
+    }
+    // What another user could do between two starts: every built site renamed aside, its own in its place.
+    const roots = existsSync(join(cache, 'dev')) ? readdirSync(join(cache, 'dev')).map((h) => join(cache, 'dev', h, 'deps')) : [];
+    for (const deps of roots) {
+      for (const lock of readdirSync(deps).filter((f) => /^[0-9a-f]{64}$/.test(f))) {
+        renameSync(join(deps, lock), join(deps, `${lock}.aside`));
+        mkdirSync(join(deps, lock, 'site'), { recursive: true });
+        writeFileSync(join(deps, lock, 'site', 'alpha.py'), 'VALUE = "planted"\n');
+      }
+    }
+    const again = startDev();
+    try {
+      const started = await again.next((e) => e.event === 'started', WAIT_MS, true);
+      await again.next((e) => e.event === 'reloaded' && e.version === 1, WAIT_MS, true);
       assert.equal((await get(`${String(started.url)}/fn/${name}/`)).body as unknown, 'alpha-1.0');
     } finally {
       await again.stop(30_000);
