@@ -8,7 +8,10 @@
  *   node dist/bench/ab-cold.js <other checkout> [n]
  * A is the other checkout, B this one. Figures: generic runtime ready (spawn → hello) p50, the
  * empty-pool cold start p50 (poolSize 0), the cold start from the pool (poolSize 1, refilled
- * before each call) p50 and p99; each with B ÷ A and the load average before and after.
+ * before each call; each version prepared and expected first, as a deploy does) p50 and p99, and
+ * the synchronous part of its invoke() (the host's pick on the event loop) p50 and this process's
+ * CPU time from the call to its result (the host's whole part; the runtime is another process) p50; each with B ÷ A
+ * and the load average before and after.
  */
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,6 +99,8 @@ async function coldStarts(codeRoot: string): Promise<void> {
     await Promise.all(SIDES.flatMap((side) => [empty[side].start(), full[side].start()]));
     const e: Record<Side, number[]> = { A: [], B: [] };
     const f: Record<Side, number[]> = { A: [], B: [] };
+    const s: Record<Side, number[]> = { A: [], B: [] };
+    const c: Record<Side, number[]> = { A: [], B: [] };
     for (let i = -3; i < n; i++) {
       for (const side of order(i)) {
         const b = builds[side];
@@ -108,21 +113,33 @@ async function coldStarts(codeRoot: string): Promise<void> {
         if (i >= 0) e[side].push(msSince(start));
         name = `f-${side}-${i + 3}`;
         dir = await b.fn.writeHelloFunction(codeRoot, name, {}, name);
+        // What a deploy does (controlplane/service/code-dirs.ts, `ensure`): bytecode compiled, then the pool told.
         await full[side].prepare(dir);
+        await full[side].expect?.(dir, 'main:handler');
         for (let waited = 0; full[side].stats().generic < 1 || full[side].stats().spawning > 0; waited += 5) {
           if (waited > 15_000) throw new Error(`${side}: the pool did not refill`);
           await sleep(5);
         }
         await sleep(30);
+        const cpu = process.cpuUsage();
         start = process.hrtime.bigint();
-        r = await full[side].invoke({ ...b.cz.version(dir, name), memoryBytes: 256 * 2 ** 20 }, { ...EVENT, requestId: name });
+        const called = full[side].invoke({ ...b.cz.version(dir, name), memoryBytes: 256 * 2 ** 20 }, { ...EVENT, requestId: name });
+        const sync = msSince(start); // the host's work on the event loop before invoke returns (the pick, the preset, the Instance)
+        r = await called;
+        const used = process.cpuUsage(cpu); // this process's CPU from the call to its result: the host's part (the runtime is another process)
         if (r.error !== null || r.start !== 'pool') throw new Error(`${side}: pool cold start failed or not from the pool: ${JSON.stringify(r.error ?? r.start)}`);
-        if (i >= 0) f[side].push(msSince(start));
+        if (i >= 0) {
+          f[side].push(msSince(start));
+          s[side].push(sync * 1000);
+          c[side].push(used.user + used.system);
+        }
       }
     }
     report('empty-pool cold start p50 (ms)', percentile(e.A, 50), percentile(e.B, 50));
     report('cold start from the pool p50 (ms)', percentile(f.A, 50), percentile(f.B, 50));
     report('cold start from the pool p99 (ms)', percentile(f.A, 99), percentile(f.B, 99));
+    report('… invoke() until it returns p50 (µs)', percentile(s.A, 50), percentile(s.B, 50));
+    report('… host CPU, call → result p50 (µs)', percentile(c.A, 50), percentile(c.B, 50));
   } finally {
     await Promise.all(SIDES.flatMap((side) => [empty[side].close(), full[side].close()]));
   }

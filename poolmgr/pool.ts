@@ -48,7 +48,7 @@ import type { Isolation, RuntimeHost, SpawnHint } from './host/types.js';
 import { Instance, type InstanceOwner } from './instance.js';
 import { hostError } from './outcome.js';
 import { BytecodeCompiler } from './prepare.js';
-import { presetOf } from './preset.js';
+import { PresetChoices } from './preset.js';
 import { RuntimeProcess, type KillCause } from './runtime-process.js';
 import { FunctionTemplate } from './template.js';
 import type { FunctionVersion, InvocationError, InvocationResult, InvokeOptions, PoolStats } from './types.js';
@@ -139,6 +139,8 @@ export class PoolManager implements InstanceOwner {
   private readonly unwaited = new Set<string>();
   /** The bytecode compiler process behind prepare(), started on first use. */
   private readonly compiler: BytecodeCompiler;
+  /** Versions' presets, decided at their deploy (expect) rather than at their first cold start. */
+  private readonly presets = new PresetChoices();
 
   /** Where calls publish their lines live (protocol/live-logs.ts); null: nowhere. */
   private readonly logTap: LogTap | null;
@@ -217,9 +219,9 @@ export class PoolManager implements InstanceOwner {
    * zygote that hangs at start must not cost every deploy its 3 s).
    */
   async expect(dir: string, entrypoint: string): Promise<void> {
-    if (!(this.host instanceof ProcessHost)) return;
-    const preset = presetOf({ dir, entrypoint });
-    if (preset === 'default') return;
+    // Decided here, off the call path, and kept for the version's cold starts (preset.ts, PresetChoices).
+    const preset = this.presets.decide({ dir, entrypoint });
+    if (!(this.host instanceof ProcessHost) || preset === 'default') return;
     if (this.unwaited.has(preset) && this.host.zygote(preset)?.ready !== true) {
       this.host.startZygotes([preset]);
       return;
@@ -651,7 +653,7 @@ export class PoolManager implements InstanceOwner {
     this.startReaper();
     // A version on another preset than the generic pool's starts on a runtime of its own preset
     // (forked by that preset's zygote: docs/adr/0019-zygotes.md), never a default generic one.
-    group.preset ??= presetOf(group.spec);
+    group.preset ??= this.presets.of(group.spec);
     // A version with a ready template forks from it (the host falls back to a generic runtime if it cannot).
     const template = group.template?.usable === true ? group.template : null;
     const pooled = group.preset === 'default' && template === null ? this.generic.take() : null;
@@ -666,7 +668,7 @@ export class PoolManager implements InstanceOwner {
   }
 
   private hintFor(group: FunctionGroup): SpawnHint {
-    group.preset ??= presetOf(group.spec);
+    group.preset ??= this.presets.of(group.spec);
     return { memoryBytes: group.spec.memoryBytes, preset: group.preset, ...(group.spec.depsDir !== undefined ? { depsDir: group.spec.depsDir } : {}) };
   }
 

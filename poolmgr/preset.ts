@@ -32,6 +32,49 @@ export function presetOf(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
   return requirements !== null && REQUIRES_FASTAPI.test(requirements) ? 'fastapi' : 'default';
 }
 
+/** Versions' presets decided at deploy (`PresetChoices`): at most this many kept, the oldest dropped first. */
+export const PRESET_CHOICES_KEPT = 4096;
+
+/**
+ * The presets of versions decided when they were deployed (`PoolManager.expect`, called for every
+ * version ensured), so that a version's first cold start, and its first after a scale to zero (the
+ * reaper drops the version's group and the preset it held), takes its preset without reading the
+ * version's files on the call path (bench/README.md, 3k). Keyed by directory and entrypoint: a
+ * version's files never change once written, and a directory written again (a function deleted,
+ * then made again with the same version number) is ensured again, which decides again. A version
+ * not decided here (its deploy ran in another process, or it was dropped for room) is decided by
+ * `presetOf` at its cold start, as before. Only the preset comes from here: a wrong one would cost
+ * a FastAPI app its preloaded import, or a plain one memory, and gives no process anything more.
+ */
+export class PresetChoices {
+  private readonly chosen = new Map<string, Preset>();
+
+  constructor(private readonly kept = PRESET_CHOICES_KEPT) {}
+
+  /** Decides the preset of the version at `dir` now (its deploy) and keeps it; returns it. */
+  decide(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
+    const key = keyOf(fn);
+    const preset = presetOf(fn);
+    this.chosen.delete(key); // kept last: the oldest decided is dropped first
+    this.chosen.set(key, preset);
+    if (this.chosen.size > this.kept) this.chosen.delete(this.chosen.keys().next().value as string);
+    return preset;
+  }
+
+  /** The preset decided at the version's deploy, or decided now from its files. */
+  of(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): Preset {
+    return this.chosen.get(keyOf(fn)) ?? presetOf(fn);
+  }
+
+  get size(): number {
+    return this.chosen.size;
+  }
+}
+
+function keyOf(fn: Pick<FunctionSpec, 'dir' | 'entrypoint'>): string {
+  return `${fn.dir}\0${fn.entrypoint}`;
+}
+
 /** Reused by every read (presetOf is synchronous: one read at a time). */
 const headBuffer = Buffer.allocUnsafe(HEAD_BYTES);
 

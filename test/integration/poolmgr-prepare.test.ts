@@ -1,12 +1,14 @@
 /**
  * prepare() with real runtimes: it compiles a version's bytecode in the kept compiler process (requests at once each get
- * served), says false for a folder that does not compile, and close() ends the compiler.
+ * served), says false for a folder that does not compile, and close() ends the compiler. expect() (also a deploy's)
+ * decides the version's preset, which its cold starts then take without reading its files.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openPool, py, usePool, writeFunction } from './poolmgr-harness.js';
+import { ev, fnVersion, openPool, py, usePool, writeFunction } from './poolmgr-harness.js';
 
 describe('poolmgr: prepare (the kept bytecode compiler)', () => {
   const site = usePool({ poolSize: 1 });
@@ -32,6 +34,18 @@ describe('poolmgr: prepare (the kept bytecode compiler)', () => {
     dirs.push(...folders);
     assert.deepEqual(await Promise.all(folders.map((d) => site.pool.prepare(d))), [true, true, true]);
     for (const d of folders) assert.equal(existsSync(join(d, '__pycache__')), true, d);
+  });
+
+  it('expect() decides the preset at the deploy: the first cold start takes it from there, not from the files', async () => {
+    const dir = await writeFunction({ 'main.py': py('def handler(event, context):', '    return {"ok": True}') });
+    dirs.push(dir);
+    await site.pool.expect(dir, 'main:handler'); // what a deploy does: default, decided now
+    // Read at the call, the files would now say fastapi (versions never change: this only shows
+    // the call does not read them) and the version would not take the pooled default runtime.
+    await writeFile(join(dir, 'main.py'), py('import fastapi', 'def handler(event, context):', '    return {"ok": True}'));
+    const r = await site.pool.invoke(fnVersion(dir), ev());
+    assert.equal(r.error, null);
+    assert.equal(r.start, 'pool');
   });
 
   it('close() ends the compiler process', async () => {

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { presetOf } from '../../poolmgr/preset.js';
+import { PresetChoices, presetOf } from '../../poolmgr/preset.js';
 
 describe('presetOf', () => {
   const made: string[] = [];
@@ -62,5 +62,36 @@ describe('presetOf', () => {
     assert.equal(presetOf({ dir, entrypoint: 'main:app' }), 'fastapi');
     const empty = await version({});
     assert.equal(presetOf({ dir: empty, entrypoint: 'main:handler' }), 'default');
+  });
+
+  it('PresetChoices: a version decided at its deploy keeps that preset at its cold starts, its files not read again', async () => {
+    const dir = await version({ 'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
+    const choices = new PresetChoices();
+    const fn = { dir, entrypoint: 'main:app' };
+    assert.equal(choices.decide(fn), 'fastapi');
+    // What the cold start would read now says default: the choice made at the deploy stands.
+    await writeFile(join(dir, 'main.py'), 'def app(event, context):\n    return 1\n');
+    assert.equal(choices.of(fn), 'fastapi');
+    assert.equal(choices.of({ dir, entrypoint: 'other:app' }), 'default', 'another entrypoint: decided from the files');
+    // Deployed again (a directory written again is ensured again): decided again.
+    assert.equal(choices.decide(fn), 'default');
+    assert.equal(choices.of(fn), 'default');
+  });
+
+  it('PresetChoices keeps at most its bound, dropping the oldest decided first', async () => {
+    const fastapi = await version({ 'main.py': 'import fastapi\n' });
+    const choices = new PresetChoices(2);
+    const a = { dir: fastapi, entrypoint: 'main:a' };
+    const b = { dir: fastapi, entrypoint: 'main:b' };
+    const c = { dir: fastapi, entrypoint: 'main:c' };
+    choices.decide(a);
+    choices.decide(b);
+    choices.decide(a); // decided again: now the newest
+    choices.decide(c);
+    assert.equal(choices.size, 2);
+    await writeFile(join(fastapi, 'main.py'), 'X = 1\n');
+    assert.equal(choices.of(a), 'fastapi');
+    assert.equal(choices.of(c), 'fastapi');
+    assert.equal(choices.of(b), 'default', 'the oldest was dropped: decided from the files');
   });
 });

@@ -121,6 +121,37 @@ describe('host-wide uid claims', () => {
     assert.deepEqual(readdirSync(dir), [], 'every claim given back');
   });
 
+  it('with claimAheadMs, the next uid is claimed after a function took one: the next new function takes it with no file operation', async () => {
+    const dir = claimsDir();
+    const other = await otherPlatform(dir, [600_001]);
+    try {
+      const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir), 0);
+      assert.equal(uids.acquire('a'), 600_000);
+      // The lowest uid no function holds, past the other platform's: claimed ahead, off the cold start.
+      await until(() => existsSync(join(dir, '600002')), '600002 claimed ahead');
+      assert.equal(readFileSync(join(dir, '600002'), 'utf8').split(' ')[0], String(process.pid));
+      unlinkSync(join(dir, '600002')); // were it claimed at the acquire, the file would come back
+      assert.equal(uids.acquire('b'), 600_002);
+      assert.equal(existsSync(join(dir, '600002')), false, 'taken without touching the claims directory');
+      assert.equal(uids.acquire('a'), 600_000, 'a function keeps its uid');
+      await until(() => existsSync(join(dir, '600003')), 'the next one claimed ahead in turn');
+      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.')), [], 'no temporary file left behind');
+      uids.close();
+      assert.deepEqual(readdirSync(dir).sort(), ['600001'], "every claim of this platform given back, the other's kept");
+    } finally {
+      await other.kill();
+    }
+  });
+
+  it('a platform closed before its claim ahead leaves no claim behind', async () => {
+    const dir = claimsDir();
+    const uids = new UidAllocator(600_000, 600_009, new UidClaims(dir), 50);
+    assert.equal(uids.acquire('a'), 600_000);
+    uids.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
   it("a platform never removes a claim that is not its own (one taken over since)", () => {
     const dir = claimsDir();
     const claims = new UidClaims(dir);
@@ -141,3 +172,11 @@ describe('host-wide uid claims', () => {
     }
   });
 });
+
+/** Resolves once `check` holds; fails after a generous bound (a busy machine). */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !check(); waited += 10) {
+    if (waited > 10_000) assert.fail(`not within 10 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
