@@ -236,17 +236,12 @@ def websocket_routes(trees):
     docs/adr/0126-websockets.md). `needs: long-timeout` lets the CLI drop it under a timeout of 5
     minutes or more (protocol/code-checks.ts)."""
     found = []
-    for rel, tree in trees.items():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute"):
-                found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
-                              "message": f"{name}(...): a WebSocket connection is one call: it holds an instance's "
-                                         "slot and is closed (1001) at limits.timeout, 30 s by default: set limits.timeout "
-                                         "to the longest connection to keep (docs/api-invoke.md, \"WebSockets\")"})
+    for rel, node, name in _calls(trees):
+        if name in ("websocket", "websocket_route", "add_websocket_route", "add_api_websocket_route", "WebSocketRoute"):
+            found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                          "message": f"{name}(...): a WebSocket connection is one call: it holds an instance's "
+                                     "slot and is closed (1001) at limits.timeout, 30 s by default: set limits.timeout "
+                                     "to the longest connection to keep (docs/api-invoke.md, \"WebSockets\")"})
     return found
 
 
@@ -257,21 +252,25 @@ def event_streams(trees):
     (apps round 11: a live feed ended every 30 s, `curl: (18) transfer closed`, the run
     FUNCTION_TIMEOUT). `needs: long-timeout`, as for WebSockets."""
     found = []
+    for rel, node, name in _calls(trees):
+        typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
+                    for k in node.keywords)
+        if name == "EventSourceResponse" or typed:
+            found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
+                          "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
+                                     "at limits.timeout, 30 s by default (the client sees the stream end without its "
+                                     "last chunk; an EventSource reconnects): set limits.timeout to the longest "
+                                     "stream to keep (docs/api-invoke.md, \"Streaming\")"})
+    return found
+
+
+def _calls(trees):
+    """(file, call node, the called name: `f` of `f(...)` or `x.f(...)`, else "") for every call in `trees`."""
     for rel, tree in trees.items():
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            typed = any(k.arg == "media_type" and isinstance(k.value, ast.Constant) and k.value.value == "text/event-stream"
-                        for k in node.keywords)
-            if name == "EventSourceResponse" or typed:
-                found.append({"file": rel, "line": node.lineno, "needs": "long-timeout",
-                              "message": "a Server-Sent Events stream is one call: it holds an instance's slot and is cut "
-                                         "at limits.timeout, 30 s by default (the client sees the stream end without its "
-                                         "last chunk; an EventSource reconnects): set limits.timeout to the longest "
-                                         "stream to keep (docs/api-invoke.md, \"Streaming\")"})
-    return found
+            if isinstance(node, ast.Call):
+                func = node.func
+                yield rel, node, func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 _SOCKETIO_MODULES = ("socketio", "engineio", "flask_socketio")
