@@ -67,7 +67,9 @@ async function localSession(ctx: Context, args: ParsedArgs, dir: string, printer
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
       local.depsCacheBusy
         ? `  deps:      built in that state (another dev of this folder holds its cache, ${devDepsRoot(ctx.env.cacheDir, dir)})`
-        : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,
+        : local.depsCacheUnusable !== null
+          ? `  deps:      built in that state (the cache ${devDepsRoot(ctx.env.cacheDir, dir)} cannot be written: ${local.depsCacheUnusable}; FP_CACHE_DIR names another)`
+          : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,
       `  sandbox:   ${describeIsolation(platform.isolation)}`,
       `  data:      ${describeData(platform)}${platform.data?.backend === 'ferretdb' ? ': its own database, removed at exit with the state' : ''}`,
       `  API:       FP_URL=${local.url} FP_TOKEN=${local.token} ${selfCommandOf(ctx)} runs …`,

@@ -7,6 +7,7 @@
  * FP_* environment apply (limits, pool size, sandbox), except where and what it stores.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,31 @@ export interface LocalPlatform {
   readonly depsRoot: string;
   /** The folder's dependency cache was in use by another `dev`: this one builds its own. */
   readonly depsCacheBusy: boolean;
+  /**
+   * Why the folder's dependency cache could not be written (read-only, another user's, a full
+   * disk): this one builds its own, as before the cache; null when it is used (or busy).
+   */
+  readonly depsCacheUnusable: string | null;
+}
+
+/**
+ * Why `root` cannot hold dependency sites now, or null: made if missing, then a file made and
+ * removed in it. A read-only cache directory, another user's, or a full disk refused every `dev`
+ * start with a bare EACCES or a STORAGE_FULL naming the state directory (reliability round 6);
+ * `dev` builds in its own state then, as it did before it kept a cache.
+ */
+export function cacheUnusable(root: string): string | null {
+  const probe = join(root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    writeFileSync(probe, 'x', { flag: 'wx', mode: 0o600 });
+    return null;
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    return code === undefined ? message : `${code}: ${message}`;
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }
 
 /**
@@ -91,9 +117,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
   });
   let platform: StartedPlatform;
   let depsCacheBusy = false;
+  const depsCacheUnusable = options.depsRoot === null ? null : cacheUnusable(options.depsRoot);
   try {
     try {
-      platform = await start(options.depsRoot);
+      platform = await start(depsCacheUnusable === null ? options.depsRoot : null);
     } catch (err) {
       // Another dev of the same folder holds its cache: this one builds in its own state.
       if (options.depsRoot === null || (err as { code?: unknown }).code !== 'STATE_DIR_IN_USE' || !String((err as Error).message).includes(options.depsRoot)) throw err;
@@ -112,8 +139,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     url: platform.url,
     token,
     stateDir,
-    depsRoot: depsCacheBusy || options.depsRoot === null ? join(stateDir, 'deps') : options.depsRoot,
+    depsRoot: depsCacheBusy || depsCacheUnusable !== null || options.depsRoot === null ? join(stateDir, 'deps') : options.depsRoot,
     depsCacheBusy,
+    depsCacheUnusable,
     close() {
       closing ??= platform.close().finally(() => rm(stateDir, { recursive: true, force: true }));
       return closing;
