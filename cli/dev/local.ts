@@ -51,11 +51,14 @@ export function cacheUnusable(root: string): string | null {
   const probe = join(root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  try {
     writeFileSync(probe, 'x', { flag: 'wx', mode: 0o600 });
     return null;
   } catch (err) {
-    const { code, message } = err as NodeJS.ErrnoException;
-    return code === undefined ? message : `${code}: ${message}`;
+    return (err as Error).message;
   } finally {
     rmSync(probe, { force: true });
   }
