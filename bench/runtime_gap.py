@@ -162,6 +162,8 @@ def main() -> None:
     rt = Runtime(os.path.abspath(args.root))
     try:
         rt.recv()  # hello
+        if rt.recv().get("t") != "settled":  # after the early hello (docs/runtime-protocol.md)
+            raise SystemExit("no 'settled' after the hello")
         rt.send({"t": "specialize", "id": 1, "fn": {"name": "shop", "version": "1", "dir": SHOP, "entrypoint": "app:app"}})
         reply = rt.recv()
         if reply.get("t") != "specialized":

@@ -392,7 +392,7 @@ export class Instance implements ProcessListener {
     if (this.gone) return;
     // A runtime that died before it was given the function (a spawn that failed, a zygote killed
     // mid-fork): nothing of the function ran, so the calls waiting for it try another runtime.
-    this.markGone(this.deathError(exit), this.specializeId < 0);
+    this.markGone(this.deathError(exit), !this.given());
   }
 
   private specialize(): void {
@@ -623,14 +623,14 @@ export class Instance implements ProcessListener {
   /** Fails every call held with `error`, then tells the owner, once. */
   private markGone(error: InvocationError, respawnWaiting = false): void {
     // Calls behind a specialization that never finished fail with it, unless the runtime died
-    // before it was given the function (`respawnWaiting`): those go back to the pool, at most
-    // MAX_RESPAWNS times each. On a ready instance, calls that never started go back too.
+    // before it was given the function (`respawnWaiting`: before the specialize was sent, or before
+    // the runtime said `settled`): those go back to the pool, at most MAX_RESPAWNS times each. On a ready instance, calls that never started go back too.
     const wasReady = this.state === 'ready';
     // Ended while loading (it died: os._exit at import, the OOM killer; or broke the protocol):
     // what the load printed stays with the calls, with their init time.
     if (this.state === 'starting' && this.specializeId >= 0) this.loadEnded(null);
     if (this.state === 'starting') {
-      const ran = this.specializeId >= 0;
+      const ran = this.given();
       this.loadWatcher?.({ ok: false, error, ran, initMs: ran ? performance.now() - this.specializeSentAt : 0, logs: [...this.endedLines] });
       this.loadWatcher = null;
     }
@@ -653,7 +653,14 @@ export class Instance implements ProcessListener {
     // Pipelined calls never started: they go back to the pool instead of failing.
     const unstarted: Call[] = [];
     for (const call of this.order) if (wasReady && !call.started && !call.done) unstarted.push(call);
-    for (const call of this.running.values()) if (call.started || !wasReady) call.fail(error);
+    for (const call of this.running.values()) {
+      // Sent behind the specialize to a runtime that died before it read a message (an early hello,
+      // no `settled`): never read, so they go back to the pool like the calls that waited.
+      if (respawnWaiting && !wasReady && call.respawns < MAX_RESPAWNS) {
+        call.respawns++;
+        respawned.push(call);
+      } else if (call.started || !wasReady) call.fail(error);
+    }
     this.running.clear();
     this.order.length = 0;
     this.inflight = 0;
@@ -692,6 +699,15 @@ export class Instance implements ProcessListener {
     return detail === '' ? head : `${head}: ${detail}`;
   }
 
+  /**
+   * The runtime was given the function: its specialize was sent and the runtime reads its messages
+   * (settled). A runtime that says hello before it set itself up (ADR 0127) and dies in between
+   * read nothing of the function: its calls try another runtime.
+   */
+  private given(): boolean {
+    return this.specializeId >= 0 && this.proc.settled;
+  }
+
   private deathError(exit: ProcessExit): InvocationError {
     // The kernel's OOM kill is the truth even when the pool saw the socket close first and named
     // it a lost connection (a busy machine may report the exit late).
@@ -703,7 +719,7 @@ export class Instance implements ProcessListener {
     if (this.state === 'ready') {
       return hostError('RUNTIME_CRASHED', 'crash', 'RuntimeExited', `the runtime process died during the call (${how})${crashCause(exit)}`);
     }
-    if (this.specializeId < 0) {
+    if (!this.given()) {
       return hostError('RUNTIME_UNAVAILABLE', null, 'SpawnFailed', `the runtime exited before it was given the function (${how})`);
     }
     return hostError('FUNCTION_INIT_FAILED', 'init_error', 'RuntimeExited', `the runtime exited while loading the function (${how})`);

@@ -51,6 +51,9 @@ export class RuntimeProcess {
   private readonly socket: Duplex;
   private readonly decoder = new FrameDecoder();
   private helloSeen = false;
+  /** The hello came before the runtime set itself up (ADR 0127): `settled` says when it has. */
+  private earlyHello = false;
+  private settledSeen = false;
   /** A frame could not be decoded: the process is being killed and nothing more it sends is read. */
   private refused = false;
   private socketClosed = false;
@@ -77,6 +80,15 @@ export class RuntimeProcess {
     this.timer = setTimeout(() => {
       this.kill(unavailable(`the runtime did not say hello within ${spawnTimeoutMs} ms`));
     }, spawnTimeoutMs);
+  }
+
+  /**
+   * The runtime said hello and set itself up: it reads its messages, so a death from now on may be
+   * the function's (its load). False after an `early` hello until `settled` (reliability round 6:
+   * a runtime killed between the two failed its calls FUNCTION_INIT_FAILED, none of the function run).
+   */
+  get settled(): boolean {
+    return this.helloSeen && (!this.earlyHello || this.settledSeen);
   }
 
   /** The host pid of the runtime (a runtime forked by a zygote learns it just after the fork: 0 before). */
@@ -229,6 +241,7 @@ export class RuntimeProcess {
     const m = msg as RuntimeMessage;
     if (m.t === 'hello') this.onHello(m);
     else if (!this.helloSeen) this.kill(protocolError(`the runtime sent ${shownMessageType(m.t)} before 'hello'`));
+    else if (m.t === 'settled') this.settledSeen = true;
     else if (this.listener !== null) this.listener.onMessage(this, m);
   };
 
@@ -239,6 +252,7 @@ export class RuntimeProcess {
       return;
     }
     this.helloSeen = true;
+    this.earlyHello = m.early === true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.settleReady?.[0]();

@@ -1,6 +1,6 @@
 /**
  * Messages between the platform (host) and a Python runtime, version 2.
- * Every message is a msgpack map with `t` (type) and, except `hello`, an integer `id` that a
+ * Every message is a msgpack map with `t` (type) and, except `hello` and `settled`, an integer `id` that a
  * reply repeats. The written description is docs/runtime-protocol.md; the Python side is
  * runtime/fp_runtime/main.py.
  */
@@ -230,8 +230,17 @@ export type HostMessage =
 
 // runtime -> host
 export type RuntimeMessage =
-  /** `nonce`: an instance forked from a template, on its template's socket (its `pid` is the one inside its box). */
-  | { t: 'hello'; v: number; pid: number; python: string; bootMs: number; nonce?: string }
+  /**
+   * `nonce`: an instance forked from a template, on its template's socket (its `pid` is the one inside its box).
+   * `early`: said before the runtime set itself up (ADR 0127); `settled` follows once it has.
+   */
+  | { t: 'hello'; v: number; pid: number; python: string; bootMs: number; nonce?: string; early?: boolean }
+  /**
+   * After an `early` hello: the runtime is set up (its descriptors closed, at-fork hooks run,
+   * parent-death signal set) and reads its messages from now on. A death before it is the runtime's
+   * (RUNTIME_UNAVAILABLE: the calls behind it try another), never the function's load.
+   */
+  | { t: 'settled' }
   /** `forked`: the instance was forked from a template and did not load the function itself. */
   | { t: 'specialized'; id: number; initMs: number; contract: 'handler' | 'asgi'; logs: LogLine[]; forked?: boolean }
   /** From a template: the child of fork `id` ended (or, `refused`, was never forked). */

@@ -66,7 +66,7 @@ async function localSession(ctx: Context, args: ParsedArgs, dir: string, printer
     banner: [
       `  platform:  its own, in this process (state in ${local.stateDir}, removed at exit)`,
       local.depsCacheRefused !== null
-        ? `  deps:      built in that state (the cache is not used: ${local.depsCacheRefused}; other users could change what the next start imports)`
+        ? `  deps:      built in that state (the cache ${devDepsRoot(ctx.env.cacheDir, dir)} is not used: ${local.depsCacheRefused}; FP_CACHE_DIR names another)`
         : local.depsCacheBusy
           ? `  deps:      built in that state (another dev of this folder holds its cache, ${devDepsRoot(ctx.env.cacheDir, dir)})`
           : `  deps:      ${local.depsRoot} (kept: the next start reuses what it built)`,

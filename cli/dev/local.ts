@@ -7,6 +7,7 @@
  * FP_* environment apply (limits, pool size, sandbox), except where and what it stores.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,35 @@ export interface LocalPlatform {
   readonly depsRoot: string;
   /** The folder's dependency cache was in use by another `dev`: this one builds its own. */
   readonly depsCacheBusy: boolean;
-  /** Why the folder's dependency cache was not used (another user could change it: privateCacheDir), or null. */
+  /**
+   * Why the folder's dependency cache was not used: another local user could change it
+   * (privateCacheDir: its sites are imported at the next start), or it cannot be written
+   * (cacheUnusable: read-only, a full disk); this one builds its own then. Null when it is used (or busy).
+   */
   readonly depsCacheRefused: string | null;
+}
+
+/**
+ * Why `root` cannot hold dependency sites now, or null: made if missing, then a file made and
+ * removed in it. A read-only cache directory, another user's, or a full disk refused every `dev`
+ * start with a bare EACCES or a STORAGE_FULL naming the state directory (reliability round 6);
+ * `dev` builds in its own state then, as it did before it kept a cache.
+ */
+export function cacheUnusable(root: string): string | null {
+  const probe = join(root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  try {
+    writeFileSync(probe, 'x', { flag: 'wx', mode: 0o600 });
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }
 
 /**
@@ -104,10 +132,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     } catch (err) {
       checked = { problem: (err as Error).message };
     }
-    if ('problem' in checked) {
-      depsCacheRefused = checked.problem;
-      depsRoot = null;
-    } else depsRoot = checked.path;
+    // Then one it cannot write (read-only, a full disk) is not used either: a start refused with a bare EACCES.
+    depsCacheRefused = 'problem' in checked ? checked.problem : cacheUnusable(checked.path);
+    depsRoot = depsCacheRefused === null && !('problem' in checked) ? checked.path : null;
   }
   try {
     try {

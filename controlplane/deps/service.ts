@@ -19,7 +19,7 @@ import { PlatformError, workspaceOfKey } from '../../protocol/index.js';
 import type { BlobStore, FileEntry, VersionRecord } from '../store/index.js';
 import { runBuild, type BuildInput } from './builder.js';
 import { checkRequirementsFile, depsClosure, depsFilesOf, type Include } from './requirements.js';
-import { removeSite } from './site.js';
+import { dropAllStaging, removeSite } from './site.js';
 import type { BuildPhase, DepsOptions, DepsRecord, DepsStatus } from './types.js';
 
 interface Running {
@@ -59,7 +59,7 @@ export class DependencyBuilds {
   /** Clears what a crash left behind (half-done builds). */
   async init(): Promise<void> {
     if (this.opts === null) return;
-    await rm(join(this.opts.root, '.staging'), { recursive: true, force: true });
+    await dropAllStaging(this.opts.root);
     await mkdir(join(this.opts.root, '.inputs'), { recursive: true, mode: 0o700 });
   }
 

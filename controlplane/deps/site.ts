@@ -99,6 +99,15 @@ export async function dropStaging(staging: Staging): Promise<void> {
   await removeTree(staging.dir);
 }
 
+/**
+ * Removes what builds left under `<root>/.staging/` (a crash's half-done builds). A process killed
+ * while it froze a site (publish) left it read-only: a plain rm failed with EACCES for any user but
+ * root, and the platform (a `dev` keeping its cache, reliability round 6) never started again.
+ */
+export async function dropAllStaging(root: string): Promise<void> {
+  await removeTree(join(root, '.staging'));
+}
+
 /** Removes a published site `<root>/<lock>/` (its frozen tree made writable first). */
 export async function removeSite(root: string, lock: string): Promise<void> {
   await removeTree(join(root, lock));

@@ -416,16 +416,19 @@ _said_hello = []
 _PYTHON = sys.version.split()[0]
 
 
-def _hello(boot) -> dict:
-    return {"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": _PYTHON,
-            "bootMs": (time.perf_counter() - boot) * 1000.0}
+def _hello(boot, early=False) -> dict:
+    hello = {"t": "hello", "v": PROTOCOL_VERSION, "pid": os.getpid(), "python": _PYTHON,
+             "bootMs": (time.perf_counter() - boot) * 1000.0}
+    if early:  # `settled` follows once the runtime reads its messages
+        hello["early"] = True
+    return hello
 
 
 def say_hello(fd: int, boot: float) -> None:
     """The hello, written on the host's descriptor `fd` before anything else of the runtime is set
     up; once (`main` does not say it again). A forked box's runtime says it first thing after its
     fork (fp_sandbox/keeper.py `init`, docs/adr/0127-runtime-hello-first.md)."""
-    frame = memoryview(encode(_hello(boot)))
+    frame = memoryview(encode(_hello(boot, True)))
     while frame:
         frame = frame[os.write(fd, frame):]
     _said_hello.append(True)
@@ -445,6 +448,10 @@ def main(argv, boot, sandbox=None) -> int:
     conn = remote.open_conn(argv) if remote.wants(argv) else Conn(_open(argv))
     if fd < 0:
         conn.send(_hello(boot))
+    else:
+        # Set up: from here on a death is the function's to answer for. Before it, the host takes a
+        # death for the runtime's (RUNTIME_UNAVAILABLE) and its calls try another (reliability round 6).
+        conn.send({"t": "settled"})
     msg, loaded, pending = _generic(conn, sandbox)
     if msg.get("template"):  # returns only in an instance the template forked
         conn, msg, pending = template.serve(conn, msg, loaded, pending)

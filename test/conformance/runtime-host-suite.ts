@@ -48,6 +48,7 @@ class Client {
     this.channel.on('error', () => {});
     this.channel.on('data', (chunk: Buffer) => {
       for (const m of this.decoder.push(chunk) as RuntimeMessage[]) {
+        if (m.t === 'settled') continue; // after an early hello (RuntimeProcess.settled)
         const w = this.waiters.shift();
         if (w) w(m);
         else this.inbox.push(m);

@@ -204,6 +204,7 @@ export class RuntimeHandle {
     }
     for (const raw of messages) {
       const msg = raw as RuntimeMessage;
+      if (msg.t === 'settled') continue; // after an early hello: the host's own bookkeeping (RuntimeProcess.settled)
       const i = this.waiters.findIndex((w) => w.match(msg));
       if (i >= 0) {
         const [w] = this.waiters.splice(i, 1);

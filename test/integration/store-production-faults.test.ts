@@ -11,6 +11,10 @@ import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecordingRunSink, type Store } from '../../controlplane/store/index.js';
 import { openMongoStore } from '../../controlplane/store/production/index.js';
+import { collections } from '../../controlplane/store/production/context.js';
+import { mongoAuditStore } from '../../controlplane/store/production/workspaces.js';
+import type { NewAuditEntry } from '../../controlplane/store/types.js';
+import { MongoClient } from 'mongodb';
 import { connectRedis, redisReady, REDIS_CLIENT_OPTIONS } from '../../controlplane/store/production/redis-client.js';
 import { RedisHotMetrics } from '../../controlplane/store/production/redis-metrics.js';
 import type { RunRecord } from '../../protocol/index.js';
@@ -238,5 +242,42 @@ describe('recording through server outages', { skip }, () => {
     await assertAllThere(r, fn, runs);
     assert.ok(r.errors.runs > 0, 'the MongoDB writes did fail during the outage');
     assert.equal(r.errors.metrics, 0, 'Redis writes carried on regardless');
+  });
+});
+
+describe('the audit trim through a FerretDB crash (ADR 0103)', { skip }, () => {
+  it('FerretDB killed between the trim\'s two steps: the audit.trim marker is there after the restart (entries were deleted without it until the next trim)', async (t) => {
+    const ferret = await startFerret();
+    t.after(() => ferret.destroy());
+    const client = new MongoClient(ferret.url, { monitorCommands: true, serverSelectionTimeoutMS: 8000 });
+    t.after(() => client.close());
+    // Killed as the first of the two steps returns, whichever it is: the delete or the marker's insert.
+    let armed = false;
+    let killed = false;
+    const markerInserts = new Set<number>();
+    client.on('commandStarted', (e) => {
+      const docs = (e.command as { documents?: { action?: string }[] }).documents;
+      if (armed && e.commandName === 'insert' && docs?.[0]?.action === 'audit.trim') markerInserts.add(e.requestId);
+    });
+    client.on('commandSucceeded', (e) => {
+      if (!armed || killed || (e.commandName !== 'delete' && !markerInserts.has(e.requestId))) return;
+      killed = true;
+      process.kill(ferret.pid, 'SIGKILL');
+    });
+    await client.connect();
+    const db = client.db(`trim_${randomBytes(4).toString('hex')}`);
+    const audit = mongoAuditStore({ db, col: collections(db), ring, logRetentionMs: 86_400_000, now: () => Date.now(), check: () => {} });
+    const KEEP = 100;
+    const entry = (i: number): NewAuditEntry => ({ at: Date.now(), actor: { tokenId: 't', label: 't', role: 'owner' }, address: '', workspace: 'w', action: 'test-case.save', target: `f/c${i}`, detail: { i } });
+    // Up to one below the trim (keep plus its slack of a tenth), then the append that trims.
+    for (let i = 0; i < KEEP + 9; i++) await audit.append(entry(i), { keep: KEEP });
+    armed = true;
+    await assert.rejects(audit.append(entry(KEEP + 9), { keep: KEEP }));
+    assert.equal(killed, true);
+    await ferret.stop('SIGKILL').catch(() => {});
+    await ferret.start();
+    const actions = (await collections(db).audit.find({ workspace: 'w' }).toArray()).map((d) => d.action);
+    // Before: 99 entries, no audit.trim (it came a tenth of `keep` changes later).
+    assert.ok(actions.includes('audit.trim'), `${actions.length} entries, no audit.trim`);
   });
 });

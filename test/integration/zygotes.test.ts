@@ -33,6 +33,7 @@ async function start(host: ProcessHost, hint?: Parameters<ProcessHost['spawn']>[
   channel.on('error', () => {});
   channel.on('data', (chunk: Buffer) => {
     for (const m of decoder.push(chunk) as RuntimeMessage[]) {
+      if (m.t === 'settled') continue; // after the early hello (RuntimeProcess.settled)
       const w = waiters.shift();
       if (w) w(m);
       else inbox.push(m);
@@ -79,7 +80,7 @@ async function forkedRuntime(t: { after(fn: () => unknown): void }) {
   const decoder = new FrameDecoder();
   const inbox: RuntimeMessage[] = [];
   channel.on('error', () => {});
-  channel.on('data', (chunk: Buffer) => { inbox.push(...decoder.push(chunk) as RuntimeMessage[]); });
+  channel.on('data', (chunk: Buffer) => { inbox.push(...(decoder.push(chunk) as RuntimeMessage[]).filter((m) => m.t !== 'settled')); });
   const next = async (): Promise<RuntimeMessage> => {
     await until(() => inbox.length > 0, 15_000, `a message; output: ${host.lastOutput(rt)}`);
     return inbox.shift()!;
@@ -320,6 +321,53 @@ describe('zygotes', () => {
     assert.equal(hello.t, 'hello');
     assert.equal(parentOf(rt.pid), process.pid, 'a child of the platform');
     host.destroy(rt);
+  });
+
+  // A runtime says hello before it sets itself up (ADR 0127) and the host sends the specialize and
+  // the calls behind it at once. One that died in between had read nothing of the function, yet its
+  // calls failed FUNCTION_INIT_FAILED "the runtime exited while loading the function" (no retry; a
+  // deploy's start check failed the deploy). Now it says `settled` before its first read, and a
+  // death before that sends the calls to another runtime (probe-chaos6/FINDINGS.md).
+  it('a runtime that dies after its early hello, before it read a message: its call is served by another runtime; a function whose load dies still fails FUNCTION_INIT_FAILED (reliability round 6)', { timeout: 90_000 }, async (t) => {
+    // The real zygote, with one at-fork hook more among those it records: in the runtime of its
+    // first fork only (the fork count is the zygote's, copied into each fork), the hook waits until
+    // the host has surely sent the specialize and the call, then the runtime dies.
+    const real = repoPath('runtime', 'zygote.py');
+    const wrapper = await fnDir({ 'zygote-first-dies.py': py(
+      'import os, runpy, sys, time',
+      `sys.path.insert(0, os.path.dirname(${JSON.stringify(real)}))`,
+      'from fp_sandbox import atfork',
+      'atfork.record()',
+      'import fp_runtime.zygote as z',
+      'FORKS = [0]',
+      '_fork = z._fork',
+      'def counted(*args, **kwargs):',
+      '    FORKS[0] += 1',
+      '    return _fork(*args, **kwargs)',
+      'z._fork = counted',
+      'def first_dies():',
+      '    if FORKS[0] == 1:',
+      '        time.sleep(0.5)',
+      '        os._exit(9)',
+      'os.register_at_fork(after_in_child=first_dies)',
+      `runpy.run_path(${JSON.stringify(real)}, run_name="__main__")`,
+    ) });
+    const host = forkingHost({ zygoteEntry: join(wrapper, 'zygote-first-dies.py') });
+    // No runtime ahead: the call's own start is the first fork.
+    const pool = new PoolManager(defaultPoolConfig({ poolSize: 0, codeRoots: [tmpdir()] }), host);
+    t.after(() => pool.close());
+    await pool.start();
+    assert.equal(await host.zygotesReady(30_000), true);
+    const dir = await fnDir({ 'main.py': py('def handler(event, context):', '    return {"ok": 1}') });
+    const r = await pool.invoke(fnVersion(dir), makeEvent());
+    // Before: FUNCTION_INIT_FAILED (init_error) "the runtime exited while loading the function (exit code 9)".
+    assert.equal(r.error, null, JSON.stringify(r.error));
+    assert.deepEqual(JSON.parse(Buffer.from(r.response!.body).toString()), { ok: 1 });
+    assert.ok((host.zygote('default')?.forks ?? 0) >= 2, 'a second runtime served it');
+    // A function whose import kills its runtime is the function's failure, as before, not retried.
+    const dies = await fnDir({ 'main.py': py('import os', 'os._exit(3)', 'def handler(event, context):', '    return 1') });
+    const d = await pool.invoke(fnVersion(dies), makeEvent());
+    assert.equal(d.error?.code, 'FUNCTION_INIT_FAILED', JSON.stringify(d.error));
   });
 
   it('a zygote that fails repeatedly is bypassed: runtimes are spawned', async (t) => {

@@ -213,8 +213,12 @@ export function mongoAuditStore(ctx: MongoContext): AuditStore {
       const first = await col.audit.find({ workspace: e.workspace, action: { $ne: KEPT_AUDIT_ACTION } }, { projection: { wseq: 1 } }).sort({ wseq: 1 }).limit(1).next();
       if (entry.workspaceSeq - (first?.wseq ?? entry.workspaceSeq) + 1 < keep + auditTrimSlack(keep)) return entry;
       // Processes trimming at once delete the same entries; each writes its marker (one more entry).
-      await col.audit.deleteMany({ workspace: e.workspace, wseq: { $lte: entry.workspaceSeq - Math.max(1, keep - 1) }, action: { $ne: KEPT_AUDIT_ACTION } });
+      // The marker first: two steps, and a store lost between them (reliability round 6) left the
+      // entries deleted with no marker until the next trim (a tenth of `keep` changes later). So a
+      // reader sees why entries went; a failed delete is done again by the next append.
+      const through = entry.workspaceSeq - Math.max(1, keep - 1);
       await write(auditTrimEntry(e.workspace, e.at, keep));
+      await col.audit.deleteMany({ workspace: e.workspace, wseq: { $lte: through }, action: { $ne: KEPT_AUDIT_ACTION } });
       return entry;
     },
 
