@@ -377,15 +377,7 @@ describe('cli dev with declared dependencies', { skip, timeout: 240_000 }, () =>
   });
 
   it('builds in its own state when the cache directory cannot be written (it refused to start: EACCES, or STORAGE_FULL naming the state)', async (t) => {
-    const work = mkdtempSync(join(tmpdir(), 'fp-e2e-dev-cache-'));
-    t.after(() => rmSync(work, { recursive: true, force: true }));
-    const name = `devcache-${randomBytes(3).toString('hex')}`;
-    const dir = join(work, name);
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'platform.yaml'), `kind: function\nname: ${name}\n`);
-    writeFileSync(join(dir, 'requirements.txt'), 'alpha==1.0\n');
-    writeFileSync(join(dir, 'main.py'), 'import alpha\ndef handler(event, context):\n    return alpha.VALUE\n');
-    writeWheel(join(work, 'wheels'), { name: 'alpha', version: '1.0', modules: { 'alpha.py': 'VALUE = "alpha-1.0"\n' } });
+    const { work, name, dir } = alphaFolder(t, 'devcache');
     // A cache directory nothing can be made in, whoever runs the test (root passes every mode): a file in its place.
     writeFileSync(join(work, 'cache'), 'not a directory');
     const env = { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), FP_CACHE_DIR: join(work, 'cache'), FP_DEPS_INDEX_URL: 'none', FP_DEPS_FIND_LINKS: join(work, 'wheels') };
