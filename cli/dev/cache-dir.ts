@@ -4,8 +4,34 @@
  * change them. The state directory is checked the same way (platform/state-lock.ts
  * stateDirWarnings); a cache is only a speed-up, so one that fails the check is not used.
  */
-import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/**
+ * The cache directory `dev` may use at `path` (privateCacheDir's real path), or why not: another
+ * user could change it, or it cannot be written now (read-only, a full disk, a file in its place:
+ * every `dev` start was refused with a bare EACCES or a STORAGE_FULL naming the state directory,
+ * reliability round 6). A cache is only a speed-up: `dev` builds in its own state then.
+ */
+export function usableCacheDir(path: string): { path: string } | { problem: string } {
+  let checked: { path: string } | { problem: string };
+  try {
+    checked = privateCacheDir(path);
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  if ('problem' in checked) return checked;
+  const probe = join(checked.path, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    writeFileSync(probe, 'x', { flag: 'wx', mode: 0o600 });
+    return checked;
+  } catch (err) {
+    return { problem: (err as Error).message };
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
 
 /**
  * `path` (made if missing, owner-only) as a real path, or why it cannot be trusted: it or a folder

@@ -7,7 +7,6 @@
  * FP_* environment apply (limits, pool size, sandbox), except where and what it stores.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { join } from 'node:path';
 import { loadServer, type RunObserver, type StartedPlatform } from '../../platform/index.js';
 import { platformConfig } from '../commands/up.js';
 import { startError } from '../start-error.js';
-import { privateCacheDir } from './cache-dir.js';
+import { usableCacheDir } from './cache-dir.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -36,34 +35,10 @@ export interface LocalPlatform {
   /** The folder's dependency cache was in use by another `dev`: this one builds its own. */
   readonly depsCacheBusy: boolean;
   /**
-   * Why the folder's dependency cache was not used: another local user could change it
-   * (privateCacheDir: its sites are imported at the next start), or it cannot be written
-   * (cacheUnusable: read-only, a full disk); this one builds its own then. Null when it is used (or busy).
+   * Why the folder's dependency cache was not used (usableCacheDir: another local user could
+   * change it, or it cannot be written); this one builds its own then. Null when it is used (or busy).
    */
   readonly depsCacheRefused: string | null;
-}
-
-/**
- * Why `root` cannot hold dependency sites now, or null: made if missing, then a file made and
- * removed in it. A read-only cache directory, another user's, or a full disk refused every `dev`
- * start with a bare EACCES or a STORAGE_FULL naming the state directory (reliability round 6);
- * `dev` builds in its own state then, as it did before it kept a cache.
- */
-export function cacheUnusable(root: string): string | null {
-  const probe = join(root, `.probe.${process.pid}.${randomBytes(4).toString('hex')}`);
-  try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    return (err as Error).message;
-  }
-  try {
-    writeFileSync(probe, 'x', { flag: 'wx', mode: 0o600 });
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    rmSync(probe, { force: true });
-  }
 }
 
 /**
@@ -122,20 +97,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
   });
   let platform: StartedPlatform;
   let depsCacheBusy = false;
-  // A cache another local user could change is not used: its sites are imported at the next start.
-  let depsRoot = options.depsRoot;
-  let depsCacheRefused: string | null = null;
-  if (depsRoot !== null) {
-    let checked: ReturnType<typeof privateCacheDir>;
-    try {
-      checked = privateCacheDir(depsRoot);
-    } catch (err) {
-      checked = { problem: (err as Error).message };
-    }
-    // Then one it cannot write (read-only, a full disk) is not used either: a start refused with a bare EACCES.
-    depsCacheRefused = 'problem' in checked ? checked.problem : cacheUnusable(checked.path);
-    depsRoot = depsCacheRefused === null && !('problem' in checked) ? checked.path : null;
-  }
+  // A cache another local user could change (its sites are imported at the next start), or one
+  // that cannot be written, is not used.
+  const cache = options.depsRoot === null ? null : usableCacheDir(options.depsRoot);
+  const depsRoot = cache !== null && 'path' in cache ? cache.path : null;
+  const depsCacheRefused = cache !== null && 'problem' in cache ? cache.problem : null;
   try {
     try {
       platform = await start(depsRoot);

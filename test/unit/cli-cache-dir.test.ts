@@ -3,11 +3,11 @@
  * red team 13): the sites in it are imported by the folder's functions at the next start.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { privateCacheDir } from '../../cli/dev/cache-dir.js';
+import { privateCacheDir, usableCacheDir } from '../../cli/dev/cache-dir.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'fp-cache-dir-')));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -62,5 +62,16 @@ describe('privateCacheDir', () => {
     chmodSync(open, 0o777);
     symlinkSync(open, join(root, 'link2'));
     assert.match(problem(join(root, 'link2', 'deps')), /open can be written/);
+  });
+});
+
+describe('usableCacheDir', () => {
+  it('takes a private cache it can write, leaving no probe behind; refuses one it cannot make (a file in its place) with why', () => {
+    const path = join(root, 'usable', 'deps');
+    assert.deepEqual(usableCacheDir(path), { path });
+    assert.deepEqual(readdirSync(path), []);
+    writeFileSync(join(root, 'afile'), 'not a directory');
+    const refused = usableCacheDir(join(root, 'afile', 'deps'));
+    assert.ok('problem' in refused && refused.problem.length > 0, JSON.stringify(refused));
   });
 });
