@@ -176,7 +176,7 @@ function warnAsyncDbMissing(stateDir: string, log: (line: string) => void): void
  * schema of PlatformConfig refuses production without both URLs, hence the `!`s.
  */
 async function production({ config, keyring, origin, log }: AdapterSettings, opened: Opened): Promise<Ports> {
-  const { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability } = await loadProductionStore();
+  const { openMongoStore, mongoAddress, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, RedisDurability, PrefixClaim } = await loadProductionStore();
   const redisUrl = config.redisUrl!;
   const prefix = config.redisPrefix;
 
@@ -189,15 +189,25 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   const queueClient = await naming('FP_REDIS_URL', openRedis(redisUrl));
   const durability = new RedisDurability({ client: queueClient, url: redisUrl, allowVolatile: config.redisAllowVolatile, log, markKey: redisKeys(prefix).durabilityMark() });
   opened.onClose(() => durability.close());
+  // The prefix is this platform's (its database's id), or nothing under it is touched: another
+  // platform's queue is there (REDIS_PREFIX_IN_USE, docs/adr/0130). Before the queue opens, so no
+  // dispatcher of this process ever claims that platform's runs.
+  const claim = new PrefixClaim({ client: queueClient, key: redisKeys(prefix).owner(), prefix, mine: { id: store.identity!, database: `'${config.mongoDatabase}' at ${mongoAddress(config.mongoUrl!)}` }, log });
+  opened.onClose(() => claim.close());
   try {
     await durability.start();
+    await claim.start();
   } catch (err) {
+    claim.close();
     queueClient.disconnect();
     throw err;
   }
   const redisQueue = opened.keep(await openRedisQueue({ client: queueClient, ownsClient: true, prefix, leaseMs: config.dispatchLeaseMs, log, deadRetentionMs: config.runRetentionMs, pruneIntervalMs: config.runPruneIntervalMs }));
   opened.onClose(() => durability.close()); // again, so it stops watching before the queue disconnects
-  const queue = admitFirst(redisQueue, () => durability.admit());
+  const queue = admitFirst(redisQueue, async () => {
+    claim.admit();
+    await durability.admit();
+  });
   // The run timeline and the run index share another connection.
   const shared = await openRedis(redisUrl);
   opened.onClose(() => shared.disconnect());
@@ -205,8 +215,7 @@ async function production({ config, keyring, origin, log }: AdapterSettings, ope
   const timeline = new RedisRunTimeline(runStores);
   const runs = new RedisAsyncRuns(runStores);
   const readiness = (): ReadinessProblem[] => {
-    const problem = durability.problem();
-    return problem === null ? [] : [problem];
+    return [durability.problem(), claim.problem()].filter((problem) => problem !== null);
   };
   // Each owns its connection.
   const tickLock = opened.keep(redisTickLock({ client: await openRedis(redisUrl), ownsClient: true, prefix }));

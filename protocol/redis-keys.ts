@@ -58,6 +58,8 @@ export interface RedisKeys {
   logTailsChannel(): string;
   /** String (a counter, no TTL): INCRed by every process to tell a Redis that came back older than it acknowledged (redis-persistence.ts). */
   durabilityMark(): string;
+  /** String (no TTL): which platform (its MongoDB database's id) keeps its data under this prefix (redis-owner.ts). */
+  owner(): string;
   /** The async queue `q` (docs/queue.md). All its keys share the hash tag `{q}`: one Cluster slot, so its scripts may touch them together. */
   queue(q: string): QueueKeys;
   /** The keys of one trigger (docs/triggers.md). Under the function's hash tag, like its other keys. */
@@ -146,6 +148,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     logTails: () => `${base}:logs:tails`,
     logTailsChannel: () => `${base}:logs:tailing`,
     durabilityMark: () => `${base}:durability-mark`,
+    owner: () => `${base}:owner`,
     queue: (q) => {
       if (q === '' || /[\s{}*?[\]]/.test(q)) throw new RangeError(`bad queue name: ${JSON.stringify(q)}`);
       const qKey = (rest: string): string => `${base}:q:{${q}}:${rest}`;

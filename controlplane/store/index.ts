@@ -27,12 +27,13 @@ export { RunSinkMetrics, type SinkStats } from './sink-metrics.js';
  * The composition root (platform/adapters.ts) is the one caller.
  */
 export async function loadProductionStore() {
-  const [{ openMongoStore }, { RedisHotMetrics }, { RedisConfigBus }, { connectRedis, connectRedisSubscriber, openRedis, redisReady }, { RedisDurability }] = await Promise.all([
+  const [{ openMongoStore, mongoAddress }, { RedisHotMetrics }, { RedisConfigBus }, { connectRedis, connectRedisSubscriber, openRedis, redisReady }, { RedisDurability }, { PrefixClaim }] = await Promise.all([
     import('./production/index.js'),
     import('./production/redis-metrics.js'),
     import('./production/config-bus.js'),
     import('./production/redis-client.js'),
     import('./production/redis-persistence.js'),
+    import('./production/redis-owner.js'),
   ]);
-  return { openMongoStore, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, redisReady, RedisDurability };
+  return { openMongoStore, mongoAddress, RedisHotMetrics, RedisConfigBus, connectRedis, connectRedisSubscriber, openRedis, redisReady, RedisDurability, PrefixClaim };
 }

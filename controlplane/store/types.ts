@@ -626,6 +626,8 @@ export interface Store {
   readonly usageHistory?: UsageHistory;
   /** Where the embedded default keeps its in-memory live usage across restarts (metrics/live-state.ts); absent in production (Redis keeps it). */
   readonly liveUsage?: LiveUsageStore;
+  /** The platform this database belongs to (production: made at its first start, kept in it); the Redis prefix is claimed with it (docs/adr/0130). Absent embedded. */
+  readonly identity?: string;
   /** Flushes and releases everything; later calls throw STORE_CLOSED. Idempotent. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  * Everything here stays within what both MongoDB and FerretDB 1.24 (SQLite backend) support;
  * the gaps we work around are listed in docs/stores.md ("FerretDB gaps").
  */
+import { randomBytes } from 'node:crypto';
 import type { Binary, Collection, Db } from 'mongodb';
 import type { LogLine, RunSummary } from '../../../protocol/index.js';
 import type { Keyring } from '../../secrets/index.js';
@@ -363,4 +364,34 @@ export async function ensureSchema(col: Collections, now: number, ring: Keyring)
     if (meta !== null && meta.version < SCHEMA_VERSION) await col.meta.updateOne({ _id: 'schema' }, { $set: { version: SCHEMA_VERSION, at: now } });
   }
   return { ttl };
+}
+
+/** The `meta` document that names the platform a database belongs to (made once, never changed). */
+interface IdentityDoc {
+  _id: 'platform';
+  id: string;
+  at: number;
+}
+
+/**
+ * The platform's id: made at the first start on a database and kept in it (`meta`, `_id:
+ * 'platform'`), so every process on that database, a restart, and a restore of its dump read the
+ * same one. Redis's prefix is claimed with it (redis-owner.ts, docs/adr/0130).
+ */
+export async function platformIdentity(db: Db, now: number): Promise<string> {
+  const meta = db.collection<IdentityDoc>('meta');
+  const found = await meta.findOne({ _id: 'platform' });
+  if (found !== null) return found.id;
+  // An insert, not an upsert (FerretDB's concurrent upserts of one _id can fail): of two processes
+  // starting at once one writes, the other reads what it wrote.
+  const id = randomBytes(16).toString('hex');
+  try {
+    await meta.insertOne({ _id: 'platform', id, at: now });
+    return id;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const written = await meta.findOne({ _id: 'platform' });
+    if (written === null) throw err;
+    return written.id;
+  }
 }

@@ -9,7 +9,7 @@ import type { Keyring } from '../../secrets/index.js';
 import { StoreError } from '../errors.js';
 import type { Store } from '../types.js';
 import { mongoBlobStore } from './blobs.js';
-import { collections, ensureSchema, type MongoContext } from './context.js';
+import { collections, ensureSchema, platformIdentity, type MongoContext } from './context.js';
 import { mongoDeployStore, mongoFunctionStore } from './functions.js';
 import { mongoSecretKeys } from './keys.js';
 import { mongoRunStore, sweepExpiredLogs } from './runs.js';
@@ -80,6 +80,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
     const col = collections(db);
     const now = options.now ?? Date.now;
     const { ttl } = await ensureSchema(col, now(), options.keyring);
+    const identity = await platformIdentity(db, now());
     const ctx: MongoContext = { db, col, ring: options.keyring, now, check, logRetentionMs: options.logRetentionMs ?? DEFAULT_LOG_RETENTION_MS };
     if (!ttl) {
       sweeper = setInterval(() => {
@@ -106,6 +107,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<Store>
       audit: guard(mongoAuditStore(ctx)),
       blobGrants: guard(mongoBlobGrants(ctx)),
       blobs: guard(blobs),
+      identity,
       async close() {
         if (closed) return;
         closed = true;
@@ -135,7 +137,8 @@ async function connect(client: MongoClient, url: string, timeoutMs: number): Pro
 }
 
 /** The URL's hosts (or socket path) without credentials or options, for messages. */
-function mongoAddress(url: string): string {
+/** The server part of a MongoDB URL, for operators (never its credentials). */
+export function mongoAddress(url: string): string {
   const match = /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]*)/.exec(url);
   if (match === null) return 'mongodb (unparsable URL)';
   return `${match[1]}${decodeURIComponent(match[2]!)}`;
