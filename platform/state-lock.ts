@@ -6,9 +6,15 @@
  * after a reboot or a crash is not taken for the owner); it is hard-linked into place whole (the
  * link fails when the name exists), so of two starts at once one wins. A lock whose owner is gone
  * (killed, crashed) is taken over, under a second lock (`platform.lock.takeover`).
+ *
+ * Its pid means something only in the pid namespace it was written in (docs/adr/0131): two
+ * containers on one volume, each platform pid 1 (or tini's child, the same pid in both), took each
+ * other's lock for a dead owner's. The lock also names the namespace (boot id and pid namespace);
+ * an owner of another one cannot be asked, so it proves it lives by touching the lock every second,
+ * and a start there waits up to FOREIGN_WAIT_MS for a touch before it takes the lock over.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlatformError } from '../protocol/index.js';
 
@@ -24,18 +30,21 @@ export interface StateLock {
 export function lockStateDir(stateDir: string): StateLock {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, LOCK_FILE);
-  const mine = `${process.pid} ${procStat(process.pid)?.start ?? ''}\n`;
+  const mine = `${process.pid} ${procStat(process.pid)?.start ?? ''} ${NAMESPACE}\n`;
   for (let attempt = 0; ; attempt++) {
     if (create(path, mine)) {
       held.add(stateDir);
-      return { release: () => release(stateDir, path, mine) };
+      // Proof of life for a start in another pid namespace, which cannot ask about this pid.
+      const heartbeat = setInterval(() => touch(path, mine), HEARTBEAT_MS);
+      heartbeat.unref();
+      return { release: () => { clearInterval(heartbeat); release(stateDir, path, mine); } };
     }
     if (attempt >= MAX_ATTEMPTS) throw new Error(`could not take the lock ${path}: other processes kept taking and dropping it`);
     const seen = contentOf(path);
     if (seen === null) continue; // removed meanwhile: try again
     const owner = parseOwner(seen);
-    if (owner !== null && (owner.pid !== process.pid || held.has(stateDir)) && alive(owner)) {
-      throw new PlatformError('STATE_DIR_IN_USE', `the state directory ${stateDir} is in use by another platform process (pid ${owner.pid}): use that one, stop it first, or start this one with another state directory (--state-dir DIR)`, { stateDir, pid: owner.pid });
+    if (owner !== null && (owner.ns !== NAMESPACE || owner.pid !== process.pid || held.has(stateDir)) && alive(owner, path, seen)) {
+      throw new PlatformError('STATE_DIR_IN_USE', `the state directory ${stateDir} is in use by another platform process (pid ${owner.pid}${owner.ns === NAMESPACE ? '' : ' of another pid namespace: another container, or another host on a shared volume'}): use that one, stop it first, or start this one with another state directory (--state-dir DIR)`, { stateDir, pid: owner.pid });
     }
     // Its owner is gone: take it over.
     removeIfStill(path, seen, mine);
@@ -43,6 +52,46 @@ export function lockStateDir(stateDir: string): StateLock {
 }
 
 const MAX_ATTEMPTS = 200;
+/** How often the owner touches its lock (its mtime), for starts in other pid namespaces. */
+const HEARTBEAT_MS = 1_000;
+/** How long a start waits for a touch of a lock written in another pid namespace before it takes it over. */
+const FOREIGN_WAIT_MS = 5_000;
+
+/**
+ * This process's pid namespace on this boot (`<boot id>/<pid namespace inode>`): where a pid in a
+ * lock means this pid. Empty without /proc (then every lock is taken as written here).
+ */
+const NAMESPACE = namespaceOf();
+
+function namespaceOf(): string {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
+    return boot !== '' && pidns !== '' ? `${boot}/${pidns}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Touches the lock while it is still ours (a lock taken over is left alone). */
+function touch(path: string, mine: string): void {
+  try {
+    if (contentOf(path) !== mine) return;
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // gone, or the disk refuses: the next beat tries again
+  }
+}
+
+/** The lock file's mtime in ns (not through a link), or null when it is gone. */
+function mtimeOf(path: string): bigint | null {
+  try {
+    return lstatSync(path, { bigint: true }).mtimeNs;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Makes the lock with its whole content at once (written aside, then hard-linked: link fails when
@@ -81,7 +130,7 @@ function removeIfStill(path: string, stale: string, mine: string): void {
   if (!create(takeover, mine)) {
     const holder = contentOf(takeover);
     const owner = holder === null ? null : parseOwner(holder);
-    if (owner !== null && alive(owner)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // another start is taking over: wait
+    if (owner !== null && holder !== null && alive(owner, takeover, holder)) pause(5); // another start is taking over: wait
     else if (holder !== null && contentOf(takeover) === holder) rmSync(takeover, { force: true });
     return;
   }
@@ -122,6 +171,12 @@ function release(stateDir: string, path: string, mine: string): void {
 interface Owner {
   pid: number;
   start: string;
+  /** The pid namespace it was written in (NAMESPACE); empty in a lock from before it was written. */
+  ns: string;
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
@@ -149,12 +204,30 @@ function contentOf(path: string): string | null {
 const SYMLINK = 'symlink';
 
 function parseOwner(text: string): Owner | null {
-  const [pid, start] = text.trim().split(' ');
+  const [pid, start, ns] = text.trim().split(' ');
   const n = Number(pid);
-  return Number.isInteger(n) && n > 0 ? { pid: n, start: start ?? '' } : null;
+  // A lock without a namespace (an older platform's) is taken as written here, as it was read before.
+  return Number.isInteger(n) && n > 0 ? { pid: n, start: start ?? '', ns: ns ?? NAMESPACE } : null;
 }
 
-function alive(owner: Owner): boolean {
+/**
+ * Whether the owner of the file at `path` (which read `seen`) lives. Written in this pid namespace:
+ * its pid says. Written in another (another container, another host on a shared volume): its pid
+ * means nothing here, so the file's mtime is watched for up to FOREIGN_WAIT_MS. A touch (the
+ * owner's heartbeat) means alive; a file changed or removed meanwhile is left to the caller's next
+ * look (false: nothing is removed unless it still reads `seen`). Watched, not compared with this
+ * clock: the owner's clock may be another, or jump.
+ */
+function alive(owner: Owner, path: string, seen: string): boolean {
+  if (owner.ns !== NAMESPACE) {
+    const before = mtimeOf(path);
+    for (let waited = 0; waited < FOREIGN_WAIT_MS; waited += 100) {
+      pause(100);
+      if (contentOf(path) !== seen) return false;
+      if (mtimeOf(path) !== before) return true;
+    }
+    return false;
+  }
   try {
     process.kill(owner.pid, 0);
   } catch (err) {

@@ -4,7 +4,7 @@
  * removes only its own lock.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,27 @@ describe('the state directory lock', () => {
     assert.equal(state(), 'Z');
     writeFileSync(join(dir, LOCK_FILE), `${zombie} ${startTime(zombie)}\n`);
     lockStateDir(dir).release();
+  });
+
+  // Two containers on one volume (docs/adr/0131): each platform is pid 1 (or tini's child, the same
+  // pid in both), so the other's lock read as "pid 1, another start time": a reused pid, taken over.
+  // Two platforms then ran on one state (reliability round 7).
+  const unshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
+  it('refuses while a process of another pid namespace holds it, and takes it over once that one is gone', { skip: unshare ? false : 'unshare --pid is not allowed here', timeout: 60_000 }, async (t) => {
+    const dir = stateDir(t);
+    const module = new URL('../../platform/state-lock.js', import.meta.url).href;
+    const child = `import { lockStateDir } from ${JSON.stringify(module)};
+      lockStateDir(process.argv[1]); console.log('held'); setInterval(() => {}, 60_000);`;
+    const other = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, '--input-type=module', '-e', child, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => other.kill('SIGKILL'));
+    await new Promise<Buffer>((resolve, reject) => { other.stdout!.once('data', resolve); other.once('exit', () => reject(new Error('the other namespace\'s process exited'))); });
+    assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), /^1 /, 'pid 1 in its namespace');
+    assert.throws(() => lockStateDir(dir), (err) => inUse(err) && /another pid namespace/.test((err as Error).message));
+    other.kill('SIGKILL'); // --kill-child: its platform goes with it, as a container's would
+    await new Promise((resolve) => other.once('exit', resolve));
+    const lock = lockStateDir(dir); // after FOREIGN_WAIT_MS without a touch
+    assert.match(readFileSync(join(dir, LOCK_FILE), 'utf8'), new RegExp(`^${process.pid} `), 'ours now');
+    lock.release();
   });
 
   it('takes over a lock whose pid now belongs to another process (other start time)', (t) => {
