@@ -170,4 +170,29 @@ describe('cron scheduler (memory lock)', () => {
     assert.equal(late.seen[0], 'skipped_late', JSON.stringify(late.seen));
     assert.ok(late.seen.slice(1).every((o) => o === 'fired'), JSON.stringify(late.seen));
   });
+
+  it('fires a tick the wall clock stepped toward without crossing it (the wait is read again; was skipped late)', async (t) => {
+    // A nightly tick 12 h away; an hour after the start the wall clock steps an hour forward
+    // (NTP, `date -s`). The tick is then 10 h away on the wall clock. Before, the one 12 h timer
+    // woke at 01:00 on the wall clock, an hour after the tick, and skipped it as late.
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.UTC(2026, 0, 1, 12, 0, 0, 500) });
+    let offset = 0;
+    const fired: number[] = [];
+    const seen: CronTickOutcome[] = [];
+    const s = new CronScheduler({ lock: new MemoryTickLock(), fire: (_t, tick) => void fired.push(tick), metrics: { tick: (_ref, outcome) => void seen.push(outcome) }, now: () => Date.now() + offset });
+    s.set(base);
+    s.start();
+    const advance = async (ms: number): Promise<void> => {
+      for (let done = 0; done < ms; done += 10_000) {
+        t.mock.timers.tick(Math.min(10_000, ms - done));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await advance(3_600_000);
+    offset = 3_600_000;
+    await advance(11 * 3_600_000); // 00:00 on the wall clock came at 23:00 on the monotonic one
+    await s.stop();
+    assert.deepEqual(seen, ['fired']);
+    assert.deepEqual(fired, [Date.UTC(2026, 0, 2, 0, 0, 0)]);
+  });
 });

@@ -7,8 +7,14 @@
 import { parseSchedule, type Schedule } from './schedule.js';
 import type { CronMetrics, CronTickOutcome, CronTrigger, TickLock, TriggerRef } from './types.js';
 
-/** setTimeout's largest delay; longer waits are taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest one timer sleeps before the wall clock is read again. Timers run on the monotonic
+ * clock and ticks are wall-clock times: a wait computed once (hours to a nightly tick) did not see
+ * the wall clock step forward meanwhile (an NTP step, `date -s`), woke that much after its tick
+ * and skipped it as late, though the step had not crossed it (reliability round 7). Read every
+ * 30 s, such a tick fires at most 30 s after its time, within `maxLateMs`.
+ */
+const RECHECK_MS = 30_000;
 
 export type FiredTrigger = Schedule['trigger'];
 
@@ -113,7 +119,7 @@ export class CronScheduler {
   }
 
   #wait(entry: Entry, tickMs: number): void {
-    const delay = Math.min(Math.max(tickMs - this.#now(), 0), MAX_TIMER_MS);
+    const delay = Math.min(Math.max(tickMs - this.#now(), 0), RECHECK_MS);
     entry.timer = setTimeout(() => this.#wake(entry, tickMs), delay);
     entry.timer.unref(); // the server keeps the process alive, not the schedule
   }
@@ -122,7 +128,7 @@ export class CronScheduler {
     entry.timer = null;
     if (!this.#running || this.#entries.get(keyOf(entry.schedule.trigger)) !== entry) return;
     const now = this.#now();
-    if (now < tickMs) return this.#wait(entry, tickMs); // a capped wait, or a timer a millisecond early
+    if (now < tickMs) return this.#wait(entry, tickMs); // a capped wait (RECHECK_MS), or a timer a millisecond early
     const trigger = entry.schedule.trigger;
     if (now - tickMs <= this.#maxLateMs) this.#track(this.#fire(trigger, tickMs));
     else this.#count(trigger, 'skipped_late');
