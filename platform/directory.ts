@@ -13,6 +13,7 @@ import { gatewaySettings, parseOptions, type PlatformConfig } from './config.js'
 import { reachable, startPool } from './pool.js';
 import type { StartOptions } from './start.js';
 import { stderrLog } from './log-format.js';
+import { survivingLogStreams } from './log-streams.js';
 
 export interface StartedDirectory {
   /** `http://<host>:<port>`: invoke at `/fn/<name>/`. */
@@ -34,6 +35,7 @@ export async function startDirectory(options: Omit<StartOptions, 'rotateAdminTok
   const config = parseOptions(settings);
   if (config.functionsDir === undefined) throw new TypeError('startDirectory needs functionsDir');
   const log = logOption ?? stderrLog(config.logFormat);
+  survivingLogStreams(config.logFormat); // platform/log-streams.ts
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const functionsDir = resolve(config.functionsDir);

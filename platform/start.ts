@@ -30,6 +30,7 @@ import { ConfigError, gatewaySettings, parseOptions, type PlatformConfig, type P
 import { codeCheckSettings, reachable, startPool } from './pool.js';
 import { openKeyring } from './secrets.js';
 import { stderrLog } from './log-format.js';
+import { survivingLogStreams } from './log-streams.js';
 
 /** Where scripts/build-console.ts writes the console: `dist/console`, beside `dist/platform`. */
 const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
@@ -111,6 +112,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Started
     throw new ConfigError([{ key: 'functionsDir', message: 'directory mode is started by startDirectory (node dist/platform/main.js --functions DIR), not over a store' }]);
   }
   const log = logOption ?? stderrLog(config.logFormat);
+  // A full log disk or a closed pipe drops lines instead of ending the process.
+  survivingLogStreams(config.logFormat);
   // Before anything is spawned: no native uWS binary, no start.
   if (!uwsIsNative()) throw new UwsFallbackError();
   const stateDir = resolve(config.stateDir);
