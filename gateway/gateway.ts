@@ -16,7 +16,7 @@ import { hostRoute, route, type HostRoute, type Route } from './routes.js';
 import { RunBatcher, type RunSink } from './runs.js';
 import { serveStatic, type StaticSite } from './static-site.js';
 import { consoleElsewhere } from './console-origin.js';
-import { slashRedirect } from './slash-redirect.js';
+import { slashRedirect, varyOnAccept } from './slash-redirect.js';
 import { startHttpServer, type IncomingRequest, type OutgoingResponse } from './uws-adapter.js';
 
 /** After the grace, how long the calls it ended may take to answer before the connections close. */
@@ -171,6 +171,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (r.kind === 'invoke') {
         const redirect = slashRedirect(req, r.name, r.path);
         if (redirect === null) return invokeHttp(deps, req, r.name, r.path);
+        if (redirect === 'vary') return invokeHttp(deps, req, r.name, r.path).then(varyOnAccept);
         return Promise.resolve(redirect);
       }
     } else if ('key' in atRoot) {
