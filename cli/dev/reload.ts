@@ -14,12 +14,12 @@ import type { Context } from '../context.js';
 import { deployFolder, describeSettingChanges, type DeployResult } from '../deploy-flow.js';
 import { readDotenv } from '../dotenv.js';
 import { isCliError } from '../errors.js';
-import { loadReport, safeLines } from '../start-check.js';
+import { loadReport } from '../start-check.js';
 import { formatMs } from '../output.js';
 import { formatProblem, preflight, type Problem } from '../preflight.js';
 import { PythonChecker, pythonPath } from '../python.js';
 import { clock } from './calls.js';
-import { terminalSafe } from '../terminal.js';
+import { safeLines, terminalSafe } from '../terminal.js';
 
 export type ReloadOutcome =
   | { kind: 'deployed'; result: DeployResult; envChanged: string[]; warnings: Problem[]; ms: number }

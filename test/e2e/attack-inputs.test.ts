@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -382,6 +383,45 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     assert.ok(line !== undefined, res.stdout);
     assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(res.stdout + res.stderr), JSON.stringify(line));
     assert.match(line, /ValueError: E\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J/);
+  });
+
+  // Red team round 11: what the CLI prints of a folder, or of a server's answer, never drives the terminal.
+  const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+  it('validate and deploy print a folder\'s file names and manifest keys escaped (they reached the terminal raw)', { timeout: 60_000 }, async () => {
+    // Before: `error: x<ESC>]52;c;…<BEL><ESC>[2J.py: the path contains a control character` and
+    // `error: platform.yaml:4:1: <ESC>]0;…<BEL>: unknown key`: the folder's author wrote the
+    // clipboard of whoever validated or deployed it (OSC 52), retitled or cleared the terminal,
+    // or hid the problems behind a fake "0 problems".
+    const dir = folder('escapes', (d) => writeFileSync(join(d, 'x\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J.py'), 'x = 1\n'), '"\x1b]0;TITLE\x07\u009b2J": 1\n');
+    for (const command of ['validate', 'deploy']) {
+      const res = await cli(dir, [command]);
+      assert.equal(res.code, 3, res.stdout + res.stderr);
+      assert.ok(!RAW_CONTROL.test(res.stdout + res.stderr), `${command}: ${JSON.stringify(res.stderr)}`);
+      assert.match(res.stderr, /x\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\\x1b\[2J\.py: /);
+      assert.match(res.stderr, /platform\.yaml:\d+:\d+: \\x1b\]0;TITLE\\x07\\x9b2J: unknown key/);
+    }
+    assert.equal((await h.api.call('GET', '/functions/escapes')).status, 404);
+  });
+
+  it('an error answer of the server at --url is printed escaped, its code too', { timeout: 60_000 }, async () => {
+    // A platform URL from a README, a CI variable or a colleague's message answers what it likes:
+    // its error message and code went to the terminal raw.
+    const hostile = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'NOPE\x1b]0;T\x07', message: 'gone\x1b]52;c;ZWNobyBwd25lZA==\x07\n\x1b[2Kerror: 0 problems\u009b1A' } }));
+    });
+    await new Promise<void>((done) => hostile.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = hostile.address() as { port: number };
+      const res = await runCli(['functions', 'show', 'x'], { cwd: work, env: { FP_URL: `http://127.0.0.1:${port}`, FP_TOKEN: 'fpa_x', HOME: work, PATH: process.env.PATH ?? '' } });
+      assert.equal(res.code, 4, res.stdout + res.stderr);
+      assert.ok(!RAW_CONTROL.test(res.stdout + res.stderr), JSON.stringify(res.stderr));
+      assert.match(res.stderr, /gone\\x1b\]52;c;ZWNobyBwd25lZA==\\x07\n\\x1b\[2Kerror: 0 problems\\x9b1A/);
+      assert.match(res.stderr, /\[NOPE\\x1b\]0;T\\x07\]/);
+    } finally {
+      hostile.close();
+    }
   });
 
   it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
