@@ -5,7 +5,7 @@
  * FerretDB behind the data proxy, real runtimes.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -422,6 +422,36 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     } finally {
       hostile.close();
     }
+  });
+
+  it('init writes nothing through a link: a .gitignore or a folder on the way leading out is left alone', { timeout: 60_000 }, async () => {
+    // Before: `.gitignore -> ~/.ssh/config` had init append `.env`, `__pycache__/`… to that file
+    // (a link to a file not there yet created it), and `.github -> elsewhere` had `init --ci github`
+    // write the workflow there.
+    const outside = join(work, 'outside-home');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'ssh_config'), 'Host *\n  User me\n');
+    const dir = join(work, 'init-links');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    symlinkSync(join(outside, 'ssh_config'), join(dir, '.gitignore'));
+    const res = await cli(dir, ['init', '.']);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.equal(readFileSync(join(outside, 'ssh_config'), 'utf8'), 'Host *\n  User me\n');
+    assert.match(res.stderr, /\.gitignore is a link/);
+    assert.ok(existsSync(join(dir, 'platform.yaml')));
+
+    const dangling = join(work, 'init-dangling');
+    mkdirSync(dangling, { recursive: true });
+    writeFileSync(join(dangling, 'main.py'), 'from fastapi import FastAPI\napp = FastAPI()\n');
+    symlinkSync(join(outside, 'made-by-init'), join(dangling, '.gitignore'));
+    symlinkSync(join(outside, 'gh'), join(dangling, '.github'));
+    const ci = await cli(dangling, ['init', '.', '--ci', 'github']);
+    assert.equal(ci.code, 1, ci.stdout + ci.stderr);
+    assert.match(ci.stderr, /\.github is a link where init writes.*\[FILES_EXIST\]/);
+    const plain = await cli(dangling, ['init', '.']);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.deepEqual(readdirSync(outside), ['ssh_config'], 'nothing made outside the folder');
   });
 
   it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
