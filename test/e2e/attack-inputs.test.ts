@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { runCli } from '../helpers/cli-harness.js';
+import { EventProcess } from '../../bench/events.js';
+import { BIN, runCli } from '../helpers/cli-harness.js';
 import { serverSkip } from '../helpers/servers.js';
 import { cpuOf, cpuSince } from '../helpers/thread-cpu.js';
 import { createFunction, deploy, py, runsWritten, sleep, upload, usePlatform } from './platform-harness.js';
@@ -452,6 +453,26 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     const plain = await cli(dangling, ['init', '.']);
     assert.equal(plain.code, 0, plain.stdout + plain.stderr);
     assert.deepEqual(readdirSync(outside), ['ssh_config'], 'nothing made outside the folder');
+  });
+
+  it('dev says which values of the function its shell filled: platform.yaml ${VAR} and .env ${VAR} (it said nothing)', { timeout: 120_000 }, async () => {
+    // Before: `dev` in a folder whose platform.yaml has `env: {LOOK: "${AWS_SECRET_ACCESS_KEY}"}`
+    // (or a .env line `T=${GITHUB_TOKEN}`) put the developer's value into the function, whose code
+    // (the folder's author's) read it and, egress allowed, could send it anywhere; `deploy` names
+    // such keys, dev printed nothing (probe-red14/dev-env).
+    const dir = folder('devshell', (d) => writeFileSync(join(d, '.env'), 'T=${RED14_SHELL_TOKEN}\nPLAIN=x\n'), 'env:\n  LOOK: "${RED14_SHELL_KEY}"\n  HERE: "${PLAIN}"\n');
+    const dev = new EventProcess(process.execPath, [BIN, 'dev', dir, '--json', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), RED14_SHELL_KEY: 'key-value', RED14_SHELL_TOKEN: 'token-value' },
+    });
+    try {
+      const reloaded = await dev.next((e) => e.event === 'reloaded', 90_000, true);
+      assert.deepEqual(reloaded.envFromShell, [
+        { file: 'platform.yaml', key: 'LOOK', from: 'RED14_SHELL_KEY' },
+        { file: '.env', key: 'T', from: 'RED14_SHELL_TOKEN' },
+      ]);
+    } finally {
+      await dev.stop();
+    }
   });
 
   it('a link within the folder still deploys, as its target', { timeout: 60_000 }, async () => {
