@@ -149,7 +149,8 @@ async function addToGitignore(file: string): Promise<{ text: string } | null | '
   try {
     handle = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return 'link';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EISDIR') return 'link';
     throw err;
   }
   try {
@@ -241,7 +242,7 @@ async function run(ctx: Context, args: ParsedArgs): Promise<number> {
     ctx.out.note(`the function is named "${name}", not ${JSON.stringify(basename(dir))}: a name is lowercase letters, digits and hyphens (--name NAME picks another; it is platform.yaml's name)`);
   }
   for (const file of files.keys()) ctx.out.line(`  ${file}`);
-  if (ignored === 'link') ctx.out.note(`.gitignore is a link (it may lead out of the folder): left as it is; make sure it ignores ${IGNORED.join(', ')}`);
+  if (ignored === 'link') ctx.out.note(`.gitignore is a link (it may lead out of the folder) or not a file: left as it is; make sure it ignores ${IGNORED.join(', ')}`);
   ctx.out.line();
   ctx.out.line('Next:');
   if (shown !== '.') ctx.out.line(`  cd ${shellWord(shown)}`);
