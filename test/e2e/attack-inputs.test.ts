@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -455,7 +455,7 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
     assert.deepEqual(readdirSync(outside), ['ssh_config'], 'nothing made outside the folder');
   });
 
-  it('dev says which values of the function its shell filled: platform.yaml ${VAR} and .env ${VAR} (it said nothing)', { timeout: 120_000 }, async () => {
+  it('dev says which values of the function its shell filled (platform.yaml ${VAR}, .env ${VAR}: it said nothing), and answers this machine\'s host names only (DNS rebinding)', { timeout: 120_000 }, async () => {
     // Before: `dev` in a folder whose platform.yaml has `env: {LOOK: "${AWS_SECRET_ACCESS_KEY}"}`
     // (or a .env line `T=${GITHUB_TOKEN}`) put the developer's value into the function, whose code
     // (the folder's author's) read it and, egress allowed, could send it anywhere; `deploy` names
@@ -465,7 +465,17 @@ describe('attack: a function folder from elsewhere (a clone, a pull request in C
       env: { PATH: process.env.PATH ?? '', HOME: work, FP_CONFIG_DIR: join(work, 'config'), RED14_SHELL_KEY: 'key-value', RED14_SHELL_TOKEN: 'token-value' },
     });
     try {
+      const started = await dev.next((e) => e.event === 'started', 90_000, true);
       const reloaded = await dev.next((e) => e.event === 'reloaded', 90_000, true);
+      // A web page whose name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name
+      // as Host: the local platform answered it, so the page read the folder's functions (421 now).
+      const port = new URL(String(started.url)).port;
+      const asHost = (host: string) => new Promise<number>((done, fail) => {
+        request({ host: '127.0.0.1', port, path: '/fn/devshell/', headers: { host } }, (res) => { res.resume(); done(res.statusCode ?? 0); }).on('error', fail).end();
+      });
+      assert.equal(await asHost(`rebind.attacker.test:${port}`), 421);
+      assert.equal(await asHost(`127.0.0.1:${port}`), 200);
+      assert.equal(await asHost(`localhost:${port}`), 200);
       assert.deepEqual(reloaded.envFromShell, [
         { file: 'platform.yaml', key: 'LOOK', from: 'RED14_SHELL_KEY' },
         { file: '.env', key: 'T', from: 'RED14_SHELL_TOKEN' },
