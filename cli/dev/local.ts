@@ -67,6 +67,11 @@ export interface LocalOptions {
   log: (line: string) => void;
 }
 
+/** Whether dev listens on this machine only (`--host` 127.x, ::1 or localhost: the default). */
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host === '[::1]' || host === 'localhost';
+}
+
 /** Whether `host:port` can be bound now (checked once; another process may take it after). */
 function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolvePromise) => {
@@ -89,6 +94,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalPlatform> 
     stateDir,
     port,
     host: options.host,
+    // On loopback, only this machine's names are answered: a web page made to resolve to
+    // 127.0.0.1 (DNS rebinding) read the folder's functions otherwise (red team round 11).
+    ...(isLoopback(options.host) ? { localHostsOnly: true } : {}),
     ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}),
     ...(depsRoot !== null ? { depsRoot } : {}),
     runtimeEnv: options.runtimeEnv,
