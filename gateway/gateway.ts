@@ -50,7 +50,7 @@ export interface GatewaySettings {
   readonly trustedProxies?: readonly string[];
   /**
    * Answer only requests whose Host names this machine (routes.ts `localHost`), others 421
-   * HOST_NOT_LOCAL: `dev` sets it when it listens on loopback, against DNS rebinding (ADR 0122).
+   * HOST_NOT_LOCAL: `dev` and `up` set it when they listen on loopback, against DNS rebinding (ADR 0122).
    */
   readonly localHostsOnly?: boolean;
 }
@@ -190,7 +190,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /** A request whose Host is not this machine's, to a platform on loopback: refused, nothing routed. */
   function notLocal(req: IncomingRequest): OutgoingResponse {
     const host = req.headers.find(([key]) => key === 'host')?.[1] ?? '';
-    return errorResponse(new PlatformError('HOST_NOT_LOCAL', `this platform listens on this machine only and answers requests for localhost, <name>.localhost or an IP address, not for the host ${JSON.stringify(host.slice(0, 128))}: open it at http://127.0.0.1:<port>/ (a web page whose name was made to resolve to this machine, DNS rebinding, is refused so)`));
+    return errorResponse(new PlatformError('HOST_NOT_LOCAL', `this platform listens on this machine only and answers requests for localhost, <name>.localhost or an IP address, not for the host ${JSON.stringify(host.slice(0, 128))}: open it at http://127.0.0.1:<port>/ (a web page whose name was made to resolve to this machine, DNS rebinding, is refused so); behind a reverse proxy on this machine, set FP_BASE_DOMAIN to the proxy's domain`));
   }
 
   async function routed(req: IncomingRequest, atRoot: HostRoute): Promise<OutgoingResponse> {

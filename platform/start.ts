@@ -58,7 +58,7 @@ export interface StartOptions extends PlatformOptions {
   depsRoot?: string;
   /**
    * Answer only requests whose Host names this machine (421 HOST_NOT_LOCAL otherwise): the CLI's
-   * `dev` sets it when it listens on loopback, against DNS rebinding (docs/adr/0122-what-the-cli-trusts.md).
+   * `dev` and `up` set it when they listen on loopback, against DNS rebinding (docs/adr/0122-what-the-cli-trusts.md).
    */
   localHostsOnly?: boolean;
 }

@@ -15,6 +15,7 @@ import { loadServer, type RunObserver, type StartedPlatform } from '../../platfo
 import { platformConfig } from '../commands/up.js';
 import { startError } from '../start-error.js';
 import { usableCacheDir } from './cache-dir.js';
+import { isLoopback } from '../loopback.js';
 
 /** Tried first when no --port is given, so the URL stays the same from one session to the next. */
 export const DEV_PORT = 8090;
@@ -65,11 +66,6 @@ export interface LocalOptions {
   unsafeNoSandbox: boolean;
   observer: RunObserver;
   log: (line: string) => void;
-}
-
-/** Whether dev listens on this machine only (`--host` 127.x, ::1 or localhost: the default). */
-function isLoopback(host: string): boolean {
-  return /^127\./.test(host) || host === '::1' || host === '[::1]' || host === 'localhost';
 }
 
 /** Whether `host:port` can be bound now (checked once; another process may take it after). */

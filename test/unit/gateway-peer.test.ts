@@ -86,6 +86,13 @@ describe('localHost (a platform on loopback answers this machine\'s names only: 
     assert.equal(local('fn.example.com', 'localhost'), false);
     assert.equal(localHost([['host', 'localhost'], ['host', 'attacker.test']], 'localhost'), false);
   });
+  it('the same verdicts when values and base domains repeat and alternate (the last value is remembered)', () => {
+    for (let round = 0; round < 3; round++) {
+      for (const [value, base, expected] of [['x', null, false], ['x', null, false], ['127.0.0.1', null, true], ['fn.example.com', 'example.com', true], ['fn.example.com', null, false], ['', null, false], ['', 'localhost', false], ['localhost', 'localhost', true]] as const) {
+        assert.equal(localHost([['host', value]], base), expected, `${value} ${base}`);
+      }
+    }
+  });
 });
 
 describe('hostRoute', () => {
