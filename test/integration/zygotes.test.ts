@@ -602,6 +602,40 @@ describe('zygotes', () => {
     assert.deepEqual(seen, { rehearsed: true, tempdir: '/dev/shm' });
   });
 
+  it('warmNext: the runtime next in line ran the specialize path once before its cold start, and its function finds nothing of it (ADR 0114)', async (t) => {
+    const dir = await fnDir({
+      'main.py': py(
+        'import logging, os, sys, tempfile',
+        'def handler(event, context):',
+        '    from fp_runtime import main',
+        '    return {"warmed": main._warmed == [True],',
+        '            "left": [m for m in sys.modules if "rehearsal_main" in m]',
+        '                    + [p for p in list(sys.path) + list(sys.path_importer_cache) if "fp-rehearsal" in p]',
+        '                    + [n for n in logging.Logger.manager.loggerDict if "rehearsal" in n]',
+        '                    + [f for f in os.listdir("/tmp") if "fp-rehearsal" in f],',
+        '            "tempdir": tempfile.tempdir, "rootHandlers": len(logging.getLogger().handlers),',
+        '            "cwd": os.getcwd()}',
+      ),
+    });
+    const seen = [];
+    for (const warmNext of [true, false]) {
+      const pool = new PoolManager(defaultPoolConfig({ poolSize: 2, codeRoots: [tmpdir()], warmNext }));
+      t.after(() => pool.close());
+      await pool.start();
+      const generic = (pool as unknown as { generic: { warm: unknown } }).generic;
+      for (let i = 0; i < 2; i++) {
+        // `warm` is sent refillDelayMs after a runtime is ready or taken; the runtime reads it before the specialize behind it.
+        if (warmNext) await until(() => generic.warm !== null && pool.stats().generic === 2, 10_000, 'a warm runtime');
+        const r = await pool.invoke(fnVersion(dir), makeEvent());
+        assert.equal(r.error, null, JSON.stringify(r.error));
+        assert.equal(r.start, 'pool');
+        seen.push(JSON.parse(Buffer.from(r.response!.body).toString()) as Record<string, unknown>);
+      }
+    }
+    const clean = { left: [], tempdir: null, rootHandlers: 1, cwd: SANDBOX === 'off' ? dir : '/code' };
+    assert.deepEqual(seen, [{ warmed: true, ...clean }, { warmed: true, ...clean }, { warmed: false, ...clean }, { warmed: false, ...clean }]);
+  });
+
   it('the rehearsal undoes what it changed: path, modules, loggers, working directory, environment, streams, capture, its files, tempfile\'s directory', () => {
     const script = [
       'import json, logging, os, sys, tempfile',
