@@ -33,6 +33,10 @@ KNOWN = {
     "django-filter": ["django_filters"], "django-debug-toolbar": ["debug_toolbar"],
     "django-storages": ["storages"], "django-crispy-forms": ["crispy_forms"], "django-allauth": ["allauth"],
     "djangorestframework-simplejwt": ["rest_framework_simplejwt"], "drf-spectacular": ["drf_spectacular"],
+    # FastAPI's ecosystem and gRPC (apps round 12: `from fastapi_cache import FastAPICache` with
+    # fastapi-cache2 declared was warned about as undeclared).
+    "fastapi-cache2": ["fastapi_cache"], "grpcio": ["grpc"], "grpcio-tools": ["grpc_tools"],
+    "grpcio-health-checking": ["grpc_health"], "grpcio-reflection": ["grpc_reflection"],
 }
 # Module -> the requirement to advise, where KNOWN read backwards would advise wrong: psycopg's C
 # build is the `binary` extra (psycopg-binary ships only `psycopg_binary`, not `psycopg`: a
@@ -142,9 +146,11 @@ def guessed_modules(name: str) -> set:
     """The modules a distribution that is not installed here probably provides: its name with `_`,
     without the `python-` / `py` prefix or `-python` suffix many carry (python-slugify → slugify,
     python-magic → magic, pyserial → serial), and its first word (strawberry-graphql → strawberry,
-    google-cloud-storage → google; flask-sqlalchemy → flask, which it brings). A wrong guess only
-    hides a warning; a missing one warned about a module the requirement does provide."""
-    stems = {name}
+    google-cloud-storage → google; flask-sqlalchemy → flask, which it brings), and without a
+    version number at its end, which names a fork or a major version, not the module
+    (fastapi-cache2 → fastapi_cache, apps round 12). A wrong guess only hides a warning; a missing
+    one warned about a module the requirement does provide."""
+    stems = {name, name.rstrip("0123456789").rstrip("-") or name}
     for prefix in ("python-", "py-", "py"):
         if name.startswith(prefix) and len(name) > len(prefix):
             stems.add(name[len(prefix):])

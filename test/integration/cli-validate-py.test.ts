@@ -323,6 +323,10 @@ describe('runtime/validate.py', () => {
     // Django packages whose module is neither their name nor its first word (apps round 6: `import ninja` with django-ninja declared was warned about).
     const django = await check({ 'main.py': 'import ninja\nimport rest_framework\nimport corsheaders\nimport django_filters\nimport debug_toolbar\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'django-ninja\ndjangorestframework\ndjango-cors-headers\ndjango-filter\ndjango-debug-toolbar\n' }, 'main:handler');
     assert.deepEqual(missing(django), []);
+    // A version number ending the name (apps round 12: fastapi-cache2 provides fastapi_cache, and was warned
+    // about as "no declared requirement names"), gRPC's grpcio → grpc, and any other such name by the guess.
+    const numbered = await check({ 'main.py': 'from fastapi_cache import FastAPICache\nimport grpc\nimport tinylib\n\ndef handler(e, c):\n    pass\n', 'requirements.txt': 'fastapi-cache2==0.2.2\ngrpcio\ntinylib3\n' }, 'main:handler');
+    assert.deepEqual(missing(numbered), []);
     // A requirement the platform refuses is a problem, with its line.
     const bad = await check({ ...files, 'requirements.txt': 'Pillow\n-e git+https://example.com/x.git\n' }, 'main:handler');
     assert.deepEqual(bad.dependencies?.problems.map((p) => [p.file, p.line]), [['requirements.txt', 2]]);
