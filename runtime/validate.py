@@ -159,6 +159,10 @@ def check_entrypoint(entrypoint, files, trees, syntax_files):
     base = module.replace(".", "/")
     candidates = [f"{base}.py", f"{base}/__init__.py"]
     rel = next((c for c in candidates if c in files), None)
+    if rel is None and "src/__init__.py" not in files:
+        # A src layout's own name for it (`shop.api:app` for src/shop/api.py), as uvicorn --app-dir src
+        # and an installed package import it: the runtime imports it from src (specialize.src_layout).
+        rel = next((f"src/{c}" for c in candidates if f"src/{c}" in files), None)
     if rel is None:
         problems.append({"file": None, "line": None,
                          "message": f"entrypoint {entrypoint}: module {module!r} not found; expected {' or '.join(candidates)}"})

@@ -372,9 +372,14 @@ describe('runtime/validate.py', () => {
     const report = await check(files, 'src.shop.api:handler');
     assert.deepEqual(report.problems, []);
     assert.deepEqual(report.warnings, [], 'shop is no third-party package');
+    // Named as the project runs it (uvicorn --app-dir src, an installed package): found under src/ (apps round 12).
+    const own = await check(files, 'shop.api:handler');
+    assert.deepEqual(own.problems, []);
+    assert.equal(own.entrypoint.file, 'src/shop/api.py');
     // With src/__init__.py, src is a package: `import shop` is not its.
     const pkg = await check({ ...files, 'src/__init__.py': '' }, 'src.shop.api:handler');
     assert.ok(pkg.warnings.some((w) => /imports 'shop'/.test(w.message)), JSON.stringify(pkg.warnings));
+    assert.match((await check({ ...files, 'src/__init__.py': '' }, 'shop.api:handler')).problems[0]!.message, /module 'shop.api' not found/);
   });
 
   it("reads Poetry's [tool.poetry.dependencies] as requirements (carets and tildes as ranges) when [project] has none", async () => {
