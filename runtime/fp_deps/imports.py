@@ -247,26 +247,36 @@ def _imports(tree, package: str):
                     yield implied, node.lineno, optional, True
 
 
+def reached(trees: dict, files, entry_file) -> list:
+    """The files of `trees` that `entry_file` imports, itself and transitively (every one when it is None)."""
+    local = local_modules(files)
+    by_file = {rel: mod for mod, rel in local.items()}
+    todo = [entry_file] if entry_file in trees else list(trees)
+    seen = dict.fromkeys(todo)  # ordered, as they are reached
+    while todo:
+        rel = todo.pop()
+        module = by_file.get(rel, "")
+        package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
+        for name, _line, _optional, _implied in _imports(trees[rel], package):
+            target = local.get(name)
+            if target is not None and target in trees and target not in seen:
+                seen[target] = None
+                todo.append(target)
+    return list(seen)
+
+
 def third_party_imports(trees: dict, files, entry_file):
     """[(top-level name, file, line, implied)] reached from `entry_file` (every module when it is None)."""
     local = local_modules(files)
     by_file = {rel: mod for mod, rel in local.items()}
     tops = {m.split(".")[0] for m in local}
-    todo = [entry_file] if entry_file in trees else list(trees)
-    seen, found = set(todo), []
-    while todo:
-        rel = todo.pop()
+    found = []
+    for rel in reached(trees, files, entry_file):
         module = by_file.get(rel, "")
         package = module if rel.endswith("__init__.py") else module.rpartition(".")[0]
         for name, line, optional, implied in _imports(trees[rel], package):
-            target = local.get(name)
-            if target is not None:
-                if target in trees and target not in seen:
-                    seen.add(target)
-                    todo.append(target)
-                continue
             top = name.split(".")[0]
-            if not optional and top and top not in tops:
+            if name not in local and not optional and top and top not in tops:
                 found.append((top, rel, line, implied))
     return found
 

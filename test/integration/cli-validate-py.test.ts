@@ -367,6 +367,20 @@ describe('runtime/validate.py', () => {
     assert.deepEqual(extra.warnings, []);
   });
 
+  it('warns about a server started at import (uvicorn.run, Flask app.run) outside the __main__ guard, in modules the entrypoint imports', async () => {
+    // Apps round 12: `uvicorn.run(app, port=8080)` at the bottom of main.py (what `python main.py` runs) failed the deploy with SystemExit: 3.
+    const head = 'import uvicorn\nfrom uvicorn import run as serve\nfrom fastapi import FastAPI\nfrom flask import Flask\nimport helper\napp = FastAPI()\nweb = Flask(__name__)\n';
+    const report = await check({
+      'main.py': `${head}uvicorn.run(app, host="0.0.0.0", port=8080)\nserve(app)\nweb.run()\nif __name__ == "__main__":\n    uvicorn.run(app)\n    web.run()\ndef later():\n    uvicorn.run(app)\n`,
+      'helper.py': 'import uvicorn\ntry:\n    uvicorn.run("main:app")\nexcept SystemExit:\n    pass\n',
+      'run.py': 'import uvicorn\nuvicorn.run("main:app", reload=True)\n',
+      'requirements.txt': 'fastapi\nuvicorn\nflask\n',
+    }, 'main:app');
+    const found = report.warnings.filter((w) => /runs when the module is imported/.test(w.message)).map((w) => `${w.file}:${w.line}`).sort();
+    assert.deepEqual(found, ['helper.py:3', 'main.py:10', 'main.py:8', 'main.py:9']);
+    assert.match(report.warnings.find((w) => w.line === 8)!.message, /^uvicorn\.run\(\.\.\.\) runs .* put it under `if __name__ == "__main__":`/);
+  });
+
   it('a src layout: modules under src/ (no src/__init__.py) are the function\'s own by their names without src.', async () => {
     const files = { 'src/shop/__init__.py': '', 'src/shop/prices.py': 'PRICE = 1\n', 'src/shop/api.py': 'import shop\nfrom shop.prices import PRICE\n\ndef handler(e, c):\n    return PRICE\n' };
     const report = await check(files, 'src.shop.api:handler');
