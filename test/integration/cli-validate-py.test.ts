@@ -194,10 +194,13 @@ describe('runtime/validate.py', () => {
     const r = await check(files, 'main:app');
     assert.deepEqual(r.warnings.map((w) => [w.file, w.line, w.needs]), [['main.py', 7, 'long-timeout'], ['main.py', 10, 'long-timeout']]);
     assert.match(r.warnings[0]!.message, /a Server-Sent Events stream is one call: .* cut at limits.timeout, 30 s by default/);
-    for (const [limits, count] of [['', 2], ['limits:\n  timeout: 5m\n', 0]] as const) {
+    for (const [limits, count, told] of [['', 2, /this function's limits\.timeout is 30 s$/], ['limits:\n  timeout: 90s\n', 2, /this function's limits\.timeout is 90 s$/], ['limits:\n  timeout: 5m\n', 0, null]] as const) {
       const d = folder({ ...files, 'platform.yaml': `kind: function\nname: feed\nentrypoint: main:app\n${limits}` });
       try {
-        assert.equal((await preflight(d, PYTHON, {})).warnings.length, count, limits);
+        const { warnings } = await preflight(d, PYTHON, {});
+        assert.equal(warnings.length, count, limits);
+        // The function's own timeout is told beside the default (apps round 12).
+        if (told !== null) assert.match(warnings[0]!.message, told);
       } finally {
         rmSync(d, { recursive: true, force: true });
       }
